@@ -1,0 +1,209 @@
+// Package event is Vigil's harmonized event: IntelMQ's field names and types,
+// validated and normalized on the way in, read and written as IntelMQ's JSON
+// lines, and identified by a content hash that makes every store idempotent.
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Field is one harmonized key and its normalized value. Values are kept as
+// canonical text; the field's Kind says how the text is typed in JSON.
+type Field struct {
+	Key   string
+	Value string
+}
+
+// Event is one harmonized observation. The zero value is an empty event ready
+// to use. Fields stay sorted by key, so output and hashes are deterministic.
+type Event struct {
+	fields []Field
+}
+
+// New returns an empty event with room for n fields.
+func New(n int) *Event { return &Event{fields: make([]Field, 0, n)} }
+
+// Reset empties the event, keeping its memory for reuse.
+func (e *Event) Reset() { e.fields = e.fields[:0] }
+
+// Len is the number of fields set.
+func (e *Event) Len() int { return len(e.fields) }
+
+// Fields returns the fields in key order. The slice must not be modified.
+func (e *Event) Fields() []Field { return e.fields }
+
+// Clone returns an independent copy.
+func (e *Event) Clone() *Event {
+	c := &Event{fields: make([]Field, len(e.fields))}
+	copy(c.fields, e.fields)
+	return c
+}
+
+func (e *Event) index(key string) (int, bool) {
+	// Events hold a few dozen fields at most: a linear scan beats a binary
+	// search on such short slices.
+	for i := range e.fields {
+		if e.fields[i].Key >= key {
+			return i, e.fields[i].Key == key
+		}
+	}
+	return len(e.fields), false
+}
+
+// Get returns the value of key and whether it is set.
+func (e *Event) Get(key string) (string, bool) {
+	i, ok := e.index(key)
+	if !ok {
+		return "", false
+	}
+	return e.fields[i].Value, true
+}
+
+// Value returns the value of key, or "" when it is not set.
+func (e *Event) Value(key string) string {
+	v, _ := e.Get(key)
+	return v
+}
+
+// Has reports whether key is set.
+func (e *Event) Has(key string) bool {
+	_, ok := e.index(key)
+	return ok
+}
+
+// Set validates and normalizes value for key and stores it, replacing any
+// previous value. An empty value leaves the event unchanged: feeds use empty
+// cells for "not known". The error is a *FieldError.
+func (e *Event) Set(key, value string) error {
+	if value == "" {
+		return nil
+	}
+	v, err := Normalize(key, value)
+	if err != nil {
+		return err
+	}
+	e.SetTrusted(key, v)
+	return nil
+}
+
+// SetTrusted stores a value already in canonical form without checking it.
+// It is for values produced by Vigil itself (decoding its own batches,
+// enrichers writing typed results).
+func (e *Event) SetTrusted(key, value string) {
+	i, ok := e.index(key)
+	if ok {
+		e.fields[i].Value = value
+		return
+	}
+	e.fields = append(e.fields, Field{})
+	copy(e.fields[i+1:], e.fields[i:])
+	e.fields[i] = Field{Key: key, Value: value}
+}
+
+// SetTime stores a date-time field.
+func (e *Event) SetTime(key string, t time.Time) { e.SetTrusted(key, FormatTime(t)) }
+
+// SetInt stores an integer-typed field (port, ASN, integer) without parsing.
+func (e *Event) SetInt(key string, n int64) { e.SetTrusted(key, strconv.FormatInt(n, 10)) }
+
+// SetExtra stores extra.name as a JSON string.
+func (e *Event) SetExtra(name, value string) {
+	if value == "" {
+		return
+	}
+	e.SetTrusted("extra."+name, strconv.Quote(value))
+}
+
+// SetRaw keeps the source line, base64-encoded as IntelMQ does.
+func (e *Event) SetRaw(line []byte) {
+	e.SetTrusted("raw", base64.StdEncoding.EncodeToString(line))
+}
+
+// Raw returns the decoded source line.
+func (e *Event) Raw() []byte {
+	v, ok := e.Get("raw")
+	if !ok {
+		return nil
+	}
+	b, _ := base64.StdEncoding.DecodeString(v)
+	return b
+}
+
+// Delete removes key.
+func (e *Event) Delete(key string) {
+	if i, ok := e.index(key); ok {
+		e.fields = append(e.fields[:i], e.fields[i+1:]...)
+	}
+}
+
+// Time returns a date-time field parsed.
+func (e *Event) Time(key string) (time.Time, bool) {
+	v, ok := e.Get(key)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(v)
+	return t, err == nil
+}
+
+// Hash identifies an event by its content.
+type Hash [32]byte
+
+// String is the lower-case hex form used in URLs and the API.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// ParseHash reads the hex form of a hash.
+func ParseHash(s string) (Hash, bool) {
+	var h Hash
+	if len(s) != 64 {
+		return h, false
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, false
+	}
+	return h, true
+}
+
+// hashExcluded are left out of the hash, as IntelMQ's deduplicator does by
+// default: the same observation read twice differs only in when it was read
+// and in its raw form.
+func hashExcluded(key string) bool { return key == "time.observation" || key == "raw" }
+
+// Hash is SHA-256 over the sorted fields except time.observation and raw.
+// It is the event's key in every store.
+func (e *Event) Hash() Hash {
+	return e.HashExcept(nil)
+}
+
+// HashExcept is Hash leaving out the named fields as well; deduplication uses
+// it with its configured filter keys.
+func (e *Event) HashExcept(skip map[string]bool) Hash {
+	var buf [1024]byte
+	b := buf[:0]
+	for _, f := range e.fields {
+		if hashExcluded(f.Key) || skip[f.Key] {
+			continue
+		}
+		b = append(b, f.Key...)
+		b = append(b, 0)
+		b = append(b, f.Value...)
+		b = append(b, 0)
+	}
+	return sha256.Sum256(b)
+}
+
+// SortedKeys returns the keys of a map of field names, sorted; a helper for
+// building events from maps in tests and tools.
+func SortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

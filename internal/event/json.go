@@ -1,0 +1,191 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendJSON appends the event as one IntelMQ JSON object with flat,
+// sorted keys (no trailing newline).
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	for i, f := range e.fields {
+		if i > 0 {
+			b = append(b, ',', ' ')
+		}
+		b = appendJSONString(b, f.Key)
+		b = append(b, ':', ' ')
+		kind, _ := KindOf(f.Key)
+		switch {
+		case kind.numeric(), kind == KindBoolean, kind == KindJSON:
+			b = append(b, f.Value...)
+		default:
+			b = appendJSONString(b, f.Value)
+		}
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON writes the IntelMQ form.
+func (e *Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// UnmarshalJSON reads the IntelMQ form; see ParseJSON.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	e.Reset()
+	return e.ParseJSON(b)
+}
+
+// Map returns the event as a map of typed JSON values, for templates and APIs.
+func (e *Event) Map() map[string]any {
+	m := make(map[string]any, len(e.fields))
+	for _, f := range e.fields {
+		kind, _ := KindOf(f.Key)
+		switch {
+		case kind.numeric(), kind == KindBoolean, kind == KindJSON:
+			var v any
+			if err := json.Unmarshal([]byte(f.Value), &v); err == nil {
+				m[f.Key] = v
+				continue
+			}
+			m[f.Key] = f.Value
+		default:
+			m[f.Key] = f.Value
+		}
+	}
+	return m
+}
+
+// ParseJSON adds the fields of one IntelMQ JSON object to the event. It reads
+// both the flat form ("source.ip") and the hierarchical one ({"source":
+// {"ip": …}}), an "extra" object as well as "extra.*" keys, and ignores
+// IntelMQ's "__type". Every value is validated; the first bad one is returned
+// as a *FieldError after the rest were applied.
+func (e *Event) ParseJSON(line []byte) error {
+	line = bytes.TrimSpace(line)
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		return fmt.Errorf("not a JSON object: %w", err)
+	}
+	var first error
+	e.addObject("", obj, &first)
+	return first
+}
+
+func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *error) {
+	keep := func(err error) {
+		if err != nil && *first == nil {
+			*first = err
+		}
+	}
+	for k, raw := range obj {
+		key := prefix + k
+		if key == "__type" {
+			continue
+		}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+			continue
+		}
+		if IsExtra(key) {
+			e.SetTrusted(key, compactJSON(raw))
+			continue
+		}
+		if key == "extra" && raw[0] == '{' {
+			var sub map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &sub); err != nil {
+				keep(&FieldError{Field: key, Value: string(raw), Reason: "not a JSON object"})
+				continue
+			}
+			for sk, sv := range sub {
+				if len(bytes.TrimSpace(sv)) > 0 {
+					e.SetTrusted("extra."+sk, compactJSON(sv))
+				}
+			}
+			continue
+		}
+		if raw[0] == '{' {
+			var sub map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &sub); err != nil {
+				keep(&FieldError{Field: key, Value: string(raw), Reason: "not a JSON object"})
+				continue
+			}
+			e.addObject(key+".", sub, first)
+			continue
+		}
+		var value string
+		switch raw[0] {
+		case '"':
+			if err := json.Unmarshal(raw, &value); err != nil {
+				keep(&FieldError{Field: key, Value: string(raw), Reason: "bad JSON string"})
+				continue
+			}
+		case '[':
+			keep(&FieldError{Field: key, Value: string(raw), Reason: "a list is not allowed here"})
+			continue
+		default:
+			value = string(raw)
+		}
+		keep(e.Set(key, value))
+	}
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return strconv.Quote(string(raw))
+	}
+	return buf.String()
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,335 @@
+package event
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// FieldError says why a value was refused for a field.
+type FieldError struct {
+	Field  string
+	Value  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	v := e.Value
+	if len(v) > 80 {
+		v = v[:77] + "..."
+	}
+	return fmt.Sprintf("field %s: %s (value %q)", e.Field, e.Reason, v)
+}
+
+// ErrUnknownField is wrapped by the error for a name that is not harmonized.
+var ErrUnknownField = errors.New("not a harmonized field name")
+
+// TimeLayout is how date-times are written: UTC, RFC 3339, the way IntelMQ
+// writes them (Python's isoformat with +00:00).
+const TimeLayout = "2006-01-02T15:04:05.999999"
+
+// FormatTime writes t as a harmonized date-time.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(TimeLayout) + "+00:00"
+}
+
+// acceptedTimeLayouts are tried in order for date-times without a known form.
+var acceptedTimeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999-07",
+	"2006-01-02T15:04:05.999999999-07",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02",
+	time.RFC1123Z,
+	time.RFC1123,
+	"02/Jan/2006:15:04:05 -0700",
+}
+
+// ParseTime reads a date-time in any of the forms feeds use; a value without
+// a zone is UTC, and a bare number is seconds since the Unix epoch.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, errors.New("empty date-time")
+	}
+	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-:/ ") {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < 1e11 {
+			sec, frac := math.Modf(f)
+			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+		}
+	}
+	for _, layout := range acceptedTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			if t.Year() < 1970 || t.Year() > 9999 {
+				return time.Time{}, errors.New("year out of range")
+			}
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("not a recognised date-time")
+}
+
+// Normalize validates value for the named field and returns its canonical
+// form. An unknown field name is an error wrapping ErrUnknownField.
+func Normalize(name, value string) (string, error) {
+	kind, ok := KindOf(name)
+	if !ok {
+		return "", &FieldError{Field: name, Value: value, Reason: ErrUnknownField.Error()}
+	}
+	v, reason := normalizeKind(kind, value)
+	if reason != "" {
+		return "", &FieldError{Field: name, Value: value, Reason: reason}
+	}
+	return v, nil
+}
+
+func normalizeKind(kind Kind, value string) (string, string) {
+	if !utf8.ValidString(value) {
+		return "", "not valid UTF-8"
+	}
+	switch kind {
+	case KindString:
+		return value, ""
+	case KindLowercase:
+		return lower(value), ""
+	case KindUppercase:
+		return strings.ToUpper(value), ""
+	case KindFQDN:
+		return normalizeFQDN(value)
+	case KindIP:
+		a, err := netip.ParseAddr(strings.TrimSpace(value))
+		if err != nil || a.Zone() != "" {
+			return "", "not an IP address"
+		}
+		return a.Unmap().String(), ""
+	case KindNetwork:
+		return normalizeNetwork(value)
+	case KindURL:
+		return normalizeURL(value)
+	case KindDateTime:
+		t, err := ParseTime(value)
+		if err != nil {
+			return "", err.Error()
+		}
+		return FormatTime(t), ""
+	case KindInteger:
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return "", "not an integer"
+		}
+		return strconv.FormatInt(n, 10), ""
+	case KindPort:
+		n, err := strconv.ParseUint(strings.TrimSpace(value), 10, 16)
+		if err != nil {
+			return "", "not a port number (0-65535)"
+		}
+		return strconv.FormatUint(n, 10), ""
+	case KindASN:
+		v := strings.TrimSpace(value)
+		if len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') {
+			v = v[2:]
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return "", "not an AS number (1-4294967295)"
+		}
+		return strconv.FormatUint(n, 10), ""
+	case KindFloat, KindAccuracy:
+		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return "", "not a number"
+		}
+		if kind == KindAccuracy && (f < 0 || f > 100) {
+			return "", "accuracy must be between 0 and 100"
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), ""
+	case KindBoolean:
+		switch lower(strings.TrimSpace(value)) {
+		case "true", "1", "yes", "y", "t":
+			return "true", ""
+		case "false", "0", "no", "n", "f":
+			return "false", ""
+		}
+		return "", "not a boolean"
+	case KindBase64:
+		if _, err := base64.StdEncoding.DecodeString(value); err != nil {
+			return "", "not base64"
+		}
+		return value, ""
+	case KindTaxonomy:
+		v := lower(strings.TrimSpace(value))
+		if !taxonomy.ValidTaxonomy(v) {
+			return "", "not an RSIT taxonomy"
+		}
+		return v, ""
+	case KindType:
+		v := lower(strings.TrimSpace(value))
+		if !taxonomy.ValidType(v) {
+			return "", "not an RSIT classification type"
+		}
+		return v, ""
+	case KindTLP:
+		return normalizeTLP(value)
+	case KindCountry:
+		v := strings.ToUpper(strings.TrimSpace(value))
+		if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
+			return "", "not a two-letter country code"
+		}
+		return v, ""
+	case KindRegistry:
+		v := strings.ToUpper(strings.TrimSpace(value))
+		if v == "RIPE NCC" {
+			v = "RIPE"
+		}
+		switch v {
+		case "AFRINIC", "APNIC", "ARIN", "LACNIC", "RIPE":
+			return v, ""
+		}
+		return "", "not a regional internet registry"
+	case KindJSON:
+		if !json.Valid([]byte(value)) {
+			return "", "not a JSON value"
+		}
+		return value, ""
+	}
+	return "", "unknown kind"
+}
+
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// TLP labels of TLP 2.0; TLP 1.0's WHITE is read as CLEAR.
+func normalizeTLP(value string) (string, string) {
+	v := strings.ToUpper(strings.TrimSpace(value))
+	v = strings.TrimPrefix(v, "TLP:")
+	switch v {
+	case "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED":
+		return v, ""
+	case "WHITE":
+		return "CLEAR", ""
+	}
+	return "", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)"
+}
+
+var fqdnProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))
+
+func normalizeFQDN(value string) (string, string) {
+	v := strings.TrimSuffix(strings.TrimSpace(value), ".")
+	if v == "" {
+		return "", "empty host name"
+	}
+	ascii := true
+	for i := 0; i < len(v); i++ {
+		if v[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		a, err := fqdnProfile.ToASCII(v)
+		if err != nil {
+			return "", "not a valid internationalised host name"
+		}
+		v = a
+	}
+	v = lower(v)
+	if len(v) > 253 {
+		return "", "host name longer than 253 characters"
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return "", "an IP address is not a host name"
+	}
+	labels := 0
+	start := 0
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) && v[i] != '.' {
+			c := v[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
+				return "", fmt.Sprintf("character %q not allowed in a host name", c)
+			}
+			continue
+		}
+		if i == start || i-start > 63 {
+			return "", "host name label empty or longer than 63 characters"
+		}
+		labels++
+		start = i + 1
+	}
+	return v, ""
+}
+
+func normalizeNetwork(value string) (string, string) {
+	v := strings.TrimSpace(value)
+	if !strings.Contains(v, "/") {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return "", "not an IP network"
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()).String(), ""
+	}
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		return "", "not an IP network"
+	}
+	if p.Addr().Is4In6() {
+		bits := p.Bits() - 96
+		if bits < 0 {
+			return "", "not an IP network"
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), bits)
+	}
+	return p.Masked().String(), ""
+}
+
+// defang undoes the usual ways feeds make URLs unclickable.
+var defang = strings.NewReplacer("hxxps://", "https://", "hxxp://", "http://", "[.]", ".", "[:]", ":", "[://]", "://")
+
+func normalizeURL(value string) (string, string) {
+	v := strings.TrimSpace(value)
+	if strings.ContainsAny(v, "[h") {
+		v = defang.Replace(v)
+	}
+	if v == "" {
+		return "", "empty URL"
+	}
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return "", "not a URL"
+	}
+	if u.Scheme == "" || u.Host == "" {
+		return "", "URL without scheme or host"
+	}
+	if strings.ContainsAny(u.Host, " \t") {
+		return "", "URL host contains spaces"
+	}
+	u.Scheme = lower(u.Scheme)
+	u.Host = lower(u.Host)
+	return u.String(), ""
+}

@@ -1,0 +1,218 @@
+// Package pipeline turns feed input into stored, enriched events: the stage
+// interfaces (collectors, parsers, enrichers, outputs), their registry by ID,
+// and the runner that connects them through the bus in batches.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Input is one stream of feed data handed from a collector to a parser: a
+// file from the inbox, a download, standard input.
+type Input struct {
+	// Feed is the configured feed's name (feed.name of its events).
+	Feed string
+	// Name is the file name or URL; parsers may read a report type from it
+	// (Shadowserver's 2026-11-20-scan_rdp-belgium-geo.csv).
+	Name string
+	Body io.Reader
+}
+
+// Sink receives what a parser makes of its input.
+type Sink interface {
+	// Event hands on one event; the sink owns it afterwards. A non-nil error
+	// (cancellation, a failed stage downstream) means stop parsing.
+	Event(e *event.Event) error
+	// Reject records input that could not become an event, with the reason.
+	// It goes to the dead-letter store; nothing is dropped silently.
+	Reject(input []byte, reason error)
+}
+
+// Parser reads one input, streaming: it must not hold the whole input in
+// memory. It returns an error only when the input as a whole is unusable
+// (unknown report type, unreadable stream); bad lines go to Sink.Reject.
+type Parser interface {
+	Parse(ctx context.Context, in Input, sink Sink) error
+}
+
+// Batch is a group of events of one feed moving through the stages.
+type Batch struct {
+	Feed   string
+	Events []*event.Event
+	// Dedup holds the deduplication keys this batch claimed; the store
+	// output writes them in the same transaction as the events.
+	Dedup []store.DedupKey
+	// Duplicates counts events the deduplicator dropped from this batch.
+	Duplicates int
+}
+
+// Enricher adds to the events of a batch, or drops some (deduplication).
+// It must be safe for concurrent use: several batches are enriched at once.
+type Enricher interface {
+	Enrich(ctx context.Context, b *Batch) error
+}
+
+// Output delivers enriched batches somewhere. Write returns only when the
+// batch is safely delivered; the runner acknowledges the bus message after
+// every output returned nil, so an output must be idempotent.
+type Output interface {
+	Write(ctx context.Context, b *Batch) error
+}
+
+// Deliver hands one input to the pipeline and returns once every event of
+// it is safely on the bus (or stored) and every reject in the dead-letter
+// store. Only then may a collector forget the input.
+type Deliver func(ctx context.Context, in Input) error
+
+// Collector gathers input and hands each piece to deliver until ctx ends.
+type Collector interface {
+	Run(ctx context.Context, deliver Deliver) error
+}
+
+// Env is what stage factories may use.
+type Env struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	DataDir string
+	// HTTP is the client for downloads and webhooks.
+	HTTP *http.Client
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Factories build stages from their options (from the config file).
+type (
+	CollectorFactory func(env Env, feed string, opts Options) (Collector, error)
+	ParserFactory    func(env Env, opts Options) (Parser, error)
+	EnricherFactory  func(env Env, opts Options) (Enricher, error)
+	OutputFactory    func(env Env, opts Options) (Output, error)
+)
+
+// Module describes a registered stage.
+type Module struct {
+	ID  string
+	Doc string // one line for `vigil feeds modules` and the docs
+}
+
+var registry = struct {
+	sync.Mutex
+	collectors map[string]CollectorFactory
+	parsers    map[string]ParserFactory
+	enrichers  map[string]EnricherFactory
+	outputs    map[string]OutputFactory
+	docs       map[string]string
+}{
+	collectors: map[string]CollectorFactory{},
+	parsers:    map[string]ParserFactory{},
+	enrichers:  map[string]EnricherFactory{},
+	outputs:    map[string]OutputFactory{},
+	docs:       map[string]string{},
+}
+
+func register[F any](m map[string]F, kind, id, doc string, f F) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := m[id]; dup {
+		panic(fmt.Sprintf("pipeline: %s %q registered twice", kind, id))
+	}
+	m[id] = f
+	registry.docs[kind+"/"+id] = doc
+}
+
+func lookup[F any](m map[string]F, kind, id string) (F, error) {
+	registry.Lock()
+	defer registry.Unlock()
+	f, ok := m[id]
+	if !ok {
+		var zero F
+		return zero, fmt.Errorf("unknown %s %q (known: %v)", kind, id, keys(m))
+	}
+	return f, nil
+}
+
+func keys[F any](m map[string]F) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// RegisterCollector makes a collector available under id. Call it from init.
+func RegisterCollector(id, doc string, f CollectorFactory) {
+	register(registry.collectors, "collector", id, doc, f)
+}
+
+// RegisterParser makes a parser available under id. Call it from init.
+func RegisterParser(id, doc string, f ParserFactory) {
+	register(registry.parsers, "parser", id, doc, f)
+}
+
+// RegisterEnricher makes an enricher available under id. Call it from init.
+func RegisterEnricher(id, doc string, f EnricherFactory) {
+	register(registry.enrichers, "enricher", id, doc, f)
+}
+
+// RegisterOutput makes an output available under id. Call it from init.
+func RegisterOutput(id, doc string, f OutputFactory) {
+	register(registry.outputs, "output", id, doc, f)
+}
+
+// NewCollector builds the collector registered as id.
+func NewCollector(id string, env Env, feed string, opts Options) (Collector, error) {
+	f, err := lookup(registry.collectors, "collector", id)
+	if err != nil {
+		return nil, err
+	}
+	return f(env, feed, opts)
+}
+
+// NewParser builds the parser registered as id.
+func NewParser(id string, env Env, opts Options) (Parser, error) {
+	f, err := lookup(registry.parsers, "parser", id)
+	if err != nil {
+		return nil, err
+	}
+	return f(env, opts)
+}
+
+// NewEnricher builds the enricher registered as id.
+func NewEnricher(id string, env Env, opts Options) (Enricher, error) {
+	f, err := lookup(registry.enrichers, "enricher", id)
+	if err != nil {
+		return nil, err
+	}
+	return f(env, opts)
+}
+
+// NewOutput builds the output registered as id.
+func NewOutput(id string, env Env, opts Options) (Output, error) {
+	f, err := lookup(registry.outputs, "output", id)
+	if err != nil {
+		return nil, err
+	}
+	return f(env, opts)
+}
+
+// Modules lists every registered stage as "kind/id" with its doc line.
+func Modules() []Module {
+	registry.Lock()
+	defer registry.Unlock()
+	mods := make([]Module, 0, len(registry.docs))
+	for id, doc := range registry.docs {
+		mods = append(mods, Module{ID: id, Doc: doc})
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].ID < mods[j].ID })
+	return mods
+}

@@ -1,0 +1,269 @@
+// Package store defines how Vigil keeps its state: harmonized events, dead
+// letters, feed statistics, accounts, sessions, API tokens and the audit log.
+// Two implementations (sqlitestore, pgstore) pass one contract suite
+// (storetest).
+package store
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a record with the same unique name exists.
+var ErrConflict = errors.New("already exists")
+
+// Store is everything Vigil persists. Implementations are safe for
+// concurrent use.
+type Store interface {
+	Events
+	DeadLetters
+	Feeds
+	Dedup
+	Users
+	Sessions
+	Tokens
+	Audit
+	State
+	// Migrate brings the schema to the current version.
+	Migrate(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// StoredEvent is an event as kept: its hash (the key) and when it was stored.
+type StoredEvent struct {
+	Hash   event.Hash
+	Stored time.Time
+	Event  *event.Event
+}
+
+// EventQuery selects events. Zero fields do not filter. IP, Prefix, ASN and
+// FQDN match the source or the destination side; FQDN matches the domain
+// and its subdomains; Hash matches any malware.hash.*.
+type EventQuery struct {
+	IP       netip.Addr
+	Prefix   netip.Prefix
+	ASN      uint32
+	FQDN     string
+	URL      string
+	Hash     string
+	Taxonomy string
+	Type     string
+	Feed     string
+	TLP      string
+	From     time.Time // time.source >= From
+	To       time.Time // time.source < To
+	// Limit is the page size (default 50, at most 10000).
+	Limit int
+	// After continues a previous page: the Cursor of its last result.
+	After string
+}
+
+// EventPage is one page of results, newest time.source first.
+type EventPage struct {
+	Events []StoredEvent
+	// Next is the cursor for the following page, "" on the last one.
+	Next string
+}
+
+// Events stores and searches harmonized events.
+type Events interface {
+	// InsertEvents stores a batch in one transaction, together with the
+	// deduplication keys the batch claimed (so both survive or vanish
+	// together). Events whose hash is already stored are skipped; inserted
+	// is how many were new.
+	InsertEvents(ctx context.Context, events []*event.Event, dedup []DedupKey) (inserted int, err error)
+	SearchEvents(ctx context.Context, q EventQuery) (EventPage, error)
+	GetEvent(ctx context.Context, hash event.Hash) (StoredEvent, error)
+	CountEvents(ctx context.Context) (int64, error)
+}
+
+// DeadLetter is input that could not become an event: a line a parser could
+// not read, or an event that failed validation.
+type DeadLetter struct {
+	ID     int64
+	Feed   string
+	Parser string
+	// Input is the offending line or message, as received.
+	Input []byte
+	// Error says why, for a person.
+	Error string
+	Time  time.Time
+	// Retried is set once the letter was re-run successfully.
+	Retried bool
+}
+
+// DeadLetterQuery selects dead letters; zero fields do not filter.
+type DeadLetterQuery struct {
+	Feed string
+	// IncludeRetried lists letters already re-run successfully too.
+	IncludeRetried bool
+	Limit          int
+	BeforeID       int64
+}
+
+// DeadLetters keeps input that failed, so nothing is lost silently.
+type DeadLetters interface {
+	AddDeadLetters(ctx context.Context, letters []DeadLetter) error
+	ListDeadLetters(ctx context.Context, q DeadLetterQuery) ([]DeadLetter, error)
+	// CountDeadLetters returns the number of pending letters per feed.
+	CountDeadLetters(ctx context.Context) (map[string]int64, error)
+	MarkDeadLettersRetried(ctx context.Context, ids []int64) error
+}
+
+// FeedCounters are what a pipeline stage adds to a feed's running totals.
+type FeedCounters struct {
+	LinesRead   int64
+	EventsOut   int64
+	DeadLetters int64
+	Duplicates  int64
+}
+
+// FeedStatus is a feed's totals and its last run, for the feeds page.
+type FeedStatus struct {
+	Name string
+	FeedCounters
+	LastRun   time.Time
+	LastError string
+	// LastEvent is the newest time.source seen, for lag.
+	LastEvent time.Time
+}
+
+// Feeds keeps per-feed statistics.
+type Feeds interface {
+	AddFeedCounters(ctx context.Context, feed string, c FeedCounters, run time.Time, lastEvent time.Time, lastError string) error
+	ListFeedStatus(ctx context.Context) ([]FeedStatus, error)
+}
+
+// DedupKey is a deduplication key claimed until Expires.
+type DedupKey struct {
+	Key     event.Hash
+	Expires time.Time
+}
+
+// Dedup persists the deduplicator's window so it survives a restart.
+type Dedup interface {
+	// LoadDedupKeys calls fn for every key that expires after now.
+	LoadDedupKeys(ctx context.Context, now time.Time, fn func(DedupKey)) error
+	// PruneDedupKeys removes keys expired before now.
+	PruneDedupKeys(ctx context.Context, now time.Time) error
+}
+
+// Role is what a user may do.
+type Role string
+
+// The roles of this release.
+const (
+	RoleAdmin     Role = "admin"
+	RoleAnalyst   Role = "analyst"
+	RolePublisher Role = "publisher"
+)
+
+// ValidRole reports whether r is known.
+func ValidRole(r Role) bool {
+	switch r {
+	case RoleAdmin, RoleAnalyst, RolePublisher:
+		return true
+	}
+	return false
+}
+
+// User is an account of the console and API.
+type User struct {
+	ID           int64
+	Name         string // login name, unique
+	Email        string
+	Role         Role
+	PasswordHash string // argon2id, PHC string form
+	TOTPSecret   string // "" when no second factor
+	Language     string // en, nl, fr
+	Disabled     bool
+	Created      time.Time
+}
+
+// Users keeps accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u *User) error // sets u.ID, u.Created; ErrConflict on a taken name
+	GetUser(ctx context.Context, id int64) (User, error)
+	GetUserByName(ctx context.Context, name string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u User) error
+	CountUsers(ctx context.Context) (int64, error)
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	// IDHash is the SHA-256 of the cookie value; the value itself is never stored.
+	IDHash    []byte
+	UserID    int64
+	CSRFToken string
+	Created   time.Time
+	Expires   time.Time
+}
+
+// Sessions keeps browser sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, idHash []byte) (Session, error)
+	DeleteSession(ctx context.Context, idHash []byte) error
+	DeleteUserSessions(ctx context.Context, userID int64) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+}
+
+// APIToken is a per-user API credential; only its hash is stored.
+type APIToken struct {
+	ID       int64
+	UserID   int64
+	Name     string
+	Hash     []byte // SHA-256 of the token
+	Created  time.Time
+	LastUsed time.Time
+}
+
+// Tokens keeps API tokens.
+type Tokens interface {
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	GetAPITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, id int64) error
+	TouchAPIToken(ctx context.Context, id int64, when time.Time) error
+}
+
+// AuditEntry records one write: who, when, what.
+type AuditEntry struct {
+	ID     int64
+	Time   time.Time
+	UserID int64 // 0 for the system or the command line
+	Actor  string
+	Action string // e.g. "user.create", "deadletter.retry"
+	Target string
+	Detail string
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	Limit    int
+	BeforeID int64
+	Actor    string
+}
+
+// Audit keeps the audit log; it is append-only.
+type Audit interface {
+	AddAudit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// State is a small key-value store for components' bookkeeping (HTTP
+// collectors' ETags, setup tokens, inbox checkpoints).
+type State interface {
+	GetState(ctx context.Context, key string) ([]byte, error) // ErrNotFound when absent
+	PutState(ctx context.Context, key string, value []byte) error
+	DeleteState(ctx context.Context, key string) error
+}
