@@ -100,6 +100,10 @@ func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *
 				continue
 			}
 			for sk, sv := range sub {
+				if sk == "" {
+					keep(&FieldError{Field: "extra.", Value: string(sv), Reason: "extra field without a name"})
+					continue
+				}
 				if len(bytes.TrimSpace(sv)) > 0 {
 					e.SetTrusted("extra."+sk, compactJSON(sv))
 				}

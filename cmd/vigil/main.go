@@ -1,0 +1,12 @@
+// Command vigil is the CERT operations platform: `vigil help` lists what it does.
+package main
+
+import (
+	"os"
+
+	"github.com/vigil-cert/vigil/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// feedJSON is one feed's running totals and its last run.
+type feedJSON struct {
+	Name        string     `json:"name"`
+	LinesRead   int64      `json:"lines_read"`
+	EventsOut   int64      `json:"events_out"`
+	DeadLetters int64      `json:"dead_letters"`
+	Duplicates  int64      `json:"duplicates"`
+	LastRun     *time.Time `json:"last_run,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastEvent   *time.Time `json:"last_event,omitempty"`
+	// PendingDeadLetters are those not yet re-run successfully.
+	PendingDeadLetters int64 `json:"pending_dead_letters"`
+}
+
+func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	feeds, err := h.store.ListFeedStatus(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list feeds: %w", err)
+	}
+	pending, err := h.store.CountDeadLetters(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count dead letters: %w", err)
+	}
+	out := struct {
+		Feeds []feedJSON `json:"feeds"`
+	}{Feeds: make([]feedJSON, len(feeds))}
+	for i, f := range feeds {
+		out.Feeds[i] = feedJSON{
+			Name:               f.Name,
+			LinesRead:          f.LinesRead,
+			EventsOut:          f.EventsOut,
+			DeadLetters:        f.DeadLetters,
+			Duplicates:         f.Duplicates,
+			LastRun:            optionalTime(f.LastRun),
+			LastError:          f.LastError,
+			LastEvent:          optionalTime(f.LastEvent),
+			PendingDeadLetters: pending[f.Name],
+		}
+	}
+	return out, nil
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+type meJSON struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	Email    string    `json:"email"`
+	Role     string    `json:"role"`
+	Language string    `json:"language"`
+	Token    tokenJSON `json:"token"`
+}
+
+// tokenJSON describes the token of the request, never its secret.
+type tokenJSON struct {
+	ID       int64      `json:"id"`
+	Name     string     `json:"name"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used,omitempty"`
+}
+
+func (h *handler) me(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	u, t := c.user, c.token
+	return meJSON{
+		ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role), Language: u.Language,
+		Token: tokenJSON{ID: t.ID, Name: t.Name, Created: t.Created.UTC(), LastUsed: optionalTime(t.LastUsed)},
+	}, nil
+}

@@ -1,0 +1,142 @@
+// Package api is Vigil's JSON REST API (mounted at /api/v1): event search and
+// export, dead letters, feed status, for scripts and constituents' tools,
+// authenticated by bearer tokens and described by the OpenAPI document it
+// serves.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Deps are what the API needs from the rest of Vigil.
+type Deps struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Retry re-runs the dead letters with these ids through their parsers
+	// and returns how many became events. Nil means this process cannot
+	// re-run them: POST /deadletters/retry answers 501.
+	Retry func(ctx context.Context, ids []int64) (int, error)
+	// Version is the Vigil version, shown in the OpenAPI document.
+	Version string
+}
+
+// handler serves the API; it holds no state between requests except the
+// rendered OpenAPI document.
+type handler struct {
+	store   store.Store
+	log     *slog.Logger
+	retry   func(ctx context.Context, ids []int64) (int, error)
+	openapi []byte
+	// exportPageSize is how many events a CSV or JSON lines export reads
+	// from the store at a time; tests make it small to cross pages.
+	exportPageSize int
+}
+
+// route is one operation of the API. The routes table below is the single
+// list both the mux and the OpenAPI test read.
+type route struct {
+	method string
+	// path is relative to /api/v1, in http.ServeMux and OpenAPI form alike.
+	path string
+	// roles may call the route; nil means no authentication at all.
+	roles  []store.Role
+	handle func(h *handler, r *http.Request, c *caller) (any, error)
+}
+
+var (
+	readers = []store.Role{store.RoleAdmin, store.RoleAnalyst}
+	anyone  = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RolePublisher}
+)
+
+// routes are all the operations. Handlers return data to render as JSON (or
+// a *download) or an error for writeError.
+var routes = []route{
+	{"GET", "/events", readers, (*handler).searchEvents},
+	{"GET", "/events/{hash}", readers, (*handler).getEvent},
+	{"GET", "/deadletters", readers, (*handler).listDeadLetters},
+	{"POST", "/deadletters/retry", readers, (*handler).retryDeadLetters},
+	{"GET", "/feeds", readers, (*handler).listFeeds},
+	{"GET", "/me", anyone, (*handler).me},
+	{"GET", "/openapi.json", nil, (*handler).openAPI},
+}
+
+// New returns the API handler. Its routes are relative to /api/v1; mount it
+// with http.StripPrefix("/api/v1", api.New(deps)).
+func New(deps Deps) http.Handler {
+	return newHandler(deps).mux()
+}
+
+func newHandler(deps Deps) *handler {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &handler{
+		store:          deps.Store,
+		log:            log,
+		retry:          deps.Retry,
+		openapi:        openAPIDocument(deps.Version),
+		exportPageSize: export.DefaultPageSize,
+	}
+}
+
+// mux registers the routes table, and JSON answers for everything else.
+func (h *handler) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	methods := make(map[string][]string)
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, h.serve(rt))
+		methods[rt.path] = append(methods[rt.path], rt.method)
+	}
+	// A known path with another method gets a JSON 405 rather than the
+	// mux's plain-text one; the method-less pattern is less specific than
+	// the routes, so it only catches what they do not.
+	for path, allowed := range methods {
+		if slices.Contains(allowed, "GET") {
+			allowed = append(allowed, "HEAD")
+		}
+		allow := strings.Join(allowed, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			h.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: "method " + r.Method + " is not allowed here; use " + allow})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errNotFound("no such API path"))
+	})
+	return mux
+}
+
+// serve authenticates and authorises the caller, runs the route's handler
+// and renders its result.
+func (h *handler) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c *caller
+		if rt.roles != nil {
+			var err error
+			if c, err = h.authenticate(r); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			if !slices.Contains(rt.roles, c.user.Role) {
+				h.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
+					Message: "role " + string(c.user.Role) + " may not use " + rt.method + " " + rt.path})
+				return
+			}
+		}
+		data, err := rt.handle(h, r, c)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.render(w, r, data)
+	})
+}

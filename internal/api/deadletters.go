@@ -1,0 +1,204 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+var deadLetterParams = []string{"feed", "limit", "before", "include_retried"}
+
+const (
+	defaultDeadLetters = 100
+	maxDeadLetters     = 1000
+	// maxRetryIDs bounds one retry request; the console retries a page at a
+	// time, which is far less.
+	maxRetryIDs = 10000
+	// maxBodyBytes bounds a request body; the largest valid one (maxRetryIDs
+	// ids) is well under it.
+	maxBodyBytes = 1 << 20
+)
+
+// deadLetterJSON is a dead letter as the API shows it. Input is the text
+// received, with invalid UTF-8 replaced; when it was not valid UTF-8,
+// InputBase64 holds the exact bytes.
+type deadLetterJSON struct {
+	ID          int64     `json:"id"`
+	Feed        string    `json:"feed"`
+	Parser      string    `json:"parser"`
+	Input       string    `json:"input"`
+	InputBase64 string    `json:"input_base64,omitempty"`
+	Error       string    `json:"error"`
+	Time        time.Time `json:"time"`
+	Retried     bool      `json:"retried"`
+}
+
+type deadLetterPageJSON struct {
+	DeadLetters []deadLetterJSON `json:"dead_letters"`
+	// NextBefore is the before parameter of the following page, absent on
+	// the last one.
+	NextBefore int64 `json:"next_before,omitempty"`
+}
+
+func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
+	values := r.URL.Query()
+	if err := checkParams(values, deadLetterParams); err != nil {
+		return nil, err
+	}
+	q := store.DeadLetterQuery{Feed: values.Get("feed"), Limit: defaultDeadLetters}
+	if v := values.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxDeadLetters {
+			return nil, badParameter("limit", fmt.Sprintf("not an integer from 1 to %d", maxDeadLetters))
+		}
+		q.Limit = n
+	}
+	if v := values.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, badParameter("before", "not a dead letter id")
+		}
+		q.BeforeID = n
+	}
+	if v := values.Get("include_retried"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badParameter("include_retried", "not true or false")
+		}
+		q.IncludeRetried = b
+	}
+	letters, err := h.store.ListDeadLetters(r.Context(), q)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	out := deadLetterPageJSON{DeadLetters: make([]deadLetterJSON, len(letters))}
+	for i, l := range letters {
+		d := deadLetterJSON{ID: l.ID, Feed: l.Feed, Parser: l.Parser, Input: string(l.Input),
+			Error: l.Error, Time: l.Time.UTC(), Retried: l.Retried}
+		if !utf8.Valid(l.Input) {
+			d.Input = strings.ToValidUTF8(d.Input, "\uFFFD")
+			d.InputBase64 = base64.StdEncoding.EncodeToString(l.Input)
+		}
+		out.DeadLetters[i] = d
+	}
+	if len(letters) == q.Limit {
+		out.NextBefore = letters[len(letters)-1].ID
+	}
+	return out, nil
+}
+
+type retryRequest struct {
+	IDs []int64 `json:"ids"`
+}
+
+type retryResponse struct {
+	// Retried is how many of the letters became events.
+	Retried int `json:"retried"`
+}
+
+func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
+	var req retryRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.IDs) == 0 {
+		return nil, badParameter("ids", "no dead letter ids")
+	}
+	if len(req.IDs) > maxRetryIDs {
+		return nil, badParameter("ids", fmt.Sprintf("at most %d ids at a time", maxRetryIDs))
+	}
+	for _, id := range req.IDs {
+		if id < 1 {
+			return nil, badParameter("ids", "ids are positive integers")
+		}
+	}
+	if h.retry == nil {
+		return nil, &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
+			Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
+	}
+	n, err := h.retry(r.Context(), req.IDs)
+	entry := store.AuditEntry{
+		Time:   time.Now().UTC(),
+		UserID: c.user.ID,
+		Actor:  c.user.Name,
+		Action: "deadletter.retry",
+		Target: auditIDs(req.IDs),
+		Detail: fmt.Sprintf("%d of %d became events (API token %d)", n, len(req.IDs), c.token.ID),
+	}
+	if err != nil {
+		entry.Detail = fmt.Sprintf("failed after %d of %d (API token %d): %v", n, len(req.IDs), c.token.ID, err)
+	}
+	// The audit entry is written even when the retry failed: a partial
+	// retry changed state. Context.WithoutCancel keeps a caller hanging up
+	// from erasing the trace of what it did.
+	if aerr := h.store.AddAudit(context.WithoutCancel(r.Context()), entry); aerr != nil {
+		return nil, errors.Join(fmt.Errorf("audit dead letter retry: %w", aerr), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retry dead letters: %w", err)
+	}
+	return retryResponse{Retried: n}, nil
+}
+
+// auditIDs lists ids for the audit log, shortened past a few dozen.
+func auditIDs(ids []int64) string {
+	const shown = 50
+	var b strings.Builder
+	b.WriteString("deadletters ")
+	for i, id := range ids {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(ids)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+// decodeBody reads a JSON request body into v. Only application/json is
+// accepted: a browser form cannot send it without a CORS preflight, which
+// keeps cross-site requests out even though the API has no CSRF token.
+func decodeBody(r *http.Request, v any) error {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "the request body must be JSON (Content-Type: application/json)"}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooLarge):
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Message: fmt.Sprintf("the request body is larger than %d bytes", maxBodyBytes)}
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return badParameter(typeErr.Field, "wrong type: want "+typeErr.Type.String())
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return badParameter(name, "unknown field")
+		case errors.Is(err, io.EOF):
+			return badParameter("body", "empty request body")
+		}
+		return badParameter("body", "not valid JSON")
+	}
+	if dec.More() {
+		return badParameter("body", "more than one JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// FuzzParseEventSearch feeds arbitrary query strings to the GET /events
+// parser: it must never panic, and every refusal must be a 400 that names
+// a parameter.
+func FuzzParseEventSearch(f *testing.F) {
+	for _, seed := range []string{
+		"ip=192.0.2.1&cidr=192.0.2.0/24&asn=AS64500&fqdn=example.be",
+		"url=hxxp://x[.]test/a&hash=" + "ab" + "cd" + "&taxonomy=fraud&type=phishing",
+		"feed=x&tlp=amber&from=2024-05-01&to=2024-05-02T00:00:00Z&limit=10",
+		"format=csv&columns=all&limit=5",
+		"format=csv&columns=source.ip,,hash",
+		"cursor=AAAAAAAAAAAAAAAAAAAAAA&format=jsonl",
+		"ip=%zz", "x=1&x=2", "limit=-1", "from=99999999999",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		values, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		s, err := parseEventSearch(values)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Parameter == "" {
+				t.Fatalf("query %q: error %#v, want a 400 naming the parameter", query, err)
+			}
+			return
+		}
+		if s.format == formatJSON && (s.query.Limit < 1 || s.query.Limit > maxPageSize) {
+			t.Fatalf("query %q: page size %d", query, s.query.Limit)
+		}
+		if s.query.Prefix.IsValid() && s.query.Prefix != s.query.Prefix.Masked() {
+			t.Fatalf("query %q: prefix %s not masked", query, s.query.Prefix)
+		}
+	})
+}

@@ -1,0 +1,190 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// ErrInvalidCredentials is the one answer to a wrong name, a wrong
+// password, a disabled account or a wrong second-factor code, so the reply
+// does not tell which accounts exist.
+var ErrInvalidCredentials = errors.New("invalid name or password")
+
+// ErrRateLimited means too many recent failures for the address or account.
+var ErrRateLimited = errors.New("too many failed attempts")
+
+// Logins checks credentials with rate limiting and auditing.
+type Logins struct {
+	store   store.Store
+	limiter *Limiter
+	logger  *slog.Logger
+	now     func() time.Time
+	// dummyHash is checked when the account does not exist, so the reply
+	// takes as long as for a real account.
+	dummyHash string
+}
+
+// NewLogins returns a login checker; limiter nil means DefaultLimiter.
+func NewLogins(st store.Store, limiter *Limiter, logger *slog.Logger) (*Logins, error) {
+	if limiter == nil {
+		limiter = DefaultLimiter()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dummy, err := RandomToken(16)
+	if err != nil {
+		return nil, err
+	}
+	h, err := HashPassword(dummy)
+	if err != nil {
+		return nil, err
+	}
+	return &Logins{store: st, limiter: limiter, logger: logger, now: time.Now, dummyHash: h}, nil
+}
+
+func ipKey(ip string) string     { return "ip:" + ip }
+func userKey(name string) string { return "user:" + strings.ToLower(name) }
+
+// CheckPassword verifies name and password from client address ip. It
+// returns the user on success; ErrRateLimited or ErrInvalidCredentials
+// otherwise. Failures and successes of accounts without a second factor are
+// audited here; the caller audits the end of a TOTP login.
+func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (store.User, error) {
+	name = strings.TrimSpace(name)
+	if !l.limiter.Allowed(ipKey(ip), userKey(name)) {
+		return store.User{}, ErrRateLimited
+	}
+	u, err := l.store.GetUserByName(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("login lookup %q: %w", name, err)
+	}
+	hash := l.dummyHash
+	if err == nil && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	ok, herr := CheckPassword(hash, password)
+	if herr != nil {
+		l.logger.Error("stored password hash unreadable", "user", name, "err", herr)
+		ok = false
+	}
+	if err != nil || !ok || u.Disabled {
+		l.limiter.Fail(ipKey(ip), userKey(name))
+		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: name, Action: "login.failure", Target: name, Detail: "from " + ip})
+		l.auditLockout(ctx, ip, name)
+		return store.User{}, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// CheckSecondFactor verifies a TOTP code of u, counting wrong codes against
+// the same limits as wrong passwords.
+func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User, code string) error {
+	if !l.limiter.Allowed(ipKey(ip), userKey(u.Name)) {
+		return ErrRateLimited
+	}
+	if !VerifyTOTP(u.TOTPSecret, code, l.now()) {
+		l.limiter.Fail(ipKey(ip), userKey(u.Name))
+		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong second-factor code from " + ip})
+		l.auditLockout(ctx, ip, u.Name)
+		return ErrInvalidCredentials
+	}
+	return nil
+}
+
+// Succeeded records a completed login.
+func (l *Logins) Succeeded(ctx context.Context, ip string, u store.User) {
+	l.limiter.Reset(userKey(u.Name))
+	l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.success", Target: u.Name, Detail: "from " + ip})
+}
+
+// auditLockout records the moment a failure locks the address or account;
+// attempts while locked are not audited one by one, so a password spray
+// cannot flood the log.
+func (l *Logins) auditLockout(ctx context.Context, ip, name string) {
+	if l.limiter.Allowed(ipKey(ip)) && l.limiter.Allowed(userKey(name)) {
+		return
+	}
+	l.audit(ctx, store.AuditEntry{Actor: name, Action: "login.locked", Target: name, Detail: "too many failures from " + ip})
+}
+
+func (l *Logins) audit(ctx context.Context, e store.AuditEntry) {
+	if err := Record(ctx, l.store, e); err != nil {
+		l.logger.Error("audit", "action", e.Action, "err", err)
+	}
+}
+
+// PendingLogins holds logins that passed the password and wait for the
+// second factor. They live in memory for a few minutes: a restart only
+// means typing the password again.
+type PendingLogins struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	pending map[string]pendingLogin
+}
+
+type pendingLogin struct {
+	userID   int64
+	expires  time.Time
+	attempts int
+}
+
+// maxPendingAttempts is how many codes one pending login may try.
+const maxPendingAttempts = 5
+
+// NewPendingLogins keeps pending logins for ttl (default 5 minutes).
+func NewPendingLogins(ttl time.Duration) *PendingLogins {
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	return &PendingLogins{ttl: ttl, now: time.Now, pending: make(map[string]pendingLogin)}
+}
+
+// Start registers a pending login and returns its token for a cookie.
+func (p *PendingLogins) Start(userID int64) (string, error) {
+	tok, err := RandomToken(32)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for k, v := range p.pending {
+		if now.After(v.expires) {
+			delete(p.pending, k)
+		}
+	}
+	p.pending[tok] = pendingLogin{userID: userID, expires: now.Add(p.ttl)}
+	return tok, nil
+}
+
+// Attempt returns the user of a pending login and counts one code attempt;
+// ok is false when the token is unknown, expired or used up.
+func (p *PendingLogins) Attempt(token string) (userID int64, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, found := p.pending[token]
+	if !found || p.now().After(v.expires) || v.attempts >= maxPendingAttempts {
+		delete(p.pending, token)
+		return 0, false
+	}
+	v.attempts++
+	p.pending[token] = v
+	return v.userID, true
+}
+
+// Finish forgets a pending login.
+func (p *PendingLogins) Finish(token string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, token)
+}

@@ -1,0 +1,311 @@
+// Package bus is the pipeline's message bus: NATS JetStream, embedded in
+// `vigil serve` or an external cluster, carrying batches of events from the
+// parsers to the workers with at-least-once delivery.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+const (
+	subject      = "vigil.batches"
+	consumerName = "workers"
+	feedHeader   = "Vigil-Feed"
+	// maxPayload bounds one batch message; batches are cut well below it.
+	maxPayload = 8 << 20
+)
+
+// Config is what the bus needs from Vigil's configuration.
+type Config struct {
+	// URL of an external NATS server or cluster; "" embeds one.
+	URL         string
+	Credentials string
+	// StoreDir holds the embedded server's JetStream files.
+	StoreDir string
+	// Listen opens the embedded server to other processes (workers).
+	Listen   string
+	Stream   string
+	MaxBytes int64
+}
+
+// Bus is a connection to JetStream with Vigil's stream set up. It
+// implements pipeline.Transport.
+type Bus struct {
+	log    *slog.Logger
+	server *server.Server
+	conn   *nats.Conn
+	js     jetstream.JetStream
+	stream string
+}
+
+// Open starts the embedded server when no URL is configured, connects, and
+// creates or updates the stream.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	b := &Bus{log: log, stream: cfg.Stream}
+	opts := []nats.Option{nats.Name("vigil"), nats.MaxReconnects(-1)}
+	url := cfg.URL
+	if url == "" {
+		sopts := &server.Options{
+			ServerName: "vigil",
+			JetStream:  true,
+			StoreDir:   cfg.StoreDir,
+			MaxPayload: maxPayload,
+			NoSigs:     true,
+			NoLog:      true,
+			DontListen: cfg.Listen == "",
+		}
+		if cfg.Listen != "" {
+			host, port, err := splitHostPort(cfg.Listen)
+			if err != nil {
+				return nil, fmt.Errorf("nats listen: %w", err)
+			}
+			sopts.Host, sopts.Port = host, port
+		}
+		srv, err := server.NewServer(sopts)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		go srv.Start()
+		if !srv.ReadyForConnections(30 * time.Second) {
+			srv.Shutdown()
+			return nil, errors.New("embedded nats: not ready after 30s")
+		}
+		b.server = srv
+		opts = append(opts, nats.InProcessServer(srv))
+		url = srv.ClientURL()
+	} else if cfg.Credentials != "" {
+		opts = append(opts, nats.UserCredentials(cfg.Credentials))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+	}
+	b.conn = nc
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(64))
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	b.js = js
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "Vigil event batches from parsers to workers",
+		Subjects:    []string{subject},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		MaxBytes:    cfg.MaxBytes,
+		Discard:     jetstream.DiscardNew,
+		MaxMsgSize:  maxPayload,
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+	return b, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	i := strings.LastIndexByte(hp, ':')
+	if i < 0 {
+		return "", 0, fmt.Errorf("want host:port, got %q", hp)
+	}
+	var port int
+	if _, err := fmt.Sscanf(hp[i+1:], "%d", &port); err != nil {
+		return "", 0, fmt.Errorf("bad port in %q", hp)
+	}
+	return hp[:i], port, nil
+}
+
+// ClientURL is the embedded server's address for workers ("" when it
+// does not listen or the bus is external).
+func (b *Bus) ClientURL() string {
+	if b.server == nil || b.server.Addr() == nil {
+		return ""
+	}
+	return b.server.ClientURL()
+}
+
+// Close disconnects and stops the embedded server.
+func (b *Bus) Close() {
+	if b.conn != nil {
+		b.conn.Drain()
+		b.conn.Close()
+	}
+	if b.server != nil {
+		b.server.Shutdown()
+		b.server.WaitForShutdown()
+	}
+}
+
+type pubPending struct{ f jetstream.PubAckFuture }
+
+func (p pubPending) Wait(ctx context.Context) error {
+	select {
+	case <-p.f.Ok():
+		return nil
+	case err := <-p.f.Err():
+		return fmt.Errorf("publish batch: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Publish implements pipeline.Transport: the batch is written to the stream
+// asynchronously; Pending resolves on JetStream's acknowledgement. When the
+// stream is full (the workers fall behind), Publish waits and retries, so
+// parsers slow down instead of memory growing.
+func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pending, error) {
+	msg := nats.NewMsg(subject)
+	msg.Header.Set(feedHeader, batch.Feed)
+	msg.Data = event.AppendBatch(make([]byte, 0, 256*len(batch.Events)), batch.Events)
+	for attempt := 0; ; attempt++ {
+		f, err := b.js.PublishMsgAsync(msg)
+		if err == nil {
+			return &retryPending{b: b, msg: msg, f: f}, nil
+		}
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt > 600 {
+			return nil, fmt.Errorf("publish batch: %w", err)
+		}
+		select {
+		case <-b.js.PublishAsyncComplete():
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// retryPending republishes when the stream refused the batch for being full.
+type retryPending struct {
+	b   *Bus
+	msg *nats.Msg
+	f   jetstream.PubAckFuture
+}
+
+func (p *retryPending) Wait(ctx context.Context) error {
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		select {
+		case <-p.f.Ok():
+			return nil
+		case err := <-p.f.Err():
+			if !isFull(err) {
+				return fmt.Errorf("publish batch: %w", err)
+			}
+			p.b.log.Debug("stream full, waiting for workers", "delay", delay)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			f, err := p.b.js.PublishMsgAsync(p.msg)
+			if err != nil {
+				return fmt.Errorf("publish batch: %w", err)
+			}
+			p.f = f
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func isFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return strings.Contains(apiErr.Description, "maximum") || strings.Contains(apiErr.Description, "resources exceeded")
+	}
+	return strings.Contains(err.Error(), "maximum bytes") || strings.Contains(err.Error(), "resources exceeded")
+}
+
+// Consume implements pipeline.Transport with one durable pull consumer
+// shared by every worker of every process, so adding `vigil serve --role
+// worker` processes spreads the work.
+func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.Context, b *pipeline.Batch) error) error {
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.stream, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       2 * time.Minute,
+		MaxAckPending: 4 * workers * 8,
+		FilterSubject: subject,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	errs := make(chan error, workers)
+	for range workers {
+		go func() { errs <- b.work(ctx, cons, handle) }()
+	}
+	var first error
+	for range workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx context.Context, b *pipeline.Batch) error) error {
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2))
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	go func() { <-ctx.Done(); iter.Stop() }()
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			b.log.Warn("bus: next message", "err", err)
+			continue
+		}
+		events, err := event.DecodeBatch(msg.Data())
+		if err != nil {
+			// Only Vigil writes this stream; a batch that does not decode is
+			// not going to decode later either.
+			b.log.Error("bus: dropping undecodable batch", "err", err, "bytes", len(msg.Data()))
+			_ = msg.Term()
+			continue
+		}
+		batch := &pipeline.Batch{Feed: msg.Headers().Get(feedHeader), Events: events}
+		if err := handle(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.log.Warn("bus: batch failed, will be redelivered", "feed", batch.Feed, "err", err)
+			_ = msg.NakWithDelay(5 * time.Second)
+			continue
+		}
+		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("bus: ack", "err", err)
+		}
+	}
+}
+
+// Pending returns how many batches wait in the stream or are being
+// processed: the queue lag shown in metrics.
+func (b *Bus) Pending(ctx context.Context) (uint64, error) {
+	cons, err := b.js.Consumer(ctx, b.stream, consumerName)
+	if err != nil {
+		return 0, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+var _ pipeline.Transport = (*Bus)(nil)

@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+var cmdDeadLetters = &command{
+	name:    "deadletters",
+	summary: "list input that could not become events, and re-run it",
+	usage:   "[list] [--feed NAME] [--format table|jsonl] | retry ID...",
+	help: `Every line a parser could not read and every event that failed validation
+is kept with its feed, the input, the reason and the time. After fixing a
+parser or its options, 'vigil deadletters retry ID…' runs those letters
+through their feed's parser again; letters that now succeed are marked.`,
+	run: runDeadLetters,
+}
+
+func runDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
+	sub := "list"
+	if len(args) > 0 && (args[0] == "list" || args[0] == "retry") {
+		sub, args = args[0], args[1:]
+	}
+	feed := c.flags.String("feed", "", "only this feed")
+	format := c.flags.String("format", "table", "table or jsonl")
+	limit := c.flags.Int("limit", 100, "how many, newest first")
+	all := c.flags.Bool("all", false, "include letters already re-run successfully")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if sub == "retry" {
+		var ids []int64
+		for _, s := range c.flags.Args() {
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a dead-letter id: %w", s, errUsage)
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("retry needs dead-letter ids: %w", errUsage)
+		}
+		runner, err := a.buildRunner(ctx, pipeline.NewLocal(4), nil, false)
+		if err != nil {
+			return err
+		}
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go runner.Work(wctx)
+		n, err := runner.RetryDeadLetters(ctx, ids)
+		if err != nil {
+			return err
+		}
+		_ = a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.retry",
+			Target: strings.Join(c.flags.Args(), ","), Detail: fmt.Sprintf("%d of %d re-run successfully", n, len(ids))})
+		fmt.Fprintf(c.stdout, "%d of %d dead letters re-run successfully\n", n, len(ids))
+		return nil
+	}
+	letters, err := a.store.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: *feed, Limit: *limit, IncludeRetried: *all})
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "jsonl":
+		enc := json.NewEncoder(c.stdout)
+		for _, dl := range letters {
+			if err := enc.Encode(map[string]any{"id": dl.ID, "feed": dl.Feed, "parser": dl.Parser,
+				"time": dl.Time.UTC().Format(time.RFC3339), "error": dl.Error, "input": string(dl.Input), "retried": dl.Retried}); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "table":
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTIME\tFEED\tERROR\tINPUT")
+		for _, dl := range letters {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
+				shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("--format: want table or jsonl: %w", errUsage)
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+var cmdFeeds = &command{
+	name:    "feeds",
+	summary: "show each feed's last run, lines read, events out, dead letters, duplicates, lag",
+	usage:   "[list|modules]",
+	help:    "'vigil feeds modules' lists the collectors, parsers, enrichers and outputs this binary has.",
+	run:     runFeeds,
+}
+
+func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) > 0 && args[0] == "modules" {
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		for _, m := range pipeline.Modules() {
+			fmt.Fprintf(tw, "%s\t%s\n", m.ID, m.Doc)
+		}
+		return tw.Flush()
+	}
+	if len(args) > 0 && args[0] == "list" {
+		args = args[1:]
+	}
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	status, err := a.store.ListFeedStatus(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, s := range status {
+		known[s.Name] = true
+	}
+	for _, f := range a.cfg.Feeds {
+		if !known[f.Name] {
+			status = append(status, store.FeedStatus{Name: f.Name})
+		}
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FEED\tLAST RUN\tLINES\tEVENTS\tDEAD LETTERS\tDUPLICATES\tLAG\tLAST ERROR")
+	now := time.Now()
+	for _, s := range status {
+		run, lag := "never", "-"
+		if !s.LastRun.IsZero() {
+			run = s.LastRun.UTC().Format("2006-01-02 15:04")
+		}
+		if !s.LastEvent.IsZero() {
+			lag = now.Sub(s.LastEvent).Round(time.Minute).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, run, s.LinesRead, s.EventsOut,
+			s.DeadLetters, s.Duplicates, lag, shorten(s.LastError, 60))
+	}
+	return tw.Flush()
+}
+
+var cmdUser = &command{
+	name:    "user",
+	summary: "add, list and change console users",
+	usage:   "add NAME --role admin|analyst|publisher [--email E] [--password-stdin] | list | passwd NAME | disable NAME",
+	help: `'add' asks for the password twice on a terminal, or reads one line from
+standard input with --password-stdin. Roles: admin (everything, users,
+audit log), analyst (events, dead letters, feeds), publisher (advisories).`,
+	run: runUser,
+}
+
+func runUser(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("want add, list, passwd or disable: %w", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	role := c.flags.String("role", "analyst", "admin, analyst or publisher")
+	email := c.flags.String("email", "", "e-mail address")
+	lang := c.flags.String("language", "en", "console language: en, nl or fr")
+	fromStdin := c.flags.Bool("password-stdin", false, "read the password from standard input")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if name == "" && c.flags.NArg() > 0 {
+		name = c.flags.Arg(0)
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	audit := func(action, target string) {
+		_ = a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: target})
+	}
+	switch sub {
+	case "list":
+		users, err := a.store.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tE-MAIL\tTOTP\tDISABLED\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", u.Name, u.Role, u.Email, u.TOTPSecret != "", u.Disabled, u.Created.UTC().Format("2006-01-02"))
+		}
+		return tw.Flush()
+	case "add":
+		if name == "" {
+			return fmt.Errorf("add needs a user name: %w", errUsage)
+		}
+		if !store.ValidRole(store.Role(*role)) {
+			return fmt.Errorf("--role: want admin, analyst or publisher, got %q", *role)
+		}
+		pw, err := readPassword(c, *fromStdin)
+		if err != nil {
+			return err
+		}
+		u, err := auth.NewUser(name, *email, store.Role(*role), pw, *lang)
+		if err != nil {
+			return err
+		}
+		if err := a.store.CreateUser(ctx, &u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a user called %q exists already", name)
+			}
+			return err
+		}
+		audit("user.create", name)
+		fmt.Fprintf(c.stdout, "user %s (%s) created\n", name, *role)
+		return nil
+	case "passwd", "disable":
+		if name == "" {
+			return fmt.Errorf("%s needs a user name: %w", sub, errUsage)
+		}
+		u, err := a.store.GetUserByName(ctx, name)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", name, err)
+		}
+		if sub == "disable" {
+			u.Disabled = true
+		} else {
+			pw, err := readPassword(c, *fromStdin)
+			if err != nil {
+				return err
+			}
+			if u.PasswordHash, err = auth.HashPassword(pw); err != nil {
+				return err
+			}
+		}
+		if err := a.store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := a.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		audit("user."+sub, name)
+		fmt.Fprintf(c.stdout, "user %s updated\n", name)
+		return nil
+	}
+	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)
+}
+
+func readPassword(c *cmdEnv, fromStdin bool) (string, error) {
+	var pw string
+	if fromStdin {
+		buf := make([]byte, 0, 256)
+		one := make([]byte, 1)
+		for {
+			n, err := c.stdin.Read(one)
+			if n == 0 || err != nil || one[0] == '\n' {
+				break
+			}
+			buf = append(buf, one[0])
+		}
+		pw = strings.TrimRight(string(buf), "\r")
+	} else {
+		fd := 0
+		if !term.IsTerminal(fd) {
+			return "", errors.New("no terminal to ask for the password: use --password-stdin")
+		}
+		fmt.Fprint(c.stderr, "Password: ")
+		p1, err := term.ReadPassword(fd)
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(c.stderr, "Again: ")
+		p2, err := term.ReadPassword(fd)
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(p1) != string(p2) {
+			return "", errors.New("the passwords differ")
+		}
+		pw = string(p1)
+	}
+	if err := auth.ValidateNewPassword(pw); err != nil {
+		return "", err
+	}
+	return pw, nil
+}
+
+var cmdMigrate = &command{
+	name:    "migrate",
+	summary: "create or upgrade the database schema (serve does this on start)",
+	usage:   "[--database postgres://…]",
+	run: func(ctx context.Context, c *cmdEnv, args []string) error {
+		if err := c.parse(args); err != nil {
+			return err
+		}
+		a, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		where := a.cfg.Path("vigil.db")
+		if a.cfg.Database != "" {
+			where = "PostgreSQL"
+		}
+		fmt.Fprintf(c.stdout, "database schema is current (%s)\n", where)
+		return nil
+	},
+}
+
+var cmdVersion = &command{
+	name:    "version",
+	summary: "print the version",
+	usage:   "",
+	run: func(ctx context.Context, c *cmdEnv, args []string) error {
+		if err := c.parse(args); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "vigil %s\n", Version)
+		return nil
+	},
+}

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/pgstore"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+
+	_ "github.com/vigil-cert/vigil/internal/standard" // the built-in pipeline modules
+)
+
+// app is the explicit wiring of one vigil process: configuration, logger,
+// store, and (when asked) the pipeline.
+type app struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store store.Store
+}
+
+// loadConfig reads the configuration the common flags point at.
+func (c *cmdEnv) loadConfig() (config.Config, error) {
+	path := *c.configFile
+	if path == "" {
+		path = c.getenv("VIGIL_CONFIG")
+	}
+	cfg, err := config.Load(path, c.getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if *c.dataDir != "" {
+		cfg.Data = *c.dataDir
+	}
+	if *c.database != "" {
+		cfg.Database = *c.database
+	}
+	return cfg, cfg.Validate()
+}
+
+// open loads the configuration, makes the data directory and opens the
+// store, migrating it.
+func (c *cmdEnv) open(ctx context.Context) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, c.stderr)
+}
+
+func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]byte) (int, error) }) (*app, error) {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(logOut, hopts)
+	if cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(logOut, hopts)
+	}
+	a := &app{cfg: cfg, log: slog.New(h)}
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	a.store = st
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if strings.HasPrefix(cfg.Database, "postgres") {
+		st, err := pgstore.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return st, nil
+	}
+	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous)})
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	return st, nil
+}
+
+func (a *app) Close() { a.store.Close() }
+
+// env is what pipeline stage factories get.
+func (a *app) env() pipeline.Env {
+	return pipeline.Env{Store: a.store, Logger: a.log, DataDir: a.cfg.Data,
+		HTTP: &http.Client{Timeout: 5 * time.Minute}, Now: time.Now}
+}
+
+// buildRunner constructs every configured stage. withCollectors is false
+// for command-line ingestion and workers.
+func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, metrics *pipeline.Metrics, withCollectors bool) (*pipeline.Runner, error) {
+	env := a.env()
+	var feeds []*pipeline.Feed
+	for i, fc := range a.cfg.Feeds {
+		if !fc.IsEnabled() {
+			continue
+		}
+		parser, err := pipeline.NewParser(fc.Parser, env, orEmpty(fc.ParserOptions))
+		if err != nil {
+			return nil, fmt.Errorf("config: feeds[%d] (%s).parser: %w", i, fc.Name, err)
+		}
+		f := &pipeline.Feed{Name: fc.Name, Provider: fc.Provider, URL: fc.URL, Code: fc.Code, TLP: fc.TLP,
+			Accuracy: fc.Accuracy, KeepRaw: fc.KeepsRaw(), ParserID: fc.Parser, Parser: parser}
+		if withCollectors && fc.Collector != "" {
+			col, err := pipeline.NewCollector(fc.Collector, env, fc.Name, orEmpty(fc.CollectorOptions))
+			if err != nil {
+				return nil, fmt.Errorf("config: feeds[%d] (%s).collector: %w", i, fc.Name, err)
+			}
+			f.Collector = col
+		}
+		feeds = append(feeds, f)
+	}
+	var enrichers []pipeline.Enricher
+	for i, s := range a.cfg.Pipeline.Enrichers {
+		en, err := pipeline.NewEnricher(s.ID, env, orEmpty(s.Options))
+		if err != nil {
+			return nil, fmt.Errorf("config: pipeline.enrichers[%d] (%s): %w", i, s.ID, err)
+		}
+		enrichers = append(enrichers, en)
+	}
+	var outputs []pipeline.Output
+	hasStore := false
+	for i, s := range a.cfg.Pipeline.Outputs {
+		out, err := pipeline.NewOutput(s.ID, env, orEmpty(s.Options))
+		if err != nil {
+			return nil, fmt.Errorf("config: pipeline.outputs[%d] (%s): %w", i, s.ID, err)
+		}
+		hasStore = hasStore || s.ID == "store"
+		outputs = append(outputs, out)
+	}
+	if !hasStore {
+		// Search, the console and every later capability read the store.
+		out, err := pipeline.NewOutput("store", env, pipeline.Options{})
+		if err != nil {
+			return nil, err
+		}
+		outputs = append([]pipeline.Output{out}, outputs...)
+	}
+	return pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport, Feeds: feeds,
+		Enrichers: enrichers, Outputs: outputs, BatchSize: a.cfg.Pipeline.BatchSize,
+		Workers: a.cfg.Pipeline.Workers, Metrics: metrics}), nil
+}
+
+func orEmpty(o pipeline.Options) pipeline.Options {
+	if o == nil {
+		return pipeline.Options{}
+	}
+	return o
+}
+
+func envLogger(c *cmdEnv) *slog.Logger {
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,365 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/bus"
+	"github.com/vigil-cert/vigil/internal/enricher"
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/shadowserver"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+var cmdBench = &command{
+	name:    "bench",
+	summary: "measure the pipeline and search speed on this machine",
+	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N]",
+	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
+file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
+and peak RSS; it also times a bare read-and-split of the same file and
+prints the ratio. --transport jetstream sends the batches through an
+embedded NATS JetStream as 'vigil serve' does.
+
+bench search fills a SQLite database with N synthetic events (kept in
+--dir for reuse) and times an IP, a /16 CIDR and an ASN query.
+
+The figures in docs/PERFORMANCE.md come from these commands.`,
+	run: runBench,
+}
+
+func runBench(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search") {
+		return fmt.Errorf("want ingest or search: %w", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	rows := c.flags.Int("rows", 1_000_000, "rows or events to generate")
+	dir := c.flags.String("dir", "", "work directory (default: a new temporary one, removed afterwards)")
+	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
+	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	work := *dir
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "vigil-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	} else if err := os.MkdirAll(work, 0o750); err != nil {
+		return err
+	}
+	if sub == "ingest" {
+		return benchIngest(ctx, c, work, *rows, *transport, *sync)
+	}
+	return benchSearch(ctx, c, work, *rows)
+}
+
+// benchNetworks makes the routing table of the benchmark: 20,000 /20
+// prefixes in 16 ASes per country, so every generated address is found.
+func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes []netip.Prefix) {
+	var b strings.Builder
+	countries = map[netip.Prefix]string{}
+	ccs := []string{"BE", "NL", "FR", "DE", "LU", "GB", "US", "JP"}
+	for i := range 20000 {
+		a := netip.AddrFrom4([4]byte{byte(11 + i/4096), byte(i % 4096 >> 4), byte(i % 16 << 4), 0})
+		p := netip.PrefixFrom(a, 20)
+		fmt.Fprintf(&b, "%s\t20\t%d\n", a, 64512+i%1000)
+		countries[p] = ccs[i%len(ccs)]
+		prefixes = append(prefixes, p)
+	}
+	return b.String(), countries, prefixes
+}
+
+func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string) error {
+	out := c.stdout
+	pfx2as, countries, prefixes := benchNetworks()
+	tableFile := filepath.Join(work, "pfx2as.txt")
+	mmdbFile := filepath.Join(work, "geoip.mmdb")
+	if err := os.WriteFile(tableFile, []byte(pfx2as), 0o640); err != nil {
+		return err
+	}
+	if err := enricher.WriteCountryDatabase(mmdbFile, countries); err != nil {
+		return err
+	}
+	input := filepath.Join(work, "2026-11-20-scan_rdp-bench-geo.csv")
+	fmt.Fprintf(out, "generating %d rows into %s\n", rows, input)
+	if err := generateReport(input, rows, prefixes); err != nil {
+		return err
+	}
+	st, _ := os.Stat(input)
+	fmt.Fprintf(out, "input: %d bytes\n", st.Size())
+
+	// The floor: just read the file and split it into fields.
+	runtime.GC()
+	start := time.Now()
+	fields, err := readAndSplit(input)
+	if err != nil {
+		return err
+	}
+	bare := time.Since(start)
+	fmt.Fprintf(out, "bare read-and-split: %d lines, %d fields in %v (%.0f lines/s)\n", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds())
+
+	dataDir := filepath.Join(work, "data")
+	db, err := sqlitestore.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlitestore.Options{Synchronous: sync})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	env := pipeline.Env{Store: db, DataDir: dataDir, Now: time.Now}
+	var enrichers []pipeline.Enricher
+	for _, s := range []struct {
+		id   string
+		opts pipeline.Options
+	}{
+		{"dedup", nil},
+		{"asn", pipeline.Options{"file": tableFile}},
+		{"geoip", pipeline.Options{"file": mmdbFile}},
+	} {
+		en, err := pipeline.NewEnricher(s.id, env, orEmpty(s.opts))
+		if err != nil {
+			return err
+		}
+		enrichers = append(enrichers, en)
+	}
+	storeOut, err := pipeline.NewOutput("store", env, pipeline.Options{})
+	if err != nil {
+		return err
+	}
+	parser, err := pipeline.NewParser("shadowserver", env, pipeline.Options{})
+	if err != nil {
+		return err
+	}
+	var transport pipeline.Transport = pipeline.NewLocal(4)
+	if transportName == "jetstream" {
+		b, err := bus.Open(ctx, bus.Config{StoreDir: filepath.Join(work, "jetstream"), Stream: "BENCH", MaxBytes: 1 << 30}, envLogger(c))
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		transport = b
+	} else if transportName != "local" {
+		return fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
+	}
+	runner := pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
+		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: true, ParserID: "shadowserver", Parser: parser}},
+		Enrichers: enrichers, Outputs: []pipeline.Output{storeOut}, BatchSize: 2000, Workers: 2})
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go runner.Work(wctx)
+
+	f, err := os.Open(input)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	start = time.Now()
+	if err := runner.Deliver(ctx, pipeline.Input{Feed: "bench", Name: filepath.Base(input), Body: bufio.NewReaderSize(f, 1<<20)}); err != nil {
+		return err
+	}
+	if transportName == "jetstream" {
+		// Deliver returned once JetStream held every batch; wait for the
+		// workers to have stored them all.
+		for {
+			n, err := db.CountEvents(ctx)
+			if err != nil {
+				return err
+			}
+			if n >= int64(rows) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	elapsed := time.Since(start)
+	stored, err := db.CountEvents(ctx)
+	if err != nil {
+		return err
+	}
+	rate := float64(stored) / elapsed.Seconds()
+	fmt.Fprintf(out, "pipeline (%s): %d events stored in %v\n", transportName, stored, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "pipeline / bare read-and-split: %.1f× the time\n", elapsed.Seconds()/bare.Seconds())
+	fmt.Fprintf(out, "events/s: %.0f\n", rate)
+	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
+	if stored != int64(rows) {
+		return fmt.Errorf("stored %d events of %d rows", stored, rows)
+	}
+	return nil
+}
+
+func generateReport(path string, rows int, prefixes []netip.Prefix) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	err = shadowserver.Generate(w, "scan_rdp", rows, rng, shadowserver.GenerateOptions{Prefixes: prefixes,
+		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readAndSplit reads path line by line and splits each line on commas: the
+// least any CSV ingestion must do.
+func readAndSplit(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	fields := 0
+	var cells [][]byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			cells = cells[:0]
+			for {
+				i := bytes.IndexByte(line, ',')
+				if i < 0 {
+					cells = append(cells, line)
+					break
+				}
+				cells = append(cells, line[:i])
+				line = line[i+1:]
+			}
+			fields += len(cells)
+		}
+		if err == io.EOF {
+			return fields, nil
+		}
+		if err != nil {
+			return fields, err
+		}
+	}
+}
+
+// peakRSS reads the process's high-water resident set size (Linux).
+func peakRSS() string {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.Atoi(f[1])
+				return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+			}
+		}
+	}
+	return "unknown"
+}
+
+func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int) error {
+	out := c.stdout
+	path := filepath.Join(work, "search.db")
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	have, err := db.CountEvents(ctx)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	if have < int64(rows) {
+		fmt.Fprintf(out, "loading %d events into %s\n", int64(rows)-have, path)
+		start := time.Now()
+		batch := make([]*event.Event, 0, 5000)
+		for i := have; i < int64(rows); i++ {
+			batch = append(batch, searchEvent(rng, i, base))
+			if len(batch) == cap(batch) || i == int64(rows)-1 {
+				if _, err := db.InsertEvents(ctx, batch, nil); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		fmt.Fprintf(out, "loaded in %v\n", time.Since(start).Round(time.Second))
+	}
+	n, _ := db.CountEvents(ctx)
+	fmt.Fprintf(out, "events in the database: %d\n", n)
+	// Pick real values to look for from one stored event.
+	sample := searchEvent(rand.New(rand.NewPCG(7, 7)), 0, base)
+	ip, _ := netip.ParseAddr(sample.Value("source.ip"))
+	asn, _ := strconv.ParseUint(sample.Value("source.asn"), 10, 32)
+	queries := []struct {
+		name string
+		q    store.EventQuery
+	}{
+		{"ip " + ip.String(), store.EventQuery{IP: ip}},
+		{"cidr " + netip.PrefixFrom(ip, 16).Masked().String(), store.EventQuery{Prefix: netip.PrefixFrom(ip, 16).Masked()}},
+		{"asn " + strconv.FormatUint(asn, 10), store.EventQuery{ASN: uint32(asn)}},
+	}
+	for _, q := range queries {
+		var times []time.Duration
+		found := 0
+		for range 7 {
+			start := time.Now()
+			page, err := db.SearchEvents(ctx, q.q)
+			if err != nil {
+				return err
+			}
+			times = append(times, time.Since(start))
+			found = len(page.Events)
+		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		fmt.Fprintf(out, "search %-22s first page %3d events: median %v, max %v\n", q.name, found,
+			times[len(times)/2].Round(10*time.Microsecond), times[len(times)-1].Round(10*time.Microsecond))
+	}
+	return nil
+}
+
+// searchEvent makes the i-th synthetic stored event: addresses spread over
+// 10.0.0.0/8, 1,000 ASes, 30 days.
+func searchEvent(rng *rand.Rand, i int64, base time.Time) *event.Event {
+	e := event.New(12)
+	ip := netip.AddrFrom4([4]byte{10, byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+	e.SetTrusted("source.ip", ip.String())
+	e.SetInt("source.asn", int64(64512+rng.IntN(1000)))
+	e.SetInt("source.port", 3389)
+	e.SetTrusted("source.geolocation.cc", "BE")
+	e.SetTime("time.source", base.Add(time.Duration(rng.Int64N(int64(30*24*time.Hour)))))
+	e.SetTrusted("classification.taxonomy", "vulnerable")
+	e.SetTrusted("classification.type", "vulnerable-system")
+	e.SetTrusted("classification.identifier", "rdp")
+	e.SetTrusted("feed.name", "bench")
+	e.SetExtra("sequence", strconv.FormatInt(i, 10))
+	return e
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/shadowserver"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+// buildVigil compiles the real binary once per test run.
+func buildVigil(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "vigil")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/vigil")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func startServe(t *testing.T, bin, data string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	log, err := os.OpenFile(filepath.Join(data, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func countEvents(t *testing.T, data string) int64 {
+	t.Helper()
+	path := filepath.Join(data, "vigil.db")
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	st, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+	if err != nil {
+		return 0
+	}
+	defer st.Close()
+	n, err := st.CountEvents(context.Background())
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// TestCrashDuringIngest kills `vigil serve` with SIGKILL while it ingests a
+// large file, starts it again, and expects every event exactly once.
+func TestCrashDuringIngest(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Fatalf("this test needs Linux signals")
+	}
+	bin := buildVigil(t)
+	data := t.TempDir()
+	const rows = 300_000
+	staging := filepath.Join(data, "staging.csv")
+	f, err := os.Create(staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if err := shadowserver.Generate(w, "scan_rdp", rows, rand.New(rand.NewPCG(3, 4)), shadowserver.GenerateOptions{
+		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	f.Close()
+
+	serve := startServe(t, bin, data)
+	inbox := filepath.Join(data, "inbox")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(inbox); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not create the inbox")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := os.Rename(staging, filepath.Join(inbox, "2026-11-20-scan_rdp-crash-geo.csv")); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once some, but not all, events are stored.
+	var before int64
+	for deadline = time.Now().Add(120 * time.Second); ; {
+		before = countEvents(t, data)
+		if before > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(filepath.Join(data, "serve.log"))
+			t.Fatalf("no event stored within 2 minutes; log:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := serve.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	serve.Wait()
+	if before >= rows {
+		t.Fatalf("ingestion finished (%d events) before the kill; make the file larger", before)
+	}
+	t.Logf("killed with %d of %d events stored", before, rows)
+
+	startServe(t, bin, data)
+	var n int64
+	for deadline = time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if n = countEvents(t, data); n >= rows {
+			break
+		}
+	}
+	// Give a replay that would duplicate a moment to show itself.
+	time.Sleep(2 * time.Second)
+	n = countEvents(t, data)
+	if n != rows {
+		out, _ := os.ReadFile(filepath.Join(data, "serve.log"))
+		t.Fatalf("after the restart %d events are stored, want exactly %d; log:\n%s", n, rows, out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(inbox, ".processing", "*")); len(left) != 0 {
+		t.Fatalf("files left in processing: %v", left)
+	}
+}

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+var cmdEvents = &command{
+	name:    "events",
+	summary: "search stored events by IP, CIDR, ASN, domain, URL, hash, type, feed, TLP, time",
+	usage:   "search [filters] [--format table|csv|jsonl] | show HASH",
+	help: `Filters combine (AND). IP, CIDR, ASN and FQDN match the source or the
+destination; --fqdn matches the domain and its subdomains; --hash matches
+any malware hash. Times are RFC 3339 or YYYY-MM-DD (UTC).
+
+Examples:
+  vigil events search --cidr 192.0.2.0/24
+  vigil events search --asn 64496 --type vulnerable-system --format csv > rdp.csv
+  vigil events search --fqdn example.net --from 2026-11-01 --all --format jsonl
+  vigil events show 3f2a…`,
+	run: runEvents,
+}
+
+func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "search" && args[0] != "show") {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return c.parse(args)
+		}
+		return fmt.Errorf("want 'search' or 'show': %w", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	ip := c.flags.String("ip", "", "IP address (source or destination)")
+	cidr := c.flags.String("cidr", "", "network, e.g. 192.0.2.0/24")
+	asn := c.flags.String("asn", "", "AS number, e.g. 64496 or AS64496")
+	fqdn := c.flags.String("fqdn", "", "domain (and its subdomains)")
+	url := c.flags.String("url", "", "exact URL")
+	hash := c.flags.String("hash", "", "malware hash (MD5, SHA-1 or SHA-256)")
+	tax := c.flags.String("taxonomy", "", "classification.taxonomy")
+	typ := c.flags.String("type", "", "classification.type")
+	feed := c.flags.String("feed", "", "feed name")
+	tlp := c.flags.String("tlp", "", "TLP label")
+	from := c.flags.String("from", "", "time.source at or after")
+	to := c.flags.String("to", "", "time.source before")
+	limit := c.flags.Int("limit", 50, "page size")
+	after := c.flags.String("cursor", "", "continue after this cursor (printed after a page)")
+	all := c.flags.Bool("all", false, "every matching event, page after page")
+	format := c.flags.String("format", "table", "table, csv or jsonl")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if sub == "show" {
+		if c.flags.NArg() != 1 {
+			return fmt.Errorf("show takes one event hash: %w", errUsage)
+		}
+		h, ok := event.ParseHash(c.flags.Arg(0))
+		if !ok {
+			return fmt.Errorf("%q is not an event hash (64 hex digits)", c.flags.Arg(0))
+		}
+		se, err := a.store.GetEvent(ctx, h)
+		if err != nil {
+			return fmt.Errorf("event %s: %w", h, err)
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "hash\t%s\nstored\t%s\n", se.Hash, se.Stored.UTC().Format(time.RFC3339))
+		for _, f := range se.Event.Fields() {
+			v := f.Value
+			if f.Key == "raw" {
+				v = strconv.Quote(string(se.Event.Raw()))
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", f.Key, v)
+		}
+		return tw.Flush()
+	}
+	q := store.EventQuery{URL: *url, Hash: strings.ToLower(*hash), Taxonomy: *tax, Type: *typ, Feed: *feed, Limit: *limit, After: *after}
+	if *ip != "" {
+		if q.IP, err = netip.ParseAddr(*ip); err != nil {
+			return fmt.Errorf("--ip: %q is not an IP address", *ip)
+		}
+		q.IP = q.IP.Unmap()
+	}
+	if *cidr != "" {
+		if q.Prefix, err = netip.ParsePrefix(*cidr); err != nil {
+			return fmt.Errorf("--cidr: %q is not a network such as 192.0.2.0/24", *cidr)
+		}
+		q.Prefix = q.Prefix.Masked()
+	}
+	if *asn != "" {
+		v, err := event.Normalize("source.asn", *asn)
+		if err != nil {
+			return fmt.Errorf("--asn: %q is not an AS number", *asn)
+		}
+		n, _ := strconv.ParseUint(v, 10, 32)
+		q.ASN = uint32(n)
+	}
+	if *fqdn != "" {
+		if q.FQDN, err = event.Normalize("source.fqdn", *fqdn); err != nil {
+			return fmt.Errorf("--fqdn: %v", err)
+		}
+	}
+	if *tlp != "" {
+		if q.TLP, err = event.Normalize("tlp", *tlp); err != nil {
+			return fmt.Errorf("--tlp: %v", err)
+		}
+	}
+	for _, t := range []struct {
+		flag string
+		in   string
+		out  *time.Time
+	}{{"--from", *from, &q.From}, {"--to", *to, &q.To}} {
+		if t.in == "" {
+			continue
+		}
+		if *t.out, err = event.ParseTime(t.in); err != nil {
+			return fmt.Errorf("%s: %q is not a time (use 2026-11-20 or 2026-11-20T10:00:00Z)", t.flag, t.in)
+		}
+	}
+	var events export.Events
+	var next string
+	if *all {
+		events = export.Search(ctx, a.store, q)
+	} else {
+		page, err := a.store.SearchEvents(ctx, q)
+		if err != nil {
+			return err
+		}
+		events, next = export.Slice(page.Events), page.Next
+	}
+	switch *format {
+	case "table":
+		err = export.WriteTable(c.stdout, events, export.TableOptions{})
+	case "csv":
+		err = export.WriteCSV(c.stdout, events, export.CSVOptions{})
+	case "jsonl":
+		err = export.WriteJSONLines(c.stdout, events)
+	default:
+		return fmt.Errorf("--format: want table, csv or jsonl, got %q: %w", *format, errUsage)
+	}
+	if err != nil {
+		return err
+	}
+	if next != "" {
+		fmt.Fprintf(c.stderr, "more results: add --cursor %s (or --all)\n", next)
+	}
+	return nil
+}

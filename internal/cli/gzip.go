@@ -1,0 +1,8 @@
+package cli
+
+import (
+	"compress/gzip"
+	"io"
+)
+
+func gunzip(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }

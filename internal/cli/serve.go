@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-cert/vigil/internal/api"
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/bus"
+	"github.com/vigil-cert/vigil/internal/demo"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/web"
+)
+
+var cmdServe = &command{
+	name:    "serve",
+	summary: "run Vigil: the console and API, the pipeline and its collectors",
+	usage:   "[--demo] [--role all|worker] [--listen ADDR]",
+	help: `With no configuration, serve keeps everything in ./vigil-data: a SQLite
+database, an embedded NATS JetStream server, and an inbox directory
+(./vigil-data/inbox) watched for feed files. The console and the API
+(/api/v1, described at /api/v1/openapi.json) listen on 127.0.0.1:8080;
+/healthz and /metrics (Prometheus) too.
+
+On the first start with no user, a one-time setup link is printed to the
+log; open it to create the first administrator (or use 'vigil user add').
+
+--demo generates a synthetic data set (Shadowserver-format reports, lists,
+a routing table and a GeoIP database), drops it into the inbox, creates the
+demo login and prints it.
+
+--role worker runs only the enrich-and-store workers, taking batches from
+the NATS server named by nats.url (env VIGIL_NATS_URL): start more of them on
+more machines to share the work. They need a database all processes share
+(PostgreSQL).`,
+	run: runServe,
+}
+
+func runServe(ctx context.Context, c *cmdEnv, args []string) error {
+	demoFlag := c.flags.Bool("demo", false, "load a generated demo data set and create the demo login")
+	role := c.flags.String("role", "all", "all (console, API, collectors, workers) or worker (workers only)")
+	listen := c.flags.String("listen", "", "console and API address (env VIGIL_LISTEN, default 127.0.0.1:8080)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *role != "all" && *role != "worker" {
+		return fmt.Errorf("--role: want all or worker, got %q: %w", *role, errUsage)
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	var demoSet *demo.Set
+	if *demoFlag {
+		if demoSet, err = demo.Prepare(cfg.Data); err != nil {
+			return err
+		}
+		demoSet.Configure(&cfg)
+	}
+	a, err := openApp(ctx, cfg, c.stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *role == "worker" && cfg.NATS.URL == "" {
+		return errors.New("--role worker needs an external NATS server: set nats.url (env VIGIL_NATS_URL)")
+	}
+
+	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATS.URL, Credentials: cfg.NATS.Credentials,
+		StoreDir: cfg.Path("jetstream"), Listen: cfg.NATS.Listen, Stream: cfg.NATS.Stream,
+		MaxBytes: cfg.NATS.MaxBytes}, a.log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := pipeline.NewMetrics(reg)
+	runner, err := a.buildRunner(ctx, b, metrics, *role == "all")
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	goRun := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	goRun("workers", runner.Work)
+	goRun("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
+	if *role == "worker" {
+		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
+	} else {
+		if demoSet != nil {
+			if err := demoSet.Load(ctx, a.store); err != nil {
+				return err
+			}
+		}
+		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
+		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,
+			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
+			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		base := cfg.PublicURL
+		if base == "" {
+			base = "http://" + ln.Addr().String()
+		}
+		goRun("web", func(ctx context.Context) error {
+			go func() {
+				<-ctx.Done()
+				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer scancel()
+				srv.Shutdown(sctx)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		goRun("collectors", runner.RunCollectors)
+		a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
+		if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
+			return err
+		} else if token != "" {
+			a.log.Warn("no user yet: open this one-time link to create the first administrator",
+				"url", base+"/setup?token="+token)
+		}
+		if demoSet != nil {
+			fmt.Fprintf(c.stdout, "\nVigil demo is running at %s\nLog in as %q with password %q.\n\n", base, demo.User, demo.Password)
+		}
+	}
+	<-ctx.Done()
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	a.log.Info("vigil stopped")
+	return nil
+}
+
+// watchLag publishes the bus backlog as a metric.
+func watchLag(ctx context.Context, b *bus.Bus, m *pipeline.Metrics) error {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := b.Pending(ctx); err == nil {
+				m.QueueLag.Set(float64(n))
+			}
+		}
+	}
+}

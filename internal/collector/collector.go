@@ -1,0 +1,83 @@
+// Package collector gathers feed input for the pipeline: files dropped into
+// an inbox directory and reports downloaded over HTTP on a schedule. Each
+// piece of input is handed to the pipeline whole and forgotten only once the
+// pipeline has taken it, so a crash re-reads rather than loses.
+package collector
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// ErrTooLarge is returned while streaming input that exceeds the collector's
+// size limit.
+var ErrTooLarge = errors.New("input exceeds the size limit")
+
+// gzipMagic starts every gzip stream (RFC 1952).
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// maybeGunzip returns a reader of the decompressed content when name ends
+// in .gz and the stream really is gzip, and the name without its .gz suffix,
+// because parsers read the report type and format from the name of what
+// they are given, and they are given the decompressed data. The magic bytes
+// are checked rather than trusted from the name since some web servers
+// decompress .gz downloads on the fly.
+func maybeGunzip(r io.Reader, name string) (io.Reader, string, func() error, error) {
+	nop := func() error { return nil }
+	if !strings.HasSuffix(strings.ToLower(name), ".gz") {
+		return r, name, nop, nil
+	}
+	base := name[:len(name)-len(".gz")]
+	br := bufio.NewReader(r)
+	head, err := br.Peek(len(gzipMagic))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, name, nop, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(head) < len(gzipMagic) || head[0] != gzipMagic[0] || head[1] != gzipMagic[1] {
+		return br, base, nop, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, name, nop, fmt.Errorf("gunzip %s: %w", name, err)
+	}
+	return zr, base, zr.Close, nil
+}
+
+// limitReader fails with ErrTooLarge instead of silently truncating the way
+// io.LimitReader does: a truncated report would look complete to a parser.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func newLimitReader(r io.Reader, limit int64) io.Reader {
+	if limit <= 0 {
+		return r
+	}
+	return &limitReader{r: r, left: limit}
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, ErrTooLarge
+	}
+	// Ask for one byte more than allowed so that input of exactly the limit
+	// still ends cleanly with io.EOF.
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n + int(l.left), ErrTooLarge
+	}
+	return n, err
+}
+
+// utcDate is the archive folder name for a moment.
+func utcDate(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -1,0 +1,302 @@
+package collector
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+func init() {
+	pipeline.RegisterCollector("http",
+		"downloads a URL on a schedule with conditional GET; options url, interval, headers, timeout, max_size, name",
+		newHTTPFromOptions)
+}
+
+// Defaults of the http collector.
+const (
+	DefaultHTTPInterval = time.Hour
+	DefaultHTTPTimeout  = 10 * time.Minute
+	DefaultHTTPMaxSize  = 1 << 30 // 1 GiB, decompressed
+)
+
+// HTTP downloads one URL on a schedule and delivers the body. It sends the
+// ETag and Last-Modified of the last delivered download back as
+// If-None-Match and If-Modified-Since, and keeps them in the store, so
+// neither an unchanged report nor a restart causes a download.
+type HTTP struct {
+	feed     string
+	url      string
+	name     string
+	headers  map[string]string
+	interval time.Duration
+	timeout  time.Duration
+	maxSize  int64
+	client   *http.Client
+	store    store.Store
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// HTTPConfig configures an HTTP collector.
+type HTTPConfig struct {
+	Feed string
+	URL  string
+	// Name is the input name parsers see; default the URL's last path
+	// element (the Shadowserver parser reads the report type from it).
+	Name    string
+	Headers map[string]string
+	// Interval between downloads (default 1h).
+	Interval time.Duration
+	// Timeout bounds one download including its delivery (default 10m).
+	Timeout time.Duration
+	// MaxSize bounds the body in bytes, after decompression (default 1 GiB).
+	MaxSize int64
+}
+
+// httpState is what is kept between runs under stateKey.
+type httpState struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// NewHTTP returns an HTTP collector. env.Store is required: it keeps the
+// validators of the last download and the feed's last error.
+func NewHTTP(env pipeline.Env, cfg HTTPConfig) (*HTTP, error) {
+	if cfg.Feed == "" {
+		return nil, errors.New("http collector: feed name is empty")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("http collector %s: url: %w", cfg.Feed, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("http collector %s: url %q: want an http or https URL", cfg.Feed, cfg.URL)
+	}
+	if env.Store == nil {
+		return nil, fmt.Errorf("http collector %s: no store", cfg.Feed)
+	}
+	if cfg.Name == "" {
+		cfg.Name = path.Base(u.Path)
+		if cfg.Name == "/" || cfg.Name == "." {
+			cfg.Name = u.Host
+		}
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultHTTPInterval
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultHTTPTimeout
+	}
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = DefaultHTTPMaxSize
+	}
+	c := &HTTP{
+		feed:     cfg.Feed,
+		url:      cfg.URL,
+		name:     cfg.Name,
+		headers:  cfg.Headers,
+		interval: cfg.Interval,
+		timeout:  cfg.Timeout,
+		maxSize:  cfg.MaxSize,
+		client:   env.HTTP,
+		store:    env.Store,
+		logger:   env.Logger,
+		now:      env.Now,
+	}
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.logger = c.logger.With("collector", "http", "feed", cfg.Feed)
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func newHTTPFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (pipeline.Collector, error) {
+	if bad := opts.Unknown("url", "interval", "headers", "timeout", "max_size", "name"); len(bad) > 0 {
+		return nil, fmt.Errorf("http collector: unknown options %v", bad)
+	}
+	var cfg HTTPConfig
+	var err error
+	cfg.Feed = feed
+	if cfg.URL, err = opts.String("url", ""); err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	if cfg.Name, err = opts.String("name", ""); err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	if cfg.Headers, err = opts.StringMap("headers"); err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	if cfg.Interval, err = opts.Duration("interval", DefaultHTTPInterval); err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	if cfg.Timeout, err = opts.Duration("timeout", DefaultHTTPTimeout); err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	maxSize, err := opts.Int("max_size", DefaultHTTPMaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("http collector: %w", err)
+	}
+	cfg.MaxSize = int64(maxSize)
+	return NewHTTP(env, cfg)
+}
+
+func (c *HTTP) stateKey() string { return "collector/http/" + c.feed }
+
+// Run downloads at once and then every interval until ctx ends. A failed
+// download is logged, recorded as the feed's last error and tried again at
+// the next interval.
+func (c *HTTP) Run(ctx context.Context, deliver pipeline.Deliver) error {
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for {
+		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
+			c.logger.Error("download failed", "url", c.url, "err", err)
+			c.recordRun(ctx, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Fetch makes one conditional download and delivers the body unless the
+// server says it has not changed since the last delivered one. The error
+// says why the download or its delivery failed.
+func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	last, err := c.loadState(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	if err != nil {
+		return fmt.Errorf("request %s: %w", c.url, err)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	if last.ETag != "" {
+		req.Header.Set("If-None-Match", last.ETag)
+	}
+	if last.LastModified != "" {
+		req.Header.Set("If-Modified-Since", last.LastModified)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", c.url, err)
+	}
+	defer resp.Body.Close()
+
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		c.logger.Debug("not modified", "url", c.url)
+		c.recordRun(ctx, nil)
+		return nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return fmt.Errorf("GET %s: %s", c.url, resp.Status)
+	case resp.ContentLength > c.maxSize:
+		return fmt.Errorf("GET %s: %d bytes: %w", c.url, resp.ContentLength, ErrTooLarge)
+	}
+
+	// Limit the wire bytes and the decompressed bytes both: the first
+	// bounds the download, the second a decompression bomb.
+	body := newLimitReader(resp.Body, c.maxSize)
+	if !resp.Uncompressed && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		// The transport decompresses on its own only when it asked for
+		// gzip itself; a configured Accept-Encoding header lands here.
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return fmt.Errorf("GET %s: gunzip: %w", c.url, err)
+		}
+		defer zr.Close()
+		body = zr
+	}
+	body, name, closeBody, err := maybeGunzip(body, c.name)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", c.url, err)
+	}
+	defer closeBody()
+	body = newLimitReader(body, c.maxSize)
+
+	start := c.now()
+	if err := deliver(ctx, pipeline.Input{Feed: c.feed, Name: name, Body: body}); err != nil {
+		return fmt.Errorf("deliver %s: %w", c.url, err)
+	}
+	// Only now is the download safe to forget: saving the validators
+	// earlier would make a crash during delivery skip this report for good.
+	next := httpState{URL: c.url, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	if err := c.saveState(ctx, next); err != nil {
+		return err
+	}
+	c.logger.Info("download delivered", "url", c.url, "name", name, "duration", c.now().Sub(start))
+	c.recordRun(ctx, nil)
+	return nil
+}
+
+func (c *HTTP) loadState(ctx context.Context) (httpState, error) {
+	raw, err := c.store.GetState(ctx, c.stateKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return httpState{}, nil
+	}
+	if err != nil {
+		return httpState{}, fmt.Errorf("load %s: %w", c.stateKey(), err)
+	}
+	var st httpState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		// Unreadable bookkeeping costs one unconditional download, no more.
+		c.logger.Warn("ignoring unreadable collector state", "key", c.stateKey(), "err", err)
+		return httpState{}, nil
+	}
+	if st.URL != c.url {
+		// Validators of another URL say nothing about this one.
+		return httpState{}, nil
+	}
+	return st, nil
+}
+
+func (c *HTTP) saveState(ctx context.Context, st httpState) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := c.store.PutState(ctx, c.stateKey(), raw); err != nil {
+		return fmt.Errorf("save %s: %w", c.stateKey(), err)
+	}
+	return nil
+}
+
+// recordRun notes the run on the feeds page: when, and the error if any.
+func (c *HTTP) recordRun(ctx context.Context, failure error) {
+	msg := ""
+	if failure != nil {
+		msg = failure.Error()
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := c.store.AddFeedCounters(ctx, c.feed, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+		c.logger.Error("record feed run", "err", err)
+	}
+}
+
+var _ pipeline.Collector = (*HTTP)(nil)

@@ -1,0 +1,265 @@
+// Package console is the analysts' web console: server-rendered pages for
+// login, event search, dead letters, feeds, users, the audit log and each
+// person's account, with sessions, CSRF tokens and role checks from
+// internal/auth and messages from internal/i18n.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Config wires the console to the rest of Vigil.
+type Config struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	Catalog *i18n.Catalog
+	// Retry re-runs dead letters; nil hides the re-run button.
+	Retry func(ctx context.Context, ids []int64) (int, error)
+	// FeedNames lists configured feeds, shown before their first run.
+	FeedNames func() []string
+	Version   string
+	Sessions  auth.SessionConfig
+	// Limiter counts login failures; nil means auth.DefaultLimiter.
+	Limiter *auth.Limiter
+	// Issuer names Vigil in authenticator apps (default "Vigil").
+	Issuer string
+}
+
+// Console is the console's http.Handler.
+type Console struct {
+	store     store.Store
+	logger    *slog.Logger
+	catalog   *i18n.Catalog
+	retry     func(ctx context.Context, ids []int64) (int, error)
+	feedNames func() []string
+	version   string
+	issuer    string
+	sessions  *auth.Sessions
+	logins    *auth.Logins
+	pending   *auth.PendingLogins
+	pages     *pages
+	mux       *http.ServeMux
+	now       func() time.Time
+}
+
+// New builds the console.
+func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("console: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Catalog == nil {
+		cat, err := i18n.Load()
+		if err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+		cfg.Catalog = cat
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "Vigil"
+	}
+	logins, err := auth.NewLogins(cfg.Store, cfg.Limiter, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	p, err := loadPages(cfg.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	c := &Console{
+		store:     cfg.Store,
+		logger:    cfg.Logger,
+		catalog:   cfg.Catalog,
+		retry:     cfg.Retry,
+		feedNames: cfg.FeedNames,
+		version:   cfg.Version,
+		issuer:    cfg.Issuer,
+		sessions:  auth.NewSessions(cfg.Store, cfg.Sessions, cfg.Logger),
+		logins:    logins,
+		pending:   auth.NewPendingLogins(0),
+		pages:     p,
+		now:       time.Now,
+	}
+	c.routes()
+	return c, nil
+}
+
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	m.Handle("GET /static/", staticHandler())
+
+	m.HandleFunc("GET /login", c.anonymous(c.loginForm))
+	m.HandleFunc("POST /login", c.anonymousPost(c.login))
+	m.HandleFunc("POST /login/totp", c.anonymousPost(c.loginTOTP))
+	m.HandleFunc("GET /setup", c.anonymous(c.setupForm))
+	m.HandleFunc("POST /setup", c.anonymousPost(c.setup))
+
+	m.HandleFunc("POST /logout", c.member(0, c.logout))
+	m.HandleFunc("GET /{$}", c.member(0, c.home))
+
+	m.HandleFunc("GET /events", c.member(auth.ReadEvents, c.events))
+	m.HandleFunc("GET /events/export.csv", c.member(auth.ReadEvents, c.exportCSV))
+	m.HandleFunc("GET /events/export.jsonl", c.member(auth.ReadEvents, c.exportJSONLines))
+	m.HandleFunc("GET /events/{hash}", c.member(auth.ReadEvents, c.eventDetail))
+
+	m.HandleFunc("GET /deadletters", c.member(auth.ReadEvents, c.deadLetters))
+	m.HandleFunc("POST /deadletters/retry", c.member(auth.RetryDeadLetters, c.retryDeadLetters))
+	m.HandleFunc("GET /feeds", c.member(auth.ReadEvents, c.feeds))
+
+	m.HandleFunc("GET /users", c.member(auth.ManageUsers, c.users))
+	m.HandleFunc("POST /users", c.member(auth.ManageUsers, c.createUser))
+	m.HandleFunc("POST /users/{id}", c.member(auth.ManageUsers, c.changeUser))
+	m.HandleFunc("GET /audit", c.member(auth.ReadAudit, c.auditLog))
+
+	m.HandleFunc("GET /account", c.member(0, c.account))
+	m.HandleFunc("POST /account/language", c.member(0, c.setLanguage))
+	m.HandleFunc("POST /account/password", c.member(0, c.changePassword))
+	m.HandleFunc("POST /account/totp", c.member(0, c.startTOTP))
+	m.HandleFunc("POST /account/totp/confirm", c.member(0, c.confirmTOTP))
+	m.HandleFunc("POST /account/totp/disable", c.member(0, c.disableTOTP))
+	m.HandleFunc("POST /account/tokens", c.member(0, c.createToken))
+	m.HandleFunc("POST /account/tokens/{id}/delete", c.member(0, c.deleteToken))
+
+	m.HandleFunc("/", c.anonymous(c.notFound))
+	c.mux = m
+}
+
+// ServeHTTP serves the console.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
+
+// visit is what a handler knows about the request's person.
+type visit struct {
+	user    store.User // zero for anonymous pages
+	session store.Session
+	lang    string
+	// formToken is the CSRF token for anonymous forms.
+	formToken string
+}
+
+func (v *visit) signedIn() bool { return v.user.ID != 0 }
+
+type handler func(w http.ResponseWriter, r *http.Request, v *visit)
+
+// clientIP is the address rate limits count against. X-Forwarded-For is
+// not trusted: anyone can set it.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// anonymous serves a page open to everyone, in the browser's language, or
+// the user's when someone is signed in.
+func (c *Console) anonymous(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := &visit{lang: c.catalog.Match(r.Header.Get("Accept-Language"))}
+		if s, err := c.sessions.Load(r.Context(), r); err == nil {
+			if u, err := c.store.GetUser(r.Context(), s.UserID); err == nil && !u.Disabled {
+				v.user, v.session = u, s
+				if c.catalog.Supported(u.Language) {
+					v.lang = u.Language
+				}
+			}
+		}
+		tok, err := c.sessions.FormToken(w, r)
+		if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		v.formToken = tok
+		h(w, r, v)
+	}
+}
+
+// anonymousPost is anonymous for form posts made before login: the form
+// token (double-submit cookie) must match.
+func (c *Console) anonymousPost(h handler) http.HandlerFunc {
+	return c.anonymous(func(w http.ResponseWriter, r *http.Request, v *visit) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if !c.sessions.CheckFormToken(r, r.PostFormValue("csrf")) {
+			c.forbiddenCSRF(w, r, v)
+			return
+		}
+		h(w, r, v)
+	})
+}
+
+// maxFormBytes bounds form bodies; no console form is anywhere near it.
+const maxFormBytes = 1 << 20
+
+// member serves a page for signed-in users holding permission p (0: any
+// signed-in user). Posts must carry the session's CSRF token.
+func (c *Console) member(p auth.Permission, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := &visit{lang: c.catalog.Match(r.Header.Get("Accept-Language"))}
+		s, err := c.sessions.Load(r.Context(), r)
+		if err != nil {
+			if !errors.Is(err, auth.ErrNoSession) {
+				c.fail(w, r, v, err)
+				return
+			}
+			c.toLogin(w, r, v)
+			return
+		}
+		u, err := c.store.GetUser(r.Context(), s.UserID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+			_ = c.sessions.Destroy(r.Context(), w, r)
+			c.toLogin(w, r, v)
+			return
+		}
+		if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		v.user, v.session = u, s
+		if c.catalog.Supported(u.Language) {
+			v.lang = u.Language
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if !auth.CheckCSRF(s, r.PostFormValue("csrf")) {
+				c.forbiddenCSRF(w, r, v)
+				return
+			}
+		}
+		if p != 0 && !auth.Can(u.Role, p) {
+			c.forbidden(w, r, v)
+			return
+		}
+		h(w, r, v)
+	}
+}
+
+// toLogin sends a visitor without a session to the login page, back to
+// where they were going afterwards. Posts without a session are refused:
+// replaying them after login would surprise.
+func (c *Console) toLogin(w http.ResponseWriter, r *http.Request, v *visit) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.forbiddenCSRF(w, r, v)
+		return
+	}
+	http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+}
+
+// audit records a write by the visitor; a failure is logged, not shown:
+// the write itself already happened.
+func (c *Console) audit(ctx context.Context, v *visit, action, target, detail string) {
+	e := store.AuditEntry{UserID: v.user.ID, Actor: v.user.Name, Action: action, Target: target, Detail: detail}
+	if err := auth.Record(ctx, c.store, e); err != nil {
+		c.logger.Error("audit", "action", action, "err", err)
+	}
+}

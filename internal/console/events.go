@@ -1,0 +1,355 @@
+package console
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// pageSize is how many events a result page shows.
+const pageSize = 50
+
+// searchParams are the search form's fields, in the order links carry them.
+var searchParams = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp", "from", "to"}
+
+// searchForm is the search form as typed, shown again with the results.
+type searchForm map[string]string
+
+// parseSearch turns the form into a store query. problems maps a field to
+// the message ID explaining what is wrong with it.
+func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]string) {
+	form := make(searchForm, len(searchParams))
+	for _, p := range searchParams {
+		form[p] = strings.TrimSpace(values.Get(p))
+	}
+	var q store.EventQuery
+	problems := make(map[string]string)
+	if s := form["ip"]; s != "" {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			problems["ip"] = msgSearchIP
+		} else {
+			q.IP = a.Unmap()
+		}
+	}
+	if s := form["cidr"]; s != "" {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			// A bare address is a one-address network.
+			if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
+				p, err = a.Unmap().Prefix(a.Unmap().BitLen())
+			}
+		}
+		if err != nil {
+			problems["cidr"] = msgSearchCIDR
+		} else {
+			q.Prefix = p.Masked()
+		}
+	}
+	if s := form["asn"]; s != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(s), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			problems["asn"] = msgSearchASN
+		} else {
+			q.ASN = uint32(n)
+		}
+	}
+	if s := form["fqdn"]; s != "" {
+		v, err := event.Normalize("source.fqdn", s)
+		if err != nil {
+			problems["fqdn"] = msgSearchFQDN
+		} else {
+			q.FQDN = v
+		}
+	}
+	if s := form["url"]; s != "" {
+		v, err := event.Normalize("source.url", s)
+		if err != nil {
+			problems["url"] = msgSearchURL
+		} else {
+			q.URL = v
+		}
+	}
+	if s := form["hash"]; s != "" {
+		h := strings.ToLower(s)
+		if _, err := hex.DecodeString(h); err != nil || (len(h) != 32 && len(h) != 40 && len(h) != 64) {
+			problems["hash"] = msgSearchHash
+		} else {
+			q.Hash = h
+		}
+	}
+	if s := form["taxonomy"]; s != "" {
+		if !taxonomy.ValidTaxonomy(s) {
+			problems["taxonomy"] = msgSearchTaxonomy
+		} else {
+			q.Taxonomy = s
+		}
+	}
+	if s := form["type"]; s != "" {
+		if !taxonomy.ValidType(s) {
+			problems["type"] = msgSearchType
+		} else {
+			q.Type = s
+		}
+	}
+	q.Feed = form["feed"]
+	if s := form["tlp"]; s != "" {
+		v, err := event.Normalize("tlp", s)
+		if err != nil {
+			problems["tlp"] = msgSearchTLP
+		} else {
+			q.TLP = v
+		}
+	}
+	for _, p := range []string{"from", "to"} {
+		s := form[p]
+		if s == "" {
+			continue
+		}
+		t, err := parseFormTime(s)
+		if err != nil {
+			problems[p] = msgSearchTime
+			continue
+		}
+		if p == "from" {
+			q.From = t
+		} else {
+			q.To = t
+		}
+	}
+	return q, form, problems
+}
+
+// parseFormTime reads a datetime-local input (no seconds, UTC as the page
+// says) or any date-time form events use.
+func parseFormTime(s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
+		return t, nil
+	}
+	return event.ParseTime(s)
+}
+
+// encode writes the non-empty fields as a query string, for paging and
+// export links.
+func (f searchForm) encode() string {
+	v := url.Values{}
+	for _, p := range searchParams {
+		if f[p] != "" {
+			v.Set(p, f[p])
+		}
+	}
+	return v.Encode()
+}
+
+// eventsPage is the data of the search page.
+type eventsPage struct {
+	Form        searchForm
+	Problems    map[string]string
+	Rows        []eventRow
+	Paged       bool   // this is not the first page
+	FirstURL    string // the first page of this search
+	NextURL     string // "" on the last page
+	ExportCSV   string
+	ExportJSONL string
+	Taxonomies  []string
+	Types       []string
+	TLPs        []string
+	Feeds       []string
+}
+
+// eventRow is one result line.
+type eventRow struct {
+	URL        string
+	Time       string
+	Taxonomy   string
+	Type       string
+	SourceIP   string
+	SourcePort string
+	SourceASN  string
+	SourceCC   string
+	FQDN       string
+	Feed       string
+}
+
+func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
+	values := r.URL.Query()
+	q, form, problems := parseSearch(values)
+	p := eventsPage{
+		Form:       form,
+		Problems:   problems,
+		Taxonomies: taxonomy.Names(),
+		Types:      taxonomy.Types(),
+		TLPs:       []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"},
+		Feeds:      c.knownFeeds(r),
+	}
+	if len(problems) > 0 {
+		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
+		return
+	}
+	qs := form.encode()
+	q.Limit = pageSize
+	q.After = values.Get("cursor")
+	page, err := c.store.SearchEvents(r.Context(), q)
+	if err != nil {
+		if q.After != "" {
+			// A cursor is opaque to people; a mangled one is a bad link,
+			// not a server failure.
+			c.logger.Info("event search with a bad cursor", "err", err)
+			c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchCursor)
+			return
+		}
+		c.fail(w, r, v, err)
+		return
+	}
+	p.Paged = q.After != ""
+	p.FirstURL = "/events?" + qs
+	if page.Next != "" {
+		p.NextURL = "/events?" + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
+	}
+	p.ExportCSV = "/events/export.csv?" + qs
+	p.ExportJSONL = "/events/export.jsonl?" + qs
+	back := url.QueryEscape(qs)
+	for _, se := range page.Events {
+		e := se.Event
+		tm := e.Value("time.source")
+		if t, ok := e.Time("time.source"); ok {
+			tm = t.UTC().Format("2006-01-02 15:04:05")
+		}
+		p.Rows = append(p.Rows, eventRow{
+			URL:        "/events/" + se.Hash.String() + "?back=" + back,
+			Time:       tm,
+			Taxonomy:   e.Value("classification.taxonomy"),
+			Type:       e.Value("classification.type"),
+			SourceIP:   e.Value("source.ip"),
+			SourcePort: e.Value("source.port"),
+			SourceASN:  e.Value("source.asn"),
+			SourceCC:   e.Value("source.geolocation.cc"),
+			FQDN:       e.Value("source.fqdn"),
+			Feed:       e.Value("feed.name"),
+		})
+	}
+	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
+}
+
+func joinQuery(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "&" + b
+}
+
+// knownFeeds are the feed names for the search form's suggestions.
+func (c *Console) knownFeeds(r *http.Request) []string {
+	var names []string
+	if c.feedNames != nil {
+		names = append(names, c.feedNames()...)
+	}
+	if feeds, err := c.store.ListFeedStatus(r.Context()); err == nil {
+		for _, f := range feeds {
+			names = append(names, f.Name)
+		}
+	} else {
+		c.logger.Warn("list feeds for suggestions", "err", err)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// detailPage is the data of one event's page.
+type detailPage struct {
+	Hash   string
+	Stored time.Time
+	Fields []event.Field
+	// Raw is the source line decoded; RawHex is used instead when it is
+	// not text.
+	Raw     string
+	RawHex  string
+	HasRaw  bool
+	BackURL string
+}
+
+func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) {
+	h, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
+	if !ok {
+		c.notFound(w, r, v)
+		return
+	}
+	se, err := c.store.GetEvent(r.Context(), h)
+	if errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r, v)
+		return
+	}
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := detailPage{Hash: se.Hash.String(), Stored: se.Stored, BackURL: "/events"}
+	// The back link is rebuilt from the parsed search fields, so it can
+	// only ever point at the search page.
+	if back, err := url.ParseQuery(r.URL.Query().Get("back")); err == nil {
+		_, form, _ := parseSearch(back)
+		if qs := form.encode(); qs != "" {
+			p.BackURL = "/events?" + qs
+		}
+	}
+	for _, f := range se.Event.Fields() {
+		if f.Key == "raw" {
+			continue
+		}
+		p.Fields = append(p.Fields, f)
+	}
+	if raw := se.Event.Raw(); raw != nil {
+		p.HasRaw = true
+		if utf8.Valid(raw) {
+			p.Raw = string(raw)
+		} else {
+			p.RawHex = hex.Dump(raw)
+		}
+	}
+	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
+}
+
+func (c *Console) exportCSV(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.exportEvents(w, r, v, "text/csv; charset=utf-8", "csv", func(w http.ResponseWriter, events export.Events) error {
+		return export.WriteCSV(w, events, export.CSVOptions{})
+	})
+}
+
+func (c *Console) exportJSONLines(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.exportEvents(w, r, v, "application/x-ndjson", "jsonl", func(w http.ResponseWriter, events export.Events) error {
+		return export.WriteJSONLines(w, events)
+	})
+}
+
+// exportEvents streams the whole result of the query, page after page.
+func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit, contentType, ext string, write func(http.ResponseWriter, export.Events) error) {
+	q, form, problems := parseSearch(r.URL.Query())
+	if len(problems) > 0 {
+		p := eventsPage{Form: form, Problems: problems, Taxonomies: taxonomy.Names(), Types: taxonomy.Types(),
+			TLPs: []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"}, Feeds: c.knownFeeds(r)}
+		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
+		return
+	}
+	name := fmt.Sprintf("vigil-events-%s.%s", c.now().UTC().Format("20060102T150405Z"), ext)
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if err := write(w, export.Search(r.Context(), c.store, q)); err != nil {
+		// The response has begun: the error can only be logged, and the
+		// cut-off file shows the person that something went wrong.
+		c.logger.Error("event export", "user", v.user.Name, "format", ext, "err", err)
+	}
+}

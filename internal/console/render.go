@@ -1,0 +1,229 @@
+package console
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// layoutFile wraps every page; each other file defines "content".
+const layoutFile = "templates/layout.html"
+
+// pages holds each page's template set once per language, so that t is
+// bound at start-up instead of cloning templates on every request.
+type pages struct {
+	byLang map[string]map[string]*template.Template
+}
+
+func loadPages(cat *i18n.Catalog) (*pages, error) {
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byLang: make(map[string]map[string]*template.Template)}
+	for _, lang := range cat.Languages() {
+		set := make(map[string]*template.Template)
+		for _, f := range files {
+			if f == layoutFile {
+				continue
+			}
+			name := strings.TrimSuffix(path.Base(f), ".html")
+			t, err := template.New(name).Funcs(templateFuncs(cat.Translator(lang.Code))).ParseFS(templateFiles, layoutFile, f)
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", f, err)
+			}
+			set[name] = t
+		}
+		p.byLang[lang.Code] = set
+	}
+	return p, nil
+}
+
+// templateFuncs are the functions templates may call; t translates.
+func templateFuncs(t func(string, ...any) string) template.FuncMap {
+	return template.FuncMap{
+		"t": t,
+		"time": func(tm time.Time) string {
+			if tm.IsZero() {
+				return "—"
+			}
+			return tm.UTC().Format("2006-01-02 15:04:05")
+		},
+		"duration": formatDuration,
+		"add":      func(a, b int) int { return a + b },
+	}
+}
+
+// formatDuration writes a lag or age compactly: 45s, 12m, 3h20m, 4d6h.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+// view is what every page template receives.
+type view struct {
+	Title    string // message ID
+	Lang     string
+	SignedIn bool
+	UserName string
+	CSRF     string
+	Nav      navigation
+	Version  string
+	Flash    string // message ID of a success notice
+	Error    string // message ID of a problem with the form
+	Data     any
+}
+
+// navigation says which menu entries the user's role may use.
+type navigation struct {
+	Events bool
+	Users  bool
+	Audit  bool
+}
+
+// render writes page with data, all or nothing: the template runs into a
+// buffer so a failure half-way never leaves half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, status int, page, title string, data any, flash, problem string) {
+	set := c.pages.byLang[v.lang]
+	if set == nil {
+		set = c.pages.byLang[i18n.Source]
+	}
+	t := set[page]
+	if t == nil {
+		c.logger.Error("no such template", "page", page)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	vw := view{
+		Title: title, Lang: v.lang, Version: c.version, Flash: flash, Error: problem, Data: data,
+	}
+	if v.signedIn() {
+		vw.SignedIn = true
+		vw.UserName = v.user.Name
+		vw.CSRF = v.session.CSRFToken
+		vw.Nav = navigation{
+			Events: auth.Can(v.user.Role, auth.ReadEvents),
+			Users:  auth.Can(v.user.Role, auth.ManageUsers),
+			Audit:  auth.Can(v.user.Role, auth.ReadAudit),
+		}
+	} else {
+		vw.CSRF = v.formToken
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", vw); err != nil {
+		c.logger.Error("render", "page", page, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// problemPage is the data of the error page.
+type problemPage struct {
+	Heading string // message ID
+	Message string // message ID
+}
+
+func (c *Console) problem(w http.ResponseWriter, r *http.Request, v *visit, status int, heading, message string) {
+	c.render(w, r, v, status, "error", heading, problemPage{Heading: heading, Message: message}, "", "")
+}
+
+// fail logs err and shows a friendly page without its text.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	c.logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "user", v.user.Name, "err", err)
+	c.problem(w, r, v, http.StatusInternalServerError, msgErrorHeading, msgErrorInternal)
+}
+
+func (c *Console) forbidden(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgForbiddenRole)
+}
+
+func (c *Console) forbiddenCSRF(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgForbiddenCSRF)
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.problem(w, r, v, http.StatusNotFound, msgNotFoundHeading, msgNotFound)
+}
+
+// flashes are the success notices a redirect may name in ?done=; only
+// these IDs can be shown, so the parameter cannot inject text.
+var flashes = map[string]string{
+	"password": msgDonePassword,
+	"language": msgDoneLanguage,
+	"totp-on":  msgDoneTOTPOn,
+	"totp-off": msgDoneTOTPOff,
+	"token":    msgDoneTokenDeleted,
+	"user":     msgDoneUser,
+	"retry":    msgDoneRetry,
+}
+
+func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }
+
+// redirectDone answers a successful post with a redirect to a page that
+// shows the named notice (post, redirect, get: reloading does not repost).
+func redirectDone(w http.ResponseWriter, r *http.Request, to, done string) {
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, to+sep+"done="+url.QueryEscape(done), http.StatusSeeOther)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext returns a local path to continue to after login, "/" for
+// anything that could leave the site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embedded directory exists at compile time
+	}
+	files := http.FileServerFS(sub)
+	return http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Static files change only with the binary; a day's caching is safe
+		// because the layout links them with the version as a query.
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	}))
+}

@@ -1,0 +1,160 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// usersPage is the data of the user administration page.
+type usersPage struct {
+	Users     []store.User
+	Roles     []store.Role
+	Languages []i18n.Language
+	Self      int64
+	// Form is the create form as typed, shown again after a problem.
+	Form struct{ Name, Email, Role, Language string }
+}
+
+var allRoles = []store.Role{store.RoleAnalyst, store.RolePublisher, store.RoleAdmin}
+
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (usersPage, bool) {
+	users, err := c.store.ListUsers(r.Context())
+	if err != nil {
+		c.fail(w, r, v, err)
+		return usersPage{}, false
+	}
+	return usersPage{Users: users, Roles: allRoles, Languages: c.catalog.Languages(), Self: v.user.ID}, true
+}
+
+func (c *Console) users(w http.ResponseWriter, r *http.Request, v *visit) {
+	p, ok := c.usersPage(w, r, v)
+	if !ok {
+		return
+	}
+	c.render(w, r, v, http.StatusOK, "users", msgTitleUsers, p, flashOf(r), "")
+}
+
+func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
+	p, ok := c.usersPage(w, r, v)
+	if !ok {
+		return
+	}
+	p.Form.Name = strings.TrimSpace(r.PostFormValue("name"))
+	p.Form.Email = strings.TrimSpace(r.PostFormValue("email"))
+	p.Form.Role = r.PostFormValue("role")
+	p.Form.Language = r.PostFormValue("language")
+	if !c.catalog.Supported(p.Form.Language) {
+		p.Form.Language = i18n.Source
+	}
+	u, err := auth.NewUser(p.Form.Name, p.Form.Email, store.Role(p.Form.Role), r.PostFormValue("password"), p.Form.Language)
+	problem := ""
+	switch {
+	case errors.Is(err, auth.ErrBadUserName):
+		problem = msgUserNameBad
+	case errors.Is(err, auth.ErrPasswordTooShort):
+		problem = msgPasswordShort
+	case err != nil && !store.ValidRole(store.Role(p.Form.Role)):
+		problem = msgUserRoleBad
+	case err != nil:
+		c.fail(w, r, v, err)
+		return
+	}
+	if problem == "" {
+		err = c.store.CreateUser(r.Context(), &u)
+		if errors.Is(err, store.ErrConflict) {
+			problem = msgUserNameTaken
+		} else if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+	}
+	if problem != "" {
+		c.render(w, r, v, http.StatusBadRequest, "users", msgTitleUsers, p, "", problem)
+		return
+	}
+	c.audit(r.Context(), v, "user.create", u.Name, "role "+string(u.Role))
+	redirectDone(w, r, "/users", "user")
+}
+
+// changeUser applies one administrative action to an account: disable,
+// enable, role, password or totp-reset.
+func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		c.notFound(w, r, v)
+		return
+	}
+	u, err := c.store.GetUser(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r, v)
+		return
+	}
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	showProblem := func(status int, msg string) {
+		if p, ok := c.usersPage(w, r, v); ok {
+			c.render(w, r, v, status, "users", msgTitleUsers, p, "", msg)
+		}
+	}
+	action := r.PostFormValue("action")
+	endSessions := false
+	detail := ""
+	switch action {
+	case "disable", "enable", "role":
+		// An administrator cannot lock themself out, which also keeps the
+		// last administrator an administrator.
+		if u.ID == v.user.ID {
+			showProblem(http.StatusBadRequest, msgUserSelf)
+			return
+		}
+	}
+	switch action {
+	case "disable":
+		u.Disabled, endSessions = true, true
+	case "enable":
+		u.Disabled = false
+	case "role":
+		role := store.Role(r.PostFormValue("role"))
+		if !store.ValidRole(role) {
+			showProblem(http.StatusBadRequest, msgUserRoleBad)
+			return
+		}
+		detail = string(u.Role) + " → " + string(role)
+		u.Role, endSessions = role, true
+	case "password":
+		pw := r.PostFormValue("password")
+		if err := auth.ValidateNewPassword(pw); err != nil {
+			showProblem(http.StatusBadRequest, msgPasswordShort)
+			return
+		}
+		if u.PasswordHash, err = auth.HashPassword(pw); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		endSessions = true
+	case "totp-reset":
+		u.TOTPSecret = ""
+	default:
+		c.problem(w, r, v, http.StatusBadRequest, msgErrorHeading, msgErrorInternal)
+		return
+	}
+	if err := c.store.UpdateUser(r.Context(), u); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if endSessions && u.ID != v.user.ID {
+		if err := c.store.DeleteUserSessions(r.Context(), u.ID); err != nil {
+			c.logger.Error("end sessions of changed user", "user", u.Name, "err", err)
+		}
+	}
+	c.audit(r.Context(), v, "user."+action, u.Name, detail)
+	redirectDone(w, r, "/users", "user")
+}

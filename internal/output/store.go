@@ -1,0 +1,57 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+func init() {
+	pipeline.RegisterOutput("store", "stores events in Vigil's database, idempotently by event hash", newStoreFromOptions)
+}
+
+// Store writes batches into the event store, together with the
+// deduplication keys they claimed. Events already stored (a batch replayed
+// after a crash) are skipped by their hash.
+type Store struct {
+	store store.Store
+}
+
+// NewStore returns the store output.
+func NewStore(s store.Store) (*Store, error) {
+	if s == nil {
+		return nil, errors.New("store output: no store")
+	}
+	return &Store{store: s}, nil
+}
+
+func newStoreFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Output, error) {
+	if bad := opts.Unknown(); len(bad) > 0 {
+		return nil, fmt.Errorf("store output: unknown options %v", bad)
+	}
+	return NewStore(env.Store)
+}
+
+// Write stores the batch.
+func (s *Store) Write(ctx context.Context, b *pipeline.Batch) error {
+	_, err := s.WriteCount(ctx, b)
+	return err
+}
+
+// WriteCount stores the batch and returns how many of its events were new;
+// the rest were stored before (len(b.Events) - inserted replays).
+func (s *Store) WriteCount(ctx context.Context, b *pipeline.Batch) (inserted int, err error) {
+	if len(b.Events) == 0 && len(b.Dedup) == 0 {
+		return 0, nil
+	}
+	inserted, err = s.store.InsertEvents(ctx, b.Events, b.Dedup)
+	if err != nil {
+		return inserted, fmt.Errorf("store %d events of %s: %w", len(b.Events), b.Feed, err)
+	}
+	return inserted, nil
+}
+
+var _ pipeline.Output = (*Store)(nil)

@@ -1,0 +1,236 @@
+package parser
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+func init() {
+	pipeline.RegisterParser("csv", "generic CSV: a column→field mapping, constant fields, header, delimiter and comment options",
+		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewCSV(opts) })
+}
+
+// CSV reads any delimited text whose columns are mapped to harmonized
+// fields by configuration, for feeds that have no parser of their own.
+//
+// Options:
+//
+//	columns:         mapping of column → field. A column is a header name
+//	                 or a 0-based index ("0", "3"); a field is a harmonized
+//	                 name or extra.<name> (the cell is kept as a string).
+//	constant_fields: mapping of field → value set on every event
+//	                 (classification.type, classification.identifier, …).
+//	delimiter:       one character, default ","; "tab" or "\t" for TSV.
+//	has_header:      whether the first data line names the columns (default true).
+//	skip_lines:      lines to skip before anything else (default 0).
+//	comment:         prefix of lines to skip (default: none).
+//
+// Every event needs a classification.type, from constant_fields or from a
+// column, so one of the two must provide it.
+type CSV struct {
+	delim     byte
+	hasHeader bool
+	skipLines int
+	comment   string
+	// byName and byIndex are the configured columns; byName is resolved to
+	// indices once the header is read.
+	byName    map[string]string
+	byIndex   map[int]string
+	constants []event.Field
+}
+
+// csvMapping is one resolved column.
+type csvMapping struct {
+	index  int
+	column string // as configured, for reject reasons
+	field  string
+}
+
+// NewCSV checks the options and builds the parser; an error names the
+// offending option.
+func NewCSV(opts pipeline.Options) (*CSV, error) {
+	if err := rejectUnknown("csv", opts, "columns", "constant_fields", "delimiter", "has_header", "skip_lines", "comment"); err != nil {
+		return nil, err
+	}
+	p := &CSV{byName: map[string]string{}, byIndex: map[int]string{}}
+	var err error
+	delim, err := opts.String("delimiter", ",")
+	if err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+	switch delim {
+	case "tab", `\t`:
+		delim = "\t"
+	}
+	if len(delim) != 1 || delim == `"` || delim == "\n" || delim == "\r" {
+		return nil, fmt.Errorf("parser csv: option delimiter: want one character other than a quote or line break, got %q", delim)
+	}
+	p.delim = delim[0]
+	if p.hasHeader, err = opts.Bool("has_header", true); err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+	if p.skipLines, err = opts.Int("skip_lines", 0); err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+	if p.skipLines < 0 {
+		return nil, fmt.Errorf("parser csv: option skip_lines: want 0 or more, got %d", p.skipLines)
+	}
+	if p.comment, err = opts.String("comment", ""); err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+
+	columns, err := opts.StringMap("columns")
+	if err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+	if len(columns) == 0 {
+		return nil, fmt.Errorf("parser csv: option columns: map at least one column to a field")
+	}
+	mapped := map[string]string{} // field → column, to refuse a field mapped twice
+	for _, column := range event.SortedKeys(columns) {
+		field := strings.TrimSpace(columns[column])
+		if err := checkField(field); err != nil {
+			return nil, fmt.Errorf("parser csv: option columns.%s: %w", column, err)
+		}
+		if other, dup := mapped[field]; dup {
+			return nil, fmt.Errorf("parser csv: option columns: field %s is mapped from both %q and %q", field, other, column)
+		}
+		mapped[field] = column
+		if i, err := strconv.Atoi(column); err == nil {
+			if i < 0 {
+				return nil, fmt.Errorf("parser csv: option columns.%s: a column index starts at 0", column)
+			}
+			p.byIndex[i] = field
+			continue
+		}
+		if !p.hasHeader {
+			return nil, fmt.Errorf("parser csv: option columns.%s: a column name needs has_header: true; use a 0-based index", column)
+		}
+		p.byName[strings.ToLower(strings.TrimSpace(column))] = field
+	}
+
+	constants, err := opts.StringMap("constant_fields")
+	if err != nil {
+		return nil, fmt.Errorf("parser csv: %w", err)
+	}
+	for _, field := range event.SortedKeys(constants) {
+		if err := checkField(field); err != nil {
+			return nil, fmt.Errorf("parser csv: option constant_fields.%s: %w", field, err)
+		}
+		if column, dup := mapped[field]; dup {
+			return nil, fmt.Errorf("parser csv: option constant_fields.%s: field is also mapped from column %q", field, column)
+		}
+		var value string
+		if event.IsExtra(field) {
+			value = strconv.Quote(constants[field])
+		} else if value, err = event.Normalize(field, constants[field]); err != nil {
+			return nil, fmt.Errorf("parser csv: option constant_fields.%s: %w", field, err)
+		}
+		p.constants = append(p.constants, event.Field{Key: field, Value: value})
+	}
+	if _, ok := constants["classification.type"]; !ok {
+		if _, ok := mapped["classification.type"]; !ok {
+			return nil, fmt.Errorf("parser csv: option constant_fields: classification.type is required (or map a column to it)")
+		}
+	}
+	return p, nil
+}
+
+// checkField accepts the fields a CSV column or constant may fill.
+func checkField(field string) error {
+	if field == "raw" {
+		return fmt.Errorf("raw is the source line and set by the parser")
+	}
+	if _, ok := event.KindOf(field); !ok {
+		return fmt.Errorf("%q is %w", field, event.ErrUnknownField)
+	}
+	return nil
+}
+
+// Parse implements pipeline.Parser.
+func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	var (
+		mappings []csvMapping
+		fields   []string
+	)
+	if !p.hasHeader {
+		mappings = p.resolve(nil)
+	}
+	return eachLine(ctx, in.Body, sink, func(n int, line []byte) (*event.Event, error) {
+		if n <= p.skipLines || isComment(line, p.comment) {
+			return nil, nil
+		}
+		var err error
+		fields, err = splitCSV(fields, string(line), p.delim)
+		if err != nil {
+			if mappings == nil {
+				return nil, inputErrorf("csv header: %w", err)
+			}
+			return nil, err
+		}
+		if mappings == nil {
+			header := newCSVColumns(fields)
+			var absent []string
+			for name := range p.byName {
+				if _, ok := header[name]; !ok {
+					absent = append(absent, name)
+				}
+			}
+			if len(absent) > 0 {
+				sort.Strings(absent)
+				return nil, inputErrorf("csv header has no column %s (it has: %s)", strings.Join(absent, ", "), strings.Join(fields, ", "))
+			}
+			mappings = p.resolve(header)
+			return nil, nil
+		}
+		e := event.New(len(mappings) + len(p.constants) + 3)
+		for _, f := range p.constants {
+			e.SetTrusted(f.Key, f.Value)
+		}
+		set := 0
+		for _, m := range mappings {
+			if m.index >= len(fields) {
+				return nil, fmt.Errorf("column %s: missing, the row has %d columns", m.column, len(fields))
+			}
+			value := fields[m.index]
+			if value == "" {
+				continue
+			}
+			if event.IsExtra(m.field) {
+				e.SetExtra(strings.TrimPrefix(m.field, "extra."), value)
+			} else if err := e.Set(m.field, value); err != nil {
+				return nil, fmt.Errorf("column %s: %w", m.column, err)
+			}
+			set++
+		}
+		if set == 0 {
+			return nil, fmt.Errorf("no value in any mapped column")
+		}
+		return e, nil
+	})
+}
+
+// resolve turns the configured columns into positions, ordered so that
+// rejects name the first bad column of a row.
+func (p *CSV) resolve(header csvColumns) []csvMapping {
+	var ms []csvMapping
+	for i, field := range p.byIndex {
+		ms = append(ms, csvMapping{index: i, column: strconv.Itoa(i), field: field})
+	}
+	for name, field := range p.byName {
+		ms = append(ms, csvMapping{index: header[name], column: name, field: field})
+	}
+	sort.Slice(ms, func(a, b int) bool { return ms[a].index < ms[b].index })
+	if ms == nil {
+		ms = []csvMapping{}
+	}
+	return ms
+}
+
+var _ pipeline.Parser = (*CSV)(nil)

@@ -1,0 +1,48 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+func init() {
+	pipeline.RegisterParser("intelmq", "IntelMQ JSON lines, as IntelMQ's file output writes them",
+		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+			if err := rejectUnknown("intelmq", opts); err != nil {
+				return nil, err
+			}
+			return IntelMQ{}, nil
+		})
+}
+
+// IntelMQ reads events exchanged with IntelMQ installations: one JSON
+// object per line, flat ("source.ip") or nested ({"source": {"ip": …}}).
+// Events import unchanged, including their own raw, feed.* and
+// time.observation; an event without classification.type gets
+// "undetermined", the type IntelMQ itself uses for that case. A line with
+// any invalid or unknown field is rejected whole rather than imported in
+// part.
+type IntelMQ struct{}
+
+// Parse implements pipeline.Parser.
+func (IntelMQ) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+		if t := bytes.TrimSpace(line); t[0] != '{' {
+			return nil, fmt.Errorf("not a JSON object: starts with %q", t[0])
+		}
+		e := event.New(24)
+		if err := e.ParseJSON(line); err != nil {
+			return nil, err
+		}
+		if !e.Has("classification.type") {
+			e.SetTrusted("classification.type", "undetermined")
+		}
+		return e, nil
+	})
+}
+
+var _ pipeline.Parser = IntelMQ{}

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+)
+
+func init() {
+	RegisterParser("auto", "recognises a file's format from its name and hands it to that parser", newAutoParser)
+}
+
+// autoParser lets the default inbox take any file: the name says which
+// parser reads it (Shadowserver names their reports by type and date).
+type autoParser struct {
+	env     Env
+	mu      sync.Mutex
+	parsers map[string]Parser
+}
+
+func newAutoParser(env Env, opts Options) (Parser, error) {
+	if bad := opts.Unknown(); len(bad) > 0 {
+		return nil, fmt.Errorf("parser auto takes no options, got %v", bad)
+	}
+	return &autoParser{env: env, parsers: map[string]Parser{}}, nil
+}
+
+// DetectParser returns the parser ID for a file name, or "" when the name
+// does not tell.
+func DetectParser(name string) string {
+	n := strings.ToLower(path.Base(name))
+	n = strings.TrimSuffix(n, ".gz")
+	ext := path.Ext(n)
+	switch {
+	case strings.Contains(n, "cowrie"):
+		return "cowrie"
+	case strings.Contains(n, "urlhaus"):
+		return "urlhaus"
+	case strings.Contains(n, "feodo") || strings.Contains(n, "ipblocklist"):
+		return "feodo"
+	case strings.Contains(n, "phishtank") || strings.Contains(n, "online-valid"):
+		return "phishtank"
+	case strings.Contains(n, "openphish"):
+		return "openphish"
+	case strings.Contains(n, "drop") && (ext == ".txt" || ext == ".json" || ext == ".jsonl"):
+		return "spamhaus-drop"
+	case ext == ".jsonl" || ext == ".json" || ext == ".ndjson":
+		return "intelmq"
+	case ext == ".csv":
+		return "shadowserver"
+	}
+	return ""
+}
+
+func (a *autoParser) Parse(ctx context.Context, in Input, sink Sink) error {
+	id := DetectParser(in.Name)
+	if id == "" {
+		return fmt.Errorf("cannot tell the format of %q from its name: name Shadowserver reports as they come (2026-11-20-scan_rdp-….csv), IntelMQ events *.jsonl, or configure a feed with its own parser", in.Name)
+	}
+	p, err := a.parser(id)
+	if err != nil {
+		return err
+	}
+	return p.Parse(ctx, in, sink)
+}
+
+func (a *autoParser) parser(id string) (Parser, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p, ok := a.parsers[id]; ok {
+		return p, nil
+	}
+	p, err := NewParser(id, a.env, Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.parsers[id] = p
+	return p, nil
+}
+
+var _ Parser = (*autoParser)(nil)

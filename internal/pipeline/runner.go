@@ -1,0 +1,377 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Feed is a configured source ready to run.
+type Feed struct {
+	Name     string
+	Provider string
+	URL      string
+	Code     string
+	// TLP labels events that carry none.
+	TLP      string
+	Accuracy float64
+	KeepRaw  bool
+	ParserID string
+	Parser   Parser
+	// Collector is nil for feeds fed only from the command line.
+	Collector Collector
+}
+
+// Runner connects the stages: Deliver parses an input and publishes its
+// batches on the transport; the workers (Work) enrich and store them.
+type Runner struct {
+	env       Env
+	log       *slog.Logger
+	transport Transport
+	feeds     map[string]*Feed
+	enrichers []Enricher
+	outputs   []Output
+	batchSize int
+	workers   int
+	metrics   *Metrics
+}
+
+// RunnerConfig is what NewRunner needs.
+type RunnerConfig struct {
+	Env       Env
+	Transport Transport
+	Feeds     []*Feed
+	Enrichers []Enricher
+	Outputs   []Output
+	BatchSize int
+	Workers   int
+	Metrics   *Metrics
+}
+
+// NewRunner builds a runner.
+func NewRunner(cfg RunnerConfig) *Runner {
+	r := &Runner{
+		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
+		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
+		batchSize: cfg.BatchSize, workers: cfg.Workers, metrics: cfg.Metrics,
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.env.Now == nil {
+		r.env.Now = time.Now
+	}
+	if r.batchSize <= 0 {
+		r.batchSize = 1000
+	}
+	if r.workers <= 0 {
+		r.workers = 1
+	}
+	if r.metrics == nil {
+		r.metrics = NewMetrics(nil)
+	}
+	for _, f := range cfg.Feeds {
+		r.feeds[f.Name] = f
+	}
+	return r
+}
+
+// Feed returns the configured feed called name.
+func (r *Runner) Feed(name string) (*Feed, bool) {
+	f, ok := r.feeds[name]
+	return f, ok
+}
+
+// FeedNames lists the configured feeds.
+func (r *Runner) FeedNames() []string { return keys(r.feeds) }
+
+// RunCollectors runs every feed's collector until ctx ends.
+func (r *Runner) RunCollectors(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, f := range r.feeds {
+		if f.Collector == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(f *Feed) {
+			defer wg.Done()
+			if err := f.Collector.Run(ctx, r.Deliver); err != nil && ctx.Err() == nil {
+				r.log.Error("collector stopped", "feed", f.Name, "err", err)
+			}
+		}(f)
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Work consumes batches from the transport until ctx ends.
+func (r *Runner) Work(ctx context.Context) error {
+	return r.transport.Consume(ctx, r.workers, r.Process)
+}
+
+// maxInFlight bounds the batches one input has published but not yet seen
+// acknowledged: with the batch size it bounds a parser's memory.
+const maxInFlight = 8
+
+// Deliver implements the collectors' Deliver: it parses in, hands its events
+// on in batches and returns once all are safe and every reject is in the
+// dead-letter store. It returns an error when the input as a whole could
+// not be used.
+func (r *Runner) Deliver(ctx context.Context, in Input) error {
+	f, ok := r.feeds[in.Feed]
+	if !ok {
+		return fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
+	}
+	s := r.newSink(ctx, f, true)
+	counter := &lineCounter{r: in.Body}
+	in.Body = counter
+	parseErr := f.Parser.Parse(ctx, in, s)
+	err := s.finish(parseErr)
+	lines := counter.lines()
+	r.metrics.LinesRead.WithLabelValues(f.Name).Add(float64(lines))
+	lastErr := ""
+	if err != nil {
+		lastErr = err.Error()
+	}
+	c := store.FeedCounters{LinesRead: lines, DeadLetters: int64(len(s.allRejects))}
+	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
+	}
+	return nil
+}
+
+// sink batches a parser's output for one input.
+type sink struct {
+	ctx     context.Context
+	r       *Runner
+	feed    *Feed
+	now     string
+	batch   []*event.Event
+	pending []Pending
+	err     error
+	// record sends rejects to the dead-letter store; a retry keeps them.
+	record     bool
+	rejects    []store.DeadLetter
+	allRejects []store.DeadLetter
+	parsed     int64
+}
+
+func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
+	return &sink{ctx: ctx, r: r, feed: f, now: event.FormatTime(r.env.Now()), record: record,
+		batch: make([]*event.Event, 0, r.batchSize)}
+}
+
+// Event implements Sink.
+func (s *sink) Event(e *event.Event) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.label(e)
+	s.batch = append(s.batch, e)
+	s.parsed++
+	if len(s.batch) >= s.r.batchSize {
+		s.flush()
+	}
+	return s.err
+}
+
+// label adds what the feed knows and the parser does not.
+func (s *sink) label(e *event.Event) {
+	f := s.feed
+	if !e.Has("feed.name") {
+		e.SetTrusted("feed.name", f.Name)
+	}
+	if f.Provider != "" && !e.Has("feed.provider") {
+		e.SetTrusted("feed.provider", f.Provider)
+	}
+	if f.URL != "" && !e.Has("feed.url") {
+		_ = e.Set("feed.url", f.URL)
+	}
+	if f.Code != "" && !e.Has("feed.code") {
+		e.SetTrusted("feed.code", f.Code)
+	}
+	if f.Accuracy > 0 && !e.Has("feed.accuracy") {
+		e.SetTrusted("feed.accuracy", strconv.FormatFloat(f.Accuracy, 'f', -1, 64))
+	}
+	if f.TLP != "" && !e.Has("tlp") {
+		_ = e.Set("tlp", f.TLP)
+	}
+	if !e.Has("time.observation") {
+		e.SetTrusted("time.observation", s.now)
+	}
+	if !f.KeepRaw {
+		e.Delete("raw")
+	}
+}
+
+// Reject implements Sink.
+func (s *sink) Reject(input []byte, reason error) {
+	msg := "rejected"
+	if reason != nil {
+		msg = reason.Error()
+	}
+	dl := store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
+		Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()}
+	s.allRejects = append(s.allRejects, dl)
+	if !s.record {
+		return
+	}
+	s.rejects = append(s.rejects, dl)
+	if len(s.rejects) >= 1000 {
+		s.flushRejects()
+	}
+	// Keep only a bounded tail in memory for the retry bookkeeping.
+	if len(s.allRejects) > 100000 {
+		s.allRejects = s.allRejects[len(s.allRejects)-1:]
+	}
+}
+
+func (s *sink) flushRejects() {
+	if len(s.rejects) == 0 || s.err != nil {
+		return
+	}
+	if err := s.r.env.Store.AddDeadLetters(s.ctx, s.rejects); err != nil {
+		s.err = fmt.Errorf("store dead letters: %w", err)
+		return
+	}
+	s.r.metrics.DeadLetters.WithLabelValues(s.feed.Name).Add(float64(len(s.rejects)))
+	s.rejects = s.rejects[:0]
+}
+
+func (s *sink) flush() {
+	if len(s.batch) == 0 || s.err != nil {
+		return
+	}
+	b := &Batch{Feed: s.feed.Name, Events: s.batch}
+	s.batch = make([]*event.Event, 0, s.r.batchSize)
+	p, err := s.r.transport.Publish(s.ctx, b)
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.r.metrics.Events.WithLabelValues(s.feed.Name, "parsed").Add(float64(len(b.Events)))
+	s.pending = append(s.pending, p)
+	if len(s.pending) >= maxInFlight {
+		if err := s.pending[0].Wait(s.ctx); err != nil {
+			s.err = err
+		}
+		s.pending = s.pending[1:]
+	}
+}
+
+// finish flushes what is left and waits until everything is safe.
+func (s *sink) finish(parseErr error) error {
+	s.flush()
+	for _, p := range s.pending {
+		if err := p.Wait(s.ctx); err != nil && s.err == nil {
+			s.err = err
+		}
+	}
+	s.flushRejects()
+	if parseErr != nil {
+		return parseErr
+	}
+	return s.err
+}
+
+// lineCounter counts the lines a parser reads, for the feeds page.
+type lineCounter struct {
+	r     io.Reader
+	n     int64
+	last  byte
+	total int64
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.n += int64(bytes.Count(p[:n], []byte{'\n'}))
+		c.last = p[n-1]
+		c.total += int64(n)
+	}
+	return n, err
+}
+
+func (c *lineCounter) lines() int64 {
+	if c.total > 0 && c.last != '\n' {
+		return c.n + 1
+	}
+	return c.n
+}
+
+// storeCounter is the store output's way of telling how many events of a
+// batch were new.
+type storeCounter interface {
+	WriteCount(ctx context.Context, b *Batch) (int, error)
+}
+
+// Process enriches one batch and hands it to every output. It is the
+// workers' handler and is safe for concurrent use. A permanent output
+// failure sends the batch's events to the dead letters instead of failing
+// forever.
+func (r *Runner) Process(ctx context.Context, b *Batch) error {
+	start := time.Now()
+	for _, en := range r.enrichers {
+		if err := en.Enrich(ctx, b); err != nil {
+			return fmt.Errorf("enrich batch of %s: %w", b.Feed, err)
+		}
+	}
+	r.metrics.BatchSeconds.WithLabelValues("enrich").Observe(time.Since(start).Seconds())
+	inserted := -1
+	for _, out := range r.outputs {
+		t := time.Now()
+		var err error
+		if sc, ok := out.(storeCounter); ok && inserted < 0 {
+			inserted, err = sc.WriteCount(ctx, b)
+		} else {
+			err = out.Write(ctx, b)
+		}
+		if err != nil {
+			if errors.Is(err, ErrPermanent) {
+				return r.deadLetterBatch(ctx, b, err)
+			}
+			return fmt.Errorf("output batch of %s: %w", b.Feed, err)
+		}
+		r.metrics.BatchSeconds.WithLabelValues("output").Observe(time.Since(t).Seconds())
+	}
+	if inserted < 0 {
+		inserted = len(b.Events)
+	}
+	dups := b.Duplicates + len(b.Events) - inserted
+	r.metrics.Events.WithLabelValues(b.Feed, "stored").Add(float64(inserted))
+	r.metrics.Duplicates.WithLabelValues(b.Feed).Add(float64(dups))
+	var newest time.Time
+	for _, e := range b.Events {
+		if t, ok := e.Time("time.source"); ok && t.After(newest) {
+			newest = t
+		}
+	}
+	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
+	return r.env.Store.AddFeedCounters(ctx, b.Feed, c, time.Time{}, newest, "")
+}
+
+func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) error {
+	letters := make([]store.DeadLetter, 0, len(b.Events))
+	for _, e := range b.Events {
+		letters = append(letters, store.DeadLetter{Feed: b.Feed, Parser: "output",
+			Input: e.AppendJSON(nil), Error: cause.Error(), Time: r.env.Now()})
+	}
+	if err := r.env.Store.AddDeadLetters(ctx, letters); err != nil {
+		return fmt.Errorf("dead-letter batch of %s: %w", b.Feed, err)
+	}
+	r.metrics.DeadLetters.WithLabelValues(b.Feed).Add(float64(len(letters)))
+	r.log.Warn("batch sent to dead letters", "feed", b.Feed, "events", len(letters), "err", cause)
+	return nil
+}

@@ -1,0 +1,385 @@
+package shadowserver
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// valueKind says what a converter produced, which decides how the value is
+// stored: harmonized fields are validated by event.Set, extra.* fields are
+// written as the matching JSON type.
+type valueKind uint8
+
+const (
+	valueNone   valueKind = iota // the converter dropped the value: nothing is set
+	valueString                  // text
+	valueNumber                  // a JSON number literal
+	valueBool                    // true or false
+	valueTime                    // a harmonized date-time, already canonical
+)
+
+// row gives converters that combine cells (a URL from host and path) access
+// to the other cells of the row by column name.
+type row struct {
+	cells []string
+	index map[string]int
+}
+
+func (r *row) get(column string) (string, bool) {
+	i, ok := r.index[column]
+	if !ok || i >= len(r.cells) {
+		return "", false
+	}
+	return r.cells[i], true
+}
+
+// converter is one of the conversion functions a schema names. Converters
+// that read other cells (withRow) run even on an empty cell.
+type converter struct {
+	name    string
+	withRow bool
+	fn      func(v string, r *row) (string, valueKind, error)
+}
+
+// converters are the functions Shadowserver's schema refers to by name, with
+// the meaning IntelMQ gives them. Where IntelMQ silently drops a malformed
+// value we return an error instead, so the cell is kept as extra.<column>
+// (or the row rejected, for a required field) rather than lost.
+var converters = map[string]*converter{
+	"add_UTC_to_timestamp":      {fn: convertTimeUTC},
+	"convert_date":              {fn: convertTimeUTC},
+	"convert_date_utc":          {fn: convertTimeUTC},
+	"convert_bool":              {fn: convertBool},
+	"convert_int":               {fn: convertInt},
+	"convert_float":             {fn: convertFloat},
+	"invalidate_zero":           {fn: invalidateZero},
+	"validate_to_none":          {fn: validateToNone},
+	"set_tor_node":              {fn: setTorNode},
+	"validate_ip":               {fn: validateIP},
+	"validate_network":          {fn: validateNetwork},
+	"validate_fqdn":             {fn: validateFQDN},
+	"force_base64":              {fn: forceBase64},
+	"convert_http_host_and_url": {fn: httpHostAndURL, withRow: true},
+	"category_or_detail":        {fn: categoryOrDetail, withRow: true},
+	"scan_exchange_taxonomy":    {fn: exchangeChooser("intrusions", "vulnerable")},
+	"scan_exchange_type":        {fn: exchangeChooser("system-compromise", "vulnerable-system")},
+	"scan_exchange_identifier":  {fn: exchangeChooser("exchange-server-webshell", "vulnerable-exchange-server")},
+}
+
+func init() {
+	for name, c := range converters {
+		c.name = name
+	}
+}
+
+// convertTimeUTC reads a date-time; one without a zone is UTC, which is
+// how Shadowserver writes its timestamps ("2026-11-20 00:01:02").
+func convertTimeUTC(v string, _ *row) (string, valueKind, error) {
+	if t, ok := parseShadowTime(v); ok {
+		return formatTime(t), valueTime, nil
+	}
+	t, err := event.ParseTime(v)
+	if err != nil {
+		return "", valueNone, fmt.Errorf("%q: %w", v, err)
+	}
+	return event.FormatTime(t), valueTime, nil
+}
+
+// parseShadowTime is the fast path for "YYYY-MM-DD HH:MM:SS" (also with a T
+// and a trailing Z), the form of nearly every row; time.Parse costs several
+// times more and allocates on each layout it rejects.
+func parseShadowTime(s string) (time.Time, bool) {
+	if len(s) == 20 && (s[19] == 'Z' || s[19] == 'z') {
+		s = s[:19]
+	}
+	if len(s) != 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	second, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1970 || month < 1 || month > 12 ||
+		day < 1 || hour > 23 || minute > 59 || second > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC)
+	if t.Day() != day { // 31 April and the like roll over; refuse them
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// formatTime writes t exactly as event.FormatTime does, in one allocation
+// for whole seconds.
+func formatTime(t time.Time) string {
+	if t.Nanosecond() != 0 {
+		return event.FormatTime(t)
+	}
+	var b [25]byte
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	put := func(i, n, width int) {
+		for j := i + width - 1; j >= i; j-- {
+			b[j] = byte('0' + n%10)
+			n /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, s, 2)
+	copy(b[19:], "+00:00")
+	return string(b[:])
+}
+
+func convertBool(v string, _ *row) (string, valueKind, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "y", "yes", "true", "t", "enabled", "1":
+		return "true", valueBool, nil
+	case "n", "no", "false", "f", "disabled", "0":
+		return "false", valueBool, nil
+	case "":
+		return "", valueNone, nil
+	}
+	return "", valueNone, fmt.Errorf("%q is not a boolean", v)
+}
+
+func convertInt(v string, _ *row) (string, valueKind, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", valueNone, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return "", valueNone, fmt.Errorf("%q is not an integer", v)
+	}
+	if strconv.FormatInt(n, 10) == v {
+		return v, valueNumber, nil // already canonical: no new string
+	}
+	return strconv.FormatInt(n, 10), valueNumber, nil
+}
+
+func convertFloat(v string, _ *row) (string, valueKind, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", valueNone, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", valueNone, fmt.Errorf("%q is not a number", v)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), valueNumber, nil
+}
+
+// invalidateZero drops 0, which Shadowserver writes for "unknown" in
+// numeric columns such as asn and naics.
+func invalidateZero(v string, r *row) (string, valueKind, error) {
+	s, kind, err := convertInt(v, r)
+	if err != nil || kind == valueNone {
+		return s, kind, err
+	}
+	if s == "0" {
+		return "", valueNone, nil
+	}
+	return s, kind, nil
+}
+
+// validateToNone drops the placeholders Shadowserver writes for "not known".
+func validateToNone(v string, _ *row) (string, valueKind, error) {
+	switch v {
+	case "", "0", "unknown":
+		return "", valueNone, nil
+	}
+	return v, valueString, nil
+}
+
+func setTorNode(v string, _ *row) (string, valueKind, error) {
+	if v == "" {
+		return "", valueNone, nil
+	}
+	return "true", valueBool, nil
+}
+
+// validateIP drops 0.0.0.0 (Shadowserver's "no address") and networks,
+// which validate_network maps from the same column.
+func validateIP(v string, _ *row) (string, valueKind, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "0.0.0.0" || strings.Contains(v, "/") {
+		return "", valueNone, nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" {
+		return "", valueNone, fmt.Errorf("%q is not an IP address", v)
+	}
+	return a.Unmap().String(), valueString, nil
+}
+
+// validateNetwork keeps only values written as prefixes; plain addresses
+// are validate_ip's.
+func validateNetwork(v string, _ *row) (string, valueKind, error) {
+	v = strings.TrimSpace(v)
+	if !strings.Contains(v, "/") {
+		return "", valueNone, nil
+	}
+	if _, err := event.Normalize("source.network", v); err != nil {
+		return "", valueNone, fmt.Errorf("%q is not an IP network", v)
+	}
+	return v, valueString, nil
+}
+
+func validateFQDN(v string, _ *row) (string, valueKind, error) {
+	if v == "" {
+		return "", valueNone, nil
+	}
+	n, err := event.Normalize("source.fqdn", v)
+	if err != nil {
+		var fe *event.FieldError
+		if errors.As(err, &fe) {
+			return "", valueNone, fmt.Errorf("%q is not a host name: %s", v, fe.Reason)
+		}
+		return "", valueNone, err
+	}
+	return n, valueString, nil
+}
+
+// forceBase64 keeps base64 text as it is and encodes anything else, since
+// Shadowserver mixes both in some columns.
+func forceBase64(v string, _ *row) (string, valueKind, error) {
+	if v == "" {
+		return "", valueNone, nil
+	}
+	if _, err := base64.StdEncoding.Strict().DecodeString(v); err == nil {
+		return v, valueString, nil
+	}
+	return base64.StdEncoding.EncodeToString([]byte(v)), valueString, nil
+}
+
+// httpHostAndURL joins a host and a path kept in separate columns. The path
+// column sometimes holds the whole request line ("GET /x HTTP/1.1"), so
+// everything before the first slash and after the first blank goes.
+func httpHostAndURL(v string, r *row) (string, valueKind, error) {
+	host, ok := r.get("cc_dns")
+	if !ok {
+		host, _ = r.get("http_host")
+	}
+	path, ok := r.get("url")
+	if !ok {
+		path, _ = r.get("http_url")
+	}
+	if host == "" || path == "" {
+		if v == "" {
+			return "", valueNone, nil
+		}
+		return v, valueString, nil
+	}
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		path = path[i:]
+	} else {
+		path = ""
+	}
+	if i := strings.IndexAny(path, " \t"); i >= 0 {
+		path = path[:i]
+	}
+	scheme := "http"
+	if app, _ := r.get("application"); app == "http" || app == "https" {
+		scheme = app
+	}
+	return scheme + "://" + host + path, valueString, nil
+}
+
+// categoryOrDetail prefers the category cell and falls back to detail.
+func categoryOrDetail(v string, r *row) (string, valueKind, error) {
+	if v != "" {
+		return v, valueString, nil
+	}
+	if d, _ := r.get("detail"); d != "" {
+		return d, valueString, nil
+	}
+	return "", valueNone, nil
+}
+
+// exchangeChooser classifies the vulnerable-Exchange report, whose tag
+// column tells a planted web shell from a merely vulnerable server.
+func exchangeChooser(webshell, otherwise string) func(string, *row) (string, valueKind, error) {
+	return func(v string, _ *row) (string, valueKind, error) {
+		if v == "exchange;webshell" {
+			return webshell, valueString, nil
+		}
+		return otherwise, valueString, nil
+	}
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD so the result is always valid JSON.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

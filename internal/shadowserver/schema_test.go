@@ -1,0 +1,225 @@
+package shadowserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+// newerSchema adds a report type the embedded schema does not have and
+// changes one it has.
+const newerSchema = `{
+  "_meta": {"date_created": "2027-01-01T00:00:00Z"},
+  "scan_gopher": {
+    "constant_fields": {
+      "classification.identifier": "accessible-gopher",
+      "classification.taxonomy": "vulnerable",
+      "classification.type": "potentially-unwanted-accessible",
+      "protocol.application": "gopher"
+    },
+    "feed_name": "Accessible-Gopher",
+    "file_name": "scan_gopher",
+    "required_fields": [
+      ["time.source", "timestamp", "add_UTC_to_timestamp"],
+      ["source.ip", "ip", "validate_ip"],
+      ["source.port", "port", "convert_int"]
+    ],
+    "optional_fields": [
+      ["extra.", "menu_items", "convert_int"],
+      ["source.tor_node", "tor", "set_tor_node"],
+      [false, "internal_id"]
+    ]
+  },
+  "scan_telnet": {
+    "constant_fields": {
+      "classification.identifier": "telnet-2027",
+      "classification.taxonomy": "vulnerable",
+      "classification.type": "vulnerable-system"
+    },
+    "feed_name": "Accessible-Telnet",
+    "file_name": "scan_telnet",
+    "required_fields": [
+      ["time.source", "timestamp", "add_UTC_to_timestamp"],
+      ["source.ip", "ip", "validate_ip"]
+    ],
+    "optional_fields": []
+  },
+  "broken_report": {
+    "file_name": "broken_report",
+    "required_fields": [["time.source", "timestamp", "no_such_converter"]]
+  }
+}`
+
+const gopherCSV = "timestamp,ip,port,menu_items,tor,internal_id\n2027-01-02 03:04:05,192.0.2.70,70,12,yes,secret\n"
+
+func checkNewerSchema(t *testing.T, p *Parser) {
+	t.Helper()
+	var c collector
+	err := p.Parse(context.Background(), pipeline.Input{Name: "2027-01-02-scan_gopher-be-geo.csv", Body: strings.NewReader(gopherCSV)}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.events) != 1 {
+		t.Fatalf("got %d events, rejects %v", len(c.events), c.rejects)
+	}
+	got := string(c.events[0].AppendJSON(nil))
+	for _, want := range []string{`"classification.identifier": "accessible-gopher"`, `"extra.menu_items": 12`,
+		`"source.tor_node": true`, `"source.port": 70`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("event lacks %s: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "secret") {
+		t.Errorf("ignored column kept: %s", got)
+	}
+	// The replaced report uses the newer mapping, the others are kept.
+	if r, _ := p.Schema().Report("scan_telnet"); r == nil || r.constants[0].Value != "telnet-2027" {
+		t.Errorf("scan_telnet not replaced: %+v", r)
+	}
+	if _, ok := p.Schema().Report("scan_rdp"); !ok {
+		t.Error("embedded scan_rdp lost")
+	}
+	if _, ok := p.Schema().Report("broken_report"); ok {
+		t.Error("a report with an unknown converter was loaded")
+	}
+}
+
+func TestSchemaFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "schema.json")
+	if err := os.WriteFile(name, []byte(newerSchema), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.NewParser("shadowserver", pipeline.Env{}, pipeline.Options{"schema_file": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNewerSchema(t, p.(*Parser))
+}
+
+func TestSchemaFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		n := filepath.Join(dir, name)
+		if err := os.WriteFile(n, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tests := map[string]string{
+		"missing":   filepath.Join(dir, "nope.json"),
+		"not json":  write("bad.json", "{"),
+		"no report": write("empty.json", `{"_meta": {}}`),
+		"all bad":   write("allbad.json", `{"x": {"file_name": "x", "constant_fields": {"classification.type": "nonsense"}}}`),
+	}
+	for name, file := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := pipeline.NewParser("shadowserver", pipeline.Env{}, pipeline.Options{"schema_file": file}); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestSchemaURL(t *testing.T) {
+	var hits atomic.Int32
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if down.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(newerSchema))
+	}))
+	defer srv.Close()
+	dataDir := t.TempDir()
+	env := pipeline.Env{HTTP: srv.Client(), DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}
+	opts := pipeline.Options{"schema_url": srv.URL + "/intelmq/v1/schema"}
+
+	p, err := pipeline.NewParser("shadowserver", env, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNewerSchema(t, p.(*Parser))
+	if hits.Load() != 1 {
+		t.Errorf("fetched %d times at construction, want once", hits.Load())
+	}
+	cached, err := os.ReadFile(filepath.Join(dataDir, CacheFile))
+	if err != nil || string(cached) != newerSchema {
+		t.Fatalf("cache not written: %v", err)
+	}
+
+	t.Run("server down, cache kept", func(t *testing.T) {
+		down.Store(true)
+		defer down.Store(false)
+		p, err := pipeline.NewParser("shadowserver", env, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNewerSchema(t, p.(*Parser))
+	})
+	t.Run("server down, no cache", func(t *testing.T) {
+		down.Store(true)
+		defer down.Store(false)
+		env := env
+		env.DataDir = t.TempDir()
+		if _, err := pipeline.NewParser("shadowserver", env, opts); err == nil {
+			t.Error("no error without schema and cache")
+		}
+	})
+	t.Run("garbage from server keeps the cache", func(t *testing.T) {
+		bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("<html>not a schema</html>"))
+		}))
+		defer bad.Close()
+		if _, err := pipeline.NewParser("shadowserver", env, pipeline.Options{"schema_url": bad.URL}); err != nil {
+			t.Fatal(err)
+		}
+		cached, _ := os.ReadFile(filepath.Join(dataDir, CacheFile))
+		if string(cached) != newerSchema {
+			t.Error("a schema that does not parse replaced the cache")
+		}
+	})
+}
+
+func TestParseSchemaSkipsBadReports(t *testing.T) {
+	s, err := ParseSchema([]byte(newerSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := s.Skipped()
+	if skipped == nil || !strings.Contains(skipped.Error(), "no_such_converter") {
+		t.Errorf("Skipped() = %v", skipped)
+	}
+	if _, err := ParseSchema([]byte(`{"_meta": {}}`)); !errors.Is(err, ErrNoReports) {
+		t.Errorf("got %v, want ErrNoReports", err)
+	}
+}
+
+func TestUnknownFieldGoesToExtra(t *testing.T) {
+	s, err := ParseSchema([]byte(`{"r": {"file_name": "r",
+		"required_fields": [["time.source", "timestamp"]],
+		"optional_fields": [["source.future_field", "ff"]]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := New(s, "r")
+	var c collector
+	err = p.Parse(context.Background(), pipeline.Input{Body: strings.NewReader("timestamp,ff\n2026-11-20 00:00:00,x\n")}, &c)
+	if err != nil || len(c.events) != 1 {
+		t.Fatalf("%v %v", err, c.rejects)
+	}
+	if v := c.events[0].Value("extra.source.future_field"); v != `"x"` {
+		t.Errorf("extra.source.future_field = %q", v)
+	}
+}

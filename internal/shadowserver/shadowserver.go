@@ -1,0 +1,311 @@
+// Package shadowserver parses Shadowserver's CSV reports into harmonized
+// events, driven by Shadowserver's report schema (the one IntelMQ uses),
+// and generates synthetic reports for demos and benchmarks.
+package shadowserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+func init() {
+	pipeline.RegisterParser("shadowserver",
+		"Shadowserver CSV reports (report type from the file name or the report option; schema_file/schema_url load newer schemas)",
+		newFromOptions)
+}
+
+// ErrUnknownReport is wrapped by the error for an input whose report type
+// is not in the schema.
+var ErrUnknownReport = errors.New("unknown Shadowserver report type")
+
+// CacheFile is the name, inside the data directory, of the copy of the
+// schema last fetched from schema_url.
+const CacheFile = "shadowserver-schema.json"
+
+// maxSchemaSize bounds a downloaded schema; Shadowserver's is under 1 MiB.
+const maxSchemaSize = 32 << 20
+
+// Parser turns Shadowserver CSV reports into events. It is safe for
+// concurrent use: each Parse keeps its state to itself.
+type Parser struct {
+	schema *Schema
+	report *Report // fixed report type; nil to detect it from the file name
+}
+
+// New returns a parser for schema. report, when not empty, fixes the report
+// type (a type, file_name or feed_name of the schema) instead of reading it
+// from each input's file name.
+func New(schema *Schema, report string) (*Parser, error) {
+	p := &Parser{schema: schema}
+	if report != "" {
+		r, ok := schema.Report(report)
+		if !ok {
+			return nil, fmt.Errorf("shadowserver: report %q: %w", report, ErrUnknownReport)
+		}
+		p.report = r
+	}
+	return p, nil
+}
+
+// Schema returns the schema the parser uses.
+func (p *Parser) Schema() *Schema { return p.schema }
+
+func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+	// keep_raw is read by the runner; it is listed so it is not refused.
+	if bad := opts.Unknown("report", "schema_file", "schema_url", "keep_raw"); len(bad) > 0 {
+		return nil, fmt.Errorf("shadowserver: unknown options %v", bad)
+	}
+	report, err := opts.String("report", "")
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
+	}
+	file, err := opts.String("schema_file", "")
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
+	}
+	url, err := opts.String("schema_url", "")
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
+	}
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	schema := DefaultSchema()
+	if url != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		fetched, err := FetchSchema(ctx, env.HTTP, url, env.DataDir, logger)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		schema = schema.Merge(fetched)
+	}
+	if file != "" {
+		loaded, err := LoadSchemaFile(file)
+		if err != nil {
+			return nil, err
+		}
+		warnSkipped(logger, file, loaded)
+		schema = schema.Merge(loaded)
+	}
+	return New(schema, report)
+}
+
+func warnSkipped(logger *slog.Logger, source string, s *Schema) {
+	for t, err := range s.skipped {
+		logger.Warn("shadowserver schema: report left out", "source", source, "report", t, "err", err)
+	}
+}
+
+// LoadSchemaFile reads a schema document from a file.
+func LoadSchemaFile(name string) (*Schema, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver schema: %w", err)
+	}
+	s, err := ParseSchema(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+// FetchSchema downloads a schema document from url and keeps a copy in
+// dataDir/shadowserver-schema.json. When the download fails, the copy from
+// an earlier run is used, so a restart while Shadowserver is unreachable
+// keeps the schema it had; only with neither is it an error.
+func FetchSchema(ctx context.Context, client *http.Client, url, dataDir string, logger *slog.Logger) (*Schema, error) {
+	if client == nil {
+		client = &http.Client{Timeout: time.Minute}
+	}
+	cache := ""
+	if dataDir != "" {
+		cache = filepath.Join(dataDir, CacheFile)
+	}
+	data, fetchErr := download(ctx, client, url)
+	var s *Schema
+	if fetchErr == nil {
+		s, fetchErr = ParseSchema(data)
+	}
+	if fetchErr == nil {
+		warnSkipped(logger, url, s)
+		if cache != "" {
+			if err := writeFileAtomic(cache, data); err != nil {
+				logger.Warn("shadowserver schema: cannot keep a copy", "file", cache, "err", err)
+			}
+		}
+		return s, nil
+	}
+	if cache != "" {
+		cached, err := LoadSchemaFile(cache)
+		if err == nil {
+			logger.Warn("shadowserver schema: download failed, using the copy from an earlier run",
+				"url", url, "file", cache, "err", fetchErr)
+			return cached, nil
+		}
+	}
+	return nil, fmt.Errorf("shadowserver schema from %s: %w", url, fetchErr)
+}
+
+func download(ctx context.Context, client *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP status %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSchemaSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSchemaSize {
+		return nil, fmt.Errorf("schema larger than %d bytes", maxSchemaSize)
+	}
+	return data, nil
+}
+
+func writeFileAtomic(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".shadowserver-schema-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// utf8BOM starts some CSV files written on Windows.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// Parse reads one report: the header, then row by row. Every row becomes an
+// event or a reject naming its line, column and field.
+func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	report := p.report
+	if report == nil {
+		r, ok := p.schema.Detect(in.Name)
+		if !ok {
+			return fmt.Errorf("shadowserver: %q: %w (set the report option, or name the file like 2026-11-20-scan_rdp-belgium-geo.csv)", in.Name, ErrUnknownReport)
+		}
+		report = r
+	}
+	rr := newRecordReader(in.Body)
+	var header []string
+	for {
+		rec, _, err := rr.next()
+		if errors.Is(err, io.EOF) {
+			return nil // an empty report has nothing to say
+		}
+		if err != nil {
+			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+		}
+		rec = bytes.TrimPrefix(rec, utf8BOM)
+		if len(bytes.TrimSpace(rec)) == 0 {
+			continue
+		}
+		header, _, err = splitRecord(nil, string(rec))
+		if err != nil {
+			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+		}
+		break
+	}
+	plan, err := report.compile(header)
+	if err != nil {
+		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
+	}
+	reject := func(rec []byte, err error) {
+		sink.Reject(bytes.Clone(rec), err)
+	}
+	cells := make([]string, 0, len(header))
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, line, err := rr.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.Is(err, errRecordTooLong) {
+			reject(rec, &RowError{Line: line, Err: err})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("shadowserver %s %q: %w", report.Type, in.Name, err)
+		}
+		if len(rec) == 0 {
+			continue
+		}
+		// One string for the whole record: cells are substrings of it, so
+		// the event's values share a single allocation.
+		text := string(rec)
+		var bad int
+		cells, bad, err = splitRecord(cells[:0], text)
+		if err != nil {
+			column := ""
+			if bad < len(header) {
+				column = header[bad]
+			}
+			reject(rec, &RowError{Line: line, Column: column, Err: err})
+			continue
+		}
+		if len(cells) != len(header) {
+			reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns", len(cells), len(header))})
+			continue
+		}
+		e := event.New(len(report.constants) + countFilled(cells) + 1)
+		if err := plan.build(e, cells, line); err != nil {
+			reject(rec, err)
+			continue
+		}
+		e.SetRaw(rec)
+		if err := sink.Event(e); err != nil {
+			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
+		}
+	}
+}
+
+func countFilled(cells []string) int {
+	n := 0
+	for _, c := range cells {
+		if c != "" {
+			n++
+		}
+	}
+	return n
+}
+
+var _ pipeline.Parser = (*Parser)(nil)

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// This file holds what both SQL implementations share about how an event is
+// indexed: which fields become columns, how IPs and host names are encoded so
+// that a CIDR or a domain with its subdomains is one index range, and the
+// keyset cursor. Keeping it in one place keeps the two stores' answers equal.
+
+// EventColumns are the fields of an event extracted into indexed columns.
+// Zero values mean "absent" and are stored as NULL, so partial indexes skip
+// them.
+type EventColumns struct {
+	// TimeSource is time.source in Unix microseconds; an event without one
+	// falls back to time.observation, then to the time it was stored, so
+	// that every event has a place in the newest-first order.
+	TimeSource       int64
+	Feed             string
+	Taxonomy         string
+	Type             string
+	TLP              string
+	SrcIP, DstIP     IPKey
+	SrcASN, DstASN   int64
+	SrcFQDN, DstFQDN string // reversed by label, see ReverseFQDN
+	SrcURL, DstURL   string
+	// MD5, SHA1 and SHA256 are malware.hash.*; a searched hash picks its
+	// column by length, so one lookup finds any of them.
+	MD5, SHA1, SHA256 string
+}
+
+// IPKey is an address as a 16-byte key, IPv4 mapped into IPv6, so that
+// addresses sort numerically and a prefix is one BETWEEN range. The zero
+// key means no address.
+type IPKey struct {
+	b  [16]byte
+	ok bool
+}
+
+// MakeIPKey encodes an address.
+func MakeIPKey(a netip.Addr) IPKey {
+	if !a.IsValid() {
+		return IPKey{}
+	}
+	return IPKey{b: a.Unmap().As16(), ok: true}
+}
+
+// Valid reports whether the key holds an address.
+func (k IPKey) Valid() bool { return k.ok }
+
+// Bytes returns the 16-byte key, or nil for no address. The slice aliases
+// k, so k must outlive its use.
+func (k *IPKey) Bytes() []byte {
+	if !k.ok {
+		return nil
+	}
+	return k.b[:]
+}
+
+// PrefixRange returns the first and last address keys of p.
+func PrefixRange(p netip.Prefix) (first, last [16]byte) {
+	p = p.Masked()
+	a := p.Addr()
+	bits := p.Bits()
+	if a.Is4() {
+		bits += 96
+	}
+	first = a.As16()
+	last = first
+	for i := bits; i < 128; i++ {
+		last[i/8] |= 0x80 >> (i % 8)
+	}
+	return first, last
+}
+
+// ReverseFQDN writes a host name by label from the top down with a trailing
+// dot: "www.example.be" becomes "be.example.www.". A domain and all its
+// subdomains then share the prefix "be.example.", which is the index range
+// [be.example., be.example/) ('/' follows '.' in ASCII), and
+// "notexample.be" ("be.notexample.") falls outside it.
+func ReverseFQDN(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(len(name) + 1)
+	end := len(name)
+	for i := len(name) - 1; i >= -1; i-- {
+		if i == -1 || name[i] == '.' {
+			b.WriteString(name[i+1 : end])
+			b.WriteByte('.')
+			end = i
+		}
+	}
+	return b.String()
+}
+
+// FQDNRange returns the reversed-name range [from, to) holding name and its
+// subdomains.
+func FQDNRange(name string) (from, to string) {
+	from = ReverseFQDN(name)
+	if from == "" {
+		return "", ""
+	}
+	return from, from[:len(from)-1] + "/"
+}
+
+// ExtractColumns reads the indexed columns of e; stored is the fallback time.
+func ExtractColumns(e *event.Event, stored time.Time) EventColumns {
+	var c EventColumns
+	for _, f := range e.Fields() {
+		switch f.Key {
+		case "classification.taxonomy":
+			c.Taxonomy = f.Value
+		case "classification.type":
+			c.Type = f.Value
+		case "destination.asn":
+			c.DstASN = parseASN(f.Value)
+		case "destination.fqdn":
+			c.DstFQDN = ReverseFQDN(f.Value)
+		case "destination.ip":
+			c.DstIP = parseIPKey(f.Value)
+		case "destination.url":
+			c.DstURL = f.Value
+		case "feed.name":
+			c.Feed = f.Value
+		case "malware.hash.md5":
+			c.MD5 = f.Value
+		case "malware.hash.sha1":
+			c.SHA1 = f.Value
+		case "malware.hash.sha256":
+			c.SHA256 = f.Value
+		case "source.asn":
+			c.SrcASN = parseASN(f.Value)
+		case "source.fqdn":
+			c.SrcFQDN = ReverseFQDN(f.Value)
+		case "source.ip":
+			c.SrcIP = parseIPKey(f.Value)
+		case "source.url":
+			c.SrcURL = f.Value
+		case "time.observation":
+			if c.TimeSource == 0 {
+				c.TimeSource = parseMicros(f.Value)
+			}
+		case "time.source":
+			if t := parseMicros(f.Value); t != 0 {
+				c.TimeSource = t
+			}
+		case "tlp":
+			c.TLP = f.Value
+		}
+	}
+	if c.TimeSource == 0 {
+		c.TimeSource = stored.UnixMicro()
+	}
+	return c
+}
+
+func parseASN(s string) int64 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return int64(n)
+}
+
+func parseIPKey(s string) IPKey {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return IPKey{}
+	}
+	return MakeIPKey(a)
+}
+
+// parseMicros reads the canonical date-time form quickly, falling back to
+// event.ParseTime for anything else.
+func parseMicros(s string) int64 {
+	t, err := time.Parse(event.TimeLayout+"Z07:00", s)
+	if err != nil {
+		if t, err = event.ParseTime(s); err != nil {
+			return 0
+		}
+	}
+	return t.UnixMicro()
+}
+
+// HashColumn names which malware hash column a searched hash belongs to, by
+// its length: "md5", "sha1", "sha256", or "" for none.
+func HashColumn(h string) string {
+	switch len(h) {
+	case 32:
+		return "md5"
+	case 40:
+		return "sha1"
+	case 64:
+		return "sha256"
+	}
+	return ""
+}
+
+// ErrBadCursor is returned for an EventQuery.After that no store wrote.
+var ErrBadCursor = errors.New("malformed page cursor")
+
+// Cursor is the position after which the next page starts: the last event's
+// time.source (Unix microseconds) and its row id, which breaks ties.
+type Cursor struct {
+	TimeSource int64
+	ID         int64
+}
+
+// String encodes the cursor for EventPage.Next.
+func (c Cursor) String() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(c.TimeSource))
+	binary.BigEndian.PutUint64(b[8:], uint64(c.ID))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ParseCursor decodes EventQuery.After.
+func ParseCursor(s string) (Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return Cursor{}, ErrBadCursor
+	}
+	return Cursor{
+		TimeSource: int64(binary.BigEndian.Uint64(b[:8])),
+		ID:         int64(binary.BigEndian.Uint64(b[8:])),
+	}, nil
+}
+
+// PageLimit applies EventQuery.Limit's default and maximum.
+func PageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 10000:
+		return 10000
+	}
+	return n
+}

@@ -1,0 +1,474 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// AddDeadLetters stores letters in one statement.
+func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	n := len(letters)
+	feeds, parsers, errs := make([]string, n), make([]string, n), make([]string, n)
+	inputs := make([][]byte, n)
+	times := make([]time.Time, n)
+	retried := make([]bool, n)
+	now := time.Now()
+	for i, l := range letters {
+		feeds[i], parsers[i], errs[i], retried[i] = l.Feed, l.Parser, l.Error, l.Retried
+		inputs[i] = l.Input
+		if inputs[i] == nil {
+			inputs[i] = []byte{}
+		}
+		times[i] = l.Time
+		if l.Time.IsZero() {
+			times[i] = now
+		}
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, input, error, time, retried)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::timestamptz[], $6::boolean[])`,
+		feeds, parsers, inputs, errs, times, retried); err != nil {
+		return fmt.Errorf("pgstore: add dead letters: %w", err)
+	}
+	return nil
+}
+
+// ListDeadLetters returns letters newest first.
+func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error) {
+	var (
+		a     args
+		where []string
+	)
+	if q.Feed != "" {
+		where = append(where, "feed = "+a.add(q.Feed))
+	}
+	if !q.IncludeRetried {
+		where = append(where, "NOT retried")
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < "+a.add(q.BeforeID))
+	}
+	query := `SELECT id, feed, parser, input, error, time, retried FROM dead_letters`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + a.add(store.PageLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, query, a...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list dead letters: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.DeadLetter, error) {
+		var l store.DeadLetter
+		err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Input, &l.Error, &l.Time, &l.Retried)
+		l.Time = l.Time.UTC()
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// CountDeadLetters returns the number of pending letters per feed.
+func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT feed, count(*) FROM dead_letters WHERE NOT retried GROUP BY feed`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			feed string
+			n    int64
+		)
+		if err := rows.Scan(&feed, &n); err != nil {
+			return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
+		}
+		out[feed] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDeadLettersRetried flags letters as re-run successfully.
+func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE dead_letters SET retried = true WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("pgstore: mark dead letters: %w", err)
+	}
+	return nil
+}
+
+// AddFeedCounters adds c to the feed's totals. The last run and its error
+// are replaced when run is set; the newest event time only moves forward.
+func (s *Store) AddFeedCounters(ctx context.Context, feed string, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO feeds AS f (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (name) DO UPDATE SET
+			lines_read = f.lines_read + excluded.lines_read,
+			events_out = f.events_out + excluded.events_out,
+			dead_letters = f.dead_letters + excluded.dead_letters,
+			duplicates = f.duplicates + excluded.duplicates,
+			last_error = CASE WHEN excluded.last_run IS NULL THEN f.last_error ELSE excluded.last_error END,
+			last_run = coalesce(excluded.last_run, f.last_run),
+			last_event = greatest(f.last_event, excluded.last_event)`,
+		feed, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, nullTime(run), lastError, nullTime(lastEvent))
+	if err != nil {
+		return fmt.Errorf("pgstore: add feed counters %s: %w", feed, err)
+	}
+	return nil
+}
+
+// ListFeedStatus returns every feed's totals by name.
+func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event
+		FROM feeds ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.FeedStatus, error) {
+		var (
+			f              store.FeedStatus
+			run, lastEvent pgtype.Timestamptz
+		)
+		err := row.Scan(&f.Name, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &run, &f.LastError, &lastEvent)
+		f.LastRun = fromNullTime(run)
+		f.LastEvent = fromNullTime(lastEvent)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
+	}
+	return out, nil
+}
+
+// LoadDedupKeys calls fn for every key that expires after now.
+func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
+	rows, err := s.pool.Query(ctx, `SELECT key, expires FROM dedup_keys WHERE expires > $1`, now)
+	if err != nil {
+		return fmt.Errorf("pgstore: load dedup keys: %w", err)
+	}
+	defer rows.Close()
+	var (
+		key     []byte
+		expires time.Time
+	)
+	for rows.Next() {
+		if err := rows.Scan(&key, &expires); err != nil {
+			return fmt.Errorf("pgstore: load dedup keys: %w", err)
+		}
+		var k store.DedupKey
+		copy(k.Key[:], key)
+		k.Expires = expires.UTC()
+		fn(k)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pgstore: load dedup keys: %w", err)
+	}
+	return nil
+}
+
+// PruneDedupKeys removes keys expired before now.
+func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM dedup_keys WHERE expires < $1`, now); err != nil {
+		return fmt.Errorf("pgstore: prune dedup keys: %w", err)
+	}
+	return nil
+}
+
+const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created`
+
+func scanUser(row pgx.Row) (store.User, error) {
+	var (
+		u    store.User
+		role string
+	)
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &u.Created); err != nil {
+		return store.User{}, err
+	}
+	u.Role = store.Role(role)
+	u.Created = u.Created.UTC()
+	return u, nil
+}
+
+// CreateUser adds an account; ErrConflict when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	if u.Created.IsZero() {
+		u.Created = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created).Scan(&u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: create user %q: %w", u.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: create user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// GetUser returns the account with id.
+func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, notFound(err, "get user")
+}
+
+// GetUserByName returns the account with the login name.
+func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	return u, notFound(err, "get user")
+}
+
+// ListUsers returns every account by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list users: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.User, error) { return scanUser(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list users: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateUser replaces the account with u.ID (its creation time is kept).
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4,
+		totp_secret = $5, language = $6, disabled = $7 WHERE id = $8`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: update user %d: %w", u.ID, store.ErrConflict)
+	}
+	return affectedOne(tag, err, "update user")
+}
+
+// affectedOne turns "no row changed" into store.ErrNotFound.
+func affectedOne(tag pgconn.CommandTag, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// CountUsers returns the number of accounts.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateSession stores a session.
+func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
+	created := sess.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES ($1, $2, $3, $4, $5)`,
+		sess.IDHash, sess.UserID, sess.CSRFToken, created, sess.Expires)
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: create session: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession returns the session as stored; callers check Expires.
+func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
+	var sess store.Session
+	err := s.pool.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = $1`, idHash).
+		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &sess.Created, &sess.Expires)
+	if err != nil {
+		return store.Session{}, notFound(err, "get session")
+	}
+	sess.Created, sess.Expires = sess.Created.UTC(), sess.Expires.UTC()
+	return sess, nil
+}
+
+// DeleteSession removes one session; deleting a missing one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
+		return fmt.Errorf("pgstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions logs a user out everywhere.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("pgstore: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions that expired before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires < $1`, now); err != nil {
+		return fmt.Errorf("pgstore: delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// CreateAPIToken stores a token; it sets t.ID and t.Created.
+func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
+	if t.Created.IsZero() {
+		t.Created = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		t.UserID, t.Name, t.Hash, t.Created, nullTime(t.LastUsed)).Scan(&t.ID)
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: create API token: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: create API token: %w", err)
+	}
+	return nil
+}
+
+const tokenColumns = `id, user_id, name, hash, created, last_used`
+
+func scanToken(row pgx.Row) (store.APIToken, error) {
+	var (
+		t        store.APIToken
+		lastUsed pgtype.Timestamptz
+	)
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Created, &lastUsed); err != nil {
+		return store.APIToken{}, err
+	}
+	t.Created = t.Created.UTC()
+	t.LastUsed = fromNullTime(lastUsed)
+	return t, nil
+}
+
+// GetAPITokenByHash finds a token by the hash of its value.
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash))
+	return t, notFound(err, "get API token")
+}
+
+// ListAPITokens returns a user's tokens, oldest first.
+func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
+// has no such token.
+func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID)
+	return affectedOne(tag, err, "delete API token")
+}
+
+// TouchAPIToken records when a token was last used.
+func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, when, id)
+	return affectedOne(tag, err, "touch API token")
+}
+
+// AddAudit appends an entry; a zero Time is now.
+func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t, e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
+		return fmt.Errorf("pgstore: add audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns entries newest first.
+func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	var (
+		a     args
+		where []string
+	)
+	if q.Actor != "" {
+		where = append(where, "actor = "+a.add(q.Actor))
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < "+a.add(q.BeforeID))
+	}
+	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + a.add(store.PageLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, query, a...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list audit: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEntry, error) {
+		var e store.AuditEntry
+		err := row.Scan(&e.ID, &e.Time, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
+		e.Time = e.Time.UTC()
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list audit: %w", err)
+	}
+	return out, nil
+}
+
+// GetState returns the value under key; ErrNotFound when absent.
+func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM state WHERE key = $1`, key).Scan(&v); err != nil {
+		return nil, notFound(err, "get state "+key)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// PutState sets key to value.
+func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO state (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("pgstore: put state %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteState removes key; removing a missing key is not an error.
+func (s *Store) DeleteState(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM state WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("pgstore: delete state %s: %w", key, err)
+	}
+	return nil
+}

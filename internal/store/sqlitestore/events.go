@@ -1,0 +1,364 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+const insertEventSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
+	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (hash) DO NOTHING`
+
+const insertDedupSQL = `INSERT INTO dedup_keys (key, expires) VALUES (?, ?)
+	ON CONFLICT (key) DO UPDATE SET expires = max(expires, excluded.expires)`
+
+// InsertEvents stores the batch and its dedup keys in one transaction: one
+// commit, so one fsync with synchronous=FULL.
+func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
+	if len(events) == 0 && len(dedup) == 0 {
+		return 0, nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: insert events: %w", err)
+	}
+	defer tx.Rollback()
+	inserted, err := insertEvents(ctx, tx, events, dedup)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: insert events: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlitestore: insert events: commit: %w", err)
+	}
+	return inserted, nil
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup []store.DedupKey) (int, error) {
+	inserted := 0
+	if len(events) > 0 {
+		stmt, err := tx.PrepareContext(ctx, insertEventSQL)
+		if err != nil {
+			return 0, err
+		}
+		defer stmt.Close()
+		now := time.Now()
+		stored := now.UnixMicro()
+		var (
+			data  []byte
+			one   = make([]*event.Event, 1)
+			args  = make([]any, 19)
+			hash  event.Hash
+			hashB = hash[:]
+		)
+		for _, e := range events {
+			c := store.ExtractColumns(e, now)
+			hash = e.Hash()
+			one[0] = e
+			data = event.AppendBatch(data[:0], one)
+			args[0] = hashB
+			args[1] = c.TimeSource
+			args[2] = stored
+			args[3] = nullText(c.Feed)
+			args[4] = nullText(c.Taxonomy)
+			args[5] = nullText(c.Type)
+			args[6] = nullText(c.TLP)
+			args[7] = c.SrcIP.Bytes()
+			args[8] = c.DstIP.Bytes()
+			args[9] = nullInt(c.SrcASN)
+			args[10] = nullInt(c.DstASN)
+			args[11] = nullText(c.SrcFQDN)
+			args[12] = nullText(c.DstFQDN)
+			args[13] = nullText(c.SrcURL)
+			args[14] = nullText(c.DstURL)
+			args[15] = nullText(c.MD5)
+			args[16] = nullText(c.SHA1)
+			args[17] = nullText(c.SHA256)
+			args[18] = data
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
+				return 0, err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return 0, err
+			}
+			inserted += int(n)
+		}
+	}
+	if len(dedup) > 0 {
+		stmt, err := tx.PrepareContext(ctx, insertDedupSQL)
+		if err != nil {
+			return 0, err
+		}
+		defer stmt.Close()
+		for i := range dedup {
+			if _, err := stmt.ExecContext(ctx, dedup[i].Key[:], dedup[i].Expires.UnixMicro()); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return inserted, nil
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// GetEvent returns the event stored under hash.
+func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error) {
+	var (
+		stored int64
+		data   []byte
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT stored, data FROM events WHERE hash = ?`, hash[:]).Scan(&stored, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("sqlitestore: get event: %w", err)
+	}
+	e, err := decodeEvent(data)
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("sqlitestore: get event %s: %w", hash, err)
+	}
+	return store.StoredEvent{Hash: hash, Stored: time.UnixMicro(stored).UTC(), Event: e}, nil
+}
+
+func decodeEvent(data []byte) (*event.Event, error) {
+	es, err := event.DecodeBatch(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) != 1 {
+		return nil, event.ErrBadBatch
+	}
+	return es[0], nil
+}
+
+// CountEvents returns how many events are stored.
+func (s *Store) CountEvents(ctx context.Context) (int64, error) {
+	var n int64
+	// max(id) would be O(1) but counts deleted rows; count(*) walks the
+	// smallest index, which is fine for an occasional dashboard figure.
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlitestore: count events: %w", err)
+	}
+	return n, nil
+}
+
+// side is one indicator condition on one side (source or destination) of
+// an event, written for an index that leads with that column.
+type side struct {
+	cond string
+	args []any
+}
+
+// indicatorSides returns the conditions of the first indicator filter set in
+// q (in order of usual selectivity), and removes it from q so that the
+// other filters are applied as plain conditions. ok is false when q has no
+// indicator; an empty sides list means the query cannot match.
+func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
+	switch {
+	case q.IP.IsValid():
+		k := store.MakeIPKey(q.IP)
+		b := append([]byte(nil), k.Bytes()...)
+		q.IP = netip.Addr{}
+		return []side{{"src_ip = ?", []any{b}}, {"dst_ip = ?", []any{b}}}, true
+	case q.Prefix.IsValid():
+		first, last := store.PrefixRange(q.Prefix)
+		q.Prefix = netip.Prefix{}
+		return []side{
+			{"src_ip BETWEEN ? AND ?", []any{first[:], last[:]}},
+			{"dst_ip BETWEEN ? AND ?", []any{first[:], last[:]}},
+		}, true
+	case q.ASN != 0:
+		a := int64(q.ASN)
+		q.ASN = 0
+		return []side{{"src_asn = ?", []any{a}}, {"dst_asn = ?", []any{a}}}, true
+	case q.FQDN != "":
+		from, to := store.FQDNRange(q.FQDN)
+		q.FQDN = ""
+		if from == "" {
+			return nil, true
+		}
+		return []side{
+			{"src_fqdn >= ? AND src_fqdn < ?", []any{from, to}},
+			{"dst_fqdn >= ? AND dst_fqdn < ?", []any{from, to}},
+		}, true
+	case q.URL != "":
+		u := q.URL
+		q.URL = ""
+		return []side{{"src_url = ?", []any{u}}, {"dst_url = ?", []any{u}}}, true
+	case q.Hash != "":
+		h := strings.ToLower(strings.TrimSpace(q.Hash))
+		q.Hash = ""
+		col := store.HashColumn(h)
+		if col == "" {
+			return nil, true
+		}
+		return []side{{col + " = ?", []any{h}}}, true
+	}
+	return nil, false
+}
+
+// conditions returns the WHERE terms for every filter left in q, the
+// cursor included.
+func conditions(q store.EventQuery, after *store.Cursor) (where []string, args []any) {
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	// Indicators beyond the driving one: either side may match.
+	for {
+		sides, ok := indicatorSides(&q)
+		if !ok {
+			break
+		}
+		if len(sides) == 0 {
+			add("0")
+			continue
+		}
+		parts := make([]string, len(sides))
+		for i, sd := range sides {
+			parts[i] = "(" + sd.cond + ")"
+			args = append(args, sd.args...)
+		}
+		where = append(where, "("+strings.Join(parts, " OR ")+")")
+	}
+	if q.Taxonomy != "" {
+		add("taxonomy = ?", q.Taxonomy)
+	}
+	if q.Type != "" {
+		add("type = ?", q.Type)
+	}
+	if q.Feed != "" {
+		add("feed = ?", q.Feed)
+	}
+	if q.TLP != "" {
+		add("tlp = ?", strings.ToUpper(q.TLP))
+	}
+	if !q.From.IsZero() {
+		add("time_source >= ?", q.From.UnixMicro())
+	}
+	if !q.To.IsZero() {
+		add("time_source < ?", q.To.UnixMicro())
+	}
+	if after != nil {
+		// The first term is the index range; the second breaks ties on
+		// equal times by row id.
+		add("time_source <= ? AND (time_source < ? OR id < ?)", after.TimeSource, after.TimeSource, after.ID)
+	}
+	return where, args
+}
+
+// SearchEvents returns one page of matching events, newest time.source
+// first, with keyset paging on (time_source, id).
+//
+// Query shape. Without an indicator (IP, prefix, ASN, domain, URL, hash),
+// the planner walks events_time backwards and filters, stopping after one
+// page. With one, each side (source, destination) is its own subquery on
+// its (column, time_source) index, limited to one page, and the two are
+// merged by UNION (which also drops an event matching on both sides):
+//
+//   - an equality (IP, ASN, URL, hash) reads the index already in time
+//     order, so the first page costs one page of index entries however
+//     many events match;
+//   - a range (CIDR, domain) cannot come out in time order, but the
+//     index holds time_source, so SQLite keeps the newest page in a
+//     bounded sorter while scanning only index entries — no table reads
+//     until the final page is fetched by rowid.
+//
+// A single OR over both columns would let SQLite use a MULTI-INDEX OR, but
+// that collects every matching rowid and reads each row to sort it, which
+// costs a table lookup per match instead of per result.
+func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	limit := store.PageLimit(q.Limit)
+	var after *store.Cursor
+	if q.After != "" {
+		c, err := store.ParseCursor(q.After)
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
+		}
+		after = &c
+	}
+	sides, driven := indicatorSides(&q)
+	if driven && len(sides) == 0 {
+		return store.EventPage{}, nil
+	}
+	where, args := conditions(q, after)
+
+	var sqlText strings.Builder
+	var all []any
+	if !driven {
+		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
+		if len(where) > 0 {
+			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
+		}
+		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?`)
+		all = append(args, limit+1)
+	} else {
+		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
+		for i, sd := range sides {
+			if i > 0 {
+				sqlText.WriteString(" UNION ")
+			}
+			conds := append([]string{sd.cond}, where...)
+			sqlText.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
+			sqlText.WriteString(strings.Join(conds, " AND "))
+			sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?)`)
+			all = append(all, sd.args...)
+			all = append(all, args...)
+			all = append(all, limit+1)
+		}
+		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?) AS k JOIN events AS e ON e.id = k.id
+			ORDER BY k.time_source DESC, k.id DESC`)
+		all = append(all, limit+1)
+	}
+
+	rows, err := s.read.QueryContext(ctx, sqlText.String(), all...)
+	if err != nil {
+		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
+	}
+	defer rows.Close()
+	var (
+		page store.EventPage
+		last store.Cursor
+	)
+	for rows.Next() {
+		if len(page.Events) == limit {
+			page.Next = last.String()
+			break
+		}
+		var (
+			id, stored, ts int64
+			hash, data     []byte
+		)
+		if err := rows.Scan(&id, &hash, &stored, &ts, &data); err != nil {
+			return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
+		}
+		e, err := decodeEvent(data)
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("sqlitestore: search events: event %d: %w", id, err)
+		}
+		se := store.StoredEvent{Stored: time.UnixMicro(stored).UTC(), Event: e}
+		copy(se.Hash[:], hash)
+		page.Events = append(page.Events, se)
+		last = store.Cursor{TimeSource: ts, ID: id}
+	}
+	if err := rows.Err(); err != nil {
+		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
+	}
+	return page, nil
+}

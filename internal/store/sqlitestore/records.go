@@ -1,0 +1,564 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// AddDeadLetters stores letters in one transaction.
+func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO dead_letters (feed, parser, input, error, time, retried) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
+	}
+	defer stmt.Close()
+	for _, l := range letters {
+		t := l.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		input := l.Input
+		if input == nil {
+			input = []byte{}
+		}
+		if _, err := stmt.ExecContext(ctx, l.Feed, l.Parser, input, l.Error, t.UnixMicro(), l.Retried); err != nil {
+			return fmt.Errorf("sqlitestore: add dead letters: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
+	}
+	return nil
+}
+
+// ListDeadLetters returns letters newest first.
+func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if q.Feed != "" {
+		where = append(where, "feed = ?")
+		args = append(args, q.Feed)
+	}
+	if !q.IncludeRetried {
+		where = append(where, "retried = 0")
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, q.BeforeID)
+	}
+	query := `SELECT id, feed, parser, input, error, time, retried FROM dead_letters`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, listLimit(q.Limit))
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DeadLetter
+	for rows.Next() {
+		var (
+			l store.DeadLetter
+			t int64
+		)
+		if err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Input, &l.Error, &t, &l.Retried); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
+		}
+		l.Time = time.UnixMicro(t).UTC()
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// listLimit applies the default (50) and maximum (10000) page size of the
+// list calls.
+func listLimit(n int) int { return store.PageLimit(n) }
+
+// CountDeadLetters returns the number of pending letters per feed.
+func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			feed string
+			n    int64
+		)
+		if err := rows.Scan(&feed, &n); err != nil {
+			return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
+		}
+		out[feed] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDeadLettersRetried flags letters as re-run successfully.
+func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE dead_letters SET retried = 1 WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
+	}
+	defer stmt.Close()
+	for _, id := range ids {
+		if _, err := stmt.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
+	}
+	return nil
+}
+
+// AddFeedCounters adds c to the feed's totals. The last run and its error
+// are replaced when run is set; the newest event time only moves forward.
+func (s *Store) AddFeedCounters(ctx context.Context, feed string, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			lines_read = lines_read + excluded.lines_read,
+			events_out = events_out + excluded.events_out,
+			dead_letters = dead_letters + excluded.dead_letters,
+			duplicates = duplicates + excluded.duplicates,
+			last_error = CASE WHEN excluded.last_run IS NULL THEN last_error ELSE excluded.last_error END,
+			last_run = coalesce(excluded.last_run, last_run),
+			last_event = CASE WHEN last_event IS NULL OR excluded.last_event > last_event THEN coalesce(excluded.last_event, last_event) ELSE last_event END`,
+		feed, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, micros(run), lastError, micros(lastEvent))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: add feed counters %s: %w", feed, err)
+	}
+	return nil
+}
+
+// ListFeedStatus returns every feed's totals by name.
+func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event
+		FROM feeds ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []store.FeedStatus
+	for rows.Next() {
+		var (
+			f             store.FeedStatus
+			run, lastEvnt sql.NullInt64
+		)
+		if err := rows.Scan(&f.Name, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &run, &f.LastError, &lastEvnt); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
+		}
+		f.LastRun = fromMicros(run)
+		f.LastEvent = fromMicros(lastEvnt)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
+	}
+	return out, nil
+}
+
+// LoadDedupKeys calls fn for every key that expires after now.
+func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
+	rows, err := s.read.QueryContext(ctx, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, now.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
+	}
+	defer rows.Close()
+	var (
+		key     []byte
+		expires int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&key, &expires); err != nil {
+			return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
+		}
+		var k store.DedupKey
+		copy(k.Key[:], key)
+		k.Expires = time.UnixMicro(expires).UTC()
+		fn(k)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
+	}
+	return nil
+}
+
+// PruneDedupKeys removes keys expired before now.
+func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM dedup_keys WHERE expires < ?`, now.UnixMicro()); err != nil {
+		return fmt.Errorf("sqlitestore: prune dedup keys: %w", err)
+	}
+	return nil
+}
+
+const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var (
+		u       store.User
+		role    string
+		created int64
+	)
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &created); err != nil {
+		return store.User{}, err
+	}
+	u.Role = store.Role(role)
+	u.Created = time.UnixMicro(created).UTC()
+	return u, nil
+}
+
+// CreateUser adds an account; ErrConflict when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	if u.Created.IsZero() {
+		u.Created = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created.UnixMicro())
+	if isUnique(err) {
+		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
+	}
+	u.ID, err = res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// GetUser returns the account with id.
+func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return u, notFound(err, "get user")
+}
+
+// GetUserByName returns the account with the login name.
+func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name))
+	return u, notFound(err, "get user")
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound and wraps other errors.
+func notFound(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", what, err)
+}
+
+// ListUsers returns every account by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateUser replaces the account with u.ID (its creation time is kept).
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, role = ?, password_hash = ?,
+		totp_secret = ?, language = ?, disabled = ? WHERE id = ?`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("sqlitestore: update user %d: %w", u.ID, store.ErrConflict)
+	}
+	return affectedOne(res, err, "update user")
+}
+
+// affectedOne turns "no row changed" into store.ErrNotFound.
+func affectedOne(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// CountUsers returns the number of accounts.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateSession stores a session.
+func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
+	created := sess.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
+		sess.IDHash, sess.UserID, sess.CSRFToken, created.UnixMicro(), sess.Expires.UnixMicro())
+	if isUnique(err) {
+		return fmt.Errorf("sqlitestore: create session: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession returns the session as stored; callers check Expires.
+func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
+	var (
+		sess             store.Session
+		created, expires int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
+		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &created, &expires)
+	if err != nil {
+		return store.Session{}, notFound(err, "get session")
+	}
+	sess.Created = time.UnixMicro(created).UTC()
+	sess.Expires = time.UnixMicro(expires).UTC()
+	return sess, nil
+}
+
+// DeleteSession removes one session; deleting a missing one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
+		return fmt.Errorf("sqlitestore: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions logs a user out everywhere.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("sqlitestore: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions that expired before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires < ?`, now.UnixMicro()); err != nil {
+		return fmt.Errorf("sqlitestore: delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// CreateAPIToken stores a token; it sets t.ID and t.Created.
+func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
+	if t.Created.IsZero() {
+		t.Created = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES (?, ?, ?, ?, ?)`,
+		t.UserID, t.Name, t.Hash, t.Created.UnixMicro(), micros(t.LastUsed))
+	if isUnique(err) {
+		return fmt.Errorf("sqlitestore: create API token: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create API token: %w", err)
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("sqlitestore: create API token: %w", err)
+	}
+	return nil
+}
+
+const tokenColumns = `id, user_id, name, hash, created, last_used`
+
+func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
+	var (
+		t        store.APIToken
+		created  int64
+		lastUsed sql.NullInt64
+	)
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &created, &lastUsed); err != nil {
+		return store.APIToken{}, err
+	}
+	t.Created = time.UnixMicro(created).UTC()
+	t.LastUsed = fromMicros(lastUsed)
+	return t, nil
+}
+
+// GetAPITokenByHash finds a token by the hash of its value.
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
+	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
+	return t, notFound(err, "get API token")
+}
+
+// ListAPITokens returns a user's tokens, oldest first.
+func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.APIToken
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
+// has no such token.
+func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+	return affectedOne(res, err, "delete API token")
+}
+
+// TouchAPIToken records when a token was last used.
+func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, when.UnixMicro(), id)
+	return affectedOne(res, err, "touch API token")
+}
+
+// AddAudit appends an entry; a zero Time is now.
+func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.UnixMicro(), e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
+		return fmt.Errorf("sqlitestore: add audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns entries newest first.
+func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if q.Actor != "" {
+		where = append(where, "actor = ?")
+		args = append(args, q.Actor)
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, q.BeforeID)
+	}
+	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, listLimit(q.Limit))
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var (
+			e store.AuditEntry
+			t int64
+		)
+		if err := rows.Scan(&e.ID, &t, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+		}
+		e.Time = time.UnixMicro(t).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+	}
+	return out, nil
+}
+
+// GetState returns the value under key; ErrNotFound when absent.
+func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
+	if err != nil {
+		return nil, notFound(err, "get state "+key)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// PutState sets key to value.
+func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("sqlitestore: put state %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteState removes key; removing a missing key is not an error.
+func (s *Store) DeleteState(ctx context.Context, key string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM state WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("sqlitestore: delete state %s: %w", key, err)
+	}
+	return nil
+}

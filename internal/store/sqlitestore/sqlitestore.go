@@ -1,0 +1,258 @@
+// Package sqlitestore keeps Vigil's state in one SQLite file (pure Go,
+// modernc.org/sqlite), the embedded default: WAL, one writer connection so
+// writes are serialized and batched, and a pool of readers.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune the database; the zero value is the safe default.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "FULL" (default) makes
+	// every committed batch durable before InsertEvents returns, so an
+	// acknowledged batch survives a power loss. "NORMAL" may lose the last
+	// transactions on power loss (not on a process crash); "OFF" is for
+	// throwaway bulk loads such as benchmarks.
+	Synchronous string
+	// CacheMiB is the writer's page cache (default 256). Index maintenance
+	// of a large events table is bound by how much of the indexes stays
+	// cached.
+	CacheMiB int
+	// ReaderCacheMiB is each reader's page cache (default 64).
+	ReaderCacheMiB int
+	// Readers is the size of the read pool (default: 2 × GOMAXPROCS, at
+	// least 4).
+	Readers int
+	// BusyTimeout is how long a connection waits for a lock (default 10s).
+	BusyTimeout time.Duration
+	// Logger receives migration notices; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() error {
+	switch strings.ToUpper(o.Synchronous) {
+	case "":
+		o.Synchronous = "FULL"
+	case "FULL", "NORMAL", "OFF", "EXTRA":
+		o.Synchronous = strings.ToUpper(o.Synchronous)
+	default:
+		return fmt.Errorf("sqlitestore: synchronous %q: want FULL, NORMAL, OFF or EXTRA", o.Synchronous)
+	}
+	if o.CacheMiB <= 0 {
+		o.CacheMiB = 256
+	}
+	if o.ReaderCacheMiB <= 0 {
+		o.ReaderCacheMiB = 64
+	}
+	if o.Readers <= 0 {
+		o.Readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	// write has exactly one connection: SQLite allows one writer at a time,
+	// and queueing in database/sql is cheaper and fairer than retrying on
+	// SQLITE_BUSY.
+	write *sql.DB
+	read  *sql.DB
+	log   *slog.Logger
+}
+
+// Open opens (creating if needed) the database file at path. Call Migrate
+// before use.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "temp_store(MEMORY)")
+
+	w := cloneValues(common)
+	w.Add("_pragma", "journal_mode(WAL)")
+	w.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	w.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.CacheMiB*1024))
+	// Take the write lock at BEGIN: a deferred transaction that reads first
+	// and then writes can fail with SQLITE_BUSY instead of waiting.
+	w.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// The writer opens first so the file exists and is in WAL mode before
+	// any reader attaches.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+
+	r := cloneValues(common)
+	r.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.ReaderCacheMiB*1024))
+	r.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	read.SetMaxOpenConns(opts.Readers)
+	read.SetMaxIdleConns(opts.Readers)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	return &Store{write: write, read: read, log: opts.Logger}, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Close releases both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a version number", e.Name())
+		}
+		b, err := fs.ReadFile(migrations, "migrations/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate applies the embedded migrations not yet recorded in
+// schema_version, each in its own transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlitestore: migrate: %w", err)
+	}
+	var current int
+	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlitestore: migrate: %w", err)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		if err := s.apply(ctx, m); err != nil {
+			return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		}
+		s.log.Info("database migrated", "store", "sqlite", "version", m.version, "migration", m.name)
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, m migration) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied) VALUES (?, ?)`,
+		m.version, time.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// micros stores a time as Unix microseconds, the zero time as NULL.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+// nullText stores "" as NULL, so partial indexes leave it out.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+var _ store.Store = (*Store)(nil)

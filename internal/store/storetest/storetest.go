@@ -1,0 +1,801 @@
+// Package storetest is the contract suite every store.Store implementation
+// must pass, so that SQLite and PostgreSQL answer every query alike.
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Run runs the contract suite. open must return an empty store of its own
+// for every call (subtests do not share data) and arrange its cleanup with
+// t.Cleanup; Run migrates it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	fresh := func(t *testing.T) store.Store {
+		t.Helper()
+		s := open(t)
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		// A second Migrate must be a no-op: every start of vigil calls it.
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"insert is idempotent", testInsertIdempotent},
+		{"get event", testGetEvent},
+		{"search filters", testSearchFilters},
+		{"search order", testSearchOrder},
+		{"paging", testPaging},
+		{"bad cursor", testBadCursor},
+		{"dedup keys", testDedupKeys},
+		{"dead letters", testDeadLetters},
+		{"feed counters", testFeedCounters},
+		{"users", testUsers},
+		{"sessions", testSessions},
+		{"api tokens", testTokens},
+		{"audit", testAudit},
+		{"state", testState},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
+	}
+}
+
+var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// ev builds an event through the validating Set, as parsers do.
+func ev(t testing.TB, fields map[string]string) *event.Event {
+	t.Helper()
+	e := event.New(len(fields))
+	for _, k := range event.SortedKeys(fields) {
+		if err := e.Set(k, fields[k]); err != nil {
+			t.Fatalf("Set(%s): %v", k, err)
+		}
+	}
+	return e
+}
+
+func insert(t *testing.T, s store.Store, events []*event.Event, dedup []store.DedupKey) int {
+	t.Helper()
+	n, err := s.InsertEvents(t.Context(), events, dedup)
+	if err != nil {
+		t.Fatalf("InsertEvents: %v", err)
+	}
+	return n
+}
+
+func testInsertIdempotent(t *testing.T, s store.Store) {
+	a := ev(t, map[string]string{"time.source": "2024-05-01T10:00:00Z", "source.ip": "192.0.2.1", "feed.name": "f"})
+	b := ev(t, map[string]string{"time.source": "2024-05-01T10:00:01Z", "source.ip": "192.0.2.2", "feed.name": "f"})
+	c := ev(t, map[string]string{"time.source": "2024-05-01T10:00:02Z", "source.ip": "192.0.2.3", "feed.name": "f"})
+	// The same observation read again differs only in time.observation and
+	// raw, which the hash leaves out.
+	a2 := a.Clone()
+	a2.SetTime("time.observation", time.Now())
+	a2.SetRaw([]byte("line"))
+
+	if n := insert(t, s, []*event.Event{a, b, a2}, nil); n != 2 {
+		t.Errorf("first batch (a, b, a again): inserted = %d, want 2", n)
+	}
+	if n := insert(t, s, []*event.Event{a, b}, nil); n != 0 {
+		t.Errorf("same batch again: inserted = %d, want 0", n)
+	}
+	if n := insert(t, s, []*event.Event{b, c}, nil); n != 1 {
+		t.Errorf("batch with one new event: inserted = %d, want 1", n)
+	}
+	if n := insert(t, s, nil, nil); n != 0 {
+		t.Errorf("empty batch: inserted = %d, want 0", n)
+	}
+	count, err := s.CountEvents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != 3 {
+		t.Errorf("CountEvents = %d, want 3", count)
+	}
+	page, err := s.SearchEvents(t.Context(), store.EventQuery{IP: netip.MustParseAddr("192.0.2.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 {
+		t.Errorf("search for a's IP: %d events, want 1", len(page.Events))
+	}
+}
+
+func testGetEvent(t *testing.T, s store.Store) {
+	e := ev(t, map[string]string{
+		"time.source":             "2024-05-01T10:00:00.123456Z",
+		"source.ip":               "2001:db8::1",
+		"source.port":             "443",
+		"source.asn":              "64500",
+		"classification.taxonomy": "vulnerable",
+		"classification.type":     "vulnerable-system",
+		"feed.name":               "Shadowserver Open HTTP",
+		"extra.tag":               `"a \"quoted\" value é"`,
+		"comment":                 "line one\nline two",
+	})
+	e.SetRaw([]byte("raw,csv,line"))
+	before := time.Now().Add(-time.Second)
+	insert(t, s, []*event.Event{e}, nil)
+
+	got, err := s.GetEvent(t.Context(), e.Hash())
+	if err != nil {
+		t.Fatalf("GetEvent: %v", err)
+	}
+	if got.Hash != e.Hash() {
+		t.Errorf("Hash = %s, want %s", got.Hash, e.Hash())
+	}
+	if !slices.Equal(got.Event.Fields(), e.Fields()) {
+		t.Errorf("event fields differ:\n got %v\nwant %v", got.Event.Fields(), e.Fields())
+	}
+	if got.Stored.Before(before) || got.Stored.After(time.Now().Add(time.Second)) {
+		t.Errorf("Stored = %v, want about now", got.Stored)
+	}
+	if _, err := s.GetEvent(t.Context(), event.Hash{1, 2, 3}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetEvent(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+// corpus is a set of events labelled by their comment field, each built to
+// be found by some filters and missed by close look-alikes.
+func corpus(t *testing.T) []*event.Event {
+	rows := []map[string]string{
+		{"comment": "a", "source.ip": "192.0.2.10", "source.asn": "64500", "source.fqdn": "www.example.com",
+			"feed.name": "A", "classification.taxonomy": "malicious-code", "classification.type": "infected-system", "tlp": "GREEN",
+			"malware.hash.md5": "0123456789ABCDEF0123456789abcdef", "malware.hash.sha256": strings.Repeat("ab", 32)},
+		{"comment": "b", "destination.ip": "192.0.2.10", "destination.asn": "64500", "destination.fqdn": "example.com",
+			"feed.name": "B", "classification.taxonomy": "vulnerable", "classification.type": "vulnerable-system", "tlp": "AMBER"},
+		{"comment": "c", "source.ip": "192.0.2.200", "source.fqdn": "notexample.com", "source.url": "http://example.com/x",
+			"feed.name": "A", "classification.taxonomy": "vulnerable", "classification.type": "vulnerable-system", "tlp": "CLEAR"},
+		{"comment": "d", "source.ip": "198.51.100.7", "destination.ip": "192.0.2.99", "source.asn": "64501",
+			"destination.url": "http://evil.example.net/a", "feed.name": "B", "classification.taxonomy": "fraud", "classification.type": "phishing"},
+		{"comment": "e", "source.ip": "2001:db8:1::5", "source.asn": "64502", "destination.fqdn": "a.b.EXAMPLE.com",
+			"feed.name": "C", "classification.taxonomy": "malicious-code", "classification.type": "infected-system"},
+		{"comment": "f", "destination.ip": "2001:db8:2::1", "source.fqdn": "example.com.evil.net",
+			"malware.hash.sha1": strings.Repeat("cd", 20), "feed.name": "C"},
+		{"comment": "g", "feed.name": "A", "classification.taxonomy": "other", "classification.type": "other"},
+		{"comment": "h", "source.ip": "10.1.2.3", "destination.ip": "10.1.2.3", "source.asn": "64503", "destination.asn": "64503",
+			"source.fqdn": "mail.example.com", "destination.fqdn": "example.com", "feed.name": "A"},
+	}
+	events := make([]*event.Event, len(rows))
+	for i, r := range rows {
+		// One minute apart, "a" oldest.
+		r["time.source"] = event.FormatTime(base.Add(time.Duration(i) * time.Minute))
+		events[i] = ev(t, r)
+	}
+	return events
+}
+
+// labels returns the comment of each event of a page, in order.
+func labels(page store.EventPage) []string {
+	out := make([]string, len(page.Events))
+	for i, e := range page.Events {
+		out[i] = e.Event.Value("comment")
+	}
+	return out
+}
+
+func testSearchFilters(t *testing.T, s store.Store) {
+	insert(t, s, corpus(t), nil)
+	ip := netip.MustParseAddr
+	prefix := netip.MustParsePrefix
+	// Results are newest first: h g f e d c b a.
+	tests := []struct {
+		name string
+		q    store.EventQuery
+		want string
+	}{
+		{"no filter", store.EventQuery{}, "hgfedcba"},
+		{"IP on source or destination", store.EventQuery{IP: ip("192.0.2.10")}, "ba"},
+		{"IP on both sides of one event", store.EventQuery{IP: ip("10.1.2.3")}, "h"},
+		{"IP destination only", store.EventQuery{IP: ip("192.0.2.99")}, "d"},
+		{"IPv6 address", store.EventQuery{IP: ip("2001:db8:1::5")}, "e"},
+		{"IPv4-mapped address", store.EventQuery{IP: ip("::ffff:192.0.2.200")}, "c"},
+		{"IP not stored", store.EventQuery{IP: ip("192.0.2.11")}, ""},
+		{"CIDR v4 /24", store.EventQuery{Prefix: prefix("192.0.2.0/24")}, "dcba"},
+		{"CIDR v4 /25", store.EventQuery{Prefix: prefix("192.0.2.128/25")}, "c"},
+		{"CIDR v4 unmasked", store.EventQuery{Prefix: prefix("192.0.2.77/24")}, "dcba"},
+		{"CIDR v4 /32", store.EventQuery{Prefix: prefix("198.51.100.7/32")}, "d"},
+		{"CIDR v4 /0 excludes IPv6", store.EventQuery{Prefix: prefix("0.0.0.0/0")}, "hdcba"},
+		{"CIDR v6 /48", store.EventQuery{Prefix: prefix("2001:db8:1::/48")}, "e"},
+		{"CIDR v6 /32", store.EventQuery{Prefix: prefix("2001:db8::/32")}, "fe"},
+		{"ASN source or destination", store.EventQuery{ASN: 64500}, "ba"},
+		{"ASN on both sides", store.EventQuery{ASN: 64503}, "h"},
+		{"ASN unknown", store.EventQuery{ASN: 1}, ""},
+		{"FQDN domain and subdomains", store.EventQuery{FQDN: "example.com"}, "heba"},
+		{"FQDN subdomain", store.EventQuery{FQDN: "b.example.com"}, "e"},
+		{"FQDN case and trailing dot", store.EventQuery{FQDN: "Example.COM."}, "heba"},
+		{"FQDN not a suffix match", store.EventQuery{FQDN: "ample.com"}, ""},
+		{"FQDN notexample", store.EventQuery{FQDN: "notexample.com"}, "c"},
+		{"FQDN other TLD", store.EventQuery{FQDN: "evil.net"}, "f"},
+		{"URL source", store.EventQuery{URL: "http://example.com/x"}, "c"},
+		{"URL destination", store.EventQuery{URL: "http://evil.example.net/a"}, "d"},
+		{"URL other", store.EventQuery{URL: "http://example.com/"}, ""},
+		{"hash md5", store.EventQuery{Hash: "0123456789abcdef0123456789abcdef"}, "a"},
+		{"hash md5 upper case", store.EventQuery{Hash: "0123456789ABCDEF0123456789ABCDEF"}, "a"},
+		{"hash sha256 of the same event", store.EventQuery{Hash: strings.Repeat("ab", 32)}, "a"},
+		{"hash sha1", store.EventQuery{Hash: strings.Repeat("cd", 20)}, "f"},
+		{"hash of no known length", store.EventQuery{Hash: "abcd"}, ""},
+		{"taxonomy", store.EventQuery{Taxonomy: "malicious-code"}, "ea"},
+		{"type", store.EventQuery{Type: "vulnerable-system"}, "cb"},
+		{"feed", store.EventQuery{Feed: "A"}, "hgca"},
+		{"TLP", store.EventQuery{TLP: "AMBER"}, "b"},
+		{"time from (inclusive)", store.EventQuery{From: base.Add(5 * time.Minute)}, "hgf"},
+		{"time to (exclusive)", store.EventQuery{To: base.Add(2 * time.Minute)}, "ba"},
+		{"time range", store.EventQuery{From: base.Add(2 * time.Minute), To: base.Add(4 * time.Minute)}, "dc"},
+		{"IP and feed", store.EventQuery{IP: ip("192.0.2.10"), Feed: "B"}, "b"},
+		{"CIDR and taxonomy", store.EventQuery{Prefix: prefix("192.0.2.0/24"), Taxonomy: "vulnerable"}, "cb"},
+		{"ASN and time range", store.EventQuery{ASN: 64500, From: base.Add(time.Minute)}, "b"},
+		{"FQDN and type", store.EventQuery{FQDN: "example.com", Type: "infected-system"}, "ea"},
+		{"ASN and CIDR", store.EventQuery{ASN: 64500, Prefix: prefix("192.0.2.0/24")}, "ba"},
+		{"CIDR and FQDN", store.EventQuery{Prefix: prefix("192.0.2.0/24"), FQDN: "example.com"}, "ba"},
+		{"IP and hash", store.EventQuery{IP: ip("192.0.2.10"), Hash: strings.Repeat("ab", 32)}, "a"},
+		{"filters that exclude each other", store.EventQuery{Feed: "A", TLP: "AMBER"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := s.SearchEvents(t.Context(), tt.q)
+			if err != nil {
+				t.Fatalf("SearchEvents: %v", err)
+			}
+			if got := strings.Join(labels(page), ""); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if page.Next != "" {
+				t.Errorf("Next = %q on the only page", page.Next)
+			}
+		})
+	}
+}
+
+func testSearchOrder(t *testing.T, s store.Store) {
+	// Inserted out of time order, in two batches.
+	var events []*event.Event
+	for _, m := range []int{5, 1, 9, 3, 7, 2, 8} {
+		events = append(events, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(m) * time.Minute)),
+			"source.ip":   fmt.Sprintf("192.0.2.%d", m),
+			"comment":     fmt.Sprint(m),
+		}))
+	}
+	insert(t, s, events[:3], nil)
+	insert(t, s, events[3:], nil)
+	for _, q := range []store.EventQuery{{}, {Prefix: netip.MustParsePrefix("192.0.2.0/24")}} {
+		page, err := s.SearchEvents(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(labels(page), ""); got != "9875321" {
+			t.Errorf("query %+v: order %q, want 9875321", q, got)
+		}
+	}
+}
+
+func testPaging(t *testing.T, s store.Store) {
+	// 237 events over 40 distinct times, so pages end in the middle of
+	// equal times and the cursor's tie-break matters. Every other event has
+	// its address on the destination side.
+	var events []*event.Event
+	for i := range 237 {
+		side := "source.ip"
+		if i%2 == 1 {
+			side = "destination.ip"
+		}
+		events = append(events, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(i%40) * time.Second)),
+			side:          fmt.Sprintf("10.9.%d.%d", i/250, i%250),
+			"source.asn":  "64500",
+			"feed.name":   "paging",
+			"comment":     fmt.Sprint(i),
+		}))
+	}
+	for i := 0; i < len(events); i += 100 {
+		insert(t, s, events[i:min(i+100, len(events))], nil)
+	}
+	queries := map[string]store.EventQuery{
+		"all":         {},
+		"feed":        {Feed: "paging"},
+		"CIDR":        {Prefix: netip.MustParsePrefix("10.9.0.0/16")},
+		"ASN":         {ASN: 64500},
+		"time window": {From: base.Add(10 * time.Second), To: base.Add(30 * time.Second)},
+	}
+	for name, q := range queries {
+		for _, size := range []int{1, 7, 50, 300} {
+			t.Run(fmt.Sprintf("%s by %d", name, size), func(t *testing.T) {
+				want := 237
+				if name == "time window" {
+					want = 0
+					for i := range 237 {
+						if s := i % 40; s >= 10 && s < 30 {
+							want++
+						}
+					}
+				}
+				seen := map[string]bool{}
+				var prev *store.StoredEvent
+				q := q
+				q.Limit = size
+				pages := 0
+				for {
+					page, err := s.SearchEvents(t.Context(), q)
+					if err != nil {
+						t.Fatalf("page %d: %v", pages, err)
+					}
+					pages++
+					if len(page.Events) > size {
+						t.Fatalf("page %d has %d events, limit %d", pages, len(page.Events), size)
+					}
+					for i := range page.Events {
+						e := &page.Events[i]
+						l := e.Event.Value("comment")
+						if seen[l] {
+							t.Fatalf("event %s repeated on page %d", l, pages)
+						}
+						seen[l] = true
+						if prev != nil {
+							pt, _ := prev.Event.Time("time.source")
+							et, _ := e.Event.Time("time.source")
+							if et.After(pt) {
+								t.Fatalf("page %d: %s (%v) after %s (%v): not newest first", pages, l, et, prev.Event.Value("comment"), pt)
+							}
+						}
+						prev = e
+					}
+					if page.Next == "" {
+						break
+					}
+					if len(page.Events) != size {
+						t.Fatalf("page %d: %d events and a Next cursor; want full pages before the last", pages, len(page.Events))
+					}
+					if pages > 300 {
+						t.Fatal("paging does not end")
+					}
+					q.After = page.Next
+				}
+				if len(seen) != want {
+					t.Errorf("saw %d distinct events over %d pages, want %d", len(seen), pages, want)
+				}
+			})
+		}
+	}
+}
+
+func testBadCursor(t *testing.T, s store.Store) {
+	if _, err := s.SearchEvents(t.Context(), store.EventQuery{After: "not a cursor!"}); err == nil {
+		t.Error("SearchEvents with a malformed cursor: no error")
+	}
+}
+
+func testDedupKeys(t *testing.T, s store.Store) {
+	k := func(b byte) event.Hash { return event.Hash{b} }
+	now := base
+	keys := []store.DedupKey{
+		{Key: k(1), Expires: now.Add(time.Hour)},
+		{Key: k(2), Expires: now.Add(-time.Hour)},
+		{Key: k(3), Expires: now.Add(2 * time.Hour)},
+	}
+	e := ev(t, map[string]string{"time.source": event.FormatTime(now), "source.ip": "192.0.2.1"})
+	if n := insert(t, s, []*event.Event{e}, keys); n != 1 {
+		t.Errorf("inserted = %d, want 1", n)
+	}
+	// A key claimed again keeps the later expiry; a batch may carry only keys.
+	insert(t, s, nil, []store.DedupKey{{Key: k(1), Expires: now.Add(3 * time.Hour)}, {Key: k(3), Expires: now.Add(time.Minute)}})
+
+	load := func(at time.Time) map[event.Hash]time.Time {
+		got := map[event.Hash]time.Time{}
+		if err := s.LoadDedupKeys(t.Context(), at, func(d store.DedupKey) { got[d.Key] = d.Expires }); err != nil {
+			t.Fatalf("LoadDedupKeys: %v", err)
+		}
+		return got
+	}
+	got := load(now)
+	if len(got) != 2 || !got[k(1)].Equal(now.Add(3*time.Hour)) || !got[k(3)].Equal(now.Add(2*time.Hour)) {
+		t.Errorf("LoadDedupKeys(now) = %v, want key 1 until +3h and key 3 until +2h", got)
+	}
+	if err := s.PruneDedupKeys(t.Context(), now.Add(150*time.Minute)); err != nil {
+		t.Fatalf("PruneDedupKeys: %v", err)
+	}
+	got = load(now.Add(-24 * time.Hour))
+	if len(got) != 1 || got[k(1)].IsZero() {
+		t.Errorf("after pruning at +2h30: %v, want only key 1", got)
+	}
+}
+
+func testDeadLetters(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	letters := []store.DeadLetter{
+		{Feed: "A", Parser: "csv", Input: []byte("bad,line\x00\xff"), Error: "field source.ip: not an IP address", Time: base},
+		{Feed: "B", Parser: "json", Input: []byte("{"), Error: "unexpected end", Time: base.Add(time.Second)},
+		{Feed: "A", Parser: "csv", Input: []byte("x"), Error: "short line", Time: base.Add(2 * time.Second)},
+	}
+	if err := s.AddDeadLetters(ctx, letters); err != nil {
+		t.Fatalf("AddDeadLetters: %v", err)
+	}
+	if err := s.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "A", Parser: "csv", Input: []byte("y"), Error: "e", Time: base.Add(3 * time.Second)}}); err != nil {
+		t.Fatalf("AddDeadLetters: %v", err)
+	}
+	all, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{})
+	if err != nil {
+		t.Fatalf("ListDeadLetters: %v", err)
+	}
+	if len(all) != 4 {
+		t.Fatalf("ListDeadLetters: %d letters, want 4", len(all))
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].ID >= all[i-1].ID {
+			t.Errorf("letters not newest first: ids %d then %d", all[i-1].ID, all[i].ID)
+		}
+	}
+	first := all[3]
+	if first.Feed != "A" || first.Parser != "csv" || !bytes.Equal(first.Input, letters[0].Input) ||
+		first.Error != letters[0].Error || !first.Time.Equal(base) || first.Retried {
+		t.Errorf("oldest letter = %+v, want %+v", first, letters[0])
+	}
+	a, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 3 {
+		t.Errorf("feed A: %d letters, want 3", len(a))
+	}
+	paged, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "A", Limit: 2, BeforeID: a[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paged) != 2 || paged[0].ID != a[1].ID || paged[1].ID != a[2].ID {
+		t.Errorf("feed A before id %d, limit 2: %+v", a[0].ID, paged)
+	}
+	counts, err := s.CountDeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 2 || counts["A"] != 3 || counts["B"] != 1 {
+		t.Errorf("CountDeadLetters = %v, want A:3 B:1", counts)
+	}
+	if err := s.MarkDeadLettersRetried(ctx, []int64{a[0].ID, a[2].ID}); err != nil {
+		t.Fatalf("MarkDeadLettersRetried: %v", err)
+	}
+	counts, err = s.CountDeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["A"] != 1 || counts["B"] != 1 {
+		t.Errorf("after retry, CountDeadLetters = %v, want A:1 B:1", counts)
+	}
+	pending, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].ID != a[1].ID {
+		t.Errorf("pending letters of A = %+v, want only id %d", pending, a[1].ID)
+	}
+	withRetried, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "A", IncludeRetried: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(withRetried) != 3 || !withRetried[0].Retried || withRetried[1].Retried || !withRetried[2].Retried {
+		t.Errorf("letters of A with retried = %+v", withRetried)
+	}
+}
+
+func testFeedCounters(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	run1 := base
+	run2 := base.Add(time.Hour)
+	if err := s.AddFeedCounters(ctx, "A", store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 1, Duplicates: 1}, run1, base.Add(-time.Minute), "timeout"); err != nil {
+		t.Fatalf("AddFeedCounters: %v", err)
+	}
+	if err := s.AddFeedCounters(ctx, "A", store.FeedCounters{LinesRead: 5, EventsOut: 5}, run2, base.Add(-time.Hour), ""); err != nil {
+		t.Fatalf("AddFeedCounters: %v", err)
+	}
+	if err := s.AddFeedCounters(ctx, "B", store.FeedCounters{LinesRead: 1}, run1, time.Time{}, ""); err != nil {
+		t.Fatalf("AddFeedCounters: %v", err)
+	}
+	got, err := s.ListFeedStatus(ctx)
+	if err != nil {
+		t.Fatalf("ListFeedStatus: %v", err)
+	}
+	if len(got) != 2 || got[0].Name != "A" || got[1].Name != "B" {
+		t.Fatalf("ListFeedStatus = %+v, want A and B", got)
+	}
+	a := got[0]
+	if a.FeedCounters != (store.FeedCounters{LinesRead: 15, EventsOut: 13, DeadLetters: 1, Duplicates: 1}) {
+		t.Errorf("A counters = %+v, want the sums", a.FeedCounters)
+	}
+	if !a.LastRun.Equal(run2) || a.LastError != "" {
+		t.Errorf("A last run = %v %q, want %v and no error", a.LastRun, a.LastError, run2)
+	}
+	if !a.LastEvent.Equal(base.Add(-time.Minute)) {
+		t.Errorf("A last event = %v, want the newest seen %v", a.LastEvent, base.Add(-time.Minute))
+	}
+	if !got[1].LastEvent.IsZero() || got[1].LinesRead != 1 {
+		t.Errorf("B = %+v, want no last event", got[1])
+	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := &store.User{Name: "alice", Email: "alice@cert.example", Role: store.RoleAnalyst,
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Language: "nl"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if u.ID == 0 || u.Created.IsZero() {
+		t.Errorf("CreateUser left ID %d, Created %v", u.ID, u.Created)
+	}
+	if err := s.CreateUser(ctx, &store.User{Name: "alice", Role: store.RoleAdmin}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateUser(taken name) = %v, want ErrConflict", err)
+	}
+	bob := &store.User{Name: "bob", Role: store.RolePublisher, TOTPSecret: "JBSWY3DPEHPK3PXP", Disabled: true}
+	if err := s.CreateUser(ctx, bob); err != nil {
+		t.Fatalf("CreateUser(bob): %v", err)
+	}
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if !got.Created.Equal(u.Created) {
+		t.Errorf("Created = %v, want %v", got.Created, u.Created)
+	}
+	got.Created = u.Created
+	if got != *u {
+		t.Errorf("GetUser = %+v, want %+v", got, *u)
+	}
+	byName, err := s.GetUserByName(ctx, "bob")
+	if err != nil {
+		t.Fatalf("GetUserByName: %v", err)
+	}
+	if byName.ID != bob.ID || !byName.Disabled || byName.TOTPSecret != bob.TOTPSecret || byName.Role != store.RolePublisher {
+		t.Errorf("GetUserByName(bob) = %+v", byName)
+	}
+	if _, err := s.GetUser(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetUserByName(ctx, "carol"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUserByName(unknown) = %v, want ErrNotFound", err)
+	}
+	list, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Name != "alice" || list[1].Name != "bob" {
+		t.Errorf("ListUsers = %+v", list)
+	}
+	if n, err := s.CountUsers(ctx); err != nil || n != 2 {
+		t.Errorf("CountUsers = %d, %v; want 2", n, err)
+	}
+	upd := *u
+	upd.Email = "alice@new.example"
+	upd.Role = store.RoleAdmin
+	upd.Disabled = true
+	if err := s.UpdateUser(ctx, upd); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, err = s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != upd.Email || got.Role != store.RoleAdmin || !got.Disabled {
+		t.Errorf("after UpdateUser: %+v", got)
+	}
+	upd.Name = "bob"
+	if err := s.UpdateUser(ctx, upd); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateUser(rename to a taken name) = %v, want ErrConflict", err)
+	}
+	if err := s.UpdateUser(ctx, store.User{ID: 999999, Name: "ghost"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateUser(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := &store.User{Name: "alice", Role: store.RoleAnalyst}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	v := &store.User{Name: "victor", Role: store.RoleAnalyst}
+	if err := s.CreateUser(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	sess := store.Session{IDHash: []byte("hash-one-32-bytes..............."), UserID: u.ID, CSRFToken: "csrf1",
+		Created: base, Expires: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	for _, other := range []store.Session{
+		{IDHash: []byte("two"), UserID: u.ID, CSRFToken: "csrf2", Created: base, Expires: base.Add(-time.Minute)},
+		{IDHash: []byte("three"), UserID: v.ID, CSRFToken: "csrf3", Created: base, Expires: base.Add(time.Hour)},
+	} {
+		if err := s.CreateSession(ctx, other); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+	}
+	got, err := s.GetSession(ctx, sess.IDHash)
+	if err != nil {
+		t.Fatalf("GetSession: %v", err)
+	}
+	if !bytes.Equal(got.IDHash, sess.IDHash) || got.UserID != u.ID || got.CSRFToken != "csrf1" ||
+		!got.Created.Equal(base) || !got.Expires.Equal(sess.Expires) {
+		t.Errorf("GetSession = %+v, want %+v", got, sess)
+	}
+	if _, err := s.GetSession(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSession(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteExpiredSessions(ctx, base); err != nil {
+		t.Fatalf("DeleteExpiredSessions: %v", err)
+	}
+	if _, err := s.GetSession(ctx, []byte("two")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired session still there: %v", err)
+	}
+	if _, err := s.GetSession(ctx, sess.IDHash); err != nil {
+		t.Errorf("live session removed with the expired: %v", err)
+	}
+	if err := s.DeleteSession(ctx, sess.IDHash); err != nil {
+		t.Fatalf("DeleteSession: %v", err)
+	}
+	if _, err := s.GetSession(ctx, sess.IDHash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted session: %v, want ErrNotFound", err)
+	}
+	if err := s.CreateSession(ctx, store.Session{IDHash: []byte("four"), UserID: v.ID, Created: base, Expires: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUserSessions(ctx, v.ID); err != nil {
+		t.Fatalf("DeleteUserSessions: %v", err)
+	}
+	for _, id := range []string{"three", "four"} {
+		if _, err := s.GetSession(ctx, []byte(id)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("session %s of a logged-out user: %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func testTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := &store.User{Name: "alice", Role: store.RoleAnalyst}
+	v := &store.User{Name: "victor", Role: store.RoleAnalyst}
+	for _, x := range []*store.User{u, v} {
+		if err := s.CreateUser(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := &store.APIToken{UserID: u.ID, Name: "script", Hash: []byte("token-hash-1")}
+	if err := s.CreateAPIToken(ctx, tok); err != nil {
+		t.Fatalf("CreateAPIToken: %v", err)
+	}
+	if tok.ID == 0 || tok.Created.IsZero() {
+		t.Errorf("CreateAPIToken left ID %d, Created %v", tok.ID, tok.Created)
+	}
+	tok2 := &store.APIToken{UserID: u.ID, Name: "cron", Hash: []byte("token-hash-2")}
+	if err := s.CreateAPIToken(ctx, tok2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetAPITokenByHash(ctx, []byte("token-hash-1"))
+	if err != nil {
+		t.Fatalf("GetAPITokenByHash: %v", err)
+	}
+	if got.ID != tok.ID || got.UserID != u.ID || got.Name != "script" || !got.Created.Equal(tok.Created) || !got.LastUsed.IsZero() {
+		t.Errorf("GetAPITokenByHash = %+v, want %+v", got, *tok)
+	}
+	if _, err := s.GetAPITokenByHash(ctx, []byte("other")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAPITokenByHash(unknown) = %v, want ErrNotFound", err)
+	}
+	used := base.Add(42 * time.Second)
+	if err := s.TouchAPIToken(ctx, tok.ID, used); err != nil {
+		t.Fatalf("TouchAPIToken: %v", err)
+	}
+	list, err := s.ListAPITokens(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("ListAPITokens: %v", err)
+	}
+	if len(list) != 2 || list[0].ID != tok.ID || !list[0].LastUsed.Equal(used) || list[1].ID != tok2.ID {
+		t.Errorf("ListAPITokens = %+v", list)
+	}
+	if list, _ := s.ListAPITokens(ctx, v.ID); len(list) != 0 {
+		t.Errorf("victor's tokens = %+v, want none", list)
+	}
+	if err := s.DeleteAPIToken(ctx, v.ID, tok.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteAPIToken(someone else's) = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteAPIToken(ctx, u.ID, tok.ID); err != nil {
+		t.Fatalf("DeleteAPIToken: %v", err)
+	}
+	if _, err := s.GetAPITokenByHash(ctx, []byte("token-hash-1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted token: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteAPIToken(ctx, u.ID, tok.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteAPIToken twice = %v, want ErrNotFound", err)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range 7 {
+		actor := "alice"
+		if i%3 == 0 {
+			actor = "system"
+		}
+		if err := s.AddAudit(ctx, store.AuditEntry{Time: base.Add(time.Duration(i) * time.Second), UserID: int64(i % 2),
+			Actor: actor, Action: "user.update", Target: fmt.Sprint("user/", i), Detail: fmt.Sprint("change ", i)}); err != nil {
+			t.Fatalf("AddAudit: %v", err)
+		}
+	}
+	all, err := s.ListAudit(ctx, store.AuditQuery{})
+	if err != nil {
+		t.Fatalf("ListAudit: %v", err)
+	}
+	if len(all) != 7 {
+		t.Fatalf("ListAudit: %d entries, want 7", len(all))
+	}
+	for i, e := range all {
+		n := 6 - i
+		if e.Detail != fmt.Sprint("change ", n) || !e.Time.Equal(base.Add(time.Duration(n)*time.Second)) ||
+			e.UserID != int64(n%2) || e.Action != "user.update" || e.Target != fmt.Sprint("user/", n) {
+			t.Errorf("entry %d = %+v, want change %d (newest first)", i, e, n)
+		}
+	}
+	page1, err := s.ListAudit(ctx, store.AuditQuery{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page2, err := s.ListAudit(ctx, store.AuditQuery{Limit: 3, BeforeID: page1[2].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page1) != 3 || len(page2) != 3 || page2[0].ID != all[3].ID || page2[2].ID != all[5].ID {
+		t.Errorf("paging by 3: %+v then %+v", page1, page2)
+	}
+	sys, err := s.ListAudit(ctx, store.AuditQuery{Actor: "system"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sys) != 3 || sys[0].Detail != "change 6" || sys[2].Detail != "change 0" {
+		t.Errorf("actor system: %+v", sys)
+	}
+}
+
+func testState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if _, err := s.GetState(ctx, "http/etag/feed"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetState(missing) = %v, want ErrNotFound", err)
+	}
+	if err := s.PutState(ctx, "http/etag/feed", []byte(`"abc"`)); err != nil {
+		t.Fatalf("PutState: %v", err)
+	}
+	if err := s.PutState(ctx, "http/etag/feed", []byte(`"def"`)); err != nil {
+		t.Fatalf("PutState again: %v", err)
+	}
+	if err := s.PutState(ctx, "empty", nil); err != nil {
+		t.Fatalf("PutState(empty): %v", err)
+	}
+	v, err := s.GetState(ctx, "http/etag/feed")
+	if err != nil || string(v) != `"def"` {
+		t.Errorf("GetState = %q, %v; want the second value", v, err)
+	}
+	if v, err := s.GetState(ctx, "empty"); err != nil || len(v) != 0 {
+		t.Errorf("GetState(empty) = %q, %v; want an empty value", v, err)
+	}
+	if err := s.DeleteState(ctx, "http/etag/feed"); err != nil {
+		t.Fatalf("DeleteState: %v", err)
+	}
+	if _, err := s.GetState(ctx, "http/etag/feed"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted key: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteState(ctx, "never-set"); err != nil {
+		t.Errorf("DeleteState(missing) = %v, want nil", err)
+	}
+}

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// openStore opens a migrated SQLite store in the test's directory.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func addUser(t *testing.T, st store.Store, name string, role store.Role, password string) store.User {
+	t.Helper()
+	u, err := auth.NewUser(name, name+"@cert.example", role, password, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// testEvent builds an event from field pairs.
+func testEvent(t *testing.T, raw string, kv ...string) *event.Event {
+	t.Helper()
+	e := event.New(len(kv) / 2)
+	for i := 0; i < len(kv); i += 2 {
+		if err := e.Set(kv[i], kv[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if raw != "" {
+		e.SetRaw([]byte(raw))
+	}
+	return e
+}
+
+// TestBrowserLoginSearchDetail drives the console in headless Chromium:
+// log in through the form, search by CIDR, open an event and read its
+// fields, as an analyst would.
+func TestBrowserLoginSearchDetail(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test: %v", chromiumPath, err)
+	}
+	st := openStore(t)
+	ctx := context.Background()
+	addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
+	events := []*event.Event{
+		testEvent(t, `"2025-03-01 10:00:00","192.0.2.10","<script>alert(1)</script>"`,
+			"time.source", "2025-03-01T10:00:00Z", "feed.name", "shadowserver-scan-http",
+			"classification.taxonomy", "vulnerable", "classification.type", "vulnerable-system",
+			"source.ip", "192.0.2.10", "source.port", "8080", "source.asn", "64496",
+			"source.geolocation.cc", "BE", "source.fqdn", "www.univ.example", "tlp", "AMBER"),
+		testEvent(t, "line two",
+			"time.source", "2025-03-01T11:00:00Z", "feed.name", "abusech-feodo",
+			"classification.taxonomy", "malicious-code", "classification.type", "c2-server",
+			"source.ip", "192.0.2.200", "source.port", "443", "source.asn", "64496"),
+		testEvent(t, "",
+			"time.source", "2025-03-01T12:00:00Z", "feed.name", "abusech-feodo",
+			"classification.taxonomy", "malicious-code", "classification.type", "c2-server",
+			"source.ip", "198.51.100.7", "source.port", "443"),
+	}
+	if _, err := st.InsertEvents(ctx, events, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Deps{Store: st, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// The first Run starts the browser and must not carry a deadline (it
+	// would stop the browser); the steps after it do.
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/events")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	// Not logged in: the console sent the browser to the login form, and
+	// brings it back to /events afterwards.
+	err = chromedp.Do(tctx,
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("cidr")),
+		chromedp.SendKeys(chromedp.ID("cidr"), "192.0.2.0/24"),
+		chromedp.Click(chromedp.ID("search")),
+		chromedp.WaitVisible(chromedp.ID("results")),
+	)
+	if err != nil {
+		t.Fatalf("login and search: %v", err)
+	}
+	cidrValue := run(t, tctx, chromedp.Value(chromedp.ID("cidr")))
+	rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr")))
+	screenshot(t, tctx, "events-search")
+	if cidrValue != "192.0.2.0/24" {
+		t.Errorf("search form shows cidr %q after the search", cidrValue)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("CIDR 192.0.2.0/24 found %d rows, want 2", len(rows))
+	}
+
+	// Newest first: the 11:00 event, then the 10:00 one; open the latter.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.CSS("#results tbody tr:nth-child(2) a.event-link")),
+		chromedp.WaitVisible(chromedp.ID("fields")),
+	)
+	if err != nil {
+		t.Fatalf("open event detail: %v", err)
+	}
+	heading := run(t, tctx, chromedp.Text(chromedp.CSS("h1")))
+	sourceIP := run(t, tctx, chromedp.Text(chromedp.CSS(`td[data-field="source.ip"]`)))
+	classification := run(t, tctx, chromedp.Text(chromedp.CSS(`td[data-field="classification.type"]`)))
+	tlp := run(t, tctx, chromedp.Text(chromedp.CSS(`td[data-field="tlp"]`)))
+	raw := run(t, tctx, chromedp.Text(chromedp.ID("raw")))
+	hash := run(t, tctx, chromedp.Text(chromedp.ID("hash")))
+	scripts := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("script"), chromedp.AtLeast(0)))
+	back := run(t, tctx, chromedp.AttributeValue(chromedp.ID("back"), "href"))
+	screenshot(t, tctx, "event-detail")
+	if heading != "Event" || sourceIP != "192.0.2.10" || classification != "vulnerable-system" || tlp != "AMBER" {
+		t.Errorf("detail page: heading %q, source.ip %q, type %q, tlp %q", heading, sourceIP, classification, tlp)
+	}
+	if want := events[0].Hash().String(); hash != want {
+		t.Errorf("hash %q, want %q", hash, want)
+	}
+	// The raw line holds markup: it must arrive as text, not as a script.
+	if !strings.Contains(raw, "<script>alert(1)</script>") {
+		t.Errorf("raw input shown as %q", raw)
+	}
+	if len(scripts) != 0 {
+		t.Errorf("page holds %d script elements", len(scripts))
+	}
+	if back.Value != "/events?cidr=192.0.2.0%2F24" {
+		t.Errorf("back link %q", back.Value)
+	}
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("back")),
+		chromedp.WaitVisible(chromedp.ID("results")),
+	)
+	if err != nil {
+		t.Fatalf("back to the search: %v", err)
+	}
+	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); len(rows) != 2 {
+		t.Errorf("back on the search: %d rows, want 2", len(rows))
+	}
+}
+
+// run runs one browser action and returns its value, failing the test on
+// an error.
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+// screenshot saves a full-page PNG in the test's directory and, when
+// VIGIL_SCREENSHOTS names a directory, there too.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dirs := []string{t.TempDir()}
+	if d := os.Getenv("VIGIL_SCREENSHOTS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, fmt.Sprintf("console-%s.png", name))
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Errorf("save screenshot: %v", err)
+			continue
+		}
+		t.Logf("screenshot %s", p)
+	}
+}

@@ -1,0 +1,140 @@
+// Package web is Vigil's HTTP front door: it mounts the analyst console,
+// the JSON API, Prometheus metrics and a health check under one handler and
+// puts the browser security headers on every response.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/console"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Deps is what the web server needs from the rest of Vigil.
+type Deps struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	Metrics http.Handler // served at /metrics (Prometheus); nil: not served
+	API     http.Handler // mounted at /api/v1/; nil: not served
+	// Retry re-runs dead letters; nil hides the console's re-run button.
+	Retry func(ctx context.Context, ids []int64) (int, error)
+	// FeedNames lists configured feeds, shown even before their first run.
+	FeedNames func() []string
+	Version   string
+	// Sessions sets session lifetimes; set Sessions.Secure behind a
+	// TLS-terminating proxy. The zero value is fine for direct serving.
+	Sessions auth.SessionConfig
+	// Limiter counts login failures; nil means auth.DefaultLimiter.
+	Limiter *auth.Limiter
+}
+
+// ContentSecurityPolicy allows only this site's stylesheet and images
+// (data: for the TOTP QR code), no scripts at all, and no framing.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// New builds the handler for `vigil serve`.
+func New(deps Deps) (http.Handler, error) {
+	if deps.Store == nil {
+		return nil, errors.New("web: no store")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	con, err := console.New(console.Config{
+		Store:     deps.Store,
+		Logger:    deps.Logger,
+		Catalog:   cat,
+		Retry:     deps.Retry,
+		FeedNames: deps.FeedNames,
+		Version:   deps.Version,
+		Sessions:  deps.Sessions,
+		Limiter:   deps.Limiter,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", health(deps.Store, deps.Version, deps.Logger))
+	if deps.Metrics != nil {
+		mux.Handle("GET /metrics", deps.Metrics)
+	}
+	if deps.API != nil {
+		mux.Handle("/api/v1/", http.StripPrefix("/api/v1", deps.API))
+	}
+	// Browsers' Sec-Fetch-Site and Origin headers refuse cross-site form
+	// posts before they reach the console, in addition to its CSRF tokens.
+	mux.Handle("/", http.NewCrossOriginProtection().Handler(con))
+	return securityHeaders(recoverPanics(mux, deps.Logger)), nil
+}
+
+// securityHeaders sets the browser protections on every response,
+// whichever handler writes it.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a handler's panic into a logged 500 instead of a
+// dropped connection.
+func recoverPanics(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// health answers 200 "ok" when the store answers, 503 otherwise; JSON when
+// the client asks for it.
+func health(st store.Store, version string, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		status, code := "ok", http.StatusOK
+		if _, err := st.CountUsers(ctx); err != nil {
+			logger.Error("health check: store", "err", err)
+			status, code = "store unavailable", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if strings.Contains(r.Header.Get("Accept"), "application/json") || r.URL.Query().Get("format") == "json" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": version})
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		_, _ = fmt.Fprintln(w, status)
+	})
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs Vigil's whole test suite on a fresh machine. As root it installs what
+# the tests need (Debian's postgresql and chromium), starts a throwaway
+# PostgreSQL on 127.0.0.1 for the store contract suite, then runs gofmt,
+# go vet, a CGO_ENABLED=0 build, every test, and the race detector on the
+# packages with concurrency.
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOTOOLCHAIN=local
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: the tests need: ${need[*]} (sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== CGO_ENABLED=0 build"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/vigil
+
+echo "== PostgreSQL on 127.0.0.1"
+if [ -z "${VIGIL_TEST_POSTGRES:-}" ]; then
+  scripts/postgres-test.sh start >/dev/null
+  trap 'scripts/postgres-test.sh stop >/dev/null 2>&1 || true' EXIT
+  VIGIL_TEST_POSTGRES=$(scripts/postgres-test.sh dsn)
+  export VIGIL_TEST_POSTGRES
+fi
+
+echo "== go test"
+go test -timeout 20m ./...
+
+echo "== go test -race (packages with concurrency)"
+CGO_ENABLED=1 go test -race -timeout 20m ./internal/pipeline/... ./internal/bus/... ./internal/enricher/... \
+  ./internal/collector/... ./internal/output/... ./internal/auth/... ./internal/store/sqlitestore/...
+
+echo "== all tests passed"
