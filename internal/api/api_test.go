@@ -735,6 +735,7 @@ func TestBadParameters(t *testing.T) {
 		{"/deadletters?include_retried=maybe", "include_retried"},
 		{"/deadletters?fed=x", "fed"},
 		{"/feeds?verbose=1", "verbose"},
+		{"/events?=1", "(unnamed)"},
 		{"/events/" + strings.Repeat("z", 64), "hash"},
 	}
 	for _, tt := range tests {

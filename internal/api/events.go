@@ -176,6 +176,9 @@ func parseEventSearch(values url.Values) (eventSearch, error) {
 // checkParams refuses unknown and repeated query parameters.
 func checkParams(values url.Values, known []string) error {
 	for name, vs := range values {
+		if name == "" {
+			return badParameter("(unnamed)", "a parameter without a name")
+		}
 		if !slices.Contains(known, name) {
 			return badParameter(name, "unknown parameter; this operation takes "+strings.Join(known, ", "))
 		}

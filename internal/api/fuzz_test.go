@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,25 @@ func FuzzParseEventSearch(f *testing.F) {
 		}
 		if s.query.Prefix.IsValid() && s.query.Prefix != s.query.Prefix.Masked() {
 			t.Fatalf("query %q: prefix %s not masked", query, s.query.Prefix)
+		}
+	})
+}
+
+// FuzzDecodeRetryBody feeds arbitrary bodies to the JSON body decoder of
+// POST /deadletters/retry: it must never panic, and refuse with an *Error.
+func FuzzDecodeRetryBody(f *testing.F) {
+	for _, seed := range []string{`{"ids":[1,2]}`, `{"ids":"1"}`, `{"x":1}`, `[]`, `{"ids":[1]}{}`, ``, `{"ids":[1e99]}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r, _ := http.NewRequest("POST", "/deadletters/retry", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		var req retryRequest
+		if err := decodeBody(r, &req); err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status/100 != 4 {
+				t.Fatalf("body %q: error %#v, want a 4xx *Error", body, err)
+			}
 		}
 	})
 }

@@ -48,12 +48,15 @@ type Bus struct {
 	conn   *nats.Conn
 	js     jetstream.JetStream
 	stream string
+	// RetryDelay is how long a failed batch waits before it is delivered
+	// again.
+	RetryDelay time.Duration
 }
 
 // Open starts the embedded server when no URL is configured, connects, and
 // creates or updates the stream.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
-	b := &Bus{log: log, stream: cfg.Stream}
+	b := &Bus{log: log, stream: cfg.Stream, RetryDelay: 5 * time.Second}
 	opts := []nats.Option{nats.Name("vigil"), nats.MaxReconnects(-1)}
 	url := cfg.URL
 	if url == "" {
@@ -285,7 +288,7 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 				return nil
 			}
 			b.log.Warn("bus: batch failed, will be redelivered", "feed", batch.Feed, "err", err)
-			_ = msg.NakWithDelay(5 * time.Second)
+			_ = msg.NakWithDelay(b.RetryDelay)
 			continue
 		}
 		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {

@@ -174,6 +174,9 @@ audit log), analyst (events, dead letters, feeds), publisher (advisories).`,
 }
 
 func runUser(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return c.parse(args)
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("want add, list, passwd or disable: %w", errUsage)
 	}

@@ -117,7 +117,16 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 		f := &pipeline.Feed{Name: fc.Name, Provider: fc.Provider, URL: fc.URL, Code: fc.Code, TLP: fc.TLP,
 			Accuracy: fc.Accuracy, KeepRaw: fc.KeepsRaw(), ParserID: fc.Parser, Parser: parser}
 		if withCollectors && fc.Collector != "" {
-			col, err := pipeline.NewCollector(fc.Collector, env, fc.Name, orEmpty(fc.CollectorOptions))
+			opts := orEmpty(fc.CollectorOptions)
+			if _, set := opts["dir"]; fc.Collector == "inbox" && fc.Name == "inbox" && !set {
+				// The default feed watches the inbox itself; other feeds'
+				// inboxes are its subdirectories.
+				opts = pipeline.Options{"dir": a.cfg.Path("inbox")}
+				for k, v := range fc.CollectorOptions {
+					opts[k] = v
+				}
+			}
+			col, err := pipeline.NewCollector(fc.Collector, env, fc.Name, opts)
 			if err != nil {
 				return nil, fmt.Errorf("config: feeds[%d] (%s).collector: %w", i, fc.Name, err)
 			}

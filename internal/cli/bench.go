@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ The figures in docs/PERFORMANCE.md come from these commands.`,
 }
 
 func runBench(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return c.parse(args)
+	}
 	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search") {
 		return fmt.Errorf("want ingest or search: %w", errUsage)
 	}
@@ -51,8 +55,20 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	dir := c.flags.String("dir", "", "work directory (default: a new temporary one, removed afterwards)")
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
+	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := c.parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	work := *dir
 	if work == "" {
@@ -117,6 +133,9 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	fmt.Fprintf(out, "bare read-and-split: %d lines, %d fields in %v (%.0f lines/s)\n", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds())
 
 	dataDir := filepath.Join(work, "data")
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return err
+	}
 	db, err := sqlitestore.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlitestore.Options{Synchronous: sync})
 	if err != nil {
 		return err

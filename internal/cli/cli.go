@@ -79,6 +79,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printCommandHelp(stdout, c, fs)
 		return 0
 	case errors.Is(err, errUsage):
+		msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error())
+		if msg != errUsage.Error() {
+			fmt.Fprintf(stderr, "vigil %s: %s\n\n", c.name, msg)
+		}
 		printCommandHelp(stderr, c, fs)
 		return 2
 	case errors.Is(err, context.Canceled):

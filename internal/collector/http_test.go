@@ -328,4 +328,3 @@ func TestHTTPDefaultName(t *testing.T) {
 		})
 	}
 }
-

@@ -137,15 +137,11 @@ func (in *Inbox) Run(ctx context.Context, deliver pipeline.Deliver) error {
 
 	// Whatever a crash left in .processing goes first, so files still leave
 	// in name order.
-	if err := in.drain(ctx, processing, deliver, false); err != nil {
-		return err
-	}
+	in.drain(ctx, processing, deliver, false)
 	tick := time.NewTicker(in.poll)
 	defer tick.Stop()
 	for {
-		if err := in.drain(ctx, in.dir, deliver, true); err != nil {
-			return err
-		}
+		in.drain(ctx, in.dir, deliver, true)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -156,20 +152,22 @@ func (in *Inbox) Run(ctx context.Context, deliver pipeline.Deliver) error {
 
 // drain delivers every eligible file of dir in name order. Files of the
 // inbox proper are claimed (moved into .processing) first.
-func (in *Inbox) drain(ctx context.Context, dir string, deliver pipeline.Deliver, claim bool) error {
+func (in *Inbox) drain(ctx context.Context, dir string, deliver pipeline.Deliver, claim bool) {
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
-		// A vanished inbox is recreated on the next round rather than
-		// ending the collector.
+		// An inbox removed by mistake is recreated rather than ending the
+		// collector; other errors are retried at the next poll.
 		in.logger.Error("list inbox", "dir", dir, "err", err)
 		if errors.Is(err, fs.ErrNotExist) {
-			return os.MkdirAll(filepath.Join(in.dir, processingDir), 0o750)
+			if err := os.MkdirAll(filepath.Join(in.dir, processingDir), 0o750); err != nil {
+				in.logger.Error("recreate inbox", "dir", in.dir, "err", err)
+			}
 		}
-		return nil
+		return
 	}
 	for _, entry := range entries {
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		name := entry.Name()
 		if !entry.Type().IsRegular() || ignored(name) {
@@ -188,7 +186,6 @@ func (in *Inbox) drain(ctx context.Context, dir string, deliver pipeline.Deliver
 		}
 		in.handle(ctx, path, deliver)
 	}
-	return nil
 }
 
 // ignored reports whether a file name marks a file still being written.

@@ -263,3 +263,5 @@ func (c *Console) audit(ctx context.Context, v *visit, action, target, detail st
 		c.logger.Error("audit", "action", action, "err", err)
 	}
 }
+
+var _ http.Handler = (*Console)(nil)

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -195,5 +194,3 @@ func (e *testEnv) insert(events ...*event.Event) {
 		e.t.Fatal(err)
 	}
 }
-
-var _ = fmt.Sprint

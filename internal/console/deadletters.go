@@ -53,10 +53,24 @@ func shownInput(b []byte) (string, bool) {
 	if len(b) > maxShownInput {
 		b, truncated = b[:maxShownInput], true
 	}
-	if utf8.Valid(b) {
+	if isText(b) {
 		return string(b), truncated
 	}
 	return strconv.Quote(string(b)), truncated
+}
+
+// isText reports whether b is UTF-8 without control characters other than
+// tab and line breaks: such input can be shown as it is.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
@@ -313,7 +312,7 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	if raw := se.Event.Raw(); raw != nil {
 		p.HasRaw = true
-		if utf8.Valid(raw) {
+		if isText(raw) {
 			p.Raw = string(raw)
 		} else {
 			p.RawHex = hex.Dump(raw)

@@ -147,12 +147,12 @@ func TestEventSearch(t *testing.T) {
 	}
 	t.Run("bad input shows the form again", func(t *testing.T) {
 		for query, message := range map[string]string{
-			"cidr=192.0.2.0/33":   "Not a network in CIDR notation",
-			"ip=300.1.1.1":        "Not an IP address",
-			"asn=ASxyz":           "Not an AS number",
-			"hash=1234":           "Not an MD5, SHA-1 or SHA-256 hash",
-			"from=yesterday":      "Not a date and time",
-			"taxonomy=nonsense":   "Unknown taxonomy",
+			"cidr=192.0.2.0/33":    "Not a network in CIDR notation",
+			"ip=300.1.1.1":         "Not an IP address",
+			"asn=ASxyz":            "Not an AS number",
+			"hash=1234":            "Not an MD5, SHA-1 or SHA-256 hash",
+			"from=yesterday":       "Not a date and time",
+			"taxonomy=nonsense":    "Unknown taxonomy",
 			"cursor=garbage%21%21": "This page link is no longer valid",
 		} {
 			r := b.get("/events?" + query)
@@ -174,7 +174,7 @@ func TestEventPagingAndExport(t *testing.T) {
 	for i := range 120 {
 		events = append(events, makeEvent(t, "feed-a", fmt.Sprintf("10.0.%d.%d", i/200, i%200+1), base.Add(time.Duration(i)*time.Minute)))
 	}
-	events = append(events, makeEvent(t, "feed-other", "172.16.0.1", base, "source.fqdn", "=cmd.example"))
+	events = append(events, makeEvent(t, "feed-other", "172.16.0.1", base, "classification.identifier", "=cmd|calc"))
 	env.insert(events...)
 	b := env.browser()
 	b.login("analyst", "the analyst's passphrase")
@@ -220,7 +220,7 @@ func TestEventPagingAndExport(t *testing.T) {
 			t.Fatalf("%d records, header %v", len(records), records[0])
 		}
 		r = b.get("/events/export.csv?feed=feed-other")
-		if !strings.Contains(r.body, "'=cmd.example") {
+		if !strings.Contains(r.body, "'=cmd|calc") {
 			t.Errorf("formula-looking cell not defused: %q", r.body)
 		}
 	})
@@ -295,7 +295,7 @@ func TestDeadLetterRetry(t *testing.T) {
 	b := env.browser()
 	b.login("analyst", "the analyst's passphrase")
 	r := b.get("/deadletters?feed=feed-a")
-	mustContain(t, r.body, "bad one", "bad two", `"two\x00\x01"`, `id="retry"`)
+	mustContain(t, r.body, "bad one", "bad two", `&#34;two\x00\x01&#34;`, `id="retry"`)
 	if strings.Contains(r.body, "bad three") {
 		t.Error("feed filter ignored")
 	}

@@ -62,9 +62,9 @@ func TestLoadRoutingTable(t *testing.T) {
 		ok   bool
 	}{
 		{"192.0.2.77", ASInfo{64496, "EXAMPLE-NET - Example Networks, BE", "192.0.2.0/24"}, true},
-		{"192.0.2.200", ASInfo{64497, "TABBED-NAME - Somebody, NL", "192.0.2.128/25"}, true}, // multi-origin: first
+		{"192.0.2.200", ASInfo{64497, "TABBED-NAME - Somebody, NL", "192.0.2.128/25"}, true},          // multi-origin: first
 		{"198.51.100.9", ASInfo{64499, "\uFFFDCOLE-NET - latin-1 name, FR", "198.51.100.0/24"}, true}, // AS set: first
-		{"203.0.113.44", ASInfo{64501, "", "203.0.113.0/24"}, true},                              // CIDR form, no name
+		{"203.0.113.44", ASInfo{64501, "", "203.0.113.0/24"}, true},                                   // CIDR form, no name
 		{"2001:db8:beef::25", ASInfo{64503, "", "2001:db8:beef::/48"}, true},
 		{"2001:db8:1::1", ASInfo{64502, "DOC6 - IPv6 documentation, ZZ", "2001:db8::/32"}, true},
 		{"::ffff:1.1.1.1", ASInfo{13335, "CLOUDFLARENET - Cloudflare, Inc., US", "1.1.1.0/24"}, true},

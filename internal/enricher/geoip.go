@@ -130,10 +130,9 @@ func openGeoDatabase(file string) (*geoDatabase, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	// Verify once what every lookup will trust afterwards.
-	if err := r.Verify(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
+	// No r.Verify(): it also refuses databases whose metadata lacks
+	// optional parts (a description), which some producers leave out, and
+	// reflection decoding bounds its own work on a corrupt record.
 	return &geoDatabase{reader: r}, nil
 }
 

@@ -38,6 +38,8 @@ func writeCityDatabase(t testing.TB, path string, nets map[string]cityRecord) {
 		rec := mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(r.cc)}}
 		if r.city != "" {
 			rec["city"] = mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(r.city), "nl": mmdbtype.String(r.city + " (nl)")}}
+		}
+		if r.lat != 0 || r.lon != 0 {
 			rec["location"] = mmdbtype.Map{"latitude": mmdbtype.Float64(r.lat), "longitude": mmdbtype.Float64(r.lon)}
 		}
 		if r.region != "" {

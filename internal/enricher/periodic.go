@@ -23,19 +23,18 @@ func newPeriodic(every time.Duration, now time.Time) *periodic {
 }
 
 // start reports whether the work is due and no earlier run is still busy;
-// when it returns true the caller must call done afterwards.
+// when it returns true the caller must call done afterwards. While a run is
+// busy the schedule stays as it was, so the next call after it finished
+// starts the overdue run.
 func (p *periodic) start(now time.Time) bool {
-	if p == nil || p.every <= 0 {
+	if p == nil || p.every <= 0 || now.UnixNano() < p.next.Load() {
 		return false
 	}
-	next := p.next.Load()
-	if now.UnixNano() < next {
+	if !p.busy.CompareAndSwap(false, true) {
 		return false
 	}
-	if !p.next.CompareAndSwap(next, now.Add(p.every).UnixNano()) {
-		return false
-	}
-	return p.busy.CompareAndSwap(false, true)
+	p.next.Store(now.Add(p.every).UnixNano())
+	return true
 }
 
 func (p *periodic) done() { p.busy.Store(false) }

@@ -2,6 +2,7 @@ package enricher
 
 import (
 	"maps"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -42,3 +43,11 @@ func TestTaxonomy(t *testing.T) {
 }
 
 func TestTaxonomyGolden(t *testing.T) { runGolden(t, "taxonomy", Taxonomy{}) }
+
+func BenchmarkTaxonomy(b *testing.B) {
+	events := benchEvents(b, 1000, func(int, *rand.Rand) map[string]string { return map[string]string{} })
+	for _, e := range events {
+		e.Delete("classification.taxonomy")
+	}
+	runEnricherBench(b, Taxonomy{}, events)
+}

@@ -1,7 +1,9 @@
 package enricher
 
 import (
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"testing"
 
@@ -109,7 +111,11 @@ func FuzzURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		host, port, ok := splitURLHost(raw)
-		parseHostAddr(host)
+		if _, isAddr := parseHostAddr(host); !isAddr && plainHostName(host) {
+			if v, err := event.Normalize("source.fqdn", host); err != nil || v != host {
+				t.Errorf("plain host name %q normalizes to %q, %v", host, v, err)
+			}
+		}
 		e := event.New(4)
 		if err := e.Set("source.url", raw); err != nil {
 			return
@@ -126,4 +132,12 @@ func FuzzURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+func BenchmarkURL(b *testing.B) {
+	hosts := []string{"https://secure-login.bank.example.test/verify?id=%d", "http://198.51.100.23:8080/bins/%d.arm7", "http://[2001:db8::7]/x%d.sh", "https://paypa1.example:8443/signin/%d"}
+	events := benchEvents(b, 1000, func(i int, _ *rand.Rand) map[string]string {
+		return map[string]string{"source.url": fmt.Sprintf(hosts[i%len(hosts)], i)}
+	})
+	runEnricherBench(b, URL{}, events)
 }

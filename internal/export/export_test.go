@@ -350,3 +350,24 @@ func benchmarkWriter(b *testing.B, write func(*bytes.Buffer, Events) error) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// FuzzDefuse checks the CSV injection guard on arbitrary cell text: what
+// comes out is either the plain number that went in, or does not start
+// like a formula, and never loses the text.
+func FuzzDefuse(f *testing.F) {
+	for _, s := range []string{"=1+1", "-3.7", " @x", "\t=", "+", "-", "plain", "'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := defuse(s)
+		if got == s {
+			if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsAny(t[:1], "=+-@\t\r") && !isPlainNumber(s) {
+				panic("formula left as is: " + s)
+			}
+			return
+		}
+		if got != "'"+s {
+			t.Fatalf("defuse(%q) = %q", s, got)
+		}
+	})
+}

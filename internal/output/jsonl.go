@@ -22,7 +22,8 @@ func init() {
 
 // JSONL appends each batch as IntelMQ JSON lines to a file, one fsync per
 // batch. The path may hold {feed} (the batch's feed) and {date} (today,
-// yyyy-mm-dd in UTC), so files can be split per feed and per day.
+// yyyy-mm-dd in UTC), so files can be split per feed and per day. A
+// relative path in the config file is taken from the data directory.
 //
 // Delivery is at least once: a batch written just before a crash, and not
 // yet acknowledged on the bus, is written again after the restart, so a

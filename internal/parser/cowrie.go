@@ -14,7 +14,9 @@ import (
 
 func init() {
 	pipeline.RegisterParser("cowrie", "Cowrie honeypot JSON log: connections, logins, commands, downloads",
-		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewCowrie(env.Logger, opts) })
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+			return NewCowrie(env.Logger, opts)
+		})
 }
 
 // Cowrie reads the JSON log of a Cowrie SSH/Telnet honeypot (or anything

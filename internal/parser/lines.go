@@ -343,6 +343,16 @@ func (c csvColumns) get(row []string, name string) string {
 	return row[i]
 }
 
+// has reports whether every named column is known.
+func (c csvColumns) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := c[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // need returns an error when row lacks one of the named columns.
 func (c csvColumns) need(row []string, names ...string) error {
 	for _, n := range names {

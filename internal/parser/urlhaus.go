@@ -47,8 +47,8 @@ func (URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
 		if isComment(line, "#") {
 			names := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(string(line)), "#"))
-			if strings.HasPrefix(names, "id,") {
-				header = newCSVColumns(strings.Split(names, ","))
+			if h := newCSVColumns(strings.Split(names, ",")); h.has("url", "dateadded") {
+				header = h
 			}
 			return nil, nil
 		}

@@ -83,5 +83,5 @@ func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (bool, error
 	if err != nil {
 		return false, err
 	}
-	return parseErr == nil && len(s.allRejects) == 0 && s.parsed > 0, nil
+	return parseErr == nil && s.rejected == 0 && s.parsed > 0, nil
 }

@@ -142,7 +142,7 @@ func (r *Runner) Deliver(ctx context.Context, in Input) error {
 	if err != nil {
 		lastErr = err.Error()
 	}
-	c := store.FeedCounters{LinesRead: lines, DeadLetters: int64(len(s.allRejects))}
+	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.rejected}
 	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -161,11 +161,11 @@ type sink struct {
 	batch   []*event.Event
 	pending []Pending
 	err     error
-	// record sends rejects to the dead-letter store; a retry keeps them.
-	record     bool
-	rejects    []store.DeadLetter
-	allRejects []store.DeadLetter
-	parsed     int64
+	// record sends rejects to the dead-letter store; a retry only counts them.
+	record   bool
+	rejects  []store.DeadLetter
+	rejected int64
+	parsed   int64
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -222,19 +222,14 @@ func (s *sink) Reject(input []byte, reason error) {
 	if reason != nil {
 		msg = reason.Error()
 	}
-	dl := store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()}
-	s.allRejects = append(s.allRejects, dl)
+	s.rejected++
 	if !s.record {
 		return
 	}
-	s.rejects = append(s.rejects, dl)
+	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
+		Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
 	if len(s.rejects) >= 1000 {
 		s.flushRejects()
-	}
-	// Keep only a bounded tail in memory for the retry bookkeeping.
-	if len(s.allRejects) > 100000 {
-		s.allRejects = s.allRejects[len(s.allRejects)-1:]
 	}
 }
 

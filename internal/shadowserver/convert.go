@@ -24,7 +24,7 @@ const (
 	valueString                  // text
 	valueNumber                  // a JSON number literal
 	valueBool                    // true or false
-	valueTime                    // a harmonized date-time, already canonical
+	valueTime                    // a harmonized date-time, appended to row.text
 )
 
 // row gives converters that combine cells (a URL from host and path) access
@@ -32,6 +32,9 @@ const (
 type row struct {
 	cells []string
 	index map[string]int
+	// text collects the row's generated text (JSON strings, date-times,
+	// raw) so that it becomes one string, one allocation, per row.
+	text []byte
 }
 
 func (r *row) get(column string) (string, bool) {
@@ -82,16 +85,29 @@ func init() {
 }
 
 // convertTimeUTC reads a date-time; one without a zone is UTC, which is
-// how Shadowserver writes its timestamps ("2026-11-20 00:01:02").
-func convertTimeUTC(v string, _ *row) (string, valueKind, error) {
-	if t, ok := parseShadowTime(v); ok {
-		return formatTime(t), valueTime, nil
+// how Shadowserver writes its timestamps ("2026-11-20 00:01:02"). The
+// canonical form is appended to r.text rather than returned.
+func convertTimeUTC(v string, r *row) (string, valueKind, error) {
+	t, ok := parseShadowTime(v)
+	if !ok {
+		var err error
+		if t, err = parseOtherTime(v); err != nil {
+			return "", valueNone, fmt.Errorf("%q: %w", v, err)
+		}
 	}
-	t, err := event.ParseTime(v)
-	if err != nil {
-		return "", valueNone, fmt.Errorf("%q: %w", v, err)
+	r.text = appendTime(r.text, t)
+	return "", valueTime, nil
+}
+
+// parseOtherTime tries HTTP's date form (http_date columns) before the
+// general parser, which would reject ten other layouts first.
+func parseOtherTime(v string) (time.Time, error) {
+	if len(v) > 4 && v[3] == ',' {
+		if t, err := time.Parse(time.RFC1123, v); err == nil {
+			return t, nil
+		}
 	}
-	return event.FormatTime(t), valueTime, nil
+	return event.ParseTime(v)
 }
 
 // parseShadowTime is the fast path for "YYYY-MM-DD HH:MM:SS" (also with a T
@@ -132,35 +148,35 @@ func parseShadowTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-// formatTime writes t exactly as event.FormatTime does, in one allocation
-// for whole seconds.
-func formatTime(t time.Time) string {
-	if t.Nanosecond() != 0 {
-		return event.FormatTime(t)
-	}
-	var b [25]byte
+// appendTime writes t exactly as event.FormatTime does.
+func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
+	if t.Nanosecond() != 0 {
+		return append(b, event.FormatTime(t)...)
+	}
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
-	put := func(i, n, width int) {
-		for j := i + width - 1; j >= i; j-- {
-			b[j] = byte('0' + n%10)
-			n /= 10
-		}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	return append(b, "+00:00"...)
+}
+
+func appendDigits(b []byte, n, width int) []byte {
+	var d [8]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
 	}
-	put(0, y, 4)
-	b[4] = '-'
-	put(5, int(mo), 2)
-	b[7] = '-'
-	put(8, d, 2)
-	b[10] = 'T'
-	put(11, h, 2)
-	b[13] = ':'
-	put(14, mi, 2)
-	b[16] = ':'
-	put(17, s, 2)
-	copy(b[19:], "+00:00")
-	return string(b[:])
+	return append(b, d[:width]...)
 }
 
 func convertBool(v string, _ *row) (string, valueKind, error) {
@@ -180,14 +196,35 @@ func convertInt(v string, _ *row) (string, valueKind, error) {
 	if v == "" {
 		return "", valueNone, nil
 	}
+	if canonicalInteger(v) {
+		return v, valueNumber, nil // no new string
+	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return "", valueNone, fmt.Errorf("%q is not an integer", v)
 	}
-	if strconv.FormatInt(n, 10) == v {
-		return v, valueNumber, nil // already canonical: no new string
-	}
 	return strconv.FormatInt(n, 10), valueNumber, nil
+}
+
+// canonicalInteger reports whether v is an integer exactly as
+// strconv.FormatInt would write it.
+func canonicalInteger(v string) bool {
+	d := v
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+		if d == "0" {
+			return false
+		}
+	}
+	if len(d) == 0 || len(d) > 18 || (d[0] == '0' && len(d) > 1) {
+		return false // 18 digits always fit an int64
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func convertFloat(v string, _ *row) (string, valueKind, error) {
@@ -241,6 +278,11 @@ func validateIP(v string, _ *row) (string, valueKind, error) {
 	a, err := netip.ParseAddr(v)
 	if err != nil || a.Zone() != "" {
 		return "", valueNone, fmt.Errorf("%q is not an IP address", v)
+	}
+	if a.Is4() {
+		// netip accepts only the canonical dotted quad (no leading
+		// zeros), so the text is already what String would return.
+		return v, valueString, nil
 	}
 	return a.Unmap().String(), valueString, nil
 }
@@ -340,6 +382,14 @@ func exchangeChooser(webshell, otherwise string) func(string, *row) (string, val
 	}
 }
 
+// jsonPlain marks the bytes that stand for themselves in a JSON string.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
 // U+FFFD so the result is always valid JSON.
 func appendJSONString(b []byte, s string) []byte {
@@ -348,11 +398,11 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < 0x80 {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

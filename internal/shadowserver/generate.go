@@ -183,6 +183,7 @@ type rowGen struct {
 	host     string
 	asn      int
 	geo      int
+	malware  string
 }
 
 var (
@@ -208,6 +209,7 @@ func (g *rowGen) begin(ts time.Time) {
 	}
 	g.asn = 64496 + g.rng.IntN(16) // RFC 5398 documentation ASNs
 	g.geo = g.rng.IntN(len(countries))
+	g.malware = malware[g.rng.IntN(len(malware))]
 }
 
 func (g *rowGen) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -263,7 +265,7 @@ func (g *rowGen) value(column string) string {
 		}
 		return ""
 	case "infection", "family":
-		return g.pick(malware)
+		return g.malware
 	case "application":
 		switch g.port {
 		case 443:

@@ -1,8 +1,10 @@
 package shadowserver
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -41,36 +43,52 @@ func (e *RowError) Unwrap() error { return e.Err }
 var ErrMissing = errors.New("required value missing")
 
 // plan is a report's mapping resolved against one file's header: column
-// positions and field keys are worked out once, not per row.
+// positions and field keys are worked out once, not per row. Every field a
+// row can produce has a slot, and slots are numbered in key order, so an
+// event is assembled by appending, never by inserting.
 type plan struct {
 	report    *Report
 	header    []string
 	row       row // index by column name, for converters reading the row
 	steps     []step
 	leftovers []leftover // columns no mapping mentions: extra.<column>
-	// fallback is the extra.<column> key for every column, used when an
-	// optional value does not validate and is kept as text instead.
-	fallback []string
+	// fallback is the extra.<column> slot of each mapped column, used when
+	// an optional value does not validate and is kept as text instead;
+	// -1 for columns no mapping uses.
+	fallback  []int
+	constants []slotValue
+	keys      []string // slot -> field key, sorted
+	rawSlot   int
 
 	// per-row scratch, reused
+	vals     []string // slot -> value; "" is unset
+	span     []int    // slot -> index into spans when the value is in row.text, else -1
+	spans    []textSpan
 	consumed []bool
 	failed   []bool
-	json     []byte
 }
 
 type step struct {
 	col      int
 	column   string
 	key      string // the field to set; "" ignores the column
+	slot     int
 	kind     event.Kind
 	conv     *converter
 	required bool
 }
 
 type leftover struct {
-	col int
-	key string
+	col  int
+	slot int
 }
+
+type slotValue struct {
+	slot  int
+	value string
+}
+
+type textSpan struct{ start, end int }
 
 // compile resolves r against a header. A required column missing from the
 // header makes the whole file unusable. Optional columns missing are fine:
@@ -80,7 +98,7 @@ func (r *Report) compile(header []string) (*plan, error) {
 		report:   r,
 		header:   header,
 		row:      row{index: make(map[string]int, len(header))},
-		fallback: make([]string, len(header)),
+		fallback: make([]int, len(header)),
 		consumed: make([]bool, len(header)),
 		failed:   make([]bool, len(header)),
 	}
@@ -88,7 +106,18 @@ func (r *Report) compile(header []string) (*plan, error) {
 		if _, dup := p.row.index[name]; !dup {
 			p.row.index[name] = i
 		}
-		p.fallback[i] = "extra." + name
+		p.fallback[i] = -1
+	}
+	slots := map[string]int{}
+	// Slots are numbered in order of appearance first and renumbered in
+	// key order once every key is known.
+	slot := func(key string) int {
+		if n, ok := slots[key]; ok {
+			return n
+		}
+		slots[key] = len(p.keys)
+		p.keys = append(p.keys, key)
+		return len(p.keys) - 1
 	}
 	mentioned := make([]bool, len(header))
 	add := func(m mapping, required bool) error {
@@ -100,7 +129,7 @@ func (r *Report) compile(header []string) (*plan, error) {
 			return nil
 		}
 		mentioned[col] = true
-		s := step{col: col, column: m.column, conv: m.conv, required: required}
+		s := step{col: col, column: m.column, conv: m.conv, required: required, slot: -1}
 		switch {
 		case m.field == "":
 		case m.field == "extra.":
@@ -110,6 +139,10 @@ func (r *Report) compile(header []string) (*plan, error) {
 		}
 		if s.key != "" {
 			s.kind, _ = event.KindOf(s.key)
+			s.slot = slot(s.key)
+			if !required && header[col] != "" {
+				p.fallback[col] = slot("extra." + header[col])
+			}
 		}
 		p.steps = append(p.steps, s)
 		return nil
@@ -126,26 +159,69 @@ func (r *Report) compile(header []string) (*plan, error) {
 	}
 	for i, name := range header {
 		if !mentioned[i] && name != "" {
-			p.leftovers = append(p.leftovers, leftover{col: i, key: "extra." + name})
+			p.leftovers = append(p.leftovers, leftover{col: i, slot: slot("extra." + name)})
 		}
 	}
+	for _, f := range r.constants {
+		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
+	}
+	p.rawSlot = slot("raw")
+
+	// Renumber the slots in key order.
+	order := make([]int, len(p.keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return p.keys[order[i]] < p.keys[order[j]] })
+	renumber := make([]int, len(order))
+	sorted := make([]string, len(order))
+	for newSlot, old := range order {
+		renumber[old] = newSlot
+		sorted[newSlot] = p.keys[old]
+	}
+	p.keys = sorted
+	for i := range p.steps {
+		if p.steps[i].slot >= 0 {
+			p.steps[i].slot = renumber[p.steps[i].slot]
+		}
+	}
+	for i := range p.leftovers {
+		p.leftovers[i].slot = renumber[p.leftovers[i].slot]
+	}
+	for i, f := range p.fallback {
+		if f >= 0 {
+			p.fallback[i] = renumber[f]
+		}
+	}
+	for i := range p.constants {
+		p.constants[i].slot = renumber[p.constants[i].slot]
+	}
+	p.rawSlot = renumber[p.rawSlot]
+	p.vals = make([]string, len(p.keys))
+	p.span = make([]int, len(p.keys))
 	return p, nil
 }
 
-// build fills e from the cells of one row.
-func (p *plan) build(e *event.Event, cells []string, line int) error {
-	for _, f := range p.report.constants {
-		e.SetTrusted(f.Key, f.Value)
+// build makes the event of one row; rec is the row's source text.
+func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error) {
+	clear(p.vals)
+	for i := range p.span {
+		p.span[i] = -1
 	}
+	p.spans = p.spans[:0]
+	p.row.text = p.row.text[:0]
 	clear(p.consumed)
 	clear(p.failed)
+	for _, c := range p.constants {
+		p.vals[c.slot] = c.value
+	}
 	p.row.cells = cells
 	for i := range p.steps {
 		s := &p.steps[i]
 		v := cells[s.col]
 		if v == "" && (s.conv == nil || !s.conv.withRow) {
 			if s.required {
-				return &RowError{Line: line, Column: s.column, Field: s.key, Err: ErrMissing}
+				return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: ErrMissing}
 			}
 			continue
 		}
@@ -153,64 +229,124 @@ func (p *plan) build(e *event.Event, cells []string, line int) error {
 			p.consumed[s.col] = true
 			continue
 		}
-		err := p.apply(e, s, v)
+		err := p.apply(s, v)
 		if err == nil {
 			p.consumed[s.col] = true
 			continue
 		}
 		if s.required {
-			return &RowError{Line: line, Column: s.column, Field: s.key, Err: err}
+			return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: err}
 		}
 		// As IntelMQ does, an optional value that does not fit its field
 		// is kept as text under extra.<column> rather than lost.
 		p.failed[s.col] = true
 	}
 	for col, failed := range p.failed {
-		if failed && !p.consumed[col] {
-			p.setExtraString(e, p.fallback[col], cells[col])
+		if failed && !p.consumed[col] && p.fallback[col] >= 0 {
+			p.setJSONString(p.fallback[col], cells[col])
 		}
 	}
 	for _, l := range p.leftovers {
 		if v := cells[l.col]; v != "" {
-			p.setExtraString(e, l.key, v)
+			p.setJSONString(l.slot, v)
 		}
 	}
-	return nil
+	// raw is base64 of the source text, as IntelMQ keeps it.
+	start := len(p.row.text)
+	p.row.text = base64.StdEncoding.AppendEncode(p.row.text, rec)
+	p.setSpan(p.rawSlot, start)
+
+	// One string holds every generated value of the row.
+	text := string(p.row.text)
+	n := 0
+	for slot, sp := range p.span {
+		if sp >= 0 {
+			p.vals[slot] = text[p.spans[sp].start:p.spans[sp].end]
+		}
+		if p.vals[slot] != "" {
+			n++
+		}
+	}
+	e := event.New(n)
+	for slot, v := range p.vals {
+		if v != "" {
+			e.AppendTrusted(p.keys[slot], v)
+		}
+	}
+	return e, nil
 }
 
-// apply converts v and stores it under the step's field.
-func (p *plan) apply(e *event.Event, s *step, v string) error {
+// apply converts v and stores it in the step's slot. Harmonized fields are
+// validated and normalized by event.Normalize, exactly as event.Set does.
+func (p *plan) apply(s *step, v string) error {
 	kind := valueString
+	start := len(p.row.text)
 	if s.conv != nil {
 		var err error
 		v, kind, err = s.conv.fn(v, &p.row)
 		if err != nil {
+			p.row.text = p.row.text[:start]
 			return fmt.Errorf("%s: %w", s.conv.name, err)
 		}
 		if kind == valueNone {
 			return nil
 		}
 	}
-	if s.kind != event.KindJSON {
-		if kind == valueTime && s.kind == event.KindDateTime {
-			// Already canonical: the converter parsed and formatted it.
-			e.SetTrusted(s.key, v)
+	if kind == valueTime {
+		// The converter wrote a canonical date-time to row.text.
+		switch s.kind {
+		case event.KindDateTime:
+			p.setSpan(s.slot, start)
+			return nil
+		case event.KindJSON:
+			// Date-times have nothing to escape: quoting them is enough.
+			var tmp [40]byte
+			n := copy(tmp[:], p.row.text[start:])
+			p.row.text = append(p.row.text[:start], '"')
+			p.row.text = append(p.row.text, tmp[:n]...)
+			p.row.text = append(p.row.text, '"')
+			p.setSpan(s.slot, start)
 			return nil
 		}
-		return e.Set(s.key, v)
+		v = string(p.row.text[start:])
+		p.row.text = p.row.text[:start]
+		kind = valueString
+	}
+	if s.kind != event.KindJSON {
+		if canonical(s.kind, v) {
+			p.setValue(s.slot, v)
+			return nil
+		}
+		n, err := event.Normalize(s.key, v)
+		if err != nil {
+			return err
+		}
+		p.setValue(s.slot, n)
+		return nil
 	}
 	switch kind {
 	case valueNumber, valueBool:
-		e.SetTrusted(s.key, v)
+		p.setValue(s.slot, v)
 	default:
-		p.setExtraString(e, s.key, v)
+		p.setJSONString(s.slot, v)
 	}
 	return nil
 }
 
-// setExtraString stores v as a JSON string; the encoding is ours and always
+func (p *plan) setValue(slot int, v string) {
+	p.vals[slot] = v
+	p.span[slot] = -1
+}
+
+// setJSONString stores v as a JSON string; the encoding is ours and always
 // valid, so it skips the JSON validation event.Set would repeat.
-func (p *plan) setExtraString(e *event.Event, key, v string) {
-	p.json = appendJSONString(p.json[:0], v)
-	e.SetTrusted(key, string(p.json))
+func (p *plan) setJSONString(slot int, v string) {
+	start := len(p.row.text)
+	p.row.text = appendJSONString(p.row.text, v)
+	p.setSpan(slot, start)
+}
+
+func (p *plan) setSpan(slot, start int) {
+	p.span[slot] = len(p.spans)
+	p.spans = append(p.spans, textSpan{start, len(p.row.text)})
 }

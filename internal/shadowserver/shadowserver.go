@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -286,26 +285,15 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns", len(cells), len(header))})
 			continue
 		}
-		e := event.New(len(report.constants) + countFilled(cells) + 1)
-		if err := plan.build(e, cells, line); err != nil {
+		e, err := plan.build(cells, rec, line)
+		if err != nil {
 			reject(rec, err)
 			continue
 		}
-		e.SetRaw(rec)
 		if err := sink.Event(e); err != nil {
 			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
 		}
 	}
-}
-
-func countFilled(cells []string) int {
-	n := 0
-	for _, c := range cells {
-		if c != "" {
-			n++
-		}
-	}
-	return n
 }
 
 var _ pipeline.Parser = (*Parser)(nil)

@@ -91,7 +91,16 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if _, err := st.InsertEvents(ctx, events, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Version: "test"})
+	if err := st.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "abusech-feodo", Parser: "csv", Input: []byte("2025-03-01,not-an-ip,443"), Error: "column 2: not an IP address", Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddFeedCounters(ctx, "abusech-feodo", store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Deps{Store: st, Version: "test",
+		Retry:     func(context.Context, []int64) (int, error) { return 0, nil },
+		FeedNames: func() []string { return []string{"abusech-feodo", "shadowserver-scan-http"} },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +199,20 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	}
 	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); len(rows) != 2 {
 		t.Errorf("back on the search: %d rows, want 2", len(rows))
+	}
+
+	// The other pages an analyst uses, for the screenshots.
+	for _, page := range []struct{ path, name, ready string }{
+		{"/", "home", ".counts"},
+		{"/feeds", "feeds", "#feeds"},
+		{"/deadletters", "deadletters", "#deadletters"},
+		{"/events?cidr=192.0.2.0/33", "search-error", ".fielderror"},
+		{"/account", "account", "#language"},
+	} {
+		if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
+			t.Fatalf("%s: %v", page.path, err)
+		}
+		screenshot(t, tctx, page.name)
 	}
 }
 

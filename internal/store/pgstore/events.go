@@ -34,15 +34,15 @@ ON CONFLICT (hash) DO NOTHING`
 
 // batchColumns holds a batch as column arrays for insertEventsSQL.
 type batchColumns struct {
-	hash, data                 [][]byte
-	timeSource                 []time.Time
-	feed, taxonomy, typ, tlp   []pgtype.Text
-	srcIP, dstIP               []*netip.Addr
-	srcASN, dstASN             []pgtype.Int8
-	srcFQDN, dstFQDN           []pgtype.Text
-	srcURL, dstURL             []pgtype.Text
-	md5, sha1, sha256          []pgtype.Text
-	addrs                      []netip.Addr
+	hash, data               [][]byte
+	timeSource               []time.Time
+	feed, taxonomy, typ, tlp []pgtype.Text
+	srcIP, dstIP             []*netip.Addr
+	srcASN, dstASN           []pgtype.Int8
+	srcFQDN, dstFQDN         []pgtype.Text
+	srcURL, dstURL           []pgtype.Text
+	md5, sha1, sha256        []pgtype.Text
+	addrs                    []netip.Addr
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }

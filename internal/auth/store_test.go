@@ -1,0 +1,233 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func addUser(t *testing.T, st store.Store, name string) store.User {
+	t.Helper()
+	u, err := NewUser(name, "", store.RoleAnalyst, name+"'s long passphrase", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestSessions(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	a, b, c := addUser(t, st, "a").ID, addUser(t, st, "b").ID, addUser(t, st, "c").ID
+	now := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	m := NewSessions(st, SessionConfig{IdleTimeout: time.Hour, MaxAge: 3 * time.Hour}, nil)
+	m.now = func() time.Time { return now }
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	s, err := m.Create(ctx, rec, req, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "vigil-session" || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("cookies %+v", cookies)
+	}
+	value := cookies[0].Value
+	if len(value) != 43 {
+		t.Fatalf("cookie value %q is not 32 random bytes", value)
+	}
+	if _, err := st.GetSession(ctx, []byte(value)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("the store holds the cookie value itself")
+	}
+	withCookie := func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: "vigil-session", Value: value})
+		return r
+	}
+	got, err := m.Load(ctx, withCookie())
+	if err != nil || got.UserID != a || got.CSRFToken != s.CSRFToken || got.CSRFToken == "" {
+		t.Fatalf("load: %+v %v", got, err)
+	}
+	if !CheckCSRF(got, s.CSRFToken) || CheckCSRF(got, "x") || CheckCSRF(store.Session{}, "") {
+		t.Fatal("CheckCSRF")
+	}
+
+	t.Run("activity extends the idle deadline", func(t *testing.T) {
+		// Four idle gaps of 40 minutes: 2 h 40 in all, more than the idle
+		// timeout but within the absolute one.
+		for range 4 {
+			now = now.Add(40 * time.Minute)
+			if _, err := m.Load(ctx, withCookie()); err != nil {
+				t.Fatalf("at %v: %v", now, err)
+			}
+		}
+	})
+	t.Run("absolute expiry", func(t *testing.T) {
+		now = now.Add(30 * time.Minute) // 3 h 10 after login, 30 min idle
+		if _, err := m.Load(ctx, withCookie()); !errors.Is(err, ErrNoSession) {
+			t.Fatalf("err %v, want ErrNoSession", err)
+		}
+	})
+	t.Run("idle expiry", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		if _, err := m.Create(ctx, rec, req, b); err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(rec.Result().Cookies()[0])
+		now = now.Add(61 * time.Minute)
+		if _, err := m.Load(ctx, r); !errors.Is(err, ErrNoSession) {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("destroy", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		if _, err := m.Create(ctx, rec, req, c); err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(rec.Result().Cookies()[0])
+		if err := m.Destroy(ctx, httptest.NewRecorder(), r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Load(ctx, r); !errors.Is(err, ErrNoSession) {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("no cookie", func(t *testing.T) {
+		if _, err := m.Load(ctx, httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrNoSession) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("secure", func(t *testing.T) {
+		sm := NewSessions(st, SessionConfig{Secure: true}, nil)
+		rec := httptest.NewRecorder()
+		if _, err := sm.Create(ctx, rec, req, a); err != nil {
+			t.Fatal(err)
+		}
+		c := rec.Result().Cookies()[0]
+		if c.Name != "__Host-vigil-session" || !c.Secure || c.Path != "/" || c.Domain != "" {
+			t.Fatalf("%+v", c)
+		}
+	})
+}
+
+func TestSetupToken(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	first, err := EnsureSetupToken(ctx, st)
+	if err != nil || first == "" {
+		t.Fatal(first, err)
+	}
+	second, _ := EnsureSetupToken(ctx, st)
+	if ok, _ := CheckSetupToken(ctx, st, first); ok {
+		t.Fatal("a replaced token still works")
+	}
+	if ok, _ := CheckSetupToken(ctx, st, second); !ok {
+		t.Fatal("the latest token does not work")
+	}
+	raw, _ := st.GetState(ctx, "setup-token")
+	if string(raw) == second {
+		t.Fatal("token stored in clear")
+	}
+	if _, err := CreateFirstAdmin(ctx, st, "wrong", "root", "", "a long enough passphrase"); !errors.Is(err, ErrSetupClosed) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	u, err := CreateFirstAdmin(ctx, st, second, "root", "root@cert.example", "a long enough passphrase")
+	if err != nil || u.Role != store.RoleAdmin || u.ID == 0 {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if _, err := CreateFirstAdmin(ctx, st, second, "root2", "", "a long enough passphrase"); !errors.Is(err, ErrSetupClosed) {
+		t.Fatalf("second use: %v", err)
+	}
+	if tok, err := EnsureSetupToken(ctx, st); tok != "" || err != nil {
+		t.Fatalf("with users: %q %v", tok, err)
+	}
+	entries, _ := st.ListAudit(ctx, store.AuditQuery{})
+	if len(entries) != 1 || entries[0].Action != "user.create" {
+		t.Fatalf("audit %+v", entries)
+	}
+}
+
+func TestNewAPIToken(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	owner := addUser(t, st, "owner").ID
+	plain, tok, err := NewAPIToken(ctx, st, owner, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^vgl_[a-z2-7]{52}$`).MatchString(plain) {
+		t.Fatalf("token %q", plain)
+	}
+	got, err := st.GetAPITokenByHash(ctx, HashAPIToken(plain))
+	if err != nil || got.ID != tok.ID || got.UserID != owner || got.Name != "ci" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, _, err := NewAPIToken(ctx, st, owner, "  "); err == nil {
+		t.Fatal("empty name accepted")
+	}
+}
+
+func TestLogins(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	u, err := NewUser("ann", "", store.RoleAnalyst, "ann's long passphrase", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLogins(st, NewLimiter(3, time.Hour, time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.CheckPassword(ctx, "192.0.2.1", "ann", "ann's long passphrase"); err != nil || got.ID != u.ID {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, name := range []string{"ann", "nobody"} {
+		if _, err := l.CheckPassword(ctx, "192.0.2.2", name, "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	u.Disabled = true
+	if err := st.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CheckPassword(ctx, "192.0.2.3", "ann", "ann's long passphrase"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("disabled: %v", err)
+	}
+	// ann has 2 failures now (wrong password, disabled); the third locks.
+	l.CheckPassword(ctx, "192.0.2.4", "ann", "wrong")
+	if _, err := l.CheckPassword(ctx, "192.0.2.5", "ann", "ann's long passphrase"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("locked: %v", err)
+	}
+}

@@ -1,0 +1,153 @@
+package bus
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+func openBus(t *testing.T, dir string) *Bus {
+	t.Helper()
+	b, err := Open(context.Background(), Config{StoreDir: dir, Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.RetryDelay = 50 * time.Millisecond
+	return b
+}
+
+func batch(feed string, n, offset int) *pipeline.Batch {
+	b := &pipeline.Batch{Feed: feed}
+	for i := range n {
+		e := event.New(4)
+		e.SetTrusted("source.ip", "192.0.2.1")
+		e.SetInt("source.port", int64(offset+i))
+		b.Events = append(b.Events, e)
+	}
+	return b
+}
+
+// collect consumes until want events arrived, failing the first attempt of
+// every batch whose first port is in failOnce.
+func collect(t *testing.T, b *Bus, want int, failOnce map[string]bool) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	total := 0
+	done := make(chan struct{})
+	go b.Consume(ctx, 2, func(ctx context.Context, batch *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		first := batch.Events[0].Value("source.port")
+		if failOnce[first] {
+			delete(failOnce, first)
+			return context.DeadlineExceeded // any error: the batch must come back
+		}
+		if batch.Feed != "feed-a" {
+			t.Errorf("feed header lost: %q", batch.Feed)
+		}
+		for _, e := range batch.Events {
+			seen[e.Value("source.port")]++
+			total++
+		}
+		if total >= want {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+		return nil
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("only %d of %d events consumed", total, want)
+	}
+	cancel()
+	return seen
+}
+
+func TestPublishConsumeRedeliver(t *testing.T) {
+	dir := t.TempDir()
+	b := openBus(t, dir)
+	defer b.Close()
+	ctx := context.Background()
+	var pending []pipeline.Pending
+	for i := range 5 {
+		p, err := b.Publish(ctx, batch("feed-a", 100, i*100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, p)
+	}
+	for _, p := range pending {
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := collect(t, b, 500, map[string]bool{"200": true})
+	if len(seen) != 500 {
+		t.Fatalf("%d distinct events, want 500", len(seen))
+	}
+	for port, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s processed %d times after success", port, n)
+		}
+	}
+}
+
+func TestBatchesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	b := openBus(t, dir)
+	ctx := context.Background()
+	p, err := b.Publish(ctx, batch("feed-a", 50, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	b = openBus(t, dir)
+	defer b.Close()
+	seen := collect(t, b, 50, nil)
+	if len(seen) != 50 {
+		t.Fatalf("%d events after restart, want 50", len(seen))
+	}
+	n, err := b.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d batches still pending", n)
+	}
+}
+
+func TestManySmallBatches(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		p, err := b.Publish(ctx, batch("feed-a", 10, i*10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(strconv.Itoa(i), err)
+		}
+	}
+	seen := collect(t, b, 200, nil)
+	if len(seen) != 200 {
+		t.Fatalf("%d events", len(seen))
+	}
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run calls Main like the shell would and returns its exit code and output.
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := run(t, "", "help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, c := range commands {
+		if !strings.Contains(out, "  "+c.name) {
+			t.Errorf("help does not list %s", c.name)
+		}
+	}
+	for _, c := range commands {
+		t.Run(c.name+" --help", func(t *testing.T) {
+			code, out, _ := run(t, "", c.name, "--help")
+			if code != 0 || !strings.Contains(out, "Usage: vigil "+c.name) || !strings.Contains(out, "-data") {
+				t.Fatalf("exit %d, output:\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestUnknownCommandAndFlag(t *testing.T) {
+	if code, _, errOut := run(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "", "feeds", "--nope"); code != 2 || !strings.Contains(errOut, "flag provided but not defined: -nope") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "vigil.yml")
+	os.WriteFile(cfg, []byte("pipeline:\n  workers: 0\n"), 0o600)
+	code, _, errOut := run(t, "", "feeds", "--config", cfg, "--data", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "config: pipeline.workers: want 1 to 256") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+const sampleJSONL = `{"time.source": "2026-11-20T10:00:00+00:00", "source.ip": "192.0.2.10", "source.asn": 64496, "classification.type": "scanner"}
+{"time.source": "2026-11-20T11:00:00+00:00", "source.ip": "198.51.100.7", "source.fqdn": "www.example.net", "classification.type": "phishing"}
+{"time.source": "not a time", "source.ip": "192.0.2.11"}
+`
+
+func TestIngestSearchDeadLetters(t *testing.T) {
+	data := t.TempDir()
+	file := filepath.Join(t.TempDir(), "peer.jsonl")
+	os.WriteFile(file, []byte(sampleJSONL), 0o600)
+	code, out, errOut := run(t, "", "ingest", "--data", data, file)
+	if code != 1 && code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "3 lines read, 2 events stored, 0 duplicates, 1 dead letters") {
+		t.Fatalf("ingest summary: %q (stderr %s)", out, errOut)
+	}
+
+	t.Run("stdin", func(t *testing.T) {
+		code, out, errOut := run(t, sampleJSONL, "ingest", "--data", data, "--name", "again.jsonl", "-")
+		if code != 0 || !strings.Contains(out, "2 duplicates") {
+			t.Fatalf("exit %d: %s %s", code, out, errOut)
+		}
+	})
+	t.Run("search by CIDR as CSV", func(t *testing.T) {
+		code, out, errOut := run(t, "", "events", "search", "--data", data, "--cidr", "192.0.2.0/24", "--format", "csv")
+		if code != 0 || !strings.Contains(out, "192.0.2.10") || strings.Contains(out, "198.51.100.7") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("search by domain as JSON lines", func(t *testing.T) {
+		code, out, _ := run(t, "", "events", "search", "--data", data, "--fqdn", "example.net", "--format", "jsonl")
+		if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"source.fqdn": "www.example.net"`) {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("bad filter", func(t *testing.T) {
+		code, _, errOut := run(t, "", "events", "search", "--data", data, "--cidr", "192.0.2.0/33")
+		if code != 1 || !strings.Contains(errOut, "--cidr") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("dead letters", func(t *testing.T) {
+		code, out, _ := run(t, "", "deadletters", "--data", data, "--format", "jsonl")
+		if code != 0 || !strings.Contains(out, "time.source") || !strings.Contains(out, `"feed":"inbox"`) {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("feeds", func(t *testing.T) {
+		code, out, _ := run(t, "", "feeds", "--data", data)
+		if code != 0 || !strings.Contains(out, "inbox") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+}
+
+func TestUserAdd(t *testing.T) {
+	data := t.TempDir()
+	code, out, errOut := run(t, "a-long-enough-password\n", "user", "add", "alice", "--role", "analyst", "--password-stdin", "--data", data)
+	if code != 0 || !strings.Contains(out, "user alice (analyst) created") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	code, _, errOut = run(t, "a-long-enough-password\n", "user", "add", "alice", "--password-stdin", "--data", data)
+	if code != 1 || !strings.Contains(errOut, "exists already") {
+		t.Fatalf("duplicate user: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = run(t, "pw\n", "user", "add", "bob", "--role", "root", "--password-stdin", "--data", data)
+	if code != 1 || !strings.Contains(errOut, "--role") {
+		t.Fatalf("bad role: exit %d: %s", code, errOut)
+	}
+	code, out, _ = run(t, "", "user", "list", "--data", data)
+	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "analyst") {
+		t.Fatalf("list: %s", out)
+	}
+}

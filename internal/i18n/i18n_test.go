@@ -1,0 +1,121 @@
+package i18n
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, l := range c.Languages() {
+		codes = append(codes, l.Code)
+	}
+	if !slices.Equal(codes, []string{"en", "fr", "nl"}) {
+		t.Fatalf("languages %v", codes)
+	}
+	if got := c.T("nl", "nav.events"); got != "Gebeurtenissen" {
+		t.Errorf("nl nav.events = %q", got)
+	}
+	if got := c.T("fr", "nav.events"); got != "Événements" {
+		t.Errorf("fr nav.events = %q", got)
+	}
+	// feeds.lag is not translated: Dutch falls back to English.
+	if got := c.T("nl", "feeds.lag"); got != "Lag" {
+		t.Errorf("fallback = %q", got)
+	}
+	if got := c.T("xx", "nav.home"); got != "Home" {
+		t.Errorf("unknown language = %q", got)
+	}
+	if got := c.T("en", "no.such.message"); got != "no.such.message" {
+		t.Errorf("missing message = %q", got)
+	}
+}
+
+// TestTranslationsMatchSource keeps translations honest: no ID the source
+// lacks (a typo would never be shown) and the same format verbs.
+func TestTranslationsMatchSource(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[-+# 0]*[0-9]*(\.[0-9]+)?[a-zA-Z%]`)
+	for _, l := range c.Languages() {
+		for _, id := range c.IDs(l.Code) {
+			if !c.Has(id) {
+				t.Errorf("%s: %s is not in the source catalogue", l.Code, id)
+				continue
+			}
+			src := verbs.FindAllString(c.Text(Source, id), -1)
+			got := verbs.FindAllString(c.Text(l.Code, id), -1)
+			if !slices.Equal(src, got) {
+				t.Errorf("%s: %s has verbs %v, source %v", l.Code, id, got, src)
+			}
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for header, want := range map[string]string{
+		"":                        "en",
+		"nl-BE,nl;q=0.9,en;q=0.8": "nl",
+		"fr-BE, fr;q=0.9":         "fr",
+		"de-DE,de;q=0.9":          "en",
+		"de;q=0.9, fr;q=0.5":      "fr",
+		"en-GB,en;q=0.9,nl;q=0.1": "en",
+		"garbage;;;q=x":           "en",
+	} {
+		if got := c.Match(header); got != want {
+			t.Errorf("Match(%q) = %q, want %q", header, got, want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	m, err := Parse(strings.NewReader("# comment\n\na.b = Hello, %s\nc = two\\nlines\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["a.b"] != "Hello, %s" || m["c"] != "two\nlines" {
+		t.Fatalf("%q", m)
+	}
+	for name, in := range map[string]string{
+		"no equals": "just text\n",
+		"empty id":  " = text\n",
+		"space id":  "a b = text\n",
+		"duplicate": "a = 1\na = 2\n",
+	} {
+		if _, err := Parse(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	c, _ := Load()
+	if got := c.T("en", "nonexistent %d", 3); got != "nonexistent 3" {
+		t.Errorf("args: %q", got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("a = b\n# c\n\nd.e = f %s\n")
+	f.Add("=\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		m, err := Parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for id := range m {
+			if id == "" || strings.ContainsAny(id, " \t=") {
+				t.Fatalf("bad id %q accepted", id)
+			}
+		}
+	})
+}

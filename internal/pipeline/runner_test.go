@@ -1,0 +1,251 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+// lineParser reads "ip port" lines; a line it cannot read is rejected.
+// strict makes it refuse ports above 1000, so tests can "fix" it later.
+type lineParser struct{ strict atomic.Bool }
+
+func (p *lineParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	sc := bufio.NewScanner(in.Body)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		f := strings.Fields(line)
+		e := event.New(8)
+		e.SetRaw([]byte(line))
+		if len(f) != 2 {
+			sink.Reject([]byte(line), fmt.Errorf("line %d: want two fields", n))
+			continue
+		}
+		err := e.Set("source.ip", f[0])
+		if err == nil {
+			err = e.Set("source.port", f[1])
+		}
+		if err == nil && p.strict.Load() && len(f[1]) > 3 {
+			err = errors.New("port too large for the strict parser")
+		}
+		if err != nil {
+			sink.Reject([]byte(line), fmt.Errorf("line %d: %w", n, err))
+			continue
+		}
+		e.SetTrusted("classification.type", "scanner")
+		if err := sink.Event(e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+type failingOutput struct{ err error }
+
+func (o failingOutput) Write(ctx context.Context, b *pipeline.Batch) error { return o.err }
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// storeOutput is the minimal store output: the real one lives in package
+// output, which imports this package.
+type storeOutput struct{ st store.Store }
+
+func (o storeOutput) Write(ctx context.Context, b *pipeline.Batch) error {
+	_, err := o.WriteCount(ctx, b)
+	return err
+}
+
+func (o storeOutput) WriteCount(ctx context.Context, b *pipeline.Batch) (int, error) {
+	return o.st.InsertEvents(ctx, b.Events, b.Dedup)
+}
+
+func newRunner(t *testing.T, st store.Store, parser pipeline.Parser, keepRaw bool, outputs ...pipeline.Output) *pipeline.Runner {
+	t.Helper()
+	outs := append([]pipeline.Output{storeOutput{st}}, outputs...)
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st, Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }},
+		Transport: pipeline.NewLocal(2),
+		Feeds: []*pipeline.Feed{{Name: "test", Provider: "Example", TLP: "amber", Accuracy: 90,
+			KeepRaw: keepRaw, ParserID: "lines", Parser: parser}},
+		Outputs: outs, BatchSize: 2, Workers: 2,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go r.Work(ctx)
+	return r
+}
+
+func feedStatus(t *testing.T, st store.Store) store.FeedStatus {
+	t.Helper()
+	all, err := st.ListFeedStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.Name == "test" {
+			return s
+		}
+	}
+	t.Fatal("feed test has no status")
+	return store.FeedStatus{}
+}
+
+const input = "192.0.2.1 22\n192.0.2.2 23\nbroken\n192.0.2.3 80\n192.0.2.999 80\n198.51.100.1 8080\n"
+
+func TestDeliverStoresLabelsAndDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r := newRunner(t, st, &lineParser{}, false)
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Name: "x.txt", Body: strings.NewReader(input)}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.SearchEvents(ctx, store.EventQuery{Feed: "test", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 4 {
+		t.Fatalf("%d events stored, want 4", len(page.Events))
+	}
+	e := page.Events[0].Event
+	for k, want := range map[string]string{"feed.name": "test", "feed.provider": "Example", "tlp": "AMBER",
+		"feed.accuracy": "90", "time.observation": "2026-11-23T12:00:00+00:00"} {
+		if got := e.Value(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if e.Has("raw") {
+		t.Error("raw kept although the feed drops it")
+	}
+	letters, err := st.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "test", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(letters) != 2 {
+		t.Fatalf("%d dead letters, want 2: %+v", len(letters), letters)
+	}
+	reasons := letters[0].Error + " | " + letters[1].Error
+	if !strings.Contains(reasons, "want two fields") || !strings.Contains(reasons, "source.ip") {
+		t.Errorf("reasons do not explain: %s", reasons)
+	}
+	s := feedStatus(t, st)
+	if s.LinesRead != 6 || s.EventsOut != 4 || s.DeadLetters != 2 || s.LastRun.IsZero() {
+		t.Errorf("feed status %+v", s)
+	}
+
+	t.Run("same input again stores nothing new", func(t *testing.T) {
+		if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Name: "x.txt", Body: strings.NewReader(input)}); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := st.CountEvents(ctx)
+		if n != 4 {
+			t.Fatalf("%d events after a replay, want 4", n)
+		}
+		if s := feedStatus(t, st); s.Duplicates != 4 || s.EventsOut != 4 {
+			t.Fatalf("replay not counted as duplicates: %+v", s)
+		}
+	})
+	t.Run("unknown feed", func(t *testing.T) {
+		if err := r.Deliver(ctx, pipeline.Input{Feed: "nope", Body: strings.NewReader("")}); err == nil {
+			t.Fatal("delivered to a feed that does not exist")
+		}
+	})
+}
+
+func TestRetryDeadLettersAfterParserFix(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p := &lineParser{}
+	p.strict.Store(true)
+	r := newRunner(t, st, p, true)
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Name: "x", Body: strings.NewReader("192.0.2.1 22\n192.0.2.5 8443\nbroken\n")}); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
+	if len(letters) != 2 {
+		t.Fatalf("%d letters", len(letters))
+	}
+	var ids []int64
+	for _, l := range letters {
+		ids = append(ids, l.ID)
+	}
+	n, err := r.RetryDeadLetters(ctx, ids)
+	if err != nil || n != 0 {
+		t.Fatalf("retry with the same parser: %d, %v", n, err)
+	}
+	p.strict.Store(false)
+	n, err = r.RetryDeadLetters(ctx, ids)
+	if err != nil || n != 1 {
+		t.Fatalf("retry after the fix: %d succeeded, %v; want 1 (the broken line stays)", n, err)
+	}
+	if c, _ := st.CountEvents(ctx); c != 2 {
+		t.Fatalf("%d events, want 2", c)
+	}
+	pending, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
+	if len(pending) != 1 || !strings.Contains(string(pending[0].Input), "broken") {
+		t.Fatalf("pending letters %+v", pending)
+	}
+}
+
+func TestPermanentOutputFailureGoesToDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r := newRunner(t, st, &lineParser{}, true, failingOutput{fmt.Errorf("webhook said 400: %w", pipeline.ErrPermanent)})
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Body: strings.NewReader("192.0.2.1 22\n")}); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
+	if len(letters) != 1 || letters[0].Parser != "output" || !strings.Contains(letters[0].Error, "400") {
+		t.Fatalf("letters %+v", letters)
+	}
+}
+
+func TestTemporaryOutputFailureFailsDelivery(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r := newRunner(t, st, &lineParser{}, true, failingOutput{errors.New("connection refused")})
+	err := r.Deliver(ctx, pipeline.Input{Feed: "test", Body: strings.NewReader("192.0.2.1 22\n")})
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Deliver = %v; a temporary failure must reach the collector so it keeps the input", err)
+	}
+}
+
+func TestDetectParser(t *testing.T) {
+	for name, want := range map[string]string{
+		"2026-11-20-scan_rdp-belgium-geo.csv":    "shadowserver",
+		"2026-11-20-scan_rdp-belgium-geo.csv.gz": "shadowserver",
+		"events.jsonl":                           "intelmq",
+		"cowrie.json.2026-11-20":                 "cowrie",
+		"urlhaus-2026-11-20.csv":                 "urlhaus",
+		"drop_v4.json":                           "spamhaus-drop",
+		"edrop.txt":                              "spamhaus-drop",
+		"notes.docx":                             "",
+	} {
+		if got := pipeline.DetectParser(name); got != want {
+			t.Errorf("DetectParser(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
