@@ -88,7 +88,7 @@ type dedupShard struct {
 //
 // Memory: each key costs a 16-byte ID and a 4-byte expiry in a Go map, 24
 // to 48 bytes depending on how full the map's tables are (measured by
-// BenchmarkDedupMemory: about 40 bytes). MaxKeys bounds the total: at the
+// BenchmarkDedupMemory: about 45 bytes). MaxKeys bounds the total: at the
 // limit expired keys are pruned at once and, if that is not enough, a
 // sixteenth of the keys of the full shard are forgotten early — letting
 // some duplicates through rather than running out of memory.

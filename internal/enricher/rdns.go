@@ -201,6 +201,7 @@ func (r *ReverseDNS) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	var (
 		wants []want
 		calls map[netip.Addr]*rdnsCall
+		fresh []netip.Addr // lookups this batch must start
 		now   = r.now()
 	)
 	for _, e := range b.Events {
@@ -225,10 +226,33 @@ func (r *ReverseDNS) Enrich(ctx context.Context, b *pipeline.Batch) error {
 			}
 			c := calls[addr]
 			if c == nil {
-				c = r.start(addr)
+				var isNew bool
+				c, isNew = r.join(addr)
 				calls[addr] = c
+				if isNew {
+					fresh = append(fresh, addr)
+				}
 			}
 			wants = append(wants, want{e: e, key: k.reverseDNS, call: c})
+		}
+	}
+	// Take a concurrency slot before starting each lookup rather than in
+	// the lookup's goroutine, so a batch of ten thousand new addresses
+	// does not park ten thousand goroutines.
+	for i, addr := range fresh {
+		select {
+		case r.sem <- struct{}{}:
+			go r.resolveCall(addr, calls[addr])
+		case <-ctx.Done():
+			// Other batches may wait for these lookups too: run them
+			// anyway, each taking its slot on its own.
+			for _, addr := range fresh[i:] {
+				go func() {
+					r.sem <- struct{}{}
+					r.resolveCall(addr, calls[addr])
+				}()
+			}
+			return ctx.Err()
 		}
 	}
 	for _, c := range calls {
@@ -253,29 +277,32 @@ func (r *ReverseDNS) worthAsking(addr netip.Addr) bool {
 	return addr.IsGlobalUnicast() && !addr.IsPrivate()
 }
 
-// start returns the lookup of addr in flight, starting one if there is
-// none. The lookup runs on its own: a batch that stops waiting for it does
-// not cancel it for the others.
-func (r *ReverseDNS) start(addr netip.Addr) *rdnsCall {
+// join returns the lookup of addr in flight, registering a new one when
+// there is none; for a new one (isNew) the caller must start resolveCall.
+// A lookup runs on its own: a batch that stops waiting for it does not
+// cancel it for the others.
+func (r *ReverseDNS) join(addr netip.Addr) (c *rdnsCall, isNew bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.inflight[addr]; c != nil {
-		return c
+		return c, false
 	}
-	c := &rdnsCall{done: make(chan struct{})}
+	c = &rdnsCall{done: make(chan struct{})}
 	r.inflight[addr] = c
-	go func() {
-		r.sem <- struct{}{}
-		name, ttl := r.resolve(addr)
-		<-r.sem
-		r.cache.put(addr, name, r.now().Add(ttl))
-		c.name = name
-		r.mu.Lock()
-		delete(r.inflight, addr)
-		r.mu.Unlock()
-		close(c.done)
-	}()
-	return c
+	return c, true
+}
+
+// resolveCall runs a registered lookup holding a concurrency slot, which
+// it gives back.
+func (r *ReverseDNS) resolveCall(addr netip.Addr, c *rdnsCall) {
+	name, ttl := r.resolve(addr)
+	<-r.sem
+	r.cache.put(addr, name, r.now().Add(ttl))
+	c.name = name
+	r.mu.Lock()
+	delete(r.inflight, addr)
+	r.mu.Unlock()
+	close(c.done)
 }
 
 // resolve asks the servers in turn for the PTR record of addr and returns

@@ -361,8 +361,8 @@ func FuzzDefuse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got := defuse(s)
 		if got == s {
-			if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsAny(t[:1], "=+-@\t\r") && !isPlainNumber(s) {
-				panic("formula left as is: " + s)
+			if rest := strings.TrimLeft(s, " "); rest != "" && strings.ContainsAny(rest[:1], "=+-@\t\r") && !isPlainNumber(s) {
+				t.Fatalf("formula %q left as is", s)
 			}
 			return
 		}

@@ -123,6 +123,8 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 	if !ok {
 		return nil, eventid, nil
 	}
+	// text and set keep the first error in err, so the mapping below reads
+	// as a list; the line is rejected at the end if anything failed.
 	text := func(key string) string {
 		v, e := jsonText(obj, key)
 		if e != nil && err == nil {

@@ -21,6 +21,8 @@
 //     feed tells one, classification.identifier and time.source. Parsers
 //     leave time.observation and feed.* to the pipeline runner (the intelmq
 //     parser keeps those the imported events already carry).
+//   - Parsers keep no state between inputs, so one instance may parse
+//     several inputs at once.
 //
 // Identifiers: the malware family for Feodo Tracker, URLhaus's threat
 // (malware_download), the eventid for Cowrie, spamhaus-drop or

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"fmt"
 	"context"
 	"net/netip"
 	"os"
@@ -18,27 +19,38 @@ import (
 // is not timed.
 func BenchmarkInsertEvents(b *testing.B) {
 	for _, sync := range []string{"FULL", "OFF"} {
-		b.Run("synchronous="+sync, func(b *testing.B) {
+	for _, cp := range []int{1000, 4000, 16000} {
+		walCheckpointPages = cp
+		b.Run(fmt.Sprintf("synchronous=%s/checkpoint=%d", sync, cp), func(b *testing.B) {
 			s := openTemp(b, Options{Synchronous: sync})
 			if err := s.Migrate(b.Context()); err != nil {
 				b.Fatal(err)
 			}
 			g := storetest.NewGenerator(1)
 			const batch = 1000
-			var events int
+			var (
+				events int
+				cpu    time.Duration
+			)
 			b.ResetTimer()
 			for b.Loop() {
 				b.StopTimer()
 				evs := g.Batch(batch)
 				b.StartTimer()
+				c := processCPU()
 				n, err := s.InsertEvents(b.Context(), evs, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
+				cpu += processCPU() - c
 				events += n
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
+			}
 		})
+	}
 	}
 }
 

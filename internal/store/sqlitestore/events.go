@@ -13,10 +13,29 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-const insertEventSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
-	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (hash) DO NOTHING`
+// insertColumns are the columns InsertEvents writes, one placeholder each.
+const insertColumns = `hash, time_source, stored, feed, taxonomy, type, tlp,
+	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data`
+
+const columnsPerRow = 19
+
+// rowsPerInsert is how many events one INSERT statement carries. Several
+// rows a statement save the per-statement cost (binding through
+// database/sql, stepping, resetting), about a fifth of the CPU per event
+// with this schema; 64 rows are 1216 parameters, well under SQLite's limit.
+const rowsPerInsert = 64
+
+// insertEventsSQL returns the INSERT of n rows.
+func insertEventsSQL(n int) string {
+	row := "(?" + strings.Repeat(", ?", columnsPerRow-1) + ")"
+	// OR IGNORE rather than ON CONFLICT (hash) DO NOTHING: with no
+	// constraint able to abort the statement, SQLite needs no statement
+	// journal for a multi-row INSERT (that journal cost a tenth of the
+	// insert time). The only other constraints are NOT NULL on columns
+	// always bound, so nothing but a known hash is ever ignored.
+	return "INSERT OR IGNORE INTO events (" + insertColumns + ") VALUES " + row +
+		strings.Repeat(", "+row, n-1)
+}
 
 const insertDedupSQL = `INSERT INTO dedup_keys (key, expires) VALUES (?, ?)
 	ON CONFLICT (key) DO UPDATE SET expires = max(expires, excluded.expires)`
@@ -45,44 +64,61 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup []store.DedupKey) (int, error) {
 	inserted := 0
 	if len(events) > 0 {
-		stmt, err := tx.PrepareContext(ctx, insertEventSQL)
-		if err != nil {
-			return 0, err
-		}
-		defer stmt.Close()
+		var full, rest *sql.Stmt
+		defer func() {
+			for _, st := range []*sql.Stmt{full, rest} {
+				if st != nil {
+					st.Close()
+				}
+			}
+		}()
 		now := time.Now()
 		stored := now.UnixMicro()
 		var (
-			data  []byte
-			one   = make([]*event.Event, 1)
-			args  = make([]any, 19)
-			hash  event.Hash
-			hashB = hash[:]
+			data   []byte
+			one    = make([]*event.Event, 1)
+			args   = make([]any, 0, columnsPerRow*rowsPerInsert)
+			hashes = make([]event.Hash, min(len(events), rowsPerInsert))
 		)
-		for _, e := range events {
-			c := store.ExtractColumns(e, now)
-			hash = e.Hash()
-			one[0] = e
-			data = event.AppendBatch(data[:0], one)
-			args[0] = hashB
-			args[1] = c.TimeSource
-			args[2] = stored
-			args[3] = nullText(c.Feed)
-			args[4] = nullText(c.Taxonomy)
-			args[5] = nullText(c.Type)
-			args[6] = nullText(c.TLP)
-			args[7] = c.SrcIP.Bytes()
-			args[8] = c.DstIP.Bytes()
-			args[9] = nullInt(c.SrcASN)
-			args[10] = nullInt(c.DstASN)
-			args[11] = nullText(c.SrcFQDN)
-			args[12] = nullText(c.DstFQDN)
-			args[13] = nullText(c.SrcURL)
-			args[14] = nullText(c.DstURL)
-			args[15] = nullText(c.MD5)
-			args[16] = nullText(c.SHA1)
-			args[17] = nullText(c.SHA256)
-			args[18] = data
+		for start := 0; start < len(events); start += rowsPerInsert {
+			chunk := events[start:min(start+rowsPerInsert, len(events))]
+			args = args[:0]
+			data = data[:0]
+			// The encoded events share one buffer; each row's blob is a
+			// capped slice of it, valid until the statement has run.
+			offsets := [rowsPerInsert + 1]int{}
+			for i, e := range chunk {
+				one[0] = e
+				data = event.AppendBatch(data, one)
+				offsets[i+1] = len(data)
+			}
+			for i, e := range chunk {
+				c := store.ExtractColumns(e, now)
+				hashes[i] = e.Hash()
+				args = append(args,
+					hashes[i][:], c.TimeSource, stored,
+					nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP),
+					c.SrcIP.Bytes(), c.DstIP.Bytes(), nullInt(c.SrcASN), nullInt(c.DstASN),
+					nullText(c.SrcFQDN), nullText(c.DstFQDN), nullText(c.SrcURL), nullText(c.DstURL),
+					nullText(c.MD5), nullText(c.SHA1), nullText(c.SHA256),
+					data[offsets[i]:offsets[i+1]:offsets[i+1]])
+			}
+			var (
+				stmt *sql.Stmt
+				err  error
+			)
+			if len(chunk) == rowsPerInsert {
+				if full == nil {
+					full, err = tx.PrepareContext(ctx, insertEventsSQL(rowsPerInsert))
+				}
+				stmt = full
+			} else {
+				rest, err = tx.PrepareContext(ctx, insertEventsSQL(len(chunk)))
+				stmt = rest
+			}
+			if err != nil {
+				return 0, err
+			}
 			res, err := stmt.ExecContext(ctx, args...)
 			if err != nil {
 				return 0, err

@@ -1,6 +1,7 @@
 package zzexp
 
 import (
+	"strings"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -35,11 +36,13 @@ func TestExp(t *testing.T) {
 	for range 100 {
 		batches = append(batches, g.Batch(1000))
 	}
-	for _, name := range []string{"noindex", "hash", "hash+time", "all4", "all4-nots"} {
+	for _, name := range []string{"noindex", "all4", "noindex-multi", "all4-multi"} {
+		multi := strings.HasSuffix(name, "-multi")
+		vname := strings.TrimSuffix(name, "-multi")
 		db, _ := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "x.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)&_txlock=immediate")
 		db.SetMaxOpenConns(1)
 		db.Exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, hash BLOB NOT NULL, time_source INTEGER NOT NULL, stored INTEGER, feed TEXT, src_ip BLOB, src_asn INTEGER, data BLOB)`)
-		for _, ix := range variants[name] {
+		for _, ix := range variants[vname] {
 			if _, err := db.Exec(ix); err != nil {
 				t.Fatal(err)
 			}
@@ -49,13 +52,27 @@ func TestExp(t *testing.T) {
 		for bi, batch := range batches {
 			cb := cpu()
 			tx, _ := db.Begin()
-			st, _ := tx.Prepare(`INSERT INTO events (hash, time_source, stored, feed, src_ip, src_asn, data) VALUES (?,?,?,?,?,?,?)`)
-			var buf []byte
-			for _, e := range batch {
-				c := store.ExtractColumns(e, time.Now())
-				h := e.Hash()
-				buf = event.AppendBatch(buf[:0], []*event.Event{e})
-				if _, err := st.Exec(h[:], c.TimeSource, 1, c.Feed, c.SrcIP.Bytes(), c.SrcASN, buf); err != nil {
+			const per = 50
+			q := `INSERT INTO events (hash, time_source, stored, feed, src_ip, src_asn, data) VALUES (?,?,?,?,?,?,?)`
+			n := 1
+			if multi {
+				q += strings.Repeat(",(?,?,?,?,?,?,?)", per-1)
+				n = per
+			}
+			st, err := tx.Prepare(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := make([]any, 0, 7*per)
+			for i := 0; i < len(batch); i += n {
+				args = args[:0]
+				for _, e := range batch[i : i+n] {
+					c := store.ExtractColumns(e, time.Now())
+					h := e.Hash()
+					buf := event.AppendBatch(nil, []*event.Event{e})
+					args = append(args, h[:], c.TimeSource, 1, c.Feed, c.SrcIP.Bytes(), c.SrcASN, buf)
+				}
+				if _, err := st.Exec(args...); err != nil {
 					t.Fatal(err)
 				}
 			}
