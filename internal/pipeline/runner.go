@@ -320,6 +320,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	start := time.Now()
 	for _, en := range r.enrichers {
 		if err := en.Enrich(ctx, b); err != nil {
+			r.release(b)
 			return fmt.Errorf("enrich batch of %s: %w", b.Feed, err)
 		}
 	}
@@ -337,6 +338,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 			if errors.Is(err, ErrPermanent) {
 				return r.deadLetterBatch(ctx, b, err)
 			}
+			r.release(b)
 			return fmt.Errorf("output batch of %s: %w", b.Feed, err)
 		}
 		r.metrics.BatchSeconds.WithLabelValues("output").Observe(time.Since(t).Seconds())
@@ -355,6 +357,21 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	}
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
 	return r.env.Store.AddFeedCounters(ctx, b.Feed, c, time.Time{}, newest, "")
+}
+
+// Releaser is an enricher holding claims for a batch (the deduplicator's
+// keys) that it must give up when the batch fails, or the redelivered batch
+// would look like a duplicate of itself.
+type Releaser interface {
+	Release(b *Batch)
+}
+
+func (r *Runner) release(b *Batch) {
+	for _, en := range r.enrichers {
+		if rel, ok := en.(Releaser); ok {
+			rel.Release(b)
+		}
+	}
 }
 
 func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) error {

@@ -321,49 +321,14 @@ func conditions(q store.EventQuery, after *store.Cursor) (where []string, args [
 // costs a table lookup per match instead of per result.
 func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
-	var after *store.Cursor
-	if q.After != "" {
-		c, err := store.ParseCursor(q.After)
-		if err != nil {
-			return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
-		}
-		after = &c
+	text, args, err := searchSQL(q)
+	if err != nil {
+		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
 	}
-	sides, driven := indicatorSides(&q)
-	if driven && len(sides) == 0 {
+	if text == "" {
 		return store.EventPage{}, nil
 	}
-	where, args := conditions(q, after)
-
-	var sqlText strings.Builder
-	var all []any
-	if !driven {
-		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
-		if len(where) > 0 {
-			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
-		}
-		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?`)
-		all = append(args, limit+1)
-	} else {
-		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
-		for i, sd := range sides {
-			if i > 0 {
-				sqlText.WriteString(" UNION ")
-			}
-			conds := append([]string{sd.cond}, where...)
-			sqlText.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
-			sqlText.WriteString(strings.Join(conds, " AND "))
-			sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?)`)
-			all = append(all, sd.args...)
-			all = append(all, args...)
-			all = append(all, limit+1)
-		}
-		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?) AS k JOIN events AS e ON e.id = k.id
-			ORDER BY k.time_source DESC, k.id DESC`)
-		all = append(all, limit+1)
-	}
-
-	rows, err := s.read.QueryContext(ctx, sqlText.String(), all...)
+	rows, err := s.read.QueryContext(ctx, text, args...)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
 	}
@@ -397,4 +362,52 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
 	}
 	return page, nil
+}
+
+// searchSQL writes the query for q; "" when nothing can match.
+func searchSQL(q store.EventQuery) (string, []any, error) {
+	limit := store.PageLimit(q.Limit)
+	var after *store.Cursor
+	if q.After != "" {
+		c, err := store.ParseCursor(q.After)
+		if err != nil {
+			return "", nil, err
+		}
+		after = &c
+	}
+	sides, driven := indicatorSides(&q)
+	if driven && len(sides) == 0 {
+		return "", nil, nil
+	}
+	where, args := conditions(q, after)
+
+	var sqlText strings.Builder
+	var all []any
+	if !driven {
+		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
+		if len(where) > 0 {
+			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
+		}
+		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?`)
+		all = append(args, limit+1)
+	} else {
+		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
+		for i, sd := range sides {
+			if i > 0 {
+				sqlText.WriteString(" UNION ")
+			}
+			conds := append([]string{sd.cond}, where...)
+			sqlText.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
+			sqlText.WriteString(strings.Join(conds, " AND "))
+			sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?)`)
+			all = append(all, sd.args...)
+			all = append(all, args...)
+			all = append(all, limit+1)
+		}
+		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?) AS k JOIN events AS e ON e.id = k.id
+			ORDER BY k.time_source DESC, k.id DESC`)
+		all = append(all, limit+1)
+	}
+
+	return sqlText.String(), all, nil
 }

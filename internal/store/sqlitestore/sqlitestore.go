@@ -78,11 +78,12 @@ func (o *Options) defaults() error {
 }
 
 // walCheckpointPages is how many WAL pages (4 KiB) accumulate before the
-// committing writer copies them into the database. Each 1000-event batch
-// writes about 2.5k pages (its random index leaves); SQLite's default of 1000
-// checkpoints on every commit, rewriting hot pages (the tail of the time
-// index, the page being filled) and paying a database fsync each time.
-var walCheckpointPages = 1000
+// committing writer copies them into the database. A 1000-event batch
+// dirties on the order of a thousand pages (the random leaves of the hash
+// and address indexes), so SQLite's default of 1000 checkpoints on nearly
+// every commit, adding a database fsync to the batch's WAL fsync under
+// synchronous=FULL; 4000 checkpoints every few batches.
+const walCheckpointPages = 4000
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {

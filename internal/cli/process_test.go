@@ -3,11 +3,16 @@ package cli
 import (
 	"bufio"
 	"context"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -138,4 +143,87 @@ func TestCrashDuringIngest(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(inbox, ".processing", "*")); len(left) != 0 {
 		t.Fatalf("files left in processing: %v", left)
 	}
+}
+
+// TestWorkersShareTheWork runs `vigil serve` with its embedded NATS open on
+// 127.0.0.1 and a second process `vigil serve --role worker` connected to
+// it; both must store part of one large file, and together all of it.
+func TestWorkersShareTheWork(t *testing.T) {
+	bin := buildVigil(t)
+	data := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webAddr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(data, "vigil.yml")
+	os.WriteFile(cfg, []byte("nats:\n  listen: "+natsAddr+"\npipeline:\n  workers: 1\n  batch_size: 500\n"), 0o600)
+
+	start := func(args ...string) {
+		cmd := exec.Command(bin, args...)
+		logFile, _ := os.Create(filepath.Join(data, args[len(args)-1]+".log"))
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait(); logFile.Close() })
+	}
+	start("serve", "--data", data, "--config", cfg, "--listen", webAddr, "main")
+	waitFor(t, 60*time.Second, func() bool {
+		c, err := net.Dial("tcp", natsAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	os.Setenv("VIGIL_NATS_URL", "nats://"+natsAddr)
+	defer os.Unsetenv("VIGIL_NATS_URL")
+	start("serve", "--role", "worker", "--data", data, "--config", cfg, "worker")
+	time.Sleep(2 * time.Second)
+
+	const rows = 60_000
+	staging := filepath.Join(data, "staging.csv")
+	f, _ := os.Create(staging)
+	w := bufio.NewWriter(f)
+	shadowserver.Generate(w, "scan_ssh", rows, rand.New(rand.NewPCG(5, 6)), shadowserver.GenerateOptions{Step: 100 * time.Millisecond})
+	w.Flush()
+	f.Close()
+	os.Rename(staging, filepath.Join(data, "inbox", "2026-11-20-scan_ssh-share-geo.csv"))
+
+	waitFor(t, 5*time.Minute, func() bool { return countEvents(t, data) >= rows })
+	if n := countEvents(t, data); n != rows {
+		t.Fatalf("%d events stored, want %d", n, rows)
+	}
+	resp, err := http.Get("http://" + webAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`vigil_pipeline_events_total\{feed="inbox",stage="stored"\} (\d+)`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no stored counter in /metrics:\n%s", body)
+	}
+	byMain, _ := strconv.Atoi(string(m[1]))
+	t.Logf("main process stored %d, the worker %d", byMain, rows-byMain)
+	if byMain == 0 || byMain >= rows {
+		t.Fatalf("the work was not shared: main stored %d of %d", byMain, rows)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("condition not met within %v", limit)
 }
