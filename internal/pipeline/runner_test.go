@@ -249,3 +249,32 @@ func TestDetectParser(t *testing.T) {
 		}
 	}
 }
+
+// claimer stands in for the deduplicator: it claims every event and must be
+// told when a batch failed.
+type claimer struct{ released atomic.Int32 }
+
+func (c *claimer) Enrich(ctx context.Context, b *pipeline.Batch) error {
+	for _, e := range b.Events {
+		b.Dedup = append(b.Dedup, store.DedupKey{Key: e.Hash(), Expires: time.Now().Add(time.Hour)})
+	}
+	return nil
+}
+
+func (c *claimer) Release(b *pipeline.Batch) { c.released.Add(1) }
+
+func TestFailedBatchReleasesClaims(t *testing.T) {
+	st := openStore(t)
+	c := &claimer{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1),
+		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "lines", Parser: &lineParser{}}},
+		Enrichers: []pipeline.Enricher{c},
+		Outputs:   []pipeline.Output{storeOutput{st}, failingOutput{errors.New("timeout")}}, BatchSize: 10})
+	b := &pipeline.Batch{Feed: "test", Events: []*event.Event{event.New(1)}}
+	if err := r.Process(context.Background(), b); err == nil {
+		t.Fatal("Process succeeded with a failing output")
+	}
+	if c.released.Load() != 1 {
+		t.Fatalf("claims released %d times, want 1", c.released.Load())
+	}
+}

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
@@ -51,12 +52,17 @@ func openFresh(t testing.TB) *Store {
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		c, err := pgx.Connect(t.Context(), dsn)
+		// t.Context is already canceled when cleanups run.
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, dsn)
 		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
 			return
 		}
-		defer c.Close(t.Context())
-		c.Exec(t.Context(), "DROP SCHEMA "+schema+" CASCADE")
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 	})
 	s, err := Open(ctx, withSearchPath(t, dsn, schema))
 	if err != nil {

@@ -199,6 +199,9 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 type side struct {
 	cond string
 	args []any
+	// ranged marks a range over the index (CIDR, domain), whose matches do
+	// not come out in time order.
+	ranged bool
 }
 
 // indicatorSides returns the conditions of the first indicator filter set in
@@ -211,18 +214,18 @@ func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
 		k := store.MakeIPKey(q.IP)
 		b := append([]byte(nil), k.Bytes()...)
 		q.IP = netip.Addr{}
-		return []side{{"src_ip = ?", []any{b}}, {"dst_ip = ?", []any{b}}}, true
+		return []side{{"src_ip = ?", []any{b}, false}, {"dst_ip = ?", []any{b}, false}}, true
 	case q.Prefix.IsValid():
 		first, last := store.PrefixRange(q.Prefix)
 		q.Prefix = netip.Prefix{}
 		return []side{
-			{"src_ip BETWEEN ? AND ?", []any{first[:], last[:]}},
-			{"dst_ip BETWEEN ? AND ?", []any{first[:], last[:]}},
+			{"src_ip BETWEEN ? AND ?", []any{first[:], last[:]}, true},
+			{"dst_ip BETWEEN ? AND ?", []any{first[:], last[:]}, true},
 		}, true
 	case q.ASN != 0:
 		a := int64(q.ASN)
 		q.ASN = 0
-		return []side{{"src_asn = ?", []any{a}}, {"dst_asn = ?", []any{a}}}, true
+		return []side{{"src_asn = ?", []any{a}, false}, {"dst_asn = ?", []any{a}, false}}, true
 	case q.FQDN != "":
 		from, to := store.FQDNRange(q.FQDN)
 		q.FQDN = ""
@@ -230,13 +233,13 @@ func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
 			return nil, true
 		}
 		return []side{
-			{"src_fqdn >= ? AND src_fqdn < ?", []any{from, to}},
-			{"dst_fqdn >= ? AND dst_fqdn < ?", []any{from, to}},
+			{"src_fqdn >= ? AND src_fqdn < ?", []any{from, to}, true},
+			{"dst_fqdn >= ? AND dst_fqdn < ?", []any{from, to}, true},
 		}, true
 	case q.URL != "":
 		u := q.URL
 		q.URL = ""
-		return []side{{"src_url = ?", []any{u}}, {"dst_url = ?", []any{u}}}, true
+		return []side{{"src_url = ?", []any{u}, false}, {"dst_url = ?", []any{u}, false}}, true
 	case q.Hash != "":
 		h := strings.ToLower(strings.TrimSpace(q.Hash))
 		q.Hash = ""
@@ -244,7 +247,7 @@ func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
 		if col == "" {
 			return nil, true
 		}
-		return []side{{col + " = ?", []any{h}}}, true
+		return []side{{col + " = ?", []any{h}, false}}, true
 	}
 	return nil, false
 }
@@ -321,7 +324,11 @@ func conditions(q store.EventQuery, after *store.Cursor) (where []string, args [
 // costs a table lookup per match instead of per result.
 func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
-	text, args, err := searchSQL(q)
+	scan, err := s.preferTimeScan(ctx, q)
+	if err != nil {
+		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
+	}
+	text, args, err := searchSQL(q, scan)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", err)
 	}
@@ -364,8 +371,10 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	return page, nil
 }
 
-// searchSQL writes the query for q; "" when nothing can match.
-func searchSQL(q store.EventQuery) (string, []any, error) {
+// searchSQL writes the query for q; "" when nothing can match. timeScan
+// walks the time index and filters instead of starting from the
+// indicator's index (see preferTimeScan).
+func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 	limit := store.PageLimit(q.Limit)
 	var after *store.Cursor
 	if q.After != "" {
@@ -383,8 +392,24 @@ func searchSQL(q store.EventQuery) (string, []any, error) {
 
 	var sqlText strings.Builder
 	var all []any
-	if !driven {
+	if driven && timeScan {
+		parts := make([]string, len(sides))
+		for i, sd := range sides {
+			parts[i] = "(" + sd.cond + ")"
+			all = append(all, sd.args...)
+		}
+		where = append([]string{"(" + strings.Join(parts, " OR ") + ")"}, where...)
+		all = append(all, args...)
+		args = all
+		all = nil
+		driven = false
+		// INDEXED BY: without statistics the planner would start from
+		// the indicator's index, which is what we decided against.
+		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events INDEXED BY events_time`)
+	} else if !driven {
 		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
+	}
+	if !driven {
 		if len(where) > 0 {
 			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
 		}
@@ -410,4 +435,49 @@ func searchSQL(q store.EventQuery) (string, []any, error) {
 	}
 
 	return sqlText.String(), all, nil
+}
+
+// Limits of matches in an indicator's index range beyond which a search
+// walks the time index instead (see preferTimeScan). Measured on this
+// schema: sorting covering-index entries costs about 0.3 µs each, a table
+// lookup for a filter not in the index about 5 µs. Variables so that tests
+// can force either plan.
+var (
+	rangeCapCovered = 50_000
+	rangeCapLookups = 5_000
+)
+
+// preferTimeScan decides how to run a search by a range (CIDR, domain).
+//
+// Starting from the range's index costs one step per match: cheap for a
+// /24, but a /8 over ten million events matches millions, all of which
+// would be sorted to find the newest fifty, and every other filter (feed,
+// taxonomy…) adds a table lookup per match. Walking the time index from
+// the newest and testing each event costs about limit × events ÷ matches
+// steps instead: cheap exactly when matches are many. So count the range's
+// index entries up to a cap (a covering scan, bounded cost) and walk the
+// time index when the cap is reached. The cap is lower when other filters
+// need table lookups.
+func (s *Store) preferTimeScan(ctx context.Context, q store.EventQuery) (bool, error) {
+	sides, ok := indicatorSides(&q)
+	if !ok || len(sides) == 0 || !sides[0].ranged {
+		return false, nil
+	}
+	limit := rangeCapCovered
+	if _, more := indicatorSides(&q); more || q.Taxonomy != "" || q.Type != "" || q.Feed != "" || q.TLP != "" {
+		limit = rangeCapLookups
+	}
+	total := 0
+	for _, sd := range sides {
+		var n int
+		err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE `+sd.cond+` LIMIT ?)`,
+			append(sd.args, limit-total)...).Scan(&n)
+		if err != nil {
+			return false, err
+		}
+		if total += n; total >= limit {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // explain returns SQLite's query plan for the search q, one line a step.
-func explain(t *testing.T, s *Store, q store.EventQuery) string {
+// Plans are checked rather than timings, which vary with the machine.
+func explain(t *testing.T, s *Store, q store.EventQuery, timeScan bool) string {
 	t.Helper()
-	text, args, err := searchSQL(q)
+	text, args, err := searchSQL(q, timeScan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,18 +48,42 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 	after := store.Cursor{TimeSource: g.Start.Add(time.Hour).UnixMicro(), ID: 100}.String()
-	for _, q := range []store.EventQuery{
-		{},
-		{IP: netip.MustParseAddr("100.0.1.2")},
-		{IP: netip.MustParseAddr("100.0.1.2"), After: after},
-		{Prefix: netip.MustParsePrefix("100.3.0.0/16")},
-		{Prefix: netip.MustParsePrefix("100.3.0.0/16"), After: after},
-		{ASN: 64512},
-		{ASN: 64512, After: after, From: g.Start},
-		{FQDN: "example.be"},
-		{Feed: "x"},
-		{Prefix: netip.MustParsePrefix("100.3.0.0/16"), Feed: "x"},
-	} {
-		t.Logf("%+v\n%s", q, explain(t, s, q))
+	prefix := netip.MustParsePrefix("100.3.0.0/16")
+	// want lists fragments the plan must contain; none of the searches may
+	// read the whole table without an index.
+	tests := []struct {
+		name     string
+		q        store.EventQuery
+		timeScan bool
+		want     []string
+	}{
+		{"newest", store.EventQuery{}, false, []string{"SCAN events USING INDEX events_time"}},
+		{"IP", store.EventQuery{IP: netip.MustParseAddr("100.0.1.2"), After: after}, false,
+			[]string{"COVERING INDEX events_src_ip (src_ip=? AND time_source<?)", "COVERING INDEX events_dst_ip (dst_ip=? AND time_source<?)", "MERGE (UNION)"}},
+		{"CIDR", store.EventQuery{Prefix: prefix}, false,
+			[]string{"COVERING INDEX events_src_ip (src_ip>? AND src_ip<?)", "COVERING INDEX events_dst_ip (dst_ip>? AND dst_ip<?)"}},
+		{"CIDR by time", store.EventQuery{Prefix: prefix}, true, []string{"SCAN events USING INDEX events_time"}},
+		{"ASN and time", store.EventQuery{ASN: 64512, From: g.Start}, false,
+			[]string{"COVERING INDEX events_src_asn (src_asn=? AND time_source>?)", "COVERING INDEX events_dst_asn (dst_asn=? AND time_source>?)"}},
+		{"domain", store.EventQuery{FQDN: "example.be"}, false,
+			[]string{"COVERING INDEX events_src_fqdn (src_fqdn>? AND src_fqdn<?)", "COVERING INDEX events_dst_fqdn (dst_fqdn>? AND dst_fqdn<?)"}},
+		{"URL", store.EventQuery{URL: "http://example.be/"}, false, []string{"INDEX events_src_url (src_url=?)", "INDEX events_dst_url (dst_url=?)"}},
+		{"hash", store.EventQuery{Hash: strings.Repeat("a", 64)}, false, []string{"INDEX events_sha256 (sha256=?)"}},
+		{"feed", store.EventQuery{Feed: "x", To: g.Start}, false, []string{"SEARCH events USING INDEX events_time (time_source<?)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := explain(t, s, tt.q, tt.timeScan)
+			for _, w := range tt.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("plan lacks %q:\n%s", w, plan)
+				}
+			}
+			for _, line := range strings.Split(plan, "\n") {
+				if strings.HasPrefix(line, "SCAN events") && !strings.Contains(line, "USING") {
+					t.Errorf("plan reads the whole table:\n%s", plan)
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -101,6 +102,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// A file: URI with the path escaped, so that '?', '#' or '%' in a
+	// directory name cannot be read as URI syntax.
+	dsn := func(q url.Values) string {
+		return (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String()
+	}
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	common.Add("_pragma", "foreign_keys(1)")
@@ -117,7 +127,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Take the write lock at BEGIN: a deferred transaction that reads first
 	// and then writes can fail with SQLITE_BUSY instead of waiting.
 	w.Set("_txlock", "immediate")
-	write, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
+	write, err := sql.Open("sqlite", dsn(w))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -135,7 +145,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r := cloneValues(common)
 	r.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.ReaderCacheMiB*1024))
 	r.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	read, err := sql.Open("sqlite", dsn(r))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)

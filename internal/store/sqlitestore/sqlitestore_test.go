@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -20,4 +21,58 @@ func openTemp(t testing.TB, opts Options) *Store {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{}) })
+}
+
+// TestContractTimeScan runs the contract with every range search walking
+// the time index, the plan large ranges take, so both plans are checked.
+func TestContractTimeScan(t *testing.T) {
+	covered, lookups := rangeCapCovered, rangeCapLookups
+	rangeCapCovered, rangeCapLookups = 1, 1
+	t.Cleanup(func() { rangeCapCovered, rangeCapLookups = covered, lookups })
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{}) })
+}
+
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%20chars")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), filepath.Join(dir, "vigil.db"), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vigil.db")); err != nil {
+		t.Errorf("database not at the given path: %v", err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "x.db"), Options{Synchronous: "sometimes"}); err == nil {
+		t.Error("Open with synchronous=sometimes: no error")
+	}
+	s := openTemp(t, Options{Synchronous: "normal"})
+	var sync, mode string
+	if err := s.write.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if sync != "1" || mode != "wal" {
+		t.Errorf("synchronous = %s, journal_mode = %s; want 1 (NORMAL) and wal", sync, mode)
+	}
+	d := openTemp(t, Options{})
+	if err := d.write.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if sync != "2" {
+		t.Errorf("default synchronous = %s, want 2 (FULL)", sync)
+	}
+	if _, err := d.read.ExecContext(t.Context(), "CREATE TABLE x (y)"); err == nil {
+		t.Error("a reader connection could write")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"search order", testSearchOrder},
 		{"paging", testPaging},
 		{"bad cursor", testBadCursor},
+		{"concurrent use", testConcurrent},
 		{"dedup keys", testDedupKeys},
 		{"dead letters", testDeadLetters},
 		{"feed counters", testFeedCounters},
@@ -372,6 +374,56 @@ func testPaging(t *testing.T, s store.Store) {
 				}
 			})
 		}
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	// Writers and readers at once, as the pipeline and the console do: no
+	// call may fail with a busy or locked database, and nothing is lost.
+	const writers, batches, size = 4, 5, 200
+	g := NewGenerator(21)
+	all := make([][]*event.Event, writers*batches)
+	for i := range all {
+		all[i] = g.Batch(size)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers)
+	for w := range writers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				if _, err := s.InsertEvents(t.Context(), all[w*batches+b], nil); err != nil {
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range 2 * batches {
+				if _, err := s.SearchEvents(t.Context(), store.EventQuery{ASN: g.ASN(0)}); err != nil {
+					errs <- fmt.Errorf("reader %d: %w", w, err)
+					return
+				}
+				if err := s.AddAudit(t.Context(), store.AuditEntry{Actor: "reader", Action: "search"}); err != nil {
+					errs <- fmt.Errorf("reader %d audit: %w", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	n, err := s.CountEvents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != writers*batches*size {
+		t.Errorf("CountEvents = %d, want %d", n, writers*batches*size)
 	}
 }
 

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+func TestReverseFQDN(t *testing.T) {
+	for in, want := range map[string]string{
+		"www.example.be":   "be.example.www.",
+		"example.be":       "be.example.",
+		"Example.BE.":      "be.example.",
+		"be":               "be.",
+		"":                 "",
+		"a.b.c.example.be": "be.example.c.b.a.",
+	} {
+		if got := ReverseFQDN(in); got != want {
+			t.Errorf("ReverseFQDN(%q) = %q, want %q", in, got, want)
+		}
+	}
+	from, to := FQDNRange("example.be")
+	for name, inside := range map[string]bool{
+		"example.be": true, "www.example.be": true, "a.b.example.be": true,
+		"notexample.be": false, "example.be.evil.com": false, "example-x.be": false, "xexample.be": false,
+	} {
+		r := ReverseFQDN(name)
+		if got := r >= from && r < to; got != inside {
+			t.Errorf("%s (%s) in [%s, %s) = %v, want %v", name, r, from, to, got, inside)
+		}
+	}
+}
+
+func TestPrefixRange(t *testing.T) {
+	tests := []struct {
+		prefix, first, last string
+	}{
+		{"192.0.2.0/24", "192.0.2.0", "192.0.2.255"},
+		{"192.0.2.77/24", "192.0.2.0", "192.0.2.255"},
+		{"10.0.0.0/8", "10.0.0.0", "10.255.255.255"},
+		{"0.0.0.0/0", "0.0.0.0", "255.255.255.255"},
+		{"198.51.100.7/32", "198.51.100.7", "198.51.100.7"},
+		{"2001:db8::/32", "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::1/128", "2001:db8::1", "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		first, last := PrefixRange(netip.MustParsePrefix(tt.prefix))
+		f, l := netip.AddrFrom16(first).Unmap(), netip.AddrFrom16(last).Unmap()
+		if f.String() != tt.first || l.String() != tt.last {
+			t.Errorf("PrefixRange(%s) = %s - %s, want %s - %s", tt.prefix, f, l, tt.first, tt.last)
+		}
+		// Keys of the first and last address match the range bounds.
+		fk := MakeIPKey(netip.MustParseAddr(tt.first))
+		if string(fk.Bytes()) != string(first[:]) {
+			t.Errorf("%s: key of first address differs from the range start", tt.prefix)
+		}
+	}
+}
+
+func TestExtractColumns(t *testing.T) {
+	e := event.New(8)
+	for k, v := range map[string]string{
+		"time.source": "2024-05-01T10:00:00.5+02:00", "source.ip": "192.0.2.1", "destination.ip": "2001:db8::1",
+		"source.asn": "AS64500", "destination.fqdn": "WWW.Example.be", "feed.name": "F", "tlp": "amber",
+		"malware.hash.md5": "0123456789abcdef0123456789abcdef",
+	} {
+		if err := e.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := ExtractColumns(e, time.Now())
+	if want := time.Date(2024, 5, 1, 8, 0, 0, 5e8, time.UTC).UnixMicro(); c.TimeSource != want {
+		t.Errorf("TimeSource = %d, want %d", c.TimeSource, want)
+	}
+	if c.SrcASN != 64500 || c.DstFQDN != "be.example.www." || c.Feed != "F" || c.TLP != "AMBER" || c.MD5 == "" {
+		t.Errorf("columns = %+v", c)
+	}
+	if !c.SrcIP.Valid() || !c.DstIP.Valid() || c.SrcURL != "" {
+		t.Errorf("addresses = %+v", c)
+	}
+	stored := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := ExtractColumns(event.New(0), stored).TimeSource; got != stored.UnixMicro() {
+		t.Errorf("event without times: TimeSource = %d, want the stored time", got)
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	for _, c := range []Cursor{{}, {TimeSource: 1714557600000000, ID: 42}, {TimeSource: -5, ID: 1 << 62}} {
+		got, err := ParseCursor(c.String())
+		if err != nil || got != c {
+			t.Errorf("ParseCursor(%v.String()) = %v, %v", c, got, err)
+		}
+	}
+	for _, bad := range []string{"", "x", "AAAA", "not base64!!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		if _, err := ParseCursor(bad); err == nil {
+			t.Errorf("ParseCursor(%q): no error", bad)
+		}
+	}
+}
+
+// FuzzParseCursor: cursors come from API clients.
+func FuzzParseCursor(f *testing.F) {
+	f.Add(Cursor{TimeSource: 1714557600000000, ID: 42}.String())
+	f.Add("")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCursor(s)
+		if err != nil {
+			return
+		}
+		if again, err := ParseCursor(c.String()); err != nil || again != c {
+			t.Fatalf("cursor %q decodes to %v, which does not round-trip", s, c)
+		}
+	})
+}
