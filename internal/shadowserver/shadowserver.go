@@ -222,6 +222,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	}
 	rr := newRecordReader(in.Body)
 	var header []string
+	var headerLine []byte
 	for {
 		rec, _, err := rr.next()
 		if errors.Is(err, io.EOF) {
@@ -238,14 +239,19 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		if err != nil {
 			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 		}
+		headerLine = bytes.Clone(rec)
 		break
 	}
 	plan, err := report.compile(header)
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 	}
+	// A reject carries the header with its row: an analyst reading the dead
+	// letter sees the column names, and a re-run parses it on its own.
 	reject := func(rec []byte, err error) {
-		sink.Reject(bytes.Clone(rec), err)
+		letter := make([]byte, 0, len(headerLine)+1+len(rec))
+		letter = append(append(append(letter, headerLine...), '\n'), rec...)
+		sink.Reject(letter, err)
 	}
 	cells := make([]string, 0, len(header))
 	for n := 0; ; n++ {
