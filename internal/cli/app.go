@@ -52,6 +52,11 @@ func (c *cmdEnv) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Log.Level == "info" {
+		// Short-lived commands print their results; routine notices
+		// (migrations, tables loaded) would only clutter them.
+		cfg.Log.Level = "warn"
+	}
 	return openApp(ctx, cfg, c.stderr)
 }
 
@@ -66,7 +71,7 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -78,15 +83,16 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 	return a, nil
 }
 
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if strings.HasPrefix(cfg.Database, "postgres") {
 		st, err := pgstore.Open(ctx, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
+		st.SetLogger(log)
 		return st, nil
 	}
-	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous)})
+	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous), Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite: %w", err)
 	}

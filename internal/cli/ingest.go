@@ -63,6 +63,9 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 		feed = "inbox"
 		cfg.Feeds = ensureFeed(cfg.Feeds, config.DefaultInboxFeed())
 	}
+	if cfg.Log.Level == "info" {
+		cfg.Log.Level = "warn"
+	}
 	a, err := openApp(ctx, cfg, c.stderr)
 	if err != nil {
 		return err

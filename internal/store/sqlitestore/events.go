@@ -20,9 +20,10 @@ const insertColumns = `hash, time_source, stored, feed, taxonomy, type, tlp,
 const columnsPerRow = 19
 
 // rowsPerInsert is how many events one INSERT statement carries. Several
-// rows a statement save the per-statement cost (binding through
-// database/sql, stepping, resetting), about a fifth of the CPU per event
-// with this schema; 64 rows are 1216 parameters, well under SQLite's limit.
+// rows a statement save the per-statement cost (a trip through
+// database/sql, binding, stepping, resetting): measured on a table without
+// indexes, 18 → 14 µs of CPU per event. 64 rows are 1216 parameters, well
+// under SQLite's limit of 32766.
 const rowsPerInsert = 64
 
 // insertEventsSQL returns the INSERT of n rows.
