@@ -180,8 +180,15 @@ func (d *Dedup) locate(h event.Hash) (dedupID, *dedupShard) {
 	return id, &d.shards[h[31]%dedupShardCount]
 }
 
-// Key returns the dedup key of e under this deduplicator's filter.
-func (d *Dedup) Key(e *event.Event) event.Hash { return e.HashExcept(d.skip) }
+// Key returns the dedup key of e under this deduplicator's filter. Without
+// filter keys it is the event's own identity, computed once when the event
+// left its parser.
+func (d *Dedup) Key(e *event.Event) event.Hash {
+	if len(d.skip) == 0 {
+		return e.Hash()
+	}
+	return e.HashExcept(d.skip)
+}
 
 // Enrich implements pipeline.Enricher.
 func (d *Dedup) Enrich(_ context.Context, b *pipeline.Batch) error {
@@ -192,7 +199,7 @@ func (d *Dedup) Enrich(_ context.Context, b *pipeline.Batch) error {
 	b.Dedup = slices.Grow(b.Dedup, len(b.Events))
 	kept := b.Events[:0]
 	for _, e := range b.Events {
-		h := e.HashExcept(d.skip)
+		h := d.Key(e)
 		if !d.claim(h, nowSec, expires) {
 			b.Duplicates++
 			continue

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -175,13 +176,33 @@ func ParseHash(s string) (Hash, bool) {
 
 // hashExcluded are left out of the hash, as IntelMQ's deduplicator does by
 // default: the same observation read twice differs only in when it was read
-// and in its raw form.
-func hashExcluded(key string) bool { return key == "time.observation" || key == "raw" }
+// and in its raw form. event_hash holds the result.
+func hashExcluded(key string) bool {
+	return key == "time.observation" || key == "raw" || key == "event_hash"
+}
 
-// Hash is SHA-256 over the sorted fields except time.observation and raw.
-// It is the event's key in every store.
+// Hash is the event's key in every store. It is the identity fixed by Seal
+// when the event was parsed (so that enrichment from a routing table that
+// changed in between cannot turn a replayed event into a new one), or else
+// SHA-256 over the sorted fields except time.observation, raw and
+// event_hash.
 func (e *Event) Hash() Hash {
+	if v, ok := e.Get("event_hash"); ok {
+		if h, ok := ParseHash(v); ok {
+			return h
+		}
+	}
 	return e.HashExcept(nil)
+}
+
+// Seal computes the event's identity from its current fields and keeps it in
+// event_hash (upper-case hex, IntelMQ's type for the field), replacing any
+// value the input carried. The pipeline seals every event as it leaves its
+// parser.
+func (e *Event) Seal() Hash {
+	h := e.HashExcept(nil)
+	e.SetTrusted("event_hash", strings.ToUpper(hex.EncodeToString(h[:])))
+	return h
 }
 
 // HashExcept is Hash leaving out the named fields as well; deduplication uses

@@ -214,3 +214,25 @@ func BenchmarkSetAndHash(b *testing.B) {
 		_ = e.Hash()
 	}
 }
+
+func TestSealFixesIdentity(t *testing.T) {
+	e := New(0)
+	e.Set("source.ip", "192.0.2.1")
+	e.Set("event_hash", "00")
+	h := e.Seal()
+	if e.Hash() != h || e.Value("event_hash") != strings.ToUpper(h.String()) {
+		t.Fatalf("seal: %s", e.AppendJSON(nil))
+	}
+	e.Set("source.asn", "64496") // enrichment after the seal
+	if e.Hash() != h {
+		t.Fatal("enrichment changed the sealed identity")
+	}
+	if e.HashExcept(nil) == h {
+		t.Fatal("HashExcept ignores new fields")
+	}
+	plain := New(0)
+	plain.Set("source.ip", "192.0.2.1")
+	if plain.Hash() != h {
+		t.Fatal("a sealed and an unsealed copy of the same observation differ")
+	}
+}

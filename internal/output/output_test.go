@@ -85,7 +85,10 @@ func TestStore(t *testing.T) {
 	batch := &pipeline.Batch{
 		Feed:   "shadowserver-scan-rdp",
 		Events: events[:2],
-		Dedup:  []store.DedupKey{{Key: events[0].Hash(), Expires: expires}},
+		Dedup: []store.DedupKey{
+			{Key: events[0].Hash(), Expires: expires},
+			{Key: events[0].HashExcept(map[string]bool{"time.source": true}), Expires: expires},
+		},
 	}
 
 	t.Run("new events are inserted", func(t *testing.T) {
@@ -112,14 +115,14 @@ func TestStore(t *testing.T) {
 			t.Errorf("CountEvents = %d, %v; want 3", total, err)
 		}
 	})
-	t.Run("dedup keys are stored with the batch", func(t *testing.T) {
+	t.Run("dedup keys are stored with the batch, except the events' own identities", func(t *testing.T) {
 		var keys []store.DedupKey
 		err := s.LoadDedupKeys(ctx, expires.Add(-time.Hour), func(k store.DedupKey) { keys = append(keys, k) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(keys) != 1 || keys[0].Key != events[0].Hash() {
-			t.Errorf("dedup keys %v, want the one of the batch", keys)
+		if len(keys) != 1 || keys[0].Key != events[0].HashExcept(map[string]bool{"time.source": true}) {
+			t.Errorf("dedup keys %v, want only the filtered key of the batch", keys)
 		}
 	})
 	t.Run("empty batch", func(t *testing.T) {

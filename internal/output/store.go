@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -47,11 +48,32 @@ func (s *Store) WriteCount(ctx context.Context, b *pipeline.Batch) (inserted int
 	if len(b.Events) == 0 && len(b.Dedup) == 0 {
 		return 0, nil
 	}
-	inserted, err = s.store.InsertEvents(ctx, b.Events, b.Dedup)
+	inserted, err = s.store.InsertEvents(ctx, b.Events, persistentKeys(b))
 	if err != nil {
 		return inserted, fmt.Errorf("store %d events of %s: %w", len(b.Events), b.Feed, err)
 	}
 	return inserted, nil
+}
+
+// persistentKeys leaves out the dedup keys that are the identity of an event
+// of the batch (a deduplicator without filter keys claims exactly those):
+// the stored event already remembers them, forever rather than for a window,
+// and writing each twice would cost a second random index insert per event.
+func persistentKeys(b *pipeline.Batch) []store.DedupKey {
+	if len(b.Dedup) == 0 {
+		return nil
+	}
+	own := make(map[event.Hash]struct{}, len(b.Events))
+	for _, e := range b.Events {
+		own[e.Hash()] = struct{}{}
+	}
+	keys := make([]store.DedupKey, 0, len(b.Dedup))
+	for _, k := range b.Dedup {
+		if _, ok := own[k.Key]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 var _ pipeline.Output = (*Store)(nil)

@@ -214,6 +214,7 @@ func (s *sink) label(e *event.Event) {
 	if !f.KeepRaw {
 		e.Delete("raw")
 	}
+	e.Seal()
 }
 
 // Reject implements Sink.
