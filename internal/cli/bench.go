@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/bus"
@@ -55,6 +56,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	dir := c.flags.String("dir", "", "work directory (default: a new temporary one, removed afterwards)")
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
+	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := c.parse(args); err != nil {
 		return err
@@ -82,7 +84,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if sub == "ingest" {
-		return benchIngest(ctx, c, work, *rows, *transport, *sync)
+		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore)
 	}
 	return benchSearch(ctx, c, work, *rows)
 }
@@ -103,7 +105,7 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 	return b.String(), countries, prefixes
 }
 
-func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string) error {
+func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore bool) error {
 	out := c.stdout
 	pfx2as, countries, prefixes := benchNetworks()
 	tableFile := filepath.Join(work, "pfx2as.txt")
@@ -160,9 +162,11 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		}
 		enrichers = append(enrichers, en)
 	}
-	storeOut, err := pipeline.NewOutput("store", env, pipeline.Options{})
-	if err != nil {
-		return err
+	var output pipeline.Output = &countingOutput{}
+	if !noStore {
+		if output, err = pipeline.NewOutput("store", env, pipeline.Options{}); err != nil {
+			return err
+		}
 	}
 	parser, err := pipeline.NewParser("shadowserver", env, pipeline.Options{})
 	if err != nil {
@@ -181,7 +185,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	}
 	runner := pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
 		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: true, ParserID: "shadowserver", Parser: parser}},
-		Enrichers: enrichers, Outputs: []pipeline.Output{storeOut}, BatchSize: 2000, Workers: 2})
+		Enrichers: enrichers, Outputs: []pipeline.Output{output}, BatchSize: 2000, Workers: 2})
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go runner.Work(wctx)
@@ -204,6 +208,9 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 			if err != nil {
 				return err
 			}
+			if noStore {
+				n = output.(*countingOutput).n.Load()
+			}
 			if n >= int64(rows) {
 				break
 			}
@@ -215,14 +222,27 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	if err != nil {
 		return err
 	}
+	what := "stored"
+	if noStore {
+		stored, what = output.(*countingOutput).n.Load(), "enriched, not stored"
+	}
 	rate := float64(stored) / elapsed.Seconds()
-	fmt.Fprintf(out, "pipeline (%s): %d events stored in %v\n", transportName, stored, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "pipeline (%s): %d events %s in %v\n", transportName, stored, what, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(out, "pipeline / bare read-and-split: %.1f× the time\n", elapsed.Seconds()/bare.Seconds())
 	fmt.Fprintf(out, "events/s: %.0f\n", rate)
 	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
 	if stored != int64(rows) {
 		return fmt.Errorf("stored %d events of %d rows", stored, rows)
 	}
+	return nil
+}
+
+// countingOutput stands in for the store when only the stages before it
+// are measured.
+type countingOutput struct{ n atomic.Int64 }
+
+func (o *countingOutput) Write(ctx context.Context, b *pipeline.Batch) error {
+	o.n.Add(int64(len(b.Events)))
 	return nil
 }
 

@@ -208,7 +208,9 @@ func (e *Event) Seal() Hash {
 // HashExcept is Hash leaving out the named fields as well; deduplication uses
 // it with its configured filter keys.
 func (e *Event) HashExcept(skip map[string]bool) Hash {
-	var buf [1024]byte
+	// Wide reports make events of a few KiB; a buffer that usually fits
+	// keeps hashing free of allocations.
+	var buf [4096]byte
 	b := buf[:0]
 	for _, f := range e.fields {
 		if hashExcluded(f.Key) || skip[f.Key] {

@@ -236,3 +236,44 @@ func TestSealFixesIdentity(t *testing.T) {
 		t.Fatal("a sealed and an unsealed copy of the same observation differ")
 	}
 }
+
+func TestRecordIsCompactAndRoundTrips(t *testing.T) {
+	e := New(0)
+	e.Set("source.ip", "192.0.2.1")
+	e.Set("time.source", "2026-11-20T10:00:00Z")
+	e.SetExtra("some_column", "value")
+	e.SetRaw([]byte("2026-11-20 10:00:00,192.0.2.1,3389,some value"))
+	rec := AppendRecord(nil, e)
+	if json := e.AppendJSON(nil); len(rec) >= len(json)*2/3 {
+		t.Errorf("record %d bytes, JSON %d: not compact", len(rec), len(json))
+	}
+	got, err := DecodeRecord(rec)
+	if err != nil || string(got.AppendJSON(nil)) != string(e.AppendJSON(nil)) {
+		t.Fatalf("round trip: %v\n%s", err, got.AppendJSON(nil))
+	}
+	// A raw value that is not base64 (from a hand-made event) survives too.
+	e.SetTrusted("raw", "not base64!")
+	if got, err := DecodeRecord(AppendRecord(nil, e)); err != nil || got.Value("raw") != "not base64!" {
+		t.Fatalf("raw as text: %v", err)
+	}
+	if _, err := DecodeRecord(append(rec, 0)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	e := New(0)
+	e.Set("source.ip", "192.0.2.1")
+	e.SetRaw([]byte("x"))
+	f.Add(AppendRecord(nil, e))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := DecodeRecord(data)
+		if err != nil {
+			return
+		}
+		again, err := DecodeRecord(AppendRecord(nil, e))
+		if err != nil || again.Len() != e.Len() {
+			t.Fatalf("re-encoding a decoded record failed: %v", err)
+		}
+	})
+}

@@ -214,7 +214,6 @@ func (s *sink) label(e *event.Event) {
 	if !f.KeepRaw {
 		e.Delete("raw")
 	}
-	e.Seal()
 }
 
 // Reject implements Sink.
@@ -319,6 +318,13 @@ type storeCounter interface {
 // forever.
 func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	start := time.Now()
+	// The identity is fixed before any enricher adds to the event, so a
+	// replay enriched from changed tables is still the same event. Sealing
+	// here rather than in the parser's goroutine spreads the hashing over
+	// the workers.
+	for _, e := range b.Events {
+		e.Seal()
+	}
 	for _, en := range r.enrichers {
 		if err := en.Enrich(ctx, b); err != nil {
 			r.release(b)

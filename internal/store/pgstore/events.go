@@ -64,14 +64,12 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 	// One buffer for every event's encoded form; the rows slice into it.
 	var data []byte
 	offsets := make([]int, n+1)
-	one := make([]*event.Event, 1)
 	hashes := make([]event.Hash, n)
 	for i, e := range events {
 		c := store.ExtractColumns(e, now)
 		hashes[i] = e.Hash()
 		b.hash[i] = hashes[i][:]
-		one[0] = e
-		data = event.AppendBatch(data, one)
+		data = event.AppendRecord(data, e)
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
@@ -176,16 +174,7 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 	return store.StoredEvent{Hash: hash, Stored: stored.UTC(), Event: e}, nil
 }
 
-func decodeEvent(data []byte) (*event.Event, error) {
-	es, err := event.DecodeBatch(data)
-	if err != nil {
-		return nil, err
-	}
-	if len(es) != 1 {
-		return nil, event.ErrBadBatch
-	}
-	return es[0], nil
-}
+func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(data) }
 
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {

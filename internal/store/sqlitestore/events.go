@@ -77,7 +77,6 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 		stored := now.UnixMicro()
 		var (
 			data   []byte
-			one    = make([]*event.Event, 1)
 			args   = make([]any, 0, columnsPerRow*rowsPerInsert)
 			hashes = make([]event.Hash, min(len(events), rowsPerInsert))
 		)
@@ -89,8 +88,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 			// capped slice of it, valid until the statement has run.
 			offsets := [rowsPerInsert + 1]int{}
 			for i, e := range chunk {
-				one[0] = e
-				data = event.AppendBatch(data, one)
+				data = event.AppendRecord(data, e)
 				offsets[i+1] = len(data)
 			}
 			for i, e := range chunk {
@@ -173,16 +171,7 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 	return store.StoredEvent{Hash: hash, Stored: time.UnixMicro(stored).UTC(), Event: e}, nil
 }
 
-func decodeEvent(data []byte) (*event.Event, error) {
-	es, err := event.DecodeBatch(data)
-	if err != nil {
-		return nil, err
-	}
-	if len(es) != 1 {
-		return nil, event.ErrBadBatch
-	}
-	return es[0], nil
-}
+func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(data) }
 
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {

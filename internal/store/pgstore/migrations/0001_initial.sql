@@ -1,6 +1,6 @@
 -- The same design as sqlitestore's schema (see its 0001_initial.sql):
 -- a bigint key, the event hash as the idempotency key, the event in
--- event.AppendBatch form, and extracted columns with partial indexes that
+-- event.AppendRecord form, and extracted columns with partial indexes that
 -- carry (time_source, id) for newest-first keyset paging. Addresses are
 -- inet: PostgreSQL orders them by family then address, so a CIDR is a
 -- BETWEEN range of one family.

@@ -1,5 +1,5 @@
 -- Events: the integer rowid keeps every index entry small; hash is the
--- idempotency key. data is the event in event.AppendBatch form. The other
+-- idempotency key. data is the event in event.AppendRecord form. The other
 -- columns are extracted for search (see store.EventColumns); sparse ones are
 -- NULL when absent and indexed by partial indexes, so an event without a
 -- destination costs no destination index entry.
