@@ -75,6 +75,9 @@ func ParseTime(s string) (time.Time, error) {
 			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 		}
 	}
+	if t, ok := parseCommonTime(s); ok {
+		return t, nil
+	}
 	for _, layout := range acceptedTimeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() < 1970 || t.Year() > 9999 {
@@ -84,6 +87,42 @@ func ParseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("not a recognised date-time")
+}
+
+// parseCommonTime reads the two forms nearly every feed uses without trying
+// layout after layout: "2006-01-02 15:04:05" (UTC) and the same with a "T"
+// and a "Z" or "+00:00" suffix.
+func parseCommonTime(s string) (time.Time, bool) {
+	switch {
+	case len(s) == 19:
+	case len(s) == 20 && s[19] == 'Z':
+	case len(s) == 25 && s[19:] == "+00:00":
+	default:
+		return time.Time{}, false
+	}
+	if s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) int {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, mo, d, h, mi, se := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+	if y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
+	if t.Day() != d { // 2026-02-30 and the like: let the slow path refuse it
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // Normalize validates value for the named field and returns its canonical
