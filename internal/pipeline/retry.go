@@ -78,7 +78,7 @@ func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (bool, error
 		}
 		return true, s.finish(nil)
 	}
-	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Feed, Body: bytes.NewReader(dl.Input)}, s)
+	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(dl.Input)}, s)
 	err := s.finish(nil)
 	if err != nil {
 		return false, err

@@ -132,6 +132,7 @@ func (r *Runner) Deliver(ctx context.Context, in Input) error {
 		return fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
 	}
 	s := r.newSink(ctx, f, true)
+	s.source = in.Name
 	counter := &lineCounter{r: in.Body}
 	in.Body = counter
 	parseErr := f.Parser.Parse(ctx, in, s)
@@ -157,6 +158,7 @@ type sink struct {
 	ctx     context.Context
 	r       *Runner
 	feed    *Feed
+	source  string
 	now     string
 	batch   []*event.Event
 	pending []Pending
@@ -227,7 +229,7 @@ func (s *sink) Reject(input []byte, reason error) {
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
+		Source: s.source, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
 	if len(s.rejects) >= 1000 {
 		s.flushRejects()
 	}

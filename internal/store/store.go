@@ -91,6 +91,9 @@ type DeadLetter struct {
 	ID     int64
 	Feed   string
 	Parser string
+	// Source names the input the letter came from (a file name, a URL),
+	// so that a re-run reads it as it was read the first time.
+	Source string
 	// Input is the offending line or message, as received.
 	Input []byte
 	// Error says why, for a person.

@@ -19,13 +19,13 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 		return nil
 	}
 	n := len(letters)
-	feeds, parsers, errs := make([]string, n), make([]string, n), make([]string, n)
+	feeds, parsers, sources, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	inputs := make([][]byte, n)
 	times := make([]time.Time, n)
 	retried := make([]bool, n)
 	now := time.Now()
 	for i, l := range letters {
-		feeds[i], parsers[i], errs[i], retried[i] = l.Feed, l.Parser, l.Error, l.Retried
+		feeds[i], parsers[i], sources[i], errs[i], retried[i] = l.Feed, l.Parser, l.Source, l.Error, l.Retried
 		inputs[i] = l.Input
 		if inputs[i] == nil {
 			inputs[i] = []byte{}
@@ -35,9 +35,9 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 			times[i] = now
 		}
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, input, error, time, retried)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::timestamptz[], $6::boolean[])`,
-		feeds, parsers, inputs, errs, times, retried); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::boolean[])`,
+		feeds, parsers, sources, inputs, errs, times, retried); err != nil {
 		return fmt.Errorf("pgstore: add dead letters: %w", err)
 	}
 	return nil
@@ -58,7 +58,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 	if q.BeforeID > 0 {
 		where = append(where, "id < "+a.add(q.BeforeID))
 	}
-	query := `SELECT id, feed, parser, input, error, time, retried FROM dead_letters`
+	query := `SELECT id, feed, parser, source, input, error, time, retried FROM dead_letters`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -69,7 +69,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.DeadLetter, error) {
 		var l store.DeadLetter
-		err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Input, &l.Error, &l.Time, &l.Retried)
+		err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &l.Time, &l.Retried)
 		l.Time = l.Time.UTC()
 		return l, err
 	})

@@ -21,7 +21,7 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO dead_letters (feed, parser, input, error, time, retried) VALUES (?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
 	}
@@ -35,7 +35,7 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 		if input == nil {
 			input = []byte{}
 		}
-		if _, err := stmt.ExecContext(ctx, l.Feed, l.Parser, input, l.Error, t.UnixMicro(), l.Retried); err != nil {
+		if _, err := stmt.ExecContext(ctx, l.Feed, l.Parser, l.Source, input, l.Error, t.UnixMicro(), l.Retried); err != nil {
 			return fmt.Errorf("sqlitestore: add dead letters: %w", err)
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 		where = append(where, "id < ?")
 		args = append(args, q.BeforeID)
 	}
-	query := `SELECT id, feed, parser, input, error, time, retried FROM dead_letters`
+	query := `SELECT id, feed, parser, source, input, error, time, retried FROM dead_letters`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -79,7 +79,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 			l store.DeadLetter
 			t int64
 		)
-		if err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Input, &l.Error, &t, &l.Retried); err != nil {
+		if err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried); err != nil {
 			return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
 		}
 		l.Time = time.UnixMicro(t).UTC()

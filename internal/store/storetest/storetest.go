@@ -471,7 +471,7 @@ func testDedupKeys(t *testing.T, s store.Store) {
 func testDeadLetters(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	letters := []store.DeadLetter{
-		{Feed: "A", Parser: "csv", Input: []byte("bad,line\x00\xff"), Error: "field source.ip: not an IP address", Time: base},
+		{Feed: "A", Parser: "csv", Source: "2026-11-20-scan_rdp-x.csv", Input: []byte("bad,line\x00\xff"), Error: "field source.ip: not an IP address", Time: base},
 		{Feed: "B", Parser: "json", Input: []byte("{"), Error: "unexpected end", Time: base.Add(time.Second)},
 		{Feed: "A", Parser: "csv", Input: []byte("x"), Error: "short line", Time: base.Add(2 * time.Second)},
 	}
@@ -494,7 +494,7 @@ func testDeadLetters(t *testing.T, s store.Store) {
 		}
 	}
 	first := all[3]
-	if first.Feed != "A" || first.Parser != "csv" || !bytes.Equal(first.Input, letters[0].Input) ||
+	if first.Feed != "A" || first.Parser != "csv" || first.Source != letters[0].Source || !bytes.Equal(first.Input, letters[0].Input) ||
 		first.Error != letters[0].Error || !first.Time.Equal(base) || first.Retried {
 		t.Errorf("oldest letter = %+v, want %+v", first, letters[0])
 	}

@@ -50,6 +50,7 @@ CREATE TABLE dead_letters (
 	id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	feed    text        NOT NULL,
 	parser  text        NOT NULL,
+	source  text        NOT NULL DEFAULT '',
 	input   bytea       NOT NULL,
 	error   text        NOT NULL,
 	time    timestamptz NOT NULL,

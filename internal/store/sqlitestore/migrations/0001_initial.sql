@@ -56,6 +56,7 @@ CREATE TABLE dead_letters (
 	id      INTEGER PRIMARY KEY,
 	feed    TEXT    NOT NULL,
 	parser  TEXT    NOT NULL,
+	source  TEXT    NOT NULL DEFAULT '',
 	input   BLOB    NOT NULL,
 	error   TEXT    NOT NULL,
 	time    INTEGER NOT NULL,
