@@ -56,6 +56,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	dir := c.flags.String("dir", "", "work directory (default: a new temporary one, removed afterwards)")
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
+	keepRaw := c.flags.Bool("keep-raw", true, "ingest: keep each event's source line in raw (a feed's keep_raw)")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := c.parse(args); err != nil {
@@ -84,7 +85,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if sub == "ingest" {
-		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore)
+		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	}
 	return benchSearch(ctx, c, work, *rows)
 }
@@ -105,7 +106,7 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 	return b.String(), countries, prefixes
 }
 
-func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore bool) error {
+func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore, keepRaw bool) error {
 	out := c.stdout
 	pfx2as, countries, prefixes := benchNetworks()
 	tableFile := filepath.Join(work, "pfx2as.txt")
@@ -184,7 +185,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		return fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
 	}
 	runner := pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
-		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: true, ParserID: "shadowserver", Parser: parser}},
+		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
 		Enrichers: enrichers, Outputs: []pipeline.Output{output}, BatchSize: 2000, Workers: 2})
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
