@@ -78,13 +78,18 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// walCheckpointPages is how many WAL pages (4 KiB) accumulate before the
-// committing writer copies them into the database. A 1000-event batch
-// dirties on the order of a thousand pages (the random leaves of the hash
-// and address indexes), so SQLite's default of 1000 checkpoints on nearly
-// every commit, adding a database fsync to the batch's WAL fsync under
-// synchronous=FULL; 4000 checkpoints every few batches.
-const walCheckpointPages = 4000
+// Checkpoints (copying the WAL into the database file, then an fsync of
+// it) do not run in the committing writer, as SQLite's auto-checkpoint
+// would: a background connection copies what it can every
+// checkpointInterval while the writer goes on appending, so a batch commit
+// costs its WAL write and fsync only, and the copying uses the other core.
+// When a sustained burst lets the WAL outgrow walLimitPages (4 KiB pages),
+// a blocking checkpoint brings it back: the writer waits (back-pressure)
+// instead of the WAL growing without bound.
+const (
+	checkpointInterval = 250 * time.Millisecond
+	walLimitPages      = 32768
+)
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
@@ -94,6 +99,10 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	log   *slog.Logger
+	// checkpoint is the background checkpointer's own connection.
+	checkpoint     *sql.DB
+	stopCheckpoint context.CancelFunc
+	checkpointDone chan struct{}
 }
 
 // Open opens (creating if needed) the database file at path. Call Migrate
@@ -120,7 +129,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.Add("_pragma", "journal_mode(WAL)")
 	w.Add("_pragma", "synchronous("+opts.Synchronous+")")
 	w.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.CacheMiB*1024))
-	w.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
+	w.Add("_pragma", "wal_autocheckpoint(0)")
 	// After a checkpoint the WAL file is truncated back to this size, so a
 	// burst does not leave a large file behind.
 	w.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", 64<<20))
@@ -158,7 +167,50 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
 	}
-	return &Store{write: write, read: read, log: opts.Logger}, nil
+	c := cloneValues(common)
+	c.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	checkpoint, err := sql.Open("sqlite", dsn(c))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for checkpoints: %w", path, err)
+	}
+	checkpoint.SetMaxOpenConns(1)
+	cctx, stop := context.WithCancel(context.Background())
+	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint,
+		stopCheckpoint: stop, checkpointDone: make(chan struct{})}
+	go s.checkpointLoop(cctx)
+	return s, nil
+}
+
+// checkpointLoop copies the WAL into the database in the background; see
+// checkpointInterval.
+func (s *Store) checkpointLoop(ctx context.Context) {
+	defer close(s.checkpointDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var busy, walPages, copied int
+		err := s.checkpoint.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &walPages, &copied)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("sqlite checkpoint", "err", err)
+			}
+			continue
+		}
+		if walPages > walLimitPages {
+			// RESTART waits for the writer, copies everything and lets the
+			// next transaction start the WAL from its beginning.
+			if _, err := s.checkpoint.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)"); err != nil && ctx.Err() == nil {
+				s.log.Warn("sqlite checkpoint", "err", err)
+			}
+		}
+	}
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -169,9 +221,13 @@ func cloneValues(v url.Values) url.Values {
 	return c
 }
 
-// Close releases both connection pools.
+// Close stops the checkpointer, folds the WAL into the database and
+// releases the connections.
 func (s *Store) Close() error {
-	return errors.Join(s.write.Close(), s.read.Close())
+	s.stopCheckpoint()
+	<-s.checkpointDone
+	_, err := s.checkpoint.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(err, s.checkpoint.Close(), s.write.Close(), s.read.Close())
 }
 
 type migration struct {

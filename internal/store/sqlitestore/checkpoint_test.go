@@ -1,0 +1,55 @@
+package sqlitestore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// TestBackgroundCheckpoint writes while the checkpointer runs, then checks
+// that Close folds the WAL into the database and nothing is lost.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const batches, size = 20, 500
+	for b := range batches {
+		events := make([]*event.Event, 0, size)
+		for i := range size {
+			e := event.New(4)
+			e.SetTrusted("source.ip", "192.0.2.1")
+			e.SetInt("source.port", int64(b*size+i))
+			events = append(events, e)
+		}
+		if _, err := st.InsertEvents(ctx, events, nil); err != nil {
+			t.Fatal(err)
+		}
+		if b == batches/2 {
+			time.Sleep(2 * checkpointInterval) // let a background checkpoint run mid-way
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
+		t.Errorf("WAL holds %d bytes after Close, want it folded into the database", fi.Size())
+	}
+	st, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.CountEvents(ctx); err != nil || n != batches*size {
+		t.Fatalf("CountEvents = %d, %v; want %d", n, err, batches*size)
+	}
+}
