@@ -92,7 +92,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 		st.SetLogger(log)
 		return st, nil
 	}
-	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous), Logger: log})
+	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous), CacheMiB: cfg.SQLite.CacheMiB, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite: %w", err)
 	}

@@ -42,6 +42,8 @@ type SQLite struct {
 	// Synchronous is FULL (default: one fsync per batch, nothing acknowledged
 	// is lost on power failure) or NORMAL.
 	Synchronous string `yaml:"synchronous"`
+	// CacheMiB is the writer's page cache; larger helps large databases.
+	CacheMiB int `yaml:"cache_mib"`
 }
 
 // Log chooses the log format and level.
@@ -114,7 +116,7 @@ func Default() Config {
 	return Config{
 		Data:   "./vigil-data",
 		Listen: "127.0.0.1:8080",
-		SQLite: SQLite{Synchronous: "FULL"},
+		SQLite: SQLite{Synchronous: "FULL", CacheMiB: 64},
 		Log:    Log{Level: "info", Format: "text"},
 		NATS:   NATS{Stream: "VIGIL", MaxBytes: 1 << 30},
 		Pipeline: Pipeline{
@@ -229,6 +231,9 @@ func (c *Config) Validate() error {
 	case "FULL", "NORMAL", "OFF":
 	default:
 		return &Error{Key: "sqlite.synchronous", Reason: "want FULL or NORMAL"}
+	}
+	if c.SQLite.CacheMiB < 2 || c.SQLite.CacheMiB > 65536 {
+		return &Error{Key: "sqlite.cache_mib", Reason: "want 2 to 65536"}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

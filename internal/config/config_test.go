@@ -33,6 +33,7 @@ func TestBadFiles(t *testing.T) {
 		"tlp.bad.yml":            "config: feeds[0].tlp:",
 		"database.bad.yml":       "config: database:",
 		"workers-type.bad.yml":   "config: line 2:",
+		"cache.bad.yml":          "config: sqlite.cache_mib: want 2 to 65536",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

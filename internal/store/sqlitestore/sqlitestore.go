@@ -36,11 +36,11 @@ type Options struct {
 	// transactions on power loss (not on a process crash); "OFF" is for
 	// throwaway bulk loads such as benchmarks.
 	Synchronous string
-	// CacheMiB is the writer's page cache (default 256). Index maintenance
+	// CacheMiB is the writer's page cache (default 64). Index maintenance
 	// of a large events table is bound by how much of the indexes stays
 	// cached.
 	CacheMiB int
-	// ReaderCacheMiB is each reader's page cache (default 64).
+	// ReaderCacheMiB is each reader's page cache (default 32).
 	ReaderCacheMiB int
 	// Readers is the size of the read pool (default: 2 × GOMAXPROCS, at
 	// least 4).
@@ -61,10 +61,10 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("sqlitestore: synchronous %q: want FULL, NORMAL, OFF or EXTRA", o.Synchronous)
 	}
 	if o.CacheMiB <= 0 {
-		o.CacheMiB = 256
+		o.CacheMiB = 64
 	}
 	if o.ReaderCacheMiB <= 0 {
-		o.ReaderCacheMiB = 64
+		o.ReaderCacheMiB = 32
 	}
 	if o.Readers <= 0 {
 		o.Readers = max(4, 2*runtime.GOMAXPROCS(0))
