@@ -706,7 +706,7 @@ func TestBadParameters(t *testing.T) {
 	}{
 		{"/events?ip=192.0.2", "ip"},
 		{"/events?ip=fe80::1%25eth0", "ip"},
-		{"/events?cidr=192.0.2.1", "cidr"},
+		{"/events?cidr=192.0.2.1/33", "cidr"},
 		{"/events?asn=0", "asn"},
 		{"/events?asn=AS", "asn"},
 		{"/events?fqdn=bad..name", "fqdn"},

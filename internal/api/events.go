@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
 // eventParams are the query parameters of GET /events. Any other name is
@@ -54,82 +52,19 @@ func parseEventSearch(values url.Values) (eventSearch, error) {
 	}
 	q := &s.query
 	get := values.Get
-	if v := get("ip"); v != "" {
-		a, err := netip.ParseAddr(v)
-		if err != nil || a.Zone() != "" {
-			return s, badParameter("ip", "not an IP address")
+	for _, name := range store.Filters {
+		if err := q.SetFilter(name, get(name)); err != nil {
+			var fe *store.FilterError
+			if errors.As(err, &fe) {
+				return s, badParameter(name, fe.Reason)
+			}
+			return s, err
 		}
-		q.IP = a.Unmap()
-	}
-	if v := get("cidr"); v != "" {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return s, badParameter("cidr", "not a CIDR prefix such as 192.0.2.0/24")
-		}
-		q.Prefix = p.Masked()
-	}
-	if v := get("asn"); v != "" {
-		n, err := event.Normalize("source.asn", v)
-		if err != nil {
-			return s, badParameter("asn", "not an AS number (1-4294967295)")
-		}
-		asn, _ := strconv.ParseUint(n, 10, 32)
-		q.ASN = uint32(asn)
-	}
-	if v := get("fqdn"); v != "" {
-		n, err := event.Normalize("source.fqdn", v)
-		if err != nil {
-			return s, badParameter("fqdn", "not a host name")
-		}
-		q.FQDN = n
-	}
-	if v := get("url"); v != "" {
-		// Events keep URLs in canonical form; the search must use it too.
-		n, err := event.Normalize("source.url", v)
-		if err != nil {
-			return s, badParameter("url", "not a URL")
-		}
-		q.URL = n
-	}
-	if v := get("hash"); v != "" {
-		v = strings.ToLower(v)
-		if store.HashColumn(v) == "" || !isHex(v) {
-			return s, badParameter("hash", "not an MD5, SHA-1 or SHA-256 hash in hex")
-		}
-		q.Hash = v
-	}
-	if v := get("taxonomy"); v != "" {
-		v = strings.ToLower(v)
-		if !taxonomy.ValidTaxonomy(v) {
-			return s, badParameter("taxonomy", "not an RSIT taxonomy")
-		}
-		q.Taxonomy = v
-	}
-	if v := get("type"); v != "" {
-		v = strings.ToLower(v)
-		if !taxonomy.ValidType(v) {
-			return s, badParameter("type", "not an RSIT classification type")
-		}
-		q.Type = v
-	}
-	q.Feed = get("feed")
-	if v := get("tlp"); v != "" {
-		n, err := event.Normalize("tlp", v)
-		if err != nil {
-			return s, badParameter("tlp", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")
-		}
-		q.TLP = n
-	}
-	var err error
-	if q.From, err = parseTime(values, "from"); err != nil {
-		return s, err
-	}
-	if q.To, err = parseTime(values, "to"); err != nil {
-		return s, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
 		return s, badParameter("to", "must be after from")
 	}
+	var err error
 	if v := get("cursor"); v != "" {
 		if _, err := store.ParseCursor(v); err != nil {
 			return s, badParameter("cursor", "not a cursor this API returned")
@@ -189,26 +124,7 @@ func checkParams(values url.Values, known []string) error {
 	return nil
 }
 
-func parseTime(values url.Values, name string) (time.Time, error) {
-	v := values.Get(name)
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := event.ParseTime(v)
-	if err != nil {
-		return time.Time{}, badParameter(name, "not a date-time (RFC 3339, such as 2024-05-01T00:00:00Z, or a date)")
-	}
-	return t, nil
-}
 
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
 
 // eventJSON is an event as the API shows it: its key, when Vigil stored
 // it, and the event in IntelMQ's flat JSON form.

@@ -2,10 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -85,47 +84,16 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		return tw.Flush()
 	}
-	q := store.EventQuery{URL: *url, Hash: strings.ToLower(*hash), Taxonomy: *tax, Type: *typ, Feed: *feed, Limit: *limit, After: *after}
-	if *ip != "" {
-		if q.IP, err = netip.ParseAddr(*ip); err != nil {
-			return fmt.Errorf("--ip: %q is not an IP address", *ip)
-		}
-		q.IP = q.IP.Unmap()
-	}
-	if *cidr != "" {
-		if q.Prefix, err = netip.ParsePrefix(*cidr); err != nil {
-			return fmt.Errorf("--cidr: %q is not a network such as 192.0.2.0/24", *cidr)
-		}
-		q.Prefix = q.Prefix.Masked()
-	}
-	if *asn != "" {
-		v, err := event.Normalize("source.asn", *asn)
-		if err != nil {
-			return fmt.Errorf("--asn: %q is not an AS number", *asn)
-		}
-		n, _ := strconv.ParseUint(v, 10, 32)
-		q.ASN = uint32(n)
-	}
-	if *fqdn != "" {
-		if q.FQDN, err = event.Normalize("source.fqdn", *fqdn); err != nil {
-			return fmt.Errorf("--fqdn: %v", err)
-		}
-	}
-	if *tlp != "" {
-		if q.TLP, err = event.Normalize("tlp", *tlp); err != nil {
-			return fmt.Errorf("--tlp: %v", err)
-		}
-	}
-	for _, t := range []struct {
-		flag string
-		in   string
-		out  *time.Time
-	}{{"--from", *from, &q.From}, {"--to", *to, &q.To}} {
-		if t.in == "" {
-			continue
-		}
-		if *t.out, err = event.ParseTime(t.in); err != nil {
-			return fmt.Errorf("%s: %q is not a time (use 2026-11-20 or 2026-11-20T10:00:00Z)", t.flag, t.in)
+	q := store.EventQuery{Limit: *limit, After: *after}
+	filters := map[string]*string{"ip": ip, "cidr": cidr, "asn": asn, "fqdn": fqdn, "url": url, "hash": hash,
+		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to}
+	for _, name := range store.Filters {
+		if err := q.SetFilter(name, *filters[name]); err != nil {
+			var fe *store.FilterError
+			if errors.As(err, &fe) {
+				return fmt.Errorf("--%s: %q is %s", name, *filters[name], fe.Reason)
+			}
+			return err
 		}
 	}
 	var events export.Events

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +27,14 @@ type searchForm map[string]string
 
 // parseSearch turns the form into a store query. problems maps a field to
 // the message ID explaining what is wrong with it.
+// searchProblems are the messages shown beside a search field whose value
+// was refused.
+var searchProblems = map[string]string{
+	"ip": msgSearchIP, "cidr": msgSearchCIDR, "asn": msgSearchASN, "fqdn": msgSearchFQDN,
+	"url": msgSearchURL, "hash": msgSearchHash, "taxonomy": msgSearchTaxonomy, "type": msgSearchType,
+	"tlp": msgSearchTLP, "from": msgSearchTime, "to": msgSearchTime,
+}
+
 func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]string) {
 	form := make(searchForm, len(searchParams))
 	for _, p := range searchParams {
@@ -36,110 +42,14 @@ func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]st
 	}
 	var q store.EventQuery
 	problems := make(map[string]string)
-	if s := form["ip"]; s != "" {
-		a, err := netip.ParseAddr(s)
-		if err != nil || a.Zone() != "" {
-			problems["ip"] = msgSearchIP
-		} else {
-			q.IP = a.Unmap()
-		}
-	}
-	if s := form["cidr"]; s != "" {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			// A bare address is a one-address network.
-			if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
-				p, err = a.Unmap().Prefix(a.Unmap().BitLen())
-			}
-		}
-		if err != nil {
-			problems["cidr"] = msgSearchCIDR
-		} else {
-			q.Prefix = p.Masked()
-		}
-	}
-	if s := form["asn"]; s != "" {
-		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(s), "AS"), 10, 32)
-		if err != nil || n == 0 {
-			problems["asn"] = msgSearchASN
-		} else {
-			q.ASN = uint32(n)
-		}
-	}
-	if s := form["fqdn"]; s != "" {
-		v, err := event.Normalize("source.fqdn", s)
-		if err != nil {
-			problems["fqdn"] = msgSearchFQDN
-		} else {
-			q.FQDN = v
-		}
-	}
-	if s := form["url"]; s != "" {
-		v, err := event.Normalize("source.url", s)
-		if err != nil {
-			problems["url"] = msgSearchURL
-		} else {
-			q.URL = v
-		}
-	}
-	if s := form["hash"]; s != "" {
-		h := strings.ToLower(s)
-		if _, err := hex.DecodeString(h); err != nil || (len(h) != 32 && len(h) != 40 && len(h) != 64) {
-			problems["hash"] = msgSearchHash
-		} else {
-			q.Hash = h
-		}
-	}
-	if s := form["taxonomy"]; s != "" {
-		if !taxonomy.ValidTaxonomy(s) {
-			problems["taxonomy"] = msgSearchTaxonomy
-		} else {
-			q.Taxonomy = s
-		}
-	}
-	if s := form["type"]; s != "" {
-		if !taxonomy.ValidType(s) {
-			problems["type"] = msgSearchType
-		} else {
-			q.Type = s
-		}
-	}
-	q.Feed = form["feed"]
-	if s := form["tlp"]; s != "" {
-		v, err := event.Normalize("tlp", s)
-		if err != nil {
-			problems["tlp"] = msgSearchTLP
-		} else {
-			q.TLP = v
-		}
-	}
-	for _, p := range []string{"from", "to"} {
-		s := form[p]
-		if s == "" {
-			continue
-		}
-		t, err := parseFormTime(s)
-		if err != nil {
-			problems[p] = msgSearchTime
-			continue
-		}
-		if p == "from" {
-			q.From = t
-		} else {
-			q.To = t
+	for _, name := range store.Filters {
+		if err := q.SetFilter(name, form[name]); err != nil {
+			problems[name] = searchProblems[name]
 		}
 	}
 	return q, form, problems
 }
 
-// parseFormTime reads a datetime-local input (no seconds, UTC as the page
-// says) or any date-time form events use.
-func parseFormTime(s string) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
-		return t, nil
-	}
-	return event.ParseTime(s)
-}
 
 // encode writes the non-empty fields as a query string, for paging and
 // export links.
