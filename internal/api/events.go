@@ -124,8 +124,6 @@ func checkParams(values url.Values, known []string) error {
 	return nil
 }
 
-
-
 // eventJSON is an event as the API shows it: its key, when Vigil stored
 // it, and the event in IntelMQ's flat JSON form.
 type eventJSON struct {

@@ -50,7 +50,6 @@ func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]st
 	return q, form, problems
 }
 
-
 // encode writes the non-empty fields as a query string, for paging and
 // export links.
 func (f searchForm) encode() string {

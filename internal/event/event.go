@@ -121,7 +121,7 @@ func (e *Event) SetExtra(name, value string) {
 	if value == "" {
 		return
 	}
-	e.SetTrusted("extra."+name, string(appendJSONString(nil, value)))
+	e.SetTrusted("extra."+name, string(AppendJSONString(nil, value)))
 }
 
 // SetRaw keeps the source line, base64-encoded as IntelMQ does.

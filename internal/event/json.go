@@ -16,14 +16,14 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',', ' ')
 		}
-		b = appendJSONString(b, f.Key)
+		b = AppendJSONString(b, f.Key)
 		b = append(b, ':', ' ')
 		kind, _ := KindOf(f.Key)
 		switch {
 		case kind.numeric(), kind == KindBoolean, kind == KindJSON:
 			b = append(b, f.Value...)
 		default:
-			b = appendJSONString(b, f.Value)
+			b = AppendJSONString(b, f.Value)
 		}
 	}
 	return append(b, '}')
@@ -146,7 +146,9 @@ func compactJSON(raw json.RawMessage) string {
 
 const hexDigits = "0123456789abcdef"
 
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD,
+// so the result is always valid JSON.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
