@@ -53,3 +53,44 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatalf("CountEvents = %d, %v; want %d", n, err, batches*size)
 	}
 }
+
+// TestWALStaysBounded writes without pause, as a long ingestion does, and
+// expects the writer to hold the WAL near its limit.
+func TestWALStaysBounded(t *testing.T) {
+	old := walLimitPages
+	walLimitPages = 256 // 1 MiB
+	defer func() { walLimitPages = old }()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := Open(ctx, path, Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var largest int64
+	deadline := time.Now().Add(3 * time.Second)
+	for b := 0; time.Now().Before(deadline); b++ {
+		events := make([]*event.Event, 0, 200)
+		for i := range 200 {
+			e := event.New(4)
+			e.SetTrusted("source.ip", "192.0.2.1")
+			e.SetInt("source.port", int64(b*200+i))
+			e.SetExtra("padding", string(make([]byte, 512)))
+			events = append(events, e)
+		}
+		if _, err := st.InsertEvents(ctx, events, nil); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > largest {
+			largest = fi.Size()
+		}
+	}
+	// The limit plus what the commits between two checkpointer looks add.
+	if limit := int64(64 << 20); largest > limit {
+		t.Fatalf("WAL grew to %d bytes under a %d-page limit", largest, walLimitPages)
+	}
+	t.Logf("largest WAL: %d bytes", largest)
+}

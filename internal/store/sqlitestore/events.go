@@ -59,6 +59,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlitestore: insert events: commit: %w", err)
 	}
+	s.limitWAL(ctx)
 	return inserted, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -84,12 +85,14 @@ func (o *Options) defaults() error {
 // checkpointInterval while the writer goes on appending, so a batch commit
 // costs its WAL write and fsync only, and the copying uses the other core.
 // When a sustained burst lets the WAL outgrow walLimitPages (4 KiB pages),
-// a blocking checkpoint brings it back: the writer waits (back-pressure)
-// instead of the WAL growing without bound.
-const (
-	checkpointInterval = 250 * time.Millisecond
-	walLimitPages      = 32768
-)
+// the writer itself runs a blocking checkpoint after its next commit: it
+// waits (back-pressure) instead of the WAL growing without bound. (A
+// blocking checkpoint from the background connection would wait for a
+// writer that never pauses.)
+const checkpointInterval = 250 * time.Millisecond
+
+// walLimitPages is a variable so that a test can make it small.
+var walLimitPages int64 = 32768
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
@@ -101,6 +104,7 @@ type Store struct {
 	log   *slog.Logger
 	// checkpoint is the background checkpointer's own connection.
 	checkpoint     *sql.DB
+	walPages       atomic.Int64 // WAL size the checkpointer last saw
 	stopCheckpoint context.CancelFunc
 	checkpointDone chan struct{}
 }
@@ -203,13 +207,7 @@ func (s *Store) checkpointLoop(ctx context.Context) {
 			}
 			continue
 		}
-		if walPages > walLimitPages {
-			// RESTART waits for the writer, copies everything and lets the
-			// next transaction start the WAL from its beginning.
-			if _, err := s.checkpoint.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)"); err != nil && ctx.Err() == nil {
-				s.log.Warn("sqlite checkpoint", "err", err)
-			}
-		}
+		s.walPages.Store(int64(walPages))
 	}
 }
 
@@ -219,6 +217,23 @@ func cloneValues(v url.Values) url.Values {
 		c[k] = append([]string(nil), vs...)
 	}
 	return c
+}
+
+// limitWAL runs a blocking checkpoint on the writer's connection when the
+// background checkpointer could not keep the WAL under walLimitPages.
+func (s *Store) limitWAL(ctx context.Context) {
+	if s.walPages.Load() <= walLimitPages {
+		return
+	}
+	var busy, walPages, copied int
+	err := s.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &walPages, &copied)
+	if err != nil {
+		s.log.Warn("sqlite checkpoint", "err", err)
+		return
+	}
+	if busy == 0 {
+		s.walPages.Store(0)
+	}
 }
 
 // Close stops the checkpointer, folds the WAL into the database and
