@@ -160,6 +160,9 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
+	if err := runner.Close(); err != nil {
+		a.log.Warn("closing pipeline stages", "err", err)
+	}
 	select {
 	case err := <-errs:
 		return err

@@ -113,6 +113,23 @@ func (r *Runner) RunCollectors(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// Close releases what the stages hold open (an output's files, say): every
+// enricher and output that is an io.Closer. Call it after Work returned.
+func (r *Runner) Close() error {
+	var errs []error
+	for _, en := range r.enrichers {
+		if c, ok := en.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	for _, out := range r.outputs {
+		if c, ok := out.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Work consumes batches from the transport until ctx ends.
 func (r *Runner) Work(ctx context.Context) error {
 	return r.transport.Consume(ctx, r.workers, r.Process)

@@ -278,3 +278,18 @@ func TestFailedBatchReleasesClaims(t *testing.T) {
 		t.Fatalf("claims released %d times, want 1", c.released.Load())
 	}
 }
+
+type closingOutput struct{ closed atomic.Bool }
+
+func (o *closingOutput) Write(ctx context.Context, b *pipeline.Batch) error { return nil }
+func (o *closingOutput) Close() error                                       { o.closed.Store(true); return nil }
+
+func TestCloseClosesStages(t *testing.T) {
+	st := openStore(t)
+	out := &closingOutput{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1),
+		Outputs: []pipeline.Output{storeOutput{st}, out}})
+	if err := r.Close(); err != nil || !out.closed.Load() {
+		t.Fatalf("Close = %v, output closed %v", err, out.closed.Load())
+	}
+}
