@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Vigil's whole test suite on a fresh machine. As root it installs what
-# the tests need (Debian's postgresql and chromium), starts a throwaway
+# the tests need (Debian's postgresql, chromium, gnupg and swaks), starts a throwaway
 # PostgreSQL on 127.0.0.1 for the store contract suite, then runs gofmt,
 # go vet, a CGO_ENABLED=0 build, every test, and the race detector on the
 # packages with concurrency.
@@ -10,6 +10,8 @@ export GOTOOLCHAIN=local
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

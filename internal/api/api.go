@@ -52,7 +52,7 @@ type route struct {
 
 var (
 	readers = []store.Role{store.RoleAdmin, store.RoleAnalyst}
-	anyone  = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RolePublisher}
+	anyone  = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RolePublisher, store.RoleConstituent}
 )
 
 // routes are all the operations. Handlers return data to render as JSON (or
@@ -63,6 +63,10 @@ var routes = []route{
 	{"GET", "/deadletters", readers, (*handler).listDeadLetters},
 	{"POST", "/deadletters/retry", readers, (*handler).retryDeadLetters},
 	{"GET", "/feeds", readers, (*handler).listFeeds},
+	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
+	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
+	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},
+	{"GET", "/constituent/notifications", constituents, (*handler).constituentNotifications},
 	{"GET", "/me", anyone, (*handler).me},
 	{"GET", "/openapi.json", nil, (*handler).openAPI},
 }

@@ -22,7 +22,7 @@ import (
 // would mislead an analyst, and would send a constituent too much.
 var eventParams = []string{
 	"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp",
-	"from", "to", "limit", "cursor", "format", "columns",
+	"from", "to", "org", "limit", "cursor", "format", "columns",
 }
 
 // Export formats of GET /events.
@@ -46,13 +46,22 @@ type eventSearch struct {
 // parseEventSearch reads the query parameters of GET /events; the error
 // names the parameter at fault.
 func parseEventSearch(values url.Values) (eventSearch, error) {
+	return parseEventSearchOf(values, eventParams)
+}
+
+// parseEventSearchOf reads the parameters of an event search that takes
+// the parameters params (a subset of eventParams).
+func parseEventSearchOf(values url.Values, params []string) (eventSearch, error) {
 	s := eventSearch{format: formatJSON}
-	if err := checkParams(values, eventParams); err != nil {
+	if err := checkParams(values, params); err != nil {
 		return s, err
 	}
 	q := &s.query
 	get := values.Get
 	for _, name := range store.Filters {
+		if !slices.Contains(params, name) {
+			continue
+		}
 		if err := q.SetFilter(name, get(name)); err != nil {
 			var fe *store.FilterError
 			if errors.As(err, &fe) {
@@ -147,6 +156,12 @@ func (h *handler) searchEvents(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return h.eventResults(r, s, "vigil-events")
+}
+
+// eventResults runs a parsed search: one page of JSON, or a CSV or JSON
+// lines download named name.
+func (h *handler) eventResults(r *http.Request, s eventSearch, name string) (any, error) {
 	ctx := r.Context()
 	if s.format != formatJSON {
 		s.query.Limit = h.exportPageSize
@@ -155,7 +170,7 @@ func (h *handler) searchEvents(r *http.Request, _ *caller) (any, error) {
 	case formatCSV:
 		return &download{
 			contentType: "text/csv; charset=utf-8",
-			filename:    "vigil-events.csv",
+			filename:    name + ".csv",
 			events:      export.Limit(export.Search(ctx, h.store, s.query), s.maximum),
 			write: func(w io.Writer, events export.Events) error {
 				return export.WriteCSV(w, events, s.csv)
@@ -164,7 +179,7 @@ func (h *handler) searchEvents(r *http.Request, _ *caller) (any, error) {
 	case formatJSONLines:
 		return &download{
 			contentType: "application/x-ndjson",
-			filename:    "vigil-events.jsonl",
+			filename:    name + ".jsonl",
 			events:      export.Limit(export.Search(ctx, h.store, s.query), s.maximum),
 			write:       export.WriteJSONLines,
 		}, nil

@@ -139,6 +139,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			}
 		}
 		check("/events", eventParams)
+		check("/constituent/events", constituentEventParams)
+		check("/constituent/notifications", []string{"limit", "before"})
+		check("/constituent/organisation", nil)
 		check("/deadletters", deadLetterParams)
 		check("/feeds", nil)
 		check("/me", nil)
@@ -149,14 +152,19 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 	t.Run("every documented operation is served", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
+		own := f.constituency()
 		for key := range documented {
 			method, path, _ := strings.Cut(key, " ")
-			path = strings.ReplaceAll(path, "{hash}", f.hashes["rdp"])
+			user, hash := "ada", f.hashes["rdp"]
+			if strings.HasPrefix(path, "/constituent/") {
+				user, hash = "ca", own["a"][0]
+			}
+			path = strings.ReplaceAll(path, "{hash}", hash)
 			var r response
 			if method == "POST" {
-				r = f.postJSON(path, "ada", `{"ids":[1]}`)
+				r = f.postJSON(path, user, `{"ids":[1]}`)
 			} else {
-				r = f.do(method, path, "ada", nil)
+				r = f.do(method, path, user, nil)
 			}
 			if r.status != http.StatusOK {
 				t.Errorf("%s: status %d: %s", key, r.status, r.body)

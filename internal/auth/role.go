@@ -15,16 +15,33 @@ const (
 	ManageUsers
 	// ReadAudit reads the audit log.
 	ReadAudit
+	// ReadConstituency lists the organisations the team serves, their
+	// contacts and change requests, and answers "who owns this?".
+	ReadConstituency
+	// ManageConstituency creates, edits, imports and deletes
+	// organisations and handles their change requests.
+	ManageConstituency
+	// ManageNotifications reads the notification log and sets the
+	// notification policies and templates.
+	ManageNotifications
+	// ManageTeamKey generates or replaces the team's OpenPGP key, which
+	// signs every notification: only administrators, like accounts.
+	ManageTeamKey
 )
 
 // Can reports whether role has permission p. Publishers write advisories
 // and see no events: events may carry TLP:AMBER data about constituents.
+// Constituents get none of these: their portal checks their organisation
+// instead.
 func Can(role store.Role, p Permission) bool {
 	switch role {
 	case store.RoleAdmin:
 		return true
 	case store.RoleAnalyst:
-		return p == ReadEvents || p == RetryDeadLetters
+		switch p {
+		case ReadEvents, RetryDeadLetters, ReadConstituency, ManageConstituency, ManageNotifications:
+			return true
+		}
 	}
 	return false
 }

@@ -72,6 +72,20 @@ func collect(t *testing.T, b *Bus, want int, failOnce map[string]bool) map[strin
 	case <-ctx.Done():
 		t.Fatalf("only %d of %d events consumed", total, want)
 	}
+	// done closes inside the handler, before the consumer acknowledges the
+	// last batch: cancelling now could leave it unacknowledged. Wait until
+	// the consumer has caught up with everything it took.
+	for {
+		n, err := b.Pending(ctx)
+		if err == nil && n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d batches still unacknowledged after consuming (err %v)", n, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	cancel()
 	return seen
 }

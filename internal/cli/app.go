@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/pgstore"
@@ -24,6 +25,9 @@ type app struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
+	// directory is the constituency as this process's pipeline and
+	// console see it, loaded at start and rebuilt on every change.
+	directory *constituency.Directory
 }
 
 // loadConfig reads the configuration the common flags point at.
@@ -80,6 +84,11 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 	a.store = st
+	a.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})
+	if err := a.directory.Reload(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load the constituency: %w", err)
+	}
 	return a, nil
 }
 
@@ -104,7 +113,7 @@ func (a *app) Close() { a.store.Close() }
 // env is what pipeline stage factories get.
 func (a *app) env() pipeline.Env {
 	return pipeline.Env{Store: a.store, Logger: a.log, DataDir: a.cfg.Data,
-		HTTP: &http.Client{Timeout: 5 * time.Minute}, Now: time.Now}
+		HTTP: &http.Client{Timeout: 5 * time.Minute}, Now: time.Now, Constituency: a.directory}
 }
 
 // buildRunner constructs every configured stage. withCollectors is false

@@ -21,6 +21,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/bus"
 	"github.com/vigil-cert/vigil/internal/enricher"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -30,7 +32,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -40,6 +42,12 @@ embedded NATS JetStream as 'vigil serve' does.
 bench search fills a SQLite database with N synthetic events (kept in
 --dir for reuse) and times an IP, a /16 CIDR and an ASN query.
 
+bench notify creates a fresh SQLite store with --orgs organisations owning
+--prefixes /24 networks and --events events tagged with their owners, then
+times one notifier pass over all of them with every digest due: rendering,
+signing (the contacts have no keys, so every message is signed, not
+encrypted) and committing to the outbox.
+
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
 }
@@ -48,8 +56,8 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return c.parse(args)
 	}
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search") {
-		return fmt.Errorf("want ingest or search: %w", errUsage)
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify") {
+		return fmt.Errorf("want ingest, search or notify: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	rows := c.flags.Int("rows", 1_000_000, "rows or events to generate")
@@ -59,10 +67,13 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	keepRaw := c.flags.Bool("keep-raw", true, "ingest: keep each event's source line in raw (a feed's keep_raw)")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	orgs := c.flags.Int("orgs", 10_000, "notify: organisations")
+	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
+	events := c.flags.Int("events", 1_000_000, "notify: stored events")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
+	if *cpuProfile != "" && sub != "notify" { // bench notify profiles its timed pass only
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return err
@@ -84,8 +95,11 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	} else if err := os.MkdirAll(work, 0o750); err != nil {
 		return err
 	}
-	if sub == "ingest" {
+	switch sub {
+	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
+	case "notify":
+		return benchNotify(ctx, c, work, notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}, *sync, *cpuProfile)
 	}
 	return benchSearch(ctx, c, work, *rows)
 }
@@ -404,4 +418,94 @@ func searchEvent(rng *rand.Rand, i int64, base time.Time) *event.Event {
 	e.SetTrusted("feed.name", "bench")
 	e.SetExtra("sequence", strconv.FormatInt(i, 10))
 	return e
+}
+
+// benchNotify loads spec into a fresh store and times one notifier pass
+// over every organisation, with every digest due. Loading runs without
+// fsyncs (the data is throwaway); the timed pass reopens the store with
+// the synchronous setting given, FULL by default, as vigil serve runs.
+func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchSpec, sync, cpuProfile string) error {
+	out := c.stdout
+	path := filepath.Join(work, "notify.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", Logger: envLogger(c)})
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	fmt.Fprintf(out, "loading %d organisations, %d prefixes, %d events into %s\n", spec.Organisations, spec.Prefixes, spec.Events, path)
+	start := time.Now()
+	spec.Now = start
+	err = notify.LoadBench(ctx, db, spec, nil)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "loaded in %v\n", time.Since(start).Round(time.Second))
+
+	db, err = sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: sync, Logger: envLogger(c)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	armored, err := pgpmime.GenerateIdentity("Vigil bench", "bench@example.org", start.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	id, err := pgpmime.ParseIdentity(armored, "")
+	if err != nil {
+		return err
+	}
+	cfg := notify.DefaultConfig()
+	cfg.Enabled, cfg.From = true, "Vigil bench <bench@example.org>"
+	n, err := notify.New(cfg, notify.Deps{Store: db, Identity: id, Logger: envLogger(c)})
+	if err != nil {
+		return err
+	}
+	stored, err := db.CountEvents(ctx)
+	if err != nil {
+		return err
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runtime.GC()
+	start = time.Now()
+	rep, err := n.RunOnce(ctx, start)
+	elapsed := time.Since(start)
+	if err != nil {
+		return err
+	}
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("%d organisations failed, the first %s: %w", len(rep.Errors), rep.Errors[0].Org, rep.Errors[0].Err)
+	}
+	fmt.Fprintf(out, "signing: on (Ed25519 team key; contacts without keys, so signed, not encrypted); synchronous=%s\n", strings.ToUpper(sync))
+	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
+	fmt.Fprintf(out, "organisations: %d\n", rep.Organisations)
+	fmt.Fprintf(out, "events: %d stored, %d handled: %d notified, %d duplicates of another event of the pass\n",
+		stored, rep.Consumed, rep.Notified, rep.Duplicates)
+	fmt.Fprintf(out, "messages: %d\n", rep.Messages)
+	fmt.Fprintf(out, "of which committing to the store: %v\n", rep.Committing.Round(time.Millisecond))
+	fmt.Fprintf(out, "elapsed: %v\n", elapsed.Round(time.Millisecond))
+	if rep.Consumed != int(stored) || rep.Waiting != 0 {
+		return fmt.Errorf("handled %d of %d events, %d waiting", rep.Consumed, stored, rep.Waiting)
+	}
+	return nil
 }

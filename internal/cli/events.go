@@ -49,6 +49,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	tlp := c.flags.String("tlp", "", "TLP label")
 	from := c.flags.String("from", "", "time.source at or after")
 	to := c.flags.String("to", "", "time.source before")
+	org := c.flags.String("org", "", "constituent organisation (its short name)")
 	limit := c.flags.Int("limit", 50, "page size")
 	after := c.flags.String("cursor", "", "continue after this cursor (printed after a page)")
 	all := c.flags.Bool("all", false, "every matching event, page after page")
@@ -86,7 +87,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	q := store.EventQuery{Limit: *limit, After: *after}
 	filters := map[string]*string{"ip": ip, "cidr": cidr, "asn": asn, "fqdn": fqdn, "url": url, "hash": hash,
-		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to}
+		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to, "org": org}
 	for _, name := range store.Filters {
 		if err := q.SetFilter(name, *filters[name]); err != nil {
 			var fe *store.FilterError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -67,6 +68,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		if demoSet, err = demo.Prepare(cfg.Data); err != nil {
 			return err
 		}
+		defer demoSet.Close()
+		if err := demoSet.StartMailbox(slog.New(slog.NewTextHandler(c.stderr, nil))); err != nil {
+			return err
+		}
 		demoSet.Configure(&cfg)
 	}
 	a, err := openApp(ctx, cfg, c.stderr)
@@ -110,6 +115,9 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	goRun("workers", runner.Work)
 	goRun("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
+	// Every process follows the constituency's changes, workers included:
+	// their enrichers tag events with it.
+	goRun("constituency", a.directory.Run)
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
 	} else {
@@ -117,11 +125,27 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			if err := demoSet.Load(ctx, a.store); err != nil {
 				return err
 			}
+			// The demo's organisations are in the store now; tag the
+			// demo's reports with them from the first one on.
+			if err := a.directory.Reload(ctx); err != nil {
+				return err
+			}
+		}
+		notes, err := a.newNotifications(ctx, reg)
+		if err != nil {
+			return err
+		}
+		if a.cfg.Notify.Enabled {
+			goRun("notifier", notes.notifier.Run)
+		}
+		if notes.sender != nil {
+			goRun("outbox", notes.sender.Run)
 		}
 		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
 		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
-			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version})
+			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
+			Directory: a.directory, Notifier: notes.notifier})
 		if err != nil {
 			return err
 		}
@@ -155,7 +179,8 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 				"url", base+"/setup?token="+token)
 		}
 		if demoSet != nil {
-			fmt.Fprintf(c.stdout, "\nVigil demo is running at %s\nLog in as %q with password %q.\n\n", base, demo.User, demo.Password)
+			fmt.Fprintf(c.stdout, "\nVigil demo is running at %s\nLog in as %q with password %q (the CERT team),\nor as %q with the same password (a constituent's portal).\nNotifications arrive as .eml files in %s.\n\n",
+				base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir())
 		}
 	}
 	<-ctx.Done()

@@ -14,9 +14,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -35,6 +38,21 @@ type Config struct {
 	NATS     NATS     `yaml:"nats"`
 	Pipeline Pipeline `yaml:"pipeline"`
 	Feeds    []Feed   `yaml:"feeds"`
+	// Constituency tunes the organisations' lookup table.
+	Constituency Constituency `yaml:"constituency"`
+	// Notify configures the automatic notification of constituents.
+	Notify notify.Config `yaml:"notify"`
+	// SMTP is the relay notifications are sent through.
+	SMTP outbox.Config `yaml:"smtp"`
+}
+
+// Constituency tunes the table that tells which organisation owns an
+// address, an AS or a domain.
+type Constituency struct {
+	// Reload is how often every process checks whether the organisations
+	// changed (an edit in another process's console) and rebuilds its
+	// table; an edit in this process's console rebuilds it at once.
+	Reload time.Duration `yaml:"reload"`
 }
 
 // SQLite tunes the embedded database.
@@ -122,10 +140,13 @@ func Default() Config {
 		Pipeline: Pipeline{
 			BatchSize: 1000,
 			Workers:   2,
-			Enrichers: []Stage{{ID: "url"}, {ID: "taxonomy"}, {ID: "dedup"}},
+			Enrichers: []Stage{{ID: "url"}, {ID: "taxonomy"}, {ID: "dedup"}, {ID: "constituency"}},
 			Outputs:   []Stage{{ID: "store"}},
 		},
-		Feeds: []Feed{DefaultInboxFeed()},
+		Feeds:        []Feed{DefaultInboxFeed()},
+		Constituency: Constituency{Reload: 10 * time.Second},
+		Notify:       notify.DefaultConfig(),
+		SMTP:         outbox.DefaultConfig(),
 	}
 }
 
@@ -204,6 +225,10 @@ func (c *Config) ApplyEnv(env func(string) string) error {
 	set("VIGIL_LOG_FORMAT", &c.Log.Format)
 	set("VIGIL_NATS_URL", &c.NATS.URL)
 	set("VIGIL_NATS_LISTEN", &c.NATS.Listen)
+	set("VIGIL_SMTP_HOST", &c.SMTP.Host)
+	set("VIGIL_SMTP_USERNAME", &c.SMTP.Username)
+	set("VIGIL_SMTP_PASSWORD", &c.SMTP.Password)
+	set("VIGIL_NOTIFY_FROM", &c.Notify.From)
 	if v := env("VIGIL_PIPELINE_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -297,6 +322,27 @@ func (c *Config) Validate() error {
 			default:
 				return &Error{Key: key + ".tlp", Reason: "want CLEAR, GREEN, AMBER, AMBER+STRICT or RED"}
 			}
+		}
+	}
+	if c.Constituency.Reload < time.Second {
+		return &Error{Key: "constituency.reload", Reason: "want at least 1s"}
+	}
+	if err := c.Notify.Validate(); err != nil {
+		var fe *notify.FieldError
+		if errors.As(err, &fe) {
+			return &Error{Key: "notify." + fe.Field, Reason: fe.Reason}
+		}
+		return &Error{Key: "notify", Reason: err.Error()}
+	}
+	// The relay is checked when something will be sent through it, or
+	// when it is set at all (a typo should not wait for the first mail).
+	if c.SMTP.Host != "" || c.Notify.Enabled {
+		if err := c.SMTP.Validate(); err != nil {
+			var ce *outbox.ConfigError
+			if errors.As(err, &ce) {
+				return &Error{Key: ce.Key, Reason: ce.Reason}
+			}
+			return &Error{Key: "smtp", Reason: err.Error()}
 		}
 	}
 	return nil

@@ -34,6 +34,9 @@ func TestBadFiles(t *testing.T) {
 		"database.bad.yml":       "config: database:",
 		"workers-type.bad.yml":   "config: line 2:",
 		"cache.bad.yml":          "config: sqlite.cache_mib: want 2 to 65536",
+		"notify-from.bad.yml":    "config: notify.from: required when notifications are enabled",
+		"notify-relay.bad.yml":   "config: smtp.host: missing",
+		"smtp-tls.bad.yml":       "config: smtp.tls: none sends mail and passwords in clear",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -65,6 +68,16 @@ func TestFullFileValues(t *testing.T) {
 	}
 	if w, _ := cfg.Pipeline.Enrichers[2].Options.Duration("window", 0); w.Hours() != 48 {
 		t.Fatalf("dedup window %v", w)
+	}
+	if !cfg.Notify.Enabled || cfg.Notify.TimeZone != "Europe/Brussels" || cfg.Notify.Interval.Minutes() != 2 ||
+		cfg.Notify.MaxEventsPerMessage != 20000 || cfg.Notify.TableRows != 10 {
+		t.Fatalf("notify not read over its defaults: %+v", cfg.Notify)
+	}
+	if cfg.SMTP.Host != "smtp.example.org" || cfg.SMTP.MaxAttempts != 12 || cfg.SMTP.Timeout.Seconds() != 30 {
+		t.Fatalf("smtp not read over its defaults: %+v", cfg.SMTP)
+	}
+	if cfg.Constituency.Reload.Seconds() != 30 {
+		t.Fatalf("constituency.reload %v", cfg.Constituency.Reload)
 	}
 }
 

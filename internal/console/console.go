@@ -1,7 +1,8 @@
 // Package console is the analysts' web console: server-rendered pages for
-// login, event search, dead letters, feeds, users, the audit log and each
-// person's account, with sessions, CSRF tokens and role checks from
-// internal/auth and messages from internal/i18n.
+// login, event search, dead letters, feeds, users, the audit log, each
+// person's account, the constituency and its notifications, with
+// sessions, CSRF tokens and role checks from internal/auth and messages
+// from internal/i18n.
 package console
 
 import (
@@ -9,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -33,6 +37,21 @@ type Config struct {
 	Limiter *auth.Limiter
 	// Issuer names Vigil in authenticator apps (default "Vigil").
 	Issuer string
+
+	// Directory is the constituency table the pipeline tags events with;
+	// the "who owns this?" box asks it, so that it answers what the
+	// pipeline does. Nil: lookups build a table from the store each time.
+	Directory *constituency.Directory
+	// ConstituencyChanged is called after every change to organisations
+	// made in the console, so that the pipeline's table is rebuilt at
+	// once. Nil: Directory.Reload is called when there is a Directory.
+	ConstituencyChanged func(ctx context.Context)
+	// Notifier previews and saves notification templates and takes a new
+	// team key: the running *notify.Notifier. Leave it nil (not a nil
+	// pointer) when there is none: the console then makes one with
+	// notify.DefaultConfig for previews and saves, and a new team key
+	// reaches the sending notifier when it next reads IdentityStateKey.
+	Notifier Notifier
 }
 
 // Console is the console's http.Handler.
@@ -50,6 +69,11 @@ type Console struct {
 	pages     *pages
 	mux       *http.ServeMux
 	now       func() time.Time
+
+	directory           *constituency.Directory
+	constituencyChanged func(ctx context.Context)
+	notifier            Notifier
+	imports             *pendingImports
 }
 
 // New builds the console.
@@ -91,6 +115,18 @@ func New(cfg Config) (*Console, error) {
 		pending:   auth.NewPendingLogins(0),
 		pages:     p,
 		now:       time.Now,
+
+		directory:           cfg.Directory,
+		constituencyChanged: cfg.ConstituencyChanged,
+		notifier:            cfg.Notifier,
+		imports:             newPendingImports(),
+	}
+	if c.notifier == nil {
+		n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: cfg.Store, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("console: template notifier: %w", err)
+		}
+		c.notifier = n
 	}
 	c.routes()
 	return c, nil
@@ -131,6 +167,35 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /account/totp/disable", c.member(0, c.disableTOTP))
 	m.HandleFunc("POST /account/tokens", c.member(0, c.createToken))
 	m.HandleFunc("POST /account/tokens/{id}/delete", c.member(0, c.deleteToken))
+
+	c.portalRoutes(m)
+
+	// The constituency and its notifications, for the team.
+	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))
+	m.HandleFunc("GET /constituency/new", c.member(auth.ManageConstituency, c.newOrganisationForm))
+	m.HandleFunc("POST /constituency/new", c.member(auth.ManageConstituency, c.createOrganisation))
+	m.HandleFunc("GET /constituency/export.csv", c.member(auth.ReadConstituency, c.exportConstituency("csv")))
+	m.HandleFunc("GET /constituency/export.json", c.member(auth.ReadConstituency, c.exportConstituency("json")))
+	m.HandleFunc("GET /constituency/import", c.member(auth.ManageConstituency, c.importForm))
+	m.HandleFunc("POST /constituency/import", c.memberUpTo(auth.ManageConstituency, maxImportBytes, c.importConstituency))
+	m.HandleFunc("GET /constituency/requests", c.member(auth.ReadConstituency, c.changeRequests))
+	m.HandleFunc("POST /constituency/requests/{id}/done", c.member(auth.ManageConstituency, c.markRequestDone))
+	m.HandleFunc("GET /constituency/{id}", c.member(auth.ReadConstituency, c.organisationPage))
+	m.HandleFunc("POST /constituency/{id}", c.member(auth.ManageConstituency, c.updateOrganisation))
+	m.HandleFunc("GET /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisationForm))
+	m.HandleFunc("POST /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisation))
+	m.HandleFunc("GET /constituency/{id}/policy", c.member(auth.ManageNotifications, c.organisationPolicyForm))
+	m.HandleFunc("POST /constituency/{id}/policy", c.member(auth.ManageNotifications, c.saveOrganisationPolicy))
+	m.HandleFunc("GET /notifications", c.member(auth.ManageNotifications, c.notificationLog))
+	m.HandleFunc("GET /notifications/settings", c.member(auth.ManageNotifications, c.notificationSettings))
+	m.HandleFunc("GET /notifications/policy", c.member(auth.ManageNotifications, c.defaultPolicyForm))
+	m.HandleFunc("POST /notifications/policy", c.member(auth.ManageNotifications, c.saveDefaultPolicy))
+	m.HandleFunc("GET /notifications/templates/{lang}/{name...}", c.member(auth.ManageNotifications, c.templateEditor))
+	m.HandleFunc("POST /notifications/templates/{lang}/{name...}", c.member(auth.ManageNotifications, c.changeTemplate))
+	m.HandleFunc("GET /notifications/identity", c.member(auth.ManageTeamKey, c.teamKey))
+	m.HandleFunc("GET /notifications/identity/public.asc", c.member(auth.ManageTeamKey, c.teamPublicKey))
+	m.HandleFunc("POST /notifications/identity/generate", c.member(auth.ManageTeamKey, c.generateTeamKey))
+	m.HandleFunc("POST /notifications/identity/import", c.member(auth.ManageTeamKey, c.importTeamKey))
 
 	m.HandleFunc("/", c.anonymous(c.notFound))
 	c.mux = m
@@ -204,6 +269,12 @@ const maxFormBytes = 1 << 20
 // member serves a page for signed-in users holding permission p (0: any
 // signed-in user). Posts must carry the session's CSRF token.
 func (c *Console) member(p auth.Permission, h handler) http.HandlerFunc {
+	return c.memberUpTo(p, maxFormBytes, h)
+}
+
+// memberUpTo is member for a form whose body may be up to maxBody bytes:
+// file uploads need more than maxFormBytes, and only their routes get it.
+func (c *Console) memberUpTo(p auth.Permission, maxBody int64, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := &visit{lang: c.catalog.Match(r.Header.Get("Accept-Language"))}
 		s, err := c.sessions.Load(r.Context(), r)
@@ -230,7 +301,11 @@ func (c *Console) member(p auth.Permission, h handler) http.HandlerFunc {
 			v.lang = u.Language
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if tooLarge(parseBody(r)) {
+				c.problem(w, r, v, http.StatusRequestEntityTooLarge, msgErrorHeading, msgFormTooLarge)
+				return
+			}
 			if !auth.CheckCSRF(s, r.PostFormValue("csrf")) {
 				c.forbiddenCSRF(w, r, v)
 				return
@@ -242,6 +317,25 @@ func (c *Console) member(p auth.Permission, h handler) http.HandlerFunc {
 		}
 		h(w, r, v)
 	}
+}
+
+// parseBody reads a posted form, multipart or not. PostFormValue does it
+// too, but drops the error, and an upload over the limit must not look
+// like a missing CSRF token.
+func parseBody(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return r.ParseMultipartForm(maxFormMemory)
+	}
+	return r.ParseForm()
+}
+
+// maxFormMemory is how much of a multipart form is kept in memory; the
+// rest of an upload goes to a temporary file.
+const maxFormMemory = 16 << 20
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
 }
 
 // toLogin sends a visitor without a session to the login page, back to

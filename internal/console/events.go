@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -129,15 +130,22 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p.ExportCSV = "/events/export.csv?" + qs
 	p.ExportJSONL = "/events/export.jsonl?" + qs
-	back := url.QueryEscape(qs)
-	for _, se := range page.Events {
+	p.Rows = eventRows(page.Events, "/events/", url.QueryEscape(qs))
+	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
+}
+
+// eventRows turns a result page into table rows whose links start with
+// prefix and carry the search (back) to return to.
+func eventRows(events []store.StoredEvent, prefix, back string) []eventRow {
+	rows := make([]eventRow, 0, len(events))
+	for _, se := range events {
 		e := se.Event
 		tm := e.Value("time.source")
 		if t, ok := e.Time("time.source"); ok {
 			tm = t.UTC().Format("2006-01-02 15:04:05")
 		}
-		p.Rows = append(p.Rows, eventRow{
-			URL:        "/events/" + se.Hash.String() + "?back=" + back,
+		rows = append(rows, eventRow{
+			URL:        prefix + se.Hash.String() + "?back=" + back,
 			Time:       tm,
 			Taxonomy:   e.Value("classification.taxonomy"),
 			Type:       e.Value("classification.type"),
@@ -149,7 +157,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 			Feed:       e.Value("feed.name"),
 		})
 	}
-	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
+	return rows
 }
 
 func joinQuery(a, b string) string {
@@ -187,6 +195,10 @@ type detailPage struct {
 	RawHex  string
 	HasRaw  bool
 	BackURL string
+	// ShowNotifications adds the notifications that reported the event,
+	// for the team only (the portal's event page shares the template).
+	ShowNotifications bool
+	Notifications     []store.OutboxMessage
 }
 
 func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -204,7 +216,7 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	p := detailPage{Hash: se.Hash.String(), Stored: se.Stored, BackURL: "/events"}
+	p := eventDetailData(se)
 	// The back link is rebuilt from the parsed search fields, so it can
 	// only ever point at the search page.
 	if back, err := url.ParseQuery(r.URL.Query().Get("back")); err == nil {
@@ -213,6 +225,20 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 			p.BackURL = "/events?" + qs
 		}
 	}
+	if v.can(auth.ManageNotifications) {
+		if p.Notifications, err = c.eventNotifications(r.Context(), h); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		p.ShowNotifications = true
+	}
+	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
+}
+
+// eventDetailData is the detail page of an event, its back link pointing
+// at the analysts' search.
+func eventDetailData(se store.StoredEvent) detailPage {
+	p := detailPage{Hash: se.Hash.String(), Stored: se.Stored, BackURL: "/events"}
 	for _, f := range se.Event.Fields() {
 		if f.Key == "raw" {
 			continue
@@ -227,7 +253,7 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 			p.RawHex = hex.Dump(raw)
 		}
 	}
-	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
+	return p
 }
 
 func (c *Console) exportCSV(w http.ResponseWriter, r *http.Request, v *visit) {

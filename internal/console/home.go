@@ -24,6 +24,11 @@ type homePage struct {
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.user.Role == store.RoleConstituent {
+		// Constituents have their own start page.
+		http.Redirect(w, r, "/portal/", http.StatusSeeOther)
+		return
+	}
 	var p homePage
 	if auth.Can(v.user.Role, auth.ReadEvents) {
 		ctx := r.Context()

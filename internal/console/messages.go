@@ -56,9 +56,96 @@ const (
 	msgSearchHash     = "search.error.hash"
 	msgSearchCursor   = "search.error.cursor"
 	msgSearchInvalid  = "search.error.summary"
+
+	msgTitlePortalEvents        = "title.portal.events"
+	msgTitlePortalNotifications = "title.portal.notifications"
+	msgTitlePortalOrganisation  = "title.portal.organisation"
+	msgPortalTeamOnly           = "portal.error.team"
+	msgPortalNoOrganisation     = "portal.error.noorg"
+	msgPortalRequestBad         = "portal.error.request"
+	msgDoneRequest              = "done.request"
 )
 
 const (
 	msgSearchFQDN = "search.error.fqdn"
 	msgSearchURL  = "search.error.url"
+)
+
+// The constituency and notification pages.
+const (
+	msgTitleConstituency         = "title.constituency"
+	msgTitleOrganisation         = "title.organisation"
+	msgTitleOrganisationNew      = "title.organisation.new"
+	msgTitleOrganisationDelete   = "title.organisation.delete"
+	msgTitleImport               = "title.constituency.import"
+	msgTitleChangeRequests       = "title.changerequests"
+	msgTitlePolicy               = "title.policy"
+	msgTitleDefaultPolicy        = "title.policy.default"
+	msgTitleNotifications        = "title.notifications"
+	msgTitleNotificationSettings = "title.notifications.settings"
+	msgTitleNotificationTemplate = "title.notifications.template"
+	msgTitleTeamKey              = "title.teamkey"
+
+	msgFormTooLarge = "error.toolarge"
+
+	msgLookupBad        = "lookup.error"
+	msgLookupRulePrefix = "lookup.rule.prefix"
+	msgLookupRuleASN    = "lookup.rule.asn"
+	msgLookupRuleDomain = "lookup.rule.domain"
+
+	msgOrganisationInvalid = "org.error.summary"
+	msgHandleTaken         = "org.error.handle.taken"
+	msgHandleTakenBy       = "org.error.handle.takenby"
+	msgNetworkTaken        = "org.error.network.taken"
+	msgASNTaken            = "org.error.asn.taken"
+	msgDomainTaken         = "org.error.domain.taken"
+	msgDeleteConfirm       = "org.delete.error.confirm"
+	msgDeleteHasUsers      = "org.delete.error.users"
+
+	msgKeyUsable      = "key.usable"
+	msgKeyUsableUntil = "key.usable.until"
+	msgKeyExpired     = "key.expired"
+	msgKeyUnusable    = "key.unusable"
+
+	msgPolicyInvalid = "policy.error.summary"
+
+	msgTemplateError       = "template.error"
+	msgTemplateErrorLine   = "template.error.line"
+	msgTemplatePartBody    = "template.part.body"
+	msgTemplatePartSubject = "template.part.subject"
+	msgTemplateRefused     = "template.error.refused"
+	msgTemplateTooLarge    = "template.error.toolarge"
+
+	msgImportNoFile     = "import.error.nofile"
+	msgImportFormat     = "import.error.format"
+	msgImportInvalid    = "import.error.invalid"
+	msgImportUnreadable = "import.error.unreadable"
+	msgImportExpired    = "import.error.expired"
+	msgImportChanged    = "import.error.changed"
+
+	msgTeamKeyBroken          = "teamkey.error.broken"
+	msgTeamKeyConfirm         = "teamkey.error.confirm"
+	msgTeamKeyName            = "teamkey.error.name"
+	msgTeamKeyEmail           = "teamkey.error.email"
+	msgTeamKeyImportBad       = "teamkey.error.import"
+	msgTeamKeyPassphrase      = "teamkey.error.passphrase"
+	msgTeamKeyWrongPassphrase = "teamkey.error.wrongpassphrase"
+	msgTeamKeyExpired         = "teamkey.error.expired"
+	msgTeamKeyRevoked         = "teamkey.error.revoked"
+	msgTeamKeyCannotSign      = "teamkey.error.cannotsign"
+	msgTeamKeyCannotEncrypt   = "teamkey.error.cannotencrypt"
+
+	msgUserOrgNeeded  = "users.error.org.needed"
+	msgUserOrgTeam    = "users.error.org.team"
+	msgUserOrgUnknown = "users.error.org.unknown"
+
+	msgDoneOrganisation        = "done.organisation"
+	msgDoneOrganisationDeleted = "done.organisation.deleted"
+	msgDonePolicy              = "done.policy"
+	msgDonePolicyDefault       = "done.policy.default"
+	msgDoneRequestHandled      = "done.request.handled"
+	msgDoneImport              = "done.import"
+	msgDoneTemplate            = "done.template"
+	msgDoneTemplateReverted    = "done.template.reverted"
+	msgDoneIdentity            = "done.identity"
 )

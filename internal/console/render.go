@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 //go:embed templates/*.html
@@ -102,9 +103,15 @@ type view struct {
 
 // navigation says which menu entries the user's role may use.
 type navigation struct {
+	// Portal shows the constituent portal's menu instead of the team's.
+	Portal bool
 	Events bool
 	Users  bool
 	Audit  bool
+	// Constituency and Notifications are the team's pages about the
+	// organisations it serves.
+	Constituency  bool
+	Notifications bool
 }
 
 // render writes page with data, all or nothing: the template runs into a
@@ -128,9 +135,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		vw.UserName = v.user.Name
 		vw.CSRF = v.session.CSRFToken
 		vw.Nav = navigation{
+			Portal: v.user.Role == store.RoleConstituent,
 			Events: auth.Can(v.user.Role, auth.ReadEvents),
 			Users:  auth.Can(v.user.Role, auth.ManageUsers),
 			Audit:  auth.Can(v.user.Role, auth.ReadAudit),
+
+			Constituency:  auth.Can(v.user.Role, auth.ReadConstituency),
+			Notifications: auth.Can(v.user.Role, auth.ManageNotifications),
 		}
 	} else {
 		vw.CSRF = v.formToken
@@ -185,6 +196,17 @@ var flashes = map[string]string{
 	"token":    msgDoneTokenDeleted,
 	"user":     msgDoneUser,
 	"retry":    msgDoneRetry,
+	"request":  msgDoneRequest,
+
+	"organisation":         msgDoneOrganisation,
+	"organisation-deleted": msgDoneOrganisationDeleted,
+	"policy":               msgDonePolicy,
+	"policy-default":       msgDonePolicyDefault,
+	"request-done":         msgDoneRequestHandled,
+	"import":               msgDoneImport,
+	"template":             msgDoneTemplate,
+	"template-reverted":    msgDoneTemplateReverted,
+	"identity":             msgDoneIdentity,
 }
 
 func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }

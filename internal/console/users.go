@@ -17,11 +17,18 @@ type usersPage struct {
 	Roles     []store.Role
 	Languages []i18n.Language
 	Self      int64
+	// Organisations are those a constituent account can belong to;
+	// OrgNames names them in the table.
+	Organisations []store.Organisation
+	OrgNames      map[int64]string
 	// Form is the create form as typed, shown again after a problem.
-	Form struct{ Name, Email, Role, Language string }
+	Form struct {
+		Name, Email, Role, Language string
+		OrgID                       int64
+	}
 }
 
-var allRoles = []store.Role{store.RoleAnalyst, store.RolePublisher, store.RoleAdmin}
+var allRoles = []store.Role{store.RoleAnalyst, store.RolePublisher, store.RoleAdmin, store.RoleConstituent}
 
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (usersPage, bool) {
 	users, err := c.store.ListUsers(r.Context())
@@ -29,7 +36,31 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (u
 		c.fail(w, r, v, err)
 		return usersPage{}, false
 	}
-	return usersPage{Users: users, Roles: allRoles, Languages: c.catalog.Languages(), Self: v.user.ID}, true
+	orgs, err := c.store.ListOrganisations(r.Context(), store.OrganisationQuery{})
+	if err != nil {
+		c.fail(w, r, v, err)
+		return usersPage{}, false
+	}
+	names := make(map[int64]string, len(orgs))
+	for _, o := range orgs {
+		names[o.ID] = o.Name
+	}
+	return usersPage{Users: users, Roles: allRoles, Languages: c.catalog.Languages(), Self: v.user.ID,
+		Organisations: orgs, OrgNames: names}, true
+}
+
+// organisationProblem checks that a constituent account belongs to an
+// organisation and a team account to none: the portal confines a
+// constituent to its organisation, and a team member with one would be
+// confined for no reason.
+func organisationProblem(role store.Role, orgID int64) string {
+	switch {
+	case role == store.RoleConstituent && orgID == 0:
+		return msgUserOrgNeeded
+	case role != store.RoleConstituent && orgID != 0:
+		return msgUserOrgTeam
+	}
+	return ""
 }
 
 func (c *Console) users(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -52,7 +83,9 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !c.catalog.Supported(p.Form.Language) {
 		p.Form.Language = i18n.Source
 	}
+	p.Form.OrgID, _ = strconv.ParseInt(r.PostFormValue("org"), 10, 64)
 	u, err := auth.NewUser(p.Form.Name, p.Form.Email, store.Role(p.Form.Role), r.PostFormValue("password"), p.Form.Language)
+	u.OrgID = max(p.Form.OrgID, 0)
 	problem := ""
 	switch {
 	case errors.Is(err, auth.ErrBadUserName):
@@ -64,11 +97,15 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	case err != nil:
 		c.fail(w, r, v, err)
 		return
+	default:
+		problem = organisationProblem(u.Role, u.OrgID)
 	}
 	if problem == "" {
 		err = c.store.CreateUser(r.Context(), &u)
 		if errors.Is(err, store.ErrConflict) {
 			problem = msgUserNameTaken
+		} else if errors.Is(err, store.ErrNotFound) {
+			problem = msgUserOrgUnknown
 		} else if err != nil {
 			c.fail(w, r, v, err)
 			return
@@ -78,7 +115,11 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "users", msgTitleUsers, p, "", problem)
 		return
 	}
-	c.audit(r.Context(), v, "user.create", u.Name, "role "+string(u.Role))
+	detail := "role " + string(u.Role)
+	if u.OrgID != 0 {
+		detail += ", organisation " + p.OrgNames[u.OrgID]
+	}
+	c.audit(r.Context(), v, "user.create", u.Name, detail)
 	redirectDone(w, r, "/users", "user")
 }
 
@@ -126,6 +167,15 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		if !store.ValidRole(role) {
 			showProblem(http.StatusBadRequest, msgUserRoleBad)
 			return
+		}
+		// A constituent account is created for its organisation; a
+		// constituent made a team member leaves its organisation.
+		if role == store.RoleConstituent && u.OrgID == 0 {
+			showProblem(http.StatusBadRequest, msgUserOrgNeeded)
+			return
+		}
+		if role != store.RoleConstituent {
+			u.OrgID = 0
 		}
 		detail = string(u.Role) + " → " + string(role)
 		u.Role, endSessions = role, true

@@ -9,16 +9,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/enricher"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -46,10 +49,17 @@ var Networks = []struct {
 	{netip.MustParsePrefix("2001:db8::/32"), 64501, "DEMO-V6 - Demo IPv6 Network, DE", "DE"},
 }
 
+// demoSinkholes are the sinkholes infected machines reach in the demo's
+// reports: at Demo Hosting, which is not a constituent, so that a sinkhole
+// report is told to the infected machine's organisation only.
+var demoSinkholes = netip.MustParsePrefix("203.0.113.0/24")
+
 // Set is a prepared demo data set in <data>/demo.
 type Set struct {
 	dir     string
 	dataDir string
+	// mail catches the demo's notifications; nil until StartMailbox.
+	mail *Mailbox
 }
 
 // Prepare writes the routing table and the GeoIP database the demo's
@@ -82,12 +92,53 @@ func (s *Set) routingTable() string { return filepath.Join(s.dir, "pfx2as.txt") 
 func (s *Set) asNames() string      { return filepath.Join(s.dir, "asnames.txt") }
 func (s *Set) geoIP() string        { return filepath.Join(s.dir, "geoip.mmdb") }
 
-// Configure adds the ASN and GeoIP enrichers over the demo's files.
+// Configure adds the ASN and GeoIP enrichers over the demo's files (before
+// the constituency enricher, which matches organisations by AS number
+// too) and, once the mailbox runs, sends notifications through it.
 func (s *Set) Configure(cfg *config.Config) {
-	cfg.Pipeline.Enrichers = append(cfg.Pipeline.Enrichers,
-		config.Stage{ID: "asn", Options: pipeline.Options{"file": s.routingTable(), "names_file": s.asNames()}},
-		config.Stage{ID: "geoip", Options: pipeline.Options{"file": s.geoIP()}},
-	)
+	stages := []config.Stage{
+		{ID: "asn", Options: pipeline.Options{"file": s.routingTable(), "names_file": s.asNames()}},
+		{ID: "geoip", Options: pipeline.Options{"file": s.geoIP()}},
+	}
+	at := slices.IndexFunc(cfg.Pipeline.Enrichers, func(st config.Stage) bool { return st.ID == "constituency" })
+	if at < 0 {
+		at = len(cfg.Pipeline.Enrichers)
+	}
+	cfg.Pipeline.Enrichers = slices.Insert(cfg.Pipeline.Enrichers, at, stages...)
+	if s.mail != nil {
+		cfg.Notify.Enabled = true
+		cfg.Notify.From = "Vigil Demo CERT <cert@demo-cert.example>"
+		cfg.Notify.Interval = 15 * time.Second
+		cfg.SMTP.Host = "127.0.0.1"
+		cfg.SMTP.Port = s.mail.Addr().Port
+		cfg.SMTP.TLS = outbox.TLSNone
+	}
+}
+
+// StartMailbox starts the demo's mail catcher, which keeps every
+// notification in <data>/demo/mail as a .eml file.
+func (s *Set) StartMailbox(log *slog.Logger) error {
+	m, err := StartMailbox(s.MailDir(), log)
+	if err != nil {
+		return err
+	}
+	s.mail = m
+	return nil
+}
+
+// MailDir is where the demo's notifications arrive.
+func (s *Set) MailDir() string { return filepath.Join(s.dir, "mail") }
+
+// KeysDir holds the private keys of the demo's contacts, to read their
+// encrypted notifications with (gpg --import).
+func (s *Set) KeysDir() string { return filepath.Join(s.dir, "keys") }
+
+// Close stops the mailbox.
+func (s *Set) Close() error {
+	if s.mail == nil {
+		return nil
+	}
+	return s.mail.Close()
 }
 
 const loadedKey = "demo/loaded"
@@ -105,6 +156,9 @@ func (s *Set) Load(ctx context.Context, st store.Store) error {
 		}
 	} else if err != nil {
 		return fmt.Errorf("demo user: %w", err)
+	}
+	if err := s.loadConstituency(ctx, st); err != nil {
+		return err
 	}
 	if _, err := st.GetState(ctx, loadedKey); err == nil {
 		return nil
@@ -159,7 +213,7 @@ func WriteReports(dir string, now time.Time, seed uint64) error {
 		name := fmt.Sprintf("%s-%s-demo-geo.csv", day.Format("2006-01-02"), r.report)
 		err := write(name, func(f *os.File) error {
 			return shadowserver.Generate(f, r.report, r.rows, rng, shadowserver.GenerateOptions{
-				Prefixes: prefixes, Start: day, Step: 24 * time.Hour / time.Duration(r.rows)})
+				Prefixes: prefixes, Start: day, Step: 24 * time.Hour / time.Duration(r.rows), Sinkholes: demoSinkholes})
 		})
 		if err != nil {
 			return err

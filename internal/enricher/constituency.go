@@ -1,97 +1,145 @@
 package enricher
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func init() {
 	pipeline.RegisterEnricher("constituency",
-		"tag events with extra.constituency, the constituent organisations owning their addresses, ASNs or domains",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown(); len(bad) > 0 {
+		"tag events with extra.constituency, the constituents owning their source and destination (by network, else AS, else domain)",
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
+			sides, err := opts.Strings("sides")
+			if err != nil {
+				return nil, fmt.Errorf("constituency: %w", err)
+			}
+			if sides == nil {
+				sides = []string{"source", "destination"}
+			}
+			if len(sides) == 0 {
+				return nil, errors.New("constituency: sides: name source, destination or both")
+			}
+			if bad := opts.Unknown("sides"); len(bad) > 0 {
 				return nil, fmt.Errorf("constituency: unknown options %v", bad)
 			}
-			// The constituency table (issue 3) supplies the real source
-			// and wires NewConstituency itself; until then the
-			// registered enricher is configured but does nothing.
-			return NewConstituency(nil), nil
+			if env.Constituency == nil {
+				return nil, errConstituencyMissing
+			}
+			t := NewConstituency(env.Constituency)
+			t.source, t.destination = false, false
+			for _, side := range sides {
+				switch side {
+				case "source":
+					t.source = true
+				case "destination":
+					t.destination = true
+				default:
+					return nil, fmt.Errorf("constituency: sides: want source and/or destination, got %q", side)
+				}
+			}
+			return t, nil
 		})
 }
 
-// Constituency answers which constituent organisations own an address, an
-// AS or a domain. Implementations must be safe for concurrent use and
-// cheap: they are asked for every event. The organisation table of the
-// constituency management is the real one.
-type Constituency interface {
-	Lookup(addr netip.Addr) []string
-	LookupASN(asn uint32) []string
-	// LookupDomain is asked with a normalized FQDN; it matches the domains
-	// an organisation registered and their subdomains.
-	LookupDomain(fqdn string) []string
-}
+// errConstituencyMissing is what a process that built its pipeline without
+// the organisations table gets, rather than a pipeline that silently tags
+// nothing.
+var errConstituencyMissing = errors.New("constituency: this process has no constituency table to look organisations up in (pipeline.Env.Constituency is nil)")
 
 // ConstituencyTagger sets extra.constituency to the JSON list of the
-// organisations that own the event's source or destination (by ip, asn or
-// fqdn), sorted and without repeats. Events that belong to nobody are left
-// as they are, so an earlier tag survives.
+// handles of the organisations owning the event's source and destination,
+// sorted and without repeats: an event can concern two organisations (an
+// attack from one constituent on another). Each side belongs to at most
+// one organisation, by pipeline.Constituency's precedence.
+//
+// The tag is Vigil's own: whatever extra.constituency an event arrived
+// with (an IntelMQ file from a peer, a forged line) is replaced, and
+// removed from events that belong to nobody. The store files events under
+// this tag and each constituent's portal shows what is filed under its
+// name, so a tag from outside must never survive.
 type ConstituencyTagger struct {
-	source Constituency
+	table pipeline.Constituency
+	// source and destination choose the sides looked at (both by
+	// default). A team whose honeypots sit in a constituent's network
+	// looks at the source only, so that attacks on the honeypots are not
+	// told to the network's owner.
+	source, destination bool
 }
 
-// NewConstituency returns the tagger over c; with a nil c it does nothing.
-func NewConstituency(c Constituency) *ConstituencyTagger {
-	return &ConstituencyTagger{source: c}
+// NewConstituency returns the tagger over c, which must not be nil,
+// looking at both sides.
+func NewConstituency(c pipeline.Constituency) *ConstituencyTagger {
+	return &ConstituencyTagger{table: c, source: true, destination: true}
 }
 
 // Enrich implements pipeline.Enricher.
 func (t *ConstituencyTagger) Enrich(_ context.Context, b *pipeline.Batch) error {
-	if t.source == nil {
-		return nil
-	}
-	var (
-		orgs []string
-		buf  bytes.Buffer
-		enc  = json.NewEncoder(&buf)
-	)
-	enc.SetEscapeHTML(false) // "AT&T", not "AT\u0026T"
+	var buf []byte
 	for _, e := range b.Events {
-		orgs = orgs[:0]
-		for i := range sides {
-			k := &sides[i]
-			if v, ok := e.Get(k.ip); ok {
-				if addr, err := netip.ParseAddr(v); err == nil {
-					orgs = append(orgs, t.source.Lookup(addr)...)
-				}
-			}
-			if v, ok := e.Get(k.asn); ok {
-				if n, err := strconv.ParseUint(v, 10, 32); err == nil {
-					orgs = append(orgs, t.source.LookupASN(uint32(n))...)
-				}
-			}
-			if v, ok := e.Get(k.fqdn); ok {
-				orgs = append(orgs, t.source.LookupDomain(v)...)
-			}
+		var (
+			source, destination         string
+			fromSource, fromDestination bool
+		)
+		if t.source {
+			source, fromSource = t.owner(e, &sides[0])
 		}
-		if len(orgs) == 0 {
+		if t.destination {
+			destination, fromDestination = t.owner(e, &sides[1])
+		}
+		var owners [2]string
+		n := 0
+		switch {
+		case fromSource && fromDestination && source != destination:
+			owners, n = [2]string{min(source, destination), max(source, destination)}, 2
+		case fromSource:
+			owners[0], n = source, 1
+		case fromDestination:
+			owners[0], n = destination, 1
+		default:
+			e.Delete(store.ConstituencyField)
 			continue
 		}
-		slices.Sort(orgs)
-		orgs = slices.Compact(orgs)
-		buf.Reset()
-		if err := enc.Encode(orgs); err != nil {
-			return fmt.Errorf("constituency: %w", err) // []string always encodes
+		buf = append(buf[:0], '[')
+		for i, h := range owners[:n] {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = event.AppendJSONString(buf, h)
 		}
-		e.SetTrusted("extra.constituency", string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+		buf = append(buf, ']')
+		e.SetTrusted(store.ConstituencyField, string(buf))
 	}
 	return nil
+}
+
+// owner asks for one side. Values that do not parse count as absent: the
+// event package validated them, and a wrong one is no reason to drop the
+// other clues.
+func (t *ConstituencyTagger) owner(e *event.Event, k *sideKeys) (string, bool) {
+	var (
+		addr netip.Addr
+		asn  uint32
+	)
+	if v, ok := e.Get(k.ip); ok {
+		addr, _ = netip.ParseAddr(v)
+	}
+	if v, ok := e.Get(k.asn); ok {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			asn = uint32(n)
+		}
+	}
+	fqdn, _ := e.Get(k.fqdn)
+	if !addr.IsValid() && asn == 0 && fqdn == "" {
+		return "", false
+	}
+	return t.table.OwnerOf(addr, asn, fqdn)
 }
 
 var _ pipeline.Enricher = (*ConstituencyTagger)(nil)

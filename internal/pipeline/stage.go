@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -88,6 +89,21 @@ type Env struct {
 	HTTP *http.Client
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Constituency tells which constituent owns what (the constituency
+	// package's Directory); nil in processes that have none.
+	Constituency Constituency
+}
+
+// Constituency answers which constituent organisation owns one side of an
+// event (its source or its destination). Implementations must be safe for
+// concurrent use and cheap: they are asked for every event.
+type Constituency interface {
+	// OwnerOf returns the handle of the organisation owning the address
+	// (the zero Addr when the side has none), else the AS (0 when none),
+	// else the normalized host name ("" when none): the longest network
+	// holding the address wins, then the AS, then the longest domain the
+	// host name is or is under.
+	OwnerOf(addr netip.Addr, asn uint32, fqdn string) (handle string, ok bool)
 }
 
 // Factories build stages from their options (from the config file).

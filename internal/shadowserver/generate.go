@@ -22,6 +22,10 @@ type GenerateOptions struct {
 	Start time.Time
 	// Step is the time between rows; zero means one second.
 	Step time.Duration
+	// Sinkholes is where infected machines connect (dst_ip of sinkhole
+	// reports); the zero prefix means 198.51.100.0/24. A demo keeps it
+	// outside its constituency, as real sinkholes are.
+	Sinkholes netip.Prefix
 }
 
 // The column lists below follow Shadowserver's published report formats.
@@ -149,7 +153,11 @@ func Generate(w io.Writer, report string, rows int, rng *rand.Rand, opts Generat
 	if err := cw.Write(spec.columns); err != nil {
 		return fmt.Errorf("shadowserver: generate: %w", err)
 	}
-	g := rowGen{rng: rng, spec: &spec, prefixes: prefixes}
+	sinks := opts.Sinkholes
+	if !sinks.IsValid() {
+		sinks = sinkholes
+	}
+	g := rowGen{rng: rng, spec: &spec, prefixes: prefixes, sinkholes: sinks}
 	record := make([]string, len(spec.columns))
 	for i := 0; i < rows; i++ {
 		g.begin(start.Add(time.Duration(i) * step))
@@ -174,16 +182,17 @@ func Generate(w io.Writer, report string, rows int, rng *rand.Rand, opts Generat
 // address and its host name, the port and the protocol) are chosen once
 // per row in begin.
 type rowGen struct {
-	rng      *rand.Rand
-	spec     *synthetic
-	prefixes []netip.Prefix
-	ts       time.Time
-	ip       netip.Addr
-	port     int
-	host     string
-	asn      int
-	geo      int
-	malware  string
+	rng       *rand.Rand
+	spec      *synthetic
+	prefixes  []netip.Prefix
+	sinkholes netip.Prefix
+	ts        time.Time
+	ip        netip.Addr
+	port      int
+	host      string
+	asn       int
+	geo       int
+	malware   string
 }
 
 var (
@@ -230,7 +239,7 @@ func (g *rowGen) value(column string) string {
 	case "ip", "src_ip":
 		return g.ip.String()
 	case "dst_ip":
-		return randomAddr(g.rng, sinkholes).String()
+		return randomAddr(g.rng, g.sinkholes).String()
 	case "port", "dst_port":
 		return strconv.Itoa(g.port)
 	case "src_port":

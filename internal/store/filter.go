@@ -13,7 +13,7 @@ import (
 
 // Filters are the event search filters by the names the API, the console
 // and the command line all use.
-var Filters = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp", "from", "to"}
+var Filters = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp", "from", "to", "org"}
 
 // FilterError says why a filter value was refused, in words for a person.
 type FilterError struct {
@@ -92,6 +92,12 @@ func (q *EventQuery) SetFilter(name, value string) error {
 		q.Feed = value
 	case "tlp":
 		q.TLP, err = normalized("tlp", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")
+	case "org":
+		v := strings.ToLower(value)
+		if !ValidHandle(v) {
+			return bad("not an organisation handle (letters, digits and '-')")
+		}
+		q.Organisation = v
 	case "from", "to":
 		t, terr := parseFilterTime(value)
 		if terr != nil {

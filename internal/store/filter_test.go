@@ -24,6 +24,8 @@ func TestSetFilter(t *testing.T) {
 		{"to", "2026-11-21", func(q EventQuery) bool { return q.To.Day() == 21 }},
 		{"feed", " shadowserver ", func(q EventQuery) bool { return q.Feed == "shadowserver" }},
 		{"ip", "", func(q EventQuery) bool { return !q.IP.IsValid() }},
+		{"org", " ULB-Brussels ", func(q EventQuery) bool { return q.Organisation == "ulb-brussels" }},
+		{"org", "vub", func(q EventQuery) bool { return q.Organisation == "vub" }},
 	}
 	for _, tt := range good {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -34,7 +36,8 @@ func TestSetFilter(t *testing.T) {
 		})
 	}
 	for _, tt := range [][2]string{{"ip", "192.0.2.256"}, {"cidr", "192.0.2.0/33"}, {"asn", "0"}, {"fqdn", "a b"},
-		{"hash", "xyz"}, {"hash", "abcd"}, {"taxonomy", "nope"}, {"type", "nope"}, {"tlp", "purple"}, {"from", "soon"}, {"colour", "red"}} {
+		{"hash", "xyz"}, {"hash", "abcd"}, {"taxonomy", "nope"}, {"type", "nope"}, {"tlp", "purple"}, {"from", "soon"}, {"colour", "red"},
+		{"org", "ulb brussels"}, {"org", "ulb_x"}, {"org", "%"}, {"org", "université"}} {
 		t.Run("bad "+tt[0]+"="+tt[1], func(t *testing.T) {
 			var q EventQuery
 			var fe *FilterError

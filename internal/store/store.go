@@ -1,5 +1,6 @@
 // Package store defines how Vigil keeps its state: harmonized events, dead
-// letters, feed statistics, accounts, sessions, API tokens and the audit log.
+// letters, feed statistics, accounts, sessions, API tokens, the audit log,
+// the constituency and its notifications.
 // Two implementations (sqlitestore, pgstore) pass one contract suite
 // (storetest).
 package store
@@ -31,6 +32,8 @@ type Store interface {
 	Tokens
 	Audit
 	State
+	Constituency
+	Notifications
 	// Migrate brings the schema to the current version.
 	Migrate(ctx context.Context) error
 	// Close releases the database.
@@ -60,6 +63,10 @@ type EventQuery struct {
 	TLP      string
 	From     time.Time // time.source >= From
 	To       time.Time // time.source < To
+	// Organisation selects events tagged with this constituent's handle
+	// (extra.constituency, indexed when the event is first stored); the
+	// handle as it is, which SetFilter("org", …) lower-cases.
+	Organisation string
 	// Limit is the page size (default 50, at most 10000).
 	Limit int
 	// After continues a previous page: the Cursor of its last result.
@@ -167,12 +174,15 @@ const (
 	RoleAdmin     Role = "admin"
 	RoleAnalyst   Role = "analyst"
 	RolePublisher Role = "publisher"
+	// RoleConstituent is a constituent organisation's user: it sees only
+	// its own organisation (User.OrgID), in the portal.
+	RoleConstituent Role = "constituent"
 )
 
 // ValidRole reports whether r is known.
 func ValidRole(r Role) bool {
 	switch r {
-	case RoleAdmin, RoleAnalyst, RolePublisher:
+	case RoleAdmin, RoleAnalyst, RolePublisher, RoleConstituent:
 		return true
 	}
 	return false
@@ -189,14 +199,22 @@ type User struct {
 	Language     string // en, nl, fr
 	Disabled     bool
 	Created      time.Time
+	// OrgID is the organisation of a constituent user; 0 for the team.
+	OrgID int64
 }
 
 // Users keeps accounts.
 type Users interface {
-	CreateUser(ctx context.Context, u *User) error // sets u.ID, u.Created; ErrConflict on a taken name
+	// CreateUser sets u.ID and u.Created (when zero); ErrConflict on a
+	// taken name, ErrNotFound when u.OrgID is neither 0 nor an
+	// organisation.
+	CreateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, id int64) (User, error)
 	GetUserByName(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser replaces the account u.ID but its creation time;
+	// ErrNotFound when there is no such account or u.OrgID is neither 0
+	// nor an organisation, ErrConflict on a taken name.
 	UpdateUser(ctx context.Context, u User) error
 	CountUsers(ctx context.Context) (int64, error)
 }

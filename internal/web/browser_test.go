@@ -107,30 +107,7 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// The first Run starts the browser and must not carry a deadline (it
-	// would stop the browser); the steps after it do.
-	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/events")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	tctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	tctx := startChromium(t, srv.URL+"/events")
 
 	// Not logged in: the console sent the browser to the login form, and
 	// brings it back to /events afterwards.
@@ -214,6 +191,41 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 		}
 		screenshot(t, tctx, page.name)
 	}
+}
+
+// startChromium starts headless Chromium on a page and returns the
+// browser's context, bounded to 90 seconds; the browser stops with the
+// test.
+func startChromium(t *testing.T, url string) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test: %v", chromiumPath, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// The first Run starts the browser and must not carry a deadline (it
+	// would stop the browser); the steps after it do.
+	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return tctx
 }
 
 // run runs one browser action and returns its value, failing the test on

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/console"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -35,6 +36,17 @@ type Deps struct {
 	Sessions auth.SessionConfig
 	// Limiter counts login failures; nil means auth.DefaultLimiter.
 	Limiter *auth.Limiter
+
+	// Directory is the pipeline's constituency table, which the console's
+	// "who owns this?" box asks; nil: the console builds one per lookup.
+	Directory *constituency.Directory
+	// ConstituencyChanged is called after each change the console makes
+	// to organisations; nil: Directory.Reload.
+	ConstituencyChanged func(ctx context.Context)
+	// Notifier is the running notifier (a *notify.Notifier), for template
+	// previews and a new team key; leave it nil (not a nil pointer) when
+	// notifications are off: the console makes its own for previews.
+	Notifier console.Notifier
 }
 
 // ContentSecurityPolicy allows only this site's stylesheet and images
@@ -62,6 +74,10 @@ func New(deps Deps) (http.Handler, error) {
 		Version:   deps.Version,
 		Sessions:  deps.Sessions,
 		Limiter:   deps.Limiter,
+
+		Directory:           deps.Directory,
+		ConstituencyChanged: deps.ConstituencyChanged,
+		Notifier:            deps.Notifier,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -32,6 +32,25 @@ FROM unnest($2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], 
 	src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
 ON CONFLICT (hash) DO NOTHING`
 
+// insertTaggedSQL is insertEventsSQL for a batch holding events of
+// constituents (extra.constituency): the rows the insert reports (the new
+// events only; those already stored are skipped by ON CONFLICT) are
+// indexed by organisation and queued for notification in the same
+// statement. $20 and $21 pair each tagged event's hash with one of its
+// organisations. Batches without tagged events keep insertEventsSQL and
+// pay nothing for this.
+const insertTaggedSQL = `WITH ins AS (` + insertEventsSQL + ` RETURNING id, hash, time_source),
+tags AS (
+	SELECT ins.id, ins.time_source, t.org FROM ins JOIN unnest($20::bytea[], $21::text[]) AS t(hash, org) ON t.hash = ins.hash
+),
+indexed AS (
+	INSERT INTO event_orgs (org, time_source, event_id) SELECT org, time_source, id FROM tags
+),
+queued AS (
+	INSERT INTO notify_queue (org, event_id, stored) SELECT org, id, $1 FROM tags ORDER BY id, org
+)
+SELECT count(*) FROM ins`
+
 // batchColumns holds a batch as column arrays for insertEventsSQL.
 type batchColumns struct {
 	hash, data               [][]byte
@@ -43,6 +62,10 @@ type batchColumns struct {
 	srcURL, dstURL           []pgtype.Text
 	md5, sha1, sha256        []pgtype.Text
 	addrs                    []netip.Addr
+	// tagHash and tagOrg pair the first occurrence of every tagged event
+	// (the one the insert keeps) with each of its organisations.
+	tagHash [][]byte
+	tagOrg  []string
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -65,10 +88,29 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 	var data []byte
 	offsets := make([]int, n+1)
 	hashes := make([]event.Hash, n)
+	var first map[event.Hash]bool
 	for i, e := range events {
 		c := store.ExtractColumns(e, now)
 		hashes[i] = e.Hash()
 		b.hash[i] = hashes[i][:]
+		if c.Orgs != nil || first != nil {
+			// From the first tagged event on, remember which hashes came
+			// already: a repeat is not inserted, so its tags must not be
+			// either.
+			if first == nil {
+				first = make(map[event.Hash]bool, len(events)-i)
+				for _, h := range hashes[:i] {
+					first[h] = true
+				}
+			}
+			if !first[hashes[i]] {
+				first[hashes[i]] = true
+				for _, org := range c.Orgs {
+					b.tagHash = append(b.tagHash, b.hash[i])
+					b.tagOrg = append(b.tagOrg, org)
+				}
+			}
+		}
 		data = event.AppendRecord(data, e)
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
@@ -118,14 +160,22 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 		now := time.Now()
 		var b batchColumns
 		b.fill(events, now)
-		tag, err := tx.Exec(ctx, insertEventsSQL, now,
+		args := []any{now,
 			b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
 			b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
-			b.md5, b.sha1, b.sha256, b.data)
-		if err != nil {
-			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			b.md5, b.sha1, b.sha256, b.data}
+		if len(b.tagHash) == 0 {
+			tag, err := tx.Exec(ctx, insertEventsSQL, args...)
+			if err != nil {
+				return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			}
+			inserted = int(tag.RowsAffected())
+		} else {
+			args = append(args, b.tagHash, b.tagOrg)
+			if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
+				return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			}
 		}
-		inserted = int(tag.RowsAffected())
 	}
 	if len(dedup) > 0 {
 		// ON CONFLICT DO UPDATE may not touch one row twice in a statement,
@@ -241,8 +291,10 @@ func indicatorSides(q *store.EventQuery) (sides []sideFunc, ok bool) {
 	return nil, false
 }
 
-// conditions writes the WHERE terms of every filter left in q.
-func conditions(q store.EventQuery, after *store.Cursor, a *args) []string {
+// conditions writes the WHERE terms of every filter left in q. timeCol and
+// idCol name the columns the time range and the cursor apply to: events'
+// own, or event_orgs' when an organisation's index drives the search.
+func conditions(q store.EventQuery, after *store.Cursor, a *args, timeCol, idCol string) []string {
 	var where []string
 	for {
 		sides, ok := indicatorSides(&q)
@@ -271,14 +323,19 @@ func conditions(q store.EventQuery, after *store.Cursor, a *args) []string {
 	if q.TLP != "" {
 		where = append(where, "tlp = "+a.add(strings.ToUpper(q.TLP)))
 	}
+	if q.Organisation != "" {
+		// One primary-key lookup in event_orgs per candidate row.
+		where = append(where, "EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = "+a.add(q.Organisation)+
+			" AND o.time_source = events.time_source AND o.event_id = events.id)")
+	}
 	if !q.From.IsZero() {
-		where = append(where, "time_source >= "+a.add(q.From))
+		where = append(where, timeCol+" >= "+a.add(q.From))
 	}
 	if !q.To.IsZero() {
-		where = append(where, "time_source < "+a.add(q.To))
+		where = append(where, timeCol+" < "+a.add(q.To))
 	}
 	if after != nil {
-		where = append(where, "(time_source, id) < ("+a.add(time.UnixMicro(after.TimeSource))+"::timestamptz, "+a.add(after.ID)+"::bigint)")
+		where = append(where, "("+timeCol+", "+idCol+") < ("+a.add(time.UnixMicro(after.TimeSource))+"::timestamptz, "+a.add(after.ID)+"::bigint)")
 	}
 	return where
 }
@@ -286,7 +343,10 @@ func conditions(q store.EventQuery, after *store.Cursor, a *args) []string {
 // SearchEvents returns one page of matching events, newest time.source
 // first. The query has the same shape as sqlitestore's (see there): an
 // indicator becomes one ORDER BY … LIMIT subquery per side on that side's
-// (column, time_source, id) index, merged by UNION.
+// (column, time_source, id) index, merged by UNION, and an Organisation
+// is probed in event_orgs for each of its candidates. Without an
+// indicator, an Organisation drives the search from its range of
+// event_orgs, which comes out in page order.
 func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
 	var after *store.Cursor
@@ -305,20 +365,30 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		a  args
 		sb strings.Builder
 	)
-	if !driven {
-		where := conditions(q, after, &a)
+	switch {
+	case !driven && q.Organisation != "":
+		org := q.Organisation
+		q.Organisation = ""
+		sb.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM event_orgs AS o JOIN events AS e ON e.id = o.event_id
+			WHERE o.org = ` + a.add(org))
+		for _, w := range conditions(q, after, &a, "o.time_source", "o.event_id") {
+			sb.WriteString(" AND " + w)
+		}
+		sb.WriteString(` ORDER BY o.time_source DESC, o.event_id DESC LIMIT ` + a.add(limit+1))
+	case !driven:
+		where := conditions(q, after, &a, "time_source", "id")
 		sb.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
 		if len(where) > 0 {
 			sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 		}
 		sb.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ` + a.add(limit+1))
-	} else {
+	default:
 		sb.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
 		for i, sd := range sides {
 			if i > 0 {
 				sb.WriteString(" UNION ")
 			}
-			conds := append([]string{sd(&a)}, conditions(q, after, &a)...)
+			conds := append([]string{sd(&a)}, conditions(q, after, &a, "time_source", "id")...)
 			sb.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
 			sb.WriteString(strings.Join(conds, " AND "))
 			sb.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ` + a.add(limit+1) + `) AS side` + strconv.Itoa(i))

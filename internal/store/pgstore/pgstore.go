@@ -144,6 +144,12 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isForeignKey reports whether err is a foreign key violation.
+func isForeignKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
 // notFound maps pgx.ErrNoRows to store.ErrNotFound and wraps other errors.
 func notFound(err error, what string) error {
 	switch {

@@ -191,14 +191,14 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created`
+const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, coalesce(org_id, 0)`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var (
 		u    store.User
 		role string
 	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &u.Created); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &u.Created, &u.OrgID); err != nil {
 		return store.User{}, err
 	}
 	u.Role = store.Role(role)
@@ -206,16 +206,20 @@ func scanUser(row pgx.Row) (store.User, error) {
 	return u, nil
 }
 
-// CreateUser adds an account; ErrConflict when the name is taken.
+// CreateUser adds an account; ErrConflict when the name is taken,
+// ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if u.Created.IsZero() {
 		u.Created = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created).Scan(&u.ID)
+	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created, nullInt8(u.OrgID)).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("pgstore: create user %q: %w", u.Name, store.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("pgstore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("pgstore: create user %q: %w", u.Name, err)
@@ -249,12 +253,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 // UpdateUser replaces the account with u.ID (its creation time is kept).
+// ErrNotFound when there is no such account or u.OrgID names no
+// organisation.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4,
-		totp_secret = $5, language = $6, disabled = $7 WHERE id = $8`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.ID)
+		totp_secret = $5, language = $6, disabled = $7, org_id = $8 WHERE id = $9`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt8(u.OrgID), u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("pgstore: update user %d: %w", u.ID, store.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("pgstore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
 	}
 	return affectedOne(tag, err, "update user")
 }

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
@@ -18,35 +20,56 @@ import (
 // is not timed.
 func BenchmarkInsertEvents(b *testing.B) {
 	for _, sync := range []string{"FULL", "OFF"} {
-		b.Run("synchronous="+sync, func(b *testing.B) {
-			s := openTemp(b, Options{Synchronous: sync})
-			if err := s.Migrate(b.Context()); err != nil {
-				b.Fatal(err)
+		b.Run("synchronous="+sync, func(b *testing.B) { benchmarkInsert(b, sync, nil) })
+	}
+}
+
+// BenchmarkInsertEventsTagged is BenchmarkInsertEvents with half of the
+// events belonging to a constituent (extra.constituency, one of 16
+// organisations), which the store indexes and queues for notification.
+func BenchmarkInsertEventsTagged(b *testing.B) {
+	tag := func(i int, e *event.Event) {
+		if i%2 == 0 {
+			e.SetTrusted("extra.constituency", fmt.Sprintf(`["org-%d"]`, i%16))
+		}
+	}
+	for _, sync := range []string{"FULL", "OFF"} {
+		b.Run("synchronous="+sync, func(b *testing.B) { benchmarkInsert(b, sync, tag) })
+	}
+}
+
+func benchmarkInsert(b *testing.B, sync string, tag func(int, *event.Event)) {
+	s := openTemp(b, Options{Synchronous: sync})
+	if err := s.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	g := storetest.NewGenerator(1)
+	const batch = 1000
+	var (
+		events int
+		cpu    time.Duration
+	)
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		evs := g.Batch(batch)
+		if tag != nil {
+			for i, e := range evs {
+				tag(i, e)
 			}
-			g := storetest.NewGenerator(1)
-			const batch = 1000
-			var (
-				events int
-				cpu    time.Duration
-			)
-			b.ResetTimer()
-			for b.Loop() {
-				b.StopTimer()
-				evs := g.Batch(batch)
-				b.StartTimer()
-				c := processCPU()
-				n, err := s.InsertEvents(b.Context(), evs, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				cpu += processCPU() - c
-				events += n
-			}
-			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-			if cpu > 0 {
-				b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
-			}
-		})
+		}
+		b.StartTimer()
+		c := processCPU()
+		n, err := s.InsertEvents(b.Context(), evs, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += processCPU() - c
+		events += n
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
 	}
 }
 

@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,12 +65,26 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 	return inserted, nil
 }
 
+// returningSQL is the INSERT of n rows reporting the rows it inserted. Only
+// chunks holding an event of a constituent (extra.constituency) use it:
+// their new rows must be tagged and queued, and an event already stored
+// (ignored by the insert) must not be queued again. Other chunks keep the
+// plain statement, so untagged events pay nothing for tagging.
+func returningSQL(n int) string { return insertEventsSQL(n) + " RETURNING id, hash" }
+
+// tag is one organisation of a newly stored event.
+type tag struct {
+	org        string
+	timeSource int64
+	eventID    int64
+}
+
 func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup []store.DedupKey) (int, error) {
 	inserted := 0
 	if len(events) > 0 {
-		var full, rest *sql.Stmt
+		var full, rest, fullReturning, restReturning *sql.Stmt
 		defer func() {
-			for _, st := range []*sql.Stmt{full, rest} {
+			for _, st := range []*sql.Stmt{full, rest, fullReturning, restReturning} {
 				if st != nil {
 					st.Close()
 				}
@@ -80,6 +96,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 			data   []byte
 			args   = make([]any, 0, columnsPerRow*rowsPerInsert)
 			hashes = make([]event.Hash, min(len(events), rowsPerInsert))
+			tags   []tag
 		)
 		for start := 0; start < len(events); start += rowsPerInsert {
 			chunk := events[start:min(start+rowsPerInsert, len(events))]
@@ -92,9 +109,19 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 				data = event.AppendRecord(data, e)
 				offsets[i+1] = len(data)
 			}
+			// orgs and times of the chunk's events by position, for the
+			// rows the insert reports back.
+			var (
+				orgs   [rowsPerInsert][]string
+				times  [rowsPerInsert]int64
+				tagged bool
+			)
 			for i, e := range chunk {
 				c := store.ExtractColumns(e, now)
 				hashes[i] = e.Hash()
+				if c.Orgs != nil {
+					orgs[i], times[i], tagged = c.Orgs, c.TimeSource, true
+				}
 				args = append(args,
 					hashes[i][:], c.TimeSource, stored,
 					nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP),
@@ -107,27 +134,49 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 				stmt *sql.Stmt
 				err  error
 			)
-			if len(chunk) == rowsPerInsert {
+			switch {
+			case len(chunk) == rowsPerInsert && !tagged:
 				if full == nil {
 					full, err = tx.PrepareContext(ctx, insertEventsSQL(rowsPerInsert))
 				}
 				stmt = full
-			} else {
+			case len(chunk) == rowsPerInsert:
+				if fullReturning == nil {
+					fullReturning, err = tx.PrepareContext(ctx, returningSQL(rowsPerInsert))
+				}
+				stmt = fullReturning
+			case !tagged:
 				rest, err = tx.PrepareContext(ctx, insertEventsSQL(len(chunk)))
 				stmt = rest
+			default:
+				restReturning, err = tx.PrepareContext(ctx, returningSQL(len(chunk)))
+				stmt = restReturning
 			}
 			if err != nil {
 				return 0, err
 			}
-			res, err := stmt.ExecContext(ctx, args...)
+			if !tagged {
+				res, err := stmt.ExecContext(ctx, args...)
+				if err != nil {
+					return 0, err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return 0, err
+				}
+				inserted += int(n)
+				continue
+			}
+			n, err := insertReturning(ctx, stmt, args, hashes[:len(chunk)], orgs[:len(chunk)], times[:len(chunk)], &tags)
 			if err != nil {
 				return 0, err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
+			inserted += n
+		}
+		if len(tags) > 0 {
+			if err := insertTags(ctx, tx, tags, stored); err != nil {
 				return 0, err
 			}
-			inserted += int(n)
 		}
 	}
 	if len(dedup) > 0 {
@@ -143,6 +192,76 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, dedup 
 		}
 	}
 	return inserted, nil
+}
+
+// insertReturning runs a returningSQL statement and appends a tag for every
+// organisation of every row it inserted. A hash repeated within the chunk
+// is stored as its first occurrence (the others are ignored), so the
+// first occurrence's organisations are the ones that count.
+func insertReturning(ctx context.Context, stmt *sql.Stmt, args []any, hashes []event.Hash, orgs [][]string, times []int64, tags *[]tag) (int, error) {
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	var (
+		id   int64
+		hash []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &hash); err != nil {
+			return 0, err
+		}
+		n++
+		for i := range hashes {
+			if string(hashes[i][:]) == string(hash) {
+				for _, org := range orgs[i] {
+					*tags = append(*tags, tag{org: org, timeSource: times[i], eventID: id})
+				}
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return n, rows.Close()
+}
+
+// tagsPerInsert is how many tags one INSERT carries (3 parameters each).
+const tagsPerInsert = 200
+
+// insertTags indexes new events by organisation (event_orgs) and queues
+// them for notification (notify_queue), several rows a statement. The
+// queue is filled in the order the events were stored.
+func insertTags(ctx context.Context, tx *sql.Tx, tags []tag, stored int64) error {
+	slices.SortFunc(tags, func(a, b tag) int {
+		if c := cmp.Compare(a.eventID, b.eventID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.org, b.org)
+	})
+	args := make([]any, 0, 3*tagsPerInsert)
+	for start := 0; start < len(tags); start += tagsPerInsert {
+		chunk := tags[start:min(start+tagsPerInsert, len(tags))]
+		rows := "(?, ?, ?)" + strings.Repeat(", (?, ?, ?)", len(chunk)-1)
+		args = args[:0]
+		for _, t := range chunk {
+			args = append(args, t.org, t.timeSource, t.eventID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_orgs (org, time_source, event_id) VALUES `+rows, args...); err != nil {
+			return fmt.Errorf("tag events: %w", err)
+		}
+		args = args[:0]
+		for _, t := range chunk {
+			args = append(args, t.org, t.eventID, stored)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_queue (org, event_id, stored) VALUES `+rows, args...); err != nil {
+			return fmt.Errorf("queue notifications: %w", err)
+		}
+	}
+	return nil
 }
 
 func nullInt(n int64) any {
@@ -243,9 +362,15 @@ func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
 	return nil, false
 }
 
+// orgProbe is the Organisation filter as a condition on a row of events:
+// one primary-key lookup in event_orgs per candidate row.
+const orgProbe = `EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = events.time_source AND o.event_id = events.id)`
+
 // conditions returns the WHERE terms for every filter left in q, the
-// cursor included.
-func conditions(q store.EventQuery, after *store.Cursor) (where []string, args []any) {
+// cursor included. timeCol and idCol name the columns the time range and
+// the cursor apply to: events' own, or event_orgs' when an organisation's
+// index drives the search (so that they bound its index range).
+func conditions(q store.EventQuery, after *store.Cursor, timeCol, idCol string) (where []string, args []any) {
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
@@ -279,16 +404,19 @@ func conditions(q store.EventQuery, after *store.Cursor) (where []string, args [
 	if q.TLP != "" {
 		add("tlp = ?", strings.ToUpper(q.TLP))
 	}
+	if q.Organisation != "" {
+		add(orgProbe, q.Organisation)
+	}
 	if !q.From.IsZero() {
-		add("time_source >= ?", q.From.UnixMicro())
+		add(timeCol+" >= ?", q.From.UnixMicro())
 	}
 	if !q.To.IsZero() {
-		add("time_source < ?", q.To.UnixMicro())
+		add(timeCol+" < ?", q.To.UnixMicro())
 	}
 	if after != nil {
 		// The first term is the index range; the second breaks ties on
 		// equal times by row id.
-		add("time_source <= ? AND (time_source < ? OR id < ?)", after.TimeSource, after.TimeSource, after.ID)
+		add(timeCol+" <= ? AND ("+timeCol+" < ? OR "+idCol+" < ?)", after.TimeSource, after.TimeSource, after.ID)
 	}
 	return where, args
 }
@@ -365,6 +493,12 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 // searchSQL writes the query for q; "" when nothing can match. timeScan
 // walks the time index and filters instead of starting from the
 // indicator's index (see preferTimeScan).
+//
+// An Organisation filter either drives the search from the organisation's
+// range of event_orgs, which comes out newest first (without an indicator,
+// or where a time scan was chosen: the organisation's events are never
+// more than all events), or is probed by primary key for each candidate of
+// an indicator's index.
 func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 	limit := store.PageLimit(q.Limit)
 	var after *store.Cursor
@@ -379,7 +513,14 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 	if driven && len(sides) == 0 {
 		return "", nil, nil
 	}
-	where, args := conditions(q, after)
+	org := q.Organisation
+	byOrg := org != "" && (!driven || timeScan)
+	timeCol, idCol := "time_source", "id"
+	if byOrg {
+		q.Organisation = ""
+		timeCol, idCol = "o.time_source", "o.event_id"
+	}
+	where, args := conditions(q, after, timeCol, idCol)
 
 	var sqlText strings.Builder
 	var all []any
@@ -394,19 +535,34 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 		args = all
 		all = nil
 		driven = false
-		// INDEXED BY: without statistics the planner would start from
-		// the indicator's index, which is what we decided against.
-		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events INDEXED BY events_time`)
-	} else if !driven {
+		if !byOrg {
+			// INDEXED BY: without statistics the planner would start
+			// from the indicator's index, which is what we decided
+			// against.
+			sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events INDEXED BY events_time`)
+		}
+	} else if !driven && !byOrg {
 		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
 	}
-	if !driven {
+	switch {
+	case byOrg:
+		// CROSS JOIN fixes the loop order: event_orgs outside, in index
+		// order, each row's event fetched by rowid.
+		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data
+			FROM event_orgs AS o CROSS JOIN events AS e
+			WHERE o.org = ? AND e.id = o.event_id`)
+		for _, w := range where {
+			sqlText.WriteString(" AND " + w)
+		}
+		sqlText.WriteString(` ORDER BY o.time_source DESC, o.event_id DESC LIMIT ?`)
+		all = append(append([]any{org}, args...), limit+1)
+	case !driven:
 		if len(where) > 0 {
 			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
 		}
 		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?`)
 		all = append(args, limit+1)
-	} else {
+	default:
 		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
 		for i, sd := range sides {
 			if i > 0 {

@@ -49,27 +49,39 @@ func TestQueryPlans(t *testing.T) {
 	}
 	after := store.Cursor{TimeSource: g.Start.Add(time.Hour).UnixMicro(), ID: 100}.String()
 	prefix := netip.MustParsePrefix("100.3.0.0/16")
-	// want lists fragments the plan must contain; none of the searches may
-	// read the whole table without an index.
+	// want lists fragments the plan must contain, without fragments it
+	// must not; none of the searches may read the whole table without an
+	// index.
 	tests := []struct {
 		name     string
 		q        store.EventQuery
 		timeScan bool
 		want     []string
+		without  []string
 	}{
-		{"newest", store.EventQuery{}, false, []string{"SCAN events USING INDEX events_time"}},
+		{"newest", store.EventQuery{}, false, []string{"SCAN events USING INDEX events_time"}, nil},
 		{"IP", store.EventQuery{IP: netip.MustParseAddr("100.0.1.2"), After: after}, false,
-			[]string{"COVERING INDEX events_src_ip (src_ip=? AND time_source<?)", "COVERING INDEX events_dst_ip (dst_ip=? AND time_source<?)", "MERGE (UNION)"}},
+			[]string{"COVERING INDEX events_src_ip (src_ip=? AND time_source<?)", "COVERING INDEX events_dst_ip (dst_ip=? AND time_source<?)", "MERGE (UNION)"}, nil},
 		{"CIDR", store.EventQuery{Prefix: prefix}, false,
-			[]string{"COVERING INDEX events_src_ip (src_ip>? AND src_ip<?)", "COVERING INDEX events_dst_ip (dst_ip>? AND dst_ip<?)"}},
-		{"CIDR by time", store.EventQuery{Prefix: prefix}, true, []string{"SCAN events USING INDEX events_time"}},
+			[]string{"COVERING INDEX events_src_ip (src_ip>? AND src_ip<?)", "COVERING INDEX events_dst_ip (dst_ip>? AND dst_ip<?)"}, nil},
+		{"CIDR by time", store.EventQuery{Prefix: prefix}, true, []string{"SCAN events USING INDEX events_time"}, nil},
 		{"ASN and time", store.EventQuery{ASN: 64512, From: g.Start}, false,
-			[]string{"COVERING INDEX events_src_asn (src_asn=? AND time_source>?)", "COVERING INDEX events_dst_asn (dst_asn=? AND time_source>?)"}},
+			[]string{"COVERING INDEX events_src_asn (src_asn=? AND time_source>?)", "COVERING INDEX events_dst_asn (dst_asn=? AND time_source>?)"}, nil},
 		{"domain", store.EventQuery{FQDN: "example.be"}, false,
-			[]string{"COVERING INDEX events_src_fqdn (src_fqdn>? AND src_fqdn<?)", "COVERING INDEX events_dst_fqdn (dst_fqdn>? AND dst_fqdn<?)"}},
-		{"URL", store.EventQuery{URL: "http://example.be/"}, false, []string{"INDEX events_src_url (src_url=?)", "INDEX events_dst_url (dst_url=?)"}},
-		{"hash", store.EventQuery{Hash: strings.Repeat("a", 64)}, false, []string{"INDEX events_sha256 (sha256=?)"}},
-		{"feed", store.EventQuery{Feed: "x", To: g.Start}, false, []string{"SEARCH events USING INDEX events_time (time_source<?)"}},
+			[]string{"COVERING INDEX events_src_fqdn (src_fqdn>? AND src_fqdn<?)", "COVERING INDEX events_dst_fqdn (dst_fqdn>? AND dst_fqdn<?)"}, nil},
+		{"URL", store.EventQuery{URL: "http://example.be/"}, false, []string{"INDEX events_src_url (src_url=?)", "INDEX events_dst_url (dst_url=?)"}, nil},
+		{"hash", store.EventQuery{Hash: strings.Repeat("a", 64)}, false, []string{"INDEX events_sha256 (sha256=?)"}, nil},
+		{"feed", store.EventQuery{Feed: "x", To: g.Start}, false, []string{"SEARCH events USING INDEX events_time (time_source<?)"}, nil},
+		// An organisation's events come out of its event_orgs range in
+		// page order: no sort, whatever else is filtered.
+		{"organisation", store.EventQuery{Organisation: "ulb", Feed: "x"}, false,
+			[]string{"SEARCH o USING PRIMARY KEY (org=?)", "SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"}, []string{"TEMP B-TREE", "events_time"}},
+		{"organisation after a cursor", store.EventQuery{Organisation: "ulb", After: after, From: g.Start}, false,
+			[]string{"SEARCH o USING PRIMARY KEY (org=? AND time_source>? AND time_source<?)"}, []string{"TEMP B-TREE"}},
+		{"organisation and IP", store.EventQuery{Organisation: "ulb", IP: netip.MustParseAddr("100.0.1.2")}, false,
+			[]string{"COVERING INDEX events_src_ip (src_ip=?)", "SEARCH o EXISTS USING PRIMARY KEY (org=? AND time_source=? AND event_id=?)"}, nil},
+		{"organisation and CIDR by time", store.EventQuery{Organisation: "ulb", Prefix: prefix}, true,
+			[]string{"SEARCH o USING PRIMARY KEY (org=?)"}, []string{"TEMP B-TREE", "events_src_ip"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +89,11 @@ func TestQueryPlans(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(plan, w) {
 					t.Errorf("plan lacks %q:\n%s", w, plan)
+				}
+			}
+			for _, w := range tt.without {
+				if strings.Contains(plan, w) {
+					t.Errorf("plan has %q:\n%s", w, plan)
 				}
 			}
 			for _, line := range strings.Split(plan, "\n") {

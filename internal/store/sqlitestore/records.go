@@ -226,32 +226,38 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created`
+const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, org_id`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var (
 		u       store.User
 		role    string
 		created int64
+		orgID   sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &created, &orgID); err != nil {
 		return store.User{}, err
 	}
+	u.OrgID = orgID.Int64
 	u.Role = store.Role(role)
 	u.Created = time.UnixMicro(created).UTC()
 	return u, nil
 }
 
-// CreateUser adds an account; ErrConflict when the name is taken.
+// CreateUser adds an account; ErrConflict when the name is taken,
+// ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if u.Created.IsZero() {
 		u.Created = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created.UnixMicro())
+	res, err := s.write.ExecContext(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created.UnixMicro(), nullInt(u.OrgID))
 	if isUnique(err) {
 		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, store.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("sqlitestore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
@@ -308,12 +314,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 // UpdateUser replaces the account with u.ID (its creation time is kept).
+// ErrNotFound when there is no such account or u.OrgID names no
+// organisation.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	res, err := s.write.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, role = ?, password_hash = ?,
-		totp_secret = ?, language = ?, disabled = ? WHERE id = ?`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.ID)
+		totp_secret = ?, language = ?, disabled = ?, org_id = ? WHERE id = ?`,
+		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt(u.OrgID), u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("sqlitestore: update user %d: %w", u.ID, store.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("sqlitestore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
 	}
 	return affectedOne(res, err, "update user")
 }

@@ -325,6 +325,12 @@ func isUnique(err error) bool {
 	return false
 }
 
+// isForeignKey reports whether err is a FOREIGN KEY violation.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // micros stores a time as Unix microseconds, the zero time as NULL.
 func micros(t time.Time) any {
 	if t.IsZero() {

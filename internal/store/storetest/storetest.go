@@ -52,6 +52,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"api tokens", testTokens},
 		{"audit", testAudit},
 		{"state", testState},
+		{"organisations", testOrganisations},
+		{"user organisation", testUserOrganisation},
+		{"organisation search", testOrganisationSearch},
+		{"organisation import", testImport},
+		{"constituency version", testConstituencyVersion},
+		{"change requests", testChangeRequests},
+		{"concurrent organisation changes", testConcurrentOrganisations},
+		{"organisation isolation", testOrganisationIsolation},
+		{"event tagging", testEventTagging},
+		{"notification queue", testNotifyQueue},
+		{"commit notifications", testCommitNotifications},
+		{"notified keys", testNotifiedKeys},
+		{"outbox", testOutbox},
+		{"notification policies and templates", testPoliciesAndTemplates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })

@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+var cmdConstituency = &command{
+	name:    "constituency",
+	summary: "import, export, list the constituent organisations, and ask who owns an address",
+	usage:   "import FILE [--format csv|json] [--replace] [--dry-run] | export [--format csv|json] [--output FILE] | lookup VALUE | list [--search TEXT]",
+	help: `The constituency is the organisations the team serves, with what each owns
+(networks, AS numbers, domains) and whom to tell (contacts). Events are
+tagged with the organisations owning their source and destination: the
+longest network holding the address, else the AS, else the longest domain.
+
+import reads a CSV or JSON file (the format from the extension, or
+--format; "-" reads standard input) and creates or updates every
+organisation in it by handle; --replace also deletes the organisations the
+file does not list. The whole file is checked first, and every problem is
+printed with its line: if there is any, nothing is written. Notes (a
+network inside another organisation's, which is allowed: the more specific
+one wins) are printed too. --dry-run checks and says what would change.
+Running processes ('vigil serve', workers) pick the change up within
+constituency.reload.
+
+CSV has a header and one row per contact; the organisation's columns are
+repeated on each of its rows:
+
+  handle,name,sector,country,language,networks,asns,domains,notes,contact_name,contact_email,contact_phone,contact_role,contact_notify,contact_pgp_key
+  uliege,Université de Liège,education,BE,fr,192.0.2.0/24 2001:db8:10::/48,AS64496,uliege.be,,CSIRT,csirt@uliege.be,,security,true,
+
+Roles: abuse, security, technical, management. Languages: en, nl, fr, de.
+JSON is an array of organisations with the same field names and a
+"contacts" list. 'export' writes either form; exporting and importing
+again changes nothing.
+
+Examples:
+  vigil constituency import organisations.csv --dry-run
+  vigil constituency import organisations.csv --replace
+  vigil constituency export --output organisations.json
+  vigil constituency lookup 192.0.2.10
+  vigil constituency lookup 192.0.2.0/24     (every organisation with a network in or around it)
+  vigil constituency lookup AS64496
+  vigil constituency lookup www.uliege.be
+  vigil constituency list --search liège`,
+	run: runConstituency,
+}
+
+func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return c.parse(args)
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("want import, export, lookup or list: %w", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	// The argument may come before the flags (import FILE --dry-run).
+	var arg string
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-") {
+		arg, args = args[0], args[1:]
+	}
+	format := c.flags.String("format", "", "csv or json (default: from the file's extension; csv for export to standard output)")
+	replace := c.flags.Bool("replace", false, "import: delete the organisations the file does not list")
+	dryRun := c.flags.Bool("dry-run", false, "import: check the file and say what would change, write nothing")
+	output := c.flags.String("output", "", "export: write to this file instead of standard output")
+	search := c.flags.String("search", "", "list: only organisations whose handle, name, sector or contact e-mail contains this")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if arg == "" && c.flags.NArg() > 0 {
+		arg = c.flags.Arg(0)
+	}
+	switch sub {
+	case "import":
+		if arg == "" {
+			return fmt.Errorf("import needs a file (or - for standard input): %w", errUsage)
+		}
+		return constituencyImport(ctx, c, arg, *format, *replace, *dryRun)
+	case "export":
+		return constituencyExport(ctx, c, *format, *output)
+	case "lookup":
+		if arg == "" {
+			return fmt.Errorf("lookup needs an IP address, a network, an AS number or a domain: %w", errUsage)
+		}
+		return constituencyLookup(ctx, c, arg)
+	case "list":
+		return constituencyList(ctx, c, *search)
+	}
+	return fmt.Errorf("unknown constituency command %q: %w", sub, errUsage)
+}
+
+func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string, replace, dryRun bool) error {
+	format, err := fileFormat(file, formatName)
+	if err != nil {
+		return err
+	}
+	in := c.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	// The file is read and checked before the store is opened: a file
+	// with problems should not wait for the database, nor touch it.
+	orgs, notes, err := constituency.Read(in, format)
+	var invalid *constituency.InvalidError
+	if errors.As(err, &invalid) {
+		errs := printProblems(c.stderr, file, invalid.Problems)
+		return fmt.Errorf("%s: %d %s; nothing was imported", file, errs, plural(errs, "error", "errors"))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	printProblems(c.stderr, file, notes)
+
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	current, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	if err != nil {
+		return err
+	}
+	plan := planImport(current, orgs, replace)
+	if dryRun {
+		for _, step := range plan.steps {
+			fmt.Fprintf(c.stdout, "%s %s\n", step.action, step.handle)
+		}
+		fmt.Fprintf(c.stdout, "dry run: %d to create, %d to update, %d to delete, %d unchanged; nothing was written\n",
+			plan.Created, plan.Updated, plan.Deleted, plan.unchanged)
+		return nil
+	}
+	res, err := a.store.ImportOrganisations(ctx, orgs, replace)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", file, err)
+	}
+	detail := fmt.Sprintf("%d created, %d updated, %d deleted", res.Created, res.Updated, res.Deleted)
+	if replace {
+		detail += " (replace)"
+	}
+	if err := a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: "constituency.import",
+		Target: file, Detail: detail}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "%s: %s; the constituency has %d organisations\n", file, detail, len(current)+res.Created-res.Deleted)
+	return nil
+}
+
+// importPlan is what an import would do, for --dry-run: the store's
+// ImportOrganisations decides the same way (by handle, an unchanged
+// organisation left alone).
+type importPlan struct {
+	store.ImportResult
+	unchanged int
+	steps     []importStep
+}
+
+type importStep struct{ action, handle string }
+
+func planImport(current, orgs []store.Organisation, replace bool) importPlan {
+	var plan importPlan
+	stored := make(map[string]*store.Organisation, len(current))
+	for i := range current {
+		stored[current[i].Handle] = &current[i]
+	}
+	listed := make(map[string]bool, len(orgs))
+	for _, o := range orgs {
+		listed[o.Handle] = true
+		cur, ok := stored[o.Handle]
+		if !ok {
+			plan.Created++
+			plan.steps = append(plan.steps, importStep{"create", o.Handle})
+			continue
+		}
+		o.Contacts = slices.Clone(o.Contacts)
+		o.ID, o.Created, o.Updated = cur.ID, cur.Created, cur.Updated
+		store.KeepContactIDs(cur.Contacts, o.Contacts, true)
+		if store.SameOrganisation(&o, cur) {
+			plan.unchanged++
+			continue
+		}
+		plan.Updated++
+		plan.steps = append(plan.steps, importStep{"update", o.Handle})
+	}
+	if replace {
+		for _, cur := range current {
+			if !listed[cur.Handle] {
+				plan.Deleted++
+				plan.steps = append(plan.steps, importStep{"delete", cur.Handle})
+			}
+		}
+	}
+	return plan
+}
+
+// printProblems writes problems as compilers do, file first, and returns
+// how many are errors.
+func printProblems(w io.Writer, file string, problems []constituency.Problem) int {
+	errs := 0
+	for _, p := range problems {
+		if p.Severity == constituency.SeverityError {
+			errs++
+		}
+		fmt.Fprintf(w, "%s: %s\n", file, strings.ReplaceAll(p.String(), "\n", `\n`))
+	}
+	return errs
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// fileFormat is --format, else the file's extension.
+func fileFormat(file, formatName string) (constituency.Format, error) {
+	if formatName != "" {
+		f, err := constituency.ParseFormat(formatName)
+		if err != nil {
+			return "", fmt.Errorf("--format: %v: %w", err, errUsage)
+		}
+		return f, nil
+	}
+	if file == "-" {
+		return "", fmt.Errorf("standard input needs --format csv or --format json: %w", errUsage)
+	}
+	f, err := constituency.FormatOf(file)
+	if err != nil {
+		return "", fmt.Errorf("%v: %w", err, errUsage)
+	}
+	return f, nil
+}
+
+func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output string) error {
+	format := constituency.FormatCSV
+	if formatName != "" || output != "" {
+		var err error
+		if format, err = fileFormat(output, formatName); err != nil {
+			return err
+		}
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	orgs, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	if err != nil {
+		return err
+	}
+	if output == "" {
+		return constituency.Write(c.stdout, format, orgs)
+	}
+	var buf bytes.Buffer
+	if err := constituency.Write(&buf, format, orgs); err != nil {
+		return err
+	}
+	if err := writeFileAtomically(output, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%d organisations written to %s\n", len(orgs), output)
+	return nil
+}
+
+// writeFileAtomically replaces path only once the whole content is on
+// disk, so that a failed export never leaves half a file where the last
+// good one was. The file is private: it holds contacts' personal data.
+func writeFileAtomically(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	matches, err := a.directory.Table().Lookup(query)
+	if err != nil {
+		var fe *constituency.FieldError
+		if errors.As(err, &fe) {
+			return fmt.Errorf("%q is %s", query, fe.Reason)
+		}
+		return err
+	}
+	if len(matches) == 0 {
+		fmt.Fprintf(c.stdout, "nobody in the constituency owns %s\n", strings.TrimSpace(query))
+		return nil
+	}
+	names := map[int64]string{}
+	for _, m := range matches {
+		if _, ok := names[m.OrgID]; ok {
+			continue
+		}
+		o, err := a.store.GetOrganisation(ctx, m.OrgID)
+		if err != nil {
+			return fmt.Errorf("organisation %s: %w", m.Handle, err)
+		}
+		names[m.OrgID] = o.Name
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDLE\tNAME\tMATCHED BY\tVALUE")
+	for _, m := range matches {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, names[m.OrgID], m.Rule, m.Value)
+	}
+	return tw.Flush()
+}
+
+func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	orgs, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{Text: search})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDLE\tNAME\tSECTOR\tCOUNTRY\tLANGUAGE\tNETWORKS\tASNS\tDOMAINS\tCONTACTS")
+	for _, o := range orgs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", o.Handle, o.Name, o.Sector, o.Country, o.Language,
+			len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(orgs) == 0 && search == "" {
+		fmt.Fprintln(c.stderr, "the constituency is empty: 'vigil constituency import FILE' adds organisations")
+	}
+	return nil
+}

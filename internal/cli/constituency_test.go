@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+const constituencyCSV = `handle,name,sector,country,language,networks,asns,domains,notes,contact_name,contact_email,contact_phone,contact_role,contact_notify,contact_pgp_key
+uliege,Université de Liège,education,BE,fr,192.0.2.0/24 2001:db8:10::/48,AS64496,uliege.be,,CSIRT,csirt@uliege.be,,security,true,
+uliege,Université de Liège,education,BE,fr,192.0.2.0/24 2001:db8:10::/48,AS64496,uliege.be,,Abuse desk,abuse@uliege.be,,abuse,true,
+chu-liege,CHU de Liège,health,BE,fr,192.0.2.128/25,,chu.uliege.be,,,,,,,
+kuleuven,KU Leuven,education,BE,nl,198.51.100.0/24,64497,kuleuven.be,,Security team,security@kuleuven.be,,security,false,
+`
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConstituencyCommand(t *testing.T) {
+	data := t.TempDir()
+	file := writeTemp(t, "organisations.csv", constituencyCSV)
+
+	t.Run("empty list", func(t *testing.T) {
+		code, out, errOut := run(t, "", "constituency", "list", "--data", data)
+		if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(errOut, "the constituency is empty") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("dry run writes nothing", func(t *testing.T) {
+		code, out, errOut := run(t, "", "constituency", "import", file, "--dry-run", "--data", data)
+		if code != 0 || !strings.Contains(out, "create chu-liege\ncreate kuleuven\ncreate uliege\n") ||
+			!strings.Contains(out, "dry run: 3 to create, 0 to update, 0 to delete, 0 unchanged; nothing was written") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+		if _, out, _ := run(t, "", "constituency", "list", "--data", data); strings.Contains(out, "uliege") {
+			t.Fatalf("the dry run wrote:\n%s", out)
+		}
+	})
+	t.Run("import", func(t *testing.T) {
+		code, out, errOut := run(t, "", "constituency", "import", file, "--data", data)
+		if code != 0 || !strings.Contains(out, "3 created, 0 updated, 0 deleted; the constituency has 3 organisations") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+		// The hospital's network inside the university's is allowed, and said.
+		if !strings.Contains(errOut, file+": note: line 4: chu-liege: networks \"192.0.2.128/25\": lies inside 192.0.2.0/24 of uliege") {
+			t.Errorf("no note about the nested network:\n%s", errOut)
+		}
+	})
+	t.Run("import again changes nothing", func(t *testing.T) {
+		code, out, errOut := run(t, "", "constituency", "import", file, "--data", data)
+		if code != 0 || !strings.Contains(out, "0 created, 0 updated, 0 deleted") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		code, out, _ := run(t, "", "constituency", "list", "--data", data)
+		if code != 0 || !strings.Contains(out, "uliege") || !strings.Contains(out, "Université de Liège") || strings.Count(out, "\n") != 4 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		code, out, _ = run(t, "", "constituency", "list", "--search", "LEUVEN", "--data", data)
+		if code != 0 || !strings.Contains(out, "kuleuven") || strings.Contains(out, "uliege") {
+			t.Fatalf("search: exit %d:\n%s", code, out)
+		}
+	})
+	for _, tt := range []struct{ query, want string }{
+		{"192.0.2.200", "chu-liege CHU de Liège prefix 192.0.2.128/25"},
+		{"192.0.2.10", "uliege Université de Liège prefix 192.0.2.0/24"},
+		{"AS64497", "kuleuven KU Leuven asn AS64497"},
+		{"www.chu.uliege.be", "chu-liege CHU de Liège domain chu.uliege.be"},
+		{"203.0.113.1", "nobody in the constituency owns 203.0.113.1"},
+	} {
+		t.Run("lookup "+tt.query, func(t *testing.T) {
+			code, out, errOut := run(t, "", "constituency", "lookup", tt.query, "--data", data)
+			if code != 0 || !strings.Contains(strings.Join(strings.Fields(out), " "), tt.want) {
+				t.Fatalf("exit %d:\n%s\n%s\nwant a line with %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+	t.Run("lookup of a CIDR lists every owner", func(t *testing.T) {
+		_, out, _ := run(t, "", "constituency", "lookup", "192.0.2.0/23", "--data", data)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[1], "uliege ") || !strings.HasPrefix(lines[2], "chu-liege ") {
+			t.Fatalf("%s", out)
+		}
+	})
+	t.Run("lookup of nonsense", func(t *testing.T) {
+		code, _, errOut := run(t, "", "constituency", "lookup", "not a thing!", "--data", data)
+		if code != 1 || !strings.Contains(errOut, "not an IP address, network, AS number or domain") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	})
+
+	var exported string
+	t.Run("export round-trips", func(t *testing.T) {
+		code, out, errOut := run(t, "", "constituency", "export", "--data", data)
+		if code != 0 || !strings.HasPrefix(out, "handle,name,sector,") || strings.Count(out, "\n") != 5 {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+		exported = out
+		jsonFile := filepath.Join(t.TempDir(), "orgs.json")
+		if code, out, errOut := run(t, "", "constituency", "export", "--output", jsonFile, "--data", data); code != 0 ||
+			!strings.Contains(out, "3 organisations written to "+jsonFile) {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+		body, err := os.ReadFile(jsonFile)
+		if err != nil || !strings.HasPrefix(string(body), "[\n  {\n    \"handle\": \"chu-liege\"") {
+			t.Fatalf("%v:\n%s", err, body)
+		}
+		for _, f := range []string{jsonFile, writeTemp(t, "orgs.csv", exported)} {
+			if code, out, errOut := run(t, "", "constituency", "import", f, "--replace", "--data", data); code != 0 ||
+				!strings.Contains(out, "0 created, 0 updated, 0 deleted") {
+				t.Fatalf("re-import of %s: exit %d:\n%s\n%s", f, code, out, errOut)
+			}
+		}
+	})
+	t.Run("errors: every problem, nothing written", func(t *testing.T) {
+		bad := writeTemp(t, "bad.csv", constituencyCSV+
+			"newone,New One,,BEL,,192.0.2.7/24,,,,,someone@,,,,\n"+
+			"kuleuven,KU Leuven,education,BE,nl,198.51.100.0/24,64497,kuleuven.be,,Other,other@kuleuven.be,,boss,false,\n")
+		code, out, errOut := run(t, "", "constituency", "import", bad, "--replace", "--data", data)
+		if code != 1 {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+		for _, want := range []string{
+			bad + `: line 6: newone: country "BEL": not a two-letter ISO 3166 country code`,
+			bad + `: line 6: newone: networks "192.0.2.7/24": host bits are set; the network is 192.0.2.0/24`,
+			bad + `: line 6: newone: contact_email "someone@": not an e-mail address`,
+			bad + `: line 6: newone: contact_role: a contact needs a role`,
+			bad + `: line 7: kuleuven: contact_role "boss": not a contact role`,
+			"vigil constituency: " + bad + ": 5 errors; nothing was imported",
+		} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("missing %q in:\n%s", want, errOut)
+			}
+		}
+		if _, out, _ := run(t, "", "constituency", "export", "--data", data); out != exported {
+			t.Errorf("a refused import changed the constituency:\n%s", out)
+		}
+	})
+	t.Run("replace deletes", func(t *testing.T) {
+		only := strings.Join(strings.Split(constituencyCSV, "\n")[:4], "\n") + "\n" // without kuleuven
+		code, out, errOut := run(t, only, "constituency", "import", "-", "--format", "csv", "--replace", "--data", data)
+		if code != 0 || !strings.Contains(out, "-: 0 created, 0 updated, 1 deleted (replace); the constituency has 2 organisations") {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("writes are audited", func(t *testing.T) {
+		ctx := context.Background()
+		st, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var imports []string
+		for _, e := range entries {
+			if e.Action == "constituency.import" {
+				imports = append(imports, e.Target+" "+e.Detail)
+			}
+		}
+		// Newest first: the replace from standard input, the two
+		// re-imports, the second and the first import; not the dry run
+		// nor the refused file.
+		if len(imports) != 5 || imports[0] != "- 0 created, 0 updated, 1 deleted (replace)" || imports[4] != file+" 3 created, 0 updated, 0 deleted" {
+			t.Errorf("audit log:\n%s", strings.Join(imports, "\n"))
+		}
+	})
+}
+
+func TestConstituencyCommandUsage(t *testing.T) {
+	data := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"constituency"}, 2, "want import, export, lookup or list"},
+		{[]string{"constituency", "frobnicate"}, 2, `unknown constituency command "frobnicate"`},
+		{[]string{"constituency", "import"}, 2, "import needs a file"},
+		{[]string{"constituency", "import", "orgs.xlsx"}, 2, "unknown constituency format"},
+		{[]string{"constituency", "import", "-"}, 2, "standard input needs --format"},
+		{[]string{"constituency", "lookup"}, 2, "lookup needs an IP address"},
+		{[]string{"constituency", "import", filepath.Join(data, "missing.csv")}, 1, "no such file"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errOut := run(t, "", append(tt.args, "--data", data)...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, tt.code, tt.want, errOut)
+			}
+		})
+	}
+}

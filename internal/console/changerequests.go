@@ -1,0 +1,91 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// changeRequestsPage is the data of the team's list of constituents'
+// change requests.
+type changeRequestsPage struct {
+	Requests  []store.ChangeRequest
+	Names     map[int64]string // organisation names by ID
+	Open      int
+	CanManage bool
+}
+
+func (c *Console) changeRequests(w http.ResponseWriter, r *http.Request, v *visit) {
+	ctx := r.Context()
+	reqs, err := c.store.ListChangeRequests(ctx, 0, true)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	orgs, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := changeRequestsPage{Requests: reqs, Names: make(map[int64]string, len(orgs)), CanManage: v.can(auth.ManageConstituency)}
+	for _, o := range orgs {
+		p.Names[o.ID] = o.Name
+	}
+	for _, req := range reqs {
+		if !req.Done {
+			p.Open++
+		}
+	}
+	openFirst(p.Requests)
+	c.render(w, r, v, http.StatusOK, "changerequests", msgTitleChangeRequests, p, flashOf(r), "")
+}
+
+// markRequestDone marks a change request handled and returns to where the
+// button was: the organisation's page (back=org) or the list.
+func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *visit) {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.notFound(w, r, v)
+		return
+	}
+	// The request is looked up for its organisation, which the audit log
+	// and the way back name; the store has no single-request read.
+	reqs, err := c.store.ListChangeRequests(ctx, 0, true)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	var req *store.ChangeRequest
+	for i := range reqs {
+		if reqs[i].ID == id {
+			req = &reqs[i]
+			break
+		}
+	}
+	if req == nil {
+		c.notFound(w, r, v)
+		return
+	}
+	if err := c.store.MarkChangeRequestDone(ctx, id); errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r, v)
+		return
+	} else if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	target := strconv.FormatInt(req.OrgID, 10)
+	if o, err := c.store.GetOrganisation(ctx, req.OrgID); err == nil {
+		target = o.Handle
+	}
+	c.audit(ctx, v, "changerequest.done", target, fmt.Sprintf("request %d by %s", req.ID, req.Actor))
+	back := "/constituency/requests"
+	if r.PostFormValue("back") == "org" {
+		back = "/constituency/" + strconv.FormatInt(req.OrgID, 10)
+	}
+	redirectDone(w, r, back, "request-done")
+}

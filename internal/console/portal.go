@@ -1,0 +1,260 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// The constituent portal (n6-style): users of one constituent organisation
+// see that organisation's events, the notifications sent to it and its own
+// record, under /portal/. It is its own handler tree beside the analysts'
+// pages, sharing only sign-in and the account page.
+//
+// Isolation rests on one rule: every portal handler receives the
+// organisation of the signed-in user, resolved here from the user record,
+// never from the request, and every query it makes is bounded by it (the
+// store's Organisation filter, the message query's OrgID, the tag check
+// on a single event). Nothing in a URL or a form can name another one.
+
+func (c *Console) portalRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /portal/{$}", c.constituent(c.portalEvents))
+	m.HandleFunc("GET /portal/events/export.csv", c.constituent(c.portalExport("csv")))
+	m.HandleFunc("GET /portal/events/export.jsonl", c.constituent(c.portalExport("jsonl")))
+	m.HandleFunc("GET /portal/events/{hash}", c.constituent(c.portalEvent))
+	m.HandleFunc("GET /portal/notifications", c.constituent(c.portalNotifications))
+	m.HandleFunc("GET /portal/organisation", c.constituent(c.portalOrganisation))
+	m.HandleFunc("POST /portal/organisation/requests", c.constituent(c.portalChangeRequest))
+
+}
+
+// portalHandler serves one portal page for the user's organisation.
+type portalHandler func(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation)
+
+// constituent serves a portal page to signed-in constituent users; team
+// members and constituents without an organisation are refused.
+func (c *Console) constituent(h portalHandler) http.HandlerFunc {
+	return c.member(0, func(w http.ResponseWriter, r *http.Request, v *visit) {
+		if v.user.Role != store.RoleConstituent || v.user.OrgID == 0 {
+			c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgPortalTeamOnly)
+			return
+		}
+		org, err := c.store.GetOrganisation(r.Context(), v.user.OrgID)
+		if errors.Is(err, store.ErrNotFound) {
+			c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgPortalNoOrganisation)
+			return
+		}
+		if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		h(w, r, v, org)
+	})
+}
+
+// portalSearchParams are the portal's search fields: the analysts' ones,
+// less nothing that could widen the search beyond the organisation (the
+// organisation is not a field at all).
+var portalSearchParams = []string{"ip", "cidr", "fqdn", "url", "hash", "taxonomy", "type", "feed", "from", "to"}
+
+// parsePortalSearch reads the portal's search form into a query bounded by
+// org.
+func parsePortalSearch(values url.Values, org store.Organisation) (store.EventQuery, searchForm, map[string]string) {
+	form := make(searchForm, len(portalSearchParams))
+	var q store.EventQuery
+	problems := make(map[string]string)
+	for _, name := range portalSearchParams {
+		form[name] = strings.TrimSpace(values.Get(name))
+		if err := q.SetFilter(name, form[name]); err != nil {
+			problems[name] = searchProblems[name]
+		}
+	}
+	q.Organisation = org.Handle
+	return q, form, problems
+}
+
+func (f searchForm) encodePortal() string {
+	v := url.Values{}
+	for _, p := range portalSearchParams {
+		if f[p] != "" {
+			v.Set(p, f[p])
+		}
+	}
+	return v.Encode()
+}
+
+// portalEventsPage is the data of the portal's event list.
+type portalEventsPage struct {
+	Organisation store.Organisation
+	eventsPage
+}
+
+func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	values := r.URL.Query()
+	q, form, problems := parsePortalSearch(values, org)
+	p := portalEventsPage{Organisation: org, eventsPage: eventsPage{
+		Form: form, Problems: problems, Taxonomies: taxonomy.Names(), Types: taxonomy.Types(),
+	}}
+	if len(problems) > 0 {
+		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
+		return
+	}
+	qs := form.encodePortal()
+	q.Limit = pageSize
+	q.After = values.Get("cursor")
+	page, err := c.store.SearchEvents(r.Context(), q)
+	if err != nil {
+		if q.After != "" {
+			c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchCursor)
+			return
+		}
+		c.fail(w, r, v, err)
+		return
+	}
+	p.Paged = q.After != ""
+	p.FirstURL = "/portal/?" + qs
+	if page.Next != "" {
+		p.NextURL = "/portal/?" + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
+	}
+	p.ExportCSV = "/portal/events/export.csv?" + qs
+	p.ExportJSONL = "/portal/events/export.jsonl?" + qs
+	p.Rows = eventRows(page.Events, "/portal/events/", url.QueryEscape(qs))
+	c.render(w, r, v, http.StatusOK, "portal_events", msgTitlePortalEvents, p, flashOf(r), "")
+}
+
+// taggedWith reports whether the event concerns the organisation: its
+// extra.constituency lists the handle. This is the same tag the store's
+// Organisation filter reads, so the detail page and the list agree.
+func taggedWith(e *event.Event, handle string) bool {
+	return store.HasOrganisation(e, handle)
+}
+
+func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	h, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
+	if !ok {
+		c.notFound(w, r, v)
+		return
+	}
+	se, err := c.store.GetEvent(r.Context(), h)
+	// Another organisation's event answers exactly like a missing one, so
+	// that a guessed hash tells nothing.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !taggedWith(se.Event, org.Handle)) {
+		c.notFound(w, r, v)
+		return
+	}
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := eventDetailData(se)
+	p.BackURL = "/portal/"
+	if back, err := url.ParseQuery(r.URL.Query().Get("back")); err == nil {
+		_, form, _ := parsePortalSearch(back, org)
+		if qs := form.encodePortal(); qs != "" {
+			p.BackURL = "/portal/?" + qs
+		}
+	}
+	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
+}
+
+func (c *Console) portalExport(format string) portalHandler {
+	return func(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+		q, form, problems := parsePortalSearch(r.URL.Query(), org)
+		if len(problems) > 0 {
+			p := portalEventsPage{Organisation: org, eventsPage: eventsPage{Form: form, Problems: problems,
+				Taxonomies: taxonomy.Names(), Types: taxonomy.Types()}}
+			c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
+			return
+		}
+		contentType, write := "text/csv; charset=utf-8", func(w http.ResponseWriter, events export.Events) error {
+			return export.WriteCSV(w, events, export.CSVOptions{})
+		}
+		if format == "jsonl" {
+			contentType, write = "application/x-ndjson", func(w http.ResponseWriter, events export.Events) error {
+				return export.WriteJSONLines(w, events)
+			}
+		}
+		name := fmt.Sprintf("%s-events-%s.%s", org.Handle, c.now().UTC().Format("20060102T150405Z"), format)
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.Header().Set("Cache-Control", "no-store")
+		if err := write(w, export.Search(r.Context(), c.store, q)); err != nil {
+			c.logger.Error("portal export", "user", v.user.Name, "org", org.Handle, "format", format, "err", err)
+		}
+	}
+}
+
+// portalNotificationsPage lists what was sent to the organisation.
+type portalNotificationsPage struct {
+	Organisation store.Organisation
+	Messages     []store.OutboxMessage
+	NextURL      string
+}
+
+// messagesPerPage is the length of a notification log page.
+const messagesPerPage = 50
+
+func (c *Console) portalNotifications(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	msgs, err := c.store.ListMessages(r.Context(), store.MessageQuery{OrgID: org.ID, Limit: messagesPerPage + 1, BeforeID: before})
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := portalNotificationsPage{Organisation: org, Messages: msgs}
+	if len(msgs) > messagesPerPage {
+		p.Messages = msgs[:messagesPerPage]
+		p.NextURL = "/portal/notifications?before=" + strconv.FormatInt(p.Messages[messagesPerPage-1].ID, 10)
+	}
+	c.render(w, r, v, http.StatusOK, "portal_notifications", msgTitlePortalNotifications, p, "", "")
+}
+
+// portalOrganisationPage shows the organisation's record and its open
+// change requests.
+type portalOrganisationPage struct {
+	Organisation store.Organisation
+	Requests     []store.ChangeRequest
+	Text         string // the request as typed, shown again on a problem
+}
+
+func (c *Console) portalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	c.renderPortalOrganisation(w, r, v, org, http.StatusOK, "", "")
+}
+
+func (c *Console) renderPortalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation, status int, text, problem string) {
+	reqs, err := c.store.ListChangeRequests(r.Context(), org.ID, true)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := portalOrganisationPage{Organisation: org, Requests: reqs, Text: text}
+	c.render(w, r, v, status, "portal_organisation", msgTitlePortalOrganisation, p, flashOf(r), problem)
+}
+
+// maxChangeRequest bounds a change request's text: a few paragraphs and a
+// pasted key fit; a pasted log file does not belong there.
+const maxChangeRequest = 20000
+
+func (c *Console) portalChangeRequest(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	if text == "" || len(text) > maxChangeRequest || !utf8.ValidString(text) {
+		c.renderPortalOrganisation(w, r, v, org, http.StatusBadRequest, text, msgPortalRequestBad)
+		return
+	}
+	req := store.ChangeRequest{OrgID: org.ID, UserID: v.user.ID, Actor: v.user.Name, Text: text}
+	if err := c.store.AddChangeRequest(r.Context(), &req); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	c.audit(r.Context(), v, "changerequest.create", org.Handle, fmt.Sprintf("request %d", req.ID))
+	redirectDone(w, r, "/portal/organisation", "request")
+}

@@ -1,0 +1,517 @@
+// Package constituency is about the organisations the CERT serves and the
+// question "who owns this?": it validates organisations, checks a whole
+// constituency for overlapping networks, AS numbers and domains, answers
+// which organisation owns an address, AS or domain (Table, Directory), and
+// reads and writes the constituency as CSV and JSON.
+package constituency
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Field names, as the CSV columns and the JSON fields spell them. Contact
+// fields carry the contact_ prefix here; in JSON they sit in "contacts".
+const (
+	FieldHandle        = "handle"
+	FieldName          = "name"
+	FieldSector        = "sector"
+	FieldCountry       = "country"
+	FieldLanguage      = "language"
+	FieldNetworks      = "networks"
+	FieldASNs          = "asns"
+	FieldDomains       = "domains"
+	FieldNotes         = "notes"
+	FieldContactName   = "contact_name"
+	FieldContactEmail  = "contact_email"
+	FieldContactPhone  = "contact_phone"
+	FieldContactRole   = "contact_role"
+	FieldContactNotify = "contact_notify"
+	FieldContactPGPKey = "contact_pgp_key"
+)
+
+// Languages are the languages notifications can be written in; the first
+// is the default.
+var Languages = []string{"en", "nl", "fr", "de"}
+
+// Roles are the contact roles, in the order the console offers them.
+var Roles = []string{store.ContactAbuse, store.ContactSecurity, store.ContactTechnical, store.ContactManagement}
+
+// FieldError says why one value of an organisation was refused.
+type FieldError struct {
+	// Field is one of the Field… names.
+	Field string
+	// Contact is the 1-based position of the contact in the organisation
+	// as given (before sorting); 0 when the field is the organisation's.
+	Contact int
+	Value   string
+	// Reason is for a person: what is wrong and, when it is clear, what
+	// to write instead.
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	v := e.Value
+	if len(v) > 80 {
+		v = v[:77] + "..."
+	}
+	if e.Contact > 0 {
+		return fmt.Sprintf("contact %d, %s %q: %s", e.Contact, e.Field, v, e.Reason)
+	}
+	return fmt.Sprintf("%s %q: %s", e.Field, v, e.Reason)
+}
+
+// FieldErrors are all the problems Normalize found in one organisation.
+type FieldErrors []*FieldError
+
+func (errs FieldErrors) Error() string {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.As find the first *FieldError.
+func (errs FieldErrors) Unwrap() []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
+}
+
+// Normalize validates o and brings it to its canonical form in place:
+// trimmed texts, a lower-case handle, an upper-case country, networks
+// masked-checked and sorted, AS numbers and domains sorted, contacts
+// checked and sorted, exact repeats removed. It returns every problem at
+// once, as FieldErrors; on error o is partly normalized, without the
+// networks, AS numbers and domains it refused, and must not be stored (a
+// form shows what was typed, not o). Overlaps between organisations are
+// Check's business.
+func Normalize(o *store.Organisation) error {
+	var errs FieldErrors
+	bad := func(field string, contact int, value, reason string) {
+		errs = append(errs, &FieldError{Field: field, Contact: contact, Value: value, Reason: reason})
+	}
+
+	o.Handle = strings.ToLower(strings.TrimSpace(o.Handle))
+	if reason := handleProblem(o.Handle); reason != "" {
+		bad(FieldHandle, 0, o.Handle, reason)
+	}
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name == "" {
+		bad(FieldName, 0, o.Name, "an organisation needs a name")
+	}
+	for _, f := range []struct {
+		field string
+		value *string
+	}{{FieldName, &o.Name}, {FieldSector, &o.Sector}} {
+		*f.value = strings.TrimSpace(*f.value)
+		if reason := lineProblem(*f.value); reason != "" {
+			bad(f.field, 0, *f.value, reason)
+		}
+	}
+	o.Country = strings.ToUpper(strings.TrimSpace(o.Country))
+	if reason := countryProblem(o.Country); reason != "" {
+		bad(FieldCountry, 0, o.Country, reason)
+	}
+	o.Language = strings.ToLower(strings.TrimSpace(o.Language))
+	if o.Language == "" {
+		o.Language = Languages[0]
+	}
+	if !slices.Contains(Languages, o.Language) {
+		bad(FieldLanguage, 0, o.Language, "notifications can be written in en, nl, fr or de")
+	}
+	o.Notes = normalizeText(o.Notes)
+	if !utf8.ValidString(o.Notes) {
+		bad(FieldNotes, 0, o.Notes, "not valid UTF-8 text")
+	}
+
+	// Refused networks, AS numbers and domains are left out, so that
+	// Check, run on the rest, does not report them a second time in
+	// another guise (192.0.2.7/24 as a duplicate of someone's
+	// 192.0.2.0/24).
+	networks := o.Networks[:0]
+	for _, p := range o.Networks {
+		n, reason := normalizePrefix(p)
+		if reason != "" {
+			bad(FieldNetworks, 0, p.String(), reason)
+			continue
+		}
+		networks = append(networks, n)
+	}
+	slices.SortFunc(networks, netip.Prefix.Compare)
+	o.Networks = slices.Compact(networks)
+
+	asns := o.ASNs[:0]
+	for _, asn := range o.ASNs {
+		if asn == 0 {
+			bad(FieldASNs, 0, "0", "AS 0 is reserved; AS numbers run from 1 to 4294967295")
+			continue
+		}
+		asns = append(asns, asn)
+	}
+	slices.Sort(asns)
+	o.ASNs = slices.Compact(asns)
+
+	domains := o.Domains[:0]
+	for _, d := range o.Domains {
+		n, reason := normalizeDomain(d)
+		if reason != "" {
+			bad(FieldDomains, 0, d, reason)
+			continue
+		}
+		domains = append(domains, n)
+	}
+	slices.Sort(domains)
+	o.Domains = slices.Compact(domains)
+
+	for i := range o.Contacts {
+		c := &o.Contacts[i]
+		for _, f := range []struct {
+			field string
+			value *string
+		}{{FieldContactName, &c.Name}, {FieldContactPhone, &c.Phone}} {
+			*f.value = strings.TrimSpace(*f.value)
+			if reason := lineProblem(*f.value); reason != "" {
+				bad(f.field, i+1, *f.value, reason)
+			}
+		}
+		email, reason := normalizeEmail(c.Email)
+		if reason != "" {
+			bad(FieldContactEmail, i+1, c.Email, reason)
+		}
+		c.Email = email
+		c.Role = strings.ToLower(strings.TrimSpace(c.Role))
+		if !slices.Contains(Roles, c.Role) {
+			reason := "not a contact role: write abuse, security, technical or management"
+			if c.Role == "" {
+				reason = "a contact needs a role: abuse, security, technical or management"
+			}
+			bad(FieldContactRole, i+1, c.Role, reason)
+		}
+		key, reason := normalizePGPKey(c.PGPKey)
+		if reason != "" {
+			bad(FieldContactPGPKey, i+1, shortKey(c.PGPKey), reason)
+		}
+		c.PGPKey = key
+	}
+	errs = append(errs, sortContacts(o)...)
+	// None is nil, as the stores return it, so that what was read
+	// compares equal to what is stored.
+	if len(o.Networks) == 0 {
+		o.Networks = nil
+	}
+	if len(o.ASNs) == 0 {
+		o.ASNs = nil
+	}
+	if len(o.Domains) == 0 {
+		o.Domains = nil
+	}
+	if len(o.Contacts) == 0 {
+		o.Contacts = nil
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// sortContacts sorts the contacts by e-mail and role and drops exact
+// repeats. The same mailbox twice in one role with different details is
+// refused: one of the two is a mistake and only a person can tell which.
+func sortContacts(o *store.Organisation) FieldErrors {
+	type numbered struct {
+		store.Contact
+		n int // position as given, for errors
+	}
+	cs := make([]numbered, len(o.Contacts))
+	for i, c := range o.Contacts {
+		cs[i] = numbered{c, i + 1}
+	}
+	slices.SortStableFunc(cs, func(a, b numbered) int { return compareContacts(a.Contact, b.Contact) })
+	var errs FieldErrors
+	out := o.Contacts[:0]
+	for i, c := range cs {
+		if i > 0 {
+			prev := cs[i-1]
+			if sameContact(prev.Contact, c.Contact) {
+				continue
+			}
+			if prev.Email == c.Email && prev.Role == c.Role && c.Email != "" {
+				errs = append(errs, &FieldError{Field: FieldContactEmail, Contact: c.n, Value: c.Email,
+					Reason: fmt.Sprintf("listed twice as %s contact with different details (see contact %d)", c.Role, prev.n)})
+			}
+		}
+		out = append(out, c.Contact)
+	}
+	o.Contacts = out
+	return errs
+}
+
+func compareContacts(a, b store.Contact) int {
+	if c := strings.Compare(a.Email, b.Email); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Role, b.Role); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Phone, b.Phone); c != 0 {
+		return c
+	}
+	if a.Notify != b.Notify {
+		if !a.Notify {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.PGPKey, b.PGPKey)
+}
+
+// sameContact compares what a person wrote, not the database IDs.
+func sameContact(a, b store.Contact) bool {
+	a.ID, b.ID = 0, 0
+	return a == b
+}
+
+func handleProblem(h string) string {
+	if h == "" {
+		return "an organisation needs a handle: a short name of lower-case letters, digits and '-'"
+	}
+	if len(h) > 63 {
+		return "a handle is at most 63 characters"
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		case c == '-' && i > 0:
+		case c == '-':
+			return "a handle starts with a letter or a digit"
+		default:
+			return "a handle holds only lower-case letters, digits and '-'"
+		}
+	}
+	return ""
+}
+
+// lineProblem refuses what cannot be a one-line text: control characters
+// (a newline in a name breaks the notification's headers) and broken UTF-8.
+func lineProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8 text"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "must be one line of text, without control characters"
+		}
+	}
+	return ""
+}
+
+// normalizeText makes multi-line text the same however it was typed:
+// line ends as \n, no surrounding blanks. CSV readers turn \r\n into \n,
+// so without this a note would not survive a CSV round trip.
+func normalizeText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.TrimSpace(s)
+}
+
+func countryProblem(cc string) string {
+	if cc == "" {
+		return ""
+	}
+	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+		return "not a two-letter ISO 3166 country code (BE, NL, FR, …)"
+	}
+	if r, err := language.ParseRegion(cc); err != nil || !r.IsCountry() || r.String() != cc {
+		return "not an ISO 3166 country code"
+	}
+	return ""
+}
+
+// ParseNetwork reads a network as people write it: a CIDR prefix, or an
+// address alone for that one host. It keeps the host bits, so that
+// Normalize can refuse 192.0.2.7/24 instead of silently guessing.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, &FieldError{Field: FieldNetworks, Value: s, Reason: "not an IP address or network (192.0.2.0/24, 2001:db8::/32)"}
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, &FieldError{Field: FieldNetworks, Value: s, Reason: "not an IP address or network (192.0.2.0/24, 2001:db8::/32)"}
+	}
+	return p, nil
+}
+
+func normalizePrefix(p netip.Prefix) (netip.Prefix, string) {
+	if !p.IsValid() {
+		return p, "not an IP network"
+	}
+	if p.Addr().Is4In6() {
+		if p.Bits() < 96 {
+			return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	if m := p.Masked(); m != p {
+		return m, fmt.Sprintf("host bits are set; the network is %s", m)
+	}
+	return p, ""
+}
+
+// ParseASN reads an AS number written as 64496 or AS64496.
+func ParseASN(s string) (uint32, error) {
+	v := strings.TrimSpace(s)
+	if len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') {
+		v = v[2:]
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || n == 0 {
+		return 0, &FieldError{Field: FieldASNs, Value: s, Reason: "not an AS number (64496 or AS64496, from 1 to 4294967295)"}
+	}
+	return uint32(n), nil
+}
+
+// normalizeDomain writes a domain the way events carry it (event package:
+// lower case, punycode, no trailing dot), so that lookups compare equal
+// strings.
+func normalizeDomain(d string) (string, string) {
+	n, err := event.Normalize("source.fqdn", d)
+	if err != nil {
+		reason := err.Error()
+		if fe := (*event.FieldError)(nil); errors.As(err, &fe) {
+			reason = fe.Reason
+		}
+		return strings.TrimSpace(d), "not a domain name: " + reason
+	}
+	if strings.Contains(n, "*") {
+		return n, "a domain covers its subdomains already: write example.be, not *.example.be"
+	}
+	return n, ""
+}
+
+// NormalizeDomain returns d as Table lookups expect it, or an error.
+func NormalizeDomain(d string) (string, error) {
+	n, reason := normalizeDomain(d)
+	if reason != "" {
+		return "", &FieldError{Field: FieldDomains, Value: d, Reason: reason}
+	}
+	return n, nil
+}
+
+func normalizeEmail(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s, "a contact needs an e-mail address"
+	}
+	if reason := lineProblem(s); reason != "" {
+		return s, reason
+	}
+	// Names, comments and quoted local parts are refused: the address
+	// is written into message headers and files as it is stored here.
+	if strings.ContainsAny(s, "<>()\" ,;") {
+		return s, "write the address alone (cert@example.be); the name goes in contact_name"
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" {
+		return s, "not an e-mail address (cert@example.be)"
+	}
+	at := strings.LastIndexByte(a.Address, '@')
+	local, domain := a.Address[:at], a.Address[at+1:]
+	d, reason := normalizeDomain(domain)
+	if reason != "" || !strings.Contains(d, ".") {
+		return s, "the domain of the e-mail address is not a full domain name"
+	}
+	return local + "@" + d, ""
+}
+
+const (
+	pgpBegin        = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+	pgpEnd          = "-----END PGP PUBLIC KEY BLOCK-----"
+	pgpPrivateBegin = "-----BEGIN PGP PRIVATE KEY BLOCK-----"
+)
+
+// normalizePGPKey checks the armor of a public key: the begin and end
+// lines, and a body of base64 lines after the optional headers. It does not
+// parse the key: notifications do that when they encrypt, and the checks
+// here catch what is usually pasted by mistake (a fingerprint, a private
+// key, half a key).
+func normalizePGPKey(k string) (string, string) {
+	k = normalizeText(k)
+	if k == "" {
+		return "", ""
+	}
+	if !utf8.ValidString(k) {
+		return k, "not valid UTF-8 text"
+	}
+	if strings.Contains(k, pgpPrivateBegin) {
+		return "", "this is a PRIVATE key: never share it; give the contact's public key"
+	}
+	lines := strings.Split(k, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " \t")
+	}
+	if lines[0] != pgpBegin || lines[len(lines)-1] != pgpEnd || len(lines) < 3 {
+		return k, "not an armored OpenPGP public key (from " + pgpBegin + " to " + pgpEnd + ")"
+	}
+	body := lines[1 : len(lines)-1]
+	// Armor headers ("Comment: …") end with an empty line.
+	if i := slices.Index(body, ""); i >= 0 {
+		for _, h := range body[:i] {
+			if !strings.Contains(h, ": ") {
+				return k, "the armored key has a malformed header line"
+			}
+		}
+		body = body[i+1:]
+	}
+	data := 0
+	for j, l := range body {
+		if strings.HasPrefix(l, "=") && j == len(body)-1 {
+			break // the CRC-24 checksum
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+				return k, "the armored key's body is not base64"
+			}
+		}
+		data += len(l)
+	}
+	if data == 0 {
+		return k, "the armored key is empty"
+	}
+	return strings.Join(lines, "\n"), ""
+}
+
+// shortKey keeps error messages readable when a whole key is wrong.
+func shortKey(k string) string {
+	k = strings.TrimSpace(k)
+	if i := strings.IndexByte(k, '\n'); i >= 0 {
+		return k[:i] + "…"
+	}
+	return k
+}

@@ -1,0 +1,152 @@
+package notify
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the notifier's part of the configuration file (key notify:).
+type Config struct {
+	// Enabled runs the notifier in vigil serve.
+	Enabled bool `yaml:"enabled"`
+	// Interval is how often the notifier looks for pending events.
+	Interval time.Duration `yaml:"interval"`
+	// Window is how long an observation told to an organisation is not
+	// told again; sightings within it are counted and reported as "seen
+	// again" in the next digest.
+	Window time.Duration `yaml:"window"`
+	// From is the sender of notifications, e.g. "Example CERT
+	// <cert@example.org>"; its display name signs the messages and names
+	// the reporter in X-ARF reports.
+	From string `yaml:"from"`
+	// MaxEventsPerMessage splits a larger message into numbered parts.
+	MaxEventsPerMessage int `yaml:"max_events_per_message"`
+	// MaxAttachmentBytes splits a message whose attachments (after
+	// compression) would be larger.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	// GzipAboveBytes compresses a CSV or JSON attachment larger than this;
+	// 0 never compresses.
+	GzipAboveBytes int64 `yaml:"gzip_above_bytes"`
+	// TableRows is how many events of each kind the text lists; all of
+	// them are in the attachment.
+	TableRows int `yaml:"table_rows"`
+	// DigestTime is the time of day ("HH:MM") daily digests are due, in
+	// TimeZone; hourly digests are due at every full hour.
+	DigestTime string `yaml:"digest_time"`
+	// TimeZone is an IANA zone name such as Europe/Brussels.
+	TimeZone string `yaml:"time_zone"`
+	// PortalURL is the constituent portal, linked from every message;
+	// empty leaves the link out.
+	PortalURL string `yaml:"portal_url"`
+	// Workers is how many organisations are rendered and signed at once
+	// (default: the number of CPUs).
+	Workers int `yaml:"workers"`
+}
+
+// DefaultConfig returns the defaults: disabled, a look every minute, a
+// seven-day window, daily digests at 06:00 UTC, at most 50,000 events or
+// 10 MiB of attachments a message, attachments over 4 MiB gzipped (plain
+// files are easier to process; mail servers commonly refuse messages over
+// 10 to 25 MB, and base64 adds a third).
+func DefaultConfig() Config {
+	return Config{
+		Interval:            time.Minute,
+		Window:              7 * 24 * time.Hour,
+		MaxEventsPerMessage: 50000,
+		MaxAttachmentBytes:  10 << 20,
+		GzipAboveBytes:      4 << 20,
+		TableRows:           10,
+		DigestTime:          "06:00",
+		TimeZone:            "UTC",
+	}
+}
+
+// FieldError is a problem with one field of a configuration or a policy.
+// Field is the YAML key relative to notify: (for a Config) or the policy
+// field's name in lower case, so that a form can mark it.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Validate checks every field and returns the first problem as a
+// *FieldError. The sender address is only required when Enabled.
+func (c *Config) Validate() error {
+	if c.Interval < time.Second {
+		return &FieldError{"interval", "want at least 1s"}
+	}
+	if c.Window < time.Minute {
+		return &FieldError{"window", "want at least 1m"}
+	}
+	if c.From == "" {
+		if c.Enabled {
+			return &FieldError{"from", "required when notifications are enabled"}
+		}
+	} else if _, err := mail.ParseAddress(c.From); err != nil {
+		return &FieldError{"from", fmt.Sprintf("not an e-mail address: %v", err)}
+	}
+	if c.MaxEventsPerMessage < 1 || c.MaxEventsPerMessage > 1_000_000 {
+		return &FieldError{"max_events_per_message", "want 1 to 1000000"}
+	}
+	if c.MaxAttachmentBytes < 64<<10 {
+		return &FieldError{"max_attachment_bytes", "want at least 65536"}
+	}
+	if c.GzipAboveBytes < 0 {
+		return &FieldError{"gzip_above_bytes", "want 0 (never) or a size in bytes"}
+	}
+	if c.TableRows < 0 || c.TableRows > 1000 {
+		return &FieldError{"table_rows", "want 0 to 1000"}
+	}
+	if _, err := parseTimeOfDay(c.DigestTime); err != nil {
+		return &FieldError{"digest_time", err.Error()}
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		return &FieldError{"time_zone", fmt.Sprintf("unknown time zone %q", c.TimeZone)}
+	}
+	if c.PortalURL != "" {
+		u, err := url.Parse(c.PortalURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return &FieldError{"portal_url", "want an http:// or https:// URL"}
+		}
+	}
+	if c.Workers < 0 || c.Workers > 256 {
+		return &FieldError{"workers", "want 0 (one per CPU) to 256"}
+	}
+	return nil
+}
+
+// parseTimeOfDay reads "HH:MM" as a duration after midnight.
+func parseTimeOfDay(s string) (time.Duration, error) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) != 2 || len(m) != 2 {
+		return 0, fmt.Errorf("want HH:MM, got %q", s)
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("want HH:MM, got %q", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// team is who signs the messages, taken from Config.From.
+type team struct {
+	Name  string // display name, or the domain when there is none
+	Email string
+}
+
+func teamOf(from string) team {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return team{Name: from, Email: from}
+	}
+	name := a.Name
+	if name == "" {
+		_, name, _ = strings.Cut(a.Address, "@")
+	}
+	return team{Name: name, Email: a.Address}
+}

@@ -1,0 +1,34 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/pgpmime"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// IdentityStateKey is the store State key holding the team's OpenPGP
+// identity: the armored private key, without a passphrase, so that every
+// vigil process can sign without a person typing one. The console writes
+// it; whoever can read the database can sign as the team, which is why
+// the database deserves the protection the key would.
+const IdentityStateKey = "notify/identity"
+
+// LoadIdentity returns the team's identity from the store, nil when none
+// was set yet.
+func LoadIdentity(ctx context.Context, st store.State) (*pgpmime.Identity, error) {
+	raw, err := st.GetState(ctx, IdentityStateKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("notify: team identity: %w", err)
+	}
+	id, err := pgpmime.ParseIdentity(string(raw), "")
+	if err != nil {
+		return nil, fmt.Errorf("notify: team identity: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,944 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Store is what the notifier needs of the store: the notification queue,
+// keys, templates and outbox, the organisations, and State for the time of
+// each organisation's last digest.
+type Store interface {
+	store.Notifications
+	GetOrganisationByHandle(ctx context.Context, handle string) (store.Organisation, error)
+	ListOrganisations(ctx context.Context, q store.OrganisationQuery) ([]store.Organisation, error)
+	store.State
+}
+
+// Deps are what the notifier works with, wired by the caller.
+type Deps struct {
+	Store Store
+	// Identity signs every message; without one the notifier sends
+	// nothing (RunOnce fails with ErrNoIdentity) rather than unsigned mail.
+	Identity *pgpmime.Identity
+	Logger   *slog.Logger
+	// Kick is called after a pass queued messages, to wake the outbox
+	// sender; nil when the sender polls on its own.
+	Kick func()
+}
+
+// ErrNoIdentity is returned by RunOnce while the team has no OpenPGP key:
+// notifications are always signed, so nothing is consumed until one is set.
+var ErrNoIdentity = errors.New("notify: no team OpenPGP identity")
+
+// pendingPage is how many pending notifications are read at a time.
+const pendingPage = 5000
+
+// Commits are batched over organisations: one transaction (one fsync) per
+// commitOrgs organisations or commitBytes of messages, whichever comes
+// first. Each organisation's work lies wholly in one commit.
+const (
+	commitOrgs  = 256
+	commitBytes = 32 << 20
+)
+
+// bulkOrganisations is from how many organisations with pending events
+// on a pass reads all organisations at once instead of one by one. (A
+// variable so that a test can take the other path.)
+var bulkOrganisations = 64
+
+// maxRepeatLines bounds the "seen again" list of one digest.
+const maxRepeatLines = 200
+
+// Notifier decides, renders and queues the notifications of every
+// organisation. It is safe for concurrent use; passes run one at a time.
+type Notifier struct {
+	store Store
+	log   *slog.Logger
+	kick  func()
+
+	mu       sync.Mutex // guards what follows
+	cfg      Config
+	pass     *passConfig
+	identity *pgpmime.Identity
+	last     Report
+	// scanned remembers, per organisation, how far its queue holds only
+	// events waiting for a digest that is not due, so that a pass every
+	// minute does not re-read a day of them. It lives in memory only: after
+	// a restart the first pass reads everything once.
+	scanned map[string]scanMark
+
+	run  sync.Mutex // one pass at a time
+	wake chan struct{}
+}
+
+// scanMark is valid while the organisation's policy is unchanged.
+type scanMark struct {
+	seq    int64
+	policy time.Time
+}
+
+// passConfig is the configuration as one pass uses it.
+type passConfig struct {
+	cfg      Config
+	zone     *time.Location
+	digestAt time.Duration
+	render   *renderer
+	from     *mail.Address
+}
+
+func newPassConfig(cfg Config, log *slog.Logger) (*passConfig, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	at, _ := parseTimeOfDay(cfg.DigestTime)
+	r, err := newRenderer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	pc := &passConfig{cfg: cfg, zone: r.zone, digestAt: at, render: r}
+	if cfg.From != "" {
+		pc.from, _ = mail.ParseAddress(cfg.From)
+	}
+	return pc, nil
+}
+
+// New returns a notifier for cfg, which must be valid.
+func New(cfg Config, deps Deps) (*Notifier, error) {
+	if deps.Store == nil {
+		return nil, errors.New("notify: no store")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	pc, err := newPassConfig(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{
+		store: deps.Store, log: log, kick: deps.Kick,
+		cfg: cfg, pass: pc, identity: deps.Identity,
+		scanned: map[string]scanMark{},
+		wake:    make(chan struct{}, 1),
+	}, nil
+}
+
+// ApplyConfig takes a new configuration from the next pass on.
+func (n *Notifier) ApplyConfig(cfg Config) error {
+	pc, err := newPassConfig(cfg, n.log)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cfg, n.pass = cfg, pc
+	n.mu.Unlock()
+	return nil
+}
+
+// SetIdentity replaces the team key (generated or imported in the console).
+func (n *Notifier) SetIdentity(id *pgpmime.Identity) {
+	n.mu.Lock()
+	n.identity = id
+	n.mu.Unlock()
+}
+
+// LastReport is the report of the last pass, for the console.
+func (n *Notifier) LastReport() Report {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
+}
+
+// Trigger asks Run for a pass now instead of at the next interval.
+func (n *Notifier) Trigger() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run makes a pass every Interval (and when triggered) until ctx ends, and
+// prunes expired notification keys once an hour. Failed passes are logged
+// and retried at the next interval: their work was not committed.
+func (n *Notifier) Run(ctx context.Context) error {
+	n.mu.Lock()
+	interval := n.cfg.Interval
+	n.mu.Unlock()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var pruned time.Time
+	for {
+		now := time.Now()
+		rep, err := n.RunOnce(ctx, now)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			n.log.Error("notify: pass failed; it is retried", "err", err)
+		case rep.Messages > 0 || rep.Consumed > 0 || len(rep.Errors) > 0:
+			n.log.Info("notify: pass", "organisations", rep.Organisations, "events", rep.Consumed, "notified", rep.Notified,
+				"repeats", rep.Repeats, "messages", rep.Messages, "undeliverable", rep.Undeliverable, "errors", len(rep.Errors),
+				"elapsed", rep.Elapsed.Round(time.Millisecond))
+		}
+		if now.Sub(pruned) >= time.Hour {
+			if err := n.store.PruneNotifiedKeys(ctx, now); err != nil {
+				n.log.Warn("notify: prune notification keys", "err", err)
+			} else {
+				pruned = now
+			}
+		}
+		n.mu.Lock()
+		if n.cfg.Interval != interval { // ApplyConfig changed it
+			interval = n.cfg.Interval
+			t.Reset(interval)
+		}
+		n.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-n.wake:
+		}
+	}
+}
+
+// Report says what one pass did.
+type Report struct {
+	Started time.Time
+	Elapsed time.Duration
+	// Organisations is how many organisations with pending events were
+	// looked at.
+	Organisations int
+	// Consumed counts the pending events handled (and removed from the
+	// queue); Waiting those left for a digest that is not due yet.
+	Consumed, Waiting int
+	// Notified counts the events reported in messages; Repeats those
+	// already told within the window (counted for the "seen again" list);
+	// Duplicates those that repeated another event of the same pass.
+	Notified, Repeats, Duplicates int
+	// Filtered counts events the policy does not select (or a disabled
+	// policy); Withheld events marked TLP:RED, which are never sent on.
+	Filtered, Withheld int
+	// Messages counts the outbox messages queued for delivery;
+	// Undeliverable the notifications recorded as failed because no
+	// contact of the organisation could receive them.
+	Messages, Undeliverable int
+	// Skipped lists contacts left out because of their key or address.
+	Skipped []SkippedContact
+	// UnknownOrganisations are handles with pending events but no
+	// organisation (deleted since): their events were consumed.
+	UnknownOrganisations []string
+	// Errors are organisations whose work failed and stays pending.
+	Errors []OrgError
+	// Committing is the part of Elapsed spent storing the work (the
+	// commits and the digest times), for finding where a slow pass goes.
+	Committing time.Duration
+}
+
+// SkippedContact is a notify-contact that was not sent a message.
+type SkippedContact struct {
+	Org, Email, Reason string
+}
+
+// OrgError is the failure of one organisation's work in a pass.
+type OrgError struct {
+	Org string
+	Err error
+}
+
+func (r *Report) add(o *orgWork) {
+	r.Consumed += len(o.commit.Done)
+	r.Waiting += o.waiting
+	r.Notified += o.notified
+	r.Repeats += o.repeats
+	r.Duplicates += o.duplicates
+	r.Filtered += o.filtered
+	r.Withheld += o.withheld
+	r.Undeliverable += o.undeliverable
+	r.Messages += len(o.commit.Messages) - o.undeliverable
+	r.Skipped = append(r.Skipped, o.skipped...)
+	if o.unknown {
+		r.UnknownOrganisations = append(r.UnknownOrganisations, o.org)
+	}
+}
+
+// RunOnce makes one pass at time now: for every organisation with pending
+// events it decides what is due, renders, signs and encrypts the messages,
+// and commits them with the notification keys and the consumed events.
+// A commit is the boundary of crash safety: work not committed is redone
+// by the next pass, work committed is never redone. An organisation whose
+// work fails is reported in Report.Errors and stays pending; a failing
+// commit ends the pass with an error.
+func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
+	n.run.Lock()
+	defer n.run.Unlock()
+	n.mu.Lock()
+	pc, id := n.pass, n.identity
+	n.mu.Unlock()
+	rep := Report{Started: now}
+	started := time.Now()
+	defer func() { rep.Elapsed = time.Since(started) }()
+	if id == nil {
+		return rep, ErrNoIdentity
+	}
+	if pc.from == nil {
+		return rep, errors.New("notify: no sender address (notify.from)")
+	}
+	pending, err := n.store.PendingNotificationOrgs(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("notify: %w", err)
+	}
+	if len(pending) == 0 {
+		n.setLast(rep, started)
+		return rep, nil
+	}
+	policies, err := n.store.ListNotificationPolicies(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("notify: policies: %w", err)
+	}
+	pass := &pass{n: n, pc: pc, id: id, now: now, teamDefault: DefaultPolicy(), policies: map[int64]store.NotificationPolicy{}}
+	for _, p := range policies {
+		if p.OrgID == 0 {
+			pass.teamDefault = p
+		} else {
+			pass.policies[p.OrgID] = p
+		}
+	}
+	if len(pending) >= bulkOrganisations {
+		// One read of the whole constituency is far cheaper than a read
+		// per organisation when many have events (a morning digest).
+		all, err := n.store.ListOrganisations(ctx, store.OrganisationQuery{})
+		if err != nil {
+			return rep, fmt.Errorf("notify: organisations: %w", err)
+		}
+		pass.orgs = make(map[string]store.Organisation, len(all))
+		for _, o := range all {
+			pass.orgs[o.Handle] = o
+		}
+	}
+	overrides, err := n.store.ListNotificationTemplates(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("notify: templates: %w", err)
+	}
+	pc.render.setOverrides(overrides)
+
+	workers := pc.cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan store.PendingCount)
+	results := make(chan *orgWork, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pcount := range jobs {
+				results <- pass.prepare(wctx, pcount.Org)
+			}
+		}()
+	}
+	go func() {
+		defer close(results)
+		defer wg.Wait()
+		defer close(jobs)
+		for _, p := range pending {
+			select {
+			case jobs <- p:
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+
+	var batch []*orgWork
+	batchBytes := 0
+	var commitErr error
+	for o := range results {
+		rep.Organisations++
+		if o.err != nil {
+			if !errors.Is(o.err, context.Canceled) {
+				n.log.Error("notify: organisation skipped this pass", "org", o.org, "err", o.err)
+			}
+			rep.Errors = append(rep.Errors, OrgError{Org: o.org, Err: o.err})
+			continue
+		}
+		if o.empty() {
+			// Nothing consumed: the queue up to its mark only waits.
+			rep.add(o)
+			o.applyMark(n)
+			continue
+		}
+		if commitErr != nil {
+			continue
+		}
+		batch = append(batch, o)
+		batchBytes += o.bytes
+		if len(batch) >= commitOrgs || batchBytes >= commitBytes {
+			if commitErr = n.commit(ctx, batch, &rep); commitErr != nil {
+				cancel()
+			}
+			batch, batchBytes = batch[:0], 0
+		}
+	}
+	if commitErr == nil && len(batch) > 0 {
+		commitErr = n.commit(ctx, batch, &rep)
+	}
+	sort.Strings(rep.UnknownOrganisations)
+	rep.Elapsed = time.Since(started)
+	n.setLast(rep, started)
+	if commitErr != nil {
+		return rep, commitErr
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func (n *Notifier) setLast(rep Report, started time.Time) {
+	rep.Elapsed = time.Since(started)
+	n.mu.Lock()
+	n.last = rep
+	n.mu.Unlock()
+}
+
+// commit stores the work of a batch of organisations in one transaction,
+// then records their digests and wakes the sender.
+func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) error {
+	started := time.Now()
+	defer func() { rep.Committing += time.Since(started) }()
+	var c store.NotificationCommit
+	for _, o := range batch {
+		c.Messages = append(c.Messages, o.commit.Messages...)
+		c.Keys = append(c.Keys, o.commit.Keys...)
+		c.Done = append(c.Done, o.commit.Done...)
+	}
+	if err := n.store.CommitNotifications(ctx, &c); err != nil {
+		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
+	}
+	for _, o := range batch {
+		rep.add(o)
+		o.applyMark(n)
+		if o.digestSent {
+			// After the commit: a crash in between sends the next digest
+			// early (with new events only), never an event twice.
+			if err := n.store.PutState(ctx, lastDigestKey(o.org), []byte(o.now.UTC().Format(time.RFC3339Nano))); err != nil {
+				n.log.Warn("notify: record last digest", "org", o.org, "err", err)
+			}
+		}
+	}
+	if n.kick != nil && len(c.Messages) > 0 {
+		n.kick()
+	}
+	return nil
+}
+
+// pass is what the workers of one RunOnce share.
+type pass struct {
+	n           *Notifier
+	pc          *passConfig
+	id          *pgpmime.Identity
+	now         time.Time
+	teamDefault store.NotificationPolicy
+	policies    map[int64]store.NotificationPolicy // by organisation ID
+	// orgs holds every organisation by handle when the pass read them all
+	// at once; nil when each is read as needed.
+	orgs map[string]store.Organisation
+}
+
+// organisation returns the organisation handle, store.ErrNotFound when
+// there is none.
+func (p *pass) organisation(ctx context.Context, handle string) (store.Organisation, error) {
+	if p.orgs == nil {
+		return p.n.store.GetOrganisationByHandle(ctx, handle)
+	}
+	o, ok := p.orgs[handle]
+	if !ok {
+		return o, fmt.Errorf("organisation %s: %w", handle, store.ErrNotFound)
+	}
+	return o, nil
+}
+
+// orgWork is the prepared work of one organisation.
+type orgWork struct {
+	org    string
+	now    time.Time
+	commit store.NotificationCommit
+	bytes  int
+	err    error
+
+	digestSent bool
+	mark       *scanMark // set when the queue below it only waits
+
+	waiting, notified, repeats, duplicates, filtered, withheld, undeliverable int
+	skipped                                                                   []SkippedContact
+	unknown                                                                   bool
+}
+
+func (o *orgWork) empty() bool {
+	return len(o.commit.Messages) == 0 && len(o.commit.Keys) == 0 && len(o.commit.Done) == 0 && !o.digestSent
+}
+
+func (o *orgWork) applyMark(n *Notifier) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if o.mark != nil {
+		n.scanned[o.org] = *o.mark
+	} else {
+		delete(n.scanned, o.org)
+	}
+}
+
+// prepare does everything for one organisation but the commit.
+func (p *pass) prepare(ctx context.Context, handle string) *orgWork {
+	o := &orgWork{org: handle, now: p.now}
+	if err := p.prepareOrg(ctx, o); err != nil {
+		o.err = err
+	}
+	return o
+}
+
+func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
+	org, err := p.organisation(ctx, o.org)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted since its events were tagged: nobody to tell. The events
+		// stay in the store; only their queue entries go.
+		o.unknown = true
+		return p.eachPending(ctx, o.org, 0, func(pn store.PendingNotification) {
+			o.commit.Done = append(o.commit.Done, pn.Seq)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("organisation %s: %w", o.org, err)
+	}
+	var own *store.NotificationPolicy
+	if pol, ok := p.policies[org.ID]; ok {
+		own = &pol
+	}
+	policy := Effective(org, own, p.teamDefault)
+	stamp := p.teamDefault.Updated
+	if own != nil {
+		stamp = own.Updated
+	}
+	due, err := p.n.digestDue(ctx, o.org, policy.Digest, p.now, p.pc)
+	if err != nil {
+		return err
+	}
+	start := int64(0)
+	if !due {
+		p.n.mu.Lock()
+		if m, ok := p.n.scanned[o.org]; ok && m.policy.Equal(stamp) {
+			start = m.seq
+		}
+		p.n.mu.Unlock()
+	}
+
+	immediate := map[string][]store.StoredEvent{}
+	var digest []store.StoredEvent
+	seqOf := map[event.Hash][]int64{} // an event can be queued twice
+	lastSeq := start
+	err = p.eachPending(ctx, o.org, start, func(pn store.PendingNotification) {
+		lastSeq = pn.Seq
+		e := pn.Event
+		switch {
+		case e == nil || !Matches(policy, e):
+			o.filtered++
+			o.commit.Done = append(o.commit.Done, pn.Seq)
+			return
+		case strings.EqualFold(e.Value("tlp"), "RED"):
+			// TLP:RED is for the named recipients of the source only.
+			o.withheld++
+			o.commit.Done = append(o.commit.Done, pn.Seq)
+			return
+		}
+		se := store.StoredEvent{Hash: pn.Hash, Stored: pn.Stored, Event: e}
+		switch {
+		case Immediate(policy, e):
+			typ := e.Value("classification.type")
+			immediate[typ] = append(immediate[typ], se)
+		case policy.Digest == store.DigestOff:
+			o.filtered++
+			o.commit.Done = append(o.commit.Done, pn.Seq)
+			return
+		case due:
+			digest = append(digest, se)
+		default:
+			o.waiting++
+			return
+		}
+		seqOf[pn.Hash] = append(seqOf[pn.Hash], pn.Seq)
+	})
+	if err != nil {
+		return err
+	}
+	if !due {
+		o.mark = &scanMark{seq: lastSeq, policy: stamp}
+	}
+	if len(immediate) == 0 && len(digest) == 0 {
+		return nil
+	}
+
+	// Which observations were told already, within the window.
+	keyOf := map[event.Hash]event.Hash{}
+	var keys []event.Hash
+	addKey := func(se store.StoredEvent) {
+		if _, ok := keyOf[se.Hash]; ok {
+			return
+		}
+		k := Key(se.Event)
+		keyOf[se.Hash] = k
+		keys = append(keys, k)
+	}
+	for _, list := range immediate {
+		for _, se := range list {
+			addKey(se)
+		}
+	}
+	for _, se := range digest {
+		addKey(se)
+	}
+	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
+	keys = slices.Compact(keys)
+	known, err := p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now)
+	if err != nil {
+		return fmt.Errorf("notified keys of %s: %w", o.org, err)
+	}
+	told := map[event.Hash]store.NotifiedKey{} // keys this pass writes
+	isNew := map[event.Hash]bool{}             // of those, told for the first time
+	window := p.pc.cfg.Window
+	// fresh keeps the events to tell; the others are consumed as repeats.
+	fresh := func(list []store.StoredEvent) []store.StoredEvent {
+		out := list[:0:0]
+		for _, se := range list {
+			k := keyOf[se.Hash]
+			o.commit.Done = append(o.commit.Done, seqOf[se.Hash]...)
+			delete(seqOf, se.Hash)
+			if isNew[k] {
+				o.duplicates++ // the same observation twice in this pass
+				continue
+			}
+			if prev, ok := told[k]; ok {
+				prev.Repeats++
+				told[k] = prev
+				o.repeats++
+				continue
+			}
+			if prev, ok := known[k]; ok {
+				prev.Repeats++
+				told[k] = prev
+				o.repeats++
+				continue
+			}
+			isNew[k] = true
+			told[k] = store.NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, LastSent: p.now, Expires: p.now.Add(window), Summary: Summary(se.Event)}
+			out = append(out, se)
+		}
+		return out
+	}
+	types := make([]string, 0, len(immediate))
+	for t := range immediate {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	var toRender []renderInput
+	for _, t := range types {
+		if list := fresh(immediate[t]); len(list) > 0 {
+			toRender = append(toRender, renderInput{Kind: NameImmediate, Type: t, Events: list})
+		}
+	}
+	var resets []event.Hash
+	if len(digest) > 0 {
+		o.digestSent = true
+		if list := fresh(digest); len(list) > 0 {
+			in := renderInput{Kind: NameDigest, Events: list}
+			var err error
+			if resets, err = p.repeats(ctx, o.org, told, &in); err != nil {
+				return err
+			}
+			toRender = append(toRender, in)
+		}
+	}
+
+	rcpt := p.recipients(org)
+	o.skipped = rcpt.skipped
+	for _, in := range toRender {
+		in.Org, in.Language, in.Format, in.Now = org, policy.Language, policy.Format, p.now
+		msgs, err := p.pc.render.render(in)
+		if err != nil {
+			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
+		}
+		for _, m := range msgs {
+			out, err := p.deliver(org, m, rcpt)
+			if err != nil {
+				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
+			}
+			for _, om := range out {
+				o.bytes += len(om.Body)
+				if om.Status == store.MessageFailed {
+					o.undeliverable++
+				}
+			}
+			o.commit.Messages = append(o.commit.Messages, out...)
+			if rcpt.reachable() {
+				o.notified += len(m.Events)
+			}
+		}
+	}
+	if rcpt.reachable() {
+		for _, k := range resets {
+			t := told[k]
+			t.Repeats = 0
+			told[k] = t
+		}
+	} else {
+		// Nothing went out: the observations were not told, so a sighting
+		// after the contacts are fixed must be new, and the "seen again"
+		// counts keep running.
+		for k := range isNew {
+			delete(told, k)
+		}
+	}
+	for _, k := range told {
+		o.commit.Keys = append(o.commit.Keys, k)
+	}
+	// A stable order makes the commit's writes reproducible.
+	slices.SortFunc(o.commit.Keys, func(a, b store.NotifiedKey) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return nil
+}
+
+// repeats fills in the "seen again" list of a digest: the keys the store
+// counts as repeated and those this pass counted. It returns the keys the
+// digest reports, whose counts start again from zero once it is sent.
+func (p *pass) repeats(ctx context.Context, org string, told map[event.Hash]store.NotifiedKey, in *renderInput) ([]event.Hash, error) {
+	stored, err := p.n.store.ListRepeatedKeys(ctx, org, p.now)
+	if err != nil {
+		return nil, fmt.Errorf("repeated keys of %s: %w", org, err)
+	}
+	for _, k := range stored {
+		if _, ok := told[k.Key]; !ok {
+			told[k.Key] = k
+		}
+	}
+	var list []store.NotifiedKey
+	for _, k := range told {
+		if k.Repeats > 0 {
+			list = append(list, k)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Repeats != list[j].Repeats {
+			return list[i].Repeats > list[j].Repeats
+		}
+		return list[i].Summary < list[j].Summary
+	})
+	resets := make([]event.Hash, 0, len(list))
+	for i, k := range list {
+		resets = append(resets, k.Key)
+		if i >= maxRepeatLines {
+			in.MoreRepeats++
+			continue
+		}
+		in.Repeats = append(in.Repeats, Repeat{Summary: k.Summary, Times: k.Repeats, FirstSent: k.FirstSent})
+	}
+	return resets, nil
+}
+
+// eachPending calls fn for every pending notification of org after seq.
+func (p *pass) eachPending(ctx context.Context, org string, after int64, fn func(store.PendingNotification)) error {
+	for {
+		page, err := p.n.store.ListPendingNotifications(ctx, org, after, pendingPage)
+		if err != nil {
+			return fmt.Errorf("pending notifications of %s: %w", org, err)
+		}
+		for _, pn := range page {
+			fn(pn)
+			after = pn.Seq
+		}
+		if len(page) < pendingPage {
+			return nil
+		}
+	}
+}
+
+// recipientSet is who of an organisation can be told, and how.
+type recipientSet struct {
+	encrypt     []*mail.Address
+	keys        []string
+	plain       []*mail.Address
+	skipped     []SkippedContact
+	nobodyWhy   []string
+	hasContacts bool
+}
+
+// reachable reports whether anybody can be sent the messages.
+func (r recipientSet) reachable() bool { return len(r.encrypt)+len(r.plain) > 0 }
+
+// recipients sorts the notify-contacts of org: those with a usable key get
+// the message encrypted, those without a key get it signed, and those
+// whose key is unusable (expired, revoked, broken) get nothing: sending
+// them clear text would defeat the key they gave, and they are reported
+// as skipped instead.
+func (p *pass) recipients(org store.Organisation) recipientSet {
+	var r recipientSet
+	seen := map[string]bool{}
+	for _, c := range org.Contacts {
+		if !c.Notify {
+			continue
+		}
+		r.hasContacts = true
+		skip := func(reason string) {
+			r.skipped = append(r.skipped, SkippedContact{Org: org.Handle, Email: c.Email, Reason: reason})
+			who := c.Email
+			if who == "" {
+				who = c.Name
+			}
+			r.nobodyWhy = append(r.nobodyWhy, who+": "+reason)
+		}
+		addr, err := mail.ParseAddress(c.Email)
+		if c.Email == "" || err != nil {
+			skip("no valid e-mail address")
+			continue
+		}
+		if seen[strings.ToLower(addr.Address)] {
+			continue
+		}
+		seen[strings.ToLower(addr.Address)] = true
+		addr.Name = c.Name
+		if strings.TrimSpace(c.PGPKey) == "" {
+			r.plain = append(r.plain, addr)
+			continue
+		}
+		if ks := pgpmime.InspectKey(c.PGPKey, p.now); !ks.Usable {
+			skip("OpenPGP key " + ks.Problem)
+			continue
+		}
+		r.encrypt = append(r.encrypt, addr)
+		r.keys = append(r.keys, c.PGPKey)
+	}
+	if !r.hasContacts {
+		r.nobodyWhy = append(r.nobodyWhy, "no contact is marked to receive notifications")
+	}
+	return r
+}
+
+// deliver signs (and encrypts) one rendered message for the recipients:
+// one message encrypted to every contact with a usable key, one signed for
+// the contacts without a key. With nobody to send to it returns one
+// failed message that says why, so that the notification log shows it.
+func (p *pass) deliver(org store.Organisation, m rendered, rcpt recipientSet) ([]store.OutboxMessage, error) {
+	from := p.pc.from
+	base := store.OutboxMessage{
+		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,
+		Subject: m.Subject, Events: len(m.Events), EventHashes: m.Events,
+		Created: p.now,
+	}
+	header := func(to []*mail.Address) (gomail.Header, string, error) {
+		var h gomail.Header
+		h.SetDate(p.now)
+		h.SetAddressList("From", []*gomail.Address{{Name: from.Name, Address: from.Address}})
+		if len(to) > 0 {
+			list := make([]*gomail.Address, len(to))
+			for i, a := range to {
+				list[i] = &gomail.Address{Name: a.Name, Address: a.Address}
+			}
+			h.SetAddressList("To", list)
+		}
+		h.SetSubject(m.Subject)
+		id, err := messageID(from.Address)
+		if err != nil {
+			return h, "", err
+		}
+		h.SetMessageID(id)
+		// RFC 3834: no vacation replies to an automatic notification.
+		h.Set("Auto-Submitted", "auto-generated")
+		return h, id, nil
+	}
+	addresses := func(list []*mail.Address) []string {
+		out := make([]string, len(list))
+		for i, a := range list {
+			out[i] = a.Address
+		}
+		return out
+	}
+	var out []store.OutboxMessage
+	if len(rcpt.encrypt) > 0 {
+		h, id, err := header(rcpt.encrypt)
+		if err != nil {
+			return nil, err
+		}
+		body, err := pgpmime.SignAndEncrypt(p.id, h, m.Entity, rcpt.keys)
+		if err != nil {
+			return nil, fmt.Errorf("sign and encrypt: %w", err)
+		}
+		msg := base
+		msg.Recipients, msg.MessageID, msg.Body, msg.Encrypted = addresses(rcpt.encrypt), id, body, true
+		out = append(out, msg)
+	}
+	if len(rcpt.plain) > 0 {
+		h, id, err := header(rcpt.plain)
+		if err != nil {
+			return nil, err
+		}
+		body, err := pgpmime.Sign(p.id, h, m.Entity)
+		if err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+		msg := base
+		msg.Recipients, msg.MessageID, msg.Body = addresses(rcpt.plain), id, body
+		out = append(out, msg)
+	}
+	if len(out) == 0 {
+		// Kept, signed and addressed to nobody, so that the log shows what
+		// would have gone out and why it did not.
+		h, id, err := header(nil)
+		if err != nil {
+			return nil, err
+		}
+		body, err := pgpmime.Sign(p.id, h, m.Entity)
+		if err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+		msg := base
+		msg.MessageID, msg.Body = id, body
+		msg.Status = store.MessageFailed
+		msg.LastError = "no contact can receive notifications: " + strings.Join(rcpt.nobodyWhy, "; ")
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// messageID makes a unique Message-ID (without angle brackets) in the
+// sender's domain.
+func messageID(from string) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("message id: %w", err)
+	}
+	_, domain, _ := strings.Cut(from, "@")
+	if domain == "" {
+		domain = "vigil.invalid"
+	}
+	return hex.EncodeToString(b[:]) + "@" + domain, nil
+}

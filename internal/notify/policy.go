@@ -1,0 +1,131 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// Languages are the languages notifications are written in; the first is
+// the fallback for an organisation whose language is unknown.
+var Languages = []string{"en", "nl", "fr", "de"}
+
+// ValidLanguage reports whether notifications can be written in lang.
+func ValidLanguage(lang string) bool { return slices.Contains(Languages, lang) }
+
+// DefaultPolicy is the policy when the team configured none: every event,
+// in a daily digest with a summary and a CSV file, in the organisation's
+// language, nothing sent at once.
+func DefaultPolicy() store.NotificationPolicy {
+	return store.NotificationPolicy{
+		Enabled: true,
+		Digest:  store.DigestDaily,
+		Format:  store.FormatSummary,
+	}
+}
+
+// Effective is the policy the notifier applies to org: its own policy when
+// it has one (own != nil), else the team default. A policy replaces the
+// default as a whole: an organisation's empty Types means "all types",
+// not "the default's types". Blank Digest and Format take the defaults'
+// values, a blank Language the organisation's language, and an unknown
+// language English.
+func Effective(org store.Organisation, own *store.NotificationPolicy, teamDefault store.NotificationPolicy) store.NotificationPolicy {
+	p := teamDefault
+	if own != nil {
+		p = *own
+	}
+	p.OrgID = org.ID
+	if p.Digest == "" {
+		p.Digest = store.DigestDaily
+	}
+	if p.Format == "" {
+		p.Format = store.FormatSummary
+	}
+	if p.Language == "" {
+		p.Language = org.Language
+	}
+	if !ValidLanguage(p.Language) {
+		p.Language = Languages[0]
+	}
+	return p
+}
+
+// ValidatePolicy checks a policy before it is stored. The error joins one
+// *FieldError per problem (errors.As finds the first), each naming the
+// field: digest, format, language, taxonomies, types, immediate, feeds.
+func ValidatePolicy(p store.NotificationPolicy) error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	switch p.Digest {
+	case "", store.DigestHourly, store.DigestDaily, store.DigestOff:
+	default:
+		bad("digest", "%q: want hourly, daily or off", p.Digest)
+	}
+	switch p.Format {
+	case "", store.FormatSummary, store.FormatJSON, store.FormatXARF:
+	default:
+		bad("format", "%q: want summary, json or xarf", p.Format)
+	}
+	if p.Language != "" && !ValidLanguage(p.Language) {
+		bad("language", "%q: want en, nl, fr or de", p.Language)
+	}
+	checkList := func(field string, values []string, valid func(string) bool, what string) {
+		seen := map[string]bool{}
+		for _, v := range values {
+			switch {
+			case !valid(v):
+				bad(field, "unknown %s %q", what, v)
+			case seen[v]:
+				bad(field, "%q given twice", v)
+			}
+			seen[v] = true
+		}
+	}
+	checkList("taxonomies", p.Taxonomies, taxonomy.ValidTaxonomy, "taxonomy")
+	checkList("types", p.Types, taxonomy.ValidType, "classification type")
+	checkList("immediate", p.Immediate, taxonomy.ValidType, "classification type")
+	checkList("feeds", p.Feeds, func(s string) bool { return s != "" }, "feed")
+	if p.Digest == store.DigestOff && len(p.Immediate) == 0 && p.Enabled {
+		bad("digest", "off with no immediate types would never send anything; disable the policy instead")
+	}
+	return errors.Join(errs...)
+}
+
+// Matches reports whether policy p selects event e for notification:
+// enabled, and e's taxonomy, type and feed in the policy's lists (an empty
+// list selects all). An event without a taxonomy is placed by its type.
+func Matches(p store.NotificationPolicy, e *event.Event) bool {
+	if !p.Enabled {
+		return false
+	}
+	typ := e.Value("classification.type")
+	if len(p.Taxonomies) > 0 {
+		tax, ok := e.Get("classification.taxonomy")
+		if !ok {
+			tax, _ = taxonomy.TaxonomyOf(typ)
+		}
+		if !slices.Contains(p.Taxonomies, tax) {
+			return false
+		}
+	}
+	if len(p.Types) > 0 && !slices.Contains(p.Types, typ) {
+		return false
+	}
+	if len(p.Feeds) > 0 && !slices.Contains(p.Feeds, e.Value("feed.name")) {
+		return false
+	}
+	return true
+}
+
+// Immediate reports whether p sends events of e's type at once rather
+// than in the digest.
+func Immediate(p store.NotificationPolicy, e *event.Event) bool {
+	return len(p.Immediate) > 0 && slices.Contains(p.Immediate, e.Value("classification.type"))
+}

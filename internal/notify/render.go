@@ -1,0 +1,492 @@
+package notify
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// renderer turns the events of one message into MIME entities, from the
+// built-in templates or the team's overrides.
+type renderer struct {
+	cfg      Config
+	zone     *time.Location
+	team     TeamData
+	builtins map[string]*Template
+	log      *slog.Logger
+
+	mu        sync.RWMutex
+	overrides map[string]*Template
+	// strict makes a failing override an error instead of a fallback to
+	// the built-in: previews show the editor what is wrong.
+	strict bool
+}
+
+func newRenderer(cfg Config, log *slog.Logger) (*renderer, error) {
+	zone, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("notify: time zone: %w", err)
+	}
+	builtins, err := loadBuiltins(zone)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	t := teamOf(cfg.From)
+	return &renderer{cfg: cfg, zone: zone, team: TeamData(t), builtins: builtins, log: log, overrides: map[string]*Template{}}, nil
+}
+
+// setOverrides replaces the team's templates. One that does not parse
+// (saved before validation existed, or by another tool) is logged and
+// left out: the built-in serves instead.
+func (r *renderer) setOverrides(list []store.NotificationTemplate) {
+	m := make(map[string]*Template, len(list))
+	for _, t := range list {
+		p, err := parseTemplate(t, r.zone)
+		if err != nil {
+			r.log.Error("notification template override does not parse; the built-in is used", "language", t.Language, "name", t.Name, "err", err)
+			continue
+		}
+		m[t.Language+"/"+t.Name] = p
+	}
+	r.mu.Lock()
+	r.overrides = m
+	r.mu.Unlock()
+}
+
+// withOverride returns a strict copy of r in which t overrides the stored
+// template of its language and name, for previews of unsaved drafts.
+func (r *renderer) withOverride(t *Template) *renderer {
+	c := &renderer{cfg: r.cfg, zone: r.zone, team: r.team, builtins: r.builtins, log: r.log, strict: true}
+	r.mu.RLock()
+	c.overrides = make(map[string]*Template, len(r.overrides)+1)
+	for k, v := range r.overrides {
+		c.overrides[k] = v
+	}
+	r.mu.RUnlock()
+	if t != nil {
+		c.overrides[t.Language+"/"+t.Name] = t
+	}
+	return c
+}
+
+func (r *renderer) override(key string) *Template {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.overrides[key]
+}
+
+// message renders the subject and body of the message template
+// lang/name: the team's override when there is one and both its parts
+// execute, else the built-in (a message never mixes the two).
+func (r *renderer) message(lang, name string, data MessageData) (subject, body string, err error) {
+	run := func(t *Template) (string, string, error) {
+		s, err := t.executeSubject(data)
+		if err != nil {
+			return "", "", err
+		}
+		b, err := t.executeBody(data)
+		return s, b, err
+	}
+	if o := r.override(lang + "/" + name); o != nil {
+		s, b, err := run(o)
+		if err == nil {
+			return s, b, nil
+		}
+		if r.strict {
+			return "", "", err
+		}
+		r.log.Error("notification template override fails; the built-in is used", "language", lang, "name", name, "err", err)
+	}
+	t := r.builtins[lang+"/"+name]
+	if t == nil {
+		return "", "", fmt.Errorf("no built-in template %s/%s", lang, name)
+	}
+	return run(t)
+}
+
+// execute runs the body of the override of lang/name if there is one,
+// falling back to the built-in when it fails, and the built-in otherwise.
+func (r *renderer) execute(lang, name string, data any) (string, error) {
+	if o := r.override(lang + "/" + name); o != nil {
+		s, err := o.executeBody(data)
+		if err == nil {
+			return s, nil
+		}
+		if r.strict {
+			return "", err
+		}
+		r.log.Error("notification template override fails; the built-in is used", "language", lang, "name", name, "err", err)
+	}
+	b := r.builtins[lang+"/"+name]
+	if b == nil {
+		return "", fmt.Errorf("no built-in template %s/%s", lang, name)
+	}
+	return b.executeBody(data)
+}
+
+// explain renders the explanation of one classification type: the
+// type's own template (override, then built-in), else the generic one.
+func (r *renderer) explain(lang string, data TypeData) (string, error) {
+	name := TypePrefix + data.Type
+	if r.override(lang+"/"+name) == nil && r.builtins[lang+"/"+name] == nil {
+		name = TypePrefix + GenericType
+	}
+	s, err := r.execute(lang, name, data)
+	return strings.TrimRight(s, "\n"), err
+}
+
+// renderInput is one notification to render: the new events of one kind
+// for one organisation.
+type renderInput struct {
+	Kind     string // NameDigest or NameImmediate
+	Org      store.Organisation
+	Language string
+	Format   string
+	Type     string // immediate: the classification type
+	Events   []store.StoredEvent
+	// Repeats go into the first part of a digest.
+	Repeats     []Repeat
+	MoreRepeats int
+	Now         time.Time
+}
+
+// rendered is one message before signing: the subject and the MIME
+// entity, and the events it reports.
+type rendered struct {
+	kind        string // NameDigest or NameImmediate
+	Subject     string
+	Entity      []byte
+	Events      []event.Hash
+	Part, Parts int
+	// text and attachments are kept for previews.
+	text        string
+	attachments []Attachment
+}
+
+// attachmentFile is a rendered attachment.
+type attachmentFile struct {
+	Attachment
+	ContentType string
+	Data        []byte
+}
+
+// withheldColumns are never sent: extra.constituency names the other
+// organisations an event concerns, and raw is the feed's line, which can
+// hold more than the event and makes files large.
+var withheldColumns = map[string]bool{store.ConstituencyField: true, "raw": true}
+
+// render splits in into as many messages as its thresholds need and renders
+// each: a notification with more than MaxEventsPerMessage events, or whose
+// attachments (after compression) exceed MaxAttachmentBytes, becomes
+// several numbered messages ("part 2 of 3") of about equal size.
+func (r *renderer) render(in renderInput) ([]rendered, error) {
+	if len(in.Events) == 0 {
+		return nil, nil
+	}
+	columns, err := csvColumns(in.Events)
+	if err != nil {
+		return nil, err
+	}
+	base := in.Org.Handle
+	if in.Kind == NameImmediate && in.Type != "" {
+		base += "-" + in.Type
+	}
+	base += "-" + in.Now.In(r.zone).Format("20060102T1504")
+
+	// Cut into parts of at most size events, of about equal length, and
+	// make the parts smaller while one's attachments are too large. size
+	// shrinks every round, so this ends (at one event a part, which is
+	// sent however large it is).
+	n := len(in.Events)
+	size := min(n, r.cfg.MaxEventsPerMessage)
+	var chunks [][]store.StoredEvent
+	var files [][]attachmentFile
+	for {
+		chunks = split(in.Events, (n+size-1)/size)
+		files = make([][]attachmentFile, len(chunks))
+		smaller := 0
+		for i, c := range chunks {
+			name := base
+			if len(chunks) > 1 {
+				name = fmt.Sprintf("%s-part%d", base, i+1)
+			}
+			if files[i], err = r.attachments(in.Format, name, c, columns); err != nil {
+				return nil, err
+			}
+			if bytes := attachmentBytes(files[i]); bytes > r.cfg.MaxAttachmentBytes && len(c) > 1 {
+				// As many events as would have fitted, a little fewer.
+				smaller = max(1, min(len(c)-1, int(int64(len(c))*r.cfg.MaxAttachmentBytes/bytes*9/10)))
+				break
+			}
+		}
+		if smaller == 0 {
+			break
+		}
+		size = smaller
+	}
+
+	out := make([]rendered, 0, len(chunks))
+	for i, c := range chunks {
+		m, err := r.renderPart(in, c, files[i], i+1, len(chunks))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// split cuts events into parts slices of about equal length.
+func split(events []store.StoredEvent, parts int) [][]store.StoredEvent {
+	parts = max(1, min(parts, len(events)))
+	size := (len(events) + parts - 1) / parts
+	var out [][]store.StoredEvent
+	for len(events) > 0 {
+		k := min(size, len(events))
+		out = append(out, events[:k:k])
+		events = events[k:]
+	}
+	return out
+}
+
+func attachmentBytes(files []attachmentFile) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f.Data))
+	}
+	return n
+}
+
+// csvColumns is every field present in the events, in export's order,
+// without the withheld ones; every part of a message gets the same header.
+func csvColumns(events []store.StoredEvent) ([]string, error) {
+	all, err := export.FieldsPresent(export.Slice(events))
+	if err != nil {
+		return nil, fmt.Errorf("attachment columns: %w", err)
+	}
+	return slices.DeleteFunc(all, func(c string) bool { return withheldColumns[c] }), nil
+}
+
+// attachments renders the files of one message in format.
+func (r *renderer) attachments(format, base string, events []store.StoredEvent, columns []string) ([]attachmentFile, error) {
+	switch format {
+	case store.FormatXARF:
+		reporter := reporterOf(r.team)
+		files := make([]attachmentFile, 0, len(events))
+		width := len(fmt.Sprint(len(events)))
+		for i, e := range events {
+			b, err := xarfReport(e, reporter)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, attachmentFile{
+				Attachment:  Attachment{Name: fmt.Sprintf("%s-xarf-%0*d.json", base, width, i+1), Events: 1},
+				ContentType: "application/json",
+				Data:        b,
+			})
+		}
+		return files, nil
+	case store.FormatJSON:
+		var b bytes.Buffer
+		stripped := make([]store.StoredEvent, len(events))
+		for i, e := range events {
+			stripped[i] = store.StoredEvent{Hash: e.Hash, Stored: e.Stored, Event: withoutWithheld(e.Event)}
+		}
+		if err := export.WriteJSONLines(&b, export.Slice(stripped)); err != nil {
+			return nil, fmt.Errorf("JSON attachment: %w", err)
+		}
+		return r.maybeGzip(base+".jsonl", "application/x-ndjson", b.Bytes(), len(events))
+	default:
+		var b bytes.Buffer
+		if err := export.WriteCSV(&b, export.Slice(events), export.CSVOptions{Columns: columns}); err != nil {
+			return nil, fmt.Errorf("CSV attachment: %w", err)
+		}
+		return r.maybeGzip(base+".csv", "text/csv", b.Bytes(), len(events))
+	}
+}
+
+// withoutWithheld returns e without the withheld fields, copying it only
+// when it has some.
+func withoutWithheld(e *event.Event) *event.Event {
+	has := false
+	for k := range withheldColumns {
+		if e.Has(k) {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return e
+	}
+	c := e.Clone()
+	for k := range withheldColumns {
+		c.Delete(k)
+	}
+	return c
+}
+
+// maybeGzip compresses a file larger than GzipAboveBytes. The gzip header
+// carries no name or time, so the same file compresses to the same bytes.
+func (r *renderer) maybeGzip(name, contentType string, data []byte, events int) ([]attachmentFile, error) {
+	f := attachmentFile{Attachment: Attachment{Name: name, Events: events}, ContentType: contentType, Data: data}
+	if r.cfg.GzipAboveBytes > 0 && int64(len(data)) > r.cfg.GzipAboveBytes {
+		var b bytes.Buffer
+		b.Grow(len(data) / 4)
+		w, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		if _, err := w.Write(data); err != nil {
+			return nil, fmt.Errorf("gzip %s: %w", name, err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("gzip %s: %w", name, err)
+		}
+		f.Name += ".gz"
+		f.ContentType = "application/gzip"
+		f.Data = b.Bytes()
+		f.Gzipped = true
+	}
+	return []attachmentFile{f}, nil
+}
+
+// tableColumns are the candidates for the text's event table, shown when
+// at least one listed event has them.
+var tableColumns = []string{
+	"time.source", "source.ip", "source.port", "source.fqdn", "source.url",
+	"destination.port", "classification.identifier", "malware.name", "protocol.application",
+}
+
+// renderPart renders one message of a notification.
+func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files []attachmentFile, part, parts int) (rendered, error) {
+	org := OrgData{Handle: in.Org.Handle, Name: in.Org.Name, Sector: in.Org.Sector, Country: in.Org.Country}
+	if org.Name == "" {
+		org.Name = org.Handle
+	}
+	data := MessageData{
+		Kind: in.Kind, Language: in.Language, Format: in.Format,
+		Org: org, Team: r.team, Type: in.Type,
+		Events: len(events), Total: len(in.Events), Part: part, Parts: parts,
+		PortalURL:  r.cfg.PortalURL,
+		WindowDays: int((r.cfg.Window + 12*time.Hour) / (24 * time.Hour)),
+		Date:       in.Now,
+	}
+	if part == 1 {
+		data.Repeats, data.MoreRepeats = in.Repeats, in.MoreRepeats
+	}
+	for _, f := range files {
+		data.Attachments = append(data.Attachments, f.Attachment)
+	}
+	hashes := make([]event.Hash, len(events))
+	byType := map[string][]store.StoredEvent{}
+	for i, e := range events {
+		hashes[i] = hashOf(e)
+		if t, ok := e.Event.Time("time.source"); ok {
+			if data.First.IsZero() || t.Before(data.First) {
+				data.First = t
+			}
+			if t.After(data.Last) {
+				data.Last = t
+			}
+		}
+		typ := e.Event.Value("classification.type")
+		byType[typ] = append(byType[typ], e)
+	}
+	types := make([]string, 0, len(byType))
+	for t := range byType {
+		types = append(types, t)
+	}
+	// Most events first: the biggest problem leads the message.
+	sort.Slice(types, func(i, j int) bool {
+		if len(byType[types[i]]) != len(byType[types[j]]) {
+			return len(byType[types[i]]) > len(byType[types[j]])
+		}
+		return types[i] < types[j]
+	})
+	for _, typ := range types {
+		s, err := r.section(in.Language, org, typ, byType[typ])
+		if err != nil {
+			return rendered{}, err
+		}
+		data.Sections = append(data.Sections, s)
+	}
+	subject, body, err := r.message(in.Language, in.Kind, data)
+	if err != nil {
+		return rendered{}, err
+	}
+	body = reflow(body, textWidth)
+	mimeParts := make([]mimePart, 0, 1+len(files))
+	mimeParts = append(mimeParts, textPart(body))
+	for _, f := range files {
+		mimeParts = append(mimeParts, filePart(f.ContentType, f.Name, f.Data))
+	}
+	return rendered{kind: in.Kind, Subject: subject, Entity: multipartMixed(mimeParts), Events: hashes, Part: part, Parts: parts,
+		text: body, attachments: data.Attachments}, nil
+}
+
+// section renders the explanation and the table of one type's events.
+func (r *renderer) section(lang string, org OrgData, typ string, events []store.StoredEvent) (Section, error) {
+	s := Section{Type: typ, Count: len(events)}
+	if typ == "" {
+		s.Type = "unknown"
+	}
+	s.Taxonomy, _ = taxonomy.TaxonomyOf(typ)
+	seen := map[string]bool{}
+	for _, e := range events {
+		if id := e.Event.Value("classification.identifier"); id != "" && !seen[id] {
+			seen[id] = true
+			s.Identifiers = append(s.Identifiers, printableLine(id))
+		}
+	}
+	sort.Strings(s.Identifiers)
+	var err error
+	s.Explanation, err = r.explain(lang, TypeData{Type: s.Type, Taxonomy: s.Taxonomy, Identifiers: s.Identifiers, Count: s.Count, Org: org, Language: lang})
+	if err != nil {
+		return s, err
+	}
+	shown := events[:min(len(events), r.cfg.TableRows)]
+	s.Shown, s.More = len(shown), len(events)-len(shown)
+	if len(shown) > 0 {
+		var b bytes.Buffer
+		if err := export.WriteTable(&b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
+			return s, fmt.Errorf("event table: %w", err)
+		}
+		// Indented, the table is preformatted text that reflow leaves alone.
+		s.Table = indent(strings.TrimRight(b.String(), "\n"), "  ")
+	}
+	return s, nil
+}
+
+// repeatedInTitle are table columns whose value the section title already
+// gives when every listed event has the same one.
+var repeatedInTitle = map[string]bool{"classification.identifier": true, "malware.name": true, "protocol.application": true}
+
+// tableColumnsOf picks the table columns for events: the candidates some
+// event has, without those that only repeat one value the title shows.
+func tableColumnsOf(events []store.StoredEvent) []string {
+	var cols []string
+	for _, c := range tableColumns {
+		values := map[string]bool{}
+		for _, e := range events {
+			if v, ok := e.Event.Get(c); ok {
+				values[v] = true
+			}
+		}
+		if len(values) == 0 || (repeatedInTitle[c] && len(values) == 1) {
+			continue
+		}
+		cols = append(cols, c)
+	}
+	if len(cols) == 0 {
+		cols = []string{export.HashColumn}
+	}
+	return cols
+}

@@ -1,0 +1,333 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/taxonomy"
+)
+
+// The built-in templates, per language: digest.subject.tmpl and
+// digest.body.tmpl, immediate.subject.tmpl and immediate.body.tmpl, and
+// type/<classification.type>.tmpl with type/generic.tmpl for the types
+// without an explanation of their own.
+//
+//go:embed templates
+var templateFiles embed.FS
+
+// Template names, as stored in store.NotificationTemplate.Name.
+const (
+	NameDigest    = "digest"
+	NameImmediate = "immediate"
+	// TypePrefix starts the name of a type explanation:
+	// "type/vulnerable-system".
+	TypePrefix = "type/"
+	// GenericType names the explanation used for types without one.
+	GenericType = "generic"
+)
+
+// OrgData is what templates know of the organisation.
+type OrgData struct {
+	Handle, Name, Sector, Country string
+}
+
+// TeamData is the sending team.
+type TeamData struct {
+	Name, Email string
+}
+
+// MessageData is what the digest and immediate templates (subject and
+// body) are executed with.
+type MessageData struct {
+	Kind     string // "digest" or "immediate"
+	Language string
+	Format   string // summary, json or xarf
+	Org      OrgData
+	Team     TeamData
+	// Type is the classification type of an immediate message.
+	Type string
+	// Events is how many events this message reports; Total how many all
+	// its parts report. Part counts from 1; Parts is 1 unless the
+	// notification was too large for one message.
+	Events, Total int
+	Part, Parts   int
+	// First and Last bound the events' time.source (zero when unknown).
+	First, Last time.Time
+	Sections    []Section
+	// Repeats are problems told before and seen again, with MoreRepeats
+	// those left out of the list; only the first part of a digest has
+	// them.
+	Repeats     []Repeat
+	MoreRepeats int
+	Attachments []Attachment
+	PortalURL   string
+	// WindowDays is the re-notification window in days.
+	WindowDays int
+	Date       time.Time
+}
+
+// Section is the events of one classification type in a message.
+type Section struct {
+	Type, Taxonomy string
+	Identifiers    []string // the distinct classification.identifier values
+	Count          int
+	// Explanation is the rendered type/<Type> template: what was
+	// observed, why it matters, what to do.
+	Explanation string
+	// Table lists the first Shown events as aligned text; More is how
+	// many more the attachment has.
+	Table       string
+	Shown, More int
+}
+
+// Repeat is one observation told before and seen again.
+type Repeat struct {
+	Summary   string
+	Times     int
+	FirstSent time.Time
+}
+
+// Attachment describes a file attached to the message.
+type Attachment struct {
+	Name    string
+	Events  int
+	Gzipped bool
+}
+
+// TypeData is what a type explanation template is executed with.
+type TypeData struct {
+	Type, Taxonomy string
+	Identifiers    []string
+	Count          int
+	Org            OrgData
+	Language       string
+}
+
+// Template is a parsed notification template.
+type Template struct {
+	Language, Name string
+	subject, body  *template.Template
+}
+
+// TemplateError is a template that does not parse or execute. Line is the
+// line in Part ("subject" or "body") the error is at, 0 when unknown.
+type TemplateError struct {
+	Language, Name string
+	Part           string
+	Line           int
+	Err            error
+}
+
+func (e *TemplateError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("template %s/%s: %s line %d: %v", e.Language, e.Name, e.Part, e.Line, e.Err)
+	}
+	return fmt.Sprintf("template %s/%s: %s: %v", e.Language, e.Name, e.Part, e.Err)
+}
+
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// templateLine finds the line in text/template's errors
+// ("template: body:12: …" or "template: body:12:5: executing …").
+var templateLine = regexp.MustCompile(`template: (?:subject|body):(\d+)`)
+
+func templateError(lang, name, part string, err error) *TemplateError {
+	te := &TemplateError{Language: lang, Name: name, Part: part, Err: err}
+	if m := templateLine.FindStringSubmatch(err.Error()); m != nil {
+		te.Line, _ = strconv.Atoi(m[1])
+	}
+	return te
+}
+
+// ValidName reports whether name can be a template: digest, immediate,
+// type/generic or type/<a known classification type>.
+func ValidName(name string) bool {
+	switch name {
+	case NameDigest, NameImmediate:
+		return true
+	}
+	typ, ok := strings.CutPrefix(name, TypePrefix)
+	return ok && (typ == GenericType || taxonomy.ValidType(typ))
+}
+
+// funcs are the functions templates may call. date writes a time in the
+// configured zone; plural picks the singular or plural word for n, by the
+// rule of the template's language (French counts 0 as singular).
+func funcs(lang string, zone *time.Location) template.FuncMap {
+	return template.FuncMap{
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.In(zone).Format("2006-01-02 15:04 MST")
+		},
+		"plural": func(n int, one, many string) string {
+			if n == 1 || (lang == "fr" && n == 0) {
+				return one
+			}
+			return many
+		},
+		"join": strings.Join,
+	}
+}
+
+// parseTemplate parses t for the given zone. Subjects are required for
+// messages and refused for type explanations (they have none).
+func parseTemplate(t store.NotificationTemplate, zone *time.Location) (*Template, error) {
+	if !ValidLanguage(t.Language) {
+		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "language", Err: errors.New("want en, nl, fr or de")}
+	}
+	if !ValidName(t.Name) {
+		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "name",
+			Err: errors.New("want digest, immediate, type/generic or type/<classification type>")}
+	}
+	isType := strings.HasPrefix(t.Name, TypePrefix)
+	if isType && strings.TrimSpace(t.Subject) != "" {
+		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "subject", Err: errors.New("a type explanation has no subject")}
+	}
+	if !isType && strings.TrimSpace(t.Subject) == "" {
+		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "subject", Err: errors.New("empty")}
+	}
+	if strings.TrimSpace(t.Body) == "" {
+		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "body", Err: errors.New("empty")}
+	}
+	fm := funcs(t.Language, zone)
+	parsed := &Template{Language: t.Language, Name: t.Name}
+	var err error
+	if !isType {
+		if parsed.subject, err = template.New("subject").Funcs(fm).Option("missingkey=error").Parse(t.Subject); err != nil {
+			return nil, templateError(t.Language, t.Name, "subject", err)
+		}
+	}
+	if parsed.body, err = template.New("body").Funcs(fm).Option("missingkey=error").Parse(t.Body); err != nil {
+		return nil, templateError(t.Language, t.Name, "body", err)
+	}
+	return parsed, nil
+}
+
+// ParseTemplate parses a template as the console's editor has it, with
+// errors (a *TemplateError) that give the line.
+func ParseTemplate(t store.NotificationTemplate) (*Template, error) {
+	return parseTemplate(t, time.UTC)
+}
+
+// Check parses t and executes it with sample data, so that a template that
+// would fail when a message is sent (a misspelt field, a wrong argument)
+// is refused when it is saved. The error is a *TemplateError.
+func Check(t store.NotificationTemplate) error {
+	p, err := ParseTemplate(t)
+	if err != nil {
+		return err
+	}
+	if p.subject != nil {
+		if _, err := p.executeSubject(sampleMessageData(t.Language)); err != nil {
+			return err
+		}
+		if _, err := p.executeBody(sampleMessageData(t.Language)); err != nil {
+			return err
+		}
+		return nil
+	}
+	_, err = p.executeBody(sampleTypeData(t.Language))
+	return err
+}
+
+func (t *Template) executeBody(data any) (string, error) {
+	var b bytes.Buffer
+	if err := t.body.Execute(&b, data); err != nil {
+		return "", templateError(t.Language, t.Name, "body", err)
+	}
+	return b.String(), nil
+}
+
+// executeSubject renders the subject as one line: a template that writes
+// a line break must not be able to add header fields to the message.
+func (t *Template) executeSubject(data any) (string, error) {
+	var b bytes.Buffer
+	if err := t.subject.Execute(&b, data); err != nil {
+		return "", templateError(t.Language, t.Name, "subject", err)
+	}
+	s := strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, b.String())
+	s = strings.Join(strings.Fields(printableLine(s)), " ")
+	if s == "" {
+		return "", templateError(t.Language, t.Name, "subject", errors.New("renders empty"))
+	}
+	return s, nil
+}
+
+// builtinTemplate returns the embedded template lang/name as a
+// store.NotificationTemplate, so that the console can show it as the
+// starting point of an override.
+func builtinTemplate(lang, name string) (store.NotificationTemplate, error) {
+	t := store.NotificationTemplate{Language: lang, Name: name}
+	dir := path.Join("templates", lang)
+	if strings.HasPrefix(name, TypePrefix) {
+		b, err := fs.ReadFile(templateFiles, path.Join(dir, name+".tmpl"))
+		if err != nil {
+			return t, fmt.Errorf("built-in template %s/%s: %w", lang, name, store.ErrNotFound)
+		}
+		t.Body = string(b)
+		return t, nil
+	}
+	subject, err := fs.ReadFile(templateFiles, path.Join(dir, name+".subject.tmpl"))
+	if err != nil {
+		return t, fmt.Errorf("built-in template %s/%s: %w", lang, name, store.ErrNotFound)
+	}
+	body, err := fs.ReadFile(templateFiles, path.Join(dir, name+".body.tmpl"))
+	if err != nil {
+		return t, fmt.Errorf("built-in template %s/%s: %w", lang, name, store.ErrNotFound)
+	}
+	t.Subject, t.Body = strings.TrimSpace(string(subject)), string(body)
+	return t, nil
+}
+
+// BuiltinTemplate returns the built-in template lang/name (store.ErrNotFound
+// for a type without an explanation of its own: type/generic serves it).
+func BuiltinTemplate(lang, name string) (store.NotificationTemplate, error) {
+	return builtinTemplate(lang, name)
+}
+
+// BuiltinNames lists the names of the built-in templates (the same in
+// every language), messages first, then the type explanations sorted.
+func BuiltinNames() []string {
+	names := []string{NameDigest, NameImmediate}
+	entries, _ := fs.ReadDir(templateFiles, path.Join("templates", Languages[0], "type"))
+	for _, e := range entries {
+		names = append(names, TypePrefix+strings.TrimSuffix(e.Name(), ".tmpl"))
+	}
+	return names
+}
+
+// loadBuiltins parses every embedded template for zone.
+func loadBuiltins(zone *time.Location) (map[string]*Template, error) {
+	m := map[string]*Template{}
+	for _, lang := range Languages {
+		for _, name := range BuiltinNames() {
+			t, err := builtinTemplate(lang, name)
+			if err != nil {
+				return nil, err
+			}
+			p, err := parseTemplate(t, zone)
+			if err != nil {
+				return nil, fmt.Errorf("built-in: %w", err)
+			}
+			m[lang+"/"+name] = p
+		}
+	}
+	return m, nil
+}

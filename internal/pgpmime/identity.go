@@ -1,0 +1,295 @@
+// Package pgpmime is the team's OpenPGP identity and the PGP/MIME signing
+// and encryption of outgoing mail (RFC 3156 on RFC 9580 keys, with
+// github.com/ProtonMail/go-crypto/openpgp): it generates and reads the team
+// key, judges the keys of contacts, and turns a MIME entity into a signed,
+// or signed and encrypted, RFC 5322 message.
+package pgpmime
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// Errors of ParseIdentity, to be checked with errors.Is; the returned error
+// says more.
+var (
+	ErrNotPrivateKey      = errors.New("not an OpenPGP private key")
+	ErrPassphraseRequired = errors.New("the private key is protected by a passphrase")
+	ErrWrongPassphrase    = errors.New("wrong passphrase")
+	ErrKeyExpired         = errors.New("key expired")
+	ErrKeyRevoked         = errors.New("key revoked")
+	ErrCannotSign         = errors.New("key cannot sign")
+	ErrCannotEncrypt      = errors.New("key cannot encrypt")
+)
+
+// Identity is the team's OpenPGP key with its secret parts unlocked: it
+// signs outgoing mail, and receives a copy of every encrypted message so
+// that the team can read what it sent.
+type Identity struct {
+	entity    *openpgp.Entity
+	publicKey string
+}
+
+// GenerateIdentity makes a new team key for name <email>, created at now,
+// and returns it armored, without a passphrase (the caller stores it where
+// only Vigil can read it).
+//
+// The key is a v4 key with an Ed25519 signing primary key and a Curve25519
+// encryption subkey, with the EdDSA (22) and ECDH (18) algorithm
+// identifiers that RFC 9580 keeps as "legacy" rather than its new Ed25519
+// (27) and X25519 (25): GnuPG 2.2 and 2.4, what peer teams and
+// constituents run, know only the former, and generate such keys by
+// default. RSA 3072 would be as compatible, but slower, and its
+// signatures and keys are several times larger. The key never expires: an expiring team key
+// would stop every notification on the day it lapses; a team retires its
+// key by revoking it.
+func GenerateIdentity(name, email string, now time.Time) (string, error) {
+	if strings.TrimSpace(name) == "" || strings.TrimSpace(email) == "" {
+		return "", errors.New("generate team key: name and e-mail address are required")
+	}
+	config := &packet.Config{
+		Algorithm:     packet.PubKeyAlgoEdDSA,
+		Curve:         packet.Curve25519,
+		DefaultHash:   crypto.SHA256,
+		DefaultCipher: packet.CipherAES256,
+		Time:          func() time.Time { return now },
+	}
+	entity, err := openpgp.NewEntity(name, "", email, config)
+	if err != nil {
+		return "", fmt.Errorf("generate team key: %w", err)
+	}
+	var out bytes.Buffer
+	w, err := armor.Encode(&out, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		return "", fmt.Errorf("generate team key: %w", err)
+	}
+	// NewEntity already signed the user ID and the subkey; signing again
+	// would only replace those signatures with identical ones.
+	if err := entity.SerializePrivateWithoutSigning(w, config); err != nil {
+		return "", fmt.Errorf("generate team key: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return "", fmt.Errorf("generate team key: %w", err)
+	}
+	out.WriteByte('\n')
+	return out.String(), nil
+}
+
+// ParseIdentity reads the team's armored private key (as written by
+// GenerateIdentity or `gpg --armor --export-secret-keys`), unlocking it with
+// passphrase when it is protected. It refuses a public key, a key that
+// expired or was revoked, and a key that cannot both sign and encrypt: the
+// team signs every message and encrypts a copy to itself.
+func ParseIdentity(armoredPrivate, passphrase string) (*Identity, error) {
+	now := time.Now()
+	block, err := armor.Decode(strings.NewReader(armoredPrivate))
+	if err != nil {
+		return nil, fmt.Errorf("read team key: no armored OpenPGP block (want -----BEGIN PGP PRIVATE KEY BLOCK-----): %w", ErrNotPrivateKey)
+	}
+	if block.Type == openpgp.PublicKeyType {
+		return nil, fmt.Errorf("read team key: this is a public key; export the private key with gpg --armor --export-secret-keys: %w", ErrNotPrivateKey)
+	}
+	if block.Type != openpgp.PrivateKeyType {
+		return nil, fmt.Errorf("read team key: found a %q block: %w", block.Type, ErrNotPrivateKey)
+	}
+	keys, err := openpgp.ReadKeyRing(block.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read team key: %w", err)
+	}
+	if len(keys) != 1 {
+		return nil, fmt.Errorf("read team key: the block holds %d keys, want exactly one", len(keys))
+	}
+	entity := keys[0]
+	if entity.PrivateKey == nil {
+		return nil, fmt.Errorf("read team key: %w", ErrNotPrivateKey)
+	}
+	if locked(entity) {
+		if passphrase == "" {
+			return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, ErrPassphraseRequired)
+		}
+		if err := entity.DecryptPrivateKeys([]byte(passphrase)); err != nil {
+			if errors.Is(err, pgperrors.ErrKeyIncorrect) || isStructural(err) {
+				return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, ErrWrongPassphrase)
+			}
+			return nil, fmt.Errorf("read team key %X: unlock: %w", entity.PrimaryKey.Fingerprint, err)
+		}
+	}
+	if problem, err := unusable(entity, now); err != nil {
+		return nil, fmt.Errorf("read team key %X: %s: %w", entity.PrimaryKey.Fingerprint, problem, err)
+	}
+	signing, ok := entity.SigningKey(now)
+	if !ok || signing.PrivateKey == nil || signing.PrivateKey.Dummy() {
+		return nil, fmt.Errorf("read team key %X: no secret key that can sign (an offline primary key needs a signing subkey): %w",
+			entity.PrimaryKey.Fingerprint, ErrCannotSign)
+	}
+	encryption, ok := entity.EncryptionKey(now)
+	if !ok || encryption.PrivateKey == nil || encryption.PrivateKey.Dummy() {
+		return nil, fmt.Errorf("read team key %X: no secret key that can decrypt, so the team could not read its own encrypted mail: %w",
+			entity.PrimaryKey.Fingerprint, ErrCannotEncrypt)
+	}
+	public, err := armorPublic(entity)
+	if err != nil {
+		return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, err)
+	}
+	return &Identity{entity: entity, publicKey: public}, nil
+}
+
+// locked reports whether any secret key of e still needs its passphrase.
+func locked(e *openpgp.Entity) bool {
+	if e.PrivateKey != nil && e.PrivateKey.Encrypted && !e.PrivateKey.Dummy() {
+		return true
+	}
+	for _, s := range e.Subkeys {
+		if s.PrivateKey != nil && s.PrivateKey.Encrypted && !s.PrivateKey.Dummy() {
+			return true
+		}
+	}
+	return false
+}
+
+// isStructural reports a structural error, which is how a wrong passphrase
+// shows up with keys protected by the old SHA-1 checksum.
+func isStructural(err error) bool {
+	var s pgperrors.StructuralError
+	return errors.As(err, &s)
+}
+
+// unusable says, in words and as one of ErrKeyRevoked or ErrKeyExpired,
+// why the primary key of e is not valid at now; it returns a nil error for
+// a valid key.
+func unusable(e *openpgp.Entity, now time.Time) (string, error) {
+	if e.Revoked(now) {
+		return "revoked" + revocationReason(e.Revocations), ErrKeyRevoked
+	}
+	self, identity := e.PrimarySelfSignature()
+	if self == nil {
+		return "has no valid self-signature", ErrKeyExpired
+	}
+	if e.PrimaryKey.CreationTime.After(now) {
+		return "is not valid before " + day(e.PrimaryKey.CreationTime) + " (created in the future)", ErrKeyExpired
+	}
+	if expiry := keyExpiry(e.PrimaryKey, self); !expiry.IsZero() && now.After(expiry) {
+		return "expired on " + day(expiry), ErrKeyExpired
+	}
+	if self.SigExpired(now) {
+		return "its self-signature expired", ErrKeyExpired
+	}
+	if identity != nil && identity.Revoked(now) {
+		return "its user ID " + identity.Name + " is revoked" + revocationReason(identity.Revocations), ErrKeyRevoked
+	}
+	return "", nil
+}
+
+// keyExpiry is when pk stops being valid under its binding signature sig,
+// zero when never.
+func keyExpiry(pk *packet.PublicKey, sig *packet.Signature) time.Time {
+	if sig == nil || sig.KeyLifetimeSecs == nil || *sig.KeyLifetimeSecs == 0 {
+		return time.Time{}
+	}
+	return pk.CreationTime.Add(time.Duration(*sig.KeyLifetimeSecs) * time.Second)
+}
+
+// revocationReason renders the reason of the first revocation, as
+// ": key compromised (stolen laptop)", or "" when none is given.
+func revocationReason(revocations []*packet.Signature) string {
+	if len(revocations) == 0 {
+		return ""
+	}
+	r := revocations[0]
+	var reason string
+	if r.RevocationReason != nil {
+		switch *r.RevocationReason {
+		case packet.KeySuperseded:
+			reason = "key superseded"
+		case packet.KeyCompromised:
+			reason = "key compromised"
+		case packet.KeyRetired:
+			reason = "key retired"
+		case packet.UserIDNotValid:
+			reason = "user ID no longer valid"
+		}
+	}
+	if text := strings.TrimSpace(r.RevocationReasonText); text != "" {
+		if reason == "" {
+			reason = text
+		} else {
+			reason += " (" + text + ")"
+		}
+	}
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// armorPublic returns the public part of e, armored for publishing.
+func armorPublic(e *openpgp.Entity) (string, error) {
+	var out bytes.Buffer
+	w, err := armor.Encode(&out, openpgp.PublicKeyType, nil)
+	if err != nil {
+		return "", fmt.Errorf("armor public key: %w", err)
+	}
+	if err := e.Serialize(w); err != nil {
+		return "", fmt.Errorf("serialize public key: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return "", fmt.Errorf("armor public key: %w", err)
+	}
+	out.WriteByte('\n')
+	return out.String(), nil
+}
+
+// userIDs lists e's user IDs, the primary one first, then in order.
+func userIDs(e *openpgp.Entity) []string {
+	primary := ""
+	if id := e.PrimaryIdentity(); id != nil {
+		primary = id.Name
+	}
+	ids := make([]string, 0, len(e.Identities))
+	for name := range e.Identities {
+		if name != primary {
+			ids = append(ids, name)
+		}
+	}
+	sort.Strings(ids)
+	if primary != "" {
+		ids = append([]string{primary}, ids...)
+	}
+	return ids
+}
+
+// Fingerprint is the primary key's fingerprint in upper-case hexadecimal,
+// as gpg prints it without spaces.
+func (id *Identity) Fingerprint() string { return fmt.Sprintf("%X", id.entity.PrimaryKey.Fingerprint) }
+
+// UserIDs lists the key's user IDs ("Name <address>"), the primary first.
+func (id *Identity) UserIDs() []string { return userIDs(id.entity) }
+
+// Created is when the primary key was made.
+func (id *Identity) Created() time.Time { return id.entity.PrimaryKey.CreationTime }
+
+// Expires is when the key stops being valid, zero if never.
+func (id *Identity) Expires() time.Time {
+	self, _ := id.entity.PrimarySelfSignature()
+	return keyExpiry(id.entity.PrimaryKey, self)
+}
+
+// PublicKey is the armored public key, for the team's web site, its
+// security.txt Encryption field and key servers.
+func (id *Identity) PublicKey() string { return id.publicKey }
+
+// Entity is the unlocked key, for use as an openpgp.KeyRing (with Open, to
+// read the team's own sent mail). Callers must not modify it.
+func (id *Identity) Entity() *openpgp.Entity { return id.entity }

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Organisation is a constituent: a university, a ministry, a company the
+// team serves, with what it owns (networks, AS numbers, domains) and who to
+// tell when something is wrong there.
+type Organisation struct {
+	ID int64
+	// Handle is the organisation's short name: unique, lower-case letters,
+	// digits and '-', set at creation and never changed, because events
+	// are tagged with it (extra.constituency) when they are stored.
+	Handle   string
+	Name     string
+	Sector   string
+	Country  string // ISO 3166-1 alpha-2, upper case; "" when unknown
+	Language string // preferred language of its notifications: en, nl, fr, de
+	Notes    string
+	Networks []netip.Prefix // masked (192.0.2.0/24, never 192.0.2.7/24), sorted
+	ASNs     []uint32       // sorted
+	Domains  []string       // normalized FQDNs; each covers its subdomains; sorted
+	Contacts []Contact
+	Created  time.Time
+	Updated  time.Time
+}
+
+// Contact roles.
+const (
+	ContactAbuse      = "abuse"
+	ContactSecurity   = "security"
+	ContactManagement = "management"
+	ContactTechnical  = "technical"
+)
+
+// Contact is a person or mailbox of an organisation.
+type Contact struct {
+	ID    int64
+	Name  string
+	Email string
+	Phone string
+	Role  string // one of the Contact* roles
+	// PGPKey is the contact's armored OpenPGP public key, "" when none.
+	PGPKey string
+	// Notify marks contacts that receive automatic notifications.
+	Notify bool
+}
+
+// OrganisationQuery selects organisations, ordered by handle. Zero fields
+// do not filter.
+type OrganisationQuery struct {
+	// Text matches a part of the handle, name, sector or a contact's e-mail,
+	// case-insensitively.
+	Text   string
+	Limit  int // 0: all
+	Offset int
+}
+
+// ImportResult counts what ImportOrganisations changed.
+type ImportResult struct {
+	Created, Updated, Deleted int
+}
+
+// ChangeRequest is a constituent's request to change its own record
+// (contacts, networks), which only the team may edit.
+type ChangeRequest struct {
+	ID      int64
+	OrgID   int64
+	UserID  int64
+	Actor   string // the requesting user's name
+	Text    string
+	Created time.Time
+	// Done is set when the team has handled it.
+	Done bool
+}
+
+// Constituency keeps the organisations the team serves.
+type Constituency interface {
+	// CreateOrganisation stores o with its contacts; it sets o.ID, the
+	// contacts' IDs, Created and Updated. ErrConflict on a taken handle.
+	// Networks, ASNs and domains are stored normalized, and set so in o
+	// (see NormalizeOrganisation, which also says what is refused).
+	CreateOrganisation(ctx context.Context, o *Organisation) error
+	// UpdateOrganisation replaces everything of the organisation o.ID but
+	// its handle and Created (networks, ASNs, domains and contacts are
+	// replaced as a whole; contacts keep their IDs when o carries them). It
+	// sets Updated and the contacts' IDs. ErrNotFound when absent.
+	UpdateOrganisation(ctx context.Context, o *Organisation) error
+	// DeleteOrganisation removes an organisation with its networks,
+	// ASNs, domains, contacts, notification policy, change requests and
+	// pending notifications; stored events stay tagged with its handle.
+	// ErrNotFound when absent; an error wrapping ErrConflict while users
+	// belong to it (User.OrgID), who must be moved or deleted first.
+	DeleteOrganisation(ctx context.Context, id int64) error
+	GetOrganisation(ctx context.Context, id int64) (Organisation, error)
+	GetOrganisationByHandle(ctx context.Context, handle string) (Organisation, error)
+	// ListOrganisations returns whole organisations (networks, ASNs,
+	// domains, contacts included).
+	ListOrganisations(ctx context.Context, q OrganisationQuery) ([]Organisation, error)
+	CountOrganisations(ctx context.Context, q OrganisationQuery) (int64, error)
+	// ImportOrganisations creates or updates (by handle) every organisation
+	// of orgs in one transaction; with replace, organisations not in orgs
+	// are deleted. Either all of it happens or none. An organisation equal
+	// to the stored one is left alone and not counted; contacts without
+	// IDs keep those of stored contacts with the same e-mail and role. A
+	// handle given twice, or a deletion refused as in DeleteOrganisation,
+	// is an error wrapping ErrConflict.
+	ImportOrganisations(ctx context.Context, orgs []Organisation, replace bool) (ImportResult, error)
+	// ConstituencyVersion increases with every change to organisations, so
+	// that every process can tell when to rebuild its lookup table.
+	ConstituencyVersion(ctx context.Context) (int64, error)
+
+	// AddChangeRequest stores r; it sets r.ID and Created (when zero).
+	// ErrNotFound when r.OrgID is no organisation.
+	AddChangeRequest(ctx context.Context, r *ChangeRequest) error
+	// ListChangeRequests returns an organisation's requests (orgID 0: all),
+	// newest first.
+	ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]ChangeRequest, error)
+	MarkChangeRequestDone(ctx context.Context, id int64) error
+}

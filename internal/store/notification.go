@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// Digest schedules of a notification policy.
+const (
+	DigestHourly = "hourly"
+	DigestDaily  = "daily"
+	DigestOff    = "off" // only the Immediate types are sent
+)
+
+// Notification formats.
+const (
+	FormatSummary = "summary" // a readable summary with a CSV attachment
+	FormatJSON    = "json"    // the summary with the events as IntelMQ JSON
+	FormatXARF    = "xarf"    // one X-ARF v4 report per event
+)
+
+// NotificationPolicy says what an organisation is told, how often and how.
+// The policy of OrgID 0 is the team-wide default for organisations without
+// one of their own.
+type NotificationPolicy struct {
+	OrgID   int64
+	Enabled bool
+	// Taxonomies, Types and Feeds select the events notified (RSIT
+	// taxonomy, classification.type, feed.name); empty selects all.
+	Taxonomies []string
+	Types      []string
+	Feeds      []string
+	// Immediate lists the classification types sent at once, one message
+	// per pass of the notifier, rather than in the digest.
+	Immediate []string
+	Digest    string // DigestHourly, DigestDaily or DigestOff
+	Format    string // FormatSummary, FormatJSON or FormatXARF
+	// Language overrides the organisation's language; "" keeps it.
+	Language string
+	Updated  time.Time
+}
+
+// NotificationTemplate overrides a built-in message template. Name is
+// "digest", "immediate", or "type/<classification.type>" for the
+// explanation of one kind of problem.
+type NotificationTemplate struct {
+	Language  string
+	Name      string
+	Subject   string // text/template; empty for type explanations
+	Body      string // text/template
+	Updated   time.Time
+	UpdatedBy string
+}
+
+// PendingNotification is a stored event tagged with an organisation and not
+// yet handled by the notifier. The store queues one for every organisation
+// in an event's extra.constituency when it stores the event.
+type PendingNotification struct {
+	Seq    int64 // queue order
+	Org    string
+	Hash   event.Hash
+	Stored time.Time
+	Event  *event.Event
+}
+
+// PendingCount is how much waits for one organisation.
+type PendingCount struct {
+	Org    string
+	Count  int64
+	Oldest time.Time // when the oldest pending event was stored
+}
+
+// NotifiedKey remembers that an observation (an event's notification key:
+// what was seen where, without when) was told to an organisation, so that
+// it is not told again before Expires.
+type NotifiedKey struct {
+	Org       string
+	Key       event.Hash
+	FirstSent time.Time
+	LastSent  time.Time
+	Expires   time.Time
+	// Repeats counts sightings since the last message that reported them;
+	// the next digest says "seen again N times" and resets it.
+	Repeats int
+	// Summary describes the observation in one line for that report.
+	Summary string
+}
+
+// Message delivery states.
+const (
+	MessageQueued = "queued"
+	MessageSent   = "sent"
+	MessageFailed = "failed"
+)
+
+// OutboxMessage is a notification as it waits for, or went through,
+// delivery. Body is the complete RFC 5322 message, signed and encrypted as
+// it will be sent, so that a retry sends exactly the same bytes.
+type OutboxMessage struct {
+	ID         int64
+	OrgID      int64
+	Org        string // the organisation's handle
+	Kind       string // "digest", "immediate", "test"
+	Sender     string
+	Recipients []string
+	Subject    string
+	MessageID  string // the Message-ID header, without angle brackets
+	Body       []byte // empty in ListMessages results
+	Size       int    // len(Body)
+	Events     int    // how many events it reports
+	Encrypted  bool
+	// EventHashes are the events it reports, for the per-event log; set
+	// when committing, not returned by queries.
+	EventHashes []event.Hash
+	Status      string // MessageQueued, MessageSent or MessageFailed
+	Attempts    int
+	NextAttempt time.Time
+	// LastError is the last delivery failure; Reply the server's answer to
+	// the accepted message.
+	LastError string
+	Reply     string
+	Created   time.Time
+	Sent      time.Time
+}
+
+// MessageQuery selects outbox messages, newest first. Zero fields do not
+// filter.
+type MessageQuery struct {
+	OrgID     int64
+	EventHash event.Hash // messages that reported this event
+	Status    string
+	Limit     int // default 50, at most 1000
+	BeforeID  int64
+}
+
+// NotificationCommit is one pass of the notifier for some organisations,
+// stored in one transaction: the messages it queued (with the events they
+// report), the notification keys it set, and the pending notifications it
+// consumed. A crash before the commit leaves everything pending, after it
+// everything is queued: nothing lost, nothing told twice.
+type NotificationCommit struct {
+	Messages []OutboxMessage // IDs are set on commit
+	Keys     []NotifiedKey   // upserted by (Org, Key)
+	Done     []int64         // Seq of consumed pending notifications
+}
+
+// Notifications keeps notification policies and templates, the queue of
+// events to notify, what was told to whom, and the outbox.
+type Notifications interface {
+	// GetNotificationPolicy returns ErrNotFound when orgID has no policy.
+	GetNotificationPolicy(ctx context.Context, orgID int64) (NotificationPolicy, error)
+	// PutNotificationPolicy creates or replaces p.OrgID's policy; a zero
+	// Updated is now. ErrNotFound when p.OrgID is neither 0 nor an
+	// organisation.
+	PutNotificationPolicy(ctx context.Context, p NotificationPolicy) error
+	DeleteNotificationPolicy(ctx context.Context, orgID int64) error
+	ListNotificationPolicies(ctx context.Context) ([]NotificationPolicy, error)
+
+	// GetNotificationTemplate returns ErrNotFound when not overridden.
+	GetNotificationTemplate(ctx context.Context, language, name string) (NotificationTemplate, error)
+	PutNotificationTemplate(ctx context.Context, t NotificationTemplate) error
+	DeleteNotificationTemplate(ctx context.Context, language, name string) error
+	ListNotificationTemplates(ctx context.Context) ([]NotificationTemplate, error)
+
+	// PendingNotificationOrgs lists the organisations with pending events.
+	PendingNotificationOrgs(ctx context.Context) ([]PendingCount, error)
+	// ListPendingNotifications returns org's pending events after Seq
+	// afterSeq, in queue order; limit as EventQuery.Limit (default 50, at
+	// most 10000). afterSeq pages within one pass of the notifier only: a
+	// seq is never reused, but with PostgreSQL and several writers a lower
+	// seq can commit after a higher one was listed, so each pass starts
+	// from 0.
+	ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]PendingNotification, error)
+	// GetNotifiedKeys returns those of keys told to org that expire after
+	// now.
+	GetNotifiedKeys(ctx context.Context, org string, keys []event.Hash, now time.Time) (map[event.Hash]NotifiedKey, error)
+	// ListRepeatedKeys returns org's unexpired keys with Repeats > 0.
+	ListRepeatedKeys(ctx context.Context, org string, now time.Time) ([]NotifiedKey, error)
+	// PruneNotifiedKeys removes keys expired before now.
+	PruneNotifiedKeys(ctx context.Context, now time.Time) error
+	// CommitNotifications stores c in one transaction. It sets the
+	// messages' IDs and Size, and when zero their Status (queued), Created
+	// (now) and NextAttempt (Created). A MessageID already stored is an
+	// error wrapping ErrConflict; on any error nothing is stored and c is
+	// unchanged.
+	CommitNotifications(ctx context.Context, c *NotificationCommit) error
+
+	// DueMessages returns queued messages whose NextAttempt is not after
+	// now, oldest first, bodies included; limit as MessageQuery.Limit.
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error)
+	// MarkMessageSent records the delivery and counts it as one more
+	// attempt. A sent message never changes again: MarkMessageSent,
+	// RetryMessage and FailMessage of it return an error wrapping
+	// ErrConflict, so it cannot be sent twice. All three return
+	// ErrNotFound for an unknown id.
+	MarkMessageSent(ctx context.Context, id int64, when time.Time, reply string) error
+	// RetryMessage records a temporary failure and when to try again; it
+	// also puts a failed message back in the queue.
+	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
+	// FailMessage records a permanent failure; the message is not retried.
+	FailMessage(ctx context.Context, id int64, attempts int, lastError string) error
+	GetMessage(ctx context.Context, id int64) (OutboxMessage, error)
+	ListMessages(ctx context.Context, q MessageQuery) ([]OutboxMessage, error)
+}

@@ -1,0 +1,495 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// textArray stores a list as a text[] that is never NULL.
+func textArray(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
+// fromTextArray returns an empty list as nil, as sqlitestore does.
+func fromTextArray(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
+
+const policyColumns = `org_id, enabled, taxonomies, types, feeds, immediate, digest, format, language, updated`
+
+func scanPolicy(row pgx.Row) (store.NotificationPolicy, error) {
+	var p store.NotificationPolicy
+	if err := row.Scan(&p.OrgID, &p.Enabled, &p.Taxonomies, &p.Types, &p.Feeds, &p.Immediate, &p.Digest, &p.Format, &p.Language, &p.Updated); err != nil {
+		return store.NotificationPolicy{}, err
+	}
+	p.Taxonomies, p.Types, p.Feeds, p.Immediate = fromTextArray(p.Taxonomies), fromTextArray(p.Types), fromTextArray(p.Feeds), fromTextArray(p.Immediate)
+	p.Updated = p.Updated.UTC()
+	return p, nil
+}
+
+// GetNotificationPolicy returns the policy of orgID (0: the team default);
+// ErrNotFound when it has none.
+func (s *Store) GetNotificationPolicy(ctx context.Context, orgID int64) (store.NotificationPolicy, error) {
+	p, err := scanPolicy(s.pool.QueryRow(ctx, `SELECT `+policyColumns+` FROM notification_policies WHERE org_id = $1`, orgID))
+	return p, notFound(err, fmt.Sprintf("get notification policy %d", orgID))
+}
+
+// PutNotificationPolicy creates or replaces the policy of p.OrgID; a zero
+// Updated is now. ErrNotFound when p.OrgID is neither 0 nor an
+// organisation.
+func (s *Store) PutNotificationPolicy(ctx context.Context, p store.NotificationPolicy) error {
+	what := fmt.Sprintf("put notification policy %d", p.OrgID)
+	if p.Updated.IsZero() {
+		p.Updated = recordTime()
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if p.OrgID != 0 {
+			// FOR SHARE: a concurrent DeleteOrganisation waits for this
+			// transaction, then deletes the policy with the
+			// organisation.
+			var id int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1 FOR SHARE`, p.OrgID).Scan(&id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO notification_policies (`+policyColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, taxonomies = excluded.taxonomies,
+				types = excluded.types, feeds = excluded.feeds, immediate = excluded.immediate, digest = excluded.digest,
+				format = excluded.format, language = excluded.language, updated = excluded.updated`,
+			p.OrgID, p.Enabled, textArray(p.Taxonomies), textArray(p.Types), textArray(p.Feeds), textArray(p.Immediate),
+			p.Digest, p.Format, p.Language, p.Updated)
+		return err
+	})
+	return notFound(err, what)
+}
+
+// DeleteNotificationPolicy removes the policy of orgID; removing a missing
+// one is not an error.
+func (s *Store) DeleteNotificationPolicy(ctx context.Context, orgID int64) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM notification_policies WHERE org_id = $1`, orgID); err != nil {
+		return fmt.Errorf("pgstore: delete notification policy %d: %w", orgID, err)
+	}
+	return nil
+}
+
+// ListNotificationPolicies returns every policy by organisation ID, the
+// team default (0) first.
+func (s *Store) ListNotificationPolicies(ctx context.Context) ([]store.NotificationPolicy, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+policyColumns+` FROM notification_policies ORDER BY org_id`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list notification policies: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotificationPolicy, error) { return scanPolicy(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list notification policies: %w", err)
+	}
+	return out, nil
+}
+
+const templateColumns = `language, name, subject, body, updated, updated_by`
+
+func scanTemplate(row pgx.Row) (store.NotificationTemplate, error) {
+	var t store.NotificationTemplate
+	if err := row.Scan(&t.Language, &t.Name, &t.Subject, &t.Body, &t.Updated, &t.UpdatedBy); err != nil {
+		return store.NotificationTemplate{}, err
+	}
+	t.Updated = t.Updated.UTC()
+	return t, nil
+}
+
+// GetNotificationTemplate returns an override; ErrNotFound when there is
+// none.
+func (s *Store) GetNotificationTemplate(ctx context.Context, language, name string) (store.NotificationTemplate, error) {
+	t, err := scanTemplate(s.pool.QueryRow(ctx, `SELECT `+templateColumns+` FROM notification_templates
+		WHERE language = $1 AND name = $2`, language, name))
+	return t, notFound(err, "get notification template "+language+"/"+name)
+}
+
+// PutNotificationTemplate creates or replaces an override; a zero Updated
+// is now.
+func (s *Store) PutNotificationTemplate(ctx context.Context, t store.NotificationTemplate) error {
+	if t.Updated.IsZero() {
+		t.Updated = recordTime()
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO notification_templates (`+templateColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (language, name) DO UPDATE SET subject = excluded.subject, body = excluded.body,
+			updated = excluded.updated, updated_by = excluded.updated_by`,
+		t.Language, t.Name, t.Subject, t.Body, t.Updated, t.UpdatedBy); err != nil {
+		return fmt.Errorf("pgstore: put notification template %s/%s: %w", t.Language, t.Name, err)
+	}
+	return nil
+}
+
+// DeleteNotificationTemplate removes an override; removing a missing one
+// is not an error.
+func (s *Store) DeleteNotificationTemplate(ctx context.Context, language, name string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM notification_templates WHERE language = $1 AND name = $2`, language, name); err != nil {
+		return fmt.Errorf("pgstore: delete notification template %s/%s: %w", language, name, err)
+	}
+	return nil
+}
+
+// ListNotificationTemplates returns every override by language and name.
+func (s *Store) ListNotificationTemplates(ctx context.Context) ([]store.NotificationTemplate, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+templateColumns+` FROM notification_templates ORDER BY language, name`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list notification templates: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotificationTemplate, error) { return scanTemplate(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list notification templates: %w", err)
+	}
+	return out, nil
+}
+
+// PendingNotificationOrgs lists the organisations with pending events, by
+// handle.
+func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCount, error) {
+	rows, err := s.pool.Query(ctx, `SELECT org, count(*), min(stored) FROM notify_queue GROUP BY org ORDER BY org`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: pending notification organisations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingCount, error) {
+		var c store.PendingCount
+		err := row.Scan(&c.Org, &c.Count, &c.Oldest)
+		c.Oldest = c.Oldest.UTC()
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: pending notification organisations: %w", err)
+	}
+	return out, nil
+}
+
+// ListPendingNotifications returns org's pending events after afterSeq, in
+// queue order, with the events; limit is as EventQuery.Limit (default 50,
+// at most 10000). With concurrent writers a lower seq may still commit
+// after a higher one was listed, so a pass of the notifier starts again
+// from 0 rather than from the last seq of the previous pass.
+func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
+	rows, err := s.pool.Query(ctx, `SELECT q.seq, q.stored, e.hash, e.data FROM notify_queue AS q
+		JOIN events AS e ON e.id = q.event_id
+		WHERE q.org = $1 AND q.seq > $2 ORDER BY q.seq LIMIT $3`, org, afterSeq, store.PageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingNotification, error) {
+		var (
+			p          = store.PendingNotification{Org: org}
+			hash, data []byte
+		)
+		if err := row.Scan(&p.Seq, &p.Stored, &hash, &data); err != nil {
+			return p, err
+		}
+		copy(p.Hash[:], hash)
+		p.Stored = p.Stored.UTC()
+		var err error
+		if p.Event, err = decodeEvent(data); err != nil {
+			return p, fmt.Errorf("event %s: %w", p.Hash, err)
+		}
+		return p, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
+	}
+	return out, nil
+}
+
+const keyColumns = `org, key, first_sent, last_sent, expires, repeats, summary`
+
+func scanKey(row pgx.Row) (store.NotifiedKey, error) {
+	var (
+		k   store.NotifiedKey
+		key []byte
+	)
+	if err := row.Scan(&k.Org, &key, &k.FirstSent, &k.LastSent, &k.Expires, &k.Repeats, &k.Summary); err != nil {
+		return store.NotifiedKey{}, err
+	}
+	copy(k.Key[:], key)
+	k.FirstSent, k.LastSent, k.Expires = k.FirstSent.UTC(), k.LastSent.UTC(), k.Expires.UTC()
+	return k, nil
+}
+
+// GetNotifiedKeys returns those of keys told to org that expire after now.
+func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Hash, now time.Time) (map[event.Hash]store.NotifiedKey, error) {
+	out := make(map[event.Hash]store.NotifiedKey)
+	if len(keys) == 0 {
+		return out, nil
+	}
+	list := make([][]byte, len(keys))
+	for i := range keys {
+		list[i] = keys[i][:]
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM notified_keys WHERE org = $1 AND expires > $2 AND key = ANY($3)`, org, now, list)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get notified keys of %s: %w", org, err)
+	}
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotifiedKey, error) { return scanKey(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get notified keys of %s: %w", org, err)
+	}
+	for _, k := range found {
+		out[k.Key] = k
+	}
+	return out, nil
+}
+
+// ListRepeatedKeys returns org's unexpired keys seen again since they were
+// last reported, oldest first.
+func (s *Store) ListRepeatedKeys(ctx context.Context, org string, now time.Time) ([]store.NotifiedKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM notified_keys WHERE org = $1 AND expires > $2 AND repeats > 0
+		ORDER BY first_sent, key`, org, now)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list repeated keys of %s: %w", org, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotifiedKey, error) { return scanKey(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list repeated keys of %s: %w", org, err)
+	}
+	return out, nil
+}
+
+// PruneNotifiedKeys removes keys expired before now.
+func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM notified_keys WHERE expires < $1`, now); err != nil {
+		return fmt.Errorf("pgstore: prune notified keys: %w", err)
+	}
+	return nil
+}
+
+// CommitNotifications stores one pass of the notifier in one transaction:
+// the messages (with the events they report), the keys, and the removal
+// of the consumed pending notifications. It sets the messages' IDs, and
+// fills in their Size, a zero Status (queued), Created (now) and
+// NextAttempt (Created: due at once). On error nothing is stored and c is
+// unchanged.
+func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCommit) error {
+	messages := make([]store.OutboxMessage, len(c.Messages))
+	copy(messages, c.Messages)
+	at := recordTime()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for i := range messages {
+			m := &messages[i]
+			store.PrepareMessage(m, at)
+			body := m.Body
+			if body == nil {
+				body = []byte{}
+			}
+			err := tx.QueryRow(ctx, `INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
+				body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+				m.OrgID, m.Org, m.Kind, m.Sender, textArray(m.Recipients), m.Subject, nullText(m.MessageID),
+				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt, m.LastError, m.Reply,
+				m.Created, nullTime(m.Sent)).Scan(&m.ID)
+			if isUnique(err) {
+				return fmt.Errorf("message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("message %d: %w", i+1, err)
+			}
+			if len(m.EventHashes) > 0 {
+				hashes := make([][]byte, len(m.EventHashes))
+				for j := range m.EventHashes {
+					hashes[j] = m.EventHashes[j][:]
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_hash, message_id)
+					SELECT unnest($1::bytea[]), $2 ON CONFLICT DO NOTHING`, hashes, m.ID); err != nil {
+					return fmt.Errorf("message %d: events: %w", i+1, err)
+				}
+			}
+		}
+		if len(c.Keys) > 0 {
+			// ON CONFLICT DO UPDATE may not touch one row twice in a
+			// statement: a key given twice counts as given last.
+			last := make(map[[2]string]int, len(c.Keys))
+			for i, k := range c.Keys {
+				last[[2]string{k.Org, string(k.Key[:])}] = i
+			}
+			var (
+				orgs, summaries      []string
+				keys                 [][]byte
+				first, sent, expires []time.Time
+				repeats              []int32
+			)
+			for i := range c.Keys {
+				k := &c.Keys[i]
+				if last[[2]string{k.Org, string(k.Key[:])}] != i {
+					continue
+				}
+				orgs, keys, summaries = append(orgs, k.Org), append(keys, k.Key[:]), append(summaries, k.Summary)
+				first, sent, expires = append(first, k.FirstSent), append(sent, k.LastSent), append(expires, k.Expires)
+				repeats = append(repeats, int32(k.Repeats))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO notified_keys (`+keyColumns+`)
+				SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::integer[], $7::text[])
+				ON CONFLICT (org, key) DO UPDATE SET first_sent = excluded.first_sent, last_sent = excluded.last_sent,
+					expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`,
+				orgs, keys, first, sent, expires, repeats, summaries); err != nil {
+				return fmt.Errorf("keys: %w", err)
+			}
+		}
+		if len(c.Done) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE seq = ANY($1)`, c.Done); err != nil {
+				return fmt.Errorf("consume pending: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: commit notifications: %w", err)
+	}
+	copy(c.Messages, messages)
+	return nil
+}
+
+const messageColumns = `id, org_id, org, kind, sender, recipients, subject, coalesce(message_id, ''), size, events, encrypted,
+	status, attempts, next_attempt, last_error, reply, created, sent`
+
+// scanMessage reads messageColumns, followed by the body when withBody.
+func scanMessage(row pgx.Row, withBody bool) (store.OutboxMessage, error) {
+	var (
+		m    store.OutboxMessage
+		sent pgtype.Timestamptz
+	)
+	dst := []any{&m.ID, &m.OrgID, &m.Org, &m.Kind, &m.Sender, &m.Recipients, &m.Subject, &m.MessageID, &m.Size, &m.Events, &m.Encrypted,
+		&m.Status, &m.Attempts, &m.NextAttempt, &m.LastError, &m.Reply, &m.Created, &sent}
+	if withBody {
+		dst = append(dst, &m.Body)
+	}
+	if err := row.Scan(dst...); err != nil {
+		return store.OutboxMessage{}, err
+	}
+	m.Recipients = fromTextArray(m.Recipients)
+	m.NextAttempt, m.Created, m.Sent = m.NextAttempt.UTC(), m.Created.UTC(), fromNullTime(sent)
+	if withBody && m.Body == nil {
+		m.Body = []byte{}
+	}
+	return m, nil
+}
+
+// messageLimit applies MessageQuery.Limit's default (50) and maximum
+// (1000); DueMessages uses it too.
+func messageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// DueMessages returns queued messages whose NextAttempt is not after now,
+// oldest first, with their bodies; limit as MessageQuery.Limit.
+func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages
+		WHERE status = 'queued' AND next_attempt <= $1 ORDER BY id LIMIT $2`, now, messageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: due messages: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.OutboxMessage, error) { return scanMessage(row, true) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: due messages: %w", err)
+	}
+	return out, nil
+}
+
+// transition changes a message's delivery state. A sent message is never
+// changed again (so it cannot be sent twice): ErrConflict; ErrNotFound
+// when there is no message id.
+func (s *Store) transition(ctx context.Context, what string, id int64, set string, args ...any) error {
+	// The status the row had before the update, or the status it has
+	// when the update did not apply; no row at all when there is none.
+	var (
+		status  string
+		changed bool
+	)
+	err := s.pool.QueryRow(ctx, `WITH old AS (SELECT status FROM outbox_messages WHERE id = $1 FOR UPDATE),
+		upd AS (UPDATE outbox_messages SET `+set+` WHERE id = $1 AND status <> 'sent' RETURNING id)
+		SELECT old.status, EXISTS (SELECT 1 FROM upd) FROM old`, append([]any{id}, args...)...).Scan(&status, &changed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("pgstore: %s message %d: %w", what, id, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("pgstore: %s message %d: %w", what, id, err)
+	case !changed:
+		return fmt.Errorf("pgstore: %s message %d: it was %s already: %w", what, id, status, store.ErrConflict)
+	}
+	return nil
+}
+
+// MarkMessageSent records the delivery of message id: status sent, when,
+// the server's reply, and one more attempt (the one that succeeded).
+func (s *Store) MarkMessageSent(ctx context.Context, id int64, when time.Time, reply string) error {
+	return s.transition(ctx, "mark sent", id, `status = 'sent', sent = $2, reply = $3, attempts = attempts + 1`, when, reply)
+}
+
+// RetryMessage records a temporary failure: the message stays (or is put
+// back) in the queue until next.
+func (s *Store) RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
+	return s.transition(ctx, "retry", id, `status = 'queued', attempts = $2, next_attempt = $3, last_error = $4`, attempts, next, lastError)
+}
+
+// FailMessage records a permanent failure; the message leaves the queue.
+func (s *Store) FailMessage(ctx context.Context, id int64, attempts int, lastError string) error {
+	return s.transition(ctx, "fail", id, `status = 'failed', attempts = $2, last_error = $3`, attempts, lastError)
+}
+
+// GetMessage returns message id with its body.
+func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages WHERE id = $1`, id), true)
+	return m, notFound(err, fmt.Sprintf("get message %d", id))
+}
+
+// ListMessages returns the messages q selects, newest first, without
+// their bodies.
+func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error) {
+	var (
+		a     args
+		where []string
+	)
+	if q.OrgID != 0 {
+		where = append(where, "org_id = "+a.add(q.OrgID))
+	}
+	if q.EventHash != (event.Hash{}) {
+		where = append(where, "id IN (SELECT message_id FROM message_events WHERE event_hash = "+a.add(q.EventHash[:])+")")
+	}
+	if q.Status != "" {
+		where = append(where, "status = "+a.add(q.Status))
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < "+a.add(q.BeforeID))
+	}
+	query := `SELECT ` + messageColumns + ` FROM outbox_messages`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + a.add(messageLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, query, a...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list messages: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.OutboxMessage, error) { return scanMessage(row, false) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list messages: %w", err)
+	}
+	return out, nil
+}
+
+var _ store.Notifications = (*Store)(nil)

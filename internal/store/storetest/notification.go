@@ -1,0 +1,685 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+func pendingCounts(t *testing.T, s store.Store) map[string]int64 {
+	t.Helper()
+	list, err := s.PendingNotificationOrgs(t.Context())
+	if err != nil {
+		t.Fatalf("PendingNotificationOrgs: %v", err)
+	}
+	out := map[string]int64{}
+	for i, c := range list {
+		if i > 0 && list[i-1].Org >= c.Org {
+			t.Errorf("PendingNotificationOrgs not by handle: %s before %s", list[i-1].Org, c.Org)
+		}
+		out[c.Org] = c.Count
+	}
+	return out
+}
+
+func pending(t *testing.T, s store.Store, org string) []store.PendingNotification {
+	t.Helper()
+	list, err := s.ListPendingNotifications(t.Context(), org, 0, 10000)
+	if err != nil {
+		t.Fatalf("ListPendingNotifications(%s): %v", org, err)
+	}
+	return list
+}
+
+func pendingLabels(list []store.PendingNotification) []string {
+	out := make([]string, len(list))
+	for i, p := range list {
+		out[i] = p.Event.Value("comment")
+	}
+	return out
+}
+
+func testNotifyQueue(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	n := 0
+	mk := func(orgs ...string) *event.Event {
+		n++
+		// Times out of order: the queue is in the order events were
+		// stored, not by time.source.
+		return tagged(t, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(100-n) * time.Minute)),
+			"source.ip":   fmt.Sprintf("10.0.%d.%d", n/250, n%250),
+			"comment":     fmt.Sprint("e", n),
+		}), orgs...)
+	}
+	before := time.Now().Add(-time.Second)
+	first := []*event.Event{mk("a"), mk("b"), mk("a", "b"), mk(), mk("a"), mk(), mk("b", "c"), mk("a")}
+	insert(t, s, first, nil)
+	after := time.Now().Add(time.Second)
+	if got := pendingCounts(t, s); len(got) != 3 || got["a"] != 4 || got["b"] != 3 || got["c"] != 1 {
+		t.Errorf("pending counts = %v, want a:4 b:3 c:1", got)
+	}
+	list, err := s.PendingNotificationOrgs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.Oldest.Before(before) || c.Oldest.After(after) {
+			t.Errorf("%s: oldest pending stored %v, want about now", c.Org, c.Oldest)
+		}
+	}
+	a := pending(t, s, "a")
+	if got := pendingLabels(a); !slices.Equal(got, []string{"e1", "e3", "e5", "e8"}) {
+		t.Errorf("a's queue = %v, want e1 e3 e5 e8", got)
+	}
+	for i, p := range a {
+		if i > 0 && p.Seq <= a[i-1].Seq {
+			t.Errorf("seq %d after %d", p.Seq, a[i-1].Seq)
+		}
+		stored, err := s.GetEvent(ctx, p.Hash)
+		if err != nil {
+			t.Fatalf("GetEvent(%s): %v", p.Hash, err)
+		}
+		if p.Org != "a" || !p.Stored.Equal(stored.Stored) || !slices.Equal(p.Event.Fields(), stored.Event.Fields()) {
+			t.Errorf("pending %+v, want org a and the stored event %+v", p, stored)
+		}
+	}
+	t.Run("paging", func(t *testing.T) {
+		page, err := s.ListPendingNotifications(ctx, "a", a[0].Seq, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pendingLabels(page); !slices.Equal(got, []string{"e3", "e5"}) {
+			t.Errorf("a after seq %d, limit 2 = %v, want e3 e5", a[0].Seq, got)
+		}
+		if page, _ := s.ListPendingNotifications(ctx, "a", a[3].Seq, 0); len(page) != 0 {
+			t.Errorf("after the last seq: %v", pendingLabels(page))
+		}
+		if page, _ := s.ListPendingNotifications(ctx, "nobody", 0, 0); len(page) != 0 {
+			t.Errorf("queue of an organisation without events: %v", pendingLabels(page))
+		}
+	})
+	t.Run("stored again", func(t *testing.T) {
+		// The same batch again (at-least-once delivery) with one new
+		// event: only the new one is queued.
+		again := append(slices.Clone(first), mk("a"))
+		if got := insert(t, s, again, nil); got != 1 {
+			t.Errorf("inserted %d, want 1", got)
+		}
+		if got := pendingCounts(t, s); got["a"] != 5 || got["b"] != 3 || got["c"] != 1 {
+			t.Errorf("pending counts = %v, want a:5 b:3 c:1", got)
+		}
+		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e1", "e3", "e5", "e8", "e9"}) {
+			t.Errorf("a's queue = %v, want e1 e3 e5 e8 e9", got)
+		}
+	})
+	t.Run("consumed", func(t *testing.T) {
+		a := pending(t, s, "a")
+		// A seq consumed twice or never queued is no error.
+		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: []int64{a[0].Seq, a[2].Seq, a[0].Seq, 999999}}); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e3", "e8", "e9"}) {
+			t.Errorf("a's queue after consuming e1 and e5 = %v, want e3 e8 e9", got)
+		}
+		if got := pendingLabels(pending(t, s, "b")); !slices.Equal(got, []string{"e2", "e3", "e7"}) {
+			t.Errorf("b's queue = %v, want e2 e3 e7 (untouched)", got)
+		}
+		var done []int64
+		for _, p := range pending(t, s, "a") {
+			done = append(done, p.Seq)
+		}
+		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: done}); err != nil {
+			t.Fatal(err)
+		}
+		if got := pendingCounts(t, s); len(got) != 2 || got["a"] != 0 {
+			t.Errorf("pending counts = %v, want a gone", got)
+		}
+		// A new event after the queue was emptied has a higher seq than
+		// any before it.
+		insert(t, s, []*event.Event{mk("a")}, nil)
+		if p := pending(t, s, "a"); len(p) != 1 || p[0].Seq <= done[len(done)-1] {
+			t.Errorf("a's queue = %+v, want one entry after seq %d", p, done[len(done)-1])
+		}
+	})
+	t.Run("deleting an organisation drops its queue", func(t *testing.T) {
+		b := createOrg(t, s, newOrg("b"))
+		if err := s.DeleteOrganisation(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := pendingCounts(t, s); got["b"] != 0 || got["c"] != 1 {
+			t.Errorf("pending counts = %v, want b gone and c kept", got)
+		}
+	})
+	t.Run("many in one batch", func(t *testing.T) {
+		var batch []*event.Event
+		for i := range 500 {
+			if i%2 == 0 {
+				batch = append(batch, mk("m", "n"))
+			} else {
+				batch = append(batch, mk())
+			}
+		}
+		insert(t, s, batch, nil)
+		if got := pendingCounts(t, s); got["m"] != 250 || got["n"] != 250 {
+			t.Errorf("pending counts = %v, want m:250 n:250", got)
+		}
+		m := pending(t, s, "m")
+		for i := range m {
+			if want := batch[2*i].Value("comment"); m[i].Event.Value("comment") != want {
+				t.Fatalf("m's queue entry %d is %s, want %s (the order of the batch)", i, m[i].Event.Value("comment"), want)
+			}
+		}
+	})
+}
+
+func hash(b byte) event.Hash { return event.Hash{b, 0xee} }
+
+func message(org string, orgID int64, messageID string, body string, hashes ...event.Hash) store.OutboxMessage {
+	return store.OutboxMessage{
+		OrgID: orgID, Org: org, Kind: "digest", Sender: "cert@cert.example",
+		Recipients: []string{"abuse@" + org + ".example", "soc@" + org + ".example"},
+		Subject:    "[CERT] " + org, MessageID: messageID, Body: []byte(body), Events: len(hashes),
+		Encrypted: true, EventHashes: hashes,
+	}
+}
+
+func messageIDs(list []store.OutboxMessage) []int64 {
+	out := make([]int64, len(list))
+	for i, m := range list {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func testCommitNotifications(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := createOrg(t, s, newOrg("a"))
+	var events []*event.Event
+	for i := range 4 {
+		events = append(events, tagged(t, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Minute)),
+			"source.ip":   fmt.Sprintf("192.0.2.%d", i),
+			"comment":     fmt.Sprint("e", i),
+		}), "a"))
+	}
+	insert(t, s, events, nil)
+	queue := pending(t, s, "a")
+	if len(queue) != 4 {
+		t.Fatalf("a's queue has %d entries, want 4", len(queue))
+	}
+	h0, h1, h2 := events[0].Hash(), events[1].Hash(), events[2].Hash()
+	key := func(b byte, summary string) store.NotifiedKey {
+		return store.NotifiedKey{Org: "a", Key: hash(b), FirstSent: base, LastSent: base, Expires: base.Add(24 * time.Hour), Summary: summary}
+	}
+
+	before := time.Now().Add(-time.Second)
+	c := &store.NotificationCommit{
+		Messages: []store.OutboxMessage{message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", h0, h1, h0)},
+		Keys:     []store.NotifiedKey{key(1, "open DNS resolver on 192.0.2.0"), key(2, "open DNS resolver on 192.0.2.1")},
+		Done:     []int64{queue[0].Seq, queue[1].Seq},
+	}
+	if err := s.CommitNotifications(ctx, c); err != nil {
+		t.Fatalf("CommitNotifications: %v", err)
+	}
+	m := c.Messages[0]
+	if m.ID == 0 || m.Size != len(m.Body) || m.Status != store.MessageQueued || m.Created.Before(before) || !m.NextAttempt.Equal(m.Created) {
+		t.Errorf("committed message = %+v: want an ID, the size, queued, created now and due at once", m)
+	}
+	got, err := s.GetMessage(ctx, m.ID)
+	if err != nil {
+		t.Fatalf("GetMessage: %v", err)
+	}
+	want := m
+	want.EventHashes = nil
+	if !bytes.Equal(got.Body, want.Body) || !slices.Equal(got.Recipients, want.Recipients) || !got.Created.Equal(want.Created) ||
+		!got.NextAttempt.Equal(want.NextAttempt) || !got.Sent.IsZero() || got.EventHashes != nil {
+		t.Errorf("GetMessage = %+v, want %+v", got, want)
+	}
+	got.Body, want.Body, got.Recipients, want.Recipients = nil, nil, nil, nil
+	got.Created, want.Created, got.NextAttempt, want.NextAttempt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("GetMessage = %+v, want %+v", got, want)
+	}
+	for _, tt := range []struct {
+		hash event.Hash
+		want []int64
+	}{{h0, []int64{m.ID}}, {h1, []int64{m.ID}}, {h2, nil}} {
+		list, err := s.ListMessages(ctx, store.MessageQuery{EventHash: tt.hash})
+		if err != nil {
+			t.Fatalf("ListMessages: %v", err)
+		}
+		if got := messageIDs(list); !slices.Equal(got, tt.want) {
+			t.Errorf("messages reporting %s = %v, want %v", tt.hash, got, tt.want)
+		}
+	}
+	keys, err := s.GetNotifiedKeys(ctx, "a", []event.Hash{hash(1), hash(2), hash(3)}, base)
+	if err != nil {
+		t.Fatalf("GetNotifiedKeys: %v", err)
+	}
+	if len(keys) != 2 || keys[hash(1)].Summary != "open DNS resolver on 192.0.2.0" {
+		t.Errorf("keys after the commit = %+v", keys)
+	}
+	if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
+		t.Errorf("a's queue = %v, want e2 e3", got)
+	}
+
+	t.Run("all or nothing", func(t *testing.T) {
+		queue := pending(t, s, "a")
+		for name, msgs := range map[string][]store.OutboxMessage{
+			"a Message-ID already queued": {message("a", a.ID, "2.digest@cert.example", "two", h2), message("a", a.ID, "1.digest@cert.example", "dup", h2)},
+			"a Message-ID twice":          {message("a", a.ID, "3.digest@cert.example", "three", h2), message("a", a.ID, "3.digest@cert.example", "dup")},
+		} {
+			c := &store.NotificationCommit{
+				Messages: msgs,
+				Keys:     []store.NotifiedKey{key(3, "new"), key(1, "changed")},
+				Done:     []int64{queue[0].Seq},
+			}
+			err := s.CommitNotifications(ctx, c)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("%s: CommitNotifications = %v, want ErrConflict", name, err)
+			}
+			if c.Messages[0].ID != 0 || c.Messages[0].Size != 0 {
+				t.Errorf("%s: the failed commit set message %+v", name, c.Messages[0])
+			}
+			list, err := s.ListMessages(ctx, store.MessageQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := messageIDs(list); !slices.Equal(got, []int64{m.ID}) {
+				t.Errorf("%s: messages after a failed commit = %v, want only %d", name, got, m.ID)
+			}
+			if list, _ := s.ListMessages(ctx, store.MessageQuery{EventHash: h2}); len(list) != 0 {
+				t.Errorf("%s: a failed commit left the events of its messages", name)
+			}
+			keys, err := s.GetNotifiedKeys(ctx, "a", []event.Hash{hash(1), hash(3)}, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := keys[hash(3)]; ok || keys[hash(1)].Summary != "open DNS resolver on 192.0.2.0" {
+				t.Errorf("%s: keys after a failed commit = %+v", name, keys)
+			}
+			if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
+				t.Errorf("%s: a's queue after a failed commit = %v, want e2 e3", name, got)
+			}
+		}
+	})
+
+	t.Run("messages without a Message-ID", func(t *testing.T) {
+		c := &store.NotificationCommit{Messages: []store.OutboxMessage{message("a", a.ID, "", "x"), message("a", a.ID, "", "y")}}
+		if err := s.CommitNotifications(ctx, c); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+		if c.Messages[0].ID == 0 || c.Messages[1].ID <= c.Messages[0].ID {
+			t.Errorf("IDs %d, %d", c.Messages[0].ID, c.Messages[1].ID)
+		}
+	})
+}
+
+func testNotifiedKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k := func(org string, b byte, expires time.Duration, repeats int, summary string) store.NotifiedKey {
+		return store.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(time.Duration(b) * time.Second), LastSent: base.Add(time.Minute),
+			Expires: base.Add(expires), Repeats: repeats, Summary: summary}
+	}
+	a1, a2, a3 := k("a", 1, time.Hour, 0, "one"), k("a", 2, 2*time.Hour, 3, "two"), k("a", 3, -time.Hour, 2, "expired")
+	b1 := k("b", 1, 3*time.Hour, 1, "b's one")
+	commit := func(keys ...store.NotifiedKey) {
+		t.Helper()
+		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Keys: keys}); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+	}
+	get := func(org string, now time.Time, keys ...byte) map[event.Hash]store.NotifiedKey {
+		t.Helper()
+		var hs []event.Hash
+		for _, b := range keys {
+			hs = append(hs, hash(b))
+		}
+		got, err := s.GetNotifiedKeys(ctx, org, hs, now)
+		if err != nil {
+			t.Fatalf("GetNotifiedKeys: %v", err)
+		}
+		return got
+	}
+	same := func(got, want store.NotifiedKey) bool {
+		return got.Org == want.Org && got.Key == want.Key && got.FirstSent.Equal(want.FirstSent) && got.LastSent.Equal(want.LastSent) &&
+			got.Expires.Equal(want.Expires) && got.Repeats == want.Repeats && got.Summary == want.Summary
+	}
+	commit(a1, a2, a3, b1)
+	got := get("a", base, 1, 2, 3, 9)
+	if len(got) != 2 || !same(got[hash(1)], a1) || !same(got[hash(2)], a2) {
+		t.Errorf("a's keys at base = %+v, want %+v and %+v", got, a1, a2)
+	}
+	if got := get("a", base.Add(time.Hour), 1); len(got) != 0 {
+		t.Errorf("a key at the moment it expires: %+v, want none", got)
+	}
+	if got := get("b", base, 1, 2); len(got) != 1 || !same(got[hash(1)], b1) {
+		t.Errorf("b's keys = %+v, want %+v", got, b1)
+	}
+	if got := get("a", base); len(got) != 0 {
+		t.Errorf("no keys asked: %+v", got)
+	}
+	repeated, err := s.ListRepeatedKeys(ctx, "a", base)
+	if err != nil {
+		t.Fatalf("ListRepeatedKeys: %v", err)
+	}
+	if len(repeated) != 1 || !same(repeated[0], a2) {
+		t.Errorf("a's repeated keys = %+v, want only %+v", repeated, a2)
+	}
+
+	// The next digest reports the repeats and resets them; a key given
+	// twice in one commit counts as given last.
+	a2b := a2
+	a2b.Repeats, a2b.LastSent, a2b.Expires, a2b.Summary = 0, base.Add(time.Hour), base.Add(5*time.Hour), "two, again"
+	stale := a2b
+	stale.Summary = "stale"
+	commit(stale, a2b)
+	if got := get("a", base, 2); !same(got[hash(2)], a2b) {
+		t.Errorf("a's key 2 after the upsert = %+v, want %+v", got[hash(2)], a2b)
+	}
+	if repeated, _ := s.ListRepeatedKeys(ctx, "a", base); len(repeated) != 0 {
+		t.Errorf("a's repeated keys after the reset = %+v", repeated)
+	}
+	if repeated, _ := s.ListRepeatedKeys(ctx, "b", base); len(repeated) != 1 || !same(repeated[0], b1) {
+		t.Errorf("b's repeated keys = %+v, want %+v", repeated, b1)
+	}
+
+	if err := s.PruneNotifiedKeys(ctx, base.Add(90*time.Minute)); err != nil {
+		t.Fatalf("PruneNotifiedKeys: %v", err)
+	}
+	got = get("a", base.Add(-48*time.Hour), 1, 2, 3)
+	if len(got) != 1 || !same(got[hash(2)], a2b) {
+		t.Errorf("a's keys after pruning at +90m = %+v, want only key 2", got)
+	}
+	if got := get("b", base.Add(-48*time.Hour), 1); len(got) != 1 {
+		t.Errorf("b's key pruned too early: %+v", got)
+	}
+
+	t.Run("many", func(t *testing.T) {
+		var keys []store.NotifiedKey
+		var hs []event.Hash
+		for i := range 1200 {
+			h := event.Hash{byte(i), byte(i >> 8), 0x77}
+			keys = append(keys, store.NotifiedKey{Org: "many", Key: h, FirstSent: base, LastSent: base, Expires: base.Add(time.Hour)})
+			if i%2 == 0 {
+				hs = append(hs, h)
+			}
+		}
+		commit(keys...)
+		got, err := s.GetNotifiedKeys(ctx, "many", hs, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 600 {
+			t.Errorf("GetNotifiedKeys of 600 keys found %d", len(got))
+		}
+	})
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := createOrg(t, s, newOrg("a"))
+	b := createOrg(t, s, newOrg("b"))
+	m1 := message("a", a.ID, "1@cert.example", "body one", hash(1))
+	m1.Created, m1.NextAttempt = base.Add(-2*time.Hour), base
+	m2 := message("b", b.ID, "2@cert.example", "body two", hash(1), hash(2))
+	m2.Created, m2.NextAttempt = base.Add(-time.Hour), base.Add(time.Hour)
+	m3 := message("a", a.ID, "3@cert.example", "body three")
+	m3.Created, m3.NextAttempt = base.Add(-3*time.Hour), base.Add(-time.Hour)
+	m3.Kind = "immediate"
+	c := &store.NotificationCommit{Messages: []store.OutboxMessage{m1, m2, m3}}
+	if err := s.CommitNotifications(ctx, c); err != nil {
+		t.Fatalf("CommitNotifications: %v", err)
+	}
+	m1, m2, m3 = c.Messages[0], c.Messages[1], c.Messages[2]
+	due := func(now time.Time, limit int) []int64 {
+		t.Helper()
+		list, err := s.DueMessages(ctx, now, limit)
+		if err != nil {
+			t.Fatalf("DueMessages: %v", err)
+		}
+		for _, m := range list {
+			if m.Status != store.MessageQueued || m.NextAttempt.After(now) || len(m.Body) == 0 || m.Size != len(m.Body) {
+				t.Errorf("due message %+v at %v", m, now)
+			}
+		}
+		return messageIDs(list)
+	}
+	status := func(id int64) store.OutboxMessage {
+		t.Helper()
+		m, err := s.GetMessage(ctx, id)
+		if err != nil {
+			t.Fatalf("GetMessage(%d): %v", id, err)
+		}
+		return m
+	}
+	if got := due(base, 0); !slices.Equal(got, []int64{m1.ID, m3.ID}) {
+		t.Errorf("due at base = %v, want %d %d (oldest first)", got, m1.ID, m3.ID)
+	}
+	if got := due(base.Add(-time.Minute), 0); !slices.Equal(got, []int64{m3.ID}) {
+		t.Errorf("due a minute earlier = %v, want %d", got, m3.ID)
+	}
+	if got := due(base.Add(time.Hour), 2); !slices.Equal(got, []int64{m1.ID, m2.ID}) {
+		t.Errorf("due at +1h, limit 2 = %v, want %d %d", got, m1.ID, m2.ID)
+	}
+	if list, _ := s.DueMessages(ctx, base, 0); len(list) > 0 && !bytes.Equal(list[0].Body, []byte("body one")) {
+		t.Errorf("due message body = %q", list[0].Body)
+	}
+
+	t.Run("retry", func(t *testing.T) {
+		if err := s.RetryMessage(ctx, m1.ID, 1, base.Add(30*time.Minute), "421 try again later"); err != nil {
+			t.Fatalf("RetryMessage: %v", err)
+		}
+		if got := due(base, 0); !slices.Equal(got, []int64{m3.ID}) {
+			t.Errorf("due at base after a retry = %v, want %d", got, m3.ID)
+		}
+		if got := due(base.Add(30*time.Minute), 0); !slices.Equal(got, []int64{m1.ID, m3.ID}) {
+			t.Errorf("due at +30m = %v, want %d %d", got, m1.ID, m3.ID)
+		}
+		m := status(m1.ID)
+		if m.Status != store.MessageQueued || m.Attempts != 1 || m.LastError != "421 try again later" || !m.NextAttempt.Equal(base.Add(30*time.Minute)) {
+			t.Errorf("after RetryMessage: %+v", m)
+		}
+	})
+	t.Run("sent", func(t *testing.T) {
+		if err := s.MarkMessageSent(ctx, m3.ID, base.Add(time.Minute), "250 2.0.0 Ok: queued as 4Xyz"); err != nil {
+			t.Fatalf("MarkMessageSent: %v", err)
+		}
+		m := status(m3.ID)
+		if m.Status != store.MessageSent || !m.Sent.Equal(base.Add(time.Minute)) || m.Reply != "250 2.0.0 Ok: queued as 4Xyz" || m.Attempts != 1 {
+			t.Errorf("after MarkMessageSent: %+v", m)
+		}
+		if got := due(base.Add(24*time.Hour), 0); slices.Contains(got, m3.ID) {
+			t.Errorf("a sent message is due: %v", got)
+		}
+		// Nothing moves a sent message: it must never be sent twice.
+		for name, err := range map[string]error{
+			"MarkMessageSent": s.MarkMessageSent(ctx, m3.ID, base, "250"),
+			"RetryMessage":    s.RetryMessage(ctx, m3.ID, 2, base, "x"),
+			"FailMessage":     s.FailMessage(ctx, m3.ID, 2, "x"),
+		} {
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("%s of a sent message = %v, want ErrConflict", name, err)
+			}
+		}
+		if got := status(m3.ID); got.Status != store.MessageSent || got.Attempts != 1 || !got.Sent.Equal(m.Sent) {
+			t.Errorf("sent message changed: %+v", got)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		if err := s.FailMessage(ctx, m2.ID, 5, "550 5.1.1 no such user"); err != nil {
+			t.Fatalf("FailMessage: %v", err)
+		}
+		m := status(m2.ID)
+		if m.Status != store.MessageFailed || m.Attempts != 5 || m.LastError != "550 5.1.1 no such user" || !m.Sent.IsZero() {
+			t.Errorf("after FailMessage: %+v", m)
+		}
+		if got := due(base.Add(24*time.Hour), 0); !slices.Equal(got, []int64{m1.ID}) {
+			t.Errorf("due after a failure = %v, want only %d", got, m1.ID)
+		}
+		// The team may put a failed message back in the queue.
+		if err := s.RetryMessage(ctx, m2.ID, 5, base.Add(2*time.Hour), "requeued"); err != nil {
+			t.Fatalf("RetryMessage of a failed message: %v", err)
+		}
+		if got := due(base.Add(2*time.Hour), 0); !slices.Equal(got, []int64{m1.ID, m2.ID}) {
+			t.Errorf("due after the requeue = %v, want %d %d", got, m1.ID, m2.ID)
+		}
+	})
+	t.Run("unknown", func(t *testing.T) {
+		for name, err := range map[string]error{
+			"MarkMessageSent": s.MarkMessageSent(ctx, 999999, base, "250"),
+			"RetryMessage":    s.RetryMessage(ctx, 999999, 1, base, "x"),
+			"FailMessage":     s.FailMessage(ctx, 999999, 1, "x"),
+		} {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s(unknown) = %v, want ErrNotFound", name, err)
+			}
+		}
+		if _, err := s.GetMessage(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetMessage(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		all, err := s.ListMessages(ctx, store.MessageQuery{})
+		if err != nil {
+			t.Fatalf("ListMessages: %v", err)
+		}
+		if got := messageIDs(all); !slices.Equal(got, []int64{m3.ID, m2.ID, m1.ID}) {
+			t.Errorf("ListMessages = %v, want newest first", got)
+		}
+		for _, m := range all {
+			if len(m.Body) != 0 || m.Size == 0 || len(m.Recipients) != 2 || m.MessageID == "" {
+				t.Errorf("listed message %+v: want no body but its size, recipients and Message-ID", m)
+			}
+		}
+		if len(all) == 3 && (all[0].Kind != "immediate" || all[0].Org != "a" || all[0].OrgID != a.ID || !all[0].Encrypted || all[0].Subject != "[CERT] a") {
+			t.Errorf("listed message = %+v", all[0])
+		}
+		for _, tt := range []struct {
+			name string
+			q    store.MessageQuery
+			want []int64
+		}{
+			{"organisation", store.MessageQuery{OrgID: a.ID}, []int64{m3.ID, m1.ID}},
+			{"status", store.MessageQuery{Status: store.MessageSent}, []int64{m3.ID}},
+			{"queued", store.MessageQuery{Status: store.MessageQueued}, []int64{m2.ID, m1.ID}},
+			{"event", store.MessageQuery{EventHash: hash(1)}, []int64{m2.ID, m1.ID}},
+			{"event and organisation", store.MessageQuery{EventHash: hash(1), OrgID: b.ID}, []int64{m2.ID}},
+			{"other event", store.MessageQuery{EventHash: hash(2)}, []int64{m2.ID}},
+			{"before", store.MessageQuery{BeforeID: m3.ID}, []int64{m2.ID, m1.ID}},
+			{"limit", store.MessageQuery{Limit: 1}, []int64{m3.ID}},
+			{"limit and before", store.MessageQuery{Limit: 1, BeforeID: m2.ID}, []int64{m1.ID}},
+			{"organisation and status", store.MessageQuery{OrgID: a.ID, Status: store.MessageSent}, []int64{m3.ID}},
+		} {
+			list, err := s.ListMessages(ctx, tt.q)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got := messageIDs(list); !slices.Equal(got, tt.want) {
+				t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+			}
+		}
+	})
+}
+
+func testPoliciesAndTemplates(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := createOrg(t, s, newOrg("a"))
+	if _, err := s.GetNotificationPolicy(ctx, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetNotificationPolicy(none) = %v, want ErrNotFound", err)
+	}
+	def := store.NotificationPolicy{OrgID: 0, Enabled: true, Immediate: []string{"phishing", "infected-system"},
+		Digest: store.DigestDaily, Format: store.FormatSummary, Updated: base}
+	own := store.NotificationPolicy{OrgID: a.ID, Enabled: true, Taxonomies: []string{"vulnerable"}, Types: []string{"ddos-amplifier"},
+		Feeds: []string{"Shadowserver open-dns", "Shadowserver open-ntp"}, Digest: store.DigestHourly, Format: store.FormatJSON,
+		Language: "nl", Updated: base.Add(time.Minute)}
+	for _, p := range []store.NotificationPolicy{own, def} {
+		if err := s.PutNotificationPolicy(ctx, p); err != nil {
+			t.Fatalf("PutNotificationPolicy(%d): %v", p.OrgID, err)
+		}
+	}
+	if err := s.PutNotificationPolicy(ctx, store.NotificationPolicy{OrgID: 999999}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PutNotificationPolicy(unknown organisation) = %v, want ErrNotFound", err)
+	}
+	samePolicy := func(got, want store.NotificationPolicy) bool {
+		return got.OrgID == want.OrgID && got.Enabled == want.Enabled && slices.Equal(got.Taxonomies, want.Taxonomies) &&
+			slices.Equal(got.Types, want.Types) && slices.Equal(got.Feeds, want.Feeds) && slices.Equal(got.Immediate, want.Immediate) &&
+			got.Digest == want.Digest && got.Format == want.Format && got.Language == want.Language && got.Updated.Equal(want.Updated)
+	}
+	for _, want := range []store.NotificationPolicy{def, own} {
+		got, err := s.GetNotificationPolicy(ctx, want.OrgID)
+		if err != nil || !samePolicy(got, want) {
+			t.Errorf("GetNotificationPolicy(%d) = %+v, %v; want %+v", want.OrgID, got, err, want)
+		}
+	}
+	list, err := s.ListNotificationPolicies(ctx)
+	if err != nil || len(list) != 2 || !samePolicy(list[0], def) || !samePolicy(list[1], own) {
+		t.Errorf("ListNotificationPolicies = %+v, %v; want the default, then a's", list, err)
+	}
+	changed := store.NotificationPolicy{OrgID: a.ID, Digest: store.DigestOff, Format: store.FormatXARF}
+	if err := s.PutNotificationPolicy(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetNotificationPolicy(ctx, a.ID)
+	if err != nil || got.Enabled || got.Taxonomies != nil || got.Feeds != nil || got.Digest != store.DigestOff || got.Updated.IsZero() {
+		t.Errorf("replaced policy = %+v, %v", got, err)
+	}
+	if err := s.DeleteNotificationPolicy(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetNotificationPolicy(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted policy: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteNotificationPolicy(ctx, a.ID); err != nil {
+		t.Errorf("deleting a missing policy: %v", err)
+	}
+
+	sameTemplate := func(got, want store.NotificationTemplate) bool {
+		return got.Language == want.Language && got.Name == want.Name && got.Subject == want.Subject && got.Body == want.Body &&
+			got.Updated.Equal(want.Updated) && got.UpdatedBy == want.UpdatedBy
+	}
+	templates := []store.NotificationTemplate{
+		{Language: "nl", Name: "digest", Subject: "[CERT] {{.Count}} meldingen", Body: "Beste {{.Org}},\n…", Updated: base, UpdatedBy: "alice"},
+		{Language: "en", Name: "type/phishing", Body: "A phishing site is hosted on your network.", Updated: base, UpdatedBy: "bob"},
+		{Language: "en", Name: "digest", Subject: "[CERT] {{.Count}} reports", Body: "Dear {{.Org}},\n…", Updated: base, UpdatedBy: "alice"},
+	}
+	for _, tpl := range templates {
+		if err := s.PutNotificationTemplate(ctx, tpl); err != nil {
+			t.Fatalf("PutNotificationTemplate: %v", err)
+		}
+	}
+	if got, err := s.GetNotificationTemplate(ctx, "nl", "digest"); err != nil || !sameTemplate(got, templates[0]) {
+		t.Errorf("GetNotificationTemplate = %+v, %v; want %+v", got, err, templates[0])
+	}
+	if _, err := s.GetNotificationTemplate(ctx, "fr", "digest"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetNotificationTemplate(not overridden) = %v, want ErrNotFound", err)
+	}
+	all, err := s.ListNotificationTemplates(ctx)
+	if err != nil || len(all) != 3 || !sameTemplate(all[0], templates[2]) || !sameTemplate(all[1], templates[1]) || !sameTemplate(all[2], templates[0]) {
+		t.Errorf("ListNotificationTemplates = %+v, %v; want by language, then name", all, err)
+	}
+	upd := templates[2]
+	upd.Body, upd.UpdatedBy, upd.Updated = "Hello {{.Org}}", "carol", time.Time{}
+	if err := s.PutNotificationTemplate(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetNotificationTemplate(ctx, "en", "digest"); got.Body != "Hello {{.Org}}" || got.UpdatedBy != "carol" || got.Updated.IsZero() {
+		t.Errorf("replaced template = %+v", got)
+	}
+	if err := s.DeleteNotificationTemplate(ctx, "en", "digest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetNotificationTemplate(ctx, "en", "digest"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted template: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteNotificationTemplate(ctx, "en", "digest"); err != nil {
+		t.Errorf("deleting a missing template: %v", err)
+	}
+}

@@ -1,0 +1,33 @@
+package store
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// ConstituencyField is the event field the constituency enricher writes:
+// the JSON list of the handles of the organisations an event concerns.
+const ConstituencyField = "extra.constituency"
+
+// EventOrganisations returns the organisation handles an event is tagged
+// with, nil when none. A value that is not a JSON list of strings tags
+// nobody: only the enricher writes the field, and an event it did not tag
+// must not be shown to anyone's portal by accident.
+func EventOrganisations(e *event.Event) []string {
+	v, ok := e.Get(ConstituencyField)
+	if !ok || v == "" {
+		return nil
+	}
+	var handles []string
+	if err := json.Unmarshal([]byte(v), &handles); err != nil {
+		return nil
+	}
+	return handles
+}
+
+// HasOrganisation reports whether the event is tagged with handle.
+func HasOrganisation(e *event.Event, handle string) bool {
+	return handle != "" && slices.Contains(EventOrganisations(e), handle)
+}
