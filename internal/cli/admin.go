@@ -166,7 +166,7 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 var cmdUser = &command{
 	name:    "user",
 	summary: "add, list and change console users",
-	usage:   "add NAME --role admin|analyst|publisher [--email E] [--password-stdin] | list | passwd NAME | disable NAME",
+	usage:   "add NAME --role admin|analyst|publisher|constituent [--org HANDLE] [--email E] [--password-stdin] | list | passwd NAME | disable NAME",
 	help: `'add' asks for the password twice on a terminal, or reads one line from
 standard input with --password-stdin. Roles: admin (everything, users,
 audit log), analyst (events, dead letters, feeds), publisher (advisories).`,
@@ -185,7 +185,8 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	role := c.flags.String("role", "analyst", "admin, analyst or publisher")
+	role := c.flags.String("role", "analyst", "admin, analyst, publisher or constituent")
+	org := c.flags.String("org", "", "the organisation (short name) of a constituent user")
 	email := c.flags.String("email", "", "e-mail address")
 	lang := c.flags.String("language", "en", "console language: en, nl or fr")
 	fromStdin := c.flags.Bool("password-stdin", false, "read the password from standard input")
@@ -220,7 +221,25 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 			return fmt.Errorf("add needs a user name: %w", errUsage)
 		}
 		if !store.ValidRole(store.Role(*role)) {
-			return fmt.Errorf("--role: want admin, analyst or publisher, got %q", *role)
+			return fmt.Errorf("--role: want admin, analyst, publisher or constituent, got %q", *role)
+		}
+		// A constituent sees its organisation's events; a team member
+		// belongs to no organisation.
+		var orgID int64
+		switch {
+		case store.Role(*role) == store.RoleConstituent && *org == "":
+			return fmt.Errorf("--org: a constituent user needs its organisation's short name: %w", errUsage)
+		case store.Role(*role) != store.RoleConstituent && *org != "":
+			return fmt.Errorf("--org: only constituent users belong to an organisation: %w", errUsage)
+		case *org != "":
+			o, err := a.store.GetOrganisationByHandle(ctx, *org)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("--org: no organisation %q (see vigil constituency list)", *org)
+			}
+			if err != nil {
+				return err
+			}
+			orgID = o.ID
 		}
 		pw, err := readPassword(c, *fromStdin)
 		if err != nil {
@@ -230,6 +249,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
+		u.OrgID = orgID
 		if err := a.store.CreateUser(ctx, &u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("a user called %q exists already", name)

@@ -109,6 +109,34 @@ func TestIngestSearchDeadLetters(t *testing.T) {
 	})
 }
 
+func TestConstituentUserAdd(t *testing.T) {
+	data := t.TempDir()
+	orgs := filepath.Join(t.TempDir(), "orgs.json")
+	if err := os.WriteFile(orgs, []byte(`[{"handle": "uni-a", "name": "University A", "networks": ["192.0.2.0/24"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, "", "constituency", "import", orgs, "--data", data); code != 0 {
+		t.Fatalf("import: exit %d: %s %s", code, out, errOut)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"carla", "--role", "constituent"}, "needs its organisation"},
+		{[]string{"carla", "--role", "constituent", "--org", "uni-b"}, `no organisation "uni-b"`},
+		{[]string{"ana", "--role", "analyst", "--org", "uni-a"}, "only constituent users"},
+	} {
+		args := append([]string{"user", "add"}, append(tt.args, "--password-stdin", "--data", data)...)
+		if code, _, errOut := run(t, "a-long-enough-password\n", args...); code == 0 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d: %s, want %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	code, out, errOut := run(t, "a-long-enough-password\n", "user", "add", "carla", "--role", "constituent", "--org", "uni-a", "--password-stdin", "--data", data)
+	if code != 0 || !strings.Contains(out, "user carla (constituent) created") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+}
+
 func TestUserAdd(t *testing.T) {
 	data := t.TempDir()
 	code, out, errOut := run(t, "a-long-enough-password\n", "user", "add", "alice", "--role", "analyst", "--password-stdin", "--data", data)

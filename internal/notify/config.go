@@ -48,16 +48,16 @@ type Config struct {
 
 // DefaultConfig returns the defaults: disabled, a look every minute, a
 // seven-day window, daily digests at 06:00 UTC, at most 50,000 events or
-// 10 MiB of attachments a message, attachments over 4 MiB gzipped (plain
-// files are easier to process; mail servers commonly refuse messages over
-// 10 to 25 MB, and base64 adds a third).
+// 10 MiB of attachments a message (mail servers commonly refuse messages
+// over 10 to 25 MB, and base64 adds a third), attachments over 1 MiB
+// gzipped.
 func DefaultConfig() Config {
 	return Config{
 		Interval:            time.Minute,
 		Window:              7 * 24 * time.Hour,
 		MaxEventsPerMessage: 50000,
 		MaxAttachmentBytes:  10 << 20,
-		GzipAboveBytes:      4 << 20,
+		GzipAboveBytes:      1 << 20,
 		TableRows:           10,
 		DigestTime:          "06:00",
 		TimeZone:            "UTC",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -787,5 +788,27 @@ func TestRun(t *testing.T) {
 	}
 	if r := e.n.LastReport(); r.Started.IsZero() {
 		t.Error("no last report")
+	}
+}
+
+// TestSignedMessageGolden pins the complete message as queued: the outer
+// header, the RFC 3156 structure and the protected headers. What changes
+// from run to run (the Message-ID, the signing boundary, the signature)
+// is normalised.
+func TestSignedMessageGolden(t *testing.T) {
+	e := newEnv(t, nil)
+	e.put([]map[string]string{scan("192.0.2.53")})
+	e.run(day1)
+	msgs := e.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	body := string(msgs[0].Body)
+	body = strings.ReplaceAll(body, msgs[0].MessageID, "MESSAGE-ID")
+	body = regexp.MustCompile(`vigil-[0-9a-f]{30}`).ReplaceAllString(body, "SIGNING-BOUNDARY")
+	body = regexp.MustCompile(`(?s)-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE-----`).ReplaceAllString(body, "SIGNATURE")
+	golden(t, "signed-en-summary.golden", []byte(strings.ReplaceAll(body, "\r\n", "\n")))
+	if strings.Contains(body, "vigil-") {
+		t.Error("a random boundary was not normalised")
 	}
 }
