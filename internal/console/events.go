@@ -21,7 +21,7 @@ import (
 const pageSize = 50
 
 // searchParams are the search form's fields, in the order links carry them.
-var searchParams = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp", "from", "to"}
+var searchParams = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "tlp", "org", "from", "to"}
 
 // searchForm is the search form as typed, shown again with the results.
 type searchForm map[string]string
@@ -33,17 +33,21 @@ type searchForm map[string]string
 var searchProblems = map[string]string{
 	"ip": msgSearchIP, "cidr": msgSearchCIDR, "asn": msgSearchASN, "fqdn": msgSearchFQDN,
 	"url": msgSearchURL, "hash": msgSearchHash, "taxonomy": msgSearchTaxonomy, "type": msgSearchType,
-	"tlp": msgSearchTLP, "from": msgSearchTime, "to": msgSearchTime,
+	"tlp": msgSearchTLP, "org": msgSearchOrg, "from": msgSearchTime, "to": msgSearchTime,
 }
 
 func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]string) {
-	form := make(searchForm, len(searchParams))
-	for _, p := range searchParams {
-		form[p] = strings.TrimSpace(values.Get(p))
-	}
+	return parseSearchOf(values, searchParams)
+}
+
+// parseSearchOf reads the search fields params (a subset of
+// store.Filters) from values.
+func parseSearchOf(values url.Values, params []string) (store.EventQuery, searchForm, map[string]string) {
+	form := make(searchForm, len(params))
 	var q store.EventQuery
 	problems := make(map[string]string)
-	for _, name := range store.Filters {
+	for _, name := range params {
+		form[name] = strings.TrimSpace(values.Get(name))
 		if err := q.SetFilter(name, form[name]); err != nil {
 			problems[name] = searchProblems[name]
 		}
@@ -53,9 +57,12 @@ func parseSearch(values url.Values) (store.EventQuery, searchForm, map[string]st
 
 // encode writes the non-empty fields as a query string, for paging and
 // export links.
-func (f searchForm) encode() string {
+func (f searchForm) encode() string { return f.encodeOf(searchParams) }
+
+// encodeOf writes the non-empty fields of params, in their order.
+func (f searchForm) encodeOf(params []string) string {
 	v := url.Values{}
-	for _, p := range searchParams {
+	for _, p := range params {
 		if f[p] != "" {
 			v.Set(p, f[p])
 		}

@@ -69,6 +69,7 @@ const (
 const (
 	msgSearchFQDN = "search.error.fqdn"
 	msgSearchURL  = "search.error.url"
+	msgSearchOrg  = "search.error.org"
 )
 
 // The constituency and notification pages.

@@ -69,28 +69,12 @@ var portalSearchParams = []string{"ip", "cidr", "fqdn", "url", "hash", "taxonomy
 // parsePortalSearch reads the portal's search form into a query bounded by
 // org.
 func parsePortalSearch(values url.Values, org store.Organisation) (store.EventQuery, searchForm, map[string]string) {
-	form := make(searchForm, len(portalSearchParams))
-	var q store.EventQuery
-	problems := make(map[string]string)
-	for _, name := range portalSearchParams {
-		form[name] = strings.TrimSpace(values.Get(name))
-		if err := q.SetFilter(name, form[name]); err != nil {
-			problems[name] = searchProblems[name]
-		}
-	}
+	q, form, problems := parseSearchOf(values, portalSearchParams)
 	q.Organisation = org.Handle
 	return q, form, problems
 }
 
-func (f searchForm) encodePortal() string {
-	v := url.Values{}
-	for _, p := range portalSearchParams {
-		if f[p] != "" {
-			v.Set(p, f[p])
-		}
-	}
-	return v.Encode()
-}
+func (f searchForm) encodePortal() string { return f.encodeOf(portalSearchParams) }
 
 // portalEventsPage is the data of the portal's event list.
 type portalEventsPage struct {

@@ -424,8 +424,8 @@ func (n *Notifier) setLast(rep Report, started time.Time) {
 	n.mu.Unlock()
 }
 
-// commit stores the work of a batch of organisations in one transaction,
-// then records their digests and wakes the sender.
+// commit stores the work of a batch of organisations, with the times of
+// their digests, in one transaction, then wakes the sender.
 func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) error {
 	started := time.Now()
 	defer func() { rep.Committing += time.Since(started) }()
@@ -434,6 +434,14 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) er
 		c.Messages = append(c.Messages, o.commit.Messages...)
 		c.Keys = append(c.Keys, o.commit.Keys...)
 		c.Done = append(c.Done, o.commit.Done...)
+		if o.digestSent {
+			// In the same transaction as the digest, so that a crash
+			// cannot leave a digest queued without its time.
+			if c.State == nil {
+				c.State = make(map[string][]byte)
+			}
+			c.State[lastDigestKey(o.org)] = []byte(o.now.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	if err := n.store.CommitNotifications(ctx, &c); err != nil {
 		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
@@ -441,13 +449,6 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) er
 	for _, o := range batch {
 		rep.add(o)
 		o.applyMark(n)
-		if o.digestSent {
-			// After the commit: a crash in between sends the next digest
-			// early (with new events only), never an event twice.
-			if err := n.store.PutState(ctx, lastDigestKey(o.org), []byte(o.now.UTC().Format(time.RFC3339Nano))); err != nil {
-				n.log.Warn("notify: record last digest", "org", o.org, "err", err)
-			}
-		}
 	}
 	if n.kick != nil && len(c.Messages) > 0 {
 		n.kick()

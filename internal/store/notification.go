@@ -137,13 +137,17 @@ type MessageQuery struct {
 
 // NotificationCommit is one pass of the notifier for some organisations,
 // stored in one transaction: the messages it queued (with the events they
-// report), the notification keys it set, and the pending notifications it
-// consumed. A crash before the commit leaves everything pending, after it
-// everything is queued: nothing lost, nothing told twice.
+// report), the notification keys it set, the state it wrote, and the
+// pending notifications it consumed. A crash before the commit leaves
+// everything pending, after it everything is queued: nothing lost, nothing
+// told twice.
 type NotificationCommit struct {
 	Messages []OutboxMessage // IDs are set on commit
 	Keys     []NotifiedKey   // upserted by (Org, Key)
-	Done     []int64         // Seq of consumed pending notifications
+	// State is written in the same transaction, as by PutState, e.g. the
+	// organisations' last-digest times.
+	State map[string][]byte
+	Done  []int64 // Seq of consumed pending notifications
 }
 
 // Notifications keeps notification policies and templates, the queue of

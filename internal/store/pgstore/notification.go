@@ -274,8 +274,8 @@ func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
 }
 
 // CommitNotifications stores one pass of the notifier in one transaction:
-// the messages (with the events they report), the keys, and the removal
-// of the consumed pending notifications. It sets the messages' IDs, and
+// the messages (with the events they report), the keys, the state, and
+// the removal of the consumed pending notifications. It sets the messages' IDs, and
 // fills in their Size, a zero Status (queued), Created (now) and
 // NextAttempt (Created: due at once). On error nothing is stored and c is
 // unchanged.
@@ -284,6 +284,13 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	copy(messages, c.Messages)
 	at := recordTime()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The messages go in one batch (one round trip, each with its own
+		// RETURNING id), the events they report in one statement.
+		var (
+			batch         pgx.Batch
+			reportedHash  [][]byte
+			reportedByMsg []int
+		)
 		for i := range messages {
 			m := &messages[i]
 			store.PrepareMessage(m, at)
@@ -291,27 +298,43 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			if body == nil {
 				body = []byte{}
 			}
-			err := tx.QueryRow(ctx, `INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
+			batch.Queue(`INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
 				body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 				m.OrgID, m.Org, m.Kind, m.Sender, textArray(m.Recipients), m.Subject, nullText(m.MessageID),
 				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt, m.LastError, m.Reply,
-				m.Created, nullTime(m.Sent)).Scan(&m.ID)
-			if isUnique(err) {
-				return fmt.Errorf("message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
+				m.Created, nullTime(m.Sent))
+			for j := range m.EventHashes {
+				reportedHash = append(reportedHash, m.EventHashes[j][:])
+				reportedByMsg = append(reportedByMsg, i)
 			}
-			if err != nil {
-				return fmt.Errorf("message %d: %w", i+1, err)
+		}
+		if batch.Len() > 0 {
+			results := tx.SendBatch(ctx, &batch)
+			for i := range messages {
+				m := &messages[i]
+				err := results.QueryRow().Scan(&m.ID)
+				if isUnique(err) {
+					results.Close()
+					return fmt.Errorf("message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
+				}
+				if err != nil {
+					results.Close()
+					return fmt.Errorf("message %d: %w", i+1, err)
+				}
 			}
-			if len(m.EventHashes) > 0 {
-				hashes := make([][]byte, len(m.EventHashes))
-				for j := range m.EventHashes {
-					hashes[j] = m.EventHashes[j][:]
-				}
-				if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_hash, message_id)
-					SELECT unnest($1::bytea[]), $2 ON CONFLICT DO NOTHING`, hashes, m.ID); err != nil {
-					return fmt.Errorf("message %d: events: %w", i+1, err)
-				}
+			if err := results.Close(); err != nil {
+				return fmt.Errorf("messages: %w", err)
+			}
+		}
+		if len(reportedHash) > 0 {
+			ids := make([]int64, len(reportedByMsg))
+			for j, i := range reportedByMsg {
+				ids[j] = messages[i].ID
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_hash, message_id)
+				SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT DO NOTHING`, reportedHash, ids); err != nil {
+				return fmt.Errorf("message events: %w", err)
 			}
 		}
 		if len(c.Keys) > 0 {
@@ -344,8 +367,23 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 				return fmt.Errorf("keys: %w", err)
 			}
 		}
+		if len(c.State) > 0 {
+			keys := make([]string, 0, len(c.State))
+			values := make([][]byte, 0, len(c.State))
+			for k, v := range c.State {
+				if v == nil {
+					v = []byte{}
+				}
+				keys, values = append(keys, k), append(values, v)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO state (key, value) SELECT * FROM unnest($1::text[], $2::bytea[])
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, keys, values); err != nil {
+				return fmt.Errorf("state: %w", err)
+			}
+		}
 		if len(c.Done) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE seq = ANY($1)`, c.Done); err != nil {
+			// One statement for any number: the array is one parameter.
+			if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE seq = ANY($1::bigint[])`, c.Done); err != nil {
 				return fmt.Errorf("consume pending: %w", err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -317,10 +318,67 @@ func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// rowsPerStatement is how many rows one INSERT or DELETE of
+// CommitNotifications carries, and parametersPerStatement bounds its
+// parameters (SQLite allows 32766). Compiling a statement costs as much as
+// running it for many rows, so a commit binds many rows a statement and
+// compiles the statement of a full chunk once (multiRow).
+const (
+	rowsPerStatement       = 500
+	parametersPerStatement = 1000
+)
+
+// valueRows returns n rows of columns placeholders: "(?, ?), (?, ?)".
+func valueRows(columns, n int) string {
+	row := "(?" + strings.Repeat(", ?", columns-1) + ")"
+	return row + strings.Repeat(", "+row, n-1)
+}
+
+// multiRow runs statement(k) for n rows in chunks of k rows, k at most
+// rowsPerStatement and columns*k at most parametersPerStatement; args
+// appends the parameters of row i. The statement of a full chunk is
+// prepared once and reused, only a short last chunk compiles its own.
+func multiRow(ctx context.Context, tx *sql.Tx, n, columns int, statement func(rows int) string, args func(dst []any, i int) []any) error {
+	per := min(rowsPerStatement, parametersPerStatement/columns)
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	buf := make([]any, 0, per*columns)
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		buf = buf[:0]
+		for i := start; i < end; i++ {
+			buf = args(buf, i)
+		}
+		var err error
+		if end-start < per {
+			_, err = tx.ExecContext(ctx, statement(end-start), buf...)
+		} else {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, statement(per)); err != nil {
+					return err
+				}
+			}
+			_, err = full.ExecContext(ctx, buf...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const insertMessageSQL = `INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
+	body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // CommitNotifications stores one pass of the notifier in one transaction:
-// the messages (with the events they report), the keys, and the removal
-// of the consumed pending notifications. It sets the messages' IDs, and
-// fills in their Size, a zero Status (queued), Created (now) and
+// the messages (with the events they report), the keys, the state, and the
+// removal of the consumed pending notifications. It sets the messages'
+// IDs, and fills in their Size, a zero Status (queued), Created (now) and
 // NextAttempt (Created: due at once). On error nothing is stored and c is
 // unchanged.
 func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCommit) error {
@@ -332,55 +390,93 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	messages := make([]store.OutboxMessage, len(c.Messages))
 	copy(messages, c.Messages)
 	at := recordTime()
-	for i := range messages {
-		m := &messages[i]
-		store.PrepareMessage(m, at)
-		recipients, err := jsonList(m.Recipients)
+	type reported struct {
+		hash []byte
+		id   int64
+	}
+	var reports []reported
+	if len(messages) > 0 {
+		insert, err := tx.PrepareContext(ctx, insertMessageSQL)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
+			return fmt.Errorf("sqlitestore: commit notifications: %w", err)
 		}
-		body := m.Body
-		if body == nil {
-			body = []byte{}
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
-			body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.OrgID, m.Org, m.Kind, m.Sender, recipients, m.Subject, nullText(m.MessageID),
-			body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt.UnixMicro(), m.LastError, m.Reply,
-			m.Created.UnixMicro(), micros(m.Sent))
-		if isUnique(err) {
-			return fmt.Errorf("sqlitestore: commit notifications: message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
-		}
-		if m.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
-		}
-		for _, h := range m.EventHashes {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO message_events (event_hash, message_id) VALUES (?, ?)`, h[:], m.ID); err != nil {
-				return fmt.Errorf("sqlitestore: commit notifications: message %d: event %s: %w", i+1, h, err)
+		defer insert.Close()
+		for i := range messages {
+			m := &messages[i]
+			store.PrepareMessage(m, at)
+			recipients, err := jsonList(m.Recipients)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
+			}
+			body := m.Body
+			if body == nil {
+				body = []byte{}
+			}
+			res, err := insert.ExecContext(ctx, m.OrgID, m.Org, m.Kind, m.Sender, recipients, m.Subject, nullText(m.MessageID),
+				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt.UnixMicro(), m.LastError, m.Reply,
+				m.Created.UnixMicro(), micros(m.Sent))
+			if isUnique(err) {
+				return fmt.Errorf("sqlitestore: commit notifications: message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
+			}
+			if m.ID, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
+			}
+			for j := range m.EventHashes {
+				reports = append(reports, reported{m.EventHashes[j][:], m.ID})
 			}
 		}
 	}
-	for _, k := range c.Keys {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notified_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+	err = multiRow(ctx, tx, len(reports), 2, func(n int) string {
+		return `INSERT OR IGNORE INTO message_events (event_hash, message_id) VALUES ` + valueRows(2, n)
+	}, func(dst []any, i int) []any {
+		return append(dst, reports[i].hash, reports[i].id)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: commit notifications: message events: %w", err)
+	}
+	// A key given twice in one statement is upserted twice in order, as
+	// in separate statements: the last one counts.
+	err = multiRow(ctx, tx, len(c.Keys), 7, func(n int) string {
+		return `INSERT INTO notified_keys (` + keyColumns + `) VALUES ` + valueRows(7, n) + `
 			ON CONFLICT (org, key) DO UPDATE SET first_sent = excluded.first_sent, last_sent = excluded.last_sent,
-				expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`,
-			k.Org, k.Key[:], k.FirstSent.UnixMicro(), k.LastSent.UnixMicro(), k.Expires.UnixMicro(), k.Repeats, k.Summary); err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: key %s of %s: %w", k.Key, k.Org, err)
+				expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`
+	}, func(dst []any, i int) []any {
+		k := &c.Keys[i]
+		return append(dst, k.Org, k.Key[:], k.FirstSent.UnixMicro(), k.LastSent.UnixMicro(), k.Expires.UnixMicro(), k.Repeats, k.Summary)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: commit notifications: keys: %w", err)
+	}
+	if len(c.State) > 0 {
+		keys := make([]string, 0, len(c.State))
+		for k := range c.State {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		err = multiRow(ctx, tx, len(keys), 2, func(n int) string {
+			return `INSERT INTO state (key, value) VALUES ` + valueRows(2, n) + `
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+		}, func(dst []any, i int) []any {
+			v := c.State[keys[i]]
+			if v == nil {
+				v = []byte{}
+			}
+			return append(dst, keys[i], v)
+		})
+		if err != nil {
+			return fmt.Errorf("sqlitestore: commit notifications: state: %w", err)
 		}
 	}
-	for start := 0; start < len(c.Done); start += keysPerQuery {
-		chunk := c.Done[start:min(start+keysPerQuery, len(c.Done))]
-		args := make([]any, len(chunk))
-		for i, seq := range chunk {
-			args[i] = seq
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM notify_queue WHERE seq IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: consume pending: %w", err)
-		}
+	err = multiRow(ctx, tx, len(c.Done), 1, func(n int) string {
+		return `DELETE FROM notify_queue WHERE seq IN (?` + strings.Repeat(", ?", n-1) + `)`
+	}, func(dst []any, i int) []any {
+		return append(dst, c.Done[i])
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: commit notifications: consume pending: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: %w", err)

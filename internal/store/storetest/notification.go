@@ -223,10 +223,19 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 	c := &store.NotificationCommit{
 		Messages: []store.OutboxMessage{message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", h0, h1, h0)},
 		Keys:     []store.NotifiedKey{key(1, "open DNS resolver on 192.0.2.0"), key(2, "open DNS resolver on 192.0.2.1")},
+		State:    map[string][]byte{"test.commit.one": []byte("1"), "test.commit.empty": nil},
 		Done:     []int64{queue[0].Seq, queue[1].Seq},
+	}
+	if err := s.PutState(ctx, "test.commit.one", []byte("before")); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.CommitNotifications(ctx, c); err != nil {
 		t.Fatalf("CommitNotifications: %v", err)
+	}
+	for key, want := range map[string]string{"test.commit.one": "1", "test.commit.empty": ""} {
+		if got, err := s.GetState(ctx, key); err != nil || got == nil || string(got) != want {
+			t.Errorf("GetState(%s) after the commit = %q, %v; want %q", key, got, err, want)
+		}
 	}
 	m := c.Messages[0]
 	if m.ID == 0 || m.Size != len(m.Body) || m.Status != store.MessageQueued || m.Created.Before(before) || !m.NextAttempt.Equal(m.Created) {
@@ -279,6 +288,7 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 			c := &store.NotificationCommit{
 				Messages: msgs,
 				Keys:     []store.NotifiedKey{key(3, "new"), key(1, "changed")},
+				State:    map[string][]byte{"test.commit.one": []byte("changed"), "test.commit.failed": []byte("x")},
 				Done:     []int64{queue[0].Seq},
 			}
 			err := s.CommitNotifications(ctx, c)
@@ -308,6 +318,87 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 			if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
 				t.Errorf("%s: a's queue after a failed commit = %v, want e2 e3", name, got)
 			}
+			if got, err := s.GetState(ctx, "test.commit.one"); err != nil || string(got) != "1" {
+				t.Errorf("%s: state after a failed commit = %q, %v; want the committed 1", name, got, err)
+			}
+			if _, err := s.GetState(ctx, "test.commit.failed"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: GetState of a key of the failed commit = %v, want ErrNotFound", name, err)
+			}
+		}
+	})
+
+	// More rows than one statement of a store carries, with a last chunk
+	// that is not full.
+	t.Run("large", func(t *testing.T) {
+		createOrg(t, s, newOrg("big"))
+		var batch []*event.Event
+		for i := range 1234 {
+			batch = append(batch, tagged(t, ev(t, map[string]string{
+				"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Second)),
+				"source.ip":   fmt.Sprintf("198.51.%d.%d", i/256, i%256),
+			}), "big"))
+		}
+		insert(t, s, batch, nil)
+		queue := pending(t, s, "big")
+		if len(queue) != len(batch) {
+			t.Fatalf("big's queue has %d entries, want %d", len(queue), len(batch))
+		}
+		c := &store.NotificationCommit{State: map[string][]byte{}}
+		for i := range 3 {
+			var hashes []event.Hash
+			for _, e := range batch[i*400 : min(i*400+450, len(batch))] {
+				hashes = append(hashes, e.Hash())
+			}
+			c.Messages = append(c.Messages, message("big", a.ID, fmt.Sprintf("%d.large@cert.example", i), "x", hashes...))
+		}
+		for i := range 777 {
+			c.Keys = append(c.Keys, store.NotifiedKey{Org: "big", Key: event.Hash{byte(i), byte(i >> 8), 0x55},
+				FirstSent: base, LastSent: base, Expires: base.Add(time.Hour), Summary: "first"})
+			c.State[fmt.Sprintf("test.large.%d", i)] = []byte(fmt.Sprint(i))
+		}
+		// A key given twice counts as given last.
+		twice := c.Keys[3]
+		twice.Summary = "last"
+		c.Keys = append(c.Keys, twice)
+		for _, p := range queue {
+			c.Done = append(c.Done, p.Seq)
+		}
+		if err := s.CommitNotifications(ctx, c); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+		for _, i := range []int{0, 399, 400, 449, 450, 1233} {
+			list, err := s.ListMessages(ctx, store.MessageQuery{EventHash: batch[i].Hash()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for j := 2; j >= 0; j-- {
+				if i >= j*400 && i < j*400+450 {
+					want = append(want, c.Messages[j].ID)
+				}
+			}
+			if got := messageIDs(list); !slices.Equal(got, want) {
+				t.Errorf("messages reporting event %d = %v, want %v", i, got, want)
+			}
+		}
+		var hs []event.Hash
+		for _, k := range c.Keys {
+			hs = append(hs, k.Key)
+		}
+		keys, err := s.GetNotifiedKeys(ctx, "big", hs, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 777 || keys[twice.Key].Summary != "last" {
+			t.Errorf("GetNotifiedKeys found %d keys (want 777), the one given twice %q (want last)", len(keys), keys[twice.Key].Summary)
+		}
+		for _, i := range []int{0, 500, 776} {
+			if got, err := s.GetState(ctx, fmt.Sprintf("test.large.%d", i)); err != nil || string(got) != fmt.Sprint(i) {
+				t.Errorf("GetState(test.large.%d) = %q, %v", i, got, err)
+			}
+		}
+		if got := pending(t, s, "big"); len(got) != 0 {
+			t.Errorf("big's queue has %d entries after consuming all, want 0", len(got))
 		}
 	})
 
