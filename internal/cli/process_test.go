@@ -35,7 +35,13 @@ func buildVigil(t *testing.T) string {
 
 func startServe(t *testing.T, bin, data string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	return startServeWith(t, bin, data)
+}
+
+// startServeWith starts `vigil serve` on data with more arguments.
+func startServeWith(t *testing.T, bin, data string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, args...)...)
 	log, err := os.OpenFile(filepath.Join(data, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)

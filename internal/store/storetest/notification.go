@@ -330,7 +330,7 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 	// More rows than one statement of a store carries, with a last chunk
 	// that is not full.
 	t.Run("large", func(t *testing.T) {
-		createOrg(t, s, newOrg("big"))
+		big := createOrg(t, s, newOrg("big"))
 		var batch []*event.Event
 		for i := range 1234 {
 			batch = append(batch, tagged(t, ev(t, map[string]string{
@@ -349,7 +349,7 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 			for _, e := range batch[i*400 : min(i*400+450, len(batch))] {
 				hashes = append(hashes, e.Hash())
 			}
-			c.Messages = append(c.Messages, message("big", a.ID, fmt.Sprintf("%d.large@cert.example", i), "x", hashes...))
+			c.Messages = append(c.Messages, message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", hashes...))
 		}
 		for i := range 777 {
 			c.Keys = append(c.Keys, store.NotifiedKey{Org: "big", Key: event.Hash{byte(i), byte(i >> 8), 0x55},
