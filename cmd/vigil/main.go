@@ -3,6 +3,9 @@ package main
 
 import (
 	"os"
+	// Time zones of notify.time_zone resolve on hosts without a zone
+	// database (containers, minimal installs).
+	_ "time/tzdata"
 
 	"github.com/vigil-cert/vigil/internal/cli"
 )

@@ -140,6 +140,11 @@ type team struct {
 }
 
 func teamOf(from string) team {
+	if from == "" {
+		// Only previews render without a sender (Validate requires one
+		// when notifications are on); show them a recognisable stand-in.
+		return team{Name: "Your CERT", Email: "cert@example.org"}
+	}
 	a, err := mail.ParseAddress(from)
 	if err != nil {
 		return team{Name: from, Email: from}
