@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -95,10 +96,14 @@ func armoredPublic(e *openpgp.Entity) string {
 }
 
 // failingStore is the real store with a commit that fails on demand, as a
-// crash or a full disk would make it.
+// crash or a full disk would make it. It counts the state written outside
+// commits and keeps the state of the last commit.
 type failingStore struct {
 	*sqlitestore.Store
-	fail atomic.Bool
+	fail      atomic.Bool
+	putStates atomic.Int64
+	mu        sync.Mutex
+	committed map[string][]byte
 }
 
 var errDiskFull = errors.New("disk full")
@@ -107,7 +112,15 @@ func (f *failingStore) CommitNotifications(ctx context.Context, c *store.Notific
 	if f.fail.Load() {
 		return errDiskFull
 	}
+	f.mu.Lock()
+	f.committed = maps.Clone(c.State)
+	f.mu.Unlock()
 	return f.Store.CommitNotifications(ctx, c)
+}
+
+func (f *failingStore) PutState(ctx context.Context, key string, value []byte) error {
+	f.putStates.Add(1)
+	return f.Store.PutState(ctx, key, value)
 }
 
 // env is a notifier over a fresh SQLite store with one organisation.
@@ -539,6 +552,30 @@ func TestImmediateAndDigestTiming(t *testing.T) {
 			t.Errorf("%+v", rep)
 		}
 	})
+}
+
+// The time of a digest is stored in the transaction that queues it: a
+// crash cannot leave one without the other.
+func TestDigestTimeCommitted(t *testing.T) {
+	e := newEnv(t, nil)
+	e.put([]map[string]string{scan("192.0.2.53")})
+	before := e.db.putStates.Load()
+	if rep := e.run(day1); rep.Messages != 1 {
+		t.Fatalf("%+v, want one digest", rep)
+	}
+	want := day1.UTC().Format(time.RFC3339Nano)
+	e.db.mu.Lock()
+	got := string(e.db.committed[lastDigestKey("uni")])
+	e.db.mu.Unlock()
+	if got != want {
+		t.Errorf("last digest in the commit = %q, want %q", got, want)
+	}
+	if n := e.db.putStates.Load() - before; n != 0 {
+		t.Errorf("%d PutState calls in the pass, want none: the time goes in the commit", n)
+	}
+	if raw, err := e.db.GetState(e.ctx, lastDigestKey("uni")); err != nil || string(raw) != want {
+		t.Errorf("stored last digest = %q, %v; want %q", raw, err, want)
+	}
 }
 
 func TestCrashSafety(t *testing.T) {

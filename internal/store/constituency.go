@@ -91,8 +91,10 @@ type Constituency interface {
 	UpdateOrganisation(ctx context.Context, o *Organisation) error
 	// DeleteOrganisation removes an organisation with its networks,
 	// ASNs, domains, contacts, notification policy, change requests and
-	// pending notifications; stored events stay tagged with its handle.
-	// ErrNotFound when absent; an error wrapping ErrConflict while users
+	// pending notifications, and its entries in the event index: stored
+	// events keep their extra.constituency, but no Organisation search
+	// finds them any more, so that an organisation created later under the
+	// same handle does not inherit them. ErrNotFound when absent; an error wrapping ErrConflict while users
 	// belong to it (User.OrgID), who must be moved or deleted first.
 	DeleteOrganisation(ctx context.Context, id int64) error
 	GetOrganisation(ctx context.Context, id int64) (Organisation, error)

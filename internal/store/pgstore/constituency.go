@@ -207,8 +207,10 @@ func updateOrganisation(ctx context.Context, tx querier, o *store.Organisation, 
 }
 
 // DeleteOrganisation removes an organisation with what it owns, its
-// notification policy, change requests and pending notifications. The
-// events tagged with its handle stay tagged: they are the record of what
+// notification policy, change requests, pending notifications and its
+// entries in the index of events by organisation (event_orgs), so that an
+// organisation created later with the same handle does not inherit its
+// events. The events keep extra.constituency: they are the record of what
 // was seen. An organisation that users belong to is not deleted: the
 // error wraps ErrConflict, and the users must be moved or deleted first.
 func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
@@ -252,6 +254,9 @@ func deleteOrganisation(ctx context.Context, tx querier, id int64, handle string
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE org = $1`, handle); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM event_orgs WHERE org = $1`, handle); err != nil {
 		return err
 	}
 	return nil

@@ -178,8 +178,10 @@ func updateOrganisation(ctx context.Context, tx execer, o *store.Organisation, a
 }
 
 // DeleteOrganisation removes an organisation with what it owns, its
-// notification policy, change requests and pending notifications. The
-// events tagged with its handle stay tagged: they are the record of what
+// notification policy, change requests, pending notifications and its
+// entries in the index of events by organisation (event_orgs), so that an
+// organisation created later with the same handle does not inherit its
+// events. The events keep extra.constituency: they are the record of what
 // was seen. An organisation that users belong to is not deleted: the
 // error wraps ErrConflict, and the users must be moved or deleted first.
 func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
@@ -221,6 +223,7 @@ func deleteOrganisation(ctx context.Context, tx execer, id int64, handle string)
 		{`DELETE FROM organisations WHERE id = ?`, id},
 		{`DELETE FROM notification_policies WHERE org_id = ?`, id},
 		{`DELETE FROM notify_queue WHERE org = ?`, handle},
+		{`DELETE FROM event_orgs WHERE org = ?`, handle},
 	} {
 		if _, err := tx.ExecContext(ctx, del.query, del.arg); err != nil {
 			return err

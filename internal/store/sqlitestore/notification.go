@@ -1,6 +1,8 @@
 package sqlitestore
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -429,6 +431,15 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			}
 		}
 	}
+	// In key order, each chunk's rows and successive chunks fall in
+	// neighbouring pages of the index: fewer pages read and rebalanced
+	// than in the order of the messages.
+	slices.SortFunc(reports, func(a, b reported) int {
+		if d := bytes.Compare(a.hash, b.hash); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.id, b.id)
+	})
 	err = multiRow(ctx, tx, len(reports), 2, func(n int) string {
 		return `INSERT OR IGNORE INTO message_events (event_hash, message_id) VALUES ` + valueRows(2, n)
 	}, func(dst []any, i int) []any {
@@ -437,14 +448,25 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	if err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: message events: %w", err)
 	}
-	// A key given twice in one statement is upserted twice in order, as
-	// in separate statements: the last one counts.
+	// In key order too, stable: a key given twice is upserted twice in
+	// the order given (in one statement as in separate ones), so the last
+	// one counts.
+	keyOrder := make([]int, len(c.Keys))
+	for i := range keyOrder {
+		keyOrder[i] = i
+	}
+	slices.SortStableFunc(keyOrder, func(i, j int) int {
+		if d := strings.Compare(c.Keys[i].Org, c.Keys[j].Org); d != 0 {
+			return d
+		}
+		return bytes.Compare(c.Keys[i].Key[:], c.Keys[j].Key[:])
+	})
 	err = multiRow(ctx, tx, len(c.Keys), 7, func(n int) string {
 		return `INSERT INTO notified_keys (` + keyColumns + `) VALUES ` + valueRows(7, n) + `
 			ON CONFLICT (org, key) DO UPDATE SET first_sent = excluded.first_sent, last_sent = excluded.last_sent,
 				expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`
 	}, func(dst []any, i int) []any {
-		k := &c.Keys[i]
+		k := &c.Keys[keyOrder[i]]
 		return append(dst, k.Org, k.Key[:], k.FirstSent.UnixMicro(), k.LastSent.UnixMicro(), k.Expires.UnixMicro(), k.Repeats, k.Summary)
 	})
 	if err != nil {
@@ -470,10 +492,12 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			return fmt.Errorf("sqlitestore: commit notifications: state: %w", err)
 		}
 	}
-	err = multiRow(ctx, tx, len(c.Done), 1, func(n int) string {
+	done := slices.Clone(c.Done)
+	slices.Sort(done)
+	err = multiRow(ctx, tx, len(done), 1, func(n int) string {
 		return `DELETE FROM notify_queue WHERE seq IN (?` + strings.Repeat(", ?", n-1) + `)`
 	}, func(dst []any, i int) []any {
-		return append(dst, c.Done[i])
+		return append(dst, done[i])
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: consume pending: %w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -279,6 +280,38 @@ func testOrganisations(t *testing.T, s store.Store) {
 			t.Errorf("a new contact got the ID %d of another", next.Contacts[0].ID)
 		}
 	})
+	t.Run("a re-created organisation does not inherit the events of the deleted one", func(t *testing.T) {
+		notInherited(t, s, func(x store.Organisation) {
+			if err := s.DeleteOrganisation(ctx, x.ID); err != nil {
+				t.Fatalf("DeleteOrganisation: %v", err)
+			}
+		})
+	})
+}
+
+// notInherited checks that remove(x) takes organisation x's events out of
+// the Organisation filter, so that an organisation created later with the
+// same handle does not see them in its portal; an event also tagged with
+// another organisation stays that one's.
+func notInherited(t *testing.T, s store.Store, remove func(x store.Organisation)) {
+	t.Helper()
+	x := createOrg(t, s, newOrg("x"))
+	createOrg(t, s, newOrg("y"))
+	insert(t, s, []*event.Event{
+		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "x only"}), "x"),
+		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base.Add(time.Minute)), "source.ip": "192.0.2.2", "comment": "x and y"}), "x", "y"),
+	}, nil)
+	if got := eventLabels(searchAll(t, s, store.EventQuery{Organisation: "x"})); got != "x and y x only" {
+		t.Fatalf("x's events before the delete = %q", got)
+	}
+	remove(x)
+	createOrg(t, s, newOrg("x"))
+	if got := searchAll(t, s, store.EventQuery{Organisation: "x"}); len(got) != 0 {
+		t.Errorf("the new x sees %q, the events of the deleted x", eventLabels(got))
+	}
+	if got := eventLabels(searchAll(t, s, store.EventQuery{Organisation: "y"})); got != "x and y" {
+		t.Errorf("y's events after deleting x = %q, want x and y", got)
+	}
 }
 
 func testUserOrganisation(t *testing.T, s store.Store) {
@@ -581,6 +614,15 @@ func testImport(t *testing.T, s store.Store) {
 		if h := handles(); h != "" {
 			t.Errorf("organisations left: %s", h)
 		}
+	})
+
+	t.Run("an organisation re-created after a replace does not inherit the events of the deleted one", func(t *testing.T) {
+		notInherited(t, s, func(store.Organisation) {
+			res, err := s.ImportOrganisations(ctx, []store.Organisation{get("y")}, true)
+			if err != nil || res.Deleted != 1 {
+				t.Fatalf("replacing import = %+v, %v; want x deleted", res, err)
+			}
+		})
 	})
 }
 
