@@ -84,11 +84,9 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 	a.store = st
+	// The table is loaded by the commands that look organisations up
+	// (buildRunner, constituency lookup), not by every short command.
 	a.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})
-	if err := a.directory.Reload(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load the constituency: %w", err)
-	}
 	return a, nil
 }
 
@@ -119,6 +117,9 @@ func (a *app) env() pipeline.Env {
 // buildRunner constructs every configured stage. withCollectors is false
 // for command-line ingestion and workers.
 func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, metrics *pipeline.Metrics, withCollectors bool) (*pipeline.Runner, error) {
+	if err := a.directory.Reload(ctx); err != nil {
+		return nil, fmt.Errorf("load the constituency: %w", err)
+	}
 	env := a.env()
 	var feeds []*pipeline.Feed
 	for i, fc := range a.cfg.Feeds {

@@ -309,6 +309,9 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.directory.Reload(ctx); err != nil {
+		return fmt.Errorf("load the constituency: %w", err)
+	}
 	matches, err := a.directory.Table().Lookup(query)
 	if err != nil {
 		var fe *constituency.FieldError

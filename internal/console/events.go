@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -264,19 +265,15 @@ func eventDetailData(se store.StoredEvent) detailPage {
 }
 
 func (c *Console) exportCSV(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.exportEvents(w, r, v, "text/csv; charset=utf-8", "csv", func(w http.ResponseWriter, events export.Events) error {
-		return export.WriteCSV(w, events, export.CSVOptions{})
-	})
+	c.exportEvents(w, r, v, "csv")
 }
 
 func (c *Console) exportJSONLines(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.exportEvents(w, r, v, "application/x-ndjson", "jsonl", func(w http.ResponseWriter, events export.Events) error {
-		return export.WriteJSONLines(w, events)
-	})
+	c.exportEvents(w, r, v, "jsonl")
 }
 
-// exportEvents streams the whole result of the query, page after page.
-func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit, contentType, ext string, write func(http.ResponseWriter, export.Events) error) {
+// exportEvents streams the whole result of the analysts' search.
+func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit, format string) {
 	q, form, problems := parseSearch(r.URL.Query())
 	if len(problems) > 0 {
 		p := eventsPage{Form: form, Problems: problems, Taxonomies: taxonomy.Names(), Types: taxonomy.Types(),
@@ -284,13 +281,25 @@ func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	name := fmt.Sprintf("vigil-events-%s.%s", c.now().UTC().Format("20060102T150405Z"), ext)
+	c.writeExport(w, r, v, q, "vigil-events", format)
+}
+
+// writeExport streams every event of q, page after page, as a CSV or JSON
+// lines download named after prefix and the time.
+func (c *Console) writeExport(w http.ResponseWriter, r *http.Request, v *visit, q store.EventQuery, prefix, format string) {
+	contentType, write := "text/csv; charset=utf-8", func(w io.Writer, events export.Events) error {
+		return export.WriteCSV(w, events, export.CSVOptions{})
+	}
+	if format == "jsonl" {
+		contentType, write = "application/x-ndjson", export.WriteJSONLines
+	}
+	name := fmt.Sprintf("%s-%s.%s", prefix, c.now().UTC().Format("20060102T150405Z"), format)
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	if err := write(w, export.Search(r.Context(), c.store, q)); err != nil {
 		// The response has begun: the error can only be logged, and the
 		// cut-off file shows the person that something went wrong.
-		c.logger.Error("event export", "user", v.user.Name, "format", ext, "err", err)
+		c.logger.Error("event export", "user", v.user.Name, "format", format, "err", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -115,13 +114,6 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 	c.render(w, r, v, http.StatusOK, "portal_events", msgTitlePortalEvents, p, flashOf(r), "")
 }
 
-// taggedWith reports whether the event concerns the organisation: its
-// extra.constituency lists the handle. This is the same tag the store's
-// Organisation filter reads, so the detail page and the list agree.
-func taggedWith(e *event.Event, handle string) bool {
-	return store.HasOrganisation(e, handle)
-}
-
 func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
 	h, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
 	if !ok {
@@ -131,7 +123,7 @@ func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, 
 	se, err := c.store.GetEvent(r.Context(), h)
 	// Another organisation's event answers exactly like a missing one, so
 	// that a guessed hash tells nothing.
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !taggedWith(se.Event, org.Handle)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !store.HasOrganisation(se.Event, org.Handle)) {
 		c.notFound(w, r, v)
 		return
 	}
@@ -159,21 +151,7 @@ func (c *Console) portalExport(format string) portalHandler {
 			c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
 			return
 		}
-		contentType, write := "text/csv; charset=utf-8", func(w http.ResponseWriter, events export.Events) error {
-			return export.WriteCSV(w, events, export.CSVOptions{})
-		}
-		if format == "jsonl" {
-			contentType, write = "application/x-ndjson", func(w http.ResponseWriter, events export.Events) error {
-				return export.WriteJSONLines(w, events)
-			}
-		}
-		name := fmt.Sprintf("%s-events-%s.%s", org.Handle, c.now().UTC().Format("20060102T150405Z"), format)
-		w.Header().Set("Content-Type", contentType)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		if err := write(w, export.Search(r.Context(), c.store, q)); err != nil {
-			c.logger.Error("portal export", "user", v.user.Name, "org", org.Handle, "format", format, "err", err)
-		}
+		c.writeExport(w, r, v, q, org.Handle+"-events", format)
 	}
 }
 
