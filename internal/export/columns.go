@@ -3,7 +3,6 @@ package export
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -77,6 +76,12 @@ func ParseColumns(s string) ([]string, error) {
 // sorted, and always HashColumn last.
 func FieldsPresent(events Events) ([]string, error) {
 	present := make(map[string]bool)
+	// The events of one report mostly have the same fields: an event
+	// with the fields of one seen before adds nothing, and comparing
+	// keys (the same strings, mostly) is cheaper than setting them.
+	var seen [][]string
+	next := 0
+events:
 	for e, err := range events {
 		if err != nil {
 			return nil, err
@@ -84,8 +89,22 @@ func FieldsPresent(events Events) ([]string, error) {
 		if e.Event == nil {
 			continue
 		}
-		for _, f := range e.Event.Fields() {
+		fields := e.Event.Fields()
+		for _, keys := range seen {
+			if sameKeys(keys, fields) {
+				continue events
+			}
+		}
+		keys := make([]string, len(fields))
+		for i, f := range fields {
 			present[f.Key] = true
+			keys[i] = f.Key
+		}
+		if len(seen) < maxLayouts {
+			seen = append(seen, keys)
+		} else {
+			seen[next] = keys
+			next = (next + 1) % maxLayouts
 		}
 	}
 	columns := make([]string, 0, len(present)+1)
@@ -117,10 +136,8 @@ func cell(e store.StoredEvent, column string) string {
 	if !ok {
 		return ""
 	}
-	if event.IsExtra(column) && len(v) >= 2 && v[0] == '"' {
-		if s, err := strconv.Unquote(v); err == nil {
-			return s
-		}
+	if event.IsExtra(column) {
+		return unquoteExtra(v)
 	}
 	return v
 }

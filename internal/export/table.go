@@ -36,6 +36,10 @@ type TableOptions struct {
 // end: use it for a page of results, CSV or JSON lines for a large export.
 // Control characters in cells become "?": feed data must not be able to
 // send escape sequences to an analyst's terminal.
+//
+// The layout is text/tabwriter's with a padding of two spaces, worked out
+// here because the cells hold no tabs, line ends or escapes (printable
+// sees to that) and every row has every column.
 func WriteTable(w io.Writer, events Events, opts TableOptions) error {
 	columns := opts.Columns
 	if columns == nil {
@@ -45,7 +49,96 @@ func WriteTable(w io.Writer, events Events, opts TableOptions) error {
 	if width <= 0 {
 		width = 48
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(columns) == 0 {
+		// A row of no cells is an empty line.
+		return writeEmptyRows(w, events)
+	}
+	cells := make([]string, 0, 8*len(columns))
+	for _, c := range columns {
+		h := strings.ToUpper(c)
+		if strings.ContainsAny(h, tabwriterSpecial) {
+			return writeTabwriter(w, events, columns, width)
+		}
+		cells = append(cells, h)
+	}
+	reader := newColumnReader(columns)
+	for e, err := range events {
+		if err != nil {
+			writeAligned(w, columns, cells)
+			return err
+		}
+		fields, at := reader.fieldsOfEvent(e)
+		for i, k := range at {
+			if reader.hash[i] {
+				cells = append(cells, printable(hashOf(e).String()))
+				continue
+			}
+			cells = append(cells, truncate(printable(reader.cell(fields, i, k)), width))
+		}
+	}
+	if err := writeAligned(w, columns, cells); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	return nil
+}
+
+// tabwriterSpecial are the bytes text/tabwriter does not treat as text.
+const tabwriterSpecial = "\t\n\v\f\xff"
+
+// tablePadding is the space between two columns.
+const tablePadding = 2
+
+// writeAligned writes the rows of cells (len(columns) cells each, the
+// header first) with every column but the last padded to its widest
+// cell plus tablePadding, widths counted in runes.
+func writeAligned(w io.Writer, columns []string, cells []string) error {
+	n := len(columns)
+	widths := make([]int, n)
+	runes := make([]int, len(cells))
+	size := 0
+	for i, c := range cells {
+		runes[i] = utf8.RuneCountInString(c)
+		widths[i%n] = max(widths[i%n], runes[i]+tablePadding)
+		size += len(c)
+	}
+	for _, wd := range widths[:n-1] {
+		size += wd * (len(cells) / n)
+	}
+	out := make([]byte, 0, size+len(cells)/n)
+	for i, c := range cells {
+		out = append(out, c...)
+		if j := i % n; j < n-1 {
+			for range widths[j] - runes[i] {
+				out = append(out, ' ')
+			}
+		} else {
+			out = append(out, '\n')
+		}
+	}
+	_, err := w.Write(out)
+	return err
+}
+
+// writeEmptyRows writes an empty line for the header and every event.
+func writeEmptyRows(w io.Writer, events Events) error {
+	out := []byte{'\n'}
+	for _, err := range events {
+		if err != nil {
+			w.Write(out)
+			return err
+		}
+		out = append(out, '\n')
+	}
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	return nil
+}
+
+// writeTabwriter is WriteTable through text/tabwriter, for column names
+// that hold bytes it treats specially.
+func writeTabwriter(w io.Writer, events Events, columns []string, width int) error {
+	tw := tabwriter.NewWriter(w, 0, 0, tablePadding, ' ', 0)
 	var line strings.Builder
 	writeRow := func(cells func(i int) string) error {
 		line.Reset()
@@ -94,6 +187,17 @@ func printable(s string) string {
 		return "-"
 	}
 	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' {
+			// Not plain printable ASCII: look at the runes.
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	clean = true
 	for _, r := range s {
 		if unsafeRune(r) {
 			clean = false
@@ -114,7 +218,7 @@ func printable(s string) string {
 }
 
 func truncate(s string, width int) string {
-	if utf8.RuneCountInString(s) <= width {
+	if len(s) <= width || utf8.RuneCountInString(s) <= width {
 		return s
 	}
 	n := 0
