@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -38,6 +39,8 @@ var (
 type Identity struct {
 	entity    *openpgp.Entity
 	publicKey string
+	// lastDate is the Date field of the last message, parsed.
+	lastDate atomic.Pointer[parsedDate]
 }
 
 // GenerateIdentity makes a new team key for name <email>, created at now,
