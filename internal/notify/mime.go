@@ -1,45 +1,133 @@
 package notify
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 )
 
 // mimePart is one part of a multipart/mixed entity: its header lines
-// (without line ends) and its encoded body, lines ending in CRLF.
+// (without line ends) and what appends its encoded body, lines ending in
+// CRLF, with an estimate of the body's size.
 type mimePart struct {
-	header []string
-	body   []byte
+	header     []string
+	appendBody func(dst []byte) []byte
+	size       int
 }
 
 // textPart encodes text (lines ending in \n) as quoted-printable UTF-8:
 // the text has accents in three of four languages, and a signed entity
 // must be 7-bit so that no relay re-encodes it and breaks the signature.
 func textPart(text string) mimePart {
-	var b bytes.Buffer
-	w := quotedprintable.NewWriter(&b)
-	// The writer turns "\n" into CRLF; a stray "\r" from a template would
-	// otherwise be encoded as =0D.
-	w.Write([]byte(strings.ReplaceAll(text, "\r\n", "\n")))
-	w.Close()
-	body := b.Bytes()
-	if !bytes.HasSuffix(body, []byte("\r\n")) {
-		body = append(body, '\r', '\n')
-	}
 	return mimePart{
 		header: []string{
 			"Content-Type: " + mime.FormatMediaType("text/plain", map[string]string{"charset": "utf-8"}),
 			"Content-Transfer-Encoding: quoted-printable",
 			"Content-Disposition: inline",
 		},
-		body: body,
+		appendBody: func(dst []byte) []byte { return appendQuotedPrintable(dst, text) },
+		size:       len(text) + len(text)/8,
 	}
 }
+
+// qpLineMax is the longest quoted-printable line, without its CRLF.
+const qpLineMax = 75
+
+// qpLiteral are the bytes quoted-printable writes as they are (printable
+// ASCII but "=", space and tab); qpLineEnd the line ends.
+var qpLiteral, qpLineEnd = func() (lit, end [256]bool) {
+	for b := '!'; b <= '~'; b++ {
+		lit[b] = b != '='
+	}
+	lit[' '], lit['\t'] = true, true
+	end['\r'], end['\n'] = true, true
+	return
+}()
+
+const upperHex = "0123456789ABCDEF"
+
+// appendQuotedPrintable appends text encoded as mime/quotedprintable's
+// Writer encodes it after CRLF became LF, ending in CRLF: line ends
+// become CRLF, a space or tab before one is encoded, and lines are broken
+// softly ("=" CRLF) before they pass 76 characters. It is that writer's
+// output byte for byte, without its call and copy for every line.
+func appendQuotedPrintable(dst []byte, text string) []byte {
+	start := len(dst)
+	n := 0      // characters on the current output line
+	cr := false // the last line end was a CR, whose LF is then dropped
+	soft := func() {
+		dst = append(dst, '=', '\r', '\n')
+		n = 0
+	}
+	encode := func(b byte) {
+		if qpLineMax-n < 3 {
+			soft()
+		}
+		dst = append(dst, '=', upperHex[b>>4], upperHex[b&0x0f])
+		n += 3
+	}
+	// lastSpace encodes a space or tab that ends a line, which relays
+	// may strip.
+	lastSpace := func() {
+		if n > 0 {
+			if b := dst[len(dst)-1]; b == ' ' || b == '\t' {
+				dst = dst[:len(dst)-1]
+				n--
+				encode(b)
+			}
+		}
+	}
+	for i := 0; i < len(text); {
+		b := text[i]
+		switch {
+		case qpLiteral[b]:
+			j := i + 1
+			for j < len(text) && qpLiteral[text[j]] {
+				j++
+			}
+			for run := text[i:j]; len(run) > 0; {
+				if n == qpLineMax {
+					soft()
+				}
+				k := min(qpLineMax-n, len(run))
+				dst = append(dst, run[:k]...)
+				n += k
+				run = run[k:]
+			}
+			cr = false
+			i = j
+		case qpLineEnd[b]:
+			i++
+			if b == '\r' && i < len(text) && text[i] == '\n' {
+				// CRLF is a line end like LF.
+				continue
+			}
+			if cr && b == '\n' {
+				cr = false
+				continue
+			}
+			if b == '\r' {
+				cr = true
+			}
+			lastSpace()
+			dst = append(dst, '\r', '\n')
+			n = 0
+		default:
+			encode(b)
+			i++
+		}
+	}
+	lastSpace()
+	if body := dst[start:]; len(body) < 2 || body[len(body)-2] != '\r' || body[len(body)-1] != '\n' {
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// base64Line is how many bytes make one 76-character line of base64.
+const base64Line = 57
 
 // filePart encodes an attachment in base64, 76 characters a line.
 func filePart(contentType, filename string, data []byte) mimePart {
@@ -47,56 +135,95 @@ func filePart(contentType, filename string, data []byte) mimePart {
 	if strings.HasPrefix(contentType, "text/") {
 		params["charset"] = "utf-8"
 	}
-	enc := base64.StdEncoding.EncodeToString(data)
-	var b bytes.Buffer
-	b.Grow(len(enc) + len(enc)/76*2 + 2)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76])
-		b.WriteString("\r\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc)
-	b.WriteString("\r\n")
 	return mimePart{
 		header: []string{
 			"Content-Type: " + mime.FormatMediaType(contentType, params),
 			"Content-Transfer-Encoding: base64",
 			"Content-Disposition: " + mime.FormatMediaType("attachment", map[string]string{"filename": filename}),
 		},
-		body: b.Bytes(),
+		appendBody: func(dst []byte) []byte {
+			rest := data
+			for len(rest) > base64Line {
+				dst = base64.StdEncoding.AppendEncode(dst, rest[:base64Line])
+				dst = append(dst, '\r', '\n')
+				rest = rest[base64Line:]
+			}
+			dst = base64.StdEncoding.AppendEncode(dst, rest)
+			return append(dst, '\r', '\n')
+		},
+		size: (len(data)+base64Line-1)/base64Line*78 + 2,
 	}
 }
+
+// boundaryPrefix starts every boundary; boundaryHex is the length of the
+// content hash that follows it.
+const (
+	boundaryPrefix = "=_vigil_"
+	boundaryHex    = 24
+)
 
 // multipartMixed joins parts into one multipart/mixed entity: its
 // Content-Type header, an empty line and the body, in CRLF form. The
 // boundary is derived from the content, so the same message renders to the
 // same bytes, and starts with "=_", which neither quoted-printable nor
 // base64 can produce, so it cannot occur inside a part.
+//
+// The parts are encoded in place, behind boundaries of the final length,
+// which are filled in once the content they are derived from is known: a
+// message is built without copying its attachments again.
 func multipartMixed(parts []mimePart) []byte {
-	h := sha256.New()
-	size := 0
+	placeholder := boundaryPrefix + strings.Repeat("0", boundaryHex)
+	header := "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": placeholder}) + "\r\n\r\n"
+	size := len(header) + len(placeholder) + 6
 	for _, p := range parts {
+		size += len(placeholder) + 4 + p.size
+		for _, l := range p.header {
+			size += len(l) + 2
+		}
+		size += 2
+	}
+	out := make([]byte, 0, size)
+	out = append(out, header...)
+	var at []int // where the boundaries are in out
+	bodies := make([][2]int, len(parts))
+	for i, p := range parts {
+		out = append(out, "--"...)
+		at = append(at, len(out))
+		out = append(out, placeholder...)
+		out = append(out, '\r', '\n')
+		for _, l := range p.header {
+			out = append(out, l...)
+			out = append(out, '\r', '\n')
+		}
+		out = append(out, '\r', '\n')
+		bodies[i][0] = len(out)
+		out = p.appendBody(out)
+		bodies[i][1] = len(out)
+	}
+	out = append(out, "--"...)
+	at = append(at, len(out))
+	out = append(out, placeholder...)
+	out = append(out, "--\r\n"...)
+
+	h := sha256.New()
+	for i, p := range parts {
 		for _, l := range p.header {
 			h.Write([]byte(l))
 			h.Write([]byte{'\n'})
-			size += len(l) + 2
 		}
-		h.Write(p.body)
-		size += len(p.body)
+		h.Write(out[bodies[i][0]:bodies[i][1]])
 	}
-	boundary := "=_vigil_" + hex.EncodeToString(h.Sum(nil)[:12])
-	var b bytes.Buffer
-	b.Grow(size + 64*(len(parts)+2))
-	b.WriteString("Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary}) + "\r\n\r\n")
-	for _, p := range parts {
-		b.WriteString("--" + boundary + "\r\n")
-		for _, l := range p.header {
-			b.WriteString(l)
-			b.WriteString("\r\n")
-		}
-		b.WriteString("\r\n")
-		b.Write(p.body)
+	var sum [sha256.Size]byte
+	boundary := boundaryPrefix + hex.EncodeToString(h.Sum(sum[:0])[:boundaryHex/2])
+	for _, i := range at {
+		copy(out[i:], boundary)
 	}
-	b.WriteString("--" + boundary + "--\r\n")
-	return b.Bytes()
+	final := "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary}) + "\r\n\r\n"
+	if len(final) != len(header) {
+		// The placeholder is quoted as any boundary is, so this does
+		// not happen; if it did, the header is put in front.
+		return append([]byte(final), out[len(header):]...)
+	}
+	copy(out, final)
+	return out
 }

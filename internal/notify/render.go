@@ -26,6 +26,13 @@ type renderer struct {
 	builtins map[string]*Template
 	log      *slog.Logger
 
+	// buffers hold CSV files between messages: a file is needed only
+	// until its message's entity is built.
+	buffers sync.Pool
+	// compressors are gzip writers to reuse: each holds several hundred
+	// KB of state.
+	compressors sync.Pool
+
 	mu        sync.RWMutex
 	overrides map[string]*Template
 	// strict makes a failing override an error instead of a fallback to
@@ -179,6 +186,37 @@ type attachmentFile struct {
 	Attachment
 	ContentType string
 	Data        []byte
+	// buffer holds Data when it came from renderer.buffers.
+	buffer *[]byte
+}
+
+// maxPooledBytes bounds the buffers kept for reuse, so that one very
+// large file does not stay in memory for the rest of the run.
+const maxPooledBytes = 4 << 20
+
+func (r *renderer) buffer() *[]byte {
+	if b, ok := r.buffers.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (r *renderer) releaseBuffer(b *[]byte) {
+	if b != nil && cap(*b) <= maxPooledBytes {
+		*b = (*b)[:0]
+		r.buffers.Put(b)
+	}
+}
+
+// release returns the buffers of files, which must not be used after.
+func (r *renderer) release(files ...[]attachmentFile) {
+	for _, list := range files {
+		for i := range list {
+			r.releaseBuffer(list[i].buffer)
+			list[i].buffer, list[i].Data = nil, nil
+		}
+	}
 }
 
 // withheldColumns are never sent: extra.constituency names the other
@@ -233,6 +271,7 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 		if smaller == 0 {
 			break
 		}
+		r.release(files...)
 		size = smaller
 	}
 
@@ -242,6 +281,8 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The entity holds the files now.
+		r.release(files[i])
 		out = append(out, m)
 	}
 	return out, nil
@@ -308,11 +349,22 @@ func (r *renderer) attachments(format, base string, events []store.StoredEvent, 
 		}
 		return r.maybeGzip(base+".jsonl", "application/x-ndjson", b.Bytes(), len(events))
 	default:
-		var b bytes.Buffer
-		if err := export.WriteCSV(&b, export.Slice(events), export.CSVOptions{Columns: columns}); err != nil {
+		buf := r.buffer()
+		data, err := export.AppendCSV(*buf, export.Slice(events), export.CSVOptions{Columns: columns})
+		*buf = data
+		if err != nil {
 			return nil, fmt.Errorf("CSV attachment: %w", err)
 		}
-		return r.maybeGzip(base+".csv", "text/csv", b.Bytes(), len(events))
+		files, err := r.maybeGzip(base+".csv", "text/csv", data, len(events))
+		if err != nil {
+			return nil, err
+		}
+		if files[0].Gzipped {
+			r.releaseBuffer(buf)
+		} else {
+			files[0].buffer = buf
+		}
+		return files, nil
 	}
 }
 
@@ -343,13 +395,19 @@ func (r *renderer) maybeGzip(name, contentType string, data []byte, events int) 
 	if r.cfg.GzipAboveBytes > 0 && int64(len(data)) > r.cfg.GzipAboveBytes {
 		var b bytes.Buffer
 		b.Grow(len(data) / 4)
-		w, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		w, ok := r.compressors.Get().(*gzip.Writer)
+		if ok {
+			w.Reset(&b)
+		} else {
+			w, _ = gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		}
 		if _, err := w.Write(data); err != nil {
 			return nil, fmt.Errorf("gzip %s: %w", name, err)
 		}
 		if err := w.Close(); err != nil {
 			return nil, fmt.Errorf("gzip %s: %w", name, err)
 		}
+		r.compressors.Put(w)
 		f.Name += ".gz"
 		f.ContentType = "application/gzip"
 		f.Data = b.Bytes()
@@ -386,33 +444,21 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 		data.Attachments = append(data.Attachments, f.Attachment)
 	}
 	hashes := make([]event.Hash, len(events))
-	byType := map[string][]store.StoredEvent{}
 	for i, e := range events {
 		hashes[i] = hashOf(e)
-		if t, ok := e.Event.Time("time.source"); ok {
-			if data.First.IsZero() || t.Before(data.First) {
-				data.First = t
-			}
-			if t.After(data.Last) {
-				data.Last = t
-			}
-		}
-		typ := e.Event.Value("classification.type")
-		byType[typ] = append(byType[typ], e)
 	}
-	types := make([]string, 0, len(byType))
-	for t := range byType {
-		types = append(types, t)
-	}
+	data.First, data.Last = timeBounds(events)
+	groups := byType(events)
 	// Most events first: the biggest problem leads the message.
-	sort.Slice(types, func(i, j int) bool {
-		if len(byType[types[i]]) != len(byType[types[j]]) {
-			return len(byType[types[i]]) > len(byType[types[j]])
+	sort.Slice(groups, func(i, j int) bool {
+		if len(groups[i].events) != len(groups[j].events) {
+			return len(groups[i].events) > len(groups[j].events)
 		}
-		return types[i] < types[j]
+		return groups[i].typ < groups[j].typ
 	})
-	for _, typ := range types {
-		s, err := r.section(in.Language, org, typ, byType[typ])
+	data.Sections = make([]Section, 0, len(groups))
+	for _, g := range groups {
+		s, err := r.section(in.Language, org, g.typ, g.events)
 		if err != nil {
 			return rendered{}, err
 		}
@@ -430,6 +476,124 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	}
 	return rendered{kind: in.Kind, Subject: subject, Entity: multipartMixed(mimeParts), Events: hashes, Part: part, Parts: parts,
 		text: body, attachments: data.Attachments}, nil
+}
+
+// typeGroup is the events of one classification type, in their order.
+type typeGroup struct {
+	typ    string
+	events []store.StoredEvent
+}
+
+// byType groups events by classification.type, in the order the types
+// first occur. A message has a handful of types: a list finds them faster
+// than a map, and the groups share one array.
+func byType(events []store.StoredEvent) []typeGroup {
+	var groups []typeGroup
+	counts := make([]int, 0, 8)
+	of := make([]int, len(events))
+	last := -1
+	for i, e := range events {
+		typ := e.Event.Value("classification.type")
+		if last < 0 || groups[last].typ != typ {
+			last = -1
+			for g := range groups {
+				if groups[g].typ == typ {
+					last = g
+					break
+				}
+			}
+			if last < 0 {
+				last = len(groups)
+				groups = append(groups, typeGroup{typ: typ})
+				counts = append(counts, 0)
+			}
+		}
+		of[i] = last
+		counts[last]++
+	}
+	all := make([]store.StoredEvent, 0, len(events))
+	for g := range groups {
+		groups[g].events = all[len(all) : len(all) : len(all)+counts[g]]
+		all = all[:len(all)+counts[g]]
+	}
+	for i, e := range events {
+		groups[of[i]].events = append(groups[of[i]].events, e)
+	}
+	return groups
+}
+
+// timeBounds returns the earliest and the latest time.source of events
+// (zero when none has one). Times in the canonical form compare as text,
+// so only the few that are earlier or later than all before them are
+// parsed; any other form takes the slow path of parsing every time.
+func timeBounds(events []store.StoredEvent) (first, last time.Time) {
+	var lo, hi string
+	for _, e := range events {
+		v, ok := e.Event.Get("time.source")
+		if !ok {
+			continue
+		}
+		if !canonicalTime(v) {
+			return timeBoundsParsed(events)
+		}
+		if lo == "" || v < lo {
+			if t, err := event.ParseTime(v); err == nil {
+				lo, first = v, t
+			}
+		}
+		if hi == "" || v > hi {
+			if t, err := event.ParseTime(v); err == nil {
+				hi, last = v, t
+			}
+		}
+	}
+	return first, last
+}
+
+// canonicalTime reports whether v has the form event.FormatTime gives
+// whole seconds, "2006-01-02T15:04:05+00:00", from 1970 on: such times
+// are never zero, and sort as text as they do in time.
+func canonicalTime(v string) bool {
+	if len(v) != 25 || v[19:] != "+00:00" || v[:4] < "1970" {
+		return false
+	}
+	for i := 0; i < 19; i++ {
+		c := v[i]
+		switch i {
+		case 4, 7:
+			if c != '-' {
+				return false
+			}
+		case 10:
+			if c != 'T' {
+				return false
+			}
+		case 13, 16:
+			if c != ':' {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// timeBoundsParsed is timeBounds parsing every time.
+func timeBoundsParsed(events []store.StoredEvent) (first, last time.Time) {
+	for _, e := range events {
+		if t, ok := e.Event.Time("time.source"); ok {
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	return first, last
 }
 
 // section renders the explanation and the table of one type's events.
@@ -460,7 +624,7 @@ func (r *renderer) section(lang string, org OrgData, typ string, events []store.
 			return s, fmt.Errorf("event table: %w", err)
 		}
 		// Indented, the table is preformatted text that reflow leaves alone.
-		s.Table = indent(strings.TrimRight(b.String(), "\n"), "  ")
+		s.Table = indent(bytes.TrimRight(b.Bytes(), "\n"), "  ")
 	}
 	return s, nil
 }
@@ -474,13 +638,21 @@ var repeatedInTitle = map[string]bool{"classification.identifier": true, "malwar
 func tableColumnsOf(events []store.StoredEvent) []string {
 	var cols []string
 	for _, c := range tableColumns {
-		values := map[string]bool{}
+		// Whether no event has c, or all that do the same value.
+		first, present, differ := "", false, false
 		for _, e := range events {
-			if v, ok := e.Event.Get(c); ok {
-				values[v] = true
+			v, ok := e.Event.Get(c)
+			if !ok {
+				continue
+			}
+			if !present {
+				first, present = v, true
+			} else if v != first {
+				differ = true
+				break
 			}
 		}
-		if len(values) == 0 || (repeatedInTitle[c] && len(values) == 1) {
+		if !present || (repeatedInTitle[c] && !differ) {
 			continue
 		}
 		cols = append(cols, c)

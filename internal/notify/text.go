@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,91 +21,162 @@ const textWidth = 72
 // are kept as they are. Runs of empty lines become one, so that optional
 // template sections leave no holes.
 func reflow(text string, width int) string {
-	lines := strings.Split(text, "\n")
-	out := make([]string, 0, len(lines))
-	var para []string
-	flush := func() {
-		long := false
-		for _, l := range para {
-			if utf8.RuneCountInString(l) > width {
-				long = true
-				break
-			}
-		}
-		if long {
-			out = append(out, wrapWords(words(strings.Join(para, " ")), width)...)
-		} else {
-			out = append(out, para...)
-		}
-		para = para[:0]
-	}
-	for _, l := range lines {
-		l = strings.TrimRight(l, " \t")
+	w := reflowWriter{width: width}
+	w.b.Grow(len(text) + len(text)/16)
+	for rest := text; ; {
+		l, tail, more := strings.Cut(rest, "\n")
+		l = trimRightBlanks(l)
 		switch {
 		case l == "":
-			flush()
-			if len(out) > 0 && out[len(out)-1] != "" {
-				out = append(out, "")
+			w.flush()
+			if w.lines > 0 && !w.lastEmpty {
+				w.line("")
 			}
-		case strings.HasPrefix(l, "  - ") && utf8.RuneCountInString(l) > width:
-			flush()
-			wrapped := wrapWords(words(l[4:]), width-4)
-			for i, w := range wrapped {
-				if i == 0 {
-					out = append(out, "  - "+w)
-				} else {
-					out = append(out, "    "+w)
-				}
-			}
+		case strings.HasPrefix(l, "  - ") && longer(l, width):
+			w.flush()
+			w.wrap([]string{l[4:]}, width-4, "  - ", "    ")
 		case l[0] == ' ' || l[0] == '\t' || isRule(l):
-			flush()
-			out = append(out, l)
+			w.flush()
+			w.line(l)
 		default:
-			para = append(para, l)
+			w.para = append(w.para, l)
 		}
+		if !more {
+			break
+		}
+		rest = tail
 	}
-	flush()
-	return strings.Join(out, "\n")
+	w.flush()
+	return w.b.String()
 }
 
-// words splits at ASCII spaces only: a no-break space (French puts one
-// before ":" and ";") must keep its neighbours on one line.
-func words(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' })
+// reflowWriter collects reflow's output lines, joined by "\n".
+type reflowWriter struct {
+	b         strings.Builder
+	width     int
+	lines     int  // lines written
+	lastEmpty bool // the last line written is empty
+	// para is the paragraph being read.
+	para []string
+}
+
+// start begins a new output line.
+func (w *reflowWriter) start() {
+	if w.lines > 0 {
+		w.b.WriteByte('\n')
+	}
+	w.lines++
+}
+
+func (w *reflowWriter) line(l string) {
+	w.start()
+	w.b.WriteString(l)
+	w.lastEmpty = l == ""
+}
+
+// flush writes the paragraph read so far: wrapped if a line of it is too
+// long, else as it is.
+func (w *reflowWriter) flush() {
+	long := false
+	for _, l := range w.para {
+		if longer(l, w.width) {
+			long = true
+			break
+		}
+	}
+	if long {
+		w.wrap(w.para, w.width, "", "")
+	} else {
+		for _, l := range w.para {
+			w.line(l)
+		}
+	}
+	w.para = w.para[:0]
+}
+
+// wrap fills lines of at most width runes (after first or next, the
+// prefix of the first line and of the others) with the words of texts;
+// a longer word (a URL) gets a line of its own. Words are split at ASCII
+// spaces only: a no-break space (French puts one before ":" and ";")
+// must keep its neighbours on one line.
+func (w *reflowWriter) wrap(texts []string, width int, first, next string) {
+	n := 0 // runes on the current line, without its prefix
+	prefix := first
+	for _, t := range texts {
+		for t != "" {
+			i := 0
+			for i < len(t) && (t[i] == ' ' || t[i] == '\t') {
+				i++
+			}
+			j := i
+			for j < len(t) && t[j] != ' ' && t[j] != '\t' {
+				j++
+			}
+			word := t[i:j]
+			t = t[j:]
+			if word == "" {
+				continue
+			}
+			wl := utf8.RuneCountInString(word)
+			if n > 0 && n+1+wl > width {
+				n = 0
+			}
+			if n == 0 {
+				w.start()
+				w.b.WriteString(prefix)
+				prefix = next
+				w.lastEmpty = false
+			} else {
+				w.b.WriteByte(' ')
+				n++
+			}
+			w.b.WriteString(word)
+			n += wl
+		}
+	}
+}
+
+// longer reports whether l has more than width runes.
+func longer(l string, width int) bool {
+	return len(l) > width && utf8.RuneCountInString(l) > width
+}
+
+// trimRightBlanks cuts the spaces and tabs off the end of l.
+func trimRightBlanks(l string) string {
+	i := len(l)
+	for i > 0 && (l[i-1] == ' ' || l[i-1] == '\t') {
+		i--
+	}
+	return l[:i]
 }
 
 // isRule reports whether l is a separator line such as "-----".
 func isRule(l string) bool {
-	return len(l) >= 3 && strings.Trim(l, "-=_*") == ""
+	if len(l) < 3 {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case '-', '=', '_', '*':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
-// wrapWords fills lines of at most width runes; a longer word (a URL)
-// gets a line of its own.
-func wrapWords(words []string, width int) []string {
-	var lines []string
-	var b strings.Builder
-	n := 0
-	for _, w := range words {
-		wl := utf8.RuneCountInString(w)
-		if n > 0 && n+1+wl > width {
-			lines = append(lines, b.String())
-			b.Reset()
-			n = 0
+// indent prefixes every line of b with prefix.
+func indent(b []byte, prefix string) string {
+	var out strings.Builder
+	out.Grow(len(b) + (bytes.Count(b, []byte{'\n'})+1)*len(prefix))
+	for {
+		out.WriteString(prefix)
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out.Write(b)
+			return out.String()
 		}
-		if n > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(w)
-		n += wl
+		out.Write(b[:i+1])
+		b = b[i+1:]
 	}
-	if n > 0 {
-		lines = append(lines, b.String())
-	}
-	return lines
-}
-
-// indent prefixes every line of s with prefix.
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }

@@ -1,0 +1,86 @@
+package notify
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// benchCapture is a BenchStore that keeps what LoadBench writes, so that
+// the rendering benchmarks see the events of `vigil bench notify`
+// without a database.
+type benchCapture struct {
+	orgs   []store.Organisation
+	events []*event.Event
+}
+
+func (c *benchCapture) ImportOrganisations(_ context.Context, orgs []store.Organisation, _ bool) (store.ImportResult, error) {
+	c.orgs = append(c.orgs, orgs...)
+	return store.ImportResult{}, nil
+}
+
+func (c *benchCapture) InsertEvents(_ context.Context, events []*event.Event, _ []store.DedupKey) (int, error) {
+	for _, e := range events {
+		c.events = append(c.events, e.Clone())
+	}
+	return len(events), nil
+}
+
+// benchDigests returns one digest input per organisation of a benchmark
+// constituency of orgs organisations and n events, largest first.
+func benchDigests(tb testing.TB, orgs, n int) []renderInput {
+	tb.Helper()
+	var c benchCapture
+	spec := BenchSpec{Organisations: orgs, Prefixes: orgs * 10, Events: n, Seed: 3, Now: renderNow}
+	if err := LoadBench(context.Background(), &c, spec, nil); err != nil {
+		tb.Fatal(err)
+	}
+	byOrg := map[string][]store.StoredEvent{}
+	for _, e := range c.events {
+		tag := e.Value(store.ConstituencyField)
+		byOrg[tag] = append(byOrg[tag], store.StoredEvent{Hash: e.Hash(), Stored: renderNow.Add(-time.Hour), Event: e})
+	}
+	var out []renderInput
+	for _, o := range c.orgs {
+		events := byOrg[`["`+o.Handle+`"]`]
+		if len(events) == 0 {
+			continue
+		}
+		out = append(out, renderInput{Kind: NameDigest, Org: o, Language: o.Language, Format: store.FormatSummary, Events: events, Now: renderNow})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Events) > len(out[j].Events) })
+	return out
+}
+
+// BenchmarkRenderDigests renders the digests of 100 organisations and
+// 10,000 events, as `vigil bench notify` has them (a few large, most of
+// about a hundred events); ns/op is for all of them.
+func BenchmarkRenderDigests(b *testing.B) {
+	r := testRenderer(b, DefaultConfig())
+	digests := benchDigests(b, 100, 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, in := range digests {
+			if _, err := r.render(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(digests)), "ns/message")
+}
+
+// BenchmarkRenderLarge renders one digest of 5,000 events.
+func BenchmarkRenderLarge(b *testing.B) {
+	r := testRenderer(b, DefaultConfig())
+	digests := benchDigests(b, 1, 5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.render(digests[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
