@@ -104,8 +104,7 @@ func appendCSV(buf []byte, events Events, opts CSVOptions, flush func([]byte) ([
 				buf = hex.AppendEncode(buf, h[:])
 				continue
 			}
-			v := reader.cell(fields, i, k)
-			buf = appendCSVField(buf, v, needsDefusing(v))
+			buf = appendCell(buf, reader.cell(fields, i, k))
 		}
 		buf = append(buf, '\n')
 		if flush != nil {
@@ -165,6 +164,40 @@ func appendCSVField(dst []byte, field string, apostrophe bool) []byte {
 	dst = append(dst, field...)
 	return append(dst, '"')
 }
+
+// appendCell appends the defused cell v. Most cells start with a letter
+// or digit and hold no comma, quote or line end: they are appended as
+// they are after one look at each byte.
+func appendCell(dst []byte, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	if !plainStart[v[0]] {
+		return appendCSVField(dst, v, needsDefusing(v))
+	}
+	for i := 1; i < len(v); i++ {
+		if csvSpecial[v[i]] {
+			return appendCSVField(dst, v, false)
+		}
+	}
+	return append(dst, v...)
+}
+
+// plainStart are the first bytes of a cell that is neither defused nor
+// quoted for its start (white space, or `\.`); csvSpecial the bytes that
+// make a cell quoted anywhere.
+var plainStart, csvSpecial = func() (start, special [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		start[c] = true
+	}
+	for _, c := range "=+-@\\,\"" {
+		start[c] = false
+	}
+	for _, c := range ",\"\r\n" {
+		special[c] = true
+	}
+	return
+}()
 
 // asciiSpace are the ASCII bytes unicode.IsSpace is true of.
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
