@@ -122,11 +122,23 @@ func (r *renderer) message(lang, name string, data MessageData) (subject, body s
 	return run(t)
 }
 
-// execute runs the body of the override of lang/name if there is one,
-// falling back to the built-in when it fails, and the built-in otherwise.
-func (r *renderer) execute(lang, name string, data any) (string, error) {
+// explain renders the explanation of one classification type: the
+// type's own template (override, then built-in), else the generic one.
+// An override that fails is logged and the built-in used.
+func (r *renderer) explain(lang string, data TypeData) (string, error) {
+	name := TypePrefix + data.Type
+	if r.override(lang+"/"+name) == nil && r.builtins[lang+"/"+name] == nil {
+		name = TypePrefix + GenericType
+	}
+	s, err := r.executeType(lang, name, data)
+	return strings.TrimRight(s, "\n"), err
+}
+
+// executeType runs the override of lang/name if there is one, falling
+// back to the built-in when it fails, and the built-in otherwise.
+func (r *renderer) executeType(lang, name string, data TypeData) (string, error) {
 	if o := r.override(lang + "/" + name); o != nil {
-		s, err := o.executeBody(data)
+		s, err := o.executeType(data)
 		if err == nil {
 			return s, nil
 		}
@@ -139,18 +151,7 @@ func (r *renderer) execute(lang, name string, data any) (string, error) {
 	if b == nil {
 		return "", fmt.Errorf("no built-in template %s/%s", lang, name)
 	}
-	return b.executeBody(data)
-}
-
-// explain renders the explanation of one classification type: the
-// type's own template (override, then built-in), else the generic one.
-func (r *renderer) explain(lang string, data TypeData) (string, error) {
-	name := TypePrefix + data.Type
-	if r.override(lang+"/"+name) == nil && r.builtins[lang+"/"+name] == nil {
-		name = TypePrefix + GenericType
-	}
-	s, err := r.execute(lang, name, data)
-	return strings.TrimRight(s, "\n"), err
+	return b.executeType(data)
 }
 
 // renderInput is one notification to render: the new events of one kind

@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -117,6 +119,158 @@ type TypeData struct {
 type Template struct {
 	Language, Name string
 	subject, body  *template.Template
+
+	// A type explanation renders alike for all data that agree in the
+	// fields it reads (typeFields): every section of every message of a
+	// type has one, so they are kept by those fields.
+	typeFields typeField
+	mu         sync.Mutex
+	explained  map[string]string
+}
+
+// typeField is a set of TypeData fields.
+type typeField uint8
+
+const (
+	fieldType typeField = 1 << iota
+	fieldTaxonomy
+	fieldIdentifiers
+	fieldCount
+	fieldOrg
+	fieldLanguage
+	allTypeFields = fieldType | fieldTaxonomy | fieldIdentifiers | fieldCount | fieldOrg | fieldLanguage
+)
+
+var typeFieldNames = map[string]typeField{
+	"Type": fieldType, "Taxonomy": fieldTaxonomy, "Identifiers": fieldIdentifiers,
+	"Count": fieldCount, "Org": fieldOrg, "Language": fieldLanguage,
+}
+
+// readFields returns the TypeData fields a template reads: those its
+// actions name, or all of them when it hands its data on whole or
+// changes what "." is (range, with, template, "." or "$" alone), where
+// a name need not be a field of the data.
+func readFields(n parse.Node) typeField {
+	switch n := n.(type) {
+	case nil:
+		return 0
+	case *parse.ListNode:
+		if n == nil {
+			return 0
+		}
+		var f typeField
+		for _, c := range n.Nodes {
+			f |= readFields(c)
+		}
+		return f
+	case *parse.TextNode, *parse.CommentNode, *parse.IdentifierNode, *parse.StringNode, *parse.NumberNode,
+		*parse.BoolNode, *parse.NilNode, *parse.BreakNode, *parse.ContinueNode:
+		return 0
+	case *parse.ActionNode:
+		return readFields(n.Pipe)
+	case *parse.IfNode:
+		return readFields(n.Pipe) | readFields(n.List) | readFields(n.ElseList)
+	case *parse.PipeNode:
+		if n == nil {
+			return 0
+		}
+		var f typeField
+		for _, c := range n.Cmds {
+			f |= readFields(c)
+		}
+		return f
+	case *parse.CommandNode:
+		var f typeField
+		for _, a := range n.Args {
+			f |= readFields(a)
+		}
+		return f
+	case *parse.ChainNode:
+		return readFields(n.Node)
+	case *parse.FieldNode:
+		if f, ok := typeFieldNames[n.Ident[0]]; ok {
+			return f
+		}
+		return allTypeFields
+	case *parse.VariableNode:
+		if n.Ident[0] != "$" {
+			// Declared from a pipeline whose fields are counted.
+			return 0
+		}
+		if len(n.Ident) > 1 {
+			if f, ok := typeFieldNames[n.Ident[1]]; ok {
+				return f
+			}
+		}
+		return allTypeFields
+	}
+	return allTypeFields
+}
+
+// maxExplained bounds the explanations a template keeps.
+const maxExplained = 4096
+
+// executeType executes a type explanation, or returns the text it gave
+// for data that agree in the fields it reads.
+func (t *Template) executeType(data TypeData) (string, error) {
+	key := typeKey(data, t.typeFields)
+	t.mu.Lock()
+	s, ok := t.explained[key]
+	t.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := t.executeBody(data)
+	if err != nil {
+		return s, err
+	}
+	t.mu.Lock()
+	if t.explained == nil {
+		t.explained = make(map[string]string)
+	}
+	if len(t.explained) < maxExplained {
+		t.explained[key] = s
+	}
+	t.mu.Unlock()
+	return s, nil
+}
+
+// typeKey writes the fields of data in f, each with its length.
+func typeKey(data TypeData, f typeField) string {
+	b := make([]byte, 0, 64)
+	str := func(s string) {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	if f&fieldType != 0 {
+		str(data.Type)
+	}
+	if f&fieldTaxonomy != 0 {
+		str(data.Taxonomy)
+	}
+	if f&fieldIdentifiers != 0 {
+		// nil and empty differ to a template only in printing, as [].
+		b = strconv.AppendBool(b, data.Identifiers == nil)
+		b = strconv.AppendInt(b, int64(len(data.Identifiers)), 10)
+		for _, id := range data.Identifiers {
+			str(id)
+		}
+	}
+	if f&fieldCount != 0 {
+		b = strconv.AppendInt(b, int64(data.Count), 10)
+		b = append(b, ';')
+	}
+	if f&fieldOrg != 0 {
+		str(data.Org.Handle)
+		str(data.Org.Name)
+		str(data.Org.Sector)
+		str(data.Org.Country)
+	}
+	if f&fieldLanguage != 0 {
+		str(data.Language)
+	}
+	return string(b)
 }
 
 // TemplateError is a template that does not parse or execute. Line is the
@@ -212,6 +366,12 @@ func parseTemplate(t store.NotificationTemplate, zone *time.Location) (*Template
 	if parsed.body, err = template.New("body").Funcs(fm).Option("missingkey=error").Parse(t.Body); err != nil {
 		return nil, templateError(t.Language, t.Name, "body", err)
 	}
+	if isType {
+		parsed.typeFields = allTypeFields
+		if len(parsed.body.Templates()) == 1 && parsed.body.Tree != nil {
+			parsed.typeFields = readFields(parsed.body.Tree.Root)
+		}
+	}
 	return parsed, nil
 }
 
@@ -242,9 +402,20 @@ func Check(t store.NotificationTemplate) error {
 	return err
 }
 
+// executeBuffers are the buffers templates execute into: a digest's body
+// grows one to several KB in small writes, which a new buffer would
+// reallocate again and again for every message.
+var executeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (t *Template) executeBody(data any) (string, error) {
-	var b bytes.Buffer
-	if err := t.body.Execute(&b, data); err != nil {
+	b := executeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= 1<<20 {
+			b.Reset()
+			executeBuffers.Put(b)
+		}
+	}()
+	if err := t.body.Execute(b, data); err != nil {
 		return "", templateError(t.Language, t.Name, "body", err)
 	}
 	return b.String(), nil
