@@ -3,6 +3,7 @@ package notify
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"mime"
 	"strings"
@@ -144,7 +145,7 @@ func filePart(contentType, filename string, data []byte) mimePart {
 		appendBody: func(dst []byte) []byte {
 			rest := data
 			for len(rest) > base64Line {
-				dst = base64.StdEncoding.AppendEncode(dst, rest[:base64Line])
+				dst = appendBase64Line(dst, rest[:base64Line])
 				dst = append(dst, '\r', '\n')
 				rest = rest[base64Line:]
 			}
@@ -153,6 +154,34 @@ func filePart(contentType, filename string, data []byte) mimePart {
 		},
 		size: (len(data)+base64Line-1)/base64Line*78 + 2,
 	}
+}
+
+// base64Pairs holds the two base64 characters of every 12 bits, the
+// first in the low byte: a line is encoded four characters a lookup
+// instead of one, the same characters as encoding/base64's.
+var base64Pairs = func() (pairs [1 << 12]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range pairs {
+		pairs[i] = uint16(alphabet[i>>6]) | uint16(alphabet[i&63])<<8
+	}
+	return
+}()
+
+// appendBase64Line appends the 76 characters of one base64Line bytes of
+// line, six bytes (eight characters) at a time.
+func appendBase64Line(dst, line []byte) []byte {
+	var out [76]byte
+	for i := 0; i < 9; i++ {
+		// Read eight bytes (the line has them: 6*8+8 <= 57); the top
+		// 48 bits are the six encoded.
+		v := binary.BigEndian.Uint64(line[6*i:])
+		binary.LittleEndian.PutUint64(out[8*i:], uint64(base64Pairs[v>>52&0xfff])|
+			uint64(base64Pairs[v>>40&0xfff])<<16|
+			uint64(base64Pairs[v>>28&0xfff])<<32|
+			uint64(base64Pairs[v>>16&0xfff])<<48)
+	}
+	base64.StdEncoding.Encode(out[72:], line[54:57])
+	return append(dst, out[:]...)
 }
 
 // boundaryPrefix starts every boundary; boundaryHex is the length of the

@@ -78,6 +78,17 @@ func TestBase64Lines(t *testing.T) {
 			t.Fatalf("%d bytes:\n got %q\nwant %q", n, got, want)
 		}
 	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for range 300 {
+		data := make([]byte, rng.IntN(20000))
+		for i := range data {
+			data[i] = byte(rng.IntN(256))
+		}
+		p := filePart("application/gzip", "x.gz", data)
+		if got, want := p.appendBody(nil), base64Reference(data); !bytes.Equal(got, want) {
+			t.Fatalf("%d random bytes differ", len(data))
+		}
+	}
 }
 
 // multipartReference joins encoded parts as multipartMixed does, copying
