@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -119,6 +120,9 @@ type TypeData struct {
 type Template struct {
 	Language, Name string
 	subject, body  *template.Template
+	// fastSubject and fastBody execute them without text/template when
+	// they can (see fastTemplate); nil when they cannot.
+	fastSubject, fastBody *fastTemplate
 
 	// A type explanation renders alike for all data that agree in the
 	// fields it reads (typeFields): every section of every message of a
@@ -366,6 +370,10 @@ func parseTemplate(t store.NotificationTemplate, zone *time.Location) (*Template
 	if parsed.body, err = template.New("body").Funcs(fm).Option("missingkey=error").Parse(t.Body); err != nil {
 		return nil, templateError(t.Language, t.Name, "body", err)
 	}
+	parsed.fastBody = newFastTemplate(parsed.body, fm)
+	if parsed.subject != nil {
+		parsed.fastSubject = newFastTemplate(parsed.subject, fm)
+	}
 	if isType {
 		parsed.typeFields = allTypeFields
 		if len(parsed.body.Templates()) == 1 && parsed.body.Tree != nil {
@@ -415,6 +423,12 @@ func (t *Template) executeBody(data any) (string, error) {
 			executeBuffers.Put(b)
 		}
 	}()
+	if t.fastBody != nil {
+		if t.fastBody.execute(b, data) {
+			return b.String(), nil
+		}
+		b.Reset()
+	}
 	if err := t.body.Execute(b, data); err != nil {
 		return "", templateError(t.Language, t.Name, "body", err)
 	}
@@ -425,8 +439,11 @@ func (t *Template) executeBody(data any) (string, error) {
 // a line break must not be able to add header fields to the message.
 func (t *Template) executeSubject(data any) (string, error) {
 	var b bytes.Buffer
-	if err := t.subject.Execute(&b, data); err != nil {
-		return "", templateError(t.Language, t.Name, "subject", err)
+	if t.fastSubject == nil || !t.fastSubject.execute(&b, data) {
+		b.Reset()
+		if err := t.subject.Execute(&b, data); err != nil {
+			return "", templateError(t.Language, t.Name, "subject", err)
+		}
 	}
 	s := strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' || r == '\t' {
@@ -501,4 +518,475 @@ func loadBuiltins(zone *time.Location) (map[string]*Template, error) {
 		}
 	}
 	return m, nil
+}
+
+// fastTemplate executes the parse tree of a template made only of what
+// the built-in templates use (text, fields and methods of structs, $,
+// if, range over slices, and the functions date, plural, join, printf,
+// len, not and the comparisons of two strings or two integers) straight
+// on the data, where text/template pays for reflection and dynamic
+// calls at every step: the body of a digest is executed for every
+// message. At anything else it meets while executing (another kind of
+// value, a comparison of two types, an error) it gives up, and the
+// template is executed by text/template instead, which then gives the
+// same output, or the same error, as always.
+type fastTemplate struct {
+	root   *parse.ListNode
+	date   func(time.Time) string
+	plural func(int, string, string) string
+	join   func([]string, string) string
+	fields sync.Map // fieldKey → fieldEntry
+}
+
+type fieldKey struct {
+	typ  reflect.Type
+	addr bool
+	name string
+}
+
+// fieldEntry is what a name selects in a type: a method (by its index
+// in the method set of the type, or of its pointer when addressable) or
+// a field.
+type fieldEntry struct {
+	method bool
+	index  int
+}
+
+var (
+	stringType  = reflect.TypeFor[string]()
+	intType     = reflect.TypeFor[int]()
+	boolType    = reflect.TypeFor[bool]()
+	timeType    = reflect.TypeFor[time.Time]()
+	stringsType = reflect.TypeFor[[]string]()
+)
+
+// fastFunctions are the functions fastTemplate calls itself.
+var fastFunctions = map[string]bool{
+	"date": true, "plural": true, "join": true, "printf": true, "len": true, "not": true,
+	"eq": true, "ne": true, "lt": true, "le": true, "gt": true, "ge": true,
+}
+
+// newFastTemplate returns the fast form of t, with fm its functions, or
+// nil when t uses something it does not know.
+func newFastTemplate(t *template.Template, fm template.FuncMap) *fastTemplate {
+	if len(t.Templates()) != 1 || t.Tree == nil || !fastNodes(t.Tree.Root) {
+		return nil
+	}
+	f := &fastTemplate{root: t.Tree.Root}
+	var ok1, ok2, ok3 bool
+	f.date, ok1 = fm["date"].(func(time.Time) string)
+	f.plural, ok2 = fm["plural"].(func(int, string, string) string)
+	f.join, ok3 = fm["join"].(func([]string, string) string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil
+	}
+	return f
+}
+
+// fastNodes reports whether every node under n is one fastTemplate
+// executes.
+func fastNodes(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return true
+		}
+		for _, c := range n.Nodes {
+			if !fastNodes(c) {
+				return false
+			}
+		}
+		return true
+	case *parse.TextNode, *parse.CommentNode, *parse.FieldNode, *parse.DotNode, *parse.StringNode, *parse.NumberNode:
+		return true
+	case *parse.ActionNode:
+		return fastNodes(n.Pipe)
+	case *parse.IfNode:
+		return fastNodes(n.Pipe) && fastNodes(n.List) && fastNodes(n.ElseList)
+	case *parse.RangeNode:
+		return fastNodes(n.Pipe) && fastNodes(n.List) && fastNodes(n.ElseList)
+	case *parse.PipeNode:
+		if n == nil || len(n.Decl) > 0 || len(n.Cmds) != 1 {
+			return false
+		}
+		return fastNodes(n.Cmds[0])
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			if !fastNodes(a) {
+				return false
+			}
+		}
+		return true
+	case *parse.VariableNode:
+		return n.Ident[0] == "$"
+	case *parse.IdentifierNode:
+		return fastFunctions[n.Ident]
+	}
+	return false
+}
+
+// execute writes what t gives for data to w and reports whether it
+// could; when not, w holds a part and the caller starts over.
+func (f *fastTemplate) execute(w *bytes.Buffer, data any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	root := reflect.ValueOf(data)
+	x := fastRun{f: f, w: w, root: root}
+	return x.walk(root, f.root)
+}
+
+type fastRun struct {
+	f    *fastTemplate
+	w    *bytes.Buffer
+	root reflect.Value
+}
+
+func (x *fastRun) walk(dot reflect.Value, n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		for _, c := range n.Nodes {
+			if !x.walk(dot, c) {
+				return false
+			}
+		}
+		return true
+	case *parse.TextNode:
+		x.w.Write(n.Text)
+		return true
+	case *parse.CommentNode:
+		return true
+	case *parse.ActionNode:
+		v, ok := x.pipe(dot, n.Pipe)
+		return ok && x.print(v)
+	case *parse.IfNode:
+		v, ok := x.pipe(dot, n.Pipe)
+		if !ok {
+			return false
+		}
+		truth, ok := isTrue(v)
+		if !ok {
+			return false
+		}
+		if truth {
+			return x.walk(dot, n.List)
+		}
+		if n.ElseList != nil {
+			return x.walk(dot, n.ElseList)
+		}
+		return true
+	case *parse.RangeNode:
+		v, ok := x.pipe(dot, n.Pipe)
+		if !ok || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) {
+			return false
+		}
+		if v.Len() == 0 {
+			if n.ElseList != nil {
+				return x.walk(dot, n.ElseList)
+			}
+			return true
+		}
+		for i := 0; i < v.Len(); i++ {
+			if !x.walk(v.Index(i), n.List) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (x *fastRun) pipe(dot reflect.Value, p *parse.PipeNode) (reflect.Value, bool) {
+	v, ok := x.command(dot, p.Cmds[0])
+	if !ok || (v.IsValid() && v.Kind() == reflect.Interface) {
+		return reflect.Value{}, false
+	}
+	return v, true
+}
+
+func (x *fastRun) command(dot reflect.Value, c *parse.CommandNode) (reflect.Value, bool) {
+	args := c.Args[1:]
+	switch n := c.Args[0].(type) {
+	case *parse.FieldNode:
+		return x.fieldChain(dot, dot, n.Ident, args)
+	case *parse.VariableNode:
+		if len(n.Ident) == 1 {
+			return x.root, len(args) == 0
+		}
+		return x.fieldChain(dot, x.root, n.Ident[1:], args)
+	case *parse.IdentifierNode:
+		return x.call(dot, n.Ident, args)
+	case *parse.PipeNode:
+		if len(args) > 0 {
+			return reflect.Value{}, false
+		}
+		return x.pipe(dot, n)
+	case *parse.DotNode:
+		return dot, len(args) == 0
+	case *parse.StringNode:
+		return reflect.ValueOf(n.Text), len(args) == 0
+	}
+	return reflect.Value{}, false
+}
+
+// fieldChain selects idents one after the other from receiver, calling
+// the last with args when it is a method.
+func (x *fastRun) fieldChain(dot, receiver reflect.Value, idents []string, args []parse.Node) (reflect.Value, bool) {
+	for i, name := range idents {
+		var a []parse.Node
+		if i == len(idents)-1 {
+			a = args
+		}
+		var ok bool
+		if receiver, ok = x.field(dot, receiver, name, a); !ok {
+			return reflect.Value{}, false
+		}
+	}
+	return receiver, true
+}
+
+func (x *fastRun) field(dot, receiver reflect.Value, name string, args []parse.Node) (reflect.Value, bool) {
+	if !receiver.IsValid() || receiver.Kind() == reflect.Pointer || receiver.Kind() == reflect.Interface {
+		return reflect.Value{}, false
+	}
+	key := fieldKey{typ: receiver.Type(), addr: receiver.CanAddr(), name: name}
+	var entry fieldEntry
+	if e, ok := x.f.fields.Load(key); ok {
+		entry = e.(fieldEntry)
+	} else {
+		t := key.typ
+		if key.addr {
+			t = reflect.PointerTo(t)
+		}
+		if m, ok := t.MethodByName(name); ok {
+			entry = fieldEntry{method: true, index: m.Index}
+		} else if key.typ.Kind() != reflect.Struct {
+			return reflect.Value{}, false
+		} else if sf, ok := key.typ.FieldByName(name); ok && sf.IsExported() && len(sf.Index) == 1 {
+			entry = fieldEntry{index: sf.Index[0]}
+		} else {
+			return reflect.Value{}, false
+		}
+		x.f.fields.Store(key, entry)
+	}
+	if !entry.method {
+		if len(args) > 0 {
+			return reflect.Value{}, false
+		}
+		return receiver.Field(entry.index), true
+	}
+	m := receiver
+	if key.addr {
+		m = receiver.Addr()
+	}
+	return x.method(dot, m.Method(entry.index), args)
+}
+
+// method calls m with args, each of a type it takes, for its one result.
+func (x *fastRun) method(dot, m reflect.Value, args []parse.Node) (reflect.Value, bool) {
+	mt := m.Type()
+	if mt.IsVariadic() || mt.NumIn() != len(args) || mt.NumOut() != 1 || mt.Out(0).Kind() == reflect.Interface {
+		return reflect.Value{}, false
+	}
+	in := make([]reflect.Value, len(args))
+	for i, a := range args {
+		v, ok := x.arg(dot, a, mt.In(i))
+		if !ok {
+			return reflect.Value{}, false
+		}
+		in[i] = v
+	}
+	return m.Call(in)[0], true
+}
+
+// arg evaluates an argument for a parameter of type want (nil: any),
+// giving up unless it is of that type.
+func (x *fastRun) arg(dot reflect.Value, n parse.Node, want reflect.Type) (reflect.Value, bool) {
+	var v reflect.Value
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		var ok bool
+		if v, ok = x.fieldChain(dot, dot, n.Ident, nil); !ok {
+			return v, false
+		}
+	case *parse.VariableNode:
+		var ok bool
+		if len(n.Ident) == 1 {
+			v = x.root
+		} else if v, ok = x.fieldChain(dot, x.root, n.Ident[1:], nil); !ok {
+			return v, false
+		}
+	case *parse.PipeNode:
+		var ok bool
+		if v, ok = x.pipe(dot, n); !ok {
+			return v, false
+		}
+	case *parse.DotNode:
+		v = dot
+	case *parse.StringNode:
+		if want != nil && want != stringType {
+			return v, false
+		}
+		return reflect.ValueOf(n.Text), true
+	case *parse.NumberNode:
+		// An integer constant, as text/template makes it for an int or
+		// an interface parameter.
+		if !n.IsInt || (want != nil && want != intType) || strings.ContainsAny(n.Text, ".eEpP_xXoObB'") || int64(int(n.Int64)) != n.Int64 {
+			return v, false
+		}
+		return reflect.ValueOf(int(n.Int64)), true
+	default:
+		return v, false
+	}
+	if !v.IsValid() || (want != nil && v.Type() != want) {
+		return v, false
+	}
+	return v, true
+}
+
+func (x *fastRun) call(dot reflect.Value, name string, args []parse.Node) (reflect.Value, bool) {
+	typed := func(types ...reflect.Type) ([]reflect.Value, bool) {
+		if len(args) != len(types) {
+			return nil, false
+		}
+		out := make([]reflect.Value, len(args))
+		for i, a := range args {
+			v, ok := x.arg(dot, a, types[i])
+			if !ok {
+				return nil, false
+			}
+			out[i] = v
+		}
+		return out, true
+	}
+	switch name {
+	case "date":
+		if a, ok := typed(timeType); ok {
+			return reflect.ValueOf(x.f.date(a[0].Interface().(time.Time))), true
+		}
+	case "plural":
+		if a, ok := typed(intType, stringType, stringType); ok {
+			return reflect.ValueOf(x.f.plural(int(a[0].Int()), a[1].String(), a[2].String())), true
+		}
+	case "join":
+		if a, ok := typed(stringsType, stringType); ok {
+			return reflect.ValueOf(x.f.join(a[0].Interface().([]string), a[1].String())), true
+		}
+	case "printf":
+		if len(args) == 0 {
+			break
+		}
+		format, ok := x.arg(dot, args[0], stringType)
+		if !ok {
+			break
+		}
+		rest := make([]any, len(args)-1)
+		for i, a := range args[1:] {
+			v, ok := x.arg(dot, a, nil)
+			if !ok || v.Kind() == reflect.Interface || !v.CanInterface() {
+				return reflect.Value{}, false
+			}
+			rest[i] = v.Interface()
+		}
+		return reflect.ValueOf(fmt.Sprintf(format.String(), rest...)), true
+	case "len":
+		if a, ok := typed(nil); ok {
+			switch a[0].Kind() {
+			case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+				return reflect.ValueOf(a[0].Len()), true
+			}
+		}
+	case "not":
+		if a, ok := typed(nil); ok {
+			if truth, ok := isTrue(a[0]); ok {
+				return reflect.ValueOf(!truth), true
+			}
+		}
+	case "eq", "ne", "lt", "le", "gt", "ge":
+		a, ok := typed(nil, nil)
+		if !ok {
+			break
+		}
+		var less, equal bool
+		switch k1, k2 := a[0].Kind(), a[1].Kind(); {
+		case k1 == reflect.String && k2 == reflect.String:
+			less, equal = a[0].String() < a[1].String(), a[0].String() == a[1].String()
+		case isSignedInt(k1) && isSignedInt(k2):
+			less, equal = a[0].Int() < a[1].Int(), a[0].Int() == a[1].Int()
+		default:
+			return reflect.Value{}, false
+		}
+		var truth bool
+		switch name {
+		case "eq":
+			truth = equal
+		case "ne":
+			truth = !equal
+		case "lt":
+			truth = less
+		case "le":
+			truth = less || equal
+		case "gt":
+			truth = !less && !equal
+		case "ge":
+			truth = !less
+		}
+		return reflect.ValueOf(truth), true
+	}
+	return reflect.Value{}, false
+}
+
+func isSignedInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
+}
+
+// isTrue is text/template's truth of a value.
+func isTrue(v reflect.Value) (truth, ok bool) {
+	if !v.IsValid() {
+		return false, true
+	}
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() > 0, true
+	case reflect.Bool:
+		return v.Bool(), true
+	case reflect.Complex64, reflect.Complex128:
+		return v.Complex() != 0, true
+	case reflect.Chan, reflect.Func, reflect.Pointer, reflect.UnsafePointer, reflect.Interface:
+		return !v.IsNil(), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() != 0, true
+	case reflect.Float32, reflect.Float64:
+		return v.Float() != 0, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() != 0, true
+	case reflect.Struct:
+		return true, true
+	}
+	return false, false
+}
+
+// print writes v as text/template prints the value of an action.
+func (x *fastRun) print(v reflect.Value) bool {
+	if !v.IsValid() {
+		return false
+	}
+	switch v.Type() {
+	case stringType:
+		x.w.WriteString(v.String())
+		return true
+	case intType:
+		x.w.Write(strconv.AppendInt(x.w.AvailableBuffer(), v.Int(), 10))
+		return true
+	case boolType:
+		x.w.Write(strconv.AppendBool(x.w.AvailableBuffer(), v.Bool()))
+		return true
+	}
+	return false
 }
