@@ -273,6 +273,14 @@ func TestConstituentOrganisationAndNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
+	queued, err := f.store.ListPendingNotifications(ctx, "uni-a", 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idOf := map[event.Hash]int64{} // the events' ids in the store
+	for _, p := range queued {
+		idOf[p.Hash] = p.Seq
+	}
 	var msgs []store.OutboxMessage
 	for i := range 3 {
 		for _, o := range []store.Organisation{a, b} {
@@ -280,7 +288,7 @@ func TestConstituentOrganisationAndNotifications(t *testing.T) {
 			msgs = append(msgs, store.OutboxMessage{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
 				Recipients: []string{"cert@" + o.Handle + ".example"}, Subject: fmt.Sprintf("[%s] digest %d", o.Handle, i),
 				MessageID: fmt.Sprintf("%d.%s@cert.example", i, o.Handle), Body: []byte("x"), Events: 1,
-				EventHashes: []event.Hash{hash}, Status: store.MessageQueued, NextAttempt: now, Created: now})
+				EventIDs: []int64{idOf[hash]}, Status: store.MessageQueued, NextAttempt: now, Created: now})
 		}
 	}
 	if err := f.store.CommitNotifications(ctx, &store.NotificationCommit{Messages: msgs}); err != nil {

@@ -46,7 +46,9 @@ bench notify creates a fresh SQLite store with --orgs organisations owning
 --prefixes /24 networks and --events events tagged with their owners, then
 times one notifier pass over all of them with every digest due: rendering,
 signing (the contacts have no keys, so every message is signed, not
-encrypted) and committing to the outbox.
+encrypted) and committing to the outbox. With --reuse and --dir, the loaded
+store is kept as notify-loaded.db and later runs with the same figures time
+a pass over a copy of it instead of loading again.
 
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
@@ -70,6 +72,8 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	orgs := c.flags.Int("orgs", 10_000, "notify: organisations")
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
+	workers := c.flags.Int("workers", 0, "notify: organisations prepared at once (default: one per core, as notify.workers)")
+	reuse := c.flags.Bool("reuse", false, "notify: keep the loaded store in --dir and start from a copy of it when the figures match")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -99,7 +103,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":
-		return benchNotify(ctx, c, work, notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}, *sync, *cpuProfile)
+		return benchNotify(ctx, c, work, notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}, *sync, *cpuProfile, *reuse && *dir != "", *workers)
 	}
 	return benchSearch(ctx, c, work, *rows)
 }
@@ -424,7 +428,7 @@ func searchEvent(rng *rand.Rand, i int64, base time.Time) *event.Event {
 // over every organisation, with every digest due. Loading runs without
 // fsyncs (the data is throwaway); the timed pass reopens the store with
 // the synchronous setting given, FULL by default, as vigil serve runs.
-func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchSpec, sync, cpuProfile string) error {
+func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchSpec, sync, cpuProfile string, reuse bool, workers int) error {
 	out := c.stdout
 	path := filepath.Join(work, "notify.db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -432,31 +436,36 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 			return err
 		}
 	}
-	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", Logger: envLogger(c)})
-	if err != nil {
-		return err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return err
-	}
-	fmt.Fprintf(out, "loading %d organisations, %d prefixes, %d events into %s\n", spec.Organisations, spec.Prefixes, spec.Events, path)
 	start := time.Now()
-	spec.Now = start
-	err = notify.LoadBench(ctx, db, spec, nil)
-	if cerr := db.Close(); err == nil {
-		err = cerr
+	loaded := filepath.Join(work, "notify-loaded.db")
+	stamp := fmt.Sprintf("orgs=%d prefixes=%d events=%d seed=%d\n", spec.Organisations, spec.Prefixes, spec.Events, spec.Seed)
+	if old, err := os.ReadFile(loaded + ".spec"); reuse && err == nil && string(old) == stamp {
+		fmt.Fprintf(out, "copying the store loaded before (%s) to %s\n", loaded, path)
+		if err := copyFile(loaded, path); err != nil {
+			return err
+		}
+	} else {
+		if err := loadNotifyBench(ctx, c, path, spec, start); err != nil {
+			return err
+		}
+		if reuse {
+			if err := copyFile(path, loaded); err != nil {
+				return err
+			}
+			if err := os.WriteFile(loaded+".spec", []byte(stamp), 0o640); err != nil {
+				return err
+			}
+		}
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "loaded in %v\n", time.Since(start).Round(time.Second))
 
-	db, err = sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: sync, Logger: envLogger(c)})
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: sync, Logger: envLogger(c)})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := db.Migrate(ctx); err != nil { // a store loaded by an older build
+		return err
+	}
 	armored, err := pgpmime.GenerateIdentity("Vigil bench", "bench@example.org", start.Add(-time.Hour))
 	if err != nil {
 		return err
@@ -466,7 +475,7 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 		return err
 	}
 	cfg := notify.DefaultConfig()
-	cfg.Enabled, cfg.From = true, "Vigil bench <bench@example.org>"
+	cfg.Enabled, cfg.From, cfg.Workers = true, "Vigil bench <bench@example.org>", workers
 	n, err := notify.New(cfg, notify.Deps{Store: db, Identity: id, Logger: envLogger(c)})
 	if err != nil {
 		return err
@@ -502,10 +511,53 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 	fmt.Fprintf(out, "events: %d stored, %d handled: %d notified, %d duplicates of another event of the pass\n",
 		stored, rep.Consumed, rep.Notified, rep.Duplicates)
 	fmt.Fprintf(out, "messages: %d\n", rep.Messages)
-	fmt.Fprintf(out, "of which committing to the store: %v\n", rep.Committing.Round(time.Millisecond))
+	fmt.Fprintf(out, "reading the queue at once: %v\n", rep.Reading.Round(time.Millisecond))
+	fmt.Fprintf(out, "committing to the store (alongside preparing): %v\n", rep.Committing.Round(time.Millisecond))
 	fmt.Fprintf(out, "elapsed: %v\n", elapsed.Round(time.Millisecond))
 	if rep.Consumed != int(stored) || rep.Waiting != 0 {
 		return fmt.Errorf("handled %d of %d events, %d waiting", rep.Consumed, stored, rep.Waiting)
 	}
 	return nil
+}
+
+// loadNotifyBench creates the store of bench notify at path, closed when
+// it returns. Loading runs without fsyncs: the data is throwaway.
+func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.BenchSpec, now time.Time) error {
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", Logger: envLogger(c)})
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into %s\n", spec.Organisations, spec.Prefixes, spec.Events, path)
+	spec.Now = now
+	err = notify.LoadBench(ctx, db, spec, nil)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(now).Round(time.Second))
+	return nil
+}
+
+// copyFile copies a closed SQLite database (checkpointed, without -wal).
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(o, in); err != nil {
+		o.Close()
+		return err
+	}
+	return o.Close()
 }

@@ -207,13 +207,26 @@ func TestNotificationLog(t *testing.T) {
 	ctx := context.Background()
 	a := env.createOrganisation(store.Organisation{Handle: "uni-a", Name: "University A", Language: "en"})
 	bOrg := env.createOrganisation(store.Organisation{Handle: "uni-b", Name: "University B", Language: "en"})
-	ev := makeEvent(t, "feed-a", "192.0.2.1", time.Now().Add(-time.Hour))
-	other := makeEvent(t, "feed-a", "192.0.2.2", time.Now().Add(-time.Hour))
+	// As the constituency enricher tags them: ev concerns both, other b.
+	ev := makeEvent(t, "feed-a", "192.0.2.1", time.Now().Add(-time.Hour), store.ConstituencyField, `["uni-a","uni-b"]`)
+	other := makeEvent(t, "feed-a", "192.0.2.2", time.Now().Add(-time.Hour), store.ConstituencyField, `["uni-b"]`)
 	env.insert(ev, other)
+	queued, err := env.store.ListPendingNotifications(ctx, "uni-b", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idOf := map[event.Hash]int64{} // the events' ids in the store
+	for _, p := range queued {
+		idOf[p.Hash] = p.Seq
+	}
 	msg := func(o store.Organisation, subject string, hashes ...event.Hash) store.OutboxMessage {
+		var ids []int64
+		for _, h := range hashes {
+			ids = append(ids, idOf[h])
+		}
 		return store.OutboxMessage{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
 			Recipients: []string{"csirt@" + o.Handle + ".example"}, Subject: subject, MessageID: subject + "@cert.example",
-			Body: []byte("body"), Events: len(hashes), EventHashes: hashes, Encrypted: o.ID == a.ID}
+			Body: []byte("body"), Events: len(hashes), EventIDs: ids, Encrypted: o.ID == a.ID}
 	}
 	var msgs []store.OutboxMessage
 	msgs = append(msgs, msg(a, "digest-a", ev.Hash()), msg(bOrg, "digest-b", ev.Hash(), other.Hash()))

@@ -249,9 +249,11 @@ type Report struct {
 	UnknownOrganisations []string
 	// Errors are organisations whose work failed and stays pending.
 	Errors []OrgError
-	// Committing is the part of Elapsed spent storing the work (the
-	// commits and the digest times), for finding where a slow pass goes.
-	Committing time.Duration
+	// Reading is the part of Elapsed spent reading the whole queue at once
+	// before preparing (on a pass over most of it), and Committing the
+	// time spent storing the work, which overlaps with preparing: for
+	// finding where a slow pass goes.
+	Reading, Committing time.Duration
 }
 
 // SkippedContact is a notify-contact that was not sent a message.
@@ -266,7 +268,7 @@ type OrgError struct {
 }
 
 func (r *Report) add(o *orgWork) {
-	r.Consumed += len(o.commit.Done)
+	r.Consumed += len(o.done)
 	r.Waiting += o.waiting
 	r.Notified += o.notified
 	r.Repeats += o.repeats
@@ -274,7 +276,7 @@ func (r *Report) add(o *orgWork) {
 	r.Filtered += o.filtered
 	r.Withheld += o.withheld
 	r.Undeliverable += o.undeliverable
-	r.Messages += len(o.commit.Messages) - o.undeliverable
+	r.Messages += len(o.messages) - o.undeliverable
 	r.Skipped = append(r.Skipped, o.skipped...)
 	if o.unknown {
 		r.UnknownOrganisations = append(r.UnknownOrganisations, o.org)
@@ -334,6 +336,21 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		for _, o := range all {
 			pass.orgs[o.Handle] = o
 		}
+		// The same for the digest times and the "seen again" tallies.
+		if pass.lastDigest, err = n.store.ListState(ctx, lastDigestPrefix); err != nil {
+			return rep, fmt.Errorf("notify: digest times: %w", err)
+		}
+		if pass.notified, err = n.store.NotifiedOrganisations(ctx, now); err != nil {
+			return rep, fmt.Errorf("notify: notified organisations: %w", err)
+		}
+		tallies, err := n.store.ListRepeatedKeys(ctx, "", now)
+		if err != nil {
+			return rep, fmt.Errorf("notify: repeated keys: %w", err)
+		}
+		pass.tallies = map[string][]store.NotifiedKey{}
+		for _, k := range tallies {
+			pass.tallies[k.Org] = append(pass.tallies[k.Org], k)
+		}
 	}
 	overrides, err := n.store.ListNotificationTemplates(ctx)
 	if err != nil {
@@ -347,15 +364,26 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan store.PendingCount)
+	if len(pending) >= bulkOrganisations && dense(pending) {
+		reading := time.Now()
+		if pass.queued, err = n.readQueue(ctx, pending); err != nil {
+			return rep, err
+		}
+		rep.Reading = time.Since(reading)
+	}
+	type job struct {
+		i   int // in pending
+		org string
+	}
+	jobs := make(chan job)
 	results := make(chan *orgWork, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for pcount := range jobs {
-				results <- pass.prepare(wctx, pcount.Org)
+			for j := range jobs {
+				results <- pass.prepare(wctx, j.i, j.org)
 			}
 		}()
 	}
@@ -363,48 +391,69 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		defer close(results)
 		defer wg.Wait()
 		defer close(jobs)
-		for _, p := range pending {
+		for i, p := range pending {
 			select {
-			case jobs <- p:
+			case jobs <- job{i, p.Org}:
 			case <-wctx.Done():
 				return
 			}
 		}
 	}()
 
+	// Batches are committed by one goroutine while the workers prepare the
+	// next: the store's single writer and the CPU work overlap. At most
+	// one batch waits, which bounds the memory held.
+	var (
+		repMu     sync.Mutex // guards rep from here on
+		commitErr error
+		batches   = make(chan []*orgWork, 1)
+		committed = make(chan struct{})
+	)
+	go func() {
+		defer close(committed)
+		for batch := range batches {
+			if commitErr != nil {
+				continue
+			}
+			if err := n.commit(ctx, batch, &rep, &repMu); err != nil {
+				commitErr = err
+				cancel()
+			}
+		}
+	}()
 	var batch []*orgWork
 	batchBytes := 0
-	var commitErr error
 	for o := range results {
+		repMu.Lock()
 		rep.Organisations++
 		if o.err != nil {
 			if !errors.Is(o.err, context.Canceled) {
 				n.log.Error("notify: organisation skipped this pass", "org", o.org, "err", o.err)
 			}
 			rep.Errors = append(rep.Errors, OrgError{Org: o.org, Err: o.err})
+			repMu.Unlock()
 			continue
 		}
 		if o.empty() {
 			// Nothing consumed: the queue up to its mark only waits.
 			rep.add(o)
 			o.applyMark(n)
+			repMu.Unlock()
 			continue
 		}
-		if commitErr != nil {
-			continue
-		}
+		repMu.Unlock()
 		batch = append(batch, o)
 		batchBytes += o.bytes
 		if len(batch) >= commitOrgs || batchBytes >= commitBytes {
-			if commitErr = n.commit(ctx, batch, &rep); commitErr != nil {
-				cancel()
-			}
-			batch, batchBytes = batch[:0], 0
+			batches <- batch
+			batch, batchBytes = nil, 0
 		}
 	}
-	if commitErr == nil && len(batch) > 0 {
-		commitErr = n.commit(ctx, batch, &rep)
+	if len(batch) > 0 {
+		batches <- batch
 	}
+	close(batches)
+	<-committed
 	sort.Strings(rep.UnknownOrganisations)
 	rep.Elapsed = time.Since(started)
 	n.setLast(rep, started)
@@ -426,14 +475,26 @@ func (n *Notifier) setLast(rep Report, started time.Time) {
 
 // commit stores the work of a batch of organisations, with the times of
 // their digests, in one transaction, then wakes the sender.
-func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) error {
+func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, repMu *sync.Mutex) error {
 	started := time.Now()
-	defer func() { rep.Committing += time.Since(started) }()
-	var c store.NotificationCommit
+	defer func() {
+		repMu.Lock()
+		rep.Committing += time.Since(started)
+		repMu.Unlock()
+	}()
+	c := store.NotificationCommit{Done: make(map[string][]int64, len(batch))}
 	for _, o := range batch {
-		c.Messages = append(c.Messages, o.commit.Messages...)
-		c.Keys = append(c.Keys, o.commit.Keys...)
-		c.Done = append(c.Done, o.commit.Done...)
+		c.Messages = append(c.Messages, o.messages...)
+		c.Told = append(c.Told, o.told...)
+		if o.tallyChanged {
+			if c.Repeats == nil {
+				c.Repeats = make(map[string][]store.NotifiedKey)
+			}
+			c.Repeats[o.org] = o.tally
+		}
+		if len(o.done) > 0 {
+			c.Done[o.org] = o.done
+		}
 		if o.digestSent {
 			// In the same transaction as the digest, so that a crash
 			// cannot leave a digest queued without its time.
@@ -446,10 +507,12 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report) er
 	if err := n.store.CommitNotifications(ctx, &c); err != nil {
 		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
 	}
+	repMu.Lock()
 	for _, o := range batch {
 		rep.add(o)
 		o.applyMark(n)
 	}
+	repMu.Unlock()
 	if n.kick != nil && len(c.Messages) > 0 {
 		n.kick()
 	}
@@ -465,8 +528,31 @@ type pass struct {
 	teamDefault store.NotificationPolicy
 	policies    map[int64]store.NotificationPolicy // by organisation ID
 	// orgs holds every organisation by handle when the pass read them all
-	// at once; nil when each is read as needed.
-	orgs map[string]store.Organisation
+	// at once, lastDigest their digest times and tallies their "seen
+	// again" tallies; nil when each is read as needed.
+	orgs       map[string]store.Organisation
+	lastDigest map[string][]byte
+	tallies    map[string][]store.NotifiedKey
+	notified   map[string]bool // the organisations told something
+	// queued holds the queue by organisation (as pending) when the pass
+	// read it at once; nil when each organisation's is read as needed.
+	queued [][]store.PendingRecord
+}
+
+// tally returns org's "seen again" tally by key.
+func (p *pass) tally(ctx context.Context, org string) (map[event.Hash]store.NotifiedKey, error) {
+	list := p.tallies[org]
+	if p.tallies == nil {
+		var err error
+		if list, err = p.n.store.ListRepeatedKeys(ctx, org, p.now); err != nil {
+			return nil, fmt.Errorf("repeated keys of %s: %w", org, err)
+		}
+	}
+	m := make(map[event.Hash]store.NotifiedKey, len(list))
+	for _, k := range list {
+		m[k.Key] = k
+	}
+	return m, nil
 }
 
 // organisation returns the organisation handle, store.ErrNotFound when
@@ -484,12 +570,20 @@ func (p *pass) organisation(ctx context.Context, handle string) (store.Organisat
 
 // orgWork is the prepared work of one organisation.
 type orgWork struct {
-	org    string
-	now    time.Time
-	commit store.NotificationCommit
-	bytes  int
-	err    error
+	org      string
+	now      time.Time
+	messages []store.OutboxMessage
+	told     []store.NotifiedKey // observations told for the first time
+	tally    []store.NotifiedKey // the new "seen again" tally, if tallyChanged
+	done     []int64             // consumed pending notifications
+	bytes    int
+	err      error
 
+	tallyChanged bool
+	// queued is the organisation's queue when the pass read it at once
+	// (bulk).
+	queued     []store.PendingRecord
+	bulk       bool
 	digestSent bool
 	mark       *scanMark // set when the queue below it only waits
 
@@ -499,7 +593,7 @@ type orgWork struct {
 }
 
 func (o *orgWork) empty() bool {
-	return len(o.commit.Messages) == 0 && len(o.commit.Keys) == 0 && len(o.commit.Done) == 0 && !o.digestSent
+	return len(o.messages) == 0 && len(o.told) == 0 && !o.tallyChanged && len(o.done) == 0 && !o.digestSent
 }
 
 func (o *orgWork) applyMark(n *Notifier) {
@@ -513,8 +607,14 @@ func (o *orgWork) applyMark(n *Notifier) {
 }
 
 // prepare does everything for one organisation but the commit.
-func (p *pass) prepare(ctx context.Context, handle string) *orgWork {
+func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 	o := &orgWork{org: handle, now: p.now}
+	if p.queued != nil {
+		// Each worker takes its own organisations' entries, and lets them
+		// go when done.
+		o.queued, o.bulk = p.queued[i], true
+		p.queued[i] = nil
+	}
 	if err := p.prepareOrg(ctx, o); err != nil {
 		o.err = err
 	}
@@ -527,8 +627,8 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		// Deleted since its events were tagged: nobody to tell. The events
 		// stay in the store; only their queue entries go.
 		o.unknown = true
-		return p.eachPending(ctx, o.org, 0, func(pn store.PendingNotification) {
-			o.commit.Done = append(o.commit.Done, pn.Seq)
+		return p.eachPending(ctx, o, 0, func(pn store.PendingNotification) {
+			o.done = append(o.done, pn.Seq)
 		})
 	}
 	if err != nil {
@@ -543,7 +643,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if own != nil {
 		stamp = own.Updated
 	}
-	due, err := p.n.digestDue(ctx, o.org, policy.Digest, p.now, p.pc)
+	due, err := p.n.digestDue(ctx, o.org, policy.Digest, p.now, p.pc, p.lastDigest)
 	if err != nil {
 		return err
 	}
@@ -558,20 +658,20 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 
 	immediate := map[string][]store.StoredEvent{}
 	var digest []store.StoredEvent
-	seqOf := map[event.Hash][]int64{} // an event can be queued twice
+	seqOf := map[event.Hash][]int64{} // two stored events can have one hash
 	lastSeq := start
-	err = p.eachPending(ctx, o.org, start, func(pn store.PendingNotification) {
+	err = p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
 		lastSeq = pn.Seq
 		e := pn.Event
 		switch {
 		case e == nil || !Matches(policy, e):
 			o.filtered++
-			o.commit.Done = append(o.commit.Done, pn.Seq)
+			o.done = append(o.done, pn.Seq)
 			return
 		case strings.EqualFold(e.Value("tlp"), "RED"):
 			// TLP:RED is for the named recipients of the source only.
 			o.withheld++
-			o.commit.Done = append(o.commit.Done, pn.Seq)
+			o.done = append(o.done, pn.Seq)
 			return
 		}
 		se := store.StoredEvent{Hash: pn.Hash, Stored: pn.Stored, Event: e}
@@ -581,7 +681,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			immediate[typ] = append(immediate[typ], se)
 		case policy.Digest == store.DigestOff:
 			o.filtered++
-			o.commit.Done = append(o.commit.Done, pn.Seq)
+			o.done = append(o.done, pn.Seq)
 			return
 		case due:
 			digest = append(digest, se)
@@ -622,38 +722,48 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	}
 	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 	keys = slices.Compact(keys)
-	known, err := p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now)
-	if err != nil {
-		return fmt.Errorf("notified keys of %s: %w", o.org, err)
+	known := map[event.Hash]store.NotifiedKey{}
+	if p.notified == nil || p.notified[o.org] {
+		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
+			return fmt.Errorf("notified keys of %s: %w", o.org, err)
+		}
 	}
-	told := map[event.Hash]store.NotifiedKey{} // keys this pass writes
-	isNew := map[event.Hash]bool{}             // of those, told for the first time
+	tally, err := p.tally(ctx, o.org)
+	if err != nil {
+		return err
+	}
+	isNew := map[event.Hash]bool{}    // told for the first time in this pass
+	idsOf := map[event.Hash][]int64{} // the queue entries of the events told
 	window := p.pc.cfg.Window
 	// fresh keeps the events to tell; the others are consumed as repeats.
 	fresh := func(list []store.StoredEvent) []store.StoredEvent {
 		out := list[:0:0]
 		for _, se := range list {
 			k := keyOf[se.Hash]
-			o.commit.Done = append(o.commit.Done, seqOf[se.Hash]...)
+			ids := seqOf[se.Hash]
+			o.done = append(o.done, ids...)
 			delete(seqOf, se.Hash)
 			if isNew[k] {
 				o.duplicates++ // the same observation twice in this pass
 				continue
 			}
-			if prev, ok := told[k]; ok {
-				prev.Repeats++
-				told[k] = prev
+			if t, ok := tally[k]; ok {
+				t.Repeats++
+				tally[k] = t
 				o.repeats++
+				o.tallyChanged = true
 				continue
 			}
 			if prev, ok := known[k]; ok {
-				prev.Repeats++
-				told[k] = prev
+				prev.Repeats, prev.Summary = 1, Summary(se.Event)
+				tally[k] = prev
 				o.repeats++
+				o.tallyChanged = true
 				continue
 			}
 			isNew[k] = true
-			told[k] = store.NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, LastSent: p.now, Expires: p.now.Add(window), Summary: Summary(se.Event)}
+			idsOf[se.Hash] = ids
+			o.told = append(o.told, store.NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
 			out = append(out, se)
 		}
 		return out
@@ -669,15 +779,13 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			toRender = append(toRender, renderInput{Kind: NameImmediate, Type: t, Events: list})
 		}
 	}
-	var resets []event.Hash
+	reported := false // the digest reports the tally
 	if len(digest) > 0 {
 		o.digestSent = true
 		if list := fresh(digest); len(list) > 0 {
 			in := renderInput{Kind: NameDigest, Events: list}
-			var err error
-			if resets, err = p.repeats(ctx, o.org, told, &in); err != nil {
-				return err
-			}
+			p.repeats(tally, &in)
+			reported = len(tally) > 0
 			toRender = append(toRender, in)
 		}
 	}
@@ -691,7 +799,11 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
 		}
 		for _, m := range msgs {
-			out, err := p.deliver(org, m, rcpt)
+			var ids []int64
+			for _, h := range m.Events {
+				ids = append(ids, idsOf[h]...)
+			}
+			out, err := p.deliver(org, m, ids, rcpt)
 			if err != nil {
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
@@ -701,49 +813,43 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 					o.undeliverable++
 				}
 			}
-			o.commit.Messages = append(o.commit.Messages, out...)
+			o.messages = append(o.messages, out...)
 			if rcpt.reachable() {
 				o.notified += len(m.Events)
 			}
 		}
 	}
-	if rcpt.reachable() {
-		for _, k := range resets {
-			t := told[k]
-			t.Repeats = 0
-			told[k] = t
-		}
-	} else {
+	switch {
+	case !rcpt.reachable():
 		// Nothing went out: the observations were not told, so a sighting
 		// after the contacts are fixed must be new, and the "seen again"
 		// counts keep running.
-		for k := range isNew {
-			delete(told, k)
+		o.told = nil
+	case reported:
+		clear(tally)
+		o.tallyChanged = true
+	}
+	if o.tallyChanged {
+		o.tally = make([]store.NotifiedKey, 0, len(tally))
+		for _, k := range tally {
+			o.tally = append(o.tally, k)
 		}
+		slices.SortFunc(o.tally, func(a, b store.NotifiedKey) int {
+			if c := a.FirstSent.Compare(b.FirstSent); c != 0 {
+				return c
+			}
+			return bytes.Compare(a.Key[:], b.Key[:])
+		})
 	}
-	for _, k := range told {
-		o.commit.Keys = append(o.commit.Keys, k)
-	}
-	// A stable order makes the commit's writes reproducible.
-	slices.SortFunc(o.commit.Keys, func(a, b store.NotifiedKey) int { return bytes.Compare(a.Key[:], b.Key[:]) })
 	return nil
 }
 
-// repeats fills in the "seen again" list of a digest: the keys the store
-// counts as repeated and those this pass counted. It returns the keys the
-// digest reports, whose counts start again from zero once it is sent.
-func (p *pass) repeats(ctx context.Context, org string, told map[event.Hash]store.NotifiedKey, in *renderInput) ([]event.Hash, error) {
-	stored, err := p.n.store.ListRepeatedKeys(ctx, org, p.now)
-	if err != nil {
-		return nil, fmt.Errorf("repeated keys of %s: %w", org, err)
-	}
-	for _, k := range stored {
-		if _, ok := told[k.Key]; !ok {
-			told[k.Key] = k
-		}
-	}
-	var list []store.NotifiedKey
-	for _, k := range told {
+// repeats fills in the "seen again" list of a digest from the tally, the
+// most repeated first; the digest reports every entry, the list shows the
+// first maxRepeatLines.
+func (p *pass) repeats(tally map[event.Hash]store.NotifiedKey, in *renderInput) {
+	list := make([]store.NotifiedKey, 0, len(tally))
+	for _, k := range tally {
 		if k.Repeats > 0 {
 			list = append(list, k)
 		}
@@ -754,24 +860,42 @@ func (p *pass) repeats(ctx context.Context, org string, told map[event.Hash]stor
 		}
 		return list[i].Summary < list[j].Summary
 	})
-	resets := make([]event.Hash, 0, len(list))
 	for i, k := range list {
-		resets = append(resets, k.Key)
 		if i >= maxRepeatLines {
 			in.MoreRepeats++
 			continue
 		}
 		in.Repeats = append(in.Repeats, Repeat{Summary: k.Summary, Times: k.Repeats, FirstSent: k.FirstSent})
 	}
-	return resets, nil
 }
 
-// eachPending calls fn for every pending notification of org after seq.
-func (p *pass) eachPending(ctx context.Context, org string, after int64, fn func(store.PendingNotification)) error {
+// eachPending calls fn for every pending notification of o after seq: from
+// what the pass read for it, or else from the store.
+func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func(store.PendingNotification)) error {
+	if o.bulk {
+		for _, q := range o.queued {
+			if q.Seq <= after {
+				continue
+			}
+			pn := store.PendingNotification{Seq: q.Seq, Org: o.org, Hash: q.Hash, Stored: q.Stored}
+			if q.Record != nil {
+				e, err := event.DecodeRecord(q.Record)
+				if err != nil {
+					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.Hash, err)
+				}
+				e.Delete("raw")
+				e.Delete(store.ConstituencyField)
+				pn.Event = e
+			}
+			fn(pn)
+		}
+		o.queued = nil
+		return nil
+	}
 	for {
-		page, err := p.n.store.ListPendingNotifications(ctx, org, after, pendingPage)
+		page, err := p.n.store.ListPendingNotifications(ctx, o.org, after, pendingPage)
 		if err != nil {
-			return fmt.Errorf("pending notifications of %s: %w", org, err)
+			return fmt.Errorf("pending notifications of %s: %w", o.org, err)
 		}
 		for _, pn := range page {
 			fn(pn)
@@ -781,6 +905,46 @@ func (p *pass) eachPending(ctx context.Context, org string, after int64, fn func
 			return nil
 		}
 	}
+}
+
+// dense reports whether the pending events are at least a quarter of the
+// events stored between the first and the last of them: then one scan of
+// that stretch (readQueue) is cheaper than looking each up.
+func dense(pending []store.PendingCount) bool {
+	var total, first, last int64
+	for i, c := range pending {
+		total += c.Count
+		if i == 0 || c.First < first {
+			first = c.First
+		}
+		last = max(last, c.Last)
+	}
+	return total > 0 && total*4 >= last-first+1
+}
+
+// readQueue reads the whole queue at once, by organisation in the order of
+// pending.
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([][]store.PendingRecord, error) {
+	index := make(map[string]int, len(pending))
+	out := make([][]store.PendingRecord, len(pending))
+	for i, c := range pending {
+		index[c.Org] = i
+		out[i] = make([]store.PendingRecord, 0, c.Count)
+	}
+	err := n.store.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
+		for _, org := range r.Orgs {
+			// An organisation queued since PendingNotificationOrgs is
+			// left for the next pass.
+			if i, ok := index[org]; ok {
+				out[i] = append(out[i], store.PendingRecord{Seq: r.Seq, Hash: r.Hash, Stored: r.Stored, Record: r.Record})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: read the queue: %w", err)
+	}
+	return out, nil
 }
 
 // recipientSet is who of an organisation can be told, and how.
@@ -848,11 +1012,11 @@ func (p *pass) recipients(org store.Organisation) recipientSet {
 // one message encrypted to every contact with a usable key, one signed for
 // the contacts without a key. With nobody to send to it returns one
 // failed message that says why, so that the notification log shows it.
-func (p *pass) deliver(org store.Organisation, m rendered, rcpt recipientSet) ([]store.OutboxMessage, error) {
+func (p *pass) deliver(org store.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]store.OutboxMessage, error) {
 	from := p.pc.from
 	base := store.OutboxMessage{
 		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,
-		Subject: m.Subject, Events: len(m.Events), EventHashes: m.Events,
+		Subject: m.Subject, Events: len(m.Events), EventIDs: eventIDs,
 		Created: p.now,
 	}
 	header := func(to []*mail.Address) (gomail.Header, string, error) {

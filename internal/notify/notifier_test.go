@@ -275,7 +275,9 @@ func infected(ip string) map[string]string {
 	}
 }
 
-func TestDigestToEveryKindOfContact(t *testing.T) {
+func TestDigestToEveryKindOfContact(t *testing.T) { bothReads(t, testDigestToEveryKindOfContact) }
+
+func testDigestToEveryKindOfContact(t *testing.T) {
 	keys(t) // before the contacts are made of them
 	e := newEnv(t, nil,
 		store.Contact{Name: "Alice", Email: "alice@uni.example", Notify: true},
@@ -366,7 +368,9 @@ func TestDigestToEveryKindOfContact(t *testing.T) {
 	}
 }
 
-func TestNoReachableContact(t *testing.T) {
+func TestNoReachableContact(t *testing.T) { bothReads(t, testNoReachableContact) }
+
+func testNoReachableContact(t *testing.T) {
 	keys(t)
 	e := newEnv(t, nil, store.Contact{Name: "Carol", Email: "carol@uni.example", Notify: true, PGPKey: expiredKey},
 		store.Contact{Name: "Quiet", Email: "quiet@uni.example"})
@@ -411,7 +415,9 @@ func TestNoReachableContact(t *testing.T) {
 	})
 }
 
-func TestWindow(t *testing.T) {
+func TestWindow(t *testing.T) { bothReads(t, testWindow) }
+
+func testWindow(t *testing.T) {
 	e := newEnv(t, nil)
 	day := func(n int) time.Time { return day1.Add(time.Duration(n-1) * 24 * time.Hour) }
 
@@ -431,8 +437,16 @@ func TestWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := known[key]; k.Repeats != 2 || !k.FirstSent.Equal(day(1)) || !k.Expires.Equal(day(8)) {
+	if k := known[key]; !k.FirstSent.Equal(day(1)) || !k.Expires.Equal(day(8)) {
 		t.Fatalf("key after two repeats: %+v", k)
+	}
+	tally, err := e.db.ListRepeatedKeys(e.ctx, "uni", day(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tally) != 1 || tally[0].Key != key || tally[0].Repeats != 2 || !tally[0].FirstSent.Equal(day(1)) ||
+		tally[0].Summary != "ddos-amplifier/open-dns 192.0.2.53:53 (dns)" {
+		t.Fatalf("tally after two repeats: %+v", tally)
 	}
 	if len(e.messages()) != 1 {
 		t.Fatalf("%d messages, want only day 1's", len(e.messages()))
@@ -453,9 +467,8 @@ func TestWindow(t *testing.T) {
 	if strings.Contains(text, "192.0.2.53  ") {
 		t.Error("day 4 digest lists the repeated event again")
 	}
-	known, _ = e.db.GetNotifiedKeys(e.ctx, "uni", []event.Hash{key}, day(4))
-	if known[key].Repeats != 0 {
-		t.Errorf("repeats not reset after the digest reported them: %+v", known[key])
+	if tally, _ := e.db.ListRepeatedKeys(e.ctx, "uni", day(4)); len(tally) != 0 {
+		t.Errorf("repeats not reset after the digest reported them: %+v", tally)
 	}
 	// After the window the observation is told again, in full.
 	e.put([]map[string]string{scan("192.0.2.53")})
@@ -477,7 +490,9 @@ func TestWindow(t *testing.T) {
 	})
 }
 
-func TestImmediateAndDigestTiming(t *testing.T) {
+func TestImmediateAndDigestTiming(t *testing.T) { bothReads(t, testImmediateAndDigestTiming) }
+
+func testImmediateAndDigestTiming(t *testing.T) {
 	e := newEnv(t, nil)
 	policy := store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}, Digest: store.DigestDaily}
 	if err := e.db.PutNotificationPolicy(e.ctx, policy); err != nil {
@@ -578,7 +593,9 @@ func TestDigestTimeCommitted(t *testing.T) {
 	}
 }
 
-func TestCrashSafety(t *testing.T) {
+func TestCrashSafety(t *testing.T) { bothReads(t, testCrashSafety) }
+
+func testCrashSafety(t *testing.T) {
 	e := newEnv(t, nil)
 	e.put([]map[string]string{scan("192.0.2.53"), infected("198.51.100.7")})
 	e.db.fail.Store(true)
@@ -611,7 +628,9 @@ func TestCrashSafety(t *testing.T) {
 	}
 }
 
-func TestPolicyFiltersAndTLP(t *testing.T) {
+func TestPolicyFiltersAndTLP(t *testing.T) { bothReads(t, testPolicyFiltersAndTLP) }
+
+func testPolicyFiltersAndTLP(t *testing.T) {
 	e := newEnv(t, nil)
 	if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true,
 		Taxonomies: []string{"vulnerable"}, Format: store.FormatJSON, Language: "de"}); err != nil {
@@ -644,12 +663,20 @@ func TestPolicyFiltersAndTLP(t *testing.T) {
 	})
 }
 
-func TestUnknownOrganisation(t *testing.T) {
-	for _, bulk := range []int{1, 1000} {
-		t.Run(fmt.Sprintf("bulk from %d", bulk), func(t *testing.T) {
+func TestUnknownOrganisation(t *testing.T) { bothReads(t, testUnknownOrganisation) }
+
+// bothReads runs test with the organisations and the queue read one by
+// one, and read at once (as a pass over many organisations does).
+func bothReads(t *testing.T, test func(t *testing.T)) {
+	for _, bulk := range []int{1000, 1} {
+		name := "one by one"
+		if bulk == 1 {
+			name = "at once"
+		}
+		t.Run(name, func(t *testing.T) {
 			defer func(old int) { bulkOrganisations = old }(bulkOrganisations)
 			bulkOrganisations = bulk
-			testUnknownOrganisation(t)
+			test(t)
 		})
 	}
 }
@@ -763,7 +790,9 @@ func TestPreview(t *testing.T) {
 	}
 }
 
-func TestManyEventsOneOrganisation(t *testing.T) {
+func TestManyEventsOneOrganisation(t *testing.T) { bothReads(t, testManyEventsOneOrganisation) }
+
+func testManyEventsOneOrganisation(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxEventsPerMessage = 2500 })
 	const n = pendingPage + 1200
 	batch := make([]map[string]string, 0, 1000)
@@ -777,6 +806,9 @@ func TestManyEventsOneOrganisation(t *testing.T) {
 	rep := e.run(day1)
 	if rep.Notified != n || rep.Consumed != n || rep.Messages != 3 || e.pending() != 0 {
 		t.Fatalf("report %+v, %d pending", rep, e.pending())
+	}
+	if bulk := bulkOrganisations == 1; bulk != (rep.Reading > 0) {
+		t.Errorf("read the queue at once: %v, want %v", rep.Reading > 0, bulk)
 	}
 	total := 0
 	for i, m := range e.messages() {

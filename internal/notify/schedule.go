@@ -11,7 +11,9 @@ import (
 
 // lastDigestKey is the State key remembering when an organisation's last
 // digest went out.
-func lastDigestKey(handle string) string { return "notify.last-digest." + handle }
+func lastDigestKey(handle string) string { return lastDigestPrefix + handle }
+
+const lastDigestPrefix = "notify.last-digest."
 
 // digestBoundary is the most recent moment at or before now at which a
 // digest of schedule falls due: the start of the hour for hourly digests,
@@ -34,18 +36,28 @@ func digestBoundary(now time.Time, schedule string, at time.Duration, zone *time
 	return time.Time{}
 }
 
-// digestDue reports whether org's digest is due at now: the boundary of
+// digestDue reports whether org's digest is due at now (read holds the
+// digest times when the pass read them all at once): the boundary of
 // its schedule has passed since the last digest (or there never was one).
-func (n *Notifier) digestDue(ctx context.Context, handle, schedule string, now time.Time, cfg *passConfig) (bool, error) {
+func (n *Notifier) digestDue(ctx context.Context, handle, schedule string, now time.Time, cfg *passConfig, read map[string][]byte) (bool, error) {
 	if schedule == store.DigestOff {
 		return false, nil
 	}
-	raw, err := n.store.GetState(ctx, lastDigestKey(handle))
-	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("last digest of %s: %w", handle, err)
+	var raw []byte
+	if read != nil {
+		var ok bool
+		if raw, ok = read[lastDigestKey(handle)]; !ok {
+			return true, nil
+		}
+	} else {
+		var err error
+		raw, err = n.store.GetState(ctx, lastDigestKey(handle))
+		if errors.Is(err, store.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("last digest of %s: %w", handle, err)
+		}
 	}
 	last, err := time.Parse(time.RFC3339Nano, string(raw))
 	if err != nil {

@@ -56,13 +56,30 @@ type NotificationTemplate struct {
 
 // PendingNotification is a stored event tagged with an organisation and not
 // yet handled by the notifier. The store queues one for every organisation
-// in an event's extra.constituency when it stores the event.
+// in an event's extra.constituency when it stores the event. Event is the
+// stored event without raw and extra.constituency, which notifications
+// never send; an entry whose event is gone (removed by retention while
+// queued) comes with a nil Event, and the notifier consumes it.
 type PendingNotification struct {
-	Seq    int64 // queue order
+	// Seq is the event's id in the store: the queue's order, and what an
+	// OutboxMessage's EventIDs and a NotificationCommit's Done name.
+	Seq    int64
 	Org    string
 	Hash   event.Hash
 	Stored time.Time
 	Event  *event.Event
+}
+
+// PendingRecord is one pending event with every organisation it waits
+// for, its event left encoded, as ScanPendingNotifications reads them.
+type PendingRecord struct {
+	Seq    int64 // as PendingNotification.Seq
+	Hash   event.Hash
+	Stored time.Time
+	Orgs   []string
+	// Record is the stored event as event.DecodeRecord reads it (raw and
+	// extra.constituency included); nil when the event is gone.
+	Record []byte
 }
 
 // PendingCount is how much waits for one organisation.
@@ -70,6 +87,8 @@ type PendingCount struct {
 	Org    string
 	Count  int64
 	Oldest time.Time // when the oldest pending event was stored
+	// First and Last are the lowest and highest Seq pending.
+	First, Last int64
 }
 
 // NotifiedKey remembers that an observation (an event's notification key:
@@ -79,12 +98,13 @@ type NotifiedKey struct {
 	Org       string
 	Key       event.Hash
 	FirstSent time.Time
-	LastSent  time.Time
 	Expires   time.Time
 	// Repeats counts sightings since the last message that reported them;
-	// the next digest says "seen again N times" and resets it.
+	// the next digest says "seen again N times" and resets it. Summary
+	// describes the observation in one line for that report. Both are
+	// kept in the organisation's tally (NotificationCommit.Repeats), not
+	// with the observations told (NotificationCommit.Told).
 	Repeats int
-	// Summary describes the observation in one line for that report.
 	Summary string
 }
 
@@ -111,9 +131,10 @@ type OutboxMessage struct {
 	Size       int    // len(Body)
 	Events     int    // how many events it reports
 	Encrypted  bool
-	// EventHashes are the events it reports, for the per-event log; set
-	// when committing, not returned by queries.
-	EventHashes []event.Hash
+	// EventIDs are the store ids (PendingNotification.Seq) of the events
+	// it reports, for the per-event log; set when committing, not returned
+	// by queries.
+	EventIDs    []int64
 	Status      string // MessageQueued, MessageSent or MessageFailed
 	Attempts    int
 	NextAttempt time.Time
@@ -137,17 +158,26 @@ type MessageQuery struct {
 
 // NotificationCommit is one pass of the notifier for some organisations,
 // stored in one transaction: the messages it queued (with the events they
-// report), the notification keys it set, the state it wrote, and the
-// pending notifications it consumed. A crash before the commit leaves
-// everything pending, after it everything is queued: nothing lost, nothing
-// told twice.
+// report), the observations it told and the "seen again" tallies it
+// counted, the state it wrote, and the pending notifications it consumed.
+// A crash before the commit leaves everything pending, after it everything
+// is queued: nothing lost, nothing told twice.
 type NotificationCommit struct {
 	Messages []OutboxMessage // IDs are set on commit
-	Keys     []NotifiedKey   // upserted by (Org, Key)
+	// Told are observations told for the first time within the window
+	// (Org, Key, FirstSent, Expires); a key told again replaces the
+	// earlier record.
+	Told []NotifiedKey
+	// Repeats replaces the "seen again" tally of every organisation it
+	// names (Key, FirstSent, Expires, Repeats, Summary of each entry); an
+	// empty list clears it.
+	Repeats map[string][]NotifiedKey
 	// State is written in the same transaction, as by PutState, e.g. the
 	// organisations' last-digest times.
 	State map[string][]byte
-	Done  []int64 // Seq of consumed pending notifications
+	// Done lists, by organisation, the Seq of its consumed pending
+	// notifications.
+	Done map[string][]int64
 }
 
 // Notifications keeps notification policies and templates, the queue of
@@ -177,12 +207,25 @@ type Notifications interface {
 	// seq can commit after a higher one was listed, so each pass starts
 	// from 0.
 	ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]PendingNotification, error)
+	// ScanPendingNotifications calls fn for every pending event of every
+	// organisation, in Seq order, from one consistent read: one pass over
+	// the events in the order they are stored instead of one lookup each,
+	// for a notifier pass over most of the queue. An error from fn ends
+	// the scan and is returned.
+	ScanPendingNotifications(ctx context.Context, fn func(PendingRecord) error) error
 	// GetNotifiedKeys returns those of keys told to org that expire after
-	// now.
+	// now (Org, Key, FirstSent, Expires).
 	GetNotifiedKeys(ctx context.Context, org string, keys []event.Hash, now time.Time) (map[event.Hash]NotifiedKey, error)
-	// ListRepeatedKeys returns org's unexpired keys with Repeats > 0.
+	// ListRepeatedKeys returns org's "seen again" tally, the entries that
+	// expire after now, by FirstSent then Key; org "" returns every
+	// organisation's, by organisation.
 	ListRepeatedKeys(ctx context.Context, org string, now time.Time) ([]NotifiedKey, error)
-	// PruneNotifiedKeys removes keys expired before now.
+	// NotifiedOrganisations returns the organisations told something that
+	// has not expired at now, so that a pass asks only those which keys
+	// they were told.
+	NotifiedOrganisations(ctx context.Context, now time.Time) (map[string]bool, error)
+	// PruneNotifiedKeys removes what expired before now (and may reorganise
+	// what is kept).
 	PruneNotifiedKeys(ctx context.Context, now time.Time) error
 	// CommitNotifications stores c in one transaction. It sets the
 	// messages' IDs and Size, and when zero their Status (queued), Created

@@ -287,4 +287,20 @@ type State interface {
 	GetState(ctx context.Context, key string) ([]byte, error) // ErrNotFound when absent
 	PutState(ctx context.Context, key string, value []byte) error
 	DeleteState(ctx context.Context, key string) error
+	// ListState returns every entry whose key starts with prefix.
+	ListState(ctx context.Context, prefix string) (map[string][]byte, error)
+}
+
+// PrefixEnd returns the least string greater than every string that
+// starts with prefix, for a range query; false when there is none (an
+// empty prefix, or one of only 0xff bytes).
+func PrefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }

@@ -256,8 +256,10 @@ func deleteOrganisation(ctx context.Context, tx querier, id int64, handle string
 	if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE org = $1`, handle); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM event_orgs WHERE org = $1`, handle); err != nil {
-		return err
+	for _, table := range []string{"event_orgs", "notified_sets", "notify_tallies"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE org = $1`, handle); err != nil {
+			return err
+		}
 	}
 	return nil
 }

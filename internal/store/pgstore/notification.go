@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,13 +163,14 @@ func (s *Store) ListNotificationTemplates(ctx context.Context) ([]store.Notifica
 // PendingNotificationOrgs lists the organisations with pending events, by
 // handle.
 func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT org, count(*), min(stored) FROM notify_queue GROUP BY org ORDER BY org`)
+	rows, err := s.pool.Query(ctx, `SELECT org, count(*), min(stored), min(event_id), max(event_id) FROM notify_queue
+		GROUP BY org ORDER BY org`)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending notification organisations: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingCount, error) {
 		var c store.PendingCount
-		err := row.Scan(&c.Org, &c.Count, &c.Oldest)
+		err := row.Scan(&c.Org, &c.Count, &c.Oldest, &c.First, &c.Last)
 		c.Oldest = c.Oldest.UTC()
 		return c, err
 	})
@@ -183,9 +186,9 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 // after a higher one was listed, so a pass of the notifier starts again
 // from 0 rather than from the last seq of the previous pass.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT q.seq, q.stored, e.hash, e.data FROM notify_queue AS q
-		JOIN events AS e ON e.id = q.event_id
-		WHERE q.org = $1 AND q.seq > $2 ORDER BY q.seq LIMIT $3`, org, afterSeq, store.PageLimit(limit))
+	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, e.data FROM notify_queue AS q
+		LEFT JOIN events AS e ON e.id = q.event_id
+		WHERE q.org = $1 AND q.event_id > $2 ORDER BY q.event_id LIMIT $3`, org, afterSeq, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
 	}
@@ -197,12 +200,17 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 		if err := row.Scan(&p.Seq, &p.Stored, &hash, &data); err != nil {
 			return p, err
 		}
-		copy(p.Hash[:], hash)
 		p.Stored = p.Stored.UTC()
+		if hash == nil {
+			return p, nil // the event is gone (retention): consumed without it
+		}
+		copy(p.Hash[:], hash)
 		var err error
 		if p.Event, err = decodeEvent(data); err != nil {
 			return p, fmt.Errorf("event %s: %w", p.Hash, err)
 		}
+		p.Event.Delete("raw")
+		p.Event.Delete(store.ConstituencyField)
 		return p, nil
 	})
 	if err != nil {
@@ -211,19 +219,37 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 	return out, nil
 }
 
-const keyColumns = `org, key, first_sent, last_sent, expires, repeats, summary`
-
-func scanKey(row pgx.Row) (store.NotifiedKey, error) {
-	var (
-		k   store.NotifiedKey
-		key []byte
-	)
-	if err := row.Scan(&k.Org, &key, &k.FirstSent, &k.LastSent, &k.Expires, &k.Repeats, &k.Summary); err != nil {
-		return store.NotifiedKey{}, err
+// ScanPendingNotifications reads every pending event with the
+// organisations it waits for, in one query.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.PendingRecord) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, e.data
+		FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
+		GROUP BY q.event_id, e.hash, e.stored, e.data ORDER BY q.event_id`)
+	if err != nil {
+		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
-	copy(k.Key[:], key)
-	k.FirstSent, k.LastSent, k.Expires = k.FirstSent.UTC(), k.LastSent.UTC(), k.Expires.UTC()
-	return k, nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r      store.PendingRecord
+			hash   []byte
+			stored pgtype.Timestamptz
+		)
+		if err := rows.Scan(&r.Seq, &r.Orgs, &hash, &stored, &r.Record); err != nil {
+			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
+		}
+		if hash != nil {
+			copy(r.Hash[:], hash)
+			r.Stored = stored.Time.UTC()
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
+	}
+	return nil
 }
 
 // GetNotifiedKeys returns those of keys told to org that expire after now.
@@ -232,45 +258,215 @@ func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Ha
 	if len(keys) == 0 {
 		return out, nil
 	}
-	list := make([][]byte, len(keys))
-	for i := range keys {
-		list[i] = keys[i][:]
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM notified_keys WHERE org = $1 AND expires > $2 AND key = ANY($3)`, org, now, list)
+	rows, err := s.pool.Query(ctx, `SELECT keys FROM notified_sets WHERE org = $1 AND expires > $2 ORDER BY id DESC`, org, now)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get notified keys of %s: %w", org, err)
 	}
-	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotifiedKey, error) { return scanKey(row) })
+	sets, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.ToldSet, error) {
+		var b []byte
+		if err := row.Scan(&b); err != nil {
+			return nil, err
+		}
+		if !store.ToldSet(b).Valid() {
+			return nil, store.ErrBadKeySet
+		}
+		return b, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get notified keys of %s: %w", org, err)
 	}
-	for _, k := range found {
-		out[k.Key] = k
+	for _, k := range keys {
+		for _, set := range sets { // newest first: a key told again counts from then
+			if got, ok := set.Find(org, k); ok {
+				if got.Expires.After(now) {
+					out[k] = got
+				}
+				break
+			}
+		}
 	}
 	return out, nil
 }
 
-// ListRepeatedKeys returns org's unexpired keys seen again since they were
-// last reported, oldest first.
+// ListRepeatedKeys returns org's "seen again" tally (every organisation's
+// for org ""), the entries that expire after now.
 func (s *Store) ListRepeatedKeys(ctx context.Context, org string, now time.Time) ([]store.NotifiedKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM notified_keys WHERE org = $1 AND expires > $2 AND repeats > 0
-		ORDER BY first_sent, key`, org, now)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list repeated keys of %s: %w", org, err)
+	query, args := `SELECT org, tally FROM notify_tallies ORDER BY org`, []any(nil)
+	if org != "" {
+		query, args = `SELECT org, tally FROM notify_tallies WHERE org = $1`, []any{org}
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotifiedKey, error) { return scanKey(row) })
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: list repeated keys of %s: %w", org, err)
+		return nil, fmt.Errorf("pgstore: list repeated keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.NotifiedKey
+	for rows.Next() {
+		var (
+			handle string
+			b      []byte
+		)
+		if err := rows.Scan(&handle, &b); err != nil {
+			return nil, fmt.Errorf("pgstore: list repeated keys: %w", err)
+		}
+		list, err := store.DecodeTally(handle, b, now)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list repeated keys of %s: %w", handle, err)
+		}
+		out = append(out, list...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: list repeated keys: %w", err)
 	}
 	return out, nil
 }
 
-// PruneNotifiedKeys removes keys expired before now.
+// PruneNotifiedKeys removes the sets whose keys all expired before now,
+// and merges the sets of organisations that have many.
 func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM notified_keys WHERE expires < $1`, now); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM notified_sets WHERE expires < $1`, now); err != nil {
 		return fmt.Errorf("pgstore: prune notified keys: %w", err)
 	}
+	if err := s.compactSets(ctx, now); err != nil {
+		return fmt.Errorf("pgstore: prune notified keys: compact: %w", err)
+	}
 	return nil
+}
+
+// compactAbove is how many sets an organisation may have before
+// PruneNotifiedKeys merges them into one, as in the SQLite store.
+const compactAbove = 16
+
+// tell stores the newly told keys, one set per organisation, all under one
+// new set id.
+func tell(ctx context.Context, tx pgx.Tx, keys []store.NotifiedKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	byOrg := map[string][]store.NotifiedKey{}
+	for _, k := range keys {
+		byOrg[k.Org] = append(byOrg[k.Org], k)
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM notified_sets`).Scan(&id); err != nil {
+		return err
+	}
+	var (
+		orgs    []string
+		expires []time.Time
+		sets    [][]byte
+	)
+	for _, org := range slices.Sorted(maps.Keys(byOrg)) {
+		set, exp := store.EncodeToldSet(byOrg[org])
+		orgs, expires, sets = append(orgs, org), append(expires, exp), append(sets, set)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO notified_sets (org, id, expires, keys)
+		SELECT o, $1, e, k FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) AS t(o, e, k)`, id, orgs, expires, sets)
+	return err
+}
+
+// compactSets merges the sets of every organisation with more than
+// compactAbove into one.
+func (s *Store) compactSets(ctx context.Context, now time.Time) error {
+	rows, err := s.pool.Query(ctx, `SELECT org FROM notified_sets GROUP BY org HAVING count(*) > $1`, compactAbove)
+	if err != nil {
+		return err
+	}
+	orgs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, org := range orgs {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, keys FROM notified_sets WHERE org = $1 ORDER BY id FOR UPDATE`, org)
+			if err != nil {
+				return err
+			}
+			var (
+				sets []store.ToldSet
+				last int64
+				b    []byte
+			)
+			_, err = pgx.ForEachRow(rows, []any{&last, &b}, func() error {
+				sets = append(sets, slices.Clone(b))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			sets = slices.DeleteFunc(sets, func(s store.ToldSet) bool { return !s.Valid() }) // a damaged set is dropped
+			set, expires := store.MergeToldSets(org, sets, now)
+			if _, err := tx.Exec(ctx, `DELETE FROM notified_sets WHERE org = $1`, org); err != nil {
+				return err
+			}
+			if len(set) == 0 {
+				return nil
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES ($1, $2, $3, $4)`, org, last, expires, set)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", org, err)
+		}
+	}
+	return nil
+}
+
+// NotifiedOrganisations returns the organisations told something that
+// has not expired at now.
+func (s *Store) NotifiedOrganisations(ctx context.Context, now time.Time) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT org FROM notified_sets WHERE expires > $1`, now)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: notified organisations: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: notified organisations: %w", err)
+	}
+	out := make(map[string]bool, len(list))
+	for _, o := range list {
+		out[o] = true
+	}
+	return out, nil
+}
+
+// convertNotifiedKeys is the Go step of migration 3: the rows of
+// notified_keys become one set and one tally per organisation.
+func convertNotifiedKeys(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`)
+	if err != nil {
+		return fmt.Errorf("read notified_keys: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.NotifiedKey, error) {
+		var (
+			k   store.NotifiedKey
+			key []byte
+		)
+		err := row.Scan(&k.Org, &key, &k.FirstSent, &k.Expires, &k.Repeats, &k.Summary)
+		copy(k.Key[:], key)
+		return k, err
+	})
+	if err != nil {
+		return fmt.Errorf("read notified_keys: %w", err)
+	}
+	byOrg := map[string][]store.NotifiedKey{}
+	for _, k := range all {
+		byOrg[k.Org] = append(byOrg[k.Org], k)
+	}
+	for org, keys := range byOrg {
+		set, expires := store.EncodeToldSet(keys)
+		if _, err := tx.Exec(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES ($1, 1, $2, $3)`, org, expires, set); err != nil {
+			return err
+		}
+		repeated := slices.DeleteFunc(keys, func(k store.NotifiedKey) bool { return k.Repeats <= 0 })
+		if len(repeated) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO notify_tallies (org, tally) VALUES ($1, $2)`, org, store.EncodeTally(repeated)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = tx.Exec(ctx, `DROP TABLE notified_keys`)
+	return err
 }
 
 // CommitNotifications stores one pass of the notifier in one transaction:
@@ -288,7 +484,7 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 		// RETURNING id), the events they report in one statement.
 		var (
 			batch         pgx.Batch
-			reportedHash  [][]byte
+			reportedID    []int64
 			reportedByMsg []int
 		)
 		for i := range messages {
@@ -304,8 +500,8 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 				m.OrgID, m.Org, m.Kind, m.Sender, textArray(m.Recipients), m.Subject, nullText(m.MessageID),
 				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt, m.LastError, m.Reply,
 				m.Created, nullTime(m.Sent))
-			for j := range m.EventHashes {
-				reportedHash = append(reportedHash, m.EventHashes[j][:])
+			for _, id := range m.EventIDs {
+				reportedID = append(reportedID, id)
 				reportedByMsg = append(reportedByMsg, i)
 			}
 		}
@@ -327,44 +523,37 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 				return fmt.Errorf("messages: %w", err)
 			}
 		}
-		if len(reportedHash) > 0 {
+		if len(reportedID) > 0 {
 			ids := make([]int64, len(reportedByMsg))
 			for j, i := range reportedByMsg {
 				ids[j] = messages[i].ID
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_hash, message_id)
-				SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT DO NOTHING`, reportedHash, ids); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_id, message_id)
+				SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, reportedID, ids); err != nil {
 				return fmt.Errorf("message events: %w", err)
 			}
 		}
-		if len(c.Keys) > 0 {
-			// ON CONFLICT DO UPDATE may not touch one row twice in a
-			// statement: a key given twice counts as given last.
-			last := make(map[[2]string]int, len(c.Keys))
-			for i, k := range c.Keys {
-				last[[2]string{k.Org, string(k.Key[:])}] = i
+		if err := tell(ctx, tx, c.Told); err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+		var clearOrgs, tallyOrgs []string
+		var tallies [][]byte
+		for _, org := range slices.Sorted(maps.Keys(c.Repeats)) {
+			if list := c.Repeats[org]; len(list) == 0 {
+				clearOrgs = append(clearOrgs, org)
+			} else {
+				tallyOrgs, tallies = append(tallyOrgs, org), append(tallies, store.EncodeTally(list))
 			}
-			var (
-				orgs, summaries      []string
-				keys                 [][]byte
-				first, sent, expires []time.Time
-				repeats              []int32
-			)
-			for i := range c.Keys {
-				k := &c.Keys[i]
-				if last[[2]string{k.Org, string(k.Key[:])}] != i {
-					continue
-				}
-				orgs, keys, summaries = append(orgs, k.Org), append(keys, k.Key[:]), append(summaries, k.Summary)
-				first, sent, expires = append(first, k.FirstSent), append(sent, k.LastSent), append(expires, k.Expires)
-				repeats = append(repeats, int32(k.Repeats))
+		}
+		if len(clearOrgs) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM notify_tallies WHERE org = ANY($1::text[])`, clearOrgs); err != nil {
+				return fmt.Errorf("tallies: %w", err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO notified_keys (`+keyColumns+`)
-				SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::integer[], $7::text[])
-				ON CONFLICT (org, key) DO UPDATE SET first_sent = excluded.first_sent, last_sent = excluded.last_sent,
-					expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`,
-				orgs, keys, first, sent, expires, repeats, summaries); err != nil {
-				return fmt.Errorf("keys: %w", err)
+		}
+		if len(tallyOrgs) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO notify_tallies (org, tally) SELECT * FROM unnest($1::text[], $2::bytea[])
+				ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, tallyOrgs, tallies); err != nil {
+				return fmt.Errorf("tallies: %w", err)
 			}
 		}
 		if len(c.State) > 0 {
@@ -382,8 +571,20 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			}
 		}
 		if len(c.Done) > 0 {
-			// One statement for any number: the array is one parameter.
-			if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE seq = ANY($1::bigint[])`, c.Done); err != nil {
+			// One statement for any number: the arrays are two parameters.
+			// The entries are named one by one: with concurrent writers an
+			// entry inside a range read can commit after the read.
+			var (
+				orgs []string
+				seqs []int64
+			)
+			for org, list := range c.Done {
+				for _, seq := range list {
+					orgs, seqs = append(orgs, org), append(seqs, seq)
+				}
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM notify_queue AS q USING unnest($1::text[], $2::bigint[]) AS d(org, event_id)
+				WHERE q.org = d.org AND q.event_id = d.event_id`, orgs, seqs); err != nil {
 				return fmt.Errorf("consume pending: %w", err)
 			}
 		}
@@ -506,7 +707,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		where = append(where, "org_id = "+a.add(q.OrgID))
 	}
 	if q.EventHash != (event.Hash{}) {
-		where = append(where, "id IN (SELECT message_id FROM message_events WHERE event_hash = "+a.add(q.EventHash[:])+")")
+		where = append(where, "id IN (SELECT message_id FROM message_events WHERE event_id = (SELECT id FROM events WHERE hash = "+a.add(q.EventHash[:])+"))")
 	}
 	if q.Status != "" {
 		where = append(where, "status = "+a.add(q.Status))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,7 +94,17 @@ const migrateLock = 0x76696769 // "vigi"
 
 // Migrate applies the embedded migrations not yet recorded in
 // schema_version, all in one transaction under an advisory lock.
-func (s *Store) Migrate(ctx context.Context) error {
+// goSteps are the parts of migrations that SQL cannot do, run after the
+// migration's SQL in its transaction.
+var goSteps = map[int]func(context.Context, pgx.Tx) error{
+	3: convertNotifiedKeys,
+}
+
+func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
+
+// migrateTo applies the migrations up to version (tests start from an
+// older schema with it).
+func (s *Store) migrateTo(ctx context.Context, version int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return fmt.Errorf("pgstore: %w", err)
@@ -116,13 +127,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	var applied []migration
 	for _, m := range ms {
-		if m.version <= current {
+		if m.version <= current || m.version > version {
 			continue
 		}
 		// Exec without arguments uses the simple protocol, which runs a
 		// script of several statements.
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fmt.Errorf("pgstore: migration %s: %w", m.name, err)
+		}
+		if step := goSteps[m.version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fmt.Errorf("pgstore: migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.version); err != nil {
 			return fmt.Errorf("pgstore: migration %s: %w", m.name, err)

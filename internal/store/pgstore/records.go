@@ -481,3 +481,34 @@ func (s *Store) DeleteState(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// ListState returns every entry whose key starts with prefix.
+func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
+	query, args := `SELECT key, value FROM state WHERE key >= $1`, []any{prefix}
+	if end, ok := store.PrefixEnd(prefix); ok {
+		query, args = query+` AND key < $2`, append(args, end)
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var (
+			k string
+			v []byte
+		)
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
+	}
+	return out, nil
+}

@@ -224,6 +224,8 @@ func deleteOrganisation(ctx context.Context, tx execer, id int64, handle string)
 		{`DELETE FROM notification_policies WHERE org_id = ?`, id},
 		{`DELETE FROM notify_queue WHERE org = ?`, handle},
 		{`DELETE FROM event_orgs WHERE org = ?`, handle},
+		{`DELETE FROM notified_sets WHERE org = ?`, handle},
+		{`DELETE FROM notify_tallies WHERE org = ?`, handle},
 	} {
 		if _, err := tx.ExecContext(ctx, del.query, del.arg); err != nil {
 			return err

@@ -5,10 +5,13 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,12 +193,13 @@ func (s *Store) ListNotificationTemplates(ctx context.Context) ([]store.Notifica
 // handle.
 func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCount, error) {
 	var out []store.PendingCount
-	err := eachRow(ctx, s.read, `SELECT org, count(*), min(stored) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
+	err := eachRow(ctx, s.read, `SELECT org, count(*), min(stored), min(event_id), max(event_id) FROM notify_queue
+		GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
 		var (
 			c      store.PendingCount
 			oldest int64
 		)
-		if err := rows.Scan(&c.Org, &c.Count, &oldest); err != nil {
+		if err := rows.Scan(&c.Org, &c.Count, &oldest, &c.First, &c.Last); err != nil {
 			return err
 		}
 		c.Oldest = time.UnixMicro(oldest).UTC()
@@ -209,12 +213,18 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 }
 
 // ListPendingNotifications returns org's pending events after afterSeq, in
-// queue order, with the events; limit is as EventQuery.Limit (default 50,
-// at most 10000).
+// queue order, with the events (without raw and extra.constituency);
+// limit is as EventQuery.Limit (default 50, at most 10000). An entry whose
+// event is gone (removed by retention) comes without one, so that the
+// notifier consumes it.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT q.seq, q.stored, e.hash, e.data FROM notify_queue AS q
-		JOIN events AS e ON e.id = q.event_id
-		WHERE q.org = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`, org, afterSeq, store.PageLimit(limit))
+	st, err := s.readStmt(ctx, `SELECT q.event_id, q.stored, e.hash, e.data FROM notify_queue AS q
+		LEFT JOIN events AS e ON e.id = q.event_id
+		WHERE q.org = ? AND q.event_id > ? ORDER BY q.event_id LIMIT ?`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
+	}
+	rows, err := st.QueryContext(ctx, org, afterSeq, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
 	}
@@ -229,10 +239,14 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 		if err := rows.Scan(&p.Seq, &stored, &hash, &data); err != nil {
 			return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
 		}
-		copy(p.Hash[:], hash)
 		p.Stored = time.UnixMicro(stored).UTC()
-		if p.Event, err = decodeEvent(data); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
+		if hash != nil {
+			copy(p.Hash[:], hash)
+			if p.Event, err = decodeEvent(data); err != nil {
+				return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
+			}
+			p.Event.Delete("raw")
+			p.Event.Delete(store.ConstituencyField)
 		}
 		out = append(out, p)
 	}
@@ -242,82 +256,250 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 	return out, nil
 }
 
-const keyColumns = `org, key, first_sent, last_sent, expires, repeats, summary`
-
-func scanKey(row interface{ Scan(...any) error }) (store.NotifiedKey, error) {
-	var (
-		k                    store.NotifiedKey
-		key                  []byte
-		first, last, expires int64
-	)
-	if err := row.Scan(&k.Org, &key, &first, &last, &expires, &k.Repeats, &k.Summary); err != nil {
-		return store.NotifiedKey{}, err
-	}
-	copy(k.Key[:], key)
-	k.FirstSent, k.LastSent, k.Expires = time.UnixMicro(first).UTC(), time.UnixMicro(last).UTC(), time.UnixMicro(expires).UTC()
-	return k, nil
+// queuedEntry is one entry of the queue: an event id and the index of
+// its organisation.
+type queuedEntry struct {
+	id  int64
+	org int32
 }
 
-// keysPerQuery bounds the parameters of one GetNotifiedKeys query.
-const keysPerQuery = 500
+// ScanPendingNotifications reads the whole queue (one row per organisation,
+// its event ids joined), then the events from the lowest queued id to the
+// highest in the order they are stored: the first half in the calling
+// goroutine, handed to fn as it is read, the second half at the same time
+// on another connection, handed to fn after the first.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.PendingRecord) error) error {
+	var (
+		orgs    []string
+		entries []queuedEntry
+	)
+	err := eachRow(ctx, s.read, `SELECT org, group_concat(event_id) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
+		var (
+			org string
+			ids []byte
+		)
+		if err := rows.Scan(&org, &ids); err != nil {
+			return err
+		}
+		orgs = append(orgs, org)
+		for len(ids) > 0 {
+			field, rest, _ := bytes.Cut(ids, []byte{','})
+			id, err := strconv.ParseInt(string(field), 10, 64)
+			if err != nil {
+				return fmt.Errorf("queue of %s: %w", org, err)
+			}
+			entries = append(entries, queuedEntry{id, int32(len(orgs) - 1)})
+			ids = rest
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	slices.SortFunc(entries, func(a, b queuedEntry) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.org, b.org)
+	})
+	mid := len(entries) / 2
+	for mid > 0 && entries[mid-1].id == entries[mid].id {
+		mid-- // one event's entries stay together
+	}
+	type half struct {
+		records []store.PendingRecord
+		err     error
+	}
+	second := make(chan half, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		var h half
+		h.err = scanEvents(sctx, s.read, orgs, entries[mid:], func(r store.PendingRecord) error {
+			h.records = append(h.records, r)
+			return nil
+		})
+		second <- h
+	}()
+	if err := scanEvents(ctx, s.read, orgs, entries[:mid], fn); err != nil {
+		cancel()
+		<-second
+		return err
+	}
+	h := <-second
+	if h.err != nil {
+		return h.err
+	}
+	for _, r := range h.records {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanEvents reads the events of entries (sorted by id) in one range scan
+// and calls fn for each, with its organisations; a queued event that is
+// gone comes without its record.
+func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedEntry, fn func(store.PendingRecord) error) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, hash, stored, data FROM events WHERE id BETWEEN ? AND ? ORDER BY id`,
+		entries[0].id, entries[len(entries)-1].id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+	}
+	defer rows.Close()
+	// emit hands fn the entries of one event id, from entries[i] on, and
+	// returns the index after them.
+	emit := func(i int, r store.PendingRecord) (int, error) {
+		r.Seq = entries[i].id
+		for ; i < len(entries) && entries[i].id == r.Seq; i++ {
+			r.Orgs = append(r.Orgs, orgs[entries[i].org])
+		}
+		return i, fn(r)
+	}
+	i := 0
+	for rows.Next() {
+		var (
+			r      store.PendingRecord
+			id     int64
+			stored int64
+			hash   []byte
+		)
+		if err := rows.Scan(&id, &hash, &stored, &r.Record); err != nil {
+			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+		}
+		for i < len(entries) && entries[i].id < id { // queued, but the event is gone
+			if i, err = emit(i, store.PendingRecord{}); err != nil {
+				return err
+			}
+		}
+		if i == len(entries) || entries[i].id != id {
+			continue // not queued
+		}
+		copy(r.Hash[:], hash)
+		r.Stored = time.UnixMicro(stored).UTC()
+		if i, err = emit(i, r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+	}
+	for i < len(entries) {
+		if i, err = emit(i, store.PendingRecord{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // GetNotifiedKeys returns those of keys told to org that expire after now.
 func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Hash, now time.Time) (map[event.Hash]store.NotifiedKey, error) {
 	out := make(map[event.Hash]store.NotifiedKey)
-	args := make([]any, 0, keysPerQuery+2)
-	for start := 0; start < len(keys); start += keysPerQuery {
-		chunk := keys[start:min(start+keysPerQuery, len(keys))]
-		args = append(args[:0], org, now.UnixMicro())
-		for i := range chunk {
-			args = append(args, chunk[i][:])
-		}
-		rows, err := s.read.QueryContext(ctx, `SELECT `+keyColumns+` FROM notified_keys WHERE org = ? AND expires > ? AND key IN (?`+
-			strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
-		if err != nil {
+	if len(keys) == 0 {
+		return out, nil
+	}
+	st, err := s.readStmt(ctx, `SELECT keys FROM notified_sets WHERE org = ? AND expires > ? ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
+	}
+	rows, err := st.QueryContext(ctx, org, now.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
+	}
+	defer rows.Close()
+	var sets []store.ToldSet
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
 			return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
 		}
-		for rows.Next() {
-			k, err := scanKey(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
+		if !store.ToldSet(b).Valid() {
+			return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, store.ErrBadKeySet)
+		}
+		sets = append(sets, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
+	}
+	for _, k := range keys {
+		for _, set := range sets { // newest first: a key told again counts from then
+			if got, ok := set.Find(org, k); ok {
+				if got.Expires.After(now) {
+					out[k] = got
+				}
+				break
 			}
-			out[k.Key] = k
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
 		}
 	}
 	return out, nil
 }
 
-// ListRepeatedKeys returns org's unexpired keys seen again since they were
-// last reported, oldest first.
+// ListRepeatedKeys returns org's "seen again" tally (every organisation's
+// for org ""), the entries that expire after now.
 func (s *Store) ListRepeatedKeys(ctx context.Context, org string, now time.Time) ([]store.NotifiedKey, error) {
+	query, args := `SELECT org, tally FROM notify_tallies ORDER BY org`, []any(nil)
+	if org != "" {
+		query, args = `SELECT org, tally FROM notify_tallies WHERE org = ?`, []any{org}
+	}
 	var out []store.NotifiedKey
-	err := eachRow(ctx, s.read, `SELECT `+keyColumns+` FROM notified_keys WHERE org = ? AND expires > ? AND repeats > 0
-		ORDER BY first_sent, key`, []any{org, now.UnixMicro()}, func(rows *sql.Rows) error {
-		k, err := scanKey(rows)
-		if err != nil {
+	err := eachRow(ctx, s.read, query, args, func(rows *sql.Rows) error {
+		var (
+			handle string
+			b      []byte
+		)
+		if err := rows.Scan(&handle, &b); err != nil {
 			return err
 		}
-		out = append(out, k)
+		list, err := store.DecodeTally(handle, b, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", handle, err)
+		}
+		out = append(out, list...)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list repeated keys of %s: %w", org, err)
+		return nil, fmt.Errorf("sqlitestore: list repeated keys: %w", err)
 	}
 	return out, nil
 }
 
-// PruneNotifiedKeys removes keys expired before now.
+// PruneNotifiedKeys removes the sets whose keys all expired before now,
+// and merges the sets of organisations that have many. (Expired entries
+// of a live set or a tally are skipped when read, and go when the sets
+// are merged or the tally rewritten.)
 func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM notified_keys WHERE expires < ?`, now.UnixMicro()); err != nil {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM notified_sets WHERE expires < ?`, now.UnixMicro()); err != nil {
 		return fmt.Errorf("sqlitestore: prune notified keys: %w", err)
 	}
+	if err := s.compactSets(ctx, now); err != nil {
+		return fmt.Errorf("sqlitestore: prune notified keys: compact: %w", err)
+	}
 	return nil
+}
+
+// NotifiedOrganisations returns the organisations told something that
+// has not expired at now.
+func (s *Store) NotifiedOrganisations(ctx context.Context, now time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := eachRow(ctx, s.read, `SELECT DISTINCT org FROM notified_sets WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
+		var org string
+		if err := rows.Scan(&org); err != nil {
+			return err
+		}
+		out[org] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: notified organisations: %w", err)
+	}
+	return out, nil
 }
 
 // rowsPerStatement is how many rows one INSERT or DELETE of
@@ -373,16 +555,201 @@ func multiRow(ctx context.Context, tx *sql.Tx, n, columns int, statement func(ro
 	return nil
 }
 
+// compactAbove is how many sets an organisation may have before
+// PruneNotifiedKeys merges them into one, so that a lookup reads few rows
+// however often the organisation is told something.
+const compactAbove = 16
+
+// commitStatements are the statements CommitNotifications runs once per
+// organisation, prepared once per commit.
+type commitStatements struct {
+	countRange, deleteRange, delete *sql.Stmt
+}
+
+func (c *commitStatements) prepare(ctx context.Context, tx *sql.Tx) error {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&c.countRange, `SELECT count(*) FROM notify_queue WHERE org = ? AND event_id BETWEEN ? AND ?`},
+		{&c.deleteRange, `DELETE FROM notify_queue WHERE org = ? AND event_id BETWEEN ? AND ?`},
+		{&c.delete, `DELETE FROM notify_queue WHERE org = ? AND event_id IN (SELECT value FROM json_each(?))`},
+	} {
+		st, err := tx.PrepareContext(ctx, p.query)
+		if err != nil {
+			return err
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+func (c *commitStatements) close() {
+	for _, st := range []*sql.Stmt{c.countRange, c.deleteRange, c.delete} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// consume removes org's consumed queue entries: one range when they are
+// all its entries between the first and the last (the usual case, a
+// digest), else one by one.
+func (c *commitStatements) consume(ctx context.Context, org string, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	seqs = slices.Compact(slices.Sorted(slices.Values(seqs)))
+	lo, hi := seqs[0], seqs[len(seqs)-1]
+	var n int
+	if err := c.countRange.QueryRowContext(ctx, org, lo, hi).Scan(&n); err != nil {
+		return err
+	}
+	if n == len(seqs) {
+		_, err := c.deleteRange.ExecContext(ctx, org, lo, hi)
+		return err
+	}
+	_, err := c.delete.ExecContext(ctx, org, int64List(seqs))
+	return err
+}
+
+// tell stores the newly told keys, one set per organisation, all under one
+// new set id.
+func tell(ctx context.Context, tx *sql.Tx, keys []store.NotifiedKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	byOrg := map[string][]store.NotifiedKey{}
+	for _, k := range keys {
+		byOrg[k.Org] = append(byOrg[k.Org], k)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM notified_sets`).Scan(&id); err != nil {
+		return err
+	}
+	orgs := slices.Sorted(maps.Keys(byOrg))
+	return multiRow(ctx, tx, len(orgs), 4, func(n int) string {
+		return `INSERT INTO notified_sets (org, id, expires, keys) VALUES ` + valueRows(4, n)
+	}, func(dst []any, i int) []any {
+		set, expires := store.EncodeToldSet(byOrg[orgs[i]])
+		return append(dst, orgs[i], id, expires.UnixMicro(), set)
+	})
+}
+
+// compactSets merges the sets of every organisation with more than
+// compactAbove into one.
+func (s *Store) compactSets(ctx context.Context, now time.Time) error {
+	var orgs []string
+	err := eachRow(ctx, s.read, `SELECT org FROM notified_sets GROUP BY org HAVING count(*) > ?`, []any{compactAbove}, func(rows *sql.Rows) error {
+		var org string
+		if err := rows.Scan(&org); err != nil {
+			return err
+		}
+		orgs = append(orgs, org)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, org := range orgs {
+		if err := s.compactOrgSets(ctx, org, now); err != nil {
+			return fmt.Errorf("%s: %w", org, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) compactOrgSets(ctx context.Context, org string, now time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var (
+		sets []store.ToldSet
+		last int64
+	)
+	err = eachRow(ctx, tx, `SELECT id, keys FROM notified_sets WHERE org = ? ORDER BY id`, []any{org}, func(rows *sql.Rows) error {
+		var b []byte
+		if err := rows.Scan(&last, &b); err != nil {
+			return err
+		}
+		if store.ToldSet(b).Valid() { // a damaged set is dropped
+			sets = append(sets, b)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	set, expires := store.MergeToldSets(org, sets, now)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM notified_sets WHERE org = ?`, org); err != nil {
+		return err
+	}
+	if len(set) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES (?, ?, ?, ?)`, org, last, expires.UnixMicro(), set); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 const insertMessageSQL = `INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
-	body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent,
+	first_event, last_event, event_ids)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// eventIDList encodes the sorted, distinct ids as the differences from
+// one to the next, in unsigned varints: two or three bytes an event.
+func eventIDList(ids []int64) (list []byte, first, last int64) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil, 0, 0
+	}
+	var prev int64
+	list = make([]byte, 0, 3*len(ids))
+	for _, id := range ids {
+		list = binary.AppendUvarint(list, uint64(id-prev))
+		prev = id
+	}
+	return list, ids[0], ids[len(ids)-1]
+}
+
+// eventIDListHas reports whether list (eventIDList's) holds id.
+func eventIDListHas(list []byte, id int64) bool {
+	var cur int64
+	for len(list) > 0 {
+		d, n := binary.Uvarint(list)
+		if n <= 0 {
+			return false
+		}
+		list = list[n:]
+		if cur += int64(d); cur >= id {
+			return cur == id
+		}
+	}
+	return false
+}
+
+// int64List is list as a JSON array, for json_each.
+func int64List(list []int64) string {
+	b := make([]byte, 0, len(list)*8+2)
+	b = append(b, '[')
+	for i, v := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(append(b, ']'))
+}
 
 // CommitNotifications stores one pass of the notifier in one transaction:
-// the messages (with the events they report), the keys, the state, and the
-// removal of the consumed pending notifications. It sets the messages'
-// IDs, and fills in their Size, a zero Status (queued), Created (now) and
-// NextAttempt (Created: due at once). On error nothing is stored and c is
-// unchanged.
+// the messages (with the events they report), the keys told, the tallies,
+// the state, and the removal of the consumed pending notifications. It
+// sets the messages' IDs, and fills in their Size, a zero Status (queued),
+// Created (now) and NextAttempt (Created: due at once). On error nothing
+// is stored and c is unchanged.
 func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCommit) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -392,11 +759,6 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	messages := make([]store.OutboxMessage, len(c.Messages))
 	copy(messages, c.Messages)
 	at := recordTime()
-	type reported struct {
-		hash []byte
-		id   int64
-	}
-	var reports []reported
 	if len(messages) > 0 {
 		insert, err := tx.PrepareContext(ctx, insertMessageSQL)
 		if err != nil {
@@ -414,9 +776,10 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			if body == nil {
 				body = []byte{}
 			}
+			list, first, last := eventIDList(m.EventIDs)
 			res, err := insert.ExecContext(ctx, m.OrgID, m.Org, m.Kind, m.Sender, recipients, m.Subject, nullText(m.MessageID),
 				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt.UnixMicro(), m.LastError, m.Reply,
-				m.Created.UnixMicro(), micros(m.Sent))
+				m.Created.UnixMicro(), micros(m.Sent), nullInt(first), nullInt(last), list)
 			if isUnique(err) {
 				return fmt.Errorf("sqlitestore: commit notifications: message %d: Message-ID %s: %w", i+1, m.MessageID, store.ErrConflict)
 			}
@@ -426,58 +789,30 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			if m.ID, err = res.LastInsertId(); err != nil {
 				return fmt.Errorf("sqlitestore: commit notifications: message %d: %w", i+1, err)
 			}
-			for j := range m.EventHashes {
-				reports = append(reports, reported{m.EventHashes[j][:], m.ID})
-			}
 		}
 	}
-	// In key order, each chunk's rows and successive chunks fall in
-	// neighbouring pages of the index: fewer pages read and rebalanced
-	// than in the order of the messages.
-	slices.SortFunc(reports, func(a, b reported) int {
-		if d := bytes.Compare(a.hash, b.hash); d != 0 {
-			return d
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-	err = multiRow(ctx, tx, len(reports), 2, func(n int) string {
-		return `INSERT OR IGNORE INTO message_events (event_hash, message_id) VALUES ` + valueRows(2, n)
-	}, func(dst []any, i int) []any {
-		return append(dst, reports[i].hash, reports[i].id)
-	})
-	if err != nil {
-		return fmt.Errorf("sqlitestore: commit notifications: message events: %w", err)
+	var st commitStatements
+	defer st.close()
+	if err := st.prepare(ctx, tx); err != nil {
+		return fmt.Errorf("sqlitestore: commit notifications: %w", err)
 	}
-	// In key order too, stable: a key given twice is upserted twice in
-	// the order given (in one statement as in separate ones), so the last
-	// one counts.
-	keyOrder := make([]int, len(c.Keys))
-	for i := range keyOrder {
-		keyOrder[i] = i
-	}
-	slices.SortStableFunc(keyOrder, func(i, j int) int {
-		if d := strings.Compare(c.Keys[i].Org, c.Keys[j].Org); d != 0 {
-			return d
-		}
-		return bytes.Compare(c.Keys[i].Key[:], c.Keys[j].Key[:])
-	})
-	err = multiRow(ctx, tx, len(c.Keys), 7, func(n int) string {
-		return `INSERT INTO notified_keys (` + keyColumns + `) VALUES ` + valueRows(7, n) + `
-			ON CONFLICT (org, key) DO UPDATE SET first_sent = excluded.first_sent, last_sent = excluded.last_sent,
-				expires = excluded.expires, repeats = excluded.repeats, summary = excluded.summary`
-	}, func(dst []any, i int) []any {
-		k := &c.Keys[keyOrder[i]]
-		return append(dst, k.Org, k.Key[:], k.FirstSent.UnixMicro(), k.LastSent.UnixMicro(), k.Expires.UnixMicro(), k.Repeats, k.Summary)
-	})
-	if err != nil {
+	if err := tell(ctx, tx, c.Told); err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: keys: %w", err)
 	}
-	if len(c.State) > 0 {
-		keys := make([]string, 0, len(c.State))
-		for k := range c.State {
-			keys = append(keys, k)
+	for _, org := range slices.Sorted(maps.Keys(c.Repeats)) {
+		var err error
+		if list := c.Repeats[org]; len(list) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM notify_tallies WHERE org = ?`, org)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)
+				ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, org, store.EncodeTally(list))
 		}
-		slices.Sort(keys)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: commit notifications: tally of %s: %w", org, err)
+		}
+	}
+	if len(c.State) > 0 {
+		keys := slices.Sorted(maps.Keys(c.State))
 		err = multiRow(ctx, tx, len(keys), 2, func(n int) string {
 			return `INSERT INTO state (key, value) VALUES ` + valueRows(2, n) + `
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`
@@ -492,15 +827,10 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			return fmt.Errorf("sqlitestore: commit notifications: state: %w", err)
 		}
 	}
-	done := slices.Clone(c.Done)
-	slices.Sort(done)
-	err = multiRow(ctx, tx, len(done), 1, func(n int) string {
-		return `DELETE FROM notify_queue WHERE seq IN (?` + strings.Repeat(", ?", n-1) + `)`
-	}, func(dst []any, i int) []any {
-		return append(dst, done[i])
-	})
-	if err != nil {
-		return fmt.Errorf("sqlitestore: commit notifications: consume pending: %w", err)
+	for _, org := range slices.Sorted(maps.Keys(c.Done)) {
+		if err := st.consume(ctx, org, c.Done[org]); err != nil {
+			return fmt.Errorf("sqlitestore: commit notifications: consume pending of %s: %w", org, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: %w", err)
@@ -509,11 +839,79 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	return nil
 }
 
+// migrateNotifyLayout is the Go step of migration 3: the rows of
+// message_events become the lists of their messages, and those of
+// notified_keys one set and one tally per organisation.
+func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
+	byMessage := map[int64][]int64{}
+	err := eachRow(ctx, tx, `SELECT m.message_id, e.id FROM message_events AS m JOIN events AS e ON e.hash = m.event_hash`, nil,
+		func(rows *sql.Rows) error {
+			var msg, ev int64
+			if err := rows.Scan(&msg, &ev); err != nil {
+				return err
+			}
+			byMessage[msg] = append(byMessage[msg], ev)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("read message_events: %w", err)
+	}
+	for msg, ids := range byMessage {
+		list, first, last := eventIDList(ids)
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox_messages SET first_event = ?, last_event = ?, event_ids = ? WHERE id = ?`,
+			first, last, list, msg); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE message_events`); err != nil {
+		return err
+	}
+	return convertNotifiedKeys(ctx, tx)
+}
+
+// convertNotifiedKeys turns the rows of notified_keys into one set and one
+// tally per organisation.
+func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
+	byOrg := map[string][]store.NotifiedKey{}
+	err := eachRow(ctx, tx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`, nil, func(rows *sql.Rows) error {
+		var (
+			k              store.NotifiedKey
+			key            []byte
+			first, expires int64
+		)
+		if err := rows.Scan(&k.Org, &key, &first, &expires, &k.Repeats, &k.Summary); err != nil {
+			return err
+		}
+		copy(k.Key[:], key)
+		k.FirstSent, k.Expires = time.UnixMicro(first).UTC(), time.UnixMicro(expires).UTC()
+		byOrg[k.Org] = append(byOrg[k.Org], k)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read notified_keys: %w", err)
+	}
+	for org, keys := range byOrg {
+		set, expires := store.EncodeToldSet(keys)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES (?, 1, ?, ?)`, org, expires.UnixMicro(), set); err != nil {
+			return err
+		}
+		repeated := slices.DeleteFunc(keys, func(k store.NotifiedKey) bool { return k.Repeats <= 0 })
+		if len(repeated) > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)`, org, store.EncodeTally(repeated)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DROP TABLE notified_keys`)
+	return err
+}
+
 const messageColumns = `id, org_id, org, kind, sender, recipients, subject, coalesce(message_id, ''), size, events, encrypted,
 	status, attempts, next_attempt, last_error, reply, created, sent`
 
-// scanMessage reads messageColumns, followed by the body when withBody.
-func scanMessage(row interface{ Scan(...any) error }, withBody bool) (store.OutboxMessage, error) {
+// scanMessage reads messageColumns, followed by the body when withBody,
+// followed by what more is given.
+func scanMessage(row interface{ Scan(...any) error }, withBody bool, more ...any) (store.OutboxMessage, error) {
 	var (
 		m                   store.OutboxMessage
 		recipients          string
@@ -525,6 +923,7 @@ func scanMessage(row interface{ Scan(...any) error }, withBody bool) (store.Outb
 	if withBody {
 		dst = append(dst, &m.Body)
 	}
+	dst = append(dst, more...)
 	if err := row.Scan(dst...); err != nil {
 		return store.OutboxMessage{}, err
 	}
@@ -626,14 +1025,36 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 	var (
 		where []string
 		args  []any
+		evID  int64 // the id of q.EventHash's event
 	)
+	if q.EventHash != (event.Hash{}) {
+		// Its messages are among those of its organisations whose range
+		// of events holds it; their lists say which.
+		var data []byte
+		err := s.read.QueryRowContext(ctx, `SELECT id, data FROM events WHERE hash = ?`, q.EventHash[:]).Scan(&evID, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
+		}
+		e, err := decodeEvent(data)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list messages: event %s: %w", q.EventHash, err)
+		}
+		orgs := store.EventOrganisations(e)
+		if len(orgs) == 0 {
+			return nil, nil
+		}
+		where = append(where, "org IN (?"+strings.Repeat(", ?", len(orgs)-1)+") AND last_event >= ? AND first_event <= ?")
+		for _, o := range orgs {
+			args = append(args, o)
+		}
+		args = append(args, evID, evID)
+	}
 	if q.OrgID != 0 {
 		where = append(where, "org_id = ?")
 		args = append(args, q.OrgID)
-	}
-	if q.EventHash != (event.Hash{}) {
-		where = append(where, "id IN (SELECT message_id FROM message_events WHERE event_hash = ?)")
-		args = append(args, q.EventHash[:])
 	}
 	if q.Status != "" {
 		where = append(where, "status = ?")
@@ -643,22 +1064,30 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		where = append(where, "id < ?")
 		args = append(args, q.BeforeID)
 	}
-	query := `SELECT ` + messageColumns + ` FROM outbox_messages`
+	query := `SELECT ` + messageColumns + `, event_ids FROM outbox_messages`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, messageLimit(q.Limit))
+	query += " ORDER BY id DESC"
+	limit := messageLimit(q.Limit)
+	if evID == 0 { // otherwise the limit applies after the lists are read
+		query += " LIMIT ?"
+		args = append(args, limit)
+	}
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
 	}
 	defer rows.Close()
 	var out []store.OutboxMessage
-	for rows.Next() {
-		m, err := scanMessage(rows, false)
+	for rows.Next() && len(out) < limit {
+		var list []byte
+		m, err := scanMessage(rows, false, &list)
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
+		}
+		if evID != 0 && !eventIDListHas(list, evID) {
+			continue
 		}
 		out = append(out, m)
 	}

@@ -573,3 +573,30 @@ func (s *Store) DeleteState(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// ListState returns every entry whose key starts with prefix.
+func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
+	query, args := `SELECT key, value FROM state WHERE key >= ?`, []any{prefix}
+	if end, ok := store.PrefixEnd(prefix); ok {
+		query, args = query+` AND key < ?`, append(args, end)
+	}
+	out := map[string][]byte{}
+	err := eachRow(ctx, s.read, query, args, func(rows *sql.Rows) error {
+		var (
+			k string
+			v []byte
+		)
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list state %s*: %w", prefix, err)
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -73,6 +74,9 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		if c.Oldest.Before(before) || c.Oldest.After(after) {
 			t.Errorf("%s: oldest pending stored %v, want about now", c.Org, c.Oldest)
 		}
+		if q := pending(t, s, c.Org); c.First != q[0].Seq || c.Last != q[len(q)-1].Seq {
+			t.Errorf("%s: first and last pending %d and %d, want %d and %d", c.Org, c.First, c.Last, q[0].Seq, q[len(q)-1].Seq)
+		}
 	}
 	a := pending(t, s, "a")
 	if got := pendingLabels(a); !slices.Equal(got, []string{"e1", "e3", "e5", "e8"}) {
@@ -86,8 +90,12 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatalf("GetEvent(%s): %v", p.Hash, err)
 		}
-		if p.Org != "a" || !p.Stored.Equal(stored.Stored) || !slices.Equal(p.Event.Fields(), stored.Event.Fields()) {
-			t.Errorf("pending %+v, want org a and the stored event %+v", p, stored)
+		// The queue keeps the event without what notifications never send.
+		want := stored.Event.Clone()
+		want.Delete("raw")
+		want.Delete(store.ConstituencyField)
+		if p.Org != "a" || !p.Stored.Equal(stored.Stored) || !slices.Equal(p.Event.Fields(), want.Fields()) {
+			t.Errorf("pending %+v, want org a and the stored event %+v without raw and extra.constituency", p, stored)
 		}
 	}
 	t.Run("paging", func(t *testing.T) {
@@ -122,7 +130,7 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 	t.Run("consumed", func(t *testing.T) {
 		a := pending(t, s, "a")
 		// A seq consumed twice or never queued is no error.
-		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: []int64{a[0].Seq, a[2].Seq, a[0].Seq, 999999}}); err != nil {
+		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: map[string][]int64{"a": {a[0].Seq, a[2].Seq, a[0].Seq, 999999}}}); err != nil {
 			t.Fatalf("CommitNotifications: %v", err)
 		}
 		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e3", "e8", "e9"}) {
@@ -135,7 +143,7 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		for _, p := range pending(t, s, "a") {
 			done = append(done, p.Seq)
 		}
-		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: done}); err != nil {
+		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Done: map[string][]int64{"a": done}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := pendingCounts(t, s); len(got) != 2 || got["a"] != 0 {
@@ -146,6 +154,44 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		insert(t, s, []*event.Event{mk("a")}, nil)
 		if p := pending(t, s, "a"); len(p) != 1 || p[0].Seq <= done[len(done)-1] {
 			t.Errorf("a's queue = %+v, want one entry after seq %d", p, done[len(done)-1])
+		}
+	})
+	t.Run("scanned at once", func(t *testing.T) {
+		// The whole queue in one scan: the same entries as each
+		// organisation's list, by event, with every organisation.
+		want := map[int64][]string{}
+		for _, c := range pendingList(t, s) {
+			for _, p := range pending(t, s, c.Org) {
+				want[p.Seq] = append(want[p.Seq], c.Org)
+			}
+		}
+		var seqs []int64
+		err := s.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
+			seqs = append(seqs, r.Seq)
+			if !slices.Equal(r.Orgs, want[r.Seq]) {
+				t.Errorf("seq %d pending for %v, want %v", r.Seq, r.Orgs, want[r.Seq])
+			}
+			e, err := event.DecodeRecord(r.Record)
+			if err != nil {
+				t.Fatalf("seq %d: %v", r.Seq, err)
+			}
+			stored, err := s.GetEvent(ctx, r.Hash)
+			if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || !r.Stored.Equal(stored.Stored) || e.Hash() != r.Hash {
+				t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", r.Seq, e.Fields(), r.Stored, stored, err)
+			}
+			delete(want, r.Seq)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ScanPendingNotifications: %v", err)
+		}
+		if len(want) > 0 || !slices.IsSorted(seqs) {
+			t.Errorf("scan missed %v; order %v", want, seqs)
+		}
+		stop := errors.New("stop")
+		calls := 0
+		if err := s.ScanPendingNotifications(ctx, func(store.PendingRecord) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
 		}
 	})
 	t.Run("deleting an organisation drops its queue", func(t *testing.T) {
@@ -159,7 +205,7 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 	})
 	t.Run("many in one batch", func(t *testing.T) {
 		var batch []*event.Event
-		for i := range 500 {
+		for i := range 2500 { // more than one statement of a store carries
 			if i%2 == 0 {
 				batch = append(batch, mk("m", "n"))
 			} else {
@@ -167,26 +213,35 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 			}
 		}
 		insert(t, s, batch, nil)
-		if got := pendingCounts(t, s); got["m"] != 250 || got["n"] != 250 {
-			t.Errorf("pending counts = %v, want m:250 n:250", got)
+		if got := pendingCounts(t, s); got["m"] != 1250 || got["n"] != 1250 {
+			t.Errorf("pending counts = %v, want m:1250 n:1250", got)
 		}
 		m := pending(t, s, "m")
 		for i := range m {
-			if want := batch[2*i].Value("comment"); m[i].Event.Value("comment") != want {
-				t.Fatalf("m's queue entry %d is %s, want %s (the order of the batch)", i, m[i].Event.Value("comment"), want)
+			if want := batch[2*i].Value("comment"); m[i].Event.Value("comment") != want || m[i].Hash != batch[2*i].Hash() {
+				t.Fatalf("m's queue entry %d is %s (%s), want %s (%s; the order of the batch)", i, m[i].Event.Value("comment"), m[i].Hash, want, batch[2*i].Hash())
 			}
 		}
 	})
 }
 
+func pendingList(t *testing.T, s store.Store) []store.PendingCount {
+	t.Helper()
+	list, err := s.PendingNotificationOrgs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
 func hash(b byte) event.Hash { return event.Hash{b, 0xee} }
 
-func message(org string, orgID int64, messageID string, body string, hashes ...event.Hash) store.OutboxMessage {
+func message(org string, orgID int64, messageID string, body string, events ...int64) store.OutboxMessage {
 	return store.OutboxMessage{
 		OrgID: orgID, Org: org, Kind: "digest", Sender: "cert@cert.example",
 		Recipients: []string{"abuse@" + org + ".example", "soc@" + org + ".example"},
-		Subject:    "[CERT] " + org, MessageID: messageID, Body: []byte(body), Events: len(hashes),
-		Encrypted: true, EventHashes: hashes,
+		Subject:    "[CERT] " + org, MessageID: messageID, Body: []byte(body), Events: len(events),
+		Encrypted: true, EventIDs: events,
 	}
 }
 
@@ -215,16 +270,17 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 		t.Fatalf("a's queue has %d entries, want 4", len(queue))
 	}
 	h0, h1, h2 := events[0].Hash(), events[1].Hash(), events[2].Hash()
-	key := func(b byte, summary string) store.NotifiedKey {
-		return store.NotifiedKey{Org: "a", Key: hash(b), FirstSent: base, LastSent: base, Expires: base.Add(24 * time.Hour), Summary: summary}
+	id0, id1, id2 := queue[0].Seq, queue[1].Seq, queue[2].Seq
+	key := func(b byte, valid time.Duration) store.NotifiedKey {
+		return store.NotifiedKey{Org: "a", Key: hash(b), FirstSent: base, Expires: base.Add(valid)}
 	}
 
 	before := time.Now().Add(-time.Second)
 	c := &store.NotificationCommit{
-		Messages: []store.OutboxMessage{message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", h0, h1, h0)},
-		Keys:     []store.NotifiedKey{key(1, "open DNS resolver on 192.0.2.0"), key(2, "open DNS resolver on 192.0.2.1")},
+		Messages: []store.OutboxMessage{message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", id0, id1, id0)},
+		Told:     []store.NotifiedKey{key(1, 24*time.Hour), key(2, 24*time.Hour)},
 		State:    map[string][]byte{"test.commit.one": []byte("1"), "test.commit.empty": nil},
-		Done:     []int64{queue[0].Seq, queue[1].Seq},
+		Done:     map[string][]int64{"a": {queue[0].Seq, queue[1].Seq}},
 	}
 	if err := s.PutState(ctx, "test.commit.one", []byte("before")); err != nil {
 		t.Fatal(err)
@@ -246,9 +302,9 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 		t.Fatalf("GetMessage: %v", err)
 	}
 	want := m
-	want.EventHashes = nil
+	want.EventIDs = nil
 	if !bytes.Equal(got.Body, want.Body) || !slices.Equal(got.Recipients, want.Recipients) || !got.Created.Equal(want.Created) ||
-		!got.NextAttempt.Equal(want.NextAttempt) || !got.Sent.IsZero() || got.EventHashes != nil {
+		!got.NextAttempt.Equal(want.NextAttempt) || !got.Sent.IsZero() || got.EventIDs != nil {
 		t.Errorf("GetMessage = %+v, want %+v", got, want)
 	}
 	got.Body, want.Body, got.Recipients, want.Recipients = nil, nil, nil, nil
@@ -272,7 +328,7 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("GetNotifiedKeys: %v", err)
 	}
-	if len(keys) != 2 || keys[hash(1)].Summary != "open DNS resolver on 192.0.2.0" {
+	if len(keys) != 2 || !keys[hash(1)].Expires.Equal(base.Add(24*time.Hour)) || !keys[hash(2)].FirstSent.Equal(base) || keys[hash(1)].Org != "a" {
 		t.Errorf("keys after the commit = %+v", keys)
 	}
 	if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
@@ -282,14 +338,15 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 	t.Run("all or nothing", func(t *testing.T) {
 		queue := pending(t, s, "a")
 		for name, msgs := range map[string][]store.OutboxMessage{
-			"a Message-ID already queued": {message("a", a.ID, "2.digest@cert.example", "two", h2), message("a", a.ID, "1.digest@cert.example", "dup", h2)},
-			"a Message-ID twice":          {message("a", a.ID, "3.digest@cert.example", "three", h2), message("a", a.ID, "3.digest@cert.example", "dup")},
+			"a Message-ID already queued": {message("a", a.ID, "2.digest@cert.example", "two", id2), message("a", a.ID, "1.digest@cert.example", "dup", id2)},
+			"a Message-ID twice":          {message("a", a.ID, "3.digest@cert.example", "three", id2), message("a", a.ID, "3.digest@cert.example", "dup")},
 		} {
 			c := &store.NotificationCommit{
 				Messages: msgs,
-				Keys:     []store.NotifiedKey{key(3, "new"), key(1, "changed")},
+				Told:     []store.NotifiedKey{key(3, time.Hour), key(1, 48*time.Hour)},
+				Repeats:  map[string][]store.NotifiedKey{"a": {{Org: "a", Key: hash(2), FirstSent: base, Expires: base.Add(time.Hour), Repeats: 1, Summary: "x"}}},
 				State:    map[string][]byte{"test.commit.one": []byte("changed"), "test.commit.failed": []byte("x")},
-				Done:     []int64{queue[0].Seq},
+				Done:     map[string][]int64{"a": {queue[0].Seq}},
 			}
 			err := s.CommitNotifications(ctx, c)
 			if !errors.Is(err, store.ErrConflict) {
@@ -312,8 +369,11 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := keys[hash(3)]; ok || keys[hash(1)].Summary != "open DNS resolver on 192.0.2.0" {
+			if _, ok := keys[hash(3)]; ok || !keys[hash(1)].Expires.Equal(base.Add(24*time.Hour)) {
 				t.Errorf("%s: keys after a failed commit = %+v", name, keys)
+			}
+			if tally, err := s.ListRepeatedKeys(ctx, "a", base); err != nil || len(tally) != 0 {
+				t.Errorf("%s: tally after a failed commit = %+v, %v", name, tally, err)
 			}
 			if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
 				t.Errorf("%s: a's queue after a failed commit = %v, want e2 e3", name, got)
@@ -345,23 +405,24 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 		}
 		c := &store.NotificationCommit{State: map[string][]byte{}}
 		for i := range 3 {
-			var hashes []event.Hash
-			for _, e := range batch[i*400 : min(i*400+450, len(batch))] {
-				hashes = append(hashes, e.Hash())
+			var ids []int64
+			for _, p := range queue[i*400 : min(i*400+450, len(queue))] {
+				ids = append(ids, p.Seq)
 			}
-			c.Messages = append(c.Messages, message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", hashes...))
+			c.Messages = append(c.Messages, message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", ids...))
 		}
 		for i := range 777 {
-			c.Keys = append(c.Keys, store.NotifiedKey{Org: "big", Key: event.Hash{byte(i), byte(i >> 8), 0x55},
-				FirstSent: base, LastSent: base, Expires: base.Add(time.Hour), Summary: "first"})
+			c.Told = append(c.Told, store.NotifiedKey{Org: "big", Key: event.Hash{byte(i), byte(i >> 8), 0x55},
+				FirstSent: base, Expires: base.Add(time.Hour)})
 			c.State[fmt.Sprintf("test.large.%d", i)] = []byte(fmt.Sprint(i))
 		}
 		// A key given twice counts as given last.
-		twice := c.Keys[3]
-		twice.Summary = "last"
-		c.Keys = append(c.Keys, twice)
+		twice := c.Told[3]
+		twice.Expires = base.Add(2 * time.Hour)
+		c.Told = append(c.Told, twice)
+		c.Done = map[string][]int64{}
 		for _, p := range queue {
-			c.Done = append(c.Done, p.Seq)
+			c.Done["big"] = append(c.Done["big"], p.Seq)
 		}
 		if err := s.CommitNotifications(ctx, c); err != nil {
 			t.Fatalf("CommitNotifications: %v", err)
@@ -382,15 +443,15 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 			}
 		}
 		var hs []event.Hash
-		for _, k := range c.Keys {
+		for _, k := range c.Told {
 			hs = append(hs, k.Key)
 		}
 		keys, err := s.GetNotifiedKeys(ctx, "big", hs, base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(keys) != 777 || keys[twice.Key].Summary != "last" {
-			t.Errorf("GetNotifiedKeys found %d keys (want 777), the one given twice %q (want last)", len(keys), keys[twice.Key].Summary)
+		if len(keys) != 777 || !keys[twice.Key].Expires.Equal(twice.Expires) {
+			t.Errorf("GetNotifiedKeys found %d keys (want 777), the one given twice expires %v (want the last, %v)", len(keys), keys[twice.Key].Expires, twice.Expires)
 		}
 		for _, i := range []int{0, 500, 776} {
 			if got, err := s.GetState(ctx, fmt.Sprintf("test.large.%d", i)); err != nil || string(got) != fmt.Sprint(i) {
@@ -415,15 +476,16 @@ func testCommitNotifications(t *testing.T, s store.Store) {
 
 func testNotifiedKeys(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	k := func(org string, b byte, expires time.Duration, repeats int, summary string) store.NotifiedKey {
-		return store.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(time.Duration(b) * time.Second), LastSent: base.Add(time.Minute),
-			Expires: base.Add(expires), Repeats: repeats, Summary: summary}
+	told := func(org string, b byte, first, expires time.Duration) store.NotifiedKey {
+		return store.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(first), Expires: base.Add(expires)}
 	}
-	a1, a2, a3 := k("a", 1, time.Hour, 0, "one"), k("a", 2, 2*time.Hour, 3, "two"), k("a", 3, -time.Hour, 2, "expired")
-	b1 := k("b", 1, 3*time.Hour, 1, "b's one")
-	commit := func(keys ...store.NotifiedKey) {
+	repeated := func(org string, b byte, repeats int, summary string, expires time.Duration) store.NotifiedKey {
+		return store.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(time.Duration(b) * time.Second), Expires: base.Add(expires),
+			Repeats: repeats, Summary: summary}
+	}
+	commit := func(c store.NotificationCommit) {
 		t.Helper()
-		if err := s.CommitNotifications(ctx, &store.NotificationCommit{Keys: keys}); err != nil {
+		if err := s.CommitNotifications(ctx, &c); err != nil {
 			t.Fatalf("CommitNotifications: %v", err)
 		}
 	}
@@ -440,10 +502,29 @@ func testNotifiedKeys(t *testing.T, s store.Store) {
 		return got
 	}
 	same := func(got, want store.NotifiedKey) bool {
-		return got.Org == want.Org && got.Key == want.Key && got.FirstSent.Equal(want.FirstSent) && got.LastSent.Equal(want.LastSent) &&
+		return got.Org == want.Org && got.Key == want.Key && got.FirstSent.Equal(want.FirstSent) &&
 			got.Expires.Equal(want.Expires) && got.Repeats == want.Repeats && got.Summary == want.Summary
 	}
-	commit(a1, a2, a3, b1)
+	tally := func(org string, now time.Time) []store.NotifiedKey {
+		t.Helper()
+		list, err := s.ListRepeatedKeys(ctx, org, now)
+		if err != nil {
+			t.Fatalf("ListRepeatedKeys: %v", err)
+		}
+		return list
+	}
+	notified := func(now time.Time) []string {
+		t.Helper()
+		m, err := s.NotifiedOrganisations(ctx, now)
+		if err != nil {
+			t.Fatalf("NotifiedOrganisations: %v", err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+
+	a1, a2, a3 := told("a", 1, 0, time.Hour), told("a", 2, time.Second, 2*time.Hour), told("a", 3, 0, -time.Hour)
+	b1 := told("b", 1, 0, 3*time.Hour)
+	commit(store.NotificationCommit{Told: []store.NotifiedKey{a1, a2, a3, b1}})
 	got := get("a", base, 1, 2, 3, 9)
 	if len(got) != 2 || !same(got[hash(1)], a1) || !same(got[hash(2)], a2) {
 		t.Errorf("a's keys at base = %+v, want %+v and %+v", got, a1, a2)
@@ -457,53 +538,99 @@ func testNotifiedKeys(t *testing.T, s store.Store) {
 	if got := get("a", base); len(got) != 0 {
 		t.Errorf("no keys asked: %+v", got)
 	}
-	repeated, err := s.ListRepeatedKeys(ctx, "a", base)
-	if err != nil {
-		t.Fatalf("ListRepeatedKeys: %v", err)
+	if got := notified(base); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("organisations told something at base = %v, want a b", got)
 	}
-	if len(repeated) != 1 || !same(repeated[0], a2) {
-		t.Errorf("a's repeated keys = %+v, want only %+v", repeated, a2)
-	}
-
-	// The next digest reports the repeats and resets them; a key given
-	// twice in one commit counts as given last.
-	a2b := a2
-	a2b.Repeats, a2b.LastSent, a2b.Expires, a2b.Summary = 0, base.Add(time.Hour), base.Add(5*time.Hour), "two, again"
-	stale := a2b
-	stale.Summary = "stale"
-	commit(stale, a2b)
-	if got := get("a", base, 2); !same(got[hash(2)], a2b) {
-		t.Errorf("a's key 2 after the upsert = %+v, want %+v", got[hash(2)], a2b)
-	}
-	if repeated, _ := s.ListRepeatedKeys(ctx, "a", base); len(repeated) != 0 {
-		t.Errorf("a's repeated keys after the reset = %+v", repeated)
-	}
-	if repeated, _ := s.ListRepeatedKeys(ctx, "b", base); len(repeated) != 1 || !same(repeated[0], b1) {
-		t.Errorf("b's repeated keys = %+v, want %+v", repeated, b1)
+	if got := notified(base.Add(2 * time.Hour)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("organisations told something at +2h = %v, want b", got)
 	}
 
-	if err := s.PruneNotifiedKeys(ctx, base.Add(90*time.Minute)); err != nil {
+	// Told again in a later commit: the newer record counts.
+	a1b := told("a", 1, time.Hour, 5*time.Hour)
+	commit(store.NotificationCommit{Told: []store.NotifiedKey{a1b}})
+	if got := get("a", base, 1, 2); !same(got[hash(1)], a1b) || !same(got[hash(2)], a2) {
+		t.Errorf("a's keys after telling key 1 again = %+v, want %+v and %+v", got, a1b, a2)
+	}
+
+	// The tallies: replaced per organisation, expired entries left out.
+	if got := tally("", base); len(got) != 0 {
+		t.Errorf("tallies before any = %+v", got)
+	}
+	ra2, ra3, rb1 := repeated("a", 2, 3, "two", 2*time.Hour), repeated("a", 3, 1, "expired", -time.Hour), repeated("b", 1, 1, "b's one", 3*time.Hour)
+	ra4 := repeated("a", 4, 2, "four", 2*time.Hour)
+	commit(store.NotificationCommit{Repeats: map[string][]store.NotifiedKey{"a": {ra4, ra3, ra2}, "b": {rb1}}})
+	if got := tally("a", base); len(got) != 2 || !same(got[0], ra2) || !same(got[1], ra4) {
+		t.Errorf("a's tally = %+v, want %+v then %+v (by first sent)", got, ra2, ra4)
+	}
+	if got := tally("", base); len(got) != 3 || got[0].Org != "a" || got[1].Org != "a" || !same(got[2], rb1) {
+		t.Errorf("every tally = %+v, want a's two then b's", got)
+	}
+	commit(store.NotificationCommit{Repeats: map[string][]store.NotifiedKey{"a": {}}})
+	if got := tally("a", base); len(got) != 0 {
+		t.Errorf("a's tally after clearing it = %+v", got)
+	}
+	rb1.Repeats = 2
+	commit(store.NotificationCommit{Repeats: map[string][]store.NotifiedKey{"b": {rb1}}})
+	if got := tally("b", base); len(got) != 1 || !same(got[0], rb1) {
+		t.Errorf("b's tally after replacing it = %+v, want %+v", got, rb1)
+	}
+
+	// Pruning drops what expired: the first commit's keys are all gone at
+	// +4h; a1b, told later, stays.
+	if err := s.PruneNotifiedKeys(ctx, base.Add(4*time.Hour)); err != nil {
 		t.Fatalf("PruneNotifiedKeys: %v", err)
 	}
-	got = get("a", base.Add(-48*time.Hour), 1, 2, 3)
-	if len(got) != 1 || !same(got[hash(2)], a2b) {
-		t.Errorf("a's keys after pruning at +90m = %+v, want only key 2", got)
+	if got := get("a", base.Add(-48*time.Hour), 1, 2, 3); len(got) != 1 || !same(got[hash(1)], a1b) {
+		t.Errorf("a's keys after pruning at +4h = %+v, want only %+v", got, a1b)
 	}
-	if got := get("b", base.Add(-48*time.Hour), 1); len(got) != 1 {
-		t.Errorf("b's key pruned too early: %+v", got)
+	if got := get("b", base.Add(-48*time.Hour), 1); len(got) != 0 {
+		t.Errorf("b's key after pruning at +4h: %+v", got)
 	}
+
+	t.Run("told often", func(t *testing.T) {
+		// More commits than the stores keep apart: pruning merges them,
+		// and the merged record of a key told twice is the newer one.
+		for i := range 40 {
+			commit(store.NotificationCommit{Told: []store.NotifiedKey{told("often", byte(i%30), time.Duration(i)*time.Minute, 10*time.Hour)}})
+		}
+		check := func(when string) {
+			t.Helper()
+			var all []byte
+			for i := range 30 {
+				all = append(all, byte(i))
+			}
+			got := get("often", base, all...)
+			if len(got) != 30 {
+				t.Fatalf("%s: %d of 30 keys found", when, len(got))
+			}
+			for i := range 30 {
+				last := i
+				if i < 10 {
+					last = i + 30
+				}
+				if want := base.Add(time.Duration(last) * time.Minute); !got[hash(byte(i))].FirstSent.Equal(want) {
+					t.Errorf("%s: key %d first sent %v, want %v (the later)", when, i, got[hash(byte(i))].FirstSent, want)
+				}
+			}
+		}
+		check("before pruning")
+		if err := s.PruneNotifiedKeys(ctx, base); err != nil {
+			t.Fatal(err)
+		}
+		check("after pruning")
+	})
 
 	t.Run("many", func(t *testing.T) {
 		var keys []store.NotifiedKey
 		var hs []event.Hash
 		for i := range 1200 {
 			h := event.Hash{byte(i), byte(i >> 8), 0x77}
-			keys = append(keys, store.NotifiedKey{Org: "many", Key: h, FirstSent: base, LastSent: base, Expires: base.Add(time.Hour)})
+			keys = append(keys, store.NotifiedKey{Org: "many", Key: h, FirstSent: base, Expires: base.Add(time.Hour)})
 			if i%2 == 0 {
 				hs = append(hs, h)
 			}
 		}
-		commit(keys...)
+		commit(store.NotificationCommit{Told: keys})
 		got, err := s.GetNotifiedKeys(ctx, "many", hs, base)
 		if err != nil {
 			t.Fatal(err)
@@ -518,9 +645,18 @@ func testOutbox(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	a := createOrg(t, s, newOrg("a"))
 	b := createOrg(t, s, newOrg("b"))
-	m1 := message("a", a.ID, "1@cert.example", "body one", hash(1))
+	// Event 1 concerns both organisations, event 2 only b.
+	e1 := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "one"}), "a", "b")
+	e2 := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.2", "comment": "two"}), "b")
+	insert(t, s, []*event.Event{e1, e2}, nil)
+	idOf := map[event.Hash]int64{}
+	for _, p := range pending(t, s, "b") {
+		idOf[p.Hash] = p.Seq
+	}
+	h1, h2 := e1.Hash(), e2.Hash()
+	m1 := message("a", a.ID, "1@cert.example", "body one", idOf[h1])
 	m1.Created, m1.NextAttempt = base.Add(-2*time.Hour), base
-	m2 := message("b", b.ID, "2@cert.example", "body two", hash(1), hash(2))
+	m2 := message("b", b.ID, "2@cert.example", "body two", idOf[h1], idOf[h2])
 	m2.Created, m2.NextAttempt = base.Add(-time.Hour), base.Add(time.Hour)
 	m3 := message("a", a.ID, "3@cert.example", "body three")
 	m3.Created, m3.NextAttempt = base.Add(-3*time.Hour), base.Add(-time.Hour)
@@ -661,9 +797,12 @@ func testOutbox(t *testing.T, s store.Store) {
 			{"organisation", store.MessageQuery{OrgID: a.ID}, []int64{m3.ID, m1.ID}},
 			{"status", store.MessageQuery{Status: store.MessageSent}, []int64{m3.ID}},
 			{"queued", store.MessageQuery{Status: store.MessageQueued}, []int64{m2.ID, m1.ID}},
-			{"event", store.MessageQuery{EventHash: hash(1)}, []int64{m2.ID, m1.ID}},
-			{"event and organisation", store.MessageQuery{EventHash: hash(1), OrgID: b.ID}, []int64{m2.ID}},
-			{"other event", store.MessageQuery{EventHash: hash(2)}, []int64{m2.ID}},
+			{"event", store.MessageQuery{EventHash: h1}, []int64{m2.ID, m1.ID}},
+			{"event and organisation", store.MessageQuery{EventHash: h1, OrgID: b.ID}, []int64{m2.ID}},
+			{"other event", store.MessageQuery{EventHash: h2}, []int64{m2.ID}},
+			{"event, one a page", store.MessageQuery{EventHash: h1, Limit: 1}, []int64{m2.ID}},
+			{"event, next page", store.MessageQuery{EventHash: h1, BeforeID: m2.ID}, []int64{m1.ID}},
+			{"event never reported", store.MessageQuery{EventHash: hash(9)}, nil},
 			{"before", store.MessageQuery{BeforeID: m3.ID}, []int64{m2.ID, m1.ID}},
 			{"limit", store.MessageQuery{Limit: 1}, []int64{m3.ID}},
 			{"limit and before", store.MessageQuery{Limit: 1, BeforeID: m2.ID}, []int64{m1.ID}},

@@ -1,0 +1,48 @@
+package pgstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
+)
+
+// TestMigrateNotifyLayout fills the notification tables as migration 2 left
+// them and checks that migration 3 keeps everything.
+func TestMigrateNotifyLayout(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := s.pool.Exec(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	events := storetest.NotifyLayoutEvents(now)
+	for i, e := range events {
+		h := e.Hash()
+		exec(`INSERT INTO events (id, hash, time_source, stored, data) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5)`,
+			i+1, h[:], now.Add(-time.Hour), now, event.AppendRecord(nil, e))
+	}
+	exec(`INSERT INTO notify_queue (org, event_id, stored) VALUES ('uni', 3, $1), ('uni', 99, $1)`, now)
+	exec(`INSERT INTO outbox_messages (id, org_id, org, kind, sender, recipients, subject, message_id, body, size, events,
+		encrypted, status, attempts, next_attempt, last_error, reply, created, sent) OVERRIDING SYSTEM VALUE
+		VALUES (7, 1, 'uni', 'digest', 'cert@cert.example', '{a@uni.example}', 's', 'm7@cert.example', '\x00', 1, 2,
+		false, 'sent', 1, $1, '', '250', $1, $1)`, now)
+	h1, h2 := events[0].Hash(), events[1].Hash()
+	exec(`INSERT INTO message_events (event_hash, message_id) VALUES ($1, 7), ($2, 7)`, h1[:], h2[:])
+	week := now.Add(7 * 24 * time.Hour)
+	exec(`INSERT INTO notified_keys (org, key, first_sent, last_sent, expires, repeats, summary) VALUES
+		('uni', $1, $3, $3, $4, 0, 'one'), ('uni', $2, $3, $3, $4, 3, 'two')`,
+		storetest.OldKeyOne[:], storetest.OldKeyTwo[:], now, week)
+
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckNotifyLayoutMigration(t, s, now, []int64{1, 2, 3})
+}

@@ -1,0 +1,84 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// The notification layout migration (version 3 of both stores) is checked
+// with one fixture: each store's test writes it in the old schema with its
+// own SQL, migrates, and calls CheckNotifyLayoutMigration.
+//
+// Under the old schema the fixture holds: the three events of
+// NotifyLayoutEvents (ids 1 to 3 unless the store says otherwise), all
+// tagged "uni"; event 3 queued for "uni", with an entry for a missing
+// event 99; message 7 of "uni" reporting events 1 and 2 (message_events by
+// hash); and notified_keys of "uni": OldKeyOne (not repeated) and
+// OldKeyTwo (repeated 3 times, summary "two"), both first sent at now and
+// expiring a week later.
+var (
+	OldKeyOne = event.Hash{1}
+	OldKeyTwo = event.Hash{2}
+)
+
+// NotifyLayoutEvents are the fixture's events.
+func NotifyLayoutEvents(now time.Time) []*event.Event {
+	var out []*event.Event
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		e := event.New(5)
+		e.SetTime("time.source", now.Add(-time.Hour))
+		e.SetTrusted("classification.type", "ddos-amplifier")
+		e.SetTrusted("source.ip", ip)
+		e.SetTrusted(store.ConstituencyField, `["uni"]`)
+		e.SetTrusted("raw", "bGluZQ==")
+		out = append(out, e)
+	}
+	return out
+}
+
+// CheckNotifyLayoutMigration checks that the migrated store kept all of
+// the fixture; ids are the fixture events' ids.
+func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids []int64) {
+	t.Helper()
+	ctx := t.Context()
+	events := NotifyLayoutEvents(now)
+	pending, err := s.ListPendingNotifications(ctx, "uni", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].Seq != ids[2] || pending[0].Hash != events[2].Hash() || pending[0].Event.Value("source.ip") != "192.0.2.3" {
+		t.Errorf("queue after the migration = %+v, want event 3 with its data (and the entry of a missing event gone)", pending)
+	}
+	for i, want := range [][]int64{{7}, {7}, nil} {
+		list, err := s.ListMessages(ctx, store.MessageQuery{EventHash: events[i].Hash()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, m := range list {
+			got = append(got, m.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("messages reporting event %d = %v, want %v", i+1, got, want)
+		}
+	}
+	week := now.Add(7 * 24 * time.Hour)
+	known, err := s.GetNotifiedKeys(ctx, "uni", []event.Hash{OldKeyOne, OldKeyTwo, {3}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) != 2 || !known[OldKeyOne].FirstSent.Equal(now) || !known[OldKeyTwo].Expires.Equal(week) {
+		t.Errorf("keys after the migration = %+v", known)
+	}
+	tally, err := s.ListRepeatedKeys(ctx, "uni", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tally) != 1 || tally[0].Key != OldKeyTwo || tally[0].Repeats != 3 || tally[0].Summary != "two" || !tally[0].Expires.Equal(week) {
+		t.Errorf("tally after the migration = %+v, want key 2 seen again 3 times", tally)
+	}
+}
