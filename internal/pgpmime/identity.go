@@ -39,8 +39,10 @@ var (
 type Identity struct {
 	entity    *openpgp.Entity
 	publicKey string
-	// lastDate is the Date field of the last message, parsed.
+	// lastDate is the Date field of the last message, parsed, and
+	// lastFrom its From field, which held an address.
 	lastDate atomic.Pointer[parsedDate]
+	lastFrom atomic.Pointer[string]
 }
 
 // GenerateIdentity makes a new team key for name <email>, created at now,

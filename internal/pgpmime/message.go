@@ -229,12 +229,17 @@ type outerField struct {
 // checkHeader checks that the outer header is complete and 7-bit, and
 // returns its Date, the moment the message is signed at, and its fields.
 func (id *Identity) checkHeader(header mail.Header) (time.Time, []outerField, error) {
-	from, err := header.AddressList("From")
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("header From: %w", err)
-	}
-	if len(from) == 0 {
-		return time.Time{}, nil, errors.New("header has no From")
+	// A run sends all its messages from one address: the field that
+	// parsed last time parses again.
+	if field, last := header.Get("From"), id.lastFrom.Load(); field == "" || last == nil || *last != field {
+		from, err := header.AddressList("From")
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf("header From: %w", err)
+		}
+		if len(from) == 0 {
+			return time.Time{}, nil, errors.New("header has no From")
+		}
+		id.lastFrom.Store(&field)
 	}
 	date, err := id.headerDate(header)
 	if err != nil {
