@@ -75,7 +75,7 @@ func ParseColumns(s string) ([]string, error) {
 // first the default columns that occur, in their order, then the others
 // sorted, and always HashColumn last.
 func FieldsPresent(events Events) ([]string, error) {
-	present := make(map[string]bool)
+	present := make(map[string]bool, 32)
 	// The events of one report mostly have the same fields: an event
 	// with the fields of one seen before adds nothing, and comparing
 	// keys (the same strings, mostly) is cheaper than setting them.
