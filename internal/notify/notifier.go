@@ -907,9 +907,16 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 	}
 }
 
+// readAtOnceMax bounds how many pending events a pass reads at once: the
+// queue read at once is held in memory until each organisation's turn,
+// about 1.4 KB an event at peak. A larger queue is read organisation by
+// organisation, slower but in bounded memory. (A variable for tests.)
+var readAtOnceMax int64 = 2_000_000
+
 // dense reports whether the pending events are at least a quarter of the
-// events stored between the first and the last of them: then one scan of
-// that stretch (readQueue) is cheaper than looking each up.
+// events stored between the first and the last of them, and at most
+// readAtOnceMax: then one scan of that stretch (readQueue) is cheaper
+// than looking each up.
 func dense(pending []store.PendingCount) bool {
 	var total, first, last int64
 	for i, c := range pending {
@@ -919,7 +926,7 @@ func dense(pending []store.PendingCount) bool {
 		}
 		last = max(last, c.Last)
 	}
-	return total > 0 && total*4 >= last-first+1
+	return total > 0 && total <= readAtOnceMax && total*4 >= last-first+1
 }
 
 // readQueue reads the whole queue at once, by organisation in the order of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -82,6 +83,51 @@ func (s ToldSet) All(org string) []NotifiedKey {
 	out := make([]NotifiedKey, s.Len())
 	for i := range out {
 		out[i] = s.entry(i, org)
+	}
+	return out
+}
+
+// FindTold returns those of keys that sets (one organisation's, newest
+// first) hold and that expire after now: a key told again counts from
+// the newest set that has it.
+func FindTold(sets []ToldSet, org string, keys []event.Hash, now time.Time) map[event.Hash]NotifiedKey {
+	out := make(map[event.Hash]NotifiedKey)
+	for _, k := range keys {
+		for _, set := range sets {
+			if got, ok := set.Find(org, k); ok {
+				if got.Expires.After(now) {
+					out[k] = got
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ToldSetsByOrg encodes newly told keys as one set per organisation, by
+// organisation, with each set's latest Expires.
+func ToldSetsByOrg(keys []NotifiedKey) (orgs []string, sets [][]byte, expires []time.Time) {
+	byOrg := map[string][]NotifiedKey{}
+	for _, k := range keys {
+		byOrg[k.Org] = append(byOrg[k.Org], k)
+	}
+	orgs = slices.Sorted(maps.Keys(byOrg))
+	for _, org := range orgs {
+		set, exp := EncodeToldSet(byOrg[org])
+		sets, expires = append(sets, set), append(expires, exp)
+	}
+	return orgs, sets, expires
+}
+
+// RepeatedByOrg returns the keys with repeats, by organisation: the
+// tallies of an older layout that kept the counts with the keys.
+func RepeatedByOrg(keys []NotifiedKey) map[string][]NotifiedKey {
+	out := map[string][]NotifiedKey{}
+	for _, k := range keys {
+		if k.Repeats > 0 {
+			out[k.Org] = append(out[k.Org], k)
+		}
 	}
 	return out
 }

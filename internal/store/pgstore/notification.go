@@ -275,17 +275,7 @@ func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Ha
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get notified keys of %s: %w", org, err)
 	}
-	for _, k := range keys {
-		for _, set := range sets { // newest first: a key told again counts from then
-			if got, ok := set.Find(org, k); ok {
-				if got.Expires.After(now) {
-					out[k] = got
-				}
-				break
-			}
-		}
-	}
-	return out, nil
+	return store.FindTold(sets, org, keys, now), nil
 }
 
 // ListRepeatedKeys returns org's "seen again" tally (every organisation's
@@ -343,26 +333,40 @@ func tell(ctx context.Context, tx pgx.Tx, keys []store.NotifiedKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	byOrg := map[string][]store.NotifiedKey{}
-	for _, k := range keys {
-		byOrg[k.Org] = append(byOrg[k.Org], k)
-	}
 	var id int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM notified_sets`).Scan(&id); err != nil {
 		return err
 	}
-	var (
-		orgs    []string
-		expires []time.Time
-		sets    [][]byte
-	)
-	for _, org := range slices.Sorted(maps.Keys(byOrg)) {
-		set, exp := store.EncodeToldSet(byOrg[org])
-		orgs, expires, sets = append(orgs, org), append(expires, exp), append(sets, set)
-	}
+	orgs, sets, expires := store.ToldSetsByOrg(keys)
 	_, err := tx.Exec(ctx, `INSERT INTO notified_sets (org, id, expires, keys)
 		SELECT o, $1, e, k FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) AS t(o, e, k)`, id, orgs, expires, sets)
 	return err
+}
+
+// writeTallies replaces the tallies of the organisations in tallies; an
+// empty list removes one.
+func writeTallies(ctx context.Context, tx pgx.Tx, tallies map[string][]store.NotifiedKey) error {
+	var clearOrgs, tallyOrgs []string
+	var encoded [][]byte
+	for _, org := range slices.Sorted(maps.Keys(tallies)) {
+		if list := tallies[org]; len(list) == 0 {
+			clearOrgs = append(clearOrgs, org)
+		} else {
+			tallyOrgs, encoded = append(tallyOrgs, org), append(encoded, store.EncodeTally(list))
+		}
+	}
+	if len(clearOrgs) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM notify_tallies WHERE org = ANY($1::text[])`, clearOrgs); err != nil {
+			return fmt.Errorf("tallies: %w", err)
+		}
+	}
+	if len(tallyOrgs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO notify_tallies (org, tally) SELECT * FROM unnest($1::text[], $2::bytea[])
+			ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, tallyOrgs, encoded); err != nil {
+			return fmt.Errorf("tallies: %w", err)
+		}
+	}
+	return nil
 }
 
 // compactSets merges the sets of every organisation with more than
@@ -449,21 +453,11 @@ func convertNotifiedKeys(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return fmt.Errorf("read notified_keys: %w", err)
 	}
-	byOrg := map[string][]store.NotifiedKey{}
-	for _, k := range all {
-		byOrg[k.Org] = append(byOrg[k.Org], k)
+	if err := tell(ctx, tx, all); err != nil {
+		return err
 	}
-	for org, keys := range byOrg {
-		set, expires := store.EncodeToldSet(keys)
-		if _, err := tx.Exec(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES ($1, 1, $2, $3)`, org, expires, set); err != nil {
-			return err
-		}
-		repeated := slices.DeleteFunc(keys, func(k store.NotifiedKey) bool { return k.Repeats <= 0 })
-		if len(repeated) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO notify_tallies (org, tally) VALUES ($1, $2)`, org, store.EncodeTally(repeated)); err != nil {
-				return err
-			}
-		}
+	if err := writeTallies(ctx, tx, store.RepeatedByOrg(all)); err != nil {
+		return err
 	}
 	_, err = tx.Exec(ctx, `DROP TABLE notified_keys`)
 	return err
@@ -536,25 +530,8 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 		if err := tell(ctx, tx, c.Told); err != nil {
 			return fmt.Errorf("keys: %w", err)
 		}
-		var clearOrgs, tallyOrgs []string
-		var tallies [][]byte
-		for _, org := range slices.Sorted(maps.Keys(c.Repeats)) {
-			if list := c.Repeats[org]; len(list) == 0 {
-				clearOrgs = append(clearOrgs, org)
-			} else {
-				tallyOrgs, tallies = append(tallyOrgs, org), append(tallies, store.EncodeTally(list))
-			}
-		}
-		if len(clearOrgs) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM notify_tallies WHERE org = ANY($1::text[])`, clearOrgs); err != nil {
-				return fmt.Errorf("tallies: %w", err)
-			}
-		}
-		if len(tallyOrgs) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO notify_tallies (org, tally) SELECT * FROM unnest($1::text[], $2::bytea[])
-				ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, tallyOrgs, tallies); err != nil {
-				return fmt.Errorf("tallies: %w", err)
-			}
+		if err := writeTallies(ctx, tx, c.Repeats); err != nil {
+			return err
 		}
 		if len(c.State) > 0 {
 			keys := make([]string, 0, len(c.State))

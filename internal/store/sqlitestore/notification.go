@@ -428,17 +428,7 @@ func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Ha
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
 	}
-	for _, k := range keys {
-		for _, set := range sets { // newest first: a key told again counts from then
-			if got, ok := set.Find(org, k); ok {
-				if got.Expires.After(now) {
-					out[k] = got
-				}
-				break
-			}
-		}
-	}
-	return out, nil
+	return store.FindTold(sets, org, keys, now), nil
 }
 
 // ListRepeatedKeys returns org's "seen again" tally (every organisation's
@@ -619,21 +609,34 @@ func tell(ctx context.Context, tx *sql.Tx, keys []store.NotifiedKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	byOrg := map[string][]store.NotifiedKey{}
-	for _, k := range keys {
-		byOrg[k.Org] = append(byOrg[k.Org], k)
-	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM notified_sets`).Scan(&id); err != nil {
 		return err
 	}
-	orgs := slices.Sorted(maps.Keys(byOrg))
+	orgs, sets, expires := store.ToldSetsByOrg(keys)
 	return multiRow(ctx, tx, len(orgs), 4, func(n int) string {
 		return `INSERT INTO notified_sets (org, id, expires, keys) VALUES ` + valueRows(4, n)
 	}, func(dst []any, i int) []any {
-		set, expires := store.EncodeToldSet(byOrg[orgs[i]])
-		return append(dst, orgs[i], id, expires.UnixMicro(), set)
+		return append(dst, orgs[i], id, expires[i].UnixMicro(), sets[i])
 	})
+}
+
+// writeTallies replaces the tallies of the organisations in tallies; an
+// empty list removes one.
+func writeTallies(ctx context.Context, tx *sql.Tx, tallies map[string][]store.NotifiedKey) error {
+	for _, org := range slices.Sorted(maps.Keys(tallies)) {
+		var err error
+		if list := tallies[org]; len(list) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM notify_tallies WHERE org = ?`, org)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)
+				ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, org, store.EncodeTally(list))
+		}
+		if err != nil {
+			return fmt.Errorf("tally of %s: %w", org, err)
+		}
+	}
+	return nil
 }
 
 // compactSets merges the sets of every organisation with more than
@@ -799,17 +802,8 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	if err := tell(ctx, tx, c.Told); err != nil {
 		return fmt.Errorf("sqlitestore: commit notifications: keys: %w", err)
 	}
-	for _, org := range slices.Sorted(maps.Keys(c.Repeats)) {
-		var err error
-		if list := c.Repeats[org]; len(list) == 0 {
-			_, err = tx.ExecContext(ctx, `DELETE FROM notify_tallies WHERE org = ?`, org)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)
-				ON CONFLICT (org) DO UPDATE SET tally = excluded.tally`, org, store.EncodeTally(list))
-		}
-		if err != nil {
-			return fmt.Errorf("sqlitestore: commit notifications: tally of %s: %w", org, err)
-		}
+	if err := writeTallies(ctx, tx, c.Repeats); err != nil {
+		return fmt.Errorf("sqlitestore: commit notifications: %w", err)
 	}
 	if len(c.State) > 0 {
 		keys := slices.Sorted(maps.Keys(c.State))
@@ -872,7 +866,7 @@ func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 // convertNotifiedKeys turns the rows of notified_keys into one set and one
 // tally per organisation.
 func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
-	byOrg := map[string][]store.NotifiedKey{}
+	var all []store.NotifiedKey
 	err := eachRow(ctx, tx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`, nil, func(rows *sql.Rows) error {
 		var (
 			k              store.NotifiedKey
@@ -884,23 +878,17 @@ func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
 		}
 		copy(k.Key[:], key)
 		k.FirstSent, k.Expires = time.UnixMicro(first).UTC(), time.UnixMicro(expires).UTC()
-		byOrg[k.Org] = append(byOrg[k.Org], k)
+		all = append(all, k)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("read notified_keys: %w", err)
 	}
-	for org, keys := range byOrg {
-		set, expires := store.EncodeToldSet(keys)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES (?, 1, ?, ?)`, org, expires.UnixMicro(), set); err != nil {
-			return err
-		}
-		repeated := slices.DeleteFunc(keys, func(k store.NotifiedKey) bool { return k.Repeats <= 0 })
-		if len(repeated) > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)`, org, store.EncodeTally(repeated)); err != nil {
-				return err
-			}
-		}
+	if err := tell(ctx, tx, all); err != nil {
+		return err
+	}
+	if err := writeTallies(ctx, tx, store.RepeatedByOrg(all)); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `DROP TABLE notified_keys`)
 	return err
