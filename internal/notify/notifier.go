@@ -656,9 +656,13 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		p.n.mu.Unlock()
 	}
 
+	// size is how many events are pending, when the pass read them already:
+	// the maps and lists below are made that large at once.
+	size := len(o.queued)
 	immediate := map[string][]store.StoredEvent{}
-	var digest []store.StoredEvent
-	seqOf := map[event.Hash][]int64{} // two stored events can have one hash
+	digest := make([]store.StoredEvent, 0, size)
+	seqOf := make(map[event.Hash][]int64, size) // two stored events can have one hash
+	o.done = make([]int64, 0, size)
 	lastSeq := start
 	err = p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
 		lastSeq = pn.Seq
@@ -702,8 +706,8 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	}
 
 	// Which observations were told already, within the window.
-	keyOf := map[event.Hash]event.Hash{}
-	var keys []event.Hash
+	keyOf := make(map[event.Hash]event.Hash, len(seqOf))
+	keys := make([]event.Hash, 0, len(seqOf))
 	addKey := func(se store.StoredEvent) {
 		if _, ok := keyOf[se.Hash]; ok {
 			return
@@ -732,8 +736,9 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return err
 	}
-	isNew := map[event.Hash]bool{}    // told for the first time in this pass
-	idsOf := map[event.Hash][]int64{} // the queue entries of the events told
+	isNew := make(map[event.Hash]bool, len(keys))     // told for the first time in this pass
+	idsOf := make(map[event.Hash][]int64, len(seqOf)) // the queue entries of the events told
+	o.told = make([]store.NotifiedKey, 0, len(keys))
 	window := p.pc.cfg.Window
 	// fresh keeps the events to tell; the others are consumed as repeats.
 	fresh := func(list []store.StoredEvent) []store.StoredEvent {

@@ -364,12 +364,12 @@ func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedE
 		return i, fn(r)
 	}
 	i := 0
+	var hash sql.RawBytes // copied into the record's array at once
 	for rows.Next() {
 		var (
 			r      store.PendingRecord
 			id     int64
 			stored int64
-			hash   []byte
 		)
 		if err := rows.Scan(&id, &hash, &stored, &r.Record); err != nil {
 			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
