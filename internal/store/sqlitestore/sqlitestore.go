@@ -45,11 +45,6 @@ type Options struct {
 	CacheMiB int
 	// ReaderCacheMiB is each reader's page cache (default 32).
 	ReaderCacheMiB int
-	// MmapMiB is how much of the database file readers map into memory
-	// (default 4096, shared by all connections; -1 turns it off). A mapped
-	// page is read without a system call or a copy into the page cache,
-	// which halves the cost of reading events at random.
-	MmapMiB int
 	// Readers is the size of the read pool (default: 2 × GOMAXPROCS, at
 	// least 4).
 	Readers int
@@ -73,9 +68,6 @@ func (o *Options) defaults() error {
 	}
 	if o.ReaderCacheMiB <= 0 {
 		o.ReaderCacheMiB = 32
-	}
-	if o.MmapMiB == 0 {
-		o.MmapMiB = 4096
 	}
 	if o.Readers <= 0 {
 		o.Readers = max(4, 2*runtime.GOMAXPROCS(0))
@@ -189,9 +181,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r := cloneValues(common)
 	r.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.ReaderCacheMiB*1024))
 	r.Add("_pragma", "query_only(1)")
-	if opts.MmapMiB > 0 {
-		r.Add("_pragma", fmt.Sprintf("mmap_size(%d)", int64(opts.MmapMiB)<<20))
-	}
 	read, err := sql.Open("sqlite", dsn(r))
 	if err != nil {
 		write.Close()
