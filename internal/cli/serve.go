@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/bus"
 	"github.com/vigil-cert/vigil/internal/demo"
+	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/web"
 )
@@ -135,11 +136,18 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
+		// Of several processes on one database, one notifies and one
+		// sends: each job under its lease.
+		leased := func(name string, job func(context.Context) error) func(context.Context) error {
+			return func(ctx context.Context) error {
+				return lease.Hold(ctx, a.store, name, lease.Options{Logger: a.log}, job)
+			}
+		}
 		if a.cfg.Notify.Enabled {
-			goRun("notifier", notes.notifier.Run)
+			goRun("notifier", leased("notify", notes.notifier.Run))
 		}
 		if notes.sender != nil {
-			goRun("outbox", notes.sender.Run)
+			goRun("outbox", leased("outbox", notes.sender.Run))
 		}
 		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
 		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,

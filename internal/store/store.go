@@ -34,6 +34,7 @@ type Store interface {
 	State
 	Constituency
 	Notifications
+	Leases
 	// Migrate brings the schema to the current version.
 	Migrate(ctx context.Context) error
 	// Close releases the database.
@@ -289,6 +290,20 @@ type State interface {
 	DeleteState(ctx context.Context, key string) error
 	// ListState returns every entry whose key starts with prefix.
 	ListState(ctx context.Context, prefix string) (map[string][]byte, error)
+}
+
+// Leases let one process of several on a database do a job at a time (the
+// notifier, the outbox sender). A lease is held until it expires unless
+// its holder renews it; holders compare their clocks through it, so the
+// processes' clocks must agree to well within the lease's time.
+type Leases interface {
+	// TakeLease gives holder the lease name until now+ttl when it is
+	// free, expired at now, or held by holder already (a renewal), and
+	// reports whether holder holds it.
+	TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLease ends holder's lease on name; it does nothing when
+	// another holds it.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 // PrefixEnd returns the least string greater than every string that

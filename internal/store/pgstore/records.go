@@ -484,11 +484,9 @@ func (s *Store) DeleteState(ctx context.Context, key string) error {
 
 // ListState returns every entry whose key starts with prefix.
 func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
-	query, args := `SELECT key, value FROM state WHERE key >= $1`, []any{prefix}
-	if end, ok := store.PrefixEnd(prefix); ok {
-		query, args = query+` AND key < $2`, append(args, end)
-	}
-	rows, err := s.pool.Query(ctx, query, args...)
+	// starts_with rather than a range: the column's collation need not
+	// order keys byte by byte.
+	rows, err := s.pool.Query(ctx, `SELECT key, value FROM state WHERE starts_with(key, $1)`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
@@ -511,4 +509,24 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
 	return out, nil
+}
+
+// TakeLease gives holder the lease name until now+ttl when it is free,
+// expired or holder's, and reports whether holder holds it.
+func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+		WHERE leases.holder = excluded.holder OR leases.expires <= $4`, name, holder, now.Add(ttl), now)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: take lease %s: %w", name, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseLease ends holder's lease on name.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder); err != nil {
+		return fmt.Errorf("pgstore: release lease %s: %w", name, err)
+	}
+	return nil
 }

@@ -600,3 +600,27 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 	}
 	return out, nil
 }
+
+// TakeLease gives holder the lease name until now+ttl when it is free,
+// expired or holder's, and reports whether holder holds it.
+func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	res, err := s.write.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+		WHERE leases.holder = excluded.holder OR leases.expires <= ?`, name, holder, now.Add(ttl).UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: take lease %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: take lease %s: %w", name, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseLease ends holder's lease on name.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("sqlitestore: release lease %s: %w", name, err)
+	}
+	return nil
+}
