@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigil-cert/vigil/internal/bus"
 	"github.com/vigil-cert/vigil/internal/enricher"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -26,6 +31,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -46,7 +52,8 @@ bench notify creates a fresh SQLite store with --orgs organisations owning
 --prefixes /24 networks and --events events tagged with their owners, then
 times one notifier pass over all of them with every digest due: rendering,
 signing (the contacts have no keys, so every message is signed, not
-encrypted) and committing to the outbox. With --reuse and --dir, the loaded
+encrypted) and committing to the outbox. --postgres DSN runs it on a new
+schema of that PostgreSQL database, dropped afterwards. With --reuse and --dir, the loaded
 store is kept as notify-loaded.db and later runs with the same figures time
 a pass over a copy of it instead of loading again.
 
@@ -73,6 +80,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
 	workers := c.flags.Int("workers", 0, "notify: organisations prepared at once (default: one per core, as notify.workers)")
+	postgres := c.flags.String("postgres", "", "notify: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
 	reuse := c.flags.Bool("reuse", false, "notify: keep the loaded store in --dir and start from a copy of it when the figures match")
 	if err := c.parse(args); err != nil {
 		return err
@@ -103,7 +111,11 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":
-		return benchNotify(ctx, c, work, notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}, *sync, *cpuProfile, *reuse && *dir != "", *workers)
+		spec := notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}
+		if *postgres != "" {
+			return benchNotifyPostgres(ctx, c, *postgres, spec, *cpuProfile, *workers)
+		}
+		return benchNotify(ctx, c, work, spec, *sync, *cpuProfile, *reuse && *dir != "", *workers)
 	}
 	return benchSearch(ctx, c, work, *rows)
 }
@@ -466,6 +478,64 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 	if err := db.Migrate(ctx); err != nil { // a store loaded by an older build
 		return err
 	}
+	return timeNotifyPass(ctx, c, db, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
+}
+
+// benchNotifyPostgres loads spec into a new schema of the PostgreSQL
+// database dsn, times one pass as benchNotify does, and drops the schema.
+func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify.BenchSpec, cpuProfile string, workers int) error {
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	var b [6]byte
+	crand.Read(b[:])
+	schema := "vigil_bench_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
+	scoped, err := withSearchPath(dsn, schema)
+	if err != nil {
+		return err
+	}
+	db, err := pgstore.Open(ctx, scoped)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into PostgreSQL schema %s\n", spec.Organisations, spec.Prefixes, spec.Events, schema)
+	start := time.Now()
+	spec.Now = start
+	if err := notify.LoadBench(ctx, db, spec, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(start).Round(time.Second))
+	return timeNotifyPass(ctx, c, db, "PostgreSQL", cpuProfile, workers)
+}
+
+// withSearchPath returns dsn (URL or key=value form) with its search_path
+// set to schema.
+func withSearchPath(dsn, schema string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn + " search_path=" + schema, nil
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// timeNotifyPass times one notifier pass over db, with every digest due,
+// and prints what it did.
+func timeNotifyPass(ctx context.Context, c *cmdEnv, db store.Store, storeNote, cpuProfile string, workers int) error {
+	out := c.stdout
+	start := time.Now()
 	armored, err := pgpmime.GenerateIdentity("Vigil bench", "bench@example.org", start.Add(-time.Hour))
 	if err != nil {
 		return err
@@ -505,7 +575,7 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%d organisations failed, the first %s: %w", len(rep.Errors), rep.Errors[0].Org, rep.Errors[0].Err)
 	}
-	fmt.Fprintf(out, "signing: on (Ed25519 team key; contacts without keys, so signed, not encrypted); synchronous=%s\n", strings.ToUpper(sync))
+	fmt.Fprintf(out, "signing: on (Ed25519 team key; contacts without keys, so signed, not encrypted); %s\n", storeNote)
 	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
 	fmt.Fprintf(out, "organisations: %d\n", rep.Organisations)
 	fmt.Fprintf(out, "events: %d stored, %d handled: %d notified, %d duplicates of another event of the pass\n",
