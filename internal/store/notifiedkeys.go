@@ -199,3 +199,36 @@ func DecodeTally(org string, b []byte, now time.Time) ([]NotifiedKey, error) {
 	})
 	return out, nil
 }
+
+// EncodeEventIDs encodes the events a message reported (their ids, sorted
+// and distinct) as the differences from one to the next in unsigned
+// varints, two or three bytes an event, with the first and the last.
+func EncodeEventIDs(ids []int64) (list []byte, first, last int64) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil, 0, 0
+	}
+	var prev int64
+	list = make([]byte, 0, 3*len(ids))
+	for _, id := range ids {
+		list = binary.AppendUvarint(list, uint64(id-prev))
+		prev = id
+	}
+	return list, ids[0], ids[len(ids)-1]
+}
+
+// EventIDsHave reports whether list (EncodeEventIDs') holds id.
+func EventIDsHave(list []byte, id int64) bool {
+	var cur int64
+	for len(list) > 0 {
+		d, n := binary.Uvarint(list)
+		if n <= 0 {
+			return false
+		}
+		list = list[n:]
+		if cur += int64(d); cur >= id {
+			return cur == id
+		}
+	}
+	return false
+}

@@ -92,3 +92,21 @@ func FuzzDecodeTally(f *testing.F) {
 		}
 	})
 }
+
+func TestEventIDs(t *testing.T) {
+	list, first, last := EncodeEventIDs([]int64{900, 7, 130, 7, 1 << 40})
+	if first != 7 || last != 1<<40 {
+		t.Errorf("first %d, last %d", first, last)
+	}
+	for id, want := range map[int64]bool{7: true, 130: true, 900: true, 1 << 40: true, 0: false, 8: false, 131: false, 1<<40 + 1: false} {
+		if got := EventIDsHave(list, id); got != want {
+			t.Errorf("EventIDsHave(%d) = %v, want %v", id, got, want)
+		}
+	}
+	if list, first, last := EncodeEventIDs(nil); list != nil || first != 0 || last != 0 || EventIDsHave(list, 1) {
+		t.Error("an empty list")
+	}
+	if EventIDsHave([]byte{0x80}, 1) {
+		t.Error("a damaged list holds an id")
+	}
+}

@@ -434,8 +434,37 @@ func (s *Store) NotifiedOrganisations(ctx context.Context, now time.Time) (map[s
 	return out, nil
 }
 
-// convertNotifiedKeys is the Go step of migration 3: the rows of
-// notified_keys become one set and one tally per organisation.
+// migrateNotifyLayout is the Go step of migration 3: the rows of
+// message_events become the lists of their messages, and those of
+// notified_keys one set and one tally per organisation.
+func migrateNotifyLayout(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT m.message_id, e.id FROM message_events AS m JOIN events AS e ON e.hash = m.event_hash`)
+	if err != nil {
+		return fmt.Errorf("read message_events: %w", err)
+	}
+	byMessage := map[int64][]int64{}
+	var msg, ev int64
+	if _, err := pgx.ForEachRow(rows, []any{&msg, &ev}, func() error {
+		byMessage[msg] = append(byMessage[msg], ev)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read message_events: %w", err)
+	}
+	for msg, ids := range byMessage {
+		list, first, last := store.EncodeEventIDs(ids)
+		if _, err := tx.Exec(ctx, `UPDATE outbox_messages SET first_event = $1, last_event = $2, event_ids = $3 WHERE id = $4`,
+			first, last, list, msg); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE message_events`); err != nil {
+		return err
+	}
+	return convertNotifiedKeys(ctx, tx)
+}
+
+// convertNotifiedKeys turns the rows of notified_keys into one set and one
+// tally per organisation.
 func convertNotifiedKeys(ctx context.Context, tx pgx.Tx) error {
 	rows, err := tx.Query(ctx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`)
 	if err != nil {
@@ -475,12 +504,8 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	at := recordTime()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The messages go in one batch (one round trip, each with its own
-		// RETURNING id), the events they report in one statement.
-		var (
-			batch         pgx.Batch
-			reportedID    []int64
-			reportedByMsg []int
-		)
+		// RETURNING id), each with the list of the events it reports.
+		var batch pgx.Batch
 		for i := range messages {
 			m := &messages[i]
 			store.PrepareMessage(m, at)
@@ -488,16 +513,14 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			if body == nil {
 				body = []byte{}
 			}
+			list, first, last := store.EncodeEventIDs(m.EventIDs)
 			batch.Queue(`INSERT INTO outbox_messages (org_id, org, kind, sender, recipients, subject, message_id,
-				body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+				body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent,
+				first_event, last_event, event_ids)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
 				m.OrgID, m.Org, m.Kind, m.Sender, textArray(m.Recipients), m.Subject, nullText(m.MessageID),
 				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt, m.LastError, m.Reply,
-				m.Created, nullTime(m.Sent))
-			for _, id := range m.EventIDs {
-				reportedID = append(reportedID, id)
-				reportedByMsg = append(reportedByMsg, i)
-			}
+				m.Created, nullTime(m.Sent), nullInt8(first), nullInt8(last), list)
 		}
 		if batch.Len() > 0 {
 			results := tx.SendBatch(ctx, &batch)
@@ -515,16 +538,6 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			}
 			if err := results.Close(); err != nil {
 				return fmt.Errorf("messages: %w", err)
-			}
-		}
-		if len(reportedID) > 0 {
-			ids := make([]int64, len(reportedByMsg))
-			for j, i := range reportedByMsg {
-				ids[j] = messages[i].ID
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO message_events (event_id, message_id)
-				SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, reportedID, ids); err != nil {
-				return fmt.Errorf("message events: %w", err)
 			}
 		}
 		if err := tell(ctx, tx, c.Told); err != nil {
@@ -577,8 +590,9 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 const messageColumns = `id, org_id, org, kind, sender, recipients, subject, coalesce(message_id, ''), size, events, encrypted,
 	status, attempts, next_attempt, last_error, reply, created, sent`
 
-// scanMessage reads messageColumns, followed by the body when withBody.
-func scanMessage(row pgx.Row, withBody bool) (store.OutboxMessage, error) {
+// scanMessage reads messageColumns, followed by the body when withBody,
+// followed by what more is given.
+func scanMessage(row pgx.Row, withBody bool, more ...any) (store.OutboxMessage, error) {
 	var (
 		m    store.OutboxMessage
 		sent pgtype.Timestamptz
@@ -588,6 +602,7 @@ func scanMessage(row pgx.Row, withBody bool) (store.OutboxMessage, error) {
 	if withBody {
 		dst = append(dst, &m.Body)
 	}
+	dst = append(dst, more...)
 	if err := row.Scan(dst...); err != nil {
 		return store.OutboxMessage{}, err
 	}
@@ -679,12 +694,31 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 	var (
 		a     args
 		where []string
+		evID  int64 // the id of q.EventHash's event
 	)
+	if q.EventHash != (event.Hash{}) {
+		// Its messages are among those of its organisations whose range
+		// of events holds it; their lists say which.
+		var data []byte
+		err := s.pool.QueryRow(ctx, `SELECT id, data FROM events WHERE hash = $1`, q.EventHash[:]).Scan(&evID, &data)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list messages: %w", err)
+		}
+		e, err := decodeEvent(data)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list messages: event %s: %w", q.EventHash, err)
+		}
+		orgs := store.EventOrganisations(e)
+		if len(orgs) == 0 {
+			return nil, nil
+		}
+		where = append(where, "org = ANY("+a.add(orgs)+") AND last_event >= "+a.add(evID)+" AND first_event <= "+a.add(evID))
+	}
 	if q.OrgID != 0 {
 		where = append(where, "org_id = "+a.add(q.OrgID))
-	}
-	if q.EventHash != (event.Hash{}) {
-		where = append(where, "id IN (SELECT message_id FROM message_events WHERE event_id = (SELECT id FROM events WHERE hash = "+a.add(q.EventHash[:])+"))")
 	}
 	if q.Status != "" {
 		where = append(where, "status = "+a.add(q.Status))
@@ -692,17 +726,33 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 	if q.BeforeID > 0 {
 		where = append(where, "id < "+a.add(q.BeforeID))
 	}
-	query := `SELECT ` + messageColumns + ` FROM outbox_messages`
+	query := `SELECT ` + messageColumns + `, event_ids FROM outbox_messages`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY id DESC LIMIT " + a.add(messageLimit(q.Limit))
+	query += " ORDER BY id DESC"
+	limit := messageLimit(q.Limit)
+	if evID == 0 { // otherwise the limit applies after the lists are read
+		query += " LIMIT " + a.add(limit)
+	}
 	rows, err := s.pool.Query(ctx, query, a...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list messages: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.OutboxMessage, error) { return scanMessage(row, false) })
-	if err != nil {
+	defer rows.Close()
+	var out []store.OutboxMessage
+	for rows.Next() && len(out) < limit {
+		var list []byte
+		m, err := scanMessage(rows, false, &list)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list messages: %w", err)
+		}
+		if evID != 0 && !store.EventIDsHave(list, evID) {
+			continue
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: list messages: %w", err)
 	}
 	return out, nil

@@ -97,7 +97,7 @@ const migrateLock = 0x76696769 // "vigi"
 // goSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction.
 var goSteps = map[int]func(context.Context, pgx.Tx) error{
-	3: convertNotifiedKeys,
+	3: migrateNotifyLayout,
 }
 
 func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -702,38 +701,6 @@ const insertMessageSQL = `INSERT INTO outbox_messages (org_id, org, kind, sender
 	first_event, last_event, event_ids)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// eventIDList encodes the sorted, distinct ids as the differences from
-// one to the next, in unsigned varints: two or three bytes an event.
-func eventIDList(ids []int64) (list []byte, first, last int64) {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	if len(ids) == 0 {
-		return nil, 0, 0
-	}
-	var prev int64
-	list = make([]byte, 0, 3*len(ids))
-	for _, id := range ids {
-		list = binary.AppendUvarint(list, uint64(id-prev))
-		prev = id
-	}
-	return list, ids[0], ids[len(ids)-1]
-}
-
-// eventIDListHas reports whether list (eventIDList's) holds id.
-func eventIDListHas(list []byte, id int64) bool {
-	var cur int64
-	for len(list) > 0 {
-		d, n := binary.Uvarint(list)
-		if n <= 0 {
-			return false
-		}
-		list = list[n:]
-		if cur += int64(d); cur >= id {
-			return cur == id
-		}
-	}
-	return false
-}
-
 // int64List is list as a JSON array, for json_each.
 func int64List(list []int64) string {
 	b := make([]byte, 0, len(list)*8+2)
@@ -779,7 +746,7 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 			if body == nil {
 				body = []byte{}
 			}
-			list, first, last := eventIDList(m.EventIDs)
+			list, first, last := store.EncodeEventIDs(m.EventIDs)
 			res, err := insert.ExecContext(ctx, m.OrgID, m.Org, m.Kind, m.Sender, recipients, m.Subject, nullText(m.MessageID),
 				body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, m.NextAttempt.UnixMicro(), m.LastError, m.Reply,
 				m.Created.UnixMicro(), micros(m.Sent), nullInt(first), nullInt(last), list)
@@ -851,7 +818,7 @@ func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("read message_events: %w", err)
 	}
 	for msg, ids := range byMessage {
-		list, first, last := eventIDList(ids)
+		list, first, last := store.EncodeEventIDs(ids)
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox_messages SET first_event = ?, last_event = ?, event_ids = ? WHERE id = ?`,
 			first, last, list, msg); err != nil {
 			return err
@@ -1074,7 +1041,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
 		}
-		if evID != 0 && !eventIDListHas(list, evID) {
+		if evID != 0 && !store.EventIDsHave(list, evID) {
 			continue
 		}
 		out = append(out, m)

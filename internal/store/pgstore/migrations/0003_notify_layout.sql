@@ -1,5 +1,6 @@
 -- The layout of the SQLite store's migration 3: the queue keyed by
--- organisation and event (entries whose event is gone dropped), the per-event log keyed by event id, and the
+-- organisation and event (entries whose event is gone dropped), the
+-- events of a message listed in its row, and the
 -- observations told kept in sets (store.EncodeToldSet) with a tally of
 -- repeats per organisation (store.EncodeTally). notified_keys is converted
 -- and dropped by the migration's Go step.
@@ -17,16 +18,13 @@ DROP TABLE notify_queue;
 ALTER TABLE notify_queue_by_org RENAME TO notify_queue;
 ALTER INDEX notify_queue_by_org_pkey RENAME TO notify_queue_pkey;
 
-CREATE TABLE message_events_by_id (
-	event_id   bigint NOT NULL,
-	message_id bigint NOT NULL,
-	PRIMARY KEY (event_id, message_id)
-);
-INSERT INTO message_events_by_id (event_id, message_id)
-	SELECT e.id, m.message_id FROM message_events AS m JOIN events AS e ON e.hash = m.event_hash ON CONFLICT DO NOTHING;
-DROP TABLE message_events;
-ALTER TABLE message_events_by_id RENAME TO message_events;
-ALTER INDEX message_events_by_id_pkey RENAME TO message_events_pkey;
+-- The events a message reported as a list in its row, as in the SQLite
+-- store; message_events is converted by the migration's Go step, which
+-- then drops it.
+ALTER TABLE outbox_messages ADD COLUMN first_event bigint;
+ALTER TABLE outbox_messages ADD COLUMN last_event bigint;
+ALTER TABLE outbox_messages ADD COLUMN event_ids bytea;
+CREATE INDEX outbox_events ON outbox_messages (org, last_event) WHERE last_event IS NOT NULL;
 
 CREATE TABLE notified_sets (
 	org     text        COLLATE "C" NOT NULL,
