@@ -888,8 +888,7 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 				if err != nil {
 					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.Hash, err)
 				}
-				e.Delete("raw")
-				e.Delete(store.ConstituencyField)
+				store.WithoutWithheld(e)
 				pn.Event = e
 			}
 			fn(pn)

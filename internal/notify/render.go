@@ -220,10 +220,9 @@ func (r *renderer) release(files ...[]attachmentFile) {
 	}
 }
 
-// withheldColumns are never sent: extra.constituency names the other
-// organisations an event concerns, and raw is the feed's line, which can
-// hold more than the event and makes files large.
-var withheldColumns = map[string]bool{store.ConstituencyField: true, "raw": true}
+// The queue hands out events without store.NotificationWithheld; the
+// renderer leaves them out too, for events that come from elsewhere
+// (previews).
 
 // render splits in into as many messages as its thresholds need and renders
 // each: a notification with more than MaxEventsPerMessage events, or whose
@@ -317,7 +316,7 @@ func csvColumns(events []store.StoredEvent) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attachment columns: %w", err)
 	}
-	return slices.DeleteFunc(all, func(c string) bool { return withheldColumns[c] }), nil
+	return slices.DeleteFunc(all, func(c string) bool { return slices.Contains(store.NotificationWithheld, c) }), nil
 }
 
 // attachments renders the files of one message in format.
@@ -372,20 +371,11 @@ func (r *renderer) attachments(format, base string, events []store.StoredEvent, 
 // withoutWithheld returns e without the withheld fields, copying it only
 // when it has some.
 func withoutWithheld(e *event.Event) *event.Event {
-	has := false
-	for k := range withheldColumns {
-		if e.Has(k) {
-			has = true
-			break
-		}
-	}
-	if !has {
+	if !slices.ContainsFunc(store.NotificationWithheld, e.Has) {
 		return e
 	}
 	c := e.Clone()
-	for k := range withheldColumns {
-		c.Delete(k)
-	}
+	store.WithoutWithheld(c)
 	return c
 }
 

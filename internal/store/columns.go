@@ -301,6 +301,18 @@ func PageLimit(n int) int {
 	return n
 }
 
+// MessageLimit applies MessageQuery.Limit's default (50) and maximum
+// (1000); DueMessages takes its limit the same way.
+func MessageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
 // The rest of this file is what both stores share about how an
 // organisation is kept, for the same reason: equal answers from both.
 

@@ -305,17 +305,3 @@ type Leases interface {
 	// another holds it.
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
-
-// PrefixEnd returns the least string greater than every string that
-// starts with prefix, for a range query; false when there is none (an
-// empty prefix, or one of only 0xff bytes).
-func PrefixEnd(prefix string) (string, bool) {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1]), true
-		}
-	}
-	return "", false
-}

@@ -31,3 +31,16 @@ func EventOrganisations(e *event.Event) []string {
 func HasOrganisation(e *event.Event, handle string) bool {
 	return handle != "" && slices.Contains(EventOrganisations(e), handle)
 }
+
+// NotificationWithheld are the fields never sent to an organisation:
+// extra.constituency names the other organisations an event concerns, and
+// raw is the feed's line, which can hold more than the event. The queue
+// hands out its events without them.
+var NotificationWithheld = []string{ConstituencyField, "raw"}
+
+// WithoutWithheld deletes NotificationWithheld from e.
+func WithoutWithheld(e *event.Event) {
+	for _, k := range NotificationWithheld {
+		e.Delete(k)
+	}
+}

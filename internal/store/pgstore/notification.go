@@ -209,8 +209,7 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 		if p.Event, err = decodeEvent(data); err != nil {
 			return p, fmt.Errorf("event %s: %w", p.Hash, err)
 		}
-		p.Event.Delete("raw")
-		p.Event.Delete(store.ConstituencyField)
+		store.WithoutWithheld(p.Event)
 		return p, nil
 	})
 	if err != nil {
@@ -614,23 +613,11 @@ func scanMessage(row pgx.Row, withBody bool, more ...any) (store.OutboxMessage, 
 	return m, nil
 }
 
-// messageLimit applies MessageQuery.Limit's default (50) and maximum
-// (1000); DueMessages uses it too.
-func messageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 1000:
-		return 1000
-	}
-	return n
-}
-
 // DueMessages returns queued messages whose NextAttempt is not after now,
 // oldest first, with their bodies; limit as MessageQuery.Limit.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages
-		WHERE status = 'queued' AND next_attempt <= $1 ORDER BY id LIMIT $2`, now, messageLimit(limit))
+		WHERE status = 'queued' AND next_attempt <= $1 ORDER BY id LIMIT $2`, now, store.MessageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: due messages: %w", err)
 	}
@@ -731,7 +718,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY id DESC"
-	limit := messageLimit(q.Limit)
+	limit := store.MessageLimit(q.Limit)
 	if evID == 0 { // otherwise the limit applies after the lists are read
 		query += " LIMIT " + a.add(limit)
 	}

@@ -244,8 +244,7 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 			if p.Event, err = decodeEvent(data); err != nil {
 				return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
 			}
-			p.Event.Delete("raw")
-			p.Event.Delete(store.ConstituencyField)
+			store.WithoutWithheld(p.Event)
 		}
 		out = append(out, p)
 	}
@@ -893,24 +892,12 @@ func scanMessage(row interface{ Scan(...any) error }, withBody bool, more ...any
 	return m, nil
 }
 
-// messageLimit applies MessageQuery.Limit's default (50) and maximum
-// (1000); DueMessages uses it too.
-func messageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 1000:
-		return 1000
-	}
-	return n
-}
-
 // DueMessages returns queued messages whose NextAttempt is not after now,
 // oldest first, with their bodies; limit as MessageQuery.Limit.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
 	var out []store.OutboxMessage
 	err := eachRow(ctx, s.read, `SELECT `+messageColumns+`, body FROM outbox_messages
-		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`, []any{now.UnixMicro(), messageLimit(limit)},
+		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`, []any{now.UnixMicro(), store.MessageLimit(limit)},
 		func(rows *sql.Rows) error {
 			m, err := scanMessage(rows, true)
 			if err != nil {
@@ -1024,7 +1011,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY id DESC"
-	limit := messageLimit(q.Limit)
+	limit := store.MessageLimit(q.Limit)
 	if evID == 0 { // otherwise the limit applies after the lists are read
 		query += " LIMIT ?"
 		args = append(args, limit)

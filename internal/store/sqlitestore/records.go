@@ -577,7 +577,7 @@ func (s *Store) DeleteState(ctx context.Context, key string) error {
 // ListState returns every entry whose key starts with prefix.
 func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
 	query, args := `SELECT key, value FROM state WHERE key >= ?`, []any{prefix}
-	if end, ok := store.PrefixEnd(prefix); ok {
+	if end, ok := prefixEnd(prefix); ok {
 		query, args = query+` AND key < ?`, append(args, end)
 	}
 	out := map[string][]byte{}
@@ -623,4 +623,18 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 		return fmt.Errorf("sqlitestore: release lease %s: %w", name, err)
 	}
 	return nil
+}
+
+// prefixEnd returns the least string greater than every string that
+// starts with prefix, for a range query; false when there is none (an
+// empty prefix, or one of only 0xff bytes).
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
