@@ -101,6 +101,35 @@ type eventRow struct {
 	Feed       string
 }
 
+// eventLinks are where the links of an event list lead: the list itself
+// (with "?"), its exports (without ".csv") and each event's page.
+type eventLinks struct{ list, export, event string }
+
+// searchInto runs q from the cursor in values and fills in p's results and
+// links; qs is the encoded search. A bad cursor is a problem for the
+// user (a mangled link), not an error.
+func (c *Console) searchInto(r *http.Request, p *eventsPage, q store.EventQuery, values url.Values, qs string, l eventLinks) (problem string, err error) {
+	q.Limit = pageSize
+	q.After = values.Get("cursor")
+	page, err := c.store.SearchEvents(r.Context(), q)
+	if err != nil {
+		if q.After != "" {
+			c.logger.Info("event search with a bad cursor", "err", err)
+			return msgSearchCursor, nil
+		}
+		return "", err
+	}
+	p.Paged = q.After != ""
+	p.FirstURL = l.list + qs
+	if page.Next != "" {
+		p.NextURL = l.list + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
+	}
+	p.ExportCSV = l.export + ".csv?" + qs
+	p.ExportJSONL = l.export + ".jsonl?" + qs
+	p.Rows = eventRows(page.Events, l.event, url.QueryEscape(qs))
+	return "", nil
+}
+
 func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 	values := r.URL.Query()
 	q, form, problems := parseSearch(values)
@@ -116,29 +145,15 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	qs := form.encode()
-	q.Limit = pageSize
-	q.After = values.Get("cursor")
-	page, err := c.store.SearchEvents(r.Context(), q)
-	if err != nil {
-		if q.After != "" {
-			// A cursor is opaque to people; a mangled one is a bad link,
-			// not a server failure.
-			c.logger.Info("event search with a bad cursor", "err", err)
-			c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchCursor)
-			return
-		}
+	problem, err := c.searchInto(r, &p, q, values, form.encode(), eventLinks{list: "/events?", export: "/events/export", event: "/events/"})
+	switch {
+	case problem != "":
+		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", problem)
+		return
+	case err != nil:
 		c.fail(w, r, v, err)
 		return
 	}
-	p.Paged = q.After != ""
-	p.FirstURL = "/events?" + qs
-	if page.Next != "" {
-		p.NextURL = "/events?" + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
-	}
-	p.ExportCSV = "/events/export.csv?" + qs
-	p.ExportJSONL = "/events/export.jsonl?" + qs
-	p.Rows = eventRows(page.Events, "/events/", url.QueryEscape(qs))
 	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
 }
 

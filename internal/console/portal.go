@@ -91,26 +91,16 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
 		return
 	}
-	qs := form.encodePortal()
-	q.Limit = pageSize
-	q.After = values.Get("cursor")
-	page, err := c.store.SearchEvents(r.Context(), q)
-	if err != nil {
-		if q.After != "" {
-			c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchCursor)
-			return
-		}
+	problem, err := c.searchInto(r, &p.eventsPage, q, values, form.encodePortal(),
+		eventLinks{list: "/portal/?", export: "/portal/events/export", event: "/portal/events/"})
+	switch {
+	case problem != "":
+		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", problem)
+		return
+	case err != nil:
 		c.fail(w, r, v, err)
 		return
 	}
-	p.Paged = q.After != ""
-	p.FirstURL = "/portal/?" + qs
-	if page.Next != "" {
-		p.NextURL = "/portal/?" + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
-	}
-	p.ExportCSV = "/portal/events/export.csv?" + qs
-	p.ExportJSONL = "/portal/events/export.jsonl?" + qs
-	p.Rows = eventRows(page.Events, "/portal/events/", url.QueryEscape(qs))
 	c.render(w, r, v, http.StatusOK, "portal_events", msgTitlePortalEvents, p, flashOf(r), "")
 }
 
