@@ -301,6 +301,10 @@ func PageLimit(n int) int {
 	return n
 }
 
+// RecordTime is the time the stores write for Created and Updated, in
+// microseconds, which both keep exactly.
+func RecordTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // MessageLimit applies MessageQuery.Limit's default (50) and maximum
 // (1000); DueMessages takes its limit the same way.
 func MessageLimit(n int) int {

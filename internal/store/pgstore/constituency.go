@@ -27,10 +27,6 @@ type querier interface {
 // (an organisation and what it owns).
 var readSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
-// recordTime is the time the store writes for Created and Updated, in
-// microseconds, which both stores keep exactly.
-func recordTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 // bumpVersion increases the constituency version; every transaction that
 // changes an organisation calls it first. The row lock it takes orders
 // those transactions: they take their other locks in turn, so two of them
@@ -62,7 +58,7 @@ func (s *Store) CreateOrganisation(ctx context.Context, o *store.Organisation) e
 		if err := bumpVersion(ctx, tx); err != nil {
 			return err
 		}
-		return createOrganisation(ctx, tx, &next, recordTime())
+		return createOrganisation(ctx, tx, &next, store.RecordTime())
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: create organisation %s: %w", next.Handle, err)
@@ -180,7 +176,7 @@ func (s *Store) UpdateOrganisation(ctx context.Context, o *store.Organisation) e
 			return err
 		}
 		store.KeepContactIDs(current.Contacts, next.Contacts, false)
-		return updateOrganisation(ctx, tx, &next, recordTime())
+		return updateOrganisation(ctx, tx, &next, store.RecordTime())
 	})
 	if err != nil {
 		return notFound(err, fmt.Sprintf("update organisation %d", o.ID))
@@ -451,7 +447,7 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []store.Organisati
 			stored[all[i].Handle] = &all[i]
 		}
 		seen := make(map[string]bool, len(orgs))
-		at := recordTime()
+		at := store.RecordTime()
 		for i := range orgs {
 			o := orgs[i]
 			o.Contacts = slices.Clone(o.Contacts)
@@ -527,7 +523,7 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
 	if r.Created.IsZero() {
-		r.Created = recordTime()
+		r.Created = store.RecordTime()
 	}
 	err := s.pool.QueryRow(ctx, `INSERT INTO change_requests (org_id, user_id, actor, text, created, done)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, r.OrgID, r.UserID, r.Actor, r.Text, r.Created, r.Done).Scan(&r.ID)

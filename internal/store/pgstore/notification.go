@@ -57,7 +57,7 @@ func (s *Store) GetNotificationPolicy(ctx context.Context, orgID int64) (store.N
 func (s *Store) PutNotificationPolicy(ctx context.Context, p store.NotificationPolicy) error {
 	what := fmt.Sprintf("put notification policy %d", p.OrgID)
 	if p.Updated.IsZero() {
-		p.Updated = recordTime()
+		p.Updated = store.RecordTime()
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if p.OrgID != 0 {
@@ -127,7 +127,7 @@ func (s *Store) GetNotificationTemplate(ctx context.Context, language, name stri
 // is now.
 func (s *Store) PutNotificationTemplate(ctx context.Context, t store.NotificationTemplate) error {
 	if t.Updated.IsZero() {
-		t.Updated = recordTime()
+		t.Updated = store.RecordTime()
 	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO notification_templates (`+templateColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (language, name) DO UPDATE SET subject = excluded.subject, body = excluded.body,
@@ -500,7 +500,7 @@ func convertNotifiedKeys(ctx context.Context, tx pgx.Tx) error {
 func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCommit) error {
 	messages := make([]store.OutboxMessage, len(c.Messages))
 	copy(messages, c.Messages)
-	at := recordTime()
+	at := store.RecordTime()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The messages go in one batch (one round trip, each with its own
 		// RETURNING id), each with the list of the events it reports.

@@ -26,10 +26,6 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// recordTime is the time the store writes for Created and Updated, in
-// microseconds, which both stores keep exactly.
-func recordTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 // bumpVersion increases the constituency version; every transaction that
 // changes an organisation calls it before committing.
 func bumpVersion(ctx context.Context, tx execer) error {
@@ -57,7 +53,7 @@ func (s *Store) CreateOrganisation(ctx context.Context, o *store.Organisation) e
 		return fmt.Errorf("sqlitestore: create organisation %s: %w", next.Handle, err)
 	}
 	defer tx.Rollback()
-	err = createOrganisation(ctx, tx, &next, recordTime())
+	err = createOrganisation(ctx, tx, &next, store.RecordTime())
 	if err == nil {
 		err = bumpVersion(ctx, tx)
 	}
@@ -147,7 +143,7 @@ func (s *Store) UpdateOrganisation(ctx context.Context, o *store.Organisation) e
 		return fmt.Errorf("sqlitestore: update organisation %s: %w", current.Handle, err)
 	}
 	store.KeepContactIDs(current.Contacts, next.Contacts, false)
-	if err := updateOrganisation(ctx, tx, &next, recordTime()); err != nil {
+	if err := updateOrganisation(ctx, tx, &next, store.RecordTime()); err != nil {
 		return fmt.Errorf("sqlitestore: update organisation %s: %w", current.Handle, err)
 	}
 	if err := bumpVersion(ctx, tx); err != nil {
@@ -468,7 +464,7 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []store.Organisati
 	var (
 		res  store.ImportResult
 		seen = make(map[string]bool, len(orgs))
-		at   = recordTime()
+		at   = store.RecordTime()
 	)
 	for i := range orgs {
 		o := orgs[i]
@@ -561,7 +557,7 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
 	if r.Created.IsZero() {
-		r.Created = recordTime()
+		r.Created = store.RecordTime()
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO change_requests (org_id, user_id, actor, text, created, done) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.OrgID, r.UserID, r.Actor, r.Text, r.Created.UnixMicro(), r.Done)

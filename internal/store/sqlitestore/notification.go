@@ -77,7 +77,7 @@ func (s *Store) GetNotificationPolicy(ctx context.Context, orgID int64) (store.N
 func (s *Store) PutNotificationPolicy(ctx context.Context, p store.NotificationPolicy) error {
 	what := fmt.Sprintf("put notification policy %d", p.OrgID)
 	if p.Updated.IsZero() {
-		p.Updated = recordTime()
+		p.Updated = store.RecordTime()
 	}
 	lists := make([]any, 0, 4)
 	for _, l := range [][]string{p.Taxonomies, p.Types, p.Feeds, p.Immediate} {
@@ -151,7 +151,7 @@ func (s *Store) GetNotificationTemplate(ctx context.Context, language, name stri
 // is now.
 func (s *Store) PutNotificationTemplate(ctx context.Context, t store.NotificationTemplate) error {
 	if t.Updated.IsZero() {
-		t.Updated = recordTime()
+		t.Updated = store.RecordTime()
 	}
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO notification_templates (`+templateColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (language, name) DO UPDATE SET subject = excluded.subject, body = excluded.body,
@@ -727,7 +727,7 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 	defer tx.Rollback()
 	messages := make([]store.OutboxMessage, len(c.Messages))
 	copy(messages, c.Messages)
-	at := recordTime()
+	at := store.RecordTime()
 	if len(messages) > 0 {
 		insert, err := tx.PrepareContext(ctx, insertMessageSQL)
 		if err != nil {
