@@ -661,7 +661,9 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	size := len(o.queued)
 	immediate := map[string][]store.StoredEvent{}
 	digest := make([]store.StoredEvent, 0, size)
-	seqOf := make(map[event.Hash][]int64, size) // two stored events can have one hash
+	// An event is queued once for an organisation (stored hashes are
+	// unique): its seq by hash.
+	seqOf := make(map[event.Hash]int64, size)
 	o.done = make([]int64, 0, size)
 	lastSeq := start
 	err = p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
@@ -693,7 +695,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			o.waiting++
 			return
 		}
-		seqOf[pn.Hash] = append(seqOf[pn.Hash], pn.Seq)
+		seqOf[pn.Hash] = pn.Seq
 	})
 	if err != nil {
 		return err
@@ -736,8 +738,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return err
 	}
-	isNew := make(map[event.Hash]bool, len(keys))     // told for the first time in this pass
-	idsOf := make(map[event.Hash][]int64, len(seqOf)) // the queue entries of the events told
+	isNew := make(map[event.Hash]bool, len(keys)) // told for the first time in this pass
 	o.told = make([]store.NotifiedKey, 0, len(keys))
 	window := p.pc.cfg.Window
 	// fresh keeps the events to tell; the others are consumed as repeats.
@@ -745,9 +746,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		out := list[:0:0]
 		for _, se := range list {
 			k := keyOf[se.Hash]
-			ids := seqOf[se.Hash]
-			o.done = append(o.done, ids...)
-			delete(seqOf, se.Hash)
+			o.done = append(o.done, seqOf[se.Hash])
 			if isNew[k] {
 				o.duplicates++ // the same observation twice in this pass
 				continue
@@ -767,7 +766,6 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 				continue
 			}
 			isNew[k] = true
-			idsOf[se.Hash] = ids
 			o.told = append(o.told, store.NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
 			out = append(out, se)
 		}
@@ -804,9 +802,9 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
 		}
 		for _, m := range msgs {
-			var ids []int64
-			for _, h := range m.Events {
-				ids = append(ids, idsOf[h]...)
+			ids := make([]int64, len(m.Events))
+			for i, h := range m.Events {
+				ids[i] = seqOf[h]
 			}
 			out, err := p.deliver(org, m, ids, rcpt)
 			if err != nil {
