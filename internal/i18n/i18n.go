@@ -1,5 +1,5 @@
 // Package i18n is Vigil's message catalogue: English source strings keyed by
-// message ID, with Dutch and French translations that fall back to English
+// message ID, with Dutch, French and German translations that fall back to English
 // message by message, and the choice of a language from a user's setting or
 // the browser's Accept-Language.
 package i18n

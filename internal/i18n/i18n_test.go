@@ -16,7 +16,7 @@ func TestLoad(t *testing.T) {
 	for _, l := range c.Languages() {
 		codes = append(codes, l.Code)
 	}
-	if !slices.Equal(codes, []string{"en", "fr", "nl"}) {
+	if !slices.Equal(codes, []string{"en", "de", "fr", "nl"}) {
 		t.Fatalf("languages %v", codes)
 	}
 	if got := c.T("nl", "nav.events"); got != "Gebeurtenissen" {
@@ -69,8 +69,9 @@ func TestMatch(t *testing.T) {
 		"":                        "en",
 		"nl-BE,nl;q=0.9,en;q=0.8": "nl",
 		"fr-BE, fr;q=0.9":         "fr",
-		"de-DE,de;q=0.9":          "en",
-		"de;q=0.9, fr;q=0.5":      "fr",
+		"de-DE,de;q=0.9":          "de",
+		"de;q=0.9, fr;q=0.5":      "de",
+		"da;q=0.9, fr;q=0.5":      "fr",
 		"en-GB,en;q=0.9,nl;q=0.1": "en",
 		"garbage;;;q=x":           "en",
 	} {
