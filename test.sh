@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs Vigil's whole test suite on a fresh machine. As root it installs what
-# the tests need (Debian's postgresql, chromium, gnupg and swaks), starts a throwaway
-# PostgreSQL on 127.0.0.1 for the store contract suite, then runs gofmt,
-# go vet, a CGO_ENABLED=0 build, every test, and the race detector on the
-# packages with concurrency.
+# the tests need (Debian's postgresql, chromium, gnupg, and swaks with the
+# Perl TLS modules it only recommends), starts a throwaway PostgreSQL on
+# 127.0.0.1 for the store contract suite, then runs gofmt, go vet, a
+# CGO_ENABLED=0 build, every test, and the race detector on the packages
+# with concurrency.
 set -euo pipefail
 cd "$(dirname "$0")"
 export GOTOOLCHAIN=local
@@ -12,6 +13,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
+# swaks speaks STARTTLS only with Net::SSLeay, which it merely recommends.
+perl -MNet::SSLeay -MIO::Socket::SSL -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
