@@ -37,6 +37,28 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestGermanComplete keeps the German catalogue complete: every message of
+// the source has a German text, so a German page never shows English. Dutch
+// and French are knowingly incomplete and fall back to English.
+func TestGermanComplete(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Supported("de") {
+		t.Fatal("no German catalogue")
+	}
+	de := make(map[string]bool)
+	for _, id := range c.IDs("de") {
+		de[id] = true
+	}
+	for _, id := range c.IDs(Source) {
+		if !de[id] {
+			t.Errorf("de: %s is missing", id)
+		}
+	}
+}
+
 // TestTranslationsMatchSource keeps translations honest: no ID the source
 // lacks (a typo would never be shown) and the same format verbs.
 func TestTranslationsMatchSource(t *testing.T) {
