@@ -85,10 +85,15 @@ func (e *Event) Has(key string) bool {
 // previous value. An empty value leaves the event unchanged: feeds use empty
 // cells for "not known". The error is a *FieldError.
 func (e *Event) Set(key, value string) error {
+	return e.SetWith(InputRules{}, key, value)
+}
+
+// SetWith is Set under a feed's rules.
+func (e *Event) SetWith(rules InputRules, key, value string) error {
 	if value == "" {
 		return nil
 	}
-	v, err := Normalize(key, value)
+	v, err := NormalizeWith(rules, key, value)
 	if err != nil {
 		return err
 	}
