@@ -121,12 +121,17 @@ func (e *Event) SetTime(key string, t time.Time) { e.SetTrusted(key, FormatTime(
 // SetInt stores an integer-typed field (port, ASN, integer) without parsing.
 func (e *Event) SetInt(key string, n int64) { e.SetTrusted(key, strconv.FormatInt(n, 10)) }
 
-// SetExtra stores extra.name as a JSON string.
-func (e *Event) SetExtra(name, value string) {
+// SetExtra stores extra.name as a JSON string. Text that is not storable
+// (see TextProblem) is refused with a *FieldError rather than repaired.
+func (e *Event) SetExtra(name, value string) error {
 	if value == "" {
-		return
+		return nil
+	}
+	if p := TextProblem(value); p != "" {
+		return &FieldError{Field: "extra." + name, Value: value, Reason: p}
 	}
 	e.SetTrusted("extra."+name, string(AppendJSONString(nil, value)))
+	return nil
 }
 
 // SetRaw keeps the source line, base64-encoded as IntelMQ does.
