@@ -186,9 +186,19 @@ func TestEpochSecondsOnlyWhenTheFeedSaysSo(t *testing.T) {
 	})
 }
 
+func TestSetExtraRefusesBadText(t *testing.T) {
+	for _, v := range []string{"a\x00b", "caf\xe9", "\xed\xa0\x80"} {
+		e := New(0)
+		var fe *FieldError
+		if err := e.SetExtra("note", v); !errors.As(err, &fe) || fe.Field != "extra.note" || e.Has("extra.note") {
+			t.Errorf("SetExtra(%q) = %v, stored %v; want a FieldError and nothing stored", v, err, e.Has("extra.note"))
+		}
+	}
+}
+
 func TestCheckTextFindsEscapedDamageInExtras(t *testing.T) {
 	e := New(0)
-	e.SetExtra("note", "a\x00b")
+	e.SetTrusted("extra.note", `"a\u0000b"`) // a path that skipped validation
 	err := e.CheckText()
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "extra.note" || !strings.Contains(fe.Reason, "NUL") {
