@@ -54,6 +54,8 @@ func TestNormalize(t *testing.T) {
 		{"source.tor_node", "yes", "true", ""},
 		{"extra.tags", `["a","b"]`, `["a","b"]`, ""},
 		{"extra.bad", `{`, "", "not a JSON value"},
+		{"extra.nul", `"a\u0000"`, "", `NUL character (\u0000) at byte offset 2`},
+		{"extra.surrogate", `["\udbff"]`, "", `lone UTF-16 surrogate (\udbff) at byte offset 2`},
 		{"source.registry", "ripe ncc", "RIPE", ""},
 		{"malware.name", "Mirai", "mirai", ""},
 		{"nonsense.field", "x", "", "not a harmonized field name"},

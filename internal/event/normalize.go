@@ -327,6 +327,9 @@ func normalizeKind(kind Kind, value string) (string, string) {
 		if !json.Valid([]byte(value)) {
 			return "", "not a JSON value"
 		}
+		if p := JSONTextProblem([]byte(value)); p != "" {
+			return "", p
+		}
 		return value, ""
 	}
 	return "", "unknown kind"

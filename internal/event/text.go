@@ -1,7 +1,9 @@
 package event
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -16,6 +18,9 @@ import (
 // TextProblem returns why s cannot be stored as text, naming the byte
 // offset of the first bad byte, or "" when s is fine.
 func TextProblem(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return "" // the common case, in two fast scans
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == 0 {
@@ -73,6 +78,9 @@ func ReplaceInvalidUTF8(b []byte) ([]byte, int) {
 // that is not half of a surrogate pair, which encoding/json would decode
 // to NUL and to U+FFFD without a word. The offset is into raw.
 func JSONTextProblem(raw []byte) string {
+	if utf8.Valid(raw) && bytes.IndexByte(raw, 0) < 0 && !bytes.Contains(raw, []byte(`\u`)) {
+		return ""
+	}
 	inString := false
 	for i := 0; i < len(raw); {
 		c := raw[i]
