@@ -30,6 +30,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("timestamp,ip,port\n\"2026-11-20 00:00:00\",\"192.0.2.1\n\",\"33\"\"89\"\n"))
 	f.Add([]byte("\xef\xbb\xbftimestamp,ip,port,hostname\r\n,,,\r\n1,::1,0,\xff\n"))
 	f.Add([]byte("timestamp,ip,port,hostname,note\n2026-11-20 00:00:00,192.0.2.1,3389,a\x00b,\xed\xa0\x80\n"))
+	f.Add([]byte("timestamp,ip,port,r\xe9gion,n\x00te\n2026-11-20 00:00:00,192.0.2.1,3389,x,y\n"))
 	p, err := New(DefaultSchema(), "scan_rdp")
 	if err != nil {
 		f.Fatal(err)

@@ -255,6 +255,10 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		headerLine = bytes.Clone(rec)
 		break
 	}
+	header, err := p.checkHeader(header)
+	if err != nil {
+		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+	}
 	plan, err := report.compile(header)
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)

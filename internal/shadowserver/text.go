@@ -3,6 +3,7 @@ package shadowserver
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"unicode/utf8"
 
@@ -35,6 +36,23 @@ func (p *plan) checkText(cells []string, rec []byte, line int) error {
 		p.replacedRows++
 	}
 	return nil
+}
+
+// checkHeader refuses column names that are not storable text, since a
+// column no mapping names becomes the field extra.<column>; under
+// invalid_utf8: replace their bad bytes are read as U+FFFD. The header is
+// not counted: its row is no observation.
+func (p *Parser) checkHeader(header []string) ([]string, error) {
+	for i, name := range header {
+		if p.text.ReplaceInvalidUTF8 && !utf8.ValidString(name) {
+			b, _ := event.ReplaceInvalidUTF8([]byte(name))
+			header[i] = string(b)
+		}
+		if problem := event.TextProblem(header[i]); problem != "" {
+			return nil, fmt.Errorf("column %d: %s", i+1, problem)
+		}
+	}
+	return header, nil
 }
 
 // fieldOf names the field column col goes to: the first mapping's, or

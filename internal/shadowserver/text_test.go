@@ -85,6 +85,19 @@ func TestTextOptions(t *testing.T) {
 		}
 	})
 
+	t.Run("column name that is not UTF-8", func(t *testing.T) {
+		p, err := pipeline.NewParser("shadowserver", pipeline.Env{}, pipeline.Options{"report": "scan_rdp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c collector
+		in := pipeline.Input{Name: "rdp.csv", Body: strings.NewReader("timestamp,ip,port,r\xe9gion\n2026-11-20 00:00:00,192.0.2.1,3389,x\n")}
+		err = p.Parse(context.Background(), in, &c)
+		if err == nil || !strings.Contains(err.Error(), "header: column 4: invalid UTF-8 (byte 0xE9) at byte offset 1") || len(c.events) != 0 {
+			t.Fatalf("error %v, %d events; want the header refused", err, len(c.events))
+		}
+	})
+
 	t.Run("unknown invalid_utf8 refused", func(t *testing.T) {
 		_, err := pipeline.NewParser("shadowserver", pipeline.Env{}, pipeline.Options{"report": "scan_rdp", "invalid_utf8": "latin1"})
 		if err == nil || !strings.Contains(err.Error(), "option invalid_utf8") {
