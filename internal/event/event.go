@@ -85,10 +85,15 @@ func (e *Event) Has(key string) bool {
 // previous value. An empty value leaves the event unchanged: feeds use empty
 // cells for "not known". The error is a *FieldError.
 func (e *Event) Set(key, value string) error {
+	return e.SetWith(InputRules{}, key, value)
+}
+
+// SetWith is Set under a feed's rules.
+func (e *Event) SetWith(rules InputRules, key, value string) error {
 	if value == "" {
 		return nil
 	}
-	v, err := Normalize(key, value)
+	v, err := NormalizeWith(rules, key, value)
 	if err != nil {
 		return err
 	}
@@ -116,12 +121,17 @@ func (e *Event) SetTime(key string, t time.Time) { e.SetTrusted(key, FormatTime(
 // SetInt stores an integer-typed field (port, ASN, integer) without parsing.
 func (e *Event) SetInt(key string, n int64) { e.SetTrusted(key, strconv.FormatInt(n, 10)) }
 
-// SetExtra stores extra.name as a JSON string.
-func (e *Event) SetExtra(name, value string) {
+// SetExtra stores extra.name as a JSON string. Text that is not storable
+// (see TextProblem) is refused with a *FieldError rather than repaired.
+func (e *Event) SetExtra(name, value string) error {
 	if value == "" {
-		return
+		return nil
+	}
+	if p := TextProblem(value); p != "" {
+		return &FieldError{Field: "extra." + name, Value: value, Reason: p}
 	}
 	e.SetTrusted("extra."+name, string(AppendJSONString(nil, value)))
+	return nil
 }
 
 // SetRaw keeps the source line, base64-encoded as IntelMQ does.

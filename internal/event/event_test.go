@@ -31,7 +31,12 @@ func TestNormalize(t *testing.T) {
 		{"time.source", "2026-11-20 10:00:00", "2026-11-20T10:00:00+00:00", ""},
 		{"time.source", "2026-11-20T12:00:00+02:00", "2026-11-20T10:00:00+00:00", ""},
 		{"time.source", "2026-11-20T10:00:00.123Z", "2026-11-20T10:00:00.123+00:00", ""},
-		{"time.source", "1763632800", "2025-11-20T10:00:00+00:00", ""},
+		{"time.source", "1763632800", "", "a number, not a date-time"},
+		{"time.source", "5", "", "epoch_seconds: true"},
+		{"source.fqdn", "\xe9cole.example", "", "invalid UTF-8 (byte 0xE9) at byte offset 0"},
+		{"event_description.text", "caf\xe9", "", "invalid UTF-8 (byte 0xE9) at byte offset 3"},
+		{"event_description.text", "a\x00b", "", "NUL character at byte offset 1"},
+		{"event_description.text", "ab\xed\xa0\x80", "", "UTF-16 surrogate (U+D800) at byte offset 2"},
 		{"time.source", "2026-11-20 10:00:00+00", "2026-11-20T10:00:00+00:00", ""},
 		{"time.source", "yesterday", "", "not a recognised date-time"},
 		{"source.geolocation.cc", "be", "BE", ""},
@@ -49,6 +54,8 @@ func TestNormalize(t *testing.T) {
 		{"source.tor_node", "yes", "true", ""},
 		{"extra.tags", `["a","b"]`, `["a","b"]`, ""},
 		{"extra.bad", `{`, "", "not a JSON value"},
+		{"extra.nul", `"a\u0000"`, "", `NUL character (\u0000) at byte offset 2`},
+		{"extra.surrogate", `["\udbff"]`, "", `lone UTF-16 surrogate (\udbff) at byte offset 2`},
 		{"source.registry", "ripe ncc", "RIPE", ""},
 		{"malware.name", "Mirai", "mirai", ""},
 		{"nonsense.field", "x", "", "not a harmonized field name"},
@@ -190,6 +197,7 @@ func FuzzParseJSON(f *testing.F) {
 		if again.Hash() != e.Hash() {
 			t.Fatalf("round trip changed the event:\n%s\n%s", out, again.AppendJSON(nil))
 		}
+		checkStoredText(t, e)
 	})
 }
 

@@ -63,18 +63,31 @@ func (e *Event) Map() map[string]any {
 // {"ip": …}}), an "extra" object as well as "extra.*" keys, and ignores
 // IntelMQ's "__type". Every value is validated; the first bad one is returned
 // as a *FieldError after the rest were applied.
-func (e *Event) ParseJSON(line []byte) error {
+func (e *Event) ParseJSON(line []byte) error { return e.ParseJSONWith(InputRules{}, line) }
+
+// ParseJSONWith is ParseJSON under a feed's rules. Text the JSON decoder
+// would repair silently is refused: bytes that are not UTF-8, "\u0000" and
+// lone surrogates such as "\ud800". A date-time given as a JSON number is
+// refused unless rules.EpochSeconds.
+func (e *Event) ParseJSONWith(rules InputRules, line []byte) error {
 	line = bytes.TrimSpace(line)
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		return fmt.Errorf("not a JSON object: %w", err)
 	}
+	// Nearly every line is clean; only a damaged one is looked at value by
+	// value, to name the field the damage is in.
+	damage := JSONTextProblem(line)
 	var first error
-	e.addObject("", obj, &first)
+	e.addObject(rules, damage != "", "", obj, &first)
+	if first == nil && damage != "" {
+		// Not in any value, so in a member's name.
+		first = &FieldError{Field: "(a field name)", Value: string(line), Reason: damage + " of the line"}
+	}
 	return first
 }
 
-func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *error) {
+func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map[string]json.RawMessage, first *error) {
 	keep := func(err error) {
 		if err != nil && *first == nil {
 			*first = err
@@ -88,6 +101,12 @@ func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 			continue
+		}
+		if damaged {
+			if p := JSONTextProblem(raw); p != "" {
+				keep(&FieldError{Field: key, Value: string(raw), Reason: p})
+				continue
+			}
 		}
 		if IsExtra(key) {
 			e.SetTrusted(key, compactJSON(raw))
@@ -116,7 +135,7 @@ func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *
 				keep(&FieldError{Field: key, Value: string(raw), Reason: "not a JSON object"})
 				continue
 			}
-			e.addObject(key+".", sub, first)
+			e.addObject(rules, damaged, key+".", sub, first)
 			continue
 		}
 		var value string
@@ -131,9 +150,24 @@ func (e *Event) addObject(prefix string, obj map[string]json.RawMessage, first *
 			continue
 		default:
 			value = string(raw)
+			if kind, _ := KindOf(key); kind == KindDateTime && !rules.EpochSeconds {
+				// IntelMQ writes date-times as strings; a number here is
+				// a different program's epoch or a mistake.
+				keep(&FieldError{Field: key, Value: value, Reason: "a JSON " + jsonType(raw[0]) + ", not a date-time string (a feed that sends seconds since 1970 needs the parser option epoch_seconds: true)"})
+				continue
+			}
 		}
-		keep(e.Set(key, value))
+		keep(e.SetWith(rules, key, value))
 	}
+}
+
+// jsonType names the JSON type a value starting with c has.
+func jsonType(c byte) string {
+	switch c {
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 func compactJSON(raw json.RawMessage) string {

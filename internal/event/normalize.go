@@ -62,18 +62,33 @@ var acceptedTimeLayouts = []string{
 	"02/Jan/2006:15:04:05 -0700",
 }
 
+// ErrNumericTime is wrapped by the error for a date-time given as a bare
+// number. Whether 5 means 1970-01-01T00:00:05 or garbage only the feed can
+// say, so feed values are refused unless the feed's parser has the option
+// epoch_seconds: true.
+var ErrNumericTime = errors.New("a number, not a date-time (a feed that sends seconds since 1970 needs the parser option epoch_seconds: true)")
+
 // ParseTime reads a date-time in any of the forms feeds use; a value without
-// a zone is UTC, and a bare number is seconds since the Unix epoch.
+// a zone is UTC, and a bare number is seconds since the Unix epoch. It is
+// for Vigil's own values and searches; values from a feed go through
+// ParseFeedTime, which does not guess that a number is a time.
 func ParseTime(s string) (time.Time, error) {
+	if t, ok := parseEpochSeconds(strings.TrimSpace(s)); ok {
+		return t, nil
+	}
+	return ParseFeedTime(s)
+}
+
+// ParseFeedTime is ParseTime without the bare number: a date-time written
+// out, as every feed that does not declare epoch seconds must send it. A
+// number is refused with an error wrapping ErrNumericTime.
+func ParseFeedTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, errors.New("empty date-time")
 	}
-	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-:/ ") {
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < 1e11 {
-			sec, frac := math.Modf(f)
-			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
-		}
+	if isBareNumber(s) {
+		return time.Time{}, ErrNumericTime
 	}
 	if t, ok := parseCommonTime(s); ok {
 		return t, nil
@@ -87,6 +102,52 @@ func ParseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("not a recognised date-time")
+}
+
+// ParseEpochSeconds reads seconds since 1970-01-01 UTC, with an optional
+// fraction, as feeds with epoch_seconds: true send their times.
+func ParseEpochSeconds(s string) (time.Time, error) {
+	t, ok := parseEpochSeconds(strings.TrimSpace(s))
+	if !ok {
+		return time.Time{}, errors.New("not a number of seconds since 1970 (0 to 99999999999)")
+	}
+	return t, nil
+}
+
+// isBareNumber reports whether s looks like a number rather than a
+// written date-time: digits with at most a sign, a point and an exponent.
+func isBareNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == '-' || s[0] == '+' {
+		s = s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+			return false
+		}
+		if (c == '-' || c == '+') && s[i-1] != 'e' && s[i-1] != 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseEpochSeconds(s string) (time.Time, bool) {
+	if !isBareNumber(s) {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f >= 0 && f < 1e11) {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 }
 
 // parseCommonTime reads the two forms nearly every feed uses without trying
@@ -125,12 +186,32 @@ func parseCommonTime(s string) (time.Time, bool) {
 	return t, true
 }
 
+// InputRules are the differences between feeds that decide how a value
+// is read. The zero value is the strict default.
+type InputRules struct {
+	// EpochSeconds reads a bare number in a date-time field as seconds
+	// since 1970-01-01 UTC; without it such a value is refused.
+	EpochSeconds bool
+}
+
 // Normalize validates value for the named field and returns its canonical
 // form. An unknown field name is an error wrapping ErrUnknownField.
 func Normalize(name, value string) (string, error) {
+	return NormalizeWith(InputRules{}, name, value)
+}
+
+// NormalizeWith is Normalize under a feed's rules.
+func NormalizeWith(rules InputRules, name, value string) (string, error) {
 	kind, ok := KindOf(name)
 	if !ok {
 		return "", &FieldError{Field: name, Value: value, Reason: ErrUnknownField.Error()}
+	}
+	if kind == KindDateTime && rules.EpochSeconds && isBareNumber(strings.TrimSpace(value)) {
+		t, err := ParseEpochSeconds(value)
+		if err != nil {
+			return "", &FieldError{Field: name, Value: value, Reason: err.Error()}
+		}
+		return FormatTime(t), nil
 	}
 	v, reason := normalizeKind(kind, value)
 	if reason != "" {
@@ -140,8 +221,8 @@ func Normalize(name, value string) (string, error) {
 }
 
 func normalizeKind(kind Kind, value string) (string, string) {
-	if !utf8.ValidString(value) {
-		return "", "not valid UTF-8"
+	if p := TextProblem(value); p != "" {
+		return "", p
 	}
 	switch kind {
 	case KindString:
@@ -163,7 +244,7 @@ func normalizeKind(kind Kind, value string) (string, string) {
 	case KindURL:
 		return normalizeURL(value)
 	case KindDateTime:
-		t, err := ParseTime(value)
+		t, err := ParseFeedTime(value)
 		if err != nil {
 			return "", err.Error()
 		}
@@ -245,6 +326,9 @@ func normalizeKind(kind Kind, value string) (string, string) {
 	case KindJSON:
 		if !json.Valid([]byte(value)) {
 			return "", "not a JSON value"
+		}
+		if p := JSONTextProblem([]byte(value)); p != "" {
+			return "", p
 		}
 		return value, ""
 	}

@@ -15,7 +15,7 @@ import (
 func init() {
 	pipeline.RegisterParser("cowrie", "Cowrie honeypot JSON log: connections, logins, commands, downloads",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			return NewCowrie(env.Logger, opts)
+			return NewCowrie(env, opts)
 		})
 }
 
@@ -55,6 +55,7 @@ func init() {
 type Cowrie struct {
 	omitPasswords bool
 	logger        *slog.Logger
+	text          inputText
 }
 
 // cowrieClassification maps the eventids that become events to their
@@ -68,9 +69,9 @@ var cowrieClassification = map[string]string{
 	"cowrie.session.file_upload":   "malware-distribution",
 }
 
-// NewCowrie checks the options and builds the parser; logger receives the
-// counts of skipped eventids (nil discards them).
-func NewCowrie(logger *slog.Logger, opts pipeline.Options) (*Cowrie, error) {
+// NewCowrie checks the options and builds the parser; env.Logger receives
+// the counts of skipped eventids (nil discards them).
+func NewCowrie(env pipeline.Env, opts pipeline.Options) (*Cowrie, error) {
 	if err := rejectUnknown("cowrie", opts, "omit_passwords"); err != nil {
 		return nil, err
 	}
@@ -78,16 +79,21 @@ func NewCowrie(logger *slog.Logger, opts pipeline.Options) (*Cowrie, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parser cowrie: %w", err)
 	}
+	text, err := newInputText("cowrie", env, opts)
+	if err != nil {
+		return nil, err
+	}
+	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cowrie{omitPasswords: omit, logger: logger}, nil
+	return &Cowrie{omitPasswords: omit, logger: logger, text: text}, nil
 }
 
 // Parse implements pipeline.Parser.
 func (c *Cowrie) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	skipped := map[string]int{}
-	err := eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+	err := eachLine(ctx, in.Body, sink, c.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		e, eventid, err := c.event(line)
 		if e == nil && err == nil {
 			skipped[eventid]++
@@ -138,6 +144,11 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 			err = fmt.Errorf("key %s: %w", key, ferr)
 		}
 	}
+	extra := func(e *event.Event, name, key string) {
+		if ferr := e.SetExtra(name, text(key)); ferr != nil && err == nil {
+			err = fmt.Errorf("key %s: %w", key, ferr)
+		}
+	}
 
 	e := event.New(16)
 	classify(e, typ, eventid)
@@ -147,8 +158,8 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 	set(e, "source.ip", "src_ip")
 	set(e, "source.port", "src_port")
 	set(e, "time.source", "timestamp")
-	e.SetExtra("session", text("session"))
-	e.SetExtra("sensor", text("sensor"))
+	extra(e, "session", "session")
+	extra(e, "sensor", "sensor")
 	// Cowrie's honeypots speak TCP only (SSH, Telnet).
 	e.SetTrusted("protocol.transport", "tcp")
 
@@ -171,15 +182,15 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 	case "cowrie.session.connect":
 		set(e, "protocol.application", "protocol")
 	case "cowrie.login.failed", "cowrie.login.success":
-		e.SetExtra("username", text("username"))
+		extra(e, "username", "username")
 		if !c.omitPasswords {
-			e.SetExtra("password", text("password"))
+			extra(e, "password", "password")
 		}
 	case "cowrie.command.input":
-		e.SetExtra("command", text("input"))
+		extra(e, "command", "input")
 	case "cowrie.session.file_upload":
 		set(e, "malware.hash.sha256", "shasum")
-		e.SetExtra("filename", text("filename"))
+		extra(e, "filename", "filename")
 	}
 	if err != nil {
 		return nil, eventid, err

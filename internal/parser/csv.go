@@ -13,7 +13,7 @@ import (
 
 func init() {
 	pipeline.RegisterParser("csv", "generic CSV: a column→field mapping, constant fields, header, delimiter and comment options",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewCSV(opts) })
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewCSV(env, opts) })
 }
 
 // CSV reads any delimited text whose columns are mapped to harmonized
@@ -30,6 +30,10 @@ func init() {
 //	has_header:      whether the first data line names the columns (default true).
 //	skip_lines:      lines to skip before anything else (default 0).
 //	comment:         prefix of lines to skip (default: none).
+//	epoch_seconds:   read a bare number in a date-time column as seconds
+//	                 since 1970 (default false: such a cell is refused).
+//	invalid_utf8:    reject (default) or replace: read bytes that are not
+//	                 UTF-8 as U+FFFD, counted and logged.
 //
 // Every event needs a classification.type, from constant_fields or from a
 // column, so one of the two must provide it.
@@ -43,6 +47,7 @@ type CSV struct {
 	byName    map[string]string
 	byIndex   map[int]string
 	constants []event.Field
+	text      inputText
 }
 
 // csvMapping is one resolved column.
@@ -54,12 +59,15 @@ type csvMapping struct {
 
 // NewCSV checks the options and builds the parser; an error names the
 // offending option.
-func NewCSV(opts pipeline.Options) (*CSV, error) {
-	if err := rejectUnknown("csv", opts, "columns", "constant_fields", "delimiter", "has_header", "skip_lines", "comment"); err != nil {
+func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
+	if err := rejectUnknown("csv", opts, "columns", "constant_fields", "delimiter", "has_header", "skip_lines", "comment", "epoch_seconds"); err != nil {
 		return nil, err
 	}
 	p := &CSV{byName: map[string]string{}, byIndex: map[int]string{}}
 	var err error
+	if p.text, err = newInputText("csv", env, opts); err != nil {
+		return nil, err
+	}
 	delim, err := opts.String("delimiter", ",")
 	if err != nil {
 		return nil, fmt.Errorf("parser csv: %w", err)
@@ -162,7 +170,8 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 	if !p.hasHeader {
 		mappings = p.resolve(nil)
 	}
-	return eachLine(ctx, in.Body, sink, func(n int, line []byte) (*event.Event, error) {
+	rules := p.text.rules()
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(n int, line []byte) (*event.Event, error) {
 		if n <= p.skipLines || isComment(line, p.comment) {
 			return nil, nil
 		}
@@ -203,8 +212,10 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 				continue
 			}
 			if event.IsExtra(m.field) {
-				e.SetExtra(strings.TrimPrefix(m.field, "extra."), value)
-			} else if err := e.Set(m.field, value); err != nil {
+				if err := e.SetExtra(strings.TrimPrefix(m.field, "extra."), value); err != nil {
+					return nil, fmt.Errorf("column %s: %w", m.column, err)
+				}
+			} else if err := e.SetWith(rules, m.field, value); err != nil {
 				return nil, fmt.Errorf("column %s: %w", m.column, err)
 			}
 			set++

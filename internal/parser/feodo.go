@@ -11,11 +11,15 @@ import (
 
 func init() {
 	pipeline.RegisterParser("feodo", "abuse.ch Feodo Tracker IP blocklist CSV: botnet C2 servers",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 			if err := rejectUnknown("feodo", opts); err != nil {
 				return nil, err
 			}
-			return Feodo{}, nil
+			text, err := newInputText("feodo", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return Feodo{text: text}, nil
 		})
 }
 
@@ -29,15 +33,15 @@ func init() {
 //
 // The header row (quoted or not, commented or not) sets the column order;
 // without one the documented order is used.
-type Feodo struct{}
+type Feodo struct{ text inputText }
 
 var feodoColumns = newCSVColumns(strings.Split("first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware", ","))
 
 // Parse implements pipeline.Parser.
-func (Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+func (p Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	cols := feodoColumns
 	var row []string
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		if isComment(line, "#") {
 			// Some versions of the file comment the header out.
 			names := strings.TrimLeft(strings.TrimSpace(string(line)), "# ")
@@ -73,7 +77,9 @@ func (Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) e
 				return nil, fmt.Errorf("column %s: %w", c.column, err)
 			}
 		}
-		e.SetExtra("last_online", cols.get(row, "last_online"))
+		if err := e.SetExtra("last_online", cols.get(row, "last_online")); err != nil {
+			return nil, fmt.Errorf("column last_online: %w", err)
+		}
 		return e, nil
 	})
 }

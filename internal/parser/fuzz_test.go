@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -53,6 +55,7 @@ func fuzzParser(f *testing.F, id string, opts pipeline.Options, observation func
 			t.Fatalf("%d events + %d rejects, want %d observation lines", len(rec.events), len(rec.rejects), want)
 		}
 		for _, e := range rec.events {
+			checkStoredText(t, e)
 			for _, key := range []string{"classification.type", "classification.taxonomy", "raw"} {
 				if !e.Has(key) {
 					t.Fatalf("event without %s: %s", key, e.AppendJSON(nil))
@@ -70,6 +73,40 @@ func fuzzParser(f *testing.F, id string, opts pipeline.Options, observation func
 			}
 		}
 	})
+}
+
+// checkStoredText holds an event to the promise every stored event keeps:
+// names and values are valid UTF-8 without NUL characters or surrogates,
+// and extra.* JSON carries no escaped NUL or lone surrogate. It decodes the
+// JSON with encoding/json's token reader rather than the event package's
+// checks, so it does not share their mistakes.
+func checkStoredText(t *testing.T, e *event.Event) {
+	t.Helper()
+	for _, f := range e.Fields() {
+		for _, s := range []string{f.Key, f.Value} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				t.Fatalf("field %q holds invalid text: %q", f.Key, s)
+			}
+		}
+		if !event.IsExtra(f.Key) {
+			continue
+		}
+		if strings.Contains(strings.ToLower(f.Value), `\u0000`) {
+			t.Fatalf("field %s holds an escaped NUL: %s", f.Key, f.Value)
+		}
+		// A lone surrogate escape decodes to U+FFFD; a value whose text
+		// has no U+FFFD must not decode to one.
+		if strings.ContainsRune(f.Value, utf8.RuneError) || strings.Contains(strings.ToLower(f.Value), `\ufffd`) {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal([]byte(f.Value), &v); err != nil {
+			t.Fatalf("field %s is not JSON: %v", f.Key, err)
+		}
+		if b, _ := json.Marshal(v); bytes.ContainsRune(b, utf8.RuneError) || bytes.Contains(b, []byte(`\ufffd`)) {
+			t.Fatalf("field %s holds a lone surrogate: %s", f.Key, f.Value)
+		}
+	}
 }
 
 func notComment(prefix string) func([]byte) bool {

@@ -11,11 +11,15 @@ import (
 
 func init() {
 	pipeline.RegisterParser("intelmq", "IntelMQ JSON lines, as IntelMQ's file output writes them",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("intelmq", opts); err != nil {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+			if err := rejectUnknown("intelmq", opts, "epoch_seconds"); err != nil {
 				return nil, err
 			}
-			return IntelMQ{}, nil
+			text, err := newInputText("intelmq", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return IntelMQ{text: text}, nil
 		})
 }
 
@@ -26,16 +30,22 @@ func init() {
 // "undetermined", the type IntelMQ itself uses for that case. A line with
 // any invalid or unknown field is rejected whole rather than imported in
 // part.
-type IntelMQ struct{}
+//
+// IntelMQ writes time.source and time.observation as strings; a number
+// there is refused unless the option epoch_seconds: true says the sender
+// means seconds since 1970. invalid_utf8: replace reads bytes that are not
+// UTF-8 as U+FFFD instead of refusing the line.
+type IntelMQ struct{ text inputText }
 
 // Parse implements pipeline.Parser.
-func (IntelMQ) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+func (p IntelMQ) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	rules := p.text.rules()
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		if t := bytes.TrimSpace(line); t[0] != '{' {
 			return nil, fmt.Errorf("not a JSON object: starts with %q", t[0])
 		}
 		e := event.New(24)
-		if err := e.ParseJSON(line); err != nil {
+		if err := e.ParseJSONWith(rules, line); err != nil {
 			return nil, err
 		}
 		if !e.Has("classification.type") {

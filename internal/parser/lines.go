@@ -116,8 +116,12 @@ func inputErrorf(format string, args ...any) error {
 
 // eachLine runs parse over every non-blank line of body and hands the
 // results to sink: events (after finish), rejects with the line number, or
-// a stop when the sink or ctx says so.
-func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, parse lineFunc) error {
+// a stop when the sink or ctx says so. text checks each line first: under
+// invalid_utf8: replace, parse sees the line repaired (raw keeps it as it
+// came); a line that is still not storable text is rejected, with the
+// reason of the field it broke when parse found one.
+func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, parse lineFunc) error {
+	defer text.report(sink)
 	lines := newLineReader(body)
 	for {
 		line, err := lines.next()
@@ -140,15 +144,25 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, parse lin
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
+		original := line
+		line, damage := text.check(line)
 		e, err := parse(n, line)
 		if err == nil && e != nil {
-			err = finish(e, line)
+			err = finish(e, original)
+		}
+		if err == nil && e != nil && damage != "" {
+			// The damage is in a part of the line no field took (or
+			// one kept only as extra): the line is still refused, as
+			// it is not the text the feed meant to send.
+			err = errors.New(damage + " of the line")
 		}
 		if err != nil {
 			if ie := (*inputError)(nil); errors.As(err, &ie) {
 				return fmt.Errorf("line %d: %w", n, err)
 			}
-			sink.Reject(bytes.Clone(line), fmt.Errorf("line %d: %w", n, err))
+			// The dead letter keeps the line as it came, so a retry
+			// reads the same bytes.
+			sink.Reject(bytes.Clone(original), fmt.Errorf("line %d: %w", n, err))
 			continue
 		}
 		if e == nil {
@@ -166,6 +180,9 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, parse lin
 func finish(e *event.Event, raw []byte) error {
 	if !e.Has("raw") {
 		e.SetRaw(raw)
+	}
+	if err := e.CheckText(); err != nil {
+		return err
 	}
 	typ, ok := e.Get("classification.type")
 	if !ok {
@@ -209,13 +226,14 @@ func setRequired(e *event.Event, field, from, value string) error {
 // setRegistry sets source.registry, accepting the spellings feeds use for
 // RIPE NCC. A registry Vigil does not know is no reason to lose the rest of
 // the line: it is kept as extra.rir instead.
-func setRegistry(e *event.Event, value string) {
+func setRegistry(e *event.Event, value string) error {
 	if strings.EqualFold(value, "ripencc") {
 		value = "RIPE"
 	}
 	if err := e.Set("source.registry", value); err != nil {
-		e.SetExtra("rir", value)
+		return e.SetExtra("rir", value)
 	}
+	return nil
 }
 
 // setURL sets side.url and, from the URL's host, side.ip or side.fqdn, and
@@ -405,6 +423,11 @@ func jsonText(obj map[string]json.RawMessage, key string) (string, error) {
 	}
 	switch raw[0] {
 	case '"':
+		// encoding/json would turn a lone surrogate into U+FFFD and keep
+		// bytes that are not UTF-8 the same way, without a word.
+		if p := event.JSONTextProblem(raw); p != "" {
+			return "", fmt.Errorf("key %s: %s", key, p)
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("key %s: %w", key, err)
@@ -429,12 +452,11 @@ func jsonString(obj map[string]json.RawMessage, key string) (string, error) {
 }
 
 // rejectUnknown refuses options a parser does not know, so a misspelt
-// option fails at start-up rather than being ignored.
+// option fails at start-up rather than being ignored. Every parser takes
+// invalid_utf8; epoch_seconds only where a parser lists it.
 func rejectUnknown(id string, opts pipeline.Options, known ...string) error {
+	known = append(known[:len(known):len(known)], "invalid_utf8")
 	if bad := opts.Unknown(known...); len(bad) > 0 {
-		if len(known) == 0 {
-			return fmt.Errorf("parser %s: unknown option %s (it takes none)", id, strings.Join(bad, ", "))
-		}
 		return fmt.Errorf("parser %s: unknown option %s (known: %s)", id, strings.Join(bad, ", "), strings.Join(known, ", "))
 	}
 	return nil

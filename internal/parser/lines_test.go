@@ -104,7 +104,11 @@ func TestOptionErrors(t *testing.T) {
 		{"list", pipeline.Options{}, "option type is required"},
 		{"list", pipeline.Options{"type": "evil"}, `option type: "evil" is not a classification type`},
 		{"cowrie", pipeline.Options{"omit_passwords": "perhaps"}, "option omit_passwords"},
-		{"urlhaus", pipeline.Options{"columns": "x"}, "unknown option columns (it takes none)"},
+		{"urlhaus", pipeline.Options{"columns": "x"}, "unknown option columns (known: invalid_utf8)"},
+		{"urlhaus", pipeline.Options{"epoch_seconds": true}, "unknown option epoch_seconds"},
+		{"feodo", pipeline.Options{"invalid_utf8": "latin1"}, `option invalid_utf8: want one of reject, replace, got "latin1"`},
+		{"intelmq", pipeline.Options{"epoch_seconds": "sometimes"}, "option epoch_seconds: want true or false"},
+		{"csv", pipeline.Options{"columns": map[string]any{"0": "source.ip"}, "constant_fields": typ, "invalid_utf8": 1}, "option invalid_utf8"},
 	} {
 		_, err := pipeline.NewParser(tc.id, testEnv(), tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -181,7 +185,7 @@ func TestPhishTankJSONEntryTooLong(t *testing.T) {
 
 func TestCowrieLogsSkipped(t *testing.T) {
 	var log bytes.Buffer
-	p, err := NewCowrie(slog.New(slog.NewTextHandler(&log, nil)), nil)
+	p, err := NewCowrie(pipeline.Env{Logger: slog.New(slog.NewTextHandler(&log, nil))}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +219,7 @@ func TestURLhausHeaderOrder(t *testing.T) {
 }
 
 func ExampleNewList() {
-	p, _ := NewList(pipeline.Options{"type": "scanner"})
+	p, _ := NewList(pipeline.Env{}, pipeline.Options{"type": "scanner"})
 	rec := &recorder{}
 	_ = p.Parse(context.Background(), pipeline.Input{Body: strings.NewReader("# scanners\n192.0.2.7\n")}, rec)
 	for _, e := range rec.events {

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	pipeline.RegisterParser("list", "plain list of IPs, networks, domains or URLs, one per line, of one configured type",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewList(opts) })
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) { return NewList(env, opts) })
 }
 
 // List reads the plainest feed there is: one indicator per line, all of
@@ -36,10 +36,11 @@ func init() {
 type List struct {
 	typ        string
 	identifier string
+	text       inputText
 }
 
 // NewList checks the options and builds the parser.
-func NewList(opts pipeline.Options) (*List, error) {
+func NewList(env pipeline.Env, opts pipeline.Options) (*List, error) {
 	if err := rejectUnknown("list", opts, "type", "identifier"); err != nil {
 		return nil, err
 	}
@@ -58,12 +59,16 @@ func NewList(opts pipeline.Options) (*List, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parser list: %w", err)
 	}
-	return &List{typ: typ, identifier: strings.TrimSpace(identifier)}, nil
+	text, err := newInputText("list", env, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &List{typ: typ, identifier: strings.TrimSpace(identifier), text: text}, nil
 }
 
 // Parse implements pipeline.Parser.
 func (l *List) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+	return eachLine(ctx, in.Body, sink, l.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		value := bytes.TrimSpace(line)
 		if value[0] == '#' || value[0] == ';' {
 			return nil, nil

@@ -10,22 +10,26 @@ import (
 
 func init() {
 	pipeline.RegisterParser("openphish", "OpenPhish feed: one phishing URL per line",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 			if err := rejectUnknown("openphish", opts); err != nil {
 				return nil, err
 			}
-			return OpenPhish{}, nil
+			text, err := newInputText("openphish", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return OpenPhish{text: text}, nil
 		})
 }
 
 // OpenPhish reads the OpenPhish feed: one URL per line, each a phishing
 // site, as source.url with its host as source.fqdn or source.ip. The feed
 // carries no times. Lines starting with '#' are comments.
-type OpenPhish struct{}
+type OpenPhish struct{ text inputText }
 
 // Parse implements pipeline.Parser.
-func (OpenPhish) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+func (p OpenPhish) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		if isComment(line, "#") {
 			return nil, nil
 		}

@@ -15,11 +15,15 @@ import (
 
 func init() {
 	pipeline.RegisterParser("phishtank", "PhishTank online-valid database, CSV or JSON: phishing URLs",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 			if err := rejectUnknown("phishtank", opts); err != nil {
 				return nil, err
 			}
-			return PhishTank{}, nil
+			text, err := newInputText("phishtank", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return PhishTank{text: text}, nil
 		})
 }
 
@@ -40,19 +44,21 @@ func init() {
 // line, named by its position ("entry 7"). Broken JSON syntax cannot be
 // resynchronised, so it ends the input with an error after the entries
 // before it were delivered.
-type PhishTank struct{}
+type PhishTank struct{ text inputText }
 
 var phishtankColumns = newCSVColumns(strings.Split("phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target", ","))
 
 // Parse implements pipeline.Parser.
 func (p PhishTank) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	body := bufio.NewReaderSize(in.Body, 64<<10)
+	text := p.text.forInput(in)
 	if peekFirst(body) == '[' {
-		return p.parseJSON(ctx, body, sink)
+		defer text.report(sink)
+		return p.parseJSON(ctx, body, sink, text)
 	}
 	cols := phishtankColumns
 	var row []string
-	return eachLine(ctx, body, sink, func(_ int, line []byte) (*event.Event, error) {
+	return eachLine(ctx, body, sink, text, func(_ int, line []byte) (*event.Event, error) {
 		var err error
 		if row, err = splitCSV(row, string(line), ','); err != nil {
 			return nil, err
@@ -103,15 +109,20 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 			return nil, fmt.Errorf("%s online: %w", what, err)
 		}
 	}
-	e.SetExtra("phishtank_id", values["phish_id"])
-	e.SetExtra("verification_time", values["verification_time"])
+	for _, c := range []struct{ key, name string }{{"phish_id", "phishtank_id"}, {"verification_time", "verification_time"}} {
+		if err := e.SetExtra(c.name, values[c.key]); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", what, c.key, err)
+		}
+	}
 	switch strings.ToLower(values["verified"]) {
 	case "yes", "true":
 		e.SetTrusted("extra.verified", "true")
 	case "no", "false":
 		e.SetTrusted("extra.verified", "false")
 	default:
-		e.SetExtra("verified", values["verified"])
+		if err := e.SetExtra("verified", values["verified"]); err != nil {
+			return nil, fmt.Errorf("%s verified: %w", what, err)
+		}
 	}
 	return e, nil
 }
@@ -138,7 +149,7 @@ func (l *entryLimiter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Sink) error {
+func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally) error {
 	limiter := &entryLimiter{r: body}
 	dec := json.NewDecoder(limiter)
 	tok, err := dec.Token()
@@ -159,9 +170,13 @@ func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Si
 		if err := dec.Decode(&raw); err != nil {
 			return fmt.Errorf("phishtank JSON entry %d: %w", n, err)
 		}
-		e, err := phishtankJSONEntry(raw)
+		entry, damage := text.check(raw)
+		e, err := phishtankJSONEntry(entry)
 		if err == nil {
 			err = finish(e, raw)
+		}
+		if err == nil && damage != "" {
+			err = errors.New(damage + " of the entry")
 		}
 		if err != nil {
 			sink.Reject(raw, fmt.Errorf("entry %d: %w", n, err))
@@ -218,7 +233,9 @@ func phishtankJSONEntry(raw json.RawMessage) (*event.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("details: %w", err)
 	}
-	setRegistry(e, rir)
+	if err := setRegistry(e, rir); err != nil {
+		return nil, fmt.Errorf("details key rir: %w", err)
+	}
 	return e, nil
 }
 

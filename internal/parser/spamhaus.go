@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -11,11 +12,15 @@ import (
 
 func init() {
 	pipeline.RegisterParser("spamhaus-drop", "Spamhaus DROP/EDROP lists, text or JSON lines: networks to drop",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 			if err := rejectUnknown("spamhaus-drop", opts); err != nil {
 				return nil, err
 			}
-			return SpamhausDROP{}, nil
+			text, err := newInputText("spamhaus-drop", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return SpamhausDROP{text: text}, nil
 		})
 }
 
@@ -34,16 +39,16 @@ func init() {
 // classification.identifier is spamhaus-edrop when the input's name says
 // edrop (the EDROP list before Spamhaus merged it into DROP), else
 // spamhaus-drop.
-type SpamhausDROP struct{}
+type SpamhausDROP struct{ text inputText }
 
 // Parse implements pipeline.Parser.
-func (SpamhausDROP) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+func (p SpamhausDROP) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	identifier := "spamhaus-drop"
 	if strings.Contains(strings.ToLower(in.Name), "edrop") {
 		identifier = "spamhaus-edrop"
 	}
 	var modified string // canonical time.source, from the text header
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		trimmed := bytes.TrimSpace(line)
 		if trimmed[0] == ';' {
 			comment := strings.TrimSpace(string(trimmed[1:]))
@@ -63,7 +68,9 @@ func (SpamhausDROP) Parse(ctx context.Context, in pipeline.Input, sink pipeline.
 		if err := setRequired(e, "source.network", "network", strings.TrimSpace(network)); err != nil {
 			return nil, err
 		}
-		e.SetExtra("blocklist", strings.TrimSpace(sbl))
+		if err := e.SetExtra("blocklist", strings.TrimSpace(sbl)); err != nil {
+			return nil, err
+		}
 		if modified != "" {
 			e.SetTrusted("time.source", modified)
 		}
@@ -94,12 +101,16 @@ func spamhausJSON(e *event.Event, line []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.SetExtra("blocklist", sbl)
+	if err := e.SetExtra("blocklist", sbl); err != nil {
+		return nil, fmt.Errorf("key sblid: %w", err)
+	}
 	rir, err := jsonString(obj, "rir")
 	if err != nil {
 		return nil, err
 	}
-	setRegistry(e, rir)
+	if err := setRegistry(e, rir); err != nil {
+		return nil, fmt.Errorf("key rir: %w", err)
+	}
 	return e, nil
 }
 

@@ -12,11 +12,15 @@ import (
 
 func init() {
 	pipeline.RegisterParser("urlhaus", "abuse.ch URLhaus CSV dump: malware download URLs",
-		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
+		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 			if err := rejectUnknown("urlhaus", opts); err != nil {
 				return nil, err
 			}
-			return URLhaus{}, nil
+			text, err := newInputText("urlhaus", env, opts)
+			if err != nil {
+				return nil, err
+			}
+			return URLhaus{text: text}, nil
 		})
 }
 
@@ -31,7 +35,7 @@ func init() {
 // are read by those names, and by the current layout when the comment is
 // missing. Older dumps without last_online (8 columns) are recognised by
 // their column count.
-type URLhaus struct{}
+type URLhaus struct{ text inputText }
 
 var (
 	urlhausColumns    = newCSVColumns(strings.Split("id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter", ","))
@@ -39,12 +43,12 @@ var (
 )
 
 // Parse implements pipeline.Parser.
-func (URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+func (p URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	var (
 		header csvColumns // from the dump's comment, when it has one
 		row    []string
 	)
-	return eachLine(ctx, in.Body, sink, func(_ int, line []byte) (*event.Event, error) {
+	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		if isComment(line, "#") {
 			names := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(string(line)), "#"))
 			if h := newCSVColumns(strings.Split(names, ",")); h.has("url", "dateadded") {
@@ -81,10 +85,13 @@ func (URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 		if err := e.Set("status", strings.ToLower(cols.get(row, "url_status"))); err != nil {
 			return nil, fmt.Errorf("column url_status: %w", err)
 		}
-		e.SetExtra("urlhaus_id", cols.get(row, "id"))
-		e.SetExtra("last_online", cols.get(row, "last_online"))
-		e.SetExtra("urlhaus_link", cols.get(row, "urlhaus_link"))
-		e.SetExtra("reporter", cols.get(row, "reporter"))
+		for _, c := range []struct{ column, name string }{
+			{"id", "urlhaus_id"}, {"last_online", "last_online"}, {"urlhaus_link", "urlhaus_link"}, {"reporter", "reporter"},
+		} {
+			if err := e.SetExtra(c.name, cols.get(row, c.column)); err != nil {
+				return nil, fmt.Errorf("column %s: %w", c.column, err)
+			}
+		}
 		if tags := splitTags(cols.get(row, "tags")); len(tags) > 0 {
 			b, _ := json.Marshal(tags)
 			e.SetTrusted("extra.tags", string(b))

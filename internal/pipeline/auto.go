@@ -15,16 +15,22 @@ func init() {
 // autoParser lets the default inbox take any file: the name says which
 // parser reads it (Shadowserver names their reports by type and date).
 type autoParser struct {
-	env     Env
+	env Env
+	// options are handed to every parser it picks: only invalid_utf8,
+	// which every parser takes.
+	options Options
 	mu      sync.Mutex
 	parsers map[string]Parser
 }
 
 func newAutoParser(env Env, opts Options) (Parser, error) {
-	if bad := opts.Unknown(); len(bad) > 0 {
-		return nil, fmt.Errorf("parser auto takes no options, got %v", bad)
+	if bad := opts.Unknown("invalid_utf8"); len(bad) > 0 {
+		return nil, fmt.Errorf("parser auto takes only invalid_utf8, got %v", bad)
 	}
-	return &autoParser{env: env, parsers: map[string]Parser{}}, nil
+	if _, err := opts.TextOptions(); err != nil {
+		return nil, fmt.Errorf("parser auto: %w", err)
+	}
+	return &autoParser{env: env, options: opts, parsers: map[string]Parser{}}, nil
 }
 
 // DetectParser returns the parser ID for a file name, or "" when the name
@@ -72,7 +78,7 @@ func (a *autoParser) parser(id string) (Parser, error) {
 	if p, ok := a.parsers[id]; ok {
 		return p, nil
 	}
-	p, err := NewParser(id, a.env, Options{})
+	p, err := NewParser(id, a.env, a.options)
 	if err != nil {
 		return nil, err
 	}

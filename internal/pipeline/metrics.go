@@ -10,6 +10,9 @@ type Metrics struct {
 	Duplicates   *prometheus.CounterVec
 	BatchSeconds *prometheus.HistogramVec
 	QueueLag     prometheus.Gauge
+	// InvalidUTF8Replaced counts bytes read as U+FFFD under a feed's
+	// invalid_utf8: replace, so that a repaired feed stays visible.
+	InvalidUTF8Replaced *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them with reg (nil: not
@@ -35,9 +38,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		QueueLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vigil_pipeline_queue_lag_batches", Help: "Batches waiting on the bus or being processed.",
 		}),
+		InvalidUTF8Replaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_pipeline_invalid_utf8_replaced_bytes_total", Help: "Input bytes that were not UTF-8 and were read as U+FFFD (invalid_utf8: replace), per feed.",
+		}, []string{"feed"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.LinesRead, m.Events, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.QueueLag)
+		reg.MustRegister(m.LinesRead, m.Events, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.QueueLag, m.InvalidUTF8Replaced)
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -152,4 +153,50 @@ func (o Options) Unknown(known ...string) []string {
 	}
 	sort.Strings(bad)
 	return bad
+}
+
+// Choice returns opts[key], which must be one of allowed, or def when
+// absent.
+func (o Options) Choice(key, def string, allowed ...string) (string, error) {
+	v, err := o.String(key, def)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("option %s: want one of %s, got %q", key, strings.Join(allowed, ", "), v)
+}
+
+// TextOptions are the options about the text of a feed's input that every
+// parser takes, decoded once when the parser is built.
+type TextOptions struct {
+	// ReplaceInvalidUTF8 reads bytes that are not UTF-8 as U+FFFD, counted
+	// and logged, instead of refusing the line (invalid_utf8: replace).
+	ReplaceInvalidUTF8 bool
+	// EpochSeconds reads a bare number in a date-time field as seconds
+	// since 1970 (epoch_seconds: true); only parsers whose feeds may send
+	// such numbers take it.
+	EpochSeconds bool
+}
+
+// TextOptionNames returns the keys TextOptions are read from, for a
+// parser's list of known options.
+func TextOptionNames() []string { return []string{"invalid_utf8", "epoch_seconds"} }
+
+// TextOptions reads invalid_utf8 (reject, the default, or replace) and
+// epoch_seconds (default false).
+func (o Options) TextOptions() (TextOptions, error) {
+	var t TextOptions
+	mode, err := o.Choice("invalid_utf8", "reject", "reject", "replace")
+	if err != nil {
+		return t, err
+	}
+	t.ReplaceInvalidUTF8 = mode == "replace"
+	if t.EpochSeconds, err = o.Bool("epoch_seconds", false); err != nil {
+		return t, err
+	}
+	return t, nil
 }

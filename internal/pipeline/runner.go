@@ -413,3 +413,8 @@ func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) err
 	r.log.Warn("batch sent to dead letters", "feed", b.Feed, "events", len(letters), "err", cause)
 	return nil
 }
+
+// InvalidUTF8Replaced implements InvalidUTF8Counter.
+func (s *sink) InvalidUTF8Replaced(bytes int) {
+	s.r.metrics.InvalidUTF8Replaced.WithLabelValues(s.feed.Name).Add(float64(bytes))
+}

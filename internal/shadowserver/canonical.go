@@ -2,6 +2,7 @@ package shadowserver
 
 import (
 	"net/netip"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -18,10 +19,10 @@ import (
 func canonical(kind event.Kind, v string) bool {
 	switch kind {
 	case event.KindString:
-		return v != "" && utf8.ValidString(v)
+		return v != "" && utf8.ValidString(v) && strings.IndexByte(v, 0) < 0
 	case event.KindLowercase:
 		for i := 0; i < len(v); i++ {
-			if c := v[i]; c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
+			if c := v[i]; c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' || c == 0 {
 				return false
 			}
 		}

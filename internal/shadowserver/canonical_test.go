@@ -23,7 +23,7 @@ var canonicalSamples = []string{
 	"9223372036854775807", "-9223372036854775808", "123456789012345678", "1 ", " 1",
 	"192.0.2.1", "192.0.2.01", "192.0.2.256", "::1", "::ffff:192.0.2.1", "2001:DB8::1", "fe80::1%eth0", "1.2.3",
 	"BE", "be", "B", "BEL", "B1",
-	"tcp", "TCP", "tcp ", "ümlaut", "\xff",
+	"tcp", "TCP", "tcp ", "ümlaut", "\xff", "\x00", "tc\x00p", "\xed\xa0\x80",
 	"host.example.net", "Host.example.net", "host.example.net.", ".example", "a..b", "1.2.3.4", "1.2.3.4.5", "123",
 	"xn--bcher-kva.example", "_dmarc.example.org", "*.example.org", "a b.example", "-lead.example",
 	"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.example.org",

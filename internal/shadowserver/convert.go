@@ -34,6 +34,9 @@ type row struct {
 	// text collects the row's generated text (JSON strings, date-times,
 	// raw) so that it becomes one string, one allocation, per row.
 	text []byte
+	// epochSeconds reads a bare number in a date-time column as seconds
+	// since 1970 (the feed's epoch_seconds option); otherwise it is refused.
+	epochSeconds bool
 }
 
 func (r *row) get(column string) (string, bool) {
@@ -90,7 +93,7 @@ func convertTimeUTC(v string, r *row) (string, valueKind, error) {
 	t, ok := parseShadowTime(v)
 	if !ok {
 		var err error
-		if t, err = parseOtherTime(v); err != nil {
+		if t, err = parseOtherTime(v, r.epochSeconds); err != nil {
 			return "", valueNone, fmt.Errorf("%q: %w", v, err)
 		}
 	}
@@ -99,14 +102,19 @@ func convertTimeUTC(v string, r *row) (string, valueKind, error) {
 }
 
 // parseOtherTime tries HTTP's date form (http_date columns) before the
-// general parser, which would reject ten other layouts first.
-func parseOtherTime(v string) (time.Time, error) {
+// general parser, which would reject ten other layouts first. A bare
+// number is a time only when the feed says it sends epoch seconds.
+func parseOtherTime(v string, epochSeconds bool) (time.Time, error) {
 	if len(v) > 4 && v[3] == ',' {
 		if t, err := time.Parse(time.RFC1123, v); err == nil {
 			return t, nil
 		}
 	}
-	return event.ParseTime(v)
+	t, err := event.ParseFeedTime(v)
+	if epochSeconds && errors.Is(err, event.ErrNumericTime) {
+		return event.ParseEpochSeconds(v)
+	}
+	return t, err
 }
 
 // parseShadowTime is the fast path for "YYYY-MM-DD HH:MM:SS" (also with a T

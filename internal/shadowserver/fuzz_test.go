@@ -7,8 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -25,6 +29,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\n"))
 	f.Add([]byte("timestamp,ip,port\n\"2026-11-20 00:00:00\",\"192.0.2.1\n\",\"33\"\"89\"\n"))
 	f.Add([]byte("\xef\xbb\xbftimestamp,ip,port,hostname\r\n,,,\r\n1,::1,0,\xff\n"))
+	f.Add([]byte("timestamp,ip,port,hostname,note\n2026-11-20 00:00:00,192.0.2.1,3389,a\x00b,\xed\xa0\x80\n"))
+	f.Add([]byte("timestamp,ip,port,r\xe9gion,n\x00te\n2026-11-20 00:00:00,192.0.2.1,3389,x,y\n"))
 	p, err := New(DefaultSchema(), "scan_rdp")
 	if err != nil {
 		f.Fatal(err)
@@ -41,6 +47,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d events + %d rejects for %d records", len(c.events), len(c.rejects), want)
 		}
 		for i, e := range c.events {
+			checkStoredText(t, e)
 			if !bytes.Contains(data, e.Raw()) {
 				t.Fatalf("event %d: raw is not from the input", i)
 			}
@@ -55,6 +62,28 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkStoredText holds an event to the promise every stored event keeps:
+// names and values are valid UTF-8 without NUL characters or surrogates
+// (Go's UTF-8 decoder refuses encoded surrogates), and extra.* JSON holds
+// no escaped NUL. Shadowserver's extras are written by Vigil from cells, so
+// a lone surrogate escape could only come from a repaired cell: any
+// \ud800-\udfff escape is refused.
+var surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F]`)
+
+func checkStoredText(t *testing.T, e *event.Event) {
+	t.Helper()
+	for _, f := range e.Fields() {
+		for _, s := range []string{f.Key, f.Value} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				t.Fatalf("field %q holds invalid text: %q", f.Key, s)
+			}
+		}
+		if strings.Contains(strings.ToLower(f.Value), `\u0000`) || surrogateEscape.MatchString(f.Value) {
+			t.Fatalf("field %s holds an escaped NUL or surrogate: %s", f.Key, f.Value)
+		}
+	}
 }
 
 // countRecords counts the non-blank records after the header line.

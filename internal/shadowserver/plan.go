@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
 // RowError says why a row could not become an event. Line is the physical
@@ -59,6 +60,12 @@ type plan struct {
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
 	rawSlot   int
+
+	// text is the feed's invalid_utf8 and epoch_seconds; replacedBytes
+	// and replacedRows count what invalid_utf8: replace repaired.
+	text          pipeline.TextOptions
+	replacedBytes int
+	replacedRows  int
 
 	// per-row scratch, reused
 	vals     []string // slot -> value; "" is unset
@@ -212,6 +219,9 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 	p.row.text = p.row.text[:0]
 	clear(p.consumed)
 	clear(p.failed)
+	if err := p.checkText(cells, rec, line); err != nil {
+		return nil, err
+	}
 	for _, c := range p.constants {
 		p.vals[c.slot] = c.value
 	}
@@ -317,7 +327,7 @@ func (p *plan) apply(s *step, v string) error {
 			p.setValue(s.slot, v)
 			return nil
 		}
-		n, err := event.Normalize(s.key, v)
+		n, err := event.NormalizeWith(event.InputRules{EpochSeconds: p.text.EpochSeconds}, s.key, v)
 		if err != nil {
 			return err
 		}

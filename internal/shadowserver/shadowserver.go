@@ -40,6 +40,10 @@ const maxSchemaSize = 32 << 20
 type Parser struct {
 	schema *Schema
 	report *Report // fixed report type; nil to detect it from the file name
+	// text is the feed's invalid_utf8 and epoch_seconds; the zero value
+	// refuses bad text and numeric times.
+	text   pipeline.TextOptions
+	logger *slog.Logger
 }
 
 // New returns a parser for schema. report, when not empty, fixes the report
@@ -62,8 +66,12 @@ func (p *Parser) Schema() *Schema { return p.schema }
 
 func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 	// keep_raw is read by the runner; it is listed so it is not refused.
-	if bad := opts.Unknown("report", "schema_file", "schema_url", "keep_raw"); len(bad) > 0 {
+	if bad := opts.Unknown(append([]string{"report", "schema_file", "schema_url", "keep_raw"}, pipeline.TextOptionNames()...)...); len(bad) > 0 {
 		return nil, fmt.Errorf("shadowserver: unknown options %v", bad)
+	}
+	text, err := opts.TextOptions()
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
 	}
 	report, err := opts.String("report", "")
 	if err != nil {
@@ -99,7 +107,12 @@ func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, e
 		warnSkipped(logger, file, loaded)
 		schema = schema.Merge(loaded)
 	}
-	return New(schema, report)
+	p, err := New(schema, report)
+	if err != nil {
+		return nil, err
+	}
+	p.text, p.logger = text, logger
+	return p, nil
 }
 
 func warnSkipped(logger *slog.Logger, source string, s *Schema) {
@@ -242,10 +255,17 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		headerLine = bytes.Clone(rec)
 		break
 	}
+	header, err := p.checkHeader(header)
+	if err != nil {
+		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+	}
 	plan, err := report.compile(header)
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 	}
+	plan.text = p.text
+	plan.row.epochSeconds = p.text.EpochSeconds
+	defer p.reportReplaced(sink, in, plan)
 	// A reject carries the header with its row: an analyst reading the dead
 	// letter sees the column names, and a re-run parses it on its own.
 	reject := func(rec []byte, err error) {
