@@ -250,7 +250,6 @@ func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event
 	return store.StoredEvent{Hash: hash, Stored: stored.UTC(), Event: e}, nil
 }
 
-
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64

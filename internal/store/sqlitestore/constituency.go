@@ -252,7 +252,6 @@ func deleteOrganisation(ctx context.Context, tx execer, id int64, handle string)
 	return nil
 }
 
-
 const organisationColumns = `o.id, o.handle, o.name, o.sector, o.country, o.language, o.notes, o.created, o.updated`
 
 func scanOrganisation(row interface{ Scan(...any) error }) (store.Organisation, error) {

@@ -316,7 +316,6 @@ func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event
 	return store.StoredEvent{Hash: hash, Stored: time.UnixMicro(stored).UTC(), Event: e}, nil
 }
 
-
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
