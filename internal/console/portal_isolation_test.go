@@ -13,6 +13,7 @@ import (
 	"go/token"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -248,5 +249,44 @@ func TestPortalReadsEventsThroughTheOrganisationsView(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no portal files found")
+	}
+}
+
+// TestDeletedOrganisationsHandleIsRefused checks what the team sees when
+// it gives a new organisation, on the form or in an import, the short name
+// of a deleted one: a refusal that says why and what to do, and nothing
+// stored.
+func TestDeletedOrganisationsHandleIsRefused(t *testing.T) {
+	env := newTeamEnv(t, nil)
+	ctx := context.Background()
+	old := env.createOrganisation(store.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: prefixes("198.51.100.0/24")})
+	if err := env.store.DeleteOrganisation(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := env.admin()
+	const refusal = "The short name sec-x belonged to a deleted organisation. A short name is never given again, so that nobody comes to see that organisation's events: choose another short name."
+
+	t.Run("the form", func(t *testing.T) {
+		b.get("/constituency/new")
+		r := b.post("/constituency/new", organisationValues(map[string]string{"name": "New X", "handle": "sec-x", "language": "en"}))
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("status %d %.500s", r.status, text(r.body))
+		}
+		mustSay(t, r.body, refusal)
+	})
+	t.Run("an import", func(t *testing.T) {
+		r := b.checkImport("orgs.csv", "merge", "handle,name,language\nsec-x,New X,en\n")
+		token := importToken.FindStringSubmatch(r.body)
+		if token == nil {
+			t.Fatalf("no apply form: %d %.500s", r.status, text(r.body))
+		}
+		r = b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
+		if r.status != http.StatusConflict {
+			t.Fatalf("apply: %d %q %.500s", r.status, r.location, text(r.body))
+		}
+		mustSay(t, r.body, "sec-x "+refusal)
+	})
+	if _, err := env.store.GetOrganisationByHandle(ctx, "sec-x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("sec-x after the refusals: %v, want none", err)
 	}
 }
