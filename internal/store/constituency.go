@@ -13,7 +13,9 @@ type Organisation struct {
 	ID int64
 	// Handle is the organisation's short name: unique, lower-case letters,
 	// digits and '-', set at creation and never changed, because events
-	// are tagged with it (extra.constituency) when they are stored.
+	// are tagged with it (extra.constituency) when they are stored; and
+	// never given to another organisation after a delete (see
+	// RetiredHandleError), so that it names one organisation for good.
 	Handle   string
 	Name     string
 	Sector   string
