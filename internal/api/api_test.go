@@ -32,6 +32,7 @@ import (
 type fixture struct {
 	t      *testing.T
 	store  *sqlitestore.Store
+	dbPath string // the store's database file
 	server *httptest.Server
 	// tokens by user name: ada (admin), ana (analyst), pub (publisher),
 	// dis (a disabled analyst).
@@ -74,7 +75,8 @@ type fixtureOptions struct {
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	dbPath := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: st, tokens: map[string]string{}, users: map[string]store.User{}, log: &syncBuffer{}, hashes: map[string]string{}}
+	f := &fixture{t: t, store: st, dbPath: dbPath, tokens: map[string]string{}, users: map[string]store.User{}, log: &syncBuffer{}, hashes: map[string]string{}}
 	for _, u := range []store.User{
 		{Name: "ada", Role: store.RoleAdmin},
 		{Name: "ana", Role: store.RoleAnalyst},

@@ -156,12 +156,13 @@ func (h *handler) searchEvents(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.eventResults(r, s, "vigil-events")
+	return h.eventResults(r, h.store, s, "vigil-events")
 }
 
-// eventResults runs a parsed search: one page of JSON, or a CSV or JSON
-// lines download named name.
-func (h *handler) eventResults(r *http.Request, s eventSearch, name string) (any, error) {
+// eventResults runs a parsed search on events (the store for the team, an
+// organisation's store.EventsOf for a constituent): one page of JSON, or a
+// CSV or JSON lines download named name.
+func (h *handler) eventResults(r *http.Request, events export.EventSearcher, s eventSearch, name string) (any, error) {
 	ctx := r.Context()
 	if s.format != formatJSON {
 		s.query.Limit = h.exportPageSize
@@ -171,7 +172,7 @@ func (h *handler) eventResults(r *http.Request, s eventSearch, name string) (any
 		return &download{
 			contentType: "text/csv; charset=utf-8",
 			filename:    name + ".csv",
-			events:      export.Limit(export.Search(ctx, h.store, s.query), s.maximum),
+			events:      export.Limit(export.Search(ctx, events, s.query), s.maximum),
 			write: func(w io.Writer, events export.Events) error {
 				return export.WriteCSV(w, events, s.csv)
 			},
@@ -180,11 +181,11 @@ func (h *handler) eventResults(r *http.Request, s eventSearch, name string) (any
 		return &download{
 			contentType: "application/x-ndjson",
 			filename:    name + ".jsonl",
-			events:      export.Limit(export.Search(ctx, h.store, s.query), s.maximum),
+			events:      export.Limit(export.Search(ctx, events, s.query), s.maximum),
 			write:       export.WriteJSONLines,
 		}, nil
 	}
-	page, err := h.store.SearchEvents(ctx, s.query)
+	page, err := events.SearchEvents(ctx, s.query)
 	if err != nil {
 		return nil, fmt.Errorf("search events: %w", err)
 	}

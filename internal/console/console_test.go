@@ -24,6 +24,7 @@ import (
 type testEnv struct {
 	t       *testing.T
 	store   store.Store
+	dbPath  string // the store's database file
 	console *Console
 	server  *httptest.Server
 }
@@ -31,7 +32,8 @@ type testEnv struct {
 func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	dbPath := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	}
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, store: st, console: c, server: srv}
+	return &testEnv{t: t, store: st, dbPath: dbPath, console: c, server: srv}
 }
 
 func (e *testEnv) addUser(name string, role store.Role, password string) store.User {

@@ -343,7 +343,11 @@ func (c *Console) createOrganisation(w http.ResponseWriter, r *http.Request, v *
 	}
 	if ok {
 		err = c.store.CreateOrganisation(ctx, &o)
-		if errors.Is(err, store.ErrConflict) {
+		var retired *store.RetiredHandleError
+		if errors.As(err, &retired) {
+			p.Problems[constituency.FieldHandle] = append(p.Problems[constituency.FieldHandle], c.tr(v, msgHandleRetired, o.Handle))
+			ok = false
+		} else if errors.Is(err, store.ErrConflict) {
 			// Taken between the check and the insert.
 			p.Problems[constituency.FieldHandle] = append(p.Problems[constituency.FieldHandle], c.tr(v, msgHandleTaken, o.Handle))
 			ok = false

@@ -224,6 +224,16 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	res, err := c.store.ImportOrganisations(ctx, imp.orgs, imp.replace)
+	var retired *store.RetiredHandleError
+	if errors.As(err, &retired) {
+		// Nothing was applied: the file must give that organisation
+		// another short name.
+		p := importPage{Checked: true, HasErrors: true, FileName: imp.name, Problems: []importProblem{{
+			Column: constituency.FieldHandle, Handle: retired.Handle, Value: retired.Handle, Reason: c.tr(v, msgHandleRetired, retired.Handle),
+		}}}
+		c.render(w, r, v, http.StatusConflict, "constituency_import", msgTitleImport, p, "", "")
+		return
+	}
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

@@ -105,13 +105,14 @@ type eventRow struct {
 // (with "?"), its exports (without ".csv") and each event's page.
 type eventLinks struct{ list, export, event string }
 
-// searchInto runs q from the cursor in values and fills in p's results and
-// links; qs is the encoded search. A bad cursor is a problem for the
+// searchInto runs q on events (the store for the team, an organisation's
+// store.EventsOf for the portal) from the cursor in values and fills in p's
+// results and links; qs is the encoded search. A bad cursor is a problem for the
 // user (a mangled link), not an error.
-func (c *Console) searchInto(r *http.Request, p *eventsPage, q store.EventQuery, values url.Values, qs string, l eventLinks) (problem string, err error) {
+func (c *Console) searchInto(r *http.Request, events export.EventSearcher, p *eventsPage, q store.EventQuery, values url.Values, qs string, l eventLinks) (problem string, err error) {
 	q.Limit = pageSize
 	q.After = values.Get("cursor")
-	page, err := c.store.SearchEvents(r.Context(), q)
+	page, err := events.SearchEvents(r.Context(), q)
 	if err != nil {
 		if q.After != "" {
 			c.logger.Info("event search with a bad cursor", "err", err)
@@ -145,7 +146,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	problem, err := c.searchInto(r, &p, q, values, form.encode(), eventLinks{list: "/events?", export: "/events/export", event: "/events/"})
+	problem, err := c.searchInto(r, c.store, &p, q, values, form.encode(), eventLinks{list: "/events?", export: "/events/export", event: "/events/"})
 	switch {
 	case problem != "":
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", problem)
@@ -296,12 +297,13 @@ func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	c.writeExport(w, r, v, q, "vigil-events", format)
+	c.writeExport(w, r, v, c.store, q, "vigil-events", format)
 }
 
-// writeExport streams every event of q, page after page, as a CSV or JSON
-// lines download named after prefix and the time.
-func (c *Console) writeExport(w http.ResponseWriter, r *http.Request, v *visit, q store.EventQuery, prefix, format string) {
+// writeExport streams every event of q in events (the store, or an
+// organisation's store.EventsOf), page after page, as a CSV or JSON lines
+// download named after prefix and the time.
+func (c *Console) writeExport(w http.ResponseWriter, r *http.Request, v *visit, events export.EventSearcher, q store.EventQuery, prefix, format string) {
 	contentType, write := "text/csv; charset=utf-8", func(w io.Writer, events export.Events) error {
 		return export.WriteCSV(w, events, export.CSVOptions{})
 	}
@@ -312,7 +314,7 @@ func (c *Console) writeExport(w http.ResponseWriter, r *http.Request, v *visit, 
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	if err := write(w, export.Search(r.Context(), c.store, q)); err != nil {
+	if err := write(w, export.Search(r.Context(), events, q)); err != nil {
 		// The response has begun: the error can only be logged, and the
 		// cut-off file shows the person that something went wrong.
 		c.logger.Error("event export", "user", v.user.Name, "format", format, "err", err)

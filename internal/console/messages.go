@@ -97,6 +97,7 @@ const (
 	msgOrganisationInvalid = "org.error.summary"
 	msgHandleTaken         = "org.error.handle.taken"
 	msgHandleTakenBy       = "org.error.handle.takenby"
+	msgHandleRetired       = "org.error.handle.retired"
 	msgNetworkTaken        = "org.error.network.taken"
 	msgASNTaken            = "org.error.asn.taken"
 	msgDomainTaken         = "org.error.domain.taken"

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -56,6 +57,11 @@ func newPortalEnv(t *testing.T) *portalEnv {
 		extra := []string{"malware.hash.md5", fmt.Sprintf("%032x", i)}
 		if dst != "" {
 			extra = append(extra, "destination.ip", dst)
+		}
+		if tag == "both" {
+			// The feed's line, which notifications withhold, as they
+			// withhold the other organisation's handle.
+			extra = append(extra, "raw", base64.StdEncoding.EncodeToString([]byte("line both "+ip)))
 		}
 		e := makeEvent(t, "feed-"+tag, ip, base.Add(time.Duration(i)*time.Minute), extra...)
 		if tags != "" {

@@ -13,7 +13,9 @@ type Organisation struct {
 	ID int64
 	// Handle is the organisation's short name: unique, lower-case letters,
 	// digits and '-', set at creation and never changed, because events
-	// are tagged with it (extra.constituency) when they are stored.
+	// are tagged with it (extra.constituency) when they are stored; and
+	// never given to another organisation after a delete (see
+	// RetiredHandleError), so that it names one organisation for good.
 	Handle   string
 	Name     string
 	Sector   string
@@ -77,10 +79,28 @@ type ChangeRequest struct {
 	Done bool
 }
 
+// RetiredHandleError refuses an organisation whose handle an organisation
+// had before it was deleted. A handle is never given again: stored events
+// and the notification records name organisations by handle, and an
+// organisation created later under an old one would come to see what was
+// the other's. It matches ErrConflict with errors.Is.
+type RetiredHandleError struct {
+	Handle string
+}
+
+func (e *RetiredHandleError) Error() string {
+	return "handle " + e.Handle + " belonged to a deleted organisation and is never given again; choose another short name"
+}
+
+// Is makes a retired handle a conflict for callers that only know that.
+func (e *RetiredHandleError) Is(target error) bool { return target == ErrConflict }
+
 // Constituency keeps the organisations the team serves.
 type Constituency interface {
 	// CreateOrganisation stores o with its contacts; it sets o.ID, the
-	// contacts' IDs, Created and Updated. ErrConflict on a taken handle.
+	// contacts' IDs, Created and Updated. ErrConflict on a taken handle,
+	// a *RetiredHandleError (which is an ErrConflict too) on the handle
+	// of a deleted organisation.
 	// Networks, ASNs and domains are stored normalized, and set so in o
 	// (see NormalizeOrganisation, which also says what is refused).
 	CreateOrganisation(ctx context.Context, o *Organisation) error
@@ -93,8 +113,8 @@ type Constituency interface {
 	// ASNs, domains, contacts, notification policy, change requests and
 	// pending notifications, and its entries in the event index: stored
 	// events keep their extra.constituency, but no Organisation search
-	// finds them any more, so that an organisation created later under the
-	// same handle does not inherit them. ErrNotFound when absent; an error wrapping ErrConflict while users
+	// finds them any more. Its handle is retired: no organisation is ever
+	// created under it again. ErrNotFound when absent; an error wrapping ErrConflict while users
 	// belong to it (User.OrgID), who must be moved or deleted first.
 	DeleteOrganisation(ctx context.Context, id int64) error
 	GetOrganisation(ctx context.Context, id int64) (Organisation, error)
@@ -109,7 +129,8 @@ type Constituency interface {
 	// to the stored one is left alone and not counted; contacts without
 	// IDs keep those of stored contacts with the same e-mail and role. A
 	// handle given twice, or a deletion refused as in DeleteOrganisation,
-	// is an error wrapping ErrConflict.
+	// is an error wrapping ErrConflict; a new organisation under a
+	// retired handle a *RetiredHandleError.
 	ImportOrganisations(ctx context.Context, orgs []Organisation, replace bool) (ImportResult, error)
 	// ConstituencyVersion increases with every change to organisations, so
 	// that every process can tell when to rebuild its lookup table.

@@ -90,6 +90,13 @@ type Events interface {
 	InsertEvents(ctx context.Context, events []*event.Event, dedup []DedupKey) (inserted int, err error)
 	SearchEvents(ctx context.Context, q EventQuery) (EventPage, error)
 	GetEvent(ctx context.Context, hash event.Hash) (StoredEvent, error)
+	// GetOrganisationEvent returns the event stored under hash only when
+	// the index that Organisation searches read lists it under the
+	// organisation handle org; ErrNotFound otherwise, so that another
+	// organisation's event answers exactly like a missing one. The tag
+	// inside the event (extra.constituency) is not what decides: it
+	// outlives the organisation it names.
+	GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (StoredEvent, error)
 	CountEvents(ctx context.Context) (int64, error)
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"slices"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -25,11 +24,6 @@ func EventOrganisations(e *event.Event) []string {
 		return nil
 	}
 	return handles
-}
-
-// HasOrganisation reports whether the event is tagged with handle.
-func HasOrganisation(e *event.Event, handle string) bool {
-	return handle != "" && slices.Contains(EventOrganisations(e), handle)
 }
 
 // NotificationWithheld are the fields never sent to an organisation:

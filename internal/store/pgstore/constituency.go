@@ -83,7 +83,25 @@ func createOrganisation(ctx context.Context, tx querier, o *store.Organisation, 
 	if err != nil {
 		return err
 	}
+	if err := claimHandle(ctx, tx, o); err != nil {
+		return err
+	}
 	return writeOwned(ctx, tx, o)
+}
+
+// claimHandle records o's handle as used, after o's own row: a handle
+// recorded already belonged to a deleted organisation, and is refused. A
+// delete of that organisation that committed while o's insert waited for
+// it has recorded its handle by then.
+func claimHandle(ctx context.Context, tx querier, o *store.Organisation) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO organisation_handles (handle, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, o.Handle, o.ID)
+	if err != nil {
+		return fmt.Errorf("record handle %s: %w", o.Handle, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return &store.RetiredHandleError{Handle: o.Handle}
+	}
+	return nil
 }
 
 // writeOwned inserts what o owns under o.ID, one statement a table. A
@@ -256,6 +274,10 @@ func deleteOrganisation(ctx context.Context, tx querier, id int64, handle string
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE org = $1`, handle); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO organisation_handles (handle, org_id, retired) VALUES ($1, $2, $3)
+		ON CONFLICT (handle) DO UPDATE SET retired = excluded.retired`, handle, id, store.RecordTime()); err != nil {
+		return fmt.Errorf("retire handle: %w", err)
 	}
 	return nil
 }

@@ -226,6 +226,30 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 
 func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(data) }
 
+// GetOrganisationEvent returns the event stored under hash when the index
+// of events by organisation (event_orgs, what SearchEvents reads) lists it
+// under org; ErrNotFound otherwise, missing or not the organisation's alike.
+func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
+	var (
+		stored time.Time
+		data   []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT e.stored, e.data FROM events AS e WHERE e.hash = $1
+		AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $2 AND o.time_source = e.time_source AND o.event_id = e.id)`,
+		hash[:], org).Scan(&stored, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("pgstore: get event of %s: %w", org, err)
+	}
+	e, err := decodeEvent(data)
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
+	}
+	return store.StoredEvent{Hash: hash, Stored: stored.UTC(), Event: e}, nil
+}
+
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64

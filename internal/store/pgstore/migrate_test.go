@@ -46,3 +46,41 @@ func TestMigrateNotifyLayout(t *testing.T) {
 	}
 	storetest.CheckNotifyLayoutMigration(t, s, now, []int64{1, 2, 3})
 }
+
+// TestMigrateOrganisationHandles writes the fixture of
+// storetest.CheckOrganisationHandlesMigration as migration 4 left the
+// schema and checks that migration 5 retires the handles of organisations
+// deleted before it.
+func TestMigrateOrganisationHandles(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := s.pool.Exec(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	exec(`INSERT INTO organisations (id, handle, name, sector, country, language, notes, search, created, updated) OVERRIDING SYSTEM VALUE
+		VALUES (1, 'kept', 'Kept', '', '', 'en', '', 'kept', $1, $1)`, now)
+	// The next organisation must not take ID 1 or 2 (the fixture's).
+	exec(`SELECT setval(pg_get_serial_sequence('organisations', 'id'), 2)`)
+	for i, e := range storetest.NotifyLayoutEvents(now) {
+		h := e.Hash()
+		exec(`INSERT INTO events (id, hash, time_source, stored, data) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5)`,
+			i+1, h[:], now.Add(-time.Hour), now, event.AppendRecord(nil, e))
+	}
+	exec(`INSERT INTO event_orgs (org, time_source, event_id) VALUES ('kept', $1, 1), ('gone-tagged', $1, 2), ('gone-mail', $1, 3)`,
+		now.Add(-time.Hour))
+	exec(`INSERT INTO outbox_messages (id, org_id, org, kind, sender, recipients, subject, message_id, body, size, events,
+		encrypted, status, attempts, next_attempt, last_error, reply, created, sent) OVERRIDING SYSTEM VALUE
+		VALUES (7, 2, 'gone-mail', 'digest', 'cert@cert.example', '{a@gone.example}', 's', 'm7@cert.example', '\x00', 1, 2,
+		false, 'sent', 1, $1, '', '250', $1, $1)`, now)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckOrganisationHandlesMigration(t, s)
+}

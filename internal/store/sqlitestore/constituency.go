@@ -86,7 +86,25 @@ func createOrganisation(ctx context.Context, tx execer, o *store.Organisation, a
 	if o.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	if err := claimHandle(ctx, tx, o); err != nil {
+		return err
+	}
 	return writeOwned(ctx, tx, o)
+}
+
+// claimHandle records o's handle as used, after o's own row: a handle
+// recorded already belonged to a deleted organisation, and is refused.
+func claimHandle(ctx context.Context, tx execer, o *store.Organisation) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO organisation_handles (handle, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, o.Handle, o.ID)
+	if err != nil {
+		return fmt.Errorf("record handle %s: %w", o.Handle, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("record handle %s: %w", o.Handle, err)
+	} else if n == 0 {
+		return &store.RetiredHandleError{Handle: o.Handle}
+	}
+	return nil
 }
 
 // writeOwned inserts what o owns under o.ID: networks, AS numbers,
@@ -226,6 +244,10 @@ func deleteOrganisation(ctx context.Context, tx execer, id int64, handle string)
 		if _, err := tx.ExecContext(ctx, del.query, del.arg); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO organisation_handles (handle, org_id, retired) VALUES (?, ?, ?)
+		ON CONFLICT (handle) DO UPDATE SET retired = excluded.retired`, handle, id, store.RecordTime().UnixMicro()); err != nil {
+		return fmt.Errorf("retire handle: %w", err)
 	}
 	return nil
 }

@@ -293,6 +293,29 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 
 func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(data) }
 
+// GetOrganisationEvent returns the event stored under hash when the index
+// of events by organisation (event_orgs, what SearchEvents reads) lists it
+// under org; ErrNotFound otherwise, missing or not the organisation's alike.
+func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
+	var (
+		stored int64
+		data   []byte
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT stored, data FROM events WHERE hash = ? AND `+orgProbe,
+		hash[:], org).Scan(&stored, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("sqlitestore: get event of %s: %w", org, err)
+	}
+	e, err := decodeEvent(data)
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("sqlitestore: get event %s of %s: %w", hash, org, err)
+	}
+	return store.StoredEvent{Hash: hash, Stored: time.UnixMicro(stored).UTC(), Event: e}, nil
+}
+
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64

@@ -50,3 +50,39 @@ func TestMigrateNotifyLayout(t *testing.T) {
 		t.Errorf("%d old tables left (%v)", old, err)
 	}
 }
+
+// TestMigrateOrganisationHandles writes the fixture of
+// storetest.CheckOrganisationHandlesMigration as migration 4 left the
+// schema and checks that migration 5 retires the handles of organisations
+// deleted before it.
+func TestMigrateOrganisationHandles(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t, Options{})
+	if err := s.migrateTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := s.write.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	exec(`INSERT INTO organisations (id, handle, name, sector, country, language, notes, search, created, updated)
+		VALUES (1, 'kept', 'Kept', '', '', 'en', '', 'kept', ?, ?)`, now.UnixMicro(), now.UnixMicro())
+	for i, e := range storetest.NotifyLayoutEvents(now) {
+		h := e.Hash()
+		exec(`INSERT INTO events (id, hash, time_source, stored, data) VALUES (?, ?, ?, ?, ?)`,
+			i+1, h[:], now.Add(-time.Hour).UnixMicro(), now.UnixMicro(), event.AppendRecord(nil, e))
+	}
+	exec(`INSERT INTO event_orgs (org, time_source, event_id) VALUES ('kept', ?, 1), ('gone-tagged', ?, 2), ('gone-mail', ?, 3)`,
+		now.Add(-time.Hour).UnixMicro(), now.Add(-time.Hour).UnixMicro(), now.Add(-time.Hour).UnixMicro())
+	exec(`INSERT INTO outbox_messages (id, org_id, org, kind, sender, recipients, subject, message_id, body, size, events,
+		encrypted, status, attempts, next_attempt, last_error, reply, created, sent)
+		VALUES (7, 2, 'gone-mail', 'digest', 'cert@cert.example', '["a@gone.example"]', 's', 'm7@cert.example', x'00', 1, 2,
+		0, 'sent', 1, 0, '', '250', ?, ?)`, now.UnixMicro(), now.UnixMicro())
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckOrganisationHandlesMigration(t, s)
+}

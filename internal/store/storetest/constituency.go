@@ -254,14 +254,19 @@ func testOrganisations(t *testing.T, s store.Store) {
 		if got := version(t, s); got <= v {
 			t.Errorf("version %d after a delete, want more than %d", got, v)
 		}
-		// Its handle is free again, and nothing it owned comes back.
-		again := createOrg(t, s, store.Organisation{Handle: "ulb"})
+		// Its handle is never given again: events and messages name it.
+		refusedHandle(t, s, store.Organisation{Handle: "ulb"})
+		if got := version(t, s); got <= v {
+			t.Errorf("version %d after a delete, want more than %d", got, v)
+		}
+		// Another handle gets nothing it owned.
+		again := createOrg(t, s, store.Organisation{Handle: "ulb-2"})
 		got, err := s.GetOrganisation(ctx, again.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got.Networks)+len(got.ASNs)+len(got.Domains)+len(got.Contacts) != 0 {
-			t.Errorf("re-created organisation inherited %+v", got)
+			t.Errorf("new organisation inherited %+v", got)
 		}
 		other, err := s.GetOrganisation(ctx, vub.ID)
 		if err != nil || orgDiff(other, vub) != "" {
@@ -290,27 +295,65 @@ func testOrganisations(t *testing.T, s store.Store) {
 }
 
 // notInherited checks that remove(x) takes organisation x's events out of
-// the Organisation filter, so that an organisation created later with the
-// same handle does not see them in its portal; an event also tagged with
-// another organisation stays that one's.
+// the Organisation filter and out of GetOrganisationEvent, and retires its
+// handle, so that no organisation created later under it sees them in its
+// portal; an event also tagged with another organisation stays that one's.
 func notInherited(t *testing.T, s store.Store, remove func(x store.Organisation)) {
 	t.Helper()
+	ctx := t.Context()
 	x := createOrg(t, s, newOrg("x"))
 	createOrg(t, s, newOrg("y"))
-	insert(t, s, []*event.Event{
-		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "x only"}), "x"),
-		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base.Add(time.Minute)), "source.ip": "192.0.2.2", "comment": "x and y"}), "x", "y"),
-	}, nil)
+	only := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "x only"}), "x")
+	both := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base.Add(time.Minute)), "source.ip": "192.0.2.2", "comment": "x and y"}), "x", "y")
+	insert(t, s, []*event.Event{only, both}, nil)
 	if got := eventLabels(searchAll(t, s, store.EventQuery{Organisation: "x"})); got != "x and y x only" {
 		t.Fatalf("x's events before the delete = %q", got)
 	}
+	if _, err := s.GetOrganisationEvent(ctx, "x", only.Hash()); err != nil {
+		t.Fatalf("GetOrganisationEvent(x, its own event) before the delete: %v", err)
+	}
 	remove(x)
-	createOrg(t, s, newOrg("x"))
+	refusedHandle(t, s, newOrg("x"))
 	if got := searchAll(t, s, store.EventQuery{Organisation: "x"}); len(got) != 0 {
-		t.Errorf("the new x sees %q, the events of the deleted x", eventLabels(got))
+		t.Errorf("x still has %q after its delete", eventLabels(got))
+	}
+	for _, e := range []*event.Event{only, both} {
+		if got, err := s.GetOrganisationEvent(ctx, "x", e.Hash()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetOrganisationEvent(x, %s) after the delete = %v, %v; want ErrNotFound", e.Value("comment"), got.Event, err)
+		}
 	}
 	if got := eventLabels(searchAll(t, s, store.EventQuery{Organisation: "y"})); got != "x and y" {
 		t.Errorf("y's events after deleting x = %q, want x and y", got)
+	}
+	if _, err := s.GetOrganisationEvent(ctx, "y", both.Hash()); err != nil {
+		t.Errorf("GetOrganisationEvent(y, x and y) after deleting x: %v", err)
+	}
+}
+
+// refusedHandle checks that an organisation under o's handle, which a
+// deleted organisation had, is refused by CreateOrganisation and by an
+// import, with a RetiredHandleError naming the handle that is also an
+// ErrConflict, and that nothing is stored.
+func refusedHandle(t *testing.T, s store.Store, o store.Organisation) {
+	t.Helper()
+	ctx := t.Context()
+	check := func(how string, err error) {
+		t.Helper()
+		var retired *store.RetiredHandleError
+		if !errors.As(err, &retired) || retired.Handle != o.Handle || !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s with the handle %s of a deleted organisation = %v; want a RetiredHandleError", how, o.Handle, err)
+		}
+		if got, err := s.GetOrganisationByHandle(ctx, o.Handle); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after %s: organisation %s = %+v, %v; want none", how, o.Handle, got, err)
+		}
+	}
+	v := version(t, s)
+	c := o
+	check("CreateOrganisation", s.CreateOrganisation(ctx, &c))
+	_, err := s.ImportOrganisations(ctx, []store.Organisation{o}, false)
+	check("ImportOrganisations", err)
+	if got := version(t, s); got != v {
+		t.Errorf("version %d after refused creations, want %d", got, v)
 	}
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -80,5 +81,50 @@ func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids 
 	}
 	if len(tally) != 1 || tally[0].Key != OldKeyTwo || tally[0].Repeats != 3 || tally[0].Summary != "two" || !tally[0].Expires.Equal(week) {
 		t.Errorf("tally after the migration = %+v, want key 2 seen again 3 times", tally)
+	}
+}
+
+// The organisation handles migration (version 5 of both stores) is checked
+// with one fixture written in the version 4 schema with each store's SQL:
+// organisation "kept" (ID 1); an outbox message (ID 7) of deleted
+// organisation "gone-mail" (ID 2); and the event index naming "kept",
+// deleted organisation "gone-tagged" and again "gone-mail", for the
+// events of NotifyLayoutEvents (ids 1 to 3).
+
+// CheckOrganisationHandlesMigration checks that the migrated store refuses
+// the handles of organisations deleted before the migration, keeps "kept"
+// usable, and retires "kept" when it is deleted.
+func CheckOrganisationHandlesMigration(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	for _, h := range []string{"gone-mail", "gone-tagged"} {
+		o := store.Organisation{Handle: h, Name: h}
+		var retired *store.RetiredHandleError
+		if err := s.CreateOrganisation(ctx, &o); !errors.As(err, &retired) || retired.Handle != h {
+			t.Errorf("CreateOrganisation(%s), deleted before the migration = %v; want a RetiredHandleError", h, err)
+		}
+	}
+	kept, err := s.GetOrganisationByHandle(ctx, "kept")
+	if err != nil {
+		t.Fatalf("kept after the migration: %v", err)
+	}
+	kept.Name = "Kept, renamed"
+	if err := s.UpdateOrganisation(ctx, &kept); err != nil {
+		t.Errorf("UpdateOrganisation(kept) after the migration: %v", err)
+	}
+	again := store.Organisation{Handle: "kept", Name: "another"}
+	var retired *store.RetiredHandleError
+	if err := s.CreateOrganisation(ctx, &again); !errors.Is(err, store.ErrConflict) || errors.As(err, &retired) {
+		t.Errorf("CreateOrganisation(kept) while kept exists = %v; want ErrConflict, not retired", err)
+	}
+	if err := s.DeleteOrganisation(ctx, kept.ID); err != nil {
+		t.Fatalf("DeleteOrganisation(kept): %v", err)
+	}
+	if err := s.CreateOrganisation(ctx, &again); !errors.As(err, &retired) {
+		t.Errorf("CreateOrganisation(kept) after its delete = %v; want a RetiredHandleError", err)
+	}
+	fresh := store.Organisation{Handle: "fresh", Name: "Fresh"}
+	if err := s.CreateOrganisation(ctx, &fresh); err != nil {
+		t.Errorf("CreateOrganisation(fresh): %v", err)
 	}
 }

@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -89,6 +92,11 @@ func isolationCorpus(t *testing.T) []*event.Event {
 		if i%13 == 0 {
 			f["malware.hash.md5"] = "0123456789abcdef0123456789abcdef"
 		}
+		if i%6 == 2 || i%5 == 0 {
+			// The feed's line, which notifications withhold: on every
+			// event of two organisations and on some of one.
+			f["raw"] = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("line %d,%s", i, f[side])))
+		}
 		events = append(events, tagged(t, ev(t, f), owners[i%6]...))
 	}
 	return events
@@ -108,9 +116,14 @@ func searchAll(t *testing.T, s store.Store, q store.EventQuery) []store.StoredEv
 	return page.Events
 }
 
+// eventSearcher is a store or an organisation's view of its events.
+type eventSearcher interface {
+	SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
+}
+
 // pageThrough follows q's pages of size until the last and returns all
 // their events.
-func pageThrough(t *testing.T, s store.Store, q store.EventQuery, size int) []store.StoredEvent {
+func pageThrough(t *testing.T, s eventSearcher, q store.EventQuery, size int) []store.StoredEvent {
 	t.Helper()
 	q.Limit = size
 	var all []store.StoredEvent
@@ -213,6 +226,89 @@ func testOrganisationIsolation(t *testing.T, s store.Store) {
 	if n := len(owned(t, searchAll(t, s, store.EventQuery{}), "a")); n != 60 {
 		t.Fatalf("the corpus has %d events of a, want 60", n)
 	}
+
+	t.Run("single events", func(t *testing.T) {
+		// GetOrganisationEvent answers from the index, as the searches do:
+		// the whole event for its organisations, ErrNotFound for the
+		// others exactly as for a hash never stored.
+		all := searchAll(t, s, store.EventQuery{})
+		for _, org := range []string{"a", "b", "c", "nobody", ""} {
+			for _, e := range all {
+				got, err := s.GetOrganisationEvent(t.Context(), org, e.Hash)
+				if !slices.Contains(tagsOf(t, e.Event), org) {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetOrganisationEvent(%q, event %s of %v) = %v, %v; want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), got.Event, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("GetOrganisationEvent(%q, its event %s): %v", org, e.Event.Value("comment"), err)
+					continue
+				}
+				if got.Hash != e.Hash || !got.Stored.Equal(e.Stored) || !slices.Equal(got.Event.Fields(), e.Event.Fields()) {
+					t.Errorf("GetOrganisationEvent(%q, %s) = %s %s, want %s %s", org, e.Event.Value("comment"), got.Hash, got.Event, e.Hash, e.Event)
+				}
+			}
+			if _, err := s.GetOrganisationEvent(t.Context(), org, event.Hash{1, 2, 3}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetOrganisationEvent(%q, a hash never stored) = %v, want ErrNotFound", org, err)
+			}
+		}
+	})
+
+	t.Run("two-sided events as each organisation sees them", func(t *testing.T) {
+		// An event of a and b (source in one, destination in the other)
+		// shows each of them neither the other's handle nor the feed's
+		// line: what notifications withhold is withheld from its views
+		// of the events too.
+		all := searchAll(t, s, store.EventQuery{})
+		twoSided := 0
+		for _, e := range all {
+			if len(tagsOf(t, e.Event)) == 2 {
+				twoSided++
+				if !e.Event.Has("raw") {
+					t.Fatalf("two-sided event %s stored without its raw line", e.Event.Value("comment"))
+				}
+			}
+		}
+		if twoSided != 30 {
+			t.Fatalf("the corpus has %d events of a and b, want 30", twoSided)
+		}
+		for _, org := range []string{"a", "b"} {
+			view := store.EventsOf(s, store.Organisation{Handle: org})
+			seen := pageThrough(t, view, store.EventQuery{Organisation: "c"}, 7)
+			if want := eventLabels(owned(t, all, org)); eventLabels(seen) != want {
+				t.Errorf("%s's view, asked for c's events:\ngot  %s\nwant %s", org, eventLabels(seen), want)
+			}
+			for _, e := range all {
+				got, err := view.GetEvent(t.Context(), e.Hash)
+				if !slices.Contains(tagsOf(t, e.Event), org) {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("%s's view of event %s of %v = %v, want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s's view of its event %s: %v", org, e.Event.Value("comment"), err)
+				}
+				seen = append(seen, got)
+			}
+			for _, e := range seen {
+				for _, f := range store.NotificationWithheld {
+					if e.Event.Has(f) {
+						t.Errorf("%s sees %s of event %s: %s", org, f, e.Event.Value("comment"), e.Event.Value(f))
+					}
+				}
+			}
+		}
+		// The views copy: the store's events are not changed for the
+		// next reader.
+		if !searchAll(t, s, store.EventQuery{Organisation: "a"})[0].Event.Has(store.ConstituencyField) {
+			t.Error("the team's search lost extra.constituency after an organisation's view")
+		}
+		if page, err := store.EventsOf(s, store.Organisation{}).SearchEvents(t.Context(), store.EventQuery{}); err != nil || len(page.Events) != 0 {
+			t.Errorf("the view of an organisation without a handle = %d events, %v; want none", len(page.Events), err)
+		}
+	})
 
 	t.Run("cursors from other searches", func(t *testing.T) {
 		// A cursor is only a position: one taken from an unconfined
