@@ -151,7 +151,9 @@ func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
 }
 
 // totpContext binds a TOTP secret to its account.
-func totpContext(userID int64) string { return "users/" + strconv.FormatInt(userID, 10) + "/totp_secret" }
+func totpContext(userID int64) string {
+	return "users/" + strconv.FormatInt(userID, 10) + "/totp_secret"
+}
 
 // stateContext binds a State value to its key.
 func stateContext(key string) string { return "state/" + key }
