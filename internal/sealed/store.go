@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -83,6 +84,10 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Store, error) {
 		}
 	}
 	if key.Created {
+		if err := st.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.key.create",
+			Target: key.Source, Detail: "a new secret key for the secrets in the database"}); err != nil {
+			return nil, fmt.Errorf("sealed: audit: %w", err)
+		}
 		log.Warn("a new secret key was made: back it up with the database; without it the TOTP secrets and the team key cannot be read",
 			"file", key.Source)
 	} else if key.Source != KeyEnv {
@@ -146,6 +151,10 @@ func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
 	}
 	if n > 0 {
 		log.Info("secrets stored in plain text by an earlier version are sealed now", "count", n)
+		if err := s.Store.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.seal",
+			Detail: strconv.Itoa(n) + " secrets stored in plain text sealed"}); err != nil {
+			return fmt.Errorf("sealed: audit: %w", err)
+		}
 	}
 	return nil
 }
