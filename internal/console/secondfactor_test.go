@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,31 @@ func TestLoginCodeOnce(t *testing.T) {
 			t.Fatalf("recovery code used twice: status %d, want 401", r.status)
 		}
 	})
+}
+
+// TestAdminResetsSecondFactor: an administrator can still remove the
+// second factor of a person who lost device and recovery codes; the
+// reset takes the recovery codes with it and is audited.
+func TestAdminResetsSecondFactor(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx := context.Background()
+	env.addUser("admin", store.RoleAdmin, "the admin's passphrase")
+	u := env.addUser("ivan", store.RoleAnalyst, "ivan's long passphrase")
+	enrolled(t, env, "ivan", "ivan's long passphrase")
+	b := env.browser()
+	b.login("admin", "the admin's passphrase")
+	b.get("/users")
+	if r := b.post("/users/"+strconv.FormatInt(u.ID, 10), url.Values{"action": {"totp-reset"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d %.300s", r.status, r.body)
+	}
+	got, _ := env.store.GetUser(ctx, u.ID)
+	if got.TOTPSecret != "" {
+		t.Error("second factor not removed")
+	}
+	if n, _ := env.store.CountRecoveryCodes(ctx, u.ID); n != 0 {
+		t.Errorf("%d recovery codes left after the reset", n)
+	}
+	if !contains(env.auditActions(), "user.totp-reset") {
+		t.Error("reset not audited")
+	}
 }
