@@ -74,6 +74,15 @@ func TestUserTOTPReset(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "true") {
 		t.Fatalf("list: exit %d: %s %s", code, out, errOut)
 	}
+	// The start sealed the secret the earlier version left in plain text.
+	st, err = sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row, _ := st.GetUserByName(ctx, "alice"); !sealed.IsSealed(row.TOTPSecret) || strings.Contains(row.TOTPSecret, "JBSWY3DPEHPK3PXP") {
+		t.Errorf("users.totp_secret after a start = %q, want it sealed", row.TOTPSecret)
+	}
+	st.Close()
 	code, out, errOut = run(t, "", "user", "totp-reset", "alice", "--data", data)
 	if code != 0 || !strings.Contains(out, "no second factor") {
 		t.Fatalf("totp-reset: exit %d: %s %s", code, out, errOut)
