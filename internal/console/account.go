@@ -199,7 +199,28 @@ func (c *Console) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	c.audit(r.Context(), v, action, u.Name, "")
 	v.user = u
+	if !c.renewSessions(w, r, v) {
+		return
+	}
 	c.issueRecoveryCodes(w, r, v, msgDoneTOTPOn)
+}
+
+// renewSessions ends every session of the person — any a thief holds
+// too — and gives this browser a fresh one: after a change to the second
+// factor only whoever made it stays signed in.
+func (c *Console) renewSessions(w http.ResponseWriter, r *http.Request, v *visit) bool {
+	if err := c.store.DeleteUserSessions(r.Context(), v.user.ID); err != nil {
+		c.fail(w, r, v, err)
+		return false
+	}
+	s, err := c.sessions.Create(r.Context(), w, r, v.user.ID)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return false
+	}
+	// The page rendered next carries the new session's CSRF token.
+	v.session = s
+	return true
 }
 
 // issueRecoveryCodes replaces the person's recovery codes and shows the
@@ -251,6 +272,10 @@ func (c *Console) disableTOTP(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	c.audit(r.Context(), v, "user.totp.disable", u.Name, "")
+	v.user = u
+	if !c.renewSessions(w, r, v) {
+		return
+	}
 	redirectDone(w, r, "/account", "totp-off")
 }
 

@@ -226,3 +226,20 @@ func TestAdminResetsSecondFactor(t *testing.T) {
 		t.Error("reset not audited")
 	}
 }
+
+// TestSecondFactorChangeEndsOtherSessions: once the second factor is set
+// up, sessions opened with the password alone are over.
+func TestSecondFactorChangeEndsOtherSessions(t *testing.T) {
+	env := newEnv(t, nil)
+	env.addUser("jana", store.RoleAnalyst, "jana's long passphrase")
+	other := env.browser()
+	other.login("jana", "jana's long passphrase")
+	b, _, _ := enrolled(t, env, "jana", "jana's long passphrase")
+	if r := other.get("/account"); r.status != http.StatusSeeOther {
+		t.Fatalf("a session from before the second factor: %d, want a redirect to the login", r.status)
+	}
+	// The browser that made the change stays signed in, its forms work.
+	if r := b.post("/account/tokens", url.Values{"name": {"after"}}); r.status != http.StatusOK {
+		t.Fatalf("a form on the page after the change: %d", r.status)
+	}
+}
