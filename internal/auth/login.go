@@ -84,19 +84,72 @@ func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (
 	return u, nil
 }
 
-// CheckSecondFactor verifies a TOTP code of u, counting wrong codes against
-// the same limits as wrong passwords.
+// CheckSecondFactor verifies a TOTP code of u, or one of its recovery
+// codes, counting wrong codes against the same limits as wrong passwords.
+// Each TOTP code and each recovery code is accepted once: a code seen
+// over a shoulder or replayed from a log is refused like a wrong one.
 func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User, code string) error {
 	if !l.limiter.Allowed(ipKey(ip), userKey(u.Name)) {
 		return ErrRateLimited
 	}
-	if !VerifyTOTP(u.TOTPSecret, code, l.now()) {
+	method, ok, err := ProveSecondFactor(ctx, l.store, u, code, l.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
 		l.limiter.Fail(ipKey(ip), userKey(u.Name))
-		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong second-factor code from " + ip})
+		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong or used second-factor code from " + ip})
 		l.auditLockout(ctx, ip, u.Name)
 		return ErrInvalidCredentials
 	}
+	if method == MethodRecoveryCode {
+		l.auditRecoveryCode(ctx, u, "login from "+ip)
+	}
 	return nil
+}
+
+// Reauthenticate is asked before a change that could take an account
+// over (its second factor): the current password, and when u has a
+// second factor, a current code or a recovery code, so that a stolen
+// session alone is not enough. Failures count like failed logins.
+func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, password, code string) error {
+	if !l.limiter.Allowed(ipKey(ip), userKey(u.Name)) {
+		return ErrRateLimited
+	}
+	ok, err := CheckPassword(u.PasswordHash, password)
+	if err != nil && !errors.Is(err, ErrBadHash) {
+		return fmt.Errorf("reauthenticate %s: %w", u.Name, err)
+	}
+	// The code is only tried after the password, so a wrong password does
+	// not spend a recovery code or a TOTP step.
+	method := SecondFactorMethod("")
+	if ok && u.TOTPSecret != "" {
+		method, ok, err = ProveSecondFactor(ctx, l.store, u, code, l.now())
+		if err != nil {
+			return fmt.Errorf("reauthenticate %s: %w", u.Name, err)
+		}
+	}
+	if !ok {
+		l.limiter.Fail(ipKey(ip), userKey(u.Name))
+		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "account.reauth.failure", Target: u.Name, Detail: "wrong password or second-factor code from " + ip})
+		l.auditLockout(ctx, ip, u.Name)
+		return ErrInvalidCredentials
+	}
+	if method == MethodRecoveryCode {
+		l.auditRecoveryCode(ctx, u, "account change from "+ip)
+	}
+	return nil
+}
+
+// auditRecoveryCode records the use of a recovery code with how many are
+// left, so that running low shows in the log.
+func (l *Logins) auditRecoveryCode(ctx context.Context, u store.User, why string) {
+	left, err := l.store.CountRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		l.logger.Error("count recovery codes", "user", u.Name, "err", err)
+	}
+	l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "user.recovery.use", Target: u.Name,
+		Detail: fmt.Sprintf("%s; %d left", why, left)})
 }
 
 // Succeeded records a completed login.

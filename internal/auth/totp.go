@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"image/png"
@@ -37,17 +38,40 @@ func EnrolTOTP(issuer, account string) (TOTPEnrolment, error) {
 	return e, nil
 }
 
+// totpPeriod is the length of one TOTP time step.
+const totpPeriod = 30
+
 // VerifyTOTP checks a six-digit code at now, accepting the previous and the
-// next 30-second step for clock drift.
+// next 30-second step for clock drift. It does not know which codes were
+// used before: a login goes through ProveSecondFactor, which does.
 func VerifyTOTP(secret, code string, now time.Time) bool {
+	_, ok := VerifyTOTPStep(secret, code, now)
+	return ok
+}
+
+// VerifyTOTPStep checks a six-digit code like VerifyTOTP and returns the
+// time step (Unix time / 30 s) whose code it is, so that the caller can
+// accept each step once.
+func VerifyTOTPStep(secret, code string, now time.Time) (step int64, ok bool) {
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
 	if secret == "" || len(code) != 6 {
-		return false
+		return 0, false
 	}
-	ok, err := totp.ValidateCustom(code, secret, now, totp.ValidateOpts{
-		Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	return err == nil && ok
+	current := now.Unix() / totpPeriod
+	// Every window step is computed, not stopping at the first match, so
+	// the time taken does not tell which one matched.
+	for _, s := range []int64{current - 1, current, current + 1} {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(s*totpPeriod, 0), totp.ValidateOpts{
+			Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+		})
+		if err != nil {
+			return 0, false
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			step, ok = s, true
+		}
+	}
+	return step, ok
 }
 
 // TOTPCode returns the code for secret at t; tests and tools use it.

@@ -166,10 +166,12 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 var cmdUser = &command{
 	name:    "user",
 	summary: "add, list and change console users",
-	usage:   "add NAME --role admin|analyst|publisher|constituent [--org HANDLE] [--email E] [--password-stdin] | list | passwd NAME | disable NAME",
+	usage:   "add NAME --role admin|analyst|publisher|constituent [--org HANDLE] [--email E] [--password-stdin] | list | passwd NAME | disable NAME | totp-reset NAME",
 	help: `'add' asks for the password twice on a terminal, or reads one line from
 standard input with --password-stdin. Roles: admin (everything, users,
-audit log), analyst (events, dead letters, feeds), publisher (advisories).`,
+audit log), analyst (events, dead letters, feeds), publisher (advisories).
+'totp-reset' removes a user's second factor and recovery codes, for a
+person who lost both (the user sets a new one up on the account page).`,
 	run: runUser,
 }
 
@@ -178,7 +180,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("want add, list, passwd or disable: %w", errUsage)
+		return fmt.Errorf("want add, list, passwd, disable or totp-reset: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	var name string
@@ -286,6 +288,24 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		audit("user."+sub, name)
 		fmt.Fprintf(c.stdout, "user %s updated\n", name)
+		return nil
+	case "totp-reset":
+		if name == "" {
+			return fmt.Errorf("%s needs a user name: %w", sub, errUsage)
+		}
+		u, err := a.store.GetUserByName(ctx, name)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", name, err)
+		}
+		u.TOTPSecret = ""
+		if err := a.store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := a.store.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
+			return err
+		}
+		audit("user.totp-reset", name)
+		fmt.Fprintf(c.stdout, "user %s has no second factor now\n", name)
 		return nil
 	}
 	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)

@@ -11,7 +11,9 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/sealed"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -61,10 +63,12 @@ func (c *cmdEnv) open(ctx context.Context) (*app, error) {
 		// (migrations, tables loaded) would only clutter them.
 		cfg.Log.Level = "warn"
 	}
-	return openApp(ctx, cfg, c.stderr)
+	return openApp(ctx, cfg, c.stderr, c.getenv)
 }
 
-func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]byte) (int, error) }) (*app, error) {
+// openApp wires a process: logger, data directory, store (migrated, its
+// secrets sealed with the key from getenv or the data directory).
+func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]byte) (int, error) }, getenv func(string) string) (*app, error) {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
 	hopts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(logOut, hopts)
@@ -72,7 +76,9 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		h = slog.NewJSONHandler(logOut, hopts)
 	}
 	a := &app{cfg: cfg, log: slog.New(h)}
-	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+	// Only the vigil user reads the data directory: it holds the database
+	// and the key that opens the secrets in it.
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	st, err := openStore(ctx, cfg, a.log)
@@ -83,10 +89,16 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		st.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
-	a.store = st
+	sealedStore, err := sealed.Open(ctx, st, sealed.Options{DataDir: cfg.Data, Getenv: getenv,
+		StateKeys: []string{notify.IdentityStateKey}, Logger: a.log})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	a.store = sealedStore
 	// The table is loaded by the commands that look organisations up
 	// (buildRunner, constituency lookup), not by every short command.
-	a.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})
+	a.directory = constituency.NewDirectory(a.store, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})
 	return a, nil
 }
 

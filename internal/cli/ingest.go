@@ -66,7 +66,7 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	if cfg.Log.Level == "info" {
 		cfg.Log.Level = "warn"
 	}
-	a, err := openApp(ctx, cfg, c.stderr)
+	a, err := openApp(ctx, cfg, c.stderr, c.getenv)
 	if err != nil {
 		return err
 	}

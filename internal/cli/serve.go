@@ -75,7 +75,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		demoSet.Configure(&cfg)
 	}
-	a, err := openApp(ctx, cfg, c.stderr)
+	a, err := openApp(ctx, cfg, c.stderr, c.getenv)
 	if err != nil {
 		return err
 	}

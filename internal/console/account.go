@@ -20,6 +20,10 @@ type accountPage struct {
 	Language    string
 	Languages   []i18n.Language
 	TOTPEnabled bool
+	// RecoveryCodesLeft is how many unused recovery codes the person has.
+	RecoveryCodesLeft int
+	// RecoveryCodes are just-made recovery codes, shown this once.
+	RecoveryCodes []string
 	// Enrolment is set between "set up" and the confirming code.
 	Enrolment *enrolmentView
 	Tokens    []store.APIToken
@@ -39,9 +43,15 @@ func (c *Console) accountData(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return accountPage{}, false
 	}
+	left, err := c.store.CountRecoveryCodes(r.Context(), v.user.ID)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return accountPage{}, false
+	}
 	return accountPage{
 		Name: v.user.Name, Email: v.user.Email, Role: v.user.Role, Language: v.lang,
 		Languages: c.catalog.Languages(), TOTPEnabled: v.user.TOTPSecret != "", Tokens: tokens,
+		RecoveryCodesLeft: left,
 	}, true
 }
 
@@ -129,18 +139,45 @@ func (c *Console) startTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 	}, "", "")
 }
 
-// confirmTOTP stores the secret once a code made from it checks out. The
-// secret travels in the form between the two steps: it is the person's own,
-// the page is CSRF-protected and it is not stored before it is proven.
+// reauthenticate asks for the current password and, when the account has
+// a second factor, a current or recovery code before a change to the
+// second factor: a stolen session alone must not replace or remove it.
+// It answers the request itself when the check fails.
+func (c *Console) reauthenticate(w http.ResponseWriter, r *http.Request, v *visit, keep func(*accountPage)) bool {
+	err := c.logins.Reauthenticate(r.Context(), clientIP(r), v.user, r.PostFormValue("password"), r.PostFormValue("current_code"))
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, auth.ErrRateLimited):
+		c.showAccount(w, r, v, http.StatusTooManyRequests, keep, "", msgLoginLocked)
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		c.showAccount(w, r, v, http.StatusForbidden, keep, "", msgReauthFailed)
+	default:
+		c.fail(w, r, v, err)
+	}
+	return false
+}
+
+// confirmTOTP stores the secret once a code made from it checks out and
+// the person proved who they are: the current password, and the current
+// second factor when one is being replaced. The secret travels in the
+// form between the two steps: it is the person's own, the page is
+// CSRF-protected and it is not stored before it is proven.
 func (c *Console) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 	secret := strings.TrimSpace(r.PostFormValue("secret"))
-	if !auth.VerifyTOTP(secret, r.PostFormValue("code"), c.now()) {
-		c.showAccount(w, r, v, http.StatusBadRequest, func(p *accountPage) {
-			if secret != "" {
-				// Keep showing the same secret so the app entry stays valid.
-				p.Enrolment = &enrolmentView{Secret: secret}
-			}
-		}, "", msgTOTPWrongCode)
+	keep := func(p *accountPage) {
+		if secret != "" {
+			// Keep showing the same secret so the app entry stays valid.
+			p.Enrolment = &enrolmentView{Secret: secret}
+		}
+	}
+	step, ok := auth.VerifyTOTPStep(secret, r.PostFormValue("code"), c.now())
+	if !ok {
+		c.showAccount(w, r, v, http.StatusBadRequest, keep, "", msgTOTPWrongCode)
+		return
+	}
+	replacing := v.user.TOTPSecret != ""
+	if !c.reauthenticate(w, r, v, keep) {
 		return
 	}
 	u := v.user
@@ -149,13 +186,79 @@ func (c *Console) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "user.totp.enable", u.Name, "")
-	redirectDone(w, r, "/account", "totp-on")
+	// The code that proved the new secret is used up like a login code.
+	// When it shares its time step with the old factor's code just
+	// claimed, the claim fails harmlessly: that step is used already.
+	if _, err := c.store.ClaimTOTPStep(r.Context(), u.ID, step); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	action := "user.totp.enable"
+	if replacing {
+		action = "user.totp.replace"
+	}
+	c.audit(r.Context(), v, action, u.Name, "")
+	v.user = u
+	if !c.renewSessions(w, r, v) {
+		return
+	}
+	c.issueRecoveryCodes(w, r, v, msgDoneTOTPOn)
+}
+
+// renewSessions ends every session of the person — any a thief holds
+// too — and gives this browser a fresh one: after a change to the second
+// factor only whoever made it stays signed in.
+func (c *Console) renewSessions(w http.ResponseWriter, r *http.Request, v *visit) bool {
+	if err := c.store.DeleteUserSessions(r.Context(), v.user.ID); err != nil {
+		c.fail(w, r, v, err)
+		return false
+	}
+	s, err := c.sessions.Create(r.Context(), w, r, v.user.ID)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return false
+	}
+	// The page rendered next carries the new session's CSRF token.
+	v.session = s
+	return true
+}
+
+// issueRecoveryCodes replaces the person's recovery codes and shows the
+// new ones this once, in the answer to the post: they must not end up in
+// a URL or be shown again.
+func (c *Console) issueRecoveryCodes(w http.ResponseWriter, r *http.Request, v *visit, flash string) {
+	codes, hashes, err := auth.NewRecoveryCodes(v.user.ID)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if err := c.store.ReplaceRecoveryCodes(r.Context(), v.user.ID, hashes); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	c.audit(r.Context(), v, "user.recovery.generate", v.user.Name, strconv.Itoa(len(codes))+" codes")
+	c.showAccount(w, r, v, http.StatusOK, func(p *accountPage) { p.RecoveryCodes = codes }, flash, "")
+}
+
+// newRecoveryCodes gives the person a fresh set of recovery codes, the
+// old ones no longer working.
+func (c *Console) newRecoveryCodes(w http.ResponseWriter, r *http.Request, v *visit) {
+	if v.user.TOTPSecret == "" {
+		c.showAccount(w, r, v, http.StatusBadRequest, nil, "", msgReauthFailed)
+		return
+	}
+	if !c.reauthenticate(w, r, v, nil) {
+		return
+	}
+	c.issueRecoveryCodes(w, r, v, msgDoneRecoveryCodes)
 }
 
 func (c *Console) disableTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
-	if !auth.VerifyTOTP(v.user.TOTPSecret, r.PostFormValue("code"), c.now()) {
-		c.showAccount(w, r, v, http.StatusBadRequest, nil, "", msgTOTPWrongCode)
+	if v.user.TOTPSecret == "" {
+		redirectDone(w, r, "/account", "totp-off")
+		return
+	}
+	if !c.reauthenticate(w, r, v, nil) {
 		return
 	}
 	u := v.user
@@ -164,7 +267,15 @@ func (c *Console) disableTOTP(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
+	if err := c.store.ReplaceRecoveryCodes(r.Context(), u.ID, nil); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	c.audit(r.Context(), v, "user.totp.disable", u.Name, "")
+	v.user = u
+	if !c.renewSessions(w, r, v) {
+		return
+	}
 	redirectDone(w, r, "/account", "totp-off")
 }
 

@@ -165,6 +165,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /account/totp", c.member(0, c.startTOTP))
 	m.HandleFunc("POST /account/totp/confirm", c.member(0, c.confirmTOTP))
 	m.HandleFunc("POST /account/totp/disable", c.member(0, c.disableTOTP))
+	m.HandleFunc("POST /account/totp/recovery", c.member(0, c.newRecoveryCodes))
 	m.HandleFunc("POST /account/tokens", c.member(0, c.createToken))
 	m.HandleFunc("POST /account/tokens/{id}/delete", c.member(0, c.deleteToken))
 

@@ -151,3 +151,9 @@ const (
 	msgDoneTemplateReverted    = "done.template.reverted"
 	msgDoneIdentity            = "done.identity"
 )
+
+// Message IDs of the second factor's changes (issue 8).
+const (
+	msgReauthFailed      = "account.error.reauth"
+	msgDoneRecoveryCodes = "done.recovery.codes"
+)

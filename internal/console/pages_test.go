@@ -376,16 +376,18 @@ func TestAccount(t *testing.T) {
 			t.Fatalf("wrong code: %d", r.status)
 		}
 		code, _ := auth.TOTPCode(m[1], time.Now())
-		if r := b.post("/account/totp/confirm", url.Values{"secret": {m[1]}, "code": {code}}); r.status != http.StatusSeeOther {
-			t.Fatalf("confirm: %d", r.status)
+		r = b.post("/account/totp/confirm", url.Values{"secret": {m[1]}, "code": {code}, "password": {"frank's long passphrase"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, `id="recovery-codes"`) {
+			t.Fatalf("confirm: %d %.500s", r.status, r.body)
 		}
 		got, _ := env.store.GetUser(ctx, u.ID)
 		if got.TOTPSecret != m[1] {
 			t.Fatal("secret not stored")
 		}
 		b.get("/account")
-		code, _ = auth.TOTPCode(m[1], time.Now())
-		if r := b.post("/account/totp/disable", url.Values{"code": {code}}); r.status != http.StatusSeeOther {
+		// The confirming code is used up; the next step's code is current.
+		code, _ = auth.TOTPCode(m[1], time.Now().Add(30*time.Second))
+		if r := b.post("/account/totp/disable", url.Values{"code": {code}, "current_code": {code}, "password": {"frank's long passphrase"}}); r.status != http.StatusSeeOther {
 			t.Fatalf("disable: %d", r.status)
 		}
 		if got, _ := env.store.GetUser(ctx, u.ID); got.TOTPSecret != "" {

@@ -200,6 +200,13 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.fail(w, r, v, err)
 		return
 	}
+	if action == "totp-reset" {
+		// The recovery codes belonged to the removed factor.
+		if err := c.store.ReplaceRecoveryCodes(r.Context(), u.ID, nil); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+	}
 	if endSessions && u.ID != v.user.ID {
 		if err := c.store.DeleteUserSessions(r.Context(), u.ID); err != nil {
 			c.logger.Error("end sessions of changed user", "user", u.Name, "err", err)

@@ -12,8 +12,9 @@ import (
 // IdentityStateKey is the store State key holding the team's OpenPGP
 // identity: the armored private key, without a passphrase, so that every
 // vigil process can sign without a person typing one. The console writes
-// it; whoever can read the database can sign as the team, which is why
-// the database deserves the protection the key would.
+// it. A vigil process opens its store through package sealed, which keeps
+// this entry encrypted with the secret key outside the database: a copy
+// of the database alone does not let anyone sign as the team.
 const IdentityStateKey = "notify/identity"
 
 // LoadIdentity returns the team's identity from the store, nil when none

@@ -28,6 +28,7 @@ type Store interface {
 	Feeds
 	Dedup
 	Users
+	SecondFactors
 	Sessions
 	Tokens
 	Audit
@@ -225,6 +226,26 @@ type Users interface {
 	// nor an organisation, ErrConflict on a taken name.
 	UpdateUser(ctx context.Context, u User) error
 	CountUsers(ctx context.Context) (int64, error)
+}
+
+// SecondFactors keeps what makes a second-factor code good only once: the
+// last accepted TOTP time step of each user and the hashes of the user's
+// unused recovery codes. Each check-and-record is one atomic statement,
+// so two processes on one database cannot both accept the same code.
+type SecondFactors interface {
+	// ClaimTOTPStep records step as the user's last accepted TOTP time
+	// step and reports true when it is later than the one recorded
+	// before; false (a replayed or older code, or no such user) leaves
+	// the record as it was.
+	ClaimTOTPStep(ctx context.Context, userID, step int64) (bool, error)
+	// ReplaceRecoveryCodes drops the user's recovery codes and keeps the
+	// given hashes instead (none: the user has no recovery codes).
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
+	// UseRecoveryCode removes the user's code with hash and reports
+	// whether there was one: a recovery code works once.
+	UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error)
+	// CountRecoveryCodes returns how many unused codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID int64) (int, error)
 }
 
 // Session is a logged-in browser.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -142,6 +143,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	if err := restrictFiles(abs, opts.Logger); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
 	// A file: URI with the path escaped, so that '?', '#' or '%' in a
 	// directory name cannot be read as URI syntax.
 	dsn := func(q url.Values) string {
@@ -208,6 +212,37 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		stopCheckpoint: stop, checkpointDone: make(chan struct{})}
 	go s.checkpointLoop(cctx)
 	return s, nil
+}
+
+// restrictFiles makes the database file readable by its owner only
+// before SQLite opens it: it holds accounts, sessions and sealed secrets.
+// SQLite gives the -wal and -shm files the database file's mode, so they
+// follow. The file is created here, with mode 0600 whatever the umask,
+// rather than by SQLite with 0644; files an earlier version left open to
+// others are narrowed.
+func restrictFiles(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return err
+		}
+		log.Info("database file made readable by its owner only", "file", p, "was", fi.Mode().Perm().String())
+	}
+	return nil
 }
 
 // checkpointLoop copies the WAL into the database in the background; see

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"dead letters", testDeadLetters},
 		{"feed counters", testFeedCounters},
 		{"users", testUsers},
+		{"second factors", testSecondFactors},
 		{"sessions", testSessions},
 		{"api tokens", testTokens},
 		{"audit", testAudit},

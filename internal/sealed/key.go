@@ -1,0 +1,119 @@
+package sealed
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeyFile is the name of the key file in the data directory.
+const KeyFile = "secrets.key"
+
+// KeyEnv is the environment variable that holds the key (base64 of
+// KeySize bytes); when set it wins over the key file, and no file is made.
+const KeyEnv = "VIGIL_SECRET_KEY"
+
+// ErrKeyMissing means the database holds sealed secrets but no key was
+// given: the key file is gone and VIGIL_SECRET_KEY is not set. A new key
+// would not open them, so none is made.
+var ErrKeyMissing = errors.New("the database holds sealed secrets, but there is no secret key")
+
+// Key is a secret key and where it came from, for messages.
+type Key struct {
+	bytes []byte
+	// Source names where the key came from: the file's path or KeyEnv.
+	Source string
+	// Created is set when the key file was made just now.
+	Created bool
+}
+
+// LoadKey returns the key from KeyEnv when getenv has it, else from
+// KeyFile in dataDir. A missing file is created with a fresh random key
+// (mode 0600) when create is set, and is ErrKeyMissing otherwise.
+func LoadKey(dataDir string, getenv func(string) string, create bool) (Key, error) {
+	if v := strings.TrimSpace(getenv(KeyEnv)); v != "" {
+		b, err := decodeKey(v)
+		if err != nil {
+			return Key{}, fmt.Errorf("sealed: %s: %w", KeyEnv, err)
+		}
+		return Key{bytes: b, Source: KeyEnv}, nil
+	}
+	path := filepath.Join(dataDir, KeyFile)
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		b, err := decodeKey(string(raw))
+		if err != nil {
+			return Key{}, fmt.Errorf("sealed: key file %s: %w", path, err)
+		}
+		return Key{bytes: b, Source: path}, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return Key{}, fmt.Errorf("sealed: key file: %w", err)
+	}
+	if !create {
+		return Key{}, fmt.Errorf("sealed: %s does not exist and %s is not set: %w", path, KeyEnv, ErrKeyMissing)
+	}
+	return createKeyFile(path)
+}
+
+// createKeyFile writes a fresh key. O_EXCL makes two processes starting
+// together on one data directory agree: the second reads the first's key.
+func createKeyFile(path string) (Key, error) {
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return Key{}, fmt.Errorf("sealed: new key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Key{}, fmt.Errorf("sealed: key file: %w", err)
+		}
+		b, err := decodeKey(string(raw))
+		if err != nil {
+			return Key{}, fmt.Errorf("sealed: key file %s: %w", path, err)
+		}
+		return Key{bytes: b, Source: path}, nil
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("sealed: create key file: %w", err)
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(b) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return Key{}, fmt.Errorf("sealed: write key file: %w", err)
+	}
+	return Key{bytes: b, Source: path, Created: true}, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("not base64")
+	}
+	if len(b) != KeySize {
+		return nil, fmt.Errorf("%d bytes, want %d", len(b), KeySize)
+	}
+	return b, nil
+}
+
+// NewKey returns a fresh key in the form KeyEnv and the key file take,
+// for an operator who sets the key in the environment.
+func NewKey() (string, error) {
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sealed: new key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}

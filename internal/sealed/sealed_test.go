@@ -1,0 +1,280 @@
+package sealed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
+)
+
+const identityKey = "notify/identity"
+
+// A stand-in for the armored private key: what matters is that its text
+// is never found in the database.
+const privateKey = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nteam-private-key-material-0123456789\n-----END PGP PRIVATE KEY BLOCK-----\n"
+
+const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+func openRaw(t *testing.T, dir string) *sqlitestore.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func noEnv(string) string { return "" }
+
+func envWith(key string) func(string) string {
+	return func(name string) string {
+		if name == KeyEnv {
+			return key
+		}
+		return ""
+	}
+}
+
+func openSealed(t *testing.T, raw store.Store, dir string, getenv func(string) string) (*Store, error) {
+	t.Helper()
+	return Open(t.Context(), raw, Options{DataDir: dir, Getenv: getenv, StateKeys: []string{identityKey}})
+}
+
+// TestContract runs the store contract suite through the sealing store:
+// sealing must be invisible to every caller.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		dir := t.TempDir()
+		raw := openRaw(t, dir)
+		t.Cleanup(func() { raw.Close() })
+		// A key from the environment: a new key file would be audited,
+		// and the suite expects an empty audit log.
+		key, err := NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := openSealed(t, raw, dir, envWith(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestSecretsAreNotPlainInTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw := openRaw(t, dir)
+	s, err := openSealed(t, raw, dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{Name: "ann", Role: store.RoleAnalyst, TOTPSecret: totpSecret}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutState(ctx, identityKey, []byte(privateKey)); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("read back through the sealing store", func(t *testing.T) {
+		got, err := s.GetUserByName(ctx, "ann")
+		if err != nil || got.TOTPSecret != totpSecret {
+			t.Fatalf("GetUserByName = %q, %v", got.TOTPSecret, err)
+		}
+		v, err := s.GetState(ctx, identityKey)
+		if err != nil || string(v) != privateKey {
+			t.Fatalf("GetState = %q, %v", v, err)
+		}
+	})
+	t.Run("rows as stored", func(t *testing.T) {
+		row, err := raw.GetUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(row.TOTPSecret, totpSecret) || !IsSealed(row.TOTPSecret) {
+			t.Errorf("users.totp_secret = %q, want it sealed", row.TOTPSecret)
+		}
+		v, err := raw.GetState(ctx, identityKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(v, []byte("team-private-key-material")) || !IsSealed(string(v)) {
+			t.Errorf("state %s = %.60q, want it sealed", identityKey, v)
+		}
+	})
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("database files", func(t *testing.T) {
+		files, _ := filepath.Glob(filepath.Join(dir, "vigil.db*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(totpSecret)) || bytes.Contains(b, []byte("team-private-key-material")) {
+				t.Errorf("%s holds a secret in plain text", filepath.Base(f))
+			}
+		}
+	})
+}
+
+func TestPlainSecretsOfAnEarlierVersionAreSealedAtStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw := openRaw(t, dir)
+	defer raw.Close()
+	// What the previous version wrote: no key, secrets in plain text.
+	u := &store.User{Name: "ann", Role: store.RoleAnalyst, TOTPSecret: totpSecret}
+	if err := raw.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.PutState(ctx, identityKey, []byte(privateKey)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSealed(t, raw, dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row, _ := raw.GetUser(ctx, u.ID); !IsSealed(row.TOTPSecret) {
+		t.Errorf("TOTP secret still plain after start: %q", row.TOTPSecret)
+	}
+	if v, _ := raw.GetState(ctx, identityKey); !IsSealed(string(v)) {
+		t.Errorf("team key still plain after start: %.40q", v)
+	}
+	if got, err := s.GetUser(ctx, u.ID); err != nil || got.TOTPSecret != totpSecret {
+		t.Errorf("GetUser after sealing = %q, %v", got.TOTPSecret, err)
+	}
+	if v, err := s.GetState(ctx, identityKey); err != nil || string(v) != privateKey {
+		t.Errorf("GetState after sealing = %.40q, %v", v, err)
+	}
+	// A second start finds nothing to do and the same key opens all.
+	if _, err := openSealed(t, raw, dir, noEnv); err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+}
+
+func TestFileModes(t *testing.T) {
+	dir := t.TempDir()
+	raw := openRaw(t, dir)
+	defer raw.Close()
+	s, err := openSealed(t, raw, dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A write, so that the -wal and -shm files exist.
+	if err := s.PutState(t.Context(), "x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{KeyFile, "vigil.db", "vigil.db-wal", "vigil.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", name, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestKeyProblemsAreClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	raw := openRaw(t, dir)
+	defer raw.Close()
+	if _, err := openSealed(t, raw, dir, noEnv); err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("another key in the environment", func(t *testing.T) {
+		_, err := openSealed(t, raw, dir, envWith(other))
+		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyEnv) {
+			t.Fatalf("err = %v, want ErrWrongKey naming %s", err, KeyEnv)
+		}
+	})
+	t.Run("a malformed key in the environment", func(t *testing.T) {
+		if _, err := openSealed(t, raw, dir, envWith("not a key")); err == nil || !strings.Contains(err.Error(), KeyEnv) {
+			t.Fatalf("err = %v, want an error naming %s", err, KeyEnv)
+		}
+	})
+	t.Run("another key file", func(t *testing.T) {
+		dir2 := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir2, KeyFile), []byte(other+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := openSealed(t, raw, dir2, noEnv)
+		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyFile) {
+			t.Fatalf("err = %v, want ErrWrongKey naming the key file", err)
+		}
+	})
+	t.Run("the key file lost", func(t *testing.T) {
+		empty := t.TempDir()
+		_, err := openSealed(t, raw, empty, noEnv)
+		if !errors.Is(err, ErrKeyMissing) {
+			t.Fatalf("err = %v, want ErrKeyMissing", err)
+		}
+		if _, err := os.Stat(filepath.Join(empty, KeyFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Error("a new key file was made for a database sealed with another")
+		}
+	})
+}
+
+func TestKeyFromTheEnvironmentWins(t *testing.T) {
+	dir := t.TempDir()
+	raw := openRaw(t, dir)
+	defer raw.Close()
+	key, _ := NewKey()
+	if _, err := openSealed(t, raw, dir, envWith(key)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a key file was made although the key came from the environment")
+	}
+	if _, err := openSealed(t, raw, dir, envWith(key)); err != nil {
+		t.Fatalf("second start with the same key: %v", err)
+	}
+}
+
+func TestSealedValueIsBoundToItsRecord(t *testing.T) {
+	key, _ := NewKey()
+	b, err := decodeKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := NewBox(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := box.Seal([]byte(totpSecret), totpContext(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := box.Open(v, totpContext(2)); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("user 1's secret opened as user 2's: %v", err)
+	}
+	tampered := v[:len(v)-2] + "AA"
+	if tampered == v {
+		tampered = v[:len(v)-2] + "BB"
+	}
+	if _, err := box.Open(tampered, totpContext(1)); err == nil {
+		t.Error("an altered value opened")
+	}
+	if got, err := box.Open(v, totpContext(1)); err != nil || string(got) != totpSecret {
+		t.Errorf("Open = %q, %v", got, err)
+	}
+}

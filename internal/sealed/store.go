@@ -1,0 +1,289 @@
+package sealed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// keyCheckState is the State entry that tells whether a key is the
+// database's: a known text sealed at first start. Opening it decides at
+// start, with a clear message, what would otherwise surface as an
+// unreadable secret at the first login.
+const keyCheckState = "sealed/key-check"
+
+const keyCheckText = "vigil secret key check"
+
+// Options say where the key is and which state entries are secret.
+type Options struct {
+	// DataDir holds KeyFile.
+	DataDir string
+	// Getenv reads KeyEnv; nil means os.Getenv.
+	Getenv func(string) string
+	// StateKeys are the State entries kept sealed (the team's private
+	// key); the rest of State is bookkeeping and stays plain.
+	StateKeys []string
+	// Logger receives notices; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store whose users' TOTP secrets and chosen State
+// entries are sealed on the way in and opened on the way out; the rest
+// passes through. The wrapped store only ever sees sealed secrets.
+type Store struct {
+	store.Store
+	box       *Box
+	stateKeys map[string]bool
+}
+
+// Open loads the key, checks it against the database, seals the secrets
+// an earlier version left plain, and returns st wrapped. A missing or
+// wrong key is an error that says so; st is not closed.
+func Open(ctx context.Context, st store.Store, opts Options) (*Store, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	check, err := st.GetState(ctx, keyCheckState)
+	checked := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("sealed: read key check: %w", err)
+	}
+	key, err := LoadKey(opts.DataDir, opts.Getenv, !checked)
+	if err != nil {
+		if errors.Is(err, ErrKeyMissing) {
+			return nil, fmt.Errorf("%w: restore %s from the backup made with the database, or set %s", err, filepath.Join(opts.DataDir, KeyFile), KeyEnv)
+		}
+		return nil, err
+	}
+	box, err := NewBox(key.bytes)
+	if err != nil {
+		return nil, err
+	}
+	if checked {
+		if plain, err := box.Open(string(check), keyCheckState); err != nil || string(plain) != keyCheckText {
+			return nil, fmt.Errorf("sealed: the secret key from %s is not the key this database's secrets were sealed with: %w", key.Source, ErrWrongKey)
+		}
+	} else {
+		sealedCheck, err := box.Seal([]byte(keyCheckText), keyCheckState)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.PutState(ctx, keyCheckState, []byte(sealedCheck)); err != nil {
+			return nil, fmt.Errorf("sealed: store key check: %w", err)
+		}
+	}
+	if key.Created {
+		if err := st.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.key.create",
+			Target: key.Source, Detail: "a new secret key for the secrets in the database"}); err != nil {
+			return nil, fmt.Errorf("sealed: audit: %w", err)
+		}
+		log.Warn("a new secret key was made: back it up with the database; without it the TOTP secrets and the team key cannot be read",
+			"file", key.Source)
+	} else if key.Source != KeyEnv {
+		if fi, err := os.Stat(key.Source); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("the secret key file is readable by others than its owner: chmod 600 it", "file", key.Source, "mode", fi.Mode().Perm().String())
+		}
+	}
+	s := Wrap(st, box, opts.StateKeys...)
+	if err := s.sealPlain(ctx, log); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Wrap returns st with TOTP secrets and the named State entries sealed by
+// box. Open is the way in for a process; Wrap is for tests and tools that
+// hold a box already.
+func Wrap(st store.Store, box *Box, stateKeys ...string) *Store {
+	s := &Store{Store: st, box: box, stateKeys: make(map[string]bool)}
+	for _, k := range stateKeys {
+		s.stateKeys[k] = true
+	}
+	return s
+}
+
+// sealPlain seals what an earlier version stored in plain text. It runs at
+// every start and finds nothing to do after the first.
+func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
+	users, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("sealed: seal stored secrets: %w", err)
+	}
+	n := 0
+	for _, u := range users {
+		if u.TOTPSecret == "" || IsSealed(u.TOTPSecret) {
+			continue
+		}
+		if u.TOTPSecret, err = s.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID)); err != nil {
+			return err
+		}
+		if err := s.Store.UpdateUser(ctx, u); err != nil {
+			return fmt.Errorf("sealed: seal the TOTP secret of %s: %w", u.Name, err)
+		}
+		n++
+	}
+	for k := range s.stateKeys {
+		v, err := s.Store.GetState(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sealed: seal %s: %w", k, err)
+		}
+		if IsSealed(string(v)) {
+			continue
+		}
+		if err := s.PutState(ctx, k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	if n > 0 {
+		log.Info("secrets stored in plain text by an earlier version are sealed now", "count", n)
+		if err := s.Store.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.seal",
+			Detail: strconv.Itoa(n) + " secrets stored in plain text sealed"}); err != nil {
+			return fmt.Errorf("sealed: audit: %w", err)
+		}
+	}
+	return nil
+}
+
+// totpContext binds a TOTP secret to its account.
+func totpContext(userID int64) string {
+	return "users/" + strconv.FormatInt(userID, 10) + "/totp_secret"
+}
+
+// stateContext binds a State value to its key.
+func stateContext(key string) string { return "state/" + key }
+
+func (s *Store) openUser(u store.User) (store.User, error) {
+	if u.TOTPSecret == "" {
+		return u, nil
+	}
+	plain, err := s.box.Open(u.TOTPSecret, totpContext(u.ID))
+	if err != nil {
+		return store.User{}, fmt.Errorf("TOTP secret of %s: %w", u.Name, err)
+	}
+	u.TOTPSecret = string(plain)
+	return u, nil
+}
+
+func (s *Store) sealUser(u store.User) (store.User, error) {
+	if u.TOTPSecret == "" || IsSealed(u.TOTPSecret) {
+		return u, nil
+	}
+	v, err := s.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID))
+	if err != nil {
+		return store.User{}, err
+	}
+	u.TOTPSecret = v
+	return u, nil
+}
+
+// CreateUser stores u with its TOTP secret sealed. The secret is bound to
+// the account's id, which exists only once the row does: the account is
+// created without it and the secret added in a second write.
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	secret := u.TOTPSecret
+	u.TOTPSecret = ""
+	err := s.Store.CreateUser(ctx, u)
+	u.TOTPSecret = secret
+	if err != nil || secret == "" {
+		return err
+	}
+	return s.UpdateUser(ctx, *u)
+}
+
+// GetUser returns the account with its TOTP secret opened.
+func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	return s.openUser(u)
+}
+
+// GetUserByName returns the account with its TOTP secret opened.
+func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
+	u, err := s.Store.GetUserByName(ctx, name)
+	if err != nil {
+		return u, err
+	}
+	return s.openUser(u)
+}
+
+// ListUsers returns the accounts with their TOTP secrets opened.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	us, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range us {
+		if us[i], err = s.openUser(us[i]); err != nil {
+			return nil, err
+		}
+	}
+	return us, nil
+}
+
+// UpdateUser stores u with its TOTP secret sealed.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	u, err := s.sealUser(u)
+	if err != nil {
+		return err
+	}
+	return s.Store.UpdateUser(ctx, u)
+}
+
+// GetState opens a secret entry.
+func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.Store.GetState(ctx, key)
+	if err != nil || !s.stateKeys[key] {
+		return v, err
+	}
+	return s.box.Open(string(v), stateContext(key))
+}
+
+// PutState seals a secret entry.
+func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
+	if !s.stateKeys[key] {
+		return s.Store.PutState(ctx, key, value)
+	}
+	v, err := s.box.Seal(value, stateContext(key))
+	if err != nil {
+		return err
+	}
+	return s.Store.PutState(ctx, key, []byte(v))
+}
+
+// ListState opens the secret entries among those listed; the key check
+// is this package's own and is left out.
+func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
+	m, err := s.Store.ListState(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, keyCheckState)
+	for k, v := range m {
+		if !s.stateKeys[k] {
+			continue
+		}
+		if m[k], err = s.box.Open(string(v), stateContext(k)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+var _ store.Store = (*Store)(nil)
