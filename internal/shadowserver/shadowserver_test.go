@@ -197,7 +197,7 @@ func TestMalformedRejects(t *testing.T) {
 		{6, "port", nil},              // port out of range
 		{7, "ip", ErrMissing},         // empty required cell
 		{11, "severity", errBadQuote}, // text after a closing quote
-		{13, "severity", errBadQuote}, // unterminated quote
+		{13, "severity", errUnclosedQuote}, // unterminated quote
 	}
 	if len(c.rejects) != len(want) {
 		for _, r := range c.rejects {
