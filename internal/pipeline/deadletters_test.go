@@ -238,7 +238,7 @@ func TestOversizedLinesKeepMemoryFlat(t *testing.T) {
 	}
 	st := &watchedStore{Store: openStore(t)}
 	r := newLimitedRunner(t, st, "shadowserver", p, pipeline.DeadLetterLimits{})
-	const rows, size = 48, 4400000
+	const rows, size = 24, 4400000
 	runtime.GC()
 	in := &hugeLines{header: "timestamp,ip,port\n", rows: rows, size: size}
 	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "test", Name: "scan_rdp.csv", Body: in}); err != nil {

@@ -189,7 +189,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 		parseErr = nil
 	}
 	err := s.finish(parseErr)
-	lastErr := ""
+	lastErr, refused := "", ""
 	var notRead int64
 	if s.refused != nil && err == nil {
 		n, cerr := io.Copy(io.Discard, io.LimitReader(counter, maxUncounted+1))
@@ -198,7 +198,8 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 		if err = r.env.Store.AddDeadLetters(context.WithoutCancel(ctx), []store.DeadLetter{letter}); err == nil {
 			s.stored++
 			r.metrics.DeadLetters.WithLabelValues(f.Name).Inc()
-			lastErr = fmt.Sprintf("%s: %s", in.Name, letter.Error)
+			refused = fmt.Sprintf("%s: %s", in.Name, letter.Error)
+			lastErr = refused
 			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
 		} else {
 			err = fmt.Errorf("store dead letters: %w", err)
@@ -213,10 +214,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
-	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored}
-	if s.refused != nil {
-		d.Refused = lastErr
-	}
+	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
 	if err != nil {
 		return d, fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
 	}

@@ -128,7 +128,7 @@ func TestRecoveryProperty(t *testing.T) {
 		kinds = append(kinds, k)
 	}
 	reports := Reports()
-	for seed := uint64(1); seed <= 60; seed++ {
+	for seed := uint64(1); seed <= 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 8))
 		report := reports[rng.IntN(len(reports))]
 		t.Run(fmt.Sprintf("%s seed %d", report, seed), func(t *testing.T) {
