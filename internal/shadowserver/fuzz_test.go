@@ -66,7 +66,7 @@ func countRecords(t *testing.T, data []byte) int {
 		if errors.Is(err, io.EOF) {
 			return n
 		}
-		var tooLong *LineTooLongError
+		var tooLong *lineTooLongError
 		if err != nil && !errors.Is(err, errUnclosedQuote) && !errors.As(err, &tooLong) {
 			t.Fatal(err)
 		}

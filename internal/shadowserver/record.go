@@ -46,15 +46,15 @@ const (
 // is not closed on its line and may not continue past it.
 var errUnclosedQuote = errors.New("quoted cell not closed")
 
-// LineTooLongError is the reason for a line over the length limit; the
+// lineTooLongError is the reason for a line over the length limit; the
 // dead letter keeps only the line's first bytes.
-type LineTooLongError struct {
+type lineTooLongError struct {
 	Length int64 // the whole line's length in bytes, without its line break
 	Limit  int
 	Kept   int
 }
 
-func (e *LineTooLongError) Error() string {
+func (e *lineTooLongError) Error() string {
 	return fmt.Sprintf("line of %d bytes, over the limit of %d; the dead letter keeps its first %d bytes", e.Length, e.Limit, e.Kept)
 }
 
@@ -135,14 +135,14 @@ func (rr *recordReader) readLine() (physicalLine, error) {
 // physical line it starts on. The slice is valid until the next call. At
 // the end of input it returns io.EOF. A record whose quoted cell cannot
 // continue comes with an error wrapping errUnclosedQuote, an over-long line
-// with a *LineTooLongError; reading can go on after both.
+// with a *lineTooLongError; reading can go on after both.
 func (rr *recordReader) next() (rec []byte, line int, err error) {
 	first, err := rr.readLine()
 	if err != nil {
 		return nil, 0, err
 	}
 	if first.length > 0 {
-		return first.text, first.number, &LineTooLongError{Length: first.length, Limit: maxRecord, Kept: len(first.text)}
+		return first.text, first.number, &lineTooLongError{Length: first.length, Limit: maxRecord, Kept: len(first.text)}
 	}
 	st := scanQuotes(first.text, cellStart)
 	if st != inQuoted {

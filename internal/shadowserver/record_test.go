@@ -74,7 +74,7 @@ func readAll(t *testing.T, in string) (recs []string, lines []int) {
 		if errors.Is(err, io.EOF) {
 			return recs, lines
 		}
-		var tooLong *LineTooLongError
+		var tooLong *lineTooLongError
 		if err != nil && !errors.Is(err, errUnclosedQuote) && !errors.As(err, &tooLong) {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestRecordReaderTooLong(t *testing.T) {
 	rr := newRecordReader(strings.NewReader("a,b\n" + long + "\r\nc,d\n"))
 	rr.next()
 	rec, line, err := rr.next()
-	var tooLong *LineTooLongError
+	var tooLong *lineTooLongError
 	if !errors.As(err, &tooLong) || len(rec) != rejectPrefix || line != 2 || tooLong.Length != int64(len(long)) {
 		t.Fatalf("got %d bytes of line %d, %v", len(rec), line, err)
 	}

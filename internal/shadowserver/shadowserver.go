@@ -265,7 +265,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		var tooLong *LineTooLongError
+		var tooLong *lineTooLongError
 		if errors.As(err, &tooLong) {
 			reject(rec, &RowError{Line: line, Err: err})
 			continue
