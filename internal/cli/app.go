@@ -190,7 +190,7 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 	}
 	return pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport, Feeds: feeds,
 		Enrichers: enrichers, Outputs: outputs, BatchSize: a.cfg.Pipeline.BatchSize,
-		Workers: a.cfg.Pipeline.Workers, Metrics: metrics}), nil
+		Workers: a.cfg.Pipeline.Workers, Metrics: metrics, DeadLetters: a.cfg.Pipeline.DeadLetters}), nil
 }
 
 func orEmpty(o pipeline.Options) pipeline.Options {

@@ -22,7 +22,9 @@ var cmdIngest = &command{
 	summary: "read feed files (or standard input) into the store",
 	usage:   "[--feed NAME] [--parser ID] [--name NAME] FILE... | -",
 	help: `Each file runs through the whole pipeline in this process: parse, enrich,
-store. Bad lines go to the dead-letter store ('vigil deadletters').
+store. Bad lines go to the dead-letter store ('vigil deadletters'); past
+pipeline.dead_letters.max_per_input letters (or max_bytes_per_input bytes)
+the rest of an input is refused as one dead letter that says so.
 
 Without --feed, files go to the default feed "inbox", which recognises the
 format from the file name (Shadowserver reports by their report type,
@@ -73,16 +75,16 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	transport := pipeline.NewLocal(2 * cfg.Pipeline.Workers)
 	runner, err := a.buildRunner(ctx, transport, nil, false)
+	ing, err := startIngestion(ctx, cfg, c.stderr)
 	if err != nil {
 		return err
 	}
+	defer ing.Close()
+	a, runner := ing.app, ing.runner
 	if _, ok := runner.Feed(feed); !ok {
 		return fmt.Errorf("no feed called %q in the configuration (known: %s)", feed, strings.Join(runner.FeedNames(), ", "))
 	}
 	before, _ := feedStatus(ctx, a.store, feed)
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go runner.Work(wctx)
 
 	var failed []string
 	for _, f := range files {
@@ -102,6 +104,42 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 		return fmt.Errorf("%d of %d inputs failed", len(failed), len(files))
 	}
 	return nil
+}
+
+// ingestion is what inputs run through in `vigil ingest`: the store and
+// the configured pipeline, its workers running in this process.
+type ingestion struct {
+	app    *app
+	runner *pipeline.Runner
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+func startIngestion(ctx context.Context, cfg config.Config, logOut io.Writer) (*ingestion, error) {
+	a, err := openApp(ctx, cfg, logOut)
+	if err != nil {
+		return nil, err
+	}
+	transport := pipeline.NewLocal(2 * cfg.Pipeline.Workers)
+	runner, err := a.buildRunner(ctx, transport, nil, false)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	ing := &ingestion{app: a, runner: runner, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(ing.done)
+		runner.Work(wctx)
+	}()
+	return ing, nil
+}
+
+// Close stops the workers, then closes the store they write to.
+func (ing *ingestion) Close() {
+	ing.stop()
+	<-ing.done
+	ing.app.Close()
 }
 
 func ensureFeed(feeds []config.Feed, f config.Feed) []config.Feed {
@@ -164,7 +202,12 @@ func ingestOne(ctx context.Context, c *cmdEnv, runner *pipeline.Runner, feed, pa
 			name = strings.TrimSuffix(name, ".gz")
 		}
 	}
-	err := runner.Deliver(ctx, pipeline.Input{Feed: feed, Name: name, Body: r})
+	d, err := runner.DeliverReport(ctx, pipeline.Input{Feed: feed, Name: name, Body: r})
+	if d.Refused != "" {
+		// Not a failure (what could be read was), but the operator must
+		// know that the rest was not: the reason names the setting.
+		fmt.Fprintf(c.stderr, "warning: %s\n", d.Refused)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -95,6 +95,9 @@ type Pipeline struct {
 	Enrichers []Stage `yaml:"enrichers"`
 	// Outputs receive every enriched batch; "store" is always first.
 	Outputs []Stage `yaml:"outputs"`
+	// DeadLetters bounds what one input may put into the dead-letter
+	// store before the rest of it is refused.
+	DeadLetters pipeline.DeadLetterLimits `yaml:"dead_letters"`
 }
 
 // Stage names a registered module and its options.
@@ -138,10 +141,11 @@ func Default() Config {
 		Log:    Log{Level: "info", Format: "text"},
 		NATS:   NATS{Stream: "VIGIL", MaxBytes: 1 << 30},
 		Pipeline: Pipeline{
-			BatchSize: 1000,
-			Workers:   2,
-			Enrichers: []Stage{{ID: "url"}, {ID: "taxonomy"}, {ID: "dedup"}, {ID: "constituency"}},
-			Outputs:   []Stage{{ID: "store"}},
+			BatchSize:   1000,
+			Workers:     2,
+			Enrichers:   []Stage{{ID: "url"}, {ID: "taxonomy"}, {ID: "dedup"}, {ID: "constituency"}},
+			Outputs:     []Stage{{ID: "store"}},
+			DeadLetters: pipeline.DefaultDeadLetterLimits(),
 		},
 		Feeds:        []Feed{DefaultInboxFeed()},
 		Constituency: Constituency{Reload: 10 * time.Second},
@@ -289,6 +293,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 256 {
 		return &Error{Key: "pipeline.workers", Reason: "want 1 to 256"}
+	}
+	// A limit of a handful of letters would refuse real reports for a
+	// few bad rows; one of gigabytes would be no limit at all.
+	if n := c.Pipeline.DeadLetters.MaxLetters; n < 1 || n > 10000000 {
+		return &Error{Key: "pipeline.dead_letters.max_per_input", Reason: "want 1 to 10000000"}
+	}
+	if n := c.Pipeline.DeadLetters.MaxBytes; n < 64<<10 || n > 16<<30 {
+		return &Error{Key: "pipeline.dead_letters.max_bytes_per_input", Reason: "want 65536 (64 KiB) to 17179869184 (16 GiB)"}
 	}
 	for i, s := range c.Pipeline.Enrichers {
 		if s.ID == "" {

@@ -26,17 +26,19 @@ func TestGoodFiles(t *testing.T) {
 
 func TestBadFiles(t *testing.T) {
 	want := map[string]string{
-		"listen.bad.yml":         "config: listen: want host:port",
-		"unknown-key.bad.yml":    "field lisen not found",
-		"batch.bad.yml":          "config: pipeline.batch_size: want 1 to 100000",
-		"duplicate-feed.bad.yml": `config: feeds[1].name: feed "a" defined twice`,
-		"tlp.bad.yml":            "config: feeds[0].tlp:",
-		"database.bad.yml":       "config: database:",
-		"workers-type.bad.yml":   "config: line 2:",
-		"cache.bad.yml":          "config: sqlite.cache_mib: want 2 to 65536",
-		"notify-from.bad.yml":    "config: notify.from: required when notifications are enabled",
-		"notify-relay.bad.yml":   "config: smtp.host: missing",
-		"smtp-tls.bad.yml":       "config: smtp.tls: none sends mail and passwords in clear",
+		"listen.bad.yml":             "config: listen: want host:port",
+		"unknown-key.bad.yml":        "field lisen not found",
+		"batch.bad.yml":              "config: pipeline.batch_size: want 1 to 100000",
+		"duplicate-feed.bad.yml":     `config: feeds[1].name: feed "a" defined twice`,
+		"tlp.bad.yml":                "config: feeds[0].tlp:",
+		"database.bad.yml":           "config: database:",
+		"workers-type.bad.yml":       "config: line 2:",
+		"cache.bad.yml":              "config: sqlite.cache_mib: want 2 to 65536",
+		"notify-from.bad.yml":        "config: notify.from: required when notifications are enabled",
+		"notify-relay.bad.yml":       "config: smtp.host: missing",
+		"smtp-tls.bad.yml":           "config: smtp.tls: none sends mail and passwords in clear",
+		"dead-letters-count.bad.yml": "config: pipeline.dead_letters.max_per_input: want 1 to 10000000",
+		"dead-letters-bytes.bad.yml": "config: pipeline.dead_letters.max_bytes_per_input: want 65536",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -65,6 +67,9 @@ func TestFullFileValues(t *testing.T) {
 	}
 	if cfg.Pipeline.Workers != 4 || len(cfg.Pipeline.Enrichers) != 4 {
 		t.Fatalf("pipeline not read: %+v", cfg.Pipeline)
+	}
+	if dl := cfg.Pipeline.DeadLetters; dl.MaxLetters != 5000 || dl.MaxBytes != 64<<20 {
+		t.Fatalf("pipeline.dead_letters not read: %+v", dl)
 	}
 	if w, _ := cfg.Pipeline.Enrichers[2].Options.Duration("window", 0); w.Hours() != 48 {
 		t.Fatalf("dedup window %v", w)

@@ -25,6 +25,16 @@ const MaxLineLength = 1 << 20
 // ErrLineTooLong is wrapped by the reject reason of a line over MaxLineLength.
 var ErrLineTooLong = fmt.Errorf("line longer than %d bytes", MaxLineLength)
 
+// lineTooLongError is the reason for an over-long line: the dead letter
+// keeps its first bytes, so the reason tells how long it was.
+type lineTooLongError struct{ length int64 }
+
+func (e *lineTooLongError) Error() string {
+	return fmt.Sprintf("%v: %d bytes; the dead letter keeps the first %d", ErrLineTooLong, e.length, rejectPrefix)
+}
+
+func (e *lineTooLongError) Unwrap() error { return ErrLineTooLong }
+
 // rejectPrefix is how much of an over-long line goes to the dead-letter
 // store: enough to recognise it, without storing a megabyte of garbage.
 const rejectPrefix = 4096
@@ -41,6 +51,9 @@ type lineReader struct {
 	r      *bufio.Reader
 	buf    []byte
 	number int
+	// length is the length of the last line, counted even when the line
+	// was too long to keep.
+	length int64
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -68,8 +81,10 @@ func (l *lineReader) next() ([]byte, error) {
 		line = chunk
 	case errors.Is(err, bufio.ErrBufferFull):
 		l.buf = append(l.buf[:0], chunk...)
+		l.length = int64(len(chunk))
 		for errors.Is(err, bufio.ErrBufferFull) {
 			chunk, err = l.r.ReadSlice('\n')
+			l.length += int64(len(chunk))
 			if !tooLong && len(l.buf)+len(chunk) > MaxLineLength+2 { // +2: room for "\r\n"
 				tooLong = true
 				l.buf = l.buf[:rejectPrefix]
@@ -87,7 +102,8 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 	l.number++
 	if tooLong {
-		return line, ErrLineTooLong
+		l.length -= int64(len(chunk) - len(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte{'\n'}), []byte{'\r'})))
+		return line, &lineTooLongError{length: l.length}
 	}
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
@@ -135,7 +151,7 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			}
 		}
 		if errors.Is(err, ErrLineTooLong) {
-			sink.Reject(bytes.Clone(line), fmt.Errorf("line %d: %w", n, err))
+			sink.Reject(bytes.Clone(line), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		if err != nil {
@@ -163,6 +179,7 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			// The dead letter keeps the line as it came, so a retry
 			// reads the same bytes.
 			sink.Reject(bytes.Clone(original), fmt.Errorf("line %d: %w", n, err))
+			sink.Reject(bytes.Clone(line), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		if e == nil {
@@ -263,7 +280,8 @@ func setURL(e *event.Event, side, from, raw string) error {
 // follows RFC 4180 quoting ("a ""b""" is a "b"), trims blanks around
 // values, and refuses an unclosed quote or text after a closing quote. A
 // quoted value cannot span lines: the feeds read here never do that, and
-// reading line by line keeps every reject tied to one line.
+// reading line by line keeps every reject tied to one line, so a quote
+// left open by damage costs its own line and no other.
 func splitCSV(fields []string, line string, delim byte) ([]string, error) {
 	fields = fields[:0]
 	i := 0

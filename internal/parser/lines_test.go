@@ -36,6 +36,11 @@ func TestLongLine(t *testing.T) {
 			if !errors.Is(r.reason, ErrLineTooLong) || len(r.input) != rejectPrefix {
 				t.Errorf("reject %v with %d bytes; want ErrLineTooLong with %d", r.reason, len(r.input), rejectPrefix)
 			}
+			// The dead letter keeps a prefix: its reason must say how long
+			// the line really was (issue 8, finding 4).
+			if want := fmt.Sprintf("%d bytes", len(long)); !strings.Contains(r.reason.Error(), want) {
+				t.Errorf("reason %q does not give the line's length (%s)", r.reason, want)
+			}
 			if got := rec.events[1].Value("source.fqdn"); got != "b.example.com" {
 				t.Errorf("line after the long one read as %q", got)
 			}

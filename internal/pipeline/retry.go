@@ -67,6 +67,11 @@ func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (bool, error
 		return false, nil
 	}
 	s := r.newSink(ctx, f, false)
+	if dl.Parser == RefusedParser {
+		// The letter stands for the part of an input that was not read:
+		// only delivering the input again reads it.
+		return false, nil
+	}
 	if dl.Parser == "output" {
 		// A batch an output refused: the letter is the enriched event.
 		e := event.New(32)

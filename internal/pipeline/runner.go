@@ -43,6 +43,7 @@ type Runner struct {
 	batchSize int
 	workers   int
 	metrics   *Metrics
+	limits    DeadLetterLimits
 }
 
 // RunnerConfig is what NewRunner needs.
@@ -55,6 +56,9 @@ type RunnerConfig struct {
 	BatchSize int
 	Workers   int
 	Metrics   *Metrics
+	// DeadLetters bounds the dead letters of one input; zero fields take
+	// DefaultDeadLetterLimits.
+	DeadLetters DeadLetterLimits
 }
 
 // NewRunner builds a runner.
@@ -62,7 +66,14 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	r := &Runner{
 		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
 		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
-		batchSize: cfg.BatchSize, workers: cfg.Workers, metrics: cfg.Metrics,
+		batchSize: cfg.BatchSize, workers: cfg.Workers, metrics: cfg.Metrics, limits: cfg.DeadLetters,
+	}
+	def := DefaultDeadLetterLimits()
+	if r.limits.MaxLetters <= 0 {
+		r.limits.MaxLetters = def.MaxLetters
+	}
+	if r.limits.MaxBytes <= 0 {
+		r.limits.MaxBytes = def.MaxBytes
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -139,35 +150,75 @@ func (r *Runner) Work(ctx context.Context) error {
 // acknowledged: with the batch size it bounds a parser's memory.
 const maxInFlight = 8
 
+// Delivery is what became of one input.
+type Delivery struct {
+	LinesRead   int64
+	Parsed      int64 // events handed on to enrichment and storage
+	DeadLetters int64 // letters written, the refusal's included
+	// Refused is set when the input passed a dead-letter limit: the
+	// refusal letter's reason.
+	Refused string
+}
+
 // Deliver implements the collectors' Deliver: it parses in, hands its events
 // on in batches and returns once all are safe and every reject is in the
 // dead-letter store. It returns an error when the input as a whole could
-// not be used.
+// not be used. An input refused after too many dead letters is not an
+// error: it was read as far as the limits allow, and a collector that
+// tried it again would only be refused again.
 func (r *Runner) Deliver(ctx context.Context, in Input) error {
+	_, err := r.DeliverReport(ctx, in)
+	return err
+}
+
+// DeliverReport is Deliver that also tells what became of the input.
+func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) {
 	f, ok := r.feeds[in.Feed]
 	if !ok {
-		return fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
+		return Delivery{}, fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
 	}
 	s := r.newSink(ctx, f, true)
 	s.source = in.Name
 	counter := &lineCounter{r: in.Body}
-	in.Body = counter
+	s.counter = counter
+	in.Body = &refusingReader{r: counter, s: s}
 	parseErr := f.Parser.Parse(ctx, in, s)
+	if s.refused != nil {
+		// The parser stopped because the sink told it to; what it says
+		// about the cut-off input is beside the point.
+		parseErr = nil
+	}
 	err := s.finish(parseErr)
-	lines := counter.lines()
+	lastErr, refused := "", ""
+	var notRead int64
+	if s.refused != nil && err == nil {
+		n, cerr := io.Copy(io.Discard, io.LimitReader(counter, maxUncounted+1))
+		var letter store.DeadLetter
+		letter, notRead = s.refusalLetter(counter.lines(), cerr == nil && n <= maxUncounted)
+		if err = r.env.Store.AddDeadLetters(context.WithoutCancel(ctx), []store.DeadLetter{letter}); err == nil {
+			s.stored++
+			r.metrics.DeadLetters.WithLabelValues(f.Name).Inc()
+			refused = fmt.Sprintf("%s: %s", in.Name, letter.Error)
+			lastErr = refused
+			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
+		} else {
+			err = fmt.Errorf("store dead letters: %w", err)
+		}
+	}
+	lines := counter.lines() - notRead
 	r.metrics.LinesRead.WithLabelValues(f.Name).Add(float64(lines))
-	lastErr := ""
 	if err != nil {
 		lastErr = err.Error()
 	}
-	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.rejected}
+	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.stored}
 	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
+	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
 	if err != nil {
-		return fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
+		return d, fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
 	}
-	return nil
+	return d, nil
 }
 
 // sink batches a parser's output for one input.
@@ -185,6 +236,15 @@ type sink struct {
 	rejects  []store.DeadLetter
 	rejected int64
 	parsed   int64
+	// pendingBytes is the size of rejects; letters and letterBytes count
+	// what this input wrote against the limits, stored what is safe.
+	pendingBytes int64
+	letters      int
+	letterBytes  int64
+	stored       int64
+	// refused is set once the input passed a limit.
+	refused *refusal
+	counter *lineCounter
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -196,6 +256,9 @@ func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
 func (s *sink) Event(e *event.Event) error {
 	if s.err != nil {
 		return s.err
+	}
+	if s.refused != nil {
+		return ErrInputRefused
 	}
 	s.label(e)
 	s.batch = append(s.batch, e)
@@ -235,19 +298,34 @@ func (s *sink) label(e *event.Event) {
 	}
 }
 
-// Reject implements Sink.
+// Reject implements Sink. Rejects are written in batches bounded by
+// count and bytes; past the input's limits they are only counted.
 func (s *sink) Reject(input []byte, reason error) {
+	s.rejected++
+	if !s.record || s.refused != nil {
+		return
+	}
 	msg := "rejected"
 	if reason != nil {
 		msg = reason.Error()
 	}
-	s.rejected++
-	if !s.record {
+	input, msg = shorten(input, msg)
+	size := int64(len(input) + len(msg))
+	if !s.admit(size) {
+		var liner inputLiner
+		if errors.As(reason, &liner) {
+			s.refused.line = liner.InputLine()
+		}
+		if s.counter != nil {
+			s.refused.read = s.counter.lines()
+		}
+		s.refused.sample = sampleOf(input)
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
 		Source: s.source, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
-	if len(s.rejects) >= 1000 {
+	s.pendingBytes += size
+	if len(s.rejects) >= rejectBatchLetters || s.pendingBytes >= rejectBatchBytes {
 		s.flushRejects()
 	}
 }
@@ -261,7 +339,11 @@ func (s *sink) flushRejects() {
 		return
 	}
 	s.r.metrics.DeadLetters.WithLabelValues(s.feed.Name).Add(float64(len(s.rejects)))
+	s.stored += int64(len(s.rejects))
+	// Cleared, not only cut: the backing array must not keep the inputs.
+	clear(s.rejects)
 	s.rejects = s.rejects[:0]
+	s.pendingBytes = 0
 }
 
 func (s *sink) flush() {

@@ -35,7 +35,11 @@ type Sink interface {
 	// (cancellation, a failed stage downstream) means stop parsing.
 	Event(e *event.Event) error
 	// Reject records input that could not become an event, with the reason.
-	// It goes to the dead-letter store; nothing is dropped silently.
+	// It goes to the dead-letter store; nothing is dropped silently. A
+	// reason that names its line (a *LineError) lets the runner say where
+	// an input was cut off: past the dead-letter limits of one input the
+	// rest of it is refused as one letter, Event returns ErrInputRefused
+	// and reading the input fails with it.
 	Reject(input []byte, reason error)
 }
 

@@ -19,6 +19,10 @@ type RowError struct {
 	Err    error
 }
 
+// InputLine is the line the row starts on, for the pipeline's accounting
+// of an input refused after too many dead letters.
+func (e *RowError) InputLine() int { return e.Line }
+
 func (e *RowError) Error() string {
 	reason := e.Err.Error()
 	var fe *event.FieldError

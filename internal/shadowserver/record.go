@@ -9,99 +9,195 @@ import (
 	"strings"
 )
 
-// maxRecord bounds one CSV record (a row with quoted line breaks spans
-// several lines). Shadowserver's longest cells are PEM certificate chains,
-// well below this; anything longer is a broken quote eating the file.
-const maxRecord = 4 << 20
+// A quoted cell may hold line breaks (Shadowserver quotes every cell that
+// needs it), so one record can span several lines. But a quote opened by
+// damage (a truncated line, a stray quote at the start of a cell) looks the
+// same as a legitimate line break inside a cell, and read strictly it would
+// join every following row into one broken record. The reader therefore
+// lets a quoted cell continue onto the next line only while all of these
+// hold:
+//
+//   - the next line does not read, on its own, as a complete row of the
+//     header's width: a damaged line is followed by good rows, and a good
+//     row is what ends the damage;
+//   - the record stays within maxRecordLines lines and maxRecord bytes:
+//     the longest multi-line cells in practice are PEM certificate chains
+//     (a few dozen lines of 64 characters);
+//   - the input does not end first.
+//
+// When one of them fails, the record is cut back to the line where the
+// quote opened: that line alone is returned with errUnclosedQuote (it goes
+// to the dead letters with the reason), and the lines after it are read
+// again as records of their own, so one bad line never hides good ones.
+// The price is that a multi-line cell whose continuation line happens to
+// be a complete row of the header's width is read as two records; no real
+// report has been seen to contain one.
+const (
+	// maxRecord bounds one record in bytes, and one physical line.
+	maxRecord = 1 << 20
+	// maxRecordLines bounds the lines of one record.
+	maxRecordLines = 128
+	// rejectPrefix is how much of an over-long line goes to the dead
+	// letters: enough to recognise it, without storing megabytes of junk.
+	rejectPrefix = 4096
+)
 
-// errRecordTooLong is returned for a record over maxRecord bytes.
-var errRecordTooLong = errors.New("record longer than 4 MiB (unterminated quoted field?)")
+// errUnclosedQuote is wrapped by the error for a record whose quoted cell
+// is not closed on its line and may not continue past it.
+var errUnclosedQuote = errors.New("quoted cell not closed")
+
+// lineTooLongError is the reason for a line over the length limit; the
+// dead letter keeps only the line's first bytes.
+type lineTooLongError struct {
+	Length int64 // the whole line's length in bytes, without its line break
+	Limit  int
+	Kept   int
+}
+
+func (e *lineTooLongError) Error() string {
+	return fmt.Sprintf("line of %d bytes, over the limit of %d; the dead letter keeps its first %d bytes", e.Length, e.Limit, e.Kept)
+}
+
+// physicalLine is one line of input with its line break.
+type physicalLine struct {
+	text   []byte
+	number int
+	// length is the whole line's length when it was over maxRecord and
+	// text holds only its first rejectPrefix bytes; 0 otherwise.
+	length int64
+}
 
 // recordReader yields CSV records one at a time without holding more than
-// one record in memory. A record is usually one line; a quoted cell may
-// contain line breaks, and then the record spans several lines.
+// one record (and the lines it gave back) in memory.
 type recordReader struct {
 	r    *bufio.Reader
-	buf  []byte // the current record when it did not fit one ReadSlice
-	line int    // physical line number where the next record starts
+	line int // number of the last physical line read from r
+	// again holds lines read ahead while a quoted cell was open and given
+	// back when the record was cut back; they are read before r.
+	again   []physicalLine
+	buf     []byte // the current record when it spans lines
+	lineBuf []byte // the current line when it is longer than r's buffer
+	// width is the header's number of cells, once known; a line that
+	// splits into that many cells ends an open quoted cell.
+	width   int
+	scratch []string
 }
 
 func newRecordReader(r io.Reader) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 64<<10), line: 1}
+	return &recordReader{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// readLine returns the next physical line with its line break. The text of
+// a line read from r is valid until the next call; an over-long line is
+// consumed whole and returned as its first rejectPrefix bytes.
+func (rr *recordReader) readLine() (physicalLine, error) {
+	if len(rr.again) > 0 {
+		l := rr.again[0]
+		rr.again = rr.again[1:]
+		return l, nil
+	}
+	chunk, err := rr.r.ReadSlice('\n')
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		if len(chunk) == 0 {
+			return physicalLine{}, io.EOF
+		}
+	case errors.Is(err, bufio.ErrBufferFull):
+		// Longer than the reader's buffer: gather it, keeping at most
+		// maxRecord bytes and counting the rest.
+		rr.lineBuf = append(rr.lineBuf[:0], chunk...)
+		length := int64(len(chunk))
+		for errors.Is(err, bufio.ErrBufferFull) {
+			chunk, err = rr.r.ReadSlice('\n')
+			length += int64(len(chunk))
+			if len(rr.lineBuf)+len(chunk) <= maxRecord+2 { // +2: room for "\r\n"
+				rr.lineBuf = append(rr.lineBuf, chunk...)
+			}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return physicalLine{}, fmt.Errorf("read line %d: %w", rr.line+1, err)
+		}
+		rr.line++
+		length -= int64(len(chunk) - len(trimEOL(chunk)))
+		if length > maxRecord {
+			return physicalLine{text: rr.lineBuf[:rejectPrefix], number: rr.line, length: length}, nil
+		}
+		return physicalLine{text: rr.lineBuf, number: rr.line}, nil
+	default:
+		return physicalLine{}, fmt.Errorf("read line %d: %w", rr.line+1, err)
+	}
+	rr.line++
+	return physicalLine{text: chunk, number: rr.line}, nil
 }
 
 // next returns the next record without its line terminator, and the
-// physical line it starts on. The slice is valid until the next call.
-// At the end of input it returns io.EOF. A record over maxRecord is
-// returned truncated together with errRecordTooLong; reading can go on.
+// physical line it starts on. The slice is valid until the next call. At
+// the end of input it returns io.EOF. A record whose quoted cell cannot
+// continue comes with an error wrapping errUnclosedQuote, an over-long line
+// with a *lineTooLongError; reading can go on after both.
 func (rr *recordReader) next() (rec []byte, line int, err error) {
-	line = rr.line
-	rr.buf = rr.buf[:0]
-	st := cellStart
-	// buffered is set once the record no longer fits the reader's own
-	// buffer in one piece and is being gathered in rr.buf.
-	buffered := false
+	first, err := rr.readLine()
+	if err != nil {
+		return nil, 0, err
+	}
+	if first.length > 0 {
+		return first.text, first.number, &lineTooLongError{Length: first.length, Limit: maxRecord, Kept: len(first.text)}
+	}
+	st := scanQuotes(first.text, cellStart)
+	if st != inQuoted {
+		return trimEOL(first.text), first.number, nil
+	}
+	// A quoted cell continues on the next line, unless that line shows
+	// the quote was damage. The lines are copied: they may be given back.
+	start := append([]byte(nil), first.text...)
+	rr.buf = append(rr.buf[:0], first.text...)
+	var held []physicalLine
+	cut := func(why string, l *physicalLine) ([]byte, int, error) {
+		if l != nil {
+			held = append(held, physicalLine{text: bytes.Clone(l.text), number: l.number, length: l.length})
+		}
+		rr.again = append(held, rr.again...)
+		return trimEOL(start), first.number, fmt.Errorf("%w: %s", errUnclosedQuote, why)
+	}
 	for {
-		chunk, err := rr.r.ReadSlice('\n')
-		st = scanQuotes(chunk, st)
+		l, err := rr.readLine()
+		if errors.Is(err, io.EOF) {
+			return cut("the input ends first", nil)
+		}
+		if err != nil {
+			return nil, first.number, err
+		}
 		switch {
-		case err == nil && st == inQuoted:
-			// A quoted cell continues on the next line.
-			if len(rr.buf)+len(chunk) > maxRecord {
-				return rr.overflow(chunk, line)
-			}
-			rr.line++
-			rr.buf = append(rr.buf, chunk...)
-			buffered = true
-		case err == nil:
-			rr.line++
-			if !buffered {
-				return trimEOL(chunk), line, nil
-			}
-			rr.buf = append(rr.buf, chunk...)
-			return trimEOL(rr.buf), line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			if len(rr.buf)+len(chunk) > maxRecord {
-				return rr.overflow(chunk, line)
-			}
-			rr.buf = append(rr.buf, chunk...)
-			buffered = true
-		case errors.Is(err, io.EOF):
-			if !buffered {
-				if len(chunk) == 0 {
-					return nil, line, io.EOF
-				}
-				rr.line++
-				return trimEOL(chunk), line, nil
-			}
-			rr.line++
-			rr.buf = append(rr.buf, chunk...)
-			return trimEOL(rr.buf), line, nil
-		default:
-			return nil, line, fmt.Errorf("read line %d: %w", rr.line, err)
+		case l.length > 0:
+			return cut(fmt.Sprintf("line %d is too long to continue it", l.number), &l)
+		case len(rr.buf)+len(l.text) > maxRecord:
+			return cut(fmt.Sprintf("a record may not pass %d bytes", maxRecord), &l)
+		case len(held)+2 > maxRecordLines:
+			return cut(fmt.Sprintf("a record may not span more than %d lines", maxRecordLines), &l)
+		case rr.isRow(l.text):
+			return cut(fmt.Sprintf("line %d reads as a row of its own", l.number), &l)
+		}
+		held = append(held, physicalLine{text: bytes.Clone(l.text), number: l.number})
+		rr.buf = append(rr.buf, l.text...)
+		if st = scanQuotes(l.text, st); st != inQuoted {
+			return trimEOL(rr.buf), first.number, nil
 		}
 	}
 }
 
-// overflow gives up on an over-long record: it returns the part read so far
-// and resynchronises at the next line break outside the record.
-func (rr *recordReader) overflow(chunk []byte, line int) ([]byte, int, error) {
-	keep := maxRecord - len(rr.buf)
-	if keep > len(chunk) {
-		keep = len(chunk)
+// isRow reports whether line, read on its own, is a complete record of the
+// header's width.
+func (rr *recordReader) isRow(line []byte) bool {
+	if rr.width == 0 {
+		return false
 	}
-	rr.buf = append(rr.buf, chunk[:keep]...)
-	// Skip to the end of the current physical line so the following record
-	// starts cleanly; its quote state is unknown, so we assume none.
-	for len(chunk) == 0 || chunk[len(chunk)-1] != '\n' {
-		var err error
-		chunk, err = rr.r.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			break
-		}
+	if scanQuotes(line, cellStart) == inQuoted {
+		return false
 	}
-	rr.line++
-	return rr.buf, line, errRecordTooLong
+	var err error
+	rr.scratch, _, err = splitRecord(rr.scratch[:0], string(trimEOL(line)))
+	return err == nil && len(rr.scratch) == rr.width
 }
 
 // quoteState is where a CSV scanner stands after some text of a record.

@@ -259,6 +259,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	if err != nil {
 		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 	}
+	rr.width = len(header)
 	plan, err := report.compile(header)
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
@@ -284,8 +285,20 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		if errors.Is(err, errRecordTooLong) {
+		var tooLong *lineTooLongError
+		if errors.As(err, &tooLong) {
 			reject(rec, &RowError{Line: line, Err: err})
+			continue
+		}
+		if errors.Is(err, errUnclosedQuote) {
+			// The line where the quote opened, alone: the lines after it
+			// are read again as rows of their own.
+			_, bad, _ := splitRecord(cells[:0], string(rec))
+			column := ""
+			if bad < len(header) {
+				column = header[bad]
+			}
+			reject(rec, &RowError{Line: line, Column: column, Err: err})
 			continue
 		}
 		if err != nil {

@@ -191,13 +191,13 @@ func TestMalformedRejects(t *testing.T) {
 		column string
 		is     error
 	}{
-		{3, "", nil},                  // short row
-		{4, "ip", nil},                // bad IP
-		{5, "timestamp", nil},         // bad timestamp
-		{6, "port", nil},              // port out of range
-		{7, "ip", ErrMissing},         // empty required cell
-		{11, "severity", errBadQuote}, // text after a closing quote
-		{13, "severity", errBadQuote}, // unterminated quote
+		{3, "", nil},                       // short row
+		{4, "ip", nil},                     // bad IP
+		{5, "timestamp", nil},              // bad timestamp
+		{6, "port", nil},                   // port out of range
+		{7, "ip", ErrMissing},              // empty required cell
+		{11, "severity", errBadQuote},      // text after a closing quote
+		{13, "severity", errUnclosedQuote}, // unterminated quote
 	}
 	if len(c.rejects) != len(want) {
 		for _, r := range c.rejects {

@@ -1,0 +1,147 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// DeadLetterLimits bound what one input may put into the dead-letter
+// store. Junk in, junk out is fine for a few lines; a file of nothing but
+// junk (a wrong format, a gzip bomb of garbage) must not become millions
+// of letters and a database of gigabytes. Past a limit the rest of the
+// input is refused as one letter that says why.
+type DeadLetterLimits struct {
+	// MaxLetters is how many dead letters one input may write.
+	MaxLetters int `yaml:"max_per_input"`
+	// MaxBytes is how many bytes of dead letters (input and reason) one
+	// input may write.
+	MaxBytes int64 `yaml:"max_bytes_per_input"`
+}
+
+// DefaultDeadLetterLimits are enough for any real report with some bad
+// rows, and small enough that a wrong file costs seconds and megabytes.
+func DefaultDeadLetterLimits() DeadLetterLimits {
+	return DeadLetterLimits{MaxLetters: 1000, MaxBytes: 16 << 20}
+}
+
+const (
+	// rejectBatchLetters and rejectBatchBytes bound the rejects a sink
+	// holds before writing them: memory stays flat whatever the input.
+	rejectBatchLetters = 256
+	rejectBatchBytes   = 4 << 20
+
+	// MaxDeadLetterInput is the longest input a dead letter keeps whole.
+	// Parsers bound their lines to 1 MiB already; this catches a parser
+	// that does not, so one letter cannot fill the byte limit alone.
+	MaxDeadLetterInput = 2 << 20
+	// deadLetterPrefix is how much of a longer input is kept: enough to
+	// recognise it.
+	deadLetterPrefix = 4096
+
+	// RefusedParser marks the letter of an input refused after too many
+	// dead letters. It cannot be re-run: the input must be delivered again.
+	RefusedParser = "pipeline/refused"
+
+	// maxUncounted bounds how much of a refused input is read to count
+	// its lines, so a gzip bomb is not unpacked to the end for a number.
+	maxUncounted = 1 << 30
+)
+
+// ErrInputRefused is returned by a sink's Event, and by reads of the
+// input, once the input passed a dead-letter limit: the parser should
+// stop.
+var ErrInputRefused = errors.New("input refused: too many dead letters")
+
+// LineError is a reject reason tied to one line of the input. The line
+// tells the sink where an input was cut off when it is refused.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string  { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error  { return e.Err }
+func (e *LineError) InputLine() int { return e.Line }
+
+// inputLiner is a reject reason that knows its line (LineError, a
+// Shadowserver RowError).
+type inputLiner interface{ InputLine() int }
+
+// refusal is what a sink knows about the input it refused.
+type refusal struct {
+	line   int    // the line of the reject that passed the limit; 0 when unknown
+	read   int64  // lines the runner had read when it refused
+	sample []byte // the start of that reject's input
+	why    string // which limit, for the letter
+}
+
+// shorten returns input, or its first bytes when it is over
+// MaxDeadLetterInput, with the reason saying so.
+func shorten(input []byte, msg string) ([]byte, string) {
+	if len(input) <= MaxDeadLetterInput {
+		return input, msg
+	}
+	return input[:deadLetterPrefix], fmt.Sprintf("%s (input of %d bytes; the dead letter keeps its first %d)", msg, len(input), deadLetterPrefix)
+}
+
+// admit counts a reject of size bytes against the input's limits. It
+// returns false, and marks the input refused, when the reject passes one.
+func (s *sink) admit(size int64) bool {
+	lim := s.r.limits
+	switch {
+	case s.letters+1 > lim.MaxLetters:
+		s.refused = &refusal{why: fmt.Sprintf("%d dead letters (setting pipeline.dead_letters.max_per_input)", lim.MaxLetters)}
+	case s.letterBytes+size > lim.MaxBytes:
+		s.refused = &refusal{why: fmt.Sprintf("%d bytes of dead letters (setting pipeline.dead_letters.max_bytes_per_input)", lim.MaxBytes)}
+	default:
+		s.letters++
+		s.letterBytes += size
+		return true
+	}
+	return false
+}
+
+// refusalLetter is the one letter that stands for the rest of a refused
+// input, and the number of lines it stands for. total is the number of
+// lines of the input, as far as counted; complete says whether it was
+// counted to the end.
+func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int64) {
+	rf := s.refused
+	from := int64(rf.line)
+	if from <= 0 {
+		// The parser did not say which line: everything the runner had
+		// handed it may have been read, so count from there.
+		from = rf.read + 1
+	}
+	notRead := max(total-from+1, 0)
+	count := fmt.Sprintf("%d lines", notRead)
+	if !complete || rf.line <= 0 {
+		count = fmt.Sprintf("at least %d lines", notRead)
+	}
+	msg := fmt.Sprintf("input refused after %s: line %d and the rest of the input (%s) were not read; raise the setting and deliver the input again to read them",
+		rf.why, from, count)
+	return store.DeadLetter{Feed: s.feed.Name, Parser: RefusedParser, Source: s.source,
+		Input: rf.sample, Error: msg, Time: s.r.env.Now()}, notRead
+}
+
+// refusingReader ends the input for the parser once the sink refused it.
+type refusingReader struct {
+	r io.Reader
+	s *sink
+}
+
+func (g *refusingReader) Read(p []byte) (int, error) {
+	if g.s.refused != nil {
+		return 0, ErrInputRefused
+	}
+	return g.r.Read(p)
+}
+
+// sampleOf is the start of a refused reject's input, for the letter.
+func sampleOf(input []byte) []byte {
+	return bytes.Clone(input[:min(len(input), deadLetterPrefix)])
+}
