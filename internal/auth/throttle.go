@@ -1,0 +1,59 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// ClientAddress is the address login throttles count against: the
+// connection's peer, without its port. X-Forwarded-For and Forwarded are
+// not believed here, as anyone can set them; this is the one function to
+// change when a trusted proxy's headers should be.
+func ClientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Audit actions of login throttles.
+const (
+	// AuditThrottled is a wait begun or lengthened by a failed login.
+	AuditThrottled = "login.throttled"
+	// AuditThrottleCleared is an administrator clearing a wait.
+	AuditThrottleCleared = "login.throttle.cleared"
+)
+
+func throttleAudit(t Throttle) store.AuditEntry {
+	wait := t.Until.Sub(t.Last).Round(time.Second)
+	if t.Account == "" {
+		return store.AuditEntry{Actor: "", Action: AuditThrottled, Target: t.Client,
+			Detail: fmt.Sprintf("%d failed logins from %s under any name; next attempt from it after %s (%s)", t.Failures, t.Client, wait, t.Until.UTC().Format(time.RFC3339))}
+	}
+	return store.AuditEntry{Actor: t.Account, Action: AuditThrottled, Target: t.Account,
+		Detail: fmt.Sprintf("%d failed logins from %s; next attempt from it after %s (%s)", t.Failures, t.Client, wait, t.Until.UTC().Format(time.RFC3339))}
+}
+
+// Throttles lists the running login throttles, for administrators.
+func (l *Logins) Throttles() []Throttle { return l.limiter.Throttles() }
+
+// ClearThrottle lets account (empty: anyone) try again from client at
+// once, audited under the administrator admin. It reports whether there
+// was such a throttle.
+func (l *Logins) ClearThrottle(ctx context.Context, admin store.User, account, client string) bool {
+	if !l.limiter.Clear(account, client) {
+		return false
+	}
+	target, detail := account, "failed logins from "+client+" forgotten"
+	if account == "" {
+		target, detail = client, "failed logins from "+client+" under any name forgotten"
+	}
+	l.audit(ctx, store.AuditEntry{UserID: admin.ID, Actor: admin.Name, Action: AuditThrottleCleared, Target: target, Detail: detail})
+	return true
+}
