@@ -16,6 +16,10 @@ import (
 // attempt of the pair (or address) must wait a delay that doubles with
 // every failure, up to a cap; a successful login clears its pair.
 //
+// Failures of an account from all addresses are counted too, but only as
+// a signal for administrators (the audit log, the throttles page): they
+// never delay anyone, so a guesser cannot slow the owner down.
+//
 // Every admitted attempt is counted as a failure when it starts and given
 // back when it succeeds, so that parallel guesses cannot all slip through
 // the moment a delay ends.
@@ -37,6 +41,10 @@ type LimitPolicy struct {
 	// account names; it is higher than PairFailures because an office or
 	// a university shares one address among many people.
 	AddressFailures int
+	// AccountSignal is the number of failures of one account from any
+	// addresses that is audited as a guessing campaign against it; it
+	// delays no one.
+	AccountSignal int
 	// FirstDelay is the wait after the last free failure; it doubles with
 	// every further failure, up to MaxDelay.
 	FirstDelay, MaxDelay time.Duration
@@ -52,11 +60,13 @@ type LimitPolicy struct {
 
 // DefaultLimitPolicy allows 5 failures of an account from an address and
 // 20 from an address, then waits 1, 2, 4, … minutes up to half an hour;
-// failures are forgotten after a quiet day.
+// 50 failures of an account from anywhere are reported; failures are
+// forgotten after a quiet day.
 func DefaultLimitPolicy() LimitPolicy {
 	return LimitPolicy{
 		PairFailures:    5,
 		AddressFailures: 20,
+		AccountSignal:   50,
 		FirstDelay:      time.Minute,
 		MaxDelay:        30 * time.Minute,
 		Forget:          24 * time.Hour,
@@ -64,13 +74,21 @@ func DefaultLimitPolicy() LimitPolicy {
 	}
 }
 
-// limitKey is a pair (account, client) or, with account empty and pair
-// false, a client address alone.
+// limitKey is a pair (account, client), a client address alone or an
+// account alone.
 type limitKey struct {
+	kind    keyKind
 	account string
 	client  string
-	pair    bool
 }
+
+type keyKind uint8
+
+const (
+	kindPair keyKind = iota
+	kindAddress
+	kindAccount
+)
 
 type limitEntry struct {
 	failures int
@@ -83,15 +101,23 @@ type limitEntry struct {
 // not valid account names, and a guesser must not fill memory with them.
 const maxKeyAccount = 128
 
-func pairKey(account, client string) limitKey {
+func accountName(account string) string {
 	account = strings.ToLower(strings.TrimSpace(account))
 	if len(account) > maxKeyAccount {
 		account = account[:maxKeyAccount]
 	}
-	return limitKey{account: account, client: client, pair: true}
+	return account
 }
 
-func addressKey(client string) limitKey { return limitKey{client: client} }
+func pairKey(account, client string) limitKey {
+	return limitKey{kind: kindPair, account: accountName(account), client: client}
+}
+
+func addressKey(client string) limitKey { return limitKey{kind: kindAddress, client: client} }
+
+func accountKey(account string) limitKey {
+	return limitKey{kind: kindAccount, account: accountName(account)}
+}
 
 // NewLimiter returns a limiter with policy p; zero fields take the
 // defaults.
@@ -99,6 +125,7 @@ func NewLimiter(p LimitPolicy) *Limiter {
 	d := DefaultLimitPolicy()
 	p.PairFailures = cmp.Or(p.PairFailures, d.PairFailures)
 	p.AddressFailures = cmp.Or(p.AddressFailures, d.AddressFailures)
+	p.AccountSignal = cmp.Or(p.AccountSignal, d.AccountSignal)
 	p.FirstDelay = cmp.Or(p.FirstDelay, d.FirstDelay)
 	p.MaxDelay = max(cmp.Or(p.MaxDelay, d.MaxDelay), p.FirstDelay)
 	p.Forget = max(cmp.Or(p.Forget, d.Forget), p.MaxDelay)
@@ -146,25 +173,29 @@ func (e *ThrottledError) RetryAfterSeconds() int {
 	return max(1, int((e.Wait+time.Second-1)/time.Second))
 }
 
-// Throttle is one pair or address that has used up its free failures.
+// Throttle is one pair or address that has used up its free failures, or
+// an account guessed at from many addresses.
 type Throttle struct {
 	// Account is empty for an address-wide throttle.
-	Account  string
+	Account string
+	// Client is empty for an account's failures from all addresses,
+	// which delay no one.
 	Client   string
 	Failures int
-	// Last is the last failure; Until the earliest next attempt.
+	// Last is the last failure; Until the earliest next attempt (zero
+	// for an account's failures from all addresses).
 	Last, Until time.Time
 }
 
 // Attempt is an admitted login attempt; tell the limiter how it ended
 // with Failed or Passed.
 type Attempt struct {
-	keys [2]limitKey
+	keys [3]limitKey
 	// entry, set and before are per key: the entry counted, the wait this
 	// attempt set and the one it replaced, to give back on success.
-	entry  [2]*limitEntry
-	set    [2]time.Time
-	before [2]time.Time
+	entry  [3]*limitEntry
+	set    [3]time.Time
+	before [3]time.Time
 	// started are the throttles this attempt began or lengthened.
 	started []Throttle
 }
@@ -185,10 +216,13 @@ func (l *Limiter) delay(failures, free int) time.Duration {
 }
 
 func (l *Limiter) threshold(k limitKey) int {
-	if k.pair {
+	switch k.kind {
+	case kindPair:
 		return l.policy.PairFailures
+	case kindAddress:
+		return l.policy.AddressFailures
 	}
-	return l.policy.AddressFailures
+	return l.policy.AccountSignal
 }
 
 // live returns the entry of k unless it has been forgotten.
@@ -211,10 +245,10 @@ func (l *Limiter) Begin(account, client string) (*Attempt, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	a := &Attempt{keys: [2]limitKey{pairKey(account, client), addressKey(client)}}
-	for _, k := range a.keys {
+	a := &Attempt{keys: [3]limitKey{pairKey(account, client), addressKey(client), accountKey(account)}}
+	for _, k := range a.keys[:2] {
 		if e := l.live(k, now); e != nil && now.Before(e.until) {
-			return nil, &ThrottledError{Wait: e.until.Sub(now), Address: !k.pair}
+			return nil, &ThrottledError{Wait: e.until.Sub(now), Address: k.kind == kindAddress}
 		}
 	}
 	for i, k := range a.keys {
@@ -234,6 +268,13 @@ func (l *Limiter) Begin(account, client string) (*Attempt, error) {
 		a.entry[i], a.before[i] = e, e.until
 		e.failures++
 		e.last = now
+		if k.kind == kindAccount {
+			// A signal, never a wait: reported once, when reached.
+			if e.failures == l.threshold(k) {
+				a.started = append(a.started, throttleOf(k, e))
+			}
+			continue
+		}
 		if d := l.delay(e.failures, l.threshold(k)); d > 0 {
 			e.until = now.Add(d)
 			a.set[i] = e.until
@@ -275,8 +316,8 @@ func (l *Limiter) Reset(account, client string) {
 	delete(l.entries, pairKey(account, client))
 }
 
-// Throttles lists the pairs and addresses past their free failures, the
-// latest wait first.
+// Throttles lists the pairs and addresses past their free failures and
+// the accounts past AccountSignal, the latest wait first.
 func (l *Limiter) Throttles() []Throttle {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -290,16 +331,24 @@ func (l *Limiter) Throttles() []Throttle {
 		out = append(out, throttleOf(k, e))
 	}
 	slices.SortFunc(out, func(a, b Throttle) int {
-		return cmp.Or(b.Until.Compare(a.Until), cmp.Compare(a.Client, b.Client), cmp.Compare(a.Account, b.Account))
+		return cmp.Or(b.Until.Compare(a.Until), b.Last.Compare(a.Last), cmp.Compare(a.Client, b.Client), cmp.Compare(a.Account, b.Account))
 	})
 	return out
 }
 
 // Clear forgets the throttle of account from client (account empty: the
-// address-wide one) and reports whether there was one.
+// address-wide one; client empty: the account's failures from all
+// addresses) and reports whether there was one.
 func (l *Limiter) Clear(account, client string) bool {
-	k := addressKey(client)
-	if account != "" {
+	var k limitKey
+	switch {
+	case account == "" && client == "":
+		return false
+	case account == "":
+		k = addressKey(client)
+	case client == "":
+		k = accountKey(account)
+	default:
 		k = pairKey(account, client)
 	}
 	l.mu.Lock()
@@ -309,7 +358,7 @@ func (l *Limiter) Clear(account, client string) bool {
 	return ok
 }
 
-// Len is the number of pairs and addresses tracked.
+// Len is the number of pairs, addresses and accounts tracked.
 func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

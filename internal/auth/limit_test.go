@@ -90,6 +90,33 @@ func TestLimiterSpareOwnerUnderFiftyGuesses(t *testing.T) {
 	}
 }
 
+func TestLimiterReportsAccountGuessedFromManyAddresses(t *testing.T) {
+	l, now := testLimiter(DefaultLimitPolicy())
+	var reported []Throttle
+	for i := range 60 {
+		a, err := l.Begin("admin", fmt.Sprintf("198.51.100.%d", i))
+		if err != nil {
+			t.Fatalf("address %d: %v", i, err)
+		}
+		reported = append(reported, l.Failed(a)...)
+	}
+	want := []Throttle{{Account: "admin", Failures: 50, Last: *now}}
+	if fmt.Sprint(reported) != fmt.Sprint(want) {
+		t.Fatalf("reported %+v, want %+v", reported, want)
+	}
+	a, err := l.Begin("admin", "203.0.113.9")
+	if err != nil {
+		t.Fatalf("the owner is delayed by the campaign: %v", err)
+	}
+	l.Passed(a)
+	if got := l.Throttles(); len(got) != 1 || got[0].Client != "" || got[0].Failures != 60 {
+		t.Fatalf("throttles %+v", got)
+	}
+	if !l.Clear("admin", "") || len(l.Throttles()) != 0 {
+		t.Fatal("the account's signal was not cleared")
+	}
+}
+
 func TestLimiterThrottlesSprayFromOneAddress(t *testing.T) {
 	l, _ := testLimiter(DefaultLimitPolicy())
 	for i := range 20 {

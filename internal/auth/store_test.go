@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,4 +273,31 @@ func TestLogins(t *testing.T) {
 			t.Fatalf("clear audit: %+v", entries)
 		}
 	})
+}
+
+func TestLoginsAuditAccountCampaign(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{AccountSignal: 3}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
+		if _, err := l.CheckPassword(ctx, ip, "admin", "guess"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("%s: %v", ip, err)
+		}
+	}
+	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targeted []store.AuditEntry
+	for _, e := range entries {
+		if e.Action == AuditTargeted {
+			targeted = append(targeted, e)
+		}
+	}
+	if len(targeted) != 1 || targeted[0].Target != "admin" || !strings.HasPrefix(targeted[0].Detail, "3 failed logins from any addresses") {
+		t.Fatalf("campaign audit entries: %+v", targeted)
+	}
 }

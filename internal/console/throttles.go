@@ -41,7 +41,7 @@ func (c *Console) throttles(w http.ResponseWriter, r *http.Request, v *visit) {
 func (c *Console) clearThrottle(w http.ResponseWriter, r *http.Request, v *visit) {
 	account := strings.TrimSpace(r.PostFormValue("account"))
 	client := strings.TrimSpace(r.PostFormValue("client"))
-	if client == "" || !c.logins.ClearThrottle(r.Context(), v.user, account, client) {
+	if !c.logins.ClearThrottle(r.Context(), v.user, account, client) {
 		c.render(w, r, v, http.StatusNotFound, "throttles", msgTitleThrottles, throttlesPage{Throttles: c.logins.Throttles(), Now: c.now()}, "", msgThrottleGone)
 		return
 	}
