@@ -10,16 +10,27 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// ClientAddress is the address login throttles count against: the
-// connection's peer, without its port. X-Forwarded-For and Forwarded are
-// not believed here, as anyone can set them; this is the one function to
-// change when a trusted proxy's headers should be.
+// ClientAddress is the address login throttles count against: the one a
+// middleware set with WithClientAddress (having decided which proxies'
+// headers to believe), else the connection's peer without its port.
+// X-Forwarded-For and Forwarded are not read here: anyone can set them.
 func ClientAddress(r *http.Request) string {
+	if addr, ok := r.Context().Value(clientAddressKey{}).(string); ok && addr != "" {
+		return addr
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+type clientAddressKey struct{}
+
+// WithClientAddress returns r carrying addr as its client address, for
+// the middleware that decides it from a trusted proxy's headers.
+func WithClientAddress(r *http.Request, addr string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientAddressKey{}, addr))
 }
 
 // Audit actions of login throttles.
