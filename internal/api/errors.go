@@ -72,6 +72,16 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	h.writeJSON(w, r, e.Status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Parameter: e.Parameter}})
 }
 
+// WriteBadQuery answers a request whose query string is malformed (the web
+// layer decides, before the API reads it) with a 400 in the API's error
+// format; parameter names the parameter at fault when known.
+func WriteBadQuery(w http.ResponseWriter, parameter, message string) {
+	b, _ := json.Marshal(errorBody{errorDetail{Code: "bad_query", Message: message, Parameter: parameter}})
+	setCommonHeaders(w, "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write(append(b, '\n'))
+}
+
 // writeJSON writes v with the headers every API response carries.
 func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.Marshal(v)

@@ -17,7 +17,9 @@ import (
 // does not tell which accounts exist.
 var ErrInvalidCredentials = errors.New("invalid name or password")
 
-// ErrRateLimited means too many recent failures for the address or account.
+// ErrRateLimited means too many recent failures of the account from the
+// client's address, or from the address; the error is a *ThrottledError
+// that says how long to wait.
 var ErrRateLimited = errors.New("too many failed attempts")
 
 // Logins checks credentials with rate limiting and auditing.
@@ -50,20 +52,19 @@ func NewLogins(st store.Store, limiter *Limiter, logger *slog.Logger) (*Logins, 
 	return &Logins{store: st, limiter: limiter, logger: logger, now: time.Now, dummyHash: h}, nil
 }
 
-func ipKey(ip string) string     { return "ip:" + ip }
-func userKey(name string) string { return "user:" + strings.ToLower(name) }
-
 // CheckPassword verifies name and password from client address ip. It
 // returns the user on success; ErrRateLimited or ErrInvalidCredentials
 // otherwise. Failures and successes of accounts without a second factor are
 // audited here; the caller audits the end of a TOTP login.
 func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (store.User, error) {
 	name = strings.TrimSpace(name)
-	if !l.limiter.Allowed(ipKey(ip), userKey(name)) {
-		return store.User{}, ErrRateLimited
+	attempt, err := l.limiter.Begin(name, ip)
+	if err != nil {
+		return store.User{}, err
 	}
 	u, err := l.store.GetUserByName(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		l.limiter.Passed(attempt) // the store failed, not the guess
 		return store.User{}, fmt.Errorf("login lookup %q: %w", name, err)
 	}
 	hash := l.dummyHash
@@ -76,11 +77,11 @@ func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (
 		ok = false
 	}
 	if err != nil || !ok || u.Disabled {
-		l.limiter.Fail(ipKey(ip), userKey(name))
 		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: name, Action: "login.failure", Target: name, Detail: "from " + ip})
-		l.auditLockout(ctx, ip, name)
+		l.auditThrottles(ctx, l.limiter.Failed(attempt))
 		return store.User{}, ErrInvalidCredentials
 	}
+	l.limiter.Passed(attempt)
 	return u, nil
 }
 
@@ -89,8 +90,9 @@ func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (
 // Each TOTP code and each recovery code is accepted once: a code seen
 // over a shoulder or replayed from a log is refused like a wrong one.
 func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User, code string) error {
-	if !l.limiter.Allowed(ipKey(ip), userKey(u.Name)) {
-		return ErrRateLimited
+	attempt, err := l.limiter.Begin(u.Name, ip)
+	if err != nil {
+		return err
 	}
 	method, ok, err := ProveSecondFactor(ctx, l.store, u, code, l.now())
 	if err != nil {
@@ -105,6 +107,10 @@ func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User,
 	if method == MethodRecoveryCode {
 		l.auditRecoveryCode(ctx, u, "login from "+ip)
 	}
+	if !VerifyTOTP(u.TOTPSecret, code, l.now()) {
+		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong second-factor code from " + ip})
+		l.auditThrottles(ctx, l.limiter.Failed(attempt))
+	l.limiter.Passed(attempt)
 	return nil
 }
 
@@ -154,18 +160,17 @@ func (l *Logins) auditRecoveryCode(ctx context.Context, u store.User, why string
 
 // Succeeded records a completed login.
 func (l *Logins) Succeeded(ctx context.Context, ip string, u store.User) {
-	l.limiter.Reset(userKey(u.Name))
+	l.limiter.Reset(u.Name, ip)
 	l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.success", Target: u.Name, Detail: "from " + ip})
 }
 
-// auditLockout records the moment a failure locks the address or account;
-// attempts while locked are not audited one by one, so a password spray
-// cannot flood the log.
-func (l *Logins) auditLockout(ctx context.Context, ip, name string) {
-	if l.limiter.Allowed(ipKey(ip)) && l.limiter.Allowed(userKey(name)) {
-		return
+// auditThrottles records each wait a failure begins; attempts refused
+// while waiting are not audited one by one, so a password spray cannot
+// flood the log.
+func (l *Logins) auditThrottles(ctx context.Context, started []Throttle) {
+	for _, t := range started {
+		l.audit(ctx, throttleAudit(t))
 	}
-	l.audit(ctx, store.AuditEntry{Actor: name, Action: "login.locked", Target: name, Detail: "too many failures from " + ip})
 }
 
 func (l *Logins) audit(ctx context.Context, e store.AuditEntry) {

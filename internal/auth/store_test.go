@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,7 +207,8 @@ func TestLogins(t *testing.T) {
 	if err := st.CreateUser(ctx, &u); err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLogins(st, NewLimiter(3, time.Hour, time.Hour), nil)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 3, Now: func() time.Time { return now }}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,12 +224,80 @@ func TestLogins(t *testing.T) {
 	if err := st.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.CheckPassword(ctx, "192.0.2.3", "ann", "ann's long passphrase"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("disabled: %v", err)
 	}
-	// ann has 2 failures now (wrong password, disabled); the third locks.
-	l.CheckPassword(ctx, "192.0.2.4", "ann", "wrong")
-	if _, err := l.CheckPassword(ctx, "192.0.2.5", "ann", "ann's long passphrase"); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("locked: %v", err)
+	u.Disabled = false
+	if err := st.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	// ann has 2 failures from 192.0.2.2 (wrong password, disabled); the
+	// third makes that address wait, even with the right password.
+	l.CheckPassword(ctx, "192.0.2.2", "ann", "wrong")
+	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("throttled: %v", err)
+	}
+	if _, err := l.CheckPassword(ctx, "192.0.2.5", "ann", "ann's long passphrase"); err != nil {
+		t.Fatalf("ann from another address: %v", err)
+	}
+	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var throttles []store.AuditEntry
+	for _, e := range entries {
+		if e.Action == AuditThrottled {
+			throttles = append(throttles, e)
+		}
+	}
+	if len(throttles) != 1 || throttles[0].Target != "ann" || !regexp.MustCompile(`^3 failed logins from 192\.0\.2\.2; next attempt from it after 1m0s`).MatchString(throttles[0].Detail) {
+		t.Fatalf("throttle audit entries: %+v", throttles)
+	}
+
+	t.Run("an administrator clears a throttle, audited", func(t *testing.T) {
+		if got := l.Throttles(); len(got) != 1 || got[0].Account != "ann" {
+			t.Fatalf("throttles %+v", got)
+		}
+		admin := store.User{ID: 99, Name: "root"}
+		if !l.ClearThrottle(ctx, admin, "ann", "192.0.2.2") || l.ClearThrottle(ctx, admin, "ann", "192.0.2.2") {
+			t.Fatal("clear should succeed once")
+		}
+		if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); err != nil {
+			t.Fatalf("after clearing: %v", err)
+		}
+		entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 1, Actor: "root"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Action != AuditThrottleCleared || entries[0].Target != "ann" {
+			t.Fatalf("clear audit: %+v", entries)
+		}
+	})
+}
+
+func TestLoginsAuditAccountCampaign(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{AccountSignal: 3}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
+		if _, err := l.CheckPassword(ctx, ip, "admin", "guess"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("%s: %v", ip, err)
+		}
+	}
+	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targeted []store.AuditEntry
+	for _, e := range entries {
+		if e.Action == AuditTargeted {
+			targeted = append(targeted, e)
+		}
+	}
+	if len(targeted) != 1 || targeted[0].Target != "admin" || !strings.HasPrefix(targeted[0].Detail, "3 failed logins from any addresses") {
+		t.Fatalf("campaign audit entries: %+v", targeted)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"time"
 
@@ -170,6 +169,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /account/tokens/{id}/delete", c.member(0, c.deleteToken))
 
 	c.portalRoutes(m)
+	c.throttleRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))
@@ -217,16 +217,6 @@ type visit struct {
 func (v *visit) signedIn() bool { return v.user.ID != 0 }
 
 type handler func(w http.ResponseWriter, r *http.Request, v *visit)
-
-// clientIP is the address rate limits count against. X-Forwarded-For is
-// not trusted: anyone can set it.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // anonymous serves a page open to everyone, in the browser's language, or
 // the user's when someone is signed in.

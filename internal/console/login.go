@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -15,6 +16,10 @@ type loginPage struct {
 	Next string
 	// SecondFactor shows the TOTP step instead of name and password.
 	SecondFactor bool
+	// Throttled, a message ID, says that this address must wait
+	// WaitMinutes before trying again.
+	Throttled   string
+	WaitMinutes int
 }
 
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -38,11 +43,11 @@ func (c *Console) pendingCookie(r *http.Request) string {
 func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	next := safeNext(r.PostFormValue("next"))
-	ip := clientIP(r)
+	ip := auth.ClientAddress(r)
 	u, err := c.logins.CheckPassword(r.Context(), ip, name, r.PostFormValue("password"))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
-		c.render(w, r, v, http.StatusTooManyRequests, "login", msgTitleLogin, loginPage{Name: name, Next: next}, "", msgLoginLocked)
+		c.throttled(w, r, v, err, loginPage{Name: name, Next: next})
 		return
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		c.render(w, r, v, http.StatusUnauthorized, "login", msgTitleLogin, loginPage{Name: name, Next: next}, "", msgLoginInvalid)
@@ -67,6 +72,21 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, r, v, http.StatusOK, "login", msgTitleLogin, loginPage{Next: next, SecondFactor: true}, "", "")
 }
 
+// throttled answers a login attempt that came before its wait was over:
+// 429 with Retry-After, and the wait in minutes on the page.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request, v *visit, err error, p loginPage) {
+	p.Throttled, p.WaitMinutes = msgLoginThrottledPair, 1
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		if te.Address {
+			p.Throttled = msgLoginThrottledAddress
+		}
+		p.WaitMinutes = te.RetryMinutes()
+		w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
+	}
+	c.render(w, r, v, http.StatusTooManyRequests, "login", msgTitleLogin, p, "", "")
+}
+
 func (c *Console) loginTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 	next := safeNext(r.PostFormValue("next"))
 	ck, err := r.Cookie(c.pendingCookie(r))
@@ -85,11 +105,11 @@ func (c *Console) loginTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusUnauthorized, "login", msgTitleLogin, loginPage{Next: next}, "", msgLoginInvalid)
 		return
 	}
-	err = c.logins.CheckSecondFactor(r.Context(), clientIP(r), u, r.PostFormValue("code"))
+	err = c.logins.CheckSecondFactor(r.Context(), auth.ClientAddress(r), u, r.PostFormValue("code"))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		c.pending.Finish(ck.Value)
-		c.render(w, r, v, http.StatusTooManyRequests, "login", msgTitleLogin, loginPage{Next: next}, "", msgLoginLocked)
+		c.throttled(w, r, v, err, loginPage{Next: next})
 		return
 	case err != nil:
 		c.render(w, r, v, http.StatusUnauthorized, "login", msgTitleLogin, loginPage{Next: next, SecondFactor: true}, "", msgTOTPWrongCode)
@@ -110,7 +130,7 @@ func (c *Console) completeLogin(w http.ResponseWriter, r *http.Request, v *visit
 		c.fail(w, r, v, err)
 		return
 	}
-	c.logins.Succeeded(r.Context(), clientIP(r), u)
+	c.logins.Succeeded(r.Context(), auth.ClientAddress(r), u)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

@@ -2,8 +2,11 @@ package console
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +89,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	t.Run("account", func(t *testing.T) {
+	t.Run("account from one address", func(t *testing.T) {
 		env := newEnv(t, nil)
 		env.addUser("bob", store.RoleAnalyst, "bob's long passphrase")
 		b := env.browser()
@@ -96,28 +99,141 @@ func TestLoginRateLimit(t *testing.T) {
 				t.Fatalf("failure %d: status %d", i, r.status)
 			}
 		}
-		// Locked now: even the right password is refused.
+		// This address waits now: even the right password is refused.
 		r := b.post("/login", url.Values{"name": {"bob"}, "password": {"bob's long passphrase"}})
 		if r.status != http.StatusTooManyRequests {
 			t.Fatalf("after 5 failures: status %d", r.status)
 		}
-		mustContain(t, r.body, "Too many failed attempts")
-		if !contains(env.auditActions(), "login.locked") {
-			t.Error("lockout not audited")
+		mustContain(t, r.body, "Too many failed attempts from your address for this account; try again in 1 minutes.")
+		if got := r.header.Get("Retry-After"); got != "60" {
+			t.Errorf("Retry-After %q, want 60", got)
+		}
+		if !contains(env.auditActions(), auth.AuditThrottled) {
+			t.Error("throttle not audited")
 		}
 	})
-	t.Run("address", func(t *testing.T) {
-		// Five different names from one address lock the address out.
+	t.Run("address spraying names", func(t *testing.T) {
+		// Twenty different names from one address make the address wait.
 		env := newEnv(t, nil)
 		env.addUser("carol", store.RoleAnalyst, "carol's long passphrase")
 		b := env.browser()
 		b.get("/login")
-		for _, name := range []string{"a", "b", "c", "d", "e"} {
-			b.post("/login", url.Values{"name": {name}, "password": {"guess"}})
+		for i := range 20 {
+			b.post("/login", url.Values{"name": {fmt.Sprintf("name%d", i)}, "password": {"guess"}})
 		}
 		r := b.post("/login", url.Values{"name": {"carol"}, "password": {"carol's long passphrase"}})
 		if r.status != http.StatusTooManyRequests {
 			t.Fatalf("status %d, want 429", r.status)
+		}
+		mustContain(t, r.body, "Too many failed logins from your address; try again in 1 minutes.")
+	})
+}
+
+// browserFrom is a browser whose connections come from the loopback
+// address local (127.0.0.2, …), a client at another address.
+func (e *testEnv) browserFrom(local string) *browser {
+	b := e.browser()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	b.client.Transport = &http.Transport{DialContext: d.DialContext}
+	return b
+}
+
+func TestLoginGuessingDoesNotLockOutTheOwner(t *testing.T) {
+	env := newEnv(t, nil)
+	env.addUser("admin", store.RoleAdmin, "the admin's long passphrase")
+	attacker := env.browserFrom("127.0.0.2")
+	attacker.get("/login")
+	refused := 0
+	for range 50 {
+		r := attacker.post("/login", url.Values{"name": {"admin"}, "password": {"guess"}})
+		if r.status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused != 45 {
+		t.Errorf("%d of 50 guesses refused, want all after the 5 free ones", refused)
+	}
+	owner := env.browserFrom("127.0.0.3")
+	owner.login("admin", "the admin's long passphrase")
+	if r := owner.get("/users"); r.status != http.StatusOK {
+		t.Fatalf("the owner from another address: %d", r.status)
+	}
+}
+
+func TestLoginBackoffWithClock(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	env := newEnv(t, func(c *Config) {
+		c.Limiter = auth.NewLimiter(auth.LimitPolicy{Now: func() time.Time { return now }})
+	})
+	env.addUser("erin", store.RoleAnalyst, "erin's long passphrase")
+	b := env.browser()
+	b.get("/login")
+	guess := func() response { return b.post("/login", url.Values{"name": {"erin"}, "password": {"guess"}}) }
+	for range 5 {
+		guess()
+	}
+	for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		r := guess()
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != strconv.Itoa(int(wait/time.Second)) {
+			t.Fatalf("before the %v wait: status %d Retry-After %q", wait, r.status, r.header.Get("Retry-After"))
+		}
+		mustContain(t, r.body, fmt.Sprintf("try again in %d minutes", int(wait/time.Minute)))
+		now = now.Add(wait)
+		if r := guess(); r.status != http.StatusUnauthorized {
+			t.Fatalf("after the %v wait: status %d", wait, r.status)
+		}
+	}
+	now = now.Add(8 * time.Minute)
+	b.login("erin", "erin's long passphrase")
+}
+
+func TestThrottlesPage(t *testing.T) {
+	env := newTeamEnv(t, nil)
+	attacker := env.browserFrom("127.0.0.2")
+	attacker.get("/login")
+	for range 6 {
+		attacker.post("/login", url.Values{"name": {"analyst"}, "password": {"guess"}})
+	}
+	admin := env.admin()
+	if r := admin.get("/users"); !strings.Contains(r.body, `href="/users/throttles"`) {
+		t.Error("the users page does not link the throttles")
+	}
+	r := admin.get("/users/throttles")
+	if r.status != http.StatusOK {
+		t.Fatalf("throttles page: %d", r.status)
+	}
+	mustContain(t, r.body, "<td>analyst</td>", "<td>127.0.0.2</td>", "<td>5</td>")
+
+	t.Run("an analyst may not see it", func(t *testing.T) {
+		b := env.browser()
+		b.login("analyst", analystPassword)
+		if r := b.get("/users/throttles"); r.status != http.StatusForbidden {
+			t.Fatalf("status %d", r.status)
+		}
+	})
+	t.Run("clearing needs the CSRF token", func(t *testing.T) {
+		r := admin.post("/users/throttles/clear", url.Values{"account": {"analyst"}, "client": {"127.0.0.2"}, "csrf": {"forged"}})
+		if r.status != http.StatusForbidden {
+			t.Fatalf("status %d", r.status)
+		}
+	})
+	t.Run("clear", func(t *testing.T) {
+		admin.get("/users/throttles")
+		r := admin.post("/users/throttles/clear", url.Values{"account": {"analyst"}, "client": {"127.0.0.2"}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("status %d", r.status)
+		}
+		r = admin.get(r.location)
+		mustContain(t, r.body, "The throttle was cleared", `id="no-throttles"`)
+		if !contains(env.auditActions(), auth.AuditThrottleCleared) {
+			t.Error("clearing not audited")
+		}
+		if r := attacker.post("/login", url.Values{"name": {"analyst"}, "password": {"guess"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("still throttled after clearing: %d", r.status)
+		}
+		r = admin.post("/users/throttles/clear", url.Values{"account": {"analyst"}, "client": {"127.0.0.9"}})
+		if r.status != http.StatusNotFound {
+			t.Fatalf("clearing an absent throttle: %d", r.status)
 		}
 	})
 }

@@ -12,7 +12,6 @@ const (
 	msgNotFound         = "error.notfound"
 
 	msgLoginInvalid     = "login.error.invalid"
-	msgLoginLocked      = "login.error.locked"
 	msgLoginExpired     = "login.error.expired"
 	msgSetupBadToken    = "setup.error.token"
 	msgPasswordShort    = "password.error.short"

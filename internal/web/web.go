@@ -93,7 +93,7 @@ func New(deps Deps) (http.Handler, error) {
 	// Browsers' Sec-Fetch-Site and Origin headers refuse cross-site form
 	// posts before they reach the console, in addition to its CSRF tokens.
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(con))
-	return securityHeaders(recoverPanics(mux, deps.Logger)), nil
+	return securityHeaders(recoverPanics(strictQueries(mux, con), deps.Logger)), nil
 }
 
 // securityHeaders sets the browser protections on every response,
