@@ -120,24 +120,28 @@ func limitRequests(l Limits, next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		next.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: l.WriteTimeout, last: time.Now()}, r)
+		now := time.Now()
+		next.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: l.WriteTimeout, last: now, deadline: now.Add(l.WriteTimeout)}, r)
 	})
 }
 
 // progressWriter pushes the connection's write deadline forward as the
 // handler writes, at most every quarter of the timeout (setting a
-// deadline on every small write would cost more than the write).
+// deadline on every small write would cost more than the write). A
+// response that let its deadline pass is not revived: the timeout
+// bounds each pause, not only the first.
 type progressWriter struct {
 	http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	last    time.Time
+	rc       *http.ResponseController
+	timeout  time.Duration
+	last     time.Time
+	deadline time.Time
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
-	if now := time.Now(); now.Sub(p.last) >= p.timeout/4 {
-		p.last = now
-		_ = p.rc.SetWriteDeadline(now.Add(p.timeout))
+	if now := time.Now(); now.Before(p.deadline) && now.Sub(p.last) >= p.timeout/4 {
+		p.last, p.deadline = now, now.Add(p.timeout)
+		_ = p.rc.SetWriteDeadline(p.deadline)
 	}
 	return p.ResponseWriter.Write(b)
 }
