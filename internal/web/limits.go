@@ -106,13 +106,14 @@ func limitRequests(l Limits, next http.Handler) http.Handler {
 	l = l.withDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
-		limit := l.MaxBodyBytes
+		now := time.Now()
+		limit, writeDeadline := l.MaxBodyBytes, now.Add(l.WriteTimeout)
 		if uploadRoutes[r.Method+" "+r.URL.Path] {
-			limit = l.MaxUploadBytes
+			limit, writeDeadline = l.MaxUploadBytes, now.Add(l.UploadTimeout)
 			// Errors mean the writer cannot set deadlines (a test
 			// recorder): the server's own timeouts then apply.
-			_ = rc.SetReadDeadline(time.Now().Add(l.UploadTimeout))
-			_ = rc.SetWriteDeadline(time.Now().Add(l.UploadTimeout))
+			_ = rc.SetReadDeadline(writeDeadline)
+			_ = rc.SetWriteDeadline(writeDeadline)
 		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
@@ -120,8 +121,7 @@ func limitRequests(l Limits, next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		now := time.Now()
-		next.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: l.WriteTimeout, last: now, deadline: now.Add(l.WriteTimeout)}, r)
+		next.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: l.WriteTimeout, last: now, deadline: writeDeadline}, r)
 	})
 }
 
