@@ -8,13 +8,20 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/acme"
+
+	"github.com/vigil-cert/vigil/internal/config"
 )
 
 // freeAddr returns a 127.0.0.1 address nothing listens on now.
@@ -109,5 +116,39 @@ func TestServeOverHTTPS(t *testing.T) {
 	res.Body.Close()
 	if want := "https://" + webAddr + "/events?ip=192.0.2.1"; res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != want {
 		t.Fatalf("plain HTTP: %d to %q, want 301 to %q", res.StatusCode, res.Header.Get("Location"), want)
+	}
+}
+
+// TestServerTLSWithACME checks the ACME wiring without a CA: the
+// TLS-ALPN-01 protocol is offered, names outside tls.acme.domains get no
+// certificate (and cause no request to the CA), and the plain listener
+// answers HTTP-01 challenges instead of redirecting them.
+func TestServerTLSWithACME(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.TLS.ACME = config.ACME{Domains: []string{"vigil.cert.example"}, Email: "cert@cert.example",
+		DirectoryURL: "https://127.0.0.1:1/directory", CacheDir: "acme"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tlsConfig, plain, err := serverTLS(cfg, "443", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(tlsConfig.NextProtos, acme.ALPNProto) || tlsConfig.MinVersion != tls.VersionTLS12 {
+		t.Errorf("tls config: protocols %v, min version %x", tlsConfig.NextProtos, tlsConfig.MinVersion)
+	}
+	if _, err := tlsConfig.GetCertificate(&tls.ClientHelloInfo{ServerName: "elsewhere.example"}); err == nil {
+		t.Error("a certificate for a name outside tls.acme.domains")
+	}
+	for _, tc := range []struct {
+		path     string
+		redirect bool
+	}{{"/events", true}, {"/.well-known/acme-challenge/token", false}} {
+		w := httptest.NewRecorder()
+		plain.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://vigil.cert.example"+tc.path, nil))
+		if got := w.Code == http.StatusMovedPermanently || w.Code == http.StatusFound; got != tc.redirect {
+			t.Errorf("%s: status %d, redirect %v, want %v", tc.path, w.Code, got, tc.redirect)
+		}
 	}
 }
