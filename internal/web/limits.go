@@ -115,11 +115,8 @@ func limitRequests(l Limits, next http.Handler) http.Handler {
 			_ = rc.SetReadDeadline(writeDeadline)
 			_ = rc.SetWriteDeadline(writeDeadline)
 		}
-		if r.ContentLength > limit {
-			w.Header().Set("Connection", "close")
-			http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
-			return
-		}
+		// The handler meets the limit as a *http.MaxBytesError and answers
+		// in the person's language (the console's "too large" page).
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: l.WriteTimeout, last: now, deadline: writeDeadline}, r)
 	})

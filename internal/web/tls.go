@@ -125,17 +125,17 @@ func firstError(errs ...error) error {
 
 // RedirectToHTTPS answers every plain-HTTP request with a permanent
 // redirect to the same path over HTTPS on httpsPort ("" or "443": the
-// default port).
+// default port): 301 for page loads, 308 for other methods, which keeps a
+// form post a post.
 func RedirectToHTTPS(httpsPort string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if host == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			// No host to send the browser to, or a form post whose body
-			// a redirect would drop: refuse instead of guessing.
-			http.Error(w, "use HTTPS", http.StatusBadRequest)
+		if host == "" {
+			// An HTTP/1.0 request without a Host header: nowhere to send it.
+			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 			return
 		}
 		if httpsPort != "" && httpsPort != "443" {
@@ -143,7 +143,11 @@ func RedirectToHTTPS(httpsPort string) http.Handler {
 		} else if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
+		code := http.StatusMovedPermanently
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			code = http.StatusPermanentRedirect
+		}
 		w.Header().Set("Connection", "close")
-		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), code)
 	})
 }

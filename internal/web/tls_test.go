@@ -347,7 +347,7 @@ func TestRedirectToHTTPS(t *testing.T) {
 		{"default port", "443", http.MethodGet, "vigil.example.org", "/events?ip=192.0.2.1", "https://vigil.example.org/events?ip=192.0.2.1", http.StatusMovedPermanently},
 		{"other port", "8443", http.MethodGet, "vigil.example.org:8080", "/", "https://vigil.example.org:8443/", http.StatusMovedPermanently},
 		{"IPv6 host", "443", http.MethodGet, "[2001:db8::1]:80", "/login", "https://[2001:db8::1]/login", http.StatusMovedPermanently},
-		{"post refused", "443", http.MethodPost, "vigil.example.org", "/login", "", http.StatusBadRequest},
+		{"post kept a post", "443", http.MethodPost, "vigil.example.org", "/login", "https://vigil.example.org/login", http.StatusPermanentRedirect},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := http.NewRequest(tc.method, "http://"+tc.host+tc.target, nil)
