@@ -1,6 +1,9 @@
 // Package web is Vigil's HTTP front door: it mounts the analyst console,
-// the JSON API, Prometheus metrics and a health check under one handler and
-// puts the browser security headers on every response.
+// the JSON API, Prometheus metrics and a health check under one handler,
+// decides once per request who the client is and whether it came over
+// HTTPS (believing only trusted proxies), puts the browser security
+// headers on every response, and builds the servers, TLS settings and
+// limits every listener of `vigil serve` uses.
 package web
 
 import (
