@@ -26,8 +26,9 @@ type SessionConfig struct {
 	// one working shift).
 	MaxAge time.Duration
 	// Secure marks cookies Secure and __Host- prefixed even for requests
-	// without TLS, for a server behind a TLS-terminating proxy. Requests that
-	// arrive over TLS always get secure cookies.
+	// the web layer did not find to be HTTPS. Requests that arrive over
+	// TLS, directly or through a trusted proxy (see IsHTTPS), always get
+	// secure cookies; this is for a proxy that cannot say so.
 	Secure bool
 }
 
@@ -66,8 +67,10 @@ func NewSessions(st store.Sessions, cfg SessionConfig, logger *slog.Logger) *Ses
 	return &Sessions{store: st, cfg: cfg.withDefaults(), logger: logger, now: time.Now}
 }
 
-// Secure reports whether cookies for r must be Secure (and __Host-).
-func (m *Sessions) Secure(r *http.Request) bool { return m.cfg.Secure || r.TLS != nil }
+// Secure reports whether cookies for r must be Secure (and __Host-): when
+// the browser reached Vigil over HTTPS, as the web layer decided it
+// (IsHTTPS), or when the configuration says so.
+func (m *Sessions) Secure(r *http.Request) bool { return m.cfg.Secure || IsHTTPS(r) }
 
 // CookieName is the session cookie's name for r.
 func (m *Sessions) CookieName(r *http.Request) string {

@@ -2,21 +2,26 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/vigil-cert/vigil/internal/api"
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/bus"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -31,7 +36,9 @@ var cmdServe = &command{
 database, an embedded NATS JetStream server, and an inbox directory
 (./vigil-data/inbox) watched for feed files. The console and the API
 (/api/v1, described at /api/v1/openapi.json) listen on 127.0.0.1:8080;
-/healthz and /metrics (Prometheus) too.
+/healthz and /metrics (Prometheus) too. With tls.cert_file and
+tls.key_file, or tls.acme, they listen on HTTPS; behind a reverse proxy,
+list it in http.trusted_proxies (docs/configuration.md).
 
 On the first start with no user, a one-time setup link is printed to the
 log; open it to create the first administrator (or use 'vigil user add').
@@ -103,7 +110,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -150,10 +157,20 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			goRun("outbox", leased("outbox", notes.sender.Run))
 		}
 		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
+		proxies, err := cfg.HTTP.Proxies()
+		if err != nil {
+			return err
+		}
+		limits := web.Limits{
+			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout,
+			WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
+			MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
+		}
 		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier})
+			Directory: a.directory, Notifier: notes.notifier,
+			TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 		if err != nil {
 			return err
 		}
@@ -161,23 +178,31 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-		base := cfg.PublicURL
-		if base == "" {
-			base = "http://" + ln.Addr().String()
-		}
-		goRun("web", func(ctx context.Context) error {
-			go func() {
-				<-ctx.Done()
-				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer scancel()
-				srv.Shutdown(sctx)
-			}()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		srv := web.NewServer(handler, limits, a.log)
+		scheme := "http"
+		if cfg.TLS.Enabled() {
+			scheme = "https"
+			_, port, _ := net.SplitHostPort(cfg.Listen)
+			tlsConfig, plain, err := serverTLS(cfg, port, a.log)
+			if err != nil {
+				ln.Close()
 				return err
 			}
-			return nil
-		})
+			srv.TLSConfig = tlsConfig
+			if cfg.TLS.RedirectListen != "" {
+				rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
+				}
+				goRun("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
+			}
+		}
+		base := cfg.PublicURL
+		if base == "" {
+			base = scheme + "://" + ln.Addr().String()
+		}
+		goRun("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
 		goRun("collectors", runner.RunCollectors)
 		a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 		if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
@@ -203,6 +228,63 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	a.log.Info("vigil stopped")
 	return nil
+}
+
+// serverTLS returns the HTTPS settings of cfg.TLS, and the handler of the
+// plain-HTTP listener: a redirect to HTTPS on httpsPort, which with ACME
+// also answers the CA's HTTP-01 challenges.
+func serverTLS(cfg config.Config, httpsPort string, log *slog.Logger) (*tls.Config, http.Handler, error) {
+	redirect := web.RedirectToHTTPS(httpsPort)
+	if !cfg.TLS.ACME.Enabled() {
+		certs, err := web.LoadCertificateFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return web.TLSConfig(certs.GetCertificate), redirect, nil
+	}
+	cacheDir := cfg.TLS.ACME.CacheDir
+	if !filepath.IsAbs(cacheDir) {
+		cacheDir = cfg.Path(cacheDir)
+	}
+	directory := cfg.TLS.ACME.DirectoryURL
+	if directory == "" {
+		directory = config.DefaultACMEDirectory
+	}
+	m := &autocert.Manager{
+		Prompt:     autocert.AcceptTOS,
+		Cache:      autocert.DirCache(cacheDir),
+		HostPolicy: autocert.HostWhitelist(cfg.TLS.ACME.Domains...),
+		Email:      cfg.TLS.ACME.Email,
+		Client:     &acme.Client{DirectoryURL: directory},
+	}
+	tlsConfig := web.TLSConfig(m.GetCertificate)
+	// The TLS-ALPN-01 challenge arrives on the HTTPS listener itself.
+	tlsConfig.NextProtos = append(tlsConfig.NextProtos, acme.ALPNProto)
+	log.Info("tls certificates from ACME", "domains", cfg.TLS.ACME.Domains, "directory", directory, "cache", cacheDir)
+	return tlsConfig, m.HTTPHandler(redirect), nil
+}
+
+// serveHTTP runs srv on ln (over TLS when useTLS, with srv.TLSConfig)
+// until the context ends, then shuts it down gracefully.
+func serveHTTP(srv *http.Server, ln net.Listener, useTLS bool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer scancel()
+			srv.Shutdown(sctx)
+		}()
+		var err error
+		if useTLS {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
 }
 
 // watchLag publishes the bus backlog as a metric.

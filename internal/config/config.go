@@ -5,10 +5,13 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,6 +47,196 @@ type Config struct {
 	Notify notify.Config `yaml:"notify"`
 	// SMTP is the relay notifications are sent through.
 	SMTP outbox.Config `yaml:"smtp"`
+	// TLS makes the console and API listen on HTTPS.
+	TLS TLS `yaml:"tls"`
+	// HTTP sets the web listeners' limits and who may say a request
+	// arrived over HTTPS.
+	HTTP HTTP `yaml:"http"`
+}
+
+// TLS is how `vigil serve` gets its certificate: from files (cert_file,
+// key_file), from an ACME CA (acme), or not at all (plain HTTP, for
+// serving behind a TLS-terminating proxy or on the loopback interface).
+type TLS struct {
+	// CertFile and KeyFile are PEM files, read again when they change.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ACME gets and renews certificates from an ACME CA.
+	ACME ACME `yaml:"acme"`
+	// RedirectListen is a plain-HTTP address (such as ":80") that
+	// redirects browsers to HTTPS and, with ACME, answers the CA's
+	// HTTP-01 challenges; empty: none.
+	RedirectListen string `yaml:"redirect_listen"`
+}
+
+// ACME configures certificates from an ACME CA (Let's Encrypt, or a
+// private CA speaking ACME).
+type ACME struct {
+	// Domains are the names certificates are requested for; only these.
+	Domains []string `yaml:"domains"`
+	// Email is the contact the CA writes to about expiring certificates.
+	Email string `yaml:"email"`
+	// DirectoryURL is the CA's ACME directory (default Let's Encrypt).
+	DirectoryURL string `yaml:"directory_url"`
+	// CacheDir keeps the account key and certificates; relative to the
+	// data directory.
+	CacheDir string `yaml:"cache_dir"`
+}
+
+// Enabled reports whether any certificate source is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ACME.Enabled() }
+
+// Enabled reports whether ACME is configured.
+func (a ACME) Enabled() bool { return len(a.Domains) > 0 || a.Email != "" || a.DirectoryURL != "" }
+
+// DefaultACMEDirectory is Let's Encrypt's production directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// HTTP bounds the web listeners and names the proxies in front of them.
+type HTTP struct {
+	// TrustedProxies are addresses or networks (CIDR) of reverse proxies
+	// whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers are
+	// believed; from anyone else they are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// HSTS is the Strict-Transport-Security header sent with HTTPS
+	// responses; "off" sends none.
+	HSTS string `yaml:"hsts"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// each connection; WriteTimeout counts from the last progress, so
+	// long exports that keep streaming complete.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// UploadTimeout replaces ReadTimeout for file uploads.
+	UploadTimeout time.Duration `yaml:"upload_timeout"`
+	// MaxHeaderBytes, MaxBodyBytes and MaxUploadBytes bound a request's
+	// header, its body, and the body of a file upload.
+	MaxHeaderBytes int   `yaml:"max_header_bytes"`
+	MaxBodyBytes   int64 `yaml:"max_body_bytes"`
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+}
+
+// DefaultHTTP are the limits used without configuration.
+func DefaultHTTP() HTTP {
+	return HTTP{
+		HSTS:              "max-age=31536000; includeSubDomains",
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		UploadTimeout:     10 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		MaxBodyBytes:      1 << 20,
+		MaxUploadBytes:    32 << 20,
+	}
+}
+
+// Proxies parses TrustedProxies; Validate has checked them.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range h.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+				return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Reason: fmt.Sprintf("%q: want an address or a network such as 10.0.0.0/8", s)}
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Reason: fmt.Sprintf("%q: want an address or a network such as 10.0.0.0/8", s)}
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+var hstsValue = regexp.MustCompile(`^max-age=[0-9]{1,10}(; ?includeSubDomains)?(; ?preload)?$`)
+
+// validate checks the TLS settings, reading the certificate files so that
+// a wrong path or a mismatched key stops Vigil at start, not at the first
+// browser's handshake.
+func (t TLS) validate() error {
+	if t.CertFile != "" || t.KeyFile != "" {
+		if t.ACME.Enabled() {
+			return &Error{Key: "tls.acme", Reason: "use either cert_file and key_file or acme, not both"}
+		}
+		if t.CertFile == "" {
+			return &Error{Key: "tls.cert_file", Reason: "missing: key_file needs its certificate"}
+		}
+		if t.KeyFile == "" {
+			return &Error{Key: "tls.key_file", Reason: "missing: cert_file needs its private key"}
+		}
+		for _, f := range []struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
+			file, err := os.Open(f.path)
+			if err != nil {
+				return &Error{Key: f.key, Reason: fmt.Sprintf("cannot read %s: %v", f.path, errors.Unwrap(err))}
+			}
+			file.Close()
+		}
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			return &Error{Key: "tls.cert_file", Reason: fmt.Sprintf("%s and %s are not a certificate and its key: %v", t.CertFile, t.KeyFile, err)}
+		}
+	}
+	if t.ACME.Enabled() {
+		if len(t.ACME.Domains) == 0 {
+			return &Error{Key: "tls.acme.domains", Reason: "missing: name the domains to request certificates for"}
+		}
+		for i, d := range t.ACME.Domains {
+			if !domainName.MatchString(d) {
+				return &Error{Key: fmt.Sprintf("tls.acme.domains[%d]", i), Reason: fmt.Sprintf("%q is not a domain name", d)}
+			}
+		}
+		if t.ACME.Email != "" && !strings.Contains(t.ACME.Email, "@") {
+			return &Error{Key: "tls.acme.email", Reason: "want an e-mail address"}
+		}
+		if u, err := url.Parse(t.ACME.DirectoryURL); t.ACME.DirectoryURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+			return &Error{Key: "tls.acme.directory_url", Reason: "want an https:// URL"}
+		}
+	}
+	if t.RedirectListen != "" {
+		if !t.Enabled() {
+			return &Error{Key: "tls.redirect_listen", Reason: "redirects to HTTPS, which needs cert_file and key_file or acme"}
+		}
+		if _, _, err := net.SplitHostPort(t.RedirectListen); err != nil {
+			return &Error{Key: "tls.redirect_listen", Reason: fmt.Sprintf("want host:port, got %q", t.RedirectListen)}
+		}
+	}
+	return nil
+}
+
+var domainName = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$`)
+
+func (h HTTP) validate() error {
+	if _, err := h.Proxies(); err != nil {
+		return err
+	}
+	if h.HSTS != "off" && !hstsValue.MatchString(h.HSTS) {
+		return &Error{Key: "http.hsts", Reason: `want "max-age=SECONDS[; includeSubDomains][; preload]" or "off"`}
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"http.read_header_timeout", h.ReadHeaderTimeout}, {"http.read_timeout", h.ReadTimeout},
+		{"http.write_timeout", h.WriteTimeout}, {"http.idle_timeout", h.IdleTimeout}, {"http.upload_timeout", h.UploadTimeout}} {
+		if t.d < time.Second {
+			return &Error{Key: t.key, Reason: "want at least 1s"}
+		}
+	}
+	if h.MaxHeaderBytes < 4096 {
+		return &Error{Key: "http.max_header_bytes", Reason: "want at least 4096"}
+	}
+	if h.MaxBodyBytes < 64<<10 {
+		return &Error{Key: "http.max_body_bytes", Reason: "want at least 65536"}
+	}
+	if h.MaxUploadBytes < h.MaxBodyBytes {
+		return &Error{Key: "http.max_upload_bytes", Reason: "want at least max_body_bytes"}
+	}
+	return nil
 }
 
 // Constituency tunes the table that tells which organisation owns an
@@ -151,6 +344,8 @@ func Default() Config {
 		Constituency: Constituency{Reload: 10 * time.Second},
 		Notify:       notify.DefaultConfig(),
 		SMTP:         outbox.DefaultConfig(),
+		TLS:          TLS{ACME: ACME{CacheDir: "acme"}},
+		HTTP:         DefaultHTTP(),
 	}
 }
 
@@ -233,6 +428,11 @@ func (c *Config) ApplyEnv(env func(string) string) error {
 	set("VIGIL_SMTP_USERNAME", &c.SMTP.Username)
 	set("VIGIL_SMTP_PASSWORD", &c.SMTP.Password)
 	set("VIGIL_NOTIFY_FROM", &c.Notify.From)
+	set("VIGIL_TLS_CERT_FILE", &c.TLS.CertFile)
+	set("VIGIL_TLS_KEY_FILE", &c.TLS.KeyFile)
+	if v := env("VIGIL_TRUSTED_PROXIES"); v != "" {
+		c.HTTP.TrustedProxies = strings.Split(v, ",")
+	}
 	if v := env("VIGIL_PIPELINE_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -345,6 +545,12 @@ func (c *Config) Validate() error {
 			return &Error{Key: "notify." + fe.Field, Reason: fe.Reason}
 		}
 		return &Error{Key: "notify", Reason: err.Error()}
+	}
+	if err := c.TLS.validate(); err != nil {
+		return err
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
 	}
 	// The relay is checked when something will be sent through it, or
 	// when it is set at all (a typo should not wait for the first mail).

@@ -39,6 +39,29 @@ func TestBadFiles(t *testing.T) {
 		"smtp-tls.bad.yml":           "config: smtp.tls: none sends mail and passwords in clear",
 		"dead-letters-count.bad.yml": "config: pipeline.dead_letters.max_per_input: want 1 to 10000000",
 		"dead-letters-bytes.bad.yml": "config: pipeline.dead_letters.max_bytes_per_input: want 65536",
+		"listen.bad.yml":         "config: listen: want host:port",
+		"unknown-key.bad.yml":    "field lisen not found",
+		"batch.bad.yml":          "config: pipeline.batch_size: want 1 to 100000",
+		"duplicate-feed.bad.yml": `config: feeds[1].name: feed "a" defined twice`,
+		"tlp.bad.yml":            "config: feeds[0].tlp:",
+		"database.bad.yml":       "config: database:",
+		"workers-type.bad.yml":   "config: line 2:",
+		"cache.bad.yml":          "config: sqlite.cache_mib: want 2 to 65536",
+		"notify-from.bad.yml":    "config: notify.from: required when notifications are enabled",
+		"notify-relay.bad.yml":   "config: smtp.host: missing",
+		"smtp-tls.bad.yml":       "config: smtp.tls: none sends mail and passwords in clear",
+
+		"tls-cert-without-key.bad.yml": "config: tls.key_file: missing: cert_file needs its private key",
+		"tls-key-without-cert.bad.yml": "config: tls.cert_file: missing: key_file needs its certificate",
+		"tls-unreadable.bad.yml":       "config: tls.cert_file: cannot read testdata/tls/missing.pem: no such file or directory",
+		"tls-mismatch.bad.yml":         "config: tls.cert_file: testdata/tls/cert.pem and testdata/tls/other-key.pem are not a certificate and its key",
+		"tls-both.bad.yml":             "config: tls.acme: use either cert_file and key_file or acme, not both",
+		"acme-no-domains.bad.yml":      "config: tls.acme.domains: missing",
+		"acme-directory.bad.yml":       "config: tls.acme.directory_url: want an https:// URL",
+		"redirect-without-tls.bad.yml": "config: tls.redirect_listen: redirects to HTTPS, which needs",
+		"trusted-proxies.bad.yml":      `config: http.trusted_proxies[1]: "10.0.0.0/33": want an address or a network`,
+		"hsts.bad.yml":                 "config: http.hsts: want",
+		"http-timeout.bad.yml":         "config: http.write_timeout: want at least 1s",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -86,6 +109,40 @@ func TestFullFileValues(t *testing.T) {
 	}
 }
 
+func TestTLSAndHTTPValues(t *testing.T) {
+	cfg, err := Load("testdata/tls-files.good.yml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.TLS.Enabled() || cfg.TLS.ACME.Enabled() || cfg.TLS.RedirectListen != "0.0.0.0:80" {
+		t.Fatalf("tls %+v", cfg.TLS)
+	}
+	if cfg.HTTP.WriteTimeout.Minutes() != 2 || cfg.HTTP.MaxUploadBytes != 64<<20 || cfg.HTTP.ReadTimeout != DefaultHTTP().ReadTimeout {
+		t.Fatalf("http not read over its defaults: %+v", cfg.HTTP)
+	}
+	cfg, err = Load("testdata/tls-acme.good.yml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.TLS.ACME.Enabled() || len(cfg.TLS.ACME.Domains) != 2 || cfg.TLS.ACME.CacheDir != "/var/lib/vigil/acme" {
+		t.Fatalf("acme %+v", cfg.TLS.ACME)
+	}
+	cfg, err = Load("testdata/behind-proxy.good.yml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := cfg.HTTP.Proxies()
+	if err != nil || len(proxies) != 3 || proxies[0].String() != "127.0.0.1/32" || proxies[1].String() != "::1/128" || proxies[2].String() != "10.20.0.0/16" {
+		t.Fatalf("trusted proxies %v %v", proxies, err)
+	}
+	if cfg.TLS.Enabled() {
+		t.Fatal("TLS on without a certificate source")
+	}
+	if def := Default(); def.TLS.Enabled() || len(def.HTTP.TrustedProxies) != 0 || def.HTTP.HSTS != "max-age=31536000; includeSubDomains" {
+		t.Fatalf("defaults: %+v %+v", def.TLS, def.HTTP)
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	env := map[string]string{"VIGIL_LISTEN": "127.0.0.1:7000", "VIGIL_DATA": "/tmp/x", "VIGIL_PIPELINE_WORKERS": "3"}
 	cfg, err := Load("testdata/minimal.good.yml", func(k string) string { return env[k] })
@@ -94,6 +151,12 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 	if cfg.Listen != "127.0.0.1:7000" || cfg.Data != "/tmp/x" || cfg.Pipeline.Workers != 3 {
 		t.Fatalf("env not applied: %+v", cfg)
+	}
+	env["VIGIL_TRUSTED_PROXIES"] = "127.0.0.1,10.0.0.0/8"
+	env["VIGIL_TLS_CERT_FILE"] = "testdata/tls/cert.pem"
+	env["VIGIL_TLS_KEY_FILE"] = "testdata/tls/key.pem"
+	if cfg, err = Load("", func(k string) string { return env[k] }); err != nil || len(cfg.HTTP.TrustedProxies) != 2 || !cfg.TLS.Enabled() {
+		t.Fatalf("tls and proxy env not applied: %+v %+v %v", cfg.TLS, cfg.HTTP.TrustedProxies, err)
 	}
 	env["VIGIL_PIPELINE_WORKERS"] = "x"
 	if _, err := Load("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "VIGIL_PIPELINE_WORKERS") {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -193,10 +195,91 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	}
 }
 
+// TestBrowserConsoleOverHTTPS logs in to the console in Chromium over
+// HTTPS, served the way `vigil serve` serves it with certificate files (a
+// certificate from a CA made for the test), and checks what the browser
+// kept: a __Host- session cookie that is Secure and HttpOnly, and the
+// Strict-Transport-Security header on the pages.
+func TestBrowserConsoleOverHTTPS(t *testing.T) {
+	st := openStore(t)
+	addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
+	if _, err := st.InsertEvents(context.Background(), []*event.Event{testEvent(t, "",
+		"time.source", "2025-03-01T10:00:00Z", "feed.name", "shadowserver-scan-rdp",
+		"classification.taxonomy", "vulnerable", "classification.type", "vulnerable-system",
+		"source.ip", "192.0.2.10", "source.port", "3389")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t)
+	certFile, keyFile := ca.issue(t, t.TempDir(), "console", 42)
+	certs, err := LoadCertificateFiles(certFile, keyFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Deps{Store: st, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveTLS(t, h, certs)
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("server at %s", base)
+	}
+
+	// The test CA is not in Chromium's store; the certificate itself is
+	// checked by TestCertificateReload with a verifying client.
+	tctx := startChromium(t, base+"/events", chromedp.Flag("ignore-certificate-errors", true))
+	err = chromedp.Do(tctx,
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("cidr")),
+	)
+	if err != nil {
+		t.Fatalf("log in over HTTPS: %v", err)
+	}
+
+	cookies := run(t, tctx, func(ctx context.Context, target *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, target, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
+	})
+	var session *network.Cookie
+	for _, c := range cookies.Cookies {
+		switch c.Name {
+		case "__Host-vigil-session":
+			session = c
+		case "vigil-session", "vigil-form":
+			t.Errorf("the browser holds an unprefixed cookie %s", c.Name)
+		}
+	}
+	if session == nil {
+		t.Fatalf("no __Host-vigil-session cookie in the browser; it has %d cookies", len(cookies.Cookies))
+	}
+	if !session.Secure || !session.HTTPOnly || session.Path != "/" || session.Domain != "127.0.0.1" || session.SameSite != network.CookieSameSiteLax {
+		t.Errorf("session cookie: secure %v, httpOnly %v, path %q, domain %q, sameSite %q", session.Secure, session.HTTPOnly, session.Path, session.Domain, session.SameSite)
+	}
+
+	res := run(t, tctx, chromedp.NavigateResponse(base+"/events?cidr=192.0.2.0/24"))
+	hsts := ""
+	for name, v := range res.Headers {
+		if strings.EqualFold(name, "Strict-Transport-Security") {
+			hsts, _ = v.(string)
+		}
+	}
+	if hsts != DefaultHSTS {
+		t.Errorf("Strict-Transport-Security %q, want %q (headers %v)", hsts, DefaultHSTS, res.Headers)
+	}
+	if res.Status != 200 || res.SecurityDetails == nil || (res.SecurityDetails.Protocol != "TLS 1.3" && res.SecurityDetails.Protocol != "TLS 1.2") {
+		t.Errorf("events page: status %d, security %+v", res.Status, res.SecurityDetails)
+	}
+	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); len(rows) != 1 {
+		t.Errorf("search over HTTPS found %d rows, want 1", len(rows))
+	}
+	screenshot(t, tctx, "https-events")
+}
+
 // startChromium starts headless Chromium on a page and returns the
 // browser's context, bounded to 90 seconds; the browser stops with the
-// test.
-func startChromium(t *testing.T, url string) context.Context {
+// test. extra adds command-line options.
+func startChromium(t *testing.T, url string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test: %v", chromiumPath, err)
@@ -214,6 +297,7 @@ func startChromium(t *testing.T, url string) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1400, 1000),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)

@@ -1,6 +1,9 @@
 // Package web is Vigil's HTTP front door: it mounts the analyst console,
-// the JSON API, Prometheus metrics and a health check under one handler and
-// puts the browser security headers on every response.
+// the JSON API, Prometheus metrics and a health check under one handler,
+// decides once per request who the client is and whether it came over
+// HTTPS (believing only trusted proxies), puts the browser security
+// headers on every response, and builds the servers, TLS settings and
+// limits every listener of `vigil serve` uses.
 package web
 
 import (
@@ -31,9 +34,19 @@ type Deps struct {
 	// FeedNames lists configured feeds, shown even before their first run.
 	FeedNames func() []string
 	Version   string
-	// Sessions sets session lifetimes; set Sessions.Secure behind a
-	// TLS-terminating proxy. The zero value is fine for direct serving.
+	// Sessions sets session lifetimes. Cookies are Secure and __Host-
+	// whenever the request is HTTPS (see TrustedProxies); Sessions.Secure
+	// forces that for a proxy that cannot say so.
 	Sessions auth.SessionConfig
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* and
+	// Forwarded headers are believed; empty believes nobody's.
+	TrustedProxies TrustedProxies
+	// HSTS is the Strict-Transport-Security value sent over HTTPS: ""
+	// means DefaultHSTS, "off" sends none.
+	HSTS string
+	// Limits bound request bodies and slow responses; zero fields take
+	// DefaultLimits' values. Give the same Limits to NewServer.
+	Limits Limits
 	// Limiter counts login failures; nil means auth.DefaultLimiter.
 	Limiter *auth.Limiter
 
@@ -52,6 +65,9 @@ type Deps struct {
 // ContentSecurityPolicy allows only this site's stylesheet and images
 // (data: for the TOTP QR code), no scripts at all, and no framing.
 const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// DefaultHSTS tells browsers to use HTTPS for a year, on subdomains too.
+const DefaultHSTS = "max-age=31536000; includeSubDomains"
 
 // New builds the handler for `vigil serve`.
 func New(deps Deps) (http.Handler, error) {
@@ -94,11 +110,24 @@ func New(deps Deps) (http.Handler, error) {
 	// posts before they reach the console, in addition to its CSRF tokens.
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(con))
 	return securityHeaders(recoverPanics(strictQueries(mux, con), deps.Logger)), nil
+	hsts := deps.HSTS
+	switch hsts {
+	case "":
+		hsts = DefaultHSTS
+	case "off":
+		hsts = ""
+	}
+	// The client decision comes first: every layer after it, and every
+	// handler, reads it through auth.ClientOf.
+	return clientDecision(deps.TrustedProxies,
+		securityHeaders(hsts, limitRequests(deps.Limits, recoverPanics(mux, deps.Logger)))), nil
 }
 
 // securityHeaders sets the browser protections on every response,
-// whichever handler writes it.
-func securityHeaders(next http.Handler) http.Handler {
+// whichever handler writes it. HSTS goes only with HTTPS responses (RFC
+// 6797 has browsers ignore it over HTTP), including those a trusted
+// proxy received over HTTPS.
+func securityHeaders(hsts string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
@@ -107,8 +136,8 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		if hsts != "" && auth.IsHTTPS(r) {
+			h.Set("Strict-Transport-Security", hsts)
 		}
 		next.ServeHTTP(w, r)
 	})
