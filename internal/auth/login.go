@@ -96,21 +96,18 @@ func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User,
 	}
 	method, ok, err := ProveSecondFactor(ctx, l.store, u, code, l.now())
 	if err != nil {
+		l.limiter.Passed(attempt) // the store failed, not the guess
 		return err
 	}
 	if !ok {
-		l.limiter.Fail(ipKey(ip), userKey(u.Name))
 		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong or used second-factor code from " + ip})
-		l.auditLockout(ctx, ip, u.Name)
+		l.auditThrottles(ctx, l.limiter.Failed(attempt))
 		return ErrInvalidCredentials
 	}
+	l.limiter.Passed(attempt)
 	if method == MethodRecoveryCode {
 		l.auditRecoveryCode(ctx, u, "login from "+ip)
 	}
-	if !VerifyTOTP(u.TOTPSecret, code, l.now()) {
-		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong second-factor code from " + ip})
-		l.auditThrottles(ctx, l.limiter.Failed(attempt))
-	l.limiter.Passed(attempt)
 	return nil
 }
 
@@ -119,11 +116,13 @@ func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User,
 // second factor, a current code or a recovery code, so that a stolen
 // session alone is not enough. Failures count like failed logins.
 func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, password, code string) error {
-	if !l.limiter.Allowed(ipKey(ip), userKey(u.Name)) {
-		return ErrRateLimited
+	attempt, err := l.limiter.Begin(u.Name, ip)
+	if err != nil {
+		return err
 	}
 	ok, err := CheckPassword(u.PasswordHash, password)
 	if err != nil && !errors.Is(err, ErrBadHash) {
+		l.limiter.Passed(attempt)
 		return fmt.Errorf("reauthenticate %s: %w", u.Name, err)
 	}
 	// The code is only tried after the password, so a wrong password does
@@ -132,15 +131,16 @@ func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, pa
 	if ok && u.TOTPSecret != "" {
 		method, ok, err = ProveSecondFactor(ctx, l.store, u, code, l.now())
 		if err != nil {
+			l.limiter.Passed(attempt)
 			return fmt.Errorf("reauthenticate %s: %w", u.Name, err)
 		}
 	}
 	if !ok {
-		l.limiter.Fail(ipKey(ip), userKey(u.Name))
 		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "account.reauth.failure", Target: u.Name, Detail: "wrong password or second-factor code from " + ip})
-		l.auditLockout(ctx, ip, u.Name)
+		l.auditThrottles(ctx, l.limiter.Failed(attempt))
 		return ErrInvalidCredentials
 	}
+	l.limiter.Passed(attempt)
 	if method == MethodRecoveryCode {
 		l.auditRecoveryCode(ctx, u, "account change from "+ip)
 	}

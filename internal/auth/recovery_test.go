@@ -29,7 +29,7 @@ func TestSecondFactorCodeWorksOnce(t *testing.T) {
 	ctx := context.Background()
 	u := withTOTP(t, st, addUser(t, st, "ann"))
 	now := time.Date(2025, 3, 1, 12, 0, 15, 0, time.UTC)
-	l, err := NewLogins(st, NewLimiter(100, time.Hour, time.Hour), nil)
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 	if err := st.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLogins(st, NewLimiter(100, time.Hour, time.Hour), nil)
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestReauthenticate(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2025, 3, 1, 12, 0, 15, 0, time.UTC)
-	l, err := NewLogins(st, NewLimiter(100, time.Hour, time.Hour), nil)
+	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,18 +5,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// ClientAddress is the address login throttles count against: the one a
-// middleware set with WithClientAddress (having decided which proxies'
-// headers to believe), else the connection's peer without its port.
-// X-Forwarded-For and Forwarded are not read here: anyone can set them.
+// ClientAddress is the address login throttles count against, as text:
+// the web layer's decision (ClientAddr: a trusted proxy's forwarded
+// address, else the connection's peer), or RemoteAddr's host when that is
+// not an address. Forwarding headers from anyone else are not believed.
 func ClientAddress(r *http.Request) string {
-	if addr, ok := r.Context().Value(clientAddressKey{}).(string); ok && addr != "" {
-		return addr
+	if addr := ClientAddr(r); addr.IsValid() {
+		return addr.String()
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -25,12 +26,12 @@ func ClientAddress(r *http.Request) string {
 	return host
 }
 
-type clientAddressKey struct{}
-
-// WithClientAddress returns r carrying addr as its client address, for
-// the middleware that decides it from a trusted proxy's headers.
+// WithClientAddress returns r carrying addr as its client address, keeping
+// what was decided about HTTPS; for tests and middleware.
 func WithClientAddress(r *http.Request, addr string) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), clientAddressKey{}, addr))
+	c := ClientOf(r)
+	c.Addr, _ = netip.ParseAddr(addr)
+	return r.WithContext(WithClient(r.Context(), c))
 }
 
 // Audit actions of login throttles.

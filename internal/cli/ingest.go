@@ -68,14 +68,7 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	if cfg.Log.Level == "info" {
 		cfg.Log.Level = "warn"
 	}
-	a, err := openApp(ctx, cfg, c.stderr, c.getenv)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	transport := pipeline.NewLocal(2 * cfg.Pipeline.Workers)
-	runner, err := a.buildRunner(ctx, transport, nil, false)
-	ing, err := startIngestion(ctx, cfg, c.stderr)
+	ing, err := startIngestion(ctx, cfg, c.stderr, c.getenv)
 	if err != nil {
 		return err
 	}
@@ -115,8 +108,8 @@ type ingestion struct {
 	done   chan struct{}
 }
 
-func startIngestion(ctx context.Context, cfg config.Config, logOut io.Writer) (*ingestion, error) {
-	a, err := openApp(ctx, cfg, logOut)
+func startIngestion(ctx context.Context, cfg config.Config, logOut io.Writer, getenv func(string) string) (*ingestion, error) {
+	a, err := openApp(ctx, cfg, logOut, getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -118,7 +118,7 @@ func FuzzIngest(f *testing.F) {
 	if err := cfg.Validate(); err != nil {
 		f.Fatal(err)
 	}
-	ing, err := startIngestion(ctx, cfg, io.Discard)
+	ing, err := startIngestion(ctx, cfg, io.Discard, func(string) string { return "" })
 	if err != nil {
 		f.Fatal(err)
 	}

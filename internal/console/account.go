@@ -144,7 +144,7 @@ func (c *Console) startTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 // second factor: a stolen session alone must not replace or remove it.
 // It answers the request itself when the check fails.
 func (c *Console) reauthenticate(w http.ResponseWriter, r *http.Request, v *visit, keep func(*accountPage)) bool {
-	err := c.logins.Reauthenticate(r.Context(), clientIP(r), v.user, r.PostFormValue("password"), r.PostFormValue("current_code"))
+	err := c.logins.Reauthenticate(r.Context(), auth.ClientAddress(r), v.user, r.PostFormValue("password"), r.PostFormValue("current_code"))
 	switch {
 	case err == nil:
 		return true

@@ -50,7 +50,9 @@ func enrolled(t *testing.T, env *testEnv, name, password string) (*browser, stri
 // make new recovery codes.
 func TestSecondFactorChangeNeedsPasswordAndCode(t *testing.T) {
 	// The refusals below are more than the default limit of failures.
-	env := newEnv(t, func(c *Config) { c.Limiter = auth.NewLimiter(100, time.Hour, time.Hour) })
+	env := newEnv(t, func(c *Config) {
+		c.Limiter = auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100})
+	})
 	ctx := context.Background()
 	u := env.addUser("gina", store.RoleAnalyst, "gina's long passphrase")
 	b, secret, codes := enrolled(t, env, "gina", "gina's long passphrase")

@@ -13,8 +13,11 @@ const (
 	msgTitleThrottles        = "title.throttles"
 	msgLoginThrottledPair    = "login.error.throttled.pair"
 	msgLoginThrottledAddress = "login.error.throttled.address"
-	msgDoneThrottle          = "done.throttle"
-	msgThrottleGone          = "throttles.error.gone"
+	// msgLoginLocked answers a second-factor change refused while the
+	// account is throttled from this address.
+	msgLoginLocked  = "login.error.locked"
+	msgDoneThrottle = "done.throttle"
+	msgThrottleGone = "throttles.error.gone"
 )
 
 // throttlesPage is the data of the login throttles page.

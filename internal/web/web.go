@@ -109,7 +109,6 @@ func New(deps Deps) (http.Handler, error) {
 	// Browsers' Sec-Fetch-Site and Origin headers refuse cross-site form
 	// posts before they reach the console, in addition to its CSRF tokens.
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(con))
-	return securityHeaders(recoverPanics(strictQueries(mux, con), deps.Logger)), nil
 	hsts := deps.HSTS
 	switch hsts {
 	case "":
@@ -120,7 +119,7 @@ func New(deps Deps) (http.Handler, error) {
 	// The client decision comes first: every layer after it, and every
 	// handler, reads it through auth.ClientOf.
 	return clientDecision(deps.TrustedProxies,
-		securityHeaders(hsts, limitRequests(deps.Limits, recoverPanics(mux, deps.Logger)))), nil
+		securityHeaders(hsts, limitRequests(deps.Limits, recoverPanics(strictQueries(mux, con), deps.Logger)))), nil
 }
 
 // securityHeaders sets the browser protections on every response,
