@@ -178,8 +178,7 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			}
 			// The dead letter keeps the line as it came, so a retry
 			// reads the same bytes.
-			sink.Reject(bytes.Clone(original), fmt.Errorf("line %d: %w", n, err))
-			sink.Reject(bytes.Clone(line), &pipeline.LineError{Line: n, Err: err})
+			sink.Reject(bytes.Clone(original), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		if e == nil {
