@@ -46,34 +46,26 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults fills the zero fields from DefaultLimits.
+// withDefaults fills the zero (or negative) fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.ReadHeaderTimeout <= 0 {
-		l.ReadHeaderTimeout = d.ReadHeaderTimeout
-	}
-	if l.ReadTimeout <= 0 {
-		l.ReadTimeout = d.ReadTimeout
-	}
-	if l.WriteTimeout <= 0 {
-		l.WriteTimeout = d.WriteTimeout
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = d.IdleTimeout
-	}
-	if l.UploadTimeout <= 0 {
-		l.UploadTimeout = d.UploadTimeout
-	}
-	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if l.MaxUploadBytes <= 0 {
-		l.MaxUploadBytes = d.MaxUploadBytes
-	}
+	l.ReadHeaderTimeout = positiveOr(l.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	l.ReadTimeout = positiveOr(l.ReadTimeout, d.ReadTimeout)
+	l.WriteTimeout = positiveOr(l.WriteTimeout, d.WriteTimeout)
+	l.IdleTimeout = positiveOr(l.IdleTimeout, d.IdleTimeout)
+	l.UploadTimeout = positiveOr(l.UploadTimeout, d.UploadTimeout)
+	l.MaxHeaderBytes = positiveOr(l.MaxHeaderBytes, d.MaxHeaderBytes)
+	l.MaxBodyBytes = positiveOr(l.MaxBodyBytes, d.MaxBodyBytes)
+	l.MaxUploadBytes = positiveOr(l.MaxUploadBytes, d.MaxUploadBytes)
 	return l
+}
+
+// positiveOr is v when it is above zero, else fallback.
+func positiveOr[T int | int64 | time.Duration](v, fallback T) T {
+	if v > 0 {
+		return v
+	}
+	return fallback
 }
 
 // NewServer returns an HTTP server for h with every timeout and size
