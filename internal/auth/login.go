@@ -99,16 +99,8 @@ func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User,
 		l.limiter.Passed(attempt) // the store failed, not the guess
 		return err
 	}
-	if !ok {
-		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.failure", Target: u.Name, Detail: "wrong or used second-factor code from " + ip})
-		l.auditThrottles(ctx, l.limiter.Failed(attempt))
-		return ErrInvalidCredentials
-	}
-	l.limiter.Passed(attempt)
-	if method == MethodRecoveryCode {
-		l.auditRecoveryCode(ctx, u, "login from "+ip)
-	}
-	return nil
+	return l.settle(ctx, attempt, u, ok, method,
+		store.AuditEntry{Action: "login.failure", Detail: "wrong or used second-factor code from " + ip}, "login from "+ip)
 }
 
 // Reauthenticate is asked before a change that could take an account
@@ -135,14 +127,23 @@ func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, pa
 			return fmt.Errorf("reauthenticate %s: %w", u.Name, err)
 		}
 	}
+	return l.settle(ctx, attempt, u, ok, method,
+		store.AuditEntry{Action: "account.reauth.failure", Detail: "wrong password or second-factor code from " + ip}, "account change from "+ip)
+}
+
+// settle ends a second-factor attempt of u: a failure is audited as
+// failure (completed with u) and counted by the limiter; a success frees
+// the attempt, and a recovery code's use is audited with why.
+func (l *Logins) settle(ctx context.Context, attempt *Attempt, u store.User, ok bool, method SecondFactorMethod, failure store.AuditEntry, why string) error {
 	if !ok {
-		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "account.reauth.failure", Target: u.Name, Detail: "wrong password or second-factor code from " + ip})
+		failure.UserID, failure.Actor, failure.Target = u.ID, u.Name, u.Name
+		l.audit(ctx, failure)
 		l.auditThrottles(ctx, l.limiter.Failed(attempt))
 		return ErrInvalidCredentials
 	}
 	l.limiter.Passed(attempt)
 	if method == MethodRecoveryCode {
-		l.auditRecoveryCode(ctx, u, "account change from "+ip)
+		l.auditRecoveryCode(ctx, u, why)
 	}
 	return nil
 }
