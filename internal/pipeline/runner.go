@@ -244,7 +244,11 @@ type sink struct {
 	stored       int64
 	// refused is set once the input passed a limit.
 	refused *refusal
-	counter *lineCounter
+	// report is the input's report type within the feed (SetReport);
+	// warnings counts Warn.
+	report   string
+	warnings int64
+	counter  *lineCounter
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -295,6 +299,17 @@ func (s *sink) label(e *event.Event) {
 	}
 	if !f.KeepRaw {
 		e.Delete("raw")
+	}
+}
+
+// Report implements ReportKeeper.
+func (s *sink) Report(name string) { s.report = name }
+
+// Warn implements ReportKeeper.
+func (s *sink) Warn(reason error) {
+	s.warnings++
+	if s.warnings == 1 {
+		s.r.log.Warn("input read with warnings", "feed", s.feed.Name, "report", s.report, "input", s.source, "first", reason)
 	}
 }
 
