@@ -269,9 +269,7 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 	tick := time.NewTicker(c.interval)
 	defer tick.Stop()
 	for {
-		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
-			c.logger.Error("Reports API run failed", "err", err)
-		}
+		c.Fetch(ctx, deliver) // logs and records its own failure
 		select {
 		case <-ctx.Done():
 			return nil
@@ -286,9 +284,13 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 // as the feed's last error, says what failed.
 func (c *ShadowserverAPI) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	err := c.fetch(ctx, deliver)
-	if ctx.Err() == nil {
-		c.recordRun(ctx, err)
+	if ctx.Err() != nil {
+		return err
 	}
+	if err != nil {
+		c.logger.Error("Reports API run failed; trying again at the next run", "err", c.redact(err.Error()))
+	}
+	c.recordRun(ctx, err)
 	return err
 }
 
