@@ -471,14 +471,16 @@ func (c *ShadowserverAPI) downloadLink(ctx context.Context, entry reportEntry) (
 
 // inputName is the name the parser sees: the report's file name, which
 // carries its date and type (2026-11-20-scan_rdp-belgium-geo.csv), ending
-// in .json for the JSON form.
+// in .json for the JSON form, and never a path.
 func (c *ShadowserverAPI) inputName(entry reportEntry) string {
 	name := path.Base(strings.ReplaceAll(entry.File, "\\", "/"))
 	if name == "." || name == "/" || name == "" {
-		name = entry.Type + ".csv"
-		if entry.Type == "" {
-			name = "report-" + entry.ID + ".csv"
-		}
+		name = "report-" + entry.ID + ".csv"
+	}
+	if entry.Type != "" && !strings.Contains(name, entry.Type) {
+		// The parser reads the type from the name; a name that lacks
+		// it gets it in the form Shadowserver's own names have.
+		name = reportDate(entry, c.now()) + "-" + entry.Type + "-" + name
 	}
 	if c.format == ShadowserverFormatJSON {
 		base := strings.TrimSuffix(name, ".gz")

@@ -678,3 +678,25 @@ func TestSignShadowserverRequest(t *testing.T) {
 		t.Errorf("signature %s, want %s", got, want)
 	}
 }
+
+func TestShadowserverAPIInputName(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		entry  reportEntry
+		want   string
+	}{
+		{"csv", reportEntry{ID: "1", Type: "scan_rdp", File: "2026-11-20-scan_rdp-belgium-geo.csv"}, "2026-11-20-scan_rdp-belgium-geo.csv"},
+		{"csv", reportEntry{ID: "1", Type: "scan_rdp", File: "2026-11-20-scan_rdp-belgium-geo.csv.gz"}, "2026-11-20-scan_rdp-belgium-geo.csv.gz"},
+		{"json", reportEntry{ID: "1", Type: "scan_rdp", File: "2026-11-20-scan_rdp-belgium-geo.csv"}, "2026-11-20-scan_rdp-belgium-geo.json"},
+		{"json", reportEntry{ID: "1", Type: "scan_rdp", File: "2026-11-20-scan_rdp-belgium-geo.csv.gz"}, "2026-11-20-scan_rdp-belgium-geo.json"},
+		{"csv", reportEntry{ID: "1", Type: "scan_rdp", File: "../../etc/2026-11-20-scan_rdp.csv"}, "2026-11-20-scan_rdp.csv"},
+		{"csv", reportEntry{ID: "1", Type: "scan_smb", Timestamp: "2026-11-19", File: "belgium.csv"}, "2026-11-19-scan_smb-belgium.csv"},
+		{"csv", reportEntry{ID: "7", Type: "scan_smb", Timestamp: "2026-11-19"}, "2026-11-19-scan_smb-report-7.csv"},
+		{"csv", reportEntry{ID: "7"}, "report-7.csv"},
+	} {
+		c := &ShadowserverAPI{format: tc.format, now: fixedNow}
+		if got := c.inputName(tc.entry); got != tc.want {
+			t.Errorf("%s %+v: name %q, want %q", tc.format, tc.entry, got, tc.want)
+		}
+	}
+}
