@@ -269,7 +269,7 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 	tick := time.NewTicker(c.interval)
 	defer tick.Stop()
 	for {
-		c.Fetch(ctx, deliver) // logs and records its own failure
+		_ = c.Fetch(ctx, deliver) // logs and records its own failure
 		select {
 		case <-ctx.Done():
 			return nil
@@ -316,7 +316,7 @@ func (c *ShadowserverAPI) fetch(ctx context.Context, deliver pipeline.Deliver) e
 				return ctx.Err()
 			}
 			c.logger.Error("report not delivered; trying again at the next run",
-				"report", entry.File, "id", entry.ID, "err", err)
+				"report", entry.File, "id", entry.ID, "err", c.redact(err.Error()))
 			failures = append(failures, err)
 			var refused *ReportsAPIError
 			if errors.As(err, &refused) && refused.Credentials() {
