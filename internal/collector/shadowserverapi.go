@@ -413,9 +413,11 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 
 	var resp *http.Response
 	var err error
+	method := "reports/download"
 	if c.format == ShadowserverFormatJSON {
-		resp, err = c.call(ctx, "reports/download", map[string]any{"id": entry.ID})
+		resp, err = c.call(ctx, method, map[string]any{"id": entry.ID})
 	} else {
+		method = "the download link"
 		resp, err = c.downloadLink(ctx, entry)
 	}
 	if err != nil {
@@ -425,7 +427,7 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 	if resp.ContentLength > c.maxSize {
 		return fmt.Errorf("%s: %d bytes, more than max_size %d: %w", what, resp.ContentLength, c.maxSize, ErrTooLarge)
 	}
-	body, err := c.refuseErrorAnswer(resp, "download")
+	body, err := c.refuseErrorAnswer(resp, method)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -214,6 +214,10 @@ func (a *fakeReportsAPI) download(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "try later", http.StatusServiceUnavailable)
 		return
 	}
+	if rep.Body == nil {
+		io.WriteString(w, `{"error":"report expired"}`)
+		return
+	}
 	a.downloads[id]++
 	lines := strings.Split(strings.TrimSpace(string(rep.Body)), "\n")
 	header := strings.Split(lines[0], ",")
@@ -492,6 +496,25 @@ func TestShadowserverAPI(t *testing.T) {
 		var rows []map[string]string
 		if err := json.Unmarshal([]byte(got[0].Body), &rows); err != nil || len(rows) != 1 || rows[0]["ip"] != "198.51.100.13" {
 			t.Errorf("body %q, want the report's row as JSON (%v)", got[0].Body, err)
+		}
+	})
+
+	t.Run("an error object instead of a report is an error, and the others go on", func(t *testing.T) {
+		expired := fakeReport{ID: "x9", Type: "scan_smb", Date: "2026-11-19", List: "belgium",
+			File: "2026-11-19-scan_smb-belgium-geo.csv"}
+		api := startReportsAPI(t, expired, rdpReport)
+		s := openStore(t)
+		opts := reportsOptions(api)
+		opts["format"] = "json"
+		var rec recorder
+		c, _ := newTestReportsCollector(t, s, opts)
+		err := c.Fetch(ctx, rec.deliver)
+		want := `report 2026-11-19-scan_smb-belgium-geo.json (id x9): the Reports API refused the request (reports/download answered HTTP 200: "report expired")`
+		if err == nil || err.Error() != want {
+			t.Fatalf("err = %v, want %s", err, want)
+		}
+		if got := rec.all(); len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.json" {
+			t.Errorf("delivered %v, want the other report", got)
 		}
 	})
 
