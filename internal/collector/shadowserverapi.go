@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -257,7 +258,19 @@ func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.
 	if cfg.Days <= 0 {
 		return nil, wrap(fmt.Errorf("days %d: want 1 to %d", cfg.Days, MaxShadowserverAPIDays))
 	}
-	return NewShadowserverAPI(env, cfg)
+	c, err := NewShadowserverAPI(env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"api_key_file", "secret_file"} {
+		if file, _ := opts.String(key, ""); file != "" {
+			if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				c.logger.Warn("a file holding a Reports API credential is readable by others; make it mode 0600",
+					"option", key, "file", file, "mode", fi.Mode().Perm().String())
+			}
+		}
+	}
+	return c, nil
 }
 
 func (c *ShadowserverAPI) statePrefix() string { return "collector/shadowserver_api/" + c.feed + "/" }

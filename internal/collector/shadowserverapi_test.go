@@ -633,10 +633,26 @@ func TestShadowserverAPICredentials(t *testing.T) {
 		}
 		s := openStore(t)
 		var rec recorder
-		c, _ := newTestReportsCollector(t, s, pipeline.Options{
+		c, logs := newTestReportsCollector(t, s, pipeline.Options{
 			"api_key_file": keyFile, "secret_file": secretFile, "base_url": api.baseURL()})
 		if err := c.Fetch(ctx, rec.deliver); err != nil || len(rec.all()) != 1 {
 			t.Fatalf("err = %v, delivered %d; want the signature accepted", err, len(rec.all()))
+		}
+		if strings.Contains(logs.String(), "readable by others") {
+			t.Errorf("a warning about files of mode 0600:\n%s", logs.String())
+		}
+
+		// A secret file others may read is accepted with a warning.
+		if err := os.Chmod(secretFile, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, logs = newTestReportsCollector(t, s, pipeline.Options{
+			"api_key_file": keyFile, "secret_file": secretFile, "base_url": api.baseURL()})
+		if !strings.Contains(logs.String(), "readable by others") || !strings.Contains(logs.String(), "option=secret_file") {
+			t.Errorf("no warning about the secret file of mode 0644:\n%s", logs.String())
+		}
+		if strings.Contains(logs.String(), testSecret) {
+			t.Errorf("the log holds the secret:\n%s", logs.String())
 		}
 	})
 }
