@@ -3,7 +3,7 @@
 package standard
 
 import (
-	_ "github.com/vigil-cert/vigil/internal/collector"    // inbox, http
+	_ "github.com/vigil-cert/vigil/internal/collector"    // inbox, http, shadowserver_api
 	_ "github.com/vigil-cert/vigil/internal/enricher"     // dedup, taxonomy, asn, geoip, url, rdns, constituency
 	_ "github.com/vigil-cert/vigil/internal/output"       // store, jsonl, webhook
 	_ "github.com/vigil-cert/vigil/internal/parser"       // csv, intelmq, urlhaus, feodo, spamhaus-drop, phishtank, openphish, list, cowrie

@@ -1,0 +1,584 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+func init() {
+	pipeline.RegisterCollector("shadowserver_api",
+		"lists and downloads the team's reports from Shadowserver's Reports API on a schedule; options api_key, secret (or api_key_env/_file, secret_env/_file), interval, days, reports, types, format, base_url, timeout, max_size",
+		newShadowserverAPIFromOptions)
+}
+
+// Defaults of the shadowserver_api collector.
+const (
+	DefaultShadowserverAPIURL      = "https://transform.shadowserver.org/api2/"
+	DefaultShadowserverAPIInterval = time.Hour
+	DefaultShadowserverAPIDays     = 2
+	DefaultShadowserverAPITimeout  = 10 * time.Minute
+	DefaultShadowserverAPIMaxSize  = 1 << 30 // 1 GiB, decompressed
+
+	// MaxShadowserverAPIDays bounds the listed range: Shadowserver keeps
+	// reports for a limited time, and a longer range only makes the list
+	// slower.
+	MaxShadowserverAPIDays = 60
+	// shadowserverAPIPruneDays is how long an id is remembered after its
+	// report's date left the listed range, in case the API lists a report
+	// under a later date than it carries (time zones, late reports).
+	shadowserverAPIPruneDays = 7
+	// maxReportListBytes bounds the answer of reports/list: a few thousand
+	// entries of a few hundred bytes each.
+	maxReportListBytes = 16 << 20
+)
+
+// Formats a report can be downloaded in.
+const (
+	ShadowserverFormatCSV  = "csv"
+	ShadowserverFormatJSON = "json"
+)
+
+// ShadowserverAPI lists the team's reports through Shadowserver's Reports
+// API and delivers each report it has not delivered before. Which reports
+// were delivered is kept in the store per report id, so neither the next
+// run nor a restart delivers a report twice; a report whose download or
+// delivery failed is tried again at the next run.
+//
+// Every API request is a POST of a JSON object holding the API key, signed
+// with HMAC-SHA256 of the exact body under the secret (header HMAC2), as
+// Shadowserver's own tools do. reports/list names the reports of a date
+// range. A report is downloaded as CSV from the download link the list
+// gives for it (the link Shadowserver's e-mails and its report-manager use),
+// or, with format json, through reports/download, which answers with the
+// report's rows as JSON objects.
+type ShadowserverAPI struct {
+	feed     string
+	apiKey   string
+	secret   string
+	baseURL  string
+	interval time.Duration
+	days     int
+	reports  []string
+	types    []string
+	format   string
+	timeout  time.Duration
+	maxSize  int64
+	client   *http.Client
+	store    store.Store
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// ShadowserverAPIConfig configures a ShadowserverAPI collector.
+type ShadowserverAPIConfig struct {
+	Feed string
+	// APIKey and Secret are the team's Reports API credentials.
+	APIKey string
+	Secret string
+	// BaseURL is where the API's methods live (default
+	// DefaultShadowserverAPIURL); tests point it at a local server.
+	BaseURL string
+	// Interval between runs (default 1h).
+	Interval time.Duration
+	// Days is how many days before today are listed with today at every
+	// run (default 2, at most 60).
+	Days int
+	// Reports limits the list to these subscribed lists (reports/subscribed
+	// names them); empty lists every report of the key.
+	Reports []string
+	// Types limits the list to these report types (scan_rdp, ...).
+	Types []string
+	// Format is csv (default) or json.
+	Format string
+	// Timeout bounds the list request, and each report's download with its
+	// delivery (default 10m).
+	Timeout time.Duration
+	// MaxSize bounds one report in bytes, after decompression (default
+	// 1 GiB).
+	MaxSize int64
+}
+
+// reportEntry is one report as reports/list names it.
+type reportEntry struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	URL       string `json:"url"`
+	File      string `json:"file"`
+	Report    string `json:"report"`
+	Timestamp string `json:"timestamp"`
+}
+
+// fetchedReport is what is kept per delivered report id.
+type fetchedReport struct {
+	// Date is the report's date (YYYY-MM-DD): once it is well before the
+	// listed range, the id is forgotten.
+	Date    string    `json:"date"`
+	File    string    `json:"file"`
+	Fetched time.Time `json:"fetched"`
+}
+
+// NewShadowserverAPI returns a Reports API collector. env.Store is required:
+// it keeps the ids of delivered reports and the feed's last error.
+func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*ShadowserverAPI, error) {
+	if cfg.Feed == "" {
+		return nil, errors.New("shadowserver_api collector: feed name is empty")
+	}
+	prefix := "shadowserver_api collector " + cfg.Feed
+	if cfg.APIKey == "" {
+		return nil, fmt.Errorf("%s: api_key is empty: set api_key, api_key_env or api_key_file", prefix)
+	}
+	if cfg.Secret == "" {
+		return nil, fmt.Errorf("%s: secret is empty: set secret, secret_env or secret_file", prefix)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultShadowserverAPIURL
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: base_url %q: want an http or https URL", prefix, cfg.BaseURL)
+	}
+	if !strings.HasSuffix(cfg.BaseURL, "/") {
+		cfg.BaseURL += "/"
+	}
+	if env.Store == nil {
+		return nil, fmt.Errorf("%s: no store", prefix)
+	}
+	if cfg.Days == 0 {
+		cfg.Days = DefaultShadowserverAPIDays
+	}
+	if cfg.Days < 1 || cfg.Days > MaxShadowserverAPIDays {
+		return nil, fmt.Errorf("%s: days %d: want 1 to %d", prefix, cfg.Days, MaxShadowserverAPIDays)
+	}
+	switch cfg.Format {
+	case "":
+		cfg.Format = ShadowserverFormatCSV
+	case ShadowserverFormatCSV, ShadowserverFormatJSON:
+	default:
+		return nil, fmt.Errorf("%s: format %q: want csv or json", prefix, cfg.Format)
+	}
+	for _, list := range [][]string{cfg.Reports, cfg.Types} {
+		if slices.Contains(list, "") {
+			return nil, fmt.Errorf("%s: reports and types may not hold an empty name", prefix)
+		}
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultShadowserverAPIInterval
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultShadowserverAPITimeout
+	}
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = DefaultShadowserverAPIMaxSize
+	}
+	c := &ShadowserverAPI{
+		feed:     cfg.Feed,
+		apiKey:   cfg.APIKey,
+		secret:   cfg.Secret,
+		baseURL:  cfg.BaseURL,
+		interval: cfg.Interval,
+		days:     cfg.Days,
+		reports:  cfg.Reports,
+		types:    cfg.Types,
+		format:   cfg.Format,
+		timeout:  cfg.Timeout,
+		maxSize:  cfg.MaxSize,
+		client:   env.HTTP,
+		store:    env.Store,
+		logger:   env.Logger,
+		now:      env.Now,
+	}
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.logger = c.logger.With("collector", "shadowserver_api", "feed", cfg.Feed)
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (pipeline.Collector, error) {
+	if bad := opts.Unknown("api_key", "api_key_env", "api_key_file", "secret", "secret_env", "secret_file",
+		"base_url", "interval", "days", "reports", "types", "format", "timeout", "max_size"); len(bad) > 0 {
+		return nil, fmt.Errorf("shadowserver_api collector: unknown options %v", bad)
+	}
+	wrap := func(err error) error { return fmt.Errorf("shadowserver_api collector: %w", err) }
+	cfg := ShadowserverAPIConfig{Feed: feed}
+	var err error
+	if cfg.APIKey, err = credential(opts, "api_key"); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Secret, err = credential(opts, "secret"); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.BaseURL, err = opts.String("base_url", DefaultShadowserverAPIURL); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Interval, err = opts.Duration("interval", DefaultShadowserverAPIInterval); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Days, err = opts.Int("days", DefaultShadowserverAPIDays); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Reports, err = opts.Strings("reports"); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Types, err = opts.Strings("types"); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Format, err = opts.Choice("format", ShadowserverFormatCSV, ShadowserverFormatCSV, ShadowserverFormatJSON); err != nil {
+		return nil, wrap(err)
+	}
+	if cfg.Timeout, err = opts.Duration("timeout", DefaultShadowserverAPITimeout); err != nil {
+		return nil, wrap(err)
+	}
+	maxSize, err := opts.Int("max_size", DefaultShadowserverAPIMaxSize)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	cfg.MaxSize = int64(maxSize)
+	if cfg.Days <= 0 {
+		return nil, wrap(fmt.Errorf("days %d: want 1 to %d", cfg.Days, MaxShadowserverAPIDays))
+	}
+	c, err := NewShadowserverAPI(env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"api_key_file", "secret_file"} {
+		if file, _ := opts.String(key, ""); file != "" {
+			if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				c.logger.Warn("a file holding a Reports API credential is readable by others; make it mode 0600",
+					"option", key, "file", file, "mode", fi.Mode().Perm().String())
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *ShadowserverAPI) statePrefix() string { return "collector/shadowserver_api/" + c.feed + "/" }
+
+// Run lists and downloads at once and then every interval until ctx ends.
+// Failures are logged and shown on the feeds page; what failed is tried
+// again at the next run.
+func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) error {
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for {
+		_ = c.Fetch(ctx, deliver) // logs and records its own failure
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Fetch makes one run: it lists the reports of the last days, delivers each
+// one not delivered before and forgets ids far older than the listed range.
+// A report that fails does not stop the others. The error, also recorded
+// as the feed's last error, says what failed.
+func (c *ShadowserverAPI) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
+	err := c.fetch(ctx, deliver)
+	if ctx.Err() != nil {
+		return err
+	}
+	if err != nil {
+		c.logger.Error("Reports API run failed; trying again at the next run", "err", c.redact(err.Error()))
+	}
+	c.recordRun(ctx, err)
+	return err
+}
+
+func (c *ShadowserverAPI) fetch(ctx context.Context, deliver pipeline.Deliver) error {
+	today := c.now().UTC()
+	first := today.AddDate(0, 0, -c.days)
+	fetched, err := c.loadFetched(ctx)
+	if err != nil {
+		return err
+	}
+	entries, err := c.listReports(ctx, utcDate(first), utcDate(today))
+	if err != nil {
+		return err
+	}
+	var failures []error
+	delivered := 0
+	for _, entry := range entries {
+		if _, done := fetched[entry.ID]; done {
+			continue
+		}
+		if err := c.fetchReport(ctx, entry, deliver); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.logger.Error("report not delivered; trying again at the next run",
+				"report", entry.File, "id", entry.ID, "err", c.redact(err.Error()))
+			failures = append(failures, err)
+			var refused *ReportsAPIError
+			if errors.As(err, &refused) && refused.Credentials() {
+				// Every further request would be refused the same way.
+				break
+			}
+			continue
+		}
+		record := fetchedReport{Date: reportDate(entry, today), File: entry.File, Fetched: c.now().UTC()}
+		if err := c.markFetched(ctx, entry.ID, record); err != nil {
+			// The report was delivered; without the mark it will be
+			// delivered again, and the store recognises its events.
+			failures = append(failures, err)
+			continue
+		}
+		fetched[entry.ID] = record
+		delivered++
+	}
+	listed := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		listed[e.ID] = true
+	}
+	c.prune(ctx, fetched, listed, first)
+	c.logger.Info("Reports API run done", "listed", len(entries), "delivered", delivered, "failed", len(failures))
+	switch len(failures) {
+	case 0:
+		return nil
+	case 1:
+		return failures[0]
+	default:
+		return fmt.Errorf("%d reports failed, the first: %w", len(failures), failures[0])
+	}
+}
+
+// listReports asks reports/list for the reports dated from first to last
+// (both YYYY-MM-DD), keeps those of the configured types, and orders them
+// by date and file name.
+func (c *ShadowserverAPI) listReports(ctx context.Context, first, last string) ([]reportEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	request := map[string]any{"date": first + ":" + last}
+	if len(c.reports) > 0 {
+		request["reports"] = c.reports
+	}
+	if len(c.types) == 1 {
+		// Shadowserver's report-manager sends one type this way; several
+		// are kept below, from the list of all.
+		request["type"] = c.types[0]
+	}
+	resp, err := c.call(ctx, "reports/list", request)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(newLimitReader(resp.Body, maxReportListBytes))
+	if err != nil {
+		return nil, fmt.Errorf("Reports API reports/list: read the answer: %w", err)
+	}
+	var entries []reportEntry
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		if apiErr := c.errorAnswer("reports/list", resp.StatusCode, raw); apiErr != nil {
+			return nil, apiErr
+		}
+		return nil, fmt.Errorf("Reports API reports/list: the answer is not a list of reports: %w", err)
+	}
+	kept := entries[:0]
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.ID == "" || seen[e.ID] {
+			continue
+		}
+		if len(c.types) > 0 && !slices.Contains(c.types, e.Type) {
+			continue
+		}
+		seen[e.ID] = true
+		kept = append(kept, e)
+	}
+	sort.SliceStable(kept, func(i, j int) bool {
+		if kept[i].Timestamp != kept[j].Timestamp {
+			return kept[i].Timestamp < kept[j].Timestamp
+		}
+		return kept[i].File < kept[j].File
+	})
+	return kept, nil
+}
+
+// fetchReport downloads one report and delivers it. The body is streamed
+// to the pipeline, bounded by max_size before and after decompression.
+func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, deliver pipeline.Deliver) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	name := c.inputName(entry)
+	what := fmt.Sprintf("report %s (id %s)", name, entry.ID)
+
+	var resp *http.Response
+	var err error
+	method := "reports/download"
+	if c.format == ShadowserverFormatJSON {
+		resp, err = c.call(ctx, method, map[string]any{"id": entry.ID})
+	} else {
+		method = "the download link"
+		resp, err = c.downloadLink(ctx, entry)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > c.maxSize {
+		return fmt.Errorf("%s: %d bytes, more than max_size %d: %w", what, resp.ContentLength, c.maxSize, ErrTooLarge)
+	}
+	body, err := c.refuseErrorAnswer(resp, method)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	body = newLimitReader(body, c.maxSize)
+	body, name, closeBody, err := maybeGunzip(body, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer closeBody()
+	body = newLimitReader(body, c.maxSize)
+
+	start := c.now()
+	if err := deliver(ctx, pipeline.Input{Feed: c.feed, Name: name, Body: body}); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return fmt.Errorf("%s: larger than max_size %d bytes: %w", what, c.maxSize, err)
+		}
+		return fmt.Errorf("deliver %s: %w", what, err)
+	}
+	c.logger.Info("report delivered", "report", name, "id", entry.ID, "type", entry.Type, "duration", c.now().Sub(start))
+	return nil
+}
+
+// downloadLink fetches a report's CSV from the link reports/list gave.
+func (c *ShadowserverAPI) downloadLink(ctx context.Context, entry reportEntry) (*http.Response, error) {
+	u, err := url.Parse(entry.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("the Reports API listed no usable download link (%q); format json downloads through reports/download instead", entry.URL)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, entry.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("download: %s", resp.Status)
+	}
+	return resp, nil
+}
+
+// inputName is the name the parser sees: the report's file name, which
+// carries its date and type (2026-11-20-scan_rdp-belgium-geo.csv), ending
+// in .json for the JSON form, and never a path.
+func (c *ShadowserverAPI) inputName(entry reportEntry) string {
+	name := path.Base(strings.ReplaceAll(entry.File, "\\", "/"))
+	if name == "." || name == "/" || name == "" {
+		name = "report-" + entry.ID + ".csv"
+	}
+	if entry.Type != "" && !strings.Contains(name, entry.Type) {
+		// The parser reads the type from the name; a name that lacks
+		// it gets it in the form Shadowserver's own names have.
+		name = reportDate(entry, c.now()) + "-" + entry.Type + "-" + name
+	}
+	if c.format == ShadowserverFormatJSON {
+		base := strings.TrimSuffix(name, ".gz")
+		base = strings.TrimSuffix(base, ".csv")
+		base = strings.TrimSuffix(base, ".json")
+		name = base + ".json"
+	}
+	return name
+}
+
+// reportDate is the date of a listed report, for pruning: from its
+// timestamp when that starts with a date, else from its file name, else
+// today.
+func reportDate(entry reportEntry, today time.Time) string {
+	for _, s := range []string{entry.Timestamp, path.Base(entry.File)} {
+		if len(s) >= len(time.DateOnly) {
+			if _, err := time.Parse(time.DateOnly, s[:len(time.DateOnly)]); err == nil {
+				return s[:len(time.DateOnly)]
+			}
+		}
+	}
+	return utcDate(today)
+}
+
+// loadFetched returns the delivered reports by id.
+func (c *ShadowserverAPI) loadFetched(ctx context.Context) (map[string]fetchedReport, error) {
+	raw, err := c.store.ListState(ctx, c.statePrefix())
+	if err != nil {
+		return nil, fmt.Errorf("load delivered reports: %w", err)
+	}
+	fetched := make(map[string]fetchedReport, len(raw))
+	for key, value := range raw {
+		var r fetchedReport
+		if err := json.Unmarshal(value, &r); err != nil {
+			// The id is still known as delivered; only its date is lost,
+			// so it is kept until the next pruning.
+			c.logger.Warn("unreadable record of a delivered report", "key", key, "err", err)
+		}
+		fetched[strings.TrimPrefix(key, c.statePrefix())] = r
+	}
+	return fetched, nil
+}
+
+func (c *ShadowserverAPI) markFetched(ctx context.Context, id string, r fetchedReport) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := c.store.PutState(context.WithoutCancel(ctx), c.statePrefix()+id, raw); err != nil {
+		return fmt.Errorf("remember delivered report %s: %w", id, err)
+	}
+	return nil
+}
+
+// prune forgets delivered reports dated well before the first listed day:
+// the API no longer lists them, and the state stays bounded. A record
+// whose date cannot be read is forgotten once its report is no longer
+// listed.
+func (c *ShadowserverAPI) prune(ctx context.Context, fetched map[string]fetchedReport, listed map[string]bool, first time.Time) {
+	limit := utcDate(first.AddDate(0, 0, -shadowserverAPIPruneDays))
+	for id, r := range fetched {
+		if r.Date != "" && r.Date >= limit || r.Date == "" && listed[id] {
+			continue
+		}
+		if err := c.store.DeleteState(context.WithoutCancel(ctx), c.statePrefix()+id); err != nil {
+			c.logger.Warn("forget an old delivered report", "id", id, "err", err)
+			continue
+		}
+		delete(fetched, id)
+	}
+}
+
+// recordRun notes the run on the feeds page: when, and the error if any.
+// It is the collector's only call of the feed statistics.
+func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
+	msg := ""
+	if failure != nil {
+		msg = c.redact(failure.Error())
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := c.store.AddFeedCounters(ctx, c.feed, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+		c.logger.Error("record feed run", "err", err)
+	}
+}
+
+var _ pipeline.Collector = (*ShadowserverAPI)(nil)

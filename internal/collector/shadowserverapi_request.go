@@ -1,0 +1,238 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+)
+
+// ShadowserverSignatureHeader carries the request's HMAC-SHA256, in hex,
+// of the exact request body under the API secret.
+const ShadowserverSignatureHeader = "HMAC2"
+
+// SignShadowserverRequest returns the signature Shadowserver's Reports API
+// expects for body: HMAC-SHA256 under the secret, in lower-case hex.
+func SignShadowserverRequest(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// call POSTs a signed request to one API method. The API key is added to
+// request. A status outside 2xx is returned as a *ReportsAPIError; an
+// error object in a 200 answer is for the caller to recognise, as only it
+// knows what a good answer looks like.
+func (c *ShadowserverAPI) call(ctx context.Context, method string, request map[string]any) (*http.Response, error) {
+	request["apikey"] = c.apiKey
+	// The signature covers these exact bytes, so they are sent as they
+	// were signed.
+	body, err := json.Marshal(request)
+	if err != nil {
+		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+method, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(ShadowserverSignatureHeader, SignShadowserverRequest(c.secret, body))
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil, c.refusal(method, resp.StatusCode, apiMessage(raw))
+	}
+	return resp, nil
+}
+
+// errorAnswer returns the API's refusal when raw is an error object such
+// as {"error":"..."}, else nil.
+func (c *ShadowserverAPI) errorAnswer(method string, status int, raw []byte) error {
+	var answer struct {
+		Error *string `json:"error"`
+	}
+	if json.Unmarshal(raw, &answer) != nil || answer.Error == nil {
+		return nil
+	}
+	return c.refusal(method, status, *answer.Error)
+}
+
+// refuseErrorAnswer returns the body of a download, or the API's refusal
+// when the body is an error object rather than a report. A report never
+// starts with {"error": a CSV starts with its header, a JSON report with
+// an array or a row, whose first key is its timestamp.
+func (c *ShadowserverAPI) refuseErrorAnswer(resp *http.Response, method string) (io.Reader, error) {
+	br := bufio.NewReaderSize(resp.Body, 4<<10)
+	head, _ := br.Peek(512) // a shorter body gives what there is
+	if !startsErrorObject(head) {
+		return br, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(br, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("read the answer: %w", err)
+	}
+	if apiErr := c.errorAnswer(method, resp.StatusCode, raw); apiErr != nil {
+		return nil, apiErr
+	}
+	return io.MultiReader(bytes.NewReader(raw), br), nil
+}
+
+// startsErrorObject tells whether head begins a JSON object whose first
+// key is "error".
+func startsErrorObject(head []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	tok, err := dec.Token()
+	return err == nil && tok == "error"
+}
+
+// apiMessage is the API's own words in a refusal: the error field of a
+// JSON answer, else the start of the body.
+func apiMessage(raw []byte) string {
+	var answer struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &answer) == nil && answer.Error != "" {
+		return answer.Error
+	}
+	msg := strings.TrimSpace(string(raw))
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return msg
+}
+
+// ReportsAPIError is a request the Reports API refused.
+type ReportsAPIError struct {
+	Method string
+	// Status is the HTTP status of the answer (200 for an error object
+	// in a normal answer).
+	Status int
+	// Message is the API's own words, with any credential removed.
+	Message string
+	kind    refusalKind
+}
+
+type refusalKind int
+
+const (
+	refusedOther refusalKind = iota
+	refusedSignature
+	refusedKey
+	refusedCredentials
+)
+
+// Credentials tells whether the refusal concerns the API key or secret,
+// so that every further request would be refused as well.
+func (e *ReportsAPIError) Credentials() bool { return e.kind != refusedOther }
+
+func (e *ReportsAPIError) Error() string {
+	var cause string
+	switch e.kind {
+	case refusedSignature:
+		cause = "the Reports API refused the request signature: check secret"
+	case refusedKey:
+		cause = "the Reports API refused the API key: check api_key"
+	case refusedCredentials:
+		cause = "the Reports API refused the credentials: check api_key and secret"
+	default:
+		cause = "the Reports API refused the request"
+	}
+	answer := fmt.Sprintf("HTTP %d", e.Status)
+	if e.Message != "" {
+		answer += fmt.Sprintf(": %q", e.Message)
+	}
+	return fmt.Sprintf("%s (%s answered %s)", cause, e.Method, answer)
+}
+
+// refusal classifies a refusal by the API's words and status.
+func (c *ShadowserverAPI) refusal(method string, status int, message string) *ReportsAPIError {
+	message = c.redact(message)
+	lower := strings.ToLower(message)
+	kind := refusedOther
+	switch {
+	case strings.Contains(lower, "hmac") || strings.Contains(lower, "signature") || strings.Contains(lower, "secret"):
+		kind = refusedSignature
+	case strings.Contains(lower, "key"):
+		kind = refusedKey
+	case status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		strings.Contains(lower, "auth") || strings.Contains(lower, "denied") || strings.Contains(lower, "permission"):
+		kind = refusedCredentials
+	}
+	return &ReportsAPIError{Method: method, Status: status, Message: message, kind: kind}
+}
+
+// redact removes the API key and the secret from a message that may be
+// shown or logged: an API that echoes the request must not put them on
+// the feeds page.
+func (c *ShadowserverAPI) redact(msg string) string {
+	for _, credential := range []string{c.secret, c.apiKey} {
+		if len(credential) >= 4 {
+			msg = strings.ReplaceAll(msg, credential, "[redacted]")
+		}
+	}
+	return msg
+}
+
+// credential reads a credential option given directly (name), from an
+// environment variable (name_env) or from a file (name_file): exactly one
+// of them. Messages name the variable or the file, never the value.
+func credential(opts pipeline.Options, name string) (string, error) {
+	direct, err := opts.String(name, "")
+	if err != nil {
+		return "", err
+	}
+	envName, err := opts.String(name+"_env", "")
+	if err != nil {
+		return "", err
+	}
+	file, err := opts.String(name+"_file", "")
+	if err != nil {
+		return "", err
+	}
+	given := 0
+	for _, v := range []string{direct, envName, file} {
+		if v != "" {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		return "", fmt.Errorf("%s is missing: set %s, %s_env or %s_file", name, name, name, name)
+	case given > 1:
+		return "", fmt.Errorf("set only one of %s, %s_env and %s_file", name, name, name)
+	case envName != "":
+		v := strings.TrimSpace(os.Getenv(envName))
+		if v == "" {
+			return "", fmt.Errorf("%s_env: the environment variable %s is empty or not set", name, envName)
+		}
+		return v, nil
+	case file != "":
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_file: %w", name, err)
+		}
+		v := strings.TrimSpace(string(raw))
+		if v == "" {
+			return "", fmt.Errorf("%s_file: %s is empty", name, file)
+		}
+		return v, nil
+	}
+	return direct, nil
+}
