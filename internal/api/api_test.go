@@ -903,10 +903,10 @@ func TestFeeds(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	ctx := t.Context()
 	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if err := f.store.AddFeedCounters(ctx, "scan-rdp", store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), ""); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddFeedCounters(ctx, "phishtank", store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503"); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503"); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "p", Input: []byte("x"), Error: "e", Time: run}}); err != nil {

@@ -211,7 +211,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 		lastErr = err.Error()
 	}
 	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.stored}
-	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
+	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), store.FeedKey{Feed: f.Name}, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
 	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
@@ -479,7 +479,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 	}
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
-	return r.env.Store.AddFeedCounters(ctx, b.Feed, c, time.Time{}, newest, "")
+	return r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed}, c, time.Time{}, newest, "")
 }
 
 // Releaser is an enricher holding claims for a batch (the deduplicator's
