@@ -912,6 +912,13 @@ func TestFeeds(t *testing.T) {
 	if err := f.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "p", Input: []byte("x"), Error: "e", Time: run}}); err != nil {
 		t.Fatal(err)
 	}
+	// Two report types the inbox brought.
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4, EventsOut: 3, Warnings: 1}, run, run.Add(-2*time.Hour), "line 2: odd"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 6, EventsOut: 6, Warnings: 2}, run.Add(time.Minute), run.Add(-time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
 	r := f.get("/feeds", "ada")
 	checkSchema(t, "FeedList", r.body)
 	got := decode[struct {
@@ -926,8 +933,20 @@ func TestFeeds(t *testing.T) {
 		rdp.LastRun == nil || !rdp.LastRun.Equal(run) || rdp.LastEvent == nil {
 		t.Errorf("scan-rdp %+v", rdp)
 	}
-	if pt := byName["phishtank"]; pt.LastError != "HTTP 503" || pt.LastEvent != nil {
+	if pt := byName["phishtank"]; pt.LastError != "HTTP 503" || pt.LastEvent != nil || pt.Reports != nil {
 		t.Errorf("phishtank %+v", pt)
+	}
+	in := byName["inbox"]
+	if len(got.Feeds) != 3 || in.LinesRead != 10 || in.EventsOut != 9 || in.Warnings != 3 || in.LastError != "" ||
+		in.LastRun == nil || !in.LastRun.Equal(run.Add(time.Minute)) || len(in.Reports) != 2 {
+		t.Fatalf("inbox %+v, want the totals of its two reports, once", in)
+	}
+	if rep := in.Reports[1]; rep.Report != "Sinkhole-HTTP" || rep.LinesRead != 4 || rep.Warnings != 1 || rep.LastError != "line 2: odd" ||
+		rep.LastEvent == nil || !rep.LastEvent.Equal(run.Add(-2*time.Hour)) {
+		t.Errorf("inbox's Sinkhole-HTTP report %+v", rep)
+	}
+	if rep := in.Reports[0]; rep.Report != "Accessible-RDP" || rep.EventsOut != 6 {
+		t.Errorf("inbox's Accessible-RDP report %+v", rep)
 	}
 }
 
