@@ -82,3 +82,31 @@ func TestFeedsPageReports(t *testing.T) {
 	}
 }
 
+// TestEventSearchOffersReports checks that the search form suggests the
+// report types a feed brought, and that the feeds page's link finds the
+// events of one report type and not those of another under the same feed.
+func TestEventSearchOffersReports(t *testing.T) {
+	env := newEnv(t, func(c *Config) {
+		c.FeedNames = func() []string { return []string{"inbox"} }
+	})
+	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	ctx := context.Background()
+	now := time.Now()
+	for _, report := range []string{"Accessible-RDP", "Sinkhole-HTTP"} {
+		if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: report}, store.FeedCounters{LinesRead: 2, EventsOut: 1}, now, now.Add(-time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.insert(makeEvent(t, "Accessible-RDP", "192.0.2.1", now.Add(-time.Hour)),
+		makeEvent(t, "Sinkhole-HTTP", "198.51.100.1", now.Add(-time.Hour)))
+
+	b := env.browser()
+	b.login("analyst", "the analyst's passphrase")
+	r := b.get("/events")
+	mustContain(t, r.body, `<option value="inbox">`, `<option value="Accessible-RDP">`, `<option value="Sinkhole-HTTP">`)
+	r = b.get("/events?feed=Accessible-RDP")
+	mustContain(t, r.body, "192.0.2.1")
+	if strings.Contains(r.body, "198.51.100.1") {
+		t.Error("the search for Accessible-RDP shows the Sinkhole-HTTP event")
+	}
+}
