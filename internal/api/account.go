@@ -4,20 +4,38 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// feedJSON is one feed's running totals and its last run.
+// feedJSON is one feed's running totals and its last run, with the
+// report types it brought.
 type feedJSON struct {
 	Name        string     `json:"name"`
 	LinesRead   int64      `json:"lines_read"`
 	EventsOut   int64      `json:"events_out"`
 	DeadLetters int64      `json:"dead_letters"`
 	Duplicates  int64      `json:"duplicates"`
+	Warnings    int64      `json:"warnings"`
 	LastRun     *time.Time `json:"last_run,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	LastEvent   *time.Time `json:"last_event,omitempty"`
 	// PendingDeadLetters are those not yet re-run successfully.
-	PendingDeadLetters int64 `json:"pending_dead_letters"`
+	PendingDeadLetters int64            `json:"pending_dead_letters"`
+	Reports            []feedReportJSON `json:"reports,omitempty"`
+}
+
+// feedReportJSON is one report type's totals within a feed.
+type feedReportJSON struct {
+	Report      string     `json:"report"`
+	LinesRead   int64      `json:"lines_read"`
+	EventsOut   int64      `json:"events_out"`
+	DeadLetters int64      `json:"dead_letters"`
+	Duplicates  int64      `json:"duplicates"`
+	Warnings    int64      `json:"warnings"`
+	LastRun     *time.Time `json:"last_run,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastEvent   *time.Time `json:"last_event,omitempty"`
 }
 
 func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
@@ -25,7 +43,7 @@ func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	feeds, err := h.store.ListFeedStatus(ctx)
+	rows, err := h.store.ListFeedStatus(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list feeds: %w", err)
 	}
@@ -33,21 +51,37 @@ func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count dead letters: %w", err)
 	}
+	feeds := store.SumFeeds(rows)
 	out := struct {
 		Feeds []feedJSON `json:"feeds"`
 	}{Feeds: make([]feedJSON, len(feeds))}
 	for i, f := range feeds {
-		out.Feeds[i] = feedJSON{
+		fj := feedJSON{
 			Name:               f.Name,
 			LinesRead:          f.LinesRead,
 			EventsOut:          f.EventsOut,
 			DeadLetters:        f.DeadLetters,
 			Duplicates:         f.Duplicates,
+			Warnings:           f.Warnings,
 			LastRun:            optionalTime(f.LastRun),
 			LastError:          f.LastError,
 			LastEvent:          optionalTime(f.LastEvent),
 			PendingDeadLetters: pending[f.Name],
 		}
+		for _, rep := range f.Reports {
+			fj.Reports = append(fj.Reports, feedReportJSON{
+				Report:      rep.Report,
+				LinesRead:   rep.LinesRead,
+				EventsOut:   rep.EventsOut,
+				DeadLetters: rep.DeadLetters,
+				Duplicates:  rep.Duplicates,
+				Warnings:    rep.Warnings,
+				LastRun:     optionalTime(rep.LastRun),
+				LastError:   rep.LastError,
+				LastEvent:   optionalTime(rep.LastEvent),
+			})
+		}
+		out.Feeds[i] = fj
 	}
 	return out, nil
 }

@@ -899,38 +899,6 @@ func TestRetry(t *testing.T) {
 	})
 }
 
-func TestFeeds(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
-	ctx := t.Context()
-	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if err := f.store.AddFeedCounters(ctx, "scan-rdp", store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.AddFeedCounters(ctx, "phishtank", store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "p", Input: []byte("x"), Error: "e", Time: run}}); err != nil {
-		t.Fatal(err)
-	}
-	r := f.get("/feeds", "ada")
-	checkSchema(t, "FeedList", r.body)
-	got := decode[struct {
-		Feeds []feedJSON `json:"feeds"`
-	}](t, r)
-	byName := map[string]feedJSON{}
-	for _, fd := range got.Feeds {
-		byName[fd.Name] = fd
-	}
-	rdp := byName["scan-rdp"]
-	if rdp.LinesRead != 10 || rdp.EventsOut != 8 || rdp.DeadLetters != 2 || rdp.PendingDeadLetters != 1 ||
-		rdp.LastRun == nil || !rdp.LastRun.Equal(run) || rdp.LastEvent == nil {
-		t.Errorf("scan-rdp %+v", rdp)
-	}
-	if pt := byName["phishtank"]; pt.LastError != "HTTP 503" || pt.LastEvent != nil {
-		t.Errorf("phishtank %+v", pt)
-	}
-}
-
 func TestMe(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	r := f.get("/me", "pub")

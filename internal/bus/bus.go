@@ -23,6 +23,9 @@ const (
 	subject      = "vigil.batches"
 	consumerName = "workers"
 	feedHeader   = "Vigil-Feed"
+	// reportHeader carries a batch's report type within its feed; a batch
+	// of a parser that named none has no such header.
+	reportHeader = "Vigil-Report"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
 )
@@ -173,6 +176,9 @@ func (p pubPending) Wait(ctx context.Context) error {
 func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pending, error) {
 	msg := nats.NewMsg(subject)
 	msg.Header.Set(feedHeader, batch.Feed)
+	if batch.Report != "" {
+		msg.Header.Set(reportHeader, batch.Report)
+	}
 	msg.Data = event.AppendBatch(make([]byte, 0, 256*len(batch.Events)), batch.Events)
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
@@ -282,7 +288,8 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 			_ = msg.Term()
 			continue
 		}
-		batch := &pipeline.Batch{Feed: msg.Headers().Get(feedHeader), Events: events}
+		h := msg.Headers()
+		batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
 		if err := handle(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -165,3 +165,57 @@ func TestManySmallBatches(t *testing.T) {
 		t.Fatalf("%d events", len(seen))
 	}
 }
+
+// TestReportHeader checks that a batch's report type within its feed
+// crosses the bus, on redelivery too, and that a batch without one arrives
+// without one.
+func TestReportHeader(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rdp := batch("inbox", 10, 0)
+	rdp.Report = "Accessible-RDP"
+	plain := batch("inbox", 10, 100)
+	for _, pb := range []*pipeline.Batch{rdp, plain} {
+		p, err := b.Publish(ctx, pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	reports := map[string][]string{} // first port: the report of every delivery
+	done := make(chan struct{})
+	go b.Consume(ctx, 1, func(ctx context.Context, got *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		first := got.Events[0].Value("source.port")
+		reports[first] = append(reports[first], got.Report)
+		if got.Feed != "inbox" {
+			t.Errorf("feed header lost: %q", got.Feed)
+		}
+		if first == "0" && len(reports[first]) == 1 {
+			return context.DeadlineExceeded // the batch must come back
+		}
+		if len(reports["0"]) == 2 && len(reports["100"]) == 1 {
+			close(done)
+		}
+		return nil
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("batches not all consumed: %v", reports)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if r := reports["0"]; r[0] != "Accessible-RDP" || r[1] != "Accessible-RDP" {
+		t.Errorf("reports of the Accessible-RDP batch, delivered and redelivered = %q", r)
+	}
+	if r := reports["100"]; r[0] != "" {
+		t.Errorf("report of a batch without one = %q, want none", r[0])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -137,19 +138,26 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	feeds := store.SumFeeds(status)
 	known := map[string]bool{}
-	for _, s := range status {
+	for _, s := range feeds {
 		known[s.Name] = true
 	}
 	for _, f := range a.cfg.Feeds {
 		if !known[f.Name] {
-			status = append(status, store.FeedStatus{Name: f.Name})
+			feeds = append(feeds, store.FeedTotals{FeedStatus: store.FeedStatus{Name: f.Name}})
 		}
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tLAST RUN\tLINES\tEVENTS\tDEAD LETTERS\tDUPLICATES\tLAG\tLAST ERROR")
-	now := time.Now()
-	for _, s := range status {
+	writeFeeds(c.stdout, feeds, time.Now())
+	return nil
+}
+
+// writeFeeds prints each feed's totals and, indented under it, the report
+// types it brought.
+func writeFeeds(w io.Writer, feeds []store.FeedTotals, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FEED\tLAST RUN\tLINES\tEVENTS\tDEAD LETTERS\tDUPLICATES\tWARNINGS\tLAG\tLAST ERROR")
+	line := func(name string, s store.FeedStatus) {
 		run, lag := "never", "-"
 		if !s.LastRun.IsZero() {
 			run = s.LastRun.UTC().Format("2006-01-02 15:04")
@@ -157,10 +165,16 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 		if !s.LastEvent.IsZero() {
 			lag = now.Sub(s.LastEvent).Round(time.Minute).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, run, s.LinesRead, s.EventsOut,
-			s.DeadLetters, s.Duplicates, lag, shorten(s.LastError, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, run, s.LinesRead, s.EventsOut,
+			s.DeadLetters, s.Duplicates, s.Warnings, lag, shorten(s.LastError, 60))
 	}
-	return tw.Flush()
+	for _, f := range feeds {
+		line(f.Name, f.FeedStatus)
+		for _, r := range f.Reports {
+			line("  "+r.Report, r)
+		}
+	}
+	tw.Flush()
 }
 
 var cmdUser = &command{

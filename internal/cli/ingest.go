@@ -149,9 +149,9 @@ func feedStatus(ctx context.Context, st store.Store, feed string) (store.FeedSta
 	if err != nil {
 		return store.FeedStatus{}, err
 	}
-	for _, s := range all {
+	for _, s := range store.SumFeeds(all) {
 		if s.Name == feed {
-			return s, nil
+			return s.FeedStatus, nil
 		}
 	}
 	return store.FeedStatus{Name: feed}, nil

@@ -191,7 +191,9 @@ func joinQuery(a, b string) string {
 	return a + "&" + b
 }
 
-// knownFeeds are the feed names for the search form's suggestions.
+// knownFeeds are the feed names for the search form's suggestions: the
+// configured feeds, and the report types they brought, whose events carry
+// the report's feed name ("Accessible-RDP") rather than the feed's.
 func (c *Console) knownFeeds(r *http.Request) []string {
 	var names []string
 	if c.feedNames != nil {
@@ -200,6 +202,9 @@ func (c *Console) knownFeeds(r *http.Request) []string {
 	if feeds, err := c.store.ListFeedStatus(r.Context()); err == nil {
 		for _, f := range feeds {
 			names = append(names, f.Name)
+			if f.Report != "" {
+				names = append(names, f.Report)
+			}
 		}
 	} else {
 		c.logger.Warn("list feeds for suggestions", "err", err)

@@ -9,7 +9,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// feedRow is one feed's line on the feeds page.
+// feedRow is one line on the feeds page: a configured feed with its
+// totals, or, indented under it, one report type the feed brought.
 type feedRow struct {
 	store.FeedStatus
 	// Lag is now minus the newest event's time; HasLag is false before
@@ -19,6 +20,12 @@ type feedRow struct {
 	// Configured is false for a feed that has statistics but is no
 	// longer in the configuration.
 	Configured bool
+	// Reports are the rows under a feed: one per report type, and one for
+	// what the feed counted itself (Own) when it has reports too.
+	Reports []feedRow
+	// Own marks the row of what a feed with reports counted outside them
+	// (inputs of no known report type, failed downloads).
+	Own bool
 }
 
 func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -27,6 +34,12 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.fail(w, r, v, err)
 		return
 	}
+	c.render(w, r, v, http.StatusOK, "feeds", msgTitleFeeds, c.feedRows(status), "", "")
+}
+
+// feedRows groups the stored rows by feed, adds the configured feeds not
+// run yet, and orders the feeds by name.
+func (c *Console) feedRows(status []store.FeedStatus) []feedRow {
 	configured := map[string]bool{}
 	if c.feedNames != nil {
 		for _, n := range c.feedNames() {
@@ -34,15 +47,34 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 	}
 	now := c.now()
+	row := func(s store.FeedStatus) feedRow {
+		fr := feedRow{FeedStatus: s}
+		if !s.LastEvent.IsZero() {
+			fr.Lag, fr.HasLag = now.Sub(s.LastEvent), true
+		}
+		return fr
+	}
+	own := map[string]store.FeedStatus{}
+	for _, s := range status {
+		if s.Report == "" {
+			own[s.Name] = s
+		}
+	}
 	seen := map[string]bool{}
 	var rows []feedRow
-	for _, s := range status {
-		seen[s.Name] = true
-		row := feedRow{FeedStatus: s, Configured: configured[s.Name] || c.feedNames == nil}
-		if !s.LastEvent.IsZero() {
-			row.Lag, row.HasLag = now.Sub(s.LastEvent), true
+	for _, t := range store.SumFeeds(status) {
+		seen[t.Name] = true
+		fr := row(t.FeedStatus)
+		fr.Configured = configured[t.Name] || c.feedNames == nil
+		for _, rep := range t.Reports {
+			fr.Reports = append(fr.Reports, row(rep))
 		}
-		rows = append(rows, row)
+		if o, ok := own[t.Name]; ok && len(t.Reports) > 0 && (o.FeedCounters != (store.FeedCounters{}) || o.LastError != "") {
+			or := row(o)
+			or.Own = true
+			fr.Reports = append(fr.Reports, or)
+		}
+		rows = append(rows, fr)
 	}
 	for n := range configured {
 		if !seen[n] {
@@ -50,5 +82,5 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 	}
 	slices.SortFunc(rows, func(a, b feedRow) int { return strings.Compare(a.Name, b.Name) })
-	c.render(w, r, v, http.StatusOK, "feeds", msgTitleFeeds, rows, "", "")
+	return rows
 }

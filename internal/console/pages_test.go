@@ -33,7 +33,7 @@ func TestPagesPerRole(t *testing.T) {
 	if err := env.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "feed-a", Parser: "csv", Input: []byte("bad,line"), Error: "column 2: not an IP", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.AddFeedCounters(ctx, "feed-a", store.FeedCounters{LinesRead: 3, EventsOut: 1, DeadLetters: 1, Duplicates: 1}, time.Now(), time.Now().Add(-time.Hour), "line 2: bad"); err != nil {
+	if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "feed-a"}, store.FeedCounters{LinesRead: 3, EventsOut: 1, DeadLetters: 1, Duplicates: 1}, time.Now(), time.Now().Add(-time.Hour), "line 2: bad"); err != nil {
 		t.Fatal(err)
 	}
 	pages := []string{

@@ -4,7 +4,7 @@ package pipeline
 // feed: an inbox or a Reports API collector brings many Shadowserver report
 // types through one configured feed, and the feeds page shows each of them
 // as its own line. The runner's sink implements it; parsers call SetReport
-// and Warn, so sinks that do not keep reports (tests, retries) need not.
+// and Warn, so sinks that do not keep reports (in tests, say) need not.
 type ReportKeeper interface {
 	// Report names the report type of the input being parsed (Shadowserver's
 	// feed_name, "Accessible-RDP"), before its first event or reject.

@@ -210,8 +210,11 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	if err != nil {
 		lastErr = err.Error()
 	}
-	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.stored}
-	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), f.Name, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
+	// What the input cost is counted on its report's row, or on the feed's
+	// own when the parser never named a report type.
+	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.stored, Warnings: s.warnings}
+	key := store.FeedKey{Feed: f.Name, Report: s.report}
+	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), key, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
 	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
@@ -365,7 +368,7 @@ func (s *sink) flush() {
 	if len(s.batch) == 0 || s.err != nil {
 		return
 	}
-	b := &Batch{Feed: s.feed.Name, Events: s.batch}
+	b := &Batch{Feed: s.feed.Name, Report: s.report, Events: s.batch}
 	s.batch = make([]*event.Event, 0, s.r.batchSize)
 	p, err := s.r.transport.Publish(s.ctx, b)
 	if err != nil {
@@ -479,7 +482,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 	}
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
-	return r.env.Store.AddFeedCounters(ctx, b.Feed, c, time.Time{}, newest, "")
+	return r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, "")
 }
 
 // Releaser is an enricher holding claims for a batch (the deduplicator's
@@ -507,7 +510,13 @@ func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) err
 		return fmt.Errorf("dead-letter batch of %s: %w", b.Feed, err)
 	}
 	r.metrics.DeadLetters.WithLabelValues(b.Feed).Add(float64(len(letters)))
-	r.log.Warn("batch sent to dead letters", "feed", b.Feed, "events", len(letters), "err", cause)
+	r.log.Warn("batch sent to dead letters", "feed", b.Feed, "report", b.Report, "events", len(letters), "err", cause)
+	// The letters are safe; failing the batch now for want of a counter
+	// would only write them again on its redelivery.
+	key := store.FeedKey{Feed: b.Feed, Report: b.Report}
+	if err := r.env.Store.AddFeedCounters(ctx, key, store.FeedCounters{DeadLetters: int64(len(letters))}, time.Time{}, time.Time{}, ""); err != nil {
+		r.log.Error("count dead-lettered batch", "feed", b.Feed, "report", b.Report, "err", err)
+	}
 	return nil
 }
 

@@ -52,7 +52,11 @@ type Parser interface {
 
 // Batch is a group of events of one feed moving through the stages.
 type Batch struct {
-	Feed   string
+	Feed string
+	// Report is the report type within the feed that the batch's events
+	// came from (see ReportKeeper), empty when the parser named none: the
+	// feeds page counts the batch's events on that report's row.
+	Report string
 	Events []*event.Event
 	// Dedup holds the deduplication keys this batch claimed; the store
 	// output writes them in the same transaction as the events.

@@ -143,11 +143,29 @@ type FeedCounters struct {
 	EventsOut   int64
 	DeadLetters int64
 	Duplicates  int64
+	// Warnings counts rows read with something odd about them that cost
+	// nothing (a row short of its trailing empty cells).
+	Warnings int64
 }
 
-// FeedStatus is a feed's totals and its last run, for the feeds page.
+// FeedKey names one row of feed statistics: a configured feed, and within
+// it a report type. One feed (the inbox, a Shadowserver Reports API
+// collector) may bring many report types; Report is Shadowserver's
+// feed_name of one ("Accessible-RDP"), or empty for what the feed itself
+// counts (inputs whose report type is unknown, failed downloads).
+type FeedKey struct {
+	Feed   string
+	Report string
+}
+
+// FeedStatus is the totals and the last run of one feed or of one report
+// type within it, for the feeds page.
 type FeedStatus struct {
+	// Name is the configured feed's name.
 	Name string
+	// Report is the report type within the feed, empty for the feed's
+	// own row.
+	Report string
 	FeedCounters
 	LastRun   time.Time
 	LastError string
@@ -155,9 +173,14 @@ type FeedStatus struct {
 	LastEvent time.Time
 }
 
-// Feeds keeps per-feed statistics.
+// Feeds keeps per-feed statistics, per report type within a feed.
 type Feeds interface {
-	AddFeedCounters(ctx context.Context, feed string, c FeedCounters, run time.Time, lastEvent time.Time, lastError string) error
+	// AddFeedCounters adds c to the totals of key. The last run and its
+	// error are replaced when run is set; the newest event time only moves
+	// forward.
+	AddFeedCounters(ctx context.Context, key FeedKey, c FeedCounters, run time.Time, lastEvent time.Time, lastError string) error
+	// ListFeedStatus returns every row, ordered by feed name and then by
+	// report, the feed's own row (Report "") first.
 	ListFeedStatus(ctx context.Context) ([]FeedStatus, error)
 }
 

@@ -96,7 +96,7 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if err := st.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "abusech-feodo", Parser: "csv", Input: []byte("2025-03-01,not-an-ip,443"), Error: "column 2: not an IP address", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddFeedCounters(ctx, "abusech-feodo", store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
+	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "abusech-feodo"}, store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
 		t.Fatal(err)
 	}
 	h, err := New(Deps{Store: st, Version: "test",

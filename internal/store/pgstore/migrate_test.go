@@ -84,3 +84,24 @@ func TestMigrateOrganisationHandles(t *testing.T) {
 	}
 	storetest.CheckOrganisationHandlesMigration(t, s)
 }
+
+// TestMigrateFeedReports writes the fixture of
+// storetest.CheckFeedReportsMigration as migration 6 left the schema and
+// checks that migration 7 keeps the feeds' totals.
+func TestMigrateFeedReports(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO feeds (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
+		VALUES ('inbox', 12, 9, 2, 1, $1, 'line 3: bad', $2), ('feodo', 4, 0, 0, 0, NULL, '', NULL)`,
+		now, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckFeedReportsMigration(t, s, now)
+}

@@ -114,30 +114,33 @@ func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// AddFeedCounters adds c to the feed's totals. The last run and its error
-// are replaced when run is set; the newest event time only moves forward.
-func (s *Store) AddFeedCounters(ctx context.Context, feed string, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO feeds AS f (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (name) DO UPDATE SET
+// AddFeedCounters adds c to the totals of key. The last run and its
+// error are replaced when run is set; the newest event time only moves
+// forward.
+func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO feeds AS f (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (name, report) DO UPDATE SET
 			lines_read = f.lines_read + excluded.lines_read,
 			events_out = f.events_out + excluded.events_out,
 			dead_letters = f.dead_letters + excluded.dead_letters,
 			duplicates = f.duplicates + excluded.duplicates,
+			warnings = f.warnings + excluded.warnings,
 			last_error = CASE WHEN excluded.last_run IS NULL THEN f.last_error ELSE excluded.last_error END,
 			last_run = coalesce(excluded.last_run, f.last_run),
 			last_event = greatest(f.last_event, excluded.last_event)`,
-		feed, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, nullTime(run), lastError, nullTime(lastEvent))
+		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, nullTime(run), lastError, nullTime(lastEvent))
 	if err != nil {
-		return fmt.Errorf("pgstore: add feed counters %s: %w", feed, err)
+		return fmt.Errorf("pgstore: add feed counters %s %q: %w", key.Feed, key.Report, err)
 	}
 	return nil
 }
 
-// ListFeedStatus returns every feed's totals by name.
+// ListFeedStatus returns every feed's and report's totals, by feed name
+// and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event
-		FROM feeds ORDER BY name COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
+		FROM feeds ORDER BY name COLLATE "C", report COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
 	}
@@ -146,7 +149,7 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 			f              store.FeedStatus
 			run, lastEvent pgtype.Timestamptz
 		)
-		err := row.Scan(&f.Name, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &run, &f.LastError, &lastEvent)
+		err := row.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvent)
 		f.LastRun = fromNullTime(run)
 		f.LastEvent = fromNullTime(lastEvent)
 		return f, err

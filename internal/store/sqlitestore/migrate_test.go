@@ -86,3 +86,24 @@ func TestMigrateOrganisationHandles(t *testing.T) {
 	}
 	storetest.CheckOrganisationHandlesMigration(t, s)
 }
+
+// TestMigrateFeedReports writes the fixture of
+// storetest.CheckFeedReportsMigration as migration 6 left the schema and
+// checks that migration 7 keeps the feeds' totals.
+func TestMigrateFeedReports(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t, Options{})
+	if err := s.migrateTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
+		VALUES ('inbox', 12, 9, 2, 1, ?, 'line 3: bad', ?), ('feodo', 4, 0, 0, 0, NULL, '', NULL)`,
+		now.UnixMicro(), now.Add(-time.Hour).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckFeedReportsMigration(t, s, now)
+}

@@ -145,30 +145,33 @@ func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// AddFeedCounters adds c to the feed's totals. The last run and its error
-// are replaced when run is set; the newest event time only moves forward.
-func (s *Store) AddFeedCounters(ctx context.Context, feed string, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET
+// AddFeedCounters adds c to the totals of key. The last run and its
+// error are replaced when run is set; the newest event time only moves
+// forward.
+func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name, report) DO UPDATE SET
 			lines_read = lines_read + excluded.lines_read,
 			events_out = events_out + excluded.events_out,
 			dead_letters = dead_letters + excluded.dead_letters,
 			duplicates = duplicates + excluded.duplicates,
+			warnings = warnings + excluded.warnings,
 			last_error = CASE WHEN excluded.last_run IS NULL THEN last_error ELSE excluded.last_error END,
 			last_run = coalesce(excluded.last_run, last_run),
 			last_event = CASE WHEN last_event IS NULL OR excluded.last_event > last_event THEN coalesce(excluded.last_event, last_event) ELSE last_event END`,
-		feed, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, micros(run), lastError, micros(lastEvent))
+		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, micros(run), lastError, micros(lastEvent))
 	if err != nil {
-		return fmt.Errorf("sqlitestore: add feed counters %s: %w", feed, err)
+		return fmt.Errorf("sqlitestore: add feed counters %s %q: %w", key.Feed, key.Report, err)
 	}
 	return nil
 }
 
-// ListFeedStatus returns every feed's totals by name.
+// ListFeedStatus returns every feed's and report's totals, by feed name
+// and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, lines_read, events_out, dead_letters, duplicates, last_run, last_error, last_event
-		FROM feeds ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
+		FROM feeds ORDER BY name, report`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
 	}
@@ -179,7 +182,7 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 			f             store.FeedStatus
 			run, lastEvnt sql.NullInt64
 		)
-		if err := rows.Scan(&f.Name, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &run, &f.LastError, &lastEvnt); err != nil {
+		if err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt); err != nil {
 			return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
 		}
 		f.LastRun = fromMicros(run)

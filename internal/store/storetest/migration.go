@@ -128,3 +128,48 @@ func CheckOrganisationHandlesMigration(t *testing.T, s store.Store) {
 		t.Errorf("CreateOrganisation(fresh): %v", err)
 	}
 }
+
+// The feed reports migration (version 7 of both stores) is checked with one
+// fixture written in the version 6 schema with each store's SQL: feed
+// "inbox" with 12 lines read, 9 events out, 2 dead letters, 1 duplicate,
+// last run at now with error "line 3: bad" and last event an hour before
+// now; and feed "feodo" with 4 lines read and nothing else.
+
+// CheckFeedReportsMigration checks that both feeds kept their totals as
+// their own rows, and that the migrated table counts report types and
+// warnings next to them.
+func CheckFeedReportsMigration(t *testing.T, s store.Store, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	got, err := s.ListFeedStatus(ctx)
+	if err != nil {
+		t.Fatalf("ListFeedStatus after the migration: %v", err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("feeds after the migration = %+v, want feodo and inbox", got)
+	}
+	feodo, inbox := got[0], got[1]
+	if feodo.Name != "feodo" || feodo.Report != "" || feodo.FeedCounters != (store.FeedCounters{LinesRead: 4}) ||
+		!feodo.LastRun.IsZero() || !feodo.LastEvent.IsZero() || feodo.LastError != "" {
+		t.Errorf("feodo after the migration = %+v", feodo)
+	}
+	if inbox.Name != "inbox" || inbox.Report != "" ||
+		inbox.FeedCounters != (store.FeedCounters{LinesRead: 12, EventsOut: 9, DeadLetters: 2, Duplicates: 1}) ||
+		!inbox.LastRun.Equal(now) || inbox.LastError != "line 3: bad" || !inbox.LastEvent.Equal(now.Add(-time.Hour)) {
+		t.Errorf("inbox after the migration = %+v", inbox)
+	}
+	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox"}, store.FeedCounters{LinesRead: 1, Warnings: 1}, time.Time{}, time.Time{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 5}, now, time.Time{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.ListFeedStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].LinesRead != 13 || got[1].Warnings != 1 || got[1].LastError != "line 3: bad" ||
+		got[2].Name != "inbox" || got[2].Report != "Accessible-RDP" || got[2].LinesRead != 5 {
+		t.Errorf("feeds after adding to inbox and a report of it = %+v", got)
+	}
+}

@@ -565,33 +565,62 @@ func testFeedCounters(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	run1 := base
 	run2 := base.Add(time.Hour)
-	if err := s.AddFeedCounters(ctx, "A", store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 1, Duplicates: 1}, run1, base.Add(-time.Minute), "timeout"); err != nil {
-		t.Fatalf("AddFeedCounters: %v", err)
+	add := func(key store.FeedKey, c store.FeedCounters, run, lastEvent time.Time, lastError string) {
+		t.Helper()
+		if err := s.AddFeedCounters(ctx, key, c, run, lastEvent, lastError); err != nil {
+			t.Fatalf("AddFeedCounters(%+v): %v", key, err)
+		}
 	}
-	if err := s.AddFeedCounters(ctx, "A", store.FeedCounters{LinesRead: 5, EventsOut: 5}, run2, base.Add(-time.Hour), ""); err != nil {
-		t.Fatalf("AddFeedCounters: %v", err)
-	}
-	if err := s.AddFeedCounters(ctx, "B", store.FeedCounters{LinesRead: 1}, run1, time.Time{}, ""); err != nil {
-		t.Fatalf("AddFeedCounters: %v", err)
-	}
+	a := store.FeedKey{Feed: "A"}
+	add(a, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 1, Duplicates: 1}, run1, base.Add(-time.Minute), "timeout")
+	add(a, store.FeedCounters{LinesRead: 5, EventsOut: 5}, run2, base.Add(-time.Hour), "")
+	add(store.FeedKey{Feed: "B"}, store.FeedCounters{LinesRead: 1}, run1, time.Time{}, "")
+	// Two report types under feed A, each with its own counters, warnings
+	// and last error; a worker's counters (no run) keep the last error.
+	rdp := store.FeedKey{Feed: "A", Report: "Accessible-RDP"}
+	sink := store.FeedKey{Feed: "A", Report: "Sinkhole-HTTP"}
+	add(rdp, store.FeedCounters{LinesRead: 7, DeadLetters: 2, Warnings: 3}, run1, time.Time{}, "line 4: not an IP address")
+	add(sink, store.FeedCounters{LinesRead: 2, Warnings: 1}, run2, time.Time{}, "")
+	add(rdp, store.FeedCounters{EventsOut: 4, Duplicates: 1}, time.Time{}, base.Add(-2*time.Hour), "")
+	add(sink, store.FeedCounters{EventsOut: 2}, time.Time{}, base.Add(-3*time.Hour), "")
+	add(sink, store.FeedCounters{Warnings: 2}, run2.Add(time.Minute), time.Time{}, "")
+
 	got, err := s.ListFeedStatus(ctx)
 	if err != nil {
 		t.Fatalf("ListFeedStatus: %v", err)
 	}
-	if len(got) != 2 || got[0].Name != "A" || got[1].Name != "B" {
-		t.Fatalf("ListFeedStatus = %+v, want A and B", got)
+	var keys []store.FeedKey
+	for _, f := range got {
+		keys = append(keys, store.FeedKey{Feed: f.Name, Report: f.Report})
 	}
-	a := got[0]
-	if a.FeedCounters != (store.FeedCounters{LinesRead: 15, EventsOut: 13, DeadLetters: 1, Duplicates: 1}) {
-		t.Errorf("A counters = %+v, want the sums", a.FeedCounters)
+	if want := []store.FeedKey{a, rdp, sink, {Feed: "B"}}; !slices.Equal(keys, want) {
+		t.Fatalf("ListFeedStatus rows = %v, want %v", keys, want)
 	}
-	if !a.LastRun.Equal(run2) || a.LastError != "" {
-		t.Errorf("A last run = %v %q, want %v and no error", a.LastRun, a.LastError, run2)
+	own := got[0]
+	if own.FeedCounters != (store.FeedCounters{LinesRead: 15, EventsOut: 13, DeadLetters: 1, Duplicates: 1}) {
+		t.Errorf("A counters = %+v, want the sums of its own row only", own.FeedCounters)
 	}
-	if !a.LastEvent.Equal(base.Add(-time.Minute)) {
-		t.Errorf("A last event = %v, want the newest seen %v", a.LastEvent, base.Add(-time.Minute))
+	if !own.LastRun.Equal(run2) || own.LastError != "" {
+		t.Errorf("A last run = %v %q, want %v and no error", own.LastRun, own.LastError, run2)
 	}
-	if !got[1].LastEvent.IsZero() || got[1].LinesRead != 1 {
-		t.Errorf("B = %+v, want no last event", got[1])
+	if !own.LastEvent.Equal(base.Add(-time.Minute)) {
+		t.Errorf("A last event = %v, want the newest seen %v", own.LastEvent, base.Add(-time.Minute))
+	}
+	r := got[1]
+	if r.FeedCounters != (store.FeedCounters{LinesRead: 7, EventsOut: 4, DeadLetters: 2, Duplicates: 1, Warnings: 3}) {
+		t.Errorf("Accessible-RDP counters = %+v", r.FeedCounters)
+	}
+	if !r.LastRun.Equal(run1) || r.LastError != "line 4: not an IP address" || !r.LastEvent.Equal(base.Add(-2*time.Hour)) {
+		t.Errorf("Accessible-RDP last run %v %q, last event %v: want run 1, its error kept, and its own newest event", r.LastRun, r.LastError, r.LastEvent)
+	}
+	h := got[2]
+	if h.FeedCounters != (store.FeedCounters{LinesRead: 2, EventsOut: 2, Warnings: 3}) {
+		t.Errorf("Sinkhole-HTTP counters = %+v", h.FeedCounters)
+	}
+	if !h.LastRun.Equal(run2.Add(time.Minute)) || h.LastError != "" || !h.LastEvent.Equal(base.Add(-3*time.Hour)) {
+		t.Errorf("Sinkhole-HTTP last run %v %q, last event %v", h.LastRun, h.LastError, h.LastEvent)
+	}
+	if !got[3].LastEvent.IsZero() || got[3].LinesRead != 1 || got[3].Report != "" {
+		t.Errorf("B = %+v, want its own row and no last event", got[3])
 	}
 }
