@@ -576,7 +576,7 @@ func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
 		msg = c.redact(failure.Error())
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := c.store.AddFeedCounters(ctx, c.feed, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }
