@@ -101,10 +101,14 @@ type slotValue struct {
 
 type textSpan struct{ start, end int }
 
+// Provider is feed.provider of every Shadowserver event, as IntelMQ sets it.
+const Provider = "Shadowserver"
+
 // compile resolves r against a header. A required column missing from the
 // header makes the whole file unusable. Optional columns missing are fine:
-// reports gain and lose columns over time.
-func (r *Report) compile(header []string) (*plan, error) {
+// reports gain and lose columns over time. fileName is the input's base
+// name, recorded in extra.file_name.
+func (r *Report) compile(header []string, fileName string) (*plan, error) {
 	p := &plan{
 		report:   r,
 		header:   header,
@@ -176,6 +180,12 @@ func (r *Report) compile(header []string) (*plan, error) {
 	for _, f := range r.constants {
 		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
 	}
+	// Provenance as IntelMQ records it, whichever collector brought the
+	// report: the runner labels events with the configured feed only where
+	// the parser set nothing, so these win over the feed's name.
+	for _, f := range r.provenance(fileName) {
+		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
+	}
 	p.rawSlot = slot("raw")
 
 	// Renumber the slots in key order.
@@ -211,6 +221,27 @@ func (r *Report) compile(header []string) (*plan, error) {
 	p.vals = make([]string, len(p.keys))
 	p.span = make([]int, len(p.keys))
 	return p, nil
+}
+
+// provenance returns the fields naming where an event came from: the
+// provider, the report's feed name and type, and the input's file name.
+// A value that does not validate (a feed_name from a downloaded schema
+// holding a NUL, say) is left out rather than failing the report.
+func (r *Report) provenance(fileName string) []event.Field {
+	fields := make([]event.Field, 0, 4)
+	for _, f := range []event.Field{
+		{Key: "feed.provider", Value: Provider},
+		{Key: "feed.name", Value: r.FeedName},
+		{Key: "feed.code", Value: r.Type},
+	} {
+		if v, err := event.Normalize(f.Key, f.Value); err == nil && v != "" {
+			fields = append(fields, event.Field{Key: f.Key, Value: v})
+		}
+	}
+	if fileName != "" && event.TextProblem(fileName) == "" {
+		fields = append(fields, event.Field{Key: "extra.file_name", Value: string(event.AppendJSONString(nil, fileName))})
+	}
+	return fields
 }
 
 // build makes the event of one row; rec is the row's source text.

@@ -276,16 +276,26 @@ func (s *Schema) Report(name string) (*Report, bool) {
 // matching file_name wins, so scan_ssl_poodle is not read as scan_ssl.
 // name may be a path or URL; only its last element counts.
 func (s *Schema) Detect(name string) (*Report, bool) {
-	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
-		name = name[:i]
-	}
-	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	base := inputFileName(name)
 	for _, r := range s.byFileName {
 		if containsToken(base, r.FileName) {
 			return r, true
 		}
 	}
 	return nil, false
+}
+
+// inputFileName is the last element of an input's name (a path or URL),
+// without a URL's query string or fragment: "2026-11-20-scan_rdp-be.csv".
+func inputFileName(name string) string {
+	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
+		name = name[:i]
+	}
+	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if base == "." || base == "/" {
+		return ""
+	}
+	return base
 }
 
 // containsToken reports whether tok occurs in name bounded by the start or

@@ -233,6 +233,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		}
 		report = r
 	}
+	pipeline.SetReport(sink, report.FeedName)
 	rr := newRecordReader(in.Body)
 	var header []string
 	var headerLine []byte
@@ -260,7 +261,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 	}
 	rr.width = len(header)
-	plan, err := report.compile(header)
+	plan, err := report.compile(header, inputFileName(in.Name))
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 	}

@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -86,8 +88,13 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			report, ok := DefaultSchema().Detect(in)
+			if !ok {
+				t.Fatalf("no report type in %s", in)
+			}
 			for i, e := range c.events {
 				checkEvent(t, i, e, raw)
+				checkProvenance(t, i, e, report, filepath.Base(in))
 			}
 		})
 	}
@@ -107,7 +114,7 @@ func checkEvent(t *testing.T, i int, e *event.Event, input []byte) {
 	if !e.Has("classification.identifier") || !e.Has("time.source") {
 		t.Errorf("event %d: no identifier or time.source: %s", i, e.AppendJSON(nil))
 	}
-	if e.Has("time.observation") || e.Has("feed.name") {
+	if e.Has("time.observation") {
 		t.Errorf("event %d: sets fields the runner owns", i)
 	}
 	// What Vigil writes it must read back unchanged.
@@ -116,6 +123,23 @@ func checkEvent(t *testing.T, i int, e *event.Event, input []byte) {
 		t.Errorf("event %d: own JSON does not read back: %v", i, err)
 	} else if back.Hash() != e.Hash() {
 		t.Errorf("event %d: JSON round trip changes the event:\n%s\n%s", i, e.AppendJSON(nil), back.AppendJSON(nil))
+	}
+}
+
+// checkProvenance holds an event to IntelMQ's record of where it came from:
+// the provider, the report's feed name and type, the input's file name.
+func checkProvenance(t *testing.T, i int, e *event.Event, r *Report, fileName string) {
+	t.Helper()
+	want := map[string]string{
+		"feed.provider":   "Shadowserver",
+		"feed.name":       r.FeedName,
+		"feed.code":       r.Type,
+		"extra.file_name": string(event.AppendJSONString(nil, fileName)),
+	}
+	for k, v := range want {
+		if got := e.Value(k); got != v {
+			t.Errorf("event %d: %s = %q, want %q", i, k, got, v)
+		}
 	}
 }
 
@@ -372,3 +396,103 @@ func TestRegistered(t *testing.T) {
 		t.Error("a misspelt option was accepted")
 	}
 }
+
+// reportSink is a collector that keeps report types and warnings, as the
+// runner's sink does.
+type reportSink struct {
+	collector
+	reports  []string
+	warnings []error
+	// firstBefore records whether the report type was known before the
+	// first event or reject.
+	firstBefore bool
+}
+
+func (s *reportSink) Report(name string) {
+	if len(s.events)+len(s.rejects) == 0 {
+		s.firstBefore = true
+	}
+	s.reports = append(s.reports, name)
+}
+
+func (s *reportSink) Warn(err error) { s.warnings = append(s.warnings, err) }
+
+func TestProvenance(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\nbad,192.0.2.2,3389\n"
+	for _, name := range []string{
+		"2026-11-20-scan_rdp-belgium-geo.csv",
+		"/var/lib/vigil/inbox/inbox/2026-11-20-scan_rdp-belgium-geo.csv",
+		"https://dl.example.org/reports/2026-11-20-scan_rdp-belgium-geo.csv?id=7&key=secret",
+	} {
+		var s reportSink
+		if err := p.Parse(context.Background(), pipeline.Input{Feed: "inbox", Name: name, Body: strings.NewReader(body)}, &s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.events) != 1 || len(s.rejects) != 1 {
+			t.Fatalf("%s: %d events, %d rejects", name, len(s.events), len(s.rejects))
+		}
+		if len(s.reports) != 1 || s.reports[0] != "Accessible-RDP" || !s.firstBefore {
+			t.Errorf("%s: reports %v (before the first row: %v), want Accessible-RDP before the first row", name, s.reports, s.firstBefore)
+		}
+		r, _ := DefaultSchema().Report("scan_rdp")
+		checkProvenance(t, 0, s.events[0], r, "2026-11-20-scan_rdp-belgium-geo.csv")
+	}
+}
+
+// TestProvenanceWinsOverFeed runs a Shadowserver report through the runner
+// of a feed called inbox: the report's feed name must survive the runner's
+// labelling, which only fills in what the parser left unset.
+func TestProvenanceWinsOverFeed(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []*event.Event
+	out := outputFunc(func(_ context.Context, b *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, b.Events...)
+		return nil
+	})
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st},
+		Transport: pipeline.NewLocal(2),
+		Feeds:     []*pipeline.Feed{{Name: "inbox", Provider: "local", Code: "inbox", Parser: p}},
+		Outputs:   []pipeline.Output{out},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Work(ctx)
+	body := "timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\n"
+	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "inbox", Name: "2026-11-20-scan_rdp-be.csv", Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("%d events", len(got))
+	}
+	for k, want := range map[string]string{"feed.name": "Accessible-RDP", "feed.provider": "Shadowserver", "feed.code": "scan_rdp"} {
+		if v := got[0].Value(k); v != want {
+			t.Errorf("%s = %q, want %q", k, v, want)
+		}
+	}
+}
+
+// outputFunc is a pipeline.Output from a function.
+type outputFunc func(ctx context.Context, b *pipeline.Batch) error
+
+func (f outputFunc) Write(ctx context.Context, b *pipeline.Batch) error { return f(ctx, b) }
