@@ -44,7 +44,8 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// ErrMissing is wrapped by the reason for an empty required cell.
+// ErrMissing is wrapped by the reason for an empty required date-time cell
+// (time.source); other empty required cells leave their field unset.
 var ErrMissing = errors.New("required value missing")
 
 // plan is a report's mapping resolved against one file's header: column
@@ -265,7 +266,14 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		s := &p.steps[i]
 		v := cells[s.col]
 		if v == "" && (s.conv == nil || !s.conv.withRow) {
-			if s.required {
+			// An empty required cell leaves its field unset and the row
+			// is read, as in IntelMQ, whose Event.add ignores an empty
+			// value and whose converters turn an empty cell into None.
+			// The one exception is a date-time: IntelMQ's
+			// add_UTC_to_timestamp makes " UTC" of an empty cell, which
+			// fails the row, and an event without its time cannot be
+			// placed, so the row goes to the dead letters here too.
+			if s.required && s.kind == event.KindDateTime {
 				return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: ErrMissing}
 			}
 			continue

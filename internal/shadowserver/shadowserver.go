@@ -322,8 +322,11 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			continue
 		}
 		if len(cells) != len(header) {
-			reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns", len(cells), len(header))})
-			continue
+			var ok bool
+			if cells, ok = fitRow(sink, cells, len(header), line); !ok {
+				reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(header))})
+				continue
+			}
 		}
 		e, err := plan.build(cells, rec, line)
 		if err != nil {
@@ -334,6 +337,30 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
 		}
 	}
+}
+
+// fitRow reads a ragged row as IntelMQ does. A row short of cells (some
+// Shadowserver reports leave out trailing empty cells) is read with the
+// missing cells empty; a row with surplus cells that are all empty is read
+// without them. Both are warnings for the feed's count. A row whose
+// surplus cells hold something cannot be placed: ok is false and the row
+// goes to the dead letters.
+func fitRow(sink pipeline.Sink, cells []string, width, line int) (_ []string, ok bool) {
+	n := len(cells)
+	if n < width {
+		for len(cells) < width {
+			cells = append(cells, "")
+		}
+		pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the missing trailing cells were read as empty", n, width)})
+		return cells, true
+	}
+	for _, c := range cells[width:] {
+		if c != "" {
+			return cells, false
+		}
+	}
+	pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the %d surplus empty cells were left out", n, width, n-width)})
+	return cells[:width], true
 }
 
 var _ pipeline.Parser = (*Parser)(nil)

@@ -215,11 +215,11 @@ func TestMalformedRejects(t *testing.T) {
 		column string
 		is     error
 	}{
-		{3, "", nil},                       // short row
+		// line 3, a short row, is read with its missing cells empty;
+		// line 7, an empty required ip, is read without source.ip.
 		{4, "ip", nil},                     // bad IP
 		{5, "timestamp", nil},              // bad timestamp
 		{6, "port", nil},                   // port out of range
-		{7, "ip", ErrMissing},              // empty required cell
 		{11, "severity", errBadQuote},      // text after a closing quote
 		{13, "severity", errUnclosedQuote}, // unterminated quote
 	}
@@ -242,8 +242,8 @@ func TestMalformedRejects(t *testing.T) {
 			t.Errorf("reject %d: %v is not %v", i, re, w.is)
 		}
 	}
-	if len(c.events) != 4 {
-		t.Errorf("got %d events, want 4 (good, CRLF, mid-cell quote, quoted comma)", len(c.events))
+	if len(c.events) != 6 {
+		t.Errorf("got %d events, want 6 (good, short, no ip, CRLF, mid-cell quote, quoted comma)", len(c.events))
 	}
 }
 
@@ -496,3 +496,82 @@ func TestProvenanceWinsOverFeed(t *testing.T) {
 type outputFunc func(ctx context.Context, b *pipeline.Batch) error
 
 func (f outputFunc) Write(ctx context.Context, b *pipeline.Batch) error { return f(ctx, b) }
+
+// TestRaggedRows reads rows as IntelMQ does: missing trailing cells are
+// empty, surplus empty cells are left out (both counted as warnings), and
+// surplus cells holding something send the row to the dead letters.
+func TestRaggedRows(t *testing.T) {
+	p, err := New(DefaultSchema(), "scan_rdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port,hostname\n" +
+		"2026-11-20 00:00:00,192.0.2.1,3389,a.example.net\n" + // line 2: exact
+		"2026-11-20 00:00:01,192.0.2.2\n" + // line 3: two cells short
+		"2026-11-20 00:00:02,192.0.2.3,3389,,,\n" + // line 4: two surplus empty cells
+		"2026-11-20 00:00:03,192.0.2.4,3389,,x\n" // line 5: a surplus cell with text
+	var s reportSink
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "x.csv", Body: strings.NewReader(body)}, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.events) != 3 {
+		t.Fatalf("%d events, want 3", len(s.events))
+	}
+	if e := s.events[1]; e.Value("source.ip") != "192.0.2.2" || e.Has("source.port") || e.Has("source.reverse_dns") {
+		t.Errorf("short row: %s", e.AppendJSON(nil))
+	}
+	if e := s.events[2]; e.Value("source.port") != "3389" {
+		t.Errorf("surplus empty cells: %s", e.AppendJSON(nil))
+	}
+	if len(s.warnings) != 2 {
+		t.Fatalf("warnings %v, want 2", s.warnings)
+	}
+	for i, w := range []struct {
+		line int
+		text string
+	}{{3, "missing trailing cells were read as empty"}, {4, "2 surplus empty cells were left out"}} {
+		var re *RowError
+		if !errors.As(s.warnings[i], &re) || re.Line != w.line || !strings.Contains(re.Error(), w.text) {
+			t.Errorf("warning %d: %v, want line %d saying %q", i, s.warnings[i], w.line, w.text)
+		}
+	}
+	if len(s.rejects) != 1 {
+		t.Fatalf("rejects %v, want 1", s.rejects)
+	}
+	var re *RowError
+	if !errors.As(s.rejects[0].reason, &re) || re.Line != 5 || !strings.Contains(re.Error(), "5 cells, the header has 4 columns") {
+		t.Errorf("reject: %v", s.rejects[0].reason)
+	}
+}
+
+// TestEmptyRequiredCell pins the choice made for an empty required cell,
+// after IntelMQ: the field is left unset and the row read, except an empty
+// time, which IntelMQ's add_UTC_to_timestamp fails on; a required value a
+// converter refuses fails the row.
+func TestEmptyRequiredCell(t *testing.T) {
+	p, err := New(DefaultSchema(), "scan_rdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port\n" +
+		"2026-11-20 00:00:00,,3389\n" + // empty required ip: read without it
+		",192.0.2.1,3389\n" + // empty required time: rejected
+		"2026-11-20 00:00:00,not-an-ip,3389\n" // converter refuses: rejected
+	var c collector
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "x.csv", Body: strings.NewReader(body)}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.events) != 1 || c.events[0].Has("source.ip") || c.events[0].Value("source.port") != "3389" {
+		t.Fatalf("events: %d, first %v", len(c.events), c.events)
+	}
+	if len(c.rejects) != 2 {
+		t.Fatalf("rejects: %v", c.rejects)
+	}
+	var re *RowError
+	if !errors.As(c.rejects[0].reason, &re) || re.Line != 3 || re.Field != "time.source" || !errors.Is(re, ErrMissing) {
+		t.Errorf("empty time: %v", c.rejects[0].reason)
+	}
+	if !errors.As(c.rejects[1].reason, &re) || re.Line != 4 || re.Field != "source.ip" {
+		t.Errorf("bad ip: %v", c.rejects[1].reason)
+	}
+}
