@@ -71,6 +71,9 @@ type plan struct {
 	text          pipeline.TextOptions
 	replacedBytes int
 	replacedRows  int
+	// unescaped is set for a JSON row whose cells are not all text of
+	// the row's source: checkText then checks every cell.
+	unescaped bool
 
 	// per-row scratch, reused
 	vals     []string // slot -> value; "" is unset

@@ -41,7 +41,14 @@ type Report struct {
 	constants []event.Field // normalized, in key order
 	required  []mapping
 	optional  []mapping
+	// columns are the columns the mappings name, required first, each
+	// once: the columns of the report's JSON form.
+	columns []string
 }
+
+// Columns returns the columns the report's mappings name, required first,
+// each once.
+func (r *Report) Columns() []string { return append([]string(nil), r.columns...) }
 
 // mapping takes one column to one field through an optional converter.
 type mapping struct {
@@ -157,6 +164,15 @@ func parseReport(typ string, raw json.RawMessage) (*Report, error) {
 	}
 	if r.optional, err = parseMappings(typ, "optional_fields", jr.OptionalFields); err != nil {
 		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, list := range [][]mapping{r.required, r.optional} {
+		for _, m := range list {
+			if !seen[m.column] {
+				seen[m.column] = true
+				r.columns = append(r.columns, m.column)
+			}
+		}
 	}
 	return r, nil
 }
