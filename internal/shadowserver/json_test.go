@@ -100,7 +100,7 @@ func TestJSONFormat(t *testing.T) {
 		{"auto", "x.JSONL", body, 1},
 		{"auto", "x.ndjson", body, 1},
 		{"auto", "x.json.gz", body, 1},
-		{"auto", "upload", body, 1},              // by the first byte
+		{"auto", "upload", body, 1},                    // by the first byte
 		{"auto", "upload", "\ufeff [" + body + "]", 1}, // a BOM and white space first
 		{"auto", "upload", csv, 1},
 		{"auto", "x.csv", csv, 1},
