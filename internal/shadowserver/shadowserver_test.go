@@ -56,7 +56,8 @@ func parseFile(t *testing.T, p *Parser, name string) *collector {
 
 // TestGolden parses every testdata/<name>.csv, detecting the report from the
 // file name, and compares the events with <name>.golden.jsonl and the
-// rejects with <name>.rejects.golden.
+// rejects with <name>.rejects.golden. The JSON twin <name>.json, where
+// there is one, must give the same events but for raw and extra.file_name.
 func TestGolden(t *testing.T) {
 	p, err := New(DefaultSchema(), "")
 	if err != nil {
@@ -96,6 +97,7 @@ func TestGolden(t *testing.T) {
 				checkEvent(t, i, e, raw)
 				checkProvenance(t, i, e, report, filepath.Base(in))
 			}
+			checkTwin(t, p, name, c)
 		})
 	}
 }
@@ -193,6 +195,9 @@ func TestEveryReportHasTestdata(t *testing.T) {
 	for _, r := range DefaultSchema().Types() {
 		if _, err := os.Stat("testdata/" + r + ".csv"); err != nil {
 			t.Errorf("report %s has no testdata/%s.csv", r, r)
+		}
+		if _, err := os.Stat("testdata/" + r + ".json"); err != nil {
+			t.Errorf("report %s has no JSON twin testdata/%s.json (go test ./internal/shadowserver -run TestGolden -update -twins)", r, r)
 		}
 	}
 	required := []string{"scan_rdp", "scan_smb", "scan_telnet", "scan_ssh", "scan_ntp", "scan_dns", "scan_snmp", "scan_http",
