@@ -72,12 +72,15 @@ func (p *Parser) formatOf(name string, br *bufio.Reader) format {
 	}
 	head, _ := br.Peek(512)
 	head = bytes.TrimPrefix(head, utf8BOM)
-	head = bytes.TrimLeft(head, " \t\r\n")
+	head = bytes.TrimLeft(head, jsonSpace)
 	if len(head) > 0 && (head[0] == '[' || head[0] == '{') {
 		return formatJSON
 	}
 	return formatCSV
 }
+
+// jsonSpace is JSON's white space.
+const jsonSpace = " \t\r\n"
 
 // maxExtraKeys bounds the keys a JSON report may add to the schema's
 // columns: each new key recompiles the report's plan.
@@ -230,7 +233,7 @@ const (
 func newJSONReader(br *bufio.Reader) *jsonReader {
 	jr := &jsonReader{r: br, line: 1}
 	head, _ := br.Peek(512)
-	head = bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n")
+	head = bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), jsonSpace)
 	jr.array = len(head) > 0 && head[0] == '['
 	if !jr.array {
 		jr.lines = &recordReader{r: br}
@@ -253,10 +256,11 @@ func (jr *jsonReader) next() ([]byte, int, error) {
 		if l.length > 0 {
 			return l.text, l.number, &readError{msg: (&lineTooLongError{Length: l.length, Limit: maxRecord, Kept: len(l.text)}).Error()}
 		}
-		text := bytes.TrimSpace(l.text)
+		text := l.text
 		if l.number == 1 {
 			text = bytes.TrimPrefix(text, utf8BOM)
 		}
+		text = bytes.Trim(text, jsonSpace)
 		if len(text) == 0 {
 			continue
 		}
