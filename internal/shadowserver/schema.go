@@ -210,7 +210,11 @@ func parseMappings(typ, list string, entries [][]json.RawMessage) ([]mapping, er
 			}
 			c, ok := converters[name]
 			if !ok {
-				return nil, fmt.Errorf("%s: unknown converter %q", where, name)
+				field := m.field
+				if field == "" {
+					field = "(ignored)"
+				}
+				return nil, fmt.Errorf("%s: field %s, column %q: unknown converter %q", where, field, m.column, name)
 			}
 			m.conv = c
 		}
