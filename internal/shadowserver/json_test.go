@@ -249,3 +249,34 @@ func TestAutoRoutesShadowserverJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRowConverterWithoutItsColumn: category_or_detail reads detail when
+// category is empty; the same holds when category is missing from the CSV
+// header or from the JSON object, so both forms give the same event.
+func TestRowConverterWithoutItsColumn(t *testing.T) {
+	p, err := New(DefaultSchema(), "compromised_website")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := []struct{ name, body string }{
+		{"with.csv", "timestamp,ip,port,category,detail\n2026-11-20 00:00:00,192.0.2.1,80,,defaced\n"},
+		{"without.csv", "timestamp,ip,port,detail\n2026-11-20 00:00:00,192.0.2.1,80,defaced\n"},
+		{"null.json", `[{"timestamp":"2026-11-20 00:00:00","ip":"192.0.2.1","port":80,"category":null,"detail":"defaced"}]`},
+		{"absent.json", `[{"timestamp":"2026-11-20 00:00:00","ip":"192.0.2.1","port":80,"detail":"defaced"}]`},
+	}
+	var first string
+	for i, f := range forms {
+		s := parseString(t, p, f.name, f.body)
+		if len(s.events) != 1 {
+			t.Fatalf("%s: %d events, %v", f.name, len(s.events), s.rejects)
+		}
+		if got := s.events[0].Value("event_description.text"); got != "defaced" {
+			t.Errorf("%s: event_description.text %q, want defaced", f.name, got)
+		}
+		if i == 0 {
+			first = withoutSource(s.events[0])
+		} else if got := withoutSource(s.events[0]); got != first {
+			t.Errorf("%s:\n got %s\nwant %s", f.name, got, first)
+		}
+	}
+}

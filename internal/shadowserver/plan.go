@@ -84,7 +84,7 @@ type plan struct {
 }
 
 type step struct {
-	col      int
+	col      int // the column, or -1 for a missing one a row-reading converter still runs for
 	column   string
 	key      string // the field to set; "" ignores the column
 	slot     int
@@ -145,9 +145,18 @@ func (r *Report) compile(header []string, fileName string) (*plan, error) {
 			if required {
 				return fmt.Errorf("report %s: required column %q (%s) not in the header", r.Type, m.column, m.field)
 			}
-			return nil
+			if m.conv == nil || !m.conv.withRow || m.field == "" {
+				return nil
+			}
+			// A converter that reads other columns (category_or_detail
+			// falls back to detail) runs on an empty cell when its own
+			// column is missing, so that a report whose JSON objects
+			// leave the key out, or set it to null, and its CSV form
+			// with or without the column all give the same event.
+			col = -1
+		} else {
+			mentioned[col] = true
 		}
-		mentioned[col] = true
 		s := step{col: col, column: m.column, conv: m.conv, required: required, slot: -1}
 		switch {
 		case m.field == "":
@@ -159,7 +168,7 @@ func (r *Report) compile(header []string, fileName string) (*plan, error) {
 		if s.key != "" {
 			s.kind, _ = event.KindOf(s.key)
 			s.slot = slot(s.key)
-			if !required && header[col] != "" {
+			if !required && col >= 0 && header[col] != "" {
 				p.fallback[col] = slot("extra." + header[col])
 			}
 		}
@@ -267,7 +276,10 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 	p.row.cells = cells
 	for i := range p.steps {
 		s := &p.steps[i]
-		v := cells[s.col]
+		v := ""
+		if s.col >= 0 {
+			v = cells[s.col]
+		}
 		if v == "" && (s.conv == nil || !s.conv.withRow) {
 			// An empty required cell leaves its field unset and the row
 			// is read, as in IntelMQ, whose Event.add ignores an empty
@@ -282,12 +294,12 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			continue
 		}
 		if s.key == "" {
-			p.consumed[s.col] = true
+			p.markConsumed(s.col)
 			continue
 		}
 		err := p.apply(s, v)
 		if err == nil {
-			p.consumed[s.col] = true
+			p.markConsumed(s.col)
 			continue
 		}
 		if s.required {
@@ -295,7 +307,9 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 		// As IntelMQ does, an optional value that does not fit its field
 		// is kept as text under extra.<column> rather than lost.
-		p.failed[s.col] = true
+		if s.col >= 0 {
+			p.failed[s.col] = true
+		}
 	}
 	for col, failed := range p.failed {
 		if failed && !p.consumed[col] && p.fallback[col] >= 0 {
@@ -330,6 +344,14 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 	}
 	return e, nil
+}
+
+// markConsumed notes that a column's value went to its field; col is -1
+// for a missing column.
+func (p *plan) markConsumed(col int) {
+	if col >= 0 {
+		p.consumed[col] = true
+	}
 }
 
 // apply converts v and stores it in the step's slot. Harmonized fields are
