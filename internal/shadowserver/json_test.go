@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -277,6 +279,55 @@ func TestRowConverterWithoutItsColumn(t *testing.T) {
 			first = withoutSource(s.events[0])
 		} else if got := withoutSource(s.events[0]); got != first {
 			t.Errorf("%s:\n got %s\nwant %s", f.name, got, first)
+		}
+	}
+}
+
+// signalSink closes got at its first event.
+type signalSink struct {
+	collector
+	got chan struct{}
+}
+
+func (s *signalSink) Event(e *event.Event) error {
+	if len(s.events) == 0 {
+		close(s.got)
+	}
+	return s.collector.Event(e)
+}
+
+// TestJSONArrayStreams: the first object of an array becomes an event
+// before the rest of the array has been written, so the parser does not
+// hold the array in memory.
+func TestJSONArrayStreams(t *testing.T) {
+	for _, first := range []string{"[", ""} {
+		p, _ := New(DefaultSchema(), "scan_rdp")
+		pr, pw := io.Pipe()
+		s := &signalSink{got: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() {
+			done <- p.Parse(context.Background(), pipeline.Input{Name: "x.json", Body: pr}, s)
+		}()
+		obj := `{"timestamp":"2026-11-20 00:00:00","ip":"192.0.2.1","port":3389}`
+		sep := "\n"
+		if first == "[" {
+			sep = ",\n"
+		}
+		// Enough text to get past the reader's first fill.
+		pw.Write([]byte(first + obj + sep + strings.Repeat(" ", 70<<10) + "\n"))
+		select {
+		case <-s.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: no event before the input ended", first)
+		}
+		rest := obj + "\n"
+		if first == "[" {
+			rest = obj + "]\n"
+		}
+		pw.Write([]byte(rest))
+		pw.Close()
+		if err := <-done; err != nil || len(s.events) != 2 || len(s.rejects) != 0 {
+			t.Errorf("%q: %v, %d events, %v", first, err, len(s.events), s.rejects)
 		}
 	}
 }
