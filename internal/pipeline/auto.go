@@ -33,6 +33,38 @@ func newAutoParser(env Env, opts Options) (Parser, error) {
 	return &autoParser{env: env, options: opts, parsers: map[string]Parser{}}, nil
 }
 
+// NameDetector tells from a file name which parser reads it, or "" when it
+// does not know the name. A parser package registers one when its names
+// cannot be told by extension alone (a Shadowserver report in JSON looks
+// like IntelMQ's events by its extension).
+type NameDetector func(name string) string
+
+var nameDetectors struct {
+	sync.Mutex
+	list []NameDetector
+}
+
+// RegisterNameDetector adds a detector DetectParser asks, in the order of
+// registration, after the names of single sources and before the
+// extensions. Call it from init.
+func RegisterNameDetector(d NameDetector) {
+	nameDetectors.Lock()
+	defer nameDetectors.Unlock()
+	nameDetectors.list = append(nameDetectors.list, d)
+}
+
+func detectByRegistered(name string) string {
+	nameDetectors.Lock()
+	list := nameDetectors.list
+	nameDetectors.Unlock()
+	for _, d := range list {
+		if id := d(name); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
 // DetectParser returns the parser ID for a file name, or "" when the name
 // does not tell.
 func DetectParser(name string) string {
@@ -52,6 +84,11 @@ func DetectParser(name string) string {
 		return "openphish"
 	case strings.Contains(n, "drop") && (ext == ".txt" || ext == ".json" || ext == ".jsonl"):
 		return "spamhaus-drop"
+	}
+	if id := detectByRegistered(name); id != "" {
+		return id
+	}
+	switch {
 	case ext == ".jsonl" || ext == ".json" || ext == ".ndjson":
 		return "intelmq"
 	case ext == ".csv":
@@ -63,7 +100,7 @@ func DetectParser(name string) string {
 func (a *autoParser) Parse(ctx context.Context, in Input, sink Sink) error {
 	id := DetectParser(in.Name)
 	if id == "" {
-		return fmt.Errorf("cannot tell the format of %q from its name: name Shadowserver reports as they come (2026-11-20-scan_rdp-….csv), IntelMQ events *.jsonl, or configure a feed with its own parser", in.Name)
+		return fmt.Errorf("cannot tell the format of %q from its name: name Shadowserver reports as they come (2026-11-20-scan_rdp-….csv or .json), IntelMQ events *.jsonl, or configure a feed with its own parser", in.Name)
 	}
 	p, err := a.parser(id)
 	if err != nil {

@@ -338,12 +338,14 @@ func forceBase64(v string, _ *row) (string, valueKind, error) {
 // column sometimes holds the whole request line ("GET /x HTTP/1.1"), so
 // everything before the first slash and after the first blank goes.
 func httpHostAndURL(v string, r *row) (string, valueKind, error) {
-	host, ok := r.get("cc_dns")
-	if !ok {
+	// An empty column counts as absent, so that a report read from JSON,
+	// where every column of the schema is present, reads as its CSV form.
+	host, _ := r.get("cc_dns")
+	if host == "" {
 		host, _ = r.get("http_host")
 	}
-	path, ok := r.get("url")
-	if !ok {
+	path, _ := r.get("url")
+	if path == "" {
 		path, _ = r.get("http_url")
 	}
 	if host == "" || path == "" {

@@ -1,8 +1,10 @@
 package shadowserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -16,16 +18,21 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
-// FuzzParse feeds arbitrary bytes to the parser as a scan_rdp report. It
-// must never panic, and every record after the header must come out as
-// exactly one event or one reject.
+// FuzzParse feeds arbitrary bytes to the parser as a scan_rdp report, in
+// CSV or JSON as the first byte says. It must never panic, and every CSV
+// record after the header, every JSON line and every element of a valid
+// JSON array must come out as exactly one event or one reject.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.csv")
-	for _, name := range files {
+	twins, _ := filepath.Glob("testdata/*.json")
+	for _, name := range append(files, twins...) {
 		if data, err := os.ReadFile(name); err == nil {
 			f.Add(data)
 		}
 	}
+	f.Add([]byte(`[{"timestamp":"2026-11-20 00:00:00","ip":"192.0.2.1","port":3389,"x":{"a":[1,null]}},{"timestamp":null,"ip":"192.0.2.2"}]`))
+	f.Add([]byte("{\"timestamp\":\"2026-11-20 00:00:00\",\"ip\":\"192.0.2.1\",\"port\":3389}\n{\"timestamp\":\"2026-11-20 00:00:01\",\"ip\":\"192.0.2.2\",\"note\":\"\\ud800\\u0000\"}\n"))
+	f.Add([]byte("[\n{\"timestamp\": \"2026-11-20 00:00:00\",\n \"ip\": \"192.0.2.1\"} {\"ip\": 1}\n]"))
 	f.Add([]byte("timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\n"))
 	f.Add([]byte("timestamp,ip,port\n\"2026-11-20 00:00:00\",\"192.0.2.1\n\",\"33\"\"89\"\n"))
 	f.Add([]byte("\xef\xbb\xbftimestamp,ip,port,hostname\r\n,,,\r\n1,::1,0,\xff\n"))
@@ -37,14 +44,20 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c collector
-		err := p.Parse(context.Background(), pipeline.Input{Name: "fuzz.csv", Body: bytes.NewReader(data)}, &c)
+		err := p.Parse(context.Background(), pipeline.Input{Name: "fuzz", Body: bytes.NewReader(data)}, &c)
 		if err != nil {
 			// Only a header that cannot be used fails the whole input.
 			return
 		}
-		want := countRecords(t, data)
-		if got := len(c.events) + len(c.rejects); got != want {
-			t.Fatalf("%d events + %d rejects for %d records", len(c.events), len(c.rejects), want)
+		isJSON := p.formatOf("fuzz", bufio.NewReader(bytes.NewReader(data))) == formatJSON
+		want, counted := 0, true
+		if isJSON {
+			want, counted = countJSONRecords(data)
+		} else {
+			want = countRecords(t, data)
+		}
+		if got := len(c.events) + len(c.rejects); counted && got != want {
+			t.Fatalf("%d events + %d rejects for %d records (JSON %v)", len(c.events), len(c.rejects), want, isJSON)
 		}
 		for i, e := range c.events {
 			checkStoredText(t, e)
@@ -57,7 +70,9 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, r := range c.rejects {
 			var re *RowError
-			if !errors.As(r.reason, &re) || re.Line < 2 {
+			// A JSON object may start on the first line; a CSV row
+			// comes after the header.
+			if first := map[bool]int{true: 1, false: 2}[isJSON]; !errors.As(r.reason, &re) || re.Line < first {
 				t.Fatalf("reject reason %v does not name a data line", r.reason)
 			}
 		}
@@ -111,4 +126,27 @@ func countRecords(t *testing.T, data []byte) int {
 			n++
 		}
 	}
+}
+
+// countJSONRecords counts what a JSON report holds, where that can be told
+// without the parser: the non-blank lines of JSON lines, the elements of an
+// array that is valid JSON. counted is false for a broken array.
+func countJSONRecords(data []byte) (n int, counted bool) {
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), jsonSpace)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(trimmed, &elems); err != nil {
+			return 0, false
+		}
+		return len(elems), true
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if i == 0 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		if len(bytes.Trim(line, jsonSpace)) > 0 {
+			n++
+		}
+	}
+	return n, true
 }

@@ -114,40 +114,62 @@ type discard struct{ events, rejects int }
 func (d *discard) Event(*event.Event) error { d.events++; return nil }
 func (d *discard) Reject([]byte, error)     { d.rejects++ }
 
+// benchReports are the reports the parsing benchmarks read.
+var benchReports = []string{"scan_rdp", "scan_telnet", "event4_sinkhole_http", "scan_ssl"}
+
 // BenchmarkParse measures rows per second for a few reports on one core:
 // go test ./internal/shadowserver -run '^$' -bench Parse -benchmem -cpu 1
 func BenchmarkParse(b *testing.B) {
-	for _, report := range []string{"scan_rdp", "scan_telnet", "event4_sinkhole_http", "scan_ssl"} {
-		b.Run(report, func(b *testing.B) {
-			const rows = 10000
-			var buf bytes.Buffer
-			if err := Generate(&buf, report, rows, rand.New(rand.NewPCG(1, 1)), GenerateOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			data := buf.Bytes()
-			p, err := New(DefaultSchema(), report)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for b.Loop() {
-				var d discard
-				if err := p.Parse(context.Background(), pipeline.Input{Body: bytes.NewReader(data)}, &d); err != nil {
-					b.Fatal(err)
-				}
-				if d.events != rows {
-					b.Fatalf("%d events, %d rejects", d.events, d.rejects)
-				}
-			}
-			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-			// On a shared machine wall time says little; CPU time spent
-			// per row (GC included) is what capacity planning needs.
-			if cpu := cpuTime() - cpu0; cpu > 0 {
-				b.ReportMetric(float64(rows*b.N)/cpu.Seconds(), "rows/cpu-s")
-			}
-		})
+	for _, report := range benchReports {
+		b.Run(report, func(b *testing.B) { benchParse(b, report, false) })
+	}
+}
+
+// BenchmarkParseJSON reads the same rows as BenchmarkParse, written as the
+// Reports API writes them (a JSON array, integers as numbers, empty cells
+// null or left out).
+func BenchmarkParseJSON(b *testing.B) {
+	for _, report := range benchReports {
+		b.Run(report, func(b *testing.B) { benchParse(b, report, true) })
+	}
+}
+
+func benchParse(b *testing.B, report string, asJSON bool) {
+	const rows = 10000
+	var buf bytes.Buffer
+	if err := Generate(&buf, report, rows, rand.New(rand.NewPCG(1, 1)), GenerateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	name := "report.csv"
+	if asJSON {
+		var err error
+		if data, err = csvToTwin(data); err != nil {
+			b.Fatal(err)
+		}
+		name = "report.json"
+	}
+	p, err := New(DefaultSchema(), report)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		var d discard
+		if err := p.Parse(context.Background(), pipeline.Input{Name: name, Body: bytes.NewReader(data)}, &d); err != nil {
+			b.Fatal(err)
+		}
+		if d.events != rows {
+			b.Fatalf("%d events, %d rejects", d.events, d.rejects)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	// On a shared machine wall time says little; CPU time spent
+	// per row (GC included) is what capacity planning needs.
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(rows*b.N)/cpu.Seconds(), "rows/cpu-s")
 	}
 }

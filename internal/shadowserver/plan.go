@@ -44,7 +44,8 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// ErrMissing is wrapped by the reason for an empty required cell.
+// ErrMissing is wrapped by the reason for an empty required date-time cell
+// (time.source); other empty required cells leave their field unset.
 var ErrMissing = errors.New("required value missing")
 
 // plan is a report's mapping resolved against one file's header: column
@@ -70,6 +71,9 @@ type plan struct {
 	text          pipeline.TextOptions
 	replacedBytes int
 	replacedRows  int
+	// unescaped is set for a JSON row whose cells are not all text of
+	// the row's source: checkText then checks every cell.
+	unescaped bool
 
 	// per-row scratch, reused
 	vals     []string // slot -> value; "" is unset
@@ -80,7 +84,7 @@ type plan struct {
 }
 
 type step struct {
-	col      int
+	col      int // the column, or -1 for a missing one a row-reading converter still runs for
 	column   string
 	key      string // the field to set; "" ignores the column
 	slot     int
@@ -101,10 +105,14 @@ type slotValue struct {
 
 type textSpan struct{ start, end int }
 
+// Provider is feed.provider of every Shadowserver event, as IntelMQ sets it.
+const Provider = "Shadowserver"
+
 // compile resolves r against a header. A required column missing from the
 // header makes the whole file unusable. Optional columns missing are fine:
-// reports gain and lose columns over time.
-func (r *Report) compile(header []string) (*plan, error) {
+// reports gain and lose columns over time. fileName is the input's base
+// name, recorded in extra.file_name.
+func (r *Report) compile(header []string, fileName string) (*plan, error) {
 	p := &plan{
 		report:   r,
 		header:   header,
@@ -137,9 +145,18 @@ func (r *Report) compile(header []string) (*plan, error) {
 			if required {
 				return fmt.Errorf("report %s: required column %q (%s) not in the header", r.Type, m.column, m.field)
 			}
-			return nil
+			if m.conv == nil || !m.conv.withRow || m.field == "" {
+				return nil
+			}
+			// A converter that reads other columns (category_or_detail
+			// falls back to detail) runs on an empty cell when its own
+			// column is missing, so that a report whose JSON objects
+			// leave the key out, or set it to null, and its CSV form
+			// with or without the column all give the same event.
+			col = -1
+		} else {
+			mentioned[col] = true
 		}
-		mentioned[col] = true
 		s := step{col: col, column: m.column, conv: m.conv, required: required, slot: -1}
 		switch {
 		case m.field == "":
@@ -151,7 +168,7 @@ func (r *Report) compile(header []string) (*plan, error) {
 		if s.key != "" {
 			s.kind, _ = event.KindOf(s.key)
 			s.slot = slot(s.key)
-			if !required && header[col] != "" {
+			if !required && col >= 0 && header[col] != "" {
 				p.fallback[col] = slot("extra." + header[col])
 			}
 		}
@@ -174,6 +191,12 @@ func (r *Report) compile(header []string) (*plan, error) {
 		}
 	}
 	for _, f := range r.constants {
+		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
+	}
+	// Provenance as IntelMQ records it, whichever collector brought the
+	// report: the runner labels events with the configured feed only where
+	// the parser set nothing, so these win over the feed's name.
+	for _, f := range r.provenance(fileName) {
 		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
 	}
 	p.rawSlot = slot("raw")
@@ -213,6 +236,27 @@ func (r *Report) compile(header []string) (*plan, error) {
 	return p, nil
 }
 
+// provenance returns the fields naming where an event came from: the
+// provider, the report's feed name and type, and the input's file name.
+// A value that does not validate (a feed_name from a downloaded schema
+// holding a NUL, say) is left out rather than failing the report.
+func (r *Report) provenance(fileName string) []event.Field {
+	fields := make([]event.Field, 0, 4)
+	for _, f := range []event.Field{
+		{Key: "feed.provider", Value: Provider},
+		{Key: "feed.name", Value: r.FeedName},
+		{Key: "feed.code", Value: r.Type},
+	} {
+		if v, err := event.Normalize(f.Key, f.Value); err == nil && v != "" {
+			fields = append(fields, event.Field{Key: f.Key, Value: v})
+		}
+	}
+	if fileName != "" && event.TextProblem(fileName) == "" {
+		fields = append(fields, event.Field{Key: "extra.file_name", Value: string(event.AppendJSONString(nil, fileName))})
+	}
+	return fields
+}
+
 // build makes the event of one row; rec is the row's source text.
 func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error) {
 	clear(p.vals)
@@ -232,20 +276,30 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 	p.row.cells = cells
 	for i := range p.steps {
 		s := &p.steps[i]
-		v := cells[s.col]
+		v := ""
+		if s.col >= 0 {
+			v = cells[s.col]
+		}
 		if v == "" && (s.conv == nil || !s.conv.withRow) {
-			if s.required {
+			// An empty required cell leaves its field unset and the row
+			// is read, as in IntelMQ, whose Event.add ignores an empty
+			// value and whose converters turn an empty cell into None.
+			// The one exception is a date-time: IntelMQ's
+			// add_UTC_to_timestamp makes " UTC" of an empty cell, which
+			// fails the row, and an event without its time cannot be
+			// placed, so the row goes to the dead letters here too.
+			if s.required && s.kind == event.KindDateTime {
 				return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: ErrMissing}
 			}
 			continue
 		}
 		if s.key == "" {
-			p.consumed[s.col] = true
+			p.markConsumed(s.col)
 			continue
 		}
 		err := p.apply(s, v)
 		if err == nil {
-			p.consumed[s.col] = true
+			p.markConsumed(s.col)
 			continue
 		}
 		if s.required {
@@ -253,7 +307,9 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 		// As IntelMQ does, an optional value that does not fit its field
 		// is kept as text under extra.<column> rather than lost.
-		p.failed[s.col] = true
+		if s.col >= 0 {
+			p.failed[s.col] = true
+		}
 	}
 	for col, failed := range p.failed {
 		if failed && !p.consumed[col] && p.fallback[col] >= 0 {
@@ -288,6 +344,14 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 	}
 	return e, nil
+}
+
+// markConsumed notes that a column's value went to its field; col is -1
+// for a missing column.
+func (p *plan) markConsumed(col int) {
+	if col >= 0 {
+		p.consumed[col] = true
+	}
 }
 
 // apply converts v and stores it in the step's slot. Harmonized fields are

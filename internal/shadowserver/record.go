@@ -40,6 +40,8 @@ const (
 	// rejectPrefix is how much of an over-long line goes to the dead
 	// letters: enough to recognise it, without storing megabytes of junk.
 	rejectPrefix = 4096
+	// readBuffer is the size of the input's read buffer.
+	readBuffer = 64 << 10
 )
 
 // errUnclosedQuote is wrapped by the error for a record whose quoted cell
@@ -84,7 +86,7 @@ type recordReader struct {
 }
 
 func newRecordReader(r io.Reader) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 64<<10)}
+	return &recordReader{r: bufio.NewReaderSize(r, readBuffer)}
 }
 
 // readLine returns the next physical line with its line break. The text of

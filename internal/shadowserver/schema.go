@@ -41,7 +41,14 @@ type Report struct {
 	constants []event.Field // normalized, in key order
 	required  []mapping
 	optional  []mapping
+	// columns are the columns the mappings name, required first, each
+	// once: the columns of the report's JSON form.
+	columns []string
 }
+
+// Columns returns the columns the report's mappings name, required first,
+// each once.
+func (r *Report) Columns() []string { return append([]string(nil), r.columns...) }
 
 // mapping takes one column to one field through an optional converter.
 type mapping struct {
@@ -158,6 +165,15 @@ func parseReport(typ string, raw json.RawMessage) (*Report, error) {
 	if r.optional, err = parseMappings(typ, "optional_fields", jr.OptionalFields); err != nil {
 		return nil, err
 	}
+	seen := map[string]bool{}
+	for _, list := range [][]mapping{r.required, r.optional} {
+		for _, m := range list {
+			if !seen[m.column] {
+				seen[m.column] = true
+				r.columns = append(r.columns, m.column)
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -194,7 +210,11 @@ func parseMappings(typ, list string, entries [][]json.RawMessage) ([]mapping, er
 			}
 			c, ok := converters[name]
 			if !ok {
-				return nil, fmt.Errorf("%s: unknown converter %q", where, name)
+				field := m.field
+				if field == "" {
+					field = "(ignored)"
+				}
+				return nil, fmt.Errorf("%s: field %s, column %q: unknown converter %q", where, field, m.column, name)
 			}
 			m.conv = c
 		}
@@ -276,16 +296,26 @@ func (s *Schema) Report(name string) (*Report, bool) {
 // matching file_name wins, so scan_ssl_poodle is not read as scan_ssl.
 // name may be a path or URL; only its last element counts.
 func (s *Schema) Detect(name string) (*Report, bool) {
-	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
-		name = name[:i]
-	}
-	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	base := inputFileName(name)
 	for _, r := range s.byFileName {
 		if containsToken(base, r.FileName) {
 			return r, true
 		}
 	}
 	return nil, false
+}
+
+// inputFileName is the last element of an input's name (a path or URL),
+// without a URL's query string or fragment: "2026-11-20-scan_rdp-be.csv".
+func inputFileName(name string) string {
+	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
+		name = name[:i]
+	}
+	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if base == "." || base == "/" {
+		return ""
+	}
+	return base
 }
 
 // containsToken reports whether tok occurs in name bounded by the start or

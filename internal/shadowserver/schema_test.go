@@ -1,6 +1,7 @@
 package shadowserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -221,5 +222,69 @@ func TestUnknownFieldGoesToExtra(t *testing.T) {
 	}
 	if v := c.events[0].Value("extra.source.future_field"); v != `"x"` {
 		t.Errorf("extra.source.future_field = %q", v)
+	}
+}
+
+// TestUnknownConverterInSchemaFile: a downloaded schema naming a converter
+// Vigil does not know leaves that report out with a warning naming the
+// report type, the list, the field, the column and the converter; the
+// other reports load, and a file with no usable report is an error
+// saying why, never a crash.
+func TestUnknownConverterInSchemaFile(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "schema.json")
+	doc := `{
+		"scan_future": {"feed_name": "Accessible-Future", "file_name": "scan_future",
+			"constant_fields": {"classification.type": "vulnerable-system", "classification.taxonomy": "vulnerable", "classification.identifier": "accessible-future"},
+			"required_fields": [["time.source", "timestamp", "add_UTC_to_timestamp"], ["source.ip", "ip", "validate_ip"]],
+			"optional_fields": [["source.port", "port", "convert_int"], ["extra.quantum", "qbits", "convert_qubits"]]},
+		"scan_fine": {"feed_name": "Accessible-Fine", "file_name": "scan_fine",
+			"constant_fields": {"classification.type": "vulnerable-system", "classification.taxonomy": "vulnerable", "classification.identifier": "accessible-fine"},
+			"required_fields": [["time.source", "timestamp", "add_UTC_to_timestamp"], ["source.ip", "ip"]]}
+	}`
+	if err := os.WriteFile(name, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	env := pipeline.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	p, err := newFromOptions(env, pipeline.Options{"schema_file": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"report left out", "scan_future", "optional_fields[1]", "field extra.quantum", `column \"qbits\"`, `unknown converter \"convert_qubits\"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
+	pp := p.(*Parser)
+	if _, ok := pp.Schema().Report("scan_future"); ok {
+		t.Error("the report with the unknown converter was loaded")
+	}
+	if _, ok := pp.Schema().Report("scan_fine"); !ok {
+		t.Error("the good report of the file was lost")
+	}
+	var c collector
+	err = pp.Parse(context.Background(), pipeline.Input{Name: "2026-11-20-scan_future-be.csv", Body: strings.NewReader("timestamp,ip\n")}, &c)
+	if !errors.Is(err, ErrUnknownReport) {
+		t.Errorf("parsing the left-out report: %v", err)
+	}
+	if _, err := newFromOptions(env, pipeline.Options{"schema_file": name, "report": "scan_future"}); !errors.Is(err, ErrUnknownReport) {
+		t.Errorf("fixing the left-out report: %v", err)
+	}
+
+	// With nothing usable left, the file is an error that says why.
+	only := filepath.Join(dir, "only.json")
+	bad := strings.Replace(doc, `"add_UTC_to_timestamp"], ["source.ip", "ip"]]}`, `"convert_nothing"], ["source.ip", "ip"]]}`, 1)
+	if err := os.WriteFile(only, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newFromOptions(pipeline.Env{}, pipeline.Options{"schema_file": only})
+	if err == nil || !errors.Is(err, ErrNoReports) {
+		t.Fatalf("a schema without a usable report: %v", err)
+	}
+	for _, want := range []string{"scan_fine", "required_fields[0]", "field time.source", `column "timestamp"`, `unknown converter "convert_nothing"`, "scan_future"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
 	}
 }

@@ -1,9 +1,11 @@
-// Package shadowserver parses Shadowserver's CSV reports into harmonized
-// events, driven by Shadowserver's report schema (the one IntelMQ uses),
-// and generates synthetic reports for demos and benchmarks.
+// Package shadowserver parses Shadowserver's reports, in CSV and in the
+// JSON of the Reports API, into harmonized events, driven by
+// Shadowserver's report schema (the one IntelMQ uses), and generates
+// synthetic reports for demos and benchmarks.
 package shadowserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -20,8 +24,31 @@ import (
 
 func init() {
 	pipeline.RegisterParser("shadowserver",
-		"Shadowserver CSV reports (report type from the file name or the report option; schema_file/schema_url load newer schemas)",
+		"Shadowserver reports in CSV or JSON (report type from the file name or the report option; format csv|json|auto; schema_file/schema_url load newer schemas)",
 		newFromOptions)
+	pipeline.RegisterNameDetector(detectName)
+}
+
+// builtin is the built-in schema, parsed once when first needed.
+var builtin = sync.OnceValue(DefaultSchema)
+
+// datedName is how Shadowserver names its report files: the date first.
+var datedName = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}-`)
+
+// detectName claims for this parser a JSON file named as Shadowserver
+// names its reports ("2026-11-20-scan_rdp-belgium-geo.json", also .jsonl,
+// .ndjson and .gz), which by its extension alone would go to the IntelMQ
+// parser. The date in front keeps an IntelMQ export called
+// "blocklist.jsonl" with IntelMQ. Only the built-in schema's report types
+// are known here; CSV names go to this parser by their extension anyway.
+func detectName(name string) string {
+	if !IsJSONName(name) || !datedName.MatchString(inputFileName(name)) {
+		return ""
+	}
+	if _, ok := builtin().Detect(name); ok {
+		return "shadowserver"
+	}
+	return ""
 }
 
 // ErrUnknownReport is wrapped by the error for an input whose report type
@@ -40,6 +67,7 @@ const maxSchemaSize = 32 << 20
 type Parser struct {
 	schema *Schema
 	report *Report // fixed report type; nil to detect it from the file name
+	format format  // fixed format; formatAuto to tell it from each input
 	// text is the feed's invalid_utf8 and epoch_seconds; the zero value
 	// refuses bad text and numeric times.
 	text   pipeline.TextOptions
@@ -66,7 +94,7 @@ func (p *Parser) Schema() *Schema { return p.schema }
 
 func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
 	// keep_raw is read by the runner; it is listed so it is not refused.
-	if bad := opts.Unknown(append([]string{"report", "schema_file", "schema_url", "keep_raw"}, pipeline.TextOptionNames()...)...); len(bad) > 0 {
+	if bad := opts.Unknown(append([]string{"report", "format", "schema_file", "schema_url", "keep_raw"}, pipeline.TextOptionNames()...)...); len(bad) > 0 {
 		return nil, fmt.Errorf("shadowserver: unknown options %v", bad)
 	}
 	text, err := opts.TextOptions()
@@ -82,6 +110,14 @@ func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, e
 		return nil, fmt.Errorf("shadowserver: %w", err)
 	}
 	url, err := opts.String("schema_url", "")
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
+	}
+	formatName, err := opts.String("format", "auto")
+	if err != nil {
+		return nil, fmt.Errorf("shadowserver: %w", err)
+	}
+	format, err := parseFormat(formatName)
 	if err != nil {
 		return nil, fmt.Errorf("shadowserver: %w", err)
 	}
@@ -111,7 +147,7 @@ func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, e
 	if err != nil {
 		return nil, err
 	}
-	p.text, p.logger = text, logger
+	p.text, p.logger, p.format = text, logger, format
 	return p, nil
 }
 
@@ -222,8 +258,9 @@ func writeFileAtomic(name string, data []byte) error {
 // utf8BOM starts some CSV files written on Windows.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// Parse reads one report: the header, then row by row. Every row becomes an
-// event or a reject naming its line, column and field.
+// Parse reads one report, in CSV or JSON (the format option, else the file
+// name, else the first byte tells). Every row becomes an event or a reject
+// naming its line, column and field.
 func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
 	report := p.report
 	if report == nil {
@@ -233,7 +270,17 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		}
 		report = r
 	}
-	rr := newRecordReader(in.Body)
+	pipeline.SetReport(sink, report.FeedName)
+	br := bufio.NewReaderSize(in.Body, readBuffer)
+	if p.formatOf(in.Name, br) == formatJSON {
+		return p.parseJSON(ctx, in, report, br, sink)
+	}
+	return p.parseCSV(ctx, in, report, br, sink)
+}
+
+// parseCSV reads a report in CSV: the header, then row by row.
+func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
+	rr := newRecordReader(br)
 	var header []string
 	var headerLine []byte
 	for {
@@ -260,7 +307,7 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 	}
 	rr.width = len(header)
-	plan, err := report.compile(header)
+	plan, err := report.compile(header, inputFileName(in.Name))
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 	}
@@ -321,8 +368,11 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			continue
 		}
 		if len(cells) != len(header) {
-			reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns", len(cells), len(header))})
-			continue
+			var ok bool
+			if cells, ok = fitRow(sink, cells, len(header), line); !ok {
+				reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(header))})
+				continue
+			}
 		}
 		e, err := plan.build(cells, rec, line)
 		if err != nil {
@@ -333,6 +383,30 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
 		}
 	}
+}
+
+// fitRow reads a ragged row as IntelMQ does. A row short of cells (some
+// Shadowserver reports leave out trailing empty cells) is read with the
+// missing cells empty; a row with surplus cells that are all empty is read
+// without them. Both are warnings for the feed's count. A row whose
+// surplus cells hold something cannot be placed: ok is false and the row
+// goes to the dead letters.
+func fitRow(sink pipeline.Sink, cells []string, width, line int) (_ []string, ok bool) {
+	n := len(cells)
+	if n < width {
+		for len(cells) < width {
+			cells = append(cells, "")
+		}
+		pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the missing trailing cells were read as empty", n, width)})
+		return cells, true
+	}
+	for _, c := range cells[width:] {
+		if c != "" {
+			return cells, false
+		}
+	}
+	pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the %d surplus empty cells were left out", n, width, n-width)})
+	return cells[:width], true
 }
 
 var _ pipeline.Parser = (*Parser)(nil)

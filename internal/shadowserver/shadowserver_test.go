@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -54,7 +56,8 @@ func parseFile(t *testing.T, p *Parser, name string) *collector {
 
 // TestGolden parses every testdata/<name>.csv, detecting the report from the
 // file name, and compares the events with <name>.golden.jsonl and the
-// rejects with <name>.rejects.golden.
+// rejects with <name>.rejects.golden. The JSON twin <name>.json, where
+// there is one, must give the same events but for raw and extra.file_name.
 func TestGolden(t *testing.T) {
 	p, err := New(DefaultSchema(), "")
 	if err != nil {
@@ -86,9 +89,15 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			report, ok := DefaultSchema().Detect(in)
+			if !ok {
+				t.Fatalf("no report type in %s", in)
+			}
 			for i, e := range c.events {
 				checkEvent(t, i, e, raw)
+				checkProvenance(t, i, e, report, filepath.Base(in))
 			}
+			checkTwin(t, p, name, c)
 		})
 	}
 }
@@ -107,7 +116,7 @@ func checkEvent(t *testing.T, i int, e *event.Event, input []byte) {
 	if !e.Has("classification.identifier") || !e.Has("time.source") {
 		t.Errorf("event %d: no identifier or time.source: %s", i, e.AppendJSON(nil))
 	}
-	if e.Has("time.observation") || e.Has("feed.name") {
+	if e.Has("time.observation") {
 		t.Errorf("event %d: sets fields the runner owns", i)
 	}
 	// What Vigil writes it must read back unchanged.
@@ -116,6 +125,23 @@ func checkEvent(t *testing.T, i int, e *event.Event, input []byte) {
 		t.Errorf("event %d: own JSON does not read back: %v", i, err)
 	} else if back.Hash() != e.Hash() {
 		t.Errorf("event %d: JSON round trip changes the event:\n%s\n%s", i, e.AppendJSON(nil), back.AppendJSON(nil))
+	}
+}
+
+// checkProvenance holds an event to IntelMQ's record of where it came from:
+// the provider, the report's feed name and type, the input's file name.
+func checkProvenance(t *testing.T, i int, e *event.Event, r *Report, fileName string) {
+	t.Helper()
+	want := map[string]string{
+		"feed.provider":   "Shadowserver",
+		"feed.name":       r.FeedName,
+		"feed.code":       r.Type,
+		"extra.file_name": string(event.AppendJSONString(nil, fileName)),
+	}
+	for k, v := range want {
+		if got := e.Value(k); got != v {
+			t.Errorf("event %d: %s = %q, want %q", i, k, got, v)
+		}
 	}
 }
 
@@ -170,6 +196,9 @@ func TestEveryReportHasTestdata(t *testing.T) {
 		if _, err := os.Stat("testdata/" + r + ".csv"); err != nil {
 			t.Errorf("report %s has no testdata/%s.csv", r, r)
 		}
+		if _, err := os.Stat("testdata/" + r + ".json"); err != nil {
+			t.Errorf("report %s has no JSON twin testdata/%s.json (go test ./internal/shadowserver -run TestGolden -update -twins)", r, r)
+		}
 	}
 	required := []string{"scan_rdp", "scan_smb", "scan_telnet", "scan_ssh", "scan_ntp", "scan_dns", "scan_snmp", "scan_http",
 		"scan_ssl", "event4_sinkhole", "event4_sinkhole_http", "event4_honeypot_brute_force", "compromised_website", "blocklist"}
@@ -191,11 +220,11 @@ func TestMalformedRejects(t *testing.T) {
 		column string
 		is     error
 	}{
-		{3, "", nil},                       // short row
+		// line 3, a short row, is read with its missing cells empty;
+		// line 7, an empty required ip, is read without source.ip.
 		{4, "ip", nil},                     // bad IP
 		{5, "timestamp", nil},              // bad timestamp
 		{6, "port", nil},                   // port out of range
-		{7, "ip", ErrMissing},              // empty required cell
 		{11, "severity", errBadQuote},      // text after a closing quote
 		{13, "severity", errUnclosedQuote}, // unterminated quote
 	}
@@ -218,8 +247,8 @@ func TestMalformedRejects(t *testing.T) {
 			t.Errorf("reject %d: %v is not %v", i, re, w.is)
 		}
 	}
-	if len(c.events) != 4 {
-		t.Errorf("got %d events, want 4 (good, CRLF, mid-cell quote, quoted comma)", len(c.events))
+	if len(c.events) != 6 {
+		t.Errorf("got %d events, want 6 (good, short, no ip, CRLF, mid-cell quote, quoted comma)", len(c.events))
 	}
 }
 
@@ -377,5 +406,184 @@ func TestRegistered(t *testing.T) {
 	}
 	if _, err := pipeline.NewParser("shadowserver", pipeline.Env{}, pipeline.Options{"reprot": "scan_rdp"}); err == nil {
 		t.Error("a misspelt option was accepted")
+	}
+}
+
+// reportSink is a collector that keeps report types and warnings, as the
+// runner's sink does.
+type reportSink struct {
+	collector
+	reports  []string
+	warnings []error
+	// firstBefore records whether the report type was known before the
+	// first event or reject.
+	firstBefore bool
+}
+
+func (s *reportSink) Report(name string) {
+	if len(s.events)+len(s.rejects) == 0 {
+		s.firstBefore = true
+	}
+	s.reports = append(s.reports, name)
+}
+
+func (s *reportSink) Warn(err error) { s.warnings = append(s.warnings, err) }
+
+func TestProvenance(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\nbad,192.0.2.2,3389\n"
+	for _, name := range []string{
+		"2026-11-20-scan_rdp-belgium-geo.csv",
+		"/var/lib/vigil/inbox/inbox/2026-11-20-scan_rdp-belgium-geo.csv",
+		"https://dl.example.org/reports/2026-11-20-scan_rdp-belgium-geo.csv?id=7&key=secret",
+	} {
+		var s reportSink
+		if err := p.Parse(context.Background(), pipeline.Input{Feed: "inbox", Name: name, Body: strings.NewReader(body)}, &s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.events) != 1 || len(s.rejects) != 1 {
+			t.Fatalf("%s: %d events, %d rejects", name, len(s.events), len(s.rejects))
+		}
+		if len(s.reports) != 1 || s.reports[0] != "Accessible-RDP" || !s.firstBefore {
+			t.Errorf("%s: reports %v (before the first row: %v), want Accessible-RDP before the first row", name, s.reports, s.firstBefore)
+		}
+		r, _ := DefaultSchema().Report("scan_rdp")
+		checkProvenance(t, 0, s.events[0], r, "2026-11-20-scan_rdp-belgium-geo.csv")
+	}
+}
+
+// TestProvenanceWinsOverFeed runs a Shadowserver report through the runner
+// of a feed called inbox: the report's feed name must survive the runner's
+// labelling, which only fills in what the parser left unset.
+func TestProvenanceWinsOverFeed(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []*event.Event
+	out := outputFunc(func(_ context.Context, b *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, b.Events...)
+		return nil
+	})
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st},
+		Transport: pipeline.NewLocal(2),
+		Feeds:     []*pipeline.Feed{{Name: "inbox", Provider: "local", Code: "inbox", Parser: p}},
+		Outputs:   []pipeline.Output{out},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Work(ctx)
+	body := "timestamp,ip,port\n2026-11-20 00:00:00,192.0.2.1,3389\n"
+	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "inbox", Name: "2026-11-20-scan_rdp-be.csv", Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("%d events", len(got))
+	}
+	for k, want := range map[string]string{"feed.name": "Accessible-RDP", "feed.provider": "Shadowserver", "feed.code": "scan_rdp"} {
+		if v := got[0].Value(k); v != want {
+			t.Errorf("%s = %q, want %q", k, v, want)
+		}
+	}
+}
+
+// outputFunc is a pipeline.Output from a function.
+type outputFunc func(ctx context.Context, b *pipeline.Batch) error
+
+func (f outputFunc) Write(ctx context.Context, b *pipeline.Batch) error { return f(ctx, b) }
+
+// TestRaggedRows reads rows as IntelMQ does: missing trailing cells are
+// empty, surplus empty cells are left out (both counted as warnings), and
+// surplus cells holding something send the row to the dead letters.
+func TestRaggedRows(t *testing.T) {
+	p, err := New(DefaultSchema(), "scan_rdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port,hostname\n" +
+		"2026-11-20 00:00:00,192.0.2.1,3389,a.example.net\n" + // line 2: exact
+		"2026-11-20 00:00:01,192.0.2.2\n" + // line 3: two cells short
+		"2026-11-20 00:00:02,192.0.2.3,3389,,,\n" + // line 4: two surplus empty cells
+		"2026-11-20 00:00:03,192.0.2.4,3389,,x\n" // line 5: a surplus cell with text
+	var s reportSink
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "x.csv", Body: strings.NewReader(body)}, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.events) != 3 {
+		t.Fatalf("%d events, want 3", len(s.events))
+	}
+	if e := s.events[1]; e.Value("source.ip") != "192.0.2.2" || e.Has("source.port") || e.Has("source.reverse_dns") {
+		t.Errorf("short row: %s", e.AppendJSON(nil))
+	}
+	if e := s.events[2]; e.Value("source.port") != "3389" {
+		t.Errorf("surplus empty cells: %s", e.AppendJSON(nil))
+	}
+	if len(s.warnings) != 2 {
+		t.Fatalf("warnings %v, want 2", s.warnings)
+	}
+	for i, w := range []struct {
+		line int
+		text string
+	}{{3, "missing trailing cells were read as empty"}, {4, "2 surplus empty cells were left out"}} {
+		var re *RowError
+		if !errors.As(s.warnings[i], &re) || re.Line != w.line || !strings.Contains(re.Error(), w.text) {
+			t.Errorf("warning %d: %v, want line %d saying %q", i, s.warnings[i], w.line, w.text)
+		}
+	}
+	if len(s.rejects) != 1 {
+		t.Fatalf("rejects %v, want 1", s.rejects)
+	}
+	var re *RowError
+	if !errors.As(s.rejects[0].reason, &re) || re.Line != 5 || !strings.Contains(re.Error(), "5 cells, the header has 4 columns") {
+		t.Errorf("reject: %v", s.rejects[0].reason)
+	}
+}
+
+// TestEmptyRequiredCell pins the choice made for an empty required cell,
+// after IntelMQ: the field is left unset and the row read, except an empty
+// time, which IntelMQ's add_UTC_to_timestamp fails on; a required value a
+// converter refuses fails the row.
+func TestEmptyRequiredCell(t *testing.T) {
+	p, err := New(DefaultSchema(), "scan_rdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timestamp,ip,port\n" +
+		"2026-11-20 00:00:00,,3389\n" + // empty required ip: read without it
+		",192.0.2.1,3389\n" + // empty required time: rejected
+		"2026-11-20 00:00:00,not-an-ip,3389\n" // converter refuses: rejected
+	var c collector
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "x.csv", Body: strings.NewReader(body)}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.events) != 1 || c.events[0].Has("source.ip") || c.events[0].Value("source.port") != "3389" {
+		t.Fatalf("events: %d, first %v", len(c.events), c.events)
+	}
+	if len(c.rejects) != 2 {
+		t.Fatalf("rejects: %v", c.rejects)
+	}
+	var re *RowError
+	if !errors.As(c.rejects[0].reason, &re) || re.Line != 3 || re.Field != "time.source" || !errors.Is(re, ErrMissing) {
+		t.Errorf("empty time: %v", c.rejects[0].reason)
+	}
+	if !errors.As(c.rejects[1].reason, &re) || re.Line != 4 || re.Field != "source.ip" {
+		t.Errorf("bad ip: %v", c.rejects[1].reason)
 	}
 }
