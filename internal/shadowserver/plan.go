@@ -238,6 +238,10 @@ func (r *Report) compile(header []string, fileName string) (*plan, error) {
 
 // provenance returns the fields naming where an event came from: the
 // provider, the report's feed name and type, and the input's file name.
+// The type is the report's file_name ("event4_sinkhole"), not its key in
+// the schema: Shadowserver's downloaded schema keys some reports
+// differently ("event_sinkhole") from Vigil's built-in one, and feed.code
+// must not change when a team starts loading it.
 // A value that does not validate (a feed_name from a downloaded schema
 // holding a NUL, say) is left out rather than failing the report.
 func (r *Report) provenance(fileName string) []event.Field {
@@ -245,7 +249,7 @@ func (r *Report) provenance(fileName string) []event.Field {
 	for _, f := range []event.Field{
 		{Key: "feed.provider", Value: Provider},
 		{Key: "feed.name", Value: r.FeedName},
-		{Key: "feed.code", Value: r.Type},
+		{Key: "feed.code", Value: r.FileName},
 	} {
 		if v, err := event.Normalize(f.Key, f.Value); err == nil && v != "" {
 			fields = append(fields, event.Field{Key: f.Key, Value: v})

@@ -250,13 +250,22 @@ func (s *Schema) Skipped() error {
 }
 
 // Merge returns a schema with the reports of both; those of newer replace
-// those of s with the same type.
+// those of s with the same type or the same file_name.
 func (s *Schema) Merge(newer *Schema) *Schema {
 	m := &Schema{reports: make(map[string]*Report, len(s.reports)+len(newer.reports)), skipped: map[string]error{}}
 	for t, r := range s.reports {
 		m.reports[t] = r
 	}
 	for t, r := range newer.reports {
+		// A report of newer replaces the one of s for the same file name
+		// too: Shadowserver's schema keys event reports "event_sinkhole"
+		// where Vigil's built-in one says "event4_sinkhole", and two
+		// entries for one file name would leave the older one in use.
+		for old, o := range m.reports {
+			if o.FileName == r.FileName && old != t {
+				delete(m.reports, old)
+			}
+		}
 		m.reports[t] = r
 	}
 	for t, err := range newer.skipped {

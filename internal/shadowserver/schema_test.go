@@ -288,3 +288,49 @@ func TestUnknownConverterInSchemaFile(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeReplacesByFileName: Shadowserver's schema keys the sinkhole
+// report "event_sinkhole" where the built-in one says "event4_sinkhole";
+// the downloaded entry must replace the built-in one, not sit beside it
+// while detection keeps picking the old one.
+func TestMergeReplacesByFileName(t *testing.T) {
+	downloaded, err := ParseSchema([]byte(`{"event_sinkhole": {
+	  "constant_fields": {"classification.identifier": "downloaded-sinkhole",
+	    "classification.taxonomy": "malicious-code", "classification.type": "infected-system"},
+	  "feed_name": "Sinkhole-Events", "file_name": "event4_sinkhole",
+	  "required_fields": [["time.source", "timestamp", "add_UTC_to_timestamp"], ["source.ip", "src_ip", "validate_ip"]],
+	  "optional_fields": []}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := DefaultSchema().Merge(downloaded)
+	for _, typ := range merged.Types() {
+		if typ == "event4_sinkhole" {
+			t.Errorf("the built-in event4_sinkhole entry survived the merge")
+		}
+	}
+	r, ok := merged.Detect("2026-11-20-event4_sinkhole-belgium-geo.csv")
+	if !ok || r.Type != "event_sinkhole" {
+		t.Fatalf("Detect picked %+v, want the downloaded event_sinkhole", r)
+	}
+	var sink collector
+	p, err := New(merged, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := pipeline.Input{Name: "2026-11-20-event4_sinkhole-belgium-geo.csv",
+		Body: strings.NewReader("timestamp,src_ip\n2026-11-20 00:00:00,192.0.2.1\n")}
+	if err := p.Parse(context.Background(), in, &sink); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.events) != 1 {
+		t.Fatalf("got %d events", len(sink.events))
+	}
+	e := sink.events[0]
+	if got := e.Value("classification.identifier"); got != "downloaded-sinkhole" {
+		t.Errorf("identifier %q: the downloaded mapping was not used", got)
+	}
+	if got := e.Value("feed.code"); got != "event4_sinkhole" {
+		t.Errorf("feed.code %q, want the file name event4_sinkhole whichever schema keyed it", got)
+	}
+}
