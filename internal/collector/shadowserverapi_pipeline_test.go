@@ -83,7 +83,7 @@ func TestShadowserverAPIPipeline(t *testing.T) {
 // sorted; the report type is the one the parser took from the file name.
 func storedEvents(t *testing.T, s store.Store) []string {
 	t.Helper()
-	page, err := s.SearchEvents(context.Background(), store.EventQuery{Feed: "shadowserver", Limit: 100,
+	page, err := s.SearchEvents(context.Background(), store.EventQuery{Limit: 100,
 		From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
@@ -91,21 +91,8 @@ func storedEvents(t *testing.T, s store.Store) []string {
 	var out []string
 	for _, se := range page.Events {
 		e := se.Event
-		out = append(out, e.Value("source.ip")+" "+reportType(e.Value("classification.identifier"))+" "+e.Value("source.port"))
+		out = append(out, e.Value("source.ip")+" "+e.Value("feed.code")+" "+e.Value("source.port"))
 	}
 	slices.Sort(out)
 	return out
-}
-
-// reportType maps the identifiers Shadowserver's schema gives these two
-// report types back to the type, so the test reads which parser mapping
-// was used without depending on the rest of the mapping.
-func reportType(identifier string) string {
-	switch identifier {
-	case "accessible-rdp":
-		return "scan_rdp"
-	case "accessible-smb":
-		return "scan_smb"
-	}
-	return "identifier " + identifier
 }
