@@ -25,6 +25,9 @@ type Schema struct {
 	// match while detecting a report from a file name is the longest.
 	byFileName []*Report
 	skipped    map[string]error
+	// skippedFiles maps the file_name of each left-out report to its type,
+	// so that an input of that report says why it cannot be read.
+	skippedFiles map[string]string
 }
 
 // Report is the mapping of one report type.
@@ -94,7 +97,7 @@ func ParseSchema(data []byte) (*Schema, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("shadowserver schema: %w", err)
 	}
-	s := &Schema{reports: map[string]*Report{}, skipped: map[string]error{}}
+	s := &Schema{reports: map[string]*Report{}, skipped: map[string]error{}, skippedFiles: map[string]string{}}
 	for typ, raw := range doc {
 		if strings.HasPrefix(typ, "_") {
 			continue
@@ -102,6 +105,12 @@ func ParseSchema(data []byte) (*Schema, error) {
 		r, err := parseReport(typ, raw)
 		if err != nil {
 			s.skipped[typ] = err
+			var named struct {
+				FileName string `json:"file_name"`
+			}
+			if json.Unmarshal(raw, &named) == nil && named.FileName != "" {
+				s.skippedFiles[named.FileName] = typ
+			}
 			continue
 		}
 		s.reports[typ] = r
@@ -252,7 +261,8 @@ func (s *Schema) Skipped() error {
 // Merge returns a schema with the reports of both; those of newer replace
 // those of s with the same type or the same file_name.
 func (s *Schema) Merge(newer *Schema) *Schema {
-	m := &Schema{reports: make(map[string]*Report, len(s.reports)+len(newer.reports)), skipped: map[string]error{}}
+	m := &Schema{reports: make(map[string]*Report, len(s.reports)+len(newer.reports)), skipped: map[string]error{},
+		skippedFiles: map[string]string{}}
 	for t, r := range s.reports {
 		m.reports[t] = r
 	}
@@ -270,6 +280,9 @@ func (s *Schema) Merge(newer *Schema) *Schema {
 	}
 	for t, err := range newer.skipped {
 		m.skipped[t] = err
+	}
+	for f, t := range newer.skippedFiles {
+		m.skippedFiles[f] = t
 	}
 	m.index()
 	return m
@@ -325,6 +338,23 @@ func inputFileName(name string) string {
 		return ""
 	}
 	return base
+}
+
+// leftOut returns why the report type of the file called name was left out
+// of the schema (an unknown converter in a downloaded schema, say), when a
+// left-out report's file_name is in the name.
+func (s *Schema) leftOut(name string) (error, bool) {
+	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	best := ""
+	for f := range s.skippedFiles {
+		if len(f) > len(best) && containsToken(base, f) {
+			best = f
+		}
+	}
+	if best == "" {
+		return nil, false
+	}
+	return s.skipped[s.skippedFiles[best]], true
 }
 
 // containsToken reports whether tok occurs in name bounded by the start or

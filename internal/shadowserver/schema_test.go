@@ -268,6 +268,13 @@ func TestUnknownConverterInSchemaFile(t *testing.T) {
 	if !errors.Is(err, ErrUnknownReport) {
 		t.Errorf("parsing the left-out report: %v", err)
 	}
+	// The input's error, shown on the feeds page, says why the report
+	// cannot be read, not only that its type is unknown.
+	for _, want := range []string{"scan_future", "optional_fields[1]", `unknown converter "convert_qubits"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the input's error lacks %s: %v", want, err)
+		}
+	}
 	if _, err := newFromOptions(env, pipeline.Options{"schema_file": name, "report": "scan_future"}); !errors.Is(err, ErrUnknownReport) {
 		t.Errorf("fixing the left-out report: %v", err)
 	}

@@ -266,6 +266,9 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	if report == nil {
 		r, ok := p.schema.Detect(in.Name)
 		if !ok {
+			if why, left := p.schema.leftOut(in.Name); left {
+				return fmt.Errorf("shadowserver: %q: %w: its entry in the loaded schema cannot be used: %w", in.Name, ErrUnknownReport, why)
+			}
 			return fmt.Errorf("shadowserver: %q: %w (set the report option, or name the file like 2026-11-20-scan_rdp-belgium-geo.csv)", in.Name, ErrUnknownReport)
 		}
 		report = r
