@@ -101,6 +101,7 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 	jr := newJSONReader(br)
 	cells := make([]string, len(header))
 	var extras []keyValue
+	var order keyOrder
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -125,7 +126,7 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 		clear(cells)
 		extras = extras[:0]
 		var unescaped bool
-		cells, extras, unescaped, err = decodeObject(text, pl.row.index, cells, extras)
+		cells, extras, unescaped, err = decodeObject(text, pl.row.index, &order, cells, extras)
 		if err != nil {
 			sink.Reject(bytes.Clone(obj), &RowError{Line: line, Err: err})
 			continue
@@ -429,25 +430,38 @@ func (jr *jsonReader) scanValue() (length int64, complete bool, err error) {
 			return length, false, perr
 		}
 		chunk, _ = jr.r.Peek(jr.r.Buffered())
-		for i, c := range chunk {
+		for i := 0; i < len(chunk); i++ {
 			if inString {
-				switch {
-				case escaped:
+				if escaped {
 					escaped = false
-				case c == '\\':
-					escaped = true
-				case c == '"':
-					inString = false
-					if depth == 0 {
-						keep(chunk[:i+1])
-						jr.r.Discard(i + 1)
-						return length, true, nil
+					if chunk[i] == '\n' {
+						jr.line++
 					}
-				case c == '\n':
-					jr.line++
+					continue
+				}
+				// Most of an object's bytes are inside strings: jump to
+				// the closing quote, or to a backslash before it, with
+				// IndexByte rather than looking at every byte.
+				n := stringEnd(chunk[i:])
+				seg := chunk[i : i+n]
+				jr.line += bytes.Count(seg, newline)
+				i += n
+				if i == len(chunk) {
+					break
+				}
+				if chunk[i] == '\\' {
+					escaped = true
+					continue
+				}
+				inString = false
+				if depth == 0 {
+					keep(chunk[:i+1])
+					jr.r.Discard(i + 1)
+					return length, true, nil
 				}
 				continue
 			}
+			c := chunk[i]
 			switch c {
 			case '"':
 				inString = true
@@ -480,4 +494,19 @@ func (jr *jsonReader) scanValue() (length int64, complete bool, err error) {
 		keep(chunk)
 		jr.r.Discard(len(chunk))
 	}
+}
+
+var newline = []byte{'\n'}
+
+// stringEnd returns the index in b of the first quote or backslash, or
+// len(b) when there is none.
+func stringEnd(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q < 0 {
+		q = len(b)
+	}
+	if e := bytes.IndexByte(b[:q], '\\'); e >= 0 {
+		return e
+	}
+	return q
 }

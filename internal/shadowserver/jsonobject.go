@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -15,7 +16,7 @@ import (
 // nothing). Strings without escapes and numbers are substrings of text;
 // unescaped is set when some cell is not. A duplicated key keeps its last
 // value, as Go's and Python's JSON readers do.
-func decodeObject(text string, index map[string]int, cells []string, extras []keyValue) (_ []string, _ []keyValue, unescaped bool, err error) {
+func decodeObject(text string, index map[string]int, order *keyOrder, cells []string, extras []keyValue) (_ []string, _ []keyValue, unescaped bool, err error) {
 	d := objectDecoder{s: text}
 	d.space()
 	if !d.eat('{') {
@@ -23,7 +24,7 @@ func decodeObject(text string, index map[string]int, cells []string, extras []ke
 	}
 	d.space()
 	if !d.eat('}') {
-		for {
+		for k := 0; ; k++ {
 			d.space()
 			if d.peek() != '"' {
 				return cells, extras, false, d.fail("want a key in quotes")
@@ -41,7 +42,7 @@ func decodeObject(text string, index map[string]int, cells []string, extras []ke
 			if err != nil {
 				return cells, extras, false, err
 			}
-			if i, ok := index[key]; ok && i < len(cells) {
+			if i, ok := order.column(k, key, index); ok && i < len(cells) {
 				cells[i] = value
 			} else if value != "" {
 				extras = append(extras, keyValue{key, value})
@@ -60,7 +61,57 @@ func decodeObject(text string, index map[string]int, cells []string, extras []ke
 	if d.i < len(d.s) {
 		return cells, extras, false, d.fail("text after the object")
 	}
+	order.done()
 	return cells, extras, d.unescaped, nil
+}
+
+// keyOrder remembers the keys of the longest object so far, in order,
+// with their columns: a report's objects list their keys in one order
+// (some leaving out keys whose value is empty), and comparing a key with
+// the next few expected ones costs less than hashing it.
+type keyOrder struct {
+	keys []string
+	cols []int // -1 for a key the index does not hold
+	next int   // where the previous key of this object was found, plus one
+	// seen collects this object's keys and columns, to become keys and
+	// cols when it is the longest yet.
+	seenKeys []string
+	seenCols []int
+}
+
+// keyLookahead is how many expected keys may be missing from an object
+// in a row before a key is looked up in the index.
+const keyLookahead = 8
+
+// column returns the column of key, the k-th key of its object.
+func (o *keyOrder) column(k int, key string, index map[string]int) (int, bool) {
+	if k == 0 {
+		o.next = 0
+		o.seenKeys, o.seenCols = o.seenKeys[:0], o.seenCols[:0]
+	}
+	c, found := -1, false
+	for j := o.next; j < len(o.keys) && j < o.next+keyLookahead; j++ {
+		if o.keys[j] == key {
+			c, found, o.next = o.cols[j], true, j+1
+			break
+		}
+	}
+	if !found {
+		if i, ok := index[key]; ok {
+			c = i
+		}
+	}
+	o.seenKeys, o.seenCols = append(o.seenKeys, key), append(o.seenCols, c)
+	return c, c >= 0
+}
+
+// done ends an object: its keys become the expected order when it has
+// more than any before.
+func (o *keyOrder) done() {
+	if len(o.seenKeys) > len(o.keys) {
+		o.keys, o.seenKeys = o.seenKeys, o.keys[:0]
+		o.cols, o.seenCols = o.seenCols, o.cols[:0]
+	}
 }
 
 // objectDecoder reads JSON text from s at i.
@@ -158,19 +209,25 @@ func (d *objectDecoder) number() (string, error) {
 func (d *objectDecoder) str() (string, error) {
 	d.i++ // the opening quote
 	start := d.i
-	for d.i < len(d.s) {
-		switch c := d.s[d.i]; {
-		case c == '"':
-			d.i++
-			return d.s[start : d.i-1], nil
-		case c == '\\':
-			return d.escapedStr(start)
-		case c < 0x20:
+	q := strings.IndexByte(d.s[start:], '"')
+	if q < 0 {
+		q = len(d.s) - start
+	}
+	for j, c := range []byte(d.s[start : start+q]) {
+		if c == '\\' || c < 0x20 {
+			d.i = start + j
+			if c == '\\' {
+				return d.escapedStr(start)
+			}
 			return "", d.fail("control character in a string")
 		}
-		d.i++
 	}
-	return "", d.fail("unterminated string")
+	d.i = start + q
+	if d.i == len(d.s) {
+		return "", d.fail("unterminated string")
+	}
+	d.i++
+	return d.s[start : d.i-1], nil
 }
 
 // escapedStr reads the rest of a string holding escapes. A lone UTF-16
