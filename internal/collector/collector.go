@@ -10,8 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
 // ErrTooLarge is returned while streaming input that exceeds the collector's
@@ -81,3 +85,20 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 // utcDate is the archive folder name for a moment.
 func utcDate(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// fromEnv is what every collector takes from the pipeline's Env, with the
+// defaults filled in: an HTTP client, a logger naming the collector and
+// its feed, and a clock.
+func fromEnv(env pipeline.Env, collector, feed string) (*http.Client, *slog.Logger, func() time.Time) {
+	client, logger, now := env.HTTP, env.Logger, env.Now
+	if client == nil {
+		client = &http.Client{}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return client, logger.With("collector", collector, "feed", feed), now
+}

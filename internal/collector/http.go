@@ -110,21 +110,9 @@ func NewHTTP(env pipeline.Env, cfg HTTPConfig) (*HTTP, error) {
 		interval: cfg.Interval,
 		timeout:  cfg.Timeout,
 		maxSize:  cfg.MaxSize,
-		client:   env.HTTP,
 		store:    env.Store,
-		logger:   env.Logger,
-		now:      env.Now,
 	}
-	if c.client == nil {
-		c.client = &http.Client{}
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	c.logger = c.logger.With("collector", "http", "feed", cfg.Feed)
-	if c.now == nil {
-		c.now = time.Now
-	}
+	c.client, c.logger, c.now = fromEnv(env, "http", cfg.Feed)
 	return c, nil
 }
 

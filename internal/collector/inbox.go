@@ -81,16 +81,8 @@ func NewInbox(env pipeline.Env, cfg InboxConfig) (*Inbox, error) {
 		failedDir:  cfg.FailedDir,
 		poll:       cfg.Poll,
 		store:      env.Store,
-		logger:     env.Logger,
-		now:        env.Now,
 	}
-	if in.logger == nil {
-		in.logger = slog.New(slog.DiscardHandler)
-	}
-	in.logger = in.logger.With("collector", "inbox", "feed", cfg.Feed)
-	if in.now == nil {
-		in.now = time.Now
-	}
+	_, in.logger, in.now = fromEnv(env, "inbox", cfg.Feed)
 	return in, nil
 }
 

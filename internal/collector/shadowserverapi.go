@@ -197,21 +197,9 @@ func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*Shadowser
 		format:   cfg.Format,
 		timeout:  cfg.Timeout,
 		maxSize:  cfg.MaxSize,
-		client:   env.HTTP,
 		store:    env.Store,
-		logger:   env.Logger,
-		now:      env.Now,
 	}
-	if c.client == nil {
-		c.client = &http.Client{}
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	c.logger = c.logger.With("collector", "shadowserver_api", "feed", cfg.Feed)
-	if c.now == nil {
-		c.now = time.Now
-	}
+	c.client, c.logger, c.now = fromEnv(env, "shadowserver_api", cfg.Feed)
 	return c, nil
 }
 
