@@ -11,15 +11,8 @@ import (
 // feedJSON is one feed's running totals and its last run, with the
 // report types it brought.
 type feedJSON struct {
-	Name        string     `json:"name"`
-	LinesRead   int64      `json:"lines_read"`
-	EventsOut   int64      `json:"events_out"`
-	DeadLetters int64      `json:"dead_letters"`
-	Duplicates  int64      `json:"duplicates"`
-	Warnings    int64      `json:"warnings"`
-	LastRun     *time.Time `json:"last_run,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	LastEvent   *time.Time `json:"last_event,omitempty"`
+	Name string `json:"name"`
+	feedCountsJSON
 	// PendingDeadLetters are those not yet re-run successfully.
 	PendingDeadLetters int64            `json:"pending_dead_letters"`
 	Reports            []feedReportJSON `json:"reports,omitempty"`
@@ -27,7 +20,13 @@ type feedJSON struct {
 
 // feedReportJSON is one report type's totals within a feed.
 type feedReportJSON struct {
-	Report      string     `json:"report"`
+	Report string `json:"report"`
+	feedCountsJSON
+}
+
+// feedCountsJSON are the totals and last run of a feed or of one of its
+// report types.
+type feedCountsJSON struct {
 	LinesRead   int64      `json:"lines_read"`
 	EventsOut   int64      `json:"events_out"`
 	DeadLetters int64      `json:"dead_letters"`
@@ -36,6 +35,19 @@ type feedReportJSON struct {
 	LastRun     *time.Time `json:"last_run,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	LastEvent   *time.Time `json:"last_event,omitempty"`
+}
+
+func countsJSON(f store.FeedStatus) feedCountsJSON {
+	return feedCountsJSON{
+		LinesRead:   f.LinesRead,
+		EventsOut:   f.EventsOut,
+		DeadLetters: f.DeadLetters,
+		Duplicates:  f.Duplicates,
+		Warnings:    f.Warnings,
+		LastRun:     optionalTime(f.LastRun),
+		LastError:   f.LastError,
+		LastEvent:   optionalTime(f.LastEvent),
+	}
 }
 
 func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
@@ -56,30 +68,9 @@ func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
 		Feeds []feedJSON `json:"feeds"`
 	}{Feeds: make([]feedJSON, len(feeds))}
 	for i, f := range feeds {
-		fj := feedJSON{
-			Name:               f.Name,
-			LinesRead:          f.LinesRead,
-			EventsOut:          f.EventsOut,
-			DeadLetters:        f.DeadLetters,
-			Duplicates:         f.Duplicates,
-			Warnings:           f.Warnings,
-			LastRun:            optionalTime(f.LastRun),
-			LastError:          f.LastError,
-			LastEvent:          optionalTime(f.LastEvent),
-			PendingDeadLetters: pending[f.Name],
-		}
+		fj := feedJSON{Name: f.Name, feedCountsJSON: countsJSON(f.FeedStatus), PendingDeadLetters: pending[f.Name]}
 		for _, rep := range f.Reports {
-			fj.Reports = append(fj.Reports, feedReportJSON{
-				Report:      rep.Report,
-				LinesRead:   rep.LinesRead,
-				EventsOut:   rep.EventsOut,
-				DeadLetters: rep.DeadLetters,
-				Duplicates:  rep.Duplicates,
-				Warnings:    rep.Warnings,
-				LastRun:     optionalTime(rep.LastRun),
-				LastError:   rep.LastError,
-				LastEvent:   optionalTime(rep.LastEvent),
-			})
+			fj.Reports = append(fj.Reports, feedReportJSON{Report: rep.Report, feedCountsJSON: countsJSON(rep)})
 		}
 		out.Feeds[i] = fj
 	}
