@@ -156,19 +156,6 @@ func (b *Bus) Close() {
 	}
 }
 
-type pubPending struct{ f jetstream.PubAckFuture }
-
-func (p pubPending) Wait(ctx context.Context) error {
-	select {
-	case <-p.f.Ok():
-		return nil
-	case err := <-p.f.Err():
-		return fmt.Errorf("publish batch: %w", err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Publish implements pipeline.Transport: the batch is written to the stream
 // asynchronously; Pending resolves on JetStream's acknowledgement. When the
 // stream is full (the workers fall behind), Publish waits and retries, so

@@ -1,5 +1,7 @@
 package collector
 
+//lint:file-ignore ST1005 "Reports API" is the name of Shadowserver's service, so its errors begin with a capital.
+
 import (
 	"context"
 	"encoding/json"

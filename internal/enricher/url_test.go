@@ -111,7 +111,7 @@ func FuzzURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		host, port, ok := splitURLHost(raw)
+		host, _, _ := splitURLHost(raw)
 		if _, isAddr := parseHostAddr(host); !isAddr && plainHostName(host) {
 			if v, err := event.Normalize("source.fqdn", host); err != nil || v != host {
 				t.Errorf("plain host name %q normalizes to %q, %v", host, v, err)
@@ -123,7 +123,7 @@ func FuzzURL(f *testing.F) {
 		}
 		enrichURLSide(e, &sides[0])
 		normalized := e.Value("source.url")
-		host, port, ok = splitURLHost(normalized)
+		host, port, ok := splitURLHost(normalized)
 		u, err := url.Parse(normalized)
 		if err != nil || !ok || strings.Contains(host, "%") {
 			return // net/url unescapes hosts; compare plain ones only

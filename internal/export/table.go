@@ -56,7 +56,7 @@ func WriteTable(w io.Writer, events Events, opts TableOptions) error {
 	cells := make([]string, 0, 8*len(columns))
 	for _, c := range columns {
 		h := strings.ToUpper(c)
-		if strings.ContainsAny(h, tabwriterSpecial) {
+		if hasTabwriterSpecial(h) {
 			return writeTabwriter(w, events, columns, width)
 		}
 		cells = append(cells, h)
@@ -84,6 +84,18 @@ func WriteTable(w io.Writer, events Events, opts TableOptions) error {
 
 // tabwriterSpecial are the bytes text/tabwriter does not treat as text.
 const tabwriterSpecial = "\t\n\v\f\xff"
+
+// hasTabwriterSpecial reports whether s holds one of the tabwriterSpecial
+// bytes. It looks at bytes, not runes: strings.ContainsAny would read the
+// lone 0xff as U+FFFD and match every invalid or replacement character.
+func hasTabwriterSpecial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(tabwriterSpecial, s[i]) >= 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // tablePadding is the space between two columns.
 const tablePadding = 2

@@ -157,6 +157,22 @@ func TestTableMatchesTabwriter(t *testing.T) {
 			t.Errorf("got %q, want %q", got.Bytes(), want.Bytes())
 		}
 	})
+	// Column names that are not plain text: the bytes text/tabwriter
+	// treats specially, invalid UTF-8 and the replacement character.
+	t.Run("odd column names", func(t *testing.T) {
+		events, _ := randomEvents(rng, 5)
+		for _, name := range []string{"extra.\xff", "extra.bad\xc3", "extra.\ufffd", "extra.a\tb", "extra.a\vb", "extra.école"} {
+			columns := []string{"source.ip", name, "feed.name"}
+			var got, want bytes.Buffer
+			if err := WriteTable(&got, Slice(events), TableOptions{Columns: columns}); err != nil {
+				t.Fatal(err)
+			}
+			writeTabwriter(&want, Slice(events), columns, 48)
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("column %q: got %q, want %q", name, got.Bytes(), want.Bytes())
+			}
+		}
+	})
 }
 
 func TestFieldsPresentMatchesEveryKey(t *testing.T) {

@@ -422,14 +422,14 @@ func (jr *jsonReader) scanValue() (length int64, complete bool, err error) {
 		}
 	}
 	for {
-		chunk, perr := jr.r.Peek(1)
+		_, perr := jr.r.Peek(1)
 		if perr != nil {
 			if errors.Is(perr, io.EOF) {
 				return length, len(jr.buf) > 0 && depth == 0 && !inString && jr.buf[0] != '{' && jr.buf[0] != '[', nil
 			}
 			return length, false, perr
 		}
-		chunk, _ = jr.r.Peek(jr.r.Buffered())
+		chunk, _ := jr.r.Peek(jr.r.Buffered())
 		for i := 0; i < len(chunk); i++ {
 			if inString {
 				if escaped {
