@@ -182,10 +182,6 @@ type TextOptions struct {
 	EpochSeconds bool
 }
 
-// TextOptionNames returns the keys TextOptions are read from, for a
-// parser's list of known options.
-func TextOptionNames() []string { return []string{"invalid_utf8", "epoch_seconds"} }
-
 // TextOptions reads invalid_utf8 (reject, the default, or replace) and
 // epoch_seconds (default false).
 func (o Options) TextOptions() (TextOptions, error) {
