@@ -30,8 +30,8 @@ func NewStore(s store.Store) (*Store, error) {
 }
 
 func newStoreFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Output, error) {
-	if bad := opts.Unknown(); len(bad) > 0 {
-		return nil, fmt.Errorf("store output: unknown options %v", bad)
+	if err := opts.Decode(&struct{}{}); err != nil {
+		return nil, fmt.Errorf("store output: %w", err)
 	}
 	return NewStore(env.Store)
 }
