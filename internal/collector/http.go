@@ -43,7 +43,7 @@ type HTTP struct {
 	timeout  time.Duration
 	maxSize  int64
 	client   *http.Client
-	store    store.Store
+	store    stateStore
 	logger   *slog.Logger
 	now      func() time.Time
 }

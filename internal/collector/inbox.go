@@ -44,7 +44,7 @@ type Inbox struct {
 	archiveDir string // "" deletes delivered files
 	failedDir  string
 	poll       time.Duration
-	store      store.Store // may be nil: failures are then only logged
+	store      inboxStore // may be nil: failures are then only logged
 	logger     *slog.Logger
 	now        func() time.Time
 }

@@ -79,12 +79,13 @@ type ShadowserverAPI struct {
 	timeout  time.Duration
 	maxSize  int64
 	client   *http.Client
-	store    store.Store
+	store    stateStore
 	logger   *slog.Logger
 	now      func() time.Time
 }
 
-// ShadowserverAPIConfig configures a ShadowserverAPI collector.
+// ShadowserverAPIConfig configures a ShadowserverAPI collector; the opt
+// tags name the collector options it is decoded from.
 type ShadowserverAPIConfig struct {
 	Feed string
 	// APIKey and Secret are the team's Reports API credentials.
