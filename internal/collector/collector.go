@@ -16,7 +16,22 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
 )
+
+// stateStore is what the download collectors keep in the database: what
+// they fetched between runs, and the feed's statistics and last error.
+type stateStore interface {
+	store.State
+	store.Feeds
+}
+
+// inboxStore is what the inbox keeps in the database: dead letters for the
+// files it refused, and the feed's statistics.
+type inboxStore interface {
+	store.DeadLetters
+	store.Feeds
+}
 
 // ErrTooLarge is returned while streaming input that exceeds the collector's
 // size limit.

@@ -43,25 +43,26 @@ type HTTP struct {
 	timeout  time.Duration
 	maxSize  int64
 	client   *http.Client
-	store    store.Store
+	store    stateStore
 	logger   *slog.Logger
 	now      func() time.Time
 }
 
 // HTTPConfig configures an HTTP collector.
+// The opt tags name the feed's collector options it is decoded from.
 type HTTPConfig struct {
 	Feed string
-	URL  string
+	URL  string `opt:"url"`
 	// Name is the input name parsers see; default the URL's last path
 	// element (the Shadowserver parser reads the report type from it).
-	Name    string
-	Headers map[string]string
+	Name    string            `opt:"name"`
+	Headers map[string]string `opt:"headers"`
 	// Interval between downloads (default 1h).
-	Interval time.Duration
+	Interval time.Duration `opt:"interval"`
 	// Timeout bounds one download including its delivery (default 10m).
-	Timeout time.Duration
+	Timeout time.Duration `opt:"timeout"`
 	// MaxSize bounds the body in bytes, after decompression (default 1 GiB).
-	MaxSize int64
+	MaxSize int64 `opt:"max_size"`
 }
 
 // httpState is what is kept between runs under stateKey.
@@ -117,32 +118,10 @@ func NewHTTP(env pipeline.Env, cfg HTTPConfig) (*HTTP, error) {
 }
 
 func newHTTPFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (pipeline.Collector, error) {
-	if bad := opts.Unknown("url", "interval", "headers", "timeout", "max_size", "name"); len(bad) > 0 {
-		return nil, fmt.Errorf("http collector: unknown options %v", bad)
-	}
-	var cfg HTTPConfig
-	var err error
-	cfg.Feed = feed
-	if cfg.URL, err = opts.String("url", ""); err != nil {
+	cfg := HTTPConfig{Feed: feed, Interval: DefaultHTTPInterval, Timeout: DefaultHTTPTimeout, MaxSize: DefaultHTTPMaxSize}
+	if err := opts.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("http collector: %w", err)
 	}
-	if cfg.Name, err = opts.String("name", ""); err != nil {
-		return nil, fmt.Errorf("http collector: %w", err)
-	}
-	if cfg.Headers, err = opts.StringMap("headers"); err != nil {
-		return nil, fmt.Errorf("http collector: %w", err)
-	}
-	if cfg.Interval, err = opts.Duration("interval", DefaultHTTPInterval); err != nil {
-		return nil, fmt.Errorf("http collector: %w", err)
-	}
-	if cfg.Timeout, err = opts.Duration("timeout", DefaultHTTPTimeout); err != nil {
-		return nil, fmt.Errorf("http collector: %w", err)
-	}
-	maxSize, err := opts.Int("max_size", DefaultHTTPMaxSize)
-	if err != nil {
-		return nil, fmt.Errorf("http collector: %w", err)
-	}
-	cfg.MaxSize = int64(maxSize)
 	return NewHTTP(env, cfg)
 }
 

@@ -44,7 +44,7 @@ type Inbox struct {
 	archiveDir string // "" deletes delivered files
 	failedDir  string
 	poll       time.Duration
-	store      store.Store // may be nil: failures are then only logged
+	store      inboxStore // may be nil: failures are then only logged
 	logger     *slog.Logger
 	now        func() time.Time
 }
@@ -86,32 +86,30 @@ func NewInbox(env pipeline.Env, cfg InboxConfig) (*Inbox, error) {
 	return in, nil
 }
 
+// inboxOptions are the inbox's collector options.
+type inboxOptions struct {
+	// Dir is the watched directory (default <data>/inbox/<feed>).
+	Dir  string        `opt:"dir"`
+	Poll time.Duration `opt:"poll"`
+	// Keep archives delivered files; false deletes them.
+	Keep bool `opt:"keep"`
+}
+
 func newInboxFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (pipeline.Collector, error) {
-	if bad := opts.Unknown("dir", "poll", "keep"); len(bad) > 0 {
-		return nil, fmt.Errorf("inbox: unknown options %v", bad)
+	o := inboxOptions{Dir: filepath.Join(env.DataDir, "inbox", feed), Poll: time.Second, Keep: true}
+	if err := opts.Decode(&o); err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	if env.DataDir == "" {
 		return nil, errors.New("inbox: no data directory")
 	}
-	dir, err := opts.String("dir", filepath.Join(env.DataDir, "inbox", feed))
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	poll, err := opts.Duration("poll", time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	keep, err := opts.Bool("keep", true)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
 	cfg := InboxConfig{
 		Feed:      feed,
-		Dir:       dir,
+		Dir:       o.Dir,
 		FailedDir: filepath.Join(env.DataDir, "failed", feed),
-		Poll:      poll,
+		Poll:      o.Poll,
 	}
-	if keep {
+	if o.Keep {
 		cfg.ArchiveDir = filepath.Join(env.DataDir, "archive", feed)
 	}
 	return NewInbox(env, cfg)

@@ -81,12 +81,13 @@ type ShadowserverAPI struct {
 	timeout  time.Duration
 	maxSize  int64
 	client   *http.Client
-	store    store.Store
+	store    stateStore
 	logger   *slog.Logger
 	now      func() time.Time
 }
 
-// ShadowserverAPIConfig configures a ShadowserverAPI collector.
+// ShadowserverAPIConfig configures a ShadowserverAPI collector; the opt
+// tags name the collector options it is decoded from.
 type ShadowserverAPIConfig struct {
 	Feed string
 	// APIKey and Secret are the team's Reports API credentials.
@@ -94,25 +95,25 @@ type ShadowserverAPIConfig struct {
 	Secret string
 	// BaseURL is where the API's methods live (default
 	// DefaultShadowserverAPIURL); tests point it at a local server.
-	BaseURL string
+	BaseURL string `opt:"base_url"`
 	// Interval between runs (default 1h).
-	Interval time.Duration
+	Interval time.Duration `opt:"interval"`
 	// Days is how many days before today are listed with today at every
 	// run (default 2, at most 60).
-	Days int
+	Days int `opt:"days"`
 	// Reports limits the list to these subscribed lists (reports/subscribed
 	// names them); empty lists every report of the key.
-	Reports []string
+	Reports []string `opt:"reports"`
 	// Types limits the list to these report types (scan_rdp, ...).
-	Types []string
+	Types []string `opt:"types"`
 	// Format is csv (default) or json.
-	Format string
+	Format string `opt:"format" choice:"csv,json"`
 	// Timeout bounds the list request, and each report's download with its
 	// delivery (default 10m).
-	Timeout time.Duration
+	Timeout time.Duration `opt:"timeout"`
 	// MaxSize bounds one report in bytes, after decompression (default
 	// 1 GiB).
-	MaxSize int64
+	MaxSize int64 `opt:"max_size"`
 }
 
 // reportEntry is one report as reports/list names it.
@@ -205,46 +206,41 @@ func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*Shadowser
 	return c, nil
 }
 
+// shadowserverAPIOptions are the collector's options: each credential
+// given directly, by an environment variable or in a file, and the rest of
+// its configuration.
+type shadowserverAPIOptions struct {
+	APIKeyDirect string `opt:"api_key"`
+	APIKeyEnv    string `opt:"api_key_env"`
+	APIKeyFile   string `opt:"api_key_file"`
+	SecretDirect string `opt:"secret"`
+	SecretEnv    string `opt:"secret_env"`
+	SecretFile   string `opt:"secret_file"`
+	ShadowserverAPIConfig
+}
+
 func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (pipeline.Collector, error) {
-	if bad := opts.Unknown("api_key", "api_key_env", "api_key_file", "secret", "secret_env", "secret_file",
-		"base_url", "interval", "days", "reports", "types", "format", "timeout", "max_size"); len(bad) > 0 {
-		return nil, fmt.Errorf("shadowserver_api collector: unknown options %v", bad)
-	}
 	wrap := func(err error) error { return fmt.Errorf("shadowserver_api collector: %w", err) }
-	cfg := ShadowserverAPIConfig{Feed: feed}
+	o := shadowserverAPIOptions{ShadowserverAPIConfig: ShadowserverAPIConfig{
+		Feed:     feed,
+		BaseURL:  DefaultShadowserverAPIURL,
+		Interval: DefaultShadowserverAPIInterval,
+		Days:     DefaultShadowserverAPIDays,
+		Format:   ShadowserverFormatCSV,
+		Timeout:  DefaultShadowserverAPITimeout,
+		MaxSize:  DefaultShadowserverAPIMaxSize,
+	}}
+	if err := opts.Decode(&o); err != nil {
+		return nil, wrap(err)
+	}
+	cfg := o.ShadowserverAPIConfig
 	var err error
-	if cfg.APIKey, err = credential(opts, "api_key"); err != nil {
+	if cfg.APIKey, err = credential("api_key", o.APIKeyDirect, o.APIKeyEnv, o.APIKeyFile); err != nil {
 		return nil, wrap(err)
 	}
-	if cfg.Secret, err = credential(opts, "secret"); err != nil {
+	if cfg.Secret, err = credential("secret", o.SecretDirect, o.SecretEnv, o.SecretFile); err != nil {
 		return nil, wrap(err)
 	}
-	if cfg.BaseURL, err = opts.String("base_url", DefaultShadowserverAPIURL); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Interval, err = opts.Duration("interval", DefaultShadowserverAPIInterval); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Days, err = opts.Int("days", DefaultShadowserverAPIDays); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Reports, err = opts.Strings("reports"); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Types, err = opts.Strings("types"); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Format, err = opts.Choice("format", ShadowserverFormatCSV, ShadowserverFormatCSV, ShadowserverFormatJSON); err != nil {
-		return nil, wrap(err)
-	}
-	if cfg.Timeout, err = opts.Duration("timeout", DefaultShadowserverAPITimeout); err != nil {
-		return nil, wrap(err)
-	}
-	maxSize, err := opts.Int("max_size", DefaultShadowserverAPIMaxSize)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	cfg.MaxSize = int64(maxSize)
 	if cfg.Days <= 0 {
 		return nil, wrap(fmt.Errorf("days %d: want 1 to %d", cfg.Days, MaxShadowserverAPIDays))
 	}
@@ -252,8 +248,8 @@ func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.
 	if err != nil {
 		return nil, err
 	}
-	for _, key := range []string{"api_key_file", "secret_file"} {
-		if file, _ := opts.String(key, ""); file != "" {
+	for _, f := range []struct{ key, file string }{{"api_key_file", o.APIKeyFile}, {"secret_file", o.SecretFile}} {
+		if key, file := f.key, f.file; file != "" {
 			if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
 				c.logger.Warn("a file holding a Reports API credential is readable by others; make it mode 0600",
 					"option", key, "file", file, "mode", fi.Mode().Perm().String())

@@ -15,8 +15,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-
-	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
 // ShadowserverSignatureHeader carries the request's HMAC-SHA256, in hex,
@@ -192,22 +190,10 @@ func (c *ShadowserverAPI) redact(msg string) string {
 	return msg
 }
 
-// credential reads a credential option given directly (name), from an
+// credential reads the credential option name given directly, from an
 // environment variable (name_env) or from a file (name_file): exactly one
 // of them. Messages name the variable or the file, never the value.
-func credential(opts pipeline.Options, name string) (string, error) {
-	direct, err := opts.String(name, "")
-	if err != nil {
-		return "", err
-	}
-	envName, err := opts.String(name+"_env", "")
-	if err != nil {
-		return "", err
-	}
-	file, err := opts.String(name+"_file", "")
-	if err != nil {
-		return "", err
-	}
+func credential(name, direct, envName, file string) (string, error) {
 	given := 0
 	for _, v := range []string{direct, envName, file} {
 		if v != "" {

@@ -18,25 +18,19 @@ func init() {
 	pipeline.RegisterEnricher("asn",
 		"source/destination asn, as_name and network from a RouteViews pfx2as file (options: file, names_file, reload)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown("file", "names_file", "reload"); len(bad) > 0 {
-				return nil, fmt.Errorf("asn: unknown options %v", bad)
+			var o struct {
+				File      string        `opt:"file"`
+				NamesFile string        `opt:"names_file"`
+				Reload    time.Duration `opt:"reload"`
 			}
-			file, err := opts.String("file", "")
-			if err != nil {
+			o.Reload = DefaultReload
+			if err := opts.Decode(&o); err != nil {
 				return nil, fmt.Errorf("asn: %w", err)
 			}
-			if file == "" {
+			if o.File == "" {
 				return nil, fmt.Errorf("asn: option file (a pfx2as routing table) is required")
 			}
-			names, err := opts.String("names_file", "")
-			if err != nil {
-				return nil, fmt.Errorf("asn: %w", err)
-			}
-			reload, err := opts.Duration("reload", DefaultReload)
-			if err != nil {
-				return nil, fmt.Errorf("asn: %w", err)
-			}
-			return OpenASN(file, names, reload, env)
+			return OpenASN(o.File, o.NamesFile, o.Reload, env)
 		})
 }
 

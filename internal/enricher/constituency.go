@@ -16,18 +16,19 @@ func init() {
 	pipeline.RegisterEnricher("constituency",
 		"tag events with extra.constituency, the constituents owning their source and destination (by network, else AS, else domain)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			sides, err := opts.Strings("sides")
-			if err != nil {
+			var o struct {
+				// Sides are the sides tagged; absent, both.
+				Sides []string `opt:"sides"`
+			}
+			if err := opts.Decode(&o); err != nil {
 				return nil, fmt.Errorf("constituency: %w", err)
 			}
+			sides := o.Sides
 			if sides == nil {
 				sides = []string{"source", "destination"}
 			}
 			if len(sides) == 0 {
 				return nil, errors.New("constituency: sides: name source, destination or both")
-			}
-			if bad := opts.Unknown("sides"); len(bad) > 0 {
-				return nil, fmt.Errorf("constituency: unknown options %v", bad)
 			}
 			if env.Constituency == nil {
 				return nil, errConstituencyMissing

@@ -18,18 +18,8 @@ func init() {
 	pipeline.RegisterEnricher("dedup",
 		"drop events seen within a window (options: window, filter_keys, max_keys)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown("window", "filter_keys", "max_keys"); len(bad) > 0 {
-				return nil, fmt.Errorf("dedup: unknown options %v", bad)
-			}
-			var cfg DedupConfig
-			var err error
-			if cfg.Window, err = opts.Duration("window", DefaultDedupWindow); err != nil {
-				return nil, fmt.Errorf("dedup: %w", err)
-			}
-			if cfg.FilterKeys, err = opts.Strings("filter_keys"); err != nil {
-				return nil, fmt.Errorf("dedup: %w", err)
-			}
-			if cfg.MaxKeys, err = opts.Int("max_keys", DefaultDedupMaxKeys); err != nil {
+			cfg := DedupConfig{Window: DefaultDedupWindow, MaxKeys: DefaultDedupMaxKeys}
+			if err := opts.Decode(&cfg); err != nil {
 				return nil, fmt.Errorf("dedup: %w", err)
 			}
 			return NewDedup(context.Background(), cfg, env)
@@ -47,18 +37,18 @@ const (
 	dedupStorePruneEvery = time.Hour
 )
 
-// DedupConfig configures a Dedup.
+// DedupConfig configures a Dedup; the opt tags name the enricher's options.
 type DedupConfig struct {
 	// Window is how long a key, once seen, makes later equal events
 	// duplicates. It runs from the first sighting and is not extended by
 	// the duplicates, as IntelMQ's deduplicator does.
-	Window time.Duration
+	Window time.Duration `opt:"window"`
 	// FilterKeys are fields left out of the key besides time.observation
 	// and raw, e.g. time.source to treat the same address reported every
 	// day as one observation.
-	FilterKeys []string
+	FilterKeys []string `opt:"filter_keys"`
 	// MaxKeys bounds memory; see Dedup.
-	MaxKeys int
+	MaxKeys int `opt:"max_keys"`
 }
 
 // dedupShardCount spreads keys over independently locked maps so that

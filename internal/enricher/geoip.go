@@ -22,21 +22,18 @@ func init() {
 	pipeline.RegisterEnricher("geoip",
 		"source/destination geolocation (cc, city, region, latitude, longitude) from a MaxMind-format .mmdb (options: file, reload)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown("file", "reload"); len(bad) > 0 {
-				return nil, fmt.Errorf("geoip: unknown options %v", bad)
+			var o struct {
+				File   string        `opt:"file"`
+				Reload time.Duration `opt:"reload"`
 			}
-			file, err := opts.String("file", "")
-			if err != nil {
+			o.Reload = DefaultReload
+			if err := opts.Decode(&o); err != nil {
 				return nil, fmt.Errorf("geoip: %w", err)
 			}
-			if file == "" {
+			if o.File == "" {
 				return nil, fmt.Errorf("geoip: option file (a .mmdb database) is required")
 			}
-			reload, err := opts.Duration("reload", DefaultReload)
-			if err != nil {
-				return nil, fmt.Errorf("geoip: %w", err)
-			}
-			return OpenGeoIP(file, reload, env)
+			return OpenGeoIP(o.File, o.Reload, env)
 		})
 }
 

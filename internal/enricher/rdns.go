@@ -22,7 +22,7 @@ func init() {
 	pipeline.RegisterEnricher("rdns",
 		"source/destination reverse_dns by PTR lookup, cached (options: enabled, resolver, concurrency, timeout, cache_size, cache_ttl, negative_ttl, lookup_private)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			cfg, enabled, err := reverseDNSOptions(opts)
+			cfg, enabled, err := decodeReverseDNSOptions(opts)
 			if err != nil {
 				return nil, fmt.Errorf("rdns: %w", err)
 			}
@@ -33,37 +33,25 @@ func init() {
 		})
 }
 
-func reverseDNSOptions(opts pipeline.Options) (ReverseDNSConfig, bool, error) {
-	var cfg ReverseDNSConfig
-	if bad := opts.Unknown("enabled", "resolver", "concurrency", "timeout", "cache_size", "cache_ttl", "negative_ttl", "lookup_private"); len(bad) > 0 {
-		return cfg, false, fmt.Errorf("unknown options %v", bad)
+// reverseDNSOptions are the enricher's options: whether it is on, and
+// its configuration.
+type reverseDNSOptions struct {
+	Enabled bool `opt:"enabled"`
+	ReverseDNSConfig
+}
+
+func decodeReverseDNSOptions(opts pipeline.Options) (ReverseDNSConfig, bool, error) {
+	o := reverseDNSOptions{Enabled: true, ReverseDNSConfig: ReverseDNSConfig{
+		Concurrency: 16,
+		Timeout:     2 * time.Second,
+		CacheSize:   100_000,
+		CacheTTL:    24 * time.Hour,
+		NegativeTTL: time.Hour,
+	}}
+	if err := opts.Decode(&o); err != nil {
+		return ReverseDNSConfig{}, false, err
 	}
-	enabled, err := opts.Bool("enabled", true)
-	if err != nil {
-		return cfg, false, err
-	}
-	if cfg.Resolver, err = opts.String("resolver", ""); err != nil {
-		return cfg, false, err
-	}
-	if cfg.Concurrency, err = opts.Int("concurrency", 16); err != nil {
-		return cfg, false, err
-	}
-	if cfg.Timeout, err = opts.Duration("timeout", 2*time.Second); err != nil {
-		return cfg, false, err
-	}
-	if cfg.CacheSize, err = opts.Int("cache_size", 100_000); err != nil {
-		return cfg, false, err
-	}
-	if cfg.CacheTTL, err = opts.Duration("cache_ttl", 24*time.Hour); err != nil {
-		return cfg, false, err
-	}
-	if cfg.NegativeTTL, err = opts.Duration("negative_ttl", time.Hour); err != nil {
-		return cfg, false, err
-	}
-	if cfg.LookupPrivate, err = opts.Bool("lookup_private", false); err != nil {
-		return cfg, false, err
-	}
-	return cfg, enabled, nil
+	return o.ReverseDNSConfig, o.Enabled, nil
 }
 
 // nop is what a disabled enricher becomes.
@@ -71,25 +59,26 @@ type nop struct{}
 
 func (nop) Enrich(context.Context, *pipeline.Batch) error { return nil }
 
-// ReverseDNSConfig configures a ReverseDNS.
+// ReverseDNSConfig configures a ReverseDNS; the opt tags name the
+// enricher's options.
 type ReverseDNSConfig struct {
 	// Resolver is the DNS server as host:port; "" uses the first
 	// nameserver of /etc/resolv.conf (and the others when it fails).
-	Resolver string
+	Resolver string `opt:"resolver"`
 	// Concurrency bounds the queries in flight, across all batches.
-	Concurrency int
+	Concurrency int `opt:"concurrency"`
 	// Timeout bounds one query to one server.
-	Timeout time.Duration
+	Timeout time.Duration `opt:"timeout"`
 	// CacheSize bounds the cached answers (least recently used go first).
-	CacheSize int
+	CacheSize int `opt:"cache_size"`
 	// CacheTTL caps how long an answer is kept; the record's own TTL is
 	// used when shorter (but at least a minute).
-	CacheTTL time.Duration
+	CacheTTL time.Duration `opt:"cache_ttl"`
 	// NegativeTTL is how long "no PTR record" is kept.
-	NegativeTTL time.Duration
+	NegativeTTL time.Duration `opt:"negative_ttl"`
 	// LookupPrivate asks for private and other non-global addresses too;
 	// only useful with a resolver that knows the local reverse zones.
-	LookupPrivate bool
+	LookupPrivate bool `opt:"lookup_private"`
 }
 
 const (

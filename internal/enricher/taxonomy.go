@@ -12,8 +12,8 @@ func init() {
 	pipeline.RegisterEnricher("taxonomy",
 		"fill classification.taxonomy from classification.type (RSIT); unclassified events become other/undetermined",
 		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown(); len(bad) > 0 {
-				return nil, fmt.Errorf("taxonomy: unknown options %v", bad)
+			if err := opts.Decode(&struct{}{}); err != nil {
+				return nil, fmt.Errorf("taxonomy: %w", err)
 			}
 			return Taxonomy{}, nil
 		})

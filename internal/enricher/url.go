@@ -15,8 +15,8 @@ func init() {
 	pipeline.RegisterEnricher("url",
 		"source/destination fqdn or ip, and port, from source.url / destination.url",
 		func(_ pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			if bad := opts.Unknown(); len(bad) > 0 {
-				return nil, fmt.Errorf("url: unknown options %v", bad)
+			if err := opts.Decode(&struct{}{}); err != nil {
+				return nil, fmt.Errorf("url: %w", err)
 			}
 			return URL{}, nil
 		})

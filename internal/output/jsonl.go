@@ -60,13 +60,15 @@ func NewJSONL(pattern string, now func() time.Time) (*JSONL, error) {
 }
 
 func newJSONLFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Output, error) {
-	if bad := opts.Unknown("path"); len(bad) > 0 {
-		return nil, fmt.Errorf("jsonl output: unknown options %v", bad)
+	var o struct {
+		// Path is the file pattern; relative, it is taken from the data
+		// directory.
+		Path string `opt:"path"`
 	}
-	pattern, err := opts.String("path", "")
-	if err != nil {
+	if err := opts.Decode(&o); err != nil {
 		return nil, fmt.Errorf("jsonl output: %w", err)
 	}
+	pattern := o.Path
 	if pattern != "" && !filepath.IsAbs(pattern) && env.DataDir != "" {
 		pattern = filepath.Join(env.DataDir, pattern)
 	}

@@ -18,11 +18,17 @@ func init() {
 // deduplication keys they claimed. Events already stored (a batch replayed
 // after a crash) are skipped by their hash.
 type Store struct {
-	store store.Store
+	store EventWriter
+}
+
+// EventWriter is what the store output needs of the database: a
+// store.Store or a pipeline.Store satisfies it.
+type EventWriter interface {
+	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (inserted int, err error)
 }
 
 // NewStore returns the store output.
-func NewStore(s store.Store) (*Store, error) {
+func NewStore(s EventWriter) (*Store, error) {
 	if s == nil {
 		return nil, errors.New("store output: no store")
 	}
@@ -30,8 +36,8 @@ func NewStore(s store.Store) (*Store, error) {
 }
 
 func newStoreFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Output, error) {
-	if bad := opts.Unknown(); len(bad) > 0 {
-		return nil, fmt.Errorf("store output: unknown options %v", bad)
+	if err := opts.Decode(&struct{}{}); err != nil {
+		return nil, fmt.Errorf("store output: %w", err)
 	}
 	return NewStore(env.Store)
 }

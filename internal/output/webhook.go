@@ -61,19 +61,20 @@ type Webhook struct {
 	logger  *slog.Logger
 }
 
-// WebhookConfig configures a Webhook.
+// WebhookConfig configures a Webhook; the opt tags name the output's
+// options.
 type WebhookConfig struct {
-	URL     string
-	Format  string // FormatNDJSON (default) or FormatJSON
-	Headers map[string]string
+	URL     string            `opt:"url"`
+	Format  string            `opt:"format"` // FormatNDJSON (default) or FormatJSON
+	Headers map[string]string `opt:"headers"`
 	// Retries is how many times a failed post is tried again (default 5;
 	// negative for none).
-	Retries int
+	Retries int `opt:"retries"`
 	// Timeout bounds each attempt (default 30s).
-	Timeout time.Duration
+	Timeout time.Duration `opt:"timeout"`
 	// Backoff is the wait before the first retry; it doubles each time up
 	// to a minute (default 1s).
-	Backoff time.Duration
+	Backoff time.Duration `opt:"backoff"`
 }
 
 // NewWebhook returns a webhook output. client may be nil.
@@ -124,27 +125,9 @@ func NewWebhook(client *http.Client, logger *slog.Logger, cfg WebhookConfig) (*W
 }
 
 func newWebhookFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Output, error) {
-	if bad := opts.Unknown("url", "format", "headers", "retries", "timeout", "backoff"); len(bad) > 0 {
-		return nil, fmt.Errorf("webhook output: unknown options %v", bad)
-	}
-	var cfg WebhookConfig
-	var err error
-	if cfg.URL, err = opts.String("url", ""); err != nil {
-		return nil, fmt.Errorf("webhook output: %w", err)
-	}
-	if cfg.Format, err = opts.String("format", FormatNDJSON); err != nil {
-		return nil, fmt.Errorf("webhook output: %w", err)
-	}
-	if cfg.Headers, err = opts.StringMap("headers"); err != nil {
-		return nil, fmt.Errorf("webhook output: %w", err)
-	}
-	if cfg.Retries, err = opts.Int("retries", DefaultWebhookRetries); err != nil {
-		return nil, fmt.Errorf("webhook output: %w", err)
-	}
-	if cfg.Timeout, err = opts.Duration("timeout", DefaultWebhookTimeout); err != nil {
-		return nil, fmt.Errorf("webhook output: %w", err)
-	}
-	if cfg.Backoff, err = opts.Duration("backoff", DefaultWebhookBackoff); err != nil {
+	cfg := WebhookConfig{Format: FormatNDJSON, Retries: DefaultWebhookRetries,
+		Timeout: DefaultWebhookTimeout, Backoff: DefaultWebhookBackoff}
+	if err := opts.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("webhook output: %w", err)
 	}
 	return NewWebhook(env.HTTP, env.Logger, cfg)

@@ -69,17 +69,17 @@ var cowrieClassification = map[string]string{
 	"cowrie.session.file_upload":   "malware-distribution",
 }
 
+// cowrieOptions are the parser's options.
+type cowrieOptions struct {
+	OmitPasswords bool `opt:"omit_passwords"`
+	utf8Only
+}
+
 // NewCowrie checks the options and builds the parser; env.Logger receives
 // the counts of skipped eventids (nil discards them).
 func NewCowrie(env pipeline.Env, opts pipeline.Options) (*Cowrie, error) {
-	if err := rejectUnknown("cowrie", opts, "omit_passwords"); err != nil {
-		return nil, err
-	}
-	omit, err := opts.Bool("omit_passwords", false)
-	if err != nil {
-		return nil, fmt.Errorf("parser cowrie: %w", err)
-	}
-	text, err := newInputText("cowrie", env, opts)
+	var o cowrieOptions
+	text, err := decodeOptions("cowrie", env, opts, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func NewCowrie(env pipeline.Env, opts pipeline.Options) (*Cowrie, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cowrie{omitPasswords: omit, logger: logger, text: text}, nil
+	return &Cowrie{omitPasswords: o.OmitPasswords, logger: logger, text: text}, nil
 }
 
 // Parse implements pipeline.Parser.

@@ -57,21 +57,27 @@ type csvMapping struct {
 	field  string
 }
 
+// csvOptions are the parser's options, described at CSV.
+type csvOptions struct {
+	Columns        map[string]string `opt:"columns"`
+	ConstantFields map[string]string `opt:"constant_fields"`
+	Delimiter      string            `opt:"delimiter"`
+	HasHeader      bool              `opt:"has_header"`
+	SkipLines      int               `opt:"skip_lines"`
+	Comment        string            `opt:"comment"`
+	utf8AndEpoch
+}
+
 // NewCSV checks the options and builds the parser; an error names the
 // offending option.
 func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
-	if err := rejectUnknown("csv", opts, "columns", "constant_fields", "delimiter", "has_header", "skip_lines", "comment", "epoch_seconds"); err != nil {
-		return nil, err
-	}
 	p := &CSV{byName: map[string]string{}, byIndex: map[int]string{}}
+	o := csvOptions{Delimiter: ",", HasHeader: true}
 	var err error
-	if p.text, err = newInputText("csv", env, opts); err != nil {
+	if p.text, err = decodeOptions("csv", env, opts, &o); err != nil {
 		return nil, err
 	}
-	delim, err := opts.String("delimiter", ",")
-	if err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
+	delim := o.Delimiter
 	switch delim {
 	case "tab", `\t`:
 		delim = "\t"
@@ -80,23 +86,11 @@ func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
 		return nil, fmt.Errorf("parser csv: option delimiter: want one character other than a quote or line break, got %q", delim)
 	}
 	p.delim = delim[0]
-	if p.hasHeader, err = opts.Bool("has_header", true); err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
-	if p.skipLines, err = opts.Int("skip_lines", 0); err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
+	p.hasHeader, p.skipLines, p.comment = o.HasHeader, o.SkipLines, o.Comment
 	if p.skipLines < 0 {
 		return nil, fmt.Errorf("parser csv: option skip_lines: want 0 or more, got %d", p.skipLines)
 	}
-	if p.comment, err = opts.String("comment", ""); err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
-
-	columns, err := opts.StringMap("columns")
-	if err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
+	columns := o.Columns
 	if len(columns) == 0 {
 		return nil, fmt.Errorf("parser csv: option columns: map at least one column to a field")
 	}
@@ -123,10 +117,7 @@ func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
 		p.byName[strings.ToLower(strings.TrimSpace(column))] = field
 	}
 
-	constants, err := opts.StringMap("constant_fields")
-	if err != nil {
-		return nil, fmt.Errorf("parser csv: %w", err)
-	}
+	constants := o.ConstantFields
 	for _, field := range event.SortedKeys(constants) {
 		if err := checkField(field); err != nil {
 			return nil, fmt.Errorf("parser csv: option constant_fields.%s: %w", field, err)

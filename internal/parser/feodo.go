@@ -12,10 +12,7 @@ import (
 func init() {
 	pipeline.RegisterParser("feodo", "abuse.ch Feodo Tracker IP blocklist CSV: botnet C2 servers",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("feodo", opts); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("feodo", env, opts)
+			text, err := decodeOptions("feodo", env, opts, &utf8Only{})
 			if err != nil {
 				return nil, err
 			}

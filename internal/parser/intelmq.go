@@ -12,10 +12,7 @@ import (
 func init() {
 	pipeline.RegisterParser("intelmq", "IntelMQ JSON lines, as IntelMQ's file output writes them",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("intelmq", opts, "epoch_seconds"); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("intelmq", env, opts)
+			text, err := decodeOptions("intelmq", env, opts, &utf8AndEpoch{})
 			if err != nil {
 				return nil, err
 			}

@@ -467,14 +467,3 @@ func jsonString(obj map[string]json.RawMessage, key string) (string, error) {
 	}
 	return jsonText(obj, key)
 }
-
-// rejectUnknown refuses options a parser does not know, so a misspelt
-// option fails at start-up rather than being ignored. Every parser takes
-// invalid_utf8; epoch_seconds only where a parser lists it.
-func rejectUnknown(id string, opts pipeline.Options, known ...string) error {
-	known = append(known[:len(known):len(known)], "invalid_utf8")
-	if bad := opts.Unknown(known...); len(bad) > 0 {
-		return fmt.Errorf("parser %s: unknown option %s (known: %s)", id, strings.Join(bad, ", "), strings.Join(known, ", "))
-	}
-	return nil
-}

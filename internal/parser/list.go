@@ -39,31 +39,28 @@ type List struct {
 	text       inputText
 }
 
+// listOptions are the parser's options.
+type listOptions struct {
+	Type       string `opt:"type"`
+	Identifier string `opt:"identifier"`
+	utf8Only
+}
+
 // NewList checks the options and builds the parser.
 func NewList(env pipeline.Env, opts pipeline.Options) (*List, error) {
-	if err := rejectUnknown("list", opts, "type", "identifier"); err != nil {
+	var o listOptions
+	text, err := decodeOptions("list", env, opts, &o)
+	if err != nil {
 		return nil, err
 	}
-	typ, err := opts.String("type", "")
-	if err != nil {
-		return nil, fmt.Errorf("parser list: %w", err)
-	}
-	typ = strings.ToLower(strings.TrimSpace(typ))
+	typ := strings.ToLower(strings.TrimSpace(o.Type))
 	if typ == "" {
 		return nil, errors.New("parser list: option type is required: the classification.type of every line")
 	}
 	if !taxonomy.ValidType(typ) {
 		return nil, fmt.Errorf("parser list: option type: %q is not a classification type (known: %s)", typ, strings.Join(taxonomy.Types(), ", "))
 	}
-	identifier, err := opts.String("identifier", "")
-	if err != nil {
-		return nil, fmt.Errorf("parser list: %w", err)
-	}
-	text, err := newInputText("list", env, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &List{typ: typ, identifier: strings.TrimSpace(identifier), text: text}, nil
+	return &List{typ: typ, identifier: strings.TrimSpace(o.Identifier), text: text}, nil
 }
 
 // Parse implements pipeline.Parser.

@@ -11,10 +11,7 @@ import (
 func init() {
 	pipeline.RegisterParser("openphish", "OpenPhish feed: one phishing URL per line",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("openphish", opts); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("openphish", env, opts)
+			text, err := decodeOptions("openphish", env, opts, &utf8Only{})
 			if err != nil {
 				return nil, err
 			}

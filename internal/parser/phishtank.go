@@ -16,10 +16,7 @@ import (
 func init() {
 	pipeline.RegisterParser("phishtank", "PhishTank online-valid database, CSV or JSON: phishing URLs",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("phishtank", opts); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("phishtank", env, opts)
+			text, err := decodeOptions("phishtank", env, opts, &utf8Only{})
 			if err != nil {
 				return nil, err
 			}

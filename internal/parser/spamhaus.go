@@ -13,10 +13,7 @@ import (
 func init() {
 	pipeline.RegisterParser("spamhaus-drop", "Spamhaus DROP/EDROP lists, text or JSON lines: networks to drop",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("spamhaus-drop", opts); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("spamhaus-drop", env, opts)
+			text, err := decodeOptions("spamhaus-drop", env, opts, &utf8Only{})
 			if err != nil {
 				return nil, err
 			}

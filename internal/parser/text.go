@@ -2,8 +2,10 @@ package parser
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -18,19 +20,46 @@ type inputText struct {
 	logger  *slog.Logger
 }
 
-// newInputText reads the text options of a parser's options; rejectUnknown
-// has refused epoch_seconds already for parsers whose feeds write their
-// times out.
-func newInputText(id string, env pipeline.Env, opts pipeline.Options) (inputText, error) {
-	o, err := opts.TextOptions()
-	if err != nil {
+// textOptioner is a parser's options struct, which embeds utf8Only or
+// utf8AndEpoch: the text options it takes.
+type textOptioner interface {
+	textOptions() pipeline.TextOptions
+}
+
+// utf8Only are the text options of parsers whose feeds write their times
+// out: invalid_utf8 alone.
+type utf8Only struct {
+	pipeline.UTF8Option
+}
+
+func (u utf8Only) textOptions() pipeline.TextOptions { return u.Text(pipeline.EpochOption{}) }
+
+// utf8AndEpoch are the text options of parsers whose feeds may send a
+// date-time as seconds since 1970: epoch_seconds and invalid_utf8.
+type utf8AndEpoch struct {
+	pipeline.EpochOption
+	pipeline.UTF8Option
+}
+
+func (u utf8AndEpoch) textOptions() pipeline.TextOptions { return u.Text(u.EpochOption) }
+
+// decodeOptions decodes a parser's options into dst and returns how the
+// parser treats the text of its input. A misspelt option fails at
+// start-up rather than being ignored; the error lists the options the
+// parser knows.
+func decodeOptions(id string, env pipeline.Env, opts pipeline.Options, dst textOptioner) (inputText, error) {
+	if err := opts.Decode(dst); err != nil {
+		var unknown *pipeline.UnknownOptionsError
+		if errors.As(err, &unknown) {
+			return inputText{}, fmt.Errorf("parser %s: unknown option %s (known: %s)", id, strings.Join(unknown.Keys, ", "), strings.Join(unknown.Known, ", "))
+		}
 		return inputText{}, fmt.Errorf("parser %s: %w", id, err)
 	}
 	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return inputText{options: o, logger: logger}, nil
+	return inputText{options: dst.textOptions(), logger: logger}, nil
 }
 
 // rules are the event package's side of the options.

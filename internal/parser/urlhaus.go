@@ -13,10 +13,7 @@ import (
 func init() {
 	pipeline.RegisterParser("urlhaus", "abuse.ch URLhaus CSV dump: malware download URLs",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-			if err := rejectUnknown("urlhaus", opts); err != nil {
-				return nil, err
-			}
-			text, err := newInputText("urlhaus", env, opts)
+			text, err := decodeOptions("urlhaus", env, opts, &utf8Only{})
 			if err != nil {
 				return nil, err
 			}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -24,10 +25,12 @@ type autoParser struct {
 }
 
 func newAutoParser(env Env, opts Options) (Parser, error) {
-	if bad := opts.Unknown("invalid_utf8"); len(bad) > 0 {
-		return nil, fmt.Errorf("parser auto takes only invalid_utf8, got %v", bad)
-	}
-	if _, err := opts.TextOptions(); err != nil {
+	var o UTF8Option
+	if err := opts.Decode(&o); err != nil {
+		var unknown *UnknownOptionsError
+		if errors.As(err, &unknown) {
+			return nil, fmt.Errorf("parser auto takes only invalid_utf8, got %v", unknown.Keys)
+		}
 		return nil, fmt.Errorf("parser auto: %w", err)
 	}
 	return &autoParser{env: env, options: opts, parsers: map[string]Parser{}}, nil

@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// Options are a stage's settings from the config file. The getters return a
-// clear error naming the key when a value has the wrong type.
+// Options are a stage's settings from the config file. A stage decodes them
+// into its own struct with Decode, which reads each field with the getters
+// below; they return a clear error naming the key when a value has the
+// wrong type.
 type Options map[string]any
 
 // String returns opts[key] as a string, or def when absent.
@@ -182,12 +184,10 @@ type TextOptions struct {
 	EpochSeconds bool
 }
 
-// TextOptionNames returns the keys TextOptions are read from, for a
-// parser's list of known options.
-func TextOptionNames() []string { return []string{"invalid_utf8", "epoch_seconds"} }
-
 // TextOptions reads invalid_utf8 (reject, the default, or replace) and
-// epoch_seconds (default false).
+// epoch_seconds (default false), leaving the other keys alone. Parsers
+// decode the same options by embedding UTF8Option and EpochOption in their
+// options struct.
 func (o Options) TextOptions() (TextOptions, error) {
 	var t TextOptions
 	mode, err := o.Choice("invalid_utf8", "reject", "reject", "replace")

@@ -88,9 +88,24 @@ type Collector interface {
 	Run(ctx context.Context, deliver Deliver) error
 }
 
+// Store is the part of the database that stages and the runner use:
+// writing events, dead letters, feed statistics, the deduplicator's keys
+// and the collectors' state between runs. Users, organisations, sessions
+// and the rest of the database are out of a stage's reach. A store.Store
+// satisfies it.
+type Store interface {
+	// InsertEvents is the store output's; see store.Events.
+	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (inserted int, err error)
+	store.DeadLetters
+	store.Feeds
+	store.Dedup
+	store.State
+}
+
 // Env is what stage factories may use.
 type Env struct {
-	Store   store.Store
+	// Store is nil in processes that have no database.
+	Store   Store
 	Logger  *slog.Logger
 	DataDir string
 	// HTTP is the client for downloads and webhooks.

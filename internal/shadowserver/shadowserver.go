@@ -92,31 +92,25 @@ func New(schema *Schema, report string) (*Parser, error) {
 // Schema returns the schema the parser uses.
 func (p *Parser) Schema() *Schema { return p.schema }
 
+// parserOptions are the options of the registered parser.
+type parserOptions struct {
+	Report     string `opt:"report"`
+	Format     string `opt:"format"`
+	SchemaFile string `opt:"schema_file"`
+	SchemaURL  string `opt:"schema_url"`
+	// KeepRaw is read by the runner; it is named so it is not refused.
+	KeepRaw any `opt:"keep_raw"`
+	pipeline.EpochOption
+	pipeline.UTF8Option
+}
+
 func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, error) {
-	// keep_raw is read by the runner; it is listed so it is not refused.
-	if bad := opts.Unknown(append([]string{"report", "format", "schema_file", "schema_url", "keep_raw"}, pipeline.TextOptionNames()...)...); len(bad) > 0 {
-		return nil, fmt.Errorf("shadowserver: unknown options %v", bad)
-	}
-	text, err := opts.TextOptions()
-	if err != nil {
+	o := parserOptions{Format: "auto"}
+	if err := opts.Decode(&o); err != nil {
 		return nil, fmt.Errorf("shadowserver: %w", err)
 	}
-	report, err := opts.String("report", "")
-	if err != nil {
-		return nil, fmt.Errorf("shadowserver: %w", err)
-	}
-	file, err := opts.String("schema_file", "")
-	if err != nil {
-		return nil, fmt.Errorf("shadowserver: %w", err)
-	}
-	url, err := opts.String("schema_url", "")
-	if err != nil {
-		return nil, fmt.Errorf("shadowserver: %w", err)
-	}
-	formatName, err := opts.String("format", "auto")
-	if err != nil {
-		return nil, fmt.Errorf("shadowserver: %w", err)
-	}
+	text := o.Text(o.EpochOption)
+	report, file, url, formatName := o.Report, o.SchemaFile, o.SchemaURL, o.Format
 	format, err := parseFormat(formatName)
 	if err != nil {
 		return nil, fmt.Errorf("shadowserver: %w", err)
