@@ -153,8 +153,7 @@ func Normalize(o *store.Organisation) error {
 		}
 		networks = append(networks, n)
 	}
-	slices.SortFunc(networks, netip.Prefix.Compare)
-	o.Networks = slices.Compact(networks)
+	o.Networks = networks
 
 	asns := o.ASNs[:0]
 	for _, asn := range o.ASNs {
@@ -164,8 +163,7 @@ func Normalize(o *store.Organisation) error {
 		}
 		asns = append(asns, asn)
 	}
-	slices.Sort(asns)
-	o.ASNs = slices.Compact(asns)
+	o.ASNs = asns
 
 	domains := o.Domains[:0]
 	for _, d := range o.Domains {
@@ -176,8 +174,10 @@ func Normalize(o *store.Organisation) error {
 		}
 		domains = append(domains, n)
 	}
-	slices.Sort(domains)
-	o.Domains = slices.Compact(domains)
+	o.Domains = domains
+	// Sorted and without repeats, nil when none, exactly as the stores
+	// keep them (store.NormalizeOrganisation ends the same way).
+	store.SortHoldings(o)
 
 	for i := range o.Contacts {
 		c := &o.Contacts[i]
@@ -210,17 +210,8 @@ func Normalize(o *store.Organisation) error {
 		c.PGPKey = key
 	}
 	errs = append(errs, sortContacts(o)...)
-	// None is nil, as the stores return it, so that what was read
+	// No contacts is nil, as the stores return it, so that what was read
 	// compares equal to what is stored.
-	if len(o.Networks) == 0 {
-		o.Networks = nil
-	}
-	if len(o.ASNs) == 0 {
-		o.ASNs = nil
-	}
-	if len(o.Domains) == 0 {
-		o.Domains = nil
-	}
 	if len(o.Contacts) == 0 {
 		o.Contacts = nil
 	}
@@ -371,16 +362,16 @@ func normalizePrefix(p netip.Prefix) (netip.Prefix, string) {
 	if !p.IsValid() {
 		return p, "not an IP network"
 	}
-	if p.Addr().Is4In6() {
-		if p.Bits() < 96 {
-			return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
-		}
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	if p.Addr().Is4In6() && p.Bits() < 96 {
+		return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
 	}
-	if m := p.Masked(); m != p {
-		return m, fmt.Sprintf("host bits are set; the network is %s", m)
+	// The stores' canonical form; it differs from p in its address only
+	// when host bits are set, which a person has to correct.
+	n := store.CanonicalNetwork(p)
+	if n.Addr() != p.Addr().Unmap() {
+		return n, fmt.Sprintf("host bits are set; the network is %s", n)
 	}
-	return p, ""
+	return n, ""
 }
 
 // ParseASN reads an AS number written as 64496 or AS64496.

@@ -29,11 +29,13 @@ func ValidHandle(s string) bool {
 
 // NormalizeOrganisation brings o's handle, networks, AS numbers and
 // domains into the form the stores keep and return: networks masked, with
-// IPv4-mapped prefixes as IPv4, sorted, without repeats; AS numbers and
-// domains (lower case, without a trailing dot) sorted, without repeats;
-// nil when there are none. It replaces the slices rather than changing
-// them in place, since they may be the caller's. An invalid handle, network, AS number 0 or empty domain
-// is an error.
+// IPv4-mapped prefixes as IPv4 (CanonicalNetwork); domains in lower case,
+// without a trailing dot; all sorted, without repeats, nil when there are
+// none (SortHoldings). It replaces the slices rather than changing them in
+// place, since they may be the caller's. An invalid handle, network, AS
+// number 0 or empty domain is an error. constituency.Normalize checks far
+// more, with reasons for a person, and ends with SortHoldings too, so that
+// what it returns is already in this form.
 func NormalizeOrganisation(o *Organisation) error {
 	if !ValidHandle(o.Handle) {
 		return fmt.Errorf("organisation handle %q: want lower-case letters, digits and '-'", o.Handle)
@@ -43,20 +45,15 @@ func NormalizeOrganisation(o *Organisation) error {
 		if !p.IsValid() {
 			return fmt.Errorf("organisation %s: invalid network %v", o.Handle, p)
 		}
-		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-		}
-		nets = append(nets, p.Masked())
+		nets = append(nets, CanonicalNetwork(p))
 	}
-	slices.SortFunc(nets, netip.Prefix.Compare)
-	o.Networks = slices.Compact(nets)
+	o.Networks = nets
 
 	asns := slices.Clone(o.ASNs)
 	if slices.Contains(asns, 0) {
 		return fmt.Errorf("organisation %s: AS number 0", o.Handle)
 	}
-	slices.Sort(asns)
-	o.ASNs = slices.Compact(asns)
+	o.ASNs = asns
 
 	domains := make([]string, 0, len(o.Domains))
 	for _, d := range o.Domains {
@@ -66,9 +63,32 @@ func NormalizeOrganisation(o *Organisation) error {
 		}
 		domains = append(domains, d)
 	}
-	slices.Sort(domains)
-	o.Domains = slices.Compact(domains)
-	// None is nil, as the stores return it.
+	o.Domains = domains
+	SortHoldings(o)
+	return nil
+}
+
+// CanonicalNetwork returns p as the stores keep it: an IPv4-mapped prefix
+// of /96 or longer as the IPv4 prefix it stands for, and host bits
+// cleared. p must be valid.
+func CanonicalNetwork(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked()
+}
+
+// SortHoldings sorts o's networks, AS numbers and domains and drops
+// repeats, in place, and leaves nil where there are none, as the stores
+// return them, so that an organisation read from a file compares equal to
+// the one stored. The values must already be in canonical form.
+func SortHoldings(o *Organisation) {
+	slices.SortFunc(o.Networks, netip.Prefix.Compare)
+	o.Networks = slices.Compact(o.Networks)
+	slices.Sort(o.ASNs)
+	o.ASNs = slices.Compact(o.ASNs)
+	slices.Sort(o.Domains)
+	o.Domains = slices.Compact(o.Domains)
 	if len(o.Networks) == 0 {
 		o.Networks = nil
 	}
@@ -78,7 +98,6 @@ func NormalizeOrganisation(o *Organisation) error {
 	if len(o.Domains) == 0 {
 		o.Domains = nil
 	}
-	return nil
 }
 
 // OrganisationSearchText is what OrganisationQuery.Text is looked up in:
