@@ -103,17 +103,13 @@ func (errs FieldErrors) Unwrap() []error {
 // Check's business.
 func Normalize(o *store.Organisation) error {
 	var errs FieldErrors
-	bad := func(field string, contact int, value, reason string) {
-		errs = append(errs, &FieldError{Field: field, Contact: contact, Value: value, Reason: reason})
-	}
-
 	o.Handle = strings.ToLower(strings.TrimSpace(o.Handle))
 	if reason := handleProblem(o.Handle); reason != "" {
-		bad(FieldHandle, 0, o.Handle, reason)
+		errs.add(FieldHandle, 0, o.Handle, reason)
 	}
 	o.Name = strings.TrimSpace(o.Name)
 	if o.Name == "" {
-		bad(FieldName, 0, o.Name, "an organisation needs a name")
+		errs.add(FieldName, 0, o.Name, "an organisation needs a name")
 	}
 	for _, f := range []struct {
 		field string
@@ -121,25 +117,50 @@ func Normalize(o *store.Organisation) error {
 	}{{FieldName, &o.Name}, {FieldSector, &o.Sector}} {
 		*f.value = strings.TrimSpace(*f.value)
 		if reason := lineProblem(*f.value); reason != "" {
-			bad(f.field, 0, *f.value, reason)
+			errs.add(f.field, 0, *f.value, reason)
 		}
 	}
 	o.Country = strings.ToUpper(strings.TrimSpace(o.Country))
 	if reason := countryProblem(o.Country); reason != "" {
-		bad(FieldCountry, 0, o.Country, reason)
+		errs.add(FieldCountry, 0, o.Country, reason)
 	}
 	o.Language = strings.ToLower(strings.TrimSpace(o.Language))
 	if o.Language == "" {
 		o.Language = Languages[0]
 	}
 	if !slices.Contains(Languages, o.Language) {
-		bad(FieldLanguage, 0, o.Language, "notifications can be written in en, nl, fr or de")
+		errs.add(FieldLanguage, 0, o.Language, "notifications can be written in en, nl, fr or de")
 	}
 	o.Notes = normalizeText(o.Notes)
 	if !utf8.ValidString(o.Notes) {
-		bad(FieldNotes, 0, o.Notes, "not valid UTF-8 text")
+		errs.add(FieldNotes, 0, o.Notes, "not valid UTF-8 text")
 	}
 
+	errs = append(errs, normalizeHoldings(o)...)
+	for i := range o.Contacts {
+		errs = append(errs, normalizeContact(&o.Contacts[i], i+1)...)
+	}
+	errs = append(errs, sortContacts(o)...)
+	// No contacts is nil, as the stores return it, so that what was read
+	// compares equal to what is stored.
+	if len(o.Contacts) == 0 {
+		o.Contacts = nil
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// add records one problem.
+func (errs *FieldErrors) add(field string, contact int, value, reason string) {
+	*errs = append(*errs, &FieldError{Field: field, Contact: contact, Value: value, Reason: reason})
+}
+
+// normalizeHoldings checks and normalizes o's networks, AS numbers and
+// domains, leaving out those it refuses.
+func normalizeHoldings(o *store.Organisation) FieldErrors {
+	var errs FieldErrors
 	// Refused networks, AS numbers and domains are left out, so that
 	// Check, run on the rest, does not report them a second time in
 	// another guise (192.0.2.7/24 as a duplicate of someone's
@@ -148,86 +169,70 @@ func Normalize(o *store.Organisation) error {
 	for _, p := range o.Networks {
 		n, reason := normalizePrefix(p)
 		if reason != "" {
-			bad(FieldNetworks, 0, p.String(), reason)
+			errs.add(FieldNetworks, 0, p.String(), reason)
 			continue
 		}
 		networks = append(networks, n)
 	}
-	slices.SortFunc(networks, netip.Prefix.Compare)
-	o.Networks = slices.Compact(networks)
+	o.Networks = networks
 
 	asns := o.ASNs[:0]
 	for _, asn := range o.ASNs {
 		if asn == 0 {
-			bad(FieldASNs, 0, "0", "AS 0 is reserved; AS numbers run from 1 to 4294967295")
+			errs.add(FieldASNs, 0, "0", "AS 0 is reserved; AS numbers run from 1 to 4294967295")
 			continue
 		}
 		asns = append(asns, asn)
 	}
-	slices.Sort(asns)
-	o.ASNs = slices.Compact(asns)
+	o.ASNs = asns
 
 	domains := o.Domains[:0]
 	for _, d := range o.Domains {
 		n, reason := normalizeDomain(d)
 		if reason != "" {
-			bad(FieldDomains, 0, d, reason)
+			errs.add(FieldDomains, 0, d, reason)
 			continue
 		}
 		domains = append(domains, n)
 	}
-	slices.Sort(domains)
-	o.Domains = slices.Compact(domains)
+	o.Domains = domains
+	// Sorted and without repeats, nil when none, exactly as the stores
+	// keep them (store.NormalizeOrganisation ends the same way).
+	store.SortHoldings(o)
+	return errs
+}
 
-	for i := range o.Contacts {
-		c := &o.Contacts[i]
-		for _, f := range []struct {
-			field string
-			value *string
-		}{{FieldContactName, &c.Name}, {FieldContactPhone, &c.Phone}} {
-			*f.value = strings.TrimSpace(*f.value)
-			if reason := lineProblem(*f.value); reason != "" {
-				bad(f.field, i+1, *f.value, reason)
-			}
+// normalizeContact checks and normalizes c, the nth contact as given.
+func normalizeContact(c *store.Contact, n int) FieldErrors {
+	var errs FieldErrors
+	for _, f := range []struct {
+		field string
+		value *string
+	}{{FieldContactName, &c.Name}, {FieldContactPhone, &c.Phone}} {
+		*f.value = strings.TrimSpace(*f.value)
+		if reason := lineProblem(*f.value); reason != "" {
+			errs.add(f.field, n, *f.value, reason)
 		}
-		email, reason := normalizeEmail(c.Email)
-		if reason != "" {
-			bad(FieldContactEmail, i+1, c.Email, reason)
+	}
+	email, reason := normalizeEmail(c.Email)
+	if reason != "" {
+		errs.add(FieldContactEmail, n, c.Email, reason)
+	}
+	c.Email = email
+	c.Role = strings.ToLower(strings.TrimSpace(c.Role))
+	if !slices.Contains(Roles, c.Role) {
+		reason := "not a contact role: write abuse, security, technical or management"
+		if c.Role == "" {
+			reason = "a contact needs a role: abuse, security, technical or management"
 		}
-		c.Email = email
-		c.Role = strings.ToLower(strings.TrimSpace(c.Role))
-		if !slices.Contains(Roles, c.Role) {
-			reason := "not a contact role: write abuse, security, technical or management"
-			if c.Role == "" {
-				reason = "a contact needs a role: abuse, security, technical or management"
-			}
-			bad(FieldContactRole, i+1, c.Role, reason)
-		}
-		key, reason := normalizePGPKey(c.PGPKey)
-		if reason != "" {
-			bad(FieldContactPGPKey, i+1, shortKey(c.PGPKey), reason)
-		}
-		c.PGPKey = key
+		errs.add(FieldContactRole, n, c.Role, reason)
 	}
-	errs = append(errs, sortContacts(o)...)
-	// None is nil, as the stores return it, so that what was read
-	// compares equal to what is stored.
-	if len(o.Networks) == 0 {
-		o.Networks = nil
+	key, reason := normalizePGPKey(c.PGPKey)
+	if reason != "" {
+		errs.add(FieldContactPGPKey, n, shortKey(c.PGPKey), reason)
 	}
-	if len(o.ASNs) == 0 {
-		o.ASNs = nil
-	}
-	if len(o.Domains) == 0 {
-		o.Domains = nil
-	}
-	if len(o.Contacts) == 0 {
-		o.Contacts = nil
-	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	c.PGPKey = key
+	return errs
 }
 
 // sortContacts sorts the contacts by e-mail and role and drops exact
@@ -371,16 +376,16 @@ func normalizePrefix(p netip.Prefix) (netip.Prefix, string) {
 	if !p.IsValid() {
 		return p, "not an IP network"
 	}
-	if p.Addr().Is4In6() {
-		if p.Bits() < 96 {
-			return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
-		}
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	if p.Addr().Is4In6() && p.Bits() < 96 {
+		return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
 	}
-	if m := p.Masked(); m != p {
-		return m, fmt.Sprintf("host bits are set; the network is %s", m)
+	// The stores' canonical form; it differs from p in its address only
+	// when host bits are set, which a person has to correct.
+	n := store.CanonicalNetwork(p)
+	if n.Addr() != p.Addr().Unmap() {
+		return n, fmt.Sprintf("host bits are set; the network is %s", n)
 	}
-	return p, ""
+	return n, ""
 }
 
 // ParseASN reads an AS number written as 64496 or AS64496.

@@ -200,3 +200,35 @@ func TestParseNetworkAndASN(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeIsStoreForm checks that the two normalisers agree: what
+// Normalize accepts is already in the form the stores keep, so
+// store.NormalizeOrganisation leaves it as it is.
+func TestNormalizeIsStoreForm(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		org  store.Organisation
+	}{
+		{"empty lists", store.Organisation{Handle: "a", Name: "A"}},
+		{"repeats and order", store.Organisation{Handle: "b", Name: "B",
+			Networks: prefixes("2001:db8::/32", "192.0.2.0/24", "192.0.2.0/24", "198.51.100.7"),
+			ASNs:     []uint32{64500, 64496, 64500},
+			Domains:  []string{"Example.BE.", "b.example", "example.be"}}},
+		{"IPv4-mapped network", store.Organisation{Handle: "c", Name: "C",
+			Networks: []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.org
+			if err := Normalize(&o); err != nil {
+				t.Fatal(err)
+			}
+			again := o
+			if err := store.NormalizeOrganisation(&again); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again, o) {
+				t.Errorf("store.NormalizeOrganisation changed Normalize's result:\n got %+v\nwant %+v", again, o)
+			}
+		})
+	}
+}

@@ -48,23 +48,7 @@ func ReadCSV(r io.Reader) ([]store.Organisation, []Problem, error) {
 		problem(csvErrorLine(err, 1), "", "", "not CSV: "+csvErrorReason(err))
 		return invalid()
 	}
-	column := map[string]int{}
-	for i, name := range header {
-		name = strings.ToLower(strings.TrimSpace(name))
-		switch _, dup := column[name]; {
-		case !slices.Contains(csvColumns, name):
-			problem(1, name, "", "unknown column; the columns are "+strings.Join(csvColumns, ","))
-		case dup:
-			problem(1, name, "", "the column is named twice")
-		default:
-			column[name] = i
-		}
-	}
-	for _, required := range []string{FieldHandle, FieldName} {
-		if _, ok := column[required]; !ok {
-			problem(1, required, "", "the header has no "+required+" column, which is required")
-		}
-	}
+	column := csvHeaderColumns(header, func(field, reason string) { problem(1, field, "", reason) })
 	if _, ok := column[FieldHandle]; !ok {
 		return invalid() // rows cannot be told apart
 	}
@@ -138,6 +122,30 @@ func ReadCSV(r io.Reader) ([]store.Organisation, []Problem, error) {
 		g.cand.contactLines = append(g.cand.contactLines, line)
 	}
 	return finish(cands, problems, func(fe *FieldError) string { return fe.Field })
+}
+
+// csvHeaderColumns returns the place of each column the header names;
+// unknown and repeated columns, and a missing handle or name column, are
+// problems of line 1.
+func csvHeaderColumns(header []string, problem func(field, reason string)) map[string]int {
+	column := map[string]int{}
+	for i, name := range header {
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch _, dup := column[name]; {
+		case !slices.Contains(csvColumns, name):
+			problem(name, "unknown column; the columns are "+strings.Join(csvColumns, ","))
+		case dup:
+			problem(name, "the column is named twice")
+		default:
+			column[name] = i
+		}
+	}
+	for _, required := range []string{FieldHandle, FieldName} {
+		if _, ok := column[required]; !ok {
+			problem(required, "the header has no "+required+" column, which is required")
+		}
+	}
+	return column
 }
 
 // organisationFromCSV reads the organisation columns of a row; what cannot

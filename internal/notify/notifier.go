@@ -305,50 +305,10 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		n.setLast(rep, started)
 		return rep, nil
 	}
-	policies, err := n.store.ListNotificationPolicies(ctx)
+	pass, err := n.newPass(ctx, pc, id, now, len(pending) >= bulkOrganisations)
 	if err != nil {
-		return rep, fmt.Errorf("notify: policies: %w", err)
+		return rep, err
 	}
-	pass := &pass{n: n, pc: pc, id: id, now: now, teamDefault: DefaultPolicy(), policies: map[int64]store.NotificationPolicy{}}
-	for _, p := range policies {
-		if p.OrgID == 0 {
-			pass.teamDefault = p
-		} else {
-			pass.policies[p.OrgID] = p
-		}
-	}
-	if len(pending) >= bulkOrganisations {
-		// One read of the whole constituency is far cheaper than a read
-		// per organisation when many have events (a morning digest).
-		all, err := n.store.ListOrganisations(ctx, store.OrganisationQuery{})
-		if err != nil {
-			return rep, fmt.Errorf("notify: organisations: %w", err)
-		}
-		pass.orgs = make(map[string]store.Organisation, len(all))
-		for _, o := range all {
-			pass.orgs[o.Handle] = o
-		}
-		// The same for the digest times and the "seen again" tallies.
-		if pass.lastDigest, err = n.store.ListState(ctx, lastDigestPrefix); err != nil {
-			return rep, fmt.Errorf("notify: digest times: %w", err)
-		}
-		if pass.notified, err = n.store.NotifiedOrganisations(ctx, now); err != nil {
-			return rep, fmt.Errorf("notify: notified organisations: %w", err)
-		}
-		tallies, err := n.store.ListRepeatedKeys(ctx, "", now)
-		if err != nil {
-			return rep, fmt.Errorf("notify: repeated keys: %w", err)
-		}
-		pass.tallies = map[string][]store.NotifiedKey{}
-		for _, k := range tallies {
-			pass.tallies[k.Org] = append(pass.tallies[k.Org], k)
-		}
-	}
-	overrides, err := n.store.ListNotificationTemplates(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("notify: templates: %w", err)
-	}
-	pc.render.setOverrides(overrides)
 
 	workers := pc.cfg.Workers
 	if workers <= 0 {
@@ -363,89 +323,8 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		}
 		rep.Reading = time.Since(reading)
 	}
-	type job struct {
-		i   int // in pending
-		org string
-	}
-	jobs := make(chan job)
-	results := make(chan *orgWork, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				results <- pass.prepare(wctx, j.i, j.org)
-			}
-		}()
-	}
-	go func() {
-		defer close(results)
-		defer wg.Wait()
-		defer close(jobs)
-		for i, p := range pending {
-			select {
-			case jobs <- job{i, p.Org}:
-			case <-wctx.Done():
-				return
-			}
-		}
-	}()
-
-	// Batches are committed by one goroutine while the workers prepare the
-	// next: the store's single writer and the CPU work overlap. At most
-	// one batch waits, which bounds the memory held.
-	var (
-		repMu     sync.Mutex // guards rep from here on
-		commitErr error
-		batches   = make(chan []*orgWork, 1)
-		committed = make(chan struct{})
-	)
-	go func() {
-		defer close(committed)
-		for batch := range batches {
-			if commitErr != nil {
-				continue
-			}
-			if err := n.commit(ctx, batch, &rep, &repMu); err != nil {
-				commitErr = err
-				cancel()
-			}
-		}
-	}()
-	var batch []*orgWork
-	batchBytes := 0
-	for o := range results {
-		repMu.Lock()
-		rep.Organisations++
-		if o.err != nil {
-			if !errors.Is(o.err, context.Canceled) {
-				n.log.Error("notify: organisation skipped this pass", "org", o.org, "err", o.err)
-			}
-			rep.Errors = append(rep.Errors, OrgError{Org: o.org, Err: o.err})
-			repMu.Unlock()
-			continue
-		}
-		if o.empty() {
-			// Nothing consumed: the queue up to its mark only waits.
-			rep.add(o)
-			o.applyMark(n)
-			repMu.Unlock()
-			continue
-		}
-		repMu.Unlock()
-		batch = append(batch, o)
-		batchBytes += o.bytes
-		if len(batch) >= commitOrgs || batchBytes >= commitBytes {
-			batches <- batch
-			batch, batchBytes = nil, 0
-		}
-	}
-	if len(batch) > 0 {
-		batches <- batch
-	}
-	close(batches)
-	<-committed
+	results := pass.prepareAll(wctx, pending, workers)
+	commitErr := n.commitAll(ctx, cancel, results, &rep)
 	sort.Strings(rep.UnknownOrganisations)
 	rep.Elapsed = time.Since(started)
 	n.setLast(rep, started)
@@ -458,55 +337,95 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	return rep, nil
 }
 
+// newPass reads what every organisation's work in a pass shares: the
+// policies and the template overrides, and with bulk the whole
+// constituency, the digest times and the "seen again" tallies at once.
+func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Identity, now time.Time, bulk bool) (*pass, error) {
+	policies, err := n.store.ListNotificationPolicies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("notify: policies: %w", err)
+	}
+	pass := &pass{n: n, pc: pc, id: id, now: now, teamDefault: DefaultPolicy(), policies: map[int64]store.NotificationPolicy{}}
+	for _, p := range policies {
+		if p.OrgID == 0 {
+			pass.teamDefault = p
+		} else {
+			pass.policies[p.OrgID] = p
+		}
+	}
+	if bulk {
+		// One read of the whole constituency is far cheaper than a read
+		// per organisation when many have events (a morning digest).
+		all, err := n.store.ListOrganisations(ctx, store.OrganisationQuery{})
+		if err != nil {
+			return nil, fmt.Errorf("notify: organisations: %w", err)
+		}
+		pass.orgs = make(map[string]store.Organisation, len(all))
+		for _, o := range all {
+			pass.orgs[o.Handle] = o
+		}
+		// The same for the digest times and the "seen again" tallies.
+		if pass.lastDigest, err = n.store.ListState(ctx, lastDigestPrefix); err != nil {
+			return nil, fmt.Errorf("notify: digest times: %w", err)
+		}
+		if pass.notified, err = n.store.NotifiedOrganisations(ctx, now); err != nil {
+			return nil, fmt.Errorf("notify: notified organisations: %w", err)
+		}
+		tallies, err := n.store.ListRepeatedKeys(ctx, "", now)
+		if err != nil {
+			return nil, fmt.Errorf("notify: repeated keys: %w", err)
+		}
+		pass.tallies = map[string][]store.NotifiedKey{}
+		for _, k := range tallies {
+			pass.tallies[k.Org] = append(pass.tallies[k.Org], k)
+		}
+	}
+	overrides, err := n.store.ListNotificationTemplates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("notify: templates: %w", err)
+	}
+	pc.render.setOverrides(overrides)
+	return pass, nil
+}
+
+// prepareAll prepares the organisations of pending on workers goroutines
+// and returns their work as it is done; the channel is closed when all
+// are done or ctx ends.
+func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, workers int) <-chan *orgWork {
+	type job struct {
+		i   int // in pending
+		org string
+	}
+	jobs := make(chan job)
+	results := make(chan *orgWork, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				results <- p.prepare(ctx, j.i, j.org)
+			}
+		}()
+	}
+	go func() {
+		defer close(results)
+		defer wg.Wait()
+		defer close(jobs)
+		for i, pn := range pending {
+			select {
+			case jobs <- job{i, pn.Org}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return results
+}
+
 func (n *Notifier) setLast(rep Report, started time.Time) {
 	rep.Elapsed = time.Since(started)
 	n.mu.Lock()
 	n.last = rep
 	n.mu.Unlock()
-}
-
-// commit stores the work of a batch of organisations, with the times of
-// their digests, in one transaction, then wakes the sender.
-func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, repMu *sync.Mutex) error {
-	started := time.Now()
-	defer func() {
-		repMu.Lock()
-		rep.Committing += time.Since(started)
-		repMu.Unlock()
-	}()
-	c := store.NotificationCommit{Done: make(map[string][]int64, len(batch))}
-	for _, o := range batch {
-		c.Messages = append(c.Messages, o.messages...)
-		c.Told = append(c.Told, o.told...)
-		if o.tallyChanged {
-			if c.Repeats == nil {
-				c.Repeats = make(map[string][]store.NotifiedKey)
-			}
-			c.Repeats[o.org] = o.tally
-		}
-		if len(o.done) > 0 {
-			c.Done[o.org] = o.done
-		}
-		if o.digestSent {
-			// In the same transaction as the digest, so that a crash
-			// cannot leave a digest queued without its time.
-			if c.State == nil {
-				c.State = make(map[string][]byte)
-			}
-			c.State[lastDigestKey(o.org)] = []byte(o.now.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	if err := n.store.CommitNotifications(ctx, &c); err != nil {
-		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
-	}
-	repMu.Lock()
-	for _, o := range batch {
-		rep.add(o)
-		o.applyMark(n)
-	}
-	repMu.Unlock()
-	if n.kick != nil && len(c.Messages) > 0 {
-		n.kick()
-	}
-	return nil
 }

@@ -1,23 +1,18 @@
 package notify
 
 // One notification pass over the queue: what each organisation is told,
-// rendered, addressed to the contacts who can receive it, and delivered to
-// the outbox.
+// rendered and handed to the outbox. Reading the queue is in queue.go,
+// addressing the messages in recipients.go, committing them in commit.go.
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"sort"
 	"strings"
 	"time"
-
-	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
@@ -126,6 +121,12 @@ func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 	return o
 }
 
+// prepareOrg decides what one organisation is told at this pass and
+// prepares it, phase by phase: sort its queue by what its policy does with
+// each event (sortQueue), leave out what was told within the window
+// (selectFresh), render the messages and address them to the contacts who
+// can receive them (renderAll), and bring the "seen again" tally up to
+// date (finishTally).
 func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	org, err := p.organisation(ctx, o.org)
 	if errors.Is(err, store.ErrNotFound) {
@@ -161,18 +162,58 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		p.n.mu.Unlock()
 	}
 
+	q, err := p.sortQueue(ctx, o, policy, due, start)
+	if err != nil {
+		return err
+	}
+	if !due {
+		o.mark = &scanMark{seq: q.lastSeq, policy: stamp}
+	}
+	if len(q.immediate) == 0 && len(q.digest) == 0 {
+		return nil
+	}
+	toRender, tally, reported, err := p.selectFresh(ctx, o, q)
+	if err != nil {
+		return err
+	}
+	rcpt := p.recipients(org)
+	o.skipped = rcpt.skipped
+	if err := p.renderAll(o, org, policy, toRender, q.seqOf, rcpt); err != nil {
+		return err
+	}
+	o.finishTally(tally, rcpt.reachable(), reported)
+	return nil
+}
+
+// sortedQueue is an organisation's queue sorted by what its policy does
+// with each event: sent at once (by type), in the digest, or neither.
+type sortedQueue struct {
+	immediate map[string][]store.StoredEvent // by classification.type
+	digest    []store.StoredEvent
+	// seqOf is the queue entry of each event to tell: an event is queued
+	// once for an organisation (stored hashes are unique).
+	seqOf map[event.Hash]int64
+	// lastSeq is the last queue entry read.
+	lastSeq int64
+}
+
+// sortQueue reads o's queue after start and sorts it: events the policy
+// does not select and TLP:RED events are consumed at once (counted as
+// filtered or withheld), the immediate types kept for a message each, the
+// rest kept for the digest when it is due and left waiting when not.
+func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy store.NotificationPolicy, due bool, start int64) (*sortedQueue, error) {
 	// size is how many events are pending, when the pass read them already:
 	// the maps and lists below are made that large at once.
 	size := len(o.queued)
-	immediate := map[string][]store.StoredEvent{}
-	digest := make([]store.StoredEvent, 0, size)
-	// An event is queued once for an organisation (stored hashes are
-	// unique): its seq by hash.
-	seqOf := make(map[event.Hash]int64, size)
+	q := &sortedQueue{
+		immediate: map[string][]store.StoredEvent{},
+		digest:    make([]store.StoredEvent, 0, size),
+		seqOf:     make(map[event.Hash]int64, size),
+		lastSeq:   start,
+	}
 	o.done = make([]int64, 0, size)
-	lastSeq := start
-	err = p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
-		lastSeq = pn.Seq
+	err := p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
+		q.lastSeq = pn.Seq
 		e := pn.Event
 		switch {
 		case e == nil || !Matches(policy, e):
@@ -189,32 +230,31 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		switch {
 		case Immediate(policy, e):
 			typ := e.Value("classification.type")
-			immediate[typ] = append(immediate[typ], se)
+			q.immediate[typ] = append(q.immediate[typ], se)
 		case policy.Digest == store.DigestOff:
 			o.filtered++
 			o.done = append(o.done, pn.Seq)
 			return
 		case due:
-			digest = append(digest, se)
+			q.digest = append(q.digest, se)
 		default:
 			o.waiting++
 			return
 		}
-		seqOf[pn.Hash] = pn.Seq
+		q.seqOf[pn.Hash] = pn.Seq
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !due {
-		o.mark = &scanMark{seq: lastSeq, policy: stamp}
-	}
-	if len(immediate) == 0 && len(digest) == 0 {
-		return nil
-	}
+	return q, nil
+}
 
-	// Which observations were told already, within the window.
-	keyOf := make(map[event.Hash]event.Hash, len(seqOf))
-	keys := make([]event.Hash, 0, len(seqOf))
+// toldBefore returns the notification key of every event to tell, by the
+// event's hash, and which of those observations were told already, within
+// the window.
+func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]event.Hash, map[event.Hash]store.NotifiedKey, error) {
+	keyOf := make(map[event.Hash]event.Hash, len(q.seqOf))
+	keys := make([]event.Hash, 0, len(q.seqOf))
 	addKey := func(se store.StoredEvent) {
 		if _, ok := keyOf[se.Hash]; ok {
 			return
@@ -223,35 +263,49 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		keyOf[se.Hash] = k
 		keys = append(keys, k)
 	}
-	for _, list := range immediate {
+	for _, list := range q.immediate {
 		for _, se := range list {
 			addKey(se)
 		}
 	}
-	for _, se := range digest {
+	for _, se := range q.digest {
 		addKey(se)
 	}
 	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 	keys = slices.Compact(keys)
 	known := map[event.Hash]store.NotifiedKey{}
 	if p.notified == nil || p.notified[o.org] {
+		var err error
 		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
-			return fmt.Errorf("notified keys of %s: %w", o.org, err)
+			return nil, nil, fmt.Errorf("notified keys of %s: %w", o.org, err)
 		}
 	}
-	tally, err := p.tally(ctx, o.org)
+	return keyOf, known, nil
+}
+
+// selectFresh consumes the sorted events and keeps those to tell: an
+// observation told within the window, or already in the "seen again"
+// tally, is counted as a repeat; one seen twice in this pass is told once.
+// It returns the messages to render (one per immediate type, in type
+// order, then the digest with its "seen again" list), the tally, and
+// whether the digest reported the tally.
+func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toRender []renderInput, tally map[event.Hash]store.NotifiedKey, reported bool, err error) {
+	keyOf, known, err := p.toldBefore(ctx, o, q)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
-	isNew := make(map[event.Hash]bool, len(keys)) // told for the first time in this pass
-	o.told = make([]store.NotifiedKey, 0, len(keys))
+	if tally, err = p.tally(ctx, o.org); err != nil {
+		return nil, nil, false, err
+	}
+	isNew := make(map[event.Hash]bool, len(keyOf)) // told for the first time in this pass
+	o.told = make([]store.NotifiedKey, 0, len(keyOf))
 	window := p.pc.cfg.Window
 	// fresh keeps the events to tell; the others are consumed as repeats.
 	fresh := func(list []store.StoredEvent) []store.StoredEvent {
 		out := list[:0:0]
 		for _, se := range list {
 			k := keyOf[se.Hash]
-			o.done = append(o.done, seqOf[se.Hash])
+			o.done = append(o.done, q.seqOf[se.Hash])
 			if isNew[k] {
 				o.duplicates++ // the same observation twice in this pass
 				continue
@@ -276,30 +330,31 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		}
 		return out
 	}
-	types := make([]string, 0, len(immediate))
-	for t := range immediate {
+	types := make([]string, 0, len(q.immediate))
+	for t := range q.immediate {
 		types = append(types, t)
 	}
 	sort.Strings(types)
-	var toRender []renderInput
 	for _, t := range types {
-		if list := fresh(immediate[t]); len(list) > 0 {
+		if list := fresh(q.immediate[t]); len(list) > 0 {
 			toRender = append(toRender, renderInput{Kind: NameImmediate, Type: t, Events: list})
 		}
 	}
-	reported := false // the digest reports the tally
-	if len(digest) > 0 {
+	if len(q.digest) > 0 {
 		o.digestSent = true
-		if list := fresh(digest); len(list) > 0 {
+		if list := fresh(q.digest); len(list) > 0 {
 			in := renderInput{Kind: NameDigest, Events: list}
 			p.repeats(tally, &in)
-			reported = len(tally) > 0
+			reported = len(tally) > 0 // the digest reports the tally
 			toRender = append(toRender, in)
 		}
 	}
+	return toRender, tally, reported, nil
+}
 
-	rcpt := p.recipients(org)
-	o.skipped = rcpt.skipped
+// renderAll renders each message for org, then signs, encrypts and
+// addresses it (deliver), and adds the outbox messages to o.
+func (p *pass) renderAll(o *orgWork, org store.Organisation, policy store.NotificationPolicy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
 	for _, in := range toRender {
 		in.Org, in.Language, in.Format, in.Now = org, policy.Language, policy.Format, p.now
 		msgs, err := p.pc.render.render(in)
@@ -327,8 +382,15 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			}
 		}
 	}
+	return nil
+}
+
+// finishTally settles what the pass told and the "seen again" tally it
+// commits: when nobody could be reached nothing counts as told; a digest
+// that reported the tally starts it afresh.
+func (o *orgWork) finishTally(tally map[event.Hash]store.NotifiedKey, reachable, reported bool) {
 	switch {
-	case !rcpt.reachable():
+	case !reachable:
 		// Nothing went out: the observations were not told, so a sighting
 		// after the contacts are fixed must be new, and the "seen again"
 		// counts keep running.
@@ -349,7 +411,6 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 			return bytes.Compare(a.Key[:], b.Key[:])
 		})
 	}
-	return nil
 }
 
 // repeats fills in the "seen again" list of a digest from the tally, the
@@ -375,249 +436,4 @@ func (p *pass) repeats(tally map[event.Hash]store.NotifiedKey, in *renderInput) 
 		}
 		in.Repeats = append(in.Repeats, Repeat{Summary: k.Summary, Times: k.Repeats, FirstSent: k.FirstSent})
 	}
-}
-
-// eachPending calls fn for every pending notification of o after seq: from
-// what the pass read for it, or else from the store.
-func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func(store.PendingNotification)) error {
-	if o.bulk {
-		for _, q := range o.queued {
-			if q.Seq <= after {
-				continue
-			}
-			pn := store.PendingNotification{Seq: q.Seq, Org: o.org, Hash: q.Hash, Stored: q.Stored}
-			if q.Record != nil {
-				e, err := event.DecodeRecord(q.Record)
-				if err != nil {
-					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.Hash, err)
-				}
-				store.WithoutWithheld(e)
-				pn.Event = e
-			}
-			fn(pn)
-		}
-		o.queued = nil
-		return nil
-	}
-	for {
-		page, err := p.n.store.ListPendingNotifications(ctx, o.org, after, pendingPage)
-		if err != nil {
-			return fmt.Errorf("pending notifications of %s: %w", o.org, err)
-		}
-		for _, pn := range page {
-			fn(pn)
-			after = pn.Seq
-		}
-		if len(page) < pendingPage {
-			return nil
-		}
-	}
-}
-
-// readAtOnceMax bounds how many pending events a pass reads at once: the
-// queue read at once is held in memory until each organisation's turn,
-// about 1.4 KB an event at peak. A larger queue is read organisation by
-// organisation, slower but in bounded memory. (A variable for tests.)
-var readAtOnceMax int64 = 2_000_000
-
-// dense reports whether the pending events are at least a quarter of the
-// events stored between the first and the last of them, and at most
-// readAtOnceMax: then one scan of that stretch (readQueue) is cheaper
-// than looking each up.
-func dense(pending []store.PendingCount) bool {
-	var total, first, last int64
-	for i, c := range pending {
-		total += c.Count
-		if i == 0 || c.First < first {
-			first = c.First
-		}
-		last = max(last, c.Last)
-	}
-	return total > 0 && total <= readAtOnceMax && total*4 >= last-first+1
-}
-
-// readQueue reads the whole queue at once, by organisation in the order of
-// pending.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([][]store.PendingRecord, error) {
-	index := make(map[string]int, len(pending))
-	out := make([][]store.PendingRecord, len(pending))
-	for i, c := range pending {
-		index[c.Org] = i
-		out[i] = make([]store.PendingRecord, 0, c.Count)
-	}
-	err := n.store.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
-		for _, org := range r.Orgs {
-			// An organisation queued since PendingNotificationOrgs is
-			// left for the next pass.
-			if i, ok := index[org]; ok {
-				out[i] = append(out[i], store.PendingRecord{Seq: r.Seq, Hash: r.Hash, Stored: r.Stored, Record: r.Record})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("notify: read the queue: %w", err)
-	}
-	return out, nil
-}
-
-// recipientSet is who of an organisation can be told, and how.
-type recipientSet struct {
-	encrypt     []*mail.Address
-	keys        []string
-	plain       []*mail.Address
-	skipped     []SkippedContact
-	nobodyWhy   []string
-	hasContacts bool
-}
-
-// reachable reports whether anybody can be sent the messages.
-func (r recipientSet) reachable() bool { return len(r.encrypt)+len(r.plain) > 0 }
-
-// recipients sorts the notify-contacts of org: those with a usable key get
-// the message encrypted, those without a key get it signed, and those
-// whose key is unusable (expired, revoked, broken) get nothing: sending
-// them clear text would defeat the key they gave, and they are reported
-// as skipped instead.
-func (p *pass) recipients(org store.Organisation) recipientSet {
-	var r recipientSet
-	seen := map[string]bool{}
-	for _, c := range org.Contacts {
-		if !c.Notify {
-			continue
-		}
-		r.hasContacts = true
-		skip := func(reason string) {
-			r.skipped = append(r.skipped, SkippedContact{Org: org.Handle, Email: c.Email, Reason: reason})
-			who := c.Email
-			if who == "" {
-				who = c.Name
-			}
-			r.nobodyWhy = append(r.nobodyWhy, who+": "+reason)
-		}
-		addr, err := mail.ParseAddress(c.Email)
-		if c.Email == "" || err != nil {
-			skip("no valid e-mail address")
-			continue
-		}
-		if seen[strings.ToLower(addr.Address)] {
-			continue
-		}
-		seen[strings.ToLower(addr.Address)] = true
-		addr.Name = c.Name
-		if strings.TrimSpace(c.PGPKey) == "" {
-			r.plain = append(r.plain, addr)
-			continue
-		}
-		if ks := pgpmime.InspectKey(c.PGPKey, p.now); !ks.Usable {
-			skip("OpenPGP key " + ks.Problem)
-			continue
-		}
-		r.encrypt = append(r.encrypt, addr)
-		r.keys = append(r.keys, c.PGPKey)
-	}
-	if !r.hasContacts {
-		r.nobodyWhy = append(r.nobodyWhy, "no contact is marked to receive notifications")
-	}
-	return r
-}
-
-// deliver signs (and encrypts) one rendered message for the recipients:
-// one message encrypted to every contact with a usable key, one signed for
-// the contacts without a key. With nobody to send to it returns one
-// failed message that says why, so that the notification log shows it.
-func (p *pass) deliver(org store.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]store.OutboxMessage, error) {
-	from := p.pc.from
-	base := store.OutboxMessage{
-		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,
-		Subject: m.Subject, Events: len(m.Events), EventIDs: eventIDs,
-		Created: p.now,
-	}
-	header := func(to []*mail.Address) (gomail.Header, string, error) {
-		var h gomail.Header
-		h.SetDate(p.now)
-		h.SetAddressList("From", []*gomail.Address{{Name: from.Name, Address: from.Address}})
-		if len(to) > 0 {
-			list := make([]*gomail.Address, len(to))
-			for i, a := range to {
-				list[i] = &gomail.Address{Name: a.Name, Address: a.Address}
-			}
-			h.SetAddressList("To", list)
-		}
-		h.SetSubject(m.Subject)
-		id, err := messageID(from.Address)
-		if err != nil {
-			return h, "", err
-		}
-		h.SetMessageID(id)
-		// RFC 3834: no vacation replies to an automatic notification.
-		h.Set("Auto-Submitted", "auto-generated")
-		return h, id, nil
-	}
-	addresses := func(list []*mail.Address) []string {
-		out := make([]string, len(list))
-		for i, a := range list {
-			out[i] = a.Address
-		}
-		return out
-	}
-	var out []store.OutboxMessage
-	if len(rcpt.encrypt) > 0 {
-		h, id, err := header(rcpt.encrypt)
-		if err != nil {
-			return nil, err
-		}
-		body, err := pgpmime.SignAndEncrypt(p.id, h, m.Entity, rcpt.keys)
-		if err != nil {
-			return nil, fmt.Errorf("sign and encrypt: %w", err)
-		}
-		msg := base
-		msg.Recipients, msg.MessageID, msg.Body, msg.Encrypted = addresses(rcpt.encrypt), id, body, true
-		out = append(out, msg)
-	}
-	if len(rcpt.plain) > 0 {
-		h, id, err := header(rcpt.plain)
-		if err != nil {
-			return nil, err
-		}
-		body, err := pgpmime.Sign(p.id, h, m.Entity)
-		if err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
-		}
-		msg := base
-		msg.Recipients, msg.MessageID, msg.Body = addresses(rcpt.plain), id, body
-		out = append(out, msg)
-	}
-	if len(out) == 0 {
-		// Kept, signed and addressed to nobody, so that the log shows what
-		// would have gone out and why it did not.
-		h, id, err := header(nil)
-		if err != nil {
-			return nil, err
-		}
-		body, err := pgpmime.Sign(p.id, h, m.Entity)
-		if err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
-		}
-		msg := base
-		msg.MessageID, msg.Body = id, body
-		msg.Status = store.MessageFailed
-		msg.LastError = "no contact can receive notifications: " + strings.Join(rcpt.nobodyWhy, "; ")
-		out = append(out, msg)
-	}
-	return out, nil
-}
-
-// messageID makes a unique Message-ID (without angle brackets) in the
-// sender's domain.
-func messageID(from string) (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("message id: %w", err)
-	}
-	_, domain, _ := strings.Cut(from, "@")
-	if domain == "" {
-		domain = "vigil.invalid"
-	}
-	return hex.EncodeToString(b[:]) + "@" + domain, nil
 }

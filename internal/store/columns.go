@@ -1,11 +1,7 @@
 package store
 
 import (
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -17,8 +13,8 @@ import (
 
 // This file holds what both SQL implementations share about how an event is
 // indexed: which fields become columns, how IPs and host names are encoded so
-// that a CIDR or a domain with its subdomains is one index range, and the
-// keyset cursor. Keeping it in one place keeps the two stores' answers equal.
+// that a CIDR or a domain with its subdomains is one index range. Keeping it
+// in one place keeps the two stores' answers equal.
 
 // EventColumns are the fields of an event extracted into indexed columns.
 // Zero values mean "absent" and are stored as NULL, so partial indexes skip
@@ -176,23 +172,6 @@ func ExtractColumns(e *event.Event, stored time.Time) EventColumns {
 	return c
 }
 
-// ValidHandle reports whether s can be an organisation's handle: one or
-// more lower-case ASCII letters, digits and '-'. Handles are what events
-// are tagged with and what a constituent's searches are confined to, so
-// they have one spelling only.
-func ValidHandle(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseHandles reads extra.constituency (ConstituencyField), a JSON list
 // of handles, for the index (EventOrganisations reads it from one event,
 // without checking the handles). The
@@ -258,202 +237,4 @@ func HashColumn(h string) string {
 		return "sha256"
 	}
 	return ""
-}
-
-// ErrBadCursor is returned for an EventQuery.After that no store wrote.
-var ErrBadCursor = errors.New("malformed page cursor")
-
-// Cursor is the position after which the next page starts: the last event's
-// time.source (Unix microseconds) and its row id, which breaks ties.
-type Cursor struct {
-	TimeSource int64
-	ID         int64
-}
-
-// String encodes the cursor for EventPage.Next.
-func (c Cursor) String() string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(c.TimeSource))
-	binary.BigEndian.PutUint64(b[8:], uint64(c.ID))
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// ParseCursor decodes EventQuery.After.
-func ParseCursor(s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 16 {
-		return Cursor{}, ErrBadCursor
-	}
-	return Cursor{
-		TimeSource: int64(binary.BigEndian.Uint64(b[:8])),
-		ID:         int64(binary.BigEndian.Uint64(b[8:])),
-	}, nil
-}
-
-// PageLimit applies EventQuery.Limit's default and maximum.
-func PageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 10000:
-		return 10000
-	}
-	return n
-}
-
-// RecordTime is the time the stores write for Created and Updated, in
-// microseconds, which both keep exactly.
-func RecordTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// MessageLimit applies MessageQuery.Limit's default (50) and maximum
-// (1000); DueMessages takes its limit the same way.
-func MessageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 1000:
-		return 1000
-	}
-	return n
-}
-
-// The rest of this file is what both stores share about how an
-// organisation is kept, for the same reason: equal answers from both.
-
-// NormalizeOrganisation brings o's handle, networks, AS numbers and
-// domains into the form the stores keep and return: networks masked, with
-// IPv4-mapped prefixes as IPv4, sorted, without repeats; AS numbers and
-// domains (lower case, without a trailing dot) sorted, without repeats;
-// nil when there are none. It replaces the slices rather than changing
-// them in place, since they may be the caller's. An invalid handle, network, AS number 0 or empty domain
-// is an error.
-func NormalizeOrganisation(o *Organisation) error {
-	if !ValidHandle(o.Handle) {
-		return fmt.Errorf("organisation handle %q: want lower-case letters, digits and '-'", o.Handle)
-	}
-	nets := make([]netip.Prefix, 0, len(o.Networks))
-	for _, p := range o.Networks {
-		if !p.IsValid() {
-			return fmt.Errorf("organisation %s: invalid network %v", o.Handle, p)
-		}
-		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-		}
-		nets = append(nets, p.Masked())
-	}
-	slices.SortFunc(nets, netip.Prefix.Compare)
-	o.Networks = slices.Compact(nets)
-
-	asns := slices.Clone(o.ASNs)
-	if slices.Contains(asns, 0) {
-		return fmt.Errorf("organisation %s: AS number 0", o.Handle)
-	}
-	slices.Sort(asns)
-	o.ASNs = slices.Compact(asns)
-
-	domains := make([]string, 0, len(o.Domains))
-	for _, d := range o.Domains {
-		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		if d == "" {
-			return fmt.Errorf("organisation %s: empty domain", o.Handle)
-		}
-		domains = append(domains, d)
-	}
-	slices.Sort(domains)
-	o.Domains = slices.Compact(domains)
-	// None is nil, as the stores return it.
-	if len(o.Networks) == 0 {
-		o.Networks = nil
-	}
-	if len(o.ASNs) == 0 {
-		o.ASNs = nil
-	}
-	if len(o.Domains) == 0 {
-		o.Domains = nil
-	}
-	return nil
-}
-
-// OrganisationSearchText is what OrganisationQuery.Text is looked up in:
-// the handle, name, sector and contact e-mails, lower-cased (by Go, which
-// knows more than ASCII, unlike SQLite's lower()), one a line. The stores
-// keep it in a column and find a lower-cased query text in it as a
-// substring; a text with a line break matches nothing.
-func OrganisationSearchText(o *Organisation) string {
-	parts := []string{o.Handle, o.Name, o.Sector}
-	for _, c := range o.Contacts {
-		parts = append(parts, c.Email)
-	}
-	return strings.ToLower(strings.Join(parts, "\n"))
-}
-
-// SearchTextQuery returns the lower-cased form of OrganisationQuery.Text
-// to find in OrganisationSearchText, and false when it cannot match.
-func SearchTextQuery(text string) (string, bool) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	return text, !strings.Contains(text, "\n")
-}
-
-// KeepContactIDs prepares an organisation's new contacts for replacing its
-// current ones: a contact keeps its ID when it carries one of current's;
-// with byAddress, a contact without an ID takes the ID of a current contact
-// with the same e-mail address (case-insensitive) and role, so that
-// re-importing a file that carries no IDs keeps them stable. Every other
-// ID is cleared: the contact is new.
-func KeepContactIDs(current, contacts []Contact, byAddress bool) {
-	free := make(map[int64]bool, len(current))
-	for _, c := range current {
-		free[c.ID] = true
-	}
-	for i := range contacts {
-		if id := contacts[i].ID; id != 0 {
-			if free[id] {
-				free[id] = false
-				continue
-			}
-			contacts[i].ID = 0
-		}
-	}
-	if !byAddress {
-		return
-	}
-	for i := range contacts {
-		if contacts[i].ID != 0 {
-			continue
-		}
-		for _, c := range current {
-			if free[c.ID] && c.Role == contacts[i].Role && strings.EqualFold(c.Email, contacts[i].Email) {
-				contacts[i].ID = c.ID
-				free[c.ID] = false
-				break
-			}
-		}
-	}
-}
-
-// SameOrganisation reports whether a and b hold the same record, apart
-// from ID and times: what an import compares to leave an unchanged
-// organisation (and the constituency version) alone. Both must be
-// normalized.
-func SameOrganisation(a, b *Organisation) bool {
-	return a.Handle == b.Handle && a.Name == b.Name && a.Sector == b.Sector && a.Country == b.Country &&
-		a.Language == b.Language && a.Notes == b.Notes &&
-		slices.Equal(a.Networks, b.Networks) && slices.Equal(a.ASNs, b.ASNs) &&
-		slices.Equal(a.Domains, b.Domains) && slices.Equal(a.Contacts, b.Contacts)
-}
-
-// PrepareMessage fills in what CommitNotifications sets on a message it
-// queues: Size, and when zero, Status (queued), Created (at) and
-// NextAttempt (Created, so that it is due at once).
-func PrepareMessage(m *OutboxMessage, at time.Time) {
-	m.Size = len(m.Body)
-	if m.Status == "" {
-		m.Status = MessageQueued
-	}
-	if m.Created.IsZero() {
-		m.Created = at
-	}
-	if m.NextAttempt.IsZero() {
-		m.NextAttempt = m.Created
-	}
 }

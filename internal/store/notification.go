@@ -251,3 +251,31 @@ type Notifications interface {
 	GetMessage(ctx context.Context, id int64) (OutboxMessage, error)
 	ListMessages(ctx context.Context, q MessageQuery) ([]OutboxMessage, error)
 }
+
+// MessageLimit applies MessageQuery.Limit's default (50) and maximum
+// (1000); DueMessages takes its limit the same way.
+func MessageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// PrepareMessage fills in what CommitNotifications sets on a message it
+// queues: Size, and when zero, Status (queued), Created (at) and
+// NextAttempt (Created, so that it is due at once).
+func PrepareMessage(m *OutboxMessage, at time.Time) {
+	m.Size = len(m.Body)
+	if m.Status == "" {
+		m.Status = MessageQueued
+	}
+	if m.Created.IsZero() {
+		m.Created = at
+	}
+	if m.NextAttempt.IsZero() {
+		m.NextAttempt = m.Created
+	}
+}

@@ -356,3 +356,7 @@ type Leases interface {
 	// another holds it.
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
+
+// RecordTime is the time the stores write for Created and Updated, in
+// microseconds, which both keep exactly.
+func RecordTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
