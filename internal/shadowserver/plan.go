@@ -127,81 +127,99 @@ func (r *Report) compile(header []string, fileName string) (*plan, error) {
 		}
 		p.fallback[i] = -1
 	}
-	slots := map[string]int{}
-	// Slots are numbered in order of appearance first and renumbered in
-	// key order once every key is known.
-	slot := func(key string) int {
-		if n, ok := slots[key]; ok {
-			return n
-		}
-		slots[key] = len(p.keys)
-		p.keys = append(p.keys, key)
-		return len(p.keys) - 1
-	}
-	mentioned := make([]bool, len(header))
-	add := func(m mapping, required bool) error {
-		col, ok := p.row.index[m.column]
-		if !ok {
-			if required {
-				return fmt.Errorf("report %s: required column %q (%s) not in the header", r.Type, m.column, m.field)
-			}
-			if m.conv == nil || !m.conv.withRow || m.field == "" {
-				return nil
-			}
-			// A converter that reads other columns (category_or_detail
-			// falls back to detail) runs on an empty cell when its own
-			// column is missing, so that a report whose JSON objects
-			// leave the key out, or set it to null, and its CSV form
-			// with or without the column all give the same event.
-			col = -1
-		} else {
-			mentioned[col] = true
-		}
-		s := step{col: col, column: m.column, conv: m.conv, required: required, slot: -1}
-		switch {
-		case m.field == "":
-		case m.field == "extra.":
-			s.key = "extra." + m.column
-		default:
-			s.key = m.field
-		}
-		if s.key != "" {
-			s.kind, _ = event.KindOf(s.key)
-			s.slot = slot(s.key)
-			if !required && col >= 0 && header[col] != "" {
-				p.fallback[col] = slot("extra." + header[col])
-			}
-		}
-		p.steps = append(p.steps, s)
-		return nil
-	}
+	b := &planBuilder{p: p, slots: map[string]int{}, mentioned: make([]bool, len(header))}
 	for _, m := range r.required {
-		if err := add(m, true); err != nil {
+		if err := b.add(m, true); err != nil {
 			return nil, err
 		}
 	}
 	for _, m := range r.optional {
-		if err := add(m, false); err != nil {
+		if err := b.add(m, false); err != nil {
 			return nil, err
 		}
 	}
 	for i, name := range header {
-		if !mentioned[i] && name != "" {
-			p.leftovers = append(p.leftovers, leftover{col: i, slot: slot("extra." + name)})
+		if !b.mentioned[i] && name != "" {
+			p.leftovers = append(p.leftovers, leftover{col: i, slot: b.slot("extra." + name)})
 		}
 	}
 	for _, f := range r.constants {
-		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
+		p.constants = append(p.constants, slotValue{slot: b.slot(f.Key), value: f.Value})
 	}
 	// Provenance as IntelMQ records it, whichever collector brought the
 	// report: the runner labels events with the configured feed only where
 	// the parser set nothing, so these win over the feed's name.
 	for _, f := range r.provenance(fileName) {
-		p.constants = append(p.constants, slotValue{slot: slot(f.Key), value: f.Value})
+		p.constants = append(p.constants, slotValue{slot: b.slot(f.Key), value: f.Value})
 	}
-	p.rawSlot = slot("raw")
+	p.rawSlot = b.slot("raw")
+	p.sortSlots()
+	p.vals = make([]string, len(p.keys))
+	p.span = make([]int, len(p.keys))
+	return p, nil
+}
 
-	// Renumber the slots in key order.
+// planBuilder gathers a plan's steps and numbers the event fields they
+// write (slots) in order of appearance; sortSlots renumbers them in key
+// order once every key is known.
+type planBuilder struct {
+	p         *plan
+	slots     map[string]int
+	mentioned []bool // columns some mapping reads
+}
+
+func (b *planBuilder) slot(key string) int {
+	if n, ok := b.slots[key]; ok {
+		return n
+	}
+	b.slots[key] = len(b.p.keys)
+	b.p.keys = append(b.p.keys, key)
+	return len(b.p.keys) - 1
+}
+
+// add makes the step of one mapping. A required column missing from the
+// header fails the report; a missing optional one is skipped.
+func (b *planBuilder) add(m mapping, required bool) error {
+	p := b.p
+	col, ok := p.row.index[m.column]
+	if !ok {
+		if required {
+			return fmt.Errorf("report %s: required column %q (%s) not in the header", p.report.Type, m.column, m.field)
+		}
+		if m.conv == nil || !m.conv.withRow || m.field == "" {
+			return nil
+		}
+		// A converter that reads other columns (category_or_detail
+		// falls back to detail) runs on an empty cell when its own
+		// column is missing, so that a report whose JSON objects
+		// leave the key out, or set it to null, and its CSV form
+		// with or without the column all give the same event.
+		col = -1
+	} else {
+		b.mentioned[col] = true
+	}
+	s := step{col: col, column: m.column, conv: m.conv, required: required, slot: -1}
+	switch {
+	case m.field == "":
+	case m.field == "extra.":
+		s.key = "extra." + m.column
+	default:
+		s.key = m.field
+	}
+	if s.key != "" {
+		s.kind, _ = event.KindOf(s.key)
+		s.slot = b.slot(s.key)
+		if !required && col >= 0 && p.header[col] != "" {
+			p.fallback[col] = b.slot("extra." + p.header[col])
+		}
+	}
+	p.steps = append(p.steps, s)
+	return nil
+}
+
+// sortSlots renumbers the slots in key order, so that an event's fields
+// come out sorted without sorting each event.
+func (p *plan) sortSlots() {
 	order := make([]int, len(p.keys))
 	for i := range order {
 		order[i] = i
@@ -231,9 +249,6 @@ func (r *Report) compile(header []string, fileName string) (*plan, error) {
 		p.constants[i].slot = renumber[p.constants[i].slot]
 	}
 	p.rawSlot = renumber[p.rawSlot]
-	p.vals = make([]string, len(p.keys))
-	p.span = make([]int, len(p.keys))
-	return p, nil
 }
 
 // provenance returns the fields naming where an event came from: the
