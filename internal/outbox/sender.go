@@ -420,33 +420,10 @@ func (s *Sender) Deliver(ctx context.Context, msg store.OutboxMessage) (string, 
 // deliver is Deliver; on the last attempt, recipients refused temporarily
 // count as refused, so that the others still get the message.
 func (s *Sender) deliver(ctx context.Context, msg store.OutboxMessage, lastAttempt bool) (string, error) {
-	permanent := func(stage string, err error) error {
-		return &DeliveryError{Stage: stage, Permanent: true, Err: err}
-	}
-	from := s.cfg.From
-	if from == "" {
-		from = msg.Sender
-	}
-	if from == "" {
-		return "", permanent("mail", errors.New("no envelope sender: set smtp.from or the message's sender"))
-	}
-	from, err := envelopeAddress(from)
+	from, recipients, err := s.envelope(msg)
 	if err != nil {
-		return "", permanent("mail", err)
+		return "", err
 	}
-	if len(msg.Recipients) == 0 {
-		return "", permanent("rcpt", errors.New("the message has no recipients"))
-	}
-	recipients := make([]string, len(msg.Recipients))
-	for i, r := range msg.Recipients {
-		if recipients[i], err = envelopeAddress(r); err != nil {
-			return "", permanent("rcpt", err)
-		}
-	}
-	if len(msg.Body) == 0 {
-		return "", permanent("data", errors.New("the message has no body"))
-	}
-
 	client, conn, err := s.connect(ctx)
 	if err != nil {
 		return "", err
@@ -463,51 +440,15 @@ func (s *Sender) deliver(ctx context.Context, msg store.OutboxMessage, lastAttem
 		}
 		return classify(stage, err)
 	}
-
-	if s.cfg.Username != "" {
-		if _, isTLS := client.TLSConnectionState(); !isTLS && !isLoopback(s.cfg.Host) {
-			return "", &DeliveryError{Stage: "auth", Err: errors.New("refusing to send the password without TLS")}
-		}
-		if !client.SupportsAuth("PLAIN") {
-			return "", &DeliveryError{Stage: "auth", Err: errors.New("the relay does not offer AUTH PLAIN")}
-		}
-		if err := client.Auth(sasl.NewPlainClient("", s.cfg.Username, s.cfg.Password)); err != nil {
-			// A refused login is the relay's configuration, not the
-			// message's: retried, whatever the code.
-			de := fail("auth", err).(*DeliveryError)
-			de.Permanent = false
-			return "", de
-		}
+	if err := s.authenticate(client, fail); err != nil {
+		return "", err
 	}
-
 	if err := client.Mail(from, &smtp.MailOptions{Size: int64(len(msg.Body))}); err != nil {
 		return "", fail("mail", err)
 	}
-	var accepted, refused, deferred []string
-	for _, r := range recipients {
-		err := client.Rcpt(r, nil)
-		var se *smtp.SMTPError
-		switch {
-		case err == nil:
-			accepted = append(accepted, r)
-		case errors.As(err, &se) && (se.Code/100 == 5 || lastAttempt && se.Code/100 == 4):
-			refused = append(refused, "<"+r+"> "+replyText(se))
-		case errors.As(err, &se) && se.Code/100 == 4:
-			deferred = append(deferred, "<"+r+"> "+replyText(se))
-		default:
-			return "", fail("rcpt", err)
-		}
-	}
-	if len(deferred) > 0 {
-		// Sending now to the others would send them the message again on
-		// the retry: the message goes to all recipients at once, later.
-		client.Reset()
-		return "", &DeliveryError{Stage: "rcpt", Reply: strings.Join(append(deferred, refused...), "; "),
-			Err: errors.New("recipients deferred")}
-	}
-	if len(accepted) == 0 {
-		return "", &DeliveryError{Stage: "rcpt", Permanent: true, Reply: "all recipients refused: " + strings.Join(refused, "; "),
-			Err: errors.New("all recipients refused")}
+	refused, err := addRecipients(client, recipients, lastAttempt, fail)
+	if err != nil {
+		return "", err
 	}
 
 	w, err := client.Data()
@@ -534,6 +475,93 @@ func (s *Sender) deliver(ctx context.Context, msg store.OutboxMessage, lastAttem
 		reply += "; refused: " + strings.Join(refused, "; ")
 	}
 	return reply, nil
+}
+
+// envelope checks a message before any connection is made: its envelope
+// sender (smtp.from, else the message's sender), its recipients and its
+// body. What it refuses is refused for good.
+func (s *Sender) envelope(msg store.OutboxMessage) (string, []string, error) {
+	permanent := func(stage string, err error) error {
+		return &DeliveryError{Stage: stage, Permanent: true, Err: err}
+	}
+	from := s.cfg.From
+	if from == "" {
+		from = msg.Sender
+	}
+	if from == "" {
+		return "", nil, permanent("mail", errors.New("no envelope sender: set smtp.from or the message's sender"))
+	}
+	from, err := envelopeAddress(from)
+	if err != nil {
+		return "", nil, permanent("mail", err)
+	}
+	if len(msg.Recipients) == 0 {
+		return "", nil, permanent("rcpt", errors.New("the message has no recipients"))
+	}
+	recipients := make([]string, len(msg.Recipients))
+	for i, r := range msg.Recipients {
+		if recipients[i], err = envelopeAddress(r); err != nil {
+			return "", nil, permanent("rcpt", err)
+		}
+	}
+	if len(msg.Body) == 0 {
+		return "", nil, permanent("data", errors.New("the message has no body"))
+	}
+	return from, recipients, nil
+}
+
+// authenticate logs in to the relay when a user name is configured, never
+// sending the password in clear to a relay that is not on this machine.
+func (s *Sender) authenticate(client *smtp.Client, fail func(string, error) error) error {
+	if s.cfg.Username == "" {
+		return nil
+	}
+	if _, isTLS := client.TLSConnectionState(); !isTLS && !isLoopback(s.cfg.Host) {
+		return &DeliveryError{Stage: "auth", Err: errors.New("refusing to send the password without TLS")}
+	}
+	if !client.SupportsAuth("PLAIN") {
+		return &DeliveryError{Stage: "auth", Err: errors.New("the relay does not offer AUTH PLAIN")}
+	}
+	if err := client.Auth(sasl.NewPlainClient("", s.cfg.Username, s.cfg.Password)); err != nil {
+		// A refused login is the relay's configuration, not the
+		// message's: retried, whatever the code.
+		de := fail("auth", err).(*DeliveryError)
+		de.Permanent = false
+		return de
+	}
+	return nil
+}
+
+// addRecipients names every recipient to the relay and returns those it
+// refused for good. A recipient deferred (4xx) before the last attempt
+// defers the whole message: sending now to the others would send it to
+// them again on the retry.
+func addRecipients(client *smtp.Client, recipients []string, lastAttempt bool, fail func(string, error) error) ([]string, error) {
+	var accepted, refused, deferred []string
+	for _, r := range recipients {
+		err := client.Rcpt(r, nil)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			accepted = append(accepted, r)
+		case errors.As(err, &se) && (se.Code/100 == 5 || lastAttempt && se.Code/100 == 4):
+			refused = append(refused, "<"+r+"> "+replyText(se))
+		case errors.As(err, &se) && se.Code/100 == 4:
+			deferred = append(deferred, "<"+r+"> "+replyText(se))
+		default:
+			return nil, fail("rcpt", err)
+		}
+	}
+	if len(deferred) > 0 {
+		client.Reset()
+		return nil, &DeliveryError{Stage: "rcpt", Reply: strings.Join(append(deferred, refused...), "; "),
+			Err: errors.New("recipients deferred")}
+	}
+	if len(accepted) == 0 {
+		return nil, &DeliveryError{Stage: "rcpt", Permanent: true, Reply: "all recipients refused: " + strings.Join(refused, "; "),
+			Err: errors.New("all recipients refused")}
+	}
+	return refused, nil
 }
 
 // connect dials the relay, greets it, and sets up TLS as configured.
