@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-cert/vigil/internal/api"
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -107,19 +107,23 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 
+	// The jobs below run in one group: the first to fail cancels the
+	// others, and its error is the one serve returns. Leaving early (a
+	// setup step failing below) cancels the group too and waits for the
+	// jobs already started before the store and the bus close.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	g, ctx := errgroup.WithContext(ctx)
+	defer func() {
+		cancel()
+		_ = g.Wait()
+	}()
 	goRun := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
-				cancel()
+				return fmt.Errorf("%s: %w", name, err)
 			}
-		}()
+			return nil
+		})
 	}
 	goRun("workers", runner.Work)
 	goRun("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
@@ -217,14 +221,12 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 	}
 	<-ctx.Done()
-	wg.Wait()
+	runErr := g.Wait()
 	if err := runner.Close(); err != nil {
 		a.log.Warn("closing pipeline stages", "err", err)
 	}
-	select {
-	case err := <-errs:
-		return err
-	default:
+	if runErr != nil {
+		return runErr
 	}
 	a.log.Info("vigil stopped")
 	return nil
