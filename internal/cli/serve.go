@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/bus"
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -170,10 +171,11 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
 			MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		}
-		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,
+		handler, err := web.New(web.Deps{
+			Console: console.Config{Store: a.store, Logger: a.log,
+				Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
+				Directory: a.directory, Notifier: notes.notifier},
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
-			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier,
 			TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 		if err != nil {
 			return err
