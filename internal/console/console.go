@@ -23,7 +23,7 @@ import (
 
 // Config wires the console to the rest of Vigil.
 type Config struct {
-	Store   store.Store
+	Store   Store
 	Logger  *slog.Logger
 	Catalog *i18n.Catalog
 	// Retry re-runs dead letters; nil hides the re-run button.
@@ -56,7 +56,7 @@ type Config struct {
 
 // Console is the console's http.Handler.
 type Console struct {
-	store     store.Store
+	store     Store
 	logger    *slog.Logger
 	catalog   *i18n.Catalog
 	retry     func(ctx context.Context, ids []int64) (int, error)

@@ -21,7 +21,7 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 		deps.Console.Store = openStore(t)
 	}
 	if deps.Console.Notifier == nil {
-		deps.Console.Notifier = newNotifier(t, deps.Console.Store)
+		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(store.Store))
 	}
 	h, err := New(deps)
 	if err != nil {
