@@ -113,24 +113,16 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	// setup step failing below) cancels the group too and waits for the
 	// jobs already started before the store and the bus close.
 	ctx, cancel := context.WithCancel(ctx)
-	g, ctx := errgroup.WithContext(ctx)
+	group, ctx := newJobs(ctx)
 	defer func() {
 		cancel()
-		_ = g.Wait()
+		_ = group.wait()
 	}()
-	goRun := func(name string, f func(context.Context) error) {
-		g.Go(func() error {
-			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			return nil
-		})
-	}
-	goRun("workers", runner.Work)
-	goRun("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
+	group.run("workers", runner.Work)
+	group.run("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
 	// Every process follows the constituency's changes, workers included:
 	// their enrichers tag events with it.
-	goRun("constituency", a.directory.Run)
+	group.run("constituency", a.directory.Run)
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
 	} else {
@@ -156,10 +148,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			}
 		}
 		if a.cfg.Notify.Enabled {
-			goRun("notifier", leased("notify", notes.notifier.Run))
+			group.run("notifier", leased("notify", notes.notifier.Run))
 		}
 		if notes.sender != nil {
-			goRun("outbox", leased("outbox", notes.sender.Run))
+			group.run("outbox", leased("outbox", notes.sender.Run))
 		}
 		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
 		proxies, err := cfg.HTTP.Proxies()
@@ -201,15 +193,15 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 					ln.Close()
 					return fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
 				}
-				goRun("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
+				group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
 			}
 		}
 		base := cfg.PublicURL
 		if base == "" {
 			base = scheme + "://" + ln.Addr().String()
 		}
-		goRun("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
-		goRun("collectors", runner.RunCollectors)
+		group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
+		group.run("collectors", runner.RunCollectors)
 		a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 		if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
 			return err
@@ -223,7 +215,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 	}
 	<-ctx.Done()
-	runErr := g.Wait()
+	runErr := group.wait()
 	if err := runner.Close(); err != nil {
 		a.log.Warn("closing pipeline stages", "err", err)
 	}
@@ -233,6 +225,34 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	a.log.Info("vigil stopped")
 	return nil
 }
+
+// jobs runs serve's long-running jobs in one errgroup: the first job to
+// fail cancels the context of all of them, and wait returns its error,
+// prefixed with the job's name. A job ending with context.Canceled has
+// only stopped, and does not fail.
+type jobs struct {
+	group *errgroup.Group
+	ctx   context.Context
+}
+
+// newJobs returns an empty group of jobs, and the context they run in.
+func newJobs(ctx context.Context) (*jobs, context.Context) {
+	g, ctx := errgroup.WithContext(ctx)
+	return &jobs{group: g, ctx: ctx}, ctx
+}
+
+// run starts job f, named name.
+func (j *jobs) run(name string, f func(context.Context) error) {
+	j.group.Go(func() error {
+		if err := f(j.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// wait waits for every job to end and returns the first failure.
+func (j *jobs) wait() error { return j.group.Wait() }
 
 // serverTLS returns the HTTPS settings of cfg.TLS, and the handler of the
 // plain-HTTP listener: a redirect to HTTPS on httpsPort, which with ACME
