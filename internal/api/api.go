@@ -17,7 +17,7 @@ import (
 
 // Deps are what the API needs from the rest of Vigil.
 type Deps struct {
-	Store  store.Store
+	Store  Store
 	Logger *slog.Logger
 	// Retry re-runs the dead letters with these ids through their parsers
 	// and returns how many became events. Nil means this process cannot
@@ -30,7 +30,7 @@ type Deps struct {
 // handler serves the API; it holds no state between requests except the
 // rendered OpenAPI document.
 type handler struct {
-	store   store.Store
+	store   Store
 	log     *slog.Logger
 	retry   func(ctx context.Context, ids []int64) (int, error)
 	openapi []byte

@@ -9,7 +9,7 @@ import (
 )
 
 // Record appends an audit entry, stamping the time when unset.
-func Record(ctx context.Context, st store.Audit, e store.AuditEntry) error {
+func Record(ctx context.Context, st AuditLog, e store.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}

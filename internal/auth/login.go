@@ -24,7 +24,7 @@ var ErrRateLimited = errors.New("too many failed attempts")
 
 // Logins checks credentials with rate limiting and auditing.
 type Logins struct {
-	store   store.Store
+	store   LoginStore
 	limiter *Limiter
 	logger  *slog.Logger
 	now     func() time.Time
@@ -34,7 +34,7 @@ type Logins struct {
 }
 
 // NewLogins returns a login checker; limiter nil means DefaultLimiter.
-func NewLogins(st store.Store, limiter *Limiter, logger *slog.Logger) (*Logins, error) {
+func NewLogins(st LoginStore, limiter *Limiter, logger *slog.Logger) (*Logins, error) {
 	if limiter == nil {
 		limiter = DefaultLimiter()
 	}

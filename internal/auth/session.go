@@ -53,14 +53,14 @@ const refreshEvery = 5 * time.Minute
 // random bytes; the store keeps only their SHA-256, so a copy of the
 // database does not let anyone log in.
 type Sessions struct {
-	store  store.Sessions
+	store  SessionStore
 	cfg    SessionConfig
 	logger *slog.Logger
 	now    func() time.Time
 }
 
 // NewSessions returns a session manager over st.
-func NewSessions(st store.Sessions, cfg SessionConfig, logger *slog.Logger) *Sessions {
+func NewSessions(st SessionStore, cfg SessionConfig, logger *slog.Logger) *Sessions {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -22,7 +22,7 @@ var ErrSetupClosed = errors.New("setup token not valid")
 // when there are no users yet, stores its hash, and returns it for the log.
 // With users present it returns "" and removes any stale token. Every call
 // replaces the previous token: only the latest printed one works.
-func EnsureSetupToken(ctx context.Context, st store.Store) (string, error) {
+func EnsureSetupToken(ctx context.Context, st SetupStore) (string, error) {
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return "", fmt.Errorf("setup token: count users: %w", err)
@@ -45,7 +45,7 @@ func EnsureSetupToken(ctx context.Context, st store.Store) (string, error) {
 }
 
 // CheckSetupToken reports whether token is the current setup token.
-func CheckSetupToken(ctx context.Context, st store.State, token string) (bool, error) {
+func CheckSetupToken(ctx context.Context, st SetupTokenReader, token string) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
@@ -68,7 +68,7 @@ var setupMu sync.Mutex
 // CreateFirstAdmin creates the first administrator with the setup token
 // and then invalidates the token. It fails with ErrSetupClosed when the
 // token is wrong or users already exist.
-func CreateFirstAdmin(ctx context.Context, st store.Store, token, name, email, password string) (store.User, error) {
+func CreateFirstAdmin(ctx context.Context, st SetupStore, token, name, email, password string) (store.User, error) {
 	setupMu.Lock()
 	defer setupMu.Unlock()
 	ok, err := CheckSetupToken(ctx, st, token)

@@ -26,7 +26,7 @@ func HashAPIToken(token string) []byte {
 
 // NewAPIToken creates a token for userID named name, stores its hash and
 // returns the plaintext, which is shown once and never again.
-func NewAPIToken(ctx context.Context, st store.Tokens, userID int64, name string) (string, store.APIToken, error) {
+func NewAPIToken(ctx context.Context, st TokenStore, userID int64, name string) (string, store.APIToken, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return "", store.APIToken{}, fmt.Errorf("token name must be 1 to 100 characters")

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,11 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-cert/vigil/internal/api"
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/bus"
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -107,25 +108,21 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 
+	// The jobs below run in one group: the first to fail cancels the
+	// others, and its error is the one serve returns. Leaving early (a
+	// setup step failing below) cancels the group too and waits for the
+	// jobs already started before the store and the bus close.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	goRun := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
-				cancel()
-			}
-		}()
-	}
-	goRun("workers", runner.Work)
-	goRun("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
+	group, ctx := newJobs(ctx)
+	defer func() {
+		cancel()
+		_ = group.wait()
+	}()
+	group.run("workers", runner.Work)
+	group.run("queue lag", func(ctx context.Context) error { return watchLag(ctx, b, metrics) })
 	// Every process follows the constituency's changes, workers included:
 	// their enrichers tag events with it.
-	goRun("constituency", a.directory.Run)
+	group.run("constituency", a.directory.Run)
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
 	} else {
@@ -151,10 +148,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			}
 		}
 		if a.cfg.Notify.Enabled {
-			goRun("notifier", leased("notify", notes.notifier.Run))
+			group.run("notifier", leased("notify", notes.notifier.Run))
 		}
 		if notes.sender != nil {
-			goRun("outbox", leased("outbox", notes.sender.Run))
+			group.run("outbox", leased("outbox", notes.sender.Run))
 		}
 		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
 		proxies, err := cfg.HTTP.Proxies()
@@ -166,10 +163,11 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
 			MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		}
-		handler, err := web.New(web.Deps{Store: a.store, Logger: a.log,
+		handler, err := web.New(web.Deps{
+			Console: console.Config{Store: a.store, Logger: a.log,
+				Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
+				Directory: a.directory, Notifier: notes.notifier},
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
-			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier,
 			TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 		if err != nil {
 			return err
@@ -195,15 +193,15 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 					ln.Close()
 					return fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
 				}
-				goRun("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
+				group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
 			}
 		}
 		base := cfg.PublicURL
 		if base == "" {
 			base = scheme + "://" + ln.Addr().String()
 		}
-		goRun("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
-		goRun("collectors", runner.RunCollectors)
+		group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
+		group.run("collectors", runner.RunCollectors)
 		a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 		if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
 			return err
@@ -217,18 +215,44 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 	}
 	<-ctx.Done()
-	wg.Wait()
+	runErr := group.wait()
 	if err := runner.Close(); err != nil {
 		a.log.Warn("closing pipeline stages", "err", err)
 	}
-	select {
-	case err := <-errs:
-		return err
-	default:
+	if runErr != nil {
+		return runErr
 	}
 	a.log.Info("vigil stopped")
 	return nil
 }
+
+// jobs runs serve's long-running jobs in one errgroup: the first job to
+// fail cancels the context of all of them, and wait returns its error,
+// prefixed with the job's name. A job ending with context.Canceled has
+// only stopped, and does not fail.
+type jobs struct {
+	group *errgroup.Group
+	ctx   context.Context
+}
+
+// newJobs returns an empty group of jobs, and the context they run in.
+func newJobs(ctx context.Context) (*jobs, context.Context) {
+	g, ctx := errgroup.WithContext(ctx)
+	return &jobs{group: g, ctx: ctx}, ctx
+}
+
+// run starts job f, named name.
+func (j *jobs) run(name string, f func(context.Context) error) {
+	j.group.Go(func() error {
+		if err := f(j.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// wait waits for every job to end and returns the first failure.
+func (j *jobs) wait() error { return j.group.Wait() }
 
 // serverTLS returns the HTTPS settings of cfg.TLS, and the handler of the
 // plain-HTTP listener: a redirect to HTTPS on httpsPort, which with ACME

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -88,4 +89,18 @@ func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *vis
 		back = "/constituency/" + strconv.FormatInt(req.OrgID, 10)
 	}
 	redirectDone(w, r, back, "request-done")
+}
+
+// openFirst puts open change requests before handled ones, each group
+// keeping its order (newest first, as the store lists them).
+func openFirst(reqs []store.ChangeRequest) {
+	slices.SortStableFunc(reqs, func(a, b store.ChangeRequest) int {
+		switch {
+		case a.Done == b.Done:
+			return 0
+		case !a.Done:
+			return -1
+		}
+		return 1
+	})
 }

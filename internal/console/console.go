@@ -23,7 +23,7 @@ import (
 
 // Config wires the console to the rest of Vigil.
 type Config struct {
-	Store   store.Store
+	Store   Store
 	Logger  *slog.Logger
 	Catalog *i18n.Catalog
 	// Retry re-runs dead letters; nil hides the re-run button.
@@ -46,16 +46,17 @@ type Config struct {
 	// once. Nil: Directory.Reload is called when there is a Directory.
 	ConstituencyChanged func(ctx context.Context)
 	// Notifier previews and saves notification templates and takes a new
-	// team key: the running *notify.Notifier. Leave it nil (not a nil
-	// pointer) when there is none: the console then makes one with
-	// notify.DefaultConfig for previews and saves, and a new team key
-	// reaches the sending notifier when it next reads IdentityStateKey.
+	// team key: the running *notify.Notifier, which `vigil serve` builds
+	// whether or not notifications are enabled. It is required; where
+	// nothing sends, one made with notify.New and notify.DefaultConfig
+	// serves previews and saves, and a new team key reaches a sending
+	// notifier elsewhere when it next reads IdentityStateKey.
 	Notifier Notifier
 }
 
 // Console is the console's http.Handler.
 type Console struct {
-	store     store.Store
+	store     Store
 	logger    *slog.Logger
 	catalog   *i18n.Catalog
 	retry     func(ctx context.Context, ids []int64) (int, error)
@@ -79,6 +80,9 @@ type Console struct {
 func New(cfg Config) (*Console, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("console: no store")
+	}
+	if n, ok := cfg.Notifier.(*notify.Notifier); cfg.Notifier == nil || ok && n == nil {
+		return nil, errors.New("console: no notifier (give it a *notify.Notifier, made with notify.New)")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -119,13 +123,6 @@ func New(cfg Config) (*Console, error) {
 		constituencyChanged: cfg.ConstituencyChanged,
 		notifier:            cfg.Notifier,
 		imports:             newPendingImports(),
-	}
-	if c.notifier == nil {
-		n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: cfg.Store, Logger: cfg.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("console: template notifier: %w", err)
-		}
-		c.notifier = n
 	}
 	c.routes()
 	return c, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -41,7 +42,11 @@ func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, Version: "test"}
+	n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Store: st, Version: "test", Notifier: n}
 	if change != nil {
 		change(&cfg)
 	}
@@ -194,5 +199,23 @@ func (e *testEnv) insert(events ...*event.Event) {
 	e.t.Helper()
 	if _, err := e.store.InsertEvents(context.Background(), events, nil); err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+// TestNewNeedsNotifier shows that the console refuses to start without a
+// notifier, a nil *notify.Notifier included, instead of failing on the
+// first template preview.
+func TestNewNeedsNotifier(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var typedNil *notify.Notifier
+	for name, n := range map[string]Notifier{"none": nil, "nil pointer": typedNil} {
+		if _, err := New(Config{Store: st, Notifier: n}); err == nil || !strings.Contains(err.Error(), "no notifier") {
+			t.Errorf("%s: New = %v, want a 'no notifier' error", name, err)
+		}
 	}
 }

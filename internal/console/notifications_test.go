@@ -17,20 +17,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// withNotifier gives the console a real notifier over the test store, as
-// vigil serve does.
-func withNotifier(t *testing.T) func(*Config) {
-	return func(c *Config) {
-		n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: c.Store})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Notifier = n
-	}
-}
-
 func TestPolicyForms(t *testing.T) {
-	env := newTeamEnv(t, withNotifier(t))
+	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "nl"})
 	b := env.browser()
@@ -120,7 +108,7 @@ func TestPolicyForms(t *testing.T) {
 }
 
 func TestTemplateEditor(t *testing.T) {
-	env := newTeamEnv(t, withNotifier(t))
+	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	b := env.browser()
 	b.login("analyst", analystPassword)

@@ -249,3 +249,13 @@ func staticHandler() http.Handler {
 		files.ServeHTTP(w, r)
 	}))
 }
+
+// can reports whether the visitor's role has permission p, for pages that
+// show some parts only to some roles.
+func (v *visit) can(p auth.Permission) bool { return auth.Can(v.user.Role, p) }
+
+// tr translates message id with args into the visitor's language, for
+// texts made in Go rather than in templates.
+func (c *Console) tr(v *visit, id string, args ...any) string {
+	return c.catalog.T(v.lang, id, args...)
+}

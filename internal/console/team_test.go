@@ -40,7 +40,7 @@ func newTeamEnv(t *testing.T, change func(*Config)) *teamEnv {
 	t.Helper()
 	te := &teamEnv{}
 	te.testEnv = newEnv(t, func(c *Config) {
-		te.directory = constituency.NewDirectory(c.Store, constituency.DirectoryOptions{})
+		te.directory = constituency.NewDirectory(c.Store.(store.Store), constituency.DirectoryOptions{})
 		c.Directory = te.directory
 		c.ConstituencyChanged = func(ctx context.Context) {
 			te.reloads++

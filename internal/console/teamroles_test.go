@@ -15,7 +15,7 @@ import (
 // route with every role: administrators may use all of them, analysts all
 // but the team key, publishers and constituents none.
 func TestTeamRoutesPerRole(t *testing.T) {
-	env := newTeamEnv(t, withNotifier(t))
+	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
 	env.addUser("publisher", store.RolePublisher, "the publisher's passphrase")

@@ -99,10 +99,10 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "abusech-feodo"}, store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Version: "test",
-		Retry:     func(context.Context, []int64) (int, error) { return 0, nil },
-		FeedNames: func() []string { return []string{"abusech-feodo", "shadowserver-scan-http"} },
-	})
+	cc := consoleConfig(t, st, "test")
+	cc.Retry = func(context.Context, []int64) (int, error) { return 0, nil }
+	cc.FeedNames = func() []string { return []string{"abusech-feodo", "shadowserver-scan-http"} }
+	h, err := New(Deps{Console: cc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestBrowserConsoleOverHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Version: "test"})
+	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {
 		t.Fatal(err)
 	}

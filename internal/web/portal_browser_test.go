@@ -52,7 +52,7 @@ func TestBrowserConstituentPortal(t *testing.T) {
 	if _, err := st.InsertEvents(ctx, []*event.Event{own, ownToo, foreign, nobody}, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Version: "test"})
+	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {
 		t.Fatal(err)
 	}

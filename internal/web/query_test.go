@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/api"
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -74,7 +75,7 @@ func TestStrictQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(t, Deps{Store: st, API: api.New(api.Deps{Store: st})})
+	srv := newServer(t, Deps{Console: console.Config{Store: st}, API: api.New(api.Deps{Store: st})})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	bearer := []string{"Authorization", "Bearer " + token}
 

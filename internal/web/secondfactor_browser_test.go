@@ -25,7 +25,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
-	h, err := New(Deps{Store: st, Version: "test"})
+	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {
 		t.Fatal(err)
 	}

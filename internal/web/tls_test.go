@@ -267,7 +267,7 @@ func TestHTTPSCookiesAndHSTS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := New(Deps{Store: st})
+		h, err := New(Deps{Console: consoleConfig(t, st, "")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,7 +295,7 @@ func TestHTTPSCookiesAndHSTS(t *testing.T) {
 	})
 
 	proxied := func(t *testing.T, trusted TrustedProxies, hsts string) string {
-		h, err := New(Deps{Store: st, TrustedProxies: trusted, HSTS: hsts})
+		h, err := New(Deps{Console: consoleConfig(t, st, ""), TrustedProxies: trusted, HSTS: hsts})
 		if err != nil {
 			t.Fatal(err)
 		}

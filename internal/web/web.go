@@ -18,26 +18,18 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/console"
-	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Deps is what the web server needs from the rest of Vigil.
 type Deps struct {
-	Store   store.Store
-	Logger  *slog.Logger
+	// Console configures the console mounted at /. Its Store also answers
+	// the health check, its Logger records handler panics and its Version
+	// is the one /healthz reports. Console.Sessions makes cookies Secure
+	// and __Host- whenever the request is HTTPS (see TrustedProxies);
+	// Sessions.Secure forces that for a proxy that cannot say so.
+	Console console.Config
 	Metrics http.Handler // served at /metrics (Prometheus); nil: not served
 	API     http.Handler // mounted at /api/v1/; nil: not served
-	// Retry re-runs dead letters; nil hides the console's re-run button.
-	Retry func(ctx context.Context, ids []int64) (int, error)
-	// FeedNames lists configured feeds, shown even before their first run.
-	FeedNames func() []string
-	Version   string
-	// Sessions sets session lifetimes. Cookies are Secure and __Host-
-	// whenever the request is HTTPS (see TrustedProxies); Sessions.Secure
-	// forces that for a proxy that cannot say so.
-	Sessions auth.SessionConfig
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* and
 	// Forwarded headers are believed; empty believes nobody's.
 	TrustedProxies TrustedProxies
@@ -47,19 +39,6 @@ type Deps struct {
 	// Limits bound request bodies and slow responses; zero fields take
 	// DefaultLimits' values. Give the same Limits to NewServer.
 	Limits Limits
-	// Limiter counts login failures; nil means auth.DefaultLimiter.
-	Limiter *auth.Limiter
-
-	// Directory is the pipeline's constituency table, which the console's
-	// "who owns this?" box asks; nil: the console builds one per lookup.
-	Directory *constituency.Directory
-	// ConstituencyChanged is called after each change the console makes
-	// to organisations; nil: Directory.Reload.
-	ConstituencyChanged func(ctx context.Context)
-	// Notifier is the running notifier (a *notify.Notifier), for template
-	// previews and a new team key; leave it nil (not a nil pointer) when
-	// notifications are off: the console makes its own for previews.
-	Notifier console.Notifier
 }
 
 // ContentSecurityPolicy allows only this site's stylesheet and images
@@ -71,35 +50,18 @@ const DefaultHSTS = "max-age=31536000; includeSubDomains"
 
 // New builds the handler for `vigil serve`.
 func New(deps Deps) (http.Handler, error) {
-	if deps.Store == nil {
+	if deps.Console.Store == nil {
 		return nil, errors.New("web: no store")
 	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
+	if deps.Console.Logger == nil {
+		deps.Console.Logger = slog.New(slog.DiscardHandler)
 	}
-	cat, err := i18n.Load()
-	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
-	}
-	con, err := console.New(console.Config{
-		Store:     deps.Store,
-		Logger:    deps.Logger,
-		Catalog:   cat,
-		Retry:     deps.Retry,
-		FeedNames: deps.FeedNames,
-		Version:   deps.Version,
-		Sessions:  deps.Sessions,
-		Limiter:   deps.Limiter,
-
-		Directory:           deps.Directory,
-		ConstituencyChanged: deps.ConstituencyChanged,
-		Notifier:            deps.Notifier,
-	})
+	con, err := console.New(deps.Console)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", health(deps.Store, deps.Version, deps.Logger))
+	mux.Handle("GET /healthz", health(deps.Console.Store, deps.Console.Version, deps.Console.Logger))
 	if deps.Metrics != nil {
 		mux.Handle("GET /metrics", deps.Metrics)
 	}
@@ -119,7 +81,7 @@ func New(deps Deps) (http.Handler, error) {
 	// The client decision comes first: every layer after it, and every
 	// handler, reads it through auth.ClientOf.
 	return clientDecision(deps.TrustedProxies,
-		securityHeaders(hsts, limitRequests(deps.Limits, recoverPanics(strictQueries(mux, con), deps.Logger)))), nil
+		securityHeaders(hsts, limitRequests(deps.Limits, recoverPanics(strictQueries(mux, con), deps.Console.Logger)))), nil
 }
 
 // securityHeaders sets the browser protections on every response,
@@ -159,9 +121,15 @@ func recoverPanics(next http.Handler, logger *slog.Logger) http.Handler {
 	})
 }
 
+// userCounter is the part of the store the health check asks: counting
+// the users is a query every store answers at once.
+type userCounter interface {
+	CountUsers(ctx context.Context) (int64, error)
+}
+
 // health answers 200 "ok" when the store answers, 503 otherwise; JSON when
 // the client asks for it.
-func health(st store.Store, version string, logger *slog.Logger) http.Handler {
+func health(st userCounter, version string, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

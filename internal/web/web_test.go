@@ -9,12 +9,19 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/console"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func newServer(t *testing.T, deps Deps) *httptest.Server {
 	t.Helper()
-	if deps.Store == nil {
-		deps.Store = openStore(t)
+	if deps.Console.Store == nil {
+		deps.Console.Store = openStore(t)
+	}
+	if deps.Console.Notifier == nil {
+		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(store.Store))
 	}
 	h, err := New(deps)
 	if err != nil {
@@ -23,6 +30,23 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// consoleConfig configures the console over st as `vigil serve` does,
+// with a notifier for template previews.
+func consoleConfig(t *testing.T, st store.Store, version string) console.Config {
+	t.Helper()
+	return console.Config{Store: st, Version: version, Notifier: newNotifier(t, st)}
+}
+
+// newNotifier is a notifier over st with the default settings.
+func newNotifier(t *testing.T, st store.Store) *notify.Notifier {
+	t.Helper()
+	n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func get(t *testing.T, client *http.Client, u string, header ...string) (*http.Response, string) {
@@ -46,7 +70,7 @@ func TestSecurityHeaders(t *testing.T) {
 		_, _ = w.Write([]byte(`{"path":"` + r.URL.Path + `"}`))
 	})
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("vigil_up 1\n")) })
-	srv := newServer(t, Deps{API: api, Metrics: metrics, Version: "1.2.3"})
+	srv := newServer(t, Deps{Console: console.Config{Version: "1.2.3"}, API: api, Metrics: metrics})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, path := range []string{"/login", "/", "/events", "/static/vigil.css", "/healthz", "/metrics", "/api/v1/events", "/nope"} {
 		t.Run(path, func(t *testing.T) {
@@ -90,7 +114,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestHealthz(t *testing.T) {
 	st := openStore(t)
-	srv := newServer(t, Deps{Store: st, Version: "1.2.3"})
+	srv := newServer(t, Deps{Console: console.Config{Store: st, Version: "1.2.3"}})
 	res, body := get(t, http.DefaultClient, srv.URL+"/healthz")
 	if res.StatusCode != http.StatusOK || body != "ok\n" {
 		t.Fatalf("%d %q", res.StatusCode, body)
@@ -128,7 +152,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 func TestSecureCookiesOverTLS(t *testing.T) {
 	st := openStore(t)
 	addUser(t, st, "alice", "analyst", "alice's long passphrase")
-	h, err := New(Deps{Store: st})
+	h, err := New(Deps{Console: consoleConfig(t, st, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
