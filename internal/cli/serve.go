@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -125,94 +126,8 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	group.run("constituency", a.directory.Run)
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
-	} else {
-		if demoSet != nil {
-			if err := demoSet.Load(ctx, a.store); err != nil {
-				return err
-			}
-			// The demo's organisations are in the store now; tag the
-			// demo's reports with them from the first one on.
-			if err := a.directory.Reload(ctx); err != nil {
-				return err
-			}
-		}
-		notes, err := a.newNotifications(ctx, reg)
-		if err != nil {
-			return err
-		}
-		// Of several processes on one database, one notifies and one
-		// sends: each job under its lease.
-		leased := func(name string, job func(context.Context) error) func(context.Context) error {
-			return func(ctx context.Context) error {
-				return lease.Hold(ctx, a.store, name, lease.Options{Logger: a.log}, job)
-			}
-		}
-		if a.cfg.Notify.Enabled {
-			group.run("notifier", leased("notify", notes.notifier.Run))
-		}
-		if notes.sender != nil {
-			group.run("outbox", leased("outbox", notes.sender.Run))
-		}
-		apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
-		proxies, err := cfg.HTTP.Proxies()
-		if err != nil {
-			return err
-		}
-		limits := web.Limits{
-			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout,
-			WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
-			MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
-		}
-		handler, err := web.New(web.Deps{
-			Console: console.Config{Store: a.store, Logger: a.log,
-				Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-				Directory: a.directory, Notifier: notes.notifier},
-			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
-			TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
-		srv := web.NewServer(handler, limits, a.log)
-		scheme := "http"
-		if cfg.TLS.Enabled() {
-			scheme = "https"
-			_, port, _ := net.SplitHostPort(cfg.Listen)
-			tlsConfig, plain, err := serverTLS(cfg, port, a.log)
-			if err != nil {
-				ln.Close()
-				return err
-			}
-			srv.TLSConfig = tlsConfig
-			if cfg.TLS.RedirectListen != "" {
-				rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
-				if err != nil {
-					ln.Close()
-					return fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
-				}
-				group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
-			}
-		}
-		base := cfg.PublicURL
-		if base == "" {
-			base = scheme + "://" + ln.Addr().String()
-		}
-		group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
-		group.run("collectors", runner.RunCollectors)
-		a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
-		if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
-			return err
-		} else if token != "" {
-			a.log.Warn("no user yet: open this one-time link to create the first administrator",
-				"url", base+"/setup?token="+token)
-		}
-		if demoSet != nil {
-			fmt.Fprintf(c.stdout, "\nVigil demo is running at %s\nLog in as %q with password %q (the CERT team),\nor as %q with the same password (a constituent's portal).\nNotifications arrive as .eml files in %s.\n\n",
-				base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir())
-		}
+	} else if err := a.startTeamJobs(ctx, group, runner, reg, demoSet, c.stdout); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	runErr := group.wait()
@@ -224,6 +139,113 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	a.log.Info("vigil stopped")
 	return nil
+}
+
+// startTeamJobs starts what only a full process runs, beside the workers:
+// the demo's data, the notifier and the outbox under their leases, the
+// console and API, and the collectors.
+func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, stdout io.Writer) error {
+	cfg := a.cfg
+	if demoSet != nil {
+		if err := demoSet.Load(ctx, a.store); err != nil {
+			return err
+		}
+		// The demo's organisations are in the store now; tag the
+		// demo's reports with them from the first one on.
+		if err := a.directory.Reload(ctx); err != nil {
+			return err
+		}
+	}
+	notes, err := a.newNotifications(ctx, reg)
+	if err != nil {
+		return err
+	}
+	// Of several processes on one database, one notifies and one
+	// sends: each job under its lease.
+	leased := func(name string, job func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			return lease.Hold(ctx, a.store, name, lease.Options{Logger: a.log}, job)
+		}
+	}
+	if cfg.Notify.Enabled {
+		group.run("notifier", leased("notify", notes.notifier.Run))
+	}
+	if notes.sender != nil {
+		group.run("outbox", leased("outbox", notes.sender.Run))
+	}
+	base, err := a.startWeb(group, runner, reg, notes)
+	if err != nil {
+		return err
+	}
+	group.run("collectors", runner.RunCollectors)
+	a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
+	if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
+		return err
+	} else if token != "" {
+		a.log.Warn("no user yet: open this one-time link to create the first administrator",
+			"url", base+"/setup?token="+token)
+	}
+	if demoSet != nil {
+		fmt.Fprintf(stdout, "\nVigil demo is running at %s\nLog in as %q with password %q (the CERT team),\nor as %q with the same password (a constituent's portal).\nNotifications arrive as .eml files in %s.\n\n",
+			base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir())
+	}
+	return nil
+}
+
+// startWeb builds the console and the API and starts serving them, on
+// HTTPS when TLS is configured (with the plain-HTTP redirect if asked);
+// it returns the address users reach them at.
+func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
+	cfg := a.cfg
+	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version})
+	proxies, err := cfg.HTTP.Proxies()
+	if err != nil {
+		return "", err
+	}
+	limits := web.Limits{
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout,
+		WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
+		MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
+	}
+	handler, err := web.New(web.Deps{
+		Console: console.Config{Store: a.store, Logger: a.log,
+			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
+			Directory: a.directory, Notifier: notes.notifier},
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
+		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := web.NewServer(handler, limits, a.log)
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+		_, port, _ := net.SplitHostPort(cfg.Listen)
+		tlsConfig, plain, err := serverTLS(cfg, port, a.log)
+		if err != nil {
+			ln.Close()
+			return "", err
+		}
+		srv.TLSConfig = tlsConfig
+		if cfg.TLS.RedirectListen != "" {
+			rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
+			if err != nil {
+				ln.Close()
+				return "", fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
+			}
+			group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
+		}
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		base = scheme + "://" + ln.Addr().String()
+	}
+	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
+	return base, nil
 }
 
 // jobs runs serve's long-running jobs in one errgroup: the first job to
