@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -204,7 +205,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 	role := c.flags.String("role", "analyst", "admin, analyst, publisher or constituent")
 	org := c.flags.String("org", "", "the organisation (short name) of a constituent user")
 	email := c.flags.String("email", "", "e-mail address")
-	lang := c.flags.String("language", "en", "console language: en, nl or fr")
+	lang := c.flags.String("language", "en", "console language: en, nl, fr or de")
 	fromStdin := c.flags.Bool("password-stdin", false, "read the password from standard input")
 	if err := c.parse(args); err != nil {
 		return err
@@ -233,43 +234,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		return tw.Flush()
 	case "add":
-		if name == "" {
-			return fmt.Errorf("add needs a user name: %w", errUsage)
-		}
-		if !store.ValidRole(store.Role(*role)) {
-			return fmt.Errorf("--role: want admin, analyst, publisher or constituent, got %q", *role)
-		}
-		// A constituent sees its organisation's events; a team member
-		// belongs to no organisation.
-		var orgID int64
-		switch {
-		case store.Role(*role) == store.RoleConstituent && *org == "":
-			return fmt.Errorf("--org: a constituent user needs its organisation's short name: %w", errUsage)
-		case store.Role(*role) != store.RoleConstituent && *org != "":
-			return fmt.Errorf("--org: only constituent users belong to an organisation: %w", errUsage)
-		case *org != "":
-			o, err := a.store.GetOrganisationByHandle(ctx, *org)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("--org: no organisation %q (see vigil constituency list)", *org)
-			}
-			if err != nil {
-				return err
-			}
-			orgID = o.ID
-		}
-		pw, err := readPassword(c, *fromStdin)
-		if err != nil {
-			return err
-		}
-		u, err := auth.NewUser(name, *email, store.Role(*role), pw, *lang)
-		if err != nil {
-			return err
-		}
-		u.OrgID = orgID
-		if err := a.store.CreateUser(ctx, &u); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("a user called %q exists already", name)
-			}
+		if err := addUser(ctx, c, a, name, *role, *org, *email, *lang, *fromStdin); err != nil {
 			return err
 		}
 		audit("user.create", name)
@@ -323,6 +288,58 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)
+}
+
+// addUser creates a user: a team member with no organisation, or a
+// constituent user of the organisation with the short name org.
+func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lang string, fromStdin bool) error {
+	if name == "" {
+		return fmt.Errorf("add needs a user name: %w", errUsage)
+	}
+	if !store.ValidRole(store.Role(role)) {
+		return fmt.Errorf("--role: want admin, analyst, publisher or constituent, got %q", role)
+	}
+	// A constituent sees its organisation's events; a team member
+	// belongs to no organisation.
+	var orgID int64
+	switch {
+	case store.Role(role) == store.RoleConstituent && org == "":
+		return fmt.Errorf("--org: a constituent user needs its organisation's short name: %w", errUsage)
+	case store.Role(role) != store.RoleConstituent && org != "":
+		return fmt.Errorf("--org: only constituent users belong to an organisation: %w", errUsage)
+	case org != "":
+		o, err := a.store.GetOrganisationByHandle(ctx, org)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("--org: no organisation %q (see vigil constituency list)", org)
+		}
+		if err != nil {
+			return err
+		}
+		orgID = o.ID
+	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	if !catalog.Supported(lang) {
+		return fmt.Errorf("--language: want en, nl, fr or de, got %q: %w", lang, errUsage)
+	}
+	pw, err := readPassword(c, fromStdin)
+	if err != nil {
+		return err
+	}
+	u, err := auth.NewUser(name, email, store.Role(role), pw, lang)
+	if err != nil {
+		return err
+	}
+	u.OrgID = orgID
+	if err := a.store.CreateUser(ctx, &u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a user called %q exists already", name)
+		}
+		return err
+	}
+	return nil
 }
 
 func readPassword(c *cmdEnv, fromStdin bool) (string, error) {

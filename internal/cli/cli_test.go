@@ -151,6 +151,15 @@ func TestUserAdd(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "--role") {
 		t.Fatalf("bad role: exit %d: %s", code, errOut)
 	}
+	// A language the console does not speak is refused, not stored.
+	code, _, errOut = run(t, "a-long-enough-password\n", "user", "add", "carol", "--language", "xx", "--password-stdin", "--data", data)
+	if code != 2 || !strings.Contains(errOut, "--language") {
+		t.Fatalf("unknown language: exit %d: %s", code, errOut)
+	}
+	code, out, _ = run(t, "a-long-enough-password\n", "user", "add", "dirk", "--language", "de", "--password-stdin", "--data", data)
+	if code != 0 || !strings.Contains(out, "user dirk (analyst) created") {
+		t.Fatalf("German user: exit %d: %s", code, out)
+	}
 	code, out, _ = run(t, "", "user", "list", "--data", data)
 	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "analyst") {
 		t.Fatalf("list: %s", out)
