@@ -85,19 +85,12 @@ func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			feed string
-			n    int64
-		)
-		if err := rows.Scan(&feed, &n); err != nil {
-			return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
-		}
-		out[feed] = n
-	}
-	if err := rows.Err(); err != nil {
+	var (
+		feed string
+		n    int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&feed, &n}, func() error { out[feed] = n; return nil }); err != nil {
 		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
 	}
 	return out, nil
@@ -166,21 +159,18 @@ func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.
 	if err != nil {
 		return fmt.Errorf("pgstore: load dedup keys: %w", err)
 	}
-	defer rows.Close()
 	var (
 		key     []byte
 		expires time.Time
 	)
-	for rows.Next() {
-		if err := rows.Scan(&key, &expires); err != nil {
-			return fmt.Errorf("pgstore: load dedup keys: %w", err)
-		}
+	_, err = pgx.ForEachRow(rows, []any{&key, &expires}, func() error {
 		var k store.DedupKey
 		copy(k.Key[:], key)
 		k.Expires = expires.UTC()
 		fn(k)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("pgstore: load dedup keys: %w", err)
 	}
 	return nil
@@ -493,22 +483,20 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
-	defer rows.Close()
 	out := map[string][]byte{}
-	for rows.Next() {
-		var (
-			k string
-			v []byte
-		)
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
-		}
+	var (
+		k string
+		v []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
 		if v == nil {
-			v = []byte{}
+			out[k] = []byte{}
+		} else {
+			out[k] = v
 		}
-		out[k] = v
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
 	return out, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // jsonList encodes a list column; nil and empty are both "[]".
@@ -109,15 +110,8 @@ func (s *Store) DeleteNotificationPolicy(ctx context.Context, orgID int64) error
 // ListNotificationPolicies returns every policy by organisation ID, the
 // team default (0) first.
 func (s *Store) ListNotificationPolicies(ctx context.Context) ([]store.NotificationPolicy, error) {
-	var out []store.NotificationPolicy
-	err := eachRow(ctx, s.read, `SELECT `+policyColumns+` FROM notification_policies ORDER BY org_id`, nil, func(rows *sql.Rows) error {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return err
-		}
-		out = append(out, p)
-		return nil
-	})
+	out, err := sqlkit.Query(ctx, s.read, `SELECT `+policyColumns+` FROM notification_policies ORDER BY org_id`, nil,
+		func(rows *sql.Rows) (store.NotificationPolicy, error) { return scanPolicy(rows) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list notification policies: %w", err)
 	}
@@ -172,15 +166,8 @@ func (s *Store) DeleteNotificationTemplate(ctx context.Context, language, name s
 
 // ListNotificationTemplates returns every override by language and name.
 func (s *Store) ListNotificationTemplates(ctx context.Context) ([]store.NotificationTemplate, error) {
-	var out []store.NotificationTemplate
-	err := eachRow(ctx, s.read, `SELECT `+templateColumns+` FROM notification_templates ORDER BY language, name`, nil, func(rows *sql.Rows) error {
-		t, err := scanTemplate(rows)
-		if err != nil {
-			return err
-		}
-		out = append(out, t)
-		return nil
-	})
+	out, err := sqlkit.Query(ctx, s.read, `SELECT `+templateColumns+` FROM notification_templates ORDER BY language, name`, nil,
+		func(rows *sql.Rows) (store.NotificationTemplate, error) { return scanTemplate(rows) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list notification templates: %w", err)
 	}
@@ -190,19 +177,15 @@ func (s *Store) ListNotificationTemplates(ctx context.Context) ([]store.Notifica
 // PendingNotificationOrgs lists the organisations with pending events, by
 // handle.
 func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCount, error) {
-	var out []store.PendingCount
-	err := eachRow(ctx, s.read, `SELECT org, count(*), min(stored), min(event_id), max(event_id) FROM notify_queue
-		GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
+	out, err := sqlkit.Query(ctx, s.read, `SELECT org, count(*), min(stored), min(event_id), max(event_id) FROM notify_queue
+		GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) (store.PendingCount, error) {
 		var (
 			c      store.PendingCount
 			oldest int64
 		)
-		if err := rows.Scan(&c.Org, &c.Count, &oldest, &c.First, &c.Last); err != nil {
-			return err
-		}
+		err := rows.Scan(&c.Org, &c.Count, &oldest, &c.First, &c.Last)
 		c.Oldest = time.UnixMicro(oldest).UTC()
-		out = append(out, c)
-		return nil
+		return c, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: pending notification organisations: %w", err)
@@ -226,28 +209,27 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
 	}
-	defer rows.Close()
-	var out []store.PendingNotification
-	for rows.Next() {
+	out, err := sqlkit.Collect(rows, func(rows *sql.Rows) (store.PendingNotification, error) {
 		var (
 			p          = store.PendingNotification{Org: org}
 			stored     int64
 			hash, data []byte
+			err        error
 		)
 		if err := rows.Scan(&p.Seq, &stored, &hash, &data); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
+			return p, err
 		}
 		p.Stored = time.UnixMicro(stored).UTC()
 		if hash != nil {
 			copy(p.Hash[:], hash)
 			if p.Event, err = decodeEvent(data); err != nil {
-				return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
+				return p, fmt.Errorf("event %s: %w", p.Hash, err)
 			}
 			store.WithoutWithheld(p.Event)
 		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+		return p, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
 	}
 	return out, nil
@@ -270,7 +252,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 		orgs    []string
 		entries []queuedEntry
 	)
-	err := eachRow(ctx, s.read, `SELECT org, group_concat(event_id) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, s.read, `SELECT org, group_concat(event_id) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
 		var (
 			org string
 			ids []byte
@@ -410,19 +392,17 @@ func (s *Store) GetNotifiedKeys(ctx context.Context, org string, keys []event.Ha
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
 	}
-	defer rows.Close()
-	var sets []store.ToldSet
-	for rows.Next() {
+	sets, err := sqlkit.Collect(rows, func(rows *sql.Rows) (store.ToldSet, error) {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
-			return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
+			return nil, err
 		}
 		if !store.ToldSet(b).Valid() {
-			return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, store.ErrBadKeySet)
+			return nil, store.ErrBadKeySet
 		}
-		sets = append(sets, b)
-	}
-	if err := rows.Err(); err != nil {
+		return b, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get notified keys of %s: %w", org, err)
 	}
 	return store.FindTold(sets, org, keys, now), nil
@@ -436,7 +416,7 @@ func (s *Store) ListRepeatedKeys(ctx context.Context, org string, now time.Time)
 		query, args = `SELECT org, tally FROM notify_tallies WHERE org = ?`, []any{org}
 	}
 	var out []store.NotifiedKey
-	err := eachRow(ctx, s.read, query, args, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, s.read, query, args, func(rows *sql.Rows) error {
 		var (
 			handle string
 			b      []byte
@@ -475,7 +455,7 @@ func (s *Store) PruneNotifiedKeys(ctx context.Context, now time.Time) error {
 // has not expired at now.
 func (s *Store) NotifiedOrganisations(ctx context.Context, now time.Time) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := eachRow(ctx, s.read, `SELECT DISTINCT org FROM notified_sets WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, s.read, `SELECT DISTINCT org FROM notified_sets WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
 		var org string
 		if err := rows.Scan(&org); err != nil {
 			return err
@@ -639,15 +619,7 @@ func writeTallies(ctx context.Context, tx *sql.Tx, tallies map[string][]store.No
 // compactSets merges the sets of every organisation with more than
 // compactAbove into one.
 func (s *Store) compactSets(ctx context.Context, now time.Time) error {
-	var orgs []string
-	err := eachRow(ctx, s.read, `SELECT org FROM notified_sets GROUP BY org HAVING count(*) > ?`, []any{compactAbove}, func(rows *sql.Rows) error {
-		var org string
-		if err := rows.Scan(&org); err != nil {
-			return err
-		}
-		orgs = append(orgs, org)
-		return nil
-	})
+	orgs, err := sqlkit.Query(ctx, s.read, `SELECT org FROM notified_sets GROUP BY org HAVING count(*) > ?`, []any{compactAbove}, sqlkit.RowTo[string])
 	if err != nil {
 		return err
 	}
@@ -669,7 +641,7 @@ func (s *Store) compactOrgSets(ctx context.Context, org string, now time.Time) e
 		sets []store.ToldSet
 		last int64
 	)
-	err = eachRow(ctx, tx, `SELECT id, keys FROM notified_sets WHERE org = ? ORDER BY id`, []any{org}, func(rows *sql.Rows) error {
+	err = sqlkit.Each(ctx, tx, `SELECT id, keys FROM notified_sets WHERE org = ? ORDER BY id`, []any{org}, func(rows *sql.Rows) error {
 		var b []byte
 		if err := rows.Scan(&last, &b); err != nil {
 			return err
@@ -803,7 +775,7 @@ func (s *Store) CommitNotifications(ctx context.Context, c *store.NotificationCo
 // notified_keys one set and one tally per organisation.
 func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 	byMessage := map[int64][]int64{}
-	err := eachRow(ctx, tx, `SELECT m.message_id, e.id FROM message_events AS m JOIN events AS e ON e.hash = m.event_hash`, nil,
+	err := sqlkit.Each(ctx, tx, `SELECT m.message_id, e.id FROM message_events AS m JOIN events AS e ON e.hash = m.event_hash`, nil,
 		func(rows *sql.Rows) error {
 			var msg, ev int64
 			if err := rows.Scan(&msg, &ev); err != nil {
@@ -832,7 +804,7 @@ func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 // tally per organisation.
 func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
 	var all []store.NotifiedKey
-	err := eachRow(ctx, tx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`, nil, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, tx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`, nil, func(rows *sql.Rows) error {
 		var (
 			k              store.NotifiedKey
 			key            []byte

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // scanMessage reads messageColumns, followed by the body when withBody,
@@ -46,17 +47,9 @@ func scanMessage(row interface{ Scan(...any) error }, withBody bool, more ...any
 // DueMessages returns queued messages whose NextAttempt is not after now,
 // oldest first, with their bodies; limit as MessageQuery.Limit.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
-	var out []store.OutboxMessage
-	err := eachRow(ctx, s.read, `SELECT `+messageColumns+`, body FROM outbox_messages
+	out, err := sqlkit.Query(ctx, s.read, `SELECT `+messageColumns+`, body FROM outbox_messages
 		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`, []any{now.UnixMicro(), store.MessageLimit(limit)},
-		func(rows *sql.Rows) error {
-			m, err := scanMessage(rows, true)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-			return nil
-		})
+		func(rows *sql.Rows) (store.OutboxMessage, error) { return scanMessage(rows, true) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: due messages: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // AddDeadLetters stores letters in one transaction.
@@ -68,24 +69,16 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 	}
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, listLimit(q.Limit))
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
-	}
-	defer rows.Close()
-	var out []store.DeadLetter
-	for rows.Next() {
+	out, err := sqlkit.Query(ctx, s.read, query, args, func(rows *sql.Rows) (store.DeadLetter, error) {
 		var (
 			l store.DeadLetter
 			t int64
 		)
-		if err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
-		}
+		err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried)
 		l.Time = time.UnixMicro(t).UTC()
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+		return l, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
 	}
 	return out, nil
@@ -97,23 +90,19 @@ func listLimit(n int) int { return store.PageLimit(n) }
 
 // CountDeadLetters returns the number of pending letters per feed.
 func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err := sqlkit.Each(ctx, s.read, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`, nil, func(rows *sql.Rows) error {
 		var (
 			feed string
 			n    int64
 		)
 		if err := rows.Scan(&feed, &n); err != nil {
-			return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
+			return err
 		}
 		out[feed] = n
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
 	}
 	return out, nil
@@ -170,26 +159,18 @@ func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name, report`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-	}
-	defer rows.Close()
-	var out []store.FeedStatus
-	for rows.Next() {
+	out, err := sqlkit.Query(ctx, s.read, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
+		FROM feeds ORDER BY name, report`, nil, func(rows *sql.Rows) (store.FeedStatus, error) {
 		var (
 			f             store.FeedStatus
 			run, lastEvnt sql.NullInt64
 		)
-		if err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-		}
+		err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt)
 		f.LastRun = fromMicros(run)
 		f.LastEvent = fromMicros(lastEvnt)
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+		return f, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
 	}
 	return out, nil
@@ -197,25 +178,21 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 
 // LoadDedupKeys calls fn for every key that expires after now.
 func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
-	rows, err := s.read.QueryContext(ctx, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, now.UnixMicro())
-	if err != nil {
-		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
-	}
-	defer rows.Close()
 	var (
 		key     []byte
 		expires int64
 	)
-	for rows.Next() {
+	err := sqlkit.Each(ctx, s.read, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
 		if err := rows.Scan(&key, &expires); err != nil {
-			return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
+			return err
 		}
 		var k store.DedupKey
 		copy(k.Key[:], key)
 		k.Expires = time.UnixMicro(expires).UTC()
 		fn(k)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
 	}
 	return nil
@@ -297,20 +274,9 @@ func notFound(err error, what string) error {
 
 // ListUsers returns every account by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	out, err := sqlkit.Query(ctx, s.read, `SELECT `+userColumns+` FROM users ORDER BY name`, nil,
+		func(rows *sql.Rows) (store.User, error) { return scanUser(rows) })
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
 	}
 	return out, nil
@@ -456,20 +422,9 @@ func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APITo
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, userID)
+	out, err := sqlkit.Query(ctx, s.read, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, []any{userID},
+		func(rows *sql.Rows) (store.APIToken, error) { return scanToken(rows) })
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
 	}
 	return out, nil
@@ -521,24 +476,16 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	}
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, listLimit(q.Limit))
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
+	out, err := sqlkit.Query(ctx, s.read, query, args, func(rows *sql.Rows) (store.AuditEntry, error) {
 		var (
 			e store.AuditEntry
 			t int64
 		)
-		if err := rows.Scan(&e.ID, &t, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-		}
+		err := rows.Scan(&e.ID, &t, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
 		e.Time = time.UnixMicro(t).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
 	}
 	return out, nil
@@ -584,7 +531,7 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 		query, args = query+` AND key < ?`, append(args, end)
 	}
 	out := map[string][]byte{}
-	err := eachRow(ctx, s.read, query, args, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, s.read, query, args, func(rows *sql.Rows) error {
 		var (
 			k string
 			v []byte
