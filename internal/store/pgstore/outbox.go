@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,12 +13,11 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/outboxsql"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-const messageColumns = `id, org_id, org, kind, sender, recipients, subject, coalesce(message_id, ''), size, events, encrypted,
-	status, attempts, next_attempt, last_error, reply, created, sent`
-
-// scanMessage reads messageColumns, followed by the body when withBody,
+// scanMessage reads outboxsql.MessageColumns, followed by the body when withBody,
 // followed by what more is given.
 func scanMessage(row pgx.Row, withBody bool, more ...any) (store.OutboxMessage, error) {
 	var (
@@ -43,11 +41,13 @@ func scanMessage(row pgx.Row, withBody bool, more ...any) (store.OutboxMessage, 
 	return m, nil
 }
 
+// outboxQueries are the outbox's statements in PostgreSQL's dialect.
+var outboxQueries = outboxsql.For(sqlkit.Postgres)
+
 // DueMessages returns queued messages whose NextAttempt is not after now,
 // oldest first, with their bodies; limit as MessageQuery.Limit.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages
-		WHERE status = 'queued' AND next_attempt <= $1 ORDER BY id LIMIT $2`, now, store.MessageLimit(limit))
+	rows, err := s.pool.Query(ctx, outboxQueries.Due, outboxQueries.DueArgs(now, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: due messages: %w", err)
 	}
@@ -58,26 +58,34 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]st
 	return out, nil
 }
 
-// transition changes a message's delivery state. A sent message is never
+// transition applies change c to message id. A sent message is never
 // changed again (so it cannot be sent twice): ErrConflict; ErrNotFound
 // when there is no message id.
-func (s *Store) transition(ctx context.Context, what string, id int64, set string, args ...any) error {
+//
+// This is a different strategy from SQLite's (update, then read the
+// status if nothing changed): with several workers on one database, one
+// statement locks the row and tells both the status it had and whether
+// the update applied, so the answer cannot be about another worker's
+// change made in between.
+func (s *Store) transition(ctx context.Context, c outboxsql.Change, id int64) error {
 	// The status the row had before the update, or the status it has
 	// when the update did not apply; no row at all when there is none.
 	var (
 		status  string
 		changed bool
+		a       = sqlkit.Postgres.Args()
+		idParam = a.Add(id)
 	)
-	err := s.pool.QueryRow(ctx, `WITH old AS (SELECT status FROM outbox_messages WHERE id = $1 FOR UPDATE),
-		upd AS (UPDATE outbox_messages SET `+set+` WHERE id = $1 AND status <> 'sent' RETURNING id)
-		SELECT old.status, EXISTS (SELECT 1 FROM upd) FROM old`, append([]any{id}, args...)...).Scan(&status, &changed)
+	err := s.pool.QueryRow(ctx, `WITH old AS (SELECT status FROM outbox_messages WHERE id = `+idParam+` FOR UPDATE),
+		upd AS (UPDATE outbox_messages SET `+c.Set(a)+` WHERE id = `+idParam+` AND status <> 'sent' RETURNING id)
+		SELECT old.status, EXISTS (SELECT 1 FROM upd) FROM old`, a.List()...).Scan(&status, &changed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("pgstore: %s message %d: %w", what, id, store.ErrNotFound)
+		return fmt.Errorf("pgstore: %s message %d: %w", c.What, id, store.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("pgstore: %s message %d: %w", what, id, err)
+		return fmt.Errorf("pgstore: %s message %d: %w", c.What, id, err)
 	case !changed:
-		return fmt.Errorf("pgstore: %s message %d: it was %s already: %w", what, id, status, store.ErrConflict)
+		return fmt.Errorf("pgstore: %s message %d: it was %s already: %w", c.What, id, status, store.ErrConflict)
 	}
 	return nil
 }
@@ -85,23 +93,23 @@ func (s *Store) transition(ctx context.Context, what string, id int64, set strin
 // MarkMessageSent records the delivery of message id: status sent, when,
 // the server's reply, and one more attempt (the one that succeeded).
 func (s *Store) MarkMessageSent(ctx context.Context, id int64, when time.Time, reply string) error {
-	return s.transition(ctx, "mark sent", id, `status = 'sent', sent = $2, reply = $3, attempts = attempts + 1`, when, reply)
+	return s.transition(ctx, outboxsql.Sent(when, reply), id)
 }
 
 // RetryMessage records a temporary failure: the message stays (or is put
 // back) in the queue until next.
 func (s *Store) RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
-	return s.transition(ctx, "retry", id, `status = 'queued', attempts = $2, next_attempt = $3, last_error = $4`, attempts, next, lastError)
+	return s.transition(ctx, outboxsql.Retry(attempts, next, lastError), id)
 }
 
 // FailMessage records a permanent failure; the message leaves the queue.
 func (s *Store) FailMessage(ctx context.Context, id int64, attempts int, lastError string) error {
-	return s.transition(ctx, "fail", id, `status = 'failed', attempts = $2, last_error = $3`, attempts, lastError)
+	return s.transition(ctx, outboxsql.Fail(attempts, lastError), id)
 }
 
 // GetMessage returns message id with its body.
 func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages WHERE id = $1`, id), true)
+	m, err := scanMessage(s.pool.QueryRow(ctx, outboxQueries.Get, id), true)
 	return m, notFound(err, fmt.Sprintf("get message %d", id))
 }
 
@@ -109,15 +117,14 @@ func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, 
 // their bodies.
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error) {
 	var (
-		a     args
-		where []string
-		evID  int64 // the id of q.EventHash's event
+		orgs []string
+		evID int64 // the id of q.EventHash's event
 	)
 	if q.EventHash != (event.Hash{}) {
 		// Its messages are among those of its organisations whose range
 		// of events holds it; their lists say which.
 		var data []byte
-		err := s.pool.QueryRow(ctx, `SELECT id, data FROM events WHERE hash = $1`, q.EventHash[:]).Scan(&evID, &data)
+		err := s.pool.QueryRow(ctx, outboxQueries.Event, q.EventHash[:]).Scan(&evID, &data)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil
 		}
@@ -128,35 +135,17 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: list messages: event %s: %w", q.EventHash, err)
 		}
-		orgs := store.EventOrganisations(e)
-		if len(orgs) == 0 {
+		if orgs = store.EventOrganisations(e); len(orgs) == 0 {
 			return nil, nil
 		}
-		where = append(where, "org = ANY("+a.add(orgs)+") AND last_event >= "+a.add(evID)+" AND first_event <= "+a.add(evID))
 	}
-	if q.OrgID != 0 {
-		where = append(where, "org_id = "+a.add(q.OrgID))
-	}
-	if q.Status != "" {
-		where = append(where, "status = "+a.add(q.Status))
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < "+a.add(q.BeforeID))
-	}
-	query := `SELECT ` + messageColumns + `, event_ids FROM outbox_messages`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC"
-	limit := store.MessageLimit(q.Limit)
-	if evID == 0 { // otherwise the limit applies after the lists are read
-		query += " LIMIT " + a.add(limit)
-	}
-	rows, err := s.pool.Query(ctx, query, a...)
+	query, args := outboxQueries.List(q, orgs, evID)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list messages: %w", err)
 	}
 	defer rows.Close()
+	limit := store.MessageLimit(q.Limit)
 	var out []store.OutboxMessage
 	for rows.Next() && len(out) < limit {
 		var list []byte

@@ -830,6 +830,3 @@ func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
 	_, err = tx.ExecContext(ctx, `DROP TABLE notified_keys`)
 	return err
 }
-
-const messageColumns = `id, org_id, org, kind, sender, recipients, subject, coalesce(message_id, ''), size, events, encrypted,
-	status, attempts, next_attempt, last_error, reply, created, sent`
