@@ -406,3 +406,9 @@ func nullText(s string) any {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// db returns the store as a sqlkit.DB, for the queries written once on the
+// shared layer.
+func (s *Store) db() sqlkit.DB {
+	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey}
+}

@@ -1,0 +1,57 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// pgDB is the store as a sqlkit.DB, for the queries written once on the
+// shared layer: pgx runs them on the pool, or in a transaction.
+type pgDB struct {
+	pool *pgxpool.Pool
+	tx   pgx.Tx // nil outside a transaction
+}
+
+// db returns the store as a sqlkit.DB.
+func (s *Store) db() sqlkit.DB { return pgDB{pool: s.pool} }
+
+func (d pgDB) Dialect() sqlkit.Dialect { return sqlkit.Postgres }
+
+func (d pgDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	query = sqlkit.Postgres.Rebind(query)
+	if d.tx != nil {
+		tag, err := d.tx.Exec(ctx, query, args...)
+		return tag.RowsAffected(), err
+	}
+	tag, err := d.pool.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (d pgDB) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
+	query = sqlkit.Postgres.Rebind(query)
+	if d.tx != nil {
+		return d.tx.QueryRow(ctx, query, args...)
+	}
+	return d.pool.QueryRow(ctx, query, args...)
+}
+
+func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
+	if d.tx != nil {
+		return sqlkit.ErrNestedTx
+	}
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(pgDB{pool: d.pool, tx: tx}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (d pgDB) IsForeignKey(err error) bool { return isForeignKey(err) }

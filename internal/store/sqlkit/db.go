@@ -1,0 +1,99 @@
+package sqlkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// A Row is one row of a query's answer, as database/sql's *sql.Row and
+// pgx's pgx.Row are.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// A DB is a store's database as the queries written once on the shared
+// layer use it, whatever the driver: statements and transactions on the
+// writer, single-row queries on the readers. Queries are written with "?"
+// placeholders; the DB rebinds them for its dialect.
+type DB interface {
+	// Dialect is the database's dialect.
+	Dialect() Dialect
+	// Exec runs a statement and returns how many rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// QueryRow runs a query that selects one row.
+	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Tx runs fn in a write transaction and commits it when fn returns
+	// nil; fn's DB runs everything in the transaction (and has no Tx of
+	// its own).
+	Tx(ctx context.Context, fn func(DB) error) error
+	// IsForeignKey reports whether err is a foreign key violation.
+	IsForeignKey(err error) bool
+}
+
+// ErrNestedTx is what Tx returns inside a transaction.
+var ErrNestedTx = errors.New("sqlkit: transaction inside a transaction")
+
+// SQLDB is a DB on database/sql: the SQLite store's, with its one writer
+// connection and its pool of readers.
+type SQLDB struct {
+	Write, Read *sql.DB
+	Dial        Dialect
+	ForeignKey  func(error) bool
+}
+
+// Dialect is the database's dialect.
+func (d SQLDB) Dialect() Dialect { return d.Dial }
+
+// Exec runs a statement on the writer.
+func (d SQLDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(d.Write.ExecContext(ctx, d.Dial.Rebind(query), args...))
+}
+
+// QueryRow runs a query on the readers.
+func (d SQLDB) QueryRow(ctx context.Context, query string, args ...any) Row {
+	return d.Read.QueryRowContext(ctx, d.Dial.Rebind(query), args...)
+}
+
+// Tx runs fn in a transaction on the writer.
+func (d SQLDB) Tx(ctx context.Context, fn func(DB) error) error {
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(sqlTx{tx: tx, db: d}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsForeignKey reports whether err is a foreign key violation.
+func (d SQLDB) IsForeignKey(err error) bool { return d.ForeignKey(err) }
+
+// sqlTx is SQLDB inside a transaction.
+type sqlTx struct {
+	tx *sql.Tx
+	db SQLDB
+}
+
+func (t sqlTx) Dialect() Dialect { return t.db.Dial }
+
+func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(t.tx.ExecContext(ctx, t.db.Dial.Rebind(query), args...))
+}
+
+func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
+	return t.tx.QueryRowContext(ctx, t.db.Dial.Rebind(query), args...)
+}
+
+func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }
+
+func (t sqlTx) IsForeignKey(err error) bool { return t.db.ForeignKey(err) }
+
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
