@@ -54,7 +54,9 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 		}
 	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	at := func() time.Time { return base.Add(time.Duration(r.IntN(240)-120)*time.Minute + time.Duration(r.IntN(1e6))*time.Microsecond) }
+	at := func() time.Time {
+		return base.Add(time.Duration(r.IntN(240)-120)*time.Minute + time.Duration(r.IntN(1e6))*time.Microsecond)
+	}
 	made := 0
 	for step := range steps {
 		// pick is the position of a message, or -1 for an id no store has.
