@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/auditsql"
 )
 
 // AddDeadLetters stores letters in one statement.
@@ -399,48 +400,13 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) err
 
 // AddAudit appends an entry; a zero Time is now.
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-		t, e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
-		return fmt.Errorf("pgstore: add audit: %w", err)
-	}
-	return nil
+	return named(auditsql.Add(ctx, s.db(), e))
 }
 
 // ListAudit returns entries newest first.
 func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
-	var (
-		a     args
-		where []string
-	)
-	if q.Actor != "" {
-		where = append(where, "actor = "+a.add(q.Actor))
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < "+a.add(q.BeforeID))
-	}
-	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT " + a.add(store.PageLimit(q.Limit))
-	rows, err := s.pool.Query(ctx, query, a...)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list audit: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEntry, error) {
-		var e store.AuditEntry
-		err := row.Scan(&e.ID, &e.Time, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
-		e.Time = e.Time.UTC()
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list audit: %w", err)
-	}
-	return out, nil
+	out, err := auditsql.List(ctx, s.db(), q)
+	return out, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.

@@ -4,7 +4,6 @@ package pgstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/store/secondfactorsql"
 )
@@ -32,12 +31,4 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) 
 func (s *Store) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
 	n, err := secondfactorsql.CountRecoveryCodes(ctx, s.db(), userID)
 	return n, named(err)
-}
-
-// named prefixes an error of the shared layer with the store's name.
-func named(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("pgstore: %w", err)
 }

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,6 +40,29 @@ func (d pgDB) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Ro
 	return d.pool.QueryRow(ctx, query, args...)
 }
 
+func (d pgDB) Each(ctx context.Context, query string, args []any, fn func(sqlkit.Row) error) error {
+	query = sqlkit.Postgres.Rebind(query)
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if d.tx != nil {
+		rows, err = d.tx.Query(ctx, query, args...)
+	} else {
+		rows, err = d.pool.Query(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
 	if d.tx != nil {
 		return sqlkit.ErrNestedTx
@@ -55,3 +79,11 @@ func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
 }
 
 func (d pgDB) IsForeignKey(err error) bool { return isForeignKey(err) }
+
+// named prefixes an error of the shared layer with the store's name.
+func named(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("pgstore: %w", err)
+}

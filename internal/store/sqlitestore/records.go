@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -445,50 +446,13 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) err
 
 // AddAudit appends an entry; a zero Time is now.
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.UnixMicro(), e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
-		return fmt.Errorf("sqlitestore: add audit: %w", err)
-	}
-	return nil
+	return named(auditsql.Add(ctx, s.db(), e))
 }
 
 // ListAudit returns entries newest first.
 func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if q.Actor != "" {
-		where = append(where, "actor = ?")
-		args = append(args, q.Actor)
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, listLimit(q.Limit))
-	out, err := sqlkit.Query(ctx, s.read, query, args, func(rows *sql.Rows) (store.AuditEntry, error) {
-		var (
-			e store.AuditEntry
-			t int64
-		)
-		err := rows.Scan(&e.ID, &t, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
-		e.Time = time.UnixMicro(t).UTC()
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	return out, nil
+	out, err := auditsql.List(ctx, s.db(), q)
+	return out, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.

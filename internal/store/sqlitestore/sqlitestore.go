@@ -412,3 +412,11 @@ var _ store.Store = (*Store)(nil)
 func (s *Store) db() sqlkit.DB {
 	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey}
 }
+
+// named prefixes an error of the shared layer with the store's name.
+func named(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlitestore: %w", err)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // A Row is one row of a query's answer, as database/sql's *sql.Row and
@@ -23,6 +25,8 @@ type DB interface {
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 	// QueryRow runs a query that selects one row.
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Each runs a query and calls fn for every row.
+	Each(ctx context.Context, query string, args []any, fn func(Row) error) error
 	// Tx runs fn in a write transaction and commits it when fn returns
 	// nil; fn's DB runs everything in the transaction (and has no Tx of
 	// its own).
@@ -53,6 +57,11 @@ func (d SQLDB) Exec(ctx context.Context, query string, args ...any) (int64, erro
 // QueryRow runs a query on the readers.
 func (d SQLDB) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return d.Read.QueryRowContext(ctx, d.Dial.Rebind(query), args...)
+}
+
+// Each runs a query on the readers and calls fn for every row.
+func (d SQLDB) Each(ctx context.Context, query string, args []any, fn func(Row) error) error {
+	return Each(ctx, d.Read, d.Dial.Rebind(query), args, func(rows *sql.Rows) error { return fn(rows) })
 }
 
 // Tx runs fn in a transaction on the writer.
@@ -87,6 +96,10 @@ func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return t.tx.QueryRowContext(ctx, t.db.Dial.Rebind(query), args...)
 }
 
+func (t sqlTx) Each(ctx context.Context, query string, args []any, fn func(Row) error) error {
+	return Each(ctx, t.tx, t.db.Dial.Rebind(query), args, func(rows *sql.Rows) error { return fn(rows) })
+}
+
 func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }
 
 func (t sqlTx) IsForeignKey(err error) bool { return t.db.ForeignKey(err) }
@@ -96,4 +109,43 @@ func affected(res sql.Result, err error) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// All runs a query on db and collects its rows with scan; no rows is a nil
+// slice.
+func All[T any](ctx context.Context, db DB, query string, args []any, scan func(Row) (T, error)) ([]T, error) {
+	var out []T
+	err := db.Each(ctx, query, args, func(row Row) error {
+		v, err := scan(row)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Time returns a scan destination that sets *t from a time column of
+// either store: Unix microseconds in SQLite, a timestamptz in PostgreSQL,
+// always in UTC; NULL is the zero time.
+func Time(t *time.Time) sql.Scanner { return timeDest{t} }
+
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(v).UTC()
+	case time.Time:
+		*d.t = v.UTC()
+	default:
+		return fmt.Errorf("sqlkit: time from %T", src)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package sqlkit
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestSQLDBTx(t *testing.T) {
@@ -31,5 +32,21 @@ func TestSQLDBTx(t *testing.T) {
 	}
 	if err := db.Tx(ctx, func(tx DB) error { _, err := tx.Exec(ctx, `DELETE FROM t WHERE n = ?`, 3); return err }); err != nil || count() != 2 {
 		t.Errorf("a committed transaction: %v, %d rows; want 2", err, count())
+	}
+}
+
+func TestTimeScansBothRepresentations(t *testing.T) {
+	want := time.Date(2026, 12, 3, 1, 0, 0, 7000, time.UTC)
+	var got time.Time
+	for _, src := range []any{want.UnixMicro(), want.In(time.FixedZone("CET", 3600))} {
+		if err := Time(&got).Scan(src); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("from %T: %v, %v; want %v", src, got, err, want)
+		}
+	}
+	if err := Time(&got).Scan(nil); err != nil || !got.IsZero() {
+		t.Errorf("from NULL: %v, %v; want the zero time", got, err)
+	}
+	if err := Time(&got).Scan("yesterday"); err == nil {
+		t.Error("a string scanned as a time")
 	}
 }
