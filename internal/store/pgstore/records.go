@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
 
 // AddDeadLetters stores letters in one statement.
@@ -337,65 +338,30 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error 
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	if t.Created.IsZero() {
-		t.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		t.UserID, t.Name, t.Hash, t.Created, nullTime(t.LastUsed)).Scan(&t.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create API token: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create API token: %w", err)
-	}
-	return nil
-}
-
-const tokenColumns = `id, user_id, name, hash, created, last_used`
-
-func scanToken(row pgx.Row) (store.APIToken, error) {
-	var (
-		t        store.APIToken
-		lastUsed pgtype.Timestamptz
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Created, &lastUsed); err != nil {
-		return store.APIToken{}, err
-	}
-	t.Created = t.Created.UTC()
-	t.LastUsed = fromNullTime(lastUsed)
-	return t, nil
+	return named(tokensql.Create(ctx, s.db(), t))
 }
 
 // GetAPITokenByHash finds a token by the hash of its value.
 func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash))
-	return t, notFound(err, "get API token")
+	t, err := tokensql.GetByHash(ctx, s.db(), hash)
+	return t, named(err)
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
-	}
-	return out, nil
+	out, err := tokensql.List(ctx, s.db(), userID)
+	return out, named(err)
 }
 
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID)
-	return affectedOne(tag, err, "delete API token")
+	return named(tokensql.Delete(ctx, s.db(), userID, id))
 }
 
 // TouchAPIToken records when a token was last used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, when, id)
-	return affectedOne(tag, err, "touch API token")
+	return named(tokensql.Touch(ctx, s.db(), id, when))
 }
 
 // AddAudit appends an entry; a zero Time is now.

@@ -32,6 +32,12 @@ func (d pgDB) Exec(ctx context.Context, query string, args ...any) (int64, error
 	return tag.RowsAffected(), err
 }
 
+func (d pgDB) Insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := d.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
 func (d pgDB) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
 	query = sqlkit.Postgres.Rebind(query)
 	if d.tx != nil {
@@ -79,6 +85,8 @@ func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
 }
 
 func (d pgDB) IsForeignKey(err error) bool { return isForeignKey(err) }
+
+func (d pgDB) IsUnique(err error) bool { return isUnique(err) }
 
 // named prefixes an error of the shared layer with the store's name.
 func named(err error) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
 
 // AddDeadLetters stores letters in one transaction.
@@ -382,66 +383,30 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error 
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	if t.Created.IsZero() {
-		t.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES (?, ?, ?, ?, ?)`,
-		t.UserID, t.Name, t.Hash, t.Created.UnixMicro(), micros(t.LastUsed))
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create API token: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create API token: %w", err)
-	}
-	if t.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlitestore: create API token: %w", err)
-	}
-	return nil
-}
-
-const tokenColumns = `id, user_id, name, hash, created, last_used`
-
-func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
-	var (
-		t        store.APIToken
-		created  int64
-		lastUsed sql.NullInt64
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &created, &lastUsed); err != nil {
-		return store.APIToken{}, err
-	}
-	t.Created = time.UnixMicro(created).UTC()
-	t.LastUsed = fromMicros(lastUsed)
-	return t, nil
+	return named(tokensql.Create(ctx, s.db(), t))
 }
 
 // GetAPITokenByHash finds a token by the hash of its value.
 func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
-	return t, notFound(err, "get API token")
+	t, err := tokensql.GetByHash(ctx, s.db(), hash)
+	return t, named(err)
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	out, err := sqlkit.Query(ctx, s.read, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, []any{userID},
-		func(rows *sql.Rows) (store.APIToken, error) { return scanToken(rows) })
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-	}
-	return out, nil
+	out, err := tokensql.List(ctx, s.db(), userID)
+	return out, named(err)
 }
 
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
-	return affectedOne(res, err, "delete API token")
+	return named(tokensql.Delete(ctx, s.db(), userID, id))
 }
 
 // TouchAPIToken records when a token was last used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, when.UnixMicro(), id)
-	return affectedOne(res, err, "touch API token")
+	return named(tokensql.Touch(ctx, s.db(), id, when))
 }
 
 // AddAudit appends an entry; a zero Time is now.

@@ -410,7 +410,7 @@ var _ store.Store = (*Store)(nil)
 // db returns the store as a sqlkit.DB, for the queries written once on the
 // shared layer.
 func (s *Store) db() sqlkit.DB {
-	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey}
+	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey, Unique: isUnique}
 }
 
 // named prefixes an error of the shared layer with the store's name.

@@ -23,6 +23,10 @@ type DB interface {
 	Dialect() Dialect
 	// Exec runs a statement and returns how many rows it affected.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Insert runs an INSERT into a table whose key is an id column and
+	// returns the id of the row it made (SQLite's last insert id,
+	// PostgreSQL's RETURNING id).
+	Insert(ctx context.Context, query string, args ...any) (int64, error)
 	// QueryRow runs a query that selects one row.
 	QueryRow(ctx context.Context, query string, args ...any) Row
 	// Each runs a query and calls fn for every row.
@@ -33,6 +37,9 @@ type DB interface {
 	Tx(ctx context.Context, fn func(DB) error) error
 	// IsForeignKey reports whether err is a foreign key violation.
 	IsForeignKey(err error) bool
+	// IsUnique reports whether err is a unique (or primary key)
+	// violation.
+	IsUnique(err error) bool
 }
 
 // ErrNestedTx is what Tx returns inside a transaction.
@@ -44,6 +51,7 @@ type SQLDB struct {
 	Write, Read *sql.DB
 	Dial        Dialect
 	ForeignKey  func(error) bool
+	Unique      func(error) bool
 }
 
 // Dialect is the database's dialect.
@@ -52,6 +60,11 @@ func (d SQLDB) Dialect() Dialect { return d.Dial }
 // Exec runs a statement on the writer.
 func (d SQLDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return affected(d.Write.ExecContext(ctx, d.Dial.Rebind(query), args...))
+}
+
+// Insert runs an INSERT on the writer and returns the last insert id.
+func (d SQLDB) Insert(ctx context.Context, query string, args ...any) (int64, error) {
+	return lastID(d.Write.ExecContext(ctx, d.Dial.Rebind(query), args...))
 }
 
 // QueryRow runs a query on the readers.
@@ -80,6 +93,9 @@ func (d SQLDB) Tx(ctx context.Context, fn func(DB) error) error {
 // IsForeignKey reports whether err is a foreign key violation.
 func (d SQLDB) IsForeignKey(err error) bool { return d.ForeignKey(err) }
 
+// IsUnique reports whether err is a unique violation.
+func (d SQLDB) IsUnique(err error) bool { return d.Unique(err) }
+
 // sqlTx is SQLDB inside a transaction.
 type sqlTx struct {
 	tx *sql.Tx
@@ -90,6 +106,10 @@ func (t sqlTx) Dialect() Dialect { return t.db.Dial }
 
 func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return affected(t.tx.ExecContext(ctx, t.db.Dial.Rebind(query), args...))
+}
+
+func (t sqlTx) Insert(ctx context.Context, query string, args ...any) (int64, error) {
+	return lastID(t.tx.ExecContext(ctx, t.db.Dial.Rebind(query), args...))
 }
 
 func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
@@ -103,6 +123,15 @@ func (t sqlTx) Each(ctx context.Context, query string, args []any, fn func(Row) 
 func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }
 
 func (t sqlTx) IsForeignKey(err error) bool { return t.db.ForeignKey(err) }
+
+func (t sqlTx) IsUnique(err error) bool { return t.db.Unique(err) }
+
+func lastID(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
 
 func affected(res sql.Result, err error) (int64, error) {
 	if err != nil {

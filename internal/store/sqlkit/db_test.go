@@ -8,7 +8,7 @@ import (
 
 func TestSQLDBTx(t *testing.T) {
 	mem := memoryDB(t)
-	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }}
+	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }, Unique: func(error) bool { return false }}
 	ctx := t.Context()
 	count := func() int {
 		var n int

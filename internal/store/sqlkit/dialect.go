@@ -80,6 +80,14 @@ func (d Dialect) Time(t time.Time) any {
 	return t
 }
 
+// NullTime returns t as the dialect stores it, the zero time as NULL.
+func (d Dialect) NullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.Time(t)
+}
+
 // Args collects the parameters of a query as it is built and hands out
 // their placeholders.
 type Args struct {

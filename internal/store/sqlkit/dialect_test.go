@@ -42,4 +42,7 @@ func TestTime(t *testing.T) {
 	if got := Postgres.Time(when); got != when {
 		t.Errorf("Postgres: %v", got)
 	}
+	if SQLite.NullTime(time.Time{}) != nil || Postgres.NullTime(time.Time{}) != nil || SQLite.NullTime(when) != when.UnixMicro() {
+		t.Error("NullTime: the zero time is not NULL, or another is not the time")
+	}
 }
