@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/changerequestsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -552,50 +553,19 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // AddChangeRequest stores r; it sets r.ID and r.Created (when zero).
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
-	if r.Created.IsZero() {
-		r.Created = store.RecordTime()
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO change_requests (org_id, user_id, actor, text, created, done) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.OrgID, r.UserID, r.Actor, r.Text, r.Created.UnixMicro(), r.Done)
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: add change request: organisation %d: %w", r.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add change request: %w", err)
-	}
-	if r.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlitestore: add change request: %w", err)
-	}
-	return nil
+	return named(changerequestsql.Add(ctx, s.db(), r))
 }
 
 // ListChangeRequests returns an organisation's requests (orgID 0: every
 // organisation's), newest first.
 func (s *Store) ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, org_id, user_id, actor, text, created, done FROM change_requests
-		WHERE (? = 0 OR org_id = ?) AND (? OR NOT done) ORDER BY id DESC`, orgID, orgID, includeDone)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list change requests: %w", err)
-	}
-	out, err := sqlkit.Collect(rows, func(rows *sql.Rows) (store.ChangeRequest, error) {
-		var (
-			r       store.ChangeRequest
-			created int64
-		)
-		err := rows.Scan(&r.ID, &r.OrgID, &r.UserID, &r.Actor, &r.Text, &created, &r.Done)
-		r.Created = time.UnixMicro(created).UTC()
-		return r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list change requests: %w", err)
-	}
-	return out, nil
+	out, err := changerequestsql.List(ctx, s.db(), orgID, includeDone)
+	return out, named(err)
 }
 
 // MarkChangeRequestDone records that the team handled request id.
 func (s *Store) MarkChangeRequestDone(ctx context.Context, id int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE change_requests SET done = 1 WHERE id = ?`, id)
-	return affectedOne(res, err, fmt.Sprintf("mark change request %d done", id))
+	return named(changerequestsql.MarkDone(ctx, s.db(), id))
 }
 
 var _ store.Constituency = (*Store)(nil)

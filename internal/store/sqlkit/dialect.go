@@ -19,7 +19,8 @@ import (
 //
 // Upserts need no dialect: both take INSERT … ON CONFLICT (…) DO UPDATE SET
 // c = excluded.c. Booleans are bound as Go bools on both (SQLite stores
-// them as 0 and 1); a literal in a query is still spelled per store
+// them as 0 and 1), and TRUE and FALSE are literals both know (SQLite
+// since 3.23); queries not yet shared still spell them per store
 // ("retried = 0" against "NOT retried").
 type Dialect struct {
 	name     string
