@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/statesql"
 	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
 
@@ -377,34 +378,18 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM state WHERE key = $1`, key).Scan(&v); err != nil {
-		return nil, notFound(err, "get state "+key)
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	v, err := statesql.Get(ctx, s.db(), key)
+	return v, named(err)
 }
 
 // PutState sets key to value.
 func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
-	if value == nil {
-		value = []byte{}
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO state (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("pgstore: put state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Put(ctx, s.db(), key, value))
 }
 
 // DeleteState removes key; removing a missing key is not an error.
 func (s *Store) DeleteState(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM state WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("pgstore: delete state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Delete(ctx, s.db(), key))
 }
 
 // ListState returns every entry whose key starts with prefix.

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/statesql"
 	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
 
@@ -422,35 +423,18 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
-	if err != nil {
-		return nil, notFound(err, "get state "+key)
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	v, err := statesql.Get(ctx, s.db(), key)
+	return v, named(err)
 }
 
 // PutState sets key to value.
 func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
-	if value == nil {
-		value = []byte{}
-	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("sqlitestore: put state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Put(ctx, s.db(), key, value))
 }
 
 // DeleteState removes key; removing a missing key is not an error.
 func (s *Store) DeleteState(ctx context.Context, key string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM state WHERE key = ?`, key); err != nil {
-		return fmt.Errorf("sqlitestore: delete state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Delete(ctx, s.db(), key))
 }
 
 // ListState returns every entry whose key starts with prefix.
