@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/sessionsql"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
@@ -286,55 +287,28 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	created := sess.Created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES ($1, $2, $3, $4, $5)`,
-		sess.IDHash, sess.UserID, sess.CSRFToken, created, sess.Expires)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create session: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create session: %w", err)
-	}
-	return nil
+	return named(sessionsql.Create(ctx, s.db(), sess))
 }
 
 // GetSession returns the session as stored; callers check Expires.
 func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	var sess store.Session
-	err := s.pool.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = $1`, idHash).
-		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &sess.Created, &sess.Expires)
-	if err != nil {
-		return store.Session{}, notFound(err, "get session")
-	}
-	sess.Created, sess.Expires = sess.Created.UTC(), sess.Expires.UTC()
-	return sess, nil
+	sess, err := sessionsql.Get(ctx, s.db(), idHash)
+	return sess, named(err)
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
-		return fmt.Errorf("pgstore: delete session: %w", err)
-	}
-	return nil
+	return named(sessionsql.Delete(ctx, s.db(), idHash))
 }
 
 // DeleteUserSessions logs a user out everywhere.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("pgstore: delete user sessions: %w", err)
-	}
-	return nil
+	return named(sessionsql.DeleteUser(ctx, s.db(), userID))
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires < $1`, now); err != nil {
-		return fmt.Errorf("pgstore: delete expired sessions: %w", err)
-	}
-	return nil
+	return named(sessionsql.DeleteExpired(ctx, s.db(), now))
 }
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/sessionsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 	"github.com/vigil-cert/vigil/internal/store/tokensql"
@@ -327,59 +328,28 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	created := sess.Created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
-		sess.IDHash, sess.UserID, sess.CSRFToken, created.UnixMicro(), sess.Expires.UnixMicro())
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create session: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create session: %w", err)
-	}
-	return nil
+	return named(sessionsql.Create(ctx, s.db(), sess))
 }
 
 // GetSession returns the session as stored; callers check Expires.
 func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	var (
-		sess             store.Session
-		created, expires int64
-	)
-	err := s.read.QueryRowContext(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
-		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &created, &expires)
-	if err != nil {
-		return store.Session{}, notFound(err, "get session")
-	}
-	sess.Created = time.UnixMicro(created).UTC()
-	sess.Expires = time.UnixMicro(expires).UTC()
-	return sess, nil
+	sess, err := sessionsql.Get(ctx, s.db(), idHash)
+	return sess, named(err)
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
-		return fmt.Errorf("sqlitestore: delete session: %w", err)
-	}
-	return nil
+	return named(sessionsql.Delete(ctx, s.db(), idHash))
 }
 
 // DeleteUserSessions logs a user out everywhere.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("sqlitestore: delete user sessions: %w", err)
-	}
-	return nil
+	return named(sessionsql.DeleteUser(ctx, s.db(), userID))
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires < ?`, now.UnixMicro()); err != nil {
-		return fmt.Errorf("sqlitestore: delete expired sessions: %w", err)
-	}
-	return nil
+	return named(sessionsql.DeleteExpired(ctx, s.db(), now))
 }
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
