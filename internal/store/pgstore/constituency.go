@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/store/changerequestsql"
+	"github.com/vigil-cert/vigil/internal/store/constituencysql"
 )
 
 // querier is what reading and writing an organisation needs: the pool or
@@ -545,19 +545,19 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // AddChangeRequest stores r; it sets r.ID and r.Created (when zero).
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
-	return named(changerequestsql.Add(ctx, s.db(), r))
+	return named(constituencysql.AddChangeRequest(ctx, s.db(), r))
 }
 
 // ListChangeRequests returns an organisation's requests (orgID 0: every
 // organisation's), newest first.
 func (s *Store) ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
-	out, err := changerequestsql.List(ctx, s.db(), orgID, includeDone)
+	out, err := constituencysql.ListChangeRequests(ctx, s.db(), orgID, includeDone)
 	return out, named(err)
 }
 
 // MarkChangeRequestDone records that the team handled request id.
 func (s *Store) MarkChangeRequestDone(ctx context.Context, id int64) error {
-	return named(changerequestsql.MarkDone(ctx, s.db(), id))
+	return named(constituencysql.MarkChangeRequestDone(ctx, s.db(), id))
 }
 
 var _ store.Constituency = (*Store)(nil)

@@ -12,9 +12,8 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
-	"github.com/vigil-cert/vigil/internal/store/sessionsql"
+	"github.com/vigil-cert/vigil/internal/store/authsql"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
-	"github.com/vigil-cert/vigil/internal/store/tokensql"
 )
 
 // AddDeadLetters stores letters in one statement.
@@ -287,56 +286,56 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	return named(sessionsql.Create(ctx, s.db(), sess))
+	return named(authsql.CreateSession(ctx, s.db(), sess))
 }
 
 // GetSession returns the session as stored; callers check Expires.
 func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	sess, err := sessionsql.Get(ctx, s.db(), idHash)
+	sess, err := authsql.GetSession(ctx, s.db(), idHash)
 	return sess, named(err)
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	return named(sessionsql.Delete(ctx, s.db(), idHash))
+	return named(authsql.DeleteSession(ctx, s.db(), idHash))
 }
 
 // DeleteUserSessions logs a user out everywhere.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	return named(sessionsql.DeleteUser(ctx, s.db(), userID))
+	return named(authsql.DeleteUserSessions(ctx, s.db(), userID))
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	return named(sessionsql.DeleteExpired(ctx, s.db(), now))
+	return named(authsql.DeleteExpiredSessions(ctx, s.db(), now))
 }
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	return named(tokensql.Create(ctx, s.db(), t))
+	return named(authsql.CreateToken(ctx, s.db(), t))
 }
 
 // GetAPITokenByHash finds a token by the hash of its value.
 func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := tokensql.GetByHash(ctx, s.db(), hash)
+	t, err := authsql.GetTokenByHash(ctx, s.db(), hash)
 	return t, named(err)
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	out, err := tokensql.List(ctx, s.db(), userID)
+	out, err := authsql.ListTokens(ctx, s.db(), userID)
 	return out, named(err)
 }
 
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	return named(tokensql.Delete(ctx, s.db(), userID, id))
+	return named(authsql.DeleteToken(ctx, s.db(), userID, id))
 }
 
 // TouchAPIToken records when a token was last used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	return named(tokensql.Touch(ctx, s.db(), id, when))
+	return named(authsql.TouchToken(ctx, s.db(), id, when))
 }
 
 // AddAudit appends an entry; a zero Time is now.

@@ -1,7 +1,6 @@
-// Package sessionsql keeps the console's login sessions, written once on
-// sqlkit.DB for both stores. Errors name the operation; the store
-// prefixes its name.
-package sessionsql
+package authsql
+
+// The console's login sessions.
 
 import (
 	"context"
@@ -14,9 +13,9 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-// Create stores a session; a zero Created is now. ErrConflict when its id
+// CreateSession stores a session; a zero Created is now. ErrConflict when its id
 // is taken.
-func Create(ctx context.Context, db sqlkit.DB, sess store.Session) error {
+func CreateSession(ctx context.Context, db sqlkit.DB, sess store.Session) error {
 	created := sess.Created
 	if created.IsZero() {
 		created = time.Now()
@@ -33,9 +32,9 @@ func Create(ctx context.Context, db sqlkit.DB, sess store.Session) error {
 	return nil
 }
 
-// Get returns the session as stored (callers check Expires); ErrNotFound
+// GetSession returns the session as stored (callers check Expires); ErrNotFound
 // when there is none.
-func Get(ctx context.Context, db sqlkit.DB, idHash []byte) (store.Session, error) {
+func GetSession(ctx context.Context, db sqlkit.DB, idHash []byte) (store.Session, error) {
 	var sess store.Session
 	err := db.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
 		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, sqlkit.Time(&sess.Created), sqlkit.Time(&sess.Expires))
@@ -48,24 +47,24 @@ func Get(ctx context.Context, db sqlkit.DB, idHash []byte) (store.Session, error
 	return sess, nil
 }
 
-// Delete removes one session; deleting a missing one is not an error.
-func Delete(ctx context.Context, db sqlkit.DB, idHash []byte) error {
+// DeleteSession removes one session; deleting a missing one is not an error.
+func DeleteSession(ctx context.Context, db sqlkit.DB, idHash []byte) error {
 	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
-// DeleteUser logs a user out everywhere.
-func DeleteUser(ctx context.Context, db sqlkit.DB, userID int64) error {
+// DeleteUserSessions logs a user out everywhere.
+func DeleteUserSessions(ctx context.Context, db sqlkit.DB, userID int64) error {
 	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete user sessions: %w", err)
 	}
 	return nil
 }
 
-// DeleteExpired removes the sessions that expired before now.
-func DeleteExpired(ctx context.Context, db sqlkit.DB, now time.Time) error {
+// DeleteExpiredSessions removes the sessions that expired before now.
+func DeleteExpiredSessions(ctx context.Context, db sqlkit.DB, now time.Time) error {
 	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires < ?`, db.Dialect().Time(now)); err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -1,6 +1,6 @@
-// Package tokensql keeps the API tokens, written once on sqlkit.DB for
-// both stores. Errors name the operation; the store prefixes its name.
-package tokensql
+package authsql
+
+// The API tokens.
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-const columns = `id, user_id, name, hash, created, last_used`
+const tokenColumns = `id, user_id, name, hash, created, last_used`
 
-func scan(row sqlkit.Row) (store.APIToken, error) {
+func scanToken(row sqlkit.Row) (store.APIToken, error) {
 	var t store.APIToken
 	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, sqlkit.Time(&t.Created), sqlkit.Time(&t.LastUsed)); err != nil {
 		return store.APIToken{}, err
@@ -23,9 +23,9 @@ func scan(row sqlkit.Row) (store.APIToken, error) {
 	return t, nil
 }
 
-// Create stores a token; it sets t.ID, and t.Created when it is zero.
+// CreateToken stores a token; it sets t.ID, and t.Created when it is zero.
 // ErrConflict when the hash is taken.
-func Create(ctx context.Context, db sqlkit.DB, t *store.APIToken) error {
+func CreateToken(ctx context.Context, db sqlkit.DB, t *store.APIToken) error {
 	if t.Created.IsZero() {
 		t.Created = time.Now().UTC().Truncate(time.Microsecond)
 	}
@@ -42,10 +42,10 @@ func Create(ctx context.Context, db sqlkit.DB, t *store.APIToken) error {
 	return nil
 }
 
-// GetByHash finds a token by the hash of its value; ErrNotFound when
+// GetTokenByHash finds a token by the hash of its value; ErrNotFound when
 // there is none.
-func GetByHash(ctx context.Context, db sqlkit.DB, hash []byte) (store.APIToken, error) {
-	t, err := scan(db.QueryRow(ctx, `SELECT `+columns+` FROM api_tokens WHERE hash = ?`, hash))
+func GetTokenByHash(ctx context.Context, db sqlkit.DB, hash []byte) (store.APIToken, error) {
+	t, err := scanToken(db.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
 	switch {
 	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
 		return t, fmt.Errorf("get API token: %w", store.ErrNotFound)
@@ -55,31 +55,31 @@ func GetByHash(ctx context.Context, db sqlkit.DB, hash []byte) (store.APIToken, 
 	return t, nil
 }
 
-// List returns a user's tokens, oldest first.
-func List(ctx context.Context, db sqlkit.DB, userID int64) ([]store.APIToken, error) {
-	out, err := sqlkit.All(ctx, db, `SELECT `+columns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, []any{userID}, scan)
+// ListTokens returns a user's tokens, oldest first.
+func ListTokens(ctx context.Context, db sqlkit.DB, userID int64) ([]store.APIToken, error) {
+	out, err := sqlkit.All(ctx, db, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, []any{userID}, scanToken)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
 	return out, nil
 }
 
-// Delete removes one of a user's tokens; ErrNotFound when the user has no
+// DeleteToken removes one of a user's tokens; ErrNotFound when the user has no
 // such token.
-func Delete(ctx context.Context, db sqlkit.DB, userID, id int64) error {
+func DeleteToken(ctx context.Context, db sqlkit.DB, userID, id int64) error {
 	n, err := db.Exec(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
-	return one(n, err, "delete API token")
+	return affectedOne(n, err, "delete API token")
 }
 
-// Touch records when a token was last used; ErrNotFound when there is no
+// TouchToken records when a token was last used; ErrNotFound when there is no
 // token id.
-func Touch(ctx context.Context, db sqlkit.DB, id int64, when time.Time) error {
+func TouchToken(ctx context.Context, db sqlkit.DB, id int64, when time.Time) error {
 	n, err := db.Exec(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, db.Dialect().Time(when), id)
-	return one(n, err, "touch API token")
+	return affectedOne(n, err, "touch API token")
 }
 
-// one reports ErrNotFound when a statement affected no row.
-func one(n int64, err error, what string) error {
+// affectedOne reports ErrNotFound when a statement affected no row.
+func affectedOne(n int64, err error, what string) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("%s: %w", what, err)

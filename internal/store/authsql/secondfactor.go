@@ -1,7 +1,7 @@
-// Package secondfactorsql keeps the second factor's data (the last
-// accepted TOTP step, the recovery codes), written once on sqlkit.DB for
-// both stores. Errors name the operation; the store prefixes its name.
-package secondfactorsql
+package authsql
+
+// The second factor's data: the last accepted TOTP step, the recovery
+// codes.
 
 import (
 	"context"

@@ -1,7 +1,6 @@
-// Package changerequestsql keeps the change requests organisations send
-// about their own records, written once on sqlkit.DB for both stores.
-// Errors name the operation; the store prefixes its name.
-package changerequestsql
+package constituencysql
+
+// The change requests organisations send about their own records.
 
 import (
 	"context"
@@ -11,9 +10,9 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-// Add stores r; it sets r.ID, and r.Created when it is zero. ErrNotFound
+// AddChangeRequest stores r; it sets r.ID, and r.Created when it is zero. ErrNotFound
 // when r.OrgID names no organisation.
-func Add(ctx context.Context, db sqlkit.DB, r *store.ChangeRequest) error {
+func AddChangeRequest(ctx context.Context, db sqlkit.DB, r *store.ChangeRequest) error {
 	if r.Created.IsZero() {
 		r.Created = store.RecordTime()
 	}
@@ -29,9 +28,9 @@ func Add(ctx context.Context, db sqlkit.DB, r *store.ChangeRequest) error {
 	return nil
 }
 
-// List returns an organisation's requests (orgID 0: every organisation's),
+// ListChangeRequests returns an organisation's requests (orgID 0: every organisation's),
 // newest first; the handled ones only when includeDone.
-func List(ctx context.Context, db sqlkit.DB, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
+func ListChangeRequests(ctx context.Context, db sqlkit.DB, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
 	out, err := sqlkit.All(ctx, db, `SELECT id, org_id, user_id, actor, text, created, done FROM change_requests
 		WHERE (? = 0 OR org_id = ?) AND (? OR NOT done) ORDER BY id DESC`, []any{orgID, orgID, includeDone},
 		func(row sqlkit.Row) (store.ChangeRequest, error) {
@@ -45,9 +44,9 @@ func List(ctx context.Context, db sqlkit.DB, orgID int64, includeDone bool) ([]s
 	return out, nil
 }
 
-// MarkDone records that the team handled request id; ErrNotFound when
+// MarkChangeRequestDone records that the team handled request id; ErrNotFound when
 // there is none. (TRUE is a literal both databases know.)
-func MarkDone(ctx context.Context, db sqlkit.DB, id int64) error {
+func MarkChangeRequestDone(ctx context.Context, db sqlkit.DB, id int64) error {
 	n, err := db.Exec(ctx, `UPDATE change_requests SET done = TRUE WHERE id = ?`, id)
 	what := fmt.Sprintf("mark change request %d done", id)
 	switch {
