@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -187,101 +186,41 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, coalesce(org_id, 0)`
-
-func scanUser(row pgx.Row) (store.User, error) {
-	var (
-		u    store.User
-		role string
-	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &u.Created, &u.OrgID); err != nil {
-		return store.User{}, err
-	}
-	u.Role = store.Role(role)
-	u.Created = u.Created.UTC()
-	return u, nil
-}
-
 // CreateUser adds an account; ErrConflict when the name is taken,
 // ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	if u.Created.IsZero() {
-		u.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created, nullInt8(u.OrgID)).Scan(&u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create user %q: %w", u.Name, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("pgstore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create user %q: %w", u.Name, err)
-	}
-	return nil
+	return named(authsql.CreateUser(ctx, s.db(), u))
 }
 
 // GetUser returns the account with id.
 func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUser(ctx, s.db(), id)
+	return u, named(err)
 }
 
 // GetUserByName returns the account with the login name.
 func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUserByName(ctx, s.db(), name)
+	return u, named(err)
 }
 
 // ListUsers returns every account by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list users: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.User, error) { return scanUser(row) })
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list users: %w", err)
-	}
-	return out, nil
+	out, err := authsql.ListUsers(ctx, s.db())
+	return out, named(err)
 }
 
 // UpdateUser replaces the account with u.ID (its creation time is kept).
 // ErrNotFound when there is no such account or u.OrgID names no
 // organisation.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4,
-		totp_secret = $5, language = $6, disabled = $7, org_id = $8 WHERE id = $9`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt8(u.OrgID), u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: update user %d: %w", u.ID, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("pgstore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
-	}
-	return affectedOne(tag, err, "update user")
-}
-
-// affectedOne turns "no row changed" into store.ErrNotFound.
-func affectedOne(tag pgconn.CommandTag, err error, what string) error {
-	if err != nil {
-		return fmt.Errorf("pgstore: %s: %w", what, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
+	return named(authsql.UpdateUser(ctx, s.db(), u))
 }
 
 // CountUsers returns the number of accounts.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("pgstore: count users: %w", err)
-	}
-	return n, nil
+	n, err := authsql.CountUsers(ctx, s.db())
+	return n, named(err)
 }
 
 // CreateSession stores a session.

@@ -209,59 +209,41 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, org_id`
-
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var (
-		u       store.User
-		role    string
-		created int64
-		orgID   sql.NullInt64
-	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &created, &orgID); err != nil {
-		return store.User{}, err
-	}
-	u.OrgID = orgID.Int64
-	u.Role = store.Role(role)
-	u.Created = time.UnixMicro(created).UTC()
-	return u, nil
-}
-
 // CreateUser adds an account; ErrConflict when the name is taken,
 // ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	if u.Created.IsZero() {
-		u.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created.UnixMicro(), nullInt(u.OrgID))
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
-	}
-	u.ID, err = res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
-	}
-	return nil
+	return named(authsql.CreateUser(ctx, s.db(), u))
 }
 
 // GetUser returns the account with id.
 func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUser(ctx, s.db(), id)
+	return u, named(err)
 }
 
 // GetUserByName returns the account with the login name.
 func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUserByName(ctx, s.db(), name)
+	return u, named(err)
+}
+
+// ListUsers returns every account by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	out, err := authsql.ListUsers(ctx, s.db())
+	return out, named(err)
+}
+
+// UpdateUser replaces the account with u.ID (its creation time is kept).
+// ErrNotFound when there is no such account or u.OrgID names no
+// organisation.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	return named(authsql.UpdateUser(ctx, s.db(), u))
+}
+
+// CountUsers returns the number of accounts.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	n, err := authsql.CountUsers(ctx, s.db())
+	return n, named(err)
 }
 
 // notFound maps sql.ErrNoRows to store.ErrNotFound and wraps other errors.
@@ -273,32 +255,6 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", what, err)
-}
-
-// ListUsers returns every account by name.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	out, err := sqlkit.Query(ctx, s.read, `SELECT `+userColumns+` FROM users ORDER BY name`, nil,
-		func(rows *sql.Rows) (store.User, error) { return scanUser(rows) })
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	return out, nil
-}
-
-// UpdateUser replaces the account with u.ID (its creation time is kept).
-// ErrNotFound when there is no such account or u.OrgID names no
-// organisation.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, role = ?, password_hash = ?,
-		totp_secret = ?, language = ?, disabled = ?, org_id = ? WHERE id = ?`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt(u.OrgID), u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: update user %d: %w", u.ID, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
-	}
-	return affectedOne(res, err, "update user")
 }
 
 // affectedOne turns "no row changed" into store.ErrNotFound.
@@ -314,15 +270,6 @@ func affectedOne(res sql.Result, err error, what string) error {
 		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
 	return nil
-}
-
-// CountUsers returns the number of accounts.
-func (s *Store) CountUsers(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
-	}
-	return n, nil
 }
 
 // CreateSession stores a session.

@@ -14,6 +14,8 @@ import (
 //     Args, which hands out the next placeholder;
 //   - times: SQLite keeps Unix microseconds in an INTEGER column,
 //     PostgreSQL a timestamptz (Time gives the parameter);
+//   - order: a text column sorted by its bytes needs COLLATE "C" in
+//     PostgreSQL (ByteOrder);
 //   - lists: SQLite expands "x IN (?, ?, …)", PostgreSQL binds one array,
 //     "x = ANY($1)" (In).
 //
@@ -79,6 +81,15 @@ func (d Dialect) Time(t time.Time) any {
 		return t.UnixMicro()
 	}
 	return t
+}
+
+// ByteOrder returns the ORDER BY term that sorts a text column by its
+// bytes: SQLite's default collation does, PostgreSQL's need not.
+func (d Dialect) ByteOrder(column string) string {
+	if d.numbered {
+		return column + ` COLLATE "C"`
+	}
+	return column
 }
 
 // NullTime returns t as the dialect stores it, the zero time as NULL.

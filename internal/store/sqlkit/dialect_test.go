@@ -46,3 +46,12 @@ func TestTime(t *testing.T) {
 		t.Error("NullTime: the zero time is not NULL, or another is not the time")
 	}
 }
+
+func TestByteOrder(t *testing.T) {
+	if got := SQLite.ByteOrder("name"); got != "name" {
+		t.Errorf("SQLite: %s", got)
+	}
+	if got := Postgres.ByteOrder("name"); got != `name COLLATE "C"` {
+		t.Errorf("Postgres: %s", got)
+	}
+}
