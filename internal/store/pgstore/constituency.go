@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/constituencysql"
 )
 
 // querier is what reading and writing an organisation needs: the pool or
@@ -544,44 +545,19 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // AddChangeRequest stores r; it sets r.ID and r.Created (when zero).
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
-	if r.Created.IsZero() {
-		r.Created = store.RecordTime()
-	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO change_requests (org_id, user_id, actor, text, created, done)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, r.OrgID, r.UserID, r.Actor, r.Text, r.Created, r.Done).Scan(&r.ID)
-	if isForeignKey(err) {
-		return fmt.Errorf("pgstore: add change request: organisation %d: %w", r.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: add change request: %w", err)
-	}
-	return nil
+	return named(constituencysql.AddChangeRequest(ctx, s.db(), r))
 }
 
 // ListChangeRequests returns an organisation's requests (orgID 0: every
 // organisation's), newest first.
 func (s *Store) ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, org_id, user_id, actor, text, created, done FROM change_requests
-		WHERE ($1 = 0 OR org_id = $1) AND ($2 OR NOT done) ORDER BY id DESC`, orgID, includeDone)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list change requests: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.ChangeRequest, error) {
-		var r store.ChangeRequest
-		err := row.Scan(&r.ID, &r.OrgID, &r.UserID, &r.Actor, &r.Text, &r.Created, &r.Done)
-		r.Created = r.Created.UTC()
-		return r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list change requests: %w", err)
-	}
-	return out, nil
+	out, err := constituencysql.ListChangeRequests(ctx, s.db(), orgID, includeDone)
+	return out, named(err)
 }
 
 // MarkChangeRequestDone records that the team handled request id.
 func (s *Store) MarkChangeRequestDone(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE change_requests SET done = true WHERE id = $1`, id)
-	return affectedOne(tag, err, fmt.Sprintf("mark change request %d done", id))
+	return named(constituencysql.MarkChangeRequestDone(ctx, s.db(), id))
 }
 
 var _ store.Constituency = (*Store)(nil)

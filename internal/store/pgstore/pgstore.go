@@ -7,12 +7,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 //go:embed migrations/*.sql
@@ -60,52 +58,24 @@ func (s *Store) Close() error {
 	return nil
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a version number", e.Name())
-		}
-		b, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrateLock is the advisory lock key that keeps two vigil processes
 // starting at once from applying the same migration twice.
 const migrateLock = 0x76696769 // "vigi"
 
-// Migrate applies the embedded migrations not yet recorded in
-// schema_version, all in one transaction under an advisory lock.
 // goSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction.
 var goSteps = map[int]func(context.Context, pgx.Tx) error{
 	3: migrateNotifyLayout,
 }
 
+// Migrate applies the embedded migrations not yet recorded in
+// schema_version, all in one transaction under an advisory lock.
 func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
 
 // migrateTo applies the migrations up to version (tests start from an
 // older schema with it).
 func (s *Store) migrateTo(ctx context.Context, version int) error {
-	ms, err := loadMigrations()
+	ms, err := sqlkit.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
@@ -117,41 +87,47 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
 		return fmt.Errorf("pgstore: migrate: lock: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("pgstore: migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
-		return fmt.Errorf("pgstore: migrate: %w", err)
-	}
-	var applied []migration
-	for _, m := range ms {
-		if m.version <= current || m.version > version {
-			continue
-		}
-		// Exec without arguments uses the simple protocol, which runs a
-		// script of several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("pgstore: migration %s: %w", m.name, err)
-		}
-		if step := goSteps[m.version]; step != nil {
-			if err := step(ctx, tx); err != nil {
-				return fmt.Errorf("pgstore: migration %s: %w", m.name, err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.version); err != nil {
-			return fmt.Errorf("pgstore: migration %s: %w", m.name, err)
-		}
-		applied = append(applied, m)
+	var applied []sqlkit.Migration
+	err = sqlkit.Migrate(ctx, migrator{tx}, ms, version, func(m sqlkit.Migration) { applied = append(applied, m) })
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pgstore: migrate: commit: %w", err)
 	}
 	for _, m := range applied {
-		s.log.Info("database migrated", "store", "postgres", "version", m.version, "migration", m.name)
+		s.log.Info("database migrated", "store", "postgres", "version", m.Version, "migration", m.Name)
 	}
 	return nil
+}
+
+// migrator is PostgreSQL's sqlkit.Migrator: every migration runs in the
+// one transaction that holds the advisory lock, so they commit together.
+type migrator struct{ tx pgx.Tx }
+
+func (mg migrator) Version(ctx context.Context) (int, error) {
+	if _, err := mg.tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return 0, err
+	}
+	var current int
+	err := mg.tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current)
+	return current, err
+}
+
+func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
+	// Exec without arguments uses the simple protocol, which runs a
+	// script of several statements.
+	if _, err := mg.tx.Exec(ctx, m.SQL); err != nil {
+		return err
+	}
+	if step := goSteps[m.Version]; step != nil {
+		if err := step(ctx, mg.tx); err != nil {
+			return err
+		}
+	}
+	_, err := mg.tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.Version)
+	return err
 }
 
 // isUnique reports whether err is a unique violation.

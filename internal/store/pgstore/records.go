@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
 // AddDeadLetters stores letters in one statement.
@@ -85,19 +87,12 @@ func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			feed string
-			n    int64
-		)
-		if err := rows.Scan(&feed, &n); err != nil {
-			return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
-		}
-		out[feed] = n
-	}
-	if err := rows.Err(); err != nil {
+	var (
+		feed string
+		n    int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&feed, &n}, func() error { out[feed] = n; return nil }); err != nil {
 		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
 	}
 	return out, nil
@@ -166,21 +161,18 @@ func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.
 	if err != nil {
 		return fmt.Errorf("pgstore: load dedup keys: %w", err)
 	}
-	defer rows.Close()
 	var (
 		key     []byte
 		expires time.Time
 	)
-	for rows.Next() {
-		if err := rows.Scan(&key, &expires); err != nil {
-			return fmt.Errorf("pgstore: load dedup keys: %w", err)
-		}
+	_, err = pgx.ForEachRow(rows, []any{&key, &expires}, func() error {
 		var k store.DedupKey
 		copy(k.Key[:], key)
 		k.Expires = expires.UTC()
 		fn(k)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("pgstore: load dedup keys: %w", err)
 	}
 	return nil
@@ -194,295 +186,122 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, coalesce(org_id, 0)`
-
-func scanUser(row pgx.Row) (store.User, error) {
-	var (
-		u    store.User
-		role string
-	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &u.Created, &u.OrgID); err != nil {
-		return store.User{}, err
-	}
-	u.Role = store.Role(role)
-	u.Created = u.Created.UTC()
-	return u, nil
-}
-
 // CreateUser adds an account; ErrConflict when the name is taken,
 // ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	if u.Created.IsZero() {
-		u.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created, nullInt8(u.OrgID)).Scan(&u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create user %q: %w", u.Name, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("pgstore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create user %q: %w", u.Name, err)
-	}
-	return nil
+	return named(authsql.CreateUser(ctx, s.db(), u))
 }
 
 // GetUser returns the account with id.
 func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUser(ctx, s.db(), id)
+	return u, named(err)
 }
 
 // GetUserByName returns the account with the login name.
 func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUserByName(ctx, s.db(), name)
+	return u, named(err)
 }
 
 // ListUsers returns every account by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list users: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.User, error) { return scanUser(row) })
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list users: %w", err)
-	}
-	return out, nil
+	out, err := authsql.ListUsers(ctx, s.db())
+	return out, named(err)
 }
 
 // UpdateUser replaces the account with u.ID (its creation time is kept).
 // ErrNotFound when there is no such account or u.OrgID names no
 // organisation.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4,
-		totp_secret = $5, language = $6, disabled = $7, org_id = $8 WHERE id = $9`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt8(u.OrgID), u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: update user %d: %w", u.ID, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("pgstore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
-	}
-	return affectedOne(tag, err, "update user")
-}
-
-// affectedOne turns "no row changed" into store.ErrNotFound.
-func affectedOne(tag pgconn.CommandTag, err error, what string) error {
-	if err != nil {
-		return fmt.Errorf("pgstore: %s: %w", what, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
+	return named(authsql.UpdateUser(ctx, s.db(), u))
 }
 
 // CountUsers returns the number of accounts.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("pgstore: count users: %w", err)
-	}
-	return n, nil
+	n, err := authsql.CountUsers(ctx, s.db())
+	return n, named(err)
 }
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	created := sess.Created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES ($1, $2, $3, $4, $5)`,
-		sess.IDHash, sess.UserID, sess.CSRFToken, created, sess.Expires)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create session: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create session: %w", err)
-	}
-	return nil
+	return named(authsql.CreateSession(ctx, s.db(), sess))
 }
 
 // GetSession returns the session as stored; callers check Expires.
 func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	var sess store.Session
-	err := s.pool.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = $1`, idHash).
-		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &sess.Created, &sess.Expires)
-	if err != nil {
-		return store.Session{}, notFound(err, "get session")
-	}
-	sess.Created, sess.Expires = sess.Created.UTC(), sess.Expires.UTC()
-	return sess, nil
+	sess, err := authsql.GetSession(ctx, s.db(), idHash)
+	return sess, named(err)
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
-		return fmt.Errorf("pgstore: delete session: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteSession(ctx, s.db(), idHash))
 }
 
 // DeleteUserSessions logs a user out everywhere.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("pgstore: delete user sessions: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteUserSessions(ctx, s.db(), userID))
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires < $1`, now); err != nil {
-		return fmt.Errorf("pgstore: delete expired sessions: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteExpiredSessions(ctx, s.db(), now))
 }
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	if t.Created.IsZero() {
-		t.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		t.UserID, t.Name, t.Hash, t.Created, nullTime(t.LastUsed)).Scan(&t.ID)
-	if isUnique(err) {
-		return fmt.Errorf("pgstore: create API token: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: create API token: %w", err)
-	}
-	return nil
-}
-
-const tokenColumns = `id, user_id, name, hash, created, last_used`
-
-func scanToken(row pgx.Row) (store.APIToken, error) {
-	var (
-		t        store.APIToken
-		lastUsed pgtype.Timestamptz
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Created, &lastUsed); err != nil {
-		return store.APIToken{}, err
-	}
-	t.Created = t.Created.UTC()
-	t.LastUsed = fromNullTime(lastUsed)
-	return t, nil
+	return named(authsql.CreateToken(ctx, s.db(), t))
 }
 
 // GetAPITokenByHash finds a token by the hash of its value.
 func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash))
-	return t, notFound(err, "get API token")
+	t, err := authsql.GetTokenByHash(ctx, s.db(), hash)
+	return t, named(err)
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list API tokens: %w", err)
-	}
-	return out, nil
+	out, err := authsql.ListTokens(ctx, s.db(), userID)
+	return out, named(err)
 }
 
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID)
-	return affectedOne(tag, err, "delete API token")
+	return named(authsql.DeleteToken(ctx, s.db(), userID, id))
 }
 
 // TouchAPIToken records when a token was last used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, when, id)
-	return affectedOne(tag, err, "touch API token")
+	return named(authsql.TouchToken(ctx, s.db(), id, when))
 }
 
 // AddAudit appends an entry; a zero Time is now.
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-		t, e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
-		return fmt.Errorf("pgstore: add audit: %w", err)
-	}
-	return nil
+	return named(auditsql.Add(ctx, s.db(), e))
 }
 
 // ListAudit returns entries newest first.
 func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
-	var (
-		a     args
-		where []string
-	)
-	if q.Actor != "" {
-		where = append(where, "actor = "+a.add(q.Actor))
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < "+a.add(q.BeforeID))
-	}
-	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT " + a.add(store.PageLimit(q.Limit))
-	rows, err := s.pool.Query(ctx, query, a...)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list audit: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEntry, error) {
-		var e store.AuditEntry
-		err := row.Scan(&e.ID, &e.Time, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
-		e.Time = e.Time.UTC()
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list audit: %w", err)
-	}
-	return out, nil
+	out, err := auditsql.List(ctx, s.db(), q)
+	return out, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM state WHERE key = $1`, key).Scan(&v); err != nil {
-		return nil, notFound(err, "get state "+key)
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	v, err := statesql.Get(ctx, s.db(), key)
+	return v, named(err)
 }
 
 // PutState sets key to value.
 func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
-	if value == nil {
-		value = []byte{}
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO state (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("pgstore: put state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Put(ctx, s.db(), key, value))
 }
 
 // DeleteState removes key; removing a missing key is not an error.
 func (s *Store) DeleteState(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM state WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("pgstore: delete state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Delete(ctx, s.db(), key))
 }
 
 // ListState returns every entry whose key starts with prefix.
@@ -493,22 +312,20 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
-	defer rows.Close()
 	out := map[string][]byte{}
-	for rows.Next() {
-		var (
-			k string
-			v []byte
-		)
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
-		}
+	var (
+		k string
+		v []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
 		if v == nil {
-			v = []byte{}
+			out[k] = []byte{}
+		} else {
+			out[k] = v
 		}
-		out[k] = v
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("pgstore: list state %s*: %w", prefix, err)
 	}
 	return out, nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/constituencysql"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // queryer is what reading an organisation needs: the read pool, a read
@@ -299,7 +301,7 @@ func loadOwned(ctx context.Context, q queryer, orgs []store.Organisation) error 
 	}
 	in := ` WHERE org_id IN (SELECT value FROM json_each(?))`
 	var orgID int64
-	err = eachRow(ctx, q, `SELECT org_id, prefix FROM org_networks`+in, []any{string(idList)}, func(rows *sql.Rows) error {
+	err = sqlkit.Each(ctx, q, `SELECT org_id, prefix FROM org_networks`+in, []any{string(idList)}, func(rows *sql.Rows) error {
 		var prefix string
 		if err := rows.Scan(&orgID, &prefix); err != nil {
 			return err
@@ -314,7 +316,7 @@ func loadOwned(ctx context.Context, q queryer, orgs []store.Organisation) error 
 	if err != nil {
 		return fmt.Errorf("networks: %w", err)
 	}
-	err = eachRow(ctx, q, `SELECT org_id, asn FROM org_asns`+in, []any{string(idList)}, func(rows *sql.Rows) error {
+	err = sqlkit.Each(ctx, q, `SELECT org_id, asn FROM org_asns`+in, []any{string(idList)}, func(rows *sql.Rows) error {
 		var asn int64
 		if err := rows.Scan(&orgID, &asn); err != nil {
 			return err
@@ -325,7 +327,7 @@ func loadOwned(ctx context.Context, q queryer, orgs []store.Organisation) error 
 	if err != nil {
 		return fmt.Errorf("AS numbers: %w", err)
 	}
-	err = eachRow(ctx, q, `SELECT org_id, domain FROM org_domains`+in, []any{string(idList)}, func(rows *sql.Rows) error {
+	err = sqlkit.Each(ctx, q, `SELECT org_id, domain FROM org_domains`+in, []any{string(idList)}, func(rows *sql.Rows) error {
 		var domain string
 		if err := rows.Scan(&orgID, &domain); err != nil {
 			return err
@@ -336,7 +338,7 @@ func loadOwned(ctx context.Context, q queryer, orgs []store.Organisation) error 
 	if err != nil {
 		return fmt.Errorf("domains: %w", err)
 	}
-	err = eachRow(ctx, q, `SELECT org_id, id, name, email, phone, role, pgp_key, notify FROM org_contacts`+in+
+	err = sqlkit.Each(ctx, q, `SELECT org_id, id, name, email, phone, role, pgp_key, notify FROM org_contacts`+in+
 		` ORDER BY org_id, position`, []any{string(idList)}, func(rows *sql.Rows) error {
 		var c store.Contact
 		if err := rows.Scan(&orgID, &c.ID, &c.Name, &c.Email, &c.Phone, &c.Role, &c.PGPKey, &c.Notify); err != nil {
@@ -356,21 +358,6 @@ func loadOwned(ctx context.Context, q queryer, orgs []store.Organisation) error 
 		slices.Sort(orgs[i].Domains)
 	}
 	return nil
-}
-
-// eachRow runs query and calls fn for every row.
-func eachRow(ctx context.Context, q queryer, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // closeRows closes rows read to the end and reports the error that ended
@@ -434,21 +421,9 @@ func (s *Store) ListOrganisations(ctx context.Context, q store.OrganisationQuery
 		return nil, fmt.Errorf("sqlitestore: list organisations: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+organisationColumns+` FROM organisations AS o`+where+
-		` ORDER BY o.handle LIMIT ? OFFSET ?`, args...)
+	out, err := sqlkit.Query(ctx, tx, `SELECT `+organisationColumns+` FROM organisations AS o`+where+
+		` ORDER BY o.handle LIMIT ? OFFSET ?`, args, func(rows *sql.Rows) (store.Organisation, error) { return scanOrganisation(rows) })
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list organisations: %w", err)
-	}
-	var out []store.Organisation
-	for rows.Next() {
-		o, err := scanOrganisation(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlitestore: list organisations: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("sqlitestore: list organisations: %w", err)
 	}
 	if err := loadOwned(ctx, tx, out); err != nil {
@@ -578,54 +553,19 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // AddChangeRequest stores r; it sets r.ID and r.Created (when zero).
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
-	if r.Created.IsZero() {
-		r.Created = store.RecordTime()
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO change_requests (org_id, user_id, actor, text, created, done) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.OrgID, r.UserID, r.Actor, r.Text, r.Created.UnixMicro(), r.Done)
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: add change request: organisation %d: %w", r.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add change request: %w", err)
-	}
-	if r.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlitestore: add change request: %w", err)
-	}
-	return nil
+	return named(constituencysql.AddChangeRequest(ctx, s.db(), r))
 }
 
 // ListChangeRequests returns an organisation's requests (orgID 0: every
 // organisation's), newest first.
 func (s *Store) ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, org_id, user_id, actor, text, created, done FROM change_requests
-		WHERE (? = 0 OR org_id = ?) AND (? OR NOT done) ORDER BY id DESC`, orgID, orgID, includeDone)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list change requests: %w", err)
-	}
-	defer rows.Close()
-	var out []store.ChangeRequest
-	for rows.Next() {
-		var (
-			r       store.ChangeRequest
-			created int64
-		)
-		if err := rows.Scan(&r.ID, &r.OrgID, &r.UserID, &r.Actor, &r.Text, &created, &r.Done); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list change requests: %w", err)
-		}
-		r.Created = time.UnixMicro(created).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list change requests: %w", err)
-	}
-	return out, nil
+	out, err := constituencysql.ListChangeRequests(ctx, s.db(), orgID, includeDone)
+	return out, named(err)
 }
 
 // MarkChangeRequestDone records that the team handled request id.
 func (s *Store) MarkChangeRequestDone(ctx context.Context, id int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE change_requests SET done = 1 WHERE id = ?`, id)
-	return affectedOne(res, err, fmt.Sprintf("mark change request %d done", id))
+	return named(constituencysql.MarkChangeRequestDone(ctx, s.db(), id))
 }
 
 var _ store.Constituency = (*Store)(nil)

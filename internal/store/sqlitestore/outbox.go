@@ -7,14 +7,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/outboxsql"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-// scanMessage reads messageColumns, followed by the body when withBody,
+// scanMessage reads outboxsql.MessageColumns, followed by the body when withBody,
 // followed by what more is given.
 func scanMessage(row interface{ Scan(...any) error }, withBody bool, more ...any) (store.OutboxMessage, error) {
 	var (
@@ -43,72 +44,74 @@ func scanMessage(row interface{ Scan(...any) error }, withBody bool, more ...any
 	return m, nil
 }
 
+// outboxQueries are the outbox's statements in SQLite's dialect.
+var outboxQueries = outboxsql.For(sqlkit.SQLite)
+
 // DueMessages returns queued messages whose NextAttempt is not after now,
 // oldest first, with their bodies; limit as MessageQuery.Limit.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error) {
-	var out []store.OutboxMessage
-	err := eachRow(ctx, s.read, `SELECT `+messageColumns+`, body FROM outbox_messages
-		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`, []any{now.UnixMicro(), store.MessageLimit(limit)},
-		func(rows *sql.Rows) error {
-			m, err := scanMessage(rows, true)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-			return nil
-		})
+	out, err := sqlkit.Query(ctx, s.read, outboxQueries.Due, outboxQueries.DueArgs(now, limit),
+		func(rows *sql.Rows) (store.OutboxMessage, error) { return scanMessage(rows, true) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: due messages: %w", err)
 	}
 	return out, nil
 }
 
-// transition changes a message's delivery state. A sent message is never
+// transition applies change c to message id. A sent message is never
 // changed again (so it cannot be sent twice): ErrConflict; ErrNotFound
 // when there is no message id.
-func (s *Store) transition(ctx context.Context, what string, id int64, set string, args ...any) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE outbox_messages SET `+set+` WHERE id = ? AND status <> 'sent'`, append(args, id)...)
+//
+// This is a different strategy from PostgreSQL's, which updates and reads
+// the old status in one statement that locks the row: SQLite has neither
+// FOR UPDATE nor an UPDATE inside WITH, and its one writer connection
+// already serialises the writes, so the status is read only when the
+// update did not apply.
+func (s *Store) transition(ctx context.Context, c outboxsql.Change, id int64) error {
+	a := sqlkit.SQLite.Args()
+	query := `UPDATE outbox_messages SET ` + c.Set(a) + ` WHERE id = ` + a.Add(id) + ` AND status <> 'sent'`
+	res, err := s.write.ExecContext(ctx, query, a.List()...)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s message %d: %w", what, id, err)
+		return fmt.Errorf("sqlitestore: %s message %d: %w", c.What, id, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s message %d: %w", what, id, err)
+		return fmt.Errorf("sqlitestore: %s message %d: %w", c.What, id, err)
 	}
 	if n == 1 {
 		return nil
 	}
 	var status string
-	err = s.write.QueryRowContext(ctx, `SELECT status FROM outbox_messages WHERE id = ?`, id).Scan(&status)
+	err = s.write.QueryRowContext(ctx, outboxQueries.Status, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlitestore: %s message %d: %w", what, id, store.ErrNotFound)
+		return fmt.Errorf("sqlitestore: %s message %d: %w", c.What, id, store.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s message %d: %w", what, id, err)
+		return fmt.Errorf("sqlitestore: %s message %d: %w", c.What, id, err)
 	}
-	return fmt.Errorf("sqlitestore: %s message %d: it was %s already: %w", what, id, status, store.ErrConflict)
+	return fmt.Errorf("sqlitestore: %s message %d: it was %s already: %w", c.What, id, status, store.ErrConflict)
 }
 
 // MarkMessageSent records the delivery of message id: status sent, when,
 // the server's reply, and one more attempt (the one that succeeded).
 func (s *Store) MarkMessageSent(ctx context.Context, id int64, when time.Time, reply string) error {
-	return s.transition(ctx, "mark sent", id, `status = 'sent', sent = ?, reply = ?, attempts = attempts + 1`, when.UnixMicro(), reply)
+	return s.transition(ctx, outboxsql.Sent(when, reply), id)
 }
 
 // RetryMessage records a temporary failure: the message stays (or is put
 // back) in the queue until next.
 func (s *Store) RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
-	return s.transition(ctx, "retry", id, `status = 'queued', attempts = ?, next_attempt = ?, last_error = ?`, attempts, next.UnixMicro(), lastError)
+	return s.transition(ctx, outboxsql.Retry(attempts, next, lastError), id)
 }
 
 // FailMessage records a permanent failure; the message leaves the queue.
 func (s *Store) FailMessage(ctx context.Context, id int64, attempts int, lastError string) error {
-	return s.transition(ctx, "fail", id, `status = 'failed', attempts = ?, last_error = ?`, attempts, lastError)
+	return s.transition(ctx, outboxsql.Fail(attempts, lastError), id)
 }
 
 // GetMessage returns message id with its body.
 func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error) {
-	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageColumns+`, body FROM outbox_messages WHERE id = ?`, id), true)
+	m, err := scanMessage(s.read.QueryRowContext(ctx, outboxQueries.Get, id), true)
 	return m, notFound(err, fmt.Sprintf("get message %d", id))
 }
 
@@ -116,15 +119,14 @@ func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, 
 // their bodies.
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error) {
 	var (
-		where []string
-		args  []any
-		evID  int64 // the id of q.EventHash's event
+		orgs []string
+		evID int64 // the id of q.EventHash's event
 	)
 	if q.EventHash != (event.Hash{}) {
 		// Its messages are among those of its organisations whose range
 		// of events holds it; their lists say which.
 		var data []byte
-		err := s.read.QueryRowContext(ctx, `SELECT id, data FROM events WHERE hash = ?`, q.EventHash[:]).Scan(&evID, &data)
+		err := s.read.QueryRowContext(ctx, outboxQueries.Event, q.EventHash[:]).Scan(&evID, &data)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -135,43 +137,17 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: list messages: event %s: %w", q.EventHash, err)
 		}
-		orgs := store.EventOrganisations(e)
-		if len(orgs) == 0 {
+		if orgs = store.EventOrganisations(e); len(orgs) == 0 {
 			return nil, nil
 		}
-		where = append(where, "org IN (?"+strings.Repeat(", ?", len(orgs)-1)+") AND last_event >= ? AND first_event <= ?")
-		for _, o := range orgs {
-			args = append(args, o)
-		}
-		args = append(args, evID, evID)
 	}
-	if q.OrgID != 0 {
-		where = append(where, "org_id = ?")
-		args = append(args, q.OrgID)
-	}
-	if q.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, q.Status)
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	query := `SELECT ` + messageColumns + `, event_ids FROM outbox_messages`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC"
-	limit := store.MessageLimit(q.Limit)
-	if evID == 0 { // otherwise the limit applies after the lists are read
-		query += " LIMIT ?"
-		args = append(args, limit)
-	}
+	query, args := outboxQueries.List(q, orgs, evID)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
 	}
 	defer rows.Close()
+	limit := store.MessageLimit(q.Limit)
 	var out []store.OutboxMessage
 	for rows.Next() && len(out) < limit {
 		var list []byte

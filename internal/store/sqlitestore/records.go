@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/auditsql"
+	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
 // AddDeadLetters stores letters in one transaction.
@@ -68,24 +72,16 @@ func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([
 	}
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, listLimit(q.Limit))
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
-	}
-	defer rows.Close()
-	var out []store.DeadLetter
-	for rows.Next() {
+	out, err := sqlkit.Query(ctx, s.read, query, args, func(rows *sql.Rows) (store.DeadLetter, error) {
 		var (
 			l store.DeadLetter
 			t int64
 		)
-		if err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
-		}
+		err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried)
 		l.Time = time.UnixMicro(t).UTC()
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+		return l, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
 	}
 	return out, nil
@@ -97,23 +93,19 @@ func listLimit(n int) int { return store.PageLimit(n) }
 
 // CountDeadLetters returns the number of pending letters per feed.
 func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err := sqlkit.Each(ctx, s.read, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`, nil, func(rows *sql.Rows) error {
 		var (
 			feed string
 			n    int64
 		)
 		if err := rows.Scan(&feed, &n); err != nil {
-			return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
+			return err
 		}
 		out[feed] = n
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
 	}
 	return out, nil
@@ -170,26 +162,18 @@ func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name, report`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-	}
-	defer rows.Close()
-	var out []store.FeedStatus
-	for rows.Next() {
+	out, err := sqlkit.Query(ctx, s.read, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
+		FROM feeds ORDER BY name, report`, nil, func(rows *sql.Rows) (store.FeedStatus, error) {
 		var (
 			f             store.FeedStatus
 			run, lastEvnt sql.NullInt64
 		)
-		if err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-		}
+		err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt)
 		f.LastRun = fromMicros(run)
 		f.LastEvent = fromMicros(lastEvnt)
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+		return f, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
 	}
 	return out, nil
@@ -197,25 +181,21 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 
 // LoadDedupKeys calls fn for every key that expires after now.
 func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
-	rows, err := s.read.QueryContext(ctx, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, now.UnixMicro())
-	if err != nil {
-		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
-	}
-	defer rows.Close()
 	var (
 		key     []byte
 		expires int64
 	)
-	for rows.Next() {
+	err := sqlkit.Each(ctx, s.read, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
 		if err := rows.Scan(&key, &expires); err != nil {
-			return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
+			return err
 		}
 		var k store.DedupKey
 		copy(k.Key[:], key)
 		k.Expires = time.UnixMicro(expires).UTC()
 		fn(k)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
 	}
 	return nil
@@ -229,59 +209,41 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-const userColumns = `id, name, email, role, password_hash, totp_secret, language, disabled, created, org_id`
-
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var (
-		u       store.User
-		role    string
-		created int64
-		orgID   sql.NullInt64
-	)
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &role, &u.PasswordHash, &u.TOTPSecret, &u.Language, &u.Disabled, &created, &orgID); err != nil {
-		return store.User{}, err
-	}
-	u.OrgID = orgID.Int64
-	u.Role = store.Role(role)
-	u.Created = time.UnixMicro(created).UTC()
-	return u, nil
-}
-
 // CreateUser adds an account; ErrConflict when the name is taken,
 // ErrNotFound when u.OrgID names no organisation.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	if u.Created.IsZero() {
-		u.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO users (name, email, role, password_hash, totp_secret, language, disabled, created, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, u.Created.UnixMicro(), nullInt(u.OrgID))
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: create user %q: organisation %d: %w", u.Name, u.OrgID, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
-	}
-	u.ID, err = res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create user %q: %w", u.Name, err)
-	}
-	return nil
+	return named(authsql.CreateUser(ctx, s.db(), u))
 }
 
 // GetUser returns the account with id.
 func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUser(ctx, s.db(), id)
+	return u, named(err)
 }
 
 // GetUserByName returns the account with the login name.
 func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name))
-	return u, notFound(err, "get user")
+	u, err := authsql.GetUserByName(ctx, s.db(), name)
+	return u, named(err)
+}
+
+// ListUsers returns every account by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	out, err := authsql.ListUsers(ctx, s.db())
+	return out, named(err)
+}
+
+// UpdateUser replaces the account with u.ID (its creation time is kept).
+// ErrNotFound when there is no such account or u.OrgID names no
+// organisation.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	return named(authsql.UpdateUser(ctx, s.db(), u))
+}
+
+// CountUsers returns the number of accounts.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	n, err := authsql.CountUsers(ctx, s.db())
+	return n, named(err)
 }
 
 // notFound maps sql.ErrNoRows to store.ErrNotFound and wraps other errors.
@@ -293,43 +255,6 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", what, err)
-}
-
-// ListUsers returns every account by name.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	return out, nil
-}
-
-// UpdateUser replaces the account with u.ID (its creation time is kept).
-// ErrNotFound when there is no such account or u.OrgID names no
-// organisation.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, role = ?, password_hash = ?,
-		totp_secret = ?, language = ?, disabled = ?, org_id = ? WHERE id = ?`,
-		u.Name, u.Email, string(u.Role), u.PasswordHash, u.TOTPSecret, u.Language, u.Disabled, nullInt(u.OrgID), u.ID)
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: update user %d: %w", u.ID, store.ErrConflict)
-	}
-	if isForeignKey(err) {
-		return fmt.Errorf("sqlitestore: update user %d: organisation %d: %w", u.ID, u.OrgID, store.ErrNotFound)
-	}
-	return affectedOne(res, err, "update user")
 }
 
 // affectedOne turns "no row changed" into store.ErrNotFound.
@@ -347,234 +272,85 @@ func affectedOne(res sql.Result, err error, what string) error {
 	return nil
 }
 
-// CountUsers returns the number of accounts.
-func (s *Store) CountUsers(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
-	}
-	return n, nil
-}
-
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	created := sess.Created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
-		sess.IDHash, sess.UserID, sess.CSRFToken, created.UnixMicro(), sess.Expires.UnixMicro())
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create session: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create session: %w", err)
-	}
-	return nil
+	return named(authsql.CreateSession(ctx, s.db(), sess))
 }
 
 // GetSession returns the session as stored; callers check Expires.
 func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	var (
-		sess             store.Session
-		created, expires int64
-	)
-	err := s.read.QueryRowContext(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
-		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, &created, &expires)
-	if err != nil {
-		return store.Session{}, notFound(err, "get session")
-	}
-	sess.Created = time.UnixMicro(created).UTC()
-	sess.Expires = time.UnixMicro(expires).UTC()
-	return sess, nil
+	sess, err := authsql.GetSession(ctx, s.db(), idHash)
+	return sess, named(err)
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
-		return fmt.Errorf("sqlitestore: delete session: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteSession(ctx, s.db(), idHash))
 }
 
 // DeleteUserSessions logs a user out everywhere.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("sqlitestore: delete user sessions: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteUserSessions(ctx, s.db(), userID))
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires < ?`, now.UnixMicro()); err != nil {
-		return fmt.Errorf("sqlitestore: delete expired sessions: %w", err)
-	}
-	return nil
+	return named(authsql.DeleteExpiredSessions(ctx, s.db(), now))
 }
 
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	if t.Created.IsZero() {
-		t.Created = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, hash, created, last_used) VALUES (?, ?, ?, ?, ?)`,
-		t.UserID, t.Name, t.Hash, t.Created.UnixMicro(), micros(t.LastUsed))
-	if isUnique(err) {
-		return fmt.Errorf("sqlitestore: create API token: %w", store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: create API token: %w", err)
-	}
-	if t.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlitestore: create API token: %w", err)
-	}
-	return nil
-}
-
-const tokenColumns = `id, user_id, name, hash, created, last_used`
-
-func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
-	var (
-		t        store.APIToken
-		created  int64
-		lastUsed sql.NullInt64
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &created, &lastUsed); err != nil {
-		return store.APIToken{}, err
-	}
-	t.Created = time.UnixMicro(created).UTC()
-	t.LastUsed = fromMicros(lastUsed)
-	return t, nil
+	return named(authsql.CreateToken(ctx, s.db(), t))
 }
 
 // GetAPITokenByHash finds a token by the hash of its value.
 func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
-	return t, notFound(err, "get API token")
+	t, err := authsql.GetTokenByHash(ctx, s.db(), hash)
+	return t, named(err)
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = ? ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list API tokens: %w", err)
-	}
-	return out, nil
+	out, err := authsql.ListTokens(ctx, s.db(), userID)
+	return out, named(err)
 }
 
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
-	return affectedOne(res, err, "delete API token")
+	return named(authsql.DeleteToken(ctx, s.db(), userID, id))
 }
 
 // TouchAPIToken records when a token was last used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, when.UnixMicro(), id)
-	return affectedOne(res, err, "touch API token")
+	return named(authsql.TouchToken(ctx, s.db(), id, when))
 }
 
 // AddAudit appends an entry; a zero Time is now.
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.UnixMicro(), e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
-		return fmt.Errorf("sqlitestore: add audit: %w", err)
-	}
-	return nil
+	return named(auditsql.Add(ctx, s.db(), e))
 }
 
 // ListAudit returns entries newest first.
 func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if q.Actor != "" {
-		where = append(where, "actor = ?")
-		args = append(args, q.Actor)
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	query := `SELECT id, time, user_id, actor, action, target, detail FROM audit`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, listLimit(q.Limit))
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var (
-			e store.AuditEntry
-			t int64
-		)
-		if err := rows.Scan(&e.ID, &t, &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-		}
-		e.Time = time.UnixMicro(t).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	return out, nil
+	out, err := auditsql.List(ctx, s.db(), q)
+	return out, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
-	if err != nil {
-		return nil, notFound(err, "get state "+key)
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	v, err := statesql.Get(ctx, s.db(), key)
+	return v, named(err)
 }
 
 // PutState sets key to value.
 func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
-	if value == nil {
-		value = []byte{}
-	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("sqlitestore: put state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Put(ctx, s.db(), key, value))
 }
 
 // DeleteState removes key; removing a missing key is not an error.
 func (s *Store) DeleteState(ctx context.Context, key string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM state WHERE key = ?`, key); err != nil {
-		return fmt.Errorf("sqlitestore: delete state %s: %w", key, err)
-	}
-	return nil
+	return named(statesql.Delete(ctx, s.db(), key))
 }
 
 // ListState returns every entry whose key starts with prefix.
@@ -584,7 +360,7 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 		query, args = query+` AND key < ?`, append(args, end)
 	}
 	out := map[string][]byte{}
-	err := eachRow(ctx, s.read, query, args, func(rows *sql.Rows) error {
+	err := sqlkit.Each(ctx, s.read, query, args, func(rows *sql.Rows) error {
 		var (
 			k string
 			v []byte

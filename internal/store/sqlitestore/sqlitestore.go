@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 //go:embed migrations/*.sql
@@ -307,38 +306,10 @@ func (s *Store) Close() error {
 	return errors.Join(err, s.checkpoint.Close(), s.write.Close(), s.read.Close())
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // goSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction.
 var goSteps = map[int]func(context.Context, *sql.Tx) error{
 	3: migrateNotifyLayout,
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a version number", e.Name())
-		}
-		b, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
 }
 
 // Migrate applies the embedded migrations not yet recorded in
@@ -348,46 +319,49 @@ func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, mat
 // migrateTo applies the migrations up to version (tests start from an
 // older schema with it).
 func (s *Store) migrateTo(ctx context.Context, version int) error {
-	ms, err := loadMigrations()
+	ms, err := sqlkit.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	var current int
-	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	for _, m := range ms {
-		if m.version <= current || m.version > version {
-			continue
-		}
-		if err := s.apply(ctx, m); err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
-		}
-		s.log.Info("database migrated", "store", "sqlite", "version", m.version, "migration", m.name)
+	err = sqlkit.Migrate(ctx, migrator{s.write}, ms, version, func(m sqlkit.Migration) {
+		s.log.Info("database migrated", "store", "sqlite", "version", m.Version, "migration", m.Name)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+// migrator is SQLite's sqlkit.Migrator: each migration is applied in its
+// own transaction on the writer.
+type migrator struct{ write *sql.DB }
+
+func (mg migrator) Version(ctx context.Context) (int, error) {
+	if _, err := mg.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return 0, err
+	}
+	var current int
+	err := mg.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current)
+	return current, err
+}
+
+func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
+	tx, err := mg.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
-	if step := goSteps[m.version]; step != nil {
+	if step := goSteps[m.Version]; step != nil {
 		if err := step(ctx, tx); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied) VALUES (?, ?)`,
-		m.version, time.Now().UnixMicro()); err != nil {
+		m.Version, time.Now().UnixMicro()); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -432,3 +406,17 @@ func nullText(s string) any {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// db returns the store as a sqlkit.DB, for the queries written once on the
+// shared layer.
+func (s *Store) db() sqlkit.DB {
+	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey, Unique: isUnique}
+}
+
+// named prefixes an error of the shared layer with the store's name.
+func named(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlitestore: %w", err)
+}

@@ -1,0 +1,72 @@
+package authsql
+
+// The console's login sessions.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// CreateSession stores a session; a zero Created is now. ErrConflict when its id
+// is taken.
+func CreateSession(ctx context.Context, db sqlkit.DB, sess store.Session) error {
+	created := sess.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	d := db.Dialect()
+	_, err := db.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
+		sess.IDHash, sess.UserID, sess.CSRFToken, d.Time(created), d.Time(sess.Expires))
+	if db.IsUnique(err) {
+		return fmt.Errorf("create session: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession returns the session as stored (callers check Expires); ErrNotFound
+// when there is none.
+func GetSession(ctx context.Context, db sqlkit.DB, idHash []byte) (store.Session, error) {
+	var sess store.Session
+	err := db.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
+		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, sqlkit.Time(&sess.Created), sqlkit.Time(&sess.Expires))
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
+		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
+	case err != nil:
+		return store.Session{}, fmt.Errorf("get session: %w", err)
+	}
+	return sess, nil
+}
+
+// DeleteSession removes one session; deleting a missing one is not an error.
+func DeleteSession(ctx context.Context, db sqlkit.DB, idHash []byte) error {
+	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions logs a user out everywhere.
+func DeleteUserSessions(ctx context.Context, db sqlkit.DB, userID int64) error {
+	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes the sessions that expired before now.
+func DeleteExpiredSessions(ctx context.Context, db sqlkit.DB, now time.Time) error {
+	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires < ?`, db.Dialect().Time(now)); err != nil {
+		return fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package sqlkit
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A Migration is one numbered SQL script, named NNNN_subject.sql.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// LoadMigrations reads the scripts in dir of fsys (each store embeds its
+// own), ordered by version.
+func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a version number", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// A Migrator is a store's side of a migration: where the schema_version
+// table is and how a script runs. SQLite applies each migration in its own
+// transaction; PostgreSQL gives a Migrator that works inside one
+// transaction holding an advisory lock.
+type Migrator interface {
+	// Version creates the schema_version table if it is missing and
+	// returns the highest version it records (0 for none).
+	Version(ctx context.Context) (int, error)
+	// Apply runs m's script and the Go step that goes with it, if any,
+	// and records m in schema_version.
+	Apply(ctx context.Context, m Migration) error
+}
+
+// Migrate applies the migrations of ms newer than the recorded version and
+// not newer than upTo, in order, and calls applied after each one.
+// Errors read "migrate: …" or "migration NAME: …"; the store prefixes its
+// name.
+func Migrate(ctx context.Context, mg Migrator, ms []Migration, upTo int, applied func(Migration)) error {
+	current, err := mg.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range ms {
+		if m.Version <= current || m.Version > upTo {
+			continue
+		}
+		if err := mg.Apply(ctx, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if applied != nil {
+			applied(m)
+		}
+	}
+	return nil
+}

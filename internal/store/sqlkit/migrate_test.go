@@ -1,0 +1,72 @@
+package sqlkit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestLoadMigrationsOrdersByVersion(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/0010_ten.sql": {Data: []byte("ten")},
+		"m/0002_two.sql": {Data: []byte("two")},
+		"m/0001_one.sql": {Data: []byte("one")},
+	}
+	ms, err := LoadMigrations(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.Name+"="+m.SQL)
+	}
+	if want := "0001_one.sql=one 0002_two.sql=two 0010_ten.sql=ten"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
+func TestLoadMigrationsRejectsUnnumbered(t *testing.T) {
+	fsys := fstest.MapFS{"m/initial.sql": {Data: []byte("x")}}
+	if _, err := LoadMigrations(fsys, "m"); err == nil || !strings.Contains(err.Error(), "initial.sql") {
+		t.Errorf("err = %v, want one naming the file", err)
+	}
+}
+
+// fakeMigrator records what Migrate applies.
+type fakeMigrator struct {
+	current int
+	applied []int
+	failAt  int
+}
+
+func (f *fakeMigrator) Version(context.Context) (int, error) { return f.current, nil }
+
+func (f *fakeMigrator) Apply(_ context.Context, m Migration) error {
+	if m.Version == f.failAt {
+		return errors.New("boom")
+	}
+	f.applied = append(f.applied, m.Version)
+	return nil
+}
+
+func TestMigrateAppliesPendingUpTo(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "1"}, {Version: 2, Name: "2"}, {Version: 3, Name: "3"}, {Version: 4, Name: "4"}}
+	f := &fakeMigrator{current: 1}
+	var told []int
+	if err := Migrate(t.Context(), f, ms, 3, func(m Migration) { told = append(told, m.Version) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.applied) != 2 || f.applied[0] != 2 || f.applied[1] != 3 || len(told) != 2 {
+		t.Errorf("applied %v, told %v; want [2 3] both", f.applied, told)
+	}
+	f = &fakeMigrator{failAt: 2}
+	err := Migrate(t.Context(), f, ms, 10, nil)
+	if err == nil || err.Error() != "migration 2: boom" {
+		t.Errorf("err = %v, want migration 2: boom", err)
+	}
+	if len(f.applied) != 1 {
+		t.Errorf("applied %v after a failure, want [1]", f.applied)
+	}
+}

@@ -1,0 +1,52 @@
+// Package statesql keeps the small key-value state (HTTP validators,
+// cursors, settings), written once on sqlkit.DB for both stores. Listing
+// by prefix stays in each store: SQLite reads a range of keys, PostgreSQL
+// uses starts_with because its collation need not order keys byte by
+// byte. Errors name the operation; the store prefixes its name.
+package statesql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// Get returns the value under key, never nil; ErrNotFound when absent.
+func Get(ctx context.Context, db sqlkit.DB, key string) ([]byte, error) {
+	var v []byte
+	err := db.QueryRow(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
+		return nil, fmt.Errorf("get state %s: %w", key, store.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("get state %s: %w", key, err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// Put sets key to value.
+func Put(ctx context.Context, db sqlkit.DB, key string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("put state %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes key; removing a missing key is not an error.
+func Delete(ctx context.Context, db sqlkit.DB, key string) error {
+	if _, err := db.Exec(ctx, `DELETE FROM state WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("delete state %s: %w", key, err)
+	}
+	return nil
+}
