@@ -126,8 +126,10 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login and search: %v", err)
 	}
+	// The page before the search has a result table too (every event):
+	// count only once the browser is on the search's own page.
+	rows := searchRows(t, tctx, "cidr=")
 	cidrValue := run(t, tctx, chromedp.Value(chromedp.ID("cidr")))
-	rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr")))
 	screenshot(t, tctx, "events-search")
 	if cidrValue != "192.0.2.0/24" {
 		t.Errorf("search form shows cidr %q after the search", cidrValue)
@@ -321,6 +323,26 @@ func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// searchRows waits until the browser's address holds query (the form's
+// submission has loaded) and returns the result table's rows there.
+// Asking while the browser navigates fails; it is asked again.
+func searchRows(t *testing.T, ctx context.Context, query string) []*chromedp.Node {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.Contains(loc, query) {
+			if rows, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); err == nil {
+				return rows
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page for %q did not load (last address %q, %v)", query, loc, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // screenshot saves a full-page PNG in the test's directory and, when
