@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/outboxsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -116,49 +115,11 @@ func (s *Store) GetMessage(ctx context.Context, id int64) (store.OutboxMessage, 
 // ListMessages returns the messages q selects, newest first, without
 // their bodies.
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error) {
-	var (
-		orgs []string
-		evID int64 // the id of q.EventHash's event
-	)
-	if q.EventHash != (event.Hash{}) {
-		// Its messages are among those of its organisations whose range
-		// of events holds it; their lists say which.
-		var data []byte
-		err := s.pool.QueryRow(ctx, outboxQueries.Event, q.EventHash[:]).Scan(&evID, &data)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("pgstore: list messages: %w", err)
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return nil, fmt.Errorf("pgstore: list messages: event %s: %w", q.EventHash, err)
-		}
-		if orgs = store.EventOrganisations(e); len(orgs) == 0 {
-			return nil, nil
-		}
+	scan := func(row sqlkit.Row, eventIDs *[]byte) (store.OutboxMessage, error) {
+		return scanMessage(row, false, eventIDs)
 	}
-	query, args := outboxQueries.List(q, orgs, evID)
-	rows, err := s.pool.Query(ctx, query, args...)
+	out, err := outboxQueries.ListMessages(ctx, s.db(), q, decodeEvent, scan)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: list messages: %w", err)
-	}
-	defer rows.Close()
-	limit := store.MessageLimit(q.Limit)
-	var out []store.OutboxMessage
-	for rows.Next() && len(out) < limit {
-		var list []byte
-		m, err := scanMessage(rows, false, &list)
-		if err != nil {
-			return nil, fmt.Errorf("pgstore: list messages: %w", err)
-		}
-		if evID != 0 && !store.EventIDsHave(list, evID) {
-			continue
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: list messages: %w", err)
 	}
 	return out, nil

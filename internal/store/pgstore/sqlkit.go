@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -87,6 +88,8 @@ func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
 func (d pgDB) IsForeignKey(err error) bool { return isForeignKey(err) }
 
 func (d pgDB) IsUnique(err error) bool { return isUnique(err) }
+
+func (d pgDB) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
 // named prefixes an error of the shared layer with the store's name.
 func named(err error) error {

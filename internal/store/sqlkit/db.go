@@ -40,6 +40,9 @@ type DB interface {
 	// IsUnique reports whether err is a unique (or primary key)
 	// violation.
 	IsUnique(err error) bool
+	// IsNoRows reports whether err says a single-row query selected
+	// nothing.
+	IsNoRows(err error) bool
 }
 
 // ErrNestedTx is what Tx returns inside a transaction.
@@ -96,6 +99,9 @@ func (d SQLDB) IsForeignKey(err error) bool { return d.ForeignKey(err) }
 // IsUnique reports whether err is a unique violation.
 func (d SQLDB) IsUnique(err error) bool { return d.Unique(err) }
 
+// IsNoRows reports whether err is database/sql's "no rows".
+func (d SQLDB) IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
 // sqlTx is SQLDB inside a transaction.
 type sqlTx struct {
 	tx *sql.Tx
@@ -125,6 +131,8 @@ func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }
 func (t sqlTx) IsForeignKey(err error) bool { return t.db.ForeignKey(err) }
 
 func (t sqlTx) IsUnique(err error) bool { return t.db.Unique(err) }
+
+func (t sqlTx) IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func lastID(res sql.Result, err error) (int64, error) {
 	if err != nil {
