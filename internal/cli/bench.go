@@ -138,23 +138,10 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 
 func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore, keepRaw bool) error {
 	out := c.stdout
-	pfx2as, countries, prefixes := benchNetworks()
-	tableFile := filepath.Join(work, "pfx2as.txt")
-	mmdbFile := filepath.Join(work, "geoip.mmdb")
-	if err := os.WriteFile(tableFile, []byte(pfx2as), 0o640); err != nil {
+	input, tableFile, mmdbFile, err := benchInput(out, work, rows)
+	if err != nil {
 		return err
 	}
-	if err := enricher.WriteCountryDatabase(mmdbFile, countries); err != nil {
-		return err
-	}
-	input := filepath.Join(work, "2026-11-20-scan_rdp-bench-geo.csv")
-	fmt.Fprintf(out, "generating %d rows into %s\n", rows, input)
-	if err := generateReport(input, rows, prefixes); err != nil {
-		return err
-	}
-	st, _ := os.Stat(input)
-	fmt.Fprintf(out, "input: %d bytes\n", st.Size())
-
 	// The floor: just read the file and split it into fields.
 	runtime.GC()
 	start := time.Now()
@@ -178,20 +165,9 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		return err
 	}
 	env := pipeline.Env{Store: db, DataDir: dataDir, Now: time.Now}
-	var enrichers []pipeline.Enricher
-	for _, s := range []struct {
-		id   string
-		opts pipeline.Options
-	}{
-		{"dedup", nil},
-		{"asn", pipeline.Options{"file": tableFile}},
-		{"geoip", pipeline.Options{"file": mmdbFile}},
-	} {
-		en, err := pipeline.NewEnricher(s.id, env, orEmpty(s.opts))
-		if err != nil {
-			return err
-		}
-		enrichers = append(enrichers, en)
+	enrichers, err := benchEnrichers(env, tableFile, mmdbFile)
+	if err != nil {
+		return err
 	}
 	var output pipeline.Output = &countingOutput{}
 	if !noStore {
@@ -266,6 +242,52 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		return fmt.Errorf("stored %d events of %d rows", stored, rows)
 	}
 	return nil
+}
+
+// benchInput writes the bench's routing table, GeoIP database and a
+// generated Shadowserver report of rows rows into work.
+func benchInput(out io.Writer, work string, rows int) (input, tableFile, mmdbFile string, err error) {
+	pfx2as, countries, prefixes := benchNetworks()
+	tableFile = filepath.Join(work, "pfx2as.txt")
+	mmdbFile = filepath.Join(work, "geoip.mmdb")
+	if err := os.WriteFile(tableFile, []byte(pfx2as), 0o640); err != nil {
+		return "", "", "", err
+	}
+	if err := enricher.WriteCountryDatabase(mmdbFile, countries); err != nil {
+		return "", "", "", err
+	}
+	input = filepath.Join(work, "2026-11-20-scan_rdp-bench-geo.csv")
+	fmt.Fprintf(out, "generating %d rows into %s\n", rows, input)
+	if err := generateReport(input, rows, prefixes); err != nil {
+		return "", "", "", err
+	}
+	st, err := os.Stat(input)
+	if err != nil {
+		return "", "", "", err
+	}
+	fmt.Fprintf(out, "input: %d bytes\n", st.Size())
+	return input, tableFile, mmdbFile, nil
+}
+
+// benchEnrichers are those of a typical feed: deduplication, ASN and
+// GeoIP from the bench's own tables.
+func benchEnrichers(env pipeline.Env, tableFile, mmdbFile string) ([]pipeline.Enricher, error) {
+	var enrichers []pipeline.Enricher
+	for _, s := range []struct {
+		id   string
+		opts pipeline.Options
+	}{
+		{"dedup", nil},
+		{"asn", pipeline.Options{"file": tableFile}},
+		{"geoip", pipeline.Options{"file": mmdbFile}},
+	} {
+		en, err := pipeline.NewEnricher(s.id, env, orEmpty(s.opts))
+		if err != nil {
+			return nil, err
+		}
+		enrichers = append(enrichers, en)
+	}
+	return enrichers, nil
 }
 
 // countingOutput stands in for the store when only the stages before it
