@@ -12,6 +12,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/dedupsql"
+	"github.com/vigil-cert/vigil/internal/store/leasesql"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
@@ -157,33 +159,12 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 
 // LoadDedupKeys calls fn for every key that expires after now.
 func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
-	rows, err := s.pool.Query(ctx, `SELECT key, expires FROM dedup_keys WHERE expires > $1`, now)
-	if err != nil {
-		return fmt.Errorf("pgstore: load dedup keys: %w", err)
-	}
-	var (
-		key     []byte
-		expires time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&key, &expires}, func() error {
-		var k store.DedupKey
-		copy(k.Key[:], key)
-		k.Expires = expires.UTC()
-		fn(k)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: load dedup keys: %w", err)
-	}
-	return nil
+	return named(dedupsql.Load(ctx, s.db(), now, fn))
 }
 
 // PruneDedupKeys removes keys expired before now.
 func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM dedup_keys WHERE expires < $1`, now); err != nil {
-		return fmt.Errorf("pgstore: prune dedup keys: %w", err)
-	}
-	return nil
+	return named(dedupsql.Prune(ctx, s.db(), now))
 }
 
 // CreateUser adds an account; ErrConflict when the name is taken,
@@ -334,19 +315,11 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 // TakeLease gives holder the lease name until now+ttl when it is free,
 // expired or holder's, and reports whether holder holds it.
 func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-		WHERE leases.holder = excluded.holder OR leases.expires <= $4`, name, holder, now.Add(ttl), now)
-	if err != nil {
-		return false, fmt.Errorf("pgstore: take lease %s: %w", name, err)
-	}
-	return tag.RowsAffected() == 1, nil
+	ok, err := leasesql.Take(ctx, s.db(), name, holder, now, ttl)
+	return ok, named(err)
 }
 
 // ReleaseLease ends holder's lease on name.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder); err != nil {
-		return fmt.Errorf("pgstore: release lease %s: %w", name, err)
-	}
-	return nil
+	return named(leasesql.Release(ctx, s.db(), name, holder))
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/dedupsql"
+	"github.com/vigil-cert/vigil/internal/store/leasesql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
@@ -181,32 +183,12 @@ func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) 
 
 // LoadDedupKeys calls fn for every key that expires after now.
 func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
-	var (
-		key     []byte
-		expires int64
-	)
-	err := sqlkit.Each(ctx, s.read, `SELECT key, expires FROM dedup_keys WHERE expires > ?`, []any{now.UnixMicro()}, func(rows *sql.Rows) error {
-		if err := rows.Scan(&key, &expires); err != nil {
-			return err
-		}
-		var k store.DedupKey
-		copy(k.Key[:], key)
-		k.Expires = time.UnixMicro(expires).UTC()
-		fn(k)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlitestore: load dedup keys: %w", err)
-	}
-	return nil
+	return named(dedupsql.Load(ctx, s.db(), now, fn))
 }
 
 // PruneDedupKeys removes keys expired before now.
 func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM dedup_keys WHERE expires < ?`, now.UnixMicro()); err != nil {
-		return fmt.Errorf("sqlitestore: prune dedup keys: %w", err)
-	}
-	return nil
+	return named(dedupsql.Prune(ctx, s.db(), now))
 }
 
 // CreateUser adds an account; ErrConflict when the name is taken,
@@ -383,25 +365,13 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 // TakeLease gives holder the lease name until now+ttl when it is free,
 // expired or holder's, and reports whether holder holds it.
 func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := s.write.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-		WHERE leases.holder = excluded.holder OR leases.expires <= ?`, name, holder, now.Add(ttl).UnixMicro(), now.UnixMicro())
-	if err != nil {
-		return false, fmt.Errorf("sqlitestore: take lease %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlitestore: take lease %s: %w", name, err)
-	}
-	return n == 1, nil
+	ok, err := leasesql.Take(ctx, s.db(), name, holder, now, ttl)
+	return ok, named(err)
 }
 
 // ReleaseLease ends holder's lease on name.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
-		return fmt.Errorf("sqlitestore: release lease %s: %w", name, err)
-	}
-	return nil
+	return named(leasesql.Release(ctx, s.db(), name, holder))
 }
 
 // prefixEnd returns the least string greater than every string that
