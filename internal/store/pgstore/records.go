@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
+	"github.com/vigil-cert/vigil/internal/store/feedsql"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
@@ -60,46 +60,14 @@ func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 // error are replaced when run is set; the newest event time only moves
 // forward.
 func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO feeds AS f (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (name, report) DO UPDATE SET
-			lines_read = f.lines_read + excluded.lines_read,
-			events_out = f.events_out + excluded.events_out,
-			dead_letters = f.dead_letters + excluded.dead_letters,
-			duplicates = f.duplicates + excluded.duplicates,
-			warnings = f.warnings + excluded.warnings,
-			last_error = CASE WHEN excluded.last_run IS NULL THEN f.last_error ELSE excluded.last_error END,
-			last_run = coalesce(excluded.last_run, f.last_run),
-			last_event = greatest(f.last_event, excluded.last_event)`,
-		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, nullTime(run), lastError, nullTime(lastEvent))
-	if err != nil {
-		return fmt.Errorf("pgstore: add feed counters %s %q: %w", key.Feed, key.Report, err)
-	}
-	return nil
+	return named(feedsql.AddCounters(ctx, s.db(), key, c, run, lastEvent, lastError))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name COLLATE "C", report COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.FeedStatus, error) {
-		var (
-			f              store.FeedStatus
-			run, lastEvent pgtype.Timestamptz
-		)
-		err := row.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvent)
-		f.LastRun = fromNullTime(run)
-		f.LastEvent = fromNullTime(lastEvent)
-		return f, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
-	}
-	return out, nil
+	out, err := feedsql.ListStatus(ctx, s.db())
+	return out, named(err)
 }
 
 // LoadDedupKeys calls fn for every key that expires after now.

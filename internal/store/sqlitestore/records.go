@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
+	"github.com/vigil-cert/vigil/internal/store/feedsql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
@@ -41,42 +42,14 @@ func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 // error are replaced when run is set; the newest event time only moves
 // forward.
 func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name, report) DO UPDATE SET
-			lines_read = lines_read + excluded.lines_read,
-			events_out = events_out + excluded.events_out,
-			dead_letters = dead_letters + excluded.dead_letters,
-			duplicates = duplicates + excluded.duplicates,
-			warnings = warnings + excluded.warnings,
-			last_error = CASE WHEN excluded.last_run IS NULL THEN last_error ELSE excluded.last_error END,
-			last_run = coalesce(excluded.last_run, last_run),
-			last_event = CASE WHEN last_event IS NULL OR excluded.last_event > last_event THEN coalesce(excluded.last_event, last_event) ELSE last_event END`,
-		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, micros(run), lastError, micros(lastEvent))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add feed counters %s %q: %w", key.Feed, key.Report, err)
-	}
-	return nil
+	return named(feedsql.AddCounters(ctx, s.db(), key, c, run, lastEvent, lastError))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	out, err := sqlkit.Query(ctx, s.read, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name, report`, nil, func(rows *sql.Rows) (store.FeedStatus, error) {
-		var (
-			f             store.FeedStatus
-			run, lastEvnt sql.NullInt64
-		)
-		err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt)
-		f.LastRun = fromMicros(run)
-		f.LastEvent = fromMicros(lastEvnt)
-		return f, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-	}
-	return out, nil
+	out, err := feedsql.ListStatus(ctx, s.db())
+	return out, named(err)
 }
 
 // LoadDedupKeys calls fn for every key that expires after now.
