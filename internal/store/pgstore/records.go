@@ -3,21 +3,23 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
+	"github.com/vigil-cert/vigil/internal/store/feedsql"
 	"github.com/vigil-cert/vigil/internal/store/leasesql"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
-// AddDeadLetters stores letters in one statement.
+// AddDeadLetters stores letters in one statement. It stays here rather
+// than in deadlettersql, whose statement per letter would cost PostgreSQL
+// a round trip per letter: unnest inserts the whole batch at once.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
 	if len(letters) == 0 {
 		return nil
@@ -27,17 +29,9 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 	inputs := make([][]byte, n)
 	times := make([]time.Time, n)
 	retried := make([]bool, n)
-	now := time.Now()
-	for i, l := range letters {
+	for i, l := range deadlettersql.Stored(letters) {
 		feeds[i], parsers[i], sources[i], errs[i], retried[i] = l.Feed, l.Parser, l.Source, l.Error, l.Retried
-		inputs[i] = l.Input
-		if inputs[i] == nil {
-			inputs[i] = []byte{}
-		}
-		times[i] = l.Time
-		if l.Time.IsZero() {
-			times[i] = now
-		}
+		inputs[i], times[i] = l.Input, l.Time
 	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::boolean[])`,
@@ -49,112 +43,33 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 
 // ListDeadLetters returns letters newest first.
 func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error) {
-	var (
-		a     args
-		where []string
-	)
-	if q.Feed != "" {
-		where = append(where, "feed = "+a.add(q.Feed))
-	}
-	if !q.IncludeRetried {
-		where = append(where, "NOT retried")
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < "+a.add(q.BeforeID))
-	}
-	query := `SELECT id, feed, parser, source, input, error, time, retried FROM dead_letters`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT " + a.add(store.PageLimit(q.Limit))
-	rows, err := s.pool.Query(ctx, query, a...)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list dead letters: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.DeadLetter, error) {
-		var l store.DeadLetter
-		err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &l.Time, &l.Retried)
-		l.Time = l.Time.UTC()
-		return l, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list dead letters: %w", err)
-	}
-	return out, nil
+	out, err := deadlettersql.List(ctx, s.db(), q)
+	return out, named(err)
 }
 
 // CountDeadLetters returns the number of pending letters per feed.
 func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT feed, count(*) FROM dead_letters WHERE NOT retried GROUP BY feed`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
-	}
-	out := map[string]int64{}
-	var (
-		feed string
-		n    int64
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&feed, &n}, func() error { out[feed] = n; return nil }); err != nil {
-		return nil, fmt.Errorf("pgstore: count dead letters: %w", err)
-	}
-	return out, nil
+	out, err := deadlettersql.Count(ctx, s.db())
+	return out, named(err)
 }
 
 // MarkDeadLettersRetried flags letters as re-run successfully.
 func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := s.pool.Exec(ctx, `UPDATE dead_letters SET retried = true WHERE id = ANY($1)`, ids); err != nil {
-		return fmt.Errorf("pgstore: mark dead letters: %w", err)
-	}
-	return nil
+	return named(deadlettersql.MarkRetried(ctx, s.db(), ids))
 }
 
 // AddFeedCounters adds c to the totals of key. The last run and its
 // error are replaced when run is set; the newest event time only moves
 // forward.
 func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO feeds AS f (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (name, report) DO UPDATE SET
-			lines_read = f.lines_read + excluded.lines_read,
-			events_out = f.events_out + excluded.events_out,
-			dead_letters = f.dead_letters + excluded.dead_letters,
-			duplicates = f.duplicates + excluded.duplicates,
-			warnings = f.warnings + excluded.warnings,
-			last_error = CASE WHEN excluded.last_run IS NULL THEN f.last_error ELSE excluded.last_error END,
-			last_run = coalesce(excluded.last_run, f.last_run),
-			last_event = greatest(f.last_event, excluded.last_event)`,
-		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, nullTime(run), lastError, nullTime(lastEvent))
-	if err != nil {
-		return fmt.Errorf("pgstore: add feed counters %s %q: %w", key.Feed, key.Report, err)
-	}
-	return nil
+	return named(feedsql.AddCounters(ctx, s.db(), key, c, run, lastEvent, lastError))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name COLLATE "C", report COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.FeedStatus, error) {
-		var (
-			f              store.FeedStatus
-			run, lastEvent pgtype.Timestamptz
-		)
-		err := row.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvent)
-		f.LastRun = fromNullTime(run)
-		f.LastEvent = fromNullTime(lastEvent)
-		return f, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list feeds: %w", err)
-	}
-	return out, nil
+	out, err := feedsql.ListStatus(ctx, s.db())
+	return out, named(err)
 }
 
 // LoadDedupKeys calls fn for every key that expires after now.

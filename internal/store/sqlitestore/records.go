@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/auditsql"
 	"github.com/vigil-cert/vigil/internal/store/authsql"
+	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
+	"github.com/vigil-cert/vigil/internal/store/feedsql"
 	"github.com/vigil-cert/vigil/internal/store/leasesql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
@@ -19,166 +20,38 @@ import (
 
 // AddDeadLetters stores letters in one transaction.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
-	if len(letters) == 0 {
-		return nil
-	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
-	}
-	defer stmt.Close()
-	for _, l := range letters {
-		t := l.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		input := l.Input
-		if input == nil {
-			input = []byte{}
-		}
-		if _, err := stmt.ExecContext(ctx, l.Feed, l.Parser, l.Source, input, l.Error, t.UnixMicro(), l.Retried); err != nil {
-			return fmt.Errorf("sqlitestore: add dead letters: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: add dead letters: %w", err)
-	}
-	return nil
+	return named(deadlettersql.Add(ctx, s.db(), letters))
 }
 
 // ListDeadLetters returns letters newest first.
 func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if q.Feed != "" {
-		where = append(where, "feed = ?")
-		args = append(args, q.Feed)
-	}
-	if !q.IncludeRetried {
-		where = append(where, "retried = 0")
-	}
-	if q.BeforeID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	query := `SELECT id, feed, parser, source, input, error, time, retried FROM dead_letters`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, listLimit(q.Limit))
-	out, err := sqlkit.Query(ctx, s.read, query, args, func(rows *sql.Rows) (store.DeadLetter, error) {
-		var (
-			l store.DeadLetter
-			t int64
-		)
-		err := rows.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Input, &l.Error, &t, &l.Retried)
-		l.Time = time.UnixMicro(t).UTC()
-		return l, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list dead letters: %w", err)
-	}
-	return out, nil
+	out, err := deadlettersql.List(ctx, s.db(), q)
+	return out, named(err)
 }
-
-// listLimit applies the default (50) and maximum (10000) page size of the
-// list calls.
-func listLimit(n int) int { return store.PageLimit(n) }
 
 // CountDeadLetters returns the number of pending letters per feed.
 func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	err := sqlkit.Each(ctx, s.read, `SELECT feed, count(*) FROM dead_letters WHERE retried = 0 GROUP BY feed`, nil, func(rows *sql.Rows) error {
-		var (
-			feed string
-			n    int64
-		)
-		if err := rows.Scan(&feed, &n); err != nil {
-			return err
-		}
-		out[feed] = n
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: count dead letters: %w", err)
-	}
-	return out, nil
+	out, err := deadlettersql.Count(ctx, s.db())
+	return out, named(err)
 }
 
 // MarkDeadLettersRetried flags letters as re-run successfully.
 func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE dead_letters SET retried = 1 WHERE id = ?`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
-	}
-	defer stmt.Close()
-	for _, id := range ids {
-		if _, err := stmt.ExecContext(ctx, id); err != nil {
-			return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: mark dead letters: %w", err)
-	}
-	return nil
+	return named(deadlettersql.MarkRetried(ctx, s.db(), ids))
 }
 
 // AddFeedCounters adds c to the totals of key. The last run and its
 // error are replaced when run is set; the newest event time only moves
 // forward.
 func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO feeds (name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name, report) DO UPDATE SET
-			lines_read = lines_read + excluded.lines_read,
-			events_out = events_out + excluded.events_out,
-			dead_letters = dead_letters + excluded.dead_letters,
-			duplicates = duplicates + excluded.duplicates,
-			warnings = warnings + excluded.warnings,
-			last_error = CASE WHEN excluded.last_run IS NULL THEN last_error ELSE excluded.last_error END,
-			last_run = coalesce(excluded.last_run, last_run),
-			last_event = CASE WHEN last_event IS NULL OR excluded.last_event > last_event THEN coalesce(excluded.last_event, last_event) ELSE last_event END`,
-		key.Feed, key.Report, c.LinesRead, c.EventsOut, c.DeadLetters, c.Duplicates, c.Warnings, micros(run), lastError, micros(lastEvent))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: add feed counters %s %q: %w", key.Feed, key.Report, err)
-	}
-	return nil
+	return named(feedsql.AddCounters(ctx, s.db(), key, c, run, lastEvent, lastError))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	out, err := sqlkit.Query(ctx, s.read, `SELECT name, report, lines_read, events_out, dead_letters, duplicates, warnings, last_run, last_error, last_event
-		FROM feeds ORDER BY name, report`, nil, func(rows *sql.Rows) (store.FeedStatus, error) {
-		var (
-			f             store.FeedStatus
-			run, lastEvnt sql.NullInt64
-		)
-		err := rows.Scan(&f.Name, &f.Report, &f.LinesRead, &f.EventsOut, &f.DeadLetters, &f.Duplicates, &f.Warnings, &run, &f.LastError, &lastEvnt)
-		f.LastRun = fromMicros(run)
-		f.LastEvent = fromMicros(lastEvnt)
-		return f, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list feeds: %w", err)
-	}
-	return out, nil
+	out, err := feedsql.ListStatus(ctx, s.db())
+	return out, named(err)
 }
 
 // LoadDedupKeys calls fn for every key that expires after now.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"concurrent use", testConcurrent},
 		{"dedup keys", testDedupKeys},
 		{"dead letters", testDeadLetters},
+		{"dead letters in bulk", testDeadLettersBulk},
 		{"feed counters", testFeedCounters},
 		{"users", testUsers},
 		{"second factors", testSecondFactors},
