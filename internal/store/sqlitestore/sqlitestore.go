@@ -107,6 +107,7 @@ type Store struct {
 	// checkpoint is the background checkpointer's own connection.
 	checkpoint     *sql.DB
 	walPages       atomic.Int64 // WAL size the checkpointer last saw
+	walFile        string       // the WAL's file name, whose size the writer checks
 	stopCheckpoint context.CancelFunc
 	checkpointDone chan struct{}
 
@@ -207,7 +208,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	checkpoint.SetMaxOpenConns(1)
 	cctx, stop := context.WithCancel(context.Background())
-	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint,
+	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint, walFile: path + "-wal",
 		stopCheckpoint: stop, checkpointDone: make(chan struct{})}
 	go s.checkpointLoop(cctx)
 	return s, nil
@@ -277,13 +278,24 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // limitWAL runs a blocking checkpoint on the writer's connection when the
-// background checkpointer could not keep the WAL under walLimitPages.
+// background checkpointer saw the WAL outgrow walLimitPages. RESTART
+// lets the next commits reuse the file from its start. Should the
+// checkpointer fall so far behind (a starved machine) that the WAL file
+// passes twice the limit between two of its looks, the writer, which
+// checks the file's size after each commit (a stat costs far less than a
+// commit), truncates it: the WAL stays under twice the limit plus one
+// commit whatever the checkpointer's pace.
 func (s *Store) limitWAL(ctx context.Context) {
-	if s.walPages.Load() <= walLimitPages {
+	var mode string
+	if fi, err := os.Stat(s.walFile); err == nil && fi.Size() > 2*walLimitPages*walPageBytes {
+		mode = "TRUNCATE"
+	} else if s.walPages.Load() > walLimitPages {
+		mode = "RESTART"
+	} else {
 		return
 	}
 	var busy, walPages, copied int
-	err := s.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &walPages, &copied)
+	err := s.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walPages, &copied)
 	if err != nil {
 		s.log.Warn("sqlite checkpoint", "err", err)
 		return
@@ -292,6 +304,10 @@ func (s *Store) limitWAL(ctx context.Context) {
 		s.walPages.Store(0)
 	}
 }
+
+// walPageBytes is the size of one page in the WAL: SQLite's default page
+// of 4 KiB and the frame's header.
+const walPageBytes = 4096 + 24
 
 // Close stops the checkpointer, folds the WAL into the database and
 // releases the connections.
