@@ -35,17 +35,12 @@ const (
 // If-None-Match and If-Modified-Since, and keeps them in the store, so
 // neither an unchanged report nor a restart causes a download.
 type HTTP struct {
-	feed     string
-	url      string
-	name     string
-	headers  map[string]string
-	interval time.Duration
-	timeout  time.Duration
-	maxSize  int64
-	client   *http.Client
-	store    stateStore
-	logger   *slog.Logger
-	now      func() time.Time
+	// cfg is the collector's configuration, defaults filled in.
+	cfg    HTTPConfig
+	client *http.Client
+	store  stateStore
+	logger *slog.Logger
+	now    func() time.Time
 }
 
 // HTTPConfig configures an HTTP collector.
@@ -104,14 +99,8 @@ func NewHTTP(env pipeline.Env, cfg HTTPConfig) (*HTTP, error) {
 		cfg.MaxSize = DefaultHTTPMaxSize
 	}
 	c := &HTTP{
-		feed:     cfg.Feed,
-		url:      cfg.URL,
-		name:     cfg.Name,
-		headers:  cfg.Headers,
-		interval: cfg.Interval,
-		timeout:  cfg.Timeout,
-		maxSize:  cfg.MaxSize,
-		store:    env.Store,
+		cfg:   cfg,
+		store: env.Store,
 	}
 	c.client, c.logger, c.now = fromEnv(env, "http", cfg.Feed)
 	return c, nil
@@ -125,17 +114,17 @@ func newHTTPFromOptions(env pipeline.Env, feed string, opts pipeline.Options) (p
 	return NewHTTP(env, cfg)
 }
 
-func (c *HTTP) stateKey() string { return "collector/http/" + c.feed }
+func (c *HTTP) stateKey() string { return "collector/http/" + c.cfg.Feed }
 
 // Run downloads at once and then every interval until ctx ends. A failed
 // download is logged, recorded as the feed's last error and tried again at
 // the next interval.
 func (c *HTTP) Run(ctx context.Context, deliver pipeline.Deliver) error {
-	tick := time.NewTicker(c.interval)
+	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
 	for {
 		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
-			c.logger.Error("download failed", "url", c.url, "err", err)
+			c.logger.Error("download failed", "url", c.cfg.URL, "err", err)
 			c.recordRun(ctx, err)
 		}
 		select {
@@ -150,18 +139,18 @@ func (c *HTTP) Run(ctx context.Context, deliver pipeline.Deliver) error {
 // server says it has not changed since the last delivered one. The error
 // says why the download or its delivery failed.
 func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
 	last, err := c.loadState(ctx)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL, nil)
 	if err != nil {
-		return fmt.Errorf("request %s: %w", c.url, err)
+		return fmt.Errorf("request %s: %w", c.cfg.URL, err)
 	}
-	for k, v := range c.headers {
+	for k, v := range c.cfg.Headers {
 		req.Header.Set(k, v)
 	}
 	if last.ETag != "" {
@@ -172,52 +161,52 @@ func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", c.url, err)
+		return fmt.Errorf("GET %s: %w", c.cfg.URL, err)
 	}
 	defer resp.Body.Close()
 
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
-		c.logger.Debug("not modified", "url", c.url)
+		c.logger.Debug("not modified", "url", c.cfg.URL)
 		c.recordRun(ctx, nil)
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return fmt.Errorf("GET %s: %s", c.url, resp.Status)
-	case resp.ContentLength > c.maxSize:
-		return fmt.Errorf("GET %s: %d bytes: %w", c.url, resp.ContentLength, ErrTooLarge)
+		return fmt.Errorf("GET %s: %s", c.cfg.URL, resp.Status)
+	case resp.ContentLength > c.cfg.MaxSize:
+		return fmt.Errorf("GET %s: %d bytes: %w", c.cfg.URL, resp.ContentLength, ErrTooLarge)
 	}
 
 	// Limit the wire bytes and the decompressed bytes both: the first
 	// bounds the download, the second a decompression bomb.
-	body := newLimitReader(resp.Body, c.maxSize)
+	body := newLimitReader(resp.Body, c.cfg.MaxSize)
 	if !resp.Uncompressed && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		// The transport decompresses on its own only when it asked for
 		// gzip itself; a configured Accept-Encoding header lands here.
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return fmt.Errorf("GET %s: gunzip: %w", c.url, err)
+			return fmt.Errorf("GET %s: gunzip: %w", c.cfg.URL, err)
 		}
 		defer zr.Close()
 		body = zr
 	}
-	body, name, closeBody, err := maybeGunzip(body, c.name)
+	body, name, closeBody, err := maybeGunzip(body, c.cfg.Name)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", c.url, err)
+		return fmt.Errorf("GET %s: %w", c.cfg.URL, err)
 	}
 	defer closeBody()
-	body = newLimitReader(body, c.maxSize)
+	body = newLimitReader(body, c.cfg.MaxSize)
 
 	start := c.now()
-	if err := deliver(ctx, pipeline.Input{Feed: c.feed, Name: name, Body: body}); err != nil {
-		return fmt.Errorf("deliver %s: %w", c.url, err)
+	if err := deliver(ctx, pipeline.Input{Feed: c.cfg.Feed, Name: name, Body: body}); err != nil {
+		return fmt.Errorf("deliver %s: %w", c.cfg.URL, err)
 	}
 	// Only now is the download safe to forget: saving the validators
 	// earlier would make a crash during delivery skip this report for good.
-	next := httpState{URL: c.url, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	next := httpState{URL: c.cfg.URL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	if err := c.saveState(ctx, next); err != nil {
 		return err
 	}
-	c.logger.Info("download delivered", "url", c.url, "name", name, "duration", c.now().Sub(start))
+	c.logger.Info("download delivered", "url", c.cfg.URL, "name", name, "duration", c.now().Sub(start))
 	c.recordRun(ctx, nil)
 	return nil
 }
@@ -236,7 +225,7 @@ func (c *HTTP) loadState(ctx context.Context) (httpState, error) {
 		c.logger.Warn("ignoring unreadable collector state", "key", c.stateKey(), "err", err)
 		return httpState{}, nil
 	}
-	if st.URL != c.url {
+	if st.URL != c.cfg.URL {
 		// Validators of another URL say nothing about this one.
 		return httpState{}, nil
 	}
@@ -261,7 +250,7 @@ func (c *HTTP) recordRun(ctx context.Context, failure error) {
 		msg = failure.Error()
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }

@@ -323,8 +323,8 @@ func TestHTTPDefaultName(t *testing.T) {
 	} {
 		t.Run(url, func(t *testing.T) {
 			c := newTestHTTP(t, s, pipeline.Options{"url": url})
-			if c.name != want {
-				t.Errorf("name = %q, want %q", c.name, want)
+			if c.cfg.Name != want {
+				t.Errorf("name = %q, want %q", c.cfg.Name, want)
 			}
 		})
 	}

@@ -69,21 +69,12 @@ const (
 // or, with format json, through reports/download, which answers with the
 // report's rows as JSON objects.
 type ShadowserverAPI struct {
-	feed     string
-	apiKey   string
-	secret   string
-	baseURL  string
-	interval time.Duration
-	days     int
-	reports  []string
-	types    []string
-	format   string
-	timeout  time.Duration
-	maxSize  int64
-	client   *http.Client
-	store    stateStore
-	logger   *slog.Logger
-	now      func() time.Time
+	// cfg is the collector's configuration, defaults filled in.
+	cfg    ShadowserverAPIConfig
+	client *http.Client
+	store  stateStore
+	logger *slog.Logger
+	now    func() time.Time
 }
 
 // ShadowserverAPIConfig configures a ShadowserverAPI collector; the opt
@@ -189,18 +180,8 @@ func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*Shadowser
 		cfg.MaxSize = DefaultShadowserverAPIMaxSize
 	}
 	c := &ShadowserverAPI{
-		feed:     cfg.Feed,
-		apiKey:   cfg.APIKey,
-		secret:   cfg.Secret,
-		baseURL:  cfg.BaseURL,
-		interval: cfg.Interval,
-		days:     cfg.Days,
-		reports:  cfg.Reports,
-		types:    cfg.Types,
-		format:   cfg.Format,
-		timeout:  cfg.Timeout,
-		maxSize:  cfg.MaxSize,
-		store:    env.Store,
+		cfg:   cfg,
+		store: env.Store,
 	}
 	c.client, c.logger, c.now = fromEnv(env, "shadowserver_api", cfg.Feed)
 	return c, nil
@@ -259,13 +240,15 @@ func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.
 	return c, nil
 }
 
-func (c *ShadowserverAPI) statePrefix() string { return "collector/shadowserver_api/" + c.feed + "/" }
+func (c *ShadowserverAPI) statePrefix() string {
+	return "collector/shadowserver_api/" + c.cfg.Feed + "/"
+}
 
 // Run lists and downloads at once and then every interval until ctx ends.
 // Failures are logged and shown on the feeds page; what failed is tried
 // again at the next run.
 func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) error {
-	tick := time.NewTicker(c.interval)
+	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
 	for {
 		_ = c.Fetch(ctx, deliver) // logs and records its own failure
@@ -295,7 +278,7 @@ func (c *ShadowserverAPI) Fetch(ctx context.Context, deliver pipeline.Deliver) e
 
 func (c *ShadowserverAPI) fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	today := c.now().UTC()
-	first := today.AddDate(0, 0, -c.days)
+	first := today.AddDate(0, 0, -c.cfg.Days)
 	fetched, err := c.loadFetched(ctx)
 	if err != nil {
 		return err
@@ -354,16 +337,16 @@ func (c *ShadowserverAPI) fetch(ctx context.Context, deliver pipeline.Deliver) e
 // (both YYYY-MM-DD), keeps those of the configured types, and orders them
 // by date and file name.
 func (c *ShadowserverAPI) listReports(ctx context.Context, first, last string) ([]reportEntry, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	request := map[string]any{"date": first + ":" + last}
-	if len(c.reports) > 0 {
-		request["reports"] = c.reports
+	if len(c.cfg.Reports) > 0 {
+		request["reports"] = c.cfg.Reports
 	}
-	if len(c.types) == 1 {
+	if len(c.cfg.Types) == 1 {
 		// Shadowserver's report-manager sends one type this way; several
 		// are kept below, from the list of all.
-		request["type"] = c.types[0]
+		request["type"] = c.cfg.Types[0]
 	}
 	resp, err := c.call(ctx, "reports/list", request)
 	if err != nil {
@@ -387,7 +370,7 @@ func (c *ShadowserverAPI) listReports(ctx context.Context, first, last string) (
 		if e.ID == "" || seen[e.ID] {
 			continue
 		}
-		if len(c.types) > 0 && !slices.Contains(c.types, e.Type) {
+		if len(c.cfg.Types) > 0 && !slices.Contains(c.cfg.Types, e.Type) {
 			continue
 		}
 		seen[e.ID] = true
@@ -405,7 +388,7 @@ func (c *ShadowserverAPI) listReports(ctx context.Context, first, last string) (
 // fetchReport downloads one report and delivers it. The body is streamed
 // to the pipeline, bounded by max_size before and after decompression.
 func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, deliver pipeline.Deliver) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	name := c.inputName(entry)
 	what := fmt.Sprintf("report %s (id %s)", name, entry.ID)
@@ -413,7 +396,7 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 	var resp *http.Response
 	var err error
 	method := "reports/download"
-	if c.format == ShadowserverFormatJSON {
+	if c.cfg.Format == ShadowserverFormatJSON {
 		resp, err = c.call(ctx, method, map[string]any{"id": entry.ID})
 	} else {
 		method = "the download link"
@@ -423,25 +406,25 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > c.maxSize {
-		return fmt.Errorf("%s: %d bytes, more than max_size %d: %w", what, resp.ContentLength, c.maxSize, ErrTooLarge)
+	if resp.ContentLength > c.cfg.MaxSize {
+		return fmt.Errorf("%s: %d bytes, more than max_size %d: %w", what, resp.ContentLength, c.cfg.MaxSize, ErrTooLarge)
 	}
 	body, err := c.refuseErrorAnswer(resp, method)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	body = newLimitReader(body, c.maxSize)
+	body = newLimitReader(body, c.cfg.MaxSize)
 	body, name, closeBody, err := maybeGunzip(body, name)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer closeBody()
-	body = newLimitReader(body, c.maxSize)
+	body = newLimitReader(body, c.cfg.MaxSize)
 
 	start := c.now()
-	if err := deliver(ctx, pipeline.Input{Feed: c.feed, Name: name, Body: body}); err != nil {
+	if err := deliver(ctx, pipeline.Input{Feed: c.cfg.Feed, Name: name, Body: body}); err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return fmt.Errorf("%s: larger than max_size %d bytes: %w", what, c.maxSize, err)
+			return fmt.Errorf("%s: larger than max_size %d bytes: %w", what, c.cfg.MaxSize, err)
 		}
 		return fmt.Errorf("deliver %s: %w", what, err)
 	}
@@ -483,7 +466,7 @@ func (c *ShadowserverAPI) inputName(entry reportEntry) string {
 		// it gets it in the form Shadowserver's own names have.
 		name = reportDate(entry, c.now()) + "-" + entry.Type + "-" + name
 	}
-	if c.format == ShadowserverFormatJSON {
+	if c.cfg.Format == ShadowserverFormatJSON {
 		base := strings.TrimSuffix(name, ".gz")
 		base = strings.TrimSuffix(base, ".csv")
 		base = strings.TrimSuffix(base, ".json")
@@ -562,7 +545,7 @@ func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
 		msg = c.redact(failure.Error())
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }

@@ -34,19 +34,19 @@ func SignShadowserverRequest(secret string, body []byte) string {
 // error object in a 200 answer is for the caller to recognise, as only it
 // knows what a good answer looks like.
 func (c *ShadowserverAPI) call(ctx context.Context, method string, request map[string]any) (*http.Response, error) {
-	request["apikey"] = c.apiKey
+	request["apikey"] = c.cfg.APIKey
 	// The signature covers these exact bytes, so they are sent as they
 	// were signed.
 	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, fmt.Errorf("Reports API %s: %w", method, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+method, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+method, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("Reports API %s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ShadowserverSignatureHeader, SignShadowserverRequest(c.secret, body))
+	req.Header.Set(ShadowserverSignatureHeader, SignShadowserverRequest(c.cfg.Secret, body))
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("Reports API %s: %w", method, err)
@@ -182,7 +182,7 @@ func (c *ShadowserverAPI) refusal(method string, status int, message string) *Re
 // shown or logged: an API that echoes the request must not put them on
 // the feeds page.
 func (c *ShadowserverAPI) redact(msg string) string {
-	for _, credential := range []string{c.secret, c.apiKey} {
+	for _, credential := range []string{c.cfg.Secret, c.cfg.APIKey} {
 		if len(credential) >= 4 {
 			msg = strings.ReplaceAll(msg, credential, "[redacted]")
 		}

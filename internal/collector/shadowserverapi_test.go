@@ -702,8 +702,8 @@ func TestShadowserverAPIOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		api := c.(*ShadowserverAPI)
-		if api.baseURL != DefaultShadowserverAPIURL || api.days != 2 || api.format != "csv" ||
-			api.interval != time.Hour || api.maxSize != DefaultShadowserverAPIMaxSize {
+		if api.cfg.BaseURL != DefaultShadowserverAPIURL || api.cfg.Days != 2 || api.cfg.Format != "csv" ||
+			api.cfg.Interval != time.Hour || api.cfg.MaxSize != DefaultShadowserverAPIMaxSize {
 			t.Errorf("defaults %+v", api)
 		}
 	})
@@ -733,7 +733,7 @@ func TestShadowserverAPIInputName(t *testing.T) {
 		{"csv", reportEntry{ID: "7", Type: "scan_smb", Timestamp: "2026-11-19"}, "2026-11-19-scan_smb-report-7.csv"},
 		{"csv", reportEntry{ID: "7"}, "report-7.csv"},
 	} {
-		c := &ShadowserverAPI{format: tc.format, now: fixedNow}
+		c := &ShadowserverAPI{cfg: ShadowserverAPIConfig{Format: tc.format}, now: fixedNow}
 		if got := c.inputName(tc.entry); got != tc.want {
 			t.Errorf("%s %+v: name %q, want %q", tc.format, tc.entry, got, tc.want)
 		}
