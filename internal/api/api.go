@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/export"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Deps are what the API needs from the rest of Vigil.
@@ -46,13 +46,13 @@ type route struct {
 	// path is relative to /api/v1, in http.ServeMux and OpenAPI form alike.
 	path string
 	// roles may call the route; nil means no authentication at all.
-	roles  []store.Role
+	roles  []auth.Role
 	handle func(h *handler, r *http.Request, c *caller) (any, error)
 }
 
 var (
-	readers = []store.Role{store.RoleAdmin, store.RoleAnalyst}
-	anyone  = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RolePublisher, store.RoleConstituent}
+	readers = []auth.Role{auth.RoleAdmin, auth.RoleAnalyst}
+	anyone  = []auth.Role{auth.RoleAdmin, auth.RoleAnalyst, auth.RolePublisher, auth.RoleConstituent}
 )
 
 // routes are all the operations. Handlers return data to render as JSON (or

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -31,13 +33,13 @@ import (
 // served by an httptest server under /api/v1 as the web layer mounts it.
 type fixture struct {
 	t      *testing.T
-	store  *sqlitestore.Store
+	store  *database.DB
 	dbPath string // the store's database file
 	server *httptest.Server
 	// tokens by user name: ada (admin), ana (analyst), pub (publisher),
 	// dis (a disabled analyst).
 	tokens map[string]string
-	users  map[string]store.User
+	users  map[string]auth.User
 	log    *syncBuffer
 	// hashes of the sample events by their extra.label.
 	hashes map[string]string
@@ -69,27 +71,28 @@ type fixtureOptions struct {
 	pageSize  int
 	noVersion bool
 	// wrap, when set, stands between the API and the store.
-	wrap func(store.Store) store.Store
+	wrap func(*database.DB) *database.DB
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	dbPath := filepath.Join(t.TempDir(), "vigil.db")
-	st, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	t.Cleanup(func() { raw.Close() })
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: st, dbPath: dbPath, tokens: map[string]string{}, users: map[string]store.User{}, log: &syncBuffer{}, hashes: map[string]string{}}
-	for _, u := range []store.User{
-		{Name: "ada", Role: store.RoleAdmin},
-		{Name: "ana", Role: store.RoleAnalyst},
-		{Name: "pub", Role: store.RolePublisher},
-		{Name: "dis", Role: store.RoleAnalyst, Disabled: true},
+	f := &fixture{t: t, store: st, dbPath: dbPath, tokens: map[string]string{}, users: map[string]auth.User{}, log: &syncBuffer{}, hashes: map[string]string{}}
+	for _, u := range []auth.User{
+		{Name: "ada", Role: auth.RoleAdmin},
+		{Name: "ana", Role: auth.RoleAnalyst},
+		{Name: "pub", Role: auth.RolePublisher},
+		{Name: "dis", Role: auth.RoleAnalyst, Disabled: true},
 	} {
 		u.Email = u.Name + "@cert.example"
 		u.Language = "en"
@@ -101,7 +104,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		f.tokens[u.Name] = f.newToken(u.ID, u.Name+"-script")
 	}
 	f.insertSamples()
-	var api store.Store = st
+	api := st
 	if opts.wrap != nil {
 		api = opts.wrap(st)
 	}
@@ -142,7 +145,7 @@ func (f *fixture) newToken(userID int64, name string) string {
 	rand.Read(secret)
 	token := TokenPrefix + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
 	sum := sha256.Sum256([]byte(token))
-	if err := f.store.CreateAPIToken(f.t.Context(), &store.APIToken{UserID: userID, Name: name, Hash: sum[:]}); err != nil {
+	if err := f.store.CreateAPIToken(f.t.Context(), &auth.APIToken{UserID: userID, Name: name, Hash: sum[:]}); err != nil {
 		f.t.Fatal(err)
 	}
 	return token
@@ -327,7 +330,7 @@ func TestAuthentication(t *testing.T) {
 	})
 	t.Run("user disabled after the token was made", func(t *testing.T) {
 		ctx := t.Context()
-		u := store.User{Name: "late", Role: store.RoleAdmin, Email: "l@x", Language: "en", PasswordHash: "x"}
+		u := auth.User{Name: "late", Role: auth.RoleAdmin, Email: "l@x", Language: "en", PasswordHash: "x"}
 		if err := f.store.CreateUser(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
@@ -686,8 +689,10 @@ type searchFailure struct {
 	n     int
 }
 
-func failSearchAt(n int) func(store.Store) store.Store {
-	return func(s store.Store) store.Store { return &searchFailure{Store: s, n: n} }
+func failSearchAt(n int) func(*database.DB) *database.DB {
+	return func(db *database.DB) *database.DB {
+		return &database.DB{Store: &searchFailure{Store: db.Store, n: n}, Accounts: db.Accounts}
+	}
 }
 
 func (s *searchFailure) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
@@ -778,7 +783,7 @@ func TestRetryBody(t *testing.T) {
 	if len(f.retried) != 0 {
 		t.Errorf("refused requests reached the pipeline: %v", f.retried)
 	}
-	if entries, _ := f.store.ListAudit(t.Context(), store.AuditQuery{}); len(entries) != 0 {
+	if entries, _ := f.store.ListAudit(t.Context(), auth.AuditQuery{}); len(entries) != 0 {
 		t.Errorf("refused requests audited: %v", entries)
 	}
 	t.Run("charset parameter accepted", func(t *testing.T) {
@@ -850,7 +855,7 @@ func TestRetry(t *testing.T) {
 		if len(f.retried) != 1 || !slices.Equal(f.retried[0], []int64{7, 8, 9}) {
 			t.Errorf("pipeline got %v", f.retried)
 		}
-		entries, err := f.store.ListAudit(t.Context(), store.AuditQuery{})
+		entries, err := f.store.ListAudit(t.Context(), auth.AuditQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -873,7 +878,7 @@ func TestRetry(t *testing.T) {
 		if !strings.Contains(f.log.String(), "jetstream: stream VIGIL not found") {
 			t.Errorf("internal detail not logged: %s", f.log.String())
 		}
-		entries, _ := f.store.ListAudit(t.Context(), store.AuditQuery{})
+		entries, _ := f.store.ListAudit(t.Context(), auth.AuditQuery{})
 		if len(entries) != 1 || !strings.HasPrefix(entries[0].Detail, "failed after 1 of 2") || entries[0].Actor != "ada" {
 			t.Errorf("audit %+v", entries)
 		}
@@ -881,7 +886,7 @@ func TestRetry(t *testing.T) {
 	t.Run("no pipeline", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{noRetry: true})
 		wantError(t, f.postJSON("/deadletters/retry", "ana", `{"ids":[1]}`), 501, "not_implemented", "")
-		if entries, _ := f.store.ListAudit(t.Context(), store.AuditQuery{}); len(entries) != 0 {
+		if entries, _ := f.store.ListAudit(t.Context(), auth.AuditQuery{}); len(entries) != 0 {
 			t.Errorf("nothing happened, yet audited: %v", entries)
 		}
 	})

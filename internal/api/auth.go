@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -23,8 +24,8 @@ const touchInterval = time.Minute
 
 // caller is the authenticated user of a request and the token it used.
 type caller struct {
-	user  store.User
-	token store.APIToken
+	user  auth.User
+	token auth.APIToken
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -24,7 +25,7 @@ import (
 // missing one; constituent_isolation_test.go fails when a constituent
 // route reads the events from the store itself.
 
-var constituents = []store.Role{store.RoleConstituent}
+var constituents = []auth.Role{auth.RoleConstituent}
 
 // constituentEventParams are eventParams without the organisation filter,
 // which the caller's account decides.
@@ -35,7 +36,7 @@ var errNoOrganisation = &Error{Status: http.StatusForbidden, Code: "no_organisat
 
 // organisationOf returns the caller's organisation.
 func (h *handler) organisationOf(r *http.Request, c *caller) (store.Organisation, error) {
-	if c.user.Role != store.RoleConstituent || c.user.OrgID == 0 {
+	if c.user.Role != auth.RoleConstituent || c.user.OrgID == 0 {
 		return store.Organisation{}, errNoOrganisation
 	}
 	org, err := h.store.GetOrganisation(r.Context(), c.user.OrgID)

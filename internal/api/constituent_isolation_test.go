@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -49,7 +50,7 @@ func TestConstituentDeletedOrganisationsEvents(t *testing.T) {
 	if err := f.store.CreateOrganisation(ctx, &old); err != nil {
 		t.Fatal(err)
 	}
-	u := store.User{Name: "cx", Email: "cx@x.example", Role: store.RoleConstituent, Language: "en", PasswordHash: "unused", OrgID: old.ID}
+	u := auth.User{Name: "cx", Email: "cx@x.example", Role: auth.RoleConstituent, Language: "en", PasswordHash: "unused", OrgID: old.ID}
 	if err := f.store.CreateUser(ctx, &u); err != nil {
 		t.Fatal(err)
 	}

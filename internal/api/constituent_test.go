@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -35,7 +36,7 @@ func (f *fixture) constituency() map[string][]string {
 		if err := f.store.CreateOrganisation(ctx, orgs[name]); err != nil {
 			f.t.Fatal(err)
 		}
-		u := store.User{Name: "c" + name, Email: "c" + name + "@" + name + ".example", Role: store.RoleConstituent,
+		u := auth.User{Name: "c" + name, Email: "c" + name + "@" + name + ".example", Role: auth.RoleConstituent,
 			Language: "en", PasswordHash: "unused", OrgID: orgs[name].ID}
 		if err := f.store.CreateUser(ctx, &u); err != nil {
 			f.t.Fatal(err)
@@ -46,7 +47,7 @@ func (f *fixture) constituency() map[string][]string {
 	// A constituent account attached to no organisation (the store refuses
 	// to delete an organisation that still has users, so this is the only
 	// way to be without one).
-	lost := store.User{Name: "lost", Email: "lost@x.example", Role: store.RoleConstituent, Language: "en", PasswordHash: "unused"}
+	lost := auth.User{Name: "lost", Email: "lost@x.example", Role: auth.RoleConstituent, Language: "en", PasswordHash: "unused"}
 	if err := f.store.CreateUser(ctx, &lost); err != nil {
 		f.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -128,7 +129,7 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 			Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
 	}
 	n, err := h.retry(r.Context(), req.IDs)
-	entry := store.AuditEntry{
+	entry := auth.AuditEntry{
 		Time:   time.Now().UTC(),
 		UserID: c.user.ID,
 		Actor:  c.user.Name,

@@ -41,11 +41,18 @@ var layers = []layer{
 		"internal/enricher", "internal/output", "internal/bus", "internal/standard"}},
 	{4, "capabilities", []string{"internal/auth", "internal/constituency", "internal/export",
 		"internal/lease", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/sealed"}},
-	{5, "assembly", []string{"internal/config", "internal/demo"}},
+	{5, "assembly", []string{"internal/config", "internal/database", "internal/demo"}},
 	{6, "interfaces", []string{"internal/api", "internal/console", "internal/web"}},
 	{7, "command line", []string{"internal/cli"}},
 	{8, "program", []string{"cmd"}},
 }
+
+// testSupport are the packages of test helpers: contract suites and
+// throwaway databases of both kinds. Only tests import them
+// (TestOnlyTestsImportTestSupport), so, like tests, they may import any
+// package: the store's contract suite, for one, makes accounts to check
+// that an organisation with users is not deleted.
+var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {
@@ -119,6 +126,9 @@ func TestNoPackageImportsALayerAboveIt(t *testing.T) {
 			continue
 		}
 		used[prefix] = true
+		if slices.Contains(testSupport, path) {
+			continue
+		}
 		for _, imp := range p.Imports {
 			target, ok := inModule(imp)
 			if !ok {
@@ -140,6 +150,30 @@ func TestNoPackageImportsALayerAboveIt(t *testing.T) {
 			if !used[p] {
 				t.Errorf("layer %d (%s) names %s, which holds no package: remove it from the table and from docs/ARCHITECTURE.md", l.number, l.name, p)
 			}
+		}
+	}
+}
+
+func TestOnlyTestsImportTestSupport(t *testing.T) {
+	found := map[string]bool{}
+	for _, p := range modulePackages(t) {
+		path, ok := inModule(p.ImportPath)
+		if !ok {
+			continue
+		}
+		found[path] = true
+		if slices.Contains(testSupport, path) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if target, ok := inModule(imp); ok && slices.Contains(testSupport, target) {
+				t.Errorf("%s imports %s, a package of test helpers: only tests and other test helpers may", path, target)
+			}
+		}
+	}
+	for _, p := range testSupport {
+		if !found[p] {
+			t.Errorf("test helper package %s does not exist: remove it from testSupport", p)
 		}
 	}
 }

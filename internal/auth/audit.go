@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Record appends an audit entry, stamping the time when unset.
-func Record(ctx context.Context, st AuditLog, e store.AuditEntry) error {
+func Record(ctx context.Context, st AuditLog, e AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}

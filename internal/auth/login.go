@@ -56,16 +56,16 @@ func NewLogins(st LoginStore, limiter *Limiter, logger *slog.Logger) (*Logins, e
 // returns the user on success; ErrRateLimited or ErrInvalidCredentials
 // otherwise. Failures and successes of accounts without a second factor are
 // audited here; the caller audits the end of a TOTP login.
-func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (store.User, error) {
+func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (User, error) {
 	name = strings.TrimSpace(name)
 	attempt, err := l.limiter.Begin(name, ip)
 	if err != nil {
-		return store.User{}, err
+		return User{}, err
 	}
 	u, err := l.store.GetUserByName(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		l.limiter.Passed(attempt) // the store failed, not the guess
-		return store.User{}, fmt.Errorf("login lookup %q: %w", name, err)
+		return User{}, fmt.Errorf("login lookup %q: %w", name, err)
 	}
 	hash := l.dummyHash
 	if err == nil && u.PasswordHash != "" {
@@ -77,9 +77,9 @@ func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (
 		ok = false
 	}
 	if err != nil || !ok || u.Disabled {
-		l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: name, Action: "login.failure", Target: name, Detail: "from " + ip})
+		l.audit(ctx, AuditEntry{UserID: u.ID, Actor: name, Action: "login.failure", Target: name, Detail: "from " + ip})
 		l.auditThrottles(ctx, l.limiter.Failed(attempt))
-		return store.User{}, ErrInvalidCredentials
+		return User{}, ErrInvalidCredentials
 	}
 	l.limiter.Passed(attempt)
 	return u, nil
@@ -89,7 +89,7 @@ func (l *Logins) CheckPassword(ctx context.Context, ip, name, password string) (
 // codes, counting wrong codes against the same limits as wrong passwords.
 // Each TOTP code and each recovery code is accepted once: a code seen
 // over a shoulder or replayed from a log is refused like a wrong one.
-func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User, code string) error {
+func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u User, code string) error {
 	attempt, err := l.limiter.Begin(u.Name, ip)
 	if err != nil {
 		return err
@@ -100,14 +100,14 @@ func (l *Logins) CheckSecondFactor(ctx context.Context, ip string, u store.User,
 		return err
 	}
 	return l.settle(ctx, attempt, u, ok, method,
-		store.AuditEntry{Action: "login.failure", Detail: "wrong or used second-factor code from " + ip}, "login from "+ip)
+		AuditEntry{Action: "login.failure", Detail: "wrong or used second-factor code from " + ip}, "login from "+ip)
 }
 
 // Reauthenticate is asked before a change that could take an account
 // over (its second factor): the current password, and when u has a
 // second factor, a current code or a recovery code, so that a stolen
 // session alone is not enough. Failures count like failed logins.
-func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, password, code string) error {
+func (l *Logins) Reauthenticate(ctx context.Context, ip string, u User, password, code string) error {
 	attempt, err := l.limiter.Begin(u.Name, ip)
 	if err != nil {
 		return err
@@ -128,13 +128,13 @@ func (l *Logins) Reauthenticate(ctx context.Context, ip string, u store.User, pa
 		}
 	}
 	return l.settle(ctx, attempt, u, ok, method,
-		store.AuditEntry{Action: "account.reauth.failure", Detail: "wrong password or second-factor code from " + ip}, "account change from "+ip)
+		AuditEntry{Action: "account.reauth.failure", Detail: "wrong password or second-factor code from " + ip}, "account change from "+ip)
 }
 
 // settle ends a second-factor attempt of u: a failure is audited as
 // failure (completed with u) and counted by the limiter; a success frees
 // the attempt, and a recovery code's use is audited with why.
-func (l *Logins) settle(ctx context.Context, attempt *Attempt, u store.User, ok bool, method SecondFactorMethod, failure store.AuditEntry, why string) error {
+func (l *Logins) settle(ctx context.Context, attempt *Attempt, u User, ok bool, method SecondFactorMethod, failure AuditEntry, why string) error {
 	if !ok {
 		failure.UserID, failure.Actor, failure.Target = u.ID, u.Name, u.Name
 		l.audit(ctx, failure)
@@ -150,19 +150,19 @@ func (l *Logins) settle(ctx context.Context, attempt *Attempt, u store.User, ok 
 
 // auditRecoveryCode records the use of a recovery code with how many are
 // left, so that running low shows in the log.
-func (l *Logins) auditRecoveryCode(ctx context.Context, u store.User, why string) {
+func (l *Logins) auditRecoveryCode(ctx context.Context, u User, why string) {
 	left, err := l.store.CountRecoveryCodes(ctx, u.ID)
 	if err != nil {
 		l.logger.Error("count recovery codes", "user", u.Name, "err", err)
 	}
-	l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "user.recovery.use", Target: u.Name,
+	l.audit(ctx, AuditEntry{UserID: u.ID, Actor: u.Name, Action: "user.recovery.use", Target: u.Name,
 		Detail: fmt.Sprintf("%s; %d left", why, left)})
 }
 
 // Succeeded records a completed login.
-func (l *Logins) Succeeded(ctx context.Context, ip string, u store.User) {
+func (l *Logins) Succeeded(ctx context.Context, ip string, u User) {
 	l.limiter.Reset(u.Name, ip)
-	l.audit(ctx, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.success", Target: u.Name, Detail: "from " + ip})
+	l.audit(ctx, AuditEntry{UserID: u.ID, Actor: u.Name, Action: "login.success", Target: u.Name, Detail: "from " + ip})
 }
 
 // auditThrottles records each wait a failure begins; attempts refused
@@ -174,7 +174,7 @@ func (l *Logins) auditThrottles(ctx context.Context, started []Throttle) {
 	}
 }
 
-func (l *Logins) audit(ctx context.Context, e store.AuditEntry) {
+func (l *Logins) audit(ctx context.Context, e AuditEntry) {
 	if err := Record(ctx, l.store, e); err != nil {
 		l.logger.Error("audit", "action", e.Action, "err", err)
 	}

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // RecoveryCodeCount is how many recovery codes a person gets at once.
@@ -92,7 +90,7 @@ const (
 // when it is right at now and its time step is later than the last one u
 // used, so every code works once, in this process or any other on the
 // same database. ok is false for a wrong, replayed or spent code.
-func ProveSecondFactor(ctx context.Context, st SecondFactorStore, u store.User, code string, now time.Time) (SecondFactorMethod, bool, error) {
+func ProveSecondFactor(ctx context.Context, st SecondFactorStore, u User, code string, now time.Time) (SecondFactorMethod, bool, error) {
 	if u.TOTPSecret == "" {
 		return "", false, nil
 	}

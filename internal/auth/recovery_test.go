@@ -1,4 +1,4 @@
-package auth
+package auth_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 )
 
 // withTOTP gives u a second factor and returns it as stored.
-func withTOTP(t *testing.T, st store.Store, u store.User) store.User {
+func withTOTP(t *testing.T, st *database.DB, u auth.User) auth.User {
 	t.Helper()
-	e, err := EnrolTOTP("Vigil", u.Name)
+	e, err := auth.EnrolTOTP("Vigil", u.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,12 +30,12 @@ func TestSecondFactorCodeWorksOnce(t *testing.T) {
 	ctx := context.Background()
 	u := withTOTP(t, st, addUser(t, st, "ann"))
 	now := time.Date(2025, 3, 1, 12, 0, 15, 0, time.UTC)
-	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
+	l, err := auth.NewLogins(st, auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.now = func() time.Time { return now }
-	code, err := TOTPCode(u.TOTPSecret, now)
+	auth.SetLoginsNow(l, func() time.Time { return now })
+	code, err := auth.TOTPCode(u.TOTPSecret, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,29 +43,29 @@ func TestSecondFactorCodeWorksOnce(t *testing.T) {
 		t.Fatalf("first use of the code: %v", err)
 	}
 	t.Run("same code again in its window", func(t *testing.T) {
-		if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, code); !errors.Is(err, ErrInvalidCredentials) {
-			t.Fatalf("replayed code: %v, want ErrInvalidCredentials", err)
+		if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, code); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("replayed code: %v, want auth.ErrInvalidCredentials", err)
 		}
 	})
 	t.Run("the previous step's code after the current one", func(t *testing.T) {
-		old, _ := TOTPCode(u.TOTPSecret, now.Add(-30*time.Second))
-		if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, old); !errors.Is(err, ErrInvalidCredentials) {
-			t.Fatalf("older code: %v, want ErrInvalidCredentials", err)
+		old, _ := auth.TOTPCode(u.TOTPSecret, now.Add(-30*time.Second))
+		if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, old); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("older code: %v, want auth.ErrInvalidCredentials", err)
 		}
 	})
 	t.Run("a replay from another process on the same database", func(t *testing.T) {
-		other, err := NewLogins(st, nil, nil)
+		other, err := auth.NewLogins(st, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		other.now = l.now
-		if err := other.CheckSecondFactor(ctx, "192.0.2.9", u, code); !errors.Is(err, ErrInvalidCredentials) {
-			t.Fatalf("replayed code in another checker: %v, want ErrInvalidCredentials", err)
+		auth.SetLoginsNow(other, auth.LoginsNow(l))
+		if err := other.CheckSecondFactor(ctx, "192.0.2.9", u, code); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("replayed code in another checker: %v, want auth.ErrInvalidCredentials", err)
 		}
 	})
 	t.Run("the next step's code", func(t *testing.T) {
 		now = now.Add(30 * time.Second)
-		next, _ := TOTPCode(u.TOTPSecret, now)
+		next, _ := auth.TOTPCode(u.TOTPSecret, now)
 		if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, next); err != nil {
 			t.Fatalf("next code: %v", err)
 		}
@@ -75,12 +76,12 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	u := withTOTP(t, st, addUser(t, st, "ann"))
-	codes, hashes, err := NewRecoveryCodes(u.ID)
+	codes, hashes, err := auth.NewRecoveryCodes(u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(codes) != RecoveryCodeCount {
-		t.Fatalf("%d codes, want %d", len(codes), RecoveryCodeCount)
+	if len(codes) != auth.RecoveryCodeCount {
+		t.Fatalf("%d codes, want %d", len(codes), auth.RecoveryCodeCount)
 	}
 	form := regexp.MustCompile(`^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$`)
 	seen := map[string]bool{}
@@ -93,7 +94,7 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 	if err := st.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
+	l, err := auth.NewLogins(st, auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,17 +103,17 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 	if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, typed); err != nil {
 		t.Fatalf("first use of a recovery code: %v", err)
 	}
-	if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, codes[3]); !errors.Is(err, ErrInvalidCredentials) {
-		t.Fatalf("second use of a recovery code: %v, want ErrInvalidCredentials", err)
+	if err := l.CheckSecondFactor(ctx, "192.0.2.1", u, codes[3]); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("second use of a recovery code: %v, want auth.ErrInvalidCredentials", err)
 	}
-	if n, _ := st.CountRecoveryCodes(ctx, u.ID); n != RecoveryCodeCount-1 {
-		t.Errorf("%d codes left, want %d", n, RecoveryCodeCount-1)
+	if n, _ := st.CountRecoveryCodes(ctx, u.ID); n != auth.RecoveryCodeCount-1 {
+		t.Errorf("%d codes left, want %d", n, auth.RecoveryCodeCount-1)
 	}
 	bob := withTOTP(t, st, addUser(t, st, "bob"))
-	if err := l.CheckSecondFactor(ctx, "192.0.2.1", bob, codes[4]); !errors.Is(err, ErrInvalidCredentials) {
-		t.Fatalf("ann's recovery code for bob: %v, want ErrInvalidCredentials", err)
+	if err := l.CheckSecondFactor(ctx, "192.0.2.1", bob, codes[4]); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("ann's recovery code for bob: %v, want auth.ErrInvalidCredentials", err)
 	}
-	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 50})
+	entries, err := st.ListAudit(ctx, auth.AuditQuery{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,31 +132,31 @@ func TestReauthenticate(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2025, 3, 1, 12, 0, 15, 0, time.UTC)
-	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
+	l, err := auth.NewLogins(st, auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.now = func() time.Time { return now }
+	auth.SetLoginsNow(l, func() time.Time { return now })
 	plain := addUser(t, st, "carl")
 	if err := l.Reauthenticate(ctx, "192.0.2.1", plain, "carl's long passphrase", ""); err != nil {
 		t.Errorf("password without a second factor: %v", err)
 	}
-	if err := l.Reauthenticate(ctx, "192.0.2.1", plain, "wrong", ""); !errors.Is(err, ErrInvalidCredentials) {
+	if err := l.Reauthenticate(ctx, "192.0.2.1", plain, "wrong", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("wrong password: %v", err)
 	}
 	u := withTOTP(t, st, addUser(t, st, "ann"))
-	code, _ := TOTPCode(u.TOTPSecret, now)
-	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "ann's long passphrase", ""); !errors.Is(err, ErrInvalidCredentials) {
+	code, _ := auth.TOTPCode(u.TOTPSecret, now)
+	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "ann's long passphrase", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("password without the code: %v", err)
 	}
-	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "wrong", code); !errors.Is(err, ErrInvalidCredentials) {
+	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "wrong", code); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("code without the password: %v", err)
 	}
 	// The wrong password did not spend the code.
 	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "ann's long passphrase", code); err != nil {
 		t.Errorf("password and code: %v", err)
 	}
-	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "ann's long passphrase", code); !errors.Is(err, ErrInvalidCredentials) {
+	if err := l.Reauthenticate(ctx, "192.0.2.1", u, "ann's long passphrase", code); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("password and a used code: %v", err)
 	}
 }

@@ -1,7 +1,5 @@
 package auth
 
-import "github.com/vigil-cert/vigil/internal/store"
-
 // Permission is something a role may be allowed to do.
 type Permission int
 
@@ -33,11 +31,11 @@ const (
 // and see no events: events may carry TLP:AMBER data about constituents.
 // Constituents get none of these: their portal checks their organisation
 // instead.
-func Can(role store.Role, p Permission) bool {
+func Can(role Role, p Permission) bool {
 	switch role {
-	case store.RoleAdmin:
+	case RoleAdmin:
 		return true
-	case store.RoleAnalyst:
+	case RoleAnalyst:
 		switch p {
 		case ReadEvents, RetryDeadLetters, ReadConstituency, ManageConstituency, ManageNotifications:
 			return true

@@ -97,17 +97,17 @@ func RandomToken(n int) (string, error) {
 // Create starts a session for userID and sets its cookie on w. Callers
 // create a fresh session at every login, never reuse one, so a session id
 // planted before login is worthless.
-func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, r *http.Request, userID int64) (store.Session, error) {
+func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, r *http.Request, userID int64) (Session, error) {
 	value, err := RandomToken(32)
 	if err != nil {
-		return store.Session{}, err
+		return Session{}, err
 	}
 	csrf, err := RandomToken(32)
 	if err != nil {
-		return store.Session{}, err
+		return Session{}, err
 	}
 	now := m.now().UTC()
-	s := store.Session{
+	s := Session{
 		IDHash:    hashID(value),
 		UserID:    userID,
 		CSRFToken: csrf,
@@ -115,7 +115,7 @@ func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, r *http.Re
 		Expires:   now.Add(m.cfg.IdleTimeout),
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
-		return store.Session{}, fmt.Errorf("create session: %w", err)
+		return Session{}, fmt.Errorf("create session: %w", err)
 	}
 	// Sessions are cleaned up opportunistically at login: the only moment
 	// the table grows.
@@ -136,18 +136,18 @@ func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 // Load returns the session of r. An expired session is deleted. The idle
 // deadline of a live session is pushed forward, at most every few minutes.
-func (m *Sessions) Load(ctx context.Context, r *http.Request) (store.Session, error) {
+func (m *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
 	c, err := r.Cookie(m.CookieName(r))
 	if err != nil || c.Value == "" {
-		return store.Session{}, ErrNoSession
+		return Session{}, ErrNoSession
 	}
 	id := hashID(c.Value)
 	s, err := m.store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, ErrNoSession
+		return Session{}, ErrNoSession
 	}
 	if err != nil {
-		return store.Session{}, fmt.Errorf("load session: %w", err)
+		return Session{}, fmt.Errorf("load session: %w", err)
 	}
 	now := m.now()
 	hardEnd := s.Created.Add(m.cfg.MaxAge)
@@ -155,7 +155,7 @@ func (m *Sessions) Load(ctx context.Context, r *http.Request) (store.Session, er
 		if err := m.store.DeleteSession(ctx, id); err != nil {
 			m.logger.Warn("delete expired session", "err", err)
 		}
-		return store.Session{}, ErrNoSession
+		return Session{}, ErrNoSession
 	}
 	lastRefresh := s.Expires.Add(-m.cfg.IdleTimeout)
 	if now.Sub(lastRefresh) >= refreshEvery && s.Expires.Before(hardEnd) {
@@ -193,7 +193,7 @@ func (m *Sessions) Destroy(ctx context.Context, w http.ResponseWriter, r *http.R
 }
 
 // CheckCSRF reports whether token is the session's CSRF token.
-func CheckCSRF(s store.Session, token string) bool {
+func CheckCSRF(s Session, token string) bool {
 	return s.CSRFToken != "" && subtle.ConstantTimeCompare([]byte(s.CSRFToken), []byte(token)) == 1
 }
 

@@ -68,34 +68,34 @@ var setupMu sync.Mutex
 // CreateFirstAdmin creates the first administrator with the setup token
 // and then invalidates the token. It fails with ErrSetupClosed when the
 // token is wrong or users already exist.
-func CreateFirstAdmin(ctx context.Context, st SetupStore, token, name, email, password string) (store.User, error) {
+func CreateFirstAdmin(ctx context.Context, st SetupStore, token, name, email, password string) (User, error) {
 	setupMu.Lock()
 	defer setupMu.Unlock()
 	ok, err := CheckSetupToken(ctx, st, token)
 	if err != nil {
-		return store.User{}, err
+		return User{}, err
 	}
 	if !ok {
-		return store.User{}, ErrSetupClosed
+		return User{}, ErrSetupClosed
 	}
 	n, err := st.CountUsers(ctx)
 	if err != nil {
-		return store.User{}, fmt.Errorf("setup: count users: %w", err)
+		return User{}, fmt.Errorf("setup: count users: %w", err)
 	}
 	if n > 0 {
-		return store.User{}, ErrSetupClosed
+		return User{}, ErrSetupClosed
 	}
-	u, err := NewUser(name, email, store.RoleAdmin, password, "en")
+	u, err := NewUser(name, email, RoleAdmin, password, "en")
 	if err != nil {
-		return store.User{}, err
+		return User{}, err
 	}
 	if err := st.CreateUser(ctx, &u); err != nil {
-		return store.User{}, fmt.Errorf("setup: create user: %w", err)
+		return User{}, fmt.Errorf("setup: create user: %w", err)
 	}
 	if err := st.DeleteState(ctx, setupStateKey); err != nil {
-		return store.User{}, fmt.Errorf("setup: remove token: %w", err)
+		return User{}, fmt.Errorf("setup: remove token: %w", err)
 	}
-	if err := Record(ctx, st, store.AuditEntry{UserID: u.ID, Actor: u.Name, Action: "user.create", Target: u.Name, Detail: "first administrator, created with the setup token"}); err != nil {
+	if err := Record(ctx, st, AuditEntry{UserID: u.ID, Actor: u.Name, Action: "user.create", Target: u.Name, Detail: "first administrator, created with the setup token"}); err != nil {
 		return u, err
 	}
 	return u, nil
@@ -106,20 +106,20 @@ var ErrBadUserName = errors.New("user name must be 1 to 64 characters without sp
 
 // NewUser builds a user with a hashed password, checking name, role and
 // password policy. The caller stores it.
-func NewUser(name, email string, role store.Role, password, language string) (store.User, error) {
+func NewUser(name, email string, role Role, password, language string) (User, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n") {
-		return store.User{}, ErrBadUserName
+		return User{}, ErrBadUserName
 	}
-	if !store.ValidRole(role) {
-		return store.User{}, fmt.Errorf("unknown role %q", role)
+	if !ValidRole(role) {
+		return User{}, fmt.Errorf("unknown role %q", role)
 	}
 	if err := ValidateNewPassword(password); err != nil {
-		return store.User{}, err
+		return User{}, err
 	}
 	h, err := HashPassword(password)
 	if err != nil {
-		return store.User{}, err
+		return User{}, err
 	}
-	return store.User{Name: name, Email: strings.TrimSpace(email), Role: role, PasswordHash: h, Language: language}, nil
+	return User{Name: name, Email: strings.TrimSpace(email), Role: role, PasswordHash: h, Language: language}, nil
 }

@@ -1,4 +1,4 @@
-package auth
+package auth_test
 
 import (
 	"context"
@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
+
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
-func openStore(t *testing.T) store.Store {
+func openStore(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -24,15 +27,16 @@ func openStore(t *testing.T) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	db, err := database.New(ctx, st)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return db
 }
 
-func addUser(t *testing.T, st store.Store, name string) store.User {
+func addUser(t *testing.T, st *database.DB, name string) auth.User {
 	t.Helper()
-	u, err := NewUser(name, "", store.RoleAnalyst, name+"'s long passphrase", "en")
+	u, err := auth.NewUser(name, "", auth.RoleAnalyst, name+"'s long passphrase", "en")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +51,8 @@ func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	a, b, c := addUser(t, st, "a").ID, addUser(t, st, "b").ID, addUser(t, st, "c").ID
 	now := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
-	m := NewSessions(st, SessionConfig{IdleTimeout: time.Hour, MaxAge: 3 * time.Hour}, nil)
-	m.now = func() time.Time { return now }
+	m := auth.NewSessions(st, auth.SessionConfig{IdleTimeout: time.Hour, MaxAge: 3 * time.Hour}, nil)
+	auth.SetSessionsNow(m, func() time.Time { return now })
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -76,8 +80,8 @@ func TestSessions(t *testing.T) {
 	if err != nil || got.UserID != a || got.CSRFToken != s.CSRFToken || got.CSRFToken == "" {
 		t.Fatalf("load: %+v %v", got, err)
 	}
-	if !CheckCSRF(got, s.CSRFToken) || CheckCSRF(got, "x") || CheckCSRF(store.Session{}, "") {
-		t.Fatal("CheckCSRF")
+	if !auth.CheckCSRF(got, s.CSRFToken) || auth.CheckCSRF(got, "x") || auth.CheckCSRF(auth.Session{}, "") {
+		t.Fatal("auth.CheckCSRF")
 	}
 
 	t.Run("activity extends the idle deadline", func(t *testing.T) {
@@ -92,8 +96,8 @@ func TestSessions(t *testing.T) {
 	})
 	t.Run("absolute expiry", func(t *testing.T) {
 		now = now.Add(30 * time.Minute) // 3 h 10 after login, 30 min idle
-		if _, err := m.Load(ctx, withCookie()); !errors.Is(err, ErrNoSession) {
-			t.Fatalf("err %v, want ErrNoSession", err)
+		if _, err := m.Load(ctx, withCookie()); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("err %v, want auth.ErrNoSession", err)
 		}
 	})
 	t.Run("idle expiry", func(t *testing.T) {
@@ -104,7 +108,7 @@ func TestSessions(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.AddCookie(rec.Result().Cookies()[0])
 		now = now.Add(61 * time.Minute)
-		if _, err := m.Load(ctx, r); !errors.Is(err, ErrNoSession) {
+		if _, err := m.Load(ctx, r); !errors.Is(err, auth.ErrNoSession) {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -118,17 +122,17 @@ func TestSessions(t *testing.T) {
 		if err := m.Destroy(ctx, httptest.NewRecorder(), r); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Load(ctx, r); !errors.Is(err, ErrNoSession) {
+		if _, err := m.Load(ctx, r); !errors.Is(err, auth.ErrNoSession) {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("no cookie", func(t *testing.T) {
-		if _, err := m.Load(ctx, httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrNoSession) {
+		if _, err := m.Load(ctx, httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, auth.ErrNoSession) {
 			t.Fatal(err)
 		}
 	})
 	t.Run("secure", func(t *testing.T) {
-		sm := NewSessions(st, SessionConfig{Secure: true}, nil)
+		sm := auth.NewSessions(st, auth.SessionConfig{Secure: true}, nil)
 		rec := httptest.NewRecorder()
 		if _, err := sm.Create(ctx, rec, req, a); err != nil {
 			t.Fatal(err)
@@ -143,35 +147,35 @@ func TestSessions(t *testing.T) {
 func TestSetupToken(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	first, err := EnsureSetupToken(ctx, st)
+	first, err := auth.EnsureSetupToken(ctx, st)
 	if err != nil || first == "" {
 		t.Fatal(first, err)
 	}
-	second, _ := EnsureSetupToken(ctx, st)
-	if ok, _ := CheckSetupToken(ctx, st, first); ok {
+	second, _ := auth.EnsureSetupToken(ctx, st)
+	if ok, _ := auth.CheckSetupToken(ctx, st, first); ok {
 		t.Fatal("a replaced token still works")
 	}
-	if ok, _ := CheckSetupToken(ctx, st, second); !ok {
+	if ok, _ := auth.CheckSetupToken(ctx, st, second); !ok {
 		t.Fatal("the latest token does not work")
 	}
 	raw, _ := st.GetState(ctx, "setup-token")
 	if string(raw) == second {
 		t.Fatal("token stored in clear")
 	}
-	if _, err := CreateFirstAdmin(ctx, st, "wrong", "root", "", "a long enough passphrase"); !errors.Is(err, ErrSetupClosed) {
+	if _, err := auth.CreateFirstAdmin(ctx, st, "wrong", "root", "", "a long enough passphrase"); !errors.Is(err, auth.ErrSetupClosed) {
 		t.Fatalf("wrong token: %v", err)
 	}
-	u, err := CreateFirstAdmin(ctx, st, second, "root", "root@cert.example", "a long enough passphrase")
-	if err != nil || u.Role != store.RoleAdmin || u.ID == 0 {
+	u, err := auth.CreateFirstAdmin(ctx, st, second, "root", "root@cert.example", "a long enough passphrase")
+	if err != nil || u.Role != auth.RoleAdmin || u.ID == 0 {
 		t.Fatalf("%+v %v", u, err)
 	}
-	if _, err := CreateFirstAdmin(ctx, st, second, "root2", "", "a long enough passphrase"); !errors.Is(err, ErrSetupClosed) {
+	if _, err := auth.CreateFirstAdmin(ctx, st, second, "root2", "", "a long enough passphrase"); !errors.Is(err, auth.ErrSetupClosed) {
 		t.Fatalf("second use: %v", err)
 	}
-	if tok, err := EnsureSetupToken(ctx, st); tok != "" || err != nil {
+	if tok, err := auth.EnsureSetupToken(ctx, st); tok != "" || err != nil {
 		t.Fatalf("with users: %q %v", tok, err)
 	}
-	entries, _ := st.ListAudit(ctx, store.AuditQuery{})
+	entries, _ := st.ListAudit(ctx, auth.AuditQuery{})
 	if len(entries) != 1 || entries[0].Action != "user.create" {
 		t.Fatalf("audit %+v", entries)
 	}
@@ -181,18 +185,18 @@ func TestNewAPIToken(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	owner := addUser(t, st, "owner").ID
-	plain, tok, err := NewAPIToken(ctx, st, owner, "ci")
+	plain, tok, err := auth.NewAPIToken(ctx, st, owner, "ci")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`^vgl_[a-z2-7]{52}$`).MatchString(plain) {
 		t.Fatalf("token %q", plain)
 	}
-	got, err := st.GetAPITokenByHash(ctx, HashAPIToken(plain))
+	got, err := st.GetAPITokenByHash(ctx, auth.HashAPIToken(plain))
 	if err != nil || got.ID != tok.ID || got.UserID != owner || got.Name != "ci" {
 		t.Fatalf("%+v %v", got, err)
 	}
-	if _, _, err := NewAPIToken(ctx, st, owner, "  "); err == nil {
+	if _, _, err := auth.NewAPIToken(ctx, st, owner, "  "); err == nil {
 		t.Fatal("empty name accepted")
 	}
 }
@@ -200,7 +204,7 @@ func TestNewAPIToken(t *testing.T) {
 func TestLogins(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	u, err := NewUser("ann", "", store.RoleAnalyst, "ann's long passphrase", "en")
+	u, err := auth.NewUser("ann", "", auth.RoleAnalyst, "ann's long passphrase", "en")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +212,7 @@ func TestLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	l, err := NewLogins(st, NewLimiter(LimitPolicy{PairFailures: 3, Now: func() time.Time { return now }}), nil)
+	l, err := auth.NewLogins(st, auth.NewLimiter(auth.LimitPolicy{PairFailures: 3, Now: func() time.Time { return now }}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +220,7 @@ func TestLogins(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 	for _, name := range []string{"ann", "nobody"} {
-		if _, err := l.CheckPassword(ctx, "192.0.2.2", name, "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := l.CheckPassword(ctx, "192.0.2.2", name, "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
@@ -224,7 +228,7 @@ func TestLogins(t *testing.T) {
 	if err := st.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("disabled: %v", err)
 	}
 	u.Disabled = false
@@ -234,19 +238,19 @@ func TestLogins(t *testing.T) {
 	// ann has 2 failures from 192.0.2.2 (wrong password, disabled); the
 	// third makes that address wait, even with the right password.
 	l.CheckPassword(ctx, "192.0.2.2", "ann", "wrong")
-	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, ErrRateLimited) {
+	if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); !errors.Is(err, auth.ErrRateLimited) {
 		t.Fatalf("throttled: %v", err)
 	}
 	if _, err := l.CheckPassword(ctx, "192.0.2.5", "ann", "ann's long passphrase"); err != nil {
 		t.Fatalf("ann from another address: %v", err)
 	}
-	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	entries, err := st.ListAudit(ctx, auth.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var throttles []store.AuditEntry
+	var throttles []auth.AuditEntry
 	for _, e := range entries {
-		if e.Action == AuditThrottled {
+		if e.Action == auth.AuditThrottled {
 			throttles = append(throttles, e)
 		}
 	}
@@ -258,18 +262,18 @@ func TestLogins(t *testing.T) {
 		if got := l.Throttles(); len(got) != 1 || got[0].Account != "ann" {
 			t.Fatalf("throttles %+v", got)
 		}
-		admin := store.User{ID: 99, Name: "root"}
+		admin := auth.User{ID: 99, Name: "root"}
 		if !l.ClearThrottle(ctx, admin, "ann", "192.0.2.2") || l.ClearThrottle(ctx, admin, "ann", "192.0.2.2") {
 			t.Fatal("clear should succeed once")
 		}
 		if _, err := l.CheckPassword(ctx, "192.0.2.2", "ann", "ann's long passphrase"); err != nil {
 			t.Fatalf("after clearing: %v", err)
 		}
-		entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 1, Actor: "root"})
+		entries, err := st.ListAudit(ctx, auth.AuditQuery{Limit: 1, Actor: "root"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != 1 || entries[0].Action != AuditThrottleCleared || entries[0].Target != "ann" {
+		if len(entries) != 1 || entries[0].Action != auth.AuditThrottleCleared || entries[0].Target != "ann" {
 			t.Fatalf("clear audit: %+v", entries)
 		}
 	})
@@ -278,22 +282,22 @@ func TestLogins(t *testing.T) {
 func TestLoginsAuditAccountCampaign(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	l, err := NewLogins(st, NewLimiter(LimitPolicy{AccountSignal: 3}), nil)
+	l, err := auth.NewLogins(st, auth.NewLimiter(auth.LimitPolicy{AccountSignal: 3}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
-		if _, err := l.CheckPassword(ctx, ip, "admin", "guess"); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := l.CheckPassword(ctx, ip, "admin", "guess"); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("%s: %v", ip, err)
 		}
 	}
-	entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	entries, err := st.ListAudit(ctx, auth.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targeted []store.AuditEntry
+	var targeted []auth.AuditEntry
 	for _, e := range entries {
-		if e.Action == AuditTargeted {
+		if e.Action == auth.AuditTargeted {
 			targeted = append(targeted, e)
 		}
 	}

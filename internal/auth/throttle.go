@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // ClientAddress is the address login throttles count against, as text:
@@ -46,17 +44,17 @@ const (
 	AuditThrottleCleared = "login.throttle.cleared"
 )
 
-func throttleAudit(t Throttle) store.AuditEntry {
+func throttleAudit(t Throttle) AuditEntry {
 	wait := t.Until.Sub(t.Last).Round(time.Second)
 	if t.Client == "" {
-		return store.AuditEntry{Actor: t.Account, Action: AuditTargeted, Target: t.Account,
+		return AuditEntry{Actor: t.Account, Action: AuditTargeted, Target: t.Account,
 			Detail: fmt.Sprintf("%d failed logins from any addresses; each address is slowed on its own, the account is not locked", t.Failures)}
 	}
 	if t.Account == "" {
-		return store.AuditEntry{Actor: "", Action: AuditThrottled, Target: t.Client,
+		return AuditEntry{Actor: "", Action: AuditThrottled, Target: t.Client,
 			Detail: fmt.Sprintf("%d failed logins from %s under any name; next attempt from it after %s (%s)", t.Failures, t.Client, wait, t.Until.UTC().Format(time.RFC3339))}
 	}
-	return store.AuditEntry{Actor: t.Account, Action: AuditThrottled, Target: t.Account,
+	return AuditEntry{Actor: t.Account, Action: AuditThrottled, Target: t.Account,
 		Detail: fmt.Sprintf("%d failed logins from %s; next attempt from it after %s (%s)", t.Failures, t.Client, wait, t.Until.UTC().Format(time.RFC3339))}
 }
 
@@ -67,7 +65,7 @@ func (l *Logins) Throttles() []Throttle { return l.limiter.Throttles() }
 // once, or with client empty forgets the account's failures from all
 // addresses; it is audited under the administrator admin. It reports
 // whether there was such a throttle.
-func (l *Logins) ClearThrottle(ctx context.Context, admin store.User, account, client string) bool {
+func (l *Logins) ClearThrottle(ctx context.Context, admin User, account, client string) bool {
 	if !l.limiter.Clear(account, client) {
 		return false
 	}
@@ -78,6 +76,6 @@ func (l *Logins) ClearThrottle(ctx context.Context, admin store.User, account, c
 	case client == "":
 		detail = "failed logins from any addresses forgotten"
 	}
-	l.audit(ctx, store.AuditEntry{UserID: admin.ID, Actor: admin.Name, Action: AuditThrottleCleared, Target: target, Detail: detail})
+	l.audit(ctx, AuditEntry{UserID: admin.ID, Actor: admin.Name, Action: AuditThrottleCleared, Target: target, Detail: detail})
 	return true
 }

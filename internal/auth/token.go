@@ -7,8 +7,6 @@ import (
 	"encoding/base32"
 	"fmt"
 	"strings"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // APITokenPrefix starts every API token, so leaked tokens are easy to
@@ -26,19 +24,19 @@ func HashAPIToken(token string) []byte {
 
 // NewAPIToken creates a token for userID named name, stores its hash and
 // returns the plaintext, which is shown once and never again.
-func NewAPIToken(ctx context.Context, st TokenStore, userID int64, name string) (string, store.APIToken, error) {
+func NewAPIToken(ctx context.Context, st TokenStore, userID int64, name string) (string, APIToken, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
-		return "", store.APIToken{}, fmt.Errorf("token name must be 1 to 100 characters")
+		return "", APIToken{}, fmt.Errorf("token name must be 1 to 100 characters")
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("api token: %w", err)
+		return "", APIToken{}, fmt.Errorf("api token: %w", err)
 	}
 	plain := APITokenPrefix + strings.ToLower(tokenEncoding.EncodeToString(b))
-	t := store.APIToken{UserID: userID, Name: name, Hash: HashAPIToken(plain)}
+	t := APIToken{UserID: userID, Name: name, Hash: HashAPIToken(plain)}
 	if err := st.CreateAPIToken(ctx, &t); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("api token: store: %w", err)
+		return "", APIToken{}, fmt.Errorf("api token: store: %w", err)
 	}
 	return plain, t, nil
 }

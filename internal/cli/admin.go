@@ -70,7 +70,7 @@ func runDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		_ = a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.retry",
+		_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.retry",
 			Target: strings.Join(c.flags.Args(), ","), Detail: fmt.Sprintf("%d of %d re-run successfully", n, len(ids))})
 		fmt.Fprintf(c.stdout, "%d of %d dead letters re-run successfully\n", n, len(ids))
 		return nil
@@ -219,7 +219,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	defer a.Close()
 	audit := func(action, target string) {
-		_ = a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: target})
+		_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: target})
 	}
 	switch sub {
 	case "list":
@@ -296,16 +296,16 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 	if name == "" {
 		return fmt.Errorf("add needs a user name: %w", errUsage)
 	}
-	if !store.ValidRole(store.Role(role)) {
+	if !auth.ValidRole(auth.Role(role)) {
 		return fmt.Errorf("--role: want admin, analyst, publisher or constituent, got %q", role)
 	}
 	// A constituent sees its organisation's events; a team member
 	// belongs to no organisation.
 	var orgID int64
 	switch {
-	case store.Role(role) == store.RoleConstituent && org == "":
+	case auth.Role(role) == auth.RoleConstituent && org == "":
 		return fmt.Errorf("--org: a constituent user needs its organisation's short name: %w", errUsage)
-	case store.Role(role) != store.RoleConstituent && org != "":
+	case auth.Role(role) != auth.RoleConstituent && org != "":
 		return fmt.Errorf("--org: only constituent users belong to an organisation: %w", errUsage)
 	case org != "":
 		o, err := a.store.GetOrganisationByHandle(ctx, org)
@@ -328,7 +328,7 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 	if err != nil {
 		return err
 	}
-	u, err := auth.NewUser(name, email, store.Role(role), pw, lang)
+	u, err := auth.NewUser(name, email, auth.Role(role), pw, lang)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/sealed"
@@ -24,9 +25,11 @@ import (
 // app is the explicit wiring of one vigil process: configuration, logger,
 // store, and (when asked) the pipeline.
 type app struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store store.Store
+	cfg config.Config
+	log *slog.Logger
+	// store is the database: the event store and the capabilities' data
+	// on it, secrets sealed.
+	store *database.DB
 	// directory is the constituency as this process's pipeline and
 	// console see it, loaded at start and rebuilt on every change.
 	directory *constituency.Directory
@@ -85,17 +88,18 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
+	db, err := database.New(ctx, st)
+	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
-	sealedStore, err := sealed.Open(ctx, st, sealed.Options{DataDir: cfg.Data, Getenv: getenv,
+	sealedStore, sealedAccounts, err := sealed.Open(ctx, db.Store, db.Accounts, sealed.Options{DataDir: cfg.Data, Getenv: getenv,
 		StateKeys: []string{notify.IdentityStateKey}, Logger: a.log})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	a.store = sealedStore
+	a.store = &database.DB{Store: sealedStore, Accounts: sealedAccounts}
 	// The table is loaded by the commands that look organisations up
 	// (buildRunner, constituency lookup), not by every short command.
 	a.directory = constituency.NewDirectory(a.store, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -155,7 +156,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	if replace {
 		detail += " (replace)"
 	}
-	if err := a.store.AddAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "cli", Action: "constituency.import",
+	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "constituency.import",
 		Target: file, Detail: detail}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -163,7 +164,7 @@ func TestConstituencyCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		entries, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+		entries, err := database.On(st).ListAudit(ctx, auth.AuditQuery{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
@@ -132,12 +133,13 @@ func TestCrashDuringNotification(t *testing.T) {
 func prepareNotificationData(t *testing.T, data string, orgs int) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	raw, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	defer raw.Close()
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var list []store.Organisation

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/sealed"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -53,10 +54,11 @@ func TestUserTOTPReset(t *testing.T) {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := database.On(raw)
 	u, err := st.GetUserByName(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +77,11 @@ func TestUserTOTPReset(t *testing.T) {
 		t.Fatalf("list: exit %d: %s %s", code, out, errOut)
 	}
 	// The start sealed the secret the earlier version left in plain text.
-	st, err = sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err = sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	st = database.On(raw)
 	if row, _ := st.GetUserByName(ctx, "alice"); !sealed.IsSealed(row.TOTPSecret) || strings.Contains(row.TOTPSecret, "JBSWY3DPEHPK3PXP") {
 		t.Errorf("users.totp_secret after a start = %q, want it sealed", row.TOTPSecret)
 	}
@@ -87,10 +90,11 @@ func TestUserTOTPReset(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no second factor") {
 		t.Fatalf("totp-reset: exit %d: %s %s", code, out, errOut)
 	}
-	st, err = sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err = sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	st = database.On(raw)
 	defer st.Close()
 	got, _ := st.GetUserByName(ctx, "alice")
 	if got.TOTPSecret != "" {
@@ -99,7 +103,7 @@ func TestUserTOTPReset(t *testing.T) {
 	if n, _ := st.CountRecoveryCodes(ctx, u.ID); n != 0 {
 		t.Errorf("%d recovery codes left", n)
 	}
-	entries, _ := st.ListAudit(ctx, store.AuditQuery{Limit: 50})
+	entries, _ := st.ListAudit(ctx, auth.AuditQuery{Limit: 50})
 	var actions []string
 	for _, e := range entries {
 		actions = append(actions, e.Action)

@@ -16,7 +16,7 @@ import (
 type accountPage struct {
 	Name        string
 	Email       string
-	Role        store.Role
+	Role        auth.Role
 	Language    string
 	Languages   []i18n.Language
 	TOTPEnabled bool
@@ -26,7 +26,7 @@ type accountPage struct {
 	RecoveryCodes []string
 	// Enrolment is set between "set up" and the confirming code.
 	Enrolment *enrolmentView
-	Tokens    []store.APIToken
+	Tokens    []auth.APIToken
 	// NewToken is a just-created API token, shown this once.
 	NewToken string
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/auth"
 )
 
 const auditPageSize = 100
@@ -14,14 +14,14 @@ const auditPageSize = 100
 // auditPage is the data of the audit log.
 type auditPage struct {
 	Actor   string
-	Entries []store.AuditEntry
+	Entries []auth.AuditEntry
 	NextURL string
 }
 
 func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, v *visit) {
 	actor := strings.TrimSpace(r.URL.Query().Get("actor"))
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	entries, err := c.store.ListAudit(r.Context(), store.AuditQuery{Limit: auditPageSize + 1, BeforeID: before, Actor: actor})
+	entries, err := c.store.ListAudit(r.Context(), auth.AuditQuery{Limit: auditPageSize + 1, BeforeID: before, Actor: actor})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

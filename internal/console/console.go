@@ -204,8 +204,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.Serv
 
 // visit is what a handler knows about the request's person.
 type visit struct {
-	user    store.User // zero for anonymous pages
-	session store.Session
+	user    auth.User // zero for anonymous pages
+	session auth.Session
 	lang    string
 	// formToken is the CSRF token for anonymous forms.
 	formToken string
@@ -340,7 +340,7 @@ func (c *Console) toLogin(w http.ResponseWriter, r *http.Request, v *visit) {
 // audit records a write by the visitor; a failure is logged, not shown:
 // the write itself already happened.
 func (c *Console) audit(ctx context.Context, v *visit, action, target, detail string) {
-	e := store.AuditEntry{UserID: v.user.ID, Actor: v.user.Name, Action: action, Target: target, Detail: detail}
+	e := auth.AuditEntry{UserID: v.user.ID, Actor: v.user.Name, Action: action, Target: target, Detail: detail}
 	if err := auth.Record(ctx, c.store, e); err != nil {
 		c.logger.Error("audit", "action", action, "err", err)
 	}

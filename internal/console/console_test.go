@@ -15,16 +15,16 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // testEnv is a console served over HTTP on 127.0.0.1 with a real store.
 type testEnv struct {
 	t       *testing.T
-	store   store.Store
+	store   *database.DB
 	dbPath  string // the store's database file
 	console *Console
 	server  *httptest.Server
@@ -34,12 +34,13 @@ func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "vigil.db")
-	st, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	t.Cleanup(func() { raw.Close() })
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
 	n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	return &testEnv{t: t, store: st, dbPath: dbPath, console: c, server: srv}
 }
 
-func (e *testEnv) addUser(name string, role store.Role, password string) store.User {
+func (e *testEnv) addUser(name string, role auth.Role, password string) auth.User {
 	e.t.Helper()
 	u, err := auth.NewUser(name, name+"@cert.example", role, password, "en")
 	if err != nil {
@@ -150,7 +151,7 @@ func (b *browser) login(name, password string) {
 
 func (e *testEnv) auditActions() []string {
 	e.t.Helper()
-	entries, err := e.store.ListAudit(context.Background(), store.AuditQuery{Limit: 1000})
+	entries, err := e.store.ListAudit(context.Background(), auth.AuditQuery{Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestNewNeedsNotifier(t *testing.T) {
 	defer st.Close()
 	var typedNil *notify.Notifier
 	for name, n := range map[string]Notifier{"none": nil, "nil pointer": typedNil} {
-		if _, err := New(Config{Store: st, Notifier: n}); err == nil || !strings.Contains(err.Error(), "no notifier") {
+		if _, err := New(Config{Store: database.On(st), Notifier: n}); err == nil || !strings.Contains(err.Error(), "no notifier") {
 			t.Errorf("%s: New = %v, want a 'no notifier' error", name, err)
 		}
 	}

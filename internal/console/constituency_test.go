@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -136,7 +137,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 	})
 	t.Run("an organisation with users is not deleted", func(t *testing.T) {
 		held := env.createOrganisation(store.Organisation{Handle: "held", Name: "Held", Language: "en"})
-		u := env.addUser("held-user", store.RoleConstituent, "the constituent's passphrase")
+		u := env.addUser("held-user", auth.RoleConstituent, "the constituent's passphrase")
 		u.OrgID = held.ID
 		if err := env.store.UpdateUser(ctx, u); err != nil {
 			t.Fatal(err)
@@ -306,7 +307,7 @@ func TestLookup(t *testing.T) {
 
 	t.Run("without a directory the store answers", func(t *testing.T) {
 		plain := newEnv(t, nil)
-		plain.addUser("admin", store.RoleAdmin, adminPassword)
+		plain.addUser("admin", auth.RoleAdmin, adminPassword)
 		plain.createOrganisation(store.Organisation{Handle: "x", Name: "Org X", Language: "en", Networks: prefixes("10.0.0.0/8")})
 		r := plain.admin().get("/constituency?lookup=10.1.2.3")
 		mustSay(t, r.body, "Org X")
@@ -354,7 +355,7 @@ func TestChangeRequests(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
-	u := env.addUser("uni-user", store.RoleConstituent, "the constituent's passphrase")
+	u := env.addUser("uni-user", auth.RoleConstituent, "the constituent's passphrase")
 	var reqs []store.ChangeRequest
 	for i, text := range []string{"Please add 192.0.2.0/24", "Our abuse address changed", "Remove Bob"} {
 		req := store.ChangeRequest{OrgID: o.ID, UserID: u.ID, Actor: u.Name, Text: text, Created: time.Now().Add(time.Duration(i) * time.Minute)}
@@ -418,7 +419,7 @@ func TestConstituentUsers(t *testing.T) {
 		t.Fatalf("create: %d %.300s", r.status, text(r.body))
 	}
 	u, err := env.store.GetUserByName(ctx, "uni-csirt")
-	if err != nil || u.Role != store.RoleConstituent || u.OrgID != o.ID {
+	if err != nil || u.Role != auth.RoleConstituent || u.OrgID != o.ID {
 		t.Fatalf("%+v %v", u, err)
 	}
 	mustContain(t, b.get("/users").body, fmt.Sprintf(`<a href="/constituency/%d">Uni of Somewhere</a>`, o.ID))
@@ -442,7 +443,7 @@ func TestConstituentUsers(t *testing.T) {
 		if r := b.post(fmt.Sprintf("/users/%d", u.ID), url.Values{"action": {"role"}, "role": {"analyst"}}); r.status != http.StatusSeeOther {
 			t.Fatalf("constituent made analyst: %d", r.status)
 		}
-		if got, _ := env.store.GetUser(ctx, u.ID); got.Role != store.RoleAnalyst || got.OrgID != 0 {
+		if got, _ := env.store.GetUser(ctx, u.ID); got.Role != auth.RoleAnalyst || got.OrgID != 0 {
 			t.Fatalf("after the change: %+v", got)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -39,7 +40,7 @@ func TestFeedsPageReports(t *testing.T) {
 	env := newEnv(t, func(c *Config) {
 		c.FeedNames = func() []string { return []string{"inbox", "feodo"} }
 	})
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	ctx := context.Background()
 	now := time.Now()
 	add := func(report string, c store.FeedCounters, run, lastEvent time.Time, lastError string) {
@@ -89,7 +90,7 @@ func TestEventSearchOffersReports(t *testing.T) {
 	env := newEnv(t, func(c *Config) {
 		c.FeedNames = func() []string { return []string{"inbox"} }
 	})
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	ctx := context.Background()
 	now := time.Now()
 	for _, report := range []string{"Accessible-RDP", "Sinkhole-HTTP"} {

@@ -24,7 +24,7 @@ type homePage struct {
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *visit) {
-	if v.user.Role == store.RoleConstituent {
+	if v.user.Role == auth.RoleConstituent {
 		// Constituents have their own start page.
 		http.Redirect(w, r, "/portal/", http.StatusSeeOther)
 		return

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // loginPage is the data of the login page, first or second step.
@@ -122,7 +121,7 @@ func (c *Console) loginTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 
 // completeLogin starts a fresh session: any session the browser had is
 // ended first, so an identifier planted before login is worthless.
-func (c *Console) completeLogin(w http.ResponseWriter, r *http.Request, v *visit, u store.User, next string) {
+func (c *Console) completeLogin(w http.ResponseWriter, r *http.Request, v *visit, u auth.User, next string) {
 	if err := c.sessions.Destroy(r.Context(), w, r); err != nil {
 		c.logger.Warn("end previous session", "err", err)
 	}

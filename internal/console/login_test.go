@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func TestLogin(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("alice", store.RoleAnalyst, "alice's long passphrase")
+	env.addUser("alice", auth.RoleAnalyst, "alice's long passphrase")
 
 	t.Run("anonymous is sent to login", func(t *testing.T) {
 		r := env.browser().get("/events?ip=192.0.2.1")
@@ -91,7 +90,7 @@ func TestLogin(t *testing.T) {
 func TestLoginRateLimit(t *testing.T) {
 	t.Run("account from one address", func(t *testing.T) {
 		env := newEnv(t, nil)
-		env.addUser("bob", store.RoleAnalyst, "bob's long passphrase")
+		env.addUser("bob", auth.RoleAnalyst, "bob's long passphrase")
 		b := env.browser()
 		b.get("/login")
 		for i := range 5 {
@@ -115,7 +114,7 @@ func TestLoginRateLimit(t *testing.T) {
 	t.Run("address spraying names", func(t *testing.T) {
 		// Twenty different names from one address make the address wait.
 		env := newEnv(t, nil)
-		env.addUser("carol", store.RoleAnalyst, "carol's long passphrase")
+		env.addUser("carol", auth.RoleAnalyst, "carol's long passphrase")
 		b := env.browser()
 		b.get("/login")
 		for i := range 20 {
@@ -140,7 +139,7 @@ func (e *testEnv) browserFrom(local string) *browser {
 
 func TestLoginGuessingDoesNotLockOutTheOwner(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("admin", store.RoleAdmin, "the admin's long passphrase")
+	env.addUser("admin", auth.RoleAdmin, "the admin's long passphrase")
 	attacker := env.browserFrom("127.0.0.2")
 	attacker.get("/login")
 	refused := 0
@@ -165,7 +164,7 @@ func TestLoginBackoffWithClock(t *testing.T) {
 	env := newEnv(t, func(c *Config) {
 		c.Limiter = auth.NewLimiter(auth.LimitPolicy{Now: func() time.Time { return now }})
 	})
-	env.addUser("erin", store.RoleAnalyst, "erin's long passphrase")
+	env.addUser("erin", auth.RoleAnalyst, "erin's long passphrase")
 	b := env.browser()
 	b.get("/login")
 	guess := func() response { return b.post("/login", url.Values{"name": {"erin"}, "password": {"guess"}}) }
@@ -240,7 +239,7 @@ func TestThrottlesPage(t *testing.T) {
 
 func TestLoginTOTP(t *testing.T) {
 	env := newEnv(t, nil)
-	u := env.addUser("dave", store.RoleAnalyst, "dave's long passphrase")
+	u := env.addUser("dave", auth.RoleAnalyst, "dave's long passphrase")
 	e, err := auth.EnrolTOTP("Vigil", "dave")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +284,7 @@ func TestLoginTOTP(t *testing.T) {
 
 func TestCSRF(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("erin", store.RoleAnalyst, "erin's long passphrase")
+	env.addUser("erin", auth.RoleAnalyst, "erin's long passphrase")
 	b := env.browser()
 	b.login("erin", "erin's long passphrase")
 	for name, token := range map[string]string{"missing": "", "wrong": "not-the-token"} {
@@ -350,7 +349,7 @@ func TestSetup(t *testing.T) {
 		t.Fatalf("new admin on /users: %d", r.status)
 	}
 	u, err := env.store.GetUserByName(ctx, "root")
-	if err != nil || u.Role != store.RoleAdmin {
+	if err != nil || u.Role != auth.RoleAdmin {
 		t.Fatalf("user %+v err %v", u, err)
 	}
 	again := env.browser()

@@ -33,7 +33,7 @@ type organisationPage struct {
 	Policy   policySummary
 	Messages []store.OutboxMessage
 	MoreURL  string // the notification log of the organisation
-	Users    []store.User
+	Users    []auth.User
 	Requests []store.ChangeRequest
 }
 

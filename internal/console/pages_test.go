@@ -25,9 +25,9 @@ func TestPagesPerRole(t *testing.T) {
 		c.FeedNames = func() []string { return []string{"configured-only"} }
 	})
 	ctx := context.Background()
-	env.addUser("admin", store.RoleAdmin, "the admin's passphrase")
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
-	env.addUser("publisher", store.RolePublisher, "the publisher's passphrase")
+	env.addUser("admin", auth.RoleAdmin, "the admin's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("publisher", auth.RolePublisher, "the publisher's passphrase")
 	ev := makeEvent(t, "feed-a", "192.0.2.1", time.Now().Add(-time.Hour))
 	env.insert(ev)
 	if err := env.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "feed-a", Parser: "csv", Input: []byte("bad,line"), Error: "column 2: not an IP", Time: time.Now()}}); err != nil {
@@ -41,15 +41,15 @@ func TestPagesPerRole(t *testing.T) {
 		"/events/export.csv", "/events/export.jsonl",
 		"/deadletters", "/feeds", "/users", "/audit", "/account",
 	}
-	allowed := map[store.Role]func(string) bool{
-		store.RoleAdmin:     func(string) bool { return true },
-		store.RoleAnalyst:   func(p string) bool { return p != "/users" && p != "/audit" },
-		store.RolePublisher: func(p string) bool { return p == "/" || p == "/account" },
+	allowed := map[auth.Role]func(string) bool{
+		auth.RoleAdmin:     func(string) bool { return true },
+		auth.RoleAnalyst:   func(p string) bool { return p != "/users" && p != "/audit" },
+		auth.RolePublisher: func(p string) bool { return p == "/" || p == "/account" },
 	}
-	logins := map[store.Role][2]string{
-		store.RoleAdmin:     {"admin", "the admin's passphrase"},
-		store.RoleAnalyst:   {"analyst", "the analyst's passphrase"},
-		store.RolePublisher: {"publisher", "the publisher's passphrase"},
+	logins := map[auth.Role][2]string{
+		auth.RoleAdmin:     {"admin", "the admin's passphrase"},
+		auth.RoleAnalyst:   {"analyst", "the analyst's passphrase"},
+		auth.RolePublisher: {"publisher", "the publisher's passphrase"},
 	}
 	for role, may := range allowed {
 		t.Run(string(role), func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestPagesPerRole(t *testing.T) {
 
 func TestEventSearch(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	env.insert(
 		makeEvent(t, "feed-a", "192.0.2.1", base, "source.asn", "64496", "source.fqdn", "host.univ.example", "tlp", "GREEN"),
@@ -168,7 +168,7 @@ func TestEventSearch(t *testing.T) {
 
 func TestEventPagingAndExport(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	var events []*event.Event
 	for i := range 120 {
@@ -251,7 +251,7 @@ func TestEventPagingAndExport(t *testing.T) {
 
 func TestEventDetailRawBinary(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	ev := makeEvent(t, "feed-a", "192.0.2.1", time.Now())
 	ev.SetRaw([]byte{0x00, 0xff, 0xfe, '<', 'b', '>'})
 	ev.SetExtra("note", `<img src=x onerror=alert(1)>`)
@@ -280,7 +280,7 @@ func TestDeadLetterRetry(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 	if err := env.store.AddDeadLetters(ctx, []store.DeadLetter{
 		{Feed: "feed-a", Input: []byte("one"), Error: "bad one", Time: time.Now()},
 		{Feed: "feed-a", Input: []byte("two\x00\x01"), Error: "bad two", Time: time.Now()},
@@ -322,7 +322,7 @@ func TestDeadLetterRetry(t *testing.T) {
 
 	t.Run("no retry configured", func(t *testing.T) {
 		env := newEnv(t, nil)
-		env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
+		env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
 		if err := env.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "f", Input: []byte("x"), Error: "e", Time: time.Now()}}); err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ func TestDeadLetterRetry(t *testing.T) {
 func TestAccount(t *testing.T) {
 	env := newEnv(t, nil)
 	ctx := context.Background()
-	u := env.addUser("frank", store.RoleAnalyst, "frank's long passphrase")
+	u := env.addUser("frank", auth.RoleAnalyst, "frank's long passphrase")
 	b := env.browser()
 	b.login("frank", "frank's long passphrase")
 
@@ -438,7 +438,7 @@ func TestAccount(t *testing.T) {
 func TestUserAdministration(t *testing.T) {
 	env := newEnv(t, nil)
 	ctx := context.Background()
-	admin := env.addUser("admin", store.RoleAdmin, "the admin's passphrase")
+	admin := env.addUser("admin", auth.RoleAdmin, "the admin's passphrase")
 	b := env.browser()
 	b.login("admin", "the admin's passphrase")
 	b.get("/users")
@@ -457,7 +457,7 @@ func TestUserAdministration(t *testing.T) {
 		}
 	}
 	grace, err := env.store.GetUserByName(ctx, "grace")
-	if err != nil || grace.Role != store.RoleAnalyst || grace.Language != "fr" {
+	if err != nil || grace.Role != auth.RoleAnalyst || grace.Language != "fr" {
 		t.Fatalf("%+v %v", grace, err)
 	}
 	gb := env.browser()
@@ -483,7 +483,7 @@ func TestUserAdministration(t *testing.T) {
 	change(grace.ID, url.Values{"action": {"password"}, "password": {"grace's reset passphrase"}})
 	change(grace.ID, url.Values{"action": {"role"}, "role": {"publisher"}})
 	env.browser().login("grace", "grace's reset passphrase")
-	if g, _ := env.store.GetUser(ctx, grace.ID); g.Role != store.RolePublisher || g.Disabled {
+	if g, _ := env.store.GetUser(ctx, grace.ID); g.Role != auth.RolePublisher || g.Disabled {
 		t.Fatalf("after changes: %+v", g)
 	}
 	if r := change(admin.ID, url.Values{"action": {"disable"}}); r.status != http.StatusBadRequest {

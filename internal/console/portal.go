@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
@@ -46,7 +47,7 @@ type portalHandler func(w http.ResponseWriter, r *http.Request, v *visit, org st
 // members and constituents without an organisation are refused.
 func (c *Console) constituent(h portalHandler) http.HandlerFunc {
 	return c.member(0, func(w http.ResponseWriter, r *http.Request, v *visit) {
-		if v.user.Role != store.RoleConstituent || v.user.OrgID == 0 {
+		if v.user.Role != auth.RoleConstituent || v.user.OrgID == 0 {
 			c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgPortalTeamOnly)
 			return
 		}

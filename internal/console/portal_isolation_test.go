@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -50,7 +51,7 @@ func TestPortalDeletedOrganisationsEvents(t *testing.T) {
 	if err := env.store.CreateOrganisation(ctx, &old); err != nil {
 		t.Fatal(err)
 	}
-	u := env.addUser("cx", store.RoleConstituent, portalPassword)
+	u := env.addUser("cx", auth.RoleConstituent, portalPassword)
 	u.OrgID = old.ID
 	if err := env.store.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -41,15 +42,15 @@ func newPortalEnv(t *testing.T) *portalEnv {
 			t.Fatal(err)
 		}
 		env.orgs[o.Handle] = o
-		u := env.addUser("c"+strings.TrimPrefix(o.Handle, "uni-"), store.RoleConstituent, portalPassword)
+		u := env.addUser("c"+strings.TrimPrefix(o.Handle, "uni-"), auth.RoleConstituent, portalPassword)
 		u.OrgID = o.ID
 		if err := env.store.UpdateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env.addUser("analyst", store.RoleAnalyst, "the analyst's passphrase")
-	env.addUser("admin", store.RoleAdmin, "the admin's passphrase")
-	env.addUser("nobody", store.RoleConstituent, portalPassword) // no organisation
+	env.addUser("analyst", auth.RoleAnalyst, "the analyst's passphrase")
+	env.addUser("admin", auth.RoleAdmin, "the admin's passphrase")
+	env.addUser("nobody", auth.RoleConstituent, portalPassword) // no organisation
 
 	base := time.Now().Add(-48 * time.Hour)
 	var events []*event.Event

@@ -14,7 +14,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 //go:embed templates/*.html
@@ -135,7 +134,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		vw.UserName = v.user.Name
 		vw.CSRF = v.session.CSRFToken
 		vw.Nav = navigation{
-			Portal: v.user.Role == store.RoleConstituent,
+			Portal: v.user.Role == auth.RoleConstituent,
 			Events: auth.Can(v.user.Role, auth.ReadEvents),
 			Users:  auth.Can(v.user.Role, auth.ManageUsers),
 			Audit:  auth.Can(v.user.Role, auth.ReadAudit),

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 var (
@@ -54,7 +53,7 @@ func TestSecondFactorChangeNeedsPasswordAndCode(t *testing.T) {
 		c.Limiter = auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100})
 	})
 	ctx := context.Background()
-	u := env.addUser("gina", store.RoleAnalyst, "gina's long passphrase")
+	u := env.addUser("gina", auth.RoleAnalyst, "gina's long passphrase")
 	b, secret, codes := enrolled(t, env, "gina", "gina's long passphrase")
 	if r := b.get("/account"); strings.Contains(r.body, codes[0]) {
 		t.Fatal("recovery codes shown a second time")
@@ -172,7 +171,7 @@ func mustCode(t *testing.T, secret string, at time.Time) string {
 // again, and a recovery code logs in once instead of a TOTP code.
 func TestLoginCodeOnce(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("hugo", store.RoleAnalyst, "hugo's long passphrase")
+	env.addUser("hugo", auth.RoleAnalyst, "hugo's long passphrase")
 	_, secret, codes := enrolled(t, env, "hugo", "hugo's long passphrase")
 	secondStep := func(code string) response {
 		b := env.browser()
@@ -208,8 +207,8 @@ func TestLoginCodeOnce(t *testing.T) {
 func TestAdminResetsSecondFactor(t *testing.T) {
 	env := newEnv(t, nil)
 	ctx := context.Background()
-	env.addUser("admin", store.RoleAdmin, "the admin's passphrase")
-	u := env.addUser("ivan", store.RoleAnalyst, "ivan's long passphrase")
+	env.addUser("admin", auth.RoleAdmin, "the admin's passphrase")
+	u := env.addUser("ivan", auth.RoleAnalyst, "ivan's long passphrase")
 	enrolled(t, env, "ivan", "ivan's long passphrase")
 	b := env.browser()
 	b.login("admin", "the admin's passphrase")
@@ -233,7 +232,7 @@ func TestAdminResetsSecondFactor(t *testing.T) {
 // up, sessions opened with the password alone are over.
 func TestSecondFactorChangeEndsOtherSessions(t *testing.T) {
 	env := newEnv(t, nil)
-	env.addUser("jana", store.RoleAnalyst, "jana's long passphrase")
+	env.addUser("jana", auth.RoleAnalyst, "jana's long passphrase")
 	other := env.browser()
 	other.login("jana", "jana's long passphrase")
 	b, _, _ := enrolled(t, env, "jana", "jana's long passphrase")

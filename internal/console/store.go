@@ -4,12 +4,13 @@ import (
 	"context"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Store is the part of the store the console uses, by the pages that use
-// it. The full store.Store satisfies it, so `vigil serve` hands the store
+// it. The database (database.DB) satisfies it, so `vigil serve` hands the store
 // itself; Config.Store is this.
 type Store interface {
 	AccountStore
@@ -20,7 +21,7 @@ type Store interface {
 }
 
 // The full store satisfies Store.
-var _ Store = store.Store(nil)
+var _ Store = (*database.DB)(nil)
 
 // AccountStore serves signing in and out, the first start, each person's
 // account page (password, second factor, API tokens) and the users page.
@@ -29,12 +30,12 @@ type AccountStore interface {
 	auth.SessionStore
 	auth.SetupStore
 	auth.TokenStore
-	GetUser(ctx context.Context, id int64) (store.User, error)
-	ListUsers(ctx context.Context) ([]store.User, error)
-	UpdateUser(ctx context.Context, u store.User) error
+	GetUser(ctx context.Context, id int64) (auth.User, error)
+	ListUsers(ctx context.Context) ([]auth.User, error)
+	UpdateUser(ctx context.Context, u auth.User) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
-	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
+	ListAPITokens(ctx context.Context, userID int64) ([]auth.APIToken, error)
 	DeleteAPIToken(ctx context.Context, userID, id int64) error
 }
 
@@ -85,5 +86,5 @@ type NotificationStore interface {
 // AuditStore serves the audit log page and records what the console does.
 type AuditStore interface {
 	auth.AuditLog
-	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
+	ListAudit(ctx context.Context, q auth.AuditQuery) ([]auth.AuditEntry, error)
 }

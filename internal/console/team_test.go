@@ -17,6 +17,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -52,8 +53,8 @@ func newTeamEnv(t *testing.T, change func(*Config)) *teamEnv {
 			change(c)
 		}
 	})
-	te.addUser("admin", store.RoleAdmin, adminPassword)
-	te.addUser("analyst", store.RoleAnalyst, analystPassword)
+	te.addUser("admin", auth.RoleAdmin, adminPassword)
+	te.addUser("analyst", auth.RoleAnalyst, analystPassword)
 	return te
 }
 

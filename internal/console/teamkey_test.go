@@ -13,9 +13,9 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // keyRecorder is a notifier that remembers the identities handed to it.
@@ -137,7 +137,7 @@ func TestTeamKey(t *testing.T) {
 				t.Errorf("%s shows the private key: %q", p, line)
 			}
 		}
-		entries, _ := env.store.ListAudit(ctx, store.AuditQuery{Limit: 100})
+		entries, _ := env.store.ListAudit(ctx, auth.AuditQuery{Limit: 100})
 		for _, e := range entries {
 			if line, shown := showsKey(e.Target+" "+e.Detail, string(raw)); shown {
 				t.Errorf("audit entry %s holds key material: %q", e.Action, line)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -18,8 +19,8 @@ func TestTeamRoutesPerRole(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
-	env.addUser("publisher", store.RolePublisher, "the publisher's passphrase")
-	c := env.addUser("constituent", store.RoleConstituent, "the constituent's passphrase")
+	env.addUser("publisher", auth.RolePublisher, "the publisher's passphrase")
+	c := env.addUser("constituent", auth.RoleConstituent, "the constituent's passphrase")
 	c.OrgID = o.ID
 	if err := env.store.UpdateUser(ctx, c); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 
 // usersPage is the data of the user administration page.
 type usersPage struct {
-	Users     []store.User
-	Roles     []store.Role
+	Users     []auth.User
+	Roles     []auth.Role
 	Languages []i18n.Language
 	Self      int64
 	// Organisations are those a constituent account can belong to;
@@ -28,7 +28,7 @@ type usersPage struct {
 	}
 }
 
-var allRoles = []store.Role{store.RoleAnalyst, store.RolePublisher, store.RoleAdmin, store.RoleConstituent}
+var allRoles = []auth.Role{auth.RoleAnalyst, auth.RolePublisher, auth.RoleAdmin, auth.RoleConstituent}
 
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (usersPage, bool) {
 	users, err := c.store.ListUsers(r.Context())
@@ -53,11 +53,11 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (u
 // organisation and a team account to none: the portal confines a
 // constituent to its organisation, and a team member with one would be
 // confined for no reason.
-func organisationProblem(role store.Role, orgID int64) string {
+func organisationProblem(role auth.Role, orgID int64) string {
 	switch {
-	case role == store.RoleConstituent && orgID == 0:
+	case role == auth.RoleConstituent && orgID == 0:
 		return msgUserOrgNeeded
-	case role != store.RoleConstituent && orgID != 0:
+	case role != auth.RoleConstituent && orgID != 0:
 		return msgUserOrgTeam
 	}
 	return ""
@@ -84,7 +84,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		p.Form.Language = i18n.Source
 	}
 	p.Form.OrgID, _ = strconv.ParseInt(r.PostFormValue("org"), 10, 64)
-	u, err := auth.NewUser(p.Form.Name, p.Form.Email, store.Role(p.Form.Role), r.PostFormValue("password"), p.Form.Language)
+	u, err := auth.NewUser(p.Form.Name, p.Form.Email, auth.Role(p.Form.Role), r.PostFormValue("password"), p.Form.Language)
 	u.OrgID = max(p.Form.OrgID, 0)
 	problem := ""
 	switch {
@@ -92,7 +92,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		problem = msgUserNameBad
 	case errors.Is(err, auth.ErrPasswordTooShort):
 		problem = msgPasswordShort
-	case err != nil && !store.ValidRole(store.Role(p.Form.Role)):
+	case err != nil && !auth.ValidRole(auth.Role(p.Form.Role)):
 		problem = msgUserRoleBad
 	case err != nil:
 		c.fail(w, r, v, err)
@@ -163,18 +163,18 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	case "enable":
 		u.Disabled = false
 	case "role":
-		role := store.Role(r.PostFormValue("role"))
-		if !store.ValidRole(role) {
+		role := auth.Role(r.PostFormValue("role"))
+		if !auth.ValidRole(role) {
 			showProblem(http.StatusBadRequest, msgUserRoleBad)
 			return
 		}
 		// A constituent account is created for its organisation; a
 		// constituent made a team member leaves its organisation.
-		if role == store.RoleConstituent && u.OrgID == 0 {
+		if role == auth.RoleConstituent && u.OrgID == 0 {
 			showProblem(http.StatusBadRequest, msgUserOrgNeeded)
 			return
 		}
-		if role != store.RoleConstituent {
+		if role != auth.RoleConstituent {
 			u.OrgID = 0
 		}
 		detail = string(u.Role) + " → " + string(role)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -62,7 +63,7 @@ func Organisations() []store.Organisation {
 // A's CSIRT with an OpenPGP key, whose private half is kept in KeysDir so
 // that its encrypted notifications can be read), the team's OpenPGP
 // identity, and the constituent login.
-func (s *Set) loadConstituency(ctx context.Context, st store.Store) error {
+func (s *Set) loadConstituency(ctx context.Context, st *database.DB) error {
 	n, err := st.CountOrganisations(ctx, store.OrganisationQuery{})
 	if err != nil {
 		return fmt.Errorf("demo constituency: %w", err)
@@ -109,7 +110,7 @@ func (s *Set) loadConstituency(ctx context.Context, st store.Store) error {
 	if err != nil {
 		return fmt.Errorf("demo constituent user: %w", err)
 	}
-	u, err := auth.NewUser(ConstituentUser, "csirt@univ-a.example", store.RoleConstituent, Password, "fr")
+	u, err := auth.NewUser(ConstituentUser, "csirt@univ-a.example", auth.RoleConstituent, Password, "fr")
 	if err != nil {
 		return fmt.Errorf("demo constituent user: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/enricher"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -145,9 +146,9 @@ const loadedKey = "demo/loaded"
 
 // Load creates the demo login and, once per data directory, drops the demo
 // reports into the inbox, where the running pipeline picks them up.
-func (s *Set) Load(ctx context.Context, st store.Store) error {
+func (s *Set) Load(ctx context.Context, st *database.DB) error {
 	if _, err := st.GetUserByName(ctx, User); errors.Is(err, store.ErrNotFound) {
-		u, err := auth.NewUser(User, "demo@example.org", store.RoleAdmin, Password, "en")
+		u, err := auth.NewUser(User, "demo@example.org", auth.RoleAdmin, Password, "en")
 		if err != nil {
 			return fmt.Errorf("demo user: %w", err)
 		}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/auth/authdb/authtest"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
@@ -23,16 +26,18 @@ const privateKey = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nteam-private-key-mate
 
 const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
-func openRaw(t *testing.T, dir string) *sqlitestore.Store {
+// openRaw opens the database as stored, without sealing.
+func openRaw(t *testing.T, dir string) *database.DB {
 	t.Helper()
 	st, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Migrate(t.Context()); err != nil {
+	db, err := database.New(t.Context(), st)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return db
 }
 
 func noEnv(string) string { return "" }
@@ -46,14 +51,35 @@ func envWith(key string) func(string) string {
 	}
 }
 
-func openSealed(t *testing.T, raw store.Store, dir string, getenv func(string) string) (*Store, error) {
+// openSealed opens raw through the sealing wrappers, as vigil does.
+func openSealed(t *testing.T, raw *database.DB, dir string, getenv func(string) string) (*database.DB, error) {
 	t.Helper()
-	return Open(t.Context(), raw, Options{DataDir: dir, Getenv: getenv, StateKeys: []string{identityKey}})
+	st, acc, err := Open(t.Context(), raw.Store, raw.Accounts, Options{DataDir: dir, Getenv: getenv, StateKeys: []string{identityKey}})
+	if err != nil {
+		return nil, err
+	}
+	return &database.DB{Store: st, Accounts: acc}, nil
 }
 
-// TestContract runs the store contract suite through the sealing store:
-// sealing must be invisible to every caller.
+// TestContract runs the store's and the accounts' contract suites through
+// the sealing wrappers: sealing must be invisible to every caller.
 func TestContract(t *testing.T) {
+	t.Run("accounts", func(t *testing.T) {
+		authtest.Run(t, func(t *testing.T) (store.Store, auth.Accounts) {
+			dir := t.TempDir()
+			raw := openRaw(t, dir)
+			t.Cleanup(func() { raw.Close() })
+			key, err := NewKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := openSealed(t, raw, dir, envWith(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.Store, s.Accounts
+		})
+	})
 	storetest.Run(t, func(t *testing.T) store.Store {
 		dir := t.TempDir()
 		raw := openRaw(t, dir)
@@ -68,7 +94,7 @@ func TestContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s
+		return s.Store
 	})
 }
 
@@ -80,7 +106,7 @@ func TestSecretsAreNotPlainInTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &store.User{Name: "ann", Role: store.RoleAnalyst, TOTPSecret: totpSecret}
+	u := &auth.User{Name: "ann", Role: auth.RoleAnalyst, TOTPSecret: totpSecret}
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +163,7 @@ func TestPlainSecretsOfAnEarlierVersionAreSealedAtStart(t *testing.T) {
 	raw := openRaw(t, dir)
 	defer raw.Close()
 	// What the previous version wrote: no key, secrets in plain text.
-	u := &store.User{Name: "ann", Role: store.RoleAnalyst, TOTPSecret: totpSecret}
+	u := &auth.User{Name: "ann", Role: auth.RoleAnalyst, TOTPSecret: totpSecret}
 	if err := raw.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}

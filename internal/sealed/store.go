@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -34,19 +35,26 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a store.Store whose users' TOTP secrets and chosen State
-// entries are sealed on the way in and opened on the way out; the rest
-// passes through. The wrapped store only ever sees sealed secrets.
+// Store is a store.Store whose chosen State entries are sealed on the way
+// in and opened on the way out; the rest passes through. The wrapped store
+// only ever sees sealed secrets.
 type Store struct {
 	store.Store
 	box       *Box
 	stateKeys map[string]bool
 }
 
+// Accounts are auth.Accounts whose users' TOTP secrets are sealed on the
+// way in and opened on the way out; the rest passes through.
+type Accounts struct {
+	auth.Accounts
+	box *Box
+}
+
 // Open loads the key, checks it against the database, seals the secrets
-// an earlier version left plain, and returns st wrapped. A missing or
-// wrong key is an error that says so; st is not closed.
-func Open(ctx context.Context, st store.Store, opts Options) (*Store, error) {
+// an earlier version left plain, and returns st and acc wrapped. A missing
+// or wrong key is an error that says so; st is not closed.
+func Open(ctx context.Context, st store.Store, acc auth.Accounts, opts Options) (*Store, *Accounts, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
@@ -57,36 +65,36 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Store, error) {
 	check, err := st.GetState(ctx, keyCheckState)
 	checked := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("sealed: read key check: %w", err)
+		return nil, nil, fmt.Errorf("sealed: read key check: %w", err)
 	}
 	key, err := LoadKey(opts.DataDir, opts.Getenv, !checked)
 	if err != nil {
 		if errors.Is(err, ErrKeyMissing) {
-			return nil, fmt.Errorf("%w: restore %s from the backup made with the database, or set %s", err, filepath.Join(opts.DataDir, KeyFile), KeyEnv)
+			return nil, nil, fmt.Errorf("%w: restore %s from the backup made with the database, or set %s", err, filepath.Join(opts.DataDir, KeyFile), KeyEnv)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	box, err := NewBox(key.bytes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if checked {
 		if plain, err := box.Open(string(check), keyCheckState); err != nil || string(plain) != keyCheckText {
-			return nil, fmt.Errorf("sealed: the secret key from %s is not the key this database's secrets were sealed with: %w", key.Source, ErrWrongKey)
+			return nil, nil, fmt.Errorf("sealed: the secret key from %s is not the key this database's secrets were sealed with: %w", key.Source, ErrWrongKey)
 		}
 	} else {
 		sealedCheck, err := box.Seal([]byte(keyCheckText), keyCheckState)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := st.PutState(ctx, keyCheckState, []byte(sealedCheck)); err != nil {
-			return nil, fmt.Errorf("sealed: store key check: %w", err)
+			return nil, nil, fmt.Errorf("sealed: store key check: %w", err)
 		}
 	}
 	if key.Created {
-		if err := st.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.key.create",
+		if err := acc.AddAudit(ctx, auth.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.key.create",
 			Target: key.Source, Detail: "a new secret key for the secrets in the database"}); err != nil {
-			return nil, fmt.Errorf("sealed: audit: %w", err)
+			return nil, nil, fmt.Errorf("sealed: audit: %w", err)
 		}
 		log.Warn("a new secret key was made: back it up with the database; without it the TOTP secrets and the team key cannot be read",
 			"file", key.Source)
@@ -95,15 +103,15 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Store, error) {
 			log.Warn("the secret key file is readable by others than its owner: chmod 600 it", "file", key.Source, "mode", fi.Mode().Perm().String())
 		}
 	}
-	s := Wrap(st, box, opts.StateKeys...)
-	if err := s.sealPlain(ctx, log); err != nil {
-		return nil, err
+	s, a := Wrap(st, box, opts.StateKeys...), WrapAccounts(acc, box)
+	if err := sealPlain(ctx, s, a, log); err != nil {
+		return nil, nil, err
 	}
-	return s, nil
+	return s, a, nil
 }
 
-// Wrap returns st with TOTP secrets and the named State entries sealed by
-// box. Open is the way in for a process; Wrap is for tests and tools that
+// Wrap returns st with the named State entries sealed by box. Open is the
+// way in for a process; Wrap and WrapAccounts are for tests and tools that
 // hold a box already.
 func Wrap(st store.Store, box *Box, stateKeys ...string) *Store {
 	s := &Store{Store: st, box: box, stateKeys: make(map[string]bool)}
@@ -113,10 +121,13 @@ func Wrap(st store.Store, box *Box, stateKeys ...string) *Store {
 	return s
 }
 
+// WrapAccounts returns acc with the users' TOTP secrets sealed by box.
+func WrapAccounts(acc auth.Accounts, box *Box) *Accounts { return &Accounts{Accounts: acc, box: box} }
+
 // sealPlain seals what an earlier version stored in plain text. It runs at
 // every start and finds nothing to do after the first.
-func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
-	users, err := s.Store.ListUsers(ctx)
+func sealPlain(ctx context.Context, s *Store, a *Accounts, log *slog.Logger) error {
+	users, err := a.Accounts.ListUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("sealed: seal stored secrets: %w", err)
 	}
@@ -125,10 +136,10 @@ func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
 		if u.TOTPSecret == "" || IsSealed(u.TOTPSecret) {
 			continue
 		}
-		if u.TOTPSecret, err = s.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID)); err != nil {
+		if u.TOTPSecret, err = a.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID)); err != nil {
 			return err
 		}
-		if err := s.Store.UpdateUser(ctx, u); err != nil {
+		if err := a.Accounts.UpdateUser(ctx, u); err != nil {
 			return fmt.Errorf("sealed: seal the TOTP secret of %s: %w", u.Name, err)
 		}
 		n++
@@ -151,7 +162,7 @@ func (s *Store) sealPlain(ctx context.Context, log *slog.Logger) error {
 	}
 	if n > 0 {
 		log.Info("secrets stored in plain text by an earlier version are sealed now", "count", n)
-		if err := s.Store.AddAudit(ctx, store.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.seal",
+		if err := a.AddAudit(ctx, auth.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.seal",
 			Detail: strconv.Itoa(n) + " secrets stored in plain text sealed"}); err != nil {
 			return fmt.Errorf("sealed: audit: %w", err)
 		}
@@ -167,25 +178,25 @@ func totpContext(userID int64) string {
 // stateContext binds a State value to its key.
 func stateContext(key string) string { return "state/" + key }
 
-func (s *Store) openUser(u store.User) (store.User, error) {
+func (a *Accounts) openUser(u auth.User) (auth.User, error) {
 	if u.TOTPSecret == "" {
 		return u, nil
 	}
-	plain, err := s.box.Open(u.TOTPSecret, totpContext(u.ID))
+	plain, err := a.box.Open(u.TOTPSecret, totpContext(u.ID))
 	if err != nil {
-		return store.User{}, fmt.Errorf("TOTP secret of %s: %w", u.Name, err)
+		return auth.User{}, fmt.Errorf("TOTP secret of %s: %w", u.Name, err)
 	}
 	u.TOTPSecret = string(plain)
 	return u, nil
 }
 
-func (s *Store) sealUser(u store.User) (store.User, error) {
+func (a *Accounts) sealUser(u auth.User) (auth.User, error) {
 	if u.TOTPSecret == "" || IsSealed(u.TOTPSecret) {
 		return u, nil
 	}
-	v, err := s.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID))
+	v, err := a.box.Seal([]byte(u.TOTPSecret), totpContext(u.ID))
 	if err != nil {
-		return store.User{}, err
+		return auth.User{}, err
 	}
 	u.TOTPSecret = v
 	return u, nil
@@ -194,43 +205,43 @@ func (s *Store) sealUser(u store.User) (store.User, error) {
 // CreateUser stores u with its TOTP secret sealed. The secret is bound to
 // the account's id, which exists only once the row does: the account is
 // created without it and the secret added in a second write.
-func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+func (a *Accounts) CreateUser(ctx context.Context, u *auth.User) error {
 	secret := u.TOTPSecret
 	u.TOTPSecret = ""
-	err := s.Store.CreateUser(ctx, u)
+	err := a.Accounts.CreateUser(ctx, u)
 	u.TOTPSecret = secret
 	if err != nil || secret == "" {
 		return err
 	}
-	return s.UpdateUser(ctx, *u)
+	return a.UpdateUser(ctx, *u)
 }
 
 // GetUser returns the account with its TOTP secret opened.
-func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := s.Store.GetUser(ctx, id)
+func (a *Accounts) GetUser(ctx context.Context, id int64) (auth.User, error) {
+	u, err := a.Accounts.GetUser(ctx, id)
 	if err != nil {
 		return u, err
 	}
-	return s.openUser(u)
+	return a.openUser(u)
 }
 
 // GetUserByName returns the account with its TOTP secret opened.
-func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := s.Store.GetUserByName(ctx, name)
+func (a *Accounts) GetUserByName(ctx context.Context, name string) (auth.User, error) {
+	u, err := a.Accounts.GetUserByName(ctx, name)
 	if err != nil {
 		return u, err
 	}
-	return s.openUser(u)
+	return a.openUser(u)
 }
 
 // ListUsers returns the accounts with their TOTP secrets opened.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	us, err := s.Store.ListUsers(ctx)
+func (a *Accounts) ListUsers(ctx context.Context) ([]auth.User, error) {
+	us, err := a.Accounts.ListUsers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for i := range us {
-		if us[i], err = s.openUser(us[i]); err != nil {
+		if us[i], err = a.openUser(us[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -238,12 +249,12 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 // UpdateUser stores u with its TOTP secret sealed.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	u, err := s.sealUser(u)
+func (a *Accounts) UpdateUser(ctx context.Context, u auth.User) error {
+	u, err := a.sealUser(u)
 	if err != nil {
 		return err
 	}
-	return s.Store.UpdateUser(ctx, u)
+	return a.Accounts.UpdateUser(ctx, u)
 }
 
 // GetState opens a secret entry.

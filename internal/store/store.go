@@ -1,8 +1,11 @@
 // Package store defines how Vigil keeps its state: harmonized events, dead
-// letters, feed statistics, accounts, sessions, API tokens, the audit log,
-// the constituency and its notifications.
-// Two implementations (sqlitestore, pgstore) pass one contract suite
-// (storetest).
+// letters, feed statistics, the deduplication window, components' state
+// and leases, and (until they move to their capabilities) the
+// constituency and its notifications. Two implementations (sqlitestore,
+// pgstore) pass one contract suite (storetest). A capability keeps its
+// own tables on the same database through the shared SQL layer (sqlkit):
+// its schema, queries and contract tests live with it, as accounts do in
+// internal/auth/authdb.
 package store
 
 import (
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // ErrNotFound is returned when a looked-up record does not exist.
@@ -27,17 +31,16 @@ type Store interface {
 	DeadLetters
 	Feeds
 	Dedup
-	Users
-	SecondFactors
-	Sessions
-	Tokens
-	Audit
 	State
 	Constituency
 	Notifications
 	Leases
-	// Migrate brings the schema to the current version.
-	Migrate(ctx context.Context) error
+	// DB is the database as the shared SQL layer uses it. A capability
+	// keeps its tables on it, created by its own sqlkit.Schema.
+	DB() sqlkit.DB
+	// Migrate brings the event store's schema to the current version,
+	// then each of the capabilities' schemas given, in that order.
+	Migrate(ctx context.Context, schemas ...sqlkit.Schema) error
 	// Close releases the database.
 	Close() error
 }
@@ -196,141 +199,6 @@ type Dedup interface {
 	LoadDedupKeys(ctx context.Context, now time.Time, fn func(DedupKey)) error
 	// PruneDedupKeys removes keys expired before now.
 	PruneDedupKeys(ctx context.Context, now time.Time) error
-}
-
-// Role is what a user may do.
-type Role string
-
-// The roles of this release.
-const (
-	RoleAdmin     Role = "admin"
-	RoleAnalyst   Role = "analyst"
-	RolePublisher Role = "publisher"
-	// RoleConstituent is a constituent organisation's user: it sees only
-	// its own organisation (User.OrgID), in the portal.
-	RoleConstituent Role = "constituent"
-)
-
-// ValidRole reports whether r is known.
-func ValidRole(r Role) bool {
-	switch r {
-	case RoleAdmin, RoleAnalyst, RolePublisher, RoleConstituent:
-		return true
-	}
-	return false
-}
-
-// User is an account of the console and API.
-type User struct {
-	ID           int64
-	Name         string // login name, unique
-	Email        string
-	Role         Role
-	PasswordHash string // argon2id, PHC string form
-	TOTPSecret   string // "" when no second factor
-	Language     string // en, nl, fr
-	Disabled     bool
-	Created      time.Time
-	// OrgID is the organisation of a constituent user; 0 for the team.
-	OrgID int64
-}
-
-// Users keeps accounts.
-type Users interface {
-	// CreateUser sets u.ID and u.Created (when zero); ErrConflict on a
-	// taken name, ErrNotFound when u.OrgID is neither 0 nor an
-	// organisation.
-	CreateUser(ctx context.Context, u *User) error
-	GetUser(ctx context.Context, id int64) (User, error)
-	GetUserByName(ctx context.Context, name string) (User, error)
-	ListUsers(ctx context.Context) ([]User, error)
-	// UpdateUser replaces the account u.ID but its creation time;
-	// ErrNotFound when there is no such account or u.OrgID is neither 0
-	// nor an organisation, ErrConflict on a taken name.
-	UpdateUser(ctx context.Context, u User) error
-	CountUsers(ctx context.Context) (int64, error)
-}
-
-// SecondFactors keeps what makes a second-factor code good only once: the
-// last accepted TOTP time step of each user and the hashes of the user's
-// unused recovery codes. Each check-and-record is one atomic statement,
-// so two processes on one database cannot both accept the same code.
-type SecondFactors interface {
-	// ClaimTOTPStep records step as the user's last accepted TOTP time
-	// step and reports true when it is later than the one recorded
-	// before; false (a replayed or older code, or no such user) leaves
-	// the record as it was.
-	ClaimTOTPStep(ctx context.Context, userID, step int64) (bool, error)
-	// ReplaceRecoveryCodes drops the user's recovery codes and keeps the
-	// given hashes instead (none: the user has no recovery codes).
-	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
-	// UseRecoveryCode removes the user's code with hash and reports
-	// whether there was one: a recovery code works once.
-	UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error)
-	// CountRecoveryCodes returns how many unused codes the user has.
-	CountRecoveryCodes(ctx context.Context, userID int64) (int, error)
-}
-
-// Session is a logged-in browser.
-type Session struct {
-	// IDHash is the SHA-256 of the cookie value; the value itself is never stored.
-	IDHash    []byte
-	UserID    int64
-	CSRFToken string
-	Created   time.Time
-	Expires   time.Time
-}
-
-// Sessions keeps browser sessions.
-type Sessions interface {
-	CreateSession(ctx context.Context, s Session) error
-	GetSession(ctx context.Context, idHash []byte) (Session, error)
-	DeleteSession(ctx context.Context, idHash []byte) error
-	DeleteUserSessions(ctx context.Context, userID int64) error
-	DeleteExpiredSessions(ctx context.Context, now time.Time) error
-}
-
-// APIToken is a per-user API credential; only its hash is stored.
-type APIToken struct {
-	ID       int64
-	UserID   int64
-	Name     string
-	Hash     []byte // SHA-256 of the token
-	Created  time.Time
-	LastUsed time.Time
-}
-
-// Tokens keeps API tokens.
-type Tokens interface {
-	CreateAPIToken(ctx context.Context, t *APIToken) error
-	GetAPITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
-	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error)
-	DeleteAPIToken(ctx context.Context, userID, id int64) error
-	TouchAPIToken(ctx context.Context, id int64, when time.Time) error
-}
-
-// AuditEntry records one write: who, when, what.
-type AuditEntry struct {
-	ID     int64
-	Time   time.Time
-	UserID int64 // 0 for the system or the command line
-	Actor  string
-	Action string // e.g. "user.create", "deadletter.retry"
-	Target string
-	Detail string
-}
-
-// AuditQuery selects audit entries, newest first.
-type AuditQuery struct {
-	Limit    int
-	BeforeID int64
-	Actor    string
-}
-
-// Audit keeps the audit log; it is append-only.
-type Audit interface {
-	AddAudit(ctx context.Context, e AuditEntry) error
-	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 }
 
 // State is a small key-value store for components' bookkeeping (HTTP

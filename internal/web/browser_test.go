@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -24,21 +25,22 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // openStore opens a migrated SQLite store in the test's directory.
-func openStore(t *testing.T) store.Store {
+func openStore(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	raw, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	t.Cleanup(func() { raw.Close() })
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func addUser(t *testing.T, st store.Store, name string, role store.Role, password string) store.User {
+func addUser(t *testing.T, st *database.DB, name string, role auth.Role, password string) auth.User {
 	t.Helper()
 	u, err := auth.NewUser(name, name+"@cert.example", role, password, "en")
 	if err != nil {
@@ -74,7 +76,7 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	}
 	st := openStore(t)
 	ctx := context.Background()
-	addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
+	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
 	events := []*event.Event{
 		testEvent(t, `"2025-03-01 10:00:00","192.0.2.10","<script>alert(1)</script>"`,
 			"time.source", "2025-03-01T10:00:00Z", "feed.name", "shadowserver-scan-http",
@@ -204,7 +206,7 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 // Strict-Transport-Security header on the pages.
 func TestBrowserConsoleOverHTTPS(t *testing.T) {
 	st := openStore(t)
-	addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
+	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
 	if _, err := st.InsertEvents(context.Background(), []*event.Event{testEvent(t, "",
 		"time.source", "2025-03-01T10:00:00Z", "feed.name", "shadowserver-scan-rdp",
 		"classification.taxonomy", "vulnerable", "classification.type", "vulnerable-system",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -29,7 +30,7 @@ func TestBrowserConstituentPortal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u := addUser(t, st, "carla", store.RoleConstituent, "carla's long passphrase")
+	u := addUser(t, st, "carla", auth.RoleConstituent, "carla's long passphrase")
 	u.OrgID = orgs["uni-a"].ID
 	if err := st.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)

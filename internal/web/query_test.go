@@ -11,7 +11,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/api"
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/console"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func TestCheckQuery(t *testing.T) {
@@ -64,7 +63,7 @@ func FuzzCheckQuery(f *testing.F) {
 func TestStrictQueries(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	u, err := auth.NewUser("analyst", "", store.RoleAnalyst, "the analyst's passphrase", "en")
+	u, err := auth.NewUser("analyst", "", auth.RoleAnalyst, "the analyst's passphrase", "en")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/sealed"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // TestBrowserSecondFactor drives the account page in headless Chromium:
@@ -20,11 +20,12 @@ import (
 func TestBrowserSecondFactor(t *testing.T) {
 	raw := openStore(t)
 	ctx := context.Background()
-	st, err := sealed.Open(ctx, raw, sealed.Options{DataDir: t.TempDir(), Getenv: func(string) string { return "" }})
+	sealedStore, sealedAccounts, err := sealed.Open(ctx, raw.Store, raw.Accounts, sealed.Options{DataDir: t.TempDir(), Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := addUser(t, st, "alice", store.RoleAnalyst, "alice's long passphrase")
+	st := &database.DB{Store: sealedStore, Accounts: sealedAccounts}
+	u := addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
 	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/console"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -34,7 +35,7 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 
 // consoleConfig configures the console over st as `vigil serve` does,
 // with a notifier for template previews.
-func consoleConfig(t *testing.T, st store.Store, version string) console.Config {
+func consoleConfig(t *testing.T, st *database.DB, version string) console.Config {
 	t.Helper()
 	return console.Config{Store: st, Version: version, Notifier: newNotifier(t, st)}
 }

@@ -24,6 +24,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// baseline is the schema of migrations/ up to version 7 in one script,
+// where a new database starts.
+//
+//go:embed baseline/*.sql
+var baseline embed.FS
+
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
 	pool *pgxpool.Pool
@@ -70,12 +76,29 @@ var goSteps = map[int]func(context.Context, pgx.Tx) error{
 
 // Migrate applies the embedded migrations not yet recorded in
 // schema_version, all in one transaction under an advisory lock.
-func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
+// A new database starts from the baseline script instead; then the
+// capabilities' schemas follow, in the order given.
+func (s *Store) Migrate(ctx context.Context, schemas ...sqlkit.Schema) error {
+	if err := s.migrateTo(ctx, math.MaxInt); err != nil {
+		return err
+	}
+	err := sqlkit.MigrateSchemas(ctx, s.DB(), schemas, func(sc sqlkit.Schema, m sqlkit.Migration) {
+		s.log.Info("database migrated", "store", "postgres", "schema", sc.Name, "version", m.Version, "migration", m.Name)
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	return nil
+}
 
 // migrateTo applies the migrations up to version (tests start from an
 // older schema with it).
 func (s *Store) migrateTo(ctx context.Context, version int) error {
 	ms, err := sqlkit.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	base, err := sqlkit.LoadBaseline(baseline, "baseline")
 	if err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
@@ -88,7 +111,7 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 		return fmt.Errorf("pgstore: migrate: lock: %w", err)
 	}
 	var applied []sqlkit.Migration
-	err = sqlkit.Migrate(ctx, migrator{tx}, ms, version, func(m sqlkit.Migration) { applied = append(applied, m) })
+	err = sqlkit.Migrate(ctx, migrator{tx}, ms, base, version, func(m sqlkit.Migration) { applied = append(applied, m) })
 	if err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
@@ -121,7 +144,7 @@ func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
 	if _, err := mg.tx.Exec(ctx, m.SQL); err != nil {
 		return err
 	}
-	if step := goSteps[m.Version]; step != nil {
+	if step := goSteps[m.Version]; step != nil && !m.Baseline {
 		if err := step(ctx, mg.tx); err != nil {
 			return err
 		}

@@ -18,8 +18,8 @@ type pgDB struct {
 	tx   pgx.Tx // nil outside a transaction
 }
 
-// db returns the store as a sqlkit.DB.
-func (s *Store) db() sqlkit.DB { return pgDB{pool: s.pool} }
+// DB returns the store as a sqlkit.DB.
+func (s *Store) DB() sqlkit.DB { return pgDB{pool: s.pool} }
 
 func (d pgDB) Dialect() sqlkit.Dialect { return sqlkit.Postgres }
 
@@ -68,6 +68,18 @@ func (d pgDB) Each(ctx context.Context, query string, args []any, fn func(sqlkit
 		}
 	}
 	return rows.Err()
+}
+
+// Script runs a script without arguments, which pgx sends with the simple
+// protocol: several statements in one go.
+func (d pgDB) Script(ctx context.Context, script string) error {
+	var err error
+	if d.tx != nil {
+		_, err = d.tx.Exec(ctx, script)
+	} else {
+		_, err = d.pool.Exec(ctx, script)
+	}
+	return err
 }
 
 func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {

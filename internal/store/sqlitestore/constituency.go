@@ -553,19 +553,19 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 // AddChangeRequest stores r; it sets r.ID and r.Created (when zero).
 // ErrNotFound when r.OrgID names no organisation.
 func (s *Store) AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error {
-	return named(constituencysql.AddChangeRequest(ctx, s.db(), r))
+	return named(constituencysql.AddChangeRequest(ctx, s.DB(), r))
 }
 
 // ListChangeRequests returns an organisation's requests (orgID 0: every
 // organisation's), newest first.
 func (s *Store) ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error) {
-	out, err := constituencysql.ListChangeRequests(ctx, s.db(), orgID, includeDone)
+	out, err := constituencysql.ListChangeRequests(ctx, s.DB(), orgID, includeDone)
 	return out, named(err)
 }
 
 // MarkChangeRequestDone records that the team handled request id.
 func (s *Store) MarkChangeRequestDone(ctx context.Context, id int64) error {
-	return named(constituencysql.MarkChangeRequestDone(ctx, s.db(), id))
+	return named(constituencysql.MarkChangeRequestDone(ctx, s.DB(), id))
 }
 
 var _ store.Constituency = (*Store)(nil)

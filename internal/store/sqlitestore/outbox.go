@@ -120,7 +120,7 @@ func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]store
 	scan := func(row sqlkit.Row, eventIDs *[]byte) (store.OutboxMessage, error) {
 		return scanMessage(row, false, eventIDs)
 	}
-	out, err := outboxQueries.ListMessages(ctx, s.db(), q, decodeEvent, scan)
+	out, err := outboxQueries.ListMessages(ctx, s.DB(), q, decodeEvent, scan)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list messages: %w", err)
 	}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/store/auditsql"
-	"github.com/vigil-cert/vigil/internal/store/authsql"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
 	"github.com/vigil-cert/vigil/internal/store/feedsql"
@@ -20,87 +18,59 @@ import (
 
 // AddDeadLetters stores letters in one transaction.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
-	return named(deadlettersql.Add(ctx, s.db(), letters))
+	return named(deadlettersql.Add(ctx, s.DB(), letters))
 }
 
 // ListDeadLetters returns letters newest first.
 func (s *Store) ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error) {
-	out, err := deadlettersql.List(ctx, s.db(), q)
+	out, err := deadlettersql.List(ctx, s.DB(), q)
 	return out, named(err)
 }
 
 // CountDeadLetters returns the number of pending letters per feed.
 func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) {
-	out, err := deadlettersql.Count(ctx, s.db())
+	out, err := deadlettersql.Count(ctx, s.DB())
 	return out, named(err)
 }
 
 // MarkDeadLettersRetried flags letters as re-run successfully.
 func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
-	return named(deadlettersql.MarkRetried(ctx, s.db(), ids))
+	return named(deadlettersql.MarkRetried(ctx, s.DB(), ids))
 }
 
 // AddFeedCounters adds c to the totals of key. The last run and its
 // error are replaced when run is set; the newest event time only moves
 // forward.
 func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	return named(feedsql.AddCounters(ctx, s.db(), key, c, run, lastEvent, lastError))
+	return named(feedsql.AddCounters(ctx, s.DB(), key, c, run, lastEvent, lastError))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name
 // and then by report.
 func (s *Store) ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error) {
-	out, err := feedsql.ListStatus(ctx, s.db())
+	out, err := feedsql.ListStatus(ctx, s.DB())
 	return out, named(err)
 }
 
 // LoadDedupKeys calls fn for every key that expires after now.
 func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.DedupKey)) error {
-	return named(dedupsql.Load(ctx, s.db(), now, fn))
+	return named(dedupsql.Load(ctx, s.DB(), now, fn))
 }
 
 // PruneDedupKeys removes keys expired before now.
 func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
-	return named(dedupsql.Prune(ctx, s.db(), now))
+	return named(dedupsql.Prune(ctx, s.DB(), now))
 }
 
 // CreateUser adds an account; ErrConflict when the name is taken,
 // ErrNotFound when u.OrgID names no organisation.
-func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	return named(authsql.CreateUser(ctx, s.db(), u))
-}
-
 // GetUser returns the account with id.
-func (s *Store) GetUser(ctx context.Context, id int64) (store.User, error) {
-	u, err := authsql.GetUser(ctx, s.db(), id)
-	return u, named(err)
-}
-
 // GetUserByName returns the account with the login name.
-func (s *Store) GetUserByName(ctx context.Context, name string) (store.User, error) {
-	u, err := authsql.GetUserByName(ctx, s.db(), name)
-	return u, named(err)
-}
-
 // ListUsers returns every account by name.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	out, err := authsql.ListUsers(ctx, s.db())
-	return out, named(err)
-}
-
 // UpdateUser replaces the account with u.ID (its creation time is kept).
 // ErrNotFound when there is no such account or u.OrgID names no
 // organisation.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	return named(authsql.UpdateUser(ctx, s.db(), u))
-}
-
 // CountUsers returns the number of accounts.
-func (s *Store) CountUsers(ctx context.Context) (int64, error) {
-	n, err := authsql.CountUsers(ctx, s.db())
-	return n, named(err)
-}
-
 // notFound maps sql.ErrNoRows to store.ErrNotFound and wraps other errors.
 func notFound(err error, what string) error {
 	switch {
@@ -128,84 +98,32 @@ func affectedOne(res sql.Result, err error, what string) error {
 }
 
 // CreateSession stores a session.
-func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	return named(authsql.CreateSession(ctx, s.db(), sess))
-}
-
 // GetSession returns the session as stored; callers check Expires.
-func (s *Store) GetSession(ctx context.Context, idHash []byte) (store.Session, error) {
-	sess, err := authsql.GetSession(ctx, s.db(), idHash)
-	return sess, named(err)
-}
-
 // DeleteSession removes one session; deleting a missing one is not an error.
-func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
-	return named(authsql.DeleteSession(ctx, s.db(), idHash))
-}
-
 // DeleteUserSessions logs a user out everywhere.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	return named(authsql.DeleteUserSessions(ctx, s.db(), userID))
-}
-
 // DeleteExpiredSessions removes sessions that expired before now.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	return named(authsql.DeleteExpiredSessions(ctx, s.db(), now))
-}
-
 // CreateAPIToken stores a token; it sets t.ID and t.Created.
-func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	return named(authsql.CreateToken(ctx, s.db(), t))
-}
-
 // GetAPITokenByHash finds a token by the hash of its value.
-func (s *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
-	t, err := authsql.GetTokenByHash(ctx, s.db(), hash)
-	return t, named(err)
-}
-
 // ListAPITokens returns a user's tokens, oldest first.
-func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
-	out, err := authsql.ListTokens(ctx, s.db(), userID)
-	return out, named(err)
-}
-
 // DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
 // has no such token.
-func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	return named(authsql.DeleteToken(ctx, s.db(), userID, id))
-}
-
 // TouchAPIToken records when a token was last used.
-func (s *Store) TouchAPIToken(ctx context.Context, id int64, when time.Time) error {
-	return named(authsql.TouchToken(ctx, s.db(), id, when))
-}
-
 // AddAudit appends an entry; a zero Time is now.
-func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
-	return named(auditsql.Add(ctx, s.db(), e))
-}
-
 // ListAudit returns entries newest first.
-func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
-	out, err := auditsql.List(ctx, s.db(), q)
-	return out, named(err)
-}
-
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
-	v, err := statesql.Get(ctx, s.db(), key)
+	v, err := statesql.Get(ctx, s.DB(), key)
 	return v, named(err)
 }
 
 // PutState sets key to value.
 func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
-	return named(statesql.Put(ctx, s.db(), key, value))
+	return named(statesql.Put(ctx, s.DB(), key, value))
 }
 
 // DeleteState removes key; removing a missing key is not an error.
 func (s *Store) DeleteState(ctx context.Context, key string) error {
-	return named(statesql.Delete(ctx, s.db(), key))
+	return named(statesql.Delete(ctx, s.DB(), key))
 }
 
 // ListState returns every entry whose key starts with prefix.
@@ -238,13 +156,13 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 // TakeLease gives holder the lease name until now+ttl when it is free,
 // expired or holder's, and reports whether holder holds it.
 func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	ok, err := leasesql.Take(ctx, s.db(), name, holder, now, ttl)
+	ok, err := leasesql.Take(ctx, s.DB(), name, holder, now, ttl)
 	return ok, named(err)
 }
 
 // ReleaseLease ends holder's lease on name.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	return named(leasesql.Release(ctx, s.db(), name, holder))
+	return named(leasesql.Release(ctx, s.DB(), name, holder))
 }
 
 // prefixEnd returns the least string greater than every string that

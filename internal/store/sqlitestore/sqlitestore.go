@@ -31,6 +31,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// baseline is the schema of migrations/ up to version 7 in one script,
+// where a new database starts.
+//
+//go:embed baseline/*.sql
+var baseline embed.FS
+
 // Options tune the database; the zero value is the safe default.
 type Options struct {
 	// Synchronous is SQLite's synchronous setting: "FULL" (default) makes
@@ -330,7 +336,20 @@ var goSteps = map[int]func(context.Context, *sql.Tx) error{
 
 // Migrate applies the embedded migrations not yet recorded in
 // schema_version, each in its own transaction.
-func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
+// A new database starts from the baseline script instead; then the
+// capabilities' schemas follow, in the order given.
+func (s *Store) Migrate(ctx context.Context, schemas ...sqlkit.Schema) error {
+	if err := s.migrateTo(ctx, math.MaxInt); err != nil {
+		return err
+	}
+	err := sqlkit.MigrateSchemas(ctx, s.DB(), schemas, func(sc sqlkit.Schema, m sqlkit.Migration) {
+		s.log.Info("database migrated", "store", "sqlite", "schema", sc.Name, "version", m.Version, "migration", m.Name)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	return nil
+}
 
 // migrateTo applies the migrations up to version (tests start from an
 // older schema with it).
@@ -339,7 +358,11 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
-	err = sqlkit.Migrate(ctx, migrator{s.write}, ms, version, func(m sqlkit.Migration) {
+	base, err := sqlkit.LoadBaseline(baseline, "baseline")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	err = sqlkit.Migrate(ctx, migrator{s.write}, ms, base, version, func(m sqlkit.Migration) {
 		s.log.Info("database migrated", "store", "sqlite", "version", m.Version, "migration", m.Name)
 	})
 	if err != nil {
@@ -371,7 +394,7 @@ func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
-	if step := goSteps[m.Version]; step != nil {
+	if step := goSteps[m.Version]; step != nil && !m.Baseline {
 		if err := step(ctx, tx); err != nil {
 			return err
 		}
@@ -423,9 +446,9 @@ func nullText(s string) any {
 
 var _ store.Store = (*Store)(nil)
 
-// db returns the store as a sqlkit.DB, for the queries written once on the
+// DB returns the store as a sqlkit.DB, for the queries written once on the
 // shared layer.
-func (s *Store) db() sqlkit.DB {
+func (s *Store) DB() sqlkit.DB {
 	return sqlkit.SQLDB{Write: s.write, Read: s.read, Dial: sqlkit.SQLite, ForeignKey: isForeignKey, Unique: isUnique}
 }
 

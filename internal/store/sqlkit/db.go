@@ -31,6 +31,9 @@ type DB interface {
 	QueryRow(ctx context.Context, query string, args ...any) Row
 	// Each runs a query and calls fn for every row.
 	Each(ctx context.Context, query string, args []any, fn func(Row) error) error
+	// Script runs a script of one or more statements as it is written:
+	// no parameters, no placeholders rebound (a migration).
+	Script(ctx context.Context, script string) error
 	// Tx runs fn in a write transaction and commits it when fn returns
 	// nil; fn's DB runs everything in the transaction (and has no Tx of
 	// its own).
@@ -80,6 +83,12 @@ func (d SQLDB) Each(ctx context.Context, query string, args []any, fn func(Row) 
 	return Each(ctx, d.Read, d.Dial.Rebind(query), args, func(rows *sql.Rows) error { return fn(rows) })
 }
 
+// Script runs a script of statements on the writer.
+func (d SQLDB) Script(ctx context.Context, script string) error {
+	_, err := d.Write.ExecContext(ctx, script)
+	return err
+}
+
 // Tx runs fn in a transaction on the writer.
 func (d SQLDB) Tx(ctx context.Context, fn func(DB) error) error {
 	tx, err := d.Write.BeginTx(ctx, nil)
@@ -124,6 +133,11 @@ func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
 
 func (t sqlTx) Each(ctx context.Context, query string, args []any, fn func(Row) error) error {
 	return Each(ctx, t.tx, t.db.Dial.Rebind(query), args, func(rows *sql.Rows) error { return fn(rows) })
+}
+
+func (t sqlTx) Script(ctx context.Context, script string) error {
+	_, err := t.tx.ExecContext(ctx, script)
+	return err
 }
 
 func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }

@@ -28,13 +28,19 @@ type Dialect struct {
 	name     string
 	numbered bool // placeholders are $1, $2, …
 	micros   bool // times are Unix microseconds
+	// migrationLock is the statement that makes a migration wait for
+	// another process's; SQLite's writer lock, taken at BEGIN, does it
+	// already.
+	migrationLock string
 }
 
 var (
 	// SQLite is the dialect of the embedded store.
 	SQLite = Dialect{name: "sqlite", micros: true}
 	// Postgres is the dialect of the PostgreSQL store.
-	Postgres = Dialect{name: "postgres", numbered: true}
+	Postgres = Dialect{name: "postgres", numbered: true,
+		migrationLock: `SELECT pg_advisory_xact_lock(1986619241)`} // "vigi", the store's own lock
+
 )
 
 // String returns the dialect's name, as the stores log it.

@@ -14,6 +14,24 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// Baseline marks a script that makes in one go the schema of every
+	// migration up to Version: a new database starts from it, so it
+	// has no Go step of its own.
+	Baseline bool
+}
+
+// LoadBaseline reads the one baseline script in dir of fsys
+// (NNNN_baseline.sql, where NNNN is the version it stands for).
+func LoadBaseline(fsys fs.FS, dir string) (*Migration, error) {
+	ms, err := LoadMigrations(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) != 1 {
+		return nil, fmt.Errorf("baseline: want one script in %s, have %d", dir, len(ms))
+	}
+	ms[0].Baseline = true
+	return &ms[0], nil
 }
 
 // LoadMigrations reads the scripts in dir of fsys (each store embeds its
@@ -54,13 +72,26 @@ type Migrator interface {
 }
 
 // Migrate applies the migrations of ms newer than the recorded version and
-// not newer than upTo, in order, and calls applied after each one.
-// Errors read "migrate: …" or "migration NAME: …"; the store prefixes its
-// name.
-func Migrate(ctx context.Context, mg Migrator, ms []Migration, upTo int, applied func(Migration)) error {
+// not newer than upTo, in order, and calls applied after each one. A
+// database with no version yet that is to reach at least the baseline's
+// version starts from the baseline (when not nil) instead of the
+// migrations it stands for. Errors read "migrate: …" or "migration NAME:
+// …"; the store prefixes its name.
+func Migrate(ctx context.Context, mg Migrator, ms []Migration, baseline *Migration, upTo int, applied func(Migration)) error {
 	current, err := mg.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if baseline != nil && current == 0 && upTo >= baseline.Version {
+		b := *baseline
+		b.Baseline = true
+		if err := mg.Apply(ctx, b); err != nil {
+			return fmt.Errorf("migration %s: %w", b.Name, err)
+		}
+		if applied != nil {
+			applied(b)
+		}
+		current = b.Version
 	}
 	for _, m := range ms {
 		if m.Version <= current || m.Version > upTo {

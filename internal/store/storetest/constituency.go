@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -224,8 +226,8 @@ func testOrganisations(t *testing.T, s store.Store) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		u := &store.User{Name: "ulb-portal", Role: store.RoleConstituent, OrgID: ulb.ID}
-		if err := s.CreateUser(ctx, u); err != nil {
+		u := &auth.User{Name: "ulb-portal", Role: auth.RoleConstituent, OrgID: ulb.ID}
+		if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
 		if err := s.PutNotificationPolicy(ctx, store.NotificationPolicy{OrgID: ulb.ID, Enabled: true, Digest: store.DigestDaily}); err != nil {
@@ -242,7 +244,7 @@ func testOrganisations(t *testing.T, s store.Store) {
 			t.Errorf("version %d after a refused delete, want %d", got, v)
 		}
 		u.OrgID = 0
-		if err := s.UpdateUser(ctx, *u); err != nil {
+		if err := authdb.New(s.DB()).UpdateUser(ctx, *u); err != nil {
 			t.Fatalf("UpdateUser: %v", err)
 		}
 		if err := s.DeleteOrganisation(ctx, ulb.ID); err != nil {
@@ -358,58 +360,4 @@ func refusedHandle(t *testing.T, s store.Store, o store.Organisation) {
 	if got := version(t, s); got != v {
 		t.Errorf("version %d after refused creations, want %d", got, v)
 	}
-}
-
-func testUserOrganisation(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	a := createOrg(t, s, newOrg("a"))
-	b := createOrg(t, s, newOrg("b"))
-	u := &store.User{Name: "carla", Email: "carla@a.example", Role: store.RoleConstituent, OrgID: a.ID}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	team := &store.User{Name: "ted", Role: store.RoleAnalyst}
-	if err := s.CreateUser(ctx, team); err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	check := func(step string, id, want int64) {
-		t.Helper()
-		got, err := s.GetUser(ctx, id)
-		if err != nil || got.OrgID != want {
-			t.Errorf("%s: GetUser: OrgID %d, %v; want %d", step, got.OrgID, err, want)
-		}
-		byName, err := s.GetUserByName(ctx, got.Name)
-		if err != nil || byName.OrgID != want {
-			t.Errorf("%s: GetUserByName: OrgID %d, %v; want %d", step, byName.OrgID, err, want)
-		}
-		list, err := s.ListUsers(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range list {
-			if l.ID == id && l.OrgID != want {
-				t.Errorf("%s: ListUsers: OrgID %d, want %d", step, l.OrgID, want)
-			}
-		}
-	}
-	check("created", u.ID, a.ID)
-	check("team user", team.ID, 0)
-	u.OrgID = b.ID
-	if err := s.UpdateUser(ctx, *u); err != nil {
-		t.Fatalf("UpdateUser: %v", err)
-	}
-	check("moved", u.ID, b.ID)
-	u.OrgID = 0
-	if err := s.UpdateUser(ctx, *u); err != nil {
-		t.Fatalf("UpdateUser: %v", err)
-	}
-	check("made a team user", u.ID, 0)
-	if err := s.CreateUser(ctx, &store.User{Name: "nobody", Role: store.RoleConstituent, OrgID: 999999}); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("CreateUser with an unknown organisation = %v, want ErrNotFound", err)
-	}
-	u.OrgID = 999999
-	if err := s.UpdateUser(ctx, *u); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("UpdateUser to an unknown organisation = %v, want ErrNotFound", err)
-	}
-	check("refused move", u.ID, 0)
 }

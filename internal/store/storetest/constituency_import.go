@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -130,8 +132,8 @@ func testImport(t *testing.T, s store.Store) {
 
 	t.Run("replace refused while users belong to an organisation it would delete", func(t *testing.T) {
 		c := get("c")
-		u := &store.User{Name: "c-user", Role: store.RoleConstituent, OrgID: c.ID}
-		if err := s.CreateUser(ctx, u); err != nil {
+		u := &auth.User{Name: "c-user", Role: auth.RoleConstituent, OrgID: c.ID}
+		if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		v := version(t, s)
@@ -142,7 +144,7 @@ func testImport(t *testing.T, s store.Store) {
 			t.Errorf("after the refused import: %s, version %d (was %d)", h, version(t, s), v)
 		}
 		u.OrgID = 0
-		if err := s.UpdateUser(ctx, *u); err != nil {
+		if err := authdb.New(s.DB()).UpdateUser(ctx, *u); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,6 +1,4 @@
-// Package auditsql keeps the audit log, written once on sqlkit.DB for both
-// stores. Errors name the operation; the store prefixes its name.
-package auditsql
+package authdb
 
 import (
 	"context"
@@ -8,25 +6,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-// Add appends an entry; a zero Time is now.
-func Add(ctx context.Context, db sqlkit.DB, e store.AuditEntry) error {
+// AddAudit appends an entry; a zero Time is now.
+func (a *Store) AddAudit(ctx context.Context, e auth.AuditEntry) error {
 	t := e.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		db.Dialect().Time(t), e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
+	if _, err := a.db.Exec(ctx, `INSERT INTO audit (time, user_id, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.db.Dialect().Time(t), e.UserID, e.Actor, e.Action, e.Target, e.Detail); err != nil {
 		return fmt.Errorf("add audit: %w", err)
 	}
 	return nil
 }
 
-// List returns the entries q selects, newest first.
-func List(ctx context.Context, db sqlkit.DB, q store.AuditQuery) ([]store.AuditEntry, error) {
+// ListAudit returns the entries q selects, newest first.
+func (a *Store) ListAudit(ctx context.Context, q auth.AuditQuery) ([]auth.AuditEntry, error) {
 	var (
 		where []string
 		args  []any
@@ -45,8 +44,8 @@ func List(ctx context.Context, db sqlkit.DB, q store.AuditQuery) ([]store.AuditE
 	}
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, store.PageLimit(q.Limit))
-	out, err := sqlkit.All(ctx, db, query, args, func(row sqlkit.Row) (store.AuditEntry, error) {
-		var e store.AuditEntry
+	out, err := sqlkit.All(ctx, a.db, query, args, func(row sqlkit.Row) (auth.AuditEntry, error) {
+		var e auth.AuditEntry
 		err := row.Scan(&e.ID, sqlkit.Time(&e.Time), &e.UserID, &e.Actor, &e.Action, &e.Target, &e.Detail)
 		return e, err
 	})

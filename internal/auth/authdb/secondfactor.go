@@ -1,4 +1,4 @@
-package authsql
+package authdb
 
 // The second factor's data: the last accepted TOTP step, the recovery
 // codes.
@@ -15,8 +15,8 @@ import (
 // is later than the recorded one. The comparison sits in the UPDATE, so
 // that two concurrent claims of one step end with one winner: SQLite's
 // single writer decides it, PostgreSQL's row lock does.
-func ClaimTOTPStep(ctx context.Context, db sqlkit.DB, userID, step int64) (bool, error) {
-	n, err := db.Exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
+func (a *Store) ClaimTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
+	n, err := a.db.Exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("claim totp step of user %d: %w", userID, err)
 	}
@@ -25,8 +25,8 @@ func ClaimTOTPStep(ctx context.Context, db sqlkit.DB, userID, step int64) (bool,
 
 // ReplaceRecoveryCodes swaps the user's recovery codes in one transaction;
 // ErrNotFound when there is no such user.
-func ReplaceRecoveryCodes(ctx context.Context, db sqlkit.DB, userID int64, hashes [][]byte) error {
-	err := db.Tx(ctx, func(tx sqlkit.DB) error {
+func (a *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	err := a.db.Tx(ctx, func(tx sqlkit.DB) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
@@ -48,8 +48,8 @@ func ReplaceRecoveryCodes(ctx context.Context, db sqlkit.DB, userID int64, hashe
 
 // UseRecoveryCode deletes the matching code; the DELETE's row count says
 // whether it was there, so a code cannot be spent twice.
-func UseRecoveryCode(ctx context.Context, db sqlkit.DB, userID int64, hash []byte) (bool, error) {
-	n, err := db.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?`, userID, hash)
+func (a *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error) {
+	n, err := a.db.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?`, userID, hash)
 	if err != nil {
 		return false, fmt.Errorf("use recovery code of user %d: %w", userID, err)
 	}
@@ -57,9 +57,9 @@ func UseRecoveryCode(ctx context.Context, db sqlkit.DB, userID int64, hash []byt
 }
 
 // CountRecoveryCodes returns how many unused codes the user has.
-func CountRecoveryCodes(ctx context.Context, db sqlkit.DB, userID int64) (int, error) {
+func (a *Store) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
 	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n); err != nil {
+	if err := a.db.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count recovery codes of user %d: %w", userID, err)
 	}
 	return n, nil

@@ -1,4 +1,4 @@
-package authsql
+package authdb
 
 // The console's login sessions.
 
@@ -9,21 +9,22 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // CreateSession stores a session; a zero Created is now. ErrConflict when its id
 // is taken.
-func CreateSession(ctx context.Context, db sqlkit.DB, sess store.Session) error {
+func (a *Store) CreateSession(ctx context.Context, sess auth.Session) error {
 	created := sess.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
-	d := db.Dialect()
-	_, err := db.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
+	d := a.db.Dialect()
+	_, err := a.db.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created, expires) VALUES (?, ?, ?, ?, ?)`,
 		sess.IDHash, sess.UserID, sess.CSRFToken, d.Time(created), d.Time(sess.Expires))
-	if db.IsUnique(err) {
+	if a.db.IsUnique(err) {
 		return fmt.Errorf("create session: %w", store.ErrConflict)
 	}
 	if err != nil {
@@ -34,38 +35,38 @@ func CreateSession(ctx context.Context, db sqlkit.DB, sess store.Session) error 
 
 // GetSession returns the session as stored (callers check Expires); ErrNotFound
 // when there is none.
-func GetSession(ctx context.Context, db sqlkit.DB, idHash []byte) (store.Session, error) {
-	var sess store.Session
-	err := db.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
+func (a *Store) GetSession(ctx context.Context, idHash []byte) (auth.Session, error) {
+	var sess auth.Session
+	err := a.db.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
 		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, sqlkit.Time(&sess.Created), sqlkit.Time(&sess.Expires))
 	switch {
 	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
-		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
+		return auth.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	case err != nil:
-		return store.Session{}, fmt.Errorf("get session: %w", err)
+		return auth.Session{}, fmt.Errorf("get session: %w", err)
 	}
 	return sess, nil
 }
 
 // DeleteSession removes one session; deleting a missing one is not an error.
-func DeleteSession(ctx context.Context, db sqlkit.DB, idHash []byte) error {
-	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
+func (a *Store) DeleteSession(ctx context.Context, idHash []byte) error {
+	if _, err := a.db.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
 // DeleteUserSessions logs a user out everywhere.
-func DeleteUserSessions(ctx context.Context, db sqlkit.DB, userID int64) error {
-	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+func (a *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	if _, err := a.db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete user sessions: %w", err)
 	}
 	return nil
 }
 
 // DeleteExpiredSessions removes the sessions that expired before now.
-func DeleteExpiredSessions(ctx context.Context, db sqlkit.DB, now time.Time) error {
-	if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires < ?`, db.Dialect().Time(now)); err != nil {
+func (a *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	if _, err := a.db.Exec(ctx, `DELETE FROM sessions WHERE expires < ?`, a.db.Dialect().Time(now)); err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}
 	return nil

@@ -1,0 +1,51 @@
+// Package database puts Vigil's database together: the event store
+// (SQLite or PostgreSQL, internal/store) and, on the same connection, the
+// data each capability keeps in tables of its own. Adding a capability
+// that keeps data is adding its schema to Schemas and its store to DB.
+package database
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// Schemas are the capabilities' schemas, each after those its tables
+// refer to (the accounts' users refer to organisations, which the event
+// store's schema still holds).
+var Schemas = []sqlkit.Schema{authdb.Schema}
+
+// DB is Vigil's database: the event store, and each capability's data on
+// its connection. Consumers take the narrow interfaces they need; DB
+// satisfies them all.
+type DB struct {
+	store.Store
+	auth.Accounts
+}
+
+// New migrates st and every capability's schema to the current version
+// and returns the database on it.
+func New(ctx context.Context, st store.Store) (*DB, error) {
+	if err := st.Migrate(ctx, Schemas...); err != nil {
+		return nil, err
+	}
+	return On(st), nil
+}
+
+// On returns the database on st, migrated already.
+func On(st store.Store) *DB {
+	return &DB{Store: st, Accounts: authdb.New(st.DB())}
+}
+
+// Migrate brings the event store and every capability's schema, then the
+// extra schemas given, to the current version.
+func (d *DB) Migrate(ctx context.Context, extra ...sqlkit.Schema) error {
+	if err := d.Store.Migrate(ctx, append(Schemas[:len(Schemas):len(Schemas)], extra...)...); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}

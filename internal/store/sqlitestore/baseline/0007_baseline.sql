@@ -1,0 +1,238 @@
+-- The event store's schema and the capabilities' tables not yet moved to
+-- their own schemas, as migrations 0001 to 0007 leave them, in one script:
+-- a new database starts here and records version 7. Migrations 0001 to
+-- 0007 remain to bring a database of an earlier release up to version 7;
+-- neither they nor this script change any more. A capability's tables are
+-- created by its own schema (sqlkit.Schema): internal/auth/authdb holds
+-- users, sessions, api_tokens, recovery_codes and audit.
+
+CREATE TABLE events (
+	id          INTEGER PRIMARY KEY,
+	hash        BLOB    NOT NULL UNIQUE,
+	time_source INTEGER NOT NULL, -- Unix microseconds
+	stored      INTEGER NOT NULL, -- Unix microseconds
+	feed        TEXT,
+	taxonomy    TEXT,
+	type        TEXT,
+	tlp         TEXT,
+	src_ip      BLOB,    -- 16 bytes, IPv4 mapped
+	dst_ip      BLOB,
+	src_asn     INTEGER,
+	dst_asn     INTEGER,
+	src_fqdn    TEXT,    -- reversed by label: be.example.www.
+	dst_fqdn    TEXT,
+	src_url     TEXT,
+	dst_url     TEXT,
+	md5         TEXT,
+	sha1        TEXT,
+	sha256      TEXT,
+	data        BLOB    NOT NULL
+);
+CREATE INDEX events_time ON events (time_source);
+CREATE INDEX events_src_ip   ON events (src_ip, time_source)   WHERE src_ip IS NOT NULL;
+CREATE INDEX events_dst_ip   ON events (dst_ip, time_source)   WHERE dst_ip IS NOT NULL;
+CREATE INDEX events_src_asn  ON events (src_asn, time_source)  WHERE src_asn IS NOT NULL;
+CREATE INDEX events_dst_asn  ON events (dst_asn, time_source)  WHERE dst_asn IS NOT NULL;
+CREATE INDEX events_src_fqdn ON events (src_fqdn, time_source) WHERE src_fqdn IS NOT NULL;
+CREATE INDEX events_dst_fqdn ON events (dst_fqdn, time_source) WHERE dst_fqdn IS NOT NULL;
+CREATE INDEX events_src_url  ON events (src_url, time_source)  WHERE src_url IS NOT NULL;
+CREATE INDEX events_dst_url  ON events (dst_url, time_source)  WHERE dst_url IS NOT NULL;
+CREATE INDEX events_md5      ON events (md5, time_source)      WHERE md5 IS NOT NULL;
+CREATE INDEX events_sha1     ON events (sha1, time_source)     WHERE sha1 IS NOT NULL;
+CREATE INDEX events_sha256   ON events (sha256, time_source)   WHERE sha256 IS NOT NULL;
+
+CREATE TABLE dedup_keys (
+	key     BLOB    PRIMARY KEY,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX dedup_keys_expires ON dedup_keys (expires);
+
+CREATE TABLE dead_letters (
+	id      INTEGER PRIMARY KEY,
+	feed    TEXT    NOT NULL,
+	parser  TEXT    NOT NULL,
+	source  TEXT    NOT NULL DEFAULT '',
+	input   BLOB    NOT NULL,
+	error   TEXT    NOT NULL,
+	time    INTEGER NOT NULL,
+	retried INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX dead_letters_feed ON dead_letters (feed, id);
+
+CREATE TABLE state (
+	key   TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE organisations (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	handle   TEXT    NOT NULL UNIQUE,
+	name     TEXT    NOT NULL,
+	sector   TEXT    NOT NULL,
+	country  TEXT    NOT NULL,
+	language TEXT    NOT NULL,
+	notes    TEXT    NOT NULL,
+	-- search is the lower-cased handle, name, sector and contact e-mails,
+	-- one a line, written by the store (SQLite's lower() knows ASCII only),
+	-- for OrganisationQuery.Text.
+	search   TEXT    NOT NULL,
+	created  INTEGER NOT NULL,
+	updated  INTEGER NOT NULL
+);
+
+CREATE TABLE org_networks (
+	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+	prefix TEXT    NOT NULL,
+	PRIMARY KEY (org_id, prefix)
+) WITHOUT ROWID;
+CREATE INDEX org_networks_prefix ON org_networks (prefix);
+
+CREATE TABLE org_asns (
+	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+	asn    INTEGER NOT NULL,
+	PRIMARY KEY (org_id, asn)
+) WITHOUT ROWID;
+CREATE INDEX org_asns_asn ON org_asns (asn);
+
+CREATE TABLE org_domains (
+	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+	domain TEXT    NOT NULL,
+	PRIMARY KEY (org_id, domain)
+) WITHOUT ROWID;
+CREATE INDEX org_domains_domain ON org_domains (domain);
+
+CREATE TABLE org_contacts (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id   INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+	position INTEGER NOT NULL,
+	name     TEXT    NOT NULL,
+	email    TEXT    NOT NULL,
+	phone    TEXT    NOT NULL,
+	role     TEXT    NOT NULL,
+	pgp_key  TEXT    NOT NULL,
+	notify   INTEGER NOT NULL
+);
+CREATE INDEX org_contacts_org ON org_contacts (org_id, position);
+
+CREATE TABLE constituency_version (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
+);
+INSERT INTO constituency_version (id, version) VALUES (1, 0);
+
+CREATE TABLE change_requests (
+	id      INTEGER PRIMARY KEY,
+	org_id  INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+	user_id INTEGER NOT NULL,
+	actor   TEXT    NOT NULL,
+	text    TEXT    NOT NULL,
+	created INTEGER NOT NULL,
+	done    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX change_requests_org ON change_requests (org_id, id);
+
+CREATE TABLE event_orgs (
+	org         TEXT    NOT NULL,
+	time_source INTEGER NOT NULL,
+	event_id    INTEGER NOT NULL,
+	PRIMARY KEY (org, time_source, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE notification_policies (
+	org_id     INTEGER PRIMARY KEY,
+	enabled    INTEGER NOT NULL,
+	taxonomies TEXT    NOT NULL,
+	types      TEXT    NOT NULL,
+	feeds      TEXT    NOT NULL,
+	immediate  TEXT    NOT NULL,
+	digest     TEXT    NOT NULL,
+	format     TEXT    NOT NULL,
+	language   TEXT    NOT NULL,
+	updated    INTEGER NOT NULL
+);
+
+CREATE TABLE notification_templates (
+	language   TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	subject    TEXT    NOT NULL,
+	body       TEXT    NOT NULL,
+	updated    INTEGER NOT NULL,
+	updated_by TEXT    NOT NULL,
+	PRIMARY KEY (language, name)
+) WITHOUT ROWID;
+
+CREATE TABLE outbox_messages (
+	id           INTEGER PRIMARY KEY,
+	org_id       INTEGER NOT NULL,
+	org          TEXT    NOT NULL,
+	kind         TEXT    NOT NULL,
+	sender       TEXT    NOT NULL,
+	recipients   TEXT    NOT NULL, -- JSON array
+	subject      TEXT    NOT NULL,
+	message_id   TEXT    UNIQUE,
+	body         BLOB    NOT NULL,
+	size         INTEGER NOT NULL,
+	events       INTEGER NOT NULL,
+	encrypted    INTEGER NOT NULL,
+	status       TEXT    NOT NULL,
+	attempts     INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	last_error   TEXT    NOT NULL,
+	reply        TEXT    NOT NULL,
+	created      INTEGER NOT NULL,
+	sent         INTEGER,
+	first_event  INTEGER,
+	last_event   INTEGER,
+	event_ids    BLOB
+);
+CREATE INDEX outbox_due    ON outbox_messages (next_attempt) WHERE status = 'queued';
+CREATE INDEX outbox_org    ON outbox_messages (org_id, id);
+CREATE INDEX outbox_status ON outbox_messages (status, id);
+
+CREATE TABLE notify_queue (
+	org      TEXT    NOT NULL,
+	event_id INTEGER NOT NULL,
+	stored   INTEGER NOT NULL,
+	PRIMARY KEY (org, event_id)
+) WITHOUT ROWID;
+CREATE INDEX outbox_events ON outbox_messages (org, last_event) WHERE last_event IS NOT NULL;
+
+CREATE TABLE notified_sets (
+	org     TEXT    NOT NULL,
+	id      INTEGER NOT NULL,
+	expires INTEGER NOT NULL,
+	keys    BLOB    NOT NULL,
+	PRIMARY KEY (org, id)
+) WITHOUT ROWID;
+CREATE INDEX notified_sets_expires ON notified_sets (expires);
+
+CREATE TABLE notify_tallies (
+	org   TEXT PRIMARY KEY,
+	tally BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE leases (
+	name    TEXT    PRIMARY KEY,
+	holder  TEXT    NOT NULL,
+	expires INTEGER NOT NULL -- Unix microseconds
+) WITHOUT ROWID;
+
+CREATE TABLE organisation_handles (
+	handle  TEXT    PRIMARY KEY,
+	org_id  INTEGER NOT NULL, -- 0 when deleted before this table existed
+	retired INTEGER           -- Unix microseconds; NULL while in use
+) WITHOUT ROWID;
+
+CREATE TABLE feeds (
+	name         TEXT    NOT NULL,
+	report       TEXT    NOT NULL DEFAULT '',
+	lines_read   INTEGER NOT NULL DEFAULT 0,
+	events_out   INTEGER NOT NULL DEFAULT 0,
+	dead_letters INTEGER NOT NULL DEFAULT 0,
+	duplicates   INTEGER NOT NULL DEFAULT 0,
+	warnings     INTEGER NOT NULL DEFAULT 0,
+	last_run     INTEGER,
+	last_error   TEXT    NOT NULL DEFAULT '',
+	last_event   INTEGER,
+	PRIMARY KEY (name, report)
+) WITHOUT ROWID;
