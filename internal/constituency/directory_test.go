@@ -10,18 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
-func openStore(t testing.TB) *sqlitestore.Store {
+func openStore(t testing.TB) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
+	raw, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	t.Cleanup(func() { raw.Close() })
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -176,11 +178,12 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 
 func TestDirectoryKeepsTheTableWhenTheStoreFails(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
+	raw, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Migrate(ctx); err != nil {
+	st, err := database.New(ctx, raw)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.ImportOrganisations(ctx, belgium(), false); err != nil {
