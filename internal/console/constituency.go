@@ -77,7 +77,7 @@ type lookupMatch struct {
 }
 
 var ruleMessages = map[constituency.RuleKind]string{
-	constituency.RulePrefix: msgLookupRulePrefix,
+	constituency.RuleNetwork: msgLookupRulePrefix,
 	constituency.RuleASN:    msgLookupRuleASN,
 	constituency.RuleDomain: msgLookupRuleDomain,
 }
