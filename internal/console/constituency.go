@@ -78,8 +78,8 @@ type lookupMatch struct {
 
 var ruleMessages = map[constituency.RuleKind]string{
 	constituency.RuleNetwork: msgLookupRulePrefix,
-	constituency.RuleASN:    msgLookupRuleASN,
-	constituency.RuleDomain: msgLookupRuleDomain,
+	constituency.RuleASN:     msgLookupRuleASN,
+	constituency.RuleDomain:  msgLookupRuleDomain,
 }
 
 func (c *Console) constituencyList(w http.ResponseWriter, r *http.Request, v *visit) {
