@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -41,6 +42,9 @@ type fixture struct {
 	log    *syncBuffer
 	// hashes of the sample events by their extra.label.
 	hashes map[string]string
+	// directory is the pipeline's constituency table, with
+	// fixtureOptions.directory.
+	directory *constituency.Directory
 
 	mu      sync.Mutex
 	retried [][]int64
@@ -70,6 +74,9 @@ type fixtureOptions struct {
 	noVersion bool
 	// wrap, when set, stands between the API and the store.
 	wrap func(store.Store) store.Store
+	// directory gives the API a constituency directory, as `vigil serve`
+	// does.
+	directory bool
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
@@ -112,6 +119,10 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	}
 	if opts.noVersion {
 		deps.Version = ""
+	}
+	if opts.directory {
+		f.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{})
+		deps.Directory = f.directory
 	}
 	if !opts.noRetry {
 		deps.Retry = func(_ context.Context, ids []int64) (int, error) {

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,4 +167,35 @@ func TestOrganisationsReadAndWrite(t *testing.T) {
 			t.Errorf("the lab is gone: %d", r.status)
 		}
 	})
+}
+
+// TestOrganisationChangesReachThePipeline checks that a change through the
+// API rebuilds the pipeline's table at once, as one in the console does,
+// and that "who owns this?" answers from that table.
+func TestOrganisationChangesReachThePipeline(t *testing.T) {
+	f := newFixture(t, fixtureOptions{directory: true})
+	if owners := decode[ownersJSON](t, f.get("/owners?q=10.7.0.1", "ana")); len(owners.Owners) != 0 {
+		t.Fatalf("owners before: %+v", owners)
+	}
+	r := f.postJSON("/organisations", "ana", `{"handle":"seven","name":"Seven","networks":["10.7.0.0/16"]}`)
+	created := decodeCreated[teamOrganisationJSON](t, r)
+	if owner, ok := f.directory.OwnerOf(netip.MustParseAddr("10.7.0.1"), 0, ""); !ok || owner != "seven" {
+		t.Fatalf("the pipeline's table after a create: %q %v", owner, ok)
+	}
+	if owners := decode[ownersJSON](t, f.get("/owners?q=10.7.0.1", "ana")); len(owners.Owners) != 1 || owners.Owners[0].Handle != "seven" {
+		t.Fatalf("owners after: %+v", owners)
+	}
+	path := "/organisations/" + strconv.FormatInt(created.ID, 10)
+	if r := f.sendJSON("PUT", path, "ana", `{"name":"Seven","networks":["10.8.0.0/16"]}`); r.status != http.StatusOK {
+		t.Fatalf("replace: %d %s", r.status, r.body)
+	}
+	if owner, ok := f.directory.OwnerOf(netip.MustParseAddr("10.8.0.1"), 0, ""); !ok || owner != "seven" {
+		t.Fatalf("the pipeline's table after a replace: %q %v", owner, ok)
+	}
+	if r := f.do("DELETE", path, "ana", nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if owner, ok := f.directory.OwnerOf(netip.MustParseAddr("10.8.0.1"), 0, ""); ok {
+		t.Fatalf("the pipeline's table after a delete still names %q", owner)
+	}
 }
