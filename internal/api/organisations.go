@@ -282,6 +282,9 @@ func invalidOrganisation(problems []problemJSON) *Error {
 }
 
 func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
 	var in organisationInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -312,6 +315,9 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 }
 
 func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
 	current, err := h.pathOrganisation(r)
 	if err != nil {
 		return nil, err

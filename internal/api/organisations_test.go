@@ -102,6 +102,13 @@ func TestOrganisationsReadAndWrite(t *testing.T) {
 		wantError(t, f.postJSON("/organisations", "ana", `{"handle":"x","name":"X","networks":"10.0.0.0/8"}`), http.StatusBadRequest, "bad_parameter", "networks")
 		wantError(t, f.postJSON("/organisations", "ana", `{"handle":"x","name":"X","asns":[true]}`), http.StatusBadRequest, "bad_parameter", "asns")
 		wantError(t, f.postJSON("/organisations", "ana", `{"handle":"x","name":"X","owner":"me"}`), http.StatusBadRequest, "bad_parameter", "owner")
+		wantError(t, f.postJSON("/organisations?dry_run=1", "ana", `{"handle":"x","name":"X"}`), http.StatusBadRequest, "bad_parameter", "dry_run")
+		wantError(t, f.do("POST", "/organisations", "ana", strings.NewReader(`{"handle":"x","name":"X"}`)), http.StatusUnsupportedMediaType, "unsupported_media_type", "")
+		r = f.sendJSON("PATCH", labPath, "ana", `{"name":"X"}`)
+		wantError(t, r, http.StatusMethodNotAllowed, "method_not_allowed", "")
+		if allow := r.header.Get("Allow"); allow != "GET, PUT, DELETE, HEAD" {
+			t.Errorf("Allow %q", allow)
+		}
 		if list := decode[organisationListJSON](t, f.get("/organisations", "ana")); list.Total != 3 {
 			t.Errorf("%d organisations after refused creates", list.Total)
 		}
@@ -138,8 +145,8 @@ func TestOrganisationsReadAndWrite(t *testing.T) {
 	t.Run("delete", func(t *testing.T) {
 		path := "/organisations/" + strconv.FormatInt(created.ID, 10)
 		r := f.do("DELETE", path, "ana", nil)
-		if r.status != http.StatusNoContent || len(r.body) != 0 {
-			t.Fatalf("%d %s", r.status, r.body)
+		if r.status != http.StatusNoContent || len(r.body) != 0 || r.header.Get("Content-Type") != "" {
+			t.Fatalf("%d %q %s", r.status, r.header.Get("Content-Type"), r.body)
 		}
 		if a := f.lastAudit(); a.Action != "organisation.delete" || a.Target != "hospital" {
 			t.Errorf("audit %+v", a)

@@ -43,7 +43,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, data any) {
 		w.Header().Set("Location", d.location)
 		h.writeJSON(w, r, http.StatusCreated, d.value)
 	case noContent:
+		// No body, so no Content-Type; the other headers as always.
 		setCommonHeaders(w, "application/json")
+		w.Header().Del("Content-Type")
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		h.writeJSON(w, r, http.StatusOK, data)

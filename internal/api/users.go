@@ -118,6 +118,9 @@ func checkOrganisationOfRole(role store.Role, orgID int64) error {
 }
 
 func (h *handler) createUser(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
 	var in userInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
