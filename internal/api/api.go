@@ -1,5 +1,6 @@
 // Package api is Vigil's JSON REST API (mounted at /api/v1): event search and
-// export, dead letters, feed status, for scripts and constituents' tools,
+// export, dead letters, feed status, "who owns this?", organisations,
+// notifications and users, for the team's scripts and constituents' tools,
 // authenticated by bearer tokens and described by the OpenAPI document it
 // serves.
 package api
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/export"
 )
 
@@ -25,6 +27,14 @@ type Deps struct {
 	Retry func(ctx context.Context, ids []int64) (int, error)
 	// Version is the Vigil version, shown in the OpenAPI document.
 	Version string
+	// Directory is the constituency table the pipeline tags events with;
+	// GET /owners asks it, so that it answers what the pipeline does. Nil:
+	// each lookup builds a table from the store.
+	Directory *constituency.Directory
+	// ConstituencyChanged is called after every change to organisations
+	// made through the API, so that the pipeline's table is rebuilt at
+	// once. Nil: Directory.Reload is called when there is a Directory.
+	ConstituencyChanged func(ctx context.Context)
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -34,6 +44,9 @@ type handler struct {
 	log     *slog.Logger
 	retry   func(ctx context.Context, ids []int64) (int, error)
 	openapi []byte
+
+	directory           *constituency.Directory
+	constituencyChanged func(ctx context.Context)
 	// exportPageSize is how many events a CSV or JSON lines export reads
 	// from the store at a time; tests make it small to cross pages.
 	exportPageSize int
@@ -53,7 +66,25 @@ type route struct {
 var (
 	readers = []auth.Role{auth.RoleAdmin, auth.RoleAnalyst}
 	anyone  = []auth.Role{auth.RoleAdmin, auth.RoleAnalyst, auth.RolePublisher, auth.RoleConstituent}
+
+	// The team routes hold the roles the console's pages of the same
+	// permission do, from the same rule (auth.Can).
+	constituencyReaders  = allowed(auth.ReadConstituency)
+	constituencyManagers = allowed(auth.ManageConstituency)
+	notificationManagers = allowed(auth.ManageNotifications)
+	userManagers         = allowed(auth.ManageUsers)
 )
+
+// allowed lists the roles with permission p.
+func allowed(p auth.Permission) []auth.Role {
+	var roles []auth.Role
+	for _, r := range anyone {
+		if auth.Can(r, p) {
+			roles = append(roles, r)
+		}
+	}
+	return roles
+}
 
 // routes are all the operations. Handlers return data to render as JSON (or
 // a *download) or an error for writeError.
@@ -63,6 +94,18 @@ var routes = []route{
 	{"GET", "/deadletters", readers, (*handler).listDeadLetters},
 	{"POST", "/deadletters/retry", readers, (*handler).retryDeadLetters},
 	{"GET", "/feeds", readers, (*handler).listFeeds},
+	{"GET", "/owners", constituencyReaders, (*handler).owners},
+	{"GET", "/organisations", constituencyReaders, (*handler).listOrganisations},
+	{"POST", "/organisations", constituencyManagers, (*handler).createOrganisation},
+	{"GET", "/organisations/{id}", constituencyReaders, (*handler).getOrganisation},
+	{"PUT", "/organisations/{id}", constituencyManagers, (*handler).updateOrganisation},
+	{"DELETE", "/organisations/{id}", constituencyManagers, (*handler).deleteOrganisation},
+	{"GET", "/notifications", notificationManagers, (*handler).listNotifications},
+	{"POST", "/notifications/{id}/resend", notificationManagers, (*handler).resendNotification},
+	{"GET", "/users", userManagers, (*handler).listUsers},
+	{"POST", "/users", userManagers, (*handler).createUser},
+	{"GET", "/users/{id}", userManagers, (*handler).getUser},
+	{"PATCH", "/users/{id}", userManagers, (*handler).updateUser},
 	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},
@@ -88,6 +131,9 @@ func newHandler(deps Deps) *handler {
 		retry:          deps.Retry,
 		openapi:        openAPIDocument(deps.Version),
 		exportPageSize: export.DefaultPageSize,
+
+		directory:           deps.Directory,
+		constituencyChanged: deps.ConstituencyChanged,
 	}
 }
 

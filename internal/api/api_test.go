@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -43,6 +44,9 @@ type fixture struct {
 	log    *syncBuffer
 	// hashes of the sample events by their extra.label.
 	hashes map[string]string
+	// directory is the pipeline's constituency table, with
+	// fixtureOptions.directory.
+	directory *constituency.Directory
 
 	mu      sync.Mutex
 	retried [][]int64
@@ -72,6 +76,9 @@ type fixtureOptions struct {
 	noVersion bool
 	// wrap, when set, stands between the API and the store.
 	wrap func(*database.DB) *database.DB
+	// directory gives the API a constituency directory, as `vigil serve`
+	// does.
+	directory bool
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
@@ -115,6 +122,10 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	}
 	if opts.noVersion {
 		deps.Version = ""
+	}
+	if opts.directory {
+		f.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{})
+		deps.Directory = f.directory
 	}
 	if !opts.noRetry {
 		deps.Retry = func(_ context.Context, ids []int64) (int, error) {

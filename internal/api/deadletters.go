@@ -184,7 +184,11 @@ func decodeBody(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var tooLarge *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
+		var apiErr *Error
 		switch {
+		case errors.As(err, &apiErr):
+			// A value's own decoder said what is wrong.
+			return apiErr
 		case errors.As(err, &tooLarge):
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 				Message: fmt.Sprintf("the request body is larger than %d bytes", maxBodyBytes)}

@@ -17,6 +17,19 @@ type Error struct {
 	Message string
 	// Parameter names the query parameter or body field at fault.
 	Parameter string
+	// Problems are every problem of a refused organisation, field by
+	// field, so that a script fixes them in one round.
+	Problems []problemJSON
+}
+
+// problemJSON is one problem of a refused body.
+type problemJSON struct {
+	Field string `json:"field"`
+	// Contact is the 1-based position of the contact the problem is in,
+	// absent for the organisation's own fields.
+	Contact int    `json:"contact,omitempty"`
+	Value   string `json:"value,omitempty"`
+	Reason  string `json:"reason"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -36,9 +49,10 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Parameter string `json:"parameter,omitempty"`
+	Code      string        `json:"code"`
+	Message   string        `json:"message"`
+	Parameter string        `json:"parameter,omitempty"`
+	Problems  []problemJSON `json:"problems,omitempty"`
 }
 
 // writeError is the one place errors become HTTP status codes.
@@ -69,7 +83,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	h.writeJSON(w, r, e.Status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Parameter: e.Parameter}})
+	h.writeJSON(w, r, e.Status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Parameter: e.Parameter, Problems: e.Problems}})
 }
 
 // WriteBadQuery answers a request whose query string is malformed (the web

@@ -2,11 +2,14 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +148,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		check("/deadletters", deadLetterParams)
 		check("/feeds", nil)
 		check("/me", nil)
+		check("/owners", []string{"q"})
+		check("/organisations", organisationListParams)
+		check("/organisations/{id}", []string{"path:id"})
+		check("/notifications", notificationParams)
+		check("/users", nil)
+		check("/users/{id}", []string{"path:id"})
 		if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 			t.Errorf("/events/{hash} parameters %q", got)
 		}
@@ -153,21 +162,58 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Run("every documented operation is served", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
 		own := f.constituency()
-		for key := range documented {
+		d := f.teamData()
+		spare := strconv.FormatInt(d.research.ID, 10)
+		// What each operation needs to succeed, and its success status;
+		// GETs without an entry take no more than their path.
+		calls := map[string]struct {
+			path, body string
+			status     int
+		}{
+			"POST /deadletters/retry":         {body: `{"ids":[1]}`},
+			"GET /owners":                     {path: "/owners?q=10.1.2.3"},
+			"POST /organisations":             {body: `{"handle":"new","name":"New"}`, status: http.StatusCreated},
+			"PUT /organisations/{id}":         {path: "/organisations/" + spare, body: `{"name":"Research"}`},
+			"DELETE /organisations/{id}":      {path: "/organisations/" + spare, status: http.StatusNoContent},
+			"POST /notifications/{id}/resend": {path: "/notifications/" + strconv.FormatInt(d.failed, 10) + "/resend"},
+			"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
+			"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
+		}
+		// The delete comes last: the replace uses the same organisation.
+		keys := slices.Sorted(maps.Keys(documented))
+		last := func(key string) int {
+			if strings.HasPrefix(key, "DELETE ") {
+				return 1
+			}
+			return 0
+		}
+		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(last(a), last(b)) })
+		for _, key := range keys {
 			method, path, _ := strings.Cut(key, " ")
 			user, hash := "ada", f.hashes["rdp"]
 			if strings.HasPrefix(path, "/constituent/") {
 				user, hash = "ca", own["a"][0]
 			}
 			path = strings.ReplaceAll(path, "{hash}", hash)
+			path = strings.ReplaceAll(path, "{id}", strconv.FormatInt(d.lab.ID, 10))
+			if strings.HasPrefix(path, "/users/") {
+				path = "/users/" + strconv.FormatInt(f.users["ana"].ID, 10)
+			}
+			call, status := calls[key], http.StatusOK
+			if call.path != "" {
+				path = call.path
+			}
+			if call.status != 0 {
+				status = call.status
+			}
 			var r response
-			if method == "POST" {
-				r = f.postJSON(path, user, `{"ids":[1]}`)
+			if call.body != "" {
+				r = f.sendJSON(method, path, user, call.body)
 			} else {
 				r = f.do(method, path, user, nil)
 			}
-			if r.status != http.StatusOK {
-				t.Errorf("%s: status %d: %s", key, r.status, r.body)
+			if r.status != status {
+				t.Errorf("%s: status %d, want %d: %s", key, r.status, status, r.body)
 			}
 		}
 	})

@@ -22,6 +22,16 @@ type download struct {
 // rawJSON is a handler result already encoded.
 type rawJSON []byte
 
+// created is a handler result that made something: rendered as JSON with
+// 201 Created and the new resource's Location.
+type created struct {
+	location string
+	value    any
+}
+
+// noContent is a handler result with nothing to say: 204 No Content.
+type noContent struct{}
+
 func (h *handler) render(w http.ResponseWriter, r *http.Request, data any) {
 	switch d := data.(type) {
 	case *download:
@@ -29,6 +39,14 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, data any) {
 	case rawJSON:
 		setCommonHeaders(w, "application/json")
 		w.Write(d)
+	case created:
+		w.Header().Set("Location", d.location)
+		h.writeJSON(w, r, http.StatusCreated, d.value)
+	case noContent:
+		// No body, so no Content-Type; the other headers as always.
+		setCommonHeaders(w, "application/json")
+		w.Header().Del("Content-Type")
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		h.writeJSON(w, r, http.StatusOK, data)
 	}

@@ -10,9 +10,10 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// Store is the part of the store the API uses: it reads, and writes only
-// the audit entry of a dead-letter re-run and a token's last use. The
-// database (database.DB) satisfies it.
+// Store is the part of the store the API uses: it reads, writes the
+// organisations, users and outbox retries of the team routes, the audit
+// entries of every write and a token's last use. The database (database.DB)
+// satisfies it.
 type Store interface {
 	// Tokens and their users, for authentication.
 	GetAPITokenByHash(ctx context.Context, hash []byte) (auth.APIToken, error)
@@ -27,6 +28,19 @@ type Store interface {
 	// A constituent's organisation and the notifications it was sent.
 	GetOrganisation(ctx context.Context, id int64) (store.Organisation, error)
 	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
+
+	// The team's organisations, its notification log and its accounts.
+	ListOrganisations(ctx context.Context, q store.OrganisationQuery) ([]store.Organisation, error)
+	CountOrganisations(ctx context.Context, q store.OrganisationQuery) (int64, error)
+	CreateOrganisation(ctx context.Context, o *store.Organisation) error
+	UpdateOrganisation(ctx context.Context, o *store.Organisation) error
+	DeleteOrganisation(ctx context.Context, id int64) error
+	GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error)
+	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
+	ListUsers(ctx context.Context) ([]auth.User, error)
+	CreateUser(ctx context.Context, u *auth.User) error
+	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUserSessions(ctx context.Context, userID int64) error
 
 	// Dead letters, feeds, and the audit entry of a re-run.
 	ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -304,6 +305,14 @@ func writeFileAtomically(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// lookupRuleMessages name the rules as the console's "who owns this?"
+// does.
+var lookupRuleMessages = map[constituency.RuleKind]string{
+	constituency.RuleNetwork: "lookup.rule.prefix",
+	constituency.RuleASN:     "lookup.rule.asn",
+	constituency.RuleDomain:  "lookup.rule.domain",
+}
+
 func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 	a, err := c.open(ctx)
 	if err != nil {
@@ -336,10 +345,17 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 		}
 		names[m.OrgID] = o.Name
 	}
+	// The console's words, from its catalogue in English, so that the
+	// console, the API's rule codes and this table say the same thing.
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	word := func(id string) string { return catalog.T(i18n.Source, id) }
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HANDLE\tNAME\tMATCHED BY\tVALUE")
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join([]string{word("org.handle"), word("lookup.owner"), word("lookup.rule"), word("lookup.value")}, "\t")))
 	for _, m := range matches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, names[m.OrgID], m.Rule, m.Value)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, names[m.OrgID], word(lookupRuleMessages[m.Rule]), m.Value)
 	}
 	return tw.Flush()
 }

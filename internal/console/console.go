@@ -180,6 +180,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /constituency/requests/{id}/done", c.member(auth.ManageConstituency, c.markRequestDone))
 	m.HandleFunc("GET /constituency/{id}", c.member(auth.ReadConstituency, c.organisationPage))
 	m.HandleFunc("POST /constituency/{id}", c.member(auth.ManageConstituency, c.updateOrganisation))
+	m.HandleFunc("GET /constituency/{id}/edit", c.member(auth.ManageConstituency, c.editOrganisationForm))
 	m.HandleFunc("GET /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisationForm))
 	m.HandleFunc("POST /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisation))
 	m.HandleFunc("GET /constituency/{id}/policy", c.member(auth.ManageNotifications, c.organisationPolicyForm))

@@ -77,9 +77,9 @@ type lookupMatch struct {
 }
 
 var ruleMessages = map[constituency.RuleKind]string{
-	constituency.RulePrefix: msgLookupRulePrefix,
-	constituency.RuleASN:    msgLookupRuleASN,
-	constituency.RuleDomain: msgLookupRuleDomain,
+	constituency.RuleNetwork: msgLookupRulePrefix,
+	constituency.RuleASN:     msgLookupRuleASN,
+	constituency.RuleDomain:  msgLookupRuleDomain,
 }
 
 func (c *Console) constituencyList(w http.ResponseWriter, r *http.Request, v *visit) {

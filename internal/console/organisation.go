@@ -19,7 +19,10 @@ import (
 // organisationPage is the data of one organisation's page, and of the
 // creation form (New).
 type organisationPage struct {
-	New       bool
+	New bool
+	// Edit shows an existing organisation's form; otherwise its page
+	// reads as a record, with the form one button away.
+	Edit      bool
 	CanManage bool
 	Org       store.Organisation // as stored; zero for New
 	Form      organisationForm
@@ -124,6 +127,18 @@ func (c *Console) organisationPage(w http.ResponseWriter, r *http.Request, v *vi
 	c.showOrganisation(w, r, v, http.StatusOK, p, flashOf(r), "")
 }
 
+// editOrganisationForm is the organisation's page with its form open.
+func (c *Console) editOrganisationForm(w http.ResponseWriter, r *http.Request, v *visit) {
+	o, ok := c.pathOrganisation(w, r, v)
+	if !ok {
+		return
+	}
+	p := c.organisationData(v)
+	p.Org, p.Edit = o, true
+	p.Form = formOf(o)
+	c.showOrganisation(w, r, v, http.StatusOK, p, "", "")
+}
+
 // showOrganisation renders an existing organisation's page with what the
 // other sections need.
 func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *visit, status int, p organisationPage, flash, problem string) {
@@ -204,6 +219,7 @@ func (c *Console) updateOrganisation(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	if !ok {
+		p.Edit = true
 		c.showOrganisation(w, r, v, http.StatusBadRequest, p, "", msgOrganisationInvalid)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,8 +144,8 @@ func listItems(s string) []string {
 }
 
 // checkOrganisation turns the form of p into an organisation and checks it
-// on its own (Normalize) and against every other organisation (Check and
-// the direct conflicts), filling p's problems and notes.
+// with constituency.CheckChange, as the API does, filling p's problems and
+// notes.
 // selfID is the organisation being edited, 0 for a new one. ok is false
 // when anything must be fixed first.
 func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisationPage, selfID int64) (store.Organisation, bool, error) {
@@ -185,55 +184,28 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		rowOf = append(rowOf, i)
 	}
 
-	err := constituency.Normalize(&o)
-	var fes constituency.FieldErrors
-	switch {
-	case errors.As(err, &fes):
-		for _, fe := range fes {
-			text := fieldProblemText(fe, fe.Value)
-			if fe.Contact > 0 && fe.Contact <= len(rowOf) {
-				row := &f.Contacts[rowOf[fe.Contact-1]]
-				row.Problems = append(row.Problems, text)
-				continue
-			}
-			bad(fe.Field, text)
-		}
-	case err != nil:
-		return o, false, fmt.Errorf("normalize organisation: %w", err)
-	}
-	normalized := len(p.Problems) == 0 && !slices.ContainsFunc(f.Contacts, func(r contactRow) bool { return len(r.Problems) > 0 })
-
 	all, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
 	if err != nil {
 		return o, false, fmt.Errorf("check organisation: %w", err)
 	}
 	others := slices.DeleteFunc(all, func(x store.Organisation) bool { return x.ID == selfID })
-	// What another organisation has already is said even while other
-	// fields are wrong, so that one round of corrections is enough.
-	taken := conflicts(o, others)
-	for _, t := range taken {
-		bad(t.field, c.tr(v, t.message, t.value, t.owner))
+	verdict, err := constituency.CheckChange(&o, others)
+	if err != nil {
+		return o, false, err
 	}
-	if !normalized {
-		// Check needs normalized organisations.
-		return o, false, nil
-	}
-	// Check's problems that come with this organisation: those of the
-	// constituency with it that the constituency without it does not have.
-	// The direct conflicts above are already said, better.
-	before := map[constituency.Problem]int{}
-	for _, pr := range constituency.Check(others) {
-		before[pr]++
-	}
-	for _, pr := range constituency.Check(append(slices.Clip(others), o)) {
-		if before[pr] > 0 {
-			before[pr]--
+	for _, fe := range verdict.Invalid {
+		text := fieldProblemText(fe, fe.Value)
+		if fe.Contact > 0 && fe.Contact <= len(rowOf) {
+			row := &f.Contacts[rowOf[fe.Contact-1]]
+			row.Problems = append(row.Problems, text)
 			continue
 		}
-		if slices.ContainsFunc(taken, func(t conflict) bool { return t.field == pr.Field && t.value == pr.Value }) ||
-			pr.Field == constituency.FieldHandle {
-			continue
-		}
+		bad(fe.Field, text)
+	}
+	for _, t := range verdict.Taken {
+		bad(t.Field, c.tr(v, conflictMessages[t.Field], t.Value, t.Owner))
+	}
+	for _, pr := range verdict.Problems {
 		text := fieldProblemText(&constituency.FieldError{Value: pr.Value, Reason: pr.Reason}, pr.Value)
 		if pr.Handle != o.Handle {
 			text = pr.Handle + ": " + text
@@ -244,7 +216,8 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		}
 		bad(pr.Field, text)
 	}
-	return o, len(p.Problems) == 0, nil
+	// The form's own problems (a network that does not parse) count too.
+	return o, verdict.OK() && len(p.Problems) == 0, nil
 }
 
 // fieldProblemText writes a refused value and the reason, as the
@@ -263,52 +236,13 @@ func fieldProblemText(err error, value string) string {
 	return value + ": " + fe.Reason
 }
 
-// conflict is a network, AS or domain of the organisation that another
-// one has already.
-type conflict struct {
-	field, value, owner string
-	message             string // message ID with the value and the owner's name
-}
-
-// conflicts finds what o claims that one of others has already, and a
-// handle already taken.
-func conflicts(o store.Organisation, others []store.Organisation) []conflict {
-	nets := map[netip.Prefix]string{}
-	asns := map[uint32]string{}
-	domains := map[string]string{}
-	handles := map[string]string{}
-	for _, x := range others {
-		for _, n := range x.Networks {
-			nets[n] = x.Name
-		}
-		for _, a := range x.ASNs {
-			asns[a] = x.Name
-		}
-		for _, d := range x.Domains {
-			domains[d] = x.Name
-		}
-		handles[x.Handle] = x.Name
-	}
-	var out []conflict
-	if owner, ok := handles[o.Handle]; ok {
-		out = append(out, conflict{constituency.FieldHandle, o.Handle, owner, msgHandleTakenBy})
-	}
-	for _, n := range o.Networks {
-		if owner, ok := nets[n]; ok {
-			out = append(out, conflict{constituency.FieldNetworks, n.String(), owner, msgNetworkTaken})
-		}
-	}
-	for _, a := range o.ASNs {
-		if owner, ok := asns[a]; ok {
-			out = append(out, conflict{constituency.FieldASNs, "AS" + strconv.FormatUint(uint64(a), 10), owner, msgASNTaken})
-		}
-	}
-	for _, d := range o.Domains {
-		if owner, ok := domains[d]; ok {
-			out = append(out, conflict{constituency.FieldDomains, d, owner, msgDomainTaken})
-		}
-	}
-	return out
+// conflictMessages say, with the value and the other organisation's
+// name, that a constituency.Conflict's field is taken.
+var conflictMessages = map[string]string{
+	constituency.FieldHandle:   msgHandleTakenBy,
+	constituency.FieldNetworks: msgNetworkTaken,
+	constituency.FieldASNs:     msgASNTaken,
+	constituency.FieldDomains:  msgDomainTaken,
 }
 
 // keyExpiresSoon is how long before its expiry a key is flagged, so that

@@ -41,6 +41,7 @@ func TestTeamRoutesPerRole(t *testing.T) {
 		{"GET", "/constituency/import", false},
 		{"GET", "/constituency/requests", false},
 		{"GET", org, false},
+		{"GET", org + "/edit", false},
 		{"GET", org + "/delete", false},
 		{"GET", org + "/policy", false},
 		{"GET", "/notifications", false},

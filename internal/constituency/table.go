@@ -1,6 +1,7 @@
 package constituency
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -16,11 +17,13 @@ import (
 // RuleKind says which of an organisation's resources matched.
 type RuleKind string
 
-// The rules, in the order they are tried for one side of an event.
+// The rules, in the order they are tried for one side of an event. Their
+// values are the words the API and the CLI use; the console shows the same
+// words from its catalogue.
 const (
-	RulePrefix RuleKind = "prefix"
-	RuleASN    RuleKind = "asn"
-	RuleDomain RuleKind = "domain"
+	RuleNetwork RuleKind = "network"
+	RuleASN     RuleKind = "asn"
+	RuleDomain  RuleKind = "domain"
 )
 
 // Match is one answer to "who owns this?": the organisation and the
@@ -359,7 +362,7 @@ func (t *Table) MatchAddr(addr netip.Addr) (Match, bool) {
 	if !ok {
 		return Match{}, false
 	}
-	return t.match(e, RulePrefix, p.String()), true
+	return t.match(e, RuleNetwork, p.String()), true
 }
 
 // MatchASN returns the organisation of an AS.
@@ -382,8 +385,8 @@ func (t *Table) MatchDomain(fqdn string) (Match, bool) {
 }
 
 // MatchNetwork returns every network of the table that contains p or lies
-// inside it, with its organisation, sorted by network: who owns all or
-// part of p.
+// inside it, with its organisation, from the most specific (the longest)
+// to the least: who owns all or part of p.
 func (t *Table) MatchNetwork(p netip.Prefix) []Match {
 	if !p.IsValid() {
 		return nil
@@ -402,12 +405,49 @@ func (t *Table) MatchNetwork(p netip.Prefix) []Match {
 			hits = append(hits, hit{inner, e})
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return a.p.Compare(b.p) })
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := cmp.Compare(b.p.Bits(), a.p.Bits()); c != 0 {
+			return c
+		}
+		return a.p.Compare(b.p)
+	})
 	matches := make([]Match, len(hits))
 	for j, h := range hits {
-		matches[j] = t.match(h.e, RulePrefix, h.p.String())
+		matches[j] = t.match(h.e, RuleNetwork, h.p.String())
 	}
 	return matches
+}
+
+// MatchAddrAll returns every network holding addr with its organisation,
+// from the longest (the owner events are tagged with) to the shortest: a
+// university's network inside its research network's, say, names both.
+func (t *Table) MatchAddrAll(addr netip.Addr) []Match {
+	if !addr.IsValid() {
+		return []Match{}
+	}
+	addr = addr.Unmap().WithZone("")
+	matches := []Match{}
+	// bart yields supernets from the longest to the shortest.
+	for p, e := range t.prefixes.Supernets(netip.PrefixFrom(addr, addr.BitLen())) {
+		matches = append(matches, t.match(e, RuleNetwork, p.String()))
+	}
+	return matches
+}
+
+// MatchDomainAll returns every registered domain that fqdn (normalized) is
+// or is under, with its organisation, from the longest to the shortest.
+func (t *Table) MatchDomainAll(fqdn string) []Match {
+	matches := []Match{}
+	for s := fqdn; ; {
+		if e, ok := t.domains[s]; ok {
+			matches = append(matches, t.match(e, RuleDomain, s))
+		}
+		dot := strings.IndexByte(s, '.')
+		if dot < 0 {
+			return matches
+		}
+		s = s[dot+1:]
+	}
 }
 
 func unmapPrefix(p netip.Prefix) netip.Prefix {
@@ -417,16 +457,18 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 	return p
 }
 
-// Lookup answers the console's "who owns this?" for what an analyst types:
-// an IP address (the owner of the longest network holding it), a network
-// in CIDR form (every organisation with a network containing it or inside
-// it), an AS number (64496 or AS64496) or a domain (the owner of the
-// longest domain it is or is under). No match is an empty answer, not an
+// Lookup answers "who owns this?" (console, API and CLI) for what an
+// analyst types, listing every owner from the most specific to the least,
+// each with the rule that matched: an IP address (every network holding
+// it, the longest first, which is the owner events are tagged with), a
+// network in CIDR form (every network containing it or inside it), an AS
+// number (64496 or AS64496) or a domain (every registered domain it is or
+// is under, the longest first). No match is an empty answer, not an
 // error; the error is for a query that is none of these.
 func (t *Table) Lookup(query string) ([]Match, error) {
 	q := strings.TrimSpace(query)
 	if addr, err := netip.ParseAddr(q); err == nil {
-		return one(t.MatchAddr(addr)), nil
+		return t.MatchAddrAll(addr), nil
 	}
 	if strings.Contains(q, "/") {
 		p, err := netip.ParsePrefix(q)
@@ -446,7 +488,7 @@ func (t *Table) Lookup(query string) ([]Match, error) {
 	if reason != "" {
 		return nil, &FieldError{Field: "query", Value: query, Reason: "not an IP address, network, AS number or domain"}
 	}
-	return one(t.MatchDomain(d)), nil
+	return t.MatchDomainAll(d), nil
 }
 
 // isASN tells an AS number from a domain: digits only, or AS and digits.

@@ -188,38 +188,48 @@ func TestLookup(t *testing.T) {
 		query string
 		want  []Match
 	}{
-		{"192.0.2.130", []Match{{"chu-liege", 2, RulePrefix, "192.0.2.128/25"}}},
-		{" 192.0.2.1 ", []Match{{"uliege", 1, RulePrefix, "192.0.2.0/24"}}},
-		{"2001:db8:10::5", []Match{{"uliege", 1, RulePrefix, "2001:db8:10::/48"}}},
+		// Every owner, the most specific first: the parent network that
+		// also holds the address is named too.
+		{"192.0.2.130", []Match{{"chu-liege", 2, RuleNetwork, "192.0.2.128/25"}, {"uliege", 1, RuleNetwork, "192.0.2.0/24"}}},
+		{"192.0.2.200", []Match{
+			{"chu-liege", 2, RuleNetwork, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.128/25"},
+			{"uliege", 1, RuleNetwork, "192.0.2.0/24"},
+		}},
+		{" 192.0.2.1 ", []Match{{"uliege", 1, RuleNetwork, "192.0.2.0/24"}}},
+		{"10.20.3.4", []Match{{"fin", 4, RuleNetwork, "10.20.0.0/16"}, {"kuleuven", 3, RuleNetwork, "10.0.0.0/8"}}},
+		{"2001:db8:10::5", []Match{{"uliege", 1, RuleNetwork, "2001:db8:10::/48"}, {"fin", 4, RuleNetwork, "2001:db8::/32"}}},
+		{"::ffff:10.20.3.4", []Match{{"fin", 4, RuleNetwork, "10.20.0.0/16"}, {"kuleuven", 3, RuleNetwork, "10.0.0.0/8"}}},
 		{"203.0.113.9", []Match{}},
 		{"192.0.2.0/24", []Match{
-			{"uliege", 1, RulePrefix, "192.0.2.0/24"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.128/25"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.128/25"},
+			{"uliege", 1, RuleNetwork, "192.0.2.0/24"},
 		}},
 		{"192.0.2.192/26", []Match{
-			{"uliege", 1, RulePrefix, "192.0.2.0/24"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.128/25"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.128/25"},
+			{"uliege", 1, RuleNetwork, "192.0.2.0/24"},
 		}},
 		{"192.0.2.7/24", []Match{ // a query may have host bits
-			{"uliege", 1, RulePrefix, "192.0.2.0/24"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.128/25"},
-			{"chu-liege", 2, RulePrefix, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.200/32"},
+			{"chu-liege", 2, RuleNetwork, "192.0.2.128/25"},
+			{"uliege", 1, RuleNetwork, "192.0.2.0/24"},
 		}},
 		{"10.0.0.0/7", []Match{
-			{"kuleuven", 3, RulePrefix, "10.0.0.0/8"},
-			{"fin", 4, RulePrefix, "10.20.0.0/16"},
+			{"fin", 4, RuleNetwork, "10.20.0.0/16"},
+			{"kuleuven", 3, RuleNetwork, "10.0.0.0/8"},
 		}},
 		{"2001:db8::/29", []Match{
-			{"fin", 4, RulePrefix, "2001:db8::/32"},
-			{"uliege", 1, RulePrefix, "2001:db8:10::/48"},
+			{"uliege", 1, RuleNetwork, "2001:db8:10::/48"},
+			{"fin", 4, RuleNetwork, "2001:db8::/32"},
 		}},
 		{"AS64496", []Match{{"uliege", 1, RuleASN, "AS64496"}}},
 		{"64497", []Match{{"kuleuven", 3, RuleASN, "AS64497"}}},
 		{"as65000", []Match{}},
-		{"WWW.CHU.ULiege.be.", []Match{{"chu-liege", 2, RuleDomain, "chu.uliege.be"}}},
+		{"WWW.CHU.ULiege.be.", []Match{{"chu-liege", 2, RuleDomain, "chu.uliege.be"}, {"uliege", 1, RuleDomain, "uliege.be"}}},
 		{"student.uliege.be", []Match{{"uliege", 1, RuleDomain, "uliege.be"}}},
+		{"www.chu.uliege.be", []Match{{"chu-liege", 2, RuleDomain, "chu.uliege.be"}, {"uliege", 1, RuleDomain, "uliege.be"}}},
 		{"example.com", []Match{}},
 	}
 	for _, tt := range tests {

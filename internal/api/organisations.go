@@ -1,0 +1,399 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// The team's organisations: list, read, create, replace and delete, with
+// exactly the checks the console's form makes (constituency.CheckChange),
+// audited as the console audits them.
+
+var organisationListParams = []string{"q", "limit", "offset"}
+
+const (
+	defaultOrganisations = 100
+	maxOrganisations     = 1000
+)
+
+// teamOrganisationJSON is an organisation as the team sees it: everything
+// stored, contacts' keys included, so that a script can read, change and
+// put it back.
+type teamOrganisationJSON struct {
+	ID       int64             `json:"id"`
+	Handle   string            `json:"handle"`
+	Name     string            `json:"name"`
+	Sector   string            `json:"sector"`
+	Country  string            `json:"country"`
+	Language string            `json:"language"`
+	Notes    string            `json:"notes"`
+	Networks []netip.Prefix    `json:"networks"`
+	ASNs     []uint32          `json:"asns"`
+	Domains  []string          `json:"domains"`
+	Contacts []teamContactJSON `json:"contacts"`
+	Created  time.Time         `json:"created"`
+	Updated  time.Time         `json:"updated"`
+	// Notes of a create or replace: what the checks found worth knowing
+	// but allowed, such as a network inside another organisation's.
+	CheckNotes []string `json:"check_notes,omitempty"`
+}
+
+type teamContactJSON struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Phone  string `json:"phone"`
+	Role   string `json:"role"`
+	Notify bool   `json:"notify"`
+	PGPKey string `json:"pgp_key"`
+}
+
+func toTeamOrganisation(o store.Organisation) teamOrganisationJSON {
+	out := teamOrganisationJSON{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country,
+		Language: o.Language, Notes: o.Notes, Networks: nonNil(o.Networks), ASNs: nonNil(o.ASNs),
+		Domains: nonNil(o.Domains), Contacts: []teamContactJSON{}, Created: o.Created.UTC(), Updated: o.Updated.UTC()}
+	for _, c := range o.Contacts {
+		out.Contacts = append(out.Contacts, teamContactJSON{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone,
+			Role: c.Role, Notify: c.Notify, PGPKey: c.PGPKey})
+	}
+	return out
+}
+
+type organisationListJSON struct {
+	// Total is how many organisations match q, on every page.
+	Total         int64                  `json:"total"`
+	Organisations []teamOrganisationJSON `json:"organisations"`
+}
+
+func (h *handler) listOrganisations(r *http.Request, _ *caller) (any, error) {
+	values := r.URL.Query()
+	if err := checkParams(values, organisationListParams); err != nil {
+		return nil, err
+	}
+	limit, err := intParam(values, "limit", defaultOrganisations, maxOrganisations)
+	if err != nil {
+		return nil, err
+	}
+	offset := int64(0)
+	if v := values.Get("offset"); v != "" {
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 || offset > 1<<31 {
+			return nil, badParameter("offset", "not an integer of 0 or more")
+		}
+	}
+	ctx := r.Context()
+	q := store.OrganisationQuery{Text: values.Get("q")}
+	total, err := h.store.CountOrganisations(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("count organisations: %w", err)
+	}
+	q.Limit, q.Offset = int(limit), int(offset)
+	orgs, err := h.store.ListOrganisations(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list organisations: %w", err)
+	}
+	out := organisationListJSON{Total: total, Organisations: []teamOrganisationJSON{}}
+	for _, o := range orgs {
+		out.Organisations = append(out.Organisations, toTeamOrganisation(o))
+	}
+	return out, nil
+}
+
+// pathOrganisation loads the organisation of the {id} in the path.
+func (h *handler) pathOrganisation(r *http.Request) (store.Organisation, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return store.Organisation{}, err
+	}
+	o, err := h.store.GetOrganisation(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, errNotFound("no organisation with this id")
+	}
+	if err != nil {
+		return o, fmt.Errorf("get organisation %d: %w", id, err)
+	}
+	return o, nil
+}
+
+// pathID reads the {id} of the path: a positive integer.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, badParameter("id", "not an id (a positive integer)")
+	}
+	return id, nil
+}
+
+func (h *handler) getOrganisation(r *http.Request, _ *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	o, err := h.pathOrganisation(r)
+	if err != nil {
+		return nil, err
+	}
+	return toTeamOrganisation(o), nil
+}
+
+// organisationInput is the body of a create or a replace.
+type organisationInput struct {
+	// Handle is required to create; on a replace it may be left out, and
+	// must otherwise be the organisation's, which never changes.
+	Handle   string             `json:"handle"`
+	Name     string             `json:"name"`
+	Sector   string             `json:"sector"`
+	Country  string             `json:"country"`
+	Language string             `json:"language"`
+	Notes    string             `json:"notes"`
+	Networks []string           `json:"networks"`
+	ASNs     []asnValue         `json:"asns"`
+	Domains  []string           `json:"domains"`
+	Contacts []teamContactInput `json:"contacts"`
+}
+
+type teamContactInput struct {
+	// ID keeps a stored contact's id; absent or 0 for a new contact.
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Phone  string `json:"phone"`
+	Role   string `json:"role"`
+	Notify bool   `json:"notify"`
+	PGPKey string `json:"pgp_key"`
+}
+
+// asnValue is an AS number as a script writes it: 64496, "64496" or
+// "AS64496", as the console's form accepts.
+type asnValue string
+
+func (a *asnValue) UnmarshalJSON(b []byte) error {
+	var s string
+	if bytes.HasPrefix(b, []byte(`"`)) {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	} else {
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return badParameter("asns", `an AS number is written 64496, "64496" or "AS64496"`)
+		}
+		s = n.String()
+	}
+	*a = asnValue(s)
+	return nil
+}
+
+// organisationOfInput turns the body into an organisation, with the
+// problems of the values that do not even parse.
+func organisationOfInput(in organisationInput) (store.Organisation, []problemJSON) {
+	o := store.Organisation{Handle: in.Handle, Name: in.Name, Sector: in.Sector, Country: in.Country,
+		Language: in.Language, Notes: in.Notes, Domains: in.Domains}
+	var problems []problemJSON
+	for _, s := range in.Networks {
+		n, err := constituency.ParseNetwork(s)
+		if err != nil {
+			problems = append(problems, fieldProblem(err, constituency.FieldNetworks, s))
+			continue
+		}
+		o.Networks = append(o.Networks, n)
+	}
+	for _, s := range in.ASNs {
+		a, err := constituency.ParseASN(string(s))
+		if err != nil {
+			problems = append(problems, fieldProblem(err, constituency.FieldASNs, string(s)))
+			continue
+		}
+		o.ASNs = append(o.ASNs, a)
+	}
+	for _, c := range in.Contacts {
+		o.Contacts = append(o.Contacts, store.Contact{ID: max(c.ID, 0), Name: c.Name, Email: c.Email, Phone: c.Phone,
+			Role: c.Role, Notify: c.Notify, PGPKey: c.PGPKey})
+	}
+	return o, problems
+}
+
+func fieldProblem(err error, field, value string) problemJSON {
+	var fe *constituency.FieldError
+	if errors.As(err, &fe) {
+		return problemJSON{Field: fe.Field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason}
+	}
+	return problemJSON{Field: field, Value: value, Reason: err.Error()}
+}
+
+// checkOrganisation runs the console's checks on o against the stored
+// constituency without selfID (0 for a new organisation). It returns the
+// notes to pass on, or an *Error listing every problem.
+func (h *handler) checkOrganisation(ctx context.Context, o *store.Organisation, parsed []problemJSON, selfID int64) ([]string, error) {
+	all, err := h.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	if err != nil {
+		return nil, fmt.Errorf("check organisation: %w", err)
+	}
+	others := slices.DeleteFunc(all, func(x store.Organisation) bool { return x.ID == selfID })
+	verdict, err := constituency.CheckChange(o, others)
+	if err != nil {
+		return nil, err
+	}
+	problems := parsed
+	for _, fe := range verdict.Invalid {
+		field := fe.Field
+		if fe.Contact > 0 {
+			// contact_email in a file's columns is email in a contact
+			// of the body.
+			field = strings.TrimPrefix(field, "contact_")
+		}
+		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason})
+	}
+	for _, t := range verdict.Taken {
+		reason := "already belongs to " + t.Owner + " (" + t.OwnerHandle + ")"
+		if t.Field == constituency.FieldHandle {
+			reason = "taken by " + t.Owner
+		}
+		problems = append(problems, problemJSON{Field: t.Field, Value: t.Value, Reason: reason})
+	}
+	var notes []string
+	for _, pr := range verdict.Problems {
+		if pr.Severity == constituency.SeverityNote {
+			notes = append(notes, pr.String())
+			continue
+		}
+		problems = append(problems, problemJSON{Field: pr.Field, Value: pr.Value, Reason: pr.Reason})
+	}
+	if len(problems) > 0 {
+		return nil, invalidOrganisation(problems)
+	}
+	return notes, nil
+}
+
+func invalidOrganisation(problems []problemJSON) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_organisation", Problems: problems,
+		Message: fmt.Sprintf("the organisation was not saved: %d problems, listed in problems", len(problems))}
+}
+
+func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	var in organisationInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	o, parsed := organisationOfInput(in)
+	notes, err := h.checkOrganisation(ctx, &o, parsed, 0)
+	if err != nil {
+		return nil, err
+	}
+	err = h.store.CreateOrganisation(ctx, &o)
+	var retired *store.RetiredHandleError
+	switch {
+	case errors.As(err, &retired):
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle,
+			Reason: "belonged to a deleted organisation; a short name is never given again, choose another"}})
+	case errors.Is(err, store.ErrConflict):
+		// Taken between the check and the insert.
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: "taken"}})
+	case err != nil:
+		return nil, fmt.Errorf("create organisation: %w", err)
+	}
+	h.audit(ctx, c, "organisation.create", o.Handle, organisationSummary(o))
+	h.constituencyChangedNow(ctx)
+	out := toTeamOrganisation(o)
+	out.CheckNotes = notes
+	return created{location: "/api/v1/organisations/" + strconv.FormatInt(o.ID, 10), value: out}, nil
+}
+
+func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	current, err := h.pathOrganisation(r)
+	if err != nil {
+		return nil, err
+	}
+	var in organisationInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Handle != "" && strings.ToLower(strings.TrimSpace(in.Handle)) != current.Handle {
+		return nil, badParameter("handle", "the short name of an organisation never changes: events are tagged with it")
+	}
+	in.Handle = current.Handle
+	ctx := r.Context()
+	o, parsed := organisationOfInput(in)
+	notes, err := h.checkOrganisation(ctx, &o, parsed, current.ID)
+	if err != nil {
+		return nil, err
+	}
+	o.ID = current.ID
+	store.KeepContactIDs(current.Contacts, o.Contacts, true)
+	if err := h.store.UpdateOrganisation(ctx, &o); errors.Is(err, store.ErrNotFound) {
+		return nil, errNotFound("no organisation with this id")
+	} else if err != nil {
+		return nil, fmt.Errorf("update organisation %s: %w", o.Handle, err)
+	}
+	h.audit(ctx, c, "organisation.update", o.Handle, organisationSummary(o))
+	h.constituencyChangedNow(ctx)
+	o.Created = current.Created
+	out := toTeamOrganisation(o)
+	out.CheckNotes = notes
+	return out, nil
+}
+
+func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	o, err := h.pathOrganisation(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	err = h.store.DeleteOrganisation(ctx, o.ID)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, &Error{Status: http.StatusConflict, Code: "organisation_has_users",
+			Message: "accounts belong to this organisation: move or delete them first (PATCH or the console's users page)"}
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errNotFound("no organisation with this id")
+	case err != nil:
+		return nil, fmt.Errorf("delete organisation %s: %w", o.Handle, err)
+	}
+	h.audit(ctx, c, "organisation.delete", o.Handle, o.Name)
+	h.constituencyChangedNow(ctx)
+	return noContent{}, nil
+}
+
+// organisationSummary is the audit detail of a saved organisation, as the
+// console writes it: what it holds, not the contacts' details.
+func organisationSummary(o store.Organisation) string {
+	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
+}
+
+// audit records a write as the console does, saying it came through the
+// API and with which token. Context.WithoutCancel keeps a caller hanging
+// up from erasing the trace of what it did; a failure is logged, since
+// the change is made.
+func (h *handler) audit(ctx context.Context, c *caller, action, target, detail string) {
+	via := fmt.Sprintf("API token %d", c.token.ID)
+	if detail == "" {
+		detail = via
+	} else {
+		detail += " (" + via + ")"
+	}
+	e := auth.AuditEntry{UserID: c.user.ID, Actor: c.user.Name, Action: action, Target: target, Detail: detail}
+	if err := auth.Record(context.WithoutCancel(ctx), h.store, e); err != nil {
+		h.log.Error("audit", "action", action, "err", err)
+	}
+}

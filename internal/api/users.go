@@ -1,0 +1,251 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Accounts, for administrators: list, read, create, and change the role,
+// the language or whether the account is disabled, with the rules of the
+// console's users page.
+
+// catalogue tells which languages a person can choose, as the console's.
+var catalogue = sync.OnceValues(i18n.Load)
+
+// userJSON is an account as an administrator sees it, never its password
+// hash or second-factor secret.
+type userJSON struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Role     string `json:"role"`
+	Language string `json:"language"`
+	Disabled bool   `json:"disabled"`
+	// OrganisationID is a constituent account's organisation, absent for
+	// the team.
+	OrganisationID int64     `json:"organisation_id,omitempty"`
+	SecondFactor   bool      `json:"second_factor"`
+	Created        time.Time `json:"created"`
+}
+
+func toUserJSON(u auth.User) userJSON {
+	return userJSON{ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role), Language: u.Language,
+		Disabled: u.Disabled, OrganisationID: u.OrgID, SecondFactor: u.TOTPSecret != "", Created: u.Created.UTC()}
+}
+
+func (h *handler) listUsers(r *http.Request, _ *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	users, err := h.store.ListUsers(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := struct {
+		Users []userJSON `json:"users"`
+	}{Users: []userJSON{}}
+	for _, u := range users {
+		out.Users = append(out.Users, toUserJSON(u))
+	}
+	return out, nil
+}
+
+func (h *handler) pathUser(r *http.Request) (auth.User, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return auth.User{}, err
+	}
+	u, err := h.store.GetUser(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, errNotFound("no account with this id")
+	}
+	if err != nil {
+		return u, fmt.Errorf("get user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+func (h *handler) getUser(r *http.Request, _ *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	u, err := h.pathUser(r)
+	if err != nil {
+		return nil, err
+	}
+	return toUserJSON(u), nil
+}
+
+type userInput struct {
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Role           string `json:"role"`
+	Language       string `json:"language"`
+	OrganisationID int64  `json:"organisation_id"`
+	Password       string `json:"password"`
+}
+
+// checkLanguage refuses a language the console cannot be shown in.
+func checkLanguage(lang string) error {
+	cat, err := catalogue()
+	if err != nil {
+		return fmt.Errorf("load catalogue: %w", err)
+	}
+	if !cat.Supported(lang) {
+		return badParameter("language", "not en, nl, fr or de")
+	}
+	return nil
+}
+
+// checkOrganisationOfRole is the console's rule: a constituent account
+// belongs to an organisation, a team account to none.
+func checkOrganisationOfRole(role auth.Role, orgID int64) error {
+	switch {
+	case role == auth.RoleConstituent && orgID == 0:
+		return badParameter("organisation_id", "a constituent account needs its organisation")
+	case role != auth.RoleConstituent && orgID != 0:
+		return badParameter("organisation_id", "only constituent accounts belong to an organisation")
+	}
+	return nil
+}
+
+func (h *handler) createUser(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	var in userInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Language == "" {
+		in.Language = i18n.Source
+	}
+	if err := checkLanguage(in.Language); err != nil {
+		return nil, err
+	}
+	u, err := auth.NewUser(in.Name, in.Email, auth.Role(in.Role), in.Password, in.Language)
+	switch {
+	case errors.Is(err, auth.ErrBadUserName):
+		return nil, badParameter("name", "a login name of 1 to 64 characters without spaces")
+	case errors.Is(err, auth.ErrPasswordTooShort):
+		return nil, badParameter("password", err.Error())
+	case err != nil && !auth.ValidRole(auth.Role(in.Role)):
+		return nil, badParameter("role", "not admin, analyst, publisher or constituent")
+	case err != nil:
+		return nil, fmt.Errorf("new user: %w", err)
+	}
+	u.OrgID = max(in.OrganisationID, 0)
+	if err := checkOrganisationOfRole(u.Role, u.OrgID); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	err = h.store.CreateUser(ctx, &u)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, &Error{Status: http.StatusConflict, Code: "name_taken", Parameter: "name",
+			Message: "an account named " + u.Name + " exists already"}
+	case errors.Is(err, store.ErrNotFound):
+		return nil, badParameter("organisation_id", "no organisation with this id")
+	case err != nil:
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	detail := "role " + string(u.Role)
+	if u.OrgID != 0 {
+		detail += ", organisation " + strconv.FormatInt(u.OrgID, 10)
+	}
+	h.audit(ctx, c, "user.create", u.Name, detail)
+	return created{location: "/api/v1/users/" + strconv.FormatInt(u.ID, 10), value: toUserJSON(u)}, nil
+}
+
+// userPatch is the body of a change; absent fields stay as they are.
+type userPatch struct {
+	Role     *string `json:"role"`
+	Language *string `json:"language"`
+	Disabled *bool   `json:"disabled"`
+}
+
+func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
+	}
+	u, err := h.pathUser(r)
+	if err != nil {
+		return nil, err
+	}
+	var in userPatch
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Role == nil && in.Language == nil && in.Disabled == nil {
+		return nil, badParameter("body", "nothing to change: give role, language or disabled")
+	}
+	// An administrator cannot lock themself out, which also keeps the last
+	// administrator an administrator.
+	if u.ID == c.user.ID && (in.Disabled != nil && *in.Disabled || in.Role != nil && auth.Role(*in.Role) != u.Role) {
+		return nil, &Error{Status: http.StatusConflict, Code: "own_account",
+			Message: "you cannot disable your own account or change its role; another administrator can"}
+	}
+	// changes are audited one by one with the console's actions.
+	type change struct{ action, detail string }
+	var changes []change
+	endSessions := false
+	if in.Role != nil && auth.Role(*in.Role) != u.Role {
+		role := auth.Role(*in.Role)
+		if !auth.ValidRole(role) {
+			return nil, badParameter("role", "not admin, analyst, publisher or constituent")
+		}
+		// A constituent account is created for its organisation; a
+		// constituent made a team member leaves its organisation.
+		if role == auth.RoleConstituent && u.OrgID == 0 {
+			return nil, badParameter("role", "a team account cannot become a constituent's: create one for its organisation")
+		}
+		if role != auth.RoleConstituent {
+			u.OrgID = 0
+		}
+		changes = append(changes, change{"user.role", string(u.Role) + " → " + string(role)})
+		u.Role, endSessions = role, true
+	}
+	if in.Language != nil && *in.Language != u.Language {
+		if err := checkLanguage(*in.Language); err != nil {
+			return nil, err
+		}
+		changes = append(changes, change{"user.language", u.Language + " → " + *in.Language})
+		u.Language = *in.Language
+	}
+	if in.Disabled != nil && *in.Disabled != u.Disabled {
+		u.Disabled = *in.Disabled
+		if u.Disabled {
+			changes, endSessions = append(changes, change{"user.disable", ""}), true
+		} else {
+			changes = append(changes, change{"user.enable", ""})
+		}
+	}
+	if len(changes) == 0 {
+		return toUserJSON(u), nil
+	}
+	ctx := r.Context()
+	if err := h.store.UpdateUser(ctx, u); errors.Is(err, store.ErrNotFound) {
+		return nil, errNotFound("no account with this id")
+	} else if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", u.Name, err)
+	}
+	if endSessions {
+		// A disabled account or one with a new role signs in again; its
+		// tokens are refused or checked against the new role anyway.
+		if err := h.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			h.log.Error("end sessions of changed user", "user", u.Name, "err", err)
+		}
+	}
+	for _, ch := range changes {
+		h.audit(ctx, c, ch.action, u.Name, ch.detail)
+	}
+	return toUserJSON(u), nil
+}
