@@ -40,6 +40,28 @@ func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 	return named(deadlettersql.MarkRetried(ctx, s.db(), ids))
 }
 
+// GetDeadLetter returns the letter id or store.ErrNotFound.
+func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, error) {
+	out, err := deadlettersql.Get(ctx, s.db(), id)
+	return out, named(err)
+}
+
+// FailDeadLetterRetry records why a re-run of a pending letter failed.
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.db(), id, reason, when))
+}
+
+// EditDeadLetter sets the input a re-run of a pending letter reads.
+func (s *Store) EditDeadLetter(ctx context.Context, id int64, input []byte) error {
+	return named(deadlettersql.Edit(ctx, s.db(), id, input))
+}
+
+// DiscardDeadLetters marks pending letters discarded.
+func (s *Store) DiscardDeadLetters(ctx context.Context, ids []int64, by, reason string) (int64, error) {
+	n, err := deadlettersql.Discard(ctx, s.db(), ids, by, reason)
+	return n, named(err)
+}
+
 // AddFeedCounters adds c to the totals of key. The last run and its
 // error are replaced when run is set; the newest event time only moves
 // forward.
