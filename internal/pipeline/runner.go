@@ -238,6 +238,8 @@ type sink struct {
 	record   bool
 	rejects  []store.DeadLetter
 	rejected int64
+	// firstReject is the reason of the first reject, which a retry shows.
+	firstReject string
 	parsed   int64
 	// pendingBytes is the size of rejects; letters and letterBytes count
 	// what this input wrote against the limits, stored what is safe.
@@ -320,20 +322,25 @@ func (s *sink) Warn(reason error) {
 // count and bytes; past the input's limits they are only counted.
 func (s *sink) Reject(input []byte, reason error) {
 	s.rejected++
-	if !s.record || s.refused != nil {
-		return
-	}
 	msg := "rejected"
 	if reason != nil {
 		msg = reason.Error()
 	}
+	if s.rejected == 1 {
+		s.firstReject = msg
+	}
+	if !s.record || s.refused != nil {
+		return
+	}
+	var liner inputLiner
+	var line int64
+	if errors.As(reason, &liner) {
+		line = int64(liner.InputLine())
+	}
 	input, msg = shorten(input, msg)
 	size := int64(len(input) + len(msg))
 	if !s.admit(size) {
-		var liner inputLiner
-		if errors.As(reason, &liner) {
-			s.refused.line = liner.InputLine()
-		}
+		s.refused.line = int(line)
 		if s.counter != nil {
 			s.refused.read = s.counter.lines()
 		}
@@ -341,7 +348,7 @@ func (s *sink) Reject(input []byte, reason error) {
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Source: s.source, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
+		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
 	s.pendingBytes += size
 	if len(s.rejects) >= rejectBatchLetters || s.pendingBytes >= rejectBatchBytes {
 		s.flushRejects()
