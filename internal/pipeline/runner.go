@@ -240,7 +240,7 @@ type sink struct {
 	rejected int64
 	// firstReject is the reason of the first reject, which a retry shows.
 	firstReject string
-	parsed   int64
+	parsed      int64
 	// pendingBytes is the size of rejects; letters and letterBytes count
 	// what this input wrote against the limits, stored what is safe.
 	pendingBytes int64
