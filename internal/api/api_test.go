@@ -66,6 +66,9 @@ func (s *syncBuffer) String() string {
 type fixtureOptions struct {
 	noRetry   bool
 	retryErr  error
+	// retryFails, when set, makes every re-run fail with this reason,
+	// recorded on the letters as the pipeline does.
+	retryFails string
 	pageSize  int
 	noVersion bool
 	// wrap, when set, stands between the API and the store.
@@ -118,6 +121,14 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.retried = append(f.retried, ids)
+			if opts.retryFails != "" {
+				for _, id := range ids {
+					if err := st.FailDeadLetterRetry(context.Background(), id, opts.retryFails, time.Now()); err != nil {
+						return 0, err
+					}
+				}
+				return 0, nil
+			}
 			if opts.retryErr != nil {
 				return 1, opts.retryErr
 			}

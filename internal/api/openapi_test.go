@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // openAPIDoc is the parts of the document the tests read.
@@ -153,16 +155,28 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Run("every documented operation is served", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
 		own := f.constituency()
+		if err := f.store.AddDeadLetters(t.Context(), []store.DeadLetter{
+			{Feed: "f", Parser: "csv", Input: []byte("x"), Error: "e"}, {Feed: "f", Parser: "csv", Input: []byte("z"), Error: "e"}}); err != nil {
+			t.Fatal(err)
+		}
+		bodies := map[string]string{
+			"/deadletters/discard":   `{"ids":[2],"reason":"test"}`,
+			"/deadletters/{id}/edit": `{"input":"y"}`,
+		}
 		for key := range documented {
 			method, path, _ := strings.Cut(key, " ")
 			user, hash := "ada", f.hashes["rdp"]
 			if strings.HasPrefix(path, "/constituent/") {
 				user, hash = "ca", own["a"][0]
 			}
-			path = strings.ReplaceAll(path, "{hash}", hash)
+			body, ok := bodies[path]
+			if !ok {
+				body = `{"ids":[1]}`
+			}
+			path = strings.ReplaceAll(strings.ReplaceAll(path, "{hash}", hash), "{id}", "1")
 			var r response
 			if method == "POST" {
-				r = f.postJSON(path, user, `{"ids":[1]}`)
+				r = f.postJSON(path, user, body)
 			} else {
 				r = f.do(method, path, user, nil)
 			}
