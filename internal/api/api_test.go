@@ -64,13 +64,13 @@ func (s *syncBuffer) String() string {
 }
 
 type fixtureOptions struct {
-	noRetry   bool
-	retryErr  error
+	noRetry  bool
+	retryErr error
 	// retryFails, when set, makes every re-run fail with this reason,
 	// recorded on the letters as the pipeline does.
 	retryFails string
-	pageSize  int
-	noVersion bool
+	pageSize   int
+	noVersion  bool
 	// wrap, when set, stands between the API and the store.
 	wrap func(store.Store) store.Store
 }
