@@ -17,6 +17,7 @@ type Store interface {
 	ConstituencyStore
 	NotificationStore
 	AuditStore
+	DeadLetterStore
 }
 
 // The full store satisfies Store.
