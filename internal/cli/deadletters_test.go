@@ -25,9 +25,10 @@ func TestDeadLetterCommands(t *testing.T) {
 	if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if code, out, errOut := run(t, "", "ingest", "--data", data, file); code > 1 {
-			t.Fatalf("ingest exit %d: %s %s", code, out, errOut)
+	for _, want := range []string{"2 events stored, 0 duplicates, 2 dead letters", "0 events stored, 2 duplicates, 0 dead letters"} {
+		code, out, errOut := run(t, "", "ingest", "--data", data, file)
+		if code > 1 || !strings.Contains(out, want) {
+			t.Fatalf("ingest exit %d: %s %s; want %q", code, out, errOut, want)
 		}
 	}
 	code, out, errOut := run(t, "", "deadletters", "list", "--data", data, "--format", "jsonl")

@@ -181,6 +181,9 @@ func TestDeliverStoresLabelsAndDeadLetters(t *testing.T) {
 		if counts, _ := st.CountDeadLetters(ctx); counts["test"] != 2 {
 			t.Errorf("pending letters after a replay: %v, want test:2", counts)
 		}
+		if s := feedStatus(t, st); s.DeadLetters != 2 {
+			t.Errorf("feed status counts %d dead letters after a replay, want the 2 stored", s.DeadLetters)
+		}
 	})
 	t.Run("unknown feed", func(t *testing.T) {
 		if err := r.Deliver(ctx, pipeline.Input{Feed: "nope", Body: strings.NewReader("")}); err == nil {

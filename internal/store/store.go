@@ -167,6 +167,9 @@ type DeadLetters interface {
 	// AddDeadLetters stores letters, skipping those already stored (the
 	// same feed, source, line and input).
 	AddDeadLetters(ctx context.Context, letters []DeadLetter) error
+	// RecordDeadLetters is AddDeadLetters that returns how many of the
+	// letters were new, so that a file ingested again counts none.
+	RecordDeadLetters(ctx context.Context, letters []DeadLetter) (int64, error)
 	ListDeadLetters(ctx context.Context, q DeadLetterQuery) ([]DeadLetter, error)
 	// GetDeadLetter returns the letter id, whatever its state, or
 	// ErrNotFound.

@@ -66,25 +66,29 @@ func scan(row sqlkit.Row) (store.DeadLetter, error) {
 }
 
 // Add stores letters in one transaction; a letter whose key is stored
-// already is skipped.
-func Add(ctx context.Context, db sqlkit.DB, letters []store.DeadLetter) error {
+// already is skipped. It returns how many letters were new.
+func Add(ctx context.Context, db sqlkit.DB, letters []store.DeadLetter) (int64, error) {
 	if len(letters) == 0 {
-		return nil
+		return 0, nil
 	}
+	var added int64
 	err := db.Tx(ctx, func(tx sqlkit.DB) error {
+		added = 0
 		for _, l := range Stored(letters) {
-			if _, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
+			n, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, tx.Dialect().Time(l.Time), l.Retried); err != nil {
+				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, tx.Dialect().Time(l.Time), l.Retried)
+			if err != nil {
 				return err
 			}
+			added += n
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("add dead letters: %w", err)
+		return 0, fmt.Errorf("add dead letters: %w", err)
 	}
-	return nil
+	return added, nil
 }
 
 // List returns the letters q selects, newest first.

@@ -22,8 +22,14 @@ import (
 // than in deadlettersql, whose statement per letter would cost PostgreSQL
 // a round trip per letter: unnest inserts the whole batch at once.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
+	_, err := s.RecordDeadLetters(ctx, letters)
+	return err
+}
+
+// RecordDeadLetters is AddDeadLetters that returns how many were new.
+func (s *Store) RecordDeadLetters(ctx context.Context, letters []store.DeadLetter) (int64, error) {
 	if len(letters) == 0 {
-		return nil
+		return 0, nil
 	}
 	n := len(letters)
 	feeds, parsers, sources, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -35,13 +41,14 @@ func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) 
 		feeds[i], parsers[i], sources[i], errs[i], retried[i] = l.Feed, l.Parser, l.Source, l.Error, l.Retried
 		lines[i], keys[i], inputs[i], times[i] = l.Line, deadlettersql.Key(l), l.Input, l.Time
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[], $9::boolean[])
 		ON CONFLICT DO NOTHING`,
-		feeds, parsers, sources, lines, keys, inputs, errs, times, retried); err != nil {
-		return fmt.Errorf("pgstore: add dead letters: %w", err)
+		feeds, parsers, sources, lines, keys, inputs, errs, times, retried)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: add dead letters: %w", err)
 	}
-	return nil
+	return tag.RowsAffected(), nil
 }
 
 // ListDeadLetters returns letters newest first.

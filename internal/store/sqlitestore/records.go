@@ -18,9 +18,17 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
-// AddDeadLetters stores letters in one transaction.
+// AddDeadLetters stores letters in one transaction, skipping those
+// stored already.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
-	return named(deadlettersql.Add(ctx, s.db(), letters))
+	_, err := s.RecordDeadLetters(ctx, letters)
+	return err
+}
+
+// RecordDeadLetters is AddDeadLetters that returns how many were new.
+func (s *Store) RecordDeadLetters(ctx context.Context, letters []store.DeadLetter) (int64, error) {
+	n, err := deadlettersql.Add(ctx, s.db(), letters)
+	return n, named(err)
 }
 
 // ListDeadLetters returns letters newest first.

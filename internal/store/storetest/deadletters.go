@@ -87,16 +87,16 @@ func testDeadLetterKey(t *testing.T, s store.Store) {
 		return store.DeadLetter{Feed: "F", Parser: "csv", Source: source, Line: line, Input: []byte(input), Error: "bad", Time: base}
 	}
 	first := []store.DeadLetter{letter("a.csv", 2, "x"), letter("a.csv", 3, "y"), letter("a.csv", 3, "y")}
-	for range 2 {
-		if err := s.AddDeadLetters(ctx, first); err != nil {
-			t.Fatalf("AddDeadLetters: %v", err)
+	for i, want := range []int64{2, 0} {
+		if n, err := s.RecordDeadLetters(ctx, first); err != nil || n != want {
+			t.Fatalf("RecordDeadLetters, time %d: %d new, %v; want %d", i+1, n, err, want)
 		}
 	}
 	if counts, err := s.CountDeadLetters(ctx); err != nil || counts["F"] != 2 {
 		t.Fatalf("after adding the same letters twice, CountDeadLetters = %v, %v; want F:2", counts, err)
 	}
-	if err := s.AddDeadLetters(ctx, []store.DeadLetter{letter("a.csv", 4, "x"), letter("b.csv", 2, "x"), letter("a.csv", 2, "x2")}); err != nil {
-		t.Fatal(err)
+	if n, err := s.RecordDeadLetters(ctx, []store.DeadLetter{letter("a.csv", 4, "x"), letter("b.csv", 2, "x"), letter("a.csv", 2, "x2")}); err != nil || n != 3 {
+		t.Fatalf("RecordDeadLetters of letters at other lines or sources: %d new, %v; want 3", n, err)
 	}
 	all, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "F"})
 	if err != nil {
