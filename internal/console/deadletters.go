@@ -48,9 +48,9 @@ type stateLink struct {
 
 // showStates are the state filter's values and their labels.
 var showStates = []struct{ value, label string }{
-	{"", "deadletters.show.pending"},
-	{"discarded", "deadletters.show.discarded"},
-	{"all", "deadletters.show.all"},
+	{"", msgShowPending},
+	{"discarded", msgShowDiscarded},
+	{"all", msgShowAll},
 }
 
 type feedCount struct {
@@ -90,9 +90,9 @@ func rowOf(l store.DeadLetter) letterRow {
 		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
 	switch {
 	case l.Discarded:
-		row.State = "deadletters.state.discarded"
+		row.State = msgStateDiscarded
 	case l.Retried:
-		row.State = "deadletters.state.retried"
+		row.State = msgStateRetried
 	}
 	return row
 }

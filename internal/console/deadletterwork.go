@@ -27,20 +27,25 @@ const maxDiscardReason = 500
 
 // Messages of the dead-letter pages chosen in Go code.
 const (
-	msgTitleDeadLetter       = "title.deadletter"
-	msgDeadLetterReason      = "deadletters.error.reason"
-	msgDeadLetterConfirm     = "deadletters.error.confirm"
-	msgDeadLetterTooLong     = "deadletters.error.toolong"
-	msgDeadLetterNotPending  = "deadletters.error.notpending"
-	msgDoneDiscard           = "done.discard"
-	msgDoneRetryFailed       = "done.retry.failed"
-	msgDoneEdit              = "done.edit.ok"
-	msgDoneEditFailed        = "done.edit.failed"
-	msgDeadLetterStatePend   = "deadletters.state.pending"
-	msgDeadLetterStateRetry  = "deadletters.state.retried"
-	msgDeadLetterStateDiscar = "deadletters.state.discarded"
+	msgTitleDeadLetter      = "title.deadletter"
+	msgDeadLetterReason     = "deadletters.error.reason"
+	msgDeadLetterConfirm    = "deadletters.error.confirm"
+	msgDeadLetterTooLong    = "deadletters.error.toolong"
+	msgDeadLetterNotPending = "deadletters.error.notpending"
+	msgDoneDiscard          = "done.discard"
+	msgDoneRetryFailed      = "done.retry.failed"
+	msgDoneEdit             = "done.edit.ok"
+	msgDoneEditFailed       = "done.edit.failed"
+	msgStatePending         = "deadletters.state.pending"
+	msgStateRetried         = "deadletters.state.retried"
+	msgStateDiscarded       = "deadletters.state.discarded"
+	msgShowPending          = "deadletters.show.pending"
+	msgShowDiscarded        = "deadletters.show.discarded"
+	msgShowAll              = "deadletters.show.all"
 )
 
+// The notices of the dead-letter pages join the table of notices a
+// redirect may name.
 func init() {
 	flashes["discard"] = msgDoneDiscard
 	flashes["retry-failed"] = msgDoneRetryFailed
@@ -94,16 +99,16 @@ func (c *Console) deadLetter(w http.ResponseWriter, r *http.Request, v *visit) {
 func (c *Console) renderLetter(w http.ResponseWriter, r *http.Request, v *visit, l store.DeadLetter, status int, draft []byte, problem string) {
 	canWork := auth.Can(v.user.Role, auth.RetryDeadLetters)
 	p := deadLetterPage{Letter: rowOf(l), Parser: l.Parser, CanWork: canWork && l.Pending(),
-		CanRetry: canWork && l.Pending() && c.retry != nil, State: msgDeadLetterStatePend}
+		CanRetry: canWork && l.Pending() && c.retry != nil, State: msgStatePending}
 	p.Letter.Input, p.Letter.Truncated = shownInput(l.Input)
 	if l.Edited != nil {
 		p.Edited, _ = shownInput(l.Edited)
 	}
 	switch {
 	case l.Discarded:
-		p.State = msgDeadLetterStateDiscar
+		p.State = msgStateDiscarded
 	case l.Retried:
-		p.State = msgDeadLetterStateRetry
+		p.State = msgStateRetried
 	}
 	switch {
 	case draft != nil:
