@@ -328,7 +328,14 @@ func (s *sink) Reject(input []byte, reason error) {
 		msg = reason.Error()
 	}
 	if s.rejected == 1 {
+		// A re-run reads one letter, whose line the parser numbers 1:
+		// the reason without the parser's line number says it right.
 		s.firstReject = msg
+		if _, ok := reason.(inputLiner); ok {
+			if inner := errors.Unwrap(reason); inner != nil {
+				s.firstReject = inner.Error()
+			}
+		}
 	}
 	if !s.record || s.refused != nil {
 		return

@@ -120,6 +120,21 @@ func TestBrowserDeadLetters(t *testing.T) {
 		t.Errorf("%d letters listed after the discard, want 1", len(rows))
 	}
 
+	// Re-running the typo as it is fails, and the list says why.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("select-"+typoID)),
+		chromedp.Click(chromedp.ID("retry")),
+		chromedp.WaitVisible(chromedp.CSS("#letter-"+typoID+" .problem-text")),
+	)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	why := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" .problem-text")))
+	screenshot(t, tctx, "deadletters-failed-rerun")
+	if !strings.Contains(why, "Last re-run failed") || !strings.Contains(why, "not a port number") || strings.Contains(why, "line 1") {
+		t.Errorf("failed re-run shown as %q", why)
+	}
+
 	// Correct the typo and re-run it.
 	err = chromedp.Do(tctx,
 		chromedp.Click(chromedp.ID("open-"+typoID)),
