@@ -94,7 +94,7 @@ func TestDeadLetterWork(t *testing.T) {
 
 	r := b.get("/deadletters?feed=feed-a")
 	mustContain(t, r.body, "report.csv, line 2", "report.csv, line 4", `id="discard"`, `class="danger"`, `id="discard-confirm"`,
-		`id="retry-feed"`, "Re-run all 3 pending letters of feed-a")
+		`id="retry-feed"`, "Re-run the pending letters of feed-a (3)")
 
 	t.Run("show a letter", func(t *testing.T) {
 		r := b.get("/deadletters/" + id(1))
