@@ -93,6 +93,9 @@ var routes = []route{
 	{"GET", "/events/{hash}", readers, (*handler).getEvent},
 	{"GET", "/deadletters", readers, (*handler).listDeadLetters},
 	{"POST", "/deadletters/retry", readers, (*handler).retryDeadLetters},
+	{"POST", "/deadletters/discard", readers, (*handler).discardDeadLetters},
+	{"GET", "/deadletters/{id}", readers, (*handler).getDeadLetter},
+	{"POST", "/deadletters/{id}/edit", readers, (*handler).editDeadLetter},
 	{"GET", "/feeds", readers, (*handler).listFeeds},
 	{"GET", "/owners", constituencyReaders, (*handler).owners},
 	{"GET", "/organisations", constituencyReaders, (*handler).listOrganisations},
@@ -113,6 +116,10 @@ var routes = []route{
 	{"GET", "/me", anyone, (*handler).me},
 	{"GET", "/openapi.json", nil, (*handler).openAPI},
 }
+
+// otherMethods are the methods a known path answers with 405 when no
+// route takes them.
+var otherMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 
 // New returns the API handler. Its routes are relative to /api/v1; mount it
 // with http.StripPrefix("/api/v1", api.New(deps)).
@@ -146,18 +153,25 @@ func (h *handler) mux() *http.ServeMux {
 		methods[rt.path] = append(methods[rt.path], rt.method)
 	}
 	// A known path with another method gets a JSON 405 rather than the
-	// mux's plain-text one; the method-less pattern is less specific than
-	// the routes, so it only catches what they do not.
+	// mux's plain-text one. Each other method is registered on its own:
+	// a method-less pattern for /deadletters/retry would clash with
+	// GET /deadletters/{id}, which is less specific in path but not in
+	// method.
 	for path, allowed := range methods {
 		if slices.Contains(allowed, "GET") {
 			allowed = append(allowed, "HEAD")
 		}
 		allow := strings.Join(allowed, ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			h.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 				Message: "method " + r.Method + " is not allowed here; use " + allow})
-		})
+		}
+		for _, m := range otherMethods {
+			if !slices.Contains(allowed, m) {
+				mux.HandleFunc(m+" "+path, notAllowed)
+			}
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errNotFound("no such API path"))

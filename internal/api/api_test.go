@@ -70,10 +70,13 @@ func (s *syncBuffer) String() string {
 }
 
 type fixtureOptions struct {
-	noRetry   bool
-	retryErr  error
-	pageSize  int
-	noVersion bool
+	noRetry  bool
+	retryErr error
+	// retryFails, when set, makes every re-run fail with this reason,
+	// recorded on the letters as the pipeline does.
+	retryFails string
+	pageSize   int
+	noVersion  bool
 	// wrap, when set, stands between the API and the store.
 	wrap func(*database.DB) *database.DB
 	// directory gives the API a constituency directory, as `vigil serve`
@@ -132,6 +135,14 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.retried = append(f.retried, ids)
+			if opts.retryFails != "" {
+				for _, id := range ids {
+					if err := st.FailDeadLetterRetry(context.Background(), id, opts.retryFails, time.Now()); err != nil {
+						return 0, err
+					}
+				}
+				return 0, nil
+			}
 			if opts.retryErr != nil {
 				return 1, opts.retryErr
 			}

@@ -15,10 +15,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-var deadLetterParams = []string{"feed", "limit", "before", "include_retried"}
+var deadLetterParams = []string{"feed", "limit", "before", "include_retried", "include_discarded"}
 
 const (
 	defaultDeadLetters = 100
@@ -35,14 +36,49 @@ const (
 // received, with invalid UTF-8 replaced; when it was not valid UTF-8,
 // InputBase64 holds the exact bytes.
 type deadLetterJSON struct {
-	ID          int64     `json:"id"`
-	Feed        string    `json:"feed"`
-	Parser      string    `json:"parser"`
-	Input       string    `json:"input"`
-	InputBase64 string    `json:"input_base64,omitempty"`
-	Error       string    `json:"error"`
-	Time        time.Time `json:"time"`
-	Retried     bool      `json:"retried"`
+	ID          int64  `json:"id"`
+	Feed        string `json:"feed"`
+	Parser      string `json:"parser"`
+	Source      string `json:"source"`
+	Line        int64  `json:"line"`
+	Input       string `json:"input"`
+	InputBase64 string `json:"input_base64,omitempty"`
+	// Edited is the input as a person corrected it, when they did.
+	Edited        *string    `json:"edited,omitempty"`
+	Error         string     `json:"error"`
+	Time          time.Time  `json:"time"`
+	State         string     `json:"state"`
+	Retried       bool       `json:"retried"`
+	RetryError    string     `json:"retry_error,omitempty"`
+	RetryTime     *time.Time `json:"retry_time,omitempty"`
+	DiscardedBy   string     `json:"discarded_by,omitempty"`
+	DiscardReason string     `json:"discard_reason,omitempty"`
+}
+
+// letterJSON is the JSON form of l.
+func letterJSON(l store.DeadLetter) deadLetterJSON {
+	d := deadLetterJSON{ID: l.ID, Feed: l.Feed, Parser: l.Parser, Source: l.Source, Line: l.Line, Input: string(l.Input),
+		Error: l.Error, Time: l.Time.UTC(), State: "pending", Retried: l.Retried, RetryError: l.RetryError,
+		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
+	if !utf8.Valid(l.Input) {
+		d.Input = strings.ToValidUTF8(d.Input, "\uFFFD")
+		d.InputBase64 = base64.StdEncoding.EncodeToString(l.Input)
+	}
+	if l.Edited != nil {
+		e := strings.ToValidUTF8(string(l.Edited), "\uFFFD")
+		d.Edited = &e
+	}
+	if !l.RetryTime.IsZero() {
+		t := l.RetryTime.UTC()
+		d.RetryTime = &t
+	}
+	switch {
+	case l.Discarded:
+		d.State = "discarded"
+	case l.Retried:
+		d.State = "retried"
+	}
+	return d
 }
 
 type deadLetterPageJSON struct {
@@ -72,12 +108,14 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 		}
 		q.BeforeID = n
 	}
-	if v := values.Get("include_retried"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, badParameter("include_retried", "not true or false")
+	for name, flag := range map[string]*bool{"include_retried": &q.IncludeRetried, "include_discarded": &q.IncludeDiscarded} {
+		if v := values.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, badParameter(name, "not true or false")
+			}
+			*flag = b
 		}
-		q.IncludeRetried = b
 	}
 	letters, err := h.store.ListDeadLetters(r.Context(), q)
 	if err != nil {
@@ -85,13 +123,7 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 	}
 	out := deadLetterPageJSON{DeadLetters: make([]deadLetterJSON, len(letters))}
 	for i, l := range letters {
-		d := deadLetterJSON{ID: l.ID, Feed: l.Feed, Parser: l.Parser, Input: string(l.Input),
-			Error: l.Error, Time: l.Time.UTC(), Retried: l.Retried}
-		if !utf8.Valid(l.Input) {
-			d.Input = strings.ToValidUTF8(d.Input, "\uFFFD")
-			d.InputBase64 = base64.StdEncoding.EncodeToString(l.Input)
-		}
-		out.DeadLetters[i] = d
+		out.DeadLetters[i] = letterJSON(l)
 	}
 	if len(letters) == q.Limit {
 		out.NextBefore = letters[len(letters)-1].ID
@@ -99,13 +131,23 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 	return out, nil
 }
 
+// retryRequest names the letters to re-run: ids, or every pending letter
+// of a feed.
 type retryRequest struct {
-	IDs []int64 `json:"ids"`
+	IDs  []int64 `json:"ids"`
+	Feed string  `json:"feed"`
 }
 
 type retryResponse struct {
 	// Retried is how many of the letters became events.
 	Retried int `json:"retried"`
+	// Failed lists the letters that still fail, with the new reason.
+	Failed []retryFailure `json:"failed"`
+}
+
+type retryFailure struct {
+	ID    int64  `json:"id"`
+	Error string `json:"error"`
 }
 
 func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
@@ -113,7 +155,10 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if len(req.IDs) == 0 {
+	if req.Feed != "" && len(req.IDs) > 0 {
+		return nil, badParameter("feed", "give ids or a feed, not both")
+	}
+	if len(req.IDs) == 0 && req.Feed == "" {
 		return nil, badParameter("ids", "no dead letter ids")
 	}
 	if len(req.IDs) > maxRetryIDs {
@@ -125,8 +170,17 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		}
 	}
 	if h.retry == nil {
-		return nil, &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
-			Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
+		return nil, errNoPipeline
+	}
+	if req.Feed != "" {
+		ids, err := pipeline.PendingDeadLetterIDs(r.Context(), h.store, req.Feed, pipeline.MaxRetryFeed)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			return retryResponse{Failed: []retryFailure{}}, nil
+		}
+		req.IDs = ids
 	}
 	n, err := h.retry(r.Context(), req.IDs)
 	entry := auth.AuditEntry{
@@ -149,7 +203,34 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry dead letters: %w", err)
 	}
-	return retryResponse{Retried: n}, nil
+	failed, err := h.failures(r.Context(), req.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return retryResponse{Retried: n, Failed: failed}, nil
+}
+
+// errNoPipeline answers a re-run in a process without a pipeline.
+var errNoPipeline = &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
+	Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
+
+// failures lists the letters among ids that a re-run left pending with a
+// reason.
+func (h *handler) failures(ctx context.Context, ids []int64) ([]retryFailure, error) {
+	out := []retryFailure{}
+	for _, id := range ids {
+		l, err := h.store.GetDeadLetter(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read re-run dead letters: %w", err)
+		}
+		if l.Pending() && l.RetryError != "" {
+			out = append(out, retryFailure{ID: id, Error: l.RetryError})
+		}
+	}
+	return out, nil
 }
 
 // auditIDs lists ids for the audit log, shortened past a few dozen.

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // openAPIDoc is the parts of the document the tests read.
@@ -164,6 +166,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		own := f.constituency()
 		d := f.teamData()
 		spare := strconv.FormatInt(d.research.ID, 10)
+		if err := f.store.AddDeadLetters(t.Context(), []store.DeadLetter{
+			{Feed: "f", Parser: "csv", Input: []byte("x"), Error: "e"}, {Feed: "f", Parser: "csv", Input: []byte("z"), Error: "e"}}); err != nil {
+			t.Fatal(err)
+		}
 		// What each operation needs to succeed, and its success status;
 		// GETs without an entry take no more than their path.
 		calls := map[string]struct {
@@ -171,6 +177,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			status     int
 		}{
 			"POST /deadletters/retry":         {body: `{"ids":[1]}`},
+			"GET /deadletters/{id}":           {path: "/deadletters/1"},
+			"POST /deadletters/discard":       {body: `{"ids":[2],"reason":"test"}`},
+			"POST /deadletters/{id}/edit":     {path: "/deadletters/1/edit", body: `{"input":"y"}`},
 			"GET /owners":                     {path: "/owners?q=10.1.2.3"},
 			"POST /organisations":             {body: `{"handle":"new","name":"New"}`, status: http.StatusCreated},
 			"PUT /organisations/{id}":         {path: "/organisations/" + spare, body: `{"name":"Research"}`},

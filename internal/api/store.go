@@ -42,8 +42,12 @@ type Store interface {
 	UpdateUser(ctx context.Context, u auth.User) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 
-	// Dead letters, feeds, and the audit entry of a re-run.
+	// Dead letters, feeds, and the audit entry of a re-run, an edit or a
+	// discard.
 	ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error)
+	GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, error)
+	EditDeadLetter(ctx context.Context, id int64, input []byte) error
+	DiscardDeadLetters(ctx context.Context, ids []int64, by, reason string) (int64, error)
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error)
 	AddAudit(ctx context.Context, e auth.AuditEntry) error

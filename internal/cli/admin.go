@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,88 +16,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
-
-var cmdDeadLetters = &command{
-	name:    "deadletters",
-	summary: "list input that could not become events, and re-run it",
-	usage:   "[list] [--feed NAME] [--format table|jsonl] | retry ID...",
-	help: `Every line a parser could not read and every event that failed validation
-is kept with its feed, the input, the reason and the time. After fixing a
-parser or its options, 'vigil deadletters retry ID…' runs those letters
-through their feed's parser again; letters that now succeed are marked.`,
-	run: runDeadLetters,
-}
-
-func runDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
-	sub := "list"
-	if len(args) > 0 && (args[0] == "list" || args[0] == "retry") {
-		sub, args = args[0], args[1:]
-	}
-	feed := c.flags.String("feed", "", "only this feed")
-	format := c.flags.String("format", "table", "table or jsonl")
-	limit := c.flags.Int("limit", 100, "how many, newest first")
-	all := c.flags.Bool("all", false, "include letters already re-run successfully")
-	if err := c.parse(args); err != nil {
-		return err
-	}
-	a, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if sub == "retry" {
-		var ids []int64
-		for _, s := range c.flags.Args() {
-			id, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return fmt.Errorf("%q is not a dead-letter id: %w", s, errUsage)
-			}
-			ids = append(ids, id)
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("retry needs dead-letter ids: %w", errUsage)
-		}
-		runner, err := a.buildRunner(ctx, pipeline.NewLocal(4), nil, false)
-		if err != nil {
-			return err
-		}
-		wctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go runner.Work(wctx)
-		n, err := runner.RetryDeadLetters(ctx, ids)
-		if err != nil {
-			return err
-		}
-		_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.retry",
-			Target: strings.Join(c.flags.Args(), ","), Detail: fmt.Sprintf("%d of %d re-run successfully", n, len(ids))})
-		fmt.Fprintf(c.stdout, "%d of %d dead letters re-run successfully\n", n, len(ids))
-		return nil
-	}
-	letters, err := a.store.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: *feed, Limit: *limit, IncludeRetried: *all})
-	if err != nil {
-		return err
-	}
-	switch *format {
-	case "jsonl":
-		enc := json.NewEncoder(c.stdout)
-		for _, dl := range letters {
-			if err := enc.Encode(map[string]any{"id": dl.ID, "feed": dl.Feed, "parser": dl.Parser,
-				"time": dl.Time.UTC().Format(time.RFC3339), "error": dl.Error, "input": string(dl.Input), "retried": dl.Retried}); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "table":
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTIME\tFEED\tERROR\tINPUT")
-		for _, dl := range letters {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
-				shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
-		}
-		return tw.Flush()
-	}
-	return fmt.Errorf("--format: want table or jsonl: %w", errUsage)
-}
 
 func shorten(s string, n int) string {
 	if len(s) <= n {

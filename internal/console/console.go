@@ -148,6 +148,10 @@ func (c *Console) routes() {
 
 	m.HandleFunc("GET /deadletters", c.member(auth.ReadEvents, c.deadLetters))
 	m.HandleFunc("POST /deadletters/retry", c.member(auth.RetryDeadLetters, c.retryDeadLetters))
+	m.HandleFunc("POST /deadletters/retry-feed", c.member(auth.RetryDeadLetters, c.retryFeed))
+	m.HandleFunc("POST /deadletters/discard", c.member(auth.RetryDeadLetters, c.discardDeadLetters))
+	m.HandleFunc("GET /deadletters/{id}", c.member(auth.ReadEvents, c.deadLetter))
+	m.HandleFunc("POST /deadletters/{id}/edit", c.member(auth.RetryDeadLetters, c.editDeadLetter))
 	m.HandleFunc("GET /feeds", c.member(auth.ReadEvents, c.feeds))
 
 	m.HandleFunc("GET /users", c.member(auth.ManageUsers, c.users))

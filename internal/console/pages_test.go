@@ -329,9 +329,11 @@ func TestDeadLetterRetry(t *testing.T) {
 		b := env.browser()
 		b.login("analyst", "the analyst's passphrase")
 		r := b.get("/deadletters")
-		if strings.Contains(r.body, `id="retry"`) || strings.Contains(r.body, `type="checkbox"`) {
+		if strings.Contains(r.body, `id="retry"`) || strings.Contains(r.body, `id="edit-form"`) {
 			t.Error("re-run offered without Retry")
 		}
+		// Discarding needs no pipeline.
+		mustContain(t, r.body, `type="checkbox"`, `id="discard"`)
 		if r := b.post("/deadletters/retry", url.Values{"id": {"1"}}); r.status != http.StatusNotFound {
 			t.Errorf("retry post: %d", r.status)
 		}

@@ -18,6 +18,7 @@ type Store interface {
 	ConstituencyStore
 	NotificationStore
 	AuditStore
+	DeadLetterStore
 }
 
 // The full store satisfies Store.

@@ -124,7 +124,7 @@ func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int6
 	}
 	msg := fmt.Sprintf("input refused after %s: line %d and the rest of the input (%s) were not read; raise the setting and deliver the input again to read them",
 		rf.why, from, count)
-	return store.DeadLetter{Feed: s.feed.Name, Parser: RefusedParser, Source: s.source,
+	return store.DeadLetter{Feed: s.feed.Name, Parser: RefusedParser, Source: s.source, Line: from,
 		Input: rf.sample, Error: msg, Time: s.r.env.Now()}, notRead
 }
 

@@ -79,7 +79,7 @@ type watchedStore struct {
 	totalLetter int
 }
 
-func (w *watchedStore) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
+func (w *watchedStore) RecordDeadLetters(ctx context.Context, letters []store.DeadLetter) (int64, error) {
 	size := 0
 	for _, l := range letters {
 		size += len(l.Input) + len(l.Error)
@@ -93,7 +93,7 @@ func (w *watchedStore) AddDeadLetters(ctx context.Context, letters []store.DeadL
 	w.totalBytes += int64(size)
 	w.totalLetter += len(letters)
 	w.mu.Unlock()
-	return w.Store.AddDeadLetters(ctx, letters)
+	return w.Store.RecordDeadLetters(ctx, letters)
 }
 
 func newLimitedRunner(t *testing.T, st store.Store, parserID string, parser pipeline.Parser, limits pipeline.DeadLetterLimits) *pipeline.Runner {

@@ -3,90 +3,150 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
+// MaxRetryFeed bounds how many pending letters of a feed one "re-run the
+// feed" reads (the newest), so that one request stays bounded.
+const MaxRetryFeed = 10000
+
+// RetryResult is what became of one re-run letter: OK, or why not.
+type RetryResult struct {
+	ID    int64
+	OK    bool
+	Error string
+}
+
 // RetryDeadLetters runs the given dead letters through their feed's parser
 // again (after a parser fix, say). A letter that now yields events without
-// a reject is marked retried; one that still fails stays as it was, and no
-// new letter is written for it. It returns how many succeeded.
+// a reject is marked retried; one that still fails stays pending with the
+// reason recorded, and no new letter is written for it. Letters that are
+// not pending (retried, discarded, missing) are skipped. It returns how
+// many succeeded.
 func (r *Runner) RetryDeadLetters(ctx context.Context, ids []int64) (int, error) {
-	want := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
-	letters, err := r.findDeadLetters(ctx, want)
-	if err != nil {
-		return 0, err
-	}
-	var done []int64
-	for _, dl := range letters {
-		ok, err := r.retryOne(ctx, dl)
-		if err != nil {
-			return len(done), err
+	results, err := r.RetryDeadLettersReport(ctx, ids)
+	n := 0
+	for _, res := range results {
+		if res.OK {
+			n++
 		}
-		if ok {
-			done = append(done, dl.ID)
+	}
+	return n, err
+}
+
+// RetryDeadLettersReport is RetryDeadLetters that tells what became of each
+// pending letter among ids, in the order given.
+func (r *Runner) RetryDeadLettersReport(ctx context.Context, ids []int64) ([]RetryResult, error) {
+	var (
+		results []RetryResult
+		done    []int64
+	)
+	for _, id := range ids {
+		dl, err := r.env.Store.GetDeadLetter(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return results, fmt.Errorf("get dead letter: %w", err)
+		}
+		if !dl.Pending() {
+			continue
+		}
+		why, err := r.retryOne(ctx, dl)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, RetryResult{ID: id, OK: why == "", Error: why})
+		if why == "" {
+			done = append(done, id)
+			continue
+		}
+		if err := r.env.Store.FailDeadLetterRetry(ctx, id, why, r.env.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return results, fmt.Errorf("record failed retry: %w", err)
 		}
 	}
 	if len(done) > 0 {
 		if err := r.env.Store.MarkDeadLettersRetried(ctx, done); err != nil {
-			return 0, fmt.Errorf("mark dead letters retried: %w", err)
+			return results, fmt.Errorf("mark dead letters retried: %w", err)
 		}
 	}
-	return len(done), nil
+	return results, nil
 }
 
-func (r *Runner) findDeadLetters(ctx context.Context, want map[int64]bool) ([]store.DeadLetter, error) {
-	var found []store.DeadLetter
-	q := store.DeadLetterQuery{Limit: 1000}
-	for len(found) < len(want) {
-		page, err := r.env.Store.ListDeadLetters(ctx, q)
+// DeadLetterLister is the part of the store PendingDeadLetterIDs reads.
+type DeadLetterLister interface {
+	ListDeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.DeadLetter, error)
+}
+
+// PendingDeadLetterIDs returns the ids of the newest limit pending letters
+// of feed, oldest first: what "re-run the feed" re-runs.
+func PendingDeadLetterIDs(ctx context.Context, s DeadLetterLister, feed string, limit int) ([]int64, error) {
+	var ids []int64
+	q := store.DeadLetterQuery{Feed: feed, Limit: 1000}
+	for len(ids) < limit {
+		page, err := s.ListDeadLetters(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("list dead letters: %w", err)
+			return nil, fmt.Errorf("list dead letters of %s: %w", feed, err)
 		}
 		for _, dl := range page {
-			if want[dl.ID] {
-				found = append(found, dl)
-			}
+			ids = append(ids, dl.ID)
 		}
 		if len(page) < q.Limit {
 			break
 		}
 		q.BeforeID = page[len(page)-1].ID
 	}
-	return found, nil
+	ids = ids[:min(len(ids), limit)]
+	// Newest first from the store; re-run in the order they came.
+	for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+		ids[i], ids[j] = ids[j], ids[i]
+	}
+	return ids, nil
 }
 
-func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (bool, error) {
+// retryOne re-runs one letter and returns why it still fails, or "" when
+// it became events. The reasons are for the person who asked.
+func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, error) {
 	f, ok := r.feeds[dl.Feed]
 	if !ok {
-		return false, nil
+		return fmt.Sprintf("feed %q is not configured in this Vigil", dl.Feed), nil
 	}
-	s := r.newSink(ctx, f, false)
 	if dl.Parser == RefusedParser {
 		// The letter stands for the part of an input that was not read:
 		// only delivering the input again reads it.
-		return false, nil
+		return "this letter stands for a refused input: deliver the input again to read it", nil
 	}
+	input := dl.Input
+	if dl.Edited != nil {
+		input = dl.Edited
+	}
+	s := r.newSink(ctx, f, false)
 	if dl.Parser == "output" {
 		// A batch an output refused: the letter is the enriched event.
 		e := event.New(32)
-		if err := e.ParseJSON(dl.Input); err != nil {
-			return false, nil
+		if err := e.ParseJSON(input); err != nil {
+			return fmt.Sprintf("not an event: %v", err), nil
 		}
 		if err := s.Event(e); err != nil {
-			return false, err
+			return "", err
 		}
-		return true, s.finish(nil)
+		return "", s.finish(nil)
 	}
-	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(dl.Input)}, s)
-	err := s.finish(nil)
-	if err != nil {
-		return false, err
+	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(input)}, s)
+	if err := s.finish(nil); err != nil {
+		return "", err
 	}
-	return parseErr == nil && s.rejected == 0 && s.parsed > 0, nil
+	switch {
+	case parseErr != nil:
+		return parseErr.Error(), nil
+	case s.rejected > 0:
+		return s.firstReject, nil
+	case s.parsed == 0:
+		return "the input gave no event", nil
+	}
+	return "", nil
 }

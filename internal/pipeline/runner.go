@@ -195,9 +195,10 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 		n, cerr := io.Copy(io.Discard, io.LimitReader(counter, maxUncounted+1))
 		var letter store.DeadLetter
 		letter, notRead = s.refusalLetter(counter.lines(), cerr == nil && n <= maxUncounted)
-		if err = r.env.Store.AddDeadLetters(context.WithoutCancel(ctx), []store.DeadLetter{letter}); err == nil {
-			s.stored++
-			r.metrics.DeadLetters.WithLabelValues(f.Name).Inc()
+		var added int64
+		if added, err = r.env.Store.RecordDeadLetters(context.WithoutCancel(ctx), []store.DeadLetter{letter}); err == nil {
+			s.stored += added
+			r.metrics.DeadLetters.WithLabelValues(f.Name).Add(float64(added))
 			refused = fmt.Sprintf("%s: %s", in.Name, letter.Error)
 			lastErr = refused
 			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
@@ -238,7 +239,9 @@ type sink struct {
 	record   bool
 	rejects  []store.DeadLetter
 	rejected int64
-	parsed   int64
+	// firstReject is the reason of the first reject, which a retry shows.
+	firstReject string
+	parsed      int64
 	// pendingBytes is the size of rejects; letters and letterBytes count
 	// what this input wrote against the limits, stored what is safe.
 	pendingBytes int64
@@ -320,20 +323,32 @@ func (s *sink) Warn(reason error) {
 // count and bytes; past the input's limits they are only counted.
 func (s *sink) Reject(input []byte, reason error) {
 	s.rejected++
-	if !s.record || s.refused != nil {
-		return
-	}
 	msg := "rejected"
 	if reason != nil {
 		msg = reason.Error()
 	}
+	if s.rejected == 1 {
+		// A re-run reads one letter, whose line the parser numbers 1:
+		// the reason without the parser's line number says it right.
+		s.firstReject = msg
+		if _, ok := reason.(inputLiner); ok {
+			if inner := errors.Unwrap(reason); inner != nil {
+				s.firstReject = inner.Error()
+			}
+		}
+	}
+	if !s.record || s.refused != nil {
+		return
+	}
+	var liner inputLiner
+	var line int64
+	if errors.As(reason, &liner) {
+		line = int64(liner.InputLine())
+	}
 	input, msg = shorten(input, msg)
 	size := int64(len(input) + len(msg))
 	if !s.admit(size) {
-		var liner inputLiner
-		if errors.As(reason, &liner) {
-			s.refused.line = liner.InputLine()
-		}
+		s.refused.line = int(line)
 		if s.counter != nil {
 			s.refused.read = s.counter.lines()
 		}
@@ -341,7 +356,7 @@ func (s *sink) Reject(input []byte, reason error) {
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Source: s.source, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
+		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
 	s.pendingBytes += size
 	if len(s.rejects) >= rejectBatchLetters || s.pendingBytes >= rejectBatchBytes {
 		s.flushRejects()
@@ -352,12 +367,15 @@ func (s *sink) flushRejects() {
 	if len(s.rejects) == 0 || s.err != nil {
 		return
 	}
-	if err := s.r.env.Store.AddDeadLetters(s.ctx, s.rejects); err != nil {
+	// Letters stored already (the same file ingested again) are not
+	// counted: the feed's count is of letters, not of attempts.
+	added, err := s.r.env.Store.RecordDeadLetters(s.ctx, s.rejects)
+	if err != nil {
 		s.err = fmt.Errorf("store dead letters: %w", err)
 		return
 	}
-	s.r.metrics.DeadLetters.WithLabelValues(s.feed.Name).Add(float64(len(s.rejects)))
-	s.stored += int64(len(s.rejects))
+	s.r.metrics.DeadLetters.WithLabelValues(s.feed.Name).Add(float64(added))
+	s.stored += added
 	// Cleared, not only cut: the backing array must not keep the inputs.
 	clear(s.rejects)
 	s.rejects = s.rejects[:0]
@@ -506,15 +524,16 @@ func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) err
 		letters = append(letters, store.DeadLetter{Feed: b.Feed, Parser: "output",
 			Input: e.AppendJSON(nil), Error: cause.Error(), Time: r.env.Now()})
 	}
-	if err := r.env.Store.AddDeadLetters(ctx, letters); err != nil {
+	added, err := r.env.Store.RecordDeadLetters(ctx, letters)
+	if err != nil {
 		return fmt.Errorf("dead-letter batch of %s: %w", b.Feed, err)
 	}
-	r.metrics.DeadLetters.WithLabelValues(b.Feed).Add(float64(len(letters)))
+	r.metrics.DeadLetters.WithLabelValues(b.Feed).Add(float64(added))
 	r.log.Warn("batch sent to dead letters", "feed", b.Feed, "report", b.Report, "events", len(letters), "err", cause)
 	// The letters are safe; failing the batch now for want of a counter
 	// would only write them again on its redelivery.
 	key := store.FeedKey{Feed: b.Feed, Report: b.Report}
-	if err := r.env.Store.AddFeedCounters(ctx, key, store.FeedCounters{DeadLetters: int64(len(letters))}, time.Time{}, time.Time{}, ""); err != nil {
+	if err := r.env.Store.AddFeedCounters(ctx, key, store.FeedCounters{DeadLetters: added}, time.Time{}, time.Time{}, ""); err != nil {
 		r.log.Error("count dead-lettered batch", "feed", b.Feed, "report", b.Report, "err", err)
 	}
 	return nil

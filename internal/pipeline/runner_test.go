@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func (p *lineParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline
 		e := event.New(8)
 		e.SetRaw([]byte(line))
 		if len(f) != 2 {
-			sink.Reject([]byte(line), fmt.Errorf("line %d: want two fields", n))
+			sink.Reject([]byte(line), &pipeline.LineError{Line: n, Err: errors.New("want two fields")})
 			continue
 		}
 		err := e.Set("source.ip", f[0])
@@ -42,7 +43,7 @@ func (p *lineParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline
 			err = errors.New("port too large for the strict parser")
 		}
 		if err != nil {
-			sink.Reject([]byte(line), fmt.Errorf("line %d: %w", n, err))
+			sink.Reject([]byte(line), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		e.SetTrusted("classification.type", "scanner")
@@ -167,6 +168,22 @@ func TestDeliverStoresLabelsAndDeadLetters(t *testing.T) {
 		if s := feedStatus(t, st); s.Duplicates != 4 || s.EventsOut != 4 {
 			t.Fatalf("replay not counted as duplicates: %+v", s)
 		}
+		again, err := st.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "test", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again) != 2 {
+			t.Fatalf("%d dead letters after a replay, want the same 2", len(again))
+		}
+		if again[0].Source != "x.txt" || again[0].Line != 5 || again[1].Source != "x.txt" || again[1].Line != 3 {
+			t.Errorf("letters' source and line: %s:%d, %s:%d; want x.txt:5, x.txt:3", again[0].Source, again[0].Line, again[1].Source, again[1].Line)
+		}
+		if counts, _ := st.CountDeadLetters(ctx); counts["test"] != 2 {
+			t.Errorf("pending letters after a replay: %v, want test:2", counts)
+		}
+		if s := feedStatus(t, st); s.DeadLetters != 2 {
+			t.Errorf("feed status counts %d dead letters after a replay, want the 2 stored", s.DeadLetters)
+		}
 	})
 	t.Run("unknown feed", func(t *testing.T) {
 		if err := r.Deliver(ctx, pipeline.Input{Feed: "nope", Body: strings.NewReader("")}); err == nil {
@@ -207,6 +224,61 @@ func TestRetryDeadLettersAfterParserFix(t *testing.T) {
 	pending, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
 	if len(pending) != 1 || !strings.Contains(string(pending[0].Input), "broken") {
 		t.Fatalf("pending letters %+v", pending)
+	}
+}
+
+// TestRetryRecordsWhyAndReadsEdits re-runs letters that still fail (the
+// reason is kept on the letter, which stays pending), edits one and
+// re-runs it, and re-runs a feed's pending letters, skipping a discarded one.
+func TestRetryRecordsWhyAndReadsEdits(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p := &lineParser{}
+	p.strict.Store(true)
+	r := newRunner(t, st, p, true)
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Name: "x", Body: strings.NewReader("192.0.2.1 22\n192.0.2.5 8443\nbroken\n192.0.2.6 9999\n")}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pipeline.PendingDeadLetterIDs(ctx, st, "test", 10)
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("PendingDeadLetterIDs = %v, %v", ids, err)
+	}
+	port, broken, other := ids[0], ids[1], ids[2]
+	if limited, _ := pipeline.PendingDeadLetterIDs(ctx, st, "test", 2); len(limited) != 2 || limited[0] != broken || limited[1] != other {
+		t.Errorf("PendingDeadLetterIDs with a limit of 2 = %v, want the two newest, oldest first", limited)
+	}
+	results, err := r.RetryDeadLettersReport(ctx, []int64{port, broken})
+	if err != nil || len(results) != 2 || results[0].OK || results[1].OK {
+		t.Fatalf("retry with the same parser: %+v, %v", results, err)
+	}
+	if !strings.Contains(results[0].Error, "port too large") || !strings.Contains(results[1].Error, "want two fields") {
+		t.Errorf("reasons = %q, %q", results[0].Error, results[1].Error)
+	}
+	l, err := st.GetDeadLetter(ctx, port)
+	if err != nil || !strings.Contains(l.RetryError, "port too large") || l.RetryTime.IsZero() || !l.Pending() {
+		t.Errorf("letter after a failed re-run = %+v, %v; want pending with the reason", l, err)
+	}
+
+	if err := st.EditDeadLetter(ctx, port, []byte("192.0.2.5 443")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DiscardDeadLetters(ctx, []int64{broken}, "alice", "not a line of the report"); err != nil || n != 1 {
+		t.Fatalf("discard: %d, %v", n, err)
+	}
+	ids, err = pipeline.PendingDeadLetterIDs(ctx, st, "test", pipeline.MaxRetryFeed)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("pending after a discard: %v, %v", ids, err)
+	}
+	results, err = r.RetryDeadLettersReport(ctx, append(ids, broken))
+	if err != nil || len(results) != 2 || !results[0].OK || results[0].ID != port || results[1].OK || results[1].ID != other {
+		t.Fatalf("retry of the feed: %+v, %v; want the edited letter through, the other failing, the discarded one skipped", results, err)
+	}
+	page, err := st.SearchEvents(ctx, store.EventQuery{IP: netip.MustParseAddr("192.0.2.5"), Limit: 10})
+	if err != nil || len(page.Events) != 1 || page.Events[0].Event.Value("source.port") != "443" {
+		t.Errorf("event of the edited line: %+v, %v", page.Events, err)
+	}
+	if l, _ := st.GetDeadLetter(ctx, port); !l.Retried {
+		t.Errorf("edited letter not marked retried: %+v", l)
 	}
 }
 

@@ -105,7 +105,9 @@ type Events interface {
 }
 
 // DeadLetter is input that could not become an event: a line a parser could
-// not read, or an event that failed validation.
+// not read, or an event that failed validation. The same input at the same
+// line of the same source of a feed is one letter: adding it again (a file
+// ingested twice) adds nothing.
 type DeadLetter struct {
 	ID     int64
 	Feed   string
@@ -113,31 +115,81 @@ type DeadLetter struct {
 	// Source names the input the letter came from (a file name, a URL),
 	// so that a re-run reads it as it was read the first time.
 	Source string
+	// Line is the line of Source the input was read from, counted from
+	// 1; 0 when the parser did not say.
+	Line int64
 	// Input is the offending line or message, as received.
 	Input []byte
+	// Edited is the input as a person corrected it; a re-run reads it
+	// instead of Input. Nil until edited.
+	Edited []byte
 	// Error says why, for a person.
 	Error string
 	Time  time.Time
 	// Retried is set once the letter was re-run successfully.
 	Retried bool
+	// RetryError says why the last re-run failed, at RetryTime; empty
+	// when no re-run failed since the letter was added or last edited.
+	RetryError string
+	RetryTime  time.Time
+	// Discarded is set once a person decided the letter needs no re-run:
+	// DiscardedBy says who and DiscardReason why.
+	Discarded     bool
+	DiscardedBy   string
+	DiscardReason string
 }
 
-// DeadLetterQuery selects dead letters; zero fields do not filter.
+// Pending reports whether the letter still waits for a re-run or a
+// decision: neither re-run successfully nor discarded.
+func (l DeadLetter) Pending() bool { return !l.Retried && !l.Discarded }
+
+// MaxEditedDeadLetter is the longest input a person may give a dead letter
+// when editing it: far more than any line of a report, far less than what
+// would let a form fill the database.
+const MaxEditedDeadLetter = 64 << 10
+
+// ErrInputTooLong is returned when an edited dead letter is longer than
+// MaxEditedDeadLetter.
+var ErrInputTooLong = errors.New("edited input too long")
+
+// DeadLetterQuery selects dead letters; zero fields do not filter. Only
+// pending letters are listed unless IncludeRetried or IncludeDiscarded
+// says otherwise.
 type DeadLetterQuery struct {
 	Feed string
 	// IncludeRetried lists letters already re-run successfully too.
 	IncludeRetried bool
-	Limit          int
-	BeforeID       int64
+	// IncludeDiscarded lists discarded letters too.
+	IncludeDiscarded bool
+	Limit            int
+	BeforeID         int64
 }
 
 // DeadLetters keeps input that failed, so nothing is lost silently.
 type DeadLetters interface {
+	// AddDeadLetters stores letters, skipping those already stored (the
+	// same feed, source, line and input).
 	AddDeadLetters(ctx context.Context, letters []DeadLetter) error
+	// RecordDeadLetters is AddDeadLetters that returns how many of the
+	// letters were new, so that a file ingested again counts none.
+	RecordDeadLetters(ctx context.Context, letters []DeadLetter) (int64, error)
 	ListDeadLetters(ctx context.Context, q DeadLetterQuery) ([]DeadLetter, error)
+	// GetDeadLetter returns the letter id, whatever its state, or
+	// ErrNotFound.
+	GetDeadLetter(ctx context.Context, id int64) (DeadLetter, error)
 	// CountDeadLetters returns the number of pending letters per feed.
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	MarkDeadLettersRetried(ctx context.Context, ids []int64) error
+	// FailDeadLetterRetry records why a re-run of the pending letter id
+	// failed; the letter stays pending.
+	FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error
+	// EditDeadLetter sets the input a re-run of the pending letter id
+	// reads (ErrNotFound when no such letter is pending, ErrInputTooLong
+	// past MaxEditedDeadLetter) and clears its last re-run error.
+	EditDeadLetter(ctx context.Context, id int64, input []byte) error
+	// DiscardDeadLetters marks the pending letters among ids discarded by
+	// a person for a reason and returns how many it marked.
+	DiscardDeadLetters(ctx context.Context, ids []int64, by, reason string) (int64, error)
 }
 
 // FeedCounters are what a pipeline stage adds to a feed's running totals.

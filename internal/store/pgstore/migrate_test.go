@@ -105,3 +105,22 @@ func TestMigrateFeedReports(t *testing.T) {
 	}
 	storetest.CheckFeedReportsMigration(t, s, now)
 }
+
+// TestMigrateDeadLetterWork writes the fixture of
+// storetest.CheckDeadLetterWorkMigration as migration 7 left the schema.
+func TestMigrateDeadLetterWork(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried)
+		VALUES ('old', 'csv', 'o.csv', 'bad', 'e', $1, true), ('old', 'csv', 'o.csv', 'bad', 'e', $1, false)`, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	storetest.CheckDeadLetterWorkMigration(t, s, now)
+}

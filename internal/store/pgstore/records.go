@@ -15,28 +15,38 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
-// AddDeadLetters stores letters in one statement. It stays here rather
+// AddDeadLetters stores letters in one statement, skipping those stored
+// already. It stays here rather
 // than in deadlettersql, whose statement per letter would cost PostgreSQL
 // a round trip per letter: unnest inserts the whole batch at once.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
+	_, err := s.RecordDeadLetters(ctx, letters)
+	return err
+}
+
+// RecordDeadLetters is AddDeadLetters that returns how many were new.
+func (s *Store) RecordDeadLetters(ctx context.Context, letters []store.DeadLetter) (int64, error) {
 	if len(letters) == 0 {
-		return nil
+		return 0, nil
 	}
 	n := len(letters)
 	feeds, parsers, sources, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	inputs := make([][]byte, n)
+	lines := make([]int64, n)
+	inputs, keys := make([][]byte, n), make([][]byte, n)
 	times := make([]time.Time, n)
 	retried := make([]bool, n)
 	for i, l := range deadlettersql.Stored(letters) {
 		feeds[i], parsers[i], sources[i], errs[i], retried[i] = l.Feed, l.Parser, l.Source, l.Error, l.Retried
-		inputs[i], times[i] = l.Input, l.Time
+		lines[i], keys[i], inputs[i], times[i] = l.Line, deadlettersql.Key(l), l.Input, l.Time
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, input, error, time, retried)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::boolean[])`,
-		feeds, parsers, sources, inputs, errs, times, retried); err != nil {
-		return fmt.Errorf("pgstore: add dead letters: %w", err)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[], $9::boolean[])
+		ON CONFLICT DO NOTHING`,
+		feeds, parsers, sources, lines, keys, inputs, errs, times, retried)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: add dead letters: %w", err)
 	}
-	return nil
+	return tag.RowsAffected(), nil
 }
 
 // ListDeadLetters returns letters newest first.
@@ -54,6 +64,28 @@ func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) 
 // MarkDeadLettersRetried flags letters as re-run successfully.
 func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 	return named(deadlettersql.MarkRetried(ctx, s.DB(), ids))
+}
+
+// GetDeadLetter returns the letter id or store.ErrNotFound.
+func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, error) {
+	out, err := deadlettersql.Get(ctx, s.DB(), id)
+	return out, named(err)
+}
+
+// FailDeadLetterRetry records why a re-run of a pending letter failed.
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, when))
+}
+
+// EditDeadLetter sets the input a re-run of a pending letter reads.
+func (s *Store) EditDeadLetter(ctx context.Context, id int64, input []byte) error {
+	return named(deadlettersql.Edit(ctx, s.DB(), id, input))
+}
+
+// DiscardDeadLetters marks pending letters discarded.
+func (s *Store) DiscardDeadLetters(ctx context.Context, ids []int64, by, reason string) (int64, error) {
+	n, err := deadlettersql.Discard(ctx, s.DB(), ids, by, reason)
+	return n, named(err)
 }
 
 // AddFeedCounters adds c to the totals of key. The last run and its

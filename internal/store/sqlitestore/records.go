@@ -16,9 +16,17 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/statesql"
 )
 
-// AddDeadLetters stores letters in one transaction.
+// AddDeadLetters stores letters in one transaction, skipping those
+// stored already.
 func (s *Store) AddDeadLetters(ctx context.Context, letters []store.DeadLetter) error {
-	return named(deadlettersql.Add(ctx, s.DB(), letters))
+	_, err := s.RecordDeadLetters(ctx, letters)
+	return err
+}
+
+// RecordDeadLetters is AddDeadLetters that returns how many were new.
+func (s *Store) RecordDeadLetters(ctx context.Context, letters []store.DeadLetter) (int64, error) {
+	n, err := deadlettersql.Add(ctx, s.DB(), letters)
+	return n, named(err)
 }
 
 // ListDeadLetters returns letters newest first.
@@ -36,6 +44,28 @@ func (s *Store) CountDeadLetters(ctx context.Context) (map[string]int64, error) 
 // MarkDeadLettersRetried flags letters as re-run successfully.
 func (s *Store) MarkDeadLettersRetried(ctx context.Context, ids []int64) error {
 	return named(deadlettersql.MarkRetried(ctx, s.DB(), ids))
+}
+
+// GetDeadLetter returns the letter id or store.ErrNotFound.
+func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, error) {
+	out, err := deadlettersql.Get(ctx, s.DB(), id)
+	return out, named(err)
+}
+
+// FailDeadLetterRetry records why a re-run of a pending letter failed.
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, when))
+}
+
+// EditDeadLetter sets the input a re-run of a pending letter reads.
+func (s *Store) EditDeadLetter(ctx context.Context, id int64, input []byte) error {
+	return named(deadlettersql.Edit(ctx, s.DB(), id, input))
+}
+
+// DiscardDeadLetters marks pending letters discarded.
+func (s *Store) DiscardDeadLetters(ctx context.Context, ids []int64, by, reason string) (int64, error) {
+	n, err := deadlettersql.Discard(ctx, s.DB(), ids, by, reason)
+	return n, named(err)
 }
 
 // AddFeedCounters adds c to the totals of key. The last run and its

@@ -173,3 +173,30 @@ func CheckFeedReportsMigration(t *testing.T, s store.Store, now time.Time) {
 		t.Errorf("feeds after adding to inbox and a report of it = %+v", got)
 	}
 }
+
+// CheckDeadLetterWorkMigration checks migration 8 of both stores. Under
+// the old schema the fixture holds two identical letters of feed "old"
+// (source "o.csv", input "bad", error "e", time now), the first retried:
+// both are kept, without a line, neither discarded.
+func CheckDeadLetterWorkMigration(t *testing.T, s store.Store, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	all, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "old", IncludeRetried: true, IncludeDiscarded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("%d letters after the migration, want the 2 of the fixture: %+v", len(all), all)
+	}
+	for _, l := range all {
+		if l.Source != "o.csv" || l.Line != 0 || string(l.Input) != "bad" || l.Discarded || l.Edited != nil || l.RetryError != "" || !l.Time.Equal(now) {
+			t.Errorf("migrated letter = %+v", l)
+		}
+	}
+	if !all[1].Retried || all[0].Retried {
+		t.Errorf("retried flags after the migration: %v, %v; want the older one only", all[1].Retried, all[0].Retried)
+	}
+	if n, err := s.DiscardDeadLetters(ctx, []int64{all[0].ID}, "alice", "old"); err != nil || n != 1 {
+		t.Errorf("discarding a migrated letter = %d, %v", n, err)
+	}
+}

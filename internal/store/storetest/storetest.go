@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"dedup keys", testDedupKeys},
 		{"dead letters", testDeadLetters},
 		{"dead letters in bulk", testDeadLettersBulk},
+		{"dead letter key", testDeadLetterKey},
+		{"dead letter work", testDeadLetterWork},
 		{"feed counters", testFeedCounters},
 		{"state", testState},
 		{"leases", testLeases},

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// maxDiscardReason bounds the reason of a discard, which goes to the
+// audit log.
+const maxDiscardReason = 500
+
+// letterID reads the {id} of a dead-letter path.
+func letterID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, badParameter("id", "not a dead letter id")
+	}
+	return id, nil
+}
+
+func (h *handler) getDeadLetter(r *http.Request, _ *caller) (any, error) {
+	id, err := letterID(r)
+	if err != nil {
+		return nil, err
+	}
+	l, err := h.store.GetDeadLetter(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNotFound("no such dead letter")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get dead letter: %w", err)
+	}
+	return letterJSON(l), nil
+}
+
+type discardRequest struct {
+	IDs    []int64 `json:"ids"`
+	Reason string  `json:"reason"`
+}
+
+type discardResponse struct {
+	// Discarded is how many of the letters were pending and are now
+	// discarded.
+	Discarded int64 `json:"discarded"`
+}
+
+func (h *handler) discardDeadLetters(r *http.Request, c *caller) (any, error) {
+	var req discardRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(req.IDs) == 0:
+		return nil, badParameter("ids", "no dead letter ids")
+	case len(req.IDs) > maxRetryIDs:
+		return nil, badParameter("ids", fmt.Sprintf("at most %d ids at a time", maxRetryIDs))
+	case strings.TrimSpace(req.Reason) == "":
+		return nil, badParameter("reason", "say why the letters need no re-run")
+	case len(req.Reason) > maxDiscardReason:
+		return nil, badParameter("reason", fmt.Sprintf("at most %d bytes", maxDiscardReason))
+	}
+	for _, id := range req.IDs {
+		if id < 1 {
+			return nil, badParameter("ids", "ids are positive integers")
+		}
+	}
+	n, err := h.store.DiscardDeadLetters(r.Context(), req.IDs, c.user.Name, req.Reason)
+	if err != nil {
+		return nil, fmt.Errorf("discard dead letters: %w", err)
+	}
+	if err := h.store.AddAudit(context.WithoutCancel(r.Context()), auth.AuditEntry{
+		Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.discard",
+		Target: auditIDs(req.IDs),
+		Detail: fmt.Sprintf("%d of %d discarded (API token %d): %s", n, len(req.IDs), c.token.ID, req.Reason),
+	}); err != nil {
+		return nil, fmt.Errorf("audit dead letter discard: %w", err)
+	}
+	return discardResponse{Discarded: n}, nil
+}
+
+type editRequest struct {
+	Input *string `json:"input"`
+}
+
+type editResponse struct {
+	// Retried says whether the edited letter became events.
+	Retried bool `json:"retried"`
+	// Error says why it still fails, when it does.
+	Error      string         `json:"error,omitempty"`
+	DeadLetter deadLetterJSON `json:"dead_letter"`
+}
+
+// editDeadLetter replaces a pending letter's input and re-runs it.
+func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
+	id, err := letterID(r)
+	if err != nil {
+		return nil, err
+	}
+	var req editRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Input == nil {
+		return nil, badParameter("input", "the corrected input is missing")
+	}
+	if len(*req.Input) > store.MaxEditedDeadLetter {
+		return nil, badParameter("input", fmt.Sprintf("%d bytes; an edited dead letter is at most %d bytes (one line or record)", len(*req.Input), store.MaxEditedDeadLetter))
+	}
+	if h.retry == nil {
+		return nil, errNoPipeline
+	}
+	err = h.store.EditDeadLetter(r.Context(), id, []byte(*req.Input))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNotFound("no pending dead letter with this id")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("edit dead letter: %w", err)
+	}
+	n, err := h.retry(r.Context(), []int64{id})
+	entry := auth.AuditEntry{Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.edit",
+		Target: auditIDs([]int64{id}), Detail: fmt.Sprintf("input edited (%d bytes), re-run: %d became events (API token %d)", len(*req.Input), n, c.token.ID)}
+	if err != nil {
+		entry.Detail = fmt.Sprintf("input edited (%d bytes), re-run failed (API token %d): %v", len(*req.Input), c.token.ID, err)
+	}
+	if aerr := h.store.AddAudit(context.WithoutCancel(r.Context()), entry); aerr != nil {
+		return nil, errors.Join(fmt.Errorf("audit dead letter edit: %w", aerr), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retry edited dead letter: %w", err)
+	}
+	l, err := h.store.GetDeadLetter(r.Context(), id)
+	if err != nil {
+		return nil, fmt.Errorf("read edited dead letter: %w", err)
+	}
+	return editResponse{Retried: l.Retried, Error: l.RetryError, DeadLetter: letterJSON(l)}, nil
+}

@@ -1,0 +1,396 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+var cmdDeadLetters = &command{
+	name:    "deadletters",
+	summary: "list input that could not become events, show, edit, re-run or discard it",
+	usage: `[list] [--feed NAME] [--state pending|discarded|all] [--format table|jsonl]
+       | show ID [--format text|json]
+       | retry ID... | retry --feed NAME
+       | edit ID FILE|-
+       | discard --reason TEXT ID...`,
+	help: `Every line a parser could not read and every event that failed validation
+is kept with its feed, its source (file name or URL), its line, the input,
+the reason and the time; the same line of the same source is kept once.
+
+'list' shows the pending letters (--state discarded or all for others).
+'show ID' shows exactly that letter. After fixing a parser or its options,
+'retry ID…' runs those letters through their feed's parser again, and
+'retry --feed NAME' all pending letters of a feed; letters that now
+succeed are marked, those that fail stay pending with the new reason.
+'edit ID FILE' replaces the letter's input by the file's content (- reads
+standard input) and re-runs it. 'discard --reason TEXT ID…' sets letters
+aside for good; the reason goes to the audit log.`,
+	run: runDeadLetters,
+}
+
+// deadLetterCommands are the words runDeadLetters knows.
+var deadLetterCommands = map[string]func(ctx context.Context, c *cmdEnv, args []string) error{
+	"list":    listDeadLetters,
+	"show":    showDeadLetter,
+	"retry":   retryDeadLetters,
+	"edit":    editDeadLetter,
+	"discard": discardDeadLetters,
+}
+
+func runDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return listDeadLetters(ctx, c, args)
+	}
+	sub, ok := deadLetterCommands[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q (want list, show, retry, edit or discard): %w", args[0], errUsage)
+	}
+	return sub(ctx, c, args[1:])
+}
+
+// parseWords parses the flags of a subcommand wherever they stand among
+// its words ("show 3 --data DIR" as well as "show --data DIR 3") and
+// returns the words; "--" ends the flags.
+func (c *cmdEnv) parseWords(args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := c.parse(args); err != nil {
+			return nil, err
+		}
+		rest := c.flags.Args()
+		if len(rest) == 0 {
+			return words, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(words, rest...), nil
+		}
+		words, args = append(words, rest[0]), rest[1:]
+	}
+}
+
+// letterIDs parses the ids of a subcommand: positive integers, at least one.
+func letterIDs(words []string, what string) ([]int64, error) {
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%s needs dead-letter ids: %w", what, errUsage)
+	}
+	ids := make([]int64, 0, len(words))
+	for _, w := range words {
+		id, err := strconv.ParseInt(w, 10, 64)
+		if err != nil || id < 1 {
+			return nil, fmt.Errorf("%q is not a dead-letter id (a positive number): %w", w, errUsage)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// sourceOf names where a letter came from: "file:line", or what is known.
+func sourceOf(dl store.DeadLetter) string {
+	switch {
+	case dl.Source == "" && dl.Line == 0:
+		return "-"
+	case dl.Line == 0:
+		return dl.Source
+	}
+	return fmt.Sprintf("%s:%d", dl.Source, dl.Line)
+}
+
+// stateOf names where a letter stands.
+func stateOf(dl store.DeadLetter) string {
+	switch {
+	case dl.Discarded:
+		return "discarded"
+	case dl.Retried:
+		return "retried"
+	}
+	return "pending"
+}
+
+func letterJSON(dl store.DeadLetter) map[string]any {
+	out := map[string]any{"id": dl.ID, "feed": dl.Feed, "parser": dl.Parser, "source": dl.Source, "line": dl.Line,
+		"time": dl.Time.UTC().Format(time.RFC3339), "error": dl.Error, "input": string(dl.Input),
+		"state": stateOf(dl), "retried": dl.Retried}
+	if dl.Edited != nil {
+		out["edited"] = string(dl.Edited)
+	}
+	if dl.RetryError != "" {
+		out["retry_error"] = dl.RetryError
+		out["retry_time"] = dl.RetryTime.UTC().Format(time.RFC3339)
+	}
+	if dl.Discarded {
+		out["discarded_by"], out["discard_reason"] = dl.DiscardedBy, dl.DiscardReason
+	}
+	return out
+}
+
+func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
+	feed := c.flags.String("feed", "", "only this feed")
+	format := c.flags.String("format", "table", "table or jsonl")
+	limit := c.flags.Int("limit", 100, "how many, newest first")
+	state := c.flags.String("state", "pending", "pending, discarded (with the pending ones) or all (re-run ones too)")
+	all := c.flags.Bool("all", false, "the same as --state all")
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if len(words) > 0 {
+		return fmt.Errorf("list takes no arguments, got %q: %w", words[0], errUsage)
+	}
+	if *format != "table" && *format != "jsonl" {
+		return fmt.Errorf("--format: want table or jsonl: %w", errUsage)
+	}
+	if *limit < 1 {
+		return fmt.Errorf("--limit: want a positive number: %w", errUsage)
+	}
+	q := store.DeadLetterQuery{Feed: *feed, Limit: *limit}
+	switch {
+	case *all || *state == "all":
+		q.IncludeRetried, q.IncludeDiscarded = true, true
+	case *state == "discarded":
+		q.IncludeDiscarded = true
+	case *state != "pending":
+		return fmt.Errorf("--state: want pending, discarded or all: %w", errUsage)
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	letters, err := a.store.ListDeadLetters(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *format == "jsonl" {
+		enc := json.NewEncoder(c.stdout)
+		for _, dl := range letters {
+			if err := enc.Encode(letterJSON(dl)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tFEED\tSOURCE\tSTATE\tERROR\tINPUT")
+	for _, dl := range letters {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
+			shorten(sourceOf(dl), 50), stateOf(dl), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
+	}
+	return tw.Flush()
+}
+
+func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
+	format := c.flags.String("format", "text", "text or json")
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if len(words) != 1 {
+		return fmt.Errorf("show needs exactly one dead-letter id: %w", errUsage)
+	}
+	ids, err := letterIDs(words, "show")
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "json" {
+		return fmt.Errorf("--format: want text or json: %w", errUsage)
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	dl, err := a.store.GetDeadLetter(ctx, ids[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no dead letter %d", ids[0])
+	}
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(letterJSON(dl))
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "id\t%d\nstate\t%s\ntime\t%s\nfeed\t%s\nparser\t%s\nsource\t%s\nline\t%d\nerror\t%s\n",
+		dl.ID, stateOf(dl), dl.Time.UTC().Format(time.RFC3339), dl.Feed, dl.Parser, dl.Source, dl.Line, dl.Error)
+	if dl.RetryError != "" {
+		fmt.Fprintf(tw, "last re-run\t%s: %s\n", dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryError)
+	}
+	if dl.Discarded {
+		fmt.Fprintf(tw, "discarded by\t%s\nreason\t%s\n", dl.DiscardedBy, dl.DiscardReason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "input:\n%s\n", strconv.Quote(string(dl.Input)))
+	if dl.Edited != nil {
+		fmt.Fprintf(c.stdout, "edited input (what a re-run reads):\n%s\n", strconv.Quote(string(dl.Edited)))
+	}
+	return nil
+}
+
+func retryDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
+	feed := c.flags.String("feed", "", "re-run every pending letter of this feed (the newest "+strconv.Itoa(pipeline.MaxRetryFeed)+")")
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	if *feed != "" {
+		if len(words) > 0 {
+			return fmt.Errorf("retry takes --feed or ids, not both: %w", errUsage)
+		}
+	} else if ids, err = letterIDs(words, "retry"); err != nil {
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *feed != "" {
+		if ids, err = pipeline.PendingDeadLetterIDs(ctx, a.store, *feed, pipeline.MaxRetryFeed); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			fmt.Fprintf(c.stdout, "feed %s has no pending dead letters\n", *feed)
+			return nil
+		}
+	}
+	return a.retryAndReport(ctx, c, ids, "deadletter.retry")
+}
+
+// retryAndReport re-runs ids, audits it, and prints what became of each.
+// It fails (exit 1) when any letter still fails or is not pending.
+func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action string) error {
+	runner, err := a.buildRunner(ctx, pipeline.NewLocal(4), nil, false)
+	if err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go runner.Work(wctx)
+	results, err := runner.RetryDeadLettersReport(ctx, ids)
+	ok := 0
+	for _, r := range results {
+		if r.OK {
+			ok++
+			fmt.Fprintf(c.stdout, "%d: re-run successfully\n", r.ID)
+		} else {
+			fmt.Fprintf(c.stdout, "%d: still fails: %s\n", r.ID, r.Error)
+		}
+	}
+	detail := fmt.Sprintf("%d of %d re-run successfully", ok, len(ids))
+	if err != nil {
+		detail += fmt.Sprintf("; failed: %v", err)
+	}
+	_ = a.store.AddAudit(context.WithoutCancel(ctx), auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action,
+		Target: "deadletters " + joinIDs(ids), Detail: detail})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%d of %d dead letters re-run successfully\n", ok, len(ids))
+	if skipped := len(ids) - len(results); skipped > 0 {
+		fmt.Fprintf(c.stdout, "%d were not pending (re-run already, discarded or missing)\n", skipped)
+	}
+	if ok < len(ids) {
+		return fmt.Errorf("%d of %d dead letters were not re-run", len(ids)-ok, len(ids))
+	}
+	return nil
+}
+
+func joinIDs(ids []int64) string {
+	words := make([]string, len(ids))
+	for i, id := range ids {
+		words[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(words, ",")
+}
+
+func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if len(words) != 2 {
+		return fmt.Errorf("edit needs a dead-letter id and a file (- for standard input): %w", errUsage)
+	}
+	ids, err := letterIDs(words[:1], "edit")
+	if err != nil {
+		return err
+	}
+	var in io.Reader = c.stdin
+	if name := words[1]; name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	input, err := io.ReadAll(io.LimitReader(in, store.MaxEditedDeadLetter+1))
+	if err != nil {
+		return err
+	}
+	if len(input) > store.MaxEditedDeadLetter {
+		return fmt.Errorf("the edited input is longer than %d bytes; a dead letter is one line or record", store.MaxEditedDeadLetter)
+	}
+	input = []byte(strings.TrimSuffix(string(input), "\n"))
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.store.EditDeadLetter(ctx, ids[0], input); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no pending dead letter %d", ids[0])
+	} else if err != nil {
+		return err
+	}
+	return a.retryAndReport(ctx, c, ids, "deadletter.edit")
+}
+
+func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
+	reason := c.flags.String("reason", "", "why the letters need no re-run (required; kept in the audit log)")
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("discard needs --reason: %w", errUsage)
+	}
+	ids, err := letterIDs(words, "discard")
+	if err != nil {
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.store.DiscardDeadLetters(ctx, ids, "cli", *reason)
+	if err != nil {
+		return err
+	}
+	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.discard",
+		Target: "deadletters " + joinIDs(ids), Detail: fmt.Sprintf("%d discarded: %s", n, *reason)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%d of %d dead letters discarded\n", n, len(ids))
+	if int(n) < len(ids) {
+		return fmt.Errorf("%d of %d were not pending (re-run already, discarded or missing)", len(ids)-int(n), len(ids))
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/output"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// ipPortParser reads "ip port" lines; a line it cannot read is rejected
+// with its number.
+type ipPortParser struct{}
+
+func (ipPortParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	sc := bufio.NewScanner(in.Body)
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		e := event.New(4)
+		err := errors.New("want an IP address and a port")
+		if len(f) == 2 {
+			if err = e.Set("source.ip", f[0]); err == nil {
+				err = e.Set("source.port", f[1])
+			}
+		}
+		if err != nil {
+			sink.Reject([]byte(sc.Text()), &pipeline.LineError{Line: n, Err: err})
+			continue
+		}
+		e.SetTrusted("classification.type", "scanner")
+		if err := sink.Event(e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// TestBrowserDeadLetters works two dead letters in Chromium as an analyst
+// would: discard one with a reason (confirmed), correct the other and
+// re-run it through the real pipeline; the database is checked after.
+func TestBrowserDeadLetters(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
+	out, err := output.NewStore(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st, Now: time.Now},
+		Transport: pipeline.NewLocal(2),
+		Feeds:     []*pipeline.Feed{{Name: "scans", ParserID: "ip-port", Parser: ipPortParser{}}},
+		Outputs:   []pipeline.Output{out}, BatchSize: 10, Workers: 1,
+	})
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go runner.Work(wctx)
+	file := "192.0.2.1 22\n192.0.2.2 twenty-two\nnot a line\n"
+	for range 2 { // the second time adds no letter
+		if err := runner.Deliver(ctx, pipeline.Input{Feed: "scans", Name: "scan-2026-12-03.txt", Body: strings.NewReader(file)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	letters, err := st.ListDeadLetters(ctx, store.DeadLetterQuery{})
+	if err != nil || len(letters) != 2 {
+		t.Fatalf("%d letters after delivering the file twice, want 2 (%v)", len(letters), err)
+	}
+	junk, typo := letters[0], letters[1] // newest first: line 3, then line 2
+
+	cc := consoleConfig(t, st, "test")
+	cc.Retry = runner.RetryDeadLetters
+	h, err := New(Deps{Console: cc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tctx := startChromium(t, srv.URL+"/deadletters")
+	junkID, typoID := strconv.FormatInt(junk.ID, 10), strconv.FormatInt(typo.ID, 10)
+
+	err = chromedp.Do(tctx,
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("deadletters")),
+	)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	source := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" td.source")))
+	if source != "scan-2026-12-03.txt, line 2" {
+		t.Errorf("source of the letter of line 2 shown as %q", source)
+	}
+	screenshot(t, tctx, "deadletters-list")
+
+	// Discard the junk line: select it, give a reason, confirm.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("select-"+junkID)),
+		chromedp.SendKeys(chromedp.ID("discard-reason"), "not a line of the report"),
+		chromedp.Click(chromedp.ID("discard-confirm")),
+		chromedp.Click(chromedp.ID("discard")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if err != nil {
+		t.Fatalf("discard: %v", err)
+	}
+	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#deadletters tbody tr"))); len(rows) != 1 {
+		t.Errorf("%d letters listed after the discard, want 1", len(rows))
+	}
+
+	// Re-running the typo as it is fails, and the list says why.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("select-"+typoID)),
+		chromedp.Click(chromedp.ID("retry")),
+		chromedp.WaitVisible(chromedp.CSS("#letter-"+typoID+" .problem-text")),
+	)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	why := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" .problem-text")))
+	screenshot(t, tctx, "deadletters-failed-rerun")
+	if !strings.Contains(why, "Last re-run failed") || !strings.Contains(why, "not a port number") || strings.Contains(why, "line 1") {
+		t.Errorf("failed re-run shown as %q", why)
+	}
+
+	// Correct the typo and re-run it.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("open-"+typoID)),
+		chromedp.WaitVisible(chromedp.ID("edit-input")),
+	)
+	if err != nil {
+		t.Fatalf("open the letter: %v", err)
+	}
+	screenshot(t, tctx, "deadletter-page")
+	err = chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.ID("edit-input"), "192.0.2.2 22"),
+		chromedp.Click(chromedp.ID("edit-submit")),
+		chromedp.WaitVisible(chromedp.ID("letter-edited")),
+	)
+	if err != nil {
+		t.Fatalf("edit and re-run: %v", err)
+	}
+	state := run(t, tctx, chromedp.Text(chromedp.ID("letter-state")))
+	notice := run(t, tctx, chromedp.Text(chromedp.CSS(".notice")))
+	screenshot(t, tctx, "deadletter-rerun")
+	if state != "re-run successfully" || !strings.Contains(notice, "became events") {
+		t.Errorf("after the re-run: state %q, notice %q", state, notice)
+	}
+
+	got, err := st.GetDeadLetter(ctx, junk.ID)
+	if err != nil || !got.Discarded || got.DiscardedBy != "alice" || got.DiscardReason != "not a line of the report" {
+		t.Errorf("discarded letter in the database: %+v, %v", got, err)
+	}
+	got, err = st.GetDeadLetter(ctx, typo.ID)
+	if err != nil || !got.Retried || string(got.Edited) != "192.0.2.2 22" || string(got.Input) != "192.0.2.2 twenty-two" {
+		t.Errorf("edited letter in the database: %+v, %v", got, err)
+	}
+	page, err := st.SearchEvents(ctx, store.EventQuery{IP: netip.MustParseAddr("192.0.2.2"), Limit: 10})
+	if err != nil || len(page.Events) != 1 || page.Events[0].Event.Value("source.port") != "22" {
+		t.Errorf("event of the corrected line: %+v, %v", page.Events, err)
+	}
+	entries, err := st.ListAudit(ctx, auth.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action+" "+e.Target)
+	}
+	if !strings.Contains(strings.Join(actions, "|"), "deadletter.discard deadletters "+junkID) ||
+		!strings.Contains(strings.Join(actions, "|"), "deadletter.edit deadletters "+typoID) {
+		t.Errorf("audit log %q", actions)
+	}
+}
