@@ -217,4 +217,3 @@ func (s *Store) eventsByID(ctx context.Context, ids []int64) ([]store.StoredEven
 	}
 	return out, nil
 }
-
