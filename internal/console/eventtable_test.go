@@ -17,7 +17,7 @@ import (
 var (
 	sourceIPCell = regexp.MustCompile(`<td data-field="source.ip" class="mono"><a href="([^"]*)" class="value-link">([0-9a-f.:]+)</a></td>`)
 	groupLine    = regexp.MustCompile(`<tr><td class="mono">(?:<a href="([^"]*)" class="group-link">)?([^<]*)(?:</a>)?</td><td class="num">([0-9,]+)</td></tr>`)
-	countLine    = regexp.MustCompile(`<p class="count" id="count">([^<]*)`)
+	countLine    = regexp.MustCompile(`<p class="matchcount" id="count">([^<]*)`)
 	headingLinks = regexp.MustCompile(`<th scope="col"[^>]*><a href="([^"]*)" class="sort">([^<]*)</a></th>`)
 )
 
