@@ -16,7 +16,9 @@ import (
 // The table of events' counts, column sorts and groupings (see
 // store.SearchWindow): each reads the ids of at most a bounded number of
 // matches, by the same plans as a page of results (matchSQL), and works on
-// those.
+// those. The ids drive the join to events (CROSS JOIN fixes that order):
+// written as "events WHERE id IN (…)", SQLite scans the whole table and
+// probes the list.
 
 // matchIDs writes the statement of the ids and times of at most limit
 // events q matches, newest first, at or before the cursor after; "" when
@@ -64,7 +66,7 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	}
 	counts := make(map[string]int)
 	if by == store.GroupOrganisation {
-		rows, err := s.read.QueryContext(ctx, `SELECT data FROM events WHERE id IN (SELECT id FROM (`+text+`))`, args...)
+		rows, err := s.read.QueryContext(ctx, `SELECT e.data FROM (`+text+`) AS k CROSS JOIN events AS e ON e.id = k.id`, args...)
 		if err != nil {
 			return nil, wrapTable("group events", err)
 		}
@@ -86,7 +88,7 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 		return store.TopGroups(by, counts, top), nil
 	}
 	col := groupColumns[by]
-	rows, err := s.read.QueryContext(ctx, `SELECT `+col+`, count(*) FROM events WHERE id IN (SELECT id FROM (`+text+`)) GROUP BY 1`, args...)
+	rows, err := s.read.QueryContext(ctx, groupSQL(col, text), args...)
 	if err != nil {
 		return nil, wrapTable("group events", err)
 	}
@@ -171,8 +173,7 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 		dir = "ASC"
 	}
 	order := fmt.Sprintf(sortOrders[q.Sort], dir) + ", w.time_source DESC, w.id DESC"
-	rows, err := s.read.QueryContext(ctx, `SELECT w.id FROM events AS w WHERE w.id IN (SELECT id FROM (`+text+`))
-		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit+1, wc.Offset)...)
+	rows, err := s.read.QueryContext(ctx, windowSQL(text, order), append(args, limit+1, wc.Offset)...)
 	if err != nil {
 		return store.EventPage{}, err
 	}
@@ -254,4 +255,16 @@ func collectIDs(rows *sql.Rows) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// groupSQL counts the events of the ids statement text by the column col.
+func groupSQL(col, text string) string {
+	return `SELECT e.` + col + `, count(*) FROM (` + text + `) AS k CROSS JOIN events AS e ON e.id = k.id GROUP BY 1`
+}
+
+// windowSQL orders the events of the ids statement text by order and
+// returns a page of their ids (LIMIT and OFFSET are parameters).
+func windowSQL(text, order string) string {
+	return `SELECT w.id FROM (` + text + `) AS k CROSS JOIN events AS w ON w.id = k.id
+		ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 }
