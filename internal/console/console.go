@@ -145,6 +145,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /events/export.csv", c.member(auth.ReadEvents, c.exportCSV))
 	m.HandleFunc("GET /events/export.jsonl", c.member(auth.ReadEvents, c.exportJSONLines))
 	m.HandleFunc("GET /events/{hash}", c.member(auth.ReadEvents, c.eventDetail))
+	m.HandleFunc("POST /events/columns", c.member(auth.ReadEvents, c.eventColumns))
 
 	m.HandleFunc("GET /deadletters", c.member(auth.ReadEvents, c.deadLetters))
 	m.HandleFunc("POST /deadletters/retry", c.member(auth.RetryDeadLetters, c.retryDeadLetters))

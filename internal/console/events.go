@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -85,50 +84,77 @@ type eventsPage struct {
 	Types       []string
 	TLPs        []string
 	Feeds       []string
+
+	// Count is how many events match, up to Window; CountMore says there
+	// are more than Window.
+	Count     int
+	CountMore bool
+	Window    int
+	// Sorted is set when a column other than time orders the page, which
+	// then covers the newest Window matches.
+	Sorted bool
+	// View is the sort and the grouping; ViewQuery is them as query
+	// parameters, and Back the search with them, for the forms that keep
+	// them.
+	View      tableView
+	ViewQuery string
+	Back      string
+	Headings  []tableHeading
+	// Columns are the choices of the column form, sent to ColumnsAction.
+	Columns       []columnChoice
+	ColumnsAction string
+	// GroupChoices are the groupings offered; Groups the chosen one's
+	// largest groups, under GroupLabel.
+	GroupChoices []columnChoice
+	GroupLabel   string
+	Groups       []groupRow
+	UngroupURL   string
 }
 
-// eventRow is one result line.
+// eventRow is one result line: the time (linked to the event's page)
+// and the chosen columns.
 type eventRow struct {
-	URL        string
-	Time       string
-	Taxonomy   string
-	Type       string
-	SourceIP   string
-	SourcePort string
-	SourceASN  string
-	SourceCC   string
-	FQDN       string
-	Feed       string
+	URL   string
+	Time  string
+	Cells []eventCell
 }
 
 // eventLinks are where the links of an event list lead: the list itself
-// (with "?"), its exports (without ".csv") and each event's page.
-type eventLinks struct{ list, export, event string }
+// (with "?"), its exports (without ".csv") and each event's page; params
+// are the search filters the list has, team whether it is the team's.
+type eventLinks struct {
+	list, export, event string
+	params              []string
+	team                bool
+}
 
 // searchInto runs q on events (the store for the team, an organisation's
 // store.EventsOf for the portal) from the cursor in values and fills in p's
-// results and links; qs is the encoded search. A bad cursor is a problem for the
-// user (a mangled link), not an error.
-func (c *Console) searchInto(r *http.Request, events export.EventSearcher, p *eventsPage, q store.EventQuery, values url.Values, qs string, l eventLinks) (problem string, err error) {
-	q.Limit = pageSize
-	q.After = values.Get("cursor")
-	page, err := events.SearchEvents(r.Context(), q)
+// results and links; qs is the encoded search and fields the user's
+// columns. A bad cursor is a problem for the user (a mangled link), not
+// an error.
+func (c *Console) searchInto(r *http.Request, events tableSearcher, p *eventsPage, q store.EventQuery, values url.Values, qs string, fields []string, l eventLinks) (problem string, err error) {
+	view := parseTableView(values, l.team)
+	links := tableLinks{list: l.list, qs: qs, params: l.params, view: view}
+	viewQS := view.encode(true)
+	sq := q
+	sq.Limit, sq.After, sq.Sort, sq.Ascending = pageSize, values.Get("cursor"), view.Sort, view.Asc
+	page, err := events.SearchEvents(r.Context(), sq)
 	if err != nil {
-		if q.After != "" {
+		if values.Get("cursor") != "" {
 			c.logger.Info("event search with a bad cursor", "err", err)
 			return msgSearchCursor, nil
 		}
 		return "", err
 	}
-	p.Paged = q.After != ""
-	p.FirstURL = l.list + qs
+	p.Paged = values.Get("cursor") != ""
+	p.FirstURL = l.list + joinQuery(qs, viewQS)
 	if page.Next != "" {
-		p.NextURL = l.list + joinQuery(qs, "cursor="+url.QueryEscape(page.Next))
+		p.NextURL = l.list + joinQuery(joinQuery(qs, viewQS), "cursor="+url.QueryEscape(page.Next))
 	}
 	p.ExportCSV = l.export + ".csv?" + qs
 	p.ExportJSONL = l.export + ".jsonl?" + qs
-	p.Rows = eventRows(page.Events, l.event, url.QueryEscape(qs))
-	return "", nil
+	return "", c.fillTable(r, events, p, q, page, fields, links, l.team, l.event)
 }
 
 func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -146,7 +172,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	problem, err := c.searchInto(r, c.store, &p, q, values, form.encode(), eventLinks{list: "/events?", export: "/events/export", event: "/events/"})
+	problem, err := c.searchInto(r, c.store, &p, q, values, form.encode(), c.loadColumns(r.Context(), v.user.ID),
+		eventLinks{list: "/events?", export: "/events/export", event: "/events/", params: searchParams, team: true})
 	switch {
 	case problem != "":
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", problem)
@@ -158,35 +185,12 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
 }
 
-// eventRows turns a result page into table rows whose links start with
-// prefix and carry the search (back) to return to.
-func eventRows(events []store.StoredEvent, prefix, back string) []eventRow {
-	rows := make([]eventRow, 0, len(events))
-	for _, se := range events {
-		e := se.Event
-		tm := e.Value("time.source")
-		if t, ok := e.Time("time.source"); ok {
-			tm = t.UTC().Format("2006-01-02 15:04:05")
-		}
-		rows = append(rows, eventRow{
-			URL:        prefix + se.Hash.String() + "?back=" + back,
-			Time:       tm,
-			Taxonomy:   e.Value("classification.taxonomy"),
-			Type:       e.Value("classification.type"),
-			SourceIP:   e.Value("source.ip"),
-			SourcePort: e.Value("source.port"),
-			SourceASN:  e.Value("source.asn"),
-			SourceCC:   e.Value("source.geolocation.cc"),
-			FQDN:       e.Value("source.fqdn"),
-			Feed:       e.Value("feed.name"),
-		})
-	}
-	return rows
-}
-
 func joinQuery(a, b string) string {
 	if a == "" {
 		return b
+	}
+	if b == "" {
+		return a
 	}
 	return a + "&" + b
 }
@@ -215,15 +219,17 @@ func (c *Console) knownFeeds(r *http.Request) []string {
 
 // detailPage is the data of one event's page.
 type detailPage struct {
-	Hash   string
-	Stored time.Time
-	Fields []event.Field
+	Hash     string
+	Stored   time.Time
+	Sections []eventSection
 	// Raw is the source line decoded; RawHex is used instead when it is
-	// not text.
-	Raw     string
-	RawHex  string
-	HasRaw  bool
-	BackURL string
+	// not text. RawCells are its cells when it is one CSV record: the
+	// file's header is not kept with each event, so they are numbered.
+	Raw      string
+	RawHex   string
+	RawCells []string
+	HasRaw   bool
+	BackURL  string
 	// ShowNotifications adds the notifications that reported the event,
 	// for the team only (the portal's event page shares the template).
 	ShowNotifications bool
@@ -245,12 +251,12 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	p := eventDetailData(se)
+	p := eventDetailData(se, tableLinks{list: "/events?", params: searchParams})
 	// The back link is rebuilt from the parsed search fields, so it can
 	// only ever point at the search page.
 	if back, err := url.ParseQuery(r.URL.Query().Get("back")); err == nil {
 		_, form, _ := parseSearch(back)
-		if qs := form.encode(); qs != "" {
+		if qs := joinQuery(form.encode(), parseTableView(back, true).encode(true)); qs != "" {
 			p.BackURL = "/events?" + qs
 		}
 	}
@@ -264,24 +270,11 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
 }
 
-// eventDetailData is the detail page of an event, its back link pointing
-// at the analysts' search.
-func eventDetailData(se store.StoredEvent) detailPage {
-	p := detailPage{Hash: se.Hash.String(), Stored: se.Stored, BackURL: "/events"}
-	for _, f := range se.Event.Fields() {
-		if f.Key == "raw" {
-			continue
-		}
-		p.Fields = append(p.Fields, f)
-	}
-	if raw := se.Event.Raw(); raw != nil {
-		p.HasRaw = true
-		if isText(raw) {
-			p.Raw = string(raw)
-		} else {
-			p.RawHex = hex.Dump(raw)
-		}
-	}
+// eventDetailData is the detail page of an event, its values linked by l
+// and its back link pointing at the analysts' search.
+func eventDetailData(se store.StoredEvent, l tableLinks) detailPage {
+	p := detailPage{Hash: se.Hash.String(), Stored: se.Stored, BackURL: "/events", Sections: eventSections(se, l)}
+	p.rawLine(se.Event.Raw())
 	return p
 }
 

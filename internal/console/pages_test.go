@@ -113,7 +113,7 @@ func TestEventSearch(t *testing.T) {
 	)
 	b := env.browser()
 	b.login("analyst", "the analyst's passphrase")
-	rowIPs := regexp.MustCompile(`<td class="mono">([0-9a-f.:]+)</td>`)
+	rowIPs := regexp.MustCompile(`<td data-field="source.ip" class="mono"><a href="[^"]*" class="value-link">([0-9a-f.:]+)</a></td>`)
 	for name, tc := range map[string]struct {
 		query string
 		want  []string

@@ -34,6 +34,7 @@ func (c *Console) portalRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /portal/events/export.csv", c.constituent(c.portalExport("csv")))
 	m.HandleFunc("GET /portal/events/export.jsonl", c.constituent(c.portalExport("jsonl")))
 	m.HandleFunc("GET /portal/events/{hash}", c.constituent(c.portalEvent))
+	m.HandleFunc("POST /portal/columns", c.constituent(c.portalColumns))
 	m.HandleFunc("GET /portal/notifications", c.constituent(c.portalNotifications))
 	m.HandleFunc("GET /portal/organisation", c.constituent(c.portalOrganisation))
 	m.HandleFunc("POST /portal/organisation/requests", c.constituent(c.portalChangeRequest))
@@ -67,7 +68,7 @@ func (c *Console) constituent(h portalHandler) http.HandlerFunc {
 // portalSearchParams are the portal's search fields: the analysts' ones,
 // less nothing that could widen the search beyond the organisation (the
 // organisation is not a field at all).
-var portalSearchParams = []string{"ip", "cidr", "fqdn", "url", "hash", "taxonomy", "type", "feed", "from", "to"}
+var portalSearchParams = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "type", "feed", "from", "to"}
 
 // parsePortalSearch reads the portal's search form into a query bounded by
 // org.
@@ -96,7 +97,8 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		return
 	}
 	problem, err := c.searchInto(r, store.EventsOf(c.store, org), &p.eventsPage, q, values, form.encodePortal(),
-		eventLinks{list: "/portal/?", export: "/portal/events/export", event: "/portal/events/"})
+		c.loadColumns(r.Context(), v.user.ID),
+		eventLinks{list: "/portal/?", export: "/portal/events/export", event: "/portal/events/", params: portalSearchParams})
 	switch {
 	case problem != "":
 		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", problem)
@@ -106,6 +108,11 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		return
 	}
 	c.render(w, r, v, http.StatusOK, "portal_events", msgTitlePortalEvents, p, flashOf(r), "")
+}
+
+// portalColumns keeps the user's choice of columns for the portal's list.
+func (c *Console) portalColumns(w http.ResponseWriter, r *http.Request, v *visit, _ store.Organisation) {
+	c.saveColumns(w, r, v, "/portal/?", false)
 }
 
 func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
@@ -125,11 +132,11 @@ func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, 
 		c.fail(w, r, v, err)
 		return
 	}
-	p := eventDetailData(se)
+	p := eventDetailData(se, tableLinks{list: "/portal/?", params: portalSearchParams})
 	p.BackURL = "/portal/"
 	if back, err := url.ParseQuery(r.URL.Query().Get("back")); err == nil {
 		_, form, _ := parsePortalSearch(back, org)
-		if qs := form.encodePortal(); qs != "" {
+		if qs := joinQuery(form.encodePortal(), parseTableView(back, false).encode(true)); qs != "" {
 			p.BackURL = "/portal/?" + qs
 		}
 	}

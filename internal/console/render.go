@@ -9,8 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -24,6 +28,9 @@ var staticFiles embed.FS
 
 // layoutFile wraps every page; each other file defines "content".
 const layoutFile = "templates/layout.html"
+
+// partialFiles define templates several pages include; they are no page.
+var partialFiles = []string{"templates/eventtable.html"}
 
 // pages holds each page's template set once per language, so that t is
 // bound at start-up instead of cloning templates on every request.
@@ -40,11 +47,11 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 	for _, lang := range cat.Languages() {
 		set := make(map[string]*template.Template)
 		for _, f := range files {
-			if f == layoutFile {
+			if f == layoutFile || slices.Contains(partialFiles, f) {
 				continue
 			}
 			name := strings.TrimSuffix(path.Base(f), ".html")
-			t, err := template.New(name).Funcs(templateFuncs(cat.Translator(lang.Code))).ParseFS(templateFiles, layoutFile, f)
+			t, err := template.New(name).Funcs(templateFuncs(cat.Translator(lang.Code))).Funcs(numberFuncs(lang.Code)).ParseFS(templateFiles, append([]string{layoutFile, f}, partialFiles...)...)
 			if err != nil {
 				return nil, fmt.Errorf("template %s: %w", f, err)
 			}
@@ -67,7 +74,17 @@ func templateFuncs(t func(string, ...any) string) template.FuncMap {
 		},
 		"duration": formatDuration,
 		"add":      func(a, b int) int { return a + b },
+		"mono":     mono,
+		// num is replaced by each language's own (numberFuncs).
+		"num": numberFuncs("en")["num"],
 	}
+}
+
+// numberFuncs are the template functions that write numbers the way the
+// language lang does ("10,000", "10.000", "10 000").
+func numberFuncs(lang string) template.FuncMap {
+	p := message.NewPrinter(language.Make(lang))
+	return template.FuncMap{"num": func(n int) string { return p.Sprintf("%d", n) }}
 }
 
 // formatDuration writes a lag or age compactly: 45s, 12m, 3h20m, 4d6h.

@@ -19,6 +19,8 @@ import (
 // the events reads.
 type OrganisationEventReader interface {
 	SearchEvents(ctx context.Context, q EventQuery) (EventPage, error)
+	CountMatches(ctx context.Context, q EventQuery, bound int) (int, error)
+	GroupEvents(ctx context.Context, q EventQuery, by GroupKey, top int) ([]GroupCount, error)
 	GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (StoredEvent, error)
 }
 
@@ -53,6 +55,31 @@ func (v ConstituentEvents) SearchEvents(ctx context.Context, q EventQuery) (Even
 		page.Events[i] = ForConstituent(page.Events[i])
 	}
 	return page, nil
+}
+
+// CountMatches counts q within the organisation's events, whatever
+// q.Organisation says.
+func (v ConstituentEvents) CountMatches(ctx context.Context, q EventQuery, bound int) (int, error) {
+	if v.handle == "" {
+		return 0, nil
+	}
+	q.Organisation = v.handle
+	return v.events.CountMatches(ctx, q, bound)
+}
+
+// GroupEvents groups q within the organisation's events, whatever
+// q.Organisation says. A grouping by organisation is refused
+// (ErrBadColumn): an event of several organisations would name the others
+// to this one.
+func (v ConstituentEvents) GroupEvents(ctx context.Context, q EventQuery, by GroupKey, top int) ([]GroupCount, error) {
+	if by == GroupOrganisation {
+		return nil, ErrBadColumn
+	}
+	if v.handle == "" {
+		return nil, nil
+	}
+	q.Organisation = v.handle
+	return v.events.GroupEvents(ctx, q, by, top)
 }
 
 // GetEvent returns the event stored under hash, as ForConstituent makes it,

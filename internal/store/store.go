@@ -76,9 +76,15 @@ type EventQuery struct {
 	Limit int
 	// After continues a previous page: the Cursor of its last result.
 	After string
+	// Sort is the column the page is ordered by ("" is SortTime), newest
+	// or largest first unless Ascending; ties are newest first. A sort by
+	// a column other than time covers the newest SearchWindow matches.
+	Sort      SortKey
+	Ascending bool
 }
 
-// EventPage is one page of results, newest time.source first.
+// EventPage is one page of results, in the order EventQuery.Sort asks
+// (newest time.source first by default).
 type EventPage struct {
 	Events []StoredEvent
 	// Next is the cursor for the following page, "" on the last one.
@@ -102,6 +108,13 @@ type Events interface {
 	// outlives the organisation it names.
 	GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (StoredEvent, error)
 	CountEvents(ctx context.Context) (int64, error)
+	// CountMatches counts the events q matches (its Limit, After and
+	// Sort aside), reading at most bound+1 of them: the answer is exact
+	// up to bound, and bound+1 means "more than bound".
+	CountMatches(ctx context.Context, q EventQuery, bound int) (int, error)
+	// GroupEvents counts the newest SearchWindow events q matches by the
+	// column by and returns the top largest groups (TopGroups' order).
+	GroupEvents(ctx context.Context, q EventQuery, by GroupKey, top int) ([]GroupCount, error)
 }
 
 // DeadLetter is input that could not become an event: a line a parser could

@@ -38,3 +38,16 @@ func WithoutWithheld(e *event.Event) {
 		e.Delete(k)
 	}
 }
+
+// CountOrganisations adds one to counts for each organisation e is tagged
+// with, read as the index of events by organisation reads the tag when
+// the event is stored (valid handles, each once).
+func CountOrganisations(counts map[string]int, e *event.Event) {
+	v, ok := e.Get(ConstituencyField)
+	if !ok {
+		return
+	}
+	for _, h := range parseHandles(v) {
+		counts[h]++
+	}
+}

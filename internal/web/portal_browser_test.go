@@ -127,4 +127,19 @@ func TestBrowserConstituentPortal(t *testing.T) {
 		}
 		screenshot(t, tctx, page.name)
 	}
+
+	// The table's grouping counts the organisation's events only: the
+	// other organisation's c2-server event is in no group.
+	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/portal/?group=type&sort=source.ip"), chromedp.WaitVisible(chromedp.ID("groups")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := run(t, tctx, chromedp.Text(chromedp.ID("groups")))
+	screenshot(t, tctx, "portal-grouped")
+	if !strings.Contains(groups, "infected-system") || !strings.Contains(groups, "vulnerable-system") || strings.Contains(groups, "c2-server") {
+		t.Errorf("the portal's groups: %q", groups)
+	}
+	if count := run(t, tctx, chromedp.Text(chromedp.ID("count"))); !strings.HasPrefix(count, "2 events match") {
+		t.Errorf("the portal's count: %q", count)
+	}
 }

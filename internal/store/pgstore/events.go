@@ -318,7 +318,7 @@ func indicatorSides(q *store.EventQuery) (sides []sideFunc, ok bool) {
 // conditions writes the WHERE terms of every filter left in q. timeCol and
 // idCol name the columns the time range and the cursor apply to: events'
 // own, or event_orgs' when an organisation's index drives the search.
-func conditions(q store.EventQuery, after *store.Cursor, a *args, timeCol, idCol string) []string {
+func conditions(q store.EventQuery, after *store.Cursor, asc bool, a *args, timeCol, idCol string) []string {
 	var where []string
 	for {
 		sides, ok := indicatorSides(&q)
@@ -359,7 +359,11 @@ func conditions(q store.EventQuery, after *store.Cursor, a *args, timeCol, idCol
 		where = append(where, timeCol+" < "+a.add(q.To))
 	}
 	if after != nil {
-		where = append(where, "("+timeCol+", "+idCol+") < ("+a.add(time.UnixMicro(after.TimeSource))+"::timestamptz, "+a.add(after.ID)+"::bigint)")
+		op := " < "
+		if asc {
+			op = " > "
+		}
+		where = append(where, "("+timeCol+", "+idCol+")"+op+"("+a.add(time.UnixMicro(after.TimeSource))+"::timestamptz, "+a.add(after.ID)+"::bigint)")
 	}
 	return where
 }
@@ -372,6 +376,16 @@ func conditions(q store.EventQuery, after *store.Cursor, a *args, timeCol, idCol
 // indicator, an Organisation drives the search from its range of
 // event_orgs, which comes out in page order.
 func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if !store.ValidSort(q.Sort) {
+		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", store.ErrBadColumn)
+	}
+	if q.Sort.Windowed() {
+		page, err := s.searchWindow(ctx, q)
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("pgstore: search events by %s: %w", q.Sort, err)
+		}
+		return page, nil
+	}
 	limit := store.PageLimit(q.Limit)
 	var after *store.Cursor
 	if q.After != "" {
@@ -381,46 +395,11 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		}
 		after = &c
 	}
-	sides, driven := indicatorSides(&q)
-	if driven && len(sides) == 0 {
+	text, a := matchSQL(q, after, shape{limit: limit + 1, asc: q.Ascending})
+	if text == "" {
 		return store.EventPage{}, nil
 	}
-	var (
-		a  args
-		sb strings.Builder
-	)
-	switch {
-	case !driven && q.Organisation != "":
-		org := q.Organisation
-		q.Organisation = ""
-		sb.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM event_orgs AS o JOIN events AS e ON e.id = o.event_id
-			WHERE o.org = ` + a.add(org))
-		for _, w := range conditions(q, after, &a, "o.time_source", "o.event_id") {
-			sb.WriteString(" AND " + w)
-		}
-		sb.WriteString(` ORDER BY o.time_source DESC, o.event_id DESC LIMIT ` + a.add(limit+1))
-	case !driven:
-		where := conditions(q, after, &a, "time_source", "id")
-		sb.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
-		if len(where) > 0 {
-			sb.WriteString(" WHERE " + strings.Join(where, " AND "))
-		}
-		sb.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ` + a.add(limit+1))
-	default:
-		sb.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
-		for i, sd := range sides {
-			if i > 0 {
-				sb.WriteString(" UNION ")
-			}
-			conds := append([]string{sd(&a)}, conditions(q, after, &a, "time_source", "id")...)
-			sb.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
-			sb.WriteString(strings.Join(conds, " AND "))
-			sb.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ` + a.add(limit+1) + `) AS side` + strconv.Itoa(i))
-		}
-		sb.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ` + a.add(limit+1) +
-			`) AS k JOIN events AS e ON e.id = k.id ORDER BY k.time_source DESC, k.id DESC`)
-	}
-	rows, err := s.pool.Query(ctx, sb.String(), a...)
+	rows, err := s.pool.Query(ctx, text, a...)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
@@ -455,4 +434,70 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
 	return page, nil
+}
+
+// shape is what a statement of matchSQL returns: at most limit rows, in
+// time order (oldest first when asc), either whole events (id, hash,
+// stored, time_source, data) or, with ids, only their id and time_source.
+type shape struct {
+	ids   bool
+	limit int
+	asc   bool
+}
+
+// matchSQL writes the statement of the events q matches after the keyset
+// cursor after, in the shape sh; "" when nothing can match.
+func matchSQL(q store.EventQuery, after *store.Cursor, sh shape) (string, args) {
+	sides, driven := indicatorSides(&q)
+	if driven && len(sides) == 0 {
+		return "", nil
+	}
+	dir := " DESC"
+	if sh.asc {
+		dir = " ASC"
+	}
+	cols, joined := "id, hash, stored, time_source, data", "e.id, e.hash, e.stored, e.time_source, e.data"
+	if sh.ids {
+		cols, joined = "id, time_source", "e.id, e.time_source"
+	}
+	var (
+		a  args
+		sb strings.Builder
+	)
+	switch {
+	case !driven && q.Organisation != "":
+		org := q.Organisation
+		q.Organisation = ""
+		sb.WriteString(`SELECT ` + joined + ` FROM event_orgs AS o JOIN events AS e ON e.id = o.event_id
+			WHERE o.org = ` + a.add(org))
+		for _, w := range conditions(q, after, sh.asc, &a, "o.time_source", "o.event_id") {
+			sb.WriteString(" AND " + w)
+		}
+		sb.WriteString(` ORDER BY o.time_source` + dir + `, o.event_id` + dir + ` LIMIT ` + a.add(sh.limit))
+	case !driven:
+		where := conditions(q, after, sh.asc, &a, "time_source", "id")
+		sb.WriteString(`SELECT ` + cols + ` FROM events`)
+		if len(where) > 0 {
+			sb.WriteString(" WHERE " + strings.Join(where, " AND "))
+		}
+		sb.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ` + a.add(sh.limit))
+	default:
+		if !sh.ids {
+			sb.WriteString(`SELECT ` + joined + ` FROM (`)
+		}
+		for i, sd := range sides {
+			if i > 0 {
+				sb.WriteString(" UNION ")
+			}
+			conds := append([]string{sd(&a)}, conditions(q, after, sh.asc, &a, "time_source", "id")...)
+			sb.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
+			sb.WriteString(strings.Join(conds, " AND "))
+			sb.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ` + a.add(sh.limit) + `) AS side` + strconv.Itoa(i))
+		}
+		sb.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ` + a.add(sh.limit))
+		if !sh.ids {
+			sb.WriteString(`) AS k JOIN events AS e ON e.id = k.id ORDER BY k.time_source` + dir + `, k.id` + dir)
+		}
+	}
+	return sb.String(), a
 }

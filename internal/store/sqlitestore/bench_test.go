@@ -155,3 +155,47 @@ func BenchmarkSearchEvents(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventTable measures what the console's table of events adds
+// to a search: the bounded count, a grouping and the first page of a sort
+// by a column, each over at most store.SearchWindow matches.
+func BenchmarkEventTable(b *testing.B) {
+	s, g := benchDB(b)
+	queries := []struct {
+		name string
+		q    store.EventQuery
+	}{
+		{"all", store.EventQuery{}},
+		{"CIDR16", store.EventQuery{Prefix: g.NetworkPrefix(3)}},
+		{"ASN largest", store.EventQuery{ASN: g.ASN(0)}},
+		{"feed", store.EventQuery{Feed: "Shadowserver open-rdp"}},
+	}
+	for _, c := range queries {
+		b.Run("count/"+c.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				var err error
+				if n, err = s.CountMatches(b.Context(), c.q, store.SearchWindow); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "counted")
+		})
+		b.Run("group by source IP/"+c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.GroupEvents(b.Context(), c.q, store.GroupSourceIP, 25); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("sort by source IP/"+c.name, func(b *testing.B) {
+			q := c.q
+			q.Sort = store.SortSourceIP
+			for b.Loop() {
+				if _, err := s.SearchEvents(b.Context(), q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

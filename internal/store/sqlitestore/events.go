@@ -393,7 +393,7 @@ const orgProbe = `EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.ti
 // cursor included. timeCol and idCol name the columns the time range and
 // the cursor apply to: events' own, or event_orgs' when an organisation's
 // index drives the search (so that they bound its index range).
-func conditions(q store.EventQuery, after *store.Cursor, timeCol, idCol string) (where []string, args []any) {
+func conditions(q store.EventQuery, after *store.Cursor, asc bool, timeCol, idCol string) (where []string, args []any) {
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
@@ -439,7 +439,11 @@ func conditions(q store.EventQuery, after *store.Cursor, timeCol, idCol string) 
 	if after != nil {
 		// The first term is the index range; the second breaks ties on
 		// equal times by row id.
-		add(timeCol+" <= ? AND ("+timeCol+" < ? OR "+idCol+" < ?)", after.TimeSource, after.TimeSource, after.ID)
+		if asc {
+			add(timeCol+" >= ? AND ("+timeCol+" > ? OR "+idCol+" > ?)", after.TimeSource, after.TimeSource, after.ID)
+		} else {
+			add(timeCol+" <= ? AND ("+timeCol+" < ? OR "+idCol+" < ?)", after.TimeSource, after.TimeSource, after.ID)
+		}
 	}
 	return where, args
 }
@@ -465,6 +469,16 @@ func conditions(q store.EventQuery, after *store.Cursor, timeCol, idCol string) 
 // that collects every matching rowid and reads each row to sort it, which
 // costs a table lookup per match instead of per result.
 func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if !store.ValidSort(q.Sort) {
+		return store.EventPage{}, fmt.Errorf("sqlitestore: search events: %w", store.ErrBadColumn)
+	}
+	if q.Sort.Windowed() {
+		page, err := s.searchWindow(ctx, q)
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("sqlitestore: search events by %s: %w", q.Sort, err)
+		}
+		return page, nil
+	}
 	limit := store.PageLimit(q.Limit)
 	scan, err := s.preferTimeScan(ctx, q)
 	if err != nil {
@@ -523,7 +537,6 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 // more than all events), or is probed by primary key for each candidate of
 // an indicator's index.
 func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
-	limit := store.PageLimit(q.Limit)
 	var after *store.Cursor
 	if q.After != "" {
 		c, err := store.ParseCursor(q.After)
@@ -532,9 +545,36 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 		}
 		after = &c
 	}
+	text, args := matchSQL(q, after, timeScan, shape{limit: store.PageLimit(q.Limit) + 1, asc: q.Ascending})
+	return text, args, nil
+}
+
+// shape is what a statement of matchSQL returns: at most limit rows, in
+// time order (oldest first when asc), either whole events (id, hash,
+// stored, time_source, data) or, with ids, only their id and time_source,
+// for counts, groupings and windows to build on.
+type shape struct {
+	ids   bool
+	limit int
+	asc   bool
+}
+
+// matchSQL writes the statement of the events q matches after the keyset
+// cursor after, in the shape sh; "" when nothing can match.
+func matchSQL(q store.EventQuery, after *store.Cursor, timeScan bool, sh shape) (string, []any) {
+	limit := sh.limit
+	dir := " DESC"
+	if sh.asc {
+		dir = " ASC"
+	}
+	cols := "id, hash, stored, time_source, data"
+	joined := "e.id, e.hash, e.stored, e.time_source, e.data"
+	if sh.ids {
+		cols, joined = "id, time_source", "e.id, e.time_source"
+	}
 	sides, driven := indicatorSides(&q)
 	if driven && len(sides) == 0 {
-		return "", nil, nil
+		return "", nil
 	}
 	org := q.Organisation
 	byOrg := org != "" && (!driven || timeScan)
@@ -543,7 +583,7 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 		q.Organisation = ""
 		timeCol, idCol = "o.time_source", "o.event_id"
 	}
-	where, args := conditions(q, after, timeCol, idCol)
+	where, args := conditions(q, after, sh.asc, timeCol, idCol)
 
 	var sqlText strings.Builder
 	var all []any
@@ -562,31 +602,33 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 			// INDEXED BY: without statistics the planner would start
 			// from the indicator's index, which is what we decided
 			// against.
-			sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events INDEXED BY events_time`)
+			sqlText.WriteString(`SELECT ` + cols + ` FROM events INDEXED BY events_time`)
 		}
 	} else if !driven && !byOrg {
-		sqlText.WriteString(`SELECT id, hash, stored, time_source, data FROM events`)
+		sqlText.WriteString(`SELECT ` + cols + ` FROM events`)
 	}
 	switch {
 	case byOrg:
 		// CROSS JOIN fixes the loop order: event_orgs outside, in index
 		// order, each row's event fetched by rowid.
-		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data
+		sqlText.WriteString(`SELECT ` + joined + `
 			FROM event_orgs AS o CROSS JOIN events AS e
 			WHERE o.org = ? AND e.id = o.event_id`)
 		for _, w := range where {
 			sqlText.WriteString(" AND " + w)
 		}
-		sqlText.WriteString(` ORDER BY o.time_source DESC, o.event_id DESC LIMIT ?`)
-		all = append(append([]any{org}, args...), limit+1)
+		sqlText.WriteString(` ORDER BY o.time_source` + dir + `, o.event_id` + dir + ` LIMIT ?`)
+		all = append(append([]any{org}, args...), limit)
 	case !driven:
 		if len(where) > 0 {
 			sqlText.WriteString(" WHERE " + strings.Join(where, " AND "))
 		}
-		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?`)
-		all = append(args, limit+1)
+		sqlText.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ?`)
+		all = append(args, limit)
 	default:
-		sqlText.WriteString(`SELECT e.id, e.hash, e.stored, e.time_source, e.data FROM (`)
+		if !sh.ids {
+			sqlText.WriteString(`SELECT ` + joined + ` FROM (`)
+		}
 		for i, sd := range sides {
 			if i > 0 {
 				sqlText.WriteString(" UNION ")
@@ -594,17 +636,19 @@ func searchSQL(q store.EventQuery, timeScan bool) (string, []any, error) {
 			conds := append([]string{sd.cond}, where...)
 			sqlText.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
 			sqlText.WriteString(strings.Join(conds, " AND "))
-			sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?)`)
+			sqlText.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ?)`)
 			all = append(all, sd.args...)
 			all = append(all, args...)
-			all = append(all, limit+1)
+			all = append(all, limit)
 		}
-		sqlText.WriteString(` ORDER BY time_source DESC, id DESC LIMIT ?) AS k JOIN events AS e ON e.id = k.id
-			ORDER BY k.time_source DESC, k.id DESC`)
-		all = append(all, limit+1)
+		sqlText.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ?`)
+		if !sh.ids {
+			sqlText.WriteString(`) AS k JOIN events AS e ON e.id = k.id
+			ORDER BY k.time_source` + dir + `, k.id` + dir)
+		}
+		all = append(all, limit)
 	}
-
-	return sqlText.String(), all, nil
+	return sqlText.String(), all
 }
 
 // Limits of matches in an indicator's index range beyond which a search

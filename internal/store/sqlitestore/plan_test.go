@@ -104,3 +104,53 @@ func TestQueryPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestTablePlans: the groupings and column sorts of the table of events
+// read the events of the bounded id list by rowid, and never scan the
+// table to probe the list.
+func TestTablePlans(t *testing.T) {
+	s := openTemp(t, Options{Synchronous: "OFF"})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertEvents(t.Context(), storetest.NewGenerator(5).Batch(500), nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, q := range map[string]store.EventQuery{"all": {}, "ASN": {ASN: 64512}, "organisation": {Organisation: "a"}, "CIDR": {Prefix: netip.MustParsePrefix("100.0.0.0/16")}} {
+		text, args, err := s.matchIDs(t.Context(), q, nil, store.SearchWindow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, stmt := range map[string]struct {
+			sql  string
+			args []any
+		}{
+			"group": {groupSQL("src_ip", text), args},
+			"sort":  {windowSQL(text, fmt.Sprintf(sortOrders[store.SortSourceIP], "ASC")), append(append([]any(nil), args...), 50, 0)},
+		} {
+			rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+stmt.sql, stmt.args...)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, kind, err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			joined := strings.Join(plan, "\n")
+			if !strings.Contains(joined, "USING INTEGER PRIMARY KEY (rowid=?)") {
+				t.Errorf("%s %s: events not read by rowid:\n%s", name, kind, joined)
+			}
+			for _, line := range plan {
+				if strings.HasPrefix(line, "SCAN e") && !strings.Contains(line, "USING") || line == "SCAN w" || line == "SCAN events" {
+					t.Errorf("%s %s: scans the table:\n%s", name, kind, joined)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package console
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// The event page shows the fields in groups a person reads one at a time
+// (what it is, where it came from, where it went, what malware, which
+// feed, what else the feed said, when), each value written one way and
+// linked to its own search when it names something searchable.
+
+// eventSection is one group of an event's fields under a heading.
+type eventSection struct {
+	ID     string
+	Label  string
+	Fields []eventField
+}
+
+// eventField is one field and its value(s).
+type eventField struct {
+	Key    string
+	Values []linkedValue
+}
+
+// detailSections are the groups, in the order shown, by field prefix; a
+// field of no group goes to the last, "other".
+var detailSections = []struct{ id, prefix string }{
+	{"classification", "classification."},
+	{"source", "source."},
+	{"destination", "destination."},
+	{"malware", "malware."},
+	{"feed", "feed."},
+	{"extra", "extra."},
+	{"time", "time."},
+	{"other", ""},
+}
+
+// detailHidden are fields the page shows elsewhere or not at all: the
+// source line has its own section, and event_hash is the event's hash,
+// shown once in lower case at the top.
+var detailHidden = map[string]bool{"raw": true, "event_hash": true}
+
+// eventSections groups an event's fields for its page; l links values.
+func eventSections(se store.StoredEvent, l tableLinks) []eventSection {
+	sections := make([]eventSection, len(detailSections))
+	for i, s := range detailSections {
+		sections[i] = eventSection{ID: s.id, Label: "event.section." + s.id}
+	}
+	for _, f := range se.Event.Fields() {
+		if detailHidden[f.Key] {
+			continue
+		}
+		i := len(detailSections) - 1
+		for j, s := range detailSections[:i] {
+			if strings.HasPrefix(f.Key, s.prefix) {
+				i = j
+				break
+			}
+		}
+		sections[i].Fields = append(sections[i].Fields, eventField{Key: f.Key, Values: l.linkedValues(f.Key, displayValue(f.Key, f.Value))})
+	}
+	out := sections[:0]
+	for _, s := range sections {
+		if len(s.Fields) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// displayValue writes a value the way every other value is written:
+// extra.* fields hold JSON (IntelMQ's rule), so a string loses its
+// quotes, a list of plain values is written comma-separated and anything
+// else as compact JSON. extra.constituency stays a list, which the links
+// split into organisations.
+func displayValue(key, value string) string {
+	if !strings.HasPrefix(key, "extra.") || key == store.ConstituencyField {
+		return value
+	}
+	var v any
+	dec := json.NewDecoder(strings.NewReader(value))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return value
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, x := range v {
+			switch x := x.(type) {
+			case string:
+				parts = append(parts, x)
+			case json.Number:
+				parts = append(parts, x.String())
+			default:
+				return compactJSON(value)
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	return compactJSON(value)
+}
+
+func compactJSON(value string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(value)); err != nil {
+		return value
+	}
+	return b.String()
+}
+
+// rawLine fills in the page's source line: text as it is (with its cells
+// when it reads as one CSV record of several), anything else as a dump.
+func (p *detailPage) rawLine(raw []byte) {
+	if raw == nil {
+		return
+	}
+	p.HasRaw = true
+	if !isText(raw) {
+		p.RawHex = hex.Dump(raw)
+		return
+	}
+	p.Raw = string(raw)
+	line := strings.TrimRight(p.Raw, "\r\n")
+	if strings.ContainsAny(line, "\r\n") {
+		return
+	}
+	r := csv.NewReader(strings.NewReader(line))
+	r.LazyQuotes = true
+	if cells, err := r.Read(); err == nil && len(cells) > 1 {
+		p.RawCells = cells
+	}
+}
