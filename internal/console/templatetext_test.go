@@ -40,7 +40,7 @@ func TestTemplatesPrintOnlyCatalogueText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	funcs := templateFuncs(cat.Translator("en"))
+	funcs := templateFuncs(cat, "en")
 	for _, f := range files {
 		b, err := fs.ReadFile(templateFiles, f)
 		if err != nil {
