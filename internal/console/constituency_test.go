@@ -396,7 +396,7 @@ func TestConstituentUsers(t *testing.T) {
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni of Somewhere", Language: "en"})
 	b := env.admin()
 	r := b.get("/users")
-	mustContain(t, r.body, fmt.Sprintf(`<option value="%d">Uni of Somewhere (uni)</option>`, o.ID), "<option>constituent</option>")
+	mustContain(t, r.body, fmt.Sprintf(`<option value="%d">Uni of Somewhere (uni)</option>`, o.ID), `<option value="constituent">constituent</option>`)
 	org := strconv.FormatInt(o.ID, 10)
 	for name, tc := range map[string]struct {
 		form url.Values

@@ -93,3 +93,25 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// sharedWords are the words a translation may keep from the English,
+// because the language uses them too: loanwords and cognates spelled
+// alike, the names of products, protocols and formats, the words of gpg's
+// command line (--export-secret-keys), the format JSON Lines, and the example values (example.be, AS64496, PGP armour)
+// shown as placeholders.
+var sharedWords = map[string]string{
+	"": "as asn be begin block cert code db example key min org pgp private public tlp univ url " +
+		"vigil utc cidr csv json lines api totp openpgp gnupg gpg armor export secret keys ctrl mac malware hash token tokens",
+	"nl": "abuse account accounts mail export factor feed feeds later letters open sector status team test",
+	"fr": "abuse action actions audit classification contacts destination format message notes notification notifications " +
+		"organisation organisations page port second secret source taxonomies test type types",
+	"de": "audit domain domains feed feeds format mail name organisation passphrase portal port problem status subdomains team test",
+}
+
+// SharedWithEnglish returns the lower-case words lang writes as English
+// does, for the tests that look for English left untranslated: a
+// translation identical to the English is made of these words only, and
+// a page in lang may show them.
+func SharedWithEnglish(lang string) []string {
+	return append(strings.Fields(sharedWords[""]), strings.Fields(sharedWords[lang])...)
+}
