@@ -158,7 +158,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	for _, s := range listItems(f.Networks) {
 		n, err := constituency.ParseNetwork(s)
 		if err != nil {
-			bad(constituency.FieldNetworks, fieldProblemText(err, s))
+			bad(constituency.FieldNetworks, c.fieldProblemText(v, err, s))
 			continue
 		}
 		o.Networks = append(o.Networks, n)
@@ -166,7 +166,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	for _, s := range listItems(f.ASNs) {
 		a, err := constituency.ParseASN(s)
 		if err != nil {
-			bad(constituency.FieldASNs, fieldProblemText(err, s))
+			bad(constituency.FieldASNs, c.fieldProblemText(v, err, s))
 			continue
 		}
 		o.ASNs = append(o.ASNs, a)
@@ -190,7 +190,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	switch {
 	case errors.As(err, &fes):
 		for _, fe := range fes {
-			text := fieldProblemText(fe, fe.Value)
+			text := c.fieldProblemText(v, fe, fe.Value)
 			if fe.Contact > 0 && fe.Contact <= len(rowOf) {
 				row := &f.Contacts[rowOf[fe.Contact-1]]
 				row.Problems = append(row.Problems, text)
@@ -234,7 +234,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 			pr.Field == constituency.FieldHandle {
 			continue
 		}
-		text := fieldProblemText(&constituency.FieldError{Value: pr.Value, Reason: pr.Reason}, pr.Value)
+		text := c.fieldProblemText(v, &constituency.FieldError{Value: pr.Value, Reason: pr.Reason, Message: pr.Message}, pr.Value)
 		if pr.Handle != o.Handle {
 			text = pr.Handle + ": " + text
 		}
@@ -248,8 +248,8 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 }
 
 // fieldProblemText writes a refused value and the reason, as the
-// constituency package gives it for a person.
-func fieldProblemText(err error, value string) string {
+// constituency package gives it for a person, in the visitor's language.
+func (c *Console) fieldProblemText(v *visit, err error, value string) string {
 	var fe *constituency.FieldError
 	if !errors.As(err, &fe) {
 		return value
@@ -257,10 +257,14 @@ func fieldProblemText(err error, value string) string {
 	if fe.Value != "" {
 		value = fe.Value
 	}
-	if value == "" {
-		return fe.Reason
+	reason := fe.Reason
+	if !fe.Message.IsZero() {
+		reason = fe.Message.In(c.catalog, v.lang)
 	}
-	return value + ": " + fe.Reason
+	if value == "" {
+		return reason
+	}
+	return value + ": " + reason
 }
 
 // conflict is a network, AS or domain of the organisation that another
