@@ -337,15 +337,13 @@ func (c *Console) keyBadge(v *visit, key string, now time.Time) keyBadge {
 	case ks.Usable && ks.Expires.IsZero():
 		b.Text = c.tr(v, msgKeyUsable)
 	case ks.Usable:
-		b.Text = c.tr(v, msgKeyUsableUntil, day(ks.Expires))
+		b.Text = c.tr(v, msgKeyUsableUntil, c.catalog.Date(v.lang, ks.Expires))
 		b.Soon = ks.Expires.Sub(now) < keyExpiresSoon
 	case !ks.Expires.IsZero() && !ks.Expires.After(now):
-		b.Text = c.tr(v, msgKeyExpired, day(ks.Expires))
+		b.Text = c.tr(v, msgKeyExpired, c.catalog.Date(v.lang, ks.Expires))
 	default:
 		b.Text = c.tr(v, msgKeyUnusable, ks.Problem)
 	}
 	return b
 }
 
-// day writes a date the way the console's tables do, without the time.
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
