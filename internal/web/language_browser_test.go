@@ -169,6 +169,9 @@ func TestBrowserEveryLanguage(t *testing.T) {
 	portal := []string{"/portal/", "/portal/events/" + ev.Hash().String(), "/portal/notifications", "/portal/organisation",
 		"/events"} // a page for the team: the access-denied message
 
+	// The pages worth looking at in each language.
+	shots := map[string]string{"/": "home", "/events": "events", eventURL: "event", "/feeds": "feeds",
+		"/portal/": "portal", "/portal/organisation": "organisation"}
 	tctx := startChromium(t, "about:blank")
 	for _, lang := range langs {
 		own := translatedWords(cat, lang)
@@ -208,8 +211,10 @@ func TestBrowserEveryLanguage(t *testing.T) {
 					t.Fatalf("%s %s: %v", lang, page, err)
 				}
 				check(page)
+				if name := shots[page]; name != "" {
+					screenshot(t, tctx, "language-"+who.name+"-"+name)
+				}
 			}
-			screenshot(t, tctx, "language-"+who.name)
 			if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(".who button")), chromedp.WaitVisible(chromedp.ID("name"))); err != nil {
 				t.Fatalf("%s logs out: %v", who.name, err)
 			}
