@@ -346,4 +346,3 @@ func (c *Console) keyBadge(v *visit, key string, now time.Time) keyBadge {
 	}
 	return b
 }
-
