@@ -342,7 +342,7 @@ func (c *Console) keyBadge(v *visit, key string, now time.Time) keyBadge {
 	case !ks.Expires.IsZero() && !ks.Expires.After(now):
 		b.Text = c.tr(v, msgKeyExpired, c.catalog.Date(v.lang, ks.Expires))
 	default:
-		b.Text = c.tr(v, msgKeyUnusable, ks.Problem)
+		b.Text = c.tr(v, msgKeyUnusable, ks.Message.In(c.catalog, v.lang))
 	}
 	return b
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+	"time"
 	"unicode"
 
 	"golang.org/x/net/html"
@@ -151,6 +152,23 @@ func TestLiteralWords(t *testing.T) {
 	} {
 		if got := strings.Join(literalWords(markup), " "); got != want {
 			t.Errorf("literalWords(%q) = %q, want %q", markup, got, want)
+		}
+	}
+}
+
+// TestKeyBadgeLanguage checks that why a contact's key cannot be used,
+// which the pgpmime package finds, reaches the reader in their language.
+func TestKeyBadgeLanguage(t *testing.T) {
+	env := newEnv(t, nil)
+	for lang, want := range map[string]string{
+		"en": "not an OpenPGP public key (want a block",
+		"nl": "geen publieke OpenPGP-sleutel (verwacht een blok",
+		"fr": "pas une clé publique OpenPGP (un bloc",
+		"de": "kein öffentlicher OpenPGP-Schlüssel (erwartet wird ein Block",
+	} {
+		b := env.console.keyBadge(&visit{lang: lang}, "not a key", time.Now())
+		if b.Usable || !strings.Contains(b.Text, want) {
+			t.Errorf("%s: badge %q, want it to contain %q", lang, b.Text, want)
 		}
 	}
 }
