@@ -108,24 +108,18 @@ func untranslated(text string, english, own map[string]bool, data []string) []st
 	return found
 }
 
-// TestBrowserEveryLanguage walks the console as an administrator and the
-// portal as a constituent in Dutch, French and German in headless
-// Chromium, and fails when the chrome of a page (headings, labels,
-// buttons, table headers, navigation, hints, placeholders) holds an
-// English word that the page's language does not use.
-func TestBrowserEveryLanguage(t *testing.T) {
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := openStore(t)
+// seedLanguageWalk stores an organisation, an administrator and a
+// constituent for each of langs (speaking it), an event of the
+// organisation, a dead letter and a feed's counters, so that the pages
+// show their tables and not only their empty states.
+func seedLanguageWalk(t *testing.T, st store.Store, langs []string) (*store.Organisation, *event.Event) {
+	t.Helper()
 	ctx := context.Background()
 	org := &store.Organisation{Handle: "univ-gent", Name: "Univ Gent", Language: "nl",
 		Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, Domains: []string{"ugent.example"}}
 	if err := st.CreateOrganisation(ctx, org); err != nil {
 		t.Fatal(err)
 	}
-	langs := []string{"nl", "fr", "de"}
 	for _, lang := range langs {
 		admin := addUser(t, st, "admin-"+lang, store.RoleAdmin, "a long enough passphrase")
 		admin.Language = lang
@@ -151,6 +145,22 @@ func TestBrowserEveryLanguage(t *testing.T) {
 	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 2, EventsOut: 1, DeadLetters: 1}, time.Now(), time.Now().Add(-time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
+	return org, ev
+}
+
+// TestBrowserEveryLanguage walks the console as an administrator and the
+// portal as a constituent in Dutch, French and German in headless
+// Chromium, and fails when the chrome of a page (headings, labels,
+// buttons, table headers, navigation, hints, placeholders) holds an
+// English word that the page's language does not use.
+func TestBrowserEveryLanguage(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	langs := []string{"nl", "fr", "de"}
+	st := openStore(t)
+	org, ev := seedLanguageWalk(t, st, langs)
 	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {
 		t.Fatal(err)
