@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -197,6 +198,29 @@ func TestOrganisationValidation(t *testing.T) {
 		t.Fatalf("%d organisations stored", n)
 	}
 
+	t.Run("in the reader's language", func(t *testing.T) {
+		env.addUser("admin-fr", auth.RoleAdmin, "the French admin's passphrase")
+		fr := env.browser()
+		fr.login("admin-fr", "the French admin's passphrase")
+		if r := fr.post("/account/language", url.Values{"language": {"fr"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("set language: status %d", r.status)
+		}
+		fr.get("/constituency/new")
+		frForm := maps.Clone(form)
+		frForm.Del("csrf") // the other browser's
+		r := fr.post("/constituency/new", frForm)
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("status %d", r.status)
+		}
+		mustSay(t, r.body,
+			"192.0.2.7/24: des bits d'hôte sont à 1 ; le réseau est 192.0.2.0/24",
+			"not-a-network: pas une adresse IP ni un réseau",
+			"ASx: pas un numéro d'AS",
+		)
+		if strings.Contains(text(r.body), "host bits") {
+			t.Errorf("English reason on the French page: %.1500s", text(r.body))
+		}
+	})
 	t.Run("overlaps with another organisation", func(t *testing.T) {
 		form.Set("networks", "192.0.2.0/24\n198.51.100.0/24")
 		form.Set("asns", "AS64497")
@@ -412,7 +436,7 @@ func TestConstituentUsers(t *testing.T) {
 	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni of Somewhere", Language: "en"})
 	b := env.admin()
 	r := b.get("/users")
-	mustContain(t, r.body, fmt.Sprintf(`<option value="%d">Uni of Somewhere (uni)</option>`, o.ID), "<option>constituent</option>")
+	mustContain(t, r.body, fmt.Sprintf(`<option value="%d">Uni of Somewhere (uni)</option>`, o.ID), `<option value="constituent">constituent</option>`)
 	org := strconv.FormatInt(o.ID, 10)
 	for name, tc := range map[string]struct {
 		form url.Values

@@ -90,7 +90,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 	switch {
 	case errors.As(err, &invalid):
 		p.Checked = true
-		p.Problems, p.HasErrors = importProblems(invalid.Problems), true
+		p.Problems, p.HasErrors = c.importProblems(v, invalid.Problems), true
 		bad(msgImportInvalid)
 		return
 	case err != nil:
@@ -99,7 +99,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	p.Checked = true
-	p.Problems = importProblems(notes)
+	p.Problems = c.importProblems(v, notes)
 	version, err := c.store.ConstituencyVersion(ctx)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -112,7 +112,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 	}
 	plan := planImport(orgs, stored, p.Replace)
 	p.Create, p.Update, p.Delete, p.Unchanged = plan.create, plan.update, plan.delete, plan.unchanged
-	p.Problems = append(p.Problems, importProblems(plan.problems)...)
+	p.Problems = append(p.Problems, c.importProblems(v, plan.problems)...)
 	if constituency.HasErrors(plan.problems) {
 		p.HasErrors = true
 		bad(msgImportInvalid)
@@ -129,13 +129,18 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 	c.render(w, r, v, http.StatusOK, "constituency_import", msgTitleImport, p, "", "")
 }
 
-func importProblems(problems []constituency.Problem) []importProblem {
+// importProblems lists problems in the visitor's language; those of
+// reading the file itself (its syntax) have only an English reason.
+func (c *Console) importProblems(v *visit, problems []constituency.Problem) []importProblem {
 	out := make([]importProblem, 0, len(problems))
 	for _, pr := range problems {
 		out = append(out, importProblem{
 			Note: pr.Severity == constituency.SeverityNote, Line: pr.Line, Column: pr.Field,
 			Handle: pr.Handle, Value: pr.Value, Reason: pr.Reason,
 		})
+		if !pr.Message.IsZero() {
+			out[len(out)-1].Reason = pr.Message.In(c.catalog, v.lang)
+		}
 	}
 	return out
 }

@@ -29,7 +29,7 @@ type eventField struct {
 }
 
 // detailSections are the groups, in the order shown, by field prefix; a
-// field of no group goes to the last, "other".
+// field of no group goes to the last, "misc".
 var detailSections = []struct{ id, prefix string }{
 	{"classification", "classification."},
 	{"source", "source."},
@@ -38,7 +38,7 @@ var detailSections = []struct{ id, prefix string }{
 	{"feed", "feed."},
 	{"extra", "extra."},
 	{"time", "time."},
-	{"other", ""},
+	{"misc", ""},
 }
 
 // detailHidden are fields the page shows elsewhere or not at all: the

@@ -73,9 +73,9 @@ func TestFeedsPageReports(t *testing.T) {
 	want := [][]string{
 		{"feed", "feodo", "0", "0", "0", "0", "0", "—", ""},
 		// The totals; the last error is that of the newest run.
-		{"feed warn", "inbox", "15", "12", "2", "1", "5", "2h00m", "line 4: odd"},
-		{"report", "Accessible-RDP", "10", "8", "1", "1", "2", "2h00m", ""},
-		{"report warn", "Sinkhole-HTTP", "5", "4", "0", "0", "3", "3h00m", "line 4: odd"},
+		{"feed warn", "inbox", "15", "12", "2", "1", "5", "2 h 00 min", "line 4: odd"},
+		{"report", "Accessible-RDP", "10", "8", "1", "1", "2", "2 h 00 min", ""},
+		{"report warn", "Sinkhole-HTTP", "5", "4", "0", "0", "3", "3 h 00 min", "line 4: odd"},
 		{"report warn", "(no report type)", "0", "0", "1", "0", "0", "—", "unknown report type"},
 	}
 	if !slices.EqualFunc(got, want, slices.Equal) {

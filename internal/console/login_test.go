@@ -103,7 +103,7 @@ func TestLoginRateLimit(t *testing.T) {
 		if r.status != http.StatusTooManyRequests {
 			t.Fatalf("after 5 failures: status %d", r.status)
 		}
-		mustContain(t, r.body, "Too many failed attempts from your address for this account; try again in 1 minutes.")
+		mustContain(t, r.body, "Too many failed attempts from your address for this account; try again in 1 minute.")
 		if got := r.header.Get("Retry-After"); got != "60" {
 			t.Errorf("Retry-After %q, want 60", got)
 		}
@@ -124,7 +124,7 @@ func TestLoginRateLimit(t *testing.T) {
 		if r.status != http.StatusTooManyRequests {
 			t.Fatalf("status %d, want 429", r.status)
 		}
-		mustContain(t, r.body, "Too many failed logins from your address; try again in 1 minutes.")
+		mustContain(t, r.body, "Too many failed logins from your address; try again in 1 minute.")
 	})
 }
 
@@ -176,7 +176,11 @@ func TestLoginBackoffWithClock(t *testing.T) {
 		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != strconv.Itoa(int(wait/time.Second)) {
 			t.Fatalf("before the %v wait: status %d Retry-After %q", wait, r.status, r.header.Get("Retry-After"))
 		}
-		mustContain(t, r.body, fmt.Sprintf("try again in %d minutes", int(wait/time.Minute)))
+		want := fmt.Sprintf("try again in %d minutes", int(wait/time.Minute))
+		if wait == time.Minute {
+			want = "try again in 1 minute"
+		}
+		mustContain(t, r.body, want)
 		now = now.Add(wait)
 		if r := guess(); r.status != http.StatusUnauthorized {
 			t.Fatalf("after the %v wait: status %d", wait, r.status)

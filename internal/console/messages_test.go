@@ -28,7 +28,7 @@ func TestTemplateMessagesExist(t *testing.T) {
 	}
 	total := 0
 	for _, f := range files {
-		tmpl, err := template.New("").Funcs(templateFuncs(cat.Translator("en"))).ParseFS(templateFiles, f)
+		tmpl, err := template.New("").Funcs(templateFuncs(cat, "en")).ParseFS(templateFiles, f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -140,7 +140,8 @@ func TestCodeMessagesExist(t *testing.T) {
 				}
 				id, _ := strconv.Unquote(lit.Value)
 				n++
-				if !cat.Has(id) {
+				// A counted message exists as its plural forms.
+				if !cat.Has(id) && !cat.Has(id+".other") {
 					t.Errorf("%s: %s = %q is not in the English catalogue", f, name.Name, id)
 				}
 			}

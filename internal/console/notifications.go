@@ -228,7 +228,11 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 		for _, e := range joined(err) {
 			var fe *notify.FieldError
 			if errors.As(e, &fe) {
-				p.Problems[fe.Field] = append(p.Problems[fe.Field], fe.Reason)
+				reason := fe.Reason
+				if !fe.Message.IsZero() {
+					reason = fe.Message.In(c.catalog, v.lang)
+				}
+				p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
 				continue
 			}
 			c.fail(w, r, v, err)

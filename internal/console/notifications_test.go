@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -75,6 +76,14 @@ func TestPolicyForms(t *testing.T) {
 		}
 		r := b.post(orgPath(o)+"/policy", url.Values{"enabled": {"on"}, "digest": {"weekly"}, "format": {"summary"}})
 		mustSay(t, r.body, `"weekly": want hourly, daily or off`)
+		// The same problem in the reader's language.
+		env.addUser("admin-de", auth.RoleAdmin, "the German admin's passphrase")
+		de := env.browser()
+		de.login("admin-de", "the German admin's passphrase")
+		de.post("/account/language", url.Values{"language": {"de"}})
+		de.get(orgPath(o) + "/policy")
+		r = de.post(orgPath(o)+"/policy", url.Values{"enabled": {"on"}, "digest": {"weekly"}, "format": {"summary"}})
+		mustSay(t, r.body, `"weekly": erwartet wird hourly, daily oder off`)
 		if p, _ := env.store.GetNotificationPolicy(ctx, o.ID); p.Digest != "hourly" {
 			t.Fatalf("a refused policy was stored: %+v", p)
 		}

@@ -175,7 +175,7 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	openFirst(p.Requests)
 	if status == http.StatusOK {
-		if p.Notes, err = c.standingNotes(ctx, p.Org); err != nil {
+		if p.Notes, err = c.standingNotes(ctx, v, p.Org); err != nil {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -188,7 +188,7 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 // standingNotes are what Check says about o in the stored constituency,
 // such as its network lying inside another organisation's: worth seeing
 // every time the page is opened, not only when the form was refused.
-func (c *Console) standingNotes(ctx context.Context, o store.Organisation) ([]string, error) {
+func (c *Console) standingNotes(ctx context.Context, v *visit, o store.Organisation) ([]string, error) {
 	all, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("check constituency: %w", err)
@@ -196,7 +196,7 @@ func (c *Console) standingNotes(ctx context.Context, o store.Organisation) ([]st
 	var notes []string
 	for _, pr := range constituency.Check(all) {
 		if pr.Handle == o.Handle {
-			notes = append(notes, fieldProblemText(&constituency.FieldError{Value: pr.Value, Reason: pr.Reason}, pr.Value))
+			notes = append(notes, c.fieldProblemText(v, &constituency.FieldError{Value: pr.Value, Reason: pr.Reason, Message: pr.Message}, pr.Value))
 		}
 	}
 	return notes, nil

@@ -157,7 +157,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	for _, s := range listItems(f.Networks) {
 		n, err := constituency.ParseNetwork(s)
 		if err != nil {
-			bad(constituency.FieldNetworks, fieldProblemText(err, s))
+			bad(constituency.FieldNetworks, c.fieldProblemText(v, err, s))
 			continue
 		}
 		o.Networks = append(o.Networks, n)
@@ -165,7 +165,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	for _, s := range listItems(f.ASNs) {
 		a, err := constituency.ParseASN(s)
 		if err != nil {
-			bad(constituency.FieldASNs, fieldProblemText(err, s))
+			bad(constituency.FieldASNs, c.fieldProblemText(v, err, s))
 			continue
 		}
 		o.ASNs = append(o.ASNs, a)
@@ -194,7 +194,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		return o, false, err
 	}
 	for _, fe := range verdict.Invalid {
-		text := fieldProblemText(fe, fe.Value)
+		text := c.fieldProblemText(v, fe, fe.Value)
 		if fe.Contact > 0 && fe.Contact <= len(rowOf) {
 			row := &f.Contacts[rowOf[fe.Contact-1]]
 			row.Problems = append(row.Problems, text)
@@ -206,7 +206,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		bad(t.Field, c.tr(v, conflictMessages[t.Field], t.Value, t.Owner))
 	}
 	for _, pr := range verdict.Problems {
-		text := fieldProblemText(&constituency.FieldError{Value: pr.Value, Reason: pr.Reason}, pr.Value)
+		text := c.fieldProblemText(v, &constituency.FieldError{Value: pr.Value, Reason: pr.Reason, Message: pr.Message}, pr.Value)
 		if pr.Handle != o.Handle {
 			text = pr.Handle + ": " + text
 		}
@@ -221,8 +221,8 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 }
 
 // fieldProblemText writes a refused value and the reason, as the
-// constituency package gives it for a person.
-func fieldProblemText(err error, value string) string {
+// constituency package gives it for a person, in the visitor's language.
+func (c *Console) fieldProblemText(v *visit, err error, value string) string {
 	var fe *constituency.FieldError
 	if !errors.As(err, &fe) {
 		return value
@@ -230,10 +230,14 @@ func fieldProblemText(err error, value string) string {
 	if fe.Value != "" {
 		value = fe.Value
 	}
-	if value == "" {
-		return fe.Reason
+	reason := fe.Reason
+	if !fe.Message.IsZero() {
+		reason = fe.Message.In(c.catalog, v.lang)
 	}
-	return value + ": " + fe.Reason
+	if value == "" {
+		return reason
+	}
+	return value + ": " + reason
 }
 
 // conflictMessages say, with the value and the other organisation's
@@ -267,15 +271,12 @@ func (c *Console) keyBadge(v *visit, key string, now time.Time) keyBadge {
 	case ks.Usable && ks.Expires.IsZero():
 		b.Text = c.tr(v, msgKeyUsable)
 	case ks.Usable:
-		b.Text = c.tr(v, msgKeyUsableUntil, day(ks.Expires))
+		b.Text = c.tr(v, msgKeyUsableUntil, c.catalog.Date(v.lang, ks.Expires))
 		b.Soon = ks.Expires.Sub(now) < keyExpiresSoon
 	case !ks.Expires.IsZero() && !ks.Expires.After(now):
-		b.Text = c.tr(v, msgKeyExpired, day(ks.Expires))
+		b.Text = c.tr(v, msgKeyExpired, c.catalog.Date(v.lang, ks.Expires))
 	default:
-		b.Text = c.tr(v, msgKeyUnusable, ks.Problem)
+		b.Text = c.tr(v, msgKeyUnusable, ks.Message.In(c.catalog, v.lang))
 	}
 	return b
 }
-
-// day writes a date the way the console's tables do, without the time.
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }

@@ -94,9 +94,9 @@ func TestPagesPerRole(t *testing.T) {
 		b := env.browser()
 		b.login("analyst", "the analyst's passphrase")
 		r := b.get("/feeds")
-		mustContain(t, r.body, "feed-a", "configured-only", "line 2: bad", "1h00m")
+		mustContain(t, r.body, "feed-a", "configured-only", "line 2: bad", "1 h 00 min")
 		r = b.get("/")
-		mustContain(t, r.body, `<span class="n">1</span> events stored`, `<span class="n">1</span> dead letters waiting`, `<span class="n">1</span> feeds reporting errors`)
+		mustContain(t, r.body, `<span class="n">1</span> event stored`, `<span class="n">1</span> dead letter waiting`, `<span class="n">1</span> feed reporting errors`)
 	})
 }
 

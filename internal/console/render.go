@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
 )
@@ -51,7 +48,7 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 				continue
 			}
 			name := strings.TrimSuffix(path.Base(f), ".html")
-			t, err := template.New(name).Funcs(templateFuncs(cat.Translator(lang.Code))).Funcs(numberFuncs(lang.Code)).ParseFS(templateFiles, append([]string{layoutFile, f}, partialFiles...)...)
+			t, err := template.New(name).Funcs(templateFuncs(cat, lang.Code)).ParseFS(templateFiles, append([]string{layoutFile, f}, partialFiles...)...)
 			if err != nil {
 				return nil, fmt.Errorf("template %s: %w", f, err)
 			}
@@ -62,45 +59,38 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 	return p, nil
 }
 
-// templateFuncs are the functions templates may call; t translates.
-func templateFuncs(t func(string, ...any) string) template.FuncMap {
+// templateFuncs are the functions templates may call, bound to lang: t
+// translates, tn picks the plural form for a count, num groups a number's
+// digits, time and date write a moment in UTC with the language's layout,
+// duration writes a lag in the language's units.
+func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 	return template.FuncMap{
-		"t": t,
-		"time": func(tm time.Time) string {
-			if tm.IsZero() {
-				return "—"
-			}
-			return tm.UTC().Format("2006-01-02 15:04:05")
-		},
-		"duration": formatDuration,
+		"t":        cat.Translator(lang),
+		"tn":       func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
+		"num":      func(n any) string { return cat.Number(lang, count(n)) },
+		"time":     func(tm time.Time) string { return cat.Time(lang, tm) },
+		"date":     func(tm time.Time) string { return cat.Date(lang, tm) },
+		"duration": func(d time.Duration) string { return cat.Duration(lang, d) },
 		"add":      func(a, b int) int { return a + b },
 		"mono":     mono,
-		// num is replaced by each language's own (numberFuncs).
-		"num": numberFuncs("en")["num"],
 	}
 }
 
-// numberFuncs are the template functions that write numbers the way the
-// language lang does ("10,000", "10.000", "10 000").
-func numberFuncs(lang string) template.FuncMap {
-	p := message.NewPrinter(language.Make(lang))
-	return template.FuncMap{"num": func(n int) string { return p.Sprintf("%d", n) }}
-}
-
-// formatDuration writes a lag or age compactly: 45s, 12m, 3h20m, 4d6h.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
+// count converts the integer types page data uses for counts to int.
+func count(n any) int {
+	switch n := n.(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case int32:
+		return int(n)
+	case uint32:
+		return int(n)
+	case uint64:
+		return int(n)
 	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	panic(fmt.Sprintf("console: %T is not a count", n)) // a template bug, caught by the page tests
 }
 
 // view is what every page template receives.

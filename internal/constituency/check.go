@@ -9,6 +9,7 @@ import (
 
 	"github.com/gaissmai/bart"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -43,6 +44,9 @@ type Problem struct {
 	Field  string
 	Value  string
 	Reason string
+	// Message is Reason by catalogue ID, for the console to translate;
+	// zero for the problems of reading a file, which are in English only.
+	Message i18n.Message
 	// Handle is the organisation concerned, "" when not known.
 	Handle string
 }
@@ -111,8 +115,8 @@ func (e *InvalidError) Error() string {
 // later, naming the other.
 func Check(orgs []store.Organisation) []Problem {
 	var problems []Problem
-	add := func(sev Severity, o *store.Organisation, field, value, reason string) {
-		problems = append(problems, Problem{Severity: sev, Field: field, Value: value, Reason: reason, Handle: o.Handle})
+	add := func(sev Severity, o *store.Organisation, field, value string, reason i18n.Message) {
+		problems = append(problems, Problem{Severity: sev, Field: field, Value: value, Reason: reason.String(), Message: reason, Handle: o.Handle})
 	}
 	sorted := make([]*store.Organisation, len(orgs))
 	for i := range orgs {
@@ -127,13 +131,12 @@ func Check(orgs []store.Organisation) []Problem {
 	)
 	for i, o := range sorted {
 		if i > 0 && sorted[i-1].Handle == o.Handle {
-			add(SeverityError, o, FieldHandle, o.Handle, "two organisations have this handle")
+			add(SeverityError, o, FieldHandle, o.Handle, i18n.M("constituency.error.check.handle"))
 			continue
 		}
 		for _, p := range o.Networks {
 			if j, taken := prefixes.Get(p); taken {
-				add(SeverityError, o, FieldNetworks, p.String(),
-					fmt.Sprintf("is also a network of %s; a network belongs to one organisation", sorted[j].Handle))
+				add(SeverityError, o, FieldNetworks, p.String(), i18n.M("constituency.error.check.network", sorted[j].Handle))
 				continue
 			}
 			prefixes.Insert(p, i)
@@ -141,15 +144,14 @@ func Check(orgs []store.Organisation) []Problem {
 		for _, asn := range o.ASNs {
 			if j, taken := asns[asn]; taken {
 				add(SeverityError, o, FieldASNs, fmt.Sprintf("AS%d", asn),
-					fmt.Sprintf("is also an AS of %s; an AS belongs to one organisation", sorted[j].Handle))
+					i18n.M("constituency.error.check.asn", sorted[j].Handle))
 				continue
 			}
 			asns[asn] = i
 		}
 		for _, d := range o.Domains {
 			if j, taken := domains[d]; taken {
-				add(SeverityError, o, FieldDomains, d,
-					fmt.Sprintf("is also a domain of %s; a domain belongs to one organisation", sorted[j].Handle))
+				add(SeverityError, o, FieldDomains, d, i18n.M("constituency.error.check.domain", sorted[j].Handle))
 				continue
 			}
 			domains[d] = i
@@ -173,10 +175,10 @@ func Check(orgs []store.Organisation) []Problem {
 			}
 			if j == i {
 				add(SeverityError, o, FieldNetworks, p.String(),
-					fmt.Sprintf("lies inside %s of the same organisation, which covers it already", outer))
+					i18n.M("constituency.error.check.network.inside", outer.String()))
 			} else {
 				add(SeverityNote, o, FieldNetworks, p.String(),
-					fmt.Sprintf("lies inside %s of %s; the more specific network wins, so these addresses are %s's", outer, sorted[j].Handle, o.Handle))
+					i18n.M("constituency.note.check.network.inside", outer.String(), sorted[j].Handle, o.Handle))
 			}
 		}
 		for _, d := range o.Domains {
@@ -189,10 +191,10 @@ func Check(orgs []store.Organisation) []Problem {
 			}
 			if j == i {
 				add(SeverityError, o, FieldDomains, d,
-					fmt.Sprintf("is a subdomain of %s of the same organisation, which covers it already", outer))
+					i18n.M("constituency.error.check.subdomain", outer))
 			} else {
 				add(SeverityNote, o, FieldDomains, d,
-					fmt.Sprintf("is a subdomain of %s of %s; the longer domain wins, so it is %s's", outer, sorted[j].Handle, o.Handle))
+					i18n.M("constituency.note.check.subdomain", outer, sorted[j].Handle, o.Handle))
 			}
 		}
 	}

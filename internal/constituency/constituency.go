@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -58,8 +59,10 @@ type FieldError struct {
 	Contact int
 	Value   string
 	// Reason is for a person: what is wrong and, when it is clear, what
-	// to write instead.
+	// to write instead. It is Message in English.
 	Reason string
+	// Message is Reason by catalogue ID, for the console to translate.
+	Message i18n.Message
 }
 
 func (e *FieldError) Error() string {
@@ -71,6 +74,10 @@ func (e *FieldError) Error() string {
 		return fmt.Sprintf("contact %d, %s %q: %s", e.Contact, e.Field, v, e.Reason)
 	}
 	return fmt.Sprintf("%s %q: %s", e.Field, v, e.Reason)
+}
+
+func newFieldError(field, value string, reason i18n.Message) *FieldError {
+	return &FieldError{Field: field, Value: value, Reason: reason.String(), Message: reason}
 }
 
 // FieldErrors are all the problems Normalize found in one organisation.
@@ -104,24 +111,24 @@ func (errs FieldErrors) Unwrap() []error {
 func Normalize(o *store.Organisation) error {
 	var errs FieldErrors
 	o.Handle = strings.ToLower(strings.TrimSpace(o.Handle))
-	if reason := handleProblem(o.Handle); reason != "" {
+	if reason := handleProblem(o.Handle); !reason.IsZero() {
 		errs.add(FieldHandle, 0, o.Handle, reason)
 	}
 	o.Name = strings.TrimSpace(o.Name)
 	if o.Name == "" {
-		errs.add(FieldName, 0, o.Name, "an organisation needs a name")
+		errs.add(FieldName, 0, o.Name, i18n.M("constituency.error.name"))
 	}
 	for _, f := range []struct {
 		field string
 		value *string
 	}{{FieldName, &o.Name}, {FieldSector, &o.Sector}} {
 		*f.value = strings.TrimSpace(*f.value)
-		if reason := lineProblem(*f.value); reason != "" {
+		if reason := lineProblem(*f.value); !reason.IsZero() {
 			errs.add(f.field, 0, *f.value, reason)
 		}
 	}
 	o.Country = strings.ToUpper(strings.TrimSpace(o.Country))
-	if reason := countryProblem(o.Country); reason != "" {
+	if reason := countryProblem(o.Country); !reason.IsZero() {
 		errs.add(FieldCountry, 0, o.Country, reason)
 	}
 	o.Language = strings.ToLower(strings.TrimSpace(o.Language))
@@ -129,11 +136,11 @@ func Normalize(o *store.Organisation) error {
 		o.Language = Languages[0]
 	}
 	if !slices.Contains(Languages, o.Language) {
-		errs.add(FieldLanguage, 0, o.Language, "notifications can be written in en, nl, fr or de")
+		errs.add(FieldLanguage, 0, o.Language, i18n.M("constituency.error.language"))
 	}
 	o.Notes = normalizeText(o.Notes)
 	if !utf8.ValidString(o.Notes) {
-		errs.add(FieldNotes, 0, o.Notes, "not valid UTF-8 text")
+		errs.add(FieldNotes, 0, o.Notes, i18n.M("constituency.error.utf8"))
 	}
 
 	errs = append(errs, normalizeHoldings(o)...)
@@ -153,8 +160,8 @@ func Normalize(o *store.Organisation) error {
 }
 
 // add records one problem.
-func (errs *FieldErrors) add(field string, contact int, value, reason string) {
-	*errs = append(*errs, &FieldError{Field: field, Contact: contact, Value: value, Reason: reason})
+func (errs *FieldErrors) add(field string, contact int, value string, reason i18n.Message) {
+	*errs = append(*errs, &FieldError{Field: field, Contact: contact, Value: value, Reason: reason.String(), Message: reason})
 }
 
 // normalizeHoldings checks and normalizes o's networks, AS numbers and
@@ -168,7 +175,7 @@ func normalizeHoldings(o *store.Organisation) FieldErrors {
 	networks := o.Networks[:0]
 	for _, p := range o.Networks {
 		n, reason := normalizePrefix(p)
-		if reason != "" {
+		if !reason.IsZero() {
 			errs.add(FieldNetworks, 0, p.String(), reason)
 			continue
 		}
@@ -179,7 +186,7 @@ func normalizeHoldings(o *store.Organisation) FieldErrors {
 	asns := o.ASNs[:0]
 	for _, asn := range o.ASNs {
 		if asn == 0 {
-			errs.add(FieldASNs, 0, "0", "AS 0 is reserved; AS numbers run from 1 to 4294967295")
+			errs.add(FieldASNs, 0, "0", i18n.M("constituency.error.asn.zero"))
 			continue
 		}
 		asns = append(asns, asn)
@@ -189,7 +196,7 @@ func normalizeHoldings(o *store.Organisation) FieldErrors {
 	domains := o.Domains[:0]
 	for _, d := range o.Domains {
 		n, reason := normalizeDomain(d)
-		if reason != "" {
+		if !reason.IsZero() {
 			errs.add(FieldDomains, 0, d, reason)
 			continue
 		}
@@ -210,25 +217,25 @@ func normalizeContact(c *store.Contact, n int) FieldErrors {
 		value *string
 	}{{FieldContactName, &c.Name}, {FieldContactPhone, &c.Phone}} {
 		*f.value = strings.TrimSpace(*f.value)
-		if reason := lineProblem(*f.value); reason != "" {
+		if reason := lineProblem(*f.value); !reason.IsZero() {
 			errs.add(f.field, n, *f.value, reason)
 		}
 	}
 	email, reason := normalizeEmail(c.Email)
-	if reason != "" {
+	if !reason.IsZero() {
 		errs.add(FieldContactEmail, n, c.Email, reason)
 	}
 	c.Email = email
 	c.Role = strings.ToLower(strings.TrimSpace(c.Role))
 	if !slices.Contains(Roles, c.Role) {
-		reason := "not a contact role: write abuse, security, technical or management"
+		reason := i18n.M("constituency.error.role")
 		if c.Role == "" {
-			reason = "a contact needs a role: abuse, security, technical or management"
+			reason = i18n.M("constituency.error.role.missing")
 		}
 		errs.add(FieldContactRole, n, c.Role, reason)
 	}
 	key, reason := normalizePGPKey(c.PGPKey)
-	if reason != "" {
+	if !reason.IsZero() {
 		errs.add(FieldContactPGPKey, n, shortKey(c.PGPKey), reason)
 	}
 	c.PGPKey = key
@@ -257,8 +264,7 @@ func sortContacts(o *store.Organisation) FieldErrors {
 				continue
 			}
 			if prev.Email == c.Email && prev.Role == c.Role && c.Email != "" {
-				errs = append(errs, &FieldError{Field: FieldContactEmail, Contact: c.n, Value: c.Email,
-					Reason: fmt.Sprintf("listed twice as %s contact with different details (see contact %d)", c.Role, prev.n)})
+				errs.add(FieldContactEmail, c.n, c.Email, i18n.M("constituency.error.contact.twice", c.Role, prev.n))
 			}
 		}
 		out = append(out, c.Contact)
@@ -295,12 +301,12 @@ func sameContact(a, b store.Contact) bool {
 	return a == b
 }
 
-func handleProblem(h string) string {
+func handleProblem(h string) i18n.Message {
 	if h == "" {
-		return "an organisation needs a handle: a short name of lower-case letters, digits and '-'"
+		return i18n.M("constituency.error.handle")
 	}
 	if len(h) > 63 {
-		return "a handle is at most 63 characters"
+		return i18n.M("constituency.error.handle.long")
 	}
 	for i := 0; i < len(h); i++ {
 		c := h[i]
@@ -308,26 +314,26 @@ func handleProblem(h string) string {
 		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
 		case c == '-' && i > 0:
 		case c == '-':
-			return "a handle starts with a letter or a digit"
+			return i18n.M("constituency.error.handle.start")
 		default:
-			return "a handle holds only lower-case letters, digits and '-'"
+			return i18n.M("constituency.error.handle.chars")
 		}
 	}
-	return ""
+	return i18n.Message{}
 }
 
 // lineProblem refuses what cannot be a one-line text: control characters
 // (a newline in a name breaks the notification's headers) and broken UTF-8.
-func lineProblem(s string) string {
+func lineProblem(s string) i18n.Message {
 	if !utf8.ValidString(s) {
-		return "not valid UTF-8 text"
+		return i18n.M("constituency.error.utf8")
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return "must be one line of text, without control characters"
+			return i18n.M("constituency.error.line")
 		}
 	}
-	return ""
+	return i18n.Message{}
 }
 
 // normalizeText makes multi-line text the same however it was typed:
@@ -339,17 +345,17 @@ func normalizeText(s string) string {
 	return strings.TrimSpace(s)
 }
 
-func countryProblem(cc string) string {
+func countryProblem(cc string) i18n.Message {
 	if cc == "" {
-		return ""
+		return i18n.Message{}
 	}
 	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-		return "not a two-letter ISO 3166 country code (BE, NL, FR, …)"
+		return i18n.M("constituency.error.country")
 	}
 	if r, err := language.ParseRegion(cc); err != nil || !r.IsCountry() || r.String() != cc {
-		return "not an ISO 3166 country code"
+		return i18n.M("constituency.error.country.unknown")
 	}
-	return ""
+	return i18n.Message{}
 }
 
 // ParseNetwork reads a network as people write it: a CIDR prefix, or an
@@ -360,32 +366,32 @@ func ParseNetwork(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, &FieldError{Field: FieldNetworks, Value: s, Reason: "not an IP address or network (192.0.2.0/24, 2001:db8::/32)"}
+			return netip.Prefix{}, newFieldError(FieldNetworks, s, i18n.M("constituency.error.network"))
 		}
 		a = a.Unmap()
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, &FieldError{Field: FieldNetworks, Value: s, Reason: "not an IP address or network (192.0.2.0/24, 2001:db8::/32)"}
+		return netip.Prefix{}, newFieldError(FieldNetworks, s, i18n.M("constituency.error.network"))
 	}
 	return p, nil
 }
 
-func normalizePrefix(p netip.Prefix) (netip.Prefix, string) {
+func normalizePrefix(p netip.Prefix) (netip.Prefix, i18n.Message) {
 	if !p.IsValid() {
-		return p, "not an IP network"
+		return p, i18n.M("constituency.error.network.invalid")
 	}
 	if p.Addr().Is4In6() && p.Bits() < 96 {
-		return p, "an IPv4-mapped IPv6 network shorter than /96 is not an IPv4 network"
+		return p, i18n.M("constituency.error.network.mapped")
 	}
 	// The stores' canonical form; it differs from p in its address only
 	// when host bits are set, which a person has to correct.
 	n := store.CanonicalNetwork(p)
 	if n.Addr() != p.Addr().Unmap() {
-		return n, fmt.Sprintf("host bits are set; the network is %s", n)
+		return n, i18n.M("constituency.error.network.hostbits", n.String())
 	}
-	return n, ""
+	return n, i18n.Message{}
 }
 
 // ParseASN reads an AS number written as 64496 or AS64496.
@@ -396,7 +402,7 @@ func ParseASN(s string) (uint32, error) {
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil || n == 0 {
-		return 0, &FieldError{Field: FieldASNs, Value: s, Reason: "not an AS number (64496 or AS64496, from 1 to 4294967295)"}
+		return 0, newFieldError(FieldASNs, s, i18n.M("constituency.error.asn"))
 	}
 	return uint32(n), nil
 }
@@ -404,54 +410,54 @@ func ParseASN(s string) (uint32, error) {
 // normalizeDomain writes a domain the way events carry it (event package:
 // lower case, punycode, no trailing dot), so that lookups compare equal
 // strings.
-func normalizeDomain(d string) (string, string) {
+func normalizeDomain(d string) (string, i18n.Message) {
 	n, err := event.Normalize("source.fqdn", d)
 	if err != nil {
 		reason := err.Error()
 		if fe := (*event.FieldError)(nil); errors.As(err, &fe) {
 			reason = fe.Reason
 		}
-		return strings.TrimSpace(d), "not a domain name: " + reason
+		return strings.TrimSpace(d), i18n.M("constituency.error.domain", reason)
 	}
 	if strings.Contains(n, "*") {
-		return n, "a domain covers its subdomains already: write example.be, not *.example.be"
+		return n, i18n.M("constituency.error.domain.wildcard")
 	}
-	return n, ""
+	return n, i18n.Message{}
 }
 
 // NormalizeDomain returns d as Table lookups expect it, or an error.
 func NormalizeDomain(d string) (string, error) {
 	n, reason := normalizeDomain(d)
-	if reason != "" {
-		return "", &FieldError{Field: FieldDomains, Value: d, Reason: reason}
+	if !reason.IsZero() {
+		return "", newFieldError(FieldDomains, d, reason)
 	}
 	return n, nil
 }
 
-func normalizeEmail(s string) (string, string) {
+func normalizeEmail(s string) (string, i18n.Message) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return s, "a contact needs an e-mail address"
+		return s, i18n.M("constituency.error.email.missing")
 	}
-	if reason := lineProblem(s); reason != "" {
+	if reason := lineProblem(s); !reason.IsZero() {
 		return s, reason
 	}
 	// Names, comments and quoted local parts are refused: the address
 	// is written into message headers and files as it is stored here.
 	if strings.ContainsAny(s, "<>()\" ,;") {
-		return s, "write the address alone (cert@example.be); the name goes in contact_name"
+		return s, i18n.M("constituency.error.email.alone")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" {
-		return s, "not an e-mail address (cert@example.be)"
+		return s, i18n.M("constituency.error.email")
 	}
 	at := strings.LastIndexByte(a.Address, '@')
 	local, domain := a.Address[:at], a.Address[at+1:]
 	d, reason := normalizeDomain(domain)
-	if reason != "" || !strings.Contains(d, ".") {
-		return s, "the domain of the e-mail address is not a full domain name"
+	if !reason.IsZero() || !strings.Contains(d, ".") {
+		return s, i18n.M("constituency.error.email.domain")
 	}
-	return local + "@" + d, ""
+	return local + "@" + d, i18n.Message{}
 }
 
 const (
@@ -465,30 +471,30 @@ const (
 // parse the key: notifications do that when they encrypt, and the checks
 // here catch what is usually pasted by mistake (a fingerprint, a private
 // key, half a key).
-func normalizePGPKey(k string) (string, string) {
+func normalizePGPKey(k string) (string, i18n.Message) {
 	k = normalizeText(k)
 	if k == "" {
-		return "", ""
+		return "", i18n.Message{}
 	}
 	if !utf8.ValidString(k) {
-		return k, "not valid UTF-8 text"
+		return k, i18n.M("constituency.error.utf8")
 	}
 	if strings.Contains(k, pgpPrivateBegin) {
-		return "", "this is a PRIVATE key: never share it; give the contact's public key"
+		return "", i18n.M("constituency.error.key.private")
 	}
 	lines := strings.Split(k, "\n")
 	for i := range lines {
 		lines[i] = strings.TrimRight(lines[i], " \t")
 	}
 	if lines[0] != pgpBegin || lines[len(lines)-1] != pgpEnd || len(lines) < 3 {
-		return k, "not an armored OpenPGP public key (from " + pgpBegin + " to " + pgpEnd + ")"
+		return k, i18n.M("constituency.error.key.armor", pgpBegin, pgpEnd)
 	}
 	body := lines[1 : len(lines)-1]
 	// Armor headers ("Comment: …") end with an empty line.
 	if i := slices.Index(body, ""); i >= 0 {
 		for _, h := range body[:i] {
 			if !strings.Contains(h, ": ") {
-				return k, "the armored key has a malformed header line"
+				return k, i18n.M("constituency.error.key.header")
 			}
 		}
 		body = body[i+1:]
@@ -501,15 +507,15 @@ func normalizePGPKey(k string) (string, string) {
 		for i := 0; i < len(l); i++ {
 			c := l[i]
 			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
-				return k, "the armored key's body is not base64"
+				return k, i18n.M("constituency.error.key.base64")
 			}
 		}
 		data += len(l)
 	}
 	if data == 0 {
-		return k, "the armored key is empty"
+		return k, i18n.M("constituency.error.key.empty")
 	}
-	return strings.Join(lines, "\n"), ""
+	return strings.Join(lines, "\n"), i18n.Message{}
 }
 
 // shortKey keeps error messages readable when a whole key is wrong.

@@ -197,7 +197,7 @@ func canonicalCell(name, v string) string {
 		}
 	case FieldDomains:
 		for _, s := range splitList(v) {
-			if d, reason := normalizeDomain(s); reason == "" {
+			if d, reason := normalizeDomain(s); reason.IsZero() {
 				s = d
 			}
 			items = append(items, s)

@@ -152,7 +152,7 @@ func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) 
 		var fes FieldErrors
 		if errors.As(err, &fes) {
 			for _, fe := range fes {
-				p := Problem{Line: c.lineOf(fe.Field, fe.Contact), Field: fieldName(fe), Value: fe.Value, Reason: fe.Reason, Handle: c.org.Handle}
+				p := Problem{Line: c.lineOf(fe.Field, fe.Contact), Field: fieldName(fe), Value: fe.Value, Reason: fe.Reason, Message: fe.Message, Handle: c.org.Handle}
 				if p.Value == "" && refused[[2]any{p.Line, p.Field}] {
 					continue
 				}

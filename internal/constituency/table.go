@@ -485,7 +485,7 @@ func (t *Table) Lookup(query string) ([]Match, error) {
 		return one(t.MatchASN(asn)), nil
 	}
 	d, reason := normalizeDomain(q)
-	if reason != "" {
+	if !reason.IsZero() {
 		return nil, &FieldError{Field: "query", Value: query, Reason: "not an IP address, network, AS number or domain"}
 	}
 	return t.MatchDomainAll(d), nil

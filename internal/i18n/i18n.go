@@ -2,6 +2,20 @@
 // message ID, with Dutch, French and German translations that fall back to English
 // message by message, and the choice of a language from a user's setting or
 // the browser's Accept-Language.
+//
+// The decisions a reader needs to know:
+//   - Every language has the same message IDs; a test fails when one
+//     lacks an ID another has, and the console's tests fail when a
+//     template prints words that do not come from here.
+//   - A text that depends on a count has two messages, id.one and
+//     id.other; Plural picks one with CLDR's plural rules for the
+//     language (golang.org/x/text/feature/plural), so "1 attempt",
+//     "2 attempts", and in French "0 tentative". The count is the
+//     first argument, already formatted, written %s.
+//   - Numbers are grouped as the language groups them (Number, through
+//     golang.org/x/text/message); dates and times use the language's
+//     layout, held in the catalogue as format.datetime and format.date,
+//     and are always in UTC, which the labels beside them say.
 package i18n
 
 import (
@@ -35,6 +49,7 @@ type Catalog struct {
 	messages map[string]map[string]string
 	langs    []Language
 	matcher  language.Matcher
+	tags     map[string]language.Tag
 }
 
 // Load reads the embedded catalogue files catalog/<code>.txt.
@@ -43,7 +58,7 @@ func Load() (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("i18n: %w", err)
 	}
-	c := &Catalog{messages: make(map[string]map[string]string)}
+	c := &Catalog{messages: make(map[string]map[string]string), tags: make(map[string]language.Tag)}
 	for _, e := range entries {
 		code := strings.TrimSuffix(e.Name(), ".txt")
 		b, err := catalogFiles.ReadFile(path.Join("catalog", e.Name()))
@@ -77,6 +92,7 @@ func Load() (*Catalog, error) {
 			return nil, fmt.Errorf("i18n: catalogue name %q: %w", code, err)
 		}
 		tags = append(tags, tag)
+		c.tags[code] = tag
 		name := c.messages[code]["language.name"]
 		if name == "" {
 			name = code

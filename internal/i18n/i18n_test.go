@@ -149,3 +149,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestTranslationsDiffer catches English copied into a translation: a
+// message whose text is the English one must consist of words the
+// language shares with English (SharedWithEnglish).
+func TestTranslationsDiffer(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[-+# 0]*[0-9]*(\.[0-9]+)?[a-zA-Z%]`)
+	// Single letters are units (s, h) or parts of examples (univ-a).
+	words := regexp.MustCompile(`\pL{2,}`)
+	shared := func(lang, w string) bool {
+		w = strings.ToLower(w)
+		return slices.Contains(SharedWithEnglish(lang), w)
+	}
+	for _, lang := range []string{"nl", "fr", "de"} {
+		for _, id := range c.IDs(lang) {
+			text := c.Text(lang, id)
+			if text != c.Text(Source, id) {
+				continue
+			}
+			for _, w := range words.FindAllString(verbs.ReplaceAllString(text, " "), -1) {
+				if !shared(lang, w) {
+					t.Errorf("%s: %s is the English %q: %q is not a word %s shares with English", lang, id, text, w, lang)
+				}
+			}
+		}
+	}
+}

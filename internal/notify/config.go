@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Config is the notifier's part of the configuration file (key notify:).
@@ -70,6 +72,9 @@ func DefaultConfig() Config {
 type FieldError struct {
 	Field  string
 	Reason string
+	// Message is Reason by catalogue ID, for the console to translate;
+	// set for a policy's problems, which a person meets in a form.
+	Message i18n.Message
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
@@ -78,44 +83,44 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // *FieldError. The sender address is only required when Enabled.
 func (c *Config) Validate() error {
 	if c.Interval < time.Second {
-		return &FieldError{"interval", "want at least 1s"}
+		return &FieldError{Field: "interval", Reason: "want at least 1s"}
 	}
 	if c.Window < time.Minute {
-		return &FieldError{"window", "want at least 1m"}
+		return &FieldError{Field: "window", Reason: "want at least 1m"}
 	}
 	if c.From == "" {
 		if c.Enabled {
-			return &FieldError{"from", "required when notifications are enabled"}
+			return &FieldError{Field: "from", Reason: "required when notifications are enabled"}
 		}
 	} else if _, err := mail.ParseAddress(c.From); err != nil {
-		return &FieldError{"from", fmt.Sprintf("not an e-mail address: %v", err)}
+		return &FieldError{Field: "from", Reason: fmt.Sprintf("not an e-mail address: %v", err)}
 	}
 	if c.MaxEventsPerMessage < 1 || c.MaxEventsPerMessage > 1_000_000 {
-		return &FieldError{"max_events_per_message", "want 1 to 1000000"}
+		return &FieldError{Field: "max_events_per_message", Reason: "want 1 to 1000000"}
 	}
 	if c.MaxAttachmentBytes < 64<<10 {
-		return &FieldError{"max_attachment_bytes", "want at least 65536"}
+		return &FieldError{Field: "max_attachment_bytes", Reason: "want at least 65536"}
 	}
 	if c.GzipAboveBytes < 0 {
-		return &FieldError{"gzip_above_bytes", "want 0 (never) or a size in bytes"}
+		return &FieldError{Field: "gzip_above_bytes", Reason: "want 0 (never) or a size in bytes"}
 	}
 	if c.TableRows < 0 || c.TableRows > 1000 {
-		return &FieldError{"table_rows", "want 0 to 1000"}
+		return &FieldError{Field: "table_rows", Reason: "want 0 to 1000"}
 	}
 	if _, err := parseTimeOfDay(c.DigestTime); err != nil {
-		return &FieldError{"digest_time", err.Error()}
+		return &FieldError{Field: "digest_time", Reason: err.Error()}
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
-		return &FieldError{"time_zone", fmt.Sprintf("unknown time zone %q", c.TimeZone)}
+		return &FieldError{Field: "time_zone", Reason: fmt.Sprintf("unknown time zone %q", c.TimeZone)}
 	}
 	if c.PortalURL != "" {
 		u, err := url.Parse(c.PortalURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return &FieldError{"portal_url", "want an http:// or https:// URL"}
+			return &FieldError{Field: "portal_url", Reason: "want an http:// or https:// URL"}
 		}
 	}
 	if c.Workers < 0 || c.Workers > 256 {
-		return &FieldError{"workers", "want 0 (one per CPU) to 256"}
+		return &FieldError{Field: "workers", Reason: "want 0 (one per CPU) to 256"}
 	}
 	return nil
 }

@@ -2,10 +2,10 @@ package notify
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -60,40 +60,41 @@ func Effective(org store.Organisation, own *store.NotificationPolicy, teamDefaul
 // field: digest, format, language, taxonomies, types, immediate, feeds.
 func ValidatePolicy(p store.NotificationPolicy) error {
 	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	bad := func(field string, m i18n.Message) {
+		errs = append(errs, &FieldError{Field: field, Reason: m.String(), Message: m})
 	}
 	switch p.Digest {
 	case "", store.DigestHourly, store.DigestDaily, store.DigestOff:
 	default:
-		bad("digest", "%q: want hourly, daily or off", p.Digest)
+		bad("digest", i18n.M("notify.error.digest", p.Digest))
 	}
 	switch p.Format {
 	case "", store.FormatSummary, store.FormatJSON, store.FormatXARF:
 	default:
-		bad("format", "%q: want summary, json or xarf", p.Format)
+		bad("format", i18n.M("notify.error.format", p.Format))
 	}
 	if p.Language != "" && !ValidLanguage(p.Language) {
-		bad("language", "%q: want en, nl, fr or de", p.Language)
+		bad("language", i18n.M("notify.error.language", p.Language))
 	}
-	checkList := func(field string, values []string, valid func(string) bool, what string) {
+	// unknown is the message ID for a value that is not one of its kind.
+	checkList := func(field string, values []string, valid func(string) bool, unknown string) {
 		seen := map[string]bool{}
 		for _, v := range values {
 			switch {
 			case !valid(v):
-				bad(field, "unknown %s %q", what, v)
+				bad(field, i18n.M(unknown, v))
 			case seen[v]:
-				bad(field, "%q given twice", v)
+				bad(field, i18n.M("notify.error.twice", v))
 			}
 			seen[v] = true
 		}
 	}
-	checkList("taxonomies", p.Taxonomies, taxonomy.ValidTaxonomy, "taxonomy")
-	checkList("types", p.Types, taxonomy.ValidType, "classification type")
-	checkList("immediate", p.Immediate, taxonomy.ValidType, "classification type")
-	checkList("feeds", p.Feeds, func(s string) bool { return s != "" }, "feed")
+	checkList("taxonomies", p.Taxonomies, taxonomy.ValidTaxonomy, "notify.error.taxonomy")
+	checkList("types", p.Types, taxonomy.ValidType, "notify.error.type")
+	checkList("immediate", p.Immediate, taxonomy.ValidType, "notify.error.type")
+	checkList("feeds", p.Feeds, func(s string) bool { return s != "" }, "notify.error.feed")
 	if p.Digest == store.DigestOff && len(p.Immediate) == 0 && p.Enabled {
-		bad("digest", "off with no immediate types would never send anything; disable the policy instead")
+		bad("digest", i18n.M("notify.error.silent"))
 	}
 	return errors.Join(errs...)
 }

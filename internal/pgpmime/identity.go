@@ -19,6 +19,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Errors of ParseIdentity, to be checked with errors.Is; the returned error
@@ -172,27 +174,27 @@ func isStructural(err error) bool {
 // unusable says, in words and as one of ErrKeyRevoked or ErrKeyExpired,
 // why the primary key of e is not valid at now; it returns a nil error for
 // a valid key.
-func unusable(e *openpgp.Entity, now time.Time) (string, error) {
+func unusable(e *openpgp.Entity, now time.Time) (i18n.Message, error) {
 	if e.Revoked(now) {
-		return "revoked" + revocationReason(e.Revocations), ErrKeyRevoked
+		return i18n.M("pgpmime.error.revoked", revocationReason(e.Revocations)), ErrKeyRevoked
 	}
 	self, identity := e.PrimarySelfSignature()
 	if self == nil {
-		return "has no valid self-signature", ErrKeyExpired
+		return i18n.M("pgpmime.error.selfsignature"), ErrKeyExpired
 	}
 	if e.PrimaryKey.CreationTime.After(now) {
-		return "is not valid before " + day(e.PrimaryKey.CreationTime) + " (created in the future)", ErrKeyExpired
+		return i18n.M("pgpmime.error.future", day(e.PrimaryKey.CreationTime)), ErrKeyExpired
 	}
 	if expiry := keyExpiry(e.PrimaryKey, self); !expiry.IsZero() && now.After(expiry) {
-		return "expired on " + day(expiry), ErrKeyExpired
+		return i18n.M("pgpmime.error.expired", day(expiry)), ErrKeyExpired
 	}
 	if self.SigExpired(now) {
-		return "its self-signature expired", ErrKeyExpired
+		return i18n.M("pgpmime.error.selfsignature.expired"), ErrKeyExpired
 	}
 	if identity != nil && identity.Revoked(now) {
-		return "its user ID " + identity.Name + " is revoked" + revocationReason(identity.Revocations), ErrKeyRevoked
+		return i18n.M("pgpmime.error.userid.revoked", identity.Name, revocationReason(identity.Revocations)), ErrKeyRevoked
 	}
-	return "", nil
+	return i18n.Message{}, nil
 }
 
 // keyExpiry is when pk stops being valid under its binding signature sig,

@@ -9,6 +9,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // ErrUnusableKey is returned by SignAndEncrypt for a recipient key that
@@ -36,6 +38,13 @@ type KeyStatus struct {
 	// "revoked: key compromised", "has no key that can encrypt"); empty
 	// when Usable.
 	Problem string
+	// Message is Problem by catalogue ID, for the console to translate.
+	Message i18n.Message
+}
+
+// fail records why the key is not usable.
+func (s *KeyStatus) fail(m i18n.Message) {
+	s.Problem, s.Message = m.String(), m
 }
 
 // InspectKey judges an armored public key as pasted by a person or fetched
@@ -54,16 +63,16 @@ func inspect(armoredPublic string, now time.Time) (*openpgp.Entity, KeyStatus) {
 		return nil, status
 	}
 	if problem, err := unusable(entity, now); err != nil {
-		status.Problem = problem
+		status.fail(problem)
 		return nil, status
 	}
 	key, ok := entity.EncryptionKey(now)
 	if !ok {
-		status.Problem = encryptionProblem(entity, now)
+		status.fail(encryptionProblem(entity, now))
 		return nil, status
 	}
 	if bits, weak := weakKey(key.PublicKey); weak {
-		status.Problem = fmt.Sprintf("its encryption key is a weak %d-bit %s key", bits, algorithmName(key.PublicKey.PubKeyAlgo))
+		status.fail(i18n.M("pgpmime.error.weak", bits, algorithmName(key.PublicKey.PubKeyAlgo)))
 		return nil, status
 	}
 	status.Expires = earliest(status.Expires, keyExpiry(key.PublicKey, key.SelfSignature))
@@ -76,19 +85,19 @@ func inspect(armoredPublic string, now time.Time) (*openpgp.Entity, KeyStatus) {
 func readPublicKey(armored string) (*openpgp.Entity, KeyStatus) {
 	var status KeyStatus
 	if strings.TrimSpace(armored) == "" {
-		status.Problem = "no key given"
+		status.fail(i18n.M("pgpmime.error.nokey"))
 		return nil, status
 	}
 	block, err := armor.Decode(strings.NewReader(armored))
 	if err != nil {
-		status.Problem = "not an OpenPGP public key (want a block starting with -----BEGIN PGP PUBLIC KEY BLOCK-----)"
+		status.fail(i18n.M("pgpmime.error.notkey"))
 		return nil, status
 	}
 	switch block.Type {
 	case openpgp.PublicKeyType:
 	case openpgp.PrivateKeyType:
 		// Read on only to name the key in the answer.
-		status.Problem = privateKeyProblem
+		status.fail(privateKeyProblem)
 		if keys, err := openpgp.ReadKeyRing(block.Body); err == nil && len(keys) == 1 {
 			status.Fingerprint = fmt.Sprintf("%X", keys[0].PrimaryKey.Fingerprint)
 			status.UserIDs = userIDs(keys[0])
@@ -96,19 +105,19 @@ func readPublicKey(armored string) (*openpgp.Entity, KeyStatus) {
 		}
 		return nil, status
 	default:
-		status.Problem = fmt.Sprintf("not an OpenPGP public key (found a %q block)", block.Type)
+		status.fail(i18n.M("pgpmime.error.block", block.Type))
 		return nil, status
 	}
 	keys, err := openpgp.ReadKeyRing(block.Body)
 	if err != nil || len(keys) == 0 {
-		status.Problem = "not a readable OpenPGP public key"
+		status.fail(i18n.M("pgpmime.error.unreadable"))
 		if err != nil {
-			status.Problem += " (" + strings.TrimPrefix(err.Error(), "openpgp: ") + ")"
+			status.fail(i18n.M("pgpmime.error.unreadable.detail", strings.TrimPrefix(err.Error(), "openpgp: ")))
 		}
 		return nil, status
 	}
 	if len(keys) > 1 {
-		status.Problem = fmt.Sprintf("holds %d keys; give one key per contact", len(keys))
+		status.fail(i18n.M("pgpmime.error.many", len(keys)))
 		return nil, status
 	}
 	entity := keys[0]
@@ -121,12 +130,14 @@ func readPublicKey(armored string) (*openpgp.Entity, KeyStatus) {
 	if hasSecret(entity) {
 		// Refuse it even when the public part is fine: storing a contact's
 		// secret key would make Vigil a place it can leak from.
-		return nil, KeyStatus{Fingerprint: status.Fingerprint, UserIDs: status.UserIDs, Created: status.Created, Problem: privateKeyProblem}
+		secret := KeyStatus{Fingerprint: status.Fingerprint, UserIDs: status.UserIDs, Created: status.Created}
+		secret.fail(privateKeyProblem)
+		return nil, secret
 	}
 	return entity, status
 }
 
-const privateKeyProblem = "this is a private key, which must never be shared: give the public key only (gpg --armor --export)"
+var privateKeyProblem = i18n.M("pgpmime.error.private")
 
 func hasSecret(e *openpgp.Entity) bool {
 	if e.PrivateKey != nil {
@@ -142,9 +153,9 @@ func hasSecret(e *openpgp.Entity) bool {
 
 // encryptionProblem explains why a valid primary key offers no encryption
 // key at now.
-func encryptionProblem(e *openpgp.Entity, now time.Time) string {
+func encryptionProblem(e *openpgp.Entity, now time.Time) i18n.Message {
 	var expired time.Time
-	revoked := ""
+	var revoked i18n.Message
 	candidates := 0
 	for _, s := range e.Subkeys {
 		if s.Sig == nil || !s.Sig.FlagsValid || !s.Sig.FlagEncryptCommunications || !s.PublicKey.PubKeyAlgo.CanEncrypt() {
@@ -153,7 +164,7 @@ func encryptionProblem(e *openpgp.Entity, now time.Time) string {
 		candidates++
 		switch {
 		case s.Revoked(now):
-			revoked = "its encryption key is revoked" + revocationReason(s.Revocations)
+			revoked = i18n.M("pgpmime.error.subkey.revoked", revocationReason(s.Revocations))
 		case s.PublicKey.KeyExpired(s.Sig, now) || s.Sig.SigExpired(now):
 			if t := keyExpiry(s.PublicKey, s.Sig); t.After(expired) {
 				expired = t
@@ -162,13 +173,13 @@ func encryptionProblem(e *openpgp.Entity, now time.Time) string {
 	}
 	switch {
 	case candidates == 0:
-		return "has no key that can encrypt"
+		return i18n.M("pgpmime.error.noencrypt")
 	case !expired.IsZero():
-		return "its encryption key expired on " + day(expired)
-	case revoked != "":
+		return i18n.M("pgpmime.error.subkey.expired", day(expired))
+	case !revoked.IsZero():
 		return revoked
 	}
-	return "has no key that can encrypt"
+	return i18n.M("pgpmime.error.noencrypt")
 }
 
 // weakKey reports an RSA or ElGamal key shorter than minimumKeyBits.

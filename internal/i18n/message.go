@@ -1,0 +1,64 @@
+package i18n
+
+import "sync"
+
+// Message is a text for a person named by its catalogue ID and
+// arguments, for a package that finds a problem but does not know the
+// reader's language (constituency, notify): it returns a Message, and
+// the console translates it with In. String gives the English, for logs,
+// the command line and error values. A Message is comparable (its
+// arguments are held in an array), so values that hold one can be
+// compared and used as map keys.
+type Message struct {
+	ID   string
+	args [maxArgs]any
+	n    int
+}
+
+// maxArgs is the most arguments a Message holds.
+const maxArgs = 4
+
+// M returns the message id with args, at most four, each of a comparable
+// type (strings and numbers).
+func M(id string, args ...any) Message {
+	if len(args) > maxArgs {
+		panic("i18n: a message takes at most four arguments")
+	}
+	m := Message{ID: id, n: len(args)}
+	copy(m.args[:], args)
+	return m
+}
+
+// Args returns the message's arguments.
+func (m Message) Args() []any { return m.args[:m.n] }
+
+// IsZero reports whether m is no message, the "no problem" value.
+func (m Message) IsZero() bool { return m.ID == "" }
+
+// String returns m in English, "" for the zero message.
+func (m Message) String() string {
+	if m.IsZero() {
+		return ""
+	}
+	return Embedded().T(Source, m.ID, m.Args()...)
+}
+
+// In returns m in lang from c.
+func (m Message) In(c *Catalog, lang string) string {
+	if m.IsZero() {
+		return ""
+	}
+	return c.T(lang, m.ID, m.Args()...)
+}
+
+// Embedded returns the embedded catalogue, loaded once, for the packages
+// that need a message's English text and have no catalogue handed to
+// them. The embedded files are checked by this package's tests, so a
+// failure to load them is a broken build.
+var Embedded = sync.OnceValue(func() *Catalog {
+	c, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+})

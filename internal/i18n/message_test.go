@@ -1,0 +1,82 @@
+package i18n
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestMessage(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := M("constituency.error.network.hostbits", "192.0.2.0/24")
+	if got := m.String(); got != "host bits are set; the network is 192.0.2.0/24" {
+		t.Errorf("String = %q", got)
+	}
+	if got := m.In(c, "nl"); got != "er staan hostbits aan; het netwerk is 192.0.2.0/24" {
+		t.Errorf("In(nl) = %q", got)
+	}
+	if m != M("constituency.error.network.hostbits", "192.0.2.0/24") || m == M("constituency.error.network.hostbits", "198.51.100.0/24") {
+		t.Error("messages do not compare by ID and arguments")
+	}
+	if !(Message{}).IsZero() || (Message{}).String() != "" || m.IsZero() {
+		t.Error("zero message")
+	}
+}
+
+// TestMessageIDsExist finds every i18n.M("id", …) in Vigil's Go code and
+// checks that the catalogue has id: a mistyped ID would show the ID
+// itself to a person.
+func TestMessageIDsExist(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(file, func(node ast.Node) bool {
+			call, ok := node.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "M" {
+				return true
+			}
+			if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "i18n" {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			id, _ := strconv.Unquote(lit.Value)
+			n++
+			if !c.Has(id) {
+				t.Errorf("%s: i18n.M(%q) is not in the catalogue", path, id)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 30 {
+		t.Errorf("found only %d messages: is the walk looking in the right place?", n)
+	}
+}
