@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -20,12 +21,12 @@ type Store interface {
 	GetUser(ctx context.Context, id int64) (auth.User, error)
 
 	// Events, all of them for analysts; one organisation's through
-	// store.EventsOf for constituents.
+	// constituency.EventsOf for constituents.
 	GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error)
 	store.OrganisationEventReader
 
 	// A constituent's organisation and the notifications it was sent.
-	GetOrganisation(ctx context.Context, id int64) (store.Organisation, error)
+	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
 	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
 
 	// Dead letters, feeds, and the audit entry of a re-run.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // The organisation form: reading it, checking it as a whole against the
@@ -87,7 +86,7 @@ func withBlankRows(rows []contactRow) []contactRow {
 
 // formOf is the form of a stored organisation, with its contacts' key
 // badges.
-func formOf(o store.Organisation) organisationForm {
+func formOf(o constituency.Organisation) organisationForm {
 	f := organisationForm{
 		Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country, Language: o.Language, Notes: o.Notes,
 	}
@@ -149,9 +148,9 @@ func listItems(s string) []string {
 // the direct conflicts), filling p's problems and notes.
 // selfID is the organisation being edited, 0 for a new one. ok is false
 // when anything must be fixed first.
-func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisationPage, selfID int64) (store.Organisation, bool, error) {
+func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisationPage, selfID int64) (constituency.Organisation, bool, error) {
 	f := &p.Form
-	o := store.Organisation{
+	o := constituency.Organisation{
 		Handle: f.Handle, Name: f.Name, Sector: f.Sector, Country: f.Country, Language: f.Language, Notes: f.Notes,
 	}
 	bad := func(field, text string) { p.Problems[field] = append(p.Problems[field], text) }
@@ -179,7 +178,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		if row.Remove || row.blank() {
 			continue
 		}
-		o.Contacts = append(o.Contacts, store.Contact{
+		o.Contacts = append(o.Contacts, constituency.Contact{
 			ID: row.ID, Name: row.Name, Email: row.Email, Phone: row.Phone, Role: row.Role, PGPKey: row.PGPKey, Notify: row.Notify,
 		})
 		rowOf = append(rowOf, i)
@@ -203,11 +202,11 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 	}
 	normalized := len(p.Problems) == 0 && !slices.ContainsFunc(f.Contacts, func(r contactRow) bool { return len(r.Problems) > 0 })
 
-	all, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	all, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return o, false, fmt.Errorf("check organisation: %w", err)
 	}
-	others := slices.DeleteFunc(all, func(x store.Organisation) bool { return x.ID == selfID })
+	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
 	// What another organisation has already is said even while other
 	// fields are wrong, so that one round of corrections is enough.
 	taken := conflicts(o, others)
@@ -272,7 +271,7 @@ type conflict struct {
 
 // conflicts finds what o claims that one of others has already, and a
 // handle already taken.
-func conflicts(o store.Organisation, others []store.Organisation) []conflict {
+func conflicts(o constituency.Organisation, others []constituency.Organisation) []conflict {
 	nets := map[netip.Prefix]string{}
 	asns := map[uint32]string{}
 	domains := map[string]string{}

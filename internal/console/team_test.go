@@ -67,7 +67,7 @@ func (e *testEnv) admin() *browser {
 
 // createOrganisation stores o directly, as an import or another console
 // would have.
-func (e *testEnv) createOrganisation(o store.Organisation) store.Organisation {
+func (e *testEnv) createOrganisation(o constituency.Organisation) constituency.Organisation {
 	e.t.Helper()
 	if err := e.store.CreateOrganisation(context.Background(), &o); err != nil {
 		e.t.Fatal(err)
@@ -83,7 +83,9 @@ func prefixes(s ...string) []netip.Prefix {
 	return out
 }
 
-func orgPath(o store.Organisation) string { return "/constituency/" + strconv.FormatInt(o.ID, 10) }
+func orgPath(o constituency.Organisation) string {
+	return "/constituency/" + strconv.FormatInt(o.ID, 10)
+}
 
 // postMultipart sends a multipart form with one file, as a browser does
 // for an upload; csrf is added from the last page.
