@@ -231,7 +231,7 @@ func TestPortalReadsEventsThroughTheOrganisationsView(t *testing.T) {
 			switch n := n.(type) {
 			case *ast.CallExpr:
 				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "EventsOf" {
-					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "store" {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "constituency" {
 						return false // constituency.EventsOf(c.store, org)
 					}
 				}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/database"
 )
 
 // Fixtures of the constituency and notification pages' tests.
@@ -41,7 +41,7 @@ func newTeamEnv(t *testing.T, change func(*Config)) *teamEnv {
 	t.Helper()
 	te := &teamEnv{}
 	te.testEnv = newEnv(t, func(c *Config) {
-		te.directory = constituency.NewDirectory(c.Store.(store.Store), constituency.DirectoryOptions{})
+		te.directory = constituency.NewDirectory(c.Store.(*database.DB), constituency.DirectoryOptions{})
 		c.Directory = te.directory
 		c.ConstituencyChanged = func(ctx context.Context) {
 			te.reloads++

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -133,13 +134,14 @@ func TestConstituencyRegistered(t *testing.T) {
 // event must be tagged by either the old or the new constituency.
 func TestConstituencySwapWhileEnriching(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"),
+	events, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"),
 		sqlitestore.Options{Synchronous: "OFF", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	defer events.Close()
+	st, err := database.New(ctx, events)
+	if err != nil {
 		t.Fatal(err)
 	}
 	before := belnetLike()

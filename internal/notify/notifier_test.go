@@ -23,6 +23,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -100,7 +101,7 @@ func armoredPublic(e *openpgp.Entity) string {
 // crash or a full disk would make it. It counts the state written outside
 // commits and keeps the state of the last commit.
 type failingStore struct {
-	*sqlitestore.Store
+	*database.DB
 	fail      atomic.Bool
 	putStates atomic.Int64
 	mu        sync.Mutex
@@ -146,17 +147,18 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
+	full, err := database.New(ctx, db)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if contacts == nil {
 		contacts = []constituency.Contact{{Name: "Alice", Email: "alice@uni.example", Role: constituency.ContactAbuse, Notify: true}}
 	}
 	org := constituency.Organisation{Handle: "uni", Name: "Example University", Language: "en", Contacts: contacts}
-	if err := db.CreateOrganisation(ctx, &org); err != nil {
+	if err := full.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{DB: full}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10
