@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -19,7 +20,7 @@ import (
 // The constituent routes give a constituent organisation's tokens its own
 // events (n6-style). The organisation always comes from the token's user,
 // never from the request: there is no parameter that names one. Its events
-// are read through store.EventsOf only (the index of events by
+// are read through constituency.EventsOf only (the index of events by
 // organisation, each event without what notifications withhold), so the
 // single-event route answers another organisation's event exactly like a
 // missing one; constituent_isolation_test.go fails when a constituent
@@ -35,16 +36,16 @@ var errNoOrganisation = &Error{Status: http.StatusForbidden, Code: "no_organisat
 	Message: "this account is not attached to an organisation; ask the CERT"}
 
 // organisationOf returns the caller's organisation.
-func (h *handler) organisationOf(r *http.Request, c *caller) (store.Organisation, error) {
+func (h *handler) organisationOf(r *http.Request, c *caller) (constituency.Organisation, error) {
 	if c.user.Role != auth.RoleConstituent || c.user.OrgID == 0 {
-		return store.Organisation{}, errNoOrganisation
+		return constituency.Organisation{}, errNoOrganisation
 	}
 	org, err := h.store.GetOrganisation(r.Context(), c.user.OrgID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Organisation{}, errNoOrganisation
+		return constituency.Organisation{}, errNoOrganisation
 	}
 	if err != nil {
-		return store.Organisation{}, fmt.Errorf("organisation of user %d: %w", c.user.ID, err)
+		return constituency.Organisation{}, fmt.Errorf("organisation of user %d: %w", c.user.ID, err)
 	}
 	return org, nil
 }
@@ -61,7 +62,7 @@ func (h *handler) constituentEvents(r *http.Request, c *caller) (any, error) {
 	if bad := slices.IndexFunc(s.csv.Columns, func(c string) bool { return !store.ConstituentColumn(c) }); bad >= 0 {
 		return nil, badParameter("columns", fmt.Sprintf("%s is not available to an organisation", s.csv.Columns[bad]))
 	}
-	return h.eventResults(r, store.EventsOf(h.store, org), s, org.Handle+"-events")
+	return h.eventResults(r, constituency.EventsOf(h.store, org), s, org.Handle+"-events")
 }
 
 func (h *handler) constituentEvent(r *http.Request, c *caller) (any, error) {
@@ -76,7 +77,7 @@ func (h *handler) constituentEvent(r *http.Request, c *caller) (any, error) {
 	if !ok {
 		return nil, badParameter("hash", "not an event hash (64 hex digits)")
 	}
-	e, err := store.EventsOf(h.store, org).GetEvent(r.Context(), hash)
+	e, err := constituency.EventsOf(h.store, org).GetEvent(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNotFound("no event with this hash")
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -46,7 +47,7 @@ func forgetHandle(t *testing.T, dbPath, handle string) {
 func TestConstituentDeletedOrganisationsEvents(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	ctx := t.Context()
-	old := store.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}
+	old := constituency.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}
 	if err := f.store.CreateOrganisation(ctx, &old); err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +80,8 @@ func TestConstituentDeletedOrganisationsEvents(t *testing.T) {
 	}
 
 	t.Run("its handle is never given again", func(t *testing.T) {
-		again := store.Organisation{Handle: "sec-x", Name: "New X", Language: "en"}
-		var retired *store.RetiredHandleError
+		again := constituency.Organisation{Handle: "sec-x", Name: "New X", Language: "en"}
+		var retired *constituency.RetiredHandleError
 		if err := f.store.CreateOrganisation(ctx, &again); !errors.As(err, &retired) {
 			t.Fatalf("CreateOrganisation(sec-x) after its delete = %v; want a RetiredHandleError", err)
 		}
@@ -88,7 +89,7 @@ func TestConstituentDeletedOrganisationsEvents(t *testing.T) {
 
 	t.Run("an organisation under the handle anyway does not see the old events", func(t *testing.T) {
 		forgetHandle(t, f.dbPath, "sec-x")
-		next := store.Organisation{Handle: "sec-x", Name: "New X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.8.0.0/16")}}
+		next := constituency.Organisation{Handle: "sec-x", Name: "New X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.8.0.0/16")}}
 		if err := f.store.CreateOrganisation(ctx, &next); err != nil {
 			t.Fatalf("CreateOrganisation(sec-x) with the handle forgotten: %v", err)
 		}
@@ -265,7 +266,7 @@ func TestConstituentOutputsWithholdWhatNotificationsWithhold(t *testing.T) {
 
 // TestConstituentRoutesReadEventsThroughTheOrganisationsView guards the
 // rule that makes the two tests above hold for routes added later: the
-// constituent routes read events only through store.EventsOf, which
+// constituent routes read events only through constituency.EventsOf, which
 // decides by the index and withholds what notifications withhold. A
 // constituent route that uses the store's event methods, or hands the
 // store to a helper that searches (as eventResults does for the team),
@@ -290,24 +291,24 @@ func TestConstituentRoutesReadEventsThroughTheOrganisationsView(t *testing.T) {
 		}
 		checked++
 		// Every use of h.store: as the receiver of an allowed method, or
-		// as the argument of store.EventsOf.
+		// as the argument of constituency.EventsOf.
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
 				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "EventsOf" {
-					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "store" {
-						return false // store.EventsOf(h.store, org)
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "constituency" {
+						return false // constituency.EventsOf(h.store, org)
 					}
 				}
 			case *ast.SelectorExpr:
 				if inner, ok := n.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "store" {
 					if !slices.Contains(allowed, n.Sel.Name) {
-						t.Errorf("%s: a constituent route calls the store's %s; read events through store.EventsOf", fset.Position(n.Pos()), n.Sel.Name)
+						t.Errorf("%s: a constituent route calls the store's %s; read events through constituency.EventsOf", fset.Position(n.Pos()), n.Sel.Name)
 					}
 					return false
 				}
 				if n.Sel.Name == "store" {
-					t.Errorf("%s: a constituent route hands the store on; read events through store.EventsOf", fset.Position(n.Pos()))
+					t.Errorf("%s: a constituent route hands the store on; read events through constituency.EventsOf", fset.Position(n.Pos()))
 				}
 			}
 			return true

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -27,9 +28,9 @@ import (
 func (f *fixture) constituency() map[string][]string {
 	f.t.Helper()
 	ctx := f.t.Context()
-	orgs := map[string]*store.Organisation{
+	orgs := map[string]*constituency.Organisation{
 		"a": {Handle: "uni-a", Name: "University A", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
-			Contacts: []store.Contact{{Email: "cert@a.example", Role: store.ContactAbuse, Notify: true}}},
+			Contacts: []constituency.Contact{{Email: "cert@a.example", Role: constituency.ContactAbuse, Notify: true}}},
 		"b": {Handle: "uni-b", Name: "University B", Language: "nl", Networks: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}},
 	}
 	for _, name := range []string{"a", "b"} {
@@ -294,7 +295,7 @@ func TestConstituentOrganisationAndNotifications(t *testing.T) {
 	}
 	var msgs []store.OutboxMessage
 	for i := range 3 {
-		for _, o := range []store.Organisation{a, b} {
+		for _, o := range []constituency.Organisation{a, b} {
 			hash, _ := event.ParseHash(h["both"][i])
 			msgs = append(msgs, store.OutboxMessage{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
 				Recipients: []string{"cert@" + o.Handle + ".example"}, Subject: fmt.Sprintf("[%s] digest %d", o.Handle, i),

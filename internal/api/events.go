@@ -160,7 +160,7 @@ func (h *handler) searchEvents(r *http.Request, _ *caller) (any, error) {
 }
 
 // eventResults runs a parsed search on events (the store for the team, an
-// organisation's store.EventsOf for a constituent): one page of JSON, or a
+// organisation's constituency.EventsOf for a constituent): one page of JSON, or a
 // CSV or JSON lines download named name.
 func (h *handler) eventResults(r *http.Request, events export.EventSearcher, s eventSearch, name string) (any, error) {
 	ctx := r.Context()

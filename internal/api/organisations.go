@@ -61,7 +61,7 @@ type teamContactJSON struct {
 	PGPKey string `json:"pgp_key"`
 }
 
-func toTeamOrganisation(o store.Organisation) teamOrganisationJSON {
+func toTeamOrganisation(o constituency.Organisation) teamOrganisationJSON {
 	out := teamOrganisationJSON{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country,
 		Language: o.Language, Notes: o.Notes, Networks: nonNil(o.Networks), ASNs: nonNil(o.ASNs),
 		Domains: nonNil(o.Domains), Contacts: []teamContactJSON{}, Created: o.Created.UTC(), Updated: o.Updated.UTC()}
@@ -94,7 +94,7 @@ func (h *handler) listOrganisations(r *http.Request, _ *caller) (any, error) {
 		}
 	}
 	ctx := r.Context()
-	q := store.OrganisationQuery{Text: values.Get("q")}
+	q := constituency.OrganisationQuery{Text: values.Get("q")}
 	total, err := h.store.CountOrganisations(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("count organisations: %w", err)
@@ -112,10 +112,10 @@ func (h *handler) listOrganisations(r *http.Request, _ *caller) (any, error) {
 }
 
 // pathOrganisation loads the organisation of the {id} in the path.
-func (h *handler) pathOrganisation(r *http.Request) (store.Organisation, error) {
+func (h *handler) pathOrganisation(r *http.Request) (constituency.Organisation, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return store.Organisation{}, err
+		return constituency.Organisation{}, err
 	}
 	o, err := h.store.GetOrganisation(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -197,8 +197,8 @@ func (a *asnValue) UnmarshalJSON(b []byte) error {
 
 // organisationOfInput turns the body into an organisation, with the
 // problems of the values that do not even parse.
-func organisationOfInput(in organisationInput) (store.Organisation, []problemJSON) {
-	o := store.Organisation{Handle: in.Handle, Name: in.Name, Sector: in.Sector, Country: in.Country,
+func organisationOfInput(in organisationInput) (constituency.Organisation, []problemJSON) {
+	o := constituency.Organisation{Handle: in.Handle, Name: in.Name, Sector: in.Sector, Country: in.Country,
 		Language: in.Language, Notes: in.Notes, Domains: in.Domains}
 	var problems []problemJSON
 	for _, s := range in.Networks {
@@ -218,7 +218,7 @@ func organisationOfInput(in organisationInput) (store.Organisation, []problemJSO
 		o.ASNs = append(o.ASNs, a)
 	}
 	for _, c := range in.Contacts {
-		o.Contacts = append(o.Contacts, store.Contact{ID: max(c.ID, 0), Name: c.Name, Email: c.Email, Phone: c.Phone,
+		o.Contacts = append(o.Contacts, constituency.Contact{ID: max(c.ID, 0), Name: c.Name, Email: c.Email, Phone: c.Phone,
 			Role: c.Role, Notify: c.Notify, PGPKey: c.PGPKey})
 	}
 	return o, problems
@@ -235,12 +235,12 @@ func fieldProblem(err error, field, value string) problemJSON {
 // checkOrganisation runs the console's checks on o against the stored
 // constituency without selfID (0 for a new organisation). It returns the
 // notes to pass on, or an *Error listing every problem.
-func (h *handler) checkOrganisation(ctx context.Context, o *store.Organisation, parsed []problemJSON, selfID int64) ([]string, error) {
-	all, err := h.store.ListOrganisations(ctx, store.OrganisationQuery{})
+func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organisation, parsed []problemJSON, selfID int64) ([]string, error) {
+	all, err := h.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("check organisation: %w", err)
 	}
-	others := slices.DeleteFunc(all, func(x store.Organisation) bool { return x.ID == selfID })
+	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
 	verdict, err := constituency.CheckChange(o, others)
 	if err != nil {
 		return nil, err
@@ -296,7 +296,7 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	err = h.store.CreateOrganisation(ctx, &o)
-	var retired *store.RetiredHandleError
+	var retired *constituency.RetiredHandleError
 	switch {
 	case errors.As(err, &retired):
 		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle,
@@ -337,7 +337,7 @@ func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	o.ID = current.ID
-	store.KeepContactIDs(current.Contacts, o.Contacts, true)
+	constituency.KeepContactIDs(current.Contacts, o.Contacts, true)
 	if err := h.store.UpdateOrganisation(ctx, &o); errors.Is(err, store.ErrNotFound) {
 		return nil, errNotFound("no organisation with this id")
 	} else if err != nil {
@@ -377,7 +377,7 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 
 // organisationSummary is the audit detail of a saved organisation, as the
 // console writes it: what it holds, not the contacts' details.
-func organisationSummary(o store.Organisation) string {
+func organisationSummary(o constituency.Organisation) string {
 	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
 }
 

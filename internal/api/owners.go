@@ -81,7 +81,7 @@ func (h *handler) constituencyTable(ctx context.Context) (*constituency.Table, e
 		}
 		return h.directory.Table(), nil
 	}
-	orgs, err := h.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := h.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("constituency table: %w", err)
 	}

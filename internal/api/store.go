@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -21,19 +22,19 @@ type Store interface {
 	GetUser(ctx context.Context, id int64) (auth.User, error)
 
 	// Events, all of them for analysts; one organisation's through
-	// store.EventsOf for constituents.
+	// constituency.EventsOf for constituents.
 	GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error)
 	store.OrganisationEventReader
 
 	// A constituent's organisation and the notifications it was sent.
-	GetOrganisation(ctx context.Context, id int64) (store.Organisation, error)
+	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
 	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
 
 	// The team's organisations, its notification log and its accounts.
-	ListOrganisations(ctx context.Context, q store.OrganisationQuery) ([]store.Organisation, error)
-	CountOrganisations(ctx context.Context, q store.OrganisationQuery) (int64, error)
-	CreateOrganisation(ctx context.Context, o *store.Organisation) error
-	UpdateOrganisation(ctx context.Context, o *store.Organisation) error
+	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
+	CountOrganisations(ctx context.Context, q constituency.OrganisationQuery) (int64, error)
+	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
+	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
 	GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error)
 	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error

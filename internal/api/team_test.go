@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // teamData is what the tests of the team routes find stored: a research
 // network holding a lab's network, and the lab's messages.
 type teamData struct {
-	research, lab       store.Organisation
+	research, lab       constituency.Organisation
 	failed, sent, queue int64 // message ids
 }
 
@@ -25,13 +26,13 @@ func (f *fixture) teamData() teamData {
 	f.t.Helper()
 	ctx := f.t.Context()
 	d := teamData{
-		research: store.Organisation{Handle: "research", Name: "Research Network", Language: "en",
+		research: constituency.Organisation{Handle: "research", Name: "Research Network", Language: "en",
 			Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ASNs: []uint32{64500}, Domains: []string{"example.org"}},
-		lab: store.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics", Language: "fr",
+		lab: constituency.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics", Language: "fr",
 			Networks: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/24")}, Domains: []string{"lab.example.org"},
-			Contacts: []store.Contact{{Name: "Lab CERT", Email: "cert@lab.example.org", Role: store.ContactAbuse, Notify: true}}},
+			Contacts: []constituency.Contact{{Name: "Lab CERT", Email: "cert@lab.example.org", Role: constituency.ContactAbuse, Notify: true}}},
 	}
-	for _, o := range []*store.Organisation{&d.research, &d.lab} {
+	for _, o := range []*constituency.Organisation{&d.research, &d.lab} {
 		if err := f.store.CreateOrganisation(ctx, o); err != nil {
 			f.t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 var cmdConstituency = &command{
@@ -136,7 +135,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 		return err
 	}
 	defer a.Close()
-	current, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	current, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return err
 	}
@@ -169,16 +168,16 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 // ImportOrganisations decides the same way (by handle, an unchanged
 // organisation left alone).
 type importPlan struct {
-	store.ImportResult
+	constituency.ImportResult
 	unchanged int
 	steps     []importStep
 }
 
 type importStep struct{ action, handle string }
 
-func planImport(current, orgs []store.Organisation, replace bool) importPlan {
+func planImport(current, orgs []constituency.Organisation, replace bool) importPlan {
 	var plan importPlan
-	stored := make(map[string]*store.Organisation, len(current))
+	stored := make(map[string]*constituency.Organisation, len(current))
 	for i := range current {
 		stored[current[i].Handle] = &current[i]
 	}
@@ -193,8 +192,8 @@ func planImport(current, orgs []store.Organisation, replace bool) importPlan {
 		}
 		o.Contacts = slices.Clone(o.Contacts)
 		o.ID, o.Created, o.Updated = cur.ID, cur.Created, cur.Updated
-		store.KeepContactIDs(cur.Contacts, o.Contacts, true)
-		if store.SameOrganisation(&o, cur) {
+		constituency.KeepContactIDs(cur.Contacts, o.Contacts, true)
+		if constituency.SameOrganisation(&o, cur) {
 			plan.unchanged++
 			continue
 		}
@@ -264,7 +263,7 @@ func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output strin
 		return err
 	}
 	defer a.Close()
-	orgs, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return err
 	}
@@ -366,7 +365,7 @@ func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
 		return err
 	}
 	defer a.Close()
-	orgs, err := a.store.ListOrganisations(ctx, store.OrganisationQuery{Text: search})
+	orgs, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{Text: search})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -142,15 +143,15 @@ func prepareNotificationData(t *testing.T, data string, orgs int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []store.Organisation
+	var list []constituency.Organisation
 	var events []*event.Event
 	now := time.Now().UTC().Add(-time.Hour)
 	for i := range orgs {
 		handle := "org-" + strconv.Itoa(i)
 		prefix := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i / 256), byte(i % 256), 0}), 24)
-		list = append(list, store.Organisation{Handle: handle, Name: "Organisation " + strconv.Itoa(i), Language: "en",
+		list = append(list, constituency.Organisation{Handle: handle, Name: "Organisation " + strconv.Itoa(i), Language: "en",
 			Networks: []netip.Prefix{prefix},
-			Contacts: []store.Contact{{Email: "abuse@" + handle + ".example", Role: store.ContactAbuse, Notify: true}}})
+			Contacts: []constituency.Contact{{Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}}})
 		for j := range 3 {
 			e := event.New(8)
 			e.SetTime("time.source", now.Add(time.Duration(j)*time.Minute))

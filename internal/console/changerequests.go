@@ -8,13 +8,14 @@ import (
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // changeRequestsPage is the data of the team's list of constituents'
 // change requests.
 type changeRequestsPage struct {
-	Requests  []store.ChangeRequest
+	Requests  []constituency.ChangeRequest
 	Names     map[int64]string // organisation names by ID
 	Open      int
 	CanManage bool
@@ -27,7 +28,7 @@ func (c *Console) changeRequests(w http.ResponseWriter, r *http.Request, v *visi
 		c.fail(w, r, v, err)
 		return
 	}
-	orgs, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -61,7 +62,7 @@ func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *vis
 		c.fail(w, r, v, err)
 		return
 	}
-	var req *store.ChangeRequest
+	var req *constituency.ChangeRequest
 	for i := range reqs {
 		if reqs[i].ID == id {
 			req = &reqs[i]
@@ -93,8 +94,8 @@ func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *vis
 
 // openFirst puts open change requests before handled ones, each group
 // keeping its order (newest first, as the store lists them).
-func openFirst(reqs []store.ChangeRequest) {
-	slices.SortStableFunc(reqs, func(a, b store.ChangeRequest) int {
+func openFirst(reqs []constituency.ChangeRequest) {
+	slices.SortStableFunc(reqs, func(a, b constituency.ChangeRequest) int {
 		switch {
 		case a.Done == b.Done:
 			return 0

@@ -86,7 +86,7 @@ func (c *Console) constituencyList(w http.ResponseWriter, r *http.Request, v *vi
 	ctx := r.Context()
 	values := r.URL.Query()
 	p := constituencyPage{Query: strings.TrimSpace(values.Get("q")), CanManage: v.can(auth.ManageConstituency)}
-	q := store.OrganisationQuery{Text: p.Query}
+	q := constituency.OrganisationQuery{Text: p.Query}
 	total, err := c.store.CountOrganisations(ctx, q)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -130,7 +130,7 @@ func (c *Console) constituencyList(w http.ResponseWriter, r *http.Request, v *vi
 	c.render(w, r, v, status, "constituency", msgTitleConstituency, p, flashOf(r), "")
 }
 
-func listRow(o store.Organisation) organisationRow {
+func listRow(o constituency.Organisation) organisationRow {
 	row := organisationRow{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country}
 	for i, n := range o.Networks {
 		if i == listPreview {
@@ -203,7 +203,7 @@ func (c *Console) constituencyTable(ctx context.Context) (*constituency.Table, e
 		}
 		return c.directory.Table(), nil
 	}
-	orgs, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("constituency table: %w", err)
 	}

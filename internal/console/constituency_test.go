@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -95,7 +96,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 		if got.Handle != "uliege" || got.Name != "ULiège" || len(got.ASNs) != 0 || len(got.Contacts) != 2 {
 			t.Fatalf("after update: %+v", got)
 		}
-		i := slices.IndexFunc(got.Contacts, func(c store.Contact) bool { return c.Email == "csirt@uliege.example" })
+		i := slices.IndexFunc(got.Contacts, func(c constituency.Contact) bool { return c.Email == "csirt@uliege.example" })
 		if i < 0 || got.Contacts[i].ID != o.Contacts[0].ID || got.Contacts[i].Name != "CSIRT ULiège" {
 			t.Fatalf("contact lost its ID: %+v (was %d)", got.Contacts, o.Contacts[0].ID)
 		}
@@ -108,7 +109,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 		var rows []map[string]string
 		for _, c := range o.Contacts {
 			row := map[string]string{"id": strconv.FormatInt(c.ID, 10), "name": c.Name, "email": c.Email, "role": c.Role}
-			if c.Role == store.ContactManagement {
+			if c.Role == constituency.ContactManagement {
 				row["remove"] = "on"
 			}
 			rows = append(rows, row)
@@ -118,7 +119,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 			t.Fatalf("update: %d %.800s", r.status, text(r.body))
 		}
 		got, _ := env.store.GetOrganisation(ctx, o.ID)
-		if len(got.Contacts) != 1 || got.Contacts[0].Role != store.ContactAbuse {
+		if len(got.Contacts) != 1 || got.Contacts[0].Role != constituency.ContactAbuse {
 			t.Fatalf("contacts after removal: %+v", got.Contacts)
 		}
 	})
@@ -146,7 +147,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("an organisation with users is not deleted", func(t *testing.T) {
-		held := env.createOrganisation(store.Organisation{Handle: "held", Name: "Held", Language: "en"})
+		held := env.createOrganisation(constituency.Organisation{Handle: "held", Name: "Held", Language: "en"})
 		u := env.addUser("held-user", auth.RoleConstituent, "the constituent's passphrase")
 		u.OrgID = held.ID
 		if err := env.store.UpdateUser(ctx, u); err != nil {
@@ -172,7 +173,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 
 func TestOrganisationValidation(t *testing.T) {
 	env := newTeamEnv(t, nil)
-	env.createOrganisation(store.Organisation{Handle: "demo-college", Name: "Demo College", Language: "nl",
+	env.createOrganisation(constituency.Organisation{Handle: "demo-college", Name: "Demo College", Language: "nl",
 		Networks: prefixes("198.51.100.0/24"), ASNs: []uint32{64497}, Domains: []string{"college.example"}})
 	b := env.admin()
 	b.get("/constituency/new")
@@ -194,7 +195,7 @@ func TestOrganisationValidation(t *testing.T) {
 	if !strings.Contains(text(r.body), "write the address alone") && !strings.Contains(text(r.body), "not an e-mail address") {
 		t.Errorf("the bad e-mail address is not explained: %.1500s", text(r.body))
 	}
-	if n, _ := env.store.CountOrganisations(context.Background(), store.OrganisationQuery{}); n != 1 {
+	if n, _ := env.store.CountOrganisations(context.Background(), constituency.OrganisationQuery{}); n != 1 {
 		t.Fatalf("%d organisations stored", n)
 	}
 
@@ -270,10 +271,10 @@ func TestContactKeyBadges(t *testing.T) {
 	now := time.Now()
 	_, expired := testKey(t, "Old Key", "old@uni.example", now.Add(-400*24*time.Hour), 365*24*time.Hour)
 	good, usable := testKey(t, "Good Key", "good@uni.example", now.Add(-time.Hour), 0)
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en", Contacts: []store.Contact{
-		{Name: "Old", Email: "old@uni.example", Role: store.ContactAbuse, Notify: true, PGPKey: expired},
-		{Name: "Good", Email: "good@uni.example", Role: store.ContactSecurity, Notify: true, PGPKey: usable},
-		{Name: "Plain", Email: "plain@uni.example", Role: store.ContactTechnical, Notify: true},
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni", Language: "en", Contacts: []constituency.Contact{
+		{Name: "Old", Email: "old@uni.example", Role: constituency.ContactAbuse, Notify: true, PGPKey: expired},
+		{Name: "Good", Email: "good@uni.example", Role: constituency.ContactSecurity, Notify: true, PGPKey: usable},
+		{Name: "Plain", Email: "plain@uni.example", Role: constituency.ContactTechnical, Notify: true},
 	}})
 	b := env.admin()
 	expiredOn := now.Add(-35 * 24 * time.Hour).UTC().Format("2006-01-02")
@@ -301,9 +302,9 @@ func TestContactKeyBadges(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	env := newTeamEnv(t, nil)
-	research := env.createOrganisation(store.Organisation{Handle: "demo-research", Name: "Research Network", Language: "en",
+	research := env.createOrganisation(constituency.Organisation{Handle: "demo-research", Name: "Research Network", Language: "en",
 		Networks: prefixes("198.18.0.0/16"), ASNs: []uint32{64499}})
-	lab := env.createOrganisation(store.Organisation{Handle: "demo-lab", Name: "Quantum Lab", Language: "en",
+	lab := env.createOrganisation(constituency.Organisation{Handle: "demo-lab", Name: "Quantum Lab", Language: "en",
 		Networks: prefixes("198.18.42.0/24"), Domains: []string{"lab.research.example"}})
 	b := env.browser()
 	b.login("analyst", analystPassword)
@@ -347,7 +348,7 @@ func TestLookup(t *testing.T) {
 	t.Run("without a directory the store answers", func(t *testing.T) {
 		plain := newEnv(t, nil)
 		plain.addUser("admin", auth.RoleAdmin, adminPassword)
-		plain.createOrganisation(store.Organisation{Handle: "x", Name: "Org X", Language: "en", Networks: prefixes("10.0.0.0/8")})
+		plain.createOrganisation(constituency.Organisation{Handle: "x", Name: "Org X", Language: "en", Networks: prefixes("10.0.0.0/8")})
 		r := plain.admin().get("/constituency?lookup=10.1.2.3")
 		mustSay(t, r.body, "Org X")
 	})
@@ -356,13 +357,13 @@ func TestLookup(t *testing.T) {
 func TestOrganisationListAndSearch(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	var orgs []store.Organisation
+	var orgs []constituency.Organisation
 	for i := range 55 {
 		sector := "education"
 		if i%5 == 0 {
 			sector = "government"
 		}
-		orgs = append(orgs, store.Organisation{Handle: fmt.Sprintf("org-%02d", i), Name: fmt.Sprintf("Organisation %02d", i),
+		orgs = append(orgs, constituency.Organisation{Handle: fmt.Sprintf("org-%02d", i), Name: fmt.Sprintf("Organisation %02d", i),
 			Sector: sector, Language: "en", Networks: prefixes(fmt.Sprintf("10.%d.0.0/16", i))})
 	}
 	if _, err := env.store.ImportOrganisations(ctx, orgs, false); err != nil {
@@ -393,11 +394,11 @@ func TestOrganisationListAndSearch(t *testing.T) {
 func TestChangeRequests(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
 	u := env.addUser("uni-user", auth.RoleConstituent, "the constituent's passphrase")
-	var reqs []store.ChangeRequest
+	var reqs []constituency.ChangeRequest
 	for i, text := range []string{"Please add 192.0.2.0/24", "Our abuse address changed", "Remove Bob"} {
-		req := store.ChangeRequest{OrgID: o.ID, UserID: u.ID, Actor: u.Name, Text: text, Created: time.Now().Add(time.Duration(i) * time.Minute)}
+		req := constituency.ChangeRequest{OrgID: o.ID, UserID: u.ID, Actor: u.Name, Text: text, Created: time.Now().Add(time.Duration(i) * time.Minute)}
 		if err := env.store.AddChangeRequest(ctx, &req); err != nil {
 			t.Fatal(err)
 		}
@@ -433,7 +434,7 @@ func TestChangeRequests(t *testing.T) {
 func TestConstituentUsers(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni of Somewhere", Language: "en"})
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni of Somewhere", Language: "en"})
 	b := env.admin()
 	r := b.get("/users")
 	mustContain(t, r.body, fmt.Sprintf(`<option value="%d">Uni of Somewhere (uni)</option>`, o.ID), `<option value="constituent">constituent</option>`)

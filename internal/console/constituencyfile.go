@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Importing and exporting the whole constituency as CSV or JSON. An import
@@ -105,7 +104,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		c.fail(w, r, v, err)
 		return
 	}
-	stored, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	stored, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -158,14 +157,14 @@ type importPlan struct {
 // planImport compares the organisations read (normalized and checked on
 // their own) with the stored ones, as ImportOrganisations will: by handle,
 // contacts matched by address and role.
-func planImport(orgs, stored []store.Organisation, replace bool) importPlan {
+func planImport(orgs, stored []constituency.Organisation, replace bool) importPlan {
 	var plan importPlan
-	current := make(map[string]store.Organisation, len(stored))
+	current := make(map[string]constituency.Organisation, len(stored))
 	for _, o := range stored {
 		current[o.Handle] = o
 	}
 	inFile := make(map[string]bool, len(orgs))
-	label := func(o store.Organisation) string { return o.Handle + " (" + o.Name + ")" }
+	label := func(o constituency.Organisation) string { return o.Handle + " (" + o.Name + ")" }
 	for _, o := range orgs {
 		inFile[o.Handle] = true
 		cur, ok := current[o.Handle]
@@ -176,14 +175,14 @@ func planImport(orgs, stored []store.Organisation, replace bool) importPlan {
 		next := o
 		next.ID, next.Created, next.Updated = cur.ID, cur.Created, cur.Updated
 		next.Contacts = slices.Clone(o.Contacts)
-		store.KeepContactIDs(cur.Contacts, next.Contacts, true)
-		if store.SameOrganisation(&next, &cur) {
+		constituency.KeepContactIDs(cur.Contacts, next.Contacts, true)
+		if constituency.SameOrganisation(&next, &cur) {
 			plan.unchanged++
 			continue
 		}
 		plan.update = append(plan.update, label(o))
 	}
-	var kept []store.Organisation
+	var kept []constituency.Organisation
 	for _, o := range stored {
 		switch {
 		case inFile[o.Handle]:
@@ -229,7 +228,7 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	res, err := c.store.ImportOrganisations(ctx, imp.orgs, imp.replace)
-	var retired *store.RetiredHandleError
+	var retired *constituency.RetiredHandleError
 	if errors.As(err, &retired) {
 		// Nothing was applied: the file must give that organisation
 		// another short name.
@@ -256,7 +255,7 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 // exportConstituency downloads every organisation in format.
 func (c *Console) exportConstituency(format constituency.Format) handler {
 	return func(w http.ResponseWriter, r *http.Request, v *visit) {
-		orgs, err := c.store.ListOrganisations(r.Context(), store.OrganisationQuery{})
+		orgs, err := c.store.ListOrganisations(r.Context(), constituency.OrganisationQuery{})
 		if err != nil {
 			c.fail(w, r, v, err)
 			return
@@ -290,7 +289,7 @@ const maxPendingImports = 8
 // pendingImport is a checked file waiting for "apply".
 type pendingImport struct {
 	user    int64
-	orgs    []store.Organisation
+	orgs    []constituency.Organisation
 	replace bool
 	name    string
 	version int64 // the constituency version it was checked against

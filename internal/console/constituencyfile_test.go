@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 var importToken = regexp.MustCompile(`name="token" value="([0-9a-f]+)"`)
@@ -28,9 +27,9 @@ func (b *browser) checkImport(name, mode string, content string) response {
 func TestImportDryRunAndApply(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	env.createOrganisation(store.Organisation{Handle: "keep", Name: "Kept Org", Language: "en", Networks: prefixes("198.51.100.0/24")})
-	env.createOrganisation(store.Organisation{Handle: "changed", Name: "Old Name", Language: "en", Networks: prefixes("203.0.113.0/24"),
-		Contacts: []store.Contact{{Name: "NOC", Email: "noc@changed.example", Role: store.ContactAbuse, Notify: true}}})
+	env.createOrganisation(constituency.Organisation{Handle: "keep", Name: "Kept Org", Language: "en", Networks: prefixes("198.51.100.0/24")})
+	env.createOrganisation(constituency.Organisation{Handle: "changed", Name: "Old Name", Language: "en", Networks: prefixes("203.0.113.0/24"),
+		Contacts: []constituency.Contact{{Name: "NOC", Email: "noc@changed.example", Role: constituency.ContactAbuse, Notify: true}}})
 	b := env.admin()
 	if r := b.get("/constituency/import"); r.status != http.StatusOK {
 		t.Fatalf("form: %d", r.status)
@@ -81,7 +80,7 @@ func TestImportDryRunAndApply(t *testing.T) {
 	}
 	mustSay(t, r.body, "1 to create: fresh (Fresh Org)", "1 to update: changed (New Name)", "0 to delete", "0 unchanged",
 		"Organisations not in the file are kept.")
-	if n, _ := env.store.CountOrganisations(ctx, store.OrganisationQuery{}); n != 2 {
+	if n, _ := env.store.CountOrganisations(ctx, constituency.OrganisationQuery{}); n != 2 {
 		t.Fatalf("the dry run changed the store: %d organisations", n)
 	}
 	token := importToken.FindStringSubmatch(r.body)
@@ -123,7 +122,7 @@ func TestImportDryRunAndApply(t *testing.T) {
 		if token == nil {
 			t.Fatalf("no apply form: %.500s", text(r.body))
 		}
-		env.createOrganisation(store.Organisation{Handle: "meanwhile", Name: "Meanwhile", Language: "en"})
+		env.createOrganisation(constituency.Organisation{Handle: "meanwhile", Name: "Meanwhile", Language: "en"})
 		r = b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
 		if r.status != http.StatusConflict {
 			t.Fatalf("status %d", r.status)
@@ -146,21 +145,21 @@ func TestExportRoundTrip(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
 	_, key := testKey(t, "CSIRT", "csirt@a.example", time.Now().Add(-time.Hour), 0)
-	orgs := []store.Organisation{
+	orgs := []constituency.Organisation{
 		{Handle: "org-a", Name: "Org, \"A\"", Sector: "education", Country: "BE", Language: "fr", Notes: "two\nlines",
 			Networks: prefixes("192.0.2.0/24", "2001:db8::/32"), ASNs: []uint32{64496}, Domains: []string{"a.example"},
 			// In the files' order (by address), which the comparison
 			// below relies on.
-			Contacts: []store.Contact{
-				{Name: "Boss", Email: "boss@a.example", Phone: "+32 2 555 01 01", Role: store.ContactManagement},
-				{Name: "CSIRT", Email: "csirt@a.example", Role: store.ContactAbuse, Notify: true, PGPKey: key},
+			Contacts: []constituency.Contact{
+				{Name: "Boss", Email: "boss@a.example", Phone: "+32 2 555 01 01", Role: constituency.ContactManagement},
+				{Name: "CSIRT", Email: "csirt@a.example", Role: constituency.ContactAbuse, Notify: true, PGPKey: key},
 			}},
 		{Handle: "org-b", Name: "Org B", Language: "nl", Networks: prefixes("198.51.100.0/24")},
 	}
 	for _, o := range orgs {
 		env.createOrganisation(o)
 	}
-	want, err := env.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	want, err := env.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +187,8 @@ func TestExportRoundTrip(t *testing.T) {
 			for i := range read {
 				got := read[i]
 				got.ID, got.Created, got.Updated = want[i].ID, want[i].Created, want[i].Updated
-				store.KeepContactIDs(want[i].Contacts, got.Contacts, true)
-				if !store.SameOrganisation(&got, &want[i]) {
+				constituency.KeepContactIDs(want[i].Contacts, got.Contacts, true)
+				if !constituency.SameOrganisation(&got, &want[i]) {
 					t.Errorf("round trip changed %s:\n got %+v\nwant %+v", want[i].Handle, got, want[i])
 				}
 			}
@@ -206,19 +205,19 @@ func TestExportRoundTrip(t *testing.T) {
 			if r := ob.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}}); r.status != http.StatusSeeOther {
 				t.Fatalf("apply: %d", r.status)
 			}
-			imported, err := other.store.ListOrganisations(ctx, store.OrganisationQuery{})
+			imported, err := other.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 			if err != nil || len(imported) != len(want) {
 				t.Fatalf("%d imported, %v", len(imported), err)
 			}
 			for i := range imported {
 				a, w := imported[i], want[i]
 				a.ID, a.Created, a.Updated = w.ID, w.Created, w.Updated
-				store.KeepContactIDs(w.Contacts, a.Contacts, true)
-				if !store.SameOrganisation(&a, &w) {
+				constituency.KeepContactIDs(w.Contacts, a.Contacts, true)
+				if !constituency.SameOrganisation(&a, &w) {
 					t.Errorf("import of the export changed %s", w.Handle)
 				}
 			}
-			if !slices.ContainsFunc(imported[0].Contacts, func(c store.Contact) bool { return c.PGPKey != "" }) {
+			if !slices.ContainsFunc(imported[0].Contacts, func(c constituency.Contact) bool { return c.PGPKey != "" }) {
 				t.Error("the key did not survive")
 			}
 		})

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/constituency"
 )
 
 // TestDestructiveButtonsAskFirst checks that disabling an account,
@@ -12,7 +12,7 @@ import (
 // ask for a confirmation before the request that does it.
 func TestDestructiveButtonsAskFirst(t *testing.T) {
 	env := newTeamEnv(t, nil)
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
 	b := env.admin()
 
 	users := b.get("/users").body

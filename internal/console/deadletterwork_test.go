@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -213,7 +214,7 @@ func TestDeadLetterWork(t *testing.T) {
 // and a publisher, and the posts without the CSRF token.
 func TestDeadLetterPagesRefuse(t *testing.T) {
 	env := newLetterEnv(t)
-	org := store.Organisation{Handle: "uni-a", Name: "University A", Language: "en"}
+	org := constituency.Organisation{Handle: "uni-a", Name: "University A", Language: "en"}
 	if err := env.store.CreateOrganisation(context.Background(), &org); err != nil {
 		t.Fatal(err)
 	}

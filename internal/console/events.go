@@ -129,7 +129,7 @@ type eventLinks struct {
 }
 
 // searchInto runs q on events (the store for the team, an organisation's
-// store.EventsOf for the portal) from the cursor in values and fills in p's
+// constituency.EventsOf for the portal) from the cursor in values and fills in p's
 // results and links; qs is the encoded search and fields the user's
 // columns. A bad cursor is a problem for the user (a mangled link), not
 // an error.
@@ -299,7 +299,7 @@ func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit,
 }
 
 // writeExport streams every event of q in events (the store, or an
-// organisation's store.EventsOf), page after page, as a CSV or JSON lines
+// organisation's constituency.EventsOf), page after page, as a CSV or JSON lines
 // download named after prefix and the time.
 func (c *Console) writeExport(w http.ResponseWriter, r *http.Request, v *visit, events export.EventSearcher, q store.EventQuery, prefix, format string) {
 	contentType, write := "text/csv; charset=utf-8", func(w io.Writer, events export.Events) error {

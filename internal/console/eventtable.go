@@ -20,7 +20,7 @@ import (
 // store.SearchWindow (see internal/store/table.go).
 
 // tableSearcher is what the table reads: the store for the team, an
-// organisation's store.EventsOf for the portal.
+// organisation's constituency.EventsOf for the portal.
 type tableSearcher interface {
 	SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
 	CountMatches(ctx context.Context, q store.EventQuery, bound int) (int, error)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
@@ -26,8 +27,8 @@ import (
 // Notifier is what the console uses of notify.Notifier: previews and
 // checked saves of templates, and taking a new team key at once.
 type Notifier interface {
-	Preview(ctx context.Context, lang, name string, org store.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	PreviewDraft(ctx context.Context, t store.NotificationTemplate, org store.Organisation, events []store.StoredEvent) (notify.Preview, error)
+	Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
+	PreviewDraft(ctx context.Context, t store.NotificationTemplate, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
 	SaveTemplate(ctx context.Context, t store.NotificationTemplate) error
 	SetIdentity(id *pgpmime.Identity)
 }
@@ -63,7 +64,7 @@ func (c *Console) teamPolicy(ctx context.Context) (store.NotificationPolicy, boo
 }
 
 // policySummaryOf is the policy the notifier applies to o.
-func (c *Console) policySummaryOf(ctx context.Context, o store.Organisation) (policySummary, error) {
+func (c *Console) policySummaryOf(ctx context.Context, o constituency.Organisation) (policySummary, error) {
 	def, _, err := c.teamPolicy(ctx)
 	if err != nil {
 		return policySummary{}, err
@@ -99,7 +100,7 @@ func options(values, selected []string) []option {
 // policyPage is the data of the policy form, for an organisation or for
 // the team default (Org zero).
 type policyPage struct {
-	Org     store.Organisation
+	Org     constituency.Organisation
 	Action  string
 	BackURL string
 	// Own is set when the policy shown is stored for this organisation
@@ -183,13 +184,13 @@ func (c *Console) defaultPolicyForm(w http.ResponseWriter, r *http.Request, v *v
 }
 
 func (c *Console) saveDefaultPolicy(w http.ResponseWriter, r *http.Request, v *visit) {
-	c.savePolicy(w, r, v, store.Organisation{}, "/notifications/policy", "/notifications/settings")
+	c.savePolicy(w, r, v, constituency.Organisation{}, "/notifications/policy", "/notifications/settings")
 }
 
 // savePolicy stores the posted policy of o (the team default when o is
 // zero), or with action=default drops it: the organisation then follows
 // the team default, and the team default notify's built-in one.
-func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o store.Organisation, action, back string) {
+func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o constituency.Organisation, action, back string) {
 	ctx := r.Context()
 	target, title := o.Handle, msgTitlePolicy
 	if o.ID == 0 {
@@ -283,7 +284,7 @@ var notificationStatuses = []string{store.MessageQueued, store.MessageSent, stor
 type notificationLogPage struct {
 	OrgID         int64
 	Status        string
-	Organisations []store.Organisation
+	Organisations []constituency.Organisation
 	Statuses      []string
 	Messages      []store.OutboxMessage
 	// Names maps organisation IDs to names for the table.
@@ -302,7 +303,7 @@ func (c *Console) notificationLog(w http.ResponseWriter, r *http.Request, v *vis
 		p.Status = s
 	}
 	before, _ := strconv.ParseInt(values.Get("before"), 10, 64)
-	orgs, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -21,7 +22,7 @@ import (
 func TestPolicyForms(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "nl"})
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni", Language: "nl"})
 	b := env.browser()
 	b.login("analyst", analystPassword)
 
@@ -202,8 +203,8 @@ func TestTemplateEditor(t *testing.T) {
 func TestNotificationLog(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	a := env.createOrganisation(store.Organisation{Handle: "uni-a", Name: "University A", Language: "en"})
-	bOrg := env.createOrganisation(store.Organisation{Handle: "uni-b", Name: "University B", Language: "en"})
+	a := env.createOrganisation(constituency.Organisation{Handle: "uni-a", Name: "University A", Language: "en"})
+	bOrg := env.createOrganisation(constituency.Organisation{Handle: "uni-b", Name: "University B", Language: "en"})
 	// As the constituency enricher tags them: ev concerns both, other b.
 	ev := makeEvent(t, "feed-a", "192.0.2.1", time.Now().Add(-time.Hour), store.ConstituencyField, `["uni-a","uni-b"]`)
 	other := makeEvent(t, "feed-a", "192.0.2.2", time.Now().Add(-time.Hour), store.ConstituencyField, `["uni-b"]`)
@@ -216,7 +217,7 @@ func TestNotificationLog(t *testing.T) {
 	for _, p := range queued {
 		idOf[p.Hash] = p.Seq
 	}
-	msg := func(o store.Organisation, subject string, hashes ...event.Hash) store.OutboxMessage {
+	msg := func(o constituency.Organisation, subject string, hashes ...event.Hash) store.OutboxMessage {
 		var ids []int64
 		for _, h := range hashes {
 			ids = append(ids, idOf[h])

@@ -24,7 +24,7 @@ type organisationPage struct {
 	// reads as a record, with the form one button away.
 	Edit      bool
 	CanManage bool
-	Org       store.Organisation // as stored; zero for New
+	Org       constituency.Organisation // as stored; zero for New
 	Form      organisationForm
 	// Problems are the translated problems of each field
 	// (constituency.Field… names); Notes what Check found worth knowing.
@@ -37,7 +37,7 @@ type organisationPage struct {
 	Messages []store.OutboxMessage
 	MoreURL  string // the notification log of the organisation
 	Users    []auth.User
-	Requests []store.ChangeRequest
+	Requests []constituency.ChangeRequest
 }
 
 func (c *Console) newOrganisationForm(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -67,7 +67,7 @@ func (c *Console) createOrganisation(w http.ResponseWriter, r *http.Request, v *
 	}
 	if ok {
 		err = c.store.CreateOrganisation(ctx, &o)
-		var retired *store.RetiredHandleError
+		var retired *constituency.RetiredHandleError
 		if errors.As(err, &retired) {
 			p.Problems[constituency.FieldHandle] = append(p.Problems[constituency.FieldHandle], c.tr(v, msgHandleRetired, o.Handle))
 			ok = false
@@ -93,17 +93,17 @@ func (c *Console) createOrganisation(w http.ResponseWriter, r *http.Request, v *
 
 // organisationSummary is the audit detail of a saved organisation: what it
 // holds, not the contacts' details.
-func organisationSummary(o store.Organisation) string {
+func organisationSummary(o constituency.Organisation) string {
 	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
 }
 
 // pathOrganisation loads the organisation of the {id} in the path; it
 // answers the request itself (not found, failure) when it returns false.
-func (c *Console) pathOrganisation(w http.ResponseWriter, r *http.Request, v *visit) (store.Organisation, bool) {
+func (c *Console) pathOrganisation(w http.ResponseWriter, r *http.Request, v *visit) (constituency.Organisation, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		c.notFound(w, r, v)
-		return store.Organisation{}, false
+		return constituency.Organisation{}, false
 	}
 	o, err := c.store.GetOrganisation(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -188,8 +188,8 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 // standingNotes are what Check says about o in the stored constituency,
 // such as its network lying inside another organisation's: worth seeing
 // every time the page is opened, not only when the form was refused.
-func (c *Console) standingNotes(ctx context.Context, v *visit, o store.Organisation) ([]string, error) {
-	all, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+func (c *Console) standingNotes(ctx context.Context, v *visit, o constituency.Organisation) ([]string, error) {
+	all, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("check constituency: %w", err)
 	}
@@ -224,7 +224,7 @@ func (c *Console) updateOrganisation(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	o.ID = current.ID
-	store.KeepContactIDs(current.Contacts, o.Contacts, true)
+	constituency.KeepContactIDs(current.Contacts, o.Contacts, true)
 	if err := c.store.UpdateOrganisation(ctx, &o); errors.Is(err, store.ErrNotFound) {
 		c.notFound(w, r, v)
 		return
@@ -239,7 +239,7 @@ func (c *Console) updateOrganisation(w http.ResponseWriter, r *http.Request, v *
 
 // deletePage is the data of the confirmation before deleting.
 type deletePage struct {
-	Org   store.Organisation
+	Org   constituency.Organisation
 	Users int
 }
 
@@ -250,7 +250,7 @@ func (c *Console) deleteOrganisationForm(w http.ResponseWriter, r *http.Request,
 	}
 	c.showDelete(w, r, v, o, http.StatusOK, "")
 }
-func (c *Console) showDelete(w http.ResponseWriter, r *http.Request, v *visit, o store.Organisation, status int, problem string) {
+func (c *Console) showDelete(w http.ResponseWriter, r *http.Request, v *visit, o constituency.Organisation, status int, problem string) {
 	users, err := c.store.ListUsers(r.Context())
 	if err != nil {
 		c.fail(w, r, v, err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // The organisation form: reading it, checking it as a whole against the
@@ -86,7 +85,7 @@ func withBlankRows(rows []contactRow) []contactRow {
 
 // formOf is the form of a stored organisation, with its contacts' key
 // badges.
-func formOf(o store.Organisation) organisationForm {
+func formOf(o constituency.Organisation) organisationForm {
 	f := organisationForm{
 		Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country, Language: o.Language, Notes: o.Notes,
 	}
@@ -148,9 +147,9 @@ func listItems(s string) []string {
 // notes.
 // selfID is the organisation being edited, 0 for a new one. ok is false
 // when anything must be fixed first.
-func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisationPage, selfID int64) (store.Organisation, bool, error) {
+func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisationPage, selfID int64) (constituency.Organisation, bool, error) {
 	f := &p.Form
-	o := store.Organisation{
+	o := constituency.Organisation{
 		Handle: f.Handle, Name: f.Name, Sector: f.Sector, Country: f.Country, Language: f.Language, Notes: f.Notes,
 	}
 	bad := func(field, text string) { p.Problems[field] = append(p.Problems[field], text) }
@@ -178,17 +177,17 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		if row.Remove || row.blank() {
 			continue
 		}
-		o.Contacts = append(o.Contacts, store.Contact{
+		o.Contacts = append(o.Contacts, constituency.Contact{
 			ID: row.ID, Name: row.Name, Email: row.Email, Phone: row.Phone, Role: row.Role, PGPKey: row.PGPKey, Notify: row.Notify,
 		})
 		rowOf = append(rowOf, i)
 	}
 
-	all, err := c.store.ListOrganisations(ctx, store.OrganisationQuery{})
+	all, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return o, false, fmt.Errorf("check organisation: %w", err)
 	}
-	others := slices.DeleteFunc(all, func(x store.Organisation) bool { return x.ID == selfID })
+	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
 	verdict, err := constituency.CheckChange(&o, others)
 	if err != nil {
 		return o, false, err

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
@@ -23,7 +24,7 @@ import (
 // Isolation rests on one rule: every portal handler receives the
 // organisation of the signed-in user, resolved here from the user record,
 // never from the request, and every query it makes is bounded by it: its
-// events through store.EventsOf (the index of events by organisation, and
+// events through constituency.EventsOf (the index of events by organisation, and
 // each event without what notifications withhold), its messages and change
 // requests by its ID. Nothing in a URL or a form can name another one, and
 // portal_isolation_test.go fails when a portal handler reads the events
@@ -42,7 +43,7 @@ func (c *Console) portalRoutes(m *http.ServeMux) {
 }
 
 // portalHandler serves one portal page for the user's organisation.
-type portalHandler func(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation)
+type portalHandler func(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation)
 
 // constituent serves a portal page to signed-in constituent users; team
 // members and constituents without an organisation are refused.
@@ -72,7 +73,7 @@ var portalSearchParams = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "t
 
 // parsePortalSearch reads the portal's search form into a query bounded by
 // org.
-func parsePortalSearch(values url.Values, org store.Organisation) (store.EventQuery, searchForm, map[string]string) {
+func parsePortalSearch(values url.Values, org constituency.Organisation) (store.EventQuery, searchForm, map[string]string) {
 	q, form, problems := parseSearchOf(values, portalSearchParams)
 	q.Organisation = org.Handle
 	return q, form, problems
@@ -82,11 +83,11 @@ func (f searchForm) encodePortal() string { return f.encodeOf(portalSearchParams
 
 // portalEventsPage is the data of the portal's event list.
 type portalEventsPage struct {
-	Organisation store.Organisation
+	Organisation constituency.Organisation
 	eventsPage
 }
 
-func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	values := r.URL.Query()
 	q, form, problems := parsePortalSearch(values, org)
 	p := portalEventsPage{Organisation: org, eventsPage: eventsPage{
@@ -96,7 +97,7 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
 		return
 	}
-	problem, err := c.searchInto(r, store.EventsOf(c.store, org), &p.eventsPage, q, values, form.encodePortal(),
+	problem, err := c.searchInto(r, constituency.EventsOf(c.store, org), &p.eventsPage, q, values, form.encodePortal(),
 		c.loadColumns(r.Context(), v.user.ID),
 		eventLinks{list: "/portal/?", export: "/portal/events/export", event: "/portal/events/", params: portalSearchParams})
 	switch {
@@ -111,17 +112,17 @@ func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit,
 }
 
 // portalColumns keeps the user's choice of columns for the portal's list.
-func (c *Console) portalColumns(w http.ResponseWriter, r *http.Request, v *visit, _ store.Organisation) {
+func (c *Console) portalColumns(w http.ResponseWriter, r *http.Request, v *visit, _ constituency.Organisation) {
 	c.saveColumns(w, r, v, "/portal/?", false)
 }
 
-func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	h, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
 	if !ok {
 		c.notFound(w, r, v)
 		return
 	}
-	se, err := store.EventsOf(c.store, org).GetEvent(r.Context(), h)
+	se, err := constituency.EventsOf(c.store, org).GetEvent(r.Context(), h)
 	// Another organisation's event answers exactly like a missing one, so
 	// that a guessed hash tells nothing.
 	if errors.Is(err, store.ErrNotFound) {
@@ -144,7 +145,7 @@ func (c *Console) portalEvent(w http.ResponseWriter, r *http.Request, v *visit, 
 }
 
 func (c *Console) portalExport(format string) portalHandler {
-	return func(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+	return func(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 		q, form, problems := parsePortalSearch(r.URL.Query(), org)
 		if len(problems) > 0 {
 			p := portalEventsPage{Organisation: org, eventsPage: eventsPage{Form: form, Problems: problems,
@@ -152,13 +153,13 @@ func (c *Console) portalExport(format string) portalHandler {
 			c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
 			return
 		}
-		c.writeExport(w, r, v, store.EventsOf(c.store, org), q, org.Handle+"-events", format)
+		c.writeExport(w, r, v, constituency.EventsOf(c.store, org), q, org.Handle+"-events", format)
 	}
 }
 
 // portalNotificationsPage lists what was sent to the organisation.
 type portalNotificationsPage struct {
-	Organisation store.Organisation
+	Organisation constituency.Organisation
 	Messages     []store.OutboxMessage
 	NextURL      string
 }
@@ -166,7 +167,7 @@ type portalNotificationsPage struct {
 // messagesPerPage is the length of a notification log page.
 const messagesPerPage = 50
 
-func (c *Console) portalNotifications(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+func (c *Console) portalNotifications(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	msgs, err := c.store.ListMessages(r.Context(), store.MessageQuery{OrgID: org.ID, Limit: messagesPerPage + 1, BeforeID: before})
 	if err != nil {
@@ -184,16 +185,16 @@ func (c *Console) portalNotifications(w http.ResponseWriter, r *http.Request, v 
 // portalOrganisationPage shows the organisation's record and its open
 // change requests.
 type portalOrganisationPage struct {
-	Organisation store.Organisation
-	Requests     []store.ChangeRequest
+	Organisation constituency.Organisation
+	Requests     []constituency.ChangeRequest
 	Text         string // the request as typed, shown again on a problem
 }
 
-func (c *Console) portalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+func (c *Console) portalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	c.renderPortalOrganisation(w, r, v, org, http.StatusOK, "", "")
 }
 
-func (c *Console) renderPortalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation, status int, text, problem string) {
+func (c *Console) renderPortalOrganisation(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation, status int, text, problem string) {
 	reqs, err := c.store.ListChangeRequests(r.Context(), org.ID, true)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -207,13 +208,13 @@ func (c *Console) renderPortalOrganisation(w http.ResponseWriter, r *http.Reques
 // pasted key fit; a pasted log file does not belong there.
 const maxChangeRequest = 20000
 
-func (c *Console) portalChangeRequest(w http.ResponseWriter, r *http.Request, v *visit, org store.Organisation) {
+func (c *Console) portalChangeRequest(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	if text == "" || len(text) > maxChangeRequest || !utf8.ValidString(text) {
 		c.renderPortalOrganisation(w, r, v, org, http.StatusBadRequest, text, msgPortalRequestBad)
 		return
 	}
-	req := store.ChangeRequest{OrgID: org.ID, UserID: v.user.ID, Actor: v.user.Name, Text: text}
+	req := constituency.ChangeRequest{OrgID: org.ID, UserID: v.user.ID, Actor: v.user.Name, Text: text}
 	if err := c.store.AddChangeRequest(r.Context(), &req); err != nil {
 		c.fail(w, r, v, err)
 		return

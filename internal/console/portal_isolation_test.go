@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -47,7 +48,7 @@ func forgetHandle(t *testing.T, dbPath, handle string) {
 func TestPortalDeletedOrganisationsEvents(t *testing.T) {
 	env := newPortalEnv(t)
 	ctx := context.Background()
-	old := store.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}
+	old := constituency.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}
 	if err := env.store.CreateOrganisation(ctx, &old); err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +76,8 @@ func TestPortalDeletedOrganisationsEvents(t *testing.T) {
 	}
 
 	t.Run("its handle is never given again", func(t *testing.T) {
-		again := store.Organisation{Handle: "sec-x", Name: "New X", Language: "en"}
-		var retired *store.RetiredHandleError
+		again := constituency.Organisation{Handle: "sec-x", Name: "New X", Language: "en"}
+		var retired *constituency.RetiredHandleError
 		if err := env.store.CreateOrganisation(ctx, &again); !errors.As(err, &retired) {
 			t.Fatalf("CreateOrganisation(sec-x) after its delete = %v; want a RetiredHandleError", err)
 		}
@@ -84,7 +85,7 @@ func TestPortalDeletedOrganisationsEvents(t *testing.T) {
 
 	t.Run("an organisation under the handle anyway does not see the old events", func(t *testing.T) {
 		forgetHandle(t, env.dbPath, "sec-x")
-		next := store.Organisation{Handle: "sec-x", Name: "New X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.8.0.0/16")}}
+		next := constituency.Organisation{Handle: "sec-x", Name: "New X", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.8.0.0/16")}}
 		if err := env.store.CreateOrganisation(ctx, &next); err != nil {
 			t.Fatalf("CreateOrganisation(sec-x) with the handle forgotten: %v", err)
 		}
@@ -203,7 +204,7 @@ func TestPortalOutputsWithholdWhatNotificationsWithhold(t *testing.T) {
 
 // TestPortalReadsEventsThroughTheOrganisationsView guards the rule that
 // makes the two tests above hold for pages added later: portal handlers
-// read events only through store.EventsOf, which decides by the index and
+// read events only through constituency.EventsOf, which decides by the index and
 // withholds what notifications withhold. A portal handler that uses the
 // store's event methods, or hands the store to a helper that searches or
 // exports (as the analysts' pages do), fails here.
@@ -230,19 +231,19 @@ func TestPortalReadsEventsThroughTheOrganisationsView(t *testing.T) {
 			switch n := n.(type) {
 			case *ast.CallExpr:
 				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "EventsOf" {
-					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "store" {
-						return false // store.EventsOf(c.store, org)
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "constituency" {
+						return false // constituency.EventsOf(c.store, org)
 					}
 				}
 			case *ast.SelectorExpr:
 				if inner, ok := n.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "store" {
 					if !slices.Contains(allowed, n.Sel.Name) {
-						t.Errorf("%s: a portal handler calls the store's %s; read events through store.EventsOf", fset.Position(n.Pos()), n.Sel.Name)
+						t.Errorf("%s: a portal handler calls the store's %s; read events through constituency.EventsOf", fset.Position(n.Pos()), n.Sel.Name)
 					}
 					return false
 				}
 				if n.Sel.Name == "store" {
-					t.Errorf("%s: a portal handler hands the store on; read events through store.EventsOf", fset.Position(n.Pos()))
+					t.Errorf("%s: a portal handler hands the store on; read events through constituency.EventsOf", fset.Position(n.Pos()))
 				}
 			}
 			return true
@@ -260,7 +261,7 @@ func TestPortalReadsEventsThroughTheOrganisationsView(t *testing.T) {
 func TestDeletedOrganisationsHandleIsRefused(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	old := env.createOrganisation(store.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: prefixes("198.51.100.0/24")})
+	old := env.createOrganisation(constituency.Organisation{Handle: "sec-x", Name: "Old X", Language: "en", Networks: prefixes("198.51.100.0/24")})
 	if err := env.store.DeleteOrganisation(ctx, old.ID); err != nil {
 		t.Fatal(err)
 	}

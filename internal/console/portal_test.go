@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -22,7 +23,7 @@ import (
 // tagged with A, with B, with both, and with nobody.
 type portalEnv struct {
 	*testEnv
-	orgs   map[string]store.Organisation
+	orgs   map[string]constituency.Organisation
 	hashes map[string][]string // by tag: a, b, both, none
 }
 
@@ -30,13 +31,13 @@ const portalPassword = "the constituent's passphrase"
 
 func newPortalEnv(t *testing.T) *portalEnv {
 	t.Helper()
-	env := &portalEnv{testEnv: newEnv(t, nil), orgs: map[string]store.Organisation{}, hashes: map[string][]string{}}
+	env := &portalEnv{testEnv: newEnv(t, nil), orgs: map[string]constituency.Organisation{}, hashes: map[string][]string{}}
 	ctx := context.Background()
-	for _, o := range []store.Organisation{
+	for _, o := range []constituency.Organisation{
 		{Handle: "uni-a", Name: "University A", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
-			Contacts: []store.Contact{{Name: "A CSIRT", Email: "csirt@a.example", Role: store.ContactAbuse, Notify: true}}},
+			Contacts: []constituency.Contact{{Name: "A CSIRT", Email: "csirt@a.example", Role: constituency.ContactAbuse, Notify: true}}},
 		{Handle: "uni-b", Name: "University B", Language: "nl", Networks: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")},
-			Contacts: []store.Contact{{Name: "B CSIRT", Email: "csirt@b.example", Role: store.ContactAbuse, Notify: true}}},
+			Contacts: []constituency.Contact{{Name: "B CSIRT", Email: "csirt@b.example", Role: constituency.ContactAbuse, Notify: true}}},
 	} {
 		if err := env.store.CreateOrganisation(ctx, &o); err != nil {
 			t.Fatal(err)

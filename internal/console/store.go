@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -56,16 +57,16 @@ type EventStore interface {
 // import and export, and the change requests constituents send from the
 // portal.
 type ConstituencyStore interface {
-	CreateOrganisation(ctx context.Context, o *store.Organisation) error
-	UpdateOrganisation(ctx context.Context, o *store.Organisation) error
+	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
+	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
-	GetOrganisation(ctx context.Context, id int64) (store.Organisation, error)
-	ListOrganisations(ctx context.Context, q store.OrganisationQuery) ([]store.Organisation, error)
-	CountOrganisations(ctx context.Context, q store.OrganisationQuery) (int64, error)
-	ImportOrganisations(ctx context.Context, orgs []store.Organisation, replace bool) (store.ImportResult, error)
+	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
+	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
+	CountOrganisations(ctx context.Context, q constituency.OrganisationQuery) (int64, error)
+	ImportOrganisations(ctx context.Context, orgs []constituency.Organisation, replace bool) (constituency.ImportResult, error)
 	ConstituencyVersion(ctx context.Context) (int64, error)
-	AddChangeRequest(ctx context.Context, r *store.ChangeRequest) error
-	ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]store.ChangeRequest, error)
+	AddChangeRequest(ctx context.Context, r *constituency.ChangeRequest) error
+	ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]constituency.ChangeRequest, error)
 	MarkChangeRequestDone(ctx context.Context, id int64) error
 }
 

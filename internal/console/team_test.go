@@ -19,7 +19,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/database"
 )
 
 // Fixtures of the constituency and notification pages' tests.
@@ -41,7 +41,7 @@ func newTeamEnv(t *testing.T, change func(*Config)) *teamEnv {
 	t.Helper()
 	te := &teamEnv{}
 	te.testEnv = newEnv(t, func(c *Config) {
-		te.directory = constituency.NewDirectory(c.Store.(store.Store), constituency.DirectoryOptions{})
+		te.directory = constituency.NewDirectory(c.Store.(*database.DB), constituency.DirectoryOptions{})
 		c.Directory = te.directory
 		c.ConstituencyChanged = func(ctx context.Context) {
 			te.reloads++
@@ -67,7 +67,7 @@ func (e *testEnv) admin() *browser {
 
 // createOrganisation stores o directly, as an import or another console
 // would have.
-func (e *testEnv) createOrganisation(o store.Organisation) store.Organisation {
+func (e *testEnv) createOrganisation(o constituency.Organisation) constituency.Organisation {
 	e.t.Helper()
 	if err := e.store.CreateOrganisation(context.Background(), &o); err != nil {
 		e.t.Fatal(err)
@@ -83,7 +83,9 @@ func prefixes(s ...string) []netip.Prefix {
 	return out
 }
 
-func orgPath(o store.Organisation) string { return "/constituency/" + strconv.FormatInt(o.ID, 10) }
+func orgPath(o constituency.Organisation) string {
+	return "/constituency/" + strconv.FormatInt(o.ID, 10)
+}
 
 // postMultipart sends a multipart form with one file, as a browser does
 // for an upload; csrf is added from the last page.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/constituency"
 )
 
 // TestTeamRoutesPerRole goes through every constituency and notification
@@ -18,14 +18,14 @@ import (
 func TestTeamRoutesPerRole(t *testing.T) {
 	env := newTeamEnv(t, nil)
 	ctx := context.Background()
-	o := env.createOrganisation(store.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Uni", Language: "en"})
 	env.addUser("publisher", auth.RolePublisher, "the publisher's passphrase")
 	c := env.addUser("constituent", auth.RoleConstituent, "the constituent's passphrase")
 	c.OrgID = o.ID
 	if err := env.store.UpdateUser(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	req := store.ChangeRequest{OrgID: o.ID, UserID: c.ID, Actor: c.Name, Text: "please"}
+	req := constituency.ChangeRequest{OrgID: o.ID, UserID: c.ID, Actor: c.Name, Text: "please"}
 	if err := env.store.AddChangeRequest(ctx, &req); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -19,7 +20,7 @@ type usersPage struct {
 	Self      int64
 	// Organisations are those a constituent account can belong to;
 	// OrgNames names them in the table.
-	Organisations []store.Organisation
+	Organisations []constituency.Organisation
 	OrgNames      map[int64]string
 	// Form is the create form as typed, shown again after a problem.
 	Form struct {
@@ -36,7 +37,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (u
 		c.fail(w, r, v, err)
 		return usersPage{}, false
 	}
-	orgs, err := c.store.ListOrganisations(r.Context(), store.OrganisationQuery{})
+	orgs, err := c.store.ListOrganisations(r.Context(), constituency.OrganisationQuery{})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return usersPage{}, false

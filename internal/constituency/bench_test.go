@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // generatedConstituency makes nOrgs organisations holding nPrefixes
@@ -14,11 +12,11 @@ import (
 // to /32, most of them /20 to /24 as allocations are), the rest IPv6 (/32
 // to /64). Random networks rarely overlap; the few that repeat are
 // dropped, so the result passes Check's duplicate rule.
-func generatedConstituency(nOrgs, nPrefixes int) []store.Organisation {
+func generatedConstituency(nOrgs, nPrefixes int) []Organisation {
 	rng := rand.New(rand.NewPCG(1, 2))
-	orgs := make([]store.Organisation, nOrgs)
+	orgs := make([]Organisation, nOrgs)
 	for i := range orgs {
-		orgs[i] = store.Organisation{ID: int64(i + 1), Handle: fmt.Sprintf("org-%06d", i), Name: fmt.Sprintf("Organisation %d", i),
+		orgs[i] = Organisation{ID: int64(i + 1), Handle: fmt.Sprintf("org-%06d", i), Name: fmt.Sprintf("Organisation %d", i),
 			ASNs: []uint32{uint32(64512 + i)}, Domains: []string{fmt.Sprintf("org%d.example", i)}}
 	}
 	seen := make(map[netip.Prefix]bool, nPrefixes)

@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Verdict is what CheckChange found about one organisation created or
@@ -46,7 +44,7 @@ type Conflict struct {
 // others, the rest of the constituency (without o's stored version when
 // it is an edit). An error is returned only for a failure other than o's
 // problems; o must be stored only when the verdict is OK.
-func CheckChange(o *store.Organisation, others []store.Organisation) (Verdict, error) {
+func CheckChange(o *Organisation, others []Organisation) (Verdict, error) {
 	var v Verdict
 	err := Normalize(o)
 	if err != nil && !errors.As(err, &v.Invalid) {
@@ -80,7 +78,7 @@ func CheckChange(o *store.Organisation, others []store.Organisation) (Verdict, e
 
 // Conflicts finds what o claims that one of others has already, and a
 // handle already taken.
-func Conflicts(o store.Organisation, others []store.Organisation) []Conflict {
+func Conflicts(o Organisation, others []Organisation) []Conflict {
 	type owner struct{ name, handle string }
 	nets := map[netip.Prefix]owner{}
 	asns := map[uint32]owner{}

@@ -2,21 +2,19 @@ package constituency
 
 import (
 	"testing"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func TestCheckChange(t *testing.T) {
 	others := belgium()
 	t.Run("a new organisation with what nobody has", func(t *testing.T) {
-		o := store.Organisation{Handle: "New-Org", Name: "New", Language: "en", Networks: prefixes("203.0.113.0/24")}
+		o := Organisation{Handle: "New-Org", Name: "New", Language: "en", Networks: prefixes("203.0.113.0/24")}
 		v, err := CheckChange(&o, others)
 		if err != nil || !v.OK() || o.Handle != "new-org" {
 			t.Fatalf("verdict %+v, %v; handle %q (normalized?)", v, err, o.Handle)
 		}
 	})
 	t.Run("what another organisation has", func(t *testing.T) {
-		o := store.Organisation{Handle: "uliege", Name: "Copy", Language: "en", Networks: prefixes("192.0.2.0/24"),
+		o := Organisation{Handle: "uliege", Name: "Copy", Language: "en", Networks: prefixes("192.0.2.0/24"),
 			ASNs: []uint32{64497}, Domains: []string{"kuleuven.be"}}
 		v, err := CheckChange(&o, others)
 		if err != nil || v.OK() {
@@ -33,14 +31,14 @@ func TestCheckChange(t *testing.T) {
 		}
 	})
 	t.Run("invalid fields, and a conflict said at once", func(t *testing.T) {
-		o := store.Organisation{Handle: "x", Name: "", Language: "xx", ASNs: []uint32{64496}}
+		o := Organisation{Handle: "x", Name: "", Language: "xx", ASNs: []uint32{64496}}
 		v, err := CheckChange(&o, others)
 		if err != nil || v.OK() || len(v.Invalid) < 2 || len(v.Taken) != 1 || v.Problems != nil {
 			t.Fatalf("verdict %+v, %v", v, err)
 		}
 	})
 	t.Run("a network inside another's is a note, allowed", func(t *testing.T) {
-		o := store.Organisation{Handle: "lab", Name: "Lab", Language: "en", Networks: prefixes("198.51.100.128/25")}
+		o := Organisation{Handle: "lab", Name: "Lab", Language: "en", Networks: prefixes("198.51.100.128/25")}
 		v, err := CheckChange(&o, others)
 		if err != nil || !v.OK() || len(v.Problems) != 1 || v.Problems[0].Severity != SeverityNote {
 			t.Fatalf("verdict %+v, %v", v, err)

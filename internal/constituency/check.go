@@ -10,7 +10,6 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Severity tells errors, which stop an import, from notes, which only
@@ -113,16 +112,16 @@ func (e *InvalidError) Error() string {
 // because the most specific network wins, and noted. orgs must be
 // normalized. A problem is reported on the organisation whose handle sorts
 // later, naming the other.
-func Check(orgs []store.Organisation) []Problem {
+func Check(orgs []Organisation) []Problem {
 	var problems []Problem
-	add := func(sev Severity, o *store.Organisation, field, value string, reason i18n.Message) {
+	add := func(sev Severity, o *Organisation, field, value string, reason i18n.Message) {
 		problems = append(problems, Problem{Severity: sev, Field: field, Value: value, Reason: reason.String(), Message: reason, Handle: o.Handle})
 	}
-	sorted := make([]*store.Organisation, len(orgs))
+	sorted := make([]*Organisation, len(orgs))
 	for i := range orgs {
 		sorted[i] = &orgs[i]
 	}
-	slices.SortStableFunc(sorted, func(a, b *store.Organisation) int { return strings.Compare(a.Handle, b.Handle) })
+	slices.SortStableFunc(sorted, func(a, b *Organisation) int { return strings.Compare(a.Handle, b.Handle) })
 
 	var (
 		prefixes bart.Table[int]

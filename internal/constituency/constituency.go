@@ -20,7 +20,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Field names, as the CSV columns and the JSON fields spell them. Contact
@@ -48,7 +47,7 @@ const (
 var Languages = []string{"en", "nl", "fr", "de"}
 
 // Roles are the contact roles, in the order the console offers them.
-var Roles = []string{store.ContactAbuse, store.ContactSecurity, store.ContactTechnical, store.ContactManagement}
+var Roles = []string{ContactAbuse, ContactSecurity, ContactTechnical, ContactManagement}
 
 // FieldError says why one value of an organisation was refused.
 type FieldError struct {
@@ -108,7 +107,7 @@ func (errs FieldErrors) Unwrap() []error {
 // networks, AS numbers and domains it refused, and must not be stored (a
 // form shows what was typed, not o). Overlaps between organisations are
 // Check's business.
-func Normalize(o *store.Organisation) error {
+func Normalize(o *Organisation) error {
 	var errs FieldErrors
 	o.Handle = strings.ToLower(strings.TrimSpace(o.Handle))
 	if reason := handleProblem(o.Handle); !reason.IsZero() {
@@ -166,7 +165,7 @@ func (errs *FieldErrors) add(field string, contact int, value string, reason i18
 
 // normalizeHoldings checks and normalizes o's networks, AS numbers and
 // domains, leaving out those it refuses.
-func normalizeHoldings(o *store.Organisation) FieldErrors {
+func normalizeHoldings(o *Organisation) FieldErrors {
 	var errs FieldErrors
 	// Refused networks, AS numbers and domains are left out, so that
 	// Check, run on the rest, does not report them a second time in
@@ -204,13 +203,13 @@ func normalizeHoldings(o *store.Organisation) FieldErrors {
 	}
 	o.Domains = domains
 	// Sorted and without repeats, nil when none, exactly as the stores
-	// keep them (store.NormalizeOrganisation ends the same way).
-	store.SortHoldings(o)
+	// keep them (StoreForm ends the same way).
+	SortHoldings(o)
 	return errs
 }
 
 // normalizeContact checks and normalizes c, the nth contact as given.
-func normalizeContact(c *store.Contact, n int) FieldErrors {
+func normalizeContact(c *Contact, n int) FieldErrors {
 	var errs FieldErrors
 	for _, f := range []struct {
 		field string
@@ -245,9 +244,9 @@ func normalizeContact(c *store.Contact, n int) FieldErrors {
 // sortContacts sorts the contacts by e-mail and role and drops exact
 // repeats. The same mailbox twice in one role with different details is
 // refused: one of the two is a mistake and only a person can tell which.
-func sortContacts(o *store.Organisation) FieldErrors {
+func sortContacts(o *Organisation) FieldErrors {
 	type numbered struct {
-		store.Contact
+		Contact
 		n int // position as given, for errors
 	}
 	cs := make([]numbered, len(o.Contacts))
@@ -273,7 +272,7 @@ func sortContacts(o *store.Organisation) FieldErrors {
 	return errs
 }
 
-func compareContacts(a, b store.Contact) int {
+func compareContacts(a, b Contact) int {
 	if c := strings.Compare(a.Email, b.Email); c != 0 {
 		return c
 	}
@@ -296,7 +295,7 @@ func compareContacts(a, b store.Contact) int {
 }
 
 // sameContact compares what a person wrote, not the database IDs.
-func sameContact(a, b store.Contact) bool {
+func sameContact(a, b Contact) bool {
 	a.ID, b.ID = 0, 0
 	return a == b
 }
@@ -387,7 +386,7 @@ func normalizePrefix(p netip.Prefix) (netip.Prefix, i18n.Message) {
 	}
 	// The stores' canonical form; it differs from p in its address only
 	// when host bits are set, which a person has to correct.
-	n := store.CanonicalNetwork(p)
+	n := CanonicalNetwork(p)
 	if n.Addr() != p.Addr().Unmap() {
 		return n, i18n.M("constituency.error.network.hostbits", n.String())
 	}

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 const testKey = `-----BEGIN PGP PUBLIC KEY BLOCK-----
@@ -31,7 +29,7 @@ func prefixes(ss ...string) []netip.Prefix {
 }
 
 func TestNormalize(t *testing.T) {
-	o := store.Organisation{
+	o := Organisation{
 		ID:       7,
 		Handle:   "  ULiege ",
 		Name:     " Université de Liège ",
@@ -42,7 +40,7 @@ func TestNormalize(t *testing.T) {
 		Networks: prefixes("2001:db8:1::/48", "192.0.2.0/24", "198.51.100.7", "192.0.2.0/24", "::ffff:203.0.113.0/120"),
 		ASNs:     []uint32{64500, 64496, 64500},
 		Domains:  []string{"ULiege.be.", "bücher.example", "uliege.be"},
-		Contacts: []store.Contact{
+		Contacts: []Contact{
 			{ID: 3, Name: "Team", Email: "csirt@ULIEGE.BE", Role: "Security", Notify: true, PGPKey: strings.ReplaceAll(testKey, "\n", "\r\n")},
 			{Name: "Abuse desk", Email: "abuse@uliege.be", Phone: " +32 4 366 00 00 ", Role: "abuse"},
 			{Name: "Abuse desk", Email: "abuse@uliege.be", Phone: "+32 4 366 00 00", Role: "abuse"}, // a repeat
@@ -51,7 +49,7 @@ func TestNormalize(t *testing.T) {
 	if err := Normalize(&o); err != nil {
 		t.Fatal(err)
 	}
-	want := store.Organisation{
+	want := Organisation{
 		ID:       7,
 		Handle:   "uliege",
 		Name:     "Université de Liège",
@@ -62,7 +60,7 @@ func TestNormalize(t *testing.T) {
 		Networks: prefixes("192.0.2.0/24", "198.51.100.7/32", "203.0.113.0/24", "2001:db8:1::/48"),
 		ASNs:     []uint32{64496, 64500},
 		Domains:  []string{"uliege.be", "xn--bcher-kva.example"},
-		Contacts: []store.Contact{
+		Contacts: []Contact{
 			{Name: "Abuse desk", Email: "abuse@uliege.be", Phone: "+32 4 366 00 00", Role: "abuse"},
 			{ID: 3, Name: "Team", Email: "csirt@uliege.be", Role: "security", Notify: true, PGPKey: testKey},
 		},
@@ -73,13 +71,13 @@ func TestNormalize(t *testing.T) {
 	t.Run("idempotent", func(t *testing.T) {
 		again := o
 		again.Networks = append([]netip.Prefix(nil), o.Networks...)
-		again.Contacts = append([]store.Contact(nil), o.Contacts...)
+		again.Contacts = append([]Contact(nil), o.Contacts...)
 		if err := Normalize(&again); err != nil || !reflect.DeepEqual(again, want) {
 			t.Errorf("second Normalize: %v\n%+v", err, again)
 		}
 	})
 	t.Run("defaults", func(t *testing.T) {
-		o := store.Organisation{Handle: "x", Name: "X", Networks: []netip.Prefix{}, Contacts: []store.Contact{}}
+		o := Organisation{Handle: "x", Name: "X", Networks: []netip.Prefix{}, Contacts: []Contact{}}
 		if err := Normalize(&o); err != nil {
 			t.Fatal(err)
 		}
@@ -90,51 +88,51 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestNormalizeErrors(t *testing.T) {
-	base := func() store.Organisation { return store.Organisation{Handle: "ok", Name: "OK"} }
+	base := func() Organisation { return Organisation{Handle: "ok", Name: "OK"} }
 	tests := []struct {
 		name    string
-		change  func(o *store.Organisation)
+		change  func(o *Organisation)
 		field   string
 		contact int
 		reason  string // a part of it
 	}{
-		{"no handle", func(o *store.Organisation) { o.Handle = "" }, FieldHandle, 0, "needs a handle"},
-		{"handle with a dot", func(o *store.Organisation) { o.Handle = "u.liege" }, FieldHandle, 0, "only lower-case letters"},
-		{"handle starting with -", func(o *store.Organisation) { o.Handle = "-x" }, FieldHandle, 0, "starts with a letter"},
-		{"handle of 64", func(o *store.Organisation) { o.Handle = strings.Repeat("a", 64) }, FieldHandle, 0, "at most 63"},
-		{"no name", func(o *store.Organisation) { o.Name = " " }, FieldName, 0, "needs a name"},
-		{"name on two lines", func(o *store.Organisation) { o.Name = "a\nb" }, FieldName, 0, "one line"},
-		{"country of three letters", func(o *store.Organisation) { o.Country = "BEL" }, FieldCountry, 0, "two-letter"},
-		{"country that is none", func(o *store.Organisation) { o.Country = "ZZ" }, FieldCountry, 0, "not an ISO 3166"},
-		{"language", func(o *store.Organisation) { o.Language = "es" }, FieldLanguage, 0, "en, nl, fr or de"},
-		{"host bits", func(o *store.Organisation) { o.Networks = prefixes("192.0.2.7/24") }, FieldNetworks, 0, "the network is 192.0.2.0/24"},
-		{"IPv6 host bits", func(o *store.Organisation) { o.Networks = prefixes("2001:db8::1/32") }, FieldNetworks, 0, "the network is 2001:db8::/32"},
-		{"AS 0", func(o *store.Organisation) { o.ASNs = []uint32{0} }, FieldASNs, 0, "reserved"},
-		{"wildcard domain", func(o *store.Organisation) { o.Domains = []string{"*.uliege.be"} }, FieldDomains, 0, "covers its subdomains"},
-		{"IP as domain", func(o *store.Organisation) { o.Domains = []string{"192.0.2.1"} }, FieldDomains, 0, "not a domain name"},
-		{"bad domain", func(o *store.Organisation) { o.Domains = []string{"a..b"} }, FieldDomains, 0, "not a domain name"},
-		{"no e-mail", func(o *store.Organisation) { o.Contacts = []store.Contact{{Role: "abuse"}} }, FieldContactEmail, 1, "needs an e-mail"},
-		{"e-mail with name", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "CSIRT <csirt@uliege.be>", Role: "abuse"}}
+		{"no handle", func(o *Organisation) { o.Handle = "" }, FieldHandle, 0, "needs a handle"},
+		{"handle with a dot", func(o *Organisation) { o.Handle = "u.liege" }, FieldHandle, 0, "only lower-case letters"},
+		{"handle starting with -", func(o *Organisation) { o.Handle = "-x" }, FieldHandle, 0, "starts with a letter"},
+		{"handle of 64", func(o *Organisation) { o.Handle = strings.Repeat("a", 64) }, FieldHandle, 0, "at most 63"},
+		{"no name", func(o *Organisation) { o.Name = " " }, FieldName, 0, "needs a name"},
+		{"name on two lines", func(o *Organisation) { o.Name = "a\nb" }, FieldName, 0, "one line"},
+		{"country of three letters", func(o *Organisation) { o.Country = "BEL" }, FieldCountry, 0, "two-letter"},
+		{"country that is none", func(o *Organisation) { o.Country = "ZZ" }, FieldCountry, 0, "not an ISO 3166"},
+		{"language", func(o *Organisation) { o.Language = "es" }, FieldLanguage, 0, "en, nl, fr or de"},
+		{"host bits", func(o *Organisation) { o.Networks = prefixes("192.0.2.7/24") }, FieldNetworks, 0, "the network is 192.0.2.0/24"},
+		{"IPv6 host bits", func(o *Organisation) { o.Networks = prefixes("2001:db8::1/32") }, FieldNetworks, 0, "the network is 2001:db8::/32"},
+		{"AS 0", func(o *Organisation) { o.ASNs = []uint32{0} }, FieldASNs, 0, "reserved"},
+		{"wildcard domain", func(o *Organisation) { o.Domains = []string{"*.uliege.be"} }, FieldDomains, 0, "covers its subdomains"},
+		{"IP as domain", func(o *Organisation) { o.Domains = []string{"192.0.2.1"} }, FieldDomains, 0, "not a domain name"},
+		{"bad domain", func(o *Organisation) { o.Domains = []string{"a..b"} }, FieldDomains, 0, "not a domain name"},
+		{"no e-mail", func(o *Organisation) { o.Contacts = []Contact{{Role: "abuse"}} }, FieldContactEmail, 1, "needs an e-mail"},
+		{"e-mail with name", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "CSIRT <csirt@uliege.be>", Role: "abuse"}}
 		}, FieldContactEmail, 1, "alone"},
-		{"e-mail without domain", func(o *store.Organisation) { o.Contacts = []store.Contact{{Email: "root@localhost", Role: "abuse"}} }, FieldContactEmail, 1, "full domain"},
-		{"not an e-mail", func(o *store.Organisation) { o.Contacts = []store.Contact{{Email: "csirt", Role: "abuse"}} }, FieldContactEmail, 1, "not an e-mail"},
-		{"no role", func(o *store.Organisation) { o.Contacts = []store.Contact{{Email: "a@b.be"}} }, FieldContactRole, 1, "needs a role"},
-		{"unknown role", func(o *store.Organisation) { o.Contacts = []store.Contact{{Email: "a@b.be", Role: "boss"}} }, FieldContactRole, 1, "not a contact role"},
-		{"second contact", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "a@b.be", Role: "abuse"}, {Email: "c@b.be", Role: "abuse", Phone: "1\t2"}}
+		{"e-mail without domain", func(o *Organisation) { o.Contacts = []Contact{{Email: "root@localhost", Role: "abuse"}} }, FieldContactEmail, 1, "full domain"},
+		{"not an e-mail", func(o *Organisation) { o.Contacts = []Contact{{Email: "csirt", Role: "abuse"}} }, FieldContactEmail, 1, "not an e-mail"},
+		{"no role", func(o *Organisation) { o.Contacts = []Contact{{Email: "a@b.be"}} }, FieldContactRole, 1, "needs a role"},
+		{"unknown role", func(o *Organisation) { o.Contacts = []Contact{{Email: "a@b.be", Role: "boss"}} }, FieldContactRole, 1, "not a contact role"},
+		{"second contact", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "a@b.be", Role: "abuse"}, {Email: "c@b.be", Role: "abuse", Phone: "1\t2"}}
 		}, FieldContactPhone, 2, "one line"},
-		{"private key", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "a@b.be", Role: "abuse", PGPKey: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----"}}
+		{"private key", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "a@b.be", Role: "abuse", PGPKey: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----"}}
 		}, FieldContactPGPKey, 1, "PRIVATE"},
-		{"fingerprint for a key", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "a@b.be", Role: "abuse", PGPKey: "0123 4567 89AB CDEF"}}
+		{"fingerprint for a key", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "a@b.be", Role: "abuse", PGPKey: "0123 4567 89AB CDEF"}}
 		}, FieldContactPGPKey, 1, "not an armored"},
-		{"key body not base64", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "a@b.be", Role: "abuse", PGPKey: pgpBegin + "\n\nnot base64!\n" + pgpEnd}}
+		{"key body not base64", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "a@b.be", Role: "abuse", PGPKey: pgpBegin + "\n\nnot base64!\n" + pgpEnd}}
 		}, FieldContactPGPKey, 1, "not base64"},
-		{"same mailbox and role twice", func(o *store.Organisation) {
-			o.Contacts = []store.Contact{{Email: "a@b.be", Role: "abuse", Name: "A"}, {Email: "a@b.be", Role: "abuse", Name: "B"}}
+		{"same mailbox and role twice", func(o *Organisation) {
+			o.Contacts = []Contact{{Email: "a@b.be", Role: "abuse", Name: "A"}, {Email: "a@b.be", Role: "abuse", Name: "B"}}
 		}, FieldContactEmail, 2, "listed twice"},
 	}
 	for _, tt := range tests {
@@ -157,8 +155,8 @@ func TestNormalizeErrors(t *testing.T) {
 		})
 	}
 	t.Run("all at once", func(t *testing.T) {
-		o := store.Organisation{Handle: "X Y", Country: "XX", Networks: prefixes("10.0.0.1/8"),
-			Contacts: []store.Contact{{Email: "nope"}}}
+		o := Organisation{Handle: "X Y", Country: "XX", Networks: prefixes("10.0.0.1/8"),
+			Contacts: []Contact{{Email: "nope"}}}
 		var fes FieldErrors
 		if err := Normalize(&o); !errors.As(err, &fes) || len(fes) != 6 {
 			t.Fatalf("want 6 problems (handle, name, country, network, e-mail, role), got %v", err)
@@ -203,18 +201,18 @@ func TestParseNetworkAndASN(t *testing.T) {
 
 // TestNormalizeIsStoreForm checks that the two normalisers agree: what
 // Normalize accepts is already in the form the stores keep, so
-// store.NormalizeOrganisation leaves it as it is.
+// StoreForm leaves it as it is.
 func TestNormalizeIsStoreForm(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		org  store.Organisation
+		org  Organisation
 	}{
-		{"empty lists", store.Organisation{Handle: "a", Name: "A"}},
-		{"repeats and order", store.Organisation{Handle: "b", Name: "B",
+		{"empty lists", Organisation{Handle: "a", Name: "A"}},
+		{"repeats and order", Organisation{Handle: "b", Name: "B",
 			Networks: prefixes("2001:db8::/32", "192.0.2.0/24", "192.0.2.0/24", "198.51.100.7"),
 			ASNs:     []uint32{64500, 64496, 64500},
 			Domains:  []string{"Example.BE.", "b.example", "example.be"}}},
-		{"IPv4-mapped network", store.Organisation{Handle: "c", Name: "C",
+		{"IPv4-mapped network", Organisation{Handle: "c", Name: "C",
 			Networks: []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,11 +221,11 @@ func TestNormalizeIsStoreForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			again := o
-			if err := store.NormalizeOrganisation(&again); err != nil {
+			if err := StoreForm(&again); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(again, o) {
-				t.Errorf("store.NormalizeOrganisation changed Normalize's result:\n got %+v\nwant %+v", again, o)
+				t.Errorf("StoreForm changed Normalize's result:\n got %+v\nwant %+v", again, o)
 			}
 		})
 	}

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // csvColumns are the columns WriteCSV writes, in order.
@@ -24,7 +22,7 @@ var csvColumns = []string{
 var organisationColumns, contactColumns = csvColumns[:9], csvColumns[9:]
 
 // ReadCSV reads the CSV form of a constituency; see Read and FormatCSV.
-func ReadCSV(r io.Reader) ([]store.Organisation, []Problem, error) {
+func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read constituency CSV: %w", err)
@@ -35,7 +33,7 @@ func ReadCSV(r io.Reader) ([]store.Organisation, []Problem, error) {
 	problem := func(line int, field, value, reason string) {
 		problems = append(problems, Problem{Line: line, Field: field, Value: value, Reason: reason})
 	}
-	invalid := func() ([]store.Organisation, []Problem, error) {
+	invalid := func() ([]Organisation, []Problem, error) {
 		return nil, nil, &InvalidError{Problems: problems}
 	}
 
@@ -115,7 +113,7 @@ func ReadCSV(r io.Reader) ([]store.Organisation, []Problem, error) {
 		if !ok {
 			problem(line, FieldContactNotify, cell(FieldContactNotify), "write true or false (or yes or no)")
 		}
-		g.cand.org.Contacts = append(g.cand.org.Contacts, store.Contact{
+		g.cand.org.Contacts = append(g.cand.org.Contacts, Contact{
 			Name: cell(FieldContactName), Email: cell(FieldContactEmail), Phone: cell(FieldContactPhone),
 			Role: cell(FieldContactRole), Notify: notify, PGPKey: cell(FieldContactPGPKey),
 		})
@@ -150,8 +148,8 @@ func csvHeaderColumns(header []string, problem func(field, reason string)) map[s
 
 // organisationFromCSV reads the organisation columns of a row; what cannot
 // be parsed is reported and left out.
-func organisationFromCSV(cell func(string) string, problem func(field, value, reason string)) store.Organisation {
-	o := store.Organisation{
+func organisationFromCSV(cell func(string) string, problem func(field, value, reason string)) Organisation {
+	o := Organisation{
 		Handle: cell(FieldHandle), Name: cell(FieldName), Sector: cell(FieldSector), Country: cell(FieldCountry),
 		Language: cell(FieldLanguage), Notes: cell(FieldNotes),
 	}
@@ -255,7 +253,7 @@ func csvErrorReason(err error) string {
 }
 
 // WriteCSV writes the CSV form of a constituency; see Write and FormatCSV.
-func WriteCSV(w io.Writer, orgs []store.Organisation) error {
+func WriteCSV(w io.Writer, orgs []Organisation) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvColumns); err != nil {
 		return fmt.Errorf("write constituency CSV: %w", err)

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // DefaultPollInterval is how often Run asks the store whether the
@@ -32,7 +30,7 @@ type DirectoryOptions struct {
 // other processes (the console of another machine, an import on the
 // command line) through the store's constituency version.
 type Directory struct {
-	source   store.Constituency
+	source   Organisations
 	interval time.Duration
 	log      *slog.Logger
 
@@ -46,7 +44,7 @@ type Directory struct {
 
 // NewDirectory returns a directory over source holding an empty table
 // until the first Reload.
-func NewDirectory(source store.Constituency, opts DirectoryOptions) *Directory {
+func NewDirectory(source Organisations, opts DirectoryOptions) *Directory {
 	d := &Directory{source: source, interval: opts.PollInterval, log: opts.Logger}
 	if d.interval <= 0 {
 		d.interval = DefaultPollInterval
@@ -86,7 +84,7 @@ func (d *Directory) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("constituency version: %w", err)
 	}
-	orgs, err := d.source.ListOrganisations(ctx, store.OrganisationQuery{})
+	orgs, err := d.source.ListOrganisations(ctx, OrganisationQuery{})
 	if err != nil {
 		return fmt.Errorf("list organisations: %w", err)
 	}

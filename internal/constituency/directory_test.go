@@ -1,4 +1,4 @@
-package constituency
+package constituency_test
 
 import (
 	"context"
@@ -10,23 +10,43 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
-func openStore(t testing.TB) *database.DB {
+// The directory's tests are an external package: they keep the
+// constituency in its store, constituencydb, which imports constituency.
+
+var (
+	NewDirectory = constituency.NewDirectory
+	belgium      = constituency.Belgium
+)
+
+type DirectoryOptions = constituency.DirectoryOptions
+
+// openSQLite opens a SQLite database with every capability's schema (an
+// organisation's deletion asks the accounts whether users belong to it)
+// and returns the event store with the constituency kept on it.
+func openSQLite(t testing.TB) (*sqlitestore.Store, *constituencydb.Store) {
 	t.Helper()
 	ctx := context.Background()
-	raw, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.Close() })
-	st, err := database.New(ctx, raw)
-	if err != nil {
+	if err := st.Migrate(ctx, database.Schemas...); err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, constituencydb.New(st.DB())
+}
+
+func openStore(t testing.TB) *constituencydb.Store {
+	t.Helper()
+	st, orgs := openSQLite(t)
+	t.Cleanup(func() { st.Close() })
+	return orgs
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -178,14 +198,7 @@ func TestDirectorySwapUnderLoad(t *testing.T) {
 
 func TestDirectoryKeepsTheTableWhenTheStoreFails(t *testing.T) {
 	ctx := context.Background()
-	raw, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := database.New(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st := openSQLite(t)
 	if _, err := st.ImportOrganisations(ctx, belgium(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +206,7 @@ func TestDirectoryKeepsTheTableWhenTheStoreFails(t *testing.T) {
 	if err := d.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st.Close() // the database goes away
+	db.Close() // the database goes away
 	if err := d.Reload(ctx); err == nil {
 		t.Fatal("Reload over a closed store succeeded")
 	}

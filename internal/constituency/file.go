@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Format is a file format of the constituency.
@@ -73,7 +71,7 @@ const MaxFileSize = 64 << 20
 // value, and no organisations; otherwise the organisations sorted by
 // handle and the notes Check made. Other errors are for a stream that
 // could not be read.
-func Read(r io.Reader, f Format) ([]store.Organisation, []Problem, error) {
+func Read(r io.Reader, f Format) ([]Organisation, []Problem, error) {
 	switch f {
 	case FormatCSV:
 		return ReadCSV(r)
@@ -85,7 +83,7 @@ func Read(r io.Reader, f Format) ([]store.Organisation, []Problem, error) {
 
 // Write writes orgs in format f, sorted, so that the same constituency
 // always gives the same file.
-func Write(w io.Writer, f Format, orgs []store.Organisation) error {
+func Write(w io.Writer, f Format, orgs []Organisation) error {
 	switch f {
 	case FormatCSV:
 		return WriteCSV(w, orgs)
@@ -116,7 +114,7 @@ func readAll(r io.Reader) ([]byte, error) {
 // candidate is an organisation as read, with where its parts were, so
 // that problems found later name their lines.
 type candidate struct {
-	org  store.Organisation
+	org  Organisation
 	line int // where the organisation starts
 	// fieldLines are the lines of the organisation's fields, where the
 	// format knows them better than line.
@@ -138,7 +136,7 @@ func (c *candidate) lineOf(field string, contact int) int {
 // finish normalizes and checks what a reader made of its input, adding to
 // the problems the reader found. It is the part both formats share;
 // fieldName writes a field's name the way the format does.
-func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) string) ([]store.Organisation, []Problem, error) {
+func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) string) ([]Organisation, []Problem, error) {
 	// What the reader refused, it left out; Normalize would then add
 	// that the field is missing, which only repeats the problem.
 	refused := map[[2]any]bool{}
@@ -146,7 +144,7 @@ func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) 
 		refused[[2]any{p.Line, p.Field}] = true
 	}
 	byHandle := map[string]*candidate{}
-	orgs := make([]store.Organisation, 0, len(cands))
+	orgs := make([]Organisation, 0, len(cands))
 	for _, c := range cands {
 		err := Normalize(&c.org)
 		var fes FieldErrors
@@ -189,7 +187,7 @@ func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) 
 	if HasErrors(problems) {
 		return nil, nil, &InvalidError{Problems: problems}
 	}
-	slices.SortFunc(orgs, func(a, b store.Organisation) int { return strings.Compare(a.Handle, b.Handle) })
+	slices.SortFunc(orgs, func(a, b Organisation) int { return strings.Compare(a.Handle, b.Handle) })
 	return orgs, problems, nil
 }
 
@@ -214,8 +212,8 @@ func splitList(s string) []string {
 // sortedForWriting returns orgs sorted by handle with every list sorted,
 // without touching orgs: what is written must not depend on the order the
 // caller had, even for organisations stored before the rules of Normalize.
-func sortedForWriting(orgs []store.Organisation) []store.Organisation {
-	out := make([]store.Organisation, len(orgs))
+func sortedForWriting(orgs []Organisation) []Organisation {
+	out := make([]Organisation, len(orgs))
 	for i, o := range orgs {
 		o.Networks = slices.Clone(o.Networks)
 		slices.SortFunc(o.Networks, netip.Prefix.Compare)
@@ -227,7 +225,7 @@ func sortedForWriting(orgs []store.Organisation) []store.Organisation {
 		slices.SortStableFunc(o.Contacts, compareContacts)
 		out[i] = o
 	}
-	slices.SortStableFunc(out, func(a, b store.Organisation) int { return strings.Compare(a.Handle, b.Handle) })
+	slices.SortStableFunc(out, func(a, b Organisation) int { return strings.Compare(a.Handle, b.Handle) })
 	return out
 }
 

@@ -11,8 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -108,7 +106,7 @@ func lineDiff(got, want string) string {
 	return b.String()
 }
 
-func readFile(t *testing.T, name string) []store.Organisation {
+func readFile(t *testing.T, name string) []Organisation {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
@@ -166,13 +164,13 @@ func TestWriteSorts(t *testing.T) {
 	if err := WriteCSV(&want, orgs); err != nil {
 		t.Fatal(err)
 	}
-	shuffled := make([]store.Organisation, len(orgs))
+	shuffled := make([]Organisation, len(orgs))
 	for i, o := range orgs {
 		o.Networks = append([]netip.Prefix(nil), o.Networks...)
 		for a, b := 0, len(o.Networks)-1; a < b; a, b = a+1, b-1 {
 			o.Networks[a], o.Networks[b] = o.Networks[b], o.Networks[a]
 		}
-		o.Contacts = append([]store.Contact(nil), o.Contacts...)
+		o.Contacts = append([]Contact(nil), o.Contacts...)
 		for a, b := 0, len(o.Contacts)-1; a < b; a, b = a+1, b-1 {
 			o.Contacts[a], o.Contacts[b] = o.Contacts[b], o.Contacts[a]
 		}
@@ -253,7 +251,7 @@ func FuzzReadJSON(f *testing.F) {
 }
 
 // roundTrip checks that accepted organisations survive both formats.
-func roundTrip(t *testing.T, orgs []store.Organisation) {
+func roundTrip(t *testing.T, orgs []Organisation) {
 	t.Helper()
 	for _, format := range []Format{FormatCSV, FormatJSON} {
 		var b bytes.Buffer

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // jsonOrganisation and jsonContact are what WriteJSON writes: every field
@@ -39,7 +37,7 @@ type jsonContact struct {
 
 // WriteJSON writes the JSON form of a constituency; see Write and
 // FormatJSON.
-func WriteJSON(w io.Writer, orgs []store.Organisation) error {
+func WriteJSON(w io.Writer, orgs []Organisation) error {
 	out := make([]jsonOrganisation, 0, len(orgs))
 	for _, o := range sortedForWriting(orgs) {
 		jo := jsonOrganisation{Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country, Language: o.Language,
@@ -68,7 +66,7 @@ func WriteJSON(w io.Writer, orgs []store.Organisation) error {
 // ReadJSON reads the JSON form of a constituency; see Read and FormatJSON.
 // It reads the organisations one by one, so that a wrong type in one field
 // is reported with its line and the rest is still checked.
-func ReadJSON(r io.Reader) ([]store.Organisation, []Problem, error) {
+func ReadJSON(r io.Reader) ([]Organisation, []Problem, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read constituency JSON: %w", err)
@@ -252,8 +250,8 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 	return c
 }
 
-func (j *jsonReader) contact(raw json.RawMessage, at int64, path string) store.Contact {
-	var c store.Contact
+func (j *jsonReader) contact(raw json.RawMessage, at int64, path string) Contact {
+	var c Contact
 	ms, ok := j.members(raw, at, path)
 	if !ok {
 		return c

@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/gaissmai/bart"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // RuleKind says which of an organisation's resources matched.
@@ -100,15 +98,15 @@ type owner struct {
 // fails, because the pipeline must go on tagging whatever the database
 // holds: where two organisations claim the same network, AS or domain
 // (which Check reports), the one whose handle sorts first wins.
-func NewTable(orgs []store.Organisation) *Table {
-	sorted := make([]*store.Organisation, len(orgs))
+func NewTable(orgs []Organisation) *Table {
+	sorted := make([]*Organisation, len(orgs))
 	asns, domains := 0, 0
 	for i := range orgs {
 		sorted[i] = &orgs[i]
 		asns += len(orgs[i].ASNs)
 		domains += len(orgs[i].Domains)
 	}
-	slices.SortStableFunc(sorted, func(a, b *store.Organisation) int { return strings.Compare(a.Handle, b.Handle) })
+	slices.SortStableFunc(sorted, func(a, b *Organisation) int { return strings.Compare(a.Handle, b.Handle) })
 	t := &Table{
 		owners:  make([]owner, 1, len(sorted)+1),
 		asns:    make(map[uint32]uint32, asns),

@@ -8,14 +8,12 @@ import (
 	"testing"
 
 	"github.com/gaissmai/bart"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // belgium is a small constituency with the cases that matter: a network
 // inside another organisation's, an AS, nested domains, IPv6.
-func belgium() []store.Organisation {
-	orgs := []store.Organisation{
+func belgium() []Organisation {
+	orgs := []Organisation{
 		{ID: 1, Handle: "uliege", Name: "Université de Liège", Networks: prefixes("192.0.2.0/24", "2001:db8:10::/48"),
 			ASNs: []uint32{64496}, Domains: []string{"uliege.be"}},
 		{ID: 2, Handle: "chu-liege", Name: "CHU de Liège", Networks: prefixes("192.0.2.128/25", "192.0.2.200"),
@@ -81,7 +79,7 @@ func TestOwnerOf(t *testing.T) {
 
 // trieOnly builds the table the way a constituency of 65,535
 // organisations or more is built: without the IPv4 arrays.
-func trieOnly(orgs []store.Organisation) *Table {
+func trieOnly(orgs []Organisation) *Table {
 	t := NewTable(orgs)
 	t.level16, t.level24 = nil, nil
 	return t
@@ -107,13 +105,13 @@ func TestOwnerOfDoesNotAllocate(t *testing.T) {
 func TestArraysAgreeWithTrie(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for round := range 20 {
-		orgs := make([]store.Organisation, 1+rng.IntN(50))
+		orgs := make([]Organisation, 1+rng.IntN(50))
 		var (
 			reference bart.Table[string]
 			networks  []netip.Prefix
 		)
 		for i := range orgs {
-			orgs[i] = store.Organisation{Handle: fmt.Sprintf("o%d", i)}
+			orgs[i] = Organisation{Handle: fmt.Sprintf("o%d", i)}
 			for range rng.IntN(40) {
 				p := randomNestedPrefix(rng)
 				if _, taken := reference.Get(p); taken {
@@ -159,7 +157,7 @@ func randomNestedPrefix(rng *rand.Rand) netip.Prefix {
 }
 
 func TestDuplicatesFirstHandleWins(t *testing.T) {
-	orgs := []store.Organisation{
+	orgs := []Organisation{
 		{Handle: "zeta", Networks: prefixes("192.0.2.0/24"), ASNs: []uint32{64496}, Domains: []string{"example.be"}},
 		{Handle: "alpha", Networks: prefixes("192.0.2.0/24"), ASNs: []uint32{64496}, Domains: []string{"example.be"}},
 	}

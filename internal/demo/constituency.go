@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
@@ -26,35 +27,35 @@ const (
 // Organisations are the demo constituency: the demo networks' owners, one
 // research lab inside the research network (most specific wins), and an
 // organisation known only by its domain and AS number.
-func Organisations() []store.Organisation {
+func Organisations() []constituency.Organisation {
 	p := netip.MustParsePrefix
-	return []store.Organisation{
+	return []constituency.Organisation{
 		{Handle: "demo-univ-a", Name: "Demo University A", Sector: "education", Country: "BE", Language: "fr",
 			Networks: []netip.Prefix{p("192.0.2.0/24")}, ASNs: []uint32{64496}, Domains: []string{"univ-a.example"},
-			Contacts: []store.Contact{
-				{Name: "CSIRT Université A", Email: "csirt@univ-a.example", Role: store.ContactAbuse, Notify: true},
-				{Name: "Claire Dubois", Email: "claire.dubois@univ-a.example", Phone: "+32 2 555 01 01", Role: store.ContactManagement},
+			Contacts: []constituency.Contact{
+				{Name: "CSIRT Université A", Email: "csirt@univ-a.example", Role: constituency.ContactAbuse, Notify: true},
+				{Name: "Claire Dubois", Email: "claire.dubois@univ-a.example", Phone: "+32 2 555 01 01", Role: constituency.ContactManagement},
 			}},
 		{Handle: "demo-college", Name: "Demo College", Sector: "education", Country: "BE", Language: "nl",
 			Networks: []netip.Prefix{p("198.51.100.0/24")}, ASNs: []uint32{64497}, Domains: []string{"college.example"},
-			Contacts: []store.Contact{
-				{Name: "ICT-dienst", Email: "security@college.example", Role: store.ContactSecurity, Notify: true},
+			Contacts: []constituency.Contact{
+				{Name: "ICT-dienst", Email: "security@college.example", Role: constituency.ContactSecurity, Notify: true},
 			}},
 		{Handle: "demo-research", Name: "Demo Research Network", Sector: "research", Country: "BE", Language: "en",
 			Networks: []netip.Prefix{p("198.18.0.0/16"), p("2001:db8::/32")}, ASNs: []uint32{64499, 64501},
-			Contacts: []store.Contact{
-				{Name: "NOC", Email: "noc@research.example", Phone: "+32 2 555 02 02", Role: store.ContactAbuse, Notify: true},
+			Contacts: []constituency.Contact{
+				{Name: "NOC", Email: "noc@research.example", Phone: "+32 2 555 02 02", Role: constituency.ContactAbuse, Notify: true},
 			}},
 		{Handle: "demo-lab", Name: "Demo Quantum Lab", Sector: "research", Country: "BE", Language: "en",
 			Networks: []netip.Prefix{p("198.18.42.0/24")}, Domains: []string{"lab.research.example"},
 			Notes: "Hosted inside the research network; its own /24 is reported to the lab, not to the network.",
-			Contacts: []store.Contact{
-				{Name: "Lab IT", Email: "it@lab.research.example", Role: store.ContactTechnical, Notify: true},
+			Contacts: []constituency.Contact{
+				{Name: "Lab IT", Email: "it@lab.research.example", Role: constituency.ContactTechnical, Notify: true},
 			}},
 		{Handle: "demo-gov", Name: "Demo Federal Public Service", Sector: "government", Country: "FR", Language: "fr",
 			Networks: []netip.Prefix{p("198.19.0.0/16")}, ASNs: []uint32{64500}, Domains: []string{"gov.example"},
-			Contacts: []store.Contact{
-				{Name: "Cellule sécurité", Email: "securite@gov.example", Role: store.ContactSecurity, Notify: true},
+			Contacts: []constituency.Contact{
+				{Name: "Cellule sécurité", Email: "securite@gov.example", Role: constituency.ContactSecurity, Notify: true},
 			}},
 	}
 }
@@ -64,7 +65,7 @@ func Organisations() []store.Organisation {
 // that its encrypted notifications can be read), the team's OpenPGP
 // identity, and the constituent login.
 func (s *Set) loadConstituency(ctx context.Context, st *database.DB) error {
-	n, err := st.CountOrganisations(ctx, store.OrganisationQuery{})
+	n, err := st.CountOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		return fmt.Errorf("demo constituency: %w", err)
 	}

@@ -13,16 +13,16 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // belnetLike is a small constituency: a hospital network inside a
 // university's, ASNs and domains (with their subdomains).
-func belnetLike() []store.Organisation {
-	return []store.Organisation{
+func belnetLike() []constituency.Organisation {
+	return []constituency.Organisation{
 		{Handle: "uliege", Name: "Université de Liège", Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
 			ASNs: []uint32{64496}, Domains: []string{"uliege.be"}},
 		{Handle: "chu-liege", Name: "CHU de Liège", Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.128/25")},
@@ -134,13 +134,14 @@ func TestConstituencyRegistered(t *testing.T) {
 // event must be tagged by either the old or the new constituency.
 func TestConstituencySwapWhileEnriching(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"),
+	events, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"),
 		sqlitestore.Options{Synchronous: "OFF", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	defer events.Close()
+	st, err := database.New(ctx, events)
+	if err != nil {
 		t.Fatal(err)
 	}
 	before := belnetLike()
@@ -213,10 +214,10 @@ func TestConstituencySwapWhileEnriching(t *testing.T) {
 // and AS, a third of them the constituency's.
 func BenchmarkConstituency(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	orgs := make([]store.Organisation, 10_000)
+	orgs := make([]constituency.Organisation, 10_000)
 	var owned []netip.Prefix
 	for i := range orgs {
-		orgs[i] = store.Organisation{Handle: fmt.Sprintf("org-%05d", i), ASNs: []uint32{uint32(64512 + i)}}
+		orgs[i] = constituency.Organisation{Handle: fmt.Sprintf("org-%05d", i), ASNs: []uint32{uint32(64512 + i)}}
 		for range 10 {
 			p, _ := netip.AddrFrom4([4]byte{byte(1 + rng.IntN(222)), byte(rng.IntN(256)), byte(rng.IntN(256)), 0}).Prefix(20 + rng.IntN(5))
 			orgs[i].Networks = append(orgs[i].Networks, p)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -35,12 +36,13 @@ func BenchmarkDigests(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := db.Migrate(ctx); err != nil {
+	full, err := database.New(ctx, db)
+	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
 	spec := BenchSpec{Organisations: *benchOrgs, Prefixes: *benchPrefixes, Events: *benchEvents, Seed: 3, Now: now}
-	if err := LoadBench(ctx, db, spec, nil); err != nil {
+	if err := LoadBench(ctx, full, spec, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -76,7 +78,7 @@ func BenchmarkDigests(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := New(cfg, Deps{Store: st, Identity: id, Logger: quiet})
+		n, err := New(cfg, Deps{Store: database.On(st), Identity: id, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}

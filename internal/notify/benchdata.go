@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -28,7 +29,7 @@ type BenchSpec struct {
 
 // BenchStore is what LoadBench writes to.
 type BenchStore interface {
-	ImportOrganisations(ctx context.Context, orgs []store.Organisation, replace bool) (store.ImportResult, error)
+	ImportOrganisations(ctx context.Context, orgs []constituency.Organisation, replace bool) (constituency.ImportResult, error)
 	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error)
 }
 
@@ -64,11 +65,11 @@ func LoadBench(ctx context.Context, st BenchStore, spec BenchSpec, progress func
 	if spec.Now.IsZero() {
 		spec.Now = time.Now()
 	}
-	orgs := make([]store.Organisation, spec.Organisations)
+	orgs := make([]constituency.Organisation, spec.Organisations)
 	for i := range orgs {
-		orgs[i] = store.Organisation{
+		orgs[i] = constituency.Organisation{
 			Handle: BenchHandle(i), Name: fmt.Sprintf("Organisation %d", i), Language: Languages[i%len(Languages)],
-			Contacts: []store.Contact{{Name: "Security team", Email: fmt.Sprintf("security@%s.example", BenchHandle(i)), Role: store.ContactSecurity, Notify: true}},
+			Contacts: []constituency.Contact{{Name: "Security team", Email: fmt.Sprintf("security@%s.example", BenchHandle(i)), Role: constituency.ContactSecurity, Notify: true}},
 		}
 	}
 	for p := range spec.Prefixes {

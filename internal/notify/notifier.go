@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -20,8 +21,8 @@ import (
 // each organisation's last digest.
 type Store interface {
 	store.Notifications
-	GetOrganisationByHandle(ctx context.Context, handle string) (store.Organisation, error)
-	ListOrganisations(ctx context.Context, q store.OrganisationQuery) ([]store.Organisation, error)
+	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
+	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	store.State
 }
 
@@ -356,11 +357,11 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 	if bulk {
 		// One read of the whole constituency is far cheaper than a read
 		// per organisation when many have events (a morning digest).
-		all, err := n.store.ListOrganisations(ctx, store.OrganisationQuery{})
+		all, err := n.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 		if err != nil {
 			return nil, fmt.Errorf("notify: organisations: %w", err)
 		}
-		pass.orgs = make(map[string]store.Organisation, len(all))
+		pass.orgs = make(map[string]constituency.Organisation, len(all))
 		for _, o := range all {
 			pass.orgs[o.Handle] = o
 		}

@@ -22,6 +22,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	gomail "github.com/emersion/go-message/mail"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -99,7 +101,7 @@ func armoredPublic(e *openpgp.Entity) string {
 // crash or a full disk would make it. It counts the state written outside
 // commits and keeps the state of the last commit.
 type failingStore struct {
-	*sqlitestore.Store
+	*database.DB
 	fail      atomic.Bool
 	putStates atomic.Int64
 	mu        sync.Mutex
@@ -129,13 +131,13 @@ type env struct {
 	ctx   context.Context
 	db    *failingStore
 	n     *Notifier
-	org   store.Organisation
+	org   constituency.Organisation
 	kicks atomic.Int64
 	logs  *bytes.Buffer
 	seq   int
 }
 
-func newEnv(t *testing.T, edit func(*Config), contacts ...store.Contact) *env {
+func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) *env {
 	t.Helper()
 	keys(t)
 	ctx := t.Context()
@@ -145,17 +147,18 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...store.Contact) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
+	full, err := database.New(ctx, db)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if contacts == nil {
-		contacts = []store.Contact{{Name: "Alice", Email: "alice@uni.example", Role: store.ContactAbuse, Notify: true}}
+		contacts = []constituency.Contact{{Name: "Alice", Email: "alice@uni.example", Role: constituency.ContactAbuse, Notify: true}}
 	}
-	org := store.Organisation{Handle: "uni", Name: "Example University", Language: "en", Contacts: contacts}
-	if err := db.CreateOrganisation(ctx, &org); err != nil {
+	org := constituency.Organisation{Handle: "uni", Name: "Example University", Language: "en", Contacts: contacts}
+	if err := full.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{DB: full}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10
@@ -280,11 +283,11 @@ func TestDigestToEveryKindOfContact(t *testing.T) { bothReads(t, testDigestToEve
 func testDigestToEveryKindOfContact(t *testing.T) {
 	keys(t) // before the contacts are made of them
 	e := newEnv(t, nil,
-		store.Contact{Name: "Alice", Email: "alice@uni.example", Notify: true},
-		store.Contact{Name: "Bob", Email: "bob@uni.example", Notify: true, PGPKey: contactKey},
-		store.Contact{Name: "Carol", Email: "carol@uni.example", Notify: true, PGPKey: expiredKey},
-		store.Contact{Name: "Dan", Email: "dan@uni.example", Notify: true, PGPKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n"},
-		store.Contact{Name: "Eve", Email: "eve@uni.example", Notify: false},
+		constituency.Contact{Name: "Alice", Email: "alice@uni.example", Notify: true},
+		constituency.Contact{Name: "Bob", Email: "bob@uni.example", Notify: true, PGPKey: contactKey},
+		constituency.Contact{Name: "Carol", Email: "carol@uni.example", Notify: true, PGPKey: expiredKey},
+		constituency.Contact{Name: "Dan", Email: "dan@uni.example", Notify: true, PGPKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n"},
+		constituency.Contact{Name: "Eve", Email: "eve@uni.example", Notify: false},
 	)
 	e.put([]map[string]string{scan("192.0.2.53"), scan("192.0.2.54"), infected("198.51.100.7")})
 	rep := e.run(day1)
@@ -372,8 +375,8 @@ func TestNoReachableContact(t *testing.T) { bothReads(t, testNoReachableContact)
 
 func testNoReachableContact(t *testing.T) {
 	keys(t)
-	e := newEnv(t, nil, store.Contact{Name: "Carol", Email: "carol@uni.example", Notify: true, PGPKey: expiredKey},
-		store.Contact{Name: "Quiet", Email: "quiet@uni.example"})
+	e := newEnv(t, nil, constituency.Contact{Name: "Carol", Email: "carol@uni.example", Notify: true, PGPKey: expiredKey},
+		constituency.Contact{Name: "Quiet", Email: "quiet@uni.example"})
 	e.put([]map[string]string{scan("192.0.2.53")})
 	rep := e.run(day1)
 	if rep.Messages != 0 || rep.Undeliverable != 1 || rep.Consumed != 1 || rep.Notified != 0 {
@@ -405,7 +408,7 @@ func testNoReachableContact(t *testing.T) {
 		t.Errorf("after the fix: %+v", rep)
 	}
 	t.Run("no contact at all", func(t *testing.T) {
-		e := newEnv(t, nil, store.Contact{Name: "Quiet", Email: "quiet@uni.example"})
+		e := newEnv(t, nil, constituency.Contact{Name: "Quiet", Email: "quiet@uni.example"})
 		e.put([]map[string]string{scan("192.0.2.53")})
 		e.run(day1)
 		msgs := e.messages()
@@ -757,7 +760,7 @@ func TestTemplateOverrides(t *testing.T) {
 
 func TestPreview(t *testing.T) {
 	e := newEnv(t, nil)
-	p, err := e.n.Preview(e.ctx, "nl", NameDigest, store.Organisation{}, nil)
+	p, err := e.n.Preview(e.ctx, "nl", NameDigest, constituency.Organisation{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -30,7 +31,7 @@ type pass struct {
 	// orgs holds every organisation by handle when the pass read them all
 	// at once, lastDigest their digest times and tallies their "seen
 	// again" tallies; nil when each is read as needed.
-	orgs       map[string]store.Organisation
+	orgs       map[string]constituency.Organisation
 	lastDigest map[string][]byte
 	tallies    map[string][]store.NotifiedKey
 	notified   map[string]bool // the organisations told something
@@ -57,7 +58,7 @@ func (p *pass) tally(ctx context.Context, org string) (map[event.Hash]store.Noti
 
 // organisation returns the organisation handle, store.ErrNotFound when
 // there is none.
-func (p *pass) organisation(ctx context.Context, handle string) (store.Organisation, error) {
+func (p *pass) organisation(ctx context.Context, handle string) (constituency.Organisation, error) {
 	if p.orgs == nil {
 		return p.n.store.GetOrganisationByHandle(ctx, handle)
 	}
@@ -354,7 +355,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 
 // renderAll renders each message for org, then signs, encrypts and
 // addresses it (deliver), and adds the outbox messages to o.
-func (p *pass) renderAll(o *orgWork, org store.Organisation, policy store.NotificationPolicy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
+func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy store.NotificationPolicy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
 	for _, in := range toRender {
 		in.Org, in.Language, in.Format, in.Now = org, policy.Language, policy.Format, p.now
 		msgs, err := p.pc.render.render(in)

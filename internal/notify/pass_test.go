@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -41,10 +42,10 @@ func TestPassDecisions(t *testing.T) {
 	keys(t)
 	hour := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
 	day := func(n int) time.Time { return day1.Add(time.Duration(n-1) * 24 * time.Hour) }
-	alice := store.Contact{Name: "Alice", Email: "alice@uni.example", Role: store.ContactAbuse, Notify: true}
-	bob := store.Contact{Name: "Bob", Email: "bob@uni.example", Role: store.ContactSecurity, Notify: true, PGPKey: contactKey}
-	carol := store.Contact{Name: "Carol", Email: "carol@uni.example", Role: store.ContactSecurity, Notify: true, PGPKey: expiredKey}
-	quiet := store.Contact{Name: "Quiet", Email: "quiet@uni.example", Role: store.ContactManagement}
+	alice := constituency.Contact{Name: "Alice", Email: "alice@uni.example", Role: constituency.ContactAbuse, Notify: true}
+	bob := constituency.Contact{Name: "Bob", Email: "bob@uni.example", Role: constituency.ContactSecurity, Notify: true, PGPKey: contactKey}
+	carol := constituency.Contact{Name: "Carol", Email: "carol@uni.example", Role: constituency.ContactSecurity, Notify: true, PGPKey: expiredKey}
+	quiet := constituency.Contact{Name: "Quiet", Email: "quiet@uni.example", Role: constituency.ContactManagement}
 	enabled := func(edit func(*store.NotificationPolicy)) *store.NotificationPolicy {
 		p := store.NotificationPolicy{Enabled: true}
 		if edit != nil {
@@ -58,7 +59,7 @@ func TestPassDecisions(t *testing.T) {
 		name        string
 		teamDefault *store.NotificationPolicy // stored as the policy of OrgID 0
 		own         *store.NotificationPolicy // the organisation's own
-		contacts    []store.Contact           // nil: Alice, plain
+		contacts    []constituency.Contact    // nil: Alice, plain
 		steps       []passStep
 	}{
 		{name: "built-in default: the first digest is due at once",
@@ -158,19 +159,19 @@ func TestPassDecisions(t *testing.T) {
 					want: passCounts{Consumed: 1, Repeats: 1}},
 			}},
 		{name: "encrypted and plain contacts: one message each",
-			contacts: []store.Contact{alice, bob},
+			contacts: []constituency.Contact{alice, bob},
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Notified: 1, Messages: 2}}}},
 		{name: "a contact with an unusable key is skipped, the others told",
-			contacts: []store.Contact{alice, carol},
+			contacts: []constituency.Contact{alice, carol},
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Notified: 1, Messages: 1, Skipped: 1}}}},
 		{name: "nobody marked to receive: undeliverable",
-			contacts: []store.Contact{quiet},
+			contacts: []constituency.Contact{quiet},
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Undeliverable: 1}}}},
 		{name: "undeliverable is not told: no repeat later",
-			contacts: []store.Contact{carol, quiet},
+			contacts: []constituency.Contact{carol, quiet},
 			steps: []passStep{
 				{put: []map[string]string{scan("192.0.2.53")}, at: day(1),
 					want: passCounts{Consumed: 1, Undeliverable: 1, Skipped: 1}},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -34,7 +35,7 @@ func DefaultPolicy() store.NotificationPolicy {
 // not "the default's types". Blank Digest and Format take the defaults'
 // values, a blank Language the organisation's language, and an unknown
 // language English.
-func Effective(org store.Organisation, own *store.NotificationPolicy, teamDefault store.NotificationPolicy) store.NotificationPolicy {
+func Effective(org constituency.Organisation, own *store.NotificationPolicy, teamDefault store.NotificationPolicy) store.NotificationPolicy {
 	p := teamDefault
 	if own != nil {
 		p = *own

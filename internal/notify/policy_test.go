@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -53,7 +54,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestEffective(t *testing.T) {
-	org := store.Organisation{ID: 4, Handle: "uni", Language: "nl"}
+	org := constituency.Organisation{ID: 4, Handle: "uni", Language: "nl"}
 	t.Run("nothing configured", func(t *testing.T) {
 		p := Effective(org, nil, DefaultPolicy())
 		if !p.Enabled || p.Digest != store.DigestDaily || p.Format != store.FormatSummary || p.Language != "nl" ||
@@ -77,7 +78,7 @@ func TestEffective(t *testing.T) {
 		}
 	})
 	t.Run("unknown language", func(t *testing.T) {
-		p := Effective(store.Organisation{Language: "es"}, nil, DefaultPolicy())
+		p := Effective(constituency.Organisation{Language: "es"}, nil, DefaultPolicy())
 		if p.Language != "en" {
 			t.Errorf("language %q, want en", p.Language)
 		}

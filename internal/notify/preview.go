@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -28,14 +29,14 @@ type Preview struct {
 // nil). A digest or immediate template renders a message of that kind; a
 // type explanation renders a digest of the events, all given that type.
 // Unlike sending, a failing override is an error, not a fallback.
-func (n *Notifier) Preview(ctx context.Context, lang, name string, org store.Organisation, events []store.StoredEvent) (Preview, error) {
+func (n *Notifier) Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (Preview, error) {
 	return n.preview(ctx, nil, lang, name, org, events)
 }
 
 // PreviewDraft renders the unsaved template t as Preview would once it is
 // saved; a template that does not parse or execute is an error (a
 // *TemplateError with the line).
-func (n *Notifier) PreviewDraft(ctx context.Context, t store.NotificationTemplate, org store.Organisation, events []store.StoredEvent) (Preview, error) {
+func (n *Notifier) PreviewDraft(ctx context.Context, t store.NotificationTemplate, org constituency.Organisation, events []store.StoredEvent) (Preview, error) {
 	n.mu.Lock()
 	pc := n.pass
 	n.mu.Unlock()
@@ -46,7 +47,7 @@ func (n *Notifier) PreviewDraft(ctx context.Context, t store.NotificationTemplat
 	return n.preview(ctx, parsed, t.Language, t.Name, org, events)
 }
 
-func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name string, org store.Organisation, events []store.StoredEvent) (Preview, error) {
+func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name string, org constituency.Organisation, events []store.StoredEvent) (Preview, error) {
 	if !ValidLanguage(lang) {
 		return Preview{}, fmt.Errorf("preview: unknown language %q", lang)
 	}

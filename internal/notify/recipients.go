@@ -12,6 +12,7 @@ import (
 
 	gomail "github.com/emersion/go-message/mail"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -34,7 +35,7 @@ func (r recipientSet) reachable() bool { return len(r.encrypt)+len(r.plain) > 0 
 // whose key is unusable (expired, revoked, broken) get nothing: sending
 // them clear text would defeat the key they gave, and they are reported
 // as skipped instead.
-func (p *pass) recipients(org store.Organisation) recipientSet {
+func (p *pass) recipients(org constituency.Organisation) recipientSet {
 	var r recipientSet
 	seen := map[string]bool{}
 	for _, c := range org.Contacts {
@@ -81,7 +82,7 @@ func (p *pass) recipients(org store.Organisation) recipientSet {
 // one message encrypted to every contact with a usable key, one signed for
 // the contacts without a key. With nobody to send to it returns one
 // failed message that says why, so that the notification log shows it.
-func (p *pass) deliver(org store.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]store.OutboxMessage, error) {
+func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]store.OutboxMessage, error) {
 	from := p.pc.from
 	base := store.OutboxMessage{
 		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -158,7 +159,7 @@ func (r *renderer) executeType(lang, name string, data TypeData) (string, error)
 // for one organisation.
 type renderInput struct {
 	Kind     string // NameDigest or NameImmediate
-	Org      store.Organisation
+	Org      constituency.Organisation
 	Language string
 	Format   string
 	Type     string // immediate: the classification type

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -14,13 +15,13 @@ import (
 // the rendering benchmarks see the events of `vigil bench notify`
 // without a database.
 type benchCapture struct {
-	orgs   []store.Organisation
+	orgs   []constituency.Organisation
 	events []*event.Event
 }
 
-func (c *benchCapture) ImportOrganisations(_ context.Context, orgs []store.Organisation, _ bool) (store.ImportResult, error) {
+func (c *benchCapture) ImportOrganisations(_ context.Context, orgs []constituency.Organisation, _ bool) (constituency.ImportResult, error) {
 	c.orgs = append(c.orgs, orgs...)
-	return store.ImportResult{}, nil
+	return constituency.ImportResult{}, nil
 }
 
 func (c *benchCapture) InsertEvents(_ context.Context, events []*event.Event, _ []store.DedupKey) (int, error) {

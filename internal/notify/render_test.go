@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -174,7 +175,7 @@ func TestGolden(t *testing.T) {
 		{Summary: "ddos-amplifier/open-dns 192.0.2.10:53 (dns)", Times: 2, FirstSent: renderNow.Add(-72 * time.Hour)},
 		{Summary: "vulnerable-system/ssl-poodle 192.0.2.11:443", Times: 1, FirstSent: renderNow.Add(-48 * time.Hour)},
 	}
-	org := store.Organisation{ID: 7, Handle: "example-university", Name: "Example University", Language: "en"}
+	org := constituency.Organisation{ID: 7, Handle: "example-university", Name: "Example University", Language: "en"}
 	r := testRenderer(t, testConfig())
 	for _, lang := range Languages {
 		for _, format := range []string{store.FormatSummary, store.FormatJSON, store.FormatXARF} {

@@ -3,6 +3,7 @@ package notify
 import (
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -55,8 +56,8 @@ func SampleEvents() []store.StoredEvent {
 }
 
 // SampleOrganisation is the organisation previews use when none is chosen.
-func SampleOrganisation() store.Organisation {
-	return store.Organisation{ID: 1, Handle: "example-university", Name: "Example University", Sector: "education", Country: "BE", Language: "en"}
+func SampleOrganisation() constituency.Organisation {
+	return constituency.Organisation{ID: 1, Handle: "example-university", Name: "Example University", Sector: "education", Country: "BE", Language: "en"}
 }
 
 func sampleOrgData() OrgData {

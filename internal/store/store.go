@@ -32,7 +32,6 @@ type Store interface {
 	Feeds
 	Dedup
 	State
-	Constituency
 	Notifications
 	Leases
 	// DB is the database as the shared SQL layer uses it. A capability

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -114,10 +115,10 @@ func untranslated(text string, english, own map[string]bool, data []string) []st
 // constituent for each of langs (speaking it), an event of the
 // organisation, a dead letter and a feed's counters, so that the pages
 // show their tables and not only their empty states.
-func seedLanguageWalk(t *testing.T, st *database.DB, langs []string) (*store.Organisation, *event.Event) {
+func seedLanguageWalk(t *testing.T, st *database.DB, langs []string) (*constituency.Organisation, *event.Event) {
 	t.Helper()
 	ctx := context.Background()
-	org := &store.Organisation{Handle: "univ-gent", Name: "Univ Gent", Language: "nl",
+	org := &constituency.Organisation{Handle: "univ-gent", Name: "Univ Gent", Language: "nl",
 		Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, Domains: []string{"ugent.example"}}
 	if err := st.CreateOrganisation(ctx, org); err != nil {
 		t.Fatal(err)

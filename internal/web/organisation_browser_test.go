@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -23,20 +24,20 @@ import (
 func TestBrowserOrganisationPage(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	research := store.Organisation{Handle: "research", Name: "Research Network", Language: "en",
+	research := constituency.Organisation{Handle: "research", Name: "Research Network", Language: "en",
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ASNs: []uint32{64500}}
 	longDomain := "quantum-computing-and-cryogenic-measurement-laboratory.physics.faculty-of-sciences.example.org"
 	notes := "Escalate to the physics department's on-call line first.\nTicket archive: https://tickets.example.org/" +
 		strings.Repeat("a1b2c3d4", 30) + "\nThird line."
-	lab := store.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics and Astronomy",
+	lab := constituency.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics and Astronomy",
 		Sector: "research", Country: "BE", Language: "fr", Notes: notes,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("2001:db8:1234:5678::/64")},
 		Domains:  []string{longDomain},
-		Contacts: []store.Contact{
-			{Name: "Lab CERT", Email: "cert-team-with-a-rather-long-mailbox-name@" + longDomain, Role: store.ContactAbuse, Notify: true},
-			{Name: "Head of the lab", Email: "head@lab.example.org", Role: store.ContactManagement},
+		Contacts: []constituency.Contact{
+			{Name: "Lab CERT", Email: "cert-team-with-a-rather-long-mailbox-name@" + longDomain, Role: constituency.ContactAbuse, Notify: true},
+			{Name: "Head of the lab", Email: "head@lab.example.org", Role: constituency.ContactManagement},
 		}}
-	for _, o := range []*store.Organisation{&research, &lab} {
+	for _, o := range []*constituency.Organisation{&research, &lab} {
 		if err := st.CreateOrganisation(ctx, o); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -21,7 +22,7 @@ import (
 func TestBrowserConstituentPortal(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	orgs := map[string]*store.Organisation{
+	orgs := map[string]*constituency.Organisation{
 		"uni-a": {Handle: "uni-a", Name: "University A", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}},
 		"uni-b": {Handle: "uni-b", Name: "University B", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
 	}

@@ -24,7 +24,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &database.DB{Store: sealedStore, Accounts: sealedAccounts}
+	st := &database.DB{Store: sealedStore, Accounts: sealedAccounts, Organisations: raw.Organisations}
 	u := addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
 	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {

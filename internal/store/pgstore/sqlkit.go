@@ -97,6 +97,18 @@ func (d pgDB) Tx(ctx context.Context, fn func(sqlkit.DB) error) error {
 	return tx.Commit(ctx)
 }
 
+// snapshot is the transaction of reads that must agree with each other.
+var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+func (d pgDB) Snapshot(ctx context.Context, fn func(sqlkit.DB) error) error {
+	if d.tx != nil {
+		return fn(d)
+	}
+	return pgx.BeginTxFunc(ctx, d.pool, snapshot, func(tx pgx.Tx) error {
+		return fn(pgDB{pool: d.pool, tx: tx})
+	})
+}
+
 func (d pgDB) IsForeignKey(err error) bool { return isForeignKey(err) }
 
 func (d pgDB) IsUnique(err error) bool { return isUnique(err) }

@@ -162,6 +162,12 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 	return nil
 }
 
+// queryer is what reading the queued events needs: the read pool or a
+// read transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // scanEvents reads the events of entries (sorted by id) in one range scan
 // and calls fn for each, with its organisations; a queued event that is
 // gone comes without its record.

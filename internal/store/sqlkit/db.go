@@ -38,6 +38,12 @@ type DB interface {
 	// nil; fn's DB runs everything in the transaction (and has no Tx of
 	// its own).
 	Tx(ctx context.Context, fn func(DB) error) error
+	// Snapshot runs fn in a read-only transaction, so that every query of
+	// fn sees the database as it was at one moment: a read transaction on
+	// a reader in SQLite (which leaves the writer free), REPEATABLE READ
+	// READ ONLY in PostgreSQL. Inside a transaction fn runs on it, whose
+	// reads agree already.
+	Snapshot(ctx context.Context, fn func(DB) error) error
 	// IsForeignKey reports whether err is a foreign key violation.
 	IsForeignKey(err error) bool
 	// IsUnique reports whether err is a unique (or primary key)
@@ -102,6 +108,19 @@ func (d SQLDB) Tx(ctx context.Context, fn func(DB) error) error {
 	return tx.Commit()
 }
 
+// Snapshot runs fn in a read transaction on the readers.
+func (d SQLDB) Snapshot(ctx context.Context, fn func(DB) error) error {
+	tx, err := d.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(sqlTx{tx: tx, db: d}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // IsForeignKey reports whether err is a foreign key violation.
 func (d SQLDB) IsForeignKey(err error) bool { return d.ForeignKey(err) }
 
@@ -141,6 +160,8 @@ func (t sqlTx) Script(ctx context.Context, script string) error {
 }
 
 func (t sqlTx) Tx(context.Context, func(DB) error) error { return ErrNestedTx }
+
+func (t sqlTx) Snapshot(_ context.Context, fn func(DB) error) error { return fn(t) }
 
 func (t sqlTx) IsForeignKey(err error) bool { return t.db.ForeignKey(err) }
 

@@ -50,3 +50,33 @@ func TestTimeScansBothRepresentations(t *testing.T) {
 		t.Error("a string scanned as a time")
 	}
 }
+
+func TestSQLDBSnapshot(t *testing.T) {
+	mem := memoryDB(t)
+	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }, Unique: func(error) bool { return false }}
+	ctx := t.Context()
+	count := func(d DB) int {
+		var n int
+		if err := d.QueryRow(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	boom := errors.New("boom")
+	var seen int
+	if err := db.Snapshot(ctx, func(s DB) error { seen = count(s); return boom }); !errors.Is(err, boom) || seen != 3 {
+		t.Errorf("Snapshot: %v after reading %d rows; want boom after 3", err, seen)
+	}
+	// Inside a transaction the snapshot is the transaction: it sees the
+	// transaction's own change (and needs no second connection, which
+	// this one-connection database has not got).
+	err := db.Tx(ctx, func(tx DB) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM t WHERE n = ?`, 3); err != nil {
+			return err
+		}
+		return tx.Snapshot(ctx, func(s DB) error { seen = count(s); return nil })
+	})
+	if err != nil || seen != 2 {
+		t.Errorf("Snapshot in a transaction: %v, %d rows; want the transaction's 2", err, seen)
+	}
+}

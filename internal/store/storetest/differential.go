@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -39,6 +40,11 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 	}
 	sides := []*diffSide{{s: a}, {s: b}}
 	for _, d := range sides {
+		// The messages are the organisations', which the constituency's
+		// schema keeps.
+		if err := d.s.Migrate(ctx, constituencydb.Schema); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
 		for _, h := range []string{"a", "b"} {
 			d.orgs = append(d.orgs, createOrg(t, d.s, newOrg(h)).ID)
 		}

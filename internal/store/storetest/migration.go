@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -97,34 +98,35 @@ func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids 
 func CheckOrganisationHandlesMigration(t *testing.T, s store.Store) {
 	t.Helper()
 	ctx := t.Context()
+	c := orgs(s)
 	for _, h := range []string{"gone-mail", "gone-tagged"} {
-		o := store.Organisation{Handle: h, Name: h}
-		var retired *store.RetiredHandleError
-		if err := s.CreateOrganisation(ctx, &o); !errors.As(err, &retired) || retired.Handle != h {
+		o := constituency.Organisation{Handle: h, Name: h}
+		var retired *constituency.RetiredHandleError
+		if err := c.CreateOrganisation(ctx, &o); !errors.As(err, &retired) || retired.Handle != h {
 			t.Errorf("CreateOrganisation(%s), deleted before the migration = %v; want a RetiredHandleError", h, err)
 		}
 	}
-	kept, err := s.GetOrganisationByHandle(ctx, "kept")
+	kept, err := c.GetOrganisationByHandle(ctx, "kept")
 	if err != nil {
 		t.Fatalf("kept after the migration: %v", err)
 	}
 	kept.Name = "Kept, renamed"
-	if err := s.UpdateOrganisation(ctx, &kept); err != nil {
+	if err := c.UpdateOrganisation(ctx, &kept); err != nil {
 		t.Errorf("UpdateOrganisation(kept) after the migration: %v", err)
 	}
-	again := store.Organisation{Handle: "kept", Name: "another"}
-	var retired *store.RetiredHandleError
-	if err := s.CreateOrganisation(ctx, &again); !errors.Is(err, store.ErrConflict) || errors.As(err, &retired) {
+	again := constituency.Organisation{Handle: "kept", Name: "another"}
+	var retired *constituency.RetiredHandleError
+	if err := c.CreateOrganisation(ctx, &again); !errors.Is(err, store.ErrConflict) || errors.As(err, &retired) {
 		t.Errorf("CreateOrganisation(kept) while kept exists = %v; want ErrConflict, not retired", err)
 	}
-	if err := s.DeleteOrganisation(ctx, kept.ID); err != nil {
+	if err := c.DeleteOrganisation(ctx, kept.ID); err != nil {
 		t.Fatalf("DeleteOrganisation(kept): %v", err)
 	}
-	if err := s.CreateOrganisation(ctx, &again); !errors.As(err, &retired) {
+	if err := c.CreateOrganisation(ctx, &again); !errors.As(err, &retired) {
 		t.Errorf("CreateOrganisation(kept) after its delete = %v; want a RetiredHandleError", err)
 	}
-	fresh := store.Organisation{Handle: "fresh", Name: "Fresh"}
-	if err := s.CreateOrganisation(ctx, &fresh); err != nil {
+	fresh := constituency.Organisation{Handle: "fresh", Name: "Fresh"}
+	if err := c.CreateOrganisation(ctx, &fresh); err != nil {
 		t.Errorf("CreateOrganisation(fresh): %v", err)
 	}
 }

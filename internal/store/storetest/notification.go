@@ -195,7 +195,7 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 	})
 	t.Run("deleting an organisation drops its queue", func(t *testing.T) {
 		b := createOrg(t, s, newOrg("b"))
-		if err := s.DeleteOrganisation(ctx, b.ID); err != nil {
+		if err := orgs(s).DeleteOrganisation(ctx, b.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got := pendingCounts(t, s); got["b"] != 0 || got["c"] != 1 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -26,13 +27,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	fresh := func(t *testing.T) store.Store {
 		t.Helper()
 		s := open(t)
-		// The accounts' schema too: an organisation with users cannot be
-		// deleted.
-		if err := s.Migrate(t.Context(), authdb.Schema); err != nil {
+		// The constituency's and the accounts' schemas too: events are
+		// tagged with organisations, and an organisation with users
+		// cannot be deleted.
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 		// A second Migrate must be a no-op: every start of vigil calls it.
-		if err := s.Migrate(t.Context(), authdb.Schema); err != nil {
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		return s
@@ -61,12 +63,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"feed counters", testFeedCounters},
 		{"state", testState},
 		{"leases", testLeases},
-		{"organisations", testOrganisations},
-		{"organisation search", testOrganisationSearch},
-		{"organisation import", testImport},
-		{"constituency version", testConstituencyVersion},
-		{"change requests", testChangeRequests},
-		{"concurrent organisation changes", testConcurrentOrganisations},
 		{"organisation isolation", testOrganisationIsolation},
 		{"event tagging", testEventTagging},
 		{"notification queue", testNotifyQueue},

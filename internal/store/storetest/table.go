@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -230,7 +231,7 @@ func testTableIsolation(t *testing.T, s store.Store) {
 	insert(t, s, isolationCorpus(t), nil)
 	all := searchAll(t, s, store.EventQuery{})
 	for _, org := range []string{"a", "b", "c", "nobody"} {
-		view := store.EventsOf(s, store.Organisation{Handle: org})
+		view := constituency.EventsOf(s, constituency.Organisation{Handle: org})
 		mine := owned(t, all, org)
 		for name, q := range tableQueries() {
 			// Whatever organisation a query names, the view's own is

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -274,7 +275,7 @@ func testOrganisationIsolation(t *testing.T, s store.Store) {
 			t.Fatalf("the corpus has %d events of a and b, want 30", twoSided)
 		}
 		for _, org := range []string{"a", "b"} {
-			view := store.EventsOf(s, store.Organisation{Handle: org})
+			view := constituency.EventsOf(s, constituency.Organisation{Handle: org})
 			seen := pageThrough(t, view, store.EventQuery{Organisation: "c"}, 7)
 			if want := eventLabels(owned(t, all, org)); eventLabels(seen) != want {
 				t.Errorf("%s's view, asked for c's events:\ngot  %s\nwant %s", org, eventLabels(seen), want)
@@ -305,7 +306,7 @@ func testOrganisationIsolation(t *testing.T, s store.Store) {
 		if !searchAll(t, s, store.EventQuery{Organisation: "a"})[0].Event.Has(store.ConstituencyField) {
 			t.Error("the team's search lost extra.constituency after an organisation's view")
 		}
-		if page, err := store.EventsOf(s, store.Organisation{}).SearchEvents(t.Context(), store.EventQuery{}); err != nil || len(page.Events) != 0 {
+		if page, err := constituency.EventsOf(s, constituency.Organisation{}).SearchEvents(t.Context(), store.EventQuery{}); err != nil || len(page.Events) != 0 {
 			t.Errorf("the view of an organisation without a handle = %d events, %v; want none", len(page.Events), err)
 		}
 	})

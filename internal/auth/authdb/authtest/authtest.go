@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // Run runs the contract. open returns a fresh database of its own for
-// every call, migrated with authdb.Schema, and the accounts on it.
+// every call, migrated with constituencydb.Schema and authdb.Schema, and the accounts on it.
 func Run(t *testing.T, open func(t *testing.T) (store.Store, auth.Accounts)) {
 	tests := []struct {
 		name string
@@ -41,11 +43,11 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, auth.Accounts)) {
 }
 
 // createOrg stores an organisation for accounts to belong to.
-func createOrg(t *testing.T, st store.Store, handle string) store.Organisation {
+func createOrg(t *testing.T, st store.Store, handle string) constituency.Organisation {
 	t.Helper()
-	o := store.Organisation{Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
-		Contacts: []store.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: store.ContactAbuse, Notify: true}}}
-	if err := st.CreateOrganisation(t.Context(), &o); err != nil {
+	o := constituency.Organisation{Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
+		Contacts: []constituency.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}}}
+	if err := constituencydb.New(st.DB()).CreateOrganisation(t.Context(), &o); err != nil {
 		t.Fatalf("CreateOrganisation(%s): %v", handle, err)
 	}
 	return o

@@ -4,7 +4,10 @@
 -- 0007 remain to bring a database of an earlier release up to version 7;
 -- neither they nor this script change any more. A capability's tables are
 -- created by its own schema (sqlkit.Schema): internal/auth/authdb holds
--- users, sessions, api_tokens, recovery_codes and audit.
+-- users, sessions, api_tokens, recovery_codes and audit;
+-- internal/constituency/constituencydb holds organisations, org_networks,
+-- org_asns, org_domains, org_contacts, constituency_version,
+-- change_requests and organisation_handles.
 
 CREATE TABLE events (
 	id          INTEGER PRIMARY KEY,
@@ -63,73 +66,6 @@ CREATE TABLE state (
 	key   TEXT PRIMARY KEY,
 	value BLOB NOT NULL
 ) WITHOUT ROWID;
-
-CREATE TABLE organisations (
-	id       INTEGER PRIMARY KEY AUTOINCREMENT,
-	handle   TEXT    NOT NULL UNIQUE,
-	name     TEXT    NOT NULL,
-	sector   TEXT    NOT NULL,
-	country  TEXT    NOT NULL,
-	language TEXT    NOT NULL,
-	notes    TEXT    NOT NULL,
-	-- search is the lower-cased handle, name, sector and contact e-mails,
-	-- one a line, written by the store (SQLite's lower() knows ASCII only),
-	-- for OrganisationQuery.Text.
-	search   TEXT    NOT NULL,
-	created  INTEGER NOT NULL,
-	updated  INTEGER NOT NULL
-);
-
-CREATE TABLE org_networks (
-	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
-	prefix TEXT    NOT NULL,
-	PRIMARY KEY (org_id, prefix)
-) WITHOUT ROWID;
-CREATE INDEX org_networks_prefix ON org_networks (prefix);
-
-CREATE TABLE org_asns (
-	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
-	asn    INTEGER NOT NULL,
-	PRIMARY KEY (org_id, asn)
-) WITHOUT ROWID;
-CREATE INDEX org_asns_asn ON org_asns (asn);
-
-CREATE TABLE org_domains (
-	org_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
-	domain TEXT    NOT NULL,
-	PRIMARY KEY (org_id, domain)
-) WITHOUT ROWID;
-CREATE INDEX org_domains_domain ON org_domains (domain);
-
-CREATE TABLE org_contacts (
-	id       INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id   INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
-	position INTEGER NOT NULL,
-	name     TEXT    NOT NULL,
-	email    TEXT    NOT NULL,
-	phone    TEXT    NOT NULL,
-	role     TEXT    NOT NULL,
-	pgp_key  TEXT    NOT NULL,
-	notify   INTEGER NOT NULL
-);
-CREATE INDEX org_contacts_org ON org_contacts (org_id, position);
-
-CREATE TABLE constituency_version (
-	id      INTEGER PRIMARY KEY CHECK (id = 1),
-	version INTEGER NOT NULL
-);
-INSERT INTO constituency_version (id, version) VALUES (1, 0);
-
-CREATE TABLE change_requests (
-	id      INTEGER PRIMARY KEY,
-	org_id  INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
-	user_id INTEGER NOT NULL,
-	actor   TEXT    NOT NULL,
-	text    TEXT    NOT NULL,
-	created INTEGER NOT NULL,
-	done    INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX change_requests_org ON change_requests (org_id, id);
 
 CREATE TABLE event_orgs (
 	org         TEXT    NOT NULL,
@@ -215,12 +151,6 @@ CREATE TABLE leases (
 	name    TEXT    PRIMARY KEY,
 	holder  TEXT    NOT NULL,
 	expires INTEGER NOT NULL -- Unix microseconds
-) WITHOUT ROWID;
-
-CREATE TABLE organisation_handles (
-	handle  TEXT    PRIMARY KEY,
-	org_id  INTEGER NOT NULL, -- 0 when deleted before this table existed
-	retired INTEGER           -- Unix microseconds; NULL while in use
 ) WITHOUT ROWID;
 
 CREATE TABLE feeds (

@@ -1,4 +1,4 @@
-package storetest
+package constituencytest
 
 // The contract of importing a constituency and of its version counter.
 
@@ -12,12 +12,13 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-func testImport(t *testing.T, s store.Store) {
+func testImport(t *testing.T, s Stores) {
 	ctx := t.Context()
-	get := func(handle string) store.Organisation {
+	get := func(handle string) constituency.Organisation {
 		t.Helper()
 		o, err := s.GetOrganisationByHandle(ctx, handle)
 		if err != nil {
@@ -27,7 +28,7 @@ func testImport(t *testing.T, s store.Store) {
 	}
 	handles := func() string {
 		t.Helper()
-		list, err := s.ListOrganisations(ctx, store.OrganisationQuery{})
+		list, err := s.ListOrganisations(ctx, constituency.OrganisationQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,11 +41,11 @@ func testImport(t *testing.T, s store.Store) {
 	a, b := newOrg("a"), newOrg("b")
 	a.Networks = prefixes("192.0.2.0/24")
 	b.ASNs = []uint32{64500}
-	res, err := s.ImportOrganisations(ctx, []store.Organisation{a, b}, false)
+	res, err := s.ImportOrganisations(ctx, []constituency.Organisation{a, b}, false)
 	if err != nil {
 		t.Fatalf("ImportOrganisations: %v", err)
 	}
-	if res != (store.ImportResult{Created: 2}) {
+	if res != (constituency.ImportResult{Created: 2}) {
 		t.Errorf("first import = %+v, want 2 created", res)
 	}
 	storedA := get("a")
@@ -54,8 +55,8 @@ func testImport(t *testing.T, s store.Store) {
 	v := version(t, s)
 
 	t.Run("the same again changes nothing", func(t *testing.T) {
-		res, err := s.ImportOrganisations(ctx, []store.Organisation{b, a}, false)
-		if err != nil || res != (store.ImportResult{}) {
+		res, err := s.ImportOrganisations(ctx, []constituency.Organisation{b, a}, false)
+		if err != nil || res != (constituency.ImportResult{}) {
 			t.Errorf("re-import = %+v, %v; want nothing changed", res, err)
 		}
 		if got := version(t, s); got != v {
@@ -70,10 +71,10 @@ func testImport(t *testing.T, s store.Store) {
 	t.Run("update and create", func(t *testing.T) {
 		a2 := a
 		a2.Name = "A renamed"
-		a2.Contacts = append(slices.Clone(a.Contacts), store.Contact{Email: "soc@a.example", Role: store.ContactSecurity})
+		a2.Contacts = append(slices.Clone(a.Contacts), constituency.Contact{Email: "soc@a.example", Role: constituency.ContactSecurity})
 		c := newOrg("c")
-		res, err := s.ImportOrganisations(ctx, []store.Organisation{a2, b, c}, false)
-		if err != nil || res != (store.ImportResult{Created: 1, Updated: 1}) {
+		res, err := s.ImportOrganisations(ctx, []constituency.Organisation{a2, b, c}, false)
+		if err != nil || res != (constituency.ImportResult{Created: 1, Updated: 1}) {
 			t.Fatalf("import = %+v, %v; want 1 created, 1 updated", res, err)
 		}
 		got := get("a")
@@ -102,11 +103,11 @@ func testImport(t *testing.T, s store.Store) {
 		b2.Name = "B changed"
 		bad := []struct {
 			name string
-			orgs []store.Organisation
+			orgs []constituency.Organisation
 		}{
-			{"a handle twice", []store.Organisation{newOrg("x"), b2, newOrg("x")}},
-			{"an invalid handle last", []store.Organisation{newOrg("x"), b2, {Handle: "Not Valid"}}},
-			{"an invalid network last", []store.Organisation{newOrg("x"), b2, {Handle: "y", Networks: []netip.Prefix{{}}}}},
+			{"a handle twice", []constituency.Organisation{newOrg("x"), b2, newOrg("x")}},
+			{"an invalid handle last", []constituency.Organisation{newOrg("x"), b2, {Handle: "Not Valid"}}},
+			{"an invalid network last", []constituency.Organisation{newOrg("x"), b2, {Handle: "y", Networks: []netip.Prefix{{}}}}},
 		}
 		for _, tt := range bad {
 			for _, replace := range []bool{false, true} {
@@ -137,7 +138,7 @@ func testImport(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		v := version(t, s)
-		if _, err := s.ImportOrganisations(ctx, []store.Organisation{newOrg("d")}, true); !errors.Is(err, store.ErrConflict) {
+		if _, err := s.ImportOrganisations(ctx, []constituency.Organisation{newOrg("d")}, true); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("replacing import = %v, want ErrConflict", err)
 		}
 		if h := handles(); h != "a b c" || version(t, s) != v {
@@ -153,8 +154,8 @@ func testImport(t *testing.T, s store.Store) {
 		v := version(t, s)
 		b2 := b
 		b2.Domains = []string{"b.example"}
-		res, err := s.ImportOrganisations(ctx, []store.Organisation{b2, newOrg("d")}, true)
-		if err != nil || res != (store.ImportResult{Created: 1, Updated: 1, Deleted: 2}) {
+		res, err := s.ImportOrganisations(ctx, []constituency.Organisation{b2, newOrg("d")}, true)
+		if err != nil || res != (constituency.ImportResult{Created: 1, Updated: 1, Deleted: 2}) {
 			t.Fatalf("replacing import = %+v, %v; want 1 created, 1 updated, 2 deleted", res, err)
 		}
 		if h := handles(); h != "b d" {
@@ -167,7 +168,7 @@ func testImport(t *testing.T, s store.Store) {
 			t.Errorf("version %d after a replacing import, want more than %d", got, v)
 		}
 		res, err = s.ImportOrganisations(ctx, nil, true)
-		if err != nil || res != (store.ImportResult{Deleted: 2}) {
+		if err != nil || res != (constituency.ImportResult{Deleted: 2}) {
 			t.Errorf("replacing with nothing = %+v, %v; want 2 deleted", res, err)
 		}
 		if h := handles(); h != "" {
@@ -176,8 +177,8 @@ func testImport(t *testing.T, s store.Store) {
 	})
 
 	t.Run("an organisation re-created after a replace does not inherit the events of the deleted one", func(t *testing.T) {
-		notInherited(t, s, func(store.Organisation) {
-			res, err := s.ImportOrganisations(ctx, []store.Organisation{get("y")}, true)
+		notInherited(t, s, func(constituency.Organisation) {
+			res, err := s.ImportOrganisations(ctx, []constituency.Organisation{get("y")}, true)
 			if err != nil || res.Deleted != 1 {
 				t.Fatalf("replacing import = %+v, %v; want x deleted", res, err)
 			}
@@ -185,7 +186,7 @@ func testImport(t *testing.T, s store.Store) {
 	})
 }
 
-func testConstituencyVersion(t *testing.T, s store.Store) {
+func testConstituencyVersion(t *testing.T, s Stores) {
 	ctx := t.Context()
 	last := version(t, s)
 	step := func(name string, changes bool, fn func() error) {
@@ -211,10 +212,10 @@ func testConstituencyVersion(t *testing.T, s store.Store) {
 		if _, err := s.GetOrganisationByHandle(ctx, "a"); err != nil {
 			return err
 		}
-		if _, err := s.ListOrganisations(ctx, store.OrganisationQuery{Text: "a"}); err != nil {
+		if _, err := s.ListOrganisations(ctx, constituency.OrganisationQuery{Text: "a"}); err != nil {
 			return err
 		}
-		_, err := s.CountOrganisations(ctx, store.OrganisationQuery{})
+		_, err := s.CountOrganisations(ctx, constituency.OrganisationQuery{})
 		return err
 	})
 	step("update", true, func() error {
@@ -222,13 +223,13 @@ func testConstituencyVersion(t *testing.T, s store.Store) {
 		return s.UpdateOrganisation(ctx, &a)
 	})
 	step("change request", false, func() error {
-		return s.AddChangeRequest(ctx, &store.ChangeRequest{OrgID: a.ID, Actor: "x", Text: "add 198.51.100.0/24"})
+		return s.AddChangeRequest(ctx, &constituency.ChangeRequest{OrgID: a.ID, Actor: "x", Text: "add 198.51.100.0/24"})
 	})
 	step("policy", false, func() error {
 		return s.PutNotificationPolicy(ctx, store.NotificationPolicy{OrgID: a.ID, Digest: store.DigestDaily})
 	})
 	step("import", true, func() error {
-		_, err := s.ImportOrganisations(ctx, []store.Organisation{newOrg("b")}, false)
+		_, err := s.ImportOrganisations(ctx, []constituency.Organisation{newOrg("b")}, false)
 		return err
 	})
 	step("delete", true, func() error { return s.DeleteOrganisation(ctx, a.ID) })

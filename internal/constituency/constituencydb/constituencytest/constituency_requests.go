@@ -1,4 +1,4 @@
-package storetest
+package constituencytest
 
 // The contract of change requests.
 
@@ -8,16 +8,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-func testChangeRequests(t *testing.T, s store.Store) {
+func testChangeRequests(t *testing.T, s Stores) {
 	ctx := t.Context()
 	a := createOrg(t, s, newOrg("a"))
 	b := createOrg(t, s, newOrg("b"))
-	var reqs []*store.ChangeRequest
+	var reqs []*constituency.ChangeRequest
 	for i, org := range []int64{a.ID, b.ID, a.ID} {
-		r := &store.ChangeRequest{OrgID: org, UserID: int64(10 + i), Actor: fmt.Sprint("user", i), Text: fmt.Sprint("please change ", i)}
+		r := &constituency.ChangeRequest{OrgID: org, UserID: int64(10 + i), Actor: fmt.Sprint("user", i), Text: fmt.Sprint("please change ", i)}
 		if i == 0 {
 			r.Created = base
 		}
@@ -29,7 +30,7 @@ func testChangeRequests(t *testing.T, s store.Store) {
 		}
 		reqs = append(reqs, r)
 	}
-	ids := func(list []store.ChangeRequest) []int64 {
+	ids := func(list []constituency.ChangeRequest) []int64 {
 		var out []int64
 		for _, r := range list {
 			out = append(out, r.ID)
@@ -69,7 +70,7 @@ func testChangeRequests(t *testing.T, s store.Store) {
 	if err := s.MarkChangeRequestDone(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("MarkChangeRequestDone(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.AddChangeRequest(ctx, &store.ChangeRequest{OrgID: 999999, Text: "x"}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.AddChangeRequest(ctx, &constituency.ChangeRequest{OrgID: 999999, Text: "x"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AddChangeRequest(unknown organisation) = %v, want ErrNotFound", err)
 	}
 }

@@ -1,4 +1,4 @@
-package storetest
+package constituencytest
 
 // The contract of organisations: their records, what they own, their
 // handles and their users. Import, search, change requests and concurrent
@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -25,7 +26,7 @@ const armoredKey = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZjQ1ABYJKwYBBAHa
 
 // orgDiff lists how got differs from want, ignoring times (checked by the
 // tests themselves); "" when they agree. nil and empty lists are equal.
-func orgDiff(got, want store.Organisation) string {
+func orgDiff(got, want constituency.Organisation) string {
 	var d []string
 	check := func(name string, equal bool, g, w any) {
 		if !equal {
@@ -55,14 +56,14 @@ func prefixes(ps ...string) []netip.Prefix {
 }
 
 // newOrg returns a small valid organisation.
-func newOrg(handle string) store.Organisation {
-	return store.Organisation{
+func newOrg(handle string) constituency.Organisation {
+	return constituency.Organisation{
 		Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
-		Contacts: []store.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: store.ContactAbuse, Notify: true}},
+		Contacts: []constituency.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}},
 	}
 }
 
-func createOrg(t *testing.T, s store.Store, o store.Organisation) store.Organisation {
+func createOrg(t *testing.T, s Stores, o constituency.Organisation) constituency.Organisation {
 	t.Helper()
 	if err := s.CreateOrganisation(t.Context(), &o); err != nil {
 		t.Fatalf("CreateOrganisation(%s): %v", o.Handle, err)
@@ -70,7 +71,7 @@ func createOrg(t *testing.T, s store.Store, o store.Organisation) store.Organisa
 	return o
 }
 
-func version(t *testing.T, s store.Store) int64 {
+func version(t *testing.T, s Stores) int64 {
 	t.Helper()
 	v, err := s.ConstituencyVersion(t.Context())
 	if err != nil {
@@ -79,19 +80,19 @@ func version(t *testing.T, s store.Store) int64 {
 	return v
 }
 
-func testOrganisations(t *testing.T, s store.Store) {
+func testOrganisations(t *testing.T, s Stores) {
 	ctx := t.Context()
 	before := time.Now().Add(-time.Second)
-	ulb := store.Organisation{
+	ulb := constituency.Organisation{
 		Handle: "ulb", Name: "Université libre de Bruxelles", Sector: "university", Country: "BE", Language: "fr",
 		Notes: "two campuses\nand a hospital",
 		// Unmasked, unsorted, repeated, IPv4-mapped: stored normalized.
 		Networks: prefixes("2001:db8:10::/48", "192.0.2.77/24", "198.51.100.0/25", "192.0.2.0/24", "::ffff:203.0.113.0/120"),
 		ASNs:     []uint32{64501, 2611, 64501},
 		Domains:  []string{"ULB.example.", "vub-ulb.example", "ulb.example"},
-		Contacts: []store.Contact{
-			{Name: "CERT ULB", Email: "cert@ulb.example", Phone: "+32 2 650 00 00", Role: store.ContactSecurity, PGPKey: armoredKey, Notify: true},
-			{Name: "Direction", Email: "direction@ulb.example", Role: store.ContactManagement},
+		Contacts: []constituency.Contact{
+			{Name: "CERT ULB", Email: "cert@ulb.example", Phone: "+32 2 650 00 00", Role: constituency.ContactSecurity, PGPKey: armoredKey, Notify: true},
+			{Name: "Direction", Email: "direction@ulb.example", Role: constituency.ContactManagement},
 		},
 	}
 	if err := s.CreateOrganisation(ctx, &ulb); err != nil {
@@ -139,12 +140,12 @@ func testOrganisations(t *testing.T, s store.Store) {
 		if dup.ID != 0 {
 			t.Errorf("failed CreateOrganisation set ID %d", dup.ID)
 		}
-		if n, _ := s.CountOrganisations(ctx, store.OrganisationQuery{}); n != 2 {
+		if n, _ := s.CountOrganisations(ctx, constituency.OrganisationQuery{}); n != 2 {
 			t.Errorf("%d organisations after a refused create, want 2", n)
 		}
 	})
 	t.Run("invalid", func(t *testing.T) {
-		for name, o := range map[string]store.Organisation{
+		for name, o := range map[string]constituency.Organisation{
 			"empty handle":    {Name: "x"},
 			"upper case":      {Handle: "ULB2"},
 			"space":           {Handle: "ulb 2"},
@@ -188,11 +189,11 @@ func testOrganisations(t *testing.T, s store.Store) {
 		upd.Networks = prefixes("192.0.2.0/23")
 		upd.ASNs = nil
 		upd.Domains = []string{"ulb.example"}
-		upd.Contacts = []store.Contact{
-			{Name: "New desk", Email: "desk@ulb.example", Role: store.ContactAbuse, Notify: true},
-			{ID: ulb.Contacts[0].ID, Name: "CERT ULB", Email: "cert@ulb.example", Role: store.ContactSecurity, PGPKey: armoredKey, Notify: false},
+		upd.Contacts = []constituency.Contact{
+			{Name: "New desk", Email: "desk@ulb.example", Role: constituency.ContactAbuse, Notify: true},
+			{ID: ulb.Contacts[0].ID, Name: "CERT ULB", Email: "cert@ulb.example", Role: constituency.ContactSecurity, PGPKey: armoredKey, Notify: false},
 			// Another organisation's contact ID is not taken over.
-			{ID: vub.Contacts[0].ID, Name: "Impostor", Email: "x@ulb.example", Role: store.ContactTechnical},
+			{ID: vub.Contacts[0].ID, Name: "Impostor", Email: "x@ulb.example", Role: constituency.ContactTechnical},
 		}
 		if err := s.UpdateOrganisation(ctx, &upd); err != nil {
 			t.Fatalf("UpdateOrganisation: %v", err)
@@ -260,12 +261,12 @@ func testOrganisations(t *testing.T, s store.Store) {
 			t.Errorf("version %d after a delete, want more than %d", got, v)
 		}
 		// Its handle is never given again: events and messages name it.
-		refusedHandle(t, s, store.Organisation{Handle: "ulb"})
+		refusedHandle(t, s, constituency.Organisation{Handle: "ulb"})
 		if got := version(t, s); got <= v {
 			t.Errorf("version %d after a delete, want more than %d", got, v)
 		}
 		// Another handle gets nothing it owned.
-		again := createOrg(t, s, store.Organisation{Handle: "ulb-2"})
+		again := createOrg(t, s, constituency.Organisation{Handle: "ulb-2"})
 		got, err := s.GetOrganisation(ctx, again.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -286,12 +287,12 @@ func testOrganisations(t *testing.T, s store.Store) {
 		if next.ID == again.ID || next.ID == ulb.ID {
 			t.Errorf("a new organisation got the ID %d of a deleted one", next.ID)
 		}
-		if next.Contacts[0].ID == vub.Contacts[0].ID || slices.ContainsFunc(ulb.Contacts, func(c store.Contact) bool { return c.ID == next.Contacts[0].ID }) {
+		if next.Contacts[0].ID == vub.Contacts[0].ID || slices.ContainsFunc(ulb.Contacts, func(c constituency.Contact) bool { return c.ID == next.Contacts[0].ID }) {
 			t.Errorf("a new contact got the ID %d of another", next.Contacts[0].ID)
 		}
 	})
 	t.Run("a re-created organisation does not inherit the events of the deleted one", func(t *testing.T) {
-		notInherited(t, s, func(x store.Organisation) {
+		notInherited(t, s, func(x constituency.Organisation) {
 			if err := s.DeleteOrganisation(ctx, x.ID); err != nil {
 				t.Fatalf("DeleteOrganisation: %v", err)
 			}
@@ -303,14 +304,14 @@ func testOrganisations(t *testing.T, s store.Store) {
 // the Organisation filter and out of GetOrganisationEvent, and retires its
 // handle, so that no organisation created later under it sees them in its
 // portal; an event also tagged with another organisation stays that one's.
-func notInherited(t *testing.T, s store.Store, remove func(x store.Organisation)) {
+func notInherited(t *testing.T, s Stores, remove func(x constituency.Organisation)) {
 	t.Helper()
 	ctx := t.Context()
 	x := createOrg(t, s, newOrg("x"))
 	createOrg(t, s, newOrg("y"))
 	only := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "x only"}), "x")
 	both := tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base.Add(time.Minute)), "source.ip": "192.0.2.2", "comment": "x and y"}), "x", "y")
-	insert(t, s, []*event.Event{only, both}, nil)
+	insert(t, s, []*event.Event{only, both})
 	if got := eventLabels(searchAll(t, s, store.EventQuery{Organisation: "x"})); got != "x and y x only" {
 		t.Fatalf("x's events before the delete = %q", got)
 	}
@@ -339,12 +340,12 @@ func notInherited(t *testing.T, s store.Store, remove func(x store.Organisation)
 // deleted organisation had, is refused by CreateOrganisation and by an
 // import, with a RetiredHandleError naming the handle that is also an
 // ErrConflict, and that nothing is stored.
-func refusedHandle(t *testing.T, s store.Store, o store.Organisation) {
+func refusedHandle(t *testing.T, s Stores, o constituency.Organisation) {
 	t.Helper()
 	ctx := t.Context()
 	check := func(how string, err error) {
 		t.Helper()
-		var retired *store.RetiredHandleError
+		var retired *constituency.RetiredHandleError
 		if !errors.As(err, &retired) || retired.Handle != o.Handle || !errors.Is(err, store.ErrConflict) {
 			t.Errorf("%s with the handle %s of a deleted organisation = %v; want a RetiredHandleError", how, o.Handle, err)
 		}
@@ -355,7 +356,7 @@ func refusedHandle(t *testing.T, s store.Store, o store.Organisation) {
 	v := version(t, s)
 	c := o
 	check("CreateOrganisation", s.CreateOrganisation(ctx, &c))
-	_, err := s.ImportOrganisations(ctx, []store.Organisation{o}, false)
+	_, err := s.ImportOrganisations(ctx, []constituency.Organisation{o}, false)
 	check("ImportOrganisations", err)
 	if got := version(t, s); got != v {
 		t.Errorf("version %d after refused creations, want %d", got, v)

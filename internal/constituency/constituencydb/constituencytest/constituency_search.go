@@ -1,4 +1,4 @@
-package storetest
+package constituencytest
 
 // The contract of searching organisations.
 
@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/constituency"
 )
 
-func testOrganisationSearch(t *testing.T, s store.Store) {
+func testOrganisationSearch(t *testing.T, s Stores) {
 	ctx := t.Context()
-	for _, o := range []store.Organisation{
+	for _, o := range []constituency.Organisation{
 		{Handle: "ulb", Name: "Université libre de Bruxelles", Sector: "Education",
-			Contacts: []store.Contact{{Email: "CERT@ulb.example"}, {Email: "noc@campus.example"}}},
-		{Handle: "kuleuven", Name: "KU Leuven", Sector: "education", Contacts: []store.Contact{{Email: "security@kuleuven.example"}}},
+			Contacts: []constituency.Contact{{Email: "CERT@ulb.example"}, {Email: "noc@campus.example"}}},
+		{Handle: "kuleuven", Name: "KU Leuven", Sector: "education", Contacts: []constituency.Contact{{Email: "security@kuleuven.example"}}},
 		{Handle: "fod-bosa", Name: "FOD BOSA", Sector: "Government"},
 		{Handle: "odd-name-1", Name: "100% secure_corp", Sector: "industry"},
 		{Handle: "zeta", Name: "Zeta"},
@@ -46,7 +46,7 @@ func testOrganisationSearch(t *testing.T, s store.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("text %q", tt.text), func(t *testing.T) {
-			list, err := s.ListOrganisations(ctx, store.OrganisationQuery{Text: tt.text})
+			list, err := s.ListOrganisations(ctx, constituency.OrganisationQuery{Text: tt.text})
 			if err != nil {
 				t.Fatalf("ListOrganisations: %v", err)
 			}
@@ -57,7 +57,7 @@ func testOrganisationSearch(t *testing.T, s store.Store) {
 			if got := strings.Join(handles, " "); got != tt.want {
 				t.Errorf("ListOrganisations = %q, want %q", got, tt.want)
 			}
-			n, err := s.CountOrganisations(ctx, store.OrganisationQuery{Text: tt.text, Limit: 1, Offset: 1})
+			n, err := s.CountOrganisations(ctx, constituency.OrganisationQuery{Text: tt.text, Limit: 1, Offset: 1})
 			if err != nil {
 				t.Fatalf("CountOrganisations: %v", err)
 			}
@@ -69,7 +69,7 @@ func testOrganisationSearch(t *testing.T, s store.Store) {
 	t.Run("paging", func(t *testing.T) {
 		var pages []string
 		for offset := 0; offset < 6; offset += 2 {
-			list, err := s.ListOrganisations(ctx, store.OrganisationQuery{Limit: 2, Offset: offset})
+			list, err := s.ListOrganisations(ctx, constituency.OrganisationQuery{Limit: 2, Offset: offset})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +84,7 @@ func testOrganisationSearch(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("whole organisations", func(t *testing.T) {
-		list, err := s.ListOrganisations(ctx, store.OrganisationQuery{Text: "ulb"})
+		list, err := s.ListOrganisations(ctx, constituency.OrganisationQuery{Text: "ulb"})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("ListOrganisations(ulb) = %+v, %v", list, err)
 		}

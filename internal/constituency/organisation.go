@@ -1,9 +1,15 @@
-package store
+package constituency
+
+// The constituency's data: the organisations, their contacts and the
+// change requests they send, and the store that keeps them (Organisations,
+// kept in the database by internal/constituency/constituencydb).
 
 import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Organisation is a constituent: a university, a ministry, a company the
@@ -83,7 +89,7 @@ type ChangeRequest struct {
 // had before it was deleted. A handle is never given again: stored events
 // and the notification records name organisations by handle, and an
 // organisation created later under an old one would come to see what was
-// the other's. It matches ErrConflict with errors.Is.
+// the other's. It matches store.ErrConflict with errors.Is.
 type RetiredHandleError struct {
 	Handle string
 }
@@ -93,29 +99,31 @@ func (e *RetiredHandleError) Error() string {
 }
 
 // Is makes a retired handle a conflict for callers that only know that.
-func (e *RetiredHandleError) Is(target error) bool { return target == ErrConflict }
+func (e *RetiredHandleError) Is(target error) bool { return target == store.ErrConflict }
 
-// Constituency keeps the organisations the team serves.
-type Constituency interface {
+// Organisations is the store of the organisations the team serves, which
+// internal/constituency/constituencydb keeps in the database.
+type Organisations interface {
 	// CreateOrganisation stores o with its contacts; it sets o.ID, the
-	// contacts' IDs, Created and Updated. ErrConflict on a taken handle,
-	// a *RetiredHandleError (which is an ErrConflict too) on the handle
+	// contacts' IDs, Created and Updated. store.ErrConflict on a taken handle,
+	// a *RetiredHandleError (which is a store.ErrConflict too) on the handle
 	// of a deleted organisation.
 	// Networks, ASNs and domains are stored normalized, and set so in o
-	// (see NormalizeOrganisation, which also says what is refused).
+	// (see StoreForm, which also says what is refused).
 	CreateOrganisation(ctx context.Context, o *Organisation) error
 	// UpdateOrganisation replaces everything of the organisation o.ID but
 	// its handle and Created (networks, ASNs, domains and contacts are
 	// replaced as a whole; contacts keep their IDs when o carries them). It
-	// sets Updated and the contacts' IDs. ErrNotFound when absent.
+	// sets Updated and the contacts' IDs. store.ErrNotFound when absent.
 	UpdateOrganisation(ctx context.Context, o *Organisation) error
 	// DeleteOrganisation removes an organisation with its networks,
 	// ASNs, domains, contacts, notification policy, change requests and
 	// pending notifications, and its entries in the event index: stored
 	// events keep their extra.constituency, but no Organisation search
 	// finds them any more. Its handle is retired: no organisation is ever
-	// created under it again. ErrNotFound when absent; an error wrapping ErrConflict while users
-	// belong to it (User.OrgID), who must be moved or deleted first.
+	// created under it again. store.ErrNotFound when absent; an error
+	// wrapping store.ErrConflict while users belong to it (auth.User's
+	// OrgID), who must be moved or deleted first.
 	DeleteOrganisation(ctx context.Context, id int64) error
 	GetOrganisation(ctx context.Context, id int64) (Organisation, error)
 	GetOrganisationByHandle(ctx context.Context, handle string) (Organisation, error)
@@ -129,7 +137,7 @@ type Constituency interface {
 	// to the stored one is left alone and not counted; contacts without
 	// IDs keep those of stored contacts with the same e-mail and role. A
 	// handle given twice, or a deletion refused as in DeleteOrganisation,
-	// is an error wrapping ErrConflict; a new organisation under a
+	// is an error wrapping store.ErrConflict; a new organisation under a
 	// retired handle a *RetiredHandleError.
 	ImportOrganisations(ctx context.Context, orgs []Organisation, replace bool) (ImportResult, error)
 	// ConstituencyVersion increases with every change to organisations, so
@@ -137,7 +145,7 @@ type Constituency interface {
 	ConstituencyVersion(ctx context.Context) (int64, error)
 
 	// AddChangeRequest stores r; it sets r.ID and Created (when zero).
-	// ErrNotFound when r.OrgID is no organisation.
+	// store.ErrNotFound when r.OrgID is no organisation.
 	AddChangeRequest(ctx context.Context, r *ChangeRequest) error
 	// ListChangeRequests returns an organisation's requests (orgID 0: all),
 	// newest first.

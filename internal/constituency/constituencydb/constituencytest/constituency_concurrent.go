@@ -1,4 +1,4 @@
-package storetest
+package constituencytest
 
 // The contract of organisations changed concurrently.
 
@@ -8,10 +8,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-func testConcurrentOrganisations(t *testing.T, s store.Store) {
+func testConcurrentOrganisations(t *testing.T, s Stores) {
 	// Changes from several places at once (the console, an import, the
 	// API): none may fail but for a real conflict, and no version bump may
 	// be lost, or a process would keep a stale lookup table.
@@ -36,7 +37,7 @@ func testConcurrentOrganisations(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	imported := []store.Organisation{newOrg("imp-1"), newOrg("imp-2")}
+	imported := []constituency.Organisation{newOrg("imp-1"), newOrg("imp-2")}
 	wg.Go(func() {
 		for range 2 {
 			if _, err := s.ImportOrganisations(ctx, imported, false); err != nil {
@@ -55,7 +56,7 @@ func testConcurrentOrganisations(t *testing.T, s store.Store) {
 			}
 		})
 		wg.Go(func() {
-			if _, err := s.ImportOrganisations(ctx, []store.Organisation{o}, false); err != nil {
+			if _, err := s.ImportOrganisations(ctx, []constituency.Organisation{o}, false); err != nil {
 				errs <- err
 			}
 		})
@@ -65,7 +66,7 @@ func testConcurrentOrganisations(t *testing.T, s store.Store) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n, err := s.CountOrganisations(ctx, store.OrganisationQuery{}); err != nil || n != writers*each+2+10 {
+	if n, err := s.CountOrganisations(ctx, constituency.OrganisationQuery{}); err != nil || n != writers*each+2+10 {
 		t.Errorf("CountOrganisations = %d, %v; want %d", n, err, writers*each+2+10)
 	}
 	// Every create and update bumps once, the first import once, the
