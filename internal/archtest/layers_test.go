@@ -52,7 +52,8 @@ var layers = []layer{
 // (TestOnlyTestsImportTestSupport), so, like tests, they may import any
 // package: the store's contract suite, for one, makes accounts to check
 // that an organisation with users is not deleted.
-var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest"}
+var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest",
+	"internal/notify/notifydb/notifytest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

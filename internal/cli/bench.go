@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-cert/vigil/internal/bus"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/enricher"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
@@ -497,10 +498,11 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil { // a store loaded by an older build
+	d, err := database.New(ctx, db) // a store loaded by an older build is migrated
+	if err != nil {
 		return err
 	}
-	return timeNotifyPass(ctx, c, db, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
 }
 
 // benchNotifyPostgres loads spec into a new schema of the PostgreSQL
@@ -527,7 +529,8 @@ func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	d, err := database.New(ctx, db)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into PostgreSQL schema %s\n", spec.Organisations, spec.Prefixes, spec.Events, schema)
@@ -537,7 +540,7 @@ func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify
 		return err
 	}
 	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(start).Round(time.Second))
-	return timeNotifyPass(ctx, c, db, "PostgreSQL", cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, "PostgreSQL", cpuProfile, workers)
 }
 
 // withSearchPath returns dsn (URL or key=value form) with its search_path
@@ -556,7 +559,7 @@ func withSearchPath(dsn, schema string) (string, error) {
 
 // timeNotifyPass times one notifier pass over db, with every digest due,
 // and prints what it did.
-func timeNotifyPass(ctx context.Context, c *cmdEnv, db store.Store, storeNote, cpuProfile string, workers int) error {
+func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, cpuProfile string, workers int) error {
 	out := c.stdout
 	start := time.Now()
 	armored, err := pgpmime.GenerateIdentity("Vigil bench", "bench@example.org", start.Add(-time.Hour))
@@ -620,7 +623,7 @@ func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.Be
 	if err != nil {
 		return err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if _, err := database.New(ctx, db); err != nil {
 		db.Close()
 		return err
 	}

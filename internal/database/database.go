@@ -10,14 +10,16 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
-// refer to (the accounts' users refer to organisations, which the event
-// store's schema still holds).
-var Schemas = []sqlkit.Schema{authdb.Schema}
+// refer to (the accounts' users and the notification policies refer to
+// organisations, which the event store's schema still holds).
+var Schemas = []sqlkit.Schema{authdb.Schema, notifydb.Schema}
 
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
@@ -25,6 +27,7 @@ var Schemas = []sqlkit.Schema{authdb.Schema}
 type DB struct {
 	store.Store
 	auth.Accounts
+	notify.Settings
 }
 
 // New migrates st and every capability's schema to the current version
@@ -38,7 +41,7 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Settings: notifydb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -76,7 +75,7 @@ func BenchmarkDigests(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := New(cfg, Deps{Store: st, Identity: id, Logger: quiet})
+		n, err := New(cfg, Deps{Store: withSettings{st, newMemSettings()}, Identity: id, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -103,7 +102,7 @@ func BenchmarkDigests(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	r := testRenderer(b, testConfig())
 	events := manyEvents(100)
-	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: store.FormatSummary, Events: events, Now: renderNow}
+	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: FormatSummary, Events: events, Now: renderNow}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.render(in); err != nil {

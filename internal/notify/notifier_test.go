@@ -100,6 +100,7 @@ func armoredPublic(e *openpgp.Entity) string {
 // commits and keeps the state of the last commit.
 type failingStore struct {
 	*sqlitestore.Store
+	*memSettings
 	fail      atomic.Bool
 	putStates atomic.Int64
 	mu        sync.Mutex
@@ -155,7 +156,7 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...store.Contact) *env {
 	if err := db.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, memSettings: newMemSettings()}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10
@@ -494,7 +495,7 @@ func TestImmediateAndDigestTiming(t *testing.T) { bothReads(t, testImmediateAndD
 
 func testImmediateAndDigestTiming(t *testing.T) {
 	e := newEnv(t, nil)
-	policy := store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}, Digest: store.DigestDaily}
+	policy := Policy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}, Digest: DigestDaily}
 	if err := e.db.PutNotificationPolicy(e.ctx, policy); err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +541,7 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	}
 	t.Run("hourly", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Digest: store.DigestHourly}); err != nil {
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Digest: DigestHourly}); err != nil {
 			t.Fatal(err)
 		}
 		e.put([]map[string]string{scan("192.0.2.1")})
@@ -557,7 +558,7 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	})
 	t.Run("digest off", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Digest: store.DigestOff,
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Digest: DigestOff,
 			Immediate: []string{"infected-system"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -632,8 +633,8 @@ func TestPolicyFiltersAndTLP(t *testing.T) { bothReads(t, testPolicyFiltersAndTL
 
 func testPolicyFiltersAndTLP(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true,
-		Taxonomies: []string{"vulnerable"}, Format: store.FormatJSON, Language: "de"}); err != nil {
+	if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true,
+		Taxonomies: []string{"vulnerable"}, Format: FormatJSON, Language: "de"}); err != nil {
 		t.Fatal(err)
 	}
 	red := scan("192.0.2.66")
@@ -653,7 +654,7 @@ func testPolicyFiltersAndTLP(t *testing.T) {
 	}
 	t.Run("disabled", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: 0, Enabled: false}); err != nil {
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: 0, Enabled: false}); err != nil {
 			t.Fatal(err)
 		}
 		e.put([]map[string]string{scan("192.0.2.53")})
@@ -712,7 +713,7 @@ func TestNoIdentity(t *testing.T) {
 
 func TestTemplateOverrides(t *testing.T) {
 	e := newEnv(t, nil)
-	broken := store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "{{.Total}} things", Body: "Hello\n{{.NoSuchField}}\n"}
+	broken := TemplateSource{Language: "en", Name: NameDigest, Subject: "{{.Total}} things", Body: "Hello\n{{.NoSuchField}}\n"}
 	err := e.n.SaveTemplate(e.ctx, broken)
 	var te *TemplateError
 	if !errors.As(err, &te) || te.Line != 2 {
@@ -737,11 +738,11 @@ func TestTemplateOverrides(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "override fails") || !strings.Contains(e.logs.String(), "NoSuchField") {
 		t.Errorf("the failure was not logged:\n%s", e.logs)
 	}
-	good := store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "CERT report: {{.Total}}", Body: "Hi {{.Org.Name}}\n{{range .Sections}}{{.Explanation}}\n{{.Table}}\n{{end}}", UpdatedBy: "analyst"}
+	good := TemplateSource{Language: "en", Name: NameDigest, Subject: "CERT report: {{.Total}}", Body: "Hi {{.Org.Name}}\n{{range .Sections}}{{.Explanation}}\n{{.Table}}\n{{end}}", UpdatedBy: "analyst"}
 	if err := e.n.SaveTemplate(e.ctx, good); err != nil {
 		t.Fatal(err)
 	}
-	spam := store.NotificationTemplate{Language: "en", Name: "type/ddos-amplifier", Body: "Our own words about {{.Type}}."}
+	spam := TemplateSource{Language: "en", Name: "type/ddos-amplifier", Body: "Our own words about {{.Type}}."}
 	if err := e.n.SaveTemplate(e.ctx, spam); err != nil {
 		t.Fatal(err)
 	}
@@ -772,17 +773,17 @@ func TestPreview(t *testing.T) {
 	if !strings.Contains(p.Text, "Spam envoyé depuis votre réseau") {
 		t.Errorf("type preview:\n%s", p.Text)
 	}
-	_, err = e.n.PreviewDraft(e.ctx, store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "x", Body: "a\n{{.Nope}}"}, e.org, nil)
+	_, err = e.n.PreviewDraft(e.ctx, TemplateSource{Language: "en", Name: NameImmediate, Subject: "x", Body: "a\n{{.Nope}}"}, e.org, nil)
 	var te *TemplateError
 	if !errors.As(err, &te) || te.Line != 2 {
 		t.Errorf("draft with an error: %v", err)
 	}
-	p, err = e.n.PreviewDraft(e.ctx, store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{.Total}} events"}, e.org, nil)
+	p, err = e.n.PreviewDraft(e.ctx, TemplateSource{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{.Total}} events"}, e.org, nil)
 	if err != nil || p.Subject != "Now: ddos-amplifier" || !strings.HasPrefix(p.Text, "4 events") {
 		t.Errorf("draft preview %q %q: %v", p.Subject, p.Text, err)
 	}
 	// A broken stored override is an error in a preview, not a fallback.
-	if err := e.db.PutNotificationTemplate(e.ctx, store.NotificationTemplate{Language: "de", Name: NameDigest, Subject: "s", Body: "{{.Nope}}"}); err != nil {
+	if err := e.db.PutNotificationTemplate(e.ctx, TemplateSource{Language: "de", Name: NameDigest, Subject: "s", Body: "{{.Nope}}"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.n.Preview(e.ctx, "de", NameDigest, e.org, nil); !errors.As(err, &te) {
@@ -846,7 +847,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("%d messages after the first pass", got)
 	}
 	e.put([]map[string]string{infected("198.51.100.7")})
-	if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}}); err != nil {
+	if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.n.Trigger()

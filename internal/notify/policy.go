@@ -20,11 +20,11 @@ func ValidLanguage(lang string) bool { return slices.Contains(Languages, lang) }
 // DefaultPolicy is the policy when the team configured none: every event,
 // in a daily digest with a summary and a CSV file, in the organisation's
 // language, nothing sent at once.
-func DefaultPolicy() store.NotificationPolicy {
-	return store.NotificationPolicy{
+func DefaultPolicy() Policy {
+	return Policy{
 		Enabled: true,
-		Digest:  store.DigestDaily,
-		Format:  store.FormatSummary,
+		Digest:  DigestDaily,
+		Format:  FormatSummary,
 	}
 }
 
@@ -34,17 +34,17 @@ func DefaultPolicy() store.NotificationPolicy {
 // not "the default's types". Blank Digest and Format take the defaults'
 // values, a blank Language the organisation's language, and an unknown
 // language English.
-func Effective(org store.Organisation, own *store.NotificationPolicy, teamDefault store.NotificationPolicy) store.NotificationPolicy {
+func Effective(org store.Organisation, own *Policy, teamDefault Policy) Policy {
 	p := teamDefault
 	if own != nil {
 		p = *own
 	}
 	p.OrgID = org.ID
 	if p.Digest == "" {
-		p.Digest = store.DigestDaily
+		p.Digest = DigestDaily
 	}
 	if p.Format == "" {
-		p.Format = store.FormatSummary
+		p.Format = FormatSummary
 	}
 	if p.Language == "" {
 		p.Language = org.Language
@@ -58,18 +58,18 @@ func Effective(org store.Organisation, own *store.NotificationPolicy, teamDefaul
 // ValidatePolicy checks a policy before it is stored. The error joins one
 // *FieldError per problem (errors.As finds the first), each naming the
 // field: digest, format, language, taxonomies, types, immediate, feeds.
-func ValidatePolicy(p store.NotificationPolicy) error {
+func ValidatePolicy(p Policy) error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 	switch p.Digest {
-	case "", store.DigestHourly, store.DigestDaily, store.DigestOff:
+	case "", DigestHourly, DigestDaily, DigestOff:
 	default:
 		bad("digest", "%q: want hourly, daily or off", p.Digest)
 	}
 	switch p.Format {
-	case "", store.FormatSummary, store.FormatJSON, store.FormatXARF:
+	case "", FormatSummary, FormatJSON, FormatXARF:
 	default:
 		bad("format", "%q: want summary, json or xarf", p.Format)
 	}
@@ -92,7 +92,7 @@ func ValidatePolicy(p store.NotificationPolicy) error {
 	checkList("types", p.Types, taxonomy.ValidType, "classification type")
 	checkList("immediate", p.Immediate, taxonomy.ValidType, "classification type")
 	checkList("feeds", p.Feeds, func(s string) bool { return s != "" }, "feed")
-	if p.Digest == store.DigestOff && len(p.Immediate) == 0 && p.Enabled {
+	if p.Digest == DigestOff && len(p.Immediate) == 0 && p.Enabled {
 		bad("digest", "off with no immediate types would never send anything; disable the policy instead")
 	}
 	return errors.Join(errs...)
@@ -101,7 +101,7 @@ func ValidatePolicy(p store.NotificationPolicy) error {
 // Matches reports whether policy p selects event e for notification:
 // enabled, and e's taxonomy, type and feed in the policy's lists (an empty
 // list selects all). An event without a taxonomy is placed by its type.
-func Matches(p store.NotificationPolicy, e *event.Event) bool {
+func Matches(p Policy, e *event.Event) bool {
 	if !p.Enabled {
 		return false
 	}
@@ -126,6 +126,6 @@ func Matches(p store.NotificationPolicy, e *event.Event) bool {
 
 // Immediate reports whether p sends events of e's type at once rather
 // than in the digest.
-func Immediate(p store.NotificationPolicy, e *event.Event) bool {
+func Immediate(p Policy, e *event.Event) bool {
 	return len(p.Immediate) > 0 && slices.Contains(p.Immediate, e.Value("classification.type"))
 }

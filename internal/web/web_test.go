@@ -13,7 +13,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func newServer(t *testing.T, deps Deps) *httptest.Server {
@@ -22,7 +21,7 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 		deps.Console.Store = openStore(t)
 	}
 	if deps.Console.Notifier == nil {
-		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(store.Store))
+		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(notify.Store))
 	}
 	h, err := New(deps)
 	if err != nil {
@@ -41,7 +40,7 @@ func consoleConfig(t *testing.T, st *database.DB, version string) console.Config
 }
 
 // newNotifier is a notifier over st with the default settings.
-func newNotifier(t *testing.T, st store.Store) *notify.Notifier {
+func newNotifier(t *testing.T, st notify.Store) *notify.Notifier {
 	t.Helper()
 	n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 )
 
 // TestSchemaEquivalence checks that a new database, made from the
@@ -16,14 +17,14 @@ import (
 func TestSchemaEquivalence(t *testing.T) {
 	ctx := t.Context()
 	fresh := openFresh(t)
-	if err := fresh.Migrate(ctx, authdb.Schema); err != nil {
+	if err := fresh.Migrate(ctx, authdb.Schema, notifydb.Schema); err != nil {
 		t.Fatalf("new database: %v", err)
 	}
 	upgraded := openFresh(t)
 	if err := upgraded.migrateTo(ctx, 1); err != nil {
 		t.Fatalf("database of the first release: %v", err)
 	}
-	if err := upgraded.Migrate(ctx, authdb.Schema); err != nil {
+	if err := upgraded.Migrate(ctx, authdb.Schema, notifydb.Schema); err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
 	want, got := describeSchema(t, upgraded), describeSchema(t, fresh)

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -27,12 +28,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Helper()
 		s := open(t)
 		// The accounts' schema too: an organisation with users cannot be
-		// deleted.
-		if err := s.Migrate(t.Context(), authdb.Schema); err != nil {
+		// deleted; and the notification settings': deleting an
+		// organisation deletes its policy.
+		if err := s.Migrate(t.Context(), authdb.Schema, notifydb.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 		// A second Migrate must be a no-op: every start of vigil calls it.
-		if err := s.Migrate(t.Context(), authdb.Schema); err != nil {
+		if err := s.Migrate(t.Context(), authdb.Schema, notifydb.Schema); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		return s
@@ -66,7 +68,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"commit notifications", testCommitNotifications},
 		{"notified keys", testNotifiedKeys},
 		{"outbox", testOutbox},
-		{"notification policies and templates", testPoliciesAndTemplates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
