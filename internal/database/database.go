@@ -52,3 +52,13 @@ func (d *DB) Migrate(ctx context.Context, extra ...sqlkit.Schema) error {
 	}
 	return nil
 }
+
+// Wrapped returns a copy of d whose event store and accounts are st and
+// acc (wrappers of d's, as internal/sealed's are), every other
+// capability's data kept as it is in d: a DB built field by field would
+// leave a capability added later nil.
+func (d *DB) Wrapped(st store.Store, acc auth.Accounts) *DB {
+	w := *d
+	w.Store, w.Accounts = st, acc
+	return &w
+}
