@@ -713,7 +713,7 @@ type searchFailure struct {
 
 func failSearchAt(n int) func(*database.DB) *database.DB {
 	return func(db *database.DB) *database.DB {
-		return &database.DB{Store: &searchFailure{Store: db.Store, n: n}, Accounts: db.Accounts, Organisations: db.Organisations}
+		return db.Wrapped(&searchFailure{Store: db.Store, n: n}, db.Accounts)
 	}
 }
 

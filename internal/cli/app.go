@@ -99,7 +99,7 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		st.Close()
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	a.store = &database.DB{Store: sealedStore, Accounts: sealedAccounts, Organisations: db.Organisations}
+	a.store = db.Wrapped(sealedStore, sealedAccounts)
 	// The table is loaded by the commands that look organisations up
 	// (buildRunner, constituency lookup), not by every short command.
 	a.directory = constituency.NewDirectory(a.store, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})

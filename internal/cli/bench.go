@@ -498,11 +498,11 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 		return err
 	}
 	defer db.Close()
-	full, err := database.New(ctx, db) // a store loaded by an older build too
+	d, err := database.New(ctx, db) // a store loaded by an older build is migrated
 	if err != nil {
 		return err
 	}
-	return timeNotifyPass(ctx, c, full, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
 }
 
 // benchNotifyPostgres loads spec into a new schema of the PostgreSQL
@@ -529,18 +529,18 @@ func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify
 		return err
 	}
 	defer db.Close()
-	full, err := database.New(ctx, db)
+	d, err := database.New(ctx, db)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into PostgreSQL schema %s\n", spec.Organisations, spec.Prefixes, spec.Events, schema)
 	start := time.Now()
 	spec.Now = start
-	if err := notify.LoadBench(ctx, full, spec, nil); err != nil {
+	if err := notify.LoadBench(ctx, d, spec, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(start).Round(time.Second))
-	return timeNotifyPass(ctx, c, full, "PostgreSQL", cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, "PostgreSQL", cpuProfile, workers)
 }
 
 // withSearchPath returns dsn (URL or key=value form) with its search_path
@@ -623,14 +623,14 @@ func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.Be
 	if err != nil {
 		return err
 	}
-	full, err := database.New(ctx, db)
+	d, err := database.New(ctx, db)
 	if err != nil {
 		db.Close()
 		return err
 	}
 	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into %s\n", spec.Organisations, spec.Prefixes, spec.Events, path)
 	spec.Now = now
-	err = notify.LoadBench(ctx, full, spec, nil)
+	err = notify.LoadBench(ctx, d, spec, nil)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}

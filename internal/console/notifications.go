@@ -28,8 +28,8 @@ import (
 // checked saves of templates, and taking a new team key at once.
 type Notifier interface {
 	Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	PreviewDraft(ctx context.Context, t store.NotificationTemplate, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	SaveTemplate(ctx context.Context, t store.NotificationTemplate) error
+	PreviewDraft(ctx context.Context, t notify.TemplateSource, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
+	SaveTemplate(ctx context.Context, t notify.TemplateSource) error
 	SetIdentity(id *pgpmime.Identity)
 }
 
@@ -52,7 +52,7 @@ type policySummary struct {
 
 // teamPolicy is the team default: the stored policy of OrgID 0, or
 // notify's built-in default when the team set none.
-func (c *Console) teamPolicy(ctx context.Context) (store.NotificationPolicy, bool, error) {
+func (c *Console) teamPolicy(ctx context.Context) (notify.Policy, bool, error) {
 	p, err := c.store.GetNotificationPolicy(ctx, 0)
 	if errors.Is(err, store.ErrNotFound) {
 		return notify.DefaultPolicy(), false, nil
@@ -69,7 +69,7 @@ func (c *Console) policySummaryOf(ctx context.Context, o constituency.Organisati
 	if err != nil {
 		return policySummary{}, err
 	}
-	var own *store.NotificationPolicy
+	var own *notify.Policy
 	switch p, err := c.store.GetNotificationPolicy(ctx, o.ID); {
 	case err == nil:
 		own = &p
@@ -121,7 +121,7 @@ type policyPage struct {
 	Problems map[string][]string
 }
 
-func newPolicyPage(p store.NotificationPolicy) policyPage {
+func newPolicyPage(p notify.Policy) policyPage {
 	return policyPage{
 		Enabled:    p.Enabled,
 		Taxonomies: options(taxonomy.Names(), p.Taxonomies),
@@ -131,8 +131,8 @@ func newPolicyPage(p store.NotificationPolicy) policyPage {
 		Digest:     p.Digest,
 		Format:     p.Format,
 		Language:   p.Language,
-		Digests:    []string{store.DigestDaily, store.DigestHourly, store.DigestOff},
-		Formats:    []string{store.FormatSummary, store.FormatJSON, store.FormatXARF},
+		Digests:    []string{notify.DigestDaily, notify.DigestHourly, notify.DigestOff},
+		Formats:    []string{notify.FormatSummary, notify.FormatJSON, notify.FormatXARF},
 		Languages:  notify.Languages,
 		Problems:   map[string][]string{},
 	}
@@ -205,7 +205,7 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 		redirectDone(w, r, back, "policy-default")
 		return
 	}
-	pol := store.NotificationPolicy{
+	pol := notify.Policy{
 		OrgID:      o.ID,
 		Enabled:    r.PostFormValue("enabled") == "on",
 		Taxonomies: nonEmpty(r.PostForm["taxonomies"]),
@@ -254,7 +254,7 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 }
 
 // policyDetail is the audit detail of a saved policy.
-func policyDetail(p store.NotificationPolicy) string {
+func policyDetail(p notify.Policy) string {
 	return fmt.Sprintf("enabled %t, digest %s, format %s, language %q, %d taxonomies, %d types, %d feeds, %d immediate",
 		p.Enabled, p.Digest, p.Format, p.Language, len(p.Taxonomies), len(p.Types), len(p.Feeds), len(p.Immediate))
 }
@@ -420,7 +420,7 @@ type templatePage struct {
 	Body       string
 	HasSubject bool // type explanations have no subject
 	Overridden bool
-	Builtin    store.NotificationTemplate
+	Builtin    notify.TemplateSource
 	UpdatedBy  string
 	// Preview is the rendering of what the editor holds; PreviewError
 	// why it could not be made (translated, with the template's line).
@@ -440,7 +440,7 @@ func (c *Console) editedTemplate(w http.ResponseWriter, r *http.Request, v *visi
 	if errors.Is(err, store.ErrNotFound) {
 		// A type without an explanation of its own: type/generic serves it,
 		// and the team may write one.
-		builtin = store.NotificationTemplate{Language: lang, Name: name}
+		builtin = notify.TemplateSource{Language: lang, Name: name}
 	} else if err != nil {
 		c.fail(w, r, v, err)
 		return templatePage{}, false
@@ -527,7 +527,7 @@ func (c *Console) changeTemplate(w http.ResponseWriter, r *http.Request, v *visi
 		redirectDone(w, r, p.URL, "template-reverted")
 		return
 	}
-	draft := store.NotificationTemplate{
+	draft := notify.TemplateSource{
 		Language: p.Language, Name: p.Name, Body: normalizeNewlines(r.PostFormValue("body")), UpdatedBy: v.user.Name,
 	}
 	if p.HasSubject {

@@ -7,6 +7,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -74,12 +75,12 @@ type ConstituencyStore interface {
 // the messages sent, and the team's key kept in the state table (saving a
 // template goes through the Notifier).
 type NotificationStore interface {
-	GetNotificationPolicy(ctx context.Context, orgID int64) (store.NotificationPolicy, error)
-	PutNotificationPolicy(ctx context.Context, p store.NotificationPolicy) error
+	GetNotificationPolicy(ctx context.Context, orgID int64) (notify.Policy, error)
+	PutNotificationPolicy(ctx context.Context, p notify.Policy) error
 	DeleteNotificationPolicy(ctx context.Context, orgID int64) error
-	GetNotificationTemplate(ctx context.Context, language, name string) (store.NotificationTemplate, error)
+	GetNotificationTemplate(ctx context.Context, language, name string) (notify.TemplateSource, error)
 	DeleteNotificationTemplate(ctx context.Context, language, name string) error
-	ListNotificationTemplates(ctx context.Context) ([]store.NotificationTemplate, error)
+	ListNotificationTemplates(ctx context.Context) ([]notify.TemplateSource, error)
 	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
 	GetState(ctx context.Context, key string) ([]byte, error)
 	PutState(ctx context.Context, key string, value []byte) error

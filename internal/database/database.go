@@ -12,14 +12,16 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
-// refer to (the accounts' users refer to the constituency's
-// organisations).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema}
+// refer to (the accounts' users and the notification policies refer to
+// the constituency's organisations).
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
 
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
@@ -28,6 +30,7 @@ type DB struct {
 	store.Store
 	auth.Accounts
 	constituency.Organisations
+	notify.Settings
 }
 
 // New migrates st and every capability's schema to the current version
@@ -41,7 +44,7 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the
@@ -51,4 +54,14 @@ func (d *DB) Migrate(ctx context.Context, extra ...sqlkit.Schema) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	return nil
+}
+
+// Wrapped returns a copy of d whose event store and accounts are st and
+// acc (wrappers of d's, as internal/sealed's are), every other
+// capability's data kept as it is in d: a DB built field by field would
+// leave a capability added later nil.
+func (d *DB) Wrapped(st store.Store, acc auth.Accounts) *DB {
+	w := *d
+	w.Store, w.Accounts = st, acc
+	return &w
 }

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/database"
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -32,17 +31,10 @@ func BenchmarkDigests(b *testing.B) {
 	ctx := b.Context()
 	dir := b.TempDir()
 	template := filepath.Join(dir, "template.db")
-	db, err := sqlitestore.Open(ctx, template, sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	full, err := database.New(ctx, db)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, orgs := openTestStore(b, template, sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	now := time.Now()
 	spec := BenchSpec{Organisations: *benchOrgs, Prefixes: *benchPrefixes, Events: *benchEvents, Seed: 3, Now: now}
-	if err := LoadBench(ctx, full, spec, nil); err != nil {
+	if err := LoadBench(ctx, withSettings{db, orgs, newMemSettings()}, spec, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -78,7 +70,7 @@ func BenchmarkDigests(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := New(cfg, Deps{Store: database.On(st), Identity: id, Logger: quiet})
+		n, err := New(cfg, Deps{Store: withSettings{st, constituencydb.New(st.DB()), newMemSettings()}, Identity: id, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,7 +97,7 @@ func BenchmarkDigests(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	r := testRenderer(b, testConfig())
 	events := manyEvents(100)
-	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: store.FormatSummary, Events: events, Now: renderNow}
+	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: FormatSummary, Events: events, Now: renderNow}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.render(in); err != nil {

@@ -16,11 +16,12 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// Store is what the notifier needs of the store: the notification queue,
-// keys, templates and outbox, the organisations, and State for the time of
-// each organisation's last digest.
+// Store is what the notifier needs of the database: the notification
+// queue, keys and outbox, the policies and templates, the organisations,
+// and State for the time of each organisation's last digest.
 type Store interface {
 	store.Notifications
+	Settings
 	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	store.State
@@ -346,7 +347,7 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 	if err != nil {
 		return nil, fmt.Errorf("notify: policies: %w", err)
 	}
-	pass := &pass{n: n, pc: pc, id: id, now: now, teamDefault: DefaultPolicy(), policies: map[int64]store.NotificationPolicy{}}
+	pass := &pass{n: n, pc: pc, id: id, now: now, teamDefault: DefaultPolicy(), policies: map[int64]Policy{}}
 	for _, p := range policies {
 		if p.OrgID == 0 {
 			pass.teamDefault = p

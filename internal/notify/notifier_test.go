@@ -23,7 +23,6 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -101,7 +100,9 @@ func armoredPublic(e *openpgp.Entity) string {
 // crash or a full disk would make it. It counts the state written outside
 // commits and keeps the state of the last commit.
 type failingStore struct {
-	*database.DB
+	*sqlitestore.Store
+	*orgStore
+	*memSettings
 	fail      atomic.Bool
 	putStates atomic.Int64
 	mu        sync.Mutex
@@ -141,30 +142,24 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 	t.Helper()
 	keys(t)
 	ctx := t.Context()
-	db, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "NORMAL",
+	db, orgs := openTestStore(t, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "NORMAL",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { db.Close() })
-	full, err := database.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if contacts == nil {
 		contacts = []constituency.Contact{{Name: "Alice", Email: "alice@uni.example", Role: constituency.ContactAbuse, Notify: true}}
 	}
 	org := constituency.Organisation{Handle: "uni", Name: "Example University", Language: "en", Contacts: contacts}
-	if err := full.CreateOrganisation(ctx, &org); err != nil {
+	if err := orgs.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{DB: full}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, memSettings: newMemSettings()}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10
 	if edit != nil {
 		edit(&cfg)
 	}
+	var err error
 	e.n, err = New(cfg, Deps{Store: e.db, Identity: teamIdentity, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Kick: func() { e.kicks.Add(1) }})
 	if err != nil {
@@ -497,7 +492,7 @@ func TestImmediateAndDigestTiming(t *testing.T) { bothReads(t, testImmediateAndD
 
 func testImmediateAndDigestTiming(t *testing.T) {
 	e := newEnv(t, nil)
-	policy := store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}, Digest: store.DigestDaily}
+	policy := Policy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}, Digest: DigestDaily}
 	if err := e.db.PutNotificationPolicy(e.ctx, policy); err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +538,7 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	}
 	t.Run("hourly", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Digest: store.DigestHourly}); err != nil {
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Digest: DigestHourly}); err != nil {
 			t.Fatal(err)
 		}
 		e.put([]map[string]string{scan("192.0.2.1")})
@@ -560,7 +555,7 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	})
 	t.Run("digest off", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Digest: store.DigestOff,
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Digest: DigestOff,
 			Immediate: []string{"infected-system"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -635,8 +630,8 @@ func TestPolicyFiltersAndTLP(t *testing.T) { bothReads(t, testPolicyFiltersAndTL
 
 func testPolicyFiltersAndTLP(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true,
-		Taxonomies: []string{"vulnerable"}, Format: store.FormatJSON, Language: "de"}); err != nil {
+	if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true,
+		Taxonomies: []string{"vulnerable"}, Format: FormatJSON, Language: "de"}); err != nil {
 		t.Fatal(err)
 	}
 	red := scan("192.0.2.66")
@@ -656,7 +651,7 @@ func testPolicyFiltersAndTLP(t *testing.T) {
 	}
 	t.Run("disabled", func(t *testing.T) {
 		e := newEnv(t, nil)
-		if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: 0, Enabled: false}); err != nil {
+		if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: 0, Enabled: false}); err != nil {
 			t.Fatal(err)
 		}
 		e.put([]map[string]string{scan("192.0.2.53")})
@@ -715,7 +710,7 @@ func TestNoIdentity(t *testing.T) {
 
 func TestTemplateOverrides(t *testing.T) {
 	e := newEnv(t, nil)
-	broken := store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "{{.Total}} things", Body: "Hello\n{{.NoSuchField}}\n"}
+	broken := TemplateSource{Language: "en", Name: NameDigest, Subject: "{{.Total}} things", Body: "Hello\n{{.NoSuchField}}\n"}
 	err := e.n.SaveTemplate(e.ctx, broken)
 	var te *TemplateError
 	if !errors.As(err, &te) || te.Line != 2 {
@@ -740,11 +735,11 @@ func TestTemplateOverrides(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "override fails") || !strings.Contains(e.logs.String(), "NoSuchField") {
 		t.Errorf("the failure was not logged:\n%s", e.logs)
 	}
-	good := store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "CERT report: {{.Total}}", Body: "Hi {{.Org.Name}}\n{{range .Sections}}{{.Explanation}}\n{{.Table}}\n{{end}}", UpdatedBy: "analyst"}
+	good := TemplateSource{Language: "en", Name: NameDigest, Subject: "CERT report: {{.Total}}", Body: "Hi {{.Org.Name}}\n{{range .Sections}}{{.Explanation}}\n{{.Table}}\n{{end}}", UpdatedBy: "analyst"}
 	if err := e.n.SaveTemplate(e.ctx, good); err != nil {
 		t.Fatal(err)
 	}
-	spam := store.NotificationTemplate{Language: "en", Name: "type/ddos-amplifier", Body: "Our own words about {{.Type}}."}
+	spam := TemplateSource{Language: "en", Name: "type/ddos-amplifier", Body: "Our own words about {{.Type}}."}
 	if err := e.n.SaveTemplate(e.ctx, spam); err != nil {
 		t.Fatal(err)
 	}
@@ -775,17 +770,17 @@ func TestPreview(t *testing.T) {
 	if !strings.Contains(p.Text, "Spam envoyé depuis votre réseau") {
 		t.Errorf("type preview:\n%s", p.Text)
 	}
-	_, err = e.n.PreviewDraft(e.ctx, store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "x", Body: "a\n{{.Nope}}"}, e.org, nil)
+	_, err = e.n.PreviewDraft(e.ctx, TemplateSource{Language: "en", Name: NameImmediate, Subject: "x", Body: "a\n{{.Nope}}"}, e.org, nil)
 	var te *TemplateError
 	if !errors.As(err, &te) || te.Line != 2 {
 		t.Errorf("draft with an error: %v", err)
 	}
-	p, err = e.n.PreviewDraft(e.ctx, store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{.Total}} events"}, e.org, nil)
+	p, err = e.n.PreviewDraft(e.ctx, TemplateSource{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{.Total}} events"}, e.org, nil)
 	if err != nil || p.Subject != "Now: ddos-amplifier" || !strings.HasPrefix(p.Text, "4 events") {
 		t.Errorf("draft preview %q %q: %v", p.Subject, p.Text, err)
 	}
 	// A broken stored override is an error in a preview, not a fallback.
-	if err := e.db.PutNotificationTemplate(e.ctx, store.NotificationTemplate{Language: "de", Name: NameDigest, Subject: "s", Body: "{{.Nope}}"}); err != nil {
+	if err := e.db.PutNotificationTemplate(e.ctx, TemplateSource{Language: "de", Name: NameDigest, Subject: "s", Body: "{{.Nope}}"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.n.Preview(e.ctx, "de", NameDigest, e.org, nil); !errors.As(err, &te) {
@@ -849,7 +844,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("%d messages after the first pass", got)
 	}
 	e.put([]map[string]string{infected("198.51.100.7")})
-	if err := e.db.PutNotificationPolicy(e.ctx, store.NotificationPolicy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}}); err != nil {
+	if err := e.db.PutNotificationPolicy(e.ctx, Policy{OrgID: e.org.ID, Enabled: true, Immediate: []string{"infected-system"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.n.Trigger()

@@ -26,8 +26,8 @@ type pass struct {
 	pc          *passConfig
 	id          *pgpmime.Identity
 	now         time.Time
-	teamDefault store.NotificationPolicy
-	policies    map[int64]store.NotificationPolicy // by organisation ID
+	teamDefault Policy
+	policies    map[int64]Policy // by organisation ID
 	// orgs holds every organisation by handle when the pass read them all
 	// at once, lastDigest their digest times and tallies their "seen
 	// again" tallies; nil when each is read as needed.
@@ -141,7 +141,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return fmt.Errorf("organisation %s: %w", o.org, err)
 	}
-	var own *store.NotificationPolicy
+	var own *Policy
 	if pol, ok := p.policies[org.ID]; ok {
 		own = &pol
 	}
@@ -202,7 +202,7 @@ type sortedQueue struct {
 // does not select and TLP:RED events are consumed at once (counted as
 // filtered or withheld), the immediate types kept for a message each, the
 // rest kept for the digest when it is due and left waiting when not.
-func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy store.NotificationPolicy, due bool, start int64) (*sortedQueue, error) {
+func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due bool, start int64) (*sortedQueue, error) {
 	// size is how many events are pending, when the pass read them already:
 	// the maps and lists below are made that large at once.
 	size := len(o.queued)
@@ -232,7 +232,7 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy store.Notificat
 		case Immediate(policy, e):
 			typ := e.Value("classification.type")
 			q.immediate[typ] = append(q.immediate[typ], se)
-		case policy.Digest == store.DigestOff:
+		case policy.Digest == DigestOff:
 			o.filtered++
 			o.done = append(o.done, pn.Seq)
 			return
@@ -355,7 +355,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 
 // renderAll renders each message for org, then signs, encrypts and
 // addresses it (deliver), and adds the outbox messages to o.
-func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy store.NotificationPolicy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
+func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Policy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
 	for _, in := range toRender {
 		in.Org, in.Language, in.Format, in.Now = org, policy.Language, policy.Format, p.now
 		msgs, err := p.pc.render.render(in)

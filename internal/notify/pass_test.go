@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // passCounts are the decisions of a pass, as its Report counts them.
@@ -46,48 +45,48 @@ func TestPassDecisions(t *testing.T) {
 	bob := constituency.Contact{Name: "Bob", Email: "bob@uni.example", Role: constituency.ContactSecurity, Notify: true, PGPKey: contactKey}
 	carol := constituency.Contact{Name: "Carol", Email: "carol@uni.example", Role: constituency.ContactSecurity, Notify: true, PGPKey: expiredKey}
 	quiet := constituency.Contact{Name: "Quiet", Email: "quiet@uni.example", Role: constituency.ContactManagement}
-	enabled := func(edit func(*store.NotificationPolicy)) *store.NotificationPolicy {
-		p := store.NotificationPolicy{Enabled: true}
+	enabled := func(edit func(*Policy)) *Policy {
+		p := Policy{Enabled: true}
 		if edit != nil {
 			edit(&p)
 		}
 		return &p
 	}
-	immediateInfected := func(p *store.NotificationPolicy) { p.Immediate = []string{"infected-system"} }
+	immediateInfected := func(p *Policy) { p.Immediate = []string{"infected-system"} }
 
 	for _, tc := range []struct {
 		name        string
-		teamDefault *store.NotificationPolicy // stored as the policy of OrgID 0
-		own         *store.NotificationPolicy // the organisation's own
-		contacts    []constituency.Contact    // nil: Alice, plain
+		teamDefault *Policy                // stored as the policy of OrgID 0
+		own         *Policy                // the organisation's own
+		contacts    []constituency.Contact // nil: Alice, plain
 		steps       []passStep
 	}{
 		{name: "built-in default: the first digest is due at once",
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53"), infected("198.51.100.7")}, at: day1,
 				want: passCounts{Consumed: 2, Notified: 2, Messages: 1}}}},
 		{name: "team default disabled",
-			teamDefault: &store.NotificationPolicy{Enabled: false},
+			teamDefault: &Policy{Enabled: false},
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Filtered: 1}}}},
 		{name: "own policy replaces a disabled team default",
-			teamDefault: &store.NotificationPolicy{Enabled: false},
+			teamDefault: &Policy{Enabled: false},
 			own:         enabled(nil),
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Notified: 1, Messages: 1}}}},
 		{name: "own policy disabled",
-			own: &store.NotificationPolicy{Enabled: false},
+			own: &Policy{Enabled: false},
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53")}, at: day1,
 				want: passCounts{Consumed: 1, Filtered: 1}}}},
 		{name: "taxonomy selects",
-			own: enabled(func(p *store.NotificationPolicy) { p.Taxonomies = []string{"vulnerable"} }),
+			own: enabled(func(p *Policy) { p.Taxonomies = []string{"vulnerable"} }),
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53"), infected("198.51.100.7")}, at: day1,
 				want: passCounts{Consumed: 2, Notified: 1, Filtered: 1, Messages: 1}}}},
 		{name: "type selects",
-			own: enabled(func(p *store.NotificationPolicy) { p.Types = []string{"infected-system"} }),
+			own: enabled(func(p *Policy) { p.Types = []string{"infected-system"} }),
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53"), infected("198.51.100.7")}, at: day1,
 				want: passCounts{Consumed: 2, Notified: 1, Filtered: 1, Messages: 1}}}},
 		{name: "feed selects",
-			own: enabled(func(p *store.NotificationPolicy) { p.Feeds = []string{"sinkhole"} }),
+			own: enabled(func(p *Policy) { p.Feeds = []string{"sinkhole"} }),
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53"), infected("198.51.100.7")}, at: day1,
 				want: passCounts{Consumed: 2, Notified: 1, Filtered: 1, Messages: 1}}}},
 		{name: "TLP:RED withheld, in any case",
@@ -95,7 +94,7 @@ func TestPassDecisions(t *testing.T) {
 				withTLP(scan("192.0.2.55"), "AMBER"), withTLP(scan("192.0.2.56"), "CLEAR")}, at: day1,
 				want: passCounts{Consumed: 4, Notified: 2, Withheld: 2, Messages: 1}}}},
 		{name: "a filtered TLP:RED event counts as filtered",
-			own: enabled(func(p *store.NotificationPolicy) { p.Types = []string{"infected-system"} }),
+			own: enabled(func(p *Policy) { p.Types = []string{"infected-system"} }),
 			steps: []passStep{{put: []map[string]string{withTLP(scan("192.0.2.53"), "RED")}, at: day1,
 				want: passCounts{Consumed: 1, Filtered: 1}}}},
 		{name: "immediate type goes at once, the rest waits for the digest",
@@ -107,7 +106,7 @@ func TestPassDecisions(t *testing.T) {
 					want: passCounts{Consumed: 2, Notified: 2, Waiting: 1, Messages: 1}},
 			}},
 		{name: "digest off: only immediate types are sent",
-			own: enabled(func(p *store.NotificationPolicy) { immediateInfected(p); p.Digest = store.DigestOff }),
+			own: enabled(func(p *Policy) { immediateInfected(p); p.Digest = DigestOff }),
 			steps: []passStep{{put: []map[string]string{scan("192.0.2.53"), infected("198.51.100.7")}, at: day1,
 				want: passCounts{Consumed: 2, Notified: 1, Filtered: 1, Messages: 1}}}},
 		{name: "daily digest: due at the digest time",
@@ -120,7 +119,7 @@ func TestPassDecisions(t *testing.T) {
 					want: passCounts{Consumed: 1, Notified: 1, Messages: 1}},
 			}},
 		{name: "hourly digest: due at the hour",
-			own: enabled(func(p *store.NotificationPolicy) { p.Digest = store.DigestHourly }),
+			own: enabled(func(p *Policy) { p.Digest = DigestHourly }),
 			steps: []passStep{
 				{put: []map[string]string{scan("192.0.2.1")}, at: hour(10, 5),
 					want: passCounts{Consumed: 1, Notified: 1, Messages: 1}},

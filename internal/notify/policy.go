@@ -7,7 +7,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -21,11 +20,11 @@ func ValidLanguage(lang string) bool { return slices.Contains(Languages, lang) }
 // DefaultPolicy is the policy when the team configured none: every event,
 // in a daily digest with a summary and a CSV file, in the organisation's
 // language, nothing sent at once.
-func DefaultPolicy() store.NotificationPolicy {
-	return store.NotificationPolicy{
+func DefaultPolicy() Policy {
+	return Policy{
 		Enabled: true,
-		Digest:  store.DigestDaily,
-		Format:  store.FormatSummary,
+		Digest:  DigestDaily,
+		Format:  FormatSummary,
 	}
 }
 
@@ -35,17 +34,17 @@ func DefaultPolicy() store.NotificationPolicy {
 // not "the default's types". Blank Digest and Format take the defaults'
 // values, a blank Language the organisation's language, and an unknown
 // language English.
-func Effective(org constituency.Organisation, own *store.NotificationPolicy, teamDefault store.NotificationPolicy) store.NotificationPolicy {
+func Effective(org constituency.Organisation, own *Policy, teamDefault Policy) Policy {
 	p := teamDefault
 	if own != nil {
 		p = *own
 	}
 	p.OrgID = org.ID
 	if p.Digest == "" {
-		p.Digest = store.DigestDaily
+		p.Digest = DigestDaily
 	}
 	if p.Format == "" {
-		p.Format = store.FormatSummary
+		p.Format = FormatSummary
 	}
 	if p.Language == "" {
 		p.Language = org.Language
@@ -59,18 +58,18 @@ func Effective(org constituency.Organisation, own *store.NotificationPolicy, tea
 // ValidatePolicy checks a policy before it is stored. The error joins one
 // *FieldError per problem (errors.As finds the first), each naming the
 // field: digest, format, language, taxonomies, types, immediate, feeds.
-func ValidatePolicy(p store.NotificationPolicy) error {
+func ValidatePolicy(p Policy) error {
 	var errs []error
 	bad := func(field string, m i18n.Message) {
 		errs = append(errs, &FieldError{Field: field, Reason: m.String(), Message: m})
 	}
 	switch p.Digest {
-	case "", store.DigestHourly, store.DigestDaily, store.DigestOff:
+	case "", DigestHourly, DigestDaily, DigestOff:
 	default:
 		bad("digest", i18n.M("notify.error.digest", p.Digest))
 	}
 	switch p.Format {
-	case "", store.FormatSummary, store.FormatJSON, store.FormatXARF:
+	case "", FormatSummary, FormatJSON, FormatXARF:
 	default:
 		bad("format", i18n.M("notify.error.format", p.Format))
 	}
@@ -94,7 +93,7 @@ func ValidatePolicy(p store.NotificationPolicy) error {
 	checkList("types", p.Types, taxonomy.ValidType, "notify.error.type")
 	checkList("immediate", p.Immediate, taxonomy.ValidType, "notify.error.type")
 	checkList("feeds", p.Feeds, func(s string) bool { return s != "" }, "notify.error.feed")
-	if p.Digest == store.DigestOff && len(p.Immediate) == 0 && p.Enabled {
+	if p.Digest == DigestOff && len(p.Immediate) == 0 && p.Enabled {
 		bad("digest", i18n.M("notify.error.silent"))
 	}
 	return errors.Join(errs...)
@@ -103,7 +102,7 @@ func ValidatePolicy(p store.NotificationPolicy) error {
 // Matches reports whether policy p selects event e for notification:
 // enabled, and e's taxonomy, type and feed in the policy's lists (an empty
 // list selects all). An event without a taxonomy is placed by its type.
-func Matches(p store.NotificationPolicy, e *event.Event) bool {
+func Matches(p Policy, e *event.Event) bool {
 	if !p.Enabled {
 		return false
 	}
@@ -128,6 +127,6 @@ func Matches(p store.NotificationPolicy, e *event.Event) bool {
 
 // Immediate reports whether p sends events of e's type at once rather
 // than in the digest.
-func Immediate(p store.NotificationPolicy, e *event.Event) bool {
+func Immediate(p Policy, e *event.Event) bool {
 	return len(p.Immediate) > 0 && slices.Contains(p.Immediate, e.Value("classification.type"))
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -57,23 +56,23 @@ func TestEffective(t *testing.T) {
 	org := constituency.Organisation{ID: 4, Handle: "uni", Language: "nl"}
 	t.Run("nothing configured", func(t *testing.T) {
 		p := Effective(org, nil, DefaultPolicy())
-		if !p.Enabled || p.Digest != store.DigestDaily || p.Format != store.FormatSummary || p.Language != "nl" ||
+		if !p.Enabled || p.Digest != DigestDaily || p.Format != FormatSummary || p.Language != "nl" ||
 			len(p.Types)+len(p.Taxonomies)+len(p.Feeds)+len(p.Immediate) != 0 || p.OrgID != 4 {
 			t.Errorf("%+v", p)
 		}
 	})
 	t.Run("team default", func(t *testing.T) {
-		team := store.NotificationPolicy{Enabled: true, Types: []string{"phishing"}, Digest: store.DigestHourly, Format: store.FormatXARF, Language: "fr"}
+		team := Policy{Enabled: true, Types: []string{"phishing"}, Digest: DigestHourly, Format: FormatXARF, Language: "fr"}
 		p := Effective(org, nil, team)
-		if p.Digest != store.DigestHourly || p.Format != store.FormatXARF || p.Language != "fr" || len(p.Types) != 1 {
+		if p.Digest != DigestHourly || p.Format != FormatXARF || p.Language != "fr" || len(p.Types) != 1 {
 			t.Errorf("%+v", p)
 		}
 	})
 	t.Run("own replaces the default as a whole", func(t *testing.T) {
-		team := store.NotificationPolicy{Enabled: true, Types: []string{"phishing"}, Format: store.FormatXARF}
-		own := store.NotificationPolicy{OrgID: 4, Enabled: true}
+		team := Policy{Enabled: true, Types: []string{"phishing"}, Format: FormatXARF}
+		own := Policy{OrgID: 4, Enabled: true}
 		p := Effective(org, &own, team)
-		if len(p.Types) != 0 || p.Format != store.FormatSummary || p.Digest != store.DigestDaily || p.Language != "nl" {
+		if len(p.Types) != 0 || p.Format != FormatSummary || p.Digest != DigestDaily || p.Language != "nl" {
 			t.Errorf("%+v", p)
 		}
 	})
@@ -89,24 +88,24 @@ func TestValidatePolicy(t *testing.T) {
 	if err := ValidatePolicy(DefaultPolicy()); err != nil {
 		t.Errorf("DefaultPolicy: %v", err)
 	}
-	good := store.NotificationPolicy{Enabled: true, Taxonomies: []string{"vulnerable"}, Types: []string{"ddos-amplifier"},
-		Feeds: []string{"shadowserver-scan-dns"}, Immediate: []string{"infected-system"}, Digest: store.DigestOff, Format: store.FormatJSON, Language: "de"}
+	good := Policy{Enabled: true, Taxonomies: []string{"vulnerable"}, Types: []string{"ddos-amplifier"},
+		Feeds: []string{"shadowserver-scan-dns"}, Immediate: []string{"infected-system"}, Digest: DigestOff, Format: FormatJSON, Language: "de"}
 	if err := ValidatePolicy(good); err != nil {
 		t.Errorf("good policy: %v", err)
 	}
 	tests := []struct {
 		field string
-		p     store.NotificationPolicy
+		p     Policy
 	}{
-		{"digest", store.NotificationPolicy{Digest: "weekly"}},
-		{"format", store.NotificationPolicy{Format: "pdf"}},
-		{"language", store.NotificationPolicy{Language: "es"}},
-		{"taxonomies", store.NotificationPolicy{Taxonomies: []string{"vulnerable", "nonsense"}}},
-		{"types", store.NotificationPolicy{Types: []string{"vulnerable"}}}, // a taxonomy, not a type
-		{"types", store.NotificationPolicy{Types: []string{"spam", "spam"}}},
-		{"immediate", store.NotificationPolicy{Immediate: []string{"open-dns"}}},
-		{"feeds", store.NotificationPolicy{Feeds: []string{""}}},
-		{"digest", store.NotificationPolicy{Enabled: true, Digest: store.DigestOff}},
+		{"digest", Policy{Digest: "weekly"}},
+		{"format", Policy{Format: "pdf"}},
+		{"language", Policy{Language: "es"}},
+		{"taxonomies", Policy{Taxonomies: []string{"vulnerable", "nonsense"}}},
+		{"types", Policy{Types: []string{"vulnerable"}}}, // a taxonomy, not a type
+		{"types", Policy{Types: []string{"spam", "spam"}}},
+		{"immediate", Policy{Immediate: []string{"open-dns"}}},
+		{"feeds", Policy{Feeds: []string{""}}},
+		{"digest", Policy{Enabled: true, Digest: DigestOff}},
 	}
 	for _, tt := range tests {
 		err := ValidatePolicy(tt.p)
@@ -115,7 +114,7 @@ func TestValidatePolicy(t *testing.T) {
 			t.Errorf("%+v: got %v, want an error on %s", tt.p, err, tt.field)
 		}
 	}
-	err := ValidatePolicy(store.NotificationPolicy{Digest: "weekly", Format: "pdf"})
+	err := ValidatePolicy(Policy{Digest: "weekly", Format: "pdf"})
 	if !strings.Contains(err.Error(), "digest") || !strings.Contains(err.Error(), "format") {
 		t.Errorf("both problems not reported: %v", err)
 	}
@@ -137,27 +136,27 @@ func TestMatches(t *testing.T) {
 	noTaxonomy := makeEvent(t, map[string]string{"classification.type": "phishing", "feed.name": "phish"})
 	tests := []struct {
 		name string
-		p    store.NotificationPolicy
+		p    Policy
 		e    *event.Event
 		want bool
 	}{
 		{"default", DefaultPolicy(), dns, true},
-		{"disabled", store.NotificationPolicy{}, dns, false},
-		{"taxonomy in", store.NotificationPolicy{Enabled: true, Taxonomies: []string{"vulnerable"}}, dns, true},
-		{"taxonomy out", store.NotificationPolicy{Enabled: true, Taxonomies: []string{"fraud"}}, dns, false},
-		{"taxonomy from the type", store.NotificationPolicy{Enabled: true, Taxonomies: []string{"fraud"}}, noTaxonomy, true},
-		{"type in", store.NotificationPolicy{Enabled: true, Types: []string{"spam", "ddos-amplifier"}}, dns, true},
-		{"type out", store.NotificationPolicy{Enabled: true, Types: []string{"spam"}}, dns, false},
-		{"feed in", store.NotificationPolicy{Enabled: true, Feeds: []string{"scan-dns"}}, dns, true},
-		{"feed out", store.NotificationPolicy{Enabled: true, Feeds: []string{"scan-ntp"}}, dns, false},
-		{"all must hold", store.NotificationPolicy{Enabled: true, Types: []string{"ddos-amplifier"}, Feeds: []string{"other"}}, dns, false},
+		{"disabled", Policy{}, dns, false},
+		{"taxonomy in", Policy{Enabled: true, Taxonomies: []string{"vulnerable"}}, dns, true},
+		{"taxonomy out", Policy{Enabled: true, Taxonomies: []string{"fraud"}}, dns, false},
+		{"taxonomy from the type", Policy{Enabled: true, Taxonomies: []string{"fraud"}}, noTaxonomy, true},
+		{"type in", Policy{Enabled: true, Types: []string{"spam", "ddos-amplifier"}}, dns, true},
+		{"type out", Policy{Enabled: true, Types: []string{"spam"}}, dns, false},
+		{"feed in", Policy{Enabled: true, Feeds: []string{"scan-dns"}}, dns, true},
+		{"feed out", Policy{Enabled: true, Feeds: []string{"scan-ntp"}}, dns, false},
+		{"all must hold", Policy{Enabled: true, Types: []string{"ddos-amplifier"}, Feeds: []string{"other"}}, dns, false},
 	}
 	for _, tt := range tests {
 		if got := Matches(tt.p, tt.e); got != tt.want {
 			t.Errorf("%s: Matches = %v", tt.name, got)
 		}
 	}
-	p := store.NotificationPolicy{Enabled: true, Immediate: []string{"phishing"}}
+	p := Policy{Enabled: true, Immediate: []string{"phishing"}}
 	if !Immediate(p, noTaxonomy) || Immediate(p, dns) || Immediate(DefaultPolicy(), noTaxonomy) {
 		t.Error("Immediate")
 	}
@@ -270,14 +269,14 @@ func TestDigestBoundary(t *testing.T) {
 		schedule string
 		want     time.Time
 	}{
-		{time.Date(2026, 11, 20, 7, 0, 0, 0, brussels), store.DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
-		{time.Date(2026, 11, 20, 5, 59, 0, 0, brussels), store.DigestDaily, time.Date(2026, 11, 19, 6, 0, 0, 0, brussels)},
-		{time.Date(2026, 11, 20, 6, 0, 0, 0, brussels), store.DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
-		{time.Date(2026, 11, 20, 14, 37, 0, 0, brussels), store.DigestHourly, time.Date(2026, 11, 20, 14, 0, 0, 0, brussels)},
+		{time.Date(2026, 11, 20, 7, 0, 0, 0, brussels), DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
+		{time.Date(2026, 11, 20, 5, 59, 0, 0, brussels), DigestDaily, time.Date(2026, 11, 19, 6, 0, 0, 0, brussels)},
+		{time.Date(2026, 11, 20, 6, 0, 0, 0, brussels), DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
+		{time.Date(2026, 11, 20, 14, 37, 0, 0, brussels), DigestHourly, time.Date(2026, 11, 20, 14, 0, 0, 0, brussels)},
 		// 06:00 in Brussels is 05:00 UTC in winter: an instant in UTC works too.
-		{time.Date(2026, 11, 20, 5, 30, 0, 0, time.UTC), store.DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
+		{time.Date(2026, 11, 20, 5, 30, 0, 0, time.UTC), DigestDaily, time.Date(2026, 11, 20, 6, 0, 0, 0, brussels)},
 		// The day clocks go forward, 06:00 still exists.
-		{time.Date(2026, 3, 29, 12, 0, 0, 0, brussels), store.DigestDaily, time.Date(2026, 3, 29, 6, 0, 0, 0, brussels)},
+		{time.Date(2026, 3, 29, 12, 0, 0, 0, brussels), DigestDaily, time.Date(2026, 3, 29, 6, 0, 0, 0, brussels)},
 	}
 	for _, tt := range tests {
 		if got := digestBoundary(tt.now, tt.schedule, at, brussels); !got.Equal(tt.want) {

@@ -36,7 +36,7 @@ func (n *Notifier) Preview(ctx context.Context, lang, name string, org constitue
 // PreviewDraft renders the unsaved template t as Preview would once it is
 // saved; a template that does not parse or execute is an error (a
 // *TemplateError with the line).
-func (n *Notifier) PreviewDraft(ctx context.Context, t store.NotificationTemplate, org constituency.Organisation, events []store.StoredEvent) (Preview, error) {
+func (n *Notifier) PreviewDraft(ctx context.Context, t TemplateSource, org constituency.Organisation, events []store.StoredEvent) (Preview, error) {
 	n.mu.Lock()
 	pc := n.pass
 	n.mu.Unlock()
@@ -70,7 +70,7 @@ func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name stri
 	if org.Handle == "" {
 		org = SampleOrganisation()
 	}
-	in := renderInput{Kind: NameDigest, Org: org, Language: lang, Format: store.FormatSummary, Events: events, Now: sampleTime}
+	in := renderInput{Kind: NameDigest, Org: org, Language: lang, Format: FormatSummary, Events: events, Now: sampleTime}
 	switch {
 	case name == NameImmediate:
 		in.Kind = NameImmediate
@@ -107,7 +107,7 @@ func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name stri
 // SaveTemplate checks t (parsing it and executing it with sample data)
 // and stores it as the team's override of the built-in. A template that
 // would fail is refused with a *TemplateError that gives the line.
-func (n *Notifier) SaveTemplate(ctx context.Context, t store.NotificationTemplate) error {
+func (n *Notifier) SaveTemplate(ctx context.Context, t TemplateSource) error {
 	if err := Check(t); err != nil {
 		return err
 	}

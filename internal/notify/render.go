@@ -57,7 +57,7 @@ func newRenderer(cfg Config, log *slog.Logger) (*renderer, error) {
 // setOverrides replaces the team's templates. One that does not parse
 // (saved before validation existed, or by another tool) is logged and
 // left out: the built-in serves instead.
-func (r *renderer) setOverrides(list []store.NotificationTemplate) {
+func (r *renderer) setOverrides(list []TemplateSource) {
 	m := make(map[string]*Template, len(list))
 	for _, t := range list {
 		p, err := parseTemplate(t, r.zone)
@@ -323,7 +323,7 @@ func csvColumns(events []store.StoredEvent) ([]string, error) {
 // attachments renders the files of one message in format.
 func (r *renderer) attachments(format, base string, events []store.StoredEvent, columns []string) ([]attachmentFile, error) {
 	switch format {
-	case store.FormatXARF:
+	case FormatXARF:
 		reporter := reporterOf(r.team)
 		files := make([]attachmentFile, 0, len(events))
 		width := len(fmt.Sprint(len(events)))
@@ -339,7 +339,7 @@ func (r *renderer) attachments(format, base string, events []store.StoredEvent, 
 			})
 		}
 		return files, nil
-	case store.FormatJSON:
+	case FormatJSON:
 		var b bytes.Buffer
 		stripped := make([]store.StoredEvent, len(events))
 		for i, e := range events {

@@ -51,7 +51,7 @@ func benchDigests(tb testing.TB, orgs, n int) []renderInput {
 		if len(events) == 0 {
 			continue
 		}
-		out = append(out, renderInput{Kind: NameDigest, Org: o, Language: o.Language, Format: store.FormatSummary, Events: events, Now: renderNow})
+		out = append(out, renderInput{Kind: NameDigest, Org: o, Language: o.Language, Format: FormatSummary, Events: events, Now: renderNow})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Events) > len(out[j].Events) })
 	return out

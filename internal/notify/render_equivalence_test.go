@@ -55,7 +55,7 @@ func TestExplanationsKeptByFieldsRead(t *testing.T) {
 		{"{{(.Org).Name}}", fieldOrg},
 		{"{{define \"x\"}}{{.Count}}{{end}}{{template \"x\" .}}", allTypeFields},
 	} {
-		p, err := parseTemplate(store.NotificationTemplate{Language: "en", Name: "type/generic", Body: tt.body}, time.UTC)
+		p, err := parseTemplate(TemplateSource{Language: "en", Name: "type/generic", Body: tt.body}, time.UTC)
 		if err != nil {
 			t.Fatalf("%q: %v", tt.body, err)
 		}
@@ -67,7 +67,7 @@ func TestExplanationsKeptByFieldsRead(t *testing.T) {
 	// Kept or not, an explanation is what executing the template gives.
 	rng := rand.New(rand.NewPCG(19, 20))
 	r := testRenderer(t, testConfig())
-	override, err := parseTemplate(store.NotificationTemplate{Language: "en", Name: "type/scanner",
+	override, err := parseTemplate(TemplateSource{Language: "en", Name: "type/scanner",
 		Body: "{{.Org.Name}} {{.Count}} {{range .Identifiers}}[{{.}}]{{end}}"}, time.UTC)
 	if err != nil {
 		t.Fatal(err)

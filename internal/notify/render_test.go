@@ -178,7 +178,7 @@ func TestGolden(t *testing.T) {
 	org := constituency.Organisation{ID: 7, Handle: "example-university", Name: "Example University", Language: "en"}
 	r := testRenderer(t, testConfig())
 	for _, lang := range Languages {
-		for _, format := range []string{store.FormatSummary, store.FormatJSON, store.FormatXARF} {
+		for _, format := range []string{FormatSummary, FormatJSON, FormatXARF} {
 			name := fmt.Sprintf("digest-%s-%s.golden", lang, format)
 			t.Run(name, func(t *testing.T) {
 				msgs, err := r.render(renderInput{Kind: NameDigest, Org: org, Language: lang, Format: format,
@@ -201,7 +201,7 @@ func TestGolden(t *testing.T) {
 			}
 		}
 		msgs, err := r.render(renderInput{Kind: NameImmediate, Type: "infected-system", Org: org, Language: "en",
-			Format: store.FormatSummary, Events: infected, Now: renderNow})
+			Format: FormatSummary, Events: infected, Now: renderNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +213,7 @@ func TestGolden(t *testing.T) {
 // input renders to the same bytes, boundary included.
 func TestRenderDeterministic(t *testing.T) {
 	r := testRenderer(t, testConfig())
-	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "fr", Format: store.FormatSummary, Events: readEvents(t), Now: renderNow}
+	in := renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "fr", Format: FormatSummary, Events: readEvents(t), Now: renderNow}
 	a, err := r.render(in)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestRenderDeterministic(t *testing.T) {
 func TestWithheldFields(t *testing.T) {
 	r := testRenderer(t, testConfig())
 	events := readEvents(t)
-	for _, format := range []string{store.FormatSummary, store.FormatJSON, store.FormatXARF} {
+	for _, format := range []string{FormatSummary, FormatJSON, FormatXARF} {
 		msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: format, Events: events, Now: renderNow})
 		if err != nil {
 			t.Fatal(err)
@@ -327,7 +327,7 @@ func TestSplitByEventCount(t *testing.T) {
 	cfg.MaxEventsPerMessage = 40
 	r := testRenderer(t, cfg)
 	events := manyEvents(100)
-	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: store.FormatSummary, Events: events, Now: renderNow})
+	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: FormatSummary, Events: events, Now: renderNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func TestSplitBySize(t *testing.T) {
 	cfg.MaxAttachmentBytes = 64 << 10
 	r := testRenderer(t, cfg)
 	events := manyEvents(3000) // about 130 bytes a row: some 400 KB
-	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: store.FormatSummary, Events: events, Now: renderNow})
+	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: FormatSummary, Events: events, Now: renderNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestGzipThreshold(t *testing.T) {
 		cfg := testConfig()
 		cfg.GzipAboveBytes = gzipAbove
 		msgs, err := testRenderer(t, cfg).render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en",
-			Format: store.FormatSummary, Events: events, Now: renderNow})
+			Format: FormatSummary, Events: events, Now: renderNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,7 +454,7 @@ func TestGzipThreshold(t *testing.T) {
 		cfg.GzipAboveBytes = 1024
 		cfg.MaxAttachmentBytes = int64(size) / 2 // the plain file would need two parts
 		msgs, err := testRenderer(t, cfg).render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en",
-			Format: store.FormatJSON, Events: events, Now: renderNow})
+			Format: FormatJSON, Events: events, Now: renderNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,7 +469,7 @@ func TestGzipThreshold(t *testing.T) {
 func TestXARFReports(t *testing.T) {
 	r := testRenderer(t, testConfig())
 	events := readEvents(t)
-	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: store.FormatXARF, Events: events, Now: renderNow})
+	msgs, err := r.render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en", Format: FormatXARF, Events: events, Now: renderNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +557,7 @@ func TestSplitAnyLimit(t *testing.T) {
 		cfg.GzipAboveBytes = 0
 		cfg.MaxAttachmentBytes = limit
 		msgs, err := testRenderer(t, cfg).render(renderInput{Kind: NameDigest, Org: SampleOrganisation(), Language: "en",
-			Format: store.FormatSummary, Events: events, Now: renderNow})
+			Format: FormatSummary, Events: events, Now: renderNow})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,7 +69,7 @@ func sampleOrgData() OrgData {
 // template with it reaches every branch a real message can.
 func sampleMessageData(lang string) MessageData {
 	return MessageData{
-		Kind: NameDigest, Language: lang, Format: store.FormatSummary,
+		Kind: NameDigest, Language: lang, Format: FormatSummary,
 		Org:  sampleOrgData(),
 		Team: TeamData{Name: "Example CERT", Email: "cert@example.org"},
 		Type: "infected-system", Events: 2, Total: 4, Part: 1, Parts: 2,

@@ -23,9 +23,9 @@ func digestBoundary(now time.Time, schedule string, at time.Duration, zone *time
 	local := now.In(zone)
 	y, m, d := local.Date()
 	switch schedule {
-	case store.DigestHourly:
+	case DigestHourly:
 		return time.Date(y, m, d, local.Hour(), 0, 0, 0, zone)
-	case store.DigestDaily:
+	case DigestDaily:
 		h, min := int(at/time.Hour), int(at%time.Hour/time.Minute)
 		b := time.Date(y, m, d, h, min, 0, 0, zone)
 		if b.After(now) {
@@ -40,7 +40,7 @@ func digestBoundary(now time.Time, schedule string, at time.Duration, zone *time
 // digest times when the pass read them all at once): the boundary of
 // its schedule has passed since the last digest (or there never was one).
 func (n *Notifier) digestDue(ctx context.Context, handle, schedule string, now time.Time, cfg *passConfig, read map[string][]byte) (bool, error) {
-	if schedule == store.DigestOff {
+	if schedule == DigestOff {
 		return false, nil
 	}
 	var raw []byte

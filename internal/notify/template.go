@@ -27,7 +27,7 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// Template names, as stored in store.NotificationTemplate.Name.
+// Template names, as stored in TemplateSource.Name.
 const (
 	NameDigest    = "digest"
 	NameImmediate = "immediate"
@@ -337,7 +337,7 @@ func funcs(lang string, zone *time.Location) template.FuncMap {
 
 // parseTemplate parses t for the given zone. Subjects are required for
 // messages and refused for type explanations (they have none).
-func parseTemplate(t store.NotificationTemplate, zone *time.Location) (*Template, error) {
+func parseTemplate(t TemplateSource, zone *time.Location) (*Template, error) {
 	if !ValidLanguage(t.Language) {
 		return nil, &TemplateError{Language: t.Language, Name: t.Name, Part: "language", Err: errors.New("want en, nl, fr or de")}
 	}
@@ -377,14 +377,14 @@ func parseTemplate(t store.NotificationTemplate, zone *time.Location) (*Template
 
 // ParseTemplate parses a template as the console's editor has it, with
 // errors (a *TemplateError) that give the line.
-func ParseTemplate(t store.NotificationTemplate) (*Template, error) {
+func ParseTemplate(t TemplateSource) (*Template, error) {
 	return parseTemplate(t, time.UTC)
 }
 
 // Check parses t and executes it with sample data, so that a template that
 // would fail when a message is sent (a misspelt field, a wrong argument)
 // is refused when it is saved. The error is a *TemplateError.
-func Check(t store.NotificationTemplate) error {
+func Check(t TemplateSource) error {
 	p, err := ParseTemplate(t)
 	if err != nil {
 		return err
@@ -442,10 +442,10 @@ func (t *Template) executeSubject(data any) (string, error) {
 }
 
 // builtinTemplate returns the embedded template lang/name as a
-// store.NotificationTemplate, so that the console can show it as the
+// TemplateSource, so that the console can show it as the
 // starting point of an override.
-func builtinTemplate(lang, name string) (store.NotificationTemplate, error) {
-	t := store.NotificationTemplate{Language: lang, Name: name}
+func builtinTemplate(lang, name string) (TemplateSource, error) {
+	t := TemplateSource{Language: lang, Name: name}
 	dir := path.Join("templates", lang)
 	if strings.HasPrefix(name, TypePrefix) {
 		b, err := fs.ReadFile(templateFiles, path.Join(dir, name+".tmpl"))
@@ -469,7 +469,7 @@ func builtinTemplate(lang, name string) (store.NotificationTemplate, error) {
 
 // BuiltinTemplate returns the built-in template lang/name (store.ErrNotFound
 // for a type without an explanation of its own: type/generic serves it).
-func BuiltinTemplate(lang, name string) (store.NotificationTemplate, error) {
+func BuiltinTemplate(lang, name string) (TemplateSource, error) {
 	return builtinTemplate(lang, name)
 }
 

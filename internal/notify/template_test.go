@@ -9,7 +9,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -97,18 +96,18 @@ func TestTypeExplanationsSayWhatWhyAndWhatToDo(t *testing.T) {
 func TestParseTemplateErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		t    store.NotificationTemplate
+		t    TemplateSource
 		part string
 		line int
 	}{
-		{"stray end", store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "s", Body: "one\ntwo\n{{end}}\nfour\n"}, "body", 3},
-		{"bad subject", store.NotificationTemplate{Language: "en", Name: NameDigest, Subject: "{{.Total", Body: "b"}, "subject", 1},
-		{"unknown function", store.NotificationTemplate{Language: "nl", Name: "type/scanner", Body: "a\n\n{{shout .Type}}"}, "body", 3},
-		{"unknown language", store.NotificationTemplate{Language: "es", Name: NameDigest, Subject: "s", Body: "b"}, "language", 0},
-		{"unknown name", store.NotificationTemplate{Language: "en", Name: "type/no-such-type", Body: "b"}, "name", 0},
-		{"subject on a type", store.NotificationTemplate{Language: "en", Name: "type/spam", Subject: "s", Body: "b"}, "subject", 0},
-		{"no subject", store.NotificationTemplate{Language: "en", Name: NameImmediate, Body: "b"}, "subject", 0},
-		{"no body", store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "s", Body: "  \n"}, "body", 0},
+		{"stray end", TemplateSource{Language: "en", Name: NameDigest, Subject: "s", Body: "one\ntwo\n{{end}}\nfour\n"}, "body", 3},
+		{"bad subject", TemplateSource{Language: "en", Name: NameDigest, Subject: "{{.Total", Body: "b"}, "subject", 1},
+		{"unknown function", TemplateSource{Language: "nl", Name: "type/scanner", Body: "a\n\n{{shout .Type}}"}, "body", 3},
+		{"unknown language", TemplateSource{Language: "es", Name: NameDigest, Subject: "s", Body: "b"}, "language", 0},
+		{"unknown name", TemplateSource{Language: "en", Name: "type/no-such-type", Body: "b"}, "name", 0},
+		{"subject on a type", TemplateSource{Language: "en", Name: "type/spam", Subject: "s", Body: "b"}, "subject", 0},
+		{"no subject", TemplateSource{Language: "en", Name: NameImmediate, Body: "b"}, "subject", 0},
+		{"no body", TemplateSource{Language: "en", Name: NameImmediate, Subject: "s", Body: "  \n"}, "body", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +126,7 @@ func TestParseTemplateErrors(t *testing.T) {
 // TestCheckExecutes catches what parses but fails when a message is
 // rendered, with the line.
 func TestCheckExecutes(t *testing.T) {
-	tmpl := store.NotificationTemplate{Language: "de", Name: NameDigest, Subject: "{{.Total}} Meldungen",
+	tmpl := TemplateSource{Language: "de", Name: NameDigest, Subject: "{{.Total}} Meldungen",
 		Body: "Hallo {{.Org.Name}},\n\n{{range .Sections}}{{.Title}}{{end}}\n"}
 	if _, err := ParseTemplate(tmpl); err != nil {
 		t.Fatalf("parse: %v", err)
@@ -140,11 +139,11 @@ func TestCheckExecutes(t *testing.T) {
 	if !strings.Contains(err.Error(), "Title") {
 		t.Errorf("error %q does not name the field", err)
 	}
-	typeTmpl := store.NotificationTemplate{Language: "en", Name: "type/generic", Body: "{{.Type}} {{.Sections}}"}
+	typeTmpl := TemplateSource{Language: "en", Name: "type/generic", Body: "{{.Type}} {{.Sections}}"}
 	if err := Check(typeTmpl); err == nil {
 		t.Error("a type explanation using a message field passed Check")
 	}
-	good := store.NotificationTemplate{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{range .Sections}}{{.Explanation}}{{end}}"}
+	good := TemplateSource{Language: "en", Name: NameImmediate, Subject: "Now: {{.Type}}", Body: "{{range .Sections}}{{.Explanation}}{{end}}"}
 	if err := Check(good); err != nil {
 		t.Errorf("good template refused: %v", err)
 	}
@@ -152,7 +151,7 @@ func TestCheckExecutes(t *testing.T) {
 
 // TestSubjectIsOneLine makes sure a template cannot add header fields.
 func TestSubjectIsOneLine(t *testing.T) {
-	p, err := ParseTemplate(store.NotificationTemplate{Language: "en", Name: NameDigest,
+	p, err := ParseTemplate(TemplateSource{Language: "en", Name: NameDigest,
 		Subject: "a\r\nBcc: everyone@example.net\n{{.Org.Name}}\u0007", Body: "b"})
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func openSealed(t *testing.T, raw *database.DB, dir string, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	return &database.DB{Store: st, Accounts: acc, Organisations: raw.Organisations}, nil
+	return raw.Wrapped(st, acc), nil
 }
 
 // TestContract runs the store's and the accounts' contract suites through

@@ -7,53 +7,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 )
 
-// Digest schedules of a notification policy.
-const (
-	DigestHourly = "hourly"
-	DigestDaily  = "daily"
-	DigestOff    = "off" // only the Immediate types are sent
-)
-
-// Notification formats.
-const (
-	FormatSummary = "summary" // a readable summary with a CSV attachment
-	FormatJSON    = "json"    // the summary with the events as IntelMQ JSON
-	FormatXARF    = "xarf"    // one X-ARF v4 report per event
-)
-
-// NotificationPolicy says what an organisation is told, how often and how.
-// The policy of OrgID 0 is the team-wide default for organisations without
-// one of their own.
-type NotificationPolicy struct {
-	OrgID   int64
-	Enabled bool
-	// Taxonomies, Types and Feeds select the events notified (RSIT
-	// taxonomy, classification.type, feed.name); empty selects all.
-	Taxonomies []string
-	Types      []string
-	Feeds      []string
-	// Immediate lists the classification types sent at once, one message
-	// per pass of the notifier, rather than in the digest.
-	Immediate []string
-	Digest    string // DigestHourly, DigestDaily or DigestOff
-	Format    string // FormatSummary, FormatJSON or FormatXARF
-	// Language overrides the organisation's language; "" keeps it.
-	Language string
-	Updated  time.Time
-}
-
-// NotificationTemplate overrides a built-in message template. Name is
-// "digest", "immediate", or "type/<classification.type>" for the
-// explanation of one kind of problem.
-type NotificationTemplate struct {
-	Language  string
-	Name      string
-	Subject   string // text/template; empty for type explanations
-	Body      string // text/template
-	Updated   time.Time
-	UpdatedBy string
-}
-
 // PendingNotification is a stored event tagged with an organisation and not
 // yet handled by the notifier. The store queues one for every organisation
 // in an event's extra.constituency when it stores the event. Event is the
@@ -180,24 +133,10 @@ type NotificationCommit struct {
 	Done map[string][]int64
 }
 
-// Notifications keeps notification policies and templates, the queue of
-// events to notify, what was told to whom, and the outbox.
+// Notifications keeps the queue of events to notify, what was told to
+// whom, and the outbox. (The policies and the templates' overrides are
+// notify.Settings, kept by internal/notify/notifydb.)
 type Notifications interface {
-	// GetNotificationPolicy returns ErrNotFound when orgID has no policy.
-	GetNotificationPolicy(ctx context.Context, orgID int64) (NotificationPolicy, error)
-	// PutNotificationPolicy creates or replaces p.OrgID's policy; a zero
-	// Updated is now. ErrNotFound when p.OrgID is neither 0 nor an
-	// organisation.
-	PutNotificationPolicy(ctx context.Context, p NotificationPolicy) error
-	DeleteNotificationPolicy(ctx context.Context, orgID int64) error
-	ListNotificationPolicies(ctx context.Context) ([]NotificationPolicy, error)
-
-	// GetNotificationTemplate returns ErrNotFound when not overridden.
-	GetNotificationTemplate(ctx context.Context, language, name string) (NotificationTemplate, error)
-	PutNotificationTemplate(ctx context.Context, t NotificationTemplate) error
-	DeleteNotificationTemplate(ctx context.Context, language, name string) error
-	ListNotificationTemplates(ctx context.Context) ([]NotificationTemplate, error)
-
 	// PendingNotificationOrgs lists the organisations with pending events.
 	PendingNotificationOrgs(ctx context.Context) ([]PendingCount, error)
 	// ListPendingNotifications returns org's pending events after Seq

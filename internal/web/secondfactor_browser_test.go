@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/sealed"
 )
 
@@ -24,7 +23,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &database.DB{Store: sealedStore, Accounts: sealedAccounts, Organisations: raw.Organisations}
+	st := raw.Wrapped(sealedStore, sealedAccounts)
 	u := addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
 	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
 	if err != nil {

@@ -21,7 +21,7 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 		deps.Console.Store = openStore(t)
 	}
 	if deps.Console.Notifier == nil {
-		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(*database.DB))
+		deps.Console.Notifier = newNotifier(t, deps.Console.Store.(notify.Store))
 	}
 	h, err := New(deps)
 	if err != nil {
@@ -40,7 +40,7 @@ func consoleConfig(t *testing.T, st *database.DB, version string) console.Config
 }
 
 // newNotifier is a notifier over st with the default settings.
-func newNotifier(t *testing.T, st *database.DB) *notify.Notifier {
+func newNotifier(t *testing.T, st notify.Store) *notify.Notifier {
 	t.Helper()
 	n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
 	if err != nil {

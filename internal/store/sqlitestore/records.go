@@ -112,21 +112,6 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("sqlitestore: %s: %w", what, err)
 }
 
-// affectedOne turns "no row changed" into store.ErrNotFound.
-func affectedOne(res sql.Result, err error, what string) error {
-	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
-}
-
 // CreateSession stores a session.
 // GetSession returns the session as stored; callers check Expires.
 // DeleteSession removes one session; deleting a missing one is not an error.

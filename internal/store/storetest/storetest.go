@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -27,14 +28,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	fresh := func(t *testing.T) store.Store {
 		t.Helper()
 		s := open(t)
-		// The constituency's and the accounts' schemas too: events are
-		// tagged with organisations, and an organisation with users
-		// cannot be deleted.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema); err != nil {
+		// The constituency's, the accounts' and the notification
+		// settings' schemas too: events are tagged with organisations, an
+		// organisation with users cannot be deleted, and deleting an
+		// organisation deletes its policy.
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 		// A second Migrate must be a no-op: every start of vigil calls it.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema); err != nil {
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		return s
@@ -69,7 +71,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"commit notifications", testCommitNotifications},
 		{"notified keys", testNotifiedKeys},
 		{"outbox", testOutbox},
-		{"notification policies and templates", testPoliciesAndTemplates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })

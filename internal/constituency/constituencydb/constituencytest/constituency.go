@@ -17,6 +17,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -231,7 +233,7 @@ func testOrganisations(t *testing.T, s Stores) {
 		if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
-		if err := s.PutNotificationPolicy(ctx, store.NotificationPolicy{OrgID: ulb.ID, Enabled: true, Digest: store.DigestDaily}); err != nil {
+		if err := notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: ulb.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
 			t.Fatalf("PutNotificationPolicy: %v", err)
 		}
 		v := version(t, s)
@@ -254,7 +256,7 @@ func testOrganisations(t *testing.T, s Stores) {
 		if _, err := s.GetOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleted organisation: %v, want ErrNotFound", err)
 		}
-		if _, err := s.GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := notifydb.New(s.DB()).GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("policy of a deleted organisation: %v, want ErrNotFound", err)
 		}
 		if got := version(t, s); got <= v {

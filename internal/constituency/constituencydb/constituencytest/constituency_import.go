@@ -13,6 +13,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -226,7 +228,7 @@ func testConstituencyVersion(t *testing.T, s Stores) {
 		return s.AddChangeRequest(ctx, &constituency.ChangeRequest{OrgID: a.ID, Actor: "x", Text: "add 198.51.100.0/24"})
 	})
 	step("policy", false, func() error {
-		return s.PutNotificationPolicy(ctx, store.NotificationPolicy{OrgID: a.ID, Digest: store.DigestDaily})
+		return notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: a.ID, Digest: notify.DigestDaily})
 	})
 	step("import", true, func() error {
 		_, err := s.ImportOrganisations(ctx, []constituency.Organisation{newOrg("b")}, false)

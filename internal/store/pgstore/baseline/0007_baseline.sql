@@ -7,7 +7,8 @@
 -- users, sessions, api_tokens, recovery_codes and audit;
 -- internal/constituency/constituencydb holds organisations, org_networks,
 -- org_asns, org_domains, org_contacts, constituency_version,
--- change_requests and organisation_handles.
+-- change_requests and organisation_handles; internal/notify/notifydb holds
+-- notification_policies and notification_templates.
 
 CREATE TABLE events (
 	id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -93,29 +94,6 @@ CREATE TABLE notify_queue (
 	event_id bigint      NOT NULL,
 	stored   timestamptz NOT NULL,
 	PRIMARY KEY (org, event_id)
-);
-
-CREATE TABLE notification_policies (
-	org_id     bigint      PRIMARY KEY,
-	enabled    boolean     NOT NULL,
-	taxonomies text[]      NOT NULL,
-	types      text[]      NOT NULL,
-	feeds      text[]      NOT NULL,
-	immediate  text[]      NOT NULL,
-	digest     text        NOT NULL,
-	format     text        NOT NULL,
-	language   text        NOT NULL,
-	updated    timestamptz NOT NULL
-);
-
-CREATE TABLE notification_templates (
-	language   text        COLLATE "C" NOT NULL,
-	name       text        COLLATE "C" NOT NULL,
-	subject    text        NOT NULL,
-	body       text        NOT NULL,
-	updated    timestamptz NOT NULL,
-	updated_by text        NOT NULL,
-	PRIMARY KEY (language, name)
 );
 
 CREATE TABLE outbox_messages (

@@ -7,7 +7,8 @@
 -- users, sessions, api_tokens, recovery_codes and audit;
 -- internal/constituency/constituencydb holds organisations, org_networks,
 -- org_asns, org_domains, org_contacts, constituency_version,
--- change_requests and organisation_handles.
+-- change_requests and organisation_handles; internal/notify/notifydb holds
+-- notification_policies and notification_templates.
 
 CREATE TABLE events (
 	id          INTEGER PRIMARY KEY,
@@ -72,29 +73,6 @@ CREATE TABLE event_orgs (
 	time_source INTEGER NOT NULL,
 	event_id    INTEGER NOT NULL,
 	PRIMARY KEY (org, time_source, event_id)
-) WITHOUT ROWID;
-
-CREATE TABLE notification_policies (
-	org_id     INTEGER PRIMARY KEY,
-	enabled    INTEGER NOT NULL,
-	taxonomies TEXT    NOT NULL,
-	types      TEXT    NOT NULL,
-	feeds      TEXT    NOT NULL,
-	immediate  TEXT    NOT NULL,
-	digest     TEXT    NOT NULL,
-	format     TEXT    NOT NULL,
-	language   TEXT    NOT NULL,
-	updated    INTEGER NOT NULL
-);
-
-CREATE TABLE notification_templates (
-	language   TEXT    NOT NULL,
-	name       TEXT    NOT NULL,
-	subject    TEXT    NOT NULL,
-	body       TEXT    NOT NULL,
-	updated    INTEGER NOT NULL,
-	updated_by TEXT    NOT NULL,
-	PRIMARY KEY (language, name)
 ) WITHOUT ROWID;
 
 CREATE TABLE outbox_messages (
