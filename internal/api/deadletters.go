@@ -188,7 +188,7 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		UserID: c.user.ID,
 		Actor:  c.user.Name,
 		Action: "deadletter.retry",
-		Target: auditIDs(req.IDs),
+		Target: auth.TargetIDs("deadletters", req.IDs),
 		Detail: fmt.Sprintf("%d of %d became events (API token %d)", n, len(req.IDs), c.token.ID),
 	}
 	if err != nil {
@@ -231,24 +231,6 @@ func (h *handler) failures(ctx context.Context, ids []int64) ([]retryFailure, er
 		}
 	}
 	return out, nil
-}
-
-// auditIDs lists ids for the audit log, shortened past a few dozen.
-func auditIDs(ids []int64) string {
-	const shown = 50
-	var b strings.Builder
-	b.WriteString("deadletters ")
-	for i, id := range ids {
-		if i == shown {
-			fmt.Fprintf(&b, " and %d more", len(ids)-shown)
-			break
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	return b.String()
 }
 
 // decodeBody reads a JSON request body into v. Only application/json is

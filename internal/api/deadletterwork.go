@@ -78,7 +78,7 @@ func (h *handler) discardDeadLetters(r *http.Request, c *caller) (any, error) {
 	}
 	if err := h.store.AddAudit(context.WithoutCancel(r.Context()), auth.AuditEntry{
 		Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.discard",
-		Target: auditIDs(req.IDs),
+		Target: auth.TargetIDs("deadletters", req.IDs),
 		Detail: fmt.Sprintf("%d of %d discarded (API token %d): %s", n, len(req.IDs), c.token.ID, req.Reason),
 	}); err != nil {
 		return nil, fmt.Errorf("audit dead letter discard: %w", err)
@@ -126,7 +126,7 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 	}
 	n, err := h.retry(r.Context(), []int64{id})
 	entry := auth.AuditEntry{Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.edit",
-		Target: auditIDs([]int64{id}), Detail: fmt.Sprintf("input edited (%d bytes), re-run: %d became events (API token %d)", len(*req.Input), n, c.token.ID)}
+		Target: auth.TargetIDs("deadletters", []int64{id}), Detail: fmt.Sprintf("input edited (%d bytes), re-run: %d became events (API token %d)", len(*req.Input), n, c.token.ID)}
 	if err != nil {
 		entry.Detail = fmt.Sprintf("input edited (%d bytes), re-run failed (API token %d): %v", len(*req.Input), c.token.ID, err)
 	}

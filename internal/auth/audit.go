@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,4 +17,24 @@ func Record(ctx context.Context, st AuditLog, e AuditEntry) error {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// TargetIDs names records of one kind in an audit entry's Target, "kind
+// 1,2,3", the list shortened past fifty ids ("… and 12 more"), so that a
+// bulk action stays one readable entry.
+func TargetIDs(kind string, ids []int64) string {
+	const shown = 50
+	var b strings.Builder
+	b.WriteString(kind + " ")
+	for i, id := range ids {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(ids)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
 }

@@ -234,7 +234,7 @@ func (c *Console) rerun(w http.ResponseWriter, r *http.Request, v *visit, ids []
 		c.fail(w, r, v, fmt.Errorf("retry dead letters %v: %w", ids, err))
 		return
 	}
-	c.audit(r.Context(), v, "deadletter.retry", auditIDs(ids), fmt.Sprintf("%d of %d re-run", n, len(ids)))
+	c.audit(r.Context(), v, "deadletter.retry", auth.TargetIDs("deadletters", ids), fmt.Sprintf("%d of %d re-run", n, len(ids)))
 	done := "retry"
 	if n < len(ids) {
 		done = "retry-failed"

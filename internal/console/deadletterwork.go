@@ -153,7 +153,7 @@ func (c *Console) editDeadLetter(w http.ResponseWriter, r *http.Request, v *visi
 		c.fail(w, r, v, fmt.Errorf("retry edited dead letter %d: %w", l.ID, err))
 		return
 	}
-	c.audit(r.Context(), v, "deadletter.edit", auditIDs([]int64{l.ID}), fmt.Sprintf("input edited (%d bytes), re-run: %d became events", len(input), n))
+	c.audit(r.Context(), v, "deadletter.edit", auth.TargetIDs("deadletters", []int64{l.ID}), fmt.Sprintf("input edited (%d bytes), re-run: %d became events", len(input), n))
 	done := "edit"
 	if n == 0 {
 		done = "edit-failed"
@@ -182,7 +182,7 @@ func (c *Console) discardDeadLetters(w http.ResponseWriter, r *http.Request, v *
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "deadletter.discard", auditIDs(ids), fmt.Sprintf("%d of %d discarded: %s", n, len(ids), reason))
+	c.audit(r.Context(), v, "deadletter.discard", auth.TargetIDs("deadletters", ids), fmt.Sprintf("%d of %d discarded: %s", n, len(ids), reason))
 	to := backToList(r)
 	if len(ids) == 1 && r.PostFormValue("from") == "letter" {
 		to = "/deadletters/" + strconv.FormatInt(ids[0], 10)
@@ -207,22 +207,4 @@ func (c *Console) retryFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	c.rerun(w, r, v, ids, backToList(r))
-}
-
-// auditIDs names dead letters in the audit log, shortened past a few dozen.
-func auditIDs(ids []int64) string {
-	const shown = 50
-	var b strings.Builder
-	b.WriteString("deadletters ")
-	for i, id := range ids {
-		if i == shown {
-			fmt.Fprintf(&b, " and %d more", len(ids)-shown)
-			break
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	return b.String()
 }

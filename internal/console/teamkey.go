@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/vigil-cert/vigil/internal/notify"
 	"net/http"
 	"net/mail"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/vigil-cert/vigil/internal/notify"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"

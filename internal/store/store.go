@@ -1,11 +1,14 @@
 // Package store defines how Vigil keeps its state: harmonized events, dead
 // letters, feed statistics, the deduplication window, components' state
-// and leases, and (until they move to their capabilities) the
-// constituency and its notifications. Two implementations (sqlitestore,
-// pgstore) pass one contract suite (storetest). A capability keeps its
-// own tables on the same database through the shared SQL layer (sqlkit):
-// its schema, queries and contract tests live with it, as accounts do in
-// internal/auth/authdb.
+// and leases, and, until they move to their capability, the notifier's
+// queue, the outbox and the record of what was told to whom (one commit
+// spans the three). Two implementations (sqlitestore, pgstore) pass one
+// contract suite (storetest). A capability keeps its own tables on the
+// same database through the shared SQL layer (sqlkit): its schema,
+// queries and contract tests live with it, as the accounts' do in
+// internal/auth/authdb, the constituency's in
+// internal/constituency/constituencydb and the notification settings' in
+// internal/notify/notifydb; internal/database puts them together.
 package store
 
 import (
