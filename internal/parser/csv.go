@@ -164,6 +164,7 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 	rules := p.text.rules()
 	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(n int, line []byte) (*event.Event, error) {
 		if n <= p.skipLines || isComment(line, p.comment) {
+			pipeline.NotData(sink, 1)
 			return nil, nil
 		}
 		var err error
@@ -187,6 +188,7 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 				return nil, inputErrorf("csv header has no column %s (it has: %s)", strings.Join(absent, ", "), strings.Join(fields, ", "))
 			}
 			mappings = p.resolve(header)
+			pipeline.NotData(sink, 1)
 			return nil, nil
 		}
 		e := event.New(len(mappings) + len(p.constants) + 3)

@@ -27,3 +27,19 @@ func Warn(sink Sink, reason error) {
 		k.Warn(reason)
 	}
 }
+
+// DataLineCounter is a sink that counts the lines of an input that carry no
+// data (a CSV header, lines a feed skips, comments), so that "lines read"
+// on the feeds page and in `vigil ingest` counts data lines only. The
+// runner's sink implements it; parsers call NotData.
+type DataLineCounter interface {
+	NotData(lines int)
+}
+
+// NotData tells sink, when it counts lines, that lines of the input just
+// read carry no data.
+func NotData(sink Sink, lines int) {
+	if k, ok := sink.(DataLineCounter); ok && lines > 0 {
+		k.NotData(lines)
+	}
+}

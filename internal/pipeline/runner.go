@@ -206,7 +206,9 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 			err = fmt.Errorf("store dead letters: %w", err)
 		}
 	}
-	lines := counter.lines() - notRead
+	// Lines read count the input's data lines: not those cut off by a
+	// refusal, nor the header and skipped lines the parser named.
+	lines := max(counter.lines()-notRead-s.notData, 0)
 	r.metrics.LinesRead.WithLabelValues(f.Name).Add(float64(lines))
 	if err != nil {
 		lastErr = err.Error()
@@ -254,7 +256,9 @@ type sink struct {
 	// warnings counts Warn.
 	report   string
 	warnings int64
-	counter  *lineCounter
+	// notData counts the lines the parser said carry no data (NotData).
+	notData int64
+	counter *lineCounter
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -310,6 +314,9 @@ func (s *sink) label(e *event.Event) {
 
 // Report implements ReportKeeper.
 func (s *sink) Report(name string) { s.report = name }
+
+// NotData implements DataLineCounter.
+func (s *sink) NotData(lines int) { s.notData += int64(lines) }
 
 // Warn implements ReportKeeper.
 func (s *sink) Warn(reason error) {

@@ -28,6 +28,10 @@ func (p *lineParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			pipeline.NotData(sink, 1) // a header or a comment
+			continue
+		}
 		f := strings.Fields(line)
 		e := event.New(8)
 		e.SetRaw([]byte(line))
@@ -116,6 +120,21 @@ func feedStatus(t *testing.T, st store.Store) store.FeedStatus {
 }
 
 const input = "192.0.2.1 22\n192.0.2.2 23\nbroken\n192.0.2.3 80\n192.0.2.999 80\n198.51.100.1 8080\n"
+
+// TestLinesReadCountDataOnly: the lines a parser says carry no data (a
+// header, comments) are not counted as lines read.
+func TestLinesReadCountDataOnly(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r := newRunner(t, st, &lineParser{}, false)
+	body := "# ip port\n192.0.2.1 22\n# a comment\n192.0.2.2 23\nbroken\n"
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Name: "h.txt", Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	if s := feedStatus(t, st); s.LinesRead != 3 || s.EventsOut != 2 || s.DeadLetters != 1 {
+		t.Errorf("feed status %+v, want 3 lines, 2 events, 1 dead letter", s.FeedCounters)
+	}
+}
 
 func TestDeliverStoresLabelsAndDeadLetters(t *testing.T) {
 	ctx := context.Background()

@@ -289,6 +289,8 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 		}
 		rec = bytes.TrimPrefix(rec, utf8BOM)
+		// Blank lines before the header and the header carry no data.
+		pipeline.NotData(sink, 1+bytes.Count(rec, []byte{'\n'}))
 		if len(bytes.TrimSpace(rec)) == 0 {
 			continue
 		}

@@ -24,7 +24,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 type collector struct {
 	events  []*event.Event
 	rejects []reject
+	notData int // lines said to carry no data (pipeline.NotData)
 }
+
+func (c *collector) NotData(lines int) { c.notData += lines }
 
 type reject struct {
 	input  []byte
@@ -599,5 +602,28 @@ func TestEmptyRequiredCell(t *testing.T) {
 	}
 	if !errors.As(c.rejects[1].reason, &re) || re.Line != 4 || re.Field != "source.ip" {
 		t.Errorf("bad ip: %v", c.rejects[1].reason)
+	}
+}
+
+// TestHeaderIsNotData: the header of a CSV report, and blank lines before
+// it, are said to carry no data, so that lines read count data rows only.
+func TestHeaderIsNotData(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/blocklist.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := append([]byte("\n"), raw...)
+	var c collector
+	if err := p.Parse(context.Background(), pipeline.Input{Feed: "test", Name: "2026-12-01-blocklist-test-geo.csv", Body: bytes.NewReader(input)}, &c); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Count(input, []byte("\n"))
+	if c.notData != 2 || c.notData+len(c.events)+len(c.rejects) != lines {
+		t.Errorf("not data %d, events %d, rejects %d of %d lines; want the blank line and the header, and the rest rows",
+			c.notData, len(c.events), len(c.rejects), lines)
 	}
 }
