@@ -157,6 +157,20 @@ func ParseWindowCursor(s string) (WindowCursor, error) {
 	}, nil
 }
 
+// Page cuts ids, the window's rows read from c's offset with one more than
+// limit asked for, to a page: the ids to show and the cursor of the next
+// page, "" when the page is the last or the window ends with it.
+func (c WindowCursor) Page(ids []int64, limit int) ([]int64, string) {
+	if len(ids) <= limit {
+		return ids, ""
+	}
+	next := c.Offset + limit
+	if next >= SearchWindow {
+		return ids[:limit], ""
+	}
+	return ids[:limit], WindowCursor{Top: c.Top, Offset: next}.String()
+}
+
 // Through returns the keyset cursor whose page starts with the event at c
 // itself: ids are integers, so "before (time, id+1)" is "at or before
 // (time, id)".

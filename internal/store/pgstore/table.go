@@ -168,12 +168,7 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 		return store.EventPage{}, err
 	}
 	var page store.EventPage
-	if len(ids) > limit {
-		ids = ids[:limit]
-		if next := wc.Offset + limit; next < store.SearchWindow {
-			page.Next = store.WindowCursor{Top: wc.Top, Offset: next}.String()
-		}
-	}
+	ids, page.Next = wc.Page(ids, limit)
 	page.Events, err = s.eventsByID(ctx, ids)
 	return page, err
 }
