@@ -53,7 +53,16 @@ func MigrateSchemas(ctx context.Context, db DB, schemas []Schema, applied func(S
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+		// Most starts find every migration applied: one read says so,
+		// without a transaction or a lock for each.
+		current, err := schemaVersion(ctx, db, s.Name)
+		if err != nil {
+			return fmt.Errorf("migrate: schema %s: %w", s.Name, err)
+		}
 		for _, m := range ms {
+			if m.Version <= current {
+				continue
+			}
 			done, err := migrateSchemaStep(ctx, db, s, m)
 			if err != nil {
 				return fmt.Errorf("schema %s: migration %s: %w", s.Name, m.Name, err)
@@ -76,12 +85,9 @@ func migrateSchemaStep(ctx context.Context, db DB, s Schema, m Migration) (bool,
 				return fmt.Errorf("lock: %w", err)
 			}
 		}
-		var current int
-		err := tx.QueryRow(ctx, `SELECT version FROM schema_capabilities WHERE name = ?`, s.Name).Scan(&current)
-		switch {
-		case tx.IsNoRows(err):
-			current = 0
-		case err != nil:
+		// Another process may have applied it since the first read.
+		current, err := schemaVersion(ctx, tx, s.Name)
+		if err != nil {
 			return err
 		}
 		if m.Version <= current {
@@ -98,4 +104,15 @@ func migrateSchemaStep(ctx context.Context, db DB, s Schema, m Migration) (bool,
 		return nil
 	})
 	return applied, err
+}
+
+// schemaVersion returns the version recorded for the schema name, 0 for
+// none.
+func schemaVersion(ctx context.Context, db DB, name string) (int, error) {
+	var v int
+	err := db.QueryRow(ctx, `SELECT version FROM schema_capabilities WHERE name = ?`, name).Scan(&v)
+	if db.IsNoRows(err) {
+		return 0, nil
+	}
+	return v, err
 }
