@@ -73,6 +73,9 @@ var (
 	constituencyManagers = allowed(auth.ManageConstituency)
 	notificationManagers = allowed(auth.ManageNotifications)
 	userManagers         = allowed(auth.ManageUsers)
+	// Re-running, correcting and discarding dead letters, as the
+	// console's dead-letter pages allow.
+	retriers = allowed(auth.RetryDeadLetters)
 )
 
 // allowed lists the roles with permission p.
@@ -92,10 +95,10 @@ var routes = []route{
 	{"GET", "/events", readers, (*handler).searchEvents},
 	{"GET", "/events/{hash}", readers, (*handler).getEvent},
 	{"GET", "/deadletters", readers, (*handler).listDeadLetters},
-	{"POST", "/deadletters/retry", readers, (*handler).retryDeadLetters},
-	{"POST", "/deadletters/discard", readers, (*handler).discardDeadLetters},
+	{"POST", "/deadletters/retry", retriers, (*handler).retryDeadLetters},
+	{"POST", "/deadletters/discard", retriers, (*handler).discardDeadLetters},
 	{"GET", "/deadletters/{id}", readers, (*handler).getDeadLetter},
-	{"POST", "/deadletters/{id}/edit", readers, (*handler).editDeadLetter},
+	{"POST", "/deadletters/{id}/edit", retriers, (*handler).editDeadLetter},
 	{"GET", "/feeds", readers, (*handler).listFeeds},
 	{"GET", "/owners", constituencyReaders, (*handler).owners},
 	{"GET", "/organisations", constituencyReaders, (*handler).listOrganisations},

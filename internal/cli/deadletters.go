@@ -298,7 +298,7 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 		detail += fmt.Sprintf("; failed: %v", err)
 	}
 	_ = a.store.AddAudit(context.WithoutCancel(ctx), auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action,
-		Target: "deadletters " + joinIDs(ids), Detail: detail})
+		Target: auth.TargetIDs("deadletters", ids), Detail: detail})
 	if err != nil {
 		return err
 	}
@@ -310,14 +310,6 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 		return fmt.Errorf("%d of %d dead letters were not re-run", len(ids)-ok, len(ids))
 	}
 	return nil
-}
-
-func joinIDs(ids []int64) string {
-	words := make([]string, len(ids))
-	for i, id := range ids {
-		words[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(words, ",")
 }
 
 func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
@@ -385,7 +377,7 @@ func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.discard",
-		Target: "deadletters " + joinIDs(ids), Detail: fmt.Sprintf("%d discarded: %s", n, *reason)}); err != nil {
+		Target: auth.TargetIDs("deadletters", ids), Detail: fmt.Sprintf("%d discarded: %s", n, *reason)}); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "%d of %d dead letters discarded\n", n, len(ids))

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
@@ -229,9 +228,7 @@ func loadOwned(ctx context.Context, db sqlkit.DB, orgs []constituency.Organisati
 	for i := range orgs {
 		// The order the stores agree on (see Organisation), whatever
 		// order the database returned.
-		slices.SortFunc(orgs[i].Networks, netip.Prefix.Compare)
-		slices.Sort(orgs[i].ASNs)
-		slices.Sort(orgs[i].Domains)
+		constituency.SortHoldings(&orgs[i])
 	}
 	return nil
 }

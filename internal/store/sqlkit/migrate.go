@@ -30,8 +30,7 @@ func LoadBaseline(fsys fs.FS, dir string) (*Migration, error) {
 	if len(ms) != 1 {
 		return nil, fmt.Errorf("baseline: want one script in %s, have %d", dir, len(ms))
 	}
-	ms[0].Baseline = true
-	return &ms[0], nil
+	return &ms[0], nil // Migrate marks it Baseline when it applies it
 }
 
 // LoadMigrations reads the scripts in dir of fsys (each store embeds its
