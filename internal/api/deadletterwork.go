@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,17 +16,8 @@ import (
 // audit log.
 const maxDiscardReason = 500
 
-// letterID reads the {id} of a dead-letter path.
-func letterID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, badParameter("id", "not a dead letter id")
-	}
-	return id, nil
-}
-
 func (h *handler) getDeadLetter(r *http.Request, _ *caller) (any, error) {
-	id, err := letterID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +90,7 @@ type editResponse struct {
 
 // editDeadLetter replaces a pending letter's input and re-runs it.
 func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
-	id, err := letterID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
