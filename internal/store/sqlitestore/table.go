@@ -143,6 +143,12 @@ var sortOrders = map[store.SortKey]string{
 // event, ordered by the column and then newest first, from an offset.
 func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
+	// The plan is chosen once for both statements: the choice may probe
+	// the indexes.
+	scan, err := s.preferTimeScan(ctx, q)
+	if err != nil {
+		return store.EventPage{}, err
+	}
 	var wc store.WindowCursor
 	if q.After != "" {
 		c, err := store.ParseWindowCursor(q.After)
@@ -151,11 +157,11 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 		}
 		wc = c
 	} else {
-		text, args, err := s.matchIDs(ctx, q, nil, 1)
-		if err != nil || text == "" {
-			return store.EventPage{}, err
+		text, args := matchSQL(q, nil, scan, shape{ids: true, limit: 1})
+		if text == "" {
+			return store.EventPage{}, nil
 		}
-		err = s.read.QueryRowContext(ctx, text, args...).Scan(&wc.Top.ID, &wc.Top.TimeSource)
+		err := s.read.QueryRowContext(ctx, text, args...).Scan(&wc.Top.ID, &wc.Top.TimeSource)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.EventPage{}, nil
 		}
@@ -164,9 +170,9 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 		}
 	}
 	through := wc.Top.Through()
-	text, args, err := s.matchIDs(ctx, q, &through, store.SearchWindow)
-	if err != nil || text == "" {
-		return store.EventPage{}, err
+	text, args := matchSQL(q, &through, scan, shape{ids: true, limit: store.SearchWindow})
+	if text == "" {
+		return store.EventPage{}, nil
 	}
 	dir := "DESC"
 	if q.Ascending {
