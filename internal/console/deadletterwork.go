@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -115,8 +114,6 @@ func (c *Console) renderLetter(w http.ResponseWriter, r *http.Request, v *visit,
 		p.Draft = strings.ToValidUTF8(string(draft), "\uFFFD")
 	case l.Edited != nil:
 		p.Draft = strings.ToValidUTF8(string(l.Edited), "\uFFFD")
-	case utf8.Valid(l.Input):
-		p.Draft = string(l.Input)
 	default:
 		p.Draft = strings.ToValidUTF8(string(l.Input), "\uFFFD")
 	}
@@ -197,12 +194,16 @@ func (c *Console) retryFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	feed := r.PostFormValue("feed")
+	if feed == "" {
+		c.problem(w, r, v, http.StatusBadRequest, msgTitleDeadLetters, msgRetryNone)
+		return
+	}
 	ids, err := pipeline.PendingDeadLetterIDs(r.Context(), c.store, feed, pipeline.MaxRetryFeed)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	if feed == "" || len(ids) == 0 {
+	if len(ids) == 0 {
 		c.problem(w, r, v, http.StatusBadRequest, msgTitleDeadLetters, msgRetryNone)
 		return
 	}
