@@ -364,7 +364,7 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Status: http.StatusConflict, Code: "organisation_has_users",
-			Message: "accounts belong to this organisation: delete them or move them to another organisation first, on the console's users page"}
+			Message: "accounts belong to this organisation: it can be deleted once no account belongs to it"}
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errNotFound("no organisation with this id")
 	case err != nil:
