@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs Vigil's whole test suite on a fresh machine. As root it installs what
 # the tests need (Debian's postgresql, chromium, gnupg, and swaks with the
-# Perl TLS modules it only recommends), starts a throwaway PostgreSQL on
-# 127.0.0.1 for the store contract suite, then runs gofmt, go vet,
+# Perl TLS modules it only recommends, and npm when it is missing), installs
+# axe-core (the accessibility pass of the Chromium tests) from the npm
+# registry at the version its package-lock.json pins, starts a throwaway
+# PostgreSQL on 127.0.0.1 for the store contract suite, then runs gofmt, go vet,
 # staticcheck (installed into .cache/bin from the Go module proxy when it is
 # missing), a CGO_ENABLED=0 build, every test (the layering test among them:
 # internal/archtest), and the race detector on the packages with concurrency.
@@ -17,6 +19,7 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 # swaks speaks STARTTLS only with Net::SSLeay, which it merely recommends.
 perl -MNet::SSLeay -MIO::Socket::SSL -e1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: the tests need: ${need[*]} (sudo apt-get install ${need[*]})" >&2
@@ -27,6 +30,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+echo "== axe-core for the accessibility pass (npm ci)"
+# The version is pinned in internal/web/testdata/axe/package-lock.json;
+# node_modules there is not committed.
+npm ci --prefix internal/web/testdata/axe --ignore-scripts --no-audit --no-fund --loglevel=error
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
