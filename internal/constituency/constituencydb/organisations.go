@@ -145,13 +145,16 @@ func updateOrganisation(ctx context.Context, tx sqlkit.DB, o *constituency.Organ
 	return writeOwned(ctx, tx, o)
 }
 
-// DeleteOrganisation removes an organisation with what it owns, its
-// notification policy, change requests, pending notifications and its
-// entries in the index of events by organisation (event_orgs), so that
-// nothing of it is found under its handle any more. The events keep
-// extra.constituency: they are the record of what was seen. An
-// organisation that users belong to is not deleted: the error wraps
-// ErrConflict, and the users must be moved or deleted first.
+// DeleteOrganisation removes an organisation with what it owns (networks,
+// AS numbers, domains, contacts and change requests) and retires its
+// handle. The DeleteHooks given to New run in the same transaction: a
+// hook's refusal (accounts that belong to the organisation: the error
+// wraps ErrConflict) keeps everything as it was, and the others remove
+// what their capability keeps under the organisation (its notification
+// policy, pending notifications, the notifier's records and its entries
+// in the index of events by organisation), so that nothing of it is found
+// under its handle any more. The events keep extra.constituency: they are
+// the record of what was seen.
 func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
 		if err := bumpVersion(ctx, tx); err != nil {
@@ -161,7 +164,7 @@ func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 		if err := tx.QueryRow(ctx, `SELECT handle FROM organisations WHERE id = ?`, id).Scan(&handle); err != nil {
 			return err
 		}
-		if err := deleteOrganisation(ctx, tx, id, handle); err != nil {
+		if err := s.deleteOrganisation(ctx, tx, id, handle); err != nil {
 			return fmt.Errorf("%s: %w", handle, err)
 		}
 		return nil
@@ -170,56 +173,30 @@ func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 }
 
 // deleteOrganisation deletes the organisation id, whose handle is handle,
-// and retires its handle.
-func deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
-	// The accounts' table: users refer to their organisation
-	// (users.org_id), and an organisation with users stays.
-	var users int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE org_id = ?`, id).Scan(&users); err != nil {
+// with the hooks' parts, and retires its handle.
+func (s *Store) deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
+	if err := s.runRefuse(ctx, tx, id, handle); err != nil {
 		return err
 	}
-	if users > 0 {
-		return fmt.Errorf("%d users belong to it; move or delete them first: %w", users, store.ErrConflict)
-	}
-	// The organisation's row first: in PostgreSQL its lock makes a
-	// concurrent PutNotificationPolicy wait, then find no organisation.
-	// Networks, AS numbers, domains, contacts and change requests go by ON
-	// DELETE CASCADE.
+	// The organisation's row before the hooks' Forget: in PostgreSQL its
+	// lock makes a concurrent PutNotificationPolicy wait, then find no
+	// organisation. Networks, AS numbers, domains, contacts and change
+	// requests go by ON DELETE CASCADE.
 	_, err := tx.Exec(ctx, `DELETE FROM organisations WHERE id = ?`, id)
 	if tx.IsForeignKey(err) {
-		// A user joined it since the count.
-		return fmt.Errorf("users belong to it; move or delete them first: %w", store.ErrConflict)
+		// A row of another capability (an account) came to refer to it
+		// after the hooks looked.
+		return fmt.Errorf("records of another capability refer to it: %w", store.ErrConflict)
 	}
 	if err != nil {
 		return err
 	}
-	if err := forgetOrganisation(ctx, tx, id, handle); err != nil {
+	if err := s.runForget(ctx, tx, id, handle); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO organisation_handles (handle, org_id, retired) VALUES (?, ?, ?)
 		ON CONFLICT (handle) DO UPDATE SET retired = excluded.retired`, handle, id, tx.Dialect().Time(store.RecordTime())); err != nil {
 		return fmt.Errorf("retire handle: %w", err)
-	}
-	return nil
-}
-
-// forgetOrganisation deletes what the rest of the database keeps under a
-// deleted organisation, in the transaction that deletes it: its
-// notification policy (by ID), and by handle its pending notifications,
-// the observations told to it and its tally (the notifier's tables), and
-// its entries in the event store's index of events by organisation, so
-// that an event search by its handle finds nothing. These tables are not
-// the constituency's, and this is the only statement of the constituency
-// that writes them; the event store and the notifier read an
-// organisation's data only by the handle or ID they were given.
-func forgetOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM notification_policies WHERE org_id = ?`, id); err != nil {
-		return err
-	}
-	for _, table := range []string{"notify_queue", "event_orgs", "notified_sets", "notify_tallies"} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE org = ?`, handle); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -276,7 +253,7 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []constituency.Org
 				if seen[all[i].Handle] {
 					continue
 				}
-				if err := deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
+				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
 					return fmt.Errorf("delete %s: %w", all[i].Handle, err)
 				}
 				res.Deleted++
