@@ -112,6 +112,7 @@ var routes = []route{
 	{"POST", "/users", userManagers, (*handler).createUser},
 	{"GET", "/users/{id}", userManagers, (*handler).getUser},
 	{"PATCH", "/users/{id}", userManagers, (*handler).updateUser},
+	{"DELETE", "/users/{id}", userManagers, (*handler).deleteUser},
 	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},

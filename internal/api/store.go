@@ -41,6 +41,7 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]auth.User, error)
 	CreateUser(ctx context.Context, u *auth.User) error
 	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUser(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 
 	// Dead letters, feeds, and the audit entry of a re-run, an edit or a

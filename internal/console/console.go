@@ -158,6 +158,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /users", c.member(auth.ManageUsers, c.users))
 	m.HandleFunc("POST /users", c.member(auth.ManageUsers, c.createUser))
 	m.HandleFunc("POST /users/{id}", c.member(auth.ManageUsers, c.changeUser))
+	m.HandleFunc("POST /users/{id}/delete", c.member(auth.ManageUsers, c.deleteUser))
 	m.HandleFunc("GET /audit", c.member(auth.ReadAudit, c.auditLog))
 
 	m.HandleFunc("GET /account", c.member(0, c.account))

@@ -213,6 +213,7 @@ var flashes = map[string]string{
 	"template":             msgDoneTemplate,
 	"template-reverted":    msgDoneTemplateReverted,
 	"identity":             msgDoneIdentity,
+	"user-deleted":         msgDoneUserDeleted,
 }
 
 func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }

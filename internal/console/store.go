@@ -36,6 +36,7 @@ type AccountStore interface {
 	GetUser(ctx context.Context, id int64) (auth.User, error)
 	ListUsers(ctx context.Context) ([]auth.User, error)
 	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUser(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
 	ListAPITokens(ctx context.Context, userID int64) ([]auth.APIToken, error)
