@@ -106,6 +106,9 @@ var routes = []route{
 	{"GET", "/organisations/{id}", constituencyReaders, (*handler).getOrganisation},
 	{"PUT", "/organisations/{id}", constituencyManagers, (*handler).updateOrganisation},
 	{"DELETE", "/organisations/{id}", constituencyManagers, (*handler).deleteOrganisation},
+	// Disabling locks the organisation's accounts out: administrators only.
+	{"POST", "/organisations/{id}/disable", userManagers, setOrganisationDisabled(true)},
+	{"POST", "/organisations/{id}/enable", userManagers, setOrganisationDisabled(false)},
 	{"GET", "/notifications", notificationManagers, (*handler).listNotifications},
 	{"POST", "/notifications/{id}/resend", notificationManagers, (*handler).resendNotification},
 	{"GET", "/users", userManagers, (*handler).listUsers},

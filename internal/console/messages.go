@@ -162,4 +162,8 @@ const (
 	msgUserDeleteSelf      = "users.error.delete.self"
 	msgUserDeleteLastAdmin = "users.error.delete.lastadmin"
 	msgDoneUserDeleted     = "done.user.deleted"
+
+	msgDoneOrganisationDisabled  = "done.organisation.disabled"
+	msgDoneOrganisationEnabled   = "done.organisation.enabled"
+	msgLoginOrganisationDisabled = "login.error.orgdisabled"
 )

@@ -61,7 +61,7 @@ func createOrganisation(ctx context.Context, tx sqlkit.DB, o *constituency.Organ
 	if o.Created.IsZero() {
 		o.Created = at
 	}
-	o.Updated = at
+	o.Updated, o.Disabled = at, false
 	d := tx.Dialect()
 	id, err := tx.Insert(ctx, `INSERT INTO organisations (handle, name, sector, country, language, notes, search, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -110,7 +110,7 @@ func (s *Store) UpdateOrganisation(ctx context.Context, o *constituency.Organisa
 			return err
 		}
 		next = *o
-		next.Handle, next.Created = current.Handle, current.Created
+		next.Handle, next.Created, next.Disabled = current.Handle, current.Created, current.Disabled
 		next.Contacts = slices.Clone(o.Contacts)
 		if err := constituency.StoreForm(&next); err != nil {
 			return fmt.Errorf("%s: %w", current.Handle, err)
@@ -201,6 +201,29 @@ func (s *Store) deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, 
 	return nil
 }
 
+// SetOrganisationDisabled disables the organisation id (or enables it
+// again) and bumps the constituency version, so that the directory shows
+// it; setting what is set already changes nothing. ErrNotFound when
+// absent.
+func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error {
+	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		var current bool
+		if err := tx.QueryRow(ctx, `SELECT disabled FROM organisations WHERE id = ?`, id).Scan(&current); err != nil {
+			return err
+		}
+		if current == disabled {
+			return nil
+		}
+		if err := bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE organisations SET disabled = ?, updated = ? WHERE id = ?`,
+			disabled, tx.Dialect().Time(store.RecordTime()), id)
+		return err
+	})
+	return notFound(s.db, err, fmt.Sprintf("set organisation %d disabled", id))
+}
+
 // errUnchanged rolls back an import that changed nothing.
 var errUnchanged = errors.New("unchanged")
 
@@ -285,7 +308,7 @@ func importOne(ctx context.Context, tx sqlkit.DB, o, current *constituency.Organ
 		}
 		return true, createOrganisation(ctx, tx, o, at)
 	}
-	o.ID, o.Created, o.Updated = current.ID, current.Created, current.Updated
+	o.ID, o.Created, o.Updated, o.Disabled = current.ID, current.Created, current.Updated, current.Disabled
 	constituency.KeepContactIDs(current.Contacts, o.Contacts, true)
 	if constituency.SameOrganisation(o, current) {
 		return false, nil
