@@ -354,6 +354,9 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 			return fmt.Errorf("organisation %s: %w", m.Handle, err)
 		}
 		names[m.OrgID] = o.Name
+		if o.Disabled {
+			names[m.OrgID] += " (disabled)"
+		}
 	}
 	// The console's words, from its catalogue in English, so that the
 	// console, the API's rule codes and this table say the same thing.

@@ -57,6 +57,9 @@ func TestConstituencyDisable(t *testing.T) {
 		strings.Contains(out, "KU Leuven (disabled)") {
 		t.Errorf("list after the disable:\n%s", out)
 	}
+	if _, out, _ := run(t, "", "constituency", "lookup", "192.0.2.10", "--data", data); !strings.Contains(out, "Université de Liège (disabled)") {
+		t.Errorf("lookup after the disable:\n%s", out)
+	}
 	if code, out, _ := run(t, "", "constituency", "disable", "uliege", "--data", data); code != 0 || !strings.Contains(out, "is disabled already") {
 		t.Errorf("disable again: exit %d:\n%s", code, out)
 	}
