@@ -35,7 +35,11 @@ var constituentEventParams = slices.DeleteFunc(slices.Clone(eventParams), func(p
 var errNoOrganisation = &Error{Status: http.StatusForbidden, Code: "no_organisation",
 	Message: "this account is not attached to an organisation; ask the CERT"}
 
-// organisationOf returns the caller's organisation.
+var errOrganisationDisabled = &Error{Status: http.StatusForbidden, Code: "organisation_disabled",
+	Message: "your organisation's access is disabled; ask the CERT"}
+
+// organisationOf returns the caller's organisation; a disabled one is
+// refused.
 func (h *handler) organisationOf(r *http.Request, c *caller) (constituency.Organisation, error) {
 	if c.user.Role != auth.RoleConstituent || c.user.OrgID == 0 {
 		return constituency.Organisation{}, errNoOrganisation
@@ -46,6 +50,9 @@ func (h *handler) organisationOf(r *http.Request, c *caller) (constituency.Organ
 	}
 	if err != nil {
 		return constituency.Organisation{}, fmt.Errorf("organisation of user %d: %w", c.user.ID, err)
+	}
+	if org.Disabled {
+		return constituency.Organisation{}, errOrganisationDisabled
 	}
 	return org, nil
 }

@@ -187,6 +187,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			"POST /notifications/{id}/resend": {path: "/notifications/" + strconv.FormatInt(d.failed, 10) + "/resend"},
 			"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
 			"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
+			"DELETE /users/{id}":              {path: "/users/" + strconv.FormatInt(f.users["pub"].ID, 10), status: http.StatusNoContent},
 		}
 		// The delete comes last: the replace uses the same organisation.
 		keys := slices.Sorted(maps.Keys(documented))

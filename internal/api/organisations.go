@@ -46,6 +46,9 @@ type teamOrganisationJSON struct {
 	Contacts []teamContactJSON `json:"contacts"`
 	Created  time.Time         `json:"created"`
 	Updated  time.Time         `json:"updated"`
+	// Disabled organisations are sent no notifications and their
+	// accounts cannot sign in; only the disable and enable routes set it.
+	Disabled bool `json:"disabled"`
 	// Notes of a create or replace: what the checks found worth knowing
 	// but allowed, such as a network inside another organisation's.
 	CheckNotes []string `json:"check_notes,omitempty"`
@@ -64,7 +67,7 @@ type teamContactJSON struct {
 func toTeamOrganisation(o constituency.Organisation) teamOrganisationJSON {
 	out := teamOrganisationJSON{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country,
 		Language: o.Language, Notes: o.Notes, Networks: nonNil(o.Networks), ASNs: nonNil(o.ASNs),
-		Domains: nonNil(o.Domains), Contacts: []teamContactJSON{}, Created: o.Created.UTC(), Updated: o.Updated.UTC()}
+		Domains: nonNil(o.Domains), Contacts: []teamContactJSON{}, Created: o.Created.UTC(), Updated: o.Updated.UTC(), Disabled: o.Disabled}
 	for _, c := range o.Contacts {
 		out.Contacts = append(out.Contacts, teamContactJSON{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone,
 			Role: c.Role, Notify: c.Notify, PGPKey: c.PGPKey})

@@ -36,11 +36,13 @@ type Store interface {
 	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
 	GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error)
 	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
 	ListUsers(ctx context.Context) ([]auth.User, error)
 	CreateUser(ctx context.Context, u *auth.User) error
 	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUser(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 
 	// Dead letters, feeds, and the audit entry of a re-run, an edit or a

@@ -3,7 +3,14 @@ package auth
 // The records of accounts: users and their roles, browser sessions, API
 // tokens and the audit log. internal/auth/authdb keeps them.
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrLastAdmin refuses to delete the last enabled administrator: nobody
+// could manage the accounts after it.
+var ErrLastAdmin = errors.New("the last enabled administrator cannot be deleted")
 
 // Role is what a user may do.
 type Role string

@@ -76,6 +76,11 @@ type Accounts interface {
 	// ErrNotFound when there is no such account or u.OrgID is neither 0
 	// nor an organisation, ErrConflict on a taken name.
 	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser removes the account id with its sessions, API tokens
+	// and recovery codes (the audit log keeps its entries); ErrNotFound
+	// when there is no such account, ErrLastAdmin when it is the last
+	// enabled administrator.
+	DeleteUser(ctx context.Context, id int64) error
 	CountUsers(ctx context.Context) (int64, error)
 	// ClaimTOTPStep records step as the user's last accepted TOTP time
 	// step and reports true when it is later than the one recorded

@@ -21,7 +21,7 @@ import (
 var cmdConstituency = &command{
 	name:    "constituency",
 	summary: "import, export, list the constituent organisations, and ask who owns an address",
-	usage:   "import FILE [--format csv|json] [--replace] [--dry-run] | export [--format csv|json] [--output FILE] | lookup VALUE | list [--search TEXT]",
+	usage:   "import FILE [--format csv|json] [--replace] [--dry-run] | export [--format csv|json] [--output FILE] | lookup VALUE | list [--search TEXT] | disable HANDLE | enable HANDLE",
 	help: `The constituency is the organisations the team serves, with what each owns
 (networks, AS numbers, domains) and whom to tell (contacts). Events are
 tagged with the organisations owning their source and destination: the
@@ -36,6 +36,11 @@ network inside another organisation's, which is allowed: the more specific
 one wins) are printed too. --dry-run checks and says what would change.
 Running processes ('vigil serve', workers) pick the change up within
 constituency.reload.
+
+disable stops an organisation's notifications (those waiting for it are
+held, and sent once it is enabled again) and its portal access, and ends
+its accounts' sessions; its data and history are kept and events are
+still tagged with it. enable undoes it. Both are audited.
 
 CSV has a header and one row per contact; the organisation's columns are
 repeated on each of its rows:
@@ -56,7 +61,8 @@ Examples:
   vigil constituency lookup 192.0.2.0/24     (every organisation with a network in or around it)
   vigil constituency lookup AS64496
   vigil constituency lookup www.uliege.be
-  vigil constituency list --search liège`,
+  vigil constituency list --search liège
+  vigil constituency disable uliege`,
 	run: runConstituency,
 }
 
@@ -65,7 +71,7 @@ func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("want import, export, lookup or list: %w", errUsage)
+		return fmt.Errorf("want import, export, lookup, list, disable or enable: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	// The argument may come before the flags (import FILE --dry-run).
@@ -99,6 +105,11 @@ func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
 		return constituencyLookup(ctx, c, arg)
 	case "list":
 		return constituencyList(ctx, c, *search)
+	case "disable", "enable":
+		if arg == "" {
+			return fmt.Errorf("%s needs the organisation's handle: %w", sub, errUsage)
+		}
+		return constituencySetDisabled(ctx, c, arg, sub == "disable")
 	}
 	return fmt.Errorf("unknown constituency command %q: %w", sub, errUsage)
 }
@@ -343,6 +354,9 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 			return fmt.Errorf("organisation %s: %w", m.Handle, err)
 		}
 		names[m.OrgID] = o.Name
+		if o.Disabled {
+			names[m.OrgID] += " (disabled)"
+		}
 	}
 	// The console's words, from its catalogue in English, so that the
 	// console, the API's rule codes and this table say the same thing.
@@ -372,6 +386,9 @@ func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HANDLE\tNAME\tSECTOR\tCOUNTRY\tLANGUAGE\tNETWORKS\tASNS\tDOMAINS\tCONTACTS")
 	for _, o := range orgs {
+		if o.Disabled {
+			o.Name += " (disabled)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", o.Handle, o.Name, o.Sector, o.Country, o.Language,
 			len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
 	}

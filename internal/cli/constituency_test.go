@@ -193,7 +193,9 @@ func TestConstituencyCommandUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"constituency"}, 2, "want import, export, lookup or list"},
+		{[]string{"constituency"}, 2, "want import, export, lookup, list, disable or enable"},
+		{[]string{"constituency", "disable"}, 2, "disable needs the organisation's handle"},
+		{[]string{"constituency", "enable", "nobody"}, 1, `no organisation with the handle "nobody"`},
 		{[]string{"constituency", "frobnicate"}, 2, `unknown constituency command "frobnicate"`},
 		{[]string{"constituency", "import"}, 2, "import needs a file"},
 		{[]string{"constituency", "import", "orgs.xlsx"}, 2, "unknown constituency format"},

@@ -158,6 +158,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /users", c.member(auth.ManageUsers, c.users))
 	m.HandleFunc("POST /users", c.member(auth.ManageUsers, c.createUser))
 	m.HandleFunc("POST /users/{id}", c.member(auth.ManageUsers, c.changeUser))
+	m.HandleFunc("POST /users/{id}/delete", c.member(auth.ManageUsers, c.deleteUser))
 	m.HandleFunc("GET /audit", c.member(auth.ReadAudit, c.auditLog))
 
 	m.HandleFunc("GET /account", c.member(0, c.account))
@@ -188,6 +189,10 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /constituency/{id}/edit", c.member(auth.ManageConstituency, c.editOrganisationForm))
 	m.HandleFunc("GET /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisationForm))
 	m.HandleFunc("POST /constituency/{id}/delete", c.member(auth.ManageConstituency, c.deleteOrganisation))
+	// Disabling an organisation locks its accounts out of the portal,
+	// which is account administration: administrators only.
+	m.HandleFunc("POST /constituency/{id}/disable", c.member(auth.ManageUsers, c.setOrganisationDisabled(true)))
+	m.HandleFunc("POST /constituency/{id}/enable", c.member(auth.ManageUsers, c.setOrganisationDisabled(false)))
 	m.HandleFunc("GET /constituency/{id}/policy", c.member(auth.ManageNotifications, c.organisationPolicyForm))
 	m.HandleFunc("POST /constituency/{id}/policy", c.member(auth.ManageNotifications, c.saveOrganisationPolicy))
 	m.HandleFunc("GET /notifications", c.member(auth.ManageNotifications, c.notificationLog))

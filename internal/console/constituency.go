@@ -57,6 +57,7 @@ type organisationRow struct {
 	MoreDomains    int
 	ASNs           []string
 	NotifyContacts int
+	Disabled       bool
 }
 
 // lookupResult answers the "who owns this?" box.
@@ -74,6 +75,8 @@ type lookupMatch struct {
 	Name   string
 	Rule   string // message ID
 	Value  string
+	// Disabled: the organisation is disabled (it still owns what matched).
+	Disabled bool
 }
 
 var ruleMessages = map[constituency.RuleKind]string{
@@ -131,7 +134,7 @@ func (c *Console) constituencyList(w http.ResponseWriter, r *http.Request, v *vi
 }
 
 func listRow(o constituency.Organisation) organisationRow {
-	row := organisationRow{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country}
+	row := organisationRow{ID: o.ID, Handle: o.Handle, Name: o.Name, Sector: o.Sector, Country: o.Country, Disabled: o.Disabled}
 	for i, n := range o.Networks {
 		if i == listPreview {
 			row.MoreNetworks = len(o.Networks) - i
@@ -181,7 +184,7 @@ func (c *Console) lookup(ctx context.Context, v *visit, query string) (lookupRes
 		o, err := c.store.GetOrganisation(ctx, m.OrgID)
 		switch {
 		case err == nil:
-			lm.Name = o.Name
+			lm.Name, lm.Disabled = o.Name, o.Disabled
 		case !errors.Is(err, store.ErrNotFound):
 			return res, err
 		}

@@ -122,6 +122,9 @@ func (c *Console) loginTOTP(w http.ResponseWriter, r *http.Request, v *visit) {
 // completeLogin starts a fresh session: any session the browser had is
 // ended first, so an identifier planted before login is worthless.
 func (c *Console) completeLogin(w http.ResponseWriter, r *http.Request, v *visit, u auth.User, next string) {
+	if !c.organisationAllowsLogin(w, r, v, u, next) {
+		return
+	}
 	if err := c.sessions.Destroy(r.Context(), w, r); err != nil {
 		c.logger.Warn("end previous session", "err", err)
 	}

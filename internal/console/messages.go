@@ -156,3 +156,14 @@ const (
 	msgReauthFailed      = "account.error.reauth"
 	msgDoneRecoveryCodes = "done.recovery.codes"
 )
+
+// Issue 11 (orgs): deleting accounts, disabling organisations.
+const (
+	msgUserDeleteSelf      = "users.error.delete.self"
+	msgUserDeleteLastAdmin = "users.error.delete.lastadmin"
+	msgDoneUserDeleted     = "done.user.deleted"
+
+	msgDoneOrganisationDisabled  = "done.organisation.disabled"
+	msgDoneOrganisationEnabled   = "done.organisation.enabled"
+	msgLoginOrganisationDisabled = "login.error.orgdisabled"
+)

@@ -38,6 +38,10 @@ type organisationPage struct {
 	MoreURL  string // the notification log of the organisation
 	Users    []auth.User
 	Requests []constituency.ChangeRequest
+
+	// CanDisable: the visitor may disable and enable the organisation
+	// (administrators: it locks its accounts out of the portal).
+	CanDisable bool
 }
 
 func (c *Console) newOrganisationForm(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -53,6 +57,8 @@ func (c *Console) organisationData(v *visit) organisationPage {
 		Problems:  map[string][]string{},
 		Languages: constituency.Languages,
 		Roles:     constituency.Roles,
+
+		CanDisable: v.can(auth.ManageUsers),
 	}
 }
 func (c *Console) createOrganisation(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -62,6 +62,12 @@ func (c *Console) constituent(h portalHandler) http.HandlerFunc {
 			c.fail(w, r, v, err)
 			return
 		}
+		if org.Disabled {
+			// Its sessions ended with the disable; this is one that
+			// began in the same instant.
+			c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgLoginOrganisationDisabled)
+			return
+		}
 		h(w, r, v, org)
 	})
 }

@@ -213,6 +213,10 @@ var flashes = map[string]string{
 	"template":             msgDoneTemplate,
 	"template-reverted":    msgDoneTemplateReverted,
 	"identity":             msgDoneIdentity,
+
+	"user-deleted":          msgDoneUserDeleted,
+	"organisation-disabled": msgDoneOrganisationDisabled,
+	"organisation-enabled":  msgDoneOrganisationEnabled,
 }
 
 func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }

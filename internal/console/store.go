@@ -36,6 +36,7 @@ type AccountStore interface {
 	GetUser(ctx context.Context, id int64) (auth.User, error)
 	ListUsers(ctx context.Context) ([]auth.User, error)
 	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUser(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
 	ListAPITokens(ctx context.Context, userID int64) ([]auth.APIToken, error)
@@ -61,6 +62,7 @@ type ConstituencyStore interface {
 	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
 	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	CountOrganisations(ctx context.Context, q constituency.OrganisationQuery) (int64, error)

@@ -39,7 +39,7 @@ func openSQLite(t testing.TB) (*sqlitestore.Store, *constituencydb.Store) {
 	if err := st.Migrate(ctx, database.Schemas...); err != nil {
 		t.Fatal(err)
 	}
-	return st, constituencydb.New(st.DB())
+	return st, database.Constituency(st.DB())
 }
 
 func openStore(t testing.TB) *constituencydb.Store {

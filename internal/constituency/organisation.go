@@ -34,6 +34,12 @@ type Organisation struct {
 	Contacts []Contact
 	Created  time.Time
 	Updated  time.Time
+	// Disabled organisations keep their data and history, and events are
+	// still tagged with them, but they are sent no notifications (their
+	// pending ones are held until they are enabled again) and their
+	// portal accounts cannot sign in. Only SetOrganisationDisabled
+	// changes it: creating, updating and importing leave it as it is.
+	Disabled bool
 }
 
 // Contact roles.
@@ -125,6 +131,10 @@ type Organisations interface {
 	// wrapping store.ErrConflict while users belong to it (auth.User's
 	// OrgID), who must be moved or deleted first.
 	DeleteOrganisation(ctx context.Context, id int64) error
+	// SetOrganisationDisabled disables the organisation id or enables it
+	// again (see Organisation.Disabled) and bumps the constituency
+	// version. store.ErrNotFound when absent.
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
 	GetOrganisation(ctx context.Context, id int64) (Organisation, error)
 	GetOrganisationByHandle(ctx context.Context, handle string) (Organisation, error)
 	// ListOrganisations returns whole organisations (networks, ASNs,

@@ -23,6 +23,24 @@ import (
 // the constituency's organisations).
 var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
 
+// DeleteHooks are the capabilities' parts in deleting an organisation,
+// run by the constituency in the delete's transaction: the accounts refuse
+// while one belongs to it; the notification settings, the notifier and the
+// event store forget what they keep under it. Each capability that keeps
+// data under an organisation adds its hook here.
+var DeleteHooks = []constituencydb.DeleteHook{
+	{Name: "accounts", Refuse: authdb.RefuseOrganisationDelete},
+	{Name: "notification policy", Forget: notifydb.ForgetOrganisation},
+	{Name: "notifier", Forget: store.ForgetOrganisationNotifications},
+	{Name: "event index", Forget: store.ForgetOrganisationEvents},
+}
+
+// Constituency returns the constituency kept on db with DeleteHooks, as
+// the database has it.
+func Constituency(db sqlkit.DB) *constituencydb.Store {
+	return constituencydb.New(db, DeleteHooks...)
+}
+
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
 // satisfies them all.
@@ -44,7 +62,7 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Settings: notifydb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

@@ -29,4 +29,8 @@
 //   - The team's template overrides are checked when saved (ParseTemplate,
 //     Check, Notifier.SaveTemplate); one that fails when sending is logged
 //     and the built-in template is used instead.
+//   - A disabled organisation (constituency.Organisation.Disabled) is told
+//     nothing and its queue is held, not consumed: once it is enabled
+//     again, the next pass tells it what waited. Messages already in the
+//     outbox when it was disabled are still delivered.
 package notify

@@ -141,6 +141,11 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return fmt.Errorf("organisation %s: %w", o.org, err)
 	}
+	if org.Disabled {
+		// A disabled organisation is told nothing, and its queue is held,
+		// not consumed: it goes out once the organisation is enabled again.
+		return nil
+	}
 	var own *Policy
 	if pol, ok := p.policies[org.ID]; ok {
 		own = &pol

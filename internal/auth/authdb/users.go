@@ -113,3 +113,42 @@ func (a *Store) CountUsers(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// DeleteUser removes the account id with its sessions, API tokens and
+// recovery codes, in one transaction (explicit deletes, since a database
+// made before the accounts had a schema of their own may lack the
+// cascades); the audit log keeps what it did. ErrNotFound when there is
+// no such account; auth.ErrLastAdmin when it is the last enabled
+// administrator. In PostgreSQL the enabled administrators' rows are
+// locked first, so two administrators deleting each other at the same
+// time cannot leave none.
+func (a *Store) DeleteUser(ctx context.Context, id int64) error {
+	err := a.db.Tx(ctx, func(tx sqlkit.DB) error {
+		lock := ""
+		if tx.Dialect() != sqlkit.SQLite {
+			lock = ` FOR UPDATE`
+		}
+		admins, err := sqlkit.All(ctx, tx, `SELECT id FROM users WHERE role = ? AND disabled = ?`+lock,
+			[]any{string(auth.RoleAdmin), false}, func(row sqlkit.Row) (int64, error) {
+				var admin int64
+				return admin, row.Scan(&admin)
+			})
+		if err != nil {
+			return err
+		}
+		if len(admins) == 1 && admins[0] == id {
+			return auth.ErrLastAdmin
+		}
+		for _, table := range []string{"sessions", "api_tokens", "recovery_codes"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, id); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+		}
+		n, err := tx.Exec(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return affectedOne(n, err, "users")
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	return nil
+}

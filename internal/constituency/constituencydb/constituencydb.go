@@ -10,16 +10,17 @@
 // and both ways are checked by the same tests. Errors name the operation
 // and wrap store.ErrNotFound or store.ErrConflict.
 //
-// An organisation is named, by handle, in tables that are not the
+// An organisation is named, by handle or ID, in tables that are not the
 // constituency's: the event store's index of events by organisation
 // (event_orgs), the notifier's queue, policies, observations and tallies,
-// and the accounts (users.org_id). The event store reads only its own
-// index, which InsertEvents writes from the events' extra.constituency, and
-// never organisation_handles: a retired handle names no organisation, and
-// DeleteOrganisation clears the index's entries of the handle it retires.
-// DeleteOrganisation is the one place that reaches into those tables (see
-// forgetOrganisation), so that an organisation leaves the whole database
-// in one transaction.
+// and the accounts (users.org_id). The constituency never reads or writes
+// them: DeleteOrganisation runs the DeleteHooks the database gives New, in
+// its transaction, and each capability answers there for its own tables
+// (the accounts refuse while one belongs to the organisation; the others
+// forget what they keep under it), so that an organisation leaves the
+// whole database in one transaction. The event store reads only its own
+// index, which InsertEvents writes from the events' extra.constituency,
+// and never organisation_handles: a retired handle names no organisation.
 package constituencydb
 
 import (
@@ -39,10 +40,13 @@ var Schema = sqlkit.Schema{Name: "constituency", FS: migrations}
 // Store keeps the constituency on a database. It is safe for concurrent
 // use.
 type Store struct {
-	db sqlkit.DB
+	db    sqlkit.DB
+	hooks []DeleteHook
 }
 
 // New returns the constituency kept on db, which Schema has migrated.
-func New(db sqlkit.DB) *Store { return &Store{db: db} }
+// hooks are the other capabilities' parts in deleting an organisation, run
+// in the order given (internal/database gives them).
+func New(db sqlkit.DB, hooks ...DeleteHook) *Store { return &Store{db: db, hooks: hooks} }
 
 var _ constituency.Organisations = (*Store)(nil)

@@ -61,7 +61,7 @@ func createOrganisation(ctx context.Context, tx sqlkit.DB, o *constituency.Organ
 	if o.Created.IsZero() {
 		o.Created = at
 	}
-	o.Updated = at
+	o.Updated, o.Disabled = at, false
 	d := tx.Dialect()
 	id, err := tx.Insert(ctx, `INSERT INTO organisations (handle, name, sector, country, language, notes, search, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -110,7 +110,7 @@ func (s *Store) UpdateOrganisation(ctx context.Context, o *constituency.Organisa
 			return err
 		}
 		next = *o
-		next.Handle, next.Created = current.Handle, current.Created
+		next.Handle, next.Created, next.Disabled = current.Handle, current.Created, current.Disabled
 		next.Contacts = slices.Clone(o.Contacts)
 		if err := constituency.StoreForm(&next); err != nil {
 			return fmt.Errorf("%s: %w", current.Handle, err)
@@ -145,13 +145,16 @@ func updateOrganisation(ctx context.Context, tx sqlkit.DB, o *constituency.Organ
 	return writeOwned(ctx, tx, o)
 }
 
-// DeleteOrganisation removes an organisation with what it owns, its
-// notification policy, change requests, pending notifications and its
-// entries in the index of events by organisation (event_orgs), so that
-// nothing of it is found under its handle any more. The events keep
-// extra.constituency: they are the record of what was seen. An
-// organisation that users belong to is not deleted: the error wraps
-// ErrConflict, and the users must be moved or deleted first.
+// DeleteOrganisation removes an organisation with what it owns (networks,
+// AS numbers, domains, contacts and change requests) and retires its
+// handle. The DeleteHooks given to New run in the same transaction: a
+// hook's refusal (accounts that belong to the organisation: the error
+// wraps ErrConflict) keeps everything as it was, and the others remove
+// what their capability keeps under the organisation (its notification
+// policy, pending notifications, the notifier's records and its entries
+// in the index of events by organisation), so that nothing of it is found
+// under its handle any more. The events keep extra.constituency: they are
+// the record of what was seen.
 func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
 		if err := bumpVersion(ctx, tx); err != nil {
@@ -161,7 +164,7 @@ func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 		if err := tx.QueryRow(ctx, `SELECT handle FROM organisations WHERE id = ?`, id).Scan(&handle); err != nil {
 			return err
 		}
-		if err := deleteOrganisation(ctx, tx, id, handle); err != nil {
+		if err := s.deleteOrganisation(ctx, tx, id, handle); err != nil {
 			return fmt.Errorf("%s: %w", handle, err)
 		}
 		return nil
@@ -170,30 +173,25 @@ func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 }
 
 // deleteOrganisation deletes the organisation id, whose handle is handle,
-// and retires its handle.
-func deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
-	// The accounts' table: users refer to their organisation
-	// (users.org_id), and an organisation with users stays.
-	var users int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE org_id = ?`, id).Scan(&users); err != nil {
+// with the hooks' parts, and retires its handle.
+func (s *Store) deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
+	if err := s.runRefuse(ctx, tx, id, handle); err != nil {
 		return err
 	}
-	if users > 0 {
-		return fmt.Errorf("%d users belong to it; move or delete them first: %w", users, store.ErrConflict)
-	}
-	// The organisation's row first: in PostgreSQL its lock makes a
-	// concurrent PutNotificationPolicy wait, then find no organisation.
-	// Networks, AS numbers, domains, contacts and change requests go by ON
-	// DELETE CASCADE.
+	// The organisation's row before the hooks' Forget: in PostgreSQL its
+	// lock makes a concurrent PutNotificationPolicy wait, then find no
+	// organisation. Networks, AS numbers, domains, contacts and change
+	// requests go by ON DELETE CASCADE.
 	_, err := tx.Exec(ctx, `DELETE FROM organisations WHERE id = ?`, id)
 	if tx.IsForeignKey(err) {
-		// A user joined it since the count.
-		return fmt.Errorf("users belong to it; move or delete them first: %w", store.ErrConflict)
+		// A row of another capability (an account) came to refer to it
+		// after the hooks looked.
+		return fmt.Errorf("records of another capability refer to it: %w", store.ErrConflict)
 	}
 	if err != nil {
 		return err
 	}
-	if err := forgetOrganisation(ctx, tx, id, handle); err != nil {
+	if err := s.runForget(ctx, tx, id, handle); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO organisation_handles (handle, org_id, retired) VALUES (?, ?, ?)
@@ -203,25 +201,27 @@ func deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle stri
 	return nil
 }
 
-// forgetOrganisation deletes what the rest of the database keeps under a
-// deleted organisation, in the transaction that deletes it: its
-// notification policy (by ID), and by handle its pending notifications,
-// the observations told to it and its tally (the notifier's tables), and
-// its entries in the event store's index of events by organisation, so
-// that an event search by its handle finds nothing. These tables are not
-// the constituency's, and this is the only statement of the constituency
-// that writes them; the event store and the notifier read an
-// organisation's data only by the handle or ID they were given.
-func forgetOrganisation(ctx context.Context, tx sqlkit.DB, id int64, handle string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM notification_policies WHERE org_id = ?`, id); err != nil {
-		return err
-	}
-	for _, table := range []string{"notify_queue", "event_orgs", "notified_sets", "notify_tallies"} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE org = ?`, handle); err != nil {
+// SetOrganisationDisabled disables the organisation id (or enables it
+// again) and bumps the constituency version, so that the directory shows
+// it; setting what is set already changes nothing. ErrNotFound when
+// absent.
+func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error {
+	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		var current bool
+		if err := tx.QueryRow(ctx, `SELECT disabled FROM organisations WHERE id = ?`, id).Scan(&current); err != nil {
 			return err
 		}
-	}
-	return nil
+		if current == disabled {
+			return nil
+		}
+		if err := bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE organisations SET disabled = ?, updated = ? WHERE id = ?`,
+			disabled, tx.Dialect().Time(store.RecordTime()), id)
+		return err
+	})
+	return notFound(s.db, err, fmt.Sprintf("set organisation %d disabled", id))
 }
 
 // errUnchanged rolls back an import that changed nothing.
@@ -276,7 +276,7 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []constituency.Org
 				if seen[all[i].Handle] {
 					continue
 				}
-				if err := deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
+				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
 					return fmt.Errorf("delete %s: %w", all[i].Handle, err)
 				}
 				res.Deleted++
@@ -308,7 +308,7 @@ func importOne(ctx context.Context, tx sqlkit.DB, o, current *constituency.Organ
 		}
 		return true, createOrganisation(ctx, tx, o, at)
 	}
-	o.ID, o.Created, o.Updated = current.ID, current.Created, current.Updated
+	o.ID, o.Created, o.Updated, o.Disabled = current.ID, current.Created, current.Updated, current.Disabled
 	constituency.KeepContactIDs(current.Contacts, o.Contacts, true)
 	if constituency.SameOrganisation(o, current) {
 		return false, nil

@@ -13,12 +13,12 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
-const organisationColumns = `o.id, o.handle, o.name, o.sector, o.country, o.language, o.notes, o.created, o.updated`
+const organisationColumns = `o.id, o.handle, o.name, o.sector, o.country, o.language, o.notes, o.created, o.updated, o.disabled`
 
 func scanOrganisation(row sqlkit.Row) (constituency.Organisation, error) {
 	var o constituency.Organisation
 	err := row.Scan(&o.ID, &o.Handle, &o.Name, &o.Sector, &o.Country, &o.Language, &o.Notes,
-		sqlkit.Time(&o.Created), sqlkit.Time(&o.Updated))
+		sqlkit.Time(&o.Created), sqlkit.Time(&o.Updated), &o.Disabled)
 	return o, err
 }
 

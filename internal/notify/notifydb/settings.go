@@ -158,3 +158,14 @@ func (s *Store) notFound(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// ForgetOrganisation removes the notification policy of the organisation
+// id in tx, the transaction that deletes it: the notification settings'
+// part in deleting an organisation (a constituencydb.DeleteHook's Forget,
+// given by internal/database).
+func ForgetOrganisation(ctx context.Context, tx sqlkit.DB, id int64, _ string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM notification_policies WHERE org_id = ?`, id); err != nil {
+		return fmt.Errorf("delete notification policy: %w", err)
+	}
+	return nil
+}

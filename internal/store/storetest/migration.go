@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -98,6 +99,11 @@ func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids 
 func CheckOrganisationHandlesMigration(t *testing.T, s store.Store) {
 	t.Helper()
 	ctx := t.Context()
+	// The capabilities' schemas adopt the migrated tables and add their
+	// own later columns (the organisations' disabled).
+	if err := s.Migrate(ctx, database.Schemas...); err != nil {
+		t.Fatalf("Migrate(capabilities): %v", err)
+	}
 	c := orgs(s)
 	for _, h := range []string{"gone-mail", "gone-tagged"} {
 		o := constituency.Organisation{Handle: h, Name: h}

@@ -9,11 +9,13 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// orgs returns the constituency kept on s's database.
-func orgs(s store.Store) *constituencydb.Store { return constituencydb.New(s.DB()) }
+// orgs returns the constituency kept on s's database, with the
+// capabilities' hooks that deleting an organisation runs.
+func orgs(s store.Store) *constituencydb.Store { return database.Constituency(s.DB()) }
 
 // newOrg returns a small valid organisation.
 func newOrg(handle string) constituency.Organisation {

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, auth.Accounts)) {
 		{"api tokens", testTokens},
 		{"audit", testAudit},
 		{"user organisation", testUserOrganisation},
+		{"delete user", testDeleteUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -452,4 +453,64 @@ func testUserOrganisation(t *testing.T, st store.Store, acc auth.Accounts) {
 		t.Errorf("UpdateUser to an unknown organisation = %v, want ErrNotFound", err)
 	}
 	check("refused move", u.ID, 0)
+}
+
+// testDeleteUser: deleting an account removes it with its sessions, API
+// tokens and recovery codes and keeps its audit entries; the last enabled
+// administrator is never deleted (a disabled one does not count), and an
+// unknown account is ErrNotFound.
+func testDeleteUser(t *testing.T, st store.Store, a auth.Accounts) {
+	ctx := t.Context()
+	admin := &auth.User{Name: "root", Role: auth.RoleAdmin}
+	gone := &auth.User{Name: "gone", Role: auth.RoleAdmin}
+	dormant := &auth.User{Name: "dormant", Role: auth.RoleAdmin, Disabled: true}
+	for _, u := range []*auth.User{admin, gone, dormant} {
+		if err := a.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Name, err)
+		}
+	}
+	sess := auth.Session{IDHash: []byte("gone-session"), UserID: gone.ID, CSRFToken: "c", Created: base, Expires: base.Add(time.Hour)}
+	if err := a.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	tok := &auth.APIToken{UserID: gone.ID, Name: "script", Hash: []byte("gone-token-hash")}
+	if err := a.CreateAPIToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReplaceRecoveryCodes(ctx, gone.ID, [][]byte{[]byte("code")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddAudit(ctx, auth.AuditEntry{Time: base, UserID: gone.ID, Actor: "gone", Action: "login", Target: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	if _, err := a.GetUser(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser(deleted) = %v, want ErrNotFound", err)
+	}
+	if _, err := a.GetSession(ctx, sess.IDHash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSession(of a deleted user) = %v, want ErrNotFound", err)
+	}
+	if _, err := a.GetAPITokenByHash(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAPITokenByHash(of a deleted user) = %v, want ErrNotFound", err)
+	}
+	if n, err := a.CountRecoveryCodes(ctx, gone.ID); err != nil || n != 0 {
+		t.Errorf("CountRecoveryCodes(deleted user) = %d, %v; want 0", n, err)
+	}
+	if entries, err := a.ListAudit(ctx, auth.AuditQuery{Actor: "gone"}); err != nil || len(entries) != 1 {
+		t.Errorf("audit of a deleted user = %+v, %v; want its entry kept", entries, err)
+	}
+	if err := a.DeleteUser(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteUser(deleted) = %v, want ErrNotFound", err)
+	}
+	if err := a.DeleteUser(ctx, admin.ID); !errors.Is(err, auth.ErrLastAdmin) {
+		t.Errorf("DeleteUser(last enabled admin) = %v, want ErrLastAdmin", err)
+	}
+	if _, err := a.GetUser(ctx, admin.ID); err != nil {
+		t.Errorf("the last admin after a refused delete: %v", err)
+	}
+	if err := a.DeleteUser(ctx, dormant.ID); err != nil {
+		t.Errorf("DeleteUser(disabled admin) = %v", err)
+	}
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, constituency.Organi
 		{"constituency version", testConstituencyVersion},
 		{"change requests", testChangeRequests},
 		{"concurrent organisation changes", testConcurrentOrganisations},
+		{"disabled organisations", testDisabled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -47,8 +48,8 @@ func createOrg(t *testing.T, st store.Store, handle string) constituency.Organis
 }
 
 // testDeletedOrganisation: deleting an organisation deletes its policy
-// (the constituency's delete reaches into the settings' table in its
-// transaction) and leaves the team default alone.
+// (the settings' hook, which the database gives the constituency, runs
+// in the delete's transaction) and leaves the team default alone.
 func testDeletedOrganisation(t *testing.T, st store.Store, s notify.Settings) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
@@ -57,7 +58,7 @@ func testDeletedOrganisation(t *testing.T, st store.Store, s notify.Settings) {
 			t.Fatalf("PutNotificationPolicy(%d): %v", p.OrgID, err)
 		}
 	}
-	if err := constituencydb.New(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
+	if err := database.Constituency(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
 		t.Fatalf("DeleteOrganisation: %v", err)
 	}
 	if _, err := s.GetNotificationPolicy(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
