@@ -112,9 +112,11 @@ type eventsPage struct {
 }
 
 // eventRow is one result line: the time (linked to the event's page)
-// and the chosen columns.
+// and the chosen columns. At is the event's time, written in the
+// reader's language; Time is the value as it came when it is no time.
 type eventRow struct {
 	URL   string
+	At    time.Time
 	Time  string
 	Cells []eventCell
 }
