@@ -14,14 +14,16 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/savedsearch"
+	"github.com/vigil-cert/vigil/internal/savedsearch/savedsearchdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
 // refer to (the accounts' users and the notification policies refer to
-// the constituency's organisations).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
+// the constituency's organisations, the saved searches to the users).
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema, savedsearchdb.Schema}
 
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
@@ -31,6 +33,7 @@ type DB struct {
 	auth.Accounts
 	constituency.Organisations
 	notify.Settings
+	savedsearch.Searches
 }
 
 // New migrates st and every capability's schema to the current version
@@ -44,7 +47,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB()),
+		Searches: savedsearchdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the
