@@ -156,3 +156,18 @@ const (
 	msgReauthFailed      = "account.error.reauth"
 	msgDoneRecoveryCodes = "done.recovery.codes"
 )
+
+// Message IDs of the saved searches (issue 11).
+const (
+	msgSavedName          = "saved.error.name"
+	msgSavedNameTaken     = "saved.error.taken"
+	msgSavedTooMany       = "saved.error.toomany"
+	msgSavedQuery         = "saved.error.query"
+	msgSavedQueryLength   = "saved.error.long"
+	msgSavedShareTeamOnly = "saved.error.share"
+	msgSavedNotYours      = "saved.error.notyours"
+
+	msgDoneSaved        = "done.saved"
+	msgDoneSavedChanged = "done.saved.changed"
+	msgDoneSavedDeleted = "done.saved.deleted"
+)

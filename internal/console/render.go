@@ -27,7 +27,7 @@ var staticFiles embed.FS
 const layoutFile = "templates/layout.html"
 
 // partialFiles define templates several pages include; they are no page.
-var partialFiles = []string{"templates/eventtable.html"}
+var partialFiles = []string{"templates/eventtable.html", "templates/savedsearches.html"}
 
 // pages holds each page's template set once per language, so that t is
 // bound at start-up instead of cloning templates on every request.
@@ -213,6 +213,10 @@ var flashes = map[string]string{
 	"template":             msgDoneTemplate,
 	"template-reverted":    msgDoneTemplateReverted,
 	"identity":             msgDoneIdentity,
+
+	"saved":         msgDoneSaved,
+	"saved-changed": msgDoneSavedChanged,
+	"saved-deleted": msgDoneSavedDeleted,
 }
 
 func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }
