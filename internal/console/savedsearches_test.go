@@ -157,6 +157,10 @@ func TestSavedSearchSharing(t *testing.T) {
 			t.Fatalf("change %v: %d", form, r.status)
 		}
 	}
+	// The start page lists them too, each a link to its search.
+	if got := savedLinks(colleague.get("/").body); !slices.Equal(got, []string{"Phishing sites=/events?type=phishing"}) {
+		t.Errorf("the colleague's start page lists %q", got)
+	}
 	admin := env.browser()
 	admin.login("admin", "the admin's passphrase")
 	if !strings.Contains(admin.get("/events").body, `action="/events/saved/`+strconv.FormatInt(id, 10)+`/delete"`) {

@@ -123,7 +123,7 @@ func (e *QueryError) Error() string { return "parameter " + e.Param + ": " + e.R
 // Query checks raw, a query string of the events page, and writes it the
 // one way a saved search keeps it: only the filters (those of filters, a
 // subset of store.Filters) and the view (sort, dir, group), empty ones
-// left out, each known value normalized as the search reads it. team
+// left out, each value checked as the search reads it. team
 // allows grouping by organisation. A *QueryError names the parameter at
 // fault; ErrQueryLength when the result is too long.
 func Query(raw string, filters []string, team bool) (string, error) {
