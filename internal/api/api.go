@@ -1,8 +1,8 @@
 // Package api is Vigil's JSON REST API (mounted at /api/v1): event search and
 // export, dead letters, feed status, "who owns this?", organisations,
-// notifications and users, for the team's scripts and constituents' tools,
-// authenticated by bearer tokens and described by the OpenAPI document it
-// serves.
+// notifications, users and saved searches, for the team's scripts and
+// constituents' tools, authenticated by bearer tokens and described by the
+// OpenAPI document it serves.
 package api
 
 import (
@@ -116,6 +116,11 @@ var routes = []route{
 	{"GET", "/users/{id}", userManagers, (*handler).getUser},
 	{"PATCH", "/users/{id}", userManagers, (*handler).updateUser},
 	{"DELETE", "/users/{id}", userManagers, (*handler).deleteUser},
+	{"GET", "/saved-searches", readers, (*handler).listSavedSearches},
+	{"POST", "/saved-searches", readers, (*handler).createSavedSearch},
+	{"GET", "/saved-searches/{id}", readers, (*handler).getSavedSearch},
+	{"DELETE", "/saved-searches/{id}", readers, (*handler).deleteSavedSearch},
+	{"GET", "/saved-searches/{id}/events", readers, (*handler).savedSearchEvents},
 	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -156,6 +157,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		check("/notifications", notificationParams)
 		check("/users", nil)
 		check("/users/{id}", []string{"path:id"})
+		check("/saved-searches", nil)
+		check("/saved-searches/{id}", []string{"path:id"})
+		check("/saved-searches/{id}/events", append([]string{"path:id"}, savedRunParams...))
 		if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 			t.Errorf("/events/{hash} parameters %q", got)
 		}
@@ -170,6 +174,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			{Feed: "f", Parser: "csv", Input: []byte("x"), Error: "e"}, {Feed: "f", Parser: "csv", Input: []byte("z"), Error: "e"}}); err != nil {
 			t.Fatal(err)
 		}
+		saved := savedsearch.Search{UserID: f.users["ada"].ID, Name: "rdp", Query: "type=vulnerable-system"}
+		if err := f.store.CreateSavedSearch(t.Context(), &saved); err != nil {
+			t.Fatal(err)
+		}
+		savedPath := "/saved-searches/" + strconv.FormatInt(saved.ID, 10)
 		// What each operation needs to succeed, and its success status;
 		// GETs without an entry take no more than their path.
 		calls := map[string]struct {
@@ -188,6 +197,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
 			"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
 			"DELETE /users/{id}":              {path: "/users/" + strconv.FormatInt(f.users["pub"].ID, 10), status: http.StatusNoContent},
+			"POST /saved-searches":            {body: `{"name":"new","query":"ip=192.0.2.1"}`, status: http.StatusCreated},
+			"GET /saved-searches/{id}":        {path: savedPath},
+			"GET /saved-searches/{id}/events": {path: savedPath + "/events"},
+			"DELETE /saved-searches/{id}":     {path: savedPath, status: http.StatusNoContent},
 		}
 		// The delete comes last: the replace uses the same organisation.
 		keys := slices.Sorted(maps.Keys(documented))

@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -54,6 +55,9 @@ type Store interface {
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error)
 	AddAudit(ctx context.Context, e auth.AuditEntry) error
+
+	// The team's saved searches.
+	savedsearch.Searches
 }
 
 // The full store satisfies Store, so `vigil serve` hands it the store.

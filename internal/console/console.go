@@ -146,6 +146,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /events/export.jsonl", c.member(auth.ReadEvents, c.exportJSONLines))
 	m.HandleFunc("GET /events/{hash}", c.member(auth.ReadEvents, c.eventDetail))
 	m.HandleFunc("POST /events/columns", c.member(auth.ReadEvents, c.eventColumns))
+	m.HandleFunc("POST /events/saved", c.member(auth.ReadEvents, c.teamSaved(c.saveSearch)))
+	m.HandleFunc("POST /events/saved/{id}", c.member(auth.ReadEvents, c.teamSaved(c.changeSavedSearch)))
+	m.HandleFunc("POST /events/saved/{id}/delete", c.member(auth.ReadEvents, c.teamSaved(c.deleteSavedSearch)))
 
 	m.HandleFunc("GET /deadletters", c.member(auth.ReadEvents, c.deadLetters))
 	m.HandleFunc("POST /deadletters/retry", c.member(auth.RetryDeadLetters, c.retryDeadLetters))

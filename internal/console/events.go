@@ -109,12 +109,16 @@ type eventsPage struct {
 	GroupLabel   string
 	Groups       []groupRow
 	UngroupURL   string
+	// Saved are the person's saved searches and the team's.
+	Saved savedSearches
 }
 
 // eventRow is one result line: the time (linked to the event's page)
-// and the chosen columns.
+// and the chosen columns. At is the event's time, written in the
+// reader's language; Time is the value as it came when it is no time.
 type eventRow struct {
 	URL   string
+	At    time.Time
 	Time  string
 	Cells []eventCell
 }
@@ -158,7 +162,13 @@ func (c *Console) searchInto(r *http.Request, events tableSearcher, p *eventsPag
 }
 
 func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
-	values := r.URL.Query()
+	c.showEvents(w, r, v, r.URL.Query(), http.StatusOK, flashOf(r), "")
+}
+
+// showEvents renders the search page for values, with the saved
+// searches; a refused search, or problem (a message ID), is shown with
+// an error status, status otherwise.
+func (c *Console) showEvents(w http.ResponseWriter, r *http.Request, v *visit, values url.Values, status int, flash, problem string) {
 	q, form, problems := parseSearch(values)
 	p := eventsPage{
 		Form:       form,
@@ -168,21 +178,25 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		TLPs:       []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"},
 		Feeds:      c.knownFeeds(r),
 	}
+	if err := c.savedSearchesInto(r.Context(), v, teamSaved, &p); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if len(problems) > 0 {
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}
-	problem, err := c.searchInto(r, c.store, &p, q, values, form.encode(), c.loadColumns(r.Context(), v.user.ID),
+	searchProblem, err := c.searchInto(r, c.store, &p, q, values, form.encode(), c.loadColumns(r.Context(), v.user.ID),
 		eventLinks{list: "/events?", export: "/events/export", event: "/events/", params: searchParams, team: true})
 	switch {
-	case problem != "":
-		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", problem)
+	case searchProblem != "":
+		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", searchProblem)
 		return
 	case err != nil:
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, v, http.StatusOK, "events", msgTitleEvents, p, "", "")
+	c.render(w, r, v, status, "events", msgTitleEvents, p, flash, problem)
 }
 
 func joinQuery(a, b string) string {

@@ -74,10 +74,14 @@ var fieldSearches = map[string]string{
 	"source.network": "cidr", "destination.network": "cidr",
 	"source.asn": "asn", "destination.asn": "asn",
 	"source.fqdn": "fqdn", "destination.fqdn": "fqdn",
+	// A reverse DNS name and a domain suffix are host names too: their
+	// search finds the events about that host (or under that domain).
+	"source.reverse_dns": "fqdn", "destination.reverse_dns": "fqdn",
+	"source.domain_suffix": "fqdn", "destination.domain_suffix": "fqdn",
 	"source.url": "url", "destination.url": "url",
 	"malware.hash.md5": "hash", "malware.hash.sha1": "hash", "malware.hash.sha256": "hash",
 	"classification.taxonomy": "taxonomy", "classification.type": "type",
-	"feed.name": "feed", "extra.constituency": "org",
+	"feed.name": "feed", "extra.constituency": "org", "tlp": "tlp",
 }
 
 // groupSearches names the search filter a group's value refines with.
@@ -363,11 +367,10 @@ func (c *Console) fillTable(r *http.Request, events tableSearcher, p *eventsPage
 // eventTableRow is one event's line of the table.
 func eventTableRow(se store.StoredEvent, columns []tableColumn, l tableLinks, eventURL string) eventRow {
 	e := se.Event
-	tm := e.Value("time.source")
+	row := eventRow{URL: eventURL, Time: e.Value("time.source")}
 	if t, ok := e.Time("time.source"); ok {
-		tm = t.UTC().Format("2006-01-02 15:04:05")
+		row.At = t
 	}
-	row := eventRow{URL: eventURL, Time: tm}
 	for _, col := range columns {
 		row.Cells = append(row.Cells, eventCell{Field: col.Field, Values: l.linkedValues(col.Field, e.Value(col.Field))})
 	}

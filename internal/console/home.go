@@ -21,6 +21,8 @@ type homePage struct {
 	DeadLetters     int64
 	FeedsWithErrors int
 	RetryAvailable  bool
+	// Saved are the user's saved searches and the team's, each a link.
+	Saved []savedItem
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -62,6 +64,12 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, v *visit) {
 				p.FeedsWithErrors++
 			}
 		}
+		var events eventsPage
+		if err := c.savedSearchesInto(ctx, v, teamSaved, &events); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		p.Saved = append(events.Saved.Own, events.Saved.Team...)
 	}
 	c.render(w, r, v, http.StatusOK, "home", msgTitleHome, p, flashOf(r), "")
 }

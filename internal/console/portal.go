@@ -39,6 +39,9 @@ func (c *Console) portalRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /portal/notifications", c.constituent(c.portalNotifications))
 	m.HandleFunc("GET /portal/organisation", c.constituent(c.portalOrganisation))
 	m.HandleFunc("POST /portal/organisation/requests", c.constituent(c.portalChangeRequest))
+	m.HandleFunc("POST /portal/saved", c.constituent(c.portalSaved(c.saveSearch)))
+	m.HandleFunc("POST /portal/saved/{id}", c.constituent(c.portalSaved(c.changeSavedSearch)))
+	m.HandleFunc("POST /portal/saved/{id}/delete", c.constituent(c.portalSaved(c.deleteSavedSearch)))
 
 }
 
@@ -94,27 +97,36 @@ type portalEventsPage struct {
 }
 
 func (c *Console) portalEvents(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	values := r.URL.Query()
+	c.showPortalEvents(w, r, v, org, r.URL.Query(), http.StatusOK, flashOf(r), "")
+}
+
+// showPortalEvents renders the portal's event list for values, with the
+// person's saved searches, as showEvents does the team's.
+func (c *Console) showPortalEvents(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation, values url.Values, status int, flash, problem string) {
 	q, form, problems := parsePortalSearch(values, org)
 	p := portalEventsPage{Organisation: org, eventsPage: eventsPage{
 		Form: form, Problems: problems, Taxonomies: taxonomy.Names(), Types: taxonomy.Types(),
 	}}
+	if err := c.savedSearchesInto(r.Context(), v, portalSaved, &p.eventsPage); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if len(problems) > 0 {
 		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", msgSearchInvalid)
 		return
 	}
-	problem, err := c.searchInto(r, constituency.EventsOf(c.store, org), &p.eventsPage, q, values, form.encodePortal(),
+	searchProblem, err := c.searchInto(r, constituency.EventsOf(c.store, org), &p.eventsPage, q, values, form.encodePortal(),
 		c.loadColumns(r.Context(), v.user.ID),
 		eventLinks{list: "/portal/?", export: "/portal/events/export", event: "/portal/events/", params: portalSearchParams})
 	switch {
-	case problem != "":
-		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", problem)
+	case searchProblem != "":
+		c.render(w, r, v, http.StatusBadRequest, "portal_events", msgTitlePortalEvents, p, "", searchProblem)
 		return
 	case err != nil:
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, v, http.StatusOK, "portal_events", msgTitlePortalEvents, p, flashOf(r), "")
+	c.render(w, r, v, status, "portal_events", msgTitlePortalEvents, p, flash, problem)
 }
 
 // portalColumns keeps the user's choice of columns for the portal's list.

@@ -27,7 +27,7 @@ var staticFiles embed.FS
 const layoutFile = "templates/layout.html"
 
 // partialFiles define templates several pages include; they are no page.
-var partialFiles = []string{"templates/eventtable.html"}
+var partialFiles = []string{"templates/eventtable.html", "templates/savedsearches.html"}
 
 // pages holds each page's template set once per language, so that t is
 // bound at start-up instead of cloning templates on every request.
@@ -217,6 +217,9 @@ var flashes = map[string]string{
 	"user-deleted":          msgDoneUserDeleted,
 	"organisation-disabled": msgDoneOrganisationDisabled,
 	"organisation-enabled":  msgDoneOrganisationEnabled,
+	"saved":                 msgDoneSaved,
+	"saved-changed":         msgDoneSavedChanged,
+	"saved-deleted":         msgDoneSavedDeleted,
 }
 
 func flashOf(r *http.Request) string { return flashes[r.URL.Query().Get("done")] }

@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -21,6 +22,7 @@ type Store interface {
 	NotificationStore
 	AuditStore
 	DeadLetterStore
+	savedsearch.Searches
 }
 
 // The full store satisfies Store.

@@ -14,14 +14,16 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/savedsearch"
+	"github.com/vigil-cert/vigil/internal/savedsearch/savedsearchdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
 // refer to (the accounts' users and the notification policies refer to
-// the constituency's organisations).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
+// the constituency's organisations, the saved searches to the users).
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema, savedsearchdb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -49,6 +51,7 @@ type DB struct {
 	auth.Accounts
 	constituency.Organisations
 	notify.Settings
+	savedsearch.Searches
 }
 
 // New migrates st and every capability's schema to the current version
@@ -62,7 +65,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Settings: notifydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Settings: notifydb.New(st.DB()),
+		Searches: savedsearchdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the
