@@ -312,9 +312,11 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	}
 	plan.text = p.text
 	plan.row.epochSeconds = p.text.EpochSeconds
+	plan.rawHeader = headerLine
 	defer p.reportReplaced(sink, in, plan)
-	// A reject carries the header with its row: an analyst reading the dead
-	// letter sees the column names, and a re-run parses it on its own.
+	// A reject carries the header with its row, as raw does: an analyst
+	// reading the dead letter sees the column names, and a re-run parses
+	// it on its own.
 	reject := func(rec []byte, err error) {
 		letter := make([]byte, 0, len(headerLine)+1+len(rec))
 		letter = append(append(append(letter, headerLine...), '\n'), rec...)
