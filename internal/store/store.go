@@ -154,9 +154,35 @@ type DeadLetter struct {
 	DiscardReason string
 }
 
+// DeadLetterState is where a dead letter stands; its text is the word
+// the API and the command line show.
+type DeadLetterState string
+
+// The states of a dead letter.
+const (
+	// DeadLetterPending waits for a re-run or a decision.
+	DeadLetterPending DeadLetterState = "pending"
+	// DeadLetterRetried was re-run successfully.
+	DeadLetterRetried DeadLetterState = "retried"
+	// DeadLetterDiscarded was set aside by a person.
+	DeadLetterDiscarded DeadLetterState = "discarded"
+)
+
+// State returns where the letter stands. A person's decision to discard
+// it comes first.
+func (l DeadLetter) State() DeadLetterState {
+	switch {
+	case l.Discarded:
+		return DeadLetterDiscarded
+	case l.Retried:
+		return DeadLetterRetried
+	}
+	return DeadLetterPending
+}
+
 // Pending reports whether the letter still waits for a re-run or a
 // decision: neither re-run successfully nor discarded.
-func (l DeadLetter) Pending() bool { return !l.Retried && !l.Discarded }
+func (l DeadLetter) Pending() bool { return l.State() == DeadLetterPending }
 
 // MaxEditedDeadLetter is the longest input a person may give a dead letter
 // when editing it: far more than any line of a report, far less than what
