@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/eventsql"
 )
 
 // The table of events' counts, column sorts and groupings (see
@@ -189,52 +188,8 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	}
 	var page store.EventPage
 	ids, page.Next = wc.Page(ids, limit)
-	page.Events, err = s.eventsByID(ctx, ids)
+	page.Events, err = eventsql.ByID(ctx, s.DB(), ids)
 	return page, err
-}
-
-// eventsByID reads the events of ids, in the order of ids.
-func (s *Store) eventsByID(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, hash, stored, data FROM events WHERE id IN (?`+
-		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byID := make(map[int64]store.StoredEvent, len(ids))
-	for rows.Next() {
-		var (
-			id, stored int64
-			hash, data []byte
-		)
-		if err := rows.Scan(&id, &hash, &stored, &data); err != nil {
-			return nil, err
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", id, err)
-		}
-		se := store.StoredEvent{Stored: time.UnixMicro(stored).UTC(), Event: e}
-		copy(se.Hash[:], hash)
-		byID[id] = se
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]store.StoredEvent, 0, len(ids))
-	for _, id := range ids {
-		if se, ok := byID[id]; ok {
-			out = append(out, se)
-		}
-	}
-	return out, nil
 }
 
 func wrapTable(what string, err error) error {
