@@ -13,7 +13,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -23,6 +25,19 @@ import (
 
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// NotFound names the operation what in a query's error, and makes a
+// single-row query's "no rows" (database/sql's; pgx's is the same error)
+// ErrNotFound. Nil stays nil.
+func NotFound(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // ErrConflict is returned when a record with the same unique name exists.
 var ErrConflict = errors.New("already exists")

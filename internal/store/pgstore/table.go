@@ -173,4 +173,3 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	page.Events, err = eventsql.ByID(ctx, s.DB(), ids)
 	return page, err
 }
-
