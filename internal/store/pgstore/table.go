@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,63 +50,15 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if text == "" {
 		return nil, nil
 	}
-	counts := make(map[string]int)
-	var err error
-	if by == store.GroupOrganisation {
-		err = s.countOrganisations(ctx, counts, `SELECT data FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
-	} else {
-		err = s.countColumn(ctx, counts, `SELECT `+groupColumns[by]+`, count(*) FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m) GROUP BY 1`, a)
+	query := `SELECT data FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m)`
+	if by != store.GroupOrganisation {
+		query = `SELECT ` + groupColumns[by] + `, count(*) FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m) GROUP BY 1`
 	}
+	groups, err := eventsql.Group(ctx, s.DB(), by, top, query, a)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
 	}
-	return store.TopGroups(by, counts, top), nil
-}
-
-func (s *Store) countOrganisations(ctx context.Context, counts map[string]int, text string, a args) error {
-	rows, err := s.pool.Query(ctx, text, a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return err
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return err
-		}
-		store.CountOrganisations(counts, e)
-	}
-	return rows.Err()
-}
-
-func (s *Store) countColumn(ctx context.Context, counts map[string]int, text string, a args) error {
-	rows, err := s.pool.Query(ctx, text, a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			v *string
-			n int
-		)
-		if err := rows.Scan(&v, &n); err != nil {
-			return err
-		}
-		value := ""
-		if v != nil {
-			value = *v
-			if ip, err := netip.ParseAddr(value); err == nil {
-				value = ip.Unmap().String()
-			}
-		}
-		counts[value] += n
-	}
-	return rows.Err()
+	return groups, nil
 }
 
 // sortOrders are the ORDER BY terms of a windowed sort, on the alias w,

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/eventsql"
@@ -63,67 +61,12 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if err != nil || text == "" {
 		return nil, wrapTable("group events", err)
 	}
-	counts := make(map[string]int)
-	if by == store.GroupOrganisation {
-		rows, err := s.read.QueryContext(ctx, `SELECT e.data FROM (`+text+`) AS k CROSS JOIN events AS e ON e.id = k.id`, args...)
-		if err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var data []byte
-			if err := rows.Scan(&data); err != nil {
-				return nil, wrapTable("group events", err)
-			}
-			e, err := decodeEvent(data)
-			if err != nil {
-				return nil, wrapTable("group events", err)
-			}
-			store.CountOrganisations(counts, e)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		return store.TopGroups(by, counts, top), nil
+	query := `SELECT e.data FROM (` + text + `) AS k CROSS JOIN events AS e ON e.id = k.id`
+	if by != store.GroupOrganisation {
+		query = groupSQL(groupColumns[by], text)
 	}
-	col := groupColumns[by]
-	rows, err := s.read.QueryContext(ctx, groupSQL(col, text), args...)
-	if err != nil {
-		return nil, wrapTable("group events", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			v any
-			n int
-		)
-		if err := rows.Scan(&v, &n); err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		counts[groupValue(v)] += n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapTable("group events", err)
-	}
-	return store.TopGroups(by, counts, top), nil
-}
-
-// groupValue writes a column's value as the event shows it.
-func groupValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		if len(v) == 16 {
-			return netip.AddrFrom16([16]byte(v)).Unmap().String()
-		}
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case string:
-		return v
-	}
-	return fmt.Sprint(v)
+	groups, err := eventsql.Group(ctx, s.DB(), by, top, query, args)
+	return groups, wrapTable("group events", err)
 }
 
 // sortOrders are the ORDER BY terms of a windowed sort, on the alias w,
