@@ -35,3 +35,17 @@ func TestHeadedRow(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHeadedRow: whatever an event's raw holds, reading it as a row under
+// its header never panics, and a table it gives names two columns or more.
+func FuzzHeadedRow(f *testing.F) {
+	f.Add("ip,port\n192.0.2.1,22")
+	f.Add("ip,note\n192.0.2.1,\"a\nb\"")
+	f.Add("a;b\n\"x;y\";z\n")
+	f.Add("\"\n\"\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if cols := headedRow(raw); cols != nil && len(cols) < 2 {
+			t.Fatalf("headedRow(%q) = %q: a table of fewer than two columns", raw, cols)
+		}
+	})
+}
