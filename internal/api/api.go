@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
 // Deps are what the API needs from the rest of Vigil.
@@ -22,9 +23,10 @@ type Deps struct {
 	Store  Store
 	Logger *slog.Logger
 	// Retry re-runs the dead letters with these ids through their parsers
-	// and returns how many became events. Nil means this process cannot
-	// re-run them: POST /deadletters/retry answers 501.
-	Retry func(ctx context.Context, ids []int64) (int, error)
+	// and tells what became of each pending one (pipeline.Runner's
+	// RetryDeadLettersReport). Nil means this process cannot re-run them:
+	// POST /deadletters/retry answers 501.
+	Retry func(ctx context.Context, ids []int64) ([]pipeline.RetryResult, error)
 	// Version is the Vigil version, shown in the OpenAPI document.
 	Version string
 	// Directory is the constituency table the pipeline tags events with;
@@ -42,7 +44,7 @@ type Deps struct {
 type handler struct {
 	store   Store
 	log     *slog.Logger
-	retry   func(ctx context.Context, ids []int64) (int, error)
+	retry   func(ctx context.Context, ids []int64) ([]pipeline.RetryResult, error)
 	openapi []byte
 
 	directory           *constituency.Directory

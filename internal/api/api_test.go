@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -131,22 +132,32 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		deps.Directory = f.directory
 	}
 	if !opts.noRetry {
-		deps.Retry = func(_ context.Context, ids []int64) (int, error) {
+		deps.Retry = func(_ context.Context, ids []int64) ([]pipeline.RetryResult, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.retried = append(f.retried, ids)
+			var results []pipeline.RetryResult
 			if opts.retryFails != "" {
 				for _, id := range ids {
 					if err := st.FailDeadLetterRetry(context.Background(), id, opts.retryFails, time.Now()); err != nil {
-						return 0, err
+						return results, err
 					}
+					results = append(results, pipeline.RetryResult{ID: id, Error: opts.retryFails})
 				}
-				return 0, nil
+				return results, nil
 			}
 			if opts.retryErr != nil {
-				return 1, opts.retryErr
+				return []pipeline.RetryResult{{ID: ids[0], OK: true}}, opts.retryErr
 			}
-			return len(ids) - 1, nil
+			// All but the last become events.
+			for i, id := range ids {
+				res := pipeline.RetryResult{ID: id, OK: i < len(ids)-1}
+				if !res.OK {
+					res.Error = "still fails"
+				}
+				results = append(results, res)
+			}
+			return results, nil
 		}
 	}
 	h := newHandler(deps)

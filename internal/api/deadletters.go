@@ -58,7 +58,7 @@ type deadLetterJSON struct {
 // letterJSON is the JSON form of l.
 func letterJSON(l store.DeadLetter) deadLetterJSON {
 	d := deadLetterJSON{ID: l.ID, Feed: l.Feed, Parser: l.Parser, Source: l.Source, Line: l.Line, Input: string(l.Input),
-		Error: l.Error, Time: l.Time.UTC(), State: "pending", Retried: l.Retried, RetryError: l.RetryError,
+		Error: l.Error, Time: l.Time.UTC(), State: string(l.State()), Retried: l.Retried, RetryError: l.RetryError,
 		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
 	if !utf8.Valid(l.Input) {
 		d.Input = strings.ToValidUTF8(d.Input, "\uFFFD")
@@ -71,12 +71,6 @@ func letterJSON(l store.DeadLetter) deadLetterJSON {
 	if !l.RetryTime.IsZero() {
 		t := l.RetryTime.UTC()
 		d.RetryTime = &t
-	}
-	switch {
-	case l.Discarded:
-		d.State = "discarded"
-	case l.Retried:
-		d.State = "retried"
 	}
 	return d
 }
@@ -182,7 +176,8 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		}
 		req.IDs = ids
 	}
-	n, err := h.retry(r.Context(), req.IDs)
+	results, err := h.retry(r.Context(), req.IDs)
+	n, failed := retryOutcome(results)
 	entry := auth.AuditEntry{
 		Time:   time.Now().UTC(),
 		UserID: c.user.ID,
@@ -203,10 +198,6 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry dead letters: %w", err)
 	}
-	failed, err := h.failures(r.Context(), req.IDs)
-	if err != nil {
-		return nil, err
-	}
 	return retryResponse{Retried: n, Failed: failed}, nil
 }
 
@@ -214,23 +205,18 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 var errNoPipeline = &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
 	Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
 
-// failures lists the letters among ids that a re-run left pending with a
-// reason.
-func (h *handler) failures(ctx context.Context, ids []int64) ([]retryFailure, error) {
-	out := []retryFailure{}
-	for _, id := range ids {
-		l, err := h.store.GetDeadLetter(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
+// retryOutcome counts the letters a re-run turned into events and lists
+// those it left pending, with the reason.
+func retryOutcome(results []pipeline.RetryResult) (retried int, failed []retryFailure) {
+	failed = []retryFailure{}
+	for _, res := range results {
+		if res.OK {
+			retried++
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read re-run dead letters: %w", err)
-		}
-		if l.Pending() && l.RetryError != "" {
-			out = append(out, retryFailure{ID: id, Error: l.RetryError})
-		}
+		failed = append(failed, retryFailure{ID: res.ID, Error: res.Error})
 	}
-	return out, nil
+	return retried, failed
 }
 
 // decodeBody reads a JSON request body into v. Only application/json is

@@ -114,7 +114,8 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edit dead letter: %w", err)
 	}
-	n, err := h.retry(r.Context(), []int64{id})
+	results, err := h.retry(r.Context(), []int64{id})
+	n, failed := retryOutcome(results)
 	entry := auth.AuditEntry{Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.edit",
 		Target: auth.TargetIDs("deadletters", []int64{id}), Detail: fmt.Sprintf("input edited (%d bytes), re-run: %d became events (API token %d)", len(*req.Input), n, c.token.ID)}
 	if err != nil {
@@ -126,9 +127,15 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry edited dead letter: %w", err)
 	}
+	// The letter is read for the response only: what the re-run made of
+	// it, it said.
 	l, err := h.store.GetDeadLetter(r.Context(), id)
 	if err != nil {
 		return nil, fmt.Errorf("read edited dead letter: %w", err)
 	}
-	return editResponse{Retried: l.Retried, Error: l.RetryError, DeadLetter: letterJSON(l)}, nil
+	resp := editResponse{Retried: n == 1, DeadLetter: letterJSON(l)}
+	if len(failed) == 1 {
+		resp.Error = failed[0].Error
+	}
+	return resp, nil
 }

@@ -153,86 +153,18 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	bare := time.Since(start)
 	fmt.Fprintf(out, "bare read-and-split: %d lines, %d fields in %v (%.0f lines/s)\n", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds())
 
-	dataDir := filepath.Join(work, "data")
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return err
-	}
-	db, err := sqlitestore.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlitestore.Options{Synchronous: sync})
+	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, noStore, keepRaw)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	env := pipeline.Env{Store: db, DataDir: dataDir, Now: time.Now}
-	enrichers, err := benchEnrichers(env, tableFile, mmdbFile)
-	if err != nil {
-		return err
-	}
-	var output pipeline.Output = &countingOutput{}
-	if !noStore {
-		if output, err = pipeline.NewOutput("store", env, pipeline.Options{}); err != nil {
-			return err
-		}
-	}
-	parser, err := pipeline.NewParser("shadowserver", env, pipeline.Options{})
-	if err != nil {
-		return err
-	}
-	var transport pipeline.Transport = pipeline.NewLocal(4)
-	if transportName == "jetstream" {
-		b, err := bus.Open(ctx, bus.Config{StoreDir: filepath.Join(work, "jetstream"), Stream: "BENCH", MaxBytes: 1 << 30}, envLogger(c))
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		transport = b
-	} else if transportName != "local" {
-		return fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
-	}
-	runner := pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
-		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
-		Enrichers: enrichers, Outputs: []pipeline.Output{output}, BatchSize: 2000, Workers: 2})
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go runner.Work(wctx)
-
-	f, err := os.Open(input)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	runtime.GC()
-	start = time.Now()
-	if err := runner.Deliver(ctx, pipeline.Input{Feed: "bench", Name: filepath.Base(input), Body: bufio.NewReaderSize(f, 1<<20)}); err != nil {
-		return err
-	}
-	if transportName == "jetstream" {
-		// Deliver returned once JetStream held every batch; wait for the
-		// workers to have stored them all.
-		for {
-			n, err := db.CountEvents(ctx)
-			if err != nil {
-				return err
-			}
-			if noStore {
-				n = output.(*countingOutput).n.Load()
-			}
-			if n >= int64(rows) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	elapsed := time.Since(start)
-	stored, err := db.CountEvents(ctx)
+	defer b.close()
+	elapsed, stored, err := b.run(ctx, input, rows)
 	if err != nil {
 		return err
 	}
 	what := "stored"
 	if noStore {
-		stored, what = output.(*countingOutput).n.Load(), "enriched, not stored"
+		what = "enriched, not stored"
 	}
 	rate := float64(stored) / elapsed.Seconds()
 	fmt.Fprintf(out, "pipeline (%s): %d events %s in %v\n", transportName, stored, what, elapsed.Round(time.Millisecond))
@@ -243,6 +175,120 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		return fmt.Errorf("stored %d events of %d rows", stored, rows)
 	}
 	return nil
+}
+
+// ingestBench is the pipeline bench ingest times: a store in work/data,
+// the bench enrichers, the store output (or one that counts, with
+// --no-store) and a runner on the chosen transport.
+type ingestBench struct {
+	db        *sqlitestore.Store
+	output    pipeline.Output
+	runner    *pipeline.Runner
+	jetstream bool
+	noStore   bool
+	closers   []func()
+}
+
+func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, transportName, sync string, noStore, keepRaw bool) (_ *ingestBench, err error) {
+	b := &ingestBench{jetstream: transportName == "jetstream", noStore: noStore}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	dataDir := filepath.Join(work, "data")
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if b.db, err = sqlitestore.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlitestore.Options{Synchronous: sync}); err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, func() { b.db.Close() })
+	if err := b.db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	env := pipeline.Env{Store: b.db, DataDir: dataDir, Now: time.Now}
+	enrichers, err := benchEnrichers(env, tableFile, mmdbFile)
+	if err != nil {
+		return nil, err
+	}
+	b.output = &countingOutput{}
+	if !noStore {
+		if b.output, err = pipeline.NewOutput("store", env, pipeline.Options{}); err != nil {
+			return nil, err
+		}
+	}
+	parser, err := pipeline.NewParser("shadowserver", env, pipeline.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var transport pipeline.Transport = pipeline.NewLocal(4)
+	if b.jetstream {
+		bs, err := bus.Open(ctx, bus.Config{StoreDir: filepath.Join(work, "jetstream"), Stream: "BENCH", MaxBytes: 1 << 30}, envLogger(c))
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, func() { bs.Close() })
+		transport = bs
+	} else if transportName != "local" {
+		return nil, fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
+	}
+	b.runner = pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
+		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
+		Enrichers: enrichers, Outputs: []pipeline.Output{b.output}, BatchSize: 2000, Workers: 2})
+	wctx, stop := context.WithCancel(ctx)
+	b.closers = append(b.closers, stop)
+	go b.runner.Work(wctx)
+	return b, nil
+}
+
+// close stops the workers and closes what newIngestBench opened, last
+// opened first.
+func (b *ingestBench) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+// run delivers input and times it until its rows are stored (or, with
+// --no-store, enriched); it returns how long that took and how many.
+func (b *ingestBench) run(ctx context.Context, input string, rows int) (time.Duration, int64, error) {
+	f, err := os.Open(input)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	runtime.GC()
+	start := time.Now()
+	if err := b.runner.Deliver(ctx, pipeline.Input{Feed: "bench", Name: filepath.Base(input), Body: bufio.NewReaderSize(f, 1<<20)}); err != nil {
+		return 0, 0, err
+	}
+	if b.jetstream {
+		// Deliver returned once JetStream held every batch; wait for the
+		// workers to have stored them all.
+		for {
+			n, err := b.done(ctx)
+			if err != nil {
+				return 0, 0, err
+			}
+			if n >= int64(rows) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	elapsed := time.Since(start)
+	n, err := b.done(ctx)
+	return elapsed, n, err
+}
+
+// done is how many events are through: stored, or enriched with
+// --no-store.
+func (b *ingestBench) done(ctx context.Context) (int64, error) {
+	if b.noStore {
+		return b.output.(*countingOutput).n.Load(), nil
+	}
+	return b.db.CountEvents(ctx)
 }
 
 // benchInput writes the bench's routing table, GeoIP database and a

@@ -107,21 +107,10 @@ func sourceOf(dl store.DeadLetter) string {
 	return fmt.Sprintf("%s:%d", dl.Source, dl.Line)
 }
 
-// stateOf names where a letter stands.
-func stateOf(dl store.DeadLetter) string {
-	switch {
-	case dl.Discarded:
-		return "discarded"
-	case dl.Retried:
-		return "retried"
-	}
-	return "pending"
-}
-
 func letterJSON(dl store.DeadLetter) map[string]any {
 	out := map[string]any{"id": dl.ID, "feed": dl.Feed, "parser": dl.Parser, "source": dl.Source, "line": dl.Line,
 		"time": dl.Time.UTC().Format(time.RFC3339), "error": dl.Error, "input": string(dl.Input),
-		"state": stateOf(dl), "retried": dl.Retried}
+		"state": dl.State(), "retried": dl.Retried}
 	if dl.Edited != nil {
 		out["edited"] = string(dl.Edited)
 	}
@@ -185,7 +174,7 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	fmt.Fprintln(tw, "ID\tTIME\tFEED\tSOURCE\tSTATE\tERROR\tINPUT")
 	for _, dl := range letters {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
-			shorten(sourceOf(dl), 50), stateOf(dl), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
+			shorten(sourceOf(dl), 50), dl.State(), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
 	}
 	return tw.Flush()
 }
@@ -225,7 +214,7 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%d\nstate\t%s\ntime\t%s\nfeed\t%s\nparser\t%s\nsource\t%s\nline\t%d\nerror\t%s\n",
-		dl.ID, stateOf(dl), dl.Time.UTC().Format(time.RFC3339), dl.Feed, dl.Parser, dl.Source, dl.Line, dl.Error)
+		dl.ID, dl.State(), dl.Time.UTC().Format(time.RFC3339), dl.Feed, dl.Parser, dl.Source, dl.Line, dl.Error)
 	if dl.RetryError != "" {
 		fmt.Fprintf(tw, "last re-run\t%s: %s\n", dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryError)
 	}

@@ -197,7 +197,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 // it returns the address users reach them at.
 func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
 	cfg := a.cfg
-	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version,
+	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version,
 		Directory: a.directory})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {

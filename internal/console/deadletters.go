@@ -88,11 +88,8 @@ func rowOf(l store.DeadLetter) letterRow {
 		Source: l.Source, Line: l.Line, Error: l.Error, Input: in, Truncated: cut, Time: l.Time, Pending: l.Pending(),
 		Edited: l.Edited != nil, RetryError: l.RetryError, RetryTime: l.RetryTime,
 		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
-	switch {
-	case l.Discarded:
-		row.State = msgStateDiscarded
-	case l.Retried:
-		row.State = msgStateRetried
+	if !l.Pending() {
+		row.State = stateMessages[l.State()]
 	}
 	return row
 }

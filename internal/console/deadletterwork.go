@@ -43,6 +43,13 @@ const (
 	msgShowAll              = "deadletters.show.all"
 )
 
+// stateMessages names each state of a letter.
+var stateMessages = map[store.DeadLetterState]string{
+	store.DeadLetterPending:   msgStatePending,
+	store.DeadLetterRetried:   msgStateRetried,
+	store.DeadLetterDiscarded: msgStateDiscarded,
+}
+
 // The notices of the dead-letter pages join the table of notices a
 // redirect may name.
 func init() {
@@ -98,16 +105,10 @@ func (c *Console) deadLetter(w http.ResponseWriter, r *http.Request, v *visit) {
 func (c *Console) renderLetter(w http.ResponseWriter, r *http.Request, v *visit, l store.DeadLetter, status int, draft []byte, problem string) {
 	canWork := auth.Can(v.user.Role, auth.RetryDeadLetters)
 	p := deadLetterPage{Letter: rowOf(l), Parser: l.Parser, CanWork: canWork && l.Pending(),
-		CanRetry: canWork && l.Pending() && c.retry != nil, State: msgStatePending}
+		CanRetry: canWork && l.Pending() && c.retry != nil, State: stateMessages[l.State()]}
 	p.Letter.Input, p.Letter.Truncated = shownInput(l.Input)
 	if l.Edited != nil {
 		p.Edited, _ = shownInput(l.Edited)
-	}
-	switch {
-	case l.Discarded:
-		p.State = msgStateDiscarded
-	case l.Retried:
-		p.State = msgStateRetried
 	}
 	switch {
 	case draft != nil:

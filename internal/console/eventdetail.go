@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -119,8 +121,9 @@ func compactJSON(value string) string {
 	return b.String()
 }
 
-// rawLine fills in the page's source line: text as it is (with its cells
-// when it reads as one CSV record of several), anything else as a dump.
+// rawLine fills in the page's source line: a CSV row under its header
+// as a table of column names and values beside the text as it came, other
+// text as it is, anything else as a dump.
 func (p *detailPage) rawLine(raw []byte) {
 	if raw == nil {
 		return
@@ -131,13 +134,47 @@ func (p *detailPage) rawLine(raw []byte) {
 		return
 	}
 	p.Raw = string(raw)
-	line := strings.TrimRight(p.Raw, "\r\n")
-	if strings.ContainsAny(line, "\r\n") {
-		return
+	p.RawColumns = headedRow(p.Raw)
+}
+
+// rawColumn is one value of a CSV row and the name its header gives it.
+type rawColumn struct{ Name, Value string }
+
+// rawDelimiters are the delimiters a headed row is tried with, in order:
+// Shadowserver's reports and most feeds use commas; the generic CSV
+// parser reads the others too.
+var rawDelimiters = []rune{',', ';', '\t', '|'}
+
+// headedRow reads raw as the CSV parsers keep a row: the file's header, a
+// newline, the row (whose quoted values may span lines). It returns nil
+// for anything else (one line, more records, a header of one column, a
+// row whose cells do not match the header's, bad quoting), which the page
+// shows as plain text.
+func headedRow(raw string) []rawColumn {
+	if !strings.Contains(raw, "\n") {
+		return nil
 	}
-	r := csv.NewReader(strings.NewReader(line))
-	r.LazyQuotes = true
-	if cells, err := r.Read(); err == nil && len(cells) > 1 {
-		p.RawCells = cells
+	for _, delim := range rawDelimiters {
+		r := csv.NewReader(strings.NewReader(raw))
+		r.Comma = delim
+		header, err := r.Read()
+		if err != nil || len(header) < 2 {
+			continue
+		}
+		// The first record fixes the number of cells: a row with
+		// another number is an error.
+		row, err := r.Read()
+		if err != nil {
+			continue
+		}
+		if _, err := r.Read(); !errors.Is(err, io.EOF) {
+			continue
+		}
+		cols := make([]rawColumn, len(header))
+		for i, name := range header {
+			cols[i] = rawColumn{Name: name, Value: row[i]}
+		}
+		return cols
 	}
+	return nil
 }

@@ -237,13 +237,13 @@ type detailPage struct {
 	Stored   time.Time
 	Sections []eventSection
 	// Raw is the source line decoded; RawHex is used instead when it is
-	// not text. RawCells are its cells when it is one CSV record: the
-	// file's header is not kept with each event, so they are numbered.
-	Raw      string
-	RawHex   string
-	RawCells []string
-	HasRaw   bool
-	BackURL  string
+	// not text. RawColumns are its values by column name when it is a CSV
+	// row under its header, as the CSV parsers keep it.
+	Raw        string
+	RawHex     string
+	RawColumns []rawColumn
+	HasRaw     bool
+	BackURL    string
 	// ShowNotifications adds the notifications that reported the event,
 	// for the team only (the portal's event page shares the template).
 	ShowNotifications bool

@@ -223,7 +223,7 @@ func TestEventDetailSections(t *testing.T) {
 		}
 	}
 	e.SetTrusted(store.ConstituencyField, `["uni-a"]`)
-	e.SetRaw([]byte("2025-03-01 12:00:00,192.0.2.1,\"a, b\",53"))
+	e.SetRaw([]byte("time,ip,tag,port\n2025-03-01 12:00:00,192.0.2.1,\"a, b\",53"))
 	e.Seal()
 	env.insert(e)
 	b := env.browser()
@@ -248,7 +248,7 @@ func TestEventDetailSections(t *testing.T) {
 		`href="/events?org=uni-a" class="value-link">uni-a</a>`,
 		`href="/events?ip=198.51.100.2" class="value-link"`, `href="/events?asn=64500" class="value-link"`,
 		`href="/events?fqdn=host.example.be" class="value-link"`, `href="/events?hash=`+strings.Repeat("ab", 32)+`" class="value-link"`,
-		`id="raw-noheader"`, `<td class="mono">a, b</td>`)
+		`<th scope="row" class="mono">tag</th><td class="mono">a, b</td>`)
 	// The hash once, in lower case: not again as event_hash.
 	if strings.Contains(r.body, "event_hash") || strings.Contains(r.body, strings.ToUpper(e.Hash().String())) {
 		t.Error("the event's hash is shown twice")

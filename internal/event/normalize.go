@@ -249,6 +249,33 @@ func normalizeKind(kind Kind, value string) (string, string) {
 			return "", err.Error()
 		}
 		return FormatTime(t), ""
+	case KindInteger, KindPort, KindASN, KindFloat, KindAccuracy, KindBoolean:
+		return normalizeNumber(kind, value)
+	case KindBase64:
+		if _, err := base64.StdEncoding.DecodeString(value); err != nil {
+			return "", "not base64"
+		}
+		return value, ""
+	case KindTaxonomy, KindType, KindCountry, KindRegistry:
+		return normalizeCode(kind, value)
+	case KindTLP:
+		return normalizeTLP(value)
+	case KindJSON:
+		if !json.Valid([]byte(value)) {
+			return "", "not a JSON value"
+		}
+		if p := JSONTextProblem([]byte(value)); p != "" {
+			return "", p
+		}
+		return value, ""
+	}
+	return "", "unknown kind"
+}
+
+// normalizeNumber is normalizeKind for the kinds written as numbers (and
+// the boolean), whose value is read with spaces around it trimmed.
+func normalizeNumber(kind Kind, value string) (string, string) {
+	switch kind {
 	case KindInteger:
 		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil {
@@ -288,11 +315,14 @@ func normalizeKind(kind Kind, value string) (string, string) {
 			return "false", ""
 		}
 		return "", "not a boolean"
-	case KindBase64:
-		if _, err := base64.StdEncoding.DecodeString(value); err != nil {
-			return "", "not base64"
-		}
-		return value, ""
+	}
+	return "", "unknown kind"
+}
+
+// normalizeCode is normalizeKind for the kinds whose value is one of a
+// known set of codes: the RSIT taxonomy and type, a country, a registry.
+func normalizeCode(kind Kind, value string) (string, string) {
+	switch kind {
 	case KindTaxonomy:
 		v := lower(strings.TrimSpace(value))
 		if !taxonomy.ValidTaxonomy(v) {
@@ -305,8 +335,6 @@ func normalizeKind(kind Kind, value string) (string, string) {
 			return "", "not an RSIT classification type"
 		}
 		return v, ""
-	case KindTLP:
-		return normalizeTLP(value)
 	case KindCountry:
 		v := strings.ToUpper(strings.TrimSpace(value))
 		if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
@@ -323,14 +351,6 @@ func normalizeKind(kind Kind, value string) (string, string) {
 			return v, ""
 		}
 		return "", "not a regional internet registry"
-	case KindJSON:
-		if !json.Valid([]byte(value)) {
-			return "", "not a JSON value"
-		}
-		if p := JSONTextProblem([]byte(value)); p != "" {
-			return "", p
-		}
-		return value, ""
 	}
 	return "", "unknown kind"
 }

@@ -161,9 +161,16 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 	if !p.hasHeader {
 		mappings = p.resolve(nil)
 	}
+	// A dead letter re-run starts at its header: the lines a file skips
+	// before it were not kept.
+	skipLines := p.skipLines
+	if in.DeadLetter {
+		skipLines = 0
+	}
 	rules := p.text.rules()
-	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(n int, line []byte) (*event.Event, error) {
-		if n <= p.skipLines || isComment(line, p.comment) {
+	header := &lineHeader{}
+	return eachLineUnder(ctx, in.Body, sink, p.text.forInput(in), header, func(n int, line []byte) (*event.Event, error) {
+		if n <= skipLines || isComment(line, p.comment) {
 			pipeline.NotData(sink, 1)
 			return nil, nil
 		}
@@ -176,10 +183,10 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 			return nil, err
 		}
 		if mappings == nil {
-			header := newCSVColumns(fields)
+			columns := newCSVColumns(fields)
 			var absent []string
 			for name := range p.byName {
-				if _, ok := header[name]; !ok {
+				if _, ok := columns[name]; !ok {
 					absent = append(absent, name)
 				}
 			}
@@ -187,7 +194,8 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 				sort.Strings(absent)
 				return nil, inputErrorf("csv header has no column %s (it has: %s)", strings.Join(absent, ", "), strings.Join(fields, ", "))
 			}
-			mappings = p.resolve(header)
+			mappings = p.resolve(columns)
+			header.keep()
 			pipeline.NotData(sink, 1)
 			return nil, nil
 		}

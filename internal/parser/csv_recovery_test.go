@@ -73,6 +73,11 @@ func TestCSVRecoveryProperty(t *testing.T) {
 				}
 				for i, line := range lines[1:] {
 					i++
+					if p.id == "csv" {
+						// The generic parser keeps the header with each
+						// line, in raw and in the dead letter.
+						line = p.header + "\n" + line
+					}
 					switch {
 					case !damaged[i] && raws[line] != 1:
 						t.Errorf("undamaged line %d is in %d events, want 1: %q", i+1, raws[line], line)

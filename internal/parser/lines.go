@@ -130,6 +130,29 @@ func inputErrorf(format string, args ...any) error {
 	return &inputError{err: fmt.Errorf(format, args...)}
 }
 
+// lineHeader is the header line of an input whose lines need it to be
+// read: a CSV file's column names. eachLineUnder puts it, as it came, in
+// front of each line's raw and dead letter, as IntelMQ's CSV parsers keep
+// it in raw: a line of values alone does not say what the values are, and
+// a dead letter that carries its header is read again on its own.
+type lineHeader struct {
+	line    []byte // the header as it came; nil until parse keeps one
+	current []byte // the line parse is reading, as it came
+}
+
+// keep makes the line parse is reading the header.
+func (h *lineHeader) keep() { h.line = bytes.Clone(h.current) }
+
+// under returns line with the header in front (the header, a newline,
+// the line), or line itself while there is no header.
+func (h *lineHeader) under(line []byte) []byte {
+	if h == nil || h.line == nil {
+		return line
+	}
+	out := make([]byte, 0, len(h.line)+1+len(line))
+	return append(append(append(out, h.line...), '\n'), line...)
+}
+
 // eachLine runs parse over every non-blank line of body and hands the
 // results to sink: events (after finish), rejects with the line number, or
 // a stop when the sink or ctx says so. text checks each line first: under
@@ -137,6 +160,13 @@ func inputErrorf(format string, args ...any) error {
 // came); a line that is still not storable text is rejected, with the
 // reason of the field it broke when parse found one.
 func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, parse lineFunc) error {
+	return eachLineUnder(ctx, body, sink, text, nil, parse)
+}
+
+// eachLineUnder is eachLine for an input with a header: once parse keeps
+// a line as the header, the raw and the dead letter of every later line
+// carry it in front.
+func eachLineUnder(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, header *lineHeader, parse lineFunc) error {
 	defer text.report(sink)
 	lines := newLineReader(body)
 	for {
@@ -151,7 +181,7 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			}
 		}
 		if errors.Is(err, ErrLineTooLong) {
-			sink.Reject(bytes.Clone(line), &pipeline.LineError{Line: n, Err: err})
+			sink.Reject(bytes.Clone(header.under(line)), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		if err != nil {
@@ -161,10 +191,13 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			continue
 		}
 		original := line
+		if header != nil {
+			header.current = original
+		}
 		line, damage := text.check(line)
 		e, err := parse(n, line)
 		if err == nil && e != nil {
-			err = finish(e, original)
+			err = finish(e, header.under(original))
 		}
 		if err == nil && e != nil && damage != "" {
 			// The damage is in a part of the line no field took (or
@@ -176,9 +209,9 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 			if ie := (*inputError)(nil); errors.As(err, &ie) {
 				return fmt.Errorf("line %d: %w", n, err)
 			}
-			// The dead letter keeps the line as it came, so a retry
-			// reads the same bytes.
-			sink.Reject(bytes.Clone(original), &pipeline.LineError{Line: n, Err: err})
+			// The dead letter keeps the line as it came (under its
+			// header), so a retry reads the same bytes.
+			sink.Reject(bytes.Clone(header.under(original)), &pipeline.LineError{Line: n, Err: err})
 			continue
 		}
 		if e == nil {

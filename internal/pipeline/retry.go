@@ -136,7 +136,7 @@ func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, err
 		}
 		return "", s.finish(nil)
 	}
-	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(input)}, s)
+	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(input), DeadLetter: true}, s)
 	if err := s.finish(nil); err != nil {
 		return "", err
 	}

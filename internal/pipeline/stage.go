@@ -27,6 +27,10 @@ type Input struct {
 	// (Shadowserver's 2026-11-20-scan_rdp-belgium-geo.csv).
 	Name string
 	Body io.Reader
+	// DeadLetter says that Body is a dead letter read again: a line (under
+	// its header, for a CSV file) rather than a whole file, so the lines a
+	// parser skips at the start of a file are not in it.
+	DeadLetter bool
 }
 
 // Sink receives what a parser makes of its input.

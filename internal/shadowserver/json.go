@@ -88,18 +88,18 @@ const maxExtraKeys = 1024
 
 // parseJSON reads a report in JSON, object by object.
 func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
-	fileName := inputFileName(in.Name)
-	header := report.Columns()
-	width := len(header)
-	pl, err := report.compile(header, fileName)
+	cols := jsonColumns{p: p, report: report, fileName: inputFileName(in.Name), header: report.Columns()}
+	cols.width = len(cols.header)
+	pl, err := report.compile(cols.header, cols.fileName)
 	if err != nil {
 		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 	}
 	pl.text = p.text
 	pl.row.epochSeconds = p.text.EpochSeconds
-	defer func() { p.reportReplaced(sink, in, pl) }()
+	cols.plan = pl
+	defer func() { p.reportReplaced(sink, in, cols.plan) }()
 	jr := newJSONReader(br)
-	cells := make([]string, len(header))
+	cells := make([]string, len(cols.header))
 	var extras []keyValue
 	var order keyOrder
 	for n := 0; ; n++ {
@@ -126,66 +126,23 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 		clear(cells)
 		extras = extras[:0]
 		var unescaped bool
-		cells, extras, unescaped, err = decodeObject(text, pl.row.index, &order, cells, extras)
+		cells, extras, unescaped, err = decodeObject(text, cols.plan.row.index, &order, cells, extras)
 		if err != nil {
 			sink.Reject(bytes.Clone(obj), &RowError{Line: line, Err: err})
 			continue
 		}
 		if len(extras) > 0 {
-			// Keys the schema does not name become columns of their own.
-			grown := false
-			var bad error
-			for _, kv := range extras {
-				if _, known := pl.row.index[kv.key]; known {
-					continue
-				}
-				key := kv.key
-				if p.text.ReplaceInvalidUTF8 && !utf8.ValidString(key) {
-					b, _ := event.ReplaceInvalidUTF8([]byte(key))
-					key = string(b)
-				}
-				if problem := event.TextProblem(key); problem != "" {
-					bad = fmt.Errorf("key %q: %s", kv.key, problem)
-					break
-				}
-				if len(header)-width >= maxExtraKeys {
-					bad = fmt.Errorf("key %q: more than %d keys the schema does not name", kv.key, maxExtraKeys)
-					break
-				}
-				if _, known := pl.row.index[key]; known {
-					continue
-				}
-				header = append(header, key)
-				pl.row.index[key] = len(header) - 1
-				grown = true
+			var refused error
+			if cells, refused, err = cols.place(cells, extras); err != nil {
+				return fmt.Errorf("shadowserver %q: %w", in.Name, err)
 			}
-			if bad != nil {
-				sink.Reject(bytes.Clone(obj), &RowError{Line: line, Err: bad})
+			if refused != nil {
+				sink.Reject(bytes.Clone(obj), &RowError{Line: line, Err: refused})
 				continue
 			}
-			if grown {
-				next, err := report.compile(header, fileName)
-				if err != nil {
-					return fmt.Errorf("shadowserver %q: %w", in.Name, err)
-				}
-				next.text, next.row.epochSeconds = pl.text, pl.row.epochSeconds
-				next.replacedBytes, next.replacedRows = pl.replacedBytes, pl.replacedRows
-				pl = next
-			}
-			for len(cells) < len(header) {
-				cells = append(cells, "")
-			}
-			for _, kv := range extras {
-				key := kv.key
-				if _, known := pl.row.index[key]; !known {
-					b, _ := event.ReplaceInvalidUTF8([]byte(key))
-					key = string(b)
-				}
-				cells[pl.row.index[key]] = kv.value
-			}
 		}
-		pl.unescaped = unescaped
-		e, err := pl.build(cells, obj, line)
+		cols.plan.unescaped = unescaped
+		e, err := cols.plan.build(cells, obj, line)
 		if err != nil {
 			sink.Reject(bytes.Clone(obj), err)
 			continue
@@ -194,6 +151,70 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
 		}
 	}
+}
+
+// jsonColumns are the columns of a JSON report as its objects are read:
+// the schema's, then each key of an object that the schema does not name,
+// in the order they came, and the plan compiled for them.
+type jsonColumns struct {
+	p        *Parser
+	report   *Report
+	fileName string
+	header   []string
+	width    int // how many of header are the schema's
+	plan     *plan
+}
+
+// place puts the values of extras, keys the schema does not name, into
+// cells, giving each new key a column of its own (and compiling the plan
+// again). It returns the cells, why the object is refused (a key that is
+// not storable text, too many keys), or an error that ends the input.
+func (c *jsonColumns) place(cells []string, extras []keyValue) (_ []string, refused, err error) {
+	grown := false
+	for _, kv := range extras {
+		if _, known := c.plan.row.index[kv.key]; known {
+			continue
+		}
+		key := kv.key
+		if c.p.text.ReplaceInvalidUTF8 && !utf8.ValidString(key) {
+			b, _ := event.ReplaceInvalidUTF8([]byte(key))
+			key = string(b)
+		}
+		if problem := event.TextProblem(key); problem != "" {
+			return cells, fmt.Errorf("key %q: %s", kv.key, problem), nil
+		}
+		if len(c.header)-c.width >= maxExtraKeys {
+			return cells, fmt.Errorf("key %q: more than %d keys the schema does not name", kv.key, maxExtraKeys), nil
+		}
+		if _, known := c.plan.row.index[key]; known {
+			continue
+		}
+		c.header = append(c.header, key)
+		c.plan.row.index[key] = len(c.header) - 1
+		grown = true
+	}
+	if grown {
+		next, err := c.report.compile(c.header, c.fileName)
+		if err != nil {
+			return cells, nil, err
+		}
+		pl := c.plan
+		next.text, next.row.epochSeconds = pl.text, pl.row.epochSeconds
+		next.replacedBytes, next.replacedRows = pl.replacedBytes, pl.replacedRows
+		c.plan = next
+	}
+	for len(cells) < len(c.header) {
+		cells = append(cells, "")
+	}
+	for _, kv := range extras {
+		key := kv.key
+		if _, known := c.plan.row.index[key]; !known {
+			b, _ := event.ReplaceInvalidUTF8([]byte(key))
+			key = string(b)
+		}
+		cells[c.plan.row.index[key]] = kv.value
+	}
+	return cells, nil, nil
 }
 
 // keyValue is a key of an object the header does not hold yet.

@@ -65,6 +65,11 @@ type plan struct {
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
 	rawSlot   int
+	// rawHeader is the CSV file's header line, put in front of each row
+	// in raw (the header, a newline, the row) as IntelMQ's CSV parsers
+	// do, so that the values can be read with their column names; nil
+	// for JSON, whose objects name their values.
+	rawHeader []byte
 
 	// text is the feed's invalid_utf8 and epoch_seconds; replacedBytes
 	// and replacedRows count what invalid_utf8: replace repaired.
@@ -81,6 +86,7 @@ type plan struct {
 	spans    []textSpan
 	consumed []bool
 	failed   []bool
+	raw      []byte // the header and the row, for raw
 }
 
 type step struct {
@@ -341,8 +347,13 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 	}
 	// raw is base64 of the source text, as IntelMQ keeps it.
+	raw := rec
+	if p.rawHeader != nil {
+		p.raw = append(append(append(p.raw[:0], p.rawHeader...), '\n'), rec...)
+		raw = p.raw
+	}
 	start := len(p.row.text)
-	p.row.text = base64.StdEncoding.AppendEncode(p.row.text, rec)
+	p.row.text = base64.StdEncoding.AppendEncode(p.row.text, raw)
 	p.setSpan(p.rawSlot, start)
 
 	// One string holds every generated value of the row.

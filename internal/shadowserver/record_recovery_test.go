@@ -167,8 +167,9 @@ func TestRecoveryProperty(t *testing.T) {
 				i++
 				how, bad := damaged[i]
 				switch {
-				case !bad && c.raws[line] != 1:
-					t.Errorf("undamaged line %d is in %d events, want 1: %.80q\ndamage: %v", i+1, c.raws[line], line, damaged)
+				case !bad && c.raws[lines[0]+"\n"+line] != 1:
+					// raw is the header, a newline and the row.
+					t.Errorf("undamaged line %d is in %d events, want 1: %.80q\ndamage: %v", i+1, c.raws[lines[0]+"\n"+line], line, damaged)
 				case bad && strings.TrimSpace(line) != "" && !inSomething(line):
 					t.Errorf("line %d (%s) vanished: %.80q", i+1, how, line)
 				}

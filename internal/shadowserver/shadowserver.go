@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -278,30 +279,13 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 // parseCSV reads a report in CSV: the header, then row by row.
 func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
 	rr := newRecordReader(br)
-	var header []string
-	var headerLine []byte
-	for {
-		rec, _, err := rr.next()
-		if errors.Is(err, io.EOF) {
-			return nil // an empty report has nothing to say
-		}
-		if err != nil {
-			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
-		}
-		rec = bytes.TrimPrefix(rec, utf8BOM)
-		// Blank lines before the header and the header carry no data.
-		pipeline.NotData(sink, 1+bytes.Count(rec, []byte{'\n'}))
-		if len(bytes.TrimSpace(rec)) == 0 {
-			continue
-		}
-		header, _, err = splitRecord(nil, string(rec))
-		if err != nil {
-			return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
-		}
-		headerLine = bytes.Clone(rec)
-		break
+	header, headerLine, err := readCSVHeader(rr, sink)
+	if errors.Is(err, io.EOF) {
+		return nil // an empty report has nothing to say
 	}
-	header, err := p.checkHeader(header)
+	if err == nil {
+		header, err = p.checkHeader(header)
+	}
 	if err != nil {
 		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
 	}
@@ -312,15 +296,9 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	}
 	plan.text = p.text
 	plan.row.epochSeconds = p.text.EpochSeconds
+	plan.rawHeader = headerLine
 	defer p.reportReplaced(sink, in, plan)
-	// A reject carries the header with its row: an analyst reading the dead
-	// letter sees the column names, and a re-run parses it on its own.
-	reject := func(rec []byte, err error) {
-		letter := make([]byte, 0, len(headerLine)+1+len(rec))
-		letter = append(append(append(letter, headerLine...), '\n'), rec...)
-		sink.Reject(letter, err)
-	}
-	cells := make([]string, 0, len(header))
+	rows := csvRows{plan: plan, header: header, headerLine: headerLine, sink: sink, cells: make([]string, 0, len(header))}
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -331,57 +309,108 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		var tooLong *lineTooLongError
-		if errors.As(err, &tooLong) {
-			reject(rec, &RowError{Line: line, Err: err})
-			continue
-		}
-		if errors.Is(err, errUnclosedQuote) {
-			// The line where the quote opened, alone: the lines after it
-			// are read again as rows of their own.
-			_, bad, _ := splitRecord(cells[:0], string(rec))
-			column := ""
-			if bad < len(header) {
-				column = header[bad]
-			}
-			reject(rec, &RowError{Line: line, Column: column, Err: err})
-			continue
-		}
+		e, err := rows.read(rec, line, err)
 		if err != nil {
 			return fmt.Errorf("shadowserver %s %q: %w", report.Type, in.Name, err)
 		}
-		if len(rec) == 0 {
-			continue
-		}
-		// One string for the whole record: cells are substrings of it, so
-		// the event's values share a single allocation.
-		text := string(rec)
-		var bad int
-		cells, bad, err = splitRecord(cells[:0], text)
-		if err != nil {
-			column := ""
-			if bad < len(header) {
-				column = header[bad]
-			}
-			reject(rec, &RowError{Line: line, Column: column, Err: err})
-			continue
-		}
-		if len(cells) != len(header) {
-			var ok bool
-			if cells, ok = fitRow(sink, cells, len(header), line); !ok {
-				reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(header))})
-				continue
-			}
-		}
-		e, err := plan.build(cells, rec, line)
-		if err != nil {
-			reject(rec, err)
+		if e == nil {
 			continue
 		}
 		if err := sink.Event(e); err != nil {
 			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
 		}
 	}
+}
+
+// readCSVHeader reads records up to the header, which it returns split
+// and as it came; blank lines before it and the header carry no data. At
+// the end of an input without a header it returns io.EOF.
+func readCSVHeader(rr *recordReader, sink pipeline.Sink) ([]string, []byte, error) {
+	for {
+		rec, _, err := rr.next()
+		if err != nil {
+			return nil, nil, err
+		}
+		rec = bytes.TrimPrefix(rec, utf8BOM)
+		pipeline.NotData(sink, 1+bytes.Count(rec, []byte{'\n'}))
+		if len(bytes.TrimSpace(rec)) == 0 {
+			continue
+		}
+		header, _, err := splitRecord(nil, string(rec))
+		if err != nil {
+			return nil, nil, err
+		}
+		return header, bytes.Clone(rec), nil
+	}
+}
+
+// csvRows makes events of a CSV report's rows under its header.
+type csvRows struct {
+	plan       *plan
+	header     []string
+	headerLine []byte
+	sink       pipeline.Sink
+	cells      []string // reused from row to row
+}
+
+// reject hands a bad row to the dead letters. It carries the header with
+// its row, as raw does: an analyst reading the dead letter sees the column
+// names, and a re-run parses it on its own.
+func (c *csvRows) reject(rec []byte, err error) {
+	letter := make([]byte, 0, len(c.headerLine)+1+len(rec))
+	letter = append(append(append(letter, c.headerLine...), '\n'), rec...)
+	c.sink.Reject(letter, err)
+}
+
+// column names the header's column at index i, "" past its end.
+func (c *csvRows) column(i int) string {
+	if i < len(c.header) {
+		return c.header[i]
+	}
+	return ""
+}
+
+// read makes the event of the record rec at line, which the reader
+// returned with readErr. A row that cannot be read goes to the dead
+// letters and gives no event; the error is one that ends the input.
+func (c *csvRows) read(rec []byte, line int, readErr error) (*event.Event, error) {
+	var tooLong *lineTooLongError
+	switch {
+	case errors.As(readErr, &tooLong):
+		c.reject(rec, &RowError{Line: line, Err: readErr})
+		return nil, nil
+	case errors.Is(readErr, errUnclosedQuote):
+		// The line where the quote opened, alone: the lines after it
+		// are read again as rows of their own.
+		_, bad, _ := splitRecord(c.cells[:0], string(rec))
+		c.reject(rec, &RowError{Line: line, Column: c.column(bad), Err: readErr})
+		return nil, nil
+	case readErr != nil:
+		return nil, readErr
+	case len(rec) == 0:
+		return nil, nil
+	}
+	// One string for the whole record: cells are substrings of it, so
+	// the event's values share a single allocation.
+	cells, bad, err := splitRecord(c.cells[:0], string(rec))
+	c.cells = cells
+	if err != nil {
+		c.reject(rec, &RowError{Line: line, Column: c.column(bad), Err: err})
+		return nil, nil
+	}
+	if len(cells) != len(c.header) {
+		var ok bool
+		if c.cells, ok = fitRow(c.sink, cells, len(c.header), line); !ok {
+			c.reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(c.header))})
+			return nil, nil
+		}
+	}
+	e, err := c.plan.build(c.cells, rec, line)
+	if err != nil {
+		c.reject(rec, err)
+		return nil, nil
+	}
+	return e, nil
 }
 
 // fitRow reads a ragged row as IntelMQ does. A row short of cells (some

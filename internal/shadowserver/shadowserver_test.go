@@ -119,12 +119,15 @@ func hasConstant(r *Report, key string) bool {
 	return false
 }
 
-// checkEvent holds for every event of every report: raw is a record of the
-// input, classification is RSIT, time.observation is the runner's.
+// checkEvent holds for every event of every report: raw is the input's
+// header, a newline and a record of the input, classification is RSIT,
+// time.observation is the runner's.
 func checkEvent(t *testing.T, i int, e *event.Event, input []byte, idConstant bool) {
 	t.Helper()
-	if r := e.Raw(); len(r) == 0 || !bytes.Contains(input, r) {
-		t.Errorf("event %d: raw %q is not a record of the input", i, r)
+	header, _, _ := bytes.Cut(bytes.TrimLeft(bytes.TrimPrefix(input, utf8BOM), "\r\n"), []byte{'\n'})
+	header = bytes.TrimSuffix(header, []byte{'\r'})
+	if head, rec, ok := bytes.Cut(e.Raw(), []byte{'\n'}); !ok || !bytes.Equal(head, header) || len(rec) == 0 || !bytes.Contains(input, rec) {
+		t.Errorf("event %d: raw %q is not the header and a record of the input", i, e.Raw())
 	}
 	tax, typ := e.Value("classification.taxonomy"), e.Value("classification.type")
 	if got, ok := taxonomy.TaxonomyOf(typ); !ok || got != tax {

@@ -13,7 +13,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -23,6 +25,19 @@ import (
 
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// NotFound names the operation what in a query's error, and makes a
+// single-row query's "no rows" (database/sql's; pgx's is the same error)
+// ErrNotFound. Nil stays nil.
+func NotFound(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // ErrConflict is returned when a record with the same unique name exists.
 var ErrConflict = errors.New("already exists")
@@ -154,9 +169,35 @@ type DeadLetter struct {
 	DiscardReason string
 }
 
+// DeadLetterState is where a dead letter stands; its text is the word
+// the API and the command line show.
+type DeadLetterState string
+
+// The states of a dead letter.
+const (
+	// DeadLetterPending waits for a re-run or a decision.
+	DeadLetterPending DeadLetterState = "pending"
+	// DeadLetterRetried was re-run successfully.
+	DeadLetterRetried DeadLetterState = "retried"
+	// DeadLetterDiscarded was set aside by a person.
+	DeadLetterDiscarded DeadLetterState = "discarded"
+)
+
+// State returns where the letter stands. A person's decision to discard
+// it comes first.
+func (l DeadLetter) State() DeadLetterState {
+	switch {
+	case l.Discarded:
+		return DeadLetterDiscarded
+	case l.Retried:
+		return DeadLetterRetried
+	}
+	return DeadLetterPending
+}
+
 // Pending reports whether the letter still waits for a re-run or a
 // decision: neither re-run successfully nor discarded.
-func (l DeadLetter) Pending() bool { return !l.Retried && !l.Discarded }
+func (l DeadLetter) Pending() bool { return l.State() == DeadLetterPending }
 
 // MaxEditedDeadLetter is the longest input a person may give a dead letter
 // when editing it: far more than any line of a report, far less than what

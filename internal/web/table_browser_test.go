@@ -55,7 +55,7 @@ func TestBrowserEventTable(t *testing.T) {
 	}
 	var events []*event.Event
 	for i, r := range rows {
-		e := testEvent(t, `"2025-03-01 10:00:00","`+r[1]+`","80","http"`,
+		e := testEvent(t, "timestamp,ip,port,tag\n"+`"2025-03-01 10:00:00","`+r[1]+`","80","http"`,
 			"time.source", event.FormatTime(time.Date(2025, 3, 1, 10, i, 0, 0, time.UTC)), "feed.name", r[0],
 			"classification.type", r[3], "source.ip", r[1], "source.asn", r[2], "extra.tag", `"http"`)
 		if r[4] != "" {
@@ -155,7 +155,8 @@ func TestBrowserEventTable(t *testing.T) {
 	screenshot(t, tctx, "events-columns")
 
 	// The event page: grouped, the extra value without quotes, the raw
-	// line by position, and a value that leads to its search.
+	// line under its header's column names, and a value that leads to its
+	// search.
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#results tbody tr:nth-child(2) a.event-link")), chromedp.WaitVisible(chromedp.ID("fields"))); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +168,9 @@ func TestBrowserEventTable(t *testing.T) {
 	}
 	if got := texts(t, tctx, "#raw-cells td"); len(got) != 4 || got[1] != "2001:db8::7" {
 		t.Errorf("raw cells %v", got)
+	}
+	if got := texts(t, tctx, "#raw-cells tbody th"); !slices.Equal(got, []string{"timestamp", "ip", "port", "tag"}) {
+		t.Errorf("raw cells named %v, want the header's columns", got)
 	}
 	screenshot(t, tctx, "event-sections")
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`td[data-field="feed.name"] a.value-link`))); err != nil {

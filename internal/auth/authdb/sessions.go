@@ -4,8 +4,6 @@ package authdb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -39,11 +37,8 @@ func (a *Store) GetSession(ctx context.Context, idHash []byte) (auth.Session, er
 	var sess auth.Session
 	err := a.db.QueryRow(ctx, `SELECT id_hash, user_id, csrf_token, created, expires FROM sessions WHERE id_hash = ?`, idHash).
 		Scan(&sess.IDHash, &sess.UserID, &sess.CSRFToken, sqlkit.Time(&sess.Created), sqlkit.Time(&sess.Expires))
-	switch {
-	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
-		return auth.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
-	case err != nil:
-		return auth.Session{}, fmt.Errorf("get session: %w", err)
+	if err != nil {
+		return auth.Session{}, store.NotFound(err, "get session")
 	}
 	return sess, nil
 }

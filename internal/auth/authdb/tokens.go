@@ -4,8 +4,6 @@ package authdb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -47,13 +45,7 @@ func (a *Store) CreateAPIToken(ctx context.Context, t *auth.APIToken) error {
 // there is none.
 func (a *Store) GetAPITokenByHash(ctx context.Context, hash []byte) (auth.APIToken, error) {
 	t, err := scanToken(a.db.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
-		return t, fmt.Errorf("get API token: %w", store.ErrNotFound)
-	case err != nil:
-		return t, fmt.Errorf("get API token: %w", err)
-	}
-	return t, nil
+	return t, store.NotFound(err, "get API token")
 }
 
 // ListAPITokens returns a user's tokens, oldest first.

@@ -4,8 +4,6 @@ package authdb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,13 +69,7 @@ func (a *Store) GetUserByName(ctx context.Context, name string) (auth.User, erro
 
 func getUser(row sqlkit.Row) (auth.User, error) {
 	u, err := scanUser(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
-		return u, fmt.Errorf("get user: %w", store.ErrNotFound)
-	case err != nil:
-		return u, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return u, store.NotFound(err, "get user")
 }
 
 // ListUsers returns every account, ordered by the bytes of the name.

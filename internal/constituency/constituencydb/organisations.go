@@ -122,7 +122,7 @@ func (s *Store) UpdateOrganisation(ctx context.Context, o *constituency.Organisa
 		return nil
 	})
 	if err != nil {
-		return notFound(s.db, err, fmt.Sprintf("update organisation %d", o.ID))
+		return store.NotFound(err, fmt.Sprintf("constituency: update organisation %d", o.ID))
 	}
 	*o = next
 	return nil
@@ -169,7 +169,7 @@ func (s *Store) DeleteOrganisation(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
-	return notFound(s.db, err, fmt.Sprintf("delete organisation %d", id))
+	return store.NotFound(err, fmt.Sprintf("constituency: delete organisation %d", id))
 }
 
 // deleteOrganisation deletes the organisation id, whose handle is handle,
@@ -221,7 +221,7 @@ func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled 
 			disabled, tx.Dialect().Time(store.RecordTime()), id)
 		return err
 	})
-	return notFound(s.db, err, fmt.Sprintf("set organisation %d disabled", id))
+	return store.NotFound(err, fmt.Sprintf("constituency: set organisation %d disabled", id))
 }
 
 // errUnchanged rolls back an import that changed nothing.
@@ -324,17 +324,4 @@ func (s *Store) ConstituencyVersion(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("constituency: constituency version: %w", err)
 	}
 	return v, nil
-}
-
-// notFound makes a query's "no rows" store.ErrNotFound, and names the
-// operation what in any error.
-func notFound(db sqlkit.DB, err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case db.IsNoRows(err):
-		return fmt.Errorf("constituency: %s: %w", what, store.ErrNotFound)
-	default:
-		return fmt.Errorf("constituency: %s: %w", what, err)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -41,7 +42,7 @@ func (s *Store) readOrganisation(ctx context.Context, where string, arg any, wha
 		o, err = getOrganisation(ctx, tx, where, arg)
 		return err
 	})
-	return o, notFound(s.db, err, what)
+	return o, store.NotFound(err, "constituency: "+what)
 }
 
 // getOrganisation reads one whole organisation selected by where (on

@@ -12,10 +12,7 @@
 package notifydb
 
 import (
-	"database/sql"
 	"embed"
-	"encoding/json"
-	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -40,52 +37,8 @@ func New(db sqlkit.DB) *Store { return &Store{db: db} }
 
 var _ notify.Settings = (*Store)(nil)
 
-// A list column is a JSON array in SQLite, which has no arrays, and a
-// text[] in PostgreSQL; neither is ever NULL, and an empty list reads
-// back as nil, as it was given.
-
-// listParam is list as a parameter of d.
-func listParam(d sqlkit.Dialect, list []string) (any, error) {
-	if d != sqlkit.SQLite {
-		if list == nil {
-			return []string{}, nil
-		}
-		return list, nil
-	}
-	if len(list) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(list)
-	return string(b), err
-}
-
-// listDest returns the scan destination of a list column of d.
-func listDest(d sqlkit.Dialect, list *[]string) any {
-	if d != sqlkit.SQLite {
-		return list
-	}
-	return jsonList{list}
-}
-
-// jsonList scans SQLite's JSON array.
-type jsonList struct{ list *[]string }
-
-func (j jsonList) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("notifydb: list from %T", src)
-	}
-	return json.Unmarshal(b, j.list)
-}
-
-var _ sql.Scanner = jsonList{}
-
-// emptyNil returns an empty list as nil.
+// emptyNil returns an empty list as nil: a list column (sqlkit's List)
+// reads back as it was given.
 func emptyNil(list []string) []string {
 	if len(list) == 0 {
 		return nil

@@ -17,8 +17,8 @@ const policyColumns = `org_id, enabled, taxonomies, types, feeds, immediate, dig
 func (s *Store) scanPolicy(row sqlkit.Row) (notify.Policy, error) {
 	var p notify.Policy
 	d := s.db.Dialect()
-	if err := row.Scan(&p.OrgID, &p.Enabled, listDest(d, &p.Taxonomies), listDest(d, &p.Types), listDest(d, &p.Feeds),
-		listDest(d, &p.Immediate), &p.Digest, &p.Format, &p.Language, sqlkit.Time(&p.Updated)); err != nil {
+	if err := row.Scan(&p.OrgID, &p.Enabled, d.ListDest(&p.Taxonomies), d.ListDest(&p.Types), d.ListDest(&p.Feeds),
+		d.ListDest(&p.Immediate), &p.Digest, &p.Format, &p.Language, sqlkit.Time(&p.Updated)); err != nil {
 		return notify.Policy{}, err
 	}
 	p.Taxonomies, p.Types, p.Feeds, p.Immediate = emptyNil(p.Taxonomies), emptyNil(p.Types), emptyNil(p.Feeds), emptyNil(p.Immediate)
@@ -43,7 +43,7 @@ func (s *Store) PutNotificationPolicy(ctx context.Context, p notify.Policy) erro
 	d := s.db.Dialect()
 	args := []any{p.OrgID, p.Enabled}
 	for _, l := range [][]string{p.Taxonomies, p.Types, p.Feeds, p.Immediate} {
-		v, err := listParam(d, l)
+		v, err := d.List(l)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/eventsql"
 )
 
 // The table of events' counts, column sorts and groupings, as sqlitestore
@@ -50,63 +50,15 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if text == "" {
 		return nil, nil
 	}
-	counts := make(map[string]int)
-	var err error
-	if by == store.GroupOrganisation {
-		err = s.countOrganisations(ctx, counts, `SELECT data FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
-	} else {
-		err = s.countColumn(ctx, counts, `SELECT `+groupColumns[by]+`, count(*) FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m) GROUP BY 1`, a)
+	query := `SELECT data FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m)`
+	if by != store.GroupOrganisation {
+		query = `SELECT ` + groupColumns[by] + `, count(*) FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m) GROUP BY 1`
 	}
+	groups, err := eventsql.Group(ctx, s.DB(), by, top, query, a)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
 	}
-	return store.TopGroups(by, counts, top), nil
-}
-
-func (s *Store) countOrganisations(ctx context.Context, counts map[string]int, text string, a args) error {
-	rows, err := s.pool.Query(ctx, text, a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return err
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return err
-		}
-		store.CountOrganisations(counts, e)
-	}
-	return rows.Err()
-}
-
-func (s *Store) countColumn(ctx context.Context, counts map[string]int, text string, a args) error {
-	rows, err := s.pool.Query(ctx, text, a...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			v *string
-			n int
-		)
-		if err := rows.Scan(&v, &n); err != nil {
-			return err
-		}
-		value := ""
-		if v != nil {
-			value = *v
-			if ip, err := netip.ParseAddr(value); err == nil {
-				value = ip.Unmap().String()
-			}
-		}
-		counts[value] += n
-	}
-	return rows.Err()
+	return groups, nil
 }
 
 // sortOrders are the ORDER BY terms of a windowed sort, on the alias w,
@@ -169,46 +121,6 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	}
 	var page store.EventPage
 	ids, page.Next = wc.Page(ids, limit)
-	page.Events, err = s.eventsByID(ctx, ids)
+	page.Events, err = eventsql.ByID(ctx, s.DB(), ids)
 	return page, err
-}
-
-// eventsByID reads the events of ids, in the order of ids.
-func (s *Store) eventsByID(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT id, hash, stored, data FROM events WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byID := make(map[int64]store.StoredEvent, len(ids))
-	for rows.Next() {
-		var (
-			id         int64
-			stored     time.Time
-			hash, data []byte
-		)
-		if err := rows.Scan(&id, &hash, &stored, &data); err != nil {
-			return nil, err
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", id, err)
-		}
-		se := store.StoredEvent{Stored: stored.UTC(), Event: e}
-		copy(se.Hash[:], hash)
-		byID[id] = se
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]store.StoredEvent, 0, len(ids))
-	for _, id := range ids {
-		if se, ok := byID[id]; ok {
-			out = append(out, se)
-		}
-	}
-	return out, nil
 }

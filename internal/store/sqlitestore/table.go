@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/eventsql"
 )
 
 // The table of events' counts, column sorts and groupings (see
@@ -64,67 +61,12 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if err != nil || text == "" {
 		return nil, wrapTable("group events", err)
 	}
-	counts := make(map[string]int)
-	if by == store.GroupOrganisation {
-		rows, err := s.read.QueryContext(ctx, `SELECT e.data FROM (`+text+`) AS k CROSS JOIN events AS e ON e.id = k.id`, args...)
-		if err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var data []byte
-			if err := rows.Scan(&data); err != nil {
-				return nil, wrapTable("group events", err)
-			}
-			e, err := decodeEvent(data)
-			if err != nil {
-				return nil, wrapTable("group events", err)
-			}
-			store.CountOrganisations(counts, e)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		return store.TopGroups(by, counts, top), nil
+	query := `SELECT e.data FROM (` + text + `) AS k CROSS JOIN events AS e ON e.id = k.id`
+	if by != store.GroupOrganisation {
+		query = groupSQL(groupColumns[by], text)
 	}
-	col := groupColumns[by]
-	rows, err := s.read.QueryContext(ctx, groupSQL(col, text), args...)
-	if err != nil {
-		return nil, wrapTable("group events", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			v any
-			n int
-		)
-		if err := rows.Scan(&v, &n); err != nil {
-			return nil, wrapTable("group events", err)
-		}
-		counts[groupValue(v)] += n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapTable("group events", err)
-	}
-	return store.TopGroups(by, counts, top), nil
-}
-
-// groupValue writes a column's value as the event shows it.
-func groupValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		if len(v) == 16 {
-			return netip.AddrFrom16([16]byte(v)).Unmap().String()
-		}
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case string:
-		return v
-	}
-	return fmt.Sprint(v)
+	groups, err := eventsql.Group(ctx, s.DB(), by, top, query, args)
+	return groups, wrapTable("group events", err)
 }
 
 // sortOrders are the ORDER BY terms of a windowed sort, on the alias w,
@@ -189,52 +131,8 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	}
 	var page store.EventPage
 	ids, page.Next = wc.Page(ids, limit)
-	page.Events, err = s.eventsByID(ctx, ids)
+	page.Events, err = eventsql.ByID(ctx, s.DB(), ids)
 	return page, err
-}
-
-// eventsByID reads the events of ids, in the order of ids.
-func (s *Store) eventsByID(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, hash, stored, data FROM events WHERE id IN (?`+
-		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byID := make(map[int64]store.StoredEvent, len(ids))
-	for rows.Next() {
-		var (
-			id, stored int64
-			hash, data []byte
-		)
-		if err := rows.Scan(&id, &hash, &stored, &data); err != nil {
-			return nil, err
-		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", id, err)
-		}
-		se := store.StoredEvent{Stored: time.UnixMicro(stored).UTC(), Event: e}
-		copy(se.Hash[:], hash)
-		byID[id] = se
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]store.StoredEvent, 0, len(ids))
-	for _, id := range ids {
-		if se, ok := byID[id]; ok {
-			out = append(out, se)
-		}
-	}
-	return out, nil
 }
 
 func wrapTable(what string, err error) error {

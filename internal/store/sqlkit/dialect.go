@@ -17,7 +17,8 @@ import (
 //   - order: a text column sorted by its bytes needs COLLATE "C" in
 //     PostgreSQL (ByteOrder);
 //   - lists: SQLite expands "x IN (?, ?, …)", PostgreSQL binds one array,
-//     "x = ANY($1)" (In).
+//     "x = ANY($1)" (In); a list column is a JSON array in SQLite, a
+//     text[] in PostgreSQL (List, ListDest).
 //
 // Upserts need no dialect: both take INSERT … ON CONFLICT (…) DO UPDATE SET
 // c = excluded.c. Booleans are bound as Go bools on both (SQLite stores

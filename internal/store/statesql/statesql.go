@@ -7,8 +7,6 @@ package statesql
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -19,11 +17,8 @@ import (
 func Get(ctx context.Context, db sqlkit.DB, key string) ([]byte, error) {
 	var v []byte
 	err := db.QueryRow(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows): // pgx.ErrNoRows is sql.ErrNoRows too
-		return nil, fmt.Errorf("get state %s: %w", key, store.ErrNotFound)
-	case err != nil:
-		return nil, fmt.Errorf("get state %s: %w", key, err)
+	if err != nil {
+		return nil, store.NotFound(err, "get state "+key)
 	}
 	if v == nil {
 		v = []byte{}
