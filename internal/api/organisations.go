@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,12 +235,7 @@ func fieldProblem(err error, field, value string) problemJSON {
 // constituency without selfID (0 for a new organisation). It returns the
 // notes to pass on, or an *Error listing every problem.
 func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organisation, parsed []problemJSON, selfID int64) ([]string, error) {
-	all, err := h.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return nil, fmt.Errorf("check organisation: %w", err)
-	}
-	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
-	verdict, err := constituency.CheckChange(o, others)
+	verdict, err := constituency.CheckChangeIn(ctx, h.store, o, selfID)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +301,7 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 	case err != nil:
 		return nil, fmt.Errorf("create organisation: %w", err)
 	}
-	h.audit(ctx, c, "organisation.create", o.Handle, organisationSummary(o))
+	h.audit(ctx, c, "organisation.create", o.Handle, constituency.Summary(o))
 	h.constituencyChangedNow(ctx)
 	out := toTeamOrganisation(o)
 	out.CheckNotes = notes
@@ -343,7 +337,7 @@ func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("update organisation %s: %w", o.Handle, err)
 	}
-	h.audit(ctx, c, "organisation.update", o.Handle, organisationSummary(o))
+	h.audit(ctx, c, "organisation.update", o.Handle, constituency.Summary(o))
 	h.constituencyChangedNow(ctx)
 	o.Created = current.Created
 	out := toTeamOrganisation(o)
@@ -375,11 +369,6 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	return noContent{}, nil
 }
 
-// organisationSummary is the audit detail of a saved organisation, as the
-// console writes it: what it holds, not the contacts' details.
-func organisationSummary(o constituency.Organisation) string {
-	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
-}
 
 // audit records a write as the console does, saying it came through the
 // API and with which token. Context.WithoutCancel keeps a caller hanging

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -139,13 +138,18 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	if err != nil {
 		return err
 	}
-	plan := planImport(current, orgs, replace)
+	plan := constituency.PlanImport(orgs, current, replace)
+	// What the file brings into conflict with the organisations it keeps
+	// stops the import, as in the console.
+	if errs := printProblems(c.stderr, file, plan.Problems); errs > 0 {
+		return fmt.Errorf("%s: %d %s with the organisations kept; nothing was imported", file, errs, plural(errs, "error", "errors"))
+	}
 	if dryRun {
-		for _, step := range plan.steps {
-			fmt.Fprintf(c.stdout, "%s %s\n", step.action, step.handle)
+		for _, step := range plan.Steps {
+			fmt.Fprintf(c.stdout, "%s %s\n", step.Action, step.Handle)
 		}
 		fmt.Fprintf(c.stdout, "dry run: %d to create, %d to update, %d to delete, %d unchanged; nothing was written\n",
-			plan.Created, plan.Updated, plan.Deleted, plan.unchanged)
+			plan.Created, plan.Updated, plan.Deleted, plan.Unchanged)
 		return nil
 	}
 	res, err := a.store.ImportOrganisations(ctx, orgs, replace)
@@ -162,53 +166,6 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	}
 	fmt.Fprintf(c.stdout, "%s: %s; the constituency has %d organisations\n", file, detail, len(current)+res.Created-res.Deleted)
 	return nil
-}
-
-// importPlan is what an import would do, for --dry-run: the store's
-// ImportOrganisations decides the same way (by handle, an unchanged
-// organisation left alone).
-type importPlan struct {
-	constituency.ImportResult
-	unchanged int
-	steps     []importStep
-}
-
-type importStep struct{ action, handle string }
-
-func planImport(current, orgs []constituency.Organisation, replace bool) importPlan {
-	var plan importPlan
-	stored := make(map[string]*constituency.Organisation, len(current))
-	for i := range current {
-		stored[current[i].Handle] = &current[i]
-	}
-	listed := make(map[string]bool, len(orgs))
-	for _, o := range orgs {
-		listed[o.Handle] = true
-		cur, ok := stored[o.Handle]
-		if !ok {
-			plan.Created++
-			plan.steps = append(plan.steps, importStep{"create", o.Handle})
-			continue
-		}
-		o.Contacts = slices.Clone(o.Contacts)
-		o.ID, o.Created, o.Updated = cur.ID, cur.Created, cur.Updated
-		constituency.KeepContactIDs(cur.Contacts, o.Contacts, true)
-		if constituency.SameOrganisation(&o, cur) {
-			plan.unchanged++
-			continue
-		}
-		plan.Updated++
-		plan.steps = append(plan.steps, importStep{"update", o.Handle})
-	}
-	if replace {
-		for _, cur := range current {
-			if !listed[cur.Handle] {
-				plan.Deleted++
-				plan.steps = append(plan.steps, importStep{"delete", cur.Handle})
-			}
-		}
-	}
-	return plan
 }
 
 // printProblems writes problems as compilers do, file first, and returns
