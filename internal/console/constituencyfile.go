@@ -83,7 +83,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	p.Format = string(format)
-	orgs, notes, err := constituency.Read(file, format)
+	checked, err := constituency.CheckImport(ctx, c.store, file, format, p.Replace)
 	var invalid *constituency.InvalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -91,24 +91,17 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		p.Problems, p.HasErrors = c.importProblems(v, invalid.Problems), true
 		bad(msgImportInvalid)
 		return
-	case err != nil:
+	case errors.Is(err, constituency.ErrUnreadable):
 		c.logger.Info("constituency import unreadable", "user", v.user.Name, "file", header.Filename, "err", err)
 		bad(msgImportUnreadable)
 		return
+	case err != nil:
+		c.fail(w, r, v, err)
+		return
 	}
 	p.Checked = true
-	p.Problems = c.importProblems(v, notes)
-	version, err := c.store.ConstituencyVersion(ctx)
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	stored, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	plan := constituency.PlanImport(orgs, stored, p.Replace)
+	p.Problems = c.importProblems(v, checked.Notes)
+	plan := checked.Plan
 	p.Create, p.Update, p.Delete = plan.Labels(constituency.ActionCreate), plan.Labels(constituency.ActionUpdate), plan.Labels(constituency.ActionDelete)
 	p.Unchanged = plan.Unchanged
 	p.Problems = append(p.Problems, c.importProblems(v, plan.Problems)...)
@@ -118,7 +111,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	p.Token, err = c.imports.put(pendingImport{
-		user: v.user.ID, orgs: orgs, replace: p.Replace, name: header.Filename, version: version,
+		user: v.user.ID, orgs: checked.Orgs, replace: p.Replace, name: header.Filename, version: checked.Version,
 		expires: c.now().Add(pendingImportLifetime),
 	})
 	if err != nil {
@@ -177,12 +170,7 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	mode := "merge"
-	if imp.replace {
-		mode = "replace"
-	}
-	c.audit(ctx, v, "constituency.import", imp.name,
-		fmt.Sprintf("%s: %d created, %d updated, %d deleted", mode, res.Created, res.Updated, res.Deleted))
+	c.audit(ctx, v, "constituency.import", imp.name, constituency.ImportDetail(imp.replace, res))
 	c.constituencyChangedNow(ctx)
 	redirectDone(w, r, "/constituency", "import")
 }

@@ -1,6 +1,12 @@
 package constituency
 
-import "slices"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
 
 // What an import of a constituency file would do, said before it is done:
 // the console's preview, the API's dry run and `vigil constituency import
@@ -105,4 +111,62 @@ func PlanImport(orgs, stored []Organisation, replace bool) ImportPlan {
 		plan.Problems = append(plan.Problems, pr)
 	}
 	return plan
+}
+
+// ImportSource is what CheckImport reads of the store.
+type ImportSource interface {
+	ConstituencyVersion(ctx context.Context) (int64, error)
+	ListOrganisations(ctx context.Context, q OrganisationQuery) ([]Organisation, error)
+}
+
+// CheckedImport is a file read and planned against the stored
+// constituency: a dry run.
+type CheckedImport struct {
+	Orgs []Organisation
+	// Notes are what Read found worth saying about the file alone.
+	Notes []Problem
+	Plan  ImportPlan
+	// Version is the constituency's version the plan was made against:
+	// applying it is what the plan says only while the version is the
+	// same.
+	Version int64
+}
+
+// ErrUnreadable is a file CheckImport could not read at all (too large,
+// or a failing stream), as opposed to one with problems.
+var ErrUnreadable = errors.New("the file could not be read")
+
+// CheckImport reads a constituency file (Read: an *InvalidError with every
+// problem of the file) and plans its import into the stored constituency.
+// It writes nothing; the import may be applied (ImportOrganisations of
+// Orgs) only when the plan has no errors.
+func CheckImport(ctx context.Context, s ImportSource, r io.Reader, f Format, replace bool) (CheckedImport, error) {
+	orgs, notes, err := Read(r, f)
+	var invalid *InvalidError
+	if errors.As(err, &invalid) {
+		return CheckedImport{}, err
+	}
+	if err != nil {
+		return CheckedImport{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	// The version is read before the organisations, so that a change
+	// between the two reads makes the plan look older, never newer.
+	version, err := s.ConstituencyVersion(ctx)
+	if err != nil {
+		return CheckedImport{}, fmt.Errorf("constituency version: %w", err)
+	}
+	stored, err := s.ListOrganisations(ctx, OrganisationQuery{})
+	if err != nil {
+		return CheckedImport{}, fmt.Errorf("list organisations: %w", err)
+	}
+	return CheckedImport{Orgs: orgs, Notes: notes, Plan: PlanImport(orgs, stored, replace), Version: version}, nil
+}
+
+// ImportDetail is the audit detail of an applied import.
+func ImportDetail(replace bool, res ImportResult) string {
+	mode := "merge"
+	if replace {
+		mode = "replace"
+	}
+	return fmt.Sprintf("%s: %d created, %d updated, %d deleted", mode, res.Created, res.Updated, res.Deleted)
 }
