@@ -369,7 +369,6 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	return noContent{}, nil
 }
 
-
 // audit records a write as the console does, saying it came through the
 // API and with which token. Context.WithoutCancel keeps a caller hanging
 // up from erasing the trace of what it did; a failure is logged, since

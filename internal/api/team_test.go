@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -20,6 +21,10 @@ import (
 type teamData struct {
 	research, lab       constituency.Organisation
 	failed, sent, queue int64 // message ids
+	// request is an open change request of the lab.
+	request int64
+	// key is an armored team key, to import.
+	key string
 }
 
 func (f *fixture) teamData() teamData {
@@ -49,6 +54,16 @@ func (f *fixture) teamData() teamData {
 		f.t.Fatal(err)
 	}
 	d.failed, d.sent, d.queue = msgs[0].ID, msgs[1].ID, msgs[2].ID
+	req := constituency.ChangeRequest{OrgID: d.lab.ID, Actor: "lab-contact", Text: "add 10.1.3.0/24"}
+	if err := f.store.AddChangeRequest(ctx, &req); err != nil {
+		f.t.Fatal(err)
+	}
+	d.request = req.ID
+	key, err := pgpmime.GenerateIdentity("Test CERT", "cert@cert.example", now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	d.key = key
 	if err := f.store.FailMessage(ctx, d.failed, 5, "550 mailbox unavailable"); err != nil {
 		f.t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -41,7 +40,7 @@ func (c *Console) changeRequests(w http.ResponseWriter, r *http.Request, v *visi
 			p.Open++
 		}
 	}
-	openFirst(p.Requests)
+	constituency.OpenFirst(p.Requests)
 	c.render(w, r, v, http.StatusOK, "changerequests", msgTitleChangeRequests, p, flashOf(r), "")
 }
 
@@ -68,18 +67,4 @@ func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *vis
 		back = "/constituency/" + strconv.FormatInt(req.OrgID, 10)
 	}
 	redirectDone(w, r, back, "request-done")
-}
-
-// openFirst puts open change requests before handled ones, each group
-// keeping its order (newest first, as the store lists them).
-func openFirst(reqs []constituency.ChangeRequest) {
-	slices.SortStableFunc(reqs, func(a, b constituency.ChangeRequest) int {
-		switch {
-		case a.Done == b.Done:
-			return 0
-		case !a.Done:
-			return -1
-		}
-		return 1
-	})
 }

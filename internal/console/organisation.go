@@ -167,7 +167,7 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 		c.fail(w, r, v, err)
 		return
 	}
-	openFirst(p.Requests)
+	constituency.OpenFirst(p.Requests)
 	if status == http.StatusOK {
 		if p.Notes, err = c.standingNotes(ctx, v, p.Org); err != nil {
 			c.fail(w, r, v, err)

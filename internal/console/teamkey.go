@@ -127,24 +127,7 @@ func (c *Console) importTeamKey(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 // keyImportProblem is the message for a key ParseIdentity refused.
-func keyImportProblem(err error) string {
-	for _, m := range []struct {
-		err error
-		msg string
-	}{
-		{pgpmime.ErrPassphraseRequired, msgTeamKeyPassphrase},
-		{pgpmime.ErrWrongPassphrase, msgTeamKeyWrongPassphrase},
-		{pgpmime.ErrKeyExpired, msgTeamKeyExpired},
-		{pgpmime.ErrKeyRevoked, msgTeamKeyRevoked},
-		{pgpmime.ErrCannotSign, msgTeamKeyCannotSign},
-		{pgpmime.ErrCannotEncrypt, msgTeamKeyCannotEncrypt},
-	} {
-		if errors.Is(err, m.err) {
-			return m.msg
-		}
-	}
-	return msgTeamKeyImportBad
-}
+func keyImportProblem(err error) string { return notify.KeyProblem(err) }
 
 // storeTeamKey stores armored as the team key after reading it back the
 // way the notifier will, hands it to the running notifier, and records

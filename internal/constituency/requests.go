@@ -3,6 +3,7 @@ package constituency
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -45,4 +46,18 @@ func MarkRequestDone(ctx context.Context, s ChangeRequestStore, id int64) (req C
 		target = o.Handle
 	}
 	return req, target, fmt.Sprintf("request %d by %s", req.ID, req.Actor), nil
+}
+
+// OpenFirst puts open change requests before handled ones, each group
+// keeping its order (newest first, as the store lists them).
+func OpenFirst(reqs []ChangeRequest) {
+	slices.SortStableFunc(reqs, func(a, b ChangeRequest) int {
+		switch {
+		case a.Done == b.Done:
+			return 0
+		case !a.Done:
+			return -1
+		}
+		return 1
+	})
 }

@@ -225,3 +225,29 @@ func StoreIdentity(ctx context.Context, st interface {
 	}
 	return id, nil
 }
+
+// keyProblems are the catalogue messages of the reasons pgpmime gives for
+// a key that cannot be the team's.
+var keyProblems = []struct {
+	err error
+	msg string
+}{
+	{pgpmime.ErrPassphraseRequired, "teamkey.error.passphrase"},
+	{pgpmime.ErrWrongPassphrase, "teamkey.error.wrongpassphrase"},
+	{pgpmime.ErrKeyExpired, "teamkey.error.expired"},
+	{pgpmime.ErrKeyRevoked, "teamkey.error.revoked"},
+	{pgpmime.ErrCannotSign, "teamkey.error.cannotsign"},
+	{pgpmime.ErrCannotEncrypt, "teamkey.error.cannotencrypt"},
+}
+
+// KeyProblem is the catalogue ID of the message saying why a key that
+// ReadPrivateKey (or a stored key's LoadIdentity) refused cannot be the
+// team's.
+func KeyProblem(err error) string {
+	for _, p := range keyProblems {
+		if errors.Is(err, p.err) {
+			return p.msg
+		}
+	}
+	return "teamkey.error.import"
+}
