@@ -190,7 +190,7 @@ func (h *handler) importConstituency(r *http.Request, c *caller) (any, error) {
 	// The plan answered is the one of this request's check; a version
 	// from an earlier dry run must still be the constituency's.
 	if version >= 0 && version != checked.Version {
-		return nil, errorText(http.StatusConflict, "constituency_changed", "version", i18n.M("api.error.import.changed"))
+		return nil, errorText(http.StatusConflict, "constituency_changed", "", i18n.M("api.error.import.changed"))
 	}
 	res, err := h.store.ImportOrganisations(ctx, checked.Orgs, replace)
 	var retired *constituency.RetiredHandleError

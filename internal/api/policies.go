@@ -165,7 +165,7 @@ func (h *handler) savePolicy(r *http.Request, c *caller, o constituency.Organisa
 			}
 			problems = append(problems, problemJSON{Field: fe.Field, Reason: fe.Reason, text: fe.Message})
 		}
-		e := errorText(http.StatusBadRequest, "invalid_policy", "", i18n.M("api.error.policy.invalid", len(problems)))
+		e := errorText(http.StatusBadRequest, "invalid_policy", "", i18n.M("api.error.policy.invalid"))
 		e.Problems = problems
 		return notify.Policy{}, e
 	}

@@ -86,9 +86,9 @@ func (h *handler) generateTeamKey(r *http.Request, c *caller) (any, error) {
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
 	switch err := notify.CheckKeyOwner(in.Name, in.Email); {
 	case errors.Is(err, notify.ErrKeyName):
-		return nil, badParameterText("name", i18n.M("teamkey.error.name"))
+		return nil, badParameterText("name", i18n.M("api.error.teamkey.name"))
 	case err != nil:
-		return nil, badParameterText("email", i18n.M("teamkey.error.email"))
+		return nil, badParameterText("email", i18n.M("api.error.teamkey.email"))
 	}
 	if err := h.keyReplace(r, in.Replace); err != nil {
 		return nil, err
