@@ -226,7 +226,7 @@ func organisationOfInput(in organisationInput) (constituency.Organisation, []pro
 func fieldProblem(err error, field, value string) problemJSON {
 	var fe *constituency.FieldError
 	if errors.As(err, &fe) {
-		return problemJSON{Field: fe.Field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason}
+		return problemJSON{Field: fe.Field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason, text: fe.Message}
 	}
 	return problemJSON{Field: field, Value: value, Reason: err.Error()}
 }
@@ -247,7 +247,7 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 			// of the body.
 			field = strings.TrimPrefix(field, "contact_")
 		}
-		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason})
+		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason, text: fe.Message})
 	}
 	for _, t := range verdict.Taken {
 		reason := "already belongs to " + t.Owner + " (" + t.OwnerHandle + ")"
@@ -262,7 +262,7 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 			notes = append(notes, pr.String())
 			continue
 		}
-		problems = append(problems, problemJSON{Field: pr.Field, Value: pr.Value, Reason: pr.Reason})
+		problems = append(problems, problemJSON{Field: pr.Field, Value: pr.Value, Reason: pr.Reason, text: pr.Message})
 	}
 	if len(problems) > 0 {
 		return nil, invalidOrganisation(problems)

@@ -374,3 +374,20 @@ func errorOf(t *testing.T, r response) errorBody {
 	}
 	return e
 }
+
+func TestOrganisationProblemsInTheCallersLanguage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.do("POST", "/organisations", "ana", strings.NewReader(`{"handle":"Bad Handle","name":"X","country":"XX"}`),
+		"Content-Type", "application/json", "Accept-Language", "fr")
+	wantError(t, r, http.StatusBadRequest, "invalid_organisation", "")
+	e := errorOf(t, r)
+	english := errorOf(t, f.sendJSON("POST", "/organisations", "ana", `{"handle":"Bad Handle","name":"X","country":"XX"}`))
+	if len(e.Error.Problems) == 0 || len(e.Error.Problems) != len(english.Error.Problems) {
+		t.Fatalf("problems %+v / %+v", e.Error.Problems, english.Error.Problems)
+	}
+	for i := range e.Error.Problems {
+		if e.Error.Problems[i].Field != english.Error.Problems[i].Field || e.Error.Problems[i].Reason == english.Error.Problems[i].Reason {
+			t.Errorf("problem %d: French %q, English %q", i, e.Error.Problems[i].Reason, english.Error.Problems[i].Reason)
+		}
+	}
+}
