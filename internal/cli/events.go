@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,15 +17,23 @@ import (
 var cmdEvents = &command{
 	name:    "events",
 	summary: "search stored events by IP, CIDR, ASN, domain, URL, hash, type, feed, TLP, time",
-	usage:   "search [filters] [--format table|csv|jsonl] | show HASH",
+	usage:   "search [filters] [--sort COLUMN [--asc]] [--count | --group COLUMN] [--format table|csv|jsonl] | show HASH",
 	help: `Filters combine (AND). IP, CIDR, ASN and FQDN match the source or the
 destination; --fqdn matches the domain and its subdomains; --hash matches
 any malware hash. Times are RFC 3339 or YYYY-MM-DD (UTC).
+
+As the console's table: --sort orders by source.ip, source.asn, type or
+feed (the newest 10000 matches; time, newest first, by default), --asc
+reverses it; --count prints how many events match (exact up to 10000,
+then "more than 10000"); --group prints the count and the 25 largest
+groups by source.ip, source.asn, org, type or feed instead of events.
 
 Examples:
   vigil events search --cidr 192.0.2.0/24
   vigil events search --asn 64496 --type vulnerable-system --format csv > rdp.csv
   vigil events search --fqdn example.net --from 2026-11-01 --all --format jsonl
+  vigil events search --type scanner --group source.asn
+  vigil events search --feed shadowserver --sort source.ip --asc
   vigil events show 3f2a…`,
 	run: runEvents,
 }
@@ -54,8 +63,18 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	after := c.flags.String("cursor", "", "continue after this cursor (printed after a page)")
 	all := c.flags.Bool("all", false, "every matching event, page after page")
 	format := c.flags.String("format", "table", "table, csv or jsonl")
+	sortBy := c.flags.String("sort", "", "order by source.ip, source.asn, type or feed (default time)")
+	asc := c.flags.Bool("asc", false, "oldest or smallest first")
+	count := c.flags.Bool("count", false, "print how many events match, not the events")
+	group := c.flags.String("group", "", "print the largest groups by source.ip, source.asn, org, type or feed")
 	if err := c.parse(args); err != nil {
 		return err
+	}
+	if k := store.SortKey(*sortBy); !store.ValidSort(k) {
+		return fmt.Errorf("--sort: want time, source.ip, source.asn, type or feed, got %q: %w", *sortBy, errUsage)
+	}
+	if *group != "" && !store.ValidGroup(store.GroupKey(*group)) {
+		return fmt.Errorf("--group: want source.ip, source.asn, org, type or feed, got %q: %w", *group, errUsage)
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -97,6 +116,13 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 	}
+	if *count || *group != "" {
+		return eventCounts(ctx, c, a.store, q, store.GroupKey(*group))
+	}
+	if k := store.SortKey(*sortBy); k != store.SortTime {
+		q.Sort = k
+	}
+	q.Ascending = *asc
 	var events export.Events
 	var next string
 	if *all {
@@ -125,4 +151,43 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		fmt.Fprintf(c.stderr, "more results: add --cursor %s (or --all)\n", next)
 	}
 	return nil
+}
+
+// eventCounter is what eventCounts reads of the store.
+type eventCounter interface {
+	CountMatches(ctx context.Context, q store.EventQuery, bound int) (int, error)
+	GroupEvents(ctx context.Context, q store.EventQuery, by store.GroupKey, top int) ([]store.GroupCount, error)
+}
+
+// eventCounts prints how many events q matches, as the console's table
+// counts (exact up to store.SearchWindow), and with by its largest groups
+// of the newest store.SearchWindow matches.
+func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQuery, by store.GroupKey) error {
+	q.Limit, q.After = 0, ""
+	n, err := st.CountMatches(ctx, q, store.SearchWindow)
+	if err != nil {
+		return err
+	}
+	if n > store.SearchWindow {
+		fmt.Fprintf(c.stdout, "more than %d events\n", store.SearchWindow)
+	} else {
+		fmt.Fprintf(c.stdout, "%d %s\n", n, plural(n, "event", "events"))
+	}
+	if by == "" {
+		return nil
+	}
+	groups, err := st.GroupEvents(ctx, q, by, 25)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\tEVENTS\n", strings.ToUpper(string(by)))
+	for _, g := range groups {
+		v := g.Value
+		if v == "" {
+			v = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\n", v, g.Count)
+	}
+	return tw.Flush()
 }
