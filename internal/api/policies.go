@@ -157,12 +157,12 @@ func (h *handler) savePolicy(r *http.Request, c *caller, o constituency.Organisa
 		Feeds: trimmed(in.Feeds), Immediate: trimmed(in.Immediate), Digest: strings.TrimSpace(in.Digest),
 		Format: strings.TrimSpace(in.Format), Language: strings.TrimSpace(in.Language)}
 	if err := notify.ValidatePolicy(pol); err != nil {
+		fes, err := notify.PolicyProblems(err)
+		if err != nil {
+			return notify.Policy{}, fmt.Errorf("validate policy: %w", err)
+		}
 		var problems []problemJSON
-		for _, e := range joinedErrors(err) {
-			var fe *notify.FieldError
-			if !errors.As(e, &fe) {
-				return notify.Policy{}, fmt.Errorf("validate policy: %w", err)
-			}
+		for _, fe := range fes {
 			problems = append(problems, problemJSON{Field: fe.Field, Reason: fe.Reason, text: fe.Message})
 		}
 		e := errorText(http.StatusBadRequest, "invalid_policy", "", i18n.M("api.error.policy.invalid"))
@@ -191,14 +191,6 @@ func (h *handler) dropPolicy(r *http.Request, c *caller, o constituency.Organisa
 	}
 	h.audit(ctx, c, "policy.delete", policyTarget(o), "")
 	return noContent{}, nil
-}
-
-// joinedErrors returns the errors errors.Join put together, or err alone.
-func joinedErrors(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // trimmed drops blank entries and the spaces around the others.

@@ -205,18 +205,17 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 			c.fail(w, r, v, err)
 			return
 		}
-		for _, e := range joined(err) {
-			var fe *notify.FieldError
-			if errors.As(e, &fe) {
-				reason := fe.Reason
-				if !fe.Message.IsZero() {
-					reason = fe.Message.In(c.catalog, v.lang)
-				}
-				p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
-				continue
-			}
+		fes, err := notify.PolicyProblems(err)
+		if err != nil {
 			c.fail(w, r, v, err)
 			return
+		}
+		for _, fe := range fes {
+			reason := fe.Reason
+			if !fe.Message.IsZero() {
+				reason = fe.Message.In(c.catalog, v.lang)
+			}
+			p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
 		}
 		c.render(w, r, v, http.StatusBadRequest, "policy", title, p, "", msgPolicyInvalid)
 		return
@@ -230,14 +229,6 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 	}
 	c.audit(ctx, v, "policy.update", target, notify.PolicyDetail(pol))
 	redirectDone(w, r, back, "policy")
-}
-
-// joined returns the errors errors.Join put together, or err alone.
-func joined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func nonEmpty(values []string) []string {

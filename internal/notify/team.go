@@ -56,6 +56,24 @@ func PolicyOf(ctx context.Context, s PolicyReader, o constituency.Organisation) 
 	return Effective(o, own, def), own, nil
 }
 
+// PolicyProblems are the problems of ValidatePolicy's error, one
+// *FieldError each; an error that is not one of them is returned.
+func PolicyProblems(err error) ([]*FieldError, error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var out []*FieldError
+	for _, e := range errs {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			return nil, err
+		}
+		out = append(out, fe)
+	}
+	return out, nil
+}
+
 // PolicyDetail is the audit detail of a saved policy.
 func PolicyDetail(p Policy) string {
 	return fmt.Sprintf("enabled %t, digest %s, format %s, language %q, %d taxonomies, %d types, %d feeds, %d immediate",
