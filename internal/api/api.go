@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -37,6 +38,10 @@ type Deps struct {
 	// made through the API, so that the pipeline's table is rebuilt at
 	// once. Nil: Directory.Reload is called when there is a Directory.
 	ConstituencyChanged func(ctx context.Context)
+	// Notifier previews and saves notification templates and takes a new
+	// team key (the running *notify.Notifier, as the console's). Nil: the
+	// routes that need it answer 501.
+	Notifier Notifier
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -49,6 +54,7 @@ type handler struct {
 
 	directory           *constituency.Directory
 	constituencyChanged func(ctx context.Context)
+	notifier            Notifier
 	// exportPageSize is how many events a CSV or JSON lines export reads
 	// from the store at a time; tests make it small to cross pages.
 	exportPageSize int
@@ -75,6 +81,8 @@ var (
 	constituencyManagers = allowed(auth.ManageConstituency)
 	notificationManagers = allowed(auth.ManageNotifications)
 	userManagers         = allowed(auth.ManageUsers)
+	auditReaders         = allowed(auth.ReadAudit)
+	teamKeyManagers      = allowed(auth.ManageTeamKey)
 	// Re-running, correcting and discarding dead letters, as the
 	// console's dead-letter pages allow.
 	retriers = allowed(auth.RetryDeadLetters)
@@ -111,7 +119,26 @@ var routes = []route{
 	// Disabling locks the organisation's accounts out: administrators only.
 	{"POST", "/organisations/{id}/disable", userManagers, setOrganisationDisabled(true)},
 	{"POST", "/organisations/{id}/enable", userManagers, setOrganisationDisabled(false)},
+	{"GET", "/organisations/{id}/policy", notificationManagers, (*handler).getOrganisationPolicy},
+	{"PUT", "/organisations/{id}/policy", notificationManagers, (*handler).putOrganisationPolicy},
+	{"DELETE", "/organisations/{id}/policy", notificationManagers, (*handler).deleteOrganisationPolicy},
+	{"GET", "/changerequests", constituencyReaders, (*handler).listChangeRequests},
+	{"POST", "/changerequests/{id}/done", constituencyManagers, (*handler).markChangeRequestDone},
+	{"GET", "/constituency/export", constituencyReaders, (*handler).exportConstituency},
+	{"POST", "/constituency/import", constituencyManagers, (*handler).importConstituency},
 	{"GET", "/notifications", notificationManagers, (*handler).listNotifications},
+	{"GET", "/notifications/policy", notificationManagers, (*handler).getTeamPolicy},
+	{"PUT", "/notifications/policy", notificationManagers, (*handler).putTeamPolicy},
+	{"DELETE", "/notifications/policy", notificationManagers, (*handler).deleteTeamPolicy},
+	{"GET", "/notifications/templates", notificationManagers, (*handler).listTemplates},
+	{"GET", "/notifications/templates/{language}/{name}", notificationManagers, (*handler).getTemplate},
+	{"PUT", "/notifications/templates/{language}/{name}", notificationManagers, (*handler).putTemplate},
+	{"DELETE", "/notifications/templates/{language}/{name}", notificationManagers, (*handler).deleteTemplate},
+	{"POST", "/notifications/templates/{language}/{name}/preview", notificationManagers, (*handler).previewTemplate},
+	{"GET", "/teamkey", teamKeyManagers, (*handler).getTeamKey},
+	{"POST", "/teamkey/generate", teamKeyManagers, (*handler).generateTeamKey},
+	{"POST", "/teamkey/import", teamKeyManagers, (*handler).importTeamKey},
+	{"GET", "/audit", auditReaders, (*handler).listAudit},
 	{"POST", "/notifications/{id}/resend", notificationManagers, (*handler).resendNotification},
 	{"GET", "/users", userManagers, (*handler).listUsers},
 	{"POST", "/users", userManagers, (*handler).createUser},
@@ -155,6 +182,7 @@ func newHandler(deps Deps) *handler {
 
 		directory:           deps.Directory,
 		constituencyChanged: deps.ConstituencyChanged,
+		notifier:            deps.Notifier,
 	}
 }
 
@@ -178,8 +206,8 @@ func (h *handler) mux() *http.ServeMux {
 		allow := strings.Join(allowed, ", ")
 		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			h.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-				Message: "method " + r.Method + " is not allowed here; use " + allow})
+			h.writeError(w, r, errorText(http.StatusMethodNotAllowed, "method_not_allowed", "",
+				i18n.M("api.error.method", r.Method, allow)))
 		}
 		for _, m := range otherMethods {
 			if !slices.Contains(allowed, m) {
@@ -188,7 +216,7 @@ func (h *handler) mux() *http.ServeMux {
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, errNotFound("no such API path"))
+		h.writeError(w, r, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.path")))
 	})
 	return mux
 }
@@ -205,8 +233,8 @@ func (h *handler) serve(rt route) http.Handler {
 				return
 			}
 			if !slices.Contains(rt.roles, c.user.Role) {
-				h.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
-					Message: "role " + string(c.user.Role) + " may not use " + rt.method + " " + rt.path})
+				h.writeError(w, r, errorText(http.StatusForbidden, "forbidden", "",
+					i18n.M("api.error.forbidden", string(c.user.Role), rt.method+" "+rt.path)))
 				return
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -83,6 +84,9 @@ type fixtureOptions struct {
 	// directory gives the API a constituency directory, as `vigil serve`
 	// does.
 	directory bool
+	// noNotifier builds the API without a notifier, as a process that
+	// cannot preview templates or take a team key.
+	noNotifier bool
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
@@ -126,6 +130,13 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	}
 	if opts.noVersion {
 		deps.Version = ""
+	}
+	if !opts.noNotifier {
+		n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Notifier = n
 	}
 	if opts.directory {
 		f.directory = constituency.NewDirectory(st, constituency.DirectoryOptions{})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -29,10 +30,8 @@ type caller struct {
 }
 
 var (
-	errNoToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-		Message: "an API token is required: Authorization: Bearer " + TokenPrefix + "…"}
-	errBadToken = &Error{Status: http.StatusUnauthorized, Code: "invalid_token",
-		Message: "the API token is unknown, revoked or its account disabled"}
+	errNoToken  = errorText(http.StatusUnauthorized, "unauthorized", "", i18n.M("api.error.token.missing", TokenPrefix))
+	errBadToken = errorText(http.StatusUnauthorized, "invalid_token", "", i18n.M("api.error.token.invalid"))
 )
 
 // authenticate finds the user of the request's bearer token. Unknown

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -196,7 +197,7 @@ func intParam(values url.Values, name string, fallback, most int64) (int64, erro
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 || n > most {
-		return 0, badParameter(name, fmt.Sprintf("not an integer from 1 to %d", most))
+		return 0, badParameterText(name, i18n.M("api.error.param.int", name, most))
 	}
 	return n, nil
 }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -225,8 +226,7 @@ func retryOutcome(results []pipeline.RetryResult) (retried int, failed []retryFa
 func decodeBody(r *http.Request, v any) error {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "the request body must be JSON (Content-Type: application/json)"}
+		return errorText(http.StatusUnsupportedMediaType, "unsupported_media_type", "", i18n.M("api.error.body.media"))
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
@@ -239,20 +239,19 @@ func decodeBody(r *http.Request, v any) error {
 			// A value's own decoder said what is wrong.
 			return apiErr
 		case errors.As(err, &tooLarge):
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-				Message: fmt.Sprintf("the request body is larger than %d bytes", maxBodyBytes)}
+			return errorText(http.StatusRequestEntityTooLarge, "body_too_large", "", i18n.M("api.error.body.large", maxBodyBytes))
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return badParameter(typeErr.Field, "wrong type: want "+typeErr.Type.String())
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-			return badParameter(name, "unknown field")
+			return badParameterText(name, i18n.M("api.error.body.field", name))
 		case errors.Is(err, io.EOF):
-			return badParameter("body", "empty request body")
+			return badParameterText("body", i18n.M("api.error.body.empty"))
 		}
-		return badParameter("body", "not valid JSON")
+		return badParameterText("body", i18n.M("api.error.body.json"))
 	}
 	if dec.More() {
-		return badParameter("body", "more than one JSON value")
+		return badParameterText("body", i18n.M("api.error.body.many"))
 	}
 	return nil
 }

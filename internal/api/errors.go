@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -20,6 +22,21 @@ type Error struct {
 	// Problems are every problem of a refused organisation, field by
 	// field, so that a script fixes them in one round.
 	Problems []problemJSON
+	// Text, when set, is Message for a person, from the catalogue: the
+	// answer gives it in the language of the request's Accept-Language
+	// (EN, NL, FR or DE), and Message is its English, for the log. Code
+	// stays the same in every language, for scripts.
+	Text i18n.Message
+}
+
+// errorText is an error whose message is m, translated when answered.
+func errorText(status int, code, parameter string, m i18n.Message) *Error {
+	return &Error{Status: status, Code: code, Parameter: parameter, Message: m.String(), Text: m}
+}
+
+// badParameterText is badParameter with a message from the catalogue.
+func badParameterText(name string, m i18n.Message) *Error {
+	return errorText(http.StatusBadRequest, "bad_parameter", name, m)
 }
 
 // problemJSON is one problem of a refused body.
@@ -30,6 +47,14 @@ type problemJSON struct {
 	Contact int    `json:"contact,omitempty"`
 	Value   string `json:"value,omitempty"`
 	Reason  string `json:"reason"`
+	// Line, Handle and Severity are set for a problem of a constituency
+	// file: its line (0 when not known), the organisation it concerns, and
+	// error or note.
+	Line     int    `json:"line,omitempty"`
+	Handle   string `json:"handle,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	// text is Reason from the catalogue, translated when answered.
+	text i18n.Message
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -61,16 +86,16 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &e):
 	case errors.Is(err, store.ErrNotFound):
-		e = errNotFound("not found")
+		e = errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.notfound"))
 	case errors.Is(err, store.ErrBadCursor):
-		e = badParameter("cursor", "not a cursor this API returned")
+		e = badParameterText("cursor", i18n.M("api.error.cursor"))
 	case r.Context().Err() != nil:
 		// The caller went away; there is nobody to answer.
 		h.log.Debug("api request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	default:
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the server log has the details"}
+		e = errorText(http.StatusInternalServerError, "internal", "", i18n.M("api.error.internal"))
 	}
 	if e.Status >= 500 && e.Status != http.StatusInternalServerError {
 		h.log.Warn("api request refused", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", e.Message)
@@ -83,7 +108,41 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	h.writeJSON(w, r, e.Status, errorBody{errorDetail{Code: e.Code, Message: e.Message, Parameter: e.Parameter, Problems: e.Problems}})
+	message, problems := h.translated(w, r, e)
+	h.writeJSON(w, r, e.Status, errorBody{errorDetail{Code: e.Code, Message: message, Parameter: e.Parameter, Problems: problems}})
+}
+
+// translated is e's message and problems in the language the request
+// asks for, where they come from the catalogue; the rest stays English.
+func (h *handler) translated(w http.ResponseWriter, r *http.Request, e *Error) (string, []problemJSON) {
+	message, problems := e.Message, e.Problems
+	hasText := !e.Text.IsZero()
+	for _, p := range problems {
+		hasText = hasText || !p.text.IsZero()
+	}
+	if !hasText {
+		return message, problems
+	}
+	cat, err := catalogue()
+	if err != nil {
+		h.log.Error("api error not translated", "err", err)
+		return message, problems
+	}
+	lang := cat.Match(r.Header.Get("Accept-Language"))
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Accept-Language")
+	if !e.Text.IsZero() {
+		message = e.Text.In(cat, lang)
+	}
+	if len(problems) > 0 {
+		problems = slices.Clone(problems)
+		for i, p := range problems {
+			if !p.text.IsZero() {
+				problems[i].Reason = p.text.In(cat, lang)
+			}
+		}
+	}
+	return message, problems
 }
 
 // WriteBadQuery answers a request whose query string is malformed (the web

@@ -201,6 +201,19 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			"GET /saved-searches/{id}":        {path: savedPath},
 			"GET /saved-searches/{id}/events": {path: savedPath + "/events"},
 			"DELETE /saved-searches/{id}":     {path: savedPath, status: http.StatusNoContent},
+
+			"PUT /organisations/{id}/policy":                          {body: `{"enabled":true,"digest":"hourly"}`},
+			"DELETE /organisations/{id}/policy":                       {status: http.StatusNoContent},
+			"PUT /notifications/policy":                               {body: `{"enabled":true}`},
+			"DELETE /notifications/policy":                            {status: http.StatusNoContent},
+			"POST /changerequests/{id}/done":                          {path: "/changerequests/" + strconv.FormatInt(d.request, 10) + "/done"},
+			"POST /constituency/import":                               {path: "/constituency/import?dry_run=true", body: `[]`},
+			"GET /notifications/templates/{language}/{name}":          {path: "/notifications/templates/nl/type%2Fphishing"},
+			"PUT /notifications/templates/{language}/{name}":          {path: "/notifications/templates/en/digest", body: `{"subject":"S","body":"B"}`},
+			"DELETE /notifications/templates/{language}/{name}":       {path: "/notifications/templates/en/digest", status: http.StatusNoContent},
+			"POST /notifications/templates/{language}/{name}/preview": {path: "/notifications/templates/en/immediate/preview"},
+			"POST /teamkey/generate":                                  {body: `{"name":"CERT","email":"cert@example.org"}`},
+			"POST /teamkey/import":                                    {body: `{"key":` + strconv.Quote(d.key) + `,"replace":true}`},
 		}
 		// The delete comes last: the replace uses the same organisation.
 		keys := slices.Sorted(maps.Keys(documented))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -230,7 +229,7 @@ func organisationOfInput(in organisationInput) (constituency.Organisation, []pro
 func fieldProblem(err error, field, value string) problemJSON {
 	var fe *constituency.FieldError
 	if errors.As(err, &fe) {
-		return problemJSON{Field: fe.Field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason}
+		return problemJSON{Field: fe.Field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason, text: fe.Message}
 	}
 	return problemJSON{Field: field, Value: value, Reason: err.Error()}
 }
@@ -239,12 +238,7 @@ func fieldProblem(err error, field, value string) problemJSON {
 // constituency without selfID (0 for a new organisation). It returns the
 // notes to pass on, or an *Error listing every problem.
 func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organisation, parsed []problemJSON, selfID int64) ([]string, error) {
-	all, err := h.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return nil, fmt.Errorf("check organisation: %w", err)
-	}
-	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
-	verdict, err := constituency.CheckChange(o, others)
+	verdict, err := constituency.CheckChangeIn(ctx, h.store, o, selfID)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +250,7 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 			// of the body.
 			field = strings.TrimPrefix(field, "contact_")
 		}
-		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason})
+		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason, text: fe.Message})
 	}
 	for _, t := range verdict.Taken {
 		reason := "already belongs to " + t.Owner + " (" + t.OwnerHandle + ")"
@@ -271,7 +265,7 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 			notes = append(notes, pr.String())
 			continue
 		}
-		problems = append(problems, problemJSON{Field: pr.Field, Value: pr.Value, Reason: pr.Reason})
+		problems = append(problems, problemJSON{Field: pr.Field, Value: pr.Value, Reason: pr.Reason, text: pr.Message})
 	}
 	if len(problems) > 0 {
 		return nil, invalidOrganisation(problems)
@@ -310,7 +304,7 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 	case err != nil:
 		return nil, fmt.Errorf("create organisation: %w", err)
 	}
-	h.audit(ctx, c, "organisation.create", o.Handle, organisationSummary(o))
+	h.audit(ctx, c, "organisation.create", o.Handle, constituency.Summary(o))
 	h.constituencyChangedNow(ctx)
 	out := toTeamOrganisation(o)
 	out.CheckNotes = notes
@@ -346,7 +340,7 @@ func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("update organisation %s: %w", o.Handle, err)
 	}
-	h.audit(ctx, c, "organisation.update", o.Handle, organisationSummary(o))
+	h.audit(ctx, c, "organisation.update", o.Handle, constituency.Summary(o))
 	h.constituencyChangedNow(ctx)
 	o.Created = current.Created
 	out := toTeamOrganisation(o)
@@ -376,12 +370,6 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	h.audit(ctx, c, "organisation.delete", o.Handle, o.Name)
 	h.constituencyChangedNow(ctx)
 	return noContent{}, nil
-}
-
-// organisationSummary is the audit detail of a saved organisation, as the
-// console writes it: what it holds, not the contacts' details.
-func organisationSummary(o constituency.Organisation) string {
-	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
 }
 
 // audit records a write as the console does, saying it came through the

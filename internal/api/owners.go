@@ -3,12 +3,10 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // ownerJSON is one answer to "who owns this?": the organisation, the rule
@@ -19,9 +17,12 @@ type ownerJSON struct {
 	Handle         string `json:"handle"`
 	// Name is absent for an organisation deleted since the pipeline's
 	// table was built.
-	Name  string `json:"name,omitempty"`
-	Rule  string `json:"rule"`
-	Value string `json:"value"`
+	Name string `json:"name,omitempty"`
+	// Disabled marks a disabled organisation: still the owner, not
+	// notified.
+	Disabled bool   `json:"disabled,omitempty"`
+	Rule     string `json:"rule"`
+	Value    string `json:"value"`
 }
 
 type ownersJSON struct {
@@ -40,52 +41,19 @@ func (h *handler) owners(r *http.Request, _ *caller) (any, error) {
 	if query == "" {
 		return nil, badParameter("q", "missing: an IP address, a network (192.0.2.0/24), an AS number (AS64496) or a domain")
 	}
-	ctx := r.Context()
-	table, err := h.constituencyTable(ctx)
+	found, err := constituency.Owners(r.Context(), h.directory, h.store, query)
+	if errors.Is(err, constituency.ErrNotAQuery) {
+		return nil, badParameter("q", "not an IP address, network (192.0.2.0/24), AS number (AS64496) or domain")
+	}
 	if err != nil {
 		return nil, err
 	}
-	matches, err := table.Lookup(query)
-	if err != nil {
-		// Lookup fails only on what was asked.
-		return nil, badParameter("q", "not an IP address, network (192.0.2.0/24), AS number (AS64496) or domain")
-	}
 	out := ownersJSON{Query: query, Owners: []ownerJSON{}}
-	names := map[int64]string{}
-	for _, m := range matches {
-		name, ok := names[m.OrgID]
-		if !ok {
-			o, err := h.store.GetOrganisation(ctx, m.OrgID)
-			switch {
-			case err == nil:
-				name = o.Name
-			case !errors.Is(err, store.ErrNotFound):
-				return nil, fmt.Errorf("owner %s: %w", m.Handle, err)
-			}
-			names[m.OrgID] = name
-		}
-		out.Owners = append(out.Owners, ownerJSON{OrganisationID: m.OrgID, Handle: m.Handle, Name: name,
-			Rule: string(m.Rule), Value: m.Value})
+	for _, o := range found {
+		out.Owners = append(out.Owners, ownerJSON{OrganisationID: o.OrgID, Handle: o.Handle, Name: o.Name,
+			Disabled: o.Disabled, Rule: string(o.Rule), Value: o.Value})
 	}
 	return out, nil
-}
-
-// constituencyTable is the pipeline's table when the API has the
-// directory, else one built from the store now.
-func (h *handler) constituencyTable(ctx context.Context) (*constituency.Table, error) {
-	if h.directory != nil {
-		if h.directory.Version() < 0 {
-			if err := h.directory.Reload(ctx); err != nil {
-				return nil, fmt.Errorf("load constituency table: %w", err)
-			}
-		}
-		return h.directory.Table(), nil
-	}
-	orgs, err := h.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return nil, fmt.Errorf("constituency table: %w", err)
-	}
-	return constituency.NewTable(orgs), nil
 }
 
 // constituencyChangedNow tells the pipeline that organisations changed. A

@@ -36,6 +36,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, data any) {
 	switch d := data.(type) {
 	case *download:
 		h.stream(w, r, d)
+	case *file:
+		setCommonHeaders(w, d.contentType)
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.filename}))
+		w.WriteHeader(http.StatusOK)
+		w.Write(d.body)
 	case rawJSON:
 		setCommonHeaders(w, "application/json")
 		w.Write(d)

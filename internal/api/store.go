@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -45,6 +46,22 @@ type Store interface {
 	UpdateUser(ctx context.Context, u auth.User) error
 	DeleteUser(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
+
+	// Notification policies and templates, change requests, imports,
+	// the audit log and the team key (a state entry).
+	GetNotificationPolicy(ctx context.Context, orgID int64) (notify.Policy, error)
+	PutNotificationPolicy(ctx context.Context, p notify.Policy) error
+	DeleteNotificationPolicy(ctx context.Context, orgID int64) error
+	GetNotificationTemplate(ctx context.Context, language, name string) (notify.TemplateSource, error)
+	DeleteNotificationTemplate(ctx context.Context, language, name string) error
+	ListNotificationTemplates(ctx context.Context) ([]notify.TemplateSource, error)
+	ListChangeRequests(ctx context.Context, orgID int64, includeDone bool) ([]constituency.ChangeRequest, error)
+	MarkChangeRequestDone(ctx context.Context, id int64) error
+	ConstituencyVersion(ctx context.Context) (int64, error)
+	ImportOrganisations(ctx context.Context, orgs []constituency.Organisation, replace bool) (constituency.ImportResult, error)
+	ListAudit(ctx context.Context, q auth.AuditQuery) ([]auth.AuditEntry, error)
+	GetState(ctx context.Context, key string) ([]byte, error)
+	PutState(ctx context.Context, key string, value []byte) error
 
 	// Dead letters, feeds, and the audit entry of a re-run, an edit or a
 	// discard.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -20,6 +21,10 @@ import (
 type teamData struct {
 	research, lab       constituency.Organisation
 	failed, sent, queue int64 // message ids
+	// request is an open change request of the lab.
+	request int64
+	// key is an armored team key, to import.
+	key string
 }
 
 func (f *fixture) teamData() teamData {
@@ -49,6 +54,16 @@ func (f *fixture) teamData() teamData {
 		f.t.Fatal(err)
 	}
 	d.failed, d.sent, d.queue = msgs[0].ID, msgs[1].ID, msgs[2].ID
+	req := constituency.ChangeRequest{OrgID: d.lab.ID, Actor: "lab-contact", Text: "add 10.1.3.0/24"}
+	if err := f.store.AddChangeRequest(ctx, &req); err != nil {
+		f.t.Fatal(err)
+	}
+	d.request = req.ID
+	key, err := pgpmime.GenerateIdentity("Test CERT", "cert@cert.example", now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	d.key = key
 	if err := f.store.FailMessage(ctx, d.failed, 5, "550 mailbox unavailable"); err != nil {
 		f.t.Fatal(err)
 	}
@@ -80,14 +95,14 @@ func TestWhoOwns(t *testing.T) {
 		want  []ownerJSON
 	}{
 		{"10.1.2.3", []ownerJSON{
-			{d.lab.ID, "lab", d.lab.Name, "network", "10.1.2.0/24"},
-			{d.research.ID, "research", "Research Network", "network", "10.0.0.0/8"},
+			{d.lab.ID, "lab", d.lab.Name, false, "network", "10.1.2.0/24"},
+			{d.research.ID, "research", "Research Network", false, "network", "10.0.0.0/8"},
 		}},
-		{"10.9.9.9", []ownerJSON{{d.research.ID, "research", "Research Network", "network", "10.0.0.0/8"}}},
-		{"AS64500", []ownerJSON{{d.research.ID, "research", "Research Network", "asn", "AS64500"}}},
+		{"10.9.9.9", []ownerJSON{{d.research.ID, "research", "Research Network", false, "network", "10.0.0.0/8"}}},
+		{"AS64500", []ownerJSON{{d.research.ID, "research", "Research Network", false, "asn", "AS64500"}}},
 		{"www.lab.example.org", []ownerJSON{
-			{d.lab.ID, "lab", d.lab.Name, "domain", "lab.example.org"},
-			{d.research.ID, "research", "Research Network", "domain", "example.org"},
+			{d.lab.ID, "lab", d.lab.Name, false, "domain", "lab.example.org"},
+			{d.research.ID, "research", "Research Network", false, "domain", "example.org"},
 		}},
 		{"203.0.113.1", []ownerJSON{}},
 	}
@@ -104,6 +119,19 @@ func TestWhoOwns(t *testing.T) {
 			}
 		})
 	}
+	t.Run("disabled owner", func(t *testing.T) {
+		if err := f.store.SetOrganisationDisabled(t.Context(), d.research.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		defer f.store.SetOrganisationDisabled(t.Context(), d.research.ID, false)
+		r := f.get("/owners?q=10.9.9.9", "ana")
+		checkSchema(t, "Owners", r.body)
+		got := decode[ownersJSON](t, r)
+		want := []ownerJSON{{d.research.ID, "research", "Research Network", true, "network", "10.0.0.0/8"}}
+		if !slices.Equal(got.Owners, want) {
+			t.Errorf("got %+v\nwant %+v", got.Owners, want)
+		}
+	})
 	t.Run("bad input", func(t *testing.T) {
 		wantError(t, f.get("/owners", "ana"), http.StatusBadRequest, "bad_parameter", "q")
 		wantError(t, f.get("/owners?q=not+a+thing!", "ana"), http.StatusBadRequest, "bad_parameter", "q")

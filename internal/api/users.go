@@ -105,14 +105,10 @@ func checkLanguage(lang string) error {
 	return nil
 }
 
-// checkOrganisationOfRole is the console's rule: a constituent account
-// belongs to an organisation, a team account to none.
+// checkOrganisationOfRole is auth.CheckOrganisationOfRole as an API error.
 func checkOrganisationOfRole(role auth.Role, orgID int64) error {
-	switch {
-	case role == auth.RoleConstituent && orgID == 0:
-		return badParameter("organisation_id", "a constituent account needs its organisation")
-	case role != auth.RoleConstituent && orgID != 0:
-		return badParameter("organisation_id", "only constituent accounts belong to an organisation")
+	if err := auth.CheckOrganisationOfRole(role, orgID); err != nil {
+		return badParameter("organisation_id", err.Error())
 	}
 	return nil
 }
@@ -137,7 +133,7 @@ func (h *handler) createUser(r *http.Request, c *caller) (any, error) {
 		return nil, badParameter("name", "a login name of 1 to 64 characters without spaces")
 	case errors.Is(err, auth.ErrPasswordTooShort):
 		return nil, badParameter("password", err.Error())
-	case err != nil && !auth.ValidRole(auth.Role(in.Role)):
+	case errors.Is(err, auth.ErrUnknownRole):
 		return nil, badParameter("role", "not admin, analyst, publisher or constituent")
 	case err != nil:
 		return nil, fmt.Errorf("new user: %w", err)
@@ -189,29 +185,26 @@ func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
 	}
 	// An administrator cannot lock themself out, which also keeps the last
 	// administrator an administrator.
-	if u.ID == c.user.ID && (in.Disabled != nil && *in.Disabled || in.Role != nil && auth.Role(*in.Role) != u.Role) {
-		return nil, &Error{Status: http.StatusConflict, Code: "own_account",
-			Message: "you cannot disable your own account or change its role; another administrator can"}
+	role := u.Role
+	if in.Role != nil {
+		role = auth.Role(*in.Role)
+	}
+	if err := auth.CheckSelfChange(c.user.ID, u, in.Disabled != nil && *in.Disabled, role); err != nil {
+		return nil, &Error{Status: http.StatusConflict, Code: "own_account", Message: err.Error()}
 	}
 	// changes are audited one by one with the console's actions.
 	type change struct{ action, detail string }
 	var changes []change
 	endSessions := false
 	if in.Role != nil && auth.Role(*in.Role) != u.Role {
-		role := auth.Role(*in.Role)
-		if !auth.ValidRole(role) {
+		was := u.Role
+		if err := auth.ChangeRole(&u, role); errors.Is(err, auth.ErrOrganisationNeeded) {
+			return nil, badParameter("role", "a team account cannot become a constituent's: create one for its organisation")
+		} else if err != nil {
 			return nil, badParameter("role", "not admin, analyst, publisher or constituent")
 		}
-		// A constituent account is created for its organisation; a
-		// constituent made a team member leaves its organisation.
-		if role == auth.RoleConstituent && u.OrgID == 0 {
-			return nil, badParameter("role", "a team account cannot become a constituent's: create one for its organisation")
-		}
-		if role != auth.RoleConstituent {
-			u.OrgID = 0
-		}
-		changes = append(changes, change{"user.role", string(u.Role) + " → " + string(role)})
-		u.Role, endSessions = role, true
+		changes = append(changes, change{"user.role", string(was) + " → " + string(role)})
+		endSessions = true
 	}
 	if in.Language != nil && *in.Language != u.Language {
 		if err := checkLanguage(*in.Language); err != nil {

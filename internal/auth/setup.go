@@ -112,7 +112,7 @@ func NewUser(name, email string, role Role, password, language string) (User, er
 		return User{}, ErrBadUserName
 	}
 	if !ValidRole(role) {
-		return User{}, fmt.Errorf("unknown role %q", role)
+		return User{}, fmt.Errorf("%w %q", ErrUnknownRole, role)
 	}
 	if err := ValidateNewPassword(password); err != nil {
 		return User{}, err

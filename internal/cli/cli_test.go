@@ -89,6 +89,31 @@ func TestIngestSearchDeadLetters(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
+	t.Run("sort by source address, ascending", func(t *testing.T) {
+		code, out, errOut := run(t, "", "events", "search", "--data", data, "--sort", "source.ip", "--asc", "--format", "jsonl")
+		first, second := strings.Index(out, "192.0.2.10"), strings.Index(out, "198.51.100.7")
+		if code != 0 || first < 0 || second < first {
+			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("count and group", func(t *testing.T) {
+		code, out, errOut := run(t, "", "events", "search", "--data", data, "--count")
+		if code != 0 || out != "2 events\n" {
+			t.Fatalf("exit %d: %q %s", code, out, errOut)
+		}
+		code, out, errOut = run(t, "", "events", "search", "--data", data, "--group", "type")
+		if code != 0 || !strings.Contains(out, "TYPE") || !strings.Contains(out, "phishing") || !strings.Contains(out, "scanner") {
+			t.Fatalf("exit %d: %q %s", code, out, errOut)
+		}
+	})
+	t.Run("bad sort or group", func(t *testing.T) {
+		if code, _, errOut := run(t, "", "events", "search", "--data", data, "--sort", "colour"); code == 0 || !strings.Contains(errOut, "--sort") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if code, _, errOut := run(t, "", "events", "search", "--data", data, "--group", "colour"); code == 0 || !strings.Contains(errOut, "--group") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	})
 	t.Run("bad filter", func(t *testing.T) {
 		code, _, errOut := run(t, "", "events", "search", "--data", data, "--cidr", "192.0.2.0/33")
 		if code != 1 || !strings.Contains(errOut, "--cidr") {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -150,13 +149,18 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	if err != nil {
 		return err
 	}
-	plan := planImport(current, orgs, replace)
+	plan := constituency.PlanImport(orgs, current, replace)
+	// What the file brings into conflict with the organisations it keeps
+	// stops the import, as in the console.
+	if errs := printProblems(c.stderr, file, plan.Problems); errs > 0 {
+		return fmt.Errorf("%s: %d %s with the organisations kept; nothing was imported", file, errs, plural(errs, "error", "errors"))
+	}
 	if dryRun {
-		for _, step := range plan.steps {
-			fmt.Fprintf(c.stdout, "%s %s\n", step.action, step.handle)
+		for _, step := range plan.Steps {
+			fmt.Fprintf(c.stdout, "%s %s\n", step.Action, step.Handle)
 		}
 		fmt.Fprintf(c.stdout, "dry run: %d to create, %d to update, %d to delete, %d unchanged; nothing was written\n",
-			plan.Created, plan.Updated, plan.Deleted, plan.unchanged)
+			plan.Created, plan.Updated, plan.Deleted, plan.Unchanged)
 		return nil
 	}
 	res, err := a.store.ImportOrganisations(ctx, orgs, replace)
@@ -173,53 +177,6 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	}
 	fmt.Fprintf(c.stdout, "%s: %s; the constituency has %d organisations\n", file, detail, len(current)+res.Created-res.Deleted)
 	return nil
-}
-
-// importPlan is what an import would do, for --dry-run: the store's
-// ImportOrganisations decides the same way (by handle, an unchanged
-// organisation left alone).
-type importPlan struct {
-	constituency.ImportResult
-	unchanged int
-	steps     []importStep
-}
-
-type importStep struct{ action, handle string }
-
-func planImport(current, orgs []constituency.Organisation, replace bool) importPlan {
-	var plan importPlan
-	stored := make(map[string]*constituency.Organisation, len(current))
-	for i := range current {
-		stored[current[i].Handle] = &current[i]
-	}
-	listed := make(map[string]bool, len(orgs))
-	for _, o := range orgs {
-		listed[o.Handle] = true
-		cur, ok := stored[o.Handle]
-		if !ok {
-			plan.Created++
-			plan.steps = append(plan.steps, importStep{"create", o.Handle})
-			continue
-		}
-		o.Contacts = slices.Clone(o.Contacts)
-		o.ID, o.Created, o.Updated = cur.ID, cur.Created, cur.Updated
-		constituency.KeepContactIDs(cur.Contacts, o.Contacts, true)
-		if constituency.SameOrganisation(&o, cur) {
-			plan.unchanged++
-			continue
-		}
-		plan.Updated++
-		plan.steps = append(plan.steps, importStep{"update", o.Handle})
-	}
-	if replace {
-		for _, cur := range current {
-			if !listed[cur.Handle] {
-				plan.Deleted++
-				plan.steps = append(plan.steps, importStep{"delete", cur.Handle})
-			}
-		}
-	}
-	return plan
 }
 
 // printProblems writes problems as compilers do, file first, and returns
@@ -332,7 +289,7 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 	if err := a.directory.Reload(ctx); err != nil {
 		return fmt.Errorf("load the constituency: %w", err)
 	}
-	matches, err := a.directory.Table().Lookup(query)
+	matches, err := constituency.Owners(ctx, a.directory, a.store, query)
 	if err != nil {
 		var fe *constituency.FieldError
 		if errors.As(err, &fe) {
@@ -344,20 +301,6 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 		fmt.Fprintf(c.stdout, "nobody in the constituency owns %s\n", strings.TrimSpace(query))
 		return nil
 	}
-	names := map[int64]string{}
-	for _, m := range matches {
-		if _, ok := names[m.OrgID]; ok {
-			continue
-		}
-		o, err := a.store.GetOrganisation(ctx, m.OrgID)
-		if err != nil {
-			return fmt.Errorf("organisation %s: %w", m.Handle, err)
-		}
-		names[m.OrgID] = o.Name
-		if o.Disabled {
-			names[m.OrgID] += " (disabled)"
-		}
-	}
 	// The console's words, from its catalogue in English, so that the
 	// console, the API's rule codes and this table say the same thing.
 	catalog, err := i18n.Load()
@@ -368,7 +311,11 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join([]string{word("org.handle"), word("lookup.owner"), word("lookup.rule"), word("lookup.value")}, "\t")))
 	for _, m := range matches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, names[m.OrgID], word(lookupRuleMessages[m.Rule]), m.Value)
+		name := m.Name
+		if m.Disabled {
+			name += " (disabled)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, name, word(lookupRuleMessages[m.Rule]), m.Value)
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 var cmdEvents = &command{
 	name:    "events",
 	summary: "search stored events by IP, CIDR, ASN, domain, URL, hash, type, feed, TLP, time",
-	usage:   "search [filters | --saved NAME [--user NAME]] [--format table|csv|jsonl] | show HASH",
+	usage:   "search [filters | --saved NAME [--user NAME]] [--sort COLUMN [--asc]] [--count | --group COLUMN] [--format table|csv|jsonl] | show HASH",
 	help: `Filters combine (AND). IP, CIDR, ASN and FQDN match the source or the
 destination; --fqdn matches the domain and its subdomains; --hash matches
 any malware hash. Times are RFC 3339 or YYYY-MM-DD (UTC).
@@ -29,11 +30,19 @@ any malware hash. Times are RFC 3339 or YYYY-MM-DD (UTC).
 first): one shared with the team, or, with --user, that account's own
 (or else one shared of that name).
 
+As the console's table: --sort orders by source.ip, source.asn, type or
+feed (the newest 10000 matches; time, newest first, by default), --asc
+reverses it; --count prints how many events match (exact up to 10000,
+then "more than 10000"); --group prints the count and the 25 largest
+groups by source.ip, source.asn, org, type or feed instead of events.
+
 Examples:
   vigil events search --cidr 192.0.2.0/24
   vigil events search --asn 64496 --type vulnerable-system --format csv > rdp.csv
   vigil events search --fqdn example.net --from 2026-11-01 --all --format jsonl
   vigil events search --saved "RDP scans" --format csv
+  vigil events search --type scanner --group source.asn
+  vigil events search --feed shadowserver --sort source.ip --asc
   vigil events show 3f2a…`,
 	run: runEvents,
 }
@@ -65,8 +74,18 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	format := c.flags.String("format", "table", "table, csv or jsonl")
 	saved := c.flags.String("saved", "", "run the saved search of this name instead of filters")
 	owner := c.flags.String("user", "", "with --saved: the account whose own saved search to run")
+	sortBy := c.flags.String("sort", "", "order by source.ip, source.asn, type or feed (default time)")
+	asc := c.flags.Bool("asc", false, "oldest or smallest first")
+	count := c.flags.Bool("count", false, "print how many events match, not the events")
+	group := c.flags.String("group", "", "print the largest groups by source.ip, source.asn, org, type or feed")
 	if err := c.parse(args); err != nil {
 		return err
+	}
+	if k := store.SortKey(*sortBy); !store.ValidSort(k) {
+		return fmt.Errorf("--sort: want time, source.ip, source.asn, type or feed, got %q: %w", *sortBy, errUsage)
+	}
+	if *group != "" && !store.ValidGroup(store.GroupKey(*group)) {
+		return fmt.Errorf("--group: want source.ip, source.asn, org, type or feed, got %q: %w", *group, errUsage)
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -113,6 +132,13 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 	}
+	if *count || *group != "" {
+		return eventCounts(ctx, c, a.store, q, store.GroupKey(*group))
+	}
+	if k := store.SortKey(*sortBy); k != store.SortTime {
+		q.Sort = k
+	}
+	q.Ascending = *asc
 	var events export.Events
 	var next string
 	if *all {
@@ -184,4 +210,43 @@ func savedFilters(ctx context.Context, st *database.DB, name, owner string, filt
 		*v = values.Get(filter)
 	}
 	return nil
+}
+
+// eventCounter is what eventCounts reads of the store.
+type eventCounter interface {
+	CountMatches(ctx context.Context, q store.EventQuery, bound int) (int, error)
+	GroupEvents(ctx context.Context, q store.EventQuery, by store.GroupKey, top int) ([]store.GroupCount, error)
+}
+
+// eventCounts prints how many events q matches, as the console's table
+// counts (exact up to store.SearchWindow), and with by its largest groups
+// of the newest store.SearchWindow matches.
+func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQuery, by store.GroupKey) error {
+	q.Limit, q.After = 0, ""
+	n, err := st.CountMatches(ctx, q, store.SearchWindow)
+	if err != nil {
+		return err
+	}
+	if n > store.SearchWindow {
+		fmt.Fprintf(c.stdout, "more than %d events\n", store.SearchWindow)
+	} else {
+		fmt.Fprintf(c.stdout, "%d %s\n", n, plural(n, "event", "events"))
+	}
+	if by == "" {
+		return nil
+	}
+	groups, err := st.GroupEvents(ctx, q, by, 25)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\tEVENTS\n", strings.ToUpper(string(by)))
+	for _, g := range groups {
+		v := g.Value
+		if v == "" {
+			v = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\n", v, g.Count)
+	}
+	return tw.Flush()
 }

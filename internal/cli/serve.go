@@ -198,7 +198,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
 	cfg := a.cfg
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version,
-		Directory: a.directory})
+		Directory: a.directory, Notifier: notes.notifier})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err

@@ -2,9 +2,7 @@ package console
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -42,7 +40,7 @@ func (c *Console) changeRequests(w http.ResponseWriter, r *http.Request, v *visi
 			p.Open++
 		}
 	}
-	openFirst(p.Requests)
+	constituency.OpenFirst(p.Requests)
 	c.render(w, r, v, http.StatusOK, "changerequests", msgTitleChangeRequests, p, flashOf(r), "")
 }
 
@@ -55,53 +53,18 @@ func (c *Console) markRequestDone(w http.ResponseWriter, r *http.Request, v *vis
 		c.notFound(w, r, v)
 		return
 	}
-	// The request is looked up for its organisation, which the audit log
-	// and the way back name; the store has no single-request read.
-	reqs, err := c.store.ListChangeRequests(ctx, 0, true)
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	var req *constituency.ChangeRequest
-	for i := range reqs {
-		if reqs[i].ID == id {
-			req = &reqs[i]
-			break
-		}
-	}
-	if req == nil {
-		c.notFound(w, r, v)
-		return
-	}
-	if err := c.store.MarkChangeRequestDone(ctx, id); errors.Is(err, store.ErrNotFound) {
+	req, target, detail, err := constituency.MarkRequestDone(ctx, c.store, id)
+	if errors.Is(err, store.ErrNotFound) {
 		c.notFound(w, r, v)
 		return
 	} else if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	target := strconv.FormatInt(req.OrgID, 10)
-	if o, err := c.store.GetOrganisation(ctx, req.OrgID); err == nil {
-		target = o.Handle
-	}
-	c.audit(ctx, v, "changerequest.done", target, fmt.Sprintf("request %d by %s", req.ID, req.Actor))
+	c.audit(ctx, v, "changerequest.done", target, detail)
 	back := "/constituency/requests"
 	if r.PostFormValue("back") == "org" {
 		back = "/constituency/" + strconv.FormatInt(req.OrgID, 10)
 	}
 	redirectDone(w, r, back, "request-done")
-}
-
-// openFirst puts open change requests before handled ones, each group
-// keeping its order (newest first, as the store lists them).
-func openFirst(reqs []constituency.ChangeRequest) {
-	slices.SortStableFunc(reqs, func(a, b constituency.ChangeRequest) int {
-		switch {
-		case a.Done == b.Done:
-			return 0
-		case !a.Done:
-			return -1
-		}
-		return 1
-	})
 }

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // The team's pages about the organisations it serves: the list with the
@@ -169,48 +167,20 @@ func (c *Console) lookup(ctx context.Context, v *visit, query string) (lookupRes
 		return res, nil
 	}
 	res.Asked = true
-	table, err := c.constituencyTable(ctx)
-	if err != nil {
-		return res, err
-	}
-	matches, err := table.Lookup(res.Query)
-	if err != nil {
-		// Lookup fails only on what was typed.
+	found, err := constituency.Owners(ctx, c.directory, c.store, res.Query)
+	if errors.Is(err, constituency.ErrNotAQuery) {
 		res.Problem = msgLookupBad
 		return res, nil
 	}
-	for _, m := range matches {
-		lm := lookupMatch{OrgID: m.OrgID, Handle: m.Handle, Rule: ruleMessages[m.Rule], Value: m.Value}
-		o, err := c.store.GetOrganisation(ctx, m.OrgID)
-		switch {
-		case err == nil:
-			lm.Name, lm.Disabled = o.Name, o.Disabled
-		case !errors.Is(err, store.ErrNotFound):
-			return res, err
-		}
+	if err != nil {
+		return res, err
+	}
+	for _, o := range found {
 		// A deleted organisation still in a table that has not been
 		// rebuilt yet is shown by its handle alone.
-		res.Matches = append(res.Matches, lm)
+		res.Matches = append(res.Matches, lookupMatch{OrgID: o.OrgID, Handle: o.Handle, Name: o.Name, Disabled: o.Disabled, Rule: ruleMessages[o.Rule], Value: o.Value})
 	}
 	return res, nil
-}
-
-// constituencyTable is the pipeline's table when the console has the
-// directory, else one built from the store now.
-func (c *Console) constituencyTable(ctx context.Context) (*constituency.Table, error) {
-	if c.directory != nil {
-		if c.directory.Version() < 0 {
-			if err := c.directory.Reload(ctx); err != nil {
-				return nil, fmt.Errorf("load constituency table: %w", err)
-			}
-		}
-		return c.directory.Table(), nil
-	}
-	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return nil, fmt.Errorf("constituency table: %w", err)
-	}
-	return constituency.NewTable(orgs), nil
 }
 
 // constituencyChangedNow tells the pipeline that organisations changed. A

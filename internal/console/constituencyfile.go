@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -84,7 +83,7 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	p.Format = string(format)
-	orgs, notes, err := constituency.Read(file, format)
+	checked, err := constituency.CheckImport(ctx, c.store, file, format, p.Replace)
 	var invalid *constituency.InvalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -92,33 +91,27 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 		p.Problems, p.HasErrors = c.importProblems(v, invalid.Problems), true
 		bad(msgImportInvalid)
 		return
-	case err != nil:
+	case errors.Is(err, constituency.ErrUnreadable):
 		c.logger.Info("constituency import unreadable", "user", v.user.Name, "file", header.Filename, "err", err)
 		bad(msgImportUnreadable)
 		return
+	case err != nil:
+		c.fail(w, r, v, err)
+		return
 	}
 	p.Checked = true
-	p.Problems = c.importProblems(v, notes)
-	version, err := c.store.ConstituencyVersion(ctx)
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	stored, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
-	plan := planImport(orgs, stored, p.Replace)
-	p.Create, p.Update, p.Delete, p.Unchanged = plan.create, plan.update, plan.delete, plan.unchanged
-	p.Problems = append(p.Problems, c.importProblems(v, plan.problems)...)
-	if constituency.HasErrors(plan.problems) {
+	p.Problems = c.importProblems(v, checked.Notes)
+	plan := checked.Plan
+	p.Create, p.Update, p.Delete = plan.Labels(constituency.ActionCreate), plan.Labels(constituency.ActionUpdate), plan.Labels(constituency.ActionDelete)
+	p.Unchanged = plan.Unchanged
+	p.Problems = append(p.Problems, c.importProblems(v, plan.Problems)...)
+	if constituency.HasErrors(plan.Problems) {
 		p.HasErrors = true
 		bad(msgImportInvalid)
 		return
 	}
 	p.Token, err = c.imports.put(pendingImport{
-		user: v.user.ID, orgs: orgs, replace: p.Replace, name: header.Filename, version: version,
+		user: v.user.ID, orgs: checked.Orgs, replace: p.Replace, name: header.Filename, version: checked.Version,
 		expires: c.now().Add(pendingImportLifetime),
 	})
 	if err != nil {
@@ -142,71 +135,6 @@ func (c *Console) importProblems(v *visit, problems []constituency.Problem) []im
 		}
 	}
 	return out
-}
-
-// importPlan is what an import would do to the stored constituency.
-type importPlan struct {
-	create, update, delete []string // "handle (name)"
-	unchanged              int
-	// problems are those of the constituency after the import that
-	// neither the file alone nor the organisations it keeps have: a
-	// network of the file that a kept organisation has too.
-	problems []constituency.Problem
-}
-
-// planImport compares the organisations read (normalized and checked on
-// their own) with the stored ones, as ImportOrganisations will: by handle,
-// contacts matched by address and role.
-func planImport(orgs, stored []constituency.Organisation, replace bool) importPlan {
-	var plan importPlan
-	current := make(map[string]constituency.Organisation, len(stored))
-	for _, o := range stored {
-		current[o.Handle] = o
-	}
-	inFile := make(map[string]bool, len(orgs))
-	label := func(o constituency.Organisation) string { return o.Handle + " (" + o.Name + ")" }
-	for _, o := range orgs {
-		inFile[o.Handle] = true
-		cur, ok := current[o.Handle]
-		if !ok {
-			plan.create = append(plan.create, label(o))
-			continue
-		}
-		next := o
-		next.ID, next.Created, next.Updated = cur.ID, cur.Created, cur.Updated
-		next.Contacts = slices.Clone(o.Contacts)
-		constituency.KeepContactIDs(cur.Contacts, next.Contacts, true)
-		if constituency.SameOrganisation(&next, &cur) {
-			plan.unchanged++
-			continue
-		}
-		plan.update = append(plan.update, label(o))
-	}
-	var kept []constituency.Organisation
-	for _, o := range stored {
-		switch {
-		case inFile[o.Handle]:
-		case replace:
-			plan.delete = append(plan.delete, label(o))
-		default:
-			kept = append(kept, o)
-		}
-	}
-	if len(kept) == 0 {
-		return plan
-	}
-	before := map[constituency.Problem]int{}
-	for _, pr := range append(constituency.Check(kept), constituency.Check(slices.Clone(orgs))...) {
-		before[pr]++
-	}
-	for _, pr := range constituency.Check(append(slices.Clone(kept), orgs...)) {
-		if before[pr] > 0 {
-			before[pr]--
-			continue
-		}
-		plan.problems = append(plan.problems, pr)
-	}
-	return plan
 }
 
 func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -242,12 +170,7 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	mode := "merge"
-	if imp.replace {
-		mode = "replace"
-	}
-	c.audit(ctx, v, "constituency.import", imp.name,
-		fmt.Sprintf("%s: %d created, %d updated, %d deleted", mode, res.Created, res.Updated, res.Deleted))
+	c.audit(ctx, v, "constituency.import", imp.name, constituency.ImportDetail(imp.replace, res))
 	c.constituencyChangedNow(ctx)
 	redirectDone(w, r, "/constituency", "import")
 }

@@ -50,33 +50,12 @@ type policySummary struct {
 	Language   string
 }
 
-// teamPolicy is the team default: the stored policy of OrgID 0, or
-// notify's built-in default when the team set none.
-func (c *Console) teamPolicy(ctx context.Context) (notify.Policy, bool, error) {
-	p, err := c.store.GetNotificationPolicy(ctx, 0)
-	if errors.Is(err, store.ErrNotFound) {
-		return notify.DefaultPolicy(), false, nil
-	}
-	if err != nil {
-		return p, false, fmt.Errorf("team notification policy: %w", err)
-	}
-	return p, true, nil
-}
-
 // policySummaryOf is the policy the notifier applies to o.
 func (c *Console) policySummaryOf(ctx context.Context, o constituency.Organisation) (policySummary, error) {
-	def, _, err := c.teamPolicy(ctx)
+	e, own, err := notify.PolicyOf(ctx, c.store, o)
 	if err != nil {
 		return policySummary{}, err
 	}
-	var own *notify.Policy
-	switch p, err := c.store.GetNotificationPolicy(ctx, o.ID); {
-	case err == nil:
-		own = &p
-	case !errors.Is(err, store.ErrNotFound):
-		return policySummary{}, fmt.Errorf("notification policy of %s: %w", o.Handle, err)
-	}
-	e := notify.Effective(o, own, def)
 	return policySummary{
 		Own: own != nil, Enabled: e.Enabled, Taxonomies: e.Taxonomies, Types: e.Types, Feeds: e.Feeds,
 		Immediate: e.Immediate, Digest: e.Digest, Format: e.Format, Language: e.Language,
@@ -149,7 +128,7 @@ func (c *Console) organisationPolicyForm(w http.ResponseWriter, r *http.Request,
 	if errors.Is(err, store.ErrNotFound) {
 		// A new policy of its own starts from what applies now.
 		own = false
-		pol, _, err = c.teamPolicy(ctx)
+		pol, _, err = notify.TeamPolicy(ctx, c.store)
 	}
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -172,7 +151,7 @@ func (c *Console) saveOrganisationPolicy(w http.ResponseWriter, r *http.Request,
 }
 
 func (c *Console) defaultPolicyForm(w http.ResponseWriter, r *http.Request, v *visit) {
-	pol, own, err := c.teamPolicy(r.Context())
+	pol, own, err := notify.TeamPolicy(r.Context(), c.store)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -226,18 +205,17 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 			c.fail(w, r, v, err)
 			return
 		}
-		for _, e := range joined(err) {
-			var fe *notify.FieldError
-			if errors.As(e, &fe) {
-				reason := fe.Reason
-				if !fe.Message.IsZero() {
-					reason = fe.Message.In(c.catalog, v.lang)
-				}
-				p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
-				continue
-			}
+		fes, err := notify.PolicyProblems(err)
+		if err != nil {
 			c.fail(w, r, v, err)
 			return
+		}
+		for _, fe := range fes {
+			reason := fe.Reason
+			if !fe.Message.IsZero() {
+				reason = fe.Message.In(c.catalog, v.lang)
+			}
+			p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
 		}
 		c.render(w, r, v, http.StatusBadRequest, "policy", title, p, "", msgPolicyInvalid)
 		return
@@ -249,22 +227,8 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(ctx, v, "policy.update", target, policyDetail(pol))
+	c.audit(ctx, v, "policy.update", target, notify.PolicyDetail(pol))
 	redirectDone(w, r, back, "policy")
-}
-
-// policyDetail is the audit detail of a saved policy.
-func policyDetail(p notify.Policy) string {
-	return fmt.Sprintf("enabled %t, digest %s, format %s, language %q, %d taxonomies, %d types, %d feeds, %d immediate",
-		p.Enabled, p.Digest, p.Format, p.Language, len(p.Taxonomies), len(p.Types), len(p.Feeds), len(p.Immediate))
-}
-
-// joined returns the errors errors.Join put together, or err alone.
-func joined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func nonEmpty(values []string) []string {
@@ -369,7 +333,7 @@ type templateCell struct {
 
 func (c *Console) notificationSettings(w http.ResponseWriter, r *http.Request, v *visit) {
 	ctx := r.Context()
-	def, set, err := c.teamPolicy(ctx)
+	def, set, err := notify.TeamPolicy(ctx, c.store)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -426,36 +390,28 @@ type templatePage struct {
 	// why it could not be made (translated, with the template's line).
 	Preview      *notify.Preview
 	PreviewError string
+
+	edited notify.EditedTemplate
 }
 
 // editedTemplate reads lang and name from the path; it answers the request
 // (not found) itself when it returns false.
 func (c *Console) editedTemplate(w http.ResponseWriter, r *http.Request, v *visit) (templatePage, bool) {
 	lang, name := r.PathValue("lang"), r.PathValue("name")
-	if !notify.ValidLanguage(lang) || !notify.ValidName(name) {
+	t, err := notify.OpenTemplate(r.Context(), c.store, lang, name)
+	if errors.Is(err, notify.ErrNoSuchTemplate) {
 		c.notFound(w, r, v)
 		return templatePage{}, false
-	}
-	builtin, err := notify.BuiltinTemplate(lang, name)
-	if errors.Is(err, store.ErrNotFound) {
-		// A type without an explanation of its own: type/generic serves it,
-		// and the team may write one.
-		builtin = notify.TemplateSource{Language: lang, Name: name}
 	} else if err != nil {
 		c.fail(w, r, v, err)
 		return templatePage{}, false
 	}
 	p := templatePage{
-		Language: lang, Name: name, URL: templateURL(lang, name), Builtin: builtin,
-		Subject: builtin.Subject, Body: builtin.Body,
-		HasSubject: name == notify.NameDigest || name == notify.NameImmediate,
+		Language: lang, Name: name, URL: templateURL(lang, name), Builtin: t.Builtin, edited: t,
+		Subject: t.Current.Subject, Body: t.Current.Body, HasSubject: t.HasSubject, Overridden: t.Overridden,
 	}
-	switch t, err := c.store.GetNotificationTemplate(r.Context(), lang, name); {
-	case err == nil:
-		p.Overridden, p.Subject, p.Body, p.UpdatedBy = true, t.Subject, t.Body, t.UpdatedBy
-	case !errors.Is(err, store.ErrNotFound):
-		c.fail(w, r, v, err)
-		return templatePage{}, false
+	if t.Overridden {
+		p.UpdatedBy = t.Current.UpdatedBy
 	}
 	return p, true
 }
@@ -505,9 +461,6 @@ func (c *Console) templateErrorText(v *visit, te *notify.TemplateError) string {
 	return c.tr(v, msgTemplateError, part, detail)
 }
 
-// maxTemplateBytes bounds a template's subject and body together.
-const maxTemplateBytes = 64 << 10
-
 // changeTemplate previews, saves or reverts the template: action preview
 // renders the draft without storing it, save stores it if it parses and
 // runs on the sample data, revert deletes the team's override.
@@ -527,14 +480,9 @@ func (c *Console) changeTemplate(w http.ResponseWriter, r *http.Request, v *visi
 		redirectDone(w, r, p.URL, "template-reverted")
 		return
 	}
-	draft := notify.TemplateSource{
-		Language: p.Language, Name: p.Name, Body: normalizeNewlines(r.PostFormValue("body")), UpdatedBy: v.user.Name,
-	}
-	if p.HasSubject {
-		draft.Subject = strings.TrimSpace(r.PostFormValue("subject"))
-	}
+	draft := p.edited.Draft(r.PostFormValue("subject"), r.PostFormValue("body"), v.user.Name)
 	p.Subject, p.Body = draft.Subject, draft.Body
-	if len(draft.Subject)+len(draft.Body) > maxTemplateBytes {
+	if len(draft.Subject)+len(draft.Body) > notify.MaxTemplateBytes {
 		c.render(w, r, v, http.StatusBadRequest, "notification_template", msgTitleNotificationTemplate, p, "", msgTemplateTooLarge)
 		return
 	}
@@ -566,10 +514,4 @@ func (c *Console) changeTemplate(w http.ResponseWriter, r *http.Request, v *visi
 	default:
 		c.problem(w, r, v, http.StatusBadRequest, msgErrorHeading, msgErrorInternal)
 	}
-}
-
-// normalizeNewlines stores what a browser posts (CRLF line ends) with the
-// LF line ends of the built-in templates.
-func normalizeNewlines(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }

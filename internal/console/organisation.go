@@ -92,15 +92,9 @@ func (c *Console) createOrganisation(w http.ResponseWriter, r *http.Request, v *
 		c.render(w, r, v, http.StatusBadRequest, "organisation", msgTitleOrganisationNew, p, "", msgOrganisationInvalid)
 		return
 	}
-	c.audit(ctx, v, "organisation.create", o.Handle, organisationSummary(o))
+	c.audit(ctx, v, "organisation.create", o.Handle, constituency.Summary(o))
 	c.constituencyChangedNow(ctx)
 	redirectDone(w, r, "/constituency/"+strconv.FormatInt(o.ID, 10), "organisation")
-}
-
-// organisationSummary is the audit detail of a saved organisation: what it
-// holds, not the contacts' details.
-func organisationSummary(o constituency.Organisation) string {
-	return fmt.Sprintf("%d networks, %d AS numbers, %d domains, %d contacts", len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
 }
 
 // pathOrganisation loads the organisation of the {id} in the path; it
@@ -179,7 +173,7 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 		c.fail(w, r, v, err)
 		return
 	}
-	openFirst(p.Requests)
+	constituency.OpenFirst(p.Requests)
 	if status == http.StatusOK {
 		if p.Notes, err = c.standingNotes(ctx, v, p.Org); err != nil {
 			c.fail(w, r, v, err)
@@ -238,7 +232,7 @@ func (c *Console) updateOrganisation(w http.ResponseWriter, r *http.Request, v *
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(ctx, v, "organisation.update", o.Handle, organisationSummary(o))
+	c.audit(ctx, v, "organisation.update", o.Handle, constituency.Summary(o))
 	c.constituencyChangedNow(ctx)
 	redirectDone(w, r, "/constituency/"+strconv.FormatInt(o.ID, 10), "organisation")
 }

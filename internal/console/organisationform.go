@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -183,12 +182,7 @@ func (c *Console) checkOrganisation(ctx context.Context, v *visit, p *organisati
 		rowOf = append(rowOf, i)
 	}
 
-	all, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return o, false, fmt.Errorf("check organisation: %w", err)
-	}
-	others := slices.DeleteFunc(all, func(x constituency.Organisation) bool { return x.ID == selfID })
-	verdict, err := constituency.CheckChange(&o, others)
+	verdict, err := constituency.CheckChangeIn(ctx, c.store, &o, selfID)
 	if err != nil {
 		return o, false, err
 	}

@@ -50,15 +50,13 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *visit) (u
 		Organisations: orgs, OrgNames: names}, true
 }
 
-// organisationProblem checks that a constituent account belongs to an
-// organisation and a team account to none: the portal confines a
-// constituent to its organisation, and a team member with one would be
-// confined for no reason.
+// organisationProblem is the message of auth.CheckOrganisationOfRole's
+// refusal, "" when the account may belong to orgID.
 func organisationProblem(role auth.Role, orgID int64) string {
-	switch {
-	case role == auth.RoleConstituent && orgID == 0:
+	switch err := auth.CheckOrganisationOfRole(role, orgID); {
+	case errors.Is(err, auth.ErrOrganisationNeeded):
 		return msgUserOrgNeeded
-	case role != auth.RoleConstituent && orgID != 0:
+	case err != nil:
 		return msgUserOrgTeam
 	}
 	return ""
@@ -93,7 +91,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		problem = msgUserNameBad
 	case errors.Is(err, auth.ErrPasswordTooShort):
 		problem = msgPasswordShort
-	case err != nil && !auth.ValidRole(auth.Role(p.Form.Role)):
+	case errors.Is(err, auth.ErrUnknownRole):
 		problem = msgUserRoleBad
 	case err != nil:
 		c.fail(w, r, v, err)
@@ -151,9 +149,9 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	detail := ""
 	switch action {
 	case "disable", "enable", "role":
-		// An administrator cannot lock themself out, which also keeps the
-		// last administrator an administrator.
-		if u.ID == v.user.ID {
+		// The console refuses even an enable of one's own account, which
+		// the form never offers.
+		if auth.CheckSelfChange(v.user.ID, u, true, u.Role) != nil {
 			showProblem(http.StatusBadRequest, msgUserSelf)
 			return
 		}
@@ -164,22 +162,16 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	case "enable":
 		u.Disabled = false
 	case "role":
-		role := auth.Role(r.PostFormValue("role"))
-		if !auth.ValidRole(role) {
+		role, was := auth.Role(r.PostFormValue("role")), u.Role
+		if err := auth.ChangeRole(&u, role); errors.Is(err, auth.ErrOrganisationNeeded) {
+			showProblem(http.StatusBadRequest, msgUserOrgNeeded)
+			return
+		} else if err != nil {
 			showProblem(http.StatusBadRequest, msgUserRoleBad)
 			return
 		}
-		// A constituent account is created for its organisation; a
-		// constituent made a team member leaves its organisation.
-		if role == auth.RoleConstituent && u.OrgID == 0 {
-			showProblem(http.StatusBadRequest, msgUserOrgNeeded)
-			return
-		}
-		if role != auth.RoleConstituent {
-			u.OrgID = 0
-		}
-		detail = string(u.Role) + " → " + string(role)
-		u.Role, endSessions = role, true
+		detail = string(was) + " → " + string(role)
+		endSessions = true
 	case "password":
 		pw := r.PostFormValue("password")
 		if err := auth.ValidateNewPassword(pw); err != nil {

@@ -19,7 +19,9 @@ const IdentityStateKey = "notify/identity"
 
 // LoadIdentity returns the team's identity from the store, nil when none
 // was set yet.
-func LoadIdentity(ctx context.Context, st store.State) (*pgpmime.Identity, error) {
+// A stored key that does not parse is an error wrapping
+// ErrBrokenIdentity.
+func LoadIdentity(ctx context.Context, st StateReader) (*pgpmime.Identity, error) {
 	raw, err := st.GetState(ctx, IdentityStateKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -29,7 +31,10 @@ func LoadIdentity(ctx context.Context, st store.State) (*pgpmime.Identity, error
 	}
 	id, err := pgpmime.ParseIdentity(string(raw), "")
 	if err != nil {
-		return nil, fmt.Errorf("notify: team identity: %w", err)
+		return nil, fmt.Errorf("notify: team identity: %w: %w", ErrBrokenIdentity, err)
 	}
 	return id, nil
 }
+
+// ErrBrokenIdentity is a stored team key that cannot be used.
+var ErrBrokenIdentity = errors.New("stored team key unusable")

@@ -89,7 +89,8 @@ func NewServer(h http.Handler, l Limits, logger *slog.Logger) *http.Server {
 
 // uploadRoutes are the requests allowed MaxUploadBytes and UploadTimeout.
 var uploadRoutes = map[string]bool{
-	"POST /constituency/import": true,
+	"POST /constituency/import":        true,
+	"POST /api/v1/constituency/import": true,
 }
 
 // limitRequests bounds every request body, and lets a response run as
