@@ -14,14 +14,25 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
-// refer to (the accounts' users and the notification policies refer to
-// the constituency's organisations).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
+// refer to (the accounts' users, the notification policies, the outbox's
+// messages and what was told to whom refer to the constituency's
+// organisations).
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema}
+
+// Notifier is the notifier's data as notifydb keeps it: its settings,
+// what was told to whom, and the commit of a pass.
+type Notifier interface {
+	notify.Settings
+	notify.Records
+}
 
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
@@ -30,7 +41,8 @@ type DB struct {
 	store.Store
 	auth.Accounts
 	constituency.Organisations
-	notify.Settings
+	Notifier
+	outbox.Messages
 }
 
 // New migrates st and every capability's schema to the current version
@@ -44,7 +56,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Notifier: notifydb.New(st.DB()),
+		Messages: outboxdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"crypto/ecdsa"
@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 // The test relay's login.
@@ -44,7 +46,7 @@ type received struct {
 // MAIL, and answers the test can script.
 type testRelay struct {
 	Addr   string
-	CAFile string // the certificate, for Config.CAFile
+	CAFile string // the certificate, for outbox.Config.CAFile
 
 	mu       sync.Mutex
 	messages []received
@@ -96,14 +98,14 @@ func newTestRelay(t *testing.T, opts relayOptions) *testRelay {
 	return r
 }
 
-// config returns a Sender configuration for this relay.
-func (r *testRelay) config(t *testing.T) Config {
+// config returns a outbox.Sender configuration for this relay.
+func (r *testRelay) config(t *testing.T) outbox.Config {
 	t.Helper()
 	host, port, err := net.SplitHostPort(r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	cfg.Host = host
 	cfg.Port = mustAtoi(t, port)
 	cfg.CAFile = r.CAFile
