@@ -151,7 +151,7 @@ func newTestSender(t *testing.T, cfg outbox.Config, q outbox.Queue, opts ...outb
 	return s
 }
 
-// testWriter sends the outbox.Sender's log to the test's log.
+// testWriter sends the Sender's log to the test's log.
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(b []byte) (int, error) {

@@ -46,7 +46,7 @@ type received struct {
 // MAIL, and answers the test can script.
 type testRelay struct {
 	Addr   string
-	CAFile string // the certificate, for outbox.Config.CAFile
+	CAFile string // the certificate, for Config.CAFile
 
 	mu       sync.Mutex
 	messages []received
@@ -98,7 +98,7 @@ func newTestRelay(t *testing.T, opts relayOptions) *testRelay {
 	return r
 }
 
-// config returns a outbox.Sender configuration for this relay.
+// config returns a Sender configuration for this relay.
 func (r *testRelay) config(t *testing.T) outbox.Config {
 	t.Helper()
 	host, port, err := net.SplitHostPort(r.Addr)
