@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, Outbox)) {
 	}{
 		{"outbox", testOutbox},
 		{"queueing", testQueue},
+		{"queueing many", testQueueLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,59 +413,6 @@ func testQueue(t *testing.T, st store.Store, s Outbox) {
 		}
 	})
 
-	// More messages than one statement carries, and more events than a
-	// message's list holds in a few bytes.
-	t.Run("large", func(t *testing.T) {
-		big := createOrg(t, st, "big")
-		var batch []*event.Event
-		for i := range 1234 {
-			batch = append(batch, ev(t, map[string]string{
-				"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Second)),
-				"source.ip":   fmt.Sprintf("198.51.%d.%d", i/256, i%256),
-			}, "big"))
-		}
-		insert(t, st, batch...)
-		queue := pending(t, st, "big")
-		if len(queue) != len(batch) {
-			t.Fatalf("big's queue has %d entries, want %d", len(queue), len(batch))
-		}
-		var msgs []outbox.Message
-		for i := range 3 {
-			var ids []int64
-			for _, p := range queue[i*400 : min(i*400+450, len(queue))] {
-				ids = append(ids, p.Seq)
-			}
-			msgs = append(msgs, Message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", ids...))
-		}
-		for i := range 1100 {
-			msgs = append(msgs, Message("big", big.ID, fmt.Sprintf("%d.many@cert.example", i), fmt.Sprint(i)))
-		}
-		if err := s.QueueMessages(ctx, msgs); err != nil {
-			t.Fatalf("QueueMessages: %v", err)
-		}
-		for i := 1; i < len(msgs); i++ {
-			if msgs[i].ID <= msgs[i-1].ID {
-				t.Fatalf("message %d has ID %d after %d: want IDs in the order given", i, msgs[i].ID, msgs[i-1].ID)
-			}
-		}
-		for _, i := range []int{3, 1000, 1102} {
-			if got, err := s.GetMessage(ctx, msgs[i].ID); err != nil || string(got.Body) != fmt.Sprint(i-3) || got.MessageID != msgs[i].MessageID {
-				t.Errorf("message %d: %+v, %v", i, got, err)
-			}
-		}
-		for _, i := range []int{0, 399, 400, 449, 450, 1233} {
-			var want []int64
-			for j := 2; j >= 0; j-- {
-				if i >= j*400 && i < j*400+450 {
-					want = append(want, msgs[j].ID)
-				}
-			}
-			if got := reporting(batch[i].Hash()); !slices.Equal(got, want) {
-				t.Errorf("messages reporting event %d = %v, want %v", i, got, want)
-			}
-		}
-	})
-
 	t.Run("messages without a Message-ID", func(t *testing.T) {
 		msgs := []outbox.Message{Message("a", a.ID, "", "x"), Message("a", a.ID, "", "y")}
 		if err := s.QueueMessages(ctx, msgs); err != nil {
@@ -474,4 +422,66 @@ func testQueue(t *testing.T, st store.Store, s Outbox) {
 			t.Errorf("IDs %d, %d", msgs[0].ID, msgs[1].ID)
 		}
 	})
+}
+
+// testQueueLarge: more messages than one statement carries, and more
+// events than a message's list holds in a few bytes.
+func testQueueLarge(t *testing.T, st store.Store, s Outbox) {
+	ctx := t.Context()
+	reporting := func(h event.Hash) []int64 {
+		t.Helper()
+		list, err := s.ListMessages(ctx, outbox.MessageQuery{EventHash: h})
+		if err != nil {
+			t.Fatalf("ListMessages: %v", err)
+		}
+		return MessageIDs(list)
+	}
+	big := createOrg(t, st, "big")
+	var batch []*event.Event
+	for i := range 1234 {
+		batch = append(batch, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Second)),
+			"source.ip":   fmt.Sprintf("198.51.%d.%d", i/256, i%256),
+		}, "big"))
+	}
+	insert(t, st, batch...)
+	queue := pending(t, st, "big")
+	if len(queue) != len(batch) {
+		t.Fatalf("big's queue has %d entries, want %d", len(queue), len(batch))
+	}
+	var msgs []outbox.Message
+	for i := range 3 {
+		var ids []int64
+		for _, p := range queue[i*400 : min(i*400+450, len(queue))] {
+			ids = append(ids, p.Seq)
+		}
+		msgs = append(msgs, Message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", ids...))
+	}
+	for i := range 1100 {
+		msgs = append(msgs, Message("big", big.ID, fmt.Sprintf("%d.many@cert.example", i), fmt.Sprint(i)))
+	}
+	if err := s.QueueMessages(ctx, msgs); err != nil {
+		t.Fatalf("QueueMessages: %v", err)
+	}
+	for i := 1; i < len(msgs); i++ {
+		if msgs[i].ID <= msgs[i-1].ID {
+			t.Fatalf("message %d has ID %d after %d: want IDs in the order given", i, msgs[i].ID, msgs[i-1].ID)
+		}
+	}
+	for _, i := range []int{3, 1000, 1102} {
+		if got, err := s.GetMessage(ctx, msgs[i].ID); err != nil || string(got.Body) != fmt.Sprint(i-3) || got.MessageID != msgs[i].MessageID {
+			t.Errorf("message %d: %+v, %v", i, got, err)
+		}
+	}
+	for _, i := range []int{0, 399, 400, 449, 450, 1233} {
+		var want []int64
+		for j := 2; j >= 0; j-- {
+			if i >= j*400 && i < j*400+450 {
+				want = append(want, msgs[j].ID)
+			}
+		}
+		if got := reporting(batch[i].Hash()); !slices.Equal(got, want) {
+			t.Errorf("messages reporting event %d = %v, want %v", i, got, want)
+		}
+	}
 }
