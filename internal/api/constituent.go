@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -172,7 +173,7 @@ func (h *handler) constituentNotifications(r *http.Request, c *caller) (any, err
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := h.store.ListMessages(r.Context(), store.MessageQuery{OrgID: org.ID, Limit: int(limit) + 1, BeforeID: before})
+	msgs, err := h.store.ListMessages(r.Context(), outbox.MessageQuery{OrgID: org.ID, Limit: int(limit) + 1, BeforeID: before})
 	if err != nil {
 		return nil, fmt.Errorf("list notifications of %s: %w", org.Handle, err)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -293,17 +295,17 @@ func TestConstituentOrganisationAndNotifications(t *testing.T) {
 	for _, p := range queued {
 		idOf[p.Hash] = p.Seq
 	}
-	var msgs []store.OutboxMessage
+	var msgs []outbox.Message
 	for i := range 3 {
 		for _, o := range []constituency.Organisation{a, b} {
 			hash, _ := event.ParseHash(h["both"][i])
-			msgs = append(msgs, store.OutboxMessage{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
+			msgs = append(msgs, outbox.Message{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
 				Recipients: []string{"cert@" + o.Handle + ".example"}, Subject: fmt.Sprintf("[%s] digest %d", o.Handle, i),
 				MessageID: fmt.Sprintf("%d.%s@cert.example", i, o.Handle), Body: []byte("x"), Events: 1,
-				EventIDs: []int64{idOf[hash]}, Status: store.MessageQueued, NextAttempt: now, Created: now})
+				EventIDs: []int64{idOf[hash]}, Status: outbox.MessageQueued, NextAttempt: now, Created: now})
 		}
 	}
-	if err := f.store.CommitNotifications(ctx, &store.NotificationCommit{Messages: msgs}); err != nil {
+	if err := f.store.CommitNotifications(ctx, &notify.NotificationCommit{Messages: msgs}); err != nil {
 		t.Fatal(err)
 	}
 

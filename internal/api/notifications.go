@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -15,7 +16,7 @@ import (
 
 var notificationParams = []string{"organisation", "status", "limit", "before"}
 
-var notificationStatuses = []string{store.MessageQueued, store.MessageSent, store.MessageFailed}
+var notificationStatuses = []string{outbox.MessageQueued, outbox.MessageSent, outbox.MessageFailed}
 
 // teamNotificationJSON is one outbox message as the team sees it: what a
 // constituent sees of its own, and the delivery details.
@@ -36,13 +37,13 @@ type teamNotificationPageJSON struct {
 	NextBefore int64 `json:"next_before,omitempty"`
 }
 
-func toTeamNotification(m store.OutboxMessage) teamNotificationJSON {
+func toTeamNotification(m outbox.Message) teamNotificationJSON {
 	out := teamNotificationJSON{
 		notificationJSON: notificationJSON{ID: m.ID, Kind: m.Kind, Subject: m.Subject, Recipients: nonNil(m.Recipients),
 			Events: m.Events, Encrypted: m.Encrypted, Status: m.Status, Created: m.Created.UTC(), Sent: optionalTime(m.Sent)},
 		OrganisationID: m.OrgID, Organisation: m.Org, Attempts: m.Attempts, LastError: m.LastError, Reply: m.Reply,
 	}
-	if m.Status == store.MessageQueued {
+	if m.Status == outbox.MessageQueued {
 		out.NextAttempt = optionalTime(m.NextAttempt)
 	}
 	return out
@@ -53,7 +54,7 @@ func (h *handler) listNotifications(r *http.Request, _ *caller) (any, error) {
 	if err := checkParams(values, notificationParams); err != nil {
 		return nil, err
 	}
-	q := store.MessageQuery{Status: values.Get("status")}
+	q := outbox.MessageQuery{Status: values.Get("status")}
 	if q.Status != "" && !slices.Contains(notificationStatuses, q.Status) {
 		return nil, badParameter("status", "not queued, sent or failed")
 	}
@@ -105,7 +106,7 @@ func (h *handler) resendNotification(r *http.Request, c *caller) (any, error) {
 	}
 	errSent := &Error{Status: http.StatusConflict, Code: "already_sent",
 		Message: "this notification was delivered; a delivered message is never sent twice"}
-	if m.Status == store.MessageSent {
+	if m.Status == outbox.MessageSent {
 		return nil, errSent
 	}
 	err = h.store.RetryMessage(ctx, m.ID, m.Attempts, time.Now().UTC(), m.LastError)

@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -30,7 +31,7 @@ type Store interface {
 
 	// A constituent's organisation and the notifications it was sent.
 	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
-	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
+	ListMessages(ctx context.Context, q outbox.MessageQuery) ([]outbox.Message, error)
 
 	// The team's organisations, its notification log and its accounts.
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
@@ -39,7 +40,7 @@ type Store interface {
 	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
 	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
-	GetMessage(ctx context.Context, id int64) (store.OutboxMessage, error)
+	GetMessage(ctx context.Context, id int64) (outbox.Message, error)
 	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
 	ListUsers(ctx context.Context) ([]auth.User, error)
 	CreateUser(ctx context.Context, u *auth.User) error

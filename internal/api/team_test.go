@@ -12,8 +12,9 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // teamData is what the tests of the team routes find stored: a research
@@ -43,14 +44,14 @@ func (f *fixture) teamData() teamData {
 		}
 	}
 	now := time.Now().UTC()
-	var msgs []store.OutboxMessage
+	var msgs []outbox.Message
 	for i := range 3 {
-		msgs = append(msgs, store.OutboxMessage{OrgID: d.lab.ID, Org: d.lab.Handle, Kind: "digest", Sender: "cert@cert.example",
+		msgs = append(msgs, outbox.Message{OrgID: d.lab.ID, Org: d.lab.Handle, Kind: "digest", Sender: "cert@cert.example",
 			Recipients: []string{"cert@lab.example.org"}, Subject: fmt.Sprintf("[lab] digest %d", i),
 			MessageID: fmt.Sprintf("%d.lab@cert.example", i), Body: []byte("x"), Events: 1,
-			Status: store.MessageQueued, NextAttempt: now.Add(time.Hour), Created: now})
+			Status: outbox.MessageQueued, NextAttempt: now.Add(time.Hour), Created: now})
 	}
-	if err := f.store.CommitNotifications(ctx, &store.NotificationCommit{Messages: msgs}); err != nil {
+	if err := f.store.CommitNotifications(ctx, &notify.NotificationCommit{Messages: msgs}); err != nil {
 		f.t.Fatal(err)
 	}
 	d.failed, d.sent, d.queue = msgs[0].ID, msgs[1].ID, msgs[2].ID
@@ -224,7 +225,7 @@ func TestNotificationsLogAndResend(t *testing.T) {
 		}
 		checkSchema(t, "TeamNotification", r.body)
 		m, err := f.store.GetMessage(t.Context(), d.failed)
-		if err != nil || m.Status != store.MessageQueued || time.Until(m.NextAttempt) > 0 {
+		if err != nil || m.Status != outbox.MessageQueued || time.Until(m.NextAttempt) > 0 {
 			t.Fatalf("message %+v, %v: want queued and due", m, err)
 		}
 		if a := f.lastAudit(); a.Action != "notification.resend" || a.Actor != "ana" || !strings.Contains(a.Detail, "API token") {
@@ -233,7 +234,7 @@ func TestNotificationsLogAndResend(t *testing.T) {
 	})
 	t.Run("a delivered message is never sent twice", func(t *testing.T) {
 		wantError(t, f.postJSON("/notifications/"+strconv.FormatInt(d.sent, 10)+"/resend", "ana", ""), http.StatusConflict, "already_sent", "")
-		if m, _ := f.store.GetMessage(t.Context(), d.sent); m.Status != store.MessageSent {
+		if m, _ := f.store.GetMessage(t.Context(), d.sent); m.Status != outbox.MessageSent {
 			t.Errorf("status %s", m.Status)
 		}
 	})

@@ -53,7 +53,7 @@ var layers = []layer{
 // package: the store's contract suite, for one, makes accounts to check
 // that an organisation with users is not deleted.
 var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest",
-	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest",
+	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
 	"internal/savedsearch/savedsearchdb/savedsearchtest"}
 
 // listedPackage is what `go list -json` tells of a package.

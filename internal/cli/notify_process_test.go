@@ -19,6 +19,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -82,14 +84,14 @@ func TestCrashDuringNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	msgs, err := st.ListMessages(context.Background(), store.MessageQuery{Limit: 1000})
+	msgs, err := outboxdb.New(st.DB()).ListMessages(context.Background(), outbox.MessageQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	perOrg := map[string]int{}
 	for _, m := range msgs {
 		perOrg[m.Org]++
-		if m.Status != store.MessageSent {
+		if m.Status != outbox.MessageSent {
 			t.Errorf("message %d for %s: %s (%s)", m.ID, m.Org, m.Status, m.LastError)
 		}
 	}
@@ -186,7 +188,7 @@ func allSent(t *testing.T, data string) bool {
 		return false
 	}
 	defer st.Close()
-	queued, err := st.ListMessages(context.Background(), store.MessageQuery{Status: store.MessageQueued, Limit: 1})
+	queued, err := outboxdb.New(st.DB()).ListMessages(context.Background(), outbox.MessageQuery{Status: outbox.MessageQueued, Limit: 1})
 	if err != nil || len(queued) > 0 {
 		return false
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -247,7 +248,7 @@ type detailPage struct {
 	// ShowNotifications adds the notifications that reported the event,
 	// for the team only (the portal's event page shares the template).
 	ShowNotifications bool
-	Notifications     []store.OutboxMessage
+	Notifications     []outbox.Message
 }
 
 func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
@@ -242,7 +243,7 @@ func nonEmpty(values []string) []string {
 }
 
 // notificationStatuses are the statuses the log filters by.
-var notificationStatuses = []string{store.MessageQueued, store.MessageSent, store.MessageFailed}
+var notificationStatuses = []string{outbox.MessageQueued, outbox.MessageSent, outbox.MessageFailed}
 
 // notificationLogPage is the data of the team's notification log.
 type notificationLogPage struct {
@@ -250,7 +251,7 @@ type notificationLogPage struct {
 	Status        string
 	Organisations []constituency.Organisation
 	Statuses      []string
-	Messages      []store.OutboxMessage
+	Messages      []outbox.Message
 	// Names maps organisation IDs to names for the table.
 	Names    map[int64]string
 	FirstURL string
@@ -276,7 +277,7 @@ func (c *Console) notificationLog(w http.ResponseWriter, r *http.Request, v *vis
 	for _, o := range orgs {
 		p.Names[o.ID] = o.Name
 	}
-	msgs, err := c.store.ListMessages(ctx, store.MessageQuery{OrgID: max(p.OrgID, 0), Status: p.Status, BeforeID: max(before, 0), Limit: messagesPerPage + 1})
+	msgs, err := c.store.ListMessages(ctx, outbox.MessageQuery{OrgID: max(p.OrgID, 0), Status: p.Status, BeforeID: max(before, 0), Limit: messagesPerPage + 1})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
@@ -300,8 +301,8 @@ func (c *Console) notificationLog(w http.ResponseWriter, r *http.Request, v *vis
 
 // eventNotifications lists the notifications that reported an event, for
 // the team's event page.
-func (c *Console) eventNotifications(ctx context.Context, h event.Hash) ([]store.OutboxMessage, error) {
-	msgs, err := c.store.ListMessages(ctx, store.MessageQuery{EventHash: h, Limit: messagesPerPage})
+func (c *Console) eventNotifications(ctx context.Context, h event.Hash) ([]outbox.Message, error) {
+	msgs, err := c.store.ListMessages(ctx, outbox.MessageQuery{EventHash: h, Limit: messagesPerPage})
 	if err != nil {
 		return nil, fmt.Errorf("notifications of event: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -217,21 +218,21 @@ func TestNotificationLog(t *testing.T) {
 	for _, p := range queued {
 		idOf[p.Hash] = p.Seq
 	}
-	msg := func(o constituency.Organisation, subject string, hashes ...event.Hash) store.OutboxMessage {
+	msg := func(o constituency.Organisation, subject string, hashes ...event.Hash) outbox.Message {
 		var ids []int64
 		for _, h := range hashes {
 			ids = append(ids, idOf[h])
 		}
-		return store.OutboxMessage{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
+		return outbox.Message{OrgID: o.ID, Org: o.Handle, Kind: "digest", Sender: "cert@cert.example",
 			Recipients: []string{"csirt@" + o.Handle + ".example"}, Subject: subject, MessageID: subject + "@cert.example",
 			Body: []byte("body"), Events: len(hashes), EventIDs: ids, Encrypted: o.ID == a.ID}
 	}
-	var msgs []store.OutboxMessage
+	var msgs []outbox.Message
 	msgs = append(msgs, msg(a, "digest-a", ev.Hash()), msg(bOrg, "digest-b", ev.Hash(), other.Hash()))
 	for i := range 55 {
 		msgs = append(msgs, msg(a, fmt.Sprintf("filler-%02d", i)))
 	}
-	commit := &store.NotificationCommit{Messages: msgs}
+	commit := &notify.NotificationCommit{Messages: msgs}
 	if err := env.store.CommitNotifications(ctx, commit); err != nil {
 		t.Fatal(err)
 	}

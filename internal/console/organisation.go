@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -34,7 +35,7 @@ type organisationPage struct {
 	Roles     []string
 
 	Policy   policySummary
-	Messages []store.OutboxMessage
+	Messages []outbox.Message
 	MoreURL  string // the notification log of the organisation
 	Users    []auth.User
 	Requests []constituency.ChangeRequest
@@ -149,7 +150,7 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 		c.fail(w, r, v, err)
 		return
 	}
-	msgs, err := c.store.ListMessages(ctx, store.MessageQuery{OrgID: id, Limit: organisationRecentMessages + 1})
+	msgs, err := c.store.ListMessages(ctx, outbox.MessageQuery{OrgID: id, Limit: organisationRecentMessages + 1})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

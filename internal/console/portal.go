@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -178,7 +179,7 @@ func (c *Console) portalExport(format string) portalHandler {
 // portalNotificationsPage lists what was sent to the organisation.
 type portalNotificationsPage struct {
 	Organisation constituency.Organisation
-	Messages     []store.OutboxMessage
+	Messages     []outbox.Message
 	NextURL      string
 }
 
@@ -187,7 +188,7 @@ const messagesPerPage = 50
 
 func (c *Console) portalNotifications(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	msgs, err := c.store.ListMessages(r.Context(), store.MessageQuery{OrgID: org.ID, Limit: messagesPerPage + 1, BeforeID: before})
+	msgs, err := c.store.ListMessages(r.Context(), outbox.MessageQuery{OrgID: org.ID, Limit: messagesPerPage + 1, BeforeID: before})
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

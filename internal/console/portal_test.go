@@ -15,6 +15,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -174,14 +176,14 @@ func TestPortalRecordNotificationsAndRequests(t *testing.T) {
 	env := newPortalEnv(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	var msgs []store.OutboxMessage
+	var msgs []outbox.Message
 	for _, h := range []string{"uni-a", "uni-b"} {
 		o := env.orgs[h]
-		msgs = append(msgs, store.OutboxMessage{OrgID: o.ID, Org: h, Kind: "digest", Sender: "cert@cert.example",
+		msgs = append(msgs, outbox.Message{OrgID: o.ID, Org: h, Kind: "digest", Sender: "cert@cert.example",
 			Recipients: []string{"csirt@" + h + ".example"}, Subject: "Digest for " + o.Name, MessageID: h + ".1@cert.example",
-			Body: []byte("x"), Events: 7, Status: store.MessageQueued, NextAttempt: now, Created: now})
+			Body: []byte("x"), Events: 7, Status: outbox.MessageQueued, NextAttempt: now, Created: now})
 	}
-	if err := env.store.CommitNotifications(ctx, &store.NotificationCommit{Messages: msgs}); err != nil {
+	if err := env.store.CommitNotifications(ctx, &notify.NotificationCommit{Messages: msgs}); err != nil {
 		t.Fatal(err)
 	}
 	b := env.browser()

@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -85,7 +86,7 @@ type NotificationStore interface {
 	GetNotificationTemplate(ctx context.Context, language, name string) (notify.TemplateSource, error)
 	DeleteNotificationTemplate(ctx context.Context, language, name string) error
 	ListNotificationTemplates(ctx context.Context) ([]notify.TemplateSource, error)
-	ListMessages(ctx context.Context, q store.MessageQuery) ([]store.OutboxMessage, error)
+	ListMessages(ctx context.Context, q outbox.MessageQuery) ([]outbox.Message, error)
 	GetState(ctx context.Context, key string) ([]byte, error)
 	PutState(ctx context.Context, key string, value []byte) error
 }

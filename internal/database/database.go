@@ -14,6 +14,9 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/savedsearch/savedsearchdb"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -21,19 +24,23 @@ import (
 )
 
 // Schemas are the capabilities' schemas, each after those its tables
-// refer to (the accounts' users and the notification policies refer to
-// the constituency's organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema, savedsearchdb.Schema}
+// refer to (the accounts' users, the notification policies, the outbox's
+// messages and what was told to whom refer to the constituency's
+// organisations, the saved searches to the users).
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
-// while one belongs to it; the notification settings, the notifier and the
-// event store forget what they keep under it. Each capability that keeps
-// data under an organisation adds its hook here.
+// while one belongs to it; the notification settings, what was told to
+// it, the queue of events to notify it of and the event index forget what
+// they keep under it (the outbox keeps its messages, the history of what
+// was sent). Each capability that keeps data under an organisation adds
+// its hook here.
 var DeleteHooks = []constituencydb.DeleteHook{
 	{Name: "accounts", Refuse: authdb.RefuseOrganisationDelete},
 	{Name: "notification policy", Forget: notifydb.ForgetOrganisation},
-	{Name: "notifier", Forget: store.ForgetOrganisationNotifications},
+	{Name: "notifier", Forget: told.ForgetOrganisation},
+	{Name: "notification queue", Forget: store.ForgetOrganisationQueue},
 	{Name: "event index", Forget: store.ForgetOrganisationEvents},
 }
 
@@ -43,6 +50,13 @@ func Constituency(db sqlkit.DB) *constituencydb.Store {
 	return constituencydb.New(db, DeleteHooks...)
 }
 
+// Notifier is the notifier's data as notifydb keeps it: its settings,
+// what was told to whom, and the commit of a pass.
+type Notifier interface {
+	notify.Settings
+	notify.Records
+}
+
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
 // satisfies them all.
@@ -50,7 +64,8 @@ type DB struct {
 	store.Store
 	auth.Accounts
 	constituency.Organisations
-	notify.Settings
+	Notifier
+	outbox.Messages
 	savedsearch.Searches
 }
 
@@ -65,8 +80,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Settings: notifydb.New(st.DB()),
-		Searches: savedsearchdb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
+		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

@@ -2,9 +2,12 @@ package database_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
@@ -22,8 +25,17 @@ func TestWrappedKeepsCapabilities(t *testing.T) {
 	if w == db {
 		t.Fatal("Wrapped returned the same DB, not a copy")
 	}
-	if _, ok := w.Settings.(*notifydb.Store); !ok {
-		t.Fatalf("Wrapped's Settings = %T, want the notification settings of the database", w.Settings)
+	if _, ok := w.Notifier.(*notifydb.Store); !ok {
+		t.Fatalf("Wrapped's Notifier = %T, want the notifier's data of the database", w.Notifier)
+	}
+	if _, ok := w.Messages.(*outboxdb.Store); !ok {
+		t.Fatalf("Wrapped's Messages = %T, want the outbox of the database", w.Messages)
+	}
+	if _, err := w.ListMessages(t.Context(), outbox.MessageQuery{}); err != nil {
+		t.Fatalf("ListMessages through the wrapped DB: %v", err)
+	}
+	if _, err := w.NotifiedOrganisations(t.Context(), time.Now()); err != nil {
+		t.Fatalf("NotifiedOrganisations through the wrapped DB: %v", err)
 	}
 	if _, err := w.ListNotificationPolicies(t.Context()); err != nil {
 		t.Fatalf("ListNotificationPolicies through the wrapped DB: %v", err)

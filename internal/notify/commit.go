@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // commitAll counts the prepared work of results into rep and commits it
@@ -84,13 +82,13 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 		rep.Committing += time.Since(started)
 		repMu.Unlock()
 	}()
-	c := store.NotificationCommit{Done: make(map[string][]int64, len(batch))}
+	c := NotificationCommit{Done: make(map[string][]int64, len(batch))}
 	for _, o := range batch {
 		c.Messages = append(c.Messages, o.messages...)
 		c.Told = append(c.Told, o.told...)
 		if o.tallyChanged {
 			if c.Repeats == nil {
-				c.Repeats = make(map[string][]store.NotifiedKey)
+				c.Repeats = make(map[string][]NotifiedKey)
 			}
 			c.Repeats[o.org] = o.tally
 		}

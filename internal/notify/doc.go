@@ -3,8 +3,8 @@
 // suppresses what was already told within the re-notification window,
 // renders one message per organisation in its language (a readable summary
 // with CSV, IntelMQ JSON or X-ARF attached), signs and encrypts it, and
-// queues it in the store's outbox in the same transaction that consumes the
-// pending events.
+// queues it in the outbox in the same transaction that records what was
+// told and consumes the pending events (told.Store.CommitNotifications).
 //
 // The decisions a reader needs to know:
 //

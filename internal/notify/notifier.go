@@ -16,11 +16,14 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// Store is what the notifier needs of the database: the notification
-// queue, keys and outbox, the policies and templates, the organisations,
-// and State for the time of each organisation's last digest.
+// Store is what the notifier needs of the database: the event store's
+// queue of events to notify, what was told to whom and the commit of a
+// pass (which queues the messages in the outbox), the policies and
+// templates, the organisations, and State for the time of each
+// organisation's last digest.
 type Store interface {
-	store.Notifications
+	store.NotifyQueue
+	Records
 	Settings
 	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
@@ -377,7 +380,7 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 		if err != nil {
 			return nil, fmt.Errorf("notify: repeated keys: %w", err)
 		}
-		pass.tallies = map[string][]store.NotifiedKey{}
+		pass.tallies = map[string][]NotifiedKey{}
 		for _, k := range tallies {
 			pass.tallies[k.Org] = append(pass.tallies[k.Org], k)
 		}

@@ -24,6 +24,9 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -102,6 +105,8 @@ func armoredPublic(e *openpgp.Entity) string {
 type failingStore struct {
 	*sqlitestore.Store
 	*orgStore
+	*toldStore
+	*outboxStore
 	*memSettings
 	fail      atomic.Bool
 	putStates atomic.Int64
@@ -111,14 +116,14 @@ type failingStore struct {
 
 var errDiskFull = errors.New("disk full")
 
-func (f *failingStore) CommitNotifications(ctx context.Context, c *store.NotificationCommit) error {
+func (f *failingStore) CommitNotifications(ctx context.Context, c *NotificationCommit) error {
 	if f.fail.Load() {
 		return errDiskFull
 	}
 	f.mu.Lock()
 	f.committed = maps.Clone(c.State)
 	f.mu.Unlock()
-	return f.Store.CommitNotifications(ctx, c)
+	return f.toldStore.CommitNotifications(ctx, c)
 }
 
 func (f *failingStore) PutState(ctx context.Context, key string, value []byte) error {
@@ -152,7 +157,7 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 	if err := orgs.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, memSettings: newMemSettings()}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, toldStore: told.New(db.DB()), outboxStore: outboxdb.New(db.DB()), memSettings: newMemSettings()}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10
@@ -215,9 +220,9 @@ func (e *env) pending() int64 {
 }
 
 // messages returns the organisation's outbox, oldest first, with bodies.
-func (e *env) messages() []store.OutboxMessage {
+func (e *env) messages() []outbox.Message {
 	e.t.Helper()
-	list, err := e.db.ListMessages(e.ctx, store.MessageQuery{OrgID: e.org.ID, Limit: 1000})
+	list, err := e.db.ListMessages(e.ctx, outbox.MessageQuery{OrgID: e.org.ID, Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -235,7 +240,7 @@ func (e *env) messages() []store.OutboxMessage {
 // read opens a queued message with the team key (which every encrypted
 // message is also encrypted to), checks its signature, and returns its
 // readable dump and its header.
-func (e *env) read(m store.OutboxMessage) (string, gomail.Header) {
+func (e *env) read(m outbox.Message) (string, gomail.Header) {
 	e.t.Helper()
 	opened, err := pgpmime.Open(m.Body, openpgp.EntityList{teamIdentity.Entity()})
 	if err != nil {
@@ -304,14 +309,14 @@ func testDigestToEveryKindOfContact(t *testing.T) {
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages, want 2", len(msgs))
 	}
-	var plain, encrypted store.OutboxMessage
+	var plain, encrypted outbox.Message
 	for _, m := range msgs {
 		if m.Encrypted {
 			encrypted = m
 		} else {
 			plain = m
 		}
-		if m.Kind != NameDigest || m.Events != 3 || m.Status != store.MessageQueued || m.Sender != "cert@example.org" {
+		if m.Kind != NameDigest || m.Events != 3 || m.Status != outbox.MessageQueued || m.Sender != "cert@example.org" {
 			t.Errorf("message %+v", m)
 		}
 	}
@@ -347,7 +352,7 @@ func testDigestToEveryKindOfContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ev := range page.Events {
-		found, err := e.db.ListMessages(e.ctx, store.MessageQuery{EventHash: ev.Hash})
+		found, err := e.db.ListMessages(e.ctx, outbox.MessageQuery{EventHash: ev.Hash})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +387,7 @@ func testNoReachableContact(t *testing.T) {
 		t.Fatalf("%d messages, want the failed record", len(msgs))
 	}
 	m := msgs[0]
-	if m.Status != store.MessageFailed || len(m.Recipients) != 0 ||
+	if m.Status != outbox.MessageFailed || len(m.Recipients) != 0 ||
 		!strings.HasPrefix(m.LastError, "no contact can receive notifications: carol@uni.example: OpenPGP key expired") {
 		t.Errorf("record %+v", m)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -33,7 +34,7 @@ type pass struct {
 	// again" tallies; nil when each is read as needed.
 	orgs       map[string]constituency.Organisation
 	lastDigest map[string][]byte
-	tallies    map[string][]store.NotifiedKey
+	tallies    map[string][]NotifiedKey
 	notified   map[string]bool // the organisations told something
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
@@ -41,7 +42,7 @@ type pass struct {
 }
 
 // tally returns org's "seen again" tally by key.
-func (p *pass) tally(ctx context.Context, org string) (map[event.Hash]store.NotifiedKey, error) {
+func (p *pass) tally(ctx context.Context, org string) (map[event.Hash]NotifiedKey, error) {
 	list := p.tallies[org]
 	if p.tallies == nil {
 		var err error
@@ -49,7 +50,7 @@ func (p *pass) tally(ctx context.Context, org string) (map[event.Hash]store.Noti
 			return nil, fmt.Errorf("repeated keys of %s: %w", org, err)
 		}
 	}
-	m := make(map[event.Hash]store.NotifiedKey, len(list))
+	m := make(map[event.Hash]NotifiedKey, len(list))
 	for _, k := range list {
 		m[k.Key] = k
 	}
@@ -73,10 +74,10 @@ func (p *pass) organisation(ctx context.Context, handle string) (constituency.Or
 type orgWork struct {
 	org      string
 	now      time.Time
-	messages []store.OutboxMessage
-	told     []store.NotifiedKey // observations told for the first time
-	tally    []store.NotifiedKey // the new "seen again" tally, if tallyChanged
-	done     []int64             // consumed pending notifications
+	messages []outbox.Message
+	told     []NotifiedKey // observations told for the first time
+	tally    []NotifiedKey // the new "seen again" tally, if tallyChanged
+	done     []int64       // consumed pending notifications
 	bytes    int
 	err      error
 
@@ -258,7 +259,7 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 // toldBefore returns the notification key of every event to tell, by the
 // event's hash, and which of those observations were told already, within
 // the window.
-func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]event.Hash, map[event.Hash]store.NotifiedKey, error) {
+func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]event.Hash, map[event.Hash]NotifiedKey, error) {
 	keyOf := make(map[event.Hash]event.Hash, len(q.seqOf))
 	keys := make([]event.Hash, 0, len(q.seqOf))
 	addKey := func(se store.StoredEvent) {
@@ -279,7 +280,7 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 	}
 	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 	keys = slices.Compact(keys)
-	known := map[event.Hash]store.NotifiedKey{}
+	known := map[event.Hash]NotifiedKey{}
 	if p.notified == nil || p.notified[o.org] {
 		var err error
 		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
@@ -295,7 +296,7 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 // It returns the messages to render (one per immediate type, in type
 // order, then the digest with its "seen again" list), the tally, and
 // whether the digest reported the tally.
-func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toRender []renderInput, tally map[event.Hash]store.NotifiedKey, reported bool, err error) {
+func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toRender []renderInput, tally map[event.Hash]NotifiedKey, reported bool, err error) {
 	keyOf, known, err := p.toldBefore(ctx, o, q)
 	if err != nil {
 		return nil, nil, false, err
@@ -304,7 +305,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 		return nil, nil, false, err
 	}
 	isNew := make(map[event.Hash]bool, len(keyOf)) // told for the first time in this pass
-	o.told = make([]store.NotifiedKey, 0, len(keyOf))
+	o.told = make([]NotifiedKey, 0, len(keyOf))
 	window := p.pc.cfg.Window
 	// fresh keeps the events to tell; the others are consumed as repeats.
 	fresh := func(list []store.StoredEvent) []store.StoredEvent {
@@ -331,7 +332,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 				continue
 			}
 			isNew[k] = true
-			o.told = append(o.told, store.NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
+			o.told = append(o.told, NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
 			out = append(out, se)
 		}
 		return out
@@ -378,7 +379,7 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			}
 			for _, om := range out {
 				o.bytes += len(om.Body)
-				if om.Status == store.MessageFailed {
+				if om.Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
 			}
@@ -394,7 +395,7 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 // finishTally settles what the pass told and the "seen again" tally it
 // commits: when nobody could be reached nothing counts as told; a digest
 // that reported the tally starts it afresh.
-func (o *orgWork) finishTally(tally map[event.Hash]store.NotifiedKey, reachable, reported bool) {
+func (o *orgWork) finishTally(tally map[event.Hash]NotifiedKey, reachable, reported bool) {
 	switch {
 	case !reachable:
 		// Nothing went out: the observations were not told, so a sighting
@@ -406,11 +407,11 @@ func (o *orgWork) finishTally(tally map[event.Hash]store.NotifiedKey, reachable,
 		o.tallyChanged = true
 	}
 	if o.tallyChanged {
-		o.tally = make([]store.NotifiedKey, 0, len(tally))
+		o.tally = make([]NotifiedKey, 0, len(tally))
 		for _, k := range tally {
 			o.tally = append(o.tally, k)
 		}
-		slices.SortFunc(o.tally, func(a, b store.NotifiedKey) int {
+		slices.SortFunc(o.tally, func(a, b NotifiedKey) int {
 			if c := a.FirstSent.Compare(b.FirstSent); c != 0 {
 				return c
 			}
@@ -422,8 +423,8 @@ func (o *orgWork) finishTally(tally map[event.Hash]store.NotifiedKey, reachable,
 // repeats fills in the "seen again" list of a digest from the tally, the
 // most repeated first; the digest reports every entry, the list shows the
 // first maxRepeatLines.
-func (p *pass) repeats(tally map[event.Hash]store.NotifiedKey, in *renderInput) {
-	list := make([]store.NotifiedKey, 0, len(tally))
+func (p *pass) repeats(tally map[event.Hash]NotifiedKey, in *renderInput) {
+	list := make([]NotifiedKey, 0, len(tally))
 	for _, k := range tally {
 		if k.Repeats > 0 {
 			list = append(list, k)

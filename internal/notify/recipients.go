@@ -13,8 +13,8 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // recipientSet is who of an organisation can be told, and how.
@@ -82,9 +82,9 @@ func (p *pass) recipients(org constituency.Organisation) recipientSet {
 // one message encrypted to every contact with a usable key, one signed for
 // the contacts without a key. With nobody to send to it returns one
 // failed message that says why, so that the notification log shows it.
-func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]store.OutboxMessage, error) {
+func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]outbox.Message, error) {
 	from := p.pc.from
-	base := store.OutboxMessage{
+	base := outbox.Message{
 		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,
 		Subject: m.Subject, Events: len(m.Events), EventIDs: eventIDs,
 		Created: p.now,
@@ -117,7 +117,7 @@ func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int
 		}
 		return out
 	}
-	var out []store.OutboxMessage
+	var out []outbox.Message
 	if len(rcpt.encrypt) > 0 {
 		h, id, err := header(rcpt.encrypt)
 		if err != nil {
@@ -157,7 +157,7 @@ func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int
 		}
 		msg := base
 		msg.MessageID, msg.Body = id, body
-		msg.Status = store.MessageFailed
+		msg.Status = outbox.MessageFailed
 		msg.LastError = "no contact can receive notifications: " + strings.Join(rcpt.nobodyWhy, "; ")
 		out = append(out, msg)
 	}

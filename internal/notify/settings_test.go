@@ -11,6 +11,8 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -100,29 +102,35 @@ func (m *memSettings) ListNotificationTemplates(context.Context) ([]TemplateSour
 	}), nil
 }
 
-// withSettings is a store with the constituency's real store and
-// settings kept in memory.
+// withSettings is a store with the constituency's real store, what was
+// told to whom kept by the real told.Store, and settings kept in memory.
 type withSettings struct {
 	*sqlitestore.Store
 	*orgStore
+	*toldStore
 	*memSettings
 }
 
-// orgStore is the constituency's store under a name of its own, so that
-// it embeds beside the event store.
-type orgStore = constituencydb.Store
+// orgStore, toldStore and outboxStore are the constituency's store, what
+// was told to whom and the outbox under names of their own, so that they
+// embed beside the event store.
+type (
+	orgStore    = constituencydb.Store
+	toldStore   = told.Store
+	outboxStore = outboxdb.Store
+)
 
 // openTestStore opens a SQLite store at path with the schemas of the
-// capabilities the notifier reads besides its own settings: the
-// constituency's and the accounts' (notifydb, which imports this package,
-// cannot be used here).
+// capabilities the notifier reads and writes besides its own settings:
+// the constituency's, the accounts', the outbox's and what was told to
+// whom (notifydb, which imports this package, cannot be used here).
 func openTestStore(tb testing.TB, path string, opts sqlitestore.Options) (*sqlitestore.Store, *orgStore) {
 	tb.Helper()
 	st, err := sqlitestore.Open(tb.Context(), path, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := st.Migrate(tb.Context(), constituencydb.Schema, authdb.Schema); err != nil {
+	if err := st.Migrate(tb.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, told.Schema); err != nil {
 		st.Close()
 		tb.Fatal(err)
 	}

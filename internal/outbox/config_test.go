@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 func TestConfigYAML(t *testing.T) {
@@ -24,13 +26,13 @@ max_attempts: 4
 backoff: 2m
 max_backoff: 1h
 `
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	dec := yaml.NewDecoder(strings.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
-	want := Config{Host: "mail.example.org", TLS: TLSImplicit, Username: "vigil", Password: "s3cret",
+	want := outbox.Config{Host: "mail.example.org", TLS: outbox.TLSImplicit, Username: "vigil", Password: "s3cret",
 		HeloName: "vigil.example.org", Timeout: 45 * time.Second, From: "bounces@cert.example.org",
 		MaxAttempts: 4, Backoff: 2 * time.Minute, MaxBackoff: time.Hour}
 	if cfg != want {
@@ -45,12 +47,12 @@ max_backoff: 1h
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	cfg.Host = "mail.example.org"
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("defaults with a host: %v", err)
 	}
-	if cfg.TLS != TLSStartTLS || cfg.Timeout != 30*time.Second || cfg.MaxAttempts != 10 ||
+	if cfg.TLS != outbox.TLSStartTLS || cfg.Timeout != 30*time.Second || cfg.MaxAttempts != 10 ||
 		cfg.Backoff != time.Minute || cfg.MaxBackoff != 6*time.Hour {
 		t.Errorf("DefaultConfig = %+v", cfg)
 	}
@@ -59,12 +61,12 @@ func TestConfigDefaults(t *testing.T) {
 		port      int
 		want      string
 	}{
-		{TLSStartTLS, "mail.example.org", 0, "mail.example.org:587"},
-		{TLSImplicit, "mail.example.org", 0, "mail.example.org:465"},
-		{TLSNone, "127.0.0.1", 0, "127.0.0.1:25"},
-		{TLSStartTLS, "::1", 2525, "[::1]:2525"},
+		{outbox.TLSStartTLS, "mail.example.org", 0, "mail.example.org:587"},
+		{outbox.TLSImplicit, "mail.example.org", 0, "mail.example.org:465"},
+		{outbox.TLSNone, "127.0.0.1", 0, "127.0.0.1:25"},
+		{outbox.TLSStartTLS, "::1", 2525, "[::1]:2525"},
 	} {
-		c := Config{Host: tt.host, Port: tt.port, TLS: tt.tls}
+		c := outbox.Config{Host: tt.host, Port: tt.port, TLS: tt.tls}
 		if got := c.Addr(); got != tt.want {
 			t.Errorf("Addr(%s, %d, %s) = %s, want %s", tt.host, tt.port, tt.tls, got, tt.want)
 		}
@@ -81,32 +83,32 @@ func TestConfigValidate(t *testing.T) {
 
 	tests := []struct {
 		name string
-		edit func(*Config)
+		edit func(*outbox.Config)
 		key  string // "" for valid
 	}{
-		{"valid", func(c *Config) {}, ""},
-		{"with a CA file", func(c *Config) { c.CAFile = goodPEM }, ""},
-		{"none on loopback", func(c *Config) { c.Host, c.TLS = "127.0.0.1", TLSNone }, ""},
-		{"none on localhost with login", func(c *Config) { c.Host, c.TLS, c.Username, c.Password = "localhost", TLSNone, "u", "p" }, ""},
-		{"no host", func(c *Config) { c.Host = "" }, "smtp.host"},
-		{"host with port", func(c *Config) { c.Host = "mail.example.org:587" }, "smtp.host"},
-		{"bad port", func(c *Config) { c.Port = 70000 }, "smtp.port"},
-		{"unknown tls", func(c *Config) { c.TLS = "ssl" }, "smtp.tls"},
-		{"empty tls", func(c *Config) { c.TLS = "" }, "smtp.tls"},
-		{"none to a remote relay", func(c *Config) { c.TLS = TLSNone }, "smtp.tls"},
-		{"username without password", func(c *Config) { c.Username = "vigil" }, "smtp.password"},
-		{"helo with space", func(c *Config) { c.HeloName = "my host" }, "smtp.helo_name"},
-		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "smtp.timeout"},
-		{"missing CA file", func(c *Config) { c.CAFile = filepath.Join(dir, "missing.pem") }, "smtp.ca_file"},
-		{"CA file without certificate", func(c *Config) { c.CAFile = notPEM }, "smtp.ca_file"},
-		{"bad from", func(c *Config) { c.From = "not an address" }, "smtp.from"},
-		{"no attempts", func(c *Config) { c.MaxAttempts = 0 }, "smtp.max_attempts"},
-		{"zero backoff", func(c *Config) { c.Backoff = 0 }, "smtp.backoff"},
-		{"cap below backoff", func(c *Config) { c.MaxBackoff = time.Second }, "smtp.max_backoff"},
+		{"valid", func(c *outbox.Config) {}, ""},
+		{"with a CA file", func(c *outbox.Config) { c.CAFile = goodPEM }, ""},
+		{"none on loopback", func(c *outbox.Config) { c.Host, c.TLS = "127.0.0.1", outbox.TLSNone }, ""},
+		{"none on localhost with login", func(c *outbox.Config) { c.Host, c.TLS, c.Username, c.Password = "localhost", outbox.TLSNone, "u", "p" }, ""},
+		{"no host", func(c *outbox.Config) { c.Host = "" }, "smtp.host"},
+		{"host with port", func(c *outbox.Config) { c.Host = "mail.example.org:587" }, "smtp.host"},
+		{"bad port", func(c *outbox.Config) { c.Port = 70000 }, "smtp.port"},
+		{"unknown tls", func(c *outbox.Config) { c.TLS = "ssl" }, "smtp.tls"},
+		{"empty tls", func(c *outbox.Config) { c.TLS = "" }, "smtp.tls"},
+		{"none to a remote relay", func(c *outbox.Config) { c.TLS = outbox.TLSNone }, "smtp.tls"},
+		{"username without password", func(c *outbox.Config) { c.Username = "vigil" }, "smtp.password"},
+		{"helo with space", func(c *outbox.Config) { c.HeloName = "my host" }, "smtp.helo_name"},
+		{"zero timeout", func(c *outbox.Config) { c.Timeout = 0 }, "smtp.timeout"},
+		{"missing CA file", func(c *outbox.Config) { c.CAFile = filepath.Join(dir, "missing.pem") }, "smtp.ca_file"},
+		{"CA file without certificate", func(c *outbox.Config) { c.CAFile = notPEM }, "smtp.ca_file"},
+		{"bad from", func(c *outbox.Config) { c.From = "not an address" }, "smtp.from"},
+		{"no attempts", func(c *outbox.Config) { c.MaxAttempts = 0 }, "smtp.max_attempts"},
+		{"zero backoff", func(c *outbox.Config) { c.Backoff = 0 }, "smtp.backoff"},
+		{"cap below backoff", func(c *outbox.Config) { c.MaxBackoff = time.Second }, "smtp.max_backoff"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := outbox.DefaultConfig()
 			cfg.Host = "mail.example.org"
 			tt.edit(&cfg)
 			err := cfg.Validate()
@@ -116,14 +118,14 @@ func TestConfigValidate(t *testing.T) {
 				}
 				return
 			}
-			var ce *ConfigError
+			var ce *outbox.ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("Validate = %v, want a *ConfigError for %s", err, tt.key)
 			}
 			if ce.Key != tt.key || !strings.HasPrefix(err.Error(), tt.key+": ") {
 				t.Errorf("error %q names %s, want %s", err, ce.Key, tt.key)
 			}
-			if _, err := NewSender(cfg, nil, nil); err == nil {
+			if _, err := outbox.NewSender(cfg, nil, nil); err == nil {
 				t.Error("NewSender accepted an invalid configuration")
 			}
 		})

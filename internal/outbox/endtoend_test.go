@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // TestEncryptedEndToEnd sends a notification as the notifier makes it
@@ -65,14 +65,14 @@ func TestEncryptedEndToEnd(t *testing.T) {
 	relay := newTestRelay(t, relayOptions{})
 	st := openStore(t)
 	sender := newTestSender(t, relay.config(t), st)
-	m := queue(t, st, store.OutboxMessage{
+	m := queue(t, st, outbox.Message{
 		Kind: "digest", Subject: "[CERT] 1 event for uni", MessageID: "digest-1@cert.example.org",
 		Body: body, Events: 1, Encrypted: true,
 	})[0]
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if s := getMessage(t, st, m.ID).Status; s != store.MessageSent {
+	if s := getMessage(t, st, m.ID).Status; s != outbox.MessageSent {
 		t.Fatalf("status %s", s)
 	}
 	got := relay.received()

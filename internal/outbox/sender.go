@@ -1,4 +1,4 @@
-// Package outbox delivers the queued notifications of the store's outbox
+// Package outbox delivers the queued notifications of the outbox
 // through the team's SMTP relay, retrying temporary failures with backoff,
 // so that no message is lost and none is sent twice.
 //
@@ -25,7 +25,7 @@
 //
 // In both cases the second copy carries the same bytes, and so the same
 // Message-ID, as the first: the body is stored signed and encrypted as it
-// is sent (store.OutboxMessage.Body). Recipients, and the relay's
+// is sent (Message.Body). Recipients, and the relay's
 // duplicate suppression where it has one, recognise it by that ID.
 //
 // Only one Sender may run per database: the store does not lock messages
@@ -49,12 +49,22 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// Queue is what the Sender needs of the store; store.Notifications
-// satisfies it.
+// Queue is what the Sender needs of the outbox's messages; outboxdb's
+// store satisfies it.
 type Queue interface {
-	DueMessages(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error)
+	// DueMessages returns queued messages whose NextAttempt is not after
+	// now, oldest first, bodies included; limit as MessageQuery.Limit.
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]Message, error)
+	// MarkMessageSent records the delivery and counts it as one more
+	// attempt. A sent message never changes again: MarkMessageSent,
+	// RetryMessage and FailMessage of it return an error wrapping
+	// store.ErrConflict, so it cannot be sent twice. All three return
+	// store.ErrNotFound for an unknown id.
 	MarkMessageSent(ctx context.Context, id int64, when time.Time, reply string) error
+	// RetryMessage records a temporary failure and when to try again; it
+	// also puts a failed message back in the queue.
 	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
+	// FailMessage records a permanent failure; the message is not retried.
 	FailMessage(ctx context.Context, id int64, attempts int, lastError string) error
 }
 
@@ -283,7 +293,7 @@ func (s *Sender) SendDue(ctx context.Context) error {
 // It returns nil when the message was sent, the *DeliveryError when it
 // was not, and any error of the queue wrapped. When ctx ends before the
 // delivery completed nothing is recorded and ctx's error is returned.
-func (s *Sender) SendOne(ctx context.Context, msg store.OutboxMessage) error {
+func (s *Sender) SendOne(ctx context.Context, msg Message) error {
 	s.pass.Lock()
 	defer s.pass.Unlock()
 	if _, ok := s.unrecorded[msg.ID]; ok {
@@ -295,7 +305,7 @@ func (s *Sender) SendOne(ctx context.Context, msg store.OutboxMessage) error {
 
 // sendOne is SendOne under the pass lock; it also returns the time of the
 // next attempt of a message that failed temporarily, zero otherwise.
-func (s *Sender) sendOne(ctx context.Context, msg store.OutboxMessage) (time.Time, error) {
+func (s *Sender) sendOne(ctx context.Context, msg Message) (time.Time, error) {
 	attempts := msg.Attempts + 1
 	last := attempts >= s.cfg.MaxAttempts
 	started := s.now()
@@ -413,13 +423,13 @@ func (e *DeliveryError) relay() bool { return e.Stage == "connect" || e.Stage ==
 // recording anything, and returns the relay's answer to the end of DATA,
 // followed by the recipients it refused if it refused some. An error is a
 // *DeliveryError.
-func (s *Sender) Deliver(ctx context.Context, msg store.OutboxMessage) (string, error) {
+func (s *Sender) Deliver(ctx context.Context, msg Message) (string, error) {
 	return s.deliver(ctx, msg, false)
 }
 
 // deliver is Deliver; on the last attempt, recipients refused temporarily
 // count as refused, so that the others still get the message.
-func (s *Sender) deliver(ctx context.Context, msg store.OutboxMessage, lastAttempt bool) (string, error) {
+func (s *Sender) deliver(ctx context.Context, msg Message, lastAttempt bool) (string, error) {
 	from, recipients, err := s.envelope(msg)
 	if err != nil {
 		return "", err
@@ -480,7 +490,7 @@ func (s *Sender) deliver(ctx context.Context, msg store.OutboxMessage, lastAttem
 // envelope checks a message before any connection is made: its envelope
 // sender (smtp.from, else the message's sender), its recipients and its
 // body. What it refuses is refused for good.
-func (s *Sender) envelope(msg store.OutboxMessage) (string, []string, error) {
+func (s *Sender) envelope(msg Message) (string, []string, error) {
 	permanent := func(stage string, err error) error {
 		return &DeliveryError{Stage: stage, Permanent: true, Err: err}
 	}
@@ -655,6 +665,3 @@ func (m *metrics) register(reg prometheus.Registerer) {
 		reg.MustRegister(m.sent, m.failed, m.retried)
 	}
 }
-
-// The store's outbox is a Queue.
-var _ Queue = store.Notifications(nil)

@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"bytes"
@@ -17,7 +17,8 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -71,18 +72,19 @@ func (c *testClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// openStore opens a real SQLite store in the test's directory.
-func openStore(t *testing.T) *sqlitestore.Store {
+// openStore opens the outbox on a real SQLite store in the test's
+// directory.
+func openStore(t *testing.T) *outboxdb.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
 	if err != nil {
 		t.Fatalf("sqlitestore.Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
+	if err := s.Migrate(t.Context(), outboxdb.Schema); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	return s
+	return outboxdb.New(s.DB())
 }
 
 // testBody is a message with the lines SMTP treats specially: one that is
@@ -100,9 +102,9 @@ func testBody(messageID string) []byte {
 		"..and a line that starts with a dot\r\n")
 }
 
-// queue commits messages to the store as the notifier does and returns
+// queue queues messages in the outbox as the notifier's commit does and returns
 // them with their IDs.
-func queue(t *testing.T, s *sqlitestore.Store, messages ...store.OutboxMessage) []store.OutboxMessage {
+func queue(t *testing.T, s *outboxdb.Store, messages ...outbox.Message) []outbox.Message {
 	t.Helper()
 	for i := range messages {
 		m := &messages[i]
@@ -125,14 +127,13 @@ func queue(t *testing.T, s *sqlitestore.Store, messages ...store.OutboxMessage) 
 			m.Subject = "3 events"
 		}
 	}
-	c := &store.NotificationCommit{Messages: messages}
-	if err := s.CommitNotifications(t.Context(), c); err != nil {
-		t.Fatalf("CommitNotifications: %v", err)
+	if err := s.QueueMessages(t.Context(), messages); err != nil {
+		t.Fatalf("QueueMessages: %v", err)
 	}
-	return c.Messages
+	return messages
 }
 
-func getMessage(t *testing.T, s *sqlitestore.Store, id int64) store.OutboxMessage {
+func getMessage(t *testing.T, s *outboxdb.Store, id int64) outbox.Message {
 	t.Helper()
 	m, err := s.GetMessage(t.Context(), id)
 	if err != nil {
@@ -141,9 +142,9 @@ func getMessage(t *testing.T, s *sqlitestore.Store, id int64) store.OutboxMessag
 	return m
 }
 
-func newTestSender(t *testing.T, cfg Config, q Queue, opts ...Option) *Sender {
+func newTestSender(t *testing.T, cfg outbox.Config, q outbox.Queue, opts ...outbox.Option) *outbox.Sender {
 	t.Helper()
-	s, err := NewSender(cfg, q, slog.New(slog.NewTextHandler(testWriter{t}, nil)), opts...)
+	s, err := outbox.NewSender(cfg, q, slog.New(slog.NewTextHandler(testWriter{t}, nil)), opts...)
 	if err != nil {
 		t.Fatalf("NewSender: %v", err)
 	}
@@ -163,8 +164,8 @@ func TestDeliverSTARTTLS(t *testing.T) {
 	relay := newTestRelay(t, relayOptions{})
 	st := openStore(t)
 	reg := prometheus.NewRegistry()
-	sender := newTestSender(t, relay.config(t), st, WithRegisterer(reg))
-	m := queue(t, st, store.OutboxMessage{Recipients: []string{"abuse@uni.example", "Security Team <soc@uni.example>"}})[0]
+	sender := newTestSender(t, relay.config(t), st, outbox.WithRegisterer(reg))
+	m := queue(t, st, outbox.Message{Recipients: []string{"abuse@uni.example", "Security Team <soc@uni.example>"}})[0]
 
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatalf("SendDue: %v", err)
@@ -188,7 +189,7 @@ func TestDeliverSTARTTLS(t *testing.T) {
 	}
 
 	after := getMessage(t, st, m.ID)
-	if after.Status != store.MessageSent || after.Attempts != 1 || after.Sent.IsZero() {
+	if after.Status != outbox.MessageSent || after.Attempts != 1 || after.Sent.IsZero() {
 		t.Errorf("stored %s after %d attempts, sent %v; want sent after 1", after.Status, after.Attempts, after.Sent)
 	}
 	if !strings.HasPrefix(after.Reply, "250 2.0.0 ") {
@@ -214,10 +215,10 @@ func TestDeliverImplicitTLS(t *testing.T) {
 	relay := newTestRelay(t, relayOptions{implicitTLS: true})
 	st := openStore(t)
 	cfg := relay.config(t)
-	cfg.TLS = TLSImplicit
+	cfg.TLS = outbox.TLSImplicit
 	cfg.From = "" // the message's own sender is the envelope sender
 	sender := newTestSender(t, cfg, st)
-	m := queue(t, st, store.OutboxMessage{})[0]
+	m := queue(t, st, outbox.Message{})[0]
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestDeliverImplicitTLS(t *testing.T) {
 	if len(got) != 1 || !got[0].TLS || got[0].From != "cert@example.org" {
 		t.Fatalf("received %+v, want one message over TLS from the message's sender", got)
 	}
-	if s := getMessage(t, st, m.ID).Status; s != store.MessageSent {
+	if s := getMessage(t, st, m.ID).Status; s != outbox.MessageSent {
 		t.Errorf("status %s", s)
 	}
 }
@@ -235,14 +236,14 @@ func TestRetryThenSuccess(t *testing.T) {
 	relay.script(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Mail server temporarily rejected message"})
 	st := openStore(t)
 	clock := newTestClock()
-	sender := newTestSender(t, relay.config(t), st, WithClock(clock.now))
-	m := queue(t, st, store.OutboxMessage{})[0]
+	sender := newTestSender(t, relay.config(t), st, outbox.WithClock(clock.now))
+	m := queue(t, st, outbox.Message{})[0]
 
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	after := getMessage(t, st, m.ID)
-	if after.Status != store.MessageQueued || after.Attempts != 1 {
+	if after.Status != outbox.MessageQueued || after.Attempts != 1 {
 		t.Fatalf("after a 451: %s, %d attempts; want queued after 1", after.Status, after.Attempts)
 	}
 	if !strings.Contains(after.LastError, "451 4.3.0 Mail server temporarily rejected message") {
@@ -270,7 +271,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		t.Fatalf("relay kept %d messages, want the one retried", len(got))
 	}
 	after = getMessage(t, st, m.ID)
-	if after.Status != store.MessageSent || after.Attempts != 2 {
+	if after.Status != outbox.MessageSent || after.Attempts != 2 {
 		t.Errorf("after the retry: %s, %d attempts; want sent after 2", after.Status, after.Attempts)
 	}
 }
@@ -280,13 +281,13 @@ func TestPermanentFailure(t *testing.T) {
 	relay.script(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message rejected as spam"})
 	st := openStore(t)
 	sender := newTestSender(t, relay.config(t), st)
-	m := queue(t, st, store.OutboxMessage{})[0]
+	m := queue(t, st, outbox.Message{})[0]
 
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	after := getMessage(t, st, m.ID)
-	if after.Status != store.MessageFailed || after.Attempts != 1 {
+	if after.Status != outbox.MessageFailed || after.Attempts != 1 {
 		t.Fatalf("after a 550: %s, %d attempts; want failed after 1", after.Status, after.Attempts)
 	}
 	if want := "data: 550 5.7.1 Message rejected as spam"; after.LastError != want {
@@ -304,16 +305,16 @@ func TestConnectionRefused(t *testing.T) {
 	st := openStore(t)
 	clock := newTestClock()
 	host, port, _ := net.SplitHostPort(closedPort(t))
-	cfg := DefaultConfig()
-	cfg.Host, cfg.Port, cfg.TLS, cfg.MaxAttempts = host, mustAtoi(t, port), TLSNone, 3
-	sender := newTestSender(t, cfg, st, WithClock(clock.now))
-	ms := queue(t, st, store.OutboxMessage{}, store.OutboxMessage{})
+	cfg := outbox.DefaultConfig()
+	cfg.Host, cfg.Port, cfg.TLS, cfg.MaxAttempts = host, mustAtoi(t, port), outbox.TLSNone, 3
+	sender := newTestSender(t, cfg, st, outbox.WithClock(clock.now))
+	ms := queue(t, st, outbox.Message{}, outbox.Message{})
 
 	if err := sender.SendDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	first, second := getMessage(t, st, ms[0].ID), getMessage(t, st, ms[1].ID)
-	if first.Status != store.MessageQueued || first.Attempts != 1 || !strings.Contains(first.LastError, "connection refused") {
+	if first.Status != outbox.MessageQueued || first.Attempts != 1 || !strings.Contains(first.LastError, "connection refused") {
 		t.Fatalf("first message: %s, %d attempts, %q; want queued after 1 with the refusal", first.Status, first.Attempts, first.LastError)
 	}
 	if !strings.HasPrefix(first.LastError, "connect: ") {
@@ -337,19 +338,8 @@ func TestConnectionRefused(t *testing.T) {
 	clock.advance(2 * time.Minute)
 	sender.SendDue(t.Context())
 	first = getMessage(t, st, ms[0].ID)
-	if first.Status != store.MessageFailed || first.Attempts != 3 || !strings.HasPrefix(first.LastError, "gave up after 3 attempts: connect: ") {
+	if first.Status != outbox.MessageFailed || first.Attempts != 3 || !strings.HasPrefix(first.LastError, "gave up after 3 attempts: connect: ") {
 		t.Errorf("after max_attempts: %s, %d, %q", first.Status, first.Attempts, first.LastError)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	s := &Sender{cfg: DefaultConfig()}
-	want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute,
-		32 * time.Minute, 64 * time.Minute, 128 * time.Minute, 256 * time.Minute, 6 * time.Hour, 6 * time.Hour}
-	for i, w := range want {
-		if got := s.backoff(i + 1); got != w {
-			t.Errorf("backoff after %d attempts = %v, want %v", i+1, got, w)
-		}
 	}
 }
 
@@ -362,14 +352,14 @@ func TestRecipients(t *testing.T) {
 		relay.refuse("gone@uni.example", userUnknown)
 		st := openStore(t)
 		sender := newTestSender(t, relay.config(t), st)
-		m := queue(t, st, store.OutboxMessage{Recipients: []string{"abuse@uni.example", "gone@uni.example"}})[0]
+		m := queue(t, st, outbox.Message{Recipients: []string{"abuse@uni.example", "gone@uni.example"}})[0]
 		sender.SendDue(t.Context())
 		got := relay.received()
 		if len(got) != 1 || strings.Join(got[0].To, ",") != "abuse@uni.example" {
 			t.Fatalf("received %+v, want one message to the accepted recipient", got)
 		}
 		after := getMessage(t, st, m.ID)
-		if after.Status != store.MessageSent {
+		if after.Status != outbox.MessageSent {
 			t.Fatalf("status %s", after.Status)
 		}
 		if !strings.HasPrefix(after.Reply, "250 ") || !strings.Contains(after.Reply, "refused: <gone@uni.example> 550 5.1.1 User unknown") {
@@ -383,10 +373,10 @@ func TestRecipients(t *testing.T) {
 		relay.refuse("left@uni.example", userUnknown)
 		st := openStore(t)
 		sender := newTestSender(t, relay.config(t), st)
-		m := queue(t, st, store.OutboxMessage{Recipients: []string{"gone@uni.example", "left@uni.example"}})[0]
+		m := queue(t, st, outbox.Message{Recipients: []string{"gone@uni.example", "left@uni.example"}})[0]
 		sender.SendDue(t.Context())
 		after := getMessage(t, st, m.ID)
-		if after.Status != store.MessageFailed || relay.dataCommands() != 0 {
+		if after.Status != outbox.MessageFailed || relay.dataCommands() != 0 {
 			t.Fatalf("status %s, %d DATA; want failed without DATA", after.Status, relay.dataCommands())
 		}
 		want := "rcpt: all recipients refused: <gone@uni.example> 550 5.1.1 User unknown; <left@uni.example> 550 5.1.1 User unknown"
@@ -402,14 +392,14 @@ func TestRecipients(t *testing.T) {
 		clock := newTestClock()
 		cfg := relay.config(t)
 		cfg.MaxAttempts = 2
-		sender := newTestSender(t, cfg, st, WithClock(clock.now))
-		m := queue(t, st, store.OutboxMessage{Recipients: []string{"abuse@uni.example", "slow@uni.example"}})[0]
+		sender := newTestSender(t, cfg, st, outbox.WithClock(clock.now))
+		m := queue(t, st, outbox.Message{Recipients: []string{"abuse@uni.example", "slow@uni.example"}})[0]
 
 		// Sending to the accepted recipient now would send it the
 		// message again with the retry: nothing goes out.
 		sender.SendDue(t.Context())
 		after := getMessage(t, st, m.ID)
-		if after.Status != store.MessageQueued || relay.dataCommands() != 0 {
+		if after.Status != outbox.MessageQueued || relay.dataCommands() != 0 {
 			t.Fatalf("status %s, %d DATA; want queued without DATA", after.Status, relay.dataCommands())
 		}
 		if !strings.Contains(after.LastError, "<slow@uni.example> 450 4.7.1 Greylisted, try again") {
@@ -421,7 +411,7 @@ func TestRecipients(t *testing.T) {
 		sender.SendDue(t.Context())
 		after = getMessage(t, st, m.ID)
 		got := relay.received()
-		if after.Status != store.MessageSent || len(got) != 1 || strings.Join(got[0].To, ",") != "abuse@uni.example" {
+		if after.Status != outbox.MessageSent || len(got) != 1 || strings.Join(got[0].To, ",") != "abuse@uni.example" {
 			t.Fatalf("last attempt: status %s, received %+v", after.Status, got)
 		}
 		if !strings.Contains(after.Reply, "refused: <slow@uni.example> 450 4.7.1") {
@@ -433,10 +423,10 @@ func TestRecipients(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	st := openStore(t)
 	host, port, _ := net.SplitHostPort(silentListener(t))
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	cfg.Host, cfg.Port, cfg.Timeout = host, mustAtoi(t, port), 300*time.Millisecond
 	sender := newTestSender(t, cfg, st)
-	m := queue(t, st, store.OutboxMessage{})[0]
+	m := queue(t, st, outbox.Message{})[0]
 
 	start := time.Now()
 	if err := sender.SendDue(t.Context()); err != nil {
@@ -446,7 +436,7 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("a silent relay held the sender %v with a 300ms timeout", took)
 	}
 	after := getMessage(t, st, m.ID)
-	if after.Status != store.MessageQueued || after.Attempts != 1 || !strings.Contains(after.LastError, "timeout") {
+	if after.Status != outbox.MessageQueued || after.Attempts != 1 || !strings.Contains(after.LastError, "timeout") {
 		t.Errorf("after a timeout: %s, %d attempts, %q; want queued with the timeout", after.Status, after.Attempts, after.LastError)
 	}
 }
@@ -454,10 +444,10 @@ func TestTimeout(t *testing.T) {
 func TestShutdownDuringDelivery(t *testing.T) {
 	st := openStore(t)
 	host, port, _ := net.SplitHostPort(silentListener(t))
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	cfg.Host, cfg.Port, cfg.Timeout = host, mustAtoi(t, port), time.Minute
 	sender := newTestSender(t, cfg, st)
-	m := queue(t, st, store.OutboxMessage{})[0]
+	m := queue(t, st, outbox.Message{})[0]
 
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(200*time.Millisecond, cancel)
@@ -467,7 +457,7 @@ func TestShutdownDuringDelivery(t *testing.T) {
 		t.Errorf("shutdown took %v", took)
 	}
 	// Not the message's fault: no attempt counted, still due.
-	if after := getMessage(t, st, m.ID); after.Status != store.MessageQueued || after.Attempts != 0 || after.LastError != "" {
+	if after := getMessage(t, st, m.ID); after.Status != outbox.MessageQueued || after.Attempts != 0 || after.LastError != "" {
 		t.Errorf("after shutdown: %+v", after)
 	}
 }
@@ -476,13 +466,13 @@ func TestRelayProblems(t *testing.T) {
 	tests := []struct {
 		name  string
 		relay relayOptions
-		edit  func(*Config)
+		edit  func(*outbox.Config)
 		words string
 	}{
-		{"untrusted certificate", relayOptions{}, func(c *Config) { c.CAFile = "" }, "certificate"},
-		{"no STARTTLS", relayOptions{noTLS: true}, func(c *Config) {}, "STARTTLS"},
-		{"wrong password", relayOptions{}, func(c *Config) { c.Password = "wrong" }, "auth: 535 5.7.8"},
-		{"no login", relayOptions{}, func(c *Config) { c.Username, c.Password = "", "" }, "mail: 530 5.7.0 Authentication required"},
+		{"untrusted certificate", relayOptions{}, func(c *outbox.Config) { c.CAFile = "" }, "certificate"},
+		{"no STARTTLS", relayOptions{noTLS: true}, func(c *outbox.Config) {}, "STARTTLS"},
+		{"wrong password", relayOptions{}, func(c *outbox.Config) { c.Password = "wrong" }, "auth: 535 5.7.8"},
+		{"no login", relayOptions{}, func(c *outbox.Config) { c.Username, c.Password = "", "" }, "mail: 530 5.7.0 Authentication required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -491,7 +481,7 @@ func TestRelayProblems(t *testing.T) {
 			cfg := relay.config(t)
 			tt.edit(&cfg)
 			sender := newTestSender(t, cfg, st)
-			m := queue(t, st, store.OutboxMessage{})[0]
+			m := queue(t, st, outbox.Message{})[0]
 			sender.SendDue(t.Context())
 			after := getMessage(t, st, m.ID)
 			if !strings.Contains(after.LastError, tt.words) {
@@ -502,9 +492,9 @@ func TestRelayProblems(t *testing.T) {
 			}
 			// Only a 5xx about the message itself is permanent; a refused
 			// login is the relay's configuration and is retried.
-			wantStatus := store.MessageQueued
+			wantStatus := outbox.MessageQueued
 			if strings.HasPrefix(tt.words, "mail: 5") {
-				wantStatus = store.MessageFailed
+				wantStatus = outbox.MessageFailed
 			}
 			if after.Status != wantStatus {
 				t.Errorf("status %s, want %s", after.Status, wantStatus)
@@ -516,7 +506,7 @@ func TestRelayProblems(t *testing.T) {
 // failingMarks is the real store with MarkMessageSent failing a number of
 // times, as a full disk or a lost database connection would.
 type failingMarks struct {
-	*sqlitestore.Store
+	*outboxdb.Store
 	mu    sync.Mutex
 	fails int
 }
@@ -536,7 +526,7 @@ func TestSentButNotRecorded(t *testing.T) {
 	st := openStore(t)
 	q := &failingMarks{Store: st, fails: 2}
 	sender := newTestSender(t, relay.config(t), q)
-	m := queue(t, st, store.OutboxMessage{})[0]
+	m := queue(t, st, outbox.Message{})[0]
 
 	if err := sender.SendDue(t.Context()); err == nil {
 		t.Error("SendDue hid the store failure")
@@ -556,7 +546,7 @@ func TestSentButNotRecorded(t *testing.T) {
 		t.Errorf("the relay received the message %d times", n)
 	}
 	after := getMessage(t, st, m.ID)
-	if after.Status != store.MessageSent || !strings.HasPrefix(after.Reply, "250 ") {
+	if after.Status != outbox.MessageSent || !strings.HasPrefix(after.Reply, "250 ") {
 		t.Errorf("stored %s %q, want sent with the relay's answer", after.Status, after.Reply)
 	}
 }
@@ -564,7 +554,7 @@ func TestSentButNotRecorded(t *testing.T) {
 func TestRun(t *testing.T) {
 	relay := newTestRelay(t, relayOptions{})
 	st := openStore(t)
-	sender := newTestSender(t, relay.config(t), st, WithPollInterval(time.Hour))
+	sender := newTestSender(t, relay.config(t), st, outbox.WithPollInterval(time.Hour))
 	ran := make(chan error, 1)
 	go func() { ran <- sender.Run(t.Context()) }()
 
@@ -578,11 +568,11 @@ func TestRun(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	queue(t, st, store.OutboxMessage{})
+	queue(t, st, outbox.Message{})
 	// The poll interval is an hour: only Kick can make it send now.
 	sender.Kick()
 	waitFor(1)
-	queue(t, st, store.OutboxMessage{}, store.OutboxMessage{})
+	queue(t, st, outbox.Message{}, outbox.Message{})
 	sender.Kick()
 	sender.Kick() // never blocks
 	waitFor(3)

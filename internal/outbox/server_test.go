@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"crypto/ecdsa"
@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 // The test relay's login.
@@ -97,13 +99,13 @@ func newTestRelay(t *testing.T, opts relayOptions) *testRelay {
 }
 
 // config returns a Sender configuration for this relay.
-func (r *testRelay) config(t *testing.T) Config {
+func (r *testRelay) config(t *testing.T) outbox.Config {
 	t.Helper()
 	host, port, err := net.SplitHostPort(r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := outbox.DefaultConfig()
 	cfg.Host = host
 	cfg.Port = mustAtoi(t, port)
 	cfg.CAFile = r.CAFile

@@ -1,6 +1,6 @@
 package store
 
-// What the event store and the notifier keep under a deleted organisation.
+// What the event store keeps under a deleted organisation.
 
 import (
 	"context"
@@ -21,18 +21,13 @@ func ForgetOrganisationEvents(ctx context.Context, tx sqlkit.DB, _ int64, handle
 	return nil
 }
 
-// ForgetOrganisationNotifications removes, in tx, the transaction that
-// deletes the organisation handle, the notifier's records of it: its
-// pending notifications (notify_queue), the observations told to it
-// (notified_sets) and its tally (notify_tallies). It is the notifier's
-// constituencydb.DeleteHook Forget, given by internal/database; it
-// belongs with those tables, and moves with them when they leave
-// internal/store.
-func ForgetOrganisationNotifications(ctx context.Context, tx sqlkit.DB, _ int64, handle string) error {
-	for _, table := range []string{"notify_queue", "notified_sets", "notify_tallies"} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE org = ?`, handle); err != nil {
-			return fmt.Errorf("forget %s: %w", table, err)
-		}
+// ForgetOrganisationQueue removes, in tx, the transaction that deletes the
+// organisation handle, its pending notifications (notify_queue): the
+// queue is the event store's, written as events are stored. It is the
+// queue's constituencydb.DeleteHook Forget, given by internal/database.
+func ForgetOrganisationQueue(ctx context.Context, tx sqlkit.DB, _ int64, handle string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM notify_queue WHERE org = ?`, handle); err != nil {
+		return fmt.Errorf("forget notify_queue: %w", err)
 	}
 	return nil
 }

@@ -1,14 +1,14 @@
 // Package store defines how Vigil keeps its state: harmonized events, dead
 // letters, feed statistics, the deduplication window, components' state
-// and leases, and, until they move to their capability, the notifier's
-// queue, the outbox and the record of what was told to whom (one commit
-// spans the three). Two implementations (sqlitestore, pgstore) pass one
+// and leases, and the queue of events to notify, which is filled when
+// events are stored. Two implementations (sqlitestore, pgstore) pass one
 // contract suite (storetest). A capability keeps its own tables on the
 // same database through the shared SQL layer (sqlkit): its schema,
 // queries and contract tests live with it, as the accounts' do in
 // internal/auth/authdb, the constituency's in
-// internal/constituency/constituencydb and the notification settings' in
-// internal/notify/notifydb; internal/database puts them together.
+// internal/constituency/constituencydb, the notifier's in
+// internal/notify/notifydb and the outbox's in internal/outbox/outboxdb;
+// internal/database puts them together.
 package store
 
 import (
@@ -50,7 +50,7 @@ type Store interface {
 	Feeds
 	Dedup
 	State
-	Notifications
+	NotifyQueue
 	Leases
 	// DB is the database as the shared SQL layer uses it. A capability
 	// keeps its tables on it, created by its own sqlkit.Schema.

@@ -13,7 +13,8 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 // TestBrowserOrganisationPage opens an organisation in headless Chromium:
@@ -43,10 +44,10 @@ func TestBrowserOrganisationPage(t *testing.T) {
 		}
 	}
 	now := time.Now().UTC()
-	if err := st.CommitNotifications(ctx, &store.NotificationCommit{Messages: []store.OutboxMessage{{
+	if err := st.CommitNotifications(ctx, &notify.NotificationCommit{Messages: []outbox.Message{{
 		OrgID: lab.ID, Org: lab.Handle, Kind: "digest", Sender: "cert@cert.example", Recipients: []string{"cert@lab.example.org"},
 		Subject: "[CERT] 3 vulnerable systems in your network", MessageID: "1.lab@cert.example", Body: []byte("x"), Events: 3,
-		Status: store.MessageQueued, NextAttempt: now, Created: now}}}); err != nil {
+		Status: outbox.MessageQueued, NextAttempt: now, Created: now}}}); err != nil {
 		t.Fatal(err)
 	}
 	addUser(t, st, "admin", auth.RoleAdmin, "the admin's long passphrase")

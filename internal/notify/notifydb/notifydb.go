@@ -1,20 +1,25 @@
-// Package notifydb keeps what the team decided about notifications: the
-// policies and the templates' overrides. Its tables are its own schema
-// (Schema), created and migrated with the database; its queries are
-// written once on the shared SQL layer (sqlkit) and run on SQLite and
-// PostgreSQL alike, which its contract tests (notifytest) check. Errors
-// name the operation and wrap store.ErrNotFound.
+// Package notifydb keeps the notifier's data: what the team decided (the
+// policies and the templates' overrides), what was told to whom (the
+// observations told to each organisation and the "seen again" tallies),
+// and the commit of a notifier pass. Its tables are its own schemas
+// (Schema, and told.Schema), created and migrated with the database; its
+// queries are written once on the shared SQL layer (sqlkit) and run on
+// SQLite and PostgreSQL alike, which its contract tests (notifytest) check. Errors
+// name the operation and wrap store.ErrNotFound or store.ErrConflict.
 //
-// The queue of events to notify, what was told to whom, the commit of a
-// notifier pass and the outbox stay with the event store for now: the
-// queue is filled in the events' own transaction, and a pass's commit
-// consumes it in the transaction that queues its messages.
+// What was told to whom and the commit of a pass are written in package
+// told, whose methods Store offers: a pass's commit writes, in one
+// transaction, its messages to the outbox (internal/outbox/outboxdb), what
+// it told, and consumes the event store's queue of events to notify
+// (internal/store/queuesql): the queue is the event store's, filled in
+// the events' own transaction.
 package notifydb
 
 import (
 	"embed"
 
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -22,20 +27,28 @@ import (
 var migrations embed.FS
 
 // Schema is the notification settings' tables. A policy names an
-// organisation, so the schema comes after the constituency's.
+// organisation, so the schema comes after the constituency's. (What was
+// told to whom is told.Schema.)
 var Schema = sqlkit.Schema{Name: "notify", FS: migrations}
 
-// Store keeps the notification settings on a database. It is safe for
+// Store keeps the notifier's data on a database. It is safe for
 // concurrent use.
 type Store struct {
 	db sqlkit.DB
+	// Store is what was told to whom and the commit of a pass: a package
+	// of its own (told), which the notifier's tests use without this one.
+	*told.Store
 }
 
-// New returns the notification settings kept on db, which Schema has
-// migrated.
-func New(db sqlkit.DB) *Store { return &Store{db: db} }
+// New returns the notifier's data kept on db, which Schema and
+// told.Schema have migrated (and the outbox's schema, and the event
+// store's, whose queue a commit consumes).
+func New(db sqlkit.DB) *Store { return &Store{db: db, Store: told.New(db)} }
 
-var _ notify.Settings = (*Store)(nil)
+var (
+	_ notify.Settings = (*Store)(nil)
+	_ notify.Records  = (*Store)(nil)
+)
 
 // emptyNil returns an empty list as nil: a list column (sqlkit's List)
 // reads back as it was given.

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/database"
-	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb/notifytest"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -14,14 +13,14 @@ import (
 // The contract runs on every capability's schema (database.Schemas), as
 // Vigil does: deleting an organisation looks for its accounts.
 func TestContractSQLite(t *testing.T) {
-	notifytest.Run(t, func(t *testing.T) (store.Store, notify.Settings) {
+	notifytest.Run(t, func(t *testing.T) (store.Store, notifytest.Notifier) {
 		st := dbtest.SQLite(t, database.Schemas...)
 		return st, notifydb.New(st.DB())
 	})
 }
 
 func TestContractPostgres(t *testing.T) {
-	notifytest.Run(t, func(t *testing.T) (store.Store, notify.Settings) {
+	notifytest.Run(t, func(t *testing.T) (store.Store, notifytest.Notifier) {
 		st := dbtest.Postgres(t, database.Schemas...)
 		return st, notifydb.New(st.DB())
 	})

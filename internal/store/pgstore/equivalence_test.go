@@ -8,6 +8,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 )
 
 // TestSchemaEquivalence checks that a new database, made from the
@@ -18,14 +20,14 @@ import (
 func TestSchemaEquivalence(t *testing.T) {
 	ctx := t.Context()
 	fresh := openFresh(t)
-	if err := fresh.Migrate(ctx, constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
+	if err := fresh.Migrate(ctx, constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
 		t.Fatalf("new database: %v", err)
 	}
 	upgraded := openFresh(t)
 	if err := upgraded.migrateTo(ctx, 1); err != nil {
 		t.Fatalf("database of the first release: %v", err)
 	}
-	if err := upgraded.Migrate(ctx, constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
+	if err := upgraded.Migrate(ctx, constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
 	want, got := describeSchema(t, upgraded), describeSchema(t, fresh)

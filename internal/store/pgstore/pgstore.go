@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -163,32 +161,6 @@ func isUnique(err error) bool {
 func isForeignKey(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"
-}
-
-// notFound maps pgx.ErrNoRows to store.ErrNotFound and wraps other errors.
-func notFound(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
-	}
-	return fmt.Errorf("pgstore: %s: %w", what, err)
-}
-
-// nullTime stores the zero time as NULL.
-func nullTime(t time.Time) pgtype.Timestamptz {
-	if t.IsZero() {
-		return pgtype.Timestamptz{}
-	}
-	return pgtype.Timestamptz{Time: t, Valid: true}
-}
-
-func fromNullTime(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
 }
 
 // args numbers query parameters as they are added.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/notifylayout"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -30,7 +30,7 @@ func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("read message_events: %w", err)
 	}
 	for msg, ids := range byMessage {
-		list, first, last := store.EncodeEventIDs(ids)
+		list, first, last := notifylayout.EventIDs(ids)
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox_messages SET first_event = ?, last_event = ?, event_ids = ? WHERE id = ?`,
 			first, last, list, msg); err != nil {
 			return err
@@ -45,10 +45,10 @@ func migrateNotifyLayout(ctx context.Context, tx *sql.Tx) error {
 // convertNotifiedKeys turns the rows of notified_keys into one set and one
 // tally per organisation.
 func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
-	var all []store.NotifiedKey
+	var all []notifylayout.Key
 	err := sqlkit.Each(ctx, tx, `SELECT org, key, first_sent, expires, repeats, summary FROM notified_keys`, nil, func(rows *sql.Rows) error {
 		var (
-			k              store.NotifiedKey
+			k              notifylayout.Key
 			key            []byte
 			first, expires int64
 		)
@@ -63,11 +63,23 @@ func convertNotifiedKeys(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return fmt.Errorf("read notified_keys: %w", err)
 	}
-	if err := tell(ctx, tx, all); err != nil {
-		return err
+	if len(all) > 0 {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM notified_sets`).Scan(&id); err != nil {
+			return err
+		}
+		orgs, sets, expires := notifylayout.Sets(all)
+		for i, org := range orgs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notified_sets (org, id, expires, keys) VALUES (?, ?, ?, ?)`,
+				org, id, expires[i].UnixMicro(), sets[i]); err != nil {
+				return err
+			}
+		}
 	}
-	if err := writeTallies(ctx, tx, store.RepeatedByOrg(all)); err != nil {
-		return err
+	for org, tally := range notifylayout.Tallies(all) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_tallies (org, tally) VALUES (?, ?)`, org, tally); err != nil {
+			return err
+		}
 	}
 	_, err = tx.ExecContext(ctx, `DROP TABLE notified_keys`)
 	return err

@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -101,17 +100,6 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 // ErrNotFound when there is no such account or u.OrgID names no
 // organisation.
 // CountUsers returns the number of accounts.
-// notFound maps sql.ErrNoRows to store.ErrNotFound and wraps other errors.
-func notFound(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
-	return fmt.Errorf("sqlitestore: %s: %w", what, err)
-}
-
 // CreateSession stores a session.
 // GetSession returns the session as stored; callers check Expires.
 // DeleteSession removes one session; deleting a missing one is not an error.

@@ -80,3 +80,77 @@ func TestSQLDBSnapshot(t *testing.T) {
 		t.Errorf("Snapshot in a transaction: %v, %d rows; want the transaction's 2", err, seen)
 	}
 }
+
+func TestPrepareInAndOutOfATransaction(t *testing.T) {
+	mem := memoryDB(t)
+	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }, Unique: func(error) bool { return false }}
+	ctx := t.Context()
+	boom := errors.New("boom")
+	err := db.Tx(ctx, func(tx DB) error {
+		ins, err := Prepare(ctx, tx, `INSERT INTO t (n) VALUES (?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for n := 10; n < 13; n++ {
+			if _, err := ins.Insert(ctx, n); err != nil {
+				return err
+			}
+		}
+		var count int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM t`).Scan(&count); err != nil || count != 6 {
+			t.Errorf("in the transaction: %d rows, %v; want 6", count, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx: %v", err)
+	}
+	cache := NewStmts(db)
+	for range 2 {
+		st, err := cache.Get(ctx, `SELECT count(*) FROM t WHERE n < ?`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		if err := st.QueryRow(ctx, 100).Scan(&count); err != nil || count != 3 {
+			t.Errorf("after the rolled back inserts: %d rows, %v; want 3", count, err)
+		}
+	}
+	if a, _ := cache.Get(ctx, `SELECT n FROM t`); a == nil || a.st == nil {
+		t.Error("SQLDB did not prepare")
+	} else if b, _ := cache.Get(ctx, `SELECT n FROM t`); a != b {
+		t.Error("Stmts prepared a query twice")
+	}
+}
+
+func TestMultiRow(t *testing.T) {
+	mem := memoryDB(t)
+	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }, Unique: func(error) bool { return false }}
+	ctx := t.Context()
+	if got := ValueRows(2, 3); got != "(?, ?), (?, ?), (?, ?)" {
+		t.Errorf("ValueRows(2, 3) = %s", got)
+	}
+	// Two full chunks of 500 and a short one of 3.
+	const n = 1003
+	var sizes []int
+	err := db.Tx(ctx, func(tx DB) error {
+		return MultiRow(ctx, tx, n, 1, func(rows int) string {
+			sizes = append(sizes, rows)
+			return `INSERT INTO t (n) VALUES ` + ValueRows(1, rows)
+		}, func(dst []any, i int) []any { return append(dst, 100+i) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, sum int
+	if err := db.QueryRow(ctx, `SELECT count(*), sum(n) FROM t WHERE n >= 100`).Scan(&count, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if count != n || sum != n*100+n*(n-1)/2 {
+		t.Errorf("%d rows summing to %d, want %d rows", count, sum, n)
+	}
+	if len(sizes) != 2 || sizes[0] != 500 || sizes[1] != 3 {
+		t.Errorf("statements built for %v rows, want one full chunk prepared once and the short last one", sizes)
+	}
+}

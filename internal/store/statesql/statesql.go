@@ -8,6 +8,8 @@ package statesql
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -34,6 +36,30 @@ func Put(ctx context.Context, db sqlkit.DB, key string, value []byte) error {
 	if _, err := db.Exec(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
 		return fmt.Errorf("put state %s: %w", key, err)
+	}
+	return nil
+}
+
+// PutAll sets every key of entries to its value, in one statement for
+// many (sqlkit.MultiRow): the notifier's commit writes the last-digest
+// times of hundreds of organisations in its transaction.
+func PutAll(ctx context.Context, db sqlkit.DB, entries map[string][]byte) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(entries))
+	err := sqlkit.MultiRow(ctx, db, len(keys), 2, func(n int) string {
+		return `INSERT INTO state (key, value) VALUES ` + sqlkit.ValueRows(2, n) + `
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	}, func(dst []any, i int) []any {
+		v := entries[keys[i]]
+		if v == nil {
+			v = []byte{}
+		}
+		return append(dst, keys[i], v)
+	})
+	if err != nil {
+		return fmt.Errorf("put state: %w", err)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
+	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -28,15 +30,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	fresh := func(t *testing.T) store.Store {
 		t.Helper()
 		s := open(t)
-		// The constituency's, the accounts' and the notification
-		// settings' schemas too: events are tagged with organisations, an
-		// organisation with users cannot be deleted, and deleting an
-		// organisation deletes its policy.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
+		// The capabilities' schemas too: events are tagged with
+		// organisations, an organisation with users cannot be deleted,
+		// and deleting an organisation deletes its policy and what it was
+		// told.
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 		// A second Migrate must be a no-op: every start of vigil calls it.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, notifydb.Schema); err != nil {
+		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		return s
@@ -68,9 +70,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"organisation isolation", testOrganisationIsolation},
 		{"event tagging", testEventTagging},
 		{"notification queue", testNotifyQueue},
-		{"commit notifications", testCommitNotifications},
-		{"notified keys", testNotifiedKeys},
-		{"outbox", testOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })

@@ -1,6 +1,7 @@
-// Package notifytest is the contract of the notification settings:
-// policies and the templates' overrides, answered alike by notifydb on
-// SQLite and on PostgreSQL.
+// Package notifytest is the contract of the notifier's data: the
+// settings (policies and the templates' overrides), what was told to
+// whom, and the commit of a pass, answered alike by notifydb on SQLite and
+// on PostgreSQL.
 package notifytest
 
 import (
@@ -19,14 +20,18 @@ import (
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // Run runs the contract. open returns a fresh database of its own for
-// every call, migrated with notifydb.Schema, and the settings on it.
-func Run(t *testing.T, open func(t *testing.T) (store.Store, notify.Settings)) {
+// every call, migrated with every capability's schema (the commit writes
+// the outbox's table), and the notifier's data on it.
+func Run(t *testing.T, open func(t *testing.T) (store.Store, Notifier)) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, st store.Store, s notify.Settings)
+		fn   func(t *testing.T, st store.Store, s Notifier)
 	}{
 		{"notification policies and templates", testPoliciesAndTemplates},
 		{"a deleted organisation's policy goes", testDeletedOrganisation},
+		{"commit notifications", testCommitNotifications},
+		{"notified keys", testNotifiedKeys},
+		{"a deleted organisation's records go", testDeletedOrganisationRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +55,7 @@ func createOrg(t *testing.T, st store.Store, handle string) constituency.Organis
 // testDeletedOrganisation: deleting an organisation deletes its policy
 // (the settings' hook, which the database gives the constituency, runs
 // in the delete's transaction) and leaves the team default alone.
-func testDeletedOrganisation(t *testing.T, st store.Store, s notify.Settings) {
+func testDeletedOrganisation(t *testing.T, st store.Store, s Notifier) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
 	for _, p := range []notify.Policy{{OrgID: 0, Enabled: true, Digest: notify.DigestDaily}, {OrgID: a.ID, Digest: notify.DigestHourly}} {
@@ -72,7 +77,7 @@ func testDeletedOrganisation(t *testing.T, st store.Store, s notify.Settings) {
 	}
 }
 
-func testPoliciesAndTemplates(t *testing.T, st store.Store, s notify.Settings) {
+func testPoliciesAndTemplates(t *testing.T, st store.Store, s Notifier) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
 	if _, err := s.GetNotificationPolicy(ctx, 0); !errors.Is(err, store.ErrNotFound) {

@@ -8,7 +8,9 @@
 -- internal/constituency/constituencydb holds organisations, org_networks,
 -- org_asns, org_domains, org_contacts, constituency_version,
 -- change_requests and organisation_handles; internal/notify/notifydb holds
--- notification_policies and notification_templates.
+-- notification_policies and notification_templates, internal/notify/told
+-- notified_sets and notify_tallies; internal/outbox/outboxdb holds
+-- outbox_messages.
 
 CREATE TABLE events (
 	id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -94,49 +96,6 @@ CREATE TABLE notify_queue (
 	event_id bigint      NOT NULL,
 	stored   timestamptz NOT NULL,
 	PRIMARY KEY (org, event_id)
-);
-
-CREATE TABLE outbox_messages (
-	id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	org_id       bigint      NOT NULL,
-	org          text        NOT NULL,
-	kind         text        NOT NULL,
-	sender       text        NOT NULL,
-	recipients   text[]      NOT NULL,
-	subject      text        NOT NULL,
-	message_id   text        UNIQUE,
-	body         bytea       NOT NULL,
-	size         integer     NOT NULL,
-	events       integer     NOT NULL,
-	encrypted    boolean     NOT NULL,
-	status       text        NOT NULL,
-	attempts     integer     NOT NULL,
-	next_attempt timestamptz NOT NULL,
-	last_error   text        NOT NULL,
-	reply        text        NOT NULL,
-	created      timestamptz NOT NULL,
-	sent         timestamptz,
-	first_event  bigint,
-	last_event   bigint,
-	event_ids    bytea
-);
-CREATE INDEX outbox_due    ON outbox_messages (next_attempt) WHERE status = 'queued';
-CREATE INDEX outbox_org    ON outbox_messages (org_id, id);
-CREATE INDEX outbox_status ON outbox_messages (status, id);
-CREATE INDEX outbox_events ON outbox_messages (org, last_event) WHERE last_event IS NOT NULL;
-
-CREATE TABLE notified_sets (
-	org     text        COLLATE "C" NOT NULL,
-	id      bigint      NOT NULL,
-	expires timestamptz NOT NULL,
-	keys    bytea       NOT NULL,
-	PRIMARY KEY (org, id)
-);
-CREATE INDEX notified_sets_expires ON notified_sets (expires);
-
-CREATE TABLE notify_tallies (
-	org   text  COLLATE "C" PRIMARY KEY,
-	tally bytea NOT NULL
 );
 
 CREATE TABLE leases (

@@ -8,7 +8,9 @@
 -- internal/constituency/constituencydb holds organisations, org_networks,
 -- org_asns, org_domains, org_contacts, constituency_version,
 -- change_requests and organisation_handles; internal/notify/notifydb holds
--- notification_policies and notification_templates.
+-- notification_policies and notification_templates, internal/notify/told
+-- notified_sets and notify_tallies; internal/outbox/outboxdb holds
+-- outbox_messages.
 
 CREATE TABLE events (
 	id          INTEGER PRIMARY KEY,
@@ -75,54 +77,11 @@ CREATE TABLE event_orgs (
 	PRIMARY KEY (org, time_source, event_id)
 ) WITHOUT ROWID;
 
-CREATE TABLE outbox_messages (
-	id           INTEGER PRIMARY KEY,
-	org_id       INTEGER NOT NULL,
-	org          TEXT    NOT NULL,
-	kind         TEXT    NOT NULL,
-	sender       TEXT    NOT NULL,
-	recipients   TEXT    NOT NULL, -- JSON array
-	subject      TEXT    NOT NULL,
-	message_id   TEXT    UNIQUE,
-	body         BLOB    NOT NULL,
-	size         INTEGER NOT NULL,
-	events       INTEGER NOT NULL,
-	encrypted    INTEGER NOT NULL,
-	status       TEXT    NOT NULL,
-	attempts     INTEGER NOT NULL,
-	next_attempt INTEGER NOT NULL,
-	last_error   TEXT    NOT NULL,
-	reply        TEXT    NOT NULL,
-	created      INTEGER NOT NULL,
-	sent         INTEGER,
-	first_event  INTEGER,
-	last_event   INTEGER,
-	event_ids    BLOB
-);
-CREATE INDEX outbox_due    ON outbox_messages (next_attempt) WHERE status = 'queued';
-CREATE INDEX outbox_org    ON outbox_messages (org_id, id);
-CREATE INDEX outbox_status ON outbox_messages (status, id);
-
 CREATE TABLE notify_queue (
 	org      TEXT    NOT NULL,
 	event_id INTEGER NOT NULL,
 	stored   INTEGER NOT NULL,
 	PRIMARY KEY (org, event_id)
-) WITHOUT ROWID;
-CREATE INDEX outbox_events ON outbox_messages (org, last_event) WHERE last_event IS NOT NULL;
-
-CREATE TABLE notified_sets (
-	org     TEXT    NOT NULL,
-	id      INTEGER NOT NULL,
-	expires INTEGER NOT NULL,
-	keys    BLOB    NOT NULL,
-	PRIMARY KEY (org, id)
-) WITHOUT ROWID;
-CREATE INDEX notified_sets_expires ON notified_sets (expires);
-
-CREATE TABLE notify_tallies (
-	org   TEXT PRIMARY KEY,
-	tally BLOB NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE leases (

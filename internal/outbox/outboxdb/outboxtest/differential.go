@@ -1,4 +1,4 @@
-package storetest
+package outboxtest
 
 // A randomised differential test of the outbox: the same sequence of
 // operations on two stores, compared answer by answer.
@@ -13,45 +13,50 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// diffSide is one of the two stores with what it assigned: the ids of the
+// diffSide is one of the two databases, its outbox, with what it assigned: the ids of the
 // organisations, events and messages in the order they were made, so that
 // answers are compared by position, not by id.
 type diffSide struct {
-	s      store.Store
+	st     store.Store
+	s      Outbox
 	orgs   []int64
 	events []int64
 	msgs   []int64
 }
 
-// OutboxDifferential runs steps operations of the outbox (commits,
+// Differential runs steps operations of the outbox (queueing,
 // deliveries, retries, failures and the three reads), drawn from seed, on
-// a and b, two fresh stores, and fails at the first answer in which they
-// differ. The stores' own contract says what an answer must be; this says
-// that two backends give the same one to whatever sequence comes.
-func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) {
+// a and b, two fresh databases (their outboxdb on them), and fails at the
+// first answer in which they differ. The contract says what an answer
+// must be; this says that two backends give the same one to whatever
+// sequence comes.
+func Differential(t *testing.T, a, b store.Store, seed uint64, steps int) {
 	ctx := t.Context()
 	events := []*event.Event{
-		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "one"}), "a", "b"),
-		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.2", "comment": "two"}), "b"),
-		tagged(t, ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.3", "comment": "three"}), "a"),
+		ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.1", "comment": "one"}, "a", "b"),
+		ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.2", "comment": "two"}, "b"),
+		ev(t, map[string]string{"time.source": event.FormatTime(base), "source.ip": "192.0.2.3", "comment": "three"}, "a"),
 	}
-	sides := []*diffSide{{s: a}, {s: b}}
+	sides := []*diffSide{{st: a}, {st: b}}
 	for _, d := range sides {
 		// The messages are the organisations', which the constituency's
 		// schema keeps.
-		if err := d.s.Migrate(ctx, constituencydb.Schema); err != nil {
+		if err := d.st.Migrate(ctx, constituencydb.Schema, outboxdb.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
+		d.s = outboxdb.New(d.st.DB())
 		for _, h := range []string{"a", "b"} {
-			d.orgs = append(d.orgs, createOrg(t, d.s, newOrg(h)).ID)
+			d.orgs = append(d.orgs, createOrg(t, d.st, h).ID)
 		}
-		insert(t, d.s, events, nil)
+		insert(t, d.st, events...)
 		seq := map[event.Hash]int64{}
 		for _, h := range []string{"a", "b"} {
-			for _, p := range pending(t, d.s, h) {
+			for _, p := range pending(t, d.st, h) {
 				seq[p.Hash] = p.Seq
 			}
 		}
@@ -76,8 +81,8 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 		)
 		switch r.IntN(7) {
 		case 0:
-			what = "commit"
-			var ms []store.OutboxMessage
+			what = "queue"
+			var ms []outbox.Message
 			for range 1 + r.IntN(3) {
 				org := r.IntN(2)
 				handle := []string{"a", "b"}[org]
@@ -92,7 +97,7 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 					body[i] = byte(r.IntN(256))
 				}
 				made++
-				m := message(handle, int64(org), fmt.Sprintf("m%d@cert.example", made), string(body))
+				m := Message(handle, int64(org), fmt.Sprintf("m%d@cert.example", made), string(body))
 				m.Kind = []string{"digest", "immediate", "test"}[r.IntN(3)]
 				m.Encrypted = r.IntN(2) == 0
 				m.Created, m.NextAttempt = at(), at()
@@ -104,7 +109,7 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 				}
 			}
 			op = func(d *diffSide) any {
-				c := &store.NotificationCommit{}
+				var queued []outbox.Message
 				for _, m := range ms {
 					m.OrgID = d.orgs[m.OrgID]
 					ids := make([]int64, len(m.EventIDs))
@@ -112,10 +117,10 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 						ids[i] = d.events[p]
 					}
 					m.EventIDs = ids
-					c.Messages = append(c.Messages, m)
+					queued = append(queued, m)
 				}
-				err := d.s.CommitNotifications(ctx, c)
-				for _, m := range c.Messages {
+				err := d.s.QueueMessages(ctx, queued)
+				for _, m := range queued {
 					d.msgs = append(d.msgs, m.ID)
 				}
 				return errClass(err)
@@ -143,12 +148,12 @@ func OutboxDifferential(t *testing.T, a, b store.Store, seed uint64, steps int) 
 			what = fmt.Sprintf("get #%d", pick)
 			op = func(d *diffSide) any {
 				m, err := d.s.GetMessage(ctx, d.id(pick))
-				return []any{d.positions([]store.OutboxMessage{m}), errClass(err)}
+				return []any{d.positions([]outbox.Message{m}), errClass(err)}
 			}
 		default:
-			q, org, before, ev := store.MessageQuery{Limit: r.IntN(6)}, r.IntN(3)-1, r.IntN(made+1)-1, r.IntN(len(events)+2)-1
+			q, org, before, ev := outbox.MessageQuery{Limit: r.IntN(6)}, r.IntN(3)-1, r.IntN(made+1)-1, r.IntN(len(events)+2)-1
 			if r.IntN(4) == 0 {
-				q.Status = []string{store.MessageQueued, store.MessageSent, store.MessageFailed}[r.IntN(3)]
+				q.Status = []string{outbox.MessageQueued, outbox.MessageSent, outbox.MessageFailed}[r.IntN(3)]
 			}
 			switch {
 			case ev == len(events):
@@ -186,8 +191,8 @@ func (d *diffSide) id(pick int) int64 {
 
 // positions returns list with ids replaced by positions, so that two
 // stores' answers can be compared.
-func (d *diffSide) positions(list []store.OutboxMessage) []store.OutboxMessage {
-	out := make([]store.OutboxMessage, len(list))
+func (d *diffSide) positions(list []outbox.Message) []outbox.Message {
+	out := make([]outbox.Message, len(list))
 	for i, m := range list {
 		m.ID = int64(indexOf(d.msgs, m.ID))
 		m.OrgID = int64(indexOf(d.orgs, m.OrgID))

@@ -1,4 +1,4 @@
-package store
+package told
 
 import (
 	"bytes"
@@ -15,19 +15,20 @@ import (
 // The observations told to an organisation are kept in sets, one per
 // commit that told it something: a set is one row holding its keys sorted,
 // so that a digest of a thousand new observations writes one row instead
-// of a thousand index entries. Both stores use this encoding.
+// of a thousand index entries. Both dialects use this encoding (and the
+// event store's migration 3 wrote it).
 //
 // A set entry is 48 bytes: the key, FirstSent and Expires in Unix
 // microseconds, big-endian.
 const toldEntry = len(event.Hash{}) + 16
 
-// ErrBadKeySet is returned for a set or tally that does not decode.
-var ErrBadKeySet = errors.New("store: damaged notification key set")
+// errBadKeySet is returned for a set or tally that does not decode.
+var errBadKeySet = errors.New("told: damaged notification key set")
 
-// EncodeToldSet encodes keys (Key, FirstSent and Expires of each) sorted
+// encodeToldSet encodes keys (Key, FirstSent and Expires of each) sorted
 // by key; of a key given twice the last counts. It also returns the
 // latest Expires, after which the whole set can go.
-func EncodeToldSet(keys []NotifiedKey) ([]byte, time.Time) {
+func encodeToldSet(keys []Key) ([]byte, time.Time) {
 	order := make([]int, len(keys))
 	for i := range order {
 		order[i] = i
@@ -50,18 +51,18 @@ func EncodeToldSet(keys []NotifiedKey) ([]byte, time.Time) {
 	return b, latest
 }
 
-// ToldSet is an encoded set, searched without decoding it.
-type ToldSet []byte
+// toldSet is an encoded set, searched without decoding it.
+type toldSet []byte
 
 // Valid reports whether s has whole entries.
-func (s ToldSet) Valid() bool { return len(s)%toldEntry == 0 }
+func (s toldSet) Valid() bool { return len(s)%toldEntry == 0 }
 
 // Len is the number of keys in s.
-func (s ToldSet) Len() int { return len(s) / toldEntry }
+func (s toldSet) Len() int { return len(s) / toldEntry }
 
-func (s ToldSet) entry(i int, org string) NotifiedKey {
+func (s toldSet) entry(i int, org string) Key {
 	e := s[i*toldEntry : (i+1)*toldEntry]
-	k := NotifiedKey{Org: org}
+	k := Key{Org: org}
 	n := copy(k.Key[:], e)
 	k.FirstSent = time.UnixMicro(int64(binary.BigEndian.Uint64(e[n:]))).UTC()
 	k.Expires = time.UnixMicro(int64(binary.BigEndian.Uint64(e[n+8:]))).UTC()
@@ -69,29 +70,29 @@ func (s ToldSet) entry(i int, org string) NotifiedKey {
 }
 
 // Find returns the entry of key, if s has it.
-func (s ToldSet) Find(org string, key event.Hash) (NotifiedKey, bool) {
+func (s toldSet) Find(org string, key event.Hash) (Key, bool) {
 	n := s.Len()
 	i := sort.Search(n, func(i int) bool { return bytes.Compare(s[i*toldEntry:i*toldEntry+len(key)], key[:]) >= 0 })
 	if i < n && bytes.Equal(s[i*toldEntry:i*toldEntry+len(key)], key[:]) {
 		return s.entry(i, org), true
 	}
-	return NotifiedKey{}, false
+	return Key{}, false
 }
 
 // All returns every entry of s.
-func (s ToldSet) All(org string) []NotifiedKey {
-	out := make([]NotifiedKey, s.Len())
+func (s toldSet) All(org string) []Key {
+	out := make([]Key, s.Len())
 	for i := range out {
 		out[i] = s.entry(i, org)
 	}
 	return out
 }
 
-// FindTold returns those of keys that sets (one organisation's, newest
+// findTold returns those of keys that sets (one organisation's, newest
 // first) hold and that expire after now: a key told again counts from
 // the newest set that has it.
-func FindTold(sets []ToldSet, org string, keys []event.Hash, now time.Time) map[event.Hash]NotifiedKey {
-	out := make(map[event.Hash]NotifiedKey)
+func findTold(sets []toldSet, org string, keys []event.Hash, now time.Time) map[event.Hash]Key {
+	out := make(map[event.Hash]Key)
 	for _, k := range keys {
 		for _, set := range sets {
 			if got, ok := set.Find(org, k); ok {
@@ -105,38 +106,26 @@ func FindTold(sets []ToldSet, org string, keys []event.Hash, now time.Time) map[
 	return out
 }
 
-// ToldSetsByOrg encodes newly told keys as one set per organisation, by
+// toldSetsByOrg encodes newly told keys as one set per organisation, by
 // organisation, with each set's latest Expires.
-func ToldSetsByOrg(keys []NotifiedKey) (orgs []string, sets [][]byte, expires []time.Time) {
-	byOrg := map[string][]NotifiedKey{}
+func toldSetsByOrg(keys []Key) (orgs []string, sets [][]byte, expires []time.Time) {
+	byOrg := map[string][]Key{}
 	for _, k := range keys {
 		byOrg[k.Org] = append(byOrg[k.Org], k)
 	}
 	orgs = slices.Sorted(maps.Keys(byOrg))
 	for _, org := range orgs {
-		set, exp := EncodeToldSet(byOrg[org])
+		set, exp := encodeToldSet(byOrg[org])
 		sets, expires = append(sets, set), append(expires, exp)
 	}
 	return orgs, sets, expires
 }
 
-// RepeatedByOrg returns the keys with repeats, by organisation: the
-// tallies of an older layout that kept the counts with the keys.
-func RepeatedByOrg(keys []NotifiedKey) map[string][]NotifiedKey {
-	out := map[string][]NotifiedKey{}
-	for _, k := range keys {
-		if k.Repeats > 0 {
-			out[k.Org] = append(out[k.Org], k)
-		}
-	}
-	return out
-}
-
-// MergeToldSets merges sets of one organisation, oldest first, into one:
+// mergeToldSets merges sets of one organisation, oldest first, into one:
 // entries that expire before now are dropped, and of a key in several
 // sets the newest counts.
-func MergeToldSets(org string, sets []ToldSet, now time.Time) ([]byte, time.Time) {
-	var all []NotifiedKey
+func mergeToldSets(org string, sets []toldSet, now time.Time) ([]byte, time.Time) {
+	var all []Key
 	for _, s := range sets {
 		for _, k := range s.All(org) {
 			if k.Expires.After(now) {
@@ -144,12 +133,12 @@ func MergeToldSets(org string, sets []ToldSet, now time.Time) ([]byte, time.Time
 			}
 		}
 	}
-	return EncodeToldSet(all)
+	return encodeToldSet(all)
 }
 
-// EncodeTally encodes an organisation's "seen again" tally: per entry the
+// encodeTally encodes an organisation's "seen again" tally: per entry the
 // key, FirstSent, Expires, Repeats and Summary. Order is kept.
-func EncodeTally(keys []NotifiedKey) []byte {
+func encodeTally(keys []Key) []byte {
 	var b []byte
 	for i := range keys {
 		k := &keys[i]
@@ -163,27 +152,27 @@ func EncodeTally(keys []NotifiedKey) []byte {
 	return b
 }
 
-// DecodeTally decodes EncodeTally's form, keeping the entries that expire
+// decodeTally decodes encodeTally's form, keeping the entries that expire
 // after now.
-func DecodeTally(org string, b []byte, now time.Time) ([]NotifiedKey, error) {
-	var out []NotifiedKey
+func decodeTally(org string, b []byte, now time.Time) ([]Key, error) {
+	var out []Key
 	for len(b) > 0 {
 		if len(b) < toldEntry {
-			return nil, ErrBadKeySet
+			return nil, errBadKeySet
 		}
-		k := NotifiedKey{Org: org}
+		k := Key{Org: org}
 		n := copy(k.Key[:], b)
 		k.FirstSent = time.UnixMicro(int64(binary.BigEndian.Uint64(b[n:]))).UTC()
 		k.Expires = time.UnixMicro(int64(binary.BigEndian.Uint64(b[n+8:]))).UTC()
 		b = b[toldEntry:]
 		repeats, w := binary.Uvarint(b)
 		if w <= 0 {
-			return nil, ErrBadKeySet
+			return nil, errBadKeySet
 		}
 		b = b[w:]
 		size, w := binary.Uvarint(b)
 		if w <= 0 || size > uint64(len(b)-w) {
-			return nil, ErrBadKeySet
+			return nil, errBadKeySet
 		}
 		k.Repeats, k.Summary = int(repeats), string(b[w:w+int(size)])
 		b = b[w+int(size):]
@@ -191,44 +180,11 @@ func DecodeTally(org string, b []byte, now time.Time) ([]NotifiedKey, error) {
 			out = append(out, k)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b NotifiedKey) int {
+	slices.SortStableFunc(out, func(a, b Key) int {
 		if c := a.FirstSent.Compare(b.FirstSent); c != 0 {
 			return c
 		}
 		return bytes.Compare(a.Key[:], b.Key[:])
 	})
 	return out, nil
-}
-
-// EncodeEventIDs encodes the events a message reported (their ids, sorted
-// and distinct) as the differences from one to the next in unsigned
-// varints, two or three bytes an event, with the first and the last.
-func EncodeEventIDs(ids []int64) (list []byte, first, last int64) {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	if len(ids) == 0 {
-		return nil, 0, 0
-	}
-	var prev int64
-	list = make([]byte, 0, 3*len(ids))
-	for _, id := range ids {
-		list = binary.AppendUvarint(list, uint64(id-prev))
-		prev = id
-	}
-	return list, ids[0], ids[len(ids)-1]
-}
-
-// EventIDsHave reports whether list (EncodeEventIDs') holds id.
-func EventIDsHave(list []byte, id int64) bool {
-	var cur int64
-	for len(list) > 0 {
-		d, n := binary.Uvarint(list)
-		if n <= 0 {
-			return false
-		}
-		list = list[n:]
-		if cur += int64(d); cur >= id {
-			return cur == id
-		}
-	}
-	return false
 }

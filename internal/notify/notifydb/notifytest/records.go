@@ -1,0 +1,503 @@
+package notifytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
+	"github.com/vigil-cert/vigil/internal/outbox/outboxdb/outboxtest"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// The contract of what was told to whom and of the commit of a pass.
+
+// Notifier is what the contract tests: the settings, what was told to
+// whom and the commit of a pass.
+type Notifier interface {
+	notify.Settings
+	notify.Records
+}
+
+// ev builds an event through the validating Set, as parsers do, tagged
+// with the organisations orgs.
+func ev(t testing.TB, fields map[string]string, orgs ...string) *event.Event {
+	t.Helper()
+	e := event.New(len(fields) + 1)
+	for _, k := range event.SortedKeys(fields) {
+		if err := e.Set(k, fields[k]); err != nil {
+			t.Fatalf("Set(%s): %v", k, err)
+		}
+	}
+	if len(orgs) > 0 {
+		b, err := json.Marshal(orgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Set(store.ConstituencyField, string(b)); err != nil {
+			t.Fatalf("Set(%s): %v", store.ConstituencyField, err)
+		}
+	}
+	return e
+}
+
+func insert(t testing.TB, st store.Store, events ...*event.Event) {
+	t.Helper()
+	if _, err := st.InsertEvents(t.Context(), events, nil); err != nil {
+		t.Fatalf("InsertEvents: %v", err)
+	}
+}
+
+// pending returns org's queue of events to notify.
+func pending(t testing.TB, st store.Store, org string) []store.PendingNotification {
+	t.Helper()
+	list, err := st.ListPendingNotifications(t.Context(), org, 0, 10000)
+	if err != nil {
+		t.Fatalf("ListPendingNotifications(%s): %v", org, err)
+	}
+	return list
+}
+
+// labels are the comments of the events of list.
+func labels(list []store.PendingNotification) []string {
+	out := make([]string, len(list))
+	for i, p := range list {
+		out[i] = p.Event.Value("comment")
+	}
+	return out
+}
+
+func hash(b byte) event.Hash { return event.Hash{b, 0xee} }
+
+func testCommitNotifications(t *testing.T, st store.Store, s Notifier) {
+	ob := outboxdb.New(st.DB())
+	ctx := t.Context()
+	a := createOrg(t, st, "a")
+	var events []*event.Event
+	for i := range 4 {
+		events = append(events, ev(t, map[string]string{
+			"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Minute)),
+			"source.ip":   fmt.Sprintf("192.0.2.%d", i),
+			"comment":     fmt.Sprint("e", i),
+		}, "a"))
+	}
+	insert(t, st, events...)
+	queue := pending(t, st, "a")
+	if len(queue) != 4 {
+		t.Fatalf("a's queue has %d entries, want 4", len(queue))
+	}
+	h0, h1, h2 := events[0].Hash(), events[1].Hash(), events[2].Hash()
+	id0, id1, id2 := queue[0].Seq, queue[1].Seq, queue[2].Seq
+	key := func(b byte, valid time.Duration) notify.NotifiedKey {
+		return notify.NotifiedKey{Org: "a", Key: hash(b), FirstSent: base, Expires: base.Add(valid)}
+	}
+
+	before := time.Now().Add(-time.Second)
+	c := &notify.NotificationCommit{
+		Messages: []outbox.Message{outboxtest.Message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", id0, id1, id0)},
+		Told:     []notify.NotifiedKey{key(1, 24*time.Hour), key(2, 24*time.Hour)},
+		State:    map[string][]byte{"test.commit.one": []byte("1"), "test.commit.empty": nil},
+		Done:     map[string][]int64{"a": {queue[0].Seq, queue[1].Seq}},
+	}
+	if err := st.PutState(ctx, "test.commit.one", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitNotifications(ctx, c); err != nil {
+		t.Fatalf("CommitNotifications: %v", err)
+	}
+	for key, want := range map[string]string{"test.commit.one": "1", "test.commit.empty": ""} {
+		if got, err := st.GetState(ctx, key); err != nil || got == nil || string(got) != want {
+			t.Errorf("GetState(%s) after the commit = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	m := c.Messages[0]
+	if m.ID == 0 || m.Size != len(m.Body) || m.Status != outbox.MessageQueued || m.Created.Before(before) || !m.NextAttempt.Equal(m.Created) {
+		t.Errorf("committed message = %+v: want an ID, the size, queued, created now and due at once", m)
+	}
+	got, err := ob.GetMessage(ctx, m.ID)
+	if err != nil {
+		t.Fatalf("GetMessage: %v", err)
+	}
+	want := m
+	want.EventIDs = nil
+	if !bytes.Equal(got.Body, want.Body) || !slices.Equal(got.Recipients, want.Recipients) || !got.Created.Equal(want.Created) ||
+		!got.NextAttempt.Equal(want.NextAttempt) || !got.Sent.IsZero() || got.EventIDs != nil {
+		t.Errorf("GetMessage = %+v, want %+v", got, want)
+	}
+	got.Body, want.Body, got.Recipients, want.Recipients = nil, nil, nil, nil
+	got.Created, want.Created, got.NextAttempt, want.NextAttempt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("GetMessage = %+v, want %+v", got, want)
+	}
+	for _, tt := range []struct {
+		hash event.Hash
+		want []int64
+	}{{h0, []int64{m.ID}}, {h1, []int64{m.ID}}, {h2, nil}} {
+		list, err := ob.ListMessages(ctx, outbox.MessageQuery{EventHash: tt.hash})
+		if err != nil {
+			t.Fatalf("ListMessages: %v", err)
+		}
+		if got := outboxtest.MessageIDs(list); !slices.Equal(got, tt.want) {
+			t.Errorf("messages reporting %s = %v, want %v", tt.hash, got, tt.want)
+		}
+	}
+	keys, err := s.GetNotifiedKeys(ctx, "a", []event.Hash{hash(1), hash(2), hash(3)}, base)
+	if err != nil {
+		t.Fatalf("GetNotifiedKeys: %v", err)
+	}
+	if len(keys) != 2 || !keys[hash(1)].Expires.Equal(base.Add(24*time.Hour)) || !keys[hash(2)].FirstSent.Equal(base) || keys[hash(1)].Org != "a" {
+		t.Errorf("keys after the commit = %+v", keys)
+	}
+	if got := labels(pending(t, st, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
+		t.Errorf("a's queue = %v, want e2 e3", got)
+	}
+
+	t.Run("all or nothing", func(t *testing.T) {
+		queue := pending(t, st, "a")
+		for name, msgs := range map[string][]outbox.Message{
+			"a Message-ID already queued": {outboxtest.Message("a", a.ID, "2.digest@cert.example", "two", id2), outboxtest.Message("a", a.ID, "1.digest@cert.example", "dup", id2)},
+			"a Message-ID twice":          {outboxtest.Message("a", a.ID, "3.digest@cert.example", "three", id2), outboxtest.Message("a", a.ID, "3.digest@cert.example", "dup")},
+		} {
+			c := &notify.NotificationCommit{
+				Messages: msgs,
+				Told:     []notify.NotifiedKey{key(3, time.Hour), key(1, 48*time.Hour)},
+				Repeats:  map[string][]notify.NotifiedKey{"a": {{Org: "a", Key: hash(2), FirstSent: base, Expires: base.Add(time.Hour), Repeats: 1, Summary: "x"}}},
+				State:    map[string][]byte{"test.commit.one": []byte("changed"), "test.commit.failed": []byte("x")},
+				Done:     map[string][]int64{"a": {queue[0].Seq}},
+			}
+			err := s.CommitNotifications(ctx, c)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("%s: CommitNotifications = %v, want ErrConflict", name, err)
+			}
+			if c.Messages[0].ID != 0 || c.Messages[0].Size != 0 {
+				t.Errorf("%s: the failed commit set message %+v", name, c.Messages[0])
+			}
+			list, err := ob.ListMessages(ctx, outbox.MessageQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := outboxtest.MessageIDs(list); !slices.Equal(got, []int64{m.ID}) {
+				t.Errorf("%s: messages after a failed commit = %v, want only %d", name, got, m.ID)
+			}
+			if list, _ := ob.ListMessages(ctx, outbox.MessageQuery{EventHash: h2}); len(list) != 0 {
+				t.Errorf("%s: a failed commit left the events of its messages", name)
+			}
+			keys, err := s.GetNotifiedKeys(ctx, "a", []event.Hash{hash(1), hash(3)}, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := keys[hash(3)]; ok || !keys[hash(1)].Expires.Equal(base.Add(24*time.Hour)) {
+				t.Errorf("%s: keys after a failed commit = %+v", name, keys)
+			}
+			if tally, err := s.ListRepeatedKeys(ctx, "a", base); err != nil || len(tally) != 0 {
+				t.Errorf("%s: tally after a failed commit = %+v, %v", name, tally, err)
+			}
+			if got := labels(pending(t, st, "a")); !slices.Equal(got, []string{"e2", "e3"}) {
+				t.Errorf("%s: a's queue after a failed commit = %v, want e2 e3", name, got)
+			}
+			if got, err := st.GetState(ctx, "test.commit.one"); err != nil || string(got) != "1" {
+				t.Errorf("%s: state after a failed commit = %q, %v; want the committed 1", name, got, err)
+			}
+			if _, err := st.GetState(ctx, "test.commit.failed"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: GetState of a key of the failed commit = %v, want ErrNotFound", name, err)
+			}
+		}
+	})
+
+	// More rows than one statement of a store carries, with a last chunk
+	// that is not full.
+	t.Run("large", func(t *testing.T) {
+		big := createOrg(t, st, "big")
+		var batch []*event.Event
+		for i := range 1234 {
+			batch = append(batch, ev(t, map[string]string{
+				"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Second)),
+				"source.ip":   fmt.Sprintf("198.51.%d.%d", i/256, i%256),
+			}, "big"))
+		}
+		insert(t, st, batch...)
+		queue := pending(t, st, "big")
+		if len(queue) != len(batch) {
+			t.Fatalf("big's queue has %d entries, want %d", len(queue), len(batch))
+		}
+		c := &notify.NotificationCommit{State: map[string][]byte{}}
+		for i := range 3 {
+			var ids []int64
+			for _, p := range queue[i*400 : min(i*400+450, len(queue))] {
+				ids = append(ids, p.Seq)
+			}
+			c.Messages = append(c.Messages, outboxtest.Message("big", big.ID, fmt.Sprintf("%d.large@cert.example", i), "x", ids...))
+		}
+		for i := range 777 {
+			c.Told = append(c.Told, notify.NotifiedKey{Org: "big", Key: event.Hash{byte(i), byte(i >> 8), 0x55},
+				FirstSent: base, Expires: base.Add(time.Hour)})
+			c.State[fmt.Sprintf("test.large.%d", i)] = []byte(fmt.Sprint(i))
+		}
+		// A key given twice counts as given last.
+		twice := c.Told[3]
+		twice.Expires = base.Add(2 * time.Hour)
+		c.Told = append(c.Told, twice)
+		c.Done = map[string][]int64{}
+		for _, p := range queue {
+			c.Done["big"] = append(c.Done["big"], p.Seq)
+		}
+		if err := s.CommitNotifications(ctx, c); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+		for _, i := range []int{0, 399, 400, 449, 450, 1233} {
+			list, err := ob.ListMessages(ctx, outbox.MessageQuery{EventHash: batch[i].Hash()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for j := 2; j >= 0; j-- {
+				if i >= j*400 && i < j*400+450 {
+					want = append(want, c.Messages[j].ID)
+				}
+			}
+			if got := outboxtest.MessageIDs(list); !slices.Equal(got, want) {
+				t.Errorf("messages reporting event %d = %v, want %v", i, got, want)
+			}
+		}
+		var hs []event.Hash
+		for _, k := range c.Told {
+			hs = append(hs, k.Key)
+		}
+		keys, err := s.GetNotifiedKeys(ctx, "big", hs, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 777 || !keys[twice.Key].Expires.Equal(twice.Expires) {
+			t.Errorf("GetNotifiedKeys found %d keys (want 777), the one given twice expires %v (want the last, %v)", len(keys), keys[twice.Key].Expires, twice.Expires)
+		}
+		for _, i := range []int{0, 500, 776} {
+			if got, err := st.GetState(ctx, fmt.Sprintf("test.large.%d", i)); err != nil || string(got) != fmt.Sprint(i) {
+				t.Errorf("GetState(test.large.%d) = %q, %v", i, got, err)
+			}
+		}
+		if got := pending(t, st, "big"); len(got) != 0 {
+			t.Errorf("big's queue has %d entries after consuming all, want 0", len(got))
+		}
+	})
+
+	t.Run("messages without a Message-ID", func(t *testing.T) {
+		c := &notify.NotificationCommit{Messages: []outbox.Message{outboxtest.Message("a", a.ID, "", "x"), outboxtest.Message("a", a.ID, "", "y")}}
+		if err := s.CommitNotifications(ctx, c); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+		if c.Messages[0].ID == 0 || c.Messages[1].ID <= c.Messages[0].ID {
+			t.Errorf("IDs %d, %d", c.Messages[0].ID, c.Messages[1].ID)
+		}
+	})
+}
+
+func testNotifiedKeys(t *testing.T, st store.Store, s Notifier) {
+	ctx := t.Context()
+	told := func(org string, b byte, first, expires time.Duration) notify.NotifiedKey {
+		return notify.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(first), Expires: base.Add(expires)}
+	}
+	repeated := func(org string, b byte, repeats int, summary string, expires time.Duration) notify.NotifiedKey {
+		return notify.NotifiedKey{Org: org, Key: hash(b), FirstSent: base.Add(time.Duration(b) * time.Second), Expires: base.Add(expires),
+			Repeats: repeats, Summary: summary}
+	}
+	commit := func(c notify.NotificationCommit) {
+		t.Helper()
+		if err := s.CommitNotifications(ctx, &c); err != nil {
+			t.Fatalf("CommitNotifications: %v", err)
+		}
+	}
+	get := func(org string, now time.Time, keys ...byte) map[event.Hash]notify.NotifiedKey {
+		t.Helper()
+		var hs []event.Hash
+		for _, b := range keys {
+			hs = append(hs, hash(b))
+		}
+		got, err := s.GetNotifiedKeys(ctx, org, hs, now)
+		if err != nil {
+			t.Fatalf("GetNotifiedKeys: %v", err)
+		}
+		return got
+	}
+	same := func(got, want notify.NotifiedKey) bool {
+		return got.Org == want.Org && got.Key == want.Key && got.FirstSent.Equal(want.FirstSent) &&
+			got.Expires.Equal(want.Expires) && got.Repeats == want.Repeats && got.Summary == want.Summary
+	}
+	tally := func(org string, now time.Time) []notify.NotifiedKey {
+		t.Helper()
+		list, err := s.ListRepeatedKeys(ctx, org, now)
+		if err != nil {
+			t.Fatalf("ListRepeatedKeys: %v", err)
+		}
+		return list
+	}
+	notified := func(now time.Time) []string {
+		t.Helper()
+		m, err := s.NotifiedOrganisations(ctx, now)
+		if err != nil {
+			t.Fatalf("NotifiedOrganisations: %v", err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+
+	a1, a2, a3 := told("a", 1, 0, time.Hour), told("a", 2, time.Second, 2*time.Hour), told("a", 3, 0, -time.Hour)
+	b1 := told("b", 1, 0, 3*time.Hour)
+	commit(notify.NotificationCommit{Told: []notify.NotifiedKey{a1, a2, a3, b1}})
+	got := get("a", base, 1, 2, 3, 9)
+	if len(got) != 2 || !same(got[hash(1)], a1) || !same(got[hash(2)], a2) {
+		t.Errorf("a's keys at base = %+v, want %+v and %+v", got, a1, a2)
+	}
+	if got := get("a", base.Add(time.Hour), 1); len(got) != 0 {
+		t.Errorf("a key at the moment it expires: %+v, want none", got)
+	}
+	if got := get("b", base, 1, 2); len(got) != 1 || !same(got[hash(1)], b1) {
+		t.Errorf("b's keys = %+v, want %+v", got, b1)
+	}
+	if got := get("a", base); len(got) != 0 {
+		t.Errorf("no keys asked: %+v", got)
+	}
+	if got := notified(base); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("organisations told something at base = %v, want a b", got)
+	}
+	if got := notified(base.Add(2 * time.Hour)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("organisations told something at +2h = %v, want b", got)
+	}
+
+	// Told again in a later commit: the newer record counts.
+	a1b := told("a", 1, time.Hour, 5*time.Hour)
+	commit(notify.NotificationCommit{Told: []notify.NotifiedKey{a1b}})
+	if got := get("a", base, 1, 2); !same(got[hash(1)], a1b) || !same(got[hash(2)], a2) {
+		t.Errorf("a's keys after telling key 1 again = %+v, want %+v and %+v", got, a1b, a2)
+	}
+
+	// The tallies: replaced per organisation, expired entries left out.
+	if got := tally("", base); len(got) != 0 {
+		t.Errorf("tallies before any = %+v", got)
+	}
+	ra2, ra3, rb1 := repeated("a", 2, 3, "two", 2*time.Hour), repeated("a", 3, 1, "expired", -time.Hour), repeated("b", 1, 1, "b's one", 3*time.Hour)
+	ra4 := repeated("a", 4, 2, "four", 2*time.Hour)
+	commit(notify.NotificationCommit{Repeats: map[string][]notify.NotifiedKey{"a": {ra4, ra3, ra2}, "b": {rb1}}})
+	if got := tally("a", base); len(got) != 2 || !same(got[0], ra2) || !same(got[1], ra4) {
+		t.Errorf("a's tally = %+v, want %+v then %+v (by first sent)", got, ra2, ra4)
+	}
+	if got := tally("", base); len(got) != 3 || got[0].Org != "a" || got[1].Org != "a" || !same(got[2], rb1) {
+		t.Errorf("every tally = %+v, want a's two then b's", got)
+	}
+	commit(notify.NotificationCommit{Repeats: map[string][]notify.NotifiedKey{"a": {}}})
+	if got := tally("a", base); len(got) != 0 {
+		t.Errorf("a's tally after clearing it = %+v", got)
+	}
+	rb1.Repeats = 2
+	commit(notify.NotificationCommit{Repeats: map[string][]notify.NotifiedKey{"b": {rb1}}})
+	if got := tally("b", base); len(got) != 1 || !same(got[0], rb1) {
+		t.Errorf("b's tally after replacing it = %+v, want %+v", got, rb1)
+	}
+
+	// Pruning drops what expired: the first commit's keys are all gone at
+	// +4h; a1b, told later, stays.
+	if err := s.PruneNotifiedKeys(ctx, base.Add(4*time.Hour)); err != nil {
+		t.Fatalf("PruneNotifiedKeys: %v", err)
+	}
+	if got := get("a", base.Add(-48*time.Hour), 1, 2, 3); len(got) != 1 || !same(got[hash(1)], a1b) {
+		t.Errorf("a's keys after pruning at +4h = %+v, want only %+v", got, a1b)
+	}
+	if got := get("b", base.Add(-48*time.Hour), 1); len(got) != 0 {
+		t.Errorf("b's key after pruning at +4h: %+v", got)
+	}
+
+	t.Run("told often", func(t *testing.T) {
+		// More commits than the stores keep apart: pruning merges them,
+		// and the merged record of a key told twice is the newer one.
+		for i := range 40 {
+			commit(notify.NotificationCommit{Told: []notify.NotifiedKey{told("often", byte(i%30), time.Duration(i)*time.Minute, 10*time.Hour)}})
+		}
+		check := func(when string) {
+			t.Helper()
+			var all []byte
+			for i := range 30 {
+				all = append(all, byte(i))
+			}
+			got := get("often", base, all...)
+			if len(got) != 30 {
+				t.Fatalf("%s: %d of 30 keys found", when, len(got))
+			}
+			for i := range 30 {
+				last := i
+				if i < 10 {
+					last = i + 30
+				}
+				if want := base.Add(time.Duration(last) * time.Minute); !got[hash(byte(i))].FirstSent.Equal(want) {
+					t.Errorf("%s: key %d first sent %v, want %v (the later)", when, i, got[hash(byte(i))].FirstSent, want)
+				}
+			}
+		}
+		check("before pruning")
+		if err := s.PruneNotifiedKeys(ctx, base); err != nil {
+			t.Fatal(err)
+		}
+		check("after pruning")
+	})
+
+	t.Run("many", func(t *testing.T) {
+		var keys []notify.NotifiedKey
+		var hs []event.Hash
+		for i := range 1200 {
+			h := event.Hash{byte(i), byte(i >> 8), 0x77}
+			keys = append(keys, notify.NotifiedKey{Org: "many", Key: h, FirstSent: base, Expires: base.Add(time.Hour)})
+			if i%2 == 0 {
+				hs = append(hs, h)
+			}
+		}
+		commit(notify.NotificationCommit{Told: keys})
+		got, err := s.GetNotifiedKeys(ctx, "many", hs, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 600 {
+			t.Errorf("GetNotifiedKeys of 600 keys found %d", len(got))
+		}
+	})
+}
+
+// testDeletedOrganisationRecords: deleting an organisation deletes what
+// it was told and its tally (the constituency's delete reaches into the
+// notifier's tables in its transaction), and leaves another's alone.
+func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
+	ctx := t.Context()
+	a := createOrg(t, st, "a")
+	createOrg(t, st, "b")
+	key := func(org string) notify.NotifiedKey {
+		return notify.NotifiedKey{Org: org, Key: hash(1), FirstSent: base, Expires: base.Add(time.Hour), Repeats: 2, Summary: "one"}
+	}
+	c := &notify.NotificationCommit{
+		Told:    []notify.NotifiedKey{key("a"), key("b")},
+		Repeats: map[string][]notify.NotifiedKey{"a": {key("a")}, "b": {key("b")}},
+	}
+	if err := s.CommitNotifications(ctx, c); err != nil {
+		t.Fatalf("CommitNotifications: %v", err)
+	}
+	if err := constituencydb.New(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
+		t.Fatalf("DeleteOrganisation: %v", err)
+	}
+	for org, want := range map[string]int{"a": 0, "b": 1} {
+		keys, err := s.GetNotifiedKeys(ctx, org, []event.Hash{hash(1)}, base)
+		if err != nil || len(keys) != want {
+			t.Errorf("%s's keys after deleting a: %+v, %v; want %d", org, keys, err, want)
+		}
+		tally, err := s.ListRepeatedKeys(ctx, org, base)
+		if err != nil || len(tally) != want {
+			t.Errorf("%s's tally after deleting a: %+v, %v; want %d entries", org, tally, err, want)
+		}
+	}
+	if told, err := s.NotifiedOrganisations(ctx, base); err != nil || told["a"] || !told["b"] {
+		t.Errorf("organisations told something after deleting a: %v, %v; want b only", told, err)
+	}
+}

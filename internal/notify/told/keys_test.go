@@ -1,0 +1,94 @@
+package told
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+func TestToldSet(t *testing.T) {
+	base := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	k := func(b byte, first, expires time.Duration) Key {
+		return Key{Org: "uni", Key: event.Hash{b, 0xaa}, FirstSent: base.Add(first), Expires: base.Add(expires)}
+	}
+	keys := []Key{k(9, 0, time.Hour), k(3, time.Minute, 2*time.Hour), k(9, time.Second, 3*time.Hour), k(5, 0, time.Hour)}
+	b, latest := encodeToldSet(keys)
+	set := toldSet(b)
+	if !set.Valid() || set.Len() != 3 || !latest.Equal(base.Add(3*time.Hour)) {
+		t.Fatalf("set of %d keys, latest %v", set.Len(), latest)
+	}
+	all := set.All("uni")
+	for i := 1; i < len(all); i++ {
+		if string(all[i-1].Key[:]) >= string(all[i].Key[:]) {
+			t.Errorf("keys out of order: %v", all)
+		}
+	}
+	if got, ok := set.Find("uni", event.Hash{9, 0xaa}); !ok || got != keys[2] {
+		t.Errorf("Find of a key given twice = %+v, %v; want the last, %+v", got, ok, keys[2])
+	}
+	if _, ok := set.Find("uni", event.Hash{4, 0xaa}); ok {
+		t.Error("Find of a missing key found it")
+	}
+	if toldSet(b[:len(b)-1]).Valid() {
+		t.Error("a cut set is valid")
+	}
+	newer, _ := encodeToldSet([]Key{k(3, time.Hour, 4*time.Hour)})
+	found := findTold([]toldSet{newer, b}, "uni", []event.Hash{{3, 0xaa}, {5, 0xaa}, {7, 0xaa}}, base.Add(90*time.Minute))
+	if len(found) != 1 || !found[event.Hash{3, 0xaa}].FirstSent.Equal(base.Add(time.Hour)) {
+		t.Errorf("findTold = %+v, want key 3 from the newer set (key 5 expired)", found)
+	}
+	merged, _ := mergeToldSets("uni", []toldSet{b, newer}, base.Add(90*time.Minute))
+	if m := toldSet(merged).All("uni"); len(m) != 2 || !m[0].FirstSent.Equal(base.Add(time.Hour)) {
+		t.Errorf("merged = %+v, want keys 3 (the newer) and 9", m)
+	}
+}
+
+func TestTally(t *testing.T) {
+	base := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	in := []Key{
+		{Key: event.Hash{2}, FirstSent: base.Add(time.Minute), Expires: base.Add(time.Hour), Repeats: 3, Summary: "two"},
+		{Key: event.Hash{1}, FirstSent: base, Expires: base.Add(time.Hour), Repeats: 1, Summary: "vulnérable 192.0.2.1:53"},
+		{Key: event.Hash{3}, FirstSent: base, Expires: base.Add(-time.Hour), Repeats: 7, Summary: "expired"},
+	}
+	b := encodeTally(in)
+	out, err := decodeTally("uni", b, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0].Summary != in[1].Summary || out[1].Repeats != 3 || out[0].Org != "uni" {
+		t.Errorf("decoded %+v: want key 1 then key 2 (by first sent), the expired one left out", out)
+	}
+	// A cut inside an entry is an error; at a boundary, the whole entries.
+	boundary := map[int]int{}
+	for i := range in {
+		boundary[len(encodeTally(in[:i+1]))] = i + 1
+	}
+	for n := 1; n < len(b); n++ {
+		got, err := decodeTally("uni", b[:n], time.Time{})
+		if whole, ok := boundary[n]; ok {
+			if err != nil || len(got) != whole {
+				t.Errorf("cut at entry boundary %d: %d entries, %v; want %d", n, len(got), err, whole)
+			}
+		} else if !errors.Is(err, errBadKeySet) {
+			t.Errorf("cut at %d: %v, want errBadKeySet", n, err)
+		}
+	}
+}
+
+func FuzzDecodeTally(f *testing.F) {
+	f.Add(encodeTally([]Key{{Key: event.Hash{1}, Repeats: 2, Summary: "x"}}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := decodeTally("uni", b, time.Time{})
+		if err != nil && !errors.Is(err, errBadKeySet) {
+			t.Fatalf("error %v is not errBadKeySet", err)
+		}
+		if err == nil {
+			if again, err := decodeTally("uni", encodeTally(out), time.Time{}); err != nil || len(again) != len(out) {
+				t.Fatalf("round trip of %d entries: %d, %v", len(out), len(again), err)
+			}
+		}
+	})
+}

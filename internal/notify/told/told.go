@@ -1,0 +1,83 @@
+// Package told keeps what the notifier told to whom: the observations
+// told to each organisation (in sets, one per commit that told it
+// something), the "seen again" tallies, and the commit of a notifier pass,
+// which writes those, the pass's messages (to the outbox,
+// internal/outbox/outboxdb), state, and consumes the event store's queue
+// of events to notify (internal/store/queuesql), in one transaction. Its
+// tables are its own schema (Schema); notifydb's store offers its
+// methods. It is a package of its own, which does not import
+// internal/notify, so that the notifier's own tests can run it on a real
+// database. Its queries are written once on the shared SQL layer
+// (sqlkit); where the dialects differ in strategy (queueing messages,
+// consuming the queue) the packages it calls choose by dialect. Its
+// contract tests are notifydb's (notifytest).
+package told
+
+import (
+	"embed"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// Key remembers that an observation (an event's notification key:
+// what was seen where, without when) was told to an organisation, so that
+// it is not told again before Expires.
+type Key struct {
+	Org       string
+	Key       event.Hash
+	FirstSent time.Time
+	Expires   time.Time
+	// Repeats counts sightings since the last message that reported them;
+	// the next digest says "seen again N times" and resets it. Summary
+	// describes the observation in one line for that report. Both are
+	// kept in the organisation's tally (Commit.Repeats), not
+	// with the observations told (Commit.Told).
+	Repeats int
+	Summary string
+}
+
+// Commit is one pass of the notifier for some organisations,
+// stored in one transaction: the messages it queued (with the events they
+// report), the observations it told and the "seen again" tallies it
+// counted, the state it wrote, and the pending notifications it consumed.
+// A crash before the commit leaves everything pending, after it everything
+// is queued: nothing lost, nothing told twice.
+type Commit struct {
+	Messages []outbox.Message // IDs are set on commit
+	// Told are observations told for the first time within the window
+	// (Org, Key, FirstSent, Expires); a key told again replaces the
+	// earlier record.
+	Told []Key
+	// Repeats replaces the "seen again" tally of every organisation it
+	// names (Key, FirstSent, Expires, Repeats, Summary of each entry); an
+	// empty list clears it.
+	Repeats map[string][]Key
+	// State is written in the same transaction, as by PutState, e.g. the
+	// organisations' last-digest times.
+	State map[string][]byte
+	// Done lists, by organisation, the Seq of its consumed pending
+	// notifications (store.PendingNotification).
+	Done map[string][]int64
+}
+
+//go:embed sqlite/*.sql postgres/*.sql
+var migrations embed.FS
+
+// Schema is the tables of what was told to whom. They name organisations
+// by handle, so the schema comes after the constituency's.
+var Schema = sqlkit.Schema{Name: "told", FS: migrations}
+
+// Store keeps what was told to whom on a database Schema has migrated (and the outbox's, and the event store's, whose queue a commit
+// consumes). It is safe for concurrent use.
+type Store struct {
+	db sqlkit.DB
+	// stmts holds the reads run once per organisation in a pass, prepared
+	// once: parsing one costs SQLite about as much as running it.
+	stmts *sqlkit.Stmts
+}
+
+// New returns what was told to whom, kept on db.
+func New(db sqlkit.DB) *Store { return &Store{db: db, stmts: sqlkit.NewStmts(db)} }

@@ -1,0 +1,106 @@
+// Package outboxdb keeps the outbox's messages: queued by the notifier's
+// commit, delivered by the outbox's Sender, read by the console and the
+// API. Its table is its own schema (Schema), created and migrated with the
+// database; its queries are written once on the shared SQL layer (sqlkit),
+// and where the two dialects call for different strategies (queueing
+// messages, a delivery's change of state) each has its own. Its contract
+// tests (outboxtest) run on SQLite and PostgreSQL. Errors name the
+// operation and wrap store.ErrNotFound or store.ErrConflict.
+package outboxdb
+
+import (
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+//go:embed sqlite/*.sql postgres/*.sql
+var migrations embed.FS
+
+// Schema is the outbox's table. A message names its organisation, so the
+// schema comes after the constituency's.
+var Schema = sqlkit.Schema{Name: "outbox", FS: migrations}
+
+// Store keeps the outbox's messages on a database. It is safe for
+// concurrent use.
+type Store struct {
+	db sqlkit.DB
+	q  queries
+}
+
+// New returns the outbox kept on db, which Schema has migrated.
+func New(db sqlkit.DB) *Store { return &Store{db: db, q: queriesFor(db.Dialect())} }
+
+var _ outbox.Messages = (*Store)(nil)
+
+// The recipients are a JSON array in SQLite, which has no arrays, and a
+// text[] in PostgreSQL; neither is ever NULL, and an empty list reads back
+// as nil, as it was given. Times are Unix microseconds in SQLite and
+// timestamptz in PostgreSQL (sqlkit.Dialect.Time, sqlkit.Time).
+
+// listParam is list as a parameter of d.
+func listParam(d sqlkit.Dialect, list []string) (any, error) {
+	if d != sqlkit.SQLite {
+		if list == nil {
+			return []string{}, nil
+		}
+		return list, nil
+	}
+	if len(list) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+// listDest returns the scan destination of a list column of d.
+func listDest(d sqlkit.Dialect, list *[]string) any {
+	if d != sqlkit.SQLite {
+		return list
+	}
+	return jsonList{list}
+}
+
+// jsonList scans SQLite's JSON array.
+type jsonList struct{ list *[]string }
+
+func (j jsonList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("outboxdb: list from %T", src)
+	}
+	return json.Unmarshal(b, j.list)
+}
+
+var _ sql.Scanner = jsonList{}
+
+// scanMessage reads MessageColumns, followed by the body when withBody,
+// followed by what more is given.
+func scanMessage(d sqlkit.Dialect, row sqlkit.Row, withBody bool, more ...any) (outbox.Message, error) {
+	var m outbox.Message
+	dst := []any{&m.ID, &m.OrgID, &m.Org, &m.Kind, &m.Sender, listDest(d, &m.Recipients), &m.Subject, &m.MessageID, &m.Size, &m.Events, &m.Encrypted,
+		&m.Status, &m.Attempts, sqlkit.Time(&m.NextAttempt), &m.LastError, &m.Reply, sqlkit.Time(&m.Created), sqlkit.Time(&m.Sent)}
+	if withBody {
+		dst = append(dst, &m.Body)
+	}
+	dst = append(dst, more...)
+	if err := row.Scan(dst...); err != nil {
+		return outbox.Message{}, err
+	}
+	if len(m.Recipients) == 0 {
+		m.Recipients = nil
+	}
+	if withBody && m.Body == nil {
+		m.Body = []byte{}
+	}
+	return m, nil
+}
