@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
@@ -468,8 +468,9 @@ func testNotifiedKeys(t *testing.T, st store.Store, s Notifier) {
 }
 
 // testDeletedOrganisationRecords: deleting an organisation deletes what
-// it was told and its tally (the constituency's delete reaches into the
-// notifier's tables in its transaction), and leaves another's alone.
+// it was told and its tally (the notifier's hook, which the database gives
+// the constituency, runs in the delete's transaction), and leaves
+// another's alone.
 func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
@@ -484,7 +485,7 @@ func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	if err := s.CommitNotifications(ctx, c); err != nil {
 		t.Fatalf("CommitNotifications: %v", err)
 	}
-	if err := constituencydb.New(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
+	if err := database.Constituency(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
 		t.Fatalf("DeleteOrganisation: %v", err)
 	}
 	for org, want := range map[string]int{"a": 0, "b": 1} {
