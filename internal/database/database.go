@@ -12,6 +12,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -21,7 +23,7 @@ import (
 // Schemas are the capabilities' schemas, each after those its tables
 // refer to (the accounts' users and the notification policies refer to
 // the constituency's organisations).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, notifydb.Schema, feedadmindb.Schema}
 
 // DB is Vigil's database: the event store, and each capability's data on
 // its connection. Consumers take the narrow interfaces they need; DB
@@ -31,6 +33,7 @@ type DB struct {
 	auth.Accounts
 	constituency.Organisations
 	notify.Settings
+	feedadmin.Data
 }
 
 // New migrates st and every capability's schema to the current version
@@ -44,7 +47,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB())}
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: constituencydb.New(st.DB()), Settings: notifydb.New(st.DB()),
+		Data: feedadmindb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the
