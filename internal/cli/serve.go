@@ -178,6 +178,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 		return err
 	}
 	group.run("collectors", runner.RunCollectors)
+	// The console may add, change, pause or run feeds: in this process or
+	// another one on the same database.
+	group.run("feeds", func(ctx context.Context) error { return a.followFeeds(ctx, runner) })
 	a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 	if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
 		return err

@@ -255,4 +255,7 @@ func (c *HTTP) recordRun(ctx context.Context, failure error) {
 	}
 }
 
-var _ pipeline.Collector = (*HTTP)(nil)
+var (
+	_ pipeline.Collector = (*HTTP)(nil)
+	_ pipeline.Fetcher   = (*HTTP)(nil)
+)

@@ -550,4 +550,7 @@ func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
 	}
 }
 
-var _ pipeline.Collector = (*ShadowserverAPI)(nil)
+var (
+	_ pipeline.Collector = (*ShadowserverAPI)(nil)
+	_ pipeline.Fetcher   = (*ShadowserverAPI)(nil)
+)
