@@ -44,7 +44,7 @@ func TestFeedYAMLRoundTrip(t *testing.T) {
 	no := false
 	f := Feed{Name: "blocklist", Provider: "abuse.ch", Enabled: &no, Collector: "http",
 		CollectorOptions: map[string]any{"url": "https://example.org/list.csv", "interval": "30m"},
-		Parser: "csv", ParserOptions: map[string]any{"columns": []any{"source.ip", "time.source"}}, TLP: "GREEN", Accuracy: 80}
+		Parser:           "csv", ParserOptions: map[string]any{"columns": []any{"source.ip", "time.source"}}, TLP: "GREEN", Accuracy: 80}
 	raw, err := FeedYAML(f)
 	if err != nil {
 		t.Fatal(err)
