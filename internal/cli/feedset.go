@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
@@ -120,6 +121,16 @@ func buildFeed(cfg config.Config, env pipeline.Env, fc config.Feed, withCollecto
 		f.Collector = col
 	}
 	return f, nil
+}
+
+// feedConsole lets the console manage the feeds over the configuration
+// file's, checking a feed by building its stages as serve does.
+func (a *app) feedConsole() *console.FeedConfig {
+	env := a.env()
+	return &console.FeedConfig{File: a.cfg.Feeds, Check: func(f config.Feed) error {
+		_, err := buildFeed(a.cfg, env, f, true)
+		return err
+	}}
 }
 
 // stageError is a feed's collector or parser that could not be built.

@@ -214,7 +214,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	handler, err := web.New(web.Deps{
 		Console: console.Config{Store: a.store, Logger: a.log,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier},
+			Directory: a.directory, Notifier: notes.notifier, Feeds: a.feedConsole()},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

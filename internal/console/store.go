@@ -21,6 +21,7 @@ type Store interface {
 	NotificationStore
 	AuditStore
 	DeadLetterStore
+	FeedAdminStore
 }
 
 // The full store satisfies Store.
