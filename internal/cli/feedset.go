@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/config"
-	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
@@ -123,11 +122,12 @@ func buildFeed(cfg config.Config, env pipeline.Env, fc config.Feed, withCollecto
 	return f, nil
 }
 
-// feedConsole lets the console manage the feeds over the configuration
-// file's, checking a feed by building its stages as serve does.
-func (a *app) feedConsole() *console.FeedConfig {
+// feedManager lets the console and the API manage the feeds over the
+// configuration file's, checking a feed by building its stages as serve
+// does.
+func (a *app) feedManager() *config.FeedManager {
 	env := a.env()
-	return &console.FeedConfig{File: a.cfg.Feeds, Check: func(f config.Feed) error {
+	return &config.FeedManager{File: a.cfg.Feeds, Store: a.store, Check: func(f config.Feed) error {
 		_, err := buildFeed(a.cfg, env, f, true)
 		return err
 	}}

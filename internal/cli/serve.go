@@ -200,6 +200,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 // it returns the address users reach them at.
 func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
 	cfg := a.cfg
+	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version,
 		Directory: a.directory})
 	proxies, err := cfg.HTTP.Proxies()
@@ -214,7 +215,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	handler, err := web.New(web.Deps{
 		Console: console.Config{Store: a.store, Logger: a.log,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier, Feeds: a.feedConsole()},
+			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
@@ -32,7 +33,7 @@ type Config struct {
 	FeedNames func() []string
 	// Feeds lets administrators manage the feeds; nil shows the feeds'
 	// statistics only.
-	Feeds    *FeedConfig
+	Feeds    *config.FeedManager
 	Version  string
 	Sessions auth.SessionConfig
 	// Limiter counts login failures; nil means auth.DefaultLimiter.
@@ -64,16 +65,16 @@ type Console struct {
 	catalog   *i18n.Catalog
 	retry     func(ctx context.Context, ids []int64) (int, error)
 	feedNames func() []string
-	// feedConfig is nil when the feeds are not managed here.
-	feedConfig *FeedConfig
-	version    string
-	issuer     string
-	sessions   *auth.Sessions
-	logins     *auth.Logins
-	pending    *auth.PendingLogins
-	pages      *pages
-	mux        *http.ServeMux
-	now        func() time.Time
+	// feedManager is nil when the feeds are not managed here.
+	feedManager *config.FeedManager
+	version     string
+	issuer      string
+	sessions    *auth.Sessions
+	logins      *auth.Logins
+	pending     *auth.PendingLogins
+	pages       *pages
+	mux         *http.ServeMux
+	now         func() time.Time
 
 	directory           *constituency.Directory
 	constituencyChanged func(ctx context.Context)
@@ -111,19 +112,19 @@ func New(cfg Config) (*Console, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	c := &Console{
-		store:      cfg.Store,
-		logger:     cfg.Logger,
-		catalog:    cfg.Catalog,
-		retry:      cfg.Retry,
-		feedNames:  cfg.FeedNames,
-		feedConfig: cfg.Feeds,
-		version:    cfg.Version,
-		issuer:     cfg.Issuer,
-		sessions:   auth.NewSessions(cfg.Store, cfg.Sessions, cfg.Logger),
-		logins:     logins,
-		pending:    auth.NewPendingLogins(0),
-		pages:      p,
-		now:        time.Now,
+		store:       cfg.Store,
+		logger:      cfg.Logger,
+		catalog:     cfg.Catalog,
+		retry:       cfg.Retry,
+		feedNames:   cfg.FeedNames,
+		feedManager: cfg.Feeds,
+		version:     cfg.Version,
+		issuer:      cfg.Issuer,
+		sessions:    auth.NewSessions(cfg.Store, cfg.Sessions, cfg.Logger),
+		logins:      logins,
+		pending:     auth.NewPendingLogins(0),
+		pages:       p,
+		now:         time.Now,
 
 		directory:           cfg.Directory,
 		constituencyChanged: cfg.ConstituencyChanged,

@@ -22,16 +22,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// FeedConfig lets administrators manage the feeds from the console.
-type FeedConfig struct {
-	// File are the configuration file's feeds, which the console's
-	// overrides are laid over.
-	File []config.Feed
-	// Check builds a feed's collector and parser to check their options,
-	// as `vigil serve` builds them; nil checks the feed's keys only.
-	Check func(config.Feed) error
-}
-
 // FeedAdminStore serves the feeds' administration: the overrides, the
 // runs asked for by hand and the history of runs.
 type FeedAdminStore interface {
@@ -44,10 +34,7 @@ const (
 	msgTitleFeedNew    = "title.feed.new"
 	msgTitleFeedEdit   = "title.feed.edit"
 	msgFeedInvalid     = "feedadmin.error.summary"
-	msgFeedFileName    = "feedadmin.error.filename"
-	msgFeedExists      = "feedadmin.error.exists"
 	msgFeedOptions     = "feedadmin.error.options"
-	msgFeedStage       = "feedadmin.error.stage"
 	msgFeedNotManaged  = "feedadmin.error.notmanaged"
 	msgDoneFeedSaved   = "done.feed.saved"
 	msgDoneFeedPaused  = "done.feed.paused"
@@ -78,36 +65,29 @@ func (c *Console) feedAdminRoutes(m *http.ServeMux) {
 
 // effectiveFeeds is the feeds as the processes running them see them.
 func (c *Console) effectiveFeeds(ctx context.Context) ([]config.EffectiveFeed, error) {
-	if c.feedConfig == nil {
+	if c.feedManager == nil {
 		return nil, nil
 	}
-	overrides, err := c.store.ListFeedOverrides(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return config.EffectiveFeeds(c.feedConfig.File, overrides), nil
+	return c.feedManager.Effective(ctx)
 }
 
 // effectiveFeed returns the feed named in the path; ok is false when the
 // answer (not found, or a failure) is written.
 func (c *Console) effectiveFeed(w http.ResponseWriter, r *http.Request, v *visit) (config.EffectiveFeed, bool) {
-	if c.feedConfig == nil {
+	if c.feedManager == nil {
 		c.notFound(w, r, v)
 		return config.EffectiveFeed{}, false
 	}
-	feeds, err := c.effectiveFeeds(r.Context())
-	if err != nil {
+	f, err := c.feedManager.Get(r.Context(), r.PathValue("name"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.notFound(w, r, v)
+		return f, false
+	case err != nil:
 		c.fail(w, r, v, err)
-		return config.EffectiveFeed{}, false
+		return f, false
 	}
-	name := r.PathValue("name")
-	for _, f := range feeds {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	c.notFound(w, r, v)
-	return config.EffectiveFeed{}, false
+	return f, true
 }
 
 // feedPageData is one feed's page: its definition, where it comes from,
@@ -270,28 +250,24 @@ func (c *Console) feedFromForm(r *http.Request, v *visit, name string) (config.F
 	return f, ff
 }
 
-// checkFeed validates f as the configuration file's feeds are, then
-// builds its stages; the problems go on the form.
-func (c *Console) checkFeed(f config.Feed, ff *feedForm, v *visit) {
+// feedProblem puts a refusal of the feed manager on the form; false
+// when err is no refusal but a failure.
+func (c *Console) feedProblem(err error, ff *feedForm, v *visit) bool {
 	var ce *config.Error
-	if err := config.ValidateFeed("feed", f); errors.As(err, &ce) {
-		field := strings.TrimPrefix(ce.Key, "feed.")
+	if !errors.As(err, &ce) {
+		return false
+	}
+	field := strings.TrimPrefix(ce.Key, "feed.")
+	if ce.Message.IsZero() {
+		ff.Problems[field] = ce.Reason
+	} else {
 		ff.Problems[field] = ce.Message.In(c.catalog, v.lang)
-		return
 	}
-	if c.feedConfig.Check != nil && len(ff.Problems) == 0 {
-		if err := c.feedConfig.Check(f); err != nil {
-			field := "parser"
-			if strings.HasPrefix(err.Error(), "collector") {
-				field = "collector"
-			}
-			ff.Problems[field] = c.catalog.T(v.lang, msgFeedStage, err.Error())
-		}
-	}
+	return true
 }
 
 func (c *Console) newFeedForm(w http.ResponseWriter, r *http.Request, v *visit) {
-	if c.feedConfig == nil {
+	if c.feedManager == nil {
 		c.notFound(w, r, v)
 		return
 	}
@@ -300,35 +276,20 @@ func (c *Console) newFeedForm(w http.ResponseWriter, r *http.Request, v *visit) 
 }
 
 func (c *Console) addFeed(w http.ResponseWriter, r *http.Request, v *visit) {
-	if c.feedConfig == nil {
+	if c.feedManager == nil {
 		c.notFound(w, r, v)
 		return
 	}
 	ctx := r.Context()
 	f, ff := c.feedFromForm(r, v, "")
-	c.checkFeed(f, &ff, v)
 	if len(ff.Problems) == 0 {
-		feeds, err := c.effectiveFeeds(ctx)
-		if err != nil {
+		if err := c.feedManager.Add(ctx, f, v.user.Name); err != nil && !c.feedProblem(err, &ff, v) {
 			c.fail(w, r, v, err)
 			return
-		}
-		for _, e := range feeds {
-			if e.Name != f.Name {
-				continue
-			}
-			if e.Origin == config.OriginAdded {
-				ff.Problems["name"] = c.catalog.T(v.lang, msgFeedExists, f.Name)
-			} else {
-				ff.Problems["name"] = c.catalog.T(v.lang, msgFeedFileName, f.Name)
-			}
 		}
 	}
 	if len(ff.Problems) > 0 {
 		c.render(w, r, v, http.StatusBadRequest, "feed_form", msgTitleFeedNew, ff.withModules(), "", msgFeedInvalid)
-		return
-	}
-	if !c.saveFeed(w, r, v, f) {
 		return
 	}
 	c.audit(ctx, v, "feed.add", f.Name, f.Collector+" / "+f.Parser)
@@ -349,50 +310,34 @@ func (c *Console) changeFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	f, ff := c.feedFromForm(r, v, e.Name)
-	c.checkFeed(f, &ff, v)
+	if len(ff.Problems) == 0 {
+		if err := c.feedManager.Change(r.Context(), e.Name, f, v.user.Name); err != nil && !c.feedProblem(err, &ff, v) {
+			c.fail(w, r, v, err)
+			return
+		}
+	}
 	if len(ff.Problems) > 0 {
 		c.render(w, r, v, http.StatusBadRequest, "feed_form", msgTitleFeedEdit, ff.withModules(), "", msgFeedInvalid)
-		return
-	}
-	if !c.saveFeed(w, r, v, f) {
 		return
 	}
 	c.audit(r.Context(), v, "feed.change", f.Name, f.Collector+" / "+f.Parser)
 	redirectDone(w, r, "/feeds/"+f.Name, "feed-saved")
 }
 
-// saveFeed keeps f as its override; false when the failure is written.
-func (c *Console) saveFeed(w http.ResponseWriter, r *http.Request, v *visit, f config.Feed) bool {
-	def, err := config.FeedYAML(f)
-	if err == nil {
-		err = c.store.PutFeedDefinition(r.Context(), f.Name, def, v.user.Name, c.now())
-	}
-	if err != nil {
-		c.fail(w, r, v, err)
-		return false
-	}
-	return true
-}
-
-// pauseFeed pauses a feed, or resumes it: to its definition's state when
-// that runs it, else explicitly.
+// pauseFeed pauses a feed, or resumes it.
 func (c *Console) pauseFeed(pause bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, v *visit) {
 		f, ok := c.effectiveFeed(w, r, v)
 		if !ok {
 			return
 		}
-		var paused *bool
-		action, done := "feed.resume", "feed-resumed"
-		switch {
-		case pause:
-			paused, action, done = &pause, "feed.pause", "feed-paused"
-		case !f.IsEnabled():
-			paused = &pause
-		}
-		if err := c.store.SetFeedPaused(r.Context(), f.Name, paused, v.user.Name, c.now()); err != nil {
+		if _, err := c.feedManager.SetPaused(r.Context(), f.Name, pause, v.user.Name); err != nil {
 			c.fail(w, r, v, err)
 			return
+		}
+		action, done := "feed.resume", "feed-resumed"
+		if pause {
+			action, done = "feed.pause", "feed-paused"
 		}
 		c.audit(r.Context(), v, action, f.Name, "")
 		redirectDone(w, r, "/feeds/"+f.Name, done)
@@ -404,7 +349,7 @@ func (c *Console) runFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	if err := c.store.RequestFeedRun(r.Context(), f.Name, v.user.Name, c.now()); err != nil {
+	if err := c.feedManager.RequestRun(r.Context(), f.Name, v.user.Name); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
@@ -419,11 +364,10 @@ func (c *Console) dropFeedOverride(w http.ResponseWriter, r *http.Request, v *vi
 	if !ok {
 		return
 	}
-	if f.Override == nil {
+	if _, err := c.feedManager.Drop(r.Context(), f.Name); errors.Is(err, config.ErrNoOverride) {
 		c.problem(w, r, v, http.StatusConflict, msgTitleFeed, msgFeedNotManaged)
 		return
-	}
-	if err := c.store.DeleteFeedOverride(r.Context(), f.Name); err != nil {
+	} else if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}

@@ -17,7 +17,7 @@ import (
 // refuses a collector called "broken", as building the stage would.
 func newFeedEnv(t *testing.T) *testEnv {
 	env := newEnv(t, func(c *Config) {
-		c.Feeds = &FeedConfig{File: []config.Feed{config.DefaultInboxFeed()}, Check: func(f config.Feed) error {
+		c.Feeds = &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: c.Store, Check: func(f config.Feed) error {
 			if f.Collector == "broken" {
 				return errors.New(`collector: unknown collector "broken"`)
 			}

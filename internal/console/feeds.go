@@ -54,8 +54,8 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.fail(w, r, v, err)
 		return
 	}
-	p := feedsPage{Rows: c.feedRows(status, effective), Managed: c.feedConfig != nil,
-		CanManage: c.feedConfig != nil && auth.Can(v.user.Role, auth.ManageFeeds)}
+	p := feedsPage{Rows: c.feedRows(status, effective), Managed: c.feedManager != nil,
+		CanManage: c.feedManager != nil && auth.Can(v.user.Role, auth.ManageFeeds)}
 	c.render(w, r, v, http.StatusOK, "feeds", msgTitleFeeds, p, flashOf(r), "")
 }
 
@@ -64,8 +64,8 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 // effective ones when the console manages them, else FeedNames'.
 func (c *Console) feedRows(status []store.FeedStatus, effective []config.EffectiveFeed) []feedRow {
 	configured := map[string]bool{}
-	known := c.feedNames != nil || c.feedConfig != nil
-	if c.feedNames != nil && c.feedConfig == nil {
+	known := c.feedNames != nil || c.feedManager != nil
+	if c.feedNames != nil && c.feedManager == nil {
 		for _, n := range c.feedNames() {
 			configured[n] = true
 		}
