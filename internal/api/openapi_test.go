@@ -149,6 +149,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		check("/constituent/organisation", nil)
 		check("/deadletters", deadLetterParams)
 		check("/feeds", nil)
+		check("/feeds/{name}", []string{"path:name"})
 		check("/me", nil)
 		check("/owners", []string{"q"})
 		check("/organisations", organisationListParams)
@@ -187,6 +188,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			"POST /notifications/{id}/resend": {path: "/notifications/" + strconv.FormatInt(d.failed, 10) + "/resend"},
 			"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
 			"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
+			"POST /feeds":                     {body: `{"name":"blocklist","parser":"csv"}`, status: http.StatusCreated},
+			"GET /feeds/{name}":               {path: "/feeds/inbox"},
+			"PUT /feeds/{name}":               {path: "/feeds/inbox", body: `{"parser":"shadowserver"}`},
+			"POST /feeds/{name}/run":          {path: "/feeds/inbox/run"},
+			"POST /feeds/{name}/pause":        {path: "/feeds/inbox/pause"},
+			"POST /feeds/{name}/resume":       {path: "/feeds/inbox/resume"},
+			"DELETE /feeds/{name}/override":   {path: "/feeds/inbox/override", status: http.StatusNoContent},
 		}
 		// The delete comes last: the replace uses the same organisation.
 		keys := slices.Sorted(maps.Keys(documented))

@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -52,6 +53,10 @@ type Store interface {
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	ListFeedStatus(ctx context.Context) ([]store.FeedStatus, error)
 	AddAudit(ctx context.Context, e auth.AuditEntry) error
+
+	// The feeds' recent runs and the runs asked for by hand.
+	ListFeedRuns(ctx context.Context, feed string, limit int) ([]feedadmin.Run, error)
+	ListFeedRunRequests(ctx context.Context) ([]feedadmin.RunRequest, error)
 }
 
 // The full store satisfies Store, so `vigil serve` hands it the store.

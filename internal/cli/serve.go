@@ -201,7 +201,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
 	cfg := a.cfg
 	feeds := a.feedManager()
-	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version,
+	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLetters, Version: Version, Feeds: feeds,
 		Directory: a.directory})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
