@@ -301,21 +301,22 @@ type Stage struct {
 }
 
 // Feed is one source of observations.
+// Keys left empty are left out when a feed is written (FeedYAML).
 type Feed struct {
 	Name             string           `yaml:"name"`
-	Provider         string           `yaml:"provider"`
-	Enabled          *bool            `yaml:"enabled"`
-	Collector        string           `yaml:"collector"`
-	CollectorOptions pipeline.Options `yaml:"collector_options"`
+	Provider         string           `yaml:"provider,omitempty"`
+	Enabled          *bool            `yaml:"enabled,omitempty"`
+	Collector        string           `yaml:"collector,omitempty"`
+	CollectorOptions pipeline.Options `yaml:"collector_options,omitempty"`
 	Parser           string           `yaml:"parser"`
-	ParserOptions    pipeline.Options `yaml:"parser_options"`
+	ParserOptions    pipeline.Options `yaml:"parser_options,omitempty"`
 	// KeepRaw keeps the source line in raw (default true).
-	KeepRaw  *bool   `yaml:"keep_raw"`
-	Accuracy float64 `yaml:"accuracy"`
-	URL      string  `yaml:"url"`
-	Code     string  `yaml:"code"`
+	KeepRaw  *bool   `yaml:"keep_raw,omitempty"`
+	Accuracy float64 `yaml:"accuracy,omitempty"`
+	URL      string  `yaml:"url,omitempty"`
+	Code     string  `yaml:"code,omitempty"`
 	// TLP labels events that carry none.
-	TLP string `yaml:"tlp"`
+	TLP string `yaml:"tlp,omitempty"`
 }
 
 // IsEnabled reports whether the feed runs (default true).
