@@ -221,10 +221,6 @@ func (r *Runner) RunNow(ctx context.Context, feed, by string) error {
 	if !ok {
 		return fmt.Errorf("run feed %s: %w", feed, ErrUnknownFeed)
 	}
-	fetcher, ok := f.Collector.(Fetcher)
-	if !ok {
-		return fmt.Errorf("run feed %s: %w", feed, ErrCannotRunNow)
-	}
 	deliver := Deliver(r.Deliver)
 	var id int64
 	if r.runs != nil {
@@ -237,7 +233,13 @@ func (r *Runner) RunNow(ctx context.Context, feed, by string) error {
 		}
 	}
 	r.log.Info("feed run asked for by hand", "feed", feed, "by", by)
-	err := fetcher.Fetch(ctx, deliver)
+	var err error
+	if fetcher, ok := f.Collector.(Fetcher); ok {
+		err = fetcher.Fetch(ctx, deliver)
+	} else {
+		// Recorded as a failed run, so that whoever asked sees why.
+		err = ErrCannotRunNow
+	}
 	if id != 0 {
 		errText := ""
 		if err != nil {

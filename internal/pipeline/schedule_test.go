@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -143,4 +144,21 @@ func TestPauseLetsTheRunFinish(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestRunNowWithoutCollector: a feed fed only from the command line
+// cannot run on demand; the run is recorded as failed, saying why.
+func TestRunNowWithoutCollector(t *testing.T) {
+	st := openStore(t)
+	runs := &memoryRuns{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1), Runs: runs,
+		Feeds: []*pipeline.Feed{{Name: "cli-only", ParserID: "lines", Parser: &lineParser{}}},
+	})
+	if err := r.RunNow(t.Context(), "cli-only", "alice"); !errors.Is(err, pipeline.ErrCannotRunNow) {
+		t.Errorf("RunNow = %v, want ErrCannotRunNow", err)
+	}
+	if got := runs.get(0); !got.finished || got.by != "alice" || !strings.Contains(got.err, "cannot run on demand") {
+		t.Errorf("recorded run = %+v", got)
+	}
 }
