@@ -18,6 +18,13 @@ type Fetcher interface {
 	Fetch(ctx context.Context, deliver Deliver) error
 }
 
+// FailureNotifier is a collector whose scheduled run can fail before it
+// delivers anything (a download refused): the runner records such a
+// failure as a run of the feed's history.
+type FailureNotifier interface {
+	OnFailure(func(ctx context.Context, err error))
+}
+
 // RunLog records the feeds' runs for their history (package feedadmin
 // keeps it). A run is one input delivered on the collector's schedule, or
 // one pass of the collector asked for by hand.
@@ -156,6 +163,10 @@ func (r *Runner) reschedule() {
 		if _, ok := sch.running[name]; ok || f.Collector == nil || f.Paused || sch.ctx.Err() != nil {
 			continue
 		}
+		if fn, ok := f.Collector.(FailureNotifier); ok && r.runs != nil {
+			name := f.Name
+			fn.OnFailure(func(ctx context.Context, err error) { r.recordFailedRun(ctx, name, err) })
+		}
 		ctx, cancel := context.WithCancel(sch.ctx)
 		s := &scheduled{feed: f, cancel: cancel, done: make(chan struct{})}
 		sch.running[name] = s
@@ -195,6 +206,19 @@ func (r *Runner) deliverScheduled(ctx context.Context, f *Feed, in Input) error 
 		r.log.Warn("record a feed run's end", "feed", f.Name, "err", ferr)
 	}
 	return err
+}
+
+// recordFailedRun records a scheduled run that failed on its own.
+func (r *Runner) recordFailedRun(ctx context.Context, feed string, failure error) {
+	ctx = context.WithoutCancel(ctx)
+	now := r.env.Now()
+	id, err := r.runs.StartRun(ctx, feed, TriggerSchedule, "", now)
+	if err == nil {
+		err = r.runs.FinishRun(ctx, id, now, failure.Error())
+	}
+	if err != nil {
+		r.log.Warn("record a failed feed run", "feed", feed, "err", err)
+	}
 }
 
 // deliverInRun delivers one input of run id and adds it to the run.

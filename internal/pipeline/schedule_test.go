@@ -162,3 +162,47 @@ func TestRunNowWithoutCollector(t *testing.T) {
 		t.Errorf("recorded run = %+v", got)
 	}
 }
+
+// failingCollector fails its one scheduled run before delivering.
+type failingCollector struct {
+	hook func(ctx context.Context, err error)
+}
+
+func (c *failingCollector) OnFailure(f func(ctx context.Context, err error)) { c.hook = f }
+
+func (c *failingCollector) Run(ctx context.Context, _ pipeline.Deliver) error {
+	c.hook(ctx, errors.New("download: 503 Service Unavailable"))
+	<-ctx.Done()
+	return nil
+}
+
+// TestScheduledFailureIsARun: a collector's scheduled run that fails on
+// its own shows in the history as a failed run.
+func TestScheduledFailureIsARun(t *testing.T) {
+	st := openStore(t)
+	runs := &memoryRuns{}
+	col := &failingCollector{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1), Runs: runs,
+		Feeds: []*pipeline.Feed{{Name: "down", ParserID: "lines", Parser: &lineParser{}, Collector: col}},
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.RunCollectors(ctx) }()
+	// The hook runs in the collector before it waits: once its run is
+	// recorded, the history has it.
+	for {
+		runs.mu.Lock()
+		n := len(runs.runs)
+		runs.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := runs.get(0); got.trigger != pipeline.TriggerSchedule || !got.finished || got.err != "download: 503 Service Unavailable" || got.inputs != 0 {
+		t.Errorf("failed run = %+v", got)
+	}
+}
