@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -42,6 +43,9 @@ type Deps struct {
 	// team key (the running *notify.Notifier, as the console's). Nil: the
 	// routes that need it answer 501.
 	Notifier Notifier
+	// Feeds adds, changes, pauses, resumes and runs feeds, as the
+	// console does; nil: the feed routes that change feeds answer 501.
+	Feeds *config.FeedManager
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -51,6 +55,7 @@ type handler struct {
 	log     *slog.Logger
 	retry   func(ctx context.Context, ids []int64) ([]pipeline.RetryResult, error)
 	openapi []byte
+	feeds   *config.FeedManager
 
 	directory           *constituency.Directory
 	constituencyChanged func(ctx context.Context)
@@ -110,6 +115,13 @@ var routes = []route{
 	{"GET", "/deadletters/{id}", readers, (*handler).getDeadLetter},
 	{"POST", "/deadletters/{id}/edit", retriers, (*handler).editDeadLetter},
 	{"GET", "/feeds", readers, (*handler).listFeeds},
+	{"POST", "/feeds", feedManagers, (*handler).createFeed},
+	{"GET", "/feeds/{name}", readers, (*handler).getFeed},
+	{"PUT", "/feeds/{name}", feedManagers, (*handler).updateFeed},
+	{"DELETE", "/feeds/{name}/override", feedManagers, (*handler).deleteFeedOverride},
+	{"POST", "/feeds/{name}/run", feedManagers, (*handler).runFeed},
+	{"POST", "/feeds/{name}/pause", feedManagers, (*handler).pauseFeed},
+	{"POST", "/feeds/{name}/resume", feedManagers, (*handler).resumeFeed},
 	{"GET", "/owners", constituencyReaders, (*handler).owners},
 	{"GET", "/organisations", constituencyReaders, (*handler).listOrganisations},
 	{"POST", "/organisations", constituencyManagers, (*handler).createOrganisation},
@@ -177,6 +189,7 @@ func newHandler(deps Deps) *handler {
 		store:          deps.Store,
 		log:            log,
 		retry:          deps.Retry,
+		feeds:          deps.Feeds,
 		openapi:        openAPIDocument(deps.Version),
 		exportPageSize: export.DefaultPageSize,
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -127,6 +128,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		Store:   api,
 		Logger:  slog.New(slog.NewTextHandler(f.log, nil)),
 		Version: "1.2.3-test",
+		Feeds:   &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st},
 	}
 	if opts.noVersion {
 		deps.Version = ""

@@ -1,9 +1,14 @@
 package api
 
 import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -55,5 +60,111 @@ func TestFeeds(t *testing.T) {
 	}
 	if rep := in.Reports[0]; rep.Report != "Accessible-RDP" || rep.EventsOut != 6 {
 		t.Errorf("inbox's Accessible-RDP report %+v", rep)
+	}
+}
+
+// TestFeedManagement: administrators add, change, pause, resume, run and
+// restore feeds with the console's rules; analysts read them only.
+func TestFeedManagement(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	ctx := t.Context()
+	r := f.get("/feeds/inbox", "ana")
+	checkSchema(t, "FeedDetail", r.body)
+	in := decode[feedDetailJSON](t, r)
+	if in.Origin != "file" || !in.Running || in.Paused || in.Definition.Parser != "auto" || len(in.Runs) != 0 {
+		t.Errorf("inbox = %+v", in)
+	}
+	if r := f.get("/feeds/nope", "ana"); r.status != http.StatusNotFound {
+		t.Errorf("unknown feed: %d", r.status)
+	}
+	// Analysts may read, not change.
+	for _, call := range []struct{ method, path, body string }{
+		{"POST", "/feeds", `{"name":"x","parser":"csv"}`}, {"PUT", "/feeds/inbox", `{"parser":"csv"}`},
+		{"POST", "/feeds/inbox/run", ""}, {"POST", "/feeds/inbox/pause", ""}, {"POST", "/feeds/inbox/resume", ""},
+		{"DELETE", "/feeds/inbox/override", ""},
+	} {
+		var r response
+		if call.body != "" {
+			r = f.sendJSON(call.method, call.path, "ana", call.body)
+		} else {
+			r = f.do(call.method, call.path, "ana", nil)
+		}
+		if r.status != http.StatusForbidden {
+			t.Errorf("analyst %s %s: %d", call.method, call.path, r.status)
+		}
+	}
+	// Bad input is refused with the key at fault.
+	for _, tt := range []struct{ body, key string }{
+		{`{"name":"inbox","parser":"csv"}`, "feed.name"},
+		{`{"name":"bad name","parser":"csv"}`, "feed.name"},
+		{`{"name":"x","parser":"csv","tlp":"purple"}`, "feed.tlp"},
+		{`{"name":"x"}`, "feed.parser"},
+		{`{"name":"x","parser":"csv","accuracy":150}`, "feed.accuracy"},
+	} {
+		r := f.sendJSON("POST", "/feeds", "ada", tt.body)
+		checkSchema(t, "Error", r.body)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"parameter":"`+tt.key+`"`) {
+			t.Errorf("POST %s: %d %s, want 422 naming %s", tt.body, r.status, r.body, tt.key)
+		}
+	}
+	if r := f.sendJSON("POST", "/feeds", "ada", `{"name":"x","parser":"csv","bogus":1}`); r.status != http.StatusBadRequest {
+		t.Errorf("unknown key: %d %s", r.status, r.body)
+	}
+	if overrides, _ := f.store.ListFeedOverrides(ctx); len(overrides) != 0 {
+		t.Fatalf("refused feeds were stored: %+v", overrides)
+	}
+
+	r = f.sendJSON("POST", "/feeds", "ada", `{"name":"blocklist","collector":"http","collector_options":{"url":"https://127.0.0.1/x.csv","interval":"30m"},"parser":"list","parser_options":{"type":"scanner"}}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("add: %d %s", r.status, r.body)
+	}
+	checkSchema(t, "FeedDetail", r.body)
+	var added feedDetailJSON
+	if err := json.Unmarshal(r.body, &added); err != nil || added.Origin != "added" || added.Definition.CollectorOptions["interval"] != "30m" {
+		t.Errorf("added = %+v, %v", added, err)
+	}
+	r = f.sendJSON("PUT", "/feeds/inbox", "ada", `{"collector":"inbox","parser":"shadowserver"}`)
+	if changed := decode[feedDetailJSON](t, r); r.status != http.StatusOK || changed.Origin != "changed" || changed.FileDefinition == nil || changed.FileDefinition.Parser != "auto" {
+		t.Errorf("changed = %d %+v", r.status, changed)
+	}
+	if r := f.sendJSON("PUT", "/feeds/inbox", "ada", `{"name":"other","parser":"csv"}`); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("renaming: %d", r.status)
+	}
+	r = f.do("POST", "/feeds/blocklist/pause", "ada", nil)
+	if p := decode[feedDetailJSON](t, r); !p.Paused || p.Running {
+		t.Errorf("paused = %+v", p)
+	}
+	r = f.do("POST", "/feeds/blocklist/run", "ada", nil)
+	if p := decode[feedDetailJSON](t, r); p.RunRequested == nil {
+		t.Errorf("run requested = %+v", p)
+	}
+	r = f.do("POST", "/feeds/blocklist/resume", "ada", nil)
+	if p := decode[feedDetailJSON](t, r); p.Paused || !p.Running {
+		t.Errorf("resumed = %+v", p)
+	}
+	if r := f.do("DELETE", "/feeds/blocklist/override", "ada", nil); r.status != http.StatusNoContent {
+		t.Errorf("drop added feed: %d", r.status)
+	}
+	if r := f.get("/feeds/blocklist", "ada"); r.status != http.StatusNotFound {
+		t.Errorf("dropped added feed: %d", r.status)
+	}
+	if r := f.do("DELETE", "/feeds/inbox/override", "ada", nil); r.status != http.StatusNoContent {
+		t.Errorf("drop inbox override: %d", r.status)
+	}
+	if r := f.do("DELETE", "/feeds/inbox/override", "ada", nil); r.status != http.StatusConflict {
+		t.Errorf("drop no override: %d %s", r.status, r.body)
+	}
+	entries, err := f.store.ListAudit(ctx, auth.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	for _, a := range []string{"feed.add", "feed.change", "feed.pause", "feed.run", "feed.resume", "feed.drop-override"} {
+		if !slices.Contains(actions, a) {
+			t.Errorf("audit lacks %s: %v", a, actions)
+		}
 	}
 }

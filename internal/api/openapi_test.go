@@ -150,6 +150,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		check("/constituent/organisation", nil)
 		check("/deadletters", deadLetterParams)
 		check("/feeds", nil)
+		check("/feeds/{name}", []string{"path:name"})
 		check("/me", nil)
 		check("/owners", []string{"q"})
 		check("/organisations", organisationListParams)
@@ -214,6 +215,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			"POST /notifications/templates/{language}/{name}/preview": {path: "/notifications/templates/en/immediate/preview"},
 			"POST /teamkey/generate":                                  {body: `{"name":"CERT","email":"cert@example.org"}`},
 			"POST /teamkey/import":                                    {body: `{"key":` + strconv.Quote(d.key) + `,"replace":true}`},
+			"POST /feeds":                                             {body: `{"name":"blocklist","parser":"csv"}`, status: http.StatusCreated},
+			"GET /feeds/{name}":                                       {path: "/feeds/inbox"},
+			"PUT /feeds/{name}":                                       {path: "/feeds/inbox", body: `{"parser":"shadowserver"}`},
+			"POST /feeds/{name}/run":                                  {path: "/feeds/inbox/run"},
+			"POST /feeds/{name}/pause":                                {path: "/feeds/inbox/pause"},
+			"POST /feeds/{name}/resume":                               {path: "/feeds/inbox/resume"},
+			"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
 		}
 		// The delete comes last: the replace uses the same organisation.
 		keys := slices.Sorted(maps.Keys(documented))

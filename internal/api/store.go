@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
@@ -76,6 +77,9 @@ type Store interface {
 
 	// The team's saved searches.
 	savedsearch.Searches
+	// The feeds' recent runs and the runs asked for by hand.
+	ListFeedRuns(ctx context.Context, feed string, limit int) ([]feedadmin.Run, error)
+	ListFeedRunRequests(ctx context.Context) ([]feedadmin.RunRequest, error)
 }
 
 // The full store satisfies Store, so `vigil serve` hands it the store.

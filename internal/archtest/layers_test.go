@@ -40,7 +40,7 @@ var layers = []layer{
 	{3, "stages", []string{"internal/collector", "internal/parser", "internal/shadowserver",
 		"internal/enricher", "internal/output", "internal/bus", "internal/standard"}},
 	{4, "capabilities", []string{"internal/auth", "internal/constituency", "internal/export",
-		"internal/lease", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/savedsearch", "internal/sealed"}},
+		"internal/feedadmin", "internal/lease", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/savedsearch", "internal/sealed"}},
 	{5, "assembly", []string{"internal/config", "internal/database", "internal/demo"}},
 	{6, "interfaces", []string{"internal/api", "internal/console", "internal/web"}},
 	{7, "command line", []string{"internal/cli"}},
@@ -54,7 +54,8 @@ var layers = []layer{
 // that an organisation with users is not deleted.
 var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest",
 	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
-	"internal/savedsearch/savedsearchdb/savedsearchtest"}
+	"internal/savedsearch/savedsearchdb/savedsearchtest",
+	"internal/feedadmin/feedadmindb/feedadmintest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

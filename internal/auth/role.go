@@ -25,6 +25,10 @@ const (
 	// ManageTeamKey generates or replaces the team's OpenPGP key, which
 	// signs every notification: only administrators, like accounts.
 	ManageTeamKey
+	// ManageFeeds adds, changes, pauses, resumes and runs feeds from the
+	// console and the API: only administrators, like the configuration
+	// file they override.
+	ManageFeeds
 )
 
 // Can reports whether role has permission p. Publishers write advisories

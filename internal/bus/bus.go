@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ const (
 	// reportHeader carries a batch's report type within its feed; a batch
 	// of a parser that named none has no such header.
 	reportHeader = "Vigil-Report"
+	// runHeader carries the feed run a batch belongs to (its history row).
+	runHeader = "Vigil-Run"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
 )
@@ -166,6 +169,9 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 	if batch.Report != "" {
 		msg.Header.Set(reportHeader, batch.Report)
 	}
+	if batch.Run != 0 {
+		msg.Header.Set(runHeader, strconv.FormatInt(batch.Run, 10))
+	}
 	msg.Data = event.AppendBatch(make([]byte, 0, 256*len(batch.Events)), batch.Events)
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
@@ -277,6 +283,7 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 		}
 		h := msg.Headers()
 		batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
+		batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
 		if err := handle(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return nil

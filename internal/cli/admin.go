@@ -27,12 +27,68 @@ func shorten(s string, n int) string {
 var cmdFeeds = &command{
 	name:    "feeds",
 	summary: "show each feed's last run, lines read, events out, dead letters, duplicates, lag",
-	usage:   "[list|modules]",
-	help:    "'vigil feeds modules' lists the collectors, parsers, enrichers and outputs this binary has.",
-	run:     runFeeds,
+	usage:   "[list|modules|run NAME|pause NAME|resume NAME]",
+	help: `'vigil feeds modules' lists the collectors, parsers, enrichers and outputs
+this binary has. The list shows the configuration file's feeds and those
+added in the console or the API.
+
+'run NAME' asks the running 'vigil serve' to run the feed at once (through
+the database, so any process running the feeds takes it); the run shows on
+the feed's page in the console. 'pause NAME' stops scheduling the feed (a
+run in progress finishes), 'resume NAME' schedules it again. Both are kept
+as the console's override of the configuration file, shown on the feeds
+page, and audited.`,
+	run: runFeeds,
+}
+
+// feedCommands are the words runFeeds knows besides list and modules.
+var feedCommands = map[string]func(ctx context.Context, a *app, name string) (string, error){
+	"run": func(ctx context.Context, a *app, name string) (string, error) {
+		return "asked for a run of %s: the running vigil serve starts it within a few seconds\n", a.feedManager().RequestRun(ctx, name, "cli")
+	},
+	"pause": func(ctx context.Context, a *app, name string) (string, error) {
+		_, err := a.feedManager().SetPaused(ctx, name, true, "cli")
+		return "paused %s: its collector stops once the run in progress, if any, is done\n", err
+	},
+	"resume": func(ctx context.Context, a *app, name string) (string, error) {
+		_, err := a.feedManager().SetPaused(ctx, name, false, "cli")
+		return "resumed %s\n", err
+	},
+}
+
+// runFeedCommand runs, pauses or resumes the feed named by args.
+func runFeedCommand(ctx context.Context, c *cmdEnv, word string, args []string) error {
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if len(words) != 1 {
+		return fmt.Errorf("%s needs one feed name: %w", word, errUsage)
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	format, err := feedCommands[word](ctx, a, words[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no feed called %q (see vigil feeds)", words[0])
+	}
+	if err != nil {
+		return err
+	}
+	_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "feed." + word, Target: words[0]})
+	fmt.Fprintf(c.stdout, format, words[0])
+	return nil
 }
 
 func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
+	if len(args) > 0 && feedCommands[args[0]] != nil {
+		return runFeedCommand(ctx, c, args[0], args[1:])
+	}
+	if len(args) > 0 && args[0] != "list" && args[0] != "modules" && !strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("unknown subcommand %q (want list, modules, run, pause or resume): %w", args[0], errUsage)
+	}
 	if len(args) > 0 && args[0] == "modules" {
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		for _, m := range pipeline.Modules() {
@@ -60,7 +116,11 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 	for _, s := range feeds {
 		known[s.Name] = true
 	}
-	for _, f := range a.cfg.Feeds {
+	effective, err := a.effectiveFeeds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range effective {
 		if !known[f.Name] {
 			feeds = append(feeds, store.FeedTotals{FeedStatus: store.FeedStatus{Name: f.Name}})
 		}

@@ -33,6 +33,9 @@ type app struct {
 	// directory is the constituency as this process's pipeline and
 	// console see it, loaded at start and rebuilt on every change.
 	directory *constituency.Directory
+	// feeds are the feeds buildRunner built, which followFeeds rebuilds
+	// as the console changes them.
+	feeds *feedSet
 }
 
 // loadConfig reads the configuration the common flags point at.
@@ -137,34 +140,11 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 		return nil, fmt.Errorf("load the constituency: %w", err)
 	}
 	env := a.env()
-	var feeds []*pipeline.Feed
-	for i, fc := range a.cfg.Feeds {
-		if !fc.IsEnabled() {
-			continue
-		}
-		parser, err := pipeline.NewParser(fc.Parser, env, orEmpty(fc.ParserOptions))
-		if err != nil {
-			return nil, fmt.Errorf("config: feeds[%d] (%s).parser: %w", i, fc.Name, err)
-		}
-		f := &pipeline.Feed{Name: fc.Name, Provider: fc.Provider, URL: fc.URL, Code: fc.Code, TLP: fc.TLP,
-			Accuracy: fc.Accuracy, KeepRaw: fc.KeepsRaw(), ParserID: fc.Parser, Parser: parser}
-		if withCollectors && fc.Collector != "" {
-			opts := orEmpty(fc.CollectorOptions)
-			if _, set := opts["dir"]; fc.Collector == "inbox" && fc.Name == "inbox" && !set {
-				// The default feed watches the inbox itself; other feeds'
-				// inboxes are its subdirectories.
-				opts = pipeline.Options{"dir": a.cfg.Path("inbox")}
-				for k, v := range fc.CollectorOptions {
-					opts[k] = v
-				}
-			}
-			col, err := pipeline.NewCollector(fc.Collector, env, fc.Name, opts)
-			if err != nil {
-				return nil, fmt.Errorf("config: feeds[%d] (%s).collector: %w", i, fc.Name, err)
-			}
-			f.Collector = col
-		}
-		feeds = append(feeds, f)
+	runs := feedRunLog{a.store}
+	a.feeds = newFeedSet(a, env, withCollectors)
+	feeds, err := a.feeds.build(ctx, true)
+	if err != nil {
+		return nil, err
 	}
 	var enrichers []pipeline.Enricher
 	for i, s := range a.cfg.Pipeline.Enrichers {
@@ -194,7 +174,7 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 	}
 	return pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport, Feeds: feeds,
 		Enrichers: enrichers, Outputs: outputs, BatchSize: a.cfg.Pipeline.BatchSize,
-		Workers: a.cfg.Pipeline.Workers, Metrics: metrics, DeadLetters: a.cfg.Pipeline.DeadLetters}), nil
+		Workers: a.cfg.Pipeline.Workers, Metrics: metrics, DeadLetters: a.cfg.Pipeline.DeadLetters, Runs: runs}), nil
 }
 
 func orEmpty(o pipeline.Options) pipeline.Options {

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -32,5 +34,46 @@ func TestWriteFeedsReports(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("vigil feeds printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestFeedsRunPauseResume: `vigil feeds run|pause|resume NAME` leave their
+// request and override in the database for the running serve, refuse
+// unknown feeds and words, and audit.
+func TestFeedsRunPauseResume(t *testing.T) {
+	data := t.TempDir()
+	if code, out, errOut := run(t, "", "feeds", "pause", "inbox", "--data", data); code != 0 || !strings.Contains(out, "paused inbox") {
+		t.Fatalf("pause: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "", "feeds", "run", "--data", data, "inbox"); code != 0 || !strings.Contains(out, "asked for a run of inbox") {
+		t.Fatalf("run: %d %s %s", code, out, errOut)
+	}
+	a, err := openApp(t.Context(), func() config.Config { c := config.Default(); c.Data = data; return c }(), io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.store.GetFeedOverride(t.Context(), "inbox")
+	if err != nil || o.Paused == nil || !*o.Paused || o.UpdatedBy != "cli" {
+		t.Errorf("override after pause = %+v, %v", o, err)
+	}
+	reqs, err := a.store.ListFeedRunRequests(t.Context())
+	if err != nil || len(reqs) != 1 || reqs[0].Feed != "inbox" {
+		t.Errorf("run requests = %+v, %v", reqs, err)
+	}
+	a.Close()
+	if code, out, _ := run(t, "", "feeds", "resume", "inbox", "--data", data); code != 0 || !strings.Contains(out, "resumed inbox") {
+		t.Errorf("resume: %d %s", code, out)
+	}
+	if code, _, errOut := run(t, "", "feeds", "run", "nope", "--data", data); code == 0 || !strings.Contains(errOut, `no feed called "nope"`) {
+		t.Errorf("run of an unknown feed: %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "", "feeds", "bogus", "--data", data); code != 2 || !strings.Contains(errOut, `unknown subcommand "bogus"`) {
+		t.Errorf("unknown word: %d %s", code, errOut)
+	}
+	if code, _, _ := run(t, "", "feeds", "pause", "--data", data); code != 2 {
+		t.Errorf("pause without a name: %d", code)
+	}
+	if code, _, _ := run(t, "", "feeds", "pause", "a", "b", "--data", data); code != 2 {
+		t.Errorf("pause with two names: %d", code)
 	}
 }

@@ -178,6 +178,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 		return err
 	}
 	group.run("collectors", runner.RunCollectors)
+	// The console may add, change, pause or run feeds: in this process or
+	// another one on the same database.
+	group.run("feeds", func(ctx context.Context) error { return a.followFeeds(ctx, runner) })
 	a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 	if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
 		return err
@@ -197,7 +200,8 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 // it returns the address users reach them at.
 func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
 	cfg := a.cfg
-	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version,
+	feeds := a.feedManager()
+	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
 		Directory: a.directory, Notifier: notes.notifier})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
@@ -211,7 +215,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	handler, err := web.New(web.Deps{
 		Console: console.Config{Store: a.store, Logger: a.log,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier},
+			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

@@ -7,12 +7,14 @@ package collector
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -116,4 +118,21 @@ func fromEnv(env pipeline.Env, collector, feed string) (*http.Client, *slog.Logg
 		now = time.Now
 	}
 	return client, logger.With("collector", collector, "feed", feed), now
+}
+
+// failureHook is the runner's hook for a scheduled run that failed
+// before or while delivering (pipeline.FailureNotifier); set while the
+// collector may run, so it is kept atomically.
+type failureHook struct {
+	hook atomic.Pointer[func(ctx context.Context, err error)]
+}
+
+// OnFailure implements pipeline.FailureNotifier.
+func (h *failureHook) OnFailure(f func(ctx context.Context, err error)) { h.hook.Store(&f) }
+
+// failed calls the hook, if any.
+func (h *failureHook) failed(ctx context.Context, err error) {
+	if f := h.hook.Load(); f != nil {
+		(*f)(ctx, err)
+	}
 }

@@ -35,6 +35,7 @@ const (
 // If-None-Match and If-Modified-Since, and keeps them in the store, so
 // neither an unchanged report nor a restart causes a download.
 type HTTP struct {
+	failureHook
 	// cfg is the collector's configuration, defaults filled in.
 	cfg    HTTPConfig
 	client *http.Client
@@ -126,6 +127,7 @@ func (c *HTTP) Run(ctx context.Context, deliver pipeline.Deliver) error {
 		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
 			c.logger.Error("download failed", "url", c.cfg.URL, "err", err)
 			c.recordRun(ctx, err)
+			c.failed(ctx, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -255,4 +257,7 @@ func (c *HTTP) recordRun(ctx context.Context, failure error) {
 	}
 }
 
-var _ pipeline.Collector = (*HTTP)(nil)
+var (
+	_ pipeline.Collector = (*HTTP)(nil)
+	_ pipeline.Fetcher   = (*HTTP)(nil)
+)

@@ -329,3 +329,26 @@ func TestHTTPDefaultName(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPFailureHook: a scheduled download that fails is handed to the
+// runner's hook (which records it in the feed's history of runs).
+func TestHTTPFailureHook(t *testing.T) {
+	s := openStore(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/list.txt", "interval": "1h"})
+	failures := make(chan error, 1)
+	c.OnFailure(func(_ context.Context, err error) { failures <- err })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(context.Context, pipeline.Input) error { return errors.New("nothing to deliver") })
+	}()
+	if err := <-failures; !strings.Contains(err.Error(), "503") {
+		t.Errorf("hook got %v, want the 503", err)
+	}
+	cancel()
+	<-done
+}

@@ -318,3 +318,19 @@ func moveFile(from, to string) error {
 }
 
 var _ pipeline.Collector = (*Inbox)(nil)
+
+// Fetch makes one pass over the inbox at once (a run asked for by hand):
+// it delivers every file waiting. What is in .processing is left to Run,
+// which may be delivering it right now.
+func (in *Inbox) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
+	processing := filepath.Join(in.dir, processingDir)
+	for _, d := range []string{in.dir, processing, in.failedDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("inbox %s: %w", in.feed, err)
+		}
+	}
+	in.drain(ctx, in.dir, deliver, true)
+	return nil
+}
+
+var _ pipeline.Fetcher = (*Inbox)(nil)

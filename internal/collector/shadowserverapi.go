@@ -69,6 +69,7 @@ const (
 // or, with format json, through reports/download, which answers with the
 // report's rows as JSON objects.
 type ShadowserverAPI struct {
+	failureHook
 	// cfg is the collector's configuration, defaults filled in.
 	cfg    ShadowserverAPIConfig
 	client *http.Client
@@ -251,7 +252,11 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
 	for {
-		_ = c.Fetch(ctx, deliver) // logs and records its own failure
+		// Fetch logs and records its own failure; the hook adds it to
+		// the feed's history of runs.
+		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
+			c.failed(ctx, err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -550,4 +555,7 @@ func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
 	}
 }
 
-var _ pipeline.Collector = (*ShadowserverAPI)(nil)
+var (
+	_ pipeline.Collector = (*ShadowserverAPI)(nil)
+	_ pipeline.Fetcher   = (*ShadowserverAPI)(nil)
+)

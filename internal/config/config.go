@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -300,21 +301,22 @@ type Stage struct {
 }
 
 // Feed is one source of observations.
+// Keys left empty are left out when a feed is written (FeedYAML).
 type Feed struct {
 	Name             string           `yaml:"name"`
-	Provider         string           `yaml:"provider"`
-	Enabled          *bool            `yaml:"enabled"`
-	Collector        string           `yaml:"collector"`
-	CollectorOptions pipeline.Options `yaml:"collector_options"`
+	Provider         string           `yaml:"provider,omitempty"`
+	Enabled          *bool            `yaml:"enabled,omitempty"`
+	Collector        string           `yaml:"collector,omitempty"`
+	CollectorOptions pipeline.Options `yaml:"collector_options,omitempty"`
 	Parser           string           `yaml:"parser"`
-	ParserOptions    pipeline.Options `yaml:"parser_options"`
+	ParserOptions    pipeline.Options `yaml:"parser_options,omitempty"`
 	// KeepRaw keeps the source line in raw (default true).
-	KeepRaw  *bool   `yaml:"keep_raw"`
-	Accuracy float64 `yaml:"accuracy"`
-	URL      string  `yaml:"url"`
-	Code     string  `yaml:"code"`
+	KeepRaw  *bool   `yaml:"keep_raw,omitempty"`
+	Accuracy float64 `yaml:"accuracy,omitempty"`
+	URL      string  `yaml:"url,omitempty"`
+	Code     string  `yaml:"code,omitempty"`
 	// TLP labels events that carry none.
-	TLP string `yaml:"tlp"`
+	TLP string `yaml:"tlp,omitempty"`
 }
 
 // IsEnabled reports whether the feed runs (default true).
@@ -360,6 +362,9 @@ func DefaultInboxFeed() Feed {
 type Error struct {
 	Key    string
 	Reason string
+	// Message is Reason by catalogue ID, for the console to translate;
+	// set for a feed's problems, which a person meets in a form.
+	Message i18n.Message
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Reason) }
@@ -488,53 +493,11 @@ func (c *Config) Validate() error {
 			return &Error{Key: "nats.listen", Reason: "want host:port"}
 		}
 	}
-	if c.Pipeline.BatchSize < 1 || c.Pipeline.BatchSize > 100000 {
-		return &Error{Key: "pipeline.batch_size", Reason: "want 1 to 100000"}
+	if err := c.Pipeline.validate(); err != nil {
+		return err
 	}
-	if c.Pipeline.Workers < 1 || c.Pipeline.Workers > 256 {
-		return &Error{Key: "pipeline.workers", Reason: "want 1 to 256"}
-	}
-	// A limit of a handful of letters would refuse real reports for a
-	// few bad rows; one of gigabytes would be no limit at all.
-	if n := c.Pipeline.DeadLetters.MaxLetters; n < 1 || n > 10000000 {
-		return &Error{Key: "pipeline.dead_letters.max_per_input", Reason: "want 1 to 10000000"}
-	}
-	if n := c.Pipeline.DeadLetters.MaxBytes; n < 64<<10 || n > 16<<30 {
-		return &Error{Key: "pipeline.dead_letters.max_bytes_per_input", Reason: "want 65536 (64 KiB) to 17179869184 (16 GiB)"}
-	}
-	for i, s := range c.Pipeline.Enrichers {
-		if s.ID == "" {
-			return &Error{Key: fmt.Sprintf("pipeline.enrichers[%d].id", i), Reason: "missing"}
-		}
-	}
-	for i, s := range c.Pipeline.Outputs {
-		if s.ID == "" {
-			return &Error{Key: fmt.Sprintf("pipeline.outputs[%d].id", i), Reason: "missing"}
-		}
-	}
-	seen := map[string]bool{}
-	for i, f := range c.Feeds {
-		key := fmt.Sprintf("feeds[%d]", i)
-		if !feedName.MatchString(f.Name) {
-			return &Error{Key: key + ".name", Reason: "want letters, digits, '.', '_' or '-' (at most 64)"}
-		}
-		if seen[f.Name] {
-			return &Error{Key: key + ".name", Reason: fmt.Sprintf("feed %q defined twice", f.Name)}
-		}
-		seen[f.Name] = true
-		if f.Parser == "" {
-			return &Error{Key: key + ".parser", Reason: "missing"}
-		}
-		if f.Accuracy < 0 || f.Accuracy > 100 {
-			return &Error{Key: key + ".accuracy", Reason: "want 0 to 100"}
-		}
-		if f.TLP != "" {
-			switch strings.ToUpper(strings.TrimPrefix(strings.ToUpper(f.TLP), "TLP:")) {
-			case "CLEAR", "WHITE", "GREEN", "AMBER", "AMBER+STRICT", "RED":
-			default:
-				return &Error{Key: key + ".tlp", Reason: "want CLEAR, GREEN, AMBER, AMBER+STRICT or RED"}
-			}
-		}
+	if err := validateFeeds(c.Feeds); err != nil {
+		return err
 	}
 	if c.Constituency.Reload < time.Second {
 		return &Error{Key: "constituency.reload", Reason: "want at least 1s"}
@@ -561,6 +524,35 @@ func (c *Config) Validate() error {
 				return &Error{Key: ce.Key, Reason: ce.Reason}
 			}
 			return &Error{Key: "smtp", Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+// validate checks the pipeline's settings.
+func (p Pipeline) validate() error {
+	if p.BatchSize < 1 || p.BatchSize > 100000 {
+		return &Error{Key: "pipeline.batch_size", Reason: "want 1 to 100000"}
+	}
+	if p.Workers < 1 || p.Workers > 256 {
+		return &Error{Key: "pipeline.workers", Reason: "want 1 to 256"}
+	}
+	// A limit of a handful of letters would refuse real reports for a
+	// few bad rows; one of gigabytes would be no limit at all.
+	if n := p.DeadLetters.MaxLetters; n < 1 || n > 10000000 {
+		return &Error{Key: "pipeline.dead_letters.max_per_input", Reason: "want 1 to 10000000"}
+	}
+	if n := p.DeadLetters.MaxBytes; n < 64<<10 || n > 16<<30 {
+		return &Error{Key: "pipeline.dead_letters.max_bytes_per_input", Reason: "want 65536 (64 KiB) to 17179869184 (16 GiB)"}
+	}
+	for i, s := range p.Enrichers {
+		if s.ID == "" {
+			return &Error{Key: fmt.Sprintf("pipeline.enrichers[%d].id", i), Reason: "missing"}
+		}
+	}
+	for i, s := range p.Outputs {
+		if s.ID == "" {
+			return &Error{Key: fmt.Sprintf("pipeline.outputs[%d].id", i), Reason: "missing"}
 		}
 	}
 	return nil

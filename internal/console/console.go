@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
@@ -30,8 +31,11 @@ type Config struct {
 	Retry func(ctx context.Context, ids []int64) (int, error)
 	// FeedNames lists configured feeds, shown before their first run.
 	FeedNames func() []string
-	Version   string
-	Sessions  auth.SessionConfig
+	// Feeds lets administrators manage the feeds; nil shows the feeds'
+	// statistics only.
+	Feeds    *config.FeedManager
+	Version  string
+	Sessions auth.SessionConfig
 	// Limiter counts login failures; nil means auth.DefaultLimiter.
 	Limiter *auth.Limiter
 	// Issuer names Vigil in authenticator apps (default "Vigil").
@@ -61,14 +65,16 @@ type Console struct {
 	catalog   *i18n.Catalog
 	retry     func(ctx context.Context, ids []int64) (int, error)
 	feedNames func() []string
-	version   string
-	issuer    string
-	sessions  *auth.Sessions
-	logins    *auth.Logins
-	pending   *auth.PendingLogins
-	pages     *pages
-	mux       *http.ServeMux
-	now       func() time.Time
+	// feedManager is nil when the feeds are not managed here.
+	feedManager *config.FeedManager
+	version     string
+	issuer      string
+	sessions    *auth.Sessions
+	logins      *auth.Logins
+	pending     *auth.PendingLogins
+	pages       *pages
+	mux         *http.ServeMux
+	now         func() time.Time
 
 	directory           *constituency.Directory
 	constituencyChanged func(ctx context.Context)
@@ -106,18 +112,19 @@ func New(cfg Config) (*Console, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	c := &Console{
-		store:     cfg.Store,
-		logger:    cfg.Logger,
-		catalog:   cfg.Catalog,
-		retry:     cfg.Retry,
-		feedNames: cfg.FeedNames,
-		version:   cfg.Version,
-		issuer:    cfg.Issuer,
-		sessions:  auth.NewSessions(cfg.Store, cfg.Sessions, cfg.Logger),
-		logins:    logins,
-		pending:   auth.NewPendingLogins(0),
-		pages:     p,
-		now:       time.Now,
+		store:       cfg.Store,
+		logger:      cfg.Logger,
+		catalog:     cfg.Catalog,
+		retry:       cfg.Retry,
+		feedNames:   cfg.FeedNames,
+		feedManager: cfg.Feeds,
+		version:     cfg.Version,
+		issuer:      cfg.Issuer,
+		sessions:    auth.NewSessions(cfg.Store, cfg.Sessions, cfg.Logger),
+		logins:      logins,
+		pending:     auth.NewPendingLogins(0),
+		pages:       p,
+		now:         time.Now,
 
 		directory:           cfg.Directory,
 		constituencyChanged: cfg.ConstituencyChanged,
@@ -157,6 +164,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /deadletters/{id}", c.member(auth.ReadEvents, c.deadLetter))
 	m.HandleFunc("POST /deadletters/{id}/edit", c.member(auth.RetryDeadLetters, c.editDeadLetter))
 	m.HandleFunc("GET /feeds", c.member(auth.ReadEvents, c.feeds))
+	c.feedAdminRoutes(m)
 
 	m.HandleFunc("GET /users", c.member(auth.ManageUsers, c.users))
 	m.HandleFunc("POST /users", c.member(auth.ManageUsers, c.createUser))

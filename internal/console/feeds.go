@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -26,6 +28,19 @@ type feedRow struct {
 	// Own marks the row of what a feed with reports counted outside them
 	// (inputs of no known report type, failed downloads).
 	Own bool
+	// Managed is the feed's definition and state when the console
+	// manages the feeds (Origin empty otherwise).
+	Origin  config.Origin
+	Paused  bool
+	Stopped bool // neither running nor paused: enabled: false
+}
+
+// feedsPage is the feeds page: every feed's row, and whether the person
+// may manage them.
+type feedsPage struct {
+	Rows      []feedRow
+	Managed   bool
+	CanManage bool
 }
 
 func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -34,17 +49,31 @@ func (c *Console) feeds(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, v, http.StatusOK, "feeds", msgTitleFeeds, c.feedRows(status), "", "")
+	effective, err := c.effectiveFeeds(r.Context())
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := feedsPage{Rows: c.feedRows(status, effective), Managed: c.feedManager != nil,
+		CanManage: c.feedManager != nil && auth.Can(v.user.Role, auth.ManageFeeds)}
+	c.render(w, r, v, http.StatusOK, "feeds", msgTitleFeeds, p, flashOf(r), "")
 }
 
 // feedRows groups the stored rows by feed, adds the configured feeds not
-// run yet, and orders the feeds by name.
-func (c *Console) feedRows(status []store.FeedStatus) []feedRow {
+// run yet, and orders the feeds by name. The configured feeds are the
+// effective ones when the console manages them, else FeedNames'.
+func (c *Console) feedRows(status []store.FeedStatus, effective []config.EffectiveFeed) []feedRow {
 	configured := map[string]bool{}
-	if c.feedNames != nil {
+	known := c.feedNames != nil || c.feedManager != nil
+	if c.feedNames != nil && c.feedManager == nil {
 		for _, n := range c.feedNames() {
 			configured[n] = true
 		}
+	}
+	byName := map[string]config.EffectiveFeed{}
+	for _, f := range effective {
+		configured[f.Name] = true
+		byName[f.Name] = f
 	}
 	now := c.now()
 	row := func(s store.FeedStatus) feedRow {
@@ -53,6 +82,11 @@ func (c *Console) feedRows(status []store.FeedStatus) []feedRow {
 			fr.Lag, fr.HasLag = now.Sub(s.LastEvent), true
 		}
 		return fr
+	}
+	manage := func(fr *feedRow) {
+		if f, ok := byName[fr.Name]; ok {
+			fr.Origin, fr.Paused, fr.Stopped = f.Origin, f.Paused(), !f.Runs() && !f.Paused()
+		}
 	}
 	own := map[string]store.FeedStatus{}
 	for _, s := range status {
@@ -65,7 +99,8 @@ func (c *Console) feedRows(status []store.FeedStatus) []feedRow {
 	for _, t := range store.SumFeeds(status) {
 		seen[t.Name] = true
 		fr := row(t.FeedStatus)
-		fr.Configured = configured[t.Name] || c.feedNames == nil
+		fr.Configured = configured[t.Name] || !known
+		manage(&fr)
 		for _, rep := range t.Reports {
 			fr.Reports = append(fr.Reports, row(rep))
 		}
@@ -78,7 +113,9 @@ func (c *Console) feedRows(status []store.FeedStatus) []feedRow {
 	}
 	for n := range configured {
 		if !seen[n] {
-			rows = append(rows, feedRow{FeedStatus: store.FeedStatus{Name: n}, Configured: true})
+			fr := feedRow{FeedStatus: store.FeedStatus{Name: n}, Configured: true}
+			manage(&fr)
+			rows = append(rows, fr)
 		}
 	}
 	slices.SortFunc(rows, func(a, b feedRow) int { return strings.Compare(a.Name, b.Name) })

@@ -24,6 +24,7 @@ type Store interface {
 	AuditStore
 	DeadLetterStore
 	savedsearch.Searches
+	FeedAdminStore
 }
 
 // The full store satisfies Store.

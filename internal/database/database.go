@@ -12,6 +12,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/notify/told"
@@ -27,7 +29,7 @@ import (
 // refer to (the accounts' users, the notification policies, the outbox's
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -67,6 +69,7 @@ type DB struct {
 	Notifier
 	outbox.Messages
 	savedsearch.Searches
+	feedadmin.Data
 }
 
 // New migrates st and every capability's schema to the current version
@@ -81,7 +84,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
 	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
-		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB())}
+		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
+		Data: feedadmindb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

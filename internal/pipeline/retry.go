@@ -111,7 +111,7 @@ func PendingDeadLetterIDs(ctx context.Context, s DeadLetterLister, feed string, 
 // retryOne re-runs one letter and returns why it still fails, or "" when
 // it became events. The reasons are for the person who asked.
 func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, error) {
-	f, ok := r.feeds[dl.Feed]
+	f, ok := r.Feed(dl.Feed)
 	if !ok {
 		return fmt.Sprintf("feed %q is not configured in this Vigil", dl.Feed), nil
 	}

@@ -29,6 +29,10 @@ type Feed struct {
 	Parser   Parser
 	// Collector is nil for feeds fed only from the command line.
 	Collector Collector
+	// Paused feeds keep their stages, so that what they delivered can be
+	// retried and a run asked for by hand can start, but their collector
+	// does not run on its schedule.
+	Paused bool
 }
 
 // Runner connects the stages: Deliver parses an input and publishes its
@@ -37,7 +41,12 @@ type Runner struct {
 	env       Env
 	log       *slog.Logger
 	transport Transport
+	// mu guards feeds and the schedule, which SetFeeds changes while
+	// the collectors run.
+	mu        sync.Mutex
 	feeds     map[string]*Feed
+	schedule  *schedule
+	runs      RunLog
 	enrichers []Enricher
 	outputs   []Output
 	batchSize int
@@ -59,6 +68,8 @@ type RunnerConfig struct {
 	// DeadLetters bounds the dead letters of one input; zero fields take
 	// DefaultDeadLetterLimits.
 	DeadLetters DeadLetterLimits
+	// Runs records the history of the feeds' runs; nil records none.
+	Runs RunLog
 }
 
 // NewRunner builds a runner.
@@ -67,6 +78,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
 		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
 		batchSize: cfg.BatchSize, workers: cfg.Workers, metrics: cfg.Metrics, limits: cfg.DeadLetters,
+		runs: cfg.Runs,
 	}
 	def := DefaultDeadLetterLimits()
 	if r.limits.MaxLetters <= 0 {
@@ -98,30 +110,17 @@ func NewRunner(cfg RunnerConfig) *Runner {
 
 // Feed returns the configured feed called name.
 func (r *Runner) Feed(name string) (*Feed, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	f, ok := r.feeds[name]
 	return f, ok
 }
 
 // FeedNames lists the configured feeds.
-func (r *Runner) FeedNames() []string { return keys(r.feeds) }
-
-// RunCollectors runs every feed's collector until ctx ends.
-func (r *Runner) RunCollectors(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, f := range r.feeds {
-		if f.Collector == nil {
-			continue
-		}
-		wg.Add(1)
-		go func(f *Feed) {
-			defer wg.Done()
-			if err := f.Collector.Run(ctx, r.Deliver); err != nil && ctx.Err() == nil {
-				r.log.Error("collector stopped", "feed", f.Name, "err", err)
-			}
-		}(f)
-	}
-	wg.Wait()
-	return ctx.Err()
+func (r *Runner) FeedNames() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return keys(r.feeds)
 }
 
 // Close releases what the stages hold open (an output's files, say): every
@@ -173,12 +172,13 @@ func (r *Runner) Deliver(ctx context.Context, in Input) error {
 
 // DeliverReport is Deliver that also tells what became of the input.
 func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) {
-	f, ok := r.feeds[in.Feed]
+	f, ok := r.Feed(in.Feed)
 	if !ok {
 		return Delivery{}, fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
 	}
 	s := r.newSink(ctx, f, true)
 	s.source = in.Name
+	s.run = runOf(ctx)
 	counter := &lineCounter{r: in.Body}
 	s.counter = counter
 	in.Body = &refusingReader{r: counter, s: s}
@@ -258,6 +258,8 @@ type sink struct {
 	warnings int64
 	// notData counts the lines the parser said carry no data (NotData).
 	notData int64
+	// run is the feed run the input belongs to, 0 when none is recorded.
+	run     int64
 	counter *lineCounter
 }
 
@@ -393,7 +395,7 @@ func (s *sink) flush() {
 	if len(s.batch) == 0 || s.err != nil {
 		return
 	}
-	b := &Batch{Feed: s.feed.Name, Report: s.report, Events: s.batch}
+	b := &Batch{Feed: s.feed.Name, Report: s.report, Run: s.run, Events: s.batch}
 	s.batch = make([]*event.Event, 0, s.r.batchSize)
 	p, err := s.r.transport.Publish(s.ctx, b)
 	if err != nil {
@@ -507,7 +509,17 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 	}
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
-	return r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, "")
+	if err := r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, ""); err != nil {
+		return err
+	}
+	if b.Run != 0 && r.runs != nil {
+		// The history is a view of the counters above: a failure to
+		// update it must not store the batch again.
+		if err := r.runs.AddRunEvents(ctx, b.Run, int64(inserted), int64(dups)); err != nil {
+			r.log.Warn("count a run's stored events", "feed", b.Feed, "run", b.Run, "err", err)
+		}
+	}
+	return nil
 }
 
 // Releaser is an enricher holding claims for a batch (the deduplicator's

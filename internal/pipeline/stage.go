@@ -61,6 +61,9 @@ type Batch struct {
 	// came from (see ReportKeeper), empty when the parser named none: the
 	// feeds page counts the batch's events on that report's row.
 	Report string
+	// Run is the feed run the batch's events came from (its row in the
+	// history of runs, see RunLog); 0 when none is recorded.
+	Run    int64
 	Events []*event.Event
 	// Dedup holds the deduplication keys this batch claimed; the store
 	// output writes them in the same transaction as the events.

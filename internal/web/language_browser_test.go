@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -164,7 +165,9 @@ func TestBrowserEveryLanguage(t *testing.T) {
 	langs := []string{"nl", "fr", "de"}
 	st := openStore(t)
 	org, ev := seedLanguageWalk(t, st, langs)
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
+	cc := consoleConfig(t, st, "test")
+	cc.Feeds = &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st}
+	h, err := New(Deps{Console: cc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +175,11 @@ func TestBrowserEveryLanguage(t *testing.T) {
 	defer srv.Close()
 
 	english := catalogueWords(cat, "en")
-	data := append(append([]string{"scan-rdp"}, taxonomy.Names()...), taxonomy.Types()...)
+	// YAML names the format feed options are written in.
+	data := append(append([]string{"scan-rdp", "YAML"}, taxonomy.Names()...), taxonomy.Types()...)
 	eventURL := "/events/" + ev.Hash().String()
 	orgURL := "/constituency/" + strconv.FormatInt(org.ID, 10)
-	console := []string{"/", "/events", eventURL, "/deadletters", "/feeds", "/users", "/audit", "/account",
+	console := []string{"/", "/events", eventURL, "/deadletters", "/feeds", "/feeds/inbox", "/feeds/new", "/users", "/audit", "/account",
 		"/constituency", "/constituency/new", orgURL, orgURL + "/delete", orgURL + "/policy", "/constituency/import",
 		"/constituency/requests", "/notifications", "/notifications/settings", "/notifications/policy",
 		"/notifications/templates/nl/digest", "/notifications/identity", "/no-such-page"}

@@ -1,0 +1,169 @@
+package config
+
+// The changes the console and the API make to the feeds, checked and
+// kept as overrides of the configuration file's feeds: one place for
+// both, so that a feed is accepted or refused alike whichever way it
+// comes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// FeedStore is what FeedManager keeps its changes in.
+type FeedStore interface {
+	feedadmin.Overrides
+	feedadmin.RunRequests
+}
+
+// FeedManager adds, changes, pauses, resumes, runs and restores feeds
+// over the configuration file's.
+type FeedManager struct {
+	// File are the configuration file's feeds.
+	File  []Feed
+	Store FeedStore
+	// Check builds a feed's collector and parser to check their options,
+	// as `vigil serve` builds them; nil checks the feed's keys only.
+	Check func(Feed) error
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// ErrNoOverride is Drop's answer for a feed the console never changed.
+var ErrNoOverride = errors.New("the feed has no override")
+
+func (m *FeedManager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// Effective returns the feeds as the processes running them see them.
+func (m *FeedManager) Effective(ctx context.Context) ([]EffectiveFeed, error) {
+	overrides, err := m.Store.ListFeedOverrides(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return EffectiveFeeds(m.File, overrides), nil
+}
+
+// Get returns one effective feed; store.ErrNotFound when there is none.
+func (m *FeedManager) Get(ctx context.Context, name string) (EffectiveFeed, error) {
+	feeds, err := m.Effective(ctx)
+	if err != nil {
+		return EffectiveFeed{}, err
+	}
+	for _, f := range feeds {
+		if f.Name == name {
+			return f, nil
+		}
+	}
+	return EffectiveFeed{}, fmt.Errorf("feed %s: %w", name, store.ErrNotFound)
+}
+
+// check validates f as the file's feeds are, then builds its stages.
+func (m *FeedManager) check(f Feed) error {
+	if err := ValidateFeed("feed", f); err != nil {
+		return err
+	}
+	if m.Check == nil {
+		return nil
+	}
+	if err := m.Check(f); err != nil {
+		key := "feed.parser"
+		if isCollectorError(err) {
+			key = "feed.collector"
+		}
+		return &Error{Key: key, Reason: err.Error(), Message: i18n.M("feedadmin.error.stage", err.Error())}
+	}
+	return nil
+}
+
+// isCollectorError reports whether a Check error names the collector
+// (`vigil serve` says "collector: …").
+func isCollectorError(err error) bool {
+	return strings.HasPrefix(err.Error(), "collector:")
+}
+
+// Add adds a feed; a name the file or the console already has is
+// refused with an *Error naming why.
+func (m *FeedManager) Add(ctx context.Context, f Feed, by string) error {
+	if err := m.check(f); err != nil {
+		return err
+	}
+	switch existing, err := m.Get(ctx, f.Name); {
+	case err == nil && existing.Origin == OriginAdded:
+		return &Error{Key: "feed.name", Reason: fmt.Sprintf("a feed called %s was already added", f.Name),
+			Message: i18n.M("feedadmin.error.exists", f.Name)}
+	case err == nil:
+		return &Error{Key: "feed.name", Reason: fmt.Sprintf("the configuration file has a feed called %s already", f.Name),
+			Message: i18n.M("feedadmin.error.filename", f.Name)}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return m.put(ctx, f, by)
+}
+
+// Change replaces the definition of the feed called name (whose name
+// stays); store.ErrNotFound when there is none.
+func (m *FeedManager) Change(ctx context.Context, name string, f Feed, by string) error {
+	if _, err := m.Get(ctx, name); err != nil {
+		return err
+	}
+	f.Name = name
+	if err := m.check(f); err != nil {
+		return err
+	}
+	return m.put(ctx, f, by)
+}
+
+func (m *FeedManager) put(ctx context.Context, f Feed, by string) error {
+	def, err := FeedYAML(f)
+	if err != nil {
+		return err
+	}
+	return m.Store.PutFeedDefinition(ctx, f.Name, def, by, m.now())
+}
+
+// SetPaused pauses a feed, or resumes it: to its definition's state when
+// that runs it, else explicitly. It returns the feed as it was.
+func (m *FeedManager) SetPaused(ctx context.Context, name string, pause bool, by string) (EffectiveFeed, error) {
+	f, err := m.Get(ctx, name)
+	if err != nil {
+		return f, err
+	}
+	var paused *bool
+	if pause || !f.IsEnabled() {
+		paused = &pause
+	}
+	return f, m.Store.SetFeedPaused(ctx, name, paused, by, m.now())
+}
+
+// RequestRun asks the process running the feed to run it at once.
+func (m *FeedManager) RequestRun(ctx context.Context, name, by string) error {
+	if _, err := m.Get(ctx, name); err != nil {
+		return err
+	}
+	return m.Store.RequestFeedRun(ctx, name, by, m.now())
+}
+
+// Drop drops the console's override of a feed and returns the feed as it
+// was: a file's feed returns to the file's version, an added one is gone.
+func (m *FeedManager) Drop(ctx context.Context, name string) (EffectiveFeed, error) {
+	f, err := m.Get(ctx, name)
+	if err != nil {
+		return f, err
+	}
+	if f.Override == nil {
+		return f, fmt.Errorf("feed %s: %w", name, ErrNoOverride)
+	}
+	return f, m.Store.DeleteFeedOverride(ctx, name)
+}
