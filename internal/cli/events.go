@@ -93,27 +93,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	defer a.Close()
 	if sub == "show" {
-		if c.flags.NArg() != 1 {
-			return fmt.Errorf("show takes one event hash: %w", errUsage)
-		}
-		h, ok := event.ParseHash(c.flags.Arg(0))
-		if !ok {
-			return fmt.Errorf("%q is not an event hash (64 hex digits)", c.flags.Arg(0))
-		}
-		se, err := a.store.GetEvent(ctx, h)
-		if err != nil {
-			return fmt.Errorf("event %s: %w", h, err)
-		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "hash\t%s\nstored\t%s\n", se.Hash, se.Stored.UTC().Format(time.RFC3339))
-		for _, f := range se.Event.Fields() {
-			v := f.Value
-			if f.Key == "raw" {
-				v = strconv.Quote(string(se.Event.Raw()))
-			}
-			fmt.Fprintf(tw, "%s\t%s\n", f.Key, v)
-		}
-		return tw.Flush()
+		return showEvent(ctx, c, a.store)
 	}
 	q := store.EventQuery{Limit: *limit, After: *after}
 	filters := map[string]*string{"ip": ip, "cidr": cidr, "asn": asn, "fqdn": fqdn, "url": url, "hash": hash,
@@ -150,23 +130,52 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		events, next = export.Slice(page.Events), page.Next
 	}
-	switch *format {
-	case "table":
-		err = export.WriteTable(c.stdout, events, export.TableOptions{})
-	case "csv":
-		err = export.WriteCSV(c.stdout, events, export.CSVOptions{})
-	case "jsonl":
-		err = export.WriteJSONLines(c.stdout, events)
-	default:
-		return fmt.Errorf("--format: want table, csv or jsonl, got %q: %w", *format, errUsage)
-	}
-	if err != nil {
+	if err := writeEvents(c, events, *format); err != nil {
 		return err
 	}
 	if next != "" {
 		fmt.Fprintf(c.stderr, "more results: add --cursor %s (or --all)\n", next)
 	}
 	return nil
+}
+
+// showEvent prints the one event named by the command's argument, field
+// by field.
+func showEvent(ctx context.Context, c *cmdEnv, st *database.DB) error {
+	if c.flags.NArg() != 1 {
+		return fmt.Errorf("show takes one event hash: %w", errUsage)
+	}
+	h, ok := event.ParseHash(c.flags.Arg(0))
+	if !ok {
+		return fmt.Errorf("%q is not an event hash (64 hex digits)", c.flags.Arg(0))
+	}
+	se, err := st.GetEvent(ctx, h)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", h, err)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "hash\t%s\nstored\t%s\n", se.Hash, se.Stored.UTC().Format(time.RFC3339))
+	for _, f := range se.Event.Fields() {
+		v := f.Value
+		if f.Key == "raw" {
+			v = strconv.Quote(string(se.Event.Raw()))
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", f.Key, v)
+	}
+	return tw.Flush()
+}
+
+// writeEvents writes events to the command's output in format.
+func writeEvents(c *cmdEnv, events export.Events, format string) error {
+	switch format {
+	case "table":
+		return export.WriteTable(c.stdout, events, export.TableOptions{})
+	case "csv":
+		return export.WriteCSV(c.stdout, events, export.CSVOptions{})
+	case "jsonl":
+		return export.WriteJSONLines(c.stdout, events)
+	}
+	return fmt.Errorf("--format: want table, csv or jsonl, got %q: %w", format, errUsage)
 }
 
 // savedFilters fills filters in from the saved search name, as the
