@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb/outboxtest"
@@ -468,9 +469,9 @@ func testNotifiedKeys(t *testing.T, st store.Store, s Notifier) {
 }
 
 // testDeletedOrganisationRecords: deleting an organisation deletes what
-// it was told and its tally (the notifier's hook, which the database gives
-// the constituency, runs in the delete's transaction), and leaves
-// another's alone.
+// it was told, its tally and its last-digest time (the notifier's hook,
+// which the database gives the constituency, runs in the delete's
+// transaction), and leaves another's alone.
 func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
@@ -481,6 +482,10 @@ func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	c := &notify.NotificationCommit{
 		Told:    []notify.NotifiedKey{key("a"), key("b")},
 		Repeats: map[string][]notify.NotifiedKey{"a": {key("a")}, "b": {key("b")}},
+		State: map[string][]byte{
+			told.LastDigestPrefix + "a": []byte("2026-01-01T00:00:00Z"),
+			told.LastDigestPrefix + "b": []byte("2026-01-01T00:00:00Z"),
+		},
 	}
 	if err := s.CommitNotifications(ctx, c); err != nil {
 		t.Fatalf("CommitNotifications: %v", err)
@@ -498,7 +503,14 @@ func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 			t.Errorf("%s's tally after deleting a: %+v, %v; want %d entries", org, tally, err, want)
 		}
 	}
-	if told, err := s.NotifiedOrganisations(ctx, base); err != nil || told["a"] || !told["b"] {
-		t.Errorf("organisations told something after deleting a: %v, %v; want b only", told, err)
+	if orgs, err := s.NotifiedOrganisations(ctx, base); err != nil || orgs["a"] || !orgs["b"] {
+		t.Errorf("organisations told something after deleting a: %v, %v; want b only", orgs, err)
+	}
+	digests, err := st.ListState(ctx, told.LastDigestPrefix)
+	if err != nil {
+		t.Fatalf("ListState: %v", err)
+	}
+	if _, ok := digests[told.LastDigestPrefix+"b"]; !ok || len(digests) != 1 {
+		t.Errorf("last-digest times after deleting a: %q; want b's only", slices.Sorted(maps.Keys(digests)))
 	}
 }
