@@ -33,4 +33,11 @@
 //     nothing and its queue is held, not consumed: once it is enabled
 //     again, the next pass tells it what waited. Messages already in the
 //     outbox when it was disabled are still delivered.
+//   - A deleted organisation's records go with it, in the delete's
+//     transaction (told.ForgetOrganisation). A known race remains: a pass
+//     that read the organisation before the delete can commit after it,
+//     leaving rows under the retired handle (and queueing the messages it
+//     rendered). It is harmless, as handles are never reused; reading the
+//     organisations again in the commit's transaction would close it (see
+//     constituencydb.DeleteHook).
 package notify

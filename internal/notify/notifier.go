@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -370,7 +371,7 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 			pass.orgs[o.Handle] = o
 		}
 		// The same for the digest times and the "seen again" tallies.
-		if pass.lastDigest, err = n.store.ListState(ctx, lastDigestPrefix); err != nil {
+		if pass.lastDigest, err = n.store.ListState(ctx, told.LastDigestPrefix); err != nil {
 			return nil, fmt.Errorf("notify: digest times: %w", err)
 		}
 		if pass.notified, err = n.store.NotifiedOrganisations(ctx, now); err != nil {

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // lastDigestKey is the State key remembering when an organisation's last
-// digest went out.
-func lastDigestKey(handle string) string { return lastDigestPrefix + handle }
-
-const lastDigestPrefix = "notify.last-digest."
+// digest went out; told.ForgetOrganisation removes it with the
+// organisation.
+func lastDigestKey(handle string) string { return told.LastDigestPrefix + handle }
 
 // digestBoundary is the most recent moment at or before now at which a
 // digest of schedule falls due: the start of the hour for hourly digests,

@@ -109,7 +109,8 @@ func (a *Store) CountUsers(ctx context.Context) (int64, error) {
 // DeleteUser removes the account id with its sessions, API tokens and
 // recovery codes, in one transaction (explicit deletes, since a database
 // made before the accounts had a schema of their own may lack the
-// cascades); the audit log keeps what it did. ErrNotFound when there is
+// cascades); the account's saved searches go by savedsearchdb's ON
+// DELETE CASCADE; the audit log keeps what it did. ErrNotFound when there is
 // no such account; auth.ErrLastAdmin when it is the last enabled
 // administrator. In PostgreSQL the enabled administrators' rows are
 // locked first, so two administrators deleting each other at the same

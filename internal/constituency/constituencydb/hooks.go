@@ -15,6 +15,18 @@ import (
 // with its handle tx, and an error from either rolls the whole delete back
 // (the organisation, its holdings and every other hook's work). id and
 // handle name the organisation being deleted.
+//
+// A known race: the notifier reads the organisations at the start of a
+// pass, outside the transaction of its commit (told.Store's
+// CommitNotifications), so a pass that read an organisation before its
+// delete can commit after it, writing rows under the retired handle
+// (observations told, a tally, a last-digest time) and queueing the
+// messages it rendered, as if it had committed a moment earlier. This is
+// harmless: a handle is retired, never reused (CreateOrganisation refuses
+// it), so no organisation reads those rows; they are only left behind.
+// Reading the pass's organisations again in the commit's transaction (in
+// PostgreSQL locking their rows, as the delete does) and dropping the
+// part of any deleted meanwhile would close it.
 type DeleteHook struct {
 	// Name names the capability in errors.
 	Name string

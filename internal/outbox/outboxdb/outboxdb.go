@@ -9,10 +9,7 @@
 package outboxdb
 
 import (
-	"database/sql"
 	"embed"
-	"encoding/json"
-	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -37,57 +34,17 @@ func New(db sqlkit.DB) *Store { return &Store{db: db, q: queriesFor(db.Dialect()
 
 var _ outbox.Messages = (*Store)(nil)
 
-// The recipients are a JSON array in SQLite, which has no arrays, and a
-// text[] in PostgreSQL; neither is ever NULL, and an empty list reads back
-// as nil, as it was given. Times are Unix microseconds in SQLite and
-// timestamptz in PostgreSQL (sqlkit.Dialect.Time, sqlkit.Time).
-
-// listParam is list as a parameter of d.
-func listParam(d sqlkit.Dialect, list []string) (any, error) {
-	if d != sqlkit.SQLite {
-		if list == nil {
-			return []string{}, nil
-		}
-		return list, nil
-	}
-	if len(list) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(list)
-	return string(b), err
-}
-
-// listDest returns the scan destination of a list column of d.
-func listDest(d sqlkit.Dialect, list *[]string) any {
-	if d != sqlkit.SQLite {
-		return list
-	}
-	return jsonList{list}
-}
-
-// jsonList scans SQLite's JSON array.
-type jsonList struct{ list *[]string }
-
-func (j jsonList) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("outboxdb: list from %T", src)
-	}
-	return json.Unmarshal(b, j.list)
-}
-
-var _ sql.Scanner = jsonList{}
+// The recipients are a list column (sqlkit.Dialect.List and ListDest): a
+// JSON array in SQLite, which has no arrays, and a text[] in PostgreSQL;
+// neither is ever NULL, and an empty list reads back as nil, as it was
+// given. Times are Unix microseconds in SQLite and timestamptz in
+// PostgreSQL (sqlkit.Dialect.Time, sqlkit.Time).
 
 // scanMessage reads MessageColumns, followed by the body when withBody,
 // followed by what more is given.
 func scanMessage(d sqlkit.Dialect, row sqlkit.Row, withBody bool, more ...any) (outbox.Message, error) {
 	var m outbox.Message
-	dst := []any{&m.ID, &m.OrgID, &m.Org, &m.Kind, &m.Sender, listDest(d, &m.Recipients), &m.Subject, &m.MessageID, &m.Size, &m.Events, &m.Encrypted,
+	dst := []any{&m.ID, &m.OrgID, &m.Org, &m.Kind, &m.Sender, d.ListDest(&m.Recipients), &m.Subject, &m.MessageID, &m.Size, &m.Events, &m.Encrypted,
 		&m.Status, &m.Attempts, sqlkit.Time(&m.NextAttempt), &m.LastError, &m.Reply, sqlkit.Time(&m.Created), sqlkit.Time(&m.Sent)}
 	if withBody {
 		dst = append(dst, &m.Body)

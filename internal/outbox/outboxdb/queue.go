@@ -41,7 +41,7 @@ func Queue(ctx context.Context, tx sqlkit.DB, msgs []outbox.Message, at time.Tim
 	for i := range msgs {
 		m := &msgs[i]
 		outbox.PrepareMessage(m, at)
-		recipients, err := listParam(d, m.Recipients)
+		recipients, err := d.List(m.Recipients)
 		if err != nil {
 			return fmt.Errorf("message %d: recipients: %w", i+1, err)
 		}

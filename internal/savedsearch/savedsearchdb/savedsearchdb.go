@@ -8,9 +8,7 @@ package savedsearchdb
 
 import (
 	"context"
-	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"time"
 
@@ -67,10 +65,7 @@ func (st *Store) CreateSavedSearch(ctx context.Context, s *savedsearch.Search) e
 		}
 		var owner string
 		if err := tx.QueryRow(ctx, lock, s.UserID).Scan(&owner); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.ErrNotFound
-			}
-			return err
+			return store.NotFound(err, fmt.Sprintf("owner %d", s.UserID))
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM saved_searches WHERE user_id = ?`, s.UserID).Scan(&n); err != nil {
@@ -100,13 +95,7 @@ func (st *Store) CreateSavedSearch(ctx context.Context, s *savedsearch.Search) e
 // GetSavedSearch returns one search; ErrNotFound when there is none.
 func (st *Store) GetSavedSearch(ctx context.Context, id int64) (savedsearch.Search, error) {
 	s, err := scan(st.db.QueryRow(ctx, `SELECT `+columns+` WHERE s.id = ?`, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return s, fmt.Errorf("get saved search %d: %w", id, store.ErrNotFound)
-	case err != nil:
-		return s, fmt.Errorf("get saved search %d: %w", id, err)
-	}
-	return s, nil
+	return s, store.NotFound(err, fmt.Sprintf("get saved search %d", id))
 }
 
 // ListSavedSearches returns the user's searches, then, when shared, the

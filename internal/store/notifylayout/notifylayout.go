@@ -4,7 +4,7 @@
 // of event ids in the outbox's messages, and those of notified_keys one
 // set and one tally per organisation. The tables have since moved to the
 // capabilities that own them (internal/outbox/outboxdb and
-// internal/notify/notifydb, which read and write this layout), so a
+// internal/notify/told, which read and write this layout), so a
 // migration of the store keeps its own copy of the encoding: like the
 // migration's scripts, it does not change any more.
 package notifylayout

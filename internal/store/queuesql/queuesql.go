@@ -1,6 +1,6 @@
 // Package queuesql consumes entries of the event store's queue of events
 // to notify (notify_queue) in a transaction the store did not open: the
-// notifier's commit (internal/notify/notifydb) queues a pass's messages
+// notifier's commit (internal/notify/told) queues a pass's messages
 // and consumes what they report in one transaction, so that a crash
 // before it leaves everything pending and after it everything queued. The
 // queue is filled and read by the stores themselves, when events are

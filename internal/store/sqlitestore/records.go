@@ -91,28 +91,6 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return named(dedupsql.Prune(ctx, s.DB(), now))
 }
 
-// CreateUser adds an account; ErrConflict when the name is taken,
-// ErrNotFound when u.OrgID names no organisation.
-// GetUser returns the account with id.
-// GetUserByName returns the account with the login name.
-// ListUsers returns every account by name.
-// UpdateUser replaces the account with u.ID (its creation time is kept).
-// ErrNotFound when there is no such account or u.OrgID names no
-// organisation.
-// CountUsers returns the number of accounts.
-// CreateSession stores a session.
-// GetSession returns the session as stored; callers check Expires.
-// DeleteSession removes one session; deleting a missing one is not an error.
-// DeleteUserSessions logs a user out everywhere.
-// DeleteExpiredSessions removes sessions that expired before now.
-// CreateAPIToken stores a token; it sets t.ID and t.Created.
-// GetAPITokenByHash finds a token by the hash of its value.
-// ListAPITokens returns a user's tokens, oldest first.
-// DeleteAPIToken removes one of a user's tokens; ErrNotFound when the user
-// has no such token.
-// TouchAPIToken records when a token was last used.
-// AddAudit appends an entry; a zero Time is now.
-// ListAudit returns entries newest first.
 // GetState returns the value under key; ErrNotFound when absent.
 func (s *Store) GetState(ctx context.Context, key string) ([]byte, error) {
 	v, err := statesql.Get(ctx, s.DB(), key)

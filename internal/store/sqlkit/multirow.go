@@ -24,8 +24,8 @@ func ValueRows(columns, n int) string {
 // MultiRow runs statement(k) on db for n rows in chunks of k rows, k at
 // most RowsPerStatement and columns*k at most ParametersPerStatement;
 // args appends the parameters of row i. The statement of a full chunk is
-// prepared once and reused (in db's transaction when db is one), only a
-// short last chunk compiles its own.
+// prepared once and reused (in db's transaction when db is one, otherwise
+// on the writer), only a short last chunk compiles its own.
 func MultiRow(ctx context.Context, db DB, n, columns int, statement func(rows int) string, args func(dst []any, i int) []any) error {
 	per := min(RowsPerStatement, ParametersPerStatement/columns)
 	var full *Stmt
@@ -46,7 +46,7 @@ func MultiRow(ctx context.Context, db DB, n, columns int, statement func(rows in
 			_, err = db.Exec(ctx, statement(end-start), buf...)
 		} else {
 			if full == nil {
-				if full, err = Prepare(ctx, db, statement(per)); err != nil {
+				if full, err = prepareWrite(ctx, db, statement(per)); err != nil {
 					return err
 				}
 			}

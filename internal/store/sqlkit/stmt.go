@@ -19,9 +19,11 @@ type Stmt struct {
 }
 
 // preparer is a DB that prepares statements on a database/sql connection:
-// in its transaction, or outside one on the read pool.
+// in its transaction, or outside one on the read pool (prepare) or on the
+// writer (prepareWrite).
 type preparer interface {
 	prepare(ctx context.Context, query string) (*sql.Stmt, error)
+	prepareWrite(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // Prepare prepares query on db, in its transaction when db is one.
@@ -40,11 +42,35 @@ func Prepare(ctx context.Context, db DB, query string) (*Stmt, error) {
 	return &Stmt{db: db, query: query, st: st}, nil
 }
 
+// prepareWrite prepares a statement that writes: in db's transaction when
+// db is one, otherwise on the writer (the read pool of SQLite is
+// query_only and refuses it).
+func prepareWrite(ctx context.Context, db DB, query string) (*Stmt, error) {
+	query = db.Dialect().Rebind(query)
+	p, ok := db.(preparer)
+	if !ok {
+		return &Stmt{db: db, query: query}, nil
+	}
+	st, err := p.prepareWrite(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &Stmt{db: db, query: query, st: st}, nil
+}
+
 func (d SQLDB) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 	return d.Read.PrepareContext(ctx, query)
 }
 
+func (d SQLDB) prepareWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	return d.Write.PrepareContext(ctx, query)
+}
+
 func (t sqlTx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, query)
+}
+
+func (t sqlTx) prepareWrite(ctx context.Context, query string) (*sql.Stmt, error) {
 	return t.tx.PrepareContext(ctx, query)
 }
 

@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb/outboxtest"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // The contract of what was told to whom and of the commit of a pass.
@@ -163,19 +166,38 @@ func testCommitNotifications(t *testing.T, st store.Store, s Notifier) {
 
 	t.Run("all or nothing", func(t *testing.T) {
 		queue := pending(t, st, "a")
-		for name, msgs := range map[string][]outbox.Message{
-			"a Message-ID already queued": {outboxtest.Message("a", a.ID, "2.digest@cert.example", "two", id2), outboxtest.Message("a", a.ID, "1.digest@cert.example", "dup", id2)},
-			"a Message-ID twice":          {outboxtest.Message("a", a.ID, "3.digest@cert.example", "three", id2), outboxtest.Message("a", a.ID, "3.digest@cert.example", "dup")},
+		for _, tt := range []struct {
+			name string
+			msgs []outbox.Message
+			// refuseConsume fails the last step (consuming the queue),
+			// after the messages, keys, tallies and state were written.
+			// SQLite takes any input past the messages (PostgreSQL
+			// refuses a NUL byte in a key, SQLite stores it), so a
+			// trigger makes the database refuse it on both.
+			refuseConsume bool
+		}{
+			{name: "a Message-ID already queued", msgs: []outbox.Message{outboxtest.Message("a", a.ID, "2.digest@cert.example", "two", id2), outboxtest.Message("a", a.ID, "1.digest@cert.example", "dup", id2)}},
+			{name: "a Message-ID twice", msgs: []outbox.Message{outboxtest.Message("a", a.ID, "3.digest@cert.example", "three", id2), outboxtest.Message("a", a.ID, "3.digest@cert.example", "dup")}},
+			{name: "the queue refuses at the last step", msgs: []outbox.Message{outboxtest.Message("a", a.ID, "4.digest@cert.example", "four", id2)}, refuseConsume: true},
 		} {
+			name := tt.name
+			if tt.refuseConsume {
+				refuseConsume(t, st)
+			}
 			c := &notify.NotificationCommit{
-				Messages: msgs,
+				Messages: tt.msgs,
 				Told:     []notify.NotifiedKey{key(3, time.Hour), key(1, 48*time.Hour)},
 				Repeats:  map[string][]notify.NotifiedKey{"a": {{Org: "a", Key: hash(2), FirstSent: base, Expires: base.Add(time.Hour), Repeats: 1, Summary: "x"}}},
 				State:    map[string][]byte{"test.commit.one": []byte("changed"), "test.commit.failed": []byte("x")},
 				Done:     map[string][]int64{"a": {queue[0].Seq}},
 			}
 			err := s.CommitNotifications(ctx, c)
-			if !errors.Is(err, store.ErrConflict) {
+			if tt.refuseConsume {
+				allowConsume(t, st)
+				if err == nil || !strings.Contains(err.Error(), "consume refused") {
+					t.Errorf("%s: CommitNotifications = %v, want the trigger's refusal", name, err)
+				}
+			} else if !errors.Is(err, store.ErrConflict) {
 				t.Errorf("%s: CommitNotifications = %v, want ErrConflict", name, err)
 			}
 			if c.Messages[0].ID != 0 || c.Messages[0].Size != 0 {
@@ -468,9 +490,9 @@ func testNotifiedKeys(t *testing.T, st store.Store, s Notifier) {
 }
 
 // testDeletedOrganisationRecords: deleting an organisation deletes what
-// it was told and its tally (the notifier's hook, which the database gives
-// the constituency, runs in the delete's transaction), and leaves
-// another's alone.
+// it was told, its tally and its last-digest time (the notifier's hook,
+// which the database gives the constituency, runs in the delete's
+// transaction), and leaves another's alone.
 func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
@@ -481,6 +503,10 @@ func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 	c := &notify.NotificationCommit{
 		Told:    []notify.NotifiedKey{key("a"), key("b")},
 		Repeats: map[string][]notify.NotifiedKey{"a": {key("a")}, "b": {key("b")}},
+		State: map[string][]byte{
+			told.LastDigestPrefix + "a": []byte("2026-01-01T00:00:00Z"),
+			told.LastDigestPrefix + "b": []byte("2026-01-01T00:00:00Z"),
+		},
 	}
 	if err := s.CommitNotifications(ctx, c); err != nil {
 		t.Fatalf("CommitNotifications: %v", err)
@@ -498,7 +524,44 @@ func testDeletedOrganisationRecords(t *testing.T, st store.Store, s Notifier) {
 			t.Errorf("%s's tally after deleting a: %+v, %v; want %d entries", org, tally, err, want)
 		}
 	}
-	if told, err := s.NotifiedOrganisations(ctx, base); err != nil || told["a"] || !told["b"] {
-		t.Errorf("organisations told something after deleting a: %v, %v; want b only", told, err)
+	if orgs, err := s.NotifiedOrganisations(ctx, base); err != nil || orgs["a"] || !orgs["b"] {
+		t.Errorf("organisations told something after deleting a: %v, %v; want b only", orgs, err)
+	}
+	digests, err := st.ListState(ctx, told.LastDigestPrefix)
+	if err != nil {
+		t.Fatalf("ListState: %v", err)
+	}
+	if _, ok := digests[told.LastDigestPrefix+"b"]; !ok || len(digests) != 1 {
+		t.Errorf("last-digest times after deleting a: %q; want b's only", slices.Sorted(maps.Keys(digests)))
+	}
+}
+
+// refuseConsume makes the database refuse to delete entries of the queue
+// of events to notify (a trigger, dropped by allowConsume), so that a
+// commit fails at its last step.
+func refuseConsume(t *testing.T, st store.Store) {
+	t.Helper()
+	script := `CREATE TRIGGER refuse_consume BEFORE DELETE ON notify_queue
+		BEGIN SELECT RAISE(ABORT, 'consume refused'); END`
+	if st.DB().Dialect() != sqlkit.SQLite {
+		script = `CREATE FUNCTION refuse_consume() RETURNS trigger LANGUAGE plpgsql
+			AS $$ BEGIN RAISE EXCEPTION 'consume refused'; END $$;
+		CREATE TRIGGER refuse_consume BEFORE DELETE ON notify_queue
+			FOR EACH ROW EXECUTE FUNCTION refuse_consume()`
+	}
+	if err := st.DB().Script(t.Context(), script); err != nil {
+		t.Fatalf("create the trigger: %v", err)
+	}
+}
+
+// allowConsume drops refuseConsume's trigger.
+func allowConsume(t *testing.T, st store.Store) {
+	t.Helper()
+	script := `DROP TRIGGER refuse_consume`
+	if st.DB().Dialect() != sqlkit.SQLite {
+		script = `DROP TRIGGER refuse_consume ON notify_queue; DROP FUNCTION refuse_consume()`
+	}
+	if err := st.DB().Script(t.Context(), script); err != nil {
+		t.Fatalf("drop the trigger: %v", err)
 	}
 }
