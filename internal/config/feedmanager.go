@@ -6,6 +6,7 @@ package config
 // comes.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,16 +114,45 @@ func (m *FeedManager) Add(ctx context.Context, f Feed, by string) error {
 }
 
 // Change replaces the definition of the feed called name (whose name
-// stays); store.ErrNotFound when there is none.
+// stays); store.ErrNotFound when there is none. A definition the feed has
+// already changes nothing, and a file's feed changed back to the file's
+// definition, not paused or resumed by hand, is the file's again: its
+// override goes.
 func (m *FeedManager) Change(ctx context.Context, name string, f Feed, by string) error {
-	if _, err := m.Get(ctx, name); err != nil {
+	existing, err := m.Get(ctx, name)
+	if err != nil {
 		return err
 	}
 	f.Name = name
 	if err := m.check(f); err != nil {
 		return err
 	}
-	return m.put(ctx, f, by)
+	def, err := FeedYAML(f)
+	if err != nil {
+		return err
+	}
+	if same, err := sameDefinition(def, existing.Feed); err != nil || same {
+		return err
+	}
+	if existing.File != nil && existing.Override != nil && existing.Override.Paused == nil {
+		same, err := sameDefinition(def, *existing.File)
+		if err != nil {
+			return err
+		}
+		if same {
+			return m.Store.DeleteFeedOverride(ctx, name)
+		}
+	}
+	return m.Store.PutFeedDefinition(ctx, f.Name, def, by, m.now())
+}
+
+// sameDefinition reports whether def is f's definition.
+func sameDefinition(def []byte, f Feed) (bool, error) {
+	other, err := FeedYAML(f)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(def, other), nil
 }
 
 func (m *FeedManager) put(ctx context.Context, f Feed, by string) error {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
+	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
 func TestValidateFeed(t *testing.T) {
@@ -114,4 +116,73 @@ func join(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// TestChangeOnlyWhatChanged: saving a feed's form unchanged writes no
+// override, and changing a file's feed back to the file's definition makes
+// it the file's again, unless it was paused or resumed by hand.
+func TestChangeOnlyWhatChanged(t *testing.T) {
+	ctx := t.Context()
+	st := dbtest.SQLite(t, feedadmindb.Schema)
+	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: feedadmindb.New(st.DB())}
+	origin := func() Origin {
+		t.Helper()
+		f, err := m.Get(ctx, "inbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Origin
+	}
+	file := DefaultInboxFeed()
+	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if got := origin(); got != OriginFile {
+		t.Fatalf("after saving the file's definition unchanged: origin %v, want the file", got)
+	}
+	changed := file
+	changed.TLP = "amber"
+	if err := m.Change(ctx, "inbox", changed, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if got := origin(); got != OriginChanged {
+		t.Fatalf("after a change: origin %v, want changed", got)
+	}
+	before, err := m.Store.GetFeedOverride(ctx, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Change(ctx, "inbox", changed, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := m.Store.GetFeedOverride(ctx, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.UpdatedBy != before.UpdatedBy {
+		t.Errorf("saving the same change again rewrote the override: by %q, was %q", after.UpdatedBy, before.UpdatedBy)
+	}
+	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if got := origin(); got != OriginFile {
+		t.Errorf("after changing back to the file's definition: origin %v, want the file", got)
+	}
+	// Paused by hand, a feed changed back keeps its override (the pause).
+	if err := m.Change(ctx, "inbox", changed, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetPaused(ctx, "inbox", true, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.Get(ctx, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Paused() || f.TLP != file.TLP {
+		t.Errorf("paused feed changed back: paused %v, tlp %q; want paused with the file's definition", f.Paused(), f.TLP)
+	}
 }
