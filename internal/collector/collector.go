@@ -136,3 +136,21 @@ func (h *failureHook) failed(ctx context.Context, err error) {
 		(*f)(ctx, err)
 	}
 }
+
+// scheduledFetch runs one scheduled fetch with deliver and hands its failure to the
+// hook, except a failure of deliver itself: the runner records that on the
+// run of the input it was delivering, and the hook would count it twice.
+func (h *failureHook) scheduledFetch(ctx context.Context, deliver pipeline.Deliver, fetch func(context.Context, pipeline.Deliver) error) error {
+	var delivering error
+	err := fetch(ctx, func(ctx context.Context, in pipeline.Input) error {
+		err := deliver(ctx, in)
+		if err != nil {
+			delivering = err
+		}
+		return err
+	})
+	if err != nil && ctx.Err() == nil && (delivering == nil || !errors.Is(err, delivering)) {
+		h.failed(ctx, err)
+	}
+	return err
+}

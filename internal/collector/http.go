@@ -124,10 +124,9 @@ func (c *HTTP) Run(ctx context.Context, deliver pipeline.Deliver) error {
 	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
 	for {
-		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
+		if err := c.scheduledFetch(ctx, deliver, c.Fetch); err != nil && ctx.Err() == nil {
 			c.logger.Error("download failed", "url", c.cfg.URL, "err", err)
 			c.recordRun(ctx, err)
-			c.failed(ctx, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -352,3 +352,37 @@ func TestHTTPFailureHook(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestFailureHookNotForDelivery: a scheduled fetch whose delivery failed
+// is not handed to the hook (the runner records that failure on the
+// delivery's own run, and the hook would count it twice); a fetch that
+// failed on its own, before or after delivering, is.
+func TestFailureHookNotForDelivery(t *testing.T) {
+	full := errors.New("the bus is full")
+	down := errors.New("503 down for maintenance")
+	deliver := func(context.Context, pipeline.Input) error { return full }
+	for _, tt := range []struct {
+		name  string
+		fetch func(ctx context.Context, d pipeline.Deliver) error
+		want  error
+	}{
+		{"delivery failed", func(ctx context.Context, d pipeline.Deliver) error {
+			return fmt.Errorf("deliver list.txt: %w", d(ctx, pipeline.Input{}))
+		}, nil},
+		{"download failed", func(context.Context, pipeline.Deliver) error { return down }, down},
+		{"failed after a delivery", func(ctx context.Context, d pipeline.Deliver) error {
+			_ = d(ctx, pipeline.Input{})
+			return down
+		}, down},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var h failureHook
+			var got error
+			h.OnFailure(func(_ context.Context, err error) { got = err })
+			_ = h.scheduledFetch(t.Context(), deliver, tt.fetch)
+			if got != tt.want {
+				t.Errorf("hook got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -254,9 +254,7 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 	for {
 		// Fetch logs and records its own failure; the hook adds it to
 		// the feed's history of runs.
-		if err := c.Fetch(ctx, deliver); err != nil && ctx.Err() == nil {
-			c.failed(ctx, err)
-		}
+		_ = c.scheduledFetch(ctx, deliver, c.Fetch)
 		select {
 		case <-ctx.Done():
 			return nil
