@@ -16,7 +16,9 @@ import (
 func TestEventTableTimePerLanguage(t *testing.T) {
 	env := newEnv(t, nil)
 	at := time.Date(2025, 3, 7, 14, 5, 9, 0, time.UTC)
-	env.insert(makeEvent(t, "feed-a", "192.0.2.1", at))
+	e := makeEvent(t, "feed-a", "192.0.2.1", at)
+	e.Seal()
+	env.insert(e)
 	for lang, want := range map[string]string{
 		"en": "2025-03-07 14:05:09", "nl": "07-03-2025 14:05:09", "fr": "07/03/2025 14:05:09", "de": "07.03.2025 14:05:09",
 	} {
@@ -35,6 +37,10 @@ func TestEventTableTimePerLanguage(t *testing.T) {
 				t.Fatalf("status %d", r.status)
 			}
 			mustContain(t, r.body, `class="event-link">`+want+`</a>`)
+			// The event page writes its time fields the same way, the
+			// stored value kept in the datetime attribute.
+			r = b.get("/events/" + e.Hash().String())
+			mustContain(t, r.body, `<td class="mono" data-field="time.source"><time datetime="2025-03-07T14:05:09Z">`+want+`</time></td>`)
 		})
 	}
 }

@@ -62,18 +62,34 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 // templateFuncs are the functions templates may call, bound to lang: t
 // translates, tn picks the plural form for a count, num groups a number's
 // digits, time and date write a moment in UTC with the language's layout,
-// duration writes a lag in the language's units.
+// fieldTime reads an event's time field for time, duration writes a lag
+// in the language's units.
 func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 	return template.FuncMap{
-		"t":        cat.Translator(lang),
-		"tn":       func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
-		"num":      func(n any) string { return cat.Number(lang, count(n)) },
-		"time":     func(tm time.Time) string { return cat.Time(lang, tm) },
-		"date":     func(tm time.Time) string { return cat.Date(lang, tm) },
-		"duration": func(d time.Duration) string { return cat.Duration(lang, d) },
-		"add":      func(a, b int) int { return a + b },
-		"mono":     mono,
+		"t":         cat.Translator(lang),
+		"tn":        func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
+		"num":       func(n any) string { return cat.Number(lang, count(n)) },
+		"time":      func(tm time.Time) string { return cat.Time(lang, tm) },
+		"date":      func(tm time.Time) string { return cat.Date(lang, tm) },
+		"fieldTime": fieldTime,
+		"duration":  func(d time.Duration) string { return cat.Duration(lang, d) },
+		"add":       func(a, b int) int { return a + b },
+		"mono":      mono,
 	}
+}
+
+// fieldTime returns the moment an event field's value names when the field
+// is a time (time.source, time.observation), nil otherwise, so that the
+// event page writes it in the reader's layout.
+func fieldTime(key, value string) *time.Time {
+	if !strings.HasPrefix(key, "time.") {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		return nil
+	}
+	return &t
 }
 
 // count converts the integer types page data uses for counts to int.
