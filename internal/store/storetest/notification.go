@@ -46,19 +46,48 @@ func pendingLabels(list []store.PendingNotification) []string {
 	return out
 }
 
+// queueEvents makes the events of testNotifyQueue, numbered in the order
+// they are made.
+type queueEvents struct{ n int }
+
+// event makes the next event, tagged with orgs. Its time is out of
+// order: the queue is in the order events were stored, not by
+// time.source.
+func (q *queueEvents) event(t *testing.T, orgs ...string) *event.Event {
+	q.n++
+	n := q.n
+	return tagged(t, ev(t, map[string]string{
+		"time.source": event.FormatTime(base.Add(time.Duration(100-n) * time.Minute)),
+		"source.ip":   fmt.Sprintf("10.0.%d.%d", n/250, n%250),
+		"comment":     fmt.Sprint("e", n),
+	}), orgs...)
+}
+
 func testNotifyQueue(t *testing.T, s store.Store) {
+	q := &queueEvents{}
+	first, a := queueFirstEvents(t, s, q)
+	t.Run("paging", func(t *testing.T) { testQueuePaging(t, s, a) })
+	t.Run("stored again", func(t *testing.T) { testQueueStoredAgain(t, s, q, first) })
+	t.Run("consumed", func(t *testing.T) { testQueueConsumed(t, s, q) })
+	t.Run("scanned at once", func(t *testing.T) { testQueueScanned(t, s) })
+	t.Run("deleting an organisation drops its queue", func(t *testing.T) {
+		b := createOrg(t, s, newOrg("b"))
+		if err := orgs(s).DeleteOrganisation(t.Context(), b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := pendingCounts(t, s); got["b"] != 0 || got["c"] != 1 {
+			t.Errorf("pending counts = %v, want b gone and c kept", got)
+		}
+	})
+	t.Run("many in one batch", func(t *testing.T) { testQueueManyInBatch(t, s, q) })
+}
+
+// queueFirstEvents stores eight events for organisations a, b and c (and
+// none) and checks the queue of each. It returns the events and a's
+// queue.
+func queueFirstEvents(t *testing.T, s store.Store, q *queueEvents) ([]*event.Event, []store.PendingNotification) {
 	ctx := t.Context()
-	n := 0
-	mk := func(orgs ...string) *event.Event {
-		n++
-		// Times out of order: the queue is in the order events were
-		// stored, not by time.source.
-		return tagged(t, ev(t, map[string]string{
-			"time.source": event.FormatTime(base.Add(time.Duration(100-n) * time.Minute)),
-			"source.ip":   fmt.Sprintf("10.0.%d.%d", n/250, n%250),
-			"comment":     fmt.Sprint("e", n),
-		}), orgs...)
-	}
+	mk := func(orgs ...string) *event.Event { return q.event(t, orgs...) }
 	before := time.Now().Add(-time.Second)
 	first := []*event.Event{mk("a"), mk("b"), mk("a", "b"), mk(), mk("a"), mk(), mk("b", "c"), mk("a")}
 	insert(t, s, first, nil)
@@ -97,142 +126,147 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 			t.Errorf("pending %+v, want org a and the stored event %+v without raw and extra.constituency", p, stored)
 		}
 	}
-	t.Run("paging", func(t *testing.T) {
-		page, err := s.ListPendingNotifications(ctx, "a", a[0].Seq, 2)
+	return first, a
+}
+
+// testQueuePaging: a queue is listed after a seq, up to a limit.
+func testQueuePaging(t *testing.T, s store.Store, a []store.PendingNotification) {
+	ctx := t.Context()
+	page, err := s.ListPendingNotifications(ctx, "a", a[0].Seq, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingLabels(page); !slices.Equal(got, []string{"e3", "e5"}) {
+		t.Errorf("a after seq %d, limit 2 = %v, want e3 e5", a[0].Seq, got)
+	}
+	if page, _ := s.ListPendingNotifications(ctx, "a", a[3].Seq, 0); len(page) != 0 {
+		t.Errorf("after the last seq: %v", pendingLabels(page))
+	}
+	if page, _ := s.ListPendingNotifications(ctx, "nobody", 0, 0); len(page) != 0 {
+		t.Errorf("queue of an organisation without events: %v", pendingLabels(page))
+	}
+}
+
+// testQueueStoredAgain: the same batch again (at-least-once delivery)
+// with one new event: only the new one is queued.
+func testQueueStoredAgain(t *testing.T, s store.Store, q *queueEvents, first []*event.Event) {
+	again := append(slices.Clone(first), q.event(t, "a"))
+	if got := insert(t, s, again, nil); got != 1 {
+		t.Errorf("inserted %d, want 1", got)
+	}
+	if got := pendingCounts(t, s); got["a"] != 5 || got["b"] != 3 || got["c"] != 1 {
+		t.Errorf("pending counts = %v, want a:5 b:3 c:1", got)
+	}
+	if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e1", "e3", "e5", "e8", "e9"}) {
+		t.Errorf("a's queue = %v, want e1 e3 e5 e8 e9", got)
+	}
+}
+
+// testQueueConsumed: consuming takes entries off the queue, in the
+// transaction that consumes them.
+func testQueueConsumed(t *testing.T, s store.Store, q *queueEvents) {
+	ctx := t.Context()
+	a := pending(t, s, "a")
+	// Consumed in a transaction that then fails (a crash before the
+	// notifier's commit): everything stays pending.
+	boom := errors.New("boom")
+	err := s.DB().Tx(ctx, func(tx sqlkit.DB) error {
+		if err := queuesql.ConsumePending(ctx, tx, map[string][]int64{"a": {a[0].Seq, a[1].Seq}, "b": {a[1].Seq}}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("a failed transaction: %v", err)
+	}
+	if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e1", "e3", "e5", "e8", "e9"}) {
+		t.Errorf("a's queue after a failed transaction = %v, want all of it", got)
+	}
+	// A seq consumed twice or never queued is no error.
+	consume(t, s, map[string][]int64{"a": {a[0].Seq, a[2].Seq, a[0].Seq, 999999}})
+	if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e3", "e8", "e9"}) {
+		t.Errorf("a's queue after consuming e1 and e5 = %v, want e3 e8 e9", got)
+	}
+	if got := pendingLabels(pending(t, s, "b")); !slices.Equal(got, []string{"e2", "e3", "e7"}) {
+		t.Errorf("b's queue = %v, want e2 e3 e7 (untouched)", got)
+	}
+	var done []int64
+	for _, p := range pending(t, s, "a") {
+		done = append(done, p.Seq)
+	}
+	consume(t, s, map[string][]int64{"a": done})
+	if got := pendingCounts(t, s); len(got) != 2 || got["a"] != 0 {
+		t.Errorf("pending counts = %v, want a gone", got)
+	}
+	// A new event after the queue was emptied has a higher seq than
+	// any before it.
+	insert(t, s, []*event.Event{q.event(t, "a")}, nil)
+	if p := pending(t, s, "a"); len(p) != 1 || p[0].Seq <= done[len(done)-1] {
+		t.Errorf("a's queue = %+v, want one entry after seq %d", p, done[len(done)-1])
+	}
+}
+
+// testQueueScanned: the whole queue in one scan: the same entries as
+// each organisation's list, by event, with every organisation.
+func testQueueScanned(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	want := map[int64][]string{}
+	for _, c := range pendingList(t, s) {
+		for _, p := range pending(t, s, c.Org) {
+			want[p.Seq] = append(want[p.Seq], c.Org)
+		}
+	}
+	var seqs []int64
+	err := s.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
+		seqs = append(seqs, r.Seq)
+		if !slices.Equal(r.Orgs, want[r.Seq]) {
+			t.Errorf("seq %d pending for %v, want %v", r.Seq, r.Orgs, want[r.Seq])
+		}
+		e, err := event.DecodeRecord(r.Record)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("seq %d: %v", r.Seq, err)
 		}
-		if got := pendingLabels(page); !slices.Equal(got, []string{"e3", "e5"}) {
-			t.Errorf("a after seq %d, limit 2 = %v, want e3 e5", a[0].Seq, got)
+		stored, err := s.GetEvent(ctx, r.Hash)
+		if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || !r.Stored.Equal(stored.Stored) || e.Hash() != r.Hash {
+			t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", r.Seq, e.Fields(), r.Stored, stored, err)
 		}
-		if page, _ := s.ListPendingNotifications(ctx, "a", a[3].Seq, 0); len(page) != 0 {
-			t.Errorf("after the last seq: %v", pendingLabels(page))
-		}
-		if page, _ := s.ListPendingNotifications(ctx, "nobody", 0, 0); len(page) != 0 {
-			t.Errorf("queue of an organisation without events: %v", pendingLabels(page))
-		}
+		delete(want, r.Seq)
+		return nil
 	})
-	t.Run("stored again", func(t *testing.T) {
-		// The same batch again (at-least-once delivery) with one new
-		// event: only the new one is queued.
-		again := append(slices.Clone(first), mk("a"))
-		if got := insert(t, s, again, nil); got != 1 {
-			t.Errorf("inserted %d, want 1", got)
+	if err != nil {
+		t.Fatalf("ScanPendingNotifications: %v", err)
+	}
+	if len(want) > 0 || !slices.IsSorted(seqs) {
+		t.Errorf("scan missed %v; order %v", want, seqs)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.ScanPendingNotifications(ctx, func(store.PendingRecord) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
+	}
+}
+
+// testQueueManyInBatch: more events in one batch than one statement of
+// a store carries are queued, in the order of the batch.
+func testQueueManyInBatch(t *testing.T, s store.Store, q *queueEvents) {
+	var batch []*event.Event
+	for i := range 2500 {
+		if i%2 == 0 {
+			batch = append(batch, q.event(t, "m", "n"))
+		} else {
+			batch = append(batch, q.event(t))
 		}
-		if got := pendingCounts(t, s); got["a"] != 5 || got["b"] != 3 || got["c"] != 1 {
-			t.Errorf("pending counts = %v, want a:5 b:3 c:1", got)
+	}
+	insert(t, s, batch, nil)
+	if got := pendingCounts(t, s); got["m"] != 1250 || got["n"] != 1250 {
+		t.Errorf("pending counts = %v, want m:1250 n:1250", got)
+	}
+	m := pending(t, s, "m")
+	for i := range m {
+		if want := batch[2*i].Value("comment"); m[i].Event.Value("comment") != want || m[i].Hash != batch[2*i].Hash() {
+			t.Fatalf("m's queue entry %d is %s (%s), want %s (%s; the order of the batch)", i, m[i].Event.Value("comment"), m[i].Hash, want, batch[2*i].Hash())
 		}
-		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e1", "e3", "e5", "e8", "e9"}) {
-			t.Errorf("a's queue = %v, want e1 e3 e5 e8 e9", got)
-		}
-	})
-	t.Run("consumed", func(t *testing.T) {
-		a := pending(t, s, "a")
-		// Consumed in a transaction that then fails (a crash before the
-		// notifier's commit): everything stays pending.
-		boom := errors.New("boom")
-		err := s.DB().Tx(ctx, func(tx sqlkit.DB) error {
-			if err := queuesql.ConsumePending(ctx, tx, map[string][]int64{"a": {a[0].Seq, a[1].Seq}, "b": {a[1].Seq}}); err != nil {
-				return err
-			}
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("a failed transaction: %v", err)
-		}
-		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e1", "e3", "e5", "e8", "e9"}) {
-			t.Errorf("a's queue after a failed transaction = %v, want all of it", got)
-		}
-		// A seq consumed twice or never queued is no error.
-		consume(t, s, map[string][]int64{"a": {a[0].Seq, a[2].Seq, a[0].Seq, 999999}})
-		if got := pendingLabels(pending(t, s, "a")); !slices.Equal(got, []string{"e3", "e8", "e9"}) {
-			t.Errorf("a's queue after consuming e1 and e5 = %v, want e3 e8 e9", got)
-		}
-		if got := pendingLabels(pending(t, s, "b")); !slices.Equal(got, []string{"e2", "e3", "e7"}) {
-			t.Errorf("b's queue = %v, want e2 e3 e7 (untouched)", got)
-		}
-		var done []int64
-		for _, p := range pending(t, s, "a") {
-			done = append(done, p.Seq)
-		}
-		consume(t, s, map[string][]int64{"a": done})
-		if got := pendingCounts(t, s); len(got) != 2 || got["a"] != 0 {
-			t.Errorf("pending counts = %v, want a gone", got)
-		}
-		// A new event after the queue was emptied has a higher seq than
-		// any before it.
-		insert(t, s, []*event.Event{mk("a")}, nil)
-		if p := pending(t, s, "a"); len(p) != 1 || p[0].Seq <= done[len(done)-1] {
-			t.Errorf("a's queue = %+v, want one entry after seq %d", p, done[len(done)-1])
-		}
-	})
-	t.Run("scanned at once", func(t *testing.T) {
-		// The whole queue in one scan: the same entries as each
-		// organisation's list, by event, with every organisation.
-		want := map[int64][]string{}
-		for _, c := range pendingList(t, s) {
-			for _, p := range pending(t, s, c.Org) {
-				want[p.Seq] = append(want[p.Seq], c.Org)
-			}
-		}
-		var seqs []int64
-		err := s.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
-			seqs = append(seqs, r.Seq)
-			if !slices.Equal(r.Orgs, want[r.Seq]) {
-				t.Errorf("seq %d pending for %v, want %v", r.Seq, r.Orgs, want[r.Seq])
-			}
-			e, err := event.DecodeRecord(r.Record)
-			if err != nil {
-				t.Fatalf("seq %d: %v", r.Seq, err)
-			}
-			stored, err := s.GetEvent(ctx, r.Hash)
-			if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || !r.Stored.Equal(stored.Stored) || e.Hash() != r.Hash {
-				t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", r.Seq, e.Fields(), r.Stored, stored, err)
-			}
-			delete(want, r.Seq)
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("ScanPendingNotifications: %v", err)
-		}
-		if len(want) > 0 || !slices.IsSorted(seqs) {
-			t.Errorf("scan missed %v; order %v", want, seqs)
-		}
-		stop := errors.New("stop")
-		calls := 0
-		if err := s.ScanPendingNotifications(ctx, func(store.PendingRecord) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
-			t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
-		}
-	})
-	t.Run("deleting an organisation drops its queue", func(t *testing.T) {
-		b := createOrg(t, s, newOrg("b"))
-		if err := orgs(s).DeleteOrganisation(ctx, b.ID); err != nil {
-			t.Fatal(err)
-		}
-		if got := pendingCounts(t, s); got["b"] != 0 || got["c"] != 1 {
-			t.Errorf("pending counts = %v, want b gone and c kept", got)
-		}
-	})
-	t.Run("many in one batch", func(t *testing.T) {
-		var batch []*event.Event
-		for i := range 2500 { // more than one statement of a store carries
-			if i%2 == 0 {
-				batch = append(batch, mk("m", "n"))
-			} else {
-				batch = append(batch, mk())
-			}
-		}
-		insert(t, s, batch, nil)
-		if got := pendingCounts(t, s); got["m"] != 1250 || got["n"] != 1250 {
-			t.Errorf("pending counts = %v, want m:1250 n:1250", got)
-		}
-		m := pending(t, s, "m")
-		for i := range m {
-			if want := batch[2*i].Value("comment"); m[i].Event.Value("comment") != want || m[i].Hash != batch[2*i].Hash() {
-				t.Fatalf("m's queue entry %d is %s (%s), want %s (%s; the order of the batch)", i, m[i].Event.Value("comment"), m[i].Hash, want, batch[2*i].Hash())
-			}
-		}
-	})
+	}
 }
 
 func pendingList(t *testing.T, s store.Store) []store.PendingCount {

@@ -177,6 +177,19 @@ func testOrganisationIsolation(t *testing.T, s store.Store) {
 	for _, r := range [][2]int{{0, 70}, {70, 71}, {71, 135}, {135, 180}} {
 		insert(t, s, events[r[0]:r[1]], nil)
 	}
+	testIsolatedSearches(t, s)
+	if n := len(owned(t, searchAll(t, s, store.EventQuery{}), "a")); n != 60 {
+		t.Fatalf("the corpus has %d events of a, want 60", n)
+	}
+	t.Run("single events", func(t *testing.T) { testIsolatedSingleEvents(t, s) })
+	t.Run("two-sided events as each organisation sees them", func(t *testing.T) { testTwoSidedViews(t, s) })
+	t.Run("cursors from other searches", func(t *testing.T) { testForeignCursors(t, s) })
+}
+
+// testIsolatedSearches runs searches with many filters, confined to
+// each organisation and paged by several sizes, each as a subtest of t,
+// and checks that each returns exactly the events of that organisation.
+func testIsolatedSearches(t *testing.T, s store.Store) {
 	ip := netip.MustParseAddr
 	prefix := netip.MustParsePrefix
 	queries := map[string]store.EventQuery{
@@ -224,127 +237,124 @@ func testOrganisationIsolation(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if n := len(owned(t, searchAll(t, s, store.EventQuery{}), "a")); n != 60 {
-		t.Fatalf("the corpus has %d events of a, want 60", n)
-	}
+}
 
-	t.Run("single events", func(t *testing.T) {
-		// GetOrganisationEvent answers from the index, as the searches do:
-		// the whole event for its organisations, ErrNotFound for the
-		// others exactly as for a hash never stored.
-		all := searchAll(t, s, store.EventQuery{})
-		for _, org := range []string{"a", "b", "c", "nobody", ""} {
-			for _, e := range all {
-				got, err := s.GetOrganisationEvent(t.Context(), org, e.Hash)
-				if !slices.Contains(tagsOf(t, e.Event), org) {
-					if !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetOrganisationEvent(%q, event %s of %v) = %v, %v; want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), got.Event, err)
-					}
-					continue
-				}
-				if err != nil {
-					t.Errorf("GetOrganisationEvent(%q, its event %s): %v", org, e.Event.Value("comment"), err)
-					continue
-				}
-				if got.Hash != e.Hash || !got.Stored.Equal(e.Stored) || !slices.Equal(got.Event.Fields(), e.Event.Fields()) {
-					t.Errorf("GetOrganisationEvent(%q, %s) = %s %s, want %s %s", org, e.Event.Value("comment"), got.Hash, got.Event, e.Hash, e.Event)
-				}
-			}
-			if _, err := s.GetOrganisationEvent(t.Context(), org, event.Hash{1, 2, 3}); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("GetOrganisationEvent(%q, a hash never stored) = %v, want ErrNotFound", org, err)
-			}
-		}
-	})
-
-	t.Run("two-sided events as each organisation sees them", func(t *testing.T) {
-		// An event of a and b (source in one, destination in the other)
-		// shows each of them neither the other's handle nor the feed's
-		// line: what notifications withhold is withheld from its views
-		// of the events too.
-		all := searchAll(t, s, store.EventQuery{})
-		twoSided := 0
+// testIsolatedSingleEvents: GetOrganisationEvent answers from the index,
+// as the searches do: the whole event for its organisations, ErrNotFound
+// for the others exactly as for a hash never stored.
+func testIsolatedSingleEvents(t *testing.T, s store.Store) {
+	all := searchAll(t, s, store.EventQuery{})
+	for _, org := range []string{"a", "b", "c", "nobody", ""} {
 		for _, e := range all {
-			if len(tagsOf(t, e.Event)) == 2 {
-				twoSided++
-				if !e.Event.Has("raw") {
-					t.Fatalf("two-sided event %s stored without its raw line", e.Event.Value("comment"))
+			got, err := s.GetOrganisationEvent(t.Context(), org, e.Hash)
+			if !slices.Contains(tagsOf(t, e.Event), org) {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("GetOrganisationEvent(%q, event %s of %v) = %v, %v; want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), got.Event, err)
 				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("GetOrganisationEvent(%q, its event %s): %v", org, e.Event.Value("comment"), err)
+				continue
+			}
+			if got.Hash != e.Hash || !got.Stored.Equal(e.Stored) || !slices.Equal(got.Event.Fields(), e.Event.Fields()) {
+				t.Errorf("GetOrganisationEvent(%q, %s) = %s %s, want %s %s", org, e.Event.Value("comment"), got.Hash, got.Event, e.Hash, e.Event)
 			}
 		}
-		if twoSided != 30 {
-			t.Fatalf("the corpus has %d events of a and b, want 30", twoSided)
+		if _, err := s.GetOrganisationEvent(t.Context(), org, event.Hash{1, 2, 3}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetOrganisationEvent(%q, a hash never stored) = %v, want ErrNotFound", org, err)
 		}
-		for _, org := range []string{"a", "b"} {
-			view := constituency.EventsOf(s, constituency.Organisation{Handle: org})
-			seen := pageThrough(t, view, store.EventQuery{Organisation: "c"}, 7)
-			if want := eventLabels(owned(t, all, org)); eventLabels(seen) != want {
-				t.Errorf("%s's view, asked for c's events:\ngot  %s\nwant %s", org, eventLabels(seen), want)
-			}
-			for _, e := range all {
-				got, err := view.GetEvent(t.Context(), e.Hash)
-				if !slices.Contains(tagsOf(t, e.Event), org) {
-					if !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("%s's view of event %s of %v = %v, want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), err)
-					}
-					continue
-				}
-				if err != nil {
-					t.Fatalf("%s's view of its event %s: %v", org, e.Event.Value("comment"), err)
-				}
-				seen = append(seen, got)
-			}
-			for _, e := range seen {
-				for _, f := range store.NotificationWithheld {
-					if e.Event.Has(f) {
-						t.Errorf("%s sees %s of event %s: %s", org, f, e.Event.Value("comment"), e.Event.Value(f))
-					}
-				}
-			}
-		}
-		// The views copy: the store's events are not changed for the
-		// next reader.
-		if !searchAll(t, s, store.EventQuery{Organisation: "a"})[0].Event.Has(store.ConstituencyField) {
-			t.Error("the team's search lost extra.constituency after an organisation's view")
-		}
-		if page, err := constituency.EventsOf(s, constituency.Organisation{}).SearchEvents(t.Context(), store.EventQuery{}); err != nil || len(page.Events) != 0 {
-			t.Errorf("the view of an organisation without a handle = %d events, %v; want none", len(page.Events), err)
-		}
-	})
+	}
+}
 
-	t.Run("cursors from other searches", func(t *testing.T) {
-		// A cursor is only a position: one taken from an unconfined
-		// search or from another organisation's pages, pointing at an
-		// event a does not own, continues a's search after that position
-		// with a's events only.
-		all := searchAll(t, s, store.EventQuery{})
-		for _, from := range []string{"", "b", "c"} {
-			q := store.EventQuery{Organisation: from, Limit: 5}
-			var seen []store.StoredEvent
-			for pages := 0; pages < 40; pages++ {
-				page, err := s.SearchEvents(t.Context(), q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				seen = append(seen, page.Events...)
-				if page.Next == "" {
-					break
-				}
-				last := seen[len(seen)-1]
-				pos := slices.IndexFunc(all, func(e store.StoredEvent) bool { return e.Hash == last.Hash })
-				want := eventLabels(owned(t, all[pos+1:], "a"))
-				got := pageThrough(t, s, store.EventQuery{Organisation: "a", After: page.Next}, 1000)
-				if l := eventLabels(got); l != want {
-					t.Errorf("a after the cursor of %s's page %d (event %s):\ngot  %s\nwant %s", from, pages, last.Event.Value("comment"), l, want)
-				}
-				for _, e := range got {
-					if !slices.Contains(tagsOf(t, e.Event), "a") {
-						t.Fatalf("event %s returned to a", e.Event.Value("comment"))
-					}
-				}
-				q.After = page.Next
+// testTwoSidedViews: an event of a and b (source in one, destination in
+// the other) shows each of them neither the other's handle nor the
+// feed's line: what notifications withhold is withheld from its views
+// of the events too.
+func testTwoSidedViews(t *testing.T, s store.Store) {
+	all := searchAll(t, s, store.EventQuery{})
+	twoSided := 0
+	for _, e := range all {
+		if len(tagsOf(t, e.Event)) == 2 {
+			twoSided++
+			if !e.Event.Has("raw") {
+				t.Fatalf("two-sided event %s stored without its raw line", e.Event.Value("comment"))
 			}
 		}
-	})
+	}
+	if twoSided != 30 {
+		t.Fatalf("the corpus has %d events of a and b, want 30", twoSided)
+	}
+	for _, org := range []string{"a", "b"} {
+		view := constituency.EventsOf(s, constituency.Organisation{Handle: org})
+		seen := pageThrough(t, view, store.EventQuery{Organisation: "c"}, 7)
+		if want := eventLabels(owned(t, all, org)); eventLabels(seen) != want {
+			t.Errorf("%s's view, asked for c's events:\ngot  %s\nwant %s", org, eventLabels(seen), want)
+		}
+		for _, e := range all {
+			got, err := view.GetEvent(t.Context(), e.Hash)
+			if !slices.Contains(tagsOf(t, e.Event), org) {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s's view of event %s of %v = %v, want ErrNotFound", org, e.Event.Value("comment"), tagsOf(t, e.Event), err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s's view of its event %s: %v", org, e.Event.Value("comment"), err)
+			}
+			seen = append(seen, got)
+		}
+		for _, e := range seen {
+			for _, f := range store.NotificationWithheld {
+				if e.Event.Has(f) {
+					t.Errorf("%s sees %s of event %s: %s", org, f, e.Event.Value("comment"), e.Event.Value(f))
+				}
+			}
+		}
+	}
+	// The views copy: the store's events are not changed for the
+	// next reader.
+	if !searchAll(t, s, store.EventQuery{Organisation: "a"})[0].Event.Has(store.ConstituencyField) {
+		t.Error("the team's search lost extra.constituency after an organisation's view")
+	}
+	if page, err := constituency.EventsOf(s, constituency.Organisation{}).SearchEvents(t.Context(), store.EventQuery{}); err != nil || len(page.Events) != 0 {
+		t.Errorf("the view of an organisation without a handle = %d events, %v; want none", len(page.Events), err)
+	}
+}
+
+// testForeignCursors: a cursor is only a position: one taken from an
+// unconfined search or from another organisation's pages, pointing at
+// an event a does not own, continues a's search after that position
+// with a's events only.
+func testForeignCursors(t *testing.T, s store.Store) {
+	all := searchAll(t, s, store.EventQuery{})
+	for _, from := range []string{"", "b", "c"} {
+		q := store.EventQuery{Organisation: from, Limit: 5}
+		var seen []store.StoredEvent
+		for pages := 0; pages < 40; pages++ {
+			page, err := s.SearchEvents(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, page.Events...)
+			if page.Next == "" {
+				break
+			}
+			last := seen[len(seen)-1]
+			pos := slices.IndexFunc(all, func(e store.StoredEvent) bool { return e.Hash == last.Hash })
+			want := eventLabels(owned(t, all[pos+1:], "a"))
+			got := pageThrough(t, s, store.EventQuery{Organisation: "a", After: page.Next}, 1000)
+			if l := eventLabels(got); l != want {
+				t.Errorf("a after the cursor of %s's page %d (event %s):\ngot  %s\nwant %s", from, pages, last.Event.Value("comment"), l, want)
+			}
+			for _, e := range got {
+				if !slices.Contains(tagsOf(t, e.Event), "a") {
+					t.Fatalf("event %s returned to a", e.Event.Value("comment"))
+				}
+			}
+			q.After = page.Next
+		}
+	}
 }
 
 // testEventTagging checks which events are tagged: only new ones, as

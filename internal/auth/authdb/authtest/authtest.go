@@ -306,99 +306,114 @@ func testSecondFactors(t *testing.T, st store.Store, a auth.Accounts) {
 			t.Fatalf("CreateUser(%s): %v", u.Name, err)
 		}
 	}
+	t.Run("totp step once and forward", func(t *testing.T) { testTOTPStepOnce(t, a, alice.ID, bob.ID) })
+	t.Run("concurrent claims of one step have one winner", func(t *testing.T) { testTOTPConcurrentClaims(t, a, alice.ID) })
+	t.Run("user update keeps the last step", func(t *testing.T) { testTOTPAfterUserUpdate(t, a, alice.ID) })
+	t.Run("recovery codes", func(t *testing.T) { testRecoveryCodes(t, a, alice.ID, bob.ID) })
+}
 
-	t.Run("totp step once and forward", func(t *testing.T) {
-		for _, c := range []struct {
-			step int64
-			want bool
-		}{{100, true}, {100, false}, {99, false}, {101, true}, {50, false}} {
-			got, err := a.ClaimTOTPStep(ctx, alice.ID, c.step)
-			if err != nil {
-				t.Fatalf("ClaimTOTPStep(%d): %v", c.step, err)
-			}
-			if got != c.want {
-				t.Errorf("ClaimTOTPStep(%d) = %v, want %v", c.step, got, c.want)
-			}
-		}
-		// Another user's steps are their own.
-		if got, err := a.ClaimTOTPStep(ctx, bob.ID, 100); err != nil || !got {
-			t.Errorf("ClaimTOTPStep(bob, 100) = %v, %v; want true", got, err)
-		}
-		if got, err := a.ClaimTOTPStep(ctx, 999999, 100); err != nil || got {
-			t.Errorf("ClaimTOTPStep(unknown user) = %v, %v; want false", got, err)
-		}
-	})
-
-	t.Run("concurrent claims of one step have one winner", func(t *testing.T) {
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				ok, err := a.ClaimTOTPStep(ctx, alice.ID, 500)
-				if err != nil {
-					t.Errorf("ClaimTOTPStep: %v", err)
-				}
-				if ok {
-					wins.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Errorf("%d claims of one step succeeded, want 1", wins.Load())
-		}
-	})
-
-	t.Run("user update keeps the last step", func(t *testing.T) {
-		u, err := a.GetUser(ctx, alice.ID)
+// testTOTPStepOnce: a TOTP step is accepted once and only moving forward,
+// per user.
+func testTOTPStepOnce(t *testing.T, a auth.Accounts, aliceID, bobID int64) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		step int64
+		want bool
+	}{{100, true}, {100, false}, {99, false}, {101, true}, {50, false}} {
+		got, err := a.ClaimTOTPStep(ctx, aliceID, c.step)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("ClaimTOTPStep(%d): %v", c.step, err)
 		}
-		u.Email = "alice@cert.example"
-		if err := a.UpdateUser(ctx, u); err != nil {
-			t.Fatal(err)
+		if got != c.want {
+			t.Errorf("ClaimTOTPStep(%d) = %v, want %v", c.step, got, c.want)
 		}
-		if got, err := a.ClaimTOTPStep(ctx, alice.ID, 500); err != nil || got {
-			t.Errorf("ClaimTOTPStep(500) after UpdateUser = %v, %v; want false", got, err)
-		}
-	})
+	}
+	// Another user's steps are their own.
+	if got, err := a.ClaimTOTPStep(ctx, bobID, 100); err != nil || !got {
+		t.Errorf("ClaimTOTPStep(bob, 100) = %v, %v; want true", got, err)
+	}
+	if got, err := a.ClaimTOTPStep(ctx, 999999, 100); err != nil || got {
+		t.Errorf("ClaimTOTPStep(unknown user) = %v, %v; want false", got, err)
+	}
+}
 
-	t.Run("recovery codes", func(t *testing.T) {
-		codes := [][]byte{[]byte("hash-1"), []byte("hash-2"), []byte("hash-3")}
-		if err := a.ReplaceRecoveryCodes(ctx, alice.ID, codes); err != nil {
-			t.Fatalf("ReplaceRecoveryCodes: %v", err)
-		}
-		if n, err := a.CountRecoveryCodes(ctx, alice.ID); err != nil || n != 3 {
-			t.Errorf("CountRecoveryCodes = %d, %v; want 3", n, err)
-		}
-		if ok, err := a.UseRecoveryCode(ctx, bob.ID, []byte("hash-1")); err != nil || ok {
-			t.Errorf("UseRecoveryCode(bob, alice's code) = %v, %v; want false", ok, err)
-		}
-		if ok, err := a.UseRecoveryCode(ctx, alice.ID, []byte("hash-1")); err != nil || !ok {
-			t.Errorf("UseRecoveryCode(first use) = %v, %v; want true", ok, err)
-		}
-		if ok, err := a.UseRecoveryCode(ctx, alice.ID, []byte("hash-1")); err != nil || ok {
-			t.Errorf("UseRecoveryCode(second use) = %v, %v; want false", ok, err)
-		}
-		if n, err := a.CountRecoveryCodes(ctx, alice.ID); err != nil || n != 2 {
-			t.Errorf("CountRecoveryCodes after one use = %d, %v; want 2", n, err)
-		}
-		if err := a.ReplaceRecoveryCodes(ctx, alice.ID, [][]byte{[]byte("hash-9")}); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := a.UseRecoveryCode(ctx, alice.ID, []byte("hash-2")); err != nil || ok {
-			t.Errorf("UseRecoveryCode(replaced code) = %v, %v; want false", ok, err)
-		}
-		if err := a.ReplaceRecoveryCodes(ctx, alice.ID, nil); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := a.CountRecoveryCodes(ctx, alice.ID); err != nil || n != 0 {
-			t.Errorf("CountRecoveryCodes after removing all = %d, %v; want 0", n, err)
-		}
-		if err := a.ReplaceRecoveryCodes(ctx, 999999, codes); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("ReplaceRecoveryCodes(unknown user) = %v, want ErrNotFound", err)
-		}
-	})
+// testTOTPConcurrentClaims: concurrent claims of one step have one
+// winner.
+func testTOTPConcurrentClaims(t *testing.T, a auth.Accounts, aliceID int64) {
+	ctx := t.Context()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			ok, err := a.ClaimTOTPStep(ctx, aliceID, 500)
+			if err != nil {
+				t.Errorf("ClaimTOTPStep: %v", err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d claims of one step succeeded, want 1", wins.Load())
+	}
+}
+
+// testTOTPAfterUserUpdate: updating a user keeps its last TOTP step.
+func testTOTPAfterUserUpdate(t *testing.T, a auth.Accounts, aliceID int64) {
+	ctx := t.Context()
+	u, err := a.GetUser(ctx, aliceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Email = "alice@cert.example"
+	if err := a.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.ClaimTOTPStep(ctx, aliceID, 500); err != nil || got {
+		t.Errorf("ClaimTOTPStep(500) after UpdateUser = %v, %v; want false", got, err)
+	}
+}
+
+// testRecoveryCodes: recovery codes are per user and spent once;
+// replacing them drops the old ones.
+func testRecoveryCodes(t *testing.T, a auth.Accounts, aliceID, bobID int64) {
+	ctx := t.Context()
+	codes := [][]byte{[]byte("hash-1"), []byte("hash-2"), []byte("hash-3")}
+	if err := a.ReplaceRecoveryCodes(ctx, aliceID, codes); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes: %v", err)
+	}
+	if n, err := a.CountRecoveryCodes(ctx, aliceID); err != nil || n != 3 {
+		t.Errorf("CountRecoveryCodes = %d, %v; want 3", n, err)
+	}
+	if ok, err := a.UseRecoveryCode(ctx, bobID, []byte("hash-1")); err != nil || ok {
+		t.Errorf("UseRecoveryCode(bob, alice's code) = %v, %v; want false", ok, err)
+	}
+	if ok, err := a.UseRecoveryCode(ctx, aliceID, []byte("hash-1")); err != nil || !ok {
+		t.Errorf("UseRecoveryCode(first use) = %v, %v; want true", ok, err)
+	}
+	if ok, err := a.UseRecoveryCode(ctx, aliceID, []byte("hash-1")); err != nil || ok {
+		t.Errorf("UseRecoveryCode(second use) = %v, %v; want false", ok, err)
+	}
+	if n, err := a.CountRecoveryCodes(ctx, aliceID); err != nil || n != 2 {
+		t.Errorf("CountRecoveryCodes after one use = %d, %v; want 2", n, err)
+	}
+	if err := a.ReplaceRecoveryCodes(ctx, aliceID, [][]byte{[]byte("hash-9")}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.UseRecoveryCode(ctx, aliceID, []byte("hash-2")); err != nil || ok {
+		t.Errorf("UseRecoveryCode(replaced code) = %v, %v; want false", ok, err)
+	}
+	if err := a.ReplaceRecoveryCodes(ctx, aliceID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.CountRecoveryCodes(ctx, aliceID); err != nil || n != 0 {
+		t.Errorf("CountRecoveryCodes after removing all = %d, %v; want 0", n, err)
+	}
+	if err := a.ReplaceRecoveryCodes(ctx, 999999, codes); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReplaceRecoveryCodes(unknown user) = %v, want ErrNotFound", err)
+	}
 }
 
 func testUserOrganisation(t *testing.T, st store.Store, acc auth.Accounts) {

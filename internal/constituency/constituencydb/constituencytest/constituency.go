@@ -83,6 +83,27 @@ func version(t *testing.T, s Stores) int64 {
 }
 
 func testOrganisations(t *testing.T, s Stores) {
+	ulb := createULB(t, s)
+	vub := createOrg(t, s, newOrg("vub"))
+	v := version(t, s)
+	t.Run("taken handle", func(t *testing.T) { testTakenHandle(t, s) })
+	t.Run("invalid", func(t *testing.T) { testInvalidOrganisations(t, s, v) })
+	t.Run("not found", func(t *testing.T) { testOrganisationNotFound(t, s, v) })
+	t.Run("update", func(t *testing.T) { testUpdateOrganisation(t, s, &ulb, vub, v) })
+	t.Run("delete", func(t *testing.T) { testDeleteOrganisation(t, s, ulb, vub) })
+	t.Run("a re-created organisation does not inherit the events of the deleted one", func(t *testing.T) {
+		notInherited(t, s, func(x constituency.Organisation) {
+			if err := s.DeleteOrganisation(t.Context(), x.ID); err != nil {
+				t.Fatalf("DeleteOrganisation: %v", err)
+			}
+		})
+	})
+}
+
+// createULB creates organisation ulb with networks, AS numbers and
+// domains to normalize and two contacts, and checks that it is stored
+// normalized and found by ID and by handle.
+func createULB(t *testing.T, s Stores) constituency.Organisation {
 	ctx := t.Context()
 	before := time.Now().Add(-time.Second)
 	ulb := constituency.Organisation{
@@ -130,176 +151,187 @@ func testOrganisations(t *testing.T, s Stores) {
 	if d := orgDiff(byHandle, want); d != "" {
 		t.Errorf("GetOrganisationByHandle: %s", d)
 	}
+	return ulb
+}
 
-	vub := createOrg(t, s, newOrg("vub"))
+// testTakenHandle: a handle already taken is refused and creates nothing.
+func testTakenHandle(t *testing.T, s Stores) {
+	ctx := t.Context()
+	dup := newOrg("ulb")
+	dup.Networks = prefixes("10.0.0.0/8")
+	if err := s.CreateOrganisation(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateOrganisation(taken handle) = %v, want ErrConflict", err)
+	}
+	if dup.ID != 0 {
+		t.Errorf("failed CreateOrganisation set ID %d", dup.ID)
+	}
+	if n, _ := s.CountOrganisations(ctx, constituency.OrganisationQuery{}); n != 2 {
+		t.Errorf("%d organisations after a refused create, want 2", n)
+	}
+}
+
+// testInvalidOrganisations: invalid organisations are refused and do not
+// change the version v.
+func testInvalidOrganisations(t *testing.T, s Stores, v int64) {
+	ctx := t.Context()
+	for name, o := range map[string]constituency.Organisation{
+		"empty handle":    {Name: "x"},
+		"upper case":      {Handle: "ULB2"},
+		"space":           {Handle: "ulb 2"},
+		"AS number 0":     {Handle: "zero", ASNs: []uint32{0}},
+		"invalid network": {Handle: "nonet", Networks: []netip.Prefix{{}}},
+		"empty domain":    {Handle: "nodomain", Domains: []string{"."}},
+	} {
+		if err := s.CreateOrganisation(ctx, &o); err == nil {
+			t.Errorf("CreateOrganisation(%s): no error", name)
+		}
+	}
+	if got := version(t, s); got != v {
+		t.Errorf("version %d after refused creates, want %d", got, v)
+	}
+}
+
+// testOrganisationNotFound: getting, updating and deleting an unknown
+// organisation gives ErrNotFound and does not change the version v.
+func testOrganisationNotFound(t *testing.T, s Stores, v int64) {
+	ctx := t.Context()
+	if _, err := s.GetOrganisation(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetOrganisation(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetOrganisationByHandle(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetOrganisationByHandle(unknown) = %v, want ErrNotFound", err)
+	}
+	ghost := newOrg("ghost")
+	ghost.ID = 999999
+	if err := s.UpdateOrganisation(ctx, &ghost); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateOrganisation(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteOrganisation(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteOrganisation(unknown) = %v, want ErrNotFound", err)
+	}
+	if got := version(t, s); got != v {
+		t.Errorf("version %d after failed changes, want %d", got, v)
+	}
+}
+
+// testUpdateOrganisation updates *ulb (its handle and created time are
+// kept, contacts matched by ID, another organisation's contact not taken
+// over) and, on success, sets *ulb to the updated organisation.
+func testUpdateOrganisation(t *testing.T, s Stores, ulbp *constituency.Organisation, vub constituency.Organisation, v int64) {
+	ctx := t.Context()
+	ulb := *ulbp
+	upd := ulb
+	upd.Handle = "renamed" // ignored: handles never change
+	upd.Created = time.Time{}
+	upd.Name = "ULB"
+	upd.Networks = prefixes("192.0.2.0/23")
+	upd.ASNs = nil
+	upd.Domains = []string{"ulb.example"}
+	upd.Contacts = []constituency.Contact{
+		{Name: "New desk", Email: "desk@ulb.example", Role: constituency.ContactAbuse, Notify: true},
+		{ID: ulb.Contacts[0].ID, Name: "CERT ULB", Email: "cert@ulb.example", Role: constituency.ContactSecurity, PGPKey: armoredKey, Notify: false},
+		// Another organisation's contact ID is not taken over.
+		{ID: vub.Contacts[0].ID, Name: "Impostor", Email: "x@ulb.example", Role: constituency.ContactTechnical},
+	}
+	if err := s.UpdateOrganisation(ctx, &upd); err != nil {
+		t.Fatalf("UpdateOrganisation: %v", err)
+	}
+	if upd.Handle != "ulb" || !upd.Created.Equal(ulb.Created) || upd.Updated.Before(ulb.Updated) {
+		t.Errorf("after UpdateOrganisation: handle %q, created %v, updated %v", upd.Handle, upd.Created, upd.Updated)
+	}
+	c := upd.Contacts
+	if c[1].ID != ulb.Contacts[0].ID || c[0].ID == 0 || c[2].ID == 0 || c[2].ID == vub.Contacts[0].ID ||
+		c[0].ID == ulb.Contacts[1].ID || c[2].ID == ulb.Contacts[1].ID {
+		t.Errorf("contact IDs after update = %d, %d, %d; want new, %d kept, new", c[0].ID, c[1].ID, c[2].ID, ulb.Contacts[0].ID)
+	}
+	got, err := s.GetOrganisation(ctx, ulb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := orgDiff(got, upd); d != "" {
+		t.Errorf("GetOrganisation after update: %s", d)
+	}
+	other, err := s.GetOrganisation(ctx, vub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := orgDiff(other, vub); d != "" {
+		t.Errorf("the other organisation changed: %s", d)
+	}
+	if got := version(t, s); got <= v {
+		t.Errorf("version %d after an update, want more than %d", got, v)
+	}
+	*ulbp = upd
+}
+
+// testDeleteOrganisation: an organisation with a user is not deleted;
+// without, it is, with its policy, and neither its handle nor its IDs
+// are given again.
+func testDeleteOrganisation(t *testing.T, s Stores, ulb, vub constituency.Organisation) {
+	ctx := t.Context()
+	u := &auth.User{Name: "ulb-portal", Role: auth.RoleConstituent, OrgID: ulb.ID}
+	if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: ulb.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
+		t.Fatalf("PutNotificationPolicy: %v", err)
+	}
 	v := version(t, s)
-	t.Run("taken handle", func(t *testing.T) {
-		dup := newOrg("ulb")
-		dup.Networks = prefixes("10.0.0.0/8")
-		if err := s.CreateOrganisation(ctx, &dup); !errors.Is(err, store.ErrConflict) {
-			t.Errorf("CreateOrganisation(taken handle) = %v, want ErrConflict", err)
-		}
-		if dup.ID != 0 {
-			t.Errorf("failed CreateOrganisation set ID %d", dup.ID)
-		}
-		if n, _ := s.CountOrganisations(ctx, constituency.OrganisationQuery{}); n != 2 {
-			t.Errorf("%d organisations after a refused create, want 2", n)
-		}
-	})
-	t.Run("invalid", func(t *testing.T) {
-		for name, o := range map[string]constituency.Organisation{
-			"empty handle":    {Name: "x"},
-			"upper case":      {Handle: "ULB2"},
-			"space":           {Handle: "ulb 2"},
-			"AS number 0":     {Handle: "zero", ASNs: []uint32{0}},
-			"invalid network": {Handle: "nonet", Networks: []netip.Prefix{{}}},
-			"empty domain":    {Handle: "nodomain", Domains: []string{"."}},
-		} {
-			if err := s.CreateOrganisation(ctx, &o); err == nil {
-				t.Errorf("CreateOrganisation(%s): no error", name)
-			}
-		}
-		if got := version(t, s); got != v {
-			t.Errorf("version %d after refused creates, want %d", got, v)
-		}
-	})
-	t.Run("not found", func(t *testing.T) {
-		if _, err := s.GetOrganisation(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetOrganisation(unknown) = %v, want ErrNotFound", err)
-		}
-		if _, err := s.GetOrganisationByHandle(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetOrganisationByHandle(unknown) = %v, want ErrNotFound", err)
-		}
-		ghost := newOrg("ghost")
-		ghost.ID = 999999
-		if err := s.UpdateOrganisation(ctx, &ghost); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("UpdateOrganisation(unknown) = %v, want ErrNotFound", err)
-		}
-		if err := s.DeleteOrganisation(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("DeleteOrganisation(unknown) = %v, want ErrNotFound", err)
-		}
-		if got := version(t, s); got != v {
-			t.Errorf("version %d after failed changes, want %d", got, v)
-		}
-	})
-
-	t.Run("update", func(t *testing.T) {
-		upd := ulb
-		upd.Handle = "renamed" // ignored: handles never change
-		upd.Created = time.Time{}
-		upd.Name = "ULB"
-		upd.Networks = prefixes("192.0.2.0/23")
-		upd.ASNs = nil
-		upd.Domains = []string{"ulb.example"}
-		upd.Contacts = []constituency.Contact{
-			{Name: "New desk", Email: "desk@ulb.example", Role: constituency.ContactAbuse, Notify: true},
-			{ID: ulb.Contacts[0].ID, Name: "CERT ULB", Email: "cert@ulb.example", Role: constituency.ContactSecurity, PGPKey: armoredKey, Notify: false},
-			// Another organisation's contact ID is not taken over.
-			{ID: vub.Contacts[0].ID, Name: "Impostor", Email: "x@ulb.example", Role: constituency.ContactTechnical},
-		}
-		if err := s.UpdateOrganisation(ctx, &upd); err != nil {
-			t.Fatalf("UpdateOrganisation: %v", err)
-		}
-		if upd.Handle != "ulb" || !upd.Created.Equal(ulb.Created) || upd.Updated.Before(ulb.Updated) {
-			t.Errorf("after UpdateOrganisation: handle %q, created %v, updated %v", upd.Handle, upd.Created, upd.Updated)
-		}
-		c := upd.Contacts
-		if c[1].ID != ulb.Contacts[0].ID || c[0].ID == 0 || c[2].ID == 0 || c[2].ID == vub.Contacts[0].ID ||
-			c[0].ID == ulb.Contacts[1].ID || c[2].ID == ulb.Contacts[1].ID {
-			t.Errorf("contact IDs after update = %d, %d, %d; want new, %d kept, new", c[0].ID, c[1].ID, c[2].ID, ulb.Contacts[0].ID)
-		}
-		got, err := s.GetOrganisation(ctx, ulb.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := orgDiff(got, upd); d != "" {
-			t.Errorf("GetOrganisation after update: %s", d)
-		}
-		other, err := s.GetOrganisation(ctx, vub.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := orgDiff(other, vub); d != "" {
-			t.Errorf("the other organisation changed: %s", d)
-		}
-		if got := version(t, s); got <= v {
-			t.Errorf("version %d after an update, want more than %d", got, v)
-		}
-		ulb = upd
-	})
-
-	t.Run("delete", func(t *testing.T) {
-		u := &auth.User{Name: "ulb-portal", Role: auth.RoleConstituent, OrgID: ulb.ID}
-		if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
-			t.Fatalf("CreateUser: %v", err)
-		}
-		if err := notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: ulb.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
-			t.Fatalf("PutNotificationPolicy: %v", err)
-		}
-		v := version(t, s)
-		if err := s.DeleteOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrConflict) {
-			t.Errorf("DeleteOrganisation with a user = %v, want ErrConflict", err)
-		}
-		if _, err := s.GetOrganisation(ctx, ulb.ID); err != nil {
-			t.Errorf("organisation gone after a refused delete: %v", err)
-		}
-		if got := version(t, s); got != v {
-			t.Errorf("version %d after a refused delete, want %d", got, v)
-		}
-		u.OrgID = 0
-		if err := authdb.New(s.DB()).UpdateUser(ctx, *u); err != nil {
-			t.Fatalf("UpdateUser: %v", err)
-		}
-		if err := s.DeleteOrganisation(ctx, ulb.ID); err != nil {
-			t.Fatalf("DeleteOrganisation: %v", err)
-		}
-		if _, err := s.GetOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("deleted organisation: %v, want ErrNotFound", err)
-		}
-		if _, err := notifydb.New(s.DB()).GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("policy of a deleted organisation: %v, want ErrNotFound", err)
-		}
-		if got := version(t, s); got <= v {
-			t.Errorf("version %d after a delete, want more than %d", got, v)
-		}
-		// Its handle is never given again: events and messages name it.
-		refusedHandle(t, s, constituency.Organisation{Handle: "ulb"})
-		if got := version(t, s); got <= v {
-			t.Errorf("version %d after a delete, want more than %d", got, v)
-		}
-		// Another handle gets nothing it owned.
-		again := createOrg(t, s, constituency.Organisation{Handle: "ulb-2"})
-		got, err := s.GetOrganisation(ctx, again.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.Networks)+len(got.ASNs)+len(got.Domains)+len(got.Contacts) != 0 {
-			t.Errorf("new organisation inherited %+v", got)
-		}
-		other, err := s.GetOrganisation(ctx, vub.ID)
-		if err != nil || orgDiff(other, vub) != "" {
-			t.Errorf("the other organisation after a delete: %+v, %v", other, err)
-		}
-		// An ID is never given again, not even the newest one after its
-		// deletion: outbox messages keep organisation IDs.
-		if err := s.DeleteOrganisation(ctx, again.ID); err != nil {
-			t.Fatal(err)
-		}
-		next := createOrg(t, s, newOrg("next"))
-		if next.ID == again.ID || next.ID == ulb.ID {
-			t.Errorf("a new organisation got the ID %d of a deleted one", next.ID)
-		}
-		if next.Contacts[0].ID == vub.Contacts[0].ID || slices.ContainsFunc(ulb.Contacts, func(c constituency.Contact) bool { return c.ID == next.Contacts[0].ID }) {
-			t.Errorf("a new contact got the ID %d of another", next.Contacts[0].ID)
-		}
-	})
-	t.Run("a re-created organisation does not inherit the events of the deleted one", func(t *testing.T) {
-		notInherited(t, s, func(x constituency.Organisation) {
-			if err := s.DeleteOrganisation(ctx, x.ID); err != nil {
-				t.Fatalf("DeleteOrganisation: %v", err)
-			}
-		})
-	})
+	if err := s.DeleteOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("DeleteOrganisation with a user = %v, want ErrConflict", err)
+	}
+	if _, err := s.GetOrganisation(ctx, ulb.ID); err != nil {
+		t.Errorf("organisation gone after a refused delete: %v", err)
+	}
+	if got := version(t, s); got != v {
+		t.Errorf("version %d after a refused delete, want %d", got, v)
+	}
+	u.OrgID = 0
+	if err := authdb.New(s.DB()).UpdateUser(ctx, *u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	if err := s.DeleteOrganisation(ctx, ulb.ID); err != nil {
+		t.Fatalf("DeleteOrganisation: %v", err)
+	}
+	if _, err := s.GetOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted organisation: %v, want ErrNotFound", err)
+	}
+	if _, err := notifydb.New(s.DB()).GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("policy of a deleted organisation: %v, want ErrNotFound", err)
+	}
+	if got := version(t, s); got <= v {
+		t.Errorf("version %d after a delete, want more than %d", got, v)
+	}
+	// Its handle is never given again: events and messages name it.
+	refusedHandle(t, s, constituency.Organisation{Handle: "ulb"})
+	if got := version(t, s); got <= v {
+		t.Errorf("version %d after a delete, want more than %d", got, v)
+	}
+	// Another handle gets nothing it owned.
+	again := createOrg(t, s, constituency.Organisation{Handle: "ulb-2"})
+	got, err := s.GetOrganisation(ctx, again.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Networks)+len(got.ASNs)+len(got.Domains)+len(got.Contacts) != 0 {
+		t.Errorf("new organisation inherited %+v", got)
+	}
+	other, err := s.GetOrganisation(ctx, vub.ID)
+	if err != nil || orgDiff(other, vub) != "" {
+		t.Errorf("the other organisation after a delete: %+v, %v", other, err)
+	}
+	// An ID is never given again, not even the newest one after its
+	// deletion: outbox messages keep organisation IDs.
+	if err := s.DeleteOrganisation(ctx, again.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := createOrg(t, s, newOrg("next"))
+	if next.ID == again.ID || next.ID == ulb.ID {
+		t.Errorf("a new organisation got the ID %d of a deleted one", next.ID)
+	}
+	if next.Contacts[0].ID == vub.Contacts[0].ID || slices.ContainsFunc(ulb.Contacts, func(c constituency.Contact) bool { return c.ID == next.Contacts[0].ID }) {
+		t.Errorf("a new contact got the ID %d of another", next.Contacts[0].ID)
+	}
 }
 
 // notInherited checks that remove(x) takes organisation x's events out of

@@ -125,7 +125,28 @@ func MessageIDs(list []outbox.Message) []int64 {
 	return out
 }
 
+// outboxFixture is what the steps of testOutbox share: three messages
+// queued for organisations a and b, reporting events 1 and 2.
+type outboxFixture struct {
+	s          Outbox
+	a, b       constituency.Organisation
+	h1, h2     event.Hash
+	m1, m2, m3 outbox.Message
+}
+
 func testOutbox(t *testing.T, st store.Store, s Outbox) {
+	f := newOutboxFixture(t, st, s)
+	f.checkDue(t)
+	t.Run("retry", f.testRetry)
+	t.Run("sent", f.testSent)
+	t.Run("failed", f.testFailed)
+	t.Run("unknown", f.testUnknown)
+	t.Run("list", f.testList)
+}
+
+// newOutboxFixture queues three messages: m1 for a, due at base; m2 for
+// b, due an hour later; m3 for a, due an hour earlier.
+func newOutboxFixture(t *testing.T, st store.Store, s Outbox) *outboxFixture {
 	ctx := t.Context()
 	a := createOrg(t, st, "a")
 	b := createOrg(t, st, "b")
@@ -150,164 +171,191 @@ func testOutbox(t *testing.T, st store.Store, s Outbox) {
 		t.Fatalf("QueueMessages: %v", err)
 	}
 	m1, m2, m3 = queued[0], queued[1], queued[2]
-	due := func(now time.Time, limit int) []int64 {
-		t.Helper()
-		list, err := s.DueMessages(ctx, now, limit)
-		if err != nil {
-			t.Fatalf("DueMessages: %v", err)
+	return &outboxFixture{s: s, a: a, b: b, h1: h1, h2: h2, m1: m1, m2: m2, m3: m3}
+}
+
+// due returns the IDs of the messages due at now, up to limit, and
+// checks that each is queued, due and has its body.
+func (f *outboxFixture) due(t *testing.T, now time.Time, limit int) []int64 {
+	t.Helper()
+	list, err := f.s.DueMessages(t.Context(), now, limit)
+	if err != nil {
+		t.Fatalf("DueMessages: %v", err)
+	}
+	for _, m := range list {
+		if m.Status != outbox.MessageQueued || m.NextAttempt.After(now) || len(m.Body) == 0 || m.Size != len(m.Body) {
+			t.Errorf("due message %+v at %v", m, now)
 		}
-		for _, m := range list {
-			if m.Status != outbox.MessageQueued || m.NextAttempt.After(now) || len(m.Body) == 0 || m.Size != len(m.Body) {
-				t.Errorf("due message %+v at %v", m, now)
-			}
-		}
-		return MessageIDs(list)
 	}
-	status := func(id int64) outbox.Message {
-		t.Helper()
-		m, err := s.GetMessage(ctx, id)
-		if err != nil {
-			t.Fatalf("GetMessage(%d): %v", id, err)
-		}
-		return m
+	return MessageIDs(list)
+}
+
+// status returns message id as stored.
+func (f *outboxFixture) status(t *testing.T, id int64) outbox.Message {
+	t.Helper()
+	m, err := f.s.GetMessage(t.Context(), id)
+	if err != nil {
+		t.Fatalf("GetMessage(%d): %v", id, err)
 	}
-	if got := due(base, 0); !slices.Equal(got, []int64{m1.ID, m3.ID}) {
-		t.Errorf("due at base = %v, want %d %d (oldest first)", got, m1.ID, m3.ID)
+	return m
+}
+
+// checkDue: the messages due at a time are those queued, oldest first,
+// up to a limit, with their body.
+func (f *outboxFixture) checkDue(t *testing.T) {
+	ctx := t.Context()
+	if got := f.due(t, base, 0); !slices.Equal(got, []int64{f.m1.ID, f.m3.ID}) {
+		t.Errorf("due at base = %v, want %d %d (oldest first)", got, f.m1.ID, f.m3.ID)
 	}
-	if got := due(base.Add(-time.Minute), 0); !slices.Equal(got, []int64{m3.ID}) {
-		t.Errorf("due a minute earlier = %v, want %d", got, m3.ID)
+	if got := f.due(t, base.Add(-time.Minute), 0); !slices.Equal(got, []int64{f.m3.ID}) {
+		t.Errorf("due a minute earlier = %v, want %d", got, f.m3.ID)
 	}
-	if got := due(base.Add(time.Hour), 2); !slices.Equal(got, []int64{m1.ID, m2.ID}) {
-		t.Errorf("due at +1h, limit 2 = %v, want %d %d", got, m1.ID, m2.ID)
+	if got := f.due(t, base.Add(time.Hour), 2); !slices.Equal(got, []int64{f.m1.ID, f.m2.ID}) {
+		t.Errorf("due at +1h, limit 2 = %v, want %d %d", got, f.m1.ID, f.m2.ID)
 	}
-	if list, _ := s.DueMessages(ctx, base, 0); len(list) > 0 && !bytes.Equal(list[0].Body, []byte("body one")) {
+	if list, _ := f.s.DueMessages(ctx, base, 0); len(list) > 0 && !bytes.Equal(list[0].Body, []byte("body one")) {
 		t.Errorf("due message body = %q", list[0].Body)
 	}
+}
 
-	t.Run("retry", func(t *testing.T) {
-		if err := s.RetryMessage(ctx, m1.ID, 1, base.Add(30*time.Minute), "421 try again later"); err != nil {
-			t.Fatalf("RetryMessage: %v", err)
+// testRetry: a retried message is due again at the time given.
+func (f *outboxFixture) testRetry(t *testing.T) {
+	ctx := t.Context()
+	if err := f.s.RetryMessage(ctx, f.m1.ID, 1, base.Add(30*time.Minute), "421 try again later"); err != nil {
+		t.Fatalf("RetryMessage: %v", err)
+	}
+	if got := f.due(t, base, 0); !slices.Equal(got, []int64{f.m3.ID}) {
+		t.Errorf("due at base after a retry = %v, want %d", got, f.m3.ID)
+	}
+	if got := f.due(t, base.Add(30*time.Minute), 0); !slices.Equal(got, []int64{f.m1.ID, f.m3.ID}) {
+		t.Errorf("due at +30m = %v, want %d %d", got, f.m1.ID, f.m3.ID)
+	}
+	m := f.status(t, f.m1.ID)
+	if m.Status != outbox.MessageQueued || m.Attempts != 1 || m.LastError != "421 try again later" || !m.NextAttempt.Equal(base.Add(30*time.Minute)) {
+		t.Errorf("after RetryMessage: %+v", m)
+	}
+}
+
+// testSent: a sent message is never due again, and nothing moves it.
+func (f *outboxFixture) testSent(t *testing.T) {
+	ctx := t.Context()
+	if err := f.s.MarkMessageSent(ctx, f.m3.ID, base.Add(time.Minute), "250 2.0.0 Ok: queued as 4Xyz"); err != nil {
+		t.Fatalf("MarkMessageSent: %v", err)
+	}
+	m := f.status(t, f.m3.ID)
+	if m.Status != outbox.MessageSent || !m.Sent.Equal(base.Add(time.Minute)) || m.Reply != "250 2.0.0 Ok: queued as 4Xyz" || m.Attempts != 1 {
+		t.Errorf("after MarkMessageSent: %+v", m)
+	}
+	if got := f.due(t, base.Add(24*time.Hour), 0); slices.Contains(got, f.m3.ID) {
+		t.Errorf("a sent message is due: %v", got)
+	}
+	// Nothing moves a sent message: it must never be sent twice.
+	for name, err := range map[string]error{
+		"MarkMessageSent": f.s.MarkMessageSent(ctx, f.m3.ID, base, "250"),
+		"RetryMessage":    f.s.RetryMessage(ctx, f.m3.ID, 2, base, "x"),
+		"FailMessage":     f.s.FailMessage(ctx, f.m3.ID, 2, "x"),
+	} {
+		if !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s of a sent message = %v, want ErrConflict", name, err)
 		}
-		if got := due(base, 0); !slices.Equal(got, []int64{m3.ID}) {
-			t.Errorf("due at base after a retry = %v, want %d", got, m3.ID)
+	}
+	if got := f.status(t, f.m3.ID); got.Status != outbox.MessageSent || got.Attempts != 1 || !got.Sent.Equal(m.Sent) {
+		t.Errorf("sent message changed: %+v", got)
+	}
+}
+
+// testFailed: a failed message is not due, until the team puts it back
+// in the queue.
+func (f *outboxFixture) testFailed(t *testing.T) {
+	ctx := t.Context()
+	if err := f.s.FailMessage(ctx, f.m2.ID, 5, "550 5.1.1 no such user"); err != nil {
+		t.Fatalf("FailMessage: %v", err)
+	}
+	m := f.status(t, f.m2.ID)
+	if m.Status != outbox.MessageFailed || m.Attempts != 5 || m.LastError != "550 5.1.1 no such user" || !m.Sent.IsZero() {
+		t.Errorf("after FailMessage: %+v", m)
+	}
+	if got := f.due(t, base.Add(24*time.Hour), 0); !slices.Equal(got, []int64{f.m1.ID}) {
+		t.Errorf("due after a failure = %v, want only %d", got, f.m1.ID)
+	}
+	// The team may put a failed message back in the queue.
+	if err := f.s.RetryMessage(ctx, f.m2.ID, 5, base.Add(2*time.Hour), "requeued"); err != nil {
+		t.Fatalf("RetryMessage of a failed message: %v", err)
+	}
+	if got := f.due(t, base.Add(2*time.Hour), 0); !slices.Equal(got, []int64{f.m1.ID, f.m2.ID}) {
+		t.Errorf("due after the requeue = %v, want %d %d", got, f.m1.ID, f.m2.ID)
+	}
+}
+
+// testUnknown: changing or getting an unknown message gives ErrNotFound.
+func (f *outboxFixture) testUnknown(t *testing.T) {
+	ctx := t.Context()
+	for name, err := range map[string]error{
+		"MarkMessageSent": f.s.MarkMessageSent(ctx, 999999, base, "250"),
+		"RetryMessage":    f.s.RetryMessage(ctx, 999999, 1, base, "x"),
+		"FailMessage":     f.s.FailMessage(ctx, 999999, 1, "x"),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s(unknown) = %v, want ErrNotFound", name, err)
 		}
-		if got := due(base.Add(30*time.Minute), 0); !slices.Equal(got, []int64{m1.ID, m3.ID}) {
-			t.Errorf("due at +30m = %v, want %d %d", got, m1.ID, m3.ID)
+	}
+	if _, err := f.s.GetMessage(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetMessage(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// testList: messages are listed newest first, without their bodies,
+// by organisation, status and event, a page at a time.
+func (f *outboxFixture) testList(t *testing.T) {
+	ctx := t.Context()
+	all, err := f.s.ListMessages(ctx, outbox.MessageQuery{})
+	if err != nil {
+		t.Fatalf("ListMessages: %v", err)
+	}
+	if got := MessageIDs(all); !slices.Equal(got, []int64{f.m3.ID, f.m2.ID, f.m1.ID}) {
+		t.Errorf("ListMessages = %v, want newest first", got)
+	}
+	for _, m := range all {
+		if len(m.Body) != 0 || m.Size == 0 || len(m.Recipients) != 2 || m.MessageID == "" {
+			t.Errorf("listed message %+v: want no body but its size, recipients and Message-ID", m)
 		}
-		m := status(m1.ID)
-		if m.Status != outbox.MessageQueued || m.Attempts != 1 || m.LastError != "421 try again later" || !m.NextAttempt.Equal(base.Add(30*time.Minute)) {
-			t.Errorf("after RetryMessage: %+v", m)
-		}
-	})
-	t.Run("sent", func(t *testing.T) {
-		if err := s.MarkMessageSent(ctx, m3.ID, base.Add(time.Minute), "250 2.0.0 Ok: queued as 4Xyz"); err != nil {
-			t.Fatalf("MarkMessageSent: %v", err)
-		}
-		m := status(m3.ID)
-		if m.Status != outbox.MessageSent || !m.Sent.Equal(base.Add(time.Minute)) || m.Reply != "250 2.0.0 Ok: queued as 4Xyz" || m.Attempts != 1 {
-			t.Errorf("after MarkMessageSent: %+v", m)
-		}
-		if got := due(base.Add(24*time.Hour), 0); slices.Contains(got, m3.ID) {
-			t.Errorf("a sent message is due: %v", got)
-		}
-		// Nothing moves a sent message: it must never be sent twice.
-		for name, err := range map[string]error{
-			"MarkMessageSent": s.MarkMessageSent(ctx, m3.ID, base, "250"),
-			"RetryMessage":    s.RetryMessage(ctx, m3.ID, 2, base, "x"),
-			"FailMessage":     s.FailMessage(ctx, m3.ID, 2, "x"),
-		} {
-			if !errors.Is(err, store.ErrConflict) {
-				t.Errorf("%s of a sent message = %v, want ErrConflict", name, err)
-			}
-		}
-		if got := status(m3.ID); got.Status != outbox.MessageSent || got.Attempts != 1 || !got.Sent.Equal(m.Sent) {
-			t.Errorf("sent message changed: %+v", got)
-		}
-	})
-	t.Run("failed", func(t *testing.T) {
-		if err := s.FailMessage(ctx, m2.ID, 5, "550 5.1.1 no such user"); err != nil {
-			t.Fatalf("FailMessage: %v", err)
-		}
-		m := status(m2.ID)
-		if m.Status != outbox.MessageFailed || m.Attempts != 5 || m.LastError != "550 5.1.1 no such user" || !m.Sent.IsZero() {
-			t.Errorf("after FailMessage: %+v", m)
-		}
-		if got := due(base.Add(24*time.Hour), 0); !slices.Equal(got, []int64{m1.ID}) {
-			t.Errorf("due after a failure = %v, want only %d", got, m1.ID)
-		}
-		// The team may put a failed message back in the queue.
-		if err := s.RetryMessage(ctx, m2.ID, 5, base.Add(2*time.Hour), "requeued"); err != nil {
-			t.Fatalf("RetryMessage of a failed message: %v", err)
-		}
-		if got := due(base.Add(2*time.Hour), 0); !slices.Equal(got, []int64{m1.ID, m2.ID}) {
-			t.Errorf("due after the requeue = %v, want %d %d", got, m1.ID, m2.ID)
-		}
-	})
-	t.Run("unknown", func(t *testing.T) {
-		for name, err := range map[string]error{
-			"MarkMessageSent": s.MarkMessageSent(ctx, 999999, base, "250"),
-			"RetryMessage":    s.RetryMessage(ctx, 999999, 1, base, "x"),
-			"FailMessage":     s.FailMessage(ctx, 999999, 1, "x"),
-		} {
-			if !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("%s(unknown) = %v, want ErrNotFound", name, err)
-			}
-		}
-		if _, err := s.GetMessage(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetMessage(unknown) = %v, want ErrNotFound", err)
-		}
-	})
-	t.Run("list", func(t *testing.T) {
-		all, err := s.ListMessages(ctx, outbox.MessageQuery{})
+	}
+	if len(all) == 3 && (all[0].Kind != "immediate" || all[0].Org != "a" || all[0].OrgID != f.a.ID || !all[0].Encrypted || all[0].Subject != "[CERT] a") {
+		t.Errorf("listed message = %+v", all[0])
+	}
+	for _, tt := range []struct {
+		name string
+		q    outbox.MessageQuery
+		want []int64
+	}{
+		{"organisation", outbox.MessageQuery{OrgID: f.a.ID}, []int64{f.m3.ID, f.m1.ID}},
+		{"status", outbox.MessageQuery{Status: outbox.MessageSent}, []int64{f.m3.ID}},
+		{"queued", outbox.MessageQuery{Status: outbox.MessageQueued}, []int64{f.m2.ID, f.m1.ID}},
+		{"event", outbox.MessageQuery{EventHash: f.h1}, []int64{f.m2.ID, f.m1.ID}},
+		{"event and organisation", outbox.MessageQuery{EventHash: f.h1, OrgID: f.b.ID}, []int64{f.m2.ID}},
+		{"other event", outbox.MessageQuery{EventHash: f.h2}, []int64{f.m2.ID}},
+		{"event, one a page", outbox.MessageQuery{EventHash: f.h1, Limit: 1}, []int64{f.m2.ID}},
+		{"event, next page", outbox.MessageQuery{EventHash: f.h1, BeforeID: f.m2.ID}, []int64{f.m1.ID}},
+		{"event never reported", outbox.MessageQuery{EventHash: hash(9)}, nil},
+		{"before", outbox.MessageQuery{BeforeID: f.m3.ID}, []int64{f.m2.ID, f.m1.ID}},
+		{"limit", outbox.MessageQuery{Limit: 1}, []int64{f.m3.ID}},
+		{"limit and before", outbox.MessageQuery{Limit: 1, BeforeID: f.m2.ID}, []int64{f.m1.ID}},
+		{"organisation and status", outbox.MessageQuery{OrgID: f.a.ID, Status: outbox.MessageSent}, []int64{f.m3.ID}},
+	} {
+		list, err := f.s.ListMessages(ctx, tt.q)
 		if err != nil {
-			t.Fatalf("ListMessages: %v", err)
+			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if got := MessageIDs(all); !slices.Equal(got, []int64{m3.ID, m2.ID, m1.ID}) {
-			t.Errorf("ListMessages = %v, want newest first", got)
+		if got := MessageIDs(list); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
-		for _, m := range all {
-			if len(m.Body) != 0 || m.Size == 0 || len(m.Recipients) != 2 || m.MessageID == "" {
-				t.Errorf("listed message %+v: want no body but its size, recipients and Message-ID", m)
-			}
-		}
-		if len(all) == 3 && (all[0].Kind != "immediate" || all[0].Org != "a" || all[0].OrgID != a.ID || !all[0].Encrypted || all[0].Subject != "[CERT] a") {
-			t.Errorf("listed message = %+v", all[0])
-		}
-		for _, tt := range []struct {
-			name string
-			q    outbox.MessageQuery
-			want []int64
-		}{
-			{"organisation", outbox.MessageQuery{OrgID: a.ID}, []int64{m3.ID, m1.ID}},
-			{"status", outbox.MessageQuery{Status: outbox.MessageSent}, []int64{m3.ID}},
-			{"queued", outbox.MessageQuery{Status: outbox.MessageQueued}, []int64{m2.ID, m1.ID}},
-			{"event", outbox.MessageQuery{EventHash: h1}, []int64{m2.ID, m1.ID}},
-			{"event and organisation", outbox.MessageQuery{EventHash: h1, OrgID: b.ID}, []int64{m2.ID}},
-			{"other event", outbox.MessageQuery{EventHash: h2}, []int64{m2.ID}},
-			{"event, one a page", outbox.MessageQuery{EventHash: h1, Limit: 1}, []int64{m2.ID}},
-			{"event, next page", outbox.MessageQuery{EventHash: h1, BeforeID: m2.ID}, []int64{m1.ID}},
-			{"event never reported", outbox.MessageQuery{EventHash: hash(9)}, nil},
-			{"before", outbox.MessageQuery{BeforeID: m3.ID}, []int64{m2.ID, m1.ID}},
-			{"limit", outbox.MessageQuery{Limit: 1}, []int64{m3.ID}},
-			{"limit and before", outbox.MessageQuery{Limit: 1, BeforeID: m2.ID}, []int64{m1.ID}},
-			{"organisation and status", outbox.MessageQuery{OrgID: a.ID, Status: outbox.MessageSent}, []int64{m3.ID}},
-		} {
-			list, err := s.ListMessages(ctx, tt.q)
-			if err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			if got := MessageIDs(list); !slices.Equal(got, tt.want) {
-				t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
-			}
-		}
-	})
+	}
 }
 
 // testQueue: queueing fills in a message, stores it with the events it
 // reports, and is all or nothing, in a transaction of its own or of the
 // caller's.
 func testQueue(t *testing.T, st store.Store, s Outbox) {
-	ctx := t.Context()
 	a := createOrg(t, st, "a")
 	var events []*event.Event
 	for i := range 4 {
@@ -322,11 +370,32 @@ func testQueue(t *testing.T, st store.Store, s Outbox) {
 	if len(queue) != 4 {
 		t.Fatalf("a's queue has %d entries, want 4", len(queue))
 	}
-	h0, h1, h2 := events[0].Hash(), events[1].Hash(), events[2].Hash()
-	id0, id1, id2 := queue[0].Seq, queue[1].Seq, queue[2].Seq
+	m := queueFirstMessage(t, s, a.ID, events, queue)
+	h2, id2 := events[2].Hash(), queue[2].Seq
+	t.Run("all or nothing", func(t *testing.T) { testQueueAllOrNothing(t, s, a.ID, m, id2, h2) })
+	t.Run("in the caller's transaction", func(t *testing.T) { testQueueInTransaction(t, st, s, a.ID, id2, h2) })
+	t.Run("messages without a Message-ID", func(t *testing.T) { testQueueWithoutMessageID(t, s, a.ID) })
+}
 
+// reporting returns the IDs of the messages reporting the event h.
+func reporting(t *testing.T, s Outbox, h event.Hash) []int64 {
+	t.Helper()
+	list, err := s.ListMessages(t.Context(), outbox.MessageQuery{EventHash: h})
+	if err != nil {
+		t.Fatalf("ListMessages: %v", err)
+	}
+	return MessageIDs(list)
+}
+
+// queueFirstMessage queues a message of organisation aID reporting the
+// first two of events, and checks that it is filled in, stored as
+// queued and listed with those events only. It returns the message.
+func queueFirstMessage(t *testing.T, s Outbox, aID int64, events []*event.Event, queue []store.PendingNotification) outbox.Message {
+	ctx := t.Context()
+	h0, h1, h2 := events[0].Hash(), events[1].Hash(), events[2].Hash()
+	id0, id1 := queue[0].Seq, queue[1].Seq
 	before := time.Now().Add(-time.Second)
-	msgs := []outbox.Message{Message("a", a.ID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", id0, id1, id0)}
+	msgs := []outbox.Message{Message("a", aID, "1.digest@cert.example", "From: cert\r\n\r\nbody one", id0, id1, id0)}
 	if err := s.QueueMessages(ctx, msgs); err != nil {
 		t.Fatalf("QueueMessages: %v", err)
 	}
@@ -349,79 +418,80 @@ func testQueue(t *testing.T, st store.Store, s Outbox) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("GetMessage = %+v, want %+v", got, want)
 	}
-	reporting := func(h event.Hash) []int64 {
-		t.Helper()
-		list, err := s.ListMessages(ctx, outbox.MessageQuery{EventHash: h})
-		if err != nil {
-			t.Fatalf("ListMessages: %v", err)
-		}
-		return MessageIDs(list)
-	}
 	for _, tt := range []struct {
 		hash event.Hash
 		want []int64
 	}{{h0, []int64{m.ID}}, {h1, []int64{m.ID}}, {h2, nil}} {
-		if got := reporting(tt.hash); !slices.Equal(got, tt.want) {
+		if got := reporting(t, s, tt.hash); !slices.Equal(got, tt.want) {
 			t.Errorf("messages reporting %s = %v, want %v", tt.hash, got, tt.want)
 		}
 	}
+	return m
+}
 
-	t.Run("all or nothing", func(t *testing.T) {
-		for name, msgs := range map[string][]outbox.Message{
-			"a Message-ID already queued": {Message("a", a.ID, "2.digest@cert.example", "two", id2), Message("a", a.ID, "1.digest@cert.example", "dup", id2)},
-			"a Message-ID twice":          {Message("a", a.ID, "3.digest@cert.example", "three", id2), Message("a", a.ID, "3.digest@cert.example", "dup")},
-		} {
-			err := s.QueueMessages(ctx, msgs)
-			if !errors.Is(err, store.ErrConflict) {
-				t.Errorf("%s: QueueMessages = %v, want ErrConflict", name, err)
-			}
-			if msgs[0].ID != 0 || msgs[0].Size != 0 {
-				t.Errorf("%s: the failed queueing set message %+v", name, msgs[0])
-			}
-			list, err := s.ListMessages(ctx, outbox.MessageQuery{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := MessageIDs(list); !slices.Equal(got, []int64{m.ID}) {
-				t.Errorf("%s: messages after a failed queueing = %v, want only %d", name, got, m.ID)
-			}
-			if got := reporting(h2); len(got) != 0 {
-				t.Errorf("%s: a failed queueing left the events of its messages", name)
-			}
+// testQueueAllOrNothing: queueing that fails stores none of its
+// messages; m stays the only one.
+func testQueueAllOrNothing(t *testing.T, s Outbox, aID int64, m outbox.Message, id2 int64, h2 event.Hash) {
+	ctx := t.Context()
+	for name, msgs := range map[string][]outbox.Message{
+		"a Message-ID already queued": {Message("a", aID, "2.digest@cert.example", "two", id2), Message("a", aID, "1.digest@cert.example", "dup", id2)},
+		"a Message-ID twice":          {Message("a", aID, "3.digest@cert.example", "three", id2), Message("a", aID, "3.digest@cert.example", "dup")},
+	} {
+		err := s.QueueMessages(ctx, msgs)
+		if !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: QueueMessages = %v, want ErrConflict", name, err)
 		}
-	})
+		if msgs[0].ID != 0 || msgs[0].Size != 0 {
+			t.Errorf("%s: the failed queueing set message %+v", name, msgs[0])
+		}
+		list, err := s.ListMessages(ctx, outbox.MessageQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := MessageIDs(list); !slices.Equal(got, []int64{m.ID}) {
+			t.Errorf("%s: messages after a failed queueing = %v, want only %d", name, got, m.ID)
+		}
+		if got := reporting(t, s, h2); len(got) != 0 {
+			t.Errorf("%s: a failed queueing left the events of its messages", name)
+		}
+	}
+}
 
-	t.Run("in the caller's transaction", func(t *testing.T) {
-		// Queued in a transaction that then fails: nothing is stored, as
-		// when the notifier's commit fails after its messages.
-		boom := errors.New("boom")
-		err := st.DB().Tx(ctx, func(tx sqlkit.DB) error {
-			msgs := []outbox.Message{Message("a", a.ID, "4.digest@cert.example", "four", id2)}
-			if err := outboxdb.Queue(ctx, tx, msgs, base); err != nil {
-				return err
-			}
-			if msgs[0].ID == 0 || !msgs[0].Created.Equal(base) {
-				t.Errorf("queued in a transaction: %+v, want an ID and created at base", msgs[0])
-			}
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("Tx: %v", err)
+// testQueueInTransaction: queued in a transaction that then fails:
+// nothing is stored, as when the notifier's commit fails after its
+// messages.
+func testQueueInTransaction(t *testing.T, st store.Store, s Outbox, aID int64, id2 int64, h2 event.Hash) {
+	ctx := t.Context()
+	boom := errors.New("boom")
+	err := st.DB().Tx(ctx, func(tx sqlkit.DB) error {
+		msgs := []outbox.Message{Message("a", aID, "4.digest@cert.example", "four", id2)}
+		if err := outboxdb.Queue(ctx, tx, msgs, base); err != nil {
+			return err
 		}
-		if got := reporting(h2); len(got) != 0 {
-			t.Errorf("a rolled back transaction left message %v", got)
+		if msgs[0].ID == 0 || !msgs[0].Created.Equal(base) {
+			t.Errorf("queued in a transaction: %+v, want an ID and created at base", msgs[0])
 		}
+		return boom
 	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx: %v", err)
+	}
+	if got := reporting(t, s, h2); len(got) != 0 {
+		t.Errorf("a rolled back transaction left message %v", got)
+	}
+}
 
-	t.Run("messages without a Message-ID", func(t *testing.T) {
-		msgs := []outbox.Message{Message("a", a.ID, "", "x"), Message("a", a.ID, "", "y")}
-		if err := s.QueueMessages(ctx, msgs); err != nil {
-			t.Fatalf("QueueMessages: %v", err)
-		}
-		if msgs[0].ID == 0 || msgs[1].ID <= msgs[0].ID {
-			t.Errorf("IDs %d, %d", msgs[0].ID, msgs[1].ID)
-		}
-	})
+// testQueueWithoutMessageID: messages without a Message-ID are queued,
+// in order.
+func testQueueWithoutMessageID(t *testing.T, s Outbox, aID int64) {
+	ctx := t.Context()
+	msgs := []outbox.Message{Message("a", aID, "", "x"), Message("a", aID, "", "y")}
+	if err := s.QueueMessages(ctx, msgs); err != nil {
+		t.Fatalf("QueueMessages: %v", err)
+	}
+	if msgs[0].ID == 0 || msgs[1].ID <= msgs[0].ID {
+		t.Errorf("IDs %d, %d", msgs[0].ID, msgs[1].ID)
+	}
 }
 
 // testQueueLarge: more messages than one statement carries, and more
