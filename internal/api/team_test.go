@@ -121,7 +121,7 @@ func TestWhoOwns(t *testing.T) {
 		})
 	}
 	t.Run("disabled owner", func(t *testing.T) {
-		if err := f.store.SetOrganisationDisabled(t.Context(), d.research.ID, true); err != nil {
+		if _, err := f.store.SetOrganisationDisabled(t.Context(), d.research.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		defer f.store.SetOrganisationDisabled(t.Context(), d.research.ID, false)
