@@ -230,6 +230,31 @@ func TestConstituencyFile(t *testing.T) {
 		r := post("", `[{"handle":"other","name":"Other","language":"en","networks":["10.1.2.0/24"]}]`, "application/json")
 		wantError(t, r, http.StatusBadRequest, "invalid_file", "")
 	})
+	t.Run("a replace deleting an organisation with accounts is refused", func(t *testing.T) {
+		lab, err := f.store.GetOrganisationByHandle(t.Context(), "lab")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := auth.User{Name: "labuser", Email: "labuser@lab.example", Role: auth.RoleConstituent, OrgID: lab.ID, Language: "en", PasswordHash: "unused"}
+		if err := f.store.CreateUser(t.Context(), &u); err != nil {
+			t.Fatal(err)
+		}
+		file := `[{"handle":"research","name":"Research Network","language":"en"},{"handle":"new","name":"New Organisation","language":"en"}]`
+		for _, query := range []string{"?replace=true&dry_run=true", "?replace=true"} {
+			r := f.do("POST", "/constituency/import"+query, "ana", strings.NewReader(file), "Content-Type", "application/json", "Accept-Language", "fr")
+			wantError(t, r, http.StatusBadRequest, "invalid_file", "")
+			found := false
+			for _, p := range errorOf(t, r).Error.Problems {
+				found = found || p.Handle == "lab" && strings.Contains(p.Reason, "lab ne peut pas être supprimée")
+			}
+			if !found {
+				t.Errorf("%s: %s; want the accounts of lab named, in French", query, r.body)
+			}
+		}
+		if _, err := f.store.GetOrganisationByHandle(t.Context(), "lab"); err != nil {
+			t.Errorf("lab was deleted: %v", err)
+		}
+	})
 	t.Run("bad input", func(t *testing.T) {
 		wantError(t, post("", "x", "text/plain"), http.StatusBadRequest, "bad_parameter", "format")
 		wantError(t, post("?replace=yes", "x", "text/csv"), http.StatusBadRequest, "bad_parameter", "replace")

@@ -286,7 +286,9 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []constituency.Org
 				if seen[all[i].Handle] {
 					continue
 				}
-				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
+				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); errors.Is(err, store.ErrConflict) {
+					return &constituency.DeleteRefusedError{Handle: all[i].Handle, Err: err}
+				} else if err != nil {
 					return fmt.Errorf("delete %s: %w", all[i].Handle, err)
 				}
 				res.Deleted++
