@@ -76,3 +76,25 @@ func (c *Console) organisationAllowsLogin(w http.ResponseWriter, r *http.Request
 	}
 	return true
 }
+
+// organisationAllowsSession ends the session of a constituent whose
+// organisation is disabled, with a message that says so, and reports
+// whether the request may go on. Disabling ends the organisation's
+// sessions, but one that began in the same instant would otherwise keep
+// its pages (/account as well as the portal).
+func (c *Console) organisationAllowsSession(w http.ResponseWriter, r *http.Request, v *visit) bool {
+	if v.user.Role != auth.RoleConstituent || v.user.OrgID == 0 {
+		return true
+	}
+	o, err := c.store.GetOrganisation(r.Context(), v.user.OrgID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.fail(w, r, v, err)
+		return false
+	}
+	if err != nil || !o.Disabled {
+		return true
+	}
+	_ = c.sessions.Destroy(r.Context(), w, r)
+	c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgLoginOrganisationDisabled)
+	return false
+}
