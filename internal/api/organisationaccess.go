@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -29,7 +30,7 @@ func setOrganisationDisabled(disabled bool) func(h *handler, r *http.Request, c 
 		ctx := r.Context()
 		ch, err := constituency.SetDisabled(ctx, h.store, o, disabled)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errNotFound("no organisation with this id")
+			return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.org.notfound"))
 		} else if err != nil {
 			return nil, fmt.Errorf("set organisation %s disabled: %w", o.Handle, err)
 		}

@@ -416,3 +416,45 @@ func TestOrganisationProblemsInTheCallersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue11ErrorsInFrench: the errors of deleting an account, of the
+// saved searches and of a constituent token follow Accept-Language, one
+// of each here in French.
+func TestIssue11ErrorsInFrench(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	lone := auth.User{Name: "lone", Email: "lone@example.org", Role: auth.RoleConstituent, Language: "en", PasswordHash: "unused"}
+	if err := f.store.CreateUser(t.Context(), &lone); err != nil {
+		t.Fatal(err)
+	}
+	f.tokens["lone"] = f.newToken(lone.ID, "lone-script")
+	fr := func(method, path, user, body string) response {
+		return f.do(method, path, user, strings.NewReader(body), "Content-Type", "application/json", "Accept-Language", "fr")
+	}
+	for _, tc := range []struct {
+		name   string
+		r      response
+		status int
+		code   string
+		want   string
+	}{
+		{"own account", fr("DELETE", "/users/"+strconv.FormatInt(f.users["ada"].ID, 10), "ada", ""),
+			http.StatusConflict, "own_account", "votre propre compte"},
+		{"account not found", fr("DELETE", "/users/999999", "ada", ""), http.StatusNotFound, "not_found", "aucun compte"},
+		{"saved search name", fr("POST", "/saved-searches", "ana", `{"name":"","query":""}`),
+			http.StatusBadRequest, "bad_parameter", "Donnez à la recherche un nom"},
+		{"saved search query", fr("POST", "/saved-searches", "ana", `{"name":"x","query":"ip=nope"}`),
+			http.StatusBadRequest, "bad_parameter", "le paramètre ip de la requête"},
+		{"saved search not found", fr("GET", "/saved-searches/999999", "ana", ""), http.StatusNotFound, "not_found", "aucune recherche enregistrée"},
+		{"constituent without organisation", fr("GET", "/constituent/organisation", "lone", ""),
+			http.StatusForbidden, "no_organisation", "rattaché à aucune organisation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", tc.r.status, tc.status, tc.r.body)
+			}
+			if e := errorOf(t, tc.r); e.Error.Code != tc.code || !strings.Contains(e.Error.Message, tc.want) {
+				t.Errorf("error %+v, want %s saying %q", e.Error, tc.code, tc.want)
+			}
+		})
+	}
+}
