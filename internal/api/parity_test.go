@@ -447,6 +447,7 @@ func TestIssue11ErrorsInFrench(t *testing.T) {
 		{"saved search not found", fr("GET", "/saved-searches/999999", "ana", ""), http.StatusNotFound, "not_found", "aucune recherche enregistrée"},
 		{"constituent without organisation", fr("GET", "/constituent/organisation", "lone", ""),
 			http.StatusForbidden, "no_organisation", "rattaché à aucune organisation"},
+		{"feed not found", fr("POST", "/feeds/nope/run", "ada", ""), http.StatusNotFound, "not_found", "aucun flux ne porte ce nom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.r.status != tc.status {
