@@ -200,6 +200,14 @@ func (h *handler) importConstituency(r *http.Request, c *caller) (any, error) {
 			Reason: i18n.M("org.error.handle.retired", retired.Handle).String(), text: i18n.M("org.error.handle.retired", retired.Handle)}}
 		return nil, e
 	}
+	var refused *constituency.DeleteRefusedError
+	if errors.As(err, &refused) {
+		m := i18n.M("api.error.import.accounts", refused.Handle)
+		e := errorText(http.StatusConflict, "organisation_has_accounts", "", m)
+		e.Problems = []problemJSON{{Field: constituency.FieldHandle, Value: refused.Handle, Handle: refused.Handle,
+			Reason: m.String(), text: m}}
+		return nil, e
+	}
 	if err != nil {
 		return nil, fmt.Errorf("import constituency: %w", err)
 	}

@@ -34,11 +34,9 @@ var constituents = []auth.Role{auth.RoleConstituent}
 // which the caller's account decides.
 var constituentEventParams = slices.DeleteFunc(slices.Clone(eventParams), func(p string) bool { return p == "org" })
 
-var errNoOrganisation = &Error{Status: http.StatusForbidden, Code: "no_organisation",
-	Message: "this account is not attached to an organisation; ask the CERT"}
+var errNoOrganisation = errorText(http.StatusForbidden, "no_organisation", "", i18n.M("api.error.constituent.noorg"))
 
-var errOrganisationDisabled = &Error{Status: http.StatusForbidden, Code: "organisation_disabled",
-	Message: "your organisation's access is disabled; ask the CERT"}
+var errOrganisationDisabled = errorText(http.StatusForbidden, "organisation_disabled", "", i18n.M("api.error.constituent.disabled"))
 
 // organisationOf returns the caller's organisation; a disabled one is
 // refused.

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -91,8 +92,7 @@ type feedDetailJSON struct {
 // has none.
 func (h *handler) feedManager() (*config.FeedManager, error) {
 	if h.feeds == nil {
-		return nil, &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
-			Message: "this process does not manage feeds"}
+		return nil, errorText(http.StatusNotImplemented, "not_implemented", "", i18n.M("api.error.feed.unmanaged"))
 	}
 	return h.feeds, nil
 }
@@ -105,7 +105,7 @@ func (h *handler) pathFeed(r *http.Request) (*config.FeedManager, config.Effecti
 	}
 	f, err := m.Get(r.Context(), r.PathValue("name"))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, f, errNotFound("no feed with this name")
+		return nil, f, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.feed.notfound"))
 	}
 	return m, f, err
 }
@@ -215,8 +215,7 @@ func (h *handler) updateFeed(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if in.Name != "" && in.Name != f.Name {
-		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_feed", Parameter: "name",
-			Message: "name: a feed's name cannot change; add a feed under the new name instead"}
+		return nil, errorText(http.StatusUnprocessableEntity, "invalid_feed", "name", i18n.M("api.error.feed.rename"))
 	}
 	ctx := r.Context()
 	if err := m.Change(ctx, f.Name, in.feed(), c.user.Name); err != nil {
@@ -241,8 +240,7 @@ func (h *handler) deleteFeedOverride(r *http.Request, c *caller) (any, error) {
 	}
 	ctx := r.Context()
 	if _, err := m.Drop(ctx, f.Name); errors.Is(err, config.ErrNoOverride) {
-		return nil, &Error{Status: http.StatusConflict, Code: "no_override",
-			Message: "the feed is as the configuration file says: there is no override to drop"}
+		return nil, errorText(http.StatusConflict, "no_override", "", i18n.M("api.error.feed.nooverride"))
 	} else if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -99,15 +100,21 @@ func (h *handler) resendNotification(r *http.Request, c *caller) (any, error) {
 	ctx := r.Context()
 	m, err := h.store.GetMessage(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no notification with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.notification.notfound"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get notification %d: %w", id, err)
 	}
-	errSent := &Error{Status: http.StatusConflict, Code: "already_sent",
-		Message: "this notification was delivered; a delivered message is never sent twice"}
+	errSent := errorText(http.StatusConflict, "already_sent", "", i18n.M("api.error.notification.sent"))
 	if m.Status == outbox.MessageSent {
 		return nil, errSent
+	}
+	// A disabled organisation is not notified: its messages wait, and a
+	// resend by hand would go around that.
+	if o, err := h.store.GetOrganisation(ctx, m.OrgID); err == nil && o.Disabled {
+		return nil, errorText(http.StatusConflict, "organisation_disabled", "", i18n.M("api.error.notification.disabled", o.Handle))
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("organisation of notification %d: %w", id, err)
 	}
 	err = h.store.RetryMessage(ctx, m.ID, m.Attempts, time.Now().UTC(), m.LastError)
 	switch {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -26,40 +28,20 @@ func setOrganisationDisabled(disabled bool) func(h *handler, r *http.Request, c 
 			return nil, err
 		}
 		ctx := r.Context()
-		if err := h.store.SetOrganisationDisabled(ctx, o.ID, disabled); errors.Is(err, store.ErrNotFound) {
-			return nil, errNotFound("no organisation with this id")
+		ch, err := constituency.SetDisabled(ctx, h.store, o, disabled)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.org.notfound"))
 		} else if err != nil {
 			return nil, fmt.Errorf("set organisation %s disabled: %w", o.Handle, err)
 		}
-		if o.Disabled != disabled {
-			action := "organisation.enable"
-			if disabled {
-				action = "organisation.disable"
-				h.endOrganisationSessions(r, o.ID)
+		if ch.Changed {
+			if ch.SessionsErr != nil {
+				h.log.Error("end sessions of a disabled organisation", "organisation", o.Handle, "err", ch.SessionsErr)
 			}
-			h.audit(ctx, c, action, o.Handle, o.Name)
+			h.audit(ctx, c, ch.Action, ch.Target, ch.Detail)
 			h.constituencyChangedNow(ctx)
 		}
 		o.Disabled = disabled
 		return toTeamOrganisation(o), nil
-	}
-}
-
-// endOrganisationSessions ends the console sessions of the accounts of the
-// organisation id; a failure is logged, since the disable is made and the
-// portal refuses a disabled organisation's sessions anyway.
-func (h *handler) endOrganisationSessions(r *http.Request, id int64) {
-	users, err := h.store.ListUsers(r.Context())
-	if err != nil {
-		h.log.Error("end sessions of a disabled organisation", "organisation", id, "err", err)
-		return
-	}
-	for _, u := range users {
-		if u.OrgID != id {
-			continue
-		}
-		if err := h.store.DeleteUserSessions(r.Context(), u.ID); err != nil {
-			h.log.Error("end sessions of a disabled organisation", "user", u.Name, "err", err)
-		}
 	}
 }

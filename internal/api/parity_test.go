@@ -230,6 +230,31 @@ func TestConstituencyFile(t *testing.T) {
 		r := post("", `[{"handle":"other","name":"Other","language":"en","networks":["10.1.2.0/24"]}]`, "application/json")
 		wantError(t, r, http.StatusBadRequest, "invalid_file", "")
 	})
+	t.Run("a replace deleting an organisation with accounts is refused", func(t *testing.T) {
+		lab, err := f.store.GetOrganisationByHandle(t.Context(), "lab")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := auth.User{Name: "labuser", Email: "labuser@lab.example", Role: auth.RoleConstituent, OrgID: lab.ID, Language: "en", PasswordHash: "unused"}
+		if err := f.store.CreateUser(t.Context(), &u); err != nil {
+			t.Fatal(err)
+		}
+		file := `[{"handle":"research","name":"Research Network","language":"en"},{"handle":"new","name":"New Organisation","language":"en"}]`
+		for _, query := range []string{"?replace=true&dry_run=true", "?replace=true"} {
+			r := f.do("POST", "/constituency/import"+query, "ana", strings.NewReader(file), "Content-Type", "application/json", "Accept-Language", "fr")
+			wantError(t, r, http.StatusBadRequest, "invalid_file", "")
+			found := false
+			for _, p := range errorOf(t, r).Error.Problems {
+				found = found || p.Handle == "lab" && strings.Contains(p.Reason, "lab ne peut pas être supprimée")
+			}
+			if !found {
+				t.Errorf("%s: %s; want the accounts of lab named, in French", query, r.body)
+			}
+		}
+		if _, err := f.store.GetOrganisationByHandle(t.Context(), "lab"); err != nil {
+			t.Errorf("lab was deleted: %v", err)
+		}
+	})
 	t.Run("bad input", func(t *testing.T) {
 		wantError(t, post("", "x", "text/plain"), http.StatusBadRequest, "bad_parameter", "format")
 		wantError(t, post("?replace=yes", "x", "text/csv"), http.StatusBadRequest, "bad_parameter", "replace")
@@ -389,5 +414,48 @@ func TestOrganisationProblemsInTheCallersLanguage(t *testing.T) {
 		if e.Error.Problems[i].Field != english.Error.Problems[i].Field || e.Error.Problems[i].Reason == english.Error.Problems[i].Reason {
 			t.Errorf("problem %d: French %q, English %q", i, e.Error.Problems[i].Reason, english.Error.Problems[i].Reason)
 		}
+	}
+}
+
+// TestIssue11ErrorsInFrench: the errors of deleting an account, of the
+// saved searches and of a constituent token follow Accept-Language, one
+// of each here in French.
+func TestIssue11ErrorsInFrench(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	lone := auth.User{Name: "lone", Email: "lone@example.org", Role: auth.RoleConstituent, Language: "en", PasswordHash: "unused"}
+	if err := f.store.CreateUser(t.Context(), &lone); err != nil {
+		t.Fatal(err)
+	}
+	f.tokens["lone"] = f.newToken(lone.ID, "lone-script")
+	fr := func(method, path, user, body string) response {
+		return f.do(method, path, user, strings.NewReader(body), "Content-Type", "application/json", "Accept-Language", "fr")
+	}
+	for _, tc := range []struct {
+		name   string
+		r      response
+		status int
+		code   string
+		want   string
+	}{
+		{"own account", fr("DELETE", "/users/"+strconv.FormatInt(f.users["ada"].ID, 10), "ada", ""),
+			http.StatusConflict, "own_account", "votre propre compte"},
+		{"account not found", fr("DELETE", "/users/999999", "ada", ""), http.StatusNotFound, "not_found", "aucun compte"},
+		{"saved search name", fr("POST", "/saved-searches", "ana", `{"name":"","query":""}`),
+			http.StatusBadRequest, "bad_parameter", "Donnez à la recherche un nom"},
+		{"saved search query", fr("POST", "/saved-searches", "ana", `{"name":"x","query":"ip=nope"}`),
+			http.StatusBadRequest, "bad_parameter", "le paramètre ip de la requête"},
+		{"saved search not found", fr("GET", "/saved-searches/999999", "ana", ""), http.StatusNotFound, "not_found", "aucune recherche enregistrée"},
+		{"constituent without organisation", fr("GET", "/constituent/organisation", "lone", ""),
+			http.StatusForbidden, "no_organisation", "rattaché à aucune organisation"},
+		{"feed not found", fr("POST", "/feeds/nope/run", "ada", ""), http.StatusNotFound, "not_found", "aucun flux ne porte ce nom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", tc.r.status, tc.status, tc.r.body)
+			}
+			if e := errorOf(t, tc.r); e.Error.Code != tc.code || !strings.Contains(e.Error.Message, tc.want) {
+				t.Errorf("error %+v, want %s saying %q", e.Error, tc.code, tc.want)
+			}
+		})
 	}
 }

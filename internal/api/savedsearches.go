@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -81,38 +82,39 @@ func (h *handler) createSavedSearch(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	v := savedViewer(c)
-	if in.Shared && !v.Team {
-		return nil, &Error{Status: http.StatusForbidden, Code: "forbidden", Parameter: "shared", Message: savedsearch.ErrShare.Error()}
+	s := savedsearch.Search{UserID: c.user.ID, Owner: c.user.Name, Name: in.Name, Shared: in.Shared}
+	action, detail, err := savedsearch.Create(r.Context(), h.store, savedViewer(c), &s, in.Query, store.Filters)
+	if err != nil {
+		return nil, savedError(err)
 	}
-	query, err := savedsearch.Query(in.Query, store.Filters, v.Team)
+	if action != "" {
+		h.audit(r.Context(), c, action, s.Name, detail)
+	}
+	return created{location: "/api/v1/saved-searches/" + strconv.FormatInt(s.ID, 10), value: toSavedSearchJSON(s, c)}, nil
+}
+
+// savedError is the API's error for err of savedsearch: the console's
+// message (savedsearch.MessageKey), translated, with a code and the
+// parameter at fault.
+func savedError(err error) error {
 	var qe *savedsearch.QueryError
 	switch {
 	case errors.As(err, &qe):
-		return nil, badParameter("query", qe.Error())
-	case errors.Is(err, savedsearch.ErrQueryLength):
-		return nil, badParameter("query", err.Error())
-	case err != nil:
-		return nil, err
-	}
-	s := savedsearch.Search{UserID: c.user.ID, Name: in.Name, Query: query, Shared: in.Shared}
-	err = h.store.CreateSavedSearch(r.Context(), &s)
-	switch {
+		return badParameterText("query", i18n.M("api.error.saved.query", qe.Param))
+	case errors.Is(err, savedsearch.ErrNotYours):
+		return errorText(http.StatusForbidden, "forbidden", "", i18n.M("api.error.saved.delete"))
+	case errors.Is(err, savedsearch.ErrShare):
+		return errorText(http.StatusForbidden, "forbidden", "shared", i18n.M(savedsearch.MessageKey(err)))
 	case errors.Is(err, savedsearch.ErrName):
-		return nil, badParameter("name", err.Error())
+		return badParameterText("name", i18n.M(savedsearch.MessageKey(err)))
 	case errors.Is(err, savedsearch.ErrQueryLength):
-		return nil, badParameter("query", err.Error())
+		return badParameterText("query", i18n.M("api.error.saved.long"))
 	case errors.Is(err, savedsearch.ErrNameTaken):
-		return nil, &Error{Status: http.StatusConflict, Code: "name_taken", Parameter: "name", Message: err.Error()}
+		return errorText(http.StatusConflict, "name_taken", "name", i18n.M(savedsearch.MessageKey(err)))
 	case errors.Is(err, savedsearch.ErrTooMany):
-		return nil, &Error{Status: http.StatusConflict, Code: "too_many", Message: err.Error()}
-	case err != nil:
-		return nil, fmt.Errorf("create saved search: %w", err)
+		return errorText(http.StatusConflict, "too_many", "", i18n.M(savedsearch.MessageKey(err)))
 	}
-	if s.Shared {
-		h.audit(r.Context(), c, "savedsearch.share", s.Name, "id "+strconv.FormatInt(s.ID, 10)+": "+s.Query)
-	}
-	return created{location: "/api/v1/saved-searches/" + strconv.FormatInt(s.ID, 10), value: toSavedSearchJSON(s, c)}, nil
+	return fmt.Errorf("saved search: %w", err)
 }
 
 // pathSavedSearch reads the search the path names, when the caller may
@@ -124,7 +126,7 @@ func (h *handler) pathSavedSearch(r *http.Request, c *caller) (savedsearch.Searc
 	}
 	s, err := h.store.GetSavedSearch(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !savedViewer(c).CanSee(s) {
-		return savedsearch.Search{}, errNotFound("no saved search with this id")
+		return savedsearch.Search{}, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.saved.notfound"))
 	}
 	if err != nil {
 		return s, fmt.Errorf("get saved search %d: %w", id, err)
@@ -151,15 +153,12 @@ func (h *handler) deleteSavedSearch(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !savedViewer(c).CanDelete(s) {
-		return nil, &Error{Status: http.StatusForbidden, Code: "forbidden",
-			Message: "only the owner deletes a saved search, or an admin a shared one"}
+	action, detail, err := savedsearch.Delete(r.Context(), h.store, savedViewer(c), s)
+	if err != nil {
+		return nil, savedError(err)
 	}
-	if err := h.store.DeleteSavedSearch(r.Context(), s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("delete saved search %d: %w", s.ID, err)
-	}
-	if s.Shared {
-		h.audit(r.Context(), c, "savedsearch.delete", s.Name, "id "+strconv.FormatInt(s.ID, 10)+" by "+s.Owner+": "+s.Query)
+	if action != "" {
+		h.audit(r.Context(), c, action, s.Name, detail)
 	}
 	return noContent{}, nil
 }

@@ -63,7 +63,7 @@ func TestSavedSearchesAPI(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	rdp := f.createSaved("ana", `{"name":"RDP","query":"feed=scan-rdp&sort=source.ip&group=type&asn="}`)
 	bot := f.createSaved("ana", `{"name":"Bots","query":"type=infected-system","shared":true}`)
-	if e := f.lastAudit(); e.Action != "savedsearch.share" || e.Target != "Bots" || e.Actor != "ana" {
+	if e := f.lastAudit(); e.Action != "savedsearch.share" || e.Target != "Bots" || e.Actor != "ana" || !strings.Contains(e.Detail, " by ana: ") {
 		t.Errorf("audit %+v", e)
 	}
 	f.createSaved("ada", `{"name":"Admin's own","query":"tlp=RED"}`)

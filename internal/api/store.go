@@ -40,7 +40,7 @@ type Store interface {
 	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
-	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) (bool, error)
 	GetMessage(ctx context.Context, id int64) (outbox.Message, error)
 	RetryMessage(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
 	ListUsers(ctx context.Context) ([]auth.User, error)

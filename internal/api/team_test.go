@@ -121,7 +121,7 @@ func TestWhoOwns(t *testing.T) {
 		})
 	}
 	t.Run("disabled owner", func(t *testing.T) {
-		if err := f.store.SetOrganisationDisabled(t.Context(), d.research.ID, true); err != nil {
+		if _, err := f.store.SetOrganisationDisabled(t.Context(), d.research.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		defer f.store.SetOrganisationDisabled(t.Context(), d.research.ID, false)
@@ -236,6 +236,22 @@ func TestNotificationsLogAndResend(t *testing.T) {
 		wantError(t, f.postJSON("/notifications/"+strconv.FormatInt(d.sent, 10)+"/resend", "ana", ""), http.StatusConflict, "already_sent", "")
 		if m, _ := f.store.GetMessage(t.Context(), d.sent); m.Status != outbox.MessageSent {
 			t.Errorf("status %s", m.Status)
+		}
+	})
+	t.Run("a disabled organisation's message is not resent", func(t *testing.T) {
+		if _, err := f.store.SetOrganisationDisabled(t.Context(), d.lab.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		defer f.store.SetOrganisationDisabled(t.Context(), d.lab.ID, false)
+		before, _ := f.store.GetMessage(t.Context(), d.queue)
+		r := f.do("POST", "/notifications/"+strconv.FormatInt(d.queue, 10)+"/resend", "ana", strings.NewReader(""),
+			"Content-Type", "application/json", "Accept-Language", "fr")
+		wantError(t, r, http.StatusConflict, "organisation_disabled", "")
+		if e := errorOf(t, r); !strings.Contains(e.Error.Message, "l'organisation lab est désactivée") {
+			t.Errorf("message %q, want it in French naming lab", e.Error.Message)
+		}
+		if m, _ := f.store.GetMessage(t.Context(), d.queue); !m.NextAttempt.Equal(before.NextAttempt) {
+			t.Errorf("next attempt %v, want %v kept", m.NextAttempt, before.NextAttempt)
 		}
 	})
 	wantError(t, f.postJSON("/notifications/999999/resend", "ana", ""), http.StatusNotFound, "not_found", "")

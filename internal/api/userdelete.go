@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -20,28 +20,21 @@ func (h *handler) deleteUser(r *http.Request, c *caller) (any, error) {
 	if err := checkParams(r.URL.Query(), nil); err != nil {
 		return nil, err
 	}
-	u, err := h.pathUser(r)
+	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
-	if u.ID == c.user.ID {
-		return nil, &Error{Status: http.StatusConflict, Code: "own_account",
-			Message: "you cannot delete your own account; another administrator can"}
-	}
 	ctx := r.Context()
-	err = h.store.DeleteUser(ctx, u.ID)
+	u, detail, err := auth.DeleteAccount(ctx, h.store, c.user, id)
 	switch {
+	case errors.Is(err, auth.ErrDeleteOwnAccount):
+		return nil, errorText(http.StatusConflict, "own_account", "", i18n.M("api.error.user.delete.self"))
 	case errors.Is(err, auth.ErrLastAdmin):
-		return nil, &Error{Status: http.StatusConflict, Code: "last_admin",
-			Message: "this is the last enabled administrator: make another account an administrator first"}
+		return nil, errorText(http.StatusConflict, "last_admin", "", i18n.M("api.error.user.delete.lastadmin"))
 	case errors.Is(err, store.ErrNotFound):
-		return nil, errNotFound("no account with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.user.notfound"))
 	case err != nil:
-		return nil, fmt.Errorf("delete user %s: %w", u.Name, err)
-	}
-	detail := "role " + string(u.Role)
-	if u.OrgID != 0 {
-		detail += ", organisation " + strconv.FormatInt(u.OrgID, 10)
+		return nil, fmt.Errorf("delete user %d: %w", id, err)
 	}
 	h.audit(ctx, c, "user.delete", u.Name, detail)
 	return noContent{}, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -30,32 +31,23 @@ func constituencySetDisabled(ctx context.Context, c *cmdEnv, handle string, disa
 	if err != nil {
 		return err
 	}
-	word, action := "enabled", "organisation.enable"
+	word := "enabled"
 	if disabled {
-		word, action = "disabled", "organisation.disable"
+		word = "disabled"
 	}
-	if o.Disabled == disabled {
+	ch, err := constituency.SetDisabled(ctx, a.store, o, disabled)
+	if err != nil {
+		return err
+	}
+	if !ch.Changed {
 		fmt.Fprintf(c.stdout, "%s (%s) is %s already\n", o.Handle, o.Name, word)
 		return nil
 	}
-	if err := a.store.SetOrganisationDisabled(ctx, o.ID, disabled); err != nil {
-		return err
-	}
-	if disabled {
-		users, err := a.store.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			if u.OrgID == o.ID {
-				if err := a.store.DeleteUserSessions(ctx, u.ID); err != nil {
-					return fmt.Errorf("end the sessions of %s: %w", u.Name, err)
-				}
-			}
-		}
-	}
-	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: o.Handle, Detail: o.Name}); err != nil {
+	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: ch.Action, Target: ch.Target, Detail: ch.Detail}); err != nil {
 		return fmt.Errorf("audit: %w", err)
+	}
+	if ch.SessionsErr != nil {
+		return fmt.Errorf("%s is %s, but its sessions were not all ended: %w", o.Handle, word, ch.SessionsErr)
 	}
 	fmt.Fprintf(c.stdout, "%s (%s) %s; running processes pick the change up within constituency.reload\n", o.Handle, o.Name, word)
 	return nil

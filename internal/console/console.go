@@ -310,6 +310,9 @@ func (c *Console) memberUpTo(p auth.Permission, maxBody int64, h handler) http.H
 		if c.catalog.Supported(u.Language) {
 			v.lang = u.Language
 		}
+		if !c.organisationAllowsSession(w, r, v) {
+			return
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if tooLarge(parseBody(r)) {

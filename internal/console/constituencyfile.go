@@ -166,6 +166,16 @@ func (c *Console) applyImport(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.render(w, r, v, http.StatusConflict, "constituency_import", msgTitleImport, p, "", "")
 		return
 	}
+	var refused *constituency.DeleteRefusedError
+	if errors.As(err, &refused) {
+		// Nothing was applied: the organisation's accounts must be moved
+		// or deleted first.
+		p := importPage{Checked: true, HasErrors: true, FileName: imp.name, Problems: []importProblem{{
+			Column: constituency.FieldHandle, Handle: refused.Handle, Value: refused.Handle, Reason: c.tr(v, "import.error.accounts", refused.Handle),
+		}}}
+		c.render(w, r, v, http.StatusConflict, "constituency_import", msgTitleImport, p, "", "")
+		return
+	}
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 )
 
@@ -62,6 +63,25 @@ func TestImportDryRunAndApply(t *testing.T) {
 			t.Fatalf("replace: %d %.500s", r.status, text(r.body))
 		}
 		mustSay(t, r.body, "1 to create", "2 to delete", "changed (Old Name)", "keep (Kept Org)")
+	})
+	t.Run("a replace deleting an organisation with accounts", func(t *testing.T) {
+		keep, err := env.store.GetOrganisationByHandle(ctx, "keep")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := auth.User{Name: "keeper", Email: "keeper@keep.example", Role: auth.RoleConstituent, OrgID: keep.ID, Language: "en", PasswordHash: "unused"}
+		if err := env.store.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		defer env.store.DeleteUser(ctx, u.ID)
+		r := b.checkImport("orgs.json", "replace", `[{"handle": "thief", "name": "Thief", "networks": ["198.51.100.0/24"]}]`)
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("status %d %.500s", r.status, text(r.body))
+		}
+		mustSay(t, r.body, "The organisation keep cannot be deleted while accounts belong to it")
+		if strings.Contains(r.body, `id="apply"`) {
+			t.Fatal("an import deleting an organisation with accounts can be applied")
+		}
 	})
 	t.Run("not a constituency file", func(t *testing.T) {
 		r := b.checkImport("orgs.txt", "merge", "whatever")

@@ -170,13 +170,7 @@ const (
 
 // Message IDs of the saved searches (issue 11).
 const (
-	msgSavedName          = "saved.error.name"
-	msgSavedNameTaken     = "saved.error.taken"
-	msgSavedTooMany       = "saved.error.toomany"
-	msgSavedQuery         = "saved.error.query"
-	msgSavedQueryLength   = "saved.error.long"
-	msgSavedShareTeamOnly = "saved.error.share"
-	msgSavedNotYours      = "saved.error.notyours"
+	msgSavedNotYours = "saved.error.notyours"
 
 	msgDoneSaved        = "done.saved"
 	msgDoneSavedChanged = "done.saved.changed"

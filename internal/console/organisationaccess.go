@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -23,7 +24,7 @@ func (c *Console) setOrganisationDisabled(disabled bool) func(http.ResponseWrite
 			return
 		}
 		ctx := r.Context()
-		err := c.store.SetOrganisationDisabled(ctx, o.ID, disabled)
+		ch, err := constituency.SetDisabled(ctx, c.store, o, disabled)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			c.notFound(w, r, v)
@@ -33,40 +34,21 @@ func (c *Console) setOrganisationDisabled(disabled bool) func(http.ResponseWrite
 			return
 		}
 		path := "/constituency/" + strconv.FormatInt(o.ID, 10)
-		if o.Disabled == disabled {
+		if !ch.Changed {
 			redirectDone(w, r, path, "organisation") // nothing changed
 			return
 		}
-		if disabled {
-			if err := c.endOrganisationSessions(r, o.ID); err != nil {
-				c.logger.Error("end sessions of a disabled organisation", "organisation", o.Handle, "err", err)
-			}
-			c.audit(ctx, v, "organisation.disable", o.Handle, o.Name)
-			c.constituencyChangedNow(ctx)
-			redirectDone(w, r, path, "organisation-disabled")
-			return
+		if ch.SessionsErr != nil {
+			c.logger.Error("end sessions of a disabled organisation", "organisation", o.Handle, "err", ch.SessionsErr)
 		}
-		c.audit(ctx, v, "organisation.enable", o.Handle, o.Name)
+		c.audit(ctx, v, ch.Action, ch.Target, ch.Detail)
 		c.constituencyChangedNow(ctx)
-		redirectDone(w, r, path, "organisation-enabled")
-	}
-}
-
-// endOrganisationSessions ends the portal sessions of the accounts of the
-// organisation id, as disabling an account ends its own.
-func (c *Console) endOrganisationSessions(r *http.Request, id int64) error {
-	users, err := c.store.ListUsers(r.Context())
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.OrgID == id {
-			if err := c.store.DeleteUserSessions(r.Context(), u.ID); err != nil {
-				return err
-			}
+		done := "organisation-enabled"
+		if disabled {
+			done = "organisation-disabled"
 		}
+		redirectDone(w, r, path, done)
 	}
-	return nil
 }
 
 // organisationAllowsLogin refuses, once the password (and second factor)
@@ -93,4 +75,26 @@ func (c *Console) organisationAllowsLogin(w http.ResponseWriter, r *http.Request
 		return false
 	}
 	return true
+}
+
+// organisationAllowsSession ends the session of a constituent whose
+// organisation is disabled, with a message that says so, and reports
+// whether the request may go on. Disabling ends the organisation's
+// sessions, but one that began in the same instant would otherwise keep
+// its pages (/account as well as the portal).
+func (c *Console) organisationAllowsSession(w http.ResponseWriter, r *http.Request, v *visit) bool {
+	if v.user.Role != auth.RoleConstituent || v.user.OrgID == 0 {
+		return true
+	}
+	o, err := c.store.GetOrganisation(r.Context(), v.user.OrgID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.fail(w, r, v, err)
+		return false
+	}
+	if err != nil || !o.Disabled {
+		return true
+	}
+	_ = c.sessions.Destroy(r.Context(), w, r)
+	c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgLoginOrganisationDisabled)
+	return false
 }

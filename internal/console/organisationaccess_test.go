@@ -115,3 +115,35 @@ func TestDisableOrganisation(t *testing.T) {
 		}
 	})
 }
+
+// TestDisabledOrganisationLateSession: a constituent session that
+// survives the disable of its organisation (one that began in the same
+// instant; here the flag is set in the store, which ends no session) is
+// refused on every member page, /account as well as the portal, with the
+// disabled message, and ended.
+func TestDisabledOrganisationLateSession(t *testing.T) {
+	env := newTeamEnv(t, nil)
+	ctx := context.Background()
+	o := env.createOrganisation(constituency.Organisation{Handle: "uni", Name: "Example University", Language: "en"})
+	c := env.addUser("constituent", auth.RoleConstituent, portalPassword)
+	c.OrgID = o.ID
+	if err := env.store.UpdateUser(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b := env.browser()
+	b.login("constituent", portalPassword)
+	if r := b.get("/account"); r.status != http.StatusOK {
+		t.Fatalf("/account before the disable: %d", r.status)
+	}
+	if _, err := env.store.SetOrganisationDisabled(ctx, o.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get("/account")
+	if r.status != http.StatusForbidden {
+		t.Fatalf("/account after the disable: status %d, want 403", r.status)
+	}
+	mustContain(t, r.body, "Your organisation&#39;s access to the portal is disabled.")
+	if r := b.get("/account"); r.status != http.StatusSeeOther {
+		t.Errorf("/account once more: status %d, want the session ended (303 to the login)", r.status)
+	}
+}

@@ -131,66 +131,40 @@ func backTo(r *http.Request, a savedArea) (string, url.Values) {
 	return a.url(back), values
 }
 
-// savedProblems are the messages of the errors saving or renaming gives.
-var savedProblems = []struct {
-	err     error
-	status  int
-	message string
-}{
-	{savedsearch.ErrName, http.StatusBadRequest, msgSavedName},
-	{savedsearch.ErrNameTaken, http.StatusConflict, msgSavedNameTaken},
-	{savedsearch.ErrTooMany, http.StatusConflict, msgSavedTooMany},
-	{savedsearch.ErrQueryLength, http.StatusBadRequest, msgSavedQueryLength},
-}
-
-// savedProblem shows err on the list when it is one a person can fix,
-// and reports whether it was.
+// savedProblem shows err on the list when it is one a person can fix
+// (savedsearch.MessageKey says what), and reports whether it was.
 func savedProblem(err error, values url.Values, show showList) bool {
-	for _, p := range savedProblems {
-		if errors.Is(err, p.err) {
-			show(values, p.status, p.message)
-			return true
-		}
+	key := savedsearch.MessageKey(err)
+	if key == "" {
+		return false
 	}
-	var qe *savedsearch.QueryError
-	if errors.As(err, &qe) {
-		show(values, http.StatusBadRequest, msgSavedQuery)
-		return true
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, savedsearch.ErrNameTaken), errors.Is(err, savedsearch.ErrTooMany):
+		status = http.StatusConflict
+	case errors.Is(err, savedsearch.ErrShare), errors.Is(err, savedsearch.ErrNotYours):
+		status = http.StatusForbidden
 	}
-	return false
+	show(values, status, key)
+	return true
 }
 
 // saveSearch keeps the search the form was on under the name given.
 func (c *Console) saveSearch(w http.ResponseWriter, r *http.Request, v *visit, a savedArea, show showList) {
 	_, values := backTo(r, a)
-	query, err := savedsearch.Query(r.PostFormValue("back"), a.filters, a.team)
+	s := savedsearch.Search{UserID: v.user.ID, Owner: v.user.Name, Name: r.PostFormValue("name"),
+		Shared: r.PostFormValue("shared") != ""}
+	action, detail, err := savedsearch.Create(r.Context(), c.store, viewer(v, a), &s, r.PostFormValue("back"), a.filters)
 	if err != nil {
 		if !savedProblem(err, values, show) {
 			c.fail(w, r, v, err)
 		}
 		return
 	}
-	s := savedsearch.Search{UserID: v.user.ID, Name: r.PostFormValue("name"), Query: query,
-		Shared: r.PostFormValue("shared") != ""}
-	if s.Shared && !viewer(v, a).Team {
-		show(values, http.StatusForbidden, msgSavedShareTeamOnly)
-		return
+	if action != "" {
+		c.audit(r.Context(), v, action, s.Name, detail)
 	}
-	if err := c.store.CreateSavedSearch(r.Context(), &s); err != nil {
-		if !savedProblem(err, values, show) {
-			c.fail(w, r, v, err)
-		}
-		return
-	}
-	if s.Shared {
-		c.audit(r.Context(), v, "savedsearch.share", s.Name, savedDetail(s))
-	}
-	redirectDone(w, r, a.url(query), "saved")
-}
-
-// savedDetail is the audit detail of a shared search.
-func savedDetail(s savedsearch.Search) string {
-	return "id " + strconv.FormatInt(s.ID, 10) + " by " + s.Owner + ": " + s.Query
+	redirectDone(w, r, a.url(s.Query), "saved")
 }
 
 // savedFromPath reads the search the path names, when v may see it; it
@@ -221,31 +195,20 @@ func (c *Console) changeSavedSearch(w http.ResponseWriter, r *http.Request, v *v
 	if !ok {
 		return
 	}
-	vw := viewer(v, a)
-	if !vw.CanChange(old) {
+	back, values := backTo(r, a)
+	s, action, detail, err := savedsearch.Change(r.Context(), c.store, viewer(v, a), old, r.PostFormValue("name"), r.PostFormValue("shared") != "")
+	switch {
+	case errors.Is(err, savedsearch.ErrNotYours):
 		c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgSavedNotYours)
 		return
-	}
-	back, values := backTo(r, a)
-	s := old
-	s.Name, s.Shared = r.PostFormValue("name"), r.PostFormValue("shared") != ""
-	if s.Shared && !vw.Team {
-		show(values, http.StatusForbidden, msgSavedShareTeamOnly)
-		return
-	}
-	if err := c.store.UpdateSavedSearch(r.Context(), &s); err != nil {
+	case err != nil:
 		if !savedProblem(err, values, show) {
 			c.fail(w, r, v, err)
 		}
 		return
 	}
-	switch {
-	case !old.Shared && s.Shared:
-		c.audit(r.Context(), v, "savedsearch.share", s.Name, savedDetail(s))
-	case old.Shared && !s.Shared:
-		c.audit(r.Context(), v, "savedsearch.unshare", s.Name, savedDetail(s))
-	case s.Shared && s.Name != old.Name:
-		c.audit(r.Context(), v, "savedsearch.rename", s.Name, "was "+old.Name+"; "+savedDetail(s))
+	if action != "" {
+		c.audit(r.Context(), v, action, s.Name, detail)
 	}
 	redirectDone(w, r, back, "saved-changed")
 }
@@ -257,16 +220,17 @@ func (c *Console) deleteSavedSearch(w http.ResponseWriter, r *http.Request, v *v
 	if !ok {
 		return
 	}
-	if !viewer(v, a).CanDelete(s) {
+	action, detail, err := savedsearch.Delete(r.Context(), c.store, viewer(v, a), s)
+	switch {
+	case errors.Is(err, savedsearch.ErrNotYours):
 		c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgSavedNotYours)
 		return
-	}
-	if err := c.store.DeleteSavedSearch(r.Context(), s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	case err != nil:
 		c.fail(w, r, v, err)
 		return
 	}
-	if s.Shared {
-		c.audit(r.Context(), v, "savedsearch.delete", s.Name, savedDetail(s))
+	if action != "" {
+		c.audit(r.Context(), v, action, s.Name, detail)
 	}
 	back, _ := backTo(r, a)
 	redirectDone(w, r, back, "saved-deleted")

@@ -66,7 +66,7 @@ type ConstituencyStore interface {
 	CreateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	UpdateOrganisation(ctx context.Context, o *constituency.Organisation) error
 	DeleteOrganisation(ctx context.Context, id int64) error
-	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) (bool, error)
 	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	CountOrganisations(ctx context.Context, q constituency.OrganisationQuery) (int64, error)

@@ -22,40 +22,25 @@ func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	ctx := r.Context()
-	u, err := c.store.GetUser(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	u, detail, err := auth.DeleteAccount(ctx, c.store, v.user, id)
+	problem := ""
+	switch {
+	case errors.Is(err, auth.ErrDeleteOwnAccount):
+		problem = msgUserDeleteSelf
+	case errors.Is(err, auth.ErrLastAdmin):
+		problem = msgUserDeleteLastAdmin
+	case errors.Is(err, store.ErrNotFound):
 		c.notFound(w, r, v)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		c.fail(w, r, v, err)
 		return
-	}
-	problem := ""
-	if u.ID == v.user.ID {
-		problem = msgUserDeleteSelf
-	} else {
-		err = c.store.DeleteUser(ctx, u.ID)
-		switch {
-		case errors.Is(err, auth.ErrLastAdmin):
-			problem = msgUserDeleteLastAdmin
-		case errors.Is(err, store.ErrNotFound):
-			c.notFound(w, r, v)
-			return
-		case err != nil:
-			c.fail(w, r, v, err)
-			return
-		}
 	}
 	if problem != "" {
 		if p, ok := c.usersPage(w, r, v); ok {
 			c.render(w, r, v, http.StatusBadRequest, "users", msgTitleUsers, p, "", problem)
 		}
 		return
-	}
-	detail := "role " + string(u.Role)
-	if u.OrgID != 0 {
-		detail += ", organisation " + strconv.FormatInt(u.OrgID, 10)
 	}
 	c.audit(ctx, v, "user.delete", u.Name, detail)
 	redirectDone(w, r, "/users", "user-deleted")

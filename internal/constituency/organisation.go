@@ -133,8 +133,10 @@ type Organisations interface {
 	DeleteOrganisation(ctx context.Context, id int64) error
 	// SetOrganisationDisabled disables the organisation id or enables it
 	// again (see Organisation.Disabled) and bumps the constituency
-	// version. store.ErrNotFound when absent.
-	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error
+	// version when that changes it. It reports whether it changed the
+	// organisation, judged in the same transaction as the write.
+	// store.ErrNotFound when absent.
+	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) (bool, error)
 	GetOrganisation(ctx context.Context, id int64) (Organisation, error)
 	GetOrganisationByHandle(ctx context.Context, handle string) (Organisation, error)
 	// ListOrganisations returns whole organisations (networks, ASNs,

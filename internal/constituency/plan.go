@@ -138,7 +138,9 @@ var ErrUnreadable = errors.New("the file could not be read")
 
 // CheckImport reads a constituency file (Read: an *InvalidError with every
 // problem of the file) and plans its import into the stored constituency.
-// It writes nothing; the import may be applied (ImportOrganisations of
+// When s lists accounts too, a deletion of an organisation that accounts
+// belong to is an error of the plan (see DeleteRefusedError). It writes
+// nothing; the import may be applied (ImportOrganisations of
 // Orgs) only when the plan has no errors.
 func CheckImport(ctx context.Context, s ImportSource, r io.Reader, f Format, replace bool) (CheckedImport, error) {
 	orgs, notes, err := Read(r, f)
@@ -159,7 +161,13 @@ func CheckImport(ctx context.Context, s ImportSource, r io.Reader, f Format, rep
 	if err != nil {
 		return CheckedImport{}, fmt.Errorf("list organisations: %w", err)
 	}
-	return CheckedImport{Orgs: orgs, Notes: notes, Plan: PlanImport(orgs, stored, replace), Version: version}, nil
+	plan := PlanImport(orgs, stored, replace)
+	refused, err := accountProblems(ctx, s, plan, stored)
+	if err != nil {
+		return CheckedImport{}, err
+	}
+	plan.Problems = append(plan.Problems, refused...)
+	return CheckedImport{Orgs: orgs, Notes: notes, Plan: plan, Version: version}, nil
 }
 
 // ImportDetail is the audit detail of an applied import.

@@ -9,7 +9,7 @@ func TestDisabledOrganisation(t *testing.T) { bothReads(t, testDisabledOrganisat
 // is enabled again, the next pass tells it what was held.
 func testDisabledOrganisation(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.db.orgStore.SetOrganisationDisabled(e.ctx, e.org.ID, true); err != nil {
+	if _, err := e.db.orgStore.SetOrganisationDisabled(e.ctx, e.org.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	e.put([]map[string]string{scan("192.0.2.53"), infected("192.0.2.54")})
@@ -20,7 +20,7 @@ func testDisabledOrganisation(t *testing.T) {
 	if got := e.pending(); got != 2 {
 		t.Errorf("disabled: %d pending, want both held", got)
 	}
-	if err := e.db.orgStore.SetOrganisationDisabled(e.ctx, e.org.ID, false); err != nil {
+	if _, err := e.db.orgStore.SetOrganisationDisabled(e.ctx, e.org.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	rep = e.run(day1)

@@ -32,7 +32,9 @@
 //   - A disabled organisation (constituency.Organisation.Disabled) is told
 //     nothing and its queue is held, not consumed: once it is enabled
 //     again, the next pass tells it what waited. Messages already in the
-//     outbox when it was disabled are still delivered.
+//     outbox when it was disabled are still delivered, but a message is
+//     not resent by hand to a disabled organisation (the API's
+//     POST /notifications/{id}/resend refuses it).
 //   - A deleted organisation's records go with it, in the delete's
 //     transaction (told.ForgetOrganisation). A known race remains: a pass
 //     that read the organisation before the delete can commit after it,

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb/constituencytest"
@@ -122,4 +124,40 @@ func testHookRefusalRollsBack(t *testing.T, st store.Store) {
 			t.Errorf("CreateOrganisation(%s) after its delete = %v, want a RetiredHandleError", o.Handle, err)
 		}
 	})
+}
+
+func TestImportRefusedByAccountsSQLite(t *testing.T) {
+	testImportRefusedByAccounts(t, dbtest.SQLite(t, database.Schemas...))
+}
+
+func TestImportRefusedByAccountsPostgres(t *testing.T) {
+	testImportRefusedByAccounts(t, dbtest.Postgres(t, database.Schemas...))
+}
+
+// testImportRefusedByAccounts: a replace that would delete an organisation
+// accounts belong to is refused as a whole with a DeleteRefusedError
+// naming it, which is a conflict; nothing of the import is applied.
+func testImportRefusedByAccounts(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	orgs := database.Constituency(st.DB())
+	o := constituency.Organisation{Handle: "staffed", Name: "Staffed", Language: "en"}
+	if err := orgs.CreateOrganisation(ctx, &o); err != nil {
+		t.Fatalf("CreateOrganisation: %v", err)
+	}
+	u := auth.User{Name: "carla", Email: "carla@staffed.example", Role: auth.RoleConstituent, OrgID: o.ID, Language: "en", PasswordHash: "unused"}
+	if err := authdb.New(st.DB()).CreateUser(ctx, &u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	other := constituency.Organisation{Handle: "other", Name: "Other", Language: "en"}
+	_, err := orgs.ImportOrganisations(ctx, []constituency.Organisation{other}, true)
+	var refused *constituency.DeleteRefusedError
+	if !errors.As(err, &refused) || refused.Handle != "staffed" || !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ImportOrganisations = %v, want a DeleteRefusedError for staffed", err)
+	}
+	if _, err := orgs.GetOrganisationByHandle(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused import created other: %v", err)
+	}
+	if _, err := orgs.GetOrganisation(ctx, o.ID); err != nil {
+		t.Errorf("the refused import deleted staffed: %v", err)
+	}
 }

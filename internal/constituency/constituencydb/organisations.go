@@ -203,10 +203,14 @@ func (s *Store) deleteOrganisation(ctx context.Context, tx sqlkit.DB, id int64, 
 
 // SetOrganisationDisabled disables the organisation id (or enables it
 // again) and bumps the constituency version, so that the directory shows
-// it; setting what is set already changes nothing. ErrNotFound when
+// it; setting what is set already changes nothing. It reports whether it
+// changed the organisation, read in the same transaction as the write, so
+// that of two requests at once only one sees a change. ErrNotFound when
 // absent.
-func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) error {
+func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) (bool, error) {
+	changed := false
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		changed = false
 		var current bool
 		if err := tx.QueryRow(ctx, `SELECT disabled FROM organisations WHERE id = ?`, id).Scan(&current); err != nil {
 			return err
@@ -217,11 +221,17 @@ func (s *Store) SetOrganisationDisabled(ctx context.Context, id int64, disabled 
 		if err := bumpVersion(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE organisations SET disabled = ?, updated = ? WHERE id = ?`,
-			disabled, tx.Dialect().Time(store.RecordTime()), id)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE organisations SET disabled = ?, updated = ? WHERE id = ?`,
+			disabled, tx.Dialect().Time(store.RecordTime()), id); err != nil {
+			return err
+		}
+		changed = true
+		return nil
 	})
-	return store.NotFound(err, fmt.Sprintf("constituency: set organisation %d disabled", id))
+	if err != nil {
+		return false, store.NotFound(err, fmt.Sprintf("constituency: set organisation %d disabled", id))
+	}
+	return changed, nil
 }
 
 // errUnchanged rolls back an import that changed nothing.
@@ -276,7 +286,9 @@ func (s *Store) ImportOrganisations(ctx context.Context, orgs []constituency.Org
 				if seen[all[i].Handle] {
 					continue
 				}
-				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); err != nil {
+				if err := s.deleteOrganisation(ctx, tx, all[i].ID, all[i].Handle); errors.Is(err, store.ErrConflict) {
+					return &constituency.DeleteRefusedError{Handle: all[i].Handle, Err: err}
+				} else if err != nil {
 					return fmt.Errorf("delete %s: %w", all[i].Handle, err)
 				}
 				res.Deleted++

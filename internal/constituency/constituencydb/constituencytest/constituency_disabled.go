@@ -20,20 +20,20 @@ func testDisabled(t *testing.T, s Stores) {
 		t.Fatalf("a new organisation is disabled")
 	}
 	v := version(t, s)
-	if err := s.SetOrganisationDisabled(ctx, a.ID, true); err != nil {
-		t.Fatalf("SetOrganisationDisabled: %v", err)
+	if changed, err := s.SetOrganisationDisabled(ctx, a.ID, true); err != nil || !changed {
+		t.Fatalf("SetOrganisationDisabled = %v, %v; want a change", changed, err)
 	}
 	if got := version(t, s); got <= v {
 		t.Errorf("version %d after a disable, want more than %d", got, v)
 	}
 	v = version(t, s)
-	if err := s.SetOrganisationDisabled(ctx, a.ID, true); err != nil {
-		t.Fatalf("SetOrganisationDisabled again: %v", err)
+	if changed, err := s.SetOrganisationDisabled(ctx, a.ID, true); err != nil || changed {
+		t.Fatalf("SetOrganisationDisabled again = %v, %v; want no change", changed, err)
 	}
 	if got := version(t, s); got != v {
 		t.Errorf("version %d after disabling a disabled organisation, want %d", got, v)
 	}
-	if err := s.SetOrganisationDisabled(ctx, 999999, true); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SetOrganisationDisabled(ctx, 999999, true); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetOrganisationDisabled(unknown) = %v, want ErrNotFound", err)
 	}
 	wantDisabled := func(when string, want bool) {
@@ -71,8 +71,8 @@ func testDisabled(t *testing.T, s Stores) {
 	}
 	wantDisabled("after an import", true)
 
-	if err := s.SetOrganisationDisabled(ctx, a.ID, false); err != nil {
-		t.Fatalf("SetOrganisationDisabled(false): %v", err)
+	if changed, err := s.SetOrganisationDisabled(ctx, a.ID, false); err != nil || !changed {
+		t.Fatalf("SetOrganisationDisabled(false) = %v, %v; want a change", changed, err)
 	}
 	wantDisabled("after the enable", false)
 }
