@@ -258,28 +258,26 @@ func (h *handler) resumeFeed(r *http.Request, c *caller) (any, error) {
 
 // setFeedPaused pauses or resumes a feed.
 func (h *handler) setFeedPaused(r *http.Request, c *caller, pause bool) (any, error) {
-	{
-		if err := checkParams(r.URL.Query(), nil); err != nil {
-			return nil, err
-		}
-		m, f, err := h.pathFeed(r)
-		if err != nil {
-			return nil, err
-		}
-		ctx := r.Context()
-		if _, err := m.SetPaused(ctx, f.Name, pause, c.user.Name); err != nil {
-			return nil, err
-		}
-		action := "feed.resume"
-		if pause {
-			action = "feed.pause"
-		}
-		h.audit(ctx, c, action, f.Name, "")
-		if f, err = m.Get(ctx, f.Name); err != nil {
-			return nil, err
-		}
-		return h.feedDetail(r, f)
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, err
 	}
+	m, f, err := h.pathFeed(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if _, err := m.SetPaused(ctx, f.Name, pause, c.user.Name); err != nil {
+		return nil, err
+	}
+	action := "feed.resume"
+	if pause {
+		action = "feed.pause"
+	}
+	h.audit(ctx, c, action, f.Name, "")
+	if f, err = m.Get(ctx, f.Name); err != nil {
+		return nil, err
+	}
+	return h.feedDetail(r, f)
 }
 
 // runFeed asks the process running the feed to run it at once: the
