@@ -1,17 +1,13 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
-	"github.com/vigil-cert/vigil/internal/pgpmime"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Notification templates: the list with what the team overrode, one
@@ -20,16 +16,8 @@ import (
 // template's name is digest, immediate or type/<classification.type>; in
 // a path its slash is written %2F (type%2Fphishing).
 
-// Notifier is what the API uses of notify.Notifier: previews and checked
-// saves of templates, and taking a new team key at once.
-type Notifier interface {
-	Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	PreviewDraft(ctx context.Context, t notify.TemplateSource, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	SaveTemplate(ctx context.Context, t notify.TemplateSource) error
-	SetIdentity(id *pgpmime.Identity)
-}
-
-var _ Notifier = (*notify.Notifier)(nil)
+// Notifier is what the API uses of notify.Notifier (notify.Editor).
+type Notifier = notify.Editor
 
 // errNoNotifier answers the routes that need the notifier in a process
 // built without one.

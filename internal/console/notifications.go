@@ -16,7 +16,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
-	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -25,16 +24,8 @@ import (
 // notification policies (the team default and each organisation's own),
 // and the message templates with a preview.
 
-// Notifier is what the console uses of notify.Notifier: previews and
-// checked saves of templates, and taking a new team key at once.
-type Notifier interface {
-	Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	PreviewDraft(ctx context.Context, t notify.TemplateSource, org constituency.Organisation, events []store.StoredEvent) (notify.Preview, error)
-	SaveTemplate(ctx context.Context, t notify.TemplateSource) error
-	SetIdentity(id *pgpmime.Identity)
-}
-
-var _ Notifier = (*notify.Notifier)(nil)
+// Notifier is what the console uses of notify.Notifier (notify.Editor).
+type Notifier = notify.Editor
 
 // policySummary is a policy as the organisation page shows it.
 type policySummary struct {

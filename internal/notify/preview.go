@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -103,6 +104,17 @@ func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name stri
 	p := Preview{Subject: m.Subject, Entity: m.Entity, Parts: len(msgs), Text: m.text, Attachments: m.attachments}
 	return p, nil
 }
+
+// Editor is what the console and the API use of a Notifier: previews and
+// checked saves of templates, and taking a new team key at once.
+type Editor interface {
+	Preview(ctx context.Context, lang, name string, org constituency.Organisation, events []store.StoredEvent) (Preview, error)
+	PreviewDraft(ctx context.Context, t TemplateSource, org constituency.Organisation, events []store.StoredEvent) (Preview, error)
+	SaveTemplate(ctx context.Context, t TemplateSource) error
+	SetIdentity(id *pgpmime.Identity)
+}
+
+var _ Editor = (*Notifier)(nil)
 
 // SaveTemplate checks t (parsing it and executing it with sample data)
 // and stores it as the team's override of the built-in. A template that
