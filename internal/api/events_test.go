@@ -145,6 +145,12 @@ func TestEventPaging(t *testing.T) {
 	})
 }
 
+// eventExportSteps is what the subtests of TestEventExport share.
+type eventExportSteps struct {
+	f       *fixture
+	readCSV func(*testing.T, response) [][]string
+}
+
 func TestEventExport(t *testing.T) {
 	// Pages of 4 make every export cross many store pages.
 	f := newFixture(t, fixtureOptions{pageSize: 4})
@@ -165,118 +171,158 @@ func TestEventExport(t *testing.T) {
 		}
 		return rows
 	}
-	t.Run("csv default columns, whole result", func(t *testing.T) {
-		rows := readCSV(t, f.get("/events?format=csv&feed=bulk", "ana"))
-		if len(rows) != bulkEvents+1 {
-			t.Fatalf("%d rows, want %d and a header", len(rows)-1, bulkEvents)
+	s := &eventExportSteps{f: f, readCSV: readCSV}
+	t.Run("csv default columns, whole result", s.csvDefaultColumnsWholeResult)
+	t.Run("csv chosen columns and defused cells", s.csvChosenColumnsDefusedCells)
+	t.Run("csv all fields", s.csvAllFields)
+	t.Run("csv limit", s.csvLimit)
+	t.Run("csv of nothing", s.csvOfNothing)
+	t.Run("jsonl", s.jsonl)
+	t.Run("jsonl from a cursor", s.jsonlFromCursor)
+	t.Run("store failure before the first event", s.storeFailureBeforeFirstEvent)
+	t.Run("store failure mid-way breaks the transfer", s.storeFailureMidwayBreaksTransfer)
+}
+
+// csvDefaultColumnsWholeResult is the subtest "csv default columns, whole result" of TestEventExport.
+func (s *eventExportSteps) csvDefaultColumnsWholeResult(t *testing.T) {
+	f := s.f
+	readCSV := s.readCSV
+	rows := readCSV(t, f.get("/events?format=csv&feed=bulk", "ana"))
+	if len(rows) != bulkEvents+1 {
+		t.Fatalf("%d rows, want %d and a header", len(rows)-1, bulkEvents)
+	}
+	if rows[0][0] != "time.source" || rows[0][len(rows[0])-1] != "hash" || len(rows[0]) != 16 {
+		t.Errorf("header %q", rows[0])
+	}
+	hashes := map[string]bool{}
+	for _, row := range rows[1:] {
+		hashes[row[15]] = true
+		if row[13] != "bulk" {
+			t.Errorf("row of feed %q", row[13])
 		}
-		if rows[0][0] != "time.source" || rows[0][len(rows[0])-1] != "hash" || len(rows[0]) != 16 {
-			t.Errorf("header %q", rows[0])
+	}
+	if len(hashes) != bulkEvents {
+		t.Errorf("%d distinct events, want %d", len(hashes), bulkEvents)
+	}
+}
+
+// csvChosenColumnsDefusedCells is the subtest "csv chosen columns and defused cells" of TestEventExport.
+func (s *eventExportSteps) csvChosenColumnsDefusedCells(t *testing.T) {
+	f := s.f
+	readCSV := s.readCSV
+	rows := readCSV(t, f.get("/events?format=csv&feed=scan-rdp&columns=source.ip,comment,hash", "ana"))
+	want := [][]string{
+		{"source.ip", "comment", "hash"},
+		{"2001:db8::5", "'=cmd|' /C calc'!A0", f.hashes["v6"]},
+		{"192.0.2.10", "", f.hashes["rdp"]},
+	}
+	if !slices.EqualFunc(rows, want, slices.Equal) {
+		t.Errorf("got %q, want %q", rows, want)
+	}
+}
+
+// csvAllFields is the subtest "csv all fields" of TestEventExport.
+func (s *eventExportSteps) csvAllFields(t *testing.T) {
+	f := s.f
+	readCSV := s.readCSV
+	rows := readCSV(t, f.get("/events?format=csv&columns=all&cidr=192.0.2.0/24", "ana"))
+	if len(rows) != 3 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, col := range []string{"destination.fqdn", "extra.label", "malware.hash.sha256", "source.port", "hash"} {
+		if !slices.Contains(rows[0], col) {
+			t.Errorf("header %q lacks %s", rows[0], col)
 		}
-		hashes := map[string]bool{}
-		for _, row := range rows[1:] {
-			hashes[row[15]] = true
-			if row[13] != "bulk" {
-				t.Errorf("row of feed %q", row[13])
-			}
+	}
+	if slices.Contains(rows[0], "comment") {
+		t.Error("column for a field no event in the result has")
+	}
+}
+
+// csvLimit is the subtest "csv limit" of TestEventExport.
+func (s *eventExportSteps) csvLimit(t *testing.T) {
+	f := s.f
+	readCSV := s.readCSV
+	if rows := readCSV(t, f.get("/events?format=csv&feed=bulk&limit=9", "ana")); len(rows) != 10 {
+		t.Errorf("%d rows, want 9 and a header", len(rows)-1)
+	}
+}
+
+// csvOfNothing is the subtest "csv of nothing" of TestEventExport.
+func (s *eventExportSteps) csvOfNothing(t *testing.T) {
+	f := s.f
+	readCSV := s.readCSV
+	if rows := readCSV(t, f.get("/events?format=csv&feed=nosuchfeed", "ana")); len(rows) != 1 {
+		t.Errorf("%d rows, want only the header", len(rows))
+	}
+}
+
+// jsonl is the subtest "jsonl" of TestEventExport.
+func (s *eventExportSteps) jsonl(t *testing.T) {
+	f := s.f
+	r := f.get("/events?format=jsonl&fqdn=example.be", "ada")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("status %d, Content-Type %q", r.status, r.header.Get("Content-Type"))
+	}
+	lines := strings.Split(strings.TrimSuffix(string(r.body), "\n"), "\n")
+	var got []string
+	for _, line := range lines {
+		e := event.New(10)
+		if err := e.ParseJSON([]byte(line)); err != nil {
+			t.Fatalf("line %q: %v", line, err)
 		}
-		if len(hashes) != bulkEvents {
-			t.Errorf("%d distinct events, want %d", len(hashes), bulkEvents)
-		}
-	})
-	t.Run("csv chosen columns and defused cells", func(t *testing.T) {
-		rows := readCSV(t, f.get("/events?format=csv&feed=scan-rdp&columns=source.ip,comment,hash", "ana"))
-		want := [][]string{
-			{"source.ip", "comment", "hash"},
-			{"2001:db8::5", "'=cmd|' /C calc'!A0", f.hashes["v6"]},
-			{"192.0.2.10", "", f.hashes["rdp"]},
-		}
-		if !slices.EqualFunc(rows, want, slices.Equal) {
-			t.Errorf("got %q, want %q", rows, want)
-		}
-	})
-	t.Run("csv all fields", func(t *testing.T) {
-		rows := readCSV(t, f.get("/events?format=csv&columns=all&cidr=192.0.2.0/24", "ana"))
-		if len(rows) != 3 {
-			t.Fatalf("%d rows", len(rows))
-		}
-		for _, col := range []string{"destination.fqdn", "extra.label", "malware.hash.sha256", "source.port", "hash"} {
-			if !slices.Contains(rows[0], col) {
-				t.Errorf("header %q lacks %s", rows[0], col)
-			}
-		}
-		if slices.Contains(rows[0], "comment") {
-			t.Error("column for a field no event in the result has")
-		}
-	})
-	t.Run("csv limit", func(t *testing.T) {
-		if rows := readCSV(t, f.get("/events?format=csv&feed=bulk&limit=9", "ana")); len(rows) != 10 {
-			t.Errorf("%d rows, want 9 and a header", len(rows)-1)
-		}
-	})
-	t.Run("csv of nothing", func(t *testing.T) {
-		if rows := readCSV(t, f.get("/events?format=csv&feed=nosuchfeed", "ana")); len(rows) != 1 {
-			t.Errorf("%d rows, want only the header", len(rows))
-		}
-	})
-	t.Run("jsonl", func(t *testing.T) {
-		r := f.get("/events?format=jsonl&fqdn=example.be", "ada")
-		if r.status != 200 || r.header.Get("Content-Type") != "application/x-ndjson" {
-			t.Fatalf("status %d, Content-Type %q", r.status, r.header.Get("Content-Type"))
-		}
-		lines := strings.Split(strings.TrimSuffix(string(r.body), "\n"), "\n")
-		var got []string
-		for _, line := range lines {
-			e := event.New(10)
-			if err := e.ParseJSON([]byte(line)); err != nil {
-				t.Fatalf("line %q: %v", line, err)
-			}
-			got = append(got, e.Hash().String())
-		}
-		if want := []string{f.hashes["bot"], f.hashes["rdp"]}; !slices.Equal(got, want) {
-			t.Errorf("got %q, want %q", got, want)
-		}
-	})
-	t.Run("jsonl from a cursor", func(t *testing.T) {
-		p := decode[pageOf](t, f.get("/events?feed=bulk&limit=40", "ada"))
-		r := f.get("/events?format=jsonl&feed=bulk&cursor="+url.QueryEscape(p.Next), "ada")
-		if n := bytes.Count(r.body, []byte("\n")); n != bulkEvents-40 {
-			t.Errorf("%d lines after the cursor, want %d", n, bulkEvents-40)
-		}
-	})
-	t.Run("store failure before the first event", func(t *testing.T) {
-		g := newFixture(t, fixtureOptions{pageSize: 4, wrap: failSearchAt(1)})
-		r := g.get("/events?format=csv", "ana")
-		wantError(t, r, 500, "internal", "")
-		if !strings.Contains(g.log.String(), errSearchBroken.Error()) {
-			t.Errorf("not logged: %s", g.log.String())
-		}
-	})
-	t.Run("store failure mid-way breaks the transfer", func(t *testing.T) {
-		// The tenth page fails, after more than the server's response
-		// buffer went out with a 200.
-		g := newFixture(t, fixtureOptions{pageSize: 4, wrap: failSearchAt(10)})
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", g.server.URL+"/api/v1/events?format=jsonl", nil)
-		req.Header.Set("Authorization", "Bearer "+g.tokens["ana"])
-		res, err := g.server.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("status %d", res.StatusCode)
-		}
-		body, err := io.ReadAll(res.Body)
-		if err == nil {
-			t.Fatalf("a failed export looked complete: %d bytes", len(body))
-		}
-		if n := bytes.Count(body, []byte("\n")); n > 36 {
-			t.Errorf("%d lines from nine pages of 4", n)
-		}
-		if !strings.Contains(g.log.String(), errSearchBroken.Error()) {
-			t.Errorf("not logged: %s", g.log.String())
-		}
-	})
+		got = append(got, e.Hash().String())
+	}
+	if want := []string{f.hashes["bot"], f.hashes["rdp"]}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// jsonlFromCursor is the subtest "jsonl from a cursor" of TestEventExport.
+func (s *eventExportSteps) jsonlFromCursor(t *testing.T) {
+	f := s.f
+	p := decode[pageOf](t, f.get("/events?feed=bulk&limit=40", "ada"))
+	r := f.get("/events?format=jsonl&feed=bulk&cursor="+url.QueryEscape(p.Next), "ada")
+	if n := bytes.Count(r.body, []byte("\n")); n != bulkEvents-40 {
+		t.Errorf("%d lines after the cursor, want %d", n, bulkEvents-40)
+	}
+}
+
+// storeFailureBeforeFirstEvent is the subtest "store failure before the first event" of TestEventExport.
+func (s *eventExportSteps) storeFailureBeforeFirstEvent(t *testing.T) {
+	g := newFixture(t, fixtureOptions{pageSize: 4, wrap: failSearchAt(1)})
+	r := g.get("/events?format=csv", "ana")
+	wantError(t, r, 500, "internal", "")
+	if !strings.Contains(g.log.String(), errSearchBroken.Error()) {
+		t.Errorf("not logged: %s", g.log.String())
+	}
+}
+
+// storeFailureMidwayBreaksTransfer is the subtest "store failure mid-way breaks the transfer" of TestEventExport.
+func (s *eventExportSteps) storeFailureMidwayBreaksTransfer(t *testing.T) {
+	// The tenth page fails, after more than the server's response
+	// buffer went out with a 200.
+	g := newFixture(t, fixtureOptions{pageSize: 4, wrap: failSearchAt(10)})
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", g.server.URL+"/api/v1/events?format=jsonl", nil)
+	req.Header.Set("Authorization", "Bearer "+g.tokens["ana"])
+	res, err := g.server.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err == nil {
+		t.Fatalf("a failed export looked complete: %d bytes", len(body))
+	}
+	if n := bytes.Count(body, []byte("\n")); n > 36 {
+		t.Errorf("%d lines from nine pages of 4", n)
+	}
+	if !strings.Contains(g.log.String(), errSearchBroken.Error()) {
+		t.Errorf("not logged: %s", g.log.String())
+	}
 }
 
 var errSearchBroken = errors.New("disk I/O error in search")
