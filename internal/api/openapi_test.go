@@ -90,6 +90,13 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 
 // TestOpenAPIMatchesRoutes holds the document and the routes table to each
 // other: every route documented, every documented operation served.
+// openAPIRouteChecks is what the subtests of TestOpenAPIMatchesRoutes share.
+type openAPIRouteChecks struct {
+	doc        openAPIDoc
+	documented map[string]bool
+	registered map[string]route
+}
+
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc := loadDoc(t, openAPISource)
 	documented := map[string]bool{}
@@ -115,152 +122,163 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 
-	t.Run("security matches the roles", func(t *testing.T) {
-		for _, rt := range routes {
-			op := doc.Paths[rt.path][strings.ToLower(rt.method)]
-			public := op.Security != nil && len(*op.Security) == 0
-			if public != (rt.roles == nil) {
-				t.Errorf("%s %s: documented public %v, route public %v", rt.method, rt.path, public, rt.roles == nil)
-			}
-			if _, ok := op.Responses["401"]; ok == (rt.roles == nil) {
-				t.Errorf("%s %s: 401 documented %v", rt.method, rt.path, ok)
-			}
-			_, has403 := op.Responses["403"]
-			if restricted := rt.roles != nil && len(rt.roles) < len(anyone); has403 != restricted {
-				t.Errorf("%s %s: 403 documented %v, route restricted %v", rt.method, rt.path, has403, restricted)
-			}
-		}
-	})
+	s := &openAPIRouteChecks{doc: doc, documented: documented, registered: registered}
+	t.Run("security matches the roles", s.securityMatchesRoles)
+	t.Run("query parameters match the handlers", s.queryParametersMatchHandlers)
+	t.Run("every documented operation is served", s.everyDocumentedOperationServed)
+}
 
-	t.Run("query parameters match the handlers", func(t *testing.T) {
-		check := func(path string, want []string) {
-			var got []string
-			for _, p := range doc.params(t, doc.Paths[path]["get"].Parameters) {
-				got = append(got, strings.TrimPrefix(p, "query:"))
-			}
-			sort.Strings(got)
-			want = slices.Sorted(slices.Values(want))
-			if !slices.Equal(got, want) {
-				t.Errorf("%s: documented %q, handler takes %q", path, got, want)
-			}
+// securityMatchesRoles is the subtest "security matches the roles" of TestOpenAPIMatchesRoutes.
+func (s *openAPIRouteChecks) securityMatchesRoles(t *testing.T) {
+	doc := s.doc
+	for _, rt := range routes {
+		op := doc.Paths[rt.path][strings.ToLower(rt.method)]
+		public := op.Security != nil && len(*op.Security) == 0
+		if public != (rt.roles == nil) {
+			t.Errorf("%s %s: documented public %v, route public %v", rt.method, rt.path, public, rt.roles == nil)
 		}
-		check("/events", eventParams)
-		check("/constituent/events", constituentEventParams)
-		check("/constituent/notifications", []string{"limit", "before"})
-		check("/constituent/organisation", nil)
-		check("/deadletters", deadLetterParams)
-		check("/feeds", nil)
-		check("/feeds/{name}", []string{"path:name"})
-		check("/me", nil)
-		check("/owners", []string{"q"})
-		check("/organisations", organisationListParams)
-		check("/organisations/{id}", []string{"path:id"})
-		check("/notifications", notificationParams)
-		check("/users", nil)
-		check("/users/{id}", []string{"path:id"})
-		check("/saved-searches", nil)
-		check("/saved-searches/{id}", []string{"path:id"})
-		check("/saved-searches/{id}/events", append([]string{"path:id"}, savedRunParams...))
-		if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
-			t.Errorf("/events/{hash} parameters %q", got)
+		if _, ok := op.Responses["401"]; ok == (rt.roles == nil) {
+			t.Errorf("%s %s: 401 documented %v", rt.method, rt.path, ok)
 		}
-	})
+		_, has403 := op.Responses["403"]
+		if restricted := rt.roles != nil && len(rt.roles) < len(anyone); has403 != restricted {
+			t.Errorf("%s %s: 403 documented %v, route restricted %v", rt.method, rt.path, has403, restricted)
+		}
+	}
+}
 
-	t.Run("every documented operation is served", func(t *testing.T) {
-		f := newFixture(t, fixtureOptions{})
-		own := f.constituency()
-		d := f.teamData()
-		spare := strconv.FormatInt(d.research.ID, 10)
-		if err := f.store.AddDeadLetters(t.Context(), []store.DeadLetter{
-			{Feed: "f", Parser: "csv", Input: []byte("x"), Error: "e"}, {Feed: "f", Parser: "csv", Input: []byte("z"), Error: "e"}}); err != nil {
-			t.Fatal(err)
+// queryParametersMatchHandlers is the subtest "query parameters match the handlers" of TestOpenAPIMatchesRoutes.
+func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
+	doc := s.doc
+	check := func(path string, want []string) {
+		var got []string
+		for _, p := range doc.params(t, doc.Paths[path]["get"].Parameters) {
+			got = append(got, strings.TrimPrefix(p, "query:"))
 		}
-		saved := savedsearch.Search{UserID: f.users["ada"].ID, Name: "rdp", Query: "type=vulnerable-system"}
-		if err := f.store.CreateSavedSearch(t.Context(), &saved); err != nil {
-			t.Fatal(err)
+		sort.Strings(got)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: documented %q, handler takes %q", path, got, want)
 		}
-		savedPath := "/saved-searches/" + strconv.FormatInt(saved.ID, 10)
-		// What each operation needs to succeed, and its success status;
-		// GETs without an entry take no more than their path.
-		calls := map[string]struct {
-			path, body string
-			status     int
-		}{
-			"POST /deadletters/retry":         {body: `{"ids":[1]}`},
-			"GET /deadletters/{id}":           {path: "/deadletters/1"},
-			"POST /deadletters/discard":       {body: `{"ids":[2],"reason":"test"}`},
-			"POST /deadletters/{id}/edit":     {path: "/deadletters/1/edit", body: `{"input":"y"}`},
-			"GET /owners":                     {path: "/owners?q=10.1.2.3"},
-			"POST /organisations":             {body: `{"handle":"new","name":"New"}`, status: http.StatusCreated},
-			"PUT /organisations/{id}":         {path: "/organisations/" + spare, body: `{"name":"Research"}`},
-			"DELETE /organisations/{id}":      {path: "/organisations/" + spare, status: http.StatusNoContent},
-			"POST /notifications/{id}/resend": {path: "/notifications/" + strconv.FormatInt(d.failed, 10) + "/resend"},
-			"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
-			"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
-			"DELETE /users/{id}":              {path: "/users/" + strconv.FormatInt(f.users["pub"].ID, 10), status: http.StatusNoContent},
-			"POST /saved-searches":            {body: `{"name":"new","query":"ip=192.0.2.1"}`, status: http.StatusCreated},
-			"GET /saved-searches/{id}":        {path: savedPath},
-			"GET /saved-searches/{id}/events": {path: savedPath + "/events"},
-			"DELETE /saved-searches/{id}":     {path: savedPath, status: http.StatusNoContent},
+	}
+	check("/events", eventParams)
+	check("/constituent/events", constituentEventParams)
+	check("/constituent/notifications", []string{"limit", "before"})
+	check("/constituent/organisation", nil)
+	check("/deadletters", deadLetterParams)
+	check("/feeds", nil)
+	check("/feeds/{name}", []string{"path:name"})
+	check("/me", nil)
+	check("/owners", []string{"q"})
+	check("/organisations", organisationListParams)
+	check("/organisations/{id}", []string{"path:id"})
+	check("/notifications", notificationParams)
+	check("/users", nil)
+	check("/users/{id}", []string{"path:id"})
+	check("/saved-searches", nil)
+	check("/saved-searches/{id}", []string{"path:id"})
+	check("/saved-searches/{id}/events", append([]string{"path:id"}, savedRunParams...))
+	if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
+		t.Errorf("/events/{hash} parameters %q", got)
+	}
+}
 
-			"PUT /organisations/{id}/policy":                          {body: `{"enabled":true,"digest":"hourly"}`},
-			"DELETE /organisations/{id}/policy":                       {status: http.StatusNoContent},
-			"PUT /notifications/policy":                               {body: `{"enabled":true}`},
-			"DELETE /notifications/policy":                            {status: http.StatusNoContent},
-			"POST /changerequests/{id}/done":                          {path: "/changerequests/" + strconv.FormatInt(d.request, 10) + "/done"},
-			"POST /constituency/import":                               {path: "/constituency/import?dry_run=true", body: `[]`},
-			"GET /notifications/templates/{language}/{name}":          {path: "/notifications/templates/nl/type%2Fphishing"},
-			"PUT /notifications/templates/{language}/{name}":          {path: "/notifications/templates/en/digest", body: `{"subject":"S","body":"B"}`},
-			"DELETE /notifications/templates/{language}/{name}":       {path: "/notifications/templates/en/digest", status: http.StatusNoContent},
-			"POST /notifications/templates/{language}/{name}/preview": {path: "/notifications/templates/en/immediate/preview"},
-			"POST /teamkey/generate":                                  {body: `{"name":"CERT","email":"cert@example.org"}`},
-			"POST /teamkey/import":                                    {body: `{"key":` + strconv.Quote(d.key) + `,"replace":true}`},
-			"POST /feeds":                                             {body: `{"name":"blocklist","parser":"csv"}`, status: http.StatusCreated},
-			"GET /feeds/{name}":                                       {path: "/feeds/inbox"},
-			"PUT /feeds/{name}":                                       {path: "/feeds/inbox", body: `{"parser":"shadowserver"}`},
-			"POST /feeds/{name}/run":                                  {path: "/feeds/inbox/run"},
-			"POST /feeds/{name}/pause":                                {path: "/feeds/inbox/pause"},
-			"POST /feeds/{name}/resume":                               {path: "/feeds/inbox/resume"},
-			"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
+// everyDocumentedOperationServed is the subtest "every documented operation is served" of TestOpenAPIMatchesRoutes.
+func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
+	documented := s.documented
+	f := newFixture(t, fixtureOptions{})
+	own := f.constituency()
+	d := f.teamData()
+	spare := strconv.FormatInt(d.research.ID, 10)
+	if err := f.store.AddDeadLetters(t.Context(), []store.DeadLetter{
+		{Feed: "f", Parser: "csv", Input: []byte("x"), Error: "e"}, {Feed: "f", Parser: "csv", Input: []byte("z"), Error: "e"}}); err != nil {
+		t.Fatal(err)
+	}
+	saved := savedsearch.Search{UserID: f.users["ada"].ID, Name: "rdp", Query: "type=vulnerable-system"}
+	if err := f.store.CreateSavedSearch(t.Context(), &saved); err != nil {
+		t.Fatal(err)
+	}
+	savedPath := "/saved-searches/" + strconv.FormatInt(saved.ID, 10)
+	// What each operation needs to succeed, and its success status;
+	// GETs without an entry take no more than their path.
+	calls := map[string]struct {
+		path, body string
+		status     int
+	}{
+		"POST /deadletters/retry":         {body: `{"ids":[1]}`},
+		"GET /deadletters/{id}":           {path: "/deadletters/1"},
+		"POST /deadletters/discard":       {body: `{"ids":[2],"reason":"test"}`},
+		"POST /deadletters/{id}/edit":     {path: "/deadletters/1/edit", body: `{"input":"y"}`},
+		"GET /owners":                     {path: "/owners?q=10.1.2.3"},
+		"POST /organisations":             {body: `{"handle":"new","name":"New"}`, status: http.StatusCreated},
+		"PUT /organisations/{id}":         {path: "/organisations/" + spare, body: `{"name":"Research"}`},
+		"DELETE /organisations/{id}":      {path: "/organisations/" + spare, status: http.StatusNoContent},
+		"POST /notifications/{id}/resend": {path: "/notifications/" + strconv.FormatInt(d.failed, 10) + "/resend"},
+		"POST /users":                     {body: `{"name":"new","role":"analyst","password":"a long enough password"}`, status: http.StatusCreated},
+		"PATCH /users/{id}":               {path: "/users/" + strconv.FormatInt(f.users["ana"].ID, 10), body: `{"language":"nl"}`},
+		"DELETE /users/{id}":              {path: "/users/" + strconv.FormatInt(f.users["pub"].ID, 10), status: http.StatusNoContent},
+		"POST /saved-searches":            {body: `{"name":"new","query":"ip=192.0.2.1"}`, status: http.StatusCreated},
+		"GET /saved-searches/{id}":        {path: savedPath},
+		"GET /saved-searches/{id}/events": {path: savedPath + "/events"},
+		"DELETE /saved-searches/{id}":     {path: savedPath, status: http.StatusNoContent},
+
+		"PUT /organisations/{id}/policy":                          {body: `{"enabled":true,"digest":"hourly"}`},
+		"DELETE /organisations/{id}/policy":                       {status: http.StatusNoContent},
+		"PUT /notifications/policy":                               {body: `{"enabled":true}`},
+		"DELETE /notifications/policy":                            {status: http.StatusNoContent},
+		"POST /changerequests/{id}/done":                          {path: "/changerequests/" + strconv.FormatInt(d.request, 10) + "/done"},
+		"POST /constituency/import":                               {path: "/constituency/import?dry_run=true", body: `[]`},
+		"GET /notifications/templates/{language}/{name}":          {path: "/notifications/templates/nl/type%2Fphishing"},
+		"PUT /notifications/templates/{language}/{name}":          {path: "/notifications/templates/en/digest", body: `{"subject":"S","body":"B"}`},
+		"DELETE /notifications/templates/{language}/{name}":       {path: "/notifications/templates/en/digest", status: http.StatusNoContent},
+		"POST /notifications/templates/{language}/{name}/preview": {path: "/notifications/templates/en/immediate/preview"},
+		"POST /teamkey/generate":                                  {body: `{"name":"CERT","email":"cert@example.org"}`},
+		"POST /teamkey/import":                                    {body: `{"key":` + strconv.Quote(d.key) + `,"replace":true}`},
+		"POST /feeds":                                             {body: `{"name":"blocklist","parser":"csv"}`, status: http.StatusCreated},
+		"GET /feeds/{name}":                                       {path: "/feeds/inbox"},
+		"PUT /feeds/{name}":                                       {path: "/feeds/inbox", body: `{"parser":"shadowserver"}`},
+		"POST /feeds/{name}/run":                                  {path: "/feeds/inbox/run"},
+		"POST /feeds/{name}/pause":                                {path: "/feeds/inbox/pause"},
+		"POST /feeds/{name}/resume":                               {path: "/feeds/inbox/resume"},
+		"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
+	}
+	// The delete comes last: the replace uses the same organisation.
+	keys := slices.Sorted(maps.Keys(documented))
+	last := func(key string) int {
+		if strings.HasPrefix(key, "DELETE ") {
+			return 1
 		}
-		// The delete comes last: the replace uses the same organisation.
-		keys := slices.Sorted(maps.Keys(documented))
-		last := func(key string) int {
-			if strings.HasPrefix(key, "DELETE ") {
-				return 1
-			}
-			return 0
+		return 0
+	}
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(last(a), last(b)) })
+	for _, key := range keys {
+		method, path, _ := strings.Cut(key, " ")
+		user, hash := "ada", f.hashes["rdp"]
+		if strings.HasPrefix(path, "/constituent/") {
+			user, hash = "ca", own["a"][0]
 		}
-		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(last(a), last(b)) })
-		for _, key := range keys {
-			method, path, _ := strings.Cut(key, " ")
-			user, hash := "ada", f.hashes["rdp"]
-			if strings.HasPrefix(path, "/constituent/") {
-				user, hash = "ca", own["a"][0]
-			}
-			path = strings.ReplaceAll(path, "{hash}", hash)
-			path = strings.ReplaceAll(path, "{id}", strconv.FormatInt(d.lab.ID, 10))
-			if strings.HasPrefix(path, "/users/") {
-				path = "/users/" + strconv.FormatInt(f.users["ana"].ID, 10)
-			}
-			call, status := calls[key], http.StatusOK
-			if call.path != "" {
-				path = call.path
-			}
-			if call.status != 0 {
-				status = call.status
-			}
-			var r response
-			if call.body != "" {
-				r = f.sendJSON(method, path, user, call.body)
-			} else {
-				r = f.do(method, path, user, nil)
-			}
-			if r.status != status {
-				t.Errorf("%s: status %d, want %d: %s", key, r.status, status, r.body)
-			}
+		path = strings.ReplaceAll(path, "{hash}", hash)
+		path = strings.ReplaceAll(path, "{id}", strconv.FormatInt(d.lab.ID, 10))
+		if strings.HasPrefix(path, "/users/") {
+			path = "/users/" + strconv.FormatInt(f.users["ana"].ID, 10)
 		}
-	})
+		call, status := calls[key], http.StatusOK
+		if call.path != "" {
+			path = call.path
+		}
+		if call.status != 0 {
+			status = call.status
+		}
+		var r response
+		if call.body != "" {
+			r = f.sendJSON(method, path, user, call.body)
+		} else {
+			r = f.do(method, path, user, nil)
+		}
+		if r.status != status {
+			t.Errorf("%s: status %d, want %d: %s", key, r.status, status, r.body)
+		}
+	}
 }
 
 // TestOpenAPIDocument checks that the document is well-formed OpenAPI 3.1:

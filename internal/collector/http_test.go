@@ -114,204 +114,223 @@ func feedStatus(t *testing.T, s store.Store) store.FeedStatus {
 }
 
 func TestHTTP(t *testing.T) {
+	t.Run("conditional get survives a restart", testHTTPConditionalGetSurvivesRestart)
+	t.Run("validators are kept only after delivery succeeds", testHTTPValidatorsKeptAfterDelivery)
+	t.Run("server error is recorded and retried next interval", testHTTPServerErrorRetriedNextInterval)
+	t.Run("gzip by content encoding and by name", testHTTPGzipByEncodingAndName)
+	t.Run("headers and input name options", testHTTPHeadersAndInputName)
+	t.Run("max size is enforced while streaming", testHTTPMaxSizeEnforcedWhileStreaming)
+	t.Run("refuses bad options", testHTTPRefusesBadOptions)
+}
+
+// testHTTPConditionalGetSurvivesRestart: conditional get survives a restart.
+func testHTTPConditionalGetSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
+	fs, srv := startFeedServer(t)
+	s := openStore(t)
+	opts := pipeline.Options{"url": srv.URL + "/reports/2026-11-20-scan_rdp-belgium-geo.csv"}
+	var rec recorder
+	c := newTestHTTP(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.lastConditions(); got != "|" {
+		t.Errorf("first request sent conditions %q, want none", got)
+	}
+	want := []delivered{{"shadowserver", "2026-11-20-scan_rdp-belgium-geo.csv", "2026-11-20,192.0.2.1\n"}}
+	if got := rec.all(); !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
 
-	t.Run("conditional get survives a restart", func(t *testing.T) {
-		fs, srv := startFeedServer(t)
-		s := openStore(t)
-		opts := pipeline.Options{"url": srv.URL + "/reports/2026-11-20-scan_rdp-belgium-geo.csv"}
-		var rec recorder
-		c := newTestHTTP(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got := fs.lastConditions(); got != "|" {
-			t.Errorf("first request sent conditions %q, want none", got)
-		}
-		want := []delivered{{"shadowserver", "2026-11-20-scan_rdp-belgium-geo.csv", "2026-11-20,192.0.2.1\n"}}
-		if got := rec.all(); !slices.Equal(got, want) {
-			t.Fatalf("delivered %v, want %v", got, want)
-		}
+	// Unchanged: the server answers 304 and nothing is delivered.
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	wantCond := fs.etag() + "|Fri, 20 Nov 2026 06:00:00 GMT"
+	if got := fs.lastConditions(); got != wantCond {
+		t.Errorf("conditions %q, want %q", got, wantCond)
+	}
 
-		// Unchanged: the server answers 304 and nothing is delivered.
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		wantCond := fs.etag() + "|Fri, 20 Nov 2026 06:00:00 GMT"
-		if got := fs.lastConditions(); got != wantCond {
-			t.Errorf("conditions %q, want %q", got, wantCond)
-		}
+	// A new collector on the same store (a restart) still knows the
+	// validators.
+	c = newTestHTTP(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if full, notModified := fs.counts(); full != 1 || notModified != 2 {
+		t.Errorf("server sent %d full answers and %d 304s, want 1 and 2", full, notModified)
+	}
+	if got := len(rec.all()); got != 1 {
+		t.Errorf("delivered %d times, want 1", got)
+	}
 
-		// A new collector on the same store (a restart) still knows the
-		// validators.
-		c = newTestHTTP(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if full, notModified := fs.counts(); full != 1 || notModified != 2 {
-			t.Errorf("server sent %d full answers and %d 304s, want 1 and 2", full, notModified)
-		}
-		if got := len(rec.all()); got != 1 {
-			t.Errorf("delivered %d times, want 1", got)
-		}
+	// A changed report is downloaded and delivered again.
+	fs.set("2026-11-21,192.0.2.2\n", time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.all(); len(got) != 2 || got[1].Body != "2026-11-21,192.0.2.2\n" {
+		t.Errorf("delivered %v, want the new report second", got)
+	}
+	if st := feedStatus(t, s); st.LastError != "" || !st.LastRun.Equal(fixedNow()) {
+		t.Errorf("feed status %+v, want a clean run at %v", st, fixedNow())
+	}
+}
 
-		// A changed report is downloaded and delivered again.
-		fs.set("2026-11-21,192.0.2.2\n", time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got := rec.all(); len(got) != 2 || got[1].Body != "2026-11-21,192.0.2.2\n" {
-			t.Errorf("delivered %v, want the new report second", got)
-		}
-		if st := feedStatus(t, s); st.LastError != "" || !st.LastRun.Equal(fixedNow()) {
-			t.Errorf("feed status %+v, want a clean run at %v", st, fixedNow())
+// testHTTPValidatorsKeptAfterDelivery: validators are kept only after delivery succeeds.
+func testHTTPValidatorsKeptAfterDelivery(t *testing.T) {
+	ctx := context.Background()
+	fs, srv := startFeedServer(t)
+	s := openStore(t)
+	c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/feed.csv"})
+	refuse := func(context.Context, pipeline.Input) error { return errors.New("bus unavailable") }
+	if err := c.Fetch(ctx, refuse); err == nil || !strings.Contains(err.Error(), "bus unavailable") {
+		t.Fatalf("err = %v, want the delivery's error", err)
+	}
+	var rec recorder
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.lastConditions(); got != "|" {
+		t.Errorf("retry sent conditions %q, want none", got)
+	}
+	if full, _ := fs.counts(); full != 2 || len(rec.all()) != 1 {
+		t.Errorf("server sent %d full answers, delivered %d; want 2 and 1", full, len(rec.all()))
+	}
+}
+
+// testHTTPServerErrorRetriedNextInterval: server error is recorded and retried next interval.
+func testHTTPServerErrorRetriedNextInterval(t *testing.T) {
+	ctx := context.Background()
+	fs, srv := startFeedServer(t)
+	fs.status = http.StatusServiceUnavailable
+	s := openStore(t)
+	c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/feed.csv", "interval": "20ms"})
+	var rec recorder
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx, rec.deliver) }()
+
+	waitFor(t, "the error on the feeds page", func() bool {
+		return strings.Contains(feedStatus(t, s).LastError, "503")
+	})
+	fs.mu.Lock()
+	fs.status = 0
+	fs.mu.Unlock()
+	waitFor(t, "a delivery after recovery", func() bool { return len(rec.all()) == 1 })
+	waitFor(t, "the error cleared", func() bool { return feedStatus(t, s).LastError == "" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// testHTTPGzipByEncodingAndName: gzip by content encoding and by name.
+func testHTTPGzipByEncodingAndName(t *testing.T) {
+	ctx := context.Background()
+	fs, srv := startFeedServer(t)
+	fs.gzip = true
+	s := openStore(t)
+	var rec recorder
+
+	// Asking for gzip explicitly turns off the transport's own
+	// decompression, so the collector must do it.
+	c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/a.csv", "headers": map[string]any{"Accept-Encoding": "gzip"}})
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+
+	gz := &http.ServeMux{}
+	gz.HandleFunc("/b.csv.gz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/gzip")
+		w.Write(gzipped(t, "from a .gz file\n"))
+	})
+	gzSrv := httptest.NewServer(gz)
+	defer gzSrv.Close()
+	c = newTestHTTP(t, s, pipeline.Options{"url": gzSrv.URL + "/b.csv.gz"})
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []delivered{
+		{"shadowserver", "a.csv", "2026-11-20,192.0.2.1\n"},
+		{"shadowserver", "b.csv", "from a .gz file\n"},
+	}
+	if got := rec.all(); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+}
+
+// testHTTPHeadersAndInputName: headers and input name options.
+func testHTTPHeadersAndInputName(t *testing.T) {
+	ctx := context.Background()
+	fs, srv := startFeedServer(t)
+	s := openStore(t)
+	c := newTestHTTP(t, s, pipeline.Options{
+		"url":     srv.URL + "/download?id=42",
+		"name":    "2026-11-20-scan_rdp-belgium-geo.csv",
+		"headers": map[string]any{"Authorization": "Bearer secret"},
+	})
+	var rec recorder
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.all(); len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.csv" {
+		t.Errorf("delivered %v", got)
+	}
+	if fs.authorization[0] != "Bearer secret" {
+		t.Errorf("Authorization = %q", fs.authorization[0])
+	}
+}
+
+// testHTTPMaxSizeEnforcedWhileStreaming: max size is enforced while streaming.
+func testHTTPMaxSizeEnforcedWhileStreaming(t *testing.T) {
+	ctx := context.Background()
+	big := strings.Repeat("192.0.2.1\n", 1000)
+	mux := &http.ServeMux{}
+	mux.HandleFunc("/known-length.csv", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(big))
+	})
+	mux.HandleFunc("/chunked.csv", func(w http.ResponseWriter, r *http.Request) {
+		for range 10 {
+			w.Write([]byte(big[:1000]))
+			w.(http.Flusher).Flush()
 		}
 	})
-
-	t.Run("validators are kept only after delivery succeeds", func(t *testing.T) {
-		fs, srv := startFeedServer(t)
-		s := openStore(t)
-		c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/feed.csv"})
-		refuse := func(context.Context, pipeline.Input) error { return errors.New("bus unavailable") }
-		if err := c.Fetch(ctx, refuse); err == nil || !strings.Contains(err.Error(), "bus unavailable") {
-			t.Fatalf("err = %v, want the delivery's error", err)
-		}
-		var rec recorder
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got := fs.lastConditions(); got != "|" {
-			t.Errorf("retry sent conditions %q, want none", got)
-		}
-		if full, _ := fs.counts(); full != 2 || len(rec.all()) != 1 {
-			t.Errorf("server sent %d full answers, delivered %d; want 2 and 1", full, len(rec.all()))
-		}
+	mux.HandleFunc("/bomb.csv.gz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(gzipped(t, strings.Repeat("0", 1<<20)))
 	})
-
-	t.Run("server error is recorded and retried next interval", func(t *testing.T) {
-		fs, srv := startFeedServer(t)
-		fs.status = http.StatusServiceUnavailable
-		s := openStore(t)
-		c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/feed.csv", "interval": "20ms"})
-		var rec recorder
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- c.Run(runCtx, rec.deliver) }()
-
-		waitFor(t, "the error on the feeds page", func() bool {
-			return strings.Contains(feedStatus(t, s).LastError, "503")
-		})
-		fs.mu.Lock()
-		fs.status = 0
-		fs.mu.Unlock()
-		waitFor(t, "a delivery after recovery", func() bool { return len(rec.all()) == 1 })
-		waitFor(t, "the error cleared", func() bool { return feedStatus(t, s).LastError == "" })
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-
-	t.Run("gzip by content encoding and by name", func(t *testing.T) {
-		fs, srv := startFeedServer(t)
-		fs.gzip = true
-		s := openStore(t)
-		var rec recorder
-
-		// Asking for gzip explicitly turns off the transport's own
-		// decompression, so the collector must do it.
-		c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/a.csv", "headers": map[string]any{"Accept-Encoding": "gzip"}})
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-
-		gz := &http.ServeMux{}
-		gz.HandleFunc("/b.csv.gz", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/gzip")
-			w.Write(gzipped(t, "from a .gz file\n"))
-		})
-		gzSrv := httptest.NewServer(gz)
-		defer gzSrv.Close()
-		c = newTestHTTP(t, s, pipeline.Options{"url": gzSrv.URL + "/b.csv.gz"})
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-
-		want := []delivered{
-			{"shadowserver", "a.csv", "2026-11-20,192.0.2.1\n"},
-			{"shadowserver", "b.csv", "from a .gz file\n"},
-		}
-		if got := rec.all(); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-	})
-
-	t.Run("headers and input name options", func(t *testing.T) {
-		fs, srv := startFeedServer(t)
-		s := openStore(t)
-		c := newTestHTTP(t, s, pipeline.Options{
-			"url":     srv.URL + "/download?id=42",
-			"name":    "2026-11-20-scan_rdp-belgium-geo.csv",
-			"headers": map[string]any{"Authorization": "Bearer secret"},
-		})
-		var rec recorder
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got := rec.all(); len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.csv" {
-			t.Errorf("delivered %v", got)
-		}
-		if fs.authorization[0] != "Bearer secret" {
-			t.Errorf("Authorization = %q", fs.authorization[0])
-		}
-	})
-
-	t.Run("max size is enforced while streaming", func(t *testing.T) {
-		big := strings.Repeat("192.0.2.1\n", 1000)
-		mux := &http.ServeMux{}
-		mux.HandleFunc("/known-length.csv", func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(big))
-		})
-		mux.HandleFunc("/chunked.csv", func(w http.ResponseWriter, r *http.Request) {
-			for range 10 {
-				w.Write([]byte(big[:1000]))
-				w.(http.Flusher).Flush()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s := openStore(t)
+	for _, name := range []string{"known-length.csv", "chunked.csv", "bomb.csv.gz"} {
+		t.Run(name, func(t *testing.T) {
+			c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/" + name, "max_size": 5000})
+			var rec recorder
+			err := c.Fetch(ctx, rec.deliver)
+			if !errors.Is(err, ErrTooLarge) {
+				t.Errorf("err = %v, want ErrTooLarge", err)
 			}
 		})
-		mux.HandleFunc("/bomb.csv.gz", func(w http.ResponseWriter, r *http.Request) {
-			w.Write(gzipped(t, strings.Repeat("0", 1<<20)))
-		})
-		srv := httptest.NewServer(mux)
-		defer srv.Close()
-		s := openStore(t)
-		for _, name := range []string{"known-length.csv", "chunked.csv", "bomb.csv.gz"} {
-			t.Run(name, func(t *testing.T) {
-				c := newTestHTTP(t, s, pipeline.Options{"url": srv.URL + "/" + name, "max_size": 5000})
-				var rec recorder
-				err := c.Fetch(ctx, rec.deliver)
-				if !errors.Is(err, ErrTooLarge) {
-					t.Errorf("err = %v, want ErrTooLarge", err)
-				}
-			})
-		}
-	})
+	}
+}
 
-	t.Run("refuses bad options", func(t *testing.T) {
-		s := openStore(t)
-		env := pipeline.Env{Store: s, Logger: testLogger(t)}
-		for name, opts := range map[string]pipeline.Options{
-			"no url":         {},
-			"ftp url":        {"url": "ftp://example.org/x"},
-			"unknown option": {"url": "https://example.org/x", "intervall": "1h"},
-			"bad interval":   {"url": "https://example.org/x", "interval": "hourly"},
-		} {
-			t.Run(name, func(t *testing.T) {
-				if _, err := pipeline.NewCollector("http", env, "f", opts); err == nil {
-					t.Error("no error")
-				}
-			})
-		}
-	})
+// testHTTPRefusesBadOptions: refuses bad options.
+func testHTTPRefusesBadOptions(t *testing.T) {
+	s := openStore(t)
+	env := pipeline.Env{Store: s, Logger: testLogger(t)}
+	for name, opts := range map[string]pipeline.Options{
+		"no url":         {},
+		"ftp url":        {"url": "ftp://example.org/x"},
+		"unknown option": {"url": "https://example.org/x", "intervall": "1h"},
+		"bad interval":   {"url": "https://example.org/x", "interval": "hourly"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := pipeline.NewCollector("http", env, "f", opts); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
 }
 
 func TestHTTPDefaultName(t *testing.T) {

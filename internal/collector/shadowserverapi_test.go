@@ -1,610 +1,370 @@
 package collector
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// Credentials of the fake Reports API.
-const (
-	testAPIKey = "key-4711-abcdef"
-	testSecret = "s3cret-for-the-test-only"
-)
-
-// fakeReport is one report the fake Reports API holds.
-type fakeReport struct {
-	ID, Type, File, Date, List string
-	Body                       []byte
+func TestShadowserverAPI(t *testing.T) {
+	t.Run("fetches every listed report once, across restarts", testShadowserverAPIFetchesEveryListedReportOnce)
+	t.Run("a failed download is retried at the next run and does not stop the others", testShadowserverAPIFailedDownloadRetriedNextRun)
+	t.Run("a report is remembered only once the pipeline took it", testShadowserverAPIRemembersOnlyWhatPipelineTook)
+	t.Run("a wrong secret is a clear error on the feeds page", testShadowserverAPIWrongSecretClearErrorFeeds)
+	t.Run("an unknown API key is a clear error and is not echoed", testShadowserverAPIUnknownAPIKeyClearError)
+	t.Run("a report over max_size is refused with a clear error", testShadowserverAPIReportOverMaxSizeRefused)
+	t.Run("format json downloads signed through reports/download", testShadowserverAPIFormatJSONDownloadsSigned)
+	t.Run("an error object instead of a report is an error, and the others go on", testShadowserverAPIErrorObjectInsteadReportError)
+	t.Run("types and reports narrow the list", testShadowserverAPITypesReportsNarrowList)
+	t.Run("ids of reports long out of the range are forgotten", testShadowserverAPIForgetsIDsLongOutOfRange)
+	t.Run("run repeats on its interval until stopped", testShadowserverAPIRunRepeatsIntervalUntilStopped)
 }
 
-// fakeReportsAPI is a local stand-in for Shadowserver's Reports API. It
-// checks the HMAC2 signature of every API request against its own secret
-// and refuses a wrong one as the real API refuses it, lists reports by
-// date range, type and list, and serves each report as CSV from a
-// download link and as JSON rows from reports/download.
-type fakeReportsAPI struct {
-	mu      sync.Mutex
-	reports []fakeReport
-	// badKeyAnswer: refuse an unknown key with an error object and 200,
-	// where a bad signature gets 401.
-	failNext  map[string]int // id → downloads to fail with 503
-	lists     []map[string]any
-	downloads map[string]int // id → successful downloads (link or API)
-	refused   int
-	srv       *httptest.Server
-}
-
-func startReportsAPI(t *testing.T, reports ...fakeReport) *fakeReportsAPI {
-	t.Helper()
-	api := &fakeReportsAPI{reports: reports, failNext: map[string]int{}, downloads: map[string]int{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api2/reports/list", api.list)
-	mux.HandleFunc("POST /api2/reports/download", api.download)
-	mux.HandleFunc("GET /dl/{id}", api.link)
-	api.srv = httptest.NewServer(mux) // listens on 127.0.0.1
-	t.Cleanup(api.srv.Close)
-	return api
-}
-
-func (a *fakeReportsAPI) baseURL() string { return a.srv.URL + "/api2/" }
-
-func (a *fakeReportsAPI) add(r fakeReport) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reports = append(a.reports, r)
-}
-
-func (a *fakeReportsAPI) failDownloads(id string, n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.failNext[id] = n
-}
-
-func (a *fakeReportsAPI) downloadCount(id string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.downloads[id]
-}
-
-func (a *fakeReportsAPI) listRequests() []map[string]any {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.lists)
-}
-
-// authenticate reads and checks a request the way the real API does:
-// the signature is HMAC-SHA256 of the exact body under the key's secret.
-// It writes the refusal itself and returns nil when the request fails.
-func (a *fakeReportsAPI) authenticate(w http.ResponseWriter, r *http.Request) map[string]any {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "read", http.StatusBadRequest)
-		return nil
+// testShadowserverAPIFetchesEveryListedReportOnce: fetches every listed report once, across restarts.
+func testShadowserverAPIFetchesEveryListedReportOnce(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport, oldReport)
+	s := openStore(t)
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, reportsOptions(api))
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
 	}
-	mac := hmac.New(sha256.New, []byte(testSecret))
-	mac.Write(body)
-	want := hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(r.Header.Get("HMAC2")), []byte(want)) {
-		a.refused++
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error":"HMAC validation failed"}`)
-		return nil
+	// Oldest first; the report from before the range is not listed.
+	want := deliveredOf("shadowserver", sinkholeReport, rdpReport, smbReport)
+	if got := rec.all(); !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
 	}
-	var request map[string]any
-	if err := json.Unmarshal(body, &request); err != nil {
-		http.Error(w, `{"error":"invalid JSON"}`, http.StatusBadRequest)
-		return nil
+	lists := api.listRequests()
+	if len(lists) != 1 || lists[0]["date"] != "2026-11-18:2026-11-20" || lists[0]["apikey"] != testAPIKey {
+		t.Errorf("list requests %v, want one for 2026-11-18:2026-11-20 with the key", lists)
 	}
-	if request["apikey"] != testAPIKey {
-		// The signature matched, so the secret was right for this body,
-		// but the key is not one the API knows.
-		a.refused++
-		io.WriteString(w, `{"error":"Invalid apikey `+request["apikey"].(string)+`"}`)
-		return nil
+	if st := feedStatus(t, s); st.LastError != "" || !st.LastRun.Equal(fixedNow()) {
+		t.Errorf("feed status %+v, want a clean run at %v", st, fixedNow())
 	}
-	return request
-}
 
-func (a *fakeReportsAPI) list(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	request := a.authenticate(w, r)
-	if request == nil {
-		return
+	// A restart: a new collector on the same store fetches nothing.
+	c, _ = newTestReportsCollector(t, s, reportsOptions(api))
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
 	}
-	a.lists = append(a.lists, request)
-	dates, _ := request["date"].(string)
-	first, last, ok := strings.Cut(dates, ":")
-	if !ok {
-		first, last = dates, dates
+	if got := len(rec.all()); got != 3 {
+		t.Errorf("delivered %d reports after the restart, want still 3", got)
 	}
-	var lists []string
-	if l, ok := request["reports"].([]any); ok {
-		for _, x := range l {
-			lists = append(lists, x.(string))
+	for _, r := range []fakeReport{rdpReport, smbReport, sinkholeReport} {
+		if n := api.downloadCount(r.ID); n != 1 {
+			t.Errorf("report %s downloaded %d times, want 1", r.ID, n)
 		}
 	}
-	typ, _ := request["type"].(string)
-	out := []map[string]string{}
-	for _, rep := range a.reports {
-		if rep.Date < first || rep.Date > last || typ != "" && rep.Type != typ ||
-			len(lists) > 0 && !slices.Contains(lists, rep.List) {
-			continue
+
+	// A new report appears and is the only one fetched.
+	later := fakeReport{ID: "e5", Type: "scan_rdp", Date: "2026-11-20", List: "belgium",
+		File: "2026-11-20-scan_rdp-belgium-asn.csv", Body: []byte("timestamp,ip,port\n2026-11-20 01:00:00,198.51.100.50,3389\n")}
+	api.add(later)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, deliveredOf("shadowserver", later)...)
+	if got := rec.all(); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+}
+
+// testShadowserverAPIFailedDownloadRetriedNextRun: a failed download is retried at the next run and does not stop the others.
+func testShadowserverAPIFailedDownloadRetriedNextRun(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport)
+	api.failDownloads(rdpReport.ID, 1)
+	s := openStore(t)
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, reportsOptions(api))
+	err := c.Fetch(ctx, rec.deliver)
+	if err == nil || !strings.Contains(err.Error(), rdpReport.File) || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("err = %v, want the failed report named with the server's answer", err)
+	}
+	if got, want := rec.all(), deliveredOf("shadowserver", sinkholeReport, smbReport); !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+	if st := feedStatus(t, s); !strings.Contains(st.LastError, rdpReport.File) {
+		t.Errorf("feed error %q, want the failed report named", st.LastError)
+	}
+
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.all(), deliveredOf("shadowserver", sinkholeReport, smbReport, rdpReport); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	if st := feedStatus(t, s); st.LastError != "" {
+		t.Errorf("feed error %q after the retry succeeded, want none", st.LastError)
+	}
+}
+
+// testShadowserverAPIRemembersOnlyWhatPipelineTook: a report is remembered only once the pipeline took it.
+func testShadowserverAPIRemembersOnlyWhatPipelineTook(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport, smbReport)
+	s := openStore(t)
+	refuse := true
+	rec := recorder{fail: func(in pipeline.Input) error {
+		if refuse && in.Name == rdpReport.File {
+			return errors.New("bus unavailable")
 		}
-		out = append(out, map[string]string{
-			"id": rep.ID, "type": rep.Type, "file": rep.File, "report": rep.List,
-			"timestamp": rep.Date, "url": a.srv.URL + "/dl/" + rep.ID,
-		})
+		return nil
+	}}
+	c, _ := newTestReportsCollector(t, s, reportsOptions(api))
+	if err := c.Fetch(ctx, rec.deliver); err == nil || !strings.Contains(err.Error(), "bus unavailable") {
+		t.Fatalf("err = %v, want the delivery's error", err)
 	}
-	json.NewEncoder(w).Encode(out)
+	refuse = false
+	c, _ = newTestReportsCollector(t, s, reportsOptions(api))
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.all(), deliveredOf("shadowserver", smbReport, rdpReport); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	if n := api.downloadCount(rdpReport.ID); n != 2 {
+		t.Errorf("refused report downloaded %d times, want 2", n)
+	}
 }
 
-// failing reports whether the next download of id is to fail.
-func (a *fakeReportsAPI) failing(id string) bool {
-	if a.failNext[id] > 0 {
-		a.failNext[id]--
-		return true
+// testShadowserverAPIWrongSecretClearErrorFeeds: a wrong secret is a clear error on the feeds page.
+func testShadowserverAPIWrongSecretClearErrorFeeds(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	opts["secret"] = "the-wrong-secret-value"
+	var rec recorder
+	c, logs := newTestReportsCollector(t, s, opts)
+	err := c.Fetch(ctx, rec.deliver)
+	var apiErr *ReportsAPIError
+	if !errors.As(err, &apiErr) || !apiErr.Credentials() || apiErr.Status != http.StatusUnauthorized {
+		t.Fatalf("err = %v, want a refusal of the credentials", err)
 	}
-	return false
-}
-
-func (a *fakeReportsAPI) report(id string) (fakeReport, bool) {
-	for _, rep := range a.reports {
-		if rep.ID == id {
-			return rep, true
+	st := feedStatus(t, s)
+	if !strings.Contains(st.LastError, "the Reports API refused the request signature: check secret") {
+		t.Errorf("feed error %q, want the cause named", st.LastError)
+	}
+	if len(rec.all()) != 0 || api.downloadCount(rdpReport.ID) != 0 {
+		t.Error("a report was downloaded with a refused signature")
+	}
+	for where, text := range map[string]string{"feed error": st.LastError, "log": logs.String()} {
+		for _, secret := range []string{"the-wrong-secret-value", testSecret, testAPIKey} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds a credential: %s", where, text)
+			}
 		}
 	}
-	return fakeReport{}, false
+	if !strings.Contains(logs.String(), "check secret") {
+		t.Errorf("the log does not name the cause:\n%s", logs.String())
+	}
 }
 
-// link serves a report's CSV as dl.shadowserver.org does.
-func (a *fakeReportsAPI) link(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	id := r.PathValue("id")
-	rep, ok := a.report(id)
-	if !ok {
-		http.NotFound(w, r)
-		return
+// testShadowserverAPIUnknownAPIKeyClearError: an unknown API key is a clear error and is not echoed.
+func testShadowserverAPIUnknownAPIKeyClearError(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	// The fake signs with one secret for every key, as if the key
+	// had been revoked: it answers with an error object and 200.
+	opts["api_key"] = "revoked-key-0042"
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err == nil {
+		t.Fatal("no error")
 	}
-	if a.failing(id) {
-		http.Error(w, "try later", http.StatusServiceUnavailable)
-		return
+	st := feedStatus(t, s)
+	if !strings.Contains(st.LastError, "the Reports API refused the API key: check api_key") {
+		t.Errorf("feed error %q, want the cause named", st.LastError)
 	}
-	a.downloads[id]++
-	w.Write(rep.Body)
+	if strings.Contains(st.LastError, "revoked-key-0042") {
+		t.Errorf("feed error %q holds the API key the API echoed", st.LastError)
+	}
 }
 
-// download answers reports/download with the report's rows as a JSON
-// array, built here from the CSV so both forms hold the same rows.
-func (a *fakeReportsAPI) download(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	request := a.authenticate(w, r)
-	if request == nil {
-		return
+// testShadowserverAPIReportOverMaxSizeRefused: a report over max_size is refused with a clear error.
+func testShadowserverAPIReportOverMaxSizeRefused(t *testing.T) {
+	ctx := context.Background()
+	big := fakeReport{ID: "f6", Type: "scan_http", Date: "2026-11-20", List: "belgium",
+		File: "2026-11-20-scan_http-belgium-geo.csv", Body: []byte("timestamp,ip\n" + strings.Repeat("2026-11-20 00:00:00,198.51.100.1\n", 200))}
+	bomb := fakeReport{ID: "g7", Type: "scan_ssl", Date: "2026-11-20", List: "belgium",
+		File: "2026-11-20-scan_ssl-belgium-geo.csv.gz", Body: gzipped(t, strings.Repeat("0", 1<<20))}
+	api := startReportsAPI(t, big, bomb, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	opts["max_size"] = 2000
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, opts)
+	err := c.Fetch(ctx, rec.deliver)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "2 reports failed") {
+		t.Fatalf("err = %v, want two reports over the limit", err)
 	}
-	id, _ := request["id"].(string)
-	rep, ok := a.report(id)
-	if !ok {
-		io.WriteString(w, `{"error":"unknown report id"}`)
-		return
+	st := feedStatus(t, s)
+	if !strings.Contains(st.LastError, "max_size") || !strings.Contains(st.LastError, "scan_") {
+		t.Errorf("feed error %q, want the report and the limit named", st.LastError)
 	}
-	if a.failing(id) {
-		http.Error(w, "try later", http.StatusServiceUnavailable)
-		return
+	if got, want := rec.all(), deliveredOf("shadowserver", rdpReport); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want only the small report", got)
 	}
-	if rep.Body == nil {
-		io.WriteString(w, `{"error":"report expired"}`)
-		return
+	// Not remembered: a larger limit takes them at the next run.
+	opts["max_size"] = 2 << 20
+	c, _ = newTestReportsCollector(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
 	}
-	a.downloads[id]++
-	lines := strings.Split(strings.TrimSpace(string(rep.Body)), "\n")
-	header := strings.Split(lines[0], ",")
+	got := rec.all()
+	if len(got) != 3 || got[1].Name != big.File || got[2].Name != "2026-11-20-scan_ssl-belgium-geo.csv" || len(got[2].Body) != 1<<20 {
+		t.Fatalf("after raising max_size delivered %d reports, want the two refused ones, the gzip one decompressed", len(got))
+	}
+}
+
+// testShadowserverAPIFormatJSONDownloadsSigned: format json downloads signed through reports/download.
+func testShadowserverAPIFormatJSONDownloadsSigned(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	opts["format"] = "json"
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.json" {
+		t.Fatalf("delivered %v, want the report under its .json name", got)
+	}
 	var rows []map[string]string
-	for _, line := range lines[1:] {
-		row := map[string]string{}
-		for i, cell := range strings.Split(line, ",") {
-			row[header[i]] = cell
-		}
-		rows = append(rows, row)
+	if err := json.Unmarshal([]byte(got[0].Body), &rows); err != nil || len(rows) != 1 || rows[0]["ip"] != "198.51.100.13" {
+		t.Errorf("body %q, want the report's row as JSON (%v)", got[0].Body, err)
 	}
-	json.NewEncoder(w).Encode(rows)
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// testShadowserverAPIErrorObjectInsteadReportError: an error object instead of a report is an error, and the others go on.
+func testShadowserverAPIErrorObjectInsteadReportError(t *testing.T) {
+	ctx := context.Background()
+	expired := fakeReport{ID: "x9", Type: "scan_smb", Date: "2026-11-19", List: "belgium",
+		File: "2026-11-19-scan_smb-belgium-geo.csv"}
+	api := startReportsAPI(t, expired, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	opts["format"] = "json"
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, opts)
+	err := c.Fetch(ctx, rec.deliver)
+	want := `report 2026-11-19-scan_smb-belgium-geo.json (id x9): the Reports API refused the request (reports/download answered HTTP 200: "report expired")`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	if got := rec.all(); len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.json" {
+		t.Errorf("delivered %v, want the other report", got)
+	}
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+// testShadowserverAPITypesReportsNarrowList: types and reports narrow the list.
+func testShadowserverAPITypesReportsNarrowList(t *testing.T) {
+	ctx := context.Background()
+	other := fakeReport{ID: "h8", Type: "scan_rdp", Date: "2026-11-20", List: "wallonia",
+		File: "2026-11-20-scan_rdp-wallonia-geo.csv", Body: []byte("timestamp,ip,port\n")}
+	api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport, other)
+	s := openStore(t)
+	var rec recorder
+
+	opts := reportsOptions(api)
+	opts["types"] = []any{"scan_rdp"}
+	opts["reports"] = []any{"belgium"}
+	c, _ := newTestReportsCollector(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.all(), deliveredOf("shadowserver", rdpReport); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	req := api.listRequests()[0]
+	if req["type"] != "scan_rdp" || !slices.Equal(req["reports"].([]any), []any{"belgium"}) {
+		t.Errorf("list request %v, want type scan_rdp and reports [belgium]", req)
+	}
+
+	// Several types are picked from the whole list.
+	opts["types"] = []any{"scan_smb", "event4_sinkhole"}
+	c, _ = newTestReportsCollector(t, s, opts)
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.all(), deliveredOf("shadowserver", rdpReport, sinkholeReport, smbReport); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newTestReportsCollector(t *testing.T, s store.Store, opts pipeline.Options) (*ShadowserverAPI, *syncBuffer) {
-	t.Helper()
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	env := pipeline.Env{Store: s, Logger: logger, DataDir: t.TempDir(), HTTP: &http.Client{}, Now: fixedNow}
-	c, err := pipeline.NewCollector("shadowserver_api", env, "shadowserver", opts)
+// testShadowserverAPIForgetsIDsLongOutOfRange: ids of reports long out of the range are forgotten.
+func testShadowserverAPIForgetsIDsLongOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	api := startReportsAPI(t, rdpReport)
+	s := openStore(t)
+	prefix := "collector/shadowserver_api/shadowserver/"
+	for id, date := range map[string]string{"old": "2026-11-01", "recent": "2026-11-15"} {
+		raw, _ := json.Marshal(fetchedReport{Date: date, File: date + "-scan_rdp.csv"})
+		if err := s.PutState(ctx, prefix+id, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutState(ctx, prefix+"unreadable", []byte("{")); err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, reportsOptions(api))
+	if err := c.Fetch(ctx, rec.deliver); err != nil {
+		t.Fatal(err)
+	}
+	state, err := s.ListState(ctx, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.(*ShadowserverAPI), logs
-}
-
-func reportsOptions(api *fakeReportsAPI) pipeline.Options {
-	return pipeline.Options{"api_key": testAPIKey, "secret": testSecret, "base_url": api.baseURL()}
-}
-
-// Reports of the tests; fixedNow is 2026-11-20, so with the default two
-// days the range listed is 2026-11-18 to 2026-11-20.
-var (
-	rdpReport = fakeReport{ID: "a1", Type: "scan_rdp", Date: "2026-11-20", List: "belgium",
-		File: "2026-11-20-scan_rdp-belgium-geo.csv", Body: []byte("timestamp,ip,port\n2026-11-20 00:00:00,198.51.100.13,3389\n")}
-	smbReport = fakeReport{ID: "b2", Type: "scan_smb", Date: "2026-11-20", List: "belgium",
-		File: "2026-11-20-scan_smb-belgium-geo.csv", Body: []byte("timestamp,ip,port\n2026-11-20 00:00:05,198.51.100.20,445\n")}
-	sinkholeReport = fakeReport{ID: "c3", Type: "event4_sinkhole", Date: "2026-11-19", List: "belgium",
-		File: "2026-11-19-event4_sinkhole-belgium-geo.csv", Body: []byte("timestamp,src_ip,infection\n2026-11-19 10:00:00,198.51.100.30,andromeda\n")}
-	oldReport = fakeReport{ID: "d4", Type: "scan_rdp", Date: "2026-11-10", List: "belgium",
-		File: "2026-11-10-scan_rdp-belgium-geo.csv", Body: []byte("timestamp,ip,port\n2026-11-10 00:00:00,198.51.100.40,3389\n")}
-)
-
-func deliveredOf(feed string, reports ...fakeReport) []delivered {
-	var out []delivered
-	for _, r := range reports {
-		out = append(out, delivered{feed, r.File, string(r.Body)})
+	var ids []string
+	for key := range state {
+		ids = append(ids, strings.TrimPrefix(key, prefix))
 	}
-	return out
+	slices.Sort(ids)
+	// The range starts 2026-11-18; a week's margin keeps 2026-11-11 on.
+	if want := []string{rdpReport.ID, "recent"}; !slices.Equal(ids, want) {
+		t.Errorf("remembered ids %v, want %v", ids, want)
+	}
 }
 
-func TestShadowserverAPI(t *testing.T) {
+// testShadowserverAPIRunRepeatsIntervalUntilStopped: run repeats on its interval until stopped.
+func testShadowserverAPIRunRepeatsIntervalUntilStopped(t *testing.T) {
 	ctx := context.Background()
-
-	t.Run("fetches every listed report once, across restarts", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport, oldReport)
-		s := openStore(t)
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, reportsOptions(api))
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		// Oldest first; the report from before the range is not listed.
-		want := deliveredOf("shadowserver", sinkholeReport, rdpReport, smbReport)
-		if got := rec.all(); !slices.Equal(got, want) {
-			t.Fatalf("delivered %v, want %v", got, want)
-		}
-		lists := api.listRequests()
-		if len(lists) != 1 || lists[0]["date"] != "2026-11-18:2026-11-20" || lists[0]["apikey"] != testAPIKey {
-			t.Errorf("list requests %v, want one for 2026-11-18:2026-11-20 with the key", lists)
-		}
-		if st := feedStatus(t, s); st.LastError != "" || !st.LastRun.Equal(fixedNow()) {
-			t.Errorf("feed status %+v, want a clean run at %v", st, fixedNow())
-		}
-
-		// A restart: a new collector on the same store fetches nothing.
-		c, _ = newTestReportsCollector(t, s, reportsOptions(api))
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got := len(rec.all()); got != 3 {
-			t.Errorf("delivered %d reports after the restart, want still 3", got)
-		}
-		for _, r := range []fakeReport{rdpReport, smbReport, sinkholeReport} {
-			if n := api.downloadCount(r.ID); n != 1 {
-				t.Errorf("report %s downloaded %d times, want 1", r.ID, n)
-			}
-		}
-
-		// A new report appears and is the only one fetched.
-		later := fakeReport{ID: "e5", Type: "scan_rdp", Date: "2026-11-20", List: "belgium",
-			File: "2026-11-20-scan_rdp-belgium-asn.csv", Body: []byte("timestamp,ip,port\n2026-11-20 01:00:00,198.51.100.50,3389\n")}
-		api.add(later)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, deliveredOf("shadowserver", later)...)
-		if got := rec.all(); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-	})
-
-	t.Run("a failed download is retried at the next run and does not stop the others", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport)
-		api.failDownloads(rdpReport.ID, 1)
-		s := openStore(t)
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, reportsOptions(api))
-		err := c.Fetch(ctx, rec.deliver)
-		if err == nil || !strings.Contains(err.Error(), rdpReport.File) || !strings.Contains(err.Error(), "503") {
-			t.Fatalf("err = %v, want the failed report named with the server's answer", err)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", sinkholeReport, smbReport); !slices.Equal(got, want) {
-			t.Fatalf("delivered %v, want %v", got, want)
-		}
-		if st := feedStatus(t, s); !strings.Contains(st.LastError, rdpReport.File) {
-			t.Errorf("feed error %q, want the failed report named", st.LastError)
-		}
-
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", sinkholeReport, smbReport, rdpReport); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-		if st := feedStatus(t, s); st.LastError != "" {
-			t.Errorf("feed error %q after the retry succeeded, want none", st.LastError)
-		}
-	})
-
-	t.Run("a report is remembered only once the pipeline took it", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport, smbReport)
-		s := openStore(t)
-		refuse := true
-		rec := recorder{fail: func(in pipeline.Input) error {
-			if refuse && in.Name == rdpReport.File {
-				return errors.New("bus unavailable")
-			}
-			return nil
-		}}
-		c, _ := newTestReportsCollector(t, s, reportsOptions(api))
-		if err := c.Fetch(ctx, rec.deliver); err == nil || !strings.Contains(err.Error(), "bus unavailable") {
-			t.Fatalf("err = %v, want the delivery's error", err)
-		}
-		refuse = false
-		c, _ = newTestReportsCollector(t, s, reportsOptions(api))
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", smbReport, rdpReport); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-		if n := api.downloadCount(rdpReport.ID); n != 2 {
-			t.Errorf("refused report downloaded %d times, want 2", n)
-		}
-	})
-
-	t.Run("a wrong secret is a clear error on the feeds page", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		opts["secret"] = "the-wrong-secret-value"
-		var rec recorder
-		c, logs := newTestReportsCollector(t, s, opts)
-		err := c.Fetch(ctx, rec.deliver)
-		var apiErr *ReportsAPIError
-		if !errors.As(err, &apiErr) || !apiErr.Credentials() || apiErr.Status != http.StatusUnauthorized {
-			t.Fatalf("err = %v, want a refusal of the credentials", err)
-		}
-		st := feedStatus(t, s)
-		if !strings.Contains(st.LastError, "the Reports API refused the request signature: check secret") {
-			t.Errorf("feed error %q, want the cause named", st.LastError)
-		}
-		if len(rec.all()) != 0 || api.downloadCount(rdpReport.ID) != 0 {
-			t.Error("a report was downloaded with a refused signature")
-		}
-		for where, text := range map[string]string{"feed error": st.LastError, "log": logs.String()} {
-			for _, secret := range []string{"the-wrong-secret-value", testSecret, testAPIKey} {
-				if strings.Contains(text, secret) {
-					t.Errorf("%s holds a credential: %s", where, text)
-				}
-			}
-		}
-		if !strings.Contains(logs.String(), "check secret") {
-			t.Errorf("the log does not name the cause:\n%s", logs.String())
-		}
-	})
-
-	t.Run("an unknown API key is a clear error and is not echoed", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		// The fake signs with one secret for every key, as if the key
-		// had been revoked: it answers with an error object and 200.
-		opts["api_key"] = "revoked-key-0042"
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err == nil {
-			t.Fatal("no error")
-		}
-		st := feedStatus(t, s)
-		if !strings.Contains(st.LastError, "the Reports API refused the API key: check api_key") {
-			t.Errorf("feed error %q, want the cause named", st.LastError)
-		}
-		if strings.Contains(st.LastError, "revoked-key-0042") {
-			t.Errorf("feed error %q holds the API key the API echoed", st.LastError)
-		}
-	})
-
-	t.Run("a report over max_size is refused with a clear error", func(t *testing.T) {
-		big := fakeReport{ID: "f6", Type: "scan_http", Date: "2026-11-20", List: "belgium",
-			File: "2026-11-20-scan_http-belgium-geo.csv", Body: []byte("timestamp,ip\n" + strings.Repeat("2026-11-20 00:00:00,198.51.100.1\n", 200))}
-		bomb := fakeReport{ID: "g7", Type: "scan_ssl", Date: "2026-11-20", List: "belgium",
-			File: "2026-11-20-scan_ssl-belgium-geo.csv.gz", Body: gzipped(t, strings.Repeat("0", 1<<20))}
-		api := startReportsAPI(t, big, bomb, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		opts["max_size"] = 2000
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, opts)
-		err := c.Fetch(ctx, rec.deliver)
-		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "2 reports failed") {
-			t.Fatalf("err = %v, want two reports over the limit", err)
-		}
-		st := feedStatus(t, s)
-		if !strings.Contains(st.LastError, "max_size") || !strings.Contains(st.LastError, "scan_") {
-			t.Errorf("feed error %q, want the report and the limit named", st.LastError)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", rdpReport); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want only the small report", got)
-		}
-		// Not remembered: a larger limit takes them at the next run.
-		opts["max_size"] = 2 << 20
-		c, _ = newTestReportsCollector(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		got := rec.all()
-		if len(got) != 3 || got[1].Name != big.File || got[2].Name != "2026-11-20-scan_ssl-belgium-geo.csv" || len(got[2].Body) != 1<<20 {
-			t.Fatalf("after raising max_size delivered %d reports, want the two refused ones, the gzip one decompressed", len(got))
-		}
-	})
-
-	t.Run("format json downloads signed through reports/download", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		opts["format"] = "json"
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		got := rec.all()
-		if len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.json" {
-			t.Fatalf("delivered %v, want the report under its .json name", got)
-		}
-		var rows []map[string]string
-		if err := json.Unmarshal([]byte(got[0].Body), &rows); err != nil || len(rows) != 1 || rows[0]["ip"] != "198.51.100.13" {
-			t.Errorf("body %q, want the report's row as JSON (%v)", got[0].Body, err)
-		}
-	})
-
-	t.Run("an error object instead of a report is an error, and the others go on", func(t *testing.T) {
-		expired := fakeReport{ID: "x9", Type: "scan_smb", Date: "2026-11-19", List: "belgium",
-			File: "2026-11-19-scan_smb-belgium-geo.csv"}
-		api := startReportsAPI(t, expired, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		opts["format"] = "json"
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, opts)
-		err := c.Fetch(ctx, rec.deliver)
-		want := `report 2026-11-19-scan_smb-belgium-geo.json (id x9): the Reports API refused the request (reports/download answered HTTP 200: "report expired")`
-		if err == nil || err.Error() != want {
-			t.Fatalf("err = %v, want %s", err, want)
-		}
-		if got := rec.all(); len(got) != 1 || got[0].Name != "2026-11-20-scan_rdp-belgium-geo.json" {
-			t.Errorf("delivered %v, want the other report", got)
-		}
-	})
-
-	t.Run("types and reports narrow the list", func(t *testing.T) {
-		other := fakeReport{ID: "h8", Type: "scan_rdp", Date: "2026-11-20", List: "wallonia",
-			File: "2026-11-20-scan_rdp-wallonia-geo.csv", Body: []byte("timestamp,ip,port\n")}
-		api := startReportsAPI(t, rdpReport, smbReport, sinkholeReport, other)
-		s := openStore(t)
-		var rec recorder
-
-		opts := reportsOptions(api)
-		opts["types"] = []any{"scan_rdp"}
-		opts["reports"] = []any{"belgium"}
-		c, _ := newTestReportsCollector(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", rdpReport); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-		req := api.listRequests()[0]
-		if req["type"] != "scan_rdp" || !slices.Equal(req["reports"].([]any), []any{"belgium"}) {
-			t.Errorf("list request %v, want type scan_rdp and reports [belgium]", req)
-		}
-
-		// Several types are picked from the whole list.
-		opts["types"] = []any{"scan_smb", "event4_sinkhole"}
-		c, _ = newTestReportsCollector(t, s, opts)
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := rec.all(), deliveredOf("shadowserver", rdpReport, sinkholeReport, smbReport); !slices.Equal(got, want) {
-			t.Errorf("delivered %v, want %v", got, want)
-		}
-	})
-
-	t.Run("ids of reports long out of the range are forgotten", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport)
-		s := openStore(t)
-		prefix := "collector/shadowserver_api/shadowserver/"
-		for id, date := range map[string]string{"old": "2026-11-01", "recent": "2026-11-15"} {
-			raw, _ := json.Marshal(fetchedReport{Date: date, File: date + "-scan_rdp.csv"})
-			if err := s.PutState(ctx, prefix+id, raw); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.PutState(ctx, prefix+"unreadable", []byte("{")); err != nil {
-			t.Fatal(err)
-		}
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, reportsOptions(api))
-		if err := c.Fetch(ctx, rec.deliver); err != nil {
-			t.Fatal(err)
-		}
-		state, err := s.ListState(ctx, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for key := range state {
-			ids = append(ids, strings.TrimPrefix(key, prefix))
-		}
-		slices.Sort(ids)
-		// The range starts 2026-11-18; a week's margin keeps 2026-11-11 on.
-		if want := []string{rdpReport.ID, "recent"}; !slices.Equal(ids, want) {
-			t.Errorf("remembered ids %v, want %v", ids, want)
-		}
-	})
-
-	t.Run("run repeats on its interval until stopped", func(t *testing.T) {
-		api := startReportsAPI(t, rdpReport)
-		s := openStore(t)
-		opts := reportsOptions(api)
-		opts["interval"] = "20ms"
-		var rec recorder
-		c, _ := newTestReportsCollector(t, s, opts)
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- c.Run(runCtx, rec.deliver) }()
-		waitFor(t, "a first delivery", func() bool { return len(rec.all()) == 1 })
-		api.add(smbReport)
-		waitFor(t, "the new report at a later run", func() bool { return len(rec.all()) == 2 })
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if n := len(api.listRequests()); n < 2 {
-			t.Errorf("listed %d times, want at least 2", n)
-		}
-	})
+	api := startReportsAPI(t, rdpReport)
+	s := openStore(t)
+	opts := reportsOptions(api)
+	opts["interval"] = "20ms"
+	var rec recorder
+	c, _ := newTestReportsCollector(t, s, opts)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx, rec.deliver) }()
+	waitFor(t, "a first delivery", func() bool { return len(rec.all()) == 1 })
+	api.add(smbReport)
+	waitFor(t, "the new report at a later run", func() bool { return len(rec.all()) == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if n := len(api.listRequests()); n < 2 {
+		t.Errorf("listed %d times, want at least 2", n)
+	}
 }
 
 func TestShadowserverAPICredentials(t *testing.T) {

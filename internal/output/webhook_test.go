@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -84,152 +85,195 @@ func newTestWebhook(t *testing.T, opts pipeline.Options) *Webhook {
 	return o.(*Webhook)
 }
 
+// webhookSteps is what the subtests of TestWebhook share.
+type webhookSteps struct {
+	ctx    context.Context
+	events []*event.Event
+	batch  *pipeline.Batch
+}
+
 func TestWebhook(t *testing.T) {
 	ctx := context.Background()
 	events := testEvents(t, 3)
 	batch := &pipeline.Batch{Feed: "shadowserver-scan-rdp", Events: events}
 
-	t.Run("retries server errors then succeeds", func(t *testing.T) {
-		r, url := startReceiver(t, http.StatusServiceUnavailable, http.StatusTooManyRequests)
-		w := newTestWebhook(t, pipeline.Options{"url": url, "headers": map[string]any{"X-Api-Key": "k1"}})
-		if err := w.Write(ctx, batch); err != nil {
-			t.Fatalf("Write: %v", err)
+	s := &webhookSteps{ctx: ctx, events: events, batch: batch}
+	t.Run("retries server errors then succeeds", s.retriesServerErrorsThenSucceeds)
+	t.Run("retries a dropped connection", s.retriesDroppedConnection)
+	t.Run("client error is permanent", s.clientErrorIsPermanent)
+	t.Run("redirect is permanent", s.redirectIsPermanent)
+	t.Run("gives up after the retries", s.givesUpAfterRetries)
+	t.Run("json array format", s.jsonArrayFormat)
+	t.Run("cancellation stops the retries", s.cancellationStopsRetries)
+	t.Run("empty batch posts nothing", s.emptyBatchPostsNothing)
+	t.Run("refuses bad options", s.refusesBadOptions)
+}
+
+// retriesServerErrorsThenSucceeds is the subtest "retries server errors then succeeds" of TestWebhook.
+func (s *webhookSteps) retriesServerErrorsThenSucceeds(t *testing.T) {
+	ctx := s.ctx
+	events := s.events
+	batch := s.batch
+	r, url := startReceiver(t, http.StatusServiceUnavailable, http.StatusTooManyRequests)
+	w := newTestWebhook(t, pipeline.Options{"url": url, "headers": map[string]any{"X-Api-Key": "k1"}})
+	if err := w.Write(ctx, batch); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	got := r.got()
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3", len(got))
+	}
+	for i, req := range got {
+		if req.body != got[0].body || req.idempotencyKey != got[0].idempotencyKey {
+			t.Errorf("request %d differs from the first", i+1)
 		}
-		got := r.got()
-		if len(got) != 3 {
-			t.Fatalf("%d requests, want 3", len(got))
+	}
+	req := got[2]
+	if req.contentType != "application/x-ndjson" || req.token != "k1" || len(req.idempotencyKey) != 64 {
+		t.Errorf("request headers %+v", req)
+	}
+	lines := strings.Split(strings.TrimSuffix(req.body, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("body has %d lines, want 3:\n%s", len(lines), req.body)
+	}
+	for i, line := range lines {
+		if want := string(events[i].AppendJSON(nil)); line != want {
+			t.Errorf("line %d = %s, want %s", i+1, line, want)
 		}
-		for i, req := range got {
-			if req.body != got[0].body || req.idempotencyKey != got[0].idempotencyKey {
-				t.Errorf("request %d differs from the first", i+1)
+	}
+}
+
+// retriesDroppedConnection is the subtest "retries a dropped connection" of TestWebhook.
+func (s *webhookSteps) retriesDroppedConnection(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t, 0)
+	w := newTestWebhook(t, pipeline.Options{"url": url})
+	if err := w.Write(ctx, batch); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if n := len(r.got()); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+// clientErrorIsPermanent is the subtest "client error is permanent" of TestWebhook.
+func (s *webhookSteps) clientErrorIsPermanent(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t, http.StatusBadRequest)
+	w := newTestWebhook(t, pipeline.Options{"url": url})
+	err := w.Write(ctx, batch)
+	if !errors.Is(err, pipeline.ErrPermanent) {
+		t.Fatalf("err = %v, want ErrPermanent", err)
+	}
+	if !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "rejected: Bad Request") {
+		t.Errorf("err = %v, want the status and the receiver's answer", err)
+	}
+	if n := len(r.got()); n != 1 {
+		t.Errorf("%d requests, want 1: a 400 is not retried", n)
+	}
+}
+
+// redirectIsPermanent is the subtest "redirect is permanent" of TestWebhook.
+func (s *webhookSteps) redirectIsPermanent(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t, http.StatusFound)
+	w := newTestWebhook(t, pipeline.Options{"url": url})
+	if err := w.Write(ctx, batch); !errors.Is(err, pipeline.ErrPermanent) {
+		t.Fatalf("err = %v, want ErrPermanent", err)
+	}
+	if n := len(r.got()); n != 1 {
+		t.Errorf("%d requests, want 1: the redirect is not followed", n)
+	}
+}
+
+// givesUpAfterRetries is the subtest "gives up after the retries" of TestWebhook.
+func (s *webhookSteps) givesUpAfterRetries(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t, 500, 502, 503, 504, 500)
+	w := newTestWebhook(t, pipeline.Options{"url": url, "retries": 3})
+	err := w.Write(ctx, batch)
+	if err == nil || errors.Is(err, pipeline.ErrPermanent) {
+		t.Fatalf("err = %v, want a transient error", err)
+	}
+	if !strings.Contains(err.Error(), "4 attempts") || !strings.Contains(err.Error(), "504") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(r.got()); n != 4 {
+		t.Errorf("%d requests, want 4", n)
+	}
+}
+
+// jsonArrayFormat is the subtest "json array format" of TestWebhook.
+func (s *webhookSteps) jsonArrayFormat(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t)
+	w := newTestWebhook(t, pipeline.Options{"url": url, "format": "json"})
+	if err := w.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	req := r.got()[0]
+	if req.contentType != "application/json" {
+		t.Errorf("Content-Type %q", req.contentType)
+	}
+	var objects []map[string]any
+	if err := json.Unmarshal([]byte(req.body), &objects); err != nil {
+		t.Fatalf("body is not a JSON array: %v\n%s", err, req.body)
+	}
+	if len(objects) != 3 || objects[0]["source.ip"] != "10.0.0.1" || objects[2]["source.port"] != 3389.0 {
+		t.Errorf("objects %v", objects)
+	}
+}
+
+// cancellationStopsRetries is the subtest "cancellation stops the retries" of TestWebhook.
+func (s *webhookSteps) cancellationStopsRetries(t *testing.T) {
+	ctx := s.ctx
+	batch := s.batch
+	r, url := startReceiver(t, 503, 503, 503, 503, 503, 503)
+	w := newTestWebhook(t, pipeline.Options{"url": url, "backoff": "1h"})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Write(ctx, batch) }()
+	for len(r.got()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// emptyBatchPostsNothing is the subtest "empty batch posts nothing" of TestWebhook.
+func (s *webhookSteps) emptyBatchPostsNothing(t *testing.T) {
+	ctx := s.ctx
+	r, url := startReceiver(t)
+	w := newTestWebhook(t, pipeline.Options{"url": url})
+	if err := w.Write(ctx, &pipeline.Batch{Feed: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.got()); n != 0 {
+		t.Errorf("%d requests, want none", n)
+	}
+}
+
+// refusesBadOptions is the subtest "refuses bad options" of TestWebhook.
+func (s *webhookSteps) refusesBadOptions(t *testing.T) {
+	for name, opts := range map[string]pipeline.Options{
+		"no url":         {},
+		"bad format":     {"url": "https://example.org/", "format": "xml"},
+		"unknown option": {"url": "https://example.org/", "retry": 3},
+		"bad retries":    {"url": "https://example.org/", "retries": "many"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := pipeline.NewOutput("webhook", pipeline.Env{}, opts); err == nil {
+				t.Error("no error")
 			}
-		}
-		req := got[2]
-		if req.contentType != "application/x-ndjson" || req.token != "k1" || len(req.idempotencyKey) != 64 {
-			t.Errorf("request headers %+v", req)
-		}
-		lines := strings.Split(strings.TrimSuffix(req.body, "\n"), "\n")
-		if len(lines) != 3 {
-			t.Fatalf("body has %d lines, want 3:\n%s", len(lines), req.body)
-		}
-		for i, line := range lines {
-			if want := string(events[i].AppendJSON(nil)); line != want {
-				t.Errorf("line %d = %s, want %s", i+1, line, want)
-			}
-		}
-	})
-
-	t.Run("retries a dropped connection", func(t *testing.T) {
-		r, url := startReceiver(t, 0)
-		w := newTestWebhook(t, pipeline.Options{"url": url})
-		if err := w.Write(ctx, batch); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-		if n := len(r.got()); n != 2 {
-			t.Errorf("%d requests, want 2", n)
-		}
-	})
-
-	t.Run("client error is permanent", func(t *testing.T) {
-		r, url := startReceiver(t, http.StatusBadRequest)
-		w := newTestWebhook(t, pipeline.Options{"url": url})
-		err := w.Write(ctx, batch)
-		if !errors.Is(err, pipeline.ErrPermanent) {
-			t.Fatalf("err = %v, want ErrPermanent", err)
-		}
-		if !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "rejected: Bad Request") {
-			t.Errorf("err = %v, want the status and the receiver's answer", err)
-		}
-		if n := len(r.got()); n != 1 {
-			t.Errorf("%d requests, want 1: a 400 is not retried", n)
-		}
-	})
-
-	t.Run("redirect is permanent", func(t *testing.T) {
-		r, url := startReceiver(t, http.StatusFound)
-		w := newTestWebhook(t, pipeline.Options{"url": url})
-		if err := w.Write(ctx, batch); !errors.Is(err, pipeline.ErrPermanent) {
-			t.Fatalf("err = %v, want ErrPermanent", err)
-		}
-		if n := len(r.got()); n != 1 {
-			t.Errorf("%d requests, want 1: the redirect is not followed", n)
-		}
-	})
-
-	t.Run("gives up after the retries", func(t *testing.T) {
-		r, url := startReceiver(t, 500, 502, 503, 504, 500)
-		w := newTestWebhook(t, pipeline.Options{"url": url, "retries": 3})
-		err := w.Write(ctx, batch)
-		if err == nil || errors.Is(err, pipeline.ErrPermanent) {
-			t.Fatalf("err = %v, want a transient error", err)
-		}
-		if !strings.Contains(err.Error(), "4 attempts") || !strings.Contains(err.Error(), "504") {
-			t.Errorf("err = %v", err)
-		}
-		if n := len(r.got()); n != 4 {
-			t.Errorf("%d requests, want 4", n)
-		}
-	})
-
-	t.Run("json array format", func(t *testing.T) {
-		r, url := startReceiver(t)
-		w := newTestWebhook(t, pipeline.Options{"url": url, "format": "json"})
-		if err := w.Write(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-		req := r.got()[0]
-		if req.contentType != "application/json" {
-			t.Errorf("Content-Type %q", req.contentType)
-		}
-		var objects []map[string]any
-		if err := json.Unmarshal([]byte(req.body), &objects); err != nil {
-			t.Fatalf("body is not a JSON array: %v\n%s", err, req.body)
-		}
-		if len(objects) != 3 || objects[0]["source.ip"] != "10.0.0.1" || objects[2]["source.port"] != 3389.0 {
-			t.Errorf("objects %v", objects)
-		}
-	})
-
-	t.Run("cancellation stops the retries", func(t *testing.T) {
-		r, url := startReceiver(t, 503, 503, 503, 503, 503, 503)
-		w := newTestWebhook(t, pipeline.Options{"url": url, "backoff": "1h"})
-		ctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- w.Write(ctx, batch) }()
-		for len(r.got()) == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("err = %v, want context.Canceled", err)
-		}
-	})
-
-	t.Run("empty batch posts nothing", func(t *testing.T) {
-		r, url := startReceiver(t)
-		w := newTestWebhook(t, pipeline.Options{"url": url})
-		if err := w.Write(ctx, &pipeline.Batch{Feed: "f"}); err != nil {
-			t.Fatal(err)
-		}
-		if n := len(r.got()); n != 0 {
-			t.Errorf("%d requests, want none", n)
-		}
-	})
-
-	t.Run("refuses bad options", func(t *testing.T) {
-		for name, opts := range map[string]pipeline.Options{
-			"no url":         {},
-			"bad format":     {"url": "https://example.org/", "format": "xml"},
-			"unknown option": {"url": "https://example.org/", "retry": 3},
-			"bad retries":    {"url": "https://example.org/", "retries": "many"},
-		} {
-			t.Run(name, func(t *testing.T) {
-				if _, err := pipeline.NewOutput("webhook", pipeline.Env{}, opts); err == nil {
-					t.Error("no error")
-				}
-			})
-		}
-	})
+		})
+	}
 }
 
 func TestWebhookWait(t *testing.T) {

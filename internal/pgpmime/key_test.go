@@ -13,7 +13,19 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-func TestInspectKey(t *testing.T) {
+// inspectKeys are the keys TestInspectKey judges, one for each thing
+// InspectKey can find wrong with a key.
+type inspectKeys struct {
+	created                      time.Time
+	valid, expiring, expired     *openpgp.Entity
+	revoked, retired, signOnly   *openpgp.Entity
+	subkeyExpired, subkeyRevoked *openpgp.Entity
+	future, weak                 *openpgp.Entity
+	expiredDay, subkeyDay        string
+	two, message                 *bytes.Buffer
+}
+
+func newInspectKeys(t *testing.T) inspectKeys {
 	created := testNow.Add(-time.Hour)
 	valid := newEntity(t, "Contact", "abuse@uni.example", created, 0)
 	if err := valid.AddUserId("Contact", "Second address", "soc@uni.example", nil); err != nil {
@@ -67,16 +79,36 @@ func TestInspectKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var two bytes.Buffer
-	w, _ := armor.Encode(&two, openpgp.PublicKeyType, nil)
+	two := &bytes.Buffer{}
+	w, _ := armor.Encode(two, openpgp.PublicKeyType, nil)
 	valid.Serialize(w)
 	expiring.Serialize(w)
 	w.Close()
 
-	var message bytes.Buffer
-	w, _ = armor.Encode(&message, "PGP MESSAGE", nil)
+	message := &bytes.Buffer{}
+	w, _ = armor.Encode(message, "PGP MESSAGE", nil)
 	w.Write([]byte("not a key"))
 	w.Close()
+	return inspectKeys{
+		created: created, expiredDay: expiredDay, subkeyDay: subkeyDay, two: two, message: message,
+		valid:         valid,
+		expiring:      expiring,
+		expired:       expired,
+		revoked:       revoked,
+		retired:       retired,
+		signOnly:      signOnly,
+		subkeyExpired: subkeyExpired,
+		subkeyRevoked: subkeyRevoked,
+		future:        future,
+		weak:          weak,
+	}
+}
+
+func TestInspectKey(t *testing.T) {
+	k := newInspectKeys(t)
+	created, expiredDay, subkeyDay, two, message := k.created, k.expiredDay, k.subkeyDay, k.two, k.message
+	valid, expiring, expired, revoked, retired := k.valid, k.expiring, k.expired, k.revoked, k.retired
+	signOnly, subkeyExpired, subkeyRevoked, future, weak := k.signOnly, k.subkeyExpired, k.subkeyRevoked, k.future, k.weak
 
 	tests := []struct {
 		name    string

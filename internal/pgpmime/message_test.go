@@ -190,6 +190,17 @@ func TestSign(t *testing.T) {
 	}
 }
 
+// signAndEncryptSteps is what the subtests of TestSignAndEncrypt share.
+type signAndEncryptSteps struct {
+	team       *Identity
+	recipient  *Identity
+	stranger   *Identity
+	msg        []byte
+	payload    []byte
+	decrypt    func(*testing.T, openpgp.EntityList) ([]byte, *openpgp.MessageDetails, error)
+	teamPublic openpgp.EntityList
+}
+
 func TestSignAndEncrypt(t *testing.T) {
 	team, _ := newTestIdentity(t, "CERT Test", "cert@example.org")
 	recipient, _ := newTestIdentity(t, "Contact", "abuse@uni.example")
@@ -264,58 +275,76 @@ func TestSignAndEncrypt(t *testing.T) {
 			checkInner(t, inner)
 		})
 	}
-	t.Run("not decrypted by a stranger", func(t *testing.T) {
-		if _, _, err := decrypt(t, openpgp.EntityList{stranger.Entity()}); err == nil {
-			t.Error("a key that was not a recipient decrypted the message")
-		}
-	})
-	t.Run("GnuPG-compatible packets", func(t *testing.T) {
-		// SEIPDv1 with MDC and v3 session keys: what GnuPG 2.2 reads.
-		block, err := armor.Decode(bytes.NewReader(payload))
+	s := &signAndEncryptSteps{team: team, recipient: recipient, stranger: stranger, msg: msg, payload: payload, decrypt: decrypt, teamPublic: teamPublic}
+	t.Run("not decrypted by a stranger", s.notDecryptedByStranger)
+	t.Run("GnuPG-compatible packets", s.gnuPGCompatiblePackets)
+	t.Run("Open", s.open)
+}
+
+// notDecryptedByStranger is the subtest "not decrypted by a stranger" of TestSignAndEncrypt.
+func (s *signAndEncryptSteps) notDecryptedByStranger(t *testing.T) {
+	stranger := s.stranger
+	decrypt := s.decrypt
+	if _, _, err := decrypt(t, openpgp.EntityList{stranger.Entity()}); err == nil {
+		t.Error("a key that was not a recipient decrypted the message")
+	}
+}
+
+// gnuPGCompatiblePackets is the subtest "GnuPG-compatible packets" of TestSignAndEncrypt.
+func (s *signAndEncryptSteps) gnuPGCompatiblePackets(t *testing.T) {
+	payload := s.payload
+	// SEIPDv1 with MDC and v3 session keys: what GnuPG 2.2 reads.
+	block, err := armor.Decode(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	packets := packet.NewReader(block.Body)
+	sessionKeys := 0
+	for {
+		p, err := packets.Next()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("packets: %v", err)
 		}
-		packets := packet.NewReader(block.Body)
-		sessionKeys := 0
-		for {
-			p, err := packets.Next()
-			if err != nil {
-				t.Fatalf("packets: %v", err)
+		if k, ok := p.(*packet.EncryptedKey); ok {
+			sessionKeys++
+			if k.Version != 3 {
+				t.Errorf("PKESK v%d, want v3", k.Version)
 			}
-			if k, ok := p.(*packet.EncryptedKey); ok {
-				sessionKeys++
-				if k.Version != 3 {
-					t.Errorf("PKESK v%d, want v3", k.Version)
-				}
-				continue
-			}
-			se, ok := p.(*packet.SymmetricallyEncrypted)
-			if !ok {
-				t.Fatalf("unexpected packet %T", p)
-			}
-			if se.Version != 1 || !se.IntegrityProtected {
-				t.Errorf("SEIPD v%d integrity %v, want v1 with MDC", se.Version, se.IntegrityProtected)
-			}
-			break
+			continue
 		}
-		if sessionKeys != 3 {
-			t.Errorf("%d session keys, want 3 (two recipients and the team)", sessionKeys)
+		se, ok := p.(*packet.SymmetricallyEncrypted)
+		if !ok {
+			t.Fatalf("unexpected packet %T", p)
 		}
-	})
-	t.Run("Open", func(t *testing.T) {
-		opened, err := Open(msg, append(openpgp.EntityList{recipient.Entity()}, teamPublic...))
-		if err != nil || !opened.Encrypted || !opened.Signed || opened.SignerFingerprint != team.Fingerprint() {
-			t.Fatalf("Open = %+v, %v", opened, err)
+		if se.Version != 1 || !se.IntegrityProtected {
+			t.Errorf("SEIPD v%d integrity %v, want v1 with MDC", se.Version, se.IntegrityProtected)
 		}
-		checkInner(t, opened.Content)
-		if _, err := Open(msg, openpgp.EntityList{stranger.Entity()}); err == nil {
-			t.Error("Open with a stranger's key: no error")
-		}
-		unknown, err := Open(msg, openpgp.EntityList{recipient.Entity()})
-		if err != nil || unknown.Signed || !errors.Is(unknown.SignatureError, ErrUnknownSigner) {
-			t.Errorf("without the team's public key: Open = %+v, %v", unknown, err)
-		}
-	})
+		break
+	}
+	if sessionKeys != 3 {
+		t.Errorf("%d session keys, want 3 (two recipients and the team)", sessionKeys)
+	}
+}
+
+// open is the subtest "Open" of TestSignAndEncrypt.
+func (s *signAndEncryptSteps) open(t *testing.T) {
+	team := s.team
+	recipient := s.recipient
+	stranger := s.stranger
+	msg := s.msg
+	teamPublic := s.teamPublic
+	opened, err := Open(msg, append(openpgp.EntityList{recipient.Entity()}, teamPublic...))
+	if err != nil || !opened.Encrypted || !opened.Signed || opened.SignerFingerprint != team.Fingerprint() {
+		t.Fatalf("Open = %+v, %v", opened, err)
+	}
+	checkInner(t, opened.Content)
+	if _, err := Open(msg, openpgp.EntityList{stranger.Entity()}); err == nil {
+		t.Error("Open with a stranger's key: no error")
+	}
+	unknown, err := Open(msg, openpgp.EntityList{recipient.Entity()})
+	if err != nil || unknown.Signed || !errors.Is(unknown.SignatureError, ErrUnknownSigner) {
+		t.Errorf("without the team's public key: Open = %+v, %v", unknown, err)
+	}
 }
 
 func TestSignAndEncryptRefuses(t *testing.T) {
