@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -41,17 +40,6 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, auth.Accounts)) {
 			tt.fn(t, st, a)
 		})
 	}
-}
-
-// createOrg stores an organisation for accounts to belong to.
-func createOrg(t *testing.T, st store.Store, handle string) constituency.Organisation {
-	t.Helper()
-	o := constituency.Organisation{Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
-		Contacts: []constituency.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}}}
-	if err := constituencydb.New(st.DB()).CreateOrganisation(t.Context(), &o); err != nil {
-		t.Fatalf("CreateOrganisation(%s): %v", handle, err)
-	}
-	return o
 }
 
 func testUsers(t *testing.T, st store.Store, a auth.Accounts) {
@@ -529,3 +517,8 @@ func testDeleteUser(t *testing.T, st store.Store, a auth.Accounts) {
 		t.Errorf("DeleteUser(disabled admin) = %v", err)
 	}
 }
+
+// The shared helpers of the contract suites.
+var (
+	createOrg = storetest.Organisation
+)

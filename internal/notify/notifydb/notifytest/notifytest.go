@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -39,17 +38,6 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, Notifier)) {
 			tt.fn(t, st, s)
 		})
 	}
-}
-
-// createOrg stores an organisation for a policy to belong to.
-func createOrg(t *testing.T, st store.Store, handle string) constituency.Organisation {
-	t.Helper()
-	o := constituency.Organisation{Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
-		Contacts: []constituency.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}}}
-	if err := constituencydb.New(st.DB()).CreateOrganisation(t.Context(), &o); err != nil {
-		t.Fatalf("CreateOrganisation(%s): %v", handle, err)
-	}
-	return o
 }
 
 // testDeletedOrganisation: deleting an organisation deletes its policy
@@ -171,3 +159,8 @@ func testPoliciesAndTemplates(t *testing.T, st store.Store, s Notifier) {
 		t.Errorf("deleting a missing template: %v", err)
 	}
 }
+
+// The shared helpers of the contract suites.
+var (
+	createOrg = storetest.Organisation
+)

@@ -2,7 +2,6 @@ package notifytest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +20,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb/outboxtest"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 // The contract of what was told to whom and of the commit of a pass.
@@ -30,45 +30,6 @@ import (
 type Notifier interface {
 	notify.Settings
 	notify.Records
-}
-
-// ev builds an event through the validating Set, as parsers do, tagged
-// with the organisations orgs.
-func ev(t testing.TB, fields map[string]string, orgs ...string) *event.Event {
-	t.Helper()
-	e := event.New(len(fields) + 1)
-	for _, k := range event.SortedKeys(fields) {
-		if err := e.Set(k, fields[k]); err != nil {
-			t.Fatalf("Set(%s): %v", k, err)
-		}
-	}
-	if len(orgs) > 0 {
-		b, err := json.Marshal(orgs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Set(store.ConstituencyField, string(b)); err != nil {
-			t.Fatalf("Set(%s): %v", store.ConstituencyField, err)
-		}
-	}
-	return e
-}
-
-func insert(t testing.TB, st store.Store, events ...*event.Event) {
-	t.Helper()
-	if _, err := st.InsertEvents(t.Context(), events, nil); err != nil {
-		t.Fatalf("InsertEvents: %v", err)
-	}
-}
-
-// pending returns org's queue of events to notify.
-func pending(t testing.TB, st store.Store, org string) []store.PendingNotification {
-	t.Helper()
-	list, err := st.ListPendingNotifications(t.Context(), org, 0, 10000)
-	if err != nil {
-		t.Fatalf("ListPendingNotifications(%s): %v", org, err)
-	}
-	return list
 }
 
 // labels are the comments of the events of list.
@@ -673,3 +634,10 @@ func allowConsume(t *testing.T, st store.Store) {
 		t.Fatalf("drop the trigger: %v", err)
 	}
 }
+
+// The shared helpers of the contract suites.
+var (
+	ev      = storetest.Event
+	insert  = storetest.Insert
+	pending = storetest.Pending
+)

@@ -7,7 +7,6 @@ package outboxtest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,12 +14,12 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -50,57 +49,6 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, Outbox)) {
 			tt.fn(t, st, s)
 		})
 	}
-}
-
-// createOrg stores an organisation for messages to belong to.
-func createOrg(t *testing.T, st store.Store, handle string) constituency.Organisation {
-	t.Helper()
-	o := constituency.Organisation{Handle: handle, Name: "Organisation " + handle, Sector: "research", Country: "BE", Language: "en",
-		Contacts: []constituency.Contact{{Name: "Abuse desk", Email: "abuse@" + handle + ".example", Role: constituency.ContactAbuse, Notify: true}}}
-	if err := constituencydb.New(st.DB()).CreateOrganisation(t.Context(), &o); err != nil {
-		t.Fatalf("CreateOrganisation(%s): %v", handle, err)
-	}
-	return o
-}
-
-// ev builds an event through the validating Set, as parsers do, tagged
-// with the organisations orgs.
-func ev(t testing.TB, fields map[string]string, orgs ...string) *event.Event {
-	t.Helper()
-	e := event.New(len(fields) + 1)
-	for _, k := range event.SortedKeys(fields) {
-		if err := e.Set(k, fields[k]); err != nil {
-			t.Fatalf("Set(%s): %v", k, err)
-		}
-	}
-	if len(orgs) > 0 {
-		b, err := json.Marshal(orgs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Set(store.ConstituencyField, string(b)); err != nil {
-			t.Fatalf("Set(%s): %v", store.ConstituencyField, err)
-		}
-	}
-	return e
-}
-
-func insert(t testing.TB, st store.Store, events ...*event.Event) {
-	t.Helper()
-	if _, err := st.InsertEvents(t.Context(), events, nil); err != nil {
-		t.Fatalf("InsertEvents: %v", err)
-	}
-}
-
-// pending returns org's queue of events to notify: the events' ids, which
-// a message's EventIDs name.
-func pending(t testing.TB, st store.Store, org string) []store.PendingNotification {
-	t.Helper()
-	list, err := st.ListPendingNotifications(t.Context(), org, 0, 10000)
-	if err != nil {
-		t.Fatalf("ListPendingNotifications(%s): %v", org, err)
-	}
-	return list
 }
 
 func hash(b byte) event.Hash { return event.Hash{b, 0xee} }
@@ -555,3 +503,11 @@ func testQueueLarge(t *testing.T, st store.Store, s Outbox) {
 		}
 	}
 }
+
+// The shared helpers of the contract suites.
+var (
+	createOrg = storetest.Organisation
+	ev        = storetest.Event
+	insert    = storetest.Insert
+	pending   = storetest.Pending
+)
