@@ -97,8 +97,12 @@ func (h *handler) feedManager() (*config.FeedManager, error) {
 	return h.feeds, nil
 }
 
-// pathFeed returns the feed named in the path.
+// pathFeed returns the feed named in the path of a request that takes no
+// query parameters (none of the feed routes does).
 func (h *handler) pathFeed(r *http.Request) (*config.FeedManager, config.EffectiveFeed, error) {
+	if err := checkParams(r.URL.Query(), nil); err != nil {
+		return nil, config.EffectiveFeed{}, err
+	}
 	m, err := h.feedManager()
 	if err != nil {
 		return nil, config.EffectiveFeed{}, err
@@ -111,9 +115,6 @@ func (h *handler) pathFeed(r *http.Request) (*config.FeedManager, config.Effecti
 }
 
 func (h *handler) getFeed(r *http.Request, _ *caller) (any, error) {
-	if err := checkParams(r.URL.Query(), nil); err != nil {
-		return nil, err
-	}
 	_, f, err := h.pathFeed(r)
 	if err != nil {
 		return nil, err
@@ -164,6 +165,15 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 	return out, nil
 }
 
+// feedNow answers a change with the feed as it is after it.
+func (h *handler) feedNow(r *http.Request, m *config.FeedManager, name string) (feedDetailJSON, error) {
+	f, err := m.Get(r.Context(), name)
+	if err != nil {
+		return feedDetailJSON{}, err
+	}
+	return h.feedDetail(r, f)
+}
+
 // invalidFeed is a refusal of the feed manager as the API reports it.
 func invalidFeed(err error) error {
 	var ce *config.Error
@@ -191,11 +201,7 @@ func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {
 		return nil, invalidFeed(err)
 	}
 	h.audit(ctx, c, "feed.add", in.Name, in.Collector+" / "+in.Parser)
-	f, err := m.Get(ctx, in.Name)
-	if err != nil {
-		return nil, err
-	}
-	out, err := h.feedDetail(r, f)
+	out, err := h.feedNow(r, m, in.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -203,9 +209,6 @@ func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {
 }
 
 func (h *handler) updateFeed(r *http.Request, c *caller) (any, error) {
-	if err := checkParams(r.URL.Query(), nil); err != nil {
-		return nil, err
-	}
 	m, f, err := h.pathFeed(r)
 	if err != nil {
 		return nil, err
@@ -222,18 +225,12 @@ func (h *handler) updateFeed(r *http.Request, c *caller) (any, error) {
 		return nil, invalidFeed(err)
 	}
 	h.audit(ctx, c, "feed.change", f.Name, in.Collector+" / "+in.Parser)
-	if f, err = m.Get(ctx, f.Name); err != nil {
-		return nil, err
-	}
-	return h.feedDetail(r, f)
+	return h.feedNow(r, m, f.Name)
 }
 
 // deleteFeedOverride drops the override of a feed: a file's feed returns
 // to the file's version, an added one is gone.
 func (h *handler) deleteFeedOverride(r *http.Request, c *caller) (any, error) {
-	if err := checkParams(r.URL.Query(), nil); err != nil {
-		return nil, err
-	}
 	m, f, err := h.pathFeed(r)
 	if err != nil {
 		return nil, err
@@ -258,9 +255,6 @@ func (h *handler) resumeFeed(r *http.Request, c *caller) (any, error) {
 
 // setFeedPaused pauses or resumes a feed.
 func (h *handler) setFeedPaused(r *http.Request, c *caller, pause bool) (any, error) {
-	if err := checkParams(r.URL.Query(), nil); err != nil {
-		return nil, err
-	}
 	m, f, err := h.pathFeed(r)
 	if err != nil {
 		return nil, err
@@ -274,19 +268,13 @@ func (h *handler) setFeedPaused(r *http.Request, c *caller, pause bool) (any, er
 		action = "feed.pause"
 	}
 	h.audit(ctx, c, action, f.Name, "")
-	if f, err = m.Get(ctx, f.Name); err != nil {
-		return nil, err
-	}
-	return h.feedDetail(r, f)
+	return h.feedNow(r, m, f.Name)
 }
 
 // runFeed asks the process running the feed to run it at once: the
 // answer is the feed with run_requested set; the run shows in its runs
 // once it is done.
 func (h *handler) runFeed(r *http.Request, c *caller) (any, error) {
-	if err := checkParams(r.URL.Query(), nil); err != nil {
-		return nil, err
-	}
 	m, f, err := h.pathFeed(r)
 	if err != nil {
 		return nil, err
