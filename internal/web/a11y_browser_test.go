@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -179,7 +180,9 @@ func TestBrowserAccessibility(t *testing.T) {
 	if err != nil || len(deadLetters) == 0 {
 		t.Fatalf("dead letters: %v, %v", deadLetters, err)
 	}
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
+	cc := consoleConfig(t, st, "test")
+	cc.Feeds = &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st}
+	h, err := New(Deps{Console: cc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +193,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	orgURL := "/constituency/" + strconv.FormatInt(org.ID, 10)
 	console := []string{"/", "/events", "/events?cidr=192.0.2.0/24", "/events?cidr=192.0.2.0/33",
 		"/events?group=source.ip", eventURL, "/deadletters", "/deadletters/" + strconv.FormatInt(deadLetters[0].ID, 10),
-		"/feeds", "/users", "/users/throttles", "/audit", "/account",
+		"/feeds", "/feeds/inbox", "/feeds/inbox/edit", "/feeds/new", "/users", "/users/throttles", "/audit", "/account",
 		"/constituency", "/constituency?lookup=192.0.2.10", "/constituency?lookup=not+an+address", "/constituency/new",
 		orgURL, orgURL + "/edit", orgURL + "/delete", orgURL + "/policy", "/constituency/import",
 		"/constituency/requests", "/notifications", "/notifications/settings", "/notifications/policy",
