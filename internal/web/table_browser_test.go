@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -44,8 +44,29 @@ func waitLocation(t *testing.T, ctx context.Context, part string) string {
 // link, choose columns, and read the grouped event page.
 func TestBrowserEventTable(t *testing.T) {
 	st := openStore(t)
-	ctx := context.Background()
 	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
+	seedTableEvents(t, st)
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
+
+	tctx := startChromium(t, srv.URL+"/events")
+	logIn(t, tctx, "alice", "alice's long passphrase", "results")
+	if count := run(t, tctx, chromedp.Text(chromedp.ID("count"))); !strings.HasPrefix(count, "5 events match") {
+		t.Errorf("count %q", count)
+	}
+	s := &eventTableSteps{ctx: tctx, base: srv.URL}
+	runSteps(t,
+		browserStep{"sort by source IP and back", s.sortBySourceIP},
+		browserStep{"group by feed and follow a group", s.groupByFeed},
+		browserStep{"a value leads to its search", s.valueLink},
+		browserStep{"choose the organisation column", s.chooseColumns},
+		browserStep{"the grouped event page", s.eventPage},
+	)
+}
+
+// seedTableEvents stores the five events of TestBrowserEventTable, one a
+// minute from 10:00, each with its raw CSV line under a header.
+func seedTableEvents(t *testing.T, st *database.DB) {
+	t.Helper()
 	rows := [][]string{
 		{"shadowserver-scan-http", "192.0.2.10", "64496", "vulnerable-system", `["univ-a"]`},
 		{"abusech-feodo", "10.0.0.5", "64497", "c2-server", ""},
@@ -63,33 +84,20 @@ func TestBrowserEventTable(t *testing.T) {
 		}
 		events = append(events, e)
 	}
-	if _, err := st.InsertEvents(ctx, events, nil); err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	insertEvents(t, st, events...)
+}
 
-	tctx := startChromium(t, srv.URL+"/events")
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("results")),
-	)
-	if err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	if count := run(t, tctx, chromedp.Text(chromedp.ID("count"))); !strings.HasPrefix(count, "5 events match") {
-		t.Errorf("count %q", count)
-	}
+// eventTableSteps is what the steps of TestBrowserEventTable share: the
+// logged-in browser and the console's address.
+type eventTableSteps struct {
+	ctx  context.Context
+	base string
+}
 
-	// Sort by source IP: the heading sorts largest first, and a second
-	// click smallest first, IPv4 before IPv6.
+// sortBySourceIP sorts by source IP: the heading sorts largest first, and
+// a second click smallest first, IPv4 before IPv6.
+func (s *eventTableSteps) sortBySourceIP(t *testing.T) {
+	tctx := s.ctx
 	sortBy := `#results th a.sort[href*="sort=source.ip"]`
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(sortBy))); err != nil {
 		t.Fatal(err)
@@ -106,8 +114,11 @@ func TestBrowserEventTable(t *testing.T) {
 		t.Errorf("smallest first: %v, want %v", got, want)
 	}
 	screenshot(t, tctx, "events-sorted")
+}
 
-	// Group by feed, then follow the largest group.
+// groupByFeed groups by feed, then follows the largest group.
+func (s *eventTableSteps) groupByFeed(t *testing.T) {
+	tctx := s.ctx
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("group-feed")), chromedp.WaitVisible(chromedp.ID("groups"))); err != nil {
 		t.Fatalf("group by feed: %v", err)
 	}
@@ -123,9 +134,12 @@ func TestBrowserEventTable(t *testing.T) {
 	if got := texts(t, tctx, `td[data-field="source.ip"]`); len(got) != 3 {
 		t.Errorf("the group's search lists %v", got)
 	}
+}
 
-	// A value in the table is a link to its own search.
-	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/events"), chromedp.WaitVisible(chromedp.ID("results")),
+// valueLink follows a value in the table, a link to its own search.
+func (s *eventTableSteps) valueLink(t *testing.T) {
+	tctx := s.ctx
+	if err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/events"), chromedp.WaitVisible(chromedp.ID("results")),
 		chromedp.Click(chromedp.CSS(`td[data-field="source.asn"] a.value-link`))); err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +147,14 @@ func TestBrowserEventTable(t *testing.T) {
 	if got := texts(t, tctx, `td[data-field="source.asn"]`); !slices.Equal(got, []string{"64496", "64496", "64496"}) {
 		t.Errorf("the ASN's search lists %v", got)
 	}
+}
 
-	// Choose the organisation column; it is kept for the next visit.
-	err = chromedp.Do(tctx,
-		chromedp.Navigate(srv.URL+"/events"),
+// chooseColumns chooses the organisation column; it is kept for the next
+// visit.
+func (s *eventTableSteps) chooseColumns(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(s.base+"/events"),
 		chromedp.WaitVisible(chromedp.ID("results")),
 		chromedp.Click(chromedp.CSS("#columns summary")),
 		chromedp.Click(chromedp.CSS(`#columns input[value="extra.constituency"]`)),
@@ -153,10 +171,13 @@ func TestBrowserEventTable(t *testing.T) {
 		t.Errorf("organisation column %v", got)
 	}
 	screenshot(t, tctx, "events-columns")
+}
 
-	// The event page: grouped, the extra value without quotes, the raw
-	// line under its header's column names, and a value that leads to its
-	// search.
+// eventPage reads the event page: grouped, the extra value without
+// quotes, the raw line under its header's column names, and a value that
+// leads to its search.
+func (s *eventTableSteps) eventPage(t *testing.T) {
+	tctx := s.ctx
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#results tbody tr:nth-child(2) a.event-link")), chromedp.WaitVisible(chromedp.ID("fields"))); err != nil {
 		t.Fatal(err)
 	}
