@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/output"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -52,8 +52,35 @@ func (ipPortParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.
 // re-run it through the real pipeline; the database is checked after.
 func TestBrowserDeadLetters(t *testing.T) {
 	st := openStore(t)
-	ctx := context.Background()
 	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
+	runner := startScanRunner(t, st)
+	junk, typo := deliverScanFileTwice(t, st, runner)
+
+	cc := consoleConfig(t, st, "test")
+	cc.Retry = runner.RetryDeadLetters
+	srv := serveConsole(t, cc)
+	tctx := startChromium(t, srv.URL+"/deadletters")
+	s := &deadLetterSteps{ctx: tctx, st: st, junk: junk, typo: typo,
+		junkID: strconv.FormatInt(junk.ID, 10), typoID: strconv.FormatInt(typo.ID, 10)}
+
+	logIn(t, tctx, "alice", "alice's long passphrase", "deadletters")
+	source := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+s.typoID+" td.source")))
+	if source != "scan-2026-12-03.txt, line 2" {
+		t.Errorf("source of the letter of line 2 shown as %q", source)
+	}
+	screenshot(t, tctx, "deadletters-list")
+	runSteps(t,
+		browserStep{"discard with a reason", s.discard},
+		browserStep{"a failed re-run says why", s.failedRerun},
+		browserStep{"correct and re-run", s.correctAndRerun},
+		browserStep{"the database after", s.checkDatabase},
+	)
+}
+
+// startScanRunner starts a pipeline with one feed, scans, read by
+// ipPortParser and stored in st; it works until the test ends.
+func startScanRunner(t *testing.T, st *database.DB) *pipeline.Runner {
+	t.Helper()
 	out, err := output.NewStore(st)
 	if err != nil {
 		t.Fatal(err)
@@ -64,9 +91,18 @@ func TestBrowserDeadLetters(t *testing.T) {
 		Feeds:     []*pipeline.Feed{{Name: "scans", ParserID: "ip-port", Parser: ipPortParser{}}},
 		Outputs:   []pipeline.Output{out}, BatchSize: 10, Workers: 1,
 	})
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
+	wctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
 	go runner.Work(wctx)
+	return runner
+}
+
+// deliverScanFileTwice delivers a file with one good line and two bad
+// ones twice, and returns its two dead letters: the junk of line 3 and
+// the typo of line 2.
+func deliverScanFileTwice(t *testing.T, st *database.DB, runner *pipeline.Runner) (junk, typo store.DeadLetter) {
+	t.Helper()
+	ctx := context.Background()
 	file := "192.0.2.1 22\n192.0.2.2 twenty-two\nnot a line\n"
 	for range 2 { // the second time adds no letter
 		if err := runner.Deliver(ctx, pipeline.Input{Feed: "scans", Name: "scan-2026-12-03.txt", Body: strings.NewReader(file)}); err != nil {
@@ -77,38 +113,23 @@ func TestBrowserDeadLetters(t *testing.T) {
 	if err != nil || len(letters) != 2 {
 		t.Fatalf("%d letters after delivering the file twice, want 2 (%v)", len(letters), err)
 	}
-	junk, typo := letters[0], letters[1] // newest first: line 3, then line 2
+	return letters[0], letters[1] // newest first: line 3, then line 2
+}
 
-	cc := consoleConfig(t, st, "test")
-	cc.Retry = runner.RetryDeadLetters
-	h, err := New(Deps{Console: cc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	tctx := startChromium(t, srv.URL+"/deadletters")
-	junkID, typoID := strconv.FormatInt(junk.ID, 10), strconv.FormatInt(typo.ID, 10)
+// deadLetterSteps is what the steps of TestBrowserDeadLetters share: the
+// logged-in browser, the database and the two letters.
+type deadLetterSteps struct {
+	ctx            context.Context
+	st             *database.DB
+	junk, typo     store.DeadLetter
+	junkID, typoID string
+}
 
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("deadletters")),
-	)
-	if err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	source := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" td.source")))
-	if source != "scan-2026-12-03.txt, line 2" {
-		t.Errorf("source of the letter of line 2 shown as %q", source)
-	}
-	screenshot(t, tctx, "deadletters-list")
-
-	// Discard the junk line: select it, give a reason, confirm.
-	err = chromedp.Do(tctx,
-		chromedp.Click(chromedp.ID("select-"+junkID)),
+// discard discards the junk line: select it, give a reason, confirm.
+func (s *deadLetterSteps) discard(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("select-"+s.junkID)),
 		chromedp.SendKeys(chromedp.ID("discard-reason"), "not a line of the report"),
 		chromedp.Click(chromedp.ID("discard-confirm")),
 		chromedp.Click(chromedp.ID("discard")),
@@ -120,9 +141,13 @@ func TestBrowserDeadLetters(t *testing.T) {
 	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#deadletters tbody tr"))); len(rows) != 1 {
 		t.Errorf("%d letters listed after the discard, want 1", len(rows))
 	}
+}
 
-	// Re-running the typo as it is fails, and the list says why.
-	err = chromedp.Do(tctx,
+// failedRerun re-runs the typo as it is: that fails, and the list says
+// why.
+func (s *deadLetterSteps) failedRerun(t *testing.T) {
+	tctx, typoID := s.ctx, s.typoID
+	err := chromedp.Do(tctx,
 		chromedp.Click(chromedp.ID("select-"+typoID)),
 		chromedp.Click(chromedp.ID("retry")),
 		chromedp.WaitVisible(chromedp.CSS("#letter-"+typoID+" .problem-text")),
@@ -135,10 +160,13 @@ func TestBrowserDeadLetters(t *testing.T) {
 	if !strings.Contains(why, "Last re-run failed") || !strings.Contains(why, "not a port number") || strings.Contains(why, "line 1") {
 		t.Errorf("failed re-run shown as %q", why)
 	}
+}
 
-	// Correct the typo and re-run it.
-	err = chromedp.Do(tctx,
-		chromedp.Click(chromedp.ID("open-"+typoID)),
+// correctAndRerun corrects the typo on the letter's page and re-runs it.
+func (s *deadLetterSteps) correctAndRerun(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("open-"+s.typoID)),
 		chromedp.WaitVisible(chromedp.ID("edit-input")),
 	)
 	if err != nil {
@@ -159,12 +187,18 @@ func TestBrowserDeadLetters(t *testing.T) {
 	if state != "re-run successfully" || !strings.Contains(notice, "became events") {
 		t.Errorf("after the re-run: state %q, notice %q", state, notice)
 	}
+}
 
-	got, err := st.GetDeadLetter(ctx, junk.ID)
+// checkDatabase checks what the steps left in the database: the discarded
+// letter, the edited one, the event of the corrected line and the audit
+// log.
+func (s *deadLetterSteps) checkDatabase(t *testing.T) {
+	st, ctx := s.st, context.Background()
+	got, err := st.GetDeadLetter(ctx, s.junk.ID)
 	if err != nil || !got.Discarded || got.DiscardedBy != "alice" || got.DiscardReason != "not a line of the report" {
 		t.Errorf("discarded letter in the database: %+v, %v", got, err)
 	}
-	got, err = st.GetDeadLetter(ctx, typo.ID)
+	got, err = st.GetDeadLetter(ctx, s.typo.ID)
 	if err != nil || !got.Retried || string(got.Edited) != "192.0.2.2 22" || string(got.Input) != "192.0.2.2 twenty-two" {
 		t.Errorf("edited letter in the database: %+v, %v", got, err)
 	}
@@ -180,8 +214,8 @@ func TestBrowserDeadLetters(t *testing.T) {
 	for _, e := range entries {
 		actions = append(actions, e.Action+" "+e.Target)
 	}
-	if !strings.Contains(strings.Join(actions, "|"), "deadletter.discard deadletters "+junkID) ||
-		!strings.Contains(strings.Join(actions, "|"), "deadletter.edit deadletters "+typoID) {
+	if !strings.Contains(strings.Join(actions, "|"), "deadletter.discard deadletters "+s.junkID) ||
+		!strings.Contains(strings.Join(actions, "|"), "deadletter.edit deadletters "+s.typoID) {
 		t.Errorf("audit log %q", actions)
 	}
 }
