@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 )
@@ -24,13 +24,47 @@ import (
 // network around it; disabling an account asks first.
 func TestBrowserOrganisationPage(t *testing.T) {
 	st := openStore(t)
+	lab, notes, longDomain := seedLab(t, st)
+	addUser(t, st, "admin", auth.RoleAdmin, "the admin's long passphrase")
+	addUser(t, st, "ana", auth.RoleAnalyst, "the analyst's long passphrase")
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
+
+	// The console sends the browser to the login form and back.
+	tctx := startChromium(t, fmt.Sprintf("%s/constituency/%d", srv.URL, lab.ID))
+	logIn(t, tctx, "admin", "the admin's long passphrase", "org-view")
+	s := &organisationSteps{ctx: tctx, base: srv.URL, st: st, lab: lab, notes: notes, longDomain: longDomain}
+	runSteps(t,
+		browserStep{"the record", s.record},
+		browserStep{"its events and its form", s.eventsAndForm},
+		browserStep{"who owns this", s.whoOwns},
+		browserStep{"disabling an account asks first", s.disableAsksFirst},
+	)
+}
+
+// organisationSteps is what the steps of TestBrowserOrganisationPage
+// share: the logged-in browser, the console's address, the database, and
+// the lab with its long values.
+type organisationSteps struct {
+	ctx        context.Context
+	base       string
+	st         *database.DB
+	lab        constituency.Organisation
+	notes      string
+	longDomain string
+}
+
+// seedLab stores the research network and the lab inside it, with long
+// notes, a long domain and a queued notification for the lab; it returns
+// the lab, its notes and its domain.
+func seedLab(t *testing.T, st *database.DB) (lab constituency.Organisation, notes, longDomain string) {
+	t.Helper()
 	ctx := context.Background()
 	research := constituency.Organisation{Handle: "research", Name: "Research Network", Language: "en",
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ASNs: []uint32{64500}}
-	longDomain := "quantum-computing-and-cryogenic-measurement-laboratory.physics.faculty-of-sciences.example.org"
-	notes := "Escalate to the physics department's on-call line first.\nTicket archive: https://tickets.example.org/" +
+	longDomain = "quantum-computing-and-cryogenic-measurement-laboratory.physics.faculty-of-sciences.example.org"
+	notes = "Escalate to the physics department's on-call line first.\nTicket archive: https://tickets.example.org/" +
 		strings.Repeat("a1b2c3d4", 30) + "\nThird line."
-	lab := constituency.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics and Astronomy",
+	lab = constituency.Organisation{Handle: "lab", Name: "Quantum Lab of the Research Network, Department of Physics and Astronomy",
 		Sector: "research", Country: "BE", Language: "fr", Notes: notes,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("2001:db8:1234:5678::/64")},
 		Domains:  []string{longDomain},
@@ -50,36 +84,22 @@ func TestBrowserOrganisationPage(t *testing.T) {
 		Status: outbox.MessageQueued, NextAttempt: now, Created: now}}}); err != nil {
 		t.Fatal(err)
 	}
-	addUser(t, st, "admin", auth.RoleAdmin, "the admin's long passphrase")
-	addUser(t, st, "ana", auth.RoleAnalyst, "the analyst's long passphrase")
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	return lab, notes, longDomain
+}
 
-	// The console sends the browser to the login form and back.
-	tctx := startChromium(t, fmt.Sprintf("%s/constituency/%d", srv.URL, lab.ID))
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "admin"),
-		chromedp.SendKeys(chromedp.ID("password"), "the admin's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("org-view")),
-	)
-	if err != nil {
-		t.Fatalf("open the organisation: %v", err)
-	}
+// record reads the organisation's page as a record: no form, the long
+// values whole and inside their boxes, and its notifications.
+func (s *organisationSteps) record(t *testing.T) {
+	tctx := s.ctx
 	screenshot(t, tctx, "organisation-view")
 	forms := run(t, tctx, chromedp.Nodes(chromedp.ID("organisation-form"), chromedp.AtLeast(0)))
 	if len(forms) != 0 {
 		t.Error("the organisation's page opens as a form")
 	}
-	if got := run(t, tctx, chromedp.Text(chromedp.ID("view-notes"))); got != notes {
+	if got := run(t, tctx, chromedp.Text(chromedp.ID("view-notes"))); got != s.notes {
 		t.Errorf("notes shown as %q, want them whole", got)
 	}
-	if got := run(t, tctx, chromedp.Text(chromedp.ID("view-domains"))); strings.TrimSpace(got) != longDomain {
+	if got := run(t, tctx, chromedp.Text(chromedp.ID("view-domains"))); strings.TrimSpace(got) != s.longDomain {
 		t.Errorf("domains shown as %q", got)
 	}
 	// Nothing is cut off: no value of the record is wider than its box,
@@ -95,9 +115,13 @@ func TestBrowserOrganisationPage(t *testing.T) {
 	if text := run(t, tctx, chromedp.Text(chromedp.ID("messages"))); !strings.Contains(text, "3 vulnerable systems") {
 		t.Errorf("its notifications: %q", text)
 	}
+}
 
-	// Its events, then the form on demand.
-	err = chromedp.Do(tctx, chromedp.Click(chromedp.ID("org-events")), chromedp.WaitVisible(chromedp.ID("org")))
+// eventsAndForm follows the link to its events, then opens the form on
+// demand.
+func (s *organisationSteps) eventsAndForm(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("org-events")), chromedp.WaitVisible(chromedp.ID("org")))
 	if err != nil {
 		t.Fatalf("events link: %v", err)
 	}
@@ -108,7 +132,7 @@ func TestBrowserOrganisationPage(t *testing.T) {
 		t.Errorf("the events search has org %q", v)
 	}
 	err = chromedp.Do(tctx,
-		chromedp.Navigate(fmt.Sprintf("%s/constituency/%d", srv.URL, lab.ID)),
+		chromedp.Navigate(fmt.Sprintf("%s/constituency/%d", s.base, s.lab.ID)),
 		chromedp.WaitVisible(chromedp.ID("edit")),
 		chromedp.Click(chromedp.ID("edit")),
 		chromedp.WaitVisible(chromedp.ID("organisation-form")),
@@ -116,13 +140,17 @@ func TestBrowserOrganisationPage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("edit: %v", err)
 	}
-	if v := run(t, tctx, chromedp.Value(chromedp.ID("notes"))); v != notes {
+	if v := run(t, tctx, chromedp.Value(chromedp.ID("notes"))); v != s.notes {
 		t.Errorf("the form's notes %q", v)
 	}
 	screenshot(t, tctx, "organisation-edit")
+}
 
-	// Who owns this? The lab, then the research network around it.
-	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/constituency?lookup=10.1.2.3"), chromedp.WaitVisible(chromedp.ID("lookup-result")))
+// whoOwns asks who owns 10.1.2.3: the lab, then the research network
+// around it.
+func (s *organisationSteps) whoOwns(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/constituency?lookup=10.1.2.3"), chromedp.WaitVisible(chromedp.ID("lookup-result")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +160,13 @@ func TestBrowserOrganisationPage(t *testing.T) {
 		t.Errorf("who owns 10.1.2.3: %d rows %q, want the lab then the research network", len(rows), text)
 	}
 	screenshot(t, tctx, "who-owns")
+}
 
-	// Disabling an account shows its confirmation before the button that
-	// does it.
-	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/users"), chromedp.WaitVisible(chromedp.ID("users")))
+// disableAsksFirst checks that disabling an account shows its
+// confirmation before the button that does it.
+func (s *organisationSteps) disableAsksFirst(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/users"), chromedp.WaitVisible(chromedp.ID("users")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +183,7 @@ func TestBrowserOrganisationPage(t *testing.T) {
 		t.Fatalf("open the confirmation: %v", err)
 	}
 	screenshot(t, tctx, "users-disable-confirm")
-	if u, err := st.GetUserByName(ctx, "ana"); err != nil || u.Disabled {
+	if u, err := s.st.GetUserByName(context.Background(), "ana"); err != nil || u.Disabled {
 		t.Fatalf("opening the confirmation disabled the account: %+v %v", u, err)
 	}
 }
