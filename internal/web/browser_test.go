@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,8 +74,31 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 		t.Fatalf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test: %v", chromiumPath, err)
 	}
 	st := openStore(t)
-	ctx := context.Background()
 	addUser(t, st, "alice", auth.RoleAnalyst, "alice's long passphrase")
+	events := seedSearchDetail(t, st)
+	cc := consoleConfig(t, st, "test")
+	cc.Retry = func(context.Context, []int64) (int, error) { return 0, nil }
+	cc.FeedNames = func() []string { return []string{"abusech-feodo", "shadowserver-scan-http"} }
+	srv := serveConsole(t, cc)
+
+	// Not logged in: the console sent the browser to the login form, and
+	// brings it back to /events afterwards.
+	tctx := startChromium(t, srv.URL+"/events")
+	logIn(t, tctx, "alice", "alice's long passphrase", "cidr")
+	s := &searchDetailSteps{ctx: tctx, base: srv.URL, hash: events[0].Hash().String()}
+	runSteps(t,
+		browserStep{"search by CIDR", s.searchByCIDR},
+		browserStep{"the event's page and back", s.eventPage},
+		browserStep{"the other pages", s.otherPages},
+	)
+}
+
+// seedSearchDetail stores the three events of TestBrowserLoginSearchDetail
+// (the first with markup in its raw line), a dead letter and a feed's
+// counters, and returns the events.
+func seedSearchDetail(t *testing.T, st *database.DB) []*event.Event {
+	t.Helper()
+	ctx := context.Background()
 	events := []*event.Event{
 		testEvent(t, `"2025-03-01 10:00:00","192.0.2.10","<script>alert(1)</script>"`,
 			"time.source", "2025-03-01T10:00:00Z", "feed.name", "shadowserver-scan-http",
@@ -92,41 +114,35 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 			"classification.taxonomy", "malicious-code", "classification.type", "c2-server",
 			"source.ip", "198.51.100.7", "source.port", "443"),
 	}
-	if _, err := st.InsertEvents(ctx, events, nil); err != nil {
-		t.Fatal(err)
-	}
+	insertEvents(t, st, events...)
 	if err := st.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "abusech-feodo", Parser: "csv", Input: []byte("2025-03-01,not-an-ip,443"), Error: "column 2: not an IP address", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "abusech-feodo"}, store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
 		t.Fatal(err)
 	}
-	cc := consoleConfig(t, st, "test")
-	cc.Retry = func(context.Context, []int64) (int, error) { return 0, nil }
-	cc.FeedNames = func() []string { return []string{"abusech-feodo", "shadowserver-scan-http"} }
-	h, err := New(Deps{Console: cc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	return events
+}
 
-	tctx := startChromium(t, srv.URL+"/events")
+// searchDetailSteps is what the steps of TestBrowserLoginSearchDetail
+// share: the logged-in browser, the console's address, and the hash of
+// the event whose page is opened.
+type searchDetailSteps struct {
+	ctx  context.Context
+	base string
+	hash string
+}
 
-	// Not logged in: the console sent the browser to the login form, and
-	// brings it back to /events afterwards.
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("cidr")),
+// searchByCIDR searches 192.0.2.0/24 and counts the two events in it.
+func (s *searchDetailSteps) searchByCIDR(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.ID("cidr"), "192.0.2.0/24"),
 		chromedp.Click(chromedp.ID("search")),
 		chromedp.WaitVisible(chromedp.ID("results")),
 	)
 	if err != nil {
-		t.Fatalf("login and search: %v", err)
+		t.Fatalf("search: %v", err)
 	}
 	// The page before the search has a result table too (every event):
 	// count only once the browser is on the search's own page.
@@ -139,9 +155,14 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if len(rows) != 2 {
 		t.Fatalf("CIDR 192.0.2.0/24 found %d rows, want 2", len(rows))
 	}
+}
 
-	// Newest first: the 11:00 event, then the 10:00 one; open the latter.
-	err = chromedp.Do(tctx,
+// eventPage opens the older of the two events (newest first: the 11:00
+// event, then the 10:00 one), reads its fields, and goes back to the
+// search.
+func (s *searchDetailSteps) eventPage(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.Click(chromedp.CSS("#results tbody tr:nth-child(2) a.event-link")),
 		chromedp.WaitVisible(chromedp.ID("fields")),
 	)
@@ -160,8 +181,8 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if heading != "Event" || sourceIP != "192.0.2.10" || classification != "vulnerable-system" || tlp != "AMBER" {
 		t.Errorf("detail page: heading %q, source.ip %q, type %q, tlp %q", heading, sourceIP, classification, tlp)
 	}
-	if want := events[0].Hash().String(); hash != want {
-		t.Errorf("hash %q, want %q", hash, want)
+	if hash != s.hash {
+		t.Errorf("hash %q, want %q", hash, s.hash)
 	}
 	// The raw line holds markup: it must arrive as text, not as a script.
 	if !strings.Contains(raw, "<script>alert(1)</script>") {
@@ -183,8 +204,10 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); len(rows) != 2 {
 		t.Errorf("back on the search: %d rows, want 2", len(rows))
 	}
+}
 
-	// The other pages an analyst uses, for the screenshots.
+// otherPages opens the other pages an analyst uses, for the screenshots.
+func (s *searchDetailSteps) otherPages(t *testing.T) {
 	for _, page := range []struct{ path, name, ready string }{
 		{"/", "home", ".counts"},
 		{"/feeds", "feeds", "#feeds"},
@@ -192,10 +215,10 @@ func TestBrowserLoginSearchDetail(t *testing.T) {
 		{"/events?cidr=192.0.2.0/33", "search-error", ".fielderror"},
 		{"/account", "account", "#language"},
 	} {
-		if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
+		if err := chromedp.Do(s.ctx, chromedp.Navigate(s.base+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
 			t.Fatalf("%s: %v", page.path, err)
 		}
-		screenshot(t, tctx, page.name)
+		screenshot(t, s.ctx, page.name)
 	}
 }
 
