@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -21,6 +21,25 @@ import (
 // organisation's event cannot be opened.
 func TestBrowserConstituentPortal(t *testing.T) {
 	st := openStore(t)
+	foreign := seedPortal(t, st)
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
+
+	tctx := startChromium(t, srv.URL+"/")
+	logIn(t, tctx, "carla", "carla's long passphrase", "results")
+	s := &portalSteps{ctx: tctx, base: srv.URL, foreign: foreign.Hash().String()}
+	runSteps(t,
+		browserStep{"the portal lists its organisation's events", s.events},
+		browserStep{"a search stays inside the organisation", s.search},
+		browserStep{"another organisation's event", s.foreignEvent},
+		browserStep{"the grouping counts its events only", s.grouping},
+	)
+}
+
+// seedPortal stores two universities, the constituent carla of University
+// A, and four events: two of A (one shared with B), one of B only and one
+// of nobody. It returns B's event.
+func seedPortal(t *testing.T, st *database.DB) (foreign *event.Event) {
+	t.Helper()
 	ctx := context.Background()
 	orgs := map[string]*constituency.Organisation{
 		"uni-a": {Handle: "uni-a", Name: "University A", Language: "en", Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}},
@@ -44,34 +63,30 @@ func TestBrowserConstituentPortal(t *testing.T) {
 		"classification.taxonomy", "malicious-code", "classification.type", "infected-system",
 		"source.ip", "192.0.2.77", "destination.ip", "198.51.100.9")
 	ownToo.SetTrusted(store.ConstituencyField, `["uni-a","uni-b"]`)
-	foreign := testEvent(t, "", "time.source", "2025-03-01T12:00:00Z", "feed.name", "abusech-feodo",
+	foreign = testEvent(t, "", "time.source", "2025-03-01T12:00:00Z", "feed.name", "abusech-feodo",
 		"classification.taxonomy", "malicious-code", "classification.type", "c2-server",
 		"source.ip", "198.51.100.7", "source.port", "443")
 	foreign.SetTrusted(store.ConstituencyField, `["uni-b"]`)
 	nobody := testEvent(t, "", "time.source", "2025-03-01T13:00:00Z", "feed.name", "abusech-feodo",
 		"classification.taxonomy", "malicious-code", "classification.type", "c2-server",
 		"source.ip", "203.0.113.7", "source.port", "443")
-	if _, err := st.InsertEvents(ctx, []*event.Event{own, ownToo, foreign, nobody}, nil); err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	insertEvents(t, st, own, ownToo, foreign, nobody)
+	return foreign
+}
 
-	tctx := startChromium(t, srv.URL+"/")
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "carla"),
-		chromedp.SendKeys(chromedp.ID("password"), "carla's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("results")),
-	)
-	if err != nil {
-		t.Fatalf("log in: %v", err)
-	}
+// portalSteps is what the steps of TestBrowserConstituentPortal share:
+// the browser logged in as carla, the console's address, and the hash of
+// the other organisation's event.
+type portalSteps struct {
+	ctx     context.Context
+	base    string
+	foreign string
+}
+
+// events checks that the login led to the portal, which lists the two
+// events of University A and no other.
+func (s *portalSteps) events(t *testing.T) {
+	tctx := s.ctx
 	location := run(t, tctx, chromedp.Location())
 	rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr")))
 	text := run(t, tctx, chromedp.Text(chromedp.ID("results")))
@@ -85,9 +100,13 @@ func TestBrowserConstituentPortal(t *testing.T) {
 	if strings.Contains(text, "198.51.100.7") || strings.Contains(text, "203.0.113.7") {
 		t.Fatalf("portal lists another organisation's event: %q", text)
 	}
+}
 
-	// A search over everything still stays inside the organisation.
-	err = chromedp.Do(tctx,
+// search searches over everything, which still stays inside the
+// organisation, and opens an event found.
+func (s *portalSteps) search(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.ID("cidr"), "0.0.0.0/0"),
 		chromedp.Click(chromedp.ID("search")),
 		chromedp.WaitVisible(chromedp.ID("results")),
@@ -109,10 +128,14 @@ func TestBrowserConstituentPortal(t *testing.T) {
 		t.Errorf("event page shows source.ip %q", ip)
 	}
 	screenshot(t, tctx, "portal-event")
+}
 
-	// Another organisation's event, by its address: the same answer as a
-	// page that does not exist.
-	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/portal/events/"+foreign.Hash().String()), chromedp.WaitVisible(chromedp.CSS("h1")))
+// foreignEvent opens another organisation's event by its address: the
+// same answer as a page that does not exist. The portal's other pages
+// follow, for the screenshots.
+func (s *portalSteps) foreignEvent(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/portal/events/"+s.foreign), chromedp.WaitVisible(chromedp.CSS("h1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,15 +146,18 @@ func TestBrowserConstituentPortal(t *testing.T) {
 		{"/portal/organisation", "portal-organisation", "#org-name"},
 		{"/portal/notifications", "portal-notifications", "#nomessages"},
 	} {
-		if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
+		if err := chromedp.Do(tctx, chromedp.Navigate(s.base+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
 			t.Fatalf("%s: %v", page.path, err)
 		}
 		screenshot(t, tctx, page.name)
 	}
+}
 
-	// The table's grouping counts the organisation's events only: the
-	// other organisation's c2-server event is in no group.
-	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/portal/?group=type&sort=source.ip"), chromedp.WaitVisible(chromedp.ID("groups")))
+// grouping checks that the table's grouping counts the organisation's
+// events only: the other organisation's c2-server event is in no group.
+func (s *portalSteps) grouping(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/portal/?group=type&sort=source.ip"), chromedp.WaitVisible(chromedp.ID("groups")))
 	if err != nil {
 		t.Fatal(err)
 	}
