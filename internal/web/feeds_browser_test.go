@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/store"
 
@@ -23,8 +23,29 @@ import (
 // its recent runs.
 func TestBrowserFeedAdmin(t *testing.T) {
 	st := openStore(t)
-	ctx := context.Background()
 	addUser(t, st, "root", auth.RoleAdmin, "root's long passphrase")
+	seedInboxRuns(t, st)
+	cc := consoleConfig(t, st, "test")
+	cc.Feeds = &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st}
+	srv := serveConsole(t, cc)
+
+	tctx := startChromium(t, srv.URL+"/feeds/new")
+	logIn(t, tctx, "root", "root's long passphrase", "feed-form")
+	s := &feedAdminSteps{ctx: tctx, base: srv.URL, st: st}
+	runSteps(t,
+		browserStep{"a file feed's name is refused", s.fileFeedNameRefused},
+		browserStep{"another name is accepted", s.addFeed},
+		browserStep{"pause and run", s.pauseAndRun},
+		browserStep{"delete after the confirmation", s.deleteFeed},
+		browserStep{"the file feed's runs and form", s.fileFeedPage},
+	)
+}
+
+// seedInboxRuns stores the counters of the file feed inbox and two of its
+// scheduled runs, the second with a dead letter.
+func seedInboxRuns(t *testing.T, st *database.DB) {
+	t.Helper()
+	ctx := context.Background()
 	now := time.Now()
 	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox"}, store.FeedCounters{LinesRead: 12, EventsOut: 10, DeadLetters: 2},
 		now.Add(-10*time.Minute), now.Add(-95*time.Minute), ""); err != nil {
@@ -45,22 +66,22 @@ func TestBrowserFeedAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cc := consoleConfig(t, st, "test")
-	cc.Feeds = &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st}
-	h, err := New(Deps{Console: cc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+}
 
-	tctx := startChromium(t, srv.URL+"/feeds/new")
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "root"),
-		chromedp.SendKeys(chromedp.ID("password"), "root's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("feed-form")),
+// feedAdminSteps is what the steps of TestBrowserFeedAdmin share: the
+// browser logged in as an administrator, the console's address and the
+// database.
+type feedAdminSteps struct {
+	ctx  context.Context
+	base string
+	st   *database.DB
+}
+
+// fileFeedNameRefused fills in the new feed's form with the name of the
+// configuration file's feed, which is refused.
+func (s *feedAdminSteps) fileFeedNameRefused(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.ID("feed-name"), "inbox"),
 		chromedp.SetValue(chromedp.ID("feed-collector"), "http"),
 		chromedp.SetValue(chromedp.ID("feed-collector-options"), "url: https://127.0.0.1/blocklist.txt\ninterval: 30m\n"),
@@ -77,8 +98,13 @@ func TestBrowserFeedAdmin(t *testing.T) {
 	if !strings.Contains(problem, "The configuration file already has a feed called inbox") {
 		t.Errorf("refusal %q", problem)
 	}
-	// The form kept what was typed; another name is accepted.
-	err = chromedp.Do(tctx,
+}
+
+// addFeed saves the form, which kept what was typed, under another name,
+// and reads the new feed's page.
+func (s *feedAdminSteps) addFeed(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.SetValue(chromedp.ID("feed-name"), "blocklist"),
 		chromedp.Click(chromedp.ID("feed-save")),
 		chromedp.WaitVisible(chromedp.ID("feed-actions")),
@@ -91,7 +117,12 @@ func TestBrowserFeedAdmin(t *testing.T) {
 	if !strings.Contains(origin, "added in the console") || !strings.Contains(definition, "url: https://127.0.0.1/blocklist.txt") {
 		t.Errorf("new feed's page: origin %q, definition %q", origin, definition)
 	}
-	err = chromedp.Do(tctx,
+}
+
+// pauseAndRun pauses the new feed and runs it by hand.
+func (s *feedAdminSteps) pauseAndRun(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.Click(chromedp.ID("feed-pause")),
 		chromedp.WaitVisible(chromedp.ID("feed-resume")),
 		chromedp.Click(chromedp.ID("feed-run")),
@@ -101,11 +132,16 @@ func TestBrowserFeedAdmin(t *testing.T) {
 		t.Fatalf("pause and run: %v", err)
 	}
 	screenshot(t, tctx, "feed-added-paused")
-	if o, err := st.GetFeedOverride(ctx, "blocklist"); err != nil || o.Paused == nil || !*o.Paused {
+	if o, err := s.st.GetFeedOverride(context.Background(), "blocklist"); err != nil || o.Paused == nil || !*o.Paused {
 		t.Errorf("blocklist after pause = %+v, %v", o, err)
 	}
-	// Deleting needs the confirmation opened first, in the danger style.
-	err = chromedp.Do(tctx,
+}
+
+// deleteFeed deletes the new feed, which needs the confirmation opened
+// first, in the danger style.
+func (s *feedAdminSteps) deleteFeed(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
 		chromedp.Click(chromedp.CSS("details.feed-drop summary")),
 		chromedp.WaitVisible(chromedp.ID("feed-drop")),
 	)
@@ -124,11 +160,17 @@ func TestBrowserFeedAdmin(t *testing.T) {
 		t.Fatalf("delete the feed: %v", err)
 	}
 	screenshot(t, tctx, "feeds-managed")
-	if list, _ := st.ListFeedOverrides(ctx); len(list) != 0 {
+	if list, _ := s.st.ListFeedOverrides(context.Background()); len(list) != 0 {
 		t.Errorf("overrides after the delete: %+v", list)
 	}
-	err = chromedp.Do(tctx,
-		chromedp.Navigate(srv.URL+"/feeds/inbox"),
+}
+
+// fileFeedPage opens the file feed inbox: its page lists its two runs,
+// and its edit form opens.
+func (s *feedAdminSteps) fileFeedPage(t *testing.T) {
+	tctx := s.ctx
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(s.base+"/feeds/inbox"),
 		chromedp.WaitVisible(chromedp.ID("feed-runs")),
 	)
 	if err != nil {
@@ -139,7 +181,7 @@ func TestBrowserFeedAdmin(t *testing.T) {
 	if len(rows) != 2 {
 		t.Errorf("%d runs shown, want 2", len(rows))
 	}
-	err = chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/feeds/inbox/edit"), chromedp.WaitVisible(chromedp.ID("feed-form")))
+	err = chromedp.Do(tctx, chromedp.Navigate(s.base+"/feeds/inbox/edit"), chromedp.WaitVisible(chromedp.ID("feed-form")))
 	if err != nil {
 		t.Fatalf("the edit form: %v", err)
 	}
