@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -38,35 +37,34 @@ func TestBrowserSavedSearches(t *testing.T) {
 		events = append(events, testEvent(t, "", "time.source", event.FormatTime(time.Date(2025, 3, 1, 10, i, 0, 0, time.UTC)),
 			"feed.name", r[0], "source.ip", r[1], "classification.type", r[2]))
 	}
-	if _, err := st.InsertEvents(ctx, events, nil); err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	insertEvents(t, st, events...)
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
 
-	login := func(tctx context.Context, name, password string) {
-		t.Helper()
-		err := chromedp.Do(tctx,
-			chromedp.WaitVisible(chromedp.ID("name")),
-			chromedp.SendKeys(chromedp.ID("name"), name),
-			chromedp.SendKeys(chromedp.ID("password"), password),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitVisible(chromedp.ID("results")),
-		)
-		if err != nil {
-			t.Fatalf("login %s: %v", name, err)
-		}
-	}
 	tctx := startChromium(t, srv.URL+"/events?type=c2-server&sort=source.ip")
-	login(tctx, "alice", "alice's long passphrase")
+	logIn(t, tctx, "alice", "alice's long passphrase", "results")
+	s := &savedSearchSteps{ctx: tctx, base: srv.URL}
+	runSteps(t,
+		browserStep{"save and share", s.saveAndShare},
+		browserStep{"open with one click", s.open},
+		browserStep{"rename", s.rename},
+		browserStep{"a colleague in Dutch opens it", s.colleagueInDutch},
+	)
+}
+
+// savedSearchSteps is what the steps of TestBrowserSavedSearches share:
+// the browser, logged in as alice, and the console's address.
+type savedSearchSteps struct {
+	ctx  context.Context
+	base string
+}
+
+// saveAndShare saves the search of the page, shared with the team.
+func (s *savedSearchSteps) saveAndShare(t *testing.T) {
+	tctx := s.ctx
 	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.ID("saved-none"))); err != nil {
 		t.Fatal(err)
 	}
-	err = chromedp.Do(tctx,
+	err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.ID("saved-name"), "C2 servers"),
 		chromedp.Click(chromedp.ID("saved-shared")),
 		chromedp.Click(chromedp.ID("saved-save")),
@@ -79,9 +77,12 @@ func TestBrowserSavedSearches(t *testing.T) {
 		t.Fatalf("own saved searches %v", got)
 	}
 	screenshot(t, tctx, "events-saved-en")
+}
 
-	// One click opens it from the plain list.
-	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/events"), chromedp.WaitVisible(chromedp.ID("results")),
+// open opens the saved search with one click from the plain list.
+func (s *savedSearchSteps) open(t *testing.T) {
+	tctx := s.ctx
+	if err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/events"), chromedp.WaitVisible(chromedp.ID("results")),
 		chromedp.Click(chromedp.CSS("#saved-own a.saved-link"))); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +90,13 @@ func TestBrowserSavedSearches(t *testing.T) {
 	if got := texts(t, tctx, `td[data-field="source.ip"]`); !slices.Equal(got, []string{"10.0.0.6", "10.0.0.5"}) {
 		t.Errorf("the opened search lists %v", got)
 	}
+}
 
-	// Renamed from its small form.
+// rename renames the saved search from its small form.
+func (s *savedSearchSteps) rename(t *testing.T) {
+	tctx := s.ctx
 	nameField := `#saved-own details.saved-edit input[name="name"]`
-	err = chromedp.Do(tctx,
+	err := chromedp.Do(tctx,
 		chromedp.Click(chromedp.CSS("#saved-own details.saved-edit summary")),
 		chromedp.WaitVisible(chromedp.CSS(nameField)),
 		chromedp.Clear(chromedp.CSS(nameField)),
@@ -106,16 +110,20 @@ func TestBrowserSavedSearches(t *testing.T) {
 	if got := texts(t, tctx, "#saved-own a.saved-link"); !slices.Equal(got, []string{"Feodo C2"}) {
 		t.Fatalf("after the rename %v", got)
 	}
+}
 
-	// A colleague, in Dutch, finds it among the team's and opens it.
+// colleagueInDutch logs alice out and bruno in: reading the console in
+// Dutch, he finds the search among the team's and opens it.
+func (s *savedSearchSteps) colleagueInDutch(t *testing.T) {
+	tctx := s.ctx
 	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))); err != nil {
 		t.Fatal(err)
 	}
 	waitLocation(t, tctx, "/login")
-	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/events")); err != nil {
+	if err := chromedp.Do(tctx, chromedp.Navigate(s.base+"/events")); err != nil {
 		t.Fatal(err)
 	}
-	login(tctx, "bruno", "bruno's long passphrase")
+	logIn(t, tctx, "bruno", "bruno's long passphrase", "results")
 	if got := texts(t, tctx, "#saved-team a.saved-link"); !slices.Equal(got, []string{"Feodo C2"}) {
 		t.Fatalf("the team's saved searches %v", got)
 	}
