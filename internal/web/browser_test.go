@@ -254,16 +254,7 @@ func TestBrowserConsoleOverHTTPS(t *testing.T) {
 	// The test CA is not in Chromium's store; the certificate itself is
 	// checked by TestCertificateReload with a verifying client.
 	tctx := startChromium(t, base+"/events", chromedp.Flag("ignore-certificate-errors", true))
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), "alice's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("cidr")),
-	)
-	if err != nil {
-		t.Fatalf("log in over HTTPS: %v", err)
-	}
+	logIn(t, tctx, "alice", "alice's long passphrase", "cidr")
 
 	cookies := run(t, tctx, func(ctx context.Context, target *chromedp.Target) (network.GetCookiesResult, error) {
 		return cdp.Call(ctx, target, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})

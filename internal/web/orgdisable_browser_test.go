@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -37,25 +36,11 @@ func TestBrowserDisableOrganisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	addUser(t, st, "admin", auth.RoleAdmin, "the admin's long passphrase")
-	h, err := New(Deps{Console: consoleConfig(t, st, "test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
 	page := fmt.Sprintf("%s/constituency/%d", srv.URL, uni.ID)
 
 	tctx := startChromium(t, page)
-	err = chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.ID("name")),
-		chromedp.SendKeys(chromedp.ID("name"), "admin"),
-		chromedp.SendKeys(chromedp.ID("password"), "the admin's long passphrase"),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("org-view")),
-	)
-	if err != nil {
-		t.Fatalf("open the organisation: %v", err)
-	}
+	logIn(t, tctx, "admin", "the admin's long passphrase", "org-view")
 	if run(t, tctx, chromedp.Evaluate[bool](`document.getElementById("disable-submit").checkVisibility()`)) {
 		t.Fatal("the real disable button shows before the confirmation is opened")
 	}
