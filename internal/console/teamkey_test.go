@@ -188,9 +188,7 @@ func (s *teamKeySteps) privateKeyHidden(t *testing.T) {
 // analystRefused checks that an analyst can neither open the team key page
 // nor download the public key, nor is led there.
 func (s *teamKeySteps) analystRefused(t *testing.T) {
-	env := s.env
-	a := env.browser()
-	a.login("analyst", analystPassword)
+	a := s.env.analyst()
 	for _, p := range []string{"/notifications/identity", "/notifications/identity/public.asc"} {
 		if r := a.get(p); r.status != http.StatusForbidden {
 			t.Errorf("%s: %d", p, r.status)
