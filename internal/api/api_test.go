@@ -340,6 +340,15 @@ func (p pageOf) labels() []string {
 
 func TestAuthentication(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
+	checkTokensRefused(t, f)
+	checkWithdrawnTokens(t, f)
+	checkRoleAccess(t, f)
+	t.Run("last use recorded at most once a minute", func(t *testing.T) { checkLastUse(t, f) })
+}
+
+// checkTokensRefused runs the authentication subtests of requests whose
+// credentials are missing, unknown or not a bearer token.
+func checkTokensRefused(t *testing.T, f *fixture) {
 	t.Run("no token", func(t *testing.T) {
 		r := f.get("/events", "")
 		wantError(t, r, 401, "unauthorized", "")
@@ -366,6 +375,11 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("status %d: %s", r.status, r.body)
 		}
 	})
+}
+
+// checkWithdrawnTokens runs the authentication subtests of tokens whose
+// user was disabled or which were revoked.
+func checkWithdrawnTokens(t *testing.T, f *fixture) {
 	t.Run("disabled user", func(t *testing.T) {
 		wantError(t, f.get("/me", "dis"), 401, "invalid_token", "")
 	})
@@ -406,6 +420,11 @@ func TestAuthentication(t *testing.T) {
 		}
 		wantError(t, f.get("/me", "revoked"), 401, "invalid_token", "")
 	})
+}
+
+// checkRoleAccess runs the authentication subtests of what each role may
+// reach, and of the one document that needs no token.
+func checkRoleAccess(t *testing.T, f *fixture) {
 	t.Run("publisher is forbidden", func(t *testing.T) {
 		for _, path := range []string{"/events", "/events/" + f.hashes["rdp"], "/deadletters", "/feeds"} {
 			wantError(t, f.get(path, "pub"), 403, "forbidden", "")
@@ -432,32 +451,35 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("status %d", r.status)
 		}
 	})
-	t.Run("last use recorded at most once a minute", func(t *testing.T) {
-		ctx := t.Context()
-		u := f.users["ada"]
-		lastUsed := func() time.Time {
-			list, err := f.store.ListAPITokens(ctx, u.ID)
-			if err != nil || len(list) != 1 {
-				t.Fatalf("tokens %v, err %v", list, err)
-			}
-			return list[0].LastUsed
+}
+
+// checkLastUse checks that a token's last use is recorded, and written at
+// most once a minute.
+func checkLastUse(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	u := f.users["ada"]
+	lastUsed := func() time.Time {
+		list, err := f.store.ListAPITokens(ctx, u.ID)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("tokens %v, err %v", list, err)
 		}
-		// ada's token may have been used by earlier subtests: reset it.
-		list, _ := f.store.ListAPITokens(ctx, u.ID)
-		if err := f.store.TouchAPIToken(ctx, list[0].ID, time.Now().Add(-2*time.Minute)); err != nil {
-			t.Fatal(err)
-		}
-		before := lastUsed()
-		f.get("/me", "ada")
-		first := lastUsed()
-		if !first.After(before) {
-			t.Fatalf("last use not recorded: %v then %v", before, first)
-		}
-		f.get("/me", "ada")
-		if second := lastUsed(); !second.Equal(first) {
-			t.Errorf("last use written again within a minute: %v then %v", first, second)
-		}
-	})
+		return list[0].LastUsed
+	}
+	// ada's token may have been used by earlier subtests: reset it.
+	list, _ := f.store.ListAPITokens(ctx, u.ID)
+	if err := f.store.TouchAPIToken(ctx, list[0].ID, time.Now().Add(-2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	before := lastUsed()
+	f.get("/me", "ada")
+	first := lastUsed()
+	if !first.After(before) {
+		t.Fatalf("last use not recorded: %v then %v", before, first)
+	}
+	f.get("/me", "ada")
+	if second := lastUsed(); !second.Equal(first) {
+		t.Errorf("last use written again within a minute: %v then %v", first, second)
+	}
 }
 
 func TestMe(t *testing.T) {

@@ -131,83 +131,10 @@ func TestConstituentSeesOnlyItsOwnEvents(t *testing.T) {
 	h := f.constituency()
 	own := map[string][]string{"ca": append(slices.Clone(h["a"]), h["both"]...), "cb": append(slices.Clone(h["b"]), h["both"]...)}
 	others := map[string][]string{"ca": append(slices.Clone(h["b"]), h["none"]...), "cb": append(slices.Clone(h["a"]), h["none"]...)}
-	// Every filter, alone: whatever it names, the answer stays inside the
-	// caller's organisation.
-	searches := []string{
-		"", "cidr=10.0.0.0/8", "cidr=10.2.0.0/16", "cidr=10.1.0.0/16", "ip=10.2.0.3", "ip=10.1.0.3", "ip=10.3.0.3",
-		"type=vulnerable-system", "taxonomy=vulnerable", "feed=scan-b", "feed=scan-a", "feed=scan-none",
-		"hash=" + fmt.Sprintf("%032x", 103), "hash=" + fmt.Sprintf("%032x", 3), "from=2024-01-01T00:00:00Z", "tlp=AMBER",
-	}
 	for user := range own {
-		for _, limit := range []string{"limit=4", "limit=1000"} {
-			for _, s := range searches {
-				t.Run(user+" "+s+" "+limit, func(t *testing.T) {
-					got := f.allPages("/constituent/events?"+limit+"&"+s, user)
-					for _, hash := range got {
-						if !slices.Contains(own[user], hash) {
-							t.Fatalf("%s got event %s of another organisation", user, hash)
-						}
-					}
-					if s == "" && len(got) != len(own[user]) {
-						t.Fatalf("%s got %d of its %d events", user, len(got), len(own[user]))
-					}
-				})
-			}
-		}
-		t.Run(user+" exports", func(t *testing.T) {
-			for _, format := range []string{"csv", "jsonl"} {
-				r := f.get("/constituent/events?format="+format, user)
-				if r.status != http.StatusOK {
-					t.Fatalf("%s: %d %s", format, r.status, r.body)
-				}
-				for _, hash := range others[user] {
-					if bytes.Contains(r.body, []byte(hash)) {
-						t.Fatalf("%s export of %s holds foreign event %s", format, user, hash)
-					}
-				}
-				n := 0
-				if format == "csv" {
-					rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
-					if err != nil {
-						t.Fatal(err)
-					}
-					n = len(rows) - 1
-				} else {
-					sc := bufio.NewScanner(bytes.NewReader(r.body))
-					for sc.Scan() {
-						var m map[string]any
-						if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-							t.Fatal(err)
-						}
-						for _, w := range store.NotificationWithheld {
-							if _, ok := m[w]; ok {
-								t.Fatalf("exported event shows %s, which notifications withhold: %s", w, sc.Bytes())
-							}
-						}
-						n++
-					}
-				}
-				if n != len(own[user]) {
-					t.Fatalf("%s export of %s: %d events, want %d", format, user, n, len(own[user]))
-				}
-			}
-		})
-		t.Run(user+" single events", func(t *testing.T) {
-			for _, hash := range own[user] {
-				if r := f.get("/constituent/events/"+hash, user); r.status != http.StatusOK {
-					t.Fatalf("own event %s: %d %s", hash, r.status, r.body)
-				}
-			}
-			for _, hash := range others[user] {
-				wantError(t, f.get("/constituent/events/"+hash, user), http.StatusNotFound, "not_found", "")
-			}
-			// A foreign event answers like an event that does not exist.
-			missing := strings.Repeat("0", 64)
-			a, b := f.get("/constituent/events/"+missing, user), f.get("/constituent/events/"+others[user][0], user)
-			if a.status != b.status || !bytes.Equal(a.body, b.body) {
-				t.Fatalf("missing and foreign events answered differently: %s / %s", a.body, b.body)
-			}
-		})
+		checkConstituentSearches(t, f, user, own[user])
+		t.Run(user+" exports", func(t *testing.T) { checkConstituentExports(t, f, user, own[user], others[user]) })
+		t.Run(user+" single events", func(t *testing.T) { checkConstituentSingleEvents(t, f, user, own[user], others[user]) })
 	}
 
 	t.Run("a cursor from another organisation's paging stays inside the caller's", func(t *testing.T) {
@@ -235,6 +162,94 @@ func TestConstituentSeesOnlyItsOwnEvents(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkConstituentSearches runs one subtest per filter and page size for
+// user, whose own events are own.
+func checkConstituentSearches(t *testing.T, f *fixture, user string, own []string) {
+	// Every filter, alone: whatever it names, the answer stays inside the
+	// caller's organisation.
+	searches := []string{
+		"", "cidr=10.0.0.0/8", "cidr=10.2.0.0/16", "cidr=10.1.0.0/16", "ip=10.2.0.3", "ip=10.1.0.3", "ip=10.3.0.3",
+		"type=vulnerable-system", "taxonomy=vulnerable", "feed=scan-b", "feed=scan-a", "feed=scan-none",
+		"hash=" + fmt.Sprintf("%032x", 103), "hash=" + fmt.Sprintf("%032x", 3), "from=2024-01-01T00:00:00Z", "tlp=AMBER",
+	}
+	for _, limit := range []string{"limit=4", "limit=1000"} {
+		for _, s := range searches {
+			t.Run(user+" "+s+" "+limit, func(t *testing.T) {
+				got := f.allPages("/constituent/events?"+limit+"&"+s, user)
+				for _, hash := range got {
+					if !slices.Contains(own, hash) {
+						t.Fatalf("%s got event %s of another organisation", user, hash)
+					}
+				}
+				if s == "" && len(got) != len(own) {
+					t.Fatalf("%s got %d of its %d events", user, len(got), len(own))
+				}
+			})
+		}
+	}
+}
+
+// checkConstituentExports checks that user's CSV and JSON Lines exports
+// hold exactly its own events, none of others, and no withheld field.
+func checkConstituentExports(t *testing.T, f *fixture, user string, own, others []string) {
+	for _, format := range []string{"csv", "jsonl"} {
+		r := f.get("/constituent/events?format="+format, user)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", format, r.status, r.body)
+		}
+		for _, hash := range others {
+			if bytes.Contains(r.body, []byte(hash)) {
+				t.Fatalf("%s export of %s holds foreign event %s", format, user, hash)
+			}
+		}
+		n := 0
+		if format == "csv" {
+			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = len(rows) - 1
+		} else {
+			sc := bufio.NewScanner(bytes.NewReader(r.body))
+			for sc.Scan() {
+				var m map[string]any
+				if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range store.NotificationWithheld {
+					if _, ok := m[w]; ok {
+						t.Fatalf("exported event shows %s, which notifications withhold: %s", w, sc.Bytes())
+					}
+				}
+				n++
+			}
+		}
+		if n != len(own) {
+			t.Fatalf("%s export of %s: %d events, want %d", format, user, n, len(own))
+		}
+	}
+}
+
+// checkConstituentSingleEvents checks that user opens each of its own
+// events, and that another organisation's event answers like one that does
+// not exist.
+func checkConstituentSingleEvents(t *testing.T, f *fixture, user string, own, others []string) {
+	for _, hash := range own {
+		if r := f.get("/constituent/events/"+hash, user); r.status != http.StatusOK {
+			t.Fatalf("own event %s: %d %s", hash, r.status, r.body)
+		}
+	}
+	for _, hash := range others {
+		wantError(t, f.get("/constituent/events/"+hash, user), http.StatusNotFound, "not_found", "")
+	}
+	// A foreign event answers like an event that does not exist.
+	missing := strings.Repeat("0", 64)
+	a, b := f.get("/constituent/events/"+missing, user), f.get("/constituent/events/"+others[0], user)
+	if a.status != b.status || !bytes.Equal(a.body, b.body) {
+		t.Fatalf("missing and foreign events answered differently: %s / %s", a.body, b.body)
+	}
 }
 
 func TestConstituentRoutesRefuseOthers(t *testing.T) {

@@ -67,7 +67,27 @@ func TestFeeds(t *testing.T) {
 // restore feeds with the console's rules; analysts read them only.
 func TestFeedManagement(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
-	ctx := t.Context()
+	checkFeedReadOnly(t, f)
+	checkFeedInputRefused(t, f)
+	checkFeedChanges(t, f)
+	entries, err := f.store.ListAudit(t.Context(), auth.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	for _, a := range []string{"feed.add", "feed.change", "feed.pause", "feed.run", "feed.resume", "feed.drop-override"} {
+		if !slices.Contains(actions, a) {
+			t.Errorf("audit lacks %s: %v", a, actions)
+		}
+	}
+}
+
+// checkFeedReadOnly checks that an analyst reads a feed's details and may
+// change nothing.
+func checkFeedReadOnly(t *testing.T, f *fixture) {
 	r := f.get("/feeds/inbox", "ana")
 	checkSchema(t, "FeedDetail", r.body)
 	in := decode[feedDetailJSON](t, r)
@@ -93,7 +113,11 @@ func TestFeedManagement(t *testing.T) {
 			t.Errorf("analyst %s %s: %d", call.method, call.path, r.status)
 		}
 	}
-	// Bad input is refused with the key at fault.
+}
+
+// checkFeedInputRefused checks that bad input is refused with the key at
+// fault, and that nothing refused is stored.
+func checkFeedInputRefused(t *testing.T, f *fixture) {
 	for _, tt := range []struct{ body, key string }{
 		{`{"name":"inbox","parser":"csv"}`, "feed.name"},
 		{`{"name":"bad name","parser":"csv"}`, "feed.name"},
@@ -110,11 +134,15 @@ func TestFeedManagement(t *testing.T) {
 	if r := f.sendJSON("POST", "/feeds", "ada", `{"name":"x","parser":"csv","bogus":1}`); r.status != http.StatusBadRequest {
 		t.Errorf("unknown key: %d %s", r.status, r.body)
 	}
-	if overrides, _ := f.store.ListFeedOverrides(ctx); len(overrides) != 0 {
+	if overrides, _ := f.store.ListFeedOverrides(t.Context()); len(overrides) != 0 {
 		t.Fatalf("refused feeds were stored: %+v", overrides)
 	}
+}
 
-	r = f.sendJSON("POST", "/feeds", "ada", `{"name":"blocklist","collector":"http","collector_options":{"url":"https://127.0.0.1/x.csv","interval":"30m"},"parser":"list","parser_options":{"type":"scanner"}}`)
+// checkFeedChanges adds a feed, changes the inbox feed, pauses, runs and
+// resumes the added one, and drops both overrides.
+func checkFeedChanges(t *testing.T, f *fixture) {
+	r := f.sendJSON("POST", "/feeds", "ada", `{"name":"blocklist","collector":"http","collector_options":{"url":"https://127.0.0.1/x.csv","interval":"30m"},"parser":"list","parser_options":{"type":"scanner"}}`)
 	if r.status != http.StatusCreated {
 		t.Fatalf("add: %d %s", r.status, r.body)
 	}
@@ -153,18 +181,5 @@ func TestFeedManagement(t *testing.T) {
 	}
 	if r := f.do("DELETE", "/feeds/inbox/override", "ada", nil); r.status != http.StatusConflict {
 		t.Errorf("drop no override: %d %s", r.status, r.body)
-	}
-	entries, err := f.store.ListAudit(ctx, auth.AuditQuery{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var actions []string
-	for _, e := range entries {
-		actions = append(actions, e.Action)
-	}
-	for _, a := range []string{"feed.add", "feed.change", "feed.pause", "feed.run", "feed.resume", "feed.drop-override"} {
-		if !slices.Contains(actions, a) {
-			t.Errorf("audit lacks %s: %v", a, actions)
-		}
 	}
 }

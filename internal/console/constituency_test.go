@@ -36,8 +36,35 @@ func organisationValues(fields map[string]string, contacts ...map[string]string)
 
 func TestOrganisationLifecycle(t *testing.T) {
 	env := newTeamEnv(t, nil)
-	ctx := context.Background()
-	b := env.admin()
+	s := &organisationLifecycle{env: env, b: env.admin()}
+	s.create(t)
+	t.Run("edit keeps the handle and contact IDs", s.edit)
+	t.Run("remove a contact", s.removeContact)
+	t.Run("delete", s.delete)
+	t.Run("an organisation with users is not deleted", s.deleteWithUsers)
+	for _, want := range []string{"organisation.create", "organisation.update", "organisation.delete"} {
+		if !contains(env.auditActions(), want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+	if env.reloads != 4 {
+		t.Errorf("%d reloads, want one per change (4)", env.reloads)
+	}
+}
+
+// organisationLifecycle is what the steps of TestOrganisationLifecycle
+// share: the console, an administrator's browser, and the organisation as
+// the last step left it.
+type organisationLifecycle struct {
+	env *teamEnv
+	b   *browser
+	o   constituency.Organisation
+}
+
+// create adds an organisation through the form and checks what was
+// stored, the pipeline's table, its page and its edit form.
+func (s *organisationLifecycle) create(t *testing.T) {
+	env, b, ctx := s.env, s.b, context.Background()
 	if r := b.get("/constituency/new"); r.status != http.StatusOK {
 		t.Fatalf("new form: %d", r.status)
 	}
@@ -56,6 +83,7 @@ func TestOrganisationLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.o = o
 	if o.Handle != "uliege" || o.Country != "BE" || len(o.Networks) != 2 || len(o.Contacts) != 1 || !o.Contacts[0].Notify {
 		t.Fatalf("stored %+v", o)
 	}
@@ -77,98 +105,103 @@ func TestOrganisationLifecycle(t *testing.T) {
 	if strings.Contains(page.body, `name="handle"`) {
 		t.Error("the handle can be edited")
 	}
+}
 
-	t.Run("edit keeps the handle and contact IDs", func(t *testing.T) {
-		contactID := strconv.FormatInt(o.Contacts[0].ID, 10)
-		r := b.post(orgPath(o), organisationValues(map[string]string{
-			"handle": "renamed", "name": "ULiège", "sector": "education", "country": "BE", "language": "fr",
-			"networks": "192.0.2.0/24", "asns": "", "domains": "uliege.example",
-		}, map[string]string{"id": contactID, "name": "CSIRT ULiège", "email": "csirt@uliege.example", "role": "abuse", "notify": "on"},
-			map[string]string{"name": "Security officer", "email": "ciso@uliege.example", "role": "management"},
-		))
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("update: %d %.800s", r.status, text(r.body))
-		}
-		got, err := env.store.GetOrganisation(ctx, o.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Handle != "uliege" || got.Name != "ULiège" || len(got.ASNs) != 0 || len(got.Contacts) != 2 {
-			t.Fatalf("after update: %+v", got)
-		}
-		i := slices.IndexFunc(got.Contacts, func(c constituency.Contact) bool { return c.Email == "csirt@uliege.example" })
-		if i < 0 || got.Contacts[i].ID != o.Contacts[0].ID || got.Contacts[i].Name != "CSIRT ULiège" {
-			t.Fatalf("contact lost its ID: %+v (was %d)", got.Contacts, o.Contacts[0].ID)
-		}
-		if _, err := env.store.GetOrganisationByHandle(ctx, "renamed"); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("the posted handle was used: %v", err)
-		}
-		o = got
-	})
-	t.Run("remove a contact", func(t *testing.T) {
-		var rows []map[string]string
-		for _, c := range o.Contacts {
-			row := map[string]string{"id": strconv.FormatInt(c.ID, 10), "name": c.Name, "email": c.Email, "role": c.Role}
-			if c.Role == constituency.ContactManagement {
-				row["remove"] = "on"
-			}
-			rows = append(rows, row)
-		}
-		r := b.post(orgPath(o), organisationValues(map[string]string{"name": o.Name, "language": "fr", "networks": "192.0.2.0/24"}, rows...))
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("update: %d %.800s", r.status, text(r.body))
-		}
-		got, _ := env.store.GetOrganisation(ctx, o.ID)
-		if len(got.Contacts) != 1 || got.Contacts[0].Role != constituency.ContactAbuse {
-			t.Fatalf("contacts after removal: %+v", got.Contacts)
-		}
-	})
-	t.Run("delete", func(t *testing.T) {
-		page := b.get(orgPath(o) + "/delete")
-		mustSay(t, page.body, "Type the short name uliege to confirm")
-		if r := b.post(orgPath(o)+"/delete", url.Values{"confirm": {"wrong"}}); r.status != http.StatusBadRequest {
-			t.Fatalf("delete without confirmation: %d", r.status)
-		}
-		if _, err := env.store.GetOrganisation(ctx, o.ID); err != nil {
-			t.Fatalf("deleted without confirmation: %v", err)
-		}
-		r := b.post(orgPath(o)+"/delete", url.Values{"confirm": {"uliege"}})
-		if r.status != http.StatusSeeOther || r.location != "/constituency?done=organisation-deleted" {
-			t.Fatalf("delete: %d %q", r.status, r.location)
-		}
-		if _, err := env.store.GetOrganisation(ctx, o.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("still there: %v", err)
-		}
-		if _, ok := env.directory.OwnerOf(netip.MustParseAddr("192.0.2.9"), 0, ""); ok {
-			t.Fatal("the pipeline still tags the deleted organisation")
-		}
-		if r := b.get(orgPath(o)); r.status != http.StatusNotFound {
-			t.Fatalf("page of a deleted organisation: %d", r.status)
-		}
-	})
-	t.Run("an organisation with users is not deleted", func(t *testing.T) {
-		held := env.createOrganisation(constituency.Organisation{Handle: "held", Name: "Held", Language: "en"})
-		u := env.addUser("held-user", auth.RoleConstituent, "the constituent's passphrase")
-		u.OrgID = held.ID
-		if err := env.store.UpdateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		b.get(orgPath(held) + "/delete")
-		r := b.post(orgPath(held)+"/delete", url.Values{"confirm": {"held"}})
-		if r.status != http.StatusConflict {
-			t.Fatalf("status %d", r.status)
-		}
-		mustSay(t, r.body, "Portal accounts belong to this organisation")
-		mustSay(t, b.get(orgPath(held)).body, "held-user")
-	})
-	for _, want := range []string{"organisation.create", "organisation.update", "organisation.delete"} {
-		if !contains(env.auditActions(), want) {
-			t.Errorf("audit lacks %s", want)
-		}
+// edit checks that an update keeps the handle and the contacts' IDs.
+func (s *organisationLifecycle) edit(t *testing.T) {
+	env, o, ctx := s.env, s.o, context.Background()
+	contactID := strconv.FormatInt(o.Contacts[0].ID, 10)
+	r := s.b.post(orgPath(o), organisationValues(map[string]string{
+		"handle": "renamed", "name": "ULiège", "sector": "education", "country": "BE", "language": "fr",
+		"networks": "192.0.2.0/24", "asns": "", "domains": "uliege.example",
+	}, map[string]string{"id": contactID, "name": "CSIRT ULiège", "email": "csirt@uliege.example", "role": "abuse", "notify": "on"},
+		map[string]string{"name": "Security officer", "email": "ciso@uliege.example", "role": "management"},
+	))
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("update: %d %.800s", r.status, text(r.body))
 	}
-	if env.reloads != 4 {
-		t.Errorf("%d reloads, want one per change (4)", env.reloads)
+	got, err := env.store.GetOrganisation(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if got.Handle != "uliege" || got.Name != "ULiège" || len(got.ASNs) != 0 || len(got.Contacts) != 2 {
+		t.Fatalf("after update: %+v", got)
+	}
+	i := slices.IndexFunc(got.Contacts, func(c constituency.Contact) bool { return c.Email == "csirt@uliege.example" })
+	if i < 0 || got.Contacts[i].ID != o.Contacts[0].ID || got.Contacts[i].Name != "CSIRT ULiège" {
+		t.Fatalf("contact lost its ID: %+v (was %d)", got.Contacts, o.Contacts[0].ID)
+	}
+	if _, err := env.store.GetOrganisationByHandle(ctx, "renamed"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the posted handle was used: %v", err)
+	}
+	s.o = got
+}
+
+// removeContact removes the management contact through the form.
+func (s *organisationLifecycle) removeContact(t *testing.T) {
+	o := s.o
+	var rows []map[string]string
+	for _, c := range o.Contacts {
+		row := map[string]string{"id": strconv.FormatInt(c.ID, 10), "name": c.Name, "email": c.Email, "role": c.Role}
+		if c.Role == constituency.ContactManagement {
+			row["remove"] = "on"
+		}
+		rows = append(rows, row)
+	}
+	r := s.b.post(orgPath(o), organisationValues(map[string]string{"name": o.Name, "language": "fr", "networks": "192.0.2.0/24"}, rows...))
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("update: %d %.800s", r.status, text(r.body))
+	}
+	got, _ := s.env.store.GetOrganisation(context.Background(), o.ID)
+	if len(got.Contacts) != 1 || got.Contacts[0].Role != constituency.ContactAbuse {
+		t.Fatalf("contacts after removal: %+v", got.Contacts)
+	}
+}
+
+// delete checks that deleting needs the handle typed, and that a deleted
+// organisation is gone from the store, the pipeline's table and its page.
+func (s *organisationLifecycle) delete(t *testing.T) {
+	env, b, o, ctx := s.env, s.b, s.o, context.Background()
+	page := b.get(orgPath(o) + "/delete")
+	mustSay(t, page.body, "Type the short name uliege to confirm")
+	if r := b.post(orgPath(o)+"/delete", url.Values{"confirm": {"wrong"}}); r.status != http.StatusBadRequest {
+		t.Fatalf("delete without confirmation: %d", r.status)
+	}
+	if _, err := env.store.GetOrganisation(ctx, o.ID); err != nil {
+		t.Fatalf("deleted without confirmation: %v", err)
+	}
+	r := b.post(orgPath(o)+"/delete", url.Values{"confirm": {"uliege"}})
+	if r.status != http.StatusSeeOther || r.location != "/constituency?done=organisation-deleted" {
+		t.Fatalf("delete: %d %q", r.status, r.location)
+	}
+	if _, err := env.store.GetOrganisation(ctx, o.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("still there: %v", err)
+	}
+	if _, ok := env.directory.OwnerOf(netip.MustParseAddr("192.0.2.9"), 0, ""); ok {
+		t.Fatal("the pipeline still tags the deleted organisation")
+	}
+	if r := b.get(orgPath(o)); r.status != http.StatusNotFound {
+		t.Fatalf("page of a deleted organisation: %d", r.status)
+	}
+}
+
+// deleteWithUsers checks that an organisation with portal accounts is not
+// deleted.
+func (s *organisationLifecycle) deleteWithUsers(t *testing.T) {
+	env, b := s.env, s.b
+	held := env.createOrganisation(constituency.Organisation{Handle: "held", Name: "Held", Language: "en"})
+	u := env.addUser("held-user", auth.RoleConstituent, "the constituent's passphrase")
+	u.OrgID = held.ID
+	if err := env.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	b.get(orgPath(held) + "/delete")
+	r := b.post(orgPath(held)+"/delete", url.Values{"confirm": {"held"}})
+	if r.status != http.StatusConflict {
+		t.Fatalf("status %d", r.status)
+	}
+	mustSay(t, r.body, "Portal accounts belong to this organisation")
+	mustSay(t, b.get(orgPath(held)).body, "held-user")
 }
 
 func TestOrganisationValidation(t *testing.T) {

@@ -27,15 +27,51 @@ func (b *browser) checkImport(name, mode string, content string) response {
 
 func TestImportDryRunAndApply(t *testing.T) {
 	env := newTeamEnv(t, nil)
-	ctx := context.Background()
 	env.createOrganisation(constituency.Organisation{Handle: "keep", Name: "Kept Org", Language: "en", Networks: prefixes("198.51.100.0/24")})
 	env.createOrganisation(constituency.Organisation{Handle: "changed", Name: "Old Name", Language: "en", Networks: prefixes("203.0.113.0/24"),
 		Contacts: []constituency.Contact{{Name: "NOC", Email: "noc@changed.example", Role: constituency.ContactAbuse, Notify: true}}})
-	b := env.admin()
-	if r := b.get("/constituency/import"); r.status != http.StatusOK {
+	s := &importSteps{env: env, b: env.admin()}
+	if r := s.b.get("/constituency/import"); r.status != http.StatusOK {
 		t.Fatalf("form: %d", r.status)
 	}
+	s.checkRefused(t)
 
+	good := "handle,name,language,networks,contact_name,contact_email,contact_role,contact_notify\n" +
+		"changed,New Name,en,203.0.113.0/24,NOC,noc@changed.example,abuse,true\n" +
+		"fresh,Fresh Org,nl,192.0.2.0/24,CSIRT,csirt@fresh.example,security,true\n"
+	s.dryRun(t, good)
+	t.Run("another person cannot apply it", func(t *testing.T) {
+		r := env.analyst().post("/constituency/import", url.Values{"action": {"apply"}, "token": {s.token}})
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("status %d", r.status)
+		}
+	})
+	s.apply(t)
+
+	t.Run("the constituency changed since the check", func(t *testing.T) { s.applyStale(t, good) })
+	t.Run("an upload over the limit", func(t *testing.T) {
+		s.b.get("/constituency/import")
+		r := s.b.postMultipart("/constituency/import", url.Values{"action": {"check"}}, "file", "big.csv", bytes.Repeat([]byte("x"), maxImportBytes+1))
+		if r.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d", r.status)
+		}
+		mustSay(t, r.body, "too large")
+	})
+}
+
+// importSteps is what the steps of TestImportDryRunAndApply share: the
+// console, an administrator's browser, and the apply token of the last
+// dry run.
+type importSteps struct {
+	env   *teamEnv
+	b     *browser
+	token string
+}
+
+// checkRefused runs the subtests of files that cannot be imported: each
+// problem is named, and no apply button is offered.
+func (s *importSteps) checkRefused(t *testing.T) {
+	env, b, ctx := s.env, s.b, context.Background()
 	t.Run("problems by line and column", func(t *testing.T) {
 		r := b.checkImport("orgs.csv", "merge", "handle,name,networks,contact_email,contact_role\n"+
 			"good,Good Org,192.0.2.0/24,csirt@good.example,abuse\n"+
@@ -90,32 +126,32 @@ func TestImportDryRunAndApply(t *testing.T) {
 			t.Errorf("no file: %d", r.status)
 		}
 	})
+}
 
-	good := "handle,name,language,networks,contact_name,contact_email,contact_role,contact_notify\n" +
-		"changed,New Name,en,203.0.113.0/24,NOC,noc@changed.example,abuse,true\n" +
-		"fresh,Fresh Org,nl,192.0.2.0/24,CSIRT,csirt@fresh.example,security,true\n"
-	r := b.checkImport("constituency.csv", "merge", good)
+// dryRun checks the good file: the plan is shown, the store is not
+// changed, and an apply form carries the token kept for the next steps.
+func (s *importSteps) dryRun(t *testing.T, good string) {
+	r := s.b.checkImport("constituency.csv", "merge", good)
 	if r.status != http.StatusOK {
 		t.Fatalf("dry run: %d %.800s", r.status, text(r.body))
 	}
 	mustSay(t, r.body, "1 to create: fresh (Fresh Org)", "1 to update: changed (New Name)", "0 to delete", "0 unchanged",
 		"Organisations not in the file are kept.")
-	if n, _ := env.store.CountOrganisations(ctx, constituency.OrganisationQuery{}); n != 2 {
+	if n, _ := s.env.store.CountOrganisations(context.Background(), constituency.OrganisationQuery{}); n != 2 {
 		t.Fatalf("the dry run changed the store: %d organisations", n)
 	}
 	token := importToken.FindStringSubmatch(r.body)
 	if token == nil {
 		t.Fatal("no apply form")
 	}
-	t.Run("another person cannot apply it", func(t *testing.T) {
-		a := env.browser()
-		a.login("analyst", analystPassword)
-		r := a.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
-		if r.status != http.StatusBadRequest {
-			t.Fatalf("status %d", r.status)
-		}
-	})
-	r = b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
+	s.token = token[1]
+}
+
+// apply applies the dry run's plan and checks the store, the pipeline's
+// table, that the token works once, and the audit log.
+func (s *importSteps) apply(t *testing.T) {
+	env, b, ctx := s.env, s.b, context.Background()
+	r := b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {s.token}})
 	if r.status != http.StatusSeeOther || r.location != "/constituency?done=import" {
 		t.Fatalf("apply: %d %q %.500s", r.status, r.location, text(r.body))
 	}
@@ -129,36 +165,30 @@ func TestImportDryRunAndApply(t *testing.T) {
 	if owner, ok := env.directory.Table().Lookup("192.0.2.1"); ok != nil || len(owner) != 1 || owner[0].Handle != "fresh" {
 		t.Fatalf("the pipeline's table does not know the import: %v %v", owner, ok)
 	}
-	if r := b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}}); r.status != http.StatusBadRequest {
+	if r := b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {s.token}}); r.status != http.StatusBadRequest {
 		t.Fatalf("applied twice: %d", r.status)
 	}
 	if !contains(env.auditActions(), "constituency.import") {
 		t.Error("import not audited")
 	}
+}
 
-	t.Run("the constituency changed since the check", func(t *testing.T) {
-		r := b.checkImport("constituency.csv", "replace", good)
-		token := importToken.FindStringSubmatch(r.body)
-		if token == nil {
-			t.Fatalf("no apply form: %.500s", text(r.body))
-		}
-		env.createOrganisation(constituency.Organisation{Handle: "meanwhile", Name: "Meanwhile", Language: "en"})
-		r = b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
-		if r.status != http.StatusConflict {
-			t.Fatalf("status %d", r.status)
-		}
-		if _, err := env.store.GetOrganisationByHandle(ctx, "meanwhile"); err != nil {
-			t.Fatal("a stale plan was applied")
-		}
-	})
-	t.Run("an upload over the limit", func(t *testing.T) {
-		b.get("/constituency/import")
-		r := b.postMultipart("/constituency/import", url.Values{"action": {"check"}}, "file", "big.csv", bytes.Repeat([]byte("x"), maxImportBytes+1))
-		if r.status != http.StatusRequestEntityTooLarge {
-			t.Fatalf("status %d", r.status)
-		}
-		mustSay(t, r.body, "too large")
-	})
+// applyStale checks that a plan is refused when the constituency changed
+// between its check and its apply.
+func (s *importSteps) applyStale(t *testing.T, good string) {
+	r := s.b.checkImport("constituency.csv", "replace", good)
+	token := importToken.FindStringSubmatch(r.body)
+	if token == nil {
+		t.Fatalf("no apply form: %.500s", text(r.body))
+	}
+	s.env.createOrganisation(constituency.Organisation{Handle: "meanwhile", Name: "Meanwhile", Language: "en"})
+	r = s.b.post("/constituency/import", url.Values{"action": {"apply"}, "token": {token[1]}})
+	if r.status != http.StatusConflict {
+		t.Fatalf("status %d", r.status)
+	}
+	if _, err := s.env.store.GetOrganisationByHandle(context.Background(), "meanwhile"); err != nil {
+		t.Fatal("a stale plan was applied")
+	}
 }
 
 func TestExportRoundTrip(t *testing.T) {

@@ -52,21 +52,50 @@ func TestSecondFactorChangeNeedsPasswordAndCode(t *testing.T) {
 	env := newEnv(t, func(c *Config) {
 		c.Limiter = auth.NewLimiter(auth.LimitPolicy{PairFailures: 100, AddressFailures: 100})
 	})
-	ctx := context.Background()
 	u := env.addUser("gina", auth.RoleAnalyst, "gina's long passphrase")
 	b, secret, codes := enrolled(t, env, "gina", "gina's long passphrase")
 	if r := b.get("/account"); strings.Contains(r.body, codes[0]) {
 		t.Fatal("recovery codes shown a second time")
 	}
+	later := time.Now().Add(30 * time.Second)
+	current, _ := auth.TOTPCode(secret, later)
+	s := &secondFactorSteps{env: env, b: b, u: u, secret: secret, codes: codes, current: current}
+	s.checkRefused(t)
+	t.Run("replace with password and current code", s.replace)
+	t.Run("disable with password and a recovery code", s.disable)
 
+	for _, want := range []string{"user.totp.enable", "user.totp.replace", "user.totp.disable", "user.recovery.generate", "user.recovery.use", "account.reauth.failure"} {
+		if !contains(env.auditActions(), want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+}
+
+// secondFactorSteps is what the steps of
+// TestSecondFactorChangeNeedsPasswordAndCode share: the console, gina and
+// her browser, her second factor's secret and recovery codes, her code of
+// the next time step, and a recovery code made with the replacement.
+type secondFactorSteps struct {
+	env      *testEnv
+	b        *browser
+	u        auth.User
+	secret   string
+	codes    []string
+	current  string
+	replaced string
+}
+
+// checkRefused runs one subtest per change of the second factor without
+// both the password and a current code: each is refused and changes
+// nothing.
+func (s *secondFactorSteps) checkRefused(t *testing.T) {
+	env, b, u, secret, current, ctx := s.env, s.b, s.u, s.secret, s.current, context.Background()
 	// The attacker's own authenticator app.
 	theirs, err := auth.EnrolTOTP("Vigil", "gina")
 	if err != nil {
 		t.Fatal(err)
 	}
 	theirCode, _ := auth.TOTPCode(theirs.Secret, time.Now())
-	later := time.Now().Add(30 * time.Second)
-	current, _ := auth.TOTPCode(secret, later)
 
 	for _, c := range []struct {
 		name string
@@ -104,57 +133,56 @@ func TestSecondFactorChangeNeedsPasswordAndCode(t *testing.T) {
 			}
 		})
 	}
+}
 
-	var replaced string // a recovery code made with the replacement
-	t.Run("replace with password and current code", func(t *testing.T) {
-		r := b.post("/account/totp", url.Values{})
-		m := totpSecretOnPage.FindStringSubmatch(r.body)
-		if m == nil || !strings.Contains(r.body, `name="current_code"`) {
-			t.Fatalf("replacement page without the current-code field: %.800s", r.body)
-		}
-		newCode, _ := auth.TOTPCode(m[1], time.Now())
-		r = b.post("/account/totp/confirm", url.Values{"secret": {m[1]}, "code": {newCode},
-			"password": {"gina's long passphrase"}, "current_code": {current}})
-		if r.status != http.StatusOK || len(recoveryCodeLine.FindAllString(r.body, -1)) != auth.RecoveryCodeCount {
-			t.Fatalf("replace: %d %.500s", r.status, r.body)
-		}
-		got, _ := env.store.GetUser(ctx, u.ID)
-		if got.TOTPSecret != m[1] {
-			t.Fatal("the second factor was not replaced")
-		}
-		replaced = recoveryCodeLine.FindAllStringSubmatch(r.body, -1)[0][1]
-		// The old recovery codes went with the old factor.
-		l, _ := auth.NewLogins(env.store, nil, nil)
-		if err := l.CheckSecondFactor(ctx, "192.0.2.1", got, codes[0]); err == nil {
-			t.Fatal("an old recovery code works after the replacement")
-		}
-	})
+// replace replaces the second factor with the password and the current
+// code, and checks that the old recovery codes went with it.
+func (s *secondFactorSteps) replace(t *testing.T) {
+	env, b, u, codes, current, ctx := s.env, s.b, s.u, s.codes, s.current, context.Background()
+	r := b.post("/account/totp", url.Values{})
+	m := totpSecretOnPage.FindStringSubmatch(r.body)
+	if m == nil || !strings.Contains(r.body, `name="current_code"`) {
+		t.Fatalf("replacement page without the current-code field: %.800s", r.body)
+	}
+	newCode, _ := auth.TOTPCode(m[1], time.Now())
+	r = b.post("/account/totp/confirm", url.Values{"secret": {m[1]}, "code": {newCode},
+		"password": {"gina's long passphrase"}, "current_code": {current}})
+	if r.status != http.StatusOK || len(recoveryCodeLine.FindAllString(r.body, -1)) != auth.RecoveryCodeCount {
+		t.Fatalf("replace: %d %.500s", r.status, r.body)
+	}
+	got, _ := env.store.GetUser(ctx, u.ID)
+	if got.TOTPSecret != m[1] {
+		t.Fatal("the second factor was not replaced")
+	}
+	s.replaced = recoveryCodeLine.FindAllStringSubmatch(r.body, -1)[0][1]
+	// The old recovery codes went with the old factor.
+	l, _ := auth.NewLogins(env.store, nil, nil)
+	if err := l.CheckSecondFactor(ctx, "192.0.2.1", got, codes[0]); err == nil {
+		t.Fatal("an old recovery code works after the replacement")
+	}
+}
 
-	t.Run("disable with password and a recovery code", func(t *testing.T) {
-		r := b.post("/account/totp/recovery", url.Values{"password": {"gina's long passphrase"},
-			"current_code": {replaced}})
-		fresh := recoveryCodeLine.FindAllStringSubmatch(r.body, -1)
-		if r.status != http.StatusOK || len(fresh) != auth.RecoveryCodeCount {
-			t.Fatalf("new recovery codes: %d %.500s", r.status, r.body)
-		}
-		b.get("/account")
-		r = b.post("/account/totp/disable", url.Values{"password": {"gina's long passphrase"}, "current_code": {fresh[2][1]}})
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("disable: %d %.300s", r.status, r.body)
-		}
-		got, _ := env.store.GetUser(ctx, u.ID)
-		if got.TOTPSecret != "" {
-			t.Fatal("the second factor was not removed")
-		}
-		if n, _ := env.store.CountRecoveryCodes(ctx, u.ID); n != 0 {
-			t.Fatalf("%d recovery codes left after removing the second factor", n)
-		}
-	})
-
-	for _, want := range []string{"user.totp.enable", "user.totp.replace", "user.totp.disable", "user.recovery.generate", "user.recovery.use", "account.reauth.failure"} {
-		if !contains(env.auditActions(), want) {
-			t.Errorf("audit lacks %s", want)
-		}
+// disable makes new recovery codes, removes the second factor with the
+// password and one of them, and checks that no recovery code is left.
+func (s *secondFactorSteps) disable(t *testing.T) {
+	env, b, u, ctx := s.env, s.b, s.u, context.Background()
+	r := b.post("/account/totp/recovery", url.Values{"password": {"gina's long passphrase"},
+		"current_code": {s.replaced}})
+	fresh := recoveryCodeLine.FindAllStringSubmatch(r.body, -1)
+	if r.status != http.StatusOK || len(fresh) != auth.RecoveryCodeCount {
+		t.Fatalf("new recovery codes: %d %.500s", r.status, r.body)
+	}
+	b.get("/account")
+	r = b.post("/account/totp/disable", url.Values{"password": {"gina's long passphrase"}, "current_code": {fresh[2][1]}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("disable: %d %.300s", r.status, r.body)
+	}
+	got, _ := env.store.GetUser(ctx, u.ID)
+	if got.TOTPSecret != "" {
+		t.Fatal("the second factor was not removed")
+	}
+	if n, _ := env.store.CountRecoveryCodes(ctx, u.ID); n != 0 {
+		t.Fatalf("%d recovery codes left after removing the second factor", n)
 	}
 }
 

@@ -65,6 +65,14 @@ func (e *testEnv) admin() *browser {
 	return b
 }
 
+// analyst is a browser logged in as the analyst of newTeamEnv.
+func (e *testEnv) analyst() *browser {
+	e.t.Helper()
+	b := e.browser()
+	b.login("analyst", analystPassword)
+	return b
+}
+
 // createOrganisation stores o directly, as an import or another console
 // would have.
 func (e *testEnv) createOrganisation(o constituency.Organisation) constituency.Organisation {

@@ -36,8 +36,34 @@ func TestTeamKey(t *testing.T) {
 		rec.Notifier = c.Notifier.(*notify.Notifier)
 		c.Notifier = rec
 	})
-	ctx := context.Background()
-	b := env.admin()
+	s := &teamKeySteps{env: env, b: env.admin(), rec: rec}
+	s.generate(t)
+	t.Run("replacing needs a confirmation", s.replaceUnconfirmed)
+	t.Run("import a protected key", s.importProtected)
+	t.Run("the private key is on no page", s.privateKeyHidden)
+	for _, want := range []string{"identity.generate", "identity.import"} {
+		if !contains(env.auditActions(), want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+	t.Run("an analyst may not see it", s.analystRefused)
+}
+
+// teamKeySteps is what the steps of TestTeamKey share: the console, an
+// administrator's browser, what reached the notifier, and the key the
+// first step generated as stored.
+type teamKeySteps struct {
+	env    *teamEnv
+	b      *browser
+	rec    *keyRecorder
+	stored []byte
+}
+
+// generate checks the page without a key and refuses bad names, then
+// generates a key and checks that it is stored as the notifier reads it,
+// given to the notifier, shown, and offered as a download.
+func (s *teamKeySteps) generate(t *testing.T) {
+	env, b, rec, ctx := s.env, s.b, s.rec, context.Background()
 	mustSay(t, b.get("/notifications/identity").body, "The team has no OpenPGP key yet")
 	if r := b.get("/notifications/identity/public.asc"); r.status != http.StatusNotFound {
 		t.Fatalf("public key without a key: %d", r.status)
@@ -59,6 +85,7 @@ func TestTeamKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.stored = stored
 	id, err := pgpmime.ParseIdentity(string(stored), "")
 	if err != nil {
 		t.Fatalf("the stored key does not read back as the notifier reads it: %v", err)
@@ -76,91 +103,100 @@ func TestTeamKey(t *testing.T) {
 	if ks := pgpmime.InspectKey(pub.body, time.Now()); !ks.Usable || ks.Fingerprint != id.Fingerprint() {
 		t.Fatalf("downloaded key %+v", ks)
 	}
+}
 
-	t.Run("replacing needs a confirmation", func(t *testing.T) {
-		b.get("/notifications/identity")
-		r := b.post("/notifications/identity/generate", url.Values{"name": {"Other CERT"}, "email": {"other@cert.example"}})
-		if r.status != http.StatusBadRequest {
-			t.Fatalf("status %d", r.status)
-		}
-		mustSay(t, r.body, "tick the box to confirm")
-		if again, _ := env.store.GetState(ctx, IdentityStateKey); !bytes.Equal(again, stored) {
-			t.Fatal("the key was replaced without confirmation")
-		}
-	})
-	t.Run("import a protected key", func(t *testing.T) {
-		entity, _ := testKey(t, "Imported CERT", "imported@cert.example", time.Now().Add(-time.Hour), 0)
-		if err := entity.PrivateKey.Encrypt([]byte("correct horse")); err != nil {
+// replaceUnconfirmed checks that a new key does not replace the team key
+// without the box ticked.
+func (s *teamKeySteps) replaceUnconfirmed(t *testing.T) {
+	env, b, stored, ctx := s.env, s.b, s.stored, context.Background()
+	b.get("/notifications/identity")
+	r := b.post("/notifications/identity/generate", url.Values{"name": {"Other CERT"}, "email": {"other@cert.example"}})
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d", r.status)
+	}
+	mustSay(t, r.body, "tick the box to confirm")
+	if again, _ := env.store.GetState(ctx, IdentityStateKey); !bytes.Equal(again, stored) {
+		t.Fatal("the key was replaced without confirmation")
+	}
+}
+
+// importProtected imports a key protected by a passphrase: without the
+// right passphrase it is refused and not shown back, with it it is stored
+// unlocked and given to the notifier.
+func (s *teamKeySteps) importProtected(t *testing.T) {
+	env, b, rec, ctx := s.env, s.b, s.rec, context.Background()
+	entity, _ := testKey(t, "Imported CERT", "imported@cert.example", time.Now().Add(-time.Hour), 0)
+	if err := entity.PrivateKey.Encrypt([]byte("correct horse")); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range entity.Subkeys {
+		if err := sub.PrivateKey.Encrypt([]byte("correct horse")); err != nil {
 			t.Fatal(err)
-		}
-		for _, sub := range entity.Subkeys {
-			if err := sub.PrivateKey.Encrypt([]byte("correct horse")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		armored := armorPrivate(t, entity)
-		for pass, want := range map[string]string{"": "protected by a passphrase", "wrong": "The passphrase is wrong."} {
-			r := b.post("/notifications/identity/import", url.Values{"key": {armored}, "passphrase": {pass}, "replace": {"yes"}})
-			if r.status != http.StatusBadRequest {
-				t.Fatalf("passphrase %q: %d", pass, r.status)
-			}
-			mustSay(t, r.body, want)
-			if line, shown := showsKey(r.body, armored); shown {
-				t.Fatalf("the pasted private key is shown back: %q", line)
-			}
-		}
-		r := b.post("/notifications/identity/import", url.Values{"key": {armored}, "passphrase": {"correct horse"}, "replace": {"yes"}})
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("import: %d %.300s", r.status, text(r.body))
-		}
-		raw, _ := env.store.GetState(ctx, IdentityStateKey)
-		got, err := pgpmime.ParseIdentity(string(raw), "")
-		if err != nil {
-			t.Fatalf("the imported key is not stored unlocked: %v", err)
-		}
-		want := fmt.Sprintf("%X", entity.PrimaryKey.Fingerprint)
-		if got.Fingerprint() != want || rec.got[len(rec.got)-1].Fingerprint() != want {
-			t.Fatalf("stored %s, notifier %s, want %s", got.Fingerprint(), rec.got[len(rec.got)-1].Fingerprint(), want)
-		}
-	})
-	t.Run("the private key is on no page", func(t *testing.T) {
-		raw, _ := env.store.GetState(ctx, IdentityStateKey)
-		block, err := armor.Decode(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if block.Type != openpgp.PrivateKeyType {
-			t.Fatalf("stored block %q", block.Type)
-		}
-		for _, p := range []string{"/notifications/identity", "/notifications/identity/public.asc", "/notifications/settings", "/audit", "/"} {
-			if line, shown := showsKey(b.get(p).body, string(raw)); shown {
-				t.Errorf("%s shows the private key: %q", p, line)
-			}
-		}
-		entries, _ := env.store.ListAudit(ctx, auth.AuditQuery{Limit: 100})
-		for _, e := range entries {
-			if line, shown := showsKey(e.Target+" "+e.Detail, string(raw)); shown {
-				t.Errorf("audit entry %s holds key material: %q", e.Action, line)
-			}
-		}
-	})
-	for _, want := range []string{"identity.generate", "identity.import"} {
-		if !contains(env.auditActions(), want) {
-			t.Errorf("audit lacks %s", want)
 		}
 	}
-	t.Run("an analyst may not see it", func(t *testing.T) {
-		a := env.browser()
-		a.login("analyst", analystPassword)
-		for _, p := range []string{"/notifications/identity", "/notifications/identity/public.asc"} {
-			if r := a.get(p); r.status != http.StatusForbidden {
-				t.Errorf("%s: %d", p, r.status)
-			}
+	armored := armorPrivate(t, entity)
+	for pass, want := range map[string]string{"": "protected by a passphrase", "wrong": "The passphrase is wrong."} {
+		r := b.post("/notifications/identity/import", url.Values{"key": {armored}, "passphrase": {pass}, "replace": {"yes"}})
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("passphrase %q: %d", pass, r.status)
 		}
-		if strings.Contains(a.get("/notifications/settings").body, `href="/notifications/identity"`) {
-			t.Error("the settings link the team key page for an analyst")
+		mustSay(t, r.body, want)
+		if line, shown := showsKey(r.body, armored); shown {
+			t.Fatalf("the pasted private key is shown back: %q", line)
 		}
-	})
+	}
+	r := b.post("/notifications/identity/import", url.Values{"key": {armored}, "passphrase": {"correct horse"}, "replace": {"yes"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("import: %d %.300s", r.status, text(r.body))
+	}
+	raw, _ := env.store.GetState(ctx, IdentityStateKey)
+	got, err := pgpmime.ParseIdentity(string(raw), "")
+	if err != nil {
+		t.Fatalf("the imported key is not stored unlocked: %v", err)
+	}
+	want := fmt.Sprintf("%X", entity.PrimaryKey.Fingerprint)
+	if got.Fingerprint() != want || rec.got[len(rec.got)-1].Fingerprint() != want {
+		t.Fatalf("stored %s, notifier %s, want %s", got.Fingerprint(), rec.got[len(rec.got)-1].Fingerprint(), want)
+	}
+}
+
+// privateKeyHidden checks that the stored private key appears on no page
+// and in no audit entry.
+func (s *teamKeySteps) privateKeyHidden(t *testing.T) {
+	env, b, ctx := s.env, s.b, context.Background()
+	raw, _ := env.store.GetState(ctx, IdentityStateKey)
+	block, err := armor.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if block.Type != openpgp.PrivateKeyType {
+		t.Fatalf("stored block %q", block.Type)
+	}
+	for _, p := range []string{"/notifications/identity", "/notifications/identity/public.asc", "/notifications/settings", "/audit", "/"} {
+		if line, shown := showsKey(b.get(p).body, string(raw)); shown {
+			t.Errorf("%s shows the private key: %q", p, line)
+		}
+	}
+	entries, _ := env.store.ListAudit(ctx, auth.AuditQuery{Limit: 100})
+	for _, e := range entries {
+		if line, shown := showsKey(e.Target+" "+e.Detail, string(raw)); shown {
+			t.Errorf("audit entry %s holds key material: %q", e.Action, line)
+		}
+	}
+}
+
+// analystRefused checks that an analyst can neither open the team key page
+// nor download the public key, nor is led there.
+func (s *teamKeySteps) analystRefused(t *testing.T) {
+	a := s.env.analyst()
+	for _, p := range []string{"/notifications/identity", "/notifications/identity/public.asc"} {
+		if r := a.get(p); r.status != http.StatusForbidden {
+			t.Errorf("%s: %d", p, r.status)
+		}
+	}
+	if strings.Contains(a.get("/notifications/settings").body, `href="/notifications/identity"`) {
+		t.Error("the settings link the team key page for an analyst")
+	}
 }
 
 func armorPrivate(t *testing.T, e *openpgp.Entity) string {

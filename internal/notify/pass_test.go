@@ -37,6 +37,7 @@ func withTLP(fields map[string]string, tlp string) map[string]string {
 // what counts as told before, and what happens when nobody can receive
 // them. Each case starts from a fresh store with one organisation,
 // "uni", which has never had a digest.
+// Its length is one data table, and it stays one function (issue 10).
 func TestPassDecisions(t *testing.T) {
 	keys(t)
 	hour := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }

@@ -24,43 +24,13 @@ import (
 // contact's private key, its signature checked against the team's key.
 func TestEncryptedEndToEnd(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	teamArmored, err := pgpmime.GenerateIdentity("CERT Test", "cert@example.org", now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	team, err := pgpmime.ParseIdentity(teamArmored, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	contactArmored, err := pgpmime.GenerateIdentity("Uni SOC", "abuse@uni.example", now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	contact, err := pgpmime.ParseIdentity(contactArmored, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	team := newIdentity(t, "CERT Test", "cert@example.org", now)
+	contact := newIdentity(t, "Uni SOC", "abuse@uni.example", now)
 	if status := pgpmime.InspectKey(contact.PublicKey(), now); !status.Usable {
 		t.Fatalf("contact key: %s", status.Problem)
 	}
-
 	csv := []byte("time.source,source.ip,classification.type\r\n2026-03-02T09:00:00Z,192.0.2.7,infected-system\r\n")
-	content, err := pgpmime.BuildContent("Dear colleagues,\n\none compromised host, details attached.\n",
-		pgpmime.Attachment{Filename: "events.csv", ContentType: "text/csv; charset=utf-8", Data: csv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h mail.Header
-	h.SetAddressList("From", []*mail.Address{{Name: "CERT Test", Address: "cert@example.org"}})
-	h.SetAddressList("To", []*mail.Address{{Address: "abuse@uni.example"}})
-	h.SetSubject("[CERT] 1 event for uni")
-	h.SetDate(now)
-	h.SetMessageID("digest-1@cert.example.org")
-	h.Set("Auto-Submitted", "auto-generated")
-	body, err := pgpmime.SignAndEncrypt(team, h, content, []string{contact.PublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := sealedDigest(t, team, contact, now, csv)
 
 	relay := newTestRelay(t, relayOptions{})
 	st := openStore(t)
@@ -86,8 +56,51 @@ func TestEncryptedEndToEnd(t *testing.T) {
 	if bytes.Contains(arrived, []byte("compromised")) || bytes.Contains(arrived, []byte("192.0.2.7")) {
 		t.Error("the content is readable on the wire")
 	}
+	openAsContact(t, team, contact, arrived, csv)
+}
 
-	// The contact's side: its own secret key and the team's public key.
+// newIdentity generates an OpenPGP identity for name and email, made an
+// hour before now.
+func newIdentity(t *testing.T, name, email string, now time.Time) *pgpmime.Identity {
+	t.Helper()
+	armored, err := pgpmime.GenerateIdentity(name, email, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := pgpmime.ParseIdentity(armored, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// sealedDigest is a digest from the team to the contact with csv attached,
+// signed by the team and encrypted to the contact, as the notifier queues
+// it.
+func sealedDigest(t *testing.T, team, contact *pgpmime.Identity, now time.Time, csv []byte) []byte {
+	content, err := pgpmime.BuildContent("Dear colleagues,\n\none compromised host, details attached.\n",
+		pgpmime.Attachment{Filename: "events.csv", ContentType: "text/csv; charset=utf-8", Data: csv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h mail.Header
+	h.SetAddressList("From", []*mail.Address{{Name: "CERT Test", Address: "cert@example.org"}})
+	h.SetAddressList("To", []*mail.Address{{Address: "abuse@uni.example"}})
+	h.SetSubject("[CERT] 1 event for uni")
+	h.SetDate(now)
+	h.SetMessageID("digest-1@cert.example.org")
+	h.Set("Auto-Submitted", "auto-generated")
+	body, err := pgpmime.SignAndEncrypt(team, h, content, []string{contact.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// openAsContact opens the message that arrived on the contact's side,
+// with its own secret key and the team's public key, and checks the
+// signature, the protected subject and the attachment.
+func openAsContact(t *testing.T, team, contact *pgpmime.Identity, arrived, csv []byte) {
 	teamPublic, err := openpgp.ReadArmoredKeyRing(strings.NewReader(team.PublicKey()))
 	if err != nil {
 		t.Fatal(err)
