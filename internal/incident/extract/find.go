@@ -1,0 +1,363 @@
+package extract
+
+import (
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The bounds that keep a hostile report's cost in time and memory small.
+const (
+	// MaxInput is how much of a text Find reads, in bytes; the rest is
+	// ignored.
+	MaxInput = 1 << 20
+	// MaxObservables is how many observables Find returns at most.
+	MaxObservables = 1000
+	// MaxURLLength is the longest URL Find takes, in bytes; of a longer
+	// one only its host is kept.
+	MaxURLLength = 4096
+)
+
+// Find returns every observable in text (a mail body, a web form's free
+// text, a subject), refanged first (see Refang), each in its normal form,
+// without duplicates, in the order of first appearance. A URL's host and
+// an e-mail address's domain follow it as a Domain or IP observable of
+// their own. What lies inside a URL (a domain or address in its path or
+// query string) is not taken apart. Find reads at most MaxInput bytes and
+// returns at most MaxObservables observables.
+func Find(text string) []Observable {
+	f := newFinder(Refang(capInput(text, MaxInput)))
+	f.run()
+	return f.out
+}
+
+// capInput cuts s to at most n bytes, at the start of a character.
+func capInput(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// finder walks a refanged text once from left to right.
+type finder struct {
+	s    string
+	out  []Observable
+	seen map[Observable]struct{}
+}
+
+func newFinder(s string) *finder {
+	return &finder{s: s, seen: make(map[Observable]struct{})}
+}
+
+// add records an observable unless it was seen already.
+func (f *finder) add(k Kind, v string) {
+	if len(f.out) >= MaxObservables {
+		return
+	}
+	o := Observable{Kind: k, Value: v}
+	if _, ok := f.seen[o]; ok {
+		return
+	}
+	f.seen[o] = struct{}{}
+	f.out = append(f.out, o)
+}
+
+// addHost records a URL's host or an address's domain as what it is.
+func (f *finder) addHost(h string) {
+	if strings.HasPrefix(h, "[") {
+		f.add(IP, h[1:len(h)-1])
+		return
+	}
+	if h != "" && h[len(h)-1] >= '0' && h[len(h)-1] <= '9' {
+		f.add(IP, h)
+		return
+	}
+	f.add(Domain, h)
+}
+
+// run walks the text word by word: each step starts where a word starts
+// and goes past what it recognised, or past the word.
+func (f *finder) run() {
+	s := f.s
+	for i := 0; i < len(s) && len(f.out) < MaxObservables; {
+		c := s[i]
+		switch {
+		case c == '+':
+			if end := f.phone(i); end > 0 {
+				i = end
+				continue
+			}
+			i++
+		case c == ':' && i+1 < len(s) && s[i+1] == ':':
+			if end := f.ipv6(i); end > 0 {
+				i = end
+				continue
+			}
+			i += 2
+		case isWordByte(c) || c >= utf8.RuneSelf:
+			i = f.word(i)
+		default:
+			i++
+		}
+	}
+}
+
+// word recognises what starts at i, at the start of a word, and returns
+// where to go on.
+func (f *finder) word(i int) int {
+	s := f.s
+	if end := f.url(i); end > 0 {
+		return end
+	}
+	if s[i] == '0' && i+1 < len(s) && s[i+1] == '0' {
+		if end := f.phone(i); end > 0 {
+			return end
+		}
+	}
+	if isHex(s[i]) {
+		if end := f.ipv6(i); end > 0 {
+			return end
+		}
+	}
+	if end := f.email(i); end > 0 {
+		return end
+	}
+	return f.token(i)
+}
+
+// tokenEnd returns the end of the run of letters, digits, dots and hyphens
+// that starts at i, and whether it is ASCII.
+func tokenEnd(s string, i int) (int, bool) {
+	ascii := true
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if isAlnum(c) || c == '.' || c == '-' {
+				i++
+				continue
+			}
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Mc, r) {
+			break
+		}
+		ascii = false
+		i += size
+	}
+	return i, ascii
+}
+
+// token recognises a hash, a CVE id, an IPv4 address or a domain in the
+// word at i and returns its end.
+func (f *finder) token(i int) int {
+	s := f.s
+	end, _ := tokenEnd(s, i)
+	if end == i {
+		// Not a word character (an underscore or a non-ASCII symbol).
+		_, size := utf8.DecodeRuneInString(s[i:])
+		return i + size
+	}
+	t := strings.TrimRight(s[i:end], ".-")
+	if len(t) > maxDomainLength || t == "" {
+		return end
+	}
+	before := byte(' ')
+	if i > 0 {
+		before = s[i-1]
+	}
+	after := byte(' ')
+	if i+len(t) < len(s) {
+		after = s[i+len(t)]
+	}
+	if k := hashKind(t); k != "" && before != '_' && after != '_' {
+		f.add(k, strings.ToLower(t))
+		return end
+	}
+	if isCVE(t) {
+		f.add(CVE, strings.ToUpper(t))
+		return end
+	}
+	if strings.IndexByte(t, '.') < 0 {
+		return end
+	}
+	if allDigitsDotsHyphens(t) {
+		if before == '.' || versionBefore(s, i) {
+			return end
+		}
+		// "10.0.0.1-10.0.0.5" names two addresses.
+		for _, part := range strings.Split(t, "-") {
+			if a, ok := parseIPv4(part); ok {
+				f.add(IP, a)
+			}
+		}
+		return end
+	}
+	if d, ok := proseDomain(t); ok {
+		f.add(Domain, d)
+	}
+	return end
+}
+
+// maxDomainLength is the longest domain name there is.
+const maxDomainLength = 253
+
+// hashKind says which hash a hex string of the right length is.
+func hashKind(t string) Kind {
+	var k Kind
+	switch len(t) {
+	case 32:
+		k = MD5
+	case 40:
+		k = SHA1
+	case 64:
+		k = SHA256
+	default:
+		return ""
+	}
+	for i := 0; i < len(t); i++ {
+		if !isHex(t[i]) {
+			return ""
+		}
+	}
+	return k
+}
+
+// isCVE reports whether t is a whole CVE id such as CVE-2024-12345.
+func isCVE(t string) bool {
+	if len(t) < 13 || len(t) > 17 || !strings.EqualFold(t[:4], "cve-") || t[8] != '-' {
+		return false
+	}
+	return allDigits(t[4:8]) && allDigits(t[9:])
+}
+
+// versionBefore reports whether the word before position i says that a
+// dotted number is a version ("version 1.2.3.4", "build 10.0.19041.1").
+func versionBefore(s string, i int) bool {
+	j := i
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == ':') && i-j < 3 {
+		j--
+	}
+	k := j
+	for k > 0 && j-k < 10 && (s[k-1]|0x20 >= 'a' && s[k-1]|0x20 <= 'z') {
+		k--
+	}
+	switch strings.ToLower(s[k:j]) {
+	case "v", "ver", "version", "build", "release", "firmware", "rev", "revision", "update":
+		return true
+	}
+	return false
+}
+
+// parseIPv4 parses four dotted decimal octets as netip does (no leading
+// zeros, none above 255).
+func parseIPv4(t string) (string, bool) {
+	if strings.Count(t, ".") != 3 {
+		return "", false
+	}
+	a, err := netip.ParseAddr(t)
+	if err != nil || !a.Is4() {
+		return "", false
+	}
+	return a.String(), true
+}
+
+// ipv6 recognises an IPv6 address at i, at the start of a word, and
+// returns its end.
+func (f *finder) ipv6(i int) int {
+	s := f.s
+	// Only where the first group ends in a colon within four characters.
+	j := i
+	for j < len(s) && j-i < 5 && isHex(s[j]) {
+		j++
+	}
+	if j >= len(s) || s[j] != ':' {
+		return 0
+	}
+	if i > 0 && (isWordByte(s[i-1]) || s[i-1] == ':' || s[i-1] == '.') {
+		return 0
+	}
+	end := i
+	colons := 0
+	for end < len(s) && end-i <= 45 && (isHex(s[end]) || s[end] == ':' || s[end] == '.') {
+		if s[end] == ':' {
+			colons++
+		}
+		end++
+	}
+	if end < len(s) && (isWordByte(s[end]) || end-i > 45) {
+		return 0
+	}
+	t := strings.TrimRight(s[i:end], ".")
+	if colons < 2 {
+		return 0
+	}
+	a, err := netip.ParseAddr(t)
+	if err != nil || !a.Is6() || a.IsUnspecified() {
+		return 0
+	}
+	f.add(IP, a.String())
+	return end
+}
+
+// email recognises an e-mail address at i and returns its end.
+func (f *finder) email(i int) int {
+	s := f.s
+	j := i
+	for j < len(s) && j-i <= 64 && isLocalByte(s[j]) {
+		j++
+	}
+	if j == i || j >= len(s) || s[j] != '@' || j-i > 64 {
+		return 0
+	}
+	local := s[i:j]
+	if local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return 0
+	}
+	end, _ := tokenEnd(s, j+1)
+	d := strings.TrimRight(s[j+1:end], ".-")
+	host, ok := normalizeDomain(d)
+	if !ok {
+		return 0
+	}
+	f.add(Email, strings.ToLower(local)+"@"+host)
+	f.add(Domain, host)
+	return end
+}
+
+// isLocalByte reports whether c may stand in the local part of an e-mail
+// address as people write them.
+func isLocalByte(c byte) bool {
+	return isWordByte(c) || c == '.' || c == '-' || c == '+' || c == '%' || c == '='
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func allDigits(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' {
+			return false
+		}
+	}
+	return t != ""
+}
+
+func allDigitsDotsHyphens(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if (t[i] < '0' || t[i] > '9') && t[i] != '.' && t[i] != '-' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,75 @@
+package extract
+
+import (
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// FromHTML returns the observables of an HTML mail body or page, as Find
+// does for text: those of its text (entities decoded, inline elements run
+// together as a browser shows them, block elements apart, style sheets and
+// comments left out) and those of the targets of its links, images, forms
+// and frames (href, src, action, formaction, background, poster, cite, a
+// meta refresh's URL), in document order. A phishing mail's link text
+// often differs from its target: both count. Nothing is run or rendered:
+// the HTML is only tokenized. It reads at most MaxInput bytes of html.
+func FromHTML(body string) []Observable {
+	z := html.NewTokenizer(strings.NewReader(capInput(body, MaxInput)))
+	z.SetMaxBuf(MaxInput)
+	var text strings.Builder
+	inStyle := false
+	for text.Len() < MaxInput {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return Find(text.String())
+		case html.TextToken:
+			if !inStyle {
+				text.Write(z.Text())
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			if a == atom.Style {
+				inStyle = tt == html.StartTagToken
+			}
+			if blockElements[a] {
+				text.WriteByte('\n')
+			}
+			for hasAttr {
+				var key, val []byte
+				key, val, hasAttr = z.TagAttr()
+				if linkAttributes[string(key)] || a == atom.Meta && string(key) == "content" {
+					text.WriteByte('\n')
+					text.Write(val)
+					text.WriteByte('\n')
+				}
+			}
+		}
+	}
+	return Find(text.String())
+}
+
+// linkAttributes are the attributes whose value is a link's target.
+var linkAttributes = map[string]bool{
+	"href": true, "src": true, "action": true, "formaction": true,
+	"background": true, "poster": true, "cite": true, "srcset": true,
+}
+
+// blockElements are the elements a browser shows apart from the text
+// around them.
+var blockElements = map[atom.Atom]bool{
+	atom.Address: true, atom.Article: true, atom.Aside: true, atom.Blockquote: true,
+	atom.Br: true, atom.Dd: true, atom.Div: true, atom.Dl: true, atom.Dt: true,
+	atom.Fieldset: true, atom.Figcaption: true, atom.Figure: true, atom.Footer: true,
+	atom.Form: true, atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true,
+	atom.H5: true, atom.H6: true, atom.Header: true, atom.Hr: true, atom.Li: true,
+	atom.Main: true, atom.Nav: true, atom.Ol: true, atom.P: true, atom.Pre: true,
+	atom.Section: true, atom.Table: true, atom.Tbody: true, atom.Td: true,
+	atom.Tfoot: true, atom.Th: true, atom.Thead: true, atom.Title: true, atom.Tr: true,
+	atom.Ul: true, atom.Body: true, atom.Head: true, atom.Html: true,
+	atom.Script: true, atom.Style: true, atom.Textarea: true, atom.Select: true,
+	atom.Option: true, atom.Iframe: true, atom.Img: true, atom.Input: true, atom.Button: true,
+}
