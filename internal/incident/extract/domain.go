@@ -108,22 +108,22 @@ var fileExtensions = map[string]bool{
 	"cc":  true, // C++
 }
 
-// proseDomain returns the domain a word of running text names, if it
-// names one: a valid host name (see normalizeDomain) that does not end in
-// a file name extension (see fileExtensions) and is not two sentences run
-// together ("the link.It was"), which shows as a word in lower case
-// followed by a capitalised one.
-func proseDomain(t string) (string, bool) {
+// proseDomain reports whether a word of running text may be a domain
+// name (see normalizeDomain): one that does not end in a file name
+// extension (see fileExtensions) and is not two sentences run together
+// ("the link.It was"), which shows as a word in lower case followed by a
+// capitalised one.
+func proseDomain(t string) bool {
 	tld := t[strings.LastIndexByte(t, '.')+1:]
 	if fileExtensions[lowerASCII(tld)] {
-		return "", false
+		return false
 	}
 	if t[0] >= 'a' && t[0] <= 'z' {
 		for i := 1; i+2 < len(t); i++ {
 			if t[i] == '.' && t[i+1] >= 'A' && t[i+1] <= 'Z' && t[i+2] >= 'a' && t[i+2] <= 'z' {
-				return "", false
+				return false
 			}
 		}
 	}
-	return normalizeDomain(t)
+	return true
 }

@@ -48,10 +48,19 @@ type finder struct {
 	s    string
 	out  []Observable
 	seen map[Observable]struct{}
+	// localEnd is where the last run of local-part characters that led to
+	// no e-mail address ended.
+	localEnd int
+	// domains remembers what normalizeDomain said of each name, as the
+	// same names come back in a mail.
+	domains map[string]string
+	// nextAt is the position of the next '@' at or after the last place
+	// looked at, len(s) if there is none.
+	nextAt int
 }
 
 func newFinder(s string) *finder {
-	return &finder{s: s, seen: make(map[Observable]struct{})}
+	return &finder{s: s, seen: make(map[Observable]struct{}), nextAt: -1}
 }
 
 // add records an observable unless it was seen already.
@@ -65,6 +74,24 @@ func (f *finder) add(k Kind, v string) {
 	}
 	f.seen[o] = struct{}{}
 	f.out = append(f.out, o)
+}
+
+// maxRemembered bounds the names a finder remembers.
+const maxRemembered = 1024
+
+// domain returns normalizeDomain(h), remembered.
+func (f *finder) domain(h string) (string, bool) {
+	if d, ok := f.domains[h]; ok {
+		return d, d != ""
+	}
+	d, ok := normalizeDomain(h)
+	if f.domains == nil {
+		f.domains = make(map[string]string)
+	}
+	if len(f.domains) < maxRemembered {
+		f.domains[h] = d
+	}
+	return d, ok
 }
 
 // addHost records a URL's host or an address's domain as what it is.
@@ -144,7 +171,7 @@ func tokenEnd(s string, i int) (int, bool) {
 			break
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Mc, r) {
+		if r == utf8.RuneError || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Mc, r) {
 			break
 		}
 		ascii = false
@@ -163,7 +190,7 @@ func (f *finder) token(i int) int {
 		_, size := utf8.DecodeRuneInString(s[i:])
 		return i + size
 	}
-	t := strings.TrimRight(s[i:end], ".-")
+	t := trimDotsHyphens(s[i:end])
 	if len(t) > maxDomainLength || t == "" {
 		return end
 	}
@@ -191,15 +218,19 @@ func (f *finder) token(i int) int {
 			return end
 		}
 		// "10.0.0.1-10.0.0.5" names two addresses.
-		for _, part := range strings.Split(t, "-") {
+		for rest := t; rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, "-")
 			if a, ok := parseIPv4(part); ok {
 				f.add(IP, a)
 			}
 		}
 		return end
 	}
-	if d, ok := proseDomain(t); ok {
-		f.add(Domain, d)
+	if proseDomain(t) {
+		if d, ok := f.domain(t); ok {
+			f.add(Domain, d)
+		}
 	}
 	return end
 }
@@ -308,21 +339,33 @@ func (f *finder) ipv6(i int) int {
 // email recognises an e-mail address at i and returns its end.
 func (f *finder) email(i int) int {
 	s := f.s
+	if i < f.localEnd {
+		return 0 // inside a run of local-part characters that is no address
+	}
+	if f.nextAt < i {
+		if k := strings.IndexByte(s[i:], '@'); k >= 0 {
+			f.nextAt = i + k
+		} else {
+			f.nextAt = len(s)
+		}
+	}
+	if f.nextAt-i > 64 {
+		return 0 // no '@' close enough
+	}
 	j := i
-	for j < len(s) && j-i <= 64 && isLocalByte(s[j]) {
+	for j < len(s) && isLocalByte(s[j]) {
 		j++
 	}
 	if j == i || j >= len(s) || s[j] != '@' || j-i > 64 {
+		// Later starts inside this run would end at the same place.
+		f.localEnd = j
 		return 0
 	}
 	local := s[i:j]
-	if local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return 0
-	}
 	end, _ := tokenEnd(s, j+1)
-	d := strings.TrimRight(s[j+1:end], ".-")
-	host, ok := normalizeDomain(d)
-	if !ok {
+	host, ok := f.domain(trimDotsHyphens(s[j+1 : end]))
+	if !ok || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		f.localEnd = j
 		return 0
 	}
 	f.add(Email, strings.ToLower(local)+"@"+host)
@@ -334,6 +377,15 @@ func (f *finder) email(i int) int {
 // address as people write them.
 func isLocalByte(c byte) bool {
 	return isWordByte(c) || c == '.' || c == '-' || c == '+' || c == '%' || c == '='
+}
+
+// trimDotsHyphens drops the dots and hyphens that end t: the full stop
+// after a domain at the end of a sentence.
+func trimDotsHyphens(t string) string {
+	for t != "" && (t[len(t)-1] == '.' || t[len(t)-1] == '-') {
+		t = t[:len(t)-1]
+	}
+	return t
 }
 
 func isAlnum(c byte) bool {

@@ -19,6 +19,7 @@ func FromHTML(body string) []Observable {
 	z := html.NewTokenizer(strings.NewReader(capInput(body, MaxInput)))
 	z.SetMaxBuf(MaxInput)
 	var text strings.Builder
+	text.Grow(min(len(body), MaxInput))
 	inStyle := false
 	for text.Len() < MaxInput {
 		tt := z.Next()

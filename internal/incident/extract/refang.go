@@ -1,6 +1,9 @@
 package extract
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Refang undoes the ways people and analysts defang observables so that
 // nobody clicks them by mistake: a dot, colon, "://" or at sign written in
@@ -10,15 +13,19 @@ import "strings"
 // followed by "://" become http, https and ftp. Refang is idempotent: its
 // result holds nothing it would change again.
 func Refang(s string) string {
-	if !mayBeDefanged(s) {
+	if !defanged(s) {
 		return s
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		out = append(out, c)
-		if c != ']' && c != ')' && c != '}' {
-			continue
+		// Copy up to the next closing bracket at once.
+		k := i
+		for k < len(s) && s[k] != ']' && s[k] != ')' && s[k] != '}' {
+			k++
+		}
+		out = append(out, s[i:min(k+1, len(s))]...)
+		if i = k; i == len(s) {
+			break
 		}
 		start, repl, ok := bracketTail(out)
 		if !ok {
@@ -40,17 +47,36 @@ func Refang(s string) string {
 	return string(out)
 }
 
-// mayBeDefanged reports quickly whether s could hold anything Refang
-// changes.
-func mayBeDefanged(s string) bool {
-	return strings.ContainsAny(s, "])}") || strings.Contains(s, "xp") || strings.Contains(s, "Xp") ||
-		strings.Contains(s, "XP") || strings.Contains(s, "xP")
+// defanged reports whether s holds anything Refang changes, without
+// allocating: most texts hold nothing.
+func defanged(s string) bool {
+	for i := 0; i < len(s); {
+		k := strings.IndexAny(s[i:], "])}")
+		if k < 0 {
+			break
+		}
+		i += k + 1
+		if _, _, ok := bracketTail(s[:i]); ok {
+			return true
+		}
+	}
+	for i := 0; ; {
+		k := strings.Index(s[i:], "://")
+		if k < 0 {
+			return false
+		}
+		i += k
+		if schemeStart(s, i) >= 0 {
+			return true
+		}
+		i += 3
+	}
 }
 
 // bracketTail reports whether out ends with a bracketed separator such as
 // "[.]", "( dot )" or "{@}", and if so where it starts and what it stands
 // for.
-func bracketTail(out []byte) (int, string, bool) {
+func bracketTail[T string | []byte](out T) (int, string, bool) {
 	n := len(out)
 	var opener byte
 	switch out[n-1] {
@@ -95,43 +121,43 @@ func bracketTail(out []byte) (int, string, bool) {
 // refangSchemes rewrites hxxp://, hxxps:// (in any case) and fxp:// in
 // place: each replacement has the length of what it replaces.
 func refangSchemes(b []byte) {
-	for i := 0; i+6 <= len(b); i++ {
-		c := b[i] | 0x20
-		if (c != 'h' && c != 'f') || (i > 0 && isWordByte(b[i-1])) {
-			continue
+	for i := 0; ; {
+		k := bytes.Index(b[i:], []byte("://"))
+		if k < 0 {
+			return
 		}
-		j := i + 1
-		if c == 'h' {
-			if b[j]|0x20 != 'x' || b[j+1]|0x20 != 'x' {
-				continue
+		i += k
+		if start := schemeStart(b, i); start >= 0 {
+			switch i - start {
+			case 3:
+				copy(b[start:], "ftp")
+			case 4:
+				copy(b[start:], "http")
+			case 5:
+				copy(b[start:], "https")
 			}
-			j += 2
-		} else if b[j]|0x20 == 'x' {
-			j++
-		} else {
-			continue
 		}
-		if b[j]|0x20 != 'p' {
-			continue
-		}
-		j++
-		secure := j < len(b) && b[j]|0x20 == 's'
-		if secure && c == 'h' {
-			j++
-		}
-		if j+3 > len(b) || string(b[j:j+3]) != "://" {
-			continue
-		}
-		if c == 'h' {
-			copy(b[i:], "http")
-			if secure {
-				b[i+4] = 's'
-			}
-		} else {
-			copy(b[i:], "ftp")
-		}
-		i = j
+		i += 3
 	}
+}
+
+// schemeStart returns where the defanged scheme (hxxp, hxxps, fxp, in any
+// case) that ends at position end of b, before its "://", starts; or -1.
+func schemeStart[T string | []byte](b T, end int) int {
+	lower := func(i int) byte { return b[i] | 0x20 }
+	start := -1
+	switch {
+	case end >= 5 && lower(end-5) == 'h' && lower(end-4) == 'x' && lower(end-3) == 'x' && lower(end-2) == 'p' && lower(end-1) == 's':
+		start = end - 5
+	case end >= 4 && lower(end-4) == 'h' && lower(end-3) == 'x' && lower(end-2) == 'x' && lower(end-1) == 'p':
+		start = end - 4
+	case end >= 3 && lower(end-3) == 'f' && lower(end-2) == 'x' && lower(end-1) == 'p':
+		start = end - 3
+	}
+	if start > 0 && isWordByte(b[start-1]) {
+		return -1
+	}
+	return start
 }
 
 // isWordByte reports whether c is an ASCII letter, digit or underscore.

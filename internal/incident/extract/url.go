@@ -10,6 +10,9 @@ import (
 // schemeLength returns the length of the http://, https:// or ftp:// that
 // starts s (in any case), or 0.
 func schemeLength(s string) int {
+	if len(s) < 6 || (s[0]|0x20 != 'h' && s[0]|0x20 != 'f') {
+		return 0
+	}
 	for _, scheme := range [...]string{"http://", "https://", "ftp://"} {
 		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
 			return len(scheme)
@@ -101,7 +104,7 @@ func (f *finder) url(i int) int {
 	if authEnd < 0 {
 		authEnd = len(rest)
 	}
-	userinfo, host, port, ok := splitAuthority(rest[:authEnd])
+	userinfo, host, port, ok := f.splitAuthority(rest[:authEnd])
 	if !ok {
 		return end
 	}
@@ -130,7 +133,7 @@ func (f *finder) url(i int) int {
 // brackets) and its port. It refuses a host that is neither an IP address
 // nor a domain name under a public suffix, and a port that is not a
 // number.
-func splitAuthority(a string) (userinfo, host, port string, ok bool) {
+func (f *finder) splitAuthority(a string) (userinfo, host, port string, ok bool) {
 	if at := strings.LastIndexByte(a, '@'); at >= 0 {
 		userinfo, a = a[:at], a[at+1:]
 	}
@@ -140,7 +143,7 @@ func splitAuthority(a string) (userinfo, host, port string, ok bool) {
 			return "", "", "", false
 		}
 		addr, err := netip.ParseAddr(a[1:close])
-		if err != nil || !addr.Is6() || addr.Zone() != "" {
+		if err != nil || !addr.Is6() || addr.Zone() != "" || addr.IsUnspecified() {
 			return "", "", "", false
 		}
 		host, a = "["+addr.String()+"]", a[close+1:]
@@ -154,7 +157,7 @@ func splitAuthority(a string) (userinfo, host, port string, ok bool) {
 		}
 		if addr, ok := parseIPv4(a); ok {
 			host = addr
-		} else if d, ok := normalizeDomain(a); ok {
+		} else if d, ok := f.domain(a); ok {
 			host = d
 		} else {
 			return "", "", "", false
