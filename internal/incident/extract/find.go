@@ -25,9 +25,29 @@ const (
 // an e-mail address's domain follow it as a Domain or IP observable of
 // their own. What lies inside a URL (a domain or address in its path or
 // query string) is not taken apart. Find reads at most MaxInput bytes and
-// returns at most MaxObservables observables.
+// returns at most MaxObservables observables. It takes phone numbers in
+// international form only; see Finder for national ones.
 func Find(text string) []Observable {
+	return Finder{}.Find(text)
+}
+
+// Finder finds observables as Find and FromHTML do, with settings. Its
+// zero value is theirs.
+type Finder struct {
+	// CountryCode is the calling code ("32" for Belgium, "31" for the
+	// Netherlands) in which a phone number written in national form
+	// ("02 123 45 67") is read, where that is unambiguous (see
+	// nationalPhone). Empty, no national number is taken.
+	CountryCode string
+}
+
+// Find returns the observables of text as the function Find does, and the
+// phone numbers in national form of x.CountryCode.
+func (x Finder) Find(text string) []Observable {
 	f := newFinder(Refang(capInput(text, MaxInput)))
+	if allDigits(x.CountryCode) && len(x.CountryCode) <= 3 && x.CountryCode[0] != '0' {
+		f.country = x.CountryCode
+	}
 	f.run()
 	return f.out
 }
@@ -54,6 +74,8 @@ type finder struct {
 	// domains remembers what normalizeDomain said of each name, as the
 	// same names come back in a mail.
 	domains map[string]string
+	// country is the calling code national phone numbers are read in.
+	country string
 	// nextAt is the position of the next '@' at or after the last place
 	// looked at, len(s) if there is none.
 	nextAt int
@@ -141,8 +163,13 @@ func (f *finder) word(i int) int {
 	if end := f.url(i); end > 0 {
 		return end
 	}
-	if s[i] == '0' && i+1 < len(s) && s[i+1] == '0' {
-		if end := f.phone(i); end > 0 {
+	if s[i] == '0' && i+1 < len(s) {
+		if s[i+1] == '0' {
+			if end := f.phone(i); end > 0 {
+				return end
+			}
+		}
+		if end := f.nationalPhone(i); end > 0 {
 			return end
 		}
 	}

@@ -262,3 +262,36 @@ func TestFindBounds(t *testing.T) {
 		t.Errorf("capInput = %q", cut)
 	}
 }
+
+func TestFinderNationalPhones(t *testing.T) {
+	be := Finder{CountryCode: "32"}
+	for _, tc := range []struct {
+		text string
+		want []Observable
+	}{
+		{"Tel: 02 123 45 67", obs("phone:+3221234567")},
+		{"Bel mij op 0470/12.34.56 of mail", obs("phone:+32470123456")},
+		{"GSM 0470 12 34 56, fax 02-123.45.67", obs("phone:+32470123456", "phone:+3221234567")},
+		{"Call +31 20 123 4567 or 0032 2 123 45 67", obs("phone:+31201234567", "phone:+3221234567")},
+		// No label, no grouping, a date, a time, too short or too long.
+		{"Ref 02 123 45 67", nil},
+		{"Tel: 021234567", nil},
+		{"Tel: 03.12.2026 10:30", nil},
+		{"Tel: 02 123 45", nil},
+		{"Tel: 02 123 45 67 89 01 23", nil},
+		{"Tel:\n02 123 45 67", nil},
+	} {
+		if got := be.Find(tc.text); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Find(%q):%s\nwant:%s", tc.text, show(got), show(tc.want))
+		}
+	}
+	// Without a country, or with a bad one, no national number is taken.
+	for _, x := range []Finder{{}, {CountryCode: "032"}, {CountryCode: "+32"}, {CountryCode: "3212"}} {
+		if got := x.Find("Tel: 02 123 45 67"); len(got) != 0 {
+			t.Errorf("%+v: %v", x, got)
+		}
+	}
+	if got := be.FromHTML("<p>Tel: <b>02 123 45 67</b></p>"); !reflect.DeepEqual(got, obs("phone:+3221234567")) {
+		t.Errorf("FromHTML: %v", got)
+	}
+}

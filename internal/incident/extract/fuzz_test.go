@@ -8,12 +8,13 @@ import (
 // FuzzFind checks that Find never panics, returns at most MaxObservables
 // valid, distinct observables, and finds each of them again in its own
 // value (a domain under a file name extension, which running text does not
-// take, in a URL on it). Refang must be idempotent, and FromHTML must not
-// panic either.
+// take, in a URL on it). Refang must be idempotent; FromHTML and a Finder
+// that reads national phone numbers must keep to the same rules.
 func FuzzFind(f *testing.F) {
 	for _, seed := range []string{
 		"hxxps://evil[.]com/login?x=1 and user (at) example (dot) org",
 		"Call +32 2 123 45 67 or 0032 470 12 34 56; version 1.2.3.4; 10.0.0.1-10.0.0.5",
+		"Tel: 02 123 45 67, gsm 0470/12.34.56, fax 03.12.2026 10:30",
 		"d41d8cd98f00b204e9800998ecf8427e CVE-2021-44228 2001:db8::1 ::ffff:1.2.3.4",
 		"[click](https://en.wikipedia.org/wiki/Foo_(bar)). <http://x.example.com/>",
 		"p\u0430ypal.com http://\u0430pple.com/ info@bücher.de archive.zip https://download.zip/",
@@ -39,6 +40,13 @@ func FuzzFind(f *testing.F) {
 			}
 		}
 		checkObservables(t, text, FromHTML(text))
+		national := Finder{CountryCode: "32"}.Find(text)
+		checkObservables(t, text, national)
+		for _, o := range national {
+			if o.Kind == Phone && !contains(Find(o.Value), o) {
+				t.Fatalf("%v from %q is not found again", o, text)
+			}
+		}
 	})
 }
 

@@ -16,6 +16,12 @@ import (
 // often differs from its target: both count. Nothing is run or rendered:
 // the HTML is only tokenized. It reads at most MaxInput bytes of html.
 func FromHTML(body string) []Observable {
+	return Finder{}.FromHTML(body)
+}
+
+// FromHTML returns the observables of an HTML body as the function
+// FromHTML does, with x's settings.
+func (x Finder) FromHTML(body string) []Observable {
 	z := html.NewTokenizer(strings.NewReader(capInput(body, MaxInput)))
 	z.SetMaxBuf(MaxInput)
 	var text strings.Builder
@@ -25,7 +31,7 @@ func FromHTML(body string) []Observable {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return Find(text.String())
+			return x.Find(text.String())
 		case html.TextToken:
 			if !inStyle {
 				text.Write(z.Text())
@@ -50,7 +56,7 @@ func FromHTML(body string) []Observable {
 			}
 		}
 	}
-	return Find(text.String())
+	return x.Find(text.String())
 }
 
 // linkAttributes are the attributes whose value is a link's target.
