@@ -82,7 +82,7 @@ type finder struct {
 }
 
 func newFinder(s string) *finder {
-	return &finder{s: s, seen: make(map[Observable]struct{}), nextAt: -1}
+	return &finder{s: s, seen: make(map[Observable]struct{}, 16), nextAt: -1}
 }
 
 // add records an observable unless it was seen already.
@@ -148,6 +148,18 @@ func (f *finder) run() {
 				continue
 			}
 			i += 2
+		case isLetter(c):
+			// A plain word followed by a space or punctuation that no
+			// observable holds is passed over at once.
+			j := i + 1
+			for j < len(s) && isLetter(s[j]) {
+				j++
+			}
+			if j == len(s) || plainWordEnd[s[j]] && !maybeHash(j-i) {
+				i = j
+				continue
+			}
+			i = f.word(i)
 		case isWordByte(c) || c >= utf8.RuneSelf:
 			i = f.word(i)
 		default:
@@ -305,9 +317,10 @@ func versionBefore(s string, i int) bool {
 	for k > 0 && j-k < 10 && (s[k-1]|0x20 >= 'a' && s[k-1]|0x20 <= 'z') {
 		k--
 	}
-	switch strings.ToLower(s[k:j]) {
-	case "v", "ver", "version", "build", "release", "firmware", "rev", "revision", "update":
-		return true
+	for _, w := range [...]string{"v", "ver", "version", "build", "release", "firmware", "rev", "revision", "update"} {
+		if strings.EqualFold(s[k:j], w) {
+			return true
+		}
 	}
 	return false
 }
@@ -414,6 +427,20 @@ func trimDotsHyphens(t string) string {
 	}
 	return t
 }
+
+// plainWordEnd marks the characters after which a word of letters is no
+// part of an observable: a space, a comma, a closing bracket, a quote.
+var plainWordEnd = func() (end [256]bool) {
+	for _, c := range " \t\r\n,;!?)]}\"'<>*" {
+		end[c] = true
+	}
+	return end
+}()
+
+// maybeHash reports whether a word of n letters could be a hash.
+func maybeHash(n int) bool { return n == 32 || n == 40 || n == 64 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

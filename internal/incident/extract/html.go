@@ -37,17 +37,16 @@ func (x Finder) FromHTML(body string) []Observable {
 				text.Write(z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, hasAttr := z.TagName()
-			a := atom.Lookup(name)
+			a := tagAtom(z.Raw())
 			if a == atom.Style {
 				inStyle = tt == html.StartTagToken
 			}
 			if blockElements[a] {
 				text.WriteByte('\n')
 			}
-			for hasAttr {
+			for more := true; more; {
 				var key, val []byte
-				key, val, hasAttr = z.TagAttr()
+				key, val, more = z.TagAttr()
 				if linkAttributes[string(key)] || a == atom.Meta && string(key) == "content" {
 					text.WriteByte('\n')
 					text.Write(val)
@@ -57,6 +56,30 @@ func (x Finder) FromHTML(body string) []Observable {
 		}
 	}
 	return x.Find(text.String())
+}
+
+// tagAtom returns the atom of the element whose tag is raw ("<IMG
+// src=...>", "</p>"), without the copy Tokenizer.TagName makes.
+func tagAtom(raw []byte) atom.Atom {
+	var name [16]byte
+	n := 0
+	for _, c := range raw {
+		switch {
+		case c == '<' && n == 0, c == '/' && n == 0:
+			continue
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			return atom.Lookup(name[:n])
+		}
+		if n == len(name) {
+			return 0
+		}
+		name[n] = c
+		n++
+	}
+	return atom.Lookup(name[:n])
 }
 
 // linkAttributes are the attributes whose value is a link's target.

@@ -3,6 +3,8 @@ package extract
 import (
 	"reflect"
 	"testing"
+
+	"golang.org/x/net/html/atom"
 )
 
 func TestFromHTML(t *testing.T) {
@@ -47,5 +49,16 @@ func TestFromHTML(t *testing.T) {
 				t.Errorf("FromHTML:%s\nwant:%s", show(got), show(tc.want))
 			}
 		})
+	}
+}
+
+func TestTagAtom(t *testing.T) {
+	for raw, want := range map[string]atom.Atom{
+		"<p>": atom.P, "</P>": atom.P, "<IMG SRC=x>": atom.Img, "<br/>": atom.Br, "<h1 class=x>": atom.H1,
+		"<style>": atom.Style, "<x-custom>": 0, "<averyveryverylongname>": 0,
+	} {
+		if got := tagAtom([]byte(raw)); got != want {
+			t.Errorf("tagAtom(%q) = %v, want %v", raw, got, want)
+		}
 	}
 }

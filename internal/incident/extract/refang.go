@@ -41,9 +41,6 @@ func Refang(s string) string {
 		}
 	}
 	refangSchemes(out)
-	if string(out) == s {
-		return s
-	}
 	return string(out)
 }
 
