@@ -197,9 +197,8 @@ func (f *finder) word(i int) int {
 }
 
 // tokenEnd returns the end of the run of letters, digits, dots and hyphens
-// that starts at i, and whether it is ASCII.
-func tokenEnd(s string, i int) (int, bool) {
-	ascii := true
+// that starts at i.
+func tokenEnd(s string, i int) int {
 	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -213,17 +212,16 @@ func tokenEnd(s string, i int) (int, bool) {
 		if r == utf8.RuneError || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Mc, r) {
 			break
 		}
-		ascii = false
 		i += size
 	}
-	return i, ascii
+	return i
 }
 
 // token recognises a hash, a CVE id, an IPv4 address or a domain in the
 // word at i and returns its end.
 func (f *finder) token(i int) int {
 	s := f.s
-	end, _ := tokenEnd(s, i)
+	end := tokenEnd(s, i)
 	if end == i {
 		// Not a word character (an underscore or a non-ASCII symbol).
 		_, size := utf8.DecodeRuneInString(s[i:])
@@ -402,7 +400,7 @@ func (f *finder) email(i int) int {
 		return 0
 	}
 	local := s[i:j]
-	end, _ := tokenEnd(s, j+1)
+	end := tokenEnd(s, j+1)
 	host, ok := f.domain(trimDotsHyphens(s[j+1 : end]))
 	if !ok || local[len(local)-1] == '.' || strings.Contains(local, "..") {
 		f.localEnd = j
