@@ -82,7 +82,8 @@ type finder struct {
 }
 
 func newFinder(s string) *finder {
-	return &finder{s: s, seen: make(map[Observable]struct{}, 16), nextAt: -1}
+	// Room for an observable every 256 bytes spares most of the map's growth.
+	return &finder{s: s, seen: make(map[Observable]struct{}, min(max(len(s)/256, 8), MaxObservables)), nextAt: -1}
 }
 
 // add records an observable unless it was seen already.
@@ -108,7 +109,7 @@ func (f *finder) domain(h string) (string, bool) {
 	}
 	d, ok := normalizeDomain(h)
 	if f.domains == nil {
-		f.domains = make(map[string]string)
+		f.domains = make(map[string]string, min(max(len(f.s)/512, 8), maxRemembered))
 	}
 	if len(f.domains) < maxRemembered {
 		f.domains[h] = d
@@ -315,10 +316,20 @@ func versionBefore(s string, i int) bool {
 	for k > 0 && j-k < 10 && (s[k-1]|0x20 >= 'a' && s[k-1]|0x20 <= 'z') {
 		k--
 	}
-	for _, w := range [...]string{"v", "ver", "version", "build", "release", "firmware", "rev", "revision", "update"} {
-		if strings.EqualFold(s[k:j], w) {
-			return true
-		}
+	w := s[k:j]
+	switch len(w) {
+	case 1:
+		return w[0]|0x20 == 'v'
+	case 3:
+		return strings.EqualFold(w, "ver") || strings.EqualFold(w, "rev")
+	case 5:
+		return strings.EqualFold(w, "build")
+	case 6:
+		return strings.EqualFold(w, "update")
+	case 7:
+		return strings.EqualFold(w, "version") || strings.EqualFold(w, "release")
+	case 8:
+		return strings.EqualFold(w, "firmware") || strings.EqualFold(w, "revision")
 	}
 	return false
 }
