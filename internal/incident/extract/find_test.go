@@ -162,6 +162,7 @@ func TestFindFalsePositives(t *testing.T) {
 		"I clicked the link.It was bad. Then the site.Next day",
 		"MAC 00:1a:2b:3c:4d:5e, time 12:34:56, std::vector, Foo::Bar",
 		"Order 12345678901234, IBAN BE71 0961 2345 6769, ref 0012345678901, +2 people",
+		"Dates +2026-12-03, +2026/12/03, 2026-12-03T10:00:00+01:00, +01:00, 00 12 34",
 		"Meet me (at) noon. The regex (.) matches any character.",
 		"UUID 123e4567-e89b-12d3-a456-426614174000 and a_d41d8cd98f00b204e9800998ecf8427e_b and d41d8cd98f00b204e9800998ecf8427e0",
 		"CVE-2021-44228.json and CVE-21-1",
@@ -254,6 +255,12 @@ func TestFindBounds(t *testing.T) {
 	want := obs("domain:long.example.com", "url:http://short.example.com/", "domain:short.example.com")
 	if got := Find(long); !reflect.DeepEqual(got, want) {
 		t.Errorf("long URL:%s\nwant:%s", show(got), show(want))
+	}
+
+	// FromHTML reads no more than Find does.
+	page := strings.Repeat(`<p><a href="http://a.example.com/">x</a></p>`, 2*MaxInput/44)
+	if got := FromHTML(page + `<a href="http://late.example.com/">`); len(got) != 2 {
+		t.Errorf("FromHTML of %d bytes: %v", len(page), got)
 	}
 
 	// Cut in the middle of a character, the text stays valid.

@@ -26,7 +26,7 @@ func (f *finder) phone(i int) int {
 	}
 	var p phoneDigits
 	end := p.read(s, j)
-	if p.n < 8 || p.n > 15 || (s[i] == '0' && !p.separated) || !phoneEnds(s, end) {
+	if p.n < 8 || p.n > 15 || (s[i] == '0' && !p.separated) || !phoneEnds(s, end) || isDate(s[j:end]) {
 		return 0
 	}
 	f.add(Phone, "+"+string(p.digits[:p.n]))
@@ -145,6 +145,13 @@ func phoneEnds(s string, end int) bool {
 	}
 	c := s[end]
 	return !isWordByte(c) && !((c == ':' || c == '.' || c == '-' || c == '/') && end+1 < len(s) && isDigit(s[end+1]))
+}
+
+// isDate reports whether t is written as a date, 2026-12-03 or
+// 2026.12.03, rather than a number in groups.
+func isDate(t string) bool {
+	return len(t) == 10 && allDigits(t[:4]) && allDigits(t[5:7]) && allDigits(t[8:]) &&
+		(t[4] == '-' || t[4] == '.' || t[4] == '/') && t[7] == t[4]
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
