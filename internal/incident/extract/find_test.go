@@ -48,6 +48,32 @@ KBC Security Team`,
 		want: obs("email:security@kbc-veiligheid.com", "domain:kbc-veiligheid.com",
 			"url:https://kbc-veiligheid.com/nl/login.php?session=8f3a2c&ref=mail", "phone:+3221234567"),
 	}, {
+		name: "analyst write-up, defanged",
+		text: `IOCs (TLP:AMBER)
+- Landing page: hxxps://login-microsoftonline[.]com[.]auth-verify[.]xyz/common/oauth2?client_id=4765445b
+- C2: 185.220.101[.]45:443 and 2a0b:f4c0:16c:2::1
+- Sender: billing[@]docusign-notify[.]net (reply-to: j.smith (at) protonmail (dot) com)
+- Attachment: Invoice_88213.zip (SHA256: 3A7BD3E2360A3D29EEA436FCFB7E44C735D117C42D1C1835420B6B9942DD4F1B)
+- Exploits CVE-2023-23397 (Outlook), see https://msrc.microsoft.com/update-guide/vulnerability/CVE-2023-23397.
+Hunting query version 2.1.0.3 on 10.20.30.40 (internal).`,
+		want: obs("url:https://login-microsoftonline.com.auth-verify.xyz/common/oauth2?client_id=4765445b",
+			"domain:login-microsoftonline.com.auth-verify.xyz", "ip:185.220.101.45", "ip:2a0b:f4c0:16c:2::1",
+			"email:billing@docusign-notify.net", "domain:docusign-notify.net",
+			"email:j.smith@protonmail.com", "domain:protonmail.com",
+			"sha256:3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", "cve:CVE-2023-23397",
+			"url:https://msrc.microsoft.com/update-guide/vulnerability/CVE-2023-23397", "domain:msrc.microsoft.com",
+			"ip:10.20.30.40"),
+	}, {
+		name: "headers of a forwarded mail",
+		text: `Received: from mail.evil-sender.com (mail.evil-sender.com [203.0.113.77])
+	by mx1.bank.be (Postfix) with ESMTPS id 4Rk2Xb1z; Tue, 1 Dec 2026 09:14:02 +0100 (CET)
+Return-Path: <bounce-8821@evil-sender.com>
+Message-ID: <20261201091402.ABC123@evil-sender.com>
+X-Originating-IP: [198.51.100.12]`,
+		want: obs("domain:mail.evil-sender.com", "ip:203.0.113.77", "domain:mx1.bank.be",
+			"email:bounce-8821@evil-sender.com", "domain:evil-sender.com",
+			"email:20261201091402.abc123@evil-sender.com", "ip:198.51.100.12"),
+	}, {
 		name: "parcel SMS with a shortener",
 		text: "PostNL: uw pakket kon niet worden bezorgd. Betaal EUR 1,99 via https://bit.ly/3xYzAbC. Info: 0031 (0)20 123 4567",
 		want: obs("url:https://bit.ly/3xYzAbC", "domain:bit.ly", "phone:+31201234567"),
