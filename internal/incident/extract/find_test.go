@@ -106,8 +106,13 @@ X-Originating-IP: [198.51.100.12]`,
 		want: obs("url:ftp://files.example.org/pub/x.exe", "domain:files.example.org",
 			"url:http://[2001:db8::2]:8080/x", "ip:2001:db8::2", "url:http://[::ffff:203.0.113.9]/", "ip:::ffff:203.0.113.9"),
 	}, {
+		name: "URLs in a list",
+		text: "https://a.example.com,https://b.example.com;http://c.example.com/x,y",
+		want: obs("url:https://a.example.com", "domain:a.example.com", "url:https://b.example.com", "domain:b.example.com",
+			"url:http://c.example.com/x,y", "domain:c.example.com"),
+	}, {
 		name: "hosts that are no public names",
-		text: "http://localhost:8080/admin http://intranet/ http://printer.local/ http://evil.com:port/ done",
+		text: "http://localhost:8080/admin http://intranet/ http://printer.local/ http://evil.com:port/ http://evil.com:65536/ done",
 		want: nil,
 	}, {
 		name: "what lies inside a URL is not taken apart",
@@ -141,6 +146,7 @@ func TestFindDefanged(t *testing.T) {
 		{"john (at) example (dot) org", obs("email:john@example.org", "domain:example.org")},
 		{"john(at)example(dot)org", obs("email:john@example.org", "domain:example.org")},
 		{"http[:]//1.2.3[.]4:8080/x", obs("url:http://1.2.3.4:8080/x", "ip:1.2.3.4")},
+		{"hxxp://evil[.]com[/]login[.]php", obs("url:http://evil.com/login.php", "domain:evil.com")},
 	} {
 		if got := Find(tc.text); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Find(%q):%s\nwant:%s", tc.text, show(got), show(tc.want))
@@ -162,6 +168,7 @@ func TestRefang(t *testing.T) {
 		"hxxp is not a scheme":    "hxxp is not a scheme",
 		"shxxp://x":               "shxxp://x",
 		"a . b (.) c":             "a . b.c",
+		"evil.com[/]a[/]b":        "evil.com/a/b",
 		"nothing to do":           "nothing to do",
 		"(dot) alone, [.] alone.": ". alone, . alone.",
 	} {

@@ -8,8 +8,8 @@ import (
 // Refang undoes the ways people and analysts defang observables so that
 // nobody clicks them by mistake: a dot, colon, "://" or at sign written in
 // brackets ("evil[.]com", "evil(dot)com", "evil{.}com", "evil [ . ] com",
-// "hxxp[:]//", "hxxp[://]", "user[@]example.com", "user (at) example.com")
-// becomes the character itself, and the schemes hxxp, hxxps, hXXp and fxp
+// "hxxp[:]//", "hxxp[://]", "evil.com[/]login", "user[@]example.com",
+// "user (at) example.com") becomes the character itself, and the schemes hxxp, hxxps, hXXp and fxp
 // followed by "://" become http, https and ftp. Refang is idempotent: its
 // result holds nothing it would change again.
 func Refang(s string) string {
@@ -107,6 +107,8 @@ func bracketTail[T string | []byte](out T) (int, string, bool) {
 		repl = ":"
 	case "://":
 		repl = "://"
+	case "/":
+		repl = "/"
 	case "@", "at":
 		repl = "@"
 	default:

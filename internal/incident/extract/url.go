@@ -104,6 +104,11 @@ func (f *finder) url(i int) int {
 	if authEnd < 0 {
 		authEnd = len(rest)
 	}
+	// No host holds a comma, a semicolon or a bracket: in
+	// "https://a.example,https://b.example" the first URL ends at the comma.
+	if cut := strings.IndexAny(rest[:authEnd], ",;(){}*!'"); cut >= 0 {
+		end, rest, authEnd, tooLong = start+cut, rest[:cut], cut, false
+	}
 	userinfo, host, port, ok := f.splitAuthority(rest[:authEnd])
 	if !ok {
 		return end
@@ -163,7 +168,7 @@ func (f *finder) splitAuthority(a string) (userinfo, host, port string, ok bool)
 			return "", "", "", false
 		}
 	}
-	if port != "" && (!allDigits(port) || len(port) > 5) {
+	if port != "" && (!allDigits(port) || len(port) > 5 || port > "65535" && len(port) == 5) {
 		return "", "", "", false
 	}
 	return userinfo, host, port, true
