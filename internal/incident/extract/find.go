@@ -156,7 +156,7 @@ func (f *finder) run() {
 			for j < len(s) && isLetter(s[j]) {
 				j++
 			}
-			if j == len(s) || plainWordEnd[s[j]] && !maybeHash(j-i) {
+			if (j == len(s) || plainWordEnd[s[j]]) && !maybeHash(j-i) {
 				i = j
 				continue
 			}

@@ -214,6 +214,7 @@ func TestFindKinds(t *testing.T) {
 		want []Observable
 	}{
 		{"MD5 D41D8CD98F00B204E9800998ECF8427E", obs("md5:d41d8cd98f00b204e9800998ecf8427e")},
+		{"abcdefabcdefabcdefabcdefabcdefab", obs("md5:abcdefabcdefabcdefabcdefabcdefab")},
 		{"sha1=da39a3ee5e6b4b0d3255bfef95601890afd80709.", obs("sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709")},
 		{"sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
 			obs("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")},
