@@ -44,7 +44,7 @@ func (x Finder) FromHTML(body string) []Observable {
 			if blockElements[a] {
 				text.WriteByte('\n')
 			}
-			for more := true; more; {
+			for more := mayHaveLink(z.Raw()); more; {
 				var key, val []byte
 				key, val, more = z.TagAttr()
 				if linkAttributes[string(key)] || a == atom.Meta && string(key) == "content" {
@@ -80,6 +80,35 @@ func tagAtom(raw []byte) atom.Atom {
 		n++
 	}
 	return atom.Lookup(name[:n])
+}
+
+// mayHaveLink reports whether a raw tag may have one of linkAttributes or
+// a content attribute: whether an attribute name before one of its '='
+// is one. Reading the attributes themselves copies each of them.
+func mayHaveLink(raw []byte) bool {
+	for i, c := range raw {
+		if c != '=' {
+			continue
+		}
+		j := i
+		for j > 0 && (raw[j-1] == ' ' || raw[j-1] == '\t' || raw[j-1] == '\n' || raw[j-1] == '\r') {
+			j--
+		}
+		var name [10]byte
+		n := 0
+		for k := j - 1; k >= 0 && n < len(name); k-- {
+			c := raw[k] | 0x20
+			if c < 'a' || c > 'z' {
+				break
+			}
+			n++
+			name[len(name)-n] = c
+		}
+		if n > 0 && (linkAttributes[string(name[len(name)-n:])] || string(name[len(name)-n:]) == "content") {
+			return true
+		}
+	}
+	return false
 }
 
 // linkAttributes are the attributes whose value is a link's target.

@@ -62,3 +62,15 @@ func TestTagAtom(t *testing.T) {
 		}
 	}
 }
+
+func TestMayHaveLink(t *testing.T) {
+	for raw, want := range map[string]bool{
+		`<a href="x">`: true, `<A HREF = "x">`: true, `<img class=x SRC=y>`: true, `<form action=/p>`: true,
+		`<td background="x.png">`: true, `<meta http-equiv=refresh content="0;url=x">`: true,
+		`<td style="color:red" width=10>`: false, `<p>`: false, `<div data-x="src">`: false, `<a name=href>`: false,
+	} {
+		if got := mayHaveLink([]byte(raw)); got != want {
+			t.Errorf("mayHaveLink(%s) = %v", raw, got)
+		}
+	}
+}
