@@ -86,15 +86,17 @@ func newFinder(s string) *finder {
 	return &finder{s: s, seen: make(map[Observable]struct{}, min(max(len(s)/256, 8), MaxObservables)), nextAt: -1}
 }
 
-// add records an observable unless it was seen already.
+// add records an observable unless it was seen already. Its value is
+// copied, so that a value cut out of the text does not keep all of the
+// text in memory.
 func (f *finder) add(k Kind, v string) {
 	if len(f.out) >= MaxObservables {
 		return
 	}
-	o := Observable{Kind: k, Value: v}
-	if _, ok := f.seen[o]; ok {
+	if _, ok := f.seen[Observable{Kind: k, Value: v}]; ok {
 		return
 	}
+	o := Observable{Kind: k, Value: strings.Clone(v)}
 	f.seen[o] = struct{}{}
 	f.out = append(f.out, o)
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // obs writes observables compactly: "url:http://x/", "domain:x.com".
@@ -334,5 +335,19 @@ func TestFinderNationalPhones(t *testing.T) {
 	}
 	if got := be.FromHTML("<p>Tel: <b>02 123 45 67</b></p>"); !reflect.DeepEqual(got, obs("phone:+3221234567")) {
 		t.Errorf("FromHTML: %v", got)
+	}
+}
+
+// TestFindCopiesValues checks that no value shares the memory of the text
+// it was found in: an observable kept for long must not keep a whole mail.
+func TestFindCopiesValues(t *testing.T) {
+	text := "see https://evil.com/a, evil.org, d41d8cd98f00b204e9800998ecf8427e and CVE-2021-44228 "
+	text = strings.Repeat(text, 2)
+	start := uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	for _, o := range Find(text) {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(o.Value)))
+		if p >= start && p < start+uintptr(len(text)) {
+			t.Errorf("%v shares the text's memory", o)
+		}
 	}
 }

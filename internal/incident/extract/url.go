@@ -113,7 +113,11 @@ func (f *finder) url(i int) int {
 	if !ok {
 		return end
 	}
-	if !tooLong {
+	switch {
+	case tooLong:
+	case isLowerScheme(s[i:start]) && authorityIs(rest[:authEnd], userinfo, host, port):
+		f.add(URL, s[i:end]) // written in normal form already
+	default:
 		var b strings.Builder
 		b.Grow(end - i + 8)
 		b.WriteString(strings.ToLower(s[i:start]))
@@ -131,6 +135,35 @@ func (f *finder) url(i int) int {
 	}
 	f.addHost(host)
 	return end
+}
+
+// isLowerScheme reports whether a scheme and its "://" are in lower case.
+func isLowerScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// authorityIs reports whether the authority a is written as userinfo,
+// host and port make it.
+func authorityIs(a, userinfo, host, port string) bool {
+	if userinfo != "" {
+		if !strings.HasPrefix(a, userinfo) || len(a) == len(userinfo) || a[len(userinfo)] != '@' {
+			return false
+		}
+		a = a[len(userinfo)+1:]
+	}
+	if !strings.HasPrefix(a, host) {
+		return false
+	}
+	a = a[len(host):]
+	if port == "" {
+		return a == ""
+	}
+	return len(a) == len(port)+1 && a[0] == ':' && a[1:] == port
 }
 
 // splitAuthority takes a URL's authority apart and returns its user
