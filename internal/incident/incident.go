@@ -217,6 +217,7 @@ type Incident struct {
 	// Reports counts the reports linked to it.
 	Reports     int
 	Observables []extract.Observable
+	Attachments []Attachment
 	// MergedInto is the incident it was merged into, 0 for none.
 	MergedInto int64
 }

@@ -19,6 +19,7 @@ import (
 type CaseStore interface {
 	Intake
 	Cases
+	Blobs
 }
 
 // Service is the team's case handling over its store: receiving reports
@@ -254,6 +255,25 @@ func (s *Service) AddNote(ctx context.Context, a Actor, incidentID int64, text s
 		return Entry{}, fmt.Errorf("add note: %w", err)
 	}
 	return e, s.audit(ctx, a, "incident.note", incidentID, "")
+}
+
+// Attach stores a file's content (once per SHA-256) and attaches it to
+// an incident. The content is never rendered: the console offers it for
+// download only.
+func (s *Service) Attach(ctx context.Context, a Actor, incidentID int64, name, contentType string, data []byte) (Attachment, error) {
+	att := Attachment{SHA256: HashBlob(data), Name: name, ContentType: contentType, Size: int64(len(data))}
+	if err := CheckAttachment(att); err != nil {
+		return Attachment{}, fmt.Errorf("attach: %w", err)
+	}
+	if _, err := s.Store.PutBlob(ctx, data); err != nil {
+		return Attachment{}, fmt.Errorf("attach: %w", err)
+	}
+	e := Entry{IncidentID: incidentID, At: s.now(), Actor: a.Name, Kind: EntryNote, Text: name,
+		Details: map[string]string{"attachment": att.SHA256, "size": strconv.FormatInt(att.Size, 10)}}
+	if err := s.Store.AddAttachment(ctx, incidentID, att, e); err != nil {
+		return Attachment{}, fmt.Errorf("attach: %w", err)
+	}
+	return att, s.audit(ctx, a, "incident.attach", incidentID, name+" "+att.SHA256)
 }
 
 // audit records an action on an incident in the audit log.

@@ -80,6 +80,9 @@ type Cases interface {
 	CompleteTask(ctx context.Context, incidentID, taskID int64, e Entry) (Task, error)
 	// AddEntry appends e to its incident's timeline.
 	AddEntry(ctx context.Context, e *Entry) error
+	// AddAttachment attaches a blob stored already (Blobs.PutBlob) to
+	// an incident.
+	AddAttachment(ctx context.Context, incidentID int64, a Attachment, e Entry) error
 	// CloseReports closes reports that are not linked, with a reason,
 	// and returns how many it closed.
 	CloseReports(ctx context.Context, ids []int64, reason string) (int, error)
@@ -168,9 +171,9 @@ type Blobs interface {
 	GetBlob(ctx context.Context, sha256 string) ([]byte, error)
 }
 
-// Store is everything incidentdb keeps; the parts above are what each
+// Incidents is everything incidentdb keeps; the parts above are what each
 // user of it takes.
-type Store interface {
+type Incidents interface {
 	Intake
 	Cases
 	Queries
