@@ -109,10 +109,18 @@ type ReportQuery struct {
 	Offset int
 }
 
-// ReportPage is one page of reports and how many the query selects.
+// CountLimit is where the lists stop counting: a count reads every row
+// the query selects, and past this many a person needs to narrow the
+// query rather than an exact figure ("more than 10,000").
+const CountLimit = 10_000
+
+// ReportPage is one page of reports and how many the query selects: the
+// exact number up to CountLimit; More says that there are more than
+// Total (which is then CountLimit).
 type ReportPage struct {
 	Reports []Report
 	Total   int
+	More    bool
 }
 
 // IncidentSort is the order of an incident list.
@@ -147,10 +155,12 @@ type IncidentQuery struct {
 	Offset    int
 }
 
-// IncidentPage is one page of incidents and how many the query selects.
+// IncidentPage is one page of incidents and how many the query selects,
+// counted as ReportPage's.
 type IncidentPage struct {
 	Incidents []Incident
 	Total     int
+	More      bool
 }
 
 // Queries are the lists and searches an analyst reads.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/incident"
@@ -65,12 +66,12 @@ func (s *Store) ListReports(ctx context.Context, q incident.ReportQuery) (incide
 	}
 	var page incident.ReportPage
 	err := s.db.Snapshot(ctx, func(db sqlkit.DB) error {
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM reports AS r`+cond, a.List()...).Scan(&page.Total); err != nil {
+		var err error
+		if page.Total, page.More, err = count(ctx, db, `SELECT 1 FROM reports AS r`+cond, a.List()); err != nil {
 			return err
 		}
 		args := append(a.List()[:len(a.List()):len(a.List())], store.PageLimit(q.Limit), max(q.Offset, 0))
 		limit := fmt.Sprintf(" LIMIT %s OFFSET %s", s.db.Dialect().Placeholder(len(args)-1), s.db.Dialect().Placeholder(len(args)))
-		var err error
 		page.Reports, err = sqlkit.All(ctx, db, `SELECT `+reportColumns+cond+order+limit, args, scanReport)
 		return err
 	})
@@ -135,13 +136,18 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 	}
 	var page incident.IncidentPage
 	err := s.db.Snapshot(ctx, func(db sqlkit.DB) error {
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM incidents AS i`+cond, a.List()...).Scan(&page.Total); err != nil {
+		var err error
+		if page.Total, page.More, err = count(ctx, db, `SELECT 1 FROM incidents AS i`+cond, a.List()); err != nil {
 			return err
 		}
 		args := append(a.List()[:len(a.List()):len(a.List())], store.PageLimit(q.Limit), max(q.Offset, 0))
 		limit := fmt.Sprintf(" LIMIT %s OFFSET %s", s.db.Dialect().Placeholder(len(args)-1), s.db.Dialect().Placeholder(len(args)))
-		var err error
-		page.Incidents, err = sqlkit.All(ctx, db, `SELECT `+incidentColumns+cond+order+limit, args, scanIncident)
+		// The page's ids first, sorted from the indexes alone (each
+		// covers the columns its filter and order read), then their rows:
+		// sorting thousands of whole rows to keep fifty costs ten times
+		// more.
+		page.Incidents, err = sqlkit.All(ctx, db, `SELECT `+incidentColumns+` WHERE i.id IN (SELECT i.id FROM incidents AS i`+
+			cond+order+limit+`)`+order, args, scanIncident)
 		if err != nil {
 			return err
 		}
@@ -151,6 +157,17 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 		return incident.IncidentPage{}, fmt.Errorf("list incidents: %w", err)
 	}
 	return page, nil
+}
+
+// count counts the rows a query selects up to incident.CountLimit, and
+// says whether there are more.
+func count(ctx context.Context, db sqlkit.DB, query string, args []any) (int, bool, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+strconv.Itoa(incident.CountLimit+1)+`) AS c`, args...).Scan(&n)
+	if n > incident.CountLimit {
+		return incident.CountLimit, true, err
+	}
+	return n, false, err
 }
 
 // pageOrgs reads the organisations of a page of incidents in one query.

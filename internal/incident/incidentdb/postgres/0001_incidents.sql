@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS incidents (
 -- The incident list: by status, by assignee, by due time, newest change first.
 CREATE INDEX IF NOT EXISTS incidents_status ON incidents (status, updated, id);
 CREATE INDEX IF NOT EXISTS incidents_assignee ON incidents (assignee_id, status, updated);
-CREATE INDEX IF NOT EXISTS incidents_due ON incidents (due) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incidents_due ON incidents (status, due);
 CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated);
 CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created);
 
