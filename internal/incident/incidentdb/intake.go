@@ -176,12 +176,16 @@ func claimKeys(ctx context.Context, tx sqlkit.DB, reportID int64, keys []string)
 }
 
 // followMerges returns the incident that id was merged into, through a
-// chain of merges, and whether it is open.
+// chain of merges, and whether it is open. It locks the incidents it
+// reads (in PostgreSQL), so that what it says holds until the
+// transaction ends: a merge or a close that commits meanwhile is waited
+// for and seen (the rows read again after the wait).
 func followMerges(ctx context.Context, tx sqlkit.DB, id int64) (int64, bool, error) {
 	for range maxMergeHops {
 		var status string
 		var merged int64
-		if err := tx.QueryRow(ctx, `SELECT status, merged_into FROM incidents WHERE id = ?`, id).Scan(&status, nullInt{&merged}); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT status, merged_into FROM incidents WHERE id = ?`+lock(tx.Dialect()), id).
+			Scan(&status, nullInt{&merged}); err != nil {
 			return 0, false, err
 		}
 		if merged == 0 {
@@ -300,9 +304,14 @@ func linkReports(ctx context.Context, tx sqlkit.DB, incidentID int64, reportIDs 
 	}
 	d := tx.Dialect()
 	var status string
+	var merged int64
 	linked := 0
-	if err := tx.QueryRow(ctx, `SELECT status FROM incidents WHERE id = ?`+lock(d), incidentID).Scan(&status); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT status, merged_into FROM incidents WHERE id = ?`+lock(d), incidentID).
+		Scan(&status, nullInt{&merged}); err != nil {
 		return 0, notFound(tx, err, "incident", incidentID)
+	}
+	if merged != 0 {
+		return 0, incident.Refuse("incident.error.merged", merged)
 	}
 	for _, id := range reportIDs {
 		var prev int64

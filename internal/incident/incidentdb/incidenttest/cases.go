@@ -3,6 +3,7 @@ package incidenttest
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,6 +267,58 @@ func testMerge(t *testing.T, f *fixture) {
 	}
 	wantInput(t, "merging into a closed incident", f.svc.Merge(ctx, analyst, closed.ID, one.IncidentID, ""))
 	wantNotFound(t, "merging an unknown incident", f.svc.Merge(ctx, analyst, one.IncidentID, 99999, ""))
+	_, err = f.svc.LinkReports(ctx, analyst, two.IncidentID, []int64{two.ReportID})
+	wantInput(t, "linking to a merged incident", err)
+}
+
+// testMergeWhileReceiving merges one incident into another while reports
+// of both incidents' URLs arrive: every report ends on the survivor,
+// none on the merged one, and no transaction fails (a deadlock between
+// the merge's locks and the receivers' would).
+func testMergeWhileReceiving(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	f.receive(t, phishing("https://left.evil.example/"))
+	left := f.receive(t, phishing("https://left.evil.example/"))
+	f.receive(t, phishing("https://right.evil.example/"))
+	right := f.receive(t, phishing("https://right.evil.example/"))
+	const each = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each+1)
+	start := make(chan struct{})
+	for i := range 2 * each {
+		url := "https://left.evil.example/"
+		if i%2 == 1 {
+			url = "https://right.evil.example/"
+		}
+		wg.Go(func() {
+			<-start
+			r := phishing(url)
+			if _, err := f.svc.Receive(ctx, &r); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		if err := f.svc.Merge(ctx, analyst, left.IncidentID, right.IncidentID, "one campaign"); err != nil {
+			errs <- err
+		}
+	})
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("at once: %v", err)
+	}
+	survivor, merged := f.incident(t, left.IncidentID), f.incident(t, right.IncidentID)
+	if survivor.Reports != 4+2*each || merged.Reports != 0 {
+		t.Errorf("survivor holds %d reports, the merged one %d; want %d and 0", survivor.Reports, merged.Reports, 4+2*each)
+	}
+	on, _ := f.inc.ListReports(ctx, incident.ReportQuery{IncidentID: merged.ID})
+	queue, _ := f.inc.ListReports(ctx, incident.ReportQuery{States: []incident.ReportState{incident.ReportNew}})
+	if on.Total != 0 || queue.Total != 0 {
+		t.Errorf("%d reports on the merged incident, %d in the queue; want none", on.Total, queue.Total)
+	}
 }
 
 func testSplit(t *testing.T, f *fixture) {

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"the status workflow", testWorkflow},
 		{"tasks from the playbook, notes and attachments", testTasks},
 		{"merge incidents", testMerge},
+		{"merge incidents while their reports arrive", testMergeWhileReceiving},
 		{"split a report", testSplit},
 		{"close reports from the queue", testCloseReports},
 		{"the triage queue", testTriageQueue},
