@@ -5,6 +5,7 @@ package incidentdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/incident"
@@ -55,7 +56,7 @@ func receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.G
 			return receipt, err
 		}
 		if id != 0 {
-			if err := linkReceived(ctx, tx, id, r, entry, g.Keys); err != nil {
+			if err := linkReceived(ctx, tx, id, r, entry, nil); err != nil {
 				return receipt, err
 			}
 			receipt.IncidentID, receipt.Tag = id, tagOf(ctx, tx, id)
@@ -122,11 +123,19 @@ func linkReceived(ctx context.Context, tx sqlkit.DB, incidentID int64, r *incide
 	return nil
 }
 
-// claimKeys locks the rows of the report's keys, in order, and returns
-// the open incident that holds one of them, or else a new report that
-// does; keys nobody holds (or a closed incident or a handled report
-// held) pass to the report.
+// claimKeys locks the rows of the report's keys, in the keys' order,
+// then the incidents holding them, in the order of their ids (so that
+// two receivers, whatever their keys, take their locks in one global
+// order: keys, then incidents), and returns the open incident of the
+// lowest id that holds one of them, or else a new report that does; keys
+// nobody holds (or a closed incident or a handled report held) pass to
+// the report.
 func claimKeys(ctx context.Context, tx sqlkit.DB, reportID int64, keys []string) (incidentID, partner int64, err error) {
+	type held struct {
+		key              string
+		incident, report int64
+	}
+	var taken []held
 	for _, key := range keys {
 		n, err := tx.Exec(ctx, `INSERT INTO incident_groups (key, report_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, reportID)
 		if err != nil {
@@ -135,37 +144,52 @@ func claimKeys(ctx context.Context, tx sqlkit.DB, reportID int64, keys []string)
 		if n == 1 {
 			continue
 		}
-		var heldInc, heldReport int64
+		h := held{key: key}
 		if err := tx.QueryRow(ctx, `SELECT incident_id, report_id FROM incident_groups WHERE key = ?`+lock(tx.Dialect()), key).
-			Scan(nullInt{&heldInc}, nullInt{&heldReport}); err != nil {
+			Scan(nullInt{&h.incident}, nullInt{&h.report}); err != nil {
 			return 0, 0, err
 		}
-		if heldInc != 0 {
-			id, open, err := followMerges(ctx, tx, heldInc)
-			if err != nil {
-				return 0, 0, err
+		taken = append(taken, h)
+	}
+	var incidents []int64
+	for _, h := range taken {
+		if h.incident != 0 {
+			incidents = append(incidents, h.incident)
+		}
+	}
+	slices.Sort(incidents)
+	open := map[int64]bool{}
+	for _, id := range slices.Compact(incidents) {
+		survivor, isOpen, err := followMerges(ctx, tx, id)
+		if err != nil {
+			return 0, 0, err
+		}
+		if isOpen {
+			open[id] = true
+			if incidentID == 0 {
+				incidentID = survivor
 			}
-			if open {
-				if incidentID == 0 {
-					incidentID = id
-				}
-				continue
-			}
-		} else if heldReport != 0 && heldReport != reportID {
+		}
+	}
+	for _, h := range taken {
+		switch {
+		case h.incident != 0 && open[h.incident]:
+			continue
+		case h.incident == 0 && h.report != 0 && h.report != reportID:
 			var state string
-			if err := tx.QueryRow(ctx, `SELECT state FROM reports WHERE id = ?`, heldReport).Scan(&state); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT state FROM reports WHERE id = ?`, h.report).Scan(&state); err != nil {
 				return 0, 0, err
 			}
 			if state == string(incident.ReportNew) {
 				if partner == 0 {
-					partner = heldReport
+					partner = h.report
 				}
 				continue
 			}
 		}
 		// Held by a closed incident or a report handled since: the key
 		// passes to this report.
-		if _, err := tx.Exec(ctx, `UPDATE incident_groups SET incident_id = NULL, report_id = ? WHERE key = ?`, reportID, key); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE incident_groups SET incident_id = NULL, report_id = ? WHERE key = ?`, reportID, h.key); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"a closed incident groups nothing", testClosedDoesNotGroup},
 		{"two receivers of one URL at once make one incident", testConcurrentPairs},
 		{"500 reports of one URL received at once make one incident", testFiveHundred},
+		{"reports whose keys lead to two incidents in opposite orders", testCrossingKeys},
 		{"create, link, change, assign and move an incident", testOperations},
 		{"the status workflow", testWorkflow},
 		{"tasks from the playbook, notes and attachments", testTasks},

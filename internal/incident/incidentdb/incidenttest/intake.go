@@ -286,3 +286,51 @@ func testFiveHundred(t *testing.T, f *fixture) {
 		t.Errorf("%d reports left in the queue, %v", queue.Total, err)
 	}
 }
+
+// testCrossingKeys receives, at once, reports whose keys lead to two
+// open incidents in opposite orders: each goes to the incident of the
+// lower id, and no receiver fails (taking the incidents' locks in the
+// keys' order would deadlock two of them).
+func testCrossingKeys(t *testing.T, f *fixture) {
+	both := func(first, second string) incident.Report {
+		r := phishing("https://" + first + ".evil.example/")
+		r.Observables = append(r.Observables, extract.Observable{Kind: extract.URL, Value: "https://" + second + ".evil.example/"})
+		return r
+	}
+	f.receive(t, both("z-1", "a-2"))
+	low := f.receive(t, both("z-1", "a-2"))
+	f.receive(t, both("a-1", "z-2"))
+	high := f.receive(t, both("a-1", "z-2"))
+	if low.IncidentID == 0 || high.IncidentID <= low.IncidentID {
+		t.Fatalf("incidents %d and %d", low.IncidentID, high.IncidentID)
+	}
+	const each = 30
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	start := make(chan struct{})
+	for i := range 2 * each {
+		r := both("a-1", "z-1") // a-1: the higher incident, z-1: the lower
+		if i%2 == 1 {
+			r = both("a-2", "z-2") // a-2: the lower, z-2: the higher
+		}
+		wg.Go(func() {
+			<-start
+			got, err := f.svc.Receive(t.Context(), &r)
+			if err == nil && got.IncidentID != low.IncidentID {
+				err = fmt.Errorf("report %d went to %d, want %d", got.ReportID, got.IncidentID, low.IncidentID)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := f.incident(t, low.IncidentID).Reports; got != 2+2*each {
+		t.Errorf("the lower incident holds %d reports, want %d", got, 2+2*each)
+	}
+}
