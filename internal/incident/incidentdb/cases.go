@@ -184,6 +184,12 @@ func (s *Store) MergeIncidents(ctx context.Context, survivorID, otherID int64, e
 // part.Text.
 func (s *Store) SplitReport(ctx context.Context, part *incident.Report, e incident.Entry) error {
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		// The incident before the report, as a merge takes them.
+		if e.IncidentID != 0 {
+			if err := touch(ctx, tx, e.IncidentID, e.At); err != nil {
+				return err
+			}
+		}
 		var text string
 		err := tx.QueryRow(ctx, `SELECT text FROM reports WHERE id = ?`+lock(tx.Dialect()), part.SplitFrom).Scan(&text)
 		if err != nil {
@@ -205,11 +211,6 @@ func (s *Store) SplitReport(ctx context.Context, part *incident.Report, e incide
 		}
 		e.Details["new_report"] = strconv.FormatInt(part.ID, 10)
 		e.Details["new_tracking"] = part.Tracking
-		if e.IncidentID != 0 {
-			if err := touch(ctx, tx, e.IncidentID, e.At); err != nil {
-				return err
-			}
-		}
 		return addEntry(ctx, tx, &e)
 	})
 	if err != nil {
@@ -321,11 +322,16 @@ func scanTask(row sqlkit.Row) (incident.Task, error) {
 }
 
 // CompleteTask marks a task of the incident done by e.Actor at e.At, and
-// writes e; a task done already is returned as it is.
+// writes e; a task done already is returned as it is (the incident marked
+// changed all the same).
 func (s *Store) CompleteTask(ctx context.Context, incidentID, taskID int64, e incident.Entry) (incident.Task, error) {
 	var t incident.Task
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
 		d := tx.Dialect()
+		// The incident before its task, as a merge takes them.
+		if err := touch(ctx, tx, incidentID, e.At); err != nil {
+			return err
+		}
 		var err error
 		t, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` WHERE id = ? AND incident_id = ?`+lock(d), taskID, incidentID))
 		if err != nil {
@@ -339,9 +345,6 @@ func (s *Store) CompleteTask(ctx context.Context, incidentID, taskID int64, e in
 			return err
 		}
 		t.Done, t.By, t.At = true, e.Actor, e.At
-		if err := touch(ctx, tx, incidentID, e.At); err != nil {
-			return err
-		}
 		e.IncidentID, e.Text = incidentID, t.Title
 		return addEntry(ctx, tx, &e)
 	})

@@ -317,6 +317,14 @@ func setOrgs(ctx context.Context, tx sqlkit.DB, id int64, orgs []int64) error {
 	return nil
 }
 
+// linkReports links reports to an incident in tx, locking the incident,
+// then each report; a report moved from another incident drops that
+// one's counter after its own lock. A known rare case: an analyst moving
+// a report out of an incident that another analyst merges at that very
+// moment takes the two rows in the merge's opposite order; PostgreSQL
+// then fails one of the two transactions as a deadlock, and nothing of it
+// is written (its author tries again).
+//
 // linkReports links reports to an incident in tx: they leave any other
 // incident (whose counter drops), the incident's counter rises, it takes
 // their observables, and e, one for each report, goes on its timeline
