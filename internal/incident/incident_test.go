@@ -2,6 +2,9 @@ package incident
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +254,35 @@ func TestGroupingKeys(t *testing.T) {
 	}
 	if FormatTracking(2026, 42) != "R-2026-000042" || NormalTracking(" r-2026-000042 ") != "R-2026-000042" {
 		t.Error("tracking numbers")
+	}
+}
+
+// TestRefusalIDsExist: every catalogue ID this package and incidentdb
+// refuse with (inputError, Refuse) is in the catalogue, whose own test
+// sees only i18n.M with a literal.
+func TestRefusalIDsExist(t *testing.T) {
+	c := i18n.Embedded()
+	call := regexp.MustCompile(`(?:inputError|Refuse)\("([a-z0-9_.]+)"`)
+	n := 0
+	for _, dir := range []string{".", "incidentdb"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range call.FindAllStringSubmatch(string(src), -1) {
+				n++
+				if !c.Has(m[1]) {
+					t.Errorf("%s: %s is not in the catalogue", name, m[1])
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found %d refusals; the pattern no longer matches the code", n)
 	}
 }
