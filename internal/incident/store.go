@@ -2,8 +2,15 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrOrganisationHasIncidents is why an organisation is not deleted while
+// an incident not closed concerns it (incidentdb's delete hook); the
+// error wraps store.ErrConflict too, so that a caller that knows only
+// that an organisation's delete was refused still knows.
+var ErrOrganisationHasIncidents = errors.New("open incidents concern the organisation")
 
 // Grouping is what receiving a report needs to know to group it, as
 // Service.Receive works it out: the report's grouping keys, the tag in

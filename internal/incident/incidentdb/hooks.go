@@ -13,10 +13,10 @@ import (
 
 // RefuseOrganisationDelete refuses, in tx, the delete of an organisation
 // that an incident still being handled concerns (any status but closed):
-// the error wraps store.ErrConflict. Deleting it would take it off a case
-// the team is working on, and the team's contacts with it with it; the
-// incident must be closed (or the organisation removed from it) first.
-// It is the incidents' constituencydb.DeleteHook Refuse.
+// the error wraps incident.ErrOrganisationHasIncidents and
+// store.ErrConflict. Deleting it would take it off a case the team is
+// working on; the incident must be closed (or the organisation taken off
+// it) first. It is the incidents' constituencydb.DeleteHook Refuse.
 func RefuseOrganisationDelete(ctx context.Context, tx sqlkit.DB, id int64, _ string) error {
 	var open int
 	err := tx.QueryRow(ctx, `SELECT count(*) FROM incident_orgs AS o JOIN incidents AS i ON i.id = o.incident_id
@@ -25,7 +25,7 @@ func RefuseOrganisationDelete(ctx context.Context, tx sqlkit.DB, id int64, _ str
 		return fmt.Errorf("count the organisation's open incidents: %w", err)
 	}
 	if open > 0 {
-		return fmt.Errorf("%d open incidents concern it; close them or take it off them first: %w", open, store.ErrConflict)
+		return fmt.Errorf("%w (%d); close them or take it off them first: %w", incident.ErrOrganisationHasIncidents, open, store.ErrConflict)
 	}
 	return nil
 }

@@ -150,8 +150,8 @@ func testDeleteOrganisation(t *testing.T, f *fixture) {
 	r := phishing("https://portal.example/")
 	r.Channel, r.Reporter.OrgID = incident.ChannelPortal, org.ID
 	rep := f.receive(t, r)
-	if err := orgs.DeleteOrganisation(ctx, org.ID); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("deleting an organisation with an open incident: %v, want ErrConflict", err)
+	if err := orgs.DeleteOrganisation(ctx, org.ID); !errors.Is(err, store.ErrConflict) || !errors.Is(err, incident.ErrOrganisationHasIncidents) {
+		t.Fatalf("deleting an organisation with an open incident: %v, want ErrConflict and ErrOrganisationHasIncidents", err)
 	}
 	if got := f.incident(t, inc.ID); !equalIDs(got.OrgIDs, []int64{org.ID}) {
 		t.Errorf("a refused delete changed the incident: %+v", got)
