@@ -242,6 +242,17 @@ func (s *Service) CloseReports(ctx context.Context, a Actor, ids []int64, reason
 	return n, s.auditTarget(ctx, a, "report.close", auth.TargetIDs("reports", ids), reason)
 }
 
+// TriageReports marks new reports of the queue looked at, kept apart
+// from any incident for now (they leave the queue of new reports).
+func (s *Service) TriageReports(ctx context.Context, a Actor, ids []int64) (int, error) {
+	ids = sortedUnique(slices.Clone(ids))
+	n, err := s.Store.TriageReports(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("triage reports: %w", err)
+	}
+	return n, s.auditTarget(ctx, a, "report.triage", auth.TargetIDs("reports", ids), "")
+}
+
 // AddNote writes a note on an incident's timeline.
 func (s *Service) AddNote(ctx context.Context, a Actor, incidentID int64, text string) (Entry, error) {
 	if strings.TrimSpace(text) == "" {

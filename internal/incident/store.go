@@ -90,6 +90,9 @@ type Cases interface {
 	// AddAttachment attaches a blob stored already (Blobs.PutBlob) to
 	// an incident.
 	AddAttachment(ctx context.Context, incidentID int64, a Attachment, e Entry) error
+	// TriageReports marks new reports looked at and kept apart from any
+	// incident, and returns how many it marked.
+	TriageReports(ctx context.Context, ids []int64) (int, error)
 	// CloseReports closes reports that are not linked, with a reason,
 	// and returns how many it closed.
 	CloseReports(ctx context.Context, ids []int64, reason string) (int, error)

@@ -369,3 +369,18 @@ func (s *Store) CloseReports(ctx context.Context, ids []int64, reason string) (i
 	}
 	return int(n), nil
 }
+
+// TriageReports marks the new reports among ids triaged.
+func (s *Store) TriageReports(ctx context.Context, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	a := s.db.Dialect().Args()
+	q := `UPDATE reports SET state = ` + a.Add(string(incident.ReportTriaged)) + ` WHERE state = ` + a.Add(string(incident.ReportNew)) +
+		` AND incident_id IS NULL AND ` + sqlkit.In(a, "id", ids)
+	n, err := s.db.Exec(ctx, q, a.List()...)
+	if err != nil {
+		return 0, fmt.Errorf("triage reports: %w", err)
+	}
+	return int(n), nil
+}

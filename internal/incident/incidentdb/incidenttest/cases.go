@@ -382,7 +382,17 @@ func testCloseReports(t *testing.T, f *fixture) {
 	if got := f.receive(t, phishing("https://spam-1.example/")); got.IncidentID != 0 {
 		t.Errorf("a report grouped with a closed report into %d", got.IncidentID)
 	}
-	if got := f.audit(t); len(got) != 1 || got[0] != "report.close" {
+	looked := f.receive(t, phishing("https://looked-at.example/"))
+	if n, err := f.svc.TriageReports(ctx, analyst, []int64{looked.ReportID, spam.ReportID, linked.ReportID}); err != nil || n != 1 {
+		t.Errorf("TriageReports = %d, %v; want the one new report marked", n, err)
+	}
+	if r := f.report(t, looked.ReportID); r.State != incident.ReportTriaged {
+		t.Errorf("triaged report %+v", r)
+	}
+	if r := f.report(t, spam.ReportID); r.State != incident.ReportClosed {
+		t.Errorf("a closed report was triaged: %+v", r)
+	}
+	if got := f.audit(t); len(got) != 2 || got[0] != "report.close" || got[1] != "report.triage" {
 		t.Errorf("audit %q", got)
 	}
 }

@@ -42,7 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"merge incidents", testMerge},
 		{"merge incidents while their reports arrive", testMergeWhileReceiving},
 		{"split a report", testSplit},
-		{"close reports from the queue", testCloseReports},
+		{"close and triage reports from the queue", testCloseReports},
 		{"the triage queue", testTriageQueue},
 		{"the incident list and the overdue view", testIncidentList},
 		{"deleting an organisation", testDeleteOrganisation},
