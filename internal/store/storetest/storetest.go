@@ -15,11 +15,8 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
-	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/notify/notifydb"
-	"github.com/vigil-cert/vigil/internal/notify/told"
-	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -30,15 +27,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	fresh := func(t *testing.T) store.Store {
 		t.Helper()
 		s := open(t)
-		// The capabilities' schemas too: events are tagged with
-		// organisations, an organisation with users cannot be deleted,
-		// and deleting an organisation deletes its policy and what it was
-		// told.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
+		// Every capability's schema too: events are tagged with
+		// organisations, and deleting an organisation runs every
+		// capability's hook (database.DeleteHooks), which reads its
+		// tables: an organisation with users or open incidents cannot
+		// be deleted, and its policy and what it was told go with it.
+		if err := s.Migrate(t.Context(), database.Schemas...); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 		// A second Migrate must be a no-op: every start of vigil calls it.
-		if err := s.Migrate(t.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
+		if err := s.Migrate(t.Context(), database.Schemas...); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		return s
