@@ -55,7 +55,7 @@ var layers = []layer{
 var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest",
 	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
-	"internal/feedadmin/feedadmindb/feedadmintest"}
+	"internal/feedadmin/feedadmindb/feedadmintest", "internal/mailin/mailindb/mailintest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

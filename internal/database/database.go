@@ -14,6 +14,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
+	"github.com/vigil-cert/vigil/internal/mailin"
+	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/notify/told"
@@ -29,7 +31,7 @@ import (
 // refer to (the accounts' users, the notification policies, the outbox's
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, mailindb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -70,6 +72,7 @@ type DB struct {
 	outbox.Messages
 	savedsearch.Searches
 	feedadmin.Data
+	mailin.Mails
 }
 
 // New migrates st and every capability's schema to the current version
@@ -85,7 +88,7 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 func On(st store.Store) *DB {
 	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
 		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
-		Data: feedadmindb.New(st.DB())}
+		Data: feedadmindb.New(st.DB()), Mails: mailindb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the
