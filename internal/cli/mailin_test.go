@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -55,5 +56,48 @@ func TestServeMailIn(t *testing.T) {
 	msg, err := exec.Command(bin, "serve", "--data", t.TempDir(), "--config", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(msg), `config: mail_in.recipients[0]: "@cert.example": want an address`) {
 		t.Fatalf("serve with a bad mail_in: %v\n%s", err, msg)
+	}
+}
+
+// TestBenchIntake runs `vigil bench intake` small, with both clients:
+// every message acknowledged, found in the spool, the figures printed.
+func TestBenchIntake(t *testing.T) {
+	for _, client := range []string{"chunking", "data"} {
+		t.Run(client, func(t *testing.T) {
+			code, out, errOut := run(t, "", "bench", "intake", "--dir", t.TempDir(), "--messages", "300", "--connections", "8",
+				"--size", "4096", "--client", client, "--synchronous", "NORMAL")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			for _, want := range []string{"300 messages of 4096 bytes over 8 connections", "300 messages acknowledged in ",
+				" group commits, ", "Every acknowledged message (300) is in the spool"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	if code, _, errOut := run(t, "", "bench", "intake", "--client", "smoke-signals"); code != 2 || !strings.Contains(errOut, "--client: want chunking or data") {
+		t.Errorf("a bad --client: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestOutputLanguage: the bench's output follows LC_ALL, LC_MESSAGES or
+// LANG when the catalogue has the language, English otherwise.
+func TestOutputLanguage(t *testing.T) {
+	catalog := i18n.Embedded()
+	for env, want := range map[string]string{"LANG=nl_BE.UTF-8": "nl", "LC_ALL=fr_FR.UTF-8 LANG=nl_BE": "fr",
+		"LC_MESSAGES=de_DE": "de", "LANG=C.UTF-8": "en", "": "en", "LC_ALL=ja_JP LANG=fr_FR": "en"} {
+		vars := map[string]string{}
+		for _, kv := range strings.Fields(env) {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		if got := outputLanguage(func(k string) string { return vars[k] }, catalog); got != want {
+			t.Errorf("%q: %s, want %s", env, got, want)
+		}
+	}
+	if got := catalog.T("nl", "bench.intake.verified", 3); !strings.Contains(got, "spool") || strings.Contains(got, "Every") {
+		t.Errorf("Dutch: %q", got)
 	}
 }

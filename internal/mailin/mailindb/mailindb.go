@@ -97,6 +97,24 @@ func (st *Store) PendingMail(ctx context.Context, limit int) ([]mailin.Mail, err
 	return out, nil
 }
 
+// EachMail calls fn with every message in state, in the order they were
+// received, one row at a time (a spool of large messages is never read
+// into memory whole).
+func (st *Store) EachMail(ctx context.Context, state mailin.State, fn func(mailin.Mail) error) error {
+	scan := scanner(st.db.Dialect())
+	err := st.db.Each(ctx, `SELECT `+columns+` WHERE state = ? ORDER BY id`, []any{string(state)}, func(row sqlkit.Row) error {
+		m, err := scan(row)
+		if err != nil {
+			return err
+		}
+		return fn(m)
+	})
+	if err != nil {
+		return fmt.Errorf("each mail: %w", err)
+	}
+	return nil
+}
+
 // GetMail returns one message; store.ErrNotFound when there is none.
 func (st *Store) GetMail(ctx context.Context, id int64) (mailin.Mail, error) {
 	m, err := scanner(st.db.Dialect())(st.db.QueryRow(ctx, `SELECT `+columns+` WHERE id = ?`, id))

@@ -90,13 +90,25 @@ func testPutAndRead(t *testing.T, db sqlkit.DB) {
 			t.Errorf("pending mail %d has a finish time %v", i, got.Finished)
 		}
 	}
+	var each []int64
+	err := s.EachMail(t.Context(), mailin.Pending, func(m mailin.Mail) error {
+		if m.SHA256 != ms[len(each)].SHA256 || !bytes.Equal(m.Raw, ms[len(each)].Raw) {
+			return fmt.Errorf("EachMail's message %d is not the one put", len(each))
+		}
+		each = append(each, m.ID)
+		return nil
+	})
+	if err != nil || len(each) != len(ms) {
+		t.Errorf("EachMail visited %v, %v; want the %d messages in order", each, err, len(ms))
+	}
 	if _, err := s.GetMail(t.Context(), ms[2].ID+100); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetMail of no message: %v, want ErrNotFound", err)
 	}
 	// An empty recipient list and an empty sender (a bounce) are kept.
 	bounce := mailin.NewMail(mailin.Envelope{}, []byte("\r\n"), t0)
+	var got mailin.Mail
 	put(t, s, []*mailin.Mail{bounce})
-	got, err := s.GetMail(t.Context(), bounce.ID)
+	got, err = s.GetMail(t.Context(), bounce.ID)
 	if err != nil || got.From != "" || len(got.To) != 0 {
 		t.Errorf("bounce read back as %+v, %v", got.Envelope, err)
 	}
