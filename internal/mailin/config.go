@@ -49,6 +49,8 @@ type Config struct {
 	Queue    int `yaml:"queue"`
 	// Retention is how long messages marked done are kept in the spool.
 	Retention time.Duration `yaml:"retention"`
+	// IMAP is a mailbox read into the same spool.
+	IMAP IMAPConfig `yaml:"imap"`
 }
 
 // DefaultConfig is the section without configuration: no listener, and
@@ -63,11 +65,12 @@ func DefaultConfig() Config {
 		MaxBatch:        256,
 		Queue:           1024,
 		Retention:       30 * 24 * time.Hour,
+		IMAP:            IMAPConfig{TLS: "tls", Mailbox: "INBOX", Interval: time.Minute},
 	}
 }
 
-// Enabled reports whether a listener is configured.
-func (c Config) Enabled() bool { return c.Listen != "" }
+// Enabled reports whether a listener or a mailbox is configured.
+func (c Config) Enabled() bool { return c.Listen != "" || c.IMAP.Enabled() }
 
 // ConfigError is a problem with one key of the section, in English
 // (Reason) and by catalogue ID (Message) for the reader's language.
@@ -85,14 +88,31 @@ var (
 	hostName  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 )
 
+func bad(key, id, format string, args ...any) error {
+	return &ConfigError{Key: "mail_in." + key, Reason: fmt.Sprintf(format, args...), Message: i18n.M(id, args...)}
+}
+
 // Validate checks a configured section (Enabled) and returns the first
 // problem as a *ConfigError; the certificate files are read, so that a
 // wrong path or a mismatched key stops Vigil at start, not at the first
 // client's STARTTLS.
 func (c Config) Validate() error {
-	bad := func(key, id, format string, args ...any) error {
-		return &ConfigError{Key: "mail_in." + key, Reason: fmt.Sprintf(format, args...), Message: i18n.M(id, args...)}
+	if c.Listen != "" {
+		if err := c.validateListener(); err != nil {
+			return err
+		}
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if c.IMAP.Enabled() {
+		return c.IMAP.validate()
+	}
+	return nil
+}
+
+// validateListener checks the SMTP listener's settings.
+func (c Config) validateListener() error {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		return bad("listen", "mailin.error.listen", "want host:port, such as :25, got %q", c.Listen)
 	}
@@ -117,6 +137,11 @@ func (c Config) Validate() error {
 				"%q: want an address (report@cert.example) or a local part (report@)", r)
 		}
 	}
+	return nil
+}
+
+// validateLimits checks the limits the listener and the poller share.
+func (c Config) validateLimits() error {
 	type bound struct {
 		key      string
 		value    int64
@@ -143,6 +168,33 @@ func (c Config) Validate() error {
 	}
 	if c.Retention < time.Hour {
 		return bad("retention", "mailin.error.retention", "want at least 1h, got %s", c.Retention)
+	}
+	return nil
+}
+
+// validate checks the mailbox's settings.
+func (c IMAPConfig) validate() error {
+	host, port, err := net.SplitHostPort(c.Address)
+	if err != nil || host == "" || port == "" {
+		return bad("imap.address", "mailin.error.imapaddress", "want host:port, such as imap.cert.example:993, got %q", c.Address)
+	}
+	switch c.TLS {
+	case "tls", "starttls":
+	case "none":
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return bad("imap.tls", "mailin.error.imapclear", "none sends the password in clear: only for a server on the loopback interface")
+		}
+	default:
+		return bad("imap.tls", "mailin.error.imaptls", "want tls, starttls or none, got %q", c.TLS)
+	}
+	if c.Username == "" || c.Password == "" {
+		return bad("imap.username", "mailin.error.imaplogin", "set username and password")
+	}
+	if c.Mailbox == "" {
+		return bad("imap.mailbox", "mailin.error.imapmailbox", "name the mailbox to read, such as INBOX")
+	}
+	if c.Interval < time.Second {
+		return bad("imap.interval", "mailin.error.timeout", "want at least 1s, got %s", c.Interval)
 	}
 	return nil
 }

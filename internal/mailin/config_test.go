@@ -32,6 +32,12 @@ func TestConfigErrors(t *testing.T) {
 		{"mail_in.max_sessions", func(c *mailin.Config) { c.MaxSessions = 0 }},
 		{"mail_in.read_timeout", func(c *mailin.Config) { c.ReadTimeout = time.Millisecond }},
 		{"mail_in.retention", func(c *mailin.Config) { c.Retention = time.Minute }},
+		{"mail_in.imap.address", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.Address = "imap.cert.example" }},
+		{"mail_in.imap.tls", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.TLS = "none" }},
+		{"mail_in.imap.tls", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.TLS = "ssl3" }},
+		{"mail_in.imap.username", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.Password = "" }},
+		{"mail_in.imap.mailbox", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.Mailbox = "" }},
+		{"mail_in.imap.interval", func(c *mailin.Config) { c.IMAP = imapConfig(); c.IMAP.Interval = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -69,4 +75,28 @@ func hasID(c *i18n.Catalog, lang, id string) bool {
 		}
 	}
 	return false
+}
+
+// imapConfig is a valid mailbox on a remote server.
+func imapConfig() mailin.IMAPConfig {
+	c := mailin.DefaultConfig().IMAP
+	c.Address, c.Username, c.Password = "imap.cert.example:993", "reports", "secret"
+	return c
+}
+
+// TestConfigIMAPOnly: a mailbox alone, without a listener, is a valid
+// section; none is allowed to a loopback server.
+func TestConfigIMAPOnly(t *testing.T) {
+	cfg := mailin.DefaultConfig()
+	cfg.IMAP = imapConfig()
+	if !cfg.Enabled() {
+		t.Fatal("a section with a mailbox is not Enabled")
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	cfg.IMAP.Address, cfg.IMAP.TLS = "127.0.0.1:1143", "none"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("none to the loopback interface: %v", err)
+	}
 }
