@@ -80,6 +80,9 @@ type Mails interface {
 	// PendingMail returns up to limit pending messages, oldest first,
 	// raw bytes included.
 	PendingMail(ctx context.Context, limit int) ([]Mail, error)
+	// EachMail calls fn with every message in state, oldest first, one
+	// at a time.
+	EachMail(ctx context.Context, state State, fn func(Mail) error) error
 	// GetMail returns one message; store.ErrNotFound when there is none.
 	GetMail(ctx context.Context, id int64) (Mail, error)
 	// MarkMailDone marks pending messages done at now.
