@@ -72,7 +72,7 @@ func runIntakeBench(ctx context.Context, path string, messages, connections, siz
 	spool := mailindb.New(st.DB())
 	cfg := mailin.DefaultConfig()
 	cfg.Listen, cfg.Hostname, cfg.Recipients = "127.0.0.1:0", "bench.invalid", []string{"report@"}
-	cfg.MaxSessions = connections + 1
+	cfg.MaxSessions, cfg.MaxSessionsPerClient = connections+1, connections+1
 	srv, err := mailin.NewServer(cfg, spool, nil)
 	if err != nil {
 		return r, err

@@ -42,6 +42,8 @@ type Config struct {
 	// MaxSessions bounds the connections served at once; one more is
 	// answered 421 and closed.
 	MaxSessions int `yaml:"max_sessions"`
+	// MaxSessionsPerClient bounds the connections from one address.
+	MaxSessionsPerClient int `yaml:"max_sessions_per_client"`
 	// MaxBatch bounds the messages written in one group commit, and
 	// Queue the messages waiting for the committer (a session that finds
 	// the queue full for ReadTimeout is answered 451).
@@ -57,15 +59,16 @@ type Config struct {
 // the limits used when one is configured.
 func DefaultConfig() Config {
 	return Config{
-		MaxMessageBytes: 25 << 20,
-		MaxRecipients:   50,
-		ReadTimeout:     2 * time.Minute,
-		WriteTimeout:    time.Minute,
-		MaxSessions:     100,
-		MaxBatch:        256,
-		Queue:           1024,
-		Retention:       30 * 24 * time.Hour,
-		IMAP:            IMAPConfig{TLS: "tls", Mailbox: "INBOX", Interval: time.Minute},
+		MaxMessageBytes:      25 << 20,
+		MaxRecipients:        50,
+		ReadTimeout:          2 * time.Minute,
+		WriteTimeout:         time.Minute,
+		MaxSessions:          100,
+		MaxSessionsPerClient: 20,
+		MaxBatch:             256,
+		Queue:                1024,
+		Retention:            30 * 24 * time.Hour,
+		IMAP:                 IMAPConfig{TLS: "tls", Mailbox: "INBOX", Interval: time.Minute},
 	}
 }
 
@@ -151,6 +154,7 @@ func (c Config) validateLimits() error {
 		{"max_message_bytes", c.MaxMessageBytes, 64 << 10, 1 << 30},
 		{"max_recipients", int64(c.MaxRecipients), 1, 1000},
 		{"max_sessions", int64(c.MaxSessions), 1, 100000},
+		{"max_sessions_per_client", int64(c.MaxSessionsPerClient), 1, 100000},
 		{"max_batch", int64(c.MaxBatch), 1, 10000},
 		{"queue", int64(c.Queue), 1, 1000000},
 	} {

@@ -6,17 +6,22 @@ import (
 	"time"
 )
 
-// sessionLimit is a listener that serves at most max connections at once:
-// one more is answered 421 and closed at once, rather than left waiting
-// in the kernel's queue without a word.
+// sessionLimit is a listener that serves at most max connections at once,
+// and at most perClient from one address: one more is answered 421 and
+// closed at once, rather than left waiting in the kernel's queue without
+// a word. One client flooding the listener thus leaves room for others.
 type sessionLimit struct {
 	net.Listener
-	slots    chan struct{}
-	greeting []byte
+	slots     chan struct{}
+	perClient int
+	greeting  []byte
+
+	mu      sync.Mutex
+	clients map[string]int
 }
 
-func newSessionLimit(l net.Listener, max int, hostname string) *sessionLimit {
-	return &sessionLimit{Listener: l, slots: make(chan struct{}, max),
+func newSessionLimit(l net.Listener, max, perClient int, hostname string) *sessionLimit {
+	return &sessionLimit{Listener: l, slots: make(chan struct{}, max), perClient: perClient, clients: map[string]int{},
 		greeting: []byte("421 4.7.0 " + hostname + " Too many connections, please try again later\r\n")}
 }
 
@@ -26,16 +31,41 @@ func (l *sessionLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case l.slots <- struct{}{}:
-			return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
-		default:
-			go func() {
-				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				c.Write(l.greeting)
-				c.Close()
-			}()
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		if l.take(host) {
+			return &limitedConn{Conn: c, release: func() { l.give(host) }}, nil
 		}
+		go func() {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write(l.greeting)
+			c.Close()
+		}()
+	}
+}
+
+// take takes a slot for a session of host, if there is one.
+func (l *sessionLimit) take(host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients[host] >= l.perClient {
+		return false
+	}
+	select {
+	case l.slots <- struct{}{}:
+		l.clients[host]++
+		return true
+	default:
+		return false
+	}
+}
+
+// give gives back a slot of host.
+func (l *sessionLimit) give(host string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	<-l.slots
+	if l.clients[host]--; l.clients[host] <= 0 {
+		delete(l.clients, host)
 	}
 }
 

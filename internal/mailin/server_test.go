@@ -304,7 +304,44 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("a third session while two are open was greeted %q, want 421", greeting)
 	}
 	c.Quit()
+	c2.Quit()
 	if got := pendingMail(t, s); len(got) != 1 || !strings.Contains(string(got[0].Raw), "Subject: after") {
 		t.Errorf("spool has %d messages, want the one after the refusals", len(got))
 	}
+}
+
+// TestSessionsPerClient: one address holds at most
+// max_sessions_per_client sessions; the next is answered 421, and a slot
+// given back is taken again.
+func TestSessionsPerClient(t *testing.T) {
+	s, _ := spool(t)
+	cfg := testConfig()
+	cfg.MaxSessionsPerClient = 2
+	addr, _ := start(t, cfg, s)
+	greet := func() (net.Conn, string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return c, line
+	}
+	a, ga := greet()
+	defer a.Close()
+	b, gb := greet()
+	if !strings.HasPrefix(ga, "220 ") || !strings.HasPrefix(gb, "220 ") {
+		t.Fatalf("the first two sessions were greeted %q and %q", ga, gb)
+	}
+	c, gc := greet()
+	c.Close()
+	if !strings.HasPrefix(gc, "421 ") {
+		t.Errorf("a third session from the same address was greeted %q, want 421", gc)
+	}
+	b.Close()
+	// The slot comes back once the listener has seen the close.
+	waitUntil(t, "a new session after one closed", func() bool {
+		d, g := greet()
+		d.Close()
+		return strings.HasPrefix(g, "220 ")
+	})
 }
