@@ -103,7 +103,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		s.committer()
 	}()
 	served := make(chan error, 1)
-	go func() { served <- s.smtp.Serve(newSessionLimit(l, s.cfg.MaxSessions, s.cfg.MaxSessionsPerClient, s.smtp.Domain)) }()
+	go func() {
+		served <- s.smtp.Serve(newSessionLimit(l, s.cfg.MaxSessions, s.cfg.MaxSessionsPerClient, s.smtp.Domain))
+	}()
 	var err error
 	select {
 	case <-ctx.Done():
