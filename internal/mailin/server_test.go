@@ -26,6 +26,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -152,10 +153,14 @@ func hash(b []byte) string {
 }
 
 // TestConcurrentSessions: many clients at once, several messages each;
-// every message acknowledged is in the spool, as sent, and the commits
-// took more than one message each at times (group commit).
+// every message acknowledged is in the spool, as sent, on both databases.
 func TestConcurrentSessions(t *testing.T) {
-	s, _ := spool(t)
+	dbtest.Each(t, []sqlkit.Schema{mailindb.Schema}, func(t *testing.T, st store.Store) {
+		concurrentSessions(t, mailindb.New(st.DB()))
+	})
+}
+
+func concurrentSessions(t *testing.T, s *mailindb.Store) {
 	addr, srv := start(t, testConfig(), s)
 	const clients, each = 16, 10
 	errs := make(chan error, clients)
