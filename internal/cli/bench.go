@@ -56,7 +56,9 @@ concurrent SMTP sessions, each message durable (--synchronous) before its
 250; it prints messages/s and the group commits, then checks that every
 acknowledged message is in the spool with the same SHA-256. The clients
 send as large senders do when offered PIPELINING and CHUNKING (MAIL, RCPT
-and BDAT in one write); --client data sends with DATA instead.
+and BDAT in one write); --client data sends with DATA instead. --postgres
+DSN runs it on a new schema of that PostgreSQL database, dropped
+afterwards.
 
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
@@ -81,7 +83,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
 	workers := c.flags.Int("workers", 0, "notify: organisations prepared at once (default: one per core, as notify.workers)")
-	postgres := c.flags.String("postgres", "", "notify: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
+	postgres := c.flags.String("postgres", "", "notify, intake: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
 	reuse := c.flags.Bool("reuse", false, "notify: keep the loaded store in --dir and start from a copy of it when the figures match")
 	messages := c.flags.Int("messages", 20_000, "intake: messages to send")
 	connections := c.flags.Int("connections", 50, "intake: concurrent SMTP sessions")
@@ -117,7 +119,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		if *client != "chunking" && *client != "data" {
 			return fmt.Errorf("--client: want chunking or data, got %q: %w", *client, errUsage)
 		}
-		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *client == "data")
+		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data")
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,9 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -33,15 +39,22 @@ type intakeResult struct {
 	Missing int
 }
 
-// benchIntake starts an SMTP listener on a new SQLite database in work and
-// sends it messages of size bytes over connections concurrent SMTP
-// sessions; then it checks that every message acknowledged with 250 is in
-// the spool, byte for byte (its SHA-256 recomputed from what was kept).
-func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous string, data bool) error {
+// benchIntake starts an SMTP listener on a new database (SQLite in work,
+// or a new schema of the PostgreSQL database postgres, dropped
+// afterwards) and sends it messages of size bytes over connections
+// concurrent SMTP sessions; then it checks that every message
+// acknowledged with 250 is in the spool, byte for byte (its SHA-256
+// recomputed from what was kept).
+func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data bool) error {
 	catalog := i18n.Embedded()
 	lang := outputLanguage(c.getenv, catalog)
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.start", messages, size, connections, strings.ToUpper(synchronous)))
-	r, err := runIntakeBench(ctx, filepath.Join(work, "intake.db"), messages, connections, size, synchronous, data)
+	st, where, closeStore, err := openIntakeStore(ctx, work, synchronous, postgres)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.start", messages, size, connections, where))
+	r, err := runIntakeBench(ctx, st, messages, connections, size, data)
 	if err != nil {
 		return err
 	}
@@ -58,17 +71,56 @@ func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connecti
 	return nil
 }
 
-// runIntakeBench runs the benchmark on a new database at path.
-func runIntakeBench(ctx context.Context, path string, messages, connections, size int, synchronous string, data bool) (intakeResult, error) {
-	var r intakeResult
-	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: synchronous, Logger: slog.New(slog.DiscardHandler)})
+// openIntakeStore opens the benchmark's database, migrated with the
+// spool's schema, and says which it is.
+func openIntakeStore(ctx context.Context, work, synchronous, postgres string) (store.Store, string, func(), error) {
+	if postgres == "" {
+		st, err := sqlitestore.Open(ctx, filepath.Join(work, "intake.db"), sqlitestore.Options{Synchronous: synchronous, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if err := st.Migrate(ctx, mailindb.Schema); err != nil {
+			st.Close()
+			return nil, "", nil, err
+		}
+		return st, "SQLite synchronous=" + strings.ToUpper(synchronous), func() { st.Close() }, nil
+	}
+	admin, err := pgx.Connect(ctx, postgres)
 	if err != nil {
-		return r, err
+		return nil, "", nil, fmt.Errorf("bench: %w", err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx, mailindb.Schema); err != nil {
-		return r, err
+	var b [6]byte
+	crand.Read(b[:])
+	schema := "vigil_bench_" + hex.EncodeToString(b[:])
+	drop := func() {
+		admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		admin.Close(context.WithoutCancel(ctx))
 	}
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		drop()
+		return nil, "", nil, fmt.Errorf("bench: %w", err)
+	}
+	scoped, err := withSearchPath(postgres, schema)
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	st, err := pgstore.Open(ctx, scoped)
+	if err == nil {
+		if err = st.Migrate(ctx, mailindb.Schema); err != nil {
+			st.Close()
+		}
+	}
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	return st, "PostgreSQL schema " + schema, func() { st.Close(); drop() }, nil
+}
+
+// runIntakeBench runs the benchmark on st.
+func runIntakeBench(ctx context.Context, st store.Store, messages, connections, size int, data bool) (intakeResult, error) {
+	var r intakeResult
 	spool := mailindb.New(st.DB())
 	cfg := mailin.DefaultConfig()
 	cfg.Listen, cfg.Hostname, cfg.Recipients = "127.0.0.1:0", "bench.invalid", []string{"report@"}

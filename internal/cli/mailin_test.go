@@ -69,7 +69,7 @@ func TestBenchIntake(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 			}
-			for _, want := range []string{"300 messages of 4096 bytes over 8 connections", "300 messages acknowledged in ",
+			for _, want := range []string{"300 messages of 4096 bytes over 8 connections, on SQLite synchronous=NORMAL", "300 messages acknowledged in ",
 				" group commits, ", "Every acknowledged message (300) is in the spool"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)
@@ -77,6 +77,19 @@ func TestBenchIntake(t *testing.T) {
 			}
 		})
 	}
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("VIGIL_TEST_POSTGRES")
+		if dsn == "" {
+			if os.Getenv("VIGIL_SKIP_POSTGRES") == "1" {
+				t.Skip("VIGIL_SKIP_POSTGRES=1")
+			}
+			t.Fatal("VIGIL_TEST_POSTGRES is not set (see internal/store/pgstore)")
+		}
+		code, out, errOut := run(t, "", "bench", "intake", "--postgres", dsn, "--messages", "200", "--connections", "8", "--size", "4096")
+		if code != 0 || !strings.Contains(out, "on PostgreSQL schema vigil_bench_") || !strings.Contains(out, "Every acknowledged message (200) is in the spool") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
 	if code, _, errOut := run(t, "", "bench", "intake", "--client", "smoke-signals"); code != 2 || !strings.Contains(errOut, "--client: want chunking or data") {
 		t.Errorf("a bad --client: exit %d\n%s", code, errOut)
 	}
