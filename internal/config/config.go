@@ -437,6 +437,7 @@ func (c *Config) ApplyEnv(env func(string) string) error {
 	set("VIGIL_SMTP_HOST", &c.SMTP.Host)
 	set("VIGIL_SMTP_USERNAME", &c.SMTP.Username)
 	set("VIGIL_SMTP_PASSWORD", &c.SMTP.Password)
+	set("VIGIL_MAIL_IN_IMAP_PASSWORD", &c.MailIn.IMAP.Password)
 	set("VIGIL_NOTIFY_FROM", &c.Notify.From)
 	set("VIGIL_TLS_CERT_FILE", &c.TLS.CertFile)
 	set("VIGIL_TLS_KEY_FILE", &c.TLS.KeyFile)

@@ -181,3 +181,21 @@ func TestEmptyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMailInIMAPPasswordFromEnv: the mailbox's password may stay out of
+// the file.
+func TestMailInIMAPPasswordFromEnv(t *testing.T) {
+	env := func(k string) string {
+		if k == "VIGIL_MAIL_IN_IMAP_PASSWORD" {
+			return "from-env"
+		}
+		return ""
+	}
+	cfg, err := Load("testdata/mail-in.good.yml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MailIn.IMAP.Password != "from-env" || cfg.MailIn.Listen != "127.0.0.1:2525" || len(cfg.MailIn.Recipients) != 3 {
+		t.Errorf("mail_in = %+v", cfg.MailIn)
+	}
+}
