@@ -31,7 +31,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -50,6 +50,16 @@ schema of that PostgreSQL database, dropped afterwards. With --reuse and --dir, 
 store is kept as notify-loaded.db and later runs with the same figures time
 a pass over a copy of it instead of loading again.
 
+bench intake starts the SMTP listener of mail_in on a new SQLite database
+and sends it --messages messages of --size bytes over --connections
+concurrent SMTP sessions, each message durable (--synchronous) before its
+250; it prints messages/s and the group commits, then checks that every
+acknowledged message is in the spool with the same SHA-256. The clients
+send as large senders do when offered PIPELINING and CHUNKING (MAIL, RCPT
+and BDAT in one write); --client data sends with DATA instead. --postgres
+DSN runs it on a new schema of that PostgreSQL database, dropped
+afterwards.
+
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
 }
@@ -58,8 +68,8 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return c.parse(args)
 	}
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify") {
-		return fmt.Errorf("want ingest, search or notify: %w", errUsage)
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify" && args[0] != "intake") {
+		return fmt.Errorf("want ingest, search, notify or intake: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	rows := c.flags.Int("rows", 1_000_000, "rows or events to generate")
@@ -73,8 +83,12 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
 	workers := c.flags.Int("workers", 0, "notify: organisations prepared at once (default: one per core, as notify.workers)")
-	postgres := c.flags.String("postgres", "", "notify: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
+	postgres := c.flags.String("postgres", "", "notify, intake: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
 	reuse := c.flags.Bool("reuse", false, "notify: keep the loaded store in --dir and start from a copy of it when the figures match")
+	messages := c.flags.Int("messages", 20_000, "intake: messages to send")
+	connections := c.flags.Int("connections", 50, "intake: concurrent SMTP sessions")
+	size := c.flags.Int("size", 20<<10, "intake: bytes of each message")
+	client := c.flags.String("client", "chunking", "intake: chunking (PIPELINING and BDAT) or data (PIPELINING and DATA)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -101,6 +115,11 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	switch sub {
+	case "intake":
+		if *client != "chunking" && *client != "data" {
+			return fmt.Errorf("--client: want chunking or data, got %q: %w", *client, errUsage)
+		}
+		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data")
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":

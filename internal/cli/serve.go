@@ -177,6 +177,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if err != nil {
 		return err
 	}
+	if cfg.MailIn.Enabled() {
+		if err := a.startMailIn(group); err != nil {
+			return err
+		}
+	}
 	group.run("collectors", runner.RunCollectors)
 	// The console may add, change, pause or run feeds: in this process or
 	// another one on the same database.

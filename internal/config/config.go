@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -53,6 +54,8 @@ type Config struct {
 	// HTTP sets the web listeners' limits and who may say a request
 	// arrived over HTTPS.
 	HTTP HTTP `yaml:"http"`
+	// MailIn is the SMTP listener reports are mailed to (none by default).
+	MailIn mailin.Config `yaml:"mail_in"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -348,6 +351,7 @@ func Default() Config {
 		SMTP:         outbox.DefaultConfig(),
 		TLS:          TLS{ACME: ACME{CacheDir: "acme"}},
 		HTTP:         DefaultHTTP(),
+		MailIn:       mailin.DefaultConfig(),
 	}
 }
 
@@ -362,8 +366,9 @@ func DefaultInboxFeed() Feed {
 type Error struct {
 	Key    string
 	Reason string
-	// Message is Reason by catalogue ID, for the console to translate;
-	// set for a feed's problems, which a person meets in a form.
+	// Message is Reason by catalogue ID, for the console or the command
+	// line to translate; set for a feed's problems, which a person meets
+	// in a form, and for the mail listener's.
 	Message i18n.Message
 }
 
@@ -432,6 +437,7 @@ func (c *Config) ApplyEnv(env func(string) string) error {
 	set("VIGIL_SMTP_HOST", &c.SMTP.Host)
 	set("VIGIL_SMTP_USERNAME", &c.SMTP.Username)
 	set("VIGIL_SMTP_PASSWORD", &c.SMTP.Password)
+	set("VIGIL_MAIL_IN_IMAP_PASSWORD", &c.MailIn.IMAP.Password)
 	set("VIGIL_NOTIFY_FROM", &c.Notify.From)
 	set("VIGIL_TLS_CERT_FILE", &c.TLS.CertFile)
 	set("VIGIL_TLS_KEY_FILE", &c.TLS.KeyFile)
@@ -514,6 +520,15 @@ func (c *Config) Validate() error {
 	}
 	if err := c.HTTP.validate(); err != nil {
 		return err
+	}
+	if c.MailIn.Enabled() {
+		if err := c.MailIn.Validate(); err != nil {
+			var me *mailin.ConfigError
+			if errors.As(err, &me) {
+				return &Error{Key: me.Key, Reason: me.Reason, Message: me.Message}
+			}
+			return &Error{Key: "mail_in", Reason: err.Error()}
+		}
 	}
 	// The relay is checked when something will be sent through it, or
 	// when it is set at all (a typo should not wait for the first mail).

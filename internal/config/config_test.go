@@ -51,6 +51,10 @@ func TestBadFiles(t *testing.T) {
 		"trusted-proxies.bad.yml":      `config: http.trusted_proxies[1]: "10.0.0.0/33": want an address or a network`,
 		"hsts.bad.yml":                 "config: http.hsts: want",
 		"http-timeout.bad.yml":         "config: http.write_timeout: want at least 1s",
+		"mail-in-recipient.bad.yml":    `config: mail_in.recipients[1]: "not an address": want an address`,
+		"mail-in-size.bad.yml":         "config: mail_in.max_message_bytes: want 65536 to 1073741824, got 100",
+		"mail-in-listen.bad.yml":       `config: mail_in.listen: want host:port, such as :25, got "25"`,
+		"mail-in-cert.bad.yml":         "config: mail_in.cert_file: set both cert_file and key_file, or neither",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -175,5 +179,23 @@ func TestEmptyFile(t *testing.T) {
 	os.WriteFile(p, nil, 0o600)
 	if _, err := Load(p, noEnv); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMailInIMAPPasswordFromEnv: the mailbox's password may stay out of
+// the file.
+func TestMailInIMAPPasswordFromEnv(t *testing.T) {
+	env := func(k string) string {
+		if k == "VIGIL_MAIL_IN_IMAP_PASSWORD" {
+			return "from-env"
+		}
+		return ""
+	}
+	cfg, err := Load("testdata/mail-in.good.yml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MailIn.IMAP.Password != "from-env" || cfg.MailIn.Listen != "127.0.0.1:2525" || len(cfg.MailIn.Recipients) != 3 {
+		t.Errorf("mail_in = %+v", cfg.MailIn)
 	}
 }

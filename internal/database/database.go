@@ -16,6 +16,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/incidentdb"
+	"github.com/vigil-cert/vigil/internal/mailin"
+	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/notify/told"
@@ -31,7 +33,7 @@ import (
 // refer to (the accounts' users, the notification policies, the outbox's
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -74,6 +76,7 @@ type DB struct {
 	savedsearch.Searches
 	feedadmin.Data
 	incident.Incidents
+	mailin.Mails
 }
 
 // New migrates st and every capability's schema to the current version
@@ -89,7 +92,7 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 func On(st store.Store) *DB {
 	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
 		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
-		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB())}
+		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB()), Mails: mailindb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

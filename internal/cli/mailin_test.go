@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+// TestServeMailIn runs the real `vigil serve` with mail_in configured: a
+// phishing forward sent with swaks is acknowledged and waits, pending,
+// in the spool of the database; a bad mail_in section stops serve at
+// start with an error naming the key.
+func TestServeMailIn(t *testing.T) {
+	bin := buildVigil(t)
+	data := t.TempDir()
+	smtpAddr := freeAddr(t)
+	cfg := filepath.Join(data, "vigil.yml")
+	yml := "mail_in:\n  listen: " + smtpAddr + "\n  hostname: mx.cert.example\n  recipients: [report@, suspicious@]\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startServeWith(t, bin, data, "--config", cfg)
+	var out []byte
+	waitFor(t, 60*time.Second, func() bool {
+		var err error
+		out, err = exec.Command("swaks", "--server", smtpAddr, "--from", "reporter@example.org",
+			"--to", "suspicious@cert.example", "--header", "Subject: Fwd: your parcel", "--body", "see below").CombinedOutput()
+		return err == nil
+	})
+	if !strings.Contains(string(out), "250 2.0.0") {
+		t.Fatalf("swaks:\n%s", out)
+	}
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pending, err := mailindb.New(st.DB()).PendingMail(context.Background(), 10)
+	if err != nil || len(pending) != 1 || !strings.Contains(string(pending[0].Raw), "Subject: Fwd: your parcel") ||
+		pending[0].To[0] != "suspicious@cert.example" {
+		t.Fatalf("spool after one message: %d pending, %v", len(pending), err)
+	}
+
+	bad := filepath.Join(data, "bad.yml")
+	if err := os.WriteFile(bad, []byte("mail_in:\n  listen: "+freeAddr(t)+"\n  recipients: [\"@cert.example\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := exec.Command(bin, "serve", "--data", t.TempDir(), "--config", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), `config: mail_in.recipients[0]: "@cert.example": want an address`) {
+		t.Fatalf("serve with a bad mail_in: %v\n%s", err, msg)
+	}
+}
+
+// TestBenchIntake runs `vigil bench intake` small, with both clients:
+// every message acknowledged, found in the spool, the figures printed.
+func TestBenchIntake(t *testing.T) {
+	for _, client := range []string{"chunking", "data"} {
+		t.Run(client, func(t *testing.T) {
+			code, out, errOut := run(t, "", "bench", "intake", "--dir", t.TempDir(), "--messages", "300", "--connections", "8",
+				"--size", "4096", "--client", client, "--synchronous", "NORMAL")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			for _, want := range []string{"300 messages of 4096 bytes over 8 connections, on SQLite synchronous=NORMAL", "300 messages acknowledged in ",
+				" group commits, ", "Every acknowledged message (300) is in the spool"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("VIGIL_TEST_POSTGRES")
+		if dsn == "" {
+			if os.Getenv("VIGIL_SKIP_POSTGRES") == "1" {
+				t.Skip("VIGIL_SKIP_POSTGRES=1")
+			}
+			t.Fatal("VIGIL_TEST_POSTGRES is not set (see internal/store/pgstore)")
+		}
+		code, out, errOut := run(t, "", "bench", "intake", "--postgres", dsn, "--messages", "200", "--connections", "8", "--size", "4096")
+		if code != 0 || !strings.Contains(out, "on PostgreSQL schema vigil_bench_") || !strings.Contains(out, "Every acknowledged message (200) is in the spool") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
+	if code, _, errOut := run(t, "", "bench", "intake", "--client", "smoke-signals"); code != 2 || !strings.Contains(errOut, "--client: want chunking or data") {
+		t.Errorf("a bad --client: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestOutputLanguage: the bench's output follows LC_ALL, LC_MESSAGES or
+// LANG when the catalogue has the language, English otherwise.
+func TestOutputLanguage(t *testing.T) {
+	catalog := i18n.Embedded()
+	for env, want := range map[string]string{"LANG=nl_BE.UTF-8": "nl", "LC_ALL=fr_FR.UTF-8 LANG=nl_BE": "fr",
+		"LC_MESSAGES=de_DE": "de", "LANG=C.UTF-8": "en", "": "en", "LC_ALL=ja_JP LANG=fr_FR": "en"} {
+		vars := map[string]string{}
+		for _, kv := range strings.Fields(env) {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		if got := outputLanguage(func(k string) string { return vars[k] }, catalog); got != want {
+			t.Errorf("%q: %s, want %s", env, got, want)
+		}
+	}
+	if got := catalog.T("nl", "bench.intake.verified", 3); !strings.Contains(got, "spool") || strings.Contains(got, "Every") {
+		t.Errorf("Dutch: %q", got)
+	}
+}
