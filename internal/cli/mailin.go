@@ -6,6 +6,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/mailreport"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/mailin"
 )
@@ -13,7 +15,8 @@ import (
 // startMailIn starts what mail_in configures on the database's spool: the
 // SMTP listener (listening at once, so that an address in use stops serve
 // at start), the IMAP poller (under a lease: of several processes on one
-// database one reads the mailbox), and the purge of the messages handled.
+// database one reads the mailbox), the step that makes a report of each
+// mail (internal/incident/mailreport), and the purge of the mails handled.
 func (a *app) startMailIn(group *jobs) error {
 	cfg := a.cfg.MailIn
 	if cfg.Listen != "" {
@@ -33,6 +36,16 @@ func (a *app) startMailIn(group *jobs) error {
 			return lease.Hold(ctx, a.store, "mail imap", lease.Options{Logger: a.log}, poller.Run)
 		})
 	}
+	// The mails spooled become reports: under a lease, so that of several
+	// processes one does it (two would still make one report of each mail:
+	// a report and its mail's "done" are one commit).
+	worker := &mailreport.Worker{DB: a.store.DB(), Service: &incident.Service{Store: a.store, Audit: a.store},
+		Mails: a.store, Blobs: a.store, Organisations: a.store, Log: a.log.With("job", "mail reports")}
+	group.run("mail reports", func(ctx context.Context) error {
+		return lease.Hold(ctx, a.store, "mail reports", lease.Options{Logger: a.log}, func(ctx context.Context) error {
+			return worker.Run(ctx, time.Second)
+		})
+	})
 	group.run("mail purge", func(ctx context.Context) error {
 		return mailin.RunPurge(ctx, a.store, cfg.Retention, time.Hour, a.log)
 	})

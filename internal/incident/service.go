@@ -79,8 +79,26 @@ func (s *Service) text(lang, id string, args ...any) string {
 // Receiving is not audited: a report is not a change by a person, and
 // the incident's timeline records each link.
 func (s *Service) Receive(ctx context.Context, r *Report) (Receipt, error) {
-	if err := CheckReport(r); err != nil {
+	token, g, err := s.Prepare(r)
+	if err != nil {
+		return Receipt{}, err
+	}
+	receipt, err := s.Store.ReceiveReport(ctx, r, g)
+	if err != nil {
 		return Receipt{}, fmt.Errorf("receive report: %w", err)
+	}
+	receipt.Token = token
+	return receipt, nil
+}
+
+// Prepare is Receive without the store: it checks r, sets what receiving
+// sets (the received time, the state, the hash of a new status token) and
+// returns the token and how r is to be grouped. A caller that must store
+// the report in a transaction of its own (the mail intake marks the mail
+// done in the report's commit) calls Prepare, then incidentdb.Receive.
+func (s *Service) Prepare(r *Report) (token string, g Grouping, err error) {
+	if err := CheckReport(r); err != nil {
+		return "", Grouping{}, fmt.Errorf("receive report: %w", err)
 	}
 	if r.Received.IsZero() {
 		r.Received = s.now()
@@ -88,14 +106,9 @@ func (s *Service) Receive(ctx context.Context, r *Report) (Receipt, error) {
 	r.Received = r.Received.UTC().Truncate(time.Microsecond)
 	token, hash := NewStatusToken()
 	r.TokenHash, r.State, r.IncidentID = hash, ReportNew, 0
-	g := Grouping{Keys: GroupingKeys(r.Observables), Open: s.openFor(r)}
+	g = Grouping{Keys: GroupingKeys(r.Observables), Open: s.openFor(r)}
 	g.Tag, _ = SubjectTag(r.Subject)
-	receipt, err := s.Store.ReceiveReport(ctx, r, g)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("receive report: %w", err)
-	}
-	receipt.Token = token
-	return receipt, nil
+	return token, g, nil
 }
 
 // openFor returns the incident that grouping opens for r and the report

@@ -37,6 +37,14 @@ func (s *Store) ReceiveReport(ctx context.Context, r *incident.Report, g inciden
 	return receipt, nil
 }
 
+// Receive is ReceiveReport in a transaction the caller opened, for a
+// caller that writes something else in the same commit (the mail intake
+// marks the mail done with mailindb.MarkDone). r and g come from
+// incident.Service.Prepare.
+func Receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.Grouping) (incident.Receipt, error) {
+	return receive(ctx, tx, r, g)
+}
+
 func receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.Grouping) (incident.Receipt, error) {
 	if err := insertReport(ctx, tx, r); err != nil {
 		return incident.Receipt{}, err

@@ -1,0 +1,269 @@
+// Package mailreport turns the mail the SMTP listener and the IMAP poller
+// spooled (internal/mailin) into reports (internal/incident): it reads a
+// pending mail, parses it, finds the observables of the mail and of every
+// message forwarded in it, keeps the raw message and its attachments as
+// blobs, and receives the report in the same transaction that marks the
+// mail done, so that a crash at any point leaves each mail either pending
+// or a report, never both and never neither.
+package mailreport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/incidentdb"
+	"github.com/vigil-cert/vigil/internal/mailin"
+	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// Organisations is what the worker reads of the constituency to recognise
+// mail from a known contact.
+type Organisations interface {
+	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
+}
+
+// Worker turns pending mails into reports. Zero fields other than DB,
+// Service, Mails and Blobs take their defaults.
+type Worker struct {
+	// DB is the database the spool and the reports are on: a report and
+	// the mail it came from are written in one of its transactions.
+	DB      sqlkit.DB
+	Service *incident.Service
+	Mails   mailin.Mails
+	Blobs   incident.Blobs
+	// Organisations, when set, recognises mail from the constituency's
+	// contacts: the report names the contact's organisation.
+	Organisations Organisations
+	// Kinds maps a recipient, a whole address or a local part ending in
+	// "@", to the kind of report mail to it is; DefaultKinds when nil.
+	Kinds map[string]incident.Kind
+	// Limits bound what is read of one mail; mailin.DefaultLimits when zero.
+	Limits mailin.Limits
+	// Batch is how many mails a pass takes; 50 by default.
+	Batch int
+	Log   *slog.Logger
+	Now   func() time.Time
+
+	mu       sync.Mutex
+	contacts map[string]int64
+	read     time.Time
+}
+
+// DefaultKinds says what mail to the usual addresses is: forwards to
+// suspicious@ and phishing@ are phishing, anything else a report of a
+// kind the analyst chooses in triage.
+var DefaultKinds = map[string]incident.Kind{
+	"suspicious@": incident.KindPhishing,
+	"phishing@":   incident.KindPhishing,
+}
+
+// contactsEvery is how often the known contacts are read again.
+const contactsEvery = time.Minute
+
+// Run turns pending mails into reports every interval until ctx ends.
+func (w *Worker) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.log().Error("mail to reports", "err", err)
+			}
+			if err != nil || n < w.batch() {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce handles up to Batch pending mails and returns how many it took
+// (made a report of, or marked failed). A mail another process handled
+// first is left to it.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	mails, err := w.Mails.PendingMail(ctx, w.batch())
+	if err != nil {
+		return 0, fmt.Errorf("read the spool: %w", err)
+	}
+	n := 0
+	for _, m := range mails {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		if err := w.handle(ctx, m); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// handle makes a report of one mail. A mail that cannot be a report (no
+// message in it, a report the incident rules refuse) is marked failed with
+// the reason, which the spool keeps and counts; an error of the database
+// is returned, and the mail stays pending for the next pass.
+func (w *Worker) handle(ctx context.Context, m mailin.Mail) error {
+	r, blobs, err := w.report(ctx, m)
+	if err != nil {
+		return w.fail(ctx, m, err)
+	}
+	for _, b := range blobs {
+		if _, err := w.Blobs.PutBlob(ctx, b); err != nil {
+			return fmt.Errorf("mail %d: keep attachment: %w", m.ID, err)
+		}
+	}
+	_, g, err := w.Service.Prepare(r)
+	if err != nil {
+		return w.fail(ctx, m, err)
+	}
+	err = w.DB.Tx(ctx, func(tx sqlkit.DB) error {
+		if _, err := incidentdb.Receive(ctx, tx, r, g); err != nil {
+			return err
+		}
+		return mailindb.MarkDone(ctx, tx, w.now(), m.ID)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Another process marked it done first; its report stands.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mail %d: %w", m.ID, err)
+	}
+	return nil
+}
+
+func (w *Worker) fail(ctx context.Context, m mailin.Mail, why error) error {
+	w.log().Warn("mail not made a report", "mail", m.ID, "reason", why)
+	err := w.Mails.MarkMailFailed(ctx, w.now(), m.ID, why.Error())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// report builds the report of a mail and the blobs it names: the raw
+// message first, then every attachment kept whole.
+func (w *Worker) report(ctx context.Context, m mailin.Mail) (*incident.Report, [][]byte, error) {
+	msg, err := mailin.Parse(m.Raw, w.limits())
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &incident.Report{
+		Channel:  incident.ChannelEmail,
+		Kind:     w.kind(m.To),
+		Received: m.Received,
+		Subject:  clip(msg.Subject, incident.MaxSubjectBytes),
+		Text:     clip(bodyText(msg), incident.MaxTextBytes),
+	}
+	if len(msg.From) > 0 {
+		from := msg.From[0]
+		r.Reporter = incident.Reporter{Name: clip(from.Name, incident.MaxFieldBytes),
+			Email: clip(strings.ToLower(from.Address), incident.MaxFieldBytes)}
+		r.Reporter.OrgID = w.contact(ctx, r.Reporter.Email)
+	}
+	r.Observables = observables(msg, leaveOut(r.Reporter.Email, m.To))
+	r.Concerned = clip(concerned(msg), incident.MaxFieldBytes)
+	r.Attachments, err = attachments(m, msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var blobs [][]byte
+	if m.Size <= incident.MaxAttachmentBytes {
+		blobs = append(blobs, m.Raw)
+	}
+	eachAttachment(msg, func(a mailin.Attachment) {
+		if a.Data != nil && len(blobs) < incident.MaxAttachments {
+			blobs = append(blobs, a.Data)
+		}
+	})
+	return r, blobs, nil
+}
+
+// kind is the kind of report mail to these recipients is: the first
+// recipient with a kind in w.Kinds decides; none makes it "other".
+func (w *Worker) kind(to []string) incident.Kind {
+	kinds := w.Kinds
+	if kinds == nil {
+		kinds = DefaultKinds
+	}
+	for _, rcpt := range to {
+		rcpt = strings.ToLower(rcpt)
+		if k, ok := kinds[rcpt]; ok {
+			return k
+		}
+		if local, _, ok := strings.Cut(rcpt, "@"); ok {
+			if k, ok := kinds[local+"@"]; ok {
+				return k
+			}
+		}
+	}
+	return incident.KindOther
+}
+
+// contact is the organisation whose contact address is email, 0 for none.
+func (w *Worker) contact(ctx context.Context, email string) int64 {
+	if w.Organisations == nil || email == "" {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.contacts == nil || w.now().Sub(w.read) > contactsEvery {
+		orgs, err := w.Organisations.ListOrganisations(ctx, constituency.OrganisationQuery{})
+		if err != nil {
+			w.log().Warn("read the constituency's contacts", "err", err)
+			return w.contacts[email]
+		}
+		w.contacts, w.read = map[string]int64{}, w.now()
+		for _, o := range orgs {
+			if o.Disabled {
+				continue
+			}
+			for _, c := range o.Contacts {
+				w.contacts[strings.ToLower(c.Email)] = o.ID
+			}
+		}
+	}
+	return w.contacts[email]
+}
+
+func (w *Worker) batch() int {
+	if w.Batch > 0 {
+		return w.Batch
+	}
+	return 50
+}
+
+func (w *Worker) limits() mailin.Limits {
+	if w.Limits == (mailin.Limits{}) {
+		return mailin.DefaultLimits()
+	}
+	return w.Limits
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
+}
