@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/incidentdb"
+	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // TestServeMailIn runs the real `vigil serve` with mail_in configured: a
-// phishing forward sent with swaks is acknowledged and waits, pending,
-// in the spool of the database; a bad mail_in section stops serve at
+// phishing forward sent with swaks is acknowledged, written to the spool
+// of the database and made a report; a bad mail_in section stops serve at
 // start with an error naming the key.
 func TestServeMailIn(t *testing.T) {
 	bin := buildVigil(t)
@@ -43,10 +46,21 @@ func TestServeMailIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	pending, err := mailindb.New(st.DB()).PendingMail(context.Background(), 10)
-	if err != nil || len(pending) != 1 || !strings.Contains(string(pending[0].Raw), "Subject: Fwd: your parcel") ||
-		pending[0].To[0] != "suspicious@cert.example" {
-		t.Fatalf("spool after one message: %d pending, %v", len(pending), err)
+	// The mail becomes a report (serve's mail reports job) and is marked
+	// done in the same commit.
+	reports := incidentdb.New(st.DB())
+	var page incident.ReportPage
+	waitFor(t, 30*time.Second, func() bool {
+		page, err = reports.ListReports(context.Background(), incident.ReportQuery{})
+		return err == nil && len(page.Reports) == 1
+	})
+	if r := page.Reports[0]; r.Subject != "Fwd: your parcel" || r.Kind != incident.KindPhishing || r.Channel != incident.ChannelEmail ||
+		r.Reporter.Email != "reporter@example.org" {
+		t.Errorf("report of the mail: %+v", r)
+	}
+	counts, err := mailindb.New(st.DB()).CountMail(context.Background())
+	if err != nil || counts[mailin.Done] != 1 || counts[mailin.Pending] != 0 {
+		t.Fatalf("spool after the report: %v (%v), want one mail done", counts, err)
 	}
 
 	bad := filepath.Join(data, "bad.yml")
