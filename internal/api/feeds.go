@@ -53,17 +53,20 @@ func definitionJSON(f config.Feed) feedDefinitionJSON {
 
 // feedRunJSON is one run of a feed's history.
 type feedRunJSON struct {
-	Started      time.Time  `json:"started"`
-	Finished     *time.Time `json:"finished,omitempty"`
-	Trigger      string     `json:"trigger"`
-	RequestedBy  string     `json:"requested_by,omitempty"`
-	Inputs       int64      `json:"inputs"`
-	LinesRead    int64      `json:"lines_read"`
-	EventsParsed int64      `json:"events_parsed"`
-	EventsStored int64      `json:"events_stored"`
-	DeadLetters  int64      `json:"dead_letters"`
-	Duplicates   int64      `json:"duplicates"`
-	Error        string     `json:"error,omitempty"`
+	Started     time.Time  `json:"started"`
+	Finished    *time.Time `json:"finished,omitempty"`
+	Trigger     string     `json:"trigger"`
+	RequestedBy string     `json:"requested_by,omitempty"`
+	Inputs      int64      `json:"inputs"`
+	// InputNames are the file names or URLs of the run's first inputs
+	// (feedadmin.RunInputNames); Inputs counts them all.
+	InputNames   []string `json:"input_names"`
+	LinesRead    int64    `json:"lines_read"`
+	EventsParsed int64    `json:"events_parsed"`
+	EventsStored int64    `json:"events_stored"`
+	DeadLetters  int64    `json:"dead_letters"`
+	Duplicates   int64    `json:"duplicates"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // feedDetailJSON is one feed: where its definition comes from, its
@@ -157,8 +160,12 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 		return out, fmt.Errorf("list runs: %w", err)
 	}
 	for _, run := range runs {
+		names := run.InputNames
+		if names == nil {
+			names = []string{}
+		}
 		out.Runs = append(out.Runs, feedRunJSON{Started: run.Started.UTC(), Finished: optionalTime(run.Finished),
-			Trigger: run.Trigger, RequestedBy: run.RequestedBy, Inputs: run.Inputs, LinesRead: run.LinesRead,
+			Trigger: run.Trigger, RequestedBy: run.RequestedBy, Inputs: run.Inputs, InputNames: names, LinesRead: run.LinesRead,
 			EventsParsed: run.EventsParsed, EventsStored: run.EventsStored, DeadLetters: run.DeadLetters,
 			Duplicates: run.Duplicates, Error: run.Error})
 	}

@@ -98,7 +98,7 @@ type feedPageData struct {
 	// FileDefinition is the file's version of a feed the console changed.
 	FileDefinition string
 	Status         feedRow
-	Runs           []feedadmin.Run
+	Runs           []feedRun
 	Requested      *feedadmin.RunRequest
 	CanManage      bool
 }
@@ -135,10 +135,12 @@ func (c *Console) feedPage(w http.ResponseWriter, r *http.Request, v *visit) {
 			p.Status = row
 		}
 	}
-	if p.Runs, err = c.store.ListFeedRuns(ctx, f.Name, 20); err != nil {
+	runs, err := c.store.ListFeedRuns(ctx, f.Name, 20)
+	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
+	p.Runs = feedRuns(runs)
 	reqs, err := c.store.ListFeedRunRequests(ctx)
 	if err != nil {
 		c.fail(w, r, v, err)
