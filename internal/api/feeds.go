@@ -91,6 +91,12 @@ type feedDetailJSON struct {
 	Runs         []feedRunJSON `json:"runs"`
 }
 
+// feedActor is the caller as the feed manager audits their changes:
+// through their token.
+func feedActor(c *caller) config.FeedActor {
+	return config.FeedActor{UserID: c.user.ID, Name: c.user.Name, Via: fmt.Sprintf("API token %d", c.token.ID)}
+}
+
 // feedManager returns the feed manager, or the error of a process that
 // has none.
 func (h *handler) feedManager() (*config.FeedManager, error) {
@@ -204,10 +210,9 @@ func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if err := m.Add(ctx, in.feed(), c.user.Name); err != nil {
+	if err := m.Add(ctx, in.feed(), feedActor(c)); err != nil {
 		return nil, invalidFeed(err)
 	}
-	h.audit(ctx, c, "feed.add", in.Name, in.Collector+" / "+in.Parser)
 	out, err := h.feedNow(r, m, in.Name)
 	if err != nil {
 		return nil, err
@@ -228,10 +233,9 @@ func (h *handler) updateFeed(r *http.Request, c *caller) (any, error) {
 		return nil, errorText(http.StatusUnprocessableEntity, "invalid_feed", "name", i18n.M("api.error.feed.rename"))
 	}
 	ctx := r.Context()
-	if err := m.Change(ctx, f.Name, in.feed(), c.user.Name); err != nil {
+	if err := m.Change(ctx, f.Name, in.feed(), feedActor(c)); err != nil {
 		return nil, invalidFeed(err)
 	}
-	h.audit(ctx, c, "feed.change", f.Name, in.Collector+" / "+in.Parser)
 	return h.feedNow(r, m, f.Name)
 }
 
@@ -243,12 +247,11 @@ func (h *handler) deleteFeedOverride(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if _, err := m.Drop(ctx, f.Name); errors.Is(err, config.ErrNoOverride) {
+	if _, err := m.Drop(ctx, f.Name, feedActor(c)); errors.Is(err, config.ErrNoOverride) {
 		return nil, errorText(http.StatusConflict, "no_override", "", i18n.M("api.error.feed.nooverride"))
 	} else if err != nil {
 		return nil, err
 	}
-	h.audit(ctx, c, "feed.drop-override", f.Name, string(f.Origin))
 	return noContent{}, nil
 }
 
@@ -267,14 +270,9 @@ func (h *handler) setFeedPaused(r *http.Request, c *caller, pause bool) (any, er
 		return nil, err
 	}
 	ctx := r.Context()
-	if _, err := m.SetPaused(ctx, f.Name, pause, c.user.Name); err != nil {
+	if _, err := m.SetPaused(ctx, f.Name, pause, feedActor(c)); err != nil {
 		return nil, err
 	}
-	action := "feed.resume"
-	if pause {
-		action = "feed.pause"
-	}
-	h.audit(ctx, c, action, f.Name, "")
 	return h.feedNow(r, m, f.Name)
 }
 
@@ -287,9 +285,8 @@ func (h *handler) runFeed(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if err := m.RequestRun(ctx, f.Name, c.user.Name); err != nil {
+	if err := m.RequestRun(ctx, f.Name, feedActor(c)); err != nil {
 		return nil, err
 	}
-	h.audit(ctx, c, "feed.run", f.Name, "")
 	return h.feedDetail(r, f)
 }
