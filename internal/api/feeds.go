@@ -53,17 +53,20 @@ func definitionJSON(f config.Feed) feedDefinitionJSON {
 
 // feedRunJSON is one run of a feed's history.
 type feedRunJSON struct {
-	Started      time.Time  `json:"started"`
-	Finished     *time.Time `json:"finished,omitempty"`
-	Trigger      string     `json:"trigger"`
-	RequestedBy  string     `json:"requested_by,omitempty"`
-	Inputs       int64      `json:"inputs"`
-	LinesRead    int64      `json:"lines_read"`
-	EventsParsed int64      `json:"events_parsed"`
-	EventsStored int64      `json:"events_stored"`
-	DeadLetters  int64      `json:"dead_letters"`
-	Duplicates   int64      `json:"duplicates"`
-	Error        string     `json:"error,omitempty"`
+	Started     time.Time  `json:"started"`
+	Finished    *time.Time `json:"finished,omitempty"`
+	Trigger     string     `json:"trigger"`
+	RequestedBy string     `json:"requested_by,omitempty"`
+	Inputs      int64      `json:"inputs"`
+	// InputNames are the file names or URLs of the run's first inputs
+	// (feedadmin.RunInputNames); Inputs counts them all.
+	InputNames   []string `json:"input_names"`
+	LinesRead    int64    `json:"lines_read"`
+	EventsParsed int64    `json:"events_parsed"`
+	EventsStored int64    `json:"events_stored"`
+	DeadLetters  int64    `json:"dead_letters"`
+	Duplicates   int64    `json:"duplicates"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // feedDetailJSON is one feed: where its definition comes from, its
@@ -86,6 +89,12 @@ type feedDetailJSON struct {
 	LagSeconds   *int64        `json:"lag_seconds,omitempty"`
 	RunRequested *time.Time    `json:"run_requested,omitempty"`
 	Runs         []feedRunJSON `json:"runs"`
+}
+
+// feedActor is the caller as the feed manager audits their changes:
+// through their token.
+func feedActor(c *caller) config.FeedActor {
+	return config.FeedActor{UserID: c.user.ID, Name: c.user.Name, Via: fmt.Sprintf("API token %d", c.token.ID)}
 }
 
 // feedManager returns the feed manager, or the error of a process that
@@ -157,8 +166,12 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 		return out, fmt.Errorf("list runs: %w", err)
 	}
 	for _, run := range runs {
+		names := run.InputNames
+		if names == nil {
+			names = []string{}
+		}
 		out.Runs = append(out.Runs, feedRunJSON{Started: run.Started.UTC(), Finished: optionalTime(run.Finished),
-			Trigger: run.Trigger, RequestedBy: run.RequestedBy, Inputs: run.Inputs, LinesRead: run.LinesRead,
+			Trigger: run.Trigger, RequestedBy: run.RequestedBy, Inputs: run.Inputs, InputNames: names, LinesRead: run.LinesRead,
 			EventsParsed: run.EventsParsed, EventsStored: run.EventsStored, DeadLetters: run.DeadLetters,
 			Duplicates: run.Duplicates, Error: run.Error})
 	}
@@ -197,10 +210,9 @@ func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if err := m.Add(ctx, in.feed(), c.user.Name); err != nil {
+	if err := m.Add(ctx, in.feed(), feedActor(c)); err != nil {
 		return nil, invalidFeed(err)
 	}
-	h.audit(ctx, c, "feed.add", in.Name, in.Collector+" / "+in.Parser)
 	out, err := h.feedNow(r, m, in.Name)
 	if err != nil {
 		return nil, err
@@ -221,10 +233,9 @@ func (h *handler) updateFeed(r *http.Request, c *caller) (any, error) {
 		return nil, errorText(http.StatusUnprocessableEntity, "invalid_feed", "name", i18n.M("api.error.feed.rename"))
 	}
 	ctx := r.Context()
-	if err := m.Change(ctx, f.Name, in.feed(), c.user.Name); err != nil {
+	if err := m.Change(ctx, f.Name, in.feed(), feedActor(c)); err != nil {
 		return nil, invalidFeed(err)
 	}
-	h.audit(ctx, c, "feed.change", f.Name, in.Collector+" / "+in.Parser)
 	return h.feedNow(r, m, f.Name)
 }
 
@@ -236,12 +247,11 @@ func (h *handler) deleteFeedOverride(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if _, err := m.Drop(ctx, f.Name); errors.Is(err, config.ErrNoOverride) {
+	if _, err := m.Drop(ctx, f.Name, feedActor(c)); errors.Is(err, config.ErrNoOverride) {
 		return nil, errorText(http.StatusConflict, "no_override", "", i18n.M("api.error.feed.nooverride"))
 	} else if err != nil {
 		return nil, err
 	}
-	h.audit(ctx, c, "feed.drop-override", f.Name, string(f.Origin))
 	return noContent{}, nil
 }
 
@@ -260,14 +270,9 @@ func (h *handler) setFeedPaused(r *http.Request, c *caller, pause bool) (any, er
 		return nil, err
 	}
 	ctx := r.Context()
-	if _, err := m.SetPaused(ctx, f.Name, pause, c.user.Name); err != nil {
+	if _, err := m.SetPaused(ctx, f.Name, pause, feedActor(c)); err != nil {
 		return nil, err
 	}
-	action := "feed.resume"
-	if pause {
-		action = "feed.pause"
-	}
-	h.audit(ctx, c, action, f.Name, "")
 	return h.feedNow(r, m, f.Name)
 }
 
@@ -280,9 +285,8 @@ func (h *handler) runFeed(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if err := m.RequestRun(ctx, f.Name, c.user.Name); err != nil {
+	if err := m.RequestRun(ctx, f.Name, feedActor(c)); err != nil {
 		return nil, err
 	}
-	h.audit(ctx, c, "feed.run", f.Name, "")
 	return h.feedDetail(r, f)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -31,7 +32,10 @@ type savedSearchJSON struct {
 	Owner string `json:"owner"`
 	// Query is the search as the events page's query string: filters,
 	// and the console's sort and grouping.
-	Query   string    `json:"query"`
+	Query string `json:"query"`
+	// Columns are the table's columns kept with the search, in the
+	// table's order; empty: the columns of whoever opens it.
+	Columns []string  `json:"columns"`
 	Shared  bool      `json:"shared"`
 	Mine    bool      `json:"mine"`
 	Created time.Time `json:"created"`
@@ -39,7 +43,11 @@ type savedSearchJSON struct {
 }
 
 func toSavedSearchJSON(s savedsearch.Search, c *caller) savedSearchJSON {
-	return savedSearchJSON{ID: s.ID, Name: s.Name, Owner: s.Owner, Query: s.Query, Shared: s.Shared,
+	columns := s.Columns
+	if columns == nil {
+		columns = []string{}
+	}
+	return savedSearchJSON{ID: s.ID, Name: s.Name, Owner: s.Owner, Query: s.Query, Columns: columns, Shared: s.Shared,
 		Mine: s.UserID == c.user.ID, Created: s.Created.UTC(), Updated: s.Updated.UTC()}
 }
 
@@ -69,9 +77,10 @@ func (h *handler) listSavedSearches(r *http.Request, c *caller) (any, error) {
 
 // savedSearchInput is the body of POST /saved-searches.
 type savedSearchInput struct {
-	Name   string `json:"name"`
-	Query  string `json:"query"`
-	Shared bool   `json:"shared"`
+	Name    string   `json:"name"`
+	Query   string   `json:"query"`
+	Columns []string `json:"columns"`
+	Shared  bool     `json:"shared"`
 }
 
 func (h *handler) createSavedSearch(r *http.Request, c *caller) (any, error) {
@@ -82,7 +91,7 @@ func (h *handler) createSavedSearch(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	s := savedsearch.Search{UserID: c.user.ID, Owner: c.user.Name, Name: in.Name, Shared: in.Shared}
+	s := savedsearch.Search{UserID: c.user.ID, Owner: c.user.Name, Name: in.Name, Shared: in.Shared, Columns: in.Columns}
 	action, detail, err := savedsearch.Create(r.Context(), h.store, savedViewer(c), &s, in.Query, store.Filters)
 	if err != nil {
 		return nil, savedError(err)
@@ -99,6 +108,8 @@ func (h *handler) createSavedSearch(r *http.Request, c *caller) (any, error) {
 func savedError(err error) error {
 	var qe *savedsearch.QueryError
 	switch {
+	case errors.As(err, &qe) && qe.Param == "columns":
+		return badParameterText("columns", i18n.M("api.error.saved.columns", columnNames()))
 	case errors.As(err, &qe):
 		return badParameterText("query", i18n.M("api.error.saved.query", qe.Param))
 	case errors.Is(err, savedsearch.ErrNotYours):
@@ -163,10 +174,19 @@ func (h *handler) deleteSavedSearch(r *http.Request, c *caller) (any, error) {
 	return noContent{}, nil
 }
 
-// savedSearchEvents runs a saved search as GET /events runs its filters:
-// newest first, a page of JSON or a whole CSV or JSON lines file. The
-// console's sort and grouping are a way of looking at the table, which
-// this route does not show.
+// columnNames lists the columns a saved search may keep.
+func columnNames() string {
+	var names []string
+	for _, c := range savedsearch.TableColumns {
+		names = append(names, c.Field)
+	}
+	return strings.Join(names, ", ")
+}
+
+// savedSearchEvents runs a saved search as GET /events runs its query: a
+// page of JSON in the saved sort with the saved grouping's counts, or a
+// whole CSV or JSON lines file, newest first (a file has no grouping,
+// and is sorted by time as GET /events writes it).
 func (h *handler) savedSearchEvents(r *http.Request, c *caller) (any, error) {
 	given := r.URL.Query()
 	if err := checkParams(given, savedRunParams); err != nil {
@@ -180,8 +200,10 @@ func (h *handler) savedSearchEvents(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saved search %d: %w", s.ID, err)
 	}
-	for _, view := range []string{"sort", "dir", "group"} {
-		values.Del(view)
+	if f := given.Get("format"); f != "" && f != formatJSON {
+		for _, view := range []string{"sort", "dir", "group"} {
+			values.Del(view)
+		}
 	}
 	for name, vs := range given {
 		values[name] = vs

@@ -78,10 +78,12 @@ func TestSavedSearchesAPI(t *testing.T) {
 		t.Fatalf("GET %s: %d %s", rdp, r.status, r.body)
 	}
 
-	// Run: the same events as the search route gives for the filters.
+	// Run: the same events as the search route gives for the query, in
+	// its sort and with its grouping; a file newest first.
 	for _, tc := range []struct{ saved, search string }{
-		{rdp + "/events", "/events?feed=scan-rdp"},
-		{rdp + "/events?limit=1", "/events?feed=scan-rdp&limit=1"},
+		{rdp + "/events", "/events?feed=scan-rdp&sort=source.ip&group=type"},
+		{rdp + "/events?limit=1", "/events?feed=scan-rdp&limit=1&sort=source.ip&group=type"},
+		{rdp + "/events?format=csv", "/events?feed=scan-rdp&format=csv"},
 		{bot + "/events?format=jsonl", "/events?type=infected-system&format=jsonl"},
 		{bot + "/events?format=csv&columns=source.ip", "/events?type=infected-system&format=csv&columns=source.ip"},
 	} {
@@ -179,4 +181,33 @@ func TestSavedSearchesAPIRefusals(t *testing.T) {
 	}
 	wantError(t, f.get("/saved-searches/abc", "ana"), http.StatusBadRequest, "bad_parameter", "id")
 	wantError(t, f.get("/saved-searches?x=1", "ana"), http.StatusBadRequest, "bad_parameter", "x")
+}
+
+// TestSavedSearchViewAPI: a saved search keeps its columns (the table's,
+// in its order; an unknown one refused), and its run answers in its sort
+// with its grouping's counts.
+func TestSavedSearchViewAPI(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	path := f.createSaved("ana", `{"name":"Bulk","query":"feed=bulk&sort=source.ip&dir=asc&group=type","columns":["feed.name","source.ip"]}`)
+	one := decode[savedSearchJSON](t, f.get(path, "ana"))
+	if !slices.Equal(one.Columns, []string{"source.ip", "feed.name"}) {
+		t.Errorf("columns %q", one.Columns)
+	}
+	if plain := decode[savedSearchJSON](t, f.get(f.createSaved("ana", `{"name":"Plain","query":"feed=bulk"}`), "ana")); plain.Columns == nil || len(plain.Columns) != 0 {
+		t.Errorf("a search without columns: %#v", plain.Columns)
+	}
+	wantError(t, f.postJSON("/saved-searches", "ana", `{"name":"x","query":"","columns":["password"]}`), http.StatusBadRequest, "bad_parameter", "columns")
+	wantError(t, f.postJSON("/saved-searches", "ana", `{"name":"x","query":"","columns":["source.ip","source.ip"]}`), http.StatusBadRequest, "bad_parameter", "columns")
+
+	page := decode[eventPageJSON](t, f.get(path+"/events?limit=5", "ana"))
+	var ips []string
+	for _, e := range page.Events {
+		ips = append(ips, e.Event.Value("source.ip"))
+	}
+	if want := []string{"198.51.100.0", "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"}; !slices.Equal(ips, want) {
+		t.Errorf("rows %q, want the addresses in ascending order %q", ips, want)
+	}
+	if len(page.Groups) != 1 || page.Groups[0].Value != "scanner" || page.Groups[0].Count != bulkEvents {
+		t.Errorf("groups %+v, want scanner: %d", page.Groups, bulkEvents)
+	}
 }

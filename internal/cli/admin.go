@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -41,17 +42,21 @@ page, and audited.`,
 	run: runFeeds,
 }
 
-// feedCommands are the words runFeeds knows besides list and modules.
+// cliActor is the command line as the feed manager audits its changes.
+var cliActor = config.FeedActor{Name: "cli"}
+
+// feedCommands are the words runFeeds knows besides list and modules;
+// the feed manager audits each.
 var feedCommands = map[string]func(ctx context.Context, a *app, name string) (string, error){
 	"run": func(ctx context.Context, a *app, name string) (string, error) {
-		return "asked for a run of %s: the running vigil serve starts it within a few seconds\n", a.feedManager().RequestRun(ctx, name, "cli")
+		return "asked for a run of %s: the running vigil serve starts it within a few seconds\n", a.feedManager().RequestRun(ctx, name, cliActor)
 	},
 	"pause": func(ctx context.Context, a *app, name string) (string, error) {
-		_, err := a.feedManager().SetPaused(ctx, name, true, "cli")
+		_, err := a.feedManager().SetPaused(ctx, name, true, cliActor)
 		return "paused %s: its collector stops once the run in progress, if any, is done\n", err
 	},
 	"resume": func(ctx context.Context, a *app, name string) (string, error) {
-		_, err := a.feedManager().SetPaused(ctx, name, false, "cli")
+		_, err := a.feedManager().SetPaused(ctx, name, false, cliActor)
 		return "resumed %s\n", err
 	},
 }
@@ -77,7 +82,6 @@ func runFeedCommand(ctx context.Context, c *cmdEnv, word string, args []string) 
 	if err != nil {
 		return err
 	}
-	_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "feed." + word, Target: words[0]})
 	fmt.Fprintf(c.stdout, format, words[0])
 	return nil
 }

@@ -26,9 +26,10 @@ var cmdEvents = &command{
 destination; --fqdn matches the domain and its subdomains; --hash matches
 any malware hash. Times are RFC 3339 or YYYY-MM-DD (UTC).
 
---saved runs a search saved in the console with its filters (newest
-first): one shared with the team, or, with --user, that account's own
-(or else one shared of that name).
+--saved runs a search saved in the console: its filters, its sort and
+grouping (unless --sort or --group, or --count, say otherwise), and in
+a table its columns; one shared with the team, or, with --user, that
+account's own (or else one shared of that name).
 
 As the console's table: --sort orders by source.ip, source.asn, type or
 feed (the newest 10000 matches; time, newest first, by default), --asc
@@ -98,10 +99,20 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	q := store.EventQuery{Limit: *limit, After: *after}
 	filters := map[string]*string{"ip": ip, "cidr": cidr, "asn": asn, "fqdn": fqdn, "url": url, "hash": hash,
 		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to, "org": org}
+	var columns []string
 	if *saved != "" || *owner != "" {
-		if err := savedFilters(ctx, a.store, *saved, *owner, filters); err != nil {
+		s, err := savedFilters(ctx, a.store, *saved, *owner, filters)
+		if err != nil {
 			return err
 		}
+		sort, dir, by := savedView(s)
+		if *sortBy == "" {
+			*sortBy, *asc = sort, *asc || dir
+		}
+		if *group == "" && !*count {
+			*group = by
+		}
+		columns = s.Columns
 	}
 	for _, name := range store.Filters {
 		if err := q.SetFilter(name, *filters[name]); err != nil {
@@ -130,7 +141,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		events, next = export.Slice(page.Events), page.Next
 	}
-	if err := writeEvents(c, events, *format); err != nil {
+	if err := writeEvents(c, events, *format, columns); err != nil {
 		return err
 	}
 	if next != "" {
@@ -165,11 +176,17 @@ func showEvent(ctx context.Context, c *cmdEnv, st *database.DB) error {
 	return tw.Flush()
 }
 
-// writeEvents writes events to the command's output in format.
-func writeEvents(c *cmdEnv, events export.Events, format string) error {
+// writeEvents writes events to the command's output in format; a table
+// shows columns (a saved search's) between the time and the hash, when
+// there are some.
+func writeEvents(c *cmdEnv, events export.Events, format string, columns []string) error {
 	switch format {
 	case "table":
-		return export.WriteTable(c.stdout, events, export.TableOptions{})
+		var opts export.TableOptions
+		if len(columns) > 0 {
+			opts.Columns = append(append([]string{"time.source"}, columns...), export.HashColumn)
+		}
+		return export.WriteTable(c.stdout, events, opts)
 	case "csv":
 		return export.WriteCSV(c.stdout, events, export.CSVOptions{})
 	case "jsonl":
@@ -179,46 +196,52 @@ func writeEvents(c *cmdEnv, events export.Events, format string) error {
 }
 
 // savedFilters fills filters in from the saved search name, as the
-// console keeps it: a search shared with the team, or the own one of the
-// account owner when it is given. The console's sort and grouping are
-// left out, as the API's run of a saved search leaves them. Filters given
-// as flags too are refused: which would win is not obvious.
-func savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) error {
+// console keeps it, and returns the search: one shared with the team, or
+// the own one of the account owner when it is given. Filters given as
+// flags too are refused: which would win is not obvious.
+func savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) (savedsearch.Search, error) {
 	if name == "" {
-		return fmt.Errorf("--user names the owner of a --saved search: %w", errUsage)
+		return savedsearch.Search{}, fmt.Errorf("--user names the owner of a --saved search: %w", errUsage)
 	}
 	for flag, v := range filters {
 		if *v != "" {
-			return fmt.Errorf("--saved takes no filters (--%s given): %w", flag, errUsage)
+			return savedsearch.Search{}, fmt.Errorf("--saved takes no filters (--%s given): %w", flag, errUsage)
 		}
 	}
 	viewer := savedsearch.Viewer{Team: true}
 	if owner != "" {
 		u, err := st.GetUserByName(ctx, owner)
 		if err != nil {
-			return fmt.Errorf("--user %s: %w", owner, err)
+			return savedsearch.Search{}, fmt.Errorf("--user %s: %w", owner, err)
 		}
 		viewer = savedsearch.Viewer{UserID: u.ID, Team: u.Role != auth.RoleConstituent}
 	}
 	list, err := st.ListSavedSearches(ctx, viewer.UserID, viewer.Team)
 	if err != nil {
-		return err
+		return savedsearch.Search{}, err
 	}
 	s, err := savedsearch.Find(list, viewer, name)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			err = fmt.Errorf("%w; add --user OWNER to run that account's own", err)
 		}
-		return fmt.Errorf("--saved: %w", err)
+		return s, fmt.Errorf("--saved: %w", err)
 	}
 	values, err := url.ParseQuery(s.Query)
 	if err != nil {
-		return fmt.Errorf("saved search %q: %w", name, err)
+		return s, fmt.Errorf("saved search %q: %w", name, err)
 	}
 	for filter, v := range filters {
 		*v = values.Get(filter)
 	}
-	return nil
+	return s, nil
+}
+
+// savedView is the sort, its direction (ascending) and the grouping
+// kept in a saved search's query, as the console's table shows it.
+func savedView(s savedsearch.Search) (sort string, ascending bool, group string) {
+	values, _ := url.ParseQuery(s.Query)
+	return values.Get("sort"), values.Get("dir") == "asc", values.Get("group")
 }
 
 // eventCounter is what eventCounts reads of the store.

@@ -215,7 +215,7 @@ func (l feedRunLog) StartRun(ctx context.Context, feed, trigger, by string, star
 }
 
 func (l feedRunLog) AddRunInput(ctx context.Context, id int64, d pipeline.Delivery, errText string) error {
-	return l.runs.AddFeedRunInput(ctx, id, feedadmin.RunInput{LinesRead: d.LinesRead, EventsParsed: d.Parsed,
+	return l.runs.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: d.Name, LinesRead: d.LinesRead, EventsParsed: d.Parsed,
 		DeadLetters: d.DeadLetters, Error: errText})
 }
 

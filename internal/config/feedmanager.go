@@ -1,9 +1,10 @@
 package config
 
-// The changes the console and the API make to the feeds, checked and
-// kept as overrides of the configuration file's feeds: one place for
-// both, so that a feed is accepted or refused alike whichever way it
-// comes.
+// The changes the console, the API and the command line make to the
+// feeds, checked, kept as overrides of the configuration file's feeds
+// and audited: one place for all, so that a feed is accepted or refused
+// alike, and each change recorded once with the same details, whichever
+// way it comes.
 
 import (
 	"bytes"
@@ -13,15 +14,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// FeedStore is what FeedManager keeps its changes in.
+// FeedStore is what FeedManager keeps its changes in, and the audit log
+// it records each change in.
 type FeedStore interface {
 	feedadmin.Overrides
 	feedadmin.RunRequests
+	auth.AuditLog
+}
+
+// FeedActor is who changes a feed, as the audit log names them.
+type FeedActor struct {
+	// UserID is the account's, 0 for the command line.
+	UserID int64
+	// Name is the account's name, or "cli"; an override keeps it as
+	// the name of who changed it last.
+	Name string
+	// Via says through what the change came when not the console ("API
+	// token 3"); the audit entry's detail ends with it.
+	Via string
 }
 
 // FeedManager adds, changes, pauses, resumes, runs and restores feeds
@@ -94,9 +110,31 @@ func isCollectorError(err error) bool {
 	return strings.HasPrefix(err.Error(), "collector:")
 }
 
-// Add adds a feed; a name the file or the console already has is
-// refused with an *Error naming why.
-func (m *FeedManager) Add(ctx context.Context, f Feed, by string) error {
+// audit records a change by `by`: action on the feed target, with detail.
+// The change is made when this runs, so a cancelled request still
+// records it; an entry that cannot be written is an error.
+func (m *FeedManager) audit(ctx context.Context, by FeedActor, action, target, detail string) error {
+	if by.Via != "" {
+		if detail == "" {
+			detail = by.Via
+		} else {
+			detail += " (" + by.Via + ")"
+		}
+	}
+	e := auth.AuditEntry{Time: m.now().UTC(), UserID: by.UserID, Actor: by.Name, Action: action, Target: target, Detail: detail}
+	if err := auth.Record(context.WithoutCancel(ctx), m.Store, e); err != nil {
+		return fmt.Errorf("feed %s: the change is made, its audit entry is not: %w", target, err)
+	}
+	return nil
+}
+
+// stages is the audit detail of a feed's definition: its collector and
+// its parser.
+func stages(f Feed) string { return f.Collector + " / " + f.Parser }
+
+// Add adds a feed, audited as feed.add; a name the file or the console
+// already has is refused with an *Error naming why.
+func (m *FeedManager) Add(ctx context.Context, f Feed, by FeedActor) error {
 	if err := m.check(f); err != nil {
 		return err
 	}
@@ -110,15 +148,18 @@ func (m *FeedManager) Add(ctx context.Context, f Feed, by string) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	return m.put(ctx, f, by)
+	if err := m.put(ctx, f, by.Name); err != nil {
+		return err
+	}
+	return m.audit(ctx, by, "feed.add", f.Name, stages(f))
 }
 
 // Change replaces the definition of the feed called name (whose name
-// stays); store.ErrNotFound when there is none. A definition the feed has
-// already changes nothing, and a file's feed changed back to the file's
-// definition, not paused or resumed by hand, is the file's again: its
-// override goes.
-func (m *FeedManager) Change(ctx context.Context, name string, f Feed, by string) error {
+// stays), audited as feed.change; store.ErrNotFound when there is none.
+// A definition the feed has already changes nothing (and is not
+// audited), and a file's feed changed back to the file's definition, not
+// paused or resumed by hand, is the file's again: its override goes.
+func (m *FeedManager) Change(ctx context.Context, name string, f Feed, by FeedActor) error {
 	existing, err := m.Get(ctx, name)
 	if err != nil {
 		return err
@@ -134,16 +175,21 @@ func (m *FeedManager) Change(ctx context.Context, name string, f Feed, by string
 	if same, err := sameDefinition(def, existing.Feed); err != nil || same {
 		return err
 	}
+	backToFile := false
 	if existing.File != nil && existing.Override != nil && existing.Override.Paused == nil {
-		same, err := sameDefinition(def, *existing.File)
-		if err != nil {
+		if backToFile, err = sameDefinition(def, *existing.File); err != nil {
 			return err
 		}
-		if same {
-			return m.Store.DeleteFeedOverride(ctx, name)
-		}
 	}
-	return m.Store.PutFeedDefinition(ctx, f.Name, def, by, m.now())
+	if backToFile {
+		err = m.Store.DeleteFeedOverride(ctx, name)
+	} else {
+		err = m.Store.PutFeedDefinition(ctx, f.Name, def, by.Name, m.now())
+	}
+	if err != nil {
+		return err
+	}
+	return m.audit(ctx, by, "feed.change", name, stages(f))
 }
 
 // sameDefinition reports whether def is f's definition.
@@ -164,8 +210,9 @@ func (m *FeedManager) put(ctx context.Context, f Feed, by string) error {
 }
 
 // SetPaused pauses a feed, or resumes it: to its definition's state when
-// that runs it, else explicitly. It returns the feed as it was.
-func (m *FeedManager) SetPaused(ctx context.Context, name string, pause bool, by string) (EffectiveFeed, error) {
+// that runs it, else explicitly; audited as feed.pause or feed.resume.
+// It returns the feed as it was.
+func (m *FeedManager) SetPaused(ctx context.Context, name string, pause bool, by FeedActor) (EffectiveFeed, error) {
 	f, err := m.Get(ctx, name)
 	if err != nil {
 		return f, err
@@ -174,20 +221,33 @@ func (m *FeedManager) SetPaused(ctx context.Context, name string, pause bool, by
 	if pause || !f.IsEnabled() {
 		paused = &pause
 	}
-	return f, m.Store.SetFeedPaused(ctx, name, paused, by, m.now())
+	if err := m.Store.SetFeedPaused(ctx, name, paused, by.Name, m.now()); err != nil {
+		return f, err
+	}
+	action := "feed.resume"
+	if pause {
+		action = "feed.pause"
+	}
+	return f, m.audit(ctx, by, action, name, "")
 }
 
-// RequestRun asks the process running the feed to run it at once.
-func (m *FeedManager) RequestRun(ctx context.Context, name, by string) error {
+// RequestRun asks the process running the feed to run it at once,
+// audited as feed.run.
+func (m *FeedManager) RequestRun(ctx context.Context, name string, by FeedActor) error {
 	if _, err := m.Get(ctx, name); err != nil {
 		return err
 	}
-	return m.Store.RequestFeedRun(ctx, name, by, m.now())
+	if err := m.Store.RequestFeedRun(ctx, name, by.Name, m.now()); err != nil {
+		return err
+	}
+	return m.audit(ctx, by, "feed.run", name, "")
 }
 
-// Drop drops the console's override of a feed and returns the feed as it
-// was: a file's feed returns to the file's version, an added one is gone.
-func (m *FeedManager) Drop(ctx context.Context, name string) (EffectiveFeed, error) {
+// Drop drops the console's override of a feed, audited as
+// feed.drop-override with where the feed came from, and returns the feed
+// as it was: a file's feed returns to the file's version, an added one
+// is gone.
+func (m *FeedManager) Drop(ctx context.Context, name string, by FeedActor) (EffectiveFeed, error) {
 	f, err := m.Get(ctx, name)
 	if err != nil {
 		return f, err
@@ -195,5 +255,8 @@ func (m *FeedManager) Drop(ctx context.Context, name string) (EffectiveFeed, err
 	if f.Override == nil {
 		return f, fmt.Errorf("feed %s: %w", name, ErrNoOverride)
 	}
-	return f, m.Store.DeleteFeedOverride(ctx, name)
+	if err := m.Store.DeleteFeedOverride(ctx, name); err != nil {
+		return f, err
+	}
+	return f, m.audit(ctx, by, "feed.drop-override", name, string(f.Origin))
 }

@@ -124,7 +124,7 @@ func join(s []string) string {
 func TestChangeOnlyWhatChanged(t *testing.T) {
 	ctx := t.Context()
 	st := dbtest.SQLite(t, feedadmindb.Schema)
-	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: feedadmindb.New(st.DB())}
+	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: &auditedFeeds{Store: feedadmindb.New(st.DB())}}
 	origin := func() Origin {
 		t.Helper()
 		f, err := m.Get(ctx, "inbox")
@@ -134,7 +134,7 @@ func TestChangeOnlyWhatChanged(t *testing.T) {
 		return f.Origin
 	}
 	file := DefaultInboxFeed()
-	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+	if err := m.Change(ctx, "inbox", file, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := origin(); got != OriginFile {
@@ -142,7 +142,7 @@ func TestChangeOnlyWhatChanged(t *testing.T) {
 	}
 	changed := file
 	changed.TLP = "amber"
-	if err := m.Change(ctx, "inbox", changed, "ana"); err != nil {
+	if err := m.Change(ctx, "inbox", changed, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := origin(); got != OriginChanged {
@@ -152,7 +152,7 @@ func TestChangeOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Change(ctx, "inbox", changed, "bob"); err != nil {
+	if err := m.Change(ctx, "inbox", changed, FeedActor{Name: "bob"}); err != nil {
 		t.Fatal(err)
 	}
 	after, err := m.Store.GetFeedOverride(ctx, "inbox")
@@ -162,20 +162,20 @@ func TestChangeOnlyWhatChanged(t *testing.T) {
 	if after.UpdatedBy != before.UpdatedBy {
 		t.Errorf("saving the same change again rewrote the override: by %q, was %q", after.UpdatedBy, before.UpdatedBy)
 	}
-	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+	if err := m.Change(ctx, "inbox", file, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := origin(); got != OriginFile {
 		t.Errorf("after changing back to the file's definition: origin %v, want the file", got)
 	}
 	// Paused by hand, a feed changed back keeps its override (the pause).
-	if err := m.Change(ctx, "inbox", changed, "ana"); err != nil {
+	if err := m.Change(ctx, "inbox", changed, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetPaused(ctx, "inbox", true, "ana"); err != nil {
+	if _, err := m.SetPaused(ctx, "inbox", true, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Change(ctx, "inbox", file, "ana"); err != nil {
+	if err := m.Change(ctx, "inbox", file, FeedActor{Name: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := m.Get(ctx, "inbox")

@@ -136,10 +136,13 @@ type eventLinks struct {
 // searchInto runs q on events (the store for the team, an organisation's
 // constituency.EventsOf for the portal) from the cursor in values and fills in p's
 // results and links; qs is the encoded search and fields the user's
-// columns. A bad cursor is a problem for the user (a mangled link), not
+// columns, unless values name those of a saved search. A bad cursor is a problem for the user (a mangled link), not
 // an error.
 func (c *Console) searchInto(r *http.Request, events tableSearcher, p *eventsPage, q store.EventQuery, values url.Values, qs string, fields []string, l eventLinks) (problem string, err error) {
 	view := parseTableView(values, l.team)
+	if len(view.Columns) > 0 {
+		fields = view.Columns
+	}
 	links := tableLinks{list: l.list, qs: qs, params: l.params, view: view}
 	viewQS := view.encode(true)
 	sq := q

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -97,16 +98,18 @@ var groupLabels = map[store.GroupKey]string{
 }
 
 // tableView is how the table is looked at, read from the URL: the sort,
-// its direction and the grouping. It is kept across pages and searches.
+// its direction, the grouping, and the columns of a saved search opened
+// (none: the person's own choice). It is kept across pages and searches.
 type tableView struct {
-	Sort  store.SortKey
-	Asc   bool
-	Group store.GroupKey
+	Sort    store.SortKey
+	Asc     bool
+	Group   store.GroupKey
+	Columns []string
 }
 
-// parseTableView reads sort, dir and group; anything unknown is ignored,
-// so that a mangled link still shows the search. team allows the
-// groupings only the team has.
+// parseTableView reads sort, dir, group and cols; anything unknown is
+// ignored, so that a mangled link still shows the search. team allows
+// the groupings and columns only the team has.
 func parseTableView(values url.Values, team bool) tableView {
 	var v tableView
 	if s := store.SortKey(values.Get("sort")); s != store.SortTime && store.ValidSort(s) {
@@ -116,6 +119,7 @@ func parseTableView(values url.Values, team bool) tableView {
 	if g := store.GroupKey(values.Get("group")); store.ValidGroup(g) && (team || g != store.GroupOrganisation) {
 		v.Group = g
 	}
+	v.Columns = savedsearch.OfferedColumns(savedsearch.ParseColumns(values.Get(savedsearch.ColumnsParam)), team)
 	return v
 }
 
@@ -131,7 +135,8 @@ func (v tableView) encode(withGroup bool) string {
 	if withGroup && v.Group != "" {
 		p.Set("group", string(v.Group))
 	}
-	return p.Encode()
+	// The columns last, their commas as they are: the link reads.
+	return joinQuery(p.Encode(), savedsearch.ColumnsQuery(v.Columns))
 }
 
 // tableHeading is one column heading, with its sort link when it has one.
@@ -198,7 +203,7 @@ func (l tableLinks) refineURL(filter, value string) string {
 // sortURL is the current search sorted by key: newest or largest first,
 // or the other way round when it is already so sorted.
 func (l tableLinks) sortURL(key store.SortKey) (href, aria string) {
-	view := tableView{Sort: key, Group: l.view.Group}
+	view := tableView{Sort: key, Group: l.view.Group, Columns: l.view.Columns}
 	if key == store.SortTime {
 		view.Sort = ""
 	}
@@ -263,16 +268,25 @@ func columnsStateKey(userID int64) string {
 // loadColumns reads the user's choice of columns; the defaults when there
 // is none or it cannot be read.
 func (c *Console) loadColumns(ctx context.Context, userID int64) []string {
+	if fields := c.choiceOfColumns(ctx, userID); fields != nil {
+		return fields
+	}
+	return defaultColumns
+}
+
+// choiceOfColumns reads the columns the user chose; nil when they never
+// chose or it cannot be read.
+func (c *Console) choiceOfColumns(ctx context.Context, userID int64) []string {
 	raw, err := c.store.GetState(ctx, columnsStateKey(userID))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			c.logger.Warn("read column choice", "user", userID, "err", err)
 		}
-		return defaultColumns
+		return nil
 	}
 	var fields []string
 	if err := json.Unmarshal(raw, &fields); err != nil || len(fields) == 0 {
-		return defaultColumns
+		return nil
 	}
 	return fields
 }
@@ -302,7 +316,10 @@ func (c *Console) saveColumns(w http.ResponseWriter, r *http.Request, v *visit, 
 		params = portalSearchParams
 	}
 	_, form, _ := parseSearchOf(back, params)
-	qs := joinQuery(form.encodeOf(params), parseTableView(back, team).encode(true))
+	// The columns just chosen replace those of a saved search opened.
+	view := parseTableView(back, team)
+	view.Columns = nil
+	qs := joinQuery(form.encodeOf(params), view.encode(true))
 	http.Redirect(w, r, list+qs, http.StatusSeeOther)
 }
 

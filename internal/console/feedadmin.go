@@ -4,7 +4,7 @@ package console
 // resume, run now, and drop an override to return to the configuration
 // file's version. The file stays the base; what the console changes is
 // kept as overrides (package feedadmin), which the processes running the
-// feeds follow.
+// feeds follow. config.FeedManager makes and audits every change.
 
 import (
 	"context"
@@ -63,6 +63,11 @@ func (c *Console) feedAdminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /feeds/{name}/drop", c.member(auth.ManageFeeds, c.dropFeedOverride))
 }
 
+// feedActor is the visitor as the feed manager audits their changes.
+func feedActor(v *visit) config.FeedActor {
+	return config.FeedActor{UserID: v.user.ID, Name: v.user.Name}
+}
+
 // effectiveFeeds is the feeds as the processes running them see them.
 func (c *Console) effectiveFeeds(ctx context.Context) ([]config.EffectiveFeed, error) {
 	if c.feedManager == nil {
@@ -98,7 +103,7 @@ type feedPageData struct {
 	// FileDefinition is the file's version of a feed the console changed.
 	FileDefinition string
 	Status         feedRow
-	Runs           []feedadmin.Run
+	Runs           []feedRun
 	Requested      *feedadmin.RunRequest
 	CanManage      bool
 }
@@ -135,10 +140,12 @@ func (c *Console) feedPage(w http.ResponseWriter, r *http.Request, v *visit) {
 			p.Status = row
 		}
 	}
-	if p.Runs, err = c.store.ListFeedRuns(ctx, f.Name, 20); err != nil {
+	runs, err := c.store.ListFeedRuns(ctx, f.Name, 20)
+	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
+	p.Runs = feedRuns(runs)
 	reqs, err := c.store.ListFeedRunRequests(ctx)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -283,7 +290,7 @@ func (c *Console) addFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 	ctx := r.Context()
 	f, ff := c.feedFromForm(r, v, "")
 	if len(ff.Problems) == 0 {
-		if err := c.feedManager.Add(ctx, f, v.user.Name); err != nil && !c.feedProblem(err, &ff, v) {
+		if err := c.feedManager.Add(ctx, f, feedActor(v)); err != nil && !c.feedProblem(err, &ff, v) {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -292,7 +299,6 @@ func (c *Console) addFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "feed_form", msgTitleFeedNew, ff.withModules(), "", msgFeedInvalid)
 		return
 	}
-	c.audit(ctx, v, "feed.add", f.Name, f.Collector+" / "+f.Parser)
 	redirectDone(w, r, "/feeds/"+f.Name, "feed-saved")
 }
 
@@ -311,7 +317,7 @@ func (c *Console) changeFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	f, ff := c.feedFromForm(r, v, e.Name)
 	if len(ff.Problems) == 0 {
-		if err := c.feedManager.Change(r.Context(), e.Name, f, v.user.Name); err != nil && !c.feedProblem(err, &ff, v) {
+		if err := c.feedManager.Change(r.Context(), e.Name, f, feedActor(v)); err != nil && !c.feedProblem(err, &ff, v) {
 			c.fail(w, r, v, err)
 			return
 		}
@@ -320,7 +326,6 @@ func (c *Console) changeFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.render(w, r, v, http.StatusBadRequest, "feed_form", msgTitleFeedEdit, ff.withModules(), "", msgFeedInvalid)
 		return
 	}
-	c.audit(r.Context(), v, "feed.change", f.Name, f.Collector+" / "+f.Parser)
 	redirectDone(w, r, "/feeds/"+f.Name, "feed-saved")
 }
 
@@ -331,15 +336,14 @@ func (c *Console) pauseFeed(pause bool) handler {
 		if !ok {
 			return
 		}
-		if _, err := c.feedManager.SetPaused(r.Context(), f.Name, pause, v.user.Name); err != nil {
+		if _, err := c.feedManager.SetPaused(r.Context(), f.Name, pause, feedActor(v)); err != nil {
 			c.fail(w, r, v, err)
 			return
 		}
-		action, done := "feed.resume", "feed-resumed"
+		done := "feed-resumed"
 		if pause {
-			action, done = "feed.pause", "feed-paused"
+			done = "feed-paused"
 		}
-		c.audit(r.Context(), v, action, f.Name, "")
 		redirectDone(w, r, "/feeds/"+f.Name, done)
 	}
 }
@@ -349,11 +353,10 @@ func (c *Console) runFeed(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	if err := c.feedManager.RequestRun(r.Context(), f.Name, v.user.Name); err != nil {
+	if err := c.feedManager.RequestRun(r.Context(), f.Name, feedActor(v)); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "feed.run", f.Name, "")
 	redirectDone(w, r, "/feeds/"+f.Name, "feed-run")
 }
 
@@ -364,14 +367,13 @@ func (c *Console) dropFeedOverride(w http.ResponseWriter, r *http.Request, v *vi
 	if !ok {
 		return
 	}
-	if _, err := c.feedManager.Drop(r.Context(), f.Name); errors.Is(err, config.ErrNoOverride) {
+	if _, err := c.feedManager.Drop(r.Context(), f.Name, feedActor(v)); errors.Is(err, config.ErrNoOverride) {
 		c.problem(w, r, v, http.StatusConflict, msgTitleFeed, msgFeedNotManaged)
 		return
 	} else if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "feed.drop-override", f.Name, string(f.Origin))
 	to := "/feeds/" + f.Name
 	if f.Origin == config.OriginAdded {
 		to = "/feeds"

@@ -14,8 +14,9 @@ import (
 )
 
 // Saved searches on the events page and in the portal: a person keeps
-// the search of the page (filters, sort, grouping) under a name, opens
-// it with one click (a link to the page with that search), renames and
+// the search of the page (filters, sort, grouping, columns) under a
+// name, opens it with one click (a link to the page with that search and
+// its columns), renames and
 // deletes their own; an analyst may share one with the team, and an
 // admin may delete a shared one. Who may do what is savedsearch.Viewer's
 // decision; a search the person may not see answers as a missing one.
@@ -82,7 +83,9 @@ func (c *Console) savedSearchesInto(ctx context.Context, v *visit, a savedArea, 
 	}
 	p.Saved = savedSearches{Action: a.action, CanShare: vw.Team, Max: savedsearch.MaxPerUser}
 	for _, s := range vw.Visible(list) {
-		item := savedItem{ID: s.ID, Name: s.Name, Owner: s.Owner, URL: a.url(s.Query), Shared: s.Shared,
+		// Opening a search restores its columns, those the list offers.
+		open := joinQuery(s.Query, savedsearch.ColumnsQuery(savedsearch.OfferedColumns(s.Columns, vw.Team)))
+		item := savedItem{ID: s.ID, Name: s.Name, Owner: s.Owner, URL: a.url(open), Shared: s.Shared,
 			CanChange: vw.CanChange(s), CanDelete: vw.CanDelete(s)}
 		if s.UserID == v.user.ID {
 			p.Saved.Own = append(p.Saved.Own, item)
@@ -120,12 +123,15 @@ func (c *Console) portalSaved(h savedHandler) portalHandler {
 }
 
 // backTo is the list the form was posted from: its "back" field, kept
-// only as far as it is a search of the list, so that it can lead
-// nowhere else.
+// only as far as it is a search of the list (and columns the list
+// offers), so that it can lead nowhere else.
 func backTo(r *http.Request, a savedArea) (string, url.Values) {
-	back, err := savedsearch.Query(r.PostFormValue("back"), a.filters, a.team)
+	raw, columns, _ := savedsearch.SplitColumns(r.PostFormValue("back"))
+	back, err := savedsearch.Query(raw, a.filters, a.team)
 	if err != nil {
 		back = ""
+	} else {
+		back = joinQuery(back, savedsearch.ColumnsQuery(savedsearch.OfferedColumns(columns, a.team)))
 	}
 	values, _ := url.ParseQuery(back)
 	return a.url(back), values
@@ -149,12 +155,21 @@ func savedProblem(err error, values url.Values, show showList) bool {
 	return true
 }
 
-// saveSearch keeps the search the form was on under the name given.
+// saveSearch keeps the search the form was on under the name given,
+// with the columns the list showed: those of a saved search opened, else
+// the person's own choice (those the list offers only). A person who
+// never chose columns saves none: the search opens with the columns of
+// whoever opens it.
 func (c *Console) saveSearch(w http.ResponseWriter, r *http.Request, v *visit, a savedArea, show showList) {
 	_, values := backTo(r, a)
+	raw, columns, opened := savedsearch.SplitColumns(r.PostFormValue("back"))
+	if !opened {
+		columns = c.choiceOfColumns(r.Context(), v.user.ID)
+	}
+	vw := viewer(v, a)
 	s := savedsearch.Search{UserID: v.user.ID, Owner: v.user.Name, Name: r.PostFormValue("name"),
-		Shared: r.PostFormValue("shared") != ""}
-	action, detail, err := savedsearch.Create(r.Context(), c.store, viewer(v, a), &s, r.PostFormValue("back"), a.filters)
+		Shared: r.PostFormValue("shared") != "", Columns: savedsearch.OfferedColumns(columns, vw.Team)}
+	action, detail, err := savedsearch.Create(r.Context(), c.store, vw, &s, raw, a.filters)
 	if err != nil {
 		if !savedProblem(err, values, show) {
 			c.fail(w, r, v, err)
@@ -164,7 +179,7 @@ func (c *Console) saveSearch(w http.ResponseWriter, r *http.Request, v *visit, a
 	if action != "" {
 		c.audit(r.Context(), v, action, s.Name, detail)
 	}
-	redirectDone(w, r, a.url(s.Query), "saved")
+	redirectDone(w, r, a.url(joinQuery(s.Query, savedsearch.ColumnsQuery(s.Columns))), "saved")
 }
 
 // savedFromPath reads the search the path names, when v may see it; it

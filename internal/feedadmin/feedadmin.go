@@ -9,7 +9,10 @@ package feedadmin
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Override is what the console changed about one feed. A feed of the
@@ -54,8 +57,12 @@ type Run struct {
 	// Finished is zero while the run goes on.
 	Finished time.Time
 	// Inputs counts the files or downloads the run delivered.
-	Inputs    int64
-	LinesRead int64
+	Inputs int64
+	// InputNames are the names (file names or URLs) of its first
+	// RunInputNames inputs, in the order they came; Inputs less their
+	// number came after.
+	InputNames []string
+	LinesRead  int64
 	// EventsParsed are the events handed on to enrichment and storage;
 	// EventsStored and Duplicates are added as the workers store them.
 	EventsParsed int64
@@ -76,12 +83,22 @@ func (r Run) Duration() time.Duration {
 
 // RunInput is what one delivered input added to a run.
 type RunInput struct {
+	// Name is the input's file name or URL.
+	Name                                 string
 	LinesRead, EventsParsed, DeadLetters int64
 	Error                                string
 }
 
 // KeepRuns is how many runs of each feed the history keeps.
 const KeepRuns = 50
+
+// RunInputNames is how many of a run's inputs are kept by name: a run of
+// a collector that brings thousands of files stays one short row.
+const RunInputNames = 20
+
+// MaxInputName is the longest input name kept, in bytes; a longer one
+// is cut (at a character's boundary) and ends in "…".
+const MaxInputName = 1000
 
 // Overrides keeps the console's changes to the feeds. Every change
 // increments a version, which a process running the feeds polls to know
@@ -122,7 +139,8 @@ type Runs interface {
 	// StartFeedRun records a run as started and returns its ID; the
 	// oldest runs of the feed past KeepRuns are forgotten.
 	StartFeedRun(ctx context.Context, run Run) (int64, error)
-	// AddFeedRunInput adds one delivered input to a run.
+	// AddFeedRunInput adds one delivered input to a run, keeping its
+	// name when it is one of the first RunInputNames.
 	AddFeedRunInput(ctx context.Context, id int64, in RunInput) error
 	// AddFeedRunEvents adds events stored and duplicates dropped by the
 	// workers to a run; a forgotten run is not an error.
@@ -130,7 +148,8 @@ type Runs interface {
 	// FinishFeedRun records the end of a run, and its error if any (an
 	// input's error recorded earlier is kept when errText is empty).
 	FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string) error
-	// ListFeedRuns returns up to limit of feed's runs, newest first.
+	// ListFeedRuns returns up to limit of feed's runs, newest first,
+	// with their input names.
 	ListFeedRuns(ctx context.Context, feed string, limit int) ([]Run, error)
 }
 
@@ -139,4 +158,24 @@ type Data interface {
 	Overrides
 	RunRequests
 	Runs
+}
+
+// InputName is name as a run keeps it: at most MaxInputName bytes, cut
+// at a character's boundary with "…", and without control characters
+// (a file name may hold any), each one a "?".
+func InputName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, name)
+	if len(name) <= MaxInputName {
+		return name
+	}
+	cut := MaxInputName - len("…")
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "…"
 }

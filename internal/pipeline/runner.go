@@ -151,6 +151,8 @@ const maxInFlight = 8
 
 // Delivery is what became of one input.
 type Delivery struct {
+	// Name is the input's (Input.Name): its file name or URL.
+	Name        string
 	LinesRead   int64
 	Parsed      int64 // events handed on to enrichment and storage
 	DeadLetters int64 // letters written, the refusal's included
@@ -174,7 +176,7 @@ func (r *Runner) Deliver(ctx context.Context, in Input) error {
 func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) {
 	f, ok := r.Feed(in.Feed)
 	if !ok {
-		return Delivery{}, fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
+		return Delivery{Name: in.Name}, fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
 	}
 	s := r.newSink(ctx, f, true)
 	s.source = in.Name
@@ -220,7 +222,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), key, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
-	d := Delivery{LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
+	d := Delivery{Name: in.Name, LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
 	if err != nil {
 		return d, fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
 	}

@@ -51,6 +51,7 @@ type run struct {
 	inputs, lines, parsed, dls int64
 	stored, dups               int64
 	finished                   bool
+	names                      []string
 }
 
 func (m *memoryRuns) StartRun(_ context.Context, feed, trigger, by string, _ time.Time) (int64, error) {
@@ -65,6 +66,7 @@ func (m *memoryRuns) AddRunInput(_ context.Context, id int64, d pipeline.Deliver
 	defer m.mu.Unlock()
 	r := m.runs[id-1]
 	r.inputs++
+	r.names = append(r.names, d.Name)
 	r.lines += d.LinesRead
 	r.parsed += d.Parsed
 	r.dls += d.DeadLetters
@@ -124,7 +126,8 @@ func TestPauseLetsTheRunFinish(t *testing.T) {
 	}
 	close(col.release)
 	<-colCtx.Done() // the delivery finished, then the collector stopped
-	if got := runs.get(0); got.trigger != pipeline.TriggerSchedule || !got.finished || got.inputs != 1 || got.lines != 2 || got.parsed != 2 {
+	if got := runs.get(0); got.trigger != pipeline.TriggerSchedule || !got.finished || got.inputs != 1 || got.lines != 2 || got.parsed != 2 ||
+		len(got.names) != 1 || got.names[0] != "scheduled.txt" {
 		t.Errorf("scheduled run = %+v", got)
 	}
 
@@ -132,7 +135,8 @@ func TestPauseLetsTheRunFinish(t *testing.T) {
 		t.Fatalf("RunNow(paused feed) = %v", err)
 	}
 	got := runs.get(1)
-	if got.trigger != pipeline.TriggerByHand || got.by != "alice" || !got.finished || got.inputs != 1 || got.lines != 2 || got.parsed != 1 || got.dls != 1 {
+	if got.trigger != pipeline.TriggerByHand || got.by != "alice" || !got.finished || got.inputs != 1 || got.lines != 2 || got.parsed != 1 || got.dls != 1 ||
+		len(got.names) != 1 || got.names[0] != "by-hand.txt" {
 		t.Errorf("run by hand = %+v", got)
 	}
 	// The local transport has stored the batch when delivery returns.

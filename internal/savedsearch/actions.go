@@ -23,14 +23,19 @@ func AuditDetail(s Search) string {
 	return "id " + strconv.FormatInt(s.ID, 10) + " by " + s.Owner + ": " + s.Query
 }
 
-// Create saves s (UserID, Owner, Name, Shared set) for v with the events
-// page's query raw, checked and written by Query over filters. ErrShare
-// when v may not share; Query's and the store's errors otherwise.
+// Create saves s (UserID, Owner, Name, Shared and Columns set) for v
+// with the events page's query raw, checked and written by Query over
+// filters, and columns v's table offers (CleanColumns). ErrShare when v
+// may not share; Query's, CleanColumns' and the store's errors
+// otherwise.
 func Create(ctx context.Context, st Searches, v Viewer, s *Search, raw string, filters []string) (action, detail string, err error) {
 	if s.Shared && !v.Team {
 		return "", "", ErrShare
 	}
 	if s.Query, err = Query(raw, filters, v.Team); err != nil {
+		return "", "", err
+	}
+	if s.Columns, err = CleanColumns(s.Columns, v.Team); err != nil {
 		return "", "", err
 	}
 	if err := st.CreateSavedSearch(ctx, s); err != nil {

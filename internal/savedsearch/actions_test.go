@@ -53,6 +53,10 @@ func TestActions(t *testing.T) {
 	if _, _, err := Create(ctx, st, Viewer{UserID: 2}, &Search{UserID: 2, Name: "x", Shared: true}, "", nil); !errors.Is(err, ErrShare) {
 		t.Errorf("a constituent shares: %v", err)
 	}
+	var qe *QueryError
+	if _, _, err := Create(ctx, st, Viewer{UserID: 2}, &Search{UserID: 2, Name: "x", Columns: []string{"extra.constituency"}}, "", nil); !errors.As(err, &qe) || qe.Param != "columns" {
+		t.Errorf("a constituent keeps the organisation column: %v", err)
+	}
 	if _, action, detail, err := Change(ctx, st, ana, s, "Bots 2", true); err != nil || action != "savedsearch.rename" || detail != "was Bots; id 1 by ana: ip=192.0.2.1" {
 		t.Errorf("Change = %q, %q, %v", action, detail, err)
 	}

@@ -2,7 +2,9 @@
 // analyst's own, those an analyst shares with the team, and a
 // constituent's own in the portal. A saved search is the events page's
 // query string (filters, sort, direction, grouping), checked and written
-// one canonical way, so that opening it is following a link.
+// one canonical way, so that opening it is following a link; the table's
+// columns chosen with it are kept beside it (columns.go), and the link
+// names them.
 //
 // The decisions a reader needs to know:
 //   - A search belongs to one account (its rows go with the account).

@@ -42,7 +42,11 @@ type Search struct {
 	Owner string
 	Name  string
 	// Query is the events page's query string, as Query writes it.
-	Query   string
+	Query string
+	// Columns are the table's columns chosen with the search, in the
+	// table's order (TableColumns); none opens it with the person's own
+	// choice.
+	Columns []string
 	Shared  bool
 	Created time.Time
 	Updated time.Time
@@ -185,8 +189,10 @@ func Query(raw string, filters []string, team bool) (string, error) {
 	return s, nil
 }
 
-// Check checks s's name and query length before it is stored, as every
-// store does: ErrName or ErrQueryLength.
+// Check checks s's name, query length and columns before it is stored,
+// as every store does: ErrName, ErrQueryLength, or a *QueryError about
+// the columns (one the table does not have). Whether the owner may see a
+// column is the caller's to check (Create does).
 func Check(s *Search) error {
 	name, err := CleanName(s.Name)
 	if err != nil {
@@ -195,6 +201,9 @@ func Check(s *Search) error {
 	s.Name = name
 	if len(s.Query) > MaxQueryLength {
 		return ErrQueryLength
+	}
+	if s.Columns, err = CleanColumns(s.Columns, true); err != nil {
+		return err
 	}
 	return nil
 }

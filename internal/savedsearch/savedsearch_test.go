@@ -115,3 +115,42 @@ func TestFind(t *testing.T) {
 		t.Errorf("a constituent finds a team search: %v", err)
 	}
 }
+
+// TestColumns: a search keeps the columns its table offers, in the
+// table's order; the portal's never include a team-only or withheld
+// field, and a list naming one is refused when saved, left out when
+// opened.
+func TestColumns(t *testing.T) {
+	got, err := CleanColumns([]string{"feed.name", "extra.constituency", "source.ip"}, true)
+	if err != nil || strings.Join(got, ",") != "extra.constituency,source.ip,feed.name" {
+		t.Errorf("the team's columns: %v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		fields []string
+		team   bool
+	}{
+		{"a constituent's organisation column", []string{"source.ip", "extra.constituency"}, false},
+		{"the raw line, withheld", []string{"raw"}, false},
+		{"the raw line is no column of the team's either", []string{"raw"}, true},
+		{"unknown", []string{"password"}, true},
+		{"twice", []string{"source.ip", "source.ip"}, true},
+	} {
+		var qe *QueryError
+		if _, err := CleanColumns(tc.fields, tc.team); !errors.As(err, &qe) || qe.Param != "columns" {
+			t.Errorf("%s: %v, want a refusal of columns", tc.name, err)
+		}
+	}
+	if got := OfferedColumns([]string{"extra.constituency", "raw", "feed.name", "bogus"}, false); strings.Join(got, ",") != "feed.name" {
+		t.Errorf("the portal's offered columns: %v", got)
+	}
+	if got, err := CleanColumns(nil, false); err != nil || got != nil {
+		t.Errorf("no columns: %v, %v", got, err)
+	}
+	if q := ColumnsQuery([]string{"source.ip", "feed.name"}); q != "cols=source.ip,feed.name" {
+		t.Errorf("ColumnsQuery = %q", q)
+	}
+	if got := ParseColumns(" source.ip , feed.name"); strings.Join(got, "|") != "source.ip|feed.name" || ParseColumns("") != nil {
+		t.Errorf("ParseColumns = %q", got)
+	}
+}

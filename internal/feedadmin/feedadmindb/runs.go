@@ -32,13 +32,31 @@ func (s *Store) StartFeedRun(ctx context.Context, run feedadmin.Run) (int64, err
 	return id, nil
 }
 
-// AddFeedRunInput adds one delivered input to a run; the first error
-// recorded stays.
+// AddFeedRunInput adds one delivered input to a run, and its name when
+// it is one of the first feedadmin.RunInputNames; the first error
+// recorded stays. The update and the name are one transaction, and the
+// update's row lock orders two inputs of a run added at once. A run
+// forgotten meanwhile is not an error.
 func (s *Store) AddFeedRunInput(ctx context.Context, id int64, in feedadmin.RunInput) error {
-	if _, err := s.db.Exec(ctx, `UPDATE feed_runs SET inputs = inputs + 1, lines_read = lines_read + ?,
-		events_parsed = events_parsed + ?, dead_letters = dead_letters + ?,
-		error = CASE WHEN error = '' THEN ? ELSE error END WHERE id = ?`,
-		in.LinesRead, in.EventsParsed, in.DeadLetters, in.Error, id); err != nil {
+	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		var inputs int64
+		err := tx.QueryRow(ctx, `UPDATE feed_runs SET inputs = inputs + 1, lines_read = lines_read + ?,
+			events_parsed = events_parsed + ?, dead_letters = dead_letters + ?,
+			error = CASE WHEN error = '' THEN ? ELSE error END WHERE id = ? RETURNING inputs`,
+			in.LinesRead, in.EventsParsed, in.DeadLetters, in.Error, id).Scan(&inputs)
+		switch {
+		case tx.IsNoRows(err):
+			return nil
+		case err != nil:
+			return err
+		case inputs > feedadmin.RunInputNames:
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO feed_run_inputs (run_id, position, name) VALUES (?, ?, ?)`,
+			id, inputs-1, feedadmin.InputName(in.Name))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("add an input to run %d: %w", id, err)
 	}
 	return nil
@@ -81,6 +99,34 @@ func (s *Store) ListFeedRuns(ctx context.Context, feed string, limit int) ([]fee
 		[]any{feed, limit}, scanRun)
 	if err != nil {
 		return nil, fmt.Errorf("list runs of feed %s: %w", feed, err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The names of the listed runs' inputs, in one query: the runs are
+	// the newest, so their ids are those from the oldest listed on.
+	type inputName struct {
+		run  int64
+		name string
+	}
+	names, err := sqlkit.All(ctx, s.db, `SELECT i.run_id, i.name FROM feed_run_inputs AS i JOIN feed_runs AS r ON r.id = i.run_id
+		WHERE r.feed = ? AND i.run_id >= ? ORDER BY i.run_id, i.position`, []any{feed, out[len(out)-1].ID},
+		func(row sqlkit.Row) (inputName, error) {
+			var n inputName
+			err := row.Scan(&n.run, &n.name)
+			return n, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list the inputs of feed %s's runs: %w", feed, err)
+	}
+	at := make(map[int64]int, len(out))
+	for i, r := range out {
+		at[r.ID] = i
+	}
+	for _, n := range names {
+		if i, ok := at[n.run]; ok {
+			out[i].InputNames = append(out[i].InputNames, n.name)
+		}
 	}
 	return out, nil
 }

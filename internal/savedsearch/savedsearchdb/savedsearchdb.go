@@ -10,6 +10,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/savedsearch"
@@ -36,12 +37,14 @@ func New(db sqlkit.DB) *Store { return &Store{db: db} }
 var _ savedsearch.Searches = (*Store)(nil)
 
 // columns are a search's columns, its owner's name among them.
-const columns = `s.id, s.user_id, u.name, s.name, s.query, s.shared, s.created, s.updated
+const columns = `s.id, s.user_id, u.name, s.name, s.query, s.table_columns, s.shared, s.created, s.updated
 	FROM saved_searches AS s JOIN users AS u ON u.id = s.user_id`
 
 func scan(row sqlkit.Row) (savedsearch.Search, error) {
 	var s savedsearch.Search
-	err := row.Scan(&s.ID, &s.UserID, &s.Owner, &s.Name, &s.Query, &s.Shared, sqlkit.Time(&s.Created), sqlkit.Time(&s.Updated))
+	var tableColumns string
+	err := row.Scan(&s.ID, &s.UserID, &s.Owner, &s.Name, &s.Query, &tableColumns, &s.Shared, sqlkit.Time(&s.Created), sqlkit.Time(&s.Updated))
+	s.Columns = savedsearch.ParseColumns(tableColumns)
 	return s, err
 }
 
@@ -75,8 +78,9 @@ func (st *Store) CreateSavedSearch(ctx context.Context, s *savedsearch.Search) e
 			return savedsearch.ErrTooMany
 		}
 		d := tx.Dialect()
-		id, err := tx.Insert(ctx, `INSERT INTO saved_searches (user_id, name, query, shared, created, updated) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.UserID, s.Name, s.Query, s.Shared, d.Time(at), d.Time(at))
+		id, err := tx.Insert(ctx, `INSERT INTO saved_searches (user_id, name, query, table_columns, shared, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			s.UserID, s.Name, s.Query, strings.Join(s.Columns, ","), s.Shared, d.Time(at), d.Time(at))
 		if tx.IsUnique(err) {
 			return savedsearch.ErrNameTaken
 		}

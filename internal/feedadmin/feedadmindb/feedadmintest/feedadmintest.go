@@ -6,6 +6,8 @@ package feedadmintest
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) feedadmin.Data) {
 		{"overrides", testOverrides},
 		{"run requests are taken once", testRunRequests},
 		{"runs are counted and bounded", testRuns},
+		{"runs keep their inputs' names", testRunInputs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -142,16 +145,68 @@ func testRunRequests(t *testing.T, s feedadmin.Data) {
 	}
 }
 
+// testRunInputs: a run keeps the names of its first RunInputNames
+// inputs in order, counts the others, and cuts a long name.
+func testRunInputs(t *testing.T, s feedadmin.Data) {
+	ctx := t.Context()
+	id, err := s.StartFeedRun(ctx, feedadmin.Run{Feed: "inbox", Trigger: feedadmin.TriggerConsole, Started: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.StartFeedRun(ctx, feedadmin.Run{Feed: "inbox", Trigger: feedadmin.TriggerSchedule, Started: base.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", feedadmin.MaxInputName)
+	for i := range feedadmin.RunInputNames + 5 {
+		name := fmt.Sprintf("file-%02d.csv", i)
+		if i == 1 {
+			name = long
+		}
+		if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: name, LinesRead: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddFeedRunInput(ctx, other, feedadmin.RunInput{Name: "other.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	// An input of a run forgotten is no error.
+	if err := s.AddFeedRunInput(ctx, 999999, feedadmin.RunInput{Name: "lost.csv"}); err != nil {
+		t.Errorf("an input of a forgotten run: %v", err)
+	}
+	runs, err := s.ListFeedRuns(ctx, "inbox", 0)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("ListFeedRuns = %+v, %v", runs, err)
+	}
+	if got := runs[0].InputNames; len(got) != 1 || got[0] != "other.csv" {
+		t.Errorf("the newer run's inputs %q", got)
+	}
+	got := runs[1]
+	if got.Inputs != feedadmin.RunInputNames+5 || len(got.InputNames) != feedadmin.RunInputNames {
+		t.Fatalf("%d inputs, %d names; want %d and %d", got.Inputs, len(got.InputNames), feedadmin.RunInputNames+5, feedadmin.RunInputNames)
+	}
+	if got.InputNames[0] != "file-00.csv" || got.InputNames[feedadmin.RunInputNames-1] != fmt.Sprintf("file-%02d.csv", feedadmin.RunInputNames-1) {
+		t.Errorf("names %q", got.InputNames)
+	}
+	if n := got.InputNames[1]; len(n) > feedadmin.MaxInputName || !strings.HasSuffix(n, "é…") {
+		t.Errorf("a long name kept as %d bytes ending %q", len(n), n[len(n)-8:])
+	}
+	// Listed with a limit, the runs still have their own names.
+	if runs, _ := s.ListFeedRuns(ctx, "inbox", 1); len(runs) != 1 || len(runs[0].InputNames) != 1 {
+		t.Errorf("the newest run alone: %+v", runs)
+	}
+}
+
 func testRuns(t *testing.T, s feedadmin.Data) {
 	ctx := t.Context()
 	id, err := s.StartFeedRun(ctx, feedadmin.Run{Feed: "blocklist", Trigger: feedadmin.TriggerConsole, RequestedBy: "alice", Started: base})
 	if err != nil {
 		t.Fatalf("StartFeedRun: %v", err)
 	}
-	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{LinesRead: 10, EventsParsed: 8, DeadLetters: 2, Error: "line 3: bad address"}); err != nil {
+	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "https://example.org/list.csv", LinesRead: 10, EventsParsed: 8, DeadLetters: 2, Error: "line 3: bad address"}); err != nil {
 		t.Fatalf("AddFeedRunInput: %v", err)
 	}
-	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{LinesRead: 5, EventsParsed: 5, Error: "later error"}); err != nil {
+	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "inbox/a\nb.csv", LinesRead: 5, EventsParsed: 5, Error: "later error"}); err != nil {
 		t.Fatalf("AddFeedRunInput: %v", err)
 	}
 	if err := s.AddFeedRunEvents(ctx, id, 11, 2); err != nil {
@@ -165,9 +220,9 @@ func testRuns(t *testing.T, s feedadmin.Data) {
 		t.Fatalf("ListFeedRuns = %+v, %v", runs, err)
 	}
 	want := feedadmin.Run{ID: id, Feed: "blocklist", Trigger: feedadmin.TriggerConsole, RequestedBy: "alice", Started: base,
-		Finished: base.Add(1500 * time.Millisecond), Inputs: 2, LinesRead: 15, EventsParsed: 13, EventsStored: 11,
-		DeadLetters: 2, Duplicates: 2, Error: "line 3: bad address"}
-	if r := runs[0]; r != want {
+		Finished: base.Add(1500 * time.Millisecond), Inputs: 2, InputNames: []string{"https://example.org/list.csv", "inbox/a?b.csv"},
+		LinesRead: 15, EventsParsed: 13, EventsStored: 11, DeadLetters: 2, Duplicates: 2, Error: "line 3: bad address"}
+	if r := runs[0]; !reflect.DeepEqual(r, want) {
 		t.Errorf("run = %+v\nwant %+v", r, want)
 	}
 	if d := runs[0].Duration(); d != 1500*time.Millisecond {

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, savedsearch.Searche
 		{"private searches stay private", testPrivate},
 		{"bounds", testBounds},
 		{"a deleted account's searches go", testDeletedAccount},
+		{"the columns are kept", testColumns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,5 +223,42 @@ func testDeletedAccount(t *testing.T, st store.Store, s savedsearch.Searches) {
 	var n int
 	if err := st.DB().QueryRow(ctx, `SELECT count(*) FROM saved_searches WHERE user_id = ?`, alice.ID).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows of the deleted account left (%v)", n, err)
+	}
+}
+
+// testColumns: a search keeps its columns in the table's order, and one
+// saved without returns none; a column the table has not is refused.
+func testColumns(t *testing.T, st store.Store, s savedsearch.Searches) {
+	ctx := t.Context()
+	alice := createUser(t, st, "alice", auth.RoleAnalyst)
+	with := savedsearch.Search{UserID: alice.ID, Name: "with", Query: "type=scanner",
+		Columns: []string{"feed.provider", "extra.constituency", "classification.identifier"}}
+	if err := s.CreateSavedSearch(ctx, &with); err != nil {
+		t.Fatal(err)
+	}
+	without := create(t, s, alice.ID, "without", "type=scanner", false)
+	got, err := s.GetSavedSearch(ctx, with.ID)
+	if want := "extra.constituency classification.identifier feed.provider"; err != nil || strings.Join(got.Columns, " ") != want {
+		t.Errorf("GetSavedSearch columns = %q, %v; want %s", got.Columns, err, want)
+	}
+	all, err := s.ListSavedSearches(ctx, alice.ID, false)
+	if err != nil || len(all) != 2 || len(all[0].Columns) != 3 || len(all[1].Columns) != 0 {
+		t.Errorf("listed: %+v, %v", all, err)
+	}
+	if got, _ := s.GetSavedSearch(ctx, without.ID); got.Columns != nil {
+		t.Errorf("a search without columns has %q", got.Columns)
+	}
+	// A rename keeps them.
+	upd := savedsearch.Search{ID: with.ID, UserID: alice.ID, Name: "renamed"}
+	if err := s.UpdateSavedSearch(ctx, &upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetSavedSearch(ctx, with.ID); len(got.Columns) != 3 {
+		t.Errorf("after a rename: %q", got.Columns)
+	}
+	var qe *savedsearch.QueryError
+	bad := savedsearch.Search{UserID: alice.ID, Name: "bad", Query: "type=scanner", Columns: []string{"source.ip", "password"}}
+	if err := s.CreateSavedSearch(ctx, &bad); !errors.As(err, &qe) || qe.Param != "columns" {
+		t.Errorf("an unknown column = %v, want a refusal", err)
 	}
 }
