@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Version is set at build time (-ldflags "-X …/cli.Version=…").
@@ -35,6 +37,8 @@ type cmdEnv struct {
 	configFile     *string
 	database       *string
 	getenv         func(string) string
+	// lang is the language messages to a person are in (cliLanguage).
+	lang string
 }
 
 var commands = []*command{
@@ -56,15 +60,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printHelp(stdout)
 		return 0
 	}
+	lang := cliLanguage(os.Getenv)
 	c := find(args[0])
 	if c == nil {
-		fmt.Fprintf(stderr, "vigil: unknown command %q\n\n", args[0])
+		fmt.Fprintf(stderr, "vigil: %s\n\n", i18n.Embedded().T(lang, "cli.error.command", args[0]))
 		printHelp(stderr)
 		return 2
 	}
 	fs := flag.NewFlagSet("vigil "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv}
+	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv, lang: lang}
 	env.dataDir = fs.String("data", "", "data directory (env VIGIL_DATA, default ./vigil-data)")
 	env.configFile = fs.String("config", "", "YAML configuration file (env VIGIL_CONFIG)")
 	env.database = fs.String("database", "", "postgres://… URL; empty uses SQLite in the data directory (env VIGIL_DATABASE)")
@@ -86,7 +91,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printCommandHelp(stderr, c, fs)
 		return 2
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "vigil: interrupted")
+		fmt.Fprintln(stderr, "vigil: "+env.t("cli.interrupted"))
 		return 130
 	}
 	fmt.Fprintf(stderr, "vigil %s: %v\n", c.name, err)
