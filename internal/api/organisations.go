@@ -298,11 +298,12 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 	var retired *constituency.RetiredHandleError
 	switch {
 	case errors.As(err, &retired):
-		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle,
-			Reason: "belonged to a deleted organisation; a short name is never given again, choose another"}})
+		m := i18n.M("org.error.handle.retired", o.Handle)
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: m.String(), text: m}})
 	case errors.Is(err, store.ErrConflict):
 		// Taken between the check and the insert.
-		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: "taken"}})
+		m := i18n.M("org.error.handle.taken", o.Handle)
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: m.String(), text: m}})
 	case err != nil:
 		return nil, fmt.Errorf("create organisation: %w", err)
 	}

@@ -400,7 +400,7 @@ var cmdMigrate = &command{
 		if a.cfg.Database != "" {
 			where = "PostgreSQL"
 		}
-		fmt.Fprintf(c.stdout, "database schema is current (%s)\n", where)
+		fmt.Fprintln(c.stdout, c.t("cli.migrate.done", where))
 		return nil
 	},
 }

@@ -99,7 +99,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	filters := map[string]*string{"ip": ip, "cidr": cidr, "asn": asn, "fqdn": fqdn, "url": url, "hash": hash,
 		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to, "org": org}
 	if *saved != "" || *owner != "" {
-		if err := savedFilters(ctx, a.store, *saved, *owner, filters); err != nil {
+		if err := c.savedFilters(ctx, a.store, *saved, *owner, filters); err != nil {
 			return err
 		}
 	}
@@ -183,13 +183,13 @@ func writeEvents(c *cmdEnv, events export.Events, format string) error {
 // account owner when it is given. The console's sort and grouping are
 // left out, as the API's run of a saved search leaves them. Filters given
 // as flags too are refused: which would win is not obvious.
-func savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) error {
+func (c *cmdEnv) savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) error {
 	if name == "" {
-		return fmt.Errorf("--user names the owner of a --saved search: %w", errUsage)
+		return c.usageError("cli.events.saved.user")
 	}
 	for flag, v := range filters {
 		if *v != "" {
-			return fmt.Errorf("--saved takes no filters (--%s given): %w", flag, errUsage)
+			return c.usageError("cli.events.saved.filters", flag)
 		}
 	}
 	viewer := savedsearch.Viewer{Team: true}
@@ -207,7 +207,7 @@ func savedFilters(ctx context.Context, st *database.DB, name, owner string, filt
 	s, err := savedsearch.Find(list, viewer, name)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("%w; add --user OWNER to run that account's own", err)
+			err = fmt.Errorf("%w; %s", err, c.t("cli.events.saved.owner"))
 		}
 		return fmt.Errorf("--saved: %w", err)
 	}

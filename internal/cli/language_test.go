@@ -129,6 +129,11 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 			says(errOut, "cli.user.notfound", "nobody")
 			_, _, errOut = run(t, "", "frobnicate")
 			says(errOut, "cli.error.command", "frobnicate")
+			_, out, _ = run(t, "", "help")
+			says(out, "cli.summary.deadletters")
+			says(out, "cli.help.commands")
+			_, out, _ = run(t, "", "events", "--help")
+			says(out, "cli.summary.events")
 		})
 	}
 }
@@ -188,12 +193,15 @@ func TestCLIMessagesInEveryCatalogue(t *testing.T) {
 				}
 			case *ast.BasicLit:
 				if id, err := strconv.Unquote(n.Value); err == nil && n.Kind == token.STRING && strings.HasPrefix(id, "cli.") &&
-					!strings.ContainsAny(id, " %") && !have[i18n.Source][id+".one"] {
+					!strings.ContainsAny(id, " %") && !strings.HasSuffix(id, ".") && !have[i18n.Source][id+".one"] {
 					need[id] = fset.Position(n.Pos()).String()
 				}
 			}
 			return true
 		})
+	}
+	for _, c := range commands {
+		need["cli.summary."+c.name] = "the command " + c.name
 	}
 	if len(need) < 100 {
 		t.Fatalf("found only %d message IDs: is the walk looking in the right place?", len(need))
