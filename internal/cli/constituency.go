@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 var cmdConstituency = &command{
@@ -189,10 +190,7 @@ func (c *cmdEnv) printProblems(file string, problems []constituency.Problem) int
 		if p.Severity == constituency.SeverityError {
 			errs++
 		}
-		if !p.Message.IsZero() {
-			p.Reason = c.in(p.Message)
-		}
-		fmt.Fprintf(c.stderr, "%s: %s\n", file, strings.ReplaceAll(p.String(), "\n", `\n`))
+		fmt.Fprintf(c.stderr, "%s: %s\n", file, strings.ReplaceAll(p.In(i18n.Embedded(), c.lang), "\n", `\n`))
 	}
 	return errs
 }

@@ -117,6 +117,14 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 			says(errOut, "search.error.ip")
 			_, _, errOut = run(t, "", "constituency", "list", "--data", data)
 			says(errOut, "cli.constituency.empty")
+			bad := writeTemp(t, "bad.csv", strings.SplitN(constituencyCSV, "\n", 2)[0]+"\nnewone,New One,,BEL,,192.0.2.0/24,,,,,,,,,\n")
+			code, _, errOut = run(t, "", "constituency", "import", bad, "--data", data)
+			if code != 1 {
+				t.Errorf("import of a bad file: exit %d: %s", code, errOut)
+			}
+			says(errOut, "constituency.problem.line", 2)
+			says(errOut, "constituency.error.country")
+			says(errOut, "cli.constituency.import.errors.one", "1")
 			_, _, errOut = run(t, "", "constituency", "lookup", "what?", "--data", data)
 			says(errOut, "constituency.error.query")
 			_, out, _ = run(t, "", "feeds", "--data", data)
