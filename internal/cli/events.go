@@ -154,7 +154,7 @@ func showEvent(ctx context.Context, c *cmdEnv, st *database.DB) error {
 		return fmt.Errorf("event %s: %w", h, err)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "hash\t%s\nstored\t%s\n", se.Hash, se.Stored.UTC().Format(time.RFC3339))
+	fmt.Fprintf(tw, "%s\t%s\n%s\t%s\n", c.t("cli.event.hash"), se.Hash, c.t("cli.event.stored"), se.Stored.UTC().Format(time.RFC3339))
 	for _, f := range se.Event.Fields() {
 		v := f.Value
 		if f.Key == "raw" {
