@@ -67,7 +67,7 @@ func (h *handler) constituentEvents(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if bad := slices.IndexFunc(s.csv.Columns, func(c string) bool { return !store.ConstituentColumn(c) }); bad >= 0 {
-		return nil, badParameter("columns", fmt.Sprintf("%s is not available to an organisation", s.csv.Columns[bad]))
+		return nil, badParameterText("columns", i18n.M("api.error.columns.org", s.csv.Columns[bad]))
 	}
 	return h.eventResults(r, constituency.EventsOf(h.store, org), s, org.Handle+"-events")
 }
@@ -82,11 +82,11 @@ func (h *handler) constituentEvent(r *http.Request, c *caller) (any, error) {
 	}
 	hash, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
 	if !ok {
-		return nil, badParameter("hash", "not an event hash (64 hex digits)")
+		return nil, badParameterText("hash", i18n.M("api.error.event.hash"))
 	}
 	e, err := constituency.EventsOf(h.store, org).GetEvent(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no event with this hash")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.event.notfound"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get event %s: %w", hash, err)

@@ -92,14 +92,14 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 	if v := values.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxDeadLetters {
-			return nil, badParameter("limit", fmt.Sprintf("not an integer from 1 to %d", maxDeadLetters))
+			return nil, badParameterText("limit", i18n.M("api.error.param.int", "limit", maxDeadLetters))
 		}
 		q.Limit = n
 	}
 	if v := values.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			return nil, badParameter("before", "not a dead letter id")
+			return nil, badParameterText("before", i18n.M("api.error.deadletter.before"))
 		}
 		q.BeforeID = n
 	}
@@ -107,7 +107,7 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 		if v := values.Get(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return nil, badParameter(name, "not true or false")
+				return nil, badParameterText(name, i18n.M("api.error.param.bool", name))
 			}
 			*flag = b
 		}
@@ -151,17 +151,17 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if req.Feed != "" && len(req.IDs) > 0 {
-		return nil, badParameter("feed", "give ids or a feed, not both")
+		return nil, badParameterText("feed", i18n.M("api.error.deadletter.idsfeed"))
 	}
 	if len(req.IDs) == 0 && req.Feed == "" {
-		return nil, badParameter("ids", "no dead letter ids")
+		return nil, badParameterText("ids", i18n.M("api.error.deadletter.noids"))
 	}
 	if len(req.IDs) > maxRetryIDs {
-		return nil, badParameter("ids", fmt.Sprintf("at most %d ids at a time", maxRetryIDs))
+		return nil, badParameterText("ids", i18n.M("api.error.deadletter.manyids", maxRetryIDs))
 	}
 	for _, id := range req.IDs {
 		if id < 1 {
-			return nil, badParameter("ids", "ids are positive integers")
+			return nil, badParameterText("ids", i18n.M("api.error.deadletter.badids"))
 		}
 	}
 	if h.retry == nil {
@@ -203,8 +203,8 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 }
 
 // errNoPipeline answers a re-run in a process without a pipeline.
-var errNoPipeline = &Error{Status: http.StatusNotImplemented, Code: "not_implemented",
-	Message: "this server cannot re-run dead letters (no pipeline runs in it)"}
+var errNoPipeline = errorText(http.StatusNotImplemented, "not_implemented", "",
+	i18n.M("api.error.deadletter.nopipeline"))
 
 // retryOutcome counts the letters a re-run turned into events and lists
 // those it left pending, with the reason.
@@ -241,7 +241,7 @@ func decodeBody(r *http.Request, v any) error {
 		case errors.As(err, &tooLarge):
 			return errorText(http.StatusRequestEntityTooLarge, "body_too_large", "", i18n.M("api.error.body.large", maxBodyBytes))
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return badParameter(typeErr.Field, "wrong type: want "+typeErr.Type.String())
+			return badParameterText(typeErr.Field, i18n.M("api.error.body.type", typeErr.Field, typeErr.Type.String()))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 			return badParameterText(name, i18n.M("api.error.body.field", name))

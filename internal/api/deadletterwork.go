@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -23,7 +24,7 @@ func (h *handler) getDeadLetter(r *http.Request, _ *caller) (any, error) {
 	}
 	l, err := h.store.GetDeadLetter(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no such dead letter")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.deadletter.notfound"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get dead letter: %w", err)
@@ -49,17 +50,17 @@ func (h *handler) discardDeadLetters(r *http.Request, c *caller) (any, error) {
 	}
 	switch {
 	case len(req.IDs) == 0:
-		return nil, badParameter("ids", "no dead letter ids")
+		return nil, badParameterText("ids", i18n.M("api.error.deadletter.noids"))
 	case len(req.IDs) > maxRetryIDs:
-		return nil, badParameter("ids", fmt.Sprintf("at most %d ids at a time", maxRetryIDs))
+		return nil, badParameterText("ids", i18n.M("api.error.deadletter.manyids", maxRetryIDs))
 	case strings.TrimSpace(req.Reason) == "":
-		return nil, badParameter("reason", "say why the letters need no re-run")
+		return nil, badParameterText("reason", i18n.M("api.error.deadletter.reason"))
 	case len(req.Reason) > maxDiscardReason:
-		return nil, badParameter("reason", fmt.Sprintf("at most %d bytes", maxDiscardReason))
+		return nil, badParameterText("reason", i18n.M("api.error.deadletter.reasonlong", maxDiscardReason))
 	}
 	for _, id := range req.IDs {
 		if id < 1 {
-			return nil, badParameter("ids", "ids are positive integers")
+			return nil, badParameterText("ids", i18n.M("api.error.deadletter.badids"))
 		}
 	}
 	n, err := h.store.DiscardDeadLetters(r.Context(), req.IDs, c.user.Name, req.Reason)
@@ -99,17 +100,17 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if req.Input == nil {
-		return nil, badParameter("input", "the corrected input is missing")
+		return nil, badParameterText("input", i18n.M("api.error.deadletter.input"))
 	}
 	if len(*req.Input) > store.MaxEditedDeadLetter {
-		return nil, badParameter("input", fmt.Sprintf("%d bytes; an edited dead letter is at most %d bytes (one line or record)", len(*req.Input), store.MaxEditedDeadLetter))
+		return nil, badParameterText("input", i18n.M("api.error.deadletter.inputlarge", len(*req.Input), store.MaxEditedDeadLetter))
 	}
 	if h.retry == nil {
 		return nil, errNoPipeline
 	}
 	err = h.store.EditDeadLetter(r.Context(), id, []byte(*req.Input))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no pending dead letter with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.deadletter.notpending"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("edit dead letter: %w", err)

@@ -34,7 +34,8 @@ func errorText(status int, code, parameter string, m i18n.Message) *Error {
 	return &Error{Status: status, Code: code, Parameter: parameter, Message: m.String(), Text: m}
 }
 
-// badParameterText is badParameter with a message from the catalogue.
+// badParameterText is a 400 naming the parameter at fault, with a
+// message from the catalogue.
 func badParameterText(name string, m i18n.Message) *Error {
 	return errorText(http.StatusBadRequest, "bad_parameter", name, m)
 }
@@ -58,15 +59,6 @@ type problemJSON struct {
 }
 
 func (e *Error) Error() string { return e.Message }
-
-func badParameter(name, reason string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Parameter: name,
-		Message: "parameter " + name + ": " + reason}
-}
-
-func errNotFound(message string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: message}
-}
 
 // errorBody is the JSON form of every error response.
 type errorBody struct {
@@ -113,7 +105,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // translated is e's message and problems in the language the request
-// asks for, where they come from the catalogue; the rest stays English.
+// asks for, where they come from the catalogue (every error the API
+// makes; the rest, such as a reason from a library, stays English).
 func (h *handler) translated(w http.ResponseWriter, r *http.Request, e *Error) (string, []problemJSON) {
 	message, problems := e.Message, e.Problems
 	hasText := !e.Text.IsZero()
@@ -148,7 +141,14 @@ func (h *handler) translated(w http.ResponseWriter, r *http.Request, e *Error) (
 // WriteBadQuery answers a request whose query string is malformed (the web
 // layer decides, before the API reads it) with a 400 in the API's error
 // format; parameter names the parameter at fault when known.
-func WriteBadQuery(w http.ResponseWriter, parameter, message string) {
+func WriteBadQuery(w http.ResponseWriter, r *http.Request, parameter string, m i18n.Message) {
+	message := m.String()
+	if cat, err := catalogue(); err == nil {
+		lang := cat.Match(r.Header.Get("Accept-Language"))
+		message = m.In(cat, lang)
+		w.Header().Set("Content-Language", lang)
+		w.Header().Add("Vary", "Accept-Language")
+	}
 	b, _ := json.Marshal(errorBody{errorDetail{Code: "bad_query", Message: message, Parameter: parameter}})
 	setCommonHeaders(w, "application/json")
 	w.WriteHeader(http.StatusBadRequest)

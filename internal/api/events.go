@@ -72,13 +72,13 @@ func parseEventSearchOf(values url.Values, params []string) (eventSearch, error)
 		if err := q.SetFilter(name, get(name)); err != nil {
 			var fe *store.FilterError
 			if errors.As(err, &fe) {
-				return s, badParameter(name, fe.Reason)
+				return s, badParameterText(name, i18n.M("api.error.param.filter", name, fe.Message))
 			}
 			return s, err
 		}
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
-		return s, badParameter("to", "must be after from")
+		return s, badParameterText("to", i18n.M("api.error.events.to"))
 	}
 	var err error
 	switch v := get("format"); v {
@@ -86,16 +86,16 @@ func parseEventSearchOf(values url.Values, params []string) (eventSearch, error)
 	case formatCSV, formatJSONLines:
 		s.format = v
 	default:
-		return s, badParameter("format", "must be json, csv or jsonl")
+		return s, badParameterText("format", i18n.M("api.error.events.format"))
 	}
 	if v := get("columns"); v != "" {
 		if s.format != formatCSV {
-			return s, badParameter("columns", "only applies to format=csv")
+			return s, badParameterText("columns", i18n.M("api.error.events.columns"))
 		}
 		if v == columnsAllFields {
 			s.csv.AllFields = true
 		} else if s.csv.Columns, err = export.ParseColumns(v); err != nil {
-			return s, badParameter("columns", err.Error())
+			return s, badParameterText("columns", i18n.M("api.error.columns.bad", v))
 		}
 	}
 	if err := parseTableView(&s, values, params); err != nil {
@@ -117,12 +117,12 @@ func parseEventSearchOf(values url.Values, params []string) (eventSearch, error)
 	if v := get("limit"); v != "" {
 		limit, err = strconv.Atoi(v)
 		if err != nil || limit < 1 {
-			return s, badParameter("limit", "not a positive integer")
+			return s, badParameterText("limit", i18n.M("api.error.param.positive", "limit"))
 		}
 	}
 	if s.format == formatJSON {
 		if limit > maxPageSize {
-			return s, badParameter("limit", fmt.Sprintf("at most %d events a page", maxPageSize))
+			return s, badParameterText("limit", i18n.M("api.error.events.limit", maxPageSize))
 		}
 		q.Limit = cmp.Or(limit, defaultPageSize)
 	} else {
@@ -314,12 +314,12 @@ func (h *handler) eventResults(r *http.Request, events tableSearcher, s eventSea
 func (h *handler) getEvent(r *http.Request, _ *caller) (any, error) {
 	hash, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
 	if !ok {
-		return nil, badParameter("hash", "not an event hash (64 hex digits)")
+		return nil, badParameterText("hash", i18n.M("api.error.event.hash"))
 	}
 	e, err := h.store.GetEvent(r.Context(), hash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errNotFound("no event with this hash")
+			return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.event.notfound"))
 		}
 		return nil, fmt.Errorf("get event %s: %w", hash, err)
 	}

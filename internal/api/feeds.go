@@ -193,8 +193,13 @@ func invalidFeed(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_feed", Parameter: ce.Key,
-		Message: ce.Key + ": " + ce.Reason}
+	// The reason in the caller's language; a refusal without a catalogue
+	// message (none is known to reach here) is answered in English.
+	var reason any = ce.Message
+	if ce.Message.IsZero() {
+		reason = ce.Reason
+	}
+	return errorText(http.StatusUnprocessableEntity, "invalid_feed", ce.Key, i18n.M("api.error.feed.invalid", ce.Key, reason))
 }
 
 func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {

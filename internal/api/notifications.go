@@ -57,7 +57,7 @@ func (h *handler) listNotifications(r *http.Request, _ *caller) (any, error) {
 	}
 	q := outbox.MessageQuery{Status: values.Get("status")}
 	if q.Status != "" && !slices.Contains(notificationStatuses, q.Status) {
-		return nil, badParameter("status", "not queued, sent or failed")
+		return nil, badParameterText("status", i18n.M("api.error.notifications.status"))
 	}
 	var err error
 	if q.OrgID, err = intParam(values, "organisation", 0, 1<<62); err != nil {

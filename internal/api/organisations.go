@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -92,7 +93,7 @@ func (h *handler) listOrganisations(r *http.Request, _ *caller) (any, error) {
 	offset := int64(0)
 	if v := values.Get("offset"); v != "" {
 		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 || offset > 1<<31 {
-			return nil, badParameter("offset", "not an integer of 0 or more")
+			return nil, badParameterText("offset", i18n.M("api.error.param.offset"))
 		}
 	}
 	ctx := r.Context()
@@ -121,7 +122,7 @@ func (h *handler) pathOrganisation(r *http.Request) (constituency.Organisation, 
 	}
 	o, err := h.store.GetOrganisation(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, errNotFound("no organisation with this id")
+		return o, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.org.notfound"))
 	}
 	if err != nil {
 		return o, fmt.Errorf("get organisation %d: %w", id, err)
@@ -133,7 +134,7 @@ func (h *handler) pathOrganisation(r *http.Request) (constituency.Organisation, 
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, badParameter("id", "not an id (a positive integer)")
+		return 0, badParameterText("id", i18n.M("api.error.param.id", "id"))
 	}
 	return id, nil
 }
@@ -189,7 +190,7 @@ func (a *asnValue) UnmarshalJSON(b []byte) error {
 	} else {
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return badParameter("asns", `an AS number is written 64496, "64496" or "AS64496"`)
+			return badParameterText("asns", i18n.M("api.error.org.asn"))
 		}
 		s = n.String()
 	}
@@ -253,11 +254,11 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 		problems = append(problems, problemJSON{Field: field, Contact: fe.Contact, Value: fe.Value, Reason: fe.Reason, text: fe.Message})
 	}
 	for _, t := range verdict.Taken {
-		reason := "already belongs to " + t.Owner + " (" + t.OwnerHandle + ")"
+		reason := i18n.M("api.error.org.taken.owner", t.Owner, t.OwnerHandle)
 		if t.Field == constituency.FieldHandle {
-			reason = "taken by " + t.Owner
+			reason = i18n.M("api.error.org.taken.handle", t.Owner)
 		}
-		problems = append(problems, problemJSON{Field: t.Field, Value: t.Value, Reason: reason})
+		problems = append(problems, problemJSON{Field: t.Field, Value: t.Value, Reason: reason.String(), text: reason})
 	}
 	var notes []string
 	for _, pr := range verdict.Problems {
@@ -274,8 +275,9 @@ func (h *handler) checkOrganisation(ctx context.Context, o *constituency.Organis
 }
 
 func invalidOrganisation(problems []problemJSON) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_organisation", Problems: problems,
-		Message: fmt.Sprintf("the organisation was not saved: %d problems, listed in problems", len(problems))}
+	e := errorText(http.StatusBadRequest, "invalid_organisation", "", i18n.M("api.error.org.invalid"))
+	e.Problems = problems
+	return e
 }
 
 func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
@@ -296,11 +298,12 @@ func (h *handler) createOrganisation(r *http.Request, c *caller) (any, error) {
 	var retired *constituency.RetiredHandleError
 	switch {
 	case errors.As(err, &retired):
-		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle,
-			Reason: "belonged to a deleted organisation; a short name is never given again, choose another"}})
+		m := i18n.M("org.error.handle.retired", o.Handle)
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: m.String(), text: m}})
 	case errors.Is(err, store.ErrConflict):
 		// Taken between the check and the insert.
-		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: "taken"}})
+		m := i18n.M("org.error.handle.taken", o.Handle)
+		return nil, invalidOrganisation([]problemJSON{{Field: constituency.FieldHandle, Value: o.Handle, Reason: m.String(), text: m}})
 	case err != nil:
 		return nil, fmt.Errorf("create organisation: %w", err)
 	}
@@ -324,7 +327,7 @@ func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if in.Handle != "" && strings.ToLower(strings.TrimSpace(in.Handle)) != current.Handle {
-		return nil, badParameter("handle", "the short name of an organisation never changes: events are tagged with it")
+		return nil, badParameterText("handle", i18n.M("api.error.org.handle"))
 	}
 	in.Handle = current.Handle
 	ctx := r.Context()
@@ -336,7 +339,7 @@ func (h *handler) updateOrganisation(r *http.Request, c *caller) (any, error) {
 	o.ID = current.ID
 	constituency.KeepContactIDs(current.Contacts, o.Contacts, true)
 	if err := h.store.UpdateOrganisation(ctx, &o); errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no organisation with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.org.notfound"))
 	} else if err != nil {
 		return nil, fmt.Errorf("update organisation %s: %w", o.Handle, err)
 	}
@@ -360,10 +363,9 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	err = h.store.DeleteOrganisation(ctx, o.ID)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, &Error{Status: http.StatusConflict, Code: "organisation_has_users",
-			Message: "accounts belong to this organisation: it can be deleted once no account belongs to it"}
+		return nil, errorText(http.StatusConflict, "organisation_has_users", "", i18n.M("api.error.org.users"))
 	case errors.Is(err, store.ErrNotFound):
-		return nil, errNotFound("no organisation with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.org.notfound"))
 	case err != nil:
 		return nil, fmt.Errorf("delete organisation %s: %w", o.Handle, err)
 	}

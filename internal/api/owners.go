@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // ownerJSON is one answer to "who owns this?": the organisation, the rule
@@ -39,11 +40,11 @@ func (h *handler) owners(r *http.Request, _ *caller) (any, error) {
 	}
 	query := strings.TrimSpace(values.Get("q"))
 	if query == "" {
-		return nil, badParameter("q", "missing: an IP address, a network (192.0.2.0/24), an AS number (AS64496) or a domain")
+		return nil, badParameterText("q", i18n.M("api.error.owners.missing"))
 	}
 	found, err := constituency.Owners(r.Context(), h.directory, h.store, query)
 	if errors.Is(err, constituency.ErrNotAQuery) {
-		return nil, badParameter("q", "not an IP address, network (192.0.2.0/24), AS number (AS64496) or domain")
+		return nil, badParameterText("q", i18n.M("api.error.owners.bad"))
 	}
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func (h *handler) pathUser(r *http.Request) (auth.User, error) {
 	}
 	u, err := h.store.GetUser(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, errNotFound("no account with this id")
+		return u, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.user.notfound"))
 	}
 	if err != nil {
 		return u, fmt.Errorf("get user %d: %w", id, err)
@@ -100,15 +100,20 @@ func checkLanguage(lang string) error {
 		return fmt.Errorf("load catalogue: %w", err)
 	}
 	if !cat.Supported(lang) {
-		return badParameter("language", "not en, nl, fr or de")
+		return badParameterText("language", i18n.M("api.error.user.language"))
 	}
 	return nil
 }
 
 // checkOrganisationOfRole is auth.CheckOrganisationOfRole as an API error.
 func checkOrganisationOfRole(role auth.Role, orgID int64) error {
-	if err := auth.CheckOrganisationOfRole(role, orgID); err != nil {
-		return badParameter("organisation_id", err.Error())
+	switch err := auth.CheckOrganisationOfRole(role, orgID); {
+	case errors.Is(err, auth.ErrOrganisationNeeded):
+		return badParameterText("organisation_id", i18n.M("api.error.user.orgneeded"))
+	case errors.Is(err, auth.ErrTeamOrganisation):
+		return badParameterText("organisation_id", i18n.M("api.error.user.teamorg"))
+	case err != nil:
+		return badParameterText("role", i18n.M("api.error.user.role"))
 	}
 	return nil
 }
@@ -130,11 +135,11 @@ func (h *handler) createUser(r *http.Request, c *caller) (any, error) {
 	u, err := auth.NewUser(in.Name, in.Email, auth.Role(in.Role), in.Password, in.Language)
 	switch {
 	case errors.Is(err, auth.ErrBadUserName):
-		return nil, badParameter("name", "a login name of 1 to 64 characters without spaces")
+		return nil, badParameterText("name", i18n.M("api.error.user.name"))
 	case errors.Is(err, auth.ErrPasswordTooShort):
-		return nil, badParameter("password", err.Error())
+		return nil, badParameterText("password", i18n.M("api.error.user.password", auth.MinPasswordLength))
 	case errors.Is(err, auth.ErrUnknownRole):
-		return nil, badParameter("role", "not admin, analyst, publisher or constituent")
+		return nil, badParameterText("role", i18n.M("api.error.user.role"))
 	case err != nil:
 		return nil, fmt.Errorf("new user: %w", err)
 	}
@@ -146,10 +151,9 @@ func (h *handler) createUser(r *http.Request, c *caller) (any, error) {
 	err = h.store.CreateUser(ctx, &u)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, &Error{Status: http.StatusConflict, Code: "name_taken", Parameter: "name",
-			Message: "an account named " + u.Name + " exists already"}
+		return nil, errorText(http.StatusConflict, "name_taken", "name", i18n.M("api.error.user.taken", u.Name))
 	case errors.Is(err, store.ErrNotFound):
-		return nil, badParameter("organisation_id", "no organisation with this id")
+		return nil, badParameterText("organisation_id", i18n.M("api.error.user.orgid"))
 	case err != nil:
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -181,7 +185,7 @@ func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	if in.Role == nil && in.Language == nil && in.Disabled == nil {
-		return nil, badParameter("body", "nothing to change: give role, language or disabled")
+		return nil, badParameterText("body", i18n.M("api.error.user.nochange"))
 	}
 	// An administrator cannot lock themself out, which also keeps the last
 	// administrator an administrator.
@@ -190,7 +194,7 @@ func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
 		role = auth.Role(*in.Role)
 	}
 	if err := auth.CheckSelfChange(c.user.ID, u, in.Disabled != nil && *in.Disabled, role); err != nil {
-		return nil, &Error{Status: http.StatusConflict, Code: "own_account", Message: err.Error()}
+		return nil, errorText(http.StatusConflict, "own_account", "", i18n.M("api.error.user.self"))
 	}
 	// changes are audited one by one with the console's actions.
 	type change struct{ action, detail string }
@@ -199,9 +203,9 @@ func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
 	if in.Role != nil && auth.Role(*in.Role) != u.Role {
 		was := u.Role
 		if err := auth.ChangeRole(&u, role); errors.Is(err, auth.ErrOrganisationNeeded) {
-			return nil, badParameter("role", "a team account cannot become a constituent's: create one for its organisation")
+			return nil, badParameterText("role", i18n.M("api.error.user.constituent"))
 		} else if err != nil {
-			return nil, badParameter("role", "not admin, analyst, publisher or constituent")
+			return nil, badParameterText("role", i18n.M("api.error.user.role"))
 		}
 		changes = append(changes, change{"user.role", string(was) + " → " + string(role)})
 		endSessions = true
@@ -226,7 +230,7 @@ func (h *handler) updateUser(r *http.Request, c *caller) (any, error) {
 	}
 	ctx := r.Context()
 	if err := h.store.UpdateUser(ctx, u); errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("no account with this id")
+		return nil, errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.user.notfound"))
 	} else if err != nil {
 		return nil, fmt.Errorf("update user %s: %w", u.Name, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,18 +45,19 @@ page, and audited.`,
 var cliActor = config.FeedActor{Name: "cli"}
 
 // feedCommands are the words runFeeds knows besides list and modules;
-// the feed manager audits each.
+// each returns the message saying what it did, and the feed manager
+// audits each.
 var feedCommands = map[string]func(ctx context.Context, a *app, name string) (string, error){
 	"run": func(ctx context.Context, a *app, name string) (string, error) {
-		return "asked for a run of %s: the running vigil serve starts it within a few seconds\n", a.feedManager().RequestRun(ctx, name, cliActor)
+		return "cli.feeds.run", a.feedManager().RequestRun(ctx, name, cliActor)
 	},
 	"pause": func(ctx context.Context, a *app, name string) (string, error) {
 		_, err := a.feedManager().SetPaused(ctx, name, true, cliActor)
-		return "paused %s: its collector stops once the run in progress, if any, is done\n", err
+		return "cli.feeds.pause", err
 	},
 	"resume": func(ctx context.Context, a *app, name string) (string, error) {
 		_, err := a.feedManager().SetPaused(ctx, name, false, cliActor)
-		return "resumed %s\n", err
+		return "cli.feeds.resume", err
 	},
 }
 
@@ -68,21 +68,21 @@ func runFeedCommand(ctx context.Context, c *cmdEnv, word string, args []string) 
 		return err
 	}
 	if len(words) != 1 {
-		return fmt.Errorf("%s needs one feed name: %w", word, errUsage)
+		return c.usageError("cli.feeds.name", word)
 	}
 	a, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	format, err := feedCommands[word](ctx, a, words[0])
+	done, err := feedCommands[word](ctx, a, words[0])
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no feed called %q (see vigil feeds)", words[0])
+		return c.fail("cli.feeds.notfound", words[0])
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, format, words[0])
+	fmt.Fprintln(c.stdout, c.t(done, words[0]))
 	return nil
 }
 
@@ -91,7 +91,7 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 		return runFeedCommand(ctx, c, args[0], args[1:])
 	}
 	if len(args) > 0 && args[0] != "list" && args[0] != "modules" && !strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("unknown subcommand %q (want list, modules, run, pause or resume): %w", args[0], errUsage)
+		return c.usageError("cli.feeds.unknown", args[0])
 	}
 	if len(args) > 0 && args[0] == "modules" {
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -129,22 +129,23 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 			feeds = append(feeds, store.FeedTotals{FeedStatus: store.FeedStatus{Name: f.Name}})
 		}
 	}
-	writeFeeds(c.stdout, feeds, time.Now())
+	c.writeFeeds(feeds, time.Now())
 	return nil
 }
 
 // writeFeeds prints each feed's totals and, indented under it, the report
 // types it brought.
-func writeFeeds(w io.Writer, feeds []store.FeedTotals, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tLAST RUN\tLINES\tEVENTS\tDEAD LETTERS\tDUPLICATES\tWARNINGS\tLAG\tLAST ERROR")
+func (c *cmdEnv) writeFeeds(feeds []store.FeedTotals, now time.Time) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, c.header("cli.column.feed", "cli.column.lastrun", "cli.column.lines", "cli.column.events",
+		"cli.column.deadletters", "cli.column.duplicates", "cli.column.warnings", "cli.column.lag", "cli.column.lasterror"))
 	line := func(name string, s store.FeedStatus) {
-		run, lag := "never", "-"
+		run, lag := c.t("cli.feeds.never"), "-"
 		if !s.LastRun.IsZero() {
 			run = s.LastRun.UTC().Format("2006-01-02 15:04")
 		}
 		if !s.LastEvent.IsZero() {
-			lag = now.Sub(s.LastEvent).Round(time.Minute).String()
+			lag = i18n.Embedded().Duration(c.lang, now.Sub(s.LastEvent))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, run, s.LinesRead, s.EventsOut,
 			s.DeadLetters, s.Duplicates, s.Warnings, lag, shorten(s.LastError, 60))
@@ -175,7 +176,7 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("want add, list, passwd, disable or totp-reset: %w", errUsage)
+		return c.usageError("cli.user.sub")
 	}
 	sub, args := args[0], args[1:]
 	var name string
@@ -208,9 +209,9 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tE-MAIL\tTOTP\tDISABLED\tCREATED")
+		fmt.Fprintln(tw, c.header("cli.column.name", "cli.column.role", "cli.column.email", "cli.column.totp", "cli.column.disabled", "cli.column.created"))
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", u.Name, u.Role, u.Email, u.TOTPSecret != "", u.Disabled, u.Created.UTC().Format("2006-01-02"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Email, c.yesNo(u.TOTPSecret != ""), c.yesNo(u.Disabled), u.Created.UTC().Format("2006-01-02"))
 		}
 		return tw.Flush()
 	case "add":
@@ -218,15 +219,15 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		audit("user.create", name)
-		fmt.Fprintf(c.stdout, "user %s (%s) created\n", name, *role)
+		fmt.Fprintln(c.stdout, c.t("cli.user.created", name, *role))
 		return nil
 	case "passwd", "disable":
 		if name == "" {
-			return fmt.Errorf("%s needs a user name: %w", sub, errUsage)
+			return c.usageError("cli.user.name", sub)
 		}
-		u, err := a.store.GetUserByName(ctx, name)
+		u, err := c.userByName(ctx, a, name)
 		if err != nil {
-			return fmt.Errorf("user %q: %w", name, err)
+			return err
 		}
 		if sub == "disable" {
 			u.Disabled = true
@@ -246,15 +247,15 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		audit("user."+sub, name)
-		fmt.Fprintf(c.stdout, "user %s updated\n", name)
+		fmt.Fprintln(c.stdout, c.t("cli.user.updated", name))
 		return nil
 	case "totp-reset":
 		if name == "" {
-			return fmt.Errorf("%s needs a user name: %w", sub, errUsage)
+			return c.usageError("cli.user.name", sub)
 		}
-		u, err := a.store.GetUserByName(ctx, name)
+		u, err := c.userByName(ctx, a, name)
 		if err != nil {
-			return fmt.Errorf("user %q: %w", name, err)
+			return err
 		}
 		u.TOTPSecret = ""
 		if err := a.store.UpdateUser(ctx, u); err != nil {
@@ -264,33 +265,54 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		audit("user.totp-reset", name)
-		fmt.Fprintf(c.stdout, "user %s has no second factor now\n", name)
+		fmt.Fprintln(c.stdout, c.t("cli.user.totpreset", name))
 		return nil
 	}
-	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)
+	return c.usageError("cli.user.unknown", sub)
+}
+
+// userByName is the account called name, or an error saying there is
+// none.
+func (c *cmdEnv) userByName(ctx context.Context, a *app, name string) (auth.User, error) {
+	u, err := a.store.GetUserByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, c.fail("cli.user.notfound", name)
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// yesNo is a yes or no for a table cell.
+func (c *cmdEnv) yesNo(b bool) string {
+	if b {
+		return c.t("cli.yes")
+	}
+	return c.t("cli.no")
 }
 
 // addUser creates a user: a team member with no organisation, or a
 // constituent user of the organisation with the short name org.
 func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lang string, fromStdin bool) error {
 	if name == "" {
-		return fmt.Errorf("add needs a user name: %w", errUsage)
+		return c.usageError("cli.user.name", "add")
 	}
 	if !auth.ValidRole(auth.Role(role)) {
-		return fmt.Errorf("--role: want admin, analyst, publisher or constituent, got %q", role)
+		return c.fail("cli.user.role", role)
 	}
 	// A constituent sees its organisation's events; a team member
 	// belongs to no organisation.
 	var orgID int64
 	switch {
 	case auth.Role(role) == auth.RoleConstituent && org == "":
-		return fmt.Errorf("--org: a constituent user needs its organisation's short name: %w", errUsage)
+		return c.usageError("cli.user.org.needed")
 	case auth.Role(role) != auth.RoleConstituent && org != "":
-		return fmt.Errorf("--org: only constituent users belong to an organisation: %w", errUsage)
+		return c.usageError("cli.user.org.team")
 	case org != "":
 		o, err := a.store.GetOrganisationByHandle(ctx, org)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("--org: no organisation %q (see vigil constituency list)", org)
+			return c.fail("cli.user.org.notfound", org)
 		}
 		if err != nil {
 			return err
@@ -302,7 +324,7 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 		return err
 	}
 	if !catalog.Supported(lang) {
-		return fmt.Errorf("--language: want en, nl, fr or de, got %q: %w", lang, errUsage)
+		return c.usageError("cli.user.language", lang)
 	}
 	pw, err := readPassword(c, fromStdin)
 	if err != nil {
@@ -315,7 +337,7 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 	u.OrgID = orgID
 	if err := a.store.CreateUser(ctx, &u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("a user called %q exists already", name)
+			return c.fail("cli.user.exists", name)
 		}
 		return err
 	}
@@ -338,26 +360,28 @@ func readPassword(c *cmdEnv, fromStdin bool) (string, error) {
 	} else {
 		fd := 0
 		if !term.IsTerminal(fd) {
-			return "", errors.New("no terminal to ask for the password: use --password-stdin")
+			return "", c.fail("cli.user.password.noterminal")
 		}
-		fmt.Fprint(c.stderr, "Password: ")
+		fmt.Fprint(c.stderr, c.t("cli.user.password.ask")+" ")
 		p1, err := term.ReadPassword(fd)
 		fmt.Fprintln(c.stderr)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprint(c.stderr, "Again: ")
+		fmt.Fprint(c.stderr, c.t("cli.user.password.again")+" ")
 		p2, err := term.ReadPassword(fd)
 		fmt.Fprintln(c.stderr)
 		if err != nil {
 			return "", err
 		}
 		if string(p1) != string(p2) {
-			return "", errors.New("the passwords differ")
+			return "", c.fail("cli.user.password.differ")
 		}
 		pw = string(p1)
 	}
-	if err := auth.ValidateNewPassword(pw); err != nil {
+	if err := auth.ValidateNewPassword(pw); errors.Is(err, auth.ErrPasswordTooShort) {
+		return "", c.fail("cli.user.password.short", auth.MinPasswordLength)
+	} else if err != nil {
 		return "", err
 	}
 	return pw, nil
@@ -380,7 +404,7 @@ var cmdMigrate = &command{
 		if a.cfg.Database != "" {
 			where = "PostgreSQL"
 		}
-		fmt.Fprintf(c.stdout, "database schema is current (%s)\n", where)
+		fmt.Fprintln(c.stdout, c.t("cli.migrate.done", where))
 		return nil
 	},
 }

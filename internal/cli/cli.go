@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Version is set at build time (-ldflags "-X …/cli.Version=…").
@@ -35,6 +37,8 @@ type cmdEnv struct {
 	configFile     *string
 	database       *string
 	getenv         func(string) string
+	// lang is the language messages to a person are in (cliLanguage).
+	lang string
 }
 
 var commands = []*command{
@@ -46,25 +50,26 @@ var errUsage = errors.New("usage")
 
 // Main runs the command line and returns the exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	lang := cliLanguage(os.Getenv)
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c := find(args[1]); c != nil {
-				printCommandHelp(stdout, c, nil)
+				printCommandHelp(stdout, c, nil, lang)
 				return 0
 			}
 		}
-		printHelp(stdout)
+		printHelp(stdout, lang)
 		return 0
 	}
 	c := find(args[0])
 	if c == nil {
-		fmt.Fprintf(stderr, "vigil: unknown command %q\n\n", args[0])
-		printHelp(stderr)
+		fmt.Fprintf(stderr, "vigil: %s\n\n", i18n.Embedded().T(lang, "cli.error.command", args[0]))
+		printHelp(stderr, lang)
 		return 2
 	}
 	fs := flag.NewFlagSet("vigil "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv}
+	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv, lang: lang}
 	env.dataDir = fs.String("data", "", "data directory (env VIGIL_DATA, default ./vigil-data)")
 	env.configFile = fs.String("config", "", "YAML configuration file (env VIGIL_CONFIG)")
 	env.database = fs.String("database", "", "postgres://… URL; empty uses SQLite in the data directory (env VIGIL_DATABASE)")
@@ -76,17 +81,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		printCommandHelp(stdout, c, fs)
+		printCommandHelp(stdout, c, fs, lang)
 		return 0
 	case errors.Is(err, errUsage):
 		msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error())
 		if msg != errUsage.Error() {
 			fmt.Fprintf(stderr, "vigil %s: %s\n\n", c.name, msg)
 		}
-		printCommandHelp(stderr, c, fs)
+		printCommandHelp(stderr, c, fs, lang)
 		return 2
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "vigil: interrupted")
+		fmt.Fprintln(stderr, "vigil: "+env.t("cli.interrupted"))
 		return 130
 	}
 	fmt.Fprintf(stderr, "vigil %s: %v\n", c.name, err)
@@ -113,35 +118,32 @@ func find(name string) *command {
 	return nil
 }
 
-func printHelp(w io.Writer) {
-	fmt.Fprint(w, `Vigil is an operations platform for CERT and CSIRT teams: it gathers feeds,
-turns them into harmonized events, and lets analysts search and act on them.
-
-Usage: vigil COMMAND [flags] [arguments]
-
-Commands:
-`)
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+// summaryIn is the command's one line in lang, its English summary when
+// the catalogue has none.
+func (c *command) summaryIn(lang string) string {
+	if id := "cli.summary." + c.name; i18n.Embedded().Has(id) {
+		return i18n.Embedded().T(lang, id)
 	}
-	fmt.Fprint(w, `
-Every command takes --data DIR (env VIGIL_DATA, default ./vigil-data) and
---config FILE (env VIGIL_CONFIG). Run 'vigil COMMAND --help' for details.
-
-Start here:
-  vigil serve --demo        console on http://127.0.0.1:8080 with demo data
-  vigil ingest report.csv   read a feed file into the store
-  vigil events search --cidr 192.0.2.0/24
-`)
+	return c.summary
 }
 
-func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: vigil %s %s\n\n%s\n", c.name, c.usage, c.summary)
+func printHelp(w io.Writer, lang string) {
+	cat := i18n.Embedded()
+	fmt.Fprintf(w, "%s\n\n%s: vigil COMMAND [flags] [arguments]\n\n%s:\n", cat.T(lang, "cli.help.intro"), cat.T(lang, "cli.help.usage"), cat.T(lang, "cli.help.commands"))
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summaryIn(lang))
+	}
+	fmt.Fprintf(w, "\n%s\n", cat.T(lang, "cli.help.footer"))
+}
+
+func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet, lang string) {
+	cat := i18n.Embedded()
+	fmt.Fprintf(w, "%s: vigil %s %s\n\n%s\n", cat.T(lang, "cli.help.usage"), c.name, c.usage, c.summaryIn(lang))
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
 	}
 	if fs != nil {
-		fmt.Fprintln(w, "\nFlags:")
+		fmt.Fprintf(w, "\n%s:\n", cat.T(lang, "cli.help.flags"))
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)

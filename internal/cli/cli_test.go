@@ -67,7 +67,7 @@ func TestIngestSearchDeadLetters(t *testing.T) {
 	if code != 1 && code != 0 {
 		t.Fatalf("ingest exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "3 lines read, 2 events stored, 0 duplicates, 1 dead letters") {
+	if !strings.Contains(out, "3 lines read, 2 events stored, 0 duplicates, 1 dead letter\n") {
 		t.Fatalf("ingest summary: %q (stderr %s)", out, errOut)
 	}
 

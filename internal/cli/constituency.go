@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +69,7 @@ func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("want import, export, lookup, list, disable or enable: %w", errUsage)
+		return c.usageError("cli.constituency.sub")
 	}
 	sub, args := args[0], args[1:]
 	// The argument may come before the flags (import FILE --dry-run).
@@ -92,29 +91,29 @@ func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
 	switch sub {
 	case "import":
 		if arg == "" {
-			return fmt.Errorf("import needs a file (or - for standard input): %w", errUsage)
+			return c.usageError("cli.constituency.import.file")
 		}
 		return constituencyImport(ctx, c, arg, *format, *replace, *dryRun)
 	case "export":
 		return constituencyExport(ctx, c, *format, *output)
 	case "lookup":
 		if arg == "" {
-			return fmt.Errorf("lookup needs an IP address, a network, an AS number or a domain: %w", errUsage)
+			return c.usageError("cli.constituency.lookup.query")
 		}
 		return constituencyLookup(ctx, c, arg)
 	case "list":
 		return constituencyList(ctx, c, *search)
 	case "disable", "enable":
 		if arg == "" {
-			return fmt.Errorf("%s needs the organisation's handle: %w", sub, errUsage)
+			return c.usageError("cli.constituency.handle", sub)
 		}
 		return constituencySetDisabled(ctx, c, arg, sub == "disable")
 	}
-	return fmt.Errorf("unknown constituency command %q: %w", sub, errUsage)
+	return c.usageError("cli.constituency.unknown", sub)
 }
 
 func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string, replace, dryRun bool) error {
-	format, err := fileFormat(file, formatName)
+	format, err := c.fileFormat(file, formatName)
 	if err != nil {
 		return err
 	}
@@ -132,13 +131,13 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	orgs, notes, err := constituency.Read(in, format)
 	var invalid *constituency.InvalidError
 	if errors.As(err, &invalid) {
-		errs := printProblems(c.stderr, file, invalid.Problems)
-		return fmt.Errorf("%s: %d %s; nothing was imported", file, errs, plural(errs, "error", "errors"))
+		errs := c.printProblems(file, invalid.Problems)
+		return fmt.Errorf("%s: %s", file, c.tn("cli.constituency.import.errors", errs))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	printProblems(c.stderr, file, notes)
+	c.printProblems(file, notes)
 
 	a, err := c.open(ctx)
 	if err != nil {
@@ -152,15 +151,14 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	plan := constituency.PlanImport(orgs, current, replace)
 	// What the file brings into conflict with the organisations it keeps
 	// stops the import, as in the console.
-	if errs := printProblems(c.stderr, file, plan.Problems); errs > 0 {
-		return fmt.Errorf("%s: %d %s with the organisations kept; nothing was imported", file, errs, plural(errs, "error", "errors"))
+	if errs := c.printProblems(file, plan.Problems); errs > 0 {
+		return fmt.Errorf("%s: %s", file, c.tn("cli.constituency.import.conflicts", errs))
 	}
 	if dryRun {
 		for _, step := range plan.Steps {
 			fmt.Fprintf(c.stdout, "%s %s\n", step.Action, step.Handle)
 		}
-		fmt.Fprintf(c.stdout, "dry run: %d to create, %d to update, %d to delete, %d unchanged; nothing was written\n",
-			plan.Created, plan.Updated, plan.Deleted, plan.Unchanged)
+		fmt.Fprintln(c.stdout, c.t("cli.constituency.import.dryrun", plan.Created, plan.Updated, plan.Deleted, plan.Unchanged))
 		return nil
 	}
 	res, err := a.store.ImportOrganisations(ctx, orgs, replace)
@@ -175,32 +173,30 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 		Target: file, Detail: detail}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "%s: %s; the constituency has %d organisations\n", file, detail, len(current)+res.Created-res.Deleted)
+	summary := c.t("cli.constituency.import.done", res.Created, res.Updated, res.Deleted)
+	if replace {
+		summary += " " + c.t("cli.constituency.import.replace")
+	}
+	fmt.Fprintf(c.stdout, "%s: %s; %s\n", file, summary, c.tn("cli.constituency.size", len(current)+res.Created-res.Deleted))
 	return nil
 }
 
-// printProblems writes problems as compilers do, file first, and returns
-// how many are errors.
-func printProblems(w io.Writer, file string, problems []constituency.Problem) int {
+// printProblems writes problems to standard error as compilers do, file
+// first, each reason in the command's language, and returns how many are
+// errors.
+func (c *cmdEnv) printProblems(file string, problems []constituency.Problem) int {
 	errs := 0
 	for _, p := range problems {
 		if p.Severity == constituency.SeverityError {
 			errs++
 		}
-		fmt.Fprintf(w, "%s: %s\n", file, strings.ReplaceAll(p.String(), "\n", `\n`))
+		fmt.Fprintf(c.stderr, "%s: %s\n", file, strings.ReplaceAll(p.In(i18n.Embedded(), c.lang), "\n", `\n`))
 	}
 	return errs
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // fileFormat is --format, else the file's extension.
-func fileFormat(file, formatName string) (constituency.Format, error) {
+func (c *cmdEnv) fileFormat(file, formatName string) (constituency.Format, error) {
 	if formatName != "" {
 		f, err := constituency.ParseFormat(formatName)
 		if err != nil {
@@ -209,7 +205,7 @@ func fileFormat(file, formatName string) (constituency.Format, error) {
 		return f, nil
 	}
 	if file == "-" {
-		return "", fmt.Errorf("standard input needs --format csv or --format json: %w", errUsage)
+		return "", c.usageError("cli.constituency.stdin")
 	}
 	f, err := constituency.FormatOf(file)
 	if err != nil {
@@ -222,7 +218,7 @@ func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output strin
 	format := constituency.FormatCSV
 	if formatName != "" || output != "" {
 		var err error
-		if format, err = fileFormat(output, formatName); err != nil {
+		if format, err = c.fileFormat(output, formatName); err != nil {
 			return err
 		}
 	}
@@ -245,7 +241,7 @@ func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output strin
 	if err := writeFileAtomically(output, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%d organisations written to %s\n", len(orgs), output)
+	fmt.Fprintln(c.stdout, c.tn("cli.constituency.export.done", len(orgs), output))
 	return nil
 }
 
@@ -293,29 +289,24 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 	if err != nil {
 		var fe *constituency.FieldError
 		if errors.As(err, &fe) {
-			return fmt.Errorf("%q is %s", query, fe.Reason)
+			return fmt.Errorf("%q: %s", query, c.in(fe.Message))
 		}
 		return err
 	}
 	if len(matches) == 0 {
-		fmt.Fprintf(c.stdout, "nobody in the constituency owns %s\n", strings.TrimSpace(query))
+		fmt.Fprintln(c.stdout, c.t("cli.constituency.lookup.none", strings.TrimSpace(query)))
 		return nil
 	}
-	// The console's words, from its catalogue in English, so that the
-	// console, the API's rule codes and this table say the same thing.
-	catalog, err := i18n.Load()
-	if err != nil {
-		return err
-	}
-	word := func(id string) string { return catalog.T(i18n.Source, id) }
+	// The console's words, from its catalogue, so that the console, the
+	// API's rule codes and this table say the same thing.
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join([]string{word("org.handle"), word("lookup.owner"), word("lookup.rule"), word("lookup.value")}, "\t")))
+	fmt.Fprintln(tw, c.header("org.handle", "lookup.owner", "lookup.rule", "lookup.value"))
 	for _, m := range matches {
 		name := m.Name
 		if m.Disabled {
-			name += " (disabled)"
+			name += " " + c.t("cli.constituency.disabled")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, name, word(lookupRuleMessages[m.Rule]), m.Value)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Handle, name, c.t(lookupRuleMessages[m.Rule]), m.Value)
 	}
 	return tw.Flush()
 }
@@ -331,10 +322,11 @@ func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HANDLE\tNAME\tSECTOR\tCOUNTRY\tLANGUAGE\tNETWORKS\tASNS\tDOMAINS\tCONTACTS")
+	fmt.Fprintln(tw, c.header("org.handle", "cli.column.name", "cli.column.sector", "cli.column.country", "cli.column.language",
+		"cli.column.networks", "cli.column.asns", "cli.column.domains", "cli.column.contacts"))
 	for _, o := range orgs {
 		if o.Disabled {
-			o.Name += " (disabled)"
+			o.Name += " " + c.t("cli.constituency.disabled")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", o.Handle, o.Name, o.Sector, o.Country, o.Language,
 			len(o.Networks), len(o.ASNs), len(o.Domains), len(o.Contacts))
@@ -343,7 +335,7 @@ func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
 		return err
 	}
 	if len(orgs) == 0 && search == "" {
-		fmt.Fprintln(c.stderr, "the constituency is empty: 'vigil constituency import FILE' adds organisations")
+		fmt.Fprintln(c.stderr, c.t("cli.constituency.empty"))
 	}
 	return nil
 }

@@ -26,29 +26,29 @@ func constituencySetDisabled(ctx context.Context, c *cmdEnv, handle string, disa
 	defer a.Close()
 	o, err := a.store.GetOrganisationByHandle(ctx, handle)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organisation with the handle %q ('vigil constituency list' lists them)", handle)
+		return c.fail("cli.constituency.notfound", handle)
 	}
 	if err != nil {
 		return err
 	}
-	word := "enabled"
+	word := c.t("cli.constituency.enabled")
 	if disabled {
-		word = "disabled"
+		word = c.t("cli.constituency.disabled.word")
 	}
 	ch, err := constituency.SetDisabled(ctx, a.store, o, disabled)
 	if err != nil {
 		return err
 	}
 	if !ch.Changed {
-		fmt.Fprintf(c.stdout, "%s (%s) is %s already\n", o.Handle, o.Name, word)
+		fmt.Fprintln(c.stdout, c.t("cli.constituency.already", o.Handle, o.Name, word))
 		return nil
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: ch.Action, Target: ch.Target, Detail: ch.Detail}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if ch.SessionsErr != nil {
-		return fmt.Errorf("%s is %s, but its sessions were not all ended: %w", o.Handle, word, ch.SessionsErr)
+		return fmt.Errorf("%s: %w", c.t("cli.constituency.sessions", o.Handle, word), ch.SessionsErr)
 	}
-	fmt.Fprintf(c.stdout, "%s (%s) %s; running processes pick the change up within constituency.reload\n", o.Handle, o.Name, word)
+	fmt.Fprintln(c.stdout, c.t("cli.constituency.changed", o.Handle, o.Name, word))
 	return nil
 }

@@ -55,7 +55,7 @@ func runDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	sub, ok := deadLetterCommands[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown subcommand %q (want list, show, retry, edit or discard): %w", args[0], errUsage)
+		return c.usageError("cli.deadletters.unknown", args[0])
 	}
 	return sub(ctx, c, args[1:])
 }
@@ -81,15 +81,15 @@ func (c *cmdEnv) parseWords(args []string) ([]string, error) {
 }
 
 // letterIDs parses the ids of a subcommand: positive integers, at least one.
-func letterIDs(words []string, what string) ([]int64, error) {
+func (c *cmdEnv) letterIDs(words []string, what string) ([]int64, error) {
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%s needs dead-letter ids: %w", what, errUsage)
+		return nil, c.usageError("cli.deadletters.noids", what)
 	}
 	ids := make([]int64, 0, len(words))
 	for _, w := range words {
 		id, err := strconv.ParseInt(w, 10, 64)
 		if err != nil || id < 1 {
-			return nil, fmt.Errorf("%q is not a dead-letter id (a positive number): %w", w, errUsage)
+			return nil, c.usageError("cli.deadletters.badid", w)
 		}
 		ids = append(ids, id)
 	}
@@ -135,13 +135,13 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) > 0 {
-		return fmt.Errorf("list takes no arguments, got %q: %w", words[0], errUsage)
+		return c.usageError("cli.deadletters.list.words", words[0])
 	}
 	if *format != "table" && *format != "jsonl" {
-		return fmt.Errorf("--format: want table or jsonl: %w", errUsage)
+		return c.usageError("cli.flag.format", "table, jsonl")
 	}
 	if *limit < 1 {
-		return fmt.Errorf("--limit: want a positive number: %w", errUsage)
+		return c.usageError("cli.flag.limit")
 	}
 	q := store.DeadLetterQuery{Feed: *feed, Limit: *limit}
 	switch {
@@ -150,7 +150,7 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	case *state == "discarded":
 		q.IncludeDiscarded = true
 	case *state != "pending":
-		return fmt.Errorf("--state: want pending, discarded or all: %w", errUsage)
+		return c.usageError("cli.deadletters.state")
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -171,10 +171,10 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tFEED\tSOURCE\tSTATE\tERROR\tINPUT")
+	fmt.Fprintln(tw, c.header("cli.column.id", "cli.column.time", "cli.column.feed", "cli.column.source", "cli.column.state", "cli.column.error", "cli.column.input"))
 	for _, dl := range letters {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
-			shorten(sourceOf(dl), 50), dl.State(), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
+			shorten(sourceOf(dl), 50), c.letterState(dl), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
 	}
 	return tw.Flush()
 }
@@ -186,14 +186,14 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) != 1 {
-		return fmt.Errorf("show needs exactly one dead-letter id: %w", errUsage)
+		return c.usageError("cli.deadletters.show.single")
 	}
-	ids, err := letterIDs(words, "show")
+	ids, err := c.letterIDs(words, "show")
 	if err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
-		return fmt.Errorf("--format: want text or json: %w", errUsage)
+		return c.usageError("cli.flag.format", "text, json")
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -202,7 +202,7 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	dl, err := a.store.GetDeadLetter(ctx, ids[0])
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no dead letter %d", ids[0])
+		return c.fail("cli.deadletters.notfound", ids[0])
 	}
 	if err != nil {
 		return err
@@ -213,20 +213,23 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return enc.Encode(letterJSON(dl))
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\t%d\nstate\t%s\ntime\t%s\nfeed\t%s\nparser\t%s\nsource\t%s\nline\t%d\nerror\t%s\n",
-		dl.ID, dl.State(), dl.Time.UTC().Format(time.RFC3339), dl.Feed, dl.Parser, dl.Source, dl.Line, dl.Error)
+	fmt.Fprintf(tw, "%s\t%d\n%s\t%s\n%s\t%s\n%s\t%s\n%s\t%s\n%s\t%s\n%s\t%d\n%s\t%s\n",
+		c.t("cli.deadletter.id"), dl.ID, c.t("cli.deadletter.state"), c.letterState(dl),
+		c.t("cli.deadletter.time"), dl.Time.UTC().Format(time.RFC3339), c.t("cli.deadletter.feed"), dl.Feed,
+		c.t("cli.deadletter.parser"), dl.Parser, c.t("cli.deadletter.source"), dl.Source,
+		c.t("cli.deadletter.line"), dl.Line, c.t("cli.deadletter.error"), dl.Error)
 	if dl.RetryError != "" {
-		fmt.Fprintf(tw, "last re-run\t%s: %s\n", dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryError)
+		fmt.Fprintf(tw, "%s\t%s: %s\n", c.t("cli.deadletter.lastretry"), dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryError)
 	}
 	if dl.Discarded {
-		fmt.Fprintf(tw, "discarded by\t%s\nreason\t%s\n", dl.DiscardedBy, dl.DiscardReason)
+		fmt.Fprintf(tw, "%s\t%s\n%s\t%s\n", c.t("cli.deadletter.discardedby"), dl.DiscardedBy, c.t("cli.deadletter.reason"), dl.DiscardReason)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "input:\n%s\n", strconv.Quote(string(dl.Input)))
+	fmt.Fprintf(c.stdout, "%s\n%s\n", c.t("cli.deadletter.input"), strconv.Quote(string(dl.Input)))
 	if dl.Edited != nil {
-		fmt.Fprintf(c.stdout, "edited input (what a re-run reads):\n%s\n", strconv.Quote(string(dl.Edited)))
+		fmt.Fprintf(c.stdout, "%s\n%s\n", c.t("cli.deadletter.edited"), strconv.Quote(string(dl.Edited)))
 	}
 	return nil
 }
@@ -240,9 +243,9 @@ func retryDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	var ids []int64
 	if *feed != "" {
 		if len(words) > 0 {
-			return fmt.Errorf("retry takes --feed or ids, not both: %w", errUsage)
+			return c.usageError("cli.deadletters.retry.both")
 		}
-	} else if ids, err = letterIDs(words, "retry"); err != nil {
+	} else if ids, err = c.letterIDs(words, "retry"); err != nil {
 		return err
 	}
 	a, err := c.open(ctx)
@@ -255,7 +258,7 @@ func retryDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		if len(ids) == 0 {
-			fmt.Fprintf(c.stdout, "feed %s has no pending dead letters\n", *feed)
+			fmt.Fprintln(c.stdout, c.t("cli.deadletters.retry.none", *feed))
 			return nil
 		}
 	}
@@ -277,9 +280,9 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 	for _, r := range results {
 		if r.OK {
 			ok++
-			fmt.Fprintf(c.stdout, "%d: re-run successfully\n", r.ID)
+			fmt.Fprintf(c.stdout, "%d: %s\n", r.ID, c.t("cli.deadletters.retry.ok"))
 		} else {
-			fmt.Fprintf(c.stdout, "%d: still fails: %s\n", r.ID, r.Error)
+			fmt.Fprintf(c.stdout, "%d: %s\n", r.ID, c.t("cli.deadletters.retry.fails", r.Error))
 		}
 	}
 	detail := fmt.Sprintf("%d of %d re-run successfully", ok, len(ids))
@@ -291,12 +294,12 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%d of %d dead letters re-run successfully\n", ok, len(ids))
+	fmt.Fprintln(c.stdout, c.t("cli.deadletters.retry.summary", ok, len(ids)))
 	if skipped := len(ids) - len(results); skipped > 0 {
-		fmt.Fprintf(c.stdout, "%d were not pending (re-run already, discarded or missing)\n", skipped)
+		fmt.Fprintln(c.stdout, c.tn("cli.deadletters.notpending", skipped))
 	}
 	if ok < len(ids) {
-		return fmt.Errorf("%d of %d dead letters were not re-run", len(ids)-ok, len(ids))
+		return c.fail("cli.deadletters.retry.failed", len(ids)-ok, len(ids))
 	}
 	return nil
 }
@@ -307,9 +310,9 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) != 2 {
-		return fmt.Errorf("edit needs a dead-letter id and a file (- for standard input): %w", errUsage)
+		return c.usageError("cli.deadletters.edit.words")
 	}
-	ids, err := letterIDs(words[:1], "edit")
+	ids, err := c.letterIDs(words[:1], "edit")
 	if err != nil {
 		return err
 	}
@@ -327,7 +330,7 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(input) > store.MaxEditedDeadLetter {
-		return fmt.Errorf("the edited input is longer than %d bytes; a dead letter is one line or record", store.MaxEditedDeadLetter)
+		return c.fail("cli.deadletters.edit.long", store.MaxEditedDeadLetter)
 	}
 	input = []byte(strings.TrimSuffix(string(input), "\n"))
 	a, err := c.open(ctx)
@@ -336,7 +339,7 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	defer a.Close()
 	if err := a.store.EditDeadLetter(ctx, ids[0], input); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no pending dead letter %d", ids[0])
+		return c.fail("cli.deadletters.notpending.id", ids[0])
 	} else if err != nil {
 		return err
 	}
@@ -350,9 +353,9 @@ func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if strings.TrimSpace(*reason) == "" {
-		return fmt.Errorf("discard needs --reason: %w", errUsage)
+		return c.usageError("cli.deadletters.discard.reason")
 	}
-	ids, err := letterIDs(words, "discard")
+	ids, err := c.letterIDs(words, "discard")
 	if err != nil {
 		return err
 	}
@@ -369,9 +372,22 @@ func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 		Target: auth.TargetIDs("deadletters", ids), Detail: fmt.Sprintf("%d discarded: %s", n, *reason)}); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%d of %d dead letters discarded\n", n, len(ids))
+	fmt.Fprintln(c.stdout, c.t("cli.deadletters.discard.summary", n, len(ids)))
 	if int(n) < len(ids) {
-		return fmt.Errorf("%d of %d were not pending (re-run already, discarded or missing)", len(ids)-int(n), len(ids))
+		return c.fail("cli.deadletters.discard.failed", len(ids)-int(n), len(ids))
 	}
 	return nil
+}
+
+// letterState is the letter's state in the command's language.
+func (c *cmdEnv) letterState(dl store.DeadLetter) string {
+	switch dl.State() {
+	case store.DeadLetterPending:
+		return c.t("deadletters.state.pending")
+	case store.DeadLetterRetried:
+		return c.t("deadletters.state.retried")
+	case store.DeadLetterDiscarded:
+		return c.t("deadletters.state.discarded")
+	}
+	return string(dl.State())
 }

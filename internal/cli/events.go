@@ -53,7 +53,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return c.parse(args)
 		}
-		return fmt.Errorf("want 'search' or 'show': %w", errUsage)
+		return c.usageError("cli.events.sub")
 	}
 	sub, args := args[0], args[1:]
 	ip := c.flags.String("ip", "", "IP address (source or destination)")
@@ -83,10 +83,10 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if k := store.SortKey(*sortBy); !store.ValidSort(k) {
-		return fmt.Errorf("--sort: want time, source.ip, source.asn, type or feed, got %q: %w", *sortBy, errUsage)
+		return c.usageError("cli.events.sort", *sortBy)
 	}
 	if *group != "" && !store.ValidGroup(store.GroupKey(*group)) {
-		return fmt.Errorf("--group: want source.ip, source.asn, org, type or feed, got %q: %w", *group, errUsage)
+		return c.usageError("cli.events.group", *group)
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -101,7 +101,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		"taxonomy": tax, "type": typ, "feed": feed, "tlp": tlp, "from": from, "to": to, "org": org}
 	var columns []string
 	if *saved != "" || *owner != "" {
-		s, err := savedFilters(ctx, a.store, *saved, *owner, filters)
+		s, err := c.savedFilters(ctx, a.store, *saved, *owner, filters)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		if err := q.SetFilter(name, *filters[name]); err != nil {
 			var fe *store.FilterError
 			if errors.As(err, &fe) {
-				return fmt.Errorf("--%s: %q is %s", name, *filters[name], fe.Reason)
+				return fmt.Errorf("--%s %q: %s", name, *filters[name], c.in(fe.Message))
 			}
 			return err
 		}
@@ -145,7 +145,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if next != "" {
-		fmt.Fprintf(c.stderr, "more results: add --cursor %s (or --all)\n", next)
+		fmt.Fprintln(c.stderr, c.t("cli.events.more", next))
 	}
 	return nil
 }
@@ -154,18 +154,18 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 // by field.
 func showEvent(ctx context.Context, c *cmdEnv, st *database.DB) error {
 	if c.flags.NArg() != 1 {
-		return fmt.Errorf("show takes one event hash: %w", errUsage)
+		return c.usageError("cli.events.show.single")
 	}
 	h, ok := event.ParseHash(c.flags.Arg(0))
 	if !ok {
-		return fmt.Errorf("%q is not an event hash (64 hex digits)", c.flags.Arg(0))
+		return c.fail("cli.events.hash", c.flags.Arg(0))
 	}
 	se, err := st.GetEvent(ctx, h)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", h, err)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "hash\t%s\nstored\t%s\n", se.Hash, se.Stored.UTC().Format(time.RFC3339))
+	fmt.Fprintf(tw, "%s\t%s\n%s\t%s\n", c.t("cli.event.hash"), se.Hash, c.t("cli.event.stored"), se.Stored.UTC().Format(time.RFC3339))
 	for _, f := range se.Event.Fields() {
 		v := f.Value
 		if f.Key == "raw" {
@@ -192,20 +192,20 @@ func writeEvents(c *cmdEnv, events export.Events, format string, columns []strin
 	case "jsonl":
 		return export.WriteJSONLines(c.stdout, events)
 	}
-	return fmt.Errorf("--format: want table, csv or jsonl, got %q: %w", format, errUsage)
+	return c.usageError("cli.flag.format.got", "table, csv, jsonl", format)
 }
 
 // savedFilters fills filters in from the saved search name, as the
 // console keeps it, and returns the search: one shared with the team, or
 // the own one of the account owner when it is given. Filters given as
 // flags too are refused: which would win is not obvious.
-func savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) (savedsearch.Search, error) {
+func (c *cmdEnv) savedFilters(ctx context.Context, st *database.DB, name, owner string, filters map[string]*string) (savedsearch.Search, error) {
 	if name == "" {
-		return savedsearch.Search{}, fmt.Errorf("--user names the owner of a --saved search: %w", errUsage)
+		return savedsearch.Search{}, c.usageError("cli.events.saved.user")
 	}
 	for flag, v := range filters {
 		if *v != "" {
-			return savedsearch.Search{}, fmt.Errorf("--saved takes no filters (--%s given): %w", flag, errUsage)
+			return savedsearch.Search{}, c.usageError("cli.events.saved.filters", flag)
 		}
 	}
 	viewer := savedsearch.Viewer{Team: true}
@@ -223,7 +223,7 @@ func savedFilters(ctx context.Context, st *database.DB, name, owner string, filt
 	s, err := savedsearch.Find(list, viewer, name)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("%w; add --user OWNER to run that account's own", err)
+			err = fmt.Errorf("%w; %s", err, c.t("cli.events.saved.owner"))
 		}
 		return s, fmt.Errorf("--saved: %w", err)
 	}
@@ -260,9 +260,9 @@ func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQ
 		return err
 	}
 	if n > store.SearchWindow {
-		fmt.Fprintf(c.stdout, "more than %d events\n", store.SearchWindow)
+		fmt.Fprintln(c.stdout, c.tn("cli.events.count.more", store.SearchWindow))
 	} else {
-		fmt.Fprintf(c.stdout, "%d %s\n", n, plural(n, "event", "events"))
+		fmt.Fprintln(c.stdout, c.tn("cli.events.count", n))
 	}
 	if by == "" {
 		return nil
@@ -272,11 +272,11 @@ func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQ
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\tEVENTS\n", strings.ToUpper(string(by)))
+	fmt.Fprintf(tw, "%s\t%s\n", strings.ToUpper(string(by)), c.header("cli.column.events"))
 	for _, g := range groups {
 		v := g.Value
 		if v == "" {
-			v = "(none)"
+			v = c.t("cli.events.group.none")
 		}
 		fmt.Fprintf(tw, "%s\t%d\n", v, g.Count)
 	}

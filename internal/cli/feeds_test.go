@@ -21,12 +21,12 @@ func TestWriteFeedsReports(t *testing.T) {
 			LastRun: now.Add(-3 * time.Hour), LastError: "line 4: odd"},
 	}
 	var b strings.Builder
-	writeFeeds(&b, store.SumFeeds(rows), now)
+	(&cmdEnv{stdout: &b, lang: "en"}).writeFeeds(store.SumFeeds(rows), now)
 	want := []string{
-		"FEED              LAST RUN          LINES  EVENTS  DEAD LETTERS  DUPLICATES  WARNINGS  LAG     LAST ERROR",
-		"inbox             2026-12-01 11:00  15     12      1             0           2         2h0m0s",
-		"  Accessible-RDP  2026-12-01 11:00  10     8       0             0           2         2h0m0s",
-		"  Sinkhole-HTTP   2026-12-01 09:00  5      4       1             0           0         -       line 4: odd",
+		"FEED              LAST RUN          LINES  EVENTS  DEAD LETTERS  DUPLICATES  WARNINGS  LAG         LAST ERROR",
+		"inbox             2026-12-01 11:00  15     12      1             0           2         2 h 00 min",
+		"  Accessible-RDP  2026-12-01 11:00  10     8       0             0           2         2 h 00 min",
+		"  Sinkhole-HTTP   2026-12-01 09:00  5      4       1             0           0         -           line 4: odd",
 	}
 	got := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	for i := range got {

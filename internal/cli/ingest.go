@@ -49,7 +49,7 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	files := c.flags.Args()
 	if len(files) == 0 {
-		return fmt.Errorf("no input: give files or - for standard input: %w", errUsage)
+		return c.usageError("cli.ingest.noinput")
 	}
 	cfg, err := c.loadConfig()
 	if err != nil {
@@ -75,7 +75,7 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	defer ing.Close()
 	a, runner := ing.app, ing.runner
 	if _, ok := runner.Feed(feed); !ok {
-		return fmt.Errorf("no feed called %q in the configuration (known: %s)", feed, strings.Join(runner.FeedNames(), ", "))
+		return c.fail("cli.ingest.nofeed", feed, strings.Join(runner.FeedNames(), ", "))
 	}
 	before, _ := feedStatus(ctx, a.store, feed)
 
@@ -90,11 +90,14 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 	}
 	after, _ := feedStatus(ctx, a.store, feed)
-	fmt.Fprintf(c.stdout, "feed %s: %d lines read, %d events stored, %d duplicates, %d dead letters\n", feed,
-		after.LinesRead-before.LinesRead, after.EventsOut-before.EventsOut,
-		after.Duplicates-before.Duplicates, after.DeadLetters-before.DeadLetters)
+	fmt.Fprintln(c.stdout, c.t("cli.ingest.summary", feed, strings.Join([]string{
+		c.tn("cli.ingest.lines", int(after.LinesRead-before.LinesRead)),
+		c.tn("cli.ingest.events", int(after.EventsOut-before.EventsOut)),
+		c.tn("cli.ingest.duplicates", int(after.Duplicates-before.Duplicates)),
+		c.tn("cli.ingest.deadletters", int(after.DeadLetters-before.DeadLetters)),
+	}, ", ")))
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d inputs failed", len(failed), len(files))
+		return c.fail("cli.ingest.failed", len(failed), len(files))
 	}
 	return nil
 }
@@ -199,7 +202,7 @@ func ingestOne(ctx context.Context, c *cmdEnv, runner *pipeline.Runner, feed, pa
 	if d.Refused != "" {
 		// Not a failure (what could be read was), but the operator must
 		// know that the rest was not: the reason names the setting.
-		fmt.Fprintf(c.stderr, "warning: %s\n", d.Refused)
+		fmt.Fprintln(c.stderr, c.t("cli.warning", d.Refused))
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", path, err)

@@ -43,7 +43,7 @@ func TestIngestJunkGzipIsCapped(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ingest exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "1000 lines read, 0 events stored, 0 duplicates, 1001 dead letters") {
+	if !strings.Contains(out, "1,000 lines read, 0 events stored, 0 duplicates, 1,001 dead letters") {
 		t.Errorf("summary %q: want 1,000 lines read and 1,001 dead letters", out)
 	}
 	if !strings.Contains(errOut, "warning: junk.jsonl: input refused after 1000 dead letters") ||

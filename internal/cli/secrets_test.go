@@ -73,7 +73,7 @@ func TestUserTOTPReset(t *testing.T) {
 	st.Close()
 
 	code, out, errOut := run(t, "", "user", "list", "--data", data)
-	if code != 0 || !strings.Contains(out, "true") {
+	if code != 0 || !strings.Contains(out, "yes") {
 		t.Fatalf("list: exit %d: %s %s", code, out, errOut)
 	}
 	// The start sealed the secret the earlier version left in plain text.

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if *role != "all" && *role != "worker" {
-		return fmt.Errorf("--role: want all or worker, got %q: %w", *role, errUsage)
+		return c.usageError("cli.serve.role", *role)
 	}
 	cfg, err := c.loadConfig()
 	if err != nil {
@@ -90,7 +90,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	defer a.Close()
 	if *role == "worker" && cfg.NATS.URL == "" {
-		return errors.New("--role worker needs an external NATS server: set nats.url (env VIGIL_NATS_URL)")
+		return c.fail("cli.serve.nats")
 	}
 
 	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATS.URL, Credentials: cfg.NATS.Credentials,

@@ -51,12 +51,26 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	return p.write(i18n.Embedded(), i18n.Source, p.Reason)
+}
+
+// In writes p as String does, in lang from c: "note" and "line" and
+// the reason, when it has a Message, are the catalogue's.
+func (p Problem) In(c *i18n.Catalog, lang string) string {
+	reason := p.Reason
+	if !p.Message.IsZero() {
+		reason = p.Message.In(c, lang)
+	}
+	return p.write(c, lang, reason)
+}
+
+func (p Problem) write(c *i18n.Catalog, lang, reason string) string {
 	var b strings.Builder
 	if p.Severity == SeverityNote {
-		b.WriteString("note: ")
+		b.WriteString(c.T(lang, "constituency.problem.note") + " ")
 	}
 	if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
+		b.WriteString(c.T(lang, "constituency.problem.line", p.Line) + " ")
 	}
 	if p.Handle != "" && !(p.Field == FieldHandle && p.Value == p.Handle) {
 		fmt.Fprintf(&b, "%s: ", p.Handle)
@@ -71,7 +85,7 @@ func (p Problem) String() string {
 		}
 		fmt.Fprintf(&b, "%s %q: ", p.Field, v)
 	}
-	b.WriteString(p.Reason)
+	b.WriteString(reason)
 	return b.String()
 }
 

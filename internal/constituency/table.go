@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gaissmai/bart"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // RuleKind says which of an organisation's resources matched.
@@ -471,7 +473,7 @@ func (t *Table) Lookup(query string) ([]Match, error) {
 	if strings.Contains(q, "/") {
 		p, err := netip.ParsePrefix(q)
 		if err != nil {
-			return nil, &FieldError{Field: "query", Value: query, Reason: "not a network in CIDR form (192.0.2.0/24)"}
+			return nil, newFieldError("query", query, i18n.M("constituency.error.query.cidr"))
 		}
 		return t.MatchNetwork(p), nil
 	}
@@ -484,7 +486,7 @@ func (t *Table) Lookup(query string) ([]Match, error) {
 	}
 	d, reason := normalizeDomain(q)
 	if !reason.IsZero() {
-		return nil, &FieldError{Field: "query", Value: query, Reason: "not an IP address, network, AS number or domain"}
+		return nil, newFieldError("query", query, i18n.M("constituency.error.query"))
 	}
 	return t.MatchDomainAll(d), nil
 }

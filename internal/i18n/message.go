@@ -43,12 +43,21 @@ func (m Message) String() string {
 	return Embedded().T(Source, m.ID, m.Args()...)
 }
 
-// In returns m in lang from c.
+// In returns m in lang from c. An argument that is itself a Message is
+// translated too, so that a message can quote another one (an API error
+// "parameter ip: %s" holding the search's own reason).
 func (m Message) In(c *Catalog, lang string) string {
 	if m.IsZero() {
 		return ""
 	}
-	return c.T(lang, m.ID, m.Args()...)
+	// m is a copy: its arguments can be replaced in place.
+	args := m.Args()
+	for i, a := range args {
+		if inner, ok := a.(Message); ok {
+			args[i] = inner.In(c, lang)
+		}
+	}
+	return c.T(lang, m.ID, args...)
 }
 
 // Embedded returns the embedded catalogue, loaded once, for the packages

@@ -80,3 +80,19 @@ func TestMessageIDsExist(t *testing.T) {
 		t.Errorf("found only %d messages: is the walk looking in the right place?", n)
 	}
 }
+
+// TestMessageQuotesMessage checks that a message quoting another is
+// translated whole, the quoted one in the same language.
+func TestMessageQuotesMessage(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := M("api.error.param.filter", "ip", M("search.error.ip"))
+	if got, want := m.In(c, "nl"), c.T("nl", "api.error.param.filter", "ip", c.T("nl", "search.error.ip")); got != want {
+		t.Errorf("In(nl) = %q, want %q", got, want)
+	}
+	if got := m.String(); !strings.Contains(got, "Not an IP address") {
+		t.Errorf("String = %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -19,6 +20,9 @@ var Filters = []string{"ip", "cidr", "asn", "fqdn", "url", "hash", "taxonomy", "
 type FilterError struct {
 	Filter string
 	Reason string
+	// Message is Reason by catalogue ID, for the console, the API and
+	// the command line to say in the reader's language.
+	Message i18n.Message
 }
 
 func (e *FilterError) Error() string { return fmt.Sprintf("filter %s: %s", e.Filter, e.Reason) }
@@ -32,11 +36,13 @@ func (q *EventQuery) SetFilter(name, value string) error {
 	if value == "" {
 		return nil
 	}
-	bad := func(reason string) error { return &FilterError{Filter: name, Reason: reason} }
-	normalized := func(field, reason string) (string, error) {
+	bad := func(reason string, m i18n.Message) error {
+		return &FilterError{Filter: name, Reason: reason, Message: m}
+	}
+	normalized := func(field, reason string, m i18n.Message) (string, error) {
 		v, err := event.Normalize(field, value)
 		if err != nil {
-			return "", bad(reason)
+			return "", bad(reason, m)
 		}
 		return v, nil
 	}
@@ -45,7 +51,7 @@ func (q *EventQuery) SetFilter(name, value string) error {
 	case "ip":
 		a, perr := netip.ParseAddr(value)
 		if perr != nil || a.Zone() != "" {
-			return bad("not an IP address")
+			return bad("not an IP address", i18n.M("search.error.ip"))
 		}
 		q.IP = a.Unmap()
 	case "cidr":
@@ -54,54 +60,54 @@ func (q *EventQuery) SetFilter(name, value string) error {
 			// A bare address is a one-address network.
 			a, aerr := netip.ParseAddr(value)
 			if aerr != nil || a.Zone() != "" {
-				return bad("not a CIDR prefix such as 192.0.2.0/24")
+				return bad("not a CIDR prefix such as 192.0.2.0/24", i18n.M("search.error.cidr"))
 			}
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
 		q.Prefix = p.Masked()
 	case "asn":
-		v, nerr := normalized("source.asn", "not an AS number (1-4294967295)")
+		v, nerr := normalized("source.asn", "not an AS number (1-4294967295)", i18n.M("search.error.asn"))
 		if nerr != nil {
 			return nerr
 		}
 		n, _ := strconv.ParseUint(v, 10, 32)
 		q.ASN = uint32(n)
 	case "fqdn":
-		q.FQDN, err = normalized("source.fqdn", "not a host name")
+		q.FQDN, err = normalized("source.fqdn", "not a host name", i18n.M("search.error.fqdn"))
 	case "url":
-		q.URL, err = normalized("source.url", "not a URL")
+		q.URL, err = normalized("source.url", "not a URL", i18n.M("search.error.url"))
 	case "hash":
 		v := strings.ToLower(value)
 		if HashColumn(v) == "" || strings.Trim(v, "0123456789abcdef") != "" {
-			return bad("not an MD5, SHA-1 or SHA-256 hash in hex")
+			return bad("not an MD5, SHA-1 or SHA-256 hash in hex", i18n.M("search.error.hash"))
 		}
 		q.Hash = v
 	case "taxonomy":
 		v := strings.ToLower(value)
 		if !taxonomy.ValidTaxonomy(v) {
-			return bad("not an RSIT taxonomy")
+			return bad("not an RSIT taxonomy", i18n.M("search.error.taxonomy"))
 		}
 		q.Taxonomy = v
 	case "type":
 		v := strings.ToLower(value)
 		if !taxonomy.ValidType(v) {
-			return bad("not an RSIT classification type")
+			return bad("not an RSIT classification type", i18n.M("search.error.type"))
 		}
 		q.Type = v
 	case "feed":
 		q.Feed = value
 	case "tlp":
-		q.TLP, err = normalized("tlp", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")
+		q.TLP, err = normalized("tlp", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)", i18n.M("search.error.tlp"))
 	case "org":
 		v := strings.ToLower(value)
 		if !ValidHandle(v) {
-			return bad("not an organisation handle (letters, digits and '-')")
+			return bad("not an organisation handle (letters, digits and '-')", i18n.M("search.error.org"))
 		}
 		q.Organisation = v
 	case "from", "to":
 		t, terr := parseFilterTime(value)
 		if terr != nil {
-			return bad("not a date-time (RFC 3339, such as 2026-11-20T10:00:00Z, or a date)")
+			return bad("not a date-time (RFC 3339, such as 2026-11-20T10:00:00Z, or a date)", i18n.M("search.error.time"))
 		}
 		if name == "from" {
 			q.From = t
@@ -109,7 +115,7 @@ func (q *EventQuery) SetFilter(name, value string) error {
 			q.To = t
 		}
 	default:
-		return bad("no such filter")
+		return bad("no such filter", i18n.M("search.error.nofilter"))
 	}
 	return err
 }

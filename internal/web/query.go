@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/api"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Problems a QueryError names.
@@ -48,6 +49,24 @@ func (e *QueryError) Error() string {
 		s += " (parameter " + e.Parameter + ")"
 	}
 	return s
+}
+
+// Message is Error from the catalogue, for the API to answer in the
+// caller's language.
+func (e *QueryError) Message() i18n.Message {
+	var m i18n.Message
+	switch e.Problem {
+	case QuerySemicolon:
+		m = i18n.M("api.error.query.semicolon", e.Text)
+	case QueryEscape:
+		m = i18n.M("api.error.query.escape", e.Text)
+	default:
+		m = i18n.M("api.error.query.malformed", e.detail)
+	}
+	if e.Parameter != "" {
+		m = i18n.M("api.error.query.parameter", m, e.Parameter)
+	}
+	return m
 }
 
 // CheckQuery is the one decision whether a raw query string (without the
@@ -130,7 +149,7 @@ func strictQueries(next http.Handler, pages badQueryPage) http.Handler {
 			return
 		}
 		if r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/") {
-			api.WriteBadQuery(w, qerr.Parameter, qerr.Error())
+			api.WriteBadQuery(w, r, qerr.Parameter, qerr.Message())
 			return
 		}
 		pages.BadQuery(w, r, qerr.Problem, qerr.Text)
