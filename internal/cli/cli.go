@@ -94,6 +94,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vigil: "+env.t("cli.interrupted"))
 		return 130
 	}
+	if m, ok := i18n.Explain(err); ok {
+		fmt.Fprintf(stderr, "vigil %s: %s\n", c.name, env.in(m))
+		return 1
+	}
 	fmt.Fprintf(stderr, "vigil %s: %v\n", c.name, err)
 	return 1
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -222,10 +223,10 @@ func (c *cmdEnv) savedFilters(ctx context.Context, st *database.DB, name, owner 
 	}
 	s, err := savedsearch.Find(list, viewer, name)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("%w; %s", err, c.t("cli.events.saved.owner"))
+		if m, ok := i18n.Explain(err); ok && !errors.Is(err, store.ErrNotFound) {
+			return s, errors.New(c.in(m) + "; " + c.t("cli.events.saved.owner"))
 		}
-		return s, fmt.Errorf("--saved: %w", err)
+		return s, err
 	}
 	values, err := url.ParseQuery(s.Query)
 	if err != nil {

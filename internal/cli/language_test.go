@@ -133,6 +133,14 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 			}
 			_, _, errOut = run(t, "", "feeds", "run", "nope", "--data", data)
 			says(errOut, "cli.feeds.notfound", "nope")
+			_, _, errOut = run(t, "", "events", "search", "--saved", "nothing", "--data", data)
+			says(errOut, "saved.find.none", "nothing")
+			badConfig := writeTemp(t, "bad.yml", "mail_in:\n  listen: 127.0.0.1:1\n  recipients: [\"@cert.example\"]\n")
+			_, _, errOut = run(t, "", "serve", "--data", t.TempDir(), "--config", badConfig)
+			if want := strings.TrimSpace(cat.T(lang, "config.error.at", "mail_in.recipients[0]", "")); !strings.Contains(errOut, want) ||
+				strings.Contains(errOut, "want an address") {
+				t.Errorf("serve with a bad config says %q, want %q and no English reason", errOut, want)
+			}
 			_, _, errOut = run(t, "", "user", "disable", "nobody", "--data", data)
 			says(errOut, "cli.user.notfound", "nobody")
 			_, _, errOut = run(t, "", "frobnicate")

@@ -374,6 +374,14 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Reason) }
 
+// Explain is the error in the reader's language, when Message is set.
+func (e *Error) Explain() i18n.Message {
+	if e.Message.IsZero() {
+		return i18n.Message{}
+	}
+	return i18n.M("config.error.at", e.Key, e.Message)
+}
+
 // Load reads the YAML file at path (none when path is ""), applies the
 // environment and validates the result.
 func Load(path string, env func(string) string) (Config, error) {

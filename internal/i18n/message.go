@@ -1,6 +1,9 @@
 package i18n
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // Message is a text for a person named by its catalogue ID and
 // arguments, for a package that finds a problem but does not know the
@@ -71,3 +74,23 @@ var Embedded = sync.OnceValue(func() *Catalog {
 	}
 	return c
 })
+
+// Explained is an error that can say itself to a person: Explain is its
+// text by catalogue ID, which the command line and the API translate,
+// while Error stays English for logs.
+type Explained interface {
+	error
+	Explain() Message
+}
+
+// Explain returns the message of the first error in err's chain that
+// explains itself, and whether there is one.
+func Explain(err error) (Message, bool) {
+	var e Explained
+	if errors.As(err, &e) {
+		if m := e.Explain(); !m.IsZero() {
+			return m, true
+		}
+	}
+	return Message{}, false
+}

@@ -3,7 +3,6 @@ package savedsearch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -224,7 +224,7 @@ func Find(list []Search, v Viewer, name string) (Search, error) {
 	}
 	switch len(shared) {
 	case 0:
-		return Search{}, fmt.Errorf("no saved search named %q: %w", name, store.ErrNotFound)
+		return Search{}, &FindError{Message: i18n.M("saved.find.none", name), notFound: true}
 	case 1:
 		return shared[0], nil
 	}
@@ -232,5 +232,25 @@ func Find(list []Search, v Viewer, name string) (Search, error) {
 	for i, s := range shared {
 		owners[i] = s.Owner
 	}
-	return Search{}, fmt.Errorf("%d shared searches are named %q by %s", len(shared), name, strings.Join(owners, ", "))
+	return Search{}, &FindError{Message: i18n.M("saved.find.several", len(shared), name, strings.Join(owners, ", "))}
+}
+
+// FindError says why Find found no search, or several; it is
+// store.ErrNotFound when there is none.
+type FindError struct {
+	Message  i18n.Message
+	notFound bool
+}
+
+func (e *FindError) Error() string { return e.Message.String() }
+
+// Explain is the error in the reader's language.
+func (e *FindError) Explain() i18n.Message { return e.Message }
+
+// Unwrap is store.ErrNotFound when no search has the name.
+func (e *FindError) Unwrap() error {
+	if e.notFound {
+		return store.ErrNotFound
+	}
+	return nil
 }
