@@ -205,7 +205,7 @@ func (h *handler) organisationID(r *http.Request, v string) (int64, error) {
 		err = gerr
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, badParameterText("organisation", i18n.M("api.error.incident.organisation", v))
+		return 0, badParameterText("organisation", i18n.M("api.error.incident.organisation", "organisation", v))
 	}
 	return 0, fmt.Errorf("find the organisation: %w", err)
 }
@@ -308,7 +308,7 @@ func (h *handler) checkFields(r *http.Request, f incidentFields) error {
 	if f.Organisations != nil {
 		for _, id := range *f.Organisations {
 			if _, err := h.store.GetOrganisation(r.Context(), id); errors.Is(err, store.ErrNotFound) || id < 1 {
-				return badParameterText("organisations", i18n.M("api.error.incident.organisation", strconv.FormatInt(id, 10)))
+				return badParameterText("organisations", i18n.M("api.error.incident.organisation", "organisations", strconv.FormatInt(id, 10)))
 			} else if err != nil {
 				return fmt.Errorf("find an organisation: %w", err)
 			}
