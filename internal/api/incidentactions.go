@@ -155,7 +155,7 @@ func (h *handler) mergeIncidents(r *http.Request, c *caller) (any, error) {
 	for _, s := range in.From {
 		tag, err := incident.ParseTag(strings.TrimSpace(s))
 		if err != nil {
-			return nil, badParameterText("from", i18n.M("api.error.incident.tag", s))
+			return nil, badParameterText("from", i18n.M("api.error.incident.tag", "from", s))
 		}
 		other, err := h.store.GetIncidentByTag(ctx, tag)
 		if err != nil {

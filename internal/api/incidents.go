@@ -214,7 +214,7 @@ func (h *handler) organisationID(r *http.Request, v string) (int64, error) {
 func (h *handler) pathIncident(r *http.Request) (incident.Incident, error) {
 	tag, err := incident.ParseTag(r.PathValue("tag"))
 	if err != nil {
-		return incident.Incident{}, badParameterText("tag", i18n.M("api.error.incident.tag", r.PathValue("tag")))
+		return incident.Incident{}, badParameterText("tag", i18n.M("api.error.incident.tag", "tag", r.PathValue("tag")))
 	}
 	inc, err := h.store.GetIncidentByTag(r.Context(), tag)
 	if err != nil {
