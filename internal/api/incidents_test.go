@@ -17,13 +17,12 @@ import (
 // the triage queue (with nothing to group by), incident b opened by hand,
 // and a task on a.
 type incidentData struct {
-	queue      []int64 // three new reports
-	grouped    []int64 // the two reports of a
-	a, b       string  // tags
-	aID, bID   int64
-	task       int64 // a task of a
-	evil       string
-	phoneToken string
+	queue    []int64 // three new reports
+	grouped  []int64 // the two reports of a
+	a, b     string  // tags
+	aID, bID int64
+	task     int64 // a task of a
+	evil     string
 }
 
 func (f *fixture) incidents() incidentData {

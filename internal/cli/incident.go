@@ -339,8 +339,13 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 	fmt.Fprintf(c.stdout, "%s:\n", c.incText("cli.incident.col.timeline"))
 	for _, e := range timeline {
 		line := string(e.Kind)
-		if e.Text != "" {
+		switch {
+		case e.Text != "":
 			line += ": " + shorten(incFirstLine(e.Text), 80)
+		case e.Kind == incident.EntryField:
+			line += ": " + e.Details["field"] + " " + e.Details["from"] + " → " + e.Details["to"]
+		case e.Details["reports"] != "" || e.Details["report"] != "":
+			line += ": " + e.Details["reports"] + e.Details["report"]
 		}
 		fmt.Fprintf(c.stdout, "  %s  %s  %s\n", e.At.UTC().Format("2006-01-02 15:04"), incOr(e.Actor, "vigil"), line)
 	}
