@@ -186,7 +186,12 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return incJSONLines(c, page.Incidents)
+		now := time.Now()
+		out := make([]map[string]any, len(page.Incidents))
+		for i, inc := range page.Incidents {
+			out[i] = incidentOut(inc, now)
+		}
+		return incJSONLines(c, out)
 	}
 	if len(page.Incidents) == 0 {
 		fmt.Fprintln(c.stdout, c.incText("cli.incident.none"))
@@ -286,7 +291,9 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"incident": inc, "reports": reports.Reports, "tasks": tasks, "timeline": timeline})
+		out := incidentOut(inc, time.Now())
+		out["linked_reports"], out["tasks"], out["timeline"] = reportsOut(reports.Reports), tasksOut(tasks), timelineOut(timeline)
+		return enc.Encode(out)
 	}
 	c.printIncident(inc, reports.Reports, tasks, timeline)
 	return nil
@@ -565,11 +572,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if *asJSON {
-		// The status token's hash stays in the database.
-		for i := range page.Reports {
-			page.Reports[i].TokenHash = nil
-		}
-		return incJSONLines(c, page.Reports)
+		return incJSONLines(c, reportsOut(page.Reports))
 	}
 	if len(page.Reports) == 0 {
 		fmt.Fprintln(c.stdout, c.incText("cli.incident.reports.none"))

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/vigil-cert/vigil/internal/incident"
 )
 
 // TestIncidentCommands works incidents from the shell on a new data
@@ -56,9 +54,22 @@ func TestIncidentCommands(t *testing.T) {
 			t.Errorf("nothing is overdue yet: %q", out)
 		}
 		out, _ = vigil(t, 0, "incident", "list", "--json")
-		var inc incident.Incident
-		if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.Tag.String() != tag || inc.Reports != 2 {
+		var inc struct {
+			Tag     string `json:"tag"`
+			Reports int    `json:"reports"`
+		}
+		if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.Tag != tag || inc.Reports != 2 {
 			t.Errorf("list --json: %v %q", err, out)
+		}
+		out, _ = vigil(t, 0, "incident", "show", tag, "--json")
+		var shown struct {
+			Tag      string           `json:"tag"`
+			Linked   []map[string]any `json:"linked_reports"`
+			Timeline []map[string]any `json:"timeline"`
+		}
+		if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.Tag != tag || len(shown.Linked) != 2 || len(shown.Timeline) == 0 ||
+			strings.Contains(out, "Token") {
+			t.Errorf("show --json: %v\n%s", err, out)
 		}
 		out, _ = vigil(t, 0, "incident", "show", tag)
 		for _, want := range []string{"bank-login.com", "R-", "phone", "timeline:", "created"} {
@@ -71,7 +82,7 @@ func TestIncidentCommands(t *testing.T) {
 			t.Errorf("the triage queue:\n%s", out)
 		}
 		out, _ = vigil(t, 0, "incident", "reports", "--state", "all", "--json")
-		if n := strings.Count(out, "\n"); n != 3 || strings.Contains(out, "TokenHash\":\"") {
+		if n := strings.Count(out, "\n"); n != 3 || strings.Contains(out, "Token") || !strings.Contains(out, `"tracking":"R-`) {
 			t.Errorf("all reports as JSON (%d lines):\n%s", n, out)
 		}
 	})
