@@ -379,7 +379,7 @@ func (r *incReportIDs) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || id < 1 {
-			return fmt.Errorf("%q is not a report id (a positive number)", s)
+			return errors.New(i18n.M("cli.incident.report.id", s).In(i18n.Embedded(), i18n.Source))
 		}
 		*r = append(*r, id)
 	}
@@ -396,8 +396,14 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(words) > 0 {
-		return c.incUsage("cli.incident.args.none", "new", words[0])
+	// "new --report 3 4 5": the words after the flag are more reports.
+	for _, w := range words {
+		if len(ids) == 0 {
+			return c.incUsage("cli.incident.args.none", "new", w)
+		}
+		if err := ids.Set(w); err != nil {
+			return fmt.Errorf("%v: %w", err, errUsage)
+		}
 	}
 	if len(ids) == 0 && strings.TrimSpace(*title) == "" {
 		return c.incUsage("cli.incident.new.args")

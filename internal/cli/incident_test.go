@@ -162,6 +162,8 @@ func checkIncidentUsage(t *testing.T, data, tag string) {
 		{[]string{"note", tag}, "note needs an incident tag and the text"},
 		{[]string{"new"}, "new needs --report ID"},
 		{[]string{"new", "--report", "x"}, `"x" is not a report id`},
+		{[]string{"new", "--report", "1", "y"}, `"y" is not a report id`},
+		{[]string{"new", "--title", "t", "5"}, `new takes no arguments, got "5"`},
 		{[]string{"new", "--title", "t", "--kind", "spam"}, "--kind: want one of phishing"},
 		{[]string{"reports", "--state", "open"}, "--state: want one of new, triaged"},
 		{[]string{"report", "--kind", "phishing"}, "report needs --text"},
