@@ -27,7 +27,7 @@ func (h *handler) transitionIncident(r *http.Request, c *caller) (any, error) {
 	if !in.Status.Valid() {
 		return nil, badParameterText("status", i18n.M("api.error.incident.choice", "status", names(incident.Statuses)))
 	}
-	if inc, err = h.service().Transition(r.Context(), actorOf(c), inc.ID, in.Status, in.Reason); err != nil {
+	if inc, err = h.service(c).Transition(r.Context(), actorOf(c), inc.ID, in.Status, in.Reason); err != nil {
 		return nil, err
 	}
 	return toIncidentJSON(inc, time.Now()), nil
@@ -56,7 +56,7 @@ func (h *handler) addIncidentTasks(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	ctx, svc := r.Context(), h.service()
+	ctx, svc := r.Context(), h.service(c)
 	var tasks []incident.Task
 	switch {
 	case in.Playbook && in.Title != "":
@@ -103,7 +103,7 @@ func (h *handler) completeIncidentTask(r *http.Request, c *caller) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.service().CompleteTask(r.Context(), actorOf(c), inc.ID, id)
+	t, err := h.service(c).CompleteTask(r.Context(), actorOf(c), inc.ID, id)
 	if err != nil {
 		return nil, notFoundAs(err, "api.error.incident.task.notfound", "complete task")
 	}
@@ -124,7 +124,7 @@ func (h *handler) addIncidentNote(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	e, err := h.service().AddNote(r.Context(), actorOf(c), inc.ID, in.Text)
+	e, err := h.service(c).AddNote(r.Context(), actorOf(c), inc.ID, in.Text)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (h *handler) mergeIncidents(r *http.Request, c *caller) (any, error) {
 		}
 		others = append(others, other)
 	}
-	svc := h.service()
+	svc := h.service(c)
 	for _, other := range others {
 		if err := svc.Merge(ctx, actorOf(c), survivor.ID, other.ID, in.Reason); err != nil {
 			return nil, err
@@ -193,7 +193,7 @@ func (h *handler) linkIncidentReports(r *http.Request, c *caller) (any, error) {
 	if err := checkIDs(in.IDs, "ids"); err != nil {
 		return nil, err
 	}
-	n, err := h.service().LinkReports(r.Context(), actorOf(c), inc.ID, in.IDs)
+	n, err := h.service(c).LinkReports(r.Context(), actorOf(c), inc.ID, in.IDs)
 	if err != nil {
 		return nil, notFoundAs(err, "api.error.report.notfound", "link reports to "+inc.Tag.String())
 	}

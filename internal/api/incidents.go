@@ -362,7 +362,7 @@ func (h *handler) createIncident(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := h.service()
+	svc := h.service(c)
 	inc, err := svc.CreateIncident(ctx, actorOf(c), draft, in.Reports)
 	if err != nil {
 		return nil, err
@@ -457,7 +457,7 @@ func (h *handler) updateIncident(r *http.Request, c *caller) (any, error) {
 		}
 	}
 	ctx := r.Context()
-	svc := h.service()
+	svc := h.service(c)
 	change := incident.Change{Title: in.Title, Type: in.Type, TLP: in.TLP, PAP: in.PAP, Severity: in.Severity,
 		Impact: in.Impact, OrgIDs: in.Organisations}
 	if inc, err = svc.Update(ctx, actorOf(c), inc.ID, change); err != nil {

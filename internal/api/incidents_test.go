@@ -316,7 +316,7 @@ func checkChangeIncident(t *testing.T, f *fixture, d incidentData) {
 		len(inc.Organisations) != 1 {
 		t.Errorf("changed %+v", inc)
 	}
-	if a := f.lastAudit(); a.Action != "incident.assign" || a.Actor != "ana" {
+	if a := f.lastAudit(); a.Action != "incident.assign" || a.Actor != "ana" || !strings.Contains(a.Detail, "API token") {
 		t.Errorf("audit %+v", a)
 	}
 	if p := decode[incidentPageJSON](t, f.get("/incidents?organisation=bank&assignee=ana", "ana")); p.Total != 1 {

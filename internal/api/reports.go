@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -280,7 +281,7 @@ func (h *handler) createReport(r *http.Request, c *caller) (any, error) {
 		}
 	}
 	ctx := r.Context()
-	receipt, err := h.service().Receive(ctx, newReport(in))
+	receipt, err := h.service(c).Receive(ctx, newReport(in))
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +323,7 @@ func (h *handler) closeReports(r *http.Request, c *caller) (any, error) {
 	if strings.TrimSpace(in.Reason) == "" {
 		return nil, badParameterText("reason", i18n.M("api.error.report.reason"))
 	}
-	n, err := h.service().CloseReports(r.Context(), actorOf(c), in.IDs, in.Reason)
+	n, err := h.service(c).CloseReports(r.Context(), actorOf(c), in.IDs, in.Reason)
 	if err != nil {
 		return nil, err
 	}
@@ -349,9 +350,27 @@ func actorOf(c *caller) incident.Actor {
 }
 
 // service is the team's case handling over the API's store: each
-// operation writes its timeline and its audit entry.
-func (h *handler) service() *incident.Service {
-	return &incident.Service{Store: h.store, Audit: h.store}
+// operation writes its timeline and its audit entry, which says, as every
+// write of the API does, that it came through the caller's token.
+func (h *handler) service(c *caller) *incident.Service {
+	return &incident.Service{Store: h.store, Audit: viaToken{log: h.store, token: c.token.ID}}
+}
+
+// viaToken adds "API token N" to the details of the audit entries it
+// writes.
+type viaToken struct {
+	log   auth.AuditLog
+	token int64
+}
+
+func (v viaToken) AddAudit(ctx context.Context, e auth.AuditEntry) error {
+	via := fmt.Sprintf("API token %d", v.token)
+	if e.Detail == "" {
+		e.Detail = via
+	} else {
+		e.Detail += " (" + via + ")"
+	}
+	return v.log.AddAudit(ctx, e)
 }
 
 // notFoundAs turns store.ErrNotFound into a 404 saying id; any other error
