@@ -22,8 +22,8 @@ var incidentListParams = []string{"status", "severity", "assignee", "overdue", "
 	"from", "to", "sort", "limit", "offset"}
 
 // maxLinkedReports is how many of an incident's reports GET
-// /incidents/{tag} shows, the newest first; GET /reports?incident= is not
-// offered, the count says how many there are.
+// /incidents/{tag} shows, the newest first; GET /reports?incident=TAG
+// pages through all of them.
 const maxLinkedReports = 200
 
 // incidentJSON is an incident as the API shows it.

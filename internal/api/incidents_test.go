@@ -146,7 +146,7 @@ func TestReportRoutes(t *testing.T) {
 	t.Run("list and filter", func(t *testing.T) {
 		for query, want := range map[string]int{"": 5, "state=new": 3, "state=linked": 2, "kind=phishing": 2,
 			"channel=phone,email": 0, "q=SLOW": 3, "observable=" + d.evil: 2, "state=new&limit=2&offset=2": 3,
-			"from=2000-01-01&to=2100-01-01": 5, "sort=oldest": 5} {
+			"from=2000-01-01&to=2100-01-01": 5, "sort=oldest": 5, "incident=" + d.a: 2, "incident=" + d.b: 0} {
 			r := f.get("/reports?"+query, "ana")
 			checkSchema(t, "ReportPage", r.body)
 			p := decode[reportPageJSON](t, r)
@@ -162,7 +162,7 @@ func TestReportRoutes(t *testing.T) {
 	t.Run("bad parameters", func(t *testing.T) {
 		for query, param := range map[string]string{"state=open": "state", "kind=spam": "kind", "channel=fax": "channel",
 			"from=yesterday": "from", "from=2026-02-01&to=2026-01-01": "to", "limit=0": "limit", "offset=-1": "offset",
-			"sort=best": "sort", "incident=1": "incident"} {
+			"sort=best": "sort", "incident=1": "incident", "incident=2026-9999": "incident", "tracking=R-1": "tracking"} {
 			wantError(t, f.get("/reports?"+query, "ana"), http.StatusBadRequest, "bad_parameter", param)
 		}
 	})

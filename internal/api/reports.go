@@ -26,7 +26,7 @@ var (
 )
 
 // reportListParams are the query parameters of GET /reports.
-var reportListParams = []string{"state", "kind", "channel", "q", "observable", "from", "to", "sort", "limit", "offset"}
+var reportListParams = []string{"state", "kind", "channel", "incident", "q", "observable", "from", "to", "sort", "limit", "offset"}
 
 const (
 	defaultIncidentPage = 50
@@ -176,6 +176,19 @@ func (h *handler) listReports(r *http.Request, _ *caller) (any, error) {
 	}
 	if q.From, q.To, err = timeRange(values); err != nil {
 		return nil, err
+	}
+	if v := values.Get("incident"); v != "" {
+		tag, err := incident.ParseTag(v)
+		if err != nil {
+			return nil, badParameterText("incident", i18n.M("api.error.incident.tag", "incident", v))
+		}
+		inc, err := h.store.GetIncidentByTag(r.Context(), tag)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, badParameterText("incident", i18n.M("api.error.incident.unknown", v))
+		} else if err != nil {
+			return nil, fmt.Errorf("get incident %s: %w", tag, err)
+		}
+		q.IncidentID = inc.ID
 	}
 	switch values.Get("sort") {
 	case "", "newest":
