@@ -135,6 +135,16 @@ func TestIncidentCommands(t *testing.T) {
 		if !strings.Contains(errOut, "there is no report 99") {
 			t.Errorf("a missing report: %q", errOut)
 		}
+		vigil(t, 0, "incident", "report", "--kind", "malware", "--text", "my laptop shows a ransom note", "--channel", "email")
+		vigil(t, 0, "incident", "report", "--kind", "malware", "--text", "the office PCs are encrypted")
+		out, _ = vigil(t, 0, "incident", "new", "--report", "4", "5", "--title", "Ransomware")
+		if !strings.Contains(out, "opened: Ransomware") {
+			t.Errorf("new from two reports: %q", out)
+		}
+		out, _ = vigil(t, 0, "incident", "list", "--json", "--status", "new")
+		if !strings.Contains(out, `"title":"Ransomware"`) || !strings.Contains(out, `"reports":2`) {
+			t.Errorf("the incident of two reports:\n%s", out)
+		}
 		out, _ = vigil(t, 0, "incident", "reports")
 		if !strings.Contains(out, "no reports") {
 			t.Errorf("the queue is empty: %q", out)
