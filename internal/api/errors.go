@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -75,8 +76,12 @@ type errorDetail struct {
 // writeError is the one place errors become HTTP status codes.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
+	var refused *incident.InputError
 	switch {
 	case errors.As(err, &e):
+	case errors.As(err, &refused):
+		// The incidents' rules refused the input, saying why.
+		e = errorText(http.StatusBadRequest, "bad_input", "", refused.Message)
 	case errors.Is(err, store.ErrNotFound):
 		e = errorText(http.StatusNotFound, "not_found", "", i18n.M("api.error.notfound"))
 	case errors.Is(err, store.ErrBadCursor):

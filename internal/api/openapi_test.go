@@ -178,6 +178,10 @@ func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
 	check("/saved-searches", nil)
 	check("/saved-searches/{id}", []string{"path:id"})
 	check("/saved-searches/{id}/events", append([]string{"path:id"}, savedRunParams...))
+	check("/reports", reportListParams)
+	check("/reports/{id}", []string{"path:id"})
+	check("/incidents", incidentListParams)
+	check("/incidents/{tag}", []string{"path:tag"})
 	if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 		t.Errorf("/events/{hash} parameters %q", got)
 	}
@@ -242,6 +246,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 		"POST /feeds/{name}/resume":                               {path: "/feeds/inbox/resume"},
 		"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
 	}
+	maps.Copy(calls, f.incidentCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {

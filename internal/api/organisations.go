@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -362,6 +363,8 @@ func (h *handler) deleteOrganisation(r *http.Request, c *caller) (any, error) {
 	ctx := r.Context()
 	err = h.store.DeleteOrganisation(ctx, o.ID)
 	switch {
+	case errors.Is(err, incident.ErrOrganisationHasIncidents):
+		return nil, errorText(http.StatusConflict, "organisation_has_incidents", "", i18n.M("api.error.organisation.incidents"))
 	case errors.Is(err, store.ErrConflict):
 		return nil, errorText(http.StatusConflict, "organisation_has_users", "", i18n.M("api.error.org.users"))
 	case errors.Is(err, store.ErrNotFound):

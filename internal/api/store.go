@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
@@ -80,6 +81,11 @@ type Store interface {
 	// The feeds' recent runs and the runs asked for by hand.
 	ListFeedRuns(ctx context.Context, feed string, limit int) ([]feedadmin.Run, error)
 	ListFeedRunRequests(ctx context.Context) ([]feedadmin.RunRequest, error)
+	// The reports that reached the team and its incidents, and the
+	// accounts and organisations their filters and fields name.
+	incident.Incidents
+	GetUserByName(ctx context.Context, name string) (auth.User, error)
+	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
 }
 
 // The full store satisfies Store, so `vigil serve` hands it the store.

@@ -177,6 +177,9 @@ type IncidentPage struct {
 type Queries interface {
 	ListReports(ctx context.Context, q ReportQuery) (ReportPage, error)
 	ListIncidents(ctx context.Context, q IncidentQuery) (IncidentPage, error)
+	// GetIncidentByTag returns the incident a tag names (store.ErrNotFound
+	// for none), as people and mail subjects name incidents.
+	GetIncidentByTag(ctx context.Context, tag Tag) (Incident, error)
 	Timeline(ctx context.Context, incidentID int64) ([]Entry, error)
 	Tasks(ctx context.Context, incidentID int64) ([]Task, error)
 }
