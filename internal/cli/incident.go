@@ -71,20 +71,9 @@ func runIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	sub, ok := incidentCommands[args[0]]
 	if !ok {
-		return c.incUsage("cli.incident.unknown", args[0])
+		return c.usageError("cli.incident.unknown", args[0])
 	}
 	return sub(ctx, c, args[1:])
-}
-
-// incText is a message of the catalogue in the command line's language
-// (English until the command line chooses one).
-func (c *cmdEnv) incText(id string, args ...any) string {
-	return i18n.M(id, args...).In(i18n.Embedded(), i18n.Source)
-}
-
-// incUsage is a catalogue message that asks for the command's usage.
-func (c *cmdEnv) incUsage(id string, args ...any) error {
-	return fmt.Errorf("%s: %w", c.incText(id, args...), errUsage)
 }
 
 // incidentService is the case handling over the app's database.
@@ -96,7 +85,7 @@ func (a *app) incidentService() *incident.Service {
 func (c *cmdEnv) incidentTag(word string) (incident.Tag, error) {
 	tag, err := incident.ParseTag(word)
 	if err != nil {
-		return tag, c.incUsage("cli.incident.tag", word)
+		return tag, c.usageError("cli.incident.tag", word)
 	}
 	return tag, nil
 }
@@ -110,7 +99,7 @@ func (c *cmdEnv) openIncident(ctx context.Context, tag incident.Tag) (*app, inci
 	inc, err := a.store.GetIncidentByTag(ctx, tag)
 	if errors.Is(err, store.ErrNotFound) {
 		a.Close()
-		return nil, inc, errors.New(c.incText("cli.incident.notfound", tag.String()))
+		return nil, inc, errors.New(c.t("cli.incident.notfound", tag.String()))
 	}
 	if err != nil {
 		a.Close()
@@ -132,7 +121,7 @@ func incChoices[T ~string](c *cmdEnv, flagName, v string, valid func(T) bool, al
 			for _, a := range all {
 				names = append(names, string(a))
 			}
-			return nil, c.incUsage("cli.incident.flag.choice", flagName, strings.Join(names, ", "))
+			return nil, c.usageError("cli.incident.flag.choice", flagName, strings.Join(names, ", "))
 		}
 		out = append(out, t)
 	}
@@ -153,11 +142,11 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) > 0 {
-		return c.incUsage("cli.incident.args.none", "list", words[0])
+		return c.usageError("cli.incident.args.none", "list", words[0])
 	}
 	q := incident.IncidentQuery{Limit: *limit}
 	if *limit < 1 || *limit > maxCLIList {
-		return c.incUsage("cli.incident.limit", maxCLIList)
+		return c.usageError("cli.incident.limit", maxCLIList)
 	}
 	if q.Statuses, err = incChoices(c, "status", *status, incident.Status.Valid, incident.Statuses); err != nil {
 		return err
@@ -177,7 +166,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	default:
 		u, err := a.store.GetUserByName(ctx, *assignee)
 		if err != nil {
-			return errors.New(c.incText("cli.incident.assign.user", *assignee))
+			return errors.New(c.t("cli.incident.assign.user", *assignee))
 		}
 		q.AssigneeID = u.ID
 	}
@@ -194,7 +183,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 		return incJSONLines(c, out)
 	}
 	if len(page.Incidents) == 0 {
-		fmt.Fprintln(c.stdout, c.incText("cli.incident.none"))
+		fmt.Fprintln(c.stdout, c.t("cli.incident.none"))
 		return nil
 	}
 	now := time.Now()
@@ -207,7 +196,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.shown", len(page.Incidents), c.incTotal(page.Total, page.More)))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.shown", len(page.Incidents), c.incTotal(page.Total, page.More)))
 	return nil
 }
 
@@ -215,7 +204,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 func (c *cmdEnv) incColumns(ids ...string) string {
 	words := make([]string, len(ids))
 	for i, id := range ids {
-		words[i] = strings.ToUpper(c.incText("cli.incident.col." + id))
+		words[i] = strings.ToUpper(c.t("cli.incident.col." + id))
 	}
 	return strings.Join(words, "\t")
 }
@@ -223,7 +212,7 @@ func (c *cmdEnv) incColumns(ids ...string) string {
 // incTotal is a list's count, "more than 10000" past the count limit.
 func (c *cmdEnv) incTotal(n int, more bool) string {
 	if more {
-		return c.incText("cli.incident.more", n)
+		return c.t("cli.incident.more", n)
 	}
 	return strconv.Itoa(n)
 }
@@ -235,7 +224,7 @@ func (c *cmdEnv) incDue(inc incident.Incident, now time.Time) string {
 	}
 	s := inc.Due.UTC().Format("2006-01-02 15:04")
 	if inc.Overdue(now) {
-		s += " " + c.incText("cli.incident.overdue")
+		s += " " + c.t("cli.incident.overdue")
 	}
 	return s
 }
@@ -265,7 +254,7 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) != 1 {
-		return c.incUsage("cli.incident.args.tag", "show")
+		return c.usageError("cli.incident.args.tag", "show")
 	}
 	tag, err := c.incidentTag(words[0])
 	if err != nil {
@@ -302,14 +291,14 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 // printIncident writes an incident for a person to read.
 func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report, tasks []incident.Task, timeline []incident.Entry) {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	field := func(id, value string) { fmt.Fprintf(tw, "%s\t%s\n", c.incText("cli.incident.col."+id), value) }
+	field := func(id, value string) { fmt.Fprintf(tw, "%s\t%s\n", c.t("cli.incident.col."+id), value) }
 	field("tag", inc.Tag.String())
 	field("title", inc.Title)
 	field("status", string(inc.Status)+incReason(inc.StatusReason))
 	field("severity", string(inc.Severity))
 	field("classification", inc.Taxonomy+" / "+inc.Type)
 	field("tlp", string(inc.TLP)+"  PAP:"+string(inc.PAP))
-	field("assignee", incOr(inc.Assignee, c.incText("cli.incident.nobody")))
+	field("assignee", incOr(inc.Assignee, c.t("cli.incident.nobody")))
 	field("due", c.incDue(inc, time.Now()))
 	field("created", inc.Created.UTC().Format(time.RFC3339))
 	if inc.Impact != "" {
@@ -328,13 +317,13 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 		fmt.Fprintf(c.stdout, "  %s  %s  %s  %s\n", r.Tracking, r.Channel, r.Kind, shorten(incFirstLine(incOr(r.Subject, r.Text)), 70))
 	}
 	if len(inc.Observables) > 0 {
-		fmt.Fprintf(c.stdout, "%s:\n", c.incText("cli.incident.col.observables"))
+		fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.observables"))
 		for _, o := range inc.Observables {
 			fmt.Fprintf(c.stdout, "  %s  %s\n", o.Kind, o.Value)
 		}
 	}
 	if len(tasks) > 0 {
-		fmt.Fprintf(c.stdout, "%s:\n", c.incText("cli.incident.col.tasks"))
+		fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.tasks"))
 		for _, t := range tasks {
 			mark := "[ ]"
 			if t.Done {
@@ -343,7 +332,7 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 			fmt.Fprintf(c.stdout, "  %s %d  %s\n", mark, t.ID, t.Title)
 		}
 	}
-	fmt.Fprintf(c.stdout, "%s:\n", c.incText("cli.incident.col.timeline"))
+	fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.timeline"))
 	for _, e := range timeline {
 		line := string(e.Kind)
 		switch {
@@ -379,7 +368,7 @@ func (r *incReportIDs) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || id < 1 {
-			return errors.New(i18n.M("cli.incident.report.id", s).In(i18n.Embedded(), i18n.Source))
+			return errors.New(i18n.M("cli.incident.report.id", s).String())
 		}
 		*r = append(*r, id)
 	}
@@ -399,21 +388,21 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	// "new --report 3 4 5": the words after the flag are more reports.
 	for _, w := range words {
 		if len(ids) == 0 {
-			return c.incUsage("cli.incident.args.none", "new", w)
+			return c.usageError("cli.incident.args.none", "new", w)
 		}
 		if err := ids.Set(w); err != nil {
 			return fmt.Errorf("%v: %w", err, errUsage)
 		}
 	}
 	if len(ids) == 0 && strings.TrimSpace(*title) == "" {
-		return c.incUsage("cli.incident.new.args")
+		return c.usageError("cli.incident.new.args")
 	}
 	draft := incident.Incident{Title: strings.TrimSpace(*title), Kind: incident.Kind(*kind), Severity: incident.Severity(*severity)}
 	if *kind != "" && !draft.Kind.Valid() {
-		return c.incUsage("cli.incident.flag.choice", "kind", incNames(incident.Kinds))
+		return c.usageError("cli.incident.flag.choice", "kind", incNames(incident.Kinds))
 	}
 	if *severity != "" && !draft.Severity.Valid() {
-		return c.incUsage("cli.incident.flag.choice", "severity", "low, medium, high, critical")
+		return c.usageError("cli.incident.flag.choice", "severity", "low, medium, high, critical")
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -423,17 +412,17 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if draft.Title == "" {
 		r, err := a.store.GetReport(ctx, ids[0])
 		if errors.Is(err, store.ErrNotFound) {
-			return errors.New(c.incText("cli.incident.report.notfound", ids[0]))
+			return errors.New(c.t("cli.incident.report.notfound", ids[0]))
 		} else if err != nil {
 			return err
 		}
-		draft.Title = incOr(incFirstLine(r.Subject), c.incText("incident.title.grouped", c.incText(incident.KindKey(r.Kind)), r.Tracking))
+		draft.Title = incOr(incFirstLine(r.Subject), c.t("incident.title.grouped", c.t(incident.KindKey(r.Kind)), r.Tracking))
 	}
 	inc, err := a.incidentService().CreateIncident(ctx, incidentActor, draft, ids)
 	if err != nil {
 		return c.incRefusal(err)
 	}
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.created", inc.Tag.String(), inc.Title))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.created", inc.Tag.String(), inc.Title))
 	return nil
 }
 
@@ -442,10 +431,10 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 func (c *cmdEnv) incRefusal(err error) error {
 	var refused *incident.InputError
 	if errors.As(err, &refused) {
-		return errors.New(refused.Message.In(i18n.Embedded(), i18n.Source))
+		return errors.New(c.in(refused.Message))
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return errors.New(c.incText("cli.incident.missing"))
+		return errors.New(c.t("cli.incident.missing"))
 	}
 	return err
 }
@@ -457,7 +446,7 @@ func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) != 2 {
-		return c.incUsage("cli.incident.status.args", incNames(incident.Statuses))
+		return c.usageError("cli.incident.status.args", incNames(incident.Statuses))
 	}
 	tag, err := c.incidentTag(words[0])
 	if err != nil {
@@ -465,7 +454,7 @@ func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	to := incident.Status(words[1])
 	if !to.Valid() {
-		return c.incUsage("cli.incident.status.bad", words[1], incNames(incident.Statuses))
+		return c.usageError("cli.incident.status.bad", words[1], incNames(incident.Statuses))
 	}
 	a, inc, err := c.openIncident(ctx, tag)
 	if err != nil {
@@ -475,7 +464,7 @@ func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
 	if inc, err = a.incidentService().Transition(ctx, incidentActor, inc.ID, to, *reason); err != nil {
 		return c.incRefusal(err)
 	}
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.status.done", inc.Tag.String(), string(inc.Status)))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.status.done", inc.Tag.String(), string(inc.Status)))
 	return nil
 }
 
@@ -493,7 +482,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) != 2 {
-		return c.incUsage("cli.incident.assign.args")
+		return c.usageError("cli.incident.assign.args")
 	}
 	tag, err := c.incidentTag(words[0])
 	if err != nil {
@@ -508,7 +497,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if name := words[1]; name != "-" {
 		who, err = a.store.GetUserByName(ctx, name)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (who.Disabled || !auth.Can(who.Role, auth.HandleIncidents)) {
-			return errors.New(c.incText("cli.incident.assign.user", name))
+			return errors.New(c.t("cli.incident.assign.user", name))
 		} else if err != nil {
 			return err
 		}
@@ -517,9 +506,9 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.incRefusal(err)
 	}
 	if who.ID == 0 {
-		fmt.Fprintln(c.stdout, c.incText("cli.incident.unassigned", inc.Tag.String()))
+		fmt.Fprintln(c.stdout, c.t("cli.incident.unassigned", inc.Tag.String()))
 	} else {
-		fmt.Fprintln(c.stdout, c.incText("cli.incident.assigned", inc.Tag.String(), who.Name))
+		fmt.Fprintln(c.stdout, c.t("cli.incident.assigned", inc.Tag.String(), who.Name))
 	}
 	return nil
 }
@@ -530,7 +519,7 @@ func noteIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) < 2 {
-		return c.incUsage("cli.incident.note.args")
+		return c.usageError("cli.incident.note.args")
 	}
 	tag, err := c.incidentTag(words[0])
 	if err != nil {
@@ -544,7 +533,7 @@ func noteIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if _, err := a.incidentService().AddNote(ctx, incidentActor, inc.ID, strings.Join(words[1:], " ")); err != nil {
 		return c.incRefusal(err)
 	}
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.noted", inc.Tag.String()))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.noted", inc.Tag.String()))
 	return nil
 }
 
@@ -557,10 +546,10 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) > 0 {
-		return c.incUsage("cli.incident.args.none", "reports", words[0])
+		return c.usageError("cli.incident.args.none", "reports", words[0])
 	}
 	if *limit < 1 || *limit > maxCLIList {
-		return c.incUsage("cli.incident.limit", maxCLIList)
+		return c.usageError("cli.incident.limit", maxCLIList)
 	}
 	q := incident.ReportQuery{Limit: *limit}
 	if *state != "all" {
@@ -581,7 +570,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 		return incJSONLines(c, reportsOut(page.Reports))
 	}
 	if len(page.Reports) == 0 {
-		fmt.Fprintln(c.stdout, c.incText("cli.incident.reports.none"))
+		fmt.Fprintln(c.stdout, c.t("cli.incident.reports.none"))
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -593,7 +582,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.shown", len(page.Reports), c.incTotal(page.Total, page.More)))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.shown", len(page.Reports), c.incTotal(page.Total, page.More)))
 	return nil
 }
 
@@ -611,16 +600,16 @@ func logIncidentReport(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	if len(words) > 0 {
-		return c.incUsage("cli.incident.args.none", "report", words[0])
+		return c.usageError("cli.incident.args.none", "report", words[0])
 	}
 	if !incident.Kind(*kind).Valid() {
-		return c.incUsage("cli.incident.flag.choice", "kind", incNames(incident.Kinds))
+		return c.usageError("cli.incident.flag.choice", "kind", incNames(incident.Kinds))
 	}
 	if strings.TrimSpace(*text) == "" {
-		return c.incUsage("cli.incident.report.text")
+		return c.usageError("cli.incident.report.text")
 	}
 	if !incident.Channel(*channel).Valid() {
-		return c.incUsage("cli.incident.flag.choice", "channel", incNames(incident.Channels))
+		return c.usageError("cli.incident.flag.choice", "channel", incNames(incident.Channels))
 	}
 	r := &incident.Report{Channel: incident.Channel(*channel), Kind: incident.Kind(*kind), Text: *text,
 		Concerned: *concerned, Language: *lang, Reporter: incident.Reporter{Name: *name, Phone: *phone, Email: *email}}
@@ -636,9 +625,9 @@ func logIncidentReport(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	_ = a.store.AddAudit(context.WithoutCancel(ctx), auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "report.create",
 		Target: receipt.Tracking, Detail: string(r.Channel) + ", " + string(r.Kind)})
-	fmt.Fprintln(c.stdout, c.incText("cli.incident.logged", receipt.Tracking, receipt.ReportID))
+	fmt.Fprintln(c.stdout, c.t("cli.incident.logged", receipt.Tracking, receipt.ReportID))
 	if !receipt.Tag.IsZero() {
-		fmt.Fprintln(c.stdout, c.incText("cli.incident.logged.linked", receipt.Tag.String()))
+		fmt.Fprintln(c.stdout, c.t("cli.incident.logged.linked", receipt.Tag.String()))
 	}
 	return nil
 }
