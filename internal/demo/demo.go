@@ -144,8 +144,10 @@ func (s *Set) Close() error {
 
 const loadedKey = "demo/loaded"
 
-// Load creates the demo login and, once per data directory, drops the demo
-// reports into the inbox, where the running pipeline picks them up.
+// Load creates the demo login, the constituency and, once per data
+// directory, the incident reports and incidents (loadIncidents), and drops
+// the demo feed files into the inbox, where the running pipeline picks
+// them up.
 func (s *Set) Load(ctx context.Context, st *database.DB) error {
 	if _, err := st.GetUserByName(ctx, User); errors.Is(err, store.ErrNotFound) {
 		u, err := auth.NewUser(User, "demo@example.org", auth.RoleAdmin, Password, "en")
@@ -159,6 +161,9 @@ func (s *Set) Load(ctx context.Context, st *database.DB) error {
 		return fmt.Errorf("demo user: %w", err)
 	}
 	if err := s.loadConstituency(ctx, st); err != nil {
+		return err
+	}
+	if err := s.loadIncidents(ctx, st); err != nil {
 		return err
 	}
 	if _, err := st.GetState(ctx, loadedKey); err == nil {
