@@ -290,6 +290,7 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 	c.render(w, r, v, http.StatusOK, "report_done", msgTitleReportDone, reportDonePage{
 		Tracking: receipt.Tracking,
 		Link:     statusLink(receipt.Tracking, receipt.Token, v.lang),
+		Origin:   origin(r),
 	}, "", "")
 }
 
@@ -314,6 +315,18 @@ func statusLink(tracking, token, lang string) string {
 type reportDonePage struct {
 	Tracking string
 	Link     string
+	// Origin is the scheme and host the link is on, for the full
+	// address to copy.
+	Origin string
+}
+
+// origin is the scheme and host the request reached, as the browser
+// wrote them.
+func origin(r *http.Request) string {
+	if auth.IsHTTPS(r) {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // readReport builds the report a valid post describes, its attachments

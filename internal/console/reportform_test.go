@@ -143,8 +143,12 @@ func TestReportFormStoresReport(t *testing.T) {
 	}
 	clock.Add(5 * time.Second)
 	eml := []byte("From: alerts@bank-secure.be\r\nSubject: Your account\r\n\r\nLog in at http://bank-secure.be/login\r\n")
-	tracking, link := sent(t, b.postReport("/report", validReport(fields, "hxxp://bank-secure[.]be/login"),
-		reportFile{"forward.eml", "message/rfc822", eml}))
+	answer := b.postReport("/report", validReport(fields, "hxxp://bank-secure[.]be/login"),
+		reportFile{"forward.eml", "message/rfc822", eml})
+	tracking, link := sent(t, answer)
+	if !strings.Contains(answer.body, `value="`+e.server.URL+html.EscapeString(link)+`"`) {
+		t.Errorf("the answer does not give the full link to copy:\n%s", answer.body)
+	}
 
 	ctx := context.Background()
 	rep, err := e.store.GetReportByTracking(ctx, tracking)
