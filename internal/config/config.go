@@ -53,6 +53,8 @@ type Config struct {
 	// HTTP sets the web listeners' limits and who may say a request
 	// arrived over HTTPS.
 	HTTP HTTP `yaml:"http"`
+	// ReportForm configures the public report form.
+	ReportForm ReportForm `yaml:"report_form"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -348,6 +350,7 @@ func Default() Config {
 		SMTP:         outbox.DefaultConfig(),
 		TLS:          TLS{ACME: ACME{CacheDir: "acme"}},
 		HTTP:         DefaultHTTP(),
+		ReportForm:   DefaultReportForm(),
 	}
 }
 
@@ -513,6 +516,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
+	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
 		return err
 	}
 	// The relay is checked when something will be sent through it, or
