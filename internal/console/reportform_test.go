@@ -209,6 +209,35 @@ func TestReportFormStoresReport(t *testing.T) {
 			t.Errorf("the status page shows %q", secret)
 		}
 	}
+
+	// The outcome: the incident resolved, with a reason only the team
+	// reads, and merged into another one; the link follows the merge.
+	svc := e.console.reports.service
+	analyst := incident.Actor{UserID: 1, Name: "alice"}
+	if _, err := svc.Transition(ctx, analyst, inc.ID, incident.StatusResolved, "takedown by registrar; analyst note"); err != nil {
+		t.Fatal(err)
+	}
+	res = b.get(link)
+	if !strings.Contains(res.body, "The incident is resolved.") || strings.Contains(res.body, "analyst note") {
+		t.Errorf("status after resolving:\n%s", res.body)
+	}
+	other, err := svc.CreateIncident(ctx, analyst, incident.Incident{Title: "Bank phishing wave", Kind: incident.KindPhishing}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, analyst, inc.ID, incident.StatusInProgress, "reopened"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Merge(ctx, analyst, other.ID, inc.ID, "same wave"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, analyst, other.ID, incident.StatusWaiting, "waiting for the registrar"); err != nil {
+		t.Fatal(err)
+	}
+	res = b.get(link)
+	if !strings.Contains(res.body, "waiting for an answer from others") || strings.Contains(res.body, "Bank phishing wave") {
+		t.Errorf("status after the merge:\n%s", res.body)
+	}
 }
 
 func TestReportStatusNotFound(t *testing.T) {
