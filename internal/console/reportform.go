@@ -53,6 +53,15 @@ type ReportForm struct {
 	// MinAge and MaxAge bound the time between opening the form and
 	// sending it: a robot sends at once, and a stamp a day old is stale.
 	MinAge, MaxAge time.Duration
+	// From is the sender of the acknowledgement a reporter who gives an
+	// e-mail address receives (notify.from); empty sends none.
+	From string
+	// PublicURL is how reporters reach Vigil, for the status link in the
+	// acknowledgement; empty: the scheme and host the form was sent to.
+	PublicURL string
+	// Queue is the outbox the acknowledgement is queued in; nil: the
+	// Store's when it keeps one.
+	Queue MessageQueue
 }
 
 // Defaults of ReportForm.
@@ -93,6 +102,7 @@ const (
 type reportForm struct {
 	cfg       ReportForm
 	service   *incident.Service
+	queue     MessageQueue
 	limiter   *auth.Limiter
 	stampKey  []byte
 	discarded atomic.Int64
@@ -114,7 +124,10 @@ func newReportForm(cfg ReportForm, st Store) (*reportForm, error) {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = defaultReportMaxAge
 	}
-	f := &reportForm{cfg: cfg, service: cfg.Service, limiter: cfg.Limiter, stampKey: make([]byte, 32)}
+	f := &reportForm{cfg: cfg, service: cfg.Service, queue: cfg.Queue, limiter: cfg.Limiter, stampKey: make([]byte, 32)}
+	if f.queue == nil {
+		f.queue = outboxOf(st)
+	}
 	if _, err := rand.Read(f.stampKey); err != nil {
 		return nil, err
 	}
@@ -287,11 +300,13 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 		return
 	}
 	c.reports.limiter.Failed(attempt)
-	c.render(w, r, v, http.StatusOK, "report_done", msgTitleReportDone, reportDonePage{
-		Tracking: receipt.Tracking,
-		Link:     statusLink(receipt.Tracking, receipt.Token, v.lang),
-		Origin:   origin(r),
-	}, "", "")
+	page := reportDonePage{Tracking: receipt.Tracking, Link: statusLink(receipt.Tracking, receipt.Token, v.lang), Origin: origin(r)}
+	base := strings.TrimSuffix(c.reports.cfg.PublicURL, "/")
+	if base == "" {
+		base = page.Origin
+	}
+	c.acknowledge(r.Context(), rep, receipt, base+page.Link)
+	c.render(w, r, v, http.StatusOK, "report_done", msgTitleReportDone, page, "", "")
 }
 
 // filesAgain adds, to a refusal of a post that carried files, that the
