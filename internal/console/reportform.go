@@ -248,7 +248,10 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 			c.catalog.T(v.lang, msgReportErrTooLarge, c.reports.maxBody()>>20))
 		return
 	}
-	if !c.sessions.CheckFormToken(r, r.PostFormValue("csrf")) {
+	// A signed-in visitor's page carries the session's token (render),
+	// anyone else's the form token.
+	if token := r.PostFormValue("csrf"); v.signedIn() && !auth.CheckCSRF(v.session, token) ||
+		!v.signedIn() && !c.sessions.CheckFormToken(r, token) {
 		c.forbiddenCSRF(w, r, v)
 		return
 	}

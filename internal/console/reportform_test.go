@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 )
@@ -444,6 +445,24 @@ func TestReportFormRateLimitSparesMistakes(t *testing.T) {
 	clock.Add(3 * time.Second)
 	if res := b.postReport("/report", validReport(fields, "http://third.example/")); res.status != http.StatusTooManyRequests {
 		t.Errorf("the third report: %d, want 429", res.status)
+	}
+}
+
+// TestReportFormSignedIn: a member of the team may use the form too
+// (its page carries the session's token then).
+func TestReportFormSignedIn(t *testing.T) {
+	e, clock := newReportEnv(t, nil)
+	e.addUser("alice", auth.RoleAnalyst, "alice's long passphrase")
+	b := e.browser()
+	b.login("alice", "alice's long passphrase")
+	fields := openForm(t, b, "en")
+	clock.Add(3 * time.Second)
+	sent(t, b.postReport("/report", validReport(fields, "http://signed-in.example/")))
+	fields = openForm(t, b, "en")
+	clock.Add(3 * time.Second)
+	fields["csrf"] = "not-the-token"
+	if res := b.postReport("/report", validReport(fields, "http://signed-in.example/")); res.status != http.StatusForbidden {
+		t.Errorf("a wrong token when signed in: %d", res.status)
 	}
 }
 
