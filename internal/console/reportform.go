@@ -375,8 +375,13 @@ func (c *Console) readReport(r *http.Request, v *visit, p reportFormPage) (*inci
 	types := make([]string, len(files))
 	for i, fh := range files {
 		data, ctype, msg := c.reports.readFile(fh)
-		if msg != "" {
+		switch msg {
+		case "":
+		case msgReportErrFileSize:
 			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename, c.reports.cfg.MaxFileBytes>>20))
+			continue
+		default:
+			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename))
 			continue
 		}
 		contents[i], types[i] = data, ctype

@@ -306,6 +306,9 @@ func TestReportFormRefusesBadInput(t *testing.T) {
 				t.Errorf("%s: the refusal lacks %q", lang, want)
 			}
 		}
+		if strings.Contains(res.body, "%!") {
+			t.Errorf("%s: a message has the wrong arguments:\n%s", lang, res.body)
+		}
 		if !strings.Contains(res.body, `value="http://kept.example/"`) || !strings.Contains(res.body, `lang="`+lang+`"`) {
 			t.Errorf("%s: the form did not keep what was written, in its language", lang)
 		}
@@ -347,7 +350,7 @@ func TestReportFormAttachmentLimits(t *testing.T) {
 		fields := openForm(t, b, "de")
 		clock.Add(3 * time.Second)
 		res := b.postReport("/report", validReport(fields, "http://files.example/"), tc.files...)
-		if res.status != tc.status || !strings.Contains(res.body, html.EscapeString(tc.want)) {
+		if res.status != tc.status || !strings.Contains(res.body, html.EscapeString(tc.want)) || strings.Contains(res.body, "%!") {
 			t.Errorf("%s: %d, want %d with %q:\n%s", tc.name, res.status, tc.status, tc.want, res.body)
 		}
 	}

@@ -32,6 +32,10 @@ func TestBrowserReportForm(t *testing.T) {
 	if err := os.WriteFile(eml, []byte(mail), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	program := filepath.Join(t.TempDir(), "factuur.exe")
+	if err := os.WriteFile(program, []byte("MZ\x90\x00 not a report"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx := startChromium(t, "about:blank")
 	setAcceptLanguage(t, ctx, "nl")
 	var tracking, link string
@@ -60,11 +64,29 @@ func TestBrowserReportForm(t *testing.T) {
 			}
 			axeCheck(t, ctx, axe, "/report", "nl")
 		}},
-		browserStep{"send", func(t *testing.T) {
+		browserStep{"a file refused", func(t *testing.T) {
 			err := chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.ID("concerned"), "hxxp://bank-secure[.]be/login"),
 				chromedp.SendKeys(chromedp.ID("text"), "Een mail van mijn bank vroeg me in te loggen."),
 				chromedp.SendKeys(chromedp.ID("email"), "jan@example.org"),
+				chromedp.SetUploadFiles(chromedp.ID("files"), []string{program}),
+				chromedp.Click(chromedp.ID("send")),
+				chromedp.WaitVisible(chromedp.ID("problems")),
+			)
+			if err != nil {
+				t.Fatalf("send a program: %v", err)
+			}
+			if got := run(t, ctx, chromedp.Text(chromedp.ID("problems"))); !strings.Contains(got, "Het bestand factuur.exe aanvaarden wij niet") || strings.Contains(got, "%!") {
+				t.Errorf("refusal %q", got)
+			}
+			// What was written is still there; only the file is to choose again.
+			if got := run(t, ctx, chromedp.Value(chromedp.ID("text"))); got != "Een mail van mijn bank vroeg me in te loggen." {
+				t.Errorf("text after the refusal: %q", got)
+			}
+			axeCheck(t, ctx, axe, "/report (refused)", "nl")
+		}},
+		browserStep{"send", func(t *testing.T) {
+			err := chromedp.Do(ctx,
 				chromedp.SetUploadFiles(chromedp.ID("files"), []string{eml}),
 				chromedp.Click(chromedp.ID("send")),
 				chromedp.WaitVisible(chromedp.ID("tracking")),
