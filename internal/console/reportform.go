@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
@@ -258,7 +259,7 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 	p.Concerned, p.Text = strings.TrimSpace(r.PostFormValue("concerned")), strings.TrimSpace(r.PostFormValue("text"))
 	p.Name, p.Email, p.Phone = strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("phone"))
 
-	attempt, err := c.reports.limiter.Begin(reportAccount, auth.ClientAddress(r))
+	attempt, err := c.reports.limiter.Begin(reportAccount, reportClient(r))
 	if err != nil {
 		minutes := 1
 		var te *auth.ThrottledError
@@ -274,7 +275,7 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 	if r.PostFormValue("website") != "" {
 		c.reports.limiter.Failed(attempt)
 		n := c.reports.discarded.Add(1)
-		c.logger.Info("report form: honeypot filled, report discarded", "client", auth.ClientAddress(r), "discarded", n)
+		c.logger.Info("report form: honeypot filled, report discarded", "client", reportClient(r), "discarded", n)
 		c.render(w, r, v, http.StatusOK, "report_done", msgTitleReportDone, reportDonePage{}, "", "")
 		return
 	}
@@ -310,6 +311,16 @@ func (c *Console) submitReport(w http.ResponseWriter, r *http.Request, v *visit)
 	}
 	c.acknowledge(r.Context(), rep, receipt, base+page.Link)
 	c.render(w, r, v, http.StatusOK, "report_done", msgTitleReportDone, page, "", "")
+}
+
+// reportClient is what the form's limit counts reports against: the
+// client address login throttling uses, or for IPv6 its /64, which one
+// subscriber commonly holds whole.
+func reportClient(r *http.Request) string {
+	if a := auth.ClientAddr(r); a.Is6() && !a.Is4In6() {
+		return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return auth.ClientAddress(r)
 }
 
 // filesAgain adds, to a refusal of a post that carried files, that the

@@ -6,6 +6,7 @@ import (
 	"html"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -473,5 +474,28 @@ func TestLoginLinksToReportForm(t *testing.T) {
 	e := newEnv(t, nil)
 	if res := e.browser().get("/login"); !strings.Contains(res.body, `href="/report"`) {
 		t.Error("the login page does not link to the report form")
+	}
+}
+
+// TestReportClient: the form's limit counts an IPv6 /64 as one client,
+// and IPv4 addresses one by one.
+func TestReportClient(t *testing.T) {
+	client := func(remote string) string {
+		r := httptest.NewRequest(http.MethodPost, "/report", nil)
+		r.RemoteAddr = remote
+		return reportClient(r)
+	}
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2:ffff::9]:2000", true},
+		{"[2001:db8:1:2::1]:1000", "[2001:db8:1:3::1]:1000", false},
+		{"192.0.2.1:1000", "192.0.2.2:1000", false},
+		{"192.0.2.1:1000", "192.0.2.1:2000", true},
+	} {
+		if got := client(tc.a) == client(tc.b); got != tc.same {
+			t.Errorf("%s (%s) and %s (%s): same %v, want %v", tc.a, client(tc.a), tc.b, client(tc.b), got, tc.same)
+		}
 	}
 }
