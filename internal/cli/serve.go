@@ -220,7 +220,10 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	handler, err := web.New(web.Deps{
 		Console: console.Config{Store: a.store, Logger: a.log,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
-			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds},
+			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds,
+			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
+				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
+				From: cfg.Notify.From, PublicURL: cfg.PublicURL}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

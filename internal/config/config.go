@@ -56,6 +56,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// MailIn is the SMTP listener reports are mailed to (none by default).
 	MailIn mailin.Config `yaml:"mail_in"`
+	// ReportForm configures the public report form.
+	ReportForm ReportForm `yaml:"report_form"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -352,6 +354,7 @@ func Default() Config {
 		TLS:          TLS{ACME: ACME{CacheDir: "acme"}},
 		HTTP:         DefaultHTTP(),
 		MailIn:       mailin.DefaultConfig(),
+		ReportForm:   DefaultReportForm(),
 	}
 }
 
@@ -537,6 +540,9 @@ func (c *Config) Validate() error {
 			}
 			return &Error{Key: "mail_in", Reason: err.Error()}
 		}
+	}
+	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
+		return err
 	}
 	// The relay is checked when something will be sent through it, or
 	// when it is set at all (a typo should not wait for the first mail).

@@ -56,6 +56,8 @@ type Config struct {
 	// serves previews and saves, and a new team key reaches a sending
 	// notifier elsewhere when it next reads IdentityStateKey.
 	Notifier Notifier
+	// ReportForm configures the public report form (/report).
+	ReportForm ReportForm
 }
 
 // Console is the console's http.Handler.
@@ -80,6 +82,8 @@ type Console struct {
 	constituencyChanged func(ctx context.Context)
 	notifier            Notifier
 	imports             *pendingImports
+	// reports is the public report form; nil serves none.
+	reports *reportForm
 }
 
 // New builds the console.
@@ -130,6 +134,9 @@ func New(cfg Config) (*Console, error) {
 		constituencyChanged: cfg.ConstituencyChanged,
 		notifier:            cfg.Notifier,
 		imports:             newPendingImports(),
+	}
+	if c.reports, err = newReportForm(cfg.ReportForm, cfg.Store); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	c.routes()
 	return c, nil
@@ -184,6 +191,7 @@ func (c *Console) routes() {
 
 	c.portalRoutes(m)
 	c.throttleRoutes(m)
+	c.reportRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

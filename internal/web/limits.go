@@ -22,7 +22,7 @@ type Limits struct {
 	// IdleTimeout ends a kept-alive connection with no request.
 	IdleTimeout time.Duration
 	// UploadTimeout replaces ReadTimeout on upload routes (the
-	// constituency import), whose bodies are large.
+	// constituency import, the public report form), whose bodies are large.
 	UploadTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header.
 	MaxHeaderBytes int
@@ -91,6 +91,7 @@ func NewServer(h http.Handler, l Limits, logger *slog.Logger) *http.Server {
 var uploadRoutes = map[string]bool{
 	"POST /constituency/import":        true,
 	"POST /api/v1/constituency/import": true,
+	"POST /report":                     true,
 }
 
 // limitRequests bounds every request body, and lets a response run as
