@@ -23,6 +23,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
+	"github.com/vigil-cert/vigil/internal/incident/mailreport"
+	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -423,8 +425,39 @@ func (c *Console) readReport(r *http.Request, v *visit, p reportFormPage) (*inci
 		}
 		rep.Attachments = append(rep.Attachments, incident.Attachment{SHA256: sum, Name: path.Base(fh.Filename),
 			ContentType: types[i], Size: int64(len(contents[i]))})
+		rep.Observables = append(rep.Observables, forwardedObservables(types[i], contents[i], p.Email)...)
 	}
+	rep.Observables = uniqueObservables(rep.Observables)
 	return rep, nil
+}
+
+// forwardedObservables are the observables of a forwarded mail attached
+// to a report (its sender, links, attachments' hashes, and those of the
+// messages it forwards in turn), read as the mail intake reads mail;
+// none for another type of file.
+func forwardedObservables(contentType string, data []byte, reporter string) []extract.Observable {
+	if contentType != "message/rfc822" {
+		return nil
+	}
+	msg, err := mailin.Parse(data, mailin.DefaultLimits())
+	if err != nil {
+		return nil
+	}
+	return mailreport.Observables(msg, true, reporter)
+}
+
+// uniqueObservables drops repeated observables, keeping the first of
+// each and at most incident.MaxObservables.
+func uniqueObservables(list []extract.Observable) []extract.Observable {
+	seen := map[extract.Observable]bool{}
+	out := list[:0]
+	for _, o := range list {
+		if !seen[o] && len(out) < incident.MaxObservables {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // readFile reads one attachment and decides its type from its content

@@ -144,7 +144,8 @@ func TestReportFormStoresReport(t *testing.T) {
 		}
 	}
 	clock.Add(5 * time.Second)
-	eml := []byte("From: alerts@bank-secure.be\r\nSubject: Your account\r\n\r\nLog in at http://bank-secure.be/login\r\n")
+	eml := []byte("From: alerts@bank-secure.be\r\nReply-To: claims@bank-refund.net\r\nSubject: Your account\r\n\r\n" +
+		"Log in at http://bank-secure.be/login or https://bank-refund.net/claim\r\n")
 	answer := b.postReport("/report", validReport(fields, "hxxp://bank-secure[.]be/login"),
 		reportFile{"forward.eml", "message/rfc822", eml})
 	tracking, link := sent(t, answer)
@@ -164,6 +165,9 @@ func TestReportFormStoresReport(t *testing.T) {
 	for _, want := range []extract.Observable{
 		{Kind: extract.URL, Value: "http://bank-secure.be/login"},
 		{Kind: extract.Email, Value: "alerts@bank-secure.be"},
+		// Only in the forwarded mail: read as the mail intake reads mail.
+		{Kind: extract.Email, Value: "claims@bank-refund.net"},
+		{Kind: extract.URL, Value: "https://bank-refund.net/claim"},
 	} {
 		if !slices.Contains(rep.Observables, want) {
 			t.Errorf("observables %v lack %v", rep.Observables, want)

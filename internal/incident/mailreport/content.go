@@ -82,12 +82,13 @@ func htmlText(doc string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// leaveOut is the set of values no observable of a report may have: the
-// reporter's address and domain and the team's own addresses and domains,
-// which every mail names and which would group every report together.
-func leaveOut(reporter string, team []string) map[string]bool {
+// leaveOutSet is the set of values no observable of a report may have:
+// the reporter's address and domain and the team's own addresses and
+// domains, which every mail names and which would group every report
+// together.
+func leaveOutSet(addresses ...string) map[string]bool {
 	out := map[string]bool{}
-	for _, a := range append([]string{reporter}, team...) {
+	for _, a := range addresses {
 		a = strings.ToLower(a)
 		if a == "" {
 			continue
@@ -100,11 +101,19 @@ func leaveOut(reporter string, team []string) map[string]bool {
 	return out
 }
 
-// observables are the observables of a mail and of every message
-// forwarded in it: those of their subjects, bodies and links, the senders
-// of the forwarded messages, and the hashes of all attachments, without
-// the values leaveOut names, at most incident.MaxObservables.
-func observables(m *mailin.Message, out map[string]bool) []extract.Observable {
+// Observables are the observables of a message a report carries, as the
+// mail intake finds them: those of its subjects, bodies and links, of
+// every message forwarded in it, their senders, and the hashes of all
+// attachments, at most incident.MaxObservables. Forwarded says m is
+// itself a message forwarded to the team (a .eml uploaded on the web
+// form), whose sender is an observable too. The addresses leaveOut
+// names, and their domains, are left out: the reporter's own.
+func Observables(m *mailin.Message, forwarded bool, leaveOut ...string) []extract.Observable {
+	return observables(m, forwarded, leaveOutSet(leaveOut...))
+}
+
+// observables are Observables without the values out names.
+func observables(m *mailin.Message, top bool, out map[string]bool) []extract.Observable {
 	seen := map[extract.Observable]bool{}
 	var list []extract.Observable
 	add := func(os []extract.Observable) {
@@ -138,7 +147,7 @@ func observables(m *mailin.Message, out map[string]bool) []extract.Observable {
 			walk(f, true)
 		}
 	}
-	walk(m, false)
+	walk(m, top)
 	return list
 }
 

@@ -175,7 +175,7 @@ func (w *Worker) report(ctx context.Context, m mailin.Mail) (*incident.Report, [
 			Email: clip(strings.ToLower(from.Address), incident.MaxFieldBytes)}
 		r.Reporter.OrgID = w.contact(ctx, r.Reporter.Email)
 	}
-	r.Observables = observables(msg, leaveOut(r.Reporter.Email, m.To))
+	r.Observables = observables(msg, false, leaveOutSet(append([]string{r.Reporter.Email}, m.To...)...))
 	r.Concerned = clip(concerned(msg), incident.MaxFieldBytes)
 	r.Attachments, err = attachments(m, msg)
 	if err != nil {
