@@ -263,13 +263,7 @@ func TestRefusals(t *testing.T) {
 	}
 	// go-smtp's client says SIZE at MAIL FROM when it knows the size;
 	// a raw session does not, so the limit is hit while reading DATA.
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Hello("client.example.org"); err != nil {
-		t.Fatal(err)
-	}
+	c := dialWhenFree(t, addr)
 	if err := c.Mail("a@example.org", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -349,4 +343,25 @@ func TestSessionsPerClient(t *testing.T) {
 		d.Close()
 		return strings.HasPrefix(g, "220 ")
 	})
+}
+
+// dialWhenFree opens a session once the server has let go of the ones
+// the test closed before (a closed client's session ends on the server
+// a moment later, and max_sessions counts it until then).
+func dialWhenFree(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := smtp.Dial(addr)
+		if err == nil {
+			if err = c.Hello("client.example.org"); err == nil {
+				return c
+			}
+			c.Close()
+		}
+		if smtpCode(err) != 421 || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

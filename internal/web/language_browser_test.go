@@ -176,7 +176,7 @@ func TestBrowserEveryLanguage(t *testing.T) {
 
 	english := catalogueWords(cat, "en")
 	// YAML names the format feed options are written in.
-	data := append(append([]string{"scan-rdp", "YAML"}, taxonomy.Names()...), taxonomy.Types()...)
+	data := append(append([]string{"scan-rdp", "inbox", "YAML"}, taxonomy.Names()...), taxonomy.Types()...)
 	eventURL := "/events/" + ev.Hash().String()
 	orgURL := "/constituency/" + strconv.FormatInt(org.ID, 10)
 	console := []string{"/", "/events", eventURL, "/deadletters", "/feeds", "/feeds/inbox", "/feeds/new", "/users", "/audit", "/account",
