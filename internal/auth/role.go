@@ -29,6 +29,12 @@ const (
 	// console and the API: only administrators, like the configuration
 	// file they override.
 	ManageFeeds
+	// ReadIncidents reads the triage queue of reports, the incidents and
+	// their timelines.
+	ReadIncidents
+	// HandleIncidents triages reports, opens incidents and changes them
+	// (status, assignee, labels, tasks, notes).
+	HandleIncidents
 )
 
 // Can reports whether role has permission p. Publishers write advisories
@@ -41,7 +47,8 @@ func Can(role Role, p Permission) bool {
 		return true
 	case RoleAnalyst:
 		switch p {
-		case ReadEvents, RetryDeadLetters, ReadConstituency, ManageConstituency, ManageNotifications:
+		case ReadEvents, RetryDeadLetters, ReadConstituency, ManageConstituency, ManageNotifications,
+			ReadIncidents, HandleIncidents:
 			return true
 		}
 	}

@@ -184,6 +184,7 @@ func (c *Console) routes() {
 
 	c.portalRoutes(m)
 	c.throttleRoutes(m)
+	c.incidentRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

@@ -175,6 +175,9 @@ type IncidentPage struct {
 
 // Queries are the lists and searches an analyst reads.
 type Queries interface {
+	// GetIncidentByTag returns the incident a tag names (the console's
+	// and the API's addresses); store.ErrNotFound for none.
+	GetIncidentByTag(ctx context.Context, tag Tag) (Incident, error)
 	ListReports(ctx context.Context, q ReportQuery) (ReportPage, error)
 	ListIncidents(ctx context.Context, q IncidentQuery) (IncidentPage, error)
 	Timeline(ctx context.Context, incidentID int64) ([]Entry, error)
