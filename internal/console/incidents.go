@@ -247,7 +247,6 @@ type incidentView struct {
 	Overdue     bool
 	Orgs        []constituency.Organisation
 	OrgChoices  []orgChoice
-	TaskTitles  map[string]string // by task id, for the timeline
 	Reports     []incident.Report
 	Observables []observableLink
 	Tasks       []incident.Task
@@ -327,10 +326,6 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 	if p.Tasks, err = c.store.Tasks(ctx, inc.ID); err != nil {
 		c.fail(w, r, v, err)
 		return
-	}
-	p.TaskTitles = make(map[string]string, len(p.Tasks))
-	for _, t := range p.Tasks {
-		p.TaskTitles[strconv.FormatInt(t.ID, 10)] = t.Title
 	}
 	if p.Timeline, err = c.store.Timeline(ctx, inc.ID); err != nil {
 		c.fail(w, r, v, err)

@@ -303,7 +303,7 @@ func TestIncidentForms(t *testing.T) {
 	}
 	page := b.get(base)
 	mustContain(t, page.body, "resolved", "site taken down", "Called the bank&#39;s SOC.", `href="/constituency/`+strconv.FormatInt(env.org.ID, 10)+`"`,
-		"Bank X", "TLP:RED", "PAP:GREEN", "critical", "done by analyst", "Task done</strong>: "+tasks[0].Title)
+		"Bank X", "TLP:RED", "PAP:GREEN", "critical", "done by analyst", "Task done</strong>", tasks[0].Title)
 	for _, a := range []string{"incident.assign", "incident.update", "incident.task.add", "incident.task.done", "incident.status", "incident.note"} {
 		if !contains(env.auditActions(), a) {
 			t.Errorf("no %s in the audit log", a)
