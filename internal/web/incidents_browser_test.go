@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 )
@@ -146,5 +147,65 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 			t.Fatalf("%s never held %q; last %q", sel, want, last)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserCaseAccessibility runs axe-core on the case pages, as
+// TestBrowserAccessibility does on the rest of the console: the triage
+// queue, the phone log, the incident list, an incident with tasks and a
+// timeline, and an organisation's page listing its incidents, in English
+// and in Dutch.
+func TestBrowserCaseAccessibility(t *testing.T) {
+	axe := axeSource(t)
+	st := openStore(t)
+	ctx := context.Background()
+	org := constituency.Organisation{Handle: "bank-x", Name: "Bank X", Language: "en"}
+	if err := st.CreateOrganisation(ctx, &org); err != nil {
+		t.Fatal(err)
+	}
+	const password = "the analyst's long passphrase"
+	for _, lang := range []string{"en", "nl"} {
+		u := addUser(t, st, "analyst-"+lang, auth.RoleAnalyst, password)
+		u.Language = lang
+		if err := st.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &incident.Service{Store: st, Audit: st}
+	a := incident.Actor{Name: "analyst-en"}
+	var ids []int64
+	for _, text := range []string{"phishing at https://bank-x-login.com/a", "a fake shop at https://cheap-shoes.net/", "spam"} {
+		r := incident.Report{Channel: incident.ChannelEmail, Kind: incident.KindPhishing, Received: time.Now(), Text: text,
+			Reporter: incident.Reporter{Email: "someone@mail.example"}, Observables: extract.Find(text)}
+		rec, err := svc.Receive(ctx, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ReportID)
+	}
+	inc, err := svc.CreateIncident(ctx, a, incident.Incident{Title: "Bank X phishing", OrgIDs: []int64{org.ID}}, ids[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddPlaybookTasks(ctx, a, inc.ID, "en"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddNote(ctx, a, inc.ID, "Asked the host for a takedown."); err != nil {
+		t.Fatal(err)
+	}
+	srv := serveConsole(t, consoleConfig(t, st, "test"))
+	pages := []string{"/reports", "/reports?state=closed", "/reports/new", "/incidents", "/incidents?status=all&overdue=1",
+		"/incidents/" + inc.Tag.String(), fmt.Sprintf("/constituency/%d", org.ID)}
+	for _, lang := range []string{"en", "nl"} {
+		t.Run(lang, func(t *testing.T) {
+			tctx := startChromium(t, srv.URL+"/reports")
+			logIn(t, tctx, "analyst-"+lang, password, "content")
+			for _, p := range pages {
+				if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+p), chromedp.WaitVisible(chromedp.ID("content"))); err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				axeCheck(t, tctx, axe, p, lang)
+			}
+		})
 	}
 }
