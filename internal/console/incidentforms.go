@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // The forms of an incident's page. Each runs one operation of
@@ -122,4 +124,28 @@ func (c *Console) completeTask(r *http.Request, v *visit, inc incident.Incident)
 func (c *Console) addIncidentNote(r *http.Request, v *visit, inc incident.Incident) (string, error) {
 	_, err := c.cases().AddNote(r.Context(), actorOf(v), inc.ID, strings.TrimSpace(r.PostFormValue("note")))
 	return "incident-note", err
+}
+
+// mergeIncident merges this incident into the one of the tag typed, which
+// survives it; the answer is the survivor's page.
+func (c *Console) mergeIncident(r *http.Request, v *visit, inc incident.Incident) (string, error) {
+	typed := strings.TrimSpace(r.PostFormValue("into"))
+	tag, err := incident.ParseTag(typed)
+	if err != nil {
+		return "", refuse(msgIncidentBadTag, typed)
+	}
+	into, err := c.store.GetIncidentByTag(r.Context(), tag)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", refuse(msgIncidentBadTag, typed)
+	} else if err != nil {
+		return "", err
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		return "", refuse(msgIncidentMergeReason)
+	}
+	if err := c.cases().Merge(r.Context(), actorOf(v), into.ID, inc.ID, reason); err != nil {
+		return "", err
+	}
+	return "/incidents/" + into.Tag.String() + "?done=incident-merged", nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
@@ -23,18 +24,19 @@ import (
 
 // The page titles and messages of the case pages.
 const (
-	msgTitleIncidents    = "title.cases.incidents"
-	msgTitleIncident     = "title.cases.incident"
-	msgTitleReports      = "title.cases.reports"
-	msgTitleReportNew    = "title.cases.reports.new"
-	msgIncidentNoReports = "cases.reports.error.none"
-	msgIncidentBadTag    = "cases.reports.error.tag"
-	msgIncidentNoReason  = "cases.reports.error.reason"
-	msgIncidentBadInput  = "cases.incidents.error.input"
-	msgIncidentBadUser   = "cases.incidents.error.assignee"
-	msgDueIn             = "cases.incidents.due.in"
-	msgOverdueBy         = "cases.incidents.due.over"
-	msgDeleteHasCases    = "cases.org.delete"
+	msgTitleIncidents      = "title.cases.incidents"
+	msgTitleIncident       = "title.cases.incident"
+	msgTitleReports        = "title.cases.reports"
+	msgTitleReportNew      = "title.cases.reports.new"
+	msgIncidentNoReports   = "cases.reports.error.none"
+	msgIncidentBadTag      = "cases.reports.error.tag"
+	msgIncidentNoReason    = "cases.reports.error.reason"
+	msgIncidentMergeReason = "cases.incident.merge.error"
+	msgIncidentBadInput    = "cases.incidents.error.input"
+	msgIncidentBadUser     = "cases.incidents.error.assignee"
+	msgDueIn               = "cases.incidents.due.in"
+	msgOverdueBy           = "cases.incidents.due.over"
+	msgDeleteHasCases      = "cases.org.delete"
 )
 
 // incidentFlashes are the success notices of the case pages, added to
@@ -49,6 +51,8 @@ var incidentFlashes = map[string]string{
 	"incident-note":     "done.cases.incident.note",
 	"reports-linked":    "done.cases.reports.linked",
 	"reports-closed":    "done.cases.reports.closed",
+	"reports-triaged":   "done.cases.reports.triaged",
+	"incident-merged":   "done.cases.incident.merged",
 	"report-logged":     "done.cases.report.logged",
 }
 
@@ -72,6 +76,8 @@ func (c *Console) incidentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /incidents/{tag}/playbook", c.member(auth.HandleIncidents, c.incidentForm(c.addPlaybook)))
 	m.HandleFunc("POST /incidents/{tag}/tasks/{task}/done", c.member(auth.HandleIncidents, c.incidentForm(c.completeTask)))
 	m.HandleFunc("POST /incidents/{tag}/notes", c.member(auth.HandleIncidents, c.incidentForm(c.addIncidentNote)))
+	m.HandleFunc("POST /incidents/{tag}/merge", c.member(auth.HandleIncidents, c.incidentForm(c.mergeIncident)))
+	m.HandleFunc("POST /reports/triage", c.member(auth.HandleIncidents, c.triageReports))
 }
 
 // cases is the incident service over the console's store.
@@ -339,7 +345,8 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 }
 
 // incidentChange is a form's change of an incident: it returns the
-// notice to show (a flashes key), or an error: an *incident.InputError
+// notice to show (a flashes key) or the local address to go to, or an
+// error: an *incident.InputError
 // is shown on the page, anything else fails the request.
 type incidentChange func(r *http.Request, v *visit, inc incident.Incident) (string, error)
 
@@ -363,6 +370,12 @@ func (c *Console) incidentForm(change incidentChange) handler {
 		}
 		if err != nil {
 			c.fail(w, r, v, err)
+			return
+		}
+		if strings.HasPrefix(done, "/") {
+			// The change leads to another page (a merge, to the incident
+			// that survived it).
+			http.Redirect(w, r, done, http.StatusSeeOther)
 			return
 		}
 		redirectDone(w, r, "/incidents/"+inc.Tag.String(), done)

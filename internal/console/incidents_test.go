@@ -421,3 +421,48 @@ func TestOrganisationIncidents(t *testing.T) {
 		t.Errorf("delete with an open incident: %d %.400s", res.status, res.body)
 	}
 }
+
+// TestMergeAndTriage merges a duplicate incident into another from its
+// page, and marks a report triaged from the queue.
+func TestMergeAndTriage(t *testing.T) {
+	env := newCaseEnv(t)
+	b := env.analyst()
+	keep := env.openIncident(b, env.receive(incident.KindPhishing, "see https://dupe-bank.com/a").ReportID)
+	dupe := env.openIncident(b, env.receive(incident.KindPhishing, "see https://other-bank.net/b").ReportID)
+	loose := env.receive(incident.KindOther, "a question about passwords")
+	b.get("/incidents/" + dupe)
+	res := b.post("/incidents/"+dupe+"/merge", url.Values{"into": {keep}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "Give a reason for the merge") {
+		t.Errorf("merge without a reason: %d", res.status)
+	}
+	res = b.post("/incidents/"+dupe+"/merge", url.Values{"into": {dupe}, "reason": {"same"}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "cannot be merged into itself") {
+		t.Errorf("merge into itself: %d", res.status)
+	}
+	res = b.post("/incidents/"+dupe+"/merge", url.Values{"into": {keep}, "reason": {"the same campaign"}})
+	if res.status != http.StatusSeeOther || res.location != "/incidents/"+keep+"?done=incident-merged" {
+		t.Fatalf("merge: %d %q %.300s", res.status, res.location, res.body)
+	}
+	if inc := env.incident(keep); inc.Reports != 2 {
+		t.Errorf("the survivor has %d reports, want 2", inc.Reports)
+	}
+	if inc := env.incident(dupe); inc.Status != incident.StatusClosed || inc.MergedInto != env.incident(keep).ID {
+		t.Errorf("the merged incident: %+v", inc)
+	}
+	if !hasEntry(env.timeline(keep), incident.EntryMerged, "the same campaign") {
+		t.Error("no merged line on the survivor's timeline")
+	}
+
+	b.get("/reports")
+	res = b.post("/reports/triage", url.Values{"report": {strconv.FormatInt(loose.ReportID, 10)}})
+	if res.status != http.StatusSeeOther || res.location != "/reports?done=reports-triaged" {
+		t.Fatalf("triage: %d %q", res.status, res.location)
+	}
+	if r, err := env.store.GetReport(context.Background(), loose.ReportID); err != nil || r.State != incident.ReportTriaged {
+		t.Errorf("the report after triage: %+v %v", r.State, err)
+	}
+	mustContain(t, b.get("/reports?state=triaged").body, loose.Tracking)
+	if !contains(env.auditActions(), "incident.merge") || !contains(env.auditActions(), "report.triage") {
+		t.Error("merge or triage not in the audit log")
+	}
+}

@@ -190,6 +190,21 @@ func (c *Console) linkReports(w http.ResponseWriter, r *http.Request, v *visit) 
 	})
 }
 
+// triageReports marks the ticked reports looked at: they leave the queue
+// of new reports without an incident.
+func (c *Console) triageReports(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.reportAction(w, r, v, func(ids []int64) (string, error) {
+		if _, err := c.cases().TriageReports(r.Context(), actorOf(v), ids); err != nil {
+			return "", err
+		}
+		back := "/reports"
+		if q := r.PostFormValue("back"); q != "" {
+			back += "?" + q
+		}
+		return back + sep(back) + "done=reports-triaged", nil
+	})
+}
+
 // closeReports closes the ticked reports with a reason, no incident.
 func (c *Console) closeReports(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.reportAction(w, r, v, func(ids []int64) (string, error) {
