@@ -199,13 +199,14 @@ func TestBrowserCaseAccessibility(t *testing.T) {
 	for _, lang := range []string{"en", "nl"} {
 		t.Run(lang, func(t *testing.T) {
 			tctx := startChromium(t, srv.URL+"/reports")
-			logIn(t, tctx, "analyst-"+lang, password, "content")
+			logIn(t, tctx, "analyst-"+lang, password, "report-filter")
 			for _, p := range pages {
 				if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+p), chromedp.WaitVisible(chromedp.ID("content"))); err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
 				axeCheck(t, tctx, axe, p, lang)
 			}
+			screenshot(t, tctx, "cases-organisation-"+lang)
 		})
 	}
 }
