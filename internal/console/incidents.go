@@ -267,6 +267,8 @@ type incidentView struct {
 	// the playbook button adds.
 	Playbook incident.Playbook
 	OwnID    int64
+	// MergedInto is the tag of the incident this one was merged into.
+	MergedInto string
 }
 
 // orgChoice is an organisation in the form's list of those concerned.
@@ -311,6 +313,14 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 		Severities: incident.Severities, TLPs: incident.TLPs, PAPs: incident.PAPs,
 		CanHandle: v.can(auth.HandleIncidents), Playbook: incident.PlaybookFor(inc.Kind, inc.Type), OwnID: v.user.ID}
 	p.Due, p.Overdue = c.dueText(v, &inc)
+	if inc.MergedInto != 0 {
+		into, err := c.store.GetIncident(ctx, inc.MergedInto)
+		if err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		p.MergedInto = into.Tag.String()
+	}
 	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
 		c.fail(w, r, v, err)

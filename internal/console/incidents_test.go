@@ -449,6 +449,7 @@ func TestMergeAndTriage(t *testing.T) {
 	if inc := env.incident(dupe); inc.Status != incident.StatusClosed || inc.MergedInto != env.incident(keep).ID {
 		t.Errorf("the merged incident: %+v", inc)
 	}
+	mustContain(t, b.get("/incidents/"+dupe).body, `href="/incidents/`+keep+`" id="merged-into"`, "merged into incident "+keep)
 	if !hasEntry(env.timeline(keep), incident.EntryMerged, "the same campaign") {
 		t.Error("no merged line on the survivor's timeline")
 	}
