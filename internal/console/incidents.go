@@ -256,7 +256,7 @@ type incidentView struct {
 	Reports     []incident.Report
 	Observables []observableLink
 	Tasks       []incident.Task
-	Timeline    []incident.Entry
+	Timeline    []timelineRow
 	Users       []auth.User
 	Next        []incident.Status
 	Severities  []incident.Severity
@@ -269,6 +269,37 @@ type incidentView struct {
 	OwnID    int64
 	// MergedInto is the tag of the incident this one was merged into.
 	MergedInto string
+}
+
+// timelineRow is a line of the timeline with the tracking numbers of the
+// reports it names (report_linked), where the incident still holds them.
+type timelineRow struct {
+	incident.Entry
+	Tracking []string
+}
+
+func timelineRows(entries []incident.Entry, reports []incident.Report) []timelineRow {
+	tracking := make(map[string]string, len(reports))
+	for _, r := range reports {
+		tracking[strconv.FormatInt(r.ID, 10)] = r.Tracking
+	}
+	rows := make([]timelineRow, len(entries))
+	for i, e := range entries {
+		rows[i].Entry = e
+		if e.Kind != incident.EntryReportLinked {
+			continue
+		}
+		ids := strings.Split(e.Details["reports"], ",")
+		if e.Details["report"] != "" {
+			ids = append(ids, e.Details["report"])
+		}
+		for _, id := range ids {
+			if t, ok := tracking[id]; ok {
+				rows[i].Tracking = append(rows[i].Tracking, t)
+			}
+		}
+	}
+	return rows
 }
 
 // orgChoice is an organisation in the form's list of those concerned.
@@ -343,10 +374,12 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 		c.fail(w, r, v, err)
 		return
 	}
-	if p.Timeline, err = c.store.Timeline(ctx, inc.ID); err != nil {
+	entries, err := c.store.Timeline(ctx, inc.ID)
+	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
+	p.Timeline = timelineRows(entries, p.Reports)
 	if p.Users, err = c.handlers(ctx); err != nil {
 		c.fail(w, r, v, err)
 		return

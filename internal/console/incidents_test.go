@@ -211,6 +211,7 @@ func TestTriageQueue(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.location != "/incidents/"+tag+"?done=reports-linked" {
 		t.Fatalf("link: %d %q", res.status, res.location)
 	}
+	mustContain(t, b.get("/incidents/"+tag).body, "Reports linked</strong>: <span class=\"mono\">"+r3.Tracking)
 	if inc := env.incident(tag); inc.Reports != 3 {
 		t.Errorf("the incident counts %d reports, want 3", inc.Reports)
 	}
