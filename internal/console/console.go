@@ -192,6 +192,7 @@ func (c *Console) routes() {
 	c.portalRoutes(m)
 	c.throttleRoutes(m)
 	c.reportRoutes(m)
+	c.incidentRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -43,6 +44,9 @@ type organisationPage struct {
 	// CanDisable: the visitor may disable and enable the organisation
 	// (administrators: it locks its accounts out of the portal).
 	CanDisable bool
+	// Incidents are the latest incidents concerning the organisation,
+	// for a visitor who may read them.
+	Incidents []incident.Incident
 }
 
 func (c *Console) newOrganisationForm(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -175,6 +179,10 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 		return
 	}
 	constituency.OpenFirst(p.Requests)
+	if p.Incidents, err = c.organisationIncidents(ctx, v, id); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if status == http.StatusOK {
 		if p.Notes, err = c.standingNotes(ctx, v, p.Org); err != nil {
 			c.fail(w, r, v, err)
@@ -277,6 +285,9 @@ func (c *Console) deleteOrganisation(w http.ResponseWriter, r *http.Request, v *
 	}
 	err := c.store.DeleteOrganisation(ctx, o.ID)
 	switch {
+	case errors.Is(err, incident.ErrOrganisationHasIncidents):
+		c.showDelete(w, r, v, o, http.StatusConflict, msgDeleteHasCases)
+		return
 	case errors.Is(err, store.ErrConflict):
 		c.showDelete(w, r, v, o, http.StatusConflict, msgDeleteHasUsers)
 		return

@@ -75,6 +75,7 @@ func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 		"duration":  func(d time.Duration) string { return cat.Duration(lang, d) },
 		"add":       func(a, b int) int { return a + b },
 		"mono":      mono,
+		"excerpt":   excerpt,
 	}
 }
 
@@ -134,6 +135,8 @@ type navigation struct {
 	// organisations it serves.
 	Constituency  bool
 	Notifications bool
+	// Incidents are the triage queue and the incidents.
+	Incidents bool
 }
 
 // render writes page with data, all or nothing: the template runs into a
@@ -164,6 +167,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 
 			Constituency:  auth.Can(v.user.Role, auth.ReadConstituency),
 			Notifications: auth.Can(v.user.Role, auth.ManageNotifications),
+			Incidents:     auth.Can(v.user.Role, auth.ReadIncidents),
 		}
 	} else {
 		vw.CSRF = v.formToken

@@ -7,6 +7,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
@@ -25,6 +26,7 @@ type Store interface {
 	DeadLetterStore
 	savedsearch.Searches
 	FeedAdminStore
+	incident.Incidents
 }
 
 // The full store satisfies Store.

@@ -175,11 +175,11 @@ type IncidentPage struct {
 
 // Queries are the lists and searches an analyst reads.
 type Queries interface {
+	// GetIncidentByTag returns the incident a tag names (the console's
+	// and the API's addresses); store.ErrNotFound for none.
+	GetIncidentByTag(ctx context.Context, tag Tag) (Incident, error)
 	ListReports(ctx context.Context, q ReportQuery) (ReportPage, error)
 	ListIncidents(ctx context.Context, q IncidentQuery) (IncidentPage, error)
-	// GetIncidentByTag returns the incident a tag names (store.ErrNotFound
-	// for none), as people and mail subjects name incidents.
-	GetIncidentByTag(ctx context.Context, tag Tag) (Incident, error)
 	Timeline(ctx context.Context, incidentID int64) ([]Entry, error)
 	Tasks(ctx context.Context, incidentID int64) ([]Task, error)
 }
