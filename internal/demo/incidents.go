@@ -56,6 +56,9 @@ var demoIncidentReports = []demoReport{
 // demoIncident is an incident the demo opens from reports and leaves in a
 // status, through the workflow as an analyst would move it.
 type demoIncident struct {
+	// ago is how long before the demo was loaded the incident was opened;
+	// each change after that comes an hour later.
+	ago      time.Duration
 	title    string
 	kind     incident.Kind
 	severity incident.Severity
@@ -66,15 +69,15 @@ type demoIncident struct {
 }
 
 var demoIncidents = []demoIncident{
-	{title: "Ransomware at a municipality", kind: incident.KindMalware, severity: incident.SeverityCritical,
+	{ago: 6 * time.Hour, title: "Ransomware at a municipality", kind: incident.KindMalware, severity: incident.SeverityCritical,
 		steps: []incident.Status{incident.StatusTriage}},
-	{title: "Defaced website of a school", kind: incident.KindOther, severity: incident.SeverityMedium,
+	{ago: 30 * time.Hour, title: "Defaced website of a school", kind: incident.KindOther, severity: incident.SeverityMedium,
 		steps: []incident.Status{incident.StatusTriage, incident.StatusInProgress}, note: "Asked the hosting company for the logs.", overdue: true},
-	{title: "Credential stuffing on a web shop", kind: incident.KindHackedAccount, severity: incident.SeverityHigh,
+	{ago: 3 * 24 * time.Hour, title: "Credential stuffing on a web shop", kind: incident.KindHackedAccount, severity: incident.SeverityHigh,
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusWaiting}, reason: "waiting for the shop's access logs"},
-	{title: "Data leak on a public bucket", kind: incident.KindDataLeak, severity: incident.SeverityHigh,
+	{ago: 5 * 24 * time.Hour, title: "Data leak on a public bucket", kind: incident.KindDataLeak, severity: incident.SeverityHigh,
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusResolved}, reason: "bucket closed by the owner"},
-	{title: "Scam web shop", kind: incident.KindFraud, severity: incident.SeverityLow,
+	{ago: 12 * 24 * time.Hour, title: "Scam web shop", kind: incident.KindFraud, severity: incident.SeverityLow,
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusResolved, incident.StatusClosed}, reason: "site taken down by the registrar"},
 }
 
@@ -110,6 +113,8 @@ func (s *Set) loadIncidents(ctx context.Context, st *database.DB) error {
 		return fmt.Errorf("demo incidents: %w", err)
 	}
 	for _, d := range demoIncidents {
+		clock := now.Add(-d.ago)
+		svc.Now = func() time.Time { clock = clock.Add(time.Hour); return clock }
 		if err := openDemoIncident(ctx, svc, analyst, d, now); err != nil {
 			return fmt.Errorf("demo incident %q: %w", d.title, err)
 		}
