@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -144,6 +145,32 @@ func TestHelpTranslated(t *testing.T) {
 					t.Errorf("VIGIL_LANG=%s vigil %v: --%s not described as %q:\n%s", l.Code, args, f.Name, want, help)
 				}
 			})
+		}
+	}
+}
+
+// TestCommandHelpInCatalogue: every command's long help, and its usage
+// line when it has a placeholder (FILE, NAME, …), is in the catalogue,
+// the English one the same as the code's.
+func TestCommandHelpInCatalogue(t *testing.T) {
+	cat := i18n.Embedded()
+	placeholder := regexp.MustCompile(`\b[A-Z]{2,}\b`)
+	for _, c := range commands {
+		checks := map[string]string{}
+		if h := strings.TrimSpace(c.help); h != "" {
+			checks["cli.help.text."+c.name] = h
+		}
+		if placeholder.MatchString(c.usage) {
+			checks["cli.help.line."+c.name] = c.usage
+		}
+		for id, code := range checks {
+			if !cat.Has(id) {
+				t.Errorf("vigil %s: no %s in the catalogue", c.name, id)
+				continue
+			}
+			if got := cat.Text(i18n.Source, id); got != code {
+				t.Errorf("%s = %q, the code says %q", id, got, code)
+			}
 		}
 	}
 }
