@@ -129,7 +129,7 @@ func (c *command) summaryIn(lang string) string {
 
 func printHelp(w io.Writer, lang string) {
 	cat := i18n.Embedded()
-	fmt.Fprintf(w, "%s\n\n%s: vigil COMMAND [flags] [arguments]\n\n%s:\n", cat.T(lang, "cli.help.intro"), cat.T(lang, "cli.help.usage"), cat.T(lang, "cli.help.commands"))
+	fmt.Fprintf(w, "%s\n\n%s: vigil %s\n\n%s:\n", cat.T(lang, "cli.help.intro"), cat.T(lang, "cli.help.usage"), cat.T(lang, "cli.help.synopsis"), cat.T(lang, "cli.help.commands"))
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summaryIn(lang))
 	}

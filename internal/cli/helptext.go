@@ -62,7 +62,7 @@ func printFlags(w io.Writer, c *command, fs *flag.FlagSet, sub, lang string) {
 		}
 		line := "  -" + f.Name
 		if kind != "" {
-			line += " " + kind
+			line += " " + typeName(kind, lang)
 		}
 		usage = strings.ReplaceAll(usage, "\n", "\n    \t")
 		line += "\n    \t" + usage
@@ -75,6 +75,15 @@ func printFlags(w io.Writer, c *command, fs *flag.FlagSet, sub, lang string) {
 		}
 		fmt.Fprintln(w, line)
 	})
+}
+
+// typeName is the name of a flag's value type (string, int, value) in
+// lang, the Go name when the catalogue has none.
+func typeName(kind, lang string) string {
+	if id := "cli.help.type." + kind; i18n.Embedded().Has(id) {
+		return i18n.Embedded().T(lang, id)
+	}
+	return kind
 }
 
 // zeroDefault reports whether a flag's default is its type's zero value,

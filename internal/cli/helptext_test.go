@@ -108,6 +108,9 @@ func isHelpKey(id string) bool {
 	return false
 }
 
+// goTypeName is a flag line of the help with Go's name of its type.
+var goTypeName = regexp.MustCompile(`(?m)^  -[a-z-]+ (string|int|value)$`)
+
 // TestHelpTranslated: `vigil COMMAND [SUB] -h` with VIGIL_LANG=nl, fr or de
 // prints no English flag description, usage line or long help: none of
 // the English catalogue's help messages is left in it, and each of them
@@ -140,6 +143,9 @@ func TestHelpTranslated(t *testing.T) {
 					t.Errorf("VIGIL_LANG=%s vigil %v: %s left in English: %q", l.Code, args, id, en)
 				}
 			}
+			if m := goTypeName.FindString(help); m != "" {
+				t.Errorf("VIGIL_LANG=%s vigil %v: flag type in English: %q", l.Code, args, m)
+			}
 			s.fs.VisitAll(func(f *flag.Flag) {
 				if want := cat.Text(l.Code, flagKey(s.c, s.sub, f.Name)); !strings.Contains(help, want) {
 					t.Errorf("VIGIL_LANG=%s vigil %v: --%s not described as %q:\n%s", l.Code, args, f.Name, want, help)
@@ -170,6 +176,32 @@ func TestCommandHelpInCatalogue(t *testing.T) {
 			}
 			if got := cat.Text(i18n.Source, id); got != code {
 				t.Errorf("%s = %q, the code says %q", id, got, code)
+			}
+		}
+	}
+}
+
+// TestSynopsisTranslated: `vigil help` says "vigil COMMAND [flags]
+// [arguments]" in each language, and the flags' types are named in it.
+func TestSynopsisTranslated(t *testing.T) {
+	cat := i18n.Embedded()
+	for _, l := range cat.Languages() {
+		t.Setenv("VIGIL_LANG", l.Code)
+		var out strings.Builder
+		Main([]string{"help"}, strings.NewReader(""), &out, io.Discard)
+		want := "vigil " + cat.Text(l.Code, "cli.help.synopsis")
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("%s: vigil help does not say %q:\n%s", l.Code, want, out.String())
+		}
+		if l.Code == i18n.Source {
+			continue
+		}
+		if strings.Contains(out.String(), "COMMAND [flags]") {
+			t.Errorf("%s: vigil help says COMMAND [flags] in English", l.Code)
+		}
+		for _, id := range []string{"cli.help.synopsis", "cli.help.type.string", "cli.help.type.int", "cli.help.type.value"} {
+			if cat.Text(l.Code, id) == cat.Text(i18n.Source, id) {
+				t.Errorf("%s: %s is the English", l.Code, id)
 			}
 		}
 	}
