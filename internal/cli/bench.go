@@ -69,7 +69,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify" && args[0] != "intake") {
-		return fmt.Errorf("want ingest, search, notify or intake: %w", errUsage)
+		return c.usageError("cli.bench.unknown")
 	}
 	sub, args := args[0], args[1:]
 	rows := c.flags.Int("rows", 1_000_000, "rows or events to generate")
@@ -117,7 +117,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	switch sub {
 	case "intake":
 		if *client != "chunking" && *client != "data" {
-			return fmt.Errorf("--client: want chunking or data, got %q: %w", *client, errUsage)
+			return c.usageError("cli.bench.client", *client)
 		}
 		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data")
 	case "ingest":
@@ -245,7 +245,7 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 		b.closers = append(b.closers, func() { bs.Close() })
 		transport = bs
 	} else if transportName != "local" {
-		return nil, fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
+		return nil, c.usageError("cli.bench.transport")
 	}
 	b.runner = pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
 		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},

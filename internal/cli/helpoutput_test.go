@@ -74,3 +74,22 @@ func TestDemoBannerTranslated(t *testing.T) {
 		t.Errorf("banner in English:\n%s", log)
 	}
 }
+
+// TestBenchUsageTranslated: bench's usage errors are in the command
+// line's language.
+func TestBenchUsageTranslated(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "nl")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "bogus"}, "verwacht ingest, search, notify of intake"},
+		{[]string{"bench", "intake", "--client", "smoke"}, `--client: verwacht chunking of data, niet "smoke"`},
+		{[]string{"bench", "ingest", "--transport", "pigeon", "--rows", "10", "--dir", t.TempDir()}, "--transport: verwacht local of jetstream"},
+	} {
+		code, _, errOut := run(t, "", tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "Gebruik: vigil bench") {
+			t.Errorf("vigil %v: exit %d, want 2 and %q:\n%s", tt.args, code, tt.want, errOut)
+		}
+	}
+}

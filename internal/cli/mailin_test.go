@@ -68,7 +68,7 @@ func TestServeMailIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg, err := exec.Command(bin, "serve", "--data", t.TempDir(), "--config", bad).CombinedOutput()
-	if err == nil || !strings.Contains(string(msg), `config: mail_in.recipients[0]: "@cert.example": want an address`) {
+	if err == nil || !strings.Contains(string(msg), `config: mail_in.recipients[0]: "@cert.example": give an address`) {
 		t.Fatalf("serve with a bad mail_in: %v\n%s", err, msg)
 	}
 }
