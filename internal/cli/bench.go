@@ -69,7 +69,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.parse(args)
 	}
 	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify" && args[0] != "intake") {
-		return fmt.Errorf("want ingest, search, notify or intake: %w", errUsage)
+		return c.usageError("cli.bench.unknown")
 	}
 	sub, args := args[0], args[1:]
 	rows := c.flags.Int("rows", 1_000_000, "rows or events to generate")
@@ -117,7 +117,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	switch sub {
 	case "intake":
 		if *client != "chunking" && *client != "data" {
-			return fmt.Errorf("--client: want chunking or data, got %q: %w", *client, errUsage)
+			return c.usageError("cli.bench.client", *client)
 		}
 		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data")
 	case "ingest":
@@ -150,7 +150,7 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 
 func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore, keepRaw bool) error {
 	out := c.stdout
-	input, tableFile, mmdbFile, err := benchInput(out, work, rows)
+	input, tableFile, mmdbFile, err := benchInput(c, work, rows)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 		return err
 	}
 	bare := time.Since(start)
-	fmt.Fprintf(out, "bare read-and-split: %d lines, %d fields in %v (%.0f lines/s)\n", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds())
+	fmt.Fprintln(out, c.t("bench.ingest.bare", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds()))
 
 	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, noStore, keepRaw)
 	if err != nil {
@@ -173,15 +173,18 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	if err != nil {
 		return err
 	}
-	what := "stored"
+	// The labels are in the command line's language; the figures stay in
+	// one machine format (digits without grouping, Go durations), so a
+	// script can read them in any language (or set VIGIL_LANG=en).
+	pipelineID := "bench.ingest.stored"
 	if noStore {
-		what = "enriched, not stored"
+		pipelineID = "bench.ingest.enriched"
 	}
 	rate := float64(stored) / elapsed.Seconds()
-	fmt.Fprintf(out, "pipeline (%s): %d events %s in %v\n", transportName, stored, what, elapsed.Round(time.Millisecond))
-	fmt.Fprintf(out, "pipeline / bare read-and-split: %.1f× the time\n", elapsed.Seconds()/bare.Seconds())
-	fmt.Fprintf(out, "events/s: %.0f\n", rate)
-	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
+	fmt.Fprintln(out, c.t(pipelineID, transportName, stored, elapsed.Round(time.Millisecond)))
+	fmt.Fprintln(out, c.t("bench.ingest.ratio", elapsed.Seconds()/bare.Seconds()))
+	fmt.Fprintln(out, c.t("bench.ingest.rate", rate))
+	fmt.Fprintln(out, c.t("bench.peakrss", peakRSS()))
 	if stored != int64(rows) {
 		return fmt.Errorf("stored %d events of %d rows", stored, rows)
 	}
@@ -242,7 +245,7 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 		b.closers = append(b.closers, func() { bs.Close() })
 		transport = bs
 	} else if transportName != "local" {
-		return nil, fmt.Errorf("--transport: want local or jetstream: %w", errUsage)
+		return nil, c.usageError("cli.bench.transport")
 	}
 	b.runner = pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
 		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
@@ -304,7 +307,7 @@ func (b *ingestBench) done(ctx context.Context) (int64, error) {
 
 // benchInput writes the bench's routing table, GeoIP database and a
 // generated Shadowserver report of rows rows into work.
-func benchInput(out io.Writer, work string, rows int) (input, tableFile, mmdbFile string, err error) {
+func benchInput(c *cmdEnv, work string, rows int) (input, tableFile, mmdbFile string, err error) {
 	pfx2as, countries, prefixes := benchNetworks()
 	tableFile = filepath.Join(work, "pfx2as.txt")
 	mmdbFile = filepath.Join(work, "geoip.mmdb")
@@ -315,7 +318,7 @@ func benchInput(out io.Writer, work string, rows int) (input, tableFile, mmdbFil
 		return "", "", "", err
 	}
 	input = filepath.Join(work, "2026-11-20-scan_rdp-bench-geo.csv")
-	fmt.Fprintf(out, "generating %d rows into %s\n", rows, input)
+	fmt.Fprintln(c.stdout, c.t("bench.generating", rows, input))
 	if err := generateReport(input, rows, prefixes); err != nil {
 		return "", "", "", err
 	}
@@ -323,7 +326,7 @@ func benchInput(out io.Writer, work string, rows int) (input, tableFile, mmdbFil
 	if err != nil {
 		return "", "", "", err
 	}
-	fmt.Fprintf(out, "input: %d bytes\n", st.Size())
+	fmt.Fprintln(c.stdout, c.t("bench.input", st.Size()))
 	return input, tableFile, mmdbFile, nil
 }
 
@@ -448,7 +451,7 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int) error {
 	rng := rand.New(rand.NewPCG(7, 7))
 	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	if have < int64(rows) {
-		fmt.Fprintf(out, "loading %d events into %s\n", int64(rows)-have, path)
+		fmt.Fprintln(out, c.t("bench.search.loading", int64(rows)-have, path))
 		start := time.Now()
 		batch := make([]*event.Event, 0, 5000)
 		for i := have; i < int64(rows); i++ {
@@ -463,10 +466,10 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int) error {
 				return ctx.Err()
 			}
 		}
-		fmt.Fprintf(out, "loaded in %v\n", time.Since(start).Round(time.Second))
+		fmt.Fprintln(out, c.t("bench.loaded", time.Since(start).Round(time.Second)))
 	}
 	n, _ := db.CountEvents(ctx)
-	fmt.Fprintf(out, "events in the database: %d\n", n)
+	fmt.Fprintln(out, c.t("bench.search.count", n))
 	// Pick real values to look for from one stored event.
 	sample := searchEvent(rand.New(rand.NewPCG(7, 7)), 0, base)
 	ip, _ := netip.ParseAddr(sample.Value("source.ip"))
@@ -492,8 +495,8 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int) error {
 			found = len(page.Events)
 		}
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		fmt.Fprintf(out, "search %-22s first page %3d events: median %v, max %v\n", q.name, found,
-			times[len(times)/2].Round(10*time.Microsecond), times[len(times)-1].Round(10*time.Microsecond))
+		fmt.Fprintln(out, c.t("bench.search.query", q.name, found,
+			times[len(times)/2].Round(10*time.Microsecond), times[len(times)-1].Round(10*time.Microsecond)))
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 	loaded := filepath.Join(work, "notify-loaded.db")
 	stamp := fmt.Sprintf("orgs=%d prefixes=%d events=%d seed=%d\n", spec.Organisations, spec.Prefixes, spec.Events, spec.Seed)
 	if old, err := os.ReadFile(loaded + ".spec"); reuse && err == nil && string(old) == stamp {
-		fmt.Fprintf(out, "copying the store loaded before (%s) to %s\n", loaded, path)
+		fmt.Fprintln(out, c.t("bench.notify.copying", loaded, path))
 		if err := copyFile(loaded, path); err != nil {
 			return err
 		}
@@ -100,13 +100,13 @@ func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into PostgreSQL schema %s\n", spec.Organisations, spec.Prefixes, spec.Events, schema)
+	fmt.Fprintln(c.stdout, c.t("bench.notify.loading.postgres", spec.Organisations, spec.Prefixes, spec.Events, schema))
 	start := time.Now()
 	spec.Now = start
 	if err := notify.LoadBench(ctx, d, spec, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(start).Round(time.Second))
+	fmt.Fprintln(c.stdout, c.t("bench.loaded", time.Since(start).Round(time.Second)))
 	return timeNotifyPass(ctx, c, d, "PostgreSQL", cpuProfile, workers)
 }
 
@@ -168,15 +168,16 @@ func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, 
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%d organisations failed, the first %s: %w", len(rep.Errors), rep.Errors[0].Org, rep.Errors[0].Err)
 	}
-	fmt.Fprintf(out, "signing: on (Ed25519 team key; contacts without keys, so signed, not encrypted); %s\n", storeNote)
-	fmt.Fprintf(out, "peak RSS: %s\n", peakRSS())
-	fmt.Fprintf(out, "organisations: %d\n", rep.Organisations)
-	fmt.Fprintf(out, "events: %d stored, %d handled: %d notified, %d duplicates of another event of the pass\n",
-		stored, rep.Consumed, rep.Notified, rep.Duplicates)
-	fmt.Fprintf(out, "messages: %d\n", rep.Messages)
-	fmt.Fprintf(out, "reading the queue at once: %v\n", rep.Reading.Round(time.Millisecond))
-	fmt.Fprintf(out, "committing to the store (alongside preparing): %v\n", rep.Committing.Round(time.Millisecond))
-	fmt.Fprintf(out, "elapsed: %v\n", elapsed.Round(time.Millisecond))
+	// Labels in the command line's language, figures in one machine
+	// format (digits without grouping, Go durations) for scripts.
+	fmt.Fprintln(out, c.t("bench.notify.signing", storeNote))
+	fmt.Fprintln(out, c.t("bench.peakrss", peakRSS()))
+	fmt.Fprintln(out, c.t("bench.notify.organisations", rep.Organisations))
+	fmt.Fprintln(out, c.t("bench.notify.events", stored, rep.Consumed, rep.Notified, rep.Duplicates))
+	fmt.Fprintln(out, c.t("bench.notify.messages", rep.Messages))
+	fmt.Fprintln(out, c.t("bench.notify.reading", rep.Reading.Round(time.Millisecond)))
+	fmt.Fprintln(out, c.t("bench.notify.committing", rep.Committing.Round(time.Millisecond)))
+	fmt.Fprintln(out, c.t("bench.notify.elapsed", elapsed.Round(time.Millisecond)))
 	if rep.Consumed != int(stored) || rep.Waiting != 0 {
 		return fmt.Errorf("handled %d of %d events, %d waiting", rep.Consumed, stored, rep.Waiting)
 	}
@@ -195,7 +196,7 @@ func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.Be
 		db.Close()
 		return err
 	}
-	fmt.Fprintf(c.stdout, "loading %d organisations, %d prefixes, %d events into %s\n", spec.Organisations, spec.Prefixes, spec.Events, path)
+	fmt.Fprintln(c.stdout, c.t("bench.notify.loading", spec.Organisations, spec.Prefixes, spec.Events, path))
 	spec.Now = now
 	err = notify.LoadBench(ctx, d, spec, nil)
 	if cerr := db.Close(); err == nil {
@@ -204,7 +205,7 @@ func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.Be
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "loaded in %v\n", time.Since(now).Round(time.Second))
+	fmt.Fprintln(c.stdout, c.t("bench.loaded", time.Since(now).Round(time.Second)))
 	return nil
 }
 

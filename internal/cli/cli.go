@@ -54,7 +54,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c := find(args[1]); c != nil {
-				printCommandHelp(stdout, c, nil, lang)
+				printCommandHelp(stdout, c, nil, "", lang)
 				return 0
 			}
 		}
@@ -67,12 +67,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printHelp(stderr, lang)
 		return 2
 	}
-	fs := flag.NewFlagSet("vigil "+c.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv, lang: lang}
-	env.dataDir = fs.String("data", "", "data directory (env VIGIL_DATA, default ./vigil-data)")
-	env.configFile = fs.String("config", "", "YAML configuration file (env VIGIL_CONFIG)")
-	env.database = fs.String("database", "", "postgres://… URL; empty uses SQLite in the data directory (env VIGIL_DATABASE)")
+	env := newEnv(c, stdin, stdout, stderr, lang)
+	fs, sub := env.flags, subcommandWord(args[1:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,14 +77,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		printCommandHelp(stdout, c, fs, lang)
+		printCommandHelp(stdout, c, fs, sub, lang)
 		return 0
 	case errors.Is(err, errUsage):
 		msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error())
 		if msg != errUsage.Error() {
 			fmt.Fprintf(stderr, "vigil %s: %s\n\n", c.name, msg)
 		}
-		printCommandHelp(stderr, c, fs, lang)
+		printCommandHelp(stderr, c, fs, sub, lang)
 		return 2
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "vigil: "+env.t("cli.interrupted"))
@@ -133,23 +129,36 @@ func (c *command) summaryIn(lang string) string {
 
 func printHelp(w io.Writer, lang string) {
 	cat := i18n.Embedded()
-	fmt.Fprintf(w, "%s\n\n%s: vigil COMMAND [flags] [arguments]\n\n%s:\n", cat.T(lang, "cli.help.intro"), cat.T(lang, "cli.help.usage"), cat.T(lang, "cli.help.commands"))
+	fmt.Fprintf(w, "%s\n\n%s: vigil %s\n\n%s:\n", cat.T(lang, "cli.help.intro"), cat.T(lang, "cli.help.usage"), cat.T(lang, "cli.help.synopsis"), cat.T(lang, "cli.help.commands"))
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summaryIn(lang))
 	}
 	fmt.Fprintf(w, "\n%s\n", cat.T(lang, "cli.help.footer"))
 }
 
-func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet, lang string) {
+// newEnv is the environment command c runs in: its streams, its flag set
+// with the common flags, and the language.
+func newEnv(c *command, stdin io.Reader, stdout, stderr io.Writer, lang string) *cmdEnv {
+	fs := flag.NewFlagSet("vigil "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, flags: fs, getenv: os.Getenv, lang: lang}
+	env.dataDir = fs.String("data", "", "data directory (env VIGIL_DATA, default ./vigil-data)")
+	env.configFile = fs.String("config", "", "YAML configuration file (env VIGIL_CONFIG)")
+	env.database = fs.String("database", "", "postgres://… URL; empty uses SQLite in the data directory (env VIGIL_DATABASE)")
+	return env
+}
+
+// printCommandHelp prints command c's usage, summary, long help and, with
+// fs, its flags (those of the subcommand sub when there is one), all in
+// lang.
+func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet, sub, lang string) {
 	cat := i18n.Embedded()
-	fmt.Fprintf(w, "%s: vigil %s %s\n\n%s\n", cat.T(lang, "cli.help.usage"), c.name, c.usage, c.summaryIn(lang))
-	if c.help != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
+	fmt.Fprintf(w, "%s: vigil %s %s\n\n%s\n", cat.T(lang, "cli.help.usage"), c.name, c.usageIn(lang), c.summaryIn(lang))
+	if help := c.helpIn(lang); help != "" {
+		fmt.Fprintf(w, "\n%s\n", help)
 	}
 	if fs != nil {
 		fmt.Fprintf(w, "\n%s:\n", cat.T(lang, "cli.help.flags"))
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printFlags(w, c, fs, sub, lang)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -126,7 +125,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	group.run("constituency", a.directory.Run)
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
-	} else if err := a.startTeamJobs(ctx, group, runner, reg, demoSet, c.stdout); err != nil {
+	} else if err := a.startTeamJobs(ctx, group, runner, reg, demoSet, c); err != nil {
 		return err
 	}
 	<-ctx.Done()
@@ -144,7 +143,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 // startTeamJobs starts what only a full process runs, beside the workers:
 // the demo's data, the notifier and the outbox under their leases, the
 // console and API, and the collectors.
-func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, stdout io.Writer) error {
+func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, c *cmdEnv) error {
 	cfg := a.cfg
 	if demoSet != nil {
 		if err := demoSet.Load(ctx, a.store); err != nil {
@@ -194,8 +193,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 			"url", base+"/setup?token="+token)
 	}
 	if demoSet != nil {
-		fmt.Fprintf(stdout, "\nVigil demo is running at %s\nLog in as %q with password %q (the CERT team),\nor as %q with the same password (a constituent's portal).\nNotifications arrive as .eml files in %s.\n\n",
-			base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir())
+		// The banner is for the person who started the demo: in the
+		// command line's language.
+		fmt.Fprintf(c.stdout, "\n%s\n\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
 	}
 	return nil
 }
