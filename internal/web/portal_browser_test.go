@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -109,9 +110,16 @@ func (s *portalSteps) search(t *testing.T) {
 	err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.ID("cidr"), "0.0.0.0/0"),
 		chromedp.Click(chromedp.ID("search")),
-		chromedp.WaitVisible(chromedp.ID("results")),
 	)
 	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	// The portal's first page has results too: wait for the search's own
+	// page before reading its rows, or a click may land on the old page.
+	for !strings.Contains(run(t, tctx, chromedp.Location()), "cidr=") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.ID("results"))); err != nil {
 		t.Fatalf("search: %v", err)
 	}
 	if rows := run(t, tctx, chromedp.Nodes(chromedp.CSSAll("#results tbody tr"))); len(rows) != 2 {
