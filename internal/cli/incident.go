@@ -90,6 +90,21 @@ func (c *cmdEnv) incidentTag(word string) (incident.Tag, error) {
 	return tag, nil
 }
 
+// incidentWords reads a subcommand's words, the first of them an
+// incident's tag: between least and most of them (most < 0: no bound),
+// else the usage error usage with usageArgs.
+func (c *cmdEnv) incidentWords(args []string, least, most int, usage string, usageArgs ...any) (incident.Tag, []string, error) {
+	words, err := c.parseWords(args)
+	if err != nil {
+		return incident.Tag{}, nil, err
+	}
+	if len(words) < least || most >= 0 && len(words) > most {
+		return incident.Tag{}, nil, c.usageError(usage, usageArgs...)
+	}
+	tag, err := c.incidentTag(words[0])
+	return tag, words, err
+}
+
 // openIncident opens the database and reads the incident of tag.
 func (c *cmdEnv) openIncident(ctx context.Context, tag incident.Tag) (*app, incident.Incident, error) {
 	a, err := c.open(ctx)
@@ -249,14 +264,7 @@ func incJSONLines[T any](c *cmdEnv, values []T) error {
 
 func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	asJSON := c.flags.Bool("json", false, "the incident, its reports, tasks and timeline as one JSON object")
-	words, err := c.parseWords(args)
-	if err != nil {
-		return err
-	}
-	if len(words) != 1 {
-		return c.usageError("cli.incident.args.tag", "show")
-	}
-	tag, err := c.incidentTag(words[0])
+	tag, _, err := c.incidentWords(args, 1, 1, "cli.incident.args.tag", "show")
 	if err != nil {
 		return err
 	}
@@ -441,14 +449,7 @@ func (c *cmdEnv) incRefusal(err error) error {
 
 func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
 	reason := c.flags.String("reason", "", "why (most moves need one; it goes on the timeline)")
-	words, err := c.parseWords(args)
-	if err != nil {
-		return err
-	}
-	if len(words) != 2 {
-		return c.usageError("cli.incident.status.args", incNames(incident.Statuses))
-	}
-	tag, err := c.incidentTag(words[0])
+	tag, words, err := c.incidentWords(args, 2, 2, "cli.incident.status.args", incNames(incident.Statuses))
 	if err != nil {
 		return err
 	}
@@ -477,14 +478,7 @@ func incNames[T ~string](all []T) string {
 }
 
 func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
-	words, err := c.parseWords(args)
-	if err != nil {
-		return err
-	}
-	if len(words) != 2 {
-		return c.usageError("cli.incident.assign.args")
-	}
-	tag, err := c.incidentTag(words[0])
+	tag, words, err := c.incidentWords(args, 2, 2, "cli.incident.assign.args")
 	if err != nil {
 		return err
 	}
@@ -514,14 +508,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 }
 
 func noteIncident(ctx context.Context, c *cmdEnv, args []string) error {
-	words, err := c.parseWords(args)
-	if err != nil {
-		return err
-	}
-	if len(words) < 2 {
-		return c.usageError("cli.incident.note.args")
-	}
-	tag, err := c.incidentTag(words[0])
+	tag, words, err := c.incidentWords(args, 2, -1, "cli.incident.note.args")
 	if err != nil {
 		return err
 	}
