@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,7 +115,7 @@ func (c *cmdEnv) openIncident(ctx context.Context, tag incident.Tag) (*app, inci
 	inc, err := a.store.GetIncidentByTag(ctx, tag)
 	if errors.Is(err, store.ErrNotFound) {
 		a.Close()
-		return nil, inc, errors.New(c.t("cli.incident.notfound", tag.String()))
+		return nil, inc, c.fail("cli.incident.notfound", tag.String())
 	}
 	if err != nil {
 		a.Close()
@@ -181,7 +182,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	default:
 		u, err := a.store.GetUserByName(ctx, *assignee)
 		if err != nil {
-			return errors.New(c.t("cli.incident.assign.user", *assignee))
+			return c.fail("cli.incident.assign.user", *assignee)
 		}
 		q.AssigneeID = u.ID
 	}
@@ -203,25 +204,16 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, c.incColumns("tag", "status", "severity", "due", "assignee", "reports", "title"))
+	fmt.Fprintln(tw, c.header("cli.incident.col.tag", "cli.incident.col.status", "cli.incident.col.severity", "cli.incident.col.due", "cli.incident.col.assignee", "cli.incident.col.reports", "cli.incident.col.title"))
 	for _, inc := range page.Incidents {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", inc.Tag, inc.Status, inc.Severity, c.incDue(inc, now),
-			incOr(inc.Assignee, "-"), inc.Reports, shorten(inc.Title, 70))
+			cmp.Or(inc.Assignee, "-"), inc.Reports, shorten(inc.Title, 70))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.incident.shown", len(page.Incidents), c.incTotal(page.Total, page.More)))
 	return nil
-}
-
-// incColumns is a table's header line, each word from the catalogue.
-func (c *cmdEnv) incColumns(ids ...string) string {
-	words := make([]string, len(ids))
-	for i, id := range ids {
-		words[i] = strings.ToUpper(c.t("cli.incident.col." + id))
-	}
-	return strings.Join(words, "\t")
 }
 
 // incTotal is a list's count, "more than 10000" past the count limit.
@@ -240,13 +232,6 @@ func (c *cmdEnv) incDue(inc incident.Incident, now time.Time) string {
 	s := inc.Due.UTC().Format("2006-01-02 15:04")
 	if inc.Overdue(now) {
 		s += " " + c.t("cli.incident.overdue")
-	}
-	return s
-}
-
-func incOr(s, fallback string) string {
-	if s == "" {
-		return fallback
 	}
 	return s
 }
@@ -306,7 +291,7 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 	field("severity", string(inc.Severity))
 	field("classification", inc.Taxonomy+" / "+inc.Type)
 	field("tlp", string(inc.TLP)+"  PAP:"+string(inc.PAP))
-	field("assignee", incOr(inc.Assignee, c.t("cli.incident.nobody")))
+	field("assignee", cmp.Or(inc.Assignee, c.t("cli.incident.nobody")))
 	field("due", c.incDue(inc, time.Now()))
 	field("created", inc.Created.UTC().Format(time.RFC3339))
 	if inc.Impact != "" {
@@ -322,7 +307,7 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 	field("reports", strconv.Itoa(inc.Reports))
 	tw.Flush()
 	for _, r := range reports {
-		fmt.Fprintf(c.stdout, "  %s  %s  %s  %s\n", r.Tracking, r.Channel, r.Kind, shorten(incFirstLine(incOr(r.Subject, r.Text)), 70))
+		fmt.Fprintf(c.stdout, "  %s  %s  %s  %s\n", r.Tracking, r.Channel, r.Kind, shorten(incFirstLine(cmp.Or(r.Subject, r.Text)), 70))
 	}
 	if len(inc.Observables) > 0 {
 		fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.observables"))
@@ -351,7 +336,7 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 		case e.Details["reports"] != "" || e.Details["report"] != "":
 			line += ": " + e.Details["reports"] + e.Details["report"]
 		}
-		fmt.Fprintf(c.stdout, "  %s  %s  %s\n", e.At.UTC().Format("2006-01-02 15:04"), incOr(e.Actor, "vigil"), line)
+		fmt.Fprintf(c.stdout, "  %s  %s  %s\n", e.At.UTC().Format("2006-01-02 15:04"), cmp.Or(e.Actor, "vigil"), line)
 	}
 }
 
@@ -420,11 +405,11 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if draft.Title == "" {
 		r, err := a.store.GetReport(ctx, ids[0])
 		if errors.Is(err, store.ErrNotFound) {
-			return errors.New(c.t("cli.incident.report.notfound", ids[0]))
+			return c.fail("cli.incident.report.notfound", ids[0])
 		} else if err != nil {
 			return err
 		}
-		draft.Title = incOr(incFirstLine(r.Subject), c.t("incident.title.grouped", c.t(incident.KindKey(r.Kind)), r.Tracking))
+		draft.Title = cmp.Or(incFirstLine(r.Subject), c.t("incident.title.grouped", c.t(incident.KindKey(r.Kind)), r.Tracking))
 	}
 	inc, err := a.incidentService().CreateIncident(ctx, incidentActor, draft, ids)
 	if err != nil {
@@ -442,7 +427,7 @@ func (c *cmdEnv) incRefusal(err error) error {
 		return errors.New(c.in(refused.Message))
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return errors.New(c.t("cli.incident.missing"))
+		return c.fail("cli.incident.missing")
 	}
 	return err
 }
@@ -491,7 +476,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	if name := words[1]; name != "-" {
 		who, err = a.store.GetUserByName(ctx, name)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (who.Disabled || !auth.Can(who.Role, auth.HandleIncidents)) {
-			return errors.New(c.t("cli.incident.assign.user", name))
+			return c.fail("cli.incident.assign.user", name)
 		} else if err != nil {
 			return err
 		}
@@ -561,10 +546,10 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, c.incColumns("id", "tracking", "received", "channel", "kind", "state", "text"))
+	fmt.Fprintln(tw, c.header("cli.incident.col.id", "cli.incident.col.tracking", "cli.incident.col.received", "cli.incident.col.channel", "cli.incident.col.kind", "cli.incident.col.state", "cli.incident.col.text"))
 	for _, r := range page.Reports {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Tracking, r.Received.UTC().Format("2006-01-02 15:04"),
-			r.Channel, r.Kind, r.State, shorten(incFirstLine(incOr(r.Subject, r.Text)), 60))
+			r.Channel, r.Kind, r.State, shorten(incFirstLine(cmp.Or(r.Subject, r.Text)), 60))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
