@@ -79,7 +79,7 @@ func (p *parser) inlineForwards(m *Message, depth int) {
 	if m.Text == "" {
 		return
 	}
-	lines := strings.Split(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n")
+	lines := strings.Split(m.Text, "\n") // body() has made the line ends \n
 	tries := 0
 	for i, line := range lines {
 		level, content := quoted(line)
@@ -112,10 +112,7 @@ func (p *parser) inlineForwards(m *Message, depth int) {
 // found in the header block.
 func parseInline(lines []string, level int) (*Message, bool) {
 	// Only the header block is unquoted before it is known to be one.
-	end := 0
-	for end < len(lines) && end < maxForwardHeaderLines {
-		end++
-	}
+	end := min(len(lines), maxForwardHeaderLines)
 	head := unquote(lines[:end], level)
 	i := 0
 	for i < len(head) && strings.TrimSpace(head[i]) == "" {

@@ -56,7 +56,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, repo
 			err := tx.QueryRow(ctx, `SELECT incident_id, tracking FROM reports WHERE id = ?`+lock(tx.Dialect()), id).
 				Scan(nullInt{&linked}, &tracking)
 			if err != nil {
-				return notFound(tx, err, "report", id)
+				return store.NotFound(err, fmt.Sprintf("report %d", id))
 			}
 			if linked != 0 {
 				return incident.Refuse("incident.error.report.linked", tracking)
@@ -124,7 +124,7 @@ func (s *Store) MergeIncidents(ctx context.Context, survivorID, otherID int64, e
 			var st state
 			err := tx.QueryRow(ctx, `SELECT status, merged_into FROM incidents WHERE id = ?`+lock(d), id).Scan(&st.status, nullInt{&st.merged})
 			if err != nil {
-				return notFound(tx, err, "incident", id)
+				return store.NotFound(err, fmt.Sprintf("incident %d", id))
 			}
 			if id == survivorID {
 				states[0] = st
@@ -193,7 +193,7 @@ func (s *Store) SplitReport(ctx context.Context, part *incident.Report, e incide
 		var text string
 		err := tx.QueryRow(ctx, `SELECT text FROM reports WHERE id = ?`+lock(tx.Dialect()), part.SplitFrom).Scan(&text)
 		if err != nil {
-			return notFound(tx, err, "report", part.SplitFrom)
+			return store.NotFound(err, fmt.Sprintf("report %d", part.SplitFrom))
 		}
 		if part.Text == "" || part.Text == text || !strings.Contains(text, part.Text) {
 			return incident.Refuse("incident.error.split")
@@ -229,12 +229,12 @@ func (s *Store) ChangeIncident(ctx context.Context, id int64, change func(*incid
 		if lock(d) != "" {
 			var n int64
 			if err := tx.QueryRow(ctx, `SELECT id FROM incidents WHERE id = ?`+lock(d), id).Scan(&n); err != nil {
-				return notFound(tx, err, "incident", id)
+				return store.NotFound(err, fmt.Sprintf("incident %d", id))
 			}
 		}
 		inc, err := getIncident(ctx, tx, `i.id = ?`, id)
 		if err != nil {
-			return notFound(tx, err, "incident", id)
+			return store.NotFound(err, fmt.Sprintf("incident %d", id))
 		}
 		entries, err := change(&inc)
 		if err != nil {
@@ -335,7 +335,7 @@ func (s *Store) CompleteTask(ctx context.Context, incidentID, taskID int64, e in
 		var err error
 		t, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` WHERE id = ? AND incident_id = ?`+lock(d), taskID, incidentID))
 		if err != nil {
-			return notFound(tx, err, "task", taskID)
+			return store.NotFound(err, fmt.Sprintf("task %d", taskID))
 		}
 		if t.Done {
 			return nil

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -348,7 +349,7 @@ func linkReports(ctx context.Context, tx sqlkit.DB, incidentID int64, reportIDs 
 	linked := 0
 	if err := tx.QueryRow(ctx, `SELECT status, merged_into FROM incidents WHERE id = ?`+lock(d), incidentID).
 		Scan(&status, nullInt{&merged}); err != nil {
-		return 0, notFound(tx, err, "incident", incidentID)
+		return 0, store.NotFound(err, fmt.Sprintf("incident %d", incidentID))
 	}
 	if merged != 0 {
 		return 0, incident.Refuse("incident.error.merged", merged)
@@ -356,7 +357,7 @@ func linkReports(ctx context.Context, tx sqlkit.DB, incidentID int64, reportIDs 
 	for _, id := range reportIDs {
 		var prev int64
 		if err := tx.QueryRow(ctx, `SELECT incident_id FROM reports WHERE id = ?`+lock(d), id).Scan(nullInt{&prev}); err != nil {
-			return 0, notFound(tx, err, "report", id)
+			return 0, store.NotFound(err, fmt.Sprintf("report %d", id))
 		}
 		if prev == incidentID {
 			continue
@@ -368,9 +369,6 @@ func linkReports(ctx context.Context, tx sqlkit.DB, incidentID int64, reportIDs 
 		}
 		if _, err := tx.Exec(ctx, `UPDATE reports SET incident_id = ?, state = ?, close_reason = '' WHERE id = ?`,
 			incidentID, string(incident.ReportLinked), id); err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET reports = reports + 1, updated = ? WHERE id = ?`, d.Time(at), incidentID); err != nil {
 			return 0, err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO incident_observables (incident_id, kind, value)
@@ -390,13 +388,10 @@ func linkReports(ctx context.Context, tx sqlkit.DB, incidentID int64, reportIDs 
 			return 0, err
 		}
 	}
-	return linked, nil
-}
-
-// notFound makes "no rows" of a kind of record ErrNotFound.
-func notFound(tx sqlkit.DB, err error, what string, id int64) error {
-	if tx.IsNoRows(err) {
-		return fmt.Errorf("%s %d: %w", what, id, errNotFound)
+	if linked > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET reports = reports + ?, updated = ? WHERE id = ?`, linked, d.Time(at), incidentID); err != nil {
+			return 0, err
+		}
 	}
-	return err
+	return linked, nil
 }
