@@ -31,7 +31,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -59,6 +59,9 @@ send as large senders do when offered PIPELINING and CHUNKING (MAIL, RCPT
 and BDAT in one write); --client data sends with DATA instead. --postgres
 DSN runs it on a new schema of that PostgreSQL database, dropped
 afterwards.
+--reports then turns the spooled mails into reports, grouped, as vigil
+serve does, prints mails/s and the incidents made, and checks that every
+mail became one report.
 
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
@@ -89,6 +92,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	connections := c.flags.Int("connections", 50, "intake: concurrent SMTP sessions")
 	size := c.flags.Int("size", 20<<10, "intake: bytes of each message")
 	client := c.flags.String("client", "chunking", "intake: chunking (PIPELINING and BDAT) or data (PIPELINING and DATA)")
+	reports := c.flags.Bool("reports", false, "intake: then turn the spooled mails into reports, grouped, as vigil serve does, and time it")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		if *client != "chunking" && *client != "data" {
 			return c.usageError("cli.bench.client", *client)
 		}
-		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data")
+		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data", *reports)
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":

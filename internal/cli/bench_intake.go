@@ -45,7 +45,7 @@ type intakeResult struct {
 // concurrent SMTP sessions; then it checks that every message
 // acknowledged with 250 is in the spool, byte for byte (its SHA-256
 // recomputed from what was kept).
-func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data bool) error {
+func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data, reports bool) error {
 	catalog := i18n.Embedded()
 	lang := outputLanguage(c.getenv, catalog)
 	st, where, closeStore, err := openIntakeStore(ctx, work, synchronous, postgres)
@@ -68,6 +68,9 @@ func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connecti
 		return errors.New(catalog.T(lang, "bench.intake.missing", r.Missing))
 	}
 	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.verified", r.Acknowledged))
+	if reports {
+		return benchReports(ctx, c, st, catalog, lang)
+	}
 	return nil
 }
 
@@ -185,10 +188,16 @@ func runIntakeBench(ctx context.Context, st store.Store, messages, connections, 
 	return r, nil
 }
 
+// intakeSites is how many phishing sites the benchmark's messages report:
+// message n names site n%intakeSites, so that grouping (bench intake
+// --reports) makes one incident of the reports of each site.
+const intakeSites = 200
+
 // intakeMessage is the n-th message of the benchmark, size bytes.
 func intakeMessage(n int, body []byte, size int) []byte {
 	msg := fmt.Appendf(nil, "From: Reporter %d <reporter%d@example.org>\r\nTo: report@cert.example\r\nSubject: phishing report %d\r\n"+
-		"Message-ID: <%d@bench.invalid>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", n, n, n, n)
+		"Message-ID: <%d@bench.invalid>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Look at https://bank-phish-%d.com/verify\r\n", n, n, n, n, n%intakeSites)
 	// The body ends its last line: a client ends one that does not,
 	// and the message stored would not be the one hashed here.
 	return append(append(msg, body[:max(0, size-len(msg)-2)]...), "\r\n"...)
@@ -294,7 +303,7 @@ func smtpReply(r *bufio.Reader) (int, string, error) {
 // intakeBody is size bytes of lines of text, as a forwarded phishing
 // mail's body would be.
 func intakeBody(size int) []byte {
-	line := []byte("Dear customer, your account was locked: https://bank-login.example/verify?id=0123456789\r\n")
+	line := []byte("Dear customer, your account was locked: please verify your details within 24 hours.\r\n")
 	return bytes.Repeat(line, size/len(line)+1)[:size]
 }
 

@@ -74,17 +74,20 @@ func TestServeMailIn(t *testing.T) {
 }
 
 // TestBenchIntake runs `vigil bench intake` small, with both clients:
-// every message acknowledged, found in the spool, the figures printed.
+// every message acknowledged, found in the spool, the figures printed;
+// with --reports every mail then becomes a report, the 300 mails about
+// 200 sites (two about each of the first 100) grouped into 100 incidents.
 func TestBenchIntake(t *testing.T) {
 	for _, client := range []string{"chunking", "data"} {
 		t.Run(client, func(t *testing.T) {
 			code, out, errOut := run(t, "", "bench", "intake", "--dir", t.TempDir(), "--messages", "300", "--connections", "8",
-				"--size", "4096", "--client", client, "--synchronous", "NORMAL")
+				"--size", "4096", "--client", client, "--synchronous", "NORMAL", "--reports")
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 			}
 			for _, want := range []string{"300 messages of 4096 bytes over 8 connections, on SQLite synchronous=NORMAL", "300 messages acknowledged in ",
-				" group commits, ", "Every acknowledged message (300) is in the spool"} {
+				" group commits, ", "Every acknowledged message (300) is in the spool",
+				"Reports: 300 mails made into reports in ", "300 reports, grouped into 100 incidents"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)
 				}
@@ -99,8 +102,9 @@ func TestBenchIntake(t *testing.T) {
 			}
 			t.Fatal("VIGIL_TEST_POSTGRES is not set (see internal/store/pgstore)")
 		}
-		code, out, errOut := run(t, "", "bench", "intake", "--postgres", dsn, "--messages", "200", "--connections", "8", "--size", "4096")
-		if code != 0 || !strings.Contains(out, "on PostgreSQL schema vigil_bench_") || !strings.Contains(out, "Every acknowledged message (200) is in the spool") {
+		code, out, errOut := run(t, "", "bench", "intake", "--postgres", dsn, "--messages", "200", "--connections", "8", "--size", "4096", "--reports")
+		if code != 0 || !strings.Contains(out, "on PostgreSQL schema vigil_bench_") || !strings.Contains(out, "Every acknowledged message (200) is in the spool") ||
+			!strings.Contains(out, "200 reports, grouped into 0 incidents") {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 		}
 	})

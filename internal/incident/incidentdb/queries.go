@@ -233,9 +233,16 @@ func (s *Store) Tasks(ctx context.Context, incidentID int64) ([]incident.Task, e
 
 // PutBlob stores data under its SHA-256 unless it is there already.
 func (s *Store) PutBlob(ctx context.Context, data []byte) (string, error) {
+	return PutBlob(ctx, s.db, data)
+}
+
+// PutBlob is Store.PutBlob on db, the caller's transaction or the
+// database: the mail intake keeps a mail's attachments in the commit of
+// its report.
+func PutBlob(ctx context.Context, db sqlkit.DB, data []byte) (string, error) {
 	sum := incident.HashBlob(data)
-	if _, err := s.db.Exec(ctx, `INSERT INTO incident_blobs (sha256, data, size, created) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
-		sum, data, len(data), s.db.Dialect().Time(now())); err != nil {
+	if _, err := db.Exec(ctx, `INSERT INTO incident_blobs (sha256, data, size, created) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+		sum, data, len(data), db.Dialect().Time(now())); err != nil {
 		return "", fmt.Errorf("put blob: %w", err)
 	}
 	return sum, nil

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,14 +34,13 @@ type Organisations interface {
 }
 
 // Worker turns pending mails into reports. Zero fields other than DB,
-// Service, Mails and Blobs take their defaults.
+// Service and Mails take their defaults.
 type Worker struct {
 	// DB is the database the spool and the reports are on: a report and
 	// the mail it came from are written in one of its transactions.
 	DB      sqlkit.DB
 	Service *incident.Service
 	Mails   mailin.Mails
-	Blobs   incident.Blobs
 	// Organisations, when set, recognises mail from the constituency's
 	// contacts: the report names the contact's organisation.
 	Organisations Organisations
@@ -48,7 +49,7 @@ type Worker struct {
 	Kinds map[string]incident.Kind
 	// Limits bound what is read of one mail; mailin.DefaultLimits when zero.
 	Limits mailin.Limits
-	// Batch is how many mails a pass takes; 50 by default.
+	// Batch is how many mails a pass takes; 200 by default.
 	Batch int
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -92,67 +93,167 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) error {
 }
 
 // RunOnce handles up to Batch pending mails and returns how many it took
-// (made a report of, or marked failed). A mail another process handled
-// first is left to it.
+// (made a report of, or marked failed). The mails are parsed on every core
+// a commit's worth at a time (chunk), each chunk while the one before is
+// written, and each chunk is written in one transaction: each report with
+// its blobs and its mail's "done", each mail that cannot be a report
+// marked failed. When a chunk's transaction fails as a whole (a mail
+// another process handled first, a deadlock with a report received at the
+// same time on PostgreSQL), its mails are written again one at a time, so
+// that one mail costs only itself.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	mails, err := w.Mails.PendingMail(ctx, w.batch())
 	if err != nil {
 		return 0, fmt.Errorf("read the spool: %w", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prepared := make(chan []item, 1)
+	go func() {
+		defer close(prepared)
+		for chunk := range slices.Chunk(mails, chunk) {
+			select {
+			case prepared <- w.prepare(ctx, chunk):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	n := 0
-	for _, m := range mails {
-		if err := ctx.Err(); err != nil {
+	for items := range prepared {
+		done, err := w.writeChunk(ctx, items)
+		n += done
+		if err != nil {
 			return n, err
 		}
-		if err := w.handle(ctx, m); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	return n, ctx.Err()
 }
 
-// handle makes a report of one mail. A mail that cannot be a report (no
-// message in it, a report the incident rules refuse) is marked failed with
-// the reason, which the spool keeps and counts; an error of the database
-// is returned, and the mail stays pending for the next pass.
-func (w *Worker) handle(ctx context.Context, m mailin.Mail) error {
-	r, blobs, err := w.report(ctx, m)
-	if err != nil {
-		return w.fail(ctx, m, err)
-	}
-	for _, b := range blobs {
-		if _, err := w.Blobs.PutBlob(ctx, b); err != nil {
-			return fmt.Errorf("mail %d: keep attachment: %w", m.ID, err)
+// chunk is how many mails are written in one transaction.
+const chunk = 50
+
+// writeChunk writes prepared items in one transaction, or one at a time
+// when that fails, and returns how many it wrote.
+func (w *Worker) writeChunk(ctx context.Context, items []item) (int, error) {
+	err := w.DB.Tx(ctx, func(tx sqlkit.DB) error {
+		for i := range items {
+			if err := w.write(ctx, tx, &items[i]); err != nil {
+				return err
+			}
 		}
-	}
-	_, g, err := w.Service.Prepare(r)
-	if err != nil {
-		return w.fail(ctx, m, err)
-	}
-	err = w.DB.Tx(ctx, func(tx sqlkit.DB) error {
-		if _, err := incidentdb.Receive(ctx, tx, r, g); err != nil {
-			return err
-		}
-		return mailindb.MarkDone(ctx, tx, w.now(), m.ID)
+		return nil
 	})
+	if err == nil {
+		for _, it := range items {
+			if it.failed != nil {
+				w.log().Warn("mail not made a report", "mail", it.mail.ID, "reason", it.failed)
+			}
+		}
+		return len(items), nil
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	w.log().Info("mails written one at a time", "mails", len(items), "err", err)
+	for i := range items {
+		if err := ctx.Err(); err != nil {
+			return i, err
+		}
+		items[i].restore()
+		if err := w.handleItem(ctx, &items[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(items), nil
+}
+
+// item is one pending mail on its way to a report: the report and its
+// grouping, the blobs it names, or why it cannot be a report.
+type item struct {
+	mail   mailin.Mail
+	report *incident.Report
+	// prepared is the report as Prepare left it, for writing it again
+	// after a failed transaction changed it.
+	prepared incident.Report
+	grouping incident.Grouping
+	blobs    [][]byte
+	failed   error
+}
+
+func (it *item) restore() {
+	if it.report != nil {
+		*it.report = it.prepared
+	}
+}
+
+// prepare parses the mails and prepares their reports, on every core.
+func (w *Worker) prepare(ctx context.Context, mails []mailin.Mail) []item {
+	items := make([]item, len(mails))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(mails)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				it := &items[i]
+				it.mail = mails[i]
+				it.report, it.blobs, it.failed = w.report(ctx, mails[i])
+				if it.failed == nil {
+					_, it.grouping, it.failed = w.Service.Prepare(it.report)
+				}
+				if it.failed == nil {
+					it.prepared = *it.report
+				}
+			}
+		}()
+	}
+	for i := range mails {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return items
+}
+
+// write writes one item in tx: the report, its blobs and its mail's
+// "done", or the mail marked failed.
+func (w *Worker) write(ctx context.Context, tx sqlkit.DB, it *item) error {
+	if it.failed != nil {
+		return mailindb.MarkFailed(ctx, tx, w.now(), it.mail.ID, it.failed.Error())
+	}
+	for _, b := range it.blobs {
+		if _, err := incidentdb.PutBlob(ctx, tx, b); err != nil {
+			return fmt.Errorf("mail %d: keep attachment: %w", it.mail.ID, err)
+		}
+	}
+	if _, err := incidentdb.Receive(ctx, tx, it.report, it.grouping); err != nil {
+		return err
+	}
+	return mailindb.MarkDone(ctx, tx, w.now(), it.mail.ID)
+}
+
+// handleItem writes one item in a transaction of its own. An error of the
+// database is returned, and the mail stays pending for the next pass.
+func (w *Worker) handleItem(ctx context.Context, it *item) error {
+	if it.failed != nil {
+		w.log().Warn("mail not made a report", "mail", it.mail.ID, "reason", it.failed)
+	}
+	err := w.DB.Tx(ctx, func(tx sqlkit.DB) error { return w.write(ctx, tx, it) })
 	if errors.Is(err, store.ErrNotFound) {
-		// Another process marked it done first; its report stands.
+		// Another process marked it done (or failed) first; its report stands.
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("mail %d: %w", m.ID, err)
+		return fmt.Errorf("mail %d: %w", it.mail.ID, err)
 	}
 	return nil
 }
 
-func (w *Worker) fail(ctx context.Context, m mailin.Mail, why error) error {
-	w.log().Warn("mail not made a report", "mail", m.ID, "reason", why)
-	err := w.Mails.MarkMailFailed(ctx, w.now(), m.ID, why.Error())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+// handle makes a report of one mail, in a transaction of its own.
+func (w *Worker) handle(ctx context.Context, m mailin.Mail) error {
+	return w.handleItem(ctx, &w.prepare(ctx, []mailin.Mail{m})[0])
 }
 
 // report builds the report of a mail and the blobs it names: the raw
@@ -244,7 +345,7 @@ func (w *Worker) batch() int {
 	if w.Batch > 0 {
 		return w.Batch
 	}
-	return 50
+	return 200
 }
 
 func (w *Worker) limits() mailin.Limits {

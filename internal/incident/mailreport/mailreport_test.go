@@ -53,7 +53,7 @@ func newRig(t *testing.T, st store.Store) *rig {
 	db := database.On(st)
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	svc := &incident.Service{Store: db, Audit: db, Now: func() time.Time { return now }}
-	w := &mailreport.Worker{DB: st.DB(), Service: svc, Mails: db, Blobs: db, Organisations: db,
+	w := &mailreport.Worker{DB: st.DB(), Service: svc, Mails: db, Organisations: db,
 		Now: func() time.Time { return now }}
 	return &rig{db: db, worker: w, now: now}
 }
@@ -245,4 +245,48 @@ func TestReportAndDoneAreOneCommit(t *testing.T) {
 			t.Errorf("%d reports of a mail finished elsewhere, want 0 (rolled back)", got)
 		}
 	})
+}
+
+// A pass writes its mails in one commit; when one of them was finished by
+// another process meanwhile, the pass writes the others one at a time:
+// they become reports, and the one finished elsewhere makes none.
+func TestChunkFallsBackOneAtATime(t *testing.T) {
+	dbtest.Each(t, database.Schemas, func(t *testing.T, st store.Store) {
+		r := newRig(t, st)
+		var ids []int64
+		for i := range 3 {
+			ids = append(ids, r.spool(t, "report@cert.example",
+				"From: a@b.example.org\r\nSubject: mail "+string(rune('a'+i))+"\r\n\r\nhttps://evil.example.com/\r\n"))
+		}
+		r.worker.Mails = finishedElsewhere{Mails: r.db, db: r.db, id: ids[1], now: r.now}
+		if n := r.run(t); n != 3 {
+			t.Fatalf("took %d mails, want 3", n)
+		}
+		var subjects []string
+		for _, rep := range r.reports(t) {
+			subjects = append(subjects, rep.Subject)
+		}
+		slices.Sort(subjects)
+		if !slices.Equal(subjects, []string{"mail a", "mail c"}) {
+			t.Errorf("reports %q, want mail a and mail c (mail b was finished elsewhere)", subjects)
+		}
+	})
+}
+
+// finishedElsewhere marks one mail done, as another process would, once
+// the worker has read the pending mails.
+type finishedElsewhere struct {
+	mailin.Mails
+	db  *database.DB
+	id  int64
+	now time.Time
+}
+
+func (f finishedElsewhere) PendingMail(ctx context.Context, limit int) ([]mailin.Mail, error) {
+	mails, err := f.Mails.PendingMail(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	done := func(tx sqlkit.DB) error { return mailindb.MarkDone(ctx, tx, f.now, f.id) }
+	return mails, f.db.DB().Tx(ctx, done)
 }

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/database"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/mailreport"
+	"github.com/vigil-cert/vigil/internal/mailin"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// reportsResult is what the reports step of bench intake measured.
+type reportsResult struct {
+	Mails     int
+	Elapsed   time.Duration
+	Reports   int
+	Incidents int
+	// Pending and Failed count the mails the step left in the spool
+	// pending or marked failed: both are 0 when every mail became a
+	// report.
+	Pending, Failed int
+}
+
+// benchReports runs, after the listener's run, the step that makes a
+// report of each spooled mail (what vigil serve runs as "mail reports")
+// on the same database, grouping as it goes, and prints how many mails
+// per second it turned into reports and how many incidents the grouping
+// made of them.
+func benchReports(ctx context.Context, c *cmdEnv, st store.Store, catalog *i18n.Catalog, lang string) error {
+	r, err := runReportsBench(ctx, st)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.reports", r.Mails, r.Elapsed.Seconds(),
+		float64(r.Mails)/r.Elapsed.Seconds(), r.Reports, r.Incidents))
+	if r.Pending > 0 || r.Failed > 0 || r.Reports != r.Mails {
+		return fmt.Errorf("%s", catalog.T(lang, "bench.intake.reports.lost", r.Mails, r.Reports, r.Pending, r.Failed))
+	}
+	return nil
+}
+
+// runReportsBench migrates st to every capability's schema and turns its
+// pending mails into reports, as vigil serve's worker does.
+func runReportsBench(ctx context.Context, st store.Store) (reportsResult, error) {
+	var r reportsResult
+	db, err := database.New(ctx, st)
+	if err != nil {
+		return r, err
+	}
+	counts, err := db.CountMail(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Mails = int(counts[mailin.Pending])
+	w := &mailreport.Worker{DB: st.DB(), Service: &incident.Service{Store: db, Audit: db},
+		Mails: db, Organisations: db, Log: slog.New(slog.DiscardHandler)}
+	start := time.Now()
+	for {
+		n, err := w.RunOnce(ctx)
+		if err != nil {
+			return r, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	r.Elapsed = time.Since(start)
+	reports, err := db.ListReports(ctx, incident.ReportQuery{Limit: 1})
+	if err != nil {
+		return r, err
+	}
+	incidents, err := db.ListIncidents(ctx, incident.IncidentQuery{Limit: 1})
+	if err != nil {
+		return r, err
+	}
+	r.Reports, r.Incidents = reports.Total, incidents.Total
+	if counts, err = db.CountMail(ctx); err != nil {
+		return r, err
+	}
+	r.Pending, r.Failed = int(counts[mailin.Pending]), int(counts[mailin.Failed])
+	return r, nil
+}
