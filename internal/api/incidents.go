@@ -414,22 +414,9 @@ func (h *handler) draft(r *http.Request, in newIncidentInput) (incident.Incident
 		if err != nil {
 			return d, notFoundAs(err, "api.error.report.notfound", "get report")
 		}
-		d.Title = reportTitle(rep)
+		d.Title = (&incident.Service{}).ReportTitle("", rep)
 	}
 	return d, nil
-}
-
-// reportTitle is the title of an incident opened from rep alone: its
-// subject, or its kind and tracking number.
-func reportTitle(rep incident.Report) string {
-	if s := strings.TrimSpace(rep.Subject); s != "" {
-		return s
-	}
-	cat, err := catalogue()
-	if err != nil {
-		return string(rep.Kind) + ": " + rep.Tracking
-	}
-	return cat.T(i18n.Source, "incident.title.grouped", cat.T(i18n.Source, incident.KindKey(rep.Kind)), rep.Tracking)
 }
 
 func (h *handler) updateIncident(r *http.Request, c *caller) (any, error) {

@@ -409,7 +409,7 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		} else if err != nil {
 			return err
 		}
-		draft.Title = cmp.Or(incFirstLine(r.Subject), c.t("incident.title.grouped", c.t(incident.KindKey(r.Kind)), r.Tracking))
+		draft.Title = a.incidentService().ReportTitle(c.lang, r)
 	}
 	inc, err := a.incidentService().CreateIncident(ctx, incidentActor, draft, ids)
 	if err != nil {

@@ -139,16 +139,13 @@ func (c *Console) reportAction(w http.ResponseWriter, r *http.Request, v *visit,
 // after the first report.
 func (c *Console) openFromReports(w http.ResponseWriter, r *http.Request, v *visit) {
 	c.reportAction(w, r, v, func(ids []int64) (string, error) {
-		first, err := c.store.GetReport(r.Context(), ids[0])
-		if err != nil {
-			return "", err
-		}
 		title := strings.TrimSpace(r.PostFormValue("title"))
 		if title == "" {
-			title = c.tr(v, incident.KindKey(first.Kind))
-			if about := firstOf(first.Concerned, first.Subject); about != "" {
-				title = c.tr(v, "incident.title.grouped", title, about)
+			first, err := c.store.GetReport(r.Context(), ids[0])
+			if err != nil {
+				return "", err
 			}
+			title = c.cases().ReportTitle(v.lang, first)
 		}
 		inc, err := c.cases().CreateIncident(r.Context(), actorOf(v), incident.Incident{Title: title}, ids)
 		if err != nil {
@@ -156,18 +153,6 @@ func (c *Console) openFromReports(w http.ResponseWriter, r *http.Request, v *vis
 		}
 		return "/incidents/" + inc.Tag.String() + "?done=incident-opened", nil
 	})
-}
-
-func firstOf(s ...string) string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			if len(x) > 200 {
-				x = x[:200]
-			}
-			return strings.ToValidUTF8(x, "")
-		}
-	}
-	return ""
 }
 
 // linkReports links the ticked reports to the incident of the tag typed.

@@ -286,3 +286,24 @@ func TestRefusalIDsExist(t *testing.T) {
 		t.Errorf("found %d refusals; the pattern no longer matches the code", n)
 	}
 }
+
+// An incident opened from a report is titled by its kind and what it is
+// about: the URL or sender concerned, else its subject's first line, else
+// its tracking number; in the language asked for.
+func TestReportTitle(t *testing.T) {
+	s := &Service{}
+	for _, c := range []struct {
+		r    Report
+		lang string
+		want string
+	}{
+		{Report{Kind: KindPhishing, Concerned: " https://evil.example/ ", Subject: "Fwd: blocked"}, "", "Phishing mail or SMS: https://evil.example/"},
+		{Report{Kind: KindPhishing, Subject: "Fwd: blocked\nsecond line"}, "", "Phishing mail or SMS: Fwd: blocked"},
+		{Report{Kind: KindPhishing, Tracking: "R-2026-000042"}, "nl", "Phishingmail of -sms: R-2026-000042"},
+		{Report{Kind: KindPhishing, Subject: strings.Repeat("é", 150)}, "", "Phishing mail or SMS: " + strings.Repeat("é", 100)},
+	} {
+		if got := s.ReportTitle(c.lang, c.r); got != c.want {
+			t.Errorf("ReportTitle(%q, %+v) = %q, want %q", c.lang, c.r, got, c.want)
+		}
+	}
+}

@@ -143,15 +143,17 @@ func (s *Service) ReportStatus(ctx context.Context, tracking, token string) (Rep
 
 // CreateIncident opens an incident from reports (none for one an
 // analyst opens by hand). Fields left empty take their defaults: the
-// first report's kind and its classification, TLP:AMBER, PAP:AMBER, the
-// kind's severity, status new, due by the SLA.
+// first report's kind and its classification, a title after it
+// (ReportTitle), TLP:AMBER, PAP:AMBER, the kind's severity, status new,
+// due by the SLA.
 func (s *Service) CreateIncident(ctx context.Context, a Actor, inc Incident, reportIDs []int64) (Incident, error) {
-	if inc.Kind == "" && len(reportIDs) > 0 {
+	if (inc.Kind == "" || inc.Title == "") && len(reportIDs) > 0 {
 		r, err := s.Store.GetReport(ctx, reportIDs[0])
 		if err != nil {
 			return Incident{}, fmt.Errorf("create incident: %w", err)
 		}
-		inc.Kind = r.Kind
+		inc.Kind = cmp.Or(inc.Kind, r.Kind)
+		inc.Title = cmp.Or(inc.Title, s.ReportTitle("", r))
 	}
 	if inc.Kind == "" {
 		inc.Kind = KindOther
@@ -178,6 +180,23 @@ func (s *Service) CreateIncident(ctx context.Context, a Actor, inc Incident, rep
 		return Incident{}, fmt.Errorf("create incident: %w", err)
 	}
 	return inc, s.audit(ctx, a, "incident.create", inc.ID, inc.Title)
+}
+
+// ReportTitle is the title, in language lang (the Service's when ""), of
+// an incident opened from r: its kind and what it is about (the URL or
+// sender concerned, else the first line of its subject), or its kind and
+// tracking number when it names neither.
+func (s *Service) ReportTitle(lang string, r Report) string {
+	about := cmp.Or(firstLine(r.Concerned), firstLine(r.Subject), r.Tracking)
+	if len(about) > 200 {
+		about = strings.ToValidUTF8(about[:200], "")
+	}
+	return s.text(lang, "incident.title.grouped", s.text(lang, KindKey(r.Kind)), about)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(s)
 }
 
 // LinkReports links reports to an incident (from the triage queue, or
