@@ -16,8 +16,10 @@ import (
 
 // reportsResult is what the reports step of bench intake measured.
 type reportsResult struct {
-	Mails     int
-	Elapsed   time.Duration
+	Mails   int
+	Elapsed time.Duration
+	// CPU is the process's CPU time over the step.
+	CPU       time.Duration
 	Reports   int
 	Incidents int
 	// Pending and Failed count the mails the step left in the spool
@@ -38,6 +40,7 @@ func benchReports(ctx context.Context, c *cmdEnv, st store.Store, catalog *i18n.
 	}
 	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.reports", r.Mails, r.Elapsed.Seconds(),
 		float64(r.Mails)/r.Elapsed.Seconds(), r.Reports, r.Incidents))
+	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.reports.cpu", r.CPU.Seconds(), r.CPU.Seconds()*1000/float64(max(r.Mails, 1))))
 	if r.Pending > 0 || r.Failed > 0 || r.Reports != r.Mails {
 		return fmt.Errorf("%s", catalog.T(lang, "bench.intake.reports.lost", r.Mails, r.Reports, r.Pending, r.Failed))
 	}
@@ -59,7 +62,7 @@ func runReportsBench(ctx context.Context, st store.Store) (reportsResult, error)
 	r.Mails = int(counts[mailin.Pending])
 	w := &mailreport.Worker{DB: st.DB(), Service: &incident.Service{Store: db, Audit: db},
 		Mails: db, Organisations: db, Log: slog.New(slog.DiscardHandler)}
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for {
 		n, err := w.RunOnce(ctx)
 		if err != nil {
@@ -69,7 +72,7 @@ func runReportsBench(ctx context.Context, st store.Store) (reportsResult, error)
 			break
 		}
 	}
-	r.Elapsed = time.Since(start)
+	r.Elapsed, r.CPU = time.Since(start), processCPU()-cpu
 	reports, err := db.ListReports(ctx, incident.ReportQuery{Limit: 1})
 	if err != nil {
 		return r, err
