@@ -180,6 +180,10 @@ var routes = []route{
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},
 	{"GET", "/constituent/notifications", constituents, (*handler).constituentNotifications},
+	{"GET", "/constituent/incidents", constituents, (*handler).constituentIncidents},
+	{"GET", "/constituent/incidents/{tag}", constituents, (*handler).constituentIncident},
+	{"GET", "/constituent/reports", constituents, (*handler).constituentReports},
+	{"POST", "/constituent/reports", constituents, (*handler).createConstituentReport},
 	{"GET", "/me", anyone, (*handler).me},
 	{"GET", "/openapi.json", nil, (*handler).openAPI},
 }

@@ -165,6 +165,9 @@ func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
 	check("/constituent/events", constituentEventParams)
 	check("/constituent/notifications", []string{"limit", "before"})
 	check("/constituent/organisation", nil)
+	check("/constituent/incidents", []string{"limit", "offset"})
+	check("/constituent/incidents/{tag}", []string{"path:tag"})
+	check("/constituent/reports", []string{"limit", "offset"})
 	check("/deadletters", deadLetterParams)
 	check("/feeds", nil)
 	check("/feeds/{name}", []string{"path:name"})
@@ -247,6 +250,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 		"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
 	}
 	maps.Copy(calls, f.incidentCalls())
+	maps.Copy(calls, f.constituentIncidentCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {

@@ -43,6 +43,7 @@ func (c *Console) portalRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /portal/saved", c.constituent(c.portalSaved(c.saveSearch)))
 	m.HandleFunc("POST /portal/saved/{id}", c.constituent(c.portalSaved(c.changeSavedSearch)))
 	m.HandleFunc("POST /portal/saved/{id}/delete", c.constituent(c.portalSaved(c.deleteSavedSearch)))
+	c.portalIncidentRoutes(m)
 
 }
 
@@ -52,7 +53,13 @@ type portalHandler func(w http.ResponseWriter, r *http.Request, v *visit, org co
 // constituent serves a portal page to signed-in constituent users; team
 // members and constituents without an organisation are refused.
 func (c *Console) constituent(h portalHandler) http.HandlerFunc {
-	return c.member(0, func(w http.ResponseWriter, r *http.Request, v *visit) {
+	return c.constituentUpTo(maxFormBytes, h)
+}
+
+// constituentUpTo is constituent for a form whose body may be up to
+// maxBody bytes (a report with its attachments).
+func (c *Console) constituentUpTo(maxBody int64, h portalHandler) http.HandlerFunc {
+	return c.memberUpTo(0, maxBody, func(w http.ResponseWriter, r *http.Request, v *visit) {
 		if v.user.Role != auth.RoleConstituent || v.user.OrgID == 0 {
 			c.problem(w, r, v, http.StatusForbidden, msgForbiddenHeading, msgPortalTeamOnly)
 			return

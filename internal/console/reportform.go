@@ -376,31 +376,10 @@ func (c *Console) readReport(r *http.Request, v *visit, p reportFormPage) (*inci
 			problems = append(problems, c.catalog.T(v.lang, msgReportErrEmail, p.Email))
 		}
 	}
-	var files []*multipart.FileHeader
-	if r.MultipartForm != nil {
-		files = r.MultipartForm.File["files"]
-	}
-	if len(files) > c.reports.cfg.MaxFiles {
-		problems = append(problems, c.catalog.T(v.lang, msgReportErrFiles, c.reports.cfg.MaxFiles))
-		files = nil
-	}
-	contents := make([][]byte, len(files))
-	types := make([]string, len(files))
-	for i, fh := range files {
-		data, ctype, msg := c.reports.readFile(fh)
-		switch msg {
-		case "":
-		case msgReportErrFileSize:
-			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename, c.reports.cfg.MaxFileBytes>>20))
-			continue
-		default:
-			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename))
-			continue
-		}
-		contents[i], types[i] = data, ctype
-	}
+	files, fileProblems := c.reportFiles(r, v)
+	problems = append(problems, fileProblems...)
 	if len(problems) > 0 {
-		if len(files) > 0 {
+		if r.MultipartForm != nil && len(r.MultipartForm.File["files"]) > 0 {
 			problems = append(problems, c.catalog.T(v.lang, msgReportErrFilesAgain))
 		}
 		return nil, problems
@@ -417,18 +396,65 @@ func (c *Console) readReport(r *http.Request, v *visit, p reportFormPage) (*inci
 		// report is about.
 		Observables: extract.Find(p.Concerned + "\n" + p.Text),
 	}
-	for i, fh := range files {
-		sum, err := c.reports.service.Store.PutBlob(r.Context(), contents[i])
-		if err != nil {
-			c.logger.Error("report form: store attachment", "err", err)
-			return nil, []string{c.catalog.T(v.lang, msgErrorInternal)}
-		}
-		rep.Attachments = append(rep.Attachments, incident.Attachment{SHA256: sum, Name: path.Base(fh.Filename),
-			ContentType: types[i], Size: int64(len(contents[i]))})
-		rep.Observables = append(rep.Observables, forwardedObservables(types[i], contents[i], p.Email)...)
+	if err := c.attachReportFiles(r.Context(), rep, files); err != nil {
+		c.logger.Error("report form: store attachment", "err", err)
+		return nil, []string{c.catalog.T(v.lang, msgErrorInternal)}
 	}
 	rep.Observables = uniqueObservables(rep.Observables)
 	return rep, nil
+}
+
+// acceptedFile is one accepted attachment of a posted report, read but not
+// stored yet.
+type acceptedFile struct {
+	name        string
+	data        []byte
+	contentType string
+}
+
+// reportFiles reads and checks the attachments of a posted report (the
+// public form's and the portal's): their number, sizes and types. It
+// returns the accepted files, or the refusals translated.
+func (c *Console) reportFiles(r *http.Request, v *visit) ([]acceptedFile, []string) {
+	var problems []string
+	var files []*multipart.FileHeader
+	if r.MultipartForm != nil {
+		files = r.MultipartForm.File["files"]
+	}
+	if len(files) > c.reports.cfg.MaxFiles {
+		return nil, []string{c.catalog.T(v.lang, msgReportErrFiles, c.reports.cfg.MaxFiles)}
+	}
+	out := make([]acceptedFile, 0, len(files))
+	for _, fh := range files {
+		data, ctype, msg := c.reports.readFile(fh)
+		switch msg {
+		case "":
+			out = append(out, acceptedFile{name: path.Base(fh.Filename), data: data, contentType: ctype})
+		case msgReportErrFileSize:
+			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename, c.reports.cfg.MaxFileBytes>>20))
+		default:
+			problems = append(problems, c.catalog.T(v.lang, msg, fh.Filename))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return out, nil
+}
+
+// attachReportFiles stores accepted files and adds them to rep, with the
+// observables of the mails they forward.
+func (c *Console) attachReportFiles(ctx context.Context, rep *incident.Report, files []acceptedFile) error {
+	for _, f := range files {
+		sum, err := c.reports.service.Store.PutBlob(ctx, f.data)
+		if err != nil {
+			return err
+		}
+		rep.Attachments = append(rep.Attachments, incident.Attachment{SHA256: sum, Name: f.name,
+			ContentType: f.contentType, Size: int64(len(f.data))})
+		rep.Observables = append(rep.Observables, forwardedObservables(f.contentType, f.data, rep.Reporter.Email)...)
+	}
+	return nil
 }
 
 // forwardedObservables are the observables of a forwarded mail attached

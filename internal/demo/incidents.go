@@ -66,6 +66,8 @@ type demoIncident struct {
 	reason   string
 	overdue  bool
 	note     string
+	// org is the handle of the constituent it concerns, "" for none.
+	org string
 }
 
 var demoIncidents = []demoIncident{
@@ -77,6 +79,9 @@ var demoIncidents = []demoIncident{
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusWaiting}, reason: "waiting for the shop's access logs"},
 	{ago: 5 * 24 * time.Hour, title: "Data leak on a public bucket", kind: incident.KindDataLeak, severity: incident.SeverityHigh,
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusResolved}, reason: "bucket closed by the owner"},
+	// The demo constituent sees this one in its portal.
+	{ago: 20 * time.Hour, title: "Infected hosts at Demo University A", kind: incident.KindMalware, severity: incident.SeverityMedium,
+		steps: []incident.Status{incident.StatusTriage, incident.StatusInProgress}, org: ConstituentOrg},
 	{ago: 12 * 24 * time.Hour, title: "Scam web shop", kind: incident.KindFraud, severity: incident.SeverityLow,
 		steps: []incident.Status{incident.StatusInProgress, incident.StatusResolved, incident.StatusClosed}, reason: "site taken down by the registrar"},
 }
@@ -115,16 +120,24 @@ func (s *Set) loadIncidents(ctx context.Context, st *database.DB) error {
 	for _, d := range demoIncidents {
 		clock := now.Add(-d.ago)
 		svc.Now = func() time.Time { clock = clock.Add(time.Hour); return clock }
-		if err := openDemoIncident(ctx, svc, analyst, d, now); err != nil {
+		var orgIDs []int64
+		if d.org != "" {
+			org, err := st.GetOrganisationByHandle(ctx, d.org)
+			if err != nil {
+				return fmt.Errorf("demo incident %q: %w", d.title, err)
+			}
+			orgIDs = []int64{org.ID}
+		}
+		if err := openDemoIncident(ctx, svc, analyst, d, orgIDs, now); err != nil {
 			return fmt.Errorf("demo incident %q: %w", d.title, err)
 		}
 	}
 	return st.PutState(ctx, incidentsKey, []byte(now.Format(time.RFC3339)))
 }
 
-func openDemoIncident(ctx context.Context, svc *incident.Service, analyst auth.User, d demoIncident, now time.Time) error {
+func openDemoIncident(ctx context.Context, svc *incident.Service, analyst auth.User, d demoIncident, orgIDs []int64, now time.Time) error {
 	a := incident.Actor{UserID: analyst.ID, Name: analyst.Name}
-	inc := incident.Incident{Title: d.title, Kind: d.kind, Severity: d.severity}
+	inc := incident.Incident{Title: d.title, Kind: d.kind, Severity: d.severity, OrgIDs: orgIDs}
 	if d.overdue {
 		inc.Due = now.Add(-3 * time.Hour)
 	}

@@ -150,6 +150,13 @@ type IncidentQuery struct {
 	// Unassigned selects incidents nobody handles.
 	Unassigned bool
 	OrgID      int64
+	// Constituent selects what a constituent organisation may follow in
+	// its portal: the incidents that concern it (OrgIDs) and those its
+	// own reports (Reporter.OrgID) are linked to, less those merged into
+	// another (their reports moved to the survivor).
+	Constituent int64
+	// TLPs selects the incidents with one of these labels.
+	TLPs       []TLP
 	Severities []Severity
 	// Text is found in the title or the impact.
 	Text string

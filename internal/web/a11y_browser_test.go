@@ -199,10 +199,10 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/constituency/requests", "/notifications", "/notifications/settings", "/notifications/policy",
 		"/notifications/templates/nl/digest", "/notifications/identity", "/no-such-page"}
 	portal := []string{"/portal/", "/portal/events/" + ev.Hash().String(), "/portal/notifications", "/portal/organisation",
-		"/events"} // a page for the team: the access-denied message
+		"/portal/incidents", "/portal/reports/new", "/events"} // a page for the team: the access-denied message
 	// The other languages: the pages with most chrome.
 	fewConsole := []string{"/", "/events?cidr=192.0.2.0/24", eventURL, orgURL, "/account"}
-	fewPortal := []string{"/portal/", "/portal/organisation"}
+	fewPortal := []string{"/portal/", "/portal/organisation", "/portal/reports/new"}
 
 	// Each walk has a browser of its own, as startChromium bounds a
 	// browser's life to 90 seconds; long lists go in parts.

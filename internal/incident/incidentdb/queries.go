@@ -105,6 +105,13 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 	if q.OrgID != 0 {
 		where = append(where, "i.id IN (SELECT incident_id FROM incident_orgs WHERE org_id = "+a.Add(q.OrgID)+")")
 	}
+	if q.Constituent != 0 {
+		where = append(where, "i.merged_into IS NULL AND (i.id IN (SELECT incident_id FROM incident_orgs WHERE org_id = "+a.Add(q.Constituent)+
+			") OR i.id IN (SELECT incident_id FROM reports WHERE org_id = "+a.Add(q.Constituent)+" AND incident_id IS NOT NULL))")
+	}
+	if len(q.TLPs) > 0 {
+		where = append(where, sqlkit.In(a, "i.tlp", strs(q.TLPs)))
+	}
 	if q.Text != "" {
 		p := likePattern(q.Text)
 		where = append(where, `(lower(i.title) LIKE `+a.Add(p)+` ESCAPE '\' OR lower(i.impact) LIKE `+a.Add(p)+` ESCAPE '\')`)
