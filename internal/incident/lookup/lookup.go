@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // MaxObservables is how many observables one Look looks up; those after
@@ -34,6 +35,9 @@ const MaxObservables = 50
 // EventCap is how many events are counted for one observable: a count
 // above it means "more than EventCap".
 const EventCap = 1000
+
+// Parallel is how many observables' events are searched at once.
+const Parallel = 4
 
 // Events is what a lookup reads of the event store.
 type Events interface {
@@ -50,6 +54,11 @@ type Looker struct {
 	// Directory is the pipeline's constituency table, nil to build one
 	// from Orgs for each lookup.
 	Directory *constituency.Directory
+
+	// names are the owners' names read so far, so that a Looker used for
+	// several lookups of one page reads each organisation once. A Looker
+	// is for one request at a time.
+	names map[int64]constituency.Owner
 }
 
 // Known is what Vigil knows of one observable.
@@ -116,39 +125,55 @@ func (l *Looker) Owners(ctx context.Context, obs []extract.Observable) (Result, 
 
 func (l *Looker) look(ctx context.Context, obs []extract.Observable, events bool) (Result, error) {
 	res := Result{Observables: make([]Known, len(obs))}
-	var table *constituency.Table
-	names := map[int64]constituency.Owner{}
-	looked := 0
+	var todo []int
 	for i, o := range obs {
-		k := Known{Observable: o}
-		res.Observables[i] = k
-		if !Lookable(o.Kind) {
-			continue
-		}
-		if looked == MaxObservables {
+		res.Observables[i] = Known{Observable: o}
+		switch {
+		case !Lookable(o.Kind):
+		case len(todo) == MaxObservables:
 			res.Skipped++
-			continue
+		default:
+			todo = append(todo, i)
 		}
-		looked++
-		if table == nil {
-			var err error
-			if table, err = constituency.TableOf(ctx, l.Directory, l.Orgs); err != nil {
-				return Result{}, err
-			}
-		}
+	}
+	if len(todo) == 0 {
+		return res, nil
+	}
+	table, err := constituency.TableOf(ctx, l.Directory, l.Orgs)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, i := range todo {
+		k := &res.Observables[i]
 		k.Looked = true
-		k.Host, k.Field, k.Term = target(o)
-		if events && k.Field != "" {
-			if err := l.events(ctx, &k); err != nil {
-				return Result{}, fmt.Errorf("look up %s %q: %w", o.Kind, o.Value, err)
+		k.Host, k.Field, k.Term = target(k.Observable)
+	}
+	if events {
+		// The searches of different observables are independent: a few
+		// at once, on the store's pool of connections.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(Parallel)
+		for _, i := range todo {
+			k := &res.Observables[i]
+			if k.Field == "" {
+				continue
 			}
+			g.Go(func() error {
+				if err := l.events(gctx, k); err != nil {
+					return fmt.Errorf("look up %s %q: %w", k.Kind, k.Value, err)
+				}
+				return nil
+			})
 		}
-		owners, err := l.named(ctx, names, ownersOf(table, k))
-		if err != nil {
+		if err := g.Wait(); err != nil {
 			return Result{}, err
 		}
-		k.Owners = owners
-		res.Observables[i] = k
+	}
+	for _, i := range todo {
+		k := &res.Observables[i]
+		if k.Owners, err = l.named(ctx, ownersOf(table, *k)); err != nil {
+			return Result{}, err
+		}
 	}
 	return res, nil
 }
@@ -215,24 +240,24 @@ func (l *Looker) events(ctx context.Context, k *Known) error {
 	k.Events = n
 	q.Limit = 1
 	newest, err := l.Events.SearchEvents(ctx, q)
-	if err != nil {
+	if err != nil || len(newest.Events) == 0 {
 		return err
+	}
+	e := newest.Events[0].Event
+	k.Last, _ = e.Time("time.source")
+	if k.Field == "ip" {
+		k.ASN = asnOf(e, k.Term)
+	}
+	k.First = k.Last
+	if n == 1 {
+		return nil
 	}
 	q.Ascending = true
 	oldest, err := l.Events.SearchEvents(ctx, q)
-	if err != nil {
+	if err != nil || len(oldest.Events) == 0 {
 		return err
 	}
-	if len(newest.Events) > 0 {
-		e := newest.Events[0].Event
-		k.Last, _ = e.Time("time.source")
-		if k.Field == "ip" {
-			k.ASN = asnOf(e, k.Term)
-		}
-	}
-	if len(oldest.Events) > 0 {
-		k.First, _ = oldest.Events[0].Event.Time("time.source")
-	}
+	k.First, _ = oldest.Events[0].Event.Time("time.source")
 	return nil
 }
 
@@ -275,14 +300,17 @@ func ownersOf(t *constituency.Table, k Known) []constituency.Match {
 }
 
 // named gives each match its organisation's name, reading each
-// organisation once for all the observables of one lookup.
-func (l *Looker) named(ctx context.Context, names map[int64]constituency.Owner, matches []constituency.Match) ([]constituency.Owner, error) {
+// organisation once for all the lookups of l.
+func (l *Looker) named(ctx context.Context, matches []constituency.Match) ([]constituency.Owner, error) {
 	if len(matches) == 0 {
 		return nil, nil
 	}
+	if l.names == nil {
+		l.names = map[int64]constituency.Owner{}
+	}
 	out := make([]constituency.Owner, 0, len(matches))
 	for _, m := range matches {
-		o, ok := names[m.OrgID]
+		o, ok := l.names[m.OrgID]
 		if !ok {
 			org, err := l.Orgs.GetOrganisation(ctx, m.OrgID)
 			switch {
@@ -291,10 +319,45 @@ func (l *Looker) named(ctx context.Context, names map[int64]constituency.Owner, 
 			case !errors.Is(err, store.ErrNotFound):
 				return nil, fmt.Errorf("owner %s: %w", m.Handle, err)
 			}
-			names[m.OrgID] = o
+			l.names[m.OrgID] = o
 		}
 		o.Match = m
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Defanged is o's value as a person may read it without a click or a
+// copy reaching the thing: the scheme of a URL written hxxp, the dots of
+// a host [.] and the @ of an address [@]. Hashes, phone numbers and CVE
+// ids are as they are.
+func Defanged(o extract.Observable) string {
+	v := o.Value
+	switch o.Kind {
+	case extract.URL:
+		scheme, rest, ok := strings.Cut(v, "://")
+		if !ok {
+			return strings.ReplaceAll(v, ".", "[.]")
+		}
+		host, path, _ := strings.Cut(rest, "/")
+		scheme = strings.Replace(strings.ToLower(scheme), "http", "hxxp", 1)
+		out := scheme + "://" + strings.ReplaceAll(host, ".", "[.]")
+		if len(rest) > len(host) {
+			out += "/" + path
+		}
+		return out
+	case extract.Domain:
+		return strings.ReplaceAll(v, ".", "[.]")
+	case extract.Email:
+		at := strings.LastIndexByte(v, '@')
+		if at < 0 {
+			return v
+		}
+		return v[:at] + "[@]" + strings.ReplaceAll(v[at+1:], ".", "[.]")
+	case extract.IP:
+		if i := strings.LastIndexByte(v, '.'); i >= 0 {
+			return v[:i] + "[.]" + v[i+1:]
+		}
+	}
+	return v
 }

@@ -3,6 +3,7 @@ package lookup_test
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +194,24 @@ func TestOwnersOnly(t *testing.T) {
 	}
 	if res.Observables[0].Events != 0 || res.Observables[0].Host != "www.bank.example" {
 		t.Errorf("URL: %+v", res.Observables[0])
+	}
+}
+
+// TestDefanged: every value the table prints is defanged.
+func TestDefanged(t *testing.T) {
+	for in, want := range map[string]string{
+		"url:https://evil.example/a.b?c=d.e": "hxxps://evil[.]example/a.b?c=d.e",
+		"url:http://evil.example":            "hxxp://evil[.]example",
+		"domain:evil.example":                "evil[.]example",
+		"email:ceo@evil.example":             "ceo[@]evil[.]example",
+		"ip:192.0.2.1":                       "192.0.2[.]1",
+		"ip:2001:db8::1":                     "2001:db8::1",
+		"phone:+3225551234":                  "+3225551234",
+	} {
+		kind, value, _ := strings.Cut(in, ":")
+		o := lookup.Defanged(extract.Observable{Kind: extract.Kind(kind), Value: value})
+		if o != want {
+			t.Errorf("Defanged(%s) = %q, want %q", in, o, want)
+		}
 	}
 }
