@@ -87,6 +87,10 @@ type Known struct {
 	// First and Last are the oldest and newest time.source of those
 	// events, zero without any.
 	First, Last time.Time
+	// Undated says First and Last were not read: a domain named by more
+	// than EventCap events, whose oldest and newest no index gives
+	// without reading them all (its search is a range of names).
+	Undated bool
 }
 
 // MoreEvents reports whether more than EventCap events name the
@@ -225,34 +229,59 @@ func query(field, term string) (store.EventQuery, bool) {
 	return store.EventQuery{}, false
 }
 
-// events counts the events naming k (up to EventCap+1) and reads the
-// newest and the oldest: three indexed searches, one when none match.
+// firstPage is how many of the newest events naming an observable the
+// first search reads: when that is all of them, it gives the count and
+// the first and last times at once.
+const firstPage = 20
+
+// events counts the events naming k (up to EventCap+1) and finds the
+// newest and the oldest, with indexed searches only: one search of the
+// newest firstPage events, which for most observables is all of them;
+// beyond that a bounded count and a search of the oldest. A domain is
+// counted first, and dated only when EventCap events or fewer name it.
 func (l *Looker) events(ctx context.Context, k *Known) error {
 	q, ok := query(k.Field, k.Term)
 	if !ok {
 		k.Field = ""
 		return nil
 	}
-	n, err := l.Events.CountMatches(ctx, q, EventCap)
-	if err != nil || n == 0 {
+	counted := 0
+	if q.FQDN != "" {
+		// A domain and its subdomains are a range of the index, whose
+		// matches come out in name order: count first (at most
+		// EventCap+1 entries read), and date only what stays within it.
+		n, err := l.Events.CountMatches(ctx, q, EventCap)
+		if err != nil || n == 0 {
+			return err
+		}
+		if n > EventCap {
+			k.Events, k.Undated = n, true
+			return nil
+		}
+		counted = n
+	}
+	q.Limit = firstPage
+	page, err := l.Events.SearchEvents(ctx, q)
+	if err != nil || len(page.Events) == 0 {
 		return err
 	}
-	k.Events = n
-	q.Limit = 1
-	newest, err := l.Events.SearchEvents(ctx, q)
-	if err != nil || len(newest.Events) == 0 {
-		return err
-	}
-	e := newest.Events[0].Event
-	k.Last, _ = e.Time("time.source")
+	newest := page.Events[0].Event
+	k.Last, _ = newest.Time("time.source")
 	if k.Field == "ip" {
-		k.ASN = asnOf(e, k.Term)
+		k.ASN = asnOf(newest, k.Term)
 	}
-	k.First = k.Last
-	if n == 1 {
+	k.Events = len(page.Events)
+	k.First, _ = page.Events[len(page.Events)-1].Event.Time("time.source")
+	if page.Next == "" {
 		return nil
 	}
-	q.Ascending = true
+	q.Limit = 0
+	if k.Events = counted; counted == 0 {
+		if k.Events, err = l.Events.CountMatches(ctx, q, EventCap); err != nil {
+			return err
+		}
+	}
+	q.Limit, q.Ascending = 1, true
 	oldest, err := l.Events.SearchEvents(ctx, q)
 	if err != nil || len(oldest.Events) == 0 {
 		return err

@@ -146,10 +146,12 @@ func TestLookCaps(t *testing.T) {
 		l := fixture(t, st)
 		var many []*event.Event
 		for i := range lookup.EventCap + 5 {
-			many = append(many, scanEvent(t, -i, map[string]string{"source.ip": "198.51.100.50", "source.port": fmt.Sprint(i + 1)}))
+			many = append(many, scanEvent(t, -i, map[string]string{"source.ip": "198.51.100.50", "source.port": fmt.Sprint(i + 1)}),
+				scanEvent(t, -i, map[string]string{"source.fqdn": fmt.Sprintf("h%d.busy.example", i)}))
 		}
 		storetest.Insert(t, st, many...)
-		obs := []extract.Observable{{Kind: extract.Phone, Value: "+3225551234"}, {Kind: extract.IP, Value: "198.51.100.50"}}
+		obs := []extract.Observable{{Kind: extract.Phone, Value: "+3225551234"}, {Kind: extract.IP, Value: "198.51.100.50"},
+			{Kind: extract.Domain, Value: "busy.example"}}
 		for i := range lookup.MaxObservables + 3 {
 			obs = append(obs, extract.Observable{Kind: extract.IP, Value: fmt.Sprintf("192.0.2.%d", i+1)})
 		}
@@ -157,8 +159,8 @@ func TestLookCaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Skipped != 4 {
-			t.Errorf("skipped %d, want 4", res.Skipped)
+		if res.Skipped != 5 {
+			t.Errorf("skipped %d, want 5", res.Skipped)
 		}
 		looked := 0
 		for _, k := range res.Observables {
@@ -173,8 +175,14 @@ func TestLookCaps(t *testing.T) {
 		if busy.Events != lookup.EventCap+1 || !busy.MoreEvents() {
 			t.Errorf("busy address: %d events (more %v), want %d", busy.Events, busy.MoreEvents(), lookup.EventCap+1)
 		}
-		if !busy.Last.Equal(day) || !busy.First.Equal(day.Add(-time.Duration(lookup.EventCap+4)*time.Hour)) {
-			t.Errorf("busy address: first %v last %v", busy.First, busy.Last)
+		if !busy.Last.Equal(day) || !busy.First.Equal(day.Add(-time.Duration(lookup.EventCap+4)*time.Hour)) || busy.Undated {
+			t.Errorf("busy address: first %v last %v undated %v", busy.First, busy.Last, busy.Undated)
+		}
+		// A domain past the cap is counted but not dated: no index gives
+		// its oldest and newest without reading every match.
+		domain := res.Observables[2]
+		if domain.Events != lookup.EventCap+1 || !domain.Undated || !domain.First.IsZero() || !domain.Last.IsZero() {
+			t.Errorf("busy domain: %d events, undated %v, first %v, last %v", domain.Events, domain.Undated, domain.First, domain.Last)
 		}
 	})
 }
