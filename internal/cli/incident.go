@@ -14,8 +14,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/incident"
-	"github.com/vigil-cert/vigil/internal/incident/lookup"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
+	"github.com/vigil-cert/vigil/internal/incident/lookup"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
