@@ -16,6 +16,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/incident/lookup"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
@@ -29,7 +31,7 @@ const (
 	busyEvents   = 20_000
 )
 
-// benchStore returns a SQLite store holding VIGIL_BENCH_ROWS (default
+// benchStore returns a store (see openBench) holding VIGIL_BENCH_ROWS (default
 // 1,000,000) generated scan events, 200 organisations owning the
 // generator's networks and the phishing domains, and the events naming
 // the benchmark's domains, URLs and hashes; kept at VIGIL_BENCH_DB when
@@ -46,15 +48,8 @@ func benchStore(b *testing.B) (*lookup.Looker, []extract.Observable) {
 		}
 		rows = n
 	}
-	path := os.Getenv("VIGIL_BENCH_DB")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "bench.db")
-	}
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", CacheMiB: 1024})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := openBench(b)
 	b.Cleanup(func() { st.Close() })
 	if err := st.Migrate(ctx, database.Schemas...); err != nil {
 		b.Fatal(err)
@@ -83,6 +78,29 @@ func benchStore(b *testing.B) (*lookup.Looker, []extract.Observable) {
 		b.Fatal(err)
 	}
 	return &lookup.Looker{Events: st, Orgs: orgs, Directory: dir}, benchObservables()
+}
+
+// openBench opens the benchmark's database: PostgreSQL at
+// VIGIL_BENCH_POSTGRES when that is set, else SQLite at VIGIL_BENCH_DB or
+// in a temporary directory.
+func openBench(b *testing.B) store.Store {
+	ctx := context.Background()
+	if dsn := os.Getenv("VIGIL_BENCH_POSTGRES"); dsn != "" {
+		st, err := pgstore.Open(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	path := os.Getenv("VIGIL_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "bench.db")
+	}
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", CacheMiB: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
 
 // seedOrganisations stores 200 organisations: one per network of the
