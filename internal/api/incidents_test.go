@@ -124,8 +124,8 @@ func TestIncidentRoutesRefuseOthers(t *testing.T) {
 	f.constituency()
 	d := f.incidents()
 	rts := incidentRoutes(d)
-	if len(rts) != 14 {
-		t.Fatalf("%d incident routes, want 14", len(rts))
+	if len(rts) != 15 {
+		t.Fatalf("%d incident routes, want 15", len(rts))
 	}
 	for _, rt := range rts {
 		for _, user := range []string{"ca", "pub"} {
