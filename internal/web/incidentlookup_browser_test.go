@@ -103,5 +103,18 @@ func TestBrowserObservableLookup(t *testing.T) {
 				t.Errorf("suggestions after adding: %q", text)
 			}
 		}},
+		browserStep{"the queue's owners", func(t *testing.T) {
+			text := "A scan from 198.51.100.9 hit our web server"
+			r := incident.Report{Channel: incident.ChannelWeb, Kind: incident.KindDoS, Received: time.Now(), Text: text,
+				Reporter: incident.Reporter{Name: "A company"}, Observables: extract.Find(text)}
+			if _, err := svc.Receive(ctx, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/reports")); err != nil {
+				t.Fatal(err)
+			}
+			waitText(t, tctx, "#reports .report-owners", "Owner: Hosting Co")
+			screenshot(t, tctx, "queue-owners")
+		}},
 	)
 }
