@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // lookupEnv is a case environment whose constituency owns the phishing
@@ -159,5 +161,33 @@ func TestReportOwners(t *testing.T) {
 	}
 	if !strings.Contains(body, `Owner: <a href="/constituency/`+strconv.FormatInt(env.org.ID, 10)+`">Bank X</a>`) {
 		t.Error("the queue does not show the owner")
+	}
+}
+
+// failingEvents is the console's store whose event searches fail.
+type failingEvents struct{ Store }
+
+func (failingEvents) SearchEvents(context.Context, store.EventQuery) (store.EventPage, error) {
+	return store.EventPage{}, errors.New("the event store is down")
+}
+
+func (failingEvents) CountMatches(context.Context, store.EventQuery, int) (int, error) {
+	return 0, errors.New("the event store is down")
+}
+
+// TestIncidentLookupFails: when the events cannot be searched, the
+// incident's page still shows, its observables listed and the failure
+// said.
+func TestIncidentLookupFails(t *testing.T) {
+	env := &caseEnv{testEnv: newEnv(t, func(c *Config) { c.Store = failingEvents{c.Store} })}
+	env.addUser("analyst", auth.RoleAnalyst, casePassword)
+	rec := env.receive(incident.KindPhishing, "see https://evil-bank.be/login")
+	rec = env.receive(incident.KindPhishing, "again https://evil-bank.be/login")
+	if !rec.Opened {
+		t.Fatalf("not grouped: %+v", rec)
+	}
+	res := env.analyst().get("/incidents/" + rec.Tag.String())
+	if res.status != http.StatusOK || !strings.Contains(res.body, `id="lookup-failed"`) || !strings.Contains(res.body, "hxxps://evil-bank[.]be/login") {
+		t.Errorf("status %d, body %.2000s", res.status, res.body)
 	}
 }
