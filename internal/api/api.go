@@ -169,6 +169,7 @@ var routes = []route{
 	{"GET", "/incidents", incidentReaders, (*handler).listIncidents},
 	{"POST", "/incidents", incidentHandlers, (*handler).createIncident},
 	{"GET", "/incidents/{tag}", incidentReaders, (*handler).getIncident},
+	{"GET", "/incidents/{tag}/observables", incidentReaders, (*handler).incidentObservables},
 	{"PATCH", "/incidents/{tag}", incidentHandlers, (*handler).updateIncident},
 	{"POST", "/incidents/{tag}/transition", incidentHandlers, (*handler).transitionIncident},
 	{"POST", "/incidents/{tag}/tasks", incidentHandlers, (*handler).addIncidentTasks},

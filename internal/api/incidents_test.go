@@ -80,6 +80,7 @@ func (f *fixture) incidentCalls() map[string]struct {
 		"POST /reports/close":                   {body: `{"ids":[` + id(d.queue[1]) + `],"reason":"spam"}`},
 		"POST /incidents":                       {body: `{"title":"By hand"}`, status: http.StatusCreated},
 		"GET /incidents/{tag}":                  {path: "/incidents/" + d.a},
+		"GET /incidents/{tag}/observables":      {path: "/incidents/" + d.a + "/observables"},
 		"PATCH /incidents/{tag}":                {path: "/incidents/" + d.a, body: `{"severity":"high"}`},
 		"POST /incidents/{tag}/transition":      {path: "/incidents/" + d.a + "/transition", body: `{"status":"triage"}`},
 		"POST /incidents/{tag}/tasks":           {path: "/incidents/" + d.a + "/tasks", body: `{"playbook":true}`, status: http.StatusCreated},
@@ -123,8 +124,8 @@ func TestIncidentRoutesRefuseOthers(t *testing.T) {
 	f.constituency()
 	d := f.incidents()
 	rts := incidentRoutes(d)
-	if len(rts) != 14 {
-		t.Fatalf("%d incident routes, want 14", len(rts))
+	if len(rts) != 15 {
+		t.Fatalf("%d incident routes, want 15", len(rts))
 	}
 	for _, rt := range rts {
 		for _, user := range []string{"ca", "pub"} {

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
+	"github.com/vigil-cert/vigil/internal/incident/lookup"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -277,12 +278,16 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		out["linked_reports"], out["tasks"], out["timeline"] = reportsOut(reports.Reports), tasksOut(tasks), timelineOut(timeline)
 		return enc.Encode(out)
 	}
-	c.printIncident(inc, reports.Reports, tasks, timeline)
+	known, err := a.lookUpIncident(ctx, inc)
+	if err != nil {
+		return err
+	}
+	c.printIncident(inc, reports.Reports, tasks, timeline, known)
 	return nil
 }
 
 // printIncident writes an incident for a person to read.
-func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report, tasks []incident.Task, timeline []incident.Entry) {
+func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report, tasks []incident.Task, timeline []incident.Entry, known lookup.Result) {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	field := func(id, value string) { fmt.Fprintf(tw, "%s\t%s\n", c.t("cli.incident.col."+id), value) }
 	field("tag", inc.Tag.String())
@@ -309,12 +314,7 @@ func (c *cmdEnv) printIncident(inc incident.Incident, reports []incident.Report,
 	for _, r := range reports {
 		fmt.Fprintf(c.stdout, "  %s  %s  %s  %s\n", r.Tracking, r.Channel, r.Kind, shorten(incFirstLine(cmp.Or(r.Subject, r.Text)), 70))
 	}
-	if len(inc.Observables) > 0 {
-		fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.observables"))
-		for _, o := range inc.Observables {
-			fmt.Fprintf(c.stdout, "  %s  %s\n", o.Kind, o.Value)
-		}
-	}
+	c.printKnown(known)
 	if len(tasks) > 0 {
 		fmt.Fprintf(c.stdout, "%s:\n", c.t("cli.incident.col.tasks"))
 		for _, t := range tasks {

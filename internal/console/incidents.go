@@ -78,6 +78,7 @@ func (c *Console) incidentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /incidents/{tag}/notes", c.member(auth.HandleIncidents, c.incidentForm(c.addIncidentNote)))
 	m.HandleFunc("POST /incidents/{tag}/merge", c.member(auth.HandleIncidents, c.incidentForm(c.mergeIncident)))
 	m.HandleFunc("POST /reports/triage", c.member(auth.HandleIncidents, c.triageReports))
+	m.HandleFunc("POST /incidents/{tag}/owners", c.member(auth.HandleIncidents, c.incidentForm(c.addOwner)))
 }
 
 // cases is the incident service over the console's store.
@@ -269,6 +270,8 @@ type incidentView struct {
 	OwnID    int64
 	// MergedInto is the tag of the incident this one was merged into.
 	MergedInto string
+	// Lookup is what Vigil knows of the observables.
+	Lookup lookupView
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -380,6 +383,7 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 		return
 	}
 	p.Timeline = timelineRows(entries, p.Reports)
+	p.Lookup = c.incidentLookup(ctx, &inc)
 	if p.Users, err = c.handlers(ctx); err != nil {
 		c.fail(w, r, v, err)
 		return

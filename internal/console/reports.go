@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -40,6 +41,8 @@ type reportsPage struct {
 	// Tag and Reason are the bulk form's fields, shown again with a
 	// problem.
 	Tag, Reason string
+	// Owners are the owners of each report's observables, by report id.
+	Owners map[int64][]constituency.Owner
 }
 
 // reportQueueSize is how many reports the queue shows at once.
@@ -78,6 +81,7 @@ func (c *Console) showReports(w http.ResponseWriter, r *http.Request, v *visit, 
 		return
 	}
 	p.Reports, p.Total, p.More = page.Reports, page.Total, page.More
+	p.Owners = c.reportOwners(r.Context(), p.Reports)
 	u := url.Values{}
 	for _, k := range []string{"kind", "channel", "state"} {
 		if qv.Get(k) != "" {

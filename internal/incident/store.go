@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/incident/extract"
 )
 
 // ErrOrganisationHasIncidents is why an organisation is not deleted while
@@ -189,6 +191,9 @@ type Queries interface {
 	ListIncidents(ctx context.Context, q IncidentQuery) (IncidentPage, error)
 	Timeline(ctx context.Context, incidentID int64) ([]Entry, error)
 	Tasks(ctx context.Context, incidentID int64) ([]Task, error)
+	// ReportObservables returns the observables of each report of ids,
+	// by report id (a list's reports carry none).
+	ReportObservables(ctx context.Context, ids []int64) (map[int64][]extract.Observable, error)
 }
 
 // Blobs keeps attachments' contents, once per SHA-256.

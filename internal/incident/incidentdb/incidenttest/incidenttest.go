@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"the incident list and the overdue view", testIncidentList},
 		{"deleting an organisation", testDeleteOrganisation},
 		{"what a constituent organisation may follow", testConstituent},
+		{"the observables of a list of reports", testReportObservables},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
