@@ -151,6 +151,8 @@ type IncidentQuery struct {
 	Unassigned bool
 	OrgID      int64
 	Severities []Severity
+	// Kinds select incidents of these kinds (any when empty).
+	Kinds []Kind
 	// Text is found in the title or the impact.
 	Text string
 	// Observable is a value the incident names (any kind).

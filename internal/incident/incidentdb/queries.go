@@ -102,6 +102,9 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 	if len(q.Severities) > 0 {
 		where = append(where, sqlkit.In(a, "i.severity", strs(q.Severities)))
 	}
+	if len(q.Kinds) > 0 {
+		where = append(where, sqlkit.In(a, "i.kind", strs(q.Kinds)))
+	}
 	if q.OrgID != 0 {
 		where = append(where, "i.id IN (SELECT incident_id FROM incident_orgs WHERE org_id = "+a.Add(q.OrgID)+")")
 	}
