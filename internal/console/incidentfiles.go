@@ -89,7 +89,14 @@ func (c *Console) splitReport(w http.ResponseWriter, r *http.Request, v *visit) 
 	if len(obs) > incident.MaxObservables {
 		obs = obs[:incident.MaxObservables]
 	}
-	_, err := c.cases().SplitReport(r.Context(), actorOf(v), rep.ID, part, obs)
+	var err error
+	if part == strings.TrimSpace(rep.Text) {
+		// All of the text but its white space would leave the report
+		// empty.
+		err = refuse("incident.error.split")
+	} else {
+		_, err = c.cases().SplitReport(r.Context(), actorOf(v), rep.ID, part, obs)
+	}
 	if text := c.inputText(v, err); text != "" {
 		c.showSplit(w, r, v, rep, http.StatusBadRequest, r.PostFormValue("part"), text)
 		return

@@ -40,7 +40,7 @@ func init() {
 // exportRows is the most rows a CSV export of a list writes: the
 // store's largest page. A search that selects more is cut there, and
 // the file's last line says so.
-const exportRows = 10_000
+var exportRows = 10_000
 
 // incidentListRoutes adds the exports, the bulk assignment, the split of
 // a report and the attachments' downloads.
