@@ -80,17 +80,17 @@ func TestIncidentSearch(t *testing.T) {
 	today := time.Now().UTC().Format(searchDate)
 	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(searchDate)
 	for query, want := range map[string][]string{
-		"": {env.dos, env.phish},
-		"status=all&observable=views-bank.be":  {env.phish},
-		"status=all&observable=198.51.100.23":       {env.dos},
-		"status=all&kind=malware":                   {env.malware},
+		"":                                    {env.dos, env.phish},
+		"status=all&observable=views-bank.be": {env.phish},
+		"status=all&observable=198.51.100.23": {env.dos},
+		"status=all&kind=malware":             {env.malware},
 		"status=all&kind=malware&severity=critical": nil,
-		"status=closed":                             {env.malware},
-		"status=all&from=" + today:                  {env.malware, env.dos, env.phish},
-		"status=all&from=" + tomorrow:               nil,
-		"status=all&to=" + today:                    {env.malware, env.dos, env.phish},
-		"status=all&from=not-a-date&kind=dos":       {env.dos},
-		"org=" + strconv.FormatInt(env.org.ID, 10):  nil,
+		"status=closed":                            {env.malware},
+		"status=all&from=" + today:                 {env.malware, env.dos, env.phish},
+		"status=all&from=" + tomorrow:              nil,
+		"status=all&to=" + today:                   {env.malware, env.dos, env.phish},
+		"status=all&from=not-a-date&kind=dos":      {env.dos},
+		"org=" + strconv.FormatInt(env.org.ID, 10): nil,
 	} {
 		res := env.b.get("/incidents?" + query)
 		got := listed(res.body)
@@ -126,7 +126,7 @@ func TestReportSearch(t *testing.T) {
 		"":                                   {env.queued.Tracking},
 		"state=all":                          all,
 		"state=all&text=UPLINK+IS+SATURATED": {env.dosReport.Tracking},
-		"state=all&observable=https://cheap-shop.be":    {env.queued.Tracking},
+		"state=all&observable=https://cheap-shop.be":         {env.queued.Tracking},
 		"state=all&kind=phishing&from=" + today:              {env.phishReport.Tracking},
 		"state=all&to=2000-01-01":                            nil,
 		"state=all&org=" + strconv.FormatInt(env.org.ID, 10): nil,
