@@ -26,6 +26,7 @@ const attachedScript = `<html><body><script>localStorage.setItem("attachment-ran
 // export of that search, the bulk assignment, an incident's HTML
 // attachment that downloads and runs nothing, and the split of a report.
 func TestBrowserCaseLists(t *testing.T) {
+	axe := axeSource(t)
 	st := openStore(t)
 	ctx := context.Background()
 	const password = "the analyst's long passphrase"
@@ -90,6 +91,7 @@ func TestBrowserCaseLists(t *testing.T) {
 				t.Errorf("the search found %q", text)
 			}
 			screenshot(t, tctx, "caselists-search")
+			axeCheck(t, tctx, axe, "/incidents (a search)", "en")
 		}},
 		browserStep{"export", func(t *testing.T) {
 			if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("export-csv"))); err != nil {
@@ -118,6 +120,7 @@ func TestBrowserCaseLists(t *testing.T) {
 			}
 			waitText(t, tctx, "#incident-attachments", sum)
 			screenshot(t, tctx, "caselists-attachments")
+			axeCheck(t, tctx, axe, "/incidents/{tag} (attachments)", "en")
 			// Going to the attachment's address, as a person would by
 			// pasting it, downloads it: the page stays and no script runs.
 			if _, err := chromedp.Run(tctx, chromedp.Evaluate[any](`location.href = "/incidents/`+phishInc.Tag.String()+`/attachments/`+sum+`"; null`)); err != nil {
@@ -143,11 +146,13 @@ func TestBrowserCaseLists(t *testing.T) {
 				t.Fatal(err)
 			}
 			screenshot(t, tctx, "caselists-split")
+			axeCheck(t, tctx, axe, "/reports/{id}/split", "en")
 			if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("split-submit"))); err != nil {
 				t.Fatal(err)
 			}
 			waitText(t, tctx, "#reports", part)
 			screenshot(t, tctx, "caselists-queue")
+			axeCheck(t, tctx, axe, "/reports (split done)", "en")
 		}},
 	)
 }
