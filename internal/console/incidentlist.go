@@ -66,7 +66,8 @@ type listExtras struct {
 	ExportURL, Back string
 	// ReportsURL is the triage queue's search for the same text and
 	// observable, in every state, when the search has either; Reports
-	// and ReportsMore how many reports it finds.
+	// and ReportsMore how many reports it finds, Reports -1 when they
+	// are not counted (a search by text alone).
 	ReportsURL  string
 	Reports     int
 	ReportsMore bool
@@ -96,13 +97,18 @@ func (c *Console) listExtras(ctx context.Context, v *visit, s incidentSearch) (l
 		if s.Observable != "" {
 			rs.Set("observable", s.Observable)
 		}
-		_, q := parseReportSearch(rs)
-		q.Limit = 1
-		page, err := c.store.ListReports(ctx, q)
-		if err != nil {
-			return x, err
+		x.ReportsURL, x.Reports = "/reports?"+rs.Encode(), -1
+		if s.Observable != "" {
+			// Counted only by observable, which has an index: a text
+			// search of every report reads them all (docs/PERFORMANCE.md).
+			_, q := parseReportSearch(rs)
+			q.Limit = 1
+			page, err := c.store.ListReports(ctx, q)
+			if err != nil {
+				return x, err
+			}
+			x.Reports, x.ReportsMore = page.Total, page.More
 		}
-		x.ReportsURL, x.Reports, x.ReportsMore = "/reports?"+rs.Encode(), page.Total, page.More
 	}
 	return x, nil
 }

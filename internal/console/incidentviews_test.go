@@ -109,6 +109,10 @@ func TestIncidentSearch(t *testing.T) {
 	// A search by observable links to the reports that name it.
 	res = env.b.get("/incidents?observable=views-bank.be")
 	mustContain(t, res.body, `id="matching-reports"`, "1 report matches", `/reports?observable=views-bank.be&amp;state=all`)
+	// By text alone the reports are not counted (a text search reads
+	// every report), only linked.
+	res = env.b.get("/incidents?text=uplink")
+	mustContain(t, res.body, `id="matching-reports"`, "Search the reports for this text", `/reports?state=all&amp;text=uplink`)
 	res = env.b.get("/reports?observable=views-bank.be&state=all")
 	mustContain(t, res.body, env.phishReport.Tracking, "1 report")
 	if strings.Contains(res.body, env.queued.Tracking) {
