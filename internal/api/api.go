@@ -177,6 +177,7 @@ var routes = []route{
 	{"POST", "/incidents/{tag}/notes", incidentHandlers, (*handler).addIncidentNote},
 	{"POST", "/incidents/{tag}/merge", incidentHandlers, (*handler).mergeIncidents},
 	{"POST", "/incidents/{tag}/reports", incidentHandlers, (*handler).linkIncidentReports},
+	{"GET", "/incidents/{tag}/attachments/{sha256}", incidentReaders, (*handler).getIncidentAttachment},
 	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},

@@ -23,6 +23,8 @@ type incidentData struct {
 	aID, bID int64
 	task     int64 // a task of a
 	evil     string
+	// attached is the SHA-256 of an HTML page attached to a.
+	attached string
 }
 
 func (f *fixture) incidents() incidentData {
@@ -60,8 +62,16 @@ func (f *fixture) incidents() incidentData {
 		f.t.Fatal(err)
 	}
 	d.task = task.ID
+	att, err := svc.Attach(ctx, actor, d.aID, "page.html", "text/html", []byte(attachedPage))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	d.attached = att.SHA256
 	return d
 }
+
+// attachedPage is the content of incident a's attachment.
+const attachedPage = `<html><script>alert(1)</script></html>`
 
 // incidentCalls are the successful calls of the incident routes for
 // TestOpenAPIMatchesRoutes's "every documented operation is served".
@@ -75,19 +85,20 @@ func (f *fixture) incidentCalls() map[string]struct {
 		path, body string
 		status     int
 	}{
-		"GET /reports/{id}":                     {path: "/reports/" + id(d.queue[0])},
-		"POST /reports":                         {body: `{"channel":"phone","kind":"other","text":"a call"}`, status: http.StatusCreated},
-		"POST /reports/close":                   {body: `{"ids":[` + id(d.queue[1]) + `],"reason":"spam"}`},
-		"POST /incidents":                       {body: `{"title":"By hand"}`, status: http.StatusCreated},
-		"GET /incidents/{tag}":                  {path: "/incidents/" + d.a},
-		"GET /incidents/{tag}/observables":      {path: "/incidents/" + d.a + "/observables"},
-		"PATCH /incidents/{tag}":                {path: "/incidents/" + d.a, body: `{"severity":"high"}`},
-		"POST /incidents/{tag}/transition":      {path: "/incidents/" + d.a + "/transition", body: `{"status":"triage"}`},
-		"POST /incidents/{tag}/tasks":           {path: "/incidents/" + d.a + "/tasks", body: `{"playbook":true}`, status: http.StatusCreated},
-		"POST /incidents/{tag}/tasks/{id}/done": {path: "/incidents/" + d.a + "/tasks/" + id(d.task) + "/done"},
-		"POST /incidents/{tag}/notes":           {path: "/incidents/" + d.a + "/notes", body: `{"text":"a note"}`, status: http.StatusCreated},
-		"POST /incidents/{tag}/merge":           {path: "/incidents/" + d.a + "/merge", body: `{"from":["` + d.b + `"]}`},
-		"POST /incidents/{tag}/reports":         {path: "/incidents/" + d.a + "/reports", body: `{"ids":[` + id(d.queue[2]) + `]}`},
+		"GET /reports/{id}":                         {path: "/reports/" + id(d.queue[0])},
+		"POST /reports":                             {body: `{"channel":"phone","kind":"other","text":"a call"}`, status: http.StatusCreated},
+		"POST /reports/close":                       {body: `{"ids":[` + id(d.queue[1]) + `],"reason":"spam"}`},
+		"POST /incidents":                           {body: `{"title":"By hand"}`, status: http.StatusCreated},
+		"GET /incidents/{tag}":                      {path: "/incidents/" + d.a},
+		"GET /incidents/{tag}/observables":          {path: "/incidents/" + d.a + "/observables"},
+		"PATCH /incidents/{tag}":                    {path: "/incidents/" + d.a, body: `{"severity":"high"}`},
+		"POST /incidents/{tag}/transition":          {path: "/incidents/" + d.a + "/transition", body: `{"status":"triage"}`},
+		"POST /incidents/{tag}/tasks":               {path: "/incidents/" + d.a + "/tasks", body: `{"playbook":true}`, status: http.StatusCreated},
+		"POST /incidents/{tag}/tasks/{id}/done":     {path: "/incidents/" + d.a + "/tasks/" + id(d.task) + "/done"},
+		"POST /incidents/{tag}/notes":               {path: "/incidents/" + d.a + "/notes", body: `{"text":"a note"}`, status: http.StatusCreated},
+		"POST /incidents/{tag}/merge":               {path: "/incidents/" + d.a + "/merge", body: `{"from":["` + d.b + `"]}`},
+		"POST /incidents/{tag}/reports":             {path: "/incidents/" + d.a + "/reports", body: `{"ids":[` + id(d.queue[2]) + `]}`},
+		"GET /incidents/{tag}/attachments/{sha256}": {path: "/incidents/" + d.a + "/attachments/" + d.attached},
 	}
 }
 
@@ -111,6 +122,7 @@ func incidentRoutes(d incidentData) [][2]string {
 		}
 		p := strings.ReplaceAll(rt.path, "{tag}", d.a)
 		p = strings.ReplaceAll(p, "{id}", strconv.FormatInt(d.queue[0], 10))
+		p = strings.ReplaceAll(p, "{sha256}", d.attached)
 		out = append(out, [2]string{rt.method, p})
 	}
 	return out
@@ -124,8 +136,8 @@ func TestIncidentRoutesRefuseOthers(t *testing.T) {
 	f.constituency()
 	d := f.incidents()
 	rts := incidentRoutes(d)
-	if len(rts) != 15 {
-		t.Fatalf("%d incident routes, want 15", len(rts))
+	if len(rts) != 16 {
+		t.Fatalf("%d incident routes, want 16", len(rts))
 	}
 	for _, rt := range rts {
 		for _, user := range []string{"ca", "pub"} {

@@ -41,6 +41,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, data any) {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.filename}))
 		w.WriteHeader(http.StatusOK)
 		w.Write(d.body)
+	case *attachmentFile:
+		d.write(w)
 	case rawJSON:
 		setCommonHeaders(w, "application/json")
 		w.Write(d)

@@ -79,6 +79,7 @@ func (c *Console) incidentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /incidents/{tag}/merge", c.member(auth.HandleIncidents, c.incidentForm(c.mergeIncident)))
 	m.HandleFunc("POST /reports/triage", c.member(auth.HandleIncidents, c.triageReports))
 	m.HandleFunc("POST /incidents/{tag}/owners", c.member(auth.HandleIncidents, c.incidentForm(c.addOwner)))
+	c.incidentListRoutes(m)
 }
 
 // cases is the incident service over the console's store.
@@ -121,66 +122,35 @@ type incidentRow struct {
 
 // incidentsPage is the data of the incident list.
 type incidentsPage struct {
+	incidentSearch
 	Rows     []incidentRow
 	Total    int
 	More     bool
-	Status   string
-	Assignee string // "", "mine", "none" or an account's id
-	Overdue  bool
-	Org      int64 // the organisation concerned, 0 for any
-	Sort     string
 	Statuses []incident.Status
 	Users    []auth.User
 	// SortURLs are the list's address with each order, keeping the
 	// filters.
 	SortURLs map[string]string
+	// The search form's choices, the built-in views and the extras of
+	// incidentlist.go.
+	listExtras
 }
 
 // incidentListSize is how many incidents the list shows.
 const incidentListSize = 100
 
 func (c *Console) incidentList(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.showIncidents(w, r, v, http.StatusOK, flashOf(r), "")
+}
+
+// showIncidents renders the list as the query string asks, with a notice
+// or a problem.
+func (c *Console) showIncidents(w http.ResponseWriter, r *http.Request, v *visit, status int, flash, problem string) {
 	ctx := r.Context()
 	qv := r.URL.Query()
-	p := incidentsPage{Status: qv.Get("status"), Assignee: qv.Get("assignee"), Overdue: qv.Get("overdue") != "",
-		Sort: qv.Get("sort"), Statuses: incident.Statuses, SortURLs: map[string]string{}}
-	q := incident.IncidentQuery{Limit: incidentListSize}
-	switch st := incident.Status(p.Status); {
-	case p.Status == "":
-		q.Statuses = incident.OpenStatuses
-	case p.Status == "all":
-	case st.Valid():
-		q.Statuses = []incident.Status{st}
-	default:
-		p.Status = ""
-		q.Statuses = incident.OpenStatuses
-	}
-	switch p.Assignee {
-	case "":
-	case "mine":
-		q.AssigneeID = v.user.ID
-	case "none":
-		q.Unassigned = true
-	default:
-		id, err := strconv.ParseInt(p.Assignee, 10, 64)
-		if err != nil || id <= 0 {
-			p.Assignee = ""
-		} else {
-			q.AssigneeID = id
-		}
-	}
-	if p.Overdue {
-		q.OverdueAt = c.now()
-	}
-	if id, err := strconv.ParseInt(qv.Get("org"), 10, 64); err == nil && id > 0 {
-		q.OrgID, p.Org = id, id
-	}
-	switch incident.IncidentSort(p.Sort) {
-	case incident.SortDue, incident.SortCreated:
-		q.Sort = incident.IncidentSort(p.Sort)
-	default:
-		p.Sort = string(incident.SortUpdated)
-	}
+	s, q := parseIncidentSearch(qv, v.user.ID, c.now())
+	p := incidentsPage{incidentSearch: s, Statuses: incident.Statuses, SortURLs: map[string]string{}}
+	q.Limit = incidentListSize
 	page, err := c.store.ListIncidents(ctx, q)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -196,17 +166,14 @@ func (c *Console) incidentList(w http.ResponseWriter, r *http.Request, v *visit)
 		row.Due, row.Overdue = c.dueText(v, &inc)
 		p.Rows = append(p.Rows, row)
 	}
-	for _, s := range []incident.IncidentSort{incident.SortUpdated, incident.SortDue, incident.SortCreated} {
-		u := url.Values{}
-		for _, k := range []string{"status", "assignee", "overdue", "org"} {
-			if qv.Get(k) != "" {
-				u.Set(k, qv.Get(k))
-			}
-		}
-		u.Set("sort", string(s))
-		p.SortURLs[string(s)] = "/incidents?" + u.Encode()
+	for _, srt := range []incident.IncidentSort{incident.SortUpdated, incident.SortDue, incident.SortCreated} {
+		p.SortURLs[string(srt)] = "/incidents?" + keep(qv, searchKeys, string(srt)).Encode()
 	}
-	c.render(w, r, v, http.StatusOK, "incidents", msgTitleIncidents, p, flashOf(r), "")
+	if p.listExtras, err = c.listExtras(ctx, v, s); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	c.render(w, r, v, status, "incidents", msgTitleIncidents, p, flash, problem)
 }
 
 // handlers are the accounts an incident may be assigned to: the team's
@@ -272,6 +239,8 @@ type incidentView struct {
 	MergedInto string
 	// Lookup is what Vigil knows of the observables.
 	Lookup lookupView
+	// Attachments are the incident's and its reports' (incidentfiles.go).
+	Attachments []incident.IncidentAttachment
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -384,6 +353,10 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 	}
 	p.Timeline = timelineRows(entries, p.Reports)
 	p.Lookup = c.incidentLookup(ctx, &inc)
+	if p.Attachments, err = c.store.IncidentAttachments(ctx, inc.ID, incidentAttachmentsShown); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if p.Users, err = c.handlers(ctx); err != nil {
 		c.fail(w, r, v, err)
 		return

@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -21,13 +20,10 @@ import (
 
 // reportsPage is the data of the triage queue.
 type reportsPage struct {
+	reportSearch
 	Reports  []incident.Report
 	Total    int
 	More     bool
-	Kind     string
-	Channel  string
-	State    string
-	Oldest   bool
 	Kinds    []incident.Kind
 	Channels []incident.Channel
 	States   []incident.ReportState
@@ -43,6 +39,8 @@ type reportsPage struct {
 	Tag, Reason string
 	// Owners are the owners of each report's observables, by report id.
 	Owners map[int64][]constituency.Owner
+	// The search form's choices and the extras of incidentlist.go.
+	queueExtras
 }
 
 // reportQueueSize is how many reports the queue shows at once.
@@ -56,25 +54,11 @@ func (c *Console) reportQueue(w http.ResponseWriter, r *http.Request, v *visit) 
 // form's fields of p.
 func (c *Console) showReports(w http.ResponseWriter, r *http.Request, v *visit, status int, p reportsPage, flash, problem string) {
 	qv := r.URL.Query()
-	p.Kind, p.Channel, p.State, p.Oldest = qv.Get("kind"), qv.Get("channel"), qv.Get("state"), qv.Get("sort") == "oldest"
+	var q incident.ReportQuery
+	p.reportSearch, q = parseReportSearch(qv)
 	p.Kinds, p.Channels, p.States = incident.Kinds, incident.Channels, incident.ReportStates
 	p.CanHandle = v.can(auth.HandleIncidents)
-	q := incident.ReportQuery{Limit: reportQueueSize, Oldest: p.Oldest, States: []incident.ReportState{incident.ReportNew}}
-	if k := incident.Kind(p.Kind); k.Valid() {
-		q.Kinds = []incident.Kind{k}
-	} else {
-		p.Kind = ""
-	}
-	if ch := incident.Channel(p.Channel); ch.Valid() {
-		q.Channels = []incident.Channel{ch}
-	} else {
-		p.Channel = ""
-	}
-	if s := incident.ReportState(p.State); s.Valid() {
-		q.States = []incident.ReportState{s}
-	} else {
-		p.State = ""
-	}
+	q.Limit = reportQueueSize
 	page, err := c.store.ListReports(r.Context(), q)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -82,18 +66,17 @@ func (c *Console) showReports(w http.ResponseWriter, r *http.Request, v *visit, 
 	}
 	p.Reports, p.Total, p.More = page.Reports, page.Total, page.More
 	p.Owners = c.reportOwners(r.Context(), p.Reports)
-	u := url.Values{}
-	for _, k := range []string{"kind", "channel", "state"} {
-		if qv.Get(k) != "" {
-			u.Set(k, qv.Get(k))
-		}
-	}
+	u := keep(qv, reportSearchKeys, "")
 	p.NewestURL = "/reports?" + u.Encode()
 	u.Set("sort", "oldest")
 	p.OldestURL = "/reports?" + u.Encode()
 	p.Query = p.NewestURL[len("/reports?"):]
 	if p.Oldest {
 		p.Query = u.Encode()
+	}
+	if p.queueExtras, err = c.queueExtras(r.Context(), v, p.Query); err != nil {
+		c.fail(w, r, v, err)
+		return
 	}
 	c.render(w, r, v, status, "reports", msgTitleReports, p, flash, problem)
 }

@@ -215,6 +215,10 @@ func defuse(s string) string {
 	return s
 }
 
+// Defuse is defuse for the other CSV exports (the incident and report
+// lists), which write their cells with encoding/csv.
+func Defuse(s string) string { return defuse(s) }
+
 // needsDefusing reports whether defuse puts an apostrophe before s.
 func needsDefusing(s string) bool {
 	i := 0

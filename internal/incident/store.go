@@ -160,6 +160,8 @@ type IncidentQuery struct {
 	// TLPs selects the incidents with one of these labels.
 	TLPs       []TLP
 	Severities []Severity
+	// Kinds select incidents of these kinds (any when empty).
+	Kinds []Kind
 	// Text is found in the title or the impact.
 	Text string
 	// Observable is a value the incident names (any kind).
@@ -213,4 +215,22 @@ type Incidents interface {
 	Cases
 	Queries
 	Blobs
+	AttachmentLister
+}
+
+// IncidentAttachment is an attachment of an incident or of one of the
+// reports linked to it: ReportID and Tracking name the report, 0 and ""
+// for the incident's own.
+type IncidentAttachment struct {
+	Attachment
+	ReportID int64
+	Tracking string
+}
+
+// AttachmentLister lists what an incident's page offers to download.
+type AttachmentLister interface {
+	// IncidentAttachments returns the attachments of an incident and of
+	// the reports linked to it, the incident's own first, then the
+	// reports' oldest first; at most limit of them (0: no limit).
+	IncidentAttachments(ctx context.Context, incidentID int64, limit int) ([]IncidentAttachment, error)
 }

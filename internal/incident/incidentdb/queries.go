@@ -21,6 +21,18 @@ func likePattern(text string) string {
 	return "%" + r.Replace(strings.ToLower(text)) + "%"
 }
 
+// like is the condition that column holds the likePattern of the
+// placeholder, whatever the case of its ASCII letters. SQLite's LIKE
+// ignores that case already (without case_sensitive_like), and taking
+// lower() of every row's text first costs it most of a search's time;
+// PostgreSQL's LIKE does not, so it compares the lower-cased column.
+func (s *Store) like(column, placeholder string) string {
+	if s.db.Dialect() == sqlkit.SQLite {
+		return column + ` LIKE ` + placeholder + ` ESCAPE '\'`
+	}
+	return `lower(` + column + `) LIKE ` + placeholder + ` ESCAPE '\'`
+}
+
 // ListReports returns a page of the reports q selects and how many it
 // selects; reports in a list carry no observables nor attachments
 // (GetReport has them).
@@ -44,8 +56,7 @@ func (s *Store) ListReports(ctx context.Context, q incident.ReportQuery) (incide
 	}
 	if q.Text != "" {
 		p := likePattern(q.Text)
-		where = append(where, `(lower(r.subject) LIKE `+a.Add(p)+` ESCAPE '\' OR lower(r.text) LIKE `+a.Add(p)+
-			` ESCAPE '\' OR lower(r.concerned) LIKE `+a.Add(p)+` ESCAPE '\')`)
+		where = append(where, `(`+s.like("r.subject", a.Add(p))+` OR `+s.like("r.text", a.Add(p))+` OR `+s.like("r.concerned", a.Add(p))+`)`)
 	}
 	if q.Observable != "" {
 		where = append(where, `r.id IN (SELECT report_id FROM report_observables WHERE value = `+a.Add(q.Observable)+`)`)
@@ -102,6 +113,9 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 	if len(q.Severities) > 0 {
 		where = append(where, sqlkit.In(a, "i.severity", strs(q.Severities)))
 	}
+	if len(q.Kinds) > 0 {
+		where = append(where, sqlkit.In(a, "i.kind", strs(q.Kinds)))
+	}
 	if q.OrgID != 0 {
 		where = append(where, "i.id IN (SELECT incident_id FROM incident_orgs WHERE org_id = "+a.Add(q.OrgID)+")")
 	}
@@ -114,7 +128,7 @@ func (s *Store) ListIncidents(ctx context.Context, q incident.IncidentQuery) (in
 	}
 	if q.Text != "" {
 		p := likePattern(q.Text)
-		where = append(where, `(lower(i.title) LIKE `+a.Add(p)+` ESCAPE '\' OR lower(i.impact) LIKE `+a.Add(p)+` ESCAPE '\')`)
+		where = append(where, `(`+s.like("i.title", a.Add(p))+` OR `+s.like("i.impact", a.Add(p))+`)`)
 	}
 	if q.Observable != "" {
 		where = append(where, "i.id IN (SELECT incident_id FROM incident_observables WHERE value = "+a.Add(q.Observable)+")")

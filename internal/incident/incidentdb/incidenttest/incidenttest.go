@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"deleting an organisation", testDeleteOrganisation},
 		{"what a constituent organisation may follow", testConstituent},
 		{"the observables of a list of reports", testReportObservables},
+		{"an incident's attachments and its reports'", testIncidentAttachments},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,6 +111,8 @@ func testIncidentList(t *testing.T, f *fixture) {
 		{"nobody's", incident.IncidentQuery{Unassigned: true, Sort: incident.SortCreated}, []int64{low.ID, crit.ID}},
 		{"by organisation", incident.IncidentQuery{OrgID: 2, Sort: incident.SortCreated}, []int64{high.ID, crit.ID}},
 		{"by severity", incident.IncidentQuery{Severities: []incident.Severity{incident.SeverityLow}}, []int64{low.ID}},
+		{"by kind", incident.IncidentQuery{Kinds: []incident.Kind{incident.KindDoS, incident.KindOther}, Sort: incident.SortCreated}, []int64{high.ID, low.ID}},
+		{"by kind and severity", incident.IncidentQuery{Kinds: []incident.Kind{incident.KindDoS}, Severities: []incident.Severity{incident.SeverityLow}}, nil},
 		{"by text", incident.IncidentQuery{Text: "UNIV-A"}, []int64{crit.ID}},
 		{"by observable", incident.IncidentQuery{Observable: "listed.example"}, []int64{crit.ID}},
 		{"by dates", incident.IncidentQuery{From: start.Add(2 * time.Minute), To: start.Add(3 * time.Minute)}, []int64{low.ID}},
