@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/correspond"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -78,6 +79,7 @@ func (c *Console) incidentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /incidents/{tag}/notes", c.member(auth.HandleIncidents, c.incidentForm(c.addIncidentNote)))
 	m.HandleFunc("POST /incidents/{tag}/merge", c.member(auth.HandleIncidents, c.incidentForm(c.mergeIncident)))
 	m.HandleFunc("POST /reports/triage", c.member(auth.HandleIncidents, c.triageReports))
+	c.incidentMailRoutes(m)
 }
 
 // cases is the incident service over the console's store.
@@ -269,6 +271,8 @@ type incidentView struct {
 	OwnID    int64
 	// MergedInto is the tag of the incident this one was merged into.
 	MergedInto string
+	// MailTemplates are the templates the correspondence offers.
+	MailTemplates []string
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -276,6 +280,9 @@ type incidentView struct {
 type timelineRow struct {
 	incident.Entry
 	Tracking []string
+	// Mail is the report a mail_in line received, when the incident
+	// still holds it: its sender and text are shown with the line.
+	Mail *incident.Report
 }
 
 func timelineRows(entries []incident.Entry, reports []incident.Report) []timelineRow {
@@ -286,6 +293,9 @@ func timelineRows(entries []incident.Entry, reports []incident.Report) []timelin
 	rows := make([]timelineRow, len(entries))
 	for i, e := range entries {
 		rows[i].Entry = e
+		if e.Kind == incident.EntryMailIn {
+			rows[i].Mail = mailOf(e, reports)
+		}
 		if e.Kind != incident.EntryReportLinked {
 			continue
 		}
@@ -342,7 +352,8 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 	ctx := r.Context()
 	p := incidentView{Inc: inc, Observables: observableLinks(&inc), Next: incident.Transitions(inc.Status),
 		Severities: incident.Severities, TLPs: incident.TLPs, PAPs: incident.PAPs,
-		CanHandle: v.can(auth.HandleIncidents), Playbook: incident.PlaybookFor(inc.Kind, inc.Type), OwnID: v.user.ID}
+		CanHandle: v.can(auth.HandleIncidents), Playbook: incident.PlaybookFor(inc.Kind, inc.Type), OwnID: v.user.ID,
+		MailTemplates: correspond.Templates}
 	p.Due, p.Overdue = c.dueText(v, &inc)
 	if inc.MergedInto != 0 {
 		into, err := c.store.GetIncident(ctx, inc.MergedInto)
