@@ -313,3 +313,70 @@ func mailOf(e incident.Entry, reports []incident.Report) *incident.Report {
 	}
 	return nil
 }
+
+// closeReply is the template the triage queue's close form asks to reply
+// with ("" for none) and which of ids are not closed yet (only those
+// closed now get the reply); refused before anything is closed when the
+// team cannot sign (no identity or no sender).
+func (c *Console) closeReply(r *http.Request, ids []int64) (string, []int64, error) {
+	name := r.PostFormValue("reply")
+	if name == "" {
+		return "", nil, nil
+	}
+	if !slices.Contains(correspond.Templates, name) {
+		return "", nil, refuse("correspond.error.template", name)
+	}
+	s, err := c.mailSender(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	if s.Identity == nil {
+		return "", nil, refuse(msgMailNoIdentity)
+	}
+	if s.From == "" {
+		return "", nil, refuse(msgMailNoFrom)
+	}
+	var open []int64
+	for _, id := range ids {
+		rep, err := c.store.GetReport(r.Context(), id)
+		if err != nil {
+			return "", nil, err
+		}
+		if rep.State != incident.ReportClosed && rep.State != incident.ReportLinked {
+			open = append(open, id)
+		}
+	}
+	return name, open, nil
+}
+
+// replyOnClose sends the template reply to the reporter of each report
+// closed, in the reporter's language with its tracking number, through
+// the correspondence's sending path (signed, queued in the outbox,
+// audited as report.mail). The reports are closed already: a reply that
+// cannot go (a reporter without an address is skipped) is logged.
+func (c *Console) replyOnClose(ctx context.Context, v *visit, reply string, ids []int64) {
+	if reply == "" {
+		return
+	}
+	s, err := c.mailSender(ctx)
+	if err != nil {
+		c.logger.Error("close reports: no reply sent", "err", err)
+		return
+	}
+	team := c.teamName()
+	for _, id := range ids {
+		rep, err := c.store.GetReport(ctx, id)
+		if err != nil || rep.State != incident.ReportClosed || strings.TrimSpace(rep.Reporter.Email) == "" {
+			continue
+		}
+		subject, text, err := correspond.Render(reply, rep.Language, correspond.Data{Tracking: rep.Tracking, Team: team})
+		if err == nil {
+			_, err = s.Send(ctx, actorOf(v), correspond.Mail{To: []correspond.Recipient{{Name: rep.Reporter.Name,
+				Address: strings.TrimSpace(rep.Reporter.Email), Kind: correspond.ToReporter, ReportID: rep.ID}},
+				Subject: subject, Text: text, Language: correspond.Language(rep.Language), Template: reply})
+		}
+		if err != nil {
+			c.logger.Error("close reports: reply not sent", "report", rep.Tracking, "err", err)
+		}
+	}
+}

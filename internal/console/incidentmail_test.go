@@ -194,3 +194,53 @@ func TestMailInShownInert(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWithReply: closing reports from the queue with a canned reply
+// sends the template to each reporter in the reporter's language with
+// the report's tracking number, once, and audits it; a reporter without
+// an address gets none.
+func TestCloseWithReply(t *testing.T) {
+	e := newMailEnv(t)
+	ctx := context.Background()
+	var ids []string
+	var tracking []string
+	for _, r := range []incident.Report{
+		{Language: "fr", Text: "spam one", Reporter: incident.Reporter{Email: "marie@mail.example"}},
+		{Language: "de", Text: "spam two", Reporter: incident.Reporter{Email: "jonas@mail.example"}},
+		{Language: "en", Text: "spam three"},
+	} {
+		r.Channel, r.Kind, r.Received = incident.ChannelWeb, incident.KindOther, time.Now()
+		rec, err := e.console.cases().Receive(ctx, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, strconv.FormatInt(rec.ReportID, 10))
+		tracking = append(tracking, rec.Tracking)
+	}
+	b := e.analyst()
+	b.get("/reports")
+	// The reporter of the incident's report (linked) is not closed, and gets nothing.
+	ids = append(ids, strconv.FormatInt(e.report.ReportID, 10))
+	res := b.post("/reports/close", url.Values{"report": ids, "reason": {"not for us"}, "reply": {"resolved"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("close: %d\n%.1500s", res.status, res.body)
+	}
+	msgs := e.queued()
+	got := map[string]string{}
+	for _, m := range msgs {
+		got[m.Recipients[0]] = m.Subject
+	}
+	if len(msgs) != 2 || got["marie@mail.example"] != "Votre signalement "+tracking[0]+" a été traité" ||
+		got["jonas@mail.example"] != "Ihre Meldung "+tracking[1]+" wurde bearbeitet" {
+		t.Errorf("replies %v", got)
+	}
+	if !strings.Contains(strings.Join(e.auditActions(), " "), "report.mail") {
+		t.Errorf("audit %v", e.auditActions())
+	}
+	// Closing them again sends nothing more.
+	b.get("/reports")
+	b.post("/reports/close", url.Values{"report": ids[:2], "reason": {"again"}, "reply": {"resolved"}})
+	if n := len(e.queued()); n != 2 {
+		t.Errorf("%d messages after closing again, want 2", n)
+	}
+}
