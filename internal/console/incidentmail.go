@@ -66,6 +66,11 @@ type mailPage struct {
 	Template   string
 	Languages  []string
 	Lang       string
+	// LangAsked is the language the analyst chose, "" for the
+	// reporter's.
+	LangAsked string
+	// Chosen are the addresses the mail goes to.
+	Chosen []string
 	Subject    string
 	Text       string
 	MaxTo      int
@@ -184,8 +189,10 @@ func (c *Console) mailForm(w http.ResponseWriter, r *http.Request, v *visit) {
 		p.Lang = ticked[0].Lang
 	}
 	if l := q.Get("lang"); l != "" {
-		p.Lang = correspond.Language(l)
+		p.Lang, p.LangAsked = correspond.Language(l), correspond.Language(l)
 	}
+	p.Other = q.Get("other")
+	p.Chosen = append(p.Chosen, otherAddresses(p.Other)...)
 	p.Subject, p.Text, err = correspond.Render(p.Template, p.Lang, correspond.Data{Tag: inc.Tag.String(), Title: inc.Title,
 		Tracking: tracking, Team: c.teamName()})
 	if err != nil {
@@ -206,6 +213,9 @@ func (c *Console) mailPage(ctx context.Context, inc incident.Incident, ticked []
 	for _, list := range [][]mailChoice{p.Reporters, p.Contacts} {
 		for i := range list {
 			list[i].Checked = slices.Contains(ticked, list[i].Value)
+			if list[i].Checked {
+				p.Chosen = append(p.Chosen, list[i].Address)
+			}
 		}
 	}
 	s, err := c.mailSender(ctx)
@@ -246,6 +256,7 @@ func (c *Console) sendMail(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p.Other, p.Subject, p.Text = r.PostFormValue("other"), r.PostFormValue("subject"), r.PostFormValue("text")
 	p.Template, p.Lang = r.PostFormValue("template"), correspond.Language(r.PostFormValue("lang"))
+	p.Chosen = append(p.Chosen, otherAddresses(p.Other)...)
 	m, err := c.composedMail(ctx, inc, p, r.PostForm["to"])
 	if err == nil {
 		var s *correspond.Sender
@@ -287,7 +298,7 @@ func (c *Console) composedMail(ctx context.Context, inc incident.Incident, p mai
 	if len(p.Other) > maxOtherBytes {
 		return m, refuse(msgMailTooMany, correspond.MaxRecipients)
 	}
-	others := strings.FieldsFunc(p.Other, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t' })
+	others := otherAddresses(p.Other)
 	if len(m.To)+len(others) > correspond.MaxRecipients {
 		return m, refuse(msgMailTooMany, correspond.MaxRecipients)
 	}
@@ -379,4 +390,13 @@ func (c *Console) replyOnClose(ctx context.Context, v *visit, reply string, ids 
 			c.logger.Error("close reports: reply not sent", "report", rep.Tracking, "err", err)
 		}
 	}
+}
+
+// otherAddresses splits the field of addresses typed in: one a line, or
+// separated by commas, semicolons or spaces. Each is checked when sent.
+func otherAddresses(s string) []string {
+	if len(s) > maxOtherBytes {
+		s = s[:maxOtherBytes]
+	}
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t' })
 }
