@@ -339,10 +339,12 @@ func (w *walk) reply(t *testing.T) {
 		t.Errorf("subject %q, want %q", subject, want)
 	}
 	// The analyst edits the text before sending.
-	if err := chromedp.Do(w.ctx, chromedp.SendKeys(chromedp.ID("mail-text"), "\nPS: the fake site is being taken down.")); err != nil {
+	text := run(t, w.ctx, chromedp.Value(chromedp.ID("mail-text")))
+	if err := chromedp.Do(w.ctx, chromedp.SetValue(chromedp.ID("mail-text"), text+"\nPS: the fake site is being taken down.\n")); err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, w.ctx, "walk-7-compose")
+	axeCheck(t, w.ctx, axeSource(t), "/incidents/"+w.tag+"/mail", "en")
 	if err := chromedp.Do(w.ctx, chromedp.Click(chromedp.ID("mail-send"))); err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +353,7 @@ func (w *walk) reply(t *testing.T) {
 		t.Errorf("the timeline's mail: %q", tl)
 	}
 	screenshot(t, w.ctx, "walk-8-sent")
+	axeCheck(t, w.ctx, axeSource(t), "/incidents/"+w.tag+" (a mail sent)", "en")
 }
 
 func (w *walk) delivered(t *testing.T) {
