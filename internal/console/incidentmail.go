@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/auth"
-	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/correspond"
@@ -58,19 +57,19 @@ type mailChoice struct {
 
 // mailPage is the data of the compose page.
 type mailPage struct {
-	Inc        incident.Incident
-	Reporters  []mailChoice
-	Contacts   []mailChoice
-	Other      string
-	Templates  []string
-	Template   string
-	Languages  []string
-	Lang       string
+	Inc       incident.Incident
+	Reporters []mailChoice
+	Contacts  []mailChoice
+	Other     string
+	Templates []string
+	Template  string
+	Languages []string
+	Lang      string
 	// LangAsked is the language the analyst chose, "" for the
 	// reporter's.
 	LangAsked string
 	// Chosen are the addresses the mail goes to.
-	Chosen []string
+	Chosen     []string
 	Subject    string
 	Text       string
 	MaxTo      int
@@ -98,63 +97,29 @@ func (c *Console) mailSender(ctx context.Context) (*correspond.Sender, error) {
 	return &correspond.Sender{DB: db.DB(), Identity: id, From: from, Now: c.now}, nil
 }
 
-// mailChoices are the recipients an incident offers: the reporters who
-// gave an address (in their language, with the key of a contact of the
-// constituency who has that address) and the contacts of the
-// organisations it concerns; keys maps every contact's address to its
-// key, for addresses typed in.
-func (c *Console) mailChoices(ctx context.Context, inc incident.Incident) (reporters, contacts []mailChoice, keys map[string]string, err error) {
-	orgs, err := c.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
-	if err != nil {
-		return nil, nil, nil, err
+// mailChoices are the recipients an incident offers (correspond.Offered)
+// as the form lists them.
+func (c *Console) mailChoices(ctx context.Context, inc incident.Incident) (reporters, contacts []mailChoice, offer correspond.Offer, err error) {
+	if offer, err = correspond.Offered(ctx, c.store, inc); err != nil {
+		return nil, nil, offer, err
 	}
-	keys = map[string]string{}
-	for _, o := range orgs {
-		for _, ct := range o.Contacts {
-			addr := strings.ToLower(ct.Email)
-			if addr != "" && strings.TrimSpace(ct.PGPKey) != "" && keys[addr] == "" {
-				keys[addr] = ct.PGPKey
-			}
+	for _, r := range offer.Reporters {
+		label := r.Address + " · " + r.Tracking
+		if r.Name != "" {
+			label = r.Name + " <" + r.Address + "> · " + r.Tracking
 		}
+		reporters = append(reporters, mailChoice{Value: "report:" + strconv.FormatInt(r.ReportID, 10), Label: label, Address: r.Address,
+			Lang: r.Language, Tracking: r.Tracking, Key: r.Key != "", recipient: r})
 	}
-	page, err := c.store.ListReports(ctx, incident.ReportQuery{IncidentID: inc.ID, Oldest: true, Limit: 200})
-	if err != nil {
-		return nil, nil, nil, err
+	for _, r := range offer.Contacts {
+		label := r.Org + ": " + r.Address
+		if r.Name != "" {
+			label = r.Org + ": " + r.Name + " <" + r.Address + ">"
+		}
+		contacts = append(contacts, mailChoice{Value: fmt.Sprintf("contact:%d:%d", r.OrgID, r.ContactID), Label: label, Address: r.Address,
+			Key: strings.TrimSpace(r.Key) != "", recipient: r})
 	}
-	seen := map[string]bool{}
-	for _, r := range page.Reports {
-		addr := strings.TrimSpace(r.Reporter.Email)
-		if addr == "" || seen[strings.ToLower(addr)] {
-			continue
-		}
-		seen[strings.ToLower(addr)] = true
-		key := keys[strings.ToLower(addr)]
-		label := addr + " · " + r.Tracking
-		if r.Reporter.Name != "" {
-			label = r.Reporter.Name + " <" + addr + "> · " + r.Tracking
-		}
-		reporters = append(reporters, mailChoice{Value: "report:" + strconv.FormatInt(r.ID, 10), Label: label, Address: addr,
-			Lang: correspond.Language(r.Language), Tracking: r.Tracking, Key: key != "",
-			recipient: correspond.Recipient{Name: r.Reporter.Name, Address: addr, Key: key, Kind: correspond.ToReporter, ReportID: r.ID}})
-	}
-	for _, o := range orgs {
-		if !slices.Contains(inc.OrgIDs, o.ID) {
-			continue
-		}
-		for _, ct := range o.Contacts {
-			if ct.Email == "" {
-				continue
-			}
-			label := o.Name + ": " + ct.Email
-			if ct.Name != "" {
-				label = o.Name + ": " + ct.Name + " <" + ct.Email + ">"
-			}
-			contacts = append(contacts, mailChoice{Value: fmt.Sprintf("contact:%d:%d", o.ID, ct.ID), Label: label, Address: ct.Email,
-				Key:       strings.TrimSpace(ct.PGPKey) != "",
-				recipient: correspond.Recipient{Name: ct.Name, Address: ct.Email, Key: ct.PGPKey, Kind: correspond.ToContact}})
-		}
-	}
-	return reporters, contacts, keys, nil
+	return reporters, contacts, offer, nil
 }
 
 // mailForm shows the compose page: the recipients ticked in ?to=, the
@@ -303,12 +268,12 @@ func (c *Console) composedMail(ctx context.Context, inc incident.Incident, p mai
 		return m, refuse(msgMailTooMany, correspond.MaxRecipients)
 	}
 	if len(others) > 0 {
-		_, _, keys, err := c.mailChoices(ctx, inc)
+		_, _, offer, err := c.mailChoices(ctx, inc)
 		if err != nil {
 			return m, err
 		}
 		for _, addr := range others {
-			m.To = append(m.To, correspond.Recipient{Address: addr, Key: keys[strings.ToLower(addr)], Kind: correspond.ToOther})
+			m.To = append(m.To, offer.Other(addr))
 		}
 	}
 	return m, nil

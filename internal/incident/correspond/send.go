@@ -78,8 +78,16 @@ type Recipient struct {
 	Key string
 	// Kind is ToReporter, ToContact or ToOther.
 	Kind string
-	// ReportID is the report whose reporter this is (ToReporter).
+	// ReportID is the report whose reporter this is (ToReporter), with
+	// its tracking number and the reporter's language.
 	ReportID int64
+	Tracking string
+	Language string
+	// OrgID and Org name the organisation of a contact (ToContact), and
+	// ContactID the contact.
+	OrgID     int64
+	Org       string
+	ContactID int64
 }
 
 // Mail is what an analyst sends.
