@@ -107,6 +107,9 @@ type Mail struct {
 	Language string
 	// Template is the template the text was written from, "" for none.
 	Template string
+	// Via is added to the audit entry's detail: how the mail was asked
+	// for ("API token 3"), "" from the console.
+	Via string
 }
 
 // Check refuses a mail that must not be sent, with a reason a person can
@@ -280,6 +283,9 @@ func (s *Sender) Send(ctx context.Context, a incident.Actor, m Mail) (Sent, erro
 			"template": m.Template, "encrypted": strings.Join(encrypted, ", "), "messages": strings.Join(sent.MessageIDs, " ")}}
 	audit := auth.AuditEntry{Time: now, UserID: a.UserID, Actor: a.Name, Action: "incident.mail",
 		Target: "incident " + strconv.FormatInt(m.IncidentID, 10), Detail: clip("to "+strings.Join(to, ", ")+": "+m.Subject, incident.MaxFieldBytes-4)}
+	if m.Via != "" {
+		audit.Detail = clip(audit.Detail, incident.MaxFieldBytes-len(m.Via)-8) + " (" + m.Via + ")"
+	}
 	if m.IncidentID == 0 {
 		audit.Action, audit.Target = "report.mail", "report "+strconv.FormatInt(m.To[0].ReportID, 10)
 	}
