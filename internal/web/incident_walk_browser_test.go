@@ -54,9 +54,9 @@ type relaySession struct {
 }
 
 func (r *walkRelay) NewSession(*smtp.Conn) (smtp.Session, error) { return &relaySession{r: r}, nil }
-func (s *relaySession) Reset()                                    { s.to = nil }
-func (s *relaySession) Logout() error                             { return nil }
-func (s *relaySession) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *relaySession) Reset()                                   { s.to = nil }
+func (s *relaySession) Logout() error                            { return nil }
+func (s *relaySession) Mail(string, *smtp.MailOptions) error     { return nil }
 func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.to = append(s.to, to)
 	return nil
