@@ -27,7 +27,6 @@ var cmdIncident = &command{
        | status TAG STATUS [--reason TEXT]
        | assign TAG USER|-
        | note TAG TEXT…
-       | mail TAG --to ADDR[,ADDR…] (--template NAME [--lang L] | --subject S TEXT…)
        | reports [--state new[,triaged…]] [--limit N] [--json]
        | report --kind KIND --text TEXT [--channel phone] [--name N] [--phone P] [--email E] [--concerned URL]`,
 	help: `The team's incidents and the reports that reached it, as the console and
@@ -41,10 +40,7 @@ from reports of the triage queue (--report, once a report or with commas),
 or by hand with --title. 'status TAG STATUS' moves it through the workflow
 (new, triage, in_progress, waiting, resolved, closed); most moves need
 --reason. 'assign TAG USER' gives it to an analyst or an administrator
-('-' to nobody). 'note TAG TEXT' writes a note on its timeline. 'mail TAG'
-writes to its reporters, the contacts of its organisations or another team,
-from a template (ack, info, resolved, takedown, forward) or the text given,
-signed with the team's key and queued in the outbox (notify.from).
+('-' to nobody). 'note TAG TEXT' writes a note on its timeline.
 
 'reports' lists reports, the triage queue by default (--state new).
 'report' logs a report, a phone call by default: its observables are found
