@@ -46,6 +46,9 @@ type Deps struct {
 	// Feeds adds, changes, pauses, resumes and runs feeds, as the
 	// console does; nil: the feed routes that change feeds answer 501.
 	Feeds *config.FeedManager
+	// MailFrom is the sender of the mails written from incidents
+	// (notify.from); empty: POST /incidents/{tag}/mail is refused.
+	MailFrom string
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -60,6 +63,7 @@ type handler struct {
 	directory           *constituency.Directory
 	constituencyChanged func(ctx context.Context)
 	notifier            Notifier
+	mailFrom            string
 	// exportPageSize is how many events a CSV or JSON lines export reads
 	// from the store at a time; tests make it small to cross pages.
 	exportPageSize int
@@ -175,6 +179,7 @@ var routes = []route{
 	{"POST", "/incidents/{tag}/tasks", incidentHandlers, (*handler).addIncidentTasks},
 	{"POST", "/incidents/{tag}/tasks/{id}/done", incidentHandlers, (*handler).completeIncidentTask},
 	{"POST", "/incidents/{tag}/notes", incidentHandlers, (*handler).addIncidentNote},
+	{"POST", "/incidents/{tag}/mail", incidentHandlers, (*handler).sendIncidentMail},
 	{"POST", "/incidents/{tag}/merge", incidentHandlers, (*handler).mergeIncidents},
 	{"POST", "/incidents/{tag}/reports", incidentHandlers, (*handler).linkIncidentReports},
 	{"GET", "/incidents/{tag}/attachments/{sha256}", incidentReaders, (*handler).getIncidentAttachment},
@@ -216,6 +221,7 @@ func newHandler(deps Deps) *handler {
 		directory:           deps.Directory,
 		constituencyChanged: deps.ConstituencyChanged,
 		notifier:            deps.Notifier,
+		mailFrom:            deps.MailFrom,
 	}
 }
 

@@ -124,6 +124,8 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		Logger:  slog.New(slog.NewTextHandler(f.log, nil)),
 		Version: "1.2.3-test",
 		Feeds:   &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st},
+		// The sender of the mails written from incidents.
+		MailFrom: "Example CERT <cert@example.org>",
 	}
 	if opts.noVersion {
 		deps.Version = ""

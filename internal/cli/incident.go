@@ -61,6 +61,7 @@ var incidentCommands = map[string]func(ctx context.Context, c *cmdEnv, args []st
 	"note":    noteIncident,
 	"reports": listIncidentReports,
 	"report":  logIncidentReport,
+	"mail":    mailIncident,
 }
 
 // incidentActor is who the command line's changes to incidents are by,

@@ -207,7 +207,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
-		Directory: a.directory, Notifier: notes.notifier})
+		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err

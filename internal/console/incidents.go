@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/correspond"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -80,6 +81,7 @@ func (c *Console) incidentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /reports/triage", c.member(auth.HandleIncidents, c.triageReports))
 	m.HandleFunc("POST /incidents/{tag}/owners", c.member(auth.HandleIncidents, c.incidentForm(c.addOwner)))
 	c.incidentListRoutes(m)
+	c.incidentMailRoutes(m)
 }
 
 // cases is the incident service over the console's store.
@@ -241,6 +243,8 @@ type incidentView struct {
 	Lookup lookupView
 	// Attachments are the incident's and its reports' (incidentfiles.go).
 	Attachments []incident.IncidentAttachment
+	// MailTemplates are the templates the correspondence offers.
+	MailTemplates []string
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -248,6 +252,9 @@ type incidentView struct {
 type timelineRow struct {
 	incident.Entry
 	Tracking []string
+	// Mail is the report a mail_in line received, when the incident
+	// still holds it: its sender and text are shown with the line.
+	Mail *incident.Report
 }
 
 func timelineRows(entries []incident.Entry, reports []incident.Report) []timelineRow {
@@ -258,6 +265,9 @@ func timelineRows(entries []incident.Entry, reports []incident.Report) []timelin
 	rows := make([]timelineRow, len(entries))
 	for i, e := range entries {
 		rows[i].Entry = e
+		if e.Kind == incident.EntryMailIn {
+			rows[i].Mail = mailOf(e, reports)
+		}
 		if e.Kind != incident.EntryReportLinked {
 			continue
 		}
@@ -314,7 +324,8 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 	ctx := r.Context()
 	p := incidentView{Inc: inc, Observables: observableLinks(&inc), Next: incident.Transitions(inc.Status),
 		Severities: incident.Severities, TLPs: incident.TLPs, PAPs: incident.PAPs,
-		CanHandle: v.can(auth.HandleIncidents), Playbook: incident.PlaybookFor(inc.Kind, inc.Type), OwnID: v.user.ID}
+		CanHandle: v.can(auth.HandleIncidents), Playbook: incident.PlaybookFor(inc.Kind, inc.Type), OwnID: v.user.ID,
+		MailTemplates: correspond.Templates}
 	p.Due, p.Overdue = c.dueText(v, &inc)
 	if inc.MergedInto != 0 {
 		into, err := c.store.GetIncident(ctx, inc.MergedInto)

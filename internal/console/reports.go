@@ -184,9 +184,14 @@ func (c *Console) closeReports(w http.ResponseWriter, r *http.Request, v *visit)
 		if reason == "" {
 			return "", refuse(msgIncidentNoReason)
 		}
+		reply, open, err := c.closeReply(r, ids)
+		if err != nil {
+			return "", err
+		}
 		if _, err := c.cases().CloseReports(r.Context(), actorOf(v), ids, reason); err != nil {
 			return "", err
 		}
+		c.replyOnClose(r.Context(), v, reply, open)
 		back := "/reports"
 		if q := r.PostFormValue("back"); q != "" {
 			back += "?" + q
