@@ -6,6 +6,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,4 +119,49 @@ func ObservationKeys(events []store.StoredEvent) []event.Hash {
 		}
 	}
 	return out
+}
+
+// EventsTarget names chosen events in an audit entry's Target: "event
+// <hash>" for one, "events <hash>, <hash>, …" shortened past ten ("… and
+// 12 more").
+func EventsTarget(events []store.StoredEvent) string {
+	const shown = 10
+	if len(events) == 1 {
+		return "event " + events[0].Hash.String()
+	}
+	var b strings.Builder
+	b.WriteString("events ")
+	for i, se := range events {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(events)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(se.Hash.String())
+	}
+	return b.String()
+}
+
+// MarksDetail is an audit entry's Detail for marks made together: the
+// reason and the observations marked (the first ten).
+func MarksDetail(marks []FalsePositive) string {
+	const shown = 10
+	if len(marks) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q: ", marks[0].Reason)
+	for i, m := range marks {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(marks)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(m.Summary)
+	}
+	return b.String()
 }

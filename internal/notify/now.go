@@ -193,3 +193,25 @@ func (p *pass) prepareNow(ctx context.Context, handle string, list []store.Store
 
 // eventEntry is a stored event's id and the queues that hold it.
 type eventEntry = told.EventEntry
+
+// AuditDetail says what r did in an audit entry's Detail.
+func (r NowReport) AuditDetail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d messages, %d events to %s", r.Messages, r.Notified, strings.Join(r.Organisations, ", "))
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{r.Withheld, "TLP:RED withheld"}, {r.FalsePositives, "false positives"}, {r.Untagged, "of no organisation"},
+		{r.Undeliverable, "undeliverable"}} {
+		if c.n > 0 {
+			fmt.Fprintf(&b, "; %d %s", c.n, c.what)
+		}
+	}
+	if len(r.Unknown) > 0 {
+		b.WriteString("; unknown " + strings.Join(r.Unknown, ", "))
+	}
+	if len(r.Disabled) > 0 {
+		b.WriteString("; disabled " + strings.Join(r.Disabled, ", "))
+	}
+	return b.String()
+}
