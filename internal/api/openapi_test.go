@@ -247,6 +247,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 		"DELETE /feeds/{name}/override":                           {path: "/feeds/inbox/override", status: http.StatusNoContent},
 	}
 	maps.Copy(calls, f.incidentCalls())
+	maps.Copy(calls, f.eventActionCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {
