@@ -187,3 +187,21 @@ var (
 	msgBadEventHash = i18n.M("fp.error.event")
 	msgNotifyNoKey  = "fp.notify.nokey"
 )
+
+// flagFalsePositives flags the rows (made from events, in order) whose
+// observation is marked a false positive.
+func (c *Console) flagFalsePositives(r *http.Request, events []store.StoredEvent, rows []eventRow) error {
+	if len(events) == 0 {
+		return nil
+	}
+	marks, err := c.store.GetFalsePositives(r.Context(), notify.ObservationKeys(events))
+	if err != nil {
+		return err
+	}
+	for i, se := range events {
+		if _, ok := marks[notify.Key(se.Event)]; ok && i < len(rows) {
+			rows[i].FalsePositive = true
+		}
+	}
+	return nil
+}

@@ -122,6 +122,9 @@ type eventRow struct {
 	At    time.Time
 	Time  string
 	Cells []eventCell
+	// FalsePositive flags an event whose observation is marked a false
+	// positive (the team's table only).
+	FalsePositive bool
 }
 
 // eventLinks are where the links of an event list lead: the list itself

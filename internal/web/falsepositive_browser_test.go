@@ -53,6 +53,17 @@ func TestBrowserFalsePositive(t *testing.T) {
 			}
 			screenshot(t, tctx, "event-false-positive")
 		}},
+		browserStep{"the search flags it", func(t *testing.T) {
+			if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/events?ip=192.0.2.53")); err != nil {
+				t.Fatal(err)
+			}
+			waitText(t, tctx, "#results .fp-flag", "False positive")
+			screenshot(t, tctx, "events-false-positive")
+			if err := chromedp.Do(tctx, chromedp.Navigate(page)); err != nil {
+				t.Fatal(err)
+			}
+			waitText(t, tctx, "#fp-mark", "A resolver")
+		}},
 		browserStep{"remove", func(t *testing.T) {
 			if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("fp-remove"))); err != nil {
 				t.Fatal(err)
