@@ -154,7 +154,10 @@ func (h *handler) notifyEventsNow(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	rep, err := h.notifier.NotifyNow(r.Context(), time.Now(), events)
-	if errors.Is(err, notify.ErrNoIdentity) {
+	switch {
+	case errors.Is(err, notify.ErrDisabled):
+		return nil, errorText(http.StatusConflict, "notifications_disabled", "", i18n.M("fp.notify.disabled"))
+	case errors.Is(err, notify.ErrNoIdentity):
 		return nil, errorText(http.StatusConflict, "no_team_key", "", i18n.M("fp.notify.nokey"))
 	}
 	if err != nil {

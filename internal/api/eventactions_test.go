@@ -11,7 +11,8 @@ import (
 
 // eventActionCalls are the calls of the event actions for
 // TestOpenAPIMatchesRoutes's "every documented operation is served".
-// The fixture's notifier has no team key, so notifying now answers 409.
+// The fixture's notifier is switched off (notify.enabled false), so
+// notifying now answers 409.
 func (f *fixture) eventActionCalls() map[string]struct {
 	path, body string
 	status     int
@@ -95,9 +96,10 @@ func TestFalsePositivesAPI(t *testing.T) {
 	if !f.auditHas("event.falsepositive.remove") {
 		t.Error("the removal is not audited")
 	}
-	// Without a team key nothing can be signed: 409, and nothing audited.
+	// With notifications switched off nothing is sent: 409, and nothing
+	// audited.
 	r = f.sendJSON("POST", "/events/notify", "ana", `{"events":["`+rdp+`"]}`)
-	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "no_team_key") || f.auditHas("event.notify") {
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "notifications_disabled") || f.auditHas("event.notify") {
 		t.Errorf("notify without a key: %d %s", r.status, r.body)
 	}
 }

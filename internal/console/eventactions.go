@@ -167,7 +167,11 @@ func (c *Console) notifyEventsNow(w http.ResponseWriter, r *http.Request, v *vis
 		return
 	}
 	rep, err := c.notifier.NotifyNow(r.Context(), c.now(), events)
-	if errors.Is(err, notify.ErrNoIdentity) {
+	switch {
+	case errors.Is(err, notify.ErrDisabled):
+		c.problem(w, r, v, http.StatusConflict, msgNotifyNowRefused, msgNotifyDisabled)
+		return
+	case errors.Is(err, notify.ErrNoIdentity):
 		c.problem(w, r, v, http.StatusConflict, msgNotifyNowRefused, msgNotifyNoKey)
 		return
 	}
@@ -184,8 +188,9 @@ func (c *Console) notifyEventsNow(w http.ResponseWriter, r *http.Request, v *vis
 }
 
 var (
-	msgBadEventHash = i18n.M("fp.error.event")
-	msgNotifyNoKey  = "fp.notify.nokey"
+	msgBadEventHash   = i18n.M("fp.error.event")
+	msgNotifyNoKey    = "fp.notify.nokey"
+	msgNotifyDisabled = "fp.notify.disabled"
 )
 
 // flagFalsePositives flags the rows (made from events, in order) whose

@@ -196,12 +196,24 @@ func TestNotifyNowRefuses(t *testing.T) {
 	if _, err := e.n.NotifyNow(e.ctx, day1, nil); !errors.Is(err, ErrInput) {
 		t.Errorf("no events: %v", err)
 	}
+	cfg := testConfig()
+	if err := e.n.ApplyConfig(cfg); err != nil { // notify.enabled false
+		t.Fatal(err)
+	}
+	e.put([]map[string]string{scan("192.0.2.1")})
+	if _, err := e.n.NotifyNow(e.ctx, day1, e.stored("192.0.2.1")); !errors.Is(err, ErrDisabled) {
+		t.Errorf("with notifications switched off: %v", err)
+	}
+	cfg.Enabled = true
+	if err := e.n.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
 	e.n.SetIdentity(nil)
 	e.put([]map[string]string{scan("192.0.2.1")})
 	if _, err := e.n.NotifyNow(e.ctx, day1, e.stored("192.0.2.1")); !errors.Is(err, ErrNoIdentity) {
 		t.Errorf("without a team key: %v", err)
 	}
-	if len(e.messages()) != 0 || e.pending() != 1 {
+	if len(e.messages()) != 0 || e.pending() != 2 {
 		t.Error("something was sent or consumed")
 	}
 }

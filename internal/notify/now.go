@@ -37,6 +37,11 @@ type NowReport struct {
 	Unknown, Disabled []string
 }
 
+// ErrDisabled is returned by NotifyNow when notifications are switched
+// off in the configuration (notify.enabled): nothing is sent by hand
+// either.
+var ErrDisabled = errors.New("notify: notifications are disabled")
+
 // NotifyNow tells the organisations of events (as stored, with
 // extra.constituency, at most MaxSelection) about them at once: for each
 // organisation one message as its digest is made (its language and
@@ -58,6 +63,9 @@ func (n *Notifier) NotifyNow(ctx context.Context, now time.Time, events []store.
 	n.mu.Lock()
 	pc, id := n.pass, n.identity
 	n.mu.Unlock()
+	if !pc.cfg.Enabled {
+		return rep, ErrDisabled
+	}
 	if id == nil {
 		return rep, ErrNoIdentity
 	}
