@@ -86,6 +86,8 @@ type Store interface {
 	incident.Incidents
 	GetUserByName(ctx context.Context, name string) (auth.User, error)
 	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
+	// The observations marked false positives.
+	notify.FalsePositives
 }
 
 // The full store satisfies Store, so `vigil serve` hands it the store.

@@ -193,6 +193,7 @@ func (c *Console) routes() {
 	c.throttleRoutes(m)
 	c.reportRoutes(m)
 	c.incidentRoutes(m)
+	c.eventActionRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

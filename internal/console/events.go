@@ -122,6 +122,9 @@ type eventRow struct {
 	At    time.Time
 	Time  string
 	Cells []eventCell
+	// FalsePositive flags an event whose observation is marked a false
+	// positive (the team's table only).
+	FalsePositive bool
 }
 
 // eventLinks are where the links of an event list lead: the list itself
@@ -252,6 +255,9 @@ type detailPage struct {
 	// for the team only (the portal's event page shares the template).
 	ShowNotifications bool
 	Notifications     []outbox.Message
+	// Actions are notifying now and marking a false positive, for the
+	// team only; nil on the portal.
+	Actions *eventActions
 }
 
 func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -285,7 +291,11 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 		}
 		p.ShowNotifications = true
 	}
-	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, "", "")
+	if p.Actions, err = c.eventActionsOf(r, v, se); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, flashOf(r), "")
 }
 
 // eventDetailData is the detail page of an event, its values linked by l

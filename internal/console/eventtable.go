@@ -378,6 +378,9 @@ func (c *Console) fillTable(r *http.Request, events tableSearcher, p *eventsPage
 	for _, se := range page.Events {
 		p.Rows = append(p.Rows, eventTableRow(se, columns, l, eventPrefix+se.Hash.String()+"?back="+back))
 	}
+	if team {
+		return c.flagFalsePositives(r, page.Events, p.Rows)
+	}
 	return nil
 }
 

@@ -27,6 +27,7 @@ type Store interface {
 	savedsearch.Searches
 	FeedAdminStore
 	incident.Incidents
+	notify.FalsePositives
 }
 
 // The full store satisfies Store.

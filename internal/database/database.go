@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox"
@@ -33,7 +34,7 @@ import (
 // refer to (the accounts' users, the notification policies, the outbox's
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema, falsepositive.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -58,10 +59,12 @@ func Constituency(db sqlkit.DB) *constituencydb.Store {
 }
 
 // Notifier is the notifier's data as notifydb keeps it: its settings,
-// what was told to whom, and the commit of a pass.
+// what was told to whom, the commit of a pass, and the observations
+// marked false positives.
 type Notifier interface {
 	notify.Settings
 	notify.Records
+	notify.FalsePositives
 }
 
 // DB is Vigil's database: the event store, and each capability's data on

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -35,7 +36,7 @@ func BenchmarkDigests(b *testing.B) {
 	db, orgs := openTestStore(b, template, sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	now := time.Now()
 	spec := BenchSpec{Organisations: *benchOrgs, Prefixes: *benchPrefixes, Events: *benchEvents, Seed: 3, Now: now}
-	if err := LoadBench(ctx, withSettings{db, orgs, told.New(db.DB()), newMemSettings()}, spec, nil); err != nil {
+	if err := LoadBench(ctx, withSettings{db, orgs, told.New(db.DB()), newMemSettings(), falsepositive.New(db.DB())}, spec, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -71,7 +72,7 @@ func BenchmarkDigests(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := New(cfg, Deps{Store: withSettings{st, constituencydb.New(st.DB()), told.New(st.DB()), newMemSettings()}, Identity: id, Logger: quiet})
+		n, err := New(cfg, Deps{Store: withSettings{st, constituencydb.New(st.DB()), told.New(st.DB()), newMemSettings(), falsepositive.New(st.DB())}, Identity: id, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -21,11 +22,14 @@ import (
 // queue of events to notify, what was told to whom and the commit of a
 // pass (which queues the messages in the outbox), the policies and
 // templates, the organisations, and State for the time of each
-// organisation's last digest.
+// organisation's last digest, and the observations marked false
+// positives, which a pass leaves out.
 type Store interface {
 	store.NotifyQueue
 	Records
 	Settings
+	FalsePositiveKeys(ctx context.Context) (map[event.Hash]bool, error)
+	GetFalsePositives(ctx context.Context, keys []event.Hash) (map[event.Hash]FalsePositive, error)
 	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	store.State
@@ -194,7 +198,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.log.Error("notify: pass failed; it is retried", "err", err)
 		case rep.Messages > 0 || rep.Consumed > 0 || len(rep.Errors) > 0:
 			n.log.Info("notify: pass", "organisations", rep.Organisations, "events", rep.Consumed, "notified", rep.Notified,
-				"repeats", rep.Repeats, "messages", rep.Messages, "undeliverable", rep.Undeliverable, "errors", len(rep.Errors),
+				"repeats", rep.Repeats, "false_positives", rep.FalsePositives, "messages", rep.Messages, "undeliverable", rep.Undeliverable, "errors", len(rep.Errors),
 				"elapsed", rep.Elapsed.Round(time.Millisecond))
 		}
 		if now.Sub(pruned) >= time.Hour {
@@ -234,8 +238,10 @@ type Report struct {
 	// Duplicates those that repeated another event of the same pass.
 	Notified, Repeats, Duplicates int
 	// Filtered counts events the policy does not select (or a disabled
-	// policy); Withheld events marked TLP:RED, which are never sent on.
-	Filtered, Withheld int
+	// policy); Withheld events marked TLP:RED, which are never sent on;
+	// FalsePositives events whose observation an analyst marked a false
+	// positive, dropped from the queue untold.
+	Filtered, Withheld, FalsePositives int
 	// Messages counts the outbox messages queued for delivery;
 	// Undeliverable the notifications recorded as failed because no
 	// contact of the organisation could receive them.
@@ -273,6 +279,7 @@ func (r *Report) add(o *orgWork) {
 	r.Duplicates += o.duplicates
 	r.Filtered += o.filtered
 	r.Withheld += o.withheld
+	r.FalsePositives += o.falsePositives
 	r.Undeliverable += o.undeliverable
 	r.Messages += len(o.messages) - o.undeliverable
 	r.Skipped = append(r.Skipped, o.skipped...)
@@ -385,6 +392,10 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 		for _, k := range tallies {
 			pass.tallies[k.Org] = append(pass.tallies[k.Org], k)
 		}
+	}
+	// The marks are made by hand and few: one read a pass.
+	if pass.falsePositives, err = n.store.FalsePositiveKeys(ctx); err != nil {
+		return nil, fmt.Errorf("notify: false positives: %w", err)
 	}
 	overrides, err := n.store.ListNotificationTemplates(ctx)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
@@ -107,6 +108,7 @@ type failingStore struct {
 	*toldStore
 	*outboxStore
 	*memSettings
+	*falsepositive.Marks
 	fail      atomic.Bool
 	putStates atomic.Int64
 	mu        sync.Mutex
@@ -156,7 +158,8 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 	if err := orgs.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, toldStore: told.New(db.DB()), outboxStore: outboxdb.New(db.DB()), memSettings: newMemSettings()}, org: org, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, toldStore: told.New(db.DB()), outboxStore: outboxdb.New(db.DB()), memSettings: newMemSettings(),
+		Marks: falsepositive.New(db.DB())}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true
 	cfg.TableRows = 10

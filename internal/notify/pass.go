@@ -36,6 +36,9 @@ type pass struct {
 	lastDigest map[string][]byte
 	tallies    map[string][]NotifiedKey
 	notified   map[string]bool // the organisations told something
+	// falsePositives are the observations marked false positives: left
+	// out of every message, their queue entries consumed.
+	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
 	queued [][]store.PendingRecord
@@ -90,6 +93,7 @@ type orgWork struct {
 	mark       *scanMark // set when the queue below it only waits
 
 	waiting, notified, repeats, duplicates, filtered, withheld, undeliverable int
+	falsePositives                                                            int
 	skipped                                                                   []SkippedContact
 	unknown                                                                   bool
 }
@@ -291,7 +295,7 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 }
 
 // selectFresh consumes the sorted events and keeps those to tell: an
-// observation told within the window, or already in the "seen again"
+// observation marked a false positive is dropped; one told within the window, or already in the "seen again"
 // tally, is counted as a repeat; one seen twice in this pass is told once.
 // It returns the messages to render (one per immediate type, in type
 // order, then the digest with its "seen again" list), the tally, and
@@ -313,6 +317,12 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 		for _, se := range list {
 			k := keyOf[se.Hash]
 			o.done = append(o.done, q.seqOf[se.Hash])
+			if p.falsePositives[k] {
+				// Marked by an analyst: never told, not counted as seen
+				// again.
+				o.falsePositives++
+				continue
+			}
 			if isNew[k] {
 				o.duplicates++ // the same observation twice in this pass
 				continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
@@ -112,6 +113,7 @@ type Editor interface {
 	PreviewDraft(ctx context.Context, t TemplateSource, org constituency.Organisation, events []store.StoredEvent) (Preview, error)
 	SaveTemplate(ctx context.Context, t TemplateSource) error
 	SetIdentity(id *pgpmime.Identity)
+	NotifyNow(ctx context.Context, now time.Time, events []store.StoredEvent) (NowReport, error)
 }
 
 var _ Editor = (*Notifier)(nil)

@@ -46,4 +46,8 @@ type Records interface {
 	// error wrapping store.ErrConflict; on any error nothing is stored and
 	// c is unchanged.
 	CommitNotifications(ctx context.Context, c *NotificationCommit) error
+	// EventEntries returns, for those of hashes that are stored, the
+	// event's id and the organisations whose queue holds it, for a
+	// notification sent now (NotifyNow).
+	EventEntries(ctx context.Context, hashes []event.Hash) (map[event.Hash]told.EventEntry, error)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -109,6 +110,7 @@ type withSettings struct {
 	*orgStore
 	*toldStore
 	*memSettings
+	*falsepositive.Marks
 }
 
 // orgStore, toldStore and outboxStore are the constituency's store, what
@@ -130,7 +132,7 @@ func openTestStore(tb testing.TB, path string, opts sqlitestore.Options) (*sqlit
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := st.Migrate(tb.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, told.Schema); err != nil {
+	if err := st.Migrate(tb.Context(), constituencydb.Schema, authdb.Schema, outboxdb.Schema, told.Schema, falsepositive.Schema); err != nil {
 		st.Close()
 		tb.Fatal(err)
 	}

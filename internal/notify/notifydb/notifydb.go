@@ -19,6 +19,7 @@ import (
 	"embed"
 
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -38,16 +39,22 @@ type Store struct {
 	// Store is what was told to whom and the commit of a pass: a package
 	// of its own (told), which the notifier's tests use without this one.
 	*told.Store
+	// Marks are the observations marked false positives (package
+	// falsepositive), which the notifier's tests also use on their own.
+	*falsepositive.Marks
 }
 
 // New returns the notifier's data kept on db, which Schema and
 // told.Schema have migrated (and the outbox's schema, and the event
 // store's, whose queue a commit consumes).
-func New(db sqlkit.DB) *Store { return &Store{db: db, Store: told.New(db)} }
+func New(db sqlkit.DB) *Store {
+	return &Store{db: db, Store: told.New(db), Marks: falsepositive.New(db)}
+}
 
 var (
-	_ notify.Settings = (*Store)(nil)
-	_ notify.Records  = (*Store)(nil)
+	_ notify.Settings       = (*Store)(nil)
+	_ notify.Records        = (*Store)(nil)
+	_ notify.FalsePositives = (*Store)(nil)
 )
 
 // emptyNil returns an empty list as nil: a list column (sqlkit's List)

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, Notifier)) {
 		{"commit notifications", testCommitNotifications},
 		{"notified keys", testNotifiedKeys},
 		{"a deleted organisation's records go", testDeletedOrganisationRecords},
+		{"event entries", testEventEntries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
