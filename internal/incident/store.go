@@ -201,4 +201,5 @@ type Incidents interface {
 	Cases
 	Queries
 	Blobs
+	EventCases
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"the triage queue", testTriageQueue},
 		{"the incident list and the overdue view", testIncidentList},
 		{"deleting an organisation", testDeleteOrganisation},
+		{"incidents from events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
