@@ -87,6 +87,8 @@ func (f *fixture) incidentCalls() map[string]struct {
 		"POST /incidents/{tag}/notes":           {path: "/incidents/" + d.a + "/notes", body: `{"text":"a note"}`, status: http.StatusCreated},
 		"POST /incidents/{tag}/merge":           {path: "/incidents/" + d.a + "/merge", body: `{"from":["` + d.b + `"]}`},
 		"POST /incidents/{tag}/reports":         {path: "/incidents/" + d.a + "/reports", body: `{"ids":[` + id(d.queue[2]) + `]}`},
+		"POST /incidents/{tag}/events":          {path: "/incidents/" + d.a + "/events", body: `{"events":["` + f.hashes["phish"] + `"]}`},
+		"GET /incidents/{tag}/events":           {path: "/incidents/" + d.a + "/events"},
 	}
 }
 
@@ -123,8 +125,8 @@ func TestIncidentRoutesRefuseOthers(t *testing.T) {
 	f.constituency()
 	d := f.incidents()
 	rts := incidentRoutes(d)
-	if len(rts) != 14 {
-		t.Fatalf("%d incident routes, want 14", len(rts))
+	if len(rts) != 16 {
+		t.Fatalf("%d incident routes, want 16", len(rts))
 	}
 	for _, rt := range rts {
 		for _, user := range []string{"ca", "pub"} {

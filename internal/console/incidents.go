@@ -269,6 +269,8 @@ type incidentView struct {
 	OwnID    int64
 	// MergedInto is the tag of the incident this one was merged into.
 	MergedInto string
+	// Events are the events it holds, a page of them (eventactions.go).
+	Events incidentEvents
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -276,6 +278,8 @@ type incidentView struct {
 type timelineRow struct {
 	incident.Entry
 	Tracking []string
+	// Events is how many events the entry added (events_added).
+	Events int
 }
 
 func timelineRows(entries []incident.Entry, reports []incident.Report) []timelineRow {
@@ -286,6 +290,9 @@ func timelineRows(entries []incident.Entry, reports []incident.Report) []timelin
 	rows := make([]timelineRow, len(entries))
 	for i, e := range entries {
 		rows[i].Entry = e
+		if e.Kind == incident.EntryEventsAdded {
+			rows[i].Events, _ = strconv.Atoi(e.Details["events"])
+		}
 		if e.Kind != incident.EntryReportLinked {
 			continue
 		}
@@ -380,6 +387,10 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 		return
 	}
 	p.Timeline = timelineRows(entries, p.Reports)
+	if p.Events, err = c.incidentEventsOf(r, inc); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if p.Users, err = c.handlers(ctx); err != nil {
 		c.fail(w, r, v, err)
 		return

@@ -113,23 +113,30 @@ type pickedEvents struct {
 // hash that is not one or names no stored event.
 func (s *EventService) readEvents(ctx context.Context, hashes []string) (pickedEvents, error) {
 	var out pickedEvents
-	seen := make(map[event.Hash]bool, len(hashes))
-	var list []event.Hash
+	// The selection's size is checked before its hashes: a huge one is
+	// refused as such, whatever it holds.
+	seen := make(map[string]bool, min(len(hashes), MaxEvents+1))
+	var distinct []string
 	for _, raw := range hashes {
-		h, ok := event.ParseHash(strings.ToLower(strings.TrimSpace(raw)))
-		if !ok {
-			return out, inputError("incident.error.event.hash", truncate(raw, 80))
-		}
-		if !seen[h] {
-			seen[h] = true
-			list = append(list, h)
+		raw = strings.ToLower(strings.TrimSpace(raw))
+		if !seen[raw] {
+			seen[raw] = true
+			distinct = append(distinct, raw)
 		}
 	}
 	switch {
-	case len(list) == 0:
+	case len(distinct) == 0:
 		return out, inputError("incident.error.events.none")
-	case len(list) > MaxEvents:
-		return out, inputError("incident.error.events.many", len(list), MaxEvents)
+	case len(distinct) > MaxEvents:
+		return out, inputError("incident.error.events.many", len(distinct), MaxEvents)
+	}
+	list := make([]event.Hash, len(distinct))
+	for i, raw := range distinct {
+		h, ok := event.ParseHash(raw)
+		if !ok {
+			return out, inputError("incident.error.event.hash", truncate(raw, 80))
+		}
+		list[i] = h
 	}
 	orgs := map[string]int64{}
 	observables := map[extract.Observable]bool{}
@@ -269,6 +276,10 @@ func (s *EventService) OpenFromEvents(ctx context.Context, a Actor, inc Incident
 	n, err := s.addPicked(ctx, a, inc.ID, picked)
 	if err != nil {
 		return inc, 0, fmt.Errorf("open incident from events: %w", err)
+	}
+	// Read again: the events gave it observables.
+	if inc, err = s.Store.GetIncident(ctx, inc.ID); err != nil {
+		return inc, n, fmt.Errorf("open incident from events: %w", err)
 	}
 	return inc, n, nil
 }
