@@ -187,6 +187,8 @@ var routes = []route{
 	{"POST", "/incidents/{tag}/merge", incidentHandlers, (*handler).mergeIncidents},
 	{"POST", "/incidents/{tag}/reports", incidentHandlers, (*handler).linkIncidentReports},
 	{"GET", "/incidents/{tag}/attachments/{sha256}", incidentReaders, (*handler).getIncidentAttachment},
+	{"GET", "/incidents/{tag}/events", incidentReaders, (*handler).listIncidentEvents},
+	{"POST", "/incidents/{tag}/events", incidentHandlers, (*handler).addIncidentEvents},
 	{"GET", "/constituent/events", constituents, (*handler).constituentEvents},
 	{"GET", "/constituent/events/{hash}", constituents, (*handler).constituentEvent},
 	{"GET", "/constituent/organisation", constituents, (*handler).constituentOrganisation},

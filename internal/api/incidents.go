@@ -284,6 +284,9 @@ type newIncidentInput struct {
 	incidentFields
 	// Reports are the ids of reports of the triage queue it is opened from.
 	Reports []int64 `json:"reports"`
+	// Events are the hashes of events it is opened from (not with
+	// reports).
+	Events []string `json:"events"`
 }
 
 // checkFields refuses a field no incident can have, naming it.
@@ -343,11 +346,18 @@ func (h *handler) createIncident(r *http.Request, c *caller) (any, error) {
 	if err := h.checkFields(r, in.incidentFields); err != nil {
 		return nil, err
 	}
-	if len(in.Reports) > 0 {
+	if len(in.Reports) > 0 && len(in.Events) > 0 {
+		return nil, badParameterText("events", i18n.M("api.error.incident.events.reports"))
+	}
+	switch {
+	case len(in.Reports) > 0:
 		if err := checkIDs(in.Reports, "reports"); err != nil {
 			return nil, err
 		}
-	} else if in.Title == nil || strings.TrimSpace(*in.Title) == "" {
+	case len(in.Events) > 0:
+		// Opened from events, it is titled after the first unless given
+		// a title.
+	case in.Title == nil || strings.TrimSpace(*in.Title) == "":
 		return nil, badParameterText("title", i18n.M("api.error.incident.title"))
 	}
 	var who *auth.User
@@ -363,7 +373,12 @@ func (h *handler) createIncident(r *http.Request, c *caller) (any, error) {
 		return nil, err
 	}
 	svc := h.service(c)
-	inc, err := svc.CreateIncident(ctx, actorOf(c), draft, in.Reports)
+	var inc incident.Incident
+	if len(in.Events) > 0 {
+		inc, _, err = h.eventService(c).OpenFromEvents(ctx, actorOf(c), draft, in.Events)
+	} else {
+		inc, err = svc.CreateIncident(ctx, actorOf(c), draft, in.Reports)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +424,7 @@ func (h *handler) draft(r *http.Request, in newIncidentInput) (incident.Incident
 	if f.Organisations != nil {
 		d.OrgIDs = *f.Organisations
 	}
-	if d.Title == "" {
+	if d.Title == "" && len(in.Reports) > 0 {
 		rep, err := h.store.GetReport(r.Context(), in.Reports[0])
 		if err != nil {
 			return d, notFoundAs(err, "api.error.report.notfound", "get report")

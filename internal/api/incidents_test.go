@@ -101,7 +101,9 @@ func (f *fixture) incidentCalls() map[string]struct {
 		"GET /incidents/{tag}/attachments/{sha256}": {path: "/incidents/" + d.a + "/attachments/" + d.attached},
 		// Served, and refused as documented: the fixture's team has no
 		// OpenPGP identity yet (TestIncidentMailAPI sends with one).
-		"POST /incidents/{tag}/mail": {path: "/incidents/" + d.a + "/mail", body: `{"to":["x@example.net"],"subject":"Hi","text":"x"}`, status: http.StatusBadRequest},
+		"POST /incidents/{tag}/mail":   {path: "/incidents/" + d.a + "/mail", body: `{"to":["x@example.net"],"subject":"Hi","text":"x"}`, status: http.StatusBadRequest},
+		"POST /incidents/{tag}/events": {path: "/incidents/" + d.a + "/events", body: `{"events":["` + f.hashes["phish"] + `"]}`},
+		"GET /incidents/{tag}/events":  {path: "/incidents/" + d.a + "/events"},
 	}
 }
 
@@ -139,8 +141,8 @@ func TestIncidentRoutesRefuseOthers(t *testing.T) {
 	f.constituency()
 	d := f.incidents()
 	rts := incidentRoutes(d)
-	if len(rts) != 17 {
-		t.Fatalf("%d incident routes, want 17", len(rts))
+	if len(rts) != 19 {
+		t.Fatalf("%d incident routes, want 19", len(rts))
 	}
 	for _, rt := range rts {
 		for _, user := range []string{"ca", "pub"} {

@@ -159,6 +159,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /events/export.csv", c.member(auth.ReadEvents, c.exportCSV))
 	m.HandleFunc("GET /events/export.jsonl", c.member(auth.ReadEvents, c.exportJSONLines))
 	m.HandleFunc("GET /events/{hash}", c.member(auth.ReadEvents, c.eventDetail))
+	c.eventIncidentRoutes(m)
 	m.HandleFunc("POST /events/columns", c.member(auth.ReadEvents, c.eventColumns))
 	m.HandleFunc("POST /events/saved", c.member(auth.ReadEvents, c.teamSaved(c.saveSearch)))
 	m.HandleFunc("POST /events/saved/{id}", c.member(auth.ReadEvents, c.teamSaved(c.changeSavedSearch)))

@@ -112,12 +112,16 @@ type eventsPage struct {
 	UngroupURL   string
 	// Saved are the person's saved searches and the team's.
 	Saved savedSearches
+	// Bar is the bar of what may be done with the ticked events
+	// (eventincidents.go); nil hides it and the row checkboxes.
+	Bar *eventBar
 }
 
 // eventRow is one result line: the time (linked to the event's page)
 // and the chosen columns. At is the event's time, written in the
 // reader's language; Time is the value as it came when it is no time.
 type eventRow struct {
+	Hash  string
 	URL   string
 	At    time.Time
 	Time  string
@@ -203,6 +207,9 @@ func (c *Console) showEvents(w http.ResponseWriter, r *http.Request, v *visit, v
 		c.fail(w, r, v, err)
 		return
 	}
+	if len(p.Rows) > 0 {
+		p.Bar = c.eventBarFor(r, v, nil)
+	}
 	c.render(w, r, v, status, "events", msgTitleEvents, p, flash, problem)
 }
 
@@ -258,9 +265,17 @@ type detailPage struct {
 	// Actions are notifying now and marking a false positive, for the
 	// team only; nil on the portal.
 	Actions *eventActions
+	// Bar is the bar of what may be done with the event (eventincidents.go).
+	Bar *eventBar
 }
 
 func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) {
+	c.showEventDetail(w, r, v, http.StatusOK, "")
+}
+
+// showEventDetail renders the page of the event of the path, with a
+// problem from its action bar.
+func (c *Console) showEventDetail(w http.ResponseWriter, r *http.Request, v *visit, status int, problem string) {
 	h, ok := event.ParseHash(strings.ToLower(r.PathValue("hash")))
 	if !ok {
 		c.notFound(w, r, v)
@@ -295,7 +310,8 @@ func (c *Console) eventDetail(w http.ResponseWriter, r *http.Request, v *visit) 
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, v, http.StatusOK, "event", msgTitleEvent, p, flashOf(r), "")
+	p.Bar = c.eventBarFor(r, v, []string{p.Hash})
+	c.render(w, r, v, status, "event", msgTitleEvent, p, flashOf(r), problem)
 }
 
 // eventDetailData is the detail page of an event, its values linked by l

@@ -387,7 +387,7 @@ func (c *Console) fillTable(r *http.Request, events tableSearcher, p *eventsPage
 // eventTableRow is one event's line of the table.
 func eventTableRow(se store.StoredEvent, columns []tableColumn, l tableLinks, eventURL string) eventRow {
 	e := se.Event
-	row := eventRow{URL: eventURL, Time: e.Value("time.source")}
+	row := eventRow{Hash: se.Hash.String(), URL: eventURL, Time: e.Value("time.source")}
 	if t, ok := e.Time("time.source"); ok {
 		row.At = t
 	}

@@ -245,6 +245,8 @@ type incidentView struct {
 	Attachments []incident.IncidentAttachment
 	// MailTemplates are the templates the correspondence offers.
 	MailTemplates []string
+	// Events are the events it holds, a page of them (eventactions.go).
+	Events incidentEvents
 }
 
 // timelineRow is a line of the timeline with the tracking numbers of the
@@ -255,6 +257,8 @@ type timelineRow struct {
 	// Mail is the report a mail_in line received, when the incident
 	// still holds it: its sender and text are shown with the line.
 	Mail *incident.Report
+	// Events is how many events the entry added (events_added).
+	Events int
 }
 
 func timelineRows(entries []incident.Entry, reports []incident.Report) []timelineRow {
@@ -267,6 +271,9 @@ func timelineRows(entries []incident.Entry, reports []incident.Report) []timelin
 		rows[i].Entry = e
 		if e.Kind == incident.EntryMailIn {
 			rows[i].Mail = mailOf(e, reports)
+		}
+		if e.Kind == incident.EntryEventsAdded {
+			rows[i].Events, _ = strconv.Atoi(e.Details["events"])
 		}
 		if e.Kind != incident.EntryReportLinked {
 			continue
@@ -365,6 +372,10 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, v *visit,
 	p.Timeline = timelineRows(entries, p.Reports)
 	p.Lookup = c.incidentLookup(ctx, &inc)
 	if p.Attachments, err = c.store.IncidentAttachments(ctx, inc.ID, incidentAttachmentsShown); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if p.Events, err = c.incidentEventsOf(r, inc); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}

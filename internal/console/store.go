@@ -71,6 +71,7 @@ type ConstituencyStore interface {
 	DeleteOrganisation(ctx context.Context, id int64) error
 	SetOrganisationDisabled(ctx context.Context, id int64, disabled bool) (bool, error)
 	GetOrganisation(ctx context.Context, id int64) (constituency.Organisation, error)
+	GetOrganisationByHandle(ctx context.Context, handle string) (constituency.Organisation, error)
 	ListOrganisations(ctx context.Context, q constituency.OrganisationQuery) ([]constituency.Organisation, error)
 	CountOrganisations(ctx context.Context, q constituency.OrganisationQuery) (int64, error)
 	ImportOrganisations(ctx context.Context, orgs []constituency.Organisation, replace bool) (constituency.ImportResult, error)

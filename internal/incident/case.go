@@ -54,7 +54,7 @@ const (
 
 // EntryKinds lists every kind.
 var EntryKinds = []EntryKind{EntryCreated, EntryStatus, EntryAssigned, EntryField, EntryReportLinked,
-	EntryMerged, EntrySplit, EntryNote, EntryMailIn, EntryMailOut, EntryTaskAdded, EntryTaskDone}
+	EntryMerged, EntrySplit, EntryNote, EntryMailIn, EntryMailOut, EntryTaskAdded, EntryTaskDone, EntryEventsAdded}
 
 // Entry is one line of an incident's timeline: everything that happened
 // to it, in order.

@@ -216,6 +216,7 @@ type Incidents interface {
 	Queries
 	Blobs
 	AttachmentLister
+	EventCases
 }
 
 // IncidentAttachment is an attachment of an incident or of one of the

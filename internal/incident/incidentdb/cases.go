@@ -154,6 +154,10 @@ func (s *Store) MergeIncidents(ctx context.Context, survivorID, otherID int64, e
 			{`INSERT INTO incident_orgs (incident_id, org_id) SELECT ?, org_id FROM incident_orgs WHERE incident_id = ? ON CONFLICT DO NOTHING`,
 				[]any{survivorID, otherID}},
 			{`DELETE FROM incident_orgs WHERE incident_id = ?`, []any{otherID}},
+			{`INSERT INTO incident_events (incident_id, event_hash, event_time, type, source_ip, fqdn, url, organisations, added, added_by)
+				SELECT ?, event_hash, event_time, type, source_ip, fqdn, url, organisations, added, added_by FROM incident_events
+				WHERE incident_id = ? ON CONFLICT DO NOTHING`, []any{survivorID, otherID}},
+			{`DELETE FROM incident_events WHERE incident_id = ?`, []any{otherID}},
 			{`UPDATE incident_tasks SET incident_id = ? WHERE incident_id = ?`, []any{survivorID, otherID}},
 			{`UPDATE incident_timeline SET incident_id = ? WHERE incident_id = ?`, []any{survivorID, otherID}},
 			{`UPDATE incident_attachments SET incident_id = ? WHERE incident_id = ?`, []any{survivorID, otherID}},

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"what a constituent organisation may follow", testConstituent},
 		{"the observables of a list of reports", testReportObservables},
 		{"an incident's attachments and its reports'", testIncidentAttachments},
+		{"incidents from events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
