@@ -192,7 +192,7 @@ func TestBrowserIncidentWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.smtp = startMailIn(t, st)
-	w.worker = &mailreport.Worker{DB: st.DB(), Service: &incident.Service{Store: st, Audit: st}, Mails: mailindb.New(st.DB()), Blobs: st}
+	w.worker = &mailreport.Worker{DB: st.DB(), Service: &incident.Service{Store: st, Audit: st}, Mails: mailindb.New(st.DB())}
 	w.ctx = startChromium(t, w.url+"/report?lang=en")
 	runSteps(t,
 		browserStep{"citizen reports on the form", w.citizen},
