@@ -268,4 +268,3 @@ func ForgetOrganisation(ctx context.Context, tx sqlkit.DB, id int64, _ string) e
 	}
 	return nil
 }
-
