@@ -40,6 +40,8 @@ type reportsPage struct {
 	// Tag and Reason are the bulk form's fields, shown again with a
 	// problem.
 	Tag, Reason string
+	// Alerts are the pipeline alerts among Reports, by report id.
+	Alerts map[int64]*alertView
 }
 
 // reportQueueSize is how many reports the queue shows at once.
@@ -78,6 +80,10 @@ func (c *Console) showReports(w http.ResponseWriter, r *http.Request, v *visit, 
 		return
 	}
 	p.Reports, p.Total, p.More = page.Reports, page.Total, page.More
+	if p.Alerts, err = c.reportAlerts(r.Context(), p.Reports); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	u := url.Values{}
 	for _, k := range []string{"kind", "channel", "state"} {
 		if qv.Get(k) != "" {
@@ -150,7 +156,11 @@ func (c *Console) openFromReports(w http.ResponseWriter, r *http.Request, v *vis
 				title = c.tr(v, "incident.title.grouped", title, about)
 			}
 		}
-		inc, err := c.cases().CreateIncident(r.Context(), actorOf(v), incident.Incident{Title: title}, ids)
+		draft := incident.Incident{Title: title}
+		if err := c.fromAlerts(r.Context(), &draft, ids); err != nil {
+			return "", err
+		}
+		inc, err := c.cases().CreateIncident(r.Context(), actorOf(v), draft, ids)
 		if err != nil {
 			return "", err
 		}
