@@ -42,6 +42,10 @@ type Group struct {
 	// Observables are the events' addresses, domains and URLs, at most
 	// incident.MaxObservables.
 	Observables []extract.Observable
+	// LineEnds[i] is how many of Observables the events of Lines[:i+1]
+	// name: an alert that lists only some of the lines takes only their
+	// observables.
+	LineEnds []int
 	// Report is the report to receive when the group makes the alert
 	// one: prepared (incident.Service.Prepare) but for its text and
 	// observables, which the store sets.

@@ -148,15 +148,20 @@ func (w *Worker) Group(ctx context.Context, events []store.StoredEvent) ([]Group
 			}
 			g.Events++
 			g.Last = se.Stored
-			if len(g.Lines) < MaxLines {
-				g.Lines = append(g.Lines, line(se))
+			// The first MaxLines events are listed with their
+			// observables; past them only the counter rises, so that
+			// a flood costs a counter update per batch.
+			if len(g.Lines) >= MaxLines {
+				continue
 			}
+			g.Lines = append(g.Lines, line(se))
 			for _, o := range observables(e) {
 				if len(g.Observables) < incident.MaxObservables && !seen[k][o] {
 					seen[k][o] = true
 					g.Observables = append(g.Observables, o)
 				}
 			}
+			g.LineEnds = append(g.LineEnds, len(g.Observables))
 		}
 	}
 	groups := make([]Group, len(order))

@@ -30,16 +30,16 @@ func AppendToReport(ctx context.Context, tx sqlkit.DB, id int64, text string, ob
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM report_observables WHERE report_id = ?`, id).Scan(&have); err != nil {
 		return fmt.Errorf("append to report %d: %w", id, err)
 	}
-	for _, o := range obs {
-		if have >= incident.MaxObservables {
-			break
-		}
-		n, err := tx.Exec(ctx, `INSERT INTO report_observables (report_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			id, string(o.Kind), o.Value)
-		if err != nil {
-			return fmt.Errorf("append to report %d: %w", id, err)
-		}
-		have += int(n)
+	if room := incident.MaxObservables - have; len(obs) > room {
+		obs = obs[:max(room, 0)]
+	}
+	err := sqlkit.MultiRow(ctx, tx, len(obs), 3, func(n int) string {
+		return `INSERT INTO report_observables (report_id, kind, value) VALUES ` + sqlkit.ValueRows(3, n) + ` ON CONFLICT DO NOTHING`
+	}, func(dst []any, i int) []any {
+		return append(dst, id, string(obs[i].Kind), obs[i].Value)
+	})
+	if err != nil {
+		return fmt.Errorf("append to report %d: %w", id, err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/alert"
+	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/incident/incidentdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -170,16 +171,22 @@ func record(ctx context.Context, tx sqlkit.DB, g alert.Group) error {
 	}
 	// The first MaxLines events are listed; the counter goes on.
 	lines := g.Lines[:min(len(g.Lines), int(max(0, alert.MaxLines-o.events)))]
+	// The observables of the events listed; those past them are counted
+	// only.
+	var obs []extract.Observable
+	if len(lines) > 0 && len(g.LineEnds) >= len(lines) {
+		obs = g.Observables[:g.LineEnds[len(lines)-1]]
+	}
 	events := o.events + g.Events
 	switch {
 	case o.reportID != 0:
-		if err := incidentdb.AppendToReport(ctx, tx, o.reportID, strings.Join(lines, "\n"), g.Observables); err != nil {
+		if err := incidentdb.AppendToReport(ctx, tx, o.reportID, strings.Join(lines, "\n"), obs); err != nil {
 			return err
 		}
 	case events >= g.MinCount:
 		r := *g.Report
 		r.Text = joinLines(o.pending, strings.Join(lines, "\n"))
-		r.Observables = g.Observables
+		r.Observables = obs
 		if _, err := incidentdb.Receive(ctx, tx, &r, incident.Grouping{}); err != nil {
 			return err
 		}

@@ -142,8 +142,8 @@ func TestGroupedPerConstituentAndType(t *testing.T) {
 		if lines := strings.Count(full.Text, "\n") + 1; lines != alert.MaxLines || !strings.Contains(full.Text, "198.51.0.2  #") {
 			t.Errorf("acme's alert lists %d events, want the first %d:\n%.300s", lines, alert.MaxLines, full.Text)
 		}
-		if len(full.Observables) != 130 {
-			t.Errorf("acme's alert has %d observables, want the 130 addresses", len(full.Observables))
+		if len(full.Observables) != alert.MaxLines {
+			t.Errorf("acme's alert has %d observables, want the addresses of the %d events listed", len(full.Observables), alert.MaxLines)
 		}
 		alerts, err := r.alerts.AlertsOfReports(t.Context(), []int64{first.ID, queue[1].ID, 999999})
 		if err != nil {
