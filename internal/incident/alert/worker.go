@@ -48,7 +48,7 @@ type Worker struct {
 	// tags; without it every handle is one the constituency does not know.
 	Organisations Organisations
 	Rules         []Rule
-	// Batch is how many events a pass reads; 1000 by default.
+	// Batch is how many events a pass reads; 5000 by default.
 	Batch int
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -279,7 +279,7 @@ func (w *Worker) batch() int {
 	if w.Batch > 0 {
 		return w.Batch
 	}
-	return 1000
+	return 5000
 }
 
 func (w *Worker) now() time.Time {
