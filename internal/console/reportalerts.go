@@ -65,8 +65,9 @@ func (c *Console) reportAlerts(ctx context.Context, reports []incident.Report) (
 }
 
 // fromAlerts fills an incident opened from reports with what their
-// alerts say: the first alert's classification and severity, and every
-// alert's organisation. Nothing changes when no report is an alert.
+// alerts say: every alert's organisation and, when the first report is
+// an alert (whose kind the incident takes otherwise), its classification
+// and severity. Nothing changes when no report is an alert.
 func (c *Console) fromAlerts(ctx context.Context, inc *incident.Incident, ids []int64) error {
 	as, ok := c.store.(alertStore)
 	if !ok {
@@ -76,15 +77,13 @@ func (c *Console) fromAlerts(ctx context.Context, inc *incident.Incident, ids []
 	if err != nil || len(alerts) == 0 {
 		return err
 	}
-	first := true
+	if a, ok := alerts[ids[0]]; ok {
+		inc.Kind, inc.Taxonomy, inc.Type, inc.Severity = alert.KindOf(a.Type), a.Taxonomy, a.Type, a.Severity
+	}
 	for _, id := range ids {
 		a, ok := alerts[id]
 		if !ok {
 			continue
-		}
-		if first {
-			inc.Kind, inc.Taxonomy, inc.Type, inc.Severity = alert.KindOf(a.Type), a.Taxonomy, a.Type, a.Severity
-			first = false
 		}
 		if a.OrgID != 0 && !containsID(inc.OrgIDs, a.OrgID) {
 			inc.OrgIDs = append(inc.OrgIDs, a.OrgID)

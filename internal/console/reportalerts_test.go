@@ -70,4 +70,10 @@ func TestAlertsInTheQueue(t *testing.T) {
 			inc.Taxonomy, inc.Type, inc.Severity, inc.OrgIDs, inc.Kind)
 	}
 	mustContain(t, b.get("/incidents/"+tag).body, "Bank X", "malicious-code / infected-system")
+
+	// A web report ticked first keeps its own classification.
+	mixed := env.incident(env.openIncident(b, web.ReportID, page.Reports[1].ID))
+	if mixed.Type != "phishing" || len(mixed.OrgIDs) != 0 {
+		t.Errorf("incident from a web report and an alert: %s/%s orgs %v, want the web report's fraud/phishing", mixed.Taxonomy, mixed.Type, mixed.OrgIDs)
+	}
 }
