@@ -49,7 +49,8 @@ func TestAlertsInTheQueue(t *testing.T) {
 	res := b.get("/reports")
 	mustContain(t, res.body, "3 reports", `<a href="/constituency/`+fmt.Sprint(env.org.ID)+`">Bank X</a>`,
 		"malicious-code / infected-system", "1,234 matching events", "Severity: critical", "no organisation",
-		"vulnerable / vulnerable-system", "1 matching event<", web.Tracking, "Bots")
+		"vulnerable / vulnerable-system", "1 matching event<", web.Tracking, "Bots",
+		`href="/events?org=bank-x&amp;type=infected-system"`)
 	res = b.get("/reports?channel=alert")
 	mustContain(t, res.body, "2 reports")
 
