@@ -266,3 +266,24 @@ func TestCursorMoved(t *testing.T) {
 		same(t, "alerts", r.counts(), []string{"/vulnerable-system=3+report"})
 	})
 }
+
+// TestOrganisationDeleted: deleting an organisation deletes its alerts
+// (database.DeleteHooks) and keeps their reports, without it.
+func TestOrganisationDeleted(t *testing.T) {
+	dbtest.Each(t, database.Schemas, func(t *testing.T, st store.Store) {
+		r := newRig(t, st, alert.Rule{Type: "vulnerable-system"})
+		acme := storetest.Organisation(t, st, "acme")
+		storetest.Organisation(t, st, "beta")
+		r.store(3, "vulnerable", "vulnerable-system", "acme")
+		r.store(2, "vulnerable", "vulnerable-system", "beta")
+		r.drain(r.worker(0))
+		if err := database.Constituency(st.DB()).DeleteOrganisation(t.Context(), acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		same(t, "alerts", r.counts(), []string{"beta/vulnerable-system=2+report"})
+		q := r.queue()
+		if len(q) != 2 || q[0].Reporter.OrgID != 0 {
+			t.Errorf("queue after the delete: %+v, want both reports, acme's without it", q)
+		}
+	})
+}
