@@ -17,7 +17,7 @@ func (a *app) startAlerts(group *jobs) {
 		Organisations: a.store, Rules: cfg.Rules, Log: a.log.With("job", "incident alerts")}
 	group.run("incident alerts", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "incident-alerts", lease.Options{Logger: a.log}, func(ctx context.Context) error {
-			return worker.Run(ctx, cfg.Interval)
+			return worker.Run(ctx, cfg.Every())
 		})
 	})
 }

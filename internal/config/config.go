@@ -60,7 +60,8 @@ type Config struct {
 	// ReportForm configures the public report form.
 	ReportForm ReportForm `yaml:"report_form"`
 	// IncidentAlerts are the rules by which stored events raise alerts
-	// in the triage queue (none by default).
+	// in the triage queue (none by default; its zero value is the
+	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
 }
 
@@ -351,15 +352,14 @@ func Default() Config {
 			Outputs:     []Stage{{ID: "store"}},
 			DeadLetters: pipeline.DefaultDeadLetterLimits(),
 		},
-		Feeds:          []Feed{DefaultInboxFeed()},
-		Constituency:   Constituency{Reload: 10 * time.Second},
-		Notify:         notify.DefaultConfig(),
-		SMTP:           outbox.DefaultConfig(),
-		TLS:            TLS{ACME: ACME{CacheDir: "acme"}},
-		HTTP:           DefaultHTTP(),
-		MailIn:         mailin.DefaultConfig(),
-		ReportForm:     DefaultReportForm(),
-		IncidentAlerts: alert.DefaultConfig(),
+		Feeds:        []Feed{DefaultInboxFeed()},
+		Constituency: Constituency{Reload: 10 * time.Second},
+		Notify:       notify.DefaultConfig(),
+		SMTP:         outbox.DefaultConfig(),
+		TLS:          TLS{ACME: ACME{CacheDir: "acme"}},
+		HTTP:         DefaultHTTP(),
+		MailIn:       mailin.DefaultConfig(),
+		ReportForm:   DefaultReportForm(),
 	}
 }
 

@@ -218,7 +218,7 @@ func TestIncidentAlerts(t *testing.T) {
 		a.Rules[1].Constituent != "acme" || a.Rules[1].Feed != "Shadowserver scan_rdp" {
 		t.Errorf("incident_alerts = %+v", a)
 	}
-	if d := Default(); d.IncidentAlerts.Enabled() || d.IncidentAlerts.Interval != 5*time.Second {
+	if d := Default(); d.IncidentAlerts.Enabled() || d.IncidentAlerts.Every() != 5*time.Second || a.Every() != 2*time.Second {
 		t.Errorf("default incident_alerts = %+v", d.IncidentAlerts)
 	}
 	_, err = Load("testdata/alerts-type.bad.yml", noEnv)

@@ -30,7 +30,8 @@ import (
 
 // Config is the incident_alerts section of the configuration.
 type Config struct {
-	// Interval is how often the worker looks for new events (5s).
+	// Interval is how often the worker looks for new events;
+	// DefaultInterval when 0.
 	Interval time.Duration `yaml:"interval"`
 	// Rules choose the events that raise alerts; none: no alerts.
 	Rules []Rule `yaml:"rules"`
@@ -58,8 +59,17 @@ type Rule struct {
 	Severity incident.Severity `yaml:"severity"`
 }
 
-// DefaultConfig looks for new events every 5 seconds and has no rules.
-func DefaultConfig() Config { return Config{Interval: 5 * time.Second} }
+// DefaultInterval is how often the worker looks for new events unless
+// the configuration says otherwise.
+const DefaultInterval = 5 * time.Second
+
+// Every is the interval, DefaultInterval when none is set.
+func (c Config) Every() time.Duration {
+	if c.Interval == 0 {
+		return DefaultInterval
+	}
+	return c.Interval
+}
 
 // Enabled reports whether any rule is configured.
 func (c Config) Enabled() bool { return len(c.Rules) > 0 }
@@ -88,7 +98,7 @@ func bad(key, id, format string, args ...any) error {
 // Validate checks the section and returns the first problem as a
 // *ConfigError.
 func (c Config) Validate() error {
-	if c.Interval < 100*time.Millisecond || c.Interval > time.Hour {
+	if c.Interval != 0 && (c.Interval < 100*time.Millisecond || c.Interval > time.Hour) {
 		return bad("interval", "alerts.config.interval", "want 100ms to 1h, got %s", c.Interval)
 	}
 	if len(c.Rules) > maxRules {
