@@ -181,6 +181,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 			return err
 		}
 	}
+	if cfg.IncidentAlerts.Enabled() {
+		a.startAlerts(group)
+	}
 	group.run("collectors", runner.RunCollectors)
 	// The console may add, change, pause or run feeds: in this process or
 	// another one on the same database.

@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/incident/alert"
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
@@ -58,6 +59,10 @@ type Config struct {
 	MailIn mailin.Config `yaml:"mail_in"`
 	// ReportForm configures the public report form.
 	ReportForm ReportForm `yaml:"report_form"`
+	// IncidentAlerts are the rules by which stored events raise alerts
+	// in the triage queue (none by default; its zero value is the
+	// default).
+	IncidentAlerts alert.Config `yaml:"incident_alerts"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -543,6 +548,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
 		return err
+	}
+	if err := c.IncidentAlerts.Validate(); err != nil {
+		var ae *alert.ConfigError
+		if errors.As(err, &ae) {
+			return &Error{Key: ae.Key, Reason: ae.Reason, Message: ae.Message}
+		}
+		return &Error{Key: "incident_alerts", Reason: err.Error()}
 	}
 	// The relay is checked when something will be sent through it, or
 	// when it is set at all (a typo should not wait for the first mail).

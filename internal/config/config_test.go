@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 func noEnv(string) string { return "" }
@@ -55,6 +58,9 @@ func TestBadFiles(t *testing.T) {
 		"mail-in-size.bad.yml":         "config: mail_in.max_message_bytes: want 65536 to 1073741824, got 100",
 		"mail-in-listen.bad.yml":       `config: mail_in.listen: want host:port, such as :25, got "25"`,
 		"mail-in-cert.bad.yml":         "config: mail_in.cert_file: set both cert_file and key_file, or neither",
+		"alerts-type.bad.yml":          `config: incident_alerts.rules[1].type: "scan" is not a classification type`,
+		"alerts-nothing.bad.yml":       "config: incident_alerts.rules[0].type: set a taxonomy or a type",
+		"alerts-severity.bad.yml":      `config: incident_alerts.rules[0].severity: want low, medium, high or critical, got "urgent"`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -197,5 +203,37 @@ func TestMailInIMAPPasswordFromEnv(t *testing.T) {
 	}
 	if cfg.MailIn.IMAP.Password != "from-env" || cfg.MailIn.Listen != "127.0.0.1:2525" || len(cfg.MailIn.Recipients) != 3 {
 		t.Errorf("mail_in = %+v", cfg.MailIn)
+	}
+}
+
+// TestIncidentAlerts: the rules are read, and a bad one is refused at its
+// key with an explanation in the reader's language.
+func TestIncidentAlerts(t *testing.T) {
+	cfg, err := Load("testdata/alerts.good.yml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.IncidentAlerts
+	if a.Interval != 2*time.Second || len(a.Rules) != 2 || a.Rules[0].Severity != "high" || a.Rules[1].MinCount != 10 ||
+		a.Rules[1].Constituent != "acme" || a.Rules[1].Feed != "Shadowserver scan_rdp" {
+		t.Errorf("incident_alerts = %+v", a)
+	}
+	if d := Default(); d.IncidentAlerts.Enabled() || d.IncidentAlerts.Every() != 5*time.Second || a.Every() != 2*time.Second {
+		t.Errorf("default incident_alerts = %+v", d.IncidentAlerts)
+	}
+	_, err = Load("testdata/alerts-type.bad.yml", noEnv)
+	m, ok := i18n.Explain(err)
+	if !ok {
+		t.Fatalf("%v does not explain itself", err)
+	}
+	c, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"en": "is not a classification type", "nl": "is geen classificatietype",
+		"fr": "n'est pas un type de classification", "de": "ist kein Klassifizierungstyp"} {
+		if got := m.In(c, lang); !strings.Contains(got, want) || !strings.Contains(got, "incident_alerts.rules[1].type") {
+			t.Errorf("%s: %q, want the key and %q", lang, got, want)
+		}
 	}
 }

@@ -41,6 +41,8 @@ type reportsPage struct {
 	Owners map[int64][]constituency.Owner
 	// The search form's choices and the extras of incidentlist.go.
 	queueExtras
+	// Alerts are the pipeline alerts among Reports, by report id.
+	Alerts map[int64]*alertView
 }
 
 // reportQueueSize is how many reports the queue shows at once.
@@ -66,6 +68,10 @@ func (c *Console) showReports(w http.ResponseWriter, r *http.Request, v *visit, 
 	}
 	p.Reports, p.Total, p.More = page.Reports, page.Total, page.More
 	p.Owners = c.reportOwners(r.Context(), p.Reports)
+	if p.Alerts, err = c.reportAlerts(r.Context(), p.Reports); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	u := keep(qv, reportSearchKeys, "")
 	p.NewestURL = "/reports?" + u.Encode()
 	u.Set("sort", "oldest")
@@ -134,7 +140,11 @@ func (c *Console) openFromReports(w http.ResponseWriter, r *http.Request, v *vis
 			}
 			title = c.cases().ReportTitle(v.lang, first)
 		}
-		inc, err := c.cases().CreateIncident(r.Context(), actorOf(v), incident.Incident{Title: title}, ids)
+		draft := incident.Incident{Title: title}
+		if err := c.fromAlerts(r.Context(), &draft, ids); err != nil {
+			return "", err
+		}
+		inc, err := c.cases().CreateIncident(r.Context(), actorOf(v), draft, ids)
 		if err != nil {
 			return "", err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/alert/alertdb"
 	"github.com/vigil-cert/vigil/internal/incident/incidentdb"
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
@@ -34,7 +35,7 @@ import (
 // refer to (the accounts' users, the notification policies, the outbox's
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
-var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema, falsepositive.Schema}
+var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema, falsepositive.Schema, alertdb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -50,6 +51,7 @@ var DeleteHooks = []constituencydb.DeleteHook{
 	{Name: "notification queue", Forget: store.ForgetOrganisationQueue},
 	{Name: "event index", Forget: store.ForgetOrganisationEvents},
 	{Name: "incidents", Refuse: incidentdb.RefuseOrganisationDelete, Forget: incidentdb.ForgetOrganisation},
+	{Name: "pipeline alerts", Forget: alertdb.ForgetOrganisation},
 }
 
 // Constituency returns the constituency kept on db with DeleteHooks, as
@@ -80,6 +82,9 @@ type DB struct {
 	feedadmin.Data
 	incident.Incidents
 	mailin.Mails
+	// Alerts are the pipeline alerts (a field, not embedded: its
+	// methods are the alerts', not the database's).
+	Alerts *alertdb.Store
 }
 
 // New migrates st and every capability's schema to the current version
@@ -95,7 +100,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 func On(st store.Store) *DB {
 	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
 		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
-		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB()), Mails: mailindb.New(st.DB())}
+		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB()), Mails: mailindb.New(st.DB()),
+		Alerts: alertdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

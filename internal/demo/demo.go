@@ -22,6 +22,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/enricher"
+	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/alert"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
@@ -106,6 +108,9 @@ func (s *Set) Configure(cfg *config.Config) {
 		at = len(cfg.Pipeline.Enrichers)
 	}
 	cfg.Pipeline.Enrichers = slices.Insert(cfg.Pipeline.Enrichers, at, stages...)
+	if !cfg.IncidentAlerts.Enabled() {
+		cfg.IncidentAlerts.Rules = AlertRules
+	}
 	if s.mail != nil {
 		cfg.Notify.Enabled = true
 		cfg.Notify.From = "Vigil Demo CERT <cert@demo-cert.example>"
@@ -114,6 +119,15 @@ func (s *Set) Configure(cfg *config.Config) {
 		cfg.SMTP.Port = s.mail.Addr().Port
 		cfg.SMTP.TLS = outbox.TLSNone
 	}
+}
+
+// AlertRules are the demo's pipeline alerts (incident_alerts), unless
+// the configuration has rules of its own: the sinkhole's infected
+// machines and the phishing sites its peer reports, so that the triage
+// queue shows alerts grouped per organisation and type.
+var AlertRules = []alert.Rule{
+	{Name: "Infected machines (sinkhole)", Type: "infected-system", Severity: incident.SeverityHigh},
+	{Name: "Phishing sites", Type: "phishing", Severity: incident.SeverityMedium},
 }
 
 // StartMailbox starts the demo's mail catcher, which keeps every

@@ -67,6 +67,9 @@ type StoredEvent struct {
 	Hash   event.Hash
 	Stored time.Time
 	Event  *event.Event
+	// Seq is the event's place in the order events were stored (its row
+	// id), set by EventsAfter only.
+	Seq int64
 }
 
 // EventQuery selects events. Zero fields do not filter. IP, Prefix, ASN and
@@ -132,6 +135,13 @@ type Events interface {
 	// GroupEvents counts the newest SearchWindow events q matches by the
 	// column by and returns the top largest groups (TopGroups' order).
 	GroupEvents(ctx context.Context, q EventQuery, by GroupKey, top int) ([]GroupCount, error)
+	// EventsAfter returns up to limit events (EventQuery.Limit's bounds)
+	// stored after the one of Seq after, in the order they were stored,
+	// each with its Seq. It returns none whose Seq an insert still in
+	// progress could come below (with PostgreSQL it waits for inserts in
+	// progress to end), so a follower that keeps the last Seq it read
+	// (the pipeline alerts) reads every event once, none twice.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]StoredEvent, error)
 }
 
 // DeadLetter is input that could not become an event: a line a parser could

@@ -68,6 +68,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"organisation isolation", testOrganisationIsolation},
 		{"event tagging", testEventTagging},
 		{"notification queue", testNotifyQueue},
+		{"events after", testEventsAfter},
+		{"events after, inserts at once", testEventsAfterConcurrent},
+		{"events after, an insert held open", testEventsAfterHeldInsert},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })

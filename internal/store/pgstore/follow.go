@@ -1,0 +1,80 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// EventsAfter returns the events stored after Seq after, in the order
+// they were stored, up to the highest id committed when no insert was in
+// progress. PostgreSQL hands out ids when a row is inserted, not when its
+// transaction commits: a batch holding ids 100 to 199 can commit after
+// one holding 200 to 299, and a follower that had read up to 299 would
+// never read the first batch. So, when there are new ids at all, a
+// short transaction takes the events table in SHARE mode, which waits
+// for the inserts in progress to commit (or roll back) and holds new
+// ones back for as long as it reads the highest id: every id up to it is
+// then committed or never will be.
+func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]store.StoredEvent, error) {
+	var highest int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&highest); err != nil {
+		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
+	}
+	if highest <= after {
+		return nil, nil
+	}
+	horizon, err := s.committedHorizon(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, hash, stored, data FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
+		after, horizon, store.PageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var list []store.StoredEvent
+	for rows.Next() {
+		var (
+			se     store.StoredEvent
+			hash   []byte
+			stored time.Time
+			data   []byte
+		)
+		if err := rows.Scan(&se.Seq, &hash, &stored, &data); err != nil {
+			return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
+		}
+		copy(se.Hash[:], hash)
+		se.Stored = stored.UTC()
+		if se.Event, err = event.DecodeRecord(data); err != nil {
+			return nil, fmt.Errorf("pgstore: event %d: %w", se.Seq, err)
+		}
+		list = append(list, se)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
+	}
+	return list, nil
+}
+
+// committedHorizon returns the highest event id once no insert is in
+// progress (see EventsAfter).
+func (s *Store) committedHorizon(ctx context.Context) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE MODE`); err != nil {
+		return 0, err
+	}
+	var horizon int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&horizon); err != nil {
+		return 0, err
+	}
+	return horizon, tx.Commit(ctx)
+}
