@@ -73,15 +73,27 @@ func runReportsBench(ctx context.Context, st store.Store) (reportsResult, error)
 		}
 	}
 	r.Elapsed, r.CPU = time.Since(start), processCPU()-cpu
-	reports, err := db.ListReports(ctx, incident.ReportQuery{Limit: 1})
+	// The lists count only up to incident.CountLimit: the reports are
+	// counted as the incidents' counters of the reports linked to them
+	// plus the reports waiting in the queue, alone so far.
+	waiting, err := db.ListReports(ctx, incident.ReportQuery{States: []incident.ReportState{incident.ReportNew}, Limit: 1})
 	if err != nil {
 		return r, err
 	}
-	incidents, err := db.ListIncidents(ctx, incident.IncidentQuery{Limit: 1})
-	if err != nil {
-		return r, err
+	r.Reports = waiting.Total
+	for offset := 0; ; offset += 1000 {
+		page, err := db.ListIncidents(ctx, incident.IncidentQuery{Limit: 1000, Offset: offset})
+		if err != nil {
+			return r, err
+		}
+		for _, inc := range page.Incidents {
+			r.Reports += inc.Reports
+		}
+		r.Incidents += len(page.Incidents)
+		if len(page.Incidents) < 1000 {
+			break
+		}
 	}
-	r.Reports, r.Incidents = reports.Total, incidents.Total
 	if counts, err = db.CountMail(ctx); err != nil {
 		return r, err
 	}
