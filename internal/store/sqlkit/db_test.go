@@ -2,6 +2,7 @@ package sqlkit
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -152,5 +153,46 @@ func TestMultiRow(t *testing.T) {
 	}
 	if len(sizes) != 2 || sizes[0] != 500 || sizes[1] != 3 {
 		t.Errorf("statements built for %v rows, want one full chunk prepared once and the short last one", sizes)
+	}
+}
+
+// A transaction prepares each statement once and runs it again from
+// there; past maxTxStatements a statement runs unprepared. Either way
+// Exec, Insert, QueryRow and Each give what they gave unprepared, and a
+// statement that cannot be prepared fails when it runs, with its error.
+func TestTransactionStatements(t *testing.T) {
+	mem := memoryDB(t)
+	db := SQLDB{Write: mem, Read: mem, Dial: SQLite, ForeignKey: func(error) bool { return false }, Unique: func(error) bool { return false }}
+	ctx := t.Context()
+	err := db.Tx(ctx, func(tx DB) error {
+		for i := range 2*maxTxStatements + 10 {
+			// The same insert again and again, and as many distinct
+			// queries as to fill the transaction's statements twice over.
+			if _, err := tx.Insert(ctx, `INSERT INTO t (n) VALUES (?)`, 100+i); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE n >= 100 AND n <= `+strconv.Itoa(100+i)).Scan(&n); err != nil || n != i+1 {
+				t.Fatalf("query %d: %d, %v; want %d", i, n, err, i+1)
+			}
+			rows := 0
+			if err := tx.Each(ctx, `SELECT n FROM t WHERE n = ?`, []any{100 + i}, func(Row) error { rows++; return nil }); err != nil || rows != 1 {
+				t.Fatalf("each %d: %d rows, %v", i, rows, err)
+			}
+		}
+		if got := len(tx.(sqlTx).stmts); got != maxTxStatements {
+			t.Errorf("%d statements kept prepared, want the bound %d", got, maxTxStatements)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO no_such_table VALUES (?)`, 1); err == nil {
+			t.Error("a statement on a missing table ran")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM t WHERE n >= 100`).Scan(&n); err != nil || n != 2*maxTxStatements+10 {
+		t.Errorf("after the commit: %d rows, %v; want %d", n, err, 2*maxTxStatements+10)
 	}
 }
