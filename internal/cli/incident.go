@@ -29,7 +29,9 @@ var cmdIncident = &command{
        | assign TAG USER|-
        | note TAG TEXT…
        | reports [--state new[,triaged…]] [--limit N] [--json]
-       | report --kind KIND --text TEXT [--channel phone] [--name N] [--phone P] [--email E] [--concerned URL]`,
+       | report --kind KIND --text TEXT [--channel phone] [--name N] [--phone P] [--email E] [--concerned URL]
+       | mail TAG --to ADDR[,ADDR…] --template NAME [--lang L] [--subject S] [TEXT…]
+       | events TAG [--add HASH[,HASH…]] [--limit N] [--json]`,
 	help: `The team's incidents and the reports that reached it, as the console and
 the API show them, on the database directly. Changes are on the incident's
 timeline and in the audit log, by "cli".
@@ -47,7 +49,12 @@ or by hand with --title. 'status TAG STATUS' moves it through the workflow
 'report' logs a report, a phone call by default: its observables are found
 in the text, and it is grouped with reports and incidents of the same URL,
 domain or sender as every report is. Kinds: phishing, fake_website,
-hacked_account, malware, fraud, data_leak, dos, vulnerability, other.`,
+hacked_account, malware, fraud, data_leak, dos, vulnerability, other.
+
+'mail TAG' writes to the incident's reporters or the contacts of the
+organisations it concerns from a template (or the text given), signed with
+the team's key and encrypted where a key is known, through the outbox.
+'events TAG' lists the events the incident holds (--add: add them first).`,
 	run: runIncident,
 }
 
