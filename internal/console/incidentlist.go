@@ -207,7 +207,9 @@ func (c *Console) exportReports(w http.ResponseWriter, r *http.Request, v *visit
 	ctx := r.Context()
 	qv := r.URL.Query()
 	_, q := parseReportSearch(qv)
-	q.Limit = exportRows
+	// The reports are read a page at a time: a report's text may be
+	// 256 KiB, and the export holds up to exportRows of them.
+	q.Limit = min(exportReportsPage, exportRows)
 	page, err := c.store.ListReports(ctx, q)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -222,17 +224,37 @@ func (c *Console) exportReports(w http.ResponseWriter, r *http.Request, v *visit
 	cw, row := c.csvDownload(w, "vigil-reports")
 	row([]string{"tracking", "received", "state", "kind", "channel", "reporter", "email", "phone", "organisation",
 		"subject", "concerned", "text", "incident"})
-	for _, rep := range page.Reports {
-		inc := ""
-		if rep.IncidentID != 0 {
-			inc = strconv.FormatInt(rep.IncidentID, 10)
+	rows := 0
+	for {
+		for _, rep := range page.Reports {
+			inc := ""
+			if rep.IncidentID != 0 {
+				inc = strconv.FormatInt(rep.IncidentID, 10)
+			}
+			row([]string{rep.Tracking, csvTime(rep.Received), string(rep.State), string(rep.Kind), string(rep.Channel),
+				rep.Reporter.Name, rep.Reporter.Email, rep.Reporter.Phone, names[rep.Reporter.OrgID],
+				rep.Subject, rep.Concerned, rep.Text, inc})
 		}
-		row([]string{rep.Tracking, csvTime(rep.Received), string(rep.State), string(rep.Kind), string(rep.Channel),
-			rep.Reporter.Name, rep.Reporter.Email, rep.Reporter.Phone, names[rep.Reporter.OrgID],
-			rep.Subject, rep.Concerned, rep.Text, inc})
+		rows += len(page.Reports)
+		if len(page.Reports) < q.Limit || rows >= exportRows {
+			break
+		}
+		q.Offset += q.Limit
+		q.Limit = min(exportReportsPage, exportRows-rows)
+		next, err := c.store.ListReports(ctx, q)
+		if err != nil {
+			// The download has begun: it ends here, and the log says why.
+			c.logger.Error("report export", "user", v.user.Name, "err", err)
+			break
+		}
+		page.Reports = next.Reports
 	}
-	c.endExport(cw, v, len(page.Reports), page.Total, page.More)
+	c.endExport(cw, v, rows, page.Total, page.More)
 }
+
+// exportReportsPage is how many reports the export reads at a time (a
+// variable for the tests).
+var exportReportsPage = 200
 
 // assignee reads the bulk form's account: 0 and "" for nobody, the
 // visitor for "me", otherwise one of the accounts that handle

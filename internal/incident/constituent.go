@@ -103,6 +103,11 @@ func constituentReport(r Report) ConstituentReport {
 // ConstituentIncidents returns a page of the incidents the organisation
 // orgID may see, the most recently changed first.
 func ConstituentIncidents(ctx context.Context, q ConstituentReader, orgID int64, limit, offset int) (ConstituentPage[ConstituentIncident], error) {
+	if orgID == 0 {
+		// No organisation, no incidents: a query without one would
+		// select every organisation's.
+		return ConstituentPage[ConstituentIncident]{Items: []ConstituentIncident{}}, nil
+	}
 	page, err := q.ListIncidents(ctx, IncidentQuery{Constituent: orgID, TLPs: ConstituentTLPs, Limit: limit, Offset: offset})
 	if err != nil {
 		return ConstituentPage[ConstituentIncident]{}, fmt.Errorf("incidents of organisation %d: %w", orgID, err)

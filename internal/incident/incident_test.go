@@ -307,3 +307,22 @@ func TestReportTitle(t *testing.T) {
 		}
 	}
 }
+
+// A tag in a subject threads a mail onto its incident, never a report
+// from a constituent's portal, which could name another organisation's.
+func TestPrepareThreadsByTagExceptFromThePortal(t *testing.T) {
+	s := &Service{}
+	for _, c := range []struct {
+		channel Channel
+		want    Tag
+	}{{ChannelEmail, Tag{Year: 2026, Seq: 7}}, {ChannelPortal, Tag{}}} {
+		r := &Report{Channel: c.channel, Kind: KindOther, Subject: "Re: [VIGIL#2026-7] the scan", Text: "more"}
+		_, g, err := s.Prepare(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Tag != c.want {
+			t.Errorf("%s report: threads onto %v, want %v", c.channel, g.Tag, c.want)
+		}
+	}
+}

@@ -107,7 +107,13 @@ func (s *Service) Prepare(r *Report) (token string, g Grouping, err error) {
 	token, hash := NewStatusToken()
 	r.TokenHash, r.State, r.IncidentID = hash, ReportNew, 0
 	g = Grouping{Keys: GroupingKeys(r.Observables), Open: s.openFor(r)}
-	g.Tag, _ = SubjectTag(r.Subject)
+	// A constituent's report (the portal, its API) is grouped by what it
+	// names but never threaded by a tag typed in its subject: it could
+	// name another organisation's incident, and the constituent sees the
+	// incidents its reports are linked to.
+	if r.Channel != ChannelPortal {
+		g.Tag, _ = SubjectTag(r.Subject)
+	}
 	return token, g, nil
 }
 

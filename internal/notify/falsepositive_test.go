@@ -217,3 +217,29 @@ func TestNotifyNowRefuses(t *testing.T) {
 		t.Error("something was sent or consumed")
 	}
 }
+
+func TestFalsePositiveLeavesTheTally(t *testing.T) { bothReads(t, testFalsePositiveLeavesTheTally) }
+
+// testFalsePositiveLeavesTheTally: an observation told, then seen again
+// (counted in the "seen again" tally while no digest goes out), then
+// marked a false positive is not listed "seen again" in the next digest.
+func testFalsePositiveLeavesTheTally(t *testing.T) {
+	e := newEnv(t, nil)
+	e.put([]map[string]string{scan("192.0.2.10")})
+	if rep := e.run(day1); rep.Notified != 1 {
+		t.Fatalf("first pass: %+v", rep)
+	}
+	e.put([]map[string]string{scan("192.0.2.10")})
+	if rep := e.run(day1.Add(25 * time.Hour)); rep.Repeats != 1 || rep.Messages != 0 {
+		t.Fatalf("seen again alone: %+v, want one repeat counted and no message", rep)
+	}
+	e.markFalsePositive("192.0.2.10", "our own honeypot")
+	e.put([]map[string]string{scan("192.0.2.11")})
+	if rep := e.run(day1.Add(49 * time.Hour)); rep.Notified != 1 || rep.Messages != 1 {
+		t.Fatalf("next digest: %+v", rep)
+	}
+	texts := e.texts()
+	if last := texts[len(texts)-1]; strings.Contains(last, "192.0.2.10") || !strings.Contains(last, "192.0.2.11") {
+		t.Errorf("the digest after the mark lists the false positive (or misses the new one):\n%s", last)
+	}
+}

@@ -308,6 +308,14 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 	if tally, err = p.tally(ctx, o.org); err != nil {
 		return nil, nil, false, err
 	}
+	// An observation marked a false positive since it was counted
+	// leaves the tally: it is not listed "seen again" either.
+	for k := range tally {
+		if p.falsePositives[k] {
+			delete(tally, k)
+			o.tallyChanged = true
+		}
+	}
 	isNew := make(map[event.Hash]bool, len(keyOf)) // told for the first time in this pass
 	o.told = make([]NotifiedKey, 0, len(keyOf))
 	window := p.pc.cfg.Window

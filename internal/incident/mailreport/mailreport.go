@@ -49,7 +49,9 @@ type Worker struct {
 	Kinds map[string]incident.Kind
 	// Limits bound what is read of one mail; mailin.DefaultLimits when zero.
 	Limits mailin.Limits
-	// Batch is how many mails a pass takes; 200 by default.
+	// Batch is how many mails a pass takes (all of them, raw, in memory
+	// at once: at most 25 MB each by default); 100 by default, two
+	// chunks, so that one is parsed while the other is written.
 	Batch int
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -345,7 +347,7 @@ func (w *Worker) batch() int {
 	if w.Batch > 0 {
 		return w.Batch
 	}
-	return 200
+	return 2 * chunk
 }
 
 func (w *Worker) limits() mailin.Limits {

@@ -69,8 +69,14 @@ func (s *Store) committedHorizon(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE MODE`); err != nil {
+	// The lock waits for the inserts in progress, and inserts wait behind
+	// it: it is given up after a second (the follower tries again on its
+	// next pass) rather than queue ingestion behind, say, a VACUUM.
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
 		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE MODE`); err != nil {
+		return 0, fmt.Errorf("wait for the events being inserted: %w", err)
 	}
 	var horizon int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&horizon); err != nil {

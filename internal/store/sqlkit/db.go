@@ -194,21 +194,10 @@ func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
+// Each runs unprepared: a SQLite statement runs once at a time, and fn
+// may run the same query again while the rows are open.
 func (t sqlTx) Each(ctx context.Context, query string, args []any, fn func(Row) error) error {
-	query = t.db.Dial.Rebind(query)
-	var q Queryer = t.tx
-	if s := t.stmt(ctx, query); s != nil {
-		q = preparedQueryer{s}
-	}
-	return Each(ctx, q, query, args, func(rows *sql.Rows) error { return fn(rows) })
-}
-
-// preparedQueryer runs a prepared statement as a Queryer (whose query it
-// already is).
-type preparedQueryer struct{ s *sql.Stmt }
-
-func (p preparedQueryer) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
-	return p.s.QueryContext(ctx, args...)
+	return Each(ctx, t.tx, t.db.Dial.Rebind(query), args, func(rows *sql.Rows) error { return fn(rows) })
 }
 
 func (t sqlTx) Script(ctx context.Context, script string) error {

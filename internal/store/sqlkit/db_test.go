@@ -175,9 +175,15 @@ func TestTransactionStatements(t *testing.T) {
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE n >= 100 AND n <= `+strconv.Itoa(100+i)).Scan(&n); err != nil || n != i+1 {
 				t.Fatalf("query %d: %d, %v; want %d", i, n, err, i+1)
 			}
+			// Each, and the same query run again inside its rows (a
+			// statement prepared once would be busy).
 			rows := 0
-			if err := tx.Each(ctx, `SELECT n FROM t WHERE n = ?`, []any{100 + i}, func(Row) error { rows++; return nil }); err != nil || rows != 1 {
-				t.Fatalf("each %d: %d rows, %v", i, rows, err)
+			err := tx.Each(ctx, `SELECT n FROM t WHERE n = ?`, []any{100 + i}, func(Row) error {
+				rows++
+				return tx.Each(ctx, `SELECT n FROM t WHERE n = ?`, []any{100 + i}, func(Row) error { rows++; return nil })
+			})
+			if err != nil || rows != 2 {
+				t.Fatalf("each %d: %d rows, %v; want 2 (one, and one inside it)", i, rows, err)
 			}
 		}
 		if got := len(tx.(sqlTx).stmts); got != maxTxStatements {

@@ -38,8 +38,8 @@ const CursorKey = "incident_alerts.cursor"
 type Store struct {
 	db sqlkit.DB
 	// betweenSteps, when set (by tests), runs in Record's transaction
-	// after the alerts are written and before the cursor is: an error
-	// from it stands for a crash between the two.
+	// after the cursor and the alerts are written, before the commit: an
+	// error from it stands for a crash before the commit.
 	betweenSteps func() error
 }
 
@@ -78,12 +78,12 @@ func (s *Store) Record(ctx context.Context, from, to int64, groups []alert.Group
 		return cmpKey(a.Key, b.Key)
 	})
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
-		at, err := cursor(ctx, tx)
-		if err != nil {
+		// The cursor moves first, on the condition that it is still at
+		// from: of two recorders at once (in PostgreSQL the second waits
+		// for the first's commit, then finds the cursor moved) one
+		// writes, the other writes nothing.
+		if err := moveCursor(ctx, tx, from, to); err != nil {
 			return err
-		}
-		if at != from {
-			return fmt.Errorf("at %d, not %d: %w", at, from, alert.ErrCursorMoved)
 		}
 		for _, g := range groups {
 			if err := record(ctx, tx, g); err != nil {
@@ -95,10 +95,32 @@ func (s *Store) Record(ctx context.Context, from, to int64, groups []alert.Group
 				return err
 			}
 		}
-		return statesql.Put(ctx, tx, CursorKey, []byte(strconv.FormatInt(to, 10)))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record alerts: %w", err)
+	}
+	return nil
+}
+
+// moveCursor moves the cursor from from to to, alert.ErrCursorMoved when
+// it is not at from.
+func moveCursor(ctx context.Context, tx sqlkit.DB, from, to int64) error {
+	next := []byte(strconv.FormatInt(to, 10))
+	n, err := tx.Exec(ctx, `UPDATE state SET value = ? WHERE key = ? AND value = ?`, next, CursorKey, []byte(strconv.FormatInt(from, 10)))
+	if err == nil && n == 0 && from == 0 {
+		// The first cursor.
+		n, err = tx.Exec(ctx, `INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, CursorKey, next)
+	}
+	if err != nil {
+		return fmt.Errorf("alerts cursor: %w", err)
+	}
+	if n == 0 {
+		at, err := cursor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("at %d, not %d: %w", at, from, alert.ErrCursorMoved)
 	}
 	return nil
 }

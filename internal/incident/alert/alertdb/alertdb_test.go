@@ -267,6 +267,38 @@ func TestCursorMoved(t *testing.T) {
 	})
 }
 
+// TestRecordersAtOnce: two recorders from the same cursor at the same
+// time: one writes its alerts and moves the cursor, the other (which in
+// PostgreSQL waits for the first's commit) finds the cursor moved and
+// writes nothing.
+func TestRecordersAtOnce(t *testing.T) {
+	dbtest.Each(t, database.Schemas, func(t *testing.T, st store.Store) {
+		r := newRig(t, st, alert.Rule{Type: "vulnerable-system"})
+		for from, round := int64(0), 0; round < 5; from, round = from+3, round+1 {
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() { errs <- r.alerts.Record(t.Context(), from, from+3, nil) }()
+			}
+			var moved int
+			for range 2 {
+				err := <-errs
+				switch {
+				case errors.Is(err, alert.ErrCursorMoved):
+					moved++
+				case err != nil:
+					t.Fatal(err)
+				}
+			}
+			if moved != 1 {
+				t.Fatalf("round %d: %d of 2 recorders found the cursor moved, want 1", round, moved)
+			}
+		}
+		if at, err := r.alerts.Cursor(t.Context()); err != nil || at != 15 {
+			t.Errorf("cursor at %d (%v), want 15", at, err)
+		}
+	})
+}
+
 // TestOrganisationDeleted: deleting an organisation deletes its alerts
 // (database.DeleteHooks) and keeps their reports, without it.
 func TestOrganisationDeleted(t *testing.T) {
