@@ -204,7 +204,9 @@ func plainAddress(s string) (string, error) {
 
 func clip(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		// Cut at a byte, then drop the half of a character it may have
+		// left: PostgreSQL refuses text that is not UTF-8.
+		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
 }
