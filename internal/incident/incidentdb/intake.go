@@ -47,6 +47,30 @@ func Receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.G
 }
 
 func receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.Grouping) (incident.Receipt, error) {
+	// A reply carrying an incident's tag threads onto it, open or not:
+	// the analyst sees it on the timeline.
+	var threadID int64
+	if !g.Tag.IsZero() {
+		id, _, err := incidentByTag(ctx, tx, g.Tag)
+		if err != nil {
+			return incident.Receipt{}, err
+		}
+		threadID = id
+	}
+	if threadID != 0 && r.Reporter.OrgID != 0 {
+		// A constituent sees the incidents its reports are linked to: a
+		// mail from its contact that names the tag of an incident not
+		// concerning it is linked as anyone's, not as the
+		// organisation's, or typing a tag would show it any incident.
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM incident_orgs WHERE incident_id = ? AND org_id = ?`,
+			threadID, r.Reporter.OrgID).Scan(&n); err != nil {
+			return incident.Receipt{}, err
+		}
+		if n == 0 {
+			r.Reporter.OrgID = 0
+		}
+	}
 	if err := insertReport(ctx, tx, r); err != nil {
 		return incident.Receipt{}, err
 	}
@@ -57,20 +81,12 @@ func receive(ctx context.Context, tx sqlkit.DB, r *incident.Report, g incident.G
 	}
 	entry := incident.Entry{At: r.Received, Kind: kind, Text: r.Subject,
 		Details: map[string]string{"report": strconv.FormatInt(r.ID, 10), "tracking": r.Tracking, "channel": string(r.Channel)}}
-	// A reply carrying an incident's tag threads onto it, open or not:
-	// the analyst sees it on the timeline.
-	if !g.Tag.IsZero() {
-		id, _, err := incidentByTag(ctx, tx, g.Tag)
-		if err != nil {
+	if threadID != 0 {
+		if err := linkReceived(ctx, tx, threadID, r, entry, nil); err != nil {
 			return receipt, err
 		}
-		if id != 0 {
-			if err := linkReceived(ctx, tx, id, r, entry, nil); err != nil {
-				return receipt, err
-			}
-			receipt.IncidentID, receipt.Tag = id, tagOf(ctx, tx, id)
-			return receipt, nil
-		}
+		receipt.IncidentID, receipt.Tag = threadID, tagOf(ctx, tx, threadID)
+		return receipt, nil
 	}
 	incidentID, partner, err := claimKeys(ctx, tx, r.ID, g.Keys)
 	if err != nil {

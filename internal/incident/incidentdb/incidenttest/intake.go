@@ -183,6 +183,23 @@ func testThreading(t *testing.T, f *fixture) {
 	if got := f.receive(t, reply); got.IncidentID != opened.IncidentID {
 		t.Errorf("a reply to a merged incident went to %d, want %d", got.IncidentID, opened.IncidentID)
 	}
+	// A contact of an organisation the incident concerns threads as its
+	// organisation's; one of another organisation (which would then see
+	// the incident as one it reported) as anyone's.
+	concerns, err := f.svc.CreateIncident(ctx, analyst, incident.Incident{Title: "Of organisation 7", OrgIDs: []int64{7}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply.Subject = "Re: " + concerns.Tag.Subject()
+	for _, c := range []struct{ from, want int64 }{{7, 7}, {8, 0}} {
+		reply.Reporter = incident.Reporter{Email: "soc@org.example", OrgID: c.from}
+		got := f.receive(t, reply)
+		r := f.report(t, got.ReportID)
+		if r.IncidentID != concerns.ID || r.Reporter.OrgID != c.want {
+			t.Errorf("a reply from a contact of organisation %d: incident %d, organisation %d; want %d and %d",
+				c.from, r.IncidentID, r.Reporter.OrgID, concerns.ID, c.want)
+		}
+	}
 }
 
 func testClosedDoesNotGroup(t *testing.T, f *fixture) {
