@@ -212,7 +212,12 @@ func (w *Worker) organisation(ctx context.Context, handle string) Organisation {
 	if w.orgs == nil || w.now().Sub(w.read) > orgsEvery {
 		list, err := w.Organisations.ListOrganisations(ctx, constituency.OrganisationQuery{})
 		if err != nil {
+			// Tried again after orgsEvery, not for each event.
 			w.log().Warn("pipeline alerts: read the constituency", "err", err)
+			w.read = w.now()
+			if w.orgs == nil {
+				w.orgs = map[string]Organisation{}
+			}
 		} else {
 			w.orgs, w.read = make(map[string]Organisation, len(list)), w.now()
 			for _, o := range list {

@@ -17,8 +17,13 @@ import (
 // events stays a report of bounded size.
 func AppendToReport(ctx context.Context, tx sqlkit.DB, id int64, text string, obs []extract.Observable) error {
 	if text != "" {
+		// The bound is in bytes; length() counts characters in both.
+		bytes := "octet_length(text)"
+		if tx.Dialect() == sqlkit.SQLite {
+			bytes = "length(CAST(text AS BLOB))"
+		}
 		_, err := tx.Exec(ctx, `UPDATE reports SET text = CASE WHEN text = '' THEN ? ELSE text || ? END
-			WHERE id = ? AND length(text) + ? <= ?`, text, "\n"+text, id, len(text)+1, incident.MaxTextBytes)
+			WHERE id = ? AND `+bytes+` + ? <= ?`, text, "\n"+text, id, len(text)+1, incident.MaxTextBytes)
 		if err != nil {
 			return fmt.Errorf("append to report %d: %w", id, err)
 		}
