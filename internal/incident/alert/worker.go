@@ -63,24 +63,7 @@ const orgsEvery = time.Minute
 
 // Run follows the events every interval until ctx ends.
 func (w *Worker) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.log().Error("pipeline alerts", "err", err)
-			}
-			if err != nil || n < w.batch() {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return incident.RunBatches(ctx, interval, w.batch(), w.RunOnce, w.log(), "pipeline alerts")
 }
 
 // RunOnce reads up to Batch events after the cursor, adds those that

@@ -74,24 +74,7 @@ const contactsEvery = time.Minute
 
 // Run turns pending mails into reports every interval until ctx ends.
 func (w *Worker) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.log().Error("mail to reports", "err", err)
-			}
-			if err != nil || n < w.batch() {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return incident.RunBatches(ctx, interval, w.batch(), w.RunOnce, w.log(), "mail to reports")
 }
 
 // RunOnce handles up to Batch pending mails and returns how many it took
