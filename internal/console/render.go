@@ -27,7 +27,7 @@ var staticFiles embed.FS
 const layoutFile = "templates/layout.html"
 
 // partialFiles define templates several pages include; they are no page.
-var partialFiles = []string{"templates/eventtable.html", "templates/savedsearches.html", "templates/eventactions.html"}
+var partialFiles = []string{"templates/eventtable.html", "templates/savedsearches.html", "templates/eventactions.html", "templates/reportfields.html"}
 
 // pages holds each page's template set once per language, so that t is
 // bound at start-up instead of cloning templates on every request.
