@@ -21,7 +21,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/mailin/mailindb"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -46,30 +45,28 @@ type intakeResult struct {
 // acknowledged with 250 is in the spool, byte for byte (its SHA-256
 // recomputed from what was kept).
 func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data, reports bool) error {
-	catalog := i18n.Embedded()
-	lang := outputLanguage(c.getenv, catalog)
 	st, where, closeStore, err := openIntakeStore(ctx, work, synchronous, postgres)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.start", messages, size, connections, where))
+	fmt.Fprintln(c.stdout, c.t("bench.intake.start", messages, size, connections, where))
 	r, err := runIntakeBench(ctx, st, messages, connections, size, data)
 	if err != nil {
 		return err
 	}
 	rate := float64(r.Acknowledged) / r.Elapsed.Seconds()
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.result", r.Acknowledged, r.Elapsed.Seconds(), rate, rate*float64(size)/1e6))
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.commits", r.Commits, float64(r.Acknowledged)/float64(max(r.Commits, 1))))
+	fmt.Fprintln(c.stdout, c.t("bench.intake.result", r.Acknowledged, r.Elapsed.Seconds(), rate, rate*float64(size)/1e6))
+	fmt.Fprintln(c.stdout, c.t("bench.intake.commits", r.Commits, float64(r.Acknowledged)/float64(max(r.Commits, 1))))
 	if r.Refused > 0 {
-		fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.refused", r.Refused))
+		fmt.Fprintln(c.stdout, c.t("bench.intake.refused", r.Refused))
 	}
 	if r.Missing > 0 {
-		return errors.New(catalog.T(lang, "bench.intake.missing", r.Missing))
+		return errors.New(c.t("bench.intake.missing", r.Missing))
 	}
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.verified", r.Acknowledged))
+	fmt.Fprintln(c.stdout, c.t("bench.intake.verified", r.Acknowledged))
 	if reports {
-		return benchReports(ctx, c, st, catalog, lang)
+		return benchReports(ctx, c, st)
 	}
 	return nil
 }
@@ -305,21 +302,4 @@ func smtpReply(r *bufio.Reader) (int, string, error) {
 func intakeBody(size int) []byte {
 	line := []byte("Dear customer, your account was locked: please verify your details within 24 hours.\r\n")
 	return bytes.Repeat(line, size/len(line)+1)[:size]
-}
-
-// outputLanguage is the language of the command's output: the first of
-// LC_ALL, LC_MESSAGES and LANG that names a language of the catalogue
-// ("nl_BE.UTF-8" is Dutch), English otherwise.
-func outputLanguage(getenv func(string) string, catalog *i18n.Catalog) string {
-	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		v := getenv(name)
-		if len(v) >= 2 {
-			lang := strings.ToLower(v[:2])
-			if catalog.Supported(lang) {
-				return lang
-			}
-			return i18n.Source
-		}
-	}
-	return i18n.Source
 }

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/database"
-	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/incident/mailreport"
 	"github.com/vigil-cert/vigil/internal/mailin"
@@ -33,16 +33,16 @@ type reportsResult struct {
 // on the same database, grouping as it goes, and prints how many mails
 // per second it turned into reports and how many incidents the grouping
 // made of them.
-func benchReports(ctx context.Context, c *cmdEnv, st store.Store, catalog *i18n.Catalog, lang string) error {
+func benchReports(ctx context.Context, c *cmdEnv, st store.Store) error {
 	r, err := runReportsBench(ctx, st)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.reports", r.Mails, r.Elapsed.Seconds(),
+	fmt.Fprintln(c.stdout, c.t("bench.intake.reports", r.Mails, r.Elapsed.Seconds(),
 		float64(r.Mails)/r.Elapsed.Seconds(), r.Reports, r.Incidents))
-	fmt.Fprintln(c.stdout, catalog.T(lang, "bench.intake.reports.cpu", r.CPU.Seconds(), r.CPU.Seconds()*1000/float64(max(r.Mails, 1))))
+	fmt.Fprintln(c.stdout, c.t("bench.intake.reports.cpu", r.CPU.Seconds(), r.CPU.Seconds()*1000/float64(max(r.Mails, 1))))
 	if r.Pending > 0 || r.Failed > 0 || r.Reports != r.Mails {
-		return fmt.Errorf("%s", catalog.T(lang, "bench.intake.reports.lost", r.Mails, r.Reports, r.Pending, r.Failed))
+		return errors.New(c.t("bench.intake.reports.lost", r.Mails, r.Reports, r.Pending, r.Failed))
 	}
 	return nil
 }

@@ -113,8 +113,9 @@ func TestBenchIntake(t *testing.T) {
 	}
 }
 
-// TestOutputLanguage: the bench's output follows LC_ALL, LC_MESSAGES or
-// LANG when the catalogue has the language, English otherwise.
+// TestOutputLanguage: the bench's output, as every command's
+// (cliLanguage), follows LC_ALL, LC_MESSAGES or LANG when the catalogue
+// has the language, English otherwise.
 func TestOutputLanguage(t *testing.T) {
 	catalog := i18n.Embedded()
 	for env, want := range map[string]string{"LANG=nl_BE.UTF-8": "nl", "LC_ALL=fr_FR.UTF-8 LANG=nl_BE": "fr",
@@ -124,7 +125,7 @@ func TestOutputLanguage(t *testing.T) {
 			k, v, _ := strings.Cut(kv, "=")
 			vars[k] = v
 		}
-		if got := outputLanguage(func(k string) string { return vars[k] }, catalog); got != want {
+		if got := cliLanguage(func(k string) string { return vars[k] }); got != want {
 			t.Errorf("%q: %s, want %s", env, got, want)
 		}
 	}
