@@ -38,12 +38,7 @@ func AppendToReport(ctx context.Context, tx sqlkit.DB, id int64, text string, ob
 	if room := incident.MaxObservables - have; len(obs) > room {
 		obs = obs[:max(room, 0)]
 	}
-	err := sqlkit.MultiRow(ctx, tx, len(obs), 3, func(n int) string {
-		return `INSERT INTO report_observables (report_id, kind, value) VALUES ` + sqlkit.ValueRows(3, n) + ` ON CONFLICT DO NOTHING`
-	}, func(dst []any, i int) []any {
-		return append(dst, id, string(obs[i].Kind), obs[i].Value)
-	})
-	if err != nil {
+	if err := insertObservables(ctx, tx, id, obs); err != nil {
 		return fmt.Errorf("append to report %d: %w", id, err)
 	}
 	return nil

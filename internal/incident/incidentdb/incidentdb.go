@@ -266,12 +266,7 @@ func (s *Store) AddAttachment(ctx context.Context, incidentID int64, a incident.
 		if err := touch(ctx, tx, incidentID, e.At); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO incident_attachments (incident_id, sha256, name, content_type, size) VALUES (?, ?, ?, ?, ?)`,
-			incidentID, a.SHA256, a.Name, a.ContentType, a.Size)
-		if tx.IsForeignKey(err) {
-			return fmt.Errorf("attachment %s: no blob stored under this hash: %w", a.SHA256, errNotFound)
-		}
-		if err != nil {
+		if err := insertAttachment(ctx, tx, "incident_id", incidentID, a); err != nil {
 			return err
 		}
 		e.IncidentID = incidentID

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-cert/vigil/internal/incident"
+	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -286,22 +287,40 @@ func insertReport(ctx context.Context, tx sqlkit.DB, r *incident.Report) error {
 	if _, err := tx.Exec(ctx, `UPDATE reports SET tracking = ? WHERE id = ?`, r.Tracking, id); err != nil {
 		return err
 	}
-	for _, o := range r.Observables {
-		if _, err := tx.Exec(ctx, `INSERT INTO report_observables (report_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			id, string(o.Kind), o.Value); err != nil {
-			return fmt.Errorf("insert observable: %w", err)
-		}
+	if err := insertObservables(ctx, tx, id, r.Observables); err != nil {
+		return err
 	}
 	for _, a := range r.Attachments {
-		if _, err := tx.Exec(ctx, `INSERT INTO incident_attachments (report_id, sha256, name, content_type, size) VALUES (?, ?, ?, ?, ?)`,
-			id, a.SHA256, a.Name, a.ContentType, a.Size); err != nil {
-			if tx.IsForeignKey(err) {
-				return fmt.Errorf("attachment %s: no blob stored under this hash: %w", a.SHA256, errNotFound)
-			}
+		if err := insertAttachment(ctx, tx, "report_id", id, a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertObservables adds observables to a report, several rows a
+// statement, those it has already left as they are.
+func insertObservables(ctx context.Context, tx sqlkit.DB, reportID int64, obs []extract.Observable) error {
+	err := sqlkit.MultiRow(ctx, tx, len(obs), 3, func(n int) string {
+		return `INSERT INTO report_observables (report_id, kind, value) VALUES ` + sqlkit.ValueRows(3, n) + ` ON CONFLICT DO NOTHING`
+	}, func(dst []any, i int) []any {
+		return append(dst, reportID, string(obs[i].Kind), obs[i].Value)
+	})
+	if err != nil {
+		return fmt.Errorf("insert observables: %w", err)
+	}
+	return nil
+}
+
+// insertAttachment attaches a stored blob to the report or the incident
+// (column report_id or incident_id) id.
+func insertAttachment(ctx context.Context, tx sqlkit.DB, column string, id int64, a incident.Attachment) error {
+	_, err := tx.Exec(ctx, `INSERT INTO incident_attachments (`+column+`, sha256, name, content_type, size) VALUES (?, ?, ?, ?, ?)`,
+		id, a.SHA256, a.Name, a.ContentType, a.Size)
+	if tx.IsForeignKey(err) {
+		return fmt.Errorf("attachment %s: no blob stored under this hash: %w", a.SHA256, errNotFound)
+	}
+	return err
 }
 
 // insertIncident stores inc with its organisations, setting its ID and
