@@ -226,6 +226,6 @@ func (c *Console) readPortalReport(r *http.Request, v *visit, org constituency.O
 		c.logger.Error("portal report: store attachment", "err", err)
 		return nil, []string{c.catalog.T(v.lang, msgErrorInternal)}
 	}
-	rep.Observables = uniqueObservables(rep.Observables)
+	rep.Observables = incident.UniqueObservables(rep.Observables)
 	return rep, nil
 }

@@ -400,7 +400,7 @@ func (c *Console) readReport(r *http.Request, v *visit, p reportFormPage) (*inci
 		c.logger.Error("report form: store attachment", "err", err)
 		return nil, []string{c.catalog.T(v.lang, msgErrorInternal)}
 	}
-	rep.Observables = uniqueObservables(rep.Observables)
+	rep.Observables = incident.UniqueObservables(rep.Observables)
 	return rep, nil
 }
 
@@ -470,20 +470,6 @@ func forwardedObservables(contentType string, data []byte, reporter string) []ex
 		return nil
 	}
 	return mailreport.Observables(msg, true, reporter)
-}
-
-// uniqueObservables drops repeated observables, keeping the first of
-// each and at most incident.MaxObservables.
-func uniqueObservables(list []extract.Observable) []extract.Observable {
-	seen := map[extract.Observable]bool{}
-	out := list[:0]
-	for _, o := range list {
-		if !seen[o] && len(out) < incident.MaxObservables {
-			seen[o] = true
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 // readFile reads one attachment and decides its type from its content

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,22 @@ func TestPrepareThreadsByTagExceptFromThePortal(t *testing.T) {
 		if g.Tag != c.want {
 			t.Errorf("%s report: threads onto %v, want %v", c.channel, g.Tag, c.want)
 		}
+	}
+}
+
+// UniqueObservables keeps the first of each observable, in order, and at
+// most MaxObservables.
+func TestUniqueObservables(t *testing.T) {
+	a := extract.Observable{Kind: extract.Domain, Value: "evil.example"}
+	b := extract.Observable{Kind: extract.IP, Value: "192.0.2.1"}
+	if got := UniqueObservables([]extract.Observable{a, b, a, b, a}); len(got) != 2 || got[0] != a || got[1] != b {
+		t.Errorf("UniqueObservables = %v, want [a b]", got)
+	}
+	many := make([]extract.Observable, MaxObservables+10)
+	for i := range many {
+		many[i] = extract.Observable{Kind: extract.IP, Value: "198.51.100." + strconv.Itoa(i)}
+	}
+	if got := UniqueObservables(many); len(got) != MaxObservables {
+		t.Errorf("%d observables kept, want the bound %d", len(got), MaxObservables)
 	}
 }

@@ -222,6 +222,20 @@ func GroupingKeys(obs []extract.Observable) []string {
 	return sortedUnique(keys)
 }
 
+// UniqueObservables drops repeated observables, keeping the first of each
+// and at most MaxObservables; it reuses list's array.
+func UniqueObservables(list []extract.Observable) []extract.Observable {
+	seen := make(map[extract.Observable]bool, len(list))
+	out := list[:0]
+	for _, o := range list {
+		if !seen[o] && len(out) < MaxObservables {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // FormatTracking returns the tracking number of the n-th report of year.
 func FormatTracking(year, n int) string { return fmt.Sprintf("R-%d-%06d", year, n) }
 

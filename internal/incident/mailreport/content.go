@@ -114,18 +114,12 @@ func Observables(m *mailin.Message, forwarded bool, leaveOut ...string) []extrac
 
 // observables are Observables without the values out names.
 func observables(m *mailin.Message, top bool, out map[string]bool) []extract.Observable {
-	seen := map[extract.Observable]bool{}
 	var list []extract.Observable
 	add := func(os []extract.Observable) {
 		for _, o := range os {
-			if len(list) >= incident.MaxObservables {
-				return
+			if !out[strings.ToLower(o.Value)] {
+				list = append(list, o)
 			}
-			if out[strings.ToLower(o.Value)] || seen[o] {
-				continue
-			}
-			seen[o] = true
-			list = append(list, o)
 		}
 	}
 	var walk func(m *mailin.Message, forwarded bool)
@@ -148,7 +142,7 @@ func observables(m *mailin.Message, top bool, out map[string]bool) []extract.Obs
 		}
 	}
 	walk(m, top)
-	return list
+	return incident.UniqueObservables(list)
 }
 
 // concerned is the sender a mail is about: the sender of the first
