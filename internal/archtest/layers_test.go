@@ -40,7 +40,7 @@ var layers = []layer{
 	{3, "stages", []string{"internal/collector", "internal/parser", "internal/shadowserver",
 		"internal/enricher", "internal/output", "internal/bus", "internal/standard"}},
 	{4, "capabilities", []string{"internal/auth", "internal/constituency", "internal/export",
-		"internal/feedadmin", "internal/incident", "internal/lease", "internal/mailin", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/savedsearch", "internal/sealed"}},
+		"internal/feedadmin", "internal/incident", "internal/lease", "internal/mailin", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/publication", "internal/savedsearch", "internal/sealed"}},
 	{5, "assembly", []string{"internal/config", "internal/database", "internal/demo"}},
 	{6, "interfaces", []string{"internal/api", "internal/console", "internal/web"}},
 	{7, "command line", []string{"internal/cli"}},

@@ -35,6 +35,17 @@ const (
 	// HandleIncidents logs, triages and closes reports and opens, changes,
 	// assigns and closes incidents.
 	HandleIncidents
+	// ReadPublications reads advisories, warnings, news and digests of
+	// every TLP, their history and their deliveries.
+	ReadPublications
+	// WritePublications writes and edits drafts and sends them to review.
+	WritePublications
+	// ApprovePublications approves, schedules, publishes and withdraws
+	// publications (never one's own: the four-eyes rule).
+	ApprovePublications
+	// ManageSubscribers lists, exports and removes the newsletter's
+	// subscribers.
+	ManageSubscribers
 )
 
 // Can reports whether role has permission p. Publishers write advisories
@@ -48,7 +59,12 @@ func Can(role Role, p Permission) bool {
 	case RoleAnalyst:
 		switch p {
 		case ReadEvents, RetryDeadLetters, ReadConstituency, ManageConstituency, ManageNotifications,
-			ReadIncidents, HandleIncidents:
+			ReadIncidents, HandleIncidents, ReadPublications, WritePublications:
+			return true
+		}
+	case RolePublisher:
+		switch p {
+		case ReadPublications, WritePublications, ApprovePublications, ManageSubscribers:
 			return true
 		}
 	}
