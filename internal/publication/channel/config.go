@@ -1,0 +1,316 @@
+package channel
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/publication"
+)
+
+// Config is the social channels and the publication outbox's retries
+// (the social: section of the configuration file). A channel without
+// its section is off.
+type Config struct {
+	// SiteURL is the public site the posts link to ({site_url}/{lang}/p/
+	// {ident}); empty: the configuration's public_url.
+	SiteURL  string          `yaml:"site_url"`
+	Mastodon *MastodonConfig `yaml:"mastodon"`
+	Bluesky  *BlueskyConfig  `yaml:"bluesky"`
+	Webhooks []WebhookConfig `yaml:"webhooks"`
+	// Retry applies to every channel of the publication outbox, the
+	// newsletter's and the constituents' included.
+	Retry Retry `yaml:"retry"`
+	// Poll is how often the outbox looks for due deliveries (default
+	// 15s); publishing in this process wakes it at once.
+	Poll time.Duration `yaml:"poll"`
+	// Timeout bounds one request to a channel (default 30s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Target is what every social channel has: the languages it posts in
+// (empty: every language a publication is written in, one post each)
+// and the kinds it posts (empty: advisories, warnings and news).
+type Target struct {
+	Languages []string           `yaml:"languages"`
+	Kinds     []publication.Kind `yaml:"kinds"`
+}
+
+// MastodonConfig posts to a Mastodon account.
+type MastodonConfig struct {
+	// Instance is the server's address, such as https://mastodon.social.
+	Instance string `yaml:"instance"`
+	// Token is the application's access token (scope write:statuses).
+	Token  Secret `yaml:"token"`
+	Target `yaml:",inline"`
+}
+
+// BlueskyConfig posts to a Bluesky (AT Protocol) account.
+type BlueskyConfig struct {
+	// Service is the account's PDS (default https://bsky.social).
+	Service string `yaml:"service"`
+	// Identifier is the account's handle or DID.
+	Identifier string `yaml:"identifier"`
+	// AppPassword is an app password made for Vigil in the account's
+	// settings, not the account's password.
+	AppPassword Secret `yaml:"app_password"`
+	Target      `yaml:",inline"`
+}
+
+// WebhookConfig posts a JSON document to a URL, signed with a shared
+// secret: for bridges to other networks. Its channel is webhook:<name>.
+type WebhookConfig struct {
+	Name   string `yaml:"name"`
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
+	Target `yaml:",inline"`
+}
+
+// DefaultConfig is the configuration without a social: section: no
+// channel, the default retries.
+func DefaultConfig() Config {
+	return Config{Retry: DefaultRetry(), Poll: 15 * time.Second, Timeout: 30 * time.Second}
+}
+
+// Secret is a secret in the configuration: a reference env:NAME (the
+// environment variable NAME) or file:PATH (the file's content, without
+// the line break at its end), or the value itself, which is better
+// avoided. It never prints: String and LogValue give "[secret]".
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string { return "[secret]" }
+
+// LogValue hides the secret from log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue("[secret]") }
+
+// Resolve returns the secret's value, reading what it references.
+func (s Secret) Resolve(getenv func(string) string) (string, error) {
+	v := string(s)
+	switch {
+	case strings.HasPrefix(v, "env:"):
+		name := strings.TrimPrefix(v, "env:")
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		out := getenv(name)
+		if out == "" {
+			return "", fmt.Errorf("environment variable %s is empty or not set", name)
+		}
+		return out, nil
+	case strings.HasPrefix(v, "file:"):
+		raw, err := os.ReadFile(strings.TrimPrefix(v, "file:"))
+		if err != nil {
+			return "", fmt.Errorf("read the secret's file: %w", err)
+		}
+		out := strings.TrimRight(string(raw), "\r\n")
+		if out == "" {
+			return "", fmt.Errorf("the secret's file %s is empty", strings.TrimPrefix(v, "file:"))
+		}
+		return out, nil
+	case v == "":
+		return "", fmt.Errorf("not set")
+	}
+	return v, nil
+}
+
+// FieldError is a configuration key of the social: section that is
+// wrong.
+type FieldError struct {
+	Key    string // relative to social:, such as mastodon.instance
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "social." + e.Key + ": " + e.Reason }
+
+var webhookName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
+
+// Validate checks the section; secrets are resolved when the senders are
+// made (NewSenders), where the environment is at hand.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &FieldError{Key: key, Reason: fmt.Sprintf(format, args...)}
+	}
+	if c.SiteURL != "" {
+		if err := checkURL(c.SiteURL); err != nil {
+			return bad("site_url", "%v", err)
+		}
+	}
+	if c.Retry.Attempts < 1 || c.Retry.Attempts > 100 {
+		return bad("retry.attempts", "want 1 to 100")
+	}
+	if c.Retry.Backoff < time.Second || c.Retry.MaxBackoff < c.Retry.Backoff {
+		return bad("retry.backoff", "want at least 1s, and max_backoff at least backoff")
+	}
+	if c.Poll < time.Second {
+		return bad("poll", "want at least 1s")
+	}
+	if c.Timeout < time.Second {
+		return bad("timeout", "want at least 1s")
+	}
+	if m := c.Mastodon; m != nil {
+		if err := checkURL(m.Instance); err != nil {
+			return bad("mastodon.instance", "%v", err)
+		}
+		if m.Token == "" {
+			return bad("mastodon.token", "missing: the access token, as env:NAME or file:PATH")
+		}
+		if err := m.Target.validate("mastodon"); err != nil {
+			return err
+		}
+	}
+	if b := c.Bluesky; b != nil {
+		if b.Service != "" {
+			if err := checkURL(b.Service); err != nil {
+				return bad("bluesky.service", "%v", err)
+			}
+		}
+		if b.Identifier == "" {
+			return bad("bluesky.identifier", "missing: the account's handle or DID")
+		}
+		if b.AppPassword == "" {
+			return bad("bluesky.app_password", "missing: an app password, as env:NAME or file:PATH")
+		}
+		if err := b.Target.validate("bluesky"); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i, w := range c.Webhooks {
+		key := fmt.Sprintf("webhooks[%d]", i)
+		if !webhookName.MatchString(w.Name) {
+			return bad(key+".name", "want lower-case letters, digits, '.', '_' or '-', at most 40")
+		}
+		if seen[w.Name] {
+			return bad(key+".name", "%q is named twice", w.Name)
+		}
+		seen[w.Name] = true
+		if err := checkURL(w.URL); err != nil {
+			return bad(key+".url", "%v", err)
+		}
+		if w.Secret == "" {
+			return bad(key+".secret", "missing: the signing key, as env:NAME or file:PATH")
+		}
+		if err := w.Target.validate(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t Target) validate(key string) error {
+	for _, l := range t.Languages {
+		if len(l) != 2 || strings.ToLower(l) != l {
+			return &FieldError{Key: key + ".languages", Reason: fmt.Sprintf("want two-letter codes such as en, got %q", l)}
+		}
+	}
+	for _, k := range t.Kinds {
+		if !k.Valid() {
+			return &FieldError{Key: key + ".kinds", Reason: fmt.Sprintf("%q is not advisory, warning, news or digest", k)}
+		}
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http or https URL.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("want an http(s) URL, got %q", raw)
+	}
+	return nil
+}
+
+// Spec says which publications a channel takes and in which languages;
+// the publication service queues one delivery for each.
+type Spec struct {
+	// Name is the channel's name, the deliveries' Channel.
+	Name string
+	// Languages are the languages it takes (nil: each language a
+	// publication is written in), one delivery each.
+	Languages []string
+	// Kinds are the kinds it takes.
+	Kinds []publication.Kind
+}
+
+// Accepts reports whether the channel takes p: only what is public, of
+// the channel's kinds.
+func (s Spec) Accepts(p *publication.Publication) bool {
+	return p.Public() && slices.Contains(s.Kinds, p.Kind)
+}
+
+// DeliveryLanguages returns the languages of p that get a delivery.
+func (s Spec) DeliveryLanguages(p *publication.Publication) []string {
+	if len(s.Languages) == 0 {
+		return p.Languages()
+	}
+	return s.Languages
+}
+
+// defaultKinds are what a social channel posts unless told otherwise:
+// the weekly digest is the newsletter's.
+var defaultKinds = []publication.Kind{publication.KindAdvisory, publication.KindWarning, publication.KindNews}
+
+func (t Target) spec(name string) Spec {
+	kinds := t.Kinds
+	if len(kinds) == 0 {
+		kinds = defaultKinds
+	}
+	return Spec{Name: name, Languages: slices.Clone(t.Languages), Kinds: slices.Clone(kinds)}
+}
+
+// Specs lists the configured social channels.
+func Specs(c Config) []Spec {
+	var out []Spec
+	if c.Mastodon != nil {
+		out = append(out, c.Mastodon.Target.spec(MastodonChannel))
+	}
+	if c.Bluesky != nil {
+		out = append(out, c.Bluesky.Target.spec(BlueskyChannel))
+	}
+	for _, w := range c.Webhooks {
+		out = append(out, w.Target.spec(WebhookChannel(w.Name)))
+	}
+	return out
+}
+
+// NewSenders makes the senders of the configured social channels,
+// resolving their secrets with getenv. client is the HTTP client they
+// share (nil: one with c.Timeout).
+func NewSenders(c Config, siteURL string, getenv func(string) string, client *http.Client) ([]Sender, error) {
+	if c.SiteURL != "" {
+		siteURL = c.SiteURL
+	}
+	if client == nil {
+		client = &http.Client{Timeout: c.Timeout}
+	}
+	var out []Sender
+	if m := c.Mastodon; m != nil {
+		token, err := m.Token.Resolve(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("social.mastodon.token: %w", err)
+		}
+		out = append(out, &Mastodon{Instance: m.Instance, Token: token, SiteURL: siteURL, Client: client})
+	}
+	if b := c.Bluesky; b != nil {
+		password, err := b.AppPassword.Resolve(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("social.bluesky.app_password: %w", err)
+		}
+		out = append(out, &Bluesky{Service: b.Service, Identifier: b.Identifier, AppPassword: password, SiteURL: siteURL, Client: client})
+	}
+	for i, w := range c.Webhooks {
+		secret, err := w.Secret.Resolve(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("social.webhooks[%d].secret: %w", i, err)
+		}
+		out = append(out, &Webhook{Hook: w.Name, URL: w.URL, Secret: []byte(secret), SiteURL: siteURL, Client: client})
+	}
+	return out, nil
+}

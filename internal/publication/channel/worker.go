@@ -1,0 +1,389 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Sender posts a publication to one channel. Send gets the delivery too:
+// its language (Lang, "" for a channel that takes every language at
+// once), and its ID and Attempts, from which a sender derives what keeps
+// a retry from posting twice. It returns what the channel answered (a
+// post's URL or id), or an error made with Permanent, Retryable or
+// FromResponse; any other error is retried.
+type Sender interface {
+	Name() string
+	Send(ctx context.Context, p publication.Publication, d publication.Delivery) (reply string, err error)
+}
+
+// Publications is what the worker reads publications from.
+type Publications interface {
+	GetPublication(ctx context.Context, id int64) (publication.Publication, error)
+}
+
+// Registry is the list of senders a Worker serves, one per channel name.
+// The social channels are registered from the configuration (Senders);
+// other packages register theirs beside them (the newsletter's
+// "newsletter", the products' "constituents").
+type Registry struct {
+	mu      sync.Mutex
+	senders []Sender
+}
+
+// Register adds s; a second sender of the same channel is an error.
+func (r *Registry) Register(s Sender) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, have := range r.senders {
+		if have.Name() == s.Name() {
+			return fmt.Errorf("channel: %q registered twice", s.Name())
+		}
+	}
+	r.senders = append(r.senders, s)
+	return nil
+}
+
+// Senders returns the registered senders in the order they came.
+func (r *Registry) Senders() []Sender {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Sender(nil), r.senders...)
+}
+
+// Lookup returns the sender of channel name.
+func (r *Registry) Lookup(name string) (Sender, bool) {
+	for _, s := range r.Senders() {
+		if s.Name() == name {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// Retry says how often and how fast a failed delivery is tried again.
+type Retry struct {
+	// Attempts is how many times a delivery is tried before it is marked
+	// failed (default 8).
+	Attempts int `yaml:"attempts"`
+	// Backoff is the wait after the first failure (default 1m); it
+	// doubles after each further one, up to MaxBackoff (default 6h), and
+	// a random part of up to half of it is taken off so that retries of
+	// many deliveries spread out.
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// DefaultRetry is the retry policy without configuration.
+func DefaultRetry() Retry { return Retry{Attempts: 8, Backoff: time.Minute, MaxBackoff: 6 * time.Hour} }
+
+// Why a delivery was skipped or failed without being sent, as kept in
+// its LastError; Explain turns them into catalogue messages.
+const (
+	ReasonNotPublic  = "not public"
+	ReasonSuperseded = "superseded by a newer revision"
+	ReasonNoText     = "no text in this language"
+	ReasonNotFound   = "publication not found"
+)
+
+// Worker sends the due deliveries of every registered channel. Run it
+// under a lease (internal/lease), so that of several processes one sends.
+type Worker struct {
+	Deliveries   publication.Deliveries
+	Publications Publications
+	Registry     *Registry
+	Retry        Retry
+	// Poll is how often Run looks for due deliveries (default 15s).
+	Poll time.Duration
+	// Batch is how many deliveries of a channel one look takes (default
+	// 50).
+	Batch int
+	Log   *slog.Logger
+	// Now is the clock (default time.Now); Jitter returns a random
+	// duration in [0, d) (default math/rand/v2).
+	Now    func() time.Time
+	Jitter func(d time.Duration) time.Duration
+
+	once sync.Once
+	kick chan struct{}
+	// pass serialises passes; unrecorded holds deliveries that were sent
+	// but could not be recorded as such, recorded before anything else.
+	pass       sync.Mutex
+	unrecorded map[int64]publication.Delivery
+	// paused holds channels that failed as a whole (429, a server
+	// error, the network) until they are worth another try.
+	paused map[string]time.Time
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.kick = make(chan struct{}, 1)
+		w.unrecorded = map[int64]publication.Delivery{}
+		w.paused = map[string]time.Time{}
+		if w.Log == nil {
+			w.Log = slog.New(slog.DiscardHandler)
+		}
+		if w.Now == nil {
+			w.Now = time.Now
+		}
+		if w.Jitter == nil {
+			w.Jitter = func(d time.Duration) time.Duration {
+				if d <= 0 {
+					return 0
+				}
+				return rand.N(d)
+			}
+		}
+		def := DefaultRetry()
+		if w.Retry.Attempts <= 0 {
+			w.Retry.Attempts = def.Attempts
+		}
+		if w.Retry.Backoff <= 0 {
+			w.Retry.Backoff = def.Backoff
+		}
+		if w.Retry.MaxBackoff < w.Retry.Backoff {
+			w.Retry.MaxBackoff = max(def.MaxBackoff, w.Retry.Backoff)
+		}
+		if w.Poll <= 0 {
+			w.Poll = 15 * time.Second
+		}
+		if w.Batch <= 0 {
+			w.Batch = 50
+		}
+	})
+}
+
+// Run sends due deliveries every Poll and whenever kicked, until ctx
+// ends; it returns nil then. A send under way when ctx ends is cut off
+// and its delivery stays queued.
+func (w *Worker) Run(ctx context.Context) error {
+	w.init()
+	tick := time.NewTicker(w.Poll)
+	defer tick.Stop()
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			w.Log.Error("publication outbox pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-w.kick:
+		}
+	}
+}
+
+// Kick makes Run look for due deliveries now (after publishing). It
+// never blocks.
+func (w *Worker) Kick() {
+	w.init()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Counts say what a pass did.
+type Counts struct {
+	Sent, Retried, Failed, Skipped int
+}
+
+// RunOnce takes every registered channel's due deliveries and sends
+// them, recording each outcome. A channel that fails as a whole (a
+// retryable error) is left alone for the rest of the pass and until its
+// next attempt is due. The error is about the store; failed sends are
+// recorded and logged.
+func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
+	w.init()
+	w.pass.Lock()
+	defer w.pass.Unlock()
+	var counts Counts
+	if err := w.recordUnrecorded(ctx); err != nil {
+		return counts, err
+	}
+	pubs := map[int64]publication.Publication{}
+	for _, s := range w.Registry.Senders() {
+		if err := w.sendChannel(ctx, s, pubs, &counts); err != nil {
+			return counts, err
+		}
+	}
+	return counts, nil
+}
+
+// sendChannel sends the due deliveries of one channel.
+func (w *Worker) sendChannel(ctx context.Context, s Sender, pubs map[int64]publication.Publication, counts *Counts) error {
+	name := s.Name()
+	tried := map[int64]bool{}
+	for {
+		now := w.Now()
+		if now.Before(w.paused[name]) {
+			return nil
+		}
+		due, err := w.Deliveries.DueDeliveries(ctx, name, now, w.Batch)
+		if err != nil {
+			return fmt.Errorf("channel %s: due deliveries: %w", name, err)
+		}
+		fresh := 0
+		for _, d := range due {
+			if tried[d.ID] || w.unrecorded[d.ID].ID != 0 {
+				continue
+			}
+			tried[d.ID] = true
+			fresh++
+			if ctx.Err() != nil {
+				return nil
+			}
+			paused, err := w.deliver(ctx, s, d, pubs, counts)
+			if err != nil {
+				return err
+			}
+			if paused {
+				return nil
+			}
+		}
+		if fresh == 0 || len(due) < w.Batch {
+			return nil
+		}
+	}
+}
+
+// deliver sends one delivery and records the outcome; paused is true
+// when the channel failed as a whole and the pass should leave it.
+func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, pubs map[int64]publication.Publication, counts *Counts) (paused bool, err error) {
+	log := w.Log.With("channel", d.Channel, "delivery", d.ID, "publication", d.PublicationID, "lang", d.Lang)
+	p, ok := pubs[d.PublicationID]
+	if !ok {
+		p, err = w.Publications.GetPublication(ctx, d.PublicationID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			counts.Failed++
+			return false, w.finish(ctx, d, publication.DeliveryFailed, ReasonNotFound, "")
+		case err != nil:
+			return false, fmt.Errorf("delivery %d: publication %d: %w", d.ID, d.PublicationID, err)
+		}
+		pubs[d.PublicationID] = p
+	}
+	if reason := skipReason(&p, d); reason != "" {
+		counts.Skipped++
+		log.Info("publication delivery skipped", "reason", reason)
+		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, "")
+	}
+	reply, sendErr := s.Send(ctx, p, d)
+	d.Attempts++
+	if sendErr == nil {
+		counts.Sent++
+		log.Info("publication delivered", "reply", reply, "attempt", d.Attempts)
+		return false, w.finish(ctx, d, publication.DeliverySent, "", reply)
+	}
+	if ctx.Err() != nil {
+		// Shutting down is not the delivery's fault: it stays as it was.
+		return false, nil
+	}
+	var se *SendError
+	if !errors.As(sendErr, &se) {
+		se = &SendError{Reason: "network: " + Shorten(sendErr.Error(), maxReason), Err: sendErr}
+	}
+	text := Shorten(se.Error(), 2*maxReason)
+	if se.Permanent || d.Attempts >= w.Retry.Attempts {
+		if !se.Permanent {
+			text = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, text)
+		}
+		counts.Failed++
+		log.Warn("publication delivery failed", "err", text, "attempt", d.Attempts)
+		return false, w.finish(ctx, d, publication.DeliveryFailed, text, "")
+	}
+	wait := max(w.backoff(d.Attempts), se.RetryAfter)
+	d.NextAttempt = w.Now().Add(wait)
+	w.paused[d.Channel] = d.NextAttempt
+	counts.Retried++
+	log.Warn("publication delivery deferred; the channel waits", "err", text, "attempt", d.Attempts, "next_attempt", d.NextAttempt)
+	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")
+}
+
+// skipReason says why d is not sent, "" when it is.
+func skipReason(p *publication.Publication, d publication.Delivery) string {
+	switch {
+	case !p.Public():
+		return ReasonNotPublic
+	case d.Revision < p.Revision:
+		return ReasonSuperseded
+	}
+	if d.Lang != "" {
+		if _, ok := p.Text(d.Lang); !ok {
+			return ReasonNoText
+		}
+	}
+	return ""
+}
+
+// backoff is the wait after the attempts-th failure: Backoff doubling up
+// to MaxBackoff, less a random part of up to half of it.
+func (w *Worker) backoff(attempts int) time.Duration {
+	d := w.Retry.Backoff
+	for i := 1; i < attempts && d < w.Retry.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.Retry.MaxBackoff)
+	return d - w.Jitter(d/2)
+}
+
+// finish records d's outcome. The record is written even when ctx has
+// just ended: a post that went out must not be posted again after a
+// restart. A sent delivery that cannot be recorded is kept and recorded
+// at the start of the next pass, before anything is sent.
+func (w *Worker) finish(ctx context.Context, d publication.Delivery, status, lastError, reply string) error {
+	d.Status = status
+	d.LastError = lastError
+	d.Reply = Shorten(reply, 500)
+	if status != publication.DeliveryQueued {
+		d.Done = w.Now()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := w.Deliveries.FinishDelivery(ctx, d); err != nil {
+		if status == publication.DeliverySent {
+			w.unrecorded[d.ID] = d
+		}
+		return fmt.Errorf("record delivery %d as %s: %w", d.ID, status, err)
+	}
+	return nil
+}
+
+// recordUnrecorded records the deliveries sent but not recorded.
+func (w *Worker) recordUnrecorded(ctx context.Context) error {
+	for id, d := range w.unrecorded {
+		if err := w.Deliveries.FinishDelivery(ctx, d); err != nil {
+			return fmt.Errorf("record delivery %d as sent: %w", id, err)
+		}
+		delete(w.unrecorded, id)
+	}
+	return nil
+}
+
+// reasons are the catalogue messages of the reasons a delivery was not
+// sent.
+var reasons = map[string]string{
+	ReasonNotPublic:  "channel.reason.notpublic",
+	ReasonSuperseded: "channel.reason.superseded",
+	ReasonNoText:     "channel.reason.notext",
+	ReasonNotFound:   "channel.reason.notfound",
+}
+
+// Explain returns why d was not sent, for the console's list of a
+// publication's deliveries in the reader's language; the zero Message
+// when its LastError is not one of the worker's reasons (then it is the
+// channel's own answer, shown as it is).
+func Explain(d publication.Delivery) i18n.Message {
+	if id, ok := reasons[d.LastError]; ok {
+		return i18n.M(id)
+	}
+	return i18n.Message{}
+}
