@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"time"
 
@@ -289,7 +290,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	}
 	var se *SendError
 	if !errors.As(sendErr, &se) {
-		se = &SendError{Reason: "network: " + Shorten(sendErr.Error(), maxReason), Err: sendErr}
+		se = &SendError{Reason: "network: " + Shorten(withoutURL(sendErr), maxReason), Err: sendErr}
 	}
 	text := Shorten(se.Error(), 2*maxReason)
 	if se.Permanent || d.Attempts >= w.Retry.Attempts {
@@ -306,6 +307,16 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	counts.Retried++
 	log.Warn("publication delivery deferred; the channel waits", "err", text, "attempt", d.Attempts, "next_attempt", d.NextAttempt)
 	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")
+}
+
+// withoutURL is err's text without the URL that net/http puts in it: a
+// webhook's URL may hold a secret.
+func withoutURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + withoutURL(ue.Err)
+	}
+	return err.Error()
 }
 
 // skipReason says why d is not sent, "" when it is.
