@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication/channel"
 )
 
 // Config is the whole configuration. docs/configuration.md documents every key.
@@ -63,6 +64,10 @@ type Config struct {
 	// in the triage queue (none by default; its zero value is the
 	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
+	// Social are the social channels publications go out on (Mastodon,
+	// Bluesky, webhooks; none by default) and the publication outbox's
+	// retries.
+	Social channel.Config `yaml:"social"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -360,6 +365,7 @@ func Default() Config {
 		HTTP:         DefaultHTTP(),
 		MailIn:       mailin.DefaultConfig(),
 		ReportForm:   DefaultReportForm(),
+		Social:       channel.DefaultConfig(),
 	}
 }
 
@@ -555,6 +561,9 @@ func (c *Config) Validate() error {
 			return &Error{Key: ae.Key, Reason: ae.Reason, Message: ae.Message}
 		}
 		return &Error{Key: "incident_alerts", Reason: err.Error()}
+	}
+	if err := c.validateSocial(); err != nil {
+		return err
 	}
 	// The relay is checked when something will be sent through it, or
 	// when it is set at all (a typo should not wait for the first mail).

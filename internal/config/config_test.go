@@ -61,6 +61,7 @@ func TestBadFiles(t *testing.T) {
 		"alerts-type.bad.yml":          `config: incident_alerts.rules[1].type: "scan" is not a classification type`,
 		"alerts-nothing.bad.yml":       "config: incident_alerts.rules[0].type: set a taxonomy or a type",
 		"alerts-severity.bad.yml":      `config: incident_alerts.rules[0].severity: want low, medium, high or critical, got "urgent"`,
+		"social-webhook.bad.yml":       `config: social.webhooks[1].name: "chat" is named twice`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

@@ -107,6 +107,9 @@ type Worker struct {
 	// Batch is how many deliveries of a channel one look takes (default
 	// 50).
 	Batch int
+	// SendTimeout bounds one send (default 1m), which is let finish when
+	// the worker is stopped.
+	SendTimeout time.Duration
 	Log   *slog.Logger
 	// Now is the clock (default time.Now); Jitter returns a random
 	// duration in [0, d) (default math/rand/v2).
@@ -159,12 +162,16 @@ func (w *Worker) init() {
 		if w.Batch <= 0 {
 			w.Batch = 50
 		}
+		if w.SendTimeout <= 0 {
+			w.SendTimeout = time.Minute
+		}
 	})
 }
 
 // Run sends due deliveries every Poll and whenever kicked, until ctx
-// ends; it returns nil then. A send under way when ctx ends is cut off
-// and its delivery stays queued.
+// ends; it returns nil then. A send under way when ctx ends is finished
+// and recorded first (at most SendTimeout), so that a process taking the
+// lease over does not post it again.
 func (w *Worker) Run(ctx context.Context) error {
 	w.init()
 	tick := time.NewTicker(w.Poll)
@@ -277,16 +284,17 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		log.Info("publication delivery skipped", "reason", reason)
 		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, "")
 	}
-	reply, sendErr := s.Send(ctx, p, d)
+	// A send under way is finished even when ctx ends, and recorded:
+	// cut off, it might have posted without the worker knowing, and the
+	// process that takes the lease over would post it again.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.SendTimeout)
+	reply, sendErr := s.Send(sendCtx, p, d)
+	cancel()
 	d.Attempts++
 	if sendErr == nil {
 		counts.Sent++
 		log.Info("publication delivered", "reply", reply, "attempt", d.Attempts)
 		return false, w.finish(ctx, d, publication.DeliverySent, "", reply)
-	}
-	if ctx.Err() != nil {
-		// Shutting down is not the delivery's fault: it stays as it was.
-		return false, nil
 	}
 	var se *SendError
 	if !errors.As(sendErr, &se) {

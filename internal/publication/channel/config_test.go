@@ -1,0 +1,129 @@
+package channel
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/publication"
+)
+
+func validConfig() Config {
+	c := DefaultConfig()
+	c.Mastodon = &MastodonConfig{Instance: "https://social.example", Token: "env:MASTODON_TOKEN", Target: Target{Languages: []string{"nl", "fr"}}}
+	c.Bluesky = &BlueskyConfig{Identifier: "cert.example", AppPassword: "file:/run/secrets/bsky"}
+	c.Webhooks = []WebhookConfig{{Name: "matrix", URL: "https://bridge.example/hook", Secret: "env:HOOK", Target: Target{Kinds: []publication.Kind{publication.KindWarning}}}}
+	return c
+}
+
+func TestConfigValidate(t *testing.T) {
+	if c := DefaultConfig(); c.Validate() != nil {
+		t.Errorf("the default: %v", c.Validate())
+	}
+	if c := validConfig(); c.Validate() != nil {
+		t.Errorf("a valid one: %v", c.Validate())
+	}
+	for _, tc := range []struct {
+		key    string
+		change func(*Config)
+	}{
+		{"social.mastodon.instance", func(c *Config) { c.Mastodon.Instance = "social.example" }},
+		{"social.mastodon.token", func(c *Config) { c.Mastodon.Token = "" }},
+		{"social.mastodon.languages", func(c *Config) { c.Mastodon.Languages = []string{"Dutch"} }},
+		{"social.bluesky.identifier", func(c *Config) { c.Bluesky.Identifier = "" }},
+		{"social.bluesky.app_password", func(c *Config) { c.Bluesky.AppPassword = "" }},
+		{"social.bluesky.service", func(c *Config) { c.Bluesky.Service = "ftp://pds" }},
+		{"social.webhooks[0].name", func(c *Config) { c.Webhooks[0].Name = "Has Spaces" }},
+		{"social.webhooks[1].name", func(c *Config) { c.Webhooks = append(c.Webhooks, c.Webhooks[0]) }},
+		{"social.webhooks[0].url", func(c *Config) { c.Webhooks[0].URL = "" }},
+		{"social.webhooks[0].secret", func(c *Config) { c.Webhooks[0].Secret = "" }},
+		{"social.webhooks[0].kinds", func(c *Config) { c.Webhooks[0].Kinds = []publication.Kind{"tweet"} }},
+		{"social.retry.attempts", func(c *Config) { c.Retry.Attempts = 0 }},
+		{"social.retry.backoff", func(c *Config) { c.Retry.MaxBackoff = time.Millisecond }},
+		{"social.poll", func(c *Config) { c.Poll = 0 }},
+		{"social.site_url", func(c *Config) { c.SiteURL = "/relative" }},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			c := validConfig()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), tc.key+": ") {
+				t.Errorf("Validate = %v, want an error at %s", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	os.WriteFile(file, []byte("from-the-file\n"), 0o600)
+	env := map[string]string{"TOKEN": "from-the-env"}
+	for ref, want := range map[Secret]string{"env:TOKEN": "from-the-env", Secret("file:" + file): "from-the-file", "plain": "plain"} {
+		if got, err := ref.Resolve(func(k string) string { return env[k] }); err != nil || got != want {
+			t.Errorf("Resolve(%s) = %q, %v", string(ref), got, err)
+		}
+	}
+	for _, ref := range []Secret{"env:MISSING", Secret("file:" + filepath.Join(dir, "none")), ""} {
+		if _, err := ref.Resolve(func(string) string { return "" }); err == nil {
+			t.Errorf("Resolve(%q) did not fail", string(ref))
+		}
+	}
+	// A secret never prints, neither with fmt nor in the log.
+	s := Secret("hunter2")
+	var log bytes.Buffer
+	slog.New(slog.NewTextHandler(&log, nil)).Info("x", "token", s, "config", MastodonConfig{Token: s})
+	if out := fmt.Sprint(s) + fmt.Sprintf("%v %+v", MastodonConfig{Token: s}, BlueskyConfig{AppPassword: s}) + log.String(); strings.Contains(out, "hunter2") {
+		t.Errorf("the secret shows: %s", out)
+	}
+}
+
+func TestSpecsAndSenders(t *testing.T) {
+	c := validConfig()
+	specs := Specs(c)
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"mastodon", "bluesky", "webhook:matrix"}) {
+		t.Fatalf("names %v", names)
+	}
+	p := advisory(1)
+	if !specs[0].Accepts(&p) || specs[2].Accepts(&p) || !slices.Equal(specs[0].DeliveryLanguages(&p), []string{"nl", "fr"}) ||
+		!slices.Equal(specs[1].DeliveryLanguages(&p), []string{"en", "nl", "fr"}) {
+		t.Errorf("specs %+v", specs)
+	}
+	p.TLP = publication.TLPGreen
+	if specs[0].Accepts(&p) {
+		t.Error("a TLP:GREEN advisory accepted")
+	}
+	p = advisory(1)
+	p.Kind = publication.KindDigest
+	if specs[1].Accepts(&p) {
+		t.Error("the digest accepted by default")
+	}
+
+	secret := filepath.Join(t.TempDir(), "bsky")
+	os.WriteFile(secret, []byte("app-pass"), 0o600)
+	c.Bluesky.AppPassword = Secret("file:" + secret)
+	env := func(k string) string { return map[string]string{"MASTODON_TOKEN": "mt", "HOOK": "hk"}[k] }
+	senders, err := NewSenders(c, "https://cert.example", env, nil)
+	if err != nil || len(senders) != 3 {
+		t.Fatalf("NewSenders: %d, %v", len(senders), err)
+	}
+	if m := senders[0].(*Mastodon); m.Token != "mt" || m.SiteURL != "https://cert.example" {
+		t.Errorf("mastodon %+v", m)
+	}
+	if b := senders[1].(*Bluesky); b.AppPassword != "app-pass" {
+		t.Errorf("bluesky %+v", b)
+	}
+	if _, err := NewSenders(c, "", func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "social.mastodon.token") {
+		t.Errorf("a missing secret: %v", err)
+	}
+}
