@@ -227,47 +227,30 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// Spec says which publications a channel takes and in which languages;
-// the publication service queues one delivery for each.
-type Spec struct {
-	// Name is the channel's name, the deliveries' Channel.
-	Name string
-	// Languages are the languages it takes (nil: each language a
-	// publication is written in), one delivery each.
-	Languages []string
-	// Kinds are the kinds it takes.
-	Kinds []publication.Kind
-}
-
-// Accepts reports whether the channel takes p: only what is public, of
-// the channel's kinds.
-func (s Spec) Accepts(p *publication.Publication) bool {
-	return p.Public() && slices.Contains(s.Kinds, p.Kind)
-}
-
-// DeliveryLanguages returns the languages of p that get a delivery.
-func (s Spec) DeliveryLanguages(p *publication.Publication) []string {
-	if len(s.Languages) == 0 {
-		return p.Languages()
-	}
-	return s.Languages
-}
-
 // defaultKinds are what a social channel posts unless told otherwise:
 // the weekly digest is the newsletter's.
 var defaultKinds = []publication.Kind{publication.KindAdvisory, publication.KindWarning, publication.KindNews}
 
-func (t Target) spec(name string) Spec {
+// spec is the channel's ChannelSpec: one delivery per language (of
+// Languages, or every one), for what is public and of its kinds.
+func (t Target) spec(name string) publication.ChannelSpec {
 	kinds := t.Kinds
 	if len(kinds) == 0 {
 		kinds = defaultKinds
 	}
-	return Spec{Name: name, Languages: slices.Clone(t.Languages), Kinds: slices.Clone(kinds)}
+	kinds = slices.Clone(kinds)
+	var langs []string
+	if len(t.Languages) > 0 {
+		langs = slices.Clone(t.Languages)
+	}
+	return publication.ChannelSpec{Name: name, PerLanguage: true, Languages: langs,
+		Accepts: func(p *publication.Publication) bool { return p.Public() && slices.Contains(kinds, p.Kind) }}
 }
 
-// Specs lists the configured social channels.
-func Specs(c Config) []Spec {
-	var out []Spec
+// Specs lists the configured social channels, for the publication
+// service's Channels (beside publication.DefaultChannels).
+func Specs(c Config) []publication.ChannelSpec {
+	var out []publication.ChannelSpec
 	if c.Mastodon != nil {
 		out = append(out, c.Mastodon.Target.spec(MastodonChannel))
 	}

@@ -94,19 +94,34 @@ func TestSpecsAndSenders(t *testing.T) {
 	if !slices.Equal(names, []string{"mastodon", "bluesky", "webhook:matrix"}) {
 		t.Fatalf("names %v", names)
 	}
-	p := advisory(1)
-	if !specs[0].Accepts(&p) || specs[2].Accepts(&p) || !slices.Equal(specs[0].DeliveryLanguages(&p), []string{"nl", "fr"}) ||
-		!slices.Equal(specs[1].DeliveryLanguages(&p), []string{"en", "nl", "fr"}) {
-		t.Errorf("specs %+v", specs)
+	// The service queues what the specs say: Mastodon in Dutch and
+	// French, Bluesky in each language, the webhook warnings only.
+	svc := &publication.Service{Channels: specs}
+	queued := func(p publication.Publication) (out []string) {
+		for _, d := range svc.Deliveries(&p, time.Now()) {
+			out = append(out, d.Channel+"/"+d.Lang+"/"+d.Status)
+		}
+		return out
 	}
-	p.TLP = publication.TLPGreen
-	if specs[0].Accepts(&p) {
-		t.Error("a TLP:GREEN advisory accepted")
+	p := advisory(1)
+	if got := queued(p); !slices.Equal(got, []string{"mastodon/nl/queued", "mastodon/fr/queued",
+		"bluesky/en/queued", "bluesky/nl/queued", "bluesky/fr/queued", "webhook:matrix/en/skipped", "webhook:matrix/nl/skipped", "webhook:matrix/fr/skipped"}) {
+		t.Errorf("an advisory: %v", got)
+	}
+	for _, tlp := range []publication.TLP{publication.TLPGreen, publication.TLPAmber, publication.TLPAmberStrict, publication.TLPRed} {
+		p.TLP = tlp
+		for _, d := range queued(p) {
+			if !strings.HasSuffix(d, "/skipped") {
+				t.Errorf("TLP:%s: %s", tlp, d)
+			}
+		}
 	}
 	p = advisory(1)
 	p.Kind = publication.KindDigest
-	if specs[1].Accepts(&p) {
-		t.Error("the digest accepted by default")
+	for _, d := range queued(p) {
+		if !strings.HasSuffix(d, "/skipped") {
+			t.Errorf("the digest goes out by default: %s", d)
+		}
 	}
 
 	secret := filepath.Join(t.TempDir(), "bsky")

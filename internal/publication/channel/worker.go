@@ -110,7 +110,7 @@ type Worker struct {
 	// SendTimeout bounds one send (default 1m), which is let finish when
 	// the worker is stopped.
 	SendTimeout time.Duration
-	Log   *slog.Logger
+	Log         *slog.Logger
 	// Now is the clock (default time.Now); Jitter returns a random
 	// duration in [0, d) (default math/rand/v2).
 	Now    func() time.Time
