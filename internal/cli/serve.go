@@ -172,6 +172,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if notes.sender != nil {
 		group.run("outbox", leased("outbox", notes.sender.Run))
 	}
+	if _, err := a.startPublishing(group, c.getenv); err != nil {
+		return err
+	}
 	base, err := a.startWeb(group, runner, reg, notes)
 	if err != nil {
 		return err

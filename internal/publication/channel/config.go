@@ -273,6 +273,9 @@ func NewSenders(c Config, siteURL string, getenv func(string) string, client *ht
 	if client == nil {
 		client = &http.Client{Timeout: c.Timeout}
 	}
+	if siteURL == "" && (c.Mastodon != nil || c.Bluesky != nil || len(c.Webhooks) > 0) {
+		return nil, fmt.Errorf("social.site_url: missing (or public_url): the posts link to the public site")
+	}
 	var out []Sender
 	if m := c.Mastodon; m != nil {
 		token, err := m.Token.Resolve(getenv)
