@@ -138,7 +138,10 @@ func TestSpecsAndSenders(t *testing.T) {
 	if b := senders[1].(*Bluesky); b.AppPassword != "app-pass" {
 		t.Errorf("bluesky %+v", b)
 	}
-	if _, err := NewSenders(c, "", func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "social.mastodon.token") {
+	if _, err := NewSenders(c, "https://cert.example", func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "social.mastodon.token") {
 		t.Errorf("a missing secret: %v", err)
+	}
+	if _, err := NewSenders(c, "", env, nil); err == nil || !strings.Contains(err.Error(), "social.site_url") {
+		t.Errorf("no site to link to: %v", err)
 	}
 }
