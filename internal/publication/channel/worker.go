@@ -205,9 +205,9 @@ type Counts struct {
 }
 
 // RunOnce takes every registered channel's due deliveries and sends
-// them, recording each outcome. A channel that fails as a whole (a
-// retryable error) is left alone for the rest of the pass and until its
-// next attempt is due. The error is about the store; failed sends are
+// them, recording each outcome. A channel that fails with a retryable
+// error is left alone for the rest of the pass and for the time it
+// asked (Retry-After) or the first backoff. The error is about the store; failed sends are
 // recorded and logged.
 func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
 	w.init()
@@ -311,7 +311,11 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	}
 	wait := max(w.backoff(d.Attempts), se.RetryAfter)
 	d.NextAttempt = w.Now().Add(wait)
-	w.paused[d.Channel] = d.NextAttempt
+	// The channel waits as long as it asked (Retry-After), or the first
+	// backoff: long enough not to hammer a server in trouble, short
+	// enough that one delivery it keeps refusing does not hold the
+	// others up for hours.
+	w.paused[d.Channel] = w.Now().Add(max(se.RetryAfter, w.Retry.Backoff))
 	counts.Retried++
 	log.Warn("publication delivery deferred; the channel waits", "err", text, "attempt", d.Attempts, "next_attempt", d.NextAttempt)
 	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,5 +254,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestOneBadDeliveryDoesNotHoldUpTheChannel: a delivery the server keeps
+// refusing with 500 backs off longer and longer, while the channel's
+// other deliveries go out after the first backoff.
+func TestOneBadDeliveryDoesNotHoldUpTheChannel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.Header.Get("Idempotency-Key"), "-1") {
+			w.WriteHeader(500)
+			return
+		}
+		io.WriteString(w, `{"id":"1"}`)
+	}))
+	defer srv.Close()
+	m := newMemory()
+	m.add(advisory(1))
+	c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+	bad := m.queue(1, MastodonChannel, "en", c.now())
+	w := newWorker(t, m, c, &Mastodon{Instance: srv.URL, Token: "t", SiteURL: "https://cert.example", Client: srv.Client()})
+	w.Retry.Attempts = 10
+	for i := range 4 {
+		if i > 0 {
+			c.t = m.get(bad).NextAttempt
+		}
+		w.RunOnce(t.Context())
+	}
+	if d := m.get(bad); d.Attempts != 4 || d.NextAttempt.Sub(c.now()) != 8*time.Minute {
+		t.Fatalf("the bad delivery: %+v", d)
+	}
+	good := m.queue(1, MastodonChannel, "nl", c.now())
+	c.add(time.Minute)
+	w.RunOnce(t.Context()) // the bad one is not due; the good one goes
+	if d := m.get(good); d.Status != publication.DeliverySent {
+		t.Errorf("the good delivery waits behind the bad one: %+v", d)
 	}
 }
