@@ -165,7 +165,9 @@ func TestDocumentRefuses(t *testing.T) {
 		{"empty range", func(p *publication.Publication) { p.Products[0].Versions[1] = publication.VersionRange{} }, "products[0].versions[1]"},
 		{"bad vector", func(p *publication.Publication) { p.CVSS[0].Vector = "AV:N/AC:L" }, "cvss[0].vector"},
 		{"bad CVE", func(p *publication.Publication) { p.CVEs[1] = "CVE-26-1" }, "cves[1]"},
-		{"version with a range word", func(p *publication.Publication) { p.Products[0].CPE, p.Products[0].Versions[1].Version = "", "all before 2.0" },
+		{"version with a range word", func(p *publication.Publication) {
+			p.Products[0].CPE, p.Products[0].Versions[1].Version = "", "all before 2.0"
+		},
 			"product_tree/branches/0/branches/0/branches/2/name"},
 		{"bad language", func(p *publication.Publication) { p.Texts[0].Lang = "english!" }, "document/lang"},
 	} {
