@@ -92,6 +92,14 @@ func Document(p publication.Publication, pub Publisher, lang string, revs ...pub
 	return encode(doc)
 }
 
+// Check reports whether p makes a valid CSAF document, as Document
+// would refuse it: for the console to say so before publishing, and for
+// the csaf channel to skip what the provider leaves out.
+func Check(p publication.Publication, pub Publisher, revs ...publication.Revision) error {
+	_, err := Document(p, pub, "", revs...)
+	return err
+}
+
 // encode writes doc as JSON and validates it.
 func encode(doc *advisory) ([]byte, error) {
 	data, err := json.MarshalIndent(doc, "", "  ")
