@@ -81,6 +81,16 @@ func (fs fileSet) addJSON(path string, v any, modified time.Time) error {
 	return nil
 }
 
+// detachSign signs body with id's key: an armored detached signature.
+func detachSign(id *pgpmime.Identity, body []byte) ([]byte, error) {
+	var sig bytes.Buffer
+	if err := openpgp.ArmoredDetachSign(&sig, id.Entity(), bytes.NewReader(body), nil); err != nil {
+		return nil, err
+	}
+	sig.WriteByte('\n')
+	return sig.Bytes(), nil
+}
+
 // parseStamp reads a date the documents wrote.
 func parseStamp(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339, s)
@@ -90,9 +100,10 @@ func parseStamp(s string) time.Time {
 // buildFiles lays out the provider: the documents with their hashes and
 // signatures, index.txt, changes.csv, the ROLIE feed, category and
 // service documents, directory listings, the public key and
-// provider-metadata.json. id signs; nil makes a provider without
-// signatures (role csaf_provider).
-func buildFiles(pub Publisher, entries []entry, id *pgpmime.Identity, now time.Time) (fileSet, error) {
+// provider-metadata.json. sign makes a document's detached signature
+// with id's key; a nil id makes a provider without signatures (role
+// csaf_provider).
+func buildFiles(pub Publisher, entries []entry, id *pgpmime.Identity, sign func([]byte) ([]byte, error), now time.Time) (fileSet, error) {
 	base := strings.TrimRight(pub.BaseURL, "/") + "/" + wellKnown
 	fs := fileSet{}
 	// Newest first, as changes.csv and the feed want them.
@@ -123,11 +134,11 @@ func buildFiles(pub Publisher, entries []entry, id *pgpmime.Identity, now time.T
 			{"rel": "hash", "href": base + path + ".sha512"},
 		}
 		if id != nil {
-			var sig bytes.Buffer
-			if err := openpgp.ArmoredDetachSign(&sig, id.Entity(), bytes.NewReader(e.body), nil); err != nil {
+			sig, err := sign(e.body)
+			if err != nil {
 				return nil, fmt.Errorf("csaf: sign %s: %w", e.path, err)
 			}
-			fs.add(path+".asc", "application/pgp-signature", sig.Bytes(), mod)
+			fs.add(path+".asc", "application/pgp-signature", sig, mod)
 			links = append(links, map[string]string{"rel": "signature", "href": base + path + ".asc"})
 		}
 		index.WriteString(e.path + "\n")

@@ -3,6 +3,7 @@ package csaf
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,11 @@ type Provider struct {
 	// mu serialises rebuilds; snap is what requests read.
 	mu   sync.Mutex
 	snap atomic.Pointer[snapshot]
+	// sigs are the signatures of the last build by the documents'
+	// SHA-256, made by the key sigKey, so that an unchanged document
+	// keeps its signature (and its ETag) across builds; under mu.
+	sigs   map[[32]byte][]byte
+	sigKey string
 }
 
 // snapshot is one build: its files, the generation and key it was built
@@ -134,20 +140,36 @@ func (p *Provider) Skipped() int {
 }
 
 // current returns the files to serve, rebuilding them when the
-// generation moved and the interval passed.
+// generation moved and the interval passed. While one request rebuilds,
+// the others are served the last build rather than wait.
 func (p *Provider) current(ctx context.Context) (*snapshot, error) {
 	s := p.snap.Load()
 	if s != nil && p.cfg.Now().Sub(s.checked) < p.cfg.Interval {
 		return s, nil
 	}
-	return p.refresh(ctx, false)
+	if s != nil {
+		if !p.mu.TryLock() {
+			return s, nil
+		}
+		defer p.mu.Unlock()
+		return p.refreshLocked(ctx, false)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refreshLocked(ctx, false)
 }
 
 // refresh asks the generation and the key, and rebuilds when either
-// moved. When it fails with files built before, it logs and serves those.
+// moved.
 func (p *Provider) refresh(ctx context.Context, force bool) (*snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.refreshLocked(ctx, force)
+}
+
+// refreshLocked is refresh with p.mu held. When it fails with files built
+// before, it logs and serves those.
+func (p *Provider) refreshLocked(ctx context.Context, force bool) (*snapshot, error) {
 	now := p.cfg.Now()
 	old := p.snap.Load()
 	if old != nil && !force && now.Sub(old.checked) < p.cfg.Interval {
@@ -194,10 +216,24 @@ func (p *Provider) rebuild(ctx context.Context, old *snapshot, now time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	files, err := buildFiles(p.cfg.Publisher, entries, id, now)
+	sigs := map[[32]byte][]byte{}
+	sign := func(body []byte) ([]byte, error) {
+		sum := sha256.Sum256(body)
+		sig := p.sigs[sum]
+		if sig == nil || p.sigKey != fingerprint {
+			var err error
+			if sig, err = detachSign(id, body); err != nil {
+				return nil, err
+			}
+		}
+		sigs[sum] = sig
+		return sig, nil
+	}
+	files, err := buildFiles(p.cfg.Publisher, entries, id, sign, now)
 	if err != nil {
 		return nil, err
 	}
+	p.sigs, p.sigKey = sigs, fingerprint
 	return &snapshot{files: files, generation: gen, fingerprint: fingerprint, checked: now, skipped: skipped}, nil
 }
 

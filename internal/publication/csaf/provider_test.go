@@ -326,3 +326,41 @@ func TestProviderKeepsLastBuild(t *testing.T) {
 		t.Errorf("a provider that never built: %d", rec.Code)
 	}
 }
+
+// TestProviderSignatures: an unchanged document keeps its signature
+// when another publication moves the generation; a new team key signs
+// everything again and is published in its place.
+func TestProviderSignatures(t *testing.T) {
+	first, second := testIdentity(t), testIdentity(t)
+	var mu sync.Mutex
+	key := first
+	src := &fakeSource{revs: map[int64][]publication.Revision{}}
+	src.add(testAdvisory("VIGIL-2026-0042", t0))
+	prov := NewProvider(src, Config{Publisher: testPublisher("https://cert.example"),
+		Identity: func(context.Context) (*pgpmime.Identity, error) { mu.Lock(); defer mu.Unlock(); return key, nil }})
+	const asc = "white/2026/vigil-2026-0042.json.asc"
+	before := everyFile(t, prov)
+	src.add(testWarning("VIGIL-2026-0043", t0))
+	after := everyFile(t, prov)
+	if after["white/index.txt"] == before["white/index.txt"] {
+		t.Fatal("the provider did not rebuild")
+	}
+	if after[asc] != before[asc] {
+		t.Error("an unchanged document was signed again")
+	}
+	mu.Lock()
+	key = second
+	mu.Unlock()
+	renewed := everyFile(t, prov)
+	keyring, err := openpgp.ReadArmoredKeyRing(strings.NewReader(renewed["openpgp/"+second.Fingerprint()+".asc"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := renewed["white/2026/vigil-2026-0042.json"]
+	if _, err := openpgp.CheckArmoredDetachedSignature(keyring, strings.NewReader(doc), strings.NewReader(renewed[asc]), nil); err != nil {
+		t.Errorf("not signed by the new key: %v", err)
+	}
+	if _, ok := renewed["openpgp/"+first.Fingerprint()+".asc"]; ok || !strings.Contains(renewed[metadataName], second.Fingerprint()) {
+		t.Error("the old key is still published")
+	}
+}

@@ -237,7 +237,7 @@ func revisionHistory(t *tracking) error {
 			return publication.Refuse(path+"/"+strconv.Itoa(i)+"/number", "csaf.error.test", "6.1.22", r.Number)
 		}
 		seen[r.Number] = true
-		if i > 0 && r.Date < h[i-1].Date && integer {
+		if i > 0 && integer && parseStamp(r.Date).Before(parseStamp(h[i-1].Date)) {
 			return publication.Refuse(path+"/"+strconv.Itoa(i)+"/date", "csaf.error.test", "6.1.14", r.Date)
 		}
 		if integer {
