@@ -98,7 +98,9 @@ func contentOf(a *advisory) publication.Content {
 			}
 		}
 		if st := v.ProductStatus; st != nil {
-			for _, id := range slices.Concat(st.FirstAffected, st.KnownAffected, st.LastAffected) {
+			// Products still under investigation may concern constituents
+			// too: the draft names them, and the analyst decides.
+			for _, id := range slices.Concat(st.FirstAffected, st.KnownAffected, st.LastAffected, st.UnderInvestigation) {
 				affected[id] = true
 			}
 		}

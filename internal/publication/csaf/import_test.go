@@ -3,6 +3,9 @@ package csaf
 import (
 	"bytes"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -113,4 +116,67 @@ func TestImportRefuses(t *testing.T) {
 	if _, _, err := Import(strings.NewReader(big)); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("an oversized document: %v", err)
 	}
+}
+
+// gocsafTestdata is the directory of gocsaf's own test documents, in the
+// module cache.
+func gocsafTestdata(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/gocsaf/csaf/v3").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "testdata", "csaf-documents")
+}
+
+// TestImportForeignDocument reads a document Vigil did not write (a
+// VEX of gocsaf's test data) and refuses its copy with trailing garbage.
+func TestImportForeignDocument(t *testing.T) {
+	dir := gocsafTestdata(t)
+	data, err := os.ReadFile(filepath.Join(dir, "valid", "avendor-advisory-0004.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, kind, err := Import(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind != publication.KindAdvisory || c.TLP != publication.TLPClear || len(c.Texts) != 1 ||
+		c.Texts[0].Title != "Test CSAF document" || c.Texts[0].Summary != "Auto generated test CSAF document" {
+		t.Errorf("imported %s %+v", kind, c)
+	}
+	if len(c.Products) == 0 || c.Products[0].Vendor != "AVendor" || c.Products[0].Product != "product_1" || len(c.Products[0].Versions) == 0 {
+		t.Errorf("products %+v", c.Products)
+	}
+	garbage, err := os.ReadFile(filepath.Join(dir, "trailing-garbage-data", "avendor-advisory-0004.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Import(bytes.NewReader(garbage)); !errors.Is(err, publication.ErrInput) {
+		t.Errorf("trailing garbage: %v", err)
+	}
+}
+
+// FuzzImport: whatever the input, Import refuses it with an InputError
+// or returns a draft with one text; it never panics.
+func FuzzImport(f *testing.F) {
+	good, err := Document(testAdvisory("VIGIL-2026-0042", t0), testPublisher("https://cert.example"), "en")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"document": {"category": "csaf_security_advisory"}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, _, err := Import(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, publication.ErrInput) {
+				t.Fatalf("not an InputError: %v", err)
+			}
+			return
+		}
+		if len(c.Texts) != 1 {
+			t.Fatalf("%d texts", len(c.Texts))
+		}
+	})
 }
