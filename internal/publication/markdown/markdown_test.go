@@ -1,0 +1,106 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestRender checks what an advisory's body uses comes out as the
+// HTML a reader expects.
+func TestRender(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string // substrings of the output
+		not       []string
+	}{
+		{"heading and emphasis", "## Impact\n\nA *remote* attacker can **run code**.",
+			[]string{"<h2>Impact</h2>", "<em>remote</em>", "<strong>run code</strong>"}, nil},
+		{"link", "[the vendor's advisory](https://example.org/sa-1 \"SA-1\")",
+			[]string{`<a href="https://example.org/sa-1" title="SA-1" rel="nofollow noopener noreferrer">the vendor&#39;s advisory</a>`}, nil},
+		{"relative link", "[our guide](/guides/patching)",
+			[]string{`<a href="/guides/patching" rel="nofollow noopener noreferrer">our guide</a>`}, nil},
+		{"mail link", "[write to us](mailto:cert@example.org)",
+			[]string{`<a href="mailto:cert@example.org" rel="nofollow noopener noreferrer">`}, nil},
+		{"autolink", "See https://example.org/x and www.example.com.",
+			[]string{`<a href="https://example.org/x" rel="nofollow noopener noreferrer">https://example.org/x</a>`, `<a href="http://www.example.com" rel="nofollow noopener noreferrer">www.example.com</a>`}, nil},
+		{"table", "| Product | Fixed in |\n|:--|--:|\n| Gateway | 4.2.1 |",
+			[]string{"<table>", `<th align="left">Product</th>`, `<td align="right">4.2.1</td>`}, nil},
+		{"strikethrough", "~~version 4.1~~ version 4.2", []string{"<del>version 4.1</del>"}, nil},
+		{"code", "Run `apt upgrade`:\n\n```sh\nsudo apt upgrade <pkg>\n```",
+			[]string{"<code>apt upgrade</code>", "<pre><code>sudo apt upgrade &lt;pkg&gt;\n</code></pre>"}, []string{"class="}},
+		{"lists and quotes", "1. patch\n2. reboot\n\n> quoted",
+			[]string{"<ol>", "<li>patch</li>", "<blockquote>"}, nil},
+		{"https image", "![diagram](https://example.org/d.png)", []string{`<img src="https://example.org/d.png" alt="diagram">`}, nil},
+		{"relative image", "![diagram](/static/d.png)", []string{`<img src="/static/d.png" alt="diagram">`}, nil},
+		{"http image becomes its alt text", "![tracker](http://example.org/t.gif)", []string{"<p>tracker</p>"}, []string{"<img"}},
+		{"scheme-relative image becomes its alt text", "![other site](//example.org/t.gif)", []string{"<p>other site</p>"}, []string{"<img"}},
+		{"raw HTML is dropped", "<div class=\"x\">kept?</div>\n\nafter", []string{"<p>after</p>"}, []string{"<div", "kept?"}},
+		{"entities", "AT&amp;T &lt;b&gt;", []string{"AT&amp;T &lt;b&gt;"}, []string{"<b>"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := string(Render(tc.src))
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("missing %q in\n%s", w, out)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out, n) {
+					t.Errorf("%q in\n%s", n, out)
+				}
+			}
+			checkSafe(t, tc.src, out)
+		})
+	}
+}
+
+func TestPlain(t *testing.T) {
+	body := "## Impact\n\nA *remote* attacker can [run code](https://example.org) on the **gateway**.\n" +
+		"<script>alert(1)</script>\n\n- patch to 4.2\n- restrict access\n\n![diagram](https://example.org/d.png)\n\n" +
+		"`a && b` AT&amp;T \\*not emphasis\\*"
+	for _, tc := range []struct {
+		name, src string
+		max       int
+		want      string
+	}{
+		{"whole", body, 0,
+			"Impact\n\nA remote attacker can run code on the gateway.\n\n- patch to 4.2\n- restrict access\n\ndiagram\n\na && b AT&T *not emphasis*"},
+		{"cut at a word", body, 30, "Impact\n\nA remote attacker can…"},
+		{"cut keeps whole text that fits", "short text", 10, "short text"},
+		{"cut inside one long word", "Supercalifragilistic", 8, "Superca…"},
+		{"cut counts characters, not bytes", "Sécurité réseau éprouvée", 16, "Sécurité réseau…"},
+		{"cut drops trailing punctuation", "Patch now, then reboot.", 12, "Patch now…"},
+		{"raw HTML is dropped", "<p onclick=\"x\">kept?</p>\n\nafter <b>bold</b>", 0, "after bold"},
+		{"autolink keeps its address", "see https://example.org/x", 0, "see https://example.org/x"},
+		{"table", "| a | b |\n|---|---|\n| 1 | 2 |", 0, "a b\n1 2"},
+		{"code block", "```\nline 1\nline 2\n```", 0, "line 1\nline 2"},
+		{"empty", "", 10, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Plain(tc.src, tc.max)
+			if got != tc.want {
+				t.Errorf("Plain(%q, %d) =\n%q\nwant\n%q", tc.src, tc.max, got, tc.want)
+			}
+			if tc.max > 0 && utf8.RuneCountInString(got) > tc.max {
+				t.Errorf("%d characters, more than %d", utf8.RuneCountInString(got), tc.max)
+			}
+		})
+	}
+}
+
+// FuzzPlain checks Plain never panics, never exceeds max, and returns
+// valid text for valid text.
+func FuzzPlain(f *testing.F) {
+	f.Add("## Impact\n\nA *remote* attacker, see https://example.org", 20)
+	f.Add("Sécurité réseau", 3)
+	f.Fuzz(func(t *testing.T, src string, max int) {
+		got := Plain(src, max)
+		if max > 0 && utf8.RuneCountInString(got) > max {
+			t.Fatalf("Plain(%q, %d) = %q: too long", src, max, got)
+		}
+		if utf8.ValidString(src) && !utf8.ValidString(got) {
+			t.Fatalf("Plain(%q, %d) = %q: not UTF-8", src, max, got)
+		}
+	})
+}
