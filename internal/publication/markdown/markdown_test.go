@@ -58,14 +58,14 @@ func TestRender(t *testing.T) {
 func TestPlain(t *testing.T) {
 	body := "## Impact\n\nA *remote* attacker can [run code](https://example.org) on the **gateway**.\n" +
 		"<script>alert(1)</script>\n\n- patch to 4.2\n- restrict access\n\n![diagram](https://example.org/d.png)\n\n" +
-		"`a && b` AT&amp;T \\*not emphasis\\*"
+		"`a && b` AT&amp;T \\*not emphasis\\* \\&amp;"
 	for _, tc := range []struct {
 		name, src string
 		max       int
 		want      string
 	}{
 		{"whole", body, 0,
-			"Impact\n\nA remote attacker can run code on the gateway.\n\n- patch to 4.2\n- restrict access\n\ndiagram\n\na && b AT&T *not emphasis*"},
+			"Impact\n\nA remote attacker can run code on the gateway.\n\n- patch to 4.2\n- restrict access\n\ndiagram\n\na && b AT&T *not emphasis* &amp;"},
 		{"cut at a word", body, 30, "Impact\n\nA remote attacker can…"},
 		{"cut keeps whole text that fits", "short text", 10, "short text"},
 		{"cut inside one long word", "Supercalifragilistic", 8, "Superca…"},

@@ -1,14 +1,17 @@
 package markdown
 
 import (
+	"bufio"
+	"bytes"
+	"html"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
-	"github.com/yuin/goldmark/util"
 )
 
 // Ellipsis ends a text Plain has cut.
@@ -95,9 +98,14 @@ func leave(b *strings.Builder, n ast.Node) {
 }
 
 // resolve turns a text's entities and backslash escapes into the
-// characters they stand for.
+// characters they stand for, in one pass as goldmark's HTML writer does
+// (so that \&amp; is "&amp;", not "&"), by unescaping what it writes.
 func resolve(v []byte) []byte {
-	return util.UnescapePunctuations(util.ResolveNumericReferences(util.ResolveEntityNames(v)))
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	gmhtml.DefaultWriter.Write(w, v)
+	_ = w.Flush()
+	return []byte(html.UnescapeString(buf.String()))
 }
 
 // tidy trims each line, collapses runs of spaces, and leaves at most one
