@@ -17,39 +17,52 @@ const SummaryLength = 300
 
 // Draft returns the content of an advisory drafted from r, for the
 // languages langs (the primary first; nil: every language the record
-// has, English first). A language gets a text when the record has a
-// description in it: the title is the CNA's title (else the CVE ID),
-// the summary the description's first paragraph, the body the whole
-// description as Markdown (its markup characters escaped, so that it
-// reads as written), the recommendations the record's solutions
-// (patch) and workarounds. The TLP is CLEAR: a CVE record is public.
+// has, English first). The primary language always gets a text, with
+// the English description when the record has none in it (to be
+// translated: CVE records are in English); another language gets one
+// when the record has a description in it. A text's title is the CNA's
+// title (else the CVE ID), its summary the description's first
+// paragraph, its body the whole description as Markdown (its markup
+// characters escaped, so that it reads as written), its recommendations
+// the record's solutions (patch) and workarounds. The TLP is CLEAR: a
+// CVE record is public. The severity is the highest CVSS score's
+// rating, "" when the record has no score (the analyst chooses).
+// References other than http and https are left out, and the lists are
+// cut to what publication.Rules.Check allows, so that the draft can be
+// saved as it is.
 func (r Record) Draft(langs []string) publication.Content {
 	c := publication.Content{TLP: publication.TLPClear, CVEs: []string{r.ID}}
 	if langs == nil {
 		langs = r.languages()
 	}
-	for _, lang := range langs {
-		if t, ok := r.text(lang); ok {
+	for i, lang := range langs {
+		if t, ok := r.text(lang, i == 0); ok {
 			c.Texts = append(c.Texts, t)
 		}
 	}
 	for _, cont := range r.containers() {
 		c.CWEs = appendNew(c.CWEs, cont.cwes()...)
 		for _, m := range cont.Metrics {
-			if !slices.ContainsFunc(c.CVSS, func(have publication.CVSS) bool { return have.Vector == m.Vector }) {
+			if len(c.CVSS) < MaxScores && !slices.ContainsFunc(c.CVSS, func(have publication.CVSS) bool { return have.Vector == m.Vector }) {
 				c.CVSS = append(c.CVSS, m)
 			}
 		}
 		for _, ref := range cont.References {
-			if !slices.ContainsFunc(c.References, func(have publication.Reference) bool { return have.URL == ref.URL }) {
+			if len(c.References) < publication.MaxListItems && httpAddress(ref.URL) &&
+				!slices.ContainsFunc(c.References, func(have publication.Reference) bool { return have.URL == ref.URL }) {
 				c.References = append(c.References, publication.Reference{URL: ref.URL, Title: ref.Name})
 			}
 		}
 	}
+	c.CWEs = c.CWEs[:min(len(c.CWEs), publication.MaxListItems)]
 	c.Products = r.products()
 	c.Severity = severity(c.CVSS)
 	return c
 }
+
+// MaxScores is the most CVSS scores a draft takes (the first ones:
+// the CNA's, then the ADPs').
+const MaxScores = 10
 
 // containers is the CNA's container, then the ADPs'.
 func (r Record) containers() []Container {
@@ -65,11 +78,15 @@ func (r Record) languages() []string {
 	return langs
 }
 
-// text is the record in lang, if it has a description in lang.
-func (r Record) text(lang string) (publication.Text, bool) {
+// text is the record in lang, if it has a description in lang; the
+// primary language takes the English one (or the first) otherwise.
+func (r Record) text(lang string, primary bool) (publication.Text, bool) {
 	desc, ok := inLang(r.CNA.Descriptions, lang)
-	if !ok {
+	if !ok && !primary {
 		return publication.Text{}, false
+	}
+	if !ok {
+		desc = english(r.CNA.Descriptions)
 	}
 	t := publication.Text{
 		Lang:    lang,
@@ -79,6 +96,9 @@ func (r Record) text(lang string) (publication.Text, bool) {
 	}
 	if t.Title == "" {
 		t.Title = r.ID
+	}
+	if runes := []rune(t.Title); len(runes) > publication.MaxTitle {
+		t.Title = string(runes[:publication.MaxTitle])
 	}
 	for _, d := range r.CNA.Solutions {
 		if baseLang(d.Lang) == lang {
@@ -129,7 +149,7 @@ func (r Record) products() []publication.Product {
 	var out []publication.Product
 	for _, cont := range r.containers() {
 		for _, a := range cont.Affected {
-			if p, ok := product(a); ok {
+			if p, ok := product(a); ok && len(out) < publication.MaxListItems {
 				out = append(out, p)
 			}
 		}
@@ -155,7 +175,7 @@ func product(a Affected) (publication.Product, bool) {
 		p.PURL = packageURL(a.CollectionURL, a.PackageName)
 	}
 	for _, v := range a.Versions {
-		if v.Status == "affected" {
+		if v.Status == "affected" && len(p.Versions) < publication.MaxListItems {
 			p.Versions = append(p.Versions, versionRange(v))
 		}
 	}
@@ -338,6 +358,13 @@ func webAddress(s string) bool {
 		return true
 	}
 	return false
+}
+
+// httpAddress reports whether s is an http or https address, the only
+// links a publication holds.
+func httpAddress(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // appendNew appends the values of vs that list lacks.

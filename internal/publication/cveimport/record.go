@@ -87,7 +87,7 @@ type Reference struct {
 
 var (
 	cveID    = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,19}$`)
-	cweID    = regexp.MustCompile(`^CWE-[1-9][0-9]*$`)
+	cweID    = regexp.MustCompile(`^CWE-[1-9][0-9]{0,5}$`)
 	statuses = []string{"affected", "unaffected", "unknown"}
 )
 

@@ -137,10 +137,22 @@ func TestReadRecordAndDraft(t *testing.T) {
 			t.Errorf("languages %v", langs)
 		}
 	})
-	t.Run("the primary language first, languages without a description left out", func(t *testing.T) {
-		d := rec.Draft([]string{"fr", "nl", "en"})
-		if langs := d.Languages(); !reflect.DeepEqual(langs, []string{"nl", "en"}) {
-			t.Errorf("languages %v", langs)
+	t.Run("the primary language always, in English when the record lacks it", func(t *testing.T) {
+		d := rec.Draft([]string{"fr", "nl", "en", "de"})
+		if langs := d.Languages(); !reflect.DeepEqual(langs, []string{"fr", "nl", "en"}) {
+			t.Fatalf("languages %v", langs)
+		}
+		if d.Texts[0].Body != enBody || d.Texts[2].Body != enBody || d.Texts[1].Body == enBody {
+			t.Errorf("texts %+v", d.Texts)
+		}
+	})
+	t.Run("the draft passes the publication's checks as it is", func(t *testing.T) {
+		for _, langs := range [][]string{{"en", "nl", "fr"}, {"nl", "fr", "en"}} {
+			d := rec.Draft(langs)
+			rules := publication.Rules{Languages: langs, Severities: publication.DefaultSeverities}
+			if err := rules.Check(&d); err != nil {
+				t.Errorf("%v: %v", langs, err)
+			}
 		}
 	})
 }
@@ -206,6 +218,7 @@ func TestReadRecordRefuses(t *testing.T) {
 		{"bad CWE ID", cna("problemTypes", 0, "descriptions", 0, "cweId"), "CWE-XSS", "containers.cna.problemTypes[0].descriptions[0].cweId", "publication.error.cve.value"},
 		{"javascript reference", cna("references", 1, "url"), "javascript:alert(1)", "containers.cna.references[1].url", "publication.error.cve.url"},
 		{"relative reference", cna("references", 1, "url"), "/changelog", "containers.cna.references[1].url", "publication.error.cve.url"},
+		{"CWE ID too long", cna("problemTypes", 0, "descriptions", 0, "cweId"), "CWE-1234567", "containers.cna.problemTypes[0].descriptions[0].cweId", "publication.error.cve.value"},
 		{"reference not an object", cna("references", 0), "https://acme.example", "containers.cna.references[0]", "publication.error.cve.object"},
 		{"malformed CVSS vector", cna("metrics", 0, "cvssV3_1", "vectorString"), "CVSS:3.1/AV:N", "containers.cna.metrics[0].cvssV3_1.vectorString", "publication.error.cve.cvss"},
 		{"CVSS without vector", cna("metrics", 1, "cvssV4_0", "vectorString"), nil, "containers.cna.metrics[1].cvssV4_0.vectorString", "publication.error.cve.missing"},
@@ -313,4 +326,22 @@ func FuzzReadRecord(f *testing.F) {
 			t.Fatalf("draft CVEs %v for %s", d.CVEs, rec.ID)
 		}
 	})
+}
+
+// TestDraftLeavesOutOtherAddresses checks that an ftp reference, which
+// the format allows, is read but not put in the draft: a publication
+// links only to http and https.
+func TestDraftLeavesOutOtherAddresses(t *testing.T) {
+	rec, err := ReadRecord(bytes.NewReader(mutate(t, []any{"containers", "cna", "references", 1, "url"}, "ftp://ftp.acme.example/patch.tgz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.CNA.References[1].URL != "ftp://ftp.acme.example/patch.tgz" {
+		t.Errorf("record references %+v", rec.CNA.References)
+	}
+	for _, ref := range rec.Draft(nil).References {
+		if strings.HasPrefix(ref.URL, "ftp:") {
+			t.Errorf("draft references %s", ref.URL)
+		}
+	}
 }
