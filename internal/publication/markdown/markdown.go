@@ -17,6 +17,9 @@
 //     javascript:, data: or vbscript: address, whatever the case or the
 //     entity encoding of the address.
 //
+// A body built to make the parser slow (thousands of unclosed brackets,
+// quotes nested hundreds deep) is shown as its text in paragraphs.
+//
 // The browser test renders many known attacks, serves them, clicks every
 // link in headless Chromium and checks that no script ran.
 package markdown
@@ -65,8 +68,12 @@ var policy = func() *bluemonday.Policy {
 }()
 
 // Render returns src, Markdown, as sanitized HTML that is safe to put in
-// any page.
+// any page. A source too large or too full of markup to parse in good
+// time (tooComplex) is shown as its text, in paragraphs.
 func Render(src string) template.HTML {
+	if tooComplex(src) {
+		return paragraphs(src)
+	}
 	var buf bytes.Buffer
 	if err := converter.Convert([]byte(src), &buf); err != nil {
 		// Converting into a bytes.Buffer does not fail; should it, the
@@ -74,6 +81,70 @@ func Render(src string) template.HTML {
 		return template.HTML(template.HTMLEscapeString(src))
 	}
 	return template.HTML(policy.SanitizeBytes(buf.Bytes()))
+}
+
+// The bounds of what Render and Plain parse as Markdown. goldmark takes
+// time that grows faster than the text with some constructs (thousands
+// of unclosed brackets or emphasis marks, quotes and lists nested
+// hundreds deep): a body beyond these bounds, which no advisory reaches,
+// is shown as its text instead, so that one body cannot hold a server.
+const (
+	MaxSource     = 256 << 10 // bytes
+	maxBrackets   = 2000      // [
+	maxEmphasis   = 5000      // * _ ~
+	maxAngles     = 2000      // <
+	maxPipes      = 20000     // | (table cells)
+	maxQuoteDepth = 16        // > at the start of a line
+	maxIndent     = 160       // columns of indentation (nested lists)
+)
+
+// tooComplex reports whether src is beyond the bounds Markdown is
+// parsed within.
+func tooComplex(src string) bool {
+	if len(src) > MaxSource ||
+		strings.Count(src, "[") > maxBrackets ||
+		strings.Count(src, "*")+strings.Count(src, "_")+strings.Count(src, "~") > maxEmphasis ||
+		strings.Count(src, "<") > maxAngles ||
+		strings.Count(src, "|") > maxPipes {
+		return true
+	}
+	for line := range strings.SplitSeq(src, "\n") {
+		indent, quotes := 0, 0
+	prefix:
+		for _, c := range line {
+			switch c {
+			case ' ':
+				indent++
+			case '\t':
+				indent += 4
+			case '>':
+				quotes++
+			default:
+				break prefix
+			}
+		}
+		if indent > maxIndent || quotes > maxQuoteDepth {
+			return true
+		}
+	}
+	return false
+}
+
+// paragraphs is src as escaped text: a paragraph per block of lines, the
+// lines kept.
+func paragraphs(src string) template.HTML {
+	var b strings.Builder
+	for para := range strings.SplitSeq(strings.ReplaceAll(src, "\r\n", "\n"), "\n\n") {
+		if strings.TrimSpace(para) == "" {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(para), "\n")
+		for i, l := range lines {
+			lines[i] = template.HTMLEscapeString(l)
+		}
+		b.WriteString("<p>" + strings.Join(lines, "<br>\n") + "</p>\n")
+	}
+	return template.HTML(b.String())
 }
 
 // links is the parser step that sets rel on every link and replaces an

@@ -104,3 +104,73 @@ func FuzzPlain(f *testing.F) {
 		}
 	})
 }
+
+// TestTooComplex checks that bodies built to make the parser slow are
+// shown as their text, and that real advisories, long ones included,
+// are parsed.
+func TestTooComplex(t *testing.T) {
+	nested := func(levels int) string {
+		var b strings.Builder
+		for i := range levels {
+			b.WriteString(strings.Repeat("  ", i) + "- x\n")
+		}
+		return b.String()
+	}
+	for name, src := range map[string]string{
+		"unclosed links":  strings.Repeat("[a](", 50000),
+		"brackets":        strings.Repeat("[", 200000),
+		"emphasis":        strings.Repeat("*a", 100000),
+		"quotes":          strings.Repeat(">", 10000) + " deep",
+		"spaced quotes":   strings.Repeat("> ", 100) + "deep",
+		"nested lists":    nested(500),
+		"raw HTML":        strings.Repeat("<a href='x'>", 5000),
+		"huge table":      "|a|b|\n|-|-|\n" + strings.Repeat("|x|y|\n", 30000),
+		"over the bound":  strings.Repeat("word ", MaxSource/5+1),
+		"script in a big": strings.Repeat("[", 3000) + "\n\n<script>alert(1)</script>",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if !tooComplex(src) {
+				t.Fatal("parsed as Markdown")
+			}
+			out := string(Render(src))
+			if out != string(paragraphs(src)) {
+				t.Errorf("not shown as text")
+			}
+			checkSafe(t, name, out)
+			if strings.Contains(out, "<script") || strings.Contains(out, "<a ") {
+				t.Errorf("markup in %.200q", out)
+			}
+			if got := Plain(src, 50); utf8.RuneCountInString(got) > 50 {
+				t.Errorf("Plain: %q", got)
+			}
+		})
+	}
+	var long strings.Builder
+	long.WriteString("## Affected versions\n\n| product | versions | fixed |\n|---|---|---|\n")
+	for i := range 300 {
+		long.WriteString("| gateway_" + strings.Repeat("x", i%7) + " | < 4.2.1 | 4.2.1 |\n")
+	}
+	for range 150 {
+		long.WriteString("\n- see [the *vendor's* advice](https://example.org/a_b) and `snake_case_name`\n")
+	}
+	long.WriteString("\n```json\n" + nestedJSON(30) + "\n```\n\n> > > quoted thrice\n")
+	if tooComplex(long.String()) {
+		t.Error("a long advisory is not parsed")
+	}
+	if out := string(Render(long.String())); !strings.Contains(out, "<table>") || !strings.Contains(out, "<blockquote>") {
+		t.Errorf("a long advisory renders without its table or quotes")
+	}
+}
+
+// nestedJSON is a JSON object nested depth deep and indented by two
+// spaces a level, as a proof of concept in an advisory may be.
+func nestedJSON(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat("  ", i) + "{\"a\":\n")
+	}
+	for i := depth - 1; i >= 0; i-- {
+		b.WriteString(strings.Repeat("  ", i) + "}\n")
+	}
+	return b.String()
+}

@@ -25,12 +25,16 @@ const Ellipsis = "…"
 // Ellipsis, which ends it. The result is text, not HTML: whoever puts it
 // in markup escapes it.
 func Plain(src string, max int) string {
+	if tooComplex(src) {
+		return cut(tidy(src), max)
+	}
 	source := []byte(src)
 	doc := converter.Parser().Parse(text.NewReader(source))
 	var b strings.Builder
+	var r resolver
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if entering {
-			return enter(&b, n, source), nil
+			return enter(&b, n, source, &r), nil
 		}
 		leave(&b, n)
 		return ast.WalkContinue, nil
@@ -40,10 +44,10 @@ func Plain(src string, max int) string {
 
 // enter writes the text a node starts with, and says whether its
 // children are wanted.
-func enter(b *strings.Builder, n ast.Node, source []byte) ast.WalkStatus {
+func enter(b *strings.Builder, n ast.Node, source []byte, r *resolver) ast.WalkStatus {
 	switch n := n.(type) {
 	case *ast.Text:
-		b.Write(resolve(n.Value(source)))
+		b.Write(r.resolve(n.Value(source)))
 		if n.SoftLineBreak() {
 			b.WriteByte(' ')
 		}
@@ -54,7 +58,7 @@ func enter(b *strings.Builder, n ast.Node, source []byte) ast.WalkStatus {
 		if n.IsCode() || n.IsRaw() {
 			b.Write(n.Value)
 		} else {
-			b.Write(resolve(n.Value))
+			b.Write(r.resolve(n.Value))
 		}
 	case *ast.CodeSpan:
 		// A code span's text is as written: no entities, no escapes.
@@ -97,15 +101,23 @@ func leave(b *strings.Builder, n ast.Node) {
 	}
 }
 
-// resolve turns a text's entities and backslash escapes into the
+// resolver turns a text's entities and backslash escapes into the
 // characters they stand for, in one pass as goldmark's HTML writer does
-// (so that \&amp; is "&amp;", not "&"), by unescaping what it writes.
-func resolve(v []byte) []byte {
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	gmhtml.DefaultWriter.Write(w, v)
-	_ = w.Flush()
-	return []byte(html.UnescapeString(buf.String()))
+// (so that \&amp; is "&amp;", not "&"), by unescaping what that writer
+// writes. One resolver serves a whole document.
+type resolver struct {
+	buf bytes.Buffer
+	w   *bufio.Writer
+}
+
+func (r *resolver) resolve(v []byte) []byte {
+	if r.w == nil {
+		r.w = bufio.NewWriter(&r.buf)
+	}
+	r.buf.Reset()
+	gmhtml.DefaultWriter.Write(r.w, v)
+	_ = r.w.Flush()
+	return []byte(html.UnescapeString(r.buf.String()))
 }
 
 // tidy trims each line, collapses runs of spaces, and leaves at most one
