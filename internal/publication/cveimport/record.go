@@ -1,6 +1,7 @@
 package cveimport
 
 import (
+	"errors"
 	"io"
 	"regexp"
 	"strings"
@@ -111,8 +112,8 @@ func ReadRecord(r io.Reader) (Record, error) {
 // IsRejected reports whether err is ReadRecord's refusal of a REJECTED
 // record.
 func IsRejected(err error) bool {
-	in, ok := err.(*publication.InputError)
-	return ok && in.Message.ID == "publication.error.cve.rejected"
+	var in *publication.InputError
+	return errors.As(err, &in) && in.Message.ID == "publication.error.cve.rejected"
 }
 
 // record reads the whole record.
@@ -325,7 +326,7 @@ func (d *decoder) metrics(n node) []publication.CVSS {
 		score, err := cvss.Score(s)
 		if err != nil {
 			var reason i18n.Message
-			if in, ok := err.(*publication.InputError); ok {
+			if in := (*publication.InputError)(nil); errors.As(err, &in) {
 				reason = in.Message
 			}
 			d.fail(vector.path, "publication.error.cve.cvss", vector.path, reason)

@@ -174,3 +174,28 @@ func nestedJSON(depth int) string {
 	}
 	return b.String()
 }
+
+// TestRenderConcurrently renders from many goroutines at once, as the
+// site's handlers do (run with -race).
+func TestRenderConcurrently(t *testing.T) {
+	src := "## Title\n\n[link](https://example.org) ![i](https://example.org/i.png) ![t](http://example.org/t.gif)"
+	want := Render(src)
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			got := ""
+			for range 50 {
+				if r := Render(src); r != want {
+					got = string(r)
+				}
+				_ = Plain(src, 20)
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != "" {
+			t.Errorf("concurrent render %q, want %q", got, want)
+		}
+	}
+}
