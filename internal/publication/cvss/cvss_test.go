@@ -154,3 +154,17 @@ func FuzzScore(f *testing.F) {
 		}
 	})
 }
+
+// TestScoreIsTheServiceScorer checks Score fits publication.Service's
+// Score, which computes every saved vector's score, and that a
+// refusal passes through it unchanged.
+func TestScoreIsTheServiceScorer(t *testing.T) {
+	svc := publication.Service{Score: Score}
+	got, err := svc.Score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")
+	if err != nil || got.Score != 9.3 {
+		t.Errorf("%+v %v", got, err)
+	}
+	if _, err := svc.Score("CVSS:4.0/AV:N"); !errors.Is(err, publication.ErrInput) {
+		t.Errorf("%v, want an input refusal", err)
+	}
+}
