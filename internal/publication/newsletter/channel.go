@@ -1,0 +1,64 @@
+package newsletter
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/publication"
+)
+
+// ChannelName is the newsletter's name among the publication channels.
+const ChannelName = "newsletter"
+
+// Channel is the newsletter as a publication channel: Send queues an
+// issue of a published digest for every confirmed subscriber, and of a
+// published warning for those who want warnings; the Mailer sends the
+// mails after. It has the shape of internal/publication/channel's
+// Sender.
+type Channel struct {
+	Store Store
+	// Kick tells the Mailer an issue was queued; nil: none.
+	Kick func()
+}
+
+// Takes reports whether the newsletter sends p: public digests and
+// warnings. Advisories and news reach subscribers in the digest.
+func (c *Channel) Takes(p publication.Publication) bool {
+	return p.Public() && (p.Kind == publication.KindDigest || p.Kind == publication.KindWarning)
+}
+
+// Send queues p's issue, once per publication and revision whatever the
+// delivery's language (each subscriber gets their own), and answers how
+// many mails were queued. A publication the newsletter does not take
+// (not public, or not a digest or warning) is refused with an error, so
+// that nothing that is not public is ever mailed.
+func (c *Channel) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+	if !p.Public() {
+		return "", fmt.Errorf("newsletter: %s is not public: not sent", p.Ident)
+	}
+	audience := ""
+	switch p.Kind {
+	case publication.KindDigest:
+		audience = AudienceAll
+	case publication.KindWarning:
+		audience = AudienceWarnings
+	default:
+		return "", fmt.Errorf("newsletter: %s is a %s: only digests and warnings are mailed", p.Ident, p.Kind)
+	}
+	rev := d.Revision
+	if rev == 0 {
+		rev = p.Revision
+	}
+	is := Issue{PublicationID: p.ID, Revision: rev, Audience: audience, Publication: p}
+	created, err := c.Store.QueueIssue(ctx, &is)
+	if err != nil {
+		return "", fmt.Errorf("newsletter: queue %s: %w", p.Ident, err)
+	}
+	if c.Kick != nil {
+		c.Kick()
+	}
+	if !created {
+		return fmt.Sprintf("issue %d queued before: %d mails", is.ID, is.Queued), nil
+	}
+	return fmt.Sprintf("issue %d: %d mails queued", is.ID, is.Queued), nil
+}
