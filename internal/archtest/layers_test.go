@@ -52,12 +52,13 @@ var layers = []layer{
 // (TestOnlyTestsImportTestSupport), so, like tests, they may import any
 // package: the store's contract suite, for one, makes accounts to check
 // that an organisation with users is not deleted.
-var testSupport = []string{"internal/store/storetest", "internal/publication/newsletter/newsletterdb/newslettertest", "internal/store/dbtest", "internal/auth/authdb/authtest",
+var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", "internal/auth/authdb/authtest",
 	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
 	"internal/feedadmin/feedadmindb/feedadmintest",
 	"internal/incident/incidentdb/incidenttest", "internal/mailin/mailindb/mailintest",
-	"internal/notify/falsepositive/falsepositivetest"}
+	"internal/notify/falsepositive/falsepositivetest",
+	"internal/publication/newsletter/newsletterdb/newslettertest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

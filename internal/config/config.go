@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -63,6 +64,8 @@ type Config struct {
 	// in the triage queue (none by default; its zero value is the
 	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
+	// Newsletter is the publications' mailing list (off by default).
+	Newsletter newsletter.Config `yaml:"newsletter"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -360,6 +363,7 @@ func Default() Config {
 		HTTP:         DefaultHTTP(),
 		MailIn:       mailin.DefaultConfig(),
 		ReportForm:   DefaultReportForm(),
+		Newsletter:   newsletter.DefaultConfig(),
 	}
 }
 
@@ -548,6 +552,16 @@ func (c *Config) Validate() error {
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
 		return err
+	}
+	if err := c.Newsletter.Validate(nil); err != nil {
+		var ne *newsletter.ConfigError
+		if errors.As(err, &ne) {
+			return &Error{Key: ne.Key, Reason: ne.Reason}
+		}
+		return &Error{Key: "newsletter", Reason: err.Error()}
+	}
+	if c.Newsletter.Enabled && c.SMTP.Host == "" {
+		return &Error{Key: "newsletter.enabled", Reason: "the newsletter is sent through the SMTP relay: set the smtp section"}
 	}
 	if err := c.IncidentAlerts.Validate(); err != nil {
 		var ae *alert.ConfigError
