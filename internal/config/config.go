@@ -26,8 +26,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/mailin"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
-	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 )
 
 // Config is the whole configuration. docs/configuration.md documents every key.
