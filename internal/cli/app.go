@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"log/slog"
 	"net/http"
 	"os"
@@ -36,6 +37,10 @@ type app struct {
 	// feeds are the feeds buildRunner built, which followFeeds rebuilds
 	// as the console changes them.
 	feeds *feedSet
+	// newsletter is the newsletter's service and channel when it is
+	// enabled (startNewsletter), nil otherwise.
+	newsletter        *newsletter.Service
+	newsletterChannel *newsletter.Channel
 }
 
 // loadConfig reads the configuration the common flags point at.

@@ -172,6 +172,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if notes.sender != nil {
 		group.run("outbox", leased("outbox", notes.sender.Run))
 	}
+	if err := a.startNewsletter(ctx, group, notes); err != nil {
+		return err
+	}
 	base, err := a.startWeb(group, runner, reg, notes)
 	if err != nil {
 		return err
@@ -226,7 +229,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds,
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
-				From: cfg.Notify.From, PublicURL: cfg.PublicURL}},
+				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
+			Newsletter: a.newsletter},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {
