@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 )
 
@@ -66,6 +67,9 @@ type Config struct {
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
 	// Newsletter is the publications' mailing list (off by default).
 	Newsletter newsletter.Config `yaml:"newsletter"`
+	// Publishing sets the publications' idents, languages and severity
+	// scale.
+	Publishing publication.Config `yaml:"publishing"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -562,6 +566,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Newsletter.Enabled && c.SMTP.Host == "" {
 		return &Error{Key: "newsletter.enabled", Reason: "the newsletter is sent through the SMTP relay: set the smtp section"}
+	}
+	if err := c.Publishing.Validate(); err != nil {
+		var pe *publication.InputError
+		if errors.As(err, &pe) {
+			return &Error{Key: pe.Field, Reason: pe.Message.String(), Message: pe.Message}
+		}
+		return &Error{Key: "publishing", Reason: err.Error()}
 	}
 	if err := c.IncidentAlerts.Validate(); err != nil {
 		var ae *alert.ConfigError
