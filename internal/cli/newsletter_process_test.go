@@ -33,6 +33,12 @@ func TestCrashDuringNewsletter(t *testing.T) {
 	data := t.TempDir()
 	const subscribers = 600
 	issueID := prepareNewsletterData(t, data, subscribers)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(data, "serve.log"))
+			t.Logf("serve.log:\n%s", b[max(0, len(b)-4000):])
+		}
+	})
 
 	relay, err := demo.StartMailbox(filepath.Join(t.TempDir(), "relay"), slog.New(slog.DiscardHandler))
 	if err != nil {

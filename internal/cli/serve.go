@@ -175,7 +175,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if notes.sender != nil {
 		group.run("outbox", leased("outbox", notes.sender.Run))
 	}
-	if err := a.startNewsletter(ctx, group, notes); err != nil {
+	if err := a.startNewsletter(ctx, group, notes, publications); err != nil {
 		return err
 	}
 	base, err := a.startWeb(group, runner, reg, notes)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 )
 
@@ -16,7 +19,14 @@ import (
 // service behind the public pages and the subscribers page (a.newsletter,
 // which startWeb gives the console), and the mailer, run under the
 // "newsletter" lease so that one process of several on a database sends.
-func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notifications) error {
+//
+// The newsletter is added to the publications' channels: a published
+// digest or warning gets a "newsletter" delivery, which the newsletter's
+// own loop turns into an issue (until internal/publication/channel's
+// worker takes the newsletter as one of its senders). With
+// newsletter.digest.enabled the weekly digest is made under the
+// "newsletter-digest" lease.
+func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notifications, pubs *publication.Service) error {
 	cfg := a.cfg.Newsletter
 	if !cfg.Enabled {
 		return nil
@@ -58,8 +68,39 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 		Poll: cfg.Poll}
 	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
 	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
+	if pubs.Channels == nil {
+		pubs.Channels = slices.Clone(publication.DefaultChannels)
+	}
+	pubs.Channels = append(pubs.Channels, a.newsletterChannel.Spec())
 	group.run("newsletter", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
 	})
+	group.run("newsletter deliveries", func(ctx context.Context) error {
+		return lease.Hold(ctx, a.store, "newsletter-deliveries", lease.Options{Logger: a.log}, func(ctx context.Context) error {
+			tick := time.NewTicker(cfg.Poll)
+			defer tick.Stop()
+			for {
+				if _, err := a.newsletterChannel.DeliverDue(ctx, a.store.Publications, time.Now()); err != nil && ctx.Err() == nil {
+					a.log.Warn("newsletter deliveries", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-tick.C:
+				}
+			}
+		})
+	})
+	if cfg.Digest.Enabled {
+		schedule, err := cfg.Digest.Schedule()
+		if err != nil {
+			return err
+		}
+		digests := &newsletter.Digests{Service: pubs, State: a.store, Catalog: cat, Schedule: schedule,
+			AutoPublish: cfg.Digest.AutoPublish, PublicationURL: cfg.PublicationURL, Log: a.log.With("component", "newsletter digest")}
+		group.run("newsletter digest", func(ctx context.Context) error {
+			return lease.Hold(ctx, a.store, "newsletter-digest", lease.Options{Logger: a.log}, digests.Run)
+		})
+	}
 	return nil
 }

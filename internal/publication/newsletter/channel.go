@@ -2,10 +2,15 @@ package newsletter
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/publication"
 )
+
+// errNotTaken refuses a publication the newsletter does not send.
+var errNotTaken = errors.New("newsletter: not sent")
 
 // ChannelName is the newsletter's name among the publication channels.
 const ChannelName = "newsletter"
@@ -34,7 +39,7 @@ func (c *Channel) Takes(p publication.Publication) bool {
 // that nothing that is not public is ever mailed.
 func (c *Channel) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
 	if !p.Public() {
-		return "", fmt.Errorf("newsletter: %s is not public: not sent", p.Ident)
+		return "", fmt.Errorf("%w: %s is not public", errNotTaken, p.Ident)
 	}
 	audience := ""
 	switch p.Kind {
@@ -43,7 +48,7 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 	case publication.KindWarning:
 		audience = AudienceWarnings
 	default:
-		return "", fmt.Errorf("newsletter: %s is a %s: only digests and warnings are mailed", p.Ident, p.Kind)
+		return "", fmt.Errorf("%w: %s is a %s, and only digests and warnings are mailed", errNotTaken, p.Ident, p.Kind)
 	}
 	rev := d.Revision
 	if rev == 0 {
@@ -61,4 +66,49 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 		return fmt.Sprintf("issue %d queued before: %d mails", is.ID, is.Queued), nil
 	}
 	return fmt.Sprintf("issue %d: %d mails queued", is.ID, is.Queued), nil
+}
+
+// Spec is the newsletter's entry among the publication service's
+// channels: one delivery for all languages, of what Takes accepts.
+func (c *Channel) Spec() publication.ChannelSpec {
+	return publication.ChannelSpec{Name: ChannelName, Accepts: func(p *publication.Publication) bool { return c.Takes(*p) }}
+}
+
+// deliveryAttempts is how often a delivery that could not be queued is
+// tried (the store failing, not the relay: the mails have retries of
+// their own).
+const deliveryAttempts = 10
+
+// DeliverDue takes the newsletter's queued deliveries from the
+// publication outbox and queues their issues, recording each outcome.
+// It stands in for internal/publication/channel's worker until the
+// newsletter is registered there; queueing an issue twice is harmless
+// (QueueIssue keeps the first).
+func (c *Channel) DeliverDue(ctx context.Context, pubs publication.Publications, now time.Time) (int, error) {
+	due, err := pubs.DueDeliveries(ctx, ChannelName, now, 100)
+	if err != nil {
+		return 0, fmt.Errorf("newsletter: due deliveries: %w", err)
+	}
+	n := 0
+	for _, d := range due {
+		d.Attempts++
+		p, err := pubs.GetPublication(ctx, d.PublicationID)
+		reply := ""
+		if err == nil {
+			reply, err = c.Send(ctx, p, d)
+		}
+		switch {
+		case err == nil:
+			d.Status, d.Reply, d.Done, d.LastError = publication.DeliverySent, reply, now, ""
+			n++
+		case err != nil && (errors.Is(err, errNotTaken) || d.Attempts >= deliveryAttempts):
+			d.Status, d.Done, d.LastError = publication.DeliveryFailed, now, err.Error()
+		default:
+			d.NextAttempt, d.LastError = now.Add(time.Duration(d.Attempts)*time.Minute), err.Error()
+		}
+		if err := pubs.FinishDelivery(ctx, d); err != nil {
+			return n, fmt.Errorf("newsletter: record delivery %d: %w", d.ID, err)
+		}
+	}
+	return n, nil
 }
