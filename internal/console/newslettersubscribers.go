@@ -29,6 +29,7 @@ type subscribersPage struct {
 	Statuses    []string
 	Languages   []string
 	Counts      []subscriberCountRow
+	ByStatus    []int // every language's, in Statuses' order
 	Total       int
 	Subscribers []newsletter.Subscriber
 	Matching    int
@@ -93,6 +94,7 @@ func (c *Console) subscribers(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	byLang := map[string]*subscriberCountRow{}
+	p.ByStatus = make([]int, len(newsletter.Statuses))
 	for _, n := range counts {
 		row := byLang[n.Lang]
 		if row == nil {
@@ -101,6 +103,7 @@ func (c *Console) subscribers(w http.ResponseWriter, r *http.Request, v *visit) 
 		}
 		if i := slices.Index(newsletter.Statuses, n.Status); i >= 0 {
 			row.ByStatus[i] += n.N
+			p.ByStatus[i] += n.N
 		}
 		row.Total += n.N
 		p.Total += n.N
