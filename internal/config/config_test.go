@@ -61,6 +61,8 @@ func TestBadFiles(t *testing.T) {
 		"alerts-type.bad.yml":          `config: incident_alerts.rules[1].type: "scan" is not a classification type`,
 		"alerts-nothing.bad.yml":       "config: incident_alerts.rules[0].type: set a taxonomy or a type",
 		"alerts-severity.bad.yml":      `config: incident_alerts.rules[0].severity: want low, medium, high or critical, got "urgent"`,
+		"newsletter-relay.bad.yml":     "config: newsletter.enabled: the newsletter is sent through the SMTP relay",
+		"newsletter-digest.bad.yml":    `config: newsletter.digest: weekday: want monday … sunday, got "someday"`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
