@@ -38,7 +38,7 @@ func hashSecret(secret string) []byte {
 func splitToken(token string) (int64, string, error) {
 	idText, secret, ok := strings.Cut(token, ".")
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id <= 0 || secret == "" || len(token) > 200 {
+	if !ok || err != nil || id <= 0 || strconv.FormatInt(id, 10) != idText || secret == "" || len(token) > 200 {
 		return 0, "", ErrToken
 	}
 	return id, secret, nil
