@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/markdown"
 )
 
 //go:embed templates
@@ -78,7 +79,10 @@ type mailData struct {
 	Severity    string
 	Title       string
 	Summary     string
-	Body        []string // paragraphs
+	Body        []string // paragraphs of the Markdown, for the text part
+	// BodyHTML is the Markdown rendered to sanitized HTML (package
+	// markdown), for the HTML part.
+	BodyHTML htmltemplate.HTML
 	Link        string
 }
 
@@ -97,7 +101,8 @@ func (m *Mails) Issue(is Issue, s Send, now time.Time) (outbox.Message, error) {
 	p := is.Publication
 	text, _ := p.Text(s.Lang)
 	d := mailData{Lang: s.Lang, Team: m.team(), Address: s.Address, Kind: string(p.Kind), Ident: p.Ident,
-		Severity: p.Severity, Title: text.Title, Summary: text.Summary, Body: paragraphs(text.Body)}
+		Severity: p.Severity, Title: text.Title, Summary: text.Summary, Body: paragraphs(text.Body),
+		BodyHTML: markdown.Render(text.Body)}
 	if m.PublicationURL != "" {
 		d.Link = strings.NewReplacer("{lang}", url.PathEscape(text.Lang), "{ident}", url.PathEscape(p.Ident)).Replace(m.PublicationURL)
 	}

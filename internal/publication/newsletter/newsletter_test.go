@@ -252,7 +252,7 @@ func TestIssueMails(t *testing.T) {
 	}
 	ch := &newsletter.Channel{Store: w.store}
 	digest := published(1, publication.KindDigest,
-		publication.Text{Lang: "en", Title: "Weekly digest", Summary: "Three advisories", Body: "First paragraph.\n\nSecond <b>paragraph</b>."},
+		publication.Text{Lang: "en", Title: "Weekly digest", Summary: "Three advisories", Body: "First paragraph.\n\nSecond <b>paragraph</b> <script>alert(1)</script> [a link](javascript:alert(2))."},
 		publication.Text{Lang: "nl", Title: "Weekoverzicht", Summary: "Drie adviezen", Body: "Eerste alinea."})
 	reply, err := ch.Send(t.Context(), digest, publication.Delivery{Channel: newsletter.ChannelName, Revision: 1})
 	if err != nil || !strings.Contains(reply, "3 mails queued") {
@@ -283,8 +283,9 @@ func TestIssueMails(t *testing.T) {
 		if id, err := newsletter.CheckUnsubscribeToken(w.service.Mails.Secret, tok); err != nil || id != subs[addr].ID {
 			t.Errorf("%s: the unsubscribe token is for %d (%v)", addr, id, err)
 		}
-		if !strings.Contains(m.text, "https://www.cert.example/") || strings.Contains(m.html, "<b>paragraph") {
-			t.Errorf("%s: no link to the publication, or the body's HTML was not escaped:\n%s", addr, m.html)
+		if !strings.Contains(m.text, "https://www.cert.example/") || strings.Contains(m.html, "<b>paragraph") || strings.Contains(m.html, "<script") ||
+			strings.Contains(m.html, "javascript:") || !strings.Contains(m.html, "<p>First paragraph.</p>") && addr != "nl@example.org" {
+			t.Errorf("%s: no link to the publication, or the body's Markdown was not rendered inert:\n%s", addr, m.html)
 		}
 	}
 	if !strings.Contains(parseMail(t, relay.received("nl@example.org")[0]).text, "Uitschrijven") {
