@@ -83,7 +83,7 @@ type mailData struct {
 	// BodyHTML is the Markdown rendered to sanitized HTML (package
 	// markdown), for the HTML part.
 	BodyHTML htmltemplate.HTML
-	Link        string
+	Link     string
 }
 
 // Confirmation is the mail that asks address to confirm, in lang, with
