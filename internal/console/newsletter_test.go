@@ -202,3 +202,24 @@ func TestNewsletterSubscribersPage(t *testing.T) {
 		t.Errorf("audit = %v", e.auditActions())
 	}
 }
+
+// TestNewsletterFormIsThrottled: one client cannot make the form mail
+// address after address; past ten subscriptions it has to wait.
+func TestNewsletterFormIsThrottled(t *testing.T) {
+	e, _ := newNewsletterEnv(t)
+	b := e.browser()
+	b.get("/newsletter/en")
+	throttled := 0
+	for i := range 15 {
+		r := b.post("/newsletter/en", url.Values{"address": {"victim" + strconv.Itoa(i) + "@example.org"}})
+		if r.status == http.StatusTooManyRequests {
+			throttled++
+			if r.header.Get("Retry-After") == "" {
+				t.Error("a throttled post has no Retry-After")
+			}
+		}
+	}
+	if n := len(confirmations(t, e)); n > 10 || throttled == 0 {
+		t.Errorf("%d confirmations queued, %d posts throttled; want at most 10 and some throttled", n, throttled)
+	}
+}
