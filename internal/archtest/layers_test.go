@@ -57,7 +57,8 @@ var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", 
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
 	"internal/feedadmin/feedadmindb/feedadmintest",
 	"internal/incident/incidentdb/incidenttest", "internal/publication/pubdb/pubtest", "internal/mailin/mailindb/mailintest",
-	"internal/notify/falsepositive/falsepositivetest"}
+	"internal/notify/falsepositive/falsepositivetest",
+	"internal/publication/newsletter/newsletterdb/newslettertest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"log/slog"
 	"net/http"
 	"os"
@@ -41,6 +42,10 @@ type app struct {
 	// demoHTTPS the https URL it is served at too.
 	demo      *demo.Set
 	demoHTTPS string
+	// newsletter is the newsletter's service and channel when it is
+	// enabled (startNewsletter), nil otherwise.
+	newsletter        *newsletter.Service
+	newsletterChannel *newsletter.Channel
 }
 
 // loadConfig reads the configuration the common flags point at.

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/web"
 )
 
@@ -175,7 +176,14 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if notes.sender != nil {
 		group.run("outbox", leased("outbox", notes.sender.Run))
 	}
-	if _, err := a.startPublishing(group, c.getenv); err != nil {
+	if err := a.startNewsletter(ctx, group, notes, publications); err != nil {
+		return err
+	}
+	var extra []channel.Sender
+	if a.newsletterChannel != nil {
+		extra = append(extra, a.newsletterChannel)
+	}
+	if _, err := a.startPublishing(group, c.getenv, extra...); err != nil {
 		return err
 	}
 	base, err := a.startWeb(group, runner, reg, notes)
@@ -237,7 +245,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds,
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
-				From: cfg.Notify.From, PublicURL: cfg.PublicURL}},
+				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
+			Newsletter: a.newsletter},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/channel"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 )
 
 // Config is the whole configuration. docs/configuration.md documents every key.
@@ -65,6 +66,8 @@ type Config struct {
 	// in the triage queue (none by default; its zero value is the
 	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
+	// Newsletter is the publications' mailing list (off by default).
+	Newsletter newsletter.Config `yaml:"newsletter"`
 	// Publishing sets the publications' idents, languages and severity
 	// scale.
 	Publishing publication.Config `yaml:"publishing"`
@@ -370,6 +373,7 @@ func Default() Config {
 		MailIn:       mailin.DefaultConfig(),
 		ReportForm:   DefaultReportForm(),
 		Social:       channel.DefaultConfig(),
+		Newsletter:   newsletter.DefaultConfig(),
 	}
 }
 
@@ -558,6 +562,16 @@ func (c *Config) Validate() error {
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
 		return err
+	}
+	if err := c.Newsletter.Validate(nil); err != nil {
+		var ne *newsletter.ConfigError
+		if errors.As(err, &ne) {
+			return &Error{Key: ne.Key, Reason: ne.Reason}
+		}
+		return &Error{Key: "newsletter", Reason: err.Error()}
+	}
+	if c.Newsletter.Enabled && c.SMTP.Host == "" {
+		return &Error{Key: "newsletter.enabled", Reason: "the newsletter is sent through the SMTP relay: set the smtp section"}
 	}
 	if err := c.Publishing.Validate(); err != nil {
 		var pe *publication.InputError

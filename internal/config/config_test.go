@@ -62,6 +62,8 @@ func TestBadFiles(t *testing.T) {
 		"alerts-nothing.bad.yml":       "config: incident_alerts.rules[0].type: set a taxonomy or a type",
 		"alerts-severity.bad.yml":      `config: incident_alerts.rules[0].severity: want low, medium, high or critical, got "urgent"`,
 		"social-webhook.bad.yml":       `config: social.webhooks[1].name: "chat" is named twice`,
+		"newsletter-relay.bad.yml":     "config: newsletter.enabled: the newsletter is sent through the SMTP relay",
+		"newsletter-digest.bad.yml":    `config: newsletter.digest: weekday: want monday … sunday, got "someday"`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

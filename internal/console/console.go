@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Notifier Notifier
 	// ReportForm configures the public report form (/report).
 	ReportForm ReportForm
+	// Newsletter serves the newsletter's public pages (/newsletter/…)
+	// and its subscribers page; nil serves neither.
+	Newsletter *newsletter.Service
 }
 
 // Console is the console's http.Handler.
@@ -84,6 +88,8 @@ type Console struct {
 	imports             *pendingImports
 	// reports is the public report form; nil serves none.
 	reports *reportForm
+	// newsletter is the newsletter's pages; nil serves none.
+	newsletter *newsletterPages
 }
 
 // New builds the console.
@@ -134,6 +140,7 @@ func New(cfg Config) (*Console, error) {
 		constituencyChanged: cfg.ConstituencyChanged,
 		notifier:            cfg.Notifier,
 		imports:             newPendingImports(),
+		newsletter:          newNewsletterPages(cfg.Newsletter),
 	}
 	if c.reports, err = newReportForm(cfg.ReportForm, cfg.Store); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -195,6 +202,7 @@ func (c *Console) routes() {
 	c.reportRoutes(m)
 	c.incidentRoutes(m)
 	c.eventActionRoutes(m)
+	c.newsletterRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

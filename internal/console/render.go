@@ -137,6 +137,8 @@ type navigation struct {
 	Notifications bool
 	// Incidents are the triage queue and the incidents.
 	Incidents bool
+	// Newsletter is the newsletter's subscribers page.
+	Newsletter bool
 }
 
 // render writes page with data, all or nothing: the template runs into a
@@ -168,6 +170,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 			Constituency:  auth.Can(v.user.Role, auth.ReadConstituency),
 			Notifications: auth.Can(v.user.Role, auth.ManageNotifications),
 			Incidents:     auth.Can(v.user.Role, auth.ReadIncidents),
+			Newsletter:    c.newsletter != nil && auth.Can(v.user.Role, auth.ManageSubscribers),
 		}
 	} else {
 		vw.CSRF = v.formToken

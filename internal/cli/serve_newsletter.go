@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/lease"
+	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
+)
+
+// startNewsletter builds the newsletter when newsletter.enabled is on: the
+// service behind the public pages and the subscribers page (a.newsletter,
+// which startWeb gives the console), and the mailer, run under the
+// "newsletter" lease so that one process of several on a database sends.
+//
+// The newsletter is added to the publications' channels: a published
+// digest or warning gets a "newsletter" delivery, which the publication
+// outbox's worker (startPublishing, given a.newsletterChannel) turns
+// into an issue. With
+// newsletter.digest.enabled the weekly digest is made under the
+// "newsletter-digest" lease.
+func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notifications, pubs *publication.Service) error {
+	cfg := a.cfg.Newsletter
+	if !cfg.Enabled {
+		return nil
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(cat.Supported); err != nil {
+		return err
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return fmt.Errorf("newsletter.from: %w", err)
+	}
+	secret, err := newsletter.LoadSecret(ctx, a.store)
+	if err != nil {
+		return err
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		base = a.cfg.PublicURL
+	}
+	if base == "" {
+		base = "http://" + a.cfg.Listen
+		a.log.Warn("newsletter links point at the listen address: set public_url or newsletter.public_url", "url", base)
+	}
+	mails, err := newsletter.NewMails(cat, from, strings.TrimSuffix(base, "/"), cfg.PublicationURL, secret)
+	if err != nil {
+		return err
+	}
+	// The mailer's own relay client: it delivers one mail at a time and
+	// records nothing in the outbox's queue.
+	relay, err := outbox.NewSender(a.cfg.SMTP, nil, a.log)
+	if err != nil {
+		return err
+	}
+	mailer := &newsletter.Mailer{Store: a.store.Newsletter, Mails: mails, Relay: relay, Log: a.log.With("component", "newsletter"),
+		Poll: cfg.Poll}
+	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
+	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
+	if pubs.Channels == nil {
+		pubs.Channels = slices.Clone(publication.DefaultChannels)
+	}
+	pubs.Channels = append(pubs.Channels, a.newsletterChannel.Spec())
+	group.run("newsletter", func(ctx context.Context) error {
+		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
+	})
+	if cfg.Digest.Enabled {
+		schedule, err := cfg.Digest.Schedule()
+		if err != nil {
+			return err
+		}
+		digests := &newsletter.Digests{Service: pubs, State: a.store, Catalog: cat, Schedule: schedule,
+			AutoPublish: cfg.Digest.AutoPublish, PublicationURL: cfg.PublicationURL, Log: a.log.With("component", "newsletter digest")}
+		group.run("newsletter digest", func(ctx context.Context) error {
+			return lease.Hold(ctx, a.store, "newsletter-digest", lease.Options{Logger: a.log}, digests.Run)
+		})
+	}
+	return nil
+}

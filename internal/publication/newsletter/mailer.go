@@ -1,0 +1,199 @@
+package newsletter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
+)
+
+// Relay delivers one message in one SMTP transaction without recording
+// anything: outbox.Sender's Deliver.
+type Relay interface {
+	Deliver(ctx context.Context, msg outbox.Message) (string, error)
+}
+
+// Mailer sends the queued mails of the issues, one at a time at the
+// relay's pace, each at most once (see the package documentation). Only
+// one Mailer may run per database.
+type Mailer struct {
+	Store Store
+	Mails *Mails
+	Relay Relay
+	Log   *slog.Logger
+	// Poll is how often Run looks for queued mails when not kicked.
+	Poll time.Duration
+	// MaxAttempts and Backoff govern temporary failures (defaults 10
+	// and one minute, doubling up to six hours).
+	MaxAttempts int
+	Backoff     time.Duration
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+
+	kick   chan struct{}
+	once   sync.Once
+	issues map[int64]Issue
+}
+
+func (m *Mailer) init() {
+	m.once.Do(func() {
+		m.kick = make(chan struct{}, 1)
+		m.issues = map[int64]Issue{}
+		if m.Log == nil {
+			m.Log = slog.New(slog.DiscardHandler)
+		}
+		if m.Poll <= 0 {
+			m.Poll = 5 * time.Second
+		}
+		if m.MaxAttempts <= 0 {
+			m.MaxAttempts = 10
+		}
+		if m.Backoff <= 0 {
+			m.Backoff = time.Minute
+		}
+	})
+}
+
+func (m *Mailer) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Kick makes Run look for queued mails now. It never blocks.
+func (m *Mailer) Kick() {
+	m.init()
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run first marks the sends a previous run left in flight as unknown
+// (never sent again), then sends queued mails until ctx ends.
+func (m *Mailer) Run(ctx context.Context) error {
+	m.init()
+	n, err := m.Store.AbandonInFlight(ctx, m.now())
+	if err != nil {
+		return fmt.Errorf("newsletter: mark sends in flight: %w", err)
+	}
+	if n > 0 {
+		m.Log.Warn("newsletter mails in flight at the last stop marked unknown, not sent again", "sends", n)
+	}
+	ticker := time.NewTicker(m.Poll)
+	defer ticker.Stop()
+	for {
+		if err := m.SendDue(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("newsletter pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-m.kick:
+		}
+	}
+}
+
+// SendDue sends every due mail, one claimed send at a time. It stops at
+// the first failure of the relay itself (the others would fail alike)
+// or of the store.
+func (m *Mailer) SendDue(ctx context.Context) error {
+	m.init()
+	for ctx.Err() == nil {
+		s, ok, err := m.Store.ClaimSend(ctx, m.now())
+		if err != nil {
+			return fmt.Errorf("newsletter: claim: %w", err)
+		}
+		if !ok {
+			return nil
+		}
+		relayDown, err := m.send(ctx, s)
+		if err != nil || relayDown {
+			return err
+		}
+	}
+	return nil
+}
+
+// send delivers one claimed send and records the outcome; relayDown
+// reports a failure of the relay rather than of the mail.
+func (m *Mailer) send(ctx context.Context, s Send) (relayDown bool, err error) {
+	finish := func(status string, next time.Time, detail string) error {
+		// Recorded even when ctx has just ended: a send left "sending"
+		// would become unknown.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return m.Store.FinishSend(fctx, s, status, next, detail)
+	}
+	is, err := m.issue(ctx, s.IssueID)
+	if err != nil {
+		return false, errors.Join(err, finish(SendQueued, m.now().Add(m.Backoff), "issue unreadable"))
+	}
+	msg, err := m.Mails.Issue(is, s, m.now())
+	if err != nil {
+		return false, errors.Join(err, finish(SendFailed, time.Time{}, err.Error()))
+	}
+	s.Attempts++
+	reply, err := m.Relay.Deliver(ctx, msg)
+	if err == nil {
+		return false, finish(SendSent, time.Time{}, reply)
+	}
+	status, next, detail := m.outcome(ctx, s, err)
+	m.Log.Warn("newsletter mail not sent", "issue", s.IssueID, "subscriber", s.SubscriberID, "status", status, "err", detail)
+	var de *outbox.DeliveryError
+	relayDown = errors.As(err, &de) && (de.Stage == "connect" || de.Stage == "auth")
+	return relayDown, finish(status, next, detail)
+}
+
+// outcome decides what becomes of a send the relay did not accept:
+// queued again for a temporary failure, failed for a permanent one or
+// after the last attempt, unknown when the relay may have taken it.
+func (m *Mailer) outcome(ctx context.Context, s Send, err error) (string, time.Time, string) {
+	var de *outbox.DeliveryError
+	if !errors.As(err, &de) {
+		de = &outbox.DeliveryError{Stage: "connect", Err: err}
+	}
+	detail := de.Error()
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// Shutting down before the end of DATA (the outbox cuts the
+		// connection only then): the relay drops it.
+		s.Attempts--
+		return SendQueued, m.now(), "stopped before it was sent"
+	case de.Stage == "data" && de.Reply == "":
+		// The connection broke around the end of DATA: the relay may
+		// have the mail. Never risk a second copy.
+		return SendUnknown, time.Time{}, detail
+	case de.Permanent:
+		return SendFailed, time.Time{}, detail
+	case s.Attempts >= m.MaxAttempts:
+		return SendFailed, time.Time{}, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, detail)
+	}
+	wait := m.Backoff
+	for i := 1; i < s.Attempts && wait < 6*time.Hour; i++ {
+		wait *= 2
+	}
+	return SendQueued, m.now().Add(min(wait, 6*time.Hour)), detail
+}
+
+// issue reads an issue once and keeps it: issues never change.
+func (m *Mailer) issue(ctx context.Context, id int64) (Issue, error) {
+	if is, ok := m.issues[id]; ok {
+		return is, nil
+	}
+	is, err := m.Store.GetIssue(ctx, id)
+	if err != nil {
+		return Issue{}, fmt.Errorf("newsletter: issue %d: %w", id, err)
+	}
+	if len(m.issues) > 100 {
+		clear(m.issues)
+	}
+	m.issues[id] = is
+	return is, nil
+}
