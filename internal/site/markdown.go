@@ -16,6 +16,14 @@ import (
 func renderMarkdown(src string) template.HTML {
 	var b strings.Builder
 	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	// The page's own headings are h1 and h2: the body's highest heading
+	// becomes h3, and the others follow it.
+	top := 6
+	for _, l := range lines {
+		if m := heading.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			top = min(top, len(m[1]))
+		}
+	}
 	var para []string
 	list := "" // "ul" or "ol" while in a list
 	flushPara := func() {
@@ -49,8 +57,7 @@ func renderMarkdown(src string) template.HTML {
 			flushPara()
 			closeList()
 			m := heading.FindStringSubmatch(trimmed)
-			// The page's own headings are h1 and h2: the body's start at h3.
-			level := string(rune('0' + min(len(m[1])+2, 6)))
+			level := string(rune('0' + min(len(m[1])-top+3, 6)))
 			b.WriteString("<h" + level + ">" + inline(m[2]) + "</h" + level + ">\n")
 		case bullet.MatchString(trimmed) || numbered.MatchString(trimmed):
 			flushPara()

@@ -337,8 +337,8 @@ func csafPath(p *publication.Publication) string {
 
 // pagerView is the previous and next links of a paged list.
 type pagerView struct {
-	Pages                          int
-	Prev, Next                     string
+	Pages                           int
+	Prev, Next                      string
 	Label, PrevText, NextText, Text string
 }
 
@@ -350,4 +350,6 @@ func (v *view) Pager(l *listView) pagerView {
 
 // SeverityName names a CVSS rating (none, low, medium, high, critical)
 // in the page's language.
-func (v *view) SeverityName(rating string) string { return v.s.severityLabel(v.Lang, strings.ToLower(rating)) }
+func (v *view) SeverityName(rating string) string {
+	return v.s.severityLabel(v.Lang, strings.ToLower(rating))
+}
