@@ -296,7 +296,9 @@ type failingSource struct{}
 func (failingSource) ListPublications(context.Context, publication.Query) (publication.Page, error) {
 	return publication.Page{}, context.DeadlineExceeded
 }
-func (failingSource) Revisions(context.Context, int64) ([]publication.Revision, error) { return nil, nil }
+func (failingSource) Revisions(context.Context, int64) ([]publication.Revision, error) {
+	return nil, nil
+}
 func (failingSource) Generation(context.Context) (int64, error) {
 	return 0, context.DeadlineExceeded
 }
