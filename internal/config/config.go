@@ -63,6 +63,8 @@ type Config struct {
 	// in the triage queue (none by default; its zero value is the
 	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
+	// Site configures the public website, its feeds and security.txt.
+	Site Site `yaml:"site"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -360,6 +362,7 @@ func Default() Config {
 		HTTP:         DefaultHTTP(),
 		MailIn:       mailin.DefaultConfig(),
 		ReportForm:   DefaultReportForm(),
+		Site:         DefaultSite(),
 	}
 }
 
@@ -547,6 +550,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
+		return err
+	}
+	if err := c.Site.validate(); err != nil {
 		return err
 	}
 	if err := c.IncidentAlerts.Validate(); err != nil {
