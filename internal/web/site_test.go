@@ -23,7 +23,7 @@ func (oneAdvisory) ListPublications(context.Context, publication.Query) (publica
 	return publication.Page{Publications: []publication.Publication{p}, Total: 1}, nil
 }
 func (oneAdvisory) Revisions(context.Context, int64) ([]publication.Revision, error) { return nil, nil }
-func (oneAdvisory) Generation(context.Context) (int64, error)                       { return 1, nil }
+func (oneAdvisory) Generation(context.Context) (int64, error)                        { return 1, nil }
 
 // TestSiteMounted serves the public website beside the console: its
 // pages and security.txt with the security headers, / sending readers to
