@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ type entry struct {
 	body, gz    []byte
 	etag        string
 	modified    time.Time
+	// The headers' values, written once.
+	lastModified, length, gzLength string
+	// gzETag is the ETag of the gzip form: another representation, so
+	// another tag.
+	gzETag string
 	// cacheControl is the Cache-Control header.
 	cacheControl string
 }
@@ -88,33 +94,32 @@ func newEntry(status int, contentType, cacheControl string, body []byte, modifie
 	if zw.Close() == nil && b.Len() < len(body) {
 		e.gz = b.Bytes()
 	}
+	e.lastModified = modified.UTC().Format(http.TimeFormat)
+	e.length, e.gzLength = strconv.Itoa(len(e.body)), strconv.Itoa(len(e.gz))
+	e.gzETag = strings.TrimSuffix(e.etag, `"`) + `-gz"`
 	return e
 }
-
-// gzipETag is the ETag of an entry's gzip form: another representation,
-// so another tag.
-func (e *entry) gzipETag() string { return strings.TrimSuffix(e.etag, `"`) + `-gz"` }
 
 // serve writes e, or 304 when the client holds it already.
 func (e *entry) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	body, etag := e.body, e.etag
+	body, etag, length := e.body, e.etag, e.length
 	useGzip := e.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding"))
 	if useGzip {
-		body, etag = e.gz, e.gzipETag()
+		body, etag, length = e.gz, e.gzETag, e.gzLength
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Type", e.contentType)
 	h.Set("Cache-Control", e.cacheControl)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("ETag", etag)
-	h.Set("Last-Modified", e.modified.UTC().Format(http.TimeFormat))
+	h.Set("Last-Modified", e.lastModified)
 	if e.status == http.StatusOK && e.notModified(r) {
 		h.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Content-Length", length)
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
@@ -127,7 +132,7 @@ func (e *entry) notModified(r *http.Request) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for tag := range strings.SplitSeq(inm, ",") {
 			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-			if tag == "*" || tag == e.etag || tag == e.gzipETag() {
+			if tag == "*" || tag == e.etag || tag == e.gzETag {
 				return true
 			}
 		}

@@ -169,6 +169,13 @@ func (s *Site) cached(lang string) http.HandlerFunc {
 			s.unavailable(w, r, lang, err)
 			return
 		}
+		// The address as it came is looked up first: a page asked for
+		// again is served without parsing its query.
+		raw := r.URL.Path + "?" + r.URL.RawQuery
+		if e := snap.get(raw); e != nil {
+			e.serve(w, r)
+			return
+		}
 		rest := r.PathValue("rest")
 		q := s.parseRequest(lang, rest, r.URL.Query())
 		key := q.key(rest)
@@ -177,6 +184,7 @@ func (s *Site) cached(lang string) http.HandlerFunc {
 			e = s.render(r, snap, q)
 			snap.put(key, e)
 		}
+		snap.put(raw, e)
 		e.serve(w, r)
 	}
 }
