@@ -49,8 +49,12 @@ type snapshot struct {
 	// Last-Modified.
 	modified time.Time
 
+	// cache holds the pages by their normalised key; raw by the address
+	// as asked, bounded apart so that junk queries cannot crowd out the
+	// pages.
 	mu    sync.RWMutex
 	cache map[string]*entry
+	raw   map[string]*entry
 }
 
 // entry is one rendered response.
@@ -80,6 +84,20 @@ func (s *snapshot) put(key string, e *entry) {
 	defer s.mu.Unlock()
 	if len(s.cache) < maxEntries {
 		s.cache[key] = e
+	}
+}
+
+func (s *snapshot) getRaw(address string) *entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.raw[address]
+}
+
+func (s *snapshot) putRaw(address string, e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.raw) < maxEntries {
+		s.raw[address] = e
 	}
 }
 
@@ -235,7 +253,7 @@ func (s *Site) load(ctx context.Context) (*snapshot, error) {
 	}
 	now := s.deps.Now()
 	snap := &snapshot{gen: gen, at: now, expires: now.Add(24 * time.Hour), byIdent: map[string]*publication.Publication{},
-		cache: map[string]*entry{}, modified: time.Unix(0, 0).UTC()}
+		cache: map[string]*entry{}, raw: map[string]*entry{}, modified: time.Unix(0, 0).UTC()}
 	for offset := 0; ; {
 		page, err := s.deps.Source.ListPublications(ctx, publication.Query{Public: true, Limit: loadPage, Offset: offset})
 		if err != nil {

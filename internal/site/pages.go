@@ -172,7 +172,7 @@ func (s *Site) cached(lang string) http.HandlerFunc {
 		// The address as it came is looked up first: a page asked for
 		// again is served without parsing its query.
 		raw := r.URL.Path + "?" + r.URL.RawQuery
-		if e := snap.get(raw); e != nil {
+		if e := snap.getRaw(raw); e != nil {
 			e.serve(w, r)
 			return
 		}
@@ -184,7 +184,7 @@ func (s *Site) cached(lang string) http.HandlerFunc {
 			e = s.render(r, snap, q)
 			snap.put(key, e)
 		}
-		snap.put(raw, e)
+		snap.putRaw(raw, e)
 		e.serve(w, r)
 	}
 }
