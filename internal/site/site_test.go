@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -301,4 +302,21 @@ func (failingSource) Revisions(context.Context, int64) ([]publication.Revision, 
 }
 func (failingSource) Generation(context.Context) (int64, error) {
 	return 0, context.DeadlineExceeded
+}
+
+// BenchmarkServeCached serves a publication's page from the cache, with
+// gzip, as a browser asks for it again and again.
+func BenchmarkServeCached(b *testing.B) {
+	s := newTestSite(b, demoSource(), &clock{now: testNow})
+	r := httptest.NewRequest(http.MethodGet, "/en/p/VIGIL-2026-0001", nil)
+	r.Header.Set("Accept-Encoding", "gzip")
+	s.ServeHTTP(httptest.NewRecorder(), r)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
 }
