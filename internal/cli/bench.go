@@ -104,7 +104,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	reports := c.flags.Bool("reports", false, "intake: then turn the spooled mails into reports, grouped, as vigil serve does, and time it")
 	rate := c.flags.Int("rate", 2000, "site: requests a second, at fixed times")
 	duration := c.flags.Duration("duration", 30*time.Second, "site: how long to send them")
-	clients := c.flags.Int("clients", 64, "site: HTTP connections at most")
+	clients := c.flags.Int("clients", 40, "site: HTTP connections at most")
 	publications := c.flags.Int("publications", 200, "site: publications to publish first")
 	if err := c.parse(args); err != nil {
 		return err
