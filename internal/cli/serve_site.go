@@ -43,6 +43,7 @@ func newSite(cfg config.Config, src site.Source) (*site.Site, error) {
 		}
 	}
 	s, err := site.New(site.Deps{Source: src, Catalog: cat, BaseURL: base, Name: sc.Name, Languages: sc.Languages,
+		Severities: cfg.Publishing.Rules().Severities,
 		SecurityTxt: site.SecurityTxt{Contacts: contacts, Encryption: sc.Encryption, Policy: sc.Policy,
 			Acknowledgments: sc.Acknowledgments, Hiring: sc.Hiring, Validity: sc.SecurityTxtValidity}})
 	if err != nil {
