@@ -6,8 +6,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/csaf"
+	"github.com/vigil-cert/vigil/internal/publication/markdown"
 )
 
 // detailView is a publication's page: every field a reader may see.
@@ -58,7 +61,7 @@ func (s *Site) renderDetail(ctx context.Context, snap *snapshot, q request, p *p
 	it := s.newItem(p, lang)
 	v := s.newView(lang, "/p/"+url.PathEscape(p.Ident), kindPaths[p.Kind], it.Title)
 	text, _ := p.Text(lang)
-	d := &detailView{item: it, TextLang: text.Lang, Body: renderMarkdown(text.Body), TLP: "TLP:" + string(p.TLP),
+	d := &detailView{item: it, TextLang: text.Lang, Body: markdown.Render(text.Body), TLP: "TLP:" + string(p.TLP),
 		Revision: p.Revision, Tags: p.Tags}
 	if p.Updated.After(p.Published) {
 		d.Updated, d.UpdatedAt = s.cat.Date(lang, p.Updated), p.Updated.UTC().Format("2006-01-02T15:04:05Z")
@@ -111,7 +114,7 @@ func (s *Site) renderDetail(ctx context.Context, snap *snapshot, q request, p *p
 		}
 	}
 	if p.Kind == publication.KindAdvisory || p.Kind == publication.KindWarning {
-		d.CSAF = csafPath(p)
+		d.CSAF = "/" + csaf.PublicPath(p.Ident, p.Published.UTC().Format(time.RFC3339))
 	}
 	v.Detail = d
 	return s.execute("detail", v)

@@ -18,6 +18,8 @@
 //   - The reader's language is the first segment of the path; a
 //     publication missing in it is shown in its primary language, with a
 //     note and the right lang attributes.
+//   - A body is rendered by internal/publication/markdown (sanitized
+//     HTML); the CSAF link is csaf.PublicPath, the provider's own.
 //   - The HTML is plain and semantic, works without JavaScript (there is
 //     none) and takes its one stylesheet from /site.css, so the console's
 //     strict Content-Security-Policy holds here too.

@@ -138,7 +138,7 @@ func demoPubs() []publication.Publication {
 	pub := testNow.Add(-48 * time.Hour)
 	text := func(lang, title string) publication.Text {
 		return publication.Text{Lang: lang, Title: title, Summary: "Summary " + lang + ": " + title,
-			Body: "## Impact\n\nAn attacker can run **code** remotely.\n\n- first\n- second\n\n<script>alert(1)</script> [x](javascript:alert(1)) [vendor](https://vendor.example/fix)",
+			Body: "## Impact\n\nAn attacker can run **code** remotely.\n\n- first\n- second\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) [vendor](https://vendor.example/fix)",
 			Recommendations: []publication.Recommendation{{Kind: publication.RecommendPatch, Text: "Install 2.4.1 (" + lang + ")"},
 				{Kind: publication.RecommendDetect, Text: "Look for POST /cgi-bin (" + lang + ")"}}, Updated: pub}
 	}

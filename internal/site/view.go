@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -318,21 +317,6 @@ func versionRange(r publication.VersionRange) string {
 		return "*"
 	}
 	return strings.Join(parts, " ")
-}
-
-// csafPath is where the CSAF provider keeps a publication's document:
-// the TLP:WHITE folder (CSAF 2.0 uses TLP 1 labels), the year of its
-// first release, and its ident lower-cased with every character other
-// than + - a-z 0-9 written _ (CSAF 2.0 section 5.1).
-func csafPath(p *publication.Publication) string {
-	name := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '+', r == '-':
-			return r
-		}
-		return '_'
-	}, strings.ToLower(p.Ident))
-	return fmt.Sprintf("/.well-known/csaf/white/%d/%s.json", p.Published.UTC().Year(), name)
 }
 
 // pagerView is the previous and next links of a paged list.
