@@ -42,7 +42,7 @@ var layers = []layer{
 	{4, "capabilities", []string{"internal/auth", "internal/constituency", "internal/export",
 		"internal/feedadmin", "internal/incident", "internal/lease", "internal/mailin", "internal/notify", "internal/outbox", "internal/pgpmime", "internal/publication", "internal/savedsearch", "internal/sealed"}},
 	{5, "assembly", []string{"internal/config", "internal/database", "internal/demo"}},
-	{6, "interfaces", []string{"internal/api", "internal/console", "internal/web"}},
+	{6, "interfaces", []string{"internal/api", "internal/console", "internal/site", "internal/web"}},
 	{7, "command line", []string{"internal/cli"}},
 	{8, "program", []string{"cmd"}},
 }

@@ -31,7 +31,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports] | site [--rate N --duration D --clients N --publications N]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -63,6 +63,15 @@ afterwards.
 serve does, prints mails/s and the incidents made, and checks that every
 mail became one report.
 
+bench site publishes --publications publications through the workflow
+into a new SQLite database, serves vigil serve's web handler on
+127.0.0.1, and asks an advisory's page --rate times a second for
+--duration over --clients connections, each request at its scheduled
+time (its latency counts any wait for a connection); it prints the
+achieved requests/s and the latency percentiles, then runs wrk (Debian's
+package, when installed) against the same page, and checks that every
+answer was 200.
+
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
 }
@@ -71,7 +80,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return c.parse(args)
 	}
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify" && args[0] != "intake") {
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "search" && args[0] != "notify" && args[0] != "intake" && args[0] != "site") {
 		return c.usageError("cli.bench.unknown")
 	}
 	sub, args := args[0], args[1:]
@@ -93,6 +102,10 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	size := c.flags.Int("size", 20<<10, "intake: bytes of each message")
 	client := c.flags.String("client", "chunking", "intake: chunking (PIPELINING and BDAT) or data (PIPELINING and DATA)")
 	reports := c.flags.Bool("reports", false, "intake: then turn the spooled mails into reports, grouped, as vigil serve does, and time it")
+	rate := c.flags.Int("rate", 2000, "site: requests a second, at fixed times")
+	duration := c.flags.Duration("duration", 30*time.Second, "site: how long to send them")
+	clients := c.flags.Int("clients", 40, "site: HTTP connections at most")
+	publications := c.flags.Int("publications", 200, "site: publications to publish first")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -124,6 +137,8 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 			return c.usageError("cli.bench.client", *client)
 		}
 		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data", *reports)
+	case "site":
+		return benchSite(ctx, c, work, *publications, *rate, *duration, *clients)
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
 	case "notify":

@@ -100,7 +100,7 @@ func TestBenchUsageTranslated(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "bogus"}, "verwacht ingest, search, notify of intake"},
+		{[]string{"bench", "bogus"}, "verwacht ingest, search, notify, intake of site"},
 		{[]string{"bench", "intake", "--client", "smoke"}, `--client: verwacht chunking of data, niet "smoke"`},
 		{[]string{"bench", "ingest", "--transport", "pigeon", "--rows", "10", "--dir", t.TempDir()}, "--transport: verwacht local of jetstream"},
 	} {

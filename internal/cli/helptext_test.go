@@ -27,7 +27,7 @@ func subcommandWords() map[string][]string {
 	words := map[string][]string{
 		"user":         {"add", "list", "passwd", "disable", "totp-reset"},
 		"constituency": {"import", "export", "lookup", "list", "disable", "enable"},
-		"bench":        {"ingest", "search", "notify", "intake"},
+		"bench":        {"ingest", "search", "notify", "intake", "site"},
 		"feeds":        {"list"},
 	}
 	for w := range incidentCommands {

@@ -239,7 +239,21 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
 		MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 	}
+	// The demo serves HTTPS too: its listener first, so that the site
+	// and the CSAF provider name their https address.
+	var demoLn net.Listener
+	if a.demo != nil && !cfg.TLS.Enabled() {
+		if demoLn, a.demoHTTPS, err = a.listenDemoHTTPS(); err != nil {
+			return "", err
+		}
+	}
+	siteBase := a.siteBase()
+	siteHandler, err := a.siteHandler(siteBase)
+	if err != nil {
+		return "", err
+	}
 	handler, err := web.New(web.Deps{
+		Site: siteHandler, CSAF: a.csafProvider(siteBase),
 		Console: console.Config{Store: a.store, Logger: a.log,
 			Retry: runner.RetryDeadLetters, FeedNames: runner.FeedNames, Version: Version,
 			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds,
@@ -281,8 +295,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		base = scheme + "://" + ln.Addr().String()
 	}
 	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
-	if a.demo != nil && !cfg.TLS.Enabled() {
-		if a.demoHTTPS, err = a.startDemoHTTPS(group, handler, limits); err != nil {
+	if demoLn != nil {
+		if err := a.serveDemoHTTPS(group, handler, limits, demoLn); err != nil {
 			return "", err
 		}
 	}

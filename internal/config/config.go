@@ -75,6 +75,8 @@ type Config struct {
 	// Bluesky, webhooks; none by default) and the publication outbox's
 	// retries.
 	Social channel.Config `yaml:"social"`
+	// Site configures the public website, its feeds and security.txt.
+	Site Site `yaml:"site"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -374,6 +376,7 @@ func Default() Config {
 		ReportForm:   DefaultReportForm(),
 		Social:       channel.DefaultConfig(),
 		Newsletter:   newsletter.DefaultConfig(),
+		Site:         DefaultSite(),
 	}
 }
 
@@ -572,6 +575,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Newsletter.Enabled && c.SMTP.Host == "" {
 		return &Error{Key: "newsletter.enabled", Reason: "the newsletter is sent through the SMTP relay: set the smtp section"}
+	}
+	if err := c.Site.validate(); err != nil {
+		return err
 	}
 	if err := c.Publishing.Validate(); err != nil {
 		var pe *publication.InputError

@@ -30,6 +30,14 @@ type Deps struct {
 	Console console.Config
 	Metrics http.Handler // served at /metrics (Prometheus); nil: not served
 	API     http.Handler // mounted at /api/v1/; nil: not served
+	// Site is the public website (internal/site), mounted on the paths
+	// its Patterns method names (each language's tree, its stylesheet
+	// and /.well-known/security.txt); a visitor to / without a session
+	// cookie goes to it. nil: not served.
+	Site http.Handler
+	// CSAF is the CSAF 2.0 provider (internal/publication/csaf), mounted
+	// at /.well-known/csaf/; nil: not served.
+	CSAF http.Handler
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* and
 	// Forwarded headers are believed; empty believes nobody's.
 	TrustedProxies TrustedProxies
@@ -70,7 +78,14 @@ func New(deps Deps) (http.Handler, error) {
 	}
 	// Browsers' Sec-Fetch-Site and Origin headers refuse cross-site form
 	// posts before they reach the console, in addition to its CSRF tokens.
-	mux.Handle("/", http.NewCrossOriginProtection().Handler(con))
+	protected := http.NewCrossOriginProtection().Handler(con)
+	mux.Handle("/", protected)
+	if deps.Site != nil {
+		mountSite(mux, deps.Site, protected)
+	}
+	if deps.CSAF != nil {
+		mux.Handle("GET /.well-known/csaf/", deps.CSAF)
+	}
 	hsts := deps.HSTS
 	switch hsts {
 	case "":
