@@ -2,8 +2,10 @@ package cli
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,7 +57,9 @@ func TestBenchOutputTranslated(t *testing.T) {
 }
 
 // TestDemoBannerTranslated: `vigil serve --demo` with VIGIL_LANG=fr
-// prints where the demo runs and its logins in French.
+// prints where the demo runs and its logins in French, and its https
+// address, where the CSAF provider passes gocsaf's checker as a trusted
+// provider.
 func TestDemoBannerTranslated(t *testing.T) {
 	bin := buildVigil(t)
 	data := t.TempDir()
@@ -89,6 +93,55 @@ func TestDemoBannerTranslated(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "Vigil demo" {
 		t.Errorf("GET %s/login: %s over %v", m[1], resp.Status, resp.TLS != nil)
+	}
+	checkDemoCSAF(t, m[1])
+}
+
+// checkDemoCSAF runs gocsaf's checker (built from the module cache, the
+// version go.mod names) against the demo's provider, as the README
+// tells a user to, and wants it passed as a trusted provider.
+func checkDemoCSAF(t *testing.T, base string) {
+	t.Helper()
+	dir := t.TempDir()
+	checker := filepath.Join(dir, "csaf_checker")
+	if out, err := exec.Command("go", "build", "-o", checker, "github.com/gocsaf/csaf/v3/cmd/csaf_checker").CombinedOutput(); err != nil {
+		t.Fatalf("building csaf_checker: %v\n%s", err, out)
+	}
+	report := filepath.Join(dir, "report.json")
+	out, err := exec.Command(checker, "--insecure", "-f", "json", "-o", report, base+"/.well-known/csaf/provider-metadata.json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("csaf_checker: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Domains []struct {
+			Passed       bool   `json:"passed"`
+			Role         string `json:"role"`
+			Requirements []struct {
+				Num         int    `json:"num"`
+				Description string `json:"description"`
+				Messages    []struct {
+					Type int    `json:"type"`
+					Text string `json:"text"`
+				} `json:"messages"`
+			} `json:"requirements"`
+		} `json:"domains"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("checker report: %v\n%s", err, raw)
+	}
+	if len(r.Domains) != 1 || !r.Domains[0].Passed || r.Domains[0].Role != "csaf_trusted_provider" {
+		t.Fatalf("the demo's CSAF provider did not pass as a trusted provider:\n%s", raw)
+	}
+	for _, req := range r.Domains[0].Requirements {
+		for _, m := range req.Messages {
+			if m.Type >= 2 { // errors; 1 is a warning
+				t.Errorf("requirement %d (%s): %s", req.Num, req.Description, m.Text)
+			}
+		}
 	}
 }
 
