@@ -58,6 +58,9 @@ type Config struct {
 	Notifier Notifier
 	// ReportForm configures the public report form (/report).
 	ReportForm ReportForm
+	// Publications configures the publication pages; without a Service
+	// there are none.
+	Publications PublicationPages
 }
 
 // Console is the console's http.Handler.
@@ -84,6 +87,8 @@ type Console struct {
 	imports             *pendingImports
 	// reports is the public report form; nil serves none.
 	reports *reportForm
+	// publications configures the publication pages.
+	publications PublicationPages
 }
 
 // New builds the console.
@@ -134,6 +139,7 @@ func New(cfg Config) (*Console, error) {
 		constituencyChanged: cfg.ConstituencyChanged,
 		notifier:            cfg.Notifier,
 		imports:             newPendingImports(),
+		publications:        cfg.Publications,
 	}
 	if c.reports, err = newReportForm(cfg.ReportForm, cfg.Store); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -195,6 +201,7 @@ func (c *Console) routes() {
 	c.reportRoutes(m)
 	c.incidentRoutes(m)
 	c.eventActionRoutes(m)
+	c.publicationRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

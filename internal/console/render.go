@@ -137,6 +137,10 @@ type navigation struct {
 	Notifications bool
 	// Incidents are the triage queue and the incidents.
 	Incidents bool
+	// Publications are the advisories, warnings and news; DraftPublications
+	// shows the buttons that draft one from an incident or a search.
+	Publications      bool
+	DraftPublications bool
 }
 
 // render writes page with data, all or nothing: the template runs into a
@@ -168,6 +172,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 			Constituency:  auth.Can(v.user.Role, auth.ReadConstituency),
 			Notifications: auth.Can(v.user.Role, auth.ManageNotifications),
 			Incidents:     auth.Can(v.user.Role, auth.ReadIncidents),
+
+			Publications:      c.publications.Service != nil && auth.Can(v.user.Role, auth.ReadPublications),
+			DraftPublications: c.publications.Service != nil && auth.Can(v.user.Role, auth.WritePublications),
 		}
 	} else {
 		vw.CSRF = v.formToken
