@@ -310,12 +310,11 @@ func (h *handler) createPublication(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
-	p := publication.Publication{Kind: publication.Kind(body.Kind), Content: body.content(), Created: time.Now().UTC()}
-	if !p.Kind.Valid() {
+	kind := publication.Kind(body.Kind)
+	if !kind.Valid() {
 		return nil, badParameterText("kind", i18n.M("publications.error.kind", body.Kind))
 	}
-	stampTexts(&p.Content, publication.Content{}, p.Created)
-	created, err := h.publications.Create(r.Context(), pubActorOf(c), p)
+	created, err := h.publications.Create(r.Context(), pubActorOf(c), kind, body.content(), "")
 	if err != nil {
 		return nil, publicationError(err)
 	}
@@ -324,19 +323,6 @@ func (h *handler) createPublication(r *http.Request, c *caller) (any, error) {
 
 func created201(p publication.Publication) created {
 	return created{location: "/api/v1/publications/" + p.Ident, value: toPublicationJSON(p, true)}
-}
-
-// stampTexts dates the texts that changed from base at now, so that the
-// translations left behind are flagged as outdated.
-func stampTexts(c *publication.Content, base publication.Content, now time.Time) {
-	for i, t := range c.Texts {
-		old, ok := base.Text(t.Lang)
-		if ok && old.Lang == t.Lang && old.Title == t.Title && old.Summary == t.Summary && old.Body == t.Body {
-			c.Texts[i].Updated = old.Updated
-			continue
-		}
-		c.Texts[i].Updated = now
-	}
 }
 
 // patchPublicationBody is the body of PATCH: the fields to change (the
@@ -366,9 +352,7 @@ func (h *handler) updatePublication(r *http.Request, c *caller) (any, error) {
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
-	content := body.content()
-	stampTexts(&content, base, time.Now().UTC())
-	updated, err := h.publications.Edit(r.Context(), pubActorOf(c), p.ID, content, strings.TrimSpace(body.Note))
+	updated, err := h.publications.Edit(r.Context(), pubActorOf(c), p.ID, body.content(), strings.TrimSpace(body.Note))
 	if err != nil {
 		return nil, publicationError(err)
 	}

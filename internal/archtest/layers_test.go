@@ -56,7 +56,7 @@ var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", 
 	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
 	"internal/feedadmin/feedadmindb/feedadmintest",
-	"internal/incident/incidentdb/incidenttest", "internal/mailin/mailindb/mailintest",
+	"internal/incident/incidentdb/incidenttest", "internal/publication/pubdb/pubtest", "internal/mailin/mailindb/mailintest",
 	"internal/notify/falsepositive/falsepositivetest"}
 
 // listedPackage is what `go list -json` tells of a package.

@@ -71,7 +71,7 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 	case !p.TLP.Valid():
 		c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, c.tr(v, "publications.error.tlp", string(p.TLP)))
 		return
-	case p.Severity != "" && !slices.Contains(c.pubSeverities(), p.Severity):
+	case !slices.Contains(c.pubSeverities(), p.Severity):
 		c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, c.tr(v, "publications.error.severity", p.Severity))
 		return
 	case title == "":
@@ -84,9 +84,6 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 
 // finishDraft creates p and opens its page.
 func (c *Console) finishDraft(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, p publication.Publication) {
-	if p.Created.IsZero() {
-		p.Created = c.now().UTC()
-	}
 	created, err := c.createDraft(r, v, svc, p)
 	if text := c.pubInputText(v, err); text != "" {
 		c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, text)
@@ -96,7 +93,6 @@ func (c *Console) finishDraft(w http.ResponseWriter, r *http.Request, v *visit, 
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "publication.create", created.Ident, p.Source)
 	redirectDone(w, r, "/publications/"+strconv.FormatInt(created.ID, 10), "publication-created")
 }
 
@@ -126,6 +122,7 @@ func (c *Console) draftFromIncident(w http.ResponseWriter, r *http.Request, v *v
 	if !p.TLP.Valid() {
 		p.TLP = publication.TLPAmber
 	}
+	p.Severity = c.defaultSeverity()
 	if sev := string(inc.Severity); slices.Contains(c.pubSeverities(), sev) {
 		p.Severity = sev
 	}
@@ -201,7 +198,7 @@ func (c *Console) draftFromEvents(w http.ResponseWriter, r *http.Request, v *vis
 		c.fail(w, r, v, err)
 		return
 	}
-	p := publication.Publication{Kind: publication.KindWarning, Source: "events:" + r.PostForm.Encode(), Content: publication.Content{TLP: publication.TLPAmber}}
+	p := publication.Publication{Kind: publication.KindWarning, Source: "events:" + r.PostForm.Encode(), Content: publication.Content{TLP: publication.TLPAmber, Severity: c.defaultSeverity()}}
 	now := c.now().UTC()
 	for _, lang := range c.pubLanguages() {
 		n := c.catalog.Number(lang, fig.Events)

@@ -108,8 +108,8 @@ func readIDs(s string, pattern *regexp.Regexp, field, msg string) ([]string, err
 	return out, nil
 }
 
-// readCVSS reads one vector a line; the score of a vector already kept
-// is kept, a new one is scored when the publication is saved.
+// readCVSS reads one vector a line; the service scores them when it
+// saves (publication.Service.Score).
 func readCVSS(s string, kept []publication.CVSS) ([]publication.CVSS, error) {
 	var out []publication.CVSS
 	for _, vec := range lines(s) {
@@ -123,7 +123,7 @@ func readCVSS(s string, kept []publication.CVSS) ([]publication.CVSS, error) {
 		}
 		out = append(out, c)
 	}
-	return scoreCVSS(out)
+	return out, nil
 }
 
 // readReferences reads one reference a line: its URL, then its title.
@@ -277,7 +277,3 @@ func recommendationsOf(t publication.Text, kind string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-// scoreCVSS computes each vector's score. Until package cvss is on main
-// the vectors are kept as written and shown without a score.
-func scoreCVSS(in []publication.CVSS) ([]publication.CVSS, error) { return in, nil }

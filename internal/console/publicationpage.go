@@ -237,7 +237,6 @@ func (c *Console) savePublication(w http.ResponseWriter, r *http.Request, v *vis
 		c.fail(w, r, v, err)
 		return
 	}
-	c.audit(r.Context(), v, "publication.edit", p.Ident, "")
 	to := "/publications/" + strconv.FormatInt(p.ID, 10)
 	if r.PostFormValue("add") == "product" {
 		redirectDone(w, r, to+"?rows="+strconv.Itoa(min(max(rows, 1)+1, 20))+"#products", "publication-row-added")
@@ -267,7 +266,6 @@ func (c *Console) publicationAction(action string) handler {
 			c.fail(w, r, v, err)
 			return
 		}
-		c.audit(r.Context(), v, "publication."+action, p.Ident, strings.TrimSpace(r.PostFormValue("reason")))
 		redirectDone(w, r, "/publications/"+strconv.FormatInt(p.ID, 10), "publication-"+action)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,19 +22,10 @@ import (
 
 // PublicationPages configures the publication pages.
 type PublicationPages struct {
-	// Service writes every change; nil serves no publication pages.
+	// Service writes every change, with its rules (the languages and
+	// the severity scale); nil serves no publication pages.
 	Service *publication.Service
-	// Languages are the languages every publication is written in, the
-	// primary first; DefaultPublicationLanguages when empty.
-	Languages []string
-	// Severities is the configured severity scale, the worst first;
-	// publication.DefaultSeverities when empty.
-	Severities []string
 }
-
-// DefaultPublicationLanguages are the languages publications are written
-// in when the configuration names none.
-var DefaultPublicationLanguages = []string{"en", "nl", "fr"}
 
 // The page titles and messages of the publication pages.
 const (
@@ -85,20 +77,26 @@ func (c *Console) publishing(w http.ResponseWriter, r *http.Request, v *visit) (
 	return c.publications.Service, true
 }
 
-// pubLanguages are the configured languages of publications.
-func (c *Console) pubLanguages() []string {
-	if len(c.publications.Languages) > 0 {
-		return c.publications.Languages
+// pubRules are the configured languages (the primary first) and
+// severity scale of publications.
+func (c *Console) pubRules() publication.Rules {
+	if c.publications.Service == nil {
+		return (&publication.Service{}).RulesOrDefault()
 	}
-	return DefaultPublicationLanguages
+	return c.publications.Service.RulesOrDefault()
 }
 
-// pubSeverities is the configured severity scale.
-func (c *Console) pubSeverities() []string {
-	if len(c.publications.Severities) > 0 {
-		return c.publications.Severities
+func (c *Console) pubLanguages() []string  { return c.pubRules().Languages }
+func (c *Console) pubSeverities() []string { return c.pubRules().Severities }
+
+// defaultSeverity is the severity of a draft Vigil writes: "medium" when
+// the scale has it, else the scale's middle.
+func (c *Console) defaultSeverity() string {
+	scale := c.pubSeverities()
+	if slices.Contains(scale, "medium") {
+		return "medium"
 	}
-	return publication.DefaultSeverities
+	return scale[len(scale)/2]
 }
 
 // publicationListSize is how many publications a page of the list shows.

@@ -56,5 +56,5 @@ func (c *Console) runPublicationAction(r *http.Request, v *visit, svc *publicati
 
 // createDraft stores p as a new draft by the visitor.
 func (c *Console) createDraft(r *http.Request, v *visit, svc *publication.Service, p publication.Publication) (publication.Publication, error) {
-	return svc.Create(r.Context(), pubActor(v), p)
+	return svc.Create(r.Context(), pubActor(v), p.Kind, p.Content, p.Source)
 }
