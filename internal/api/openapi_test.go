@@ -252,6 +252,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 	maps.Copy(calls, f.incidentCalls())
 	maps.Copy(calls, f.constituentIncidentCalls())
 	maps.Copy(calls, f.eventActionCalls())
+	maps.Copy(calls, f.publicationCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {

@@ -210,7 +210,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
-		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From})
+		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.publicationService()})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err
@@ -226,7 +226,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			Directory: a.directory, Notifier: notes.notifier, Feeds: feeds,
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
-				From: cfg.Notify.From, PublicURL: cfg.PublicURL}},
+				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
+			Publications: console.PublicationPages{Service: a.publicationService()}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

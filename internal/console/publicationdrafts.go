@@ -204,7 +204,7 @@ func (c *Console) draftFromEvents(w http.ResponseWriter, r *http.Request, v *vis
 		n := c.catalog.Number(lang, fig.Events)
 		p.Texts = append(p.Texts, publication.Text{
 			Lang: lang, Updated: now,
-			Title: c.catalog.Plural(lang, "publications.draft.events.title", fig.Events, n, fig.Type),
+			Title: c.catalog.Plural(lang, "publications.draft.events.title", fig.Events, fig.Type),
 			Summary: c.catalog.T(lang, "publications.draft.events.summary", n, fig.Type,
 				c.catalog.Number(lang, fig.IPs), c.catalog.Number(lang, fig.Organisations), fig.From, fig.To),
 		})
