@@ -185,6 +185,8 @@ func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
 	check("/reports/{id}", []string{"path:id"})
 	check("/incidents", incidentListParams)
 	check("/incidents/{tag}", []string{"path:tag"})
+	check("/publications", publicationListParams)
+	check("/publications/{ident}", []string{"path:ident"})
 	if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 		t.Errorf("/events/{hash} parameters %q", got)
 	}
