@@ -72,10 +72,10 @@ type recField struct {
 	Kind, Text string
 }
 
-// productRow is one row of the affected products.
+// productRow is one row of the affected products, as the editor shows
+// it.
 type productRow struct {
-	publication.Product
-	VersionsText string
+	Vendor, Name, CPE, PURL, Versions string
 }
 
 // editable returns the content the editor works on, its status and
@@ -127,7 +127,7 @@ func (c *Console) showPublication(w http.ResponseWriter, r *http.Request, v *vis
 		d.Pinned = content.PinnedUntil.UTC().Format(pinLayout)
 	}
 	for _, prod := range content.Products {
-		d.Products = append(d.Products, productRow{Product: prod, VersionsText: formatVersions(prod.Versions)})
+		d.Products = append(d.Products, productRow{Vendor: prod.Vendor, Name: prod.Product, CPE: prod.CPE, PURL: prod.PURL, Versions: formatVersions(prod.Versions)})
 	}
 	for range d.Rows {
 		d.Products = append(d.Products, productRow{})

@@ -74,7 +74,7 @@ func TestPublicationWorkflowFourEyes(t *testing.T) {
 		t.Fatalf("save: status %d: %.600s", res.status, res.body)
 	}
 	body := analyst.get(page).body
-	mustContain(t, body, "CVE-2026-1234", "CVE-2026-99999", "CWE-79", "&gt;=1.0 &lt;1.4, 2.0.1", "cpe:2.3:a:acme:gateway",
+	mustContain(t, body, "CVE-2026-1234", "CVE-2026-99999", "CWE-79", "&gt;=1.0 &lt;1.4, 2.0.1", "cpe:2.3:a:acme:gateway", `value="Gateway"`, `value="Acme"`,
 		"Lek in Acme Gateway", `id="missing-fr"`, "Update to 1.4.\nRestart the service.", "&lt;script&gt;alert(1)&lt;/script&gt;")
 	if strings.Contains(body, "<script>alert(1)") {
 		t.Error("the preview runs the body's script")
