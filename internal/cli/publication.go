@@ -234,7 +234,7 @@ func newPublication(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := a.publicationService()
+	svc := a.publications()
 	content := publication.Content{Severity: *severity, TLP: publication.TLP(strings.ToUpper(*tlp)),
 		Texts: []publication.Text{{Lang: svc.RulesOrDefault().Languages[0], Title: strings.TrimSpace(*title)}}}
 	p, err := svc.Create(ctx, actor, publication.Kind(*kind), content, "")
@@ -266,7 +266,7 @@ func publicationMove(action string) func(ctx context.Context, c *cmdEnv, args []
 		if err != nil {
 			return err
 		}
-		svc := a.publicationService()
+		svc := a.publications()
 		switch action {
 		case publication.ActionSubmit:
 			p, err = svc.Submit(ctx, actor, p.ID)

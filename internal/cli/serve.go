@@ -145,7 +145,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 // console and API, and the collectors.
 func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, c *cmdEnv) error {
 	cfg := a.cfg
+	publications := a.publications()
+	a.demo = demoSet
 	if demoSet != nil {
+		demoSet.Publishing = publications
 		if err := demoSet.Load(ctx, a.store); err != nil {
 			return err
 		}
@@ -184,6 +187,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if cfg.IncidentAlerts.Enabled() {
 		a.startAlerts(group)
 	}
+	a.startScheduledPublishing(group, publications)
 	group.run("collectors", runner.RunCollectors)
 	// The console may add, change, pause or run feeds: in this process or
 	// another one on the same database.
@@ -198,7 +202,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if demoSet != nil {
 		// The banner is for the person who started the demo: in the
 		// command line's language.
-		fmt.Fprintf(c.stdout, "\n%s\n\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
+		fmt.Fprintf(c.stdout, "\n%s\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
+		if a.demoHTTPS != "" {
+			fmt.Fprintf(c.stdout, "%s\n", c.t("cli.serve.demo.https", a.demoHTTPS))
+		}
+		fmt.Fprintln(c.stdout)
 	}
 	return nil
 }
@@ -210,7 +218,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
-		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.publicationService()})
+		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.publications()})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err
@@ -227,7 +235,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
 				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
-			Publications: console.PublicationPages{Service: a.publicationService()}},
+			Publications: console.PublicationPages{Service: a.publications()}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {
@@ -262,6 +270,11 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		base = scheme + "://" + ln.Addr().String()
 	}
 	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
+	if a.demo != nil && !cfg.TLS.Enabled() {
+		if a.demoHTTPS, err = a.startDemoHTTPS(group, handler, limits); err != nil {
+			return "", err
+		}
+	}
 	return base, nil
 }
 
