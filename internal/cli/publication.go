@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/cveimport"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -19,6 +20,7 @@ var cmdPublication = &command{
 	usage: `list [--kind K] [--status S] [--limit N] [--json]
        | show IDENT [--json]
        | new --kind K --title TEXT [--severity S] [--tlp L] [--as USER]
+       | import-cve FILE [--kind K] [--as USER]
        | submit IDENT [--as USER]
        | approve IDENT --as USER
        | publish IDENT [--as USER]
@@ -31,7 +33,9 @@ audit log, by the account --as names ("cli" when none).
 'list' lists publications, the newest first. 'show IDENT' shows one
 (VIGIL-2026-0042) with its languages, revisions and channels. 'new' writes
 a draft with its title in the primary language; the rest is written in the
-console. 'submit' sends a draft to review. 'approve' approves it: four eyes,
+console. 'import-cve FILE' drafts an advisory from a CVE JSON 5 record:
+its description, scores, weaknesses, references and affected products.
+'submit' sends a draft to review. 'approve' approves it: four eyes,
 so --as must name an account that did not write or last edit it.
 'publish' publishes an approved publication to every channel. 'withdraw'
 takes a published one down, with --reason.`,
@@ -40,13 +44,14 @@ takes a published one down, with --reason.`,
 
 // publicationCommands are the words runPublication knows.
 var publicationCommands = map[string]func(ctx context.Context, c *cmdEnv, args []string) error{
-	"list":     listPublications,
-	"show":     showPublication,
-	"new":      newPublication,
-	"submit":   publicationMove(publication.ActionSubmit),
-	"approve":  publicationMove(publication.ActionApprove),
-	"publish":  publicationMove(publication.ActionPublish),
-	"withdraw": publicationMove(publication.ActionWithdraw),
+	"list":       listPublications,
+	"show":       showPublication,
+	"new":        newPublication,
+	"import-cve": importCVE,
+	"submit":     publicationMove(publication.ActionSubmit),
+	"approve":    publicationMove(publication.ActionApprove),
+	"publish":    publicationMove(publication.ActionPublish),
+	"withdraw":   publicationMove(publication.ActionWithdraw),
 }
 
 func runPublication(ctx context.Context, c *cmdEnv, args []string) error {
@@ -283,4 +288,46 @@ func publicationMove(action string) func(ctx context.Context, c *cmdEnv, args []
 		fmt.Fprintln(c.stdout, c.t("cli.publication.moved", p.Ident, string(p.Status)))
 		return nil
 	}
+}
+
+// importCVE drafts a publication from a CVE record file.
+func importCVE(ctx context.Context, c *cmdEnv, args []string) error {
+	kind := c.flags.String("kind", "advisory", "advisory, warning, news or digest")
+	as := c.flags.String("as", "", "the account that writes it (its author)")
+	words, err := c.parseWords(args)
+	if err != nil {
+		return err
+	}
+	if len(words) != 1 {
+		return c.usageError("cli.publication.args.file")
+	}
+	rec, err := cveimport.ReadFile(words[0])
+	if err != nil {
+		var refused *publication.InputError
+		if errors.As(err, &refused) {
+			return c.fail("cli.publication.cve.refused", words[0], c.in(refused.Message))
+		}
+		return err
+	}
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	actor, err := c.publicationActor(ctx, a, *as)
+	if err != nil {
+		return err
+	}
+	svc := a.publications()
+	content := rec.Draft(svc.RulesOrDefault().Languages)
+	if content.Severity == "" {
+		content.Severity = "medium"
+	}
+	p, err := svc.Create(ctx, actor, publication.Kind(*kind), content, "cve:"+rec.ID)
+	if err != nil {
+		return c.pubRefusal(err, "")
+	}
+	title, _ := p.Text("")
+	fmt.Fprintln(c.stdout, c.t("cli.publication.created", p.Ident, title.Title))
+	return nil
 }

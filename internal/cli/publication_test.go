@@ -62,3 +62,37 @@ func TestPublicationCommand(t *testing.T) {
 		t.Errorf("unknown subcommand in Dutch: %q", out)
 	}
 }
+
+// cveRecord is a CVE JSON 5 record written for the tests.
+const cveRecord = `{"dataType":"CVE_RECORD","dataVersion":"5.1",
+ "cveMetadata":{"cveId":"CVE-2026-7777","assignerOrgId":"00000000-0000-4000-8000-000000000001","state":"PUBLISHED"},
+ "containers":{"cna":{"providerMetadata":{"orgId":"00000000-0000-4000-8000-000000000001"},
+  "title":"Heap overflow in Example Router",
+  "descriptions":[{"lang":"en","value":"A heap overflow in Example Router before 2.1 lets a remote attacker run code."}],
+  "affected":[{"vendor":"example","product":"router","versions":[{"version":"0","lessThan":"2.1","status":"affected","versionType":"semver"}]}],
+  "references":[{"url":"https://example.org/sa-1"}],
+  "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","baseScore":9.8,"baseSeverity":"CRITICAL"}}]}}}`
+
+// TestPublicationImportCVE drafts an advisory from a CVE record file and
+// refuses a malformed one with the field at fault.
+func TestPublicationImportCVE(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "en")
+	data := t.TempDir()
+	good := writeTemp(t, "CVE-2026-7777.json", cveRecord)
+	code, out, errOut := run(t, "", "publication", "import-cve", good, "--data", data)
+	if code != 0 || !strings.Contains(out, "Heap overflow in Example Router") {
+		t.Fatalf("import-cve: exit %d: %s%s", code, out, errOut)
+	}
+	ident := strings.Fields(strings.TrimPrefix(out, "draft "))[0]
+	_, out, _ = run(t, "", "publication", "show", ident, "--json", "--data", data)
+	for _, want := range []string{`"CVE-2026-7777"`, `"Score": 9.8`, `"Vendor": "example"`, `"Source": "cve:CVE-2026-7777"`, `"Severity": "critical"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the draft lacks %s: %s", want, out)
+		}
+	}
+	bad := writeTemp(t, "bad.json", strings.Replace(cveRecord, `"cveId":"CVE-2026-7777"`, `"cveId":"CVE-77"`, 1))
+	code, _, errOut = run(t, "", "publication", "import-cve", bad, "--data", data)
+	if code != 1 || !strings.Contains(errOut, "bad.json is refused") || !strings.Contains(errOut, "CVE-77") {
+		t.Errorf("a malformed record: exit %d: %s", code, errOut)
+	}
+}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/incident"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/cveimport"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -19,7 +21,7 @@ import (
 // every configured language from the catalogue's templates.
 
 // maxCVEBytes bounds the new-publication form, which may carry a CVE
-// record once its import is wired.
+// record.
 const maxCVEBytes = 4 << 20
 
 // eventDraftBound is how many events, IP addresses and organisations a
@@ -60,6 +62,11 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	kind := publication.Kind(r.PostFormValue("kind"))
+	if file, _, err := r.FormFile("cve"); err == nil {
+		defer file.Close()
+		c.draftFromCVE(w, r, v, svc, kind, file)
+		return
+	}
 	p := publication.Publication{Kind: kind, Content: publication.Content{
 		TLP: publication.TLP(r.PostFormValue("tlp")), Severity: r.PostFormValue("severity"),
 	}}
@@ -80,6 +87,30 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 	}
 	p.Texts = []publication.Text{{Lang: c.pubLanguages()[0], Title: title, Updated: c.now().UTC()}}
 	c.finishDraft(w, r, v, svc, p)
+}
+
+// draftFromCVE drafts a publication of kind (an advisory unless another
+// is chosen) from an uploaded CVE JSON 5 record, in every configured
+// language the record has text in; a malformed record is refused with
+// the field that is wrong.
+func (c *Console) draftFromCVE(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, file io.Reader) {
+	rec, err := cveimport.ReadRecord(file)
+	if text := c.pubInputText(v, err); text != "" {
+		c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, c.tr(v, "publications.error.cve.record", text))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if !kind.Valid() {
+		kind = publication.KindAdvisory
+	}
+	content := rec.Draft(c.pubLanguages())
+	if content.Severity == "" || !slices.Contains(c.pubSeverities(), content.Severity) {
+		content.Severity = c.defaultSeverity()
+	}
+	c.finishDraft(w, r, v, svc, publication.Publication{Kind: kind, Source: "cve:" + rec.ID, Content: content})
 }
 
 // finishDraft creates p and opens its page.

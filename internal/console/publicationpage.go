@@ -1,6 +1,7 @@
 package console
 
 import (
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/markdown"
 )
 
 // A publication's page: its fields and languages in the editor, the
@@ -65,6 +67,8 @@ type langColumn struct {
 	// Outdated: older than the primary language's version.
 	Outdated bool
 	Recs     []recField
+	// Preview is the body rendered as readers get it, sanitized.
+	Preview template.HTML
 }
 
 // recField is one kind of recommendation, one a line.
@@ -168,6 +172,7 @@ func (c *Console) langColumns(content publication.Content) []langColumn {
 			t = publication.Text{Lang: lang}
 		}
 		col.Text = t
+		col.Preview = markdown.Render(t.Body)
 		for _, kind := range publication.RecommendationKinds {
 			col.Recs = append(col.Recs, recField{Kind: kind, Text: recommendationsOf(t, kind)})
 		}

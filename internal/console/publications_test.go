@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -281,5 +283,56 @@ func TestDraftFromEvents(t *testing.T) {
 	}
 	if !strings.Contains(p.Texts[0].Summary, "2026-11-02 to 2026-11-03") {
 		t.Errorf("date range: %q", p.Texts[0].Summary)
+	}
+}
+
+// cveRecord is a CVE JSON 5 record written for the tests.
+const cveRecord = `{"dataType":"CVE_RECORD","dataVersion":"5.1",
+ "cveMetadata":{"cveId":"CVE-2026-7777","assignerOrgId":"00000000-0000-4000-8000-000000000001","state":"PUBLISHED"},
+ "containers":{"cna":{"providerMetadata":{"orgId":"00000000-0000-4000-8000-000000000001"},
+  "title":"Heap overflow in Example Router",
+  "descriptions":[{"lang":"en","value":"A heap overflow in Example Router before 2.1 lets a remote attacker run code."}],
+  "affected":[{"vendor":"example","product":"router","versions":[{"version":"0","lessThan":"2.1","status":"affected","versionType":"semver"}]}],
+  "references":[{"url":"https://example.org/sa-1"}]}}}`
+
+// postCVE uploads a record on the new-publication form.
+func postCVE(t *testing.T, b *browser, record string) response {
+	t.Helper()
+	b.get("/publications/new")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range map[string]string{"csrf": b.csrf, "kind": "advisory", "tlp": "AMBER", "severity": "medium"} {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := mw.CreateFormFile("cve", "CVE-2026-7777.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte(record))
+	mw.Close()
+	req, err := http.NewRequest(http.MethodPost, b.env.server.URL+"/publications/new", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return b.do(req)
+}
+
+func TestPublicationFromCVE(t *testing.T) {
+	env := newPublicationEnv(t)
+	b := env.analyst()
+	res := postCVE(t, b, cveRecord)
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("upload: status %d: %.600s", res.status, res.body)
+	}
+	p := env.publication(strings.SplitN(res.location, "?", 2)[0])
+	if p.Source != "cve:CVE-2026-7777" || p.Texts[0].Title != "Heap overflow in Example Router" || len(p.Products) != 1 || p.Products[0].Vendor != "example" {
+		t.Fatalf("draft %+v", p)
+	}
+	res = postCVE(t, b, strings.Replace(cveRecord, `"cveId":"CVE-2026-7777"`, `"cveId":"CVE-77"`, 1))
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "The CVE record was refused") || !strings.Contains(res.body, "CVE-77") {
+		t.Errorf("malformed record: status %d: %.600s", res.status, res.body)
 	}
 }

@@ -14,7 +14,8 @@ import (
 // TestBrowserPublicationEditor writes an advisory in headless Chromium as
 // an analyst: the new-publication form, the editor with its languages
 // side by side, a product row added without JavaScript, a body whose
-// script stays text in the preview, and the draft sent to review.
+// Markdown is rendered and whose script is dropped from the preview, and
+// the draft sent to review.
 func TestBrowserPublicationEditor(t *testing.T) {
 	st := openStore(t)
 	const password = "the analyst's long passphrase"
@@ -51,7 +52,10 @@ func TestBrowserPublicationEditor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitText(t, tctx, "#preview-en", "<script>window.ran = 1</script>")
+			waitText(t, tctx, "#preview-en h2", "What to do")
+			if n := run(t, tctx, chromedp.Evaluate[int](`document.querySelectorAll('#preview-en script').length`)); n != 0 {
+				t.Errorf("the preview holds %d script elements", n)
+			}
 			ran := run(t, tctx, chromedp.Evaluate[bool](`window.ran === 1`))
 			if ran {
 				t.Error("the body's script ran in the console")
