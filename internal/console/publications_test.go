@@ -212,7 +212,7 @@ func TestPublicationListAndRows(t *testing.T) {
 	b.post(first+"/submit", url.Values{})
 
 	body := b.get("/publications").body
-	mustContain(t, body, "Alpha warning", "Bravo advisory", `id="count-draft"`)
+	mustContain(t, body, "Alpha warning", "Bravo advisory", `id="count-draft"`, ">2 publications<")
 	if !regexp.MustCompile(`id="count-review"[^>]*>[^<]*<span class="badge">1</span>`).MatchString(body) {
 		t.Error("the review count is not 1")
 	}

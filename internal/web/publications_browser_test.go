@@ -27,6 +27,7 @@ func TestBrowserPublicationEditor(t *testing.T) {
 	logIn(t, tctx, "analyst", password, "publication-new-form")
 	runSteps(t,
 		browserStep{"new", func(t *testing.T) {
+			screenshot(t, tctx, "publication-new")
 			err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("kind-advisory")),
 				chromedp.SendKeys(chromedp.ID("new-title"), "Remote code execution in Acme Gateway"),
 				chromedp.Click(chromedp.ID("new-submit")), chromedp.WaitVisible(chromedp.ID("publication-editor")))
@@ -77,6 +78,11 @@ func TestBrowserPublicationEditor(t *testing.T) {
 			if text := run(t, tctx, chromedp.Text(chromedp.ID("history"))); !strings.Contains(text, "sent to review") {
 				t.Errorf("history %q", text)
 			}
+			if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/publications")); err != nil {
+				t.Fatal(err)
+			}
+			waitText(t, tctx, "#count-review", "1")
+			screenshot(t, tctx, "publication-list")
 		}},
 	)
 }
