@@ -3,7 +3,9 @@ package console
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,7 +221,7 @@ func (c *Console) draftFromEvents(w http.ResponseWriter, r *http.Request, v *vis
 		c.forbidden(w, r, v)
 		return
 	}
-	q, _, problems := parseSearch(r.PostForm)
+	q, _, problems := parseSearch(withoutCSRF(r.PostForm))
 	if len(problems) > 0 {
 		c.problem(w, r, v, http.StatusBadRequest, msgErrorHeading, msgSearchInvalid)
 		return
@@ -229,7 +231,12 @@ func (c *Console) draftFromEvents(w http.ResponseWriter, r *http.Request, v *vis
 		c.fail(w, r, v, err)
 		return
 	}
-	p := publication.Publication{Kind: publication.KindWarning, Source: "events:" + r.PostForm.Encode(), Content: publication.Content{TLP: publication.TLPAmber, Severity: c.defaultSeverity()}}
+	// The search, without the form's CSRF token.
+	source := "events:" + withoutCSRF(r.PostForm).Encode()
+	if len(source) > publication.MaxShortField {
+		source = source[:publication.MaxShortField]
+	}
+	p := publication.Publication{Kind: publication.KindWarning, Source: source, Content: publication.Content{TLP: publication.TLPAmber, Severity: c.defaultSeverity()}}
 	now := c.now().UTC()
 	for _, lang := range c.pubLanguages() {
 		n := c.catalog.Number(lang, fig.Events)
@@ -299,4 +306,12 @@ func (c *Console) eventFigures(r *http.Request, q store.EventQuery) (eventFigure
 		}
 	}
 	return fig, nil
+}
+
+// withoutCSRF is a posted form without its CSRF token, for what reads the
+// rest as a search.
+func withoutCSRF(f url.Values) url.Values {
+	out := maps.Clone(f)
+	delete(out, "csrf")
+	return out
 }

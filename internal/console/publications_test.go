@@ -281,6 +281,9 @@ func TestDraftFromEvents(t *testing.T) {
 		!strings.Contains(p.Texts[0].Summary, "from 2 IP addresses") || !strings.Contains(p.Texts[2].Title, "3 services infected-system exposés") {
 		t.Fatalf("draft texts %+v", p.Texts)
 	}
+	if p.Source != "events:type=infected-system" {
+		t.Errorf("source %q", p.Source)
+	}
 	if !strings.Contains(p.Texts[0].Summary, "2026-11-02 to 2026-11-03") {
 		t.Errorf("date range: %q", p.Texts[0].Summary)
 	}
