@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/export"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 )
 
 // Deps are what the API needs from the rest of Vigil.
@@ -49,6 +50,8 @@ type Deps struct {
 	// MailFrom is the sender of the mails written from incidents
 	// (notify.from); empty: POST /incidents/{tag}/mail is refused.
 	MailFrom string
+	// Publications serves /publications; nil: those routes answer 501.
+	Publications *publication.Service
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -64,6 +67,7 @@ type handler struct {
 	constituencyChanged func(ctx context.Context)
 	notifier            Notifier
 	mailFrom            string
+	publications        *publication.Service
 	// exportPageSize is how many events a CSV or JSON lines export reads
 	// from the store at a time; tests make it small to cross pages.
 	exportPageSize int
@@ -198,6 +202,11 @@ var routes = []route{
 	{"GET", "/constituent/reports", constituents, (*handler).constituentReports},
 	{"POST", "/constituent/reports", constituents, (*handler).createConstituentReport},
 	{"GET", "/me", anyone, (*handler).me},
+	{"GET", "/publications", nil, (*handler).listPublications},
+	{"POST", "/publications", publicationWriters, (*handler).createPublication},
+	{"GET", "/publications/{ident}", nil, (*handler).getPublication},
+	{"PATCH", "/publications/{ident}", publicationWriters, (*handler).updatePublication},
+	{"POST", "/publications/{ident}/{action}", publicationWriters, (*handler).publicationAction},
 	{"GET", "/openapi.json", nil, (*handler).openAPI},
 }
 
@@ -228,6 +237,7 @@ func newHandler(deps Deps) *handler {
 		constituencyChanged: deps.ConstituencyChanged,
 		notifier:            deps.Notifier,
 		mailFrom:            deps.MailFrom,
+		publications:        deps.Publications,
 	}
 }
 

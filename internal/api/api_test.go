@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
@@ -126,6 +127,8 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		Feeds:   &config.FeedManager{File: []config.Feed{config.DefaultInboxFeed()}, Store: st},
 		// The sender of the mails written from incidents.
 		MailFrom: "Example CERT <cert@example.org>",
+		// The publications' workflow over the test's database.
+		Publications: &publication.Service{Store: st.Publications, Audit: st},
 	}
 	if opts.noVersion {
 		deps.Version = ""

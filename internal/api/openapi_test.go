@@ -185,6 +185,8 @@ func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
 	check("/reports/{id}", []string{"path:id"})
 	check("/incidents", incidentListParams)
 	check("/incidents/{tag}", []string{"path:tag"})
+	check("/publications", publicationListParams)
+	check("/publications/{ident}", []string{"path:ident"})
 	if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 		t.Errorf("/events/{hash} parameters %q", got)
 	}
@@ -252,6 +254,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 	maps.Copy(calls, f.incidentCalls())
 	maps.Copy(calls, f.constituentIncidentCalls())
 	maps.Copy(calls, f.eventActionCalls())
+	maps.Copy(calls, f.publicationCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {

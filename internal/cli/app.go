@@ -3,12 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
@@ -16,6 +17,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/sealed"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/pgstore"
@@ -46,6 +48,9 @@ type app struct {
 	// enabled (startNewsletter), nil otherwise.
 	newsletter        *newsletter.Service
 	newsletterChannel *newsletter.Channel
+	// pubs is `vigil serve`'s publication service, which the console, the
+	// API, the demo and the scheduler share.
+	pubs *publication.Service
 }
 
 // loadConfig reads the configuration the common flags point at.

@@ -33,6 +33,9 @@ func subcommandWords() map[string][]string {
 	for w := range incidentCommands {
 		words["incident"] = append(words["incident"], w)
 	}
+	for w := range publicationCommands {
+		words["publication"] = append(words["publication"], w)
+	}
 	for w := range deadLetterCommands {
 		words["deadletters"] = append(words["deadletters"], w)
 	}

@@ -147,6 +147,7 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, c *cmdEnv) error {
 	cfg := a.cfg
 	publications := a.publications()
+	a.pubs = publications
 	a.demo = demoSet
 	if demoSet != nil {
 		demoSet.Publishing = publications
@@ -229,7 +230,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
-		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From})
+		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.pubs})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err
@@ -260,7 +261,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
 				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
-			Newsletter: a.newsletter},
+			Newsletter: a.newsletter, Publications: console.PublicationPages{Service: a.pubs}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -19,8 +18,9 @@ import (
 // which startWeb gives the console), and the mailer, run under the
 // "newsletter" lease so that one process of several on a database sends.
 //
-// The newsletter is added to the publications' channels: a published
-// digest or warning gets a "newsletter" delivery, which the publication
+// The newsletter is among the publications' channels when it is enabled
+// (publicationChannels): a published digest or warning gets a
+// "newsletter" delivery, which the publication
 // outbox's worker (startPublishing, given a.newsletterChannel) turns
 // into an issue. With
 // newsletter.digest.enabled the weekly digest is made under the
@@ -67,10 +67,6 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 		Poll: cfg.Poll}
 	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
 	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
-	if pubs.Channels == nil {
-		pubs.Channels = slices.Clone(publication.DefaultChannels)
-	}
-	pubs.Channels = append(pubs.Channels, a.newsletterChannel.Spec())
 	group.run("newsletter", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
 	})

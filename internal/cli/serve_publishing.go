@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/channel"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 )
 
 // publicationChannels are the channels the publication service queues
@@ -16,7 +17,11 @@ import (
 // takes them as its Channels; the newsletter's and the constituents'
 // specs go beside them.
 func publicationChannels(cfg config.Config) []publication.ChannelSpec {
-	return append(slices.Clone(publication.DefaultChannels), channel.Specs(cfg.Social)...)
+	specs := append(slices.Clone(publication.DefaultChannels), channel.Specs(cfg.Social)...)
+	if cfg.Newsletter.Enabled {
+		specs = append(specs, (&newsletter.Channel{}).Spec())
+	}
+	return specs
 }
 
 // startPublishing runs the publication outbox under a lease, so that of

@@ -62,6 +62,9 @@ type Config struct {
 	// Newsletter serves the newsletter's public pages (/newsletter/…)
 	// and its subscribers page; nil serves neither.
 	Newsletter *newsletter.Service
+	// Publications configures the publication pages; without a Service
+	// there are none.
+	Publications PublicationPages
 }
 
 // Console is the console's http.Handler.
@@ -90,6 +93,8 @@ type Console struct {
 	reports *reportForm
 	// newsletter is the newsletter's pages; nil serves none.
 	newsletter *newsletterPages
+	// publications configures the publication pages.
+	publications PublicationPages
 }
 
 // New builds the console.
@@ -141,6 +146,7 @@ func New(cfg Config) (*Console, error) {
 		notifier:            cfg.Notifier,
 		imports:             newPendingImports(),
 		newsletter:          newNewsletterPages(cfg.Newsletter),
+		publications:        cfg.Publications,
 	}
 	if c.reports, err = newReportForm(cfg.ReportForm, cfg.Store); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -203,6 +209,7 @@ func (c *Console) routes() {
 	c.incidentRoutes(m)
 	c.eventActionRoutes(m)
 	c.newsletterRoutes(m)
+	c.publicationRoutes(m)
 
 	// The constituency and its notifications, for the team.
 	m.HandleFunc("GET /constituency", c.member(auth.ReadConstituency, c.constituencyList))

@@ -139,6 +139,10 @@ type navigation struct {
 	Incidents bool
 	// Newsletter is the newsletter's subscribers page.
 	Newsletter bool
+	// Publications are the advisories, warnings and news; DraftPublications
+	// shows the buttons that draft one from an incident or a search.
+	Publications      bool
+	DraftPublications bool
 }
 
 // render writes page with data, all or nothing: the template runs into a
@@ -171,6 +175,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 			Notifications: auth.Can(v.user.Role, auth.ManageNotifications),
 			Incidents:     auth.Can(v.user.Role, auth.ReadIncidents),
 			Newsletter:    c.newsletter != nil && auth.Can(v.user.Role, auth.ManageSubscribers),
+
+			Publications:      c.publications.Service != nil && auth.Can(v.user.Role, auth.ReadPublications),
+			DraftPublications: c.publications.Service != nil && auth.Can(v.user.Role, auth.WritePublications),
 		}
 	} else {
 		vw.CSRF = v.formToken
