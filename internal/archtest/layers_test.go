@@ -57,7 +57,8 @@ var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", 
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
 	"internal/feedadmin/feedadmindb/feedadmintest",
 	"internal/incident/incidentdb/incidenttest", "internal/mailin/mailindb/mailintest",
-	"internal/notify/falsepositive/falsepositivetest"}
+	"internal/notify/falsepositive/falsepositivetest",
+	"internal/publication/products/productsdb/productstest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {
