@@ -56,14 +56,9 @@ var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", 
 	"internal/constituency/constituencydb/constituencytest", "internal/notify/notifydb/notifytest", "internal/outbox/outboxdb/outboxtest",
 	"internal/savedsearch/savedsearchdb/savedsearchtest",
 	"internal/feedadmin/feedadmindb/feedadmintest",
-<<<<<<< HEAD
-	"internal/incident/incidentdb/incidenttest", "internal/mailin/mailindb/mailintest",
+	"internal/incident/incidentdb/incidenttest", "internal/publication/pubdb/pubtest", "internal/mailin/mailindb/mailintest",
 	"internal/notify/falsepositive/falsepositivetest",
 	"internal/publication/products/productsdb/productstest"}
-=======
-	"internal/incident/incidentdb/incidenttest", "internal/publication/pubdb/pubtest", "internal/mailin/mailindb/mailintest",
-	"internal/notify/falsepositive/falsepositivetest"}
->>>>>>> main
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {
