@@ -100,7 +100,7 @@ func Letter(cat *i18n.Catalog, lang, orgName string, adv publication.Publication
 			if cat.Has("products.recommend." + kind) {
 				kind = t("products.recommend." + kind)
 			}
-			fmt.Fprintf(&b, "  - %s: %s\n", kind, r.Text)
+			fmt.Fprintf(&b, "  - %s\n", t("products.mail.item", kind, r.Text))
 		}
 	}
 	if link != "" {
