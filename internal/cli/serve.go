@@ -184,6 +184,9 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if cfg.IncidentAlerts.Enabled() {
 		a.startAlerts(group)
 	}
+	if err := a.startProducts(group, notes); err != nil {
+		return err
+	}
 	group.run("collectors", runner.RunCollectors)
 	// The console may add, change, pause or run feeds: in this process or
 	// another one on the same database.
