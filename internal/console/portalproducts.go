@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -310,4 +311,31 @@ func (c *Console) describeProduct(lang string, p publication.Product) string {
 		ranges = append(ranges, products.DescribeRange(c.catalog, lang, &p.Versions[i]))
 	}
 	return name + ": " + strings.Join(ranges, "; ")
+}
+
+// organisationProducts is the block of an organisation's page (for the
+// team) that lists its declared products, the first
+// organisationProductsShown of them.
+type organisationProducts struct {
+	Shown bool // the database keeps declarations
+	List  []products.Declaration
+	More  int
+}
+
+const organisationProductsShown = 50
+
+func (c *Console) organisationProducts(ctx context.Context, orgID int64) (organisationProducts, error) {
+	decls, _ := c.productStores()
+	if decls == nil {
+		return organisationProducts{}, nil
+	}
+	list, err := decls.ListDeclarations(ctx, orgID)
+	if err != nil {
+		return organisationProducts{}, err
+	}
+	p := organisationProducts{Shown: true, List: list}
+	if len(list) > organisationProductsShown {
+		p.List, p.More = list[:organisationProductsShown], len(list)-organisationProductsShown
+	}
+	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/products"
 )
 
 // publishAdvisory writes, has a second person approve and publishes an
@@ -50,17 +51,20 @@ var httpd = publication.Product{Vendor: "Apache", Product: "HTTP Server",
 	Versions: []publication.VersionRange{{Introduced: "2.4.0", Fixed: "2.4.59"}}}
 
 // section returns the part of a page from the element with id on to the
-// next heading.
+// end of the first table or section that follows.
 func section(body, id string) string {
 	i := strings.Index(body, `id="`+id+`"`)
 	if i < 0 {
 		return ""
 	}
 	rest := body[i:]
-	if j := strings.Index(rest, "<h2"); j >= 0 {
-		rest = rest[:j]
+	end := len(rest)
+	for _, close := range []string{"</table>", "</section>"} {
+		if j := strings.Index(rest, close); j >= 0 && j < end {
+			end = j
+		}
 	}
-	return rest
+	return rest[:end]
 }
 
 func TestPortalProductsAndAdvisories(t *testing.T) {
@@ -218,4 +222,24 @@ func TestPortalProductsAndAdvisories(t *testing.T) {
 			t.Errorf("a constituent without an organisation: %d", r.status)
 		}
 	})
+}
+
+func TestOrganisationPageListsDeclaredProducts(t *testing.T) {
+	env := newPortalEnv(t)
+	a := env.orgs["uni-a"]
+	if _, err := env.store.Products.AddDeclarations(t.Context(), a.ID, []products.Declaration{
+		{PURL: "pkg:npm/left-pad@1.3.0", Note: "intranet"}, {Vendor: "Apache", Product: "HTTP Server", Version: "2.4.58"}}); err != nil {
+		t.Fatal(err)
+	}
+	analyst := env.browser()
+	analyst.login("analyst", "the analyst's passphrase")
+	page := section(analyst.get("/constituency/"+strconv.FormatInt(a.ID, 10)).body, "org-products")
+	for _, want := range []string{"pkg:npm/left-pad@1.3.0", "intranet", "Apache HTTP Server 2.4.58"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the organisation's products lack %q:\n%s", want, page)
+		}
+	}
+	if b := section(analyst.get("/constituency/"+strconv.FormatInt(env.orgs["uni-b"].ID, 10)).body, "org-products"); !strings.Contains(b, "declared no product") {
+		t.Errorf("B's products:\n%s", b)
+	}
 }
