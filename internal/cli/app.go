@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
+	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/sealed"
@@ -36,6 +37,10 @@ type app struct {
 	// feeds are the feeds buildRunner built, which followFeeds rebuilds
 	// as the console changes them.
 	feeds *feedSet
+	// demo is the demo data set of `vigil serve --demo`, nil without;
+	// demoHTTPS the https URL it is served at too.
+	demo      *demo.Set
+	demoHTTPS string
 }
 
 // loadConfig reads the configuration the common flags point at.

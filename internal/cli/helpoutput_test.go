@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/tls"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -72,6 +74,21 @@ func TestDemoBannerTranslated(t *testing.T) {
 	}
 	if label := englishLabel("cli.serve.demo.banner"); strings.Contains(log, label) {
 		t.Errorf("banner in English:\n%s", log)
+	}
+	// The demo serves HTTPS too, with its self-signed certificate, and
+	// says where.
+	m := regexp.MustCompile(`Aussi en HTTPS \(certificat auto-signé\) : (https://127\.0\.0\.1:[0-9]+),`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("banner lacks the https URL:\n%s", log)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(m[1] + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "Vigil demo" {
+		t.Errorf("GET %s/login: %s over %v", m[1], resp.Status, resp.TLS != nil)
 	}
 }
 

@@ -145,7 +145,11 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 // console and API, and the collectors.
 func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, demoSet *demo.Set, c *cmdEnv) error {
 	cfg := a.cfg
+	publications := a.publications()
+	withConstituentsChannel(publications)
+	a.demo = demoSet
 	if demoSet != nil {
+		demoSet.Publishing = publications
 		if err := demoSet.Load(ctx, a.store); err != nil {
 			return err
 		}
@@ -184,6 +188,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if cfg.IncidentAlerts.Enabled() {
 		a.startAlerts(group)
 	}
+	a.startScheduledPublishing(group, publications)
 	if err := a.startProducts(group, notes); err != nil {
 		return err
 	}
@@ -201,7 +206,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if demoSet != nil {
 		// The banner is for the person who started the demo: in the
 		// command line's language.
-		fmt.Fprintf(c.stdout, "\n%s\n\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
+		fmt.Fprintf(c.stdout, "\n%s\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
+		if a.demoHTTPS != "" {
+			fmt.Fprintf(c.stdout, "%s\n", c.t("cli.serve.demo.https", a.demoHTTPS))
+		}
+		fmt.Fprintln(c.stdout)
 	}
 	return nil
 }
@@ -264,6 +273,11 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		base = scheme + "://" + ln.Addr().String()
 	}
 	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
+	if a.demo != nil && !cfg.TLS.Enabled() {
+		if a.demoHTTPS, err = a.startDemoHTTPS(group, handler, limits); err != nil {
+			return "", err
+		}
+	}
 	return base, nil
 }
 

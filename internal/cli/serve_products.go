@@ -2,16 +2,28 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/products"
 )
 
 // productsEvery is how often the constituents channel looks for
 // published advisories to tell the organisations they concern of.
 const productsEvery = 30 * time.Second
+
+// withConstituentsChannel adds the constituents channel to the
+// channels svc publishes to, so that publishing an advisory queues its
+// delivery (products.Channel takes the advisories it may tell of).
+func withConstituentsChannel(svc *publication.Service) {
+	if svc.Channels == nil {
+		svc.Channels = slices.Clone(publication.DefaultChannels)
+	}
+	svc.Channels = append(svc.Channels, products.Channel)
+}
 
 // startProducts runs the constituents channel (issue 13): each
 // published advisory's "constituents" delivery tells every organisation

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 )
 
 // Config is the whole configuration. docs/configuration.md documents every key.
@@ -63,6 +64,9 @@ type Config struct {
 	// in the triage queue (none by default; its zero value is the
 	// default).
 	IncidentAlerts alert.Config `yaml:"incident_alerts"`
+	// Publishing sets the publications' idents, languages and severity
+	// scale.
+	Publishing publication.Config `yaml:"publishing"`
 }
 
 // TLS is how `vigil serve` gets its certificate: from files (cert_file,
@@ -548,6 +552,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
 		return err
+	}
+	if err := c.Publishing.Validate(); err != nil {
+		var pe *publication.InputError
+		if errors.As(err, &pe) {
+			return &Error{Key: pe.Field, Reason: pe.Message.String(), Message: pe.Message}
+		}
+		return &Error{Key: "publishing", Reason: err.Error()}
 	}
 	if err := c.IncidentAlerts.Validate(); err != nil {
 		var ae *alert.ConfigError

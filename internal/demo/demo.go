@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/incident/alert"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -63,6 +64,10 @@ type Set struct {
 	dataDir string
 	// mail catches the demo's notifications; nil until StartMailbox.
 	mail *Mailbox
+	// Publishing is the service the demo's publications go through, so
+	// that they reach the configured channels; nil: one with the
+	// defaults.
+	Publishing *publication.Service
 }
 
 // Prepare writes the routing table and the GeoIP database the demo's
@@ -178,6 +183,9 @@ func (s *Set) Load(ctx context.Context, st *database.DB) error {
 		return err
 	}
 	if err := s.loadIncidents(ctx, st); err != nil {
+		return err
+	}
+	if err := s.loadPublications(ctx, st); err != nil {
 		return err
 	}
 	if _, err := st.GetState(ctx, loadedKey); err == nil {

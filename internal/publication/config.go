@@ -1,0 +1,55 @@
+package publication
+
+import (
+	"slices"
+	"strings"
+)
+
+// Config is the configuration file's publishing section.
+type Config struct {
+	// IdentPattern makes the publications' idents (FormatIdent); default
+	// DefaultIdentPattern.
+	IdentPattern string `yaml:"ident_pattern"`
+	// Languages are the publications' languages, the primary first;
+	// default DefaultLanguages.
+	Languages []string `yaml:"languages"`
+	// Severities is the severity scale, the worst first; default
+	// DefaultSeverities.
+	Severities []string `yaml:"severities"`
+}
+
+// supportedLanguages are the languages Vigil's own words exist in.
+var supportedLanguages = []string{"en", "nl", "fr", "de"}
+
+// Rules returns the languages and severities the section sets, with
+// their defaults.
+func (c Config) Rules() Rules {
+	r := Rules{Languages: c.Languages, Severities: c.Severities}
+	if len(r.Languages) == 0 {
+		r.Languages = DefaultLanguages
+	}
+	if len(r.Severities) == 0 {
+		r.Severities = DefaultSeverities
+	}
+	return r
+}
+
+// Validate checks the section; the *InputError's Field is the key.
+func (c Config) Validate() error {
+	if c.IdentPattern != "" && (!strings.Contains(c.IdentPattern, "{n") || len(c.IdentPattern) > 64) {
+		return Refuse("publishing.ident_pattern", "publication.config.ident", c.IdentPattern)
+	}
+	seen := map[string]bool{}
+	for _, l := range c.Languages {
+		if !slices.Contains(supportedLanguages, l) || seen[l] {
+			return Refuse("publishing.languages", "publication.error.lang", l)
+		}
+		seen[l] = true
+	}
+	for _, s := range c.Severities {
+		if s == "" || s != strings.ToLower(s) || len(s) > 32 {
+			return Refuse("publishing.severities", "publication.error.severity", s)
+		}
+	}
+	return nil
+}
