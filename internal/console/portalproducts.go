@@ -82,7 +82,7 @@ func (c *Console) showPortalProducts(w http.ResponseWriter, r *http.Request, v *
 	}
 	p.Organisation, p.Declarations, p.Max = org, list, products.MaxPerOrganisation
 	if p.Added > 0 {
-		flash = c.catalog.Plural(v.lang, "products.portal.added", p.Added, p.Added)
+		flash = c.catalog.Plural(v.lang, "products.portal.added", p.Added)
 	}
 	c.render(w, r, v, status, "portal_products", msgTitlePortalProducts, p, flash, problem)
 }

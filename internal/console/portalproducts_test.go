@@ -76,13 +76,14 @@ func TestPortalProductsAndAdvisories(t *testing.T) {
 	// A declares its web server by hand, B imports a file.
 	ca.get("/portal/products")
 	r := ca.post("/portal/products", url.Values{"cpe": {"cpe:2.3:a:apache:http_server:2.4.58:*:*:*:*:*:*:*"}, "note": {"web farm"}})
-	if r.status != http.StatusOK || !strings.Contains(r.body, "1 product added") || !strings.Contains(r.body, "web farm") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "1 product added.<") || !strings.Contains(r.body, "1 product declared ·") ||
+		!strings.Contains(r.body, "web farm") || strings.Contains(r.body, "%!") {
 		t.Fatalf("adding a product: %d\n%.2000s", r.status, r.body)
 	}
 	cb.get("/portal/products")
 	r = cb.postMultipart("/portal/products/import", url.Values{}, "file", "products.csv",
 		[]byte("vendor,product,version\nMoodle,Moodle,4.1\nApache,HTTP Server,2.4.59\n"))
-	if r.status != http.StatusOK || !strings.Contains(r.body, "2 products added") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "2 products added.<") || strings.Contains(r.body, "%!") {
 		t.Fatalf("importing: %d\n%.2000s", r.status, r.body)
 	}
 
