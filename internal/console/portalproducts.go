@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
-	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/products"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -37,18 +35,6 @@ func init() {
 	flashes["product-removed"] = msgProductsRemoved
 }
 
-// productStores returns the declarations and the publications the
-// portal reads: the database's (Config.Store is a *database.DB in
-// `vigil serve` and in the tests); nil, nil when the store keeps
-// neither, and the pages are not served.
-func (c *Console) productStores() (products.Declarations, products.PublicationReader) {
-	db, ok := c.store.(*database.DB)
-	if !ok || db.Products == nil || db.Publications == nil {
-		return nil, nil
-	}
-	return db.Products, db.Publications
-}
-
 func (c *Console) portalProductRoutes(m *http.ServeMux) {
 	if decls, _ := c.productStores(); decls == nil {
 		return
@@ -71,6 +57,10 @@ type portalProductsPage struct {
 	Form products.Declaration
 	// Added is how many the last import or add stored, -1 for none.
 	Added int
+	// Examples are a CPE name and a Package URL, Columns the file's
+	// columns: data, shown as code.
+	Examples []string
+	Columns  string
 }
 
 func (c *Console) showPortalProducts(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation, status int, p portalProductsPage, flash, problem string) {
@@ -81,6 +71,8 @@ func (c *Console) showPortalProducts(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	p.Organisation, p.Declarations, p.Max = org, list, products.MaxPerOrganisation
+	p.Examples = []string{"cpe:2.3:a:apache:http_server:2.4.58:*:*:*:*:*:*:*", "pkg:npm/left-pad@1.3.0"}
+	p.Columns = strings.Join(products.Columns, ", ")
 	if p.Added > 0 {
 		flash = c.catalog.Plural(v.lang, "products.portal.added", p.Added)
 	}
@@ -311,31 +303,4 @@ func (c *Console) describeProduct(lang string, p publication.Product) string {
 		ranges = append(ranges, products.DescribeRange(c.catalog, lang, &p.Versions[i]))
 	}
 	return name + ": " + strings.Join(ranges, "; ")
-}
-
-// organisationProducts is the block of an organisation's page (for the
-// team) that lists its declared products, the first
-// organisationProductsShown of them.
-type organisationProducts struct {
-	Shown bool // the database keeps declarations
-	List  []products.Declaration
-	More  int
-}
-
-const organisationProductsShown = 50
-
-func (c *Console) organisationProducts(ctx context.Context, orgID int64) (organisationProducts, error) {
-	decls, _ := c.productStores()
-	if decls == nil {
-		return organisationProducts{}, nil
-	}
-	list, err := decls.ListDeclarations(ctx, orgID)
-	if err != nil {
-		return organisationProducts{}, err
-	}
-	p := organisationProducts{Shown: true, List: list}
-	if len(list) > organisationProductsShown {
-		p.List, p.More = list[:organisationProductsShown], len(list)-organisationProductsShown
-	}
-	return p, nil
 }
