@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/cvss"
 )
 
 // publicationEvery is how often scheduled publications are looked for.
@@ -16,7 +17,7 @@ const publicationEvery = 30 * time.Second
 // queues deliveries for.
 func (a *app) publications() *publication.Service {
 	return &publication.Service{Store: a.store.Publications, Audit: a.store,
-		IdentPattern: a.cfg.Publishing.IdentPattern, Rules: a.cfg.Publishing.Rules()}
+		IdentPattern: a.cfg.Publishing.IdentPattern, Rules: a.cfg.Publishing.Rules(), Score: cvss.Score}
 }
 
 // startScheduledPublishing publishes the scheduled publications as their

@@ -102,6 +102,7 @@ var demoPublications = []demoPublication{
 			)}},
 	{kind: publication.KindWarning, ago: 8 * time.Hour, until: publication.StatusPublished,
 		content: publication.Content{Severity: "high", TLP: publication.TLPClear, Tags: []string{"phishing"},
+			References: []publication.Reference{{URL: "https://bank.example/security/sms-phishing", Title: "The banks' notice on card-blocking text messages"}},
 			Texts: texts(
 				[3]string{"Text messages impersonating banks", "Sms'jes die zich voordoen als banken", "SMS se faisant passer pour des banques"},
 				[3]string{"Many people receive a text saying their bank card is blocked, with a link to a fake bank site. Do not click.", "Veel mensen krijgen een sms dat hun bankkaart geblokkeerd is, met een link naar een valse banksite. Klik niet.", "Beaucoup de personnes reçoivent un SMS disant que leur carte est bloquée, avec un lien vers un faux site bancaire. Ne cliquez pas."},

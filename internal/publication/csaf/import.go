@@ -1,0 +1,277 @@
+package csaf
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/publication"
+)
+
+// MaxImportSize is the largest CSAF document Import reads.
+const MaxImportSize = 8 << 20
+
+// Import reads a CSAF 2.0 document (a vendor's advisory) into the
+// content of a draft: a csaf_security_advisory or csaf_vex as an
+// advisory, a csaf_informational_advisory as a warning. The document
+// must be valid (Validate); a malformed one is refused with an
+// *publication.InputError naming the JSON field that is wrong. An
+// unlabeled document is imported as TLP:AMBER, so that nothing becomes
+// public before the analyst decides.
+func Import(r io.Reader) (publication.Content, publication.Kind, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxImportSize+1))
+	if err != nil {
+		return publication.Content{}, "", fmt.Errorf("csaf: import: %w", err)
+	}
+	if len(data) > MaxImportSize {
+		return publication.Content{}, "", publication.Refuse("", "csaf.error.size", MaxImportSize)
+	}
+	var adv advisory
+	if err := json.Unmarshal(data, &adv); err != nil {
+		field := ""
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			field = strings.ReplaceAll(te.Field, ".", "/")
+		}
+		return publication.Content{}, "", publication.Refuse(field, "csaf.error.json", err.Error())
+	}
+	var kind publication.Kind
+	switch adv.Document.Category {
+	case CategorySecurity, "csaf_vex":
+		kind = publication.KindAdvisory
+	case CategoryInformational:
+		kind = publication.KindWarning
+	default:
+		return publication.Content{}, "", publication.Refuse("document/category", "csaf.error.category", adv.Document.Category)
+	}
+	if err := Validate(data); err != nil {
+		return publication.Content{}, "", err
+	}
+	return contentOf(&adv), kind, nil
+}
+
+// contentOf maps a valid document to a publication's content.
+func contentOf(a *advisory) publication.Content {
+	d := &a.Document
+	c := publication.Content{TLP: publication.TLPAmber}
+	if d.Distribution != nil && d.Distribution.TLP != nil {
+		switch d.Distribution.TLP.Label {
+		case "WHITE":
+			c.TLP = publication.TLPClear
+		case "GREEN":
+			c.TLP = publication.TLPGreen
+		case "RED":
+			c.TLP = publication.TLPRed
+		}
+	}
+	text := publication.Text{Lang: strings.ToLower(d.Lang), Title: d.Title}
+	if text.Lang == "" {
+		text.Lang = "en"
+	}
+	text.Lang, _, _ = strings.Cut(text.Lang, "-")
+	var body []string
+	for _, n := range d.Notes {
+		switch {
+		case n.Category == "summary" && text.Summary == "":
+			text.Summary = n.Text
+		case n.Category == "description" || n.Category == "details" || n.Category == "summary" || n.Category == "general":
+			body = append(body, noteText(n))
+		}
+	}
+	for _, r := range d.References {
+		c.References = appendReference(c.References, r)
+	}
+	affected := map[string]bool{}
+	for _, v := range a.Vulnerabilities {
+		if v.CVE != "" && !slices.Contains(c.CVEs, v.CVE) {
+			c.CVEs = append(c.CVEs, v.CVE)
+		}
+		if v.CWE != nil && !slices.Contains(c.CWEs, v.CWE.ID) {
+			c.CWEs = append(c.CWEs, v.CWE.ID)
+		}
+		for _, s := range v.Scores {
+			if s.CVSSv3 != nil && !slices.ContainsFunc(c.CVSS, func(x publication.CVSS) bool { return x.Vector == s.CVSSv3.VectorString }) {
+				c.CVSS = append(c.CVSS, publication.CVSS{Version: s.CVSSv3.Version, Vector: s.CVSSv3.VectorString,
+					Score: s.CVSSv3.BaseScore, Severity: strings.ToLower(s.CVSSv3.BaseSeverity)})
+			}
+		}
+		if st := v.ProductStatus; st != nil {
+			// Products still under investigation may concern constituents
+			// too: the draft names them, and the analyst decides.
+			for _, id := range slices.Concat(st.FirstAffected, st.KnownAffected, st.LastAffected, st.UnderInvestigation) {
+				affected[id] = true
+			}
+		}
+		for _, r := range v.Remediations {
+			if kind := recommendationOf(r.Category); kind != "" && !slices.ContainsFunc(text.Recommendations, func(x publication.Recommendation) bool { return x.Text == r.Details }) {
+				text.Recommendations = append(text.Recommendations, publication.Recommendation{Kind: kind, Text: r.Details})
+			}
+		}
+		for _, r := range v.References {
+			c.References = appendReference(c.References, r)
+		}
+		for _, n := range v.Notes {
+			if n.Category == "description" || n.Category == "details" || n.Category == "summary" {
+				if t := noteText(n); !slices.Contains(body, t) {
+					body = append(body, t)
+				}
+			}
+		}
+	}
+	text.Body = strings.Join(body, "\n\n")
+	if text.Summary == "" && len(body) > 0 {
+		text.Summary, _, _ = strings.Cut(body[0], "\n")
+	}
+	c.Texts = []publication.Text{text}
+	c.Severity = severityOfImport(d, c.CVSS)
+	if a.ProductTree != nil {
+		c.Products = productsOf(a.ProductTree, affected)
+	}
+	return c
+}
+
+// noteText is a note as Markdown, its title as a heading.
+func noteText(n note) string {
+	if n.Title == "" {
+		return n.Text
+	}
+	return "## " + n.Title + "\n\n" + n.Text
+}
+
+func appendReference(refs []publication.Reference, r reference) []publication.Reference {
+	if slices.ContainsFunc(refs, func(x publication.Reference) bool { return x.URL == r.URL }) {
+		return refs
+	}
+	return append(refs, publication.Reference{URL: r.URL, Title: r.Summary})
+}
+
+// recommendationOf maps a remediation category to a recommendation kind;
+// "" for those that recommend nothing (none_available, no_fix_planned).
+func recommendationOf(category string) string {
+	switch category {
+	case "vendor_fix":
+		return publication.RecommendPatch
+	case "mitigation":
+		return publication.RecommendMitigate
+	case "workaround":
+		return publication.RecommendWorkaround
+	}
+	return ""
+}
+
+// severityOfImport is the aggregate severity when it is one of the
+// default scale's names, else the worst CVSS rating.
+func severityOfImport(d *docMeta, scores []publication.CVSS) string {
+	if d.AggregateSeverity != nil {
+		if s := strings.ToLower(strings.TrimSpace(d.AggregateSeverity.Text)); slices.Contains(publication.DefaultSeverities, s) {
+			return s
+		}
+	}
+	best := -1
+	for _, c := range scores {
+		if i := slices.Index(publication.DefaultSeverities, c.Severity); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return publication.DefaultSeverities[best]
+}
+
+// productsOf collects the affected products of a product tree: each
+// vendor's product with its affected versions and ranges, with the CPE
+// or PURL of its first product that has one.
+func productsOf(t *productTree, affected map[string]bool) []publication.Product {
+	var out []publication.Product
+	find := func(vendor, name string) *publication.Product {
+		for i := range out {
+			if out[i].Vendor == vendor && out[i].Product == name {
+				return &out[i]
+			}
+		}
+		out = append(out, publication.Product{Vendor: vendor, Product: name})
+		return &out[len(out)-1]
+	}
+	var walk func(bs []branch, vendor, name string)
+	walk = func(bs []branch, vendor, name string) {
+		for _, b := range bs {
+			v, n := vendor, name
+			switch b.Category {
+			case "vendor":
+				v = b.Name
+			case "product_name":
+				n = b.Name
+			}
+			if b.Product != nil && affected[b.Product.ID] {
+				if n == "" {
+					n = b.Product.Name
+				}
+				p := find(v, n)
+				if r, ok := rangeOf(b); ok && !slices.Contains(p.Versions, r) {
+					p.Versions = append(p.Versions, r)
+				}
+				if h := b.Product.Helper; h != nil && p.CPE == "" && p.PURL == "" {
+					p.CPE, p.PURL = h.CPE, h.PURL
+				}
+			}
+			walk(b.Branches, v, n)
+		}
+	}
+	walk(t.Branches, "", "")
+	for _, fp := range t.FullProductNames {
+		if affected[fp.ID] {
+			p := find("", fp.Name)
+			if fp.Helper != nil && p.CPE == "" && p.PURL == "" {
+				p.CPE, p.PURL = fp.Helper.CPE, fp.Helper.PURL
+			}
+		}
+	}
+	return out
+}
+
+// rangeOf reads the version a product_version or product_version_range
+// branch names; vers ranges of the forms >=, <, <= and = are understood.
+func rangeOf(b branch) (publication.VersionRange, bool) {
+	switch b.Category {
+	case "product_version":
+		return publication.VersionRange{Version: b.Name}, true
+	case "product_version_range":
+	default:
+		return publication.VersionRange{}, false
+	}
+	_, constraints, ok := strings.Cut(strings.TrimPrefix(b.Name, "vers:"), "/")
+	if !ok || !strings.HasPrefix(b.Name, "vers:") {
+		return publication.VersionRange{}, false
+	}
+	var r publication.VersionRange
+	for _, c := range strings.Split(constraints, "|") {
+		c = strings.TrimSpace(c)
+		switch {
+		case strings.HasPrefix(c, ">="):
+			r.Introduced = versUnescape(c[2:])
+		case strings.HasPrefix(c, "<="):
+			r.LastAffected = versUnescape(c[2:])
+		case strings.HasPrefix(c, "<"):
+			r.Fixed = versUnescape(c[1:])
+		case strings.HasPrefix(c, "="):
+			r.Version = versUnescape(c[1:])
+		case c == "*":
+			r.Introduced = "0"
+		case c != "" && !strings.ContainsAny(c, "<>!="):
+			r.Version = versUnescape(c)
+		default:
+			return publication.VersionRange{}, false
+		}
+	}
+	return r, r != publication.VersionRange{}
+}
+
+func versUnescape(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
