@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/markdown"
 	"github.com/vigil-cert/vigil/internal/publication/products"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -258,6 +260,8 @@ type portalAdvisoryPage struct {
 	Text         publication.Text
 	Matches      []string
 	Severity     string
+	// Body is the text's Markdown, rendered and sanitized.
+	Body template.HTML
 	// Recommendations are the text's, each after its kind.
 	Recommendations []string
 	// Products says each affected product and its versions.
@@ -279,7 +283,7 @@ func (c *Console) portalAdvisory(w http.ResponseWriter, r *http.Request, v *visi
 	}
 	text, _ := a.Text(v.lang)
 	p := portalAdvisoryPage{Organisation: org, Advisory: a, Text: text, Matches: c.matchTexts(v.lang, a.Matches),
-		Severity: c.termText(v.lang, "products.severity.", a.Severity)}
+		Severity: c.termText(v.lang, "products.severity.", a.Severity), Body: markdown.Render(text.Body)}
 	for _, rec := range text.Recommendations {
 		p.Recommendations = append(p.Recommendations, c.catalog.T(v.lang, "products.mail.item", c.termText(v.lang, "products.recommend.", rec.Kind), rec.Text))
 	}

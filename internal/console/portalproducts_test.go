@@ -129,8 +129,8 @@ func TestPortalProductsAndAdvisories(t *testing.T) {
 			!strings.Contains(r.body, "Patch: Update.") {
 			t.Errorf("A's AMBER advisory: %d\n%.3000s", r.status, r.body)
 		}
-		if strings.Contains(r.body, "<script>alert(1)</script>") {
-			t.Error("the body is not escaped")
+		if strings.Contains(r.body, "<script>alert(1)</script>") || !strings.Contains(r.body, `id="advisory-body"`) {
+			t.Error("the body is not shown, or not sanitized")
 		}
 		if r := cb.get("/portal/advisories/" + clear); r.status != http.StatusOK || strings.Contains(r.body, `id="your-products"`) {
 			t.Errorf("B's CLEAR advisory: %d", r.status)
