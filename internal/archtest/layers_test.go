@@ -58,7 +58,8 @@ var testSupport = []string{"internal/store/storetest", "internal/store/dbtest", 
 	"internal/feedadmin/feedadmindb/feedadmintest",
 	"internal/incident/incidentdb/incidenttest", "internal/publication/pubdb/pubtest", "internal/mailin/mailindb/mailintest",
 	"internal/notify/falsepositive/falsepositivetest",
-	"internal/publication/newsletter/newsletterdb/newslettertest"}
+	"internal/publication/newsletter/newsletterdb/newslettertest",
+	"internal/publication/products/productsdb/productstest"}
 
 // listedPackage is what `go list -json` tells of a package.
 type listedPackage struct {

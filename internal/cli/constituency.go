@@ -72,6 +72,9 @@ func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.usageError("cli.constituency.sub")
 	}
 	sub, args := args[0], args[1:]
+	if sub == "products" {
+		return runConstituencyProducts(ctx, c, args)
+	}
 	// The argument may come before the flags (import FILE --dry-run).
 	var arg string
 	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-") {

@@ -180,7 +180,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if err := a.startNewsletter(ctx, group, notes, publications); err != nil {
 		return err
 	}
-	var extra []channel.Sender
+	constituents, err := a.productsSender(notes)
+	if err != nil {
+		return err
+	}
+	extra := []channel.Sender{constituents}
 	if a.newsletterChannel != nil {
 		extra = append(extra, a.newsletterChannel)
 	}

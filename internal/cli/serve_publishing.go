@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
+	"github.com/vigil-cert/vigil/internal/publication/products"
 )
 
 // publicationChannels are the channels the publication service queues
@@ -18,6 +19,7 @@ import (
 // specs go beside them.
 func publicationChannels(cfg config.Config) []publication.ChannelSpec {
 	specs := append(slices.Clone(publication.DefaultChannels), channel.Specs(cfg.Social)...)
+	specs = append(specs, products.Channel)
 	if cfg.Newsletter.Enabled {
 		specs = append(specs, (&newsletter.Channel{}).Spec())
 	}

@@ -47,6 +47,8 @@ type organisationPage struct {
 	// Incidents are the latest incidents concerning the organisation,
 	// for a visitor who may read them.
 	Incidents []incident.Incident
+	// Products are the products it declared (portalproducts.go).
+	Products organisationProducts
 }
 
 func (c *Console) newOrganisationForm(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -180,6 +182,10 @@ func (c *Console) showOrganisation(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	constituency.OpenFirst(p.Requests)
 	if p.Incidents, err = c.organisationIncidents(ctx, v, id); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if p.Products, err = c.organisationProducts(ctx, id); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}

@@ -44,6 +44,7 @@ func (c *Console) portalRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /portal/saved/{id}", c.constituent(c.portalSaved(c.changeSavedSearch)))
 	m.HandleFunc("POST /portal/saved/{id}/delete", c.constituent(c.portalSaved(c.deleteSavedSearch)))
 	c.portalIncidentRoutes(m)
+	c.portalProductRoutes(m)
 
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter/newsletterdb"
+	"github.com/vigil-cert/vigil/internal/publication/products/productsdb"
 	"github.com/vigil-cert/vigil/internal/publication/pubdb"
 	"github.com/vigil-cert/vigil/internal/savedsearch"
 	"github.com/vigil-cert/vigil/internal/savedsearch/savedsearchdb"
@@ -38,7 +39,7 @@ import (
 // messages and what was told to whom refer to the constituency's
 // organisations, the saved searches to the users).
 var Schemas = []sqlkit.Schema{constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema, savedsearchdb.Schema, feedadmindb.Schema, incidentdb.Schema, mailindb.Schema, falsepositive.Schema, alertdb.Schema, pubdb.Schema,
-	newsletterdb.Schema}
+	newsletterdb.Schema, productsdb.Schema}
 
 // DeleteHooks are the capabilities' parts in deleting an organisation,
 // run by the constituency in the delete's transaction: the accounts refuse
@@ -94,6 +95,9 @@ type DB struct {
 	// Publications are the advisories, warnings, news and digests, their
 	// history and the publication outbox (a field too).
 	Publications *pubdb.Store
+	// Products are what the constituents run and which advisories they
+	// were told of (a field: its methods are the declarations').
+	Products *productsdb.Store
 }
 
 // New migrates st and every capability's schema to the current version
@@ -110,7 +114,8 @@ func On(st store.Store) *DB {
 	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
 		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
 		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB()), Mails: mailindb.New(st.DB()),
-		Alerts: alertdb.New(st.DB()), Publications: pubdb.New(st.DB()), Newsletter: newsletterdb.New(st.DB())}
+		Alerts: alertdb.New(st.DB()), Publications: pubdb.New(st.DB()), Newsletter: newsletterdb.New(st.DB()),
+		Products: productsdb.New(st.DB())}
 }
 
 // Migrate brings the event store and every capability's schema, then the

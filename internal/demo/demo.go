@@ -182,6 +182,9 @@ func (s *Set) Load(ctx context.Context, st *database.DB) error {
 	if err := s.loadConstituency(ctx, st); err != nil {
 		return err
 	}
+	if err := loadProducts(ctx, st); err != nil {
+		return err
+	}
 	if err := s.loadIncidents(ctx, st); err != nil {
 		return err
 	}

@@ -199,6 +199,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/constituency/requests", "/notifications", "/notifications/settings", "/notifications/policy",
 		"/notifications/templates/nl/digest", "/notifications/identity", "/no-such-page"}
 	portal := []string{"/portal/", "/portal/events/" + ev.Hash().String(), "/portal/notifications", "/portal/organisation",
+		"/portal/products", "/portal/advisories",
 		"/portal/incidents", "/portal/reports/new", "/events"} // a page for the team: the access-denied message
 	// The other languages: the pages with most chrome.
 	fewConsole := []string{"/", "/events?cidr=192.0.2.0/24", eventURL, orgURL, "/account"}

@@ -184,6 +184,7 @@ func TestBrowserEveryLanguage(t *testing.T) {
 		"/constituency/requests", "/notifications", "/notifications/settings", "/notifications/policy",
 		"/notifications/templates/nl/digest", "/notifications/identity", "/no-such-page"}
 	portal := []string{"/portal/", "/portal/events/" + ev.Hash().String(), "/portal/notifications", "/portal/organisation",
+		"/portal/products", "/portal/advisories",
 		"/events"} // a page for the team: the access-denied message
 
 	// The pages worth looking at in each language.
