@@ -274,7 +274,13 @@ func (h *handler) getPublication(r *http.Request, _ *caller) (any, error) {
 		return nil, err
 	}
 	for _, rv := range revisions {
-		out.Revisions = append(out.Revisions, revisionJSON{Number: rv.Number, Published: rv.Published, Note: rv.Note, By: rv.By})
+		if reader == readerTeam {
+			out.Revisions = append(out.Revisions, revisionJSON{Number: rv.Number, Published: rv.Published, Note: rv.Note, By: rv.By})
+			continue
+		}
+		// Others see what the public history shows: no approver, and
+		// no note of a revision that was not public.
+		out.Revisions = append(out.Revisions, revisionJSON{Number: rv.Number, Published: rv.Published, Note: rv.PublicNote()})
 	}
 	if reader != readerTeam {
 		return out, nil

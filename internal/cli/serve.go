@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/demo"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/web"
 )
@@ -148,6 +150,15 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	cfg := a.cfg
 	publications := a.publications()
 	a.pubs = publications
+	// Publishing in this process wakes the publication outbox, started
+	// below, so that a warning goes out at once; another process's
+	// publications wait for the worker's next poll.
+	var outbox atomic.Pointer[channel.Worker]
+	publications.Published = func(publication.Publication) {
+		if w := outbox.Load(); w != nil {
+			w.Kick()
+		}
+	}
 	a.demo = demoSet
 	if demoSet != nil {
 		demoSet.Publishing = publications
@@ -188,9 +199,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if a.newsletterChannel != nil {
 		extra = append(extra, a.newsletterChannel)
 	}
-	if _, err := a.startPublishing(group, c.getenv, extra...); err != nil {
+	worker, err := a.startPublishing(group, c.getenv, extra...)
+	if err != nil {
 		return err
 	}
+	outbox.Store(worker)
 	base, err := a.startWeb(group, runner, reg, notes)
 	if err != nil {
 		return err

@@ -36,7 +36,9 @@ func (c Config) Rules() Rules {
 
 // Validate checks the section; the *InputError's Field is the key.
 func (c Config) Validate() error {
-	if c.IdentPattern != "" && (!strings.Contains(c.IdentPattern, "{n") || len(c.IdentPattern) > 64) {
+	// The number restarts every year: without {year} the idents of a new
+	// year would repeat the last year's.
+	if c.IdentPattern != "" && (!strings.Contains(c.IdentPattern, "{n") || !strings.Contains(c.IdentPattern, "{year}") || len(c.IdentPattern) > 64) {
 		return Refuse("publishing.ident_pattern", "publication.config.ident", c.IdentPattern)
 	}
 	seen := map[string]bool{}

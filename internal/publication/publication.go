@@ -145,6 +145,17 @@ type Revision struct {
 	Content Content
 }
 
+// PublicNote is the revision's change note as public channels show it:
+// the note of a TLP:CLEAR revision; "" for a revision that was not
+// public (its note may say what its content did), which readers see as
+// an update without a note.
+func (r Revision) PublicNote() string {
+	if r.Content.TLP != TLPClear {
+		return ""
+	}
+	return r.Note
+}
+
 // DefaultPin is how long a warning stays pinned without PinnedUntil.
 const DefaultPin = 7 * 24 * time.Hour
 

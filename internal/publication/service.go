@@ -74,6 +74,10 @@ type Service struct {
 	Score func(vector string) (CVSS, error)
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Published, when set, is called after each publication is
+	// published (and its deliveries queued): `vigil serve` wakes the
+	// publication outbox with it, so that a warning goes out at once.
+	Published func(p Publication)
 }
 
 // DefaultIdentPattern is the idents' pattern without configuration.
@@ -354,6 +358,9 @@ func (s *Service) Publish(ctx context.Context, a Actor, id int64) (Publication, 
 	})
 	if err != nil {
 		return p, err
+	}
+	if s.Published != nil {
+		s.Published(p)
 	}
 	return p, s.audit(ctx, a, "publication.publish", p, "revision "+strconv.Itoa(p.Revision))
 }

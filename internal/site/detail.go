@@ -106,7 +106,7 @@ func (s *Site) renderDetail(ctx context.Context, snap *snapshot, q request, p *p
 	}
 	for _, r := range slices.Backward(revs) {
 		d.History = append(d.History, revision{Number: r.Number, Date: s.cat.Date(lang, r.Published),
-			DateTime: r.Published.UTC().Format("2006-01-02T15:04:05Z"), Note: r.Note})
+			DateTime: r.Published.UTC().Format("2006-01-02T15:04:05Z"), Note: r.PublicNote()})
 	}
 	for _, l := range p.Languages() {
 		if l != lang && slices.Contains(s.deps.Languages, l) {

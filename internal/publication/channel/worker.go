@@ -26,6 +26,14 @@ type Sender interface {
 	Send(ctx context.Context, p publication.Publication, d publication.Delivery) (reply string, err error)
 }
 
+// Accepter is a Sender that says itself which publications it takes,
+// beyond the public ones: the constituents channel tells organisations
+// of TLP:GREEN and AMBER advisories too. A sender without it takes only
+// what Publication.Public allows.
+type Accepter interface {
+	Accepts(p *publication.Publication) bool
+}
+
 // Publications is what the worker reads publications from.
 type Publications interface {
 	GetPublication(ctx context.Context, id int64) (publication.Publication, error)
@@ -279,7 +287,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		}
 		pubs[d.PublicationID] = p
 	}
-	if reason := skipReason(&p, d); reason != "" {
+	if reason := skipReason(s, &p, d); reason != "" {
 		counts.Skipped++
 		log.Info("publication delivery skipped", "reason", reason)
 		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, "")
@@ -309,13 +317,16 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		log.Warn("publication delivery failed", "err", text, "attempt", d.Attempts)
 		return false, w.finish(ctx, d, publication.DeliveryFailed, text, "")
 	}
-	wait := max(w.backoff(d.Attempts), se.RetryAfter)
+	// A Retry-After is believed up to MaxBackoff: a server answering
+	// "in a year" does not park the channel for a year.
+	retryAfter := min(se.RetryAfter, w.Retry.MaxBackoff)
+	wait := max(w.backoff(d.Attempts), retryAfter)
 	d.NextAttempt = w.Now().Add(wait)
 	// The channel waits as long as it asked (Retry-After), or the first
 	// backoff: long enough not to hammer a server in trouble, short
 	// enough that one delivery it keeps refusing does not hold the
 	// others up for hours.
-	w.paused[d.Channel] = w.Now().Add(max(se.RetryAfter, w.Retry.Backoff))
+	w.paused[d.Channel] = w.Now().Add(max(retryAfter, w.Retry.Backoff))
 	counts.Retried++
 	log.Warn("publication delivery deferred; the channel waits", "err", text, "attempt", d.Attempts, "next_attempt", d.NextAttempt)
 	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")
@@ -332,9 +343,13 @@ func withoutURL(err error) string {
 }
 
 // skipReason says why d is not sent, "" when it is.
-func skipReason(p *publication.Publication, d publication.Delivery) string {
+func skipReason(s Sender, p *publication.Publication, d publication.Delivery) string {
+	accepts := p.Public()
+	if a, ok := s.(Accepter); ok {
+		accepts = a.Accepts(p)
+	}
 	switch {
-	case !p.Public():
+	case !accepts:
 		return ReasonNotPublic
 	case d.Revision < p.Revision:
 		return ReasonSuperseded

@@ -291,3 +291,45 @@ func TestOneBadDeliveryDoesNotHoldUpTheChannel(t *testing.T) {
 		t.Errorf("the good delivery waits behind the bad one: %+v", d)
 	}
 }
+
+// accepting is a counting sender that takes what its rule says, as the
+// constituents channel takes TLP:GREEN and AMBER advisories.
+type accepting struct {
+	counting
+	rule func(*publication.Publication) bool
+}
+
+func (a *accepting) Accepts(p *publication.Publication) bool { return a.rule(p) }
+
+// TestAccepterTakesWhatItSays: a sender that says which publications it
+// takes gets a published TLP:AMBER advisory (which no public channel
+// would), and still not a RED one or a draft; the other senders still
+// take only what is public.
+func TestAccepterTakesWhatItSays(t *testing.T) {
+	constituents := &accepting{counting: counting{name: "constituents"}, rule: func(p *publication.Publication) bool {
+		return p.Status == publication.StatusPublished && p.TLP != publication.TLPRed
+	}}
+	social := &counting{name: "social"}
+	m := newMemory()
+	c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+	w := newWorker(t, m, c, constituents, social)
+	for id, tc := range []struct {
+		tlp    publication.TLP
+		status publication.Status
+	}{{publication.TLPAmber, publication.StatusPublished}, {publication.TLPRed, publication.StatusPublished}, {publication.TLPAmber, publication.StatusDraft}} {
+		p := advisory(int64(id + 1))
+		p.TLP, p.Status = tc.tlp, tc.status
+		m.add(p)
+		m.queue(p.ID, "constituents", "", c.now())
+		m.queue(p.ID, "social", "en", c.now())
+	}
+	if _, err := w.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(constituents.sent) != 1 || constituents.sent[0].TLP != publication.TLPAmber || constituents.sent[0].Status != publication.StatusPublished {
+		t.Errorf("the constituents channel got %d publications, want the published AMBER one", len(constituents.sent))
+	}
+	if len(social.sent) != 0 {
+		t.Errorf("a public channel got %d non-public publications", len(social.sent))
+	}
+}

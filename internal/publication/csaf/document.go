@@ -220,7 +220,7 @@ func trackingOf(p *publication.Publication, revs []publication.Revision) (tracki
 			when = last
 		}
 		last = when
-		summary := strings.TrimSpace(r.Note)
+		summary := strings.TrimSpace(r.PublicNote())
 		if summary == "" {
 			summary = "Initial release"
 			if n > 1 {

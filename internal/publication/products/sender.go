@@ -69,6 +69,10 @@ type Sender struct {
 // Name is the channel's name, for the publication outbox's worker.
 func (s *Sender) Name() string { return ChannelName }
 
+// Accepts is Eligible: the publication outbox's worker hands the sender
+// TLP:GREEN and AMBER advisories too, which no public channel takes.
+func (s *Sender) Accepts(p *publication.Publication) bool { return Eligible(p) }
+
 // ErrNoIdentity is a send while the team has no OpenPGP key: the
 // delivery is retried, as messages are never sent unsigned.
 var ErrNoIdentity = notify.ErrNoIdentity
