@@ -296,3 +296,17 @@ func TestFormatIdent(t *testing.T) {
 		}
 	}
 }
+
+// A revision's change note reaches public channels only when the
+// revision was public: an AMBER revision's note may say what it held.
+func TestPublicNote(t *testing.T) {
+	for _, c := range []struct {
+		tlp  publication.TLP
+		want string
+	}{{publication.TLPClear, "Fixed in 4.2.1"}, {publication.TLPGreen, ""}, {publication.TLPAmber, ""}, {"", ""}} {
+		r := publication.Revision{Note: "Fixed in 4.2.1", Content: publication.Content{TLP: c.tlp}}
+		if got := r.PublicNote(); got != c.want {
+			t.Errorf("PublicNote of a %q revision = %q, want %q", c.tlp, got, c.want)
+		}
+	}
+}

@@ -176,8 +176,10 @@ func demoSource() *memSource {
 		m.add(p)
 	}
 	m.revisions[1] = []publication.Revision{
-		{Number: 1, Published: testNow.Add(-48 * time.Hour), Note: "First publication"},
-		{Number: 2, Published: testNow.Add(-47 * time.Hour), Note: "Fixed version corrected to 2.4.1"},
+		{Number: 1, Published: testNow.Add(-48 * time.Hour), Note: "First publication", Content: publication.Content{TLP: publication.TLPClear}},
+		{Number: 2, Published: testNow.Add(-47 * time.Hour), Note: "Fixed version corrected to 2.4.1", Content: publication.Content{TLP: publication.TLPClear}},
+		// A revision that was TLP:AMBER: its page shows it without its note.
+		{Number: 3, Published: testNow.Add(-46 * time.Hour), Note: "the details for customer X", Content: publication.Content{TLP: publication.TLPAmber}},
 	}
 	return m
 }

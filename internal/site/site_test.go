@@ -79,7 +79,7 @@ func TestDetail(t *testing.T) {
 		"First publication", `href="/en/p/VIGIL-2026-0001" lang="en"`, `href="/fr/p/VIGIL-2026-0001" lang="fr"`,
 		`href="/.well-known/csaf/white/2026/vigil-2026-0001.json"`, "<h2>Impact</h2>", "<strong>code</strong>",
 		`href="https://vendor.example/fix"`, ">vendor</a>")
-	for _, bad := range []string{"javascript:", "<script", "Summary en:", "not available"} {
+	for _, bad := range []string{"javascript:", "<script", "Summary en:", "not available", "customer X"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("detail holds %q", bad)
 		}

@@ -120,7 +120,7 @@ func checkerServer(t *testing.T, id *pgpmime.Identity, tamper *atomic.Bool) (*ht
 	})
 	src.add(testAdvisory("VIGIL-2025-0107", time.Date(2025, 11, 2, 8, 0, 0, 0, time.UTC)))
 	src.revs[1] = []publication.Revision{{Number: 1, Published: time.Date(2025, 11, 2, 8, 0, 0, 0, time.UTC), Note: "First version"},
-		{Number: 2, Published: time.Date(2025, 11, 4, 8, 0, 0, 0, time.UTC), Note: "Fixed version named"}}
+		{Number: 2, Published: time.Date(2025, 11, 4, 8, 0, 0, 0, time.UTC), Note: "Fixed version named", Content: publication.Content{TLP: publication.TLPClear}}}
 	src.add(testAdvisory("VIGIL-2026-0042", t0))
 	src.add(testWarning("VIGIL-2026-0043", t0.Add(time.Hour)))
 	green := testAdvisory("VIGIL-2026-0044", t0)

@@ -45,7 +45,9 @@ func at(t *testing.T, v any, path string) any {
 
 func TestDocumentSecurityAdvisory(t *testing.T) {
 	p := testAdvisory("VIGIL-2026-0042", t0)
-	revs := []publication.Revision{{Number: 1, Published: t0, Note: "First version"}, {Number: 2, Published: t0.Add(48e9 * 3600), Note: "Fixed version named"}}
+	clear := publication.Content{TLP: publication.TLPClear}
+	revs := []publication.Revision{{Number: 1, Published: t0, Note: "First version", Content: clear},
+		{Number: 2, Published: t0.Add(48e9 * 3600), Note: "Fixed version named", Content: clear}}
 	data, err := Document(p, testPublisher("https://cert.example"), "en", revs...)
 	if err != nil {
 		t.Fatal(err)
