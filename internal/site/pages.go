@@ -182,11 +182,27 @@ func (s *Site) cached(lang string) http.HandlerFunc {
 		e := snap.get(key)
 		if e == nil {
 			e = s.render(r, snap, q)
-			snap.put(key, e)
+			if cacheable(key, q, e) {
+				snap.put(key, e)
+			}
 		}
-		snap.putRaw(raw, e)
+		if cacheable(raw, q, e) {
+			snap.putRaw(raw, e)
+		}
 		e.serve(w, r)
 	}
+}
+
+// maxCachedKey bounds the addresses and keys the caches keep, so that
+// made-up long addresses cannot fill them.
+const maxCachedKey = 256
+
+// cacheable reports whether an answer is kept under key: pages that
+// exist, at short addresses; not searches, whose words are the reader's
+// (rendered from the snapshot in memory, they are cheap), nor answers
+// that something is missing, whose addresses anyone can make up.
+func cacheable(key string, q request, e *entry) bool {
+	return len(key) <= maxCachedKey && q.page != "search" && e.status == http.StatusOK
 }
 
 // Cache-Control of pages (revalidated each time: a warning must show at

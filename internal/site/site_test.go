@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -318,5 +319,32 @@ func BenchmarkServeCached(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// TestMadeUpAddressesAreNotKept: addresses anyone can make up (long
+// ones, missing publications, searches) are answered but not kept, so
+// that a crawler of nonsense cannot fill the caches; real pages are.
+func TestMadeUpAddressesAreNotKept(t *testing.T) {
+	s := newTestSite(t, demoSource(), &clock{now: testNow})
+	long := strings.Repeat("x", 400)
+	for i := range 50 {
+		for _, path := range []string{
+			fmt.Sprintf("/en/p/VIGIL-2026-9%03d", i),
+			fmt.Sprintf("/en/p/VIGIL-2026-0001?x=%d%s", i, long),
+			fmt.Sprintf("/en/search?q=word%d", i),
+			fmt.Sprintf("/en/%s%d", long, i),
+		} {
+			get(t, s, path)
+		}
+	}
+	if res, _ := get(t, s, "/en/p/VIGIL-2026-0001"); res.StatusCode != http.StatusOK {
+		t.Fatalf("the advisory's page: %d", res.StatusCode)
+	}
+	snap := s.snap.Load()
+	snap.mu.RLock()
+	defer snap.mu.RUnlock()
+	if len(snap.cache) != 1 || len(snap.raw) != 1 {
+		t.Errorf("the caches keep %d pages under %d addresses after 200 made-up ones and one real; want 1 and 1", len(snap.cache), len(snap.raw))
 	}
 }
