@@ -238,6 +238,13 @@ func (s *Site) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// What is public changed, perhaps by a withdrawal or a TLP raised,
+	// which leaves the newest remaining publication older than the old
+	// snapshot's: the pages are as new as the load, so that a reader
+	// asking If-Modified-Since gets them again rather than a 304.
+	if old != nil && snap.gen != old.gen && !snap.modified.After(old.modified) {
+		snap.modified = latest(snap.at, old.modified.Add(time.Second))
+	}
 	s.snap.Store(snap)
 	return nil
 }

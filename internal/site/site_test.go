@@ -1,8 +1,8 @@
 package site
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -346,5 +346,37 @@ func TestMadeUpAddressesAreNotKept(t *testing.T) {
 	defer snap.mu.RUnlock()
 	if len(snap.cache) != 1 || len(snap.raw) != 1 {
 		t.Errorf("the caches keep %d pages under %d addresses after 200 made-up ones and one real; want 1 and 1", len(snap.cache), len(snap.raw))
+	}
+}
+
+// TestWithdrawalIsNewer: withdrawing the newest publication leaves older
+// ones, yet the pages and feeds are newer than before (Last-Modified
+// moves forward), so that a feed reader asking If-Modified-Since gets
+// the feed without it rather than a 304.
+func TestWithdrawalIsNewer(t *testing.T) {
+	src := demoSource()
+	clk := &clock{now: testNow}
+	s := newTestSite(t, src, clk)
+	src.add(publication.Publication{Ident: "VIGIL-2026-0100", Kind: publication.KindWarning, Status: publication.StatusPublished,
+		Published: testNow, Updated: testNow, Content: publication.Content{TLP: publication.TLPClear,
+			Texts: []publication.Text{{Lang: "en", Title: "Soon withdrawn"}}}})
+	res, body := get(t, s, "/en/feed.rss")
+	if !strings.Contains(body, "Soon withdrawn") {
+		t.Fatal("the feed lacks the newest item")
+	}
+	before := res.Header.Get("Last-Modified")
+	src.mu.Lock()
+	src.pubs = src.pubs[:len(src.pubs)-1]
+	src.gen++
+	src.mu.Unlock()
+	clk.advance(1100 * time.Millisecond)
+	get(t, s, "/en/feed.rss")
+	s.waitChecks()
+	req := httptest.NewRequest(http.MethodGet, "/en/feed.rss", nil)
+	req.Header.Set("If-Modified-Since", before)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "Soon withdrawn") {
+		t.Errorf("after the withdrawal, If-Modified-Since %s: %d, still listed %v", before, rec.Code, strings.Contains(rec.Body.String(), "Soon withdrawn"))
 	}
 }

@@ -159,8 +159,13 @@ func buildFiles(pub Publisher, entries []entry, id *pgpmime.Identity, sign func(
 	if feedEntries == nil {
 		feedEntries = []map[string]any{}
 	}
-	fs.add(whiteFolder+"index.txt", "text/plain; charset=utf-8", []byte(index.String()), lastUpdated)
-	fs.add(whiteFolder+"changes.csv", "text/csv; charset=utf-8", []byte(changes.String()), lastUpdated)
+	// The lists, the feed and the metadata are as new as this build
+	// (HTTP Last-Modified): after a withdrawal their newest document is
+	// older than before, and a reader asking If-Modified-Since must get
+	// the shorter lists, not a 304. Their contents keep the documents'
+	// own dates.
+	fs.add(whiteFolder+"index.txt", "text/plain; charset=utf-8", []byte(index.String()), now)
+	fs.add(whiteFolder+"changes.csv", "text/csv; charset=utf-8", []byte(changes.String()), now)
 	feedURL := base + whiteFolder + feedName
 	feed := map[string]any{"feed": map[string]any{
 		"id":       "csaf-feed-tlp-white",
@@ -187,14 +192,14 @@ func buildFiles(pub Publisher, entries []entry, id *pgpmime.Identity, sign func(
 		serviceName:                service,
 		metadataName:               metadata,
 	} {
-		if err := fs.addJSON(path, v, lastUpdated); err != nil {
+		if err := fs.addJSON(path, v, now); err != nil {
 			return nil, err
 		}
 	}
 	if id != nil {
 		fs.add("openpgp/"+id.Fingerprint()+".asc", "application/pgp-keys", []byte(id.PublicKey()), id.Created())
 	}
-	listings(fs, years, id, lastUpdated)
+	listings(fs, years, id, now)
 	return fs, nil
 }
 
