@@ -89,13 +89,14 @@ func Render(src string) template.HTML {
 // hundreds deep): a body beyond these bounds, which no advisory reaches,
 // is shown as its text instead, so that one body cannot hold a server.
 const (
-	MaxSource     = 256 << 10 // bytes
-	maxBrackets   = 2000      // [
-	maxEmphasis   = 5000      // * _ ~
-	maxAngles     = 2000      // <
-	maxPipes      = 20000     // | (table cells)
-	maxQuoteDepth = 16        // > at the start of a line
-	maxIndent     = 160       // columns of indentation (nested lists)
+	MaxSource       = 256 << 10 // bytes
+	maxBrackets     = 2000      // [
+	maxEmphasis     = 5000      // * _ ~
+	maxAngles       = 2000      // <
+	maxPipes        = 20000     // | (table cells)
+	maxBacktickRuns = 2000      // runs of ` (code spans)
+	maxQuoteDepth   = 16        // > at the start of a line
+	maxIndent       = 160       // columns of indentation (nested lists)
 )
 
 // tooComplex reports whether src is beyond the bounds Markdown is
@@ -105,7 +106,8 @@ func tooComplex(src string) bool {
 		strings.Count(src, "[") > maxBrackets ||
 		strings.Count(src, "*")+strings.Count(src, "_")+strings.Count(src, "~") > maxEmphasis ||
 		strings.Count(src, "<") > maxAngles ||
-		strings.Count(src, "|") > maxPipes {
+		strings.Count(src, "|") > maxPipes ||
+		backtickRuns(src) > maxBacktickRuns {
 		return true
 	}
 	for line := range strings.SplitSeq(src, "\n") {
@@ -128,6 +130,19 @@ func tooComplex(src string) bool {
 		}
 	}
 	return false
+}
+
+// backtickRuns counts the runs of backticks in src: each may open or
+// close a code span, and goldmark's search for the closing run of the
+// same length grows with their number.
+func backtickRuns(src string) int {
+	n := 0
+	for i := 0; i < len(src); i++ {
+		if src[i] == '`' && (i == 0 || src[i-1] != '`') {
+			n++
+		}
+	}
+	return n
 }
 
 // paragraphs is src as escaped text: a paragraph per block of lines, the

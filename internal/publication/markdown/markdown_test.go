@@ -127,6 +127,7 @@ func TestTooComplex(t *testing.T) {
 		"huge table":      "|a|b|\n|-|-|\n" + strings.Repeat("|x|y|\n", 30000),
 		"over the bound":  strings.Repeat("word ", MaxSource/5+1),
 		"script in a big": strings.Repeat("[", 3000) + "\n\n<script>alert(1)</script>",
+		"code spans":      "`" + strings.Repeat("``a", 68000),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if !tooComplex(src) {
