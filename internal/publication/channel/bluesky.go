@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -234,7 +235,7 @@ func (b *Bluesky) xrpc(ctx context.Context, method, nsid, token string, query ur
 		return FromResponse(resp, time.Now())
 	}
 	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(out); err != nil {
 			return Retryable(nsid+": unreadable answer", 0, err)
 		}
 	}

@@ -271,7 +271,11 @@ func NewSenders(c Config, siteURL string, getenv func(string) string, client *ht
 		siteURL = c.SiteURL
 	}
 	if client == nil {
-		client = &http.Client{Timeout: c.Timeout}
+		// A redirect is answered, not followed: Go would repeat a POST
+		// as a GET, whose 200 (a login page) would pass for a post.
+		client = &http.Client{Timeout: c.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	}
 	if siteURL == "" && (c.Mastodon != nil || c.Bluesky != nil || len(c.Webhooks) > 0) {
 		return nil, fmt.Errorf("social.site_url: missing (or public_url): the posts link to the public site")

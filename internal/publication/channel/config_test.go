@@ -2,8 +2,11 @@ package channel
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,5 +146,31 @@ func TestSpecsAndSenders(t *testing.T) {
 	}
 	if _, err := NewSenders(c, "", env, nil); err == nil || !strings.Contains(err.Error(), "social.site_url") {
 		t.Errorf("no site to link to: %v", err)
+	}
+}
+
+// TestRedirectIsNotAPost: a webhook that answers a post with a redirect
+// (to a login page that would answer a GET with 200) has not taken it:
+// the senders NewSenders makes do not follow, and the post is retried.
+func TestRedirectIsNotAPost(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			w.Write([]byte("<html>log in</html>"))
+			return
+		}
+		http.Redirect(w, r, "/login", http.StatusFound)
+	}))
+	defer srv.Close()
+	c := DefaultConfig()
+	c.Webhooks = []WebhookConfig{{Name: "bridge", URL: srv.URL + "/hook", Secret: "env:HOOK"}}
+	senders, err := NewSenders(c, "https://cert.example", func(string) string { return "s3cret" }, nil)
+	if err != nil || len(senders) != 1 {
+		t.Fatalf("NewSenders: %v, %v", senders, err)
+	}
+	p := advisory(1)
+	_, err = senders[0].Send(t.Context(), p, publication.Delivery{ID: 1, PublicationID: 1, Revision: 1, Channel: "webhook:bridge", Lang: "en"})
+	var se *SendError
+	if !errors.As(err, &se) || se.Status != http.StatusFound || se.Permanent {
+		t.Fatalf("a redirect answered %v, want a retryable SendError of status 302", err)
 	}
 }

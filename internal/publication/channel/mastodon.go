@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d public
 		URL string `json:"url"`
 		URI string `json:"uri"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&status); err != nil {
 		// The status is posted; only its address is unknown. Retrying
 		// with the same key would return it, but the answer is odd
 		// enough not to try.
@@ -94,3 +95,6 @@ func IdempotencyKey(p publication.Publication, d publication.Delivery) string {
 }
 
 var _ Sender = (*Mastodon)(nil)
+
+// maxAnswer bounds what is read of a server's answer to a post.
+const maxAnswer = 1 << 20
