@@ -200,9 +200,12 @@ func (h *handler) listPublications(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	offset, err := intParam(values, "offset", 0, 1<<31)
-	if err != nil {
-		return nil, err
+	// offset=0 is the first page, as no offset is.
+	var offset int64
+	if values.Get("offset") != "0" {
+		if offset, err = intParam(values, "offset", 0, 1<<31); err != nil {
+			return nil, err
+		}
 	}
 	q := publication.Query{Kind: publication.Kind(values.Get("kind")), Severity: values.Get("severity"),
 		Text: values.Get("q"), Limit: int(limit), Offset: int(offset)}

@@ -114,6 +114,10 @@ func TestPublicationsByReader(t *testing.T) {
 			if got := listed(t, f.get("/publications", tt.who)); !slices.Equal(got, want) {
 				t.Errorf("list: %q, want %q", got, want)
 			}
+			// offset=0 is the first page.
+			if got := listed(t, f.get("/publications?offset=0", tt.who)); !slices.Equal(got, want) {
+				t.Errorf("list with offset=0: %q, want %q", got, want)
+			}
 			for key, p := range d {
 				r := f.get("/publications/"+p.Ident, tt.who)
 				seen := slices.Contains(tt.visible, key)

@@ -29,7 +29,6 @@ var (
 const (
 	maxListItems   = 200
 	maxProductRows = 200
-	maxTextBytes   = 200_000
 )
 
 // fieldList splits a field of items separated by commas, spaces or new
@@ -241,9 +240,6 @@ func readTexts(r *http.Request, base publication.Content, langs []string, now ti
 			Title:   strings.TrimSpace(f.Get(lang + "-title")),
 			Summary: strings.TrimSpace(f.Get(lang + "-summary")),
 			Body:    strings.ReplaceAll(f.Get(lang+"-body"), "\r\n", "\n"),
-		}
-		if len(t.Body) > maxTextBytes {
-			t.Body = t.Body[:maxTextBytes]
 		}
 		for _, kind := range publication.RecommendationKinds {
 			for _, l := range lines(f.Get(lang + "-rec-" + kind)) {
