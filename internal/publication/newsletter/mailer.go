@@ -75,21 +75,32 @@ func (m *Mailer) Kick() {
 }
 
 // Run first marks the sends a previous run left in flight as unknown
-// (never sent again), then sends queued mails until ctx ends.
+// (never sent again), then sends queued mails until ctx ends. A database
+// that fails meanwhile is logged and tried again at the next tick: it
+// does not stop `vigil serve`, and nothing is sent before the sends in
+// flight are marked.
 func (m *Mailer) Run(ctx context.Context) error {
 	m.init()
-	n, err := m.Store.AbandonInFlight(ctx, m.now())
-	if err != nil {
-		return fmt.Errorf("newsletter: mark sends in flight: %w", err)
-	}
-	if n > 0 {
-		m.Log.Warn("newsletter mails in flight at the last stop marked unknown, not sent again", "sends", n)
-	}
 	ticker := time.NewTicker(m.Poll)
 	defer ticker.Stop()
+	marked := false
 	for {
-		if err := m.SendDue(ctx); err != nil && ctx.Err() == nil {
-			m.Log.Error("newsletter pass failed", "err", err)
+		if !marked {
+			n, err := m.Store.AbandonInFlight(ctx, m.now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				m.Log.Error("newsletter: marking the sends in flight failed; trying again", "err", err)
+			case err == nil:
+				marked = true
+				if n > 0 {
+					m.Log.Warn("newsletter mails in flight at the last stop marked unknown, not sent again", "sends", n)
+				}
+			}
+		}
+		if marked {
+			if err := m.SendDue(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Error("newsletter pass failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

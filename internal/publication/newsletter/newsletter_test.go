@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,5 +388,53 @@ func TestInFlightIsNeverResent(t *testing.T) {
 	p, _ := w.store.ListProgress(t.Context(), 1)
 	if p[0].Counts[newsletter.SendUnknown] != 1 || p[0].Counts[newsletter.SendSent] != 1 {
 		t.Errorf("counts %v; want one unknown, one sent", p[0].Counts)
+	}
+}
+
+// flakyAbandon is a store whose first marking of the sends in flight
+// fails, as a database in trouble at a lease takeover would.
+type flakyAbandon struct {
+	newsletter.Store
+	failures atomic.Int32
+}
+
+func (f *flakyAbandon) AbandonInFlight(ctx context.Context, now time.Time) (int, error) {
+	if f.failures.Add(1) == 1 {
+		return 0, errors.New("database in trouble")
+	}
+	return f.Store.AbandonInFlight(ctx, now)
+}
+
+// TestMailerOutlivesAFailedStart: a failure to mark the sends in flight
+// is logged and tried again; the mailer does not stop (which would stop
+// `vigil serve` with it), and sends once it succeeds.
+func TestMailerOutlivesAFailedStart(t *testing.T) {
+	w := newWorld(t)
+	relay := newTestRelay(t)
+	w.subscribe(t, "en@example.org", "en", true)
+	ch := &newsletter.Channel{Store: w.store}
+	digest := published(1, publication.KindDigest, publication.Text{Lang: "en", Title: "Weekly digest"})
+	if _, err := ch.Send(t.Context(), digest, publication.Delivery{Channel: newsletter.ChannelName, Revision: 1}); err != nil {
+		t.Fatal(err)
+	}
+	store := &flakyAbandon{Store: w.store}
+	mailer := &newsletter.Mailer{Store: store, Mails: w.service.Mails, Relay: relay.sender(t), Poll: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- mailer.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(relay.received("en@example.org")) == 0 && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("the mailer stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if n := len(relay.received("en@example.org")); n != 1 || store.failures.Load() < 2 {
+		t.Errorf("%d mails after %d tries to mark the sends in flight, want 1 after 2 or more", n, store.failures.Load())
 	}
 }
