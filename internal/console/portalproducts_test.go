@@ -93,6 +93,22 @@ func TestPortalProductsAndAdvisories(t *testing.T) {
 	red := env.publishAdvisory("Red httpd flaw", publication.TLPRed, false, httpd)
 	draft := env.publishAdvisory("Draft httpd flaw", publication.TLPClear, true, httpd)
 
+	// The AMBER advisory opens to A only once the constituents channel
+	// told A of it: declaring a matching product is not enough, as an
+	// organisation declares what it likes.
+	if r := ca.get("/portal/advisories/" + amber); r.status != http.StatusNotFound {
+		t.Errorf("A reads the AMBER advisory before it was told of it: %d", r.status)
+	}
+	if strings.Contains(ca.get("/portal/advisories").body, amber) {
+		t.Error("A's list shows the AMBER advisory before it was told of it")
+	}
+	amberPub, err := env.store.Publications.GetPublicationByIdent(t.Context(), amber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.store.Products.Tell(t.Context(), amberPub.ID, amberPub.Revision, env.orgs["uni-a"].ID, nil); err != nil {
+		t.Fatal(err)
+	}
 	a := ca.get("/portal/advisories")
 	if a.status != http.StatusOK {
 		t.Fatalf("A's advisories: %d", a.status)

@@ -7,6 +7,7 @@ package products
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -22,6 +23,30 @@ type PublicationReader interface {
 // declarations.
 type DeclarationReader interface {
 	ListDeclarations(ctx context.Context, org int64) ([]Declaration, error)
+	// Told lists the organisations told of a publication's revision.
+	Told(ctx context.Context, publicationID int64, revision int) ([]int64, error)
+}
+
+// wasTold reports whether org was told of any revision of p: what opens
+// a TLP:AMBER advisory to it. Declarations alone do not, as an
+// organisation declares what it likes: naming many products must not
+// open every AMBER advisory.
+func wasTold(ctx context.Context, decls DeclarationReader, p publication.Publication, org int64) (bool, error) {
+	for rev := p.Revision; rev >= 1; rev-- {
+		ids, err := decls.Told(ctx, p.ID, rev)
+		if err != nil {
+			return false, err
+		}
+		if slices.Contains(ids, org) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// amber reports whether p is one of the labels only those told see.
+func amber(p publication.Publication) bool {
+	return p.TLP == publication.TLPAmber || p.TLP == publication.TLPAmberStrict
 }
 
 // OrganisationAdvisory is an advisory as one organisation sees it: with
@@ -37,7 +62,8 @@ func (a OrganisationAdvisory) Concerning() bool { return len(a.Matches) > 0 }
 
 // Visible reports whether an organisation may see p in its portal: a
 // published advisory of TLP:CLEAR or GREEN; of AMBER or AMBER+STRICT
-// only when it concerns the organisation (concerning); TLP:RED never.
+// only when the organisation was told of it (concerning: the
+// constituents channel told it, its products matching); TLP:RED never.
 func Visible(p publication.Publication, concerning bool) bool {
 	if p.Kind != publication.KindAdvisory || p.Status != publication.StatusPublished {
 		return false
@@ -69,7 +95,13 @@ func AdvisoriesFor(ctx context.Context, pubs PublicationReader, decls Declaratio
 	var concerning, others []OrganisationAdvisory
 	for _, p := range page.Publications {
 		m := Concerns(p, declared)
-		if !Visible(p, len(m) > 0) {
+		told := len(m) > 0
+		if told && amber(p) {
+			if told, err = wasTold(ctx, decls, p, org); err != nil {
+				return nil, fmt.Errorf("advisories of organisation %d: %w", org, err)
+			}
+		}
+		if !Visible(p, told) {
 			continue
 		}
 		if len(m) > 0 {
@@ -94,7 +126,13 @@ func AdvisoryFor(ctx context.Context, pubs PublicationReader, decls DeclarationR
 		return OrganisationAdvisory{}, err
 	}
 	m := Concerns(p, declared)
-	if !Visible(p, len(m) > 0) {
+	concerning := len(m) > 0
+	if concerning && amber(p) {
+		if concerning, err = wasTold(ctx, decls, p, org); err != nil {
+			return OrganisationAdvisory{}, err
+		}
+	}
+	if !Visible(p, concerning) {
 		return OrganisationAdvisory{}, fmt.Errorf("advisory %s: %w", ident, store.ErrNotFound)
 	}
 	return OrganisationAdvisory{Publication: p, Matches: m}, nil
