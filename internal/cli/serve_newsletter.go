@@ -64,7 +64,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 		return err
 	}
 	mailer := &newsletter.Mailer{Store: a.store.Newsletter, Mails: mails, Relay: relay, Log: a.log.With("component", "newsletter"),
-		Poll: cfg.Poll}
+		Poll: cfg.Poll, Publications: a.store.Publications}
 	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
 	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
 	group.run("newsletter", func(ctx context.Context) error {

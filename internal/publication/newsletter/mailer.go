@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Relay delivers one message in one SMTP transaction without recording
@@ -33,16 +35,64 @@ type Mailer struct {
 	Backoff     time.Duration
 	// Now replaces time.Now in tests.
 	Now func() time.Time
+	// Publications, when set, is asked before each mail whether the
+	// issue's publication is still public and at the issue's revision:
+	// the mails of one withdrawn, raised above TLP:CLEAR or updated
+	// while its issue is being sent are not sent (at most every
+	// currentEvery per publication).
+	Publications PublicationReader
 
-	kick   chan struct{}
-	once   sync.Once
-	issues map[int64]Issue
+	kick    chan struct{}
+	once    sync.Once
+	issues  map[int64]Issue
+	current map[int64]currentCheck
+}
+
+// PublicationReader reads a publication as it is now.
+type PublicationReader interface {
+	GetPublication(ctx context.Context, id int64) (publication.Publication, error)
+}
+
+// currentCheck is what was last found of a publication, and when.
+type currentCheck struct {
+	public   bool
+	revision int
+	at       time.Time
+}
+
+// currentEvery is how long what was found of a publication is trusted.
+const currentEvery = 5 * time.Second
+
+// stillCurrent reports whether is's publication is still public and at
+// is's revision (true when m.Publications is nil).
+func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (bool, error) {
+	if m.Publications == nil {
+		return true, nil
+	}
+	c, ok := m.current[is.PublicationID]
+	if !ok || m.now().Sub(c.at) > currentEvery {
+		p, err := m.Publications.GetPublication(ctx, is.PublicationID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			c = currentCheck{at: m.now()}
+		case err != nil:
+			return false, err
+		default:
+			c = currentCheck{public: p.Public(), revision: p.Revision, at: m.now()}
+		}
+		if len(m.current) > 100 {
+			clear(m.current)
+		}
+		m.current[is.PublicationID] = c
+	}
+	return c.public && c.revision == is.Revision, nil
 }
 
 func (m *Mailer) init() {
 	m.once.Do(func() {
 		m.kick = make(chan struct{}, 1)
 		m.issues = map[int64]Issue{}
+		m.current = map[int64]currentCheck{}
 		if m.Log == nil {
 			m.Log = slog.New(slog.DiscardHandler)
 		}
@@ -145,6 +195,12 @@ func (m *Mailer) send(ctx context.Context, s Send) (relayDown bool, err error) {
 	is, err := m.issue(ctx, s.IssueID)
 	if err != nil {
 		return false, errors.Join(err, finish(SendQueued, m.now().Add(m.Backoff), "issue unreadable"))
+	}
+	switch current, err := m.stillCurrent(ctx, is); {
+	case err != nil:
+		return false, errors.Join(err, finish(SendQueued, m.now().Add(m.Backoff), "publication unreadable"))
+	case !current:
+		return false, finish(SendFailed, time.Time{}, "not sent: the publication was withdrawn, is no longer public, or was updated")
 	}
 	msg, err := m.Mails.Issue(is, s, m.now())
 	if err != nil {

@@ -438,3 +438,40 @@ func TestMailerOutlivesAFailedStart(t *testing.T) {
 		t.Errorf("%d mails after %d tries to mark the sends in flight, want 1 after 2 or more", n, store.failures.Load())
 	}
 }
+
+// readerOf answers GetPublication with p as it is now.
+type readerOf struct{ p publication.Publication }
+
+func (r readerOf) GetPublication(context.Context, int64) (publication.Publication, error) { return r.p, nil }
+
+// TestWithdrawnIssueStops: the mails of a warning that was withdrawn,
+// raised to TLP:AMBER or updated while its issue waits are not sent.
+func TestWithdrawnIssueStops(t *testing.T) {
+	for name, change := range map[string]func(*publication.Publication){
+		"withdrawn": func(p *publication.Publication) { p.Status = publication.StatusWithdrawn },
+		"amber":     func(p *publication.Publication) { p.TLP = publication.TLPAmber },
+		"updated":   func(p *publication.Publication) { p.Revision = 2 },
+		"unchanged": func(*publication.Publication) {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			relay := newTestRelay(t)
+			w.subscribe(t, "en@example.org", "en", true)
+			w.subscribe(t, "nl@example.org", "nl", true)
+			warning := published(1, publication.KindWarning, publication.Text{Lang: "en", Title: "Exploited now"})
+			if _, err := (&newsletter.Channel{Store: w.store}).Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil {
+				t.Fatal(err)
+			}
+			now := warning
+			change(&now)
+			mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t), Publications: readerOf{now}}
+			if err := mailer.SendDue(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got := len(relay.received("en@example.org")) + len(relay.received("nl@example.org"))
+			if want := map[bool]int{true: 2, false: 0}[name == "unchanged"]; got != want {
+				t.Errorf("%d mails sent, want %d", got, want)
+			}
+		})
+	}
+}
