@@ -442,7 +442,9 @@ func TestMailerOutlivesAFailedStart(t *testing.T) {
 // readerOf answers GetPublication with p as it is now.
 type readerOf struct{ p publication.Publication }
 
-func (r readerOf) GetPublication(context.Context, int64) (publication.Publication, error) { return r.p, nil }
+func (r readerOf) GetPublication(context.Context, int64) (publication.Publication, error) {
+	return r.p, nil
+}
 
 // TestWithdrawnIssueStops: the mails of a warning that was withdrawn,
 // raised to TLP:AMBER or updated while its issue waits are not sent.
