@@ -125,8 +125,22 @@ func prepareNewsletterData(t *testing.T, data string, n int) int64 {
 		SELECT 'reader' || i || '@example.org', 'en', 0, 'confirmed', ?, ? FROM seq`, n, now, now); err != nil {
 		t.Fatal(err)
 	}
-	p := publication.Publication{ID: 1, Ident: "VIGIL-2026-0001", Kind: publication.KindDigest, Status: publication.StatusPublished, Revision: 1,
-		Content: publication.Content{TLP: publication.TLPClear, Texts: []publication.Text{{Lang: "en", Title: "Weekly digest", Body: "Three advisories."}}}}
+	// The digest is in the publications' store, published: the mailer
+	// asks it before each mail whether it still is.
+	at := time.Now().UTC()
+	p := publication.Publication{Kind: publication.KindDigest, Status: publication.StatusDraft, Created: at, Updated: at,
+		Content: publication.Content{Severity: "low", TLP: publication.TLPClear, Texts: []publication.Text{{Lang: "en", Title: "Weekly digest", Body: "Three advisories."}}}}
+	ident := func(year, n int) string { return publication.FormatIdent("", year, n) }
+	if err := st.Publications.CreatePublication(ctx, &p, ident, publication.Change{At: at, Action: publication.ActionCreate}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = st.Publications.ChangePublication(ctx, p.ID, func(p *publication.Publication) (publication.Change, *publication.Revision, []publication.Delivery, error) {
+		p.Status, p.Revision, p.Published = publication.StatusPublished, 1, at
+		return publication.Change{At: at, Action: publication.ActionPublish}, &publication.Revision{Number: 1, Published: at, Content: p.Content}, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	reply, err := (&newsletter.Channel{Store: st.Newsletter}).Send(ctx, p, publication.Delivery{Channel: newsletter.ChannelName, Revision: 1})
 	if err != nil {
 		t.Fatal(err)
