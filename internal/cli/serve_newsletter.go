@@ -30,10 +30,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	if !cfg.Enabled {
 		return nil
 	}
-	cat, err := i18n.Load()
-	if err != nil {
-		return err
-	}
+	cat := i18n.Embedded()
 	if err := cfg.Validate(cat.Supported); err != nil {
 		return err
 	}

@@ -11,10 +11,7 @@ import (
 // encryption and the outbox. The publication outbox's worker runs it
 // (startPublishing), under its lease.
 func (a *app) productsSender(notes *notifications) (*products.Sender, error) {
-	cat, err := i18n.Load()
-	if err != nil {
-		return nil, err
-	}
+	cat := i18n.Embedded()
 	sender := &products.Sender{Store: a.store.Products, Organisations: a.store, Policies: a.store, State: a.store,
 		Catalog: cat, From: a.cfg.Notify.From, PortalURL: a.cfg.Notify.PortalURL, Logger: a.log.With("job", "constituents channel")}
 	if notes.sender != nil {

@@ -33,10 +33,7 @@ func (a *app) siteBase() string {
 // newSite builds the public website of cfg over src; `vigil serve` and
 // `vigil bench site` share it.
 func newSite(cfg config.Config, src site.Source) (*site.Site, error) {
-	cat, err := i18n.Load()
-	if err != nil {
-		return nil, err
-	}
+	cat := i18n.Embedded()
 	sc := cfg.Site
 	base := sc.BaseURL
 	if base == "" {

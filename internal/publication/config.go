@@ -24,7 +24,11 @@ var supportedLanguages = []string{"en", "nl", "fr", "de"}
 // Rules returns the languages and severities the section sets, with
 // their defaults.
 func (c Config) Rules() Rules {
-	r := Rules{Languages: c.Languages, Severities: c.Severities}
+	return Rules{Languages: c.Languages, Severities: c.Severities}.withDefaults()
+}
+
+// withDefaults fills in the languages and severities r leaves empty.
+func (r Rules) withDefaults() Rules {
 	if len(r.Languages) == 0 {
 		r.Languages = DefaultLanguages
 	}

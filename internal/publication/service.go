@@ -95,16 +95,7 @@ func (s *Service) now() time.Time {
 }
 
 // RulesOrDefault returns the service's rules with their defaults.
-func (s *Service) RulesOrDefault() Rules {
-	r := s.Rules
-	if len(r.Languages) == 0 {
-		r.Languages = DefaultLanguages
-	}
-	if len(r.Severities) == 0 {
-		r.Severities = DefaultSeverities
-	}
-	return r
-}
+func (s *Service) RulesOrDefault() Rules { return s.Rules.withDefaults() }
 
 func (s *Service) channels() []ChannelSpec {
 	if s.Channels == nil {
