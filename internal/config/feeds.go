@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // validateFeeds checks every feed of the file and that no name is used
@@ -50,9 +51,7 @@ func ValidateFeed(key string, f Feed) error {
 		return &Error{Key: key + ".accuracy", Reason: "want 0 to 100", Message: i18n.M("feedadmin.error.accuracy")}
 	}
 	if f.TLP != "" {
-		switch strings.ToUpper(strings.TrimPrefix(strings.ToUpper(f.TLP), "TLP:")) {
-		case "CLEAR", "WHITE", "GREEN", "AMBER", "AMBER+STRICT", "RED":
-		default:
+		if _, ok := tlp.Parse(f.TLP); !ok {
 			return &Error{Key: key + ".tlp", Reason: "want CLEAR, GREEN, AMBER, AMBER+STRICT or RED",
 				Message: i18n.M("feedadmin.error.tlp")}
 		}

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/publication"
 )
 
 // Site configures the public website, its feeds and
@@ -35,13 +38,10 @@ type Site struct {
 	SecurityTxtValidity time.Duration `yaml:"security_txt_validity"`
 }
 
-// siteLanguages are the languages the site can speak.
-var siteLanguages = []string{"en", "nl", "fr", "de"}
-
 // DefaultSite is English, Dutch and French, security.txt valid for 180
 // days.
 func DefaultSite() Site {
-	return Site{Name: "Vigil", Languages: []string{"en", "nl", "fr"}, SecurityTxtValidity: 180 * 24 * time.Hour}
+	return Site{Name: "Vigil", Languages: slices.Clone(publication.DefaultLanguages), SecurityTxtValidity: 180 * 24 * time.Hour}
 }
 
 // validate checks the site's settings.
@@ -50,7 +50,7 @@ func (s Site) validate() error {
 		return &Error{Key: "site.languages", Reason: "want at least one of en, nl, fr, de"}
 	}
 	for i, l := range s.Languages {
-		if !slices.Contains(siteLanguages, l) || slices.Index(s.Languages, l) != i {
+		if !slices.Contains(i18n.Codes, l) || slices.Index(s.Languages, l) != i {
 			return &Error{Key: "site.languages", Reason: fmt.Sprintf("want en, nl, fr or de, each once (got %q)", l)}
 		}
 	}

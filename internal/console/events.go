@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // pageSize is how many events a result page shows.
@@ -186,7 +187,7 @@ func (c *Console) showEvents(w http.ResponseWriter, r *http.Request, v *visit, v
 		Problems:   problems,
 		Taxonomies: taxonomy.Names(),
 		Types:      taxonomy.Types(),
-		TLPs:       []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"},
+		TLPs:       tlp.Strings(),
 		Feeds:      c.knownFeeds(r),
 	}
 	if err := c.savedSearchesInto(r.Context(), v, teamSaved, &p); err != nil {
@@ -335,7 +336,7 @@ func (c *Console) exportEvents(w http.ResponseWriter, r *http.Request, v *visit,
 	q, form, problems := parseSearch(r.URL.Query())
 	if len(problems) > 0 {
 		p := eventsPage{Form: form, Problems: problems, Taxonomies: taxonomy.Names(), Types: taxonomy.Types(),
-			TLPs: []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"}, Feeds: c.knownFeeds(r)}
+			TLPs: tlp.Strings(), Feeds: c.knownFeeds(r)}
 		c.render(w, r, v, http.StatusBadRequest, "events", msgTitleEvents, p, "", msgSearchInvalid)
 		return
 	}

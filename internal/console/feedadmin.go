@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/feedadmin"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // FeedAdminStore serves the feeds' administration: the overrides, the
@@ -176,8 +177,6 @@ type feedForm struct {
 	TLPs                []string
 }
 
-var feedTLPs = []string{"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"}
-
 // newFeedFormOf fills the form from a feed.
 func newFeedFormOf(f config.Feed) feedForm {
 	ff := feedForm{Name: f.Name, Provider: f.Provider, URL: f.URL, Code: f.Code, TLP: strings.ToUpper(f.TLP),
@@ -210,7 +209,7 @@ func (ff feedForm) withModules() feedForm {
 			ff.Parsers = append(ff.Parsers, pipeline.Module{ID: id, Doc: m.Doc})
 		}
 	}
-	ff.TLPs = feedTLPs
+	ff.TLPs = tlp.Strings()
 	return ff
 }
 

@@ -44,7 +44,7 @@ const (
 
 // Languages are the languages notifications can be written in; the first
 // is the default.
-var Languages = []string{"en", "nl", "fr", "de"}
+var Languages = i18n.Codes
 
 // Roles are the contact roles, in the order the console offers them.
 var Roles = []string{ContactAbuse, ContactSecurity, ContactTechnical, ContactManagement}

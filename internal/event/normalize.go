@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/vigil-cert/vigil/internal/taxonomy"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // FieldError says why a value was refused for a field.
@@ -366,15 +367,10 @@ func lower(s string) string {
 
 // TLP labels of TLP 2.0; TLP 1.0's WHITE is read as CLEAR.
 func normalizeTLP(value string) (string, string) {
-	v := strings.ToUpper(strings.TrimSpace(value))
-	v = strings.TrimPrefix(v, "TLP:")
-	switch v {
-	case "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED":
-		return v, ""
-	case "WHITE":
-		return "CLEAR", ""
+	if l, ok := tlp.Parse(value); ok {
+		return string(l), ""
 	}
-	return "", "not a TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)"
+	return "", "not a TLP label (" + tlp.Names() + ")"
 }
 
 var fqdnProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))

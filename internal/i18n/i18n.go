@@ -197,3 +197,9 @@ func (c *Catalog) Match(acceptLanguage string) string {
 	}
 	return c.langs[i].Code
 }
+
+// Codes are the languages Vigil's own words exist in (a catalogue file
+// each, which a test holds this list to), in the order forms and
+// defaults offer them. Every capability that lets a person pick a
+// language picks from these.
+var Codes = []string{"en", "nl", "fr", "de"}

@@ -3,6 +3,7 @@ package i18n
 import (
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -177,5 +178,25 @@ func TestTranslationsDiffer(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCodesAreTheCatalogues: Codes names exactly the catalogue files,
+// the source language first, so a language added to the catalogue is
+// offered everywhere and a code in Codes always has its words.
+func TestCodesAreTheCatalogues(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, l := range c.Languages() {
+		files = append(files, l.Code)
+	}
+	got := append([]string(nil), Codes...)
+	sort.Strings(got)
+	sort.Strings(files)
+	if !slices.Equal(got, files) || Codes[0] != Source {
+		t.Errorf("Codes %v, catalogue files %v (the source %s first)", Codes, files, Source)
 	}
 }

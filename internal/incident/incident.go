@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/incident/extract"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // Status is where an incident is in its handling.
@@ -79,23 +80,21 @@ func Transitions(from Status) []Status {
 	return out
 }
 
-// TLP is the Traffic Light Protocol 2.0 label: who may be told.
-type TLP string
+// TLP is the Traffic Light Protocol 2.0 label: who may be told (package
+// tlp decides the labels for every capability).
+type TLP = tlp.Label
 
 // The TLP 2.0 labels.
 const (
-	TLPClear       TLP = "CLEAR"
-	TLPGreen       TLP = "GREEN"
-	TLPAmber       TLP = "AMBER"
-	TLPAmberStrict TLP = "AMBER+STRICT"
-	TLPRed         TLP = "RED"
+	TLPClear       = tlp.Clear
+	TLPGreen       = tlp.Green
+	TLPAmber       = tlp.Amber
+	TLPAmberStrict = tlp.AmberStrict
+	TLPRed         = tlp.Red
 )
 
 // TLPs lists the labels from the least to the most restricted.
-var TLPs = []TLP{TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed}
-
-// Valid reports whether t is a TLP 2.0 label.
-func (t TLP) Valid() bool { return oneOf(t, TLPs) }
+var TLPs = tlp.Labels
 
 // PAP is the Permissible Actions Protocol: what may be done with the
 // information (RED: nothing that could be seen; AMBER: passive

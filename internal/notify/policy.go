@@ -12,7 +12,7 @@ import (
 
 // Languages are the languages notifications are written in; the first is
 // the fallback for an organisation whose language is unknown.
-var Languages = []string{"en", "nl", "fr", "de"}
+var Languages = i18n.Codes
 
 // ValidLanguage reports whether notifications can be written in lang.
 func ValidLanguage(lang string) bool { return slices.Contains(Languages, lang) }

@@ -3,6 +3,8 @@ package publication
 import (
 	"slices"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Config is the configuration file's publishing section.
@@ -17,9 +19,6 @@ type Config struct {
 	// DefaultSeverities.
 	Severities []string `yaml:"severities"`
 }
-
-// supportedLanguages are the languages Vigil's own words exist in.
-var supportedLanguages = []string{"en", "nl", "fr", "de"}
 
 // Rules returns the languages and severities the section sets, with
 // their defaults.
@@ -47,7 +46,7 @@ func (c Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, l := range c.Languages {
-		if !slices.Contains(supportedLanguages, l) || seen[l] {
+		if !slices.Contains(i18n.Codes, l) || seen[l] {
 			return Refuse("publishing.languages", "publication.error.lang", l)
 		}
 		seen[l] = true

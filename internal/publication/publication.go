@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // Kind is what a publication is.
@@ -33,27 +34,22 @@ var Kinds = []Kind{KindAdvisory, KindWarning, KindNews, KindDigest}
 // Valid reports whether k is a kind.
 func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
-// TLP is the Traffic Light Protocol 2.0 label of a publication. Only
-// CLEAR reaches public channels.
-type TLP string
+// TLP is the Traffic Light Protocol 2.0 label of a publication (package
+// tlp decides the labels for every capability). Only CLEAR reaches
+// public channels.
+type TLP = tlp.Label
 
 // The TLP 2.0 labels.
 const (
-	TLPClear       TLP = "CLEAR"
-	TLPGreen       TLP = "GREEN"
-	TLPAmber       TLP = "AMBER"
-	TLPAmberStrict TLP = "AMBER+STRICT"
-	TLPRed         TLP = "RED"
+	TLPClear       = tlp.Clear
+	TLPGreen       = tlp.Green
+	TLPAmber       = tlp.Amber
+	TLPAmberStrict = tlp.AmberStrict
+	TLPRed         = tlp.Red
 )
 
 // TLPs lists the labels from the least to the most restricted.
-var TLPs = []TLP{TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed}
-
-// Valid reports whether t is a TLP 2.0 label.
-func (t TLP) Valid() bool { return slices.Contains(TLPs, t) }
-
-// Rank is t's place in TLPs (0 for CLEAR); -1 for no label.
-func (t TLP) Rank() int { return slices.Index(TLPs, t) }
+var TLPs = tlp.Labels
 
 // DefaultSeverities is the severity scale when the configuration names
 // none, from the worst.

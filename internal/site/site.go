@@ -27,9 +27,6 @@ type Source interface {
 	Generation(ctx context.Context) (int64, error)
 }
 
-// DefaultLanguages are the site's languages when none are configured.
-var DefaultLanguages = []string{"en", "nl", "fr"}
-
 // Deps is what the site needs.
 type Deps struct {
 	Source  Source
@@ -41,7 +38,7 @@ type Deps struct {
 	// Name is the team's name, in every page's title and the feeds.
 	Name string
 	// Languages are the site's languages, the default first; each must
-	// be a catalogue language. Empty: DefaultLanguages.
+	// be a catalogue language. Empty: publication.DefaultLanguages.
 	Languages []string
 	// Severities is the severity scale, the worst first; the worst is
 	// what the "critical only" feeds carry. Empty:
@@ -88,7 +85,7 @@ func New(deps Deps) (*Site, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if len(deps.Languages) == 0 {
-		deps.Languages = DefaultLanguages
+		deps.Languages = publication.DefaultLanguages
 	}
 	for _, l := range deps.Languages {
 		if !deps.Catalog.Supported(l) {

@@ -28,7 +28,7 @@ var files embed.FS
 var Templates = []string{"ack", "info", "resolved", "takedown", "forward"}
 
 // Languages are the languages every template is written in.
-var Languages = []string{"en", "nl", "fr", "de"}
+var Languages = i18n.Codes
 
 // Data is what a template is filled with.
 type Data struct {
