@@ -202,6 +202,18 @@ func TestPublicationPagesRefuse(t *testing.T) {
 	if res := b.post(page, form); res.status != http.StatusUnprocessableEntity {
 		t.Errorf("bad versions: status %d", res.status)
 	}
+	// A body over the bound is refused with the body field's message, not
+	// cut: a cut at the bound would fall inside "é" and store a broken
+	// character.
+	form = editorForm("Kept title")
+	form.Set("en-body", strings.Repeat("é", publication.MaxBody/2+1))
+	res = b.post(page, form)
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "This field is too long") {
+		t.Errorf("a body over the bound: status %d: %.300s", res.status, res.body)
+	}
+	if p := env.publication(page); len(p.Content.Texts) != 1 || p.Content.Texts[0].Body != "" || p.Content.Texts[0].Title != "Secret draft" {
+		t.Errorf("after a refused body the draft is %+v", p.Content.Texts)
+	}
 }
 
 func TestPublicationListAndRows(t *testing.T) {
