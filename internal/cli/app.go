@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/incident/mailreport"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 
 	"github.com/vigil-cert/vigil/internal/config"
@@ -48,6 +49,10 @@ type app struct {
 	// enabled (startNewsletter), nil otherwise.
 	newsletter        *newsletter.Service
 	newsletterChannel *newsletter.Channel
+	// bounces takes the delivery status notifications of the
+	// newsletter's mail that reach the mail intake (nil without the
+	// newsletter).
+	bounces mailreport.Bounces
 	// pubs is `vigil serve`'s publication service, which the console, the
 	// API, the demo and the scheduler share.
 	pubs *publication.Service

@@ -40,7 +40,7 @@ func (a *app) startMailIn(group *jobs) error {
 	// processes one does it (two would still make one report of each mail:
 	// a report and its mail's "done" are one commit).
 	worker := &mailreport.Worker{DB: a.store.DB(), Service: &incident.Service{Store: a.store, Audit: a.store},
-		Mails: a.store, Organisations: a.store, Log: a.log.With("job", "mail reports")}
+		Mails: a.store, Organisations: a.store, Bounces: a.bounces, Log: a.log.With("job", "mail reports")}
 	group.run("mail reports", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "mail reports", lease.Options{Logger: a.log}, func(ctx context.Context) error {
 			return worker.Run(ctx, time.Second)

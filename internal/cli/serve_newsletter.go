@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
+	"github.com/vigil-cert/vigil/internal/publication/newsletter/newsletterdb"
 )
 
 // startNewsletter builds the newsletter when newsletter.enabled is on: the
@@ -64,6 +65,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 		Poll: cfg.Poll, Publications: a.store.Publications}
 	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
 	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
+	a.bounces = newsletterdb.Bounces{Secret: secret}
 	group.run("newsletter", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
 	})

@@ -47,6 +47,9 @@ type Worker struct {
 	// Kinds maps a recipient, a whole address or a local part ending in
 	// "@", to the kind of report mail to it is; DefaultKinds when nil.
 	Kinds map[string]incident.Kind
+	// Bounces, when set, is offered every delivery status notification
+	// (RFC 3464) first; what it takes does not become a report.
+	Bounces Bounces
 	// Limits bound what is read of one mail; mailin.DefaultLimits when zero.
 	Limits mailin.Limits
 	// Batch is how many mails a pass takes (all of them, raw, in memory
@@ -59,6 +62,15 @@ type Worker struct {
 	mu       sync.Mutex
 	contacts map[string]int64
 	read     time.Time
+}
+
+// Bounces takes the delivery status notifications that answer mail the
+// team sent (the newsletter's, for one), so that they do not fill the
+// triage queue.
+type Bounces interface {
+	// Bounced handles a notification in tx, the transaction that marks
+	// its mail done; false leaves it to become a report.
+	Bounced(ctx context.Context, tx sqlkit.DB, b mailin.Bounce, at time.Time) (bool, error)
 }
 
 // DefaultKinds says what mail to the usual addresses is: forwards to
@@ -164,6 +176,9 @@ type item struct {
 	grouping incident.Grouping
 	blobs    [][]byte
 	failed   error
+	// bounce is the mail read as a delivery status notification, when
+	// it is one and the worker has Bounces.
+	bounce *mailin.Bounce
 }
 
 func (it *item) restore() {
@@ -184,6 +199,11 @@ func (w *Worker) prepare(ctx context.Context, mails []mailin.Mail) []item {
 			for i := range next {
 				it := &items[i]
 				it.mail = mails[i]
+				if w.Bounces != nil {
+					if b, ok := mailin.ParseBounce(mails[i].Raw); ok {
+						it.bounce = &b
+					}
+				}
 				it.report, it.blobs, it.failed = w.report(ctx, mails[i])
 				if it.failed == nil {
 					_, it.grouping, it.failed = w.Service.Prepare(it.report)
@@ -202,9 +222,18 @@ func (w *Worker) prepare(ctx context.Context, mails []mailin.Mail) []item {
 	return items
 }
 
-// write writes one item in tx: the report, its blobs and its mail's
-// "done", or the mail marked failed.
+// write writes one item in tx: a bounce that Bounces takes, or the
+// report, its blobs and its mail's "done", or the mail marked failed.
 func (w *Worker) write(ctx context.Context, tx sqlkit.DB, it *item) error {
+	if it.bounce != nil {
+		taken, err := w.Bounces.Bounced(ctx, tx, *it.bounce, w.now())
+		if err != nil {
+			return fmt.Errorf("mail %d: bounce: %w", it.mail.ID, err)
+		}
+		if taken {
+			return mailindb.MarkDone(ctx, tx, w.now(), it.mail.ID)
+		}
+	}
 	if it.failed != nil {
 		return mailindb.MarkFailed(ctx, tx, w.now(), it.mail.ID, it.failed.Error())
 	}
