@@ -47,13 +47,22 @@ func newSite(cfg config.Config, src site.Source) (*site.Site, error) {
 		}
 	}
 	s, err := site.New(site.Deps{Source: src, Catalog: cat, BaseURL: base, Name: sc.Name, Languages: sc.Languages,
-		Severities: cfg.Publishing.Rules().Severities,
+		Severities: cfg.Publishing.Rules().Severities, Newsletter: newsletterLanguages(cfg),
 		SecurityTxt: site.SecurityTxt{Contacts: contacts, Encryption: sc.Encryption, Policy: sc.Policy,
 			Acknowledgments: sc.Acknowledgments, Hiring: sc.Hiring, Validity: sc.SecurityTxtValidity}})
 	if err != nil {
 		return nil, fmt.Errorf("public site: %w", err)
 	}
 	return s, nil
+}
+
+// newsletterLanguages are the languages of the newsletter's form, none
+// when the newsletter is off.
+func newsletterLanguages(cfg config.Config) []string {
+	if !cfg.Newsletter.Enabled {
+		return nil
+	}
+	return cfg.Newsletter.Languages
 }
 
 // siteBaseOf is the site's address without site.base_url: public_url, or

@@ -102,7 +102,8 @@ func (s *Set) geoIP() string        { return filepath.Join(s.dir, "geoip.mmdb") 
 
 // Configure adds the ASN and GeoIP enrichers over the demo's files (before
 // the constituency enricher, which matches organisations by AS number
-// too) and, once the mailbox runs, sends notifications through it.
+// too) and, once the mailbox runs, sends notifications and the newsletter
+// (its form, confirmations, digests and warnings) through it.
 func (s *Set) Configure(cfg *config.Config) {
 	stages := []config.Stage{
 		{ID: "asn", Options: pipeline.Options{"file": s.routingTable(), "names_file": s.asNames()}},
@@ -123,6 +124,13 @@ func (s *Set) Configure(cfg *config.Config) {
 		cfg.SMTP.Host = "127.0.0.1"
 		cfg.SMTP.Port = s.mail.Addr().Port
 		cfg.SMTP.TLS = outbox.TLSNone
+		// The newsletter too, so that the site's subscription form works
+		// and its mails land in the mailbox beside the notifications.
+		if !cfg.Newsletter.Enabled {
+			cfg.Newsletter.Enabled = true
+			cfg.Newsletter.From = "Vigil Demo CERT <newsletter@demo-cert.example>"
+			cfg.Newsletter.Digest.Enabled = true
+		}
 	}
 }
 

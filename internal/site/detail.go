@@ -30,7 +30,8 @@ type detailView struct {
 	Refs      []link
 	Tags      []string
 	History   []revision
-	// Languages are the publication's other languages on this site.
+	// Languages are the publication's other languages on this site,
+	// each named in its own words ("Lire en français").
 	Languages []langLink
 	// CSAF is its CSAF document, for advisories and warnings.
 	CSAF string
@@ -110,7 +111,7 @@ func (s *Site) renderDetail(ctx context.Context, snap *snapshot, q request, p *p
 	}
 	for _, l := range p.Languages() {
 		if l != lang && slices.Contains(s.deps.Languages, l) {
-			d.Languages = append(d.Languages, langLink{Code: l, Name: s.langName(l), URL: "/" + l + "/p/" + url.PathEscape(p.Ident)})
+			d.Languages = append(d.Languages, langLink{Code: l, Name: s.cat.T(l, "site.detail.in"), URL: "/" + l + "/p/" + url.PathEscape(p.Ident)})
 		}
 	}
 	if p.Kind == publication.KindAdvisory || p.Kind == publication.KindWarning {

@@ -96,7 +96,7 @@ func catalog(t testing.TB) *i18n.Catalog {
 func newTestSite(t testing.TB, src Source, clk *clock) *Site {
 	t.Helper()
 	s, err := New(Deps{Source: src, Catalog: catalog(t), BaseURL: "https://cert.example", Name: "CERT Example",
-		Now: clk.Now, SecurityTxt: SecurityTxt{Contacts: []string{"mailto:cert@cert.example", "tel:+32-2-000-00-00"},
+		Newsletter: []string{"en", "nl", "de"}, Now: clk.Now, SecurityTxt: SecurityTxt{Contacts: []string{"mailto:cert@cert.example", "tel:+32-2-000-00-00"},
 			Encryption: "https://cert.example/.well-known/csaf/openpgp/team.asc", Policy: "https://cert.example/en/p/POLICY"}})
 	if err != nil {
 		t.Fatal(err)

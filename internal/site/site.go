@@ -44,6 +44,10 @@ type Deps struct {
 	// what the "critical only" feeds carry. Empty:
 	// publication.DefaultSeverities.
 	Severities []string
+	// Newsletter are the languages of the newsletter's subscription
+	// form (/newsletter/{lang}); empty when there is no newsletter, and
+	// then no page links to one.
+	Newsletter []string
 	// SecurityTxt fills /.well-known/security.txt; without a contact the
 	// file is not served (RFC 9116 requires one).
 	SecurityTxt SecurityTxt

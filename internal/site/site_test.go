@@ -77,8 +77,8 @@ func TestDetail(t *testing.T) {
 		`href="https://cwe.mitre.org/data/definitions/78.html"`, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "9.8",
 		"Example", "HTTPd", "≥ 2.0 &lt; 2.4.1", "cpe:2.3:a:example:httpd", "Bijwerken", "Install 2.4.1 (nl)", "Detecteren",
 		`href="https://vendor.example/advisory"`, "Vendor advisory", "rce", "Versie 2", "Fixed version corrected to 2.4.1",
-		"First publication", `href="/en/p/VIGIL-2026-0001" lang="en"`, `href="/fr/p/VIGIL-2026-0001" lang="fr"`,
-		`href="/.well-known/csaf/white/2026/vigil-2026-0001.json"`, "<h2>Impact</h2>", "<strong>code</strong>",
+		"First publication", `href="/en/p/VIGIL-2026-0001" lang="en" hreflang="en">Read it in English</a>`, `href="/fr/p/VIGIL-2026-0001" lang="fr" hreflang="fr">Lire en français</a>`,
+		`href="/.well-known/csaf/white/2026/vigil-2026-0001.json"`, "<h4>Impact</h4>", "<strong>code</strong>",
 		`href="https://vendor.example/fix"`, ">vendor</a>")
 	for _, bad := range []string{"javascript:", "<script", "Summary en:", "not available", "customer X"} {
 		if strings.Contains(body, bad) {
@@ -91,13 +91,13 @@ func TestDetailFallback(t *testing.T) {
 	s := newTestSite(t, demoSource(), &clock{now: testNow})
 	_, body := get(t, s, "/nl/p/VIGIL-2026-0003")
 	mustContain(t, "news only in English, read in Dutch", body, `<html lang="nl">`,
-		"Deze publicatie bestaat niet in het Nederlands; ze wordt in het English getoond.",
+		"Deze publicatie bestaat niet in het Nederlands; ze wordt in het Engels getoond.",
 		`<h1 lang="en">Five tips for safer passwords</h1>`, `<p class="summary" lang="en">`, `<div class="body" lang="en">`,
 		`<ul lang="en"><li>Install 2.4.1 (en)</li>`)
 	// The list shows it too, marked.
 	_, list := get(t, s, "/fr/news")
 	mustContain(t, "news list in French", list, `<a href="/fr/p/VIGIL-2026-0003" lang="en">Five tips for safer passwords</a>`,
-		"Cette publication n’existe pas en Français")
+		"Cette publication n’existe pas en français ; elle est affichée en anglais.")
 }
 
 func TestNotPublicIsNotFound(t *testing.T) {
@@ -268,6 +268,28 @@ func TestSecurityTxt(t *testing.T) {
 	}
 	if res, _ := get(t, bare, "/.well-known/security.txt"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("security.txt without contact: %d", res.StatusCode)
+	}
+}
+
+// TestNewsletterLink: the pages link to the newsletter's form in the
+// reader's language, in its first language when it has none in theirs,
+// and not at all without a newsletter (its form would be a 404).
+func TestNewsletterLink(t *testing.T) {
+	s := newTestSite(t, demoSource(), &clock{now: testNow})
+	if _, body := get(t, s, "/nl/"); !strings.Contains(body, `href="/newsletter/nl"`) {
+		t.Error("the Dutch home page lacks the Dutch form")
+	}
+	if _, body := get(t, s, "/fr/advisories"); !strings.Contains(body, `href="/newsletter/en"`) || strings.Contains(body, `href="/newsletter/fr"`) {
+		t.Error("a French page without a French form does not link to the first one")
+	}
+	bare, err := New(Deps{Source: demoSource(), Catalog: catalog(t), BaseURL: "https://cert.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/en/", "/en/advisories"} {
+		if _, body := get(t, bare, path); strings.Contains(body, "/newsletter/") {
+			t.Errorf("%s links to a newsletter there is none of", path)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/publication"
@@ -109,12 +110,25 @@ type feedLink struct {
 	Title, URL, Type, Format string
 }
 
+// newsletterURL is the newsletter's form in lang, or in its first
+// language when it has none in lang; "" without a newsletter.
+func (s *Site) newsletterURL(lang string) string {
+	langs := s.deps.Newsletter
+	if len(langs) == 0 {
+		return ""
+	}
+	if !slices.Contains(langs, lang) {
+		lang = langs[0]
+	}
+	return "/newsletter/" + lang
+}
+
 // newView builds the chrome of a page in lang whose path, below
 // /{lang}, is here ("/advisories?severity=high"); current names the
 // navigation entry to mark.
 func (s *Site) newView(lang, here, current, title string) *view {
 	v := &view{s: s, Lang: lang, LangName: s.langName(lang), Name: s.deps.Name, Title: title,
-		CSS: "/site.css?v=" + s.cssHash, Report: "/report", Newsletter: "/newsletter/" + lang}
+		CSS: "/site.css?v=" + s.cssHash, Report: "/report", Newsletter: s.newsletterURL(lang)}
 	for _, l := range s.deps.Languages {
 		v.Langs = append(v.Langs, langLink{Code: l, Name: s.langName(l), URL: "/" + l + here, Current: l == lang})
 	}
@@ -132,6 +146,10 @@ func (s *Site) newView(lang, here, current, title string) *view {
 
 // langName is a language's name for itself (Nederlands).
 func (s *Site) langName(lang string) string { return s.cat.Text(lang, "language.name") }
+
+// langIn is language code's name in a sentence in lang ("Engels" in
+// Dutch, "anglais" in French).
+func (s *Site) langIn(lang, code string) string { return s.cat.T(lang, "language.in."+code) }
 
 // execute renders a page's template.
 func (s *Site) execute(name string, v *view) []byte {
@@ -168,7 +186,7 @@ func (s *Site) newItem(p *publication.Publication, lang string) item {
 		ReaderLang: lang}
 	if !ok && text.Lang != lang {
 		it.Fallback = true
-		it.FallbackNote = s.cat.T(lang, "site.fallback", s.langName(lang), s.langName(text.Lang))
+		it.FallbackNote = s.cat.T(lang, "site.fallback", s.langIn(lang, lang), s.langIn(lang, text.Lang))
 	}
 	return it
 }

@@ -162,7 +162,13 @@ func paragraphs(src string) template.HTML {
 	return template.HTML(b.String())
 }
 
-// links is the parser step that sets rel on every link and replaces an
+// HeadingShift is how far a body's headings move down: every page shows
+// a body below its own title (h1) and a section heading (h2), so the
+// body's "# Impact" is an h3, and the page's outline stays whole.
+const HeadingShift = 2
+
+// links is the parser step that sets rel on every link, moves headings
+// down by HeadingShift, and replaces an
 // image from anywhere but an https or relative address by its alt text
 // (a reader's browser fetching an image from http, or from a data:
 // address, is a tracker or a payload, never an illustration).
@@ -178,6 +184,8 @@ func (links) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) 
 		switch n := n.(type) {
 		case *ast.Link, *ast.AutoLink:
 			n.SetAttributeString("rel", []byte(Rel))
+		case *ast.Heading:
+			n.Level = min(n.Level+HeadingShift, 6)
 		case *ast.Image:
 			if !imageAllowed(string(n.Destination)) {
 				images = append(images, n)

@@ -15,7 +15,7 @@ func TestRender(t *testing.T) {
 		not       []string
 	}{
 		{"heading and emphasis", "## Impact\n\nA *remote* attacker can **run code**.",
-			[]string{"<h2>Impact</h2>", "<em>remote</em>", "<strong>run code</strong>"}, nil},
+			[]string{"<h4>Impact</h4>", "<em>remote</em>", "<strong>run code</strong>"}, nil},
 		{"link", "[the vendor's advisory](https://example.org/sa-1 \"SA-1\")",
 			[]string{`<a href="https://example.org/sa-1" title="SA-1" rel="nofollow noopener noreferrer">the vendor&#39;s advisory</a>`}, nil},
 		{"relative link", "[our guide](/guides/patching)",
@@ -198,5 +198,19 @@ func TestRenderConcurrently(t *testing.T) {
 		if got := <-done; got != "" {
 			t.Errorf("concurrent render %q, want %q", got, want)
 		}
+	}
+}
+
+// TestHeadingsBelowThePage: a body's headings sit below the page's title
+// and section heading, and never beyond h6.
+func TestHeadingsBelowThePage(t *testing.T) {
+	got := string(Render("# Impact\n\n## Details\n\n##### Deep\n\n###### Deepest"))
+	for _, want := range []string{"<h3>Impact</h3>", "<h4>Details</h4>", "<h6>Deep</h6>", "<h6>Deepest</h6>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %s in %s", want, got)
+		}
+	}
+	if strings.Contains(got, "<h1>") || strings.Contains(got, "<h2>") {
+		t.Errorf("a body heading at the page's level: %s", got)
 	}
 }
