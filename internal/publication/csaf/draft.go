@@ -75,7 +75,12 @@ func fit(c *publication.Content, langs []string) {
 	c.References = clipList(c.References)
 	c.Products = clipList(c.Products)
 	for i := range c.Products {
-		c.Products[i].Versions = clipList(c.Products[i].Versions)
+		p := &c.Products[i]
+		p.Vendor, p.Product = clipBytes(p.Vendor), clipBytes(p.Product)
+		if len(p.CPE) > publication.MaxShortField || len(p.PURL) > publication.MaxShortField {
+			p.CPE, p.PURL = "", ""
+		}
+		p.Versions = clipList(p.Versions)
 	}
 	c.CVEs = clipList(c.CVEs)
 	c.CWEs = clipList(c.CWEs)
@@ -92,6 +97,14 @@ func clipList[T any](list []T) []T {
 		return list[:publication.MaxListItems]
 	}
 	return list
+}
+
+// clipBytes cuts s to the bytes a publication's short field holds.
+func clipBytes(s string) string {
+	if len(s) <= publication.MaxShortField {
+		return s
+	}
+	return strings.ToValidUTF8(s[:publication.MaxShortField], "")
 }
 
 func clipRunes(s string, n int) string {

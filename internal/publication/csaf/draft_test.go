@@ -263,3 +263,34 @@ func TestImportDraftRoundTripOverPubdb(t *testing.T) {
 		t.Errorf("recommendations %+v", en.Recommendations)
 	}
 }
+
+// FuzzImportDraft: whatever the input, ImportDraft refuses it with an
+// InputError or returns a draft that the publication's rules accept
+// once a severity is chosen (the console and the command line choose
+// the scale's middle when the document has none), so that an import
+// that passes never fails on creating the draft.
+func FuzzImportDraft(f *testing.F) {
+	good, err := Document(testAdvisory("VIGIL-2026-0042", t0), testPublisher("https://cert.example"), "en")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(bytes.Replace(good, []byte(`"lang": "en"`), []byte(`"lang": "nl"`), 1))
+	f.Add([]byte(`{"document": {"category": "csaf_informational_advisory"}}`))
+	rules := publication.Rules{Languages: teamLanguages, Severities: publication.DefaultSeverities}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ImportDraft(bytes.NewReader(data), teamLanguages)
+		if err != nil {
+			if !errors.Is(err, publication.ErrInput) {
+				t.Fatalf("not an InputError: %v", err)
+			}
+			return
+		}
+		if d.Content.Severity == "" {
+			d.Content.Severity = "medium"
+		}
+		if err := rules.Check(&d.Content); err != nil && !strings.HasPrefix(err.Error(), "texts[0].title") {
+			t.Fatalf("the draft breaks the rules: %v", err)
+		}
+	})
+}
