@@ -21,6 +21,7 @@ var cmdPublication = &command{
        | show IDENT [--json]
        | new --kind K --title TEXT [--severity S] [--tlp L] [--as USER]
        | import-cve FILE [--kind K] [--as USER]
+       | import-csaf FILE [--kind K] [--as USER]
        | submit IDENT [--as USER]
        | approve IDENT --as USER
        | publish IDENT [--as USER]
@@ -35,6 +36,8 @@ audit log, by the account --as names ("cli" when none).
 a draft with its title in the primary language; the rest is written in the
 console. 'import-cve FILE' drafts an advisory from a CVE JSON 5 record:
 its description, scores, weaknesses, references and affected products.
+'import-csaf FILE' drafts one from a CSAF 2.0 document (a vendor's
+advisory) at the document's TLP, a warning from an informational one.
 'submit' sends a draft to review. 'approve' approves it: four eyes,
 so --as must name an account that did not write or last edit it.
 'publish' publishes an approved publication to every channel. 'withdraw'
@@ -44,14 +47,15 @@ takes a published one down, with --reason.`,
 
 // publicationCommands are the words runPublication knows.
 var publicationCommands = map[string]func(ctx context.Context, c *cmdEnv, args []string) error{
-	"list":       listPublications,
-	"show":       showPublication,
-	"new":        newPublication,
-	"import-cve": importCVE,
-	"submit":     publicationMove(publication.ActionSubmit),
-	"approve":    publicationMove(publication.ActionApprove),
-	"publish":    publicationMove(publication.ActionPublish),
-	"withdraw":   publicationMove(publication.ActionWithdraw),
+	"list":        listPublications,
+	"show":        showPublication,
+	"new":         newPublication,
+	"import-cve":  importCVE,
+	"import-csaf": importCSAF,
+	"submit":      publicationMove(publication.ActionSubmit),
+	"approve":     publicationMove(publication.ActionApprove),
+	"publish":     publicationMove(publication.ActionPublish),
+	"withdraw":    publicationMove(publication.ActionWithdraw),
 }
 
 func runPublication(ctx context.Context, c *cmdEnv, args []string) error {

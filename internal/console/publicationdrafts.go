@@ -23,7 +23,7 @@ import (
 // every configured language from the catalogue's templates.
 
 // maxCVEBytes bounds the new-publication form, which may carry a CVE
-// record.
+// record or a CSAF document.
 const maxCVEBytes = 4 << 20
 
 // eventDraftBound is how many events, IP addresses and organisations a
@@ -66,7 +66,7 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 	kind := publication.Kind(r.PostFormValue("kind"))
 	if file, _, err := r.FormFile("cve"); err == nil {
 		defer file.Close()
-		c.draftFromCVE(w, r, v, svc, kind, file)
+		c.draftFromFile(w, r, v, svc, kind, file)
 		return
 	}
 	p := publication.Publication{Kind: kind, Content: publication.Content{

@@ -2,12 +2,14 @@ package csaf
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -22,20 +24,26 @@ const MaxImportSize = 8 << 20
 // unlabeled document is imported as TLP:AMBER, so that nothing becomes
 // public before the analyst decides.
 func Import(r io.Reader) (publication.Content, publication.Kind, error) {
+	adv, kind, err := read(r)
+	if err != nil {
+		return publication.Content{}, "", err
+	}
+	return contentOf(adv), kind, nil
+}
+
+// read reads and validates a CSAF 2.0 document, and says which kind of
+// publication it makes.
+func read(r io.Reader) (*advisory, publication.Kind, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportSize+1))
 	if err != nil {
-		return publication.Content{}, "", fmt.Errorf("csaf: import: %w", err)
+		return nil, "", fmt.Errorf("csaf: import: %w", err)
 	}
 	if len(data) > MaxImportSize {
-		return publication.Content{}, "", publication.Refuse("", "csaf.error.size", MaxImportSize)
+		return nil, "", publication.Refuse("", "csaf.error.size", MaxImportSize)
 	}
 	var adv advisory
 	if err := json.Unmarshal(data, &adv); err != nil {
-		field := ""
-		if te, ok := err.(*json.UnmarshalTypeError); ok {
-			field = strings.ReplaceAll(te.Field, ".", "/")
-		}
-		return publication.Content{}, "", publication.Refuse(field, "csaf.error.json", err.Error())
+		return nil, "", jsonRefusal(err)
 	}
 	var kind publication.Kind
 	switch adv.Document.Category {
@@ -44,12 +52,39 @@ func Import(r io.Reader) (publication.Content, publication.Kind, error) {
 	case CategoryInformational:
 		kind = publication.KindWarning
 	default:
-		return publication.Content{}, "", publication.Refuse("document/category", "csaf.error.category", adv.Document.Category)
+		return nil, "", publication.Refuse("document/category", "csaf.error.category", adv.Document.Category)
 	}
 	if err := Validate(data); err != nil {
-		return publication.Content{}, "", err
+		return nil, "", err
 	}
-	return contentOf(&adv), kind, nil
+	return &adv, kind, nil
+}
+
+// jsonRefusal says what encoding/json refused in the reader's words,
+// not Go's: the field of the wrong type and the JSON type found there,
+// or the byte where the JSON breaks.
+func jsonRefusal(err error) *publication.InputError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		field := strings.ReplaceAll(te.Field, ".", "/")
+		return publication.Refuse(field, "csaf.error.type", field, jsonType(te.Value))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return publication.Refuse("", "csaf.error.syntax", se.Offset)
+	}
+	return publication.Refuse("", "csaf.error.json", err.Error())
+}
+
+// jsonType names the JSON type encoding/json found ("number",
+// "object", ...) in the reader's words.
+func jsonType(value string) i18n.Message {
+	kind, _, _ := strings.Cut(value, " ")
+	switch kind {
+	case "number", "string", "bool", "array", "object":
+		return i18n.M("csaf.json." + kind)
+	}
+	return i18n.M("csaf.json.value")
 }
 
 // contentOf maps a valid document to a publication's content.
@@ -64,6 +99,12 @@ func contentOf(a *advisory) publication.Content {
 			c.TLP = publication.TLPGreen
 		case "RED":
 			c.TLP = publication.TLPRed
+		case "AMBER":
+			// CSAF 2.0 has TLP 1's labels only; the distribution text
+			// keeps TLP 2.0's AMBER+STRICT (Document writes it there).
+			if strings.Contains(d.Distribution.Text, "TLP:"+string(publication.TLPAmberStrict)) {
+				c.TLP = publication.TLPAmberStrict
+			}
 		}
 	}
 	text := publication.Text{Lang: strings.ToLower(d.Lang), Title: d.Title}
