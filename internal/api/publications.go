@@ -258,7 +258,7 @@ func (h *handler) getPublication(r *http.Request, _ *caller) (any, error) {
 	if err := checkParams(r.URL.Query(), nil); err != nil {
 		return nil, err
 	}
-	reader, _, err := h.readerOf(r)
+	reader, c, err := h.readerOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -292,8 +292,16 @@ func (h *handler) getPublication(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Why a delivery failed or was skipped is kept as a message: the
+	// caller reads it in their language.
+	lang := h.language(r, c)
+	cat, err := catalogue()
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range deliveries {
-		out.Channels = append(out.Channels, deliveryJSON{Channel: d.Channel, Lang: d.Lang, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError, Reply: d.Reply})
+		out.Channels = append(out.Channels, deliveryJSON{Channel: d.Channel, Lang: d.Lang, Status: d.Status, Attempts: d.Attempts,
+			LastError: cat.Stored(lang, d.LastError), Reply: cat.Stored(lang, d.Reply)})
 	}
 	history, err := h.publications.Store.History(ctx, p.ID)
 	if err != nil {

@@ -222,3 +222,39 @@ func TestPublicationWrites(t *testing.T) {
 		t.Errorf("a withdrawn publication is public: status %d", r.status)
 	}
 }
+
+// TestPublicationChannelsInTheCallersLanguage: why a channel skipped a
+// publication is kept as a message, and the API says it in the caller's
+// language (the account's).
+func TestPublicationChannelsInTheCallersLanguage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	body := `{"kind":"advisory","severity":"critical","tlp":"AMBER","texts":[{"lang":"en","title":"Amber flaw","body":"Patch now."}]}`
+	r := f.sendJSON("POST", "/publications", "ana", body)
+	var p publicationJSON
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &p) != nil {
+		t.Fatalf("create: status %d: %s", r.status, r.body)
+	}
+	path := "/publications/" + p.Ident
+	for _, step := range []struct{ action, user string }{{"submit", "ana"}, {"approve", "ada"}, {"publish", "ada"}} {
+		if r := f.do("POST", path+"/"+step.action, step.user, nil); r.status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", step.action, r.status, r.body)
+		}
+	}
+	u := f.users["pub"]
+	u.Language = "de"
+	if err := f.store.UpdateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	r = f.get(path, "pub")
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &p) != nil || len(p.Channels) == 0 {
+		t.Fatalf("team get: status %d: %s", r.status, r.body)
+	}
+	for _, ch := range p.Channels {
+		if ch.Status != "skipped" || ch.LastError != "Nicht gesendet: dieser Kanal nimmt keine Veröffentlichungen mit TLP:AMBER." {
+			t.Errorf("channel %s: %s %q", ch.Channel, ch.Status, ch.LastError)
+		}
+	}
+	if strings.Contains(string(r.body), "publication.skip") {
+		t.Errorf("the API shows the stored form: %s", r.body)
+	}
+}

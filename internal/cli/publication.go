@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/cveimport"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -213,7 +214,11 @@ func showPublication(ctx context.Context, c *cmdEnv, args []string) error {
 		field("revision", fmt.Sprintf("%d  %s  %s", r.Number, r.Published.UTC().Format(time.RFC3339), r.Note))
 	}
 	for _, d := range deliveries {
-		field("channel", strings.TrimSpace(d.Channel+" "+d.Lang)+"  "+d.Status)
+		line := strings.TrimSpace(d.Channel+" "+d.Lang) + "  " + d.Status
+		if d.LastError != "" {
+			line += "  " + i18n.Embedded().Stored(c.lang, d.LastError)
+		}
+		field("channel", line)
 	}
 	return tw.Flush()
 }

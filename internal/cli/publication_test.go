@@ -43,7 +43,8 @@ func TestPublicationCommand(t *testing.T) {
 	if out := step(0, "list", "--status", "published"); !strings.Contains(out, ident) || !strings.Contains(out, "Exposed RDP services") {
 		t.Errorf("list: %q", out)
 	}
-	if out := step(0, "show", ident); !strings.Contains(out, "website") || !strings.Contains(out, "[en] Exposed RDP services") {
+	if out := step(0, "show", ident); !strings.Contains(out, "website") || !strings.Contains(out, "[en] Exposed RDP services") ||
+		!strings.Contains(out, `constituents  skipped  Not sent: this channel does not take publications of the kind "Warning".`) {
 		t.Errorf("show: %q", out)
 	}
 	if out := step(0, "show", ident, "--json"); !strings.Contains(out, `"Ident": "`+ident+`"`) {

@@ -63,7 +63,8 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 // translates, tn picks the plural form for a count, num groups a number's
 // digits, time and date write a moment in UTC with the language's layout,
 // fieldTime reads an event's time field for time, duration writes a lag
-// in the language's units.
+// in the language's units, stored says a text kept in the database as a
+// message (i18n.Decode) in the language, and any other as it is.
 func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 	return template.FuncMap{
 		"t":         cat.Translator(lang),
@@ -73,6 +74,7 @@ func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 		"date":      func(tm time.Time) string { return cat.Date(lang, tm) },
 		"fieldTime": fieldTime,
 		"duration":  func(d time.Duration) string { return cat.Duration(lang, d) },
+		"stored":    func(s string) string { return cat.Stored(lang, s) },
 		"add":       func(a, b int) int { return a + b },
 		"mono":      mono,
 		"excerpt":   excerpt,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Actor is who does something to a publication: an account, or Vigil
@@ -362,10 +363,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, id int64) (Publication, 
 func (s *Service) Deliveries(p *Publication, now time.Time) []Delivery {
 	var out []Delivery
 	for _, ch := range s.channels() {
-		accepted := p.Public()
-		if ch.Accepts != nil {
-			accepted = ch.Accepts(p)
-		}
+		accepted := ch.accepts(p)
 		langs := []string{""}
 		if ch.PerLanguage {
 			langs = langs[:0]
@@ -380,7 +378,7 @@ func (s *Service) Deliveries(p *Publication, now time.Time) []Delivery {
 				Status: DeliveryQueued, NextAttempt: now, Created: now}
 			switch {
 			case !accepted:
-				d.Status, d.Done = DeliverySkipped, now
+				d.Status, d.Done, d.LastError = DeliverySkipped, now, ch.refusal(p).Encode()
 			case ch.Served:
 				d.Status, d.Done = DeliverySent, now
 			}
@@ -388,6 +386,26 @@ func (s *Service) Deliveries(p *Publication, now time.Time) []Delivery {
 		}
 	}
 	return out
+}
+
+// accepts reports whether the channel takes p.
+func (ch *ChannelSpec) accepts(p *Publication) bool {
+	if ch.Accepts != nil {
+		return ch.Accepts(p)
+	}
+	return p.Public()
+}
+
+// refusal says why the channel does not take p, for the skipped
+// delivery's page: its TLP, when the channel would take it as TLP:CLEAR,
+// else its kind.
+func (ch *ChannelSpec) refusal(p *Publication) i18n.Message {
+	asClear := *p
+	asClear.TLP = TLPClear
+	if ch.accepts(&asClear) {
+		return i18n.M("publication.skip.tlp", string(p.TLP))
+	}
+	return i18n.M("publication.skip.kind", i18n.M("publications.kind."+string(p.Kind)))
 }
 
 // PublishDue publishes the scheduled publications whose time has come,

@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/database"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/publication/pubdb"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
@@ -133,9 +134,32 @@ func TestAmberGoesToNoPublicChannel(t *testing.T) {
 	if len(ds) != 5 {
 		t.Fatalf("%d deliveries, want 5", len(ds))
 	}
+	cat := i18n.Embedded()
 	for _, d := range ds {
 		if d.Status != publication.DeliverySkipped {
 			t.Errorf("TLP:AMBER went to %s/%s (%s)", d.Channel, d.Lang, d.Status)
+		}
+		// Why, kept as a message and said in the reader's language.
+		want := "Niet verstuurd: dit kanaal neemt geen publicaties met TLP:AMBER."
+		if m, ok := i18n.Decode(d.LastError); !ok || cat.Stored("nl", d.LastError) != want {
+			t.Errorf("%s/%s skipped: %q (%v), want %q", d.Channel, d.Lang, cat.Stored("nl", d.LastError), m, want)
+		}
+	}
+	// The CSAF provider takes no news, whatever its TLP: the kind is
+	// the reason.
+	news, err := f.svc.Create(ctx, f.ann, publication.KindNews, content(publication.TLPClear), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPublish(t, f, news.ID)
+	ds, _ = f.svc.Store.ListDeliveries(ctx, news.ID)
+	for _, d := range ds {
+		got := cat.Stored("de", d.LastError)
+		switch {
+		case d.Channel == "csaf" && (d.Status != publication.DeliverySkipped || got != "Nicht gesendet: dieser Kanal nimmt keine Veröffentlichungen der Art „Meldung“."):
+			t.Errorf("news to csaf: %s %q", d.Status, got)
+		case d.Channel != "csaf" && (d.Status == publication.DeliverySkipped || d.LastError != ""):
+			t.Errorf("TLP:CLEAR news to %s/%s: %s %q", d.Channel, d.Lang, d.Status, got)
 		}
 	}
 }

@@ -39,8 +39,11 @@ type Delivery struct {
 	Status      string // DeliveryQueued, …
 	Attempts    int
 	NextAttempt time.Time
-	// LastError is the last failure; Reply what the channel answered
-	// (a post's URL, a count of mails queued).
+	// LastError is why the last attempt failed or the delivery was
+	// skipped: a catalogue message in its stored form (i18n.Decode),
+	// shown in the reader's language, that quotes a server's own answer
+	// as it came. Reply is what the channel answered (a post's URL, a
+	// count of mails queued).
 	LastError string
 	Reply     string
 	Created   time.Time
@@ -112,4 +115,11 @@ type Deliveries interface {
 	FinishDelivery(ctx context.Context, d Delivery) error
 	// ListDeliveries returns a publication's deliveries, newest first.
 	ListDeliveries(ctx context.Context, publicationID int64) ([]Delivery, error)
+	// SkipUnknownChannels marks every queued delivery (retrying ones
+	// too) of a channel not in known as skipped at now, its LastError
+	// reason(channel), in one transaction; it returns how many it
+	// skipped of each channel. The outbox's worker calls it when it
+	// starts, so that a channel removed from the configuration does not
+	// leave its deliveries queued for ever.
+	SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, now time.Time) (map[string]int, error)
 }

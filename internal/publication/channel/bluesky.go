@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -206,7 +207,7 @@ func (b *Bluesky) xrpc(ctx context.Context, method, nsid, token string, query ur
 	if in != nil {
 		raw, err := json.Marshal(in)
 		if err != nil {
-			return Permanent("encode the request", err)
+			return Permanent(i18n.M("channel.error.encode"), err)
 		}
 		body = bytes.NewReader(raw)
 	}
@@ -218,7 +219,7 @@ func (b *Bluesky) xrpc(ctx context.Context, method, nsid, token string, query ur
 		req, err = http.NewRequestWithContext(ctx, method, u, nil)
 	}
 	if err != nil {
-		return Permanent("bad service address", err)
+		return Permanent(i18n.M("channel.error.address"), err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -236,7 +237,7 @@ func (b *Bluesky) xrpc(ctx context.Context, method, nsid, token string, query ur
 	}
 	if out != nil {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(out); err != nil {
-			return Retryable(nsid+": unreadable answer", 0, err)
+			return Retryable(i18n.M("channel.error.unreadable", nsid), 0, err)
 		}
 	}
 	return nil

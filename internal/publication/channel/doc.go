@@ -19,6 +19,11 @@
 //     429: the request itself is wrong) or worth a retry (5xx, 429, a
 //     network error); retries back off exponentially with jitter, respect
 //     Retry-After, and give up after the configured attempts.
+//   - Why a delivery failed or was skipped is kept as a catalogue message
+//     (i18n's stored form), said in the reader's language where it is
+//     shown; a server's own answer is quoted in it as it came.
+//   - A channel removed from the configuration does not leave its
+//     deliveries queued for ever: Run starts by marking them skipped.
 //   - Secrets (tokens, app passwords, webhook keys) are configured as
 //     references (env:NAME, file:PATH) and never logged or kept in a
 //     delivery's error.

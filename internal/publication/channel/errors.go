@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // SendError is a send that did not succeed, and whether trying again
@@ -27,9 +31,11 @@ type SendError struct {
 	// in the answer, when it gave one (AT Protocol's ExpiredToken).
 	Status int
 	Code   string
-	// Reason is a short text for the delivery's LastError: what the
-	// channel answered, never a secret.
+	// Reason is what the channel answered, in its own words, never a
+	// secret; Text is what went wrong in Vigil's words, a catalogue
+	// message. Explain makes the delivery's LastError of them.
 	Reason string
+	Text   i18n.Message
 	Err    error
 }
 
@@ -39,6 +45,8 @@ func (e *SendError) Error() string {
 		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Reason)
 	case e.Status != 0:
 		return fmt.Sprintf("HTTP %d", e.Status)
+	case !e.Text.IsZero():
+		return e.Text.String()
 	case e.Reason != "":
 		return e.Reason
 	case e.Err != nil:
@@ -47,18 +55,66 @@ func (e *SendError) Error() string {
 	return "send failed"
 }
 
+// Explain is the failure for the delivery's page, in the reader's
+// language: the framing is a catalogue message, the server's own answer
+// is quoted as it came.
+func (e *SendError) Explain() i18n.Message {
+	switch {
+	case e.Status != 0 && e.Reason != "":
+		return i18n.M("channel.error.status", e.Status, e.Reason)
+	case e.Status != 0:
+		return i18n.M("channel.error.statusonly", e.Status)
+	case !e.Text.IsZero():
+		return e.Text
+	case e.Reason != "":
+		return i18n.M("channel.error.send", e.Reason)
+	case e.Err != nil:
+		return i18n.M("channel.error.send", Shorten(withoutURL(e.Err), maxReason))
+	}
+	return i18n.M("channel.error.unknown")
+}
+
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Permanent marks err as a failure that a retry cannot mend.
-func Permanent(reason string, err error) error {
-	return &SendError{Permanent: true, Reason: reason, Err: err}
+// Permanent marks err as a failure that a retry cannot mend; text says
+// what failed.
+func Permanent(text i18n.Message, err error) error {
+	return &SendError{Permanent: true, Text: text, Err: err}
 }
 
 // Retryable marks err as a failure worth trying again, after at least
-// after (zero: the worker's backoff decides).
-func Retryable(reason string, after time.Duration, err error) error {
-	return &SendError{RetryAfter: after, Reason: reason, Err: err}
+// after (zero: the worker's backoff decides); text says what failed.
+func Retryable(text i18n.Message, after time.Duration, err error) error {
+	return &SendError{RetryAfter: after, Text: text, Err: err}
 }
+
+// sendFailure is the SendError of a failure that a Sender did not
+// describe: a network error (the usual case: a refused connection, a
+// timeout), or another error, retried alike. Its text has no URL, which
+// may hold a webhook's secret.
+func sendFailure(err error) *SendError {
+	text := Shorten(withoutURL(err), maxReason)
+	var (
+		ue *url.Error
+		ne net.Error
+	)
+	if errors.As(err, &ue) || errors.As(err, &ne) {
+		return &SendError{Text: i18n.M("channel.error.network", text), Err: err}
+	}
+	return &SendError{Text: i18n.M("channel.error.send", text), Err: err}
+}
+
+// withoutURL is err's text without the URL that net/http puts in it: a
+// webhook's URL may hold a secret.
+func withoutURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + withoutURL(ue.Err)
+	}
+	return err.Error()
+}
+
+var _ i18n.Explained = (*SendError)(nil)
 
 // IsPermanent reports whether err is a permanent SendError.
 func IsPermanent(err error) bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -51,11 +52,11 @@ func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d public
 		"visibility": "public",
 	})
 	if err != nil {
-		return "", Permanent("encode the status", err)
+		return "", Permanent(i18n.M("channel.error.encode"), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(m.Instance, "/")+"/api/v1/statuses", bytes.NewReader(body))
 	if err != nil {
-		return "", Permanent("bad instance address", err)
+		return "", Permanent(i18n.M("channel.error.address"), err)
 	}
 	req.Header.Set("Authorization", "Bearer "+m.Token)
 	req.Header.Set("Content-Type", "application/json")

@@ -152,7 +152,7 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("first pass %+v, %v", counts, err)
 	}
 	d := m.get(first)
-	if d.Status != publication.DeliveryQueued || d.Attempts != 1 || !d.NextAttempt.Equal(c.now().Add(time.Minute)) || d.LastError != "HTTP 502" {
+	if d.Status != publication.DeliveryQueued || d.Attempts != 1 || !d.NextAttempt.Equal(c.now().Add(time.Minute)) || !hasProblem(t, d, "channel.error.statusonly", "The server answered 502.") {
 		t.Errorf("after the 502: %+v", d)
 	}
 	if len(rec.got()) != 1 || m.get(second).Attempts != 0 {
@@ -168,7 +168,7 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("second pass %+v, %v", counts, err)
 	}
 	d = m.get(first)
-	if d.Attempts != 2 || !d.NextAttempt.Equal(c.now().Add(10*time.Minute)) || d.LastError != "HTTP 429: Too many requests" {
+	if d.Attempts != 2 || !d.NextAttempt.Equal(c.now().Add(10*time.Minute)) || !hasProblem(t, d, "channel.error.status", "The server answered 429: Too many requests") {
 		t.Errorf("after the 429 (Retry-After 600 beats the 2m backoff): %+v", d)
 	}
 	c.add(10 * time.Minute)
@@ -202,7 +202,7 @@ func TestPermanentFailure(t *testing.T) {
 		t.Fatalf("RunOnce %+v, %v", counts, err)
 	}
 	d := m.get(id)
-	if d.Status != publication.DeliveryFailed || d.Attempts != 1 || d.LastError != "HTTP 422: Validation failed: Text character limit of 500 exceeded" {
+	if d.Status != publication.DeliveryFailed || d.Attempts != 1 || !hasProblem(t, d, "channel.error.status", "The server answered 422: Validation failed: Text character limit of 500 exceeded") {
 		t.Errorf("delivery %+v", d)
 	}
 	c.add(24 * time.Hour)
@@ -233,7 +233,7 @@ func TestGiveUp(t *testing.T) {
 		c.add(2 * time.Hour)
 	}
 	d := m.get(id)
-	if d.Status != publication.DeliveryFailed || d.Attempts != 3 || d.LastError != "gave up after 3 attempts: HTTP 503: maintenance" {
+	if d.Status != publication.DeliveryFailed || d.Attempts != 3 || !hasProblem(t, d, "channel.error.gaveup", "Gave up after attempt 3: The server answered 503: maintenance") {
 		t.Errorf("delivery %+v", d)
 	}
 	if len(waits) != 2 || waits[0] != time.Minute || waits[1] != 2*time.Minute {

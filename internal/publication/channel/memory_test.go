@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -103,7 +105,36 @@ func (m *memory) ListDeliveries(_ context.Context, id int64) ([]publication.Deli
 	return out, nil
 }
 
+func (m *memory) SkipUnknownChannels(_ context.Context, known []string, reason func(string) string, now time.Time) (map[string]int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for id, d := range m.deliveries {
+		if d.Status == publication.DeliveryQueued && !slices.Contains(known, d.Channel) {
+			d.Status, d.LastError, d.Done = publication.DeliverySkipped, reason(d.Channel), now
+			m.deliveries[id] = d
+			out[d.Channel]++
+		}
+	}
+	return out, nil
+}
+
 var _ publication.Deliveries = (*memory)(nil)
+
+// problem reads d's LastError back: its message ID and its English
+// text, ("", "") for none. A LastError that is not a stored message
+// (English written into the database) fails the test.
+func problem(t *testing.T, d publication.Delivery) (id, english string) {
+	t.Helper()
+	if d.LastError == "" {
+		return "", ""
+	}
+	m, ok := i18n.Decode(d.LastError)
+	if !ok {
+		t.Fatalf("delivery %d: LastError %q is not a stored message", d.ID, d.LastError)
+	}
+	return m.ID, m.String()
+}
 
 // advisory is a public advisory with texts in English, Dutch and French.
 func advisory(id int64) publication.Publication {
@@ -122,3 +153,17 @@ func advisory(id int64) publication.Publication {
 		},
 	}
 }
+
+// hasProblem reports whether d's LastError is the message id whose
+// English text is english, and says what it is when not.
+func hasProblem(t *testing.T, d publication.Delivery, id, english string) bool {
+	t.Helper()
+	gotID, got := problem(t, d)
+	if gotID != id || got != english {
+		t.Errorf("delivery %d: LastError %s %q, want %s %q", d.ID, gotID, got, id, english)
+		return false
+	}
+	return true
+}
+
+func first(id, _ string) string { return id }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -77,11 +78,11 @@ func (w *Webhook) Send(ctx context.Context, p publication.Publication, d publica
 		CVEs: cves, Published: p.Published.UTC(), Revision: p.Revision,
 	})
 	if err != nil {
-		return "", Permanent("encode the payload", err)
+		return "", Permanent(i18n.M("channel.error.encode"), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return "", Permanent("bad webhook address", err)
+		return "", Permanent(i18n.M("channel.error.address"), err)
 	}
 	now := time.Now
 	if w.Now != nil {

@@ -85,7 +85,8 @@ func TestWebhookURLSecretNotKept(t *testing.T) {
 		t.Fatalf("counts %+v", counts)
 	}
 	d := m.get(id)
-	if strings.Contains(d.LastError, "T0K3N") || !strings.HasPrefix(d.LastError, "network: Post: ") {
-		t.Errorf("LastError %q", d.LastError)
+	msg, english := problem(t, d)
+	if strings.Contains(d.LastError, "T0K3N") || msg != "channel.error.network" || !strings.HasPrefix(english, "Network error: Post: ") {
+		t.Errorf("LastError %q (%s)", d.LastError, english)
 	}
 }

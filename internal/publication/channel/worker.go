@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"sync"
 	"time"
 
@@ -94,15 +93,6 @@ type Retry struct {
 // DefaultRetry is the retry policy without configuration.
 func DefaultRetry() Retry { return Retry{Attempts: 8, Backoff: time.Minute, MaxBackoff: 6 * time.Hour} }
 
-// Why a delivery was skipped or failed without being sent, as kept in
-// its LastError; Explain turns them into catalogue messages.
-const (
-	ReasonNotPublic  = "not public"
-	ReasonSuperseded = "superseded by a newer revision"
-	ReasonNoText     = "no text in this language"
-	ReasonNotFound   = "publication not found"
-)
-
 // Worker sends the due deliveries of every registered channel. Run it
 // under a lease (internal/lease), so that of several processes one sends.
 type Worker struct {
@@ -177,14 +167,24 @@ func (w *Worker) init() {
 }
 
 // Run sends due deliveries every Poll and whenever kicked, until ctx
-// ends; it returns nil then. A send under way when ctx ends is finished
-// and recorded first (at most SendTimeout), so that a process taking the
-// lease over does not post it again.
+// ends; it returns nil then. It starts by skipping the deliveries of
+// channels no longer configured (SkipUnconfigured), until that succeeds
+// once. A send under way when ctx ends is finished and recorded first
+// (at most SendTimeout), so that a process taking the lease over does
+// not post it again.
 func (w *Worker) Run(ctx context.Context) error {
 	w.init()
 	tick := time.NewTicker(w.Poll)
 	defer tick.Stop()
+	unconfigured := false
 	for {
+		if !unconfigured {
+			_, err := w.SkipUnconfigured(ctx)
+			unconfigured = err == nil
+			if err != nil && ctx.Err() == nil {
+				w.Log.Error("publication outbox: skipping the deliveries of channels no longer configured failed", "err", err)
+			}
+		}
 		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			w.Log.Error("publication outbox pass failed", "err", err)
 		}
@@ -195,6 +195,37 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-w.kick:
 		}
 	}
+}
+
+// SkipUnconfigured marks every queued delivery of a channel that no
+// registered sender serves as skipped, saying that the channel is no
+// longer configured, and returns how many. Without it a channel removed
+// from the configuration would leave its deliveries queued for ever.
+// Run calls it when it starts, under the lease, so that of several
+// processes only the one that sends decides which channels exist.
+func (w *Worker) SkipUnconfigured(ctx context.Context) (int, error) {
+	w.init()
+	w.pass.Lock()
+	defer w.pass.Unlock()
+	var known []string
+	for _, s := range w.Registry.Senders() {
+		known = append(known, s.Name())
+	}
+	skipped, err := w.Deliveries.SkipUnknownChannels(ctx, known, func(channel string) string {
+		return i18n.M("channel.reason.unconfigured", channel).Encode()
+	}, w.Now())
+	if err != nil {
+		return 0, fmt.Errorf("skip the deliveries of channels no longer configured: %w", err)
+	}
+	total := 0
+	for channel, n := range skipped {
+		total += n
+		w.Log.Warn("publication deliveries skipped: their channel is no longer configured", "channel", channel, "skipped", n)
+	}
+	if total > 0 {
+		w.Log.Warn("publication outbox skipped the deliveries of channels no longer configured", "skipped", total, "channels", len(skipped))
+	}
+	return total, nil
 }
 
 // Kick makes Run look for due deliveries now (after publishing). It
@@ -281,15 +312,15 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			counts.Failed++
-			return false, w.finish(ctx, d, publication.DeliveryFailed, ReasonNotFound, "")
+			return false, w.finish(ctx, d, publication.DeliveryFailed, i18n.M("channel.reason.notfound"), "")
 		case err != nil:
 			return false, fmt.Errorf("delivery %d: publication %d: %w", d.ID, d.PublicationID, err)
 		}
 		pubs[d.PublicationID] = p
 	}
-	if reason := skipReason(s, &p, d); reason != "" {
+	if reason := skipReason(s, &p, d); !reason.IsZero() {
 		counts.Skipped++
-		log.Info("publication delivery skipped", "reason", reason)
+		log.Info("publication delivery skipped", "reason", reason.String())
 		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, "")
 	}
 	// A send under way is finished even when ctx ends, and recorded:
@@ -302,19 +333,21 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	if sendErr == nil {
 		counts.Sent++
 		log.Info("publication delivered", "reply", reply, "attempt", d.Attempts)
-		return false, w.finish(ctx, d, publication.DeliverySent, "", reply)
+		return false, w.finish(ctx, d, publication.DeliverySent, i18n.Message{}, reply)
 	}
 	var se *SendError
 	if !errors.As(sendErr, &se) {
-		se = &SendError{Reason: "network: " + Shorten(withoutURL(sendErr), maxReason), Err: sendErr}
+		se = sendFailure(sendErr)
 	}
-	text := Shorten(se.Error(), 2*maxReason)
+	// The delivery keeps the failure as a message, shown in the reader's
+	// language; the log has it in English.
+	text := se.Explain()
 	if se.Permanent || d.Attempts >= w.Retry.Attempts {
 		if !se.Permanent {
-			text = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, text)
+			text = i18n.M("channel.error.gaveup", d.Attempts, text)
 		}
 		counts.Failed++
-		log.Warn("publication delivery failed", "err", text, "attempt", d.Attempts)
+		log.Warn("publication delivery failed", "err", text.String(), "attempt", d.Attempts)
 		return false, w.finish(ctx, d, publication.DeliveryFailed, text, "")
 	}
 	// A Retry-After is believed up to MaxBackoff: a server answering
@@ -328,38 +361,28 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	// others up for hours.
 	w.paused[d.Channel] = w.Now().Add(max(retryAfter, w.Retry.Backoff))
 	counts.Retried++
-	log.Warn("publication delivery deferred; the channel waits", "err", text, "attempt", d.Attempts, "next_attempt", d.NextAttempt)
+	log.Warn("publication delivery deferred; the channel waits", "err", text.String(), "attempt", d.Attempts, "next_attempt", d.NextAttempt)
 	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")
 }
 
-// withoutURL is err's text without the URL that net/http puts in it: a
-// webhook's URL may hold a secret.
-func withoutURL(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + withoutURL(ue.Err)
-	}
-	return err.Error()
-}
-
-// skipReason says why d is not sent, "" when it is.
-func skipReason(s Sender, p *publication.Publication, d publication.Delivery) string {
+// skipReason says why d is not sent, the zero message when it is.
+func skipReason(s Sender, p *publication.Publication, d publication.Delivery) i18n.Message {
 	accepts := p.Public()
 	if a, ok := s.(Accepter); ok {
 		accepts = a.Accepts(p)
 	}
 	switch {
 	case !accepts:
-		return ReasonNotPublic
+		return i18n.M("channel.reason.notpublic")
 	case d.Revision < p.Revision:
-		return ReasonSuperseded
+		return i18n.M("channel.reason.superseded")
 	}
 	if d.Lang != "" {
 		if _, ok := p.Text(d.Lang); !ok {
-			return ReasonNoText
+			return i18n.M("channel.reason.notext")
 		}
 	}
-	return ""
+	return i18n.Message{}
 }
 
 // backoff is the wait after the attempts-th failure: Backoff doubling up
@@ -373,13 +396,14 @@ func (w *Worker) backoff(attempts int) time.Duration {
 	return d - w.Jitter(d/2)
 }
 
-// finish records d's outcome. The record is written even when ctx has
-// just ended: a post that went out must not be posted again after a
-// restart. A sent delivery that cannot be recorded is kept and recorded
-// at the start of the next pass, before anything is sent.
-func (w *Worker) finish(ctx context.Context, d publication.Delivery, status, lastError, reply string) error {
+// finish records d's outcome, why it failed or was skipped as a stored
+// message. The record is written even when ctx has just ended: a post
+// that went out must not be posted again after a restart. A sent
+// delivery that cannot be recorded is kept and recorded at the start of
+// the next pass, before anything is sent.
+func (w *Worker) finish(ctx context.Context, d publication.Delivery, status string, why i18n.Message, reply string) error {
 	d.Status = status
-	d.LastError = lastError
+	d.LastError = why.Encode()
 	d.Reply = Shorten(reply, 500)
 	if status != publication.DeliveryQueued {
 		d.Done = w.Now()
@@ -404,24 +428,4 @@ func (w *Worker) recordUnrecorded(ctx context.Context) error {
 		delete(w.unrecorded, id)
 	}
 	return nil
-}
-
-// reasons are the catalogue messages of the reasons a delivery was not
-// sent.
-var reasons = map[string]string{
-	ReasonNotPublic:  "channel.reason.notpublic",
-	ReasonSuperseded: "channel.reason.superseded",
-	ReasonNoText:     "channel.reason.notext",
-	ReasonNotFound:   "channel.reason.notfound",
-}
-
-// Explain returns why d was not sent, for the console's list of a
-// publication's deliveries in the reader's language; the zero Message
-// when its LastError is not one of the worker's reasons (then it is the
-// channel's own answer, shown as it is).
-func Explain(d publication.Delivery) i18n.Message {
-	if id, ok := reasons[d.LastError]; ok {
-		return i18n.M(id)
-	}
-	return i18n.Message{}
 }

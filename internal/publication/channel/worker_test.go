@@ -99,7 +99,7 @@ func TestOnlyPublicIsSent(t *testing.T) {
 		if public[d.PublicationID] != (d.Status == publication.DeliverySent) {
 			t.Errorf("delivery %d of publication %d (public %v): %s", d.ID, d.PublicationID, public[d.PublicationID], d.Status)
 		}
-		if !public[d.PublicationID] && (d.LastError != ReasonNotPublic || Explain(d).ID != "channel.reason.notpublic") {
+		if id, _ := problem(t, d); !public[d.PublicationID] && id != "channel.reason.notpublic" {
 			t.Errorf("skipped delivery %d: LastError %q", d.ID, d.LastError)
 		}
 	}
@@ -121,9 +121,9 @@ func TestSkipReasons(t *testing.T) {
 	if _, err := w.RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[int64][2]string{old: {"skipped", ReasonSuperseded}, noText: {"skipped", ReasonNoText},
-		gone: {"failed", ReasonNotFound}, all: {"sent", ""}} {
-		if d := m.get(id); d.Status != want[0] || d.LastError != want[1] {
+	for id, want := range map[int64][2]string{old: {"skipped", "channel.reason.superseded"}, noText: {"skipped", "channel.reason.notext"},
+		gone: {"failed", "channel.reason.notfound"}, all: {"sent", ""}} {
+		if d := m.get(id); d.Status != want[0] || first(problem(t, d)) != want[1] {
 			t.Errorf("delivery %d: %s %q, want %s %q", id, d.Status, d.LastError, want[0], want[1])
 		}
 	}

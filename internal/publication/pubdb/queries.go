@@ -145,5 +145,41 @@ func (s *Store) ListDeliveries(ctx context.Context, id int64) ([]publication.Del
 	return out, nil
 }
 
+// SkipUnknownChannels marks the queued deliveries of channels not in
+// known as skipped (see publication.Deliveries).
+func (s *Store) SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, now time.Time) (map[string]int, error) {
+	skipped := map[string]int{}
+	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		clear(skipped)
+		a := tx.Dialect().Args()
+		cond := ""
+		if len(known) > 0 {
+			cond = ` AND NOT (` + sqlkit.In(a, "channel", known) + `)`
+		}
+		channels, err := sqlkit.All(ctx, tx, `SELECT DISTINCT channel FROM publication_deliveries WHERE status = 'queued'`+cond+
+			` ORDER BY channel`, a.List(), func(row sqlkit.Row) (string, error) {
+			var c string
+			return c, row.Scan(&c)
+		})
+		if err != nil {
+			return err
+		}
+		d := tx.Dialect()
+		for _, c := range channels {
+			n, err := tx.Exec(ctx, `UPDATE publication_deliveries SET status = 'skipped', last_error = ?, done = ?
+				WHERE status = 'queued' AND channel = ?`, reason(c), d.Time(now), c)
+			if err != nil {
+				return err
+			}
+			skipped[c] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("skip deliveries of unknown channels: %w", err)
+	}
+	return skipped, nil
+}
+
 // errNoDelivery is FinishDelivery's answer for an id that is not kept.
 var errNoDelivery = store.ErrNotFound

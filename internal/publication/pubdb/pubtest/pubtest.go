@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, publication.Publica
 		{"a refused change writes nothing", testRefusedChange},
 		{"lists filter and count", testList},
 		{"the outbox of deliveries", testDeliveries},
+		{"deliveries of channels no longer configured are skipped", testSkipUnknownChannels},
 		{"scheduled ones come due", testDue},
 		{"idents stay unique when created at once", testConcurrentCreate},
 		{"a deleted account leaves its name", testDeletedAccount},
@@ -383,5 +384,72 @@ func testDeletedAccount(t *testing.T, st store.Store, s publication.Publications
 	got, err := s.GetPublication(ctx, p.ID)
 	if err != nil || got.Author != "ann" || got.AuthorID != 0 {
 		t.Fatalf("after the account went: %+v, %v", got, err)
+	}
+}
+
+func testSkipUnknownChannels(t *testing.T, st store.Store, s publication.Publications) {
+	ctx := t.Context()
+	ann := createUser(t, st, "ann")
+	p := create(t, s, draft(publication.KindWarning, publication.TLPClear, "Now", base, ann))
+	queued := func(channel, lang string) publication.Delivery {
+		return publication.Delivery{Channel: channel, Lang: lang, Status: publication.DeliveryQueued, NextAttempt: base, Created: base}
+	}
+	publish(t, s, p.ID, base,
+		queued("webhook:gone", "en"), queued("webhook:gone", "nl"), queued("webhook:bridge", "en"), queued("mastodon", "en"),
+		publication.Delivery{Channel: "bluesky", Lang: "en", Status: publication.DeliverySent, Attempts: 1, Reply: "at://post", Created: base, Done: base},
+		publication.Delivery{Channel: "website", Status: publication.DeliverySent, Created: base, Done: base})
+	// One of the gone channel's deliveries is retrying: it is skipped too,
+	// its attempts kept.
+	due, err := s.DueDeliveries(ctx, "webhook:gone", base, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due webhook:gone: %+v, %v", due, err)
+	}
+	retrying := due[0]
+	retrying.Attempts, retrying.NextAttempt, retrying.LastError = 2, base.Add(time.Hour), "HTTP 502"
+	if err := s.FinishDelivery(ctx, retrying); err != nil {
+		t.Fatal(err)
+	}
+	at := base.Add(2 * time.Hour)
+	skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge", "newsletter"}, func(c string) string { return "gone: " + c }, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) != 2 || skipped["webhook:gone"] != 2 || skipped["mastodon"] != 1 {
+		t.Fatalf("skipped %v, want webhook:gone 2, mastodon 1", skipped)
+	}
+	all, err := s.ListDeliveries(ctx, p.ID)
+	if err != nil || len(all) != 6 {
+		t.Fatalf("ListDeliveries %+v, %v", all, err)
+	}
+	for _, d := range all {
+		switch d.Channel {
+		case "webhook:gone", "mastodon":
+			if d.Status != publication.DeliverySkipped || d.LastError != "gone: "+d.Channel || !d.Done.Equal(at) {
+				t.Errorf("%s/%s after the skip: %+v", d.Channel, d.Lang, d)
+			}
+			if d.ID == retrying.ID && d.Attempts != 2 {
+				t.Errorf("the retrying delivery lost its attempts: %+v", d)
+			}
+		case "webhook:bridge":
+			if d.Status != publication.DeliveryQueued || d.LastError != "" || !d.Done.IsZero() {
+				t.Errorf("a configured channel's delivery was touched: %+v", d)
+			}
+		case "bluesky", "website":
+			// Done deliveries are history, whatever their channel.
+			if d.Status != publication.DeliverySent || d.LastError != "" || !d.Done.Equal(base) {
+				t.Errorf("a sent delivery was touched: %+v", d)
+			}
+		}
+	}
+	if due, _ := s.DueDeliveries(ctx, "webhook:gone", at.Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("skipped deliveries still due: %+v", due)
+	}
+	// Nothing left to skip: an empty answer. With no channel known at
+	// all, every queued delivery goes.
+	if skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge"}, func(string) string { return "x" }, at); err != nil || len(skipped) != 0 {
+		t.Errorf("second call skipped %v, %v", skipped, err)
+	}
+	if skipped, err := s.SkipUnknownChannels(ctx, nil, func(c string) string { return "none: " + c }, at); err != nil || skipped["webhook:bridge"] != 1 || len(skipped) != 1 {
+		t.Errorf("no channel known: skipped %v, %v", skipped, err)
 	}
 }
