@@ -52,6 +52,10 @@ type Deps struct {
 	MailFrom string
 	// Publications serves /publications; nil: those routes answer 501.
 	Publications *publication.Service
+	// Products keeps the organisations' declared products
+	// (/organisations/{id}/products, /constituent/products); nil: those
+	// routes answer 501.
+	Products ProductDeclarations
 }
 
 // handler serves the API; it holds no state between requests except the
@@ -68,6 +72,7 @@ type handler struct {
 	notifier            Notifier
 	mailFrom            string
 	publications        *publication.Service
+	products            ProductDeclarations
 	// exportPageSize is how many events a CSV or JSON lines export reads
 	// from the store at a time; tests make it small to cross pages.
 	exportPageSize int
@@ -142,6 +147,10 @@ var routes = []route{
 	{"GET", "/organisations/{id}/policy", notificationManagers, (*handler).getOrganisationPolicy},
 	{"PUT", "/organisations/{id}/policy", notificationManagers, (*handler).putOrganisationPolicy},
 	{"DELETE", "/organisations/{id}/policy", notificationManagers, (*handler).deleteOrganisationPolicy},
+	{"GET", "/organisations/{id}/products", constituencyReaders, (*handler).organisationProducts},
+	{"PUT", "/organisations/{id}/products", constituencyManagers, (*handler).replaceOrganisationProducts},
+	{"POST", "/organisations/{id}/products", constituencyManagers, (*handler).addOrganisationProduct},
+	{"DELETE", "/organisations/{id}/products/{declaration}", constituencyManagers, (*handler).deleteOrganisationProduct},
 	{"GET", "/changerequests", constituencyReaders, (*handler).listChangeRequests},
 	{"POST", "/changerequests/{id}/done", constituencyManagers, (*handler).markChangeRequestDone},
 	{"GET", "/constituency/export", constituencyReaders, (*handler).exportConstituency},
@@ -201,6 +210,10 @@ var routes = []route{
 	{"GET", "/constituent/incidents/{tag}", constituents, (*handler).constituentIncident},
 	{"GET", "/constituent/reports", constituents, (*handler).constituentReports},
 	{"POST", "/constituent/reports", constituents, (*handler).createConstituentReport},
+	{"GET", "/constituent/products", constituents, (*handler).constituentProducts},
+	{"PUT", "/constituent/products", constituents, (*handler).replaceConstituentProducts},
+	{"POST", "/constituent/products", constituents, (*handler).addConstituentProduct},
+	{"DELETE", "/constituent/products/{id}", constituents, (*handler).deleteConstituentProduct},
 	{"GET", "/me", anyone, (*handler).me},
 	{"GET", "/publications", nil, (*handler).listPublications},
 	{"POST", "/publications", publicationWriters, (*handler).createPublication},
@@ -238,6 +251,7 @@ func newHandler(deps Deps) *handler {
 		notifier:            deps.Notifier,
 		mailFrom:            deps.MailFrom,
 		publications:        deps.Publications,
+		products:            deps.Products,
 	}
 }
 

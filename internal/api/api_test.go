@@ -84,6 +84,8 @@ type fixtureOptions struct {
 	// noNotifier builds the API without a notifier, as a process that
 	// cannot preview templates or take a team key.
 	noNotifier bool
+	// noProducts builds the API without the declared products' store.
+	noProducts bool
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
@@ -129,9 +131,14 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		MailFrom: "Example CERT <cert@example.org>",
 		// The publications' workflow over the test's database.
 		Publications: &publication.Service{Store: st.Publications, Audit: st},
+		// The organisations' declared products.
+		Products: st.Products,
 	}
 	if opts.noVersion {
 		deps.Version = ""
+	}
+	if opts.noProducts {
+		deps.Products = nil
 	}
 	if !opts.noNotifier {
 		n, err := notify.New(notify.DefaultConfig(), notify.Deps{Store: st})

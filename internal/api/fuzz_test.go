@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/publication/products"
 )
 
 // FuzzParseEventSearch feeds arbitrary query strings to the GET /events
@@ -60,6 +62,29 @@ func FuzzDecodeRetryBody(f *testing.F) {
 			if !errors.As(err, &e) || e.Status/100 != 4 {
 				t.Fatalf("body %q: error %#v, want a 4xx *Error", body, err)
 			}
+		}
+	})
+}
+
+// FuzzProductsFile feeds arbitrary bodies to the products' replace as it
+// reads them (products.ReadFile, then productsRefusal): it must never
+// panic, and every refusal must be a 400 that names the field at fault.
+func FuzzProductsFile(f *testing.F) {
+	for _, seed := range []string{
+		`[{"cpe":"cpe:2.3:a:apache:http_server:2.4.58:*:*:*:*:*:*:*"},{"purl":"pkg:npm/left-pad@1.3.0"}]`,
+		`[{"cpe":"cpe:2.3:a:apache"}]`, `[{"purl":"pkg:"}]`, `[{"vendor":"x"}]`, `[1]`, `{"product":"x"}`,
+		"product,version\nMoodle,4.1\n", "colour\nred\n", "cpe\ncpe:2.3:h:*:*:*:*:*:*:*:*:*:*\n", "\"unterminated\n", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		_, err := products.ReadFile(strings.NewReader(body), "fuzz")
+		if err == nil {
+			return
+		}
+		var e *Error
+		if !errors.As(productsRefusal(err), &e) || e.Status != http.StatusBadRequest || e.Parameter == "" {
+			t.Fatalf("body %q: error %#v, want a 400 naming the field", body, err)
 		}
 	})
 }

@@ -88,6 +88,10 @@ func errorCalls(ids map[string]string) []errorCall {
 		{"constituent column", "GET", "/constituent/events?format=csv&columns=raw", "ca", "", http.StatusBadRequest},
 		{"constituent hash", "GET", "/constituent/events/zz", "ca", "", http.StatusBadRequest},
 		{"constituent event not found", "GET", "/constituent/events/" + hash, "ca", "", http.StatusNotFound},
+		{"product CPE", "POST", "/organisations/" + ids["uni-a"] + "/products", "ana", `{"cpe":"cpe:2.3:a:apache"}`, http.StatusBadRequest},
+		{"product file entry", "PUT", "/organisations/" + ids["uni-a"] + "/products", "ana", `[{"product":"x"},{"purl":"pkg:"}]`, http.StatusBadRequest},
+		{"product Package URL", "POST", "/constituent/products", "ca", `{"purl":"left-pad"}`, http.StatusBadRequest},
+		{"product not found", "DELETE", "/constituent/products/999999", "ca", "", http.StatusNotFound},
 		{"forbidden", "GET", "/users", "ana", "", http.StatusForbidden},
 		{"no token", "GET", "/events", "", "", http.StatusUnauthorized},
 	}

@@ -187,6 +187,8 @@ func (s *openAPIRouteChecks) queryParametersMatchHandlers(t *testing.T) {
 	check("/incidents/{tag}", []string{"path:tag"})
 	check("/publications", publicationListParams)
 	check("/publications/{ident}", []string{"path:ident"})
+	check("/organisations/{id}/products", []string{"path:id"})
+	check("/constituent/products", nil)
 	if got := doc.params(t, doc.Paths["/events/{hash}"]["get"].Parameters); !slices.Equal(got, []string{"path:hash"}) {
 		t.Errorf("/events/{hash} parameters %q", got)
 	}
@@ -255,6 +257,7 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 	maps.Copy(calls, f.constituentIncidentCalls())
 	maps.Copy(calls, f.eventActionCalls())
 	maps.Copy(calls, f.publicationCalls())
+	maps.Copy(calls, f.productCalls())
 	// The delete comes last: the replace uses the same organisation.
 	keys := slices.Sorted(maps.Keys(documented))
 	last := func(key string) int {
@@ -269,6 +272,9 @@ func (s *openAPIRouteChecks) everyDocumentedOperationServed(t *testing.T) {
 		user, hash := "ada", f.hashes["rdp"]
 		if strings.HasPrefix(path, "/constituent/") {
 			user, hash = "ca", own["a"][0]
+		}
+		if u, ok := productCallUsers[key]; ok {
+			user = u
 		}
 		path = strings.ReplaceAll(path, "{hash}", hash)
 		path = strings.ReplaceAll(path, "{id}", strconv.FormatInt(d.lab.ID, 10))

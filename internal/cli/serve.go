@@ -247,7 +247,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
-		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.pubs})
+		Directory: a.directory, Notifier: notes.notifier, MailFrom: cfg.Notify.From, Publications: a.pubs,
+		Products: a.store.Products})
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return "", err
@@ -278,7 +279,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
 				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
-			Newsletter: a.newsletter, Publications: console.PublicationPages{Service: a.pubs}},
+			Newsletter: a.newsletter, Publications: console.PublicationPages{Service: a.pubs},
+			Products: console.ProductPages{Declarations: a.store.Products, Publications: a.store.Publications}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})
 	if err != nil {

@@ -65,6 +65,10 @@ type Config struct {
 	// Publications configures the publication pages; without a Service
 	// there are none.
 	Publications PublicationPages
+	// Products serves the constituents' declared products and the
+	// advisories that concern them (the portal's products and
+	// advisories pages); zero: those pages say they are not configured.
+	Products ProductPages
 }
 
 // Console is the console's http.Handler.
@@ -95,6 +99,8 @@ type Console struct {
 	newsletter *newsletterPages
 	// publications configures the publication pages.
 	publications PublicationPages
+	// products are the declarations' and the advisories' stores.
+	products ProductPages
 }
 
 // New builds the console.
@@ -147,6 +153,7 @@ func New(cfg Config) (*Console, error) {
 		imports:             newPendingImports(),
 		newsletter:          newNewsletterPages(cfg.Newsletter),
 		publications:        cfg.Publications,
+		products:            cfg.Products,
 	}
 	if c.reports, err = newReportForm(cfg.ReportForm, cfg.Store); err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -47,7 +47,8 @@ func newEnv(t *testing.T, change func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, Version: "test", Notifier: n}
+	cfg := Config{Store: st, Version: "test", Notifier: n,
+		Products: ProductPages{Declarations: st.Products, Publications: st.Publications}}
 	if change != nil {
 		change(&cfg)
 	}

@@ -37,17 +37,16 @@ func init() {
 	flashes["product-removed"] = msgProductsRemoved
 }
 
+// portalProductRoutes registers the pages whether or not the products
+// are configured (Config.Products): without them, each says so.
 func (c *Console) portalProductRoutes(m *http.ServeMux) {
-	if decls, _ := c.productStores(); decls == nil {
-		return
-	}
-	m.HandleFunc("GET /portal/products", c.constituent(c.portalProducts))
-	m.HandleFunc("POST /portal/products", c.constituent(c.portalAddProduct))
-	m.HandleFunc("POST /portal/products/import", c.constituentUpTo(products.MaxFileBytes+64<<10, c.portalImportProducts))
-	m.HandleFunc("GET /portal/products/export.csv", c.constituent(c.portalExportProducts))
-	m.HandleFunc("POST /portal/products/{id}/delete", c.constituent(c.portalRemoveProduct))
-	m.HandleFunc("GET /portal/advisories", c.constituent(c.portalAdvisories))
-	m.HandleFunc("GET /portal/advisories/{ident}", c.constituent(c.portalAdvisory))
+	m.HandleFunc("GET /portal/products", c.constituent(c.withProducts(c.portalProducts)))
+	m.HandleFunc("POST /portal/products", c.constituent(c.withProducts(c.portalAddProduct)))
+	m.HandleFunc("POST /portal/products/import", c.constituentUpTo(products.MaxFileBytes+64<<10, c.withProducts(c.portalImportProducts)))
+	m.HandleFunc("GET /portal/products/export.csv", c.constituent(c.withProducts(c.portalExportProducts)))
+	m.HandleFunc("POST /portal/products/{id}/delete", c.constituent(c.withProducts(c.portalRemoveProduct)))
+	m.HandleFunc("GET /portal/advisories", c.constituent(c.withProducts(c.portalAdvisories)))
+	m.HandleFunc("GET /portal/advisories/{ident}", c.constituent(c.withProducts(c.portalAdvisory)))
 }
 
 // portalProductsPage is the data of the portal's products page.
@@ -66,7 +65,7 @@ type portalProductsPage struct {
 }
 
 func (c *Console) showPortalProducts(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation, status int, p portalProductsPage, flash, problem string) {
-	decls, _ := c.productStores()
+	decls := c.products.Declarations
 	list, err := decls.ListDeclarations(r.Context(), org.ID)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -96,7 +95,7 @@ func (c *Console) refusal(v *visit, err error) (string, bool) {
 }
 
 func (c *Console) portalAddProduct(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, _ := c.productStores()
+	decls := c.products.Declarations
 	d := products.Declaration{CPE: r.PostFormValue("cpe"), PURL: r.PostFormValue("purl"), Vendor: r.PostFormValue("vendor"),
 		Product: r.PostFormValue("product"), Version: r.PostFormValue("version"), Note: r.PostFormValue("note"), AddedBy: v.user.Name}
 	form := d
@@ -114,7 +113,7 @@ func (c *Console) portalAddProduct(w http.ResponseWriter, r *http.Request, v *vi
 }
 
 func (c *Console) portalImportProducts(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, _ := c.productStores()
+	decls := c.products.Declarations
 	bad := func(msg string) {
 		c.showPortalProducts(w, r, v, org, http.StatusBadRequest, portalProductsPage{}, "", msg)
 	}
@@ -151,7 +150,7 @@ func (c *Console) portalImportProducts(w http.ResponseWriter, r *http.Request, v
 }
 
 func (c *Console) portalExportProducts(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, _ := c.productStores()
+	decls := c.products.Declarations
 	list, err := decls.ListDeclarations(r.Context(), org.ID)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -168,7 +167,7 @@ func (c *Console) portalExportProducts(w http.ResponseWriter, r *http.Request, v
 }
 
 func (c *Console) portalRemoveProduct(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, _ := c.productStores()
+	decls := c.products.Declarations
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		c.notFound(w, r, v)
@@ -226,7 +225,7 @@ func (c *Console) matchTexts(lang string, ms []products.Match) []string {
 }
 
 func (c *Console) portalAdvisories(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, pubs := c.productStores()
+	decls, pubs := c.products.Declarations, c.products.Publications
 	list, err := products.AdvisoriesFor(r.Context(), pubs, decls, org.ID)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -269,7 +268,7 @@ type portalAdvisoryPage struct {
 }
 
 func (c *Console) portalAdvisory(w http.ResponseWriter, r *http.Request, v *visit, org constituency.Organisation) {
-	decls, pubs := c.productStores()
+	decls, pubs := c.products.Declarations, c.products.Publications
 	a, err := products.AdvisoryFor(r.Context(), pubs, decls, org.ID, r.PathValue("ident"))
 	// An advisory the organisation may not see answers exactly like a
 	// missing one.

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/publication/products"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
@@ -47,7 +48,15 @@ func TestDemoConstituentIsToldOfItsProducts(t *testing.T) {
 	}
 	sender := &products.Sender{Store: st.Products, Organisations: st, Policies: st, State: st, Catalog: cat,
 		From: "Vigil Demo CERT <cert@demo-cert.example>", PortalURL: "https://127.0.0.1:8443/portal"}
-	if _, err := products.DeliverDue(ctx, st.Publications, sender, time.Now().UTC().Add(time.Minute)); err != nil {
+	// The publication outbox's worker runs the sender, as `vigil serve`
+	// does.
+	reg := &channel.Registry{}
+	if err := reg.Register(sender); err != nil {
+		t.Fatal(err)
+	}
+	worker := &channel.Worker{Deliveries: st.Publications, Publications: st.Publications, Registry: reg,
+		Now: func() time.Time { return time.Now().UTC().Add(time.Minute) }}
+	if _, err := worker.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	msgs, err := st.ListMessages(ctx, outbox.MessageQuery{OrgID: org.ID})

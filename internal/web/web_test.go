@@ -36,7 +36,8 @@ func newServer(t *testing.T, deps Deps) *httptest.Server {
 // with a notifier for template previews.
 func consoleConfig(t *testing.T, st *database.DB, version string) console.Config {
 	t.Helper()
-	return console.Config{Store: st, Version: version, Notifier: newNotifier(t, st)}
+	return console.Config{Store: st, Version: version, Notifier: newNotifier(t, st),
+		Products: console.ProductPages{Declarations: st.Products, Publications: st.Publications}}
 }
 
 // newNotifier is a notifier over st with the default settings.

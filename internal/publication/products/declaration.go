@@ -173,4 +173,8 @@ type Declarations interface {
 	Tell(ctx context.Context, publicationID int64, revision int, org int64, msgs []outbox.Message) (bool, error)
 	// Told lists the organisations told of the publication's revision.
 	Told(ctx context.Context, publicationID int64, revision int) ([]int64, error)
+	// WasTold reports whether org was told of the publication's
+	// revision or of an earlier one (from 1): what opens a TLP:AMBER
+	// advisory to it in the portal. One query, whatever the revisions.
+	WasTold(ctx context.Context, publicationID int64, revision int, org int64) (bool, error)
 }

@@ -68,7 +68,7 @@ func ReadFile(r io.Reader, addedBy string) ([]Declaration, error) {
 		if err := Check(&d); err != nil {
 			var ie *publication.InputError
 			if errors.As(err, &ie) {
-				return nil, publication.Refuse("file", "products.err.import.line", i+1, ie.Message)
+				return nil, &EntryError{Entry: i + 1, Refusal: ie, file: publication.Refuse("file", "products.err.import.line", i+1, ie.Message)}
 			}
 			return nil, err
 		}
@@ -76,6 +76,25 @@ func ReadFile(r io.Reader, addedBy string) ([]Declaration, error) {
 	}
 	return out, nil
 }
+
+// EntryError is ReadFile's refusal of one entry: which (from 1), and
+// the entry's own refusal, which names its field (cpe, purl, product,
+// note). It is the refusal of the file too (field "file", naming the
+// entry), which errors.As finds as a *publication.InputError.
+type EntryError struct {
+	Entry   int
+	Refusal *publication.InputError
+	file    *publication.InputError
+}
+
+// File is the refusal of the file as a whole: field "file", the message
+// naming the entry and quoting its refusal.
+func (e *EntryError) File() *publication.InputError { return e.file }
+
+func (e *EntryError) Error() string { return e.file.Error() }
+
+// Unwrap is the refusal of the file.
+func (e *EntryError) Unwrap() error { return e.file }
 
 // readCSV reads a CSV file whose first line names the columns.
 func readCSV(data []byte) ([]fileEntry, error) {

@@ -7,7 +7,6 @@ package products
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -20,11 +19,12 @@ type PublicationReader interface {
 }
 
 // DeclarationReader is what the portal reads of an organisation's
-// declarations.
+// declarations, and of what it was told.
 type DeclarationReader interface {
 	ListDeclarations(ctx context.Context, org int64) ([]Declaration, error)
-	// Told lists the organisations told of a publication's revision.
-	Told(ctx context.Context, publicationID int64, revision int) ([]int64, error)
+	// WasTold reports whether org was told of the publication's
+	// revision or of an earlier one.
+	WasTold(ctx context.Context, publicationID int64, revision int, org int64) (bool, error)
 }
 
 // wasTold reports whether org was told of any revision of p: what opens
@@ -32,16 +32,7 @@ type DeclarationReader interface {
 // organisation declares what it likes: naming many products must not
 // open every AMBER advisory.
 func wasTold(ctx context.Context, decls DeclarationReader, p publication.Publication, org int64) (bool, error) {
-	for rev := p.Revision; rev >= 1; rev-- {
-		ids, err := decls.Told(ctx, p.ID, rev)
-		if err != nil {
-			return false, err
-		}
-		if slices.Contains(ids, org) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return decls.WasTold(ctx, p.ID, p.Revision, org)
 }
 
 // amber reports whether p is one of the labels only those told see.

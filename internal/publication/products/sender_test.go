@@ -20,18 +20,21 @@ import (
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/publication/products"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
 // world is a database with organisations that declared products, a
-// publication service whose channels include the constituents', and the
-// sender.
+// publication service whose channels include the constituents', the
+// sender, and the publication outbox's worker that runs it, as `vigil
+// serve` does.
 type world struct {
 	t          *testing.T
 	db         *database.DB
 	svc        *publication.Service
 	sender     *products.Sender
+	worker     *channel.Worker
 	ann, bob   publication.Actor
 	now        time.Time
 	team       *pgpmime.Identity
@@ -92,7 +95,24 @@ func newWorld(t *testing.T) *world {
 		Channels: append(slices.Clone(publication.DefaultChannels), products.Channel)}
 	w.sender = &products.Sender{Store: db.Products, Organisations: db, Policies: db, State: db, Catalog: cat,
 		From: "Example CERT <cert@cert.example>", PortalURL: "https://vigil.example/portal", Now: clock}
+	reg := &channel.Registry{}
+	if err := reg.Register(w.sender); err != nil {
+		t.Fatal(err)
+	}
+	w.worker = &channel.Worker{Deliveries: db.Publications, Publications: db.Publications, Registry: reg, Now: clock,
+		Jitter: func(time.Duration) time.Duration { return 0 }}
 	return w
+}
+
+// deliver runs one pass of the publication outbox's worker: the path
+// by which `vigil serve` calls the sender.
+func (w *world) deliver() channel.Counts {
+	w.t.Helper()
+	counts, err := w.worker.RunOnce(w.t.Context())
+	if err != nil {
+		w.t.Fatalf("the worker's pass: %v", err)
+	}
+	return counts
 }
 
 // publish writes, reviews and publishes an advisory of httpd.
@@ -178,11 +198,11 @@ func TestTellingConstituents(t *testing.T) {
 	p := w.publish(publication.TLPClear)
 
 	// Without a team key nothing goes out: the delivery waits, saying why.
-	if n, err := products.DeliverDue(ctx, w.db.Publications, w.sender, w.now); err != nil || n != 0 {
-		t.Fatalf("DeliverDue without a key = %d, %v", n, err)
+	if c := w.deliver(); c != (channel.Counts{Retried: 1}) {
+		t.Fatalf("the worker without a key: %+v, want the delivery retried", c)
 	}
 	ds := w.deliveries(p)
-	if len(ds) != 1 || ds[0].Status != publication.DeliveryQueued || ds[0].Attempts != 1 || !strings.Contains(ds[0].LastError, "identity") {
+	if len(ds) != 1 || ds[0].Status != publication.DeliveryQueued || ds[0].Attempts != 1 || ds[0].LastError == "" || !ds[0].NextAttempt.After(w.now) {
 		t.Fatalf("delivery after a try without a key: %+v", ds)
 	}
 	if len(w.messages()) != 0 {
@@ -192,8 +212,8 @@ func TestTellingConstituents(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.now = w.now.Add(time.Hour)
-	if n, err := products.DeliverDue(ctx, w.db.Publications, w.sender, w.now); err != nil || n != 1 {
-		t.Fatalf("DeliverDue = %d, %v", n, err)
+	if c := w.deliver(); c != (channel.Counts{Sent: 1}) {
+		t.Fatalf("the worker with a key: %+v, want the delivery sent", c)
 	}
 	ds = w.deliveries(p)
 	if ds[0].Status != publication.DeliverySent || ds[0].Reply != "2 organisations told, 0 before" {
@@ -258,8 +278,14 @@ func TestTellingByTLP(t *testing.T) {
 	if reply, err := w.sender.Send(ctx, red, publication.Delivery{Revision: red.Revision}); err != nil || reply != "not an advisory for constituents" {
 		t.Errorf("Send of TLP:RED = %q, %v", reply, err)
 	}
-	if n, err := products.DeliverDue(ctx, w.db.Publications, w.sender, w.now); err != nil || n != 1 {
-		t.Fatalf("DeliverDue = %d, %v", n, err)
+	// The worker sends the AMBER advisory's delivery (the sender accepts
+	// it, as no public channel would); the RED one's was skipped when
+	// it was queued.
+	if c := w.deliver(); c != (channel.Counts{Sent: 1}) {
+		t.Fatalf("the worker: %+v, want the AMBER advisory's delivery sent", c)
+	}
+	if ds := w.deliveries(amber); len(ds) != 1 || ds[0].Status != publication.DeliverySent {
+		t.Errorf("the AMBER advisory's delivery: %+v", ds)
 	}
 	msgs := w.messages()
 	if len(msgs) != 2 {

@@ -232,3 +232,17 @@ func (s *Store) Told(ctx context.Context, publicationID int64, revision int) ([]
 	}
 	return out, nil
 }
+
+// WasTold reports whether org was told of the publication's revision or
+// of an earlier one, in one query (the notices' primary key starts with
+// the publication).
+func (s *Store) WasTold(ctx context.Context, publicationID int64, revision int, org int64) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM product_notices
+		WHERE publication_id = ? AND org_id = ? AND revision >= 1 AND revision <= ? LIMIT 1) told`,
+		publicationID, org, revision).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("was organisation %d told of publication %d: %w", org, publicationID, err)
+	}
+	return n > 0, nil
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, products.Declaratio
 		{"replace", testReplace},
 		{"the declarations an advisory may concern", testConcerned},
 		{"told once per revision, with its message", testTell},
+		{"was told of a revision or an earlier one", testWasTold},
 		{"a deleted organisation's declarations go", testDeletedOrganisation},
 	}
 	for _, tt := range tests {
@@ -253,6 +254,49 @@ func testTell(t *testing.T, st store.Store, s products.Declarations) {
 	}
 	if orgs, _ := s.Told(ctx, 8, 1); len(orgs) != 0 {
 		t.Errorf("a failed Tell recorded %v", orgs)
+	}
+}
+
+// testWasTold: WasTold answers, in one query, whether an organisation
+// was told of a publication's revision or of an earlier one: not of a
+// later one, not of another publication, not another organisation's
+// notice.
+func testWasTold(t *testing.T, st store.Store, s products.Declarations) {
+	ctx := t.Context()
+	a, b := org(t, st, "ulb"), org(t, st, "kuleuven")
+	if _, err := s.Tell(ctx, 7, 2, a.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tell(ctx, 8, 1, b.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		pub      int64
+		revision int
+		org      int64
+		want     bool
+	}{
+		{"the revision it was told of", 7, 2, a.ID, true},
+		{"a later revision", 7, 5, a.ID, true},
+		{"an earlier revision than it was told of", 7, 1, a.ID, false},
+		{"another organisation, told of nothing here", 7, 2, b.ID, false},
+		{"another publication", 8, 1, a.ID, false},
+		{"the other organisation's own notice", 8, 3, b.ID, true},
+		{"a publication nobody was told of", 9, 1, a.ID, false},
+		{"revision 0", 7, 0, a.ID, false},
+	} {
+		got, err := s.WasTold(ctx, c.pub, c.revision, c.org)
+		if err != nil || got != c.want {
+			t.Errorf("%s: WasTold(%d, %d, %d) = %t, %v; want %t", c.name, c.pub, c.revision, c.org, got, err, c.want)
+		}
+	}
+	// A deleted organisation's notices go with it.
+	if err := database.Constituency(st.DB()).DeleteOrganisation(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.WasTold(ctx, 7, 2, a.ID); err != nil || got {
+		t.Errorf("WasTold of a deleted organisation = %t, %v", got, err)
 	}
 }
 
