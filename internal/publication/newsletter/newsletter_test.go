@@ -184,6 +184,23 @@ func TestSubscribeConfirmUnsubscribe(t *testing.T) {
 			}
 		}
 	})
+	t.Run("checking the link confirms nothing", func(t *testing.T) {
+		for range 2 {
+			sub, err := w.service.CheckConfirm(ctx, confirmToken)
+			if err != nil || sub.Status != newsletter.StatusPending || sub.Lang != "nl" || sub.Address != "alice@example.org" {
+				t.Fatalf("CheckConfirm = %+v, %v; want the pending subscriber", sub, err)
+			}
+		}
+		id, _, _ := strings.Cut(confirmToken, ".")
+		for _, bad := range []string{"", "x", id + ".AAAA", confirmToken + "x"} {
+			if _, err := w.service.CheckConfirm(ctx, bad); !errors.Is(err, newsletter.ErrToken) {
+				t.Errorf("CheckConfirm(%q) = %v, want ErrToken", bad, err)
+			}
+		}
+		if got := newsletter.MaskAddress("alice@example.org"); got != "a…@example.org" {
+			t.Errorf("MaskAddress = %q", got)
+		}
+	})
 	sub, err := w.service.Confirm(ctx, confirmToken)
 	if err != nil || sub.Status != newsletter.StatusConfirmed || sub.Lang != "nl" || !sub.Warnings {
 		t.Fatalf("Confirm = %+v, %v", sub, err)
@@ -213,6 +230,9 @@ func TestConfirmationExpires(t *testing.T) {
 	}
 	tok := token(t, parseMail(t, w.outbox(t)[0].Body).text, "confirm")
 	w.now = w.now.Add(8 * 24 * time.Hour)
+	if _, err := w.service.CheckConfirm(t.Context(), tok); !errors.Is(err, newsletter.ErrToken) {
+		t.Errorf("checking an 8-day-old confirmation = %v, want ErrToken", err)
+	}
 	if _, err := w.service.Confirm(t.Context(), tok); !errors.Is(err, newsletter.ErrToken) {
 		t.Errorf("an 8-day-old confirmation = %v, want ErrToken", err)
 	}
