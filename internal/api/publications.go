@@ -231,11 +231,12 @@ func (h *handler) listPublications(r *http.Request, _ *caller) (any, error) {
 		return nil, err
 	}
 	out := []publicationJSON{}
+	items := h.digestItems(r.Context(), reader)
 	for _, p := range page.Publications {
 		// The store's filter and this rule say the same; asking both
 		// keeps a mistake in one from leaking a label.
 		if reader.visible(&p) {
-			out = append(out, toPublicationJSON(p, reader == readerTeam))
+			out = append(out, toPublicationJSON(items.redact(p), reader == readerTeam))
 		}
 	}
 	return map[string]any{"publications": out, "total": page.Total}, nil
@@ -270,8 +271,8 @@ func (h *handler) getPublication(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := toPublicationJSON(p, reader == readerTeam)
 	ctx := r.Context()
+	out := toPublicationJSON(h.digestItems(ctx, reader).redact(p), reader == readerTeam)
 	revisions, err := h.publications.Store.Revisions(ctx, p.ID)
 	if err != nil {
 		return nil, err

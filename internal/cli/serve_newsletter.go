@@ -66,6 +66,13 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	a.newsletter = &newsletter.Service{Store: a.store.Newsletter, Mails: mails, Config: cfg, Kick: notes.kick}
 	a.newsletterChannel = &newsletter.Channel{Store: a.store.Newsletter, Kick: mailer.Kick}
 	a.bounces = newsletterdb.Bounces{Secret: secret}
+	// A withdrawal in this process skips the publication's queued mails
+	// at once; the mailer's check before each mail catches the others.
+	pubs.Withdrawn = func(ctx context.Context, p publication.Publication) {
+		if err := mailer.Withdrawn(context.WithoutCancel(ctx), p); err != nil {
+			a.log.Error("newsletter: skipping the mails of a withdrawn publication failed", "ident", p.Ident, "err", err)
+		}
+	}
 	group.run("newsletter", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
 	})

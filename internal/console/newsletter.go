@@ -21,6 +21,7 @@ import (
 const (
 	msgTitleNewsletter             = "title.newsletter"
 	msgTitleNewsletterDone         = "title.newsletter.done"
+	msgTitleNewsletterConfirm      = "title.newsletter.confirm"
 	msgTitleNewsletterConfirmed    = "title.newsletter.confirmed"
 	msgTitleNewsletterUnsubscribe  = "title.newsletter.unsubscribe"
 	msgTitleNewsletterUnsubscribed = "title.newsletter.unsubscribed"
@@ -55,7 +56,8 @@ func (c *Console) newsletterRoutes(m *http.ServeMux) {
 	}
 	m.HandleFunc("GET /newsletter/{lang}", c.anonymous(c.newsletterForm))
 	m.HandleFunc("POST /newsletter/{lang}", c.anonymous(c.newsletterSubscribe))
-	m.HandleFunc("GET /newsletter/confirm", c.anonymous(c.publicPage(c.newsletterConfirm)))
+	m.HandleFunc("GET /newsletter/confirm", c.anonymous(c.publicPage(c.newsletterConfirmPage)))
+	m.HandleFunc("POST /newsletter/confirm", c.anonymous(c.publicPage(c.newsletterConfirm)))
 	m.HandleFunc("GET /newsletter/unsubscribe", c.anonymous(c.publicPage(c.newsletterUnsubscribePage)))
 	m.HandleFunc("POST /newsletter/unsubscribe", c.anonymous(c.publicPage(c.newsletterUnsubscribe)))
 	c.subscriberRoutes(m)
@@ -148,7 +150,13 @@ func (c *Console) newsletterBadLink(w http.ResponseWriter, r *http.Request, v *v
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, r, v, http.StatusNotFound, "newsletter_done", msgTitleNewsletterBadLink, newsletterDonePage{BadLink: true}, "", "")
+	// The way to a new link: the form in the page's language, or the
+	// newsletter's first.
+	formLang := c.newsletter.service.Config.Languages[0]
+	if slices.Contains(c.newsletter.service.Config.Languages, v.lang) {
+		formLang = v.lang
+	}
+	c.render(w, r, v, http.StatusNotFound, "newsletter_done", msgTitleNewsletterBadLink, newsletterDonePage{BadLink: true, FormLang: formLang}, "", "")
 }
 
 // newsletterDonePage is the data of the pages after a link.
@@ -166,8 +174,29 @@ func (c *Console) subscriberLang(r *http.Request, v *visit, s newsletter.Subscri
 	}
 }
 
+// newsletterConfirmPage is the confirmation link: it shows the button
+// that confirms and changes nothing, since mail gateways fetch the links
+// of the mails they scan and a GET that confirmed would defeat the
+// double opt-in.
+func (c *Console) newsletterConfirmPage(w http.ResponseWriter, r *http.Request, v *visit) {
+	token := r.URL.Query().Get("t")
+	s, err := c.newsletter.service.CheckConfirm(r.Context(), token)
+	if err != nil {
+		c.newsletterBadLink(w, r, v, err)
+		return
+	}
+	c.subscriberLang(r, v, s)
+	c.render(w, r, v, http.StatusOK, "newsletter_confirm", msgTitleNewsletterConfirm,
+		newsletterDonePage{Address: newsletter.MaskAddress(s.Address), Token: token}, "", "")
+}
+
+// newsletterConfirm is the confirmation page's button. It takes no form
+// token: the link's token is the secret that authorises it, which a
+// forged cross-site post cannot know, and a reader whose browser keeps
+// no cookie can still confirm.
 func (c *Console) newsletterConfirm(w http.ResponseWriter, r *http.Request, v *visit) {
-	s, err := c.newsletter.service.Confirm(r.Context(), r.URL.Query().Get("t"))
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	s, err := c.newsletter.service.Confirm(r.Context(), r.PostFormValue("t"))
 	if err != nil {
 		c.newsletterBadLink(w, r, v, err)
 		return

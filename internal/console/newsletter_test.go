@@ -107,7 +107,30 @@ func TestNewsletterSubscription(t *testing.T) {
 	if r := b.get("/newsletter/confirm?t=1.wrong"); r.status != http.StatusNotFound {
 		t.Errorf("a wrong confirmation: %d", r.status)
 	}
-	r = b.get(link)
+	// The link's GET, as a mail gateway's scanner fetches it, shows the
+	// button and confirms nothing.
+	r = e.browser().get(link)
+	if r.status != http.StatusOK {
+		t.Fatalf("the confirmation link: %d", r.status)
+	}
+	mustContain(t, r.body, `id="confirm"`, `action="/newsletter/confirm?lang=fr"`, "r…@example.org", "Confirmer l&#39;abonnement")
+	if strings.Contains(r.body, "reader@example.org") {
+		t.Error("the confirmation page shows the whole address")
+	}
+	if subs, _, _ := svc.Store.ListSubscribers(context.Background(), newsletter.Query{Text: "reader@"}); len(subs) != 1 || subs[0].Status != newsletter.StatusPending {
+		t.Fatalf("after the link's GET alone: %+v; want still pending", subs)
+	}
+	token, _ := url.QueryUnescape(strings.TrimPrefix(link, "/newsletter/confirm?t="))
+	for _, bad := range []string{"", "1.wrong", token + "x"} {
+		if r := e.browser().post("/newsletter/confirm?lang=fr", url.Values{"t": {bad}}); r.status != http.StatusNotFound {
+			t.Errorf("the button with the token %q: %d", bad, r.status)
+		} else {
+			mustContain(t, r.body, "Le lien est erroné ou a expiré", `href="/newsletter/fr"`)
+		}
+	}
+	// The button: no cookie and no form token needed, the link's token
+	// is the secret.
+	r = e.browser().post("/newsletter/confirm", url.Values{"t": {token}})
 	if r.status != http.StatusOK {
 		t.Fatalf("confirm: %d", r.status)
 	}

@@ -79,6 +79,10 @@ type Service struct {
 	// published (and its deliveries queued): `vigil serve` wakes the
 	// publication outbox with it, so that a warning goes out at once.
 	Published func(p Publication)
+	// Withdrawn, when set, is called after a publication is withdrawn:
+	// `vigil serve` skips its queued newsletter mails with it (and logs
+	// what fails: the withdrawal stands).
+	Withdrawn func(ctx context.Context, p Publication)
 }
 
 // DefaultIdentPattern is the idents' pattern without configuration.
@@ -275,10 +279,14 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, id int64, reason string
 	if strings.TrimSpace(reason) == "" {
 		return Publication{}, Refuse("reason", "publication.error.reason")
 	}
-	return s.move(ctx, a, id, ActionWithdraw, reason, func(p *Publication) error {
+	p, err := s.move(ctx, a, id, ActionWithdraw, reason, func(p *Publication) error {
 		p.Withdrawn, p.Next = s.now(), nil
 		return nil
 	})
+	if err == nil && s.Withdrawn != nil {
+		s.Withdrawn(ctx, p)
+	}
+	return p, err
 }
 
 // move makes the transition of action on the publication, or on its next

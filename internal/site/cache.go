@@ -278,6 +278,9 @@ func (s *Site) load(ctx context.Context) (*snapshot, error) {
 			break
 		}
 	}
+	if err := s.redactDigests(ctx, snap.pubs); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(snap.pubs, func(a, b publication.Publication) int {
 		if c := b.Published.Compare(a.Published); c != 0 {
 			return c

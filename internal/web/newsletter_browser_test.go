@@ -28,7 +28,7 @@ import (
 
 // TestBrowserNewsletterLinks subscribes in headless Chromium on the Dutch
 // form, has the outbox deliver the confirmation to a local SMTP server,
-// follows its link, mails a warning through the same server, and follows
+// follows its link and presses the page's button, mails a warning through the same server, and follows
 // the unsubscribe link of that mail to its button.
 func TestBrowserNewsletterLinks(t *testing.T) {
 	ctx := context.Background()
@@ -83,7 +83,17 @@ func TestBrowserNewsletterLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	confirm := linkOf(t, mailboxMessages(t, box.Dir()), 1, "confirm")
-	if err := chromedp.Do(tctx, chromedp.Navigate(confirm), chromedp.WaitVisible(chromedp.ID("result"))); err != nil {
+	// The link shows a button and confirms nothing: a mail gateway that
+	// fetches it does not subscribe anyone.
+	if err := chromedp.Do(tctx, chromedp.Navigate(confirm), chromedp.WaitVisible(chromedp.ID("confirm"))); err != nil {
+		t.Fatalf("confirmation page: %v", err)
+	}
+	screenshot(t, tctx, "newsletter-confirm")
+	axeCheck(t, tctx, axeSource(t), "/newsletter/confirm", "nl")
+	if subs, _, err := st.Newsletter.ListSubscribers(ctx, newsletter.Query{}); err != nil || len(subs) != 1 || subs[0].Status != newsletter.StatusPending {
+		t.Fatalf("after opening the link: %+v, %v; want one pending subscriber", subs, err)
+	}
+	if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("result"))); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 	if text := run(t, tctx, chromedp.Text(chromedp.ID("result"))); !strings.Contains(text, "bevestigd") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/vigil-cert/vigil/internal/publication"
 )
@@ -18,8 +17,9 @@ const ChannelName = "newsletter"
 // Channel is the newsletter as a publication channel: Send queues an
 // issue of a published digest for every confirmed subscriber, and of a
 // published warning for those who want warnings; the Mailer sends the
-// mails after. It has the shape of internal/publication/channel's
-// Sender.
+// mails after. It is an internal/publication/channel Sender: `vigil
+// serve` registers it with the publication outbox's worker, which calls
+// Send for each "newsletter" delivery and records the outcome.
 type Channel struct {
 	Store Store
 	// Kick tells the Mailer an issue was queued; nil: none.
@@ -75,43 +75,4 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 // channels: one delivery for all languages, of what Takes accepts.
 func (c *Channel) Spec() publication.ChannelSpec {
 	return publication.ChannelSpec{Name: ChannelName, Accepts: func(p *publication.Publication) bool { return c.Takes(*p) }}
-}
-
-// deliveryAttempts is how often a delivery that could not be queued is
-// tried (the store failing, not the relay: the mails have retries of
-// their own).
-const deliveryAttempts = 10
-
-// DeliverDue takes the newsletter's queued deliveries from the
-// publication outbox and queues their issues, recording each outcome:
-// what `vigil serve`'s publication outbox worker does with Send, for the
-// tests of this package, which have no worker; queueing an issue twice
-// is harmless (QueueIssue keeps the first).
-func (c *Channel) DeliverDue(ctx context.Context, pubs publication.Publications, now time.Time) (int, error) {
-	due, err := pubs.DueDeliveries(ctx, ChannelName, now, 100)
-	if err != nil {
-		return 0, fmt.Errorf("newsletter: due deliveries: %w", err)
-	}
-	n := 0
-	for _, d := range due {
-		d.Attempts++
-		p, err := pubs.GetPublication(ctx, d.PublicationID)
-		reply := ""
-		if err == nil {
-			reply, err = c.Send(ctx, p, d)
-		}
-		switch {
-		case err == nil:
-			d.Status, d.Reply, d.Done, d.LastError = publication.DeliverySent, reply, now, ""
-			n++
-		case err != nil && (errors.Is(err, errNotTaken) || d.Attempts >= deliveryAttempts):
-			d.Status, d.Done, d.LastError = publication.DeliveryFailed, now, err.Error()
-		default:
-			d.NextAttempt, d.LastError = now.Add(time.Duration(d.Attempts)*time.Minute), err.Error()
-		}
-		if err := pubs.FinishDelivery(ctx, d); err != nil {
-			return n, fmt.Errorf("newsletter: record delivery %d: %w", d.ID, err)
-		}
-	}
-	return n, nil
 }

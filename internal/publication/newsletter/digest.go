@@ -167,11 +167,7 @@ func (d *Digests) Content(week []publication.Publication, from, to time.Time) pu
 		}
 		for _, p := range week {
 			text, _ := p.Text(lang)
-			fmt.Fprintf(&body, "- **%s** (%s) %s", p.Ident, p.Severity, markdownLink(text.Title, d.link(p, text.Lang)))
-			if text.Summary != "" {
-				body.WriteString(": " + text.Summary)
-			}
-			body.WriteString("\n")
+			body.WriteString(publication.DigestItem(p.Ident, p.Severity, markdownLink(text.Title, d.link(p, text.Lang)), text.Summary) + "\n")
 		}
 		t.Body = body.String()
 		c.Texts = append(c.Texts, t)

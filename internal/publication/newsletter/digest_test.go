@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
+	"github.com/vigil-cert/vigil/internal/publication/channel"
 	"github.com/vigil-cert/vigil/internal/publication/newsletter"
 	"github.com/vigil-cert/vigil/internal/publication/pubdb"
 )
@@ -67,9 +68,12 @@ func TestWeeklyDigest(t *testing.T) {
 	amber := publish(t, svc, alice, bob, publication.KindAdvisory, publication.TLPAmber, "Amber advisory")
 	news := publish(t, svc, alice, bob, publication.KindNews, publication.TLPClear, "Citizens' news")
 
-	// The advisory and the news item are not mailed on their own.
-	if n, err := ch.DeliverDue(ctx, svc.Store, time.Now().Add(time.Minute)); err != nil || n != 0 {
-		t.Fatalf("DeliverDue before the digest = %d, %v; want nothing mailed", n, err)
+	// The publication outbox's worker, as `vigil serve` runs it, with
+	// the newsletter registered: the advisory and the news item are not
+	// mailed on their own.
+	worker := newWorker(t, svc, ch)
+	if c, err := worker.RunOnce(ctx); err != nil || c != (channel.Counts{}) {
+		t.Fatalf("the worker before the digest = %+v, %v; want nothing for the newsletter", c, err)
 	}
 	cat, _ := i18n.Load()
 	schedule, _ := newsletter.DigestConfig{Weekday: "monday", Time: "09:00"}.Schedule()
@@ -96,8 +100,11 @@ func TestWeeklyDigest(t *testing.T) {
 	if !strings.Contains(nl.Body, "Public advisory (nl)") || !strings.Contains(nl.Title, "Weekoverzicht") {
 		t.Errorf("the Dutch digest is not Dutch: %q\n%s", nl.Title, nl.Body)
 	}
-	if n, err := ch.DeliverDue(ctx, svc.Store, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("DeliverDue after the digest = %d, %v; want the digest's delivery", n, err)
+	if c, err := worker.RunOnce(ctx); err != nil || c != (channel.Counts{Sent: 1}) {
+		t.Fatalf("the worker after the digest = %+v, %v; want the digest's delivery", c, err)
+	}
+	if issues, err := w.store.ListProgress(ctx, 10); err != nil || len(issues) != 1 || issues[0].PublicationID != p.ID || issues[0].Queued != 1 {
+		t.Fatalf("issues after the worker = %+v, %v; want the digest's, one mail", issues, err)
 	}
 	mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t)}
 	if err := mailer.SendDue(ctx); err != nil {
@@ -132,4 +139,15 @@ func TestWeeklyDigest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// newWorker is the publication outbox's worker with only the newsletter
+// registered, as `vigil serve` drives the channel.
+func newWorker(t *testing.T, svc *publication.Service, ch *newsletter.Channel) *channel.Worker {
+	t.Helper()
+	reg := &channel.Registry{}
+	if err := reg.Register(ch); err != nil {
+		t.Fatal(err)
+	}
+	return &channel.Worker{Deliveries: svc.Store, Publications: svc.Store, Registry: reg}
 }

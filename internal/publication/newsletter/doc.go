@@ -24,7 +24,12 @@
 //   - Tokens: the confirmation link carries a random secret whose SHA-256
 //     is stored; the unsubscribe link carries an HMAC of the subscriber's
 //     id under a server secret, so that each mail carries it without a
-//     lookup. Both are compared in constant time.
+//     lookup. Both are compared in constant time. Opening the
+//     confirmation link only checks it (CheckConfirm); its page's button
+//     confirms (Confirm), since mail gateways fetch the links they scan.
+//   - A withdrawal skips the publication's queued mails at once
+//     (Mailer.Withdrawn, Store.SkipQueued); the mailer still asks before
+//     each mail whether the publication is current.
 //   - Subscribing answers the same whether or not the address is known,
 //     sends at most one confirmation per address an hour, and never
 //     changes a confirmed subscription.

@@ -64,10 +64,12 @@ type currentCheck struct {
 const currentEvery = 5 * time.Second
 
 // stillCurrent reports whether is's publication is still public and at
-// is's revision (true when m.Publications is nil).
-func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (bool, error) {
+// is's revision (true when m.Publications is nil); when it is not, keep
+// is the revision whose sends may still go: the publication's own when
+// it is public and was updated, else 0.
+func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (current bool, keep int, err error) {
 	if m.Publications == nil {
-		return true, nil
+		return true, 0, nil
 	}
 	c, ok := m.current[is.PublicationID]
 	if !ok || m.now().Sub(c.at) > currentEvery {
@@ -76,7 +78,7 @@ func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (bool, error) {
 		case errors.Is(err, store.ErrNotFound):
 			c = currentCheck{at: m.now()}
 		case err != nil:
-			return false, err
+			return false, 0, err
 		default:
 			c = currentCheck{public: p.Public(), revision: p.Revision, at: m.now()}
 		}
@@ -85,7 +87,34 @@ func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (bool, error) {
 		}
 		m.current[is.PublicationID] = c
 	}
-	return c.public && c.revision == is.Revision, nil
+	if c.public && c.revision == is.Revision {
+		return true, 0, nil
+	}
+	if c.public && c.revision > is.Revision {
+		keep = c.revision
+	}
+	return false, keep, nil
+}
+
+// notCurrent is why the sends of an issue whose publication is no longer
+// current are skipped.
+const notCurrent = "not sent: the publication was withdrawn, is no longer public, or was updated"
+
+// Withdrawn marks the queued sends of a publication just withdrawn
+// skipped at once, rather than as the mailer reaches them: `vigil
+// serve` calls it from publication.Service's Withdrawn hook. The
+// mailer's own check before each mail stays, for a withdrawal by another
+// process and for a publication raised above TLP:CLEAR.
+func (m *Mailer) Withdrawn(ctx context.Context, p publication.Publication) error {
+	m.init()
+	n, err := m.Store.SkipQueued(ctx, p.ID, 0, "not sent: the publication was withdrawn")
+	if err != nil {
+		return fmt.Errorf("newsletter: %s withdrawn: %w", p.Ident, err)
+	}
+	if n > 0 {
+		m.Log.Info("newsletter mails of a withdrawn publication skipped", "ident", p.Ident, "sends", n)
+	}
+	return nil
 }
 
 func (m *Mailer) init() {
@@ -196,11 +225,18 @@ func (m *Mailer) send(ctx context.Context, s Send) (relayDown bool, err error) {
 	if err != nil {
 		return false, errors.Join(err, finish(SendQueued, m.now().Add(m.Backoff), "issue unreadable"))
 	}
-	switch current, err := m.stillCurrent(ctx, is); {
+	switch current, keep, err := m.stillCurrent(ctx, is); {
 	case err != nil:
 		return false, errors.Join(err, finish(SendQueued, m.now().Add(m.Backoff), "publication unreadable"))
 	case !current:
-		return false, finish(SendFailed, time.Time{}, "not sent: the publication was withdrawn, is no longer public, or was updated")
+		// The issue's other queued sends (and those of the
+		// publication's other outdated issues) go with this one, in one
+		// statement rather than one claim each.
+		n, err := m.Store.SkipQueued(ctx, is.PublicationID, keep, notCurrent)
+		if err == nil {
+			m.Log.Info("newsletter mails of a publication no longer current skipped", "ident", is.Publication.Ident, "sends", n+1)
+		}
+		return false, errors.Join(err, finish(SendSkipped, time.Time{}, notCurrent))
 	}
 	msg, err := m.Mails.Issue(is, s, m.now())
 	if err != nil {

@@ -79,7 +79,9 @@ const (
 	// SendUnknown may or may not have reached the relay; it is never
 	// sent again.
 	SendUnknown = "unknown"
-	// SendSkipped was not sent: the subscriber left before its turn.
+	// SendSkipped was not sent: the subscriber left before its turn, or
+	// the publication was withdrawn, is no longer public or was updated
+	// before it.
 	SendSkipped = "skipped"
 )
 
@@ -210,6 +212,12 @@ type Store interface {
 	// AbandonInFlight marks every send still "sending" as unknown and
 	// returns how many: run before the mailer starts.
 	AbandonInFlight(ctx context.Context, now time.Time) (int, error)
+	// SkipQueued marks skipped, with detail, every queued send of the
+	// issues of publication publicationID except those of revision keep
+	// (0: of every revision), and returns how many: the publication was
+	// withdrawn, is no longer public, or keep replaced the revisions.
+	// Sends claimed already are left alone.
+	SkipQueued(ctx context.Context, publicationID int64, keep int, detail string) (int, error)
 }
 
 // ErrToken is a confirmation or unsubscribe link that is wrong or

@@ -184,6 +184,23 @@ func TestSubscribeConfirmUnsubscribe(t *testing.T) {
 			}
 		}
 	})
+	t.Run("checking the link confirms nothing", func(t *testing.T) {
+		for range 2 {
+			sub, err := w.service.CheckConfirm(ctx, confirmToken)
+			if err != nil || sub.Status != newsletter.StatusPending || sub.Lang != "nl" || sub.Address != "alice@example.org" {
+				t.Fatalf("CheckConfirm = %+v, %v; want the pending subscriber", sub, err)
+			}
+		}
+		id, _, _ := strings.Cut(confirmToken, ".")
+		for _, bad := range []string{"", "x", id + ".AAAA", confirmToken + "x"} {
+			if _, err := w.service.CheckConfirm(ctx, bad); !errors.Is(err, newsletter.ErrToken) {
+				t.Errorf("CheckConfirm(%q) = %v, want ErrToken", bad, err)
+			}
+		}
+		if got := newsletter.MaskAddress("alice@example.org"); got != "a…@example.org" {
+			t.Errorf("MaskAddress = %q", got)
+		}
+	})
 	sub, err := w.service.Confirm(ctx, confirmToken)
 	if err != nil || sub.Status != newsletter.StatusConfirmed || sub.Lang != "nl" || !sub.Warnings {
 		t.Fatalf("Confirm = %+v, %v", sub, err)
@@ -213,6 +230,9 @@ func TestConfirmationExpires(t *testing.T) {
 	}
 	tok := token(t, parseMail(t, w.outbox(t)[0].Body).text, "confirm")
 	w.now = w.now.Add(8 * 24 * time.Hour)
+	if _, err := w.service.CheckConfirm(t.Context(), tok); !errors.Is(err, newsletter.ErrToken) {
+		t.Errorf("checking an 8-day-old confirmation = %v, want ErrToken", err)
+	}
 	if _, err := w.service.Confirm(t.Context(), tok); !errors.Is(err, newsletter.ErrToken) {
 		t.Errorf("an 8-day-old confirmation = %v, want ErrToken", err)
 	}
@@ -446,8 +466,24 @@ func (r readerOf) GetPublication(context.Context, int64) (publication.Publicatio
 	return r.p, nil
 }
 
+// countedClaims counts the sends a store's ClaimSend hands out.
+type countedClaims struct {
+	newsletter.Store
+	claims int
+}
+
+func (c *countedClaims) ClaimSend(ctx context.Context, now time.Time) (newsletter.Send, bool, error) {
+	s, ok, err := c.Store.ClaimSend(ctx, now)
+	if ok {
+		c.claims++
+	}
+	return s, ok, err
+}
+
 // TestWithdrawnIssueStops: the mails of a warning that was withdrawn,
-// raised to TLP:AMBER or updated while its issue waits are not sent.
+// raised to TLP:AMBER or updated while its issue waits are not sent, and
+// are marked skipped all at once at the first of them the mailer takes;
+// an update's own issue is still sent.
 func TestWithdrawnIssueStops(t *testing.T) {
 	for name, change := range map[string]func(*publication.Publication){
 		"withdrawn": func(p *publication.Publication) { p.Status = publication.StatusWithdrawn },
@@ -466,7 +502,8 @@ func TestWithdrawnIssueStops(t *testing.T) {
 			}
 			now := warning
 			change(&now)
-			mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t), Publications: readerOf{now}}
+			counted := &countedClaims{Store: w.store}
+			mailer := &newsletter.Mailer{Store: counted, Mails: w.service.Mails, Relay: relay.sender(t), Publications: readerOf{now}}
 			if err := mailer.SendDue(t.Context()); err != nil {
 				t.Fatal(err)
 			}
@@ -474,6 +511,39 @@ func TestWithdrawnIssueStops(t *testing.T) {
 			if want := map[bool]int{true: 2, false: 0}[name == "unchanged"]; got != want {
 				t.Errorf("%d mails sent, want %d", got, want)
 			}
+			p, err := w.store.ListProgress(t.Context(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name != "unchanged" && (p[0].Counts[newsletter.SendSkipped] != 2 || counted.claims != 1) {
+				t.Errorf("counts %v after %d claims; want both sends skipped after the first claim", p[0].Counts, counted.claims)
+			}
 		})
 	}
+	t.Run("the update's own issue", func(t *testing.T) {
+		w := newWorld(t)
+		relay := newTestRelay(t)
+		w.subscribe(t, "en@example.org", "en", true)
+		w.subscribe(t, "nl@example.org", "nl", true)
+		ch := &newsletter.Channel{Store: w.store}
+		warning := published(1, publication.KindWarning, publication.Text{Lang: "en", Title: "Exploited now"})
+		if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil {
+			t.Fatal(err)
+		}
+		warning.Revision = 2
+		if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 2}); err != nil {
+			t.Fatal(err)
+		}
+		mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t), Publications: readerOf{warning}}
+		if err := mailer.SendDue(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		p, err := w.store.ListProgress(t.Context(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if relay.total() != 2 || p[0].Revision != 2 || p[0].Counts[newsletter.SendSent] != 2 || p[1].Counts[newsletter.SendSkipped] != 2 {
+			t.Errorf("%d mails; issues %+v; want revision 2 sent to both, revision 1 skipped", relay.total(), p)
+		}
+	})
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/publication"
@@ -63,7 +65,9 @@ func (s *Service) Subscribe(ctx context.Context, address, lang string, warnings 
 
 // Confirm follows a confirmation link: the pending subscriber whose
 // token it is becomes confirmed (a confirmed one stays so). ErrToken for
-// a link that is wrong, used up or older than ConfirmValid.
+// a link that is wrong, used up or older than ConfirmValid. It is the
+// POST of the page CheckConfirm shows, never the link's GET: mail
+// gateways fetch the links of the mails they scan.
 func (s *Service) Confirm(ctx context.Context, token string) (Subscriber, error) {
 	id, secret, err := splitToken(token)
 	if err != nil {
@@ -71,14 +75,8 @@ func (s *Service) Confirm(ctx context.Context, token string) (Subscriber, error)
 	}
 	now := s.now()
 	sub, err := s.Store.ChangeSubscriber(ctx, id, func(sub *Subscriber) error {
-		if !checkConfirm(secret, sub.ConfirmHash) {
-			return ErrToken
-		}
-		if sub.Status == StatusConfirmed {
-			return nil
-		}
-		if sub.Status != StatusPending || now.Sub(sub.ConfirmSent) > s.Config.ConfirmValid {
-			return ErrToken
+		if err := s.confirmable(sub, secret, now); err != nil || sub.Status == StatusConfirmed {
+			return err
 		}
 		sub.Status, sub.Confirmed, sub.Changed = StatusConfirmed, now, now
 		return nil
@@ -87,6 +85,43 @@ func (s *Service) Confirm(ctx context.Context, token string) (Subscriber, error)
 		return Subscriber{}, ErrToken
 	}
 	return sub, err
+}
+
+// CheckConfirm returns the subscriber a confirmation link is for, as
+// Confirm would find it, and changes nothing: the link's page, whose
+// button confirms. ErrToken as for Confirm.
+func (s *Service) CheckConfirm(ctx context.Context, token string) (Subscriber, error) {
+	id, secret, err := splitToken(token)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	sub, err := s.Store.GetSubscriber(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Subscriber{}, ErrToken
+	}
+	if err != nil {
+		return Subscriber{}, err
+	}
+	if err := s.confirmable(&sub, secret, s.now()); err != nil {
+		return Subscriber{}, err
+	}
+	return sub, nil
+}
+
+// confirmable says whether the link of secret confirms sub at now: its
+// hash matches, and sub is confirmed already or pending since less than
+// ConfirmValid.
+func (s *Service) confirmable(sub *Subscriber, secret string, now time.Time) error {
+	if !checkConfirm(secret, sub.ConfirmHash) {
+		return ErrToken
+	}
+	if sub.Status == StatusConfirmed {
+		return nil
+	}
+	if sub.Status != StatusPending || now.Sub(sub.ConfirmSent) > s.Config.ConfirmValid {
+		return ErrToken
+	}
+	return nil
 }
 
 // CheckUnsubscribe returns the subscriber an unsubscribe link is for,
@@ -132,4 +167,17 @@ func (s *Service) MarkBounced(ctx context.Context, id int64) (Subscriber, error)
 		sub.Status, sub.Changed, sub.ConfirmHash = StatusBounced, now, nil
 		return nil
 	})
+}
+
+// MaskAddress shows an address as its first character, "…" and its
+// domain (a…@example.org): enough for its owner to recognise it on the
+// confirmation page, which anyone holding the link (a mail gateway that
+// scans it) may see.
+func MaskAddress(address string) string {
+	local, domain, ok := strings.Cut(address, "@")
+	if !ok || local == "" {
+		return "…"
+	}
+	r, _ := utf8.DecodeRuneInString(local)
+	return string(r) + "…@" + domain
 }

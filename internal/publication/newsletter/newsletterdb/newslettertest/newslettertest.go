@@ -26,6 +26,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("change, list, count and export", func(t *testing.T) { testList(t, open) })
 	t.Run("issues and their audiences", func(t *testing.T) { testIssues(t, open) })
 	t.Run("claims and outcomes", func(t *testing.T) { testClaims(t, open) })
+	t.Run("skipping a publication's queued sends", func(t *testing.T) { testSkipQueued(t, open) })
 }
 
 var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
@@ -266,5 +267,59 @@ func testClaims(t *testing.T, open Open) {
 	}
 	if _, ok, _ := s.ClaimSend(ctx, later.Add(time.Hour)); ok {
 		t.Error("an unknown or skipped send was claimed again")
+	}
+}
+
+// testSkipQueued: SkipQueued skips the queued sends of the
+// publication's issues but those of the revision kept, leaves a claimed
+// send and other publications alone, and skips every revision with 0.
+func testSkipQueued(t *testing.T, open Open) {
+	_, s := open(t)
+	ctx := context.Background()
+	for i := range 3 {
+		a := fmt.Sprintf("k%d@example.org", i)
+		request(t, s, a, t0, true)
+		confirm(t, s, find(t, s, a).ID)
+	}
+	first, second, other := issue(5, publication.KindWarning), issue(5, publication.KindWarning), issue(6, publication.KindWarning)
+	second.Revision = 2
+	for _, is := range []*newsletter.Issue{&first, &second, &other} {
+		if _, err := s.QueueIssue(ctx, is); err != nil || is.Queued != 3 {
+			t.Fatalf("QueueIssue: %d sends, %v", is.Queued, err)
+		}
+	}
+	claimed, ok, err := s.ClaimSend(ctx, time.Now().Add(time.Hour))
+	if err != nil || !ok || claimed.IssueID != first.ID {
+		t.Fatalf("ClaimSend = %+v, %v, %v; want a send of the first issue", claimed, ok, err)
+	}
+	counts := func() map[int64]map[string]int {
+		t.Helper()
+		progress, err := s.ListProgress(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]map[string]int{}
+		for _, p := range progress {
+			out[p.ID] = p.Counts
+		}
+		return out
+	}
+	n, err := s.SkipQueued(ctx, 5, 2, "superseded by revision 2")
+	c := counts()
+	if err != nil || n != 2 || c[first.ID][newsletter.SendSkipped] != 2 || c[first.ID][newsletter.SendSending] != 1 ||
+		c[second.ID][newsletter.SendQueued] != 3 || c[other.ID][newsletter.SendQueued] != 3 {
+		t.Errorf("SkipQueued(5, keep 2) = %d, %v; counts %v; want the first issue's two queued sends skipped, the rest as it was", n, err, c)
+	}
+	if n, err := s.SkipQueued(ctx, 5, 0, "withdrawn"); err != nil || n != 3 || counts()[second.ID][newsletter.SendSkipped] != 3 {
+		t.Errorf("SkipQueued(5, every revision) = %d, %v; want the second issue's 3 sends", n, err)
+	}
+	if n, err := s.SkipQueued(ctx, 5, 0, "withdrawn"); err != nil || n != 0 {
+		t.Errorf("SkipQueued again = %d, %v; want nothing left to skip", n, err)
+	}
+	if err := s.FinishSend(ctx, claimed, newsletter.SendSent, time.Time{}, "250 ok"); err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(); c[first.ID][newsletter.SendSent] != 1 || c[other.ID][newsletter.SendQueued] != 3 {
+		t.Errorf("counts %v; want the claimed send sent and the other publication untouched", c)
 	}
 }
