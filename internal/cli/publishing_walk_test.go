@@ -268,7 +268,7 @@ func (w *publishingWalk) feeds(t *testing.T) {
 					t.Logf("%s: %s, %v", u, resp.Status, err)
 					return false
 				}
-				if want := map[string]string{"rss": "rss", "atom": "atom"}[kind]; feed.FeedType != want {
+				if feed.FeedType != kind {
 					t.Errorf("%s is %s", u, feed.FeedType)
 				}
 				for _, it := range feed.Items {
@@ -651,16 +651,24 @@ func (h *walkWebhook) unsigned() int {
 	return h.bad
 }
 
-// walkStep is one named step of the walk; a step that stops ends it.
+// walkStep is one named step of the walk.
 type walkStep struct {
 	name string
 	run  func(t *testing.T)
 }
 
+// runWalk runs the steps in order, each as a subtest starting where the
+// one before left the browser: a step that stops (t.Fatal) ends the
+// walk, one that only reports an error lets the next one run.
 func runWalk(t *testing.T, steps ...walkStep) {
 	t.Helper()
 	for _, s := range steps {
-		if !t.Run(s.name, s.run) {
+		finished := false
+		t.Run(s.name, func(t *testing.T) {
+			s.run(t)
+			finished = true
+		})
+		if !finished {
 			return
 		}
 	}
