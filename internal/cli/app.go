@@ -53,6 +53,9 @@ type app struct {
 	// newsletter's mail that reach the mail intake (nil without the
 	// newsletter).
 	bounces mailreport.Bounces
+	// newsletterDigests makes the newsletter's digest, weekly and when
+	// the console's button asks; nil without the newsletter.
+	newsletterDigests *newsletter.Digests
 	// pubs is `vigil serve`'s publication service, which the console, the
 	// API, the demo and the scheduler share.
 	pubs *publication.Service
@@ -60,11 +63,22 @@ type app struct {
 
 // loadConfig reads the configuration the common flags point at.
 func (c *cmdEnv) loadConfig() (config.Config, error) {
+	cfg, err := c.readConfig()
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// readConfig reads the configuration the common flags point at without
+// checking it: `serve --demo` completes it first (the demo's mailbox is
+// its SMTP relay), then checks it.
+func (c *cmdEnv) readConfig() (config.Config, error) {
 	path := *c.configFile
 	if path == "" {
 		path = c.getenv("VIGIL_CONFIG")
 	}
-	cfg, err := config.Load(path, c.getenv)
+	cfg, err := config.Read(path, c.getenv)
 	if err != nil {
 		return cfg, err
 	}
@@ -74,7 +88,7 @@ func (c *cmdEnv) loadConfig() (config.Config, error) {
 	if *c.database != "" {
 		cfg.Database = *c.database
 	}
-	return cfg, cfg.Validate()
+	return cfg, nil
 }
 
 // open loads the configuration, makes the data directory and opens the

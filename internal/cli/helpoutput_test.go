@@ -103,10 +103,7 @@ func TestDemoBannerTranslated(t *testing.T) {
 func checkDemoCSAF(t *testing.T, base string) {
 	t.Helper()
 	dir := t.TempDir()
-	checker := filepath.Join(dir, "csaf_checker")
-	if out, err := exec.Command("go", "build", "-o", checker, "github.com/gocsaf/csaf/v3/cmd/csaf_checker").CombinedOutput(); err != nil {
-		t.Fatalf("building csaf_checker: %v\n%s", err, out)
-	}
+	checker := csafCheckerBinary(t)
 	report := filepath.Join(dir, "report.json")
 	out, err := exec.Command(checker, "--insecure", "-f", "json", "-o", report, base+"/.well-known/csaf/provider-metadata.json").CombinedOutput()
 	if err != nil {

@@ -18,7 +18,9 @@ import (
 // tests of other languages set VIGIL_LANG themselves.
 func TestMain(m *testing.M) {
 	os.Setenv("VIGIL_LANG", "en")
-	os.Exit(m.Run())
+	code := m.Run()
+	removeSharedBuilds()
+	os.Exit(code)
 }
 
 func TestCLILanguage(t *testing.T) {

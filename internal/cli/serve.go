@@ -68,7 +68,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	if *role != "all" && *role != "worker" {
 		return c.usageError("cli.serve.role", *role)
 	}
-	cfg, err := c.loadConfig()
+	// The configuration is checked once the demo has completed it: a
+	// newsletter needs no smtp section in the demo, whose mailbox is
+	// the relay.
+	cfg, err := c.readConfig()
 	if err != nil {
 		return err
 	}
@@ -85,6 +88,9 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		demoSet.Configure(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg, c.stderr, c.getenv)
 	if err != nil {
@@ -279,7 +285,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 			ReportForm: console.ReportForm{Elsewhere: cfg.ReportForm.Elsewhere, MaxFiles: cfg.ReportForm.MaxFiles,
 				MaxFileBytes: int64(cfg.ReportForm.MaxFileMiB) << 20, PerClient: cfg.ReportForm.PerClient,
 				From: cfg.Notify.From, PublicURL: cfg.PublicURL},
-			Newsletter: a.newsletter, Publications: console.PublicationPages{Service: a.pubs},
+			Newsletter: a.newsletter, Publications: a.publicationPages(),
 			Products: console.ProductPages{Declarations: a.store.Products, Publications: a.store.Publications}},
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), API: apiHandler,
 		TrustedProxies: proxies, HSTS: cfg.HTTP.HSTS, Limits: limits})

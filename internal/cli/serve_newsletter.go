@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/outbox"
@@ -76,16 +77,30 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	group.run("newsletter", func(ctx context.Context) error {
 		return lease.Hold(ctx, a.store, "newsletter", lease.Options{Logger: a.log}, mailer.Run)
 	})
+	// The digest is made weekly with newsletter.digest.enabled, and
+	// whenever the team asks (the publication list's button).
+	schedule, err := cfg.Digest.Schedule()
+	if err != nil {
+		return err
+	}
+	digests := &newsletter.Digests{Service: pubs, State: a.store, Catalog: cat, Schedule: schedule,
+		AutoPublish: cfg.Digest.AutoPublish, PublicationURL: cfg.PublicationURL, Log: a.log.With("component", "newsletter digest")}
+	a.newsletterDigests = digests
 	if cfg.Digest.Enabled {
-		schedule, err := cfg.Digest.Schedule()
-		if err != nil {
-			return err
-		}
-		digests := &newsletter.Digests{Service: pubs, State: a.store, Catalog: cat, Schedule: schedule,
-			AutoPublish: cfg.Digest.AutoPublish, PublicationURL: cfg.PublicationURL, Log: a.log.With("component", "newsletter digest")}
 		group.run("newsletter digest", func(ctx context.Context) error {
 			return lease.Hold(ctx, a.store, "newsletter-digest", lease.Options{Logger: a.log}, digests.Run)
 		})
 	}
 	return nil
+}
+
+// publicationPages configures the console's publication pages: the
+// service, and the newsletter's digest maker when there is a newsletter
+// (a nil maker must not reach the console as a non-nil interface).
+func (a *app) publicationPages() console.PublicationPages {
+	p := console.PublicationPages{Service: a.pubs}
+	if a.newsletterDigests != nil {
+		p.Digests = a.newsletterDigests
+	}
+	return p
 }

@@ -410,6 +410,16 @@ func (e *Error) Explain() i18n.Message {
 // Load reads the YAML file at path (none when path is ""), applies the
 // environment and validates the result.
 func Load(path string, env func(string) string) (Config, error) {
+	cfg, err := Read(path, env)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Read is Load without the validation, for a caller that completes the
+// configuration first (`vigil serve --demo`) and validates it then.
+func Read(path string, env func(string) string) (Config, error) {
 	cfg := Default()
 	if path != "" {
 		raw, err := os.ReadFile(path)
@@ -423,7 +433,7 @@ func Load(path string, env func(string) string) (Config, error) {
 	if err := cfg.ApplyEnv(env); err != nil {
 		return cfg, err
 	}
-	return cfg, cfg.Validate()
+	return cfg, nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)

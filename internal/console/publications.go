@@ -25,6 +25,9 @@ type PublicationPages struct {
 	// Service writes every change, with its rules (the languages and
 	// the severity scale); nil serves no publication pages.
 	Service *publication.Service
+	// Digests, when set, makes the newsletter's digest on request
+	// (publicationdigest.go).
+	Digests DigestMaker
 }
 
 // The page titles and messages of the publication pages.
@@ -65,6 +68,7 @@ func (c *Console) publicationRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /publications/{id}/publish", c.member(auth.ApprovePublications, c.publicationAction(publication.ActionPublish)))
 	m.HandleFunc("POST /publications/{id}/withdraw", c.member(auth.ApprovePublications, c.publicationAction(publication.ActionWithdraw)))
 	c.publicationDraftRoutes(m)
+	c.publicationDigestRoutes(m)
 }
 
 // publishing returns the publication service, or answers 404 itself when
@@ -119,6 +123,7 @@ type publicationsPage struct {
 	Prev, Next string
 	From, To   int
 	CanWrite   bool
+	CanDigest  bool
 }
 
 // statusCount is one status and how many publications are in it.
@@ -147,7 +152,7 @@ func (c *Console) publicationList(w http.ResponseWriter, r *http.Request, v *vis
 		Kind: qv.Get("kind"), Status: qv.Get("status"), Severity: qv.Get("severity"), TLP: qv.Get("tlp"),
 		Text:  strings.TrimSpace(qv.Get("q")),
 		Kinds: publication.Kinds, Statuses: publication.Statuses, Severities: c.pubSeverities(), TLPs: publication.TLPs,
-		CanWrite: v.can(auth.WritePublications),
+		CanWrite: v.can(auth.WritePublications), CanDigest: c.canMakeDigest(v),
 	}
 	q := publication.Query{Kind: publication.Kind(p.Kind), Severity: p.Severity, Text: p.Text, Limit: publicationListSize}
 	if !q.Kind.Valid() {
