@@ -45,6 +45,9 @@ type app struct {
 	// demoHTTPS the https URL it is served at too.
 	demo      *demo.Set
 	demoHTTPS string
+	// webBase is the address serve's web listener was given
+	// (listenWeb): scheme, host and the port it got.
+	webBase string
 	// newsletter is the newsletter's service and channel when it is
 	// enabled (startNewsletter), nil otherwise.
 	newsletter        *newsletter.Service

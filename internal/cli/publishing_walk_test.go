@@ -62,12 +62,12 @@ func TestBrowserPublishingWalk(t *testing.T) {
 	port := freePort(t)
 	console := "http://127.0.0.1:" + port
 	cfg := filepath.Join(data, "vigil.yml")
-	yml := fmt.Sprintf(`public_url: %[1]s
-newsletter:
+	// No public_url: the links in the posts and the mails lead to the
+	// demo's https site, the address serve found for the site itself.
+	yml := fmt.Sprintf(`newsletter:
   enabled: true
   from: "Vigil Demo CERT <news@demo-cert.example>"
   poll: 1s
-  publication_url: "%[1]s/{lang}/p/{ident}"
   digest:
     enabled: true
     auto_publish: true
@@ -75,9 +75,9 @@ social:
   poll: 1s
   webhooks:
     - name: bridge
-      url: %[2]s
+      url: %[1]s
       secret: env:VIGIL_WALK_WEBHOOK_SECRET
-`, console, hook.url)
+`, hook.url)
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ var walkSummaries = map[string]string{
 
 // publishingWalk is what the walk's steps share.
 type publishingWalk struct {
-	console, site string // the console (plain HTTP, public_url) and the demo's HTTPS site
+	console, site string // the console (plain HTTP) and the demo's HTTPS site, where the links lead
 	mail          string // the demo's mailbox directory
 	data          string
 	hook          *walkWebhook
@@ -334,12 +334,12 @@ func (w *publishingWalk) webhook(t *testing.T) {
 	})
 	for _, lang := range []string{"en", "nl", "fr"} {
 		p := got[lang]
-		want := w.console + "/" + lang + "/p/" + w.ident
+		want := w.site + "/" + lang + "/p/" + w.ident
 		if p.Title != walkTitles[lang] || p.URL != want || !slices.Equal(p.CVEs, []string{"CVE-2026-55501"}) || p.Kind != "advisory" {
 			t.Errorf("the %s post: %+v; want the title %q and the link %q", lang, p, walkTitles[lang], want)
 		}
 		// The link works: it is the advisory's page.
-		if body := string(walkGet(t, http.DefaultClient, p.URL)); !strings.Contains(body, ">"+htmlText(walkTitles[lang])+"</h1>") {
+		if body := string(walkGet(t, walkHTTPS(), p.URL)); !strings.Contains(body, ">"+htmlText(walkTitles[lang])+"</h1>") {
 			t.Errorf("%s does not show the advisory", p.URL)
 		}
 	}
@@ -369,7 +369,7 @@ func (w *publishingWalk) newsletter(t *testing.T) {
 		}
 		return confirm != ""
 	})
-	if !strings.HasPrefix(confirm, w.console+"/newsletter/confirm?") {
+	if !strings.HasPrefix(confirm, w.site+"/newsletter/confirm?") {
 		t.Errorf("the confirmation link %q is not on the public address", confirm)
 	}
 	if err := chromedp.Do(w.ctx, chromedp.Navigate(confirm), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
@@ -412,8 +412,12 @@ func (w *publishingWalk) newsletter(t *testing.T) {
 	if !strings.Contains(issue.text, walkTitles["fr"]) {
 		t.Errorf("the digest %s lacks the advisory's French title:\n%s", digest, issue.text)
 	}
-	if issue.header.Get("List-Unsubscribe") == "" {
-		t.Errorf("the digest has no List-Unsubscribe")
+	if issue.header.Get("List-Unsubscribe") == "" || !strings.Contains(issue.header.Get("List-Unsubscribe"), w.site+"/newsletter/unsubscribe?") {
+		t.Errorf("the digest's List-Unsubscribe %q is not on the site", issue.header.Get("List-Unsubscribe"))
+	}
+	// The digest's item links to the advisory's page on the site.
+	if want := w.site + "/fr/p/" + w.ident; !strings.Contains(issue.text, want) {
+		t.Errorf("the digest lacks the link %s:\n%s", want, issue.text)
 	}
 }
 

@@ -177,6 +177,19 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 			return err
 		}
 	}
+	// The web listeners first: the site's address (the demo's https one,
+	// or the port chosen for :0) is what the newsletter's mails and the
+	// social posts link to, and they start before the web does.
+	lns, err := a.listenWeb()
+	if err != nil {
+		return err
+	}
+	webStarted := false
+	defer func() {
+		if !webStarted {
+			lns.close()
+		}
+	}()
 	notes, err := a.newNotifications(ctx, reg)
 	if err != nil {
 		return err
@@ -210,10 +223,11 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 		return err
 	}
 	outbox.Store(worker)
-	base, err := a.startWeb(group, runner, reg, notes)
+	base, err := a.startWeb(group, runner, reg, notes, lns)
 	if err != nil {
 		return err
 	}
+	webStarted = true
 	if cfg.MailIn.Enabled() {
 		if err := a.startMailIn(group); err != nil {
 			return err
@@ -249,7 +263,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 // startWeb builds the console and the API and starts serving them, on
 // HTTPS when TLS is configured (with the plain-HTTP redirect if asked);
 // it returns the address users reach them at.
-func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications) (string, error) {
+func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Registry, notes *notifications, lns webListeners) (string, error) {
 	cfg := a.cfg
 	feeds := a.feedManager()
 	apiHandler := api.New(api.Deps{Store: a.store, Logger: a.log, Retry: runner.RetryDeadLettersReport, Version: Version, Feeds: feeds,
@@ -263,14 +277,6 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout,
 		WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, UploadTimeout: cfg.HTTP.UploadTimeout,
 		MaxHeaderBytes: cfg.HTTP.MaxHeaderBytes, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
-	}
-	// The demo serves HTTPS too: its listener first, so that the site
-	// and the CSAF provider name their https address.
-	var demoLn net.Listener
-	if a.demo != nil && !cfg.TLS.Enabled() {
-		if demoLn, a.demoHTTPS, err = a.listenDemoHTTPS(); err != nil {
-			return "", err
-		}
 	}
 	siteBase := a.siteBase()
 	siteHandler, err := a.siteHandler(siteBase)
@@ -292,10 +298,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	if err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
+	ln := lns.web
 	srv := web.NewServer(handler, limits, a.log)
 	scheme := "http"
 	if cfg.TLS.Enabled() {
@@ -321,8 +324,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		base = scheme + "://" + ln.Addr().String()
 	}
 	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
-	if demoLn != nil {
-		if err := a.serveDemoHTTPS(group, handler, limits, demoLn); err != nil {
+	if lns.demo != nil {
+		if err := a.serveDemoHTTPS(group, handler, limits, lns.demo); err != nil {
 			return "", err
 		}
 	}

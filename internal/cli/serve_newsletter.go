@@ -44,15 +44,22 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	if err != nil {
 		return err
 	}
+	// The links lead to the site's address (its form and pages are
+	// served beside it), unless newsletter.public_url says otherwise.
 	base := cfg.PublicURL
 	if base == "" {
-		base = a.cfg.PublicURL
+		base = a.siteBase()
+		if a.cfg.PublicURL == "" && a.cfg.Site.BaseURL == "" && a.demoHTTPS == "" {
+			a.log.Warn("newsletter links point at the listen address: set public_url or newsletter.public_url", "url", base)
+		}
 	}
-	if base == "" {
-		base = "http://" + a.cfg.Listen
-		a.log.Warn("newsletter links point at the listen address: set public_url or newsletter.public_url", "url", base)
+	// A publication's link: Vigil's own site unless publication_url
+	// names another.
+	pubURL := cfg.PublicationURL
+	if pubURL == "" {
+		pubURL = strings.TrimSuffix(a.siteBase(), "/") + "/{lang}/p/{ident}"
 	}
-	mails, err := newsletter.NewMails(cat, from, strings.TrimSuffix(base, "/"), cfg.PublicationURL, secret)
+	mails, err := newsletter.NewMails(cat, from, strings.TrimSuffix(base, "/"), pubURL, secret)
 	if err != nil {
 		return err
 	}
@@ -84,7 +91,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 		return err
 	}
 	digests := &newsletter.Digests{Service: pubs, State: a.store, Catalog: cat, Schedule: schedule,
-		AutoPublish: cfg.Digest.AutoPublish, PublicationURL: cfg.PublicationURL, Log: a.log.With("component", "newsletter digest")}
+		AutoPublish: cfg.Digest.AutoPublish, PublicationURL: pubURL, Log: a.log.With("component", "newsletter digest")}
 	a.newsletterDigests = digests
 	if cfg.Digest.Enabled {
 		group.run("newsletter digest", func(ctx context.Context) error {

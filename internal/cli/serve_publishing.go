@@ -34,7 +34,9 @@ func publicationChannels(cfg config.Config) []publication.ChannelSpec {
 // publishing, or nil.
 func (a *app) startPublishing(group *jobs, getenv func(string) string, extra ...channel.Sender) (*channel.Worker, error) {
 	cfg := a.cfg.Social
-	senders, err := channel.NewSenders(cfg, a.cfg.PublicURL, getenv, nil)
+	// The posts link to the site where readers reach it (social.site_url
+	// overrides).
+	senders, err := channel.NewSenders(cfg, a.siteBase(), getenv, nil)
 	if err != nil {
 		return nil, err
 	}

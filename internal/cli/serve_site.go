@@ -19,13 +19,16 @@ func (a *app) siteHandler(base string) (http.Handler, error) {
 }
 
 // siteBase is where readers reach the public site: site.base_url, else
-// the demo's https address, else public_url, else the listen address.
+// the demo's https address, else public_url, else the address the web
+// listener got (listenWeb), else the listen address.
 func (a *app) siteBase() string {
 	switch {
 	case a.cfg.Site.BaseURL != "":
 		return a.cfg.Site.BaseURL
 	case a.demoHTTPS != "":
 		return a.demoHTTPS
+	case a.cfg.PublicURL == "" && a.webBase != "":
+		return a.webBase
 	}
 	return siteBaseOf(a.cfg)
 }

@@ -19,7 +19,7 @@ import (
 // its section is off.
 type Config struct {
 	// SiteURL is the public site the posts link to ({site_url}/{lang}/p/
-	// {ident}); empty: the configuration's public_url.
+	// {ident}); empty: the site's address (site.base_url).
 	SiteURL  string          `yaml:"site_url"`
 	Mastodon *MastodonConfig `yaml:"mastodon"`
 	Bluesky  *BlueskyConfig  `yaml:"bluesky"`

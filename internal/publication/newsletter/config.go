@@ -19,10 +19,10 @@ type Config struct {
 	// default (default en, nl, fr, de).
 	Languages []string `yaml:"languages"`
 	// PublicURL is where readers reach the subscription pages, for the
-	// links in the mails; empty: the top-level public_url.
+	// links in the mails; empty: the site's address (site.base_url).
 	PublicURL string `yaml:"public_url"`
 	// PublicationURL is the link to a publication on the website, with
-	// {lang} and {ident} replaced; empty: no link.
+	// {lang} and {ident} replaced; empty: Vigil's own site's page.
 	PublicationURL string `yaml:"publication_url"`
 	// ConfirmEvery is the least time between two confirmation mails to
 	// one address (default 1h); ConfirmValid how long a confirmation
