@@ -72,7 +72,10 @@ func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (current bool, keep
 		return true, 0, nil
 	}
 	c, ok := m.current[is.PublicationID]
-	if !ok || m.now().Sub(c.at) > currentEvery {
+	// What was found is trusted for currentEvery only to say "current":
+	// mails are skipped only on what was read just now, so that a read
+	// from before an update never stops the update's own mailing.
+	if !ok || m.now().Sub(c.at) > currentEvery || !c.public || c.revision != is.Revision {
 		p, err := m.Publications.GetPublication(ctx, is.PublicationID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -213,7 +213,7 @@ type Store interface {
 	// returns how many: run before the mailer starts.
 	AbandonInFlight(ctx context.Context, now time.Time) (int, error)
 	// SkipQueued marks skipped, with detail, every queued send of the
-	// issues of publication publicationID except those of revision keep
+	// issues of publication publicationID of the revisions before keep
 	// (0: of every revision), and returns how many: the publication was
 	// withdrawn, is no longer public, or keep replaced the revisions.
 	// Sends claimed already are left alone.

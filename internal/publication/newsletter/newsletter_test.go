@@ -546,4 +546,45 @@ func TestWithdrawnIssueStops(t *testing.T) {
 			t.Errorf("%d mails; issues %+v; want revision 2 sent to both, revision 1 skipped", relay.total(), p)
 		}
 	})
+	// The mailer read revision 1 a moment ago; the update is published
+	// and its issue queued within the time that read is trusted. The
+	// update's mails still go: a stale read never skips them.
+	t.Run("an update within the trusted time", func(t *testing.T) {
+		w := newWorld(t)
+		relay := newTestRelay(t)
+		w.subscribe(t, "en@example.org", "en", true)
+		w.subscribe(t, "nl@example.org", "nl", true)
+		ch := &newsletter.Channel{Store: w.store}
+		warning := published(1, publication.KindWarning, publication.Text{Lang: "en", Title: "Exploited now"})
+		if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil {
+			t.Fatal(err)
+		}
+		reader := &readerPtr{p: warning}
+		mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t), Publications: reader}
+		if err := mailer.SendDue(t.Context()); err != nil || relay.total() != 2 {
+			t.Fatalf("revision 1: %d mails, %v", relay.total(), err)
+		}
+		warning.Revision = 2
+		reader.p = warning
+		if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := mailer.SendDue(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		p, err := w.store.ListProgress(t.Context(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if relay.total() != 4 || p[0].Revision != 2 || p[0].Counts[newsletter.SendSent] != 2 {
+			t.Errorf("%d mails; issues %+v; want revision 2 sent to both", relay.total(), p)
+		}
+	})
+}
+
+// readerPtr is a publication reader whose answer the test changes.
+type readerPtr struct{ p publication.Publication }
+
+func (r *readerPtr) GetPublication(context.Context, int64) (publication.Publication, error) {
+	return r.p, nil
 }

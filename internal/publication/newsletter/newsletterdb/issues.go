@@ -177,15 +177,16 @@ func (st *Store) AbandonInFlight(ctx context.Context, at time.Time) (int, error)
 	return int(n), nil
 }
 
-// SkipQueued marks the queued sends of a publication's issues skipped,
-// but those of revision keep, in one statement.
+// SkipQueued marks the queued sends of a publication's issues skipped
+// in one statement: all of them when keep is 0, else those of the
+// revisions before keep (never those of a revision newer than keep).
 func (st *Store) SkipQueued(ctx context.Context, publicationID int64, keep int, detail string) (int, error) {
 	if len(detail) > 1000 {
 		detail = strings.ToValidUTF8(detail[:1000], "")
 	}
 	n, err := st.db.Exec(ctx, `UPDATE newsletter_sends SET status = 'skipped', detail = ?, updated = ?
-		WHERE status = 'queued' AND issue_id IN (SELECT id FROM newsletter_issues WHERE publication_id = ? AND revision <> ?)`,
-		detail, st.db.Dialect().Time(now()), publicationID, keep)
+		WHERE status = 'queued' AND issue_id IN (SELECT id FROM newsletter_issues WHERE publication_id = ? AND (? = 0 OR revision < ?))`,
+		detail, st.db.Dialect().Time(now()), publicationID, keep, keep)
 	if err != nil {
 		return 0, fmt.Errorf("skip the queued sends of publication %d: %w", publicationID, err)
 	}

@@ -304,6 +304,10 @@ func testSkipQueued(t *testing.T, open Open) {
 		}
 		return out
 	}
+	// Keeping revision 1 skips nothing: never a newer revision's sends.
+	if n, err := s.SkipQueued(ctx, 5, 1, "superseded"); err != nil || n != 0 {
+		t.Errorf("SkipQueued(5, keep 1) = %d, %v; want nothing skipped (revision 2 is newer)", n, err)
+	}
 	n, err := s.SkipQueued(ctx, 5, 2, "superseded by revision 2")
 	c := counts()
 	if err != nil || n != 2 || c[first.ID][newsletter.SendSkipped] != 2 || c[first.ID][newsletter.SendSending] != 1 ||
