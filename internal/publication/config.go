@@ -1,6 +1,7 @@
 package publication
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -37,11 +38,19 @@ func (r Rules) withDefaults() Rules {
 	return r
 }
 
+var (
+	identFields  = regexp.MustCompile(`\{year\}|\{n(:[1-9])?\}`)
+	identLiteral = regexp.MustCompile(`^[A-Za-z0-9._-]*$`)
+)
+
 // Validate checks the section; the *InputError's Field is the key.
 func (c Config) Validate() error {
 	// The number restarts every year: without {year} the idents of a new
 	// year would repeat the last year's.
-	if c.IdentPattern != "" && (!strings.Contains(c.IdentPattern, "{n") || !strings.Contains(c.IdentPattern, "{year}") || len(c.IdentPattern) > 64) {
+	// An ident is in addresses, CSAF file names and digest lines: letters,
+	// digits, '-', '_' and '.' only beside its two fields.
+	if c.IdentPattern != "" && (!strings.Contains(c.IdentPattern, "{n") || !strings.Contains(c.IdentPattern, "{year}") || len(c.IdentPattern) > 64 ||
+		!identLiteral.MatchString(identFields.ReplaceAllString(c.IdentPattern, ""))) {
 		return Refuse("publishing.ident_pattern", "publication.config.ident", c.IdentPattern)
 	}
 	seen := map[string]bool{}

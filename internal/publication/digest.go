@@ -14,11 +14,17 @@ import (
 // severity, its title (a Markdown link or plain text) and its summary
 // when there is one.
 func DigestItem(ident, severity, title, summary string) string {
-	line := "- **" + ident + "** (" + severity + ") " + title
-	if summary != "" {
+	line := "- **" + ident + "** (" + oneLine(severity) + ") " + oneLine(title)
+	if summary = oneLine(summary); summary != "" {
 		line += ": " + summary
 	}
 	return line
+}
+
+// oneLine keeps a digest's item on its line: a line break in a title or
+// a summary would carry text past RedactDigest, which reads by line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // DigestItemIdent returns the ident of a line DigestItem made; false for
@@ -30,7 +36,7 @@ func DigestItemIdent(line string) (string, bool) {
 	}
 	ident, _, ok := strings.Cut(rest, "** ")
 	if !ok || ident == "" || strings.ContainsFunc(ident, func(r rune) bool {
-		return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+		return !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
 	}) {
 		return "", false
 	}

@@ -49,3 +49,27 @@ func FuzzRedactDigest(f *testing.F) {
 		}
 	})
 }
+
+// TestDigestItemsOfEveryPattern: the line of every ident a valid
+// pattern can make is read back, and a summary or title over several
+// lines stays on the item's line.
+func TestDigestItemsOfEveryPattern(t *testing.T) {
+	for _, pattern := range []string{"", "CERT.at-{year}-{n:4}", "CERT_EU-{year}-{n}", "ncsc.{year}.{n:3}"} {
+		if err := (publication.Config{IdentPattern: pattern}).Validate(); err != nil {
+			t.Fatalf("pattern %q: %v", pattern, err)
+		}
+		ident := publication.FormatIdent(pattern, 2026, 7)
+		line := publication.DigestItem(ident, "high", "[Title\non two lines](https://cert.example/en/p/"+ident+")", "First line.\r\n\r\nSecond paragraph.")
+		if strings.Contains(line, "\n") || strings.Contains(line, "\r") {
+			t.Errorf("%q: the item is on several lines: %q", pattern, line)
+		}
+		if got, ok := publication.DigestItemIdent(line); !ok || got != ident {
+			t.Errorf("%q: read back %q, %v from %q", pattern, got, ok, line)
+		}
+	}
+	for _, pattern := range []string{"NCSC/{year}/{n}", "CSIRT {year}-{n}", "X*{year}-{n}", "A<{year}>{n}"} {
+		if err := (publication.Config{IdentPattern: pattern}).Validate(); err == nil {
+			t.Errorf("pattern %q accepted", pattern)
+		}
+	}
+}
