@@ -18,24 +18,24 @@ import (
 
 // draftFromFile drafts a publication from an uploaded CVE record or
 // CSAF document.
-func (c *Console) draftFromFile(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, file io.Reader) {
+func (c *Console) draftFromFile(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, tlp publication.TLP, file io.Reader) {
 	data, err := io.ReadAll(file)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
 	if csaf.IsDocument(data) {
-		c.draftFromCSAF(w, r, v, svc, kind, data)
+		c.draftFromCSAF(w, r, v, svc, kind, tlp, data)
 		return
 	}
-	c.draftFromCVE(w, r, v, svc, kind, bytes.NewReader(data))
+	c.draftFromCVE(w, r, v, svc, kind, tlp, bytes.NewReader(data))
 }
 
 // draftFromCSAF drafts an advisory (a warning from an informational
 // advisory, or news when the form asks for it) from a CSAF document, at
-// the document's TLP; a malformed document is refused with the JSON
-// path of the field that is wrong.
-func (c *Console) draftFromCSAF(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, data []byte) {
+// the stricter of the document's TLP and the label chosen; a malformed
+// document is refused with the JSON path of the field that is wrong.
+func (c *Console) draftFromCSAF(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, tlp publication.TLP, data []byte) {
 	d, err := csaf.ImportDraft(bytes.NewReader(data), c.pubLanguages())
 	var refused *publication.InputError
 	if errors.As(err, &refused) {
@@ -45,6 +45,9 @@ func (c *Console) draftFromCSAF(w http.ResponseWriter, r *http.Request, v *visit
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
+	}
+	if tlp.Rank() > d.Content.TLP.Rank() {
+		d.Content.TLP = tlp
 	}
 	if d.Kind == publication.KindWarning && kind == publication.KindNews {
 		d.Kind = kind

@@ -44,10 +44,17 @@ func vendorAdvisory(t *testing.T, kind publication.Kind) string {
 // postImport uploads a file on the new-publication form, with kind.
 func postImport(t *testing.T, b *browser, kind, name, content string) response {
 	t.Helper()
+	return postImportAt(t, b, kind, "CLEAR", name, content)
+}
+
+// postImportAt uploads a file on the new-publication form, with kind and
+// the label chosen.
+func postImportAt(t *testing.T, b *browser, kind, tlp, name, content string) response {
+	t.Helper()
 	b.get("/publications/new")
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"csrf": b.csrf, "kind": kind, "tlp": "CLEAR", "severity": "low"} {
+	for k, v := range map[string]string{"csrf": b.csrf, "kind": kind, "tlp": tlp, "severity": "low"} {
 		if err := mw.WriteField(k, v); err != nil {
 			t.Fatal(err)
 		}
@@ -99,6 +106,27 @@ func TestPublicationFromCSAF(t *testing.T) {
 	}
 	// The editor opens on the draft.
 	mustContain(t, b.get(page).body, "Authentication bypass in Acme VPN", "CVE-2026-31337", `value="Acme"`)
+	// A label stricter than the document's wins; a CVE record takes the
+	// label chosen.
+	for _, c := range []struct {
+		name, tlp, content string
+		want               publication.TLP
+	}{
+		{"acme.json", "RED", vendorAdvisory(t, publication.KindAdvisory), publication.TLPRed},
+		{"cve.json", "AMBER+STRICT", cveRecord, publication.TLPAmberStrict},
+		{"cve.json", "GREEN", cveRecord, publication.TLPGreen},
+	} {
+		res := postImportAt(t, b, "advisory", c.tlp, c.name, c.content)
+		if res.status != http.StatusSeeOther {
+			t.Fatalf("upload at %s: status %d: %.300s", c.tlp, res.status, res.body)
+		}
+		if p := env.publication(strings.SplitN(res.location, "?", 2)[0]); p.TLP != c.want {
+			t.Errorf("%s uploaded at %s: a %s draft", c.name, c.tlp, p.TLP)
+		}
+	}
+	if res := postImportAt(t, b, "advisory", "PURPLE", "cve.json", cveRecord); res.status != http.StatusUnprocessableEntity {
+		t.Errorf("an upload at an unknown label: status %d", res.status)
+	}
 	if !contains(env.auditActions(), "publication.create") {
 		t.Errorf("the import is not audited: %v", env.auditActions())
 	}

@@ -64,13 +64,18 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	kind := publication.Kind(r.PostFormValue("kind"))
+	tlp := publication.TLP(r.PostFormValue("tlp"))
 	if file, _, err := r.FormFile("cve"); err == nil {
 		defer file.Close()
-		c.draftFromFile(w, r, v, svc, kind, file)
+		if !tlp.Valid() {
+			c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, c.tr(v, "publications.error.tlp", string(tlp)))
+			return
+		}
+		c.draftFromFile(w, r, v, svc, kind, tlp, file)
 		return
 	}
 	p := publication.Publication{Kind: kind, Content: publication.Content{
-		TLP: publication.TLP(r.PostFormValue("tlp")), Severity: r.PostFormValue("severity"),
+		TLP: tlp, Severity: r.PostFormValue("severity"),
 	}}
 	title := strings.TrimSpace(r.PostFormValue("title"))
 	switch {
@@ -92,10 +97,10 @@ func (c *Console) createPublication(w http.ResponseWriter, r *http.Request, v *v
 }
 
 // draftFromCVE drafts a publication of kind (an advisory unless another
-// is chosen) from an uploaded CVE JSON 5 record, in every configured
-// language the record has text in; a malformed record is refused with
-// the field that is wrong.
-func (c *Console) draftFromCVE(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, file io.Reader) {
+// is chosen) at the label chosen, from an uploaded CVE JSON 5 record, in
+// every configured language the record has text in; a malformed record
+// is refused with the field that is wrong.
+func (c *Console) draftFromCVE(w http.ResponseWriter, r *http.Request, v *visit, svc *publication.Service, kind publication.Kind, tlp publication.TLP, file io.Reader) {
 	rec, err := cveimport.ReadRecord(file)
 	if text := c.pubInputText(v, err); text != "" {
 		c.showNewPublication(w, r, v, http.StatusUnprocessableEntity, c.tr(v, "publications.error.cve.record", text))
@@ -109,6 +114,7 @@ func (c *Console) draftFromCVE(w http.ResponseWriter, r *http.Request, v *visit,
 		kind = publication.KindAdvisory
 	}
 	content := rec.Draft(c.pubLanguages())
+	content.TLP = tlp
 	if content.Severity == "" || !slices.Contains(c.pubSeverities(), content.Severity) {
 		content.Severity = c.defaultSeverity()
 	}
