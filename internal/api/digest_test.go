@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -64,6 +66,28 @@ func TestDigestItemsByReader(t *testing.T) {
 					t.Errorf("%s (%q) shows %q", path, tt.who, g)
 				}
 			}
+		}
+	}
+	// A search finds the digest by what the reader may still see, never
+	// by an item gone from it: neither in the list nor in the total.
+	for _, tt := range []struct {
+		who, q string
+		found  bool
+	}{
+		{"", "Title AMBER", false}, {"", "Title CLEAR", false}, {"", "Weekly digest", true},
+		{"ca", "Title GREEN", true}, {"ca", "title amber", false},
+		{"pub", "Title AMBER", true},
+	} {
+		r := f.get("/publications?kind=digest&q="+url.QueryEscape(tt.q), tt.who)
+		var page struct {
+			Publications []struct{ Ident string }
+			Total        int
+		}
+		if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+			t.Fatalf("search %q (%q): %d %s", tt.q, tt.who, r.status, r.body)
+		}
+		if found := len(page.Publications) == 1 && page.Total == 1; found != tt.found || (!tt.found && (len(page.Publications) != 0 || page.Total != 0)) {
+			t.Errorf("search %q (%q): %+v; want found %v", tt.q, tt.who, page, tt.found)
 		}
 	}
 }

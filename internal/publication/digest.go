@@ -43,6 +43,27 @@ func DigestItemIdent(line string) (string, bool) {
 	return ident, true
 }
 
+// SearchText is what Query.Text matches: the ident, the CVEs and every
+// language's title, summary and body, lower-cased.
+func SearchText(p *Publication) string {
+	var b strings.Builder
+	b.WriteString(p.Ident)
+	for _, c := range p.CVEs {
+		b.WriteString(" " + c)
+	}
+	for _, t := range p.Texts {
+		b.WriteString("\n" + t.Title + "\n" + t.Summary + "\n" + t.Body)
+	}
+	return strings.ToLower(b.String())
+}
+
+// MatchesText reports whether Query.Text text matches p as it is now: a
+// digest redacted for a reader is searched in its redacted words, so
+// that a search cannot find what the reader may no longer see.
+func MatchesText(p *Publication, text string) bool {
+	return strings.Contains(SearchText(p), strings.ToLower(text))
+}
+
 // DigestItemState is what a digest's item is now.
 type DigestItemState int
 

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/publication"
@@ -84,20 +83,6 @@ func scanPublication(row sqlkit.Row) (publication.Publication, error) {
 	return p, nil
 }
 
-// searchText is what Query.Text matches: the ident, the CVEs and every
-// language's title, summary and body, lower-cased.
-func searchText(p *publication.Publication) string {
-	var b strings.Builder
-	b.WriteString(p.Ident)
-	for _, c := range p.CVEs {
-		b.WriteString(" " + c)
-	}
-	for _, t := range p.Texts {
-		b.WriteString("\n" + t.Title + "\n" + t.Summary + "\n" + t.Body)
-	}
-	return strings.ToLower(b.String())
-}
-
 func encode(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
@@ -125,7 +110,7 @@ func (s *Store) CreatePublication(ctx context.Context, p *publication.Publicatio
 			p.Ident, string(p.Kind), string(p.Status), string(p.TLP), p.Severity, p.Revision, p.Source,
 			nullID(p.AuthorID), p.Author, nullID(p.EditorID), p.Editor, nullID(p.ApproverID), p.Approver,
 			d.Time(p.Created), d.Time(p.Updated), d.NullTime(p.Scheduled), d.NullTime(p.Published), d.NullTime(p.Withdrawn),
-			content, searchText(p))
+			content, publication.SearchText(p))
 		if tx.IsUnique(err) {
 			return publication.Refuse("ident", "publication.error.ident", p.Ident)
 		}
@@ -228,7 +213,7 @@ func writePublication(ctx context.Context, tx sqlkit.DB, p *publication.Publicat
 		content = ?, next = ?, search = ? WHERE id = ?`,
 		string(p.Status), string(p.TLP), p.Severity, p.Revision, p.Source,
 		nullID(p.EditorID), p.Editor, nullID(p.ApproverID), p.Approver, d.Time(p.Updated),
-		d.NullTime(p.Scheduled), d.NullTime(p.Published), d.NullTime(p.Withdrawn), content, next, searchText(p), p.ID)
+		d.NullTime(p.Scheduled), d.NullTime(p.Published), d.NullTime(p.Withdrawn), content, next, publication.SearchText(p), p.ID)
 	return err
 }
 
