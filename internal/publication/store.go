@@ -116,10 +116,10 @@ type Deliveries interface {
 	// ListDeliveries returns a publication's deliveries, newest first.
 	ListDeliveries(ctx context.Context, publicationID int64) ([]Delivery, error)
 	// SkipUnknownChannels marks every queued delivery (retrying ones
-	// too) of a channel not in known as skipped at now, its LastError
-	// reason(channel), in one transaction; it returns how many it
-	// skipped of each channel. The outbox's worker calls it when it
-	// starts, so that a channel removed from the configuration does not
-	// leave its deliveries queued for ever.
-	SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, now time.Time) (map[string]int, error)
+	// too) created before queuedBefore of a channel not in known as
+	// skipped at now, its LastError reason(channel), in one
+	// transaction; it returns how many it skipped of each channel. The
+	// outbox's worker calls it, so that a channel removed from the
+	// configuration does not leave its deliveries queued for ever.
+	SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, queuedBefore, now time.Time) (map[string]int, error)
 }

@@ -105,12 +105,12 @@ func (m *memory) ListDeliveries(_ context.Context, id int64) ([]publication.Deli
 	return out, nil
 }
 
-func (m *memory) SkipUnknownChannels(_ context.Context, known []string, reason func(string) string, now time.Time) (map[string]int, error) {
+func (m *memory) SkipUnknownChannels(_ context.Context, known []string, reason func(string) string, queuedBefore, now time.Time) (map[string]int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[string]int{}
 	for id, d := range m.deliveries {
-		if d.Status == publication.DeliveryQueued && !slices.Contains(known, d.Channel) {
+		if d.Status == publication.DeliveryQueued && !slices.Contains(known, d.Channel) && d.Created.Before(queuedBefore) {
 			d.Status, d.LastError, d.Done = publication.DeliverySkipped, reason(d.Channel), now
 			m.deliveries[id] = d
 			out[d.Channel]++

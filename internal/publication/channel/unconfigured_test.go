@@ -122,7 +122,7 @@ func TestRemovedChannelIsSkipped(t *testing.T) {
 		}
 		var logs syncBuffer
 		w := &Worker{Deliveries: pubs, Publications: pubs, Registry: reg, Poll: 10 * time.Millisecond,
-			Log: slog.New(slog.NewTextHandler(&logs, nil))}
+			UnconfiguredAfter: time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() {

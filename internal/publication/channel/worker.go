@@ -108,7 +108,12 @@ type Worker struct {
 	// SendTimeout bounds one send (default 1m), which is let finish when
 	// the worker is stopped.
 	SendTimeout time.Duration
-	Log         *slog.Logger
+	// UnconfiguredAfter is how long a delivery of a channel no sender
+	// here serves stays queued before it is skipped (default 1h): long
+	// enough for a process configured with the channel (a rolling
+	// update, a process started with more channels) to send it.
+	UnconfiguredAfter time.Duration
+	Log               *slog.Logger
 	// Now is the clock (default time.Now); Jitter returns a random
 	// duration in [0, d) (default math/rand/v2).
 	Now    func() time.Time
@@ -163,6 +168,9 @@ func (w *Worker) init() {
 		if w.SendTimeout <= 0 {
 			w.SendTimeout = time.Minute
 		}
+		if w.UnconfiguredAfter <= 0 {
+			w.UnconfiguredAfter = time.Hour
+		}
 	})
 }
 
@@ -176,12 +184,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.init()
 	tick := time.NewTicker(w.Poll)
 	defer tick.Stop()
-	unconfigured := false
+	var unconfigured time.Time // the last SkipUnconfigured that succeeded
 	for {
-		if !unconfigured {
-			_, err := w.SkipUnconfigured(ctx)
-			unconfigured = err == nil
-			if err != nil && ctx.Err() == nil {
+		if now := w.Now(); now.Sub(unconfigured) >= w.UnconfiguredAfter/4 {
+			if _, err := w.SkipUnconfigured(ctx); err == nil {
+				unconfigured = now
+			} else if ctx.Err() == nil {
 				w.Log.Error("publication outbox: skipping the deliveries of channels no longer configured failed", "err", err)
 			}
 		}
@@ -197,12 +205,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// SkipUnconfigured marks every queued delivery of a channel that no
-// registered sender serves as skipped, saying that the channel is no
-// longer configured, and returns how many. Without it a channel removed
-// from the configuration would leave its deliveries queued for ever.
-// Run calls it when it starts, under the lease, so that of several
-// processes only the one that sends decides which channels exist.
+// SkipUnconfigured marks every delivery queued for longer than
+// UnconfiguredAfter of a channel that no registered sender serves as
+// skipped, saying that the channel is no longer configured, and returns
+// how many. Without it a channel removed from the configuration would
+// leave its deliveries queued for ever. Run calls it when it starts and
+// every quarter of UnconfiguredAfter, under the lease; the wait lets a
+// process configured with the channel send first, when processes on one
+// database differ for a while.
 func (w *Worker) SkipUnconfigured(ctx context.Context) (int, error) {
 	w.init()
 	w.pass.Lock()
@@ -213,7 +223,7 @@ func (w *Worker) SkipUnconfigured(ctx context.Context) (int, error) {
 	}
 	skipped, err := w.Deliveries.SkipUnknownChannels(ctx, known, func(channel string) string {
 		return i18n.M("channel.reason.unconfigured", channel).Encode()
-	}, w.Now())
+	}, w.Now().Add(-w.UnconfiguredAfter), w.Now())
 	if err != nil {
 		return 0, fmt.Errorf("skip the deliveries of channels no longer configured: %w", err)
 	}

@@ -147,14 +147,14 @@ func (s *Store) ListDeliveries(ctx context.Context, id int64) ([]publication.Del
 
 // SkipUnknownChannels marks the queued deliveries of channels not in
 // known as skipped (see publication.Deliveries).
-func (s *Store) SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, now time.Time) (map[string]int, error) {
+func (s *Store) SkipUnknownChannels(ctx context.Context, known []string, reason func(channel string) string, queuedBefore, now time.Time) (map[string]int, error) {
 	skipped := map[string]int{}
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
 		clear(skipped)
 		a := tx.Dialect().Args()
-		cond := ""
+		cond := ` AND created < ` + a.Add(tx.Dialect().Time(queuedBefore))
 		if len(known) > 0 {
-			cond = ` AND NOT (` + sqlkit.In(a, "channel", known) + `)`
+			cond += ` AND NOT (` + sqlkit.In(a, "channel", known) + `)`
 		}
 		channels, err := sqlkit.All(ctx, tx, `SELECT DISTINCT channel FROM publication_deliveries WHERE status = 'queued'`+cond+
 			` ORDER BY channel`, a.List(), func(row sqlkit.Row) (string, error) {
@@ -167,7 +167,7 @@ func (s *Store) SkipUnknownChannels(ctx context.Context, known []string, reason 
 		d := tx.Dialect()
 		for _, c := range channels {
 			n, err := tx.Exec(ctx, `UPDATE publication_deliveries SET status = 'skipped', last_error = ?, done = ?
-				WHERE status = 'queued' AND channel = ?`, reason(c), d.Time(now), c)
+				WHERE status = 'queued' AND channel = ? AND created < ?`, reason(c), d.Time(now), c, d.Time(queuedBefore))
 			if err != nil {
 				return err
 			}

@@ -410,7 +410,12 @@ func testSkipUnknownChannels(t *testing.T, st store.Store, s publication.Publica
 		t.Fatal(err)
 	}
 	at := base.Add(2 * time.Hour)
-	skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge", "newsletter"}, func(c string) string { return "gone: " + c }, at)
+	// Deliveries queued since queuedBefore are left: another process,
+	// configured with their channel, may be about to send them.
+	if skipped, err := s.SkipUnknownChannels(ctx, nil, func(c string) string { return "early: " + c }, base, at); err != nil || len(skipped) != 0 {
+		t.Fatalf("deliveries queued at the bound: skipped %v, %v", skipped, err)
+	}
+	skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge", "newsletter"}, func(c string) string { return "gone: " + c }, at, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,10 +451,10 @@ func testSkipUnknownChannels(t *testing.T, st store.Store, s publication.Publica
 	}
 	// Nothing left to skip: an empty answer. With no channel known at
 	// all, every queued delivery goes.
-	if skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge"}, func(string) string { return "x" }, at); err != nil || len(skipped) != 0 {
+	if skipped, err := s.SkipUnknownChannels(ctx, []string{"webhook:bridge"}, func(string) string { return "x" }, at, at); err != nil || len(skipped) != 0 {
 		t.Errorf("second call skipped %v, %v", skipped, err)
 	}
-	if skipped, err := s.SkipUnknownChannels(ctx, nil, func(c string) string { return "none: " + c }, at); err != nil || skipped["webhook:bridge"] != 1 || len(skipped) != 1 {
+	if skipped, err := s.SkipUnknownChannels(ctx, nil, func(c string) string { return "none: " + c }, at, at); err != nil || skipped["webhook:bridge"] != 1 || len(skipped) != 1 {
 		t.Errorf("no channel known: skipped %v, %v", skipped, err)
 	}
 }
