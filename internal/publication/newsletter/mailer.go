@@ -46,6 +46,21 @@ type Mailer struct {
 	once    sync.Once
 	issues  map[int64]Issue
 	current map[int64]currentCheck
+	digests map[int64]redactedDigest
+}
+
+// identReader reads a publication by its ident: what a digest's items
+// are now. A Publications that has it (the store does) has a digest's
+// mails say which of its items were withdrawn or hidden since.
+type identReader interface {
+	GetPublicationByIdent(ctx context.Context, ident string) (publication.Publication, error)
+}
+
+// redactedDigest is a digest as its mails show it now, and when it was
+// made so.
+type redactedDigest struct {
+	p  publication.Publication
+	at time.Time
 }
 
 // PublicationReader reads a publication as it is now.
@@ -99,6 +114,39 @@ func (m *Mailer) stillCurrent(ctx context.Context, is Issue) (current bool, keep
 	return false, keep, nil
 }
 
+// redactDigest returns is with its digest's items as they are now (at
+// most currentEvery old): one withdrawn since is marked so, without its
+// title, summary or link, and one no longer public for another reason
+// is left out, as on the site (publication.RedactDigest). An item that
+// cannot be read is left out: the mail says less rather than too much.
+func (m *Mailer) redactDigest(ctx context.Context, is Issue) Issue {
+	r, ok := m.Publications.(identReader)
+	if !ok || is.Publication.Kind != publication.KindDigest {
+		return is
+	}
+	if c, ok := m.digests[is.ID]; ok && m.now().Sub(c.at) <= currentEvery {
+		is.Publication = c.p
+		return is
+	}
+	state := func(ident string) publication.DigestItemState {
+		p, err := r.GetPublicationByIdent(ctx, ident)
+		switch {
+		case err == nil && p.Public():
+			return publication.ItemPublic
+		case err == nil && p.Status == publication.StatusWithdrawn:
+			return publication.ItemWithdrawn
+		}
+		return publication.ItemHidden
+	}
+	withdrawn := func(lang string) string { return m.Mails.Catalog.T(lang, "site.digest.withdrawn") }
+	is.Publication = publication.RedactDigest(is.Publication, state, withdrawn)
+	if len(m.digests) > 100 {
+		clear(m.digests)
+	}
+	m.digests[is.ID] = redactedDigest{p: is.Publication, at: m.now()}
+	return is
+}
+
 // notCurrent is why the sends of an issue whose publication is no longer
 // current are skipped.
 const notCurrent = "not sent: the publication was withdrawn, is no longer public, or was updated"
@@ -125,6 +173,7 @@ func (m *Mailer) init() {
 		m.kick = make(chan struct{}, 1)
 		m.issues = map[int64]Issue{}
 		m.current = map[int64]currentCheck{}
+		m.digests = map[int64]redactedDigest{}
 		if m.Log == nil {
 			m.Log = slog.New(slog.DiscardHandler)
 		}
@@ -241,6 +290,7 @@ func (m *Mailer) send(ctx context.Context, s Send) (relayDown bool, err error) {
 		}
 		return false, errors.Join(err, finish(SendSkipped, time.Time{}, notCurrent))
 	}
+	is = m.redactDigest(ctx, is)
 	msg, err := m.Mails.Issue(is, s, m.now())
 	if err != nil {
 		return false, errors.Join(err, finish(SendFailed, time.Time{}, err.Error()))
