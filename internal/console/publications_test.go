@@ -1,9 +1,7 @@
 package console
 
 import (
-	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -313,26 +311,7 @@ const cveRecord = `{"dataType":"CVE_RECORD","dataVersion":"5.1",
 // postCVE uploads a record on the new-publication form.
 func postCVE(t *testing.T, b *browser, record string) response {
 	t.Helper()
-	b.get("/publications/new")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"csrf": b.csrf, "kind": "advisory", "tlp": "AMBER", "severity": "medium"} {
-		if err := mw.WriteField(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fw, err := mw.CreateFormFile("cve", "CVE-2026-7777.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write([]byte(record))
-	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, b.env.server.URL+"/publications/new", &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return b.do(req)
+	return postImportAt(t, b, "advisory", "AMBER", "CVE-2026-7777.json", record)
 }
 
 func TestPublicationFromCVE(t *testing.T) {
