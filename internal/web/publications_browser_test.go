@@ -53,7 +53,7 @@ func TestBrowserPublicationEditor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitText(t, tctx, "#preview-en h2", "What to do")
+			waitText(t, tctx, "#preview-en h4", "What to do")
 			if n := run(t, tctx, chromedp.Evaluate[int](`document.querySelectorAll('#preview-en script').length`)); n != 0 {
 				t.Errorf("the preview holds %d script elements", n)
 			}
