@@ -449,7 +449,7 @@ func (w *publishingWalk) constituent(t *testing.T) {
 	if err := chromedp.Do(w.ctx, chromedp.Navigate(w.pubURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitWalkText(t, w.ctx, "#deliveries", "1 organisations told, 0 before")
+	waitWalkText(t, w.ctx, "#deliveries", "Organisations told: 1 (told before: 0).")
 	others := map[string]bool{}
 	for _, org := range demo.Organisations() {
 		if org.Handle == demo.ConstituentOrg {

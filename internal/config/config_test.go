@@ -66,7 +66,7 @@ func TestBadFiles(t *testing.T) {
 		"alerts-severity.bad.yml":      `config: incident_alerts.rules[0].severity: want low, medium, high or critical, got "urgent"`,
 		"social-webhook.bad.yml":       `config: social.webhooks[1].name: "chat" is named twice`,
 		"newsletter-relay.bad.yml":     "config: newsletter.enabled: the newsletter is sent through the SMTP relay",
-		"newsletter-digest.bad.yml":    `config: newsletter.digest: weekday: want monday … sunday, got "someday"`,
+		"newsletter-digest.bad.yml":    `config: newsletter.digest.weekday: want monday … sunday, got "someday"`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

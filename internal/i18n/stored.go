@@ -13,8 +13,19 @@ import (
 // as its Message, not as English, so that it is said in the reader's
 // language when it is shown: Encode writes the message as one line of
 // JSON, ["id", arg, …], each argument a string, an integer or a message
-// in the same form; Decode reads it back. What does not decode (a remote
-// server's own words, a row written before) is shown as it is.
+// in the same form; Decode reads it back. What does not decode (a row
+// written before) is shown as it is.
+//
+// Nothing in the form says who wrote it, so a stored text is trusted by
+// where it comes from, not by its look: a column read through Stored
+// must only ever be written by Encode, from a Message that Vigil chose,
+// with any text from outside (a remote server's answer, a person's
+// input) one of its arguments. An argument is a JSON string and is
+// shown literally, never decoded, so outside text shaped like a stored
+// message (["channel.error.gaveup",8,…]) is quoted as it came and
+// cannot pass for one of Vigil's messages. The publication outbox keeps
+// to this by type: a channel's Send returns its reply as a Message, and
+// the worker encodes it (internal/publication/channel).
 
 // maxDepth bounds how deep stored messages quote each other.
 const maxDepth = 4
@@ -121,7 +132,9 @@ func messageID(s string) bool {
 
 // Stored returns a text kept in the database for a reader of lang: a
 // stored message whose ID the catalogue knows, translated; anything
-// else as it is.
+// else as it is. s must come from a column that only Encode writes (see
+// above): Stored cannot tell a stored message from outside text that
+// copies its form.
 func (c *Catalog) Stored(lang, s string) string {
 	m, ok := Decode(s)
 	if !ok || !c.Has(m.ID) {

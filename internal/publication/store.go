@@ -40,10 +40,13 @@ type Delivery struct {
 	Attempts    int
 	NextAttempt time.Time
 	// LastError is why the last attempt failed or the delivery was
-	// skipped: a catalogue message in its stored form (i18n.Decode),
-	// shown in the reader's language, that quotes a server's own answer
-	// as it came. Reply is what the channel answered (a post's URL, a
-	// count of mails queued).
+	// skipped, and Reply what the channel answered (a post's URL, a
+	// count of mails queued): each a catalogue message in its stored
+	// form (i18n.Message.Encode), shown in the reader's language
+	// (i18n.Catalog.Stored), that quotes a server's own answer as it
+	// came, as an argument. Only Encode writes them, never a server's
+	// text as a whole, so that no server can make its answer pass for
+	// a message of Vigil's.
 	LastError string
 	Reply     string
 	Created   time.Time

@@ -59,8 +59,9 @@ type atSession struct {
 func (b *Bluesky) Name() string { return BlueskyChannel }
 
 // Send posts p's short text in d's language, with a link facet over the
-// link, or returns the post an earlier attempt made.
-func (b *Bluesky) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+// link, or returns the post an earlier attempt made. The reply quotes
+// the post's AT URI as the server gave it.
+func (b *Bluesky) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	text, _ := p.Text(d.Lang)
 	limit := BlueskyLimit
 	post := Compose(&p, d.Lang, b.SiteURL, limit, Graphemes)
@@ -112,7 +113,13 @@ func (b *Bluesky) Send(ctx context.Context, p publication.Publication, d publica
 		uri = out.URI
 		return err
 	})
-	return uri, err
+	switch {
+	case err != nil:
+		return i18n.Message{}, err
+	case uri == "":
+		return i18n.M("channel.reply.nowhere"), nil
+	}
+	return i18n.M("channel.reply.posted", uri), nil
 }
 
 // getPost returns the URI of the post with record key rkey, "" when

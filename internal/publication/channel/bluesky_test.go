@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -153,7 +154,7 @@ func TestBlueskyPosts(t *testing.T) {
 	for _, id := range []int64{nl, fr} {
 		d := m.get(id)
 		rkey := RecordKey(d)
-		if d.Status != publication.DeliverySent || d.Reply != "at://"+testDID+"/app.bsky.feed.post/"+rkey {
+		if d.Status != publication.DeliverySent || d.Reply != i18n.M("channel.reply.posted", "at://"+testDID+"/app.bsky.feed.post/"+rkey).Encode() {
 			t.Errorf("delivery %+v", d)
 		}
 		rec := s.posts[rkey]
@@ -219,7 +220,7 @@ func TestBlueskyExpiredSession(t *testing.T) {
 func TestBlueskyLostAnswer(t *testing.T) {
 	s, b := newPDS(t)
 	s.loseNext = "502"
-	if uri, err := b.Send(t.Context(), advisory(1), publication.Delivery{ID: 7, Lang: "en", Created: time.Now()}); err != nil || uri == "" || len(s.posts) != 1 {
+	if uri, err := b.Send(t.Context(), advisory(1), publication.Delivery{ID: 7, Lang: "en", Created: time.Now()}); err != nil || uri.IsZero() || len(s.posts) != 1 {
 		t.Errorf("after a 502: %q, %v, %d posts", uri, err, len(s.posts))
 	}
 	s, b = newPDS(t)
@@ -239,14 +240,14 @@ func TestBlueskyLostAnswer(t *testing.T) {
 	if len(s.posts) != 1 || s.creates != 1 {
 		t.Errorf("%d posts, %d creates; want 1, 1", len(s.posts), s.creates)
 	}
-	if d := m.get(id); d.Reply != "at://"+testDID+"/app.bsky.feed.post/"+RecordKey(d) {
+	if d := m.get(id); d.Reply != i18n.M("channel.reply.posted", "at://"+testDID+"/app.bsky.feed.post/"+RecordKey(d)).Encode() {
 		t.Errorf("reply %q", d.Reply)
 	}
 	// Even a send that does not look first (a first attempt in another
 	// process) ends with the one post: the PDS refuses the key.
 	d := m.get(id)
 	d.Attempts = 0
-	if uri, err := b.Send(t.Context(), advisory(1), d); err != nil || !strings.HasSuffix(uri, RecordKey(d)) || len(s.posts) != 1 {
+	if uri, err := b.Send(t.Context(), advisory(1), d); err != nil || !strings.HasSuffix(uri.String(), RecordKey(d)) || len(s.posts) != 1 {
 		t.Errorf("Send again: %q, %v, %d posts", uri, err, len(s.posts))
 	}
 }

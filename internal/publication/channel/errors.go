@@ -90,8 +90,9 @@ func Retryable(text i18n.Message, after time.Duration, err error) error {
 
 // sendFailure is the SendError of a failure that a Sender did not
 // describe: a network error (the usual case: a refused connection, a
-// timeout), or another error, retried alike. Its text has no URL, which
-// may hold a webhook's secret.
+// timeout), an error that explains itself (i18n.Explained: its message
+// is the text), or another error, retried alike. Its text has no URL,
+// which may hold a webhook's secret.
 func sendFailure(err error) *SendError {
 	text := Shorten(withoutURL(err), maxReason)
 	var (
@@ -100,6 +101,9 @@ func sendFailure(err error) *SendError {
 	)
 	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return &SendError{Text: i18n.M("channel.error.network", text), Err: err}
+	}
+	if m, ok := i18n.Explain(err); ok {
+		return &SendError{Text: m, Err: err}
 	}
 	return &SendError{Text: i18n.M("channel.error.send", text), Err: err}
 }

@@ -38,8 +38,9 @@ func (m *Mastodon) Name() string { return MastodonChannel }
 // Send posts p's short text in d's language. The Idempotency-Key is the
 // delivery's, the same on every attempt: a server that took a status
 // whose answer was lost returns that status again instead of posting a
-// second one.
-func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+// second one. The reply quotes the status's address (its url, else its
+// uri, else its id) as the server gave it.
+func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	limit := m.Limit
 	if limit <= 0 {
 		limit = MastodonLimit
@@ -52,22 +53,22 @@ func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d public
 		"visibility": "public",
 	})
 	if err != nil {
-		return "", Permanent(i18n.M("channel.error.encode"), err)
+		return i18n.Message{}, Permanent(i18n.M("channel.error.encode"), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(m.Instance, "/")+"/api/v1/statuses", bytes.NewReader(body))
 	if err != nil {
-		return "", Permanent(i18n.M("channel.error.address"), err)
+		return i18n.Message{}, Permanent(i18n.M("channel.error.address"), err)
 	}
 	req.Header.Set("Authorization", "Bearer "+m.Token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", IdempotencyKey(p, d))
 	resp, err := m.Client.Do(req)
 	if err != nil {
-		return "", err
+		return i18n.Message{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return "", FromResponse(resp, time.Now())
+		return i18n.Message{}, FromResponse(resp, time.Now())
 	}
 	var status struct {
 		ID  string `json:"id"`
@@ -78,14 +79,14 @@ func (m *Mastodon) Send(ctx context.Context, p publication.Publication, d public
 		// The status is posted; only its address is unknown. Retrying
 		// with the same key would return it, but the answer is odd
 		// enough not to try.
-		return "posted (answer unreadable)", nil
+		return i18n.M("channel.reply.unreadable"), nil
 	}
 	for _, s := range []string{status.URL, status.URI, status.ID} {
 		if s != "" {
-			return s, nil
+			return i18n.M("channel.reply.posted", s), nil
 		}
 	}
-	return "posted", nil
+	return i18n.M("channel.reply.nowhere"), nil
 }
 
 // IdempotencyKey identifies a delivery across attempts and processes:

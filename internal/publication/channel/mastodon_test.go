@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -101,7 +102,7 @@ func TestMastodonPosts(t *testing.T) {
 		t.Fatalf("RunOnce = %+v, %v", counts, err)
 	}
 	d := m.get(id)
-	if d.Status != publication.DeliverySent || d.Reply != "https://social.example/@cert/1101" || d.Attempts != 1 || d.Done.IsZero() {
+	if d.Status != publication.DeliverySent || d.Reply != i18n.M("channel.reply.posted", "https://social.example/@cert/1101").Encode() || d.Attempts != 1 || d.Done.IsZero() {
 		t.Errorf("delivery %+v", d)
 	}
 	reqs := rec.got()

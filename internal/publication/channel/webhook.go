@@ -65,8 +65,8 @@ type Webhook struct {
 func (w *Webhook) Name() string { return WebhookChannel(w.Hook) }
 
 // Send posts p in d's language. Any 2xx answer is success; its body is
-// not read.
-func (w *Webhook) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+// not read, and the reply is the status.
+func (w *Webhook) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	text, _ := p.Text(d.Lang)
 	cves := p.CVEs
 	if cves == nil {
@@ -78,11 +78,11 @@ func (w *Webhook) Send(ctx context.Context, p publication.Publication, d publica
 		CVEs: cves, Published: p.Published.UTC(), Revision: p.Revision,
 	})
 	if err != nil {
-		return "", Permanent(i18n.M("channel.error.encode"), err)
+		return i18n.Message{}, Permanent(i18n.M("channel.error.encode"), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return "", Permanent(i18n.M("channel.error.address"), err)
+		return i18n.Message{}, Permanent(i18n.M("channel.error.address"), err)
 	}
 	now := time.Now
 	if w.Now != nil {
@@ -96,13 +96,13 @@ func (w *Webhook) Send(ctx context.Context, p publication.Publication, d publica
 	req.Header.Set(HeaderDelivery, IdempotencyKey(p, d))
 	resp, err := w.Client.Do(req)
 	if err != nil {
-		return "", err
+		return i18n.Message{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return "", FromResponse(resp, now())
+		return i18n.Message{}, FromResponse(resp, now())
 	}
-	return "HTTP " + strconv.Itoa(resp.StatusCode), nil
+	return i18n.M("channel.reply.status", resp.StatusCode), nil
 }
 
 // Sign returns the HeaderSignature value of body sent at timestamp ts.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -28,7 +29,7 @@ func TestWebhookPostsSigned(t *testing.T) {
 	if counts, err := w.RunOnce(t.Context()); err != nil || counts.Sent != 2 {
 		t.Fatalf("RunOnce %+v, %v", counts, err)
 	}
-	if d := m.get(id); d.Status != publication.DeliverySent || d.Reply != "HTTP 204" {
+	if d := m.get(id); d.Status != publication.DeliverySent || d.Reply != i18n.M("channel.reply.status", 204).Encode() {
 		t.Errorf("delivery %+v", d)
 	}
 	reqs := rec.got()

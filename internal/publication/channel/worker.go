@@ -18,11 +18,18 @@ import (
 // its language (Lang, "" for a channel that takes every language at
 // once), and its ID and Attempts, from which a sender derives what keeps
 // a retry from posting twice. It returns what the channel answered (a
-// post's URL or id), or an error made with Permanent, Retryable or
-// FromResponse; any other error is retried.
+// post's URL or id) as a catalogue message, or an error made with
+// Permanent, Retryable or FromResponse; any other error is retried.
+//
+// The reply is a Message, not a text, so that what a server answers can
+// only ever be an argument of one of Vigil's messages ("Posted: %s"):
+// the delivery's Reply, like its LastError, is always written by
+// i18n.Message.Encode from a message Vigil chose, and a server answering
+// with text shaped like a stored message is shown as that text, quoted,
+// never as a message of Vigil's.
 type Sender interface {
 	Name() string
-	Send(ctx context.Context, p publication.Publication, d publication.Delivery) (reply string, err error)
+	Send(ctx context.Context, p publication.Publication, d publication.Delivery) (reply i18n.Message, err error)
 }
 
 // Accepter is a Sender that says itself which publications it takes,
@@ -322,7 +329,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			counts.Failed++
-			return false, w.finish(ctx, d, publication.DeliveryFailed, i18n.M("channel.reason.notfound"), "")
+			return false, w.finish(ctx, d, publication.DeliveryFailed, i18n.M("channel.reason.notfound"), i18n.Message{})
 		case err != nil:
 			return false, fmt.Errorf("delivery %d: publication %d: %w", d.ID, d.PublicationID, err)
 		}
@@ -331,7 +338,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	if reason := skipReason(s, &p, d); !reason.IsZero() {
 		counts.Skipped++
 		log.Info("publication delivery skipped", "reason", reason.String())
-		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, "")
+		return false, w.finish(ctx, d, publication.DeliverySkipped, reason, i18n.Message{})
 	}
 	// A send under way is finished even when ctx ends, and recorded:
 	// cut off, it might have posted without the worker knowing, and the
@@ -342,7 +349,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	d.Attempts++
 	if sendErr == nil {
 		counts.Sent++
-		log.Info("publication delivered", "reply", reply, "attempt", d.Attempts)
+		log.Info("publication delivered", "reply", reply.String(), "attempt", d.Attempts)
 		return false, w.finish(ctx, d, publication.DeliverySent, i18n.Message{}, reply)
 	}
 	var se *SendError
@@ -358,7 +365,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 		}
 		counts.Failed++
 		log.Warn("publication delivery failed", "err", text.String(), "attempt", d.Attempts)
-		return false, w.finish(ctx, d, publication.DeliveryFailed, text, "")
+		return false, w.finish(ctx, d, publication.DeliveryFailed, text, i18n.Message{})
 	}
 	// A Retry-After is believed up to MaxBackoff: a server answering
 	// "in a year" does not park the channel for a year.
@@ -372,7 +379,7 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	w.paused[d.Channel] = w.Now().Add(max(retryAfter, w.Retry.Backoff))
 	counts.Retried++
 	log.Warn("publication delivery deferred; the channel waits", "err", text.String(), "attempt", d.Attempts, "next_attempt", d.NextAttempt)
-	return true, w.finish(ctx, d, publication.DeliveryQueued, text, "")
+	return true, w.finish(ctx, d, publication.DeliveryQueued, text, i18n.Message{})
 }
 
 // skipReason says why d is not sent, the zero message when it is.
@@ -406,15 +413,16 @@ func (w *Worker) backoff(attempts int) time.Duration {
 	return d - w.Jitter(d/2)
 }
 
-// finish records d's outcome, why it failed or was skipped as a stored
-// message. The record is written even when ctx has just ended: a post
+// finish records d's outcome, why it failed or was skipped and what the
+// channel answered as stored messages (their quoted texts cut short).
+// The record is written even when ctx has just ended: a post
 // that went out must not be posted again after a restart. A sent
 // delivery that cannot be recorded is kept and recorded at the start of
 // the next pass, before anything is sent.
-func (w *Worker) finish(ctx context.Context, d publication.Delivery, status string, why i18n.Message, reply string) error {
+func (w *Worker) finish(ctx context.Context, d publication.Delivery, status string, why, reply i18n.Message) error {
 	d.Status = status
 	d.LastError = why.Encode()
-	d.Reply = Shorten(reply, 500)
+	d.Reply = shortArgs(reply, maxReply, 0).Encode()
 	if status != publication.DeliveryQueued {
 		d.Done = w.Now()
 	}
@@ -438,4 +446,25 @@ func (w *Worker) recordUnrecorded(ctx context.Context) error {
 		delete(w.unrecorded, id)
 	}
 	return nil
+}
+
+// maxReply bounds each text a channel's reply quotes.
+const maxReply = 500
+
+// shortArgs returns m with its texts, and those of the messages it
+// quotes, cut short and stripped of control characters (Shorten).
+func shortArgs(m i18n.Message, n, depth int) i18n.Message {
+	if m.IsZero() || depth > 4 {
+		return m
+	}
+	args := m.Args()
+	for i, a := range args {
+		switch a := a.(type) {
+		case string:
+			args[i] = Shorten(a, n)
+		case i18n.Message:
+			args[i] = shortArgs(a, n, depth+1)
+		}
+	}
+	return i18n.M(m.ID, args...)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -29,11 +30,11 @@ type counting struct {
 }
 
 func (c *counting) Name() string { return c.name }
-func (c *counting) Send(_ context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+func (c *counting) Send(_ context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, p)
-	return fmt.Sprintf("post-%d", d.ID), c.err
+	return i18n.M("channel.reply.posted", fmt.Sprintf("post-%d", d.ID)), c.err
 }
 
 // TestOnlyPublicIsSent: of publications of every TLP and every status,
@@ -149,7 +150,7 @@ func TestSentButNotRecorded(t *testing.T) {
 	if _, err := w.RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if d := m.get(id); d.Status != publication.DeliverySent || d.Reply != "post-1" || len(fake.sent) != 1 {
+	if d := m.get(id); d.Status != publication.DeliverySent || d.Reply != i18n.M("channel.reply.posted", "post-1").Encode() || len(fake.sent) != 1 {
 		t.Errorf("delivery %+v after %d sends", d, len(fake.sent))
 	}
 }

@@ -5,11 +5,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
-// errNotTaken refuses a publication the newsletter does not send.
+// errNotTaken refuses a publication the newsletter does not send; the
+// refusal is a notTaken, which says why in the reader's language.
 var errNotTaken = errors.New("newsletter: not sent")
+
+// notTaken is errNotTaken with its reason, a catalogue message that the
+// publication outbox keeps as the delivery's LastError.
+type notTaken struct{ why i18n.Message }
+
+func (e *notTaken) Error() string         { return errNotTaken.Error() + ": " + e.why.String() }
+func (e *notTaken) Is(target error) bool  { return target == errNotTaken }
+func (e *notTaken) Explain() i18n.Message { return e.why }
 
 // ChannelName is the newsletter's name among the publication channels.
 const ChannelName = "newsletter"
@@ -40,9 +50,9 @@ func (c *Channel) Takes(p publication.Publication) bool {
 // many mails were queued. A publication the newsletter does not take
 // (not public, or not a digest or warning) is refused with an error, so
 // that nothing that is not public is ever mailed.
-func (c *Channel) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+func (c *Channel) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	if !p.Public() {
-		return "", fmt.Errorf("%w: %s is not public", errNotTaken, p.Ident)
+		return i18n.Message{}, &notTaken{i18n.M("newsletter.reply.notpublic", p.Ident)}
 	}
 	audience := ""
 	switch p.Kind {
@@ -51,7 +61,7 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 	case publication.KindWarning:
 		audience = AudienceWarnings
 	default:
-		return "", fmt.Errorf("%w: %s is a %s, and only digests and warnings are mailed", errNotTaken, p.Ident, p.Kind)
+		return i18n.Message{}, &notTaken{i18n.M("newsletter.reply.notmailed", p.Ident, i18n.M("publications.kind."+string(p.Kind)))}
 	}
 	rev := d.Revision
 	if rev == 0 {
@@ -60,15 +70,15 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 	is := Issue{PublicationID: p.ID, Revision: rev, Audience: audience, Publication: p}
 	created, err := c.Store.QueueIssue(ctx, &is)
 	if err != nil {
-		return "", fmt.Errorf("newsletter: queue %s: %w", p.Ident, err)
+		return i18n.Message{}, fmt.Errorf("newsletter: queue %s: %w", p.Ident, err)
 	}
 	if c.Kick != nil {
 		c.Kick()
 	}
 	if !created {
-		return fmt.Sprintf("issue %d queued before: %d mails", is.ID, is.Queued), nil
+		return i18n.M("newsletter.reply.queuedbefore", is.ID, is.Queued), nil
 	}
-	return fmt.Sprintf("issue %d: %d mails queued", is.ID, is.Queued), nil
+	return i18n.M("newsletter.reply.queued", is.ID, is.Queued), nil
 }
 
 // Spec is the newsletter's entry among the publication service's
@@ -76,3 +86,5 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 func (c *Channel) Spec() publication.ChannelSpec {
 	return publication.ChannelSpec{Name: ChannelName, Accepts: func(p *publication.Publication) bool { return c.Takes(*p) }}
 }
+
+var _ i18n.Explained = (*notTaken)(nil)

@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -99,13 +100,24 @@ func (c Config) Validate(supported func(lang string) bool) error {
 	if c.ConfirmEvery < 0 || c.ConfirmValid <= 0 || c.Poll <= 0 {
 		return bad("confirm_valid", "want positive durations for confirm_every, confirm_valid and poll")
 	}
-	if c.Digest.Enabled {
-		if _, err := c.Digest.Schedule(); err != nil {
-			return bad("digest", "%v", err)
+	// The schedule is checked even when the weekly digest is off: the
+	// team's "make the digest now" uses it too, so `vigil serve` reads
+	// it whenever the newsletter is on.
+	if _, err := c.Digest.Schedule(); err != nil {
+		var se *scheduleError
+		if errors.As(err, &se) {
+			return bad("digest."+se.field, "%s", se.reason)
 		}
+		return bad("digest", "%v", err)
 	}
 	return nil
 }
+
+// scheduleError is a problem with one field of the digest's schedule
+// ("weekday", "time" or "timezone").
+type scheduleError struct{ field, reason string }
+
+func (e *scheduleError) Error() string { return e.field + ": " + e.reason }
 
 // Schedule is the digest's weekly moment, parsed.
 type Schedule struct {
@@ -128,7 +140,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 		}
 	}
 	if !found {
-		return s, fmt.Errorf("weekday: want monday … sunday, got %q", d.Weekday)
+		return s, &scheduleError{"weekday", fmt.Sprintf("want monday … sunday, got %q", d.Weekday)}
 	}
 	at := d.Time
 	if at == "" {
@@ -136,7 +148,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 	}
 	t, err := time.Parse("15:04", at)
 	if err != nil {
-		return s, fmt.Errorf("time: want HH:MM, got %q", d.Time)
+		return s, &scheduleError{"time", fmt.Sprintf("want HH:MM, got %q", d.Time)}
 	}
 	s.Hour, s.Minute = t.Hour(), t.Minute()
 	zone := d.Timezone
@@ -144,7 +156,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 		zone = "UTC"
 	}
 	if s.Location, err = time.LoadLocation(zone); err != nil {
-		return s, fmt.Errorf("timezone: %v", err)
+		return s, &scheduleError{"timezone", fmt.Sprintf("want an IANA time zone such as Europe/Brussels: %v", err)}
 	}
 	return s, nil
 }

@@ -24,9 +24,15 @@ func TestConfigValidate(t *testing.T) {
 		{"language twice", "newsletter.languages", func(c *newsletter.Config) { c.Languages = []string{"en", "en"} }},
 		{"bad public URL", "newsletter.public_url", func(c *newsletter.Config) { c.PublicURL = "ftp://x" }},
 		{"publication URL without ident", "newsletter.publication_url", func(c *newsletter.Config) { c.PublicationURL = "https://x/{lang}" }},
-		{"bad weekday", "newsletter.digest", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Weekday = true, "someday" }},
-		{"bad time", "newsletter.digest", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Time = true, "25:00" }},
-		{"bad zone", "newsletter.digest", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Timezone = true, "Mars/Olympus" }},
+		{"bad weekday", "newsletter.digest.weekday", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Weekday = true, "someday" }},
+		{"bad time", "newsletter.digest.time", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Time = true, "25:00" }},
+		{"bad zone", "newsletter.digest.timezone", func(c *newsletter.Config) { c.Digest.Enabled, c.Digest.Timezone = true, "Mars/Olympus" }},
+		// The weekly digest off, its schedule is still read (`vigil
+		// serve` makes the digest on the team's demand with it), so a
+		// bad one is refused naming its key rather than stopping serve.
+		{"bad weekday, digest off", "newsletter.digest.weekday", func(c *newsletter.Config) { c.Digest.Weekday = "someday" }},
+		{"bad time, digest off", "newsletter.digest.time", func(c *newsletter.Config) { c.Digest.Time = "9h" }},
+		{"bad zone, digest off", "newsletter.digest.timezone", func(c *newsletter.Config) { c.Digest.Timezone = "Mars/Olympus" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
@@ -40,6 +46,15 @@ func TestConfigValidate(t *testing.T) {
 	off := newsletter.Config{}
 	if err := off.Validate(supported); err != nil {
 		t.Errorf("a disabled newsletter is not checked, got %v", err)
+	}
+	off.Digest.Timezone = "Mars/Olympus"
+	if err := off.Validate(supported); err != nil {
+		t.Errorf("a disabled newsletter's schedule is not checked, got %v", err)
+	}
+	empty := good
+	empty.Digest = newsletter.DigestConfig{}
+	if err := empty.Validate(supported); err != nil {
+		t.Errorf("an empty schedule (its defaults) is good, got %v", err)
 	}
 }
 

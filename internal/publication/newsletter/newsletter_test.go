@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/mail"
 	"net/url"
@@ -276,7 +277,7 @@ func TestIssueMails(t *testing.T) {
 		publication.Text{Lang: "en", Title: "Weekly digest", Summary: "Three advisories", Body: "First paragraph.\n\nSecond <b>paragraph</b> <script>alert(1)</script> [a link](javascript:alert(2))."},
 		publication.Text{Lang: "nl", Title: "Weekoverzicht", Summary: "Drie adviezen", Body: "Eerste alinea."})
 	reply, err := ch.Send(t.Context(), digest, publication.Delivery{Channel: newsletter.ChannelName, Revision: 1})
-	if err != nil || !strings.Contains(reply, "3 mails queued") {
+	if err != nil || reply != i18n.M("newsletter.reply.queued", reply.Args()[0], 3) || i18n.Embedded().Stored("nl", reply.Encode()) != fmt.Sprintf("Editie %d in de wachtrij gezet (mails: 3).", reply.Args()[0]) {
 		t.Fatalf("Send = %q, %v", reply, err)
 	}
 	mailer := &newsletter.Mailer{Store: w.store, Mails: w.service.Mails, Relay: relay.sender(t)}
@@ -317,8 +318,8 @@ func TestIssueMails(t *testing.T) {
 	if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil {
-		t.Fatal(err)
+	if again, err := ch.Send(t.Context(), warning, publication.Delivery{Revision: 1}); err != nil || again.ID != "newsletter.reply.queuedbefore" || again.Args()[1] != 2 {
+		t.Fatalf("Send again = %q, %v; want the issue queued before, of 2 mails", again, err)
 	}
 	if err := mailer.SendDue(t.Context()); err != nil {
 		t.Fatal(err)

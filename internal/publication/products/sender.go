@@ -81,23 +81,23 @@ var ErrNoIdentity = notify.ErrNoIdentity
 // that was not told of it yet: one message each (signed, encrypted to
 // those of its contacts with a key, in its language), queued in the
 // outbox in the transaction that records it was told. The reply says
-// how many were told. A disabled organisation is not told.
-func (s *Sender) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (string, error) {
+// how many were told, and how many had been told before. A disabled organisation is not told.
+func (s *Sender) Send(ctx context.Context, p publication.Publication, d publication.Delivery) (i18n.Message, error) {
 	if !Eligible(&p) {
-		return "not an advisory for constituents", nil
+		return i18n.M("products.reply.notadvisory"), nil
 	}
 	if d.Revision != 0 && d.Revision != p.Revision {
 		// A newer revision has its own delivery.
-		return fmt.Sprintf("revision %d superseded by %d", d.Revision, p.Revision), nil
+		return i18n.M("products.reply.superseded", d.Revision, p.Revision), nil
 	}
 	concerned, err := Concerned(ctx, s.Store, p)
 	if err != nil {
-		return "", err
+		return i18n.Message{}, err
 	}
 	var id *pgpmime.Identity
 	if s.State != nil {
 		if id, err = notify.LoadIdentity(ctx, s.State); err != nil {
-			return "", err
+			return i18n.Message{}, err
 		}
 	}
 	told, before := 0, 0
@@ -108,7 +108,7 @@ func (s *Sender) Send(ctx context.Context, p publication.Publication, d publicat
 		}
 		ok, err := s.tell(ctx, id, p, c)
 		if err != nil {
-			return "", err
+			return i18n.Message{}, err
 		}
 		if ok {
 			told++
@@ -117,7 +117,7 @@ func (s *Sender) Send(ctx context.Context, p publication.Publication, d publicat
 	if told > 0 && s.Kick != nil {
 		s.Kick()
 	}
-	return fmt.Sprintf("%d organisations told, %d before", told, before), nil
+	return i18n.M("products.reply.told", told, before), nil
 }
 
 // tell composes and queues one organisation's message.

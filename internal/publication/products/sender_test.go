@@ -216,8 +216,11 @@ func TestTellingConstituents(t *testing.T) {
 		t.Fatalf("the worker with a key: %+v, want the delivery sent", c)
 	}
 	ds = w.deliveries(p)
-	if ds[0].Status != publication.DeliverySent || ds[0].Reply != "2 organisations told, 0 before" {
+	if ds[0].Status != publication.DeliverySent || ds[0].Reply != i18n.M("products.reply.told", 2, 0).Encode() {
 		t.Errorf("delivery: %s %q", ds[0].Status, ds[0].Reply)
+	}
+	if got := w.sender.Catalog.Stored("en", ds[0].Reply); got != "Organisations told: 2 (told before: 0)." {
+		t.Errorf("the delivery's reply in English: %q", got)
 	}
 	msgs := w.messages()
 	if len(msgs) != 2 || len(msgs["ulb"]) != 1 || len(msgs["ugent"]) != 1 {
@@ -243,8 +246,15 @@ func TestTellingConstituents(t *testing.T) {
 
 	// Exactly once per revision: sending again tells nobody more.
 	reply, err := w.sender.Send(ctx, p, ds[0])
-	if err != nil || reply != "0 organisations told, 2 before" {
+	if err != nil || reply != i18n.M("products.reply.told", 0, 2) {
 		t.Errorf("Send again = %q, %v", reply, err)
+	}
+	// A delivery of a revision since superseded tells nobody: the newer
+	// revision has its own.
+	newer := p
+	newer.Revision++
+	if reply, err := w.sender.Send(ctx, newer, ds[0]); err != nil || reply != i18n.M("products.reply.superseded", p.Revision, newer.Revision) {
+		t.Errorf("Send of a superseded revision = %q, %v", reply, err)
 	}
 	if got := w.messages(); len(got["ulb"]) != 1 || len(got["ugent"]) != 1 {
 		t.Errorf("messages after a second send: ulb %d, ugent %d", len(got["ulb"]), len(got["ugent"]))
@@ -275,7 +285,7 @@ func TestTellingByTLP(t *testing.T) {
 	if ds := w.deliveries(red); len(ds) != 1 || ds[0].Status != publication.DeliverySkipped {
 		t.Errorf("a TLP:RED advisory's delivery: %+v, want skipped", ds)
 	}
-	if reply, err := w.sender.Send(ctx, red, publication.Delivery{Revision: red.Revision}); err != nil || reply != "not an advisory for constituents" {
+	if reply, err := w.sender.Send(ctx, red, publication.Delivery{Revision: red.Revision}); err != nil || reply != i18n.M("products.reply.notadvisory") {
 		t.Errorf("Send of TLP:RED = %q, %v", reply, err)
 	}
 	// The worker sends the AMBER advisory's delivery (the sender accepts
