@@ -17,7 +17,7 @@ import (
 // button is a publisher's (approving is asked, as the digest may go out
 // at once); it makes the digest of the last seven days, published when
 // the newsletter publishes digests without review, and is not found
-// without a newsletter.
+// without a newsletter. A second press leads to the digest made.
 func TestMakeDigestNow(t *testing.T) {
 	env := newPublicationEnv(t)
 	publisher := env.browser()
@@ -59,5 +59,18 @@ func TestMakeDigestNow(t *testing.T) {
 	}
 	if !contains(env.auditActions(), "newsletter.digest") {
 		t.Errorf("the audit log lacks the request: %v", env.auditActions())
+	}
+
+	// A second press (a double click, a colleague) makes no second
+	// digest: it leads to the one just made, and says so.
+	again := publisher.post("/publications/digest", url.Values{})
+	if want := "/publications/" + m[1] + "?done=publication-digest-recent"; again.status != http.StatusSeeOther || again.location != want {
+		t.Fatalf("the second press: status %d, location %q; want %q", again.status, again.location, want)
+	}
+	if body := publisher.get(again.location).body; !strings.Contains(body, "A digest was made a few minutes ago") {
+		t.Errorf("the digest's page lacks the notice of the second press: %.600s", body)
+	}
+	if page, err := env.store.Publications.ListPublications(context.Background(), publication.Query{Kind: publication.KindDigest}); err != nil || page.Total != 1 {
+		t.Errorf("%d digests after two presses, %v; want one", page.Total, err)
 	}
 }

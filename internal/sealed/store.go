@@ -278,6 +278,15 @@ func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
 	return s.Store.PutState(ctx, key, []byte(v))
 }
 
+// SwapState passes plain entries through; a secret entry cannot be
+// compared, as each sealing of it differs.
+func (s *Store) SwapState(ctx context.Context, key string, old, value []byte) (bool, error) {
+	if s.stateKeys[key] {
+		return false, fmt.Errorf("sealed: state %s is sealed and cannot be swapped", key)
+	}
+	return s.Store.SwapState(ctx, key, old, value)
+}
+
 // ListState opens the secret entries among those listed; the key check
 // is this package's own and is left out.
 func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {

@@ -327,6 +327,9 @@ type State interface {
 	DeleteState(ctx context.Context, key string) error
 	// ListState returns every entry whose key starts with prefix.
 	ListState(ctx context.Context, prefix string) (map[string][]byte, error)
+	// SwapState sets key to value only when it holds old (nil old: only
+	// when key is absent), atomically, and reports whether it did.
+	SwapState(ctx context.Context, key string, old, value []byte) (bool, error)
 }
 
 // Leases let one process of several on a database do a job at a time (the

@@ -2,7 +2,6 @@ package newsletter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -12,11 +11,12 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
-	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// DigestStateKey keeps the moment of the last digest made, so that a
-// restart neither skips a week nor makes one twice.
+// DigestStateKey keeps the end of the window of the last digest made,
+// by the schedule or by hand, its moment and its publication
+// (digeststate.go), so that a restart neither skips a week nor makes one
+// twice, and no two digests cover the same days.
 const DigestStateKey = "newsletter.digest.last"
 
 // Digests makes the weekly digest: at each scheduled moment, a KindDigest
@@ -26,7 +26,7 @@ const DigestStateKey = "newsletter.digest.last"
 // it needs no second pair of eyes).
 type Digests struct {
 	Service  *publication.Service
-	State    StateStore
+	State    DigestStateStore
 	Catalog  *i18n.Catalog
 	Schedule Schedule
 	// AutoPublish publishes each digest without review.
@@ -67,32 +67,37 @@ func (d *Digests) Run(ctx context.Context) error {
 	}
 }
 
-// MakeDue makes the digest of the last scheduled moment unless it was
-// made already; it reports whether it made one. The first run only notes
-// the moment: a new installation does not send a digest of last week at
-// once.
+// MakeDue makes the digest of the last scheduled moment unless one was
+// made already; it reports whether it made one. The digest covers the
+// days from the end of the last one (by the schedule or by hand) to the
+// moment; it makes none when a digest reaches the moment already, or
+// when what is left is shorter than MinDigestWindow (a digest made by
+// hand the day before). The first run only notes the moment: a new
+// installation does not send a digest of last week at once.
 func (d *Digests) MakeDue(ctx context.Context) (bool, error) {
-	last := d.Schedule.Last(d.now()).UTC()
-	stamp := last.Format(time.RFC3339)
-	b, err := d.State.GetState(ctx, DigestStateKey)
+	now := d.now().UTC()
+	last := d.Schedule.Last(now).UTC()
+	old, prev, found, err := d.readState(ctx)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, d.State.PutState(ctx, DigestStateKey, []byte(stamp))
 	case err != nil:
 		return false, err
-	case string(b) >= stamp:
+	case !found:
+		_, err := d.swapState(ctx, old, digestState{End: last, Noted: true})
+		return false, err
+	case last.Sub(prev.End) < MinDigestWindow:
 		return false, nil
 	}
-	// Noted first: a crash after this loses the week's digest rather
-	// than making it twice (the team can still write one).
-	if err := d.State.PutState(ctx, DigestStateKey, []byte(stamp)); err != nil {
+	claim := digestState{End: last, Made: now}
+	if ok, err := d.swapState(ctx, old, claim); err != nil || !ok {
+		// Another digest was noted since the read: the next tick
+		// looks again.
 		return false, err
 	}
-	p, err := d.Make(ctx, last.AddDate(0, 0, -7), last)
+	p, err := d.makeClaimed(ctx, old, claim, prev.End)
 	if err != nil {
 		return false, err
 	}
-	d.log().Info("weekly digest made", "ident", p.Ident, "status", p.Status)
+	d.log().Info("weekly digest made", "ident", p.Ident, "status", p.Status, "from", prev.End, "to", last)
 	return true, nil
 }
 
@@ -117,8 +122,11 @@ func (d *Digests) Make(ctx context.Context, from, to time.Time) (publication.Pub
 	if !d.AutoPublish {
 		return p, nil
 	}
+	// On an error from here on the digest exists: it is returned as
+	// created, for the team to finish.
+	created := p
 	if p, err = d.Service.Submit(ctx, publication.System, p.ID); err != nil {
-		return p, fmt.Errorf("newsletter: submit the digest: %w", err)
+		return created, fmt.Errorf("newsletter: submit the digest: %w", err)
 	}
 	// The four-eyes rule is for what people write; the digest is made
 	// by Vigil from publications that were approved and are public.
@@ -132,10 +140,10 @@ func (d *Digests) Make(ctx context.Context, from, to time.Time) (publication.Pub
 			Note: "generated digest, published without review (newsletter.digest.auto_publish)"}, nil, nil, nil
 	})
 	if err != nil {
-		return p, fmt.Errorf("newsletter: approve the digest: %w", err)
+		return created, fmt.Errorf("newsletter: approve the digest: %w", err)
 	}
 	if p, err = d.Service.Publish(ctx, publication.System, p.ID); err != nil {
-		return p, fmt.Errorf("newsletter: publish the digest: %w", err)
+		return created, fmt.Errorf("newsletter: publish the digest: %w", err)
 	}
 	return p, nil
 }

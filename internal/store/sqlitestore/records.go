@@ -107,6 +107,12 @@ func (s *Store) DeleteState(ctx context.Context, key string) error {
 	return named(statesql.Delete(ctx, s.DB(), key))
 }
 
+// SwapState sets key to value only when it holds old (nil: when absent).
+func (s *Store) SwapState(ctx context.Context, key string, old, value []byte) (bool, error) {
+	ok, err := statesql.Swap(ctx, s.DB(), key, old, value)
+	return ok, named(err)
+}
+
 // ListState returns every entry whose key starts with prefix.
 func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte, error) {
 	query, args := `SELECT key, value FROM state WHERE key >= ?`, []any{prefix}

@@ -71,3 +71,27 @@ func Delete(ctx context.Context, db sqlkit.DB, key string) error {
 	}
 	return nil
 }
+
+// Swap sets key to value only when it holds old (compare-and-set), and
+// reports whether it did; a nil old means "only when key is absent". The
+// test and the write are one statement, so of two processes swapping
+// from the same value one wins: PostgreSQL re-reads the row the other
+// updated and finds the value changed; SQLite has one writer.
+func Swap(ctx context.Context, db sqlkit.DB, key string, old, value []byte) (bool, error) {
+	if value == nil {
+		value = []byte{}
+	}
+	var (
+		n   int64
+		err error
+	)
+	if old == nil {
+		n, err = db.Exec(ctx, `INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+	} else {
+		n, err = db.Exec(ctx, `UPDATE state SET value = ? WHERE key = ? AND value = ?`, value, key, old)
+	}
+	if err != nil {
+		return false, fmt.Errorf("swap state %s: %w", key, err)
+	}
+	return n == 1, nil
+}

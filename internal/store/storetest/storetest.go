@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"dead letter work", testDeadLetterWork},
 		{"feed counters", testFeedCounters},
 		{"state", testState},
+		{"state swap", testStateSwap},
+		{"state swap, at once", testStateSwapConcurrent},
 		{"leases", testLeases},
 		{"organisation isolation", testOrganisationIsolation},
 		{"event tagging", testEventTagging},
