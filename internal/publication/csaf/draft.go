@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -34,7 +33,7 @@ func ImportDraft(r io.Reader, langs []string) (Draft, error) {
 	if err != nil {
 		return Draft{}, err
 	}
-	c := contentOf(adv)
+	c := contentOf(adv, true)
 	fit(&c, langs)
 	source := "csaf:" + adv.Document.Tracking.ID
 	if len(source) > publication.MaxShortField {
@@ -65,10 +64,7 @@ func fit(c *publication.Content, langs []string) {
 		}
 		t.Recommendations = clipList(t.Recommendations)
 	}
-	c.References = slices.DeleteFunc(c.References, func(r publication.Reference) bool {
-		u, err := url.Parse(r.URL)
-		return err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(r.URL) > publication.MaxShortField
-	})
+	c.References = slices.DeleteFunc(c.References, func(r publication.Reference) bool { return !webAddress(r.URL) })
 	for i := range c.References {
 		c.References[i].Title = clipRunes(c.References[i].Title, publication.MaxShortField/4)
 	}

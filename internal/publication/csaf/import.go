@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -28,7 +29,7 @@ func Import(r io.Reader) (publication.Content, publication.Kind, error) {
 	if err != nil {
 		return publication.Content{}, "", err
 	}
-	return contentOf(adv), kind, nil
+	return contentOf(adv, false), kind, nil
 }
 
 // read reads and validates a CSAF 2.0 document, and says which kind of
@@ -54,7 +55,7 @@ func read(r io.Reader) (*advisory, publication.Kind, error) {
 	default:
 		return nil, "", publication.Refuse("document/category", "csaf.error.category", adv.Document.Category)
 	}
-	if err := Validate(data); err != nil {
+	if err := validate(data, &adv); err != nil {
 		return nil, "", err
 	}
 	return &adv, kind, nil
@@ -87,8 +88,14 @@ func jsonType(value string) i18n.Message {
 	return i18n.M("csaf.json.value")
 }
 
-// contentOf maps a valid document to a publication's content.
-func contentOf(a *advisory) publication.Content {
+// contentOf maps a valid document to a publication's content. Every
+// list is kept free of duplicates with a set beside it, in the
+// document's order, so that a large document costs time in proportion
+// to its size. A draft's content (ImportDraft) stops each list at what a
+// publication holds and the body at publication.MaxBody, so that a
+// large document is not built in full only to be cut by fit: what it
+// keeps is what fit would keep.
+func contentOf(a *advisory, draft bool) publication.Content {
 	d := &a.Document
 	c := publication.Content{TLP: publication.TLPAmber}
 	if d.Distribution != nil && d.Distribution.TLP != nil {
@@ -112,55 +119,89 @@ func contentOf(a *advisory) publication.Content {
 		text.Lang = "en"
 	}
 	text.Lang, _, _ = strings.Cut(text.Lang, "-")
+	listMax, bodyMax := math.MaxInt, math.MaxInt
+	if draft {
+		listMax, bodyMax = publication.MaxListItems, publication.MaxBody
+	}
+	// The body's notes, each once, and the length of their joining: a
+	// note that would start past what the body holds is cut anyway.
 	var body []string
+	bodySeen, bodyLen := map[string]bool{}, 0
+	addBody := func(t string, twice bool) {
+		if bodyLen >= bodyMax || bodySeen[t] && !twice {
+			return
+		}
+		if len(body) > 0 {
+			bodyLen += len("\n\n")
+		}
+		bodyLen += len(t)
+		bodySeen[t] = true
+		body = append(body, t)
+	}
 	for _, n := range d.Notes {
 		switch {
 		case n.Category == "summary" && text.Summary == "":
 			text.Summary = n.Text
 		case n.Category == "description" || n.Category == "details" || n.Category == "summary" || n.Category == "general":
-			body = append(body, noteText(n))
+			// The document's own notes are all kept, even twice.
+			addBody(noteText(n), true)
 		}
+	}
+	refs := newList[publication.Reference](listMax)
+	addReference := func(r reference) {
+		if draft && !webAddress(r.URL) {
+			// fit leaves it out; it still counts as seen, as there.
+			refs.seen[r.URL] = true
+			return
+		}
+		refs.add(r.URL, publication.Reference{URL: r.URL, Title: r.Summary})
 	}
 	for _, r := range d.References {
-		c.References = appendReference(c.References, r)
+		addReference(r)
 	}
+	cves, cwes := newList[string](listMax), newList[string](listMax)
+	// All scores, even in a draft: the severity is the worst of them.
+	scores := newList[publication.CVSS](math.MaxInt)
+	recommendations := newList[publication.Recommendation](listMax)
 	affected := map[string]bool{}
 	for _, v := range a.Vulnerabilities {
-		if v.CVE != "" && !slices.Contains(c.CVEs, v.CVE) {
-			c.CVEs = append(c.CVEs, v.CVE)
+		if v.CVE != "" {
+			cves.add(v.CVE, v.CVE)
 		}
-		if v.CWE != nil && !slices.Contains(c.CWEs, v.CWE.ID) {
-			c.CWEs = append(c.CWEs, v.CWE.ID)
+		if v.CWE != nil {
+			cwes.add(v.CWE.ID, v.CWE.ID)
 		}
 		for _, s := range v.Scores {
-			if s.CVSSv3 != nil && !slices.ContainsFunc(c.CVSS, func(x publication.CVSS) bool { return x.Vector == s.CVSSv3.VectorString }) {
-				c.CVSS = append(c.CVSS, publication.CVSS{Version: s.CVSSv3.Version, Vector: s.CVSSv3.VectorString,
+			if s.CVSSv3 != nil {
+				scores.add(s.CVSSv3.VectorString, publication.CVSS{Version: s.CVSSv3.Version, Vector: s.CVSSv3.VectorString,
 					Score: s.CVSSv3.BaseScore, Severity: strings.ToLower(s.CVSSv3.BaseSeverity)})
 			}
 		}
 		if st := v.ProductStatus; st != nil {
 			// Products still under investigation may concern constituents
 			// too: the draft names them, and the analyst decides.
-			for _, id := range slices.Concat(st.FirstAffected, st.KnownAffected, st.LastAffected, st.UnderInvestigation) {
-				affected[id] = true
-			}
-		}
-		for _, r := range v.Remediations {
-			if kind := recommendationOf(r.Category); kind != "" && !slices.ContainsFunc(text.Recommendations, func(x publication.Recommendation) bool { return x.Text == r.Details }) {
-				text.Recommendations = append(text.Recommendations, publication.Recommendation{Kind: kind, Text: r.Details})
-			}
-		}
-		for _, r := range v.References {
-			c.References = appendReference(c.References, r)
-		}
-		for _, n := range v.Notes {
-			if n.Category == "description" || n.Category == "details" || n.Category == "summary" {
-				if t := noteText(n); !slices.Contains(body, t) {
-					body = append(body, t)
+			for _, ids := range [][]string{st.FirstAffected, st.KnownAffected, st.LastAffected, st.UnderInvestigation} {
+				for _, id := range ids {
+					affected[id] = true
 				}
 			}
 		}
+		for _, r := range v.Remediations {
+			if kind := recommendationOf(r.Category); kind != "" {
+				recommendations.add(r.Details, publication.Recommendation{Kind: kind, Text: r.Details})
+			}
+		}
+		for _, r := range v.References {
+			addReference(r)
+		}
+		for _, n := range v.Notes {
+			if n.Category == "description" || n.Category == "details" || n.Category == "summary" {
+				addBody(noteText(n), false)
+			}
+		}
 	}
+	c.References, c.CVEs, c.CWEs, c.CVSS = refs.items, cves.items, cwes.items, scores.items
+	text.Recommendations = recommendations.items
 	text.Body = strings.Join(body, "\n\n")
 	if text.Summary == "" && len(body) > 0 {
 		text.Summary, _, _ = strings.Cut(body[0], "\n")
@@ -168,9 +209,32 @@ func contentOf(a *advisory) publication.Content {
 	c.Texts = []publication.Text{text}
 	c.Severity = severityOfImport(d, c.CVSS)
 	if a.ProductTree != nil {
-		c.Products = productsOf(a.ProductTree, affected)
+		c.Products = productsOf(a.ProductTree, affected, listMax)
 	}
 	return c
+}
+
+// list is a list without duplicates, each item known by a key, of at
+// most limit items: what is added beyond is left out.
+type list[T any] struct {
+	items []T
+	seen  map[string]bool
+	limit int
+}
+
+func newList[T any](limit int) *list[T] {
+	return &list[T]{seen: map[string]bool{}, limit: limit}
+}
+
+// add appends item unless an item of the same key is in the list or
+// the list is full, and says whether it did.
+func (l *list[T]) add(key string, item T) bool {
+	if l.seen[key] || len(l.items) >= l.limit {
+		return false
+	}
+	l.seen[key] = true
+	l.items = append(l.items, item)
+	return true
 }
 
 // noteText is a note as Markdown, its title as a heading.
@@ -181,11 +245,12 @@ func noteText(n note) string {
 	return "## " + n.Title + "\n\n" + n.Text
 }
 
-func appendReference(refs []publication.Reference, r reference) []publication.Reference {
-	if slices.ContainsFunc(refs, func(x publication.Reference) bool { return x.URL == r.URL }) {
-		return refs
-	}
-	return append(refs, publication.Reference{URL: r.URL, Title: r.Summary})
+// webAddress reports whether a reference's address is one a
+// publication cites: an http(s) URL with a host, no longer than a short
+// field.
+func webAddress(address string) bool {
+	u, err := url.Parse(address)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(address) <= publication.MaxShortField
 }
 
 // recommendationOf maps a remediation category to a recommendation kind;
@@ -224,17 +289,29 @@ func severityOfImport(d *docMeta, scores []publication.CVSS) string {
 
 // productsOf collects the affected products of a product tree: each
 // vendor's product with its affected versions and ranges, with the CPE
-// or PURL of its first product that has one.
-func productsOf(t *productTree, affected map[string]bool) []publication.Product {
+// or PURL of its first product that has one. It collects at most limit
+// products, each with at most limit versions.
+func productsOf(t *productTree, affected map[string]bool, limit int) []publication.Product {
 	var out []publication.Product
-	find := func(vendor, name string) *publication.Product {
-		for i := range out {
-			if out[i].Vendor == vendor && out[i].Product == name {
-				return &out[i]
-			}
+	type key struct{ vendor, product string }
+	index := map[key]int{}
+	type version struct {
+		product int
+		r       publication.VersionRange
+	}
+	versions := map[version]bool{}
+	// find returns the index of the vendor's product in out, adding it;
+	// -1 when out holds limit products already.
+	find := func(vendor, product string) int {
+		if i, ok := index[key{vendor, product}]; ok {
+			return i
 		}
-		out = append(out, publication.Product{Vendor: vendor, Product: name})
-		return &out[len(out)-1]
+		if len(out) >= limit {
+			return -1
+		}
+		out = append(out, publication.Product{Vendor: vendor, Product: product})
+		index[key{vendor, product}] = len(out) - 1
+		return len(out) - 1
 	}
 	var walk func(bs []branch, vendor, name string)
 	walk = func(bs []branch, vendor, name string) {
@@ -250,12 +327,15 @@ func productsOf(t *productTree, affected map[string]bool) []publication.Product 
 				if n == "" {
 					n = b.Product.Name
 				}
-				p := find(v, n)
-				if r, ok := rangeOf(b); ok && !slices.Contains(p.Versions, r) {
-					p.Versions = append(p.Versions, r)
-				}
-				if h := b.Product.Helper; h != nil && p.CPE == "" && p.PURL == "" {
-					p.CPE, p.PURL = h.CPE, h.PURL
+				if i := find(v, n); i >= 0 {
+					p := &out[i]
+					if r, ok := rangeOf(b); ok && !versions[version{i, r}] && len(p.Versions) < limit {
+						versions[version{i, r}] = true
+						p.Versions = append(p.Versions, r)
+					}
+					if h := b.Product.Helper; h != nil && p.CPE == "" && p.PURL == "" {
+						p.CPE, p.PURL = h.CPE, h.PURL
+					}
 				}
 			}
 			walk(b.Branches, v, n)
@@ -264,9 +344,8 @@ func productsOf(t *productTree, affected map[string]bool) []publication.Product 
 	walk(t.Branches, "", "")
 	for _, fp := range t.FullProductNames {
 		if affected[fp.ID] {
-			p := find("", fp.Name)
-			if fp.Helper != nil && p.CPE == "" && p.PURL == "" {
-				p.CPE, p.PURL = fp.Helper.CPE, fp.Helper.PURL
+			if i := find("", fp.Name); i >= 0 && fp.Helper != nil && out[i].CPE == "" && out[i].PURL == "" {
+				out[i].CPE, out[i].PURL = fp.Helper.CPE, fp.Helper.PURL
 			}
 		}
 	}

@@ -24,6 +24,12 @@ var cvePattern = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
 // (document/tracking/id, vulnerabilities/0/cve), nil for a valid
 // document.
 func Validate(data []byte) error {
+	return validate(data, nil)
+}
+
+// validate is Validate of data that read has decoded already into adv,
+// so as not to decode a large document once more; nil to decode it.
+func validate(data []byte, adv *advisory) error {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return publication.Refuse("", "csaf.error.json", err.Error())
@@ -43,11 +49,13 @@ func Validate(data []byte) error {
 	if err := model.Validate(); err != nil {
 		return publication.Refuse("", "csaf.error.model", err.Error())
 	}
-	var adv advisory
-	if err := json.Unmarshal(data, &adv); err != nil {
-		return publication.Refuse("", "csaf.error.json", err.Error())
+	if adv == nil {
+		adv = new(advisory)
+		if err := json.Unmarshal(data, adv); err != nil {
+			return publication.Refuse("", "csaf.error.json", err.Error())
+		}
 	}
-	return mandatory(&adv)
+	return mandatory(adv)
 }
 
 // mandatory runs the mandatory tests this package implements: 6.1.1
@@ -83,9 +91,14 @@ func mandatory(a *advisory) error {
 			}
 		}
 		if st := v.ProductStatus; st != nil {
-			affected := slices.Concat(st.FirstAffected, st.KnownAffected, st.LastAffected)
+			affected := map[string]bool{}
+			for _, ids := range [][]string{st.FirstAffected, st.KnownAffected, st.LastAffected} {
+				for _, id := range ids {
+					affected[id] = true
+				}
+			}
 			for _, id := range slices.Concat(st.Fixed, st.FirstFixed, st.KnownNotAffected) {
-				if slices.Contains(affected, id) {
+				if affected[id] {
 					return publication.Refuse(path+"/product_status", "csaf.error.test", "6.1.6", id)
 				}
 			}
