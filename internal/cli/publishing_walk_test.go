@@ -170,7 +170,10 @@ type publishingWalk struct {
 func (w *publishingWalk) draft(t *testing.T) {
 	logInWalk(t, w.ctx, demo.Publisher, "publication-new-form")
 	walkScreenshot(t, w.ctx, "walk-new")
+	// The form offers AMBER first; the publisher chooses CLEAR for an
+	// advisory meant for everyone, and the draft takes it.
 	if err := chromedp.Do(w.ctx,
+		chromedp.SetValue(chromedp.CSS("#new-tlp"), "CLEAR"),
 		chromedp.SetUploadFiles(chromedp.CSS("#new-cve"), []string{w.record}),
 		chromedp.Click(chromedp.CSS("#new-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#publication-editor")),
