@@ -19,19 +19,14 @@ import (
 // failure as a catalogue message, not as English; its page says it in the
 // reader's language (German here), the server's own words quoted as they
 // came, and so is the reason why a TLP-refused channel was skipped.
-func TestDeliveryErrorsInTheReadersLanguage(t *testing.T) {
-	env := newPublicationEnv(t)
-	env.console.publications.Service.Channels = append(slices.Clone(publication.DefaultChannels),
-		publication.ChannelSpec{Name: "webhook:chat", PerLanguage: true, Languages: []string{"en"}})
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"error":"maintenance until 10:00"}`))
-	}))
-	defer hook.Close()
-
+// publishThroughConsole has the analyst write a draft from form and
+// submit it, and the publisher approve and publish it, through the
+// console's pages; it returns the publication's page.
+func publishThroughConsole(t *testing.T, env *caseEnv, form url.Values) string {
+	t.Helper()
 	analyst := env.analyst()
-	page := createDraft(t, analyst, "Flaw in Acme Gateway")
-	if res := analyst.post(page, editorForm("Flaw in Acme Gateway")); res.status != http.StatusSeeOther {
+	page := createDraft(t, analyst, form.Get("en-title"))
+	if res := analyst.post(page, form); res.status != http.StatusSeeOther {
 		t.Fatalf("save: status %d: %.600s", res.status, res.body)
 	}
 	if res := analyst.post(page+"/submit", url.Values{}); res.status != http.StatusSeeOther {
@@ -44,6 +39,20 @@ func TestDeliveryErrorsInTheReadersLanguage(t *testing.T) {
 			t.Fatalf("%s: status %d: %.600s", action, res.status, res.body)
 		}
 	}
+	return page
+}
+
+func TestDeliveryErrorsInTheReadersLanguage(t *testing.T) {
+	env := newPublicationEnv(t)
+	env.console.publications.Service.Channels = append(slices.Clone(publication.DefaultChannels),
+		publication.ChannelSpec{Name: "webhook:chat", PerLanguage: true, Languages: []string{"en"}})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":"maintenance until 10:00"}`))
+	}))
+	defer hook.Close()
+
+	page := publishThroughConsole(t, env, editorForm("Flaw in Acme Gateway"))
 
 	reg := &channel.Registry{}
 	reg.Register(&channel.Webhook{Hook: "chat", URL: hook.URL, Secret: []byte("whsec"), SiteURL: "https://cert.example", Client: hook.Client()})
@@ -77,6 +86,8 @@ func TestDeliveryErrorsInTheReadersLanguage(t *testing.T) {
 		t.Errorf("the German page shows the English or the stored form: %.3000s", text(body))
 	}
 	// The same page in English for the English publisher.
+	publisher := env.browser()
+	publisher.login("publisher", casePassword)
 	mustSay(t, publisher.get(page).body, "Gave up after attempt 1: The server answered 503: maintenance until 10:00")
 }
 
@@ -85,21 +96,9 @@ func TestDeliveryErrorsInTheReadersLanguage(t *testing.T) {
 // language.
 func TestSkippedDeliveryInTheReadersLanguage(t *testing.T) {
 	env := newPublicationEnv(t)
-	analyst := env.analyst()
-	page := createDraft(t, analyst, "Amber flaw")
 	form := editorForm("Amber flaw")
 	form.Set("tlp", "AMBER")
-	if res := analyst.post(page, form); res.status != http.StatusSeeOther {
-		t.Fatalf("save: status %d: %.600s", res.status, res.body)
-	}
-	analyst.post(page+"/submit", url.Values{})
-	publisher := env.browser()
-	publisher.login("publisher", casePassword)
-	for _, action := range []string{"approve", "publish"} {
-		if res := publisher.post(page+"/"+action, url.Values{}); res.status != http.StatusSeeOther {
-			t.Fatalf("%s: status %d: %.600s", action, res.status, res.body)
-		}
-	}
+	page := publishThroughConsole(t, env, form)
 	env.addUser("publisher-fr", auth.RolePublisher, casePassword)
 	fr := env.browser()
 	fr.login("publisher-fr", casePassword)

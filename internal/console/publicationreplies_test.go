@@ -29,21 +29,7 @@ func TestDeliveryReplyQuotesTheServer(t *testing.T) {
 	}))
 	defer mastodon.Close()
 
-	analyst := env.analyst()
-	page := createDraft(t, analyst, "Flaw in Acme Gateway")
-	if res := analyst.post(page, editorForm("Flaw in Acme Gateway")); res.status != http.StatusSeeOther {
-		t.Fatalf("save: status %d: %.600s", res.status, res.body)
-	}
-	if res := analyst.post(page+"/submit", url.Values{}); res.status != http.StatusSeeOther {
-		t.Fatalf("submit: status %d", res.status)
-	}
-	publisher := env.browser()
-	publisher.login("publisher", casePassword)
-	for _, action := range []string{"approve", "publish"} {
-		if res := publisher.post(page+"/"+action, url.Values{}); res.status != http.StatusSeeOther {
-			t.Fatalf("%s: status %d: %.600s", action, res.status, res.body)
-		}
-	}
+	page := publishThroughConsole(t, env, editorForm("Flaw in Acme Gateway"))
 	reg := &channel.Registry{}
 	reg.Register(&channel.Mastodon{Instance: mastodon.URL, Token: "t", SiteURL: "https://cert.example", Client: mastodon.Client()})
 	w := &channel.Worker{Deliveries: env.store.Publications, Publications: env.store.Publications, Registry: reg}
@@ -51,6 +37,8 @@ func TestDeliveryReplyQuotesTheServer(t *testing.T) {
 		t.Fatalf("the outbox's pass: %+v, %v", counts, err)
 	}
 
+	publisher := env.browser()
+	publisher.login("publisher", casePassword)
 	body := publisher.get(page).body
 	mustSay(t, body, "Posted: "+forged)
 	env.addUser("publisher-de", auth.RolePublisher, casePassword)
