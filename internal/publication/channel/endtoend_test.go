@@ -23,6 +23,18 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
+// publisher makes a publisher's account named name and returns it as
+// the workflow's actor.
+func publisher(t *testing.T, accounts *authdb.Store, name string) publication.Actor {
+	t.Helper()
+	u := auth.User{Name: name, Email: name + "@cert.example", Role: auth.RolePublisher,
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Language: "en"}
+	if err := accounts.CreateUser(t.Context(), &u); err != nil {
+		t.Fatal(err)
+	}
+	return publication.Actor{UserID: u.ID, Name: name}
+}
+
 // TestEndToEnd: publications written, approved by a second person and
 // published through the publication service on either database go out
 // on Mastodon, Bluesky and two webhooks, each post once although two
@@ -32,15 +44,7 @@ func TestEndToEnd(t *testing.T) {
 	dbtest.Each(t, database.Schemas, func(t *testing.T, st store.Store) {
 		ctx := t.Context()
 		accounts := authdb.New(st.DB())
-		actor := func(name string) publication.Actor {
-			u := auth.User{Name: name, Email: name + "@cert.example", Role: auth.RolePublisher,
-				PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Language: "en"}
-			if err := accounts.CreateUser(ctx, &u); err != nil {
-				t.Fatal(err)
-			}
-			return publication.Actor{UserID: u.ID, Name: name}
-		}
-		ann, bob := actor("ann"), actor("bob")
+		ann, bob := publisher(t, accounts, "ann"), publisher(t, accounts, "bob")
 
 		var mu sync.Mutex
 		arrived := map[string][]request{} // by server

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -53,15 +52,7 @@ func TestRemovedChannelIsSkipped(t *testing.T) {
 	dbtest.Each(t, database.Schemas, func(t *testing.T, st store.Store) {
 		ctx := t.Context()
 		accounts := authdb.New(st.DB())
-		actor := func(name string) publication.Actor {
-			u := auth.User{Name: name, Email: name + "@cert.example", Role: auth.RolePublisher,
-				PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Language: "en"}
-			if err := accounts.CreateUser(ctx, &u); err != nil {
-				t.Fatal(err)
-			}
-			return publication.Actor{UserID: u.ID, Name: name}
-		}
-		ann, bob := actor("ann"), actor("bob")
+		ann, bob := publisher(t, accounts, "ann"), publisher(t, accounts, "bob")
 
 		var (
 			mu      sync.Mutex
