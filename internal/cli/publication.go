@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -328,9 +329,10 @@ func importCVE(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	svc := a.publications()
-	content := rec.Draft(svc.RulesOrDefault().Languages)
-	if content.Severity == "" {
-		content.Severity = "medium"
+	rules := svc.RulesOrDefault()
+	content := rec.Draft(rules.Languages)
+	if !slices.Contains(rules.Severities, content.Severity) {
+		content.Severity = rules.DefaultSeverity()
 	}
 	p, err := svc.Create(ctx, actor, publication.Kind(*kind), content, "cve:"+rec.ID)
 	if err != nil {

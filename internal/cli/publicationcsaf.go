@@ -11,10 +11,9 @@ import (
 	"github.com/vigil-cert/vigil/internal/publication/csaf"
 )
 
-// importCSAF drafts a publication from a CSAF 2.0 document file, as the
-// console's upload does: an advisory, or a warning from an
-// informational advisory, at the document's TLP, unless --kind says
-// otherwise. A malformed document is refused with the JSON path of the
+// importCSAF drafts a publication from a CSAF 2.0 document file at the
+// document's TLP: an advisory, or a warning from an informational
+// advisory, unless --kind names another kind. A malformed document is refused with the JSON path of the
 // field that is wrong.
 func importCSAF(ctx context.Context, c *cmdEnv, args []string) error {
 	kind := c.flags.String("kind", "", "advisory, warning, news or digest (the document's when not given: a warning for an informational advisory, else an advisory)")
@@ -60,11 +59,7 @@ func importCSAF(ctx context.Context, c *cmdEnv, args []string) error {
 		d.Kind = publication.Kind(*kind)
 	}
 	if !slices.Contains(rules.Severities, d.Content.Severity) {
-		// The scale's middle, as the console's drafts have it.
-		d.Content.Severity = rules.Severities[len(rules.Severities)/2]
-		if slices.Contains(rules.Severities, "medium") {
-			d.Content.Severity = "medium"
-		}
+		d.Content.Severity = rules.DefaultSeverity()
 	}
 	p, err := svc.Create(ctx, actor, d.Kind, d.Content, d.Source)
 	if err != nil {

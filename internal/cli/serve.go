@@ -298,22 +298,19 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	if err != nil {
 		return "", err
 	}
+	// The listeners are startTeamJobs's to close should this fail.
 	ln := lns.web
 	srv := web.NewServer(handler, limits, a.log)
-	scheme := "http"
 	if cfg.TLS.Enabled() {
-		scheme = "https"
 		_, port, _ := net.SplitHostPort(cfg.Listen)
 		tlsConfig, plain, err := serverTLS(cfg, port, a.log)
 		if err != nil {
-			ln.Close()
 			return "", err
 		}
 		srv.TLSConfig = tlsConfig
 		if cfg.TLS.RedirectListen != "" {
 			rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
 			if err != nil {
-				ln.Close()
 				return "", fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
 			}
 			group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
@@ -321,7 +318,7 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 	}
 	base := cfg.PublicURL
 	if base == "" {
-		base = scheme + "://" + ln.Addr().String()
+		base = a.webBase
 	}
 	group.run("web", serveHTTP(srv, ln, cfg.TLS.Enabled()))
 	if lns.demo != nil {

@@ -49,7 +49,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	base := cfg.PublicURL
 	if base == "" {
 		base = a.siteBase()
-		if a.cfg.PublicURL == "" && a.cfg.Site.BaseURL == "" && a.demoHTTPS == "" {
+		if base == a.webBase {
 			a.log.Warn("newsletter links point at the listen address: set public_url or newsletter.public_url", "url", base)
 		}
 	}

@@ -37,7 +37,7 @@ func TestBadFiles(t *testing.T) {
 		"database.bad.yml":           "config: database:",
 		"workers-type.bad.yml":       "config: line 2:",
 		"cache.bad.yml":              "config: sqlite.cache_mib: want 2 to 65536",
-		"site-language.bad.yml":      `config: site.languages: want en, nl, fr or de, each once (got "es")`,
+		"site-language.bad.yml":      `config: site.languages: want each of en, nl, fr, de at most once (got "es")`,
 		"site-contact.bad.yml":       `config: site.contacts[1]: want a mailto:, tel: or https:// URI (got "cert@cert.example")`,
 		"site-expires.bad.yml":       "config: site.security_txt_validity: want 24h to 8760h",
 		"notify-from.bad.yml":        "config: notify.from: required when notifications are enabled",

@@ -52,7 +52,7 @@ func ValidateFeed(key string, f Feed) error {
 	}
 	if f.TLP != "" {
 		if _, ok := tlp.Parse(f.TLP); !ok {
-			return &Error{Key: key + ".tlp", Reason: "want CLEAR, GREEN, AMBER, AMBER+STRICT or RED",
+			return &Error{Key: key + ".tlp", Reason: "want one of " + tlp.Names(),
 				Message: i18n.M("feedadmin.error.tlp")}
 		}
 	}

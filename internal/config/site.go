@@ -47,11 +47,11 @@ func DefaultSite() Site {
 // validate checks the site's settings.
 func (s Site) validate() error {
 	if len(s.Languages) == 0 {
-		return &Error{Key: "site.languages", Reason: "want at least one of en, nl, fr, de"}
+		return &Error{Key: "site.languages", Reason: "want at least one of " + strings.Join(i18n.Codes, ", ")}
 	}
 	for i, l := range s.Languages {
 		if !slices.Contains(i18n.Codes, l) || slices.Index(s.Languages, l) != i {
-			return &Error{Key: "site.languages", Reason: fmt.Sprintf("want en, nl, fr or de, each once (got %q)", l)}
+			return &Error{Key: "site.languages", Reason: fmt.Sprintf("want each of %s at most once (got %q)", strings.Join(i18n.Codes, ", "), l)}
 		}
 	}
 	for key, u := range map[string]string{"site.base_url": s.BaseURL, "site.encryption": s.Encryption, "site.policy": s.Policy,

@@ -179,7 +179,7 @@ type feedForm struct {
 
 // newFeedFormOf fills the form from a feed.
 func newFeedFormOf(f config.Feed) feedForm {
-	ff := feedForm{Name: f.Name, Provider: f.Provider, URL: f.URL, Code: f.Code, TLP: strings.ToUpper(f.TLP),
+	ff := feedForm{Name: f.Name, Provider: f.Provider, URL: f.URL, Code: f.Code, TLP: feedTLP(f.TLP),
 		Collector: f.Collector, Parser: f.Parser, KeepRaw: f.KeepsRaw(), Enabled: f.IsEnabled(),
 		CollectorOptions: optionsYAML(f.CollectorOptions), ParserOptions: optionsYAML(f.ParserOptions)}
 	if f.Accuracy != 0 {
@@ -378,4 +378,12 @@ func (c *Console) dropFeedOverride(w http.ResponseWriter, r *http.Request, v *vi
 		to = "/feeds"
 	}
 	redirectDone(w, r, to, "feed-dropped")
+}
+
+// feedTLP is a feed's label as the form offers it: "tlp:white" is CLEAR.
+func feedTLP(s string) string {
+	if l, ok := tlp.Parse(s); ok {
+		return string(l)
+	}
+	return strings.ToUpper(s)
 }

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -93,15 +92,9 @@ func (c *Console) pubRules() publication.Rules {
 func (c *Console) pubLanguages() []string  { return c.pubRules().Languages }
 func (c *Console) pubSeverities() []string { return c.pubRules().Severities }
 
-// defaultSeverity is the severity of a draft Vigil writes: "medium" when
-// the scale has it, else the scale's middle.
-func (c *Console) defaultSeverity() string {
-	scale := c.pubSeverities()
-	if slices.Contains(scale, "medium") {
-		return "medium"
-	}
-	return scale[len(scale)/2]
-}
+// defaultSeverity is the severity of a draft Vigil writes
+// (Rules.DefaultSeverity).
+func (c *Console) defaultSeverity() string { return c.pubRules().DefaultSeverity() }
 
 // publicationListSize is how many publications a page of the list shows.
 const publicationListSize = 50

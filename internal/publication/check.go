@@ -30,6 +30,16 @@ type Rules struct {
 	Severities []string
 }
 
+// DefaultSeverity is the severity of a draft Vigil writes when its
+// source gives none the scale knows: "medium" when the scale has it, else
+// the scale's middle.
+func (r Rules) DefaultSeverity() string {
+	if slices.Contains(r.Severities, "medium") || len(r.Severities) == 0 {
+		return "medium"
+	}
+	return r.Severities[len(r.Severities)/2]
+}
+
 // Check refuses content that Vigil would not publish, with the field
 // that is wrong: an unknown severity, language or TLP, a missing title
 // in the primary language, malformed CVE or CWE ids, references that are

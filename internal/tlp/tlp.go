@@ -43,13 +43,7 @@ func Parse(s string) (Label, bool) {
 }
 
 // Names is the labels as a list a message can show: "CLEAR, GREEN, …".
-func Names() string {
-	names := make([]string, len(Labels))
-	for i, l := range Labels {
-		names[i] = string(l)
-	}
-	return strings.Join(names, ", ")
-}
+func Names() string { return strings.Join(Strings(), ", ") }
 
 // Strings is the labels as strings, for a form's choices.
 func Strings() []string {

@@ -421,7 +421,7 @@ func (w *Worker) backoff(attempts int) time.Duration {
 // the next pass, before anything is sent.
 func (w *Worker) finish(ctx context.Context, d publication.Delivery, status string, why, reply i18n.Message) error {
 	d.Status = status
-	d.LastError = why.Encode()
+	d.LastError = shortArgs(why, maxReason, 0).Encode()
 	d.Reply = shortArgs(reply, maxReply, 0).Encode()
 	if status != publication.DeliveryQueued {
 		d.Done = w.Now()

@@ -39,9 +39,12 @@ type Channel struct {
 // Name is the channel's name, for the publication outbox's worker.
 func (c *Channel) Name() string { return ChannelName }
 
-// Takes reports whether the newsletter sends p: public digests and
-// warnings. Advisories and news reach subscribers in the digest.
-func (c *Channel) Takes(p publication.Publication) bool {
+// Accepts reports whether the newsletter sends p: public digests and
+// warnings. Advisories and news reach subscribers in the digest. The
+// outbox's worker asks it (channel.Accepter), so that a delivery of one
+// it no longer takes (withdrawn, raised above CLEAR) is skipped, not
+// retried.
+func (c *Channel) Accepts(p *publication.Publication) bool {
 	return p.Public() && (p.Kind == publication.KindDigest || p.Kind == publication.KindWarning)
 }
 
@@ -84,7 +87,7 @@ func (c *Channel) Send(ctx context.Context, p publication.Publication, d publica
 // Spec is the newsletter's entry among the publication service's
 // channels: one delivery for all languages, of what Takes accepts.
 func (c *Channel) Spec() publication.ChannelSpec {
-	return publication.ChannelSpec{Name: ChannelName, Accepts: func(p *publication.Publication) bool { return c.Takes(*p) }}
+	return publication.ChannelSpec{Name: ChannelName, Accepts: c.Accepts}
 }
 
 var _ i18n.Explained = (*notTaken)(nil)

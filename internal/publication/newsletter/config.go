@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Config is the newsletter section of the configuration file.
@@ -54,7 +56,7 @@ type DigestConfig struct {
 // DefaultConfig returns the defaults (disabled).
 func DefaultConfig() Config {
 	return Config{
-		Languages:    []string{"en", "nl", "fr", "de"},
+		Languages:    slices.Clone(i18n.Codes),
 		ConfirmEvery: time.Hour,
 		ConfirmValid: 7 * 24 * time.Hour,
 		Poll:         5 * time.Second,

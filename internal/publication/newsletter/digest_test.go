@@ -151,3 +151,7 @@ func newWorker(t *testing.T, svc *publication.Service, ch *newsletter.Channel) *
 	}
 	return &channel.Worker{Deliveries: svc.Store, Publications: svc.Store, Registry: reg}
 }
+
+// The outbox's worker asks the newsletter what it takes: a delivery of a
+// publication withdrawn or raised since is skipped, not retried.
+var _ channel.Accepter = (*newsletter.Channel)(nil)

@@ -49,8 +49,8 @@ func TestOnlyPublicIsMailed(t *testing.T) {
 		if sent != (err == nil) {
 			t.Fatalf("%s %s TLP:%s: queued %v but error %v", p.Kind, p.Status, p.TLP, sent, err)
 		}
-		if ch.Takes(p) != sent {
-			t.Fatalf("Takes says %v for %s %s TLP:%s, Send queued %v", ch.Takes(p), p.Kind, p.Status, p.TLP, sent)
+		if ch.Accepts(&p) != sent {
+			t.Fatalf("Accepts says %v for %s %s TLP:%s, Send queued %v", ch.Accepts(&p), p.Kind, p.Status, p.TLP, sent)
 		}
 		if sent && p.Kind != publication.KindDigest && p.Kind != publication.KindWarning {
 			t.Fatalf("a %s was mailed", p.Kind)
