@@ -44,7 +44,10 @@ func DigestItemIdent(line string) (string, bool) {
 }
 
 // SearchText is what Query.Text matches: the ident, the CVEs and every
-// language's title, summary and body, lower-cased.
+// language's title, summary and body, lower-cased. A digest's item
+// lines are left out: each item is found as the publication it is, and
+// a digest found by an item would let a search spell out one withdrawn
+// or raised above the reader's label since.
 func SearchText(p *Publication) string {
 	var b strings.Builder
 	b.WriteString(p.Ident)
@@ -52,16 +55,19 @@ func SearchText(p *Publication) string {
 		b.WriteString(" " + c)
 	}
 	for _, t := range p.Texts {
-		b.WriteString("\n" + t.Title + "\n" + t.Summary + "\n" + t.Body)
+		body := t.Body
+		if p.Kind == KindDigest {
+			var kept []string
+			for line := range strings.SplitSeq(body, "\n") {
+				if _, item := DigestItemIdent(line); !item {
+					kept = append(kept, line)
+				}
+			}
+			body = strings.Join(kept, "\n")
+		}
+		b.WriteString("\n" + t.Title + "\n" + t.Summary + "\n" + body)
 	}
 	return strings.ToLower(b.String())
-}
-
-// MatchesText reports whether Query.Text text matches p as it is now: a
-// digest redacted for a reader is searched in its redacted words, so
-// that a search cannot find what the reader may no longer see.
-func MatchesText(p *Publication, text string) bool {
-	return strings.Contains(SearchText(p), strings.ToLower(text))
 }
 
 // DigestItemState is what a digest's item is now.
