@@ -15,8 +15,9 @@ func init() {
 }
 
 // Store writes batches into the event store, together with the
-// deduplication keys they claimed. Events already stored (a batch replayed
-// after a crash) are skipped by their hash.
+// deduplication keys they claimed and the batch's identity: a batch
+// stored before (replayed after a crash, or an input ingested again) is
+// recognised as a whole and stores nothing.
 type Store struct {
 	store EventWriter
 }
@@ -24,7 +25,7 @@ type Store struct {
 // EventWriter is what the store output needs of the database: a
 // store.Store or a pipeline.Store satisfies it.
 type EventWriter interface {
-	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (inserted int, err error)
+	InsertBatch(ctx context.Context, b store.EventBatch) (inserted int, err error)
 }
 
 // NewStore returns the store output.
@@ -54,7 +55,7 @@ func (s *Store) WriteCount(ctx context.Context, b *pipeline.Batch) (inserted int
 	if len(b.Events) == 0 && len(b.Dedup) == 0 {
 		return 0, nil
 	}
-	inserted, err = s.store.InsertEvents(ctx, b.Events, persistentKeys(b))
+	inserted, err = s.store.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: persistentKeys(b)})
 	if err != nil {
 		return inserted, fmt.Errorf("store %d events of %s: %w", len(b.Events), b.Feed, err)
 	}

@@ -473,6 +473,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	for _, e := range b.Events {
 		e.Seal()
 	}
+	b.ID = store.BatchID(b.Events)
 	for _, en := range r.enrichers {
 		if err := en.Enrich(ctx, b); err != nil {
 			r.release(b)

@@ -85,7 +85,7 @@ func (o storeOutput) Write(ctx context.Context, b *pipeline.Batch) error {
 }
 
 func (o storeOutput) WriteCount(ctx context.Context, b *pipeline.Batch) (int, error) {
-	return o.st.InsertEvents(ctx, b.Events, b.Dedup)
+	return o.st.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: b.Dedup})
 }
 
 func newRunner(t *testing.T, st store.Store, parser pipeline.Parser, keepRaw bool, outputs ...pipeline.Output) *pipeline.Runner {
@@ -382,5 +382,53 @@ func TestCloseClosesStages(t *testing.T) {
 		Outputs: []pipeline.Output{storeOutput{st}, out}})
 	if err := r.Close(); err != nil || !out.closed.Load() {
 		t.Fatalf("Close = %v, output closed %v", err, out.closed.Load())
+	}
+}
+
+// dropper stands in for the deduplicator dropping events: it keeps the
+// first event of a batch only.
+type dropper struct{}
+
+func (dropper) Enrich(ctx context.Context, b *pipeline.Batch) error {
+	b.Duplicates += len(b.Events) - 1
+	b.Events = b.Events[:1]
+	return nil
+}
+
+// TestBatchIdentityBeforeEnrichment: a batch's identity is that of the
+// events its parser made, fixed before an enricher drops any, so that a
+// redelivery (whose duplicates the deduplicator may judge otherwise) is
+// still recognised; the store records it with the batch.
+func TestBatchIdentityBeforeEnrichment(t *testing.T) {
+	st := openStore(t)
+	r := pipeline.NewRunner(pipeline.RunnerConfig{Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1),
+		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "lines", Parser: &lineParser{}}},
+		Enrichers: []pipeline.Enricher{dropper{}},
+		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 10})
+	var events []*event.Event
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		e := event.New(1)
+		e.SetTrusted("source.ip", ip)
+		events = append(events, e)
+	}
+	parsed := make([]*event.Event, len(events))
+	for i, e := range events {
+		parsed[i] = e.Clone()
+		parsed[i].Seal()
+	}
+	b := &pipeline.Batch{Feed: "test", Events: events}
+	if err := r.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if want := store.BatchID(parsed); b.ID != want {
+		t.Fatalf("batch ID = %s, want the BatchID of the three parsed events %s", b.ID, want)
+	}
+	// The store knows the batch by that identity now.
+	n, err := st.InsertBatch(context.Background(), store.EventBatch{ID: b.ID, Events: parsed[1:]})
+	if err != nil || n != 0 {
+		t.Fatalf("InsertBatch of the recorded identity = %d, %v; want 0, nil", n, err)
+	}
+	if c, err := st.CountEvents(context.Background()); err != nil || c != 1 {
+		t.Fatalf("CountEvents = %d, %v; want 1", c, err)
 	}
 }

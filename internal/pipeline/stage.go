@@ -64,6 +64,10 @@ type Batch struct {
 	// Run is the feed run the batch's events came from (its row in the
 	// history of runs, see RunLog); 0 when none is recorded.
 	Run    int64
+	// ID is the batch's identity (store.BatchID), fixed by Process once
+	// its events are sealed and before any is dropped, so that the store
+	// recognises the batch when it is delivered again.
+	ID     event.Hash
 	Events []*event.Event
 	// Dedup holds the deduplication keys this batch claimed; the store
 	// output writes them in the same transaction as the events.
@@ -101,8 +105,10 @@ type Collector interface {
 // and the rest of the database are out of a stage's reach. A store.Store
 // satisfies it.
 type Store interface {
-	// InsertEvents is the store output's; see store.Events.
+	// InsertEvents and InsertBatch are the store output's; see
+	// store.Events.
 	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (inserted int, err error)
+	InsertBatch(ctx context.Context, b store.EventBatch) (inserted int, err error)
 	store.DeadLetters
 	store.Feeds
 	store.Dedup

@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -103,6 +104,35 @@ type EventQuery struct {
 	Ascending bool
 }
 
+// EventBatch is a batch of events as the pipeline stores it.
+type EventBatch struct {
+	// ID names the batch by its content: BatchID of its events as they
+	// left their parser, before any was dropped as a duplicate.
+	ID     event.Hash
+	Events []*event.Event
+	// Dedup are the deduplication keys the batch claimed, stored with it.
+	Dedup []DedupKey
+}
+
+// BatchID is the identity of a batch of sealed events: the SHA-256 of
+// their hashes in order. A batch is named by what it holds rather than by
+// its place in a stream (a JetStream sequence, a line of a file) because
+// the same events reach the store again under new places too: an input a
+// collector delivers a second time after a crash, a file ingested again,
+// a batch published again after its publisher lost the acknowledgement.
+// The same events in the same order are the same batch wherever they came
+// from, and a different input under the same file name is not.
+func BatchID(events []*event.Event) event.Hash {
+	h := sha256.New()
+	for _, e := range events {
+		id := e.Hash()
+		h.Write(id[:])
+	}
+	var id event.Hash
+	h.Sum(id[:0])
+	return id
+}
+
 // EventPage is one page of results, in the order EventQuery.Sort asks
 // (newest time.source first by default).
 type EventPage struct {
@@ -118,6 +148,12 @@ type Events interface {
 	// together). Events whose hash is already stored are skipped; inserted
 	// is how many were new.
 	InsertEvents(ctx context.Context, events []*event.Event, dedup []DedupKey) (inserted int, err error)
+	// InsertBatch is InsertEvents for a batch of the pipeline that names
+	// itself (EventBatch.ID): the ID is recorded in the same commit as
+	// the events, and a batch whose ID is recorded already (a redelivery
+	// after a crash, the same input ingested again) is recognised as a
+	// whole and stores nothing (inserted 0). A zero ID is InsertEvents.
+	InsertBatch(ctx context.Context, b EventBatch) (inserted int, err error)
 	SearchEvents(ctx context.Context, q EventQuery) (EventPage, error)
 	GetEvent(ctx context.Context, hash event.Hash) (StoredEvent, error)
 	// GetOrganisationEvent returns the event stored under hash only when

@@ -147,6 +147,15 @@ func addrOf(e *event.Event, key string) (netip.Addr, bool) {
 
 // InsertEvents stores the batch and its dedup keys in one transaction.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
+	return s.InsertBatch(ctx, store.EventBatch{Events: events, Dedup: dedup})
+}
+
+// InsertBatch stores the batch, its dedup keys and its identity in one
+// transaction, or nothing when its identity is recorded already. The
+// identity's row is written first: a concurrent insert of the same batch
+// waits on it and then finds it.
+func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error) {
+	events, dedup := b.Events, b.Dedup
 	if len(events) == 0 && len(dedup) == 0 {
 		return 0, nil
 	}
@@ -155,6 +164,16 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
 	}
 	defer tx.Rollback(ctx)
+	if b.ID != (event.Hash{}) {
+		tag, err := tx.Exec(ctx, `INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+			b.ID[:], time.Now())
+		if err != nil {
+			return 0, fmt.Errorf("pgstore: record batch: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return 0, nil // stored before: the whole batch is a replay
+		}
+	}
 	inserted := 0
 	if len(events) > 0 {
 		now := time.Now()

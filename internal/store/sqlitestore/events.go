@@ -46,6 +46,13 @@ const insertDedupSQL = `INSERT INTO dedup_keys (key, expires) VALUES (?, ?)
 // InsertEvents stores the batch and its dedup keys in one transaction: one
 // commit, so one fsync with synchronous=FULL.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
+	return s.InsertBatch(ctx, store.EventBatch{Events: events, Dedup: dedup})
+}
+
+// InsertBatch stores the batch, its dedup keys and its identity in one
+// transaction, or nothing when its identity is recorded already.
+func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error) {
+	events, dedup := b.Events, b.Dedup
 	if len(events) == 0 && len(dedup) == 0 {
 		return 0, nil
 	}
@@ -54,6 +61,17 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 		return 0, fmt.Errorf("sqlitestore: insert events: %w", err)
 	}
 	defer tx.Rollback()
+	if b.ID != (event.Hash{}) {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_batches (id, stored) VALUES (?, ?)`,
+			b.ID[:], time.Now().UnixMicro())
+		if err != nil {
+			return 0, fmt.Errorf("sqlitestore: record batch: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			// Stored before: the whole batch is a replay.
+			return 0, err
+		}
+	}
 	inserted, err := insertEvents(ctx, tx, events, dedup)
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: insert events: %w", err)

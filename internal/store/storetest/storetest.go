@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"insert is idempotent", testInsertIdempotent},
+		{"batch identity", testBatchIdentity},
+		{"batch identity order", testBatchIDOrder},
 		{"get event", testGetEvent},
 		{"search filters", testSearchFilters},
 		{"search order", testSearchOrder},

@@ -1,0 +1,9 @@
+-- The batches of the pipeline stored so far, by their identity
+-- (store.BatchID): a batch delivered again after a crash, or an input
+-- ingested again, is recognised as a whole from one row per batch rather
+-- than from a unique index on every event's hash. stored (Unix
+-- microseconds) says when.
+CREATE TABLE event_batches (
+	id     BLOB    PRIMARY KEY,
+	stored INTEGER NOT NULL
+) WITHOUT ROWID;
