@@ -63,7 +63,7 @@ type Batch struct {
 	Report string
 	// Run is the feed run the batch's events came from (its row in the
 	// history of runs, see RunLog); 0 when none is recorded.
-	Run    int64
+	Run int64
 	// ID is the batch's identity (store.BatchID), fixed by Process once
 	// its events are sealed and before any is dropped, so that the store
 	// recognises the batch when it is delivered again.
