@@ -95,7 +95,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
 	workers := c.flags.Int("workers", 0, "notify: organisations prepared at once (default: one per core, as notify.workers)")
-	postgres := c.flags.String("postgres", "", "notify, intake: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
+	postgres := c.flags.String("postgres", "", "notify, intake, ingest: run on a fresh schema of this PostgreSQL database (DSN) instead of SQLite; the schema is dropped afterwards")
 	reuse := c.flags.Bool("reuse", false, "notify: keep the loaded store in --dir and start from a copy of it when the figures match")
 	messages := c.flags.Int("messages", 20_000, "intake: messages to send")
 	connections := c.flags.Int("connections", 50, "intake: concurrent SMTP sessions")
@@ -140,7 +140,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	case "site":
 		return benchSite(ctx, c, work, *publications, *rate, *duration, *clients)
 	case "ingest":
-		return benchIngest(ctx, c, work, *rows, *transport, *sync, *noStore, *keepRaw)
+		return benchIngest(ctx, c, work, *rows, *transport, *sync, *postgres, *noStore, *keepRaw)
 	case "notify":
 		spec := notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}
 		if *postgres != "" {
@@ -167,7 +167,7 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 	return b.String(), countries, prefixes
 }
 
-func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync string, noStore, keepRaw bool) error {
+func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync, postgres string, noStore, keepRaw bool) error {
 	out := c.stdout
 	input, tableFile, mmdbFile, err := benchInput(c, work, rows)
 	if err != nil {
@@ -183,7 +183,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	bare := time.Since(start)
 	fmt.Fprintln(out, c.t("bench.ingest.bare", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds()))
 
-	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, noStore, keepRaw)
+	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, postgres, noStore, keepRaw)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 // the bench enrichers, the store output (or one that counts, with
 // --no-store) and a runner on the chosen transport.
 type ingestBench struct {
-	db        *sqlitestore.Store
+	db        store.Store
 	output    pipeline.Output
 	runner    *pipeline.Runner
 	jetstream bool
@@ -222,7 +222,7 @@ type ingestBench struct {
 	closers   []func()
 }
 
-func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, transportName, sync string, noStore, keepRaw bool) (_ *ingestBench, err error) {
+func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, transportName, sync, postgres string, noStore, keepRaw bool) (_ *ingestBench, err error) {
 	b := &ingestBench{jetstream: transportName == "jetstream", noStore: noStore}
 	defer func() {
 		if err != nil {
@@ -233,13 +233,13 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, err
 	}
-	if b.db, err = sqlitestore.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlitestore.Options{Synchronous: sync}); err != nil {
+	db, where, closeDB, err := openBenchStore(ctx, filepath.Join(dataDir, "vigil.db"), sync, postgres)
+	if err != nil {
 		return nil, err
 	}
-	b.closers = append(b.closers, func() { b.db.Close() })
-	if err := b.db.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	b.db = db
+	b.closers = append(b.closers, closeDB)
+	fmt.Fprintln(c.stdout, c.t("bench.ingest.store", where))
 	env := pipeline.Env{Store: b.db, DataDir: dataDir, Now: time.Now}
 	enrichers, err := benchEnrichers(env, tableFile, mmdbFile)
 	if err != nil {

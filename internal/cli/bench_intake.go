@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // intakeResult is what one run of bench intake measured.
@@ -45,7 +46,7 @@ type intakeResult struct {
 // acknowledged with 250 is in the spool, byte for byte (its SHA-256
 // recomputed from what was kept).
 func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data, reports bool) error {
-	st, where, closeStore, err := openIntakeStore(ctx, work, synchronous, postgres)
+	st, where, closeStore, err := openBenchStore(ctx, filepath.Join(work, "intake.db"), synchronous, postgres, mailindb.Schema)
 	if err != nil {
 		return err
 	}
@@ -71,15 +72,17 @@ func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connecti
 	return nil
 }
 
-// openIntakeStore opens the benchmark's database, migrated with the
-// spool's schema, and says which it is.
-func openIntakeStore(ctx context.Context, work, synchronous, postgres string) (store.Store, string, func(), error) {
+// openBenchStore opens a benchmark's database, migrated with schemas: the
+// SQLite file path, or a new schema of the PostgreSQL database postgres
+// (DSN) when that is set, dropped when the returned func closes the store.
+// It also says which it is.
+func openBenchStore(ctx context.Context, path, synchronous, postgres string, schemas ...sqlkit.Schema) (store.Store, string, func(), error) {
 	if postgres == "" {
-		st, err := sqlitestore.Open(ctx, filepath.Join(work, "intake.db"), sqlitestore.Options{Synchronous: synchronous, Logger: slog.New(slog.DiscardHandler)})
+		st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: synchronous, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return nil, "", nil, err
 		}
-		if err := st.Migrate(ctx, mailindb.Schema); err != nil {
+		if err := st.Migrate(ctx, schemas...); err != nil {
 			st.Close()
 			return nil, "", nil, err
 		}
@@ -107,7 +110,7 @@ func openIntakeStore(ctx context.Context, work, synchronous, postgres string) (s
 	}
 	st, err := pgstore.Open(ctx, scoped)
 	if err == nil {
-		if err = st.Migrate(ctx, mailindb.Schema); err != nil {
+		if err = st.Migrate(ctx, schemas...); err != nil {
 			st.Close()
 		}
 	}
