@@ -458,3 +458,18 @@ func (p *plan) setSpan(slot, start int) {
 	p.span[slot] = len(p.spans)
 	p.spans = append(p.spans, textSpan{start, len(p.row.text)})
 }
+
+// forWorker returns a copy of the plan for one more goroutine: what was
+// compiled is shared, read only; the per-row scratch and the counts of
+// repaired text are its own.
+func (p *plan) forWorker() *plan {
+	w := *p
+	w.row = row{index: p.row.index, epochSeconds: p.row.epochSeconds}
+	w.consumed = make([]bool, len(p.consumed))
+	w.failed = make([]bool, len(p.failed))
+	w.vals = make([]string, len(p.vals))
+	w.span = make([]int, len(p.span))
+	w.spans, w.raw = nil, nil
+	w.replacedBytes, w.replacedRows = 0, 0
+	return &w
+}
