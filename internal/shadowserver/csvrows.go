@@ -65,12 +65,10 @@ func fillChunk(rr *recordReader, c *csvChunk, maxRecords int) (more bool, err er
 	c.records = c.records[:0]
 	for len(c.records) < maxRecords && len(c.text) < chunkBytes {
 		rec, line, err := rr.next()
-		var tooLong *lineTooLongError
-		switch {
-		case err == nil, errors.As(err, &tooLong), errors.Is(err, errUnclosedQuote):
-		case errors.Is(err, io.EOF):
-			return false, nil
-		default:
+		if err != nil && !isRowError(err) {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
 			return false, err
 		}
 		start := len(c.text)
@@ -78,6 +76,17 @@ func fillChunk(rr *recordReader, c *csvChunk, maxRecords int) (more bool, err er
 		c.records = append(c.records, csvRecord{start: start, end: len(c.text), line: line, err: err})
 	}
 	return true, nil
+}
+
+// isRowError reports whether err, from the record reader, is about its
+// record alone (a line too long, a quote not closed): the record goes to
+// the dead letters and reading goes on.
+func isRowError(err error) bool {
+	if errors.Is(err, errUnclosedQuote) {
+		return true
+	}
+	var tooLong *lineTooLongError
+	return errors.As(err, &tooLong)
 }
 
 // parseCSVRows reads the rows of a CSV report after its header, with
@@ -177,11 +186,10 @@ func (r *csvRows) column(i int) string {
 // row that cannot be read goes to the dead letters and gives no event.
 func (r *csvRows) read(rec []byte, line int, readErr error) rowOutcome {
 	var o rowOutcome
-	var tooLong *lineTooLongError
 	switch {
-	case errors.As(readErr, &tooLong):
+	case readErr != nil && !errors.Is(readErr, errUnclosedQuote): // a line too long
 		return r.reject(o, rec, &RowError{Line: line, Err: readErr})
-	case readErr != nil: // errUnclosedQuote
+	case readErr != nil:
 		// The line where the quote opened, alone: the lines after it
 		// are read again as rows of their own.
 		_, bad, _ := splitRecord(r.cells[:0], string(rec))
