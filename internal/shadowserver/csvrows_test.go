@@ -313,3 +313,45 @@ func FuzzParallelParse(f *testing.F) {
 		sameCalls(t, "fuzz", want, got)
 	})
 }
+
+// BenchmarkParseParallel reads scan_rdp rows on one worker and on every
+// core (GOMAXPROCS, set with -cpu), as rows/s and CPU time per row:
+// go test ./internal/shadowserver -run '^$' -bench ParseParallel -benchmem -cpu 2
+func BenchmarkParseParallel(b *testing.B) {
+	const rows = 20000
+	var buf bytes.Buffer
+	if err := Generate(&buf, "scan_rdp", rows, rand.New(rand.NewPCG(1, 1)), GenerateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	for _, workers := range []int{1, 0} {
+		name := "workers=1"
+		if workers == 0 {
+			name = "workers=GOMAXPROCS"
+		}
+		b.Run(name, func(b *testing.B) {
+			p, err := New(DefaultSchema(), "scan_rdp")
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.workers = workers
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for b.Loop() {
+				var d discard
+				if err := p.Parse(context.Background(), pipeline.Input{Name: "report.csv", Body: bytes.NewReader(data)}, &d); err != nil {
+					b.Fatal(err)
+				}
+				if d.events != rows {
+					b.Fatalf("%d events, %d rejects", d.events, d.rejects)
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if cpu := cpuTime() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
+			}
+		})
+	}
+}
