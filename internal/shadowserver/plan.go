@@ -470,7 +470,7 @@ func (p *plan) setValue(slot int, v string) {
 // valid, so it skips the JSON validation event.Set would repeat.
 func (p *plan) setJSONString(slot int, v string) {
 	start := len(p.row.text)
-	p.row.text = event.AppendJSONString(p.row.text, v)
+	p.row.text = appendJSONString(p.row.text, v)
 	p.setSpan(slot, start)
 }
 
