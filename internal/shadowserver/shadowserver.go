@@ -280,7 +280,8 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	return p.parseCSV(ctx, in, report, br, sink)
 }
 
-// parseCSV reads a report in CSV: the header, then row by row.
+// parseCSV reads a report in CSV: the header, then its rows in chunks on
+// every core (parseCSVRows).
 func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
 	rr := newRecordReader(br)
 	header, headerLine, err := readCSVHeader(rr, sink)

@@ -19,7 +19,8 @@
 //   - When handing on fails (the sink refused the input, the pipeline
 //     stopped) or the context ends, Run stops reading, the workers skip the
 //     chunks still queued, and Run returns only once every worker has
-//     ended.
+//     ended. A panic while working on a chunk is raised again on the
+//     caller's goroutine when that chunk's turn comes.
 package chunks
 
 import (
@@ -63,6 +64,21 @@ type Job[C any] struct {
 type slot[C any] struct {
 	c    *C
 	done chan struct{} // receives once the chunk is worked (or skipped)
+	// panicked is what working on the chunk panicked with, raised again
+	// on the caller's goroutine when the chunk's turn comes, as it would
+	// have been without workers (a web handler that recovers from a
+	// panic keeps doing so).
+	panicked any
+}
+
+// workOn applies work to s's chunk, keeping a panic for the caller.
+func (s *slot[C]) workOn(work func(*C)) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicked = v
+		}
+	}()
+	work(s.c)
 }
 
 // Run reads the input with job.Fill, works on its chunks with
@@ -118,7 +134,7 @@ func parallel[C any](ctx context.Context, job Job[C], first *C, workers, inFligh
 		wg.Go(func() {
 			for s := range jobs {
 				if !stopped.Load() {
-					work(s.c)
+					s.workOn(work)
 				}
 				s.done <- struct{}{}
 			}
@@ -149,6 +165,9 @@ func parallel[C any](ctx context.Context, job Job[C], first *C, workers, inFligh
 		}
 		head := queue[0]
 		queue = queue[1:]
+		if v := head.panicked; v != nil {
+			panic(v)
+		}
 		if err := job.Deliver(head.c); err != nil {
 			return err
 		}
@@ -175,6 +194,7 @@ func parallel[C any](ctx context.Context, job Job[C], first *C, workers, inFligh
 			var s *slot[C]
 			if n := len(free); n > 0 {
 				s, free = free[n-1], free[:n-1]
+				s.panicked = nil
 			} else {
 				s = &slot[C]{c: job.New(), done: make(chan struct{}, 1)}
 			}

@@ -165,3 +165,33 @@ func TestStopsAndEndsItsWorkers(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkerPanicReachesTheCaller: a panic while working on a chunk is
+// raised on Run's goroutine, where a caller can recover from it as it could
+// without workers, and the workers end.
+func TestWorkerPanicReachesTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &counting{total: 10000, size: 10}
+		job := c.job()
+		newWorker := job.NewWorker
+		job.NewWorker = func() func(*numbers) {
+			work := newWorker()
+			return func(n *numbers) {
+				if n.in[0] == 5000 {
+					panic("bad chunk")
+				}
+				work(n)
+			}
+		}
+		defer func() {
+			if v := recover(); v != "bad chunk" {
+				t.Errorf("recovered %v, want the worker's panic", v)
+			}
+			if !slices.Equal(c.delivered, squares(5000)) {
+				t.Errorf("%d results handed on before the panic, want 5000", len(c.delivered))
+			}
+		}()
+		_ = Run(context.Background(), Options{Workers: 4}, job)
+		t.Error("Run returned instead of panicking")
+	})
+}
