@@ -275,3 +275,27 @@ func BenchmarkCSVParallel(b *testing.B) {
 		})
 	}
 }
+
+// FuzzCSVParallel cuts arbitrary input into chunks of one to four lines
+// read on three workers: the sink must get exactly the calls of reading
+// it line by line.
+func FuzzCSVParallel(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/csv/*.input")
+	for _, in := range inputs {
+		if data, err := os.ReadFile(in); err == nil {
+			f.Add(data, uint8(1))
+		}
+	}
+	f.Add(damagedCSV(300), uint8(3))
+	opts := pipeline.Options{
+		"skip_lines":      1,
+		"comment":         "#",
+		"columns":         map[string]any{"ip": "source.ip", "first_seen": "time.source", "port": "source.port", "note": "extra.note"},
+		"constant_fields": map[string]any{"classification.type": "scanner"},
+	}
+	f.Fuzz(func(t *testing.T, data []byte, size uint8) {
+		want := csvTranscript(t, opts, data, chunking{workers: 1}, &transcript{})
+		got := csvTranscript(t, opts, data, chunking{workers: 3, lines: 1 + int(size%4)}, &transcript{})
+		sameCalls(t, "fuzz", want, got)
+	})
+}
