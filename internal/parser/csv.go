@@ -48,6 +48,8 @@ type CSV struct {
 	byIndex   map[int]string
 	constants []event.Field
 	text      inputText
+	// chunking sizes the parallel reading; tests set it.
+	chunking chunking
 }
 
 // csvMapping is one resolved column.
@@ -152,37 +154,59 @@ func checkField(field string) error {
 	return nil
 }
 
-// Parse implements pipeline.Parser.
+// Parse implements pipeline.Parser. The lines up to the header are read
+// one by one, since the header decides how the rest is read; the rest is
+// read in chunks on every core (eachLineInChunks).
 func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	var (
-		mappings []csvMapping
-		fields   []string
-	)
+	r := &csvReader{p: p, rules: p.text.rules(), skipLines: p.skipLines}
 	if !p.hasHeader {
-		mappings = p.resolve(nil)
+		r.mappings = p.resolve(nil)
 	}
 	// A dead letter re-run starts at its header: the lines a file skips
 	// before it were not kept.
-	skipLines := p.skipLines
 	if in.DeadLetter {
-		skipLines = 0
+		r.skipLines = 0
 	}
-	rules := p.text.rules()
+	text := p.text.forInput(in)
+	defer text.report(sink)
 	header := &lineHeader{}
-	return eachLineUnder(ctx, in.Body, sink, p.text.forInput(in), header, func(n int, line []byte) (*event.Event, error) {
-		if n <= skipLines || isComment(line, p.comment) {
+	lines := newLineReader(in.Body)
+	err := eachLineOf(ctx, lines, sink, text, header, r.lineFunc(sink, header), func() bool { return r.mappings == nil })
+	if err != nil || r.mappings == nil {
+		return err
+	}
+	return eachLineInChunks(ctx, lines, sink, text, header, p.chunking, r.lineFunc)
+}
+
+// csvReader reads the lines of one input.
+type csvReader struct {
+	p         *CSV
+	rules     event.InputRules
+	skipLines int
+	// mappings are the columns resolved against the header; nil until
+	// the header is read, and only read after.
+	mappings []csvMapping
+}
+
+// lineFunc returns the function reading one line, with scratch of its own;
+// sink hears which lines carry no data.
+func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
+	p := r.p
+	var fields []string
+	return func(n int, line []byte) (*event.Event, error) {
+		if n <= r.skipLines || isComment(line, p.comment) {
 			pipeline.NotData(sink, 1)
 			return nil, nil
 		}
 		var err error
 		fields, err = splitCSV(fields, string(line), p.delim)
 		if err != nil {
-			if mappings == nil {
+			if r.mappings == nil {
 				return nil, inputErrorf("csv header: %w", err)
 			}
 			return nil, err
 		}
-		if mappings == nil {
+		if r.mappings == nil {
 			columns := newCSVColumns(fields)
 			var absent []string
 			for name := range p.byName {
@@ -194,11 +218,12 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 				sort.Strings(absent)
 				return nil, inputErrorf("csv header has no column %s (it has: %s)", strings.Join(absent, ", "), strings.Join(fields, ", "))
 			}
-			mappings = p.resolve(columns)
+			r.mappings = p.resolve(columns)
 			header.keep()
 			pipeline.NotData(sink, 1)
 			return nil, nil
 		}
+		mappings := r.mappings
 		e := event.New(len(mappings) + len(p.constants) + 3)
 		for _, f := range p.constants {
 			e.SetTrusted(f.Key, f.Value)
@@ -216,7 +241,7 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 				if err := e.SetExtra(strings.TrimPrefix(m.field, "extra."), value); err != nil {
 					return nil, fmt.Errorf("column %s: %w", m.column, err)
 				}
-			} else if err := e.SetWith(rules, m.field, value); err != nil {
+			} else if err := e.SetWith(r.rules, m.field, value); err != nil {
 				return nil, fmt.Errorf("column %s: %w", m.column, err)
 			}
 			set++
@@ -225,7 +250,7 @@ func (p *CSV) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) 
 			return nil, fmt.Errorf("no value in any mapped column")
 		}
 		return e, nil
-	})
+	}
 }
 
 // resolve turns the configured columns into positions, ordered so that

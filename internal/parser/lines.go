@@ -168,8 +168,14 @@ func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *tex
 // carry it in front.
 func eachLineUnder(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, header *lineHeader, parse lineFunc) error {
 	defer text.report(sink)
-	lines := newLineReader(body)
-	for {
+	return eachLineOf(ctx, newLineReader(body), sink, text, header, parse, func() bool { return true })
+}
+
+// eachLineOf is eachLineUnder's loop over lines, run while more says so:
+// a parser that reads its header line by line reads the rest in chunks
+// (eachLineInChunks) from the same reader.
+func eachLineOf(ctx context.Context, lines *lineReader, sink pipeline.Sink, text *textTally, header *lineHeader, parse lineFunc, more func() bool) error {
+	for more() {
 		line, err := lines.next()
 		if err == io.EOF {
 			return nil
@@ -180,47 +186,74 @@ func eachLineUnder(ctx context.Context, body io.Reader, sink pipeline.Sink, text
 				return err
 			}
 		}
-		if errors.Is(err, ErrLineTooLong) {
-			sink.Reject(bytes.Clone(header.under(line)), &pipeline.LineError{Line: n, Err: err})
-			continue
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrLineTooLong) {
 			return fmt.Errorf("read line %d: %w", n, err)
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		original := line
-		if header != nil {
-			header.current = original
-		}
-		line, damage := text.check(line)
-		e, err := parse(n, line)
-		if err == nil && e != nil {
-			err = finish(e, header.under(original))
-		}
-		if err == nil && e != nil && damage != "" {
-			// The damage is in a part of the line no field took (or
-			// one kept only as extra): the line is still refused, as
-			// it is not the text the feed meant to send.
-			err = errors.New(damage + " of the line")
-		}
-		if err != nil {
-			if ie := (*inputError)(nil); errors.As(err, &ie) {
-				return fmt.Errorf("line %d: %w", n, err)
-			}
-			// The dead letter keeps the line as it came (under its
-			// header), so a retry reads the same bytes.
-			sink.Reject(bytes.Clone(header.under(original)), &pipeline.LineError{Line: n, Err: err})
-			continue
-		}
-		if e == nil {
-			continue
-		}
-		if err := sink.Event(e); err != nil {
+		if err := stepLine(n, line, err, text, header, parse).deliver(sink); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// lineResult is what one line came to: an event, a reject, an error that
+// ends the input, or nothing (a blank line, a comment).
+type lineResult struct {
+	event  *event.Event
+	reject []byte
+	reason error
+	fatal  error
+}
+
+// deliver hands the result to sink; an error stops the input.
+func (r lineResult) deliver(sink pipeline.Sink) error {
+	switch {
+	case r.fatal != nil:
+		return r.fatal
+	case r.reason != nil:
+		sink.Reject(r.reject, r.reason)
+	case r.event != nil:
+		return sink.Event(r.event)
+	}
+	return nil
+}
+
+// stepLine reads line n, which the line reader returned with readErr
+// (nil, or ErrLineTooLong). text checks the line first: under
+// invalid_utf8: replace, parse sees the line repaired (raw keeps it as it
+// came); a line that is still not storable text is rejected, with the
+// reason of the field it broke when parse found one.
+func stepLine(n int, line []byte, readErr error, text *textTally, header *lineHeader, parse lineFunc) lineResult {
+	if readErr != nil {
+		return lineResult{reject: bytes.Clone(header.under(line)), reason: &pipeline.LineError{Line: n, Err: readErr}}
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return lineResult{}
+	}
+	original := line
+	if header != nil {
+		header.current = original
+	}
+	line, damage := text.check(line)
+	e, err := parse(n, line)
+	if err == nil && e != nil {
+		err = finish(e, header.under(original))
+	}
+	if err == nil && e != nil && damage != "" {
+		// The damage is in a part of the line no field took (or one
+		// kept only as extra): the line is still refused, as it is not
+		// the text the feed meant to send.
+		err = errors.New(damage + " of the line")
+	}
+	if err != nil {
+		if ie := (*inputError)(nil); errors.As(err, &ie) {
+			return lineResult{fatal: fmt.Errorf("line %d: %w", n, err)}
+		}
+		// The dead letter keeps the line as it came (under its header),
+		// so a retry reads the same bytes.
+		return lineResult{reject: bytes.Clone(header.under(original)), reason: &pipeline.LineError{Line: n, Err: err}}
+	}
+	return lineResult{event: e}
 }
 
 // finish completes an event the same way for every parser: the source

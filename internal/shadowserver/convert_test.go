@@ -2,6 +2,9 @@ package shadowserver
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -80,4 +83,30 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("%q round trips to %q", s, back)
 		}
 	})
+}
+
+// TestConvertIntAgreesWithStrconv holds convertInt's shortcuts (canonical
+// integers kept as they are, text that is no number refused without
+// strconv) to strconv.ParseInt's answer and the reason it always gave.
+func TestConvertIntAgreesWithStrconv(t *testing.T) {
+	for _, in := range []string{"0", "42", "-7", "+7", "0042", "-0", "+", "-", "", " 12 ", "1_000", "0x10",
+		"TLSv1.2", "4.5", "9223372036854775807", "9223372036854775808", "-9223372036854775809", "١٢", "12a"} {
+		got, kind, err := convertInt(in, nil)
+		trimmed := strings.TrimSpace(in)
+		if trimmed == "" {
+			if err != nil || kind != valueNone {
+				t.Errorf("convertInt(%q) = %q, %v, %v; want nothing", in, got, kind, err)
+			}
+			continue
+		}
+		n, perr := strconv.ParseInt(trimmed, 10, 64)
+		switch {
+		case perr != nil:
+			if want := fmt.Sprintf("%q is not an integer", trimmed); err == nil || err.Error() != want {
+				t.Errorf("convertInt(%q) error %v, want %q", in, err, want)
+			}
+		case err != nil || got != strconv.FormatInt(n, 10) || kind != valueNumber:
+			t.Errorf("convertInt(%q) = %q, %v, %v; want %d", in, got, kind, err, n)
+		}
+	}
 }

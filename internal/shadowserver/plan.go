@@ -1,6 +1,7 @@
 package shadowserver
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -70,6 +71,12 @@ type plan struct {
 	// do, so that the values can be read with their column names; nil
 	// for JSON, whose objects name their values.
 	rawHeader []byte
+	// rawHeader64 is base64 of the longest start of the header line and
+	// its newline whose length is a multiple of three, which encodes the
+	// same in front of every row; rawHeaderTail is the rest of that line
+	// (up to two bytes and the newline), encoded with each row.
+	rawHeader64   []byte
+	rawHeaderTail []byte
 
 	// text is the feed's invalid_utf8 and epoch_seconds; replacedBytes
 	// and replacedRows count what invalid_utf8: replace repaired.
@@ -322,12 +329,15 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			p.markConsumed(s.col)
 			continue
 		}
-		err := p.apply(s, v)
+		converterFailed, err := p.apply(s, v)
 		if err == nil {
 			p.markConsumed(s.col)
 			continue
 		}
 		if s.required {
+			if converterFailed {
+				err = fmt.Errorf("%s: %w", s.conv.name, err)
+			}
 			return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: err}
 		}
 		// As IntelMQ does, an optional value that does not fit its field
@@ -346,13 +356,17 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			p.setJSONString(l.slot, v)
 		}
 	}
-	// raw is base64 of the source text, as IntelMQ keeps it.
+	// raw is base64 of the source text, as IntelMQ keeps it: for CSV
+	// the header line, a newline and the row. Base64 encodes three bytes
+	// at a time, so the header's whole groups are encoded once
+	// (setRawHeader) and only its last bytes with each row.
 	raw := rec
+	start := len(p.row.text)
 	if p.rawHeader != nil {
-		p.raw = append(append(append(p.raw[:0], p.rawHeader...), '\n'), rec...)
+		p.row.text = append(p.row.text, p.rawHeader64...)
+		p.raw = append(append(p.raw[:0], p.rawHeaderTail...), rec...)
 		raw = p.raw
 	}
-	start := len(p.row.text)
 	p.row.text = base64.StdEncoding.AppendEncode(p.row.text, raw)
 	p.setSpan(p.rawSlot, start)
 
@@ -367,7 +381,11 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			n++
 		}
 	}
-	e := event.New(n)
+	// Room for the fields the pipeline adds after parsing (the runner's
+	// time.observation, the ASN, GeoIP and constituency enrichers' few),
+	// so that adding them does not copy the event's fields to a slice
+	// twice the size.
+	e := event.New(n + pipelineFields)
 	for slot, v := range p.vals {
 		if v != "" {
 			e.AppendTrusted(p.keys[slot], v)
@@ -386,18 +404,20 @@ func (p *plan) markConsumed(col int) {
 
 // apply converts v and stores it in the step's slot. Harmonized fields are
 // validated and normalized by event.Normalize, exactly as event.Set does.
-func (p *plan) apply(s *step, v string) error {
+// converterFailed says the error is the converter's, which the caller
+// names when the error is shown: most are not (an optional value that
+// fails is kept as text), and naming it costs more than the conversion.
+func (p *plan) apply(s *step, v string) (converterFailed bool, err error) {
 	kind := valueString
 	start := len(p.row.text)
 	if s.conv != nil {
-		var err error
 		v, kind, err = s.conv.fn(v, &p.row)
 		if err != nil {
 			p.row.text = p.row.text[:start]
-			return fmt.Errorf("%s: %w", s.conv.name, err)
+			return true, err
 		}
 		if kind == valueNone {
-			return nil
+			return false, nil
 		}
 	}
 	if kind == valueTime {
@@ -405,7 +425,7 @@ func (p *plan) apply(s *step, v string) error {
 		switch s.kind {
 		case event.KindDateTime:
 			p.setSpan(s.slot, start)
-			return nil
+			return false, nil
 		case event.KindJSON:
 			// Date-times have nothing to escape: quoting them is enough.
 			var tmp [40]byte
@@ -414,7 +434,7 @@ func (p *plan) apply(s *step, v string) error {
 			p.row.text = append(p.row.text, tmp[:n]...)
 			p.row.text = append(p.row.text, '"')
 			p.setSpan(s.slot, start)
-			return nil
+			return false, nil
 		}
 		v = string(p.row.text[start:])
 		p.row.text = p.row.text[:start]
@@ -423,14 +443,14 @@ func (p *plan) apply(s *step, v string) error {
 	if s.kind != event.KindJSON {
 		if canonical(s.kind, v) {
 			p.setValue(s.slot, v)
-			return nil
+			return false, nil
 		}
 		n, err := event.NormalizeWith(event.InputRules{EpochSeconds: p.text.EpochSeconds}, s.key, v)
 		if err != nil {
-			return err
+			return false, err
 		}
 		p.setValue(s.slot, n)
-		return nil
+		return false, nil
 	}
 	switch kind {
 	case valueNumber, valueBool:
@@ -438,7 +458,7 @@ func (p *plan) apply(s *step, v string) error {
 	default:
 		p.setJSONString(s.slot, v)
 	}
-	return nil
+	return false, nil
 }
 
 func (p *plan) setValue(slot int, v string) {
@@ -450,11 +470,40 @@ func (p *plan) setValue(slot int, v string) {
 // valid, so it skips the JSON validation event.Set would repeat.
 func (p *plan) setJSONString(slot int, v string) {
 	start := len(p.row.text)
-	p.row.text = event.AppendJSONString(p.row.text, v)
+	p.row.text = appendJSONString(p.row.text, v)
 	p.setSpan(slot, start)
 }
 
 func (p *plan) setSpan(slot, start int) {
 	p.span[slot] = len(p.spans)
 	p.spans = append(p.spans, textSpan{start, len(p.row.text)})
+}
+
+// forWorker returns a copy of the plan for one more goroutine: what was
+// compiled is shared, read only; the per-row scratch and the counts of
+// repaired text are its own.
+func (p *plan) forWorker() *plan {
+	w := *p
+	w.row = row{index: p.row.index, epochSeconds: p.row.epochSeconds}
+	w.consumed = make([]bool, len(p.consumed))
+	w.failed = make([]bool, len(p.failed))
+	w.vals = make([]string, len(p.vals))
+	w.span = make([]int, len(p.span))
+	w.spans, w.raw = nil, nil
+	w.replacedBytes, w.replacedRows = 0, 0
+	return &w
+}
+
+// pipelineFields is how many fields an event has room for beyond those the
+// parser sets.
+const pipelineFields = 8
+
+// setRawHeader keeps the header line that raw puts in front of each CSV
+// row, with the base64 of its whole three-byte groups.
+func (p *plan) setRawHeader(header []byte) {
+	prefix := append(bytes.Clone(header), '\n')
+	whole := len(prefix) / 3 * 3
+	p.rawHeader = header
+	p.rawHeader64 = base64.StdEncoding.AppendEncode(nil, prefix[:whole])
+	p.rawHeaderTail = prefix[whole:]
 }

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -73,6 +72,11 @@ type Parser struct {
 	// refuses bad text and numeric times.
 	text   pipeline.TextOptions
 	logger *slog.Logger
+	// workers is how many goroutines parse the rows of one CSV input; 0
+	// means GOMAXPROCS. Tests set it to compare 1 with more, and
+	// chunkRecords (0: the default) to cut small inputs into many chunks.
+	workers      int
+	chunkRecords int
 }
 
 // New returns a parser for schema. report, when not empty, fixes the report
@@ -276,7 +280,8 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	return p.parseCSV(ctx, in, report, br, sink)
 }
 
-// parseCSV reads a report in CSV: the header, then row by row.
+// parseCSV reads a report in CSV: the header, then its rows in chunks on
+// every core (parseCSVRows).
 func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
 	rr := newRecordReader(br)
 	header, headerLine, err := readCSVHeader(rr, sink)
@@ -296,30 +301,9 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	}
 	plan.text = p.text
 	plan.row.epochSeconds = p.text.EpochSeconds
-	plan.rawHeader = headerLine
+	plan.setRawHeader(headerLine)
 	defer p.reportReplaced(sink, in, plan)
-	rows := csvRows{plan: plan, header: header, headerLine: headerLine, sink: sink, cells: make([]string, 0, len(header))}
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		rec, line, err := rr.next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		e, err := rows.read(rec, line, err)
-		if err != nil {
-			return fmt.Errorf("shadowserver %s %q: %w", report.Type, in.Name, err)
-		}
-		if e == nil {
-			continue
-		}
-		if err := sink.Event(e); err != nil {
-			return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
-		}
-	}
+	return p.parseCSVRows(ctx, in, report, rr, plan, header, headerLine, sink)
 }
 
 // readCSVHeader reads records up to the header, which it returns split
@@ -342,99 +326,6 @@ func readCSVHeader(rr *recordReader, sink pipeline.Sink) ([]string, []byte, erro
 		}
 		return header, bytes.Clone(rec), nil
 	}
-}
-
-// csvRows makes events of a CSV report's rows under its header.
-type csvRows struct {
-	plan       *plan
-	header     []string
-	headerLine []byte
-	sink       pipeline.Sink
-	cells      []string // reused from row to row
-}
-
-// reject hands a bad row to the dead letters. It carries the header with
-// its row, as raw does: an analyst reading the dead letter sees the column
-// names, and a re-run parses it on its own.
-func (c *csvRows) reject(rec []byte, err error) {
-	letter := make([]byte, 0, len(c.headerLine)+1+len(rec))
-	letter = append(append(append(letter, c.headerLine...), '\n'), rec...)
-	c.sink.Reject(letter, err)
-}
-
-// column names the header's column at index i, "" past its end.
-func (c *csvRows) column(i int) string {
-	if i < len(c.header) {
-		return c.header[i]
-	}
-	return ""
-}
-
-// read makes the event of the record rec at line, which the reader
-// returned with readErr. A row that cannot be read goes to the dead
-// letters and gives no event; the error is one that ends the input.
-func (c *csvRows) read(rec []byte, line int, readErr error) (*event.Event, error) {
-	var tooLong *lineTooLongError
-	switch {
-	case errors.As(readErr, &tooLong):
-		c.reject(rec, &RowError{Line: line, Err: readErr})
-		return nil, nil
-	case errors.Is(readErr, errUnclosedQuote):
-		// The line where the quote opened, alone: the lines after it
-		// are read again as rows of their own.
-		_, bad, _ := splitRecord(c.cells[:0], string(rec))
-		c.reject(rec, &RowError{Line: line, Column: c.column(bad), Err: readErr})
-		return nil, nil
-	case readErr != nil:
-		return nil, readErr
-	case len(rec) == 0:
-		return nil, nil
-	}
-	// One string for the whole record: cells are substrings of it, so
-	// the event's values share a single allocation.
-	cells, bad, err := splitRecord(c.cells[:0], string(rec))
-	c.cells = cells
-	if err != nil {
-		c.reject(rec, &RowError{Line: line, Column: c.column(bad), Err: err})
-		return nil, nil
-	}
-	if len(cells) != len(c.header) {
-		var ok bool
-		if c.cells, ok = fitRow(c.sink, cells, len(c.header), line); !ok {
-			c.reject(rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(c.header))})
-			return nil, nil
-		}
-	}
-	e, err := c.plan.build(c.cells, rec, line)
-	if err != nil {
-		c.reject(rec, err)
-		return nil, nil
-	}
-	return e, nil
-}
-
-// fitRow reads a ragged row as IntelMQ does. A row short of cells (some
-// Shadowserver reports leave out trailing empty cells) is read with the
-// missing cells empty; a row with surplus cells that are all empty is read
-// without them. Both are warnings for the feed's count. A row whose
-// surplus cells hold something cannot be placed: ok is false and the row
-// goes to the dead letters.
-func fitRow(sink pipeline.Sink, cells []string, width, line int) (_ []string, ok bool) {
-	n := len(cells)
-	if n < width {
-		for len(cells) < width {
-			cells = append(cells, "")
-		}
-		pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the missing trailing cells were read as empty", n, width)})
-		return cells, true
-	}
-	for _, c := range cells[width:] {
-		if c != "" {
-			return cells, false
-		}
-	}
-	pipeline.Warn(sink, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the %d surplus empty cells were left out", n, width, n-width)})
-	return cells[:width], true
 }
 
 var _ pipeline.Parser = (*Parser)(nil)
