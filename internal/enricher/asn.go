@@ -184,13 +184,14 @@ func enrichASNSide(t *RoutingTable, e *event.Event, k *sideKeys) {
 	if !found {
 		return
 	}
-	e.SetTrusted(k.asn, r.origin.text)
-	if !hasName && r.origin.name != "" {
-		e.SetTrusted(k.asName, r.origin.name)
+	// In key order (as_name, asn, network), set in one move; SetDefaults
+	// keeps a name or network the event has.
+	all := [3]event.Field{{Key: k.asName, Value: r.origin.name}, {Key: k.asn, Value: r.origin.text}, {Key: k.network, Value: r.network}}
+	fields := all[:]
+	if r.origin.name == "" {
+		fields = fields[1:]
 	}
-	if !hasNetwork {
-		e.SetTrusted(k.network, r.network)
-	}
+	e.SetDefaults(fields...)
 }
 
 // reloadIfChanged swaps in a new table when a file changed. A file that

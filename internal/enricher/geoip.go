@@ -163,17 +163,21 @@ func (g *GeoIP) enrichSide(db *geoDatabase, e *event.Event, k *sideKeys) {
 	if v == nil {
 		return
 	}
-	setIfAbsent(e, k.cc, v.cc)
-	setIfAbsent(e, k.city, v.city)
-	setIfAbsent(e, k.region, v.region)
-	setIfAbsent(e, k.latitude, v.latitude)
-	setIfAbsent(e, k.longitude, v.longitude)
-}
-
-func setIfAbsent(e *event.Event, key, value string) {
-	if value != "" && !e.Has(key) {
-		e.SetTrusted(key, value)
+	// In key order (cc, city, latitude, longitude, region) and set in one
+	// move; an empty value is not set and SetDefaults keeps what is.
+	var found [5]event.Field
+	n := 0
+	for _, f := range [5]event.Field{
+		{Key: k.cc, Value: v.cc}, {Key: k.city, Value: v.city},
+		{Key: k.latitude, Value: v.latitude}, {Key: k.longitude, Value: v.longitude},
+		{Key: k.region, Value: v.region},
+	} {
+		if f.Value != "" {
+			found[n] = f
+			n++
+		}
 	}
+	e.SetDefaults(found[:n]...)
 }
 
 func (db *geoDatabase) lookup(addr netip.Addr, logger *slog.Logger) *geoValues {

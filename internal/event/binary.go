@@ -72,10 +72,8 @@ func AppendRecord(b []byte, e *Event) []byte {
 	for _, f := range e.fields {
 		code := recordCodes[f.Key]
 		if code == rawCode {
-			if raw, err := base64.StdEncoding.DecodeString(f.Value); err == nil {
-				b = binary.AppendUvarint(b, code)
-				b = binary.AppendUvarint(b, uint64(len(raw)))
-				b = append(b, raw...)
+			if nb, ok := appendRawBytes(b, f.Value); ok {
+				b = nb
 				continue
 			}
 			code = 0 // not base64 after all: keep it as text
@@ -89,6 +87,37 @@ func AppendRecord(b []byte, e *Event) []byte {
 		b = append(b, f.Value...)
 	}
 	return b
+}
+
+// appendRawBytes appends raw's field (its code, length and decoded bytes),
+// decoding straight into b rather than into a copy first: raw is most of a
+// wide report's record. ok is false when v is not base64; the caller then
+// goes on from its own b.
+func appendRawBytes(b []byte, v string) ([]byte, bool) {
+	start := len(b)
+	b = binary.AppendUvarint(b, rawCode)
+	// The length comes before the bytes; it is known from v's length
+	// unless v has line breaks, which the decoder skips.
+	guess := len(v) / 4 * 3
+	if len(v)%4 != 0 {
+		guess = base64.StdEncoding.DecodedLen(len(v))
+	}
+	for i := len(v) - 1; i >= 0 && i >= len(v)-2 && v[i] == '='; i-- {
+		guess--
+	}
+	b = binary.AppendUvarint(b, uint64(max(guess, 0)))
+	at := len(b)
+	b, err := base64.StdEncoding.AppendDecode(b, []byte(v))
+	if err != nil {
+		return nil, false
+	}
+	if n := len(b) - at; n != guess {
+		raw := append([]byte(nil), b[at:]...)
+		b = binary.AppendUvarint(b[:start], rawCode)
+		b = binary.AppendUvarint(b, uint64(n))
+		b = append(b, raw...)
+	}
+	return b, true
 }
 
 // AppendBatch appends events in the batch form.
@@ -106,6 +135,8 @@ type recordReader struct {
 	b   []byte
 	s   string
 	pos int
+	// scratch is where raw is base64-encoded before it becomes a string.
+	scratch []byte
 }
 
 func (r *recordReader) uvarint() (uint64, bool) {
@@ -151,7 +182,10 @@ func (r *recordReader) record() (*Event, bool) {
 			return nil, false
 		}
 		if code == rawCode {
-			val = base64.StdEncoding.EncodeToString([]byte(val))
+			// Encoded from the buffer through a scratch slice: one
+			// allocation, the string, rather than three.
+			r.scratch = base64.StdEncoding.AppendEncode(r.scratch[:0], r.b[r.pos-len(val):r.pos])
+			val = string(r.scratch)
 		}
 		// Records are written from sorted events; a record that is not
 		// sorted was not written by Vigil.

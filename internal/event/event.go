@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -26,8 +25,16 @@ type Event struct {
 	fields []Field
 }
 
-// New returns an empty event with room for n fields.
-func New(n int) *Event { return &Event{fields: make([]Field, 0, n)} }
+// pipelineRoom is how many fields the pipeline usually adds to a parsed
+// event: the feed's labels, time.observation, event_hash and what the ASN
+// and GeoIP enrichers find. Reserving them when the event is made spares
+// growing its slice later, which would copy every field and leave the old
+// array to the garbage collector, once per event.
+const pipelineRoom = 16
+
+// New returns an empty event with room for n fields, and for those the
+// pipeline adds on the way to the store.
+func New(n int) *Event { return &Event{fields: make([]Field, 0, n+pipelineRoom)} }
 
 // Reset empties the event, keeping its memory for reuse.
 func (e *Event) Reset() { e.fields = e.fields[:0] }
@@ -48,16 +55,7 @@ func (e *Event) Clone() *Event {
 func (e *Event) index(key string) (int, bool) {
 	// Keys share long prefixes ("source.geolocation."), so comparisons are
 	// not cheap: a binary search does a handful where a scan does dozens.
-	lo, hi := 0, len(e.fields)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if e.fields[m].Key < key {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(e.fields) && e.fields[lo].Key == key
+	return e.indexFrom(0, key)
 }
 
 // Get returns the value of key and whether it is set.
@@ -211,8 +209,20 @@ func (e *Event) Hash() Hash {
 // parser.
 func (e *Event) Seal() Hash {
 	h := e.HashExcept(nil)
-	e.SetTrusted("event_hash", strings.ToUpper(hex.EncodeToString(h[:])))
+	e.SetTrusted("event_hash", h.upperHex())
 	return h
+}
+
+// upperHex is strings.ToUpper(h.String()) in one allocation instead of
+// four: every event is sealed.
+func (h Hash) upperHex() string {
+	const digits = "0123456789ABCDEF"
+	var b [2 * len(h)]byte
+	for i, c := range h {
+		b[2*i] = digits[c>>4]
+		b[2*i+1] = digits[c&0xf]
+	}
+	return string(b[:])
 }
 
 // HashExcept is Hash leaving out the named fields as well; deduplication uses
@@ -223,7 +233,7 @@ func (e *Event) HashExcept(skip map[string]bool) Hash {
 	var buf [4096]byte
 	b := buf[:0]
 	for _, f := range e.fields {
-		if hashExcluded(f.Key) || skip[f.Key] {
+		if hashExcluded(f.Key) || (skip != nil && skip[f.Key]) {
 			continue
 		}
 		b = append(b, f.Key...)

@@ -263,6 +263,8 @@ type sink struct {
 	// run is the feed run the input belongs to, 0 when none is recorded.
 	run     int64
 	counter *lineCounter
+	// labels are the feed's fields for label, made on its first event.
+	labels []event.Field
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -289,31 +291,46 @@ func (s *sink) Event(e *event.Event) error {
 
 // label adds what the feed knows and the parser does not.
 func (s *sink) label(e *event.Event) {
-	f := s.feed
-	if !e.Has("feed.name") {
-		e.SetTrusted("feed.name", f.Name)
+	if s.labels == nil {
+		s.labels = feedLabels(s.feed, s.now)
 	}
-	if f.Provider != "" && !e.Has("feed.provider") {
-		e.SetTrusted("feed.provider", f.Provider)
-	}
-	if f.URL != "" && !e.Has("feed.url") {
-		_ = e.Set("feed.url", f.URL)
-	}
-	if f.Code != "" && !e.Has("feed.code") {
-		e.SetTrusted("feed.code", f.Code)
-	}
-	if f.Accuracy > 0 && !e.Has("feed.accuracy") {
-		e.SetTrusted("feed.accuracy", strconv.FormatFloat(f.Accuracy, 'f', -1, 64))
-	}
-	if f.TLP != "" && !e.Has("tlp") {
-		_ = e.Set("tlp", f.TLP)
-	}
-	if !e.Has("time.observation") {
-		e.SetTrusted("time.observation", s.now)
-	}
-	if !f.KeepRaw {
+	e.SetDefaults(s.labels...)
+	if !s.feed.KeepRaw {
 		e.Delete("raw")
 	}
+}
+
+// feedLabels are the fields label gives an event that lacks them, in key
+// order. They are the same for every event of an input, so the feed's URL
+// and TLP are normalized once, not per event; a value that does not
+// normalize is left out, as Set would leave it unset.
+func feedLabels(f *Feed, now string) []event.Field {
+	labels := make([]event.Field, 0, 7)
+	add := func(key, value string) { labels = append(labels, event.Field{Key: key, Value: value}) }
+	normalized := func(key, value string) {
+		if value == "" {
+			return
+		}
+		if v, err := event.Normalize(key, value); err == nil {
+			add(key, v)
+		}
+	}
+	// In key order: feed.accuracy, feed.code, feed.name, feed.provider,
+	// feed.url, time.observation, tlp.
+	if f.Accuracy > 0 {
+		add("feed.accuracy", strconv.FormatFloat(f.Accuracy, 'f', -1, 64))
+	}
+	if f.Code != "" {
+		add("feed.code", f.Code)
+	}
+	add("feed.name", f.Name)
+	if f.Provider != "" {
+		add("feed.provider", f.Provider)
+	}
+	normalized("feed.url", f.URL)
+	add("time.observation", now)
+	normalized("tlp", f.TLP)
+	return labels
 }
 
 // Report implements ReportKeeper.
@@ -505,12 +522,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	dups := b.Duplicates + len(b.Events) - inserted
 	r.metrics.Events.WithLabelValues(b.Feed, "stored").Add(float64(inserted))
 	r.metrics.Duplicates.WithLabelValues(b.Feed).Add(float64(dups))
-	var newest time.Time
-	for _, e := range b.Events {
-		if t, ok := e.Time("time.source"); ok && t.After(newest) {
-			newest = t
-		}
-	}
+	newest := newestSourceTime(b.Events)
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
 	if err := r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, ""); err != nil {
 		return err
