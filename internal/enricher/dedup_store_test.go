@@ -3,6 +3,7 @@ package enricher
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -194,6 +195,49 @@ func TestDedupReleaseAfterStore(t *testing.T) {
 			if third := enrichBatch(t, d, scanEvent(t, n)); third.Duplicates != 1 {
 				t.Error("a third copy passed")
 			}
+		})
+	}
+}
+
+// BenchmarkDedupConfirm measures what a duplicate costs when the memory
+// cannot settle it: every event of the batch was stored by an earlier
+// batch that is no longer in flight, so every key is confirmed against
+// SQLite (one query a batch of 1,000).
+func BenchmarkDedupConfirm(b *testing.B) {
+	for _, filter := range [][]string{nil, {"time.source"}} {
+		b.Run("filter-"+strconv.Itoa(len(filter)), func(b *testing.B) {
+			st := dbtest.SQLite(b)
+			d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, FilterKeys: filter}, pipeline.Env{Store: st})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const size = 1000
+			events := make([]*event.Event, size)
+			for i := range events {
+				events[i] = scanEvent(b, i)
+				events[i].Seal()
+			}
+			first := &pipeline.Batch{Events: slices.Clone(events)}
+			if err := d.Enrich(context.Background(), first); err != nil {
+				b.Fatal(err)
+			}
+			commit(b, st, d, first)
+			batch := &pipeline.Batch{}
+			n := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				batch.Events = append(batch.Events[:0], events...)
+				batch.Duplicates = 0
+				if err := d.Enrich(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				if batch.Duplicates != size {
+					b.Fatalf("%d duplicates of %d", batch.Duplicates, size)
+				}
+				n += size
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 		})
 	}
 }

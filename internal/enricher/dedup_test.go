@@ -402,6 +402,7 @@ func BenchmarkDedup(b *testing.B) {
 			batch := &pipeline.Batch{Events: make([]*event.Event, size)}
 			b.ReportAllocs()
 			n, round := 0, 0
+			cpu := cpuTime()
 			for b.Loop() {
 				b.StopTimer()
 				round++
@@ -421,6 +422,7 @@ func BenchmarkDedup(b *testing.B) {
 				n += size
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 		})
 	}
 }
