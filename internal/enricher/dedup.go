@@ -217,11 +217,14 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 	if cfg.bucketsPerShard > 0 {
 		buckets = cfg.bucketsPerShard
 	}
+	buckets = max(buckets, 1)
 	now := d.now()
 	cur := d.bucketOf(now)
+	// One block for every shard's slots, off the heap (see allocSlots).
+	slots := allocSlots(dedupShardCount*buckets*slotsPerBucket, d)
 	for i := range d.shards {
 		sh := &d.shards[i]
-		sh.table = newFingerprintTable(buckets, bits)
+		sh.table = newFingerprintTable(buckets, bits, slots[i*buckets*slotsPerBucket:])
 		sh.sweptAt = cur
 		sh.flight = make(map[dedupID]flightClaim)
 	}

@@ -55,10 +55,16 @@ const (
 	fingerprintBits = 24
 )
 
-func newFingerprintTable(buckets, bits int) fingerprintTable {
+// newFingerprintTable makes a table of buckets (at least one) on slots
+// (buckets×slotsPerBucket of them, zeroed), or on slots of its own when
+// slots is nil.
+func newFingerprintTable(buckets, bits int, slots []uint32) fingerprintTable {
 	buckets = max(buckets, 1)
+	if slots == nil {
+		slots = make([]uint32, buckets*slotsPerBucket)
+	}
 	return fingerprintTable{
-		slots:           make([]uint32, buckets*slotsPerBucket),
+		slots:           slots[: buckets*slotsPerBucket : buckets*slotsPerBucket],
 		overflow:        make([]uint16, buckets),
 		fingerprintMask: 1<<bits - 1,
 	}

@@ -6,7 +6,7 @@ import (
 
 func TestFingerprintTable(t *testing.T) {
 	const now = 1000
-	tab := newFingerprintTable(4, fingerprintBits)
+	tab := newFingerprintTable(4, fingerprintBits, nil)
 	k1, k2 := hashOf(1), hashOf(2)
 	if live, edge := tab.lookup((*[32]byte)(&k1), now%256); live || edge {
 		t.Fatal("an empty table holds a key")
@@ -59,7 +59,7 @@ func TestFingerprintTable(t *testing.T) {
 // claimed" for a claimed key) until the marked epoch passes.
 func TestFingerprintTableOverflow(t *testing.T) {
 	const now = 7
-	tab := newFingerprintTable(1, fingerprintBits)
+	tab := newFingerprintTable(1, fingerprintBits, nil)
 	for i := range slotsPerBucket {
 		h := hashOf(i)
 		if !tab.add((*[32]byte)(&h), now+3, now) {
@@ -102,7 +102,7 @@ func TestFingerprintFalsePositives(t *testing.T) {
 		buckets = 4096
 		now     = 0
 	)
-	tab := newFingerprintTable(buckets, bits)
+	tab := newFingerprintTable(buckets, bits, nil)
 	added := buckets * slotsPerBucket / 2 // half full
 	for i := range added {
 		h := hashOf(i)
