@@ -119,8 +119,8 @@ type dedupShard struct {
 // sent to the store is at most 32/2^24 ≈ 1.9e-6 per lookup, and on
 // average about 2n/(m·2^24) for n keys in m = MaxBytes/66 buckets:
 // 1.2e-6 for 10 million keys in the default 64 MiB. Until the table is
-// about 80 % full (MaxBytes/5 keys, 13 million by default) no bucket
-// overflows; past that, a key that finds both its buckets full marks
+// about 85 % full (MaxBytes/5 keys, 13 million by default; measured by
+// filling one) no bucket overflows; past that, a key that finds both its buckets full marks
 // the first overflowed, and every key landing there is confirmed
 // against the store until the mark expires: more reads, never a lost
 // event or a duplicate passed. The first overflow is logged once.
