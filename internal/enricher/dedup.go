@@ -30,7 +30,7 @@ func init() {
 // Defaults and limits of the dedup enricher.
 const (
 	DefaultDedupWindow = 24 * time.Hour
-	// DefaultDedupMaxBytes holds about 12 million keys before the
+	// DefaultDedupMaxBytes holds about 13 million keys before the
 	// memory starts to overflow (see Dedup).
 	DefaultDedupMaxBytes = 64 << 20
 	// MinDedupMaxBytes keeps a few buckets in each shard.
