@@ -2,6 +2,7 @@ package enricher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -16,9 +17,9 @@ import (
 
 func init() {
 	pipeline.RegisterEnricher("dedup",
-		"drop events seen within a window (options: window, filter_keys, max_keys)",
+		"drop events seen within a window (options: window, filter_keys, max_bytes)",
 		func(env pipeline.Env, opts pipeline.Options) (pipeline.Enricher, error) {
-			cfg := DedupConfig{Window: DefaultDedupWindow, MaxKeys: DefaultDedupMaxKeys}
+			cfg := DedupConfig{Window: DefaultDedupWindow}
 			if err := opts.Decode(&cfg); err != nil {
 				return nil, fmt.Errorf("dedup: %w", err)
 			}
@@ -26,14 +27,20 @@ func init() {
 		})
 }
 
-// Defaults of the dedup enricher.
+// Defaults and limits of the dedup enricher.
 const (
-	DefaultDedupWindow  = 24 * time.Hour
-	DefaultDedupMaxKeys = 10_000_000
+	DefaultDedupWindow = 24 * time.Hour
+	// DefaultDedupMaxBytes holds about 13 million keys before the
+	// memory starts to overflow (see Dedup).
+	DefaultDedupMaxBytes = 64 << 20
+	// MinDedupMaxBytes keeps a few buckets in each shard.
+	MinDedupMaxBytes = 64 << 10
+	// dedupBytesPerKey converts the deprecated max_keys into max_bytes:
+	// a key takes 4 bytes of a 4-byte slot, and 8 leaves the table half
+	// empty, where it never overflows.
+	dedupBytesPerKey = 8
 
-	// dedupPruneEvery is how often expired keys leave memory, and
-	// dedupStorePruneEvery how often they leave the store.
-	dedupPruneEvery      = 5 * time.Minute
+	// dedupStorePruneEvery is how often expired keys leave the store.
 	dedupStorePruneEvery = time.Hour
 )
 
@@ -47,25 +54,46 @@ type DedupConfig struct {
 	// and raw, e.g. time.source to treat the same address reported every
 	// day as one observation.
 	FilterKeys []string `opt:"filter_keys"`
-	// MaxKeys bounds memory; see Dedup.
+	// MaxBytes is the memory that holds the window's keys; see Dedup.
+	// 0 is DefaultDedupMaxBytes.
+	MaxBytes int `opt:"max_bytes"`
+	// MaxKeys is deprecated: it sets MaxBytes to 8 bytes a key (at
+	// least MinDedupMaxBytes), and cannot be given together with it.
 	MaxKeys int `opt:"max_keys"`
+
+	// fingerprintBits narrows the fingerprints in tests, to make them
+	// collide; 0 is fingerprintBits (24). bucketsPerShard, when set,
+	// makes tables smaller than MinDedupMaxBytes, to make them overflow.
+	fingerprintBits int
+	bucketsPerShard int
 }
 
-// dedupShardCount spreads keys over independently locked maps so that
+// dedupShardCount spreads keys over independently locked shards so that
 // concurrent batches rarely wait for each other.
 const dedupShardCount = 64
 
-// dedupID is the first half of the SHA-256 dedup key. 128 bits keep the
-// chance of two different events colliding below 1e-20 even for billions of
-// keys, and halve the memory of each key.
+// dedupID is the first half of the SHA-256 dedup key, which tells the
+// claims of batches in flight apart. 128 bits keep the chance of two
+// different events colliding below 1e-20 even for billions of keys.
 type dedupID [16]byte
 
+// flightClaim is a claim of a batch that the outputs have not yet
+// settled: its key is not in the store yet, so only memory knows it.
+type flightClaim struct {
+	owner   *pipeline.Batch
+	expires uint32 // Unix seconds
+}
+
 type dedupShard struct {
-	mu sync.Mutex
-	// keys maps a key to its expiry in Unix seconds (uint32 lasts until
-	// 2106), the smallest value that serves.
-	keys map[dedupID]uint32
-	_    [40]byte // keep neighbouring shards' locks off one cache line
+	mu    sync.Mutex
+	table fingerprintTable
+	// sweptAt is the time bucket of the table's last sweep.
+	sweptAt uint64
+	// flight holds the claims of batches between Enrich and their
+	// settlement (Committed or Release): at most the batches the
+	// workers hold at once.
+	flight map[dedupID]flightClaim
+	_      [40]byte // keep neighbouring shards' locks off one cache line
 }
 
 // Dedup drops events whose key (event.HashExcept of the filter keys) was
@@ -76,24 +104,64 @@ type dedupShard struct {
 // before the commit forgets the claim together with the events, so a
 // redelivered batch is not dropped.
 //
-// Memory: each key costs a 16-byte ID and a 4-byte expiry in a Go map, 24
-// to 48 bytes depending on how full the map's tables are (measured by
-// BenchmarkDedupMemory: about 45 bytes). MaxKeys bounds the total: at the
-// limit expired keys are pruned at once and, if that is not enough, a
-// sixteenth of the keys of the full shard are forgotten early — letting
-// some duplicates through rather than running out of memory.
+// Memory is set in bytes (MaxBytes), not by the number of keys: the
+// window's claims are held as 24-bit fingerprints in a fingerprintTable,
+// 4 bytes a key, tagged with the time bucket (a 64th of the window) in
+// which they expire, so a whole bucket expires at once. The table
+// answers "not claimed", which is definite (no store read), or "maybe":
+// a fingerprint of the same value, which is the key's own claim or a
+// false positive. A "maybe" is confirmed against the store
+// (store.Dedup.DedupKeysExist, one query for the batch) before an event
+// is dropped, so a false positive costs a read, never a new event.
+//
+// False positives: a lookup compares the key's fingerprint with the live
+// slots of its two buckets, so the chance that a key never claimed is
+// sent to the store is at most 32/2^24 ≈ 1.9e-6 per lookup, and on
+// average about 2n/(m·2^24) for n keys in m = MaxBytes/66 buckets:
+// 1.2e-6 for 10 million keys in the default 64 MiB. Until the table is
+// about 85 % full (MaxBytes/5 keys, 13 million by default; measured by
+// filling one) no bucket overflows; past that, a key that finds both its buckets full marks
+// the first overflowed, and every key landing there is confirmed
+// against the store until the mark expires: more reads, never a lost
+// event or a duplicate passed. The first overflow is logged once.
+//
+// Claims of batches in flight (enriched, not yet stored) are kept exact
+// beside the table, by their 128-bit ID, until the runner settles the
+// batch (Committed) or gives it up (Release): two batches that claim the
+// same new key at once keep it once, and a failed batch's keys are free
+// again for its redelivery. That costs about 50 bytes for each event the
+// workers hold, outside MaxBytes.
+//
+// Without a store (a process with no database) a "maybe" cannot be
+// confirmed: the event is dropped, which loses a new event with the
+// probability above, and a claim counts only until the start of the
+// bucket in which it expires (up to a 64th of the window early), so
+// that an event seen again after the window is not dropped.
 type Dedup struct {
-	window      time.Duration
-	skip        map[string]bool
-	maxPerShard int
-	store       store.Dedup
-	logger      *slog.Logger
-	now         func() time.Time
+	window time.Duration
+	// bucket is the length of a time bucket, a 64th of the window.
+	bucket time.Duration
+	skip   map[string]bool
+	store  store.Dedup
+	logger *slog.Logger
+	now    func() time.Time
 
-	shards     [dedupShardCount]dedupShard
-	prune      *periodic
+	shards [dedupShardCount]dedupShard
+	// current is the time bucket of the latest Enrich: it only moves
+	// forward, so a clock stepping back does not bring claims back.
+	current    atomic.Uint64
 	storePrune *periodic
 	warnedFull atomic.Bool
+	maxBytes   int
+
+	// released holds the keys that batches gave back (Release), so
+	// that their redelivery is not confirmed as a duplicate of itself
+	// by a store that committed them before a later output failed.
+	released releasedKeys
+
+	// confirmed counts keys sent to the store, duplicates the ones it
+	// held: confirmed-duplicates were false positives.
+	confirmed, confirmedDuplicates atomic.Int64
 }
 
 // NewDedup builds a deduplicator and loads the unexpired keys from
@@ -102,20 +170,38 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 	if cfg.Window < time.Second {
 		return nil, fmt.Errorf("dedup: window %v is shorter than a second", cfg.Window)
 	}
-	if cfg.MaxKeys <= 0 {
-		cfg.MaxKeys = DefaultDedupMaxKeys
+	switch {
+	case cfg.MaxKeys < 0 || cfg.MaxBytes < 0:
+		return nil, errors.New("dedup: max_bytes and max_keys cannot be negative")
+	case cfg.MaxKeys > 0 && cfg.MaxBytes > 0:
+		return nil, errors.New("dedup: max_keys is deprecated and replaced by max_bytes: give only max_bytes")
+	case cfg.MaxKeys > 0:
+		cfg.MaxBytes = max(cfg.MaxKeys*dedupBytesPerKey, MinDedupMaxBytes)
+	case cfg.MaxBytes == 0:
+		cfg.MaxBytes = DefaultDedupMaxBytes
+	}
+	if cfg.MaxBytes < MinDedupMaxBytes {
+		return nil, fmt.Errorf("dedup: max_bytes %d is less than the least, %d", cfg.MaxBytes, MinDedupMaxBytes)
+	}
+	bits := cfg.fingerprintBits
+	if bits <= 0 || bits > fingerprintBits {
+		bits = fingerprintBits
 	}
 	d := &Dedup{
-		window:      cfg.Window,
-		maxPerShard: max(cfg.MaxKeys/dedupShardCount, 1),
-		logger:      env.Logger,
-		now:         env.Now,
+		window:   cfg.Window,
+		bucket:   cfg.Window / epochsPerWindow,
+		logger:   env.Logger,
+		now:      env.Now,
+		maxBytes: cfg.MaxBytes,
 	}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if cfg.MaxKeys > 0 {
+		d.logger.Warn("dedup: max_keys is deprecated, use max_bytes", "max_keys", cfg.MaxKeys, "max_bytes", cfg.MaxBytes)
 	}
 	if len(cfg.FilterKeys) > 0 {
 		d.skip = make(map[string]bool, len(cfg.FilterKeys))
@@ -126,20 +212,30 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 			d.skip[k] = true
 		}
 	}
-	for i := range d.shards {
-		d.shards[i].keys = make(map[dedupID]uint32)
+	d.released.limit = releasedLimit(cfg.MaxBytes)
+	buckets := (cfg.MaxBytes - d.released.limit*releasedEntryBytes) / dedupShardCount / bucketBytes
+	if cfg.bucketsPerShard > 0 {
+		buckets = cfg.bucketsPerShard
 	}
+	buckets = max(buckets, 1)
 	now := d.now()
-	d.prune = newPeriodic(min(dedupPruneEvery, cfg.Window), now)
+	cur := d.bucketOf(now)
+	// One block for every shard's slots, off the heap (see allocSlots).
+	slots := allocSlots(dedupShardCount*buckets*slotsPerBucket, d)
+	for i := range d.shards {
+		sh := &d.shards[i]
+		sh.table = newFingerprintTable(buckets, bits, slots[i*buckets*slotsPerBucket:])
+		sh.sweptAt = cur
+		sh.flight = make(map[dedupID]flightClaim)
+	}
 	if env.Store != nil {
 		d.store = env.Store
 		d.storePrune = newPeriodic(dedupStorePruneEvery, now)
 		loaded := 0
 		err := env.Store.LoadDedupKeys(ctx, now, func(k store.DedupKey) {
-			id, sh := d.locate(k.Key)
-			exp := unixSeconds(k.Expires)
-			if exp > sh.keys[id] {
-				sh.keys[id] = exp
+			sh := d.shardOf(&k.Key)
+			if !sh.table.add((*[32]byte)(&k.Key), d.epochOf(k.Expires, cur), uint8(cur)) {
+				d.full()
 			}
 			loaded++
 		})
@@ -149,6 +245,30 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 		d.logger.Info("dedup keys loaded", "keys", loaded)
 	}
 	return d, nil
+}
+
+// bucketOf returns the time bucket of t, and moves the current bucket
+// forward to it.
+func (d *Dedup) bucketOf(t time.Time) uint64 {
+	b := uint64(max(t.UnixNano(), 0)) / uint64(d.bucket)
+	for {
+		cur := d.current.Load()
+		if b <= cur {
+			return cur
+		}
+		if d.current.CompareAndSwap(cur, b) {
+			return b
+		}
+	}
+}
+
+// epochOf returns the bucket in which a claim expiring at t expires, kept
+// within what the table can tell apart: a claim loaded from a store
+// written with a window more than twice as long counts for at most
+// twice this window.
+func (d *Dedup) epochOf(t time.Time, cur uint64) uint8 {
+	b := uint64(max(t.UnixNano(), 0)) / uint64(d.bucket)
+	return uint8(min(max(b, cur), cur+maxAhead))
 }
 
 func unixSeconds(t time.Time) uint32 {
@@ -162,12 +282,13 @@ func unixSeconds(t time.Time) uint32 {
 	return uint32(s)
 }
 
-func (d *Dedup) locate(h event.Hash) (dedupID, *dedupShard) {
-	var id dedupID
+// shardOf picks the shard from the last byte of the key, which neither
+// the ID nor the fingerprint table uses.
+func (d *Dedup) shardOf(h *event.Hash) *dedupShard { return &d.shards[h[31]%dedupShardCount] }
+
+func idOf(h *event.Hash) (id dedupID) {
 	copy(id[:], h[:16])
-	// The shard comes from the half not kept in the ID, so every bit of
-	// the ID still tells keys apart within a shard.
-	return id, &d.shards[h[31]%dedupShardCount]
+	return id
 }
 
 // Key returns the dedup key of e under this deduplicator's filter. Without
@@ -180,22 +301,86 @@ func (d *Dedup) Key(e *event.Event) event.Hash {
 	return e.HashExcept(d.skip)
 }
 
+// verdict is what claim decided for one event.
+type verdict uint8
+
+const (
+	claimed   verdict = iota // new: the batch holds the claim
+	duplicate                // claimed before, by a batch in flight or (no store) the table
+	confirm                  // claimed for now; the store says whether it was before
+)
+
+// claimTime is the clock of one Enrich.
+type claimTime struct {
+	bucket       uint64
+	now, expires uint32 // Unix seconds
+	epoch        uint8
+}
+
+// dedupScratch is an Enrich's working space, reused through a pool: a
+// batch's keys are 64 KB for 2,000 events.
+type dedupScratch struct {
+	keys     []event.Hash
+	verdicts []verdict
+	confirm  []event.Hash
+}
+
+var dedupScratchPool = sync.Pool{New: func() any { return new(dedupScratch) }}
+
 // Enrich implements pipeline.Enricher.
-func (d *Dedup) Enrich(_ context.Context, b *pipeline.Batch) error {
+func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	now := d.now()
-	nowSec := unixSeconds(now)
-	expires := unixSeconds(now.Add(d.window))
-	expiresAt := time.Unix(int64(expires), 0).UTC()
+	c := claimTime{bucket: d.bucketOf(now), now: unixSeconds(now), expires: unixSeconds(now.Add(d.window))}
+	expiresAt := time.Unix(int64(c.expires), 0).UTC()
+	c.epoch = d.epochOf(expiresAt, c.bucket)
+
+	s := dedupScratchPool.Get().(*dedupScratch)
+	defer dedupScratchPool.Put(s)
+	s.keys = slices.Grow(s.keys[:0], len(b.Events))[:len(b.Events)]
+	s.verdicts = slices.Grow(s.verdicts[:0], len(b.Events))[:len(b.Events)]
+	s.confirm = s.confirm[:0]
+	for i, e := range b.Events {
+		s.keys[i] = d.Key(e)
+		s.verdicts[i] = d.claim(&s.keys[i], b, c)
+		if s.verdicts[i] == confirm {
+			s.confirm = append(s.confirm, s.keys[i])
+		}
+	}
+	if len(s.confirm) > 0 {
+		d.confirmed.Add(int64(len(s.confirm)))
+		exists, err := d.store.DedupKeysExist(ctx, s.confirm, now)
+		if err != nil {
+			// The batch fails and comes back: its claims go, and the
+			// batch is left as it came.
+			for i, v := range s.verdicts {
+				if v != duplicate {
+					d.settle(&s.keys[i], b, false, 0)
+				}
+			}
+			return fmt.Errorf("dedup: %w", err)
+		}
+		j := 0
+		for i, v := range s.verdicts {
+			if v != confirm {
+				continue
+			}
+			if exists[j] {
+				s.verdicts[i] = duplicate
+				d.confirmedDuplicates.Add(1)
+				d.settle(&s.keys[i], b, false, 0)
+			}
+			j++
+		}
+	}
 	b.Dedup = slices.Grow(b.Dedup, len(b.Events))
 	kept := b.Events[:0]
-	for _, e := range b.Events {
-		h := d.Key(e)
-		if !d.claim(h, nowSec, expires) {
+	for i, e := range b.Events {
+		if s.verdicts[i] == duplicate {
 			b.Duplicates++
 			continue
 		}
 		kept = append(kept, e)
-		b.Dedup = append(b.Dedup, store.DedupKey{Key: h, Expires: expiresAt})
+		b.Dedup = append(b.Dedup, store.DedupKey{Key: s.keys[i], Expires: expiresAt})
 	}
 	clear(b.Events[len(kept):]) // let the garbage collector have the dropped events
 	b.Events = kept
@@ -203,82 +388,137 @@ func (d *Dedup) Enrich(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-// claim records h until expires unless an unexpired claim exists; it
-// reports whether the caller now holds the claim.
-func (d *Dedup) claim(h event.Hash, now, expires uint32) bool {
-	id, sh := d.locate(h)
+// claim decides whether batch owner may claim h: not if a batch in flight
+// holds it, yes if the table has no trace of it; otherwise the claim is
+// taken for now and the store must say whether it was committed before
+// (or, without a store, the table's word is final). Checking and taking
+// the claim under the shard's lock is what keeps two batches from
+// claiming one key.
+func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict {
+	id, sh := idOf(h), d.shardOf(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if exp, ok := sh.keys[id]; ok && exp > now {
-		return false
+	d.catchUp(sh, c)
+	if f, ok := sh.flight[id]; ok {
+		if f.expires > c.now {
+			return duplicate
+		}
+		delete(sh.flight, id)
 	}
-	if len(sh.keys) >= d.maxPerShard {
-		d.makeRoom(sh, now)
+	live, edge := sh.table.lookup((*[32]byte)(h), uint8(c.bucket))
+	maybe := live || (edge && d.store != nil)
+	if maybe && d.released.take(id, c.now) {
+		maybe = false
 	}
-	sh.keys[id] = expires
-	return true
+	if maybe && d.store == nil {
+		return duplicate
+	}
+	if !sh.table.add((*[32]byte)(h), c.epoch, uint8(c.bucket)) {
+		d.full()
+	}
+	sh.flight[id] = flightClaim{owner: owner, expires: c.expires}
+	if maybe {
+		return confirm
+	}
+	return claimed
 }
 
-// makeRoom frees space in a full shard; the caller holds its lock.
-func (d *Dedup) makeRoom(sh *dedupShard, now uint32) {
-	for id, exp := range sh.keys {
-		if exp <= now {
-			delete(sh.keys, id)
+// catchUp sweeps the shard when it is due: before an epoch could alias
+// (see fingerprintTable), so it must run before the shard's table is
+// read in a new bucket. The caller holds the shard's lock.
+func (d *Dedup) catchUp(sh *dedupShard, c claimTime) {
+	if c.bucket > sh.sweptAt && c.bucket-sh.sweptAt >= sweepEvery {
+		d.sweep(sh, c)
+	}
+}
+
+// sweep empties the table's dead slots and forgets claims in flight that
+// expired (a batch never settled); the caller holds the shard's lock.
+func (d *Dedup) sweep(sh *dedupShard, c claimTime) int {
+	n := sh.table.sweep(sh.sweptAt, c.bucket)
+	sh.sweptAt = c.bucket
+	for id, f := range sh.flight {
+		if f.expires <= c.now {
+			delete(sh.flight, id)
 		}
 	}
-	if len(sh.keys) < d.maxPerShard*15/16 {
-		return
-	}
+	return n
+}
+
+func (d *Dedup) full() {
 	if d.warnedFull.CompareAndSwap(false, true) {
-		d.logger.Warn("dedup key limit reached: forgetting keys before they expire, some duplicates will pass; raise max_keys or shorten the window",
-			"max_keys", d.maxPerShard*dedupShardCount)
+		d.logger.Warn("dedup memory full: keys that do not fit are confirmed against the store, which is slower; raise max_bytes or shorten the window",
+			"max_bytes", d.maxBytes)
 	}
-	drop := len(sh.keys) / 16
-	for id := range sh.keys { // map order is unspecified: an arbitrary sixteenth
-		if drop == 0 {
-			break
-		}
-		delete(sh.keys, id)
-		drop--
+}
+
+// settle ends a claim of owner's in flight, if it still holds it; a
+// released claim is remembered until it expires.
+func (d *Dedup) settle(h *event.Hash, owner *pipeline.Batch, release bool, expires uint32) {
+	id, sh := idOf(h), d.shardOf(h)
+	sh.mu.Lock()
+	f, ok := sh.flight[id]
+	if ok && f.owner == owner {
+		delete(sh.flight, id)
+	}
+	sh.mu.Unlock()
+	if ok && f.owner == owner && release {
+		d.released.add(id, expires)
+	}
+}
+
+// Committed ends the batch's claims in flight once the outputs took it:
+// its keys are in the store now, and the table answers for them.
+func (d *Dedup) Committed(b *pipeline.Batch) {
+	for i := range b.Dedup {
+		d.settle(&b.Dedup[i].Key, b, false, 0)
 	}
 }
 
 // Release gives up the claims a batch made, for a runner whose outputs
 // failed to store it: the batch will be delivered again and its events must
-// not then count as duplicates of themselves. A claim renewed meanwhile by
-// another batch (a different expiry) is kept.
+// not then count as duplicates of themselves. A claim taken meanwhile by
+// another batch is kept.
 func (d *Dedup) Release(b *pipeline.Batch) {
-	for _, k := range b.Dedup {
-		id, sh := d.locate(k.Key)
-		exp := unixSeconds(k.Expires)
-		sh.mu.Lock()
-		if sh.keys[id] == exp {
-			delete(sh.keys, id)
-		}
-		sh.mu.Unlock()
+	for i := range b.Dedup {
+		d.settle(&b.Dedup[i].Key, b, true, unixSeconds(b.Dedup[i].Expires))
 	}
 }
 
-// Len is the number of keys held in memory, expired ones not yet pruned
-// included.
+// Len is the number of fingerprints held that have not expired: about
+// the number of keys claimed within the window (a few more, the bucket
+// that expires next; a few less, keys sharing a fingerprint).
 func (d *Dedup) Len() int {
+	c := claimTime{bucket: d.current.Load(), now: unixSeconds(d.now())}
 	n := 0
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.mu.Lock()
-		n += len(sh.keys)
+		d.catchUp(sh, c)
+		n += sh.table.live(uint8(c.bucket))
 		sh.mu.Unlock()
 	}
 	return n
 }
 
-func (d *Dedup) housekeeping(now time.Time) {
-	if d.prune.start(now) {
-		go func() {
-			defer d.prune.done()
-			d.pruneMemory(now)
-		}()
+// Bytes is the memory that MaxBytes bounds: the tables and the released
+// keys, not the claims of batches in flight.
+func (d *Dedup) Bytes() int {
+	n := 0
+	for i := range d.shards {
+		n += d.shards[i].table.bytes()
 	}
+	return n + d.released.bytes()
+}
+
+// Confirmations returns how many keys were sent to the store to be
+// confirmed, and how many of them the store held (duplicates); the rest
+// were false positives.
+func (d *Dedup) Confirmations() (keys, duplicates int64) {
+	return d.confirmed.Load(), d.confirmedDuplicates.Load()
+}
+
+func (d *Dedup) housekeeping(now time.Time) {
 	if d.store != nil && d.storePrune.start(now) {
 		go func() {
 			defer d.storePrune.done()
@@ -291,23 +531,58 @@ func (d *Dedup) housekeeping(now time.Time) {
 	}
 }
 
-// pruneMemory drops expired keys one shard at a time, so a batch waits at
-// most for one shard's scan.
-func (d *Dedup) pruneMemory(now time.Time) int {
-	nowSec := unixSeconds(now)
-	pruned := 0
-	for i := range d.shards {
-		sh := &d.shards[i]
-		sh.mu.Lock()
-		for id, exp := range sh.keys {
-			if exp <= nowSec {
-				delete(sh.keys, id)
-				pruned++
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return pruned
+// releasedKeys remembers the keys of released batches until they expire
+// or are claimed again, in a bounded number of entries: two generations,
+// the older dropped whole when the newer is full. A key forgotten early
+// is then confirmed against the store like any other.
+type releasedKeys struct {
+	mu         sync.Mutex
+	limit      int // entries in both generations
+	cur, older map[dedupID]uint32
 }
 
-var _ pipeline.Enricher = (*Dedup)(nil)
+// releasedEntryBytes is what a released key costs in a Go map (16-byte
+// ID, 4-byte expiry, the map's control bytes and slack).
+const releasedEntryBytes = 48
+
+// releasedLimit gives the released keys a 32nd of the memory, and at
+// least room for a few batches.
+func releasedLimit(maxBytes int) int { return max(maxBytes/32/releasedEntryBytes, 256) }
+
+func (r *releasedKeys) add(id dedupID, expires uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		r.cur = make(map[dedupID]uint32)
+	}
+	if len(r.cur) >= r.limit/2 {
+		r.older, r.cur = r.cur, make(map[dedupID]uint32)
+	}
+	r.cur[id] = expires
+}
+
+// take reports whether id was released and not yet expired, and forgets
+// it: the caller claims it again.
+func (r *releasedKeys) take(id dedupID, now uint32) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range []map[dedupID]uint32{r.cur, r.older} {
+		if exp, ok := m[id]; ok {
+			delete(m, id)
+			return exp > now
+		}
+	}
+	return false
+}
+
+func (r *releasedKeys) bytes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return (len(r.cur) + len(r.older)) * releasedEntryBytes
+}
+
+var (
+	_ pipeline.Enricher  = (*Dedup)(nil)
+	_ pipeline.Releaser  = (*Dedup)(nil)
+	_ pipeline.Committer = (*Dedup)(nil)
+)

@@ -2,6 +2,8 @@ package enricher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -142,52 +144,105 @@ func TestDedupRelease(t *testing.T) {
 	}
 }
 
-func TestDedupBoundedMemory(t *testing.T) {
-	const maxKeys = 64 * 16
-	d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, MaxKeys: maxKeys}, pipeline.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 20 {
-		events := make([]*event.Event, 500)
-		for j := range events {
-			events[j] = scanEvent(t, i*500+j)
-		}
-		if b := enrichBatch(t, d, events...); len(b.Events) != 500 {
-			t.Fatalf("batch %d: distinct events dropped: kept %d", i, len(b.Events))
-		}
-	}
-	if n := d.Len(); n > maxKeys || n < maxKeys/2 {
-		t.Errorf("%d keys held, want at most %d (and not far fewer)", n, maxKeys)
-	}
-}
-
-func TestDedupPrune(t *testing.T) {
+// TestDedupExpiryByBucket follows claims through time with an injected
+// clock: a claim counts until its window ends, and its bucket of the
+// table is emptied by the next sweep, not key by key.
+func TestDedupExpiryByBucket(t *testing.T) {
 	clock := newTestClock(dedupStart)
 	d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour}, pipeline.Env{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enrichBatch(t, d, scanEvent(t, 1), scanEvent(t, 2))
+	settled := func(b *pipeline.Batch) *pipeline.Batch { d.Committed(b); return b }
+	settled(enrichBatch(t, d, scanEvent(t, 1), scanEvent(t, 2)))
 	clock.Advance(30 * time.Minute)
-	enrichBatch(t, d, scanEvent(t, 3))
+	settled(enrichBatch(t, d, scanEvent(t, 3)))
+	if n := d.Len(); n != 3 {
+		t.Fatalf("%d keys held, want 3", n)
+	}
 	clock.Advance(45 * time.Minute) // the first two expired, the third not
-	if n := d.pruneMemory(clock.Now()); n != 2 {
-		t.Errorf("pruned %d keys, want 2", n)
+	if b := settled(enrichBatch(t, d, scanEvent(t, 1), scanEvent(t, 3))); len(b.Events) != 1 || b.Duplicates != 1 {
+		t.Errorf("after 75 minutes: kept %d, duplicates %d; want event 1 kept again and event 3 a duplicate", len(b.Events), b.Duplicates)
 	}
-	if n := d.Len(); n != 1 {
-		t.Errorf("%d keys left, want 1", n)
+	if n := d.Len(); n != 2 {
+		t.Errorf("%d keys held, want 2 (event 2's claim expired with its bucket)", n)
 	}
-	t.Run("Enrich prunes in the background", func(t *testing.T) {
-		clock.Advance(2 * time.Hour)
-		deadline := time.Now().Add(5 * time.Second)
-		for enrichBatch(t, d); d.Len() != 0; enrichBatch(t, d) { // an empty batch is enough to notice the time
-			if time.Now().After(deadline) {
-				t.Fatalf("%d keys never pruned", d.Len())
+	t.Run("a sweep empties expired buckets", func(t *testing.T) {
+		held := func() int {
+			n := 0
+			for i := range d.shards {
+				for _, s := range d.shards[i].table.slots {
+					if s != 0 {
+						n++
+					}
+				}
 			}
-			time.Sleep(5 * time.Millisecond)
+			return n
+		}
+		clock.Advance(2 * time.Hour)
+		enrichBatch(t, d) // an empty batch is enough to notice the time
+		if n := held(); n == 0 {
+			t.Fatal("setup: the expired slots are gone before the sweep")
+		}
+		// Len sweeps the shards it reads, as a claim does: 2 hours are
+		// more than sweepEvery buckets of a 1-hour window.
+		if n := d.Len(); n != 0 {
+			t.Errorf("%d keys alive after their window", n)
+		}
+		if n := held(); n != 0 {
+			t.Errorf("%d slots left after the sweep", n)
 		}
 	})
+}
+
+// TestDedupBoundedMemory adds far more keys than max_bytes holds: the
+// table's bytes stay within max_bytes (and so does the heap it grows), and
+// with a store behind it no event is lost.
+func TestDedupBoundedMemory(t *testing.T) {
+	const maxBytes = 256 << 10
+	d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, MaxBytes: maxBytes}, pipeline.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Bytes(); n > maxBytes || n < maxBytes*9/10 {
+		t.Errorf("a new deduplicator holds %d bytes, want at most %d (and not far less)", n, maxBytes)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := claimTime{bucket: d.current.Load(), now: 1, expires: 1 << 31}
+	c.epoch = uint8(c.bucket + 10)
+	var b pipeline.Batch
+	const keys = 1_000_000 // about 20 times what fits
+	fresh := 0
+	for i := range keys {
+		h := hashOf(i)
+		if d.claim(&h, &b, c) == claimed {
+			fresh++
+		}
+		d.settle(&h, &b, i%100 == 0, c.expires) // a released batch now and then
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := d.Bytes(); n > maxBytes {
+		t.Errorf("after %d keys: %d bytes, want at most %d", keys, n, maxBytes)
+	}
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > maxBytes/4 {
+		t.Errorf("the heap grew by %d bytes for %d keys", grown, keys)
+	}
+	if !d.warnedFull.Load() {
+		t.Error("the table never filled up")
+	}
+	// Without a store the table's "maybe" is final: once full, most new
+	// keys look claimed. The exactness tests show a store confirming them.
+	if fresh == keys {
+		t.Error("every key was new: the table did not fill")
+	}
+}
+
+// hashOf is a key as SHA-256 makes them: every bit uniform.
+func hashOf(i int) event.Hash {
+	return event.Hash(sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i))))
 }
 
 func TestDedupConcurrent(t *testing.T) {
@@ -218,15 +273,25 @@ func TestDedupConcurrent(t *testing.T) {
 }
 
 func TestDedupFactory(t *testing.T) {
-	if _, err := pipeline.NewEnricher("dedup", pipeline.Env{}, pipeline.Options{"window": "2h", "filter_keys": []any{"time.source", "extra.seen"}, "max_keys": 1000}); err != nil {
-		t.Errorf("good options: %v", err)
+	for name, opts := range map[string]pipeline.Options{
+		"max_bytes":             {"window": "2h", "filter_keys": []any{"time.source", "extra.seen"}, "max_bytes": 1 << 20},
+		"max_bytes as a string": {"max_bytes": "1048576"},
+		"deprecated max_keys":   {"max_keys": 1000},
+	} {
+		if _, err := pipeline.NewEnricher("dedup", pipeline.Env{}, opts); err != nil {
+			t.Errorf("good options, %s: %v", name, err)
+		}
 	}
 	for name, opts := range map[string]pipeline.Options{
-		"unknown filter key":   {"filter_keys": []any{"time.sauce"}},
-		"window not duration":  {"window": 24},
-		"window too short":     {"window": "10ms"},
-		"misspelt option":      {"windows": "1h"},
-		"filter keys not list": {"filter_keys": map[string]any{}},
+		"max_bytes and max_keys": {"max_bytes": 1 << 20, "max_keys": 1000},
+		"max_bytes too small":    {"max_bytes": 4096},
+		"max_bytes negative":     {"max_bytes": -1},
+		"max_bytes with a unit":  {"max_bytes": "64MiB"},
+		"unknown filter key":     {"filter_keys": []any{"time.sauce"}},
+		"window not duration":    {"window": 24},
+		"window too short":       {"window": "10ms"},
+		"misspelt option":        {"windows": "1h"},
+		"filter keys not list":   {"filter_keys": map[string]any{}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := pipeline.NewEnricher("dedup", pipeline.Env{}, opts); err == nil {
@@ -324,7 +389,7 @@ func BenchmarkDedup(b *testing.B) {
 		{"new-filter", []string{"time.source"}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, FilterKeys: bc.filter, MaxKeys: 1 << 30}, pipeline.Env{})
+			d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, FilterKeys: bc.filter}, pipeline.Env{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -337,6 +402,7 @@ func BenchmarkDedup(b *testing.B) {
 			batch := &pipeline.Batch{Events: make([]*event.Event, size)}
 			b.ReportAllocs()
 			n, round := 0, 0
+			cpu := cpuTime()
 			for b.Loop() {
 				b.StopTimer()
 				round++
@@ -352,32 +418,54 @@ func BenchmarkDedup(b *testing.B) {
 				if err := d.Enrich(context.Background(), batch); err != nil {
 					b.Fatal(err)
 				}
+				d.Committed(batch) // as the runner does once the batch is stored
 				n += size
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 		})
 	}
 }
 
-// BenchmarkDedupMemory measures the heap held per key.
+// BenchmarkDedupMemory measures the heap a deduplicator holds (the
+// default max_bytes) after claiming 1 and 10 million keys, and how many
+// of the keys a store would have been asked to confirm (false positives:
+// every key is new).
 func BenchmarkDedupMemory(b *testing.B) {
-	for b.Loop() {
-		const keys = 1_000_000
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour, MaxKeys: 2 * keys}, pipeline.Env{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var h event.Hash
-		for i := range keys {
-			h[0], h[1], h[2], h[31] = byte(i), byte(i>>8), byte(i>>16), byte(i>>3)
-			d.claim(h, 1, 2)
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/keys, "bytes/key")
-		runtime.KeepAlive(d)
+	for _, keys := range []int{1_000_000, 10_000_000} {
+		b.Run(strconv.Itoa(keys), func(b *testing.B) {
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour}, pipeline.Env{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := claimTime{bucket: d.current.Load(), now: 1, expires: 1 << 31}
+				c.epoch = uint8(c.bucket + 10)
+				var batch pipeline.Batch
+				maybe := 0
+				for i := range keys {
+					h := hashOf(i)
+					if d.claim(&h, &batch, c) != claimed {
+						maybe++
+					}
+					d.settle(&h, &batch, false, 0)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				// The table lives off the heap (allocSlots): its bytes
+				// and the heap's growth together are the memory held.
+				held := float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
+				for i := range d.shards {
+					held += float64(len(d.shards[i].table.slots) * 4)
+				}
+				b.ReportMetric(held/float64(keys), "bytes/key")
+				b.ReportMetric(held/(1<<20), "MiB")
+				b.ReportMetric(float64(maybe)/float64(keys), "confirmations/key")
+				runtime.KeepAlive(d)
+			}
+		})
 	}
 }

@@ -509,6 +509,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 		if err != nil {
 			if errors.Is(err, ErrPermanent) {
+				defer r.committed(b)
 				return r.deadLetterBatch(ctx, b, err)
 			}
 			r.release(b)
@@ -516,6 +517,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 		r.metrics.BatchSeconds.WithLabelValues("output").Observe(time.Since(t).Seconds())
 	}
+	r.committed(b)
 	if inserted < 0 {
 		inserted = len(b.Events)
 	}
@@ -542,6 +544,21 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 // would look like a duplicate of itself.
 type Releaser interface {
 	Release(b *Batch)
+}
+
+// Committer is an enricher holding claims for a batch (the deduplicator's
+// keys) only until the outputs are done with it: stored, or sent to the
+// dead letters.
+type Committer interface {
+	Committed(b *Batch)
+}
+
+func (r *Runner) committed(b *Batch) {
+	for _, en := range r.enrichers {
+		if c, ok := en.(Committer); ok {
+			c.Committed(b)
+		}
+	}
 }
 
 func (r *Runner) release(b *Batch) {

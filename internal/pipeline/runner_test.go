@@ -342,8 +342,8 @@ func TestDetectParser(t *testing.T) {
 }
 
 // claimer stands in for the deduplicator: it claims every event and must be
-// told when a batch failed.
-type claimer struct{ released atomic.Int32 }
+// told when a batch failed, and when the outputs are done with one.
+type claimer struct{ released, committed atomic.Int32 }
 
 func (c *claimer) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	for _, e := range b.Events {
@@ -352,7 +352,8 @@ func (c *claimer) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-func (c *claimer) Release(b *pipeline.Batch) { c.released.Add(1) }
+func (c *claimer) Release(b *pipeline.Batch)   { c.released.Add(1) }
+func (c *claimer) Committed(b *pipeline.Batch) { c.committed.Add(1) }
 
 func TestFailedBatchReleasesClaims(t *testing.T) {
 	st := openStore(t)
@@ -365,8 +366,37 @@ func TestFailedBatchReleasesClaims(t *testing.T) {
 	if err := r.Process(context.Background(), b); err == nil {
 		t.Fatal("Process succeeded with a failing output")
 	}
-	if c.released.Load() != 1 {
-		t.Fatalf("claims released %d times, want 1", c.released.Load())
+	if c.released.Load() != 1 || c.committed.Load() != 0 {
+		t.Fatalf("claims released %d times, committed %d; want 1, 0", c.released.Load(), c.committed.Load())
+	}
+}
+
+func TestSettledBatchCommitsClaims(t *testing.T) {
+	for name, tc := range map[string]struct {
+		out                 pipeline.Output
+		released, committed int32
+	}{
+		"stored":        {nil, 0, 1},
+		"dead-lettered": {failingOutput{fmt.Errorf("webhook said 400: %w", pipeline.ErrPermanent)}, 0, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := openStore(t)
+			c := &claimer{}
+			outputs := []pipeline.Output{storeOutput{st}}
+			if tc.out != nil {
+				outputs = append(outputs, tc.out)
+			}
+			r := pipeline.NewRunner(pipeline.RunnerConfig{Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1),
+				Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "lines", Parser: &lineParser{}}},
+				Enrichers: []pipeline.Enricher{c}, Outputs: outputs, BatchSize: 10})
+			b := &pipeline.Batch{Feed: "test", Events: []*event.Event{event.New(1)}}
+			if err := r.Process(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			if c.released.Load() != tc.released || c.committed.Load() != tc.committed {
+				t.Errorf("claims released %d times, committed %d; want %d, %d", c.released.Load(), c.committed.Load(), tc.released, tc.committed)
+			}
+		})
 	}
 }
 

@@ -353,6 +353,13 @@ type Dedup interface {
 	LoadDedupKeys(ctx context.Context, now time.Time, fn func(DedupKey)) error
 	// PruneDedupKeys removes keys expired before now.
 	PruneDedupKeys(ctx context.Context, now time.Time) error
+	// DedupKeysExist reports, for each of keys, whether a claim of it is
+	// committed: a dedup key stored that expires after now, or an event
+	// stored under that hash (the store output does not write the keys
+	// that are its events' own identities, the stored event stands for
+	// them, without an expiry). The deduplicator asks it about the keys
+	// its memory may have seen, one batch at a time.
+	DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error)
 }
 
 // State is a small key-value store for components' bookkeeping (HTTP

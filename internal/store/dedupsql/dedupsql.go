@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -45,4 +46,44 @@ func Prune(ctx context.Context, db sqlkit.DB, now time.Time) error {
 		return fmt.Errorf("prune dedup keys: %w", err)
 	}
 	return nil
+}
+
+// existChunk is how many keys one query of Exist asks about: SQLite
+// binds each as a parameter (twice), well under its limit of 32766.
+const existChunk = 1000
+
+// Exist reports, for each of keys, whether a dedup key stored under it
+// expires after now or an event is stored under that hash (see
+// store.Dedup.DedupKeysExist). Both lookups go by the tables' unique
+// indexes, one query a chunk of keys.
+func Exist(ctx context.Context, db sqlkit.DB, keys []event.Hash, now time.Time) ([]bool, error) {
+	found := make([]bool, len(keys))
+	index := make(map[event.Hash][]int, len(keys))
+	for i, k := range keys {
+		index[k] = append(index[k], i)
+	}
+	var key []byte
+	for start := 0; start < len(keys); start += existChunk {
+		chunk := keys[start:min(start+existChunk, len(keys))]
+		list := make([][]byte, len(chunk))
+		for i := range chunk {
+			list[i] = chunk[i][:]
+		}
+		a := db.Dialect().Args()
+		query := `SELECT key FROM dedup_keys WHERE ` + sqlkit.In(a, "key", list) + ` AND expires > ` + a.AddTime(now) +
+			` UNION ALL SELECT hash FROM events WHERE ` + sqlkit.In(a, "hash", list)
+		err := db.Each(ctx, query, a.List(), func(row sqlkit.Row) error {
+			if err := row.Scan(&key); err != nil {
+				return err
+			}
+			for _, i := range index[event.Hash(key)] {
+				found[i] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("look up dedup keys: %w", err)
+		}
+	}
+	return found, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
@@ -110,6 +111,13 @@ func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.
 // PruneDedupKeys removes keys expired before now.
 func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return named(dedupsql.Prune(ctx, s.DB(), now))
+}
+
+// DedupKeysExist reports which of keys have a committed claim: a dedup
+// key unexpired at now or an event stored under that hash.
+func (s *Store) DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error) {
+	found, err := dedupsql.Exist(ctx, s.DB(), keys, now)
+	return found, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
@@ -89,6 +90,13 @@ func (s *Store) LoadDedupKeys(ctx context.Context, now time.Time, fn func(store.
 // PruneDedupKeys removes keys expired before now.
 func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 	return named(dedupsql.Prune(ctx, s.DB(), now))
+}
+
+// DedupKeysExist reports which of keys have a committed claim: a dedup
+// key unexpired at now or an event stored under that hash.
+func (s *Store) DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error) {
+	found, err := dedupsql.Exist(ctx, s.DB(), keys, now)
+	return found, named(err)
 }
 
 // GetState returns the value under key; ErrNotFound when absent.

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"table window", testTableWindow},
 		{"concurrent use", testConcurrent},
 		{"dedup keys", testDedupKeys},
+		{"dedup keys exist", testDedupKeysExist},
 		{"dead letters", testDeadLetters},
 		{"dead letters in bulk", testDeadLettersBulk},
 		{"dead letter key", testDeadLetterKey},
