@@ -336,3 +336,14 @@ func FuzzDecodeRecordMatchesOld(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldsExceptRawIsFieldsWithoutRaw(t *testing.T) {
+	for i, e := range corpus(t) {
+		for _, form := range []*event.Event{e, func() *event.Event { c := e.Clone(); c.SetRaw([]byte("a,b\n1,2")); return c }()} {
+			want := slices.DeleteFunc(slices.Clone(form.Fields()), func(f event.Field) bool { return f.Key == "raw" })
+			if got := form.FieldsExceptRaw(); !slices.Equal(got, want) {
+				t.Fatalf("event %d: %v, want %v", i, got, want)
+			}
+		}
+	}
+}

@@ -314,3 +314,17 @@ func SortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// FieldsExceptRaw returns the fields in key order without raw. The slice
+// must not be modified. It is for readers that have no use for raw (the
+// stores' indexed columns): unlike Fields it never encodes raw held as
+// bytes, and it is the event's own slice unless raw is held as text.
+func (e *Event) FieldsExceptRaw() []Field {
+	i, ok := e.index("raw")
+	if !ok {
+		return e.fields
+	}
+	fields := make([]Field, 0, len(e.fields)-1)
+	fields = append(fields, e.fields[:i]...)
+	return append(fields, e.fields[i+1:]...)
+}
