@@ -87,3 +87,48 @@ func BenchmarkAppendRecordSetRaw(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
 }
+
+// BenchmarkSetDefaults fills the fields the ASN and GeoIP enrichers and
+// the feed's labels add into the bench's events, with SetDefaults and with
+// the Has and SetTrusted per field it replaced.
+func BenchmarkSetDefaults(b *testing.B) {
+	events := benchScanRDP(b)
+	sets := [][]event.Field{
+		{{Key: "feed.accuracy", Value: "100"}, {Key: "feed.code", Value: "c"}, {Key: "feed.name", Value: "bench"},
+			{Key: "feed.provider", Value: "p"}, {Key: "feed.url", Value: "https://x.example/"},
+			{Key: "time.observation", Value: "2026-11-20T10:00:00+00:00"}, {Key: "tlp", Value: "AMBER"}},
+		{{Key: "source.as_name", Value: "EXAMPLE"}, {Key: "source.asn", Value: "64496"}, {Key: "source.network", Value: "192.0.2.0/24"}},
+		{{Key: "source.geolocation.cc", Value: "BE"}, {Key: "source.geolocation.city", Value: "Liege"},
+			{Key: "source.geolocation.latitude", Value: "50.6"}, {Key: "source.geolocation.longitude", Value: "5.5"},
+			{Key: "source.geolocation.region", Value: "Wallonia"}},
+	}
+	for _, way := range []struct {
+		name string
+		set  func(*event.Event, ...event.Field)
+	}{{"SetDefaults", (*event.Event).SetDefaults}, {"HasAndSetTrusted", event.OldSetDefaults}} {
+		b.Run(way.name, func(b *testing.B) {
+			work := make([]*event.Event, len(events))
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				for i, e := range events {
+					// Room for the new fields, as New gives a parser's
+					// events.
+					work[i] = event.New(e.Len())
+					for _, f := range e.Fields() {
+						work[i].AppendTrusted(f.Key, f.Value)
+					}
+				}
+				b.StartTimer()
+				for _, e := range work {
+					for _, s := range sets {
+						way.set(e, s...)
+					}
+				}
+				n += len(work)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+		})
+	}
+}

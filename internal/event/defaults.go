@@ -11,8 +11,8 @@ package event
 func (e *Event) SetDefaults(fields ...Field) {
 	// Where each missing field goes, as an index into the fields as they
 	// are now; few callers pass more than a handful.
-	var places [16]int
-	var missing [16]Field
+	var places [8]int
+	var missing [8]Field
 	if len(fields) > len(places) || !increasing(fields) || (e.hasRaw() && hasKey(fields, "raw")) {
 		for _, f := range fields {
 			if !e.Has(f.Key) {
