@@ -68,8 +68,17 @@ var ErrBadBatch = errors.New("malformed event batch")
 
 // AppendRecord appends one event in the compact form.
 func AppendRecord(b []byte, e *Event) []byte {
-	b = binary.AppendUvarint(b, uint64(len(e.fields)))
-	for _, f := range e.fields {
+	b = binary.AppendUvarint(b, uint64(e.Len()))
+	// raw held as bytes is written as it is, in its place; rawAt is past
+	// the end when there is none.
+	rawAt := len(e.fields) + 1
+	if e.hasRaw() {
+		rawAt, _ = e.index("raw")
+	}
+	for i, f := range e.fields {
+		if i == rawAt {
+			b = e.appendRawRecord(b)
+		}
 		code := recordCodes[f.Key]
 		if code == rawCode {
 			if nb, ok := appendRawBytes(b, f.Value); ok {
@@ -86,7 +95,17 @@ func AppendRecord(b []byte, e *Event) []byte {
 		b = binary.AppendUvarint(b, uint64(len(f.Value)))
 		b = append(b, f.Value...)
 	}
+	if rawAt == len(e.fields) {
+		b = e.appendRawRecord(b)
+	}
 	return b
+}
+
+// appendRawRecord appends raw held as bytes as a record field.
+func (e *Event) appendRawRecord(b []byte) []byte {
+	b = binary.AppendUvarint(b, rawCode)
+	b = binary.AppendUvarint(b, uint64(len(e.raw[0])))
+	return append(b, e.raw[0]...)
 }
 
 // appendRawBytes appends raw's field (its code, length and decoded bytes),
@@ -135,8 +154,6 @@ type recordReader struct {
 	b   []byte
 	s   string
 	pos int
-	// scratch is where raw is base64-encoded before it becomes a string.
-	scratch []byte
 }
 
 func (r *recordReader) uvarint() (uint64, bool) {
@@ -164,7 +181,8 @@ func (r *recordReader) record() (*Event, bool) {
 		return nil, false
 	}
 	e := &Event{fields: make([]Field, 0, nf)}
-	for range nf {
+	last := ""
+	for i := range nf {
 		code, ok := r.uvarint()
 		if !ok || code > uint64(len(recordNames)) {
 			return nil, false
@@ -181,16 +199,17 @@ func (r *recordReader) record() (*Event, bool) {
 		if !ok {
 			return nil, false
 		}
-		if code == rawCode {
-			// Encoded from the buffer through a scratch slice: one
-			// allocation, the string, rather than three.
-			r.scratch = base64.StdEncoding.AppendEncode(r.scratch[:0], r.b[r.pos-len(val):r.pos])
-			val = string(r.scratch)
-		}
 		// Records are written from sorted events; a record that is not
 		// sorted was not written by Vigil.
-		if n := len(e.fields); n > 0 && e.fields[n-1].Key >= key {
+		if i > 0 && last >= key {
 			return nil, false
+		}
+		last = key
+		if code == rawCode {
+			// Kept as the bytes they are, a part of the one string
+			// copy of the buffer; base64 is made only if asked for.
+			e.raw = []string{val}
+			continue
 		}
 		e.fields = append(e.fields, Field{Key: key, Value: val})
 	}

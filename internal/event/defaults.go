@@ -11,9 +11,9 @@ package event
 func (e *Event) SetDefaults(fields ...Field) {
 	// Where each missing field goes, as an index into the fields as they
 	// are now; few callers pass more than a handful.
-	var places [16]int
-	var missing [16]Field
-	if len(fields) > len(places) || !increasing(fields) {
+	var places [8]int
+	var missing [8]Field
+	if len(fields) > len(places) || !increasing(fields) || (e.hasRaw() && hasKey(fields, "raw")) {
 		for _, f := range fields {
 			if !e.Has(f.Key) {
 				e.SetTrusted(f.Key, f.Value)
@@ -71,4 +71,14 @@ func (e *Event) indexFrom(lo int, key string) (int, bool) {
 		}
 	}
 	return lo, lo < len(e.fields) && e.fields[lo].Key == key
+}
+
+// hasKey reports whether one of fields has key.
+func hasKey(fields []Field, key string) bool {
+	for _, f := range fields {
+		if f.Key == key {
+			return true
+		}
+	}
+	return false
 }

@@ -3,54 +3,19 @@ package event_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/pipeline"
-	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
-
-// collector is a pipeline.Sink keeping the events it is given.
-type collector struct{ events []*event.Event }
-
-func (c *collector) Event(e *event.Event) error { c.events = append(c.events, e); return nil }
-func (c *collector) Reject([]byte, error)       {}
-
-// shadowserverEvents parses rows generated rows of every synthetic
-// Shadowserver report, raw included, as the bench and the pipeline see
-// them.
-func shadowserverEvents(tb testing.TB, rows int) []*event.Event {
-	tb.Helper()
-	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var all []*event.Event
-	for i, report := range shadowserver.Reports() {
-		var buf bytes.Buffer
-		opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
-		if err := shadowserver.Generate(&buf, report, rows, rand.New(rand.NewPCG(uint64(i), 14)), opts); err != nil {
-			tb.Fatal(err)
-		}
-		var c collector
-		in := pipeline.Input{Name: fmt.Sprintf("2026-11-20-%s-test-geo.csv", report), Body: &buf}
-		if err := p.Parse(context.Background(), in, &c); err != nil {
-			tb.Fatalf("%s: %v", report, err)
-		}
-		all = append(all, c.events...)
-	}
-	return all
-}
 
 // repositoryEvents are the events of the repository's test files: every
 // line of a JSON lines, golden or JSON file under a testdata folder that
@@ -277,4 +242,108 @@ func FuzzRecordMatchesOld(f *testing.F) {
 			t.Fatalf("decoded %v, the old decoder %v", got.Fields(), want.Fields())
 		}
 	})
+}
+
+// TestRawAsBytesReadsAsRawAsText shows that an event holding raw as bytes
+// (SetRaw, DecodeRecord) reads, writes and hashes exactly as the same event
+// holding raw as base64 text did: fields, JSON, map, record, hash, text
+// check and the accessors.
+func TestRawAsBytesReadsAsRawAsText(t *testing.T) {
+	checked := 0
+	for i, text := range corpus(t) {
+		b64, ok := text.Get("raw")
+		if !ok {
+			continue
+		}
+		line, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || base64.StdEncoding.EncodeToString(line) != b64 {
+			continue // not canonical base64: never held as bytes
+		}
+		checked++
+		bytesEvent := text.Clone()
+		bytesEvent.SetRaw(line)
+		viaString := text.Clone()
+		viaString.SetRawString(string(line))
+		decoded, err := event.DecodeRecord(event.OldAppendRecord(nil, text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, e := range []*event.Event{bytesEvent, viaString, decoded, bytesEvent.Clone()} {
+			name := fmt.Sprintf("event %d form %d", i, j)
+			if !slices.Equal(e.Fields(), text.Fields()) {
+				t.Fatalf("%s: fields\n %v\nwant\n %v", name, e.Fields(), text.Fields())
+			}
+			if got, want := e.AppendJSON(nil), text.AppendJSON(nil); !bytes.Equal(got, want) {
+				t.Fatalf("%s: JSON\n %s\nwant\n %s", name, got, want)
+			}
+			if !reflect.DeepEqual(e.Map(), text.Map()) {
+				t.Fatalf("%s: map differs", name)
+			}
+			if got, want := event.AppendRecord(nil, e), event.OldAppendRecord(nil, text); !bytes.Equal(got, want) {
+				t.Fatalf("%s: record differs from the old one", name)
+			}
+			if e.Hash() != event.OldHashExcept(text, nil) || e.Len() != text.Len() {
+				t.Fatalf("%s: hash or length differs", name)
+			}
+			if v, ok := e.Get("raw"); !ok || v != b64 || !e.Has("raw") || e.Value("raw") != b64 || !bytes.Equal(e.Raw(), text.Raw()) {
+				t.Fatalf("%s: raw reads %q, want %q", name, v, b64)
+			}
+			if fmt.Sprint(e.CheckText()) != fmt.Sprint(text.CheckText()) {
+				t.Fatalf("%s: CheckText %v, want %v", name, e.CheckText(), text.CheckText())
+			}
+			// Changing raw or other fields changes both forms alike.
+			for _, change := range []func(*event.Event){
+				func(e *event.Event) { e.Delete("raw") },
+				func(e *event.Event) { e.SetTrusted("raw", "QUJD") },
+				func(e *event.Event) { e.AppendTrusted("raw", "QUJD") },
+				func(e *event.Event) {
+					e.SetDefaults(event.Field{Key: "raw", Value: "QUJD"}, event.Field{Key: "source.port", Value: "1"})
+				},
+				func(e *event.Event) { e.SetTrusted("a", "first"); e.SetTrusted("zz", "last") },
+				func(e *event.Event) { e.Reset(); e.SetTrusted("source.ip", "192.0.2.1") },
+			} {
+				got, want := e.Clone(), text.Clone()
+				change(got)
+				change(want)
+				if !slices.Equal(got.Fields(), want.Fields()) || !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) ||
+					!bytes.Equal(event.AppendRecord(nil, got), event.OldAppendRecord(nil, want)) || got.Len() != want.Len() {
+					t.Fatalf("%s: after a change\n %v\nwant\n %v", name, got.Fields(), want.Fields())
+				}
+			}
+		}
+	}
+	if checked < 500 {
+		t.Fatalf("only %d events with raw", checked)
+	}
+}
+
+// FuzzDecodeRecordMatchesOld decodes any bytes with the old and the new
+// decoder: both refuse the same input, and read the same fields.
+func FuzzDecodeRecordMatchesOld(f *testing.F) {
+	for _, e := range oddRawEvents() {
+		f.Add(event.OldAppendRecord(nil, e))
+	}
+	f.Add([]byte{2, 0, 0, 0, 0, 0, 0})       // two fields with the empty key
+	f.Add([]byte{2, 49, 1, 'a', 49, 1, 'b'}) // raw twice
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := event.DecodeRecord(data)
+		want, oldErr := event.OldDecodeRecord(data)
+		if (err == nil) != (oldErr == nil) {
+			t.Fatalf("decode: %v, the old decoder: %v", err, oldErr)
+		}
+		if err == nil && !slices.Equal(got.Fields(), want.Fields()) {
+			t.Fatalf("decoded %v, the old decoder %v", got.Fields(), want.Fields())
+		}
+	})
+}
+
+func TestFieldsExceptRawIsFieldsWithoutRaw(t *testing.T) {
+	for i, e := range corpus(t) {
+		for _, form := range []*event.Event{e, func() *event.Event { c := e.Clone(); c.SetRaw([]byte("a,b\n1,2")); return c }()} {
+			want := slices.DeleteFunc(slices.Clone(form.Fields()), func(f event.Field) bool { return f.Key == "raw" })
+			if got := form.FieldsExceptRaw(); !slices.Equal(got, want) {
+				t.Fatalf("event %d: %v, want %v", i, got, want)
+			}
+		}
+	}
 }

@@ -23,7 +23,19 @@ type Field struct {
 // to use. Fields stay sorted by key, so output and hashes are deterministic.
 type Event struct {
 	fields []Field
+	// raw holds the source line's bytes when it was given as bytes
+	// (SetRaw, DecodeRecord); it is then not in fields, and becomes base64
+	// text only where text is asked for (Get, Fields, JSON). Raw is most
+	// of a wide report's event: kept as bytes it is smaller in memory, and
+	// records, which store its bytes, need neither decode nor encode it.
+	// raw is nil when it is not held this way, else its one element is
+	// raw's bytes. (A slice rather than a string and a flag: it keeps the
+	// event printable with %s, as it always was.)
+	raw []string
 }
+
+// hasRaw reports whether raw is held as bytes.
+func (e *Event) hasRaw() bool { return e.raw != nil }
 
 // pipelineRoom is how many fields the pipeline usually adds to a parsed
 // event: the feed's labels, time.observation, event_hash and what the ASN
@@ -37,17 +49,33 @@ const pipelineRoom = 16
 func New(n int) *Event { return &Event{fields: make([]Field, 0, n+pipelineRoom)} }
 
 // Reset empties the event, keeping its memory for reuse.
-func (e *Event) Reset() { e.fields = e.fields[:0] }
+func (e *Event) Reset() { e.fields, e.raw = e.fields[:0], nil }
 
 // Len is the number of fields set.
-func (e *Event) Len() int { return len(e.fields) }
+func (e *Event) Len() int {
+	if e.hasRaw() {
+		return len(e.fields) + 1
+	}
+	return len(e.fields)
+}
 
 // Fields returns the fields in key order. The slice must not be modified.
-func (e *Event) Fields() []Field { return e.fields }
+// It is the event's own unless raw is held as bytes (SetRaw, DecodeRecord):
+// then it is a copy with raw's base64 text in its place.
+func (e *Event) Fields() []Field {
+	if !e.hasRaw() {
+		return e.fields
+	}
+	i, _ := e.index("raw")
+	fields := make([]Field, 0, len(e.fields)+1)
+	fields = append(fields, e.fields[:i]...)
+	fields = append(fields, Field{Key: "raw", Value: e.rawText()})
+	return append(fields, e.fields[i:]...)
+}
 
 // Clone returns an independent copy.
 func (e *Event) Clone() *Event {
-	c := &Event{fields: make([]Field, len(e.fields))}
+	c := &Event{fields: make([]Field, len(e.fields)), raw: e.raw}
 	copy(c.fields, e.fields)
 	return c
 }
@@ -60,6 +88,9 @@ func (e *Event) index(key string) (int, bool) {
 
 // Get returns the value of key and whether it is set.
 func (e *Event) Get(key string) (string, bool) {
+	if e.hasRaw() && key == "raw" {
+		return e.rawText(), true
+	}
 	i, ok := e.index(key)
 	if !ok {
 		return "", false
@@ -75,6 +106,9 @@ func (e *Event) Value(key string) string {
 
 // Has reports whether key is set.
 func (e *Event) Has(key string) bool {
+	if e.hasRaw() && key == "raw" {
+		return true
+	}
 	_, ok := e.index(key)
 	return ok
 }
@@ -103,6 +137,9 @@ func (e *Event) SetWith(rules InputRules, key, value string) error {
 // It is for values produced by Vigil itself (decoding its own batches,
 // enrichers writing typed results).
 func (e *Event) SetTrusted(key, value string) {
+	if key == "raw" {
+		e.raw = nil
+	}
 	i, ok := e.index(key)
 	if ok {
 		e.fields[i].Value = value
@@ -132,13 +169,33 @@ func (e *Event) SetExtra(name, value string) error {
 	return nil
 }
 
-// SetRaw keeps the source line, base64-encoded as IntelMQ does.
-func (e *Event) SetRaw(line []byte) {
-	e.SetTrusted("raw", base64.StdEncoding.EncodeToString(line))
+// SetRaw keeps the source line as raw, which reads as base64 text as
+// IntelMQ keeps it (Get, Fields, JSON). The line is copied; the bytes are
+// kept rather than the text, which is made only where it is read.
+func (e *Event) SetRaw(line []byte) { e.SetRawString(string(line)) }
+
+// SetRawString is SetRaw for a line already in a string, which the event
+// keeps without copying: a parser can hand over a part of a string it
+// made for the whole row.
+func (e *Event) SetRawString(line string) {
+	if i, ok := e.index("raw"); ok {
+		e.fields = append(e.fields[:i], e.fields[i+1:]...)
+	}
+	e.raw = []string{line}
+}
+
+// rawText is raw held as bytes in its base64 form.
+func (e *Event) rawText() string {
+	b := make([]byte, base64.StdEncoding.EncodedLen(len(e.raw[0])))
+	base64.StdEncoding.Encode(b, []byte(e.raw[0]))
+	return string(b)
 }
 
 // Raw returns the decoded source line.
 func (e *Event) Raw() []byte {
+	if e.hasRaw() {
+		return []byte(e.raw[0])
+	}
 	v, ok := e.Get("raw")
 	if !ok {
 		return nil
@@ -149,6 +206,9 @@ func (e *Event) Raw() []byte {
 
 // Delete removes key.
 func (e *Event) Delete(key string) {
+	if key == "raw" {
+		e.raw = nil
+	}
 	if i, ok := e.index(key); ok {
 		e.fields = append(e.fields[:i], e.fields[i+1:]...)
 	}
@@ -253,4 +313,18 @@ func SortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// FieldsExceptRaw returns the fields in key order without raw. The slice
+// must not be modified. It is for readers that have no use for raw (the
+// stores' indexed columns): unlike Fields it never encodes raw held as
+// bytes, and it is the event's own slice unless raw is held as text.
+func (e *Event) FieldsExceptRaw() []Field {
+	i, ok := e.index("raw")
+	if !ok {
+		return e.fields
+	}
+	fields := make([]Field, 0, len(e.fields)-1)
+	fields = append(fields, e.fields[:i]...)
+	return append(fields, e.fields[i+1:]...)
 }

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -12,8 +13,17 @@ import (
 // sorted keys (no trailing newline).
 func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
+	// raw held as bytes is written, base64-encoded, in its place; rawAt is
+	// past the end when there is none.
+	rawAt := len(e.fields) + 1
+	if e.hasRaw() {
+		rawAt, _ = e.index("raw")
+	}
 	for i, f := range e.fields {
-		if i > 0 {
+		if i == rawAt {
+			b = e.appendRawJSON(b, i > 0)
+		}
+		if i > 0 || rawAt == 0 {
 			b = append(b, ',', ' ')
 		}
 		b = AppendJSONString(b, f.Key)
@@ -26,7 +36,21 @@ func (e *Event) AppendJSON(b []byte) []byte {
 			b = AppendJSONString(b, f.Value)
 		}
 	}
+	if rawAt == len(e.fields) {
+		b = e.appendRawJSON(b, rawAt > 0)
+	}
 	return append(b, '}')
+}
+
+// appendRawJSON appends raw held as bytes as a JSON member, after a
+// separator when it is not the first. Base64 text needs no escaping.
+func (e *Event) appendRawJSON(b []byte, separator bool) []byte {
+	if separator {
+		b = append(b, ',', ' ')
+	}
+	b = append(b, `"raw": "`...)
+	b = base64.StdEncoding.AppendEncode(b, []byte(e.raw[0]))
+	return append(b, '"')
 }
 
 // MarshalJSON writes the IntelMQ form.
@@ -40,7 +64,10 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 
 // Map returns the event as a map of typed JSON values, for templates and APIs.
 func (e *Event) Map() map[string]any {
-	m := make(map[string]any, len(e.fields))
+	m := make(map[string]any, e.Len())
+	if e.hasRaw() {
+		m["raw"] = e.rawText()
+	}
 	for _, f := range e.fields {
 		kind, _ := KindOf(f.Key)
 		switch {
