@@ -2,7 +2,6 @@ package shadowserver
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,12 +70,6 @@ type plan struct {
 	// do, so that the values can be read with their column names; nil
 	// for JSON, whose objects name their values.
 	rawHeader []byte
-	// rawHeader64 is base64 of the longest start of the header line and
-	// its newline whose length is a multiple of three, which encodes the
-	// same in front of every row; rawHeaderTail is the rest of that line
-	// (up to two bytes and the newline), encoded with each row.
-	rawHeader64   []byte
-	rawHeaderTail []byte
 
 	// text is the feed's invalid_utf8 and epoch_seconds; replacedBytes
 	// and replacedRows count what invalid_utf8: replace repaired.
@@ -93,7 +86,6 @@ type plan struct {
 	spans    []textSpan
 	consumed []bool
 	failed   []bool
-	raw      []byte // the header and the row, for raw
 }
 
 type step struct {
@@ -356,18 +348,16 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			p.setJSONString(l.slot, v)
 		}
 	}
-	// raw is base64 of the source text, as IntelMQ keeps it: for CSV
-	// the header line, a newline and the row. Base64 encodes three bytes
-	// at a time, so the header's whole groups are encoded once
-	// (setRawHeader) and only its last bytes with each row.
-	raw := rec
+	// raw is the source text, as IntelMQ keeps it: for CSV the header
+	// line, a newline and the row. It goes into the row's text as bytes
+	// and into the event with SetRawString, which keeps it so: base64,
+	// IntelMQ's form of raw, is made only where raw is read as text, not
+	// for every row on its way to the store.
 	start := len(p.row.text)
 	if p.rawHeader != nil {
-		p.row.text = append(p.row.text, p.rawHeader64...)
-		p.raw = append(append(p.raw[:0], p.rawHeaderTail...), rec...)
-		raw = p.raw
+		p.row.text = append(append(p.row.text, p.rawHeader...), '\n')
 	}
-	p.row.text = base64.StdEncoding.AppendEncode(p.row.text, raw)
+	p.row.text = append(p.row.text, rec...)
 	p.setSpan(p.rawSlot, start)
 
 	// One string holds every generated value of the row.
@@ -387,9 +377,12 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 	// twice the size.
 	e := event.New(n + pipelineFields)
 	for slot, v := range p.vals {
-		if v != "" {
+		if v != "" && slot != p.rawSlot {
 			e.AppendTrusted(p.keys[slot], v)
 		}
+	}
+	if raw := p.vals[p.rawSlot]; raw != "" {
+		e.SetRawString(raw)
 	}
 	return e, nil
 }
@@ -489,7 +482,7 @@ func (p *plan) forWorker() *plan {
 	w.failed = make([]bool, len(p.failed))
 	w.vals = make([]string, len(p.vals))
 	w.span = make([]int, len(p.span))
-	w.spans, w.raw = nil, nil
+	w.spans = nil
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
@@ -499,11 +492,5 @@ func (p *plan) forWorker() *plan {
 const pipelineFields = 8
 
 // setRawHeader keeps the header line that raw puts in front of each CSV
-// row, with the base64 of its whole three-byte groups.
-func (p *plan) setRawHeader(header []byte) {
-	prefix := append(bytes.Clone(header), '\n')
-	whole := len(prefix) / 3 * 3
-	p.rawHeader = header
-	p.rawHeader64 = base64.StdEncoding.AppendEncode(nil, prefix[:whole])
-	p.rawHeaderTail = prefix[whole:]
-}
+// row.
+func (p *plan) setRawHeader(header []byte) { p.rawHeader = bytes.Clone(header) }

@@ -122,7 +122,7 @@ func FQDNRange(name string) (from, to string) {
 // ExtractColumns reads the indexed columns of e; stored is the fallback time.
 func ExtractColumns(e *event.Event, stored time.Time) EventColumns {
 	var c EventColumns
-	for _, f := range e.Fields() {
+	for _, f := range e.FieldsExceptRaw() {
 		switch f.Key {
 		case "classification.taxonomy":
 			c.Taxonomy = f.Value
