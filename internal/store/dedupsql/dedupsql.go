@@ -40,9 +40,17 @@ func Load(ctx context.Context, db sqlkit.DB, now time.Time, fn func(store.DedupK
 	return nil
 }
 
-// Prune removes keys expired before now.
+// Prune removes keys expired before now. In PostgreSQL it locks the rows
+// in the order of their keys, as a batch's insert of its keys does
+// (pgstore sorts them): a prune running beside inserts that claim some of
+// the same keys again would otherwise deadlock with them. SQLite has one
+// writer and no row locks.
 func Prune(ctx context.Context, db sqlkit.DB, now time.Time) error {
-	if _, err := db.Exec(ctx, `DELETE FROM dedup_keys WHERE expires < ?`, db.Dialect().Time(now)); err != nil {
+	query := `DELETE FROM dedup_keys WHERE expires < ?`
+	if db.Dialect() == sqlkit.Postgres {
+		query = `DELETE FROM dedup_keys WHERE key IN (SELECT key FROM dedup_keys WHERE expires < ? ORDER BY key FOR UPDATE)`
+	}
+	if _, err := db.Exec(ctx, query, db.Dialect().Time(now)); err != nil {
 		return fmt.Errorf("prune dedup keys: %w", err)
 	}
 	return nil

@@ -1,10 +1,12 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -205,11 +207,18 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 				latest[d.Key] = d.Expires
 			}
 		}
+		// In the order of the keys, as Prune locks them: two statements
+		// locking rows in one order cannot deadlock.
+		sorted := make([]event.Hash, 0, len(latest))
+		for k := range latest {
+			sorted = append(sorted, k)
+		}
+		slices.SortFunc(sorted, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 		keys := make([][]byte, 0, len(latest))
 		expires := make([]time.Time, 0, len(latest))
-		for k, t := range latest {
+		for _, k := range sorted {
 			keys = append(keys, append([]byte(nil), k[:]...))
-			expires = append(expires, t)
+			expires = append(expires, latest[k])
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO dedup_keys (key, expires)
 			SELECT * FROM unnest($1::bytea[], $2::timestamptz[])
