@@ -54,7 +54,7 @@ func newGenerator(tb testing.TB, total int, seed uint64) *generator {
 
 type collect struct{ events []*event.Event }
 
-func (c *collect) Event(e *event.Event) error       { c.events = append(c.events, e); return nil }
+func (c *collect) Event(e *event.Event) error        { c.events = append(c.events, e); return nil }
 func (c *collect) Reject(input []byte, reason error) {}
 
 // batch makes the next n events.
