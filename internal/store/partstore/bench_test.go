@@ -128,19 +128,22 @@ func searches(b *testing.B, s *partstore.Store, samples []*event.Event, hashes [
 	}
 	fmt.Printf("  searches (%s), first page of 50, 7 runs:\n", state)
 	for _, q := range qs {
-		var times []time.Duration
+		var times, cpu []time.Duration
 		n := 0
 		for range 7 {
-			t := time.Now()
+			t, c := time.Now(), processCPU()
 			page, err := s.Search(ctx, q.q)
 			if err != nil {
 				b.Fatal(err)
 			}
 			times = append(times, time.Since(t))
+			cpu = append(cpu, processCPU()-c)
 			n = len(page.Events)
 		}
 		slices.Sort(times)
-		fmt.Printf("    %-18s median %8v  max %8v  (%d events)\n", q.name, times[3].Round(10*time.Microsecond), times[6].Round(10*time.Microsecond), n)
+		slices.Sort(cpu)
+		fmt.Printf("    %-18s median %8v  max %8v  CPU median %8v  (%d events)\n", q.name, times[3].Round(10*time.Microsecond),
+			times[6].Round(10*time.Microsecond), cpu[3].Round(10*time.Microsecond), n)
 	}
 	var times []time.Duration
 	for i := range 7 {

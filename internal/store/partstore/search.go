@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -25,6 +27,7 @@ var ErrUnsupported = errors.New("partstore: query not supported by the prototype
 // and the SQL of a sealed one read it.
 type filter struct {
 	ip       []byte // 16-byte key
+	ipKey    store.IPKey
 	lo, hi   []byte // prefix range
 	asn      int64
 	from, to string // reversed host-name range
@@ -45,6 +48,7 @@ func newFilter(q store.EventQuery) (filter, error) {
 	if q.IP.IsValid() {
 		k := store.MakeIPKey(q.IP)
 		f.ip = append([]byte(nil), k.Bytes()...)
+		f.ipKey = k
 		f.ipBloom = append(f.ipBloom, f.ip)
 	}
 	if q.Prefix.IsValid() {
@@ -107,13 +111,7 @@ func (f *filter) matchIP(k *store.IPKey) bool {
 	if b == nil {
 		return false
 	}
-	if f.ip != nil && !bytes.Equal(b, f.ip) {
-		return false
-	}
-	if f.lo != nil && (bytes.Compare(b, f.lo) < 0 || bytes.Compare(b, f.hi) > 0) {
-		return false
-	}
-	return true
+	return bytes.Compare(b, f.lo) >= 0 && bytes.Compare(b, f.hi) <= 0
 }
 
 func (f *filter) matchName(n string) bool { return n != "" && n >= f.from && n < f.to }
@@ -123,7 +121,12 @@ func (f *filter) match(en *hotEntry) bool {
 	if (f.hasTFrom && en.ts < f.tFrom) || (f.tTo != 0 && en.ts >= f.tTo) {
 		return false
 	}
-	if (f.ip != nil || f.lo != nil) && !f.matchIP(&en.srcIP) && !f.matchIP(&en.dstIP) {
+	// An address is compared as a whole key (a comparison of two
+	// arrays): the scan of a hot partition tests every entry.
+	if f.ip != nil && en.srcIP != f.ipKey && en.dstIP != f.ipKey {
+		return false
+	}
+	if f.lo != nil && !f.matchIP(&en.srcIP) && !f.matchIP(&en.dstIP) {
 		return false
 	}
 	if f.asn != 0 && en.srcASN != f.asn && en.dstASN != f.asn {
@@ -394,25 +397,56 @@ func (s *Store) fetch(ctx context.Context, p *partition, ids []int64) (map[int64
 		return nil, err
 	}
 	rows.Close()
-	for block, places := range inBlock {
-		var (
-			stored int64
-			data   []byte
-		)
-		if err := db.QueryRowContext(ctx, `SELECT stored, data FROM blocks WHERE id = ?`, block).Scan(&stored, &data); err != nil {
-			return nil, fmt.Errorf("block %d: %w", block, err)
-		}
-		raw, err := s.dec.DecodeAll(data, nil)
-		if err != nil {
-			return nil, fmt.Errorf("block %d: %w", block, err)
-		}
-		for _, pl := range places {
-			e, err := recordAt(raw, pl.slot)
-			if err != nil {
-				return nil, fmt.Errorf("block %d slot %d: %w", block, pl.slot, err)
+	// Blocks are read and decompressed by as many goroutines as there are
+	// cores: a page of 50 events may sit in 50 blocks, and decompressing
+	// them is most of a search's work.
+	type job struct {
+		block  int64
+		places []place
+	}
+	jobs := make(chan job)
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(inBlock)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var raw []byte
+			for j := range jobs {
+				var (
+					stored int64
+					data   []byte
+				)
+				err := db.QueryRowContext(ctx, `SELECT stored, data FROM blocks WHERE id = ?`, j.block).Scan(&stored, &data)
+				if err == nil {
+					raw, err = s.dec.DecodeAll(data, raw[:0])
+				}
+				mu.Lock()
+				for _, pl := range j.places {
+					var e *event.Event
+					if err == nil {
+						e, err = recordAt(raw, pl.slot)
+					}
+					if err != nil {
+						errs = append(errs, fmt.Errorf("block %d slot %d: %w", j.block, pl.slot, err))
+						break
+					}
+					out[pl.id] = storedEvent(e, stored)
+				}
+				mu.Unlock()
 			}
-			out[pl.id] = storedEvent(e, stored)
-		}
+		}()
+	}
+	for block, places := range inBlock {
+		jobs <- job{block, places}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
