@@ -24,7 +24,8 @@ import (
 // empty) in batches of 2,000, one Insert (one durable commit) each, then
 // measures the searches of issue 14. Generating and parsing the events is
 // not timed. VIGIL_BENCH_BLOCK sets Options.BlockEvents (1 is variant
-// A1), VIGIL_BENCH_SYNC Options.Synchronous. It does its work once: run it
+// A1), VIGIL_BENCH_DICT Options.DictionaryEvents, VIGIL_BENCH_PARTITION
+// Options.PartitionEvents, VIGIL_BENCH_SYNC Options.Synchronous. It does its work once: run it
 // with -benchtime 1x.
 //
 //	VIGIL_BENCH_ROWS=1000000 VIGIL_BENCH_DIR=/tmp/sqlitepart-bench \
@@ -40,7 +41,8 @@ func BenchmarkStore(b *testing.B) {
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		b.Fatalf("%s is not empty", dir)
 	}
-	opts := partstore.Options{BlockEvents: block, PartitionEvents: partition, Synchronous: os.Getenv("VIGIL_BENCH_SYNC")}
+	dict := envInt(b, "VIGIL_BENCH_DICT", 0)
+	opts := partstore.Options{BlockEvents: block, DictionaryEvents: dict, PartitionEvents: partition, Synchronous: os.Getenv("VIGIL_BENCH_SYNC")}
 	ctx := context.Background()
 	for range b.N {
 		s, err := partstore.Open(ctx, dir, opts)
@@ -68,8 +70,8 @@ func BenchmarkStore(b *testing.B) {
 			insertWall += time.Since(t)
 			insertCPU += processCPU() - c
 		}
-		fmt.Printf("rows %d, block %d: Insert %.0f events/s (wall of the Insert calls %v), process CPU during Insert %.2f µs/event\n",
-			rows, block, float64(rows)/insertWall.Seconds(), insertWall.Round(time.Millisecond), float64(insertCPU.Microseconds())/float64(rows))
+		fmt.Printf("rows %d, block %d, dictionary %d: Insert %.0f events/s (wall of the Insert calls %v), process CPU during Insert %.2f µs/event\n",
+			rows, block, dict, float64(rows)/insertWall.Seconds(), insertWall.Round(time.Millisecond), float64(insertCPU.Microseconds())/float64(rows))
 		fmt.Printf("  whole load with generation and parsing: %v wall, %v process CPU\n",
 			time.Since(loadStart).Round(time.Millisecond), (processCPU() - loadCPU).Round(time.Millisecond))
 		t, c := time.Now(), processCPU()

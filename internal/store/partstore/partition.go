@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -94,6 +95,49 @@ type partition struct {
 
 	readMu sync.Mutex
 	read   *sql.DB
+
+	// dict is the partition's zstd dictionary (Options.DictionaryEvents),
+	// nil without; set before the partition's first write.
+	dict    []byte
+	codecMu sync.Mutex
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+}
+
+// encoder returns the encoder of p's blocks.
+func (s *Store) encoder(p *partition) (*zstd.Encoder, error) {
+	if p.dict == nil {
+		return s.enc, nil
+	}
+	p.codecMu.Lock()
+	defer p.codecMu.Unlock()
+	if p.enc == nil {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(s.opts.ZstdLevel),
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true),
+			zstd.WithEncoderDictRaw(1, p.dict))
+		if err != nil {
+			return nil, err
+		}
+		p.enc = enc
+	}
+	return p.enc, nil
+}
+
+// decoder returns the decoder of p's blocks.
+func (s *Store) decoder(p *partition) (*zstd.Decoder, error) {
+	p.codecMu.Lock()
+	defer p.codecMu.Unlock()
+	if p.dict == nil {
+		return s.dec, nil
+	}
+	if p.dec == nil {
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderDictRaw(1, p.dict))
+		if err != nil {
+			return nil, err
+		}
+		p.dec = dec
+	}
+	return p.dec, nil
 }
 
 func dsn(file string, pragmas ...string) string {
@@ -139,6 +183,7 @@ func (s *Store) openPartition(ctx context.Context, file, day string, seq int) (*
 		values[k] = v
 	}
 	rows.Close()
+	p.dict = values["dict"]
 	if _, ok := values["sealed"]; ok {
 		if err := p.sum.unmarshal(values); err != nil {
 			w.Close()
@@ -246,6 +291,14 @@ func (p *partition) close() error {
 		errs = append(errs, p.read.Close())
 	}
 	p.readMu.Unlock()
+	p.codecMu.Lock()
+	if p.enc != nil {
+		errs = append(errs, p.enc.Close())
+	}
+	if p.dec != nil {
+		p.dec.Close()
+	}
+	p.codecMu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -301,11 +354,27 @@ func nullText(s string) any {
 
 // write stores events in p in one transaction, then adds them to p's copy
 // in memory, so a search never finds an entry whose row is not committed.
-func (s *Store) write(ctx context.Context, p *partition, events []*event.Event, now time.Time) error {
+func (s *Store) write(ctx context.Context, p *partition, events []*event.Event, now time.Time) (err error) {
 	stored := now.UnixMicro()
 	per := s.opts.BlockEvents
 	nBlocks := (len(events) + per - 1) / per
-	bodies := s.compress(events, per, nBlocks)
+	var newDict []byte
+	if s.opts.DictionaryEvents > 0 && p.nextID == 1 {
+		for _, e := range events[:min(s.opts.DictionaryEvents, len(events))] {
+			newDict = event.AppendRecord(newDict, e)
+		}
+		p.dict = newDict
+		defer func() {
+			if err != nil { // not stored: the partition is still without
+				p.dict, p.enc = nil, nil
+			}
+		}()
+	}
+	enc, err := s.encoder(p)
+	if err != nil {
+		return err
+	}
+	bodies := compress(enc, events, per, nBlocks)
 
 	entries := make([]hotEntry, len(events))
 	for i, e := range events {
@@ -340,6 +409,11 @@ func (s *Store) write(ctx context.Context, p *partition, events []*event.Event, 
 		return err
 	}
 	defer tx.Rollback()
+	if newDict != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO summary (key, value) VALUES ('dict', ?)`, newDict); err != nil {
+			return err
+		}
+	}
 	args := make([]any, 0, eventColumns*eventRowsPerInsert)
 	if per > 1 {
 		for start := 0; start < nBlocks; start += blockRowsPerInsert {
@@ -398,7 +472,7 @@ func (s *Store) write(ctx context.Context, p *partition, events []*event.Event, 
 // compress returns the compressed body of each of nBlocks blocks of per
 // events, the blocks shared out among the cores. A block is each event's
 // record (event.AppendRecord) after its length as a uvarint.
-func (s *Store) compress(events []*event.Event, per, nBlocks int) [][]byte {
+func compress(enc *zstd.Encoder, events []*event.Event, per, nBlocks int) [][]byte {
 	bodies := make([][]byte, nBlocks)
 	workers := min(runtime.GOMAXPROCS(0), nBlocks)
 	var wg sync.WaitGroup
@@ -414,7 +488,7 @@ func (s *Store) compress(events []*event.Event, per, nBlocks int) [][]byte {
 					raw = binary.AppendUvarint(raw, uint64(len(rec)))
 					raw = append(raw, rec...)
 				}
-				bodies[b] = s.enc.EncodeAll(raw, nil)
+				bodies[b] = enc.EncodeAll(raw, nil)
 			}
 		}()
 	}

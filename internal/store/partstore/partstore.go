@@ -40,6 +40,13 @@ type Options struct {
 	MaxHot int
 	// ZstdLevel is the compression level (default zstd.SpeedFastest).
 	ZstdLevel zstd.EncoderLevel
+	// DictionaryEvents, when above 0, makes the records of the first
+	// DictionaryEvents events of each partition its zstd dictionary (a raw
+	// one: the records themselves, kept in the partition's summary
+	// table). What a block of 128 gains from repetition between its
+	// records, a small block then gains from the dictionary, and a search
+	// decompresses a small block per event it returns.
+	DictionaryEvents int
 }
 
 func (o *Options) defaults() error {

@@ -139,13 +139,13 @@ func check(t *testing.T, s *partstore.Store, events []*event.Event) {
 }
 
 func TestStoreAnswersLikeBruteForce(t *testing.T) {
-	for _, block := range []int{128, 1} {
-		t.Run(fmt.Sprintf("block of %d", block), func(t *testing.T) {
+	for _, v := range []struct{ block, dict int }{{128, 0}, {1, 0}, {16, 32}} {
+		t.Run(fmt.Sprintf("block of %d, dictionary of %d", v.block, v.dict), func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
 			// Partitions of 2,500 events and three observation days: both
 			// the size cap and the day seal partitions.
-			opts := partstore.Options{BlockEvents: block, PartitionEvents: 2500, Synchronous: "OFF"}
+			opts := partstore.Options{BlockEvents: v.block, DictionaryEvents: v.dict, PartitionEvents: 2500, Synchronous: "OFF"}
 			s, err := partstore.Open(ctx, dir, opts)
 			if err != nil {
 				t.Fatal(err)

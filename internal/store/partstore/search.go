@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -361,6 +363,10 @@ func (s *Store) fetch(ctx context.Context, p *partition, ids []int64) (map[int64
 	if err != nil {
 		return nil, err
 	}
+	dec, err := s.decoder(p)
+	if err != nil {
+		return nil, err
+	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -387,7 +393,7 @@ func (s *Store) fetch(ctx context.Context, p *partition, ids []int64) (map[int64
 			inBlock[loc.Int64>>8] = append(inBlock[loc.Int64>>8], place{id, loc.Int64 & 0xff})
 			continue
 		}
-		e, err := s.decodeSlot(body, 0)
+		e, err := decodeSlot(dec, body, 0)
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", id, err)
 		}
@@ -422,7 +428,7 @@ func (s *Store) fetch(ctx context.Context, p *partition, ids []int64) (map[int64
 				)
 				err := db.QueryRowContext(ctx, `SELECT stored, data FROM blocks WHERE id = ?`, j.block).Scan(&stored, &data)
 				if err == nil {
-					raw, err = s.dec.DecodeAll(data, raw[:0])
+					raw, err = dec.DecodeAll(data, raw[:0])
 				}
 				mu.Lock()
 				for _, pl := range j.places {
@@ -455,8 +461,8 @@ func storedEvent(e *event.Event, stored int64) store.StoredEvent {
 	return store.StoredEvent{Hash: e.Hash(), Stored: time.UnixMicro(stored).UTC(), Event: e}
 }
 
-func (s *Store) decodeSlot(data []byte, slot int64) (*event.Event, error) {
-	raw, err := s.dec.DecodeAll(data, nil)
+func decodeSlot(dec *zstd.Decoder, data []byte, slot int64) (*event.Event, error) {
+	raw, err := dec.DecodeAll(data, nil)
 	if err != nil {
 		return nil, err
 	}
