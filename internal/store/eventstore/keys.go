@@ -33,8 +33,8 @@ const hashPrefixLen = 8
 type ref uint64
 
 func makeRef(seq uint64, slot int) ref { return ref(seq<<8 | uint64(slot)) }
-func (r ref) seq() uint64             { return uint64(r) >> 8 }
-func (r ref) slot() int               { return int(r & 0xff) }
+func (r ref) seq() uint64              { return uint64(r) >> 8 }
+func (r ref) slot() int                { return int(r & 0xff) }
 
 // invTime maps Unix microseconds to a key part that sorts newest first.
 func invTime(micros int64) uint64 { return ^(uint64(micros) ^ 1<<63) }
