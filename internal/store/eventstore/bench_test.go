@@ -76,6 +76,9 @@ func BenchmarkEventStore(b *testing.B) {
 			}
 			insertWall += time.Since(start)
 		}
+		if os.Getenv("VIGIL_BENCH_METRICS") != "" {
+			fmt.Println(s.Metrics())
+		}
 		start := time.Now()
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
@@ -118,9 +121,6 @@ func BenchmarkEventStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchSearches(b, s, sample)
-		if os.Getenv("VIGIL_BENCH_METRICS") != "" {
-			fmt.Println(s.Metrics())
-		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -147,6 +147,7 @@ func benchOptions(b *testing.B) Options {
 	o.MemTableSize = uint64(num("VIGIL_BENCH_MEMTABLE_MB") << 20)
 	o.BlockEvents = int(num("VIGIL_BENCH_BLOCK_EVENTS"))
 	o.NoValueSeparation = os.Getenv("VIGIL_BENCH_NO_VALUE_SEPARATION") != ""
+	o.NoDuplicateCheck = os.Getenv("VIGIL_BENCH_NO_DUPLICATE_CHECK") != ""
 	return o
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,10 +22,13 @@ import (
 
 // Options tune the store; the zero value is the measured default.
 type Options struct {
-	// CacheSize is Pebble's block cache in bytes (default 64 MiB).
+	// CacheSize is Pebble's block cache in bytes (default 192 MiB). The
+	// memtables are reserved out of it: it must be well above
+	// MemTableSize × MemTables, or no block stays cached and every
+	// duplicate check reads its bloom filters from disk.
 	CacheSize int64
-	// MemTableSize is one memtable's size in bytes (default 64 MiB); up
-	// to MemTables of them are held while flushes catch up.
+	// MemTableSize is one memtable's size in bytes (default 32 MiB); up
+	// to MemTables (default 2) of them are held while flushes catch up.
 	MemTableSize uint64
 	MemTables    int
 	// BlockEvents is how many events at most share a compressed block
@@ -34,6 +36,11 @@ type Options struct {
 	BlockEvents int
 	// Level is the zstd level of blocks (default zstd.SpeedFastest).
 	Level zstd.EncoderLevel
+	// NoDuplicateCheck stores events without looking their hashes up
+	// first: for measuring what the check costs, or for a caller that
+	// knows its events are new. Get still finds each; a repeated event is
+	// stored (and found by searches) twice.
+	NoDuplicateCheck bool
 	// NoValueSeparation keeps blocks inside the sstables, where every
 	// compaction rewrites them, instead of in blob files.
 	NoValueSeparation bool
@@ -44,13 +51,13 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.CacheSize <= 0 {
-		o.CacheSize = 64 << 20
+		o.CacheSize = 192 << 20
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 64 << 20
+		o.MemTableSize = 32 << 20
 	}
 	if o.MemTables <= 0 {
-		o.MemTables = 4
+		o.MemTables = 2
 	}
 	if o.BlockEvents <= 0 {
 		o.BlockEvents = 128
@@ -74,11 +81,10 @@ func (quietLogger) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a
 // Store is an open event store. It is safe for concurrent use; inserts
 // are serialised (they allocate block numbers in order).
 type Store struct {
-	db    *pebble.DB
-	cache interface{ Unref() }
-	opts  Options
-	enc   *zstd.Encoder
-	dec   *zstd.Decoder
+	db   *pebble.DB
+	opts Options
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
 
 	mu      sync.Mutex // held by Insert
 	nextSeq uint64
@@ -96,12 +102,32 @@ var blockProfile = func() *block.CompressionProfile {
 	return &p
 }()
 
+// comparer orders keys bytewise, as Pebble's default does, but splits
+// them so that Pebble's bloom filters (which hold each key's prefix, once
+// for a run of equal ones) cover the hash index alone: an index key's
+// prefix is its key space's byte, so a table's index keys add one entry.
+// Only Get and Insert's duplicate check look keys up by prefix.
+var comparer = func() *pebble.Comparer {
+	c := *pebble.DefaultComparer
+	c.Name = "vigil.eventstore.v1"
+	c.Split = func(k []byte) int {
+		if len(k) > 0 && k[0] != spaceHash {
+			return 1
+		}
+		return len(k)
+	}
+	c.Compare = bytes.Compare
+	c.Equal = bytes.Equal
+	c.ComparePointSuffixes = bytes.Compare
+	c.CompareRangeSuffixes = bytes.Compare
+	return &c
+}()
+
 // Open opens or creates the store in dir.
 func Open(dir string, opts Options) (*Store, error) {
 	opts.defaults()
-	cache := pebble.NewCache(opts.CacheSize)
 	po := &pebble.Options{
-		Cache:                       cache,
+		CacheSize:                   opts.CacheSize,
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: opts.MemTables,
 		L0CompactionThreshold:       4,
@@ -111,6 +137,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		// Two cores: one compaction at a time beside the writers.
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
 	}
+	po.Comparer = comparer
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].Compression = func() *block.CompressionProfile { return blockProfile }
@@ -129,7 +156,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 	}
 	db, err := pebble.Open(dir, po)
-	cache.Unref() // the DB holds its own reference
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
 	}
@@ -215,7 +241,6 @@ type pendingBlock struct {
 	seq     uint64
 	events  []*event.Event
 	columns []store.EventColumns
-	raw     []byte // uncompressed payload
 	value   []byte // the block's value
 }
 
@@ -233,14 +258,28 @@ func (s *Store) Insert(ctx context.Context, events []*event.Event) (inserted int
 	defer batch.Close()
 
 	// Keep the new events and note their hash keys: a hash prefix seen
-	// before gets the new ref appended to its list.
-	fresh := make([]*event.Event, 0, len(events))
-	hashes := make([]event.Hash, 0, len(events))
-	inBatch := make(map[event.Hash]bool, len(events))
+	// before gets the new ref appended to its list. The lookups go in
+	// hash order, which reads the hash index's blocks in order.
+	all := make([]event.Hash, len(events))
+	order := make([]int, len(events))
+	for i, e := range events {
+		all[i], order[i] = e.Hash(), i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := bytes.Compare(all[a][:], all[b][:]); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	keep := make([]bool, len(events))
 	hashValues := make(map[[hashPrefixLen]byte][]byte)
-	for _, e := range events {
-		h := e.Hash()
-		if inBatch[h] {
+	for n, i := range order {
+		h := all[i]
+		if n > 0 && all[order[n-1]] == h {
+			continue // a repeat within events
+		}
+		keep[i] = true
+		if s.opts.NoDuplicateCheck {
 			continue
 		}
 		var hk [hashPrefixLen]byte
@@ -254,14 +293,17 @@ func (s *Store) Insert(ctx context.Context, events []*event.Event) (inserted int
 			if err != nil {
 				return 0, err
 			}
-			if dup {
-				continue
-			}
+			keep[i] = !dup
 			hashValues[hk] = refs
 		}
-		inBatch[h] = true
-		fresh = append(fresh, e)
-		hashes = append(hashes, h)
+	}
+	fresh := make([]*event.Event, 0, len(events))
+	hashes := make([]event.Hash, 0, len(events))
+	for i, e := range events {
+		if keep[i] {
+			fresh = append(fresh, e)
+			hashes = append(hashes, all[i])
+		}
 	}
 	if len(fresh) == 0 {
 		return 0, nil
@@ -535,6 +577,3 @@ func (s *Store) Get(ctx context.Context, hash event.Hash) (store.StoredEvent, er
 	}
 	return store.StoredEvent{}, fmt.Errorf("eventstore: get %s: %w", hash, store.ErrNotFound)
 }
-
-// lowerFQDN is the reversed form of a searched domain.
-func lowerFQDN(name string) string { return store.ReverseFQDN(strings.TrimSpace(name)) }

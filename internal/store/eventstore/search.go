@@ -106,7 +106,6 @@ type rangeCandidates struct {
 	it   *pebble.Iterator
 	p    *query
 	seen map[ref]bool
-	done bool
 }
 
 func (s *Store) indexRange(p *query, prefix []byte) (*rangeCandidates, error) {
