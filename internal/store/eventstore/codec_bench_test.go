@@ -27,7 +27,29 @@ func BenchmarkBlockCodec(b *testing.B) {
 		{"s2", func(dst, src []byte) []byte { return s2.Encode(dst[:cap(dst)], src) }},
 		{"s2-better", func(dst, src []byte) []byte { return s2.EncodeBetter(dst[:cap(dst)], src) }},
 	}
-	for _, per := range []int{128, 256} {
+	// A dictionary built from the first 2,000 events' records (other
+	// events than those compressed below, which start at 2,000), so that
+	// one record alone compresses well and stays readable by itself.
+	var samples [][]byte
+	var history []byte
+	for _, e := range events[:2000] {
+		rec := event.AppendRecord(nil, e)
+		samples = append(samples, rec)
+		if len(history) < 110<<10 {
+			history = append(history, rec...)
+		}
+	}
+	dict, err := zstd.BuildDict(zstd.BuildDictOptions{ID: 1, Contents: samples, History: history, Level: zstd.SpeedFastest})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dictEnc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithEncoderDict(dict))
+	codecs = append(codecs, struct {
+		name string
+		enc  func(dst, src []byte) []byte
+	}{"zstd-fastest-dict", func(dst, src []byte) []byte { return dictEnc.EncodeAll(src, dst[:0]) }})
+	events = events[2000:]
+	for _, per := range []int{1, 8, 128} {
 		blocks := make([][]byte, 0, len(events)/per)
 		raw := 0
 		for i := 0; i+per <= len(events); i += per {
