@@ -35,8 +35,11 @@
 // 128 records ~245 bytes, and the write-ahead log must carry the compressed
 // form to stay within the disk's synchronous bandwidth. A block is the
 // events of one Insert call, cut into pieces of at most BlockEvents; Pebble
-// does not compress the blocks again (their values go to blob files,
-// uncompressed, so compactions move references rather than rewrite them).
+// does not compress the blocks again. Their values go to blob files, meant
+// to let compactions pass references on rather than rewrite the blocks;
+// at 10M events compactions still wrote blob files for about a fifth of
+// the process's CPU (issue 14's measurements), which is the next thing to
+// look at.
 //
 // The hash index keeps only the hash's first 8 bytes: Get reads every ref
 // under them and compares the full hash, which the record carries in
