@@ -36,7 +36,8 @@ var cmdBench = &command{
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
 prints the ratio. --transport jetstream sends the batches through an
-embedded NATS JetStream as 'vigil serve' does.
+embedded NATS JetStream as 'vigil serve' does. --postgres DSN stores into a
+new schema of that PostgreSQL database, dropped afterwards.
 
 bench search fills a SQLite database with N synthetic events (kept in
 --dir for reuse) and times an IP, a /16 CIDR and an ASN query.

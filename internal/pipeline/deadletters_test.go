@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"errors"
 	"io"
 	"runtime"
 	"strings"
@@ -259,5 +260,48 @@ func TestOversizedLinesKeepMemoryFlat(t *testing.T) {
 	// Generous: the point is that it does not grow with the input (211 MB).
 	if st.maxHeap > 64<<20 {
 		t.Errorf("%d MiB of heap in use while writing dead letters", st.maxHeap>>20)
+	}
+}
+
+// aheadParser reads its whole input before it hands anything on, as a
+// parser reading ahead in chunks may: it rejects every data line and says
+// of every "#" line that it carries no data, with a warning.
+type aheadParser struct{}
+
+func (aheadParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	body, err := io.ReadAll(in.Body)
+	if err != nil {
+		return err
+	}
+	for n, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
+		if strings.HasPrefix(line, "#") {
+			pipeline.NotData(sink, 1)
+			if w, ok := sink.(pipeline.ReportKeeper); ok {
+				w.Warn(errors.New("odd comment"))
+			}
+			continue
+		}
+		sink.Reject([]byte(line), &pipeline.LineError{Line: n + 1, Err: fmt.Errorf("not an event")})
+	}
+	return nil
+}
+
+// TestNothingCountedPastARefusal: what a parser reading ahead says of the
+// lines past a refusal (no data, a warning) is not counted, since those
+// lines are counted as not read: the lines read are those up to the
+// refusal, and no warning is counted for a line never read.
+func TestNothingCountedPastARefusal(t *testing.T) {
+	st := openStore(t)
+	r := newLimitedRunner(t, st, "ahead", aheadParser{}, pipeline.DeadLetterLimits{MaxLetters: 2, MaxBytes: 1 << 20})
+	body := "a\nb\nc\n# x\n# y\nd\n"
+	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "test", Name: "ahead.txt", Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	s := feedStatus(t, st)
+	if s.Warnings != 0 {
+		t.Errorf("warnings = %d, want 0: the comment lines come after the refusal", s.Warnings)
+	}
+	if s.LinesRead != 2 {
+		t.Errorf("lines read = %d, want the 2 lines before the refusal", s.LinesRead)
 	}
 }

@@ -336,11 +336,20 @@ func feedLabels(f *Feed, now string) []event.Field {
 // Report implements ReportKeeper.
 func (s *sink) Report(name string) { s.report = name }
 
-// NotData implements DataLineCounter.
-func (s *sink) NotData(lines int) { s.notData += int64(lines) }
+// NotData implements DataLineCounter. What a parser says of lines past a
+// refusal is not counted: those lines are counted as not read (a parser
+// reading ahead, in chunks, still reports on them).
+func (s *sink) NotData(lines int) {
+	if s.refused == nil {
+		s.notData += int64(lines)
+	}
+}
 
 // Warn implements ReportKeeper.
 func (s *sink) Warn(reason error) {
+	if s.refused != nil {
+		return
+	}
 	s.warnings++
 	if s.warnings == 1 {
 		s.r.log.Warn("input read with warnings", "feed", s.feed.Name, "report", s.report, "input", s.source, "first", reason)

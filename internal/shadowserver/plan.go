@@ -371,11 +371,8 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			n++
 		}
 	}
-	// Room for the fields the pipeline adds after parsing (the runner's
-	// time.observation, the ASN, GeoIP and constituency enrichers' few),
-	// so that adding them does not copy the event's fields to a slice
-	// twice the size.
-	e := event.New(n + pipelineFields)
+	// event.New leaves room for the fields the pipeline adds later.
+	e := event.New(n)
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
 			e.AppendTrusted(p.keys[slot], v)
@@ -486,10 +483,6 @@ func (p *plan) forWorker() *plan {
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
-
-// pipelineFields is how many fields an event has room for beyond those the
-// parser sets.
-const pipelineFields = 8
 
 // setRawHeader keeps the header line that raw puts in front of each CSV
 // row.

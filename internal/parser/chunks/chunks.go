@@ -91,7 +91,9 @@ func Run[C any](ctx context.Context, o Options, job Job[C]) error {
 	}
 	inFlight := o.InFlight
 	if inFlight <= 0 {
-		inFlight = 2 * workers
+		// Two chunks a worker keep every core busy; the cap keeps one
+		// input's memory the same on a host with many cores.
+		inFlight = min(2*workers, maxDefaultInFlight)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -103,6 +105,10 @@ func Run[C any](ctx context.Context, o Options, job Job[C]) error {
 	}
 	return parallel(ctx, job, first, workers, inFlight)
 }
+
+// maxDefaultInFlight bounds the chunks of one input in flight when
+// Options.InFlight is not set.
+const maxDefaultInFlight = 16
 
 // sequential works on every chunk on the caller's goroutine, reusing one
 // chunk: c is already filled.
@@ -129,8 +135,13 @@ func parallel[C any](ctx context.Context, job Job[C], first *C, workers, inFligh
 	jobs := make(chan *slot[C], inFlight)
 	var stopped atomic.Bool
 	var wg sync.WaitGroup
-	for range workers {
-		work := job.NewWorker()
+	// Every worker's state is made before any goroutine starts, so that
+	// a NewWorker that panics leaves no worker waiting on jobs.
+	works := make([]func(*C), workers)
+	for i := range works {
+		works[i] = job.NewWorker()
+	}
+	for _, work := range works {
 		wg.Go(func() {
 			for s := range jobs {
 				if !stopped.Load() {
