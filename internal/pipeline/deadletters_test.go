@@ -3,8 +3,8 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
