@@ -542,36 +542,10 @@ func timeBounds(events []store.StoredEvent) (first, last time.Time) {
 	return first, last
 }
 
-// canonicalTime reports whether v has the form event.FormatTime gives
-// whole seconds, "2006-01-02T15:04:05+00:00", from 1970 on: such times
-// are never zero, and sort as text as they do in time.
-func canonicalTime(v string) bool {
-	if len(v) != 25 || v[19:] != "+00:00" || v[:4] < "1970" {
-		return false
-	}
-	for i := 0; i < 19; i++ {
-		c := v[i]
-		switch i {
-		case 4, 7:
-			if c != '-' {
-				return false
-			}
-		case 10:
-			if c != 'T' {
-				return false
-			}
-		case 13, 16:
-			if c != ':' {
-				return false
-			}
-		default:
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-	}
-	return true
-}
+// canonicalTime reports whether v has the form event.FormatTime gives,
+// from 1970 on: such times are never zero, and sort as text as they do
+// in time.
+func canonicalTime(v string) bool { return event.SortsAsTime(v) && v[:4] >= "1970" }
 
 // timeBoundsParsed is timeBounds parsing every time.
 func timeBoundsParsed(events []store.StoredEvent) (first, last time.Time) {

@@ -19,7 +19,7 @@ func newestSourceTime(events []*event.Event) time.Time {
 		if !ok {
 			continue
 		}
-		if canonicalTime(v) {
+		if event.SortsAsTime(v) {
 			latest = max(latest, v)
 			continue
 		}
@@ -51,49 +51,4 @@ func newestSourceTimeParsed(events []*event.Event) time.Time {
 		}
 	}
 	return newest
-}
-
-// canonicalTime reports whether v has the shape of event.FormatTime's
-// output, "2006-01-02T15:04:05[.fraction]+00:00" with a four-digit year:
-// fixed-width digits in the same zone, so text order is time order (a
-// fraction's '.' sorts after the '+' of a value without one).
-func canonicalTime(v string) bool {
-	const zone = "+00:00"
-	if len(v) < 19+len(zone) || v[len(v)-len(zone):] != zone {
-		return false
-	}
-	for i := range 19 {
-		c := v[i]
-		switch i {
-		case 4, 7:
-			if c != '-' {
-				return false
-			}
-		case 10:
-			if c != 'T' {
-				return false
-			}
-		case 13, 16:
-			if c != ':' {
-				return false
-			}
-		default:
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-	}
-	rest := v[19 : len(v)-len(zone)]
-	if rest == "" {
-		return true
-	}
-	if rest[0] != '.' || len(rest) == 1 {
-		return false
-	}
-	for i := 1; i < len(rest); i++ {
-		if rest[i] < '0' || rest[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
