@@ -346,6 +346,31 @@ func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 			s.confirm = append(s.confirm, s.keys[i])
 		}
 	}
+	if d.store != nil && b.ID != (event.Hash{}) && slices.ContainsFunc(s.verdicts, func(v verdict) bool { return v != claimed }) {
+		// A batch the store holds already is delivered again (an output
+		// after the store failed): its events are its own, not
+		// duplicates. They go on whole to the outputs, the store
+		// recognises the batch and stores nothing, and the others get
+		// what they missed.
+		recorded, err := d.store.BatchRecorded(ctx, b.ID)
+		if err == nil && recorded {
+			for i, v := range s.verdicts {
+				if v != duplicate {
+					d.settle(&s.keys[i], b, false, 0)
+				}
+			}
+			d.housekeeping(now)
+			return nil
+		}
+		if err != nil {
+			for i, v := range s.verdicts {
+				if v != duplicate {
+					d.settle(&s.keys[i], b, false, 0)
+				}
+			}
+			return fmt.Errorf("dedup: %w", err)
+		}
+	}
 	if len(s.confirm) > 0 {
 		d.confirmed.Add(int64(len(s.confirm)))
 		exists, err := d.store.DedupKeysExist(ctx, s.confirm, now)
@@ -400,14 +425,17 @@ func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict
 	defer sh.mu.Unlock()
 	d.catchUp(sh, c)
 	if f, ok := sh.flight[id]; ok {
-		if f.expires > c.now {
+		// A claim in flight of another delivery of the same batch (one
+		// redelivered while the first was still at work) is not a
+		// duplicate: both go on and the store keeps one.
+		if f.expires > c.now && !sameBatch(f.owner, owner) {
 			return duplicate
 		}
 		delete(sh.flight, id)
 	}
 	live, edge := sh.table.lookup((*[32]byte)(h), uint8(c.bucket))
 	maybe := live || (edge && d.store != nil)
-	if maybe && d.released.take(id, c.now) {
+	if maybe && d.released.take(releasedID(owner, id), c.now) {
 		maybe = false
 	}
 	if maybe && d.store == nil {
@@ -421,6 +449,13 @@ func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict
 		return confirm
 	}
 	return claimed
+}
+
+// sameBatch reports whether a and b are two deliveries of one batch: the
+// same identity, fixed before enrichment. (A key twice in one delivery
+// is a duplicate like any other.)
+func sameBatch(a, b *pipeline.Batch) bool {
+	return a != b && a.ID != (event.Hash{}) && a.ID == b.ID
 }
 
 // catchUp sweeps the shard when it is due: before an epoch could alias
@@ -463,8 +498,18 @@ func (d *Dedup) settle(h *event.Hash, owner *pipeline.Batch, release bool, expir
 	}
 	sh.mu.Unlock()
 	if ok && f.owner == owner && release {
-		d.released.add(id, expires)
+		d.released.add(releasedID(owner, id), expires)
 	}
+}
+
+// releasedID names a released claim by the batch that gave it back as
+// well as by its key, so that only a delivery of that same batch takes
+// it again: another batch holding the key is a duplicate.
+func releasedID(owner *pipeline.Batch, id dedupID) dedupID {
+	for i := range id {
+		id[i] ^= owner.ID[i]
+	}
+	return id
 }
 
 // Committed ends the batch's claims in flight once the outputs took it:

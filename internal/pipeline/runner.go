@@ -518,8 +518,14 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 		if err != nil {
 			if errors.Is(err, ErrPermanent) {
-				defer r.committed(b)
-				return r.deadLetterBatch(ctx, b, err)
+				if err := r.deadLetterBatch(ctx, b, err); err != nil {
+					// Nothing is safe: the batch comes back, and its
+					// events must not count as duplicates of themselves.
+					r.release(b)
+					return err
+				}
+				r.committed(b)
+				return nil
 			}
 			r.release(b)
 			return fmt.Errorf("output batch of %s: %w", b.Feed, err)

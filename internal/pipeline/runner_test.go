@@ -462,3 +462,30 @@ func TestBatchIdentityBeforeEnrichment(t *testing.T) {
 		t.Fatalf("CountEvents = %d, %v; want 1", c, err)
 	}
 }
+
+// refusingLetters is a store whose dead letters cannot be written.
+type refusingLetters struct{ store.Store }
+
+func (refusingLetters) RecordDeadLetters(context.Context, []store.DeadLetter) (int64, error) {
+	return 0, errors.New("disk full")
+}
+
+// TestUnsafeDeadLetteredBatchReleasesClaims: a batch an output refused for
+// good whose dead letters could not be written either comes back, so its
+// claims are given back as for any failed batch, not kept as if it were
+// safe (its delivery again would be thrown away as duplicates of itself).
+func TestUnsafeDeadLetteredBatchReleasesClaims(t *testing.T) {
+	st := refusingLetters{openStore(t)}
+	c := &claimer{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{Env: pipeline.Env{Store: st}, Transport: pipeline.NewLocal(1),
+		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "lines", Parser: &lineParser{}}},
+		Enrichers: []pipeline.Enricher{c},
+		Outputs:   []pipeline.Output{failingOutput{fmt.Errorf("bad request: %w", pipeline.ErrPermanent)}}, BatchSize: 10})
+	b := &pipeline.Batch{Feed: "test", Events: []*event.Event{event.New(1)}}
+	if err := r.Process(context.Background(), b); err == nil {
+		t.Fatal("Process succeeded although the dead letters were not written")
+	}
+	if c.released.Load() != 1 {
+		t.Fatalf("claims released %d times, want 1", c.released.Load())
+	}
+}

@@ -360,6 +360,12 @@ type Dedup interface {
 	// them, without an expiry). The deduplicator asks it about the keys
 	// its memory may have seen, one batch at a time.
 	DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error)
+	// BatchRecorded reports whether a batch of identity id (BatchID) is
+	// stored: a delivery of it again is its own, and the deduplicator
+	// lets its events through to the outputs after the store (which
+	// recognises the batch and stores nothing) rather than count them as
+	// duplicates of themselves.
+	BatchRecorded(ctx context.Context, id event.Hash) (bool, error)
 }
 
 // State is a small key-value store for components' bookkeeping (HTTP

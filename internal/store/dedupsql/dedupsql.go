@@ -95,3 +95,13 @@ func Exist(ctx context.Context, db sqlkit.DB, keys []event.Hash, now time.Time) 
 	}
 	return found, nil
 }
+
+// BatchRecorded reports whether the batch of identity id is stored
+// (event_batches).
+func BatchRecorded(ctx context.Context, db sqlkit.DB, id event.Hash) (bool, error) {
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM event_batches WHERE id = ?`, id[:]).Scan(&n); err != nil {
+		return false, fmt.Errorf("batch recorded: %w", err)
+	}
+	return n > 0, nil
+}

@@ -180,3 +180,9 @@ func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Tim
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	return named(leasesql.Release(ctx, s.DB(), name, holder))
 }
+
+// BatchRecorded reports whether the batch of identity id is stored.
+func (s *Store) BatchRecorded(ctx context.Context, id event.Hash) (bool, error) {
+	ok, err := dedupsql.BatchRecorded(ctx, s.DB(), id)
+	return ok, named(err)
+}

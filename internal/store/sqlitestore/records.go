@@ -173,3 +173,9 @@ func prefixEnd(prefix string) (string, bool) {
 	}
 	return "", false
 }
+
+// BatchRecorded reports whether the batch of identity id is stored.
+func (s *Store) BatchRecorded(ctx context.Context, id event.Hash) (bool, error) {
+	ok, err := dedupsql.BatchRecorded(ctx, s.DB(), id)
+	return ok, named(err)
+}

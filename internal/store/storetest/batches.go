@@ -30,7 +30,13 @@ func testBatchIdentity(t *testing.T, s store.Store) {
 			t.Errorf("%s: inserted = %d, want %d", what, n, want)
 		}
 	}
+	if ok, err := s.BatchRecorded(t.Context(), batch.ID); err != nil || ok {
+		t.Fatalf("BatchRecorded before the batch = %v, %v; want false", ok, err)
+	}
 	put("first delivery", batch, 2)
+	if ok, err := s.BatchRecorded(t.Context(), batch.ID); err != nil || !ok {
+		t.Fatalf("BatchRecorded after the batch = %v, %v; want true", ok, err)
+	}
 	put("the same batch again", batch, 0)
 	// A batch is recognised by its identity alone: what it holds is not
 	// read again, so a new event under a recorded identity is not
