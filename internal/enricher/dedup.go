@@ -346,35 +346,8 @@ func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 			s.confirm = append(s.confirm, s.keys[i])
 		}
 	}
-	if d.store != nil && b.ID != (event.Hash{}) && slices.ContainsFunc(s.verdicts, func(v verdict) bool { return v != claimed }) {
-		// A batch the store holds already is delivered again (an output
-		// after the store failed): its events are its own, not
-		// duplicates. They go on whole to the outputs, the store
-		// recognises the batch and stores nothing, and the others get
-		// what they missed.
-		recorded, err := d.store.BatchRecorded(ctx, b.ID)
-		if err == nil && recorded {
-			for i, v := range s.verdicts {
-				if v != duplicate {
-					d.settle(&s.keys[i], b, false, 0)
-				}
-			}
-			d.housekeeping(now)
-			return nil
-		}
-		if err != nil {
-			for i, v := range s.verdicts {
-				if v != duplicate {
-					d.settle(&s.keys[i], b, false, 0)
-				}
-			}
-			return fmt.Errorf("dedup: %w", err)
-		}
-	}
 	if len(s.confirm) > 0 {
-		d.confirmed.Add(int64(len(s.confirm)))
-		exists, err := d.store.DedupKeysExist(ctx, s.confirm, now)
-		if err != nil {
+		if err := d.confirmWithStore(ctx, b, s, now); err != nil {
 			// The batch fails and comes back: its claims go, and the
 			// batch is left as it came.
 			for i, v := range s.verdicts {
@@ -383,18 +356,6 @@ func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 				}
 			}
 			return fmt.Errorf("dedup: %w", err)
-		}
-		j := 0
-		for i, v := range s.verdicts {
-			if v != confirm {
-				continue
-			}
-			if exists[j] {
-				s.verdicts[i] = duplicate
-				d.confirmedDuplicates.Add(1)
-				d.settle(&s.keys[i], b, false, 0)
-			}
-			j++
 		}
 	}
 	b.Dedup = slices.Grow(b.Dedup, len(b.Events))
@@ -410,6 +371,43 @@ func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	clear(b.Events[len(kept):]) // let the garbage collector have the dropped events
 	b.Events = kept
 	d.housekeeping(now)
+	return nil
+}
+
+// confirmWithStore asks the store about the keys the memory may have seen and
+// makes duplicates of those it holds, unless the store holds the batch
+// itself: then it is delivered again (an output after the store failed)
+// and those keys are its own. Such a delivery keeps what its first one
+// kept and also what that one dropped as stored by other batches; the
+// store recognises the batch and stores nothing, and the outputs after
+// it get the events they missed.
+func (d *Dedup) confirmWithStore(ctx context.Context, b *pipeline.Batch, s *dedupScratch, now time.Time) error {
+	d.confirmed.Add(int64(len(s.confirm)))
+	exists, err := d.store.DedupKeysExist(ctx, s.confirm, now)
+	if err != nil {
+		return err
+	}
+	if b.ID != (event.Hash{}) && slices.Contains(exists, true) {
+		recorded, err := d.store.BatchRecorded(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			return nil
+		}
+	}
+	j := 0
+	for i, v := range s.verdicts {
+		if v != confirm {
+			continue
+		}
+		if exists[j] {
+			s.verdicts[i] = duplicate
+			d.confirmedDuplicates.Add(1)
+			d.settle(&s.keys[i], b, false, 0)
+		}
+		j++
+	}
 	return nil
 }
 

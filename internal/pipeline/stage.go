@@ -105,9 +105,7 @@ type Collector interface {
 // and the rest of the database are out of a stage's reach. A store.Store
 // satisfies it.
 type Store interface {
-	// InsertEvents and InsertBatch are the store output's; see
-	// store.Events.
-	InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (inserted int, err error)
+	// InsertBatch is the store output's; see store.Events.
 	InsertBatch(ctx context.Context, b store.EventBatch) (inserted int, err error)
 	store.DeadLetters
 	store.Feeds

@@ -1,7 +1,6 @@
 package shadowserver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -483,7 +482,3 @@ func (p *plan) forWorker() *plan {
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
-
-// setRawHeader keeps the header line that raw puts in front of each CSV
-// row.
-func (p *plan) setRawHeader(header []byte) { p.rawHeader = bytes.Clone(header) }
