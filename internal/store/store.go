@@ -361,10 +361,9 @@ type Dedup interface {
 	// its memory may have seen, one batch at a time.
 	DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error)
 	// BatchRecorded reports whether a batch of identity id (BatchID) is
-	// stored: a delivery of it again is its own, and the deduplicator
-	// lets its events through to the outputs after the store (which
-	// recognises the batch and stores nothing) rather than count them as
-	// duplicates of themselves.
+	// stored: the keys the store holds are then the batch's own, and the
+	// deduplicator does not count its events as duplicates of them (the
+	// store output recognises the batch and stores nothing).
 	BatchRecorded(ctx context.Context, id event.Hash) (bool, error)
 }
 

@@ -166,9 +166,10 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
 	}
 	defer tx.Rollback(ctx)
+	now := time.Now()
 	if b.ID != (event.Hash{}) {
 		tag, err := tx.Exec(ctx, `INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-			b.ID[:], time.Now())
+			b.ID[:], now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: record batch: %w", err)
 		}
@@ -178,7 +179,6 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	inserted := 0
 	if len(events) > 0 {
-		now := time.Now()
 		var b batchColumns
 		b.fill(events, now)
 		args := []any{now,

@@ -2,7 +2,8 @@
 -- (store.BatchID): a batch delivered again after a crash, or an input
 -- ingested again, is recognised as a whole from one row per batch rather
 -- than from a unique index on every event's hash. stored (Unix
--- microseconds) says when.
+-- microseconds) says when, for a retention of these rows, which nothing
+-- prunes yet.
 CREATE TABLE event_batches (
 	id     BLOB    PRIMARY KEY,
 	stored INTEGER NOT NULL
