@@ -131,7 +131,7 @@ func inputErrorf(format string, args ...any) error {
 }
 
 // lineHeader is the header line of an input whose lines need it to be
-// read: a CSV file's column names. eachLineUnder puts it, as it came, in
+// read: a CSV file's column names. stepLine puts it, as it came, in
 // front of each line's raw and dead letter, as IntelMQ's CSV parsers keep
 // it in raw: a line of values alone does not say what the values are, and
 // a dead letter that carries its header is read again on its own.
@@ -160,18 +160,11 @@ func (h *lineHeader) under(line []byte) []byte {
 // came); a line that is still not storable text is rejected, with the
 // reason of the field it broke when parse found one.
 func eachLine(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, parse lineFunc) error {
-	return eachLineUnder(ctx, body, sink, text, nil, parse)
-}
-
-// eachLineUnder is eachLine for an input with a header: once parse keeps
-// a line as the header, the raw and the dead letter of every later line
-// carry it in front.
-func eachLineUnder(ctx context.Context, body io.Reader, sink pipeline.Sink, text *textTally, header *lineHeader, parse lineFunc) error {
 	defer text.report(sink)
-	return eachLineOf(ctx, newLineReader(body), sink, text, header, parse, func() bool { return true })
+	return eachLineOf(ctx, newLineReader(body), sink, text, nil, parse, func() bool { return true })
 }
 
-// eachLineOf is eachLineUnder's loop over lines, run while more says so:
+// eachLineOf is eachLine's loop over lines, run while more says so:
 // a parser that reads its header line by line reads the rest in chunks
 // (eachLineInChunks) from the same reader.
 func eachLineOf(ctx context.Context, lines *lineReader, sink pipeline.Sink, text *textTally, header *lineHeader, parse lineFunc, more func() bool) error {
