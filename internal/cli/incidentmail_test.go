@@ -70,7 +70,7 @@ func TestIncidentMailCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	msgs, err := outboxdb.New(raw.DB()).ListMessages(ctx, outbox.MessageQuery{})
+	msgs, err := outboxdb.New(raw.DB(), raw).ListMessages(ctx, outbox.MessageQuery{})
 	if err != nil || len(msgs) != 1 || msgs[0].Recipients[0] != "jo@mail.example" || !strings.HasPrefix(msgs[0].Subject, "[VIGIL#"+tag+"] We received your report R-") {
 		t.Errorf("queued %+v, %v", msgs, err)
 	}

@@ -84,7 +84,7 @@ func TestCrashDuringNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	msgs, err := outboxdb.New(st.DB()).ListMessages(context.Background(), outbox.MessageQuery{Limit: 1000})
+	msgs, err := outboxdb.New(st.DB(), st).ListMessages(context.Background(), outbox.MessageQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func allSent(t *testing.T, data string) bool {
 		return false
 	}
 	defer st.Close()
-	queued, err := outboxdb.New(st.DB()).ListMessages(context.Background(), outbox.MessageQuery{Status: outbox.MessageQueued, Limit: 1})
+	queued, err := outboxdb.New(st.DB(), st).ListMessages(context.Background(), outbox.MessageQuery{Status: outbox.MessageQueued, Limit: 1})
 	if err != nil || len(queued) > 0 {
 		return false
 	}

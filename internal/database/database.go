@@ -111,8 +111,8 @@ func New(ctx context.Context, st store.Store) (*DB, error) {
 
 // On returns the database on st, migrated already.
 func On(st store.Store) *DB {
-	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB()),
-		Messages: outboxdb.New(st.DB()), Searches: savedsearchdb.New(st.DB()),
+	return &DB{Store: st, Accounts: authdb.New(st.DB()), Organisations: Constituency(st.DB()), Notifier: notifydb.New(st.DB(), st),
+		Messages: outboxdb.New(st.DB(), st), Searches: savedsearchdb.New(st.DB()),
 		Data: feedadmindb.New(st.DB()), Incidents: incidentdb.New(st.DB()), Mails: mailindb.New(st.DB()),
 		Alerts: alertdb.New(st.DB()), Publications: pubdb.New(st.DB()), Newsletter: newsletterdb.New(st.DB()),
 		Products: productsdb.New(st.DB())}

@@ -36,7 +36,7 @@ func BenchmarkDigests(b *testing.B) {
 	db, orgs := openTestStore(b, template, sqlitestore.Options{Synchronous: "OFF", Logger: quiet})
 	now := time.Now()
 	spec := BenchSpec{Organisations: *benchOrgs, Prefixes: *benchPrefixes, Events: *benchEvents, Seed: 3, Now: now}
-	if err := LoadBench(ctx, withSettings{db, orgs, told.New(db.DB()), newMemSettings(), falsepositive.New(db.DB())}, spec, nil); err != nil {
+	if err := LoadBench(ctx, withSettings{db, orgs, told.New(db.DB(), db), newMemSettings(), falsepositive.New(db.DB())}, spec, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -72,7 +72,7 @@ func BenchmarkDigests(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := New(cfg, Deps{Store: withSettings{st, constituencydb.New(st.DB()), told.New(st.DB()), newMemSettings(), falsepositive.New(st.DB())}, Identity: id, Logger: quiet})
+		n, err := New(cfg, Deps{Store: withSettings{st, constituencydb.New(st.DB()), told.New(st.DB(), st), newMemSettings(), falsepositive.New(st.DB())}, Identity: id, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}

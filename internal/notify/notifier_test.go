@@ -158,7 +158,7 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 	if err := orgs.CreateOrganisation(ctx, &org); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, toldStore: told.New(db.DB()), outboxStore: outboxdb.New(db.DB()), memSettings: newMemSettings(),
+	e := &env{t: t, ctx: ctx, db: &failingStore{Store: db, orgStore: orgs, toldStore: told.New(db.DB(), db), outboxStore: outboxdb.New(db.DB(), db), memSettings: newMemSettings(),
 		Marks: falsepositive.New(db.DB())}, org: org, logs: &bytes.Buffer{}}
 	cfg := testConfig()
 	cfg.Enabled = true

@@ -84,7 +84,7 @@ func openStore(t *testing.T) *outboxdb.Store {
 	if err := s.Migrate(t.Context(), outboxdb.Schema); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	return outboxdb.New(s.DB())
+	return outboxdb.New(s.DB(), s)
 }
 
 // testBody is a message with the lines SMTP treats specially: one that is

@@ -47,6 +47,7 @@ var ErrConflict = errors.New("already exists")
 // concurrent use.
 type Store interface {
 	Events
+	EventLookup
 	DeadLetters
 	Feeds
 	Dedup

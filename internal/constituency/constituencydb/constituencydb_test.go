@@ -57,7 +57,7 @@ func testHookRefusalRollsBack(t *testing.T, st store.Store) {
 	if err := constituencydb.New(st.DB()).CreateOrganisation(ctx, &o); err != nil {
 		t.Fatalf("CreateOrganisation: %v", err)
 	}
-	settings := notifydb.New(st.DB())
+	settings := notifydb.New(st.DB(), st)
 	if err := settings.PutNotificationPolicy(ctx, notify.Policy{OrgID: o.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
 		t.Fatalf("PutNotificationPolicy: %v", err)
 	}

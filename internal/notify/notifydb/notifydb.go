@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/notify/falsepositive"
 	"github.com/vigil-cert/vigil/internal/notify/told"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -46,9 +47,10 @@ type Store struct {
 
 // New returns the notifier's data kept on db, which Schema and
 // told.Schema have migrated (and the outbox's schema, and the event
-// store's, whose queue a commit consumes).
-func New(db sqlkit.DB) *Store {
-	return &Store{db: db, Store: told.New(db), Marks: falsepositive.New(db)}
+// store's, whose queue a commit consumes), with events the event store
+// on db.
+func New(db sqlkit.DB, events store.EventLookup) *Store {
+	return &Store{db: db, Store: told.New(db, events), Marks: falsepositive.New(db)}
 }
 
 var (

@@ -15,13 +15,13 @@ import (
 func TestContractSQLite(t *testing.T) {
 	notifytest.Run(t, func(t *testing.T) (store.Store, notifytest.Notifier) {
 		st := dbtest.SQLite(t, database.Schemas...)
-		return st, notifydb.New(st.DB())
+		return st, notifydb.New(st.DB(), st)
 	})
 }
 
 func TestContractPostgres(t *testing.T) {
 	notifytest.Run(t, func(t *testing.T) (store.Store, notifytest.Notifier) {
 		st := dbtest.Postgres(t, database.Schemas...)
-		return st, notifydb.New(st.DB())
+		return st, notifydb.New(st.DB(), st)
 	})
 }

@@ -2,14 +2,16 @@ package told
 
 // What a notification sent now, outside the schedule, needs of the event
 // store: the ids of the chosen events and which organisations' queues
-// hold them, so that its commit consumes exactly those entries.
+// hold them, so that its commit consumes exactly those entries. Both are
+// the event store's to answer (store.EventLookup, queuesql.Queued): told
+// reads none of its tables itself, whatever layout it keeps events in.
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+	"github.com/vigil-cert/vigil/internal/store/queuesql"
 )
 
 // EventEntry is a stored event's id (what an outbox message's events and
@@ -21,59 +23,32 @@ type EventEntry struct {
 }
 
 // EventEntries returns the entry of each of hashes that is stored; a hash
-// not stored is left out.
+// not stored is left out. It reads outside the transaction of the commit
+// that consumes the entries (see queuesql.Queued for why that is right).
 func (s *Store) EventEntries(ctx context.Context, hashes []event.Hash) (map[event.Hash]EventEntry, error) {
 	out := make(map[event.Hash]EventEntry, len(hashes))
 	if len(hashes) == 0 {
 		return out, nil
 	}
-	raw := make([][]byte, len(hashes))
-	for i := range hashes {
-		raw[i] = hashes[i][:]
-	}
-	a := s.db.Dialect().Args()
-	byID := map[int64]event.Hash{}
-	err := s.db.Each(ctx, `SELECT id, hash FROM events WHERE `+sqlkit.In(a, "hash", raw), a.List(), func(row sqlkit.Row) error {
-		var (
-			id   int64
-			hash []byte
-			h    event.Hash
-		)
-		if err := row.Scan(&id, &hash); err != nil {
-			return err
-		}
-		copy(h[:], hash)
-		out[h] = EventEntry{ID: id}
-		byID[id] = h
-		return nil
-	})
+	ids, err := s.events.EventIDs(ctx, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("told: event entries: %w", err)
 	}
-	if len(byID) == 0 {
+	if len(ids) == 0 {
 		return out, nil
 	}
-	ids := make([]int64, 0, len(byID))
-	for id := range byID {
-		ids = append(ids, id)
+	list := make([]int64, 0, len(ids))
+	for h, id := range ids {
+		out[h] = EventEntry{ID: id}
+		list = append(list, id)
 	}
-	a = s.db.Dialect().Args()
-	err = s.db.Each(ctx, `SELECT org, event_id FROM notify_queue WHERE `+sqlkit.In(a, "event_id", ids), a.List(), func(row sqlkit.Row) error {
-		var (
-			org string
-			id  int64
-		)
-		if err := row.Scan(&org, &id); err != nil {
-			return err
-		}
-		h := byID[id]
-		e := out[h]
-		e.Queued = append(e.Queued, org)
-		out[h] = e
-		return nil
-	})
+	queued, err := queuesql.Queued(ctx, s.db, list)
 	if err != nil {
-		return nil, fmt.Errorf("told: queue entries: %w", err)
+		return nil, fmt.Errorf("told: %w", err)
+	}
+	for h, e := range out {
+		e.Queued = queued[e.ID]
+		out[h] = e
 	}
 	return out, nil
 }

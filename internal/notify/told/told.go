@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -74,10 +75,16 @@ var Schema = sqlkit.Schema{Name: "told", FS: migrations}
 // consumes). It is safe for concurrent use.
 type Store struct {
 	db sqlkit.DB
+	// events finds stored events' ids by hash (EventEntries): the event
+	// store's, whatever layout it keeps its events in.
+	events store.EventLookup
 	// stmts holds the reads run once per organisation in a pass, prepared
 	// once: parsing one costs SQLite about as much as running it.
 	stmts *sqlkit.Stmts
 }
 
-// New returns what was told to whom, kept on db.
-func New(db sqlkit.DB) *Store { return &Store{db: db, stmts: sqlkit.NewStmts(db)} }
+// New returns what was told to whom, kept on db, with events the event
+// store on the same database.
+func New(db sqlkit.DB, events store.EventLookup) *Store {
+	return &Store{db: db, events: events, stmts: sqlkit.NewStmts(db)}
+}

@@ -110,8 +110,8 @@ var errPageFull = errors.New("outboxdb: page full")
 // ListMessages returns the messages mq selects, newest first, without
 // their bodies. The messages of an event are found among those of its
 // organisations whose range of events holds it, their lists of events
-// saying which; the event's id and organisations are read from the event
-// store's table (by hash, as GetEvent reads it).
+// saying which; the event's id and organisations are the event store's
+// (store.EventLookup).
 func (s *Store) ListMessages(ctx context.Context, mq outbox.MessageQuery) ([]outbox.Message, error) {
 	out, err := s.listMessages(ctx, mq)
 	if err != nil {
@@ -126,19 +126,23 @@ func (s *Store) listMessages(ctx context.Context, mq outbox.MessageQuery) ([]out
 		evID int64 // the id of mq.EventHash's event
 	)
 	if mq.EventHash != (event.Hash{}) {
-		var data []byte
-		err := s.db.QueryRow(ctx, s.q.event, mq.EventHash[:]).Scan(&evID, &data)
-		if s.db.IsNoRows(err) {
+		ids, err := s.events.EventIDs(ctx, []event.Hash{mq.EventHash})
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if evID, ok = ids[mq.EventHash]; !ok {
+			return nil, nil
+		}
+		se, err := s.events.GetEvent(ctx, mq.EventHash)
+		if errors.Is(err, store.ErrNotFound) {
+			// Removed since its id was read: no messages of it to find.
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		e, err := event.DecodeRecord(data)
-		if err != nil {
-			return nil, fmt.Errorf("event %s: %w", mq.EventHash, err)
-		}
-		if orgs = store.EventOrganisations(e); len(orgs) == 0 {
+		if orgs = store.EventOrganisations(se.Event); len(orgs) == 0 {
 			return nil, nil
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"embed"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -27,10 +28,17 @@ var Schema = sqlkit.Schema{Name: "outbox", FS: migrations}
 type Store struct {
 	db sqlkit.DB
 	q  queries
+	// events finds an event's id and organisations by hash (the messages
+	// of an event): the event store's, whatever layout it keeps its
+	// events in.
+	events store.EventLookup
 }
 
-// New returns the outbox kept on db, which Schema has migrated.
-func New(db sqlkit.DB) *Store { return &Store{db: db, q: queriesFor(db.Dialect())} }
+// New returns the outbox kept on db, which Schema has migrated, with
+// events the event store on db.
+func New(db sqlkit.DB, events store.EventLookup) *Store {
+	return &Store{db: db, q: queriesFor(db.Dialect()), events: events}
+}
 
 var _ outbox.Messages = (*Store)(nil)
 

@@ -15,14 +15,14 @@ import (
 func TestContractSQLite(t *testing.T) {
 	outboxtest.Run(t, func(t *testing.T) (store.Store, outboxtest.Outbox) {
 		st := dbtest.SQLite(t, database.Schemas...)
-		return st, outboxdb.New(st.DB())
+		return st, outboxdb.New(st.DB(), st)
 	})
 }
 
 func TestContractPostgres(t *testing.T) {
 	outboxtest.Run(t, func(t *testing.T) (store.Store, outboxtest.Outbox) {
 		st := dbtest.Postgres(t, database.Schemas...)
-		return st, outboxdb.New(st.DB())
+		return st, outboxdb.New(st.DB(), st)
 	})
 }
 

@@ -25,8 +25,6 @@ type queries struct {
 	get string
 	// status selects the status of message id.
 	status string
-	// event selects the id and data of the event with a hash.
-	event string
 }
 
 // queriesFor returns the outbox's statements in dialect d.
@@ -37,7 +35,6 @@ func queriesFor(d sqlkit.Dialect) queries {
 		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`),
 		get:    d.Rebind(`SELECT ` + MessageColumns + `, body FROM outbox_messages WHERE id = ?`),
 		status: d.Rebind(`SELECT status FROM outbox_messages WHERE id = ?`),
-		event:  d.Rebind(`SELECT id, data FROM events WHERE hash = ?`),
 	}
 }
 

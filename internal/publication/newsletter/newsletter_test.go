@@ -64,7 +64,7 @@ func newWorld(t *testing.T) *world {
 // outbox returns the confirmation mails queued, oldest first.
 func (w *world) outbox(t *testing.T) []outbox.Message {
 	t.Helper()
-	list, err := outboxdb.New(w.st.DB()).ListMessages(t.Context(), outbox.MessageQuery{})
+	list, err := outboxdb.New(w.st.DB(), w.st).ListMessages(t.Context(), outbox.MessageQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func (w *world) outbox(t *testing.T) []outbox.Message {
 		list[i], list[j] = list[j], list[i]
 	}
 	for i := range list {
-		m, err := outboxdb.New(w.st.DB()).GetMessage(t.Context(), list[i].ID)
+		m, err := outboxdb.New(w.st.DB(), w.st).GetMessage(t.Context(), list[i].ID)
 		if err != nil {
 			t.Fatal(err)
 		}

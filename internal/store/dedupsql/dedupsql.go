@@ -57,14 +57,16 @@ func Prune(ctx context.Context, db sqlkit.DB, now time.Time) error {
 }
 
 // existChunk is how many keys one query of Exist asks about: SQLite
-// binds each as a parameter (twice), well under its limit of 32766.
+// binds each as a parameter, well under its limit of 32766.
 const existChunk = 1000
 
 // Exist reports, for each of keys, whether a dedup key stored under it
 // expires after now or an event is stored under that hash (see
-// store.Dedup.DedupKeysExist). Both lookups go by the tables' unique
-// indexes, one query a chunk of keys.
-func Exist(ctx context.Context, db sqlkit.DB, keys []event.Hash, now time.Time) ([]bool, error) {
+// store.Dedup.DedupKeysExist). The dedup keys are read from their table
+// by its unique index, one query a chunk of keys; the events' hashes are
+// looked up through events (the store itself), whatever layout it keeps
+// its events in.
+func Exist(ctx context.Context, db sqlkit.DB, events store.EventLookup, keys []event.Hash, now time.Time) ([]bool, error) {
 	found := make([]bool, len(keys))
 	index := make(map[event.Hash][]int, len(keys))
 	for i, k := range keys {
@@ -78,8 +80,7 @@ func Exist(ctx context.Context, db sqlkit.DB, keys []event.Hash, now time.Time) 
 			list[i] = chunk[i][:]
 		}
 		a := db.Dialect().Args()
-		query := `SELECT key FROM dedup_keys WHERE ` + sqlkit.In(a, "key", list) + ` AND expires > ` + a.AddTime(now) +
-			` UNION ALL SELECT hash FROM events WHERE ` + sqlkit.In(a, "hash", list)
+		query := `SELECT key FROM dedup_keys WHERE ` + sqlkit.In(a, "key", list) + ` AND expires > ` + a.AddTime(now)
 		err := db.Each(ctx, query, a.List(), func(row sqlkit.Row) error {
 			if err := row.Scan(&key); err != nil {
 				return err
@@ -91,6 +92,23 @@ func Exist(ctx context.Context, db sqlkit.DB, keys []event.Hash, now time.Time) 
 		})
 		if err != nil {
 			return nil, fmt.Errorf("look up dedup keys: %w", err)
+		}
+	}
+	// The events are asked only about the keys no unexpired dedup key
+	// answered for, each once.
+	var rest []event.Hash
+	for i, k := range keys {
+		if !found[i] && index[k][0] == i {
+			rest = append(rest, k)
+		}
+	}
+	stored, err := events.EventIDs(ctx, rest)
+	if err != nil {
+		return nil, fmt.Errorf("look up dedup keys among events: %w", err)
+	}
+	for k := range stored {
+		for _, i := range index[k] {
+			found[i] = true
 		}
 	}
 	return found, nil

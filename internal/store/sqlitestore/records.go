@@ -95,7 +95,7 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 // DedupKeysExist reports which of keys have a committed claim: a dedup
 // key unexpired at now or an event stored under that hash.
 func (s *Store) DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error) {
-	found, err := dedupsql.Exist(ctx, s.DB(), keys, now)
+	found, err := dedupsql.Exist(ctx, s.DB(), s, keys, now)
 	return found, named(err)
 }
 

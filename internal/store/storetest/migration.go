@@ -60,7 +60,7 @@ func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids 
 		t.Errorf("queue after the migration = %+v, want event 3 with its data (and the entry of a missing event gone)", pending)
 	}
 	for i, want := range [][]int64{{7}, {7}, nil} {
-		list, err := outboxdb.New(s.DB()).ListMessages(ctx, outbox.MessageQuery{EventHash: events[i].Hash()})
+		list, err := outboxdb.New(s.DB(), s).ListMessages(ctx, outbox.MessageQuery{EventHash: events[i].Hash()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,14 +75,14 @@ func CheckNotifyLayoutMigration(t *testing.T, s store.Store, now time.Time, ids 
 	week := now.Add(7 * 24 * time.Hour)
 	// The notifier's and the outbox's tables, which migration 3 laid out,
 	// are read by the capabilities that own them now.
-	known, err := notifydb.New(s.DB()).GetNotifiedKeys(ctx, "uni", []event.Hash{OldKeyOne, OldKeyTwo, {3}}, now)
+	known, err := notifydb.New(s.DB(), s).GetNotifiedKeys(ctx, "uni", []event.Hash{OldKeyOne, OldKeyTwo, {3}}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(known) != 2 || !known[OldKeyOne].FirstSent.Equal(now) || !known[OldKeyTwo].Expires.Equal(week) {
 		t.Errorf("keys after the migration = %+v", known)
 	}
-	tally, err := notifydb.New(s.DB()).ListRepeatedKeys(ctx, "uni", now)
+	tally, err := notifydb.New(s.DB(), s).ListRepeatedKeys(ctx, "uni", now)
 	if err != nil {
 		t.Fatal(err)
 	}

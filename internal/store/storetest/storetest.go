@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"batch identity", testBatchIdentity},
 		{"batch identity order", testBatchIDOrder},
 		{"get event", testGetEvent},
+		{"event ids", testEventIDs},
 		{"search filters", testSearchFilters},
 		{"search order", testSearchOrder},
 		{"paging", testPaging},

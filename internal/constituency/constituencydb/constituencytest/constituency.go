@@ -273,7 +273,7 @@ func testDeleteOrganisation(t *testing.T, s Stores, ulb, vub constituency.Organi
 	if err := authdb.New(s.DB()).CreateUser(ctx, u); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	if err := notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: ulb.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
+	if err := notifydb.New(s.DB(), s).PutNotificationPolicy(ctx, notify.Policy{OrgID: ulb.ID, Enabled: true, Digest: notify.DigestDaily}); err != nil {
 		t.Fatalf("PutNotificationPolicy: %v", err)
 	}
 	v := version(t, s)
@@ -296,7 +296,7 @@ func testDeleteOrganisation(t *testing.T, s Stores, ulb, vub constituency.Organi
 	if _, err := s.GetOrganisation(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleted organisation: %v, want ErrNotFound", err)
 	}
-	if _, err := notifydb.New(s.DB()).GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := notifydb.New(s.DB(), s).GetNotificationPolicy(ctx, ulb.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("policy of a deleted organisation: %v, want ErrNotFound", err)
 	}
 	if got := version(t, s); got <= v {

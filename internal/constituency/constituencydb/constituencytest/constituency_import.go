@@ -259,7 +259,7 @@ func testConstituencyVersion(t *testing.T, s Stores) {
 		return s.AddChangeRequest(ctx, &constituency.ChangeRequest{OrgID: a.ID, Actor: "x", Text: "add 198.51.100.0/24"})
 	})
 	step("policy", false, func() error {
-		return notifydb.New(s.DB()).PutNotificationPolicy(ctx, notify.Policy{OrgID: a.ID, Digest: notify.DigestDaily})
+		return notifydb.New(s.DB(), s).PutNotificationPolicy(ctx, notify.Policy{OrgID: a.ID, Digest: notify.DigestDaily})
 	})
 	step("import", true, func() error {
 		_, err := s.ImportOrganisations(ctx, []constituency.Organisation{newOrg("b")}, false)

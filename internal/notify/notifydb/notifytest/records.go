@@ -73,7 +73,7 @@ func testCommitNotifications(t *testing.T, st store.Store, s Notifier) {
 
 // newCommitFixture creates organisation a and queues four events for it.
 func newCommitFixture(t *testing.T, st store.Store, s Notifier) *commitFixture {
-	f := &commitFixture{st: st, s: s, ob: outboxdb.New(st.DB()), a: createOrg(t, st, "a")}
+	f := &commitFixture{st: st, s: s, ob: outboxdb.New(st.DB(), st), a: createOrg(t, st, "a")}
 	for i := range 4 {
 		f.events = append(f.events, ev(t, map[string]string{
 			"time.source": event.FormatTime(base.Add(time.Duration(i) * time.Minute)),

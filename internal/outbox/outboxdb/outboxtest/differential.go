@@ -64,7 +64,7 @@ func newDiffSides(t *testing.T, a, b store.Store, events []*event.Event) []*diff
 		if err := d.st.Migrate(ctx, constituencydb.Schema, outboxdb.Schema); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
-		d.s = outboxdb.New(d.st.DB())
+		d.s = outboxdb.New(d.st.DB(), d.st)
 		for _, h := range []string{"a", "b"} {
 			d.orgs = append(d.orgs, createOrg(t, d.st, h).ID)
 		}

@@ -91,7 +91,7 @@ func testRequests(t *testing.T, open Open) {
 	if got := find(t, s, "a@example.org"); got.Status != newsletter.StatusConfirmed {
 		t.Errorf("a request changed a confirmed subscription to %s", got.Status)
 	}
-	msgs, err := outboxdb.New(st.DB()).ListMessages(ctx, outbox.MessageQuery{})
+	msgs, err := outboxdb.New(st.DB(), st).ListMessages(ctx, outbox.MessageQuery{})
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("outbox = %d messages, %v; want the 2 confirmations", len(msgs), err)
 	}

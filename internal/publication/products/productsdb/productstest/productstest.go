@@ -237,7 +237,7 @@ func testTell(t *testing.T, st store.Store, s products.Declarations) {
 	if told, err := s.Tell(ctx, 7, 2, o.ID, msg("c@cert.example")); err != nil || !told {
 		t.Errorf("Tell of revision 2 = %t, %v", told, err)
 	}
-	list, err := outboxdb.New(st.DB()).ListMessages(ctx, outbox.MessageQuery{})
+	list, err := outboxdb.New(st.DB(), st).ListMessages(ctx, outbox.MessageQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
