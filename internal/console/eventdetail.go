@@ -54,7 +54,9 @@ func eventSections(se store.StoredEvent, l tableLinks) []eventSection {
 	for i, s := range detailSections {
 		sections[i] = eventSection{ID: s.id, Label: "event.section." + s.id}
 	}
-	for _, f := range se.Event.Fields() {
+	// Raw is shown in a section of its own (detailPage.rawLine), from
+	// its bytes: Fields would encode it in base64 only to be left out.
+	for _, f := range se.Event.FieldsExceptRaw() {
 		if detailHidden[f.Key] {
 			continue
 		}
