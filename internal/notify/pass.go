@@ -395,9 +395,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			if err != nil {
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
-			for _, om := range out {
-				o.bytes += len(om.Body)
-				if om.Status == outbox.MessageFailed {
+			for i := range out {
+				// Packed here, on the workers, not by the one goroutine
+				// that commits.
+				out[i].Packed = outbox.PackBody(out[i].Body)
+				o.bytes += len(out[i].Body)
+				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
 			}
