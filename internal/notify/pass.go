@@ -41,7 +41,7 @@ type pass struct {
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
-	queued [][]store.PendingRecord
+	queued []*orgQueue
 }
 
 // tally returns org's "seen again" tally by key.
@@ -87,7 +87,7 @@ type orgWork struct {
 	tallyChanged bool
 	// queued is the organisation's queue when the pass read it at once
 	// (bulk).
-	queued     []store.PendingRecord
+	queued     *orgQueue
 	bulk       bool
 	digestSent bool
 	mark       *scanMark // set when the queue below it only waits
@@ -215,7 +215,7 @@ type sortedQueue struct {
 func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due bool, start int64) (*sortedQueue, error) {
 	// size is how many events are pending, when the pass read them already:
 	// the maps and lists below are made that large at once.
-	size := len(o.queued)
+	size := o.queued.len()
 	q := &sortedQueue{
 		immediate: map[string][]store.StoredEvent{},
 		digest:    make([]store.StoredEvent, 0, size),
