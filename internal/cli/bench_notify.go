@@ -159,9 +159,9 @@ func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, 
 		defer pprof.StopCPUProfile()
 	}
 	runtime.GC()
-	start = time.Now()
+	start, cpu := time.Now(), processCPU()
 	rep, err := n.RunOnce(ctx, start)
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu
 	if err != nil {
 		return err
 	}
@@ -178,6 +178,7 @@ func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, 
 	fmt.Fprintln(out, c.t("bench.notify.reading", rep.Reading.Round(time.Millisecond)))
 	fmt.Fprintln(out, c.t("bench.notify.committing", rep.Committing.Round(time.Millisecond)))
 	fmt.Fprintln(out, c.t("bench.notify.elapsed", elapsed.Round(time.Millisecond)))
+	fmt.Fprintln(out, c.t("bench.notify.cpu", cpu.Seconds()))
 	if rep.Consumed != int(stored) || rep.Waiting != 0 {
 		return fmt.Errorf("handled %d of %d events, %d waiting", rep.Consumed, stored, rep.Waiting)
 	}

@@ -15,8 +15,8 @@ func TestBenchNotify(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := strings.Join(lines[len(lines)-6:], "\n")
-	for _, want := range []string{"organisations: 5\n", "events: 200 stored, 200 handled", "messages: 5\n", "reading the queue at once: ", "elapsed: "} {
+	last := strings.Join(lines[len(lines)-7:], "\n")
+	for _, want := range []string{"organisations: 5\n", "events: 200 stored, 200 handled", "messages: 5\n", "reading the queue at once: ", "elapsed: ", "CPU time of the pass: "} {
 		if !strings.Contains(last, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 // commitAll counts the prepared work of results into rep and commits it
@@ -83,6 +85,12 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 		repMu.Unlock()
 	}()
 	c := NotificationCommit{Done: make(map[string][]int64, len(batch))}
+	// Made to size at once: a morning's batch tells some 25,000 keys.
+	var messages, told int
+	for _, o := range batch {
+		messages, told = messages+len(o.messages), told+len(o.told)
+	}
+	c.Messages, c.Told = make([]outbox.Message, 0, messages), make([]NotifiedKey, 0, told)
 	for _, o := range batch {
 		c.Messages = append(c.Messages, o.messages...)
 		c.Told = append(c.Told, o.told...)

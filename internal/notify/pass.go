@@ -41,7 +41,7 @@ type pass struct {
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
-	queued [][]store.PendingRecord
+	queued []*orgQueue
 }
 
 // tally returns org's "seen again" tally by key.
@@ -87,7 +87,7 @@ type orgWork struct {
 	tallyChanged bool
 	// queued is the organisation's queue when the pass read it at once
 	// (bulk).
-	queued     []store.PendingRecord
+	queued     *orgQueue
 	bulk       bool
 	digestSent bool
 	mark       *scanMark // set when the queue below it only waits
@@ -215,7 +215,7 @@ type sortedQueue struct {
 func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due bool, start int64) (*sortedQueue, error) {
 	// size is how many events are pending, when the pass read them already:
 	// the maps and lists below are made that large at once.
-	size := len(o.queued)
+	size := o.queued.len()
 	q := &sortedQueue{
 		immediate: map[string][]store.StoredEvent{},
 		digest:    make([]store.StoredEvent, 0, size),
@@ -395,9 +395,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			if err != nil {
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
-			for _, om := range out {
-				o.bytes += len(om.Body)
-				if om.Status == outbox.MessageFailed {
+			for i := range out {
+				// Packed here, on the workers, not by the one goroutine
+				// that commits.
+				out[i].Packed = outbox.PackBody(out[i].Body)
+				o.bytes += len(out[i].Body)
+				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
 			}

@@ -6,6 +6,8 @@ package notify
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -15,15 +17,16 @@ import (
 // what the pass read for it, or else from the store.
 func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func(store.PendingNotification)) error {
 	if o.bulk {
-		for _, q := range o.queued {
-			if q.Seq <= after {
+		q := o.queued
+		for i, seq := range q.seq {
+			if seq <= after {
 				continue
 			}
-			pn := store.PendingNotification{Seq: q.Seq, Org: o.org, Hash: q.Hash, Stored: q.Stored}
-			if q.Record != nil {
-				e, err := event.DecodeRecord(q.Record)
+			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hash[i], Stored: time.UnixMicro(q.stored[i]).UTC()}
+			if record := q.record(i); record != nil {
+				e, err := event.DecodeRecord(record)
 				if err != nil {
-					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.Hash, err)
+					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.hash[i], err)
 				}
 				store.WithoutWithheld(e)
 				pn.Event = e
@@ -70,21 +73,85 @@ func dense(pending []store.PendingCount) bool {
 	return total > 0 && total <= readAtOnceMax && total*4 >= last-first+1
 }
 
+// orgQueue is one organisation's queue as a pass read it at once, in
+// columns: the records of its events lie end to end in one array, so
+// that the million records of a morning's queue are a few thousand
+// objects without pointers, which the garbage collector does not scan,
+// instead of a million it must follow (each its own allocation, held
+// until the organisation's turn).
+type orgQueue struct {
+	seq    []int64
+	hash   []event.Hash
+	stored []int64 // Unix microseconds
+	// ends[i] is where record i ends in records, -1 when its event is
+	// gone (it starts where the one before it ends).
+	ends    []int
+	records []byte
+}
+
+// len is how many entries q holds.
+func (q *orgQueue) len() int {
+	if q == nil {
+		return 0
+	}
+	return len(q.seq)
+}
+
+// add appends a queue entry, copying its record.
+func (q *orgQueue) add(r *store.PendingRecord) {
+	q.seq = append(q.seq, r.Seq)
+	q.hash = append(q.hash, r.Hash)
+	q.stored = append(q.stored, r.Stored.UnixMicro())
+	end := -1
+	if r.Record != nil {
+		if cap(q.records)-len(q.records) < len(r.Record) {
+			// Room for as many more records as this one, of its size,
+			// as the entries still to come: one allocation for most
+			// organisations.
+			q.records = slices.Grow(q.records, len(r.Record)*(cap(q.seq)-len(q.seq)+1))
+		}
+		q.records = append(q.records, r.Record...)
+		end = len(q.records)
+	}
+	q.ends = append(q.ends, end)
+}
+
+// record returns the record of entry i, nil when its event is gone.
+func (q *orgQueue) record(i int) []byte {
+	end := q.ends[i]
+	if end < 0 {
+		return nil
+	}
+	start := 0
+	for j := i - 1; j >= 0; j-- {
+		if q.ends[j] >= 0 {
+			start = q.ends[j]
+			break
+		}
+	}
+	return q.records[start:end:end]
+}
+
 // readQueue reads the whole queue at once, by organisation in the order of
 // pending.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([][]store.PendingRecord, error) {
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, error) {
 	index := make(map[string]int, len(pending))
-	out := make([][]store.PendingRecord, len(pending))
+	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
 		index[c.Org] = i
-		out[i] = make([]store.PendingRecord, 0, c.Count)
+		out[i] = &orgQueue{
+			seq:    make([]int64, 0, c.Count),
+			hash:   make([]event.Hash, 0, c.Count),
+			stored: make([]int64, 0, c.Count),
+			ends:   make([]int, 0, c.Count),
+		}
 	}
 	err := n.store.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
 		for _, org := range r.Orgs {
 			// An organisation queued since PendingNotificationOrgs is
 			// left for the next pass.
 			if i, ok := index[org]; ok {
-				out[i] = append(out[i], store.PendingRecord{Seq: r.Seq, Hash: r.Hash, Stored: r.Stored, Record: r.Record})
+				out[i].add(&r)
 			}
 		}
 		return nil

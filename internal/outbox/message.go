@@ -27,9 +27,15 @@ type Message struct {
 	Subject    string
 	MessageID  string // the Message-ID header, without angle brackets
 	Body       []byte // empty in ListMessages results
-	Size       int    // len(Body)
-	Events     int    // how many events it reports
-	Encrypted  bool
+	// Packed is Body in the form the database keeps it (PackBody), when
+	// the message's maker packed it already: the notifier's workers do,
+	// so that the packing is spread over them rather than left to the
+	// one goroutine that commits. Queueing packs Body when Packed is
+	// nil. Never returned by queries.
+	Packed    []byte
+	Size      int // len(Body)
+	Events    int // how many events it reports
+	Encrypted bool
 	// EventIDs are the event store's ids of the events it reports
 	// (store.PendingNotification.Seq), for the per-event log; set when
 	// queueing, not returned by queries.

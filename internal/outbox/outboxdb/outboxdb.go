@@ -10,6 +10,7 @@ package outboxdb
 
 import (
 	"embed"
+	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -48,14 +49,16 @@ var _ outbox.Messages = (*Store)(nil)
 // given. Times are Unix microseconds in SQLite and timestamptz in
 // PostgreSQL (sqlkit.Dialect.Time, sqlkit.Time).
 
-// scanMessage reads MessageColumns, followed by the body when withBody,
-// followed by what more is given.
+// scanMessage reads MessageColumns, followed by the body's encoding and
+// the body when withBody (unpacked: outbox.UnpackBody), followed by what
+// more is given.
 func scanMessage(d sqlkit.Dialect, row sqlkit.Row, withBody bool, more ...any) (outbox.Message, error) {
 	var m outbox.Message
 	dst := []any{&m.ID, &m.OrgID, &m.Org, &m.Kind, &m.Sender, d.ListDest(&m.Recipients), &m.Subject, &m.MessageID, &m.Size, &m.Events, &m.Encrypted,
 		&m.Status, &m.Attempts, sqlkit.Time(&m.NextAttempt), &m.LastError, &m.Reply, sqlkit.Time(&m.Created), sqlkit.Time(&m.Sent)}
+	var codec int
 	if withBody {
-		dst = append(dst, &m.Body)
+		dst = append(dst, &codec, &m.Body)
 	}
 	dst = append(dst, more...)
 	if err := row.Scan(dst...); err != nil {
@@ -64,8 +67,14 @@ func scanMessage(d sqlkit.Dialect, row sqlkit.Row, withBody bool, more ...any) (
 	if len(m.Recipients) == 0 {
 		m.Recipients = nil
 	}
-	if withBody && m.Body == nil {
-		m.Body = []byte{}
+	if withBody {
+		body, err := outbox.UnpackBody(codec, m.Body, m.Size)
+		if err != nil {
+			return outbox.Message{}, fmt.Errorf("message %d: %w", m.ID, err)
+		}
+		if m.Body = body; m.Body == nil {
+			m.Body = []byte{}
+		}
 	}
 	return m, nil
 }

@@ -31,9 +31,9 @@ type queries struct {
 func queriesFor(d sqlkit.Dialect) queries {
 	return queries{
 		d: d,
-		due: d.Rebind(`SELECT ` + MessageColumns + `, body FROM outbox_messages
+		due: d.Rebind(`SELECT ` + MessageColumns + `, body_codec, body FROM outbox_messages
 		WHERE status = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?`),
-		get:    d.Rebind(`SELECT ` + MessageColumns + `, body FROM outbox_messages WHERE id = ?`),
+		get:    d.Rebind(`SELECT ` + MessageColumns + `, body_codec, body FROM outbox_messages WHERE id = ?`),
 		status: d.Rebind(`SELECT status FROM outbox_messages WHERE id = ?`),
 	}
 }

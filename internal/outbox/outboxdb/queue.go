@@ -19,7 +19,7 @@ import (
 // aside.
 const messageInsertColumns = `org_id, org, kind, sender, recipients, subject, message_id,
 	body, size, events, encrypted, status, attempts, next_attempt, last_error, reply, created, sent,
-	first_event, last_event, event_ids`
+	first_event, last_event, event_ids, body_codec`
 
 // Queue stores msgs in tx, a transaction of the caller's (the notifier
 // queues a pass's messages in the transaction that consumes what they
@@ -45,14 +45,16 @@ func Queue(ctx context.Context, tx sqlkit.DB, msgs []outbox.Message, at time.Tim
 		if err != nil {
 			return fmt.Errorf("message %d: recipients: %w", i+1, err)
 		}
-		body := m.Body
+		// Bodies are kept packed (outbox.PackBody): a morning's
+		// digests are hundreds of MB of MIME, mostly base64.
+		body := m.Packed
 		if body == nil {
-			body = []byte{}
+			body = outbox.PackBody(m.Body)
 		}
 		list, first, last := encodeEventIDs(m.EventIDs)
 		rows[i] = []any{m.OrgID, m.Org, m.Kind, m.Sender, recipients, m.Subject, nullText(m.MessageID),
 			body, m.Size, m.Events, m.Encrypted, m.Status, m.Attempts, d.Time(m.NextAttempt), m.LastError, m.Reply,
-			d.Time(m.Created), d.NullTime(m.Sent), nullInt(first), nullInt(last), list}
+			d.Time(m.Created), d.NullTime(m.Sent), nullInt(first), nullInt(last), list, outbox.BodyPacked}
 	}
 	var err error
 	if d == sqlkit.Postgres {
@@ -69,7 +71,7 @@ func Queue(ctx context.Context, tx sqlkit.DB, msgs []outbox.Message, at time.Tim
 // queueEach inserts the messages one by one with one prepared statement.
 func queueEach(ctx context.Context, tx sqlkit.DB, msgs []outbox.Message, rows [][]any) error {
 	insert, err := sqlkit.Prepare(ctx, tx, `INSERT INTO outbox_messages (`+messageInsertColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -109,14 +111,14 @@ func queueMany(ctx context.Context, tx sqlkit.DB, msgs []outbox.Message, rows []
 		end := min(start+messagesPerStatement, len(msgs))
 		var (
 			b    strings.Builder
-			args = make([]any, 0, (end-start)*22)
+			args = make([]any, 0, (end-start)*23)
 		)
 		b.WriteString(`INSERT INTO outbox_messages (id, ` + messageInsertColumns + `) OVERRIDING SYSTEM VALUE VALUES `)
 		for i := start; i < end; i++ {
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?" + strings.Repeat(", ?", 21) + ")")
+			b.WriteString("(?" + strings.Repeat(", ?", 22) + ")")
 			args = append(append(args, ids[i]), rows[i]...)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {

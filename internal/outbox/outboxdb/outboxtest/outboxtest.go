@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, Outbox)) {
 		{"outbox", testOutbox},
 		{"queueing", testQueue},
 		{"queueing many", testQueueLarge},
+		{"bodies", testBodies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

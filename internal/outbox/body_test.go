@@ -1,0 +1,130 @@
+package outbox
+
+import (
+	"bytes"
+	"encoding/base64"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/s2"
+)
+
+// mimeBase64 encodes data as a MIME part does: 76 characters a line, CRLF.
+func mimeBase64(data []byte) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n")
+	return b.String()
+}
+
+func TestPackBodyRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		return b
+	}
+	csv := bytes.Repeat([]byte("2026-12-04T01:25:37+00:00,11.156.65.68,3389,open-rdp,rdp\n"), 300)
+	full := strings.Repeat("QUJD", 19) // one full line of base64 text
+	cases := map[string]string{
+		"empty":              "",
+		"text only":          "Subject: hello\r\n\r\nNo attachment.\r\n",
+		"no line end":        "Subject: hello",
+		"base64 only":        mimeBase64(csv),
+		"base64 exact lines": mimeBase64(random(57 * 4)),
+		"attachment in the middle": "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+			mimeBase64(csv) + "--x\r\n" + mimeBase64(random(1000)) + "--x--\r\n",
+		"line of text that looks like base64": full + "\r\ntext\r\n" + full + "\r\n",
+		"base64 line without CRLF at the end": "a\r\n" + full,
+		"base64 line ending in LF only":       full + "\n" + full + "\r\n",
+		"padded line of 76":                   strings.Repeat("QUJD", 18) + "QUI=\r\n",
+		"line of 77":                          full + "Q\r\n",
+		"bare CR and LF":                      "\r\r\n\n\r" + full + "\r\n\r",
+		"binary":                              string(random(5000)),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			packed := PackBody([]byte(body))
+			got, err := UnpackBody(BodyPacked, packed, len(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, []byte(body)) {
+				t.Fatalf("unpacked body differs:\n got %q\nwant %q", got, body)
+			}
+		})
+	}
+	t.Run("full base64 lines are decoded", func(t *testing.T) {
+		// 1000 full lines and a last one of 4 characters: the stream
+		// holds the 57,000 bytes and the last line as it is.
+		body := []byte(mimeBase64(random(57*1000 + 3)))
+		if n := len(pack(nil, body)); n > 57*1000+6+8 {
+			t.Errorf("packed %d bytes of base64 into a stream of %d", len(body), n)
+		}
+	})
+}
+
+// TestPackBodyGoldenMessages packs the notifier's golden messages, with
+// their lines ending in LF as stored and in CRLF as sent: they read back
+// byte for byte.
+func TestPackBodyGoldenMessages(t *testing.T) {
+	files, err := filepath.Glob("../notify/testdata/*.golden")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden messages: %v", err)
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range [][]byte{body, bytes.ReplaceAll(body, []byte("\n"), []byte("\r\n"))} {
+			got, err := UnpackBody(BodyPacked, PackBody(body), len(body))
+			if err != nil || !bytes.Equal(got, body) {
+				t.Errorf("%s: does not read back (%v)", f, err)
+			}
+		}
+	}
+}
+
+func TestUnpackBodyRaw(t *testing.T) {
+	got, err := UnpackBody(BodyRaw, []byte("as sent"), 7)
+	if err != nil || string(got) != "as sent" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := UnpackBody(7, []byte("x"), 1); err == nil {
+		t.Fatal("an unknown encoding read back")
+	}
+	if _, err := UnpackBody(BodyPacked, []byte("not zstd"), 8); err == nil {
+		t.Fatal("a body that is not zstd read back")
+	}
+}
+
+func FuzzPackBody(f *testing.F) {
+	f.Add([]byte("Subject: x\r\n\r\n" + mimeBase64([]byte("some,csv\n1,2\n"))))
+	f.Add([]byte(strings.Repeat("QUJD", 19) + "\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := UnpackBody(BodyPacked, PackBody(body), len(body))
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("does not read back: %v", err)
+		}
+	})
+}
+
+// FuzzUnpackBody feeds UnpackBody packed streams it did not make: it
+// fails or returns a body, never panics.
+func FuzzUnpackBody(f *testing.F) {
+	f.Add([]byte{0x05, 'h', 'e', 'l', 'l', 'o', 0x01})
+	f.Add([]byte{0x00, 0x02})
+	f.Fuzz(func(t *testing.T, packed []byte) {
+		UnpackBody(BodyPacked, s2.Encode(nil, packed), 0)
+	})
+}
