@@ -68,6 +68,8 @@ type batchColumns struct {
 	// (the one the insert keeps) with each of its organisations.
 	tagHash [][]byte
 	tagOrg  []string
+	// tagEvent is the index in the batch of tagHash's event.
+	tagEvent []int
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -110,6 +112,7 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 				for _, org := range c.Orgs {
 					b.tagHash = append(b.tagHash, b.hash[i])
 					b.tagOrg = append(b.tagOrg, org)
+					b.tagEvent = append(b.tagEvent, i)
 				}
 			}
 		}
@@ -181,20 +184,14 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if len(events) > 0 {
 		var b batchColumns
 		b.fill(events, now)
-		args := []any{now,
-			b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
-			b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
-			b.md5, b.sha1, b.sha256, b.data}
-		if len(b.tagHash) == 0 {
-			tag, err := tx.Exec(ctx, insertEventsSQL, args...)
-			if err != nil {
-				return 0, fmt.Errorf("pgstore: insert events: %w", err)
-			}
-			inserted = int(tag.RowsAffected())
-		} else {
-			args = append(args, b.tagHash, b.tagOrg)
-			if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
-				return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		n, copied, err := copyEvents(ctx, tx, &b, now)
+		if err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
+		inserted = n
+		if !copied {
+			if inserted, err = insertEvents(ctx, tx, &b, now); err != nil {
+				return 0, err
 			}
 		}
 	}
@@ -228,6 +225,30 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
+	}
+	return inserted, nil
+}
+
+// insertEvents stores the batch b in tx by insertEventsSQL (or
+// insertTaggedSQL), skipping the events stored already, and returns how
+// many it stored.
+func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) (int, error) {
+	inserted := 0
+	args := []any{now,
+		b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
+		b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
+		b.md5, b.sha1, b.sha256, b.data}
+	if len(b.tagHash) == 0 {
+		tag, err := tx.Exec(ctx, insertEventsSQL, args...)
+		if err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
+		inserted = int(tag.RowsAffected())
+	} else {
+		args = append(args, b.tagHash, b.tagOrg)
+		if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
 	}
 	return inserted, nil
 }
