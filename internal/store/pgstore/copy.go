@@ -1,12 +1,16 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -30,33 +34,90 @@ import (
 // write an id it has handed out, so an id at or below the highest it reads
 // is committed or never will be.
 
-// eventCopyColumns are the columns the batch copies, in copyEventsSource's
-// order.
-var eventCopyColumns = []string{"id", "hash", "time_source", "stored", "feed", "taxonomy", "type", "tlp",
-	"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn", "src_url", "dst_url", "md5", "sha1", "sha256", "data"}
+// copyEventsSQL copies rows in appendCopyRows' form.
+const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonomy, type, tlp, src_ip, dst_ip,
+	src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data) FROM STDIN BINARY`
 
-// copyEventsSource hands COPY the rows of a batch from its columns; one
-// slice of values serves every row, since COPY encodes a row before it
-// asks for the next.
-type copyEventsSource struct {
-	b     *batchColumns
-	ids   []int64
-	now   time.Time
-	i     int
-	value []any
+// appendCopyRows appends the batch b, with its ids, in COPY's binary form
+// for copyEventsSQL: written here rather than by pgx's CopyFrom, which
+// looks up an encoder for every value of every row (2.3 µs an event, a
+// quarter of the client's share of storing).
+func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []byte {
+	buf = append(buf, "PGCOPY\n\377\r\n\000"...)
+	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
+	buf = binary.BigEndian.AppendUint32(buf, 0) // no header extension
+	stored := pgMicros(now)
+	for i := range ids {
+		buf = binary.BigEndian.AppendUint16(buf, 20)
+		buf = appendInt8(buf, ids[i])
+		buf = appendBytes(buf, b.hash[i])
+		buf = appendInt8(buf, pgMicros(b.timeSource[i]))
+		buf = appendInt8(buf, stored)
+		for _, t := range []pgtype.Text{b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i]} {
+			buf = appendText(buf, t)
+		}
+		buf = appendInet(buf, b.srcIP[i])
+		buf = appendInet(buf, b.dstIP[i])
+		buf = appendBigint(buf, b.srcASN[i])
+		buf = appendBigint(buf, b.dstASN[i])
+		for _, t := range []pgtype.Text{b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i], b.md5[i], b.sha1[i], b.sha256[i]} {
+			buf = appendText(buf, t)
+		}
+		buf = appendBytes(buf, b.data[i])
+	}
+	return binary.BigEndian.AppendUint16(buf, 0xffff) // the trailer: -1
 }
 
-func (c *copyEventsSource) Next() bool { c.i++; return c.i <= len(c.ids) }
+// pgEpoch is PostgreSQL's epoch for timestamps, 2000-01-01 UTC, in Unix
+// microseconds.
+const pgEpoch = 946_684_800_000_000
 
-func (c *copyEventsSource) Values() ([]any, error) {
-	i, b := c.i-1, c.b
-	c.value = append(c.value[:0], c.ids[i], b.hash[i], b.timeSource[i], c.now, b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i],
-		b.srcIP[i], b.dstIP[i], b.srcASN[i], b.dstASN[i], b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i],
-		b.md5[i], b.sha1[i], b.sha256[i], b.data[i])
-	return c.value, nil
+func pgMicros(t time.Time) int64 { return t.UnixMicro() - pgEpoch }
+
+// appendNull appends a NULL value: a length of -1.
+func appendNull(buf []byte) []byte { return binary.BigEndian.AppendUint32(buf, 0xffffffff) }
+
+func appendInt8(buf []byte, n int64) []byte {
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(n))
 }
 
-func (c *copyEventsSource) Err() error { return nil }
+func appendBigint(buf []byte, n pgtype.Int8) []byte {
+	if !n.Valid {
+		return appendNull(buf)
+	}
+	return appendInt8(buf, n.Int64)
+}
+
+func appendBytes(buf []byte, v []byte) []byte {
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+	return append(buf, v...)
+}
+
+func appendText(buf []byte, t pgtype.Text) []byte {
+	if !t.Valid {
+		return appendNull(buf)
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(t.String)))
+	return append(buf, t.String...)
+}
+
+// appendInet appends an address as inet: PostgreSQL's family (2 for IPv4,
+// 3 for IPv6), the prefix length (the whole address), not a cidr, the
+// address's length and its bytes.
+func appendInet(buf []byte, a *netip.Addr) []byte {
+	if a == nil {
+		return appendNull(buf)
+	}
+	if a.Is4() {
+		v := a.As4()
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return append(append(buf, 2, 32, 0, 4), v[:]...)
+	}
+	v := a.As16()
+	buf = binary.BigEndian.AppendUint32(buf, 20)
+	return append(append(buf, 3, 128, 0, 16), v[:]...)
+}
 
 // repeatsHash reports whether a hash occurs twice in the batch, which COPY
 // would refuse where ON CONFLICT keeps the first.
@@ -70,6 +131,15 @@ func repeatsHash(hashes [][]byte) bool {
 		seen[k] = struct{}{}
 	}
 	return false
+}
+
+// copySize is about the length of b in appendCopyRows' form.
+func copySize(b *batchColumns) int {
+	n := 32
+	for i := range b.hash {
+		n += 200 + len(b.data[i]) + len(b.srcURL[i].String) + len(b.dstURL[i].String)
+	}
+	return n
 }
 
 // copyEvents tries to store the batch b with COPY in tx (see above). ok is
@@ -103,8 +173,8 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if _, err := tx.Exec(ctx, `SAVEPOINT copy_events`); err != nil {
 		return 0, false, fmt.Errorf("copy events: %w", err)
 	}
-	src := &copyEventsSource{b: b, ids: ids, now: now, value: make([]any, 0, len(eventCopyColumns))}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, src); err != nil {
+	rowsIn := appendCopyRows(make([]byte, 0, copySize(b)), b, ids, now)
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL); err != nil {
 		if !isUnique(err) {
 			return 0, false, fmt.Errorf("copy events: %w", err)
 		}

@@ -32,6 +32,21 @@ func copyCorpus(t *testing.T, n int) []*event.Event {
 		if i%4 == 0 {
 			e.SetRawString(strings.Repeat(fmt.Sprintf("line %d of a long report,", i), 200))
 		}
+		if i%5 == 0 {
+			// Every other column, with an IPv6 address and an IPv4-mapped one.
+			for k, v := range map[string]string{
+				"destination.ip": fmt.Sprintf("2001:db8::%x", i+1), "destination.asn": fmt.Sprint(64000 + i),
+				"destination.fqdn": fmt.Sprintf("www.d%d.example.nl", i), "source.fqdn": fmt.Sprintf("s%d.example.be", i),
+				"source.url": fmt.Sprintf("http://s%d.example.be/a?b=c", i), "destination.url": fmt.Sprintf("https://d%d.example.nl/", i),
+				"malware.hash.md5": fmt.Sprintf("%032x", i), "malware.hash.sha1": fmt.Sprintf("%040x", i),
+				"malware.hash.sha256": fmt.Sprintf("%064x", i),
+			} {
+				e.SetTrusted(k, v)
+			}
+			if i%10 == 0 {
+				e.SetTrusted("source.ip", fmt.Sprintf("::ffff:192.0.2.%d", i%250))
+			}
+		}
 	}
 	return events
 }

@@ -19,10 +19,8 @@ import (
 )
 
 // insertEventsSQL inserts a whole batch in one statement from parallel
-// arrays: one round trip and one plan however large the batch. Measured
-// against COPY into a temporary table followed by INSERT … SELECT … ON
-// CONFLICT (BenchmarkInsertEvents, batches of 1000), it is as fast (both
-// about 17.9k events/s on the test machine) and needs no temporary table.
+// arrays, skipping the events stored already (ON CONFLICT). It is what a
+// batch falls back to when COPY (copy.go) finds one of its events stored.
 const insertEventsSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
 	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
 SELECT u.hash, u.time_source, $1, u.feed, u.taxonomy, u.type, u.tlp,
