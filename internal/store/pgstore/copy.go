@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -133,6 +134,11 @@ func repeatsHash(hashes [][]byte) bool {
 	return false
 }
 
+// buffers holds the buffers of batches being encoded, records and COPY
+// rows: a few megabytes a batch, which the garbage collector would
+// otherwise mark and sweep again for every batch.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // copySize is about the length of b in appendCopyRows' form.
 func copySize(b *batchColumns) int {
 	n := 32
@@ -173,8 +179,12 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if _, err := tx.Exec(ctx, `SAVEPOINT copy_events`); err != nil {
 		return 0, false, fmt.Errorf("copy events: %w", err)
 	}
-	rowsIn := appendCopyRows(make([]byte, 0, copySize(b)), b, ids, now)
-	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL); err != nil {
+	buf := buffers.Get().(*[]byte)
+	rowsIn := appendCopyRows(slices.Grow((*buf)[:0], copySize(b)), b, ids, now)
+	_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL)
+	*buf = rowsIn[:0]
+	buffers.Put(buf)
+	if err != nil {
 		if !isUnique(err) {
 			return 0, false, fmt.Errorf("copy events: %w", err)
 		}

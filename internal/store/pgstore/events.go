@@ -68,6 +68,8 @@ type batchColumns struct {
 	tagOrg  []string
 	// tagEvent is the index in the batch of tagHash's event.
 	tagEvent []int
+	// records is the buffer data's rows are in (see release).
+	records *[]byte
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -87,7 +89,9 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		addrs: make([]netip.Addr, 2*n),
 	}
 	// One buffer for every event's encoded form; the rows slice into it.
-	var data []byte
+	// It comes from buffers and goes back there with release.
+	b.records = buffers.Get().(*[]byte)
+	data := (*b.records)[:0]
 	offsets := make([]int, n+1)
 	hashes := make([]event.Hash, n)
 	var first map[event.Hash]bool
@@ -133,6 +137,17 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 	}
 	for i := range events {
 		b.data[i] = data[offsets[i]:offsets[i+1]:offsets[i+1]]
+	}
+	*b.records = data
+}
+
+// release gives the batch's buffer of records back, once nothing reads
+// its rows.
+func (b *batchColumns) release() {
+	if b.records != nil {
+		*b.records = (*b.records)[:0]
+		buffers.Put(b.records)
+		b.records, b.data = nil, nil
 	}
 }
 
@@ -182,6 +197,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if len(events) > 0 {
 		var b batchColumns
 		b.fill(events, now)
+		defer b.release()
 		n, copied, err := copyEvents(ctx, tx, &b, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
