@@ -96,6 +96,14 @@ func (s *Store) PruneDedupKeys(ctx context.Context, now time.Time) error {
 // key unexpired at now or an event stored under that hash.
 func (s *Store) DedupKeysExist(ctx context.Context, keys []event.Hash, now time.Time) ([]bool, error) {
 	found, err := dedupsql.Exist(ctx, s.DB(), keys, now)
+	if err != nil || s.parts == nil {
+		return found, named(err)
+	}
+	// The parts layout keeps no events in the table dedupsql reads.
+	stored, err := s.parts.hashesStored(ctx, keys)
+	for i := range stored {
+		found[i] = found[i] || stored[i]
+	}
 	return found, named(err)
 }
 
