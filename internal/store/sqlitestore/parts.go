@@ -138,8 +138,10 @@ type partition struct {
 	entries []partEntry // until sealed
 	sum     partSummary // tmin, tmax, count kept while hot
 
-	// Written by the writer only (under parts.insert).
+	// Written by the writer only (under parts.insert), and by sealing
+	// once the writer has left the partition.
 	nextBlock int64
+	stmts     map[string]*sql.Stmt
 	// hashes maps the first 8 bytes of the hash of each event of an
 	// unsealed partition to its id; collisions go to more. Guarded by
 	// parts.mu.

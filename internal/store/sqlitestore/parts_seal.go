@@ -138,6 +138,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	p.closeStatements()
 	ps.mu.Lock()
 	p.sum = sum
 	p.sealed, p.sealing = true, false
