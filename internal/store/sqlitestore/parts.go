@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -177,6 +178,10 @@ type parts struct {
 	stopSeal  context.CancelFunc
 	sealDone  chan struct{}
 	sealErr   error // the last sealing's failure, under mu
+
+	// sealedAsked counts the sealed partitions searches asked, which
+	// tests read to see the summaries skip the others.
+	sealedAsked atomic.Int64
 }
 
 // openParts reads the layout's state from the database: the dictionary,

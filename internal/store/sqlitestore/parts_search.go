@@ -393,6 +393,7 @@ func (ps *parts) orgIDs(ctx context.Context, org string, first int64) (map[int64
 
 // searchSealed offers a sealed partition's first matches to top.
 func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
 	queries, args := f.sql(p.table, top.k)
 	for i, text := range queries {
 		err := eachRow(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
