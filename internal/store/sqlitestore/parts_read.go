@@ -64,7 +64,7 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 	for p, list := range sealed {
 		for start := 0; start < len(list); start += idsPerQuery {
 			chunk := list[start:min(start+idsPerQuery, len(list))]
-			err := eachRow(ctx, ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
 				func(rows *sql.Rows) error {
 					var id, loc int64
 					if err := rows.Scan(&id, &loc); err != nil {
@@ -86,7 +86,7 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 		}
 		for start := 0; start < len(list); start += idsPerQuery {
 			chunk := list[start:min(start+idsPerQuery, len(list))]
-			err := eachRow(ctx, ps.s.read, `SELECT id, stored, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, stored, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
 				func(rows *sql.Rows) error {
 					var (
 						block, stored int64
@@ -190,7 +190,7 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[eve
 	for p, keys := range bySealed {
 		for start := 0; start < len(keys); start += idsPerQuery {
 			chunk := keys[start:min(start+idsPerQuery, len(keys))]
-			err := eachRow(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
 				func(rows *sql.Rows) error {
 					var id int64
 					err := rows.Scan(&id)
@@ -320,7 +320,7 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 			}
 			continue
 		}
-		err := eachRow(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit - len(ids)},
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit - len(ids)},
 			func(rows *sql.Rows) error {
 				var id int64
 				err := rows.Scan(&id)
@@ -428,19 +428,4 @@ func int64Args(list []int64) []any {
 		out[i] = v
 	}
 	return out
-}
-
-// eachRow runs query on db and calls fn for every row.
-func eachRow(ctx context.Context, db *sql.DB, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

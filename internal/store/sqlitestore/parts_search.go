@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // partFilter is an EventQuery as both the scan of an unsealed partition
@@ -381,7 +382,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 // organisation lists under org.
 func (ps *parts) orgIDs(ctx context.Context, org string, first int64) (map[int64]bool, error) {
 	ids := map[int64]bool{}
-	err := eachRow(ctx, ps.s.read, `SELECT event_id FROM event_orgs WHERE org = ? AND event_id >= ?`, []any{org, first},
+	err := sqlkit.Each(ctx, ps.s.read, `SELECT event_id FROM event_orgs WHERE org = ? AND event_id >= ?`, []any{org, first},
 		func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
@@ -396,7 +397,7 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 	ps.sealedAsked.Add(1)
 	queries, args := f.sql(p.table, top.k)
 	for i, text := range queries {
-		err := eachRow(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
+		err := sqlkit.Each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
 			var (
 				h              partHit
 				ip             []byte
