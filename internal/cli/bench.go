@@ -31,7 +31,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] | search [--rows N] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports] | site [--rate N --duration D --clients N --publications N]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] [--layout rows|parts] | search [--rows N] [--layout rows|parts] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports] | site [--rate N --duration D --clients N --publications N]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -41,6 +41,9 @@ new schema of that PostgreSQL database, dropped afterwards.
 
 bench search fills a SQLite database with N synthetic events (kept in
 --dir for reuse) and times an IP, a /16 CIDR and an ASN query.
+
+--layout rows|parts (ingest, search) keeps the SQLite store's events in one
+table (rows, the default) or in sealed partitions (parts).
 
 bench notify creates a fresh SQLite store with --orgs organisations owning
 --prefixes /24 networks and --events events tagged with their owners, then
@@ -90,6 +93,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
 	keepRaw := c.flags.Bool("keep-raw", true, "ingest: keep each event's source line in raw (a feed's keep_raw)")
+	layout := c.flags.String("layout", sqlitestore.LayoutRows, "ingest, search: the SQLite store's event layout, rows or parts")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	orgs := c.flags.Int("orgs", 10_000, "notify: organisations")
@@ -141,7 +145,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	case "site":
 		return benchSite(ctx, c, work, *publications, *rate, *duration, *clients)
 	case "ingest":
-		return benchIngest(ctx, c, work, *rows, *transport, *sync, *postgres, *noStore, *keepRaw)
+		return benchIngest(ctx, c, work, *rows, *transport, *sync, *layout, *postgres, *noStore, *keepRaw)
 	case "notify":
 		spec := notify.BenchSpec{Organisations: *orgs, Prefixes: *prefixes, Events: *events, Seed: 3}
 		if *postgres != "" {
@@ -149,7 +153,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		return benchNotify(ctx, c, work, spec, *sync, *cpuProfile, *reuse && *dir != "", *workers)
 	}
-	return benchSearch(ctx, c, work, *rows)
+	return benchSearch(ctx, c, work, *rows, *layout)
 }
 
 // benchNetworks makes the routing table of the benchmark: 20,000 /20
@@ -168,7 +172,7 @@ func benchNetworks() (pfx2as string, countries map[netip.Prefix]string, prefixes
 	return b.String(), countries, prefixes
 }
 
-func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync, postgres string, noStore, keepRaw bool) error {
+func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transportName, sync, layout, postgres string, noStore, keepRaw bool) error {
 	out := c.stdout
 	input, tableFile, mmdbFile, err := benchInput(c, work, rows)
 	if err != nil {
@@ -184,7 +188,7 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	bare := time.Since(start)
 	fmt.Fprintln(out, c.t("bench.ingest.bare", rows+1, fields, bare.Round(time.Millisecond), float64(rows+1)/bare.Seconds()))
 
-	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, postgres, noStore, keepRaw)
+	b, err := newIngestBench(ctx, c, work, tableFile, mmdbFile, transportName, sync, layout, postgres, noStore, keepRaw)
 	if err != nil {
 		return err
 	}
@@ -223,7 +227,7 @@ type ingestBench struct {
 	closers   []func()
 }
 
-func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, transportName, sync, postgres string, noStore, keepRaw bool) (_ *ingestBench, err error) {
+func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, transportName, sync, layout, postgres string, noStore, keepRaw bool) (_ *ingestBench, err error) {
 	b := &ingestBench{jetstream: transportName == "jetstream", noStore: noStore}
 	defer func() {
 		if err != nil {
@@ -234,7 +238,7 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, err
 	}
-	db, where, closeDB, err := openBenchStore(ctx, filepath.Join(dataDir, "vigil.db"), sync, postgres)
+	db, where, closeDB, err := openBenchStore(ctx, filepath.Join(dataDir, "vigil.db"), sync, layout, postgres)
 	if err != nil {
 		return nil, err
 	}
@@ -472,12 +476,15 @@ func processCPU() time.Duration {
 	return time.Duration(user+sys) * 10 * time.Millisecond
 }
 
-func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int) error {
+func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout string) error {
 	out := c.stdout
 	path := filepath.Join(work, "search.db")
+	if layout != sqlitestore.LayoutRows {
+		path = filepath.Join(work, "search-"+layout+".db")
+	}
 	// The database is throwaway: loading it without fsyncs saves minutes
 	// and does not change how fast it answers.
-	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF"})
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", EventLayout: layout})
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ type intakeResult struct {
 // acknowledged with 250 is in the spool, byte for byte (its SHA-256
 // recomputed from what was kept).
 func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connections, size int, synchronous, postgres string, data, reports bool) error {
-	st, where, closeStore, err := openBenchStore(ctx, filepath.Join(work, "intake.db"), synchronous, postgres, mailindb.Schema)
+	st, where, closeStore, err := openBenchStore(ctx, filepath.Join(work, "intake.db"), synchronous, "", postgres, mailindb.Schema)
 	if err != nil {
 		return err
 	}
@@ -73,12 +73,13 @@ func benchIntake(ctx context.Context, c *cmdEnv, work string, messages, connecti
 }
 
 // openBenchStore opens a benchmark's database, migrated with schemas: the
-// SQLite file path, or a new schema of the PostgreSQL database postgres
+// SQLite file path (its events in layout, "" for the default), or a new
+// schema of the PostgreSQL database postgres
 // (DSN) when that is set, dropped when the returned func closes the store.
 // It also says which it is.
-func openBenchStore(ctx context.Context, path, synchronous, postgres string, schemas ...sqlkit.Schema) (store.Store, string, func(), error) {
+func openBenchStore(ctx context.Context, path, synchronous, layout, postgres string, schemas ...sqlkit.Schema) (store.Store, string, func(), error) {
 	if postgres == "" {
-		st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: synchronous, Logger: slog.New(slog.DiscardHandler)})
+		st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: synchronous, EventLayout: layout, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -86,7 +87,7 @@ func openBenchStore(ctx context.Context, path, synchronous, postgres string, sch
 			st.Close()
 			return nil, "", nil, err
 		}
-		return st, "SQLite synchronous=" + strings.ToUpper(synchronous), func() { st.Close() }, nil
+		return st, "SQLite synchronous=" + strings.ToUpper(synchronous) + ", event layout " + st.EventLayout(), func() { st.Close() }, nil
 	}
 	admin, err := pgx.Connect(ctx, postgres)
 	if err != nil {

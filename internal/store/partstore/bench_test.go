@@ -16,23 +16,21 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/store/partstore"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // BenchmarkStore loads VIGIL_BENCH_ROWS events (default 100,000) into a
-// store in VIGIL_BENCH_DIR (default a temporary directory, which must be
-// empty) in batches of 2,000, one Insert (one durable commit) each, then
-// measures the searches of issue 14. Generating and parsing the events is
-// not timed. VIGIL_BENCH_BLOCK sets Options.BlockEvents (1 is variant
-// A1), VIGIL_BENCH_DICT Options.DictionaryEvents, VIGIL_BENCH_PARTITION
-// Options.PartitionEvents, VIGIL_BENCH_SYNC Options.Synchronous. It does its work once: run it
-// with -benchtime 1x.
+// store in the parts layout in VIGIL_BENCH_DIR (default a temporary
+// directory, which must be empty) in batches of 2,000, one InsertEvents
+// (one durable commit) each, then measures the searches of issue 14.
+// Generating and parsing the events is not timed. VIGIL_BENCH_PARTITION
+// sets Options.PartitionEvents, VIGIL_BENCH_SYNC Options.Synchronous. It
+// does its work once: run it with -benchtime 1x.
 //
 //	VIGIL_BENCH_ROWS=1000000 VIGIL_BENCH_DIR=/tmp/sqlitepart-bench \
 //	  go test -run '^$' -bench Store -benchtime 1x ./internal/store/partstore
 func BenchmarkStore(b *testing.B) {
 	rows := envInt(b, "VIGIL_BENCH_ROWS", 100_000)
-	block := envInt(b, "VIGIL_BENCH_BLOCK", 128)
 	partition := envInt(b, "VIGIL_BENCH_PARTITION", 0)
 	dir := os.Getenv("VIGIL_BENCH_DIR")
 	if dir == "" {
@@ -41,14 +39,11 @@ func BenchmarkStore(b *testing.B) {
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		b.Fatalf("%s is not empty", dir)
 	}
-	dict := envInt(b, "VIGIL_BENCH_DICT", 0)
-	opts := partstore.Options{BlockEvents: block, DictionaryEvents: dict, PartitionEvents: partition, Synchronous: os.Getenv("VIGIL_BENCH_SYNC")}
+	opts := sqlitestore.Options{EventLayout: sqlitestore.LayoutParts, PartitionEvents: partition, Synchronous: os.Getenv("VIGIL_BENCH_SYNC")}
 	ctx := context.Background()
+	path := filepath.Join(dir, "vigil.db")
 	for range b.N {
-		s, err := partstore.Open(ctx, dir, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := open(b, path, opts)
 		g := newGenerator(b, rows, 1)
 		const batch = 2000
 		var (
@@ -64,40 +59,30 @@ func BenchmarkStore(b *testing.B) {
 			}
 			hashes = append(hashes, events[len(events)/2].Hash())
 			t, c := time.Now(), processCPU()
-			if err := s.Insert(ctx, events); err != nil {
+			if _, err := s.InsertEvents(ctx, events, nil); err != nil {
 				b.Fatal(err)
 			}
 			insertWall += time.Since(t)
 			insertCPU += processCPU() - c
 		}
-		fmt.Printf("rows %d, block %d, dictionary %d: Insert %.0f events/s (wall of the Insert calls %v), process CPU during Insert %.2f µs/event\n",
-			rows, block, dict, float64(rows)/insertWall.Seconds(), insertWall.Round(time.Millisecond), float64(insertCPU.Microseconds())/float64(rows))
+		fmt.Printf("rows %d: Insert %.0f events/s (wall of the Insert calls %v), process CPU during Insert %.2f µs/event\n",
+			rows, float64(rows)/insertWall.Seconds(), insertWall.Round(time.Millisecond), float64(insertCPU.Microseconds())/float64(rows))
 		fmt.Printf("  whole load with generation and parsing: %v wall, %v process CPU\n",
 			time.Since(loadStart).Round(time.Millisecond), (processCPU() - loadCPU).Round(time.Millisecond))
+		searches(b, s, samples, hashes, "last partition hot, in memory")
 		t, c := time.Now(), processCPU()
-		if err := s.Wait(); err != nil {
+		if err := s.SealEvents(ctx); err != nil {
 			b.Fatal(err)
 		}
-		fmt.Printf("  sealing still running after the load: %v wall, %v CPU\n", time.Since(t).Round(time.Millisecond), (processCPU() - c).Round(time.Millisecond))
+		fmt.Printf("  sealing what the load left unsealed: %v wall, %v CPU\n", time.Since(t).Round(time.Millisecond), (processCPU() - c).Round(time.Millisecond))
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
 		size := diskUsage(b, dir)
 		fmt.Printf("  on disk after Close: %d bytes, %.1f bytes/event (%d files)\n", size, float64(size)/float64(rows), countFiles(dir))
-
-		// Reopened: the last partition is hot (in memory), the others sealed.
 		t = time.Now()
-		s, err = partstore.Open(ctx, dir, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
+		s = open(b, path, opts)
 		fmt.Printf("  reopen: %v\n", time.Since(t).Round(time.Millisecond))
-		searches(b, s, samples, hashes, "hot partition in memory")
-		t = time.Now()
-		if err := s.SealAll(); err != nil {
-			b.Fatal(err)
-		}
-		fmt.Printf("  sealing the hot partition: %v\n", time.Since(t).Round(time.Millisecond))
 		searches(b, s, samples, hashes, "all sealed")
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
@@ -106,9 +91,20 @@ func BenchmarkStore(b *testing.B) {
 	}
 }
 
+func open(b *testing.B, path string, opts sqlitestore.Options) *sqlitestore.Store {
+	s, err := sqlitestore.Open(context.Background(), path, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // searches runs each search of the spec 7 times and prints the median and
 // the maximum of its first page.
-func searches(b *testing.B, s *partstore.Store, samples []*event.Event, hashes []event.Hash, state string) {
+func searches(b *testing.B, s *sqlitestore.Store, samples []*event.Event, hashes []event.Hash, state string) {
 	ctx := context.Background()
 	e := samples[len(samples)/2]
 	ipText, _ := e.Get("source.ip")
@@ -134,7 +130,7 @@ func searches(b *testing.B, s *partstore.Store, samples []*event.Event, hashes [
 		n := 0
 		for range 7 {
 			t, c := time.Now(), processCPU()
-			page, err := s.Search(ctx, q.q)
+			page, err := s.SearchEvents(ctx, q.q)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -151,7 +147,7 @@ func searches(b *testing.B, s *partstore.Store, samples []*event.Event, hashes [
 	for i := range 7 {
 		h := hashes[(i*7919)%len(hashes)]
 		t := time.Now()
-		if _, err := s.Get(ctx, h); err != nil {
+		if _, err := s.GetEvent(ctx, h); err != nil {
 			b.Fatal(err)
 		}
 		times = append(times, time.Since(t))

@@ -14,6 +14,13 @@ import (
 // their transactions commit: a reader never sees an id above one that
 // a later commit fills in.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]store.StoredEvent, error) {
+	if s.parts != nil {
+		list, err := s.parts.eventsAfter(ctx, after, store.PageLimit(limit))
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: events after %d: %w", after, err)
+		}
+		return list, nil
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT id, hash, stored, data FROM events WHERE id > ? ORDER BY id LIMIT ?`,
 		after, store.PageLimit(limit))
 	if err != nil {

@@ -41,6 +41,13 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 // event is gone (removed by retention) comes without one, so that the
 // notifier consumes it.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
+	if s.parts != nil {
+		out, err := s.parts.listPending(ctx, org, afterSeq, limit)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list pending notifications of %s: %w", org, err)
+		}
+		return out, nil
+	}
 	st, err := s.readStmt(ctx, `SELECT q.event_id, q.stored, e.hash, e.data FROM notify_queue AS q
 		LEFT JOIN events AS e ON e.id = q.event_id
 		WHERE q.org = ? AND q.event_id > ? ORDER BY q.event_id LIMIT ?`)
@@ -134,18 +141,22 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 		records []store.PendingRecord
 		err     error
 	}
+	scan := scanEvents
+	if s.parts != nil {
+		scan = s.parts.scanEvents
+	}
 	second := make(chan half, 1)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		var h half
-		h.err = scanEvents(sctx, s.read, orgs, entries[mid:], func(r store.PendingRecord) error {
+		h.err = scan(sctx, s.read, orgs, entries[mid:], func(r store.PendingRecord) error {
 			h.records = append(h.records, r)
 			return nil
 		})
 		second <- h
 	}()
-	if err := scanEvents(ctx, s.read, orgs, entries[:mid], fn); err != nil {
+	if err := scan(ctx, s.read, orgs, entries[:mid], fn); err != nil {
 		cancel()
 		<-second
 		return err

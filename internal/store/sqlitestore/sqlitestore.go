@@ -58,6 +58,14 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Logger receives migration notices; default slog.Default().
 	Logger *slog.Logger
+	// EventLayout is how events are kept: LayoutRows (one table, the
+	// default for a new database) or LayoutParts (partitions, see
+	// parts.go). A database keeps the layout it was created with; ""
+	// opens either, and asking for the other one is an error.
+	EventLayout string
+	// PartitionEvents is how many events a partition of the parts layout
+	// holds before it is sealed (default 524,288); tests make it tiny.
+	PartitionEvents int
 }
 
 func (o *Options) defaults() error {
@@ -83,6 +91,11 @@ func (o *Options) defaults() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	switch o.EventLayout {
+	case "", LayoutRows, LayoutParts:
+	default:
+		return fmt.Errorf("sqlitestore: event layout %q: want %q or %q", o.EventLayout, LayoutRows, LayoutParts)
 	}
 	return nil
 }
@@ -121,6 +134,12 @@ type Store struct {
 	// notifier pass (query → *sql.Stmt): parsing one costs about as much
 	// as running it.
 	prepared sync.Map
+
+	opts Options
+	// layout is the event layout, known once Migrate ran; parts is the
+	// state of the parts layout, nil in the rows one.
+	layout string
+	parts  *parts
 }
 
 // readStmt returns query prepared on the read pool, preparing it once.
@@ -215,7 +234,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	checkpoint.SetMaxOpenConns(1)
 	cctx, stop := context.WithCancel(context.Background())
 	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint, walFile: path + "-wal",
-		stopCheckpoint: stop, checkpointDone: make(chan struct{})}
+		stopCheckpoint: stop, checkpointDone: make(chan struct{}), opts: opts}
 	go s.checkpointLoop(cctx)
 	return s, nil
 }
@@ -318,6 +337,10 @@ const walPageBytes = 4096 + 24
 // Close stops the checkpointer, folds the WAL into the database and
 // releases the connections.
 func (s *Store) Close() error {
+	var partsErr error
+	if s.parts != nil {
+		partsErr = s.parts.close()
+	}
 	s.stopCheckpoint()
 	<-s.checkpointDone
 	_, err := s.checkpoint.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -325,7 +348,7 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	return errors.Join(err, s.checkpoint.Close(), s.write.Close(), s.read.Close())
+	return errors.Join(partsErr, err, s.checkpoint.Close(), s.write.Close(), s.read.Close())
 }
 
 // goSteps are the parts of migrations that SQL cannot do, run after the
@@ -340,6 +363,9 @@ var goSteps = map[int]func(context.Context, *sql.Tx) error{
 // capabilities' schemas follow, in the order given.
 func (s *Store) Migrate(ctx context.Context, schemas ...sqlkit.Schema) error {
 	if err := s.migrateTo(ctx, math.MaxInt); err != nil {
+		return err
+	}
+	if err := s.setupLayout(ctx); err != nil {
 		return err
 	}
 	err := sqlkit.MigrateSchemas(ctx, s.DB(), schemas, func(sc sqlkit.Schema, m sqlkit.Migration) {

@@ -34,6 +34,10 @@ func (s *Store) CountMatches(ctx context.Context, q store.EventQuery, bound int)
 	if bound < 0 {
 		bound = 0
 	}
+	if s.parts != nil {
+		n, err := s.parts.countMatches(ctx, q, bound)
+		return n, wrapTable("count matches", err)
+	}
 	text, args, err := s.matchIDs(ctx, q, nil, bound+1)
 	if err != nil || text == "" {
 		return 0, wrapTable("count matches", err)
@@ -56,6 +60,10 @@ var groupColumns = map[store.GroupKey]string{
 func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.GroupKey, top int) ([]store.GroupCount, error) {
 	if !store.ValidGroup(by) {
 		return nil, store.ErrBadColumn
+	}
+	if s.parts != nil {
+		groups, err := s.parts.group(ctx, q, by, top)
+		return groups, wrapTable("group events", err)
 	}
 	text, args, err := s.matchIDs(ctx, q, nil, store.SearchWindow)
 	if err != nil || text == "" {

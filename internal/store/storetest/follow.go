@@ -136,6 +136,9 @@ func testEventsAfterConcurrent(t *testing.T, s store.Store) {
 // writer cannot have two inserts open at once, so there the follower
 // just reads both in order.
 func testEventsAfterHeldInsert(t *testing.T, s store.Store) {
+	if l, ok := s.(interface{ EventLayout() string }); ok && l.EventLayout() != "rows" {
+		t.Skip("the held insert writes a row of the events table, which this layout does not read")
+	}
 	g := NewGenerator(41)
 	held, later := g.Event(), g.Event()
 	inserted, release := make(chan struct{}), make(chan struct{})

@@ -1,4 +1,4 @@
-package partstore
+package sqlitestore
 
 import (
 	"encoding/binary"

@@ -1,0 +1,444 @@
+package sqlitestore
+
+// The "parts" layout of events (docs/EVENTSTORE.md, "The parts layout"):
+// events in partitions, each a few tables of the store's own database, so
+// that one transaction still covers a batch's events, its identity, its
+// dedup keys and its tags. This file holds the layout's state and how a
+// database is opened in it; parts_insert.go writes, parts_seal.go seals,
+// parts_read.go and parts_search.go read.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// The event layouts of Options.EventLayout.
+const (
+	LayoutRows  = "rows"
+	LayoutParts = "parts"
+)
+
+// partsVersion is the version of the on-disk parts layout, recorded in
+// event_layout: a later version that changes a table reads it to know
+// what it opens.
+const partsVersion = 1
+
+// Defaults of the parts layout.
+const (
+	// defaultPartitionEvents bounds the hot partition: its copy in memory
+	// (about 150 bytes an event) and the work of one sealing.
+	defaultPartitionEvents = 524_288
+	// blockEvents events are compressed together: zstd works on the
+	// repetition between records, so a block of 128 costs a quarter of
+	// what a record alone does (docs/EVENTSTORE.md).
+	blockEvents = 128
+)
+
+// partsSchema is the layout's own tables, beside the others of the
+// database. event_parts lists the partitions (a sealed one with its
+// summary); event_dict gives the short texts a search selects by (feed,
+// taxonomy, type, TLP) small numbers, so that a compact row stays small.
+const partsSchema = `
+CREATE TABLE IF NOT EXISTS event_layout (
+	name    TEXT    NOT NULL,
+	version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_parts (
+	id       INTEGER PRIMARY KEY,
+	day      TEXT    NOT NULL,
+	first_id INTEGER NOT NULL,
+	summary  BLOB
+);
+CREATE TABLE IF NOT EXISTS event_dict (
+	id    INTEGER PRIMARY KEY,
+	kind  INTEGER NOT NULL,
+	value TEXT    NOT NULL,
+	UNIQUE (kind, value)
+);
+`
+
+// partitionTables returns the statements creating partition n's tables:
+// its compact rows (ev_n), its compressed blocks (ev_n_blocks) and its
+// rarer search keys (ev_n_keys: URLs and malware hashes). None has an
+// index but its rowid until the partition is sealed.
+func partitionTables(n int64) []string {
+	t := partTable(n)
+	return []string{
+		`CREATE TABLE ` + t + ` (
+			id INTEGER PRIMARY KEY,
+			ts INTEGER NOT NULL,
+			h8 INTEGER NOT NULL,
+			loc INTEGER NOT NULL,
+			src_ip BLOB, dst_ip BLOB,
+			src_asn INTEGER, dst_asn INTEGER,
+			src_fqdn TEXT, dst_fqdn TEXT,
+			feed INTEGER, taxonomy INTEGER, type INTEGER, tlp INTEGER)`,
+		`CREATE TABLE ` + t + `_blocks (id INTEGER PRIMARY KEY, stored INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL)`,
+		`CREATE TABLE ` + t + `_keys (kind INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL)`,
+	}
+}
+
+func partTable(n int64) string { return fmt.Sprintf("ev_%d", n) }
+
+// Kinds of event_dict entries and of a partition's keys.
+const (
+	dictFeed = iota + 1
+	dictTaxonomy
+	dictType
+	dictTLP
+)
+
+const (
+	keySourceURL = iota + 1
+	keyDestinationURL
+	keyMD5
+	keySHA1
+	keySHA256
+)
+
+// partKey is one of an event's rarer search keys.
+type partKey struct {
+	kind  int8
+	value string
+}
+
+// partEntry is an event's compact row as a hot partition keeps it in
+// memory, where searches scan it.
+type partEntry struct {
+	ts, id                   int64
+	h8                       uint64
+	loc                      int64
+	srcIP, dstIP             store.IPKey
+	srcASN, dstASN           int64
+	srcFQDN, dstFQDN         string
+	feed, taxonomy, typ, tlp int64
+	keys                     []partKey
+}
+
+// partition is one partition of the layout.
+type partition struct {
+	n       int64
+	day     string
+	firstID int64
+	table   string
+
+	// Guarded by parts.mu.
+	sealed  bool
+	sealing bool
+	entries []partEntry // until sealed
+	sum     partSummary // tmin, tmax, count kept while hot
+
+	// Written by the writer only (under parts.insert), and by sealing
+	// once the writer has left the partition.
+	nextBlock int64
+	stmts     map[string]*sql.Stmt
+	// hashes maps the first 8 bytes of the hash of each event of an
+	// unsealed partition to its id; collisions go to more. Guarded by
+	// parts.mu.
+	hashes map[uint64]int64
+	more   map[uint64][]int64
+}
+
+// parts is the state of the parts layout of a store.
+type parts struct {
+	s *Store
+
+	// partitionEvents is Options.PartitionEvents (tests make it tiny).
+	partitionEvents int
+
+	// insert serialises writers: ids are given in the order batches
+	// commit, and only the writer touches nextID and the hot partition's
+	// blocks.
+	insert sync.Mutex
+	nextID int64
+
+	mu    sync.RWMutex
+	list  []*partition // by n, which is by firstID
+	dict  map[int]map[string]int64
+	names map[int64]string
+	// lastName is the highest id of event_dict.
+	lastName int64
+
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+
+	sealQueue chan *partition
+	sealMu    sync.Mutex // one sealing at a time
+	stopSeal  context.CancelFunc
+	sealDone  chan struct{}
+	sealErr   error // the last sealing's failure, under mu
+
+	// sealedAsked counts the sealed partitions searches asked, which
+	// tests read to see the summaries skip the others.
+	sealedAsked atomic.Int64
+}
+
+// openParts reads the layout's state from the database: the dictionary,
+// the partitions, the rows of the unsealed ones into memory, and queues
+// every unsealed partition but the last for sealing (a seal a crash
+// interrupted is rolled back whole, so it is done again).
+func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if partitionEvents <= 0 {
+		partitionEvents = defaultPartitionEvents
+	}
+	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec,
+		dict: map[int]map[string]int64{}, names: map[int64]string{},
+		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
+	rows, err := s.write.QueryContext(ctx, `SELECT id, kind, value FROM event_dict`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var (
+			id    int64
+			kind  int
+			value string
+		)
+		if err := rows.Scan(&id, &kind, &value); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ps.addName(kind, value, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.write.QueryContext(ctx, `SELECT id, day, first_id, summary FROM event_parts ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var summaries [][]byte
+	for rows.Next() {
+		p := &partition{}
+		var sum []byte
+		if err := rows.Scan(&p.n, &p.day, &p.firstID, &sum); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p.table = partTable(p.n)
+		ps.list = append(ps.list, p)
+		summaries = append(summaries, sum)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, p := range ps.list {
+		if summaries[i] != nil {
+			if err := p.sum.unmarshal(summaries[i]); err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+			}
+			p.sealed = true
+			continue
+		}
+		if err := ps.load(ctx, p); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", p.n, err)
+		}
+	}
+	if n := len(ps.list); n > 0 {
+		last := ps.list[n-1]
+		var maxID sql.NullInt64
+		if err := s.write.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
+			return nil, err
+		}
+		ps.nextID = max(last.firstID, maxID.Int64+1)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	ps.stopSeal = stop
+	go ps.sealLoop(sctx)
+	for i, p := range ps.list {
+		if !p.sealed && i < len(ps.list)-1 {
+			ps.sealLater(p)
+		}
+	}
+	return ps, nil
+}
+
+func (ps *parts) addName(kind int, value string, id int64) {
+	if ps.dict[kind] == nil {
+		ps.dict[kind] = map[string]int64{}
+	}
+	ps.dict[kind][value] = id
+	ps.names[id] = value
+	ps.lastName = max(ps.lastName, id)
+}
+
+// load reads an unsealed partition's rows and keys into memory.
+func (ps *parts) load(ctx context.Context, p *partition) error {
+	p.hashes = map[uint64]int64{}
+	keys := map[int64][]partKey{}
+	rows, err := ps.s.write.QueryContext(ctx, `SELECT kind, value, id FROM `+p.table+`_keys`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			k  partKey
+			id int64
+		)
+		if err := rows.Scan(&k.kind, &k.value, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		keys[id] = append(keys[id], k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = ps.s.write.QueryContext(ctx, `SELECT id, ts, h8, loc, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn,
+		feed, taxonomy, type, tlp FROM `+p.table+` ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			en                       partEntry
+			h                        int64
+			src, dst                 []byte
+			srcASN, dstASN           sql.NullInt64
+			srcName, dstName         sql.NullString
+			feed, taxonomy, typ, tlp sql.NullInt64
+		)
+		if err := rows.Scan(&en.id, &en.ts, &h, &en.loc, &src, &dst, &srcASN, &dstASN, &srcName, &dstName,
+			&feed, &taxonomy, &typ, &tlp); err != nil {
+			return err
+		}
+		en.h8 = uint64(h)
+		en.srcIP, en.dstIP = ipKeyOf(src), ipKeyOf(dst)
+		en.srcASN, en.dstASN = srcASN.Int64, dstASN.Int64
+		en.srcFQDN, en.dstFQDN = srcName.String, dstName.String
+		en.feed, en.taxonomy, en.typ, en.tlp = feed.Int64, taxonomy.Int64, typ.Int64, tlp.Int64
+		en.keys = keys[en.id]
+		p.add(en)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return ps.s.write.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
+}
+
+// add appends en to an unsealed partition's copy (the caller holds mu, or
+// is the only one to know p).
+func (p *partition) add(en partEntry) {
+	p.entries = append(p.entries, en)
+	if p.sum.count == 0 || en.ts < p.sum.tmin {
+		p.sum.tmin = en.ts
+	}
+	if p.sum.count == 0 || en.ts > p.sum.tmax {
+		p.sum.tmax = en.ts
+	}
+	p.sum.count++
+	if prev, ok := p.hashes[en.h8]; ok {
+		if p.more == nil {
+			p.more = map[uint64][]int64{}
+		}
+		if len(p.more[en.h8]) == 0 {
+			p.more[en.h8] = []int64{prev}
+		}
+		p.more[en.h8] = append(p.more[en.h8], en.id)
+		return
+	}
+	p.hashes[en.h8] = en.id
+}
+
+// partitionOf returns the partition holding id, nil when none does.
+func (ps *parts) partitionOf(id int64) *partition {
+	i := sort.Search(len(ps.list), func(i int) bool { return ps.list[i].firstID > id })
+	if i == 0 {
+		return nil
+	}
+	return ps.list[i-1]
+}
+
+// close stops the sealing and waits for a sealing under way.
+func (ps *parts) close() error {
+	ps.stopSeal()
+	<-ps.sealDone
+	ps.dec.Close()
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return errors.Join(ps.enc.Close(), ps.sealErr)
+}
+
+// hashKey is the first 8 bytes of a hash, the h8 column.
+func hashKey(h event.Hash) uint64 {
+	return uint64(h[0])<<56 | uint64(h[1])<<48 | uint64(h[2])<<40 | uint64(h[3])<<32 |
+		uint64(h[4])<<24 | uint64(h[5])<<16 | uint64(h[6])<<8 | uint64(h[7])
+}
+
+// errLayout is returned when a database holds events in the other layout
+// than the one asked for.
+var errLayout = errors.New("event layout mismatch")
+
+// setupLayout is run by Migrate: it finds which layout the database holds
+// events in, refuses another one asked for, and opens the parts layout.
+func (s *Store) setupLayout(ctx context.Context) error {
+	if s.parts != nil {
+		return nil // a second Migrate
+	}
+	var hasParts int
+	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
+		return fmt.Errorf("sqlitestore: event layout: %w", err)
+	}
+	want := s.opts.EventLayout
+	switch {
+	case hasParts > 0 && want == LayoutRows:
+		return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q: %w", LayoutParts, LayoutRows, errLayout)
+	case hasParts == 0 && want != LayoutParts:
+		s.layout = LayoutRows
+		return nil
+	case hasParts == 0:
+		var rows int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&rows); err != nil {
+			return fmt.Errorf("sqlitestore: event layout: %w", err)
+		}
+		if rows > 0 {
+			return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q (they need a migration): %w",
+				LayoutRows, LayoutParts, errLayout)
+		}
+		if _, err := s.write.ExecContext(ctx, partsSchema+`INSERT INTO event_layout (name, version) VALUES ('parts', `+fmt.Sprint(partsVersion)+`)`); err != nil {
+			return fmt.Errorf("sqlitestore: create the parts layout: %w", err)
+		}
+	}
+	var version int
+	if err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM event_layout`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlitestore: event layout: %w", err)
+	}
+	if version != partsVersion {
+		return fmt.Errorf("sqlitestore: parts layout version %d, this build reads %d: %w", version, partsVersion, errLayout)
+	}
+	ps, err := openParts(ctx, s, s.opts.PartitionEvents)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open the parts layout: %w", err)
+	}
+	s.parts = ps
+	s.layout = LayoutParts
+	return nil
+}
+
+// EventLayout names the layout the store keeps events in (LayoutRows or
+// LayoutParts), known once Migrate has run.
+func (s *Store) EventLayout() string { return s.layout }

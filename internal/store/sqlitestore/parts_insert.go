@@ -1,0 +1,378 @@
+package sqlitestore
+
+// Writing a batch in the parts layout.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// Rows a statement: several rows an INSERT save the per-statement cost of
+// database/sql and SQLite's VDBE setup. 64 × 14 parameters stay far below
+// SQLite's limit of 32766.
+const (
+	partRowsPerInsert   = 64
+	partRowColumns      = 14
+	partBlocksPerInsert = 16
+)
+
+const partRowNames = "id, ts, h8, loc, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, feed, taxonomy, type, tlp"
+
+func multiInsertSQL(table, names string, columns, n int) string {
+	row := "(?" + strings.Repeat(", ?", columns-1) + ")"
+	return "INSERT INTO " + table + " (" + names + ") VALUES " + row + strings.Repeat(", "+row, n-1)
+}
+
+// observationDay is the UTC day of e's time.observation (of now without
+// one): a partition holds the events observed on one day, so that
+// retention can drop partitions whole.
+func observationDay(e *event.Event, now time.Time) string {
+	t, ok := e.Time("time.observation")
+	if !ok {
+		t = now
+	}
+	return t.UTC().Format("20060102")
+}
+
+// newName is a dictionary entry the batch adds.
+type newName struct {
+	kind  int
+	value string
+	id    int64
+}
+
+// insertBatch stores b in one transaction: its identity, its new events
+// (an event whose hash is stored already is skipped), their tags and the
+// dedup keys.
+func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, error) {
+	ps.insert.Lock()
+	defer ps.insert.Unlock()
+	now := time.Now()
+	stored := now.UnixMicro()
+
+	// The events not stored yet, each hash once.
+	hashes := make([]event.Hash, len(b.Events))
+	for i, e := range b.Events {
+		hashes[i] = e.Hash()
+	}
+	known, err := ps.idsByHash(ctx, hashes)
+	if err != nil {
+		return 0, fmt.Errorf("look up hashes: %w", err)
+	}
+	var (
+		events    = make([]*event.Event, 0, len(b.Events))
+		newHashes = make([]event.Hash, 0, len(b.Events))
+		seen      = make(map[event.Hash]struct{}, len(b.Events))
+	)
+	for i, e := range b.Events {
+		if _, ok := known[hashes[i]]; ok {
+			continue
+		}
+		if _, ok := seen[hashes[i]]; ok {
+			continue
+		}
+		seen[hashes[i]] = struct{}{}
+		events = append(events, e)
+		newHashes = append(newHashes, hashes[i])
+	}
+
+	var p *partition
+	if len(events) > 0 {
+		if p, err = ps.hotPartition(ctx, observationDay(events[0], now)); err != nil {
+			return 0, fmt.Errorf("open a partition: %w", err)
+		}
+	}
+
+	// Rows, keys, tags and dictionary entries, then the compressed blocks,
+	// all before the transaction takes the writer's connection.
+	var (
+		entries  = make([]partEntry, len(events))
+		tags     []tag
+		names    []newName
+		nextName = ps.nextNameID()
+	)
+	code := func(kind int, value string) int64 {
+		if value == "" {
+			return 0
+		}
+		if id, ok := ps.dict[kind][value]; ok { // written by this writer only
+			return id
+		}
+		for _, n := range names {
+			if n.kind == kind && n.value == value {
+				return n.id
+			}
+		}
+		names = append(names, newName{kind, value, nextName})
+		nextName++
+		return nextName - 1
+	}
+	var nBlocks int
+	if p != nil {
+		nBlocks = (len(events) + blockEvents - 1) / blockEvents
+	}
+	for i, e := range events {
+		c := store.ExtractColumns(e, now)
+		id := ps.nextID + int64(i)
+		en := partEntry{ts: c.TimeSource, id: id, h8: hashKey(newHashes[i]),
+			loc:   (p.nextBlock+int64(i/blockEvents))<<8 | int64(i%blockEvents),
+			srcIP: c.SrcIP, dstIP: c.DstIP, srcASN: c.SrcASN, dstASN: c.DstASN, srcFQDN: c.SrcFQDN, dstFQDN: c.DstFQDN,
+			feed: code(dictFeed, c.Feed), taxonomy: code(dictTaxonomy, c.Taxonomy), typ: code(dictType, c.Type), tlp: code(dictTLP, c.TLP)}
+		for _, k := range []partKey{{keySourceURL, c.SrcURL}, {keyDestinationURL, c.DstURL}, {keyMD5, c.MD5}, {keySHA1, c.SHA1}, {keySHA256, c.SHA256}} {
+			if k.value != "" {
+				en.keys = append(en.keys, k)
+			}
+		}
+		entries[i] = en
+		for _, org := range c.Orgs {
+			tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
+		}
+	}
+	bodies := compressBlocks(ps.enc, events, nBlocks)
+
+	if p != nil {
+		if err := p.prepare(ctx, ps.s.write, len(events)); err != nil {
+			return 0, err
+		}
+	}
+	tx, err := ps.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if b.ID != (event.Hash{}) {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_batches (id, stored) VALUES (?, ?)`, b.ID[:], stored)
+		if err != nil {
+			return 0, fmt.Errorf("record batch: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, err // stored before: the whole batch is a replay
+		}
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_dict (id, kind, value) VALUES (?, ?, ?)`, n.id, n.kind, n.value); err != nil {
+			return 0, err
+		}
+	}
+	if p != nil {
+		if err := p.writeRows(ctx, tx, entries, bodies, stored); err != nil {
+			return 0, err
+		}
+	}
+	if len(tags) > 0 {
+		if err := insertTags(ctx, tx, tags, stored); err != nil {
+			return 0, err
+		}
+	}
+	if err := insertDedupKeys(ctx, tx, b.Dedup); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+
+	// Committed: searches may see the rows now.
+	ps.nextID += int64(len(events))
+	ps.mu.Lock()
+	for _, n := range names {
+		ps.addName(n.kind, n.value, n.id)
+	}
+	if p != nil {
+		p.nextBlock += int64(nBlocks)
+		for _, en := range entries {
+			p.add(en)
+		}
+		if p.sum.count >= int64(ps.partitionEvents) {
+			p.sealing = true
+		}
+	}
+	full := p != nil && p.sealing
+	ps.mu.Unlock()
+	if full {
+		ps.sealLater(p)
+	}
+	return len(events), nil
+}
+
+// nextNameID is the id the next dictionary entry gets.
+func (ps *parts) nextNameID() int64 { return ps.lastName + 1 }
+
+// hotPartition returns the partition to write events observed on day
+// into: the last one, unless it is full or being sealed, or day is later
+// than its own (a day's partition is sealed once the next day's events
+// arrive; events of an earlier day go where the stream is).
+func (ps *parts) hotPartition(ctx context.Context, day string) (*partition, error) {
+	ps.mu.RLock()
+	var last *partition
+	if n := len(ps.list); n > 0 {
+		last = ps.list[n-1]
+	}
+	reuse := last != nil && !last.sealed && !last.sealing &&
+		(last.sum.count == 0 || (last.sum.count < int64(ps.partitionEvents) && day <= last.day))
+	ps.mu.RUnlock()
+	if reuse {
+		return last, nil
+	}
+	p := &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1, hashes: map[uint64]int64{}}
+	if last != nil {
+		p.n = last.n + 1
+	}
+	p.table = partTable(p.n)
+	tx, err := ps.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, q := range partitionTables(p.n) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO event_parts (id, day, first_id) VALUES (?, ?, ?)`, p.n, p.day, p.firstID); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	ps.mu.Lock()
+	ps.list = append(ps.list, p)
+	seal := last != nil && !last.sealed && !last.sealing
+	if seal {
+		last.sealing = true
+	}
+	ps.mu.Unlock()
+	if seal {
+		ps.sealLater(last)
+	}
+	return p, nil
+}
+
+// prepare prepares the INSERTs of a batch of n events on db, before its
+// transaction takes the writer's only connection: parsing a statement of
+// 64 rows costs about as much as running it. A partition keeps its
+// statements until it is sealed.
+func (p *partition) prepare(ctx context.Context, db *sql.DB, n int) error {
+	nBlocks := (n + blockEvents - 1) / blockEvents
+	texts := []string{
+		multiInsertSQL(p.table, partRowNames, partRowColumns, min(n, partRowsPerInsert)),
+		multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, min(nBlocks, partBlocksPerInsert)),
+	}
+	if r := n % partRowsPerInsert; r > 0 {
+		texts = append(texts, multiInsertSQL(p.table, partRowNames, partRowColumns, r))
+	}
+	if r := nBlocks % partBlocksPerInsert; r > 0 {
+		texts = append(texts, multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, r))
+	}
+	for _, text := range texts {
+		if _, ok := p.stmts[text]; ok {
+			continue
+		}
+		st, err := db.PrepareContext(ctx, text)
+		if err != nil {
+			return err
+		}
+		if p.stmts == nil {
+			p.stmts = map[string]*sql.Stmt{}
+		}
+		p.stmts[text] = st
+	}
+	return nil
+}
+
+// exec runs an INSERT in tx, by its prepared statement when it has one.
+func (p *partition) exec(ctx context.Context, tx *sql.Tx, text string, args []any) error {
+	var err error
+	if st, ok := p.stmts[text]; ok {
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, text, args...)
+	}
+	return err
+}
+
+// closeStatements releases the statements of a partition that is no
+// longer written.
+func (p *partition) closeStatements() {
+	for _, st := range p.stmts {
+		st.Close()
+	}
+	p.stmts = nil
+}
+
+// writeRows inserts a batch's blocks, compact rows and keys into p.
+func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEntry, bodies [][]byte, stored int64) error {
+	args := make([]any, 0, partRowColumns*partRowsPerInsert)
+	for start := 0; start < len(bodies); start += partBlocksPerInsert {
+		end := min(start+partBlocksPerInsert, len(bodies))
+		args = args[:0]
+		for b := start; b < end; b++ {
+			n := min(blockEvents, len(entries)-b*blockEvents)
+			args = append(args, p.nextBlock+int64(b), stored, n, bodies[b])
+		}
+		if err := p.exec(ctx, tx, multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, end-start), args); err != nil {
+			return fmt.Errorf("insert blocks: %w", err)
+		}
+	}
+	var keys []any
+	for start := 0; start < len(entries); start += partRowsPerInsert {
+		end := min(start+partRowsPerInsert, len(entries))
+		args = args[:0]
+		for i := start; i < end; i++ {
+			en := &entries[i]
+			args = append(args, en.id, en.ts, int64(en.h8), en.loc, en.srcIP.Bytes(), en.dstIP.Bytes(),
+				nullInt(en.srcASN), nullInt(en.dstASN), nullText(en.srcFQDN), nullText(en.dstFQDN),
+				nullInt(en.feed), nullInt(en.taxonomy), nullInt(en.typ), nullInt(en.tlp))
+			for _, k := range en.keys {
+				keys = append(keys, k.kind, k.value, en.id)
+			}
+		}
+		if err := p.exec(ctx, tx, multiInsertSQL(p.table, partRowNames, partRowColumns, end-start), args); err != nil {
+			return fmt.Errorf("insert rows: %w", err)
+		}
+	}
+	for start := 0; start < len(keys); start += 3 * partRowsPerInsert {
+		chunk := keys[start:min(start+3*partRowsPerInsert, len(keys))]
+		if _, err := tx.ExecContext(ctx, multiInsertSQL(p.table+"_keys", "kind, value, id", 3, len(chunk)/3), chunk...); err != nil {
+			return fmt.Errorf("insert keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// compressBlocks returns the compressed body of each of nBlocks blocks of
+// blockEvents events, the blocks shared out among the cores. A block is
+// each event's record (event.AppendRecord) after its length as a uvarint.
+func compressBlocks(enc *zstd.Encoder, events []*event.Event, nBlocks int) [][]byte {
+	bodies := make([][]byte, nBlocks)
+	workers := min(runtime.GOMAXPROCS(0), nBlocks)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var raw, rec []byte
+			for b := w; b < nBlocks; b += workers {
+				raw = raw[:0]
+				for _, e := range events[b*blockEvents : min((b+1)*blockEvents, len(events))] {
+					rec = event.AppendRecord(rec[:0], e)
+					raw = binary.AppendUvarint(raw, uint64(len(rec)))
+					raw = append(raw, rec...)
+				}
+				bodies[b] = enc.EncodeAll(raw, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	return bodies
+}

@@ -1,0 +1,417 @@
+package sqlitestore
+
+// Reading events of the parts layout by id and by hash: what GetEvent,
+// EventsAfter, the notification queue, the deduplicator's confirmation
+// and the searches' final pages build on. A block is decompressed once
+// for all the events wanted from it.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// partRecord is a stored event's record as its block holds it.
+type partRecord struct {
+	stored int64
+	record []byte
+}
+
+// idsPerQuery bounds the parameters of one IN list.
+const idsPerQuery = 500
+
+// errBadBlock is wrapped by every error of a block that does not decode:
+// a damaged file, or one written by something else.
+var errBadBlock = errors.New("malformed event block")
+
+// records returns the records of the events of ids that are stored.
+func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord, error) {
+	type place struct{ id, slot int64 }
+	byBlock := map[*partition]map[int64][]place{}
+	want := func(p *partition, id, loc int64) {
+		if byBlock[p] == nil {
+			byBlock[p] = map[int64][]place{}
+		}
+		byBlock[p][loc>>8] = append(byBlock[p][loc>>8], place{id, loc & 0xff})
+	}
+	sealed := map[*partition][]int64{}
+	ps.mu.RLock()
+	for _, id := range ids {
+		p := ps.partitionOf(id)
+		if p == nil {
+			continue
+		}
+		if p.sealed {
+			sealed[p] = append(sealed[p], id)
+			continue
+		}
+		i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].id >= id })
+		if i < len(p.entries) && p.entries[i].id == id {
+			want(p, id, p.entries[i].loc)
+		}
+	}
+	ps.mu.RUnlock()
+	for p, list := range sealed {
+		for start := 0; start < len(list); start += idsPerQuery {
+			chunk := list[start:min(start+idsPerQuery, len(list))]
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+				func(rows *sql.Rows) error {
+					var id, loc int64
+					if err := rows.Scan(&id, &loc); err != nil {
+						return err
+					}
+					want(p, id, loc)
+					return nil
+				})
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+			}
+		}
+	}
+	out := make(map[int64]partRecord, len(ids))
+	for p, blocks := range byBlock {
+		list := make([]int64, 0, len(blocks))
+		for b := range blocks {
+			list = append(list, b)
+		}
+		for start := 0; start < len(list); start += idsPerQuery {
+			chunk := list[start:min(start+idsPerQuery, len(list))]
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, stored, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+				func(rows *sql.Rows) error {
+					var (
+						block, stored int64
+						data          []byte
+					)
+					if err := rows.Scan(&block, &stored, &data); err != nil {
+						return err
+					}
+					recs, err := ps.splitBlock(data)
+					if err != nil {
+						return fmt.Errorf("block %d: %w", block, err)
+					}
+					for _, pl := range blocks[block] {
+						if pl.slot >= int64(len(recs)) {
+							return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, len(recs), errBadBlock)
+						}
+						out[pl.id] = partRecord{stored: stored, record: recs[pl.slot]}
+					}
+					return nil
+				})
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// splitBlock decompresses a block and returns its records.
+func (ps *parts) splitBlock(data []byte) ([][]byte, error) {
+	raw, err := ps.dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadBlock, err)
+	}
+	var recs [][]byte
+	for len(raw) > 0 {
+		n, l := binary.Uvarint(raw)
+		if l <= 0 || uint64(len(raw)-l) < n {
+			return nil, errBadBlock
+		}
+		recs = append(recs, raw[l:l+int(n):l+int(n)])
+		raw = raw[l+int(n):]
+	}
+	return recs, nil
+}
+
+// decodeStored decodes a record into a stored event, Seq set to id.
+func decodeStored(id int64, r partRecord) (store.StoredEvent, error) {
+	e, err := event.DecodeRecord(r.record)
+	if err != nil {
+		return store.StoredEvent{}, fmt.Errorf("event %d: %w", id, err)
+	}
+	return store.StoredEvent{Hash: e.Hash(), Stored: time.UnixMicro(r.stored).UTC(), Event: e, Seq: id}, nil
+}
+
+// eventsByID returns the stored events of ids by id, Seq set: what the
+// notifier and the readers of events by id need, each block decoded once.
+func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.StoredEvent, error) {
+	recs, err := ps.records(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]store.StoredEvent, len(recs))
+	for id, r := range recs {
+		se, err := decodeStored(id, r)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = se
+	}
+	return out, nil
+}
+
+// eventsByHash returns the stored events of hashes, by hash, Seq set to
+// their ids. The unsealed partitions answer from their map of hashes in
+// memory, the sealed ones from their Bloom filter and, only on a hit,
+// their h8 index; every candidate is decoded and its whole hash compared.
+func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[event.Hash]store.StoredEvent, error) {
+	var (
+		cands    []int64
+		bySealed = map[*partition][]any{}
+		key      [8]byte
+	)
+	ps.mu.RLock()
+	for _, h := range hashes {
+		k := hashKey(h)
+		binary.BigEndian.PutUint64(key[:], k)
+		for _, p := range ps.list {
+			switch {
+			case !p.sealed:
+				if id, ok := p.hashes[k]; ok {
+					cands = append(cands, id)
+					cands = append(cands, p.more[k]...)
+				}
+			case p.sum.hashes.has(key[:]):
+				bySealed[p] = append(bySealed[p], int64(k))
+			}
+		}
+	}
+	ps.mu.RUnlock()
+	for p, keys := range bySealed {
+		for start := 0; start < len(keys); start += idsPerQuery {
+			chunk := keys[start:min(start+idsPerQuery, len(keys))]
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
+				func(rows *sql.Rows) error {
+					var id int64
+					err := rows.Scan(&id)
+					cands = append(cands, id)
+					return err
+				})
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+			}
+		}
+	}
+	out := map[event.Hash]store.StoredEvent{}
+	if len(cands) == 0 {
+		return out, nil
+	}
+	found, err := ps.eventsByID(ctx, cands)
+	if err != nil {
+		return nil, err
+	}
+	wanted := make(map[event.Hash]bool, len(hashes))
+	for _, h := range hashes {
+		wanted[h] = true
+	}
+	for _, se := range found {
+		if wanted[se.Hash] {
+			out[se.Hash] = se
+		}
+	}
+	return out, nil
+}
+
+// idsByHash returns the ids of the stored events of hashes.
+func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.Hash]int64, error) {
+	found, err := ps.eventsByHash(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[event.Hash]int64, len(found))
+	for h, se := range found {
+		out[h] = se.Seq
+	}
+	return out, nil
+}
+
+// getEvent is GetEvent; with org, only an event the index of events by
+// organisation lists under org.
+func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (store.StoredEvent, error) {
+	found, err := ps.eventsByHash(ctx, []event.Hash{hash})
+	if err != nil {
+		return store.StoredEvent{}, err
+	}
+	se, ok := found[hash]
+	if !ok {
+		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if org != "" {
+		ts := store.ExtractColumns(se.Event, se.Stored).TimeSource
+		var n int
+		err := ps.s.read.QueryRowContext(ctx, `SELECT count(*) FROM event_orgs WHERE org = ? AND time_source = ? AND event_id = ?`,
+			org, ts, se.Seq).Scan(&n)
+		if err != nil {
+			return store.StoredEvent{}, err
+		}
+		if n == 0 {
+			return store.StoredEvent{}, store.ErrNotFound
+		}
+	}
+	se.Seq = 0
+	return se, nil
+}
+
+// count is CountEvents.
+func (ps *parts) count() int64 {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	var n int64
+	for _, p := range ps.list {
+		n += p.sum.count
+	}
+	return n
+}
+
+// eventsAfter is EventsAfter: ids are given in the order batches commit,
+// and an unsealed partition's copy in memory takes a batch's rows only
+// once committed, so no id is skipped.
+func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]store.StoredEvent, error) {
+	var ids []int64
+	ps.mu.RLock()
+	list := slices.Clone(ps.list)
+	type hot struct {
+		i       int
+		entries []partEntry
+	}
+	var hots []hot
+	for i, p := range list {
+		if !p.sealed {
+			hots = append(hots, hot{i, p.entries})
+		}
+	}
+	ps.mu.RUnlock()
+	for i, p := range list {
+		if len(ids) >= limit {
+			break
+		}
+		if i+1 < len(list) && list[i+1].firstID <= after+1 {
+			continue // every id of p is at most after
+		}
+		if j := slices.IndexFunc(hots, func(h hot) bool { return h.i == i }); j >= 0 {
+			entries := hots[j].entries
+			k := sort.Search(len(entries), func(k int) bool { return entries[k].id > after })
+			for ; k < len(entries) && len(ids) < limit; k++ {
+				ids = append(ids, entries[k].id)
+			}
+			continue
+		}
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit - len(ids)},
+			func(rows *sql.Rows) error {
+				var id int64
+				err := rows.Scan(&id)
+				ids = append(ids, id)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	found, err := ps.eventsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		if se, ok := found[id]; ok {
+			out = append(out, se)
+		}
+	}
+	return out, nil
+}
+
+// listPending is ListPendingNotifications.
+func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
+	st, err := ps.s.readStmt(ctx, `SELECT event_id, stored FROM notify_queue WHERE org = ? AND event_id > ? ORDER BY event_id LIMIT ?`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, org, afterSeq, store.PageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	out, err := sqlkit.Collect(rows, func(rows *sql.Rows) (store.PendingNotification, error) {
+		p := store.PendingNotification{Org: org}
+		var stored int64
+		err := rows.Scan(&p.Seq, &stored)
+		p.Stored = time.UnixMicro(stored).UTC()
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(out))
+	for i := range out {
+		ids[i] = out[i].Seq
+	}
+	found, err := ps.eventsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if se, ok := found[out[i].Seq]; ok {
+			out[i].Hash, out[i].Event = se.Hash, se.Event
+			store.WithoutWithheld(out[i].Event)
+		}
+	}
+	return out, nil
+}
+
+// scanEvents is scanEvents of the parts layout: the records of entries
+// (sorted by id), a chunk of ids at a time, each block decoded once.
+func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, fn func(store.PendingRecord) error) error {
+	const chunk = 4096
+	for i := 0; i < len(entries); {
+		var ids []int64
+		j := i
+		for ; j < len(entries) && len(ids) < chunk; j++ {
+			if len(ids) == 0 || ids[len(ids)-1] != entries[j].id {
+				ids = append(ids, entries[j].id)
+			}
+		}
+		for j < len(entries) && entries[j].id == entries[j-1].id {
+			j++
+		}
+		recs, err := ps.records(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+		}
+		for i < j {
+			r := store.PendingRecord{Seq: entries[i].id}
+			if rec, ok := recs[r.Seq]; ok {
+				e, err := event.DecodeRecord(rec.record)
+				if err != nil {
+					return fmt.Errorf("sqlitestore: scan pending notifications: event %d: %w", r.Seq, err)
+				}
+				r.Hash, r.Stored, r.Record = e.Hash(), time.UnixMicro(rec.stored).UTC(), rec.record
+			}
+			for ; i < j && entries[i].id == r.Seq; i++ {
+				r.Orgs = append(r.Orgs, orgs[entries[i].org])
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+func int64Args(list []int64) []any {
+	out := make([]any, len(list))
+	for i, v := range list {
+		out[i] = v
+	}
+	return out
+}

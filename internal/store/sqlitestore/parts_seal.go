@@ -1,0 +1,270 @@
+package sqlitestore
+
+// Sealing a partition of the parts layout: its indexes built in one go
+// and its summary written, in one transaction, so that a crash leaves it
+// either sealed or hot (and sealed again at the next start).
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// sealIndexes returns the indexes of a sealed partition: each side's
+// column with ts, so that an equality reads its matches newest first and
+// a range keeps only index entries in its sorter; partial, because most
+// events have no destination and three in four no host name. h8 serves
+// the hash lookups a Bloom filter admits, keys the URL and malware-hash
+// searches.
+func sealIndexes(t string) []string {
+	list := []string{
+		`CREATE INDEX IF NOT EXISTS ` + t + `_ts ON ` + t + ` (ts)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_h8 ON ` + t + ` (h8)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
+	}
+	for _, c := range []string{"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn"} {
+		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_`+c+` ON `+t+` (`+c+`, ts) WHERE `+c+` IS NOT NULL`)
+	}
+	return list
+}
+
+// sealLater queues p for sealing; p is marked sealing already (no more
+// writes go to it).
+func (ps *parts) sealLater(p *partition) {
+	if sealInline {
+		if err := ps.seal(context.Background(), p); err != nil {
+			ps.s.log.Error("seal event partition", "partition", p.n, "err", err)
+		}
+		return
+	}
+	select {
+	case ps.sealQueue <- p:
+	default:
+		// A queue this long means sealing cannot keep up; the partition
+		// stays hot (searched in memory) and is sealed at the next start.
+		ps.s.log.Warn("event partitions wait for sealing", "partition", p.n)
+	}
+}
+
+// sealLoop seals the queued partitions one after the other until close.
+func (ps *parts) sealLoop(ctx context.Context) {
+	defer close(ps.sealDone)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-ps.sealQueue:
+			if err := ps.seal(ctx, p); err != nil && ctx.Err() == nil {
+				ps.s.log.Error("seal event partition", "partition", p.n, "err", err)
+				ps.mu.Lock()
+				ps.sealErr = err
+				ps.mu.Unlock()
+			}
+		}
+	}
+}
+
+// sealInline (tests) seals a partition as soon as it is full, in the
+// writer, so that a test knows which partitions are sealed.
+var sealInline bool
+
+// sealHook, when set (tests), runs inside a sealing's transaction after
+// its indexes are built, before the summary is written.
+var sealHook func()
+
+// SealEvents seals every partition of the parts layout that holds events,
+// the one being written too (the next batch starts a new one): for a
+// quiet moment, and for benchmarks that measure the sealed layout. It
+// does nothing in the rows layout.
+func (s *Store) SealEvents(ctx context.Context) error {
+	ps := s.parts
+	if ps == nil {
+		return nil
+	}
+	ps.insert.Lock()
+	defer ps.insert.Unlock()
+	ps.mu.Lock()
+	var list []*partition
+	for _, p := range ps.list {
+		if !p.sealed && p.sum.count > 0 {
+			p.sealing = true
+			list = append(list, p)
+		}
+	}
+	ps.mu.Unlock()
+	for _, p := range list {
+		if err := ps.seal(ctx, p); err != nil {
+			return fmt.Errorf("sqlitestore: seal partition %d: %w", p.n, err)
+		}
+	}
+	return nil
+}
+
+// seal builds p's indexes and summary, then lets searches use them. A
+// partition already sealed (by SealEvents and the background both) is
+// left as it is.
+func (ps *parts) seal(ctx context.Context, p *partition) error {
+	ps.sealMu.Lock()
+	defer ps.sealMu.Unlock()
+	ps.mu.RLock()
+	if p.sealed {
+		ps.mu.RUnlock()
+		return nil
+	}
+	entries := p.entries
+	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
+	ps.mu.RUnlock()
+	sum.build(entries)
+	tx, err := ps.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range sealIndexes(p.table) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if sealHook != nil {
+		sealHook()
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE event_parts SET summary = ? WHERE id = ?`, sum.marshal(), p.n); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	p.closeStatements()
+	ps.mu.Lock()
+	p.sum = sum
+	p.sealed, p.sealing = true, false
+	p.entries, p.hashes, p.more = nil, nil, nil
+	ps.mu.Unlock()
+	return nil
+}
+
+// partSummary is what a partition tells about its events without a query:
+// the range of time.source, the count, and (sealed) Bloom filters.
+type partSummary struct {
+	tmin, tmax int64
+	count      int64
+	// ips holds each address key and, for IPv4, its /16 (prefix16Key).
+	ips    *bloom
+	asns   *bloom
+	fqdns  *bloom // every label suffix of each reversed name
+	hashes *bloom // the first 8 bytes of each event's hash
+}
+
+func ipKeyOf(b []byte) store.IPKey {
+	if len(b) != 16 {
+		return store.IPKey{}
+	}
+	return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+}
+
+// prefix16Key is the Bloom key of an IPv4 address's /16.
+func prefix16Key(k store.IPKey) ([]byte, bool) {
+	b := k.Bytes()
+	if b == nil || !isV4Mapped(b) {
+		return nil, false
+	}
+	return []byte{'/', 16, b[12], b[13]}, true
+}
+
+func isV4Mapped(b []byte) bool {
+	for _, c := range b[:10] {
+		if c != 0 {
+			return false
+		}
+	}
+	return b[10] == 0xff && b[11] == 0xff
+}
+
+func asnKey(a int64) []byte { return binary.AppendVarint(nil, a) }
+
+// fqdnSuffixes calls fn with every label suffix of a reversed name:
+// "be.example.www." gives "be.", "be.example." and "be.example.www.".
+func fqdnSuffixes(rev string, fn func(string)) {
+	for i := 0; i < len(rev); i++ {
+		if rev[i] == '.' {
+			fn(rev[:i+1])
+		}
+	}
+}
+
+func (sum *partSummary) build(entries []partEntry) {
+	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*len(entries)), newBloom(len(entries)/8), newBloom(len(entries)), newBloom(len(entries))
+	var hb [8]byte
+	for i := range entries {
+		en := &entries[i]
+		for _, ip := range []store.IPKey{en.srcIP, en.dstIP} {
+			if b := ip.Bytes(); b != nil {
+				sum.ips.add(b)
+				if k, ok := prefix16Key(ip); ok {
+					sum.ips.add(k)
+				}
+			}
+		}
+		for _, a := range []int64{en.srcASN, en.dstASN} {
+			if a != 0 {
+				sum.asns.add(asnKey(a))
+			}
+		}
+		for _, n := range []string{en.srcFQDN, en.dstFQDN} {
+			fqdnSuffixes(n, func(suffix string) { sum.fqdns.add([]byte(suffix)) })
+		}
+		binary.BigEndian.PutUint64(hb[:], en.h8)
+		sum.hashes.add(hb[:])
+	}
+}
+
+// summaryVersion leads a marshalled summary.
+const summaryVersion = 1
+
+// marshal writes the summary as event_parts.summary: a version byte, the
+// time range and count as varints, then the four Bloom filters, each
+// after its length as a uvarint.
+func (sum *partSummary) marshal() []byte {
+	b := []byte{summaryVersion}
+	b = binary.AppendVarint(b, sum.tmin)
+	b = binary.AppendVarint(b, sum.tmax)
+	b = binary.AppendVarint(b, sum.count)
+	for _, f := range []*bloom{sum.ips, sum.asns, sum.fqdns, sum.hashes} {
+		m := f.marshal()
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+var errBadSummary = errors.New("malformed partition summary")
+
+func (sum *partSummary) unmarshal(b []byte) error {
+	if len(b) == 0 || b[0] != summaryVersion {
+		return errBadSummary
+	}
+	b = b[1:]
+	for _, v := range []*int64{&sum.tmin, &sum.tmax, &sum.count} {
+		n, l := binary.Varint(b)
+		if l <= 0 {
+			return errBadSummary
+		}
+		*v, b = n, b[l:]
+	}
+	for _, f := range []**bloom{&sum.ips, &sum.asns, &sum.fqdns, &sum.hashes} {
+		n, l := binary.Uvarint(b)
+		if l <= 0 || uint64(len(b)-l) < n {
+			return errBadSummary
+		}
+		var err error
+		if *f, err = unmarshalBloom(b[l : l+int(n)]); err != nil {
+			return err
+		}
+		b = b[l+int(n):]
+	}
+	return nil
+}

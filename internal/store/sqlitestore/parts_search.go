@@ -1,0 +1,597 @@
+package sqlitestore
+
+// Searching the parts layout. A search asks every partition whose
+// summary can match (time range, Bloom filters) for its first matches in
+// the order asked, from the newest partition down (the oldest up when
+// ascending), and stops at a partition that can only hold events past the
+// page found so far. An unsealed partition is scanned in memory, a sealed
+// one asked through its indexes. Sorts by another column than time,
+// counts and groupings work on the newest store.SearchWindow matches, in
+// Go, as the contract says (internal/store/table.go).
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// partFilter is an EventQuery as both the scan of an unsealed partition
+// and the SQL of a sealed one read it.
+type partFilter struct {
+	ip                       store.IPKey
+	lo, hi                   []byte // prefix range
+	asn                      int64
+	from, to                 string // reversed host-name range
+	url                      string
+	hashKind                 int8
+	hash                     string
+	feed, taxonomy, typ, tlp int64
+	org                      string
+	tFrom, tTo               int64
+	hasFrom, hasTo           bool
+	after                    *store.Cursor
+	asc                      bool
+	noMatch                  bool
+	// Keys each of which a partition's Bloom filter must hold.
+	ipBloom, asnBloom, fqdnBloom [][]byte
+	// orgIDs are the ids of the organisation's events in unsealed
+	// partitions, read once a search first needs them.
+	orgIDs map[int64]bool
+}
+
+func (ps *parts) newFilter(q store.EventQuery, after *store.Cursor, asc bool) partFilter {
+	f := partFilter{after: after, asc: asc, org: q.Organisation, url: q.URL}
+	if q.IP.IsValid() {
+		f.ip = store.MakeIPKey(q.IP)
+		f.ipBloom = append(f.ipBloom, f.ip.Bytes())
+	}
+	if q.Prefix.IsValid() {
+		first, last := store.PrefixRange(q.Prefix)
+		f.lo, f.hi = first[:], last[:]
+		p := q.Prefix.Masked()
+		if p.Addr().Is4() && p.Bits() >= 16 {
+			b := p.Addr().As4()
+			f.ipBloom = append(f.ipBloom, []byte{'/', 16, b[0], b[1]})
+		}
+	}
+	if q.ASN != 0 {
+		f.asn = int64(q.ASN)
+		f.asnBloom = append(f.asnBloom, asnKey(f.asn))
+	}
+	if q.FQDN != "" {
+		f.from, f.to = store.FQDNRange(q.FQDN)
+		if f.from == "" {
+			f.noMatch = true
+		}
+		f.fqdnBloom = append(f.fqdnBloom, []byte(f.from))
+	}
+	if q.Hash != "" {
+		f.hash = strings.ToLower(strings.TrimSpace(q.Hash))
+		switch store.HashColumn(f.hash) {
+		case "md5":
+			f.hashKind = keyMD5
+		case "sha1":
+			f.hashKind = keySHA1
+		case "sha256":
+			f.hashKind = keySHA256
+		default:
+			f.noMatch = true
+		}
+	}
+	ps.mu.RLock()
+	for _, d := range []struct {
+		kind  int
+		value string
+		code  *int64
+	}{{dictFeed, q.Feed, &f.feed}, {dictTaxonomy, q.Taxonomy, &f.taxonomy}, {dictType, q.Type, &f.typ}, {dictTLP, strings.ToUpper(q.TLP), &f.tlp}} {
+		if d.value == "" {
+			continue
+		}
+		code, ok := ps.dict[d.kind][d.value]
+		if !ok {
+			f.noMatch = true // no event has it
+		}
+		*d.code = code
+	}
+	ps.mu.RUnlock()
+	if !q.From.IsZero() {
+		f.tFrom, f.hasFrom = q.From.UnixMicro(), true
+	}
+	if !q.To.IsZero() {
+		f.tTo, f.hasTo = q.To.UnixMicro(), true
+	}
+	return f
+}
+
+// admits reports whether a partition with this summary can hold a match.
+func (f *partFilter) admits(sum *partSummary, sealed bool) bool {
+	if sum.count == 0 || (f.hasFrom && sum.tmax < f.tFrom) || (f.hasTo && sum.tmin >= f.tTo) {
+		return false
+	}
+	if f.after != nil && ((!f.asc && sum.tmin > f.after.TimeSource) || (f.asc && sum.tmax < f.after.TimeSource)) {
+		return false
+	}
+	if !sealed {
+		return true
+	}
+	for _, check := range []struct {
+		b    *bloom
+		keys [][]byte
+	}{{sum.ips, f.ipBloom}, {sum.asns, f.asnBloom}, {sum.fqdns, f.fqdnBloom}} {
+		for _, k := range check.keys {
+			if !check.b.has(k) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func inRange(k *store.IPKey, lo, hi []byte) bool {
+	b := k.Bytes()
+	return b != nil && bytes.Compare(b, lo) >= 0 && bytes.Compare(b, hi) <= 0
+}
+
+func (f *partFilter) inNames(n string) bool { return n != "" && n >= f.from && n < f.to }
+
+func hasKey(keys []partKey, value string, kinds ...int8) bool {
+	for _, k := range keys {
+		if k.value == value && slices.Contains(kinds, k.kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// match tests an unsealed partition's entry.
+func (f *partFilter) match(en *partEntry) bool {
+	switch {
+	case f.hasFrom && en.ts < f.tFrom, f.hasTo && en.ts >= f.tTo:
+		return false
+	case f.after != nil && !f.asc && (en.ts > f.after.TimeSource || (en.ts == f.after.TimeSource && en.id >= f.after.ID)):
+		return false
+	case f.after != nil && f.asc && (en.ts < f.after.TimeSource || (en.ts == f.after.TimeSource && en.id <= f.after.ID)):
+		return false
+	case f.ip.Valid() && en.srcIP != f.ip && en.dstIP != f.ip:
+		return false
+	case f.lo != nil && !inRange(&en.srcIP, f.lo, f.hi) && !inRange(&en.dstIP, f.lo, f.hi):
+		return false
+	case f.asn != 0 && en.srcASN != f.asn && en.dstASN != f.asn:
+		return false
+	case f.from != "" && !f.inNames(en.srcFQDN) && !f.inNames(en.dstFQDN):
+		return false
+	case f.url != "" && !hasKey(en.keys, f.url, keySourceURL, keyDestinationURL):
+		return false
+	case f.hash != "" && !hasKey(en.keys, f.hash, f.hashKind):
+		return false
+	case f.feed != 0 && en.feed != f.feed, f.taxonomy != 0 && en.taxonomy != f.taxonomy,
+		f.typ != 0 && en.typ != f.typ, f.tlp != 0 && en.tlp != f.tlp:
+		return false
+	case f.org != "" && !f.orgIDs[en.id]:
+		return false
+	}
+	return true
+}
+
+// sql returns the statements asking a sealed partition for its first
+// limit matches: one per side (source, destination) of the first
+// indicator of IP, prefix, ASN and host name, each driven by that side's
+// index, or a single one driven by the time index.
+func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
+	var (
+		where []string
+		wargs []any
+		sides [][2]string // conditions on src_, dst_
+		sargs [][2][]any
+	)
+	either := func(cond func(side string) (string, []any)) {
+		c1, a1 := cond("src_")
+		c2, a2 := cond("dst_")
+		sides = append(sides, [2]string{c1, c2})
+		sargs = append(sargs, [2][]any{a1, a2})
+	}
+	if f.ip.Valid() {
+		b := f.ip.Bytes()
+		either(func(s string) (string, []any) { return s + "ip = ?", []any{b} })
+	}
+	if f.lo != nil {
+		either(func(s string) (string, []any) { return s + "ip BETWEEN ? AND ?", []any{f.lo, f.hi} })
+	}
+	if f.asn != 0 {
+		either(func(s string) (string, []any) { return s + "asn = ?", []any{f.asn} })
+	}
+	if f.from != "" {
+		either(func(s string) (string, []any) { return s + "fqdn >= ? AND " + s + "fqdn < ?", []any{f.from, f.to} })
+	}
+	for i := 1; i < len(sides); i++ {
+		where = append(where, "(("+sides[i][0]+") OR ("+sides[i][1]+"))")
+		wargs = append(append(wargs, sargs[i][0]...), sargs[i][1]...)
+	}
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		wargs = append(wargs, a...)
+	}
+	if f.url != "" {
+		add(`id IN (SELECT id FROM `+t+`_keys WHERE value = ? AND kind IN (?, ?))`, f.url, keySourceURL, keyDestinationURL)
+	}
+	if f.hash != "" {
+		add(`id IN (SELECT id FROM `+t+`_keys WHERE value = ? AND kind = ?)`, f.hash, f.hashKind)
+	}
+	for _, d := range []struct {
+		col  string
+		code int64
+	}{{"feed", f.feed}, {"taxonomy", f.taxonomy}, {"type", f.typ}, {"tlp", f.tlp}} {
+		if d.code != 0 {
+			add(d.col+" = ?", d.code)
+		}
+	}
+	if f.org != "" {
+		add(`EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = `+t+`.ts AND o.event_id = `+t+`.id)`, f.org)
+	}
+	if f.hasFrom {
+		add("ts >= ?", f.tFrom)
+	}
+	if f.hasTo {
+		add("ts < ?", f.tTo)
+	}
+	dir := " DESC"
+	if f.after != nil {
+		if f.asc {
+			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+		} else {
+			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+		}
+	}
+	if f.asc {
+		dir = " ASC"
+	}
+	query := func(first string, firstArgs []any) {
+		conds := where
+		a := wargs
+		if first != "" {
+			conds = append([]string{first}, where...)
+			a = append(slices.Clone(firstArgs), wargs...)
+		}
+		text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + t
+		if len(conds) > 0 {
+			text += " WHERE " + strings.Join(conds, " AND ")
+		}
+		queries = append(queries, text+` ORDER BY ts`+dir+`, id`+dir+` LIMIT ?`)
+		args = append(args, append(a, limit))
+	}
+	if len(sides) == 0 {
+		query("", nil)
+		return queries, args
+	}
+	query(sides[0][0], sargs[0][0])
+	query(sides[0][1], sargs[0][1])
+	return queries, args
+}
+
+// partHit is a match, with what the window sorts and groupings read.
+type partHit struct {
+	ts, id          int64
+	srcIP           store.IPKey
+	srcASN, typ, fd int64
+}
+
+// topHits keeps the first k hits in the order of the search.
+type topHits struct {
+	k    int
+	asc  bool
+	hits []partHit // sorted, first first
+}
+
+func (t *topHits) compare(a, b partHit) int {
+	c := cmp.Or(cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
+	if t.asc {
+		return -c
+	}
+	return c
+}
+
+func (t *topHits) full() bool { return len(t.hits) >= t.k }
+
+func (t *topHits) offer(h partHit) {
+	if t.full() && t.compare(h, t.hits[len(t.hits)-1]) >= 0 {
+		return
+	}
+	i, found := slices.BinarySearchFunc(t.hits, h, t.compare)
+	if found {
+		return // offered by both sides of a partition
+	}
+	if t.full() {
+		t.hits = t.hits[:len(t.hits)-1]
+	}
+	t.hits = slices.Insert(t.hits, i, h)
+}
+
+// partView is a partition as one search saw it.
+type partView struct {
+	p       *partition
+	sealed  bool
+	entries []partEntry
+	sum     partSummary
+}
+
+// match returns the first limit events q matches after the keyset cursor
+// after, newest first (oldest first with asc).
+func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cursor, asc bool, limit int) ([]partHit, error) {
+	f := ps.newFilter(q, after, asc)
+	if f.noMatch || limit <= 0 {
+		return nil, nil
+	}
+	ps.mu.RLock()
+	views := make([]partView, 0, len(ps.list))
+	firstHot := int64(-1)
+	for _, p := range ps.list {
+		v := partView{p: p, sealed: p.sealed, entries: p.entries, sum: p.sum}
+		if !v.sealed && firstHot < 0 {
+			firstHot = p.firstID
+		}
+		if f.admits(&v.sum, v.sealed) {
+			views = append(views, v)
+		}
+	}
+	ps.mu.RUnlock()
+	if asc {
+		slices.SortFunc(views, func(a, b partView) int { return cmp.Compare(a.sum.tmin, b.sum.tmin) })
+	} else {
+		slices.SortFunc(views, func(a, b partView) int { return cmp.Compare(b.sum.tmax, a.sum.tmax) })
+	}
+	top := topHits{k: limit, asc: asc}
+	for _, v := range views {
+		if top.full() {
+			worst := top.hits[len(top.hits)-1].ts
+			if (!asc && v.sum.tmax < worst) || (asc && v.sum.tmin > worst) {
+				break // this partition and the rest hold only events past the page
+			}
+		}
+		if v.sealed {
+			if err := ps.searchSealed(ctx, v.p, &f, &top); err != nil {
+				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
+			}
+			continue
+		}
+		if f.org != "" && f.orgIDs == nil {
+			ids, err := ps.orgIDs(ctx, f.org, firstHot)
+			if err != nil {
+				return nil, err
+			}
+			f.orgIDs = ids
+		}
+		for i := range v.entries {
+			if en := &v.entries[i]; f.match(en) {
+				top.offer(partHit{ts: en.ts, id: en.id, srcIP: en.srcIP, srcASN: en.srcASN, typ: en.typ, fd: en.feed})
+			}
+		}
+	}
+	return top.hits, nil
+}
+
+// orgIDs returns the ids from first on that the index of events by
+// organisation lists under org.
+func (ps *parts) orgIDs(ctx context.Context, org string, first int64) (map[int64]bool, error) {
+	ids := map[int64]bool{}
+	err := sqlkit.Each(ctx, ps.s.read, `SELECT event_id FROM event_orgs WHERE org = ? AND event_id >= ?`, []any{org, first},
+		func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			ids[id] = true
+			return err
+		})
+	return ids, err
+}
+
+// searchSealed offers a sealed partition's first matches to top.
+func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	queries, args := f.sql(p.table, top.k)
+	for i, text := range queries {
+		err := sqlkit.Each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
+			var (
+				h              partHit
+				ip             []byte
+				asn, typ, feed sql.NullInt64
+			)
+			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+				return err
+			}
+			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
+			top.offer(h)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// page reads the events of hits, in their order.
+func (ps *parts) page(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
+	found, err := ps.eventsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		se, ok := found[id]
+		if !ok {
+			return nil, fmt.Errorf("event %d vanished", id)
+		}
+		se.Seq = 0
+		out = append(out, se)
+	}
+	return out, nil
+}
+
+// search is SearchEvents.
+func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if q.Sort.Windowed() {
+		return ps.searchWindow(ctx, q)
+	}
+	var after *store.Cursor
+	if q.After != "" {
+		c, err := store.ParseCursor(q.After)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		after = &c
+	}
+	limit := store.PageLimit(q.Limit)
+	hits, err := ps.match(ctx, q, after, q.Ascending, limit+1)
+	if err != nil {
+		return store.EventPage{}, err
+	}
+	var page store.EventPage
+	if len(hits) > limit {
+		hits = hits[:limit]
+		last := hits[limit-1]
+		page.Next = store.Cursor{TimeSource: last.ts, ID: last.id}.String()
+	}
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	page.Events, err = ps.page(ctx, ids)
+	return page, err
+}
+
+// searchWindow is a sort by a column other than time: the newest
+// store.SearchWindow matches at or before the window's top event, ordered
+// by the column (events without a value last, IPv4 before IPv6 ascending)
+// and then newest first, from an offset.
+func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	limit := store.PageLimit(q.Limit)
+	var wc store.WindowCursor
+	if q.After != "" {
+		c, err := store.ParseWindowCursor(q.After)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		wc = c
+	} else {
+		first, err := ps.match(ctx, q, nil, false, 1)
+		if err != nil || len(first) == 0 {
+			return store.EventPage{}, err
+		}
+		wc.Top = store.Cursor{TimeSource: first[0].ts, ID: first[0].id}
+	}
+	through := wc.Top.Through()
+	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow)
+	if err != nil {
+		return store.EventPage{}, err
+	}
+	ps.mu.RLock()
+	names := ps.names
+	column := func(h *partHit) (present bool, c func(a, b *partHit) int) {
+		switch q.Sort {
+		case store.SortSourceIP:
+			return h.srcIP.Valid(), func(a, b *partHit) int {
+				a6, b6 := !isV4Mapped(a.srcIP.Bytes()), !isV4Mapped(b.srcIP.Bytes())
+				if a6 != b6 {
+					if a6 {
+						return 1
+					}
+					return -1
+				}
+				return bytes.Compare(a.srcIP.Bytes(), b.srcIP.Bytes())
+			}
+		case store.SortSourceASN:
+			return h.srcASN != 0, func(a, b *partHit) int { return cmp.Compare(a.srcASN, b.srcASN) }
+		case store.SortType:
+			return h.typ != 0, func(a, b *partHit) int { return strings.Compare(names[a.typ], names[b.typ]) }
+		default:
+			return h.fd != 0, func(a, b *partHit) int { return strings.Compare(names[a.fd], names[b.fd]) }
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b partHit) int {
+		pa, c := column(&a)
+		pb, _ := column(&b)
+		if pa != pb {
+			if pa {
+				return -1
+			}
+			return 1
+		}
+		if pa {
+			v := c(&a, &b)
+			if !q.Ascending {
+				v = -v
+			}
+			if v != 0 {
+				return v
+			}
+		}
+		return cmp.Or(cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
+	})
+	ps.mu.RUnlock()
+	var ids []int64
+	for i := wc.Offset; i < len(hits) && len(ids) <= limit; i++ {
+		ids = append(ids, hits[i].id)
+	}
+	var page store.EventPage
+	ids, page.Next = wc.Page(ids, limit)
+	page.Events, err = ps.page(ctx, ids)
+	return page, err
+}
+
+// countMatches is CountMatches.
+func (ps *parts) countMatches(ctx context.Context, q store.EventQuery, bound int) (int, error) {
+	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1)
+	return len(hits), err
+}
+
+// group is GroupEvents.
+func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKey, top int) ([]store.GroupCount, error) {
+	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	if by == store.GroupOrganisation {
+		ids := make([]int64, len(hits))
+		for i, h := range hits {
+			ids[i] = h.id
+		}
+		found, err := ps.eventsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, se := range found {
+			store.CountOrganisations(counts, se.Event)
+		}
+		return store.TopGroups(by, counts, top), nil
+	}
+	ps.mu.RLock()
+	for _, h := range hits {
+		var v string
+		switch by {
+		case store.GroupSourceIP:
+			if h.srcIP.Valid() {
+				v = netip.AddrFrom16([16]byte(h.srcIP.Bytes())).Unmap().String()
+			}
+		case store.GroupSourceASN:
+			if h.srcASN != 0 {
+				v = strconv.FormatInt(h.srcASN, 10)
+			}
+		case store.GroupType:
+			v = ps.names[h.typ]
+		case store.GroupFeed:
+			v = ps.names[h.fd]
+		}
+		counts[v]++
+	}
+	ps.mu.RUnlock()
+	return store.TopGroups(by, counts, top), nil
+}

@@ -1,0 +1,31 @@
+package sqlitestore
+
+import (
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
+)
+
+// TestContractParts runs the contract on the parts layout.
+func TestContractParts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{EventLayout: LayoutParts}) })
+}
+
+// TestContractTinyPartitions runs the contract on the parts layout with
+// partitions of a few events, each sealed as soon as it is full: searches
+// then cross many sealed partitions and a hot one, cursors cross
+// partitions, Bloom filters skip partitions, and hash uniqueness is kept
+// across sealed partitions.
+func TestContractTinyPartitions(t *testing.T) {
+	withSealInline(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTemp(t, Options{EventLayout: LayoutParts, PartitionEvents: 7})
+	})
+}
+
+// withSealInline seals partitions in the writer for the test's duration.
+func withSealInline(t *testing.T) {
+	sealInline = true
+	t.Cleanup(func() { sealInline = false })
+}
