@@ -35,7 +35,8 @@ var cmdBench = &command{
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
-prints the ratio. --transport jetstream sends the batches through an
+prints the ratio, and then the bytes the store takes on disk per stored
+event. --transport jetstream sends the batches through an
 embedded NATS JetStream as 'vigil serve' does. --postgres DSN stores into a
 new schema of that PostgreSQL database, dropped afterwards.
 
@@ -212,7 +213,47 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	if stored != int64(rows) {
 		return fmt.Errorf("stored %d events of %d rows", stored, rows)
 	}
+	if !noStore && stored > 0 {
+		size, err := b.storeBytes(ctx, work, postgres)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, c.t("bench.ingest.size", size, float64(size)/float64(stored)))
+	}
 	return nil
+}
+
+// storeBytes is what the store takes on disk once the events are settled
+// (a layout that seals partitions in the background has sealed them, so
+// their indexes count): the database's files for SQLite, the tables and
+// indexes of the bench's schema for PostgreSQL. It is measured after the
+// timed run.
+func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (int64, error) {
+	if s, ok := b.db.(interface{ SealEvents(context.Context) error }); ok {
+		if err := s.SealEvents(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if postgres != "" {
+		var n int64
+		err := b.db.DB().QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+			FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'p')`).Scan(&n)
+		return n, err
+	}
+	files, err := filepath.Glob(filepath.Join(work, "data", "vigil.db*"))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return 0, err
+		}
+		n += fi.Size()
+	}
+	return n, nil
 }
 
 // ingestBench is the pipeline bench ingest times: a store in work/data,
