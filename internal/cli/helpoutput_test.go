@@ -41,12 +41,15 @@ func TestBenchOutputTranslated(t *testing.T) {
 		t.Fatalf("bench ingest: exit %d\n%s\n%s", code, out2, errOut)
 	}
 	out += out2
+	if !regexp.MustCompile(`(?m)^auf der Festplatte: [1-9][0-9]* Bytes, [1-9][0-9]* Bytes pro gespeichertem Ereignis$`).MatchString(out2) {
+		t.Errorf("bench ingest does not print the store's size per event:\n%s", out2)
+	}
 	for _, want := range []string{"Organisationen: 5\n", "Ereignisse: 2000 gespeichert, 2000 bearbeitet", "Nachrichten: 5\n", "Dauer: ", "Ereignisse/s: ", "Spitzenspeicher (RSS): ", "Pipeline (local): 1500 Ereignisse gespeichert in "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, id := range []string{"bench.notify.organisations", "bench.notify.events", "bench.notify.messages", "bench.notify.reading", "bench.notify.elapsed", "bench.ingest.rate", "bench.peakrss", "bench.ingest.bare", "bench.generating", "bench.input"} {
+	for _, id := range []string{"bench.notify.organisations", "bench.notify.events", "bench.notify.messages", "bench.notify.reading", "bench.notify.elapsed", "bench.ingest.rate", "bench.peakrss", "bench.ingest.bare", "bench.ingest.size", "bench.generating", "bench.input"} {
 		if label := englishLabel(id); strings.Contains(out, label) {
 			t.Errorf("%s left in English (%q):\n%s", id, label, out)
 		}
