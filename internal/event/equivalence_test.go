@@ -357,3 +357,62 @@ func TestFieldsExceptRawIsFieldsWithoutRaw(t *testing.T) {
 		}
 	}
 }
+
+// oldHash is Hash as it was before Seal kept the identity: event_hash
+// read back when it parses, else the hash of the fields.
+func oldHash(e *event.Event) event.Hash {
+	if h, ok := event.ParseHash(e.Value("event_hash")); ok {
+		return h
+	}
+	return event.OldHashExcept(e, nil)
+}
+
+// TestSealedHashFollowsEventHash shows that the identity Seal keeps is
+// what reading event_hash back gave, through every change that can touch
+// event_hash and the ones that do not.
+func TestSealedHashFollowsEventHash(t *testing.T) {
+	other := strings.Repeat("AB", 32)
+	otherHash, _ := event.ParseHash(other)
+	for i, e := range corpus(t) {
+		name := fmt.Sprintf("event %d %s", i, e.Value("feed.name"))
+		check := func(step string, ev *event.Event, want event.Hash) {
+			t.Helper()
+			if got, old := ev.Hash(), oldHash(ev); got != old || got != want {
+				t.Fatalf("%s, %s: Hash %s, read back %s, want %s", name, step, got, old, want)
+			}
+		}
+		sealed := e.Clone()
+		h := sealed.Seal()
+		check("sealed", sealed, h)
+		sealed.SetTrusted("source.asn", "64500") // an enricher's finding
+		check("enriched", sealed, h)
+		check("cloned", sealed.Clone(), h)
+		rec, err := event.DecodeRecord(event.AppendRecord(nil, sealed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("decoded", rec, h)
+
+		changed := sealed.Clone()
+		changed.SetTrusted("event_hash", other)
+		check("event_hash set", changed, otherHash)
+		changed = sealed.Clone()
+		changed.AppendTrusted("event_hash", other)
+		check("event_hash appended", changed, otherHash)
+		changed = sealed.Clone()
+		if err := changed.ParseJSON([]byte(`{"event_hash": "` + other + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+		check("event_hash from JSON", changed, otherHash)
+		changed = sealed.Clone()
+		changed.SetTrusted("event_hash", "not a hash")
+		check("event_hash not a hash", changed, event.OldHashExcept(changed, nil))
+		changed = sealed.Clone()
+		changed.Delete("event_hash")
+		check("event_hash deleted", changed, event.OldHashExcept(changed, nil))
+		changed = sealed.Clone()
+		changed.Reset()
+		changed.SetTrusted("feed.name", "after reset")
+		check("reset", changed, event.OldHashExcept(changed, nil))
+	}
+}

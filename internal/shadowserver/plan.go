@@ -370,8 +370,8 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			n++
 		}
 	}
-	// event.New leaves room for the fields the pipeline adds later.
-	e := event.New(n)
+	// Room for the fields the pipeline adds later.
+	e := event.New(n + event.PipelineRoom)
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
 			e.AppendTrusted(p.keys[slot], v)
