@@ -416,3 +416,35 @@ func TestSealedHashFollowsEventHash(t *testing.T) {
 		check("reset", changed, event.OldHashExcept(changed, nil))
 	}
 }
+
+// TestNewSortedIsSetTrusted shows that an event made at once from sorted
+// fields reads, writes and hashes as one built field by field.
+func TestNewSortedIsSetTrusted(t *testing.T) {
+	for i, e := range corpus(t) {
+		fields := e.FieldsExceptRaw()
+		want := event.New(len(fields))
+		for _, f := range fields {
+			want.SetTrusted(f.Key, f.Value)
+		}
+		got := event.NewSorted(fields, 3)
+		if !slices.Equal(got.Fields(), want.Fields()) || got.Len() != want.Len() {
+			t.Fatalf("event %d: fields\n %v\nwant\n %v", i, got.Fields(), want.Fields())
+		}
+		if !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) || got.Hash() != want.Hash() ||
+			!bytes.Equal(event.AppendRecord(nil, got), event.AppendRecord(nil, want)) {
+			t.Fatalf("event %d: JSON, hash or record differs", i)
+		}
+		for _, f := range fields {
+			if v, ok := got.Get(f.Key); !ok || v != f.Value {
+				t.Fatalf("event %d: %s reads %q, %v", i, f.Key, v, ok)
+			}
+		}
+		if len(fields) > 0 {
+			before := fields[0].Value
+			got.SetTrusted(fields[0].Key, before+"changed")
+			if fields[0].Value != before {
+				t.Fatalf("event %d: NewSorted kept the caller's slice", i)
+			}
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +16,29 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
+
+// pipelineGCPercent is the collector's goal in a process that runs a
+// pipeline, in place of Go's 100. Every event is a few KiB of fields and
+// text that lives for one batch, while what lives long is small (the
+// deduplicator's tables are off the heap), so at 100 the collector runs
+// every few ten thousand events and marks the same live heap each time:
+// a fifth of the CPU an event costs. At 200 it runs half as often; the
+// heap may grow to three times what is live instead of twice (bench
+// ingest: peak RSS about 350 MB instead of 250, the same at 1M and 10M
+// events).
+const pipelineGCPercent = 200
+
+var collectOnce sync.Once
+
+// collectLessOften sets pipelineGCPercent once per process, unless GOGC
+// says otherwise: an operator's own setting wins.
+func collectLessOften() {
+	collectOnce.Do(func() {
+		if _, set := os.LookupEnv("GOGC"); !set {
+			debug.SetGCPercent(pipelineGCPercent)
+		}
+	})
+}
 
 // Feed is a configured source ready to run.
 type Feed struct {
@@ -74,6 +99,7 @@ type RunnerConfig struct {
 
 // NewRunner builds a runner.
 func NewRunner(cfg RunnerConfig) *Runner {
+	collectLessOften()
 	r := &Runner{
 		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
 		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
