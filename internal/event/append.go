@@ -10,6 +10,7 @@ func (e *Event) AppendTrusted(key, value string) {
 		return
 	}
 	e.fields = append(e.fields, Field{Key: key, Value: value})
+	e.setFlag(unchanged, false)
 }
 
 // NewSorted returns an event holding a copy of fields, with room for

@@ -448,3 +448,59 @@ func TestNewSortedIsSetTrusted(t *testing.T) {
 		}
 	}
 }
+
+// TestSealAgainIsSealAfresh shows that sealing an event again, which does
+// nothing when it did not change since, gives what sealing it afresh
+// gives after every kind of change, and after none.
+func TestSealAgainIsSealAfresh(t *testing.T) {
+	changes := []struct {
+		name   string
+		change func(*event.Event)
+	}{
+		{"nothing", func(*event.Event) {}},
+		{"set a new key", func(e *event.Event) { e.SetTrusted("source.asn", "64500") }},
+		{"set a key again", func(e *event.Event) {
+			f := e.FieldsExceptRaw()[0]
+			e.SetTrusted(f.Key, f.Value+"x")
+		}},
+		{"append", func(e *event.Event) { e.AppendTrusted("zz.last", "1") }},
+		{"defaults, one new", func(e *event.Event) {
+			e.SetDefaults(event.Field{Key: "feed.name", Value: "f"}, event.Field{Key: "tlp", Value: "AMBER"})
+		}},
+		{"defaults, none new", func(e *event.Event) {
+			f := e.FieldsExceptRaw()[0]
+			e.SetDefaults(f)
+		}},
+		{"delete a key", func(e *event.Event) { e.Delete(e.FieldsExceptRaw()[0].Key) }},
+		{"delete a key not set", func(e *event.Event) { e.Delete("zz.absent") }},
+		{"delete raw", func(e *event.Event) { e.Delete("raw") }},
+		{"raw as bytes", func(e *event.Event) { e.SetRaw([]byte("a line")) }},
+		{"JSON", func(e *event.Event) {
+			if err := e.ParseJSON([]byte(`{"source.port": 8080}`)); err != nil {
+				panic(err)
+			}
+		}},
+		{"reset", func(e *event.Event) { e.Reset(); e.SetTrusted("feed.name", "f") }},
+	}
+	for i, e := range corpus(t) {
+		if e.Len() == 0 {
+			continue
+		}
+		for _, c := range changes {
+			ev := e.Clone()
+			ev.Seal()
+			c.change(ev)
+			afresh := event.NewSorted(ev.FieldsExceptRaw(), 0)
+			want := afresh.Seal()
+			if got := ev.Seal(); got != want || got != event.OldHashExcept(ev, nil) {
+				t.Fatalf("event %d, %s: sealed again %s, afresh %s", i, c.name, got, want)
+			}
+			if got, want := ev.Value("event_hash"), afresh.Value("event_hash"); got != want {
+				t.Fatalf("event %d, %s: event_hash %s, afresh %s", i, c.name, got, want)
+			}
+			if !slices.Equal(ev.FieldsExceptRaw(), afresh.FieldsExceptRaw()) {
+				t.Fatalf("event %d, %s: fields differ", i, c.name)
+			}
+		}
+	}
+}

@@ -36,8 +36,9 @@ type Event struct {
 	// the deduplicator and the batch's identity ask for it once more per
 	// event. Every change to event_hash clears sealed.
 	hash [len(Hash{})]byte // not a Hash, whose String method vet does not take for %s
-	// flags are rawHeld and sealed. (Bits in a byte array, not bools:
-	// an event stays printable with %s, which vet checks field by field.)
+	// flags are rawHeld, sealed and unchanged. (Bits in a byte array,
+	// not bools: an event stays printable with %s, which vet checks field
+	// by field.)
 	flags [1]byte
 }
 
@@ -45,6 +46,11 @@ type Event struct {
 const (
 	rawHeld = 1 << iota
 	sealed
+	// unchanged says nothing was set or deleted since Seal: sealing
+	// again would give the same fields, so Seal does nothing. A parser's
+	// workers can then seal in parallel, while the event's fields are
+	// still in their core's cache, and the pipeline's Seal is free.
+	unchanged
 )
 
 func (e *Event) flag(bit byte) bool { return e.flags[0]&bit != 0 }
@@ -162,6 +168,7 @@ func (e *Event) SetWith(rules InputRules, key, value string) error {
 // enrichers writing typed results).
 func (e *Event) SetTrusted(key, value string) {
 	e.changing(key)
+	e.setFlag(unchanged, false)
 	i, ok := e.index(key)
 	if ok {
 		e.fields[i].Value = value
@@ -205,6 +212,7 @@ func (e *Event) SetRawString(line string) {
 	}
 	e.raw = line
 	e.setFlag(rawHeld, true)
+	e.setFlag(unchanged, false)
 }
 
 // rawText is raw held as bytes in its base64 form.
@@ -229,9 +237,13 @@ func (e *Event) Raw() []byte {
 
 // Delete removes key.
 func (e *Event) Delete(key string) {
+	if key == "raw" && e.hasRaw() {
+		e.setFlag(unchanged, false)
+	}
 	e.changing(key)
 	if i, ok := e.index(key); ok {
 		e.fields = append(e.fields[:i], e.fields[i+1:]...)
+		e.setFlag(unchanged, false)
 	}
 }
 
@@ -302,12 +314,17 @@ func (e *Event) Hash() Hash {
 // Seal computes the event's identity from its current fields and keeps it in
 // event_hash (upper-case hex, IntelMQ's type for the field), replacing any
 // value the input carried. The pipeline seals every event as it leaves its
-// parser.
+// parser. Sealing an event again when nothing was set or deleted since
+// does nothing, as it would give the same.
 func (e *Event) Seal() Hash {
+	if e.flag(unchanged) {
+		return Hash(e.hash)
+	}
 	h := e.HashExcept(nil)
 	e.SetTrusted("event_hash", h.upperHex())
 	e.hash = h
 	e.setFlag(sealed, true)
+	e.setFlag(unchanged, true)
 	return h
 }
 

@@ -289,8 +289,10 @@ type sink struct {
 	// run is the feed run the input belongs to, 0 when none is recorded.
 	run     int64
 	counter *lineCounter
-	// labels are the feed's fields for label, made on its first event.
-	labels []event.Field
+	// labels are the feed's fields for label, made on its first event
+	// (labelsOnce: Prepare runs on a parser's workers).
+	labels     []event.Field
+	labelsOnce sync.Once
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -315,11 +317,18 @@ func (s *sink) Event(e *event.Event) error {
 	return s.err
 }
 
-// label adds what the feed knows and the parser does not.
+// Prepare implements Preparer: it labels and seals e as Event and Process
+// would. Event labels it again, which finds nothing to add, and Process
+// seals it again, which finds nothing changed.
+func (s *sink) Prepare(e *event.Event) {
+	s.label(e)
+	e.Seal()
+}
+
+// label adds what the feed knows and the parser does not. It only reads
+// the sink, so Prepare may call it on any goroutine.
 func (s *sink) label(e *event.Event) {
-	if s.labels == nil {
-		s.labels = feedLabels(s.feed, s.now)
-	}
+	s.labelsOnce.Do(func() { s.labels = feedLabels(s.feed, s.now) })
 	e.SetDefaults(s.labels...)
 	if !s.feed.KeepRaw {
 		e.Delete("raw")

@@ -42,6 +42,8 @@ type Records struct {
 	// worker reads.
 	NewWorker func() func(rec []byte, line int, err error) Result
 	// Sink hears every result, in input order, on the caller's goroutine.
+	// A Sink that is a pipeline.Preparer prepares each event on the
+	// worker that made it.
 	Sink pipeline.Sink
 	// EventError words an error of Sink.Event for the record at line;
 	// nil returns it as it is.
@@ -126,10 +128,15 @@ func (r Records) Run(ctx context.Context) (Repairs, error) {
 		Fill: func(c *recordChunk) (bool, error) { return r.fill(c, maxRecords) },
 		NewWorker: func() func(*recordChunk) {
 			work := r.NewWorker()
+			prepare, _ := r.Sink.(pipeline.Preparer)
 			return func(c *recordChunk) {
 				c.results = c.results[:0]
 				for _, rec := range c.records {
-					c.results = append(c.results, work(c.text[rec.start:rec.end], rec.line, rec.err))
+					res := work(c.text[rec.start:rec.end], rec.line, rec.err)
+					if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
+						prepare.Prepare(res.Event)
+					}
+					c.results = append(c.results, res)
 				}
 			}
 		},

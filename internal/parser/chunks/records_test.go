@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -147,6 +148,40 @@ func TestRecordsErrors(t *testing.T) {
 			if len(sink.calls) != c.heard {
 				t.Errorf("%q, %d workers: heard %q", c.lines, workers, sink.calls)
 			}
+		}
+	}
+}
+
+// preparingSink is a pipeline.Preparer: it marks the events it prepares,
+// and Event says whether each came marked.
+type preparingSink struct {
+	callSink
+	prepared atomic.Int32
+}
+
+func (s *preparingSink) Prepare(e *event.Event) {
+	s.prepared.Add(1)
+	e.SetTrusted("feed.name", "prepared")
+}
+
+func (s *preparingSink) Event(e *event.Event) error {
+	s.calls = append(s.calls, "event "+string(e.Raw())+" "+e.Value("feed.name"))
+	return nil
+}
+
+func TestRecordsPrepareEachEvent(t *testing.T) {
+	lines := []string{"a", "bad", "", "long", "b", "warn"}
+	want := []string{"event a prepared", "reject bad: bad", "reject long: too long", "event b prepared",
+		"warn line 6: odd", "event warn prepared"}
+	for _, workers := range []int{1, 2} {
+		sink := &preparingSink{}
+		r := lineRecords(lines, workers, 1, &sink.callSink)
+		r.Sink = sink
+		if _, err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(sink.calls, want) || sink.prepared.Load() != 3 {
+			t.Errorf("%d workers: %d prepared, heard %q", workers, sink.prepared.Load(), sink.calls)
 		}
 	}
 }
