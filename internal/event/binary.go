@@ -104,8 +104,8 @@ func AppendRecord(b []byte, e *Event) []byte {
 // appendRawRecord appends raw held as bytes as a record field.
 func (e *Event) appendRawRecord(b []byte) []byte {
 	b = binary.AppendUvarint(b, rawCode)
-	b = binary.AppendUvarint(b, uint64(len(e.raw[0])))
-	return append(b, e.raw[0]...)
+	b = binary.AppendUvarint(b, uint64(len(e.raw)))
+	return append(b, e.raw...)
 }
 
 // appendRawBytes appends raw's field (its code, length and decoded bytes),
@@ -208,7 +208,8 @@ func (r *recordReader) record() (*Event, bool) {
 		if code == rawCode {
 			// Kept as the bytes they are, a part of the one string
 			// copy of the buffer; base64 is made only if asked for.
-			e.raw = []string{val}
+			e.raw = val
+			e.setFlag(rawHeld, true)
 			continue
 		}
 		e.fields = append(e.fields, Field{Key: key, Value: val})

@@ -36,6 +36,7 @@ func (e *Event) SetDefaults(fields ...Field) {
 	if k == 0 {
 		return
 	}
+	e.setFlag(unchanged, false)
 	n := len(e.fields)
 	e.fields = append(e.fields, missing[:k]...) // grows once, if at all
 	// Move the tail of each gap from the back, so every field moves once.

@@ -357,3 +357,150 @@ func TestFieldsExceptRawIsFieldsWithoutRaw(t *testing.T) {
 		}
 	}
 }
+
+// oldHash is Hash as it was before Seal kept the identity: event_hash
+// read back when it parses, else the hash of the fields.
+func oldHash(e *event.Event) event.Hash {
+	if h, ok := event.ParseHash(e.Value("event_hash")); ok {
+		return h
+	}
+	return event.OldHashExcept(e, nil)
+}
+
+// TestSealedHashFollowsEventHash shows that the identity Seal keeps is
+// what reading event_hash back gave, through every change that can touch
+// event_hash and the ones that do not.
+func TestSealedHashFollowsEventHash(t *testing.T) {
+	other := strings.Repeat("AB", 32)
+	otherHash, _ := event.ParseHash(other)
+	for i, e := range corpus(t) {
+		name := fmt.Sprintf("event %d %s", i, e.Value("feed.name"))
+		check := func(step string, ev *event.Event, want event.Hash) {
+			t.Helper()
+			if got, old := ev.Hash(), oldHash(ev); got != old || got != want {
+				t.Fatalf("%s, %s: Hash %s, read back %s, want %s", name, step, got, old, want)
+			}
+		}
+		sealed := e.Clone()
+		h := sealed.Seal()
+		check("sealed", sealed, h)
+		sealed.SetTrusted("source.asn", "64500") // an enricher's finding
+		check("enriched", sealed, h)
+		check("cloned", sealed.Clone(), h)
+		rec, err := event.DecodeRecord(event.AppendRecord(nil, sealed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("decoded", rec, h)
+
+		changed := sealed.Clone()
+		changed.SetTrusted("event_hash", other)
+		check("event_hash set", changed, otherHash)
+		changed = sealed.Clone()
+		changed.AppendTrusted("event_hash", other)
+		check("event_hash appended", changed, otherHash)
+		changed = sealed.Clone()
+		if err := changed.ParseJSON([]byte(`{"event_hash": "` + other + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+		check("event_hash from JSON", changed, otherHash)
+		changed = sealed.Clone()
+		changed.SetTrusted("event_hash", "not a hash")
+		check("event_hash not a hash", changed, event.OldHashExcept(changed, nil))
+		changed = sealed.Clone()
+		changed.Delete("event_hash")
+		check("event_hash deleted", changed, event.OldHashExcept(changed, nil))
+		changed = sealed.Clone()
+		changed.Reset()
+		changed.SetTrusted("feed.name", "after reset")
+		check("reset", changed, event.OldHashExcept(changed, nil))
+	}
+}
+
+// TestNewSortedIsSetTrusted shows that an event made at once from sorted
+// fields reads, writes and hashes as one built field by field.
+func TestNewSortedIsSetTrusted(t *testing.T) {
+	for i, e := range corpus(t) {
+		fields := e.FieldsExceptRaw()
+		want := event.New(len(fields))
+		for _, f := range fields {
+			want.SetTrusted(f.Key, f.Value)
+		}
+		got := event.NewSorted(fields, 3)
+		if !slices.Equal(got.Fields(), want.Fields()) || got.Len() != want.Len() {
+			t.Fatalf("event %d: fields\n %v\nwant\n %v", i, got.Fields(), want.Fields())
+		}
+		if !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) || got.Hash() != want.Hash() ||
+			!bytes.Equal(event.AppendRecord(nil, got), event.AppendRecord(nil, want)) {
+			t.Fatalf("event %d: JSON, hash or record differs", i)
+		}
+		for _, f := range fields {
+			if v, ok := got.Get(f.Key); !ok || v != f.Value {
+				t.Fatalf("event %d: %s reads %q, %v", i, f.Key, v, ok)
+			}
+		}
+		if len(fields) > 0 {
+			before := fields[0].Value
+			got.SetTrusted(fields[0].Key, before+"changed")
+			if fields[0].Value != before {
+				t.Fatalf("event %d: NewSorted kept the caller's slice", i)
+			}
+		}
+	}
+}
+
+// TestSealAgainIsSealAfresh shows that sealing an event again, which does
+// nothing when it did not change since, gives what sealing it afresh
+// gives after every kind of change, and after none.
+func TestSealAgainIsSealAfresh(t *testing.T) {
+	changes := []struct {
+		name   string
+		change func(*event.Event)
+	}{
+		{"nothing", func(*event.Event) {}},
+		{"set a new key", func(e *event.Event) { e.SetTrusted("source.asn", "64500") }},
+		{"set a key again", func(e *event.Event) {
+			f := e.FieldsExceptRaw()[0]
+			e.SetTrusted(f.Key, f.Value+"x")
+		}},
+		{"append", func(e *event.Event) { e.AppendTrusted("zz.last", "1") }},
+		{"defaults, one new", func(e *event.Event) {
+			e.SetDefaults(event.Field{Key: "feed.name", Value: "f"}, event.Field{Key: "tlp", Value: "AMBER"})
+		}},
+		{"defaults, none new", func(e *event.Event) {
+			f := e.FieldsExceptRaw()[0]
+			e.SetDefaults(f)
+		}},
+		{"delete a key", func(e *event.Event) { e.Delete(e.FieldsExceptRaw()[0].Key) }},
+		{"delete a key not set", func(e *event.Event) { e.Delete("zz.absent") }},
+		{"delete raw", func(e *event.Event) { e.Delete("raw") }},
+		{"raw as bytes", func(e *event.Event) { e.SetRaw([]byte("a line")) }},
+		{"JSON", func(e *event.Event) {
+			if err := e.ParseJSON([]byte(`{"source.port": 8080}`)); err != nil {
+				panic(err)
+			}
+		}},
+		{"reset", func(e *event.Event) { e.Reset(); e.SetTrusted("feed.name", "f") }},
+	}
+	for i, e := range corpus(t) {
+		if e.Len() == 0 {
+			continue
+		}
+		for _, c := range changes {
+			ev := e.Clone()
+			ev.Seal()
+			c.change(ev)
+			afresh := event.NewSorted(ev.FieldsExceptRaw(), 0)
+			want := afresh.Seal()
+			if got := ev.Seal(); got != want || got != event.OldHashExcept(ev, nil) {
+				t.Fatalf("event %d, %s: sealed again %s, afresh %s", i, c.name, got, want)
+			}
+			if got, want := ev.Value("event_hash"), afresh.Value("event_hash"); got != want {
+				t.Fatalf("event %d, %s: event_hash %s, afresh %s", i, c.name, got, want)
+			}
+			if !slices.Equal(ev.FieldsExceptRaw(), afresh.FieldsExceptRaw()) {
+				t.Fatalf("event %d, %s: fields differ", i, c.name)
+			}
+		}
+	}
+}

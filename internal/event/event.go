@@ -24,32 +24,62 @@ type Field struct {
 type Event struct {
 	fields []Field
 	// raw holds the source line's bytes when it was given as bytes
-	// (SetRaw, DecodeRecord); it is then not in fields, and becomes base64
-	// text only where text is asked for (Get, Fields, JSON). Raw is most
-	// of a wide report's event: kept as bytes it is smaller in memory, and
-	// records, which store its bytes, need neither decode nor encode it.
-	// raw is nil when it is not held this way, else its one element is
-	// raw's bytes. (A slice rather than a string and a flag: it keeps the
-	// event printable with %s, as it always was.)
-	raw []string
+	// (SetRaw, DecodeRecord) and rawHeld is set; it is then not in fields,
+	// and becomes base64 text only where text is asked for (Get, Fields,
+	// JSON). Raw is most of a wide report's event: kept as bytes it is
+	// smaller in memory, and records, which store its bytes, need neither
+	// decode nor encode it. (A string and a flag, not a slice of one
+	// string: that cost an allocation per event.)
+	raw string
+	// hash is the identity Seal computed and event_hash holds, when
+	// sealed is set: Hash returns it without reading event_hash back, as
+	// the deduplicator and the batch's identity ask for it once more per
+	// event. Every change to event_hash clears sealed.
+	hash [len(Hash{})]byte // not a Hash, whose String method vet does not take for %s
+	// flags are rawHeld, sealed and unchanged. (Bits in a byte array,
+	// not bools: an event stays printable with %s, which vet checks field
+	// by field.)
+	flags [1]byte
+}
+
+// The bits of Event.flags.
+const (
+	rawHeld = 1 << iota
+	sealed
+	// unchanged says nothing was set or deleted since Seal: sealing
+	// again would give the same fields, so Seal does nothing. A parser's
+	// workers can then seal in parallel, while the event's fields are
+	// still in their core's cache, and the pipeline's Seal is free.
+	unchanged
+)
+
+func (e *Event) flag(bit byte) bool { return e.flags[0]&bit != 0 }
+
+func (e *Event) setFlag(bit byte, on bool) {
+	if on {
+		e.flags[0] |= bit
+	} else {
+		e.flags[0] &^= bit
+	}
 }
 
 // hasRaw reports whether raw is held as bytes.
-func (e *Event) hasRaw() bool { return e.raw != nil }
+func (e *Event) hasRaw() bool { return e.flag(rawHeld) }
 
-// pipelineRoom is how many fields the pipeline usually adds to a parsed
+// PipelineRoom is how many fields the pipeline usually adds to a parsed
 // event: the feed's labels, time.observation, event_hash and what the ASN
-// and GeoIP enrichers find. Reserving them when the event is made spares
-// growing its slice later, which would copy every field and leave the old
-// array to the garbage collector, once per event.
-const pipelineRoom = 16
+// and GeoIP enrichers find. A parser reserves them when it makes an event
+// (New(n + PipelineRoom)): that spares growing its slice later, which
+// would copy every field and leave the old array to the garbage
+// collector, once per event. Other makers of events ask for what they
+// fill.
+const PipelineRoom = 16
 
-// New returns an empty event with room for n fields, and for those the
-// pipeline adds on the way to the store.
-func New(n int) *Event { return &Event{fields: make([]Field, 0, n+pipelineRoom)} }
+// New returns an empty event with room for n fields.
+func New(n int) *Event { return &Event{fields: make([]Field, 0, n)} }
 
 // Reset empties the event, keeping its memory for reuse.
-func (e *Event) Reset() { e.fields, e.raw = e.fields[:0], nil }
+func (e *Event) Reset() { *e = Event{fields: e.fields[:0]} }
 
 // Len is the number of fields set.
 func (e *Event) Len() int {
@@ -75,7 +105,7 @@ func (e *Event) Fields() []Field {
 
 // Clone returns an independent copy.
 func (e *Event) Clone() *Event {
-	c := &Event{fields: make([]Field, len(e.fields)), raw: e.raw}
+	c := &Event{fields: make([]Field, len(e.fields)), raw: e.raw, hash: e.hash, flags: e.flags}
 	copy(c.fields, e.fields)
 	return c
 }
@@ -137,9 +167,8 @@ func (e *Event) SetWith(rules InputRules, key, value string) error {
 // It is for values produced by Vigil itself (decoding its own batches,
 // enrichers writing typed results).
 func (e *Event) SetTrusted(key, value string) {
-	if key == "raw" {
-		e.raw = nil
-	}
+	e.changing(key)
+	e.setFlag(unchanged, false)
 	i, ok := e.index(key)
 	if ok {
 		e.fields[i].Value = value
@@ -181,20 +210,22 @@ func (e *Event) SetRawString(line string) {
 	if i, ok := e.index("raw"); ok {
 		e.fields = append(e.fields[:i], e.fields[i+1:]...)
 	}
-	e.raw = []string{line}
+	e.raw = line
+	e.setFlag(rawHeld, true)
+	e.setFlag(unchanged, false)
 }
 
 // rawText is raw held as bytes in its base64 form.
 func (e *Event) rawText() string {
-	b := make([]byte, base64.StdEncoding.EncodedLen(len(e.raw[0])))
-	base64.StdEncoding.Encode(b, []byte(e.raw[0]))
+	b := make([]byte, base64.StdEncoding.EncodedLen(len(e.raw)))
+	base64.StdEncoding.Encode(b, []byte(e.raw))
 	return string(b)
 }
 
 // Raw returns the decoded source line.
 func (e *Event) Raw() []byte {
 	if e.hasRaw() {
-		return []byte(e.raw[0])
+		return []byte(e.raw)
 	}
 	v, ok := e.Get("raw")
 	if !ok {
@@ -206,11 +237,25 @@ func (e *Event) Raw() []byte {
 
 // Delete removes key.
 func (e *Event) Delete(key string) {
-	if key == "raw" {
-		e.raw = nil
+	if key == "raw" && e.hasRaw() {
+		e.setFlag(unchanged, false)
 	}
+	e.changing(key)
 	if i, ok := e.index(key); ok {
 		e.fields = append(e.fields[:i], e.fields[i+1:]...)
+		e.setFlag(unchanged, false)
+	}
+}
+
+// changing forgets what the event holds outside fields for key, which is
+// about to be set or deleted: raw held as bytes, the identity Seal kept.
+func (e *Event) changing(key string) {
+	switch key {
+	case "raw":
+		e.raw = ""
+		e.setFlag(rawHeld, false)
+	case "event_hash":
+		e.setFlag(sealed, false)
 	}
 }
 
@@ -255,6 +300,9 @@ func hashExcluded(key string) bool {
 // SHA-256 over the sorted fields except time.observation, raw and
 // event_hash.
 func (e *Event) Hash() Hash {
+	if e.flag(sealed) {
+		return Hash(e.hash)
+	}
 	if v, ok := e.Get("event_hash"); ok {
 		if h, ok := ParseHash(v); ok {
 			return h
@@ -266,10 +314,17 @@ func (e *Event) Hash() Hash {
 // Seal computes the event's identity from its current fields and keeps it in
 // event_hash (upper-case hex, IntelMQ's type for the field), replacing any
 // value the input carried. The pipeline seals every event as it leaves its
-// parser.
+// parser. Sealing an event again when nothing was set or deleted since
+// does nothing, as it would give the same.
 func (e *Event) Seal() Hash {
+	if e.flag(unchanged) {
+		return Hash(e.hash)
+	}
 	h := e.HashExcept(nil)
 	e.SetTrusted("event_hash", h.upperHex())
+	e.hash = h
+	e.setFlag(sealed, true)
+	e.setFlag(unchanged, true)
 	return h
 }
 

@@ -49,7 +49,7 @@ func (e *Event) appendRawJSON(b []byte, separator bool) []byte {
 		b = append(b, ',', ' ')
 	}
 	b = append(b, `"raw": "`...)
-	b = base64.StdEncoding.AppendEncode(b, []byte(e.raw[0]))
+	b = base64.StdEncoding.AppendEncode(b, []byte(e.raw))
 	return append(b, '"')
 }
 

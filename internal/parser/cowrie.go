@@ -150,7 +150,7 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 		}
 	}
 
-	e := event.New(16)
+	e := event.New(16 + event.PipelineRoom)
 	classify(e, typ, eventid)
 	if v := text("src_ip"); v == "" && err == nil {
 		err = missing("source.ip", "key src_ip is empty")

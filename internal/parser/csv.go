@@ -224,7 +224,7 @@ func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
 			return nil, nil
 		}
 		mappings := r.mappings
-		e := event.New(len(mappings) + len(p.constants) + 3)
+		e := event.New(len(mappings) + len(p.constants) + 3 + event.PipelineRoom)
 		for _, f := range p.constants {
 			e.SetTrusted(f.Key, f.Value)
 		}

@@ -58,7 +58,7 @@ func (p Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 		if err := cols.need(row, "first_seen_utc", "dst_ip", "dst_port", "c2_status", "last_online", "malware"); err != nil {
 			return nil, err
 		}
-		e := event.New(14)
+		e := event.New(14 + event.PipelineRoom)
 		malware := strings.ToLower(cols.get(row, "malware"))
 		classify(e, "c2-server", malware)
 		if err := setRequired(e, "source.ip", "dst_ip", cols.get(row, "dst_ip")); err != nil {

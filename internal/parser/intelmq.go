@@ -41,7 +41,7 @@ func (p IntelMQ) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		if t := bytes.TrimSpace(line); t[0] != '{' {
 			return nil, fmt.Errorf("not a JSON object: starts with %q", t[0])
 		}
-		e := event.New(24)
+		e := event.New(24 + event.PipelineRoom)
 		if err := e.ParseJSONWith(rules, line); err != nil {
 			return nil, err
 		}

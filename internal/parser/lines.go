@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/parser/chunks"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -182,31 +183,10 @@ func eachLineOf(ctx context.Context, lines *lineReader, sink pipeline.Sink, text
 		if err != nil && !errors.Is(err, ErrLineTooLong) {
 			return fmt.Errorf("read line %d: %w", n, err)
 		}
-		if err := stepLine(n, line, err, text, header, parse).deliver(sink); err != nil {
+		r := stepLine(n, line, err, text, header, parse)
+		if err := r.Deliver(sink); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// lineResult is what one line came to: an event, a reject, an error that
-// ends the input, or nothing (a blank line, a comment).
-type lineResult struct {
-	event  *event.Event
-	reject []byte
-	reason error
-	fatal  error
-}
-
-// deliver hands the result to sink; an error stops the input.
-func (r lineResult) deliver(sink pipeline.Sink) error {
-	switch {
-	case r.fatal != nil:
-		return r.fatal
-	case r.reason != nil:
-		sink.Reject(r.reject, r.reason)
-	case r.event != nil:
-		return sink.Event(r.event)
 	}
 	return nil
 }
@@ -216,12 +196,12 @@ func (r lineResult) deliver(sink pipeline.Sink) error {
 // invalid_utf8: replace, parse sees the line repaired (raw keeps it as it
 // came); a line that is still not storable text is rejected, with the
 // reason of the field it broke when parse found one.
-func stepLine(n int, line []byte, readErr error, text *textTally, header *lineHeader, parse lineFunc) lineResult {
+func stepLine(n int, line []byte, readErr error, text *textTally, header *lineHeader, parse lineFunc) chunks.Result {
 	if readErr != nil {
-		return lineResult{reject: bytes.Clone(header.under(line)), reason: &pipeline.LineError{Line: n, Err: readErr}}
+		return chunks.Result{Reject: bytes.Clone(header.under(line)), Reason: &pipeline.LineError{Line: n, Err: readErr}}
 	}
 	if len(bytes.TrimSpace(line)) == 0 {
-		return lineResult{}
+		return chunks.Result{}
 	}
 	original := line
 	if header != nil {
@@ -240,13 +220,13 @@ func stepLine(n int, line []byte, readErr error, text *textTally, header *lineHe
 	}
 	if err != nil {
 		if ie := (*inputError)(nil); errors.As(err, &ie) {
-			return lineResult{fatal: fmt.Errorf("line %d: %w", n, err)}
+			return chunks.Result{Fatal: fmt.Errorf("line %d: %w", n, err)}
 		}
 		// The dead letter keeps the line as it came (under its header),
 		// so a retry reads the same bytes.
-		return lineResult{reject: bytes.Clone(header.under(original)), reason: &pipeline.LineError{Line: n, Err: err}}
+		return chunks.Result{Reject: bytes.Clone(header.under(original)), Reason: &pipeline.LineError{Line: n, Err: err}}
 	}
-	return lineResult{event: e}
+	return chunks.Result{Event: e}
 }
 
 // finish completes an event the same way for every parser: the source

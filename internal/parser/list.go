@@ -74,7 +74,7 @@ func (l *List) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 		if i := bytes.IndexAny(value, " \t"); i >= 0 {
 			return nil, fmt.Errorf("more than one value on the line (%q, then %q)", value[:i], bytes.TrimSpace(value[i:]))
 		}
-		e := event.New(8)
+		e := event.New(8 + event.PipelineRoom)
 		classify(e, l.typ, l.identifier)
 		if err := setIndicator(e, string(value)); err != nil {
 			return nil, err

@@ -30,7 +30,7 @@ func (p OpenPhish) Parse(ctx context.Context, in pipeline.Input, sink pipeline.S
 		if isComment(line, "#") {
 			return nil, nil
 		}
-		e := event.New(8)
+		e := event.New(8 + event.PipelineRoom)
 		classify(e, "phishing", "openphish")
 		if err := setURL(e, "source", "line", strings.TrimSpace(string(line))); err != nil {
 			return nil, err

@@ -82,7 +82,7 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 		}
 		values[key] = v
 	}
-	e := event.New(18)
+	e := event.New(18 + event.PipelineRoom)
 	classify(e, "phishing", "phishtank")
 	if err := setURL(e, "source", "url", values["url"]); err != nil {
 		return nil, fmt.Errorf("%s url: %w", what, err)

@@ -56,7 +56,7 @@ func (p SpamhausDROP) Parse(ctx context.Context, in pipeline.Input, sink pipelin
 			}
 			return nil, nil
 		}
-		e := event.New(10)
+		e := event.New(10 + event.PipelineRoom)
 		classify(e, "blacklist", identifier)
 		if trimmed[0] == '{' {
 			return spamhausJSON(e, trimmed)

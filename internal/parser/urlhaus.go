@@ -67,7 +67,7 @@ func (p URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		if err := cols.need(row, "id", "dateadded", "url", "url_status", "threat", "tags", "urlhaus_link", "reporter"); err != nil {
 			return nil, err
 		}
-		e := event.New(16)
+		e := event.New(16 + event.PipelineRoom)
 		identifier := strings.ToLower(cols.get(row, "threat"))
 		if identifier == "" {
 			identifier = "urlhaus"

@@ -38,7 +38,7 @@ func BenchmarkLabel(b *testing.B) {
 	done := 0
 	for b.Loop() {
 		for i := range work {
-			work[i] = event.New(template.Len())
+			work[i] = event.New(template.Len() + event.PipelineRoom)
 			for _, fl := range template.Fields() {
 				work[i].AppendTrusted(fl.Key, fl.Value)
 			}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +16,29 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
+
+// pipelineGCPercent is the collector's goal in a process that runs a
+// pipeline, in place of Go's 100. Every event is a few KiB of fields and
+// text that lives for one batch, while what lives long is small (the
+// deduplicator's tables are off the heap), so at 100 the collector runs
+// every few ten thousand events and marks the same live heap each time:
+// a fifth of the CPU an event costs. At 200 it runs half as often; the
+// heap may grow to three times what is live instead of twice (bench
+// ingest: peak RSS about 350 MB instead of 250, the same at 1M and 10M
+// events).
+const pipelineGCPercent = 200
+
+var collectOnce sync.Once
+
+// collectLessOften sets pipelineGCPercent once per process, unless GOGC
+// says otherwise: an operator's own setting wins.
+func collectLessOften() {
+	collectOnce.Do(func() {
+		if _, set := os.LookupEnv("GOGC"); !set {
+			debug.SetGCPercent(pipelineGCPercent)
+		}
+	})
+}
 
 // Feed is a configured source ready to run.
 type Feed struct {
@@ -74,6 +99,7 @@ type RunnerConfig struct {
 
 // NewRunner builds a runner.
 func NewRunner(cfg RunnerConfig) *Runner {
+	collectLessOften()
 	r := &Runner{
 		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
 		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
@@ -263,8 +289,10 @@ type sink struct {
 	// run is the feed run the input belongs to, 0 when none is recorded.
 	run     int64
 	counter *lineCounter
-	// labels are the feed's fields for label, made on its first event.
-	labels []event.Field
+	// labels are the feed's fields for label, made on its first event
+	// (labelsOnce: Prepare runs on a parser's workers).
+	labels     []event.Field
+	labelsOnce sync.Once
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -289,11 +317,18 @@ func (s *sink) Event(e *event.Event) error {
 	return s.err
 }
 
-// label adds what the feed knows and the parser does not.
+// Prepare implements Preparer: it labels and seals e as Event and Process
+// would. Event labels it again, which finds nothing to add, and Process
+// seals it again, which finds nothing changed.
+func (s *sink) Prepare(e *event.Event) {
+	s.label(e)
+	e.Seal()
+}
+
+// label adds what the feed knows and the parser does not. It only reads
+// the sink, so Prepare may call it on any goroutine.
 func (s *sink) label(e *event.Event) {
-	if s.labels == nil {
-		s.labels = feedLabels(s.feed, s.now)
-	}
+	s.labelsOnce.Do(func() { s.labels = feedLabels(s.feed, s.now) })
 	e.SetDefaults(s.labels...)
 	if !s.feed.KeepRaw {
 		e.Delete("raw")

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/parser/chunks"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -283,7 +284,7 @@ func TestParallelParseEndsItsWorkers(t *testing.T) {
 			}
 			// Cancelling stops at the next chunk: the one being handed on
 			// is finished, no more.
-			if sink.events >= 1000+2*chunkRecords {
+			if sink.events >= 1000+2*chunks.ChunkRecords {
 				t.Errorf("%d events after cancelling at 1000", sink.events)
 			}
 		})

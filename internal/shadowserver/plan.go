@@ -63,7 +63,9 @@ type plan struct {
 	fallback  []int
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
-	rawSlot   int
+	// fields is build's scratch for the fields of a row, in key order.
+	fields  []event.Field
+	rawSlot int
 	// rawHeader is the CSV file's header line, put in front of each row
 	// in raw (the header, a newline, the row) as IntelMQ's CSV parsers
 	// do, so that the values can be read with their column names; nil
@@ -370,13 +372,17 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			n++
 		}
 	}
-	// event.New leaves room for the fields the pipeline adds later.
-	e := event.New(n)
+	// The slots are in key order and raw is not among the fields, so the
+	// event takes them at once, with room for the fields the pipeline
+	// adds later.
+	fields := p.fields[:0]
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
-			e.AppendTrusted(p.keys[slot], v)
+			fields = append(fields, event.Field{Key: p.keys[slot], Value: v})
 		}
 	}
+	e := event.NewSorted(fields, event.PipelineRoom)
+	p.fields = fields // keeps one row's text alive until the next: no matter
 	if raw := p.vals[p.rawSlot]; raw != "" {
 		e.SetRawString(raw)
 	}
@@ -479,6 +485,7 @@ func (p *plan) forWorker() *plan {
 	w.vals = make([]string, len(p.vals))
 	w.span = make([]int, len(p.span))
 	w.spans = nil
+	w.fields = nil
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }

@@ -1,0 +1,62 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// TestPreparedEventEndsAsUnprepared shows that an event a parser's worker
+// prepared (labelled and sealed) ends as one that was not: after the
+// sink's Event (label) and the runner's Seal, its fields, JSON, record and
+// identity are the same, for feeds with and without raw and labels. The
+// workers prepare at once, as a parser's do (run with -race).
+func TestPreparedEventEndsAsUnprepared(t *testing.T) {
+	feeds := []*Feed{
+		{Name: "all", Provider: "Shadowserver", URL: "https://example.org/", Code: "scan_rdp", TLP: "amber", Accuracy: 90, KeepRaw: true},
+		{Name: "bare"},
+		{Name: "no raw", TLP: "red"},
+	}
+	for _, f := range feeds {
+		s := &sink{feed: f, now: "2026-11-20T10:00:00+00:00"}
+		var plain, prepared []*event.Event
+		for i := range 64 {
+			e := event.New(8 + event.PipelineRoom)
+			e.SetTrusted("classification.type", "vulnerable-system")
+			e.SetTrusted("source.ip", fmt.Sprintf("192.0.2.%d", i))
+			if i%3 == 0 {
+				e.SetTrusted("feed.name", "the parser's own")
+			}
+			if i%4 == 0 {
+				e.SetTrusted("event_hash", "00")
+			}
+			e.SetRaw([]byte(fmt.Sprintf("row %d", i)))
+			plain = append(plain, e)
+			prepared = append(prepared, e.Clone())
+		}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				for i := w; i < len(prepared); i += 4 {
+					s.Prepare(prepared[i])
+				}
+			})
+		}
+		wg.Wait()
+		for i := range plain {
+			// What Event and Process do to each.
+			for _, e := range []*event.Event{plain[i], prepared[i]} {
+				s.label(e)
+				e.Seal()
+			}
+			a, b := plain[i], prepared[i]
+			if !bytes.Equal(a.AppendJSON(nil), b.AppendJSON(nil)) ||
+				!bytes.Equal(event.AppendRecord(nil, a), event.AppendRecord(nil, b)) || a.Hash() != b.Hash() {
+				t.Fatalf("feed %q, event %d: prepared\n %s\nunprepared\n %s", f.Name, i, b.AppendJSON(nil), a.AppendJSON(nil))
+			}
+		}
+	}
+}
