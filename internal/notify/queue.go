@@ -87,6 +87,8 @@ type orgQueue struct {
 	// gone (it starts where the one before it ends).
 	ends    []int
 	records []byte
+	// held is how many records are in records.
+	held int
 }
 
 // len is how many entries q holds.
@@ -105,15 +107,30 @@ func (q *orgQueue) add(r *store.PendingRecord) {
 	end := -1
 	if r.Record != nil {
 		if cap(q.records)-len(q.records) < len(r.Record) {
-			// Room for as many more records as this one, of its size,
-			// as the entries still to come: one allocation for most
-			// organisations.
-			q.records = slices.Grow(q.records, len(r.Record)*(cap(q.seq)-len(q.seq)+1))
+			q.records = slices.Grow(q.records, q.room(len(r.Record)))
 		}
 		q.records = append(q.records, r.Record...)
+		q.held++
 		end = len(q.records)
 	}
 	q.ends = append(q.ends, end)
+}
+
+// minRoom is the least room a growing records array reserves beyond
+// the record being added.
+const minRoom = 16 << 10
+
+// room is how many bytes to reserve when a record of size does not fit:
+// the entries still to come at the average size of the records so far
+// (one allocation for most organisations), but never more than the
+// array holds already (or minRoom), so that an organisation whose first
+// record is large (a mail report's raw) and whose others are small does
+// not reserve the large size for every entry it expects: what is
+// reserved and unused stays below what is used, plus minRoom.
+func (q *orgQueue) room(size int) int {
+	avg := (len(q.records) + size) / (q.held + 1)
+	want := avg * (cap(q.seq) - len(q.seq) + 1)
+	return max(size, min(want, max(cap(q.records), minRoom)))
 }
 
 // record returns the record of entry i, nil when its event is gone.

@@ -42,3 +42,24 @@ func TestOrgQueue(t *testing.T) {
 		t.Errorf("appending to a record changed the next: %q", q.record(2))
 	}
 }
+
+// TestOrgQueueRoomFollowsTheAverage: an organisation whose first record
+// is large and whose others are small does not reserve the large size
+// for every entry it expects (100,000 here, as a pass reading the queue
+// at once sizes it): what is reserved stays within twice what is held
+// plus minRoom.
+func TestOrgQueueRoomFollowsTheAverage(t *testing.T) {
+	q := &orgQueue{seq: make([]int64, 0, 100000)}
+	big := bytes.Repeat([]byte("r"), 10<<10)
+	small := bytes.Repeat([]byte("s"), 300)
+	q.add(&store.PendingRecord{Seq: 1, Record: big})
+	for i := range 999 {
+		q.add(&store.PendingRecord{Seq: int64(i + 2), Record: small})
+	}
+	if used, limit := len(q.records), 2*len(q.records)+minRoom+len(big); cap(q.records) > limit {
+		t.Errorf("%d bytes reserved for %d held, want at most %d", cap(q.records), used, limit)
+	}
+	if !bytes.Equal(q.record(0), big) || !bytes.Equal(q.record(999), small) {
+		t.Error("records do not read back")
+	}
+}

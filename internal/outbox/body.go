@@ -160,21 +160,28 @@ func decodeBase64Line(dst, text []byte) bool {
 	return bad&0xc0 == 0
 }
 
-// UnpackBody returns the body kept in codec form as stored; size, the
-// body's length when known (Message.Size), saves growing the result.
+// UnpackBody returns the body kept in codec form as stored; size is the
+// body's length (Message.Size). A packed body must come back to exactly
+// size bytes: what it claims is checked before anything is allocated, so
+// a damaged row costs an error (wrapping ErrBadBody), never memory.
 func UnpackBody(codec int, stored []byte, size int) ([]byte, error) {
 	switch codec {
 	case BodyRaw:
 		return stored, nil
 	case BodyPacked:
 	default:
-		return nil, fmt.Errorf("outbox: unknown body encoding %d", codec)
+		return nil, fmt.Errorf("%w: unknown body encoding %d", ErrBadBody, codec)
+	}
+	// Packing never makes a body longer than a few bytes past its size
+	// (a literal's length, a run's count of lines).
+	if n, err := s2.DecodedLen(stored); err != nil || size < 0 || n > size+size/16+64 {
+		return nil, errCorrupt
 	}
 	packed, err := s2.Decode(nil, stored)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: packed body: %w", err)
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	body := make([]byte, 0, max(size, 0))
+	body := make([]byte, 0, size)
 	next := func() (int, error) {
 		n, w := binary.Uvarint(packed)
 		if w <= 0 || n > uint64(len(packed)-w) {
@@ -188,6 +195,9 @@ func UnpackBody(codec int, stored []byte, size int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(body)+n > size {
+			return nil, errCorrupt
+		}
 		body = append(body, packed[:n]...)
 		packed = packed[n:]
 		if len(packed) == 0 {
@@ -197,7 +207,7 @@ func UnpackBody(codec int, stored []byte, size int) ([]byte, error) {
 			return nil, errCorrupt
 		}
 		lines := binary.LittleEndian.Uint32(packed)
-		if packed = packed[4:]; uint64(lines) > uint64(len(packed)/base64Line) {
+		if packed = packed[4:]; uint64(lines) > uint64(len(packed)/base64Line) || uint64(len(body))+uint64(lines)*(base64Text+2) > uint64(size) {
 			return nil, errCorrupt
 		}
 		for range lines {
@@ -206,7 +216,14 @@ func UnpackBody(codec int, stored []byte, size int) ([]byte, error) {
 			packed = packed[base64Line:]
 		}
 	}
+	if len(body) != size {
+		return nil, errCorrupt
+	}
 	return body, nil
 }
 
-var errCorrupt = errors.New("outbox: packed body is corrupt")
+// ErrBadBody is the error of a stored body that cannot be read back: a
+// damaged row, or one kept in an encoding this version does not know.
+var ErrBadBody = errors.New("outbox: the stored body cannot be read back")
+
+var errCorrupt = fmt.Errorf("%w: the packed body is corrupt", ErrBadBody)

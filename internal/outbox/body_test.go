@@ -3,9 +3,11 @@ package outbox
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -127,4 +129,40 @@ func FuzzUnpackBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, packed []byte) {
 		UnpackBody(BodyPacked, s2.Encode(nil, packed), 0)
 	})
+}
+
+// TestUnpackBodyDamaged: a damaged packed body is an error wrapping
+// ErrBadBody, decided before anything the row claims is allocated: a
+// header claiming 4 GiB, a body longer or shorter than its size, an
+// unknown encoding.
+func TestUnpackBodyDamaged(t *testing.T) {
+	body := []byte(strings.Repeat(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("vigil "), 19))+"\r\n", 40) + "tail")
+	packed := PackBody(body)
+	if got, err := UnpackBody(BodyPacked, packed, len(body)); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("the intact body: %v", err)
+	}
+	cases := map[string]struct {
+		codec  int
+		stored []byte
+		size   int
+	}{
+		"a header claiming 4 GiB": {BodyPacked, []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x00}, 10},
+		"longer than its size":    {BodyPacked, packed, len(body) - 1},
+		"shorter than its size":   {BodyPacked, packed, len(body) + 1},
+		"a negative size":         {BodyPacked, packed, -1},
+		"an unknown encoding":     {7, packed, len(body)},
+		"not S2 at all":           {BodyPacked, []byte("plain text"), 10},
+	}
+	for name, c := range cases {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := UnpackBody(c.codec, c.stored, c.size)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrBadBody) {
+			t.Errorf("%s: %v, want ErrBadBody", name, err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%s: %d bytes allocated to refuse it", name, n)
+		}
+	}
 }

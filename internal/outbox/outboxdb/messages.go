@@ -15,14 +15,36 @@ import (
 )
 
 // DueMessages returns queued messages whose NextAttempt is not after now,
-// oldest first, with their bodies; limit as MessageQuery.Limit.
+// oldest first, with their bodies; limit as MessageQuery.Limit. A message
+// whose stored body cannot be read back (outbox.ErrBadBody) is failed
+// with the reason and left out, so that one damaged row does not stop
+// the outbox.
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]outbox.Message, error) {
 	d := s.db.Dialect()
-	out, err := sqlkit.All(ctx, s.db, s.q.due, s.q.dueArgs(now, limit), func(row sqlkit.Row) (outbox.Message, error) {
-		return scanMessage(d, row, true)
+	var (
+		out     []outbox.Message
+		bad     []outbox.Message
+		reasons []string
+	)
+	err := s.db.Each(ctx, s.q.due, s.q.dueArgs(now, limit), func(row sqlkit.Row) error {
+		m, err := scanMessage(d, row, true)
+		switch {
+		case errors.Is(err, outbox.ErrBadBody):
+			bad, reasons = append(bad, m), append(reasons, err.Error())
+		case err != nil:
+			return err
+		default:
+			out = append(out, m)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outboxdb: due messages: %w", err)
+	}
+	for i, m := range bad {
+		if err := s.FailMessage(ctx, m.ID, m.Attempts, reasons[i]); err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("outboxdb: fail message %d with a damaged body: %w", m.ID, err)
+		}
 	}
 	return out, nil
 }

@@ -70,7 +70,9 @@ func scanMessage(d sqlkit.Dialect, row sqlkit.Row, withBody bool, more ...any) (
 	if withBody {
 		body, err := outbox.UnpackBody(codec, m.Body, m.Size)
 		if err != nil {
-			return outbox.Message{}, fmt.Errorf("message %d: %w", m.ID, err)
+			// The message without its body, for a caller that fails it.
+			m.Body = nil
+			return m, fmt.Errorf("message %d: %w", m.ID, err)
 		}
 		if m.Body = body; m.Body == nil {
 			m.Body = []byte{}

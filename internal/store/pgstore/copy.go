@@ -193,6 +193,10 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 		}
 		return 0, false, nil
 	}
+	// The rest of the batch needs no subtransaction.
+	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT copy_events`); err != nil {
+		return 0, false, fmt.Errorf("copy events: %w", err)
+	}
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))
 		queue := make([][]any, len(b.tagEvent))

@@ -45,6 +45,9 @@ func copyCorpus(t *testing.T, n int) []*event.Event {
 			}
 			if i%10 == 0 {
 				e.SetTrusted("source.ip", fmt.Sprintf("::ffff:192.0.2.%d", i%250))
+				// Text beyond ASCII, copied as the INSERT binds it.
+				e.SetTrusted("feed.name", fmt.Sprintf("café-flux-%d", i))
+				e.SetTrusted("source.url", fmt.Sprintf("http://s%d.example.be/überblick?q=é", i))
 			}
 		}
 	}
@@ -58,9 +61,11 @@ func dumpEvents(t *testing.T, s *Store) []string {
 	t.Helper()
 	var out []string
 	for _, q := range []string{
+		// quote_nullable tells NULL from empty text.
 		`SELECT format('event %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s', id, encode(hash, 'hex'), time_source,
-			feed, taxonomy, type, tlp, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256,
-			encode(data, 'hex')) FROM events ORDER BY id`,
+			quote_nullable(feed), quote_nullable(taxonomy), quote_nullable(type), quote_nullable(tlp), quote_nullable(src_ip), quote_nullable(dst_ip),
+			quote_nullable(src_asn), quote_nullable(dst_asn), quote_nullable(src_fqdn), quote_nullable(dst_fqdn), quote_nullable(src_url), quote_nullable(dst_url),
+			quote_nullable(md5), quote_nullable(sha1), quote_nullable(sha256), encode(data, 'hex')) FROM events ORDER BY id`,
 		`SELECT format('org %s %s %s', org, time_source, event_id) FROM event_orgs ORDER BY event_id, org`,
 		`SELECT format('queue %s %s', org, event_id) FROM notify_queue ORDER BY event_id, org`,
 	} {

@@ -5,6 +5,7 @@ package outboxtest
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 
@@ -90,4 +91,27 @@ func testBodies(t *testing.T, st store.Store, s Outbox) {
 		t.Fatal(err)
 	}
 	check("kept as sent")
+
+	// A damaged row costs only its own message: it is failed with the
+	// reason, the others are still due, and reading it is an error.
+	if _, err := db.Exec(ctx, `UPDATE outbox_messages SET body = ?, body_codec = 1 WHERE id = ?`, []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x00}, msgs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueMessages(ctx, base.AddDate(10, 0, 0), 0)
+	if err != nil {
+		t.Fatalf("DueMessages with a damaged row: %v", err)
+	}
+	if len(due) != 2 || due[0].ID == msgs[0].ID || due[1].ID == msgs[0].ID {
+		t.Errorf("DueMessages with a damaged row: %d messages", len(due))
+	}
+	if _, err := s.GetMessage(ctx, msgs[0].ID); !errors.Is(err, outbox.ErrBadBody) {
+		t.Errorf("GetMessage of the damaged row: %v, want ErrBadBody", err)
+	}
+	var status, lastError string
+	if err := db.QueryRow(ctx, `SELECT status, last_error FROM outbox_messages WHERE id = ?`, msgs[0].ID).Scan(&status, &lastError); err != nil {
+		t.Fatal(err)
+	}
+	if status != outbox.MessageFailed || !strings.Contains(lastError, "corrupt") {
+		t.Errorf("the damaged message is %s (%q), want failed with the reason", status, lastError)
+	}
 }
