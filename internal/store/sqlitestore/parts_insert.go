@@ -178,13 +178,18 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	if err := insertDedupKeys(ctx, tx, b.Dedup); err != nil {
 		return 0, err
 	}
+	// The lock is taken before the commit, so that a reader that finds
+	// the batch's rows committed (its queue entries, say) and then asks
+	// the memory for its hashes waits until they are there: a committed
+	// event is never missing from the hot copy.
+	ps.mu.Lock()
 	if err := tx.Commit(); err != nil {
+		ps.mu.Unlock()
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 
 	// Committed: searches may see the rows now.
 	ps.nextID += int64(len(events))
-	ps.mu.Lock()
 	for _, n := range names {
 		ps.addName(n.kind, n.value, n.id)
 	}
