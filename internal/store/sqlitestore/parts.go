@@ -10,6 +10,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -43,6 +44,19 @@ const (
 	// repetition between records, so a block of 128 costs a quarter of
 	// what a record alone does (docs/EVENTSTORE.md).
 	blockEvents = 128
+	// blockBytes closes a block early: a block of large events would
+	// otherwise hold 128 of them, beyond what a reader may decompress.
+	// A record larger than blockBytes gets a block of its own.
+	blockBytes = 1 << 20
+	// blockMaxRaw is what a block of several events may decompress to:
+	// the writer keeps them within blockBytes; blocks of 128 events
+	// written before blocks were closed by size were read with this
+	// bound, so it stays for them.
+	blockMaxRaw = 64 << 20
+	// maxPartRecord bounds an event's record, the uncompressed size of a
+	// block of one event: SQLite refuses a value larger than 10^9 bytes
+	// anyway (SQLITE_MAX_LENGTH), so the rows layout stores none larger.
+	maxPartRecord = 1_000_000_000
 )
 
 // partsSchema is the layout's own tables, beside the others of the
@@ -171,7 +185,10 @@ type parts struct {
 	lastName int64
 
 	enc *zstd.Encoder
-	dec *zstd.Decoder
+	dec *zstd.Decoder // blocks of several events
+	// decOne decodes a block of one event, which may be as large as the
+	// largest record the writer accepts.
+	decOne *zstd.Decoder
 
 	sealQueue chan *partition
 	sealMu    sync.Mutex // one sealing at a time
@@ -194,14 +211,18 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if err != nil {
 		return nil, err
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(blockMaxRaw))
+	if err != nil {
+		return nil, err
+	}
+	decOne, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxPartRecord+binary.MaxVarintLen64))
 	if err != nil {
 		return nil, err
 	}
 	if partitionEvents <= 0 {
 		partitionEvents = defaultPartitionEvents
 	}
-	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec,
+	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
 	rows, err := s.write.QueryContext(ctx, `SELECT id, kind, value FROM event_dict`)
@@ -378,6 +399,7 @@ func (ps *parts) close() error {
 	ps.stopSeal()
 	<-ps.sealDone
 	ps.dec.Close()
+	ps.decOne.Close()
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	return errors.Join(ps.enc.Close(), ps.sealErr)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -118,31 +119,41 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		nextName++
 		return nextName - 1
 	}
-	var nBlocks int
+	var blocks []partBlock
 	if p != nil {
-		nBlocks = (len(events) + blockEvents - 1) / blockEvents
-	}
-	for i, e := range events {
-		c := store.ExtractColumns(e, now)
-		id := ps.nextID + int64(i)
-		en := partEntry{ts: c.TimeSource, id: id, h8: hashKey(newHashes[i]),
-			loc:   (p.nextBlock+int64(i/blockEvents))<<8 | int64(i%blockEvents),
-			srcIP: c.SrcIP, dstIP: c.DstIP, srcASN: c.SrcASN, dstASN: c.DstASN, srcFQDN: c.SrcFQDN, dstFQDN: c.DstFQDN,
-			feed: code(dictFeed, c.Feed), taxonomy: code(dictTaxonomy, c.Taxonomy), typ: code(dictType, c.Type), tlp: code(dictTLP, c.TLP)}
-		for _, k := range []partKey{{keySourceURL, c.SrcURL}, {keyDestinationURL, c.DstURL}, {keyMD5, c.MD5}, {keySHA1, c.SHA1}, {keySHA256, c.SHA256}} {
-			if k.value != "" {
-				en.keys = append(en.keys, k)
+		recs := encodeRecords(events)
+		for _, r := range recs {
+			if len(r) > maxPartRecord {
+				return 0, fmt.Errorf("event of %d bytes: %w", len(r), errEventTooLarge)
 			}
 		}
-		entries[i] = en
-		for _, org := range c.Orgs {
-			tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
+		blocks = splitBlocks(recs)
+	}
+	for b, bl := range blocks {
+		for i := bl.start; i < bl.end; i++ {
+			e := events[i]
+			c := store.ExtractColumns(e, now)
+			id := ps.nextID + int64(i)
+			en := partEntry{ts: c.TimeSource, id: id, h8: hashKey(newHashes[i]),
+				loc:   (p.nextBlock+int64(b))<<8 | int64(i-bl.start),
+				srcIP: c.SrcIP, dstIP: c.DstIP, srcASN: c.SrcASN, dstASN: c.DstASN, srcFQDN: c.SrcFQDN, dstFQDN: c.DstFQDN,
+				feed: code(dictFeed, c.Feed), taxonomy: code(dictTaxonomy, c.Taxonomy), typ: code(dictType, c.Type), tlp: code(dictTLP, c.TLP)}
+			for _, k := range []partKey{{keySourceURL, c.SrcURL}, {keyDestinationURL, c.DstURL}, {keyMD5, c.MD5}, {keySHA1, c.SHA1}, {keySHA256, c.SHA256}} {
+				if k.value != "" {
+					en.keys = append(en.keys, k)
+				}
+			}
+			entries[i] = en
+			for _, org := range c.Orgs {
+				tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
+			}
 		}
 	}
-	bodies := compressBlocks(ps.enc, events, nBlocks)
+	compressBlocks(ps.enc, blocks)
+	nBlocks := len(blocks)
 
 	if p != nil {
-		if err := p.prepare(ctx, ps.s.write, len(events)); err != nil {
+		if err := p.prepare(ctx, ps.s.write, len(events), nBlocks); err != nil {
 			return 0, err
 		}
 	}
@@ -166,7 +177,7 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		}
 	}
 	if p != nil {
-		if err := p.writeRows(ctx, tx, entries, bodies, stored); err != nil {
+		if err := p.writeRows(ctx, tx, entries, blocks, stored); err != nil {
 			return 0, err
 		}
 	}
@@ -263,12 +274,11 @@ func (ps *parts) hotPartition(ctx context.Context, day string) (*partition, erro
 	return p, nil
 }
 
-// prepare prepares the INSERTs of a batch of n events on db, before its
+// prepare prepares the INSERTs of a batch of n events in nBlocks blocks on db, before its
 // transaction takes the writer's only connection: parsing a statement of
 // 64 rows costs about as much as running it. A partition keeps its
 // statements until it is sealed.
-func (p *partition) prepare(ctx context.Context, db *sql.DB, n int) error {
-	nBlocks := (n + blockEvents - 1) / blockEvents
+func (p *partition) prepare(ctx context.Context, db *sql.DB, n, nBlocks int) error {
 	texts := []string{
 		multiInsertSQL(p.table, partRowNames, partRowColumns, min(n, partRowsPerInsert)),
 		multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, min(nBlocks, partBlocksPerInsert)),
@@ -316,14 +326,13 @@ func (p *partition) closeStatements() {
 }
 
 // writeRows inserts a batch's blocks, compact rows and keys into p.
-func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEntry, bodies [][]byte, stored int64) error {
+func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEntry, blocks []partBlock, stored int64) error {
 	args := make([]any, 0, partRowColumns*partRowsPerInsert)
-	for start := 0; start < len(bodies); start += partBlocksPerInsert {
-		end := min(start+partBlocksPerInsert, len(bodies))
+	for start := 0; start < len(blocks); start += partBlocksPerInsert {
+		end := min(start+partBlocksPerInsert, len(blocks))
 		args = args[:0]
 		for b := start; b < end; b++ {
-			n := min(blockEvents, len(entries)-b*blockEvents)
-			args = append(args, p.nextBlock+int64(b), stored, n, bodies[b])
+			args = append(args, p.nextBlock+int64(b), stored, blocks[b].end-blocks[b].start, blocks[b].body)
 		}
 		if err := p.exec(ctx, tx, multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, end-start), args); err != nil {
 			return fmt.Errorf("insert blocks: %w", err)
@@ -355,29 +364,83 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEnt
 	return nil
 }
 
-// compressBlocks returns the compressed body of each of nBlocks blocks of
-// blockEvents events, the blocks shared out among the cores. A block is
-// each event's record (event.AppendRecord) after its length as a uvarint.
-func compressBlocks(enc *zstd.Encoder, events []*event.Event, nBlocks int) [][]byte {
-	bodies := make([][]byte, nBlocks)
-	workers := min(runtime.GOMAXPROCS(0), nBlocks)
+// errEventTooLarge is returned for an event whose record is larger than
+// a block may hold.
+var errEventTooLarge = errors.New("event too large to store")
+
+// partBlock is a block of a batch: its events [start, end) and, once
+// compressed, its body.
+type partBlock struct {
+	start, end int
+	recs       [][]byte
+	body       []byte
+}
+
+// encodeRecords returns each event's record (event.AppendRecord), the
+// work shared out among the cores.
+func encodeRecords(events []*event.Event) [][]byte {
+	recs := make([][]byte, len(events))
+	workers := min(runtime.GOMAXPROCS(0), (len(events)+blockEvents-1)/blockEvents)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var raw, rec []byte
-			for b := w; b < nBlocks; b += workers {
-				raw = raw[:0]
-				for _, e := range events[b*blockEvents : min((b+1)*blockEvents, len(events))] {
-					rec = event.AppendRecord(rec[:0], e)
-					raw = binary.AppendUvarint(raw, uint64(len(rec)))
-					raw = append(raw, rec...)
-				}
-				bodies[b] = enc.EncodeAll(raw, nil)
+			for i := w; i < len(events); i += workers {
+				recs[i] = event.AppendRecord(nil, events[i])
 			}
 		}()
 	}
 	wg.Wait()
-	return bodies
+	return recs
+}
+
+// splitBlocks cuts a batch's records into blocks of at most blockEvents
+// records and blockBytes bytes; a record larger than blockBytes gets a
+// block of its own, so that a block of several records never decompresses
+// to more than blockBytes (plus their lengths).
+func splitBlocks(recs [][]byte) []partBlock {
+	var (
+		blocks []partBlock
+		cur    = partBlock{}
+		size   int
+	)
+	for i, r := range recs {
+		n := cur.end - cur.start
+		if n > 0 && (n == blockEvents || size+len(r) > blockBytes) {
+			blocks = append(blocks, cur)
+			cur, size = partBlock{start: i, end: i}, 0
+		}
+		cur.recs = append(cur.recs, r)
+		cur.end = i + 1
+		size += len(r)
+	}
+	if cur.end > cur.start {
+		blocks = append(blocks, cur)
+	}
+	return blocks
+}
+
+// compressBlocks sets each block's body, the blocks shared out among the
+// cores. A block is each event's record after its length as a uvarint.
+func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
+	workers := min(runtime.GOMAXPROCS(0), len(blocks))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var raw []byte
+			for b := w; b < len(blocks); b += workers {
+				raw = raw[:0]
+				for _, rec := range blocks[b].recs {
+					raw = binary.AppendUvarint(raw, uint64(len(rec)))
+					raw = append(raw, rec...)
+				}
+				blocks[b].body = enc.EncodeAll(raw, nil)
+				blocks[b].recs = nil
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -86,16 +86,16 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 		}
 		for start := 0; start < len(list); start += idsPerQuery {
 			chunk := list[start:min(start+idsPerQuery, len(list))]
-			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, stored, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
 				func(rows *sql.Rows) error {
 					var (
-						block, stored int64
-						data          []byte
+						block, stored, n int64
+						data             []byte
 					)
-					if err := rows.Scan(&block, &stored, &data); err != nil {
+					if err := rows.Scan(&block, &stored, &n, &data); err != nil {
 						return err
 					}
-					recs, err := ps.splitBlock(data)
+					recs, err := ps.splitBlock(data, n)
 					if err != nil {
 						return fmt.Errorf("block %d: %w", block, err)
 					}
@@ -115,9 +115,15 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 	return out, nil
 }
 
-// splitBlock decompresses a block and returns its records.
-func (ps *parts) splitBlock(data []byte) ([][]byte, error) {
-	raw, err := ps.dec.DecodeAll(data, nil)
+// splitBlock decompresses a block of n events and returns its records.
+// A block of one event may be as large as the largest record; a block of
+// several is bounded by blockMaxRaw.
+func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
+	dec := ps.dec
+	if n == 1 {
+		dec = ps.decOne
+	}
+	raw, err := dec.DecodeAll(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadBlock, err)
 	}
