@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -195,6 +196,9 @@ type parts struct {
 	stopSeal  context.CancelFunc
 	sealDone  chan struct{}
 	sealErr   error // the last sealing's failure, under mu
+
+	// lock is the layout's writer lock (parts_lock.go), held until close.
+	lock *os.File
 
 	// sealedAsked counts the sealed partitions searches asked, which
 	// tests read to see the summaries skip the others.
@@ -402,7 +406,11 @@ func (ps *parts) close() error {
 	ps.decOne.Close()
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	return errors.Join(ps.enc.Close(), ps.sealErr)
+	var unlock error
+	if ps.lock != nil {
+		unlock = ps.lock.Close()
+	}
+	return errors.Join(ps.enc.Close(), ps.sealErr, unlock)
 }
 
 // hashKey is the first 8 bytes of a hash, the h8 column.
@@ -452,10 +460,16 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	if version != partsVersion {
 		return fmt.Errorf("sqlitestore: parts layout version %d, this build reads %d: %w", version, partsVersion, errLayout)
 	}
-	ps, err := openParts(ctx, s, s.opts.PartitionEvents)
+	lock, err := lockParts(s.walFile)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: open the parts layout: %w", err)
 	}
+	ps, err := openParts(ctx, s, s.opts.PartitionEvents)
+	if err != nil {
+		lock.Close()
+		return fmt.Errorf("sqlitestore: open the parts layout: %w", err)
+	}
+	ps.lock = lock
 	s.parts = ps
 	s.layout = LayoutParts
 	return nil
