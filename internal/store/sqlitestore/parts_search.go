@@ -284,37 +284,6 @@ type partHit struct {
 	srcASN, typ, fd int64
 }
 
-// topHits keeps the first k hits in the order of the search.
-type topHits struct {
-	k    int
-	asc  bool
-	hits []partHit // sorted, first first
-}
-
-func (t *topHits) compare(a, b partHit) int {
-	c := cmp.Or(cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
-	if t.asc {
-		return -c
-	}
-	return c
-}
-
-func (t *topHits) full() bool { return len(t.hits) >= t.k }
-
-func (t *topHits) offer(h partHit) {
-	if t.full() && t.compare(h, t.hits[len(t.hits)-1]) >= 0 {
-		return
-	}
-	i, found := slices.BinarySearchFunc(t.hits, h, t.compare)
-	if found {
-		return // offered by both sides of a partition
-	}
-	if t.full() {
-		t.hits = t.hits[:len(t.hits)-1]
-	}
-	t.hits = slices.Insert(t.hits, i, h)
-}
-
 // partView is a partition as one search saw it.
 type partView struct {
 	p       *partition
@@ -351,7 +320,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	top := topHits{k: limit, asc: asc}
 	for _, v := range views {
 		if top.full() {
-			worst := top.hits[len(top.hits)-1].ts
+			worst := top.worst().ts
 			if (!asc && v.sum.tmax < worst) || (asc && v.sum.tmin > worst) {
 				break // this partition and the rest hold only events past the page
 			}
@@ -369,13 +338,20 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 			}
 			f.orgIDs = ids
 		}
-		for i := range v.entries {
+		// Entries are in id order, about time order: walked newest
+		// first for a newest-first search, most are refused by one
+		// comparison with the last hit kept.
+		for j := range v.entries {
+			i := j
+			if !asc {
+				i = len(v.entries) - 1 - j
+			}
 			if en := &v.entries[i]; f.match(en) {
-				top.offer(partHit{ts: en.ts, id: en.id, srcIP: en.srcIP, srcASN: en.srcASN, typ: en.typ, fd: en.feed})
+				top.offer(partHit{ts: en.ts, id: en.id, srcIP: en.srcIP, srcASN: en.srcASN, typ: en.typ, fd: en.feed}, false)
 			}
 		}
 	}
-	return top.hits, nil
+	return top.sorted(), nil
 }
 
 // orgIDs returns the ids from first on that the index of events by
@@ -407,7 +383,7 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 				return err
 			}
 			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
-			top.offer(h)
+			top.offer(h, len(queries) > 1)
 			return nil
 		})
 		if err != nil {
