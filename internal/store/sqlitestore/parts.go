@@ -151,8 +151,12 @@ type partition struct {
 	// Guarded by parts.mu.
 	sealed  bool
 	sealing bool
-	entries []partEntry // until sealed
-	sum     partSummary // tmin, tmax, count kept while hot
+	// sealErr is the last failure to seal it and sealFailures their
+	// count (the loop's backoff), both under parts.mu; cleared by a seal.
+	sealErr      error
+	sealFailures int
+	entries      []partEntry // until sealed
+	sum          partSummary // tmin, tmax, count kept while hot
 
 	// Written by the writer only (under parts.insert), and by sealing
 	// once the writer has left the partition.
@@ -195,7 +199,6 @@ type parts struct {
 	sealMu    sync.Mutex // one sealing at a time
 	stopSeal  context.CancelFunc
 	sealDone  chan struct{}
-	sealErr   error // the last sealing's failure, under mu
 
 	// lock is the layout's writer lock (parts_lock.go), held until close.
 	lock *os.File
@@ -406,11 +409,16 @@ func (ps *parts) close() error {
 	ps.decOne.Close()
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	var unlock error
-	if ps.lock != nil {
-		unlock = ps.lock.Close()
+	errs := []error{ps.enc.Close()}
+	for _, p := range ps.list {
+		if !p.sealed && p.sealErr != nil {
+			errs = append(errs, fmt.Errorf("seal partition %d: %w", p.n, p.sealErr))
+		}
 	}
-	return errors.Join(ps.enc.Close(), ps.sealErr, unlock)
+	if ps.lock != nil {
+		errs = append(errs, ps.lock.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // hashKey is the first 8 bytes of a hash, the h8 column.

@@ -3,10 +3,12 @@ package sqlitestore
 // Tests of the mends after the parts layout's review.
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
@@ -84,5 +86,78 @@ func TestPartsOneOpener(t *testing.T) {
 		if e.Seq != int64(i+1) {
 			t.Errorf("event %d has id %d", i, e.Seq)
 		}
+	}
+}
+
+// TestPartsSealRetried cancels a SealEvents, which leaves its partition
+// marked sealing (written no more) but not sealed: the background loop
+// seals it. Then a sealing that fails (a trigger refuses the summary) is
+// tried again by the loop once the cause is gone.
+func TestPartsSealRetried(t *testing.T) {
+	type tried struct {
+		n   int64
+		err error
+	}
+	done := make(chan tried, 16)
+	sealLoopHook = func(p *partition, err error) { done <- tried{p.n, err} }
+	first := sealRetryFirst
+	sealRetryFirst = time.Millisecond
+	t.Cleanup(func() { sealLoopHook, sealRetryFirst = nil, first })
+	wait := func() tried {
+		t.Helper()
+		select {
+		case d := <-done:
+			return d
+		case <-time.After(time.Minute): // a hang, not a speed
+			t.Fatal("the loop tried no sealing")
+			return tried{}
+		}
+	}
+	sealed := func(s *Store, n int64) bool {
+		s.parts.mu.RLock()
+		defer s.parts.mu.RUnlock()
+		return s.parts.list[n-1].sealed
+	}
+
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	g := storetest.NewGenerator(8)
+	if _, err := s.InsertEvents(t.Context(), g.Batch(50), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.SealEvents(ctx); err == nil {
+		t.Fatal("SealEvents with a cancelled context sealed")
+	}
+	if d := wait(); d.n != 1 || d.err != nil || !sealed(s, 1) {
+		t.Fatalf("loop sealed partition %d: %v (sealed %v)", d.n, d.err, sealed(s, 1))
+	}
+
+	if _, err := s.write.ExecContext(t.Context(), `CREATE TRIGGER refuse_summary BEFORE UPDATE ON event_parts BEGIN SELECT RAISE(ABORT, 'no summary'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertEvents(t.Context(), g.Batch(50), nil); err != nil {
+		t.Fatal(err)
+	}
+	s.parts.mu.Lock()
+	p := s.parts.list[len(s.parts.list)-1]
+	p.sealing = true
+	s.parts.mu.Unlock()
+	s.parts.sealLater(p)
+	if d := wait(); d.err == nil || sealed(s, p.n) {
+		t.Fatalf("sealing partition %d against the trigger: %v", d.n, d.err)
+	}
+	if _, err := s.write.ExecContext(t.Context(), `DROP TRIGGER refuse_summary`); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d := wait()
+		if d.err == nil {
+			break
+		}
+	}
+	if !sealed(s, p.n) {
+		t.Errorf("partition %d not sealed after the retry", p.n)
 	}
 }

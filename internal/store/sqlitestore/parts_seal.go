@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -51,6 +52,9 @@ func (ps *parts) sealLater(p *partition) {
 }
 
 // sealLoop seals the queued partitions one after the other until close.
+// A partition that fails is queued again after a backoff (a full disk
+// may clear), its memory kept and searched meanwhile; Close reports the
+// failures of partitions still not sealed.
 func (ps *parts) sealLoop(ctx context.Context) {
 	defer close(ps.sealDone)
 	for {
@@ -58,15 +62,41 @@ func (ps *parts) sealLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case p := <-ps.sealQueue:
-			if err := ps.seal(ctx, p); err != nil && ctx.Err() == nil {
-				ps.s.log.Error("seal event partition", "partition", p.n, "err", err)
+			err := ps.seal(ctx, p)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
 				ps.mu.Lock()
-				ps.sealErr = err
+				p.sealErr = err
+				p.sealFailures++
+				delay := sealRetryFirst << min(p.sealFailures-1, 16)
 				ps.mu.Unlock()
+				delay = min(delay, sealRetryMax)
+				ps.s.log.Error("seal event partition", "partition", p.n, "err", err, "retry_in", delay)
+				time.AfterFunc(delay, func() {
+					if ctx.Err() == nil {
+						ps.sealLater(p)
+					}
+				})
+			}
+			if sealLoopHook != nil {
+				sealLoopHook(p, err)
 			}
 		}
 	}
 }
+
+// The backoff of a failed sealing: the first retry after sealRetryFirst,
+// each next one after twice as long, at most sealRetryMax.
+var (
+	sealRetryFirst = time.Second
+	sealRetryMax   = 5 * time.Minute
+)
+
+// sealLoopHook, when set (tests), is called by the loop after each
+// sealing it tried.
+var sealLoopHook func(p *partition, err error)
 
 // sealInline (tests) seals a partition as soon as it is full, in the
 // writer, so that a test knows which partitions are sealed.
@@ -96,8 +126,13 @@ func (s *Store) SealEvents(ctx context.Context) error {
 		}
 	}
 	ps.mu.Unlock()
-	for _, p := range list {
+	for i, p := range list {
 		if err := ps.seal(ctx, p); err != nil {
+			// The partitions left are marked sealing, written no more:
+			// the loop seals them.
+			for _, q := range list[i:] {
+				ps.sealLater(q)
+			}
 			return fmt.Errorf("sqlitestore: seal partition %d: %w", p.n, err)
 		}
 	}
@@ -142,6 +177,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	ps.mu.Lock()
 	p.sum = sum
 	p.sealed, p.sealing = true, false
+	p.sealErr = nil
 	p.entries, p.hashes, p.more = nil, nil, nil
 	ps.mu.Unlock()
 	return nil
