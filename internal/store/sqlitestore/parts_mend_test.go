@@ -161,3 +161,32 @@ func TestPartsSealRetried(t *testing.T) {
 		t.Errorf("partition %d not sealed after the retry", p.n)
 	}
 }
+
+// TestPartsOrganisationEventDamagedBlock damages the block holding an
+// event of organisation a and one of b: asked as a for b's event, the
+// store answers ErrNotFound (the event is not a's), without decoding the
+// block; asked as b, it reports the damage. In a hot partition and in a
+// sealed one.
+func TestPartsOrganisationEventDamagedBlock(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	ea := storetest.Event(t, map[string]string{"time.source": "2026-11-01T10:00:00+00:00", "source.ip": "192.0.2.1"}, "a")
+	eb := storetest.Event(t, map[string]string{"time.source": "2026-11-01T11:00:00+00:00", "source.ip": "192.0.2.2"}, "b")
+	storetest.Insert(t, s, ea, eb)
+	for _, seal := range []bool{false, true} {
+		if seal {
+			if err := s.SealEvents(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.write.ExecContext(t.Context(), `UPDATE ev_1_blocks SET data = ?`, []byte("not zstd at all")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetOrganisationEvent(t.Context(), "a", eb.Hash()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("sealed %v: b's event asked as a: %v, want %v", seal, err, store.ErrNotFound)
+		}
+		if _, err := s.GetOrganisationEvent(t.Context(), "b", eb.Hash()); !errors.Is(err, errBadBlock) {
+			t.Errorf("sealed %v: b's event asked as b: %v, want %v", seal, err, errBadBlock)
+		}
+	}
+}

@@ -170,9 +170,13 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // their ids. The unsealed partitions answer from their map of hashes in
 // memory, the sealed ones from their Bloom filter and, only on a hit,
 // their h8 index; every candidate is decoded and its whole hash compared.
-func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[event.Hash]store.StoredEvent, error) {
+// With org, only the candidates the index of events by organisation lists
+// under org are decoded: another organisation's event, in a damaged block
+// say, is not found rather than an error.
+func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org string) (map[event.Hash]store.StoredEvent, error) {
+	type cand struct{ id, ts int64 }
 	var (
-		cands    []int64
+		all      []cand
 		bySealed = map[*partition][]any{}
 		key      [8]byte
 	)
@@ -184,8 +188,12 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[eve
 			switch {
 			case !p.sealed:
 				if id, ok := p.hashes[k]; ok {
-					cands = append(cands, id)
-					cands = append(cands, p.more[k]...)
+					for _, id := range append([]int64{id}, p.more[k]...) {
+						i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].id >= id })
+						if i < len(p.entries) && p.entries[i].id == id {
+							all = append(all, cand{id, p.entries[i].ts})
+						}
+					}
 				}
 			case p.sum.hashes.has(key[:]):
 				bySealed[p] = append(bySealed[p], int64(k))
@@ -196,17 +204,32 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[eve
 	for p, keys := range bySealed {
 		for start := 0; start < len(keys); start += idsPerQuery {
 			chunk := keys[start:min(start+idsPerQuery, len(keys))]
-			err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
+			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
 				func(rows *sql.Rows) error {
-					var id int64
-					err := rows.Scan(&id)
-					cands = append(cands, id)
+					var c cand
+					err := rows.Scan(&c.id, &c.ts)
+					all = append(all, c)
 					return err
 				})
 			if err != nil {
 				return nil, fmt.Errorf("partition %d: %w", p.n, err)
 			}
 		}
+	}
+	cands := make([]int64, 0, len(all))
+	for _, c := range all {
+		if org != "" {
+			var n int
+			err := ps.s.read.QueryRowContext(ctx, `SELECT count(*) FROM event_orgs WHERE org = ? AND time_source = ? AND event_id = ?`,
+				org, c.ts, c.id).Scan(&n)
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				continue
+			}
+		}
+		cands = append(cands, c.id)
 	}
 	out := map[event.Hash]store.StoredEvent{}
 	if len(cands) == 0 {
@@ -230,7 +253,7 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash) (map[eve
 
 // idsByHash returns the ids of the stored events of hashes.
 func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.Hash]int64, error) {
-	found, err := ps.eventsByHash(ctx, hashes)
+	found, err := ps.eventsByHash(ctx, hashes, "")
 	if err != nil {
 		return nil, err
 	}
@@ -244,25 +267,13 @@ func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.
 // getEvent is GetEvent; with org, only an event the index of events by
 // organisation lists under org.
 func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (store.StoredEvent, error) {
-	found, err := ps.eventsByHash(ctx, []event.Hash{hash})
+	found, err := ps.eventsByHash(ctx, []event.Hash{hash}, org)
 	if err != nil {
 		return store.StoredEvent{}, err
 	}
 	se, ok := found[hash]
 	if !ok {
 		return store.StoredEvent{}, store.ErrNotFound
-	}
-	if org != "" {
-		ts := store.ExtractColumns(se.Event, se.Stored).TimeSource
-		var n int
-		err := ps.s.read.QueryRowContext(ctx, `SELECT count(*) FROM event_orgs WHERE org = ? AND time_source = ? AND event_id = ?`,
-			org, ts, se.Seq).Scan(&n)
-		if err != nil {
-			return store.StoredEvent{}, err
-		}
-		if n == 0 {
-			return store.StoredEvent{}, store.ErrNotFound
-		}
 	}
 	se.Seq = 0
 	return se, nil
