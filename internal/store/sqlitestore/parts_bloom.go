@@ -68,11 +68,20 @@ func (f *bloom) marshal() []byte {
 
 var errBadBloom = errors.New("malformed Bloom filter")
 
+// maxBloomProbes bounds k as read from disk: newBloom gives 7 at 1%; a
+// larger k is a damaged summary, which would otherwise cost a probe loop
+// of up to 2^32 steps a key.
+const maxBloomProbes = 32
+
 func unmarshalBloom(b []byte) (*bloom, error) {
 	if len(b) < 12 || (len(b)-4)%8 != 0 {
 		return nil, errBadBloom
 	}
-	f := &bloom{k: binary.LittleEndian.Uint32(b), bits: make([]uint64, (len(b)-4)/8)}
+	k := binary.LittleEndian.Uint32(b)
+	if k == 0 || k > maxBloomProbes {
+		return nil, errBadBloom
+	}
+	f := &bloom{k: k, bits: make([]uint64, (len(b)-4)/8)}
 	for i := range f.bits {
 		f.bits[i] = binary.LittleEndian.Uint64(b[4+8*i:])
 	}
