@@ -297,6 +297,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	go ps.sealLoop(sctx)
 	for i, p := range ps.list {
 		if !p.sealed && i < len(ps.list)-1 {
+			p.sealing = true
 			ps.sealLater(p)
 		}
 	}
