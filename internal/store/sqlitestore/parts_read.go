@@ -340,9 +340,13 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 	}
 	out := make([]store.StoredEvent, 0, len(ids))
 	for _, id := range ids {
-		if se, ok := found[id]; ok {
-			out = append(out, se)
+		se, ok := found[id]
+		if !ok {
+			// A row without its record: skipping it would move a
+			// follower past the event for good.
+			return nil, fmt.Errorf("event %d vanished", id)
 		}
+		out = append(out, se)
 	}
 	return out, nil
 }
