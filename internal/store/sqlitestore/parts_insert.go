@@ -36,12 +36,20 @@ func multiInsertSQL(table, names string, columns, n int) string {
 }
 
 // observationDay is the UTC day of e's time.observation (of now without
-// one): a partition holds the events observed on one day, so that
-// retention can drop partitions whole.
+// one), at most the day after now's. It closes partitions: a batch of a
+// later day than the hot partition's starts a new one, so that a
+// partition mostly holds one day's events. It is no bound: a batch of an
+// earlier day goes into the hot partition, and time.source, which
+// searches and retention read, may be anything; a partition's summary
+// gives its time.source range. The cap keeps a feed's far-future times
+// from opening a partition a batch.
 func observationDay(e *event.Event, now time.Time) string {
 	t, ok := e.Time("time.observation")
 	if !ok {
 		t = now
+	}
+	if limit := now.Add(24 * time.Hour); t.After(limit) {
+		t = limit
 	}
 	return t.UTC().Format("20060102")
 }
@@ -86,6 +94,18 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		seen[hashes[i]] = struct{}{}
 		events = append(events, e)
 		newHashes = append(newHashes, hashes[i])
+	}
+
+	// A replayed batch stores nothing: found before a partition is
+	// opened for it. The INSERT below checks again in the transaction.
+	if b.ID != (event.Hash{}) && len(events) > 0 {
+		var n int
+		if err := ps.s.write.QueryRowContext(ctx, `SELECT count(*) FROM event_batches WHERE id = ?`, b.ID[:]).Scan(&n); err != nil {
+			return 0, fmt.Errorf("look up batch: %w", err)
+		}
+		if n > 0 {
+			return 0, nil
+		}
 	}
 
 	var p *partition
