@@ -318,6 +318,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 		slices.SortFunc(views, func(a, b partView) int { return cmp.Compare(b.sum.tmax, a.sum.tmax) })
 	}
 	top := topHits{k: limit, asc: asc}
+	seek := orgSeek{org: f.org, asc: asc}
 	for _, v := range views {
 		if top.full() {
 			worst := top.worst().ts
@@ -326,6 +327,15 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 			}
 		}
 		if v.sealed {
+			if f.org != "" {
+				absent, err := seek.absent(ctx, ps.s.read, &v.sum)
+				if err != nil {
+					return nil, err
+				}
+				if absent {
+					continue
+				}
+			}
 			if err := ps.searchSealed(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
 			}
