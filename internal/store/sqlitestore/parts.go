@@ -200,6 +200,9 @@ type parts struct {
 	stopSeal  context.CancelFunc
 	sealDone  chan struct{}
 
+	// searchStmts are the sealed partitions' search statements.
+	searchStmts stmtCache
+
 	// lock is the layout's writer lock (parts_lock.go), held until close.
 	lock *os.File
 
@@ -406,6 +409,7 @@ func (ps *parts) partitionOf(id int64) *partition {
 func (ps *parts) close() error {
 	ps.stopSeal()
 	<-ps.sealDone
+	ps.searchStmts.close()
 	ps.dec.Close()
 	ps.decOne.Close()
 	ps.mu.RLock()

@@ -383,7 +383,7 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 	ps.sealedAsked.Add(1)
 	queries, args := f.sql(p.table, top.k)
 	for i, text := range queries {
-		err := sqlkit.Each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
+		err := ps.searchStmts.each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
 			var (
 				h              partHit
 				ip             []byte
