@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,21 @@ func TestOrgSearchSkipsPartitions(t *testing.T) {
 		if asked := s.parts.sealedAsked.Load() - before; asked > wantAsked {
 			t.Errorf("%+v: %d sealed partitions asked of 8, want %d", q, asked, wantAsked)
 		}
+	}
+}
+
+// TestOrgIDsPlanByTime checks that the hot partitions' read of the index
+// of events by organisation is a range of its key by time, not a scan of
+// every entry of the organisation.
+func TestOrgIDsPlanByTime(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	var id, parent, unused int
+	var detail string
+	if err := s.read.QueryRowContext(t.Context(), `EXPLAIN QUERY PLAN `+orgIDsSQL, "a", 1, 2, 3).Scan(&id, &parent, &unused, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, "org=? AND time_source>? AND time_source<?") {
+		t.Errorf("plan %q, want a range of (org, time_source)", detail)
 	}
 }

@@ -317,6 +317,21 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	} else {
 		slices.SortFunc(views, func(a, b partView) int { return cmp.Compare(b.sum.tmax, a.sum.tmax) })
 	}
+	// The hot partitions' time range bounds the organisation's index
+	// entries read for them.
+	var hotMin, hotMax int64
+	hotSeen := false
+	for i := range views {
+		if v := &views[i]; !v.sealed && v.sum.count > 0 {
+			if !hotSeen || v.sum.tmin < hotMin {
+				hotMin = v.sum.tmin
+			}
+			if !hotSeen || v.sum.tmax > hotMax {
+				hotMax = v.sum.tmax
+			}
+			hotSeen = true
+		}
+	}
 	top := topHits{k: limit, asc: asc}
 	seek := orgSeek{org: f.org, asc: asc}
 	for _, v := range views {
@@ -342,7 +357,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 			continue
 		}
 		if f.org != "" && f.orgIDs == nil {
-			ids, err := ps.orgIDs(ctx, f.org, firstHot)
+			ids, err := ps.orgIDs(ctx, f.org, firstHot, hotMin, hotMax)
 			if err != nil {
 				return nil, err
 			}
@@ -364,11 +379,16 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	return top.sorted(), nil
 }
 
-// orgIDs returns the ids from first on that the index of events by
-// organisation lists under org.
-func (ps *parts) orgIDs(ctx context.Context, org string, first int64) (map[int64]bool, error) {
+// orgIDsSQL reads the organisation's index entries of the hot
+// partitions: by org and the time range, which the key (org, time_source,
+// event_id) serves as a range, not every entry of the organisation.
+const orgIDsSQL = `SELECT event_id FROM event_orgs WHERE org = ? AND time_source >= ? AND time_source <= ? AND event_id >= ?`
+
+// orgIDs returns the ids from first on, of time.source within [tmin,
+// tmax], that the index of events by organisation lists under org.
+func (ps *parts) orgIDs(ctx context.Context, org string, first, tmin, tmax int64) (map[int64]bool, error) {
 	ids := map[int64]bool{}
-	err := sqlkit.Each(ctx, ps.s.read, `SELECT event_id FROM event_orgs WHERE org = ? AND event_id >= ?`, []any{org, first},
+	err := sqlkit.Each(ctx, ps.s.read, orgIDsSQL, []any{org, tmin, tmax, first},
 		func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
