@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"sync"
 	"sync/atomic"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // searchStmtsMax bounds the statements a store keeps prepared for the
@@ -33,7 +35,7 @@ func (c *stmtCache) each(ctx context.Context, db *sql.DB, text string, args []an
 	for {
 		c.mu.RLock()
 		if st, ok := c.m[text]; ok {
-			err := eachRow(ctx, st, args, fn)
+			err := sqlkit.Each(ctx, stmtQueryer{st}, text, args, fn)
 			c.mu.RUnlock()
 			return err
 		}
@@ -59,18 +61,11 @@ func (c *stmtCache) each(ctx context.Context, db *sql.DB, text string, args []an
 	}
 }
 
-func eachRow(ctx context.Context, st *sql.Stmt, args []any, fn func(*sql.Rows) error) error {
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+// stmtQueryer runs its statement for sqlkit.Each, whatever the text.
+type stmtQueryer struct{ st *sql.Stmt }
+
+func (q stmtQueryer) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return q.st.QueryContext(ctx, args...)
 }
 
 // close closes the statements.
