@@ -225,9 +225,9 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 
 // storeBytes is what the store takes on disk once the events are settled
 // (a layout that seals partitions in the background has sealed them, so
-// their indexes count): the database's files for SQLite, the tables and
-// indexes of the bench's schema for PostgreSQL. It is measured after the
-// timed run.
+// their indexes count): the database's files for SQLite (its log
+// checkpointed), the tables and indexes of the bench's schema for
+// PostgreSQL. It is measured after the timed run.
 func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (int64, error) {
 	if s, ok := b.db.(interface{ SealEvents(context.Context) error }); ok {
 		if err := s.SealEvents(ctx); err != nil {
@@ -240,6 +240,11 @@ func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (in
 			FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
 			WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'p')`).Scan(&n)
 		return n, err
+	}
+	// What the write-ahead log holds is moved into the database and the
+	// log emptied, so that the pages count once.
+	if _, err := b.db.DB().Exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return 0, err
 	}
 	files, err := filepath.Glob(filepath.Join(work, "data", "vigil.db*"))
 	if err != nil {
