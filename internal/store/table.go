@@ -141,6 +141,18 @@ func (c WindowCursor) String() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// WindowStart is where a windowed sort's page starts: the cursor after
+// names, or else a window topped by the newest match, which top finds
+// (found false when nothing matches: the page is empty).
+func WindowStart(after string, top func() (c Cursor, found bool, err error)) (wc WindowCursor, found bool, err error) {
+	if after != "" {
+		wc, err = ParseWindowCursor(after)
+		return wc, err == nil, err
+	}
+	wc.Top, found, err = top()
+	return wc, found, err
+}
+
 // ParseWindowCursor decodes EventQuery.After of a windowed sort.
 func ParseWindowCursor(s string) (WindowCursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)

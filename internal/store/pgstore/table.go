@@ -77,27 +77,24 @@ var sortOrders = map[store.SortKey]string{
 // event, ordered by the column and then newest first, from an offset.
 func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
-	var wc store.WindowCursor
-	if q.After != "" {
-		c, err := store.ParseWindowCursor(q.After)
-		if err != nil {
-			return store.EventPage{}, err
-		}
-		wc = c
-	} else {
+	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
 		text, a := matchSQL(q, nil, shape{ids: true, limit: 1})
 		if text == "" {
-			return store.EventPage{}, nil
+			return store.Cursor{}, false, nil
 		}
-		var ts time.Time
-		err := s.pool.QueryRow(ctx, text, a...).Scan(&wc.Top.ID, &ts)
+		var (
+			top store.Cursor
+			ts  time.Time
+		)
+		err := s.pool.QueryRow(ctx, text, a...).Scan(&top.ID, &ts)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return store.EventPage{}, nil
+			return top, false, nil
 		}
-		if err != nil {
-			return store.EventPage{}, err
-		}
-		wc.Top.TimeSource = ts.UnixMicro()
+		top.TimeSource = ts.UnixMicro()
+		return top, err == nil, err
+	})
+	if !found {
+		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
 	text, a := matchSQL(q, &through, shape{ids: true, limit: store.SearchWindow})

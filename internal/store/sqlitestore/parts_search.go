@@ -479,19 +479,15 @@ func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPag
 // and then newest first, from an offset.
 func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
-	var wc store.WindowCursor
-	if q.After != "" {
-		c, err := store.ParseWindowCursor(q.After)
-		if err != nil {
-			return store.EventPage{}, err
-		}
-		wc = c
-	} else {
+	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
 		first, err := ps.match(ctx, q, nil, false, 1)
 		if err != nil || len(first) == 0 {
-			return store.EventPage{}, err
+			return store.Cursor{}, false, err
 		}
-		wc.Top = store.Cursor{TimeSource: first[0].ts, ID: first[0].id}
+		return store.Cursor{TimeSource: first[0].ts, ID: first[0].id}, true, nil
+	})
+	if !found {
+		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
 	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow)

@@ -99,25 +99,20 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	if err != nil {
 		return store.EventPage{}, err
 	}
-	var wc store.WindowCursor
-	if q.After != "" {
-		c, err := store.ParseWindowCursor(q.After)
-		if err != nil {
-			return store.EventPage{}, err
-		}
-		wc = c
-	} else {
+	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
 		text, args := matchSQL(q, nil, scan, shape{ids: true, limit: 1})
 		if text == "" {
-			return store.EventPage{}, nil
+			return store.Cursor{}, false, nil
 		}
-		err := s.read.QueryRowContext(ctx, text, args...).Scan(&wc.Top.ID, &wc.Top.TimeSource)
+		var top store.Cursor
+		err := s.read.QueryRowContext(ctx, text, args...).Scan(&top.ID, &top.TimeSource)
 		if errors.Is(err, sql.ErrNoRows) {
-			return store.EventPage{}, nil
+			return top, false, nil
 		}
-		if err != nil {
-			return store.EventPage{}, err
-		}
+		return top, err == nil, err
+	})
+	if !found {
+		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
 	text, args := matchSQL(q, &through, scan, shape{ids: true, limit: store.SearchWindow})
