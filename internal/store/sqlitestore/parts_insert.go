@@ -70,6 +70,15 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	now := time.Now()
 	stored := now.UnixMicro()
 
+	// A replayed batch stores nothing: found before its events are looked
+	// up (each would be decoded, being stored) and before a partition is
+	// opened for it. The INSERT below checks again in the transaction.
+	if b.ID != (event.Hash{}) {
+		if recorded, err := ps.s.BatchRecorded(ctx, b.ID); err != nil || recorded {
+			return 0, err
+		}
+	}
+
 	// The events not stored yet, each hash once.
 	hashes := make([]event.Hash, len(b.Events))
 	for i, e := range b.Events {
@@ -94,18 +103,6 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		seen[hashes[i]] = struct{}{}
 		events = append(events, e)
 		newHashes = append(newHashes, hashes[i])
-	}
-
-	// A replayed batch stores nothing: found before a partition is
-	// opened for it. The INSERT below checks again in the transaction.
-	if b.ID != (event.Hash{}) && len(events) > 0 {
-		var n int
-		if err := ps.s.write.QueryRowContext(ctx, `SELECT count(*) FROM event_batches WHERE id = ?`, b.ID[:]).Scan(&n); err != nil {
-			return 0, fmt.Errorf("look up batch: %w", err)
-		}
-		if n > 0 {
-			return 0, nil
-		}
 	}
 
 	var p *partition

@@ -188,7 +188,11 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 			switch {
 			case !p.sealed:
 				if id, ok := p.hashes[k]; ok {
-					for _, id := range append([]int64{id}, p.more[k]...) {
+					ids := p.more[k] // every id of the prefix when it is shared
+					if ids == nil {
+						ids = []int64{id}
+					}
+					for _, id := range ids {
 						i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].id >= id })
 						if i < len(p.entries) && p.entries[i].id == id {
 							all = append(all, cand{id, p.entries[i].ts})
@@ -334,6 +338,13 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 			return nil, err
 		}
 	}
+	return ps.inOrder(ctx, ids)
+}
+
+// inOrder reads the events of ids, in that order, each with its Seq. A
+// row without its record is an error: skipping it would move a follower
+// (EventsAfter) past the event for good, and leave a hole in a page.
+func (ps *parts) inOrder(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
 	found, err := ps.eventsByID(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -342,8 +353,6 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 	for _, id := range ids {
 		se, ok := found[id]
 		if !ok {
-			// A row without its record: skipping it would move a
-			// follower past the event for good.
 			return nil, fmt.Errorf("event %d vanished", id)
 		}
 		out = append(out, se)

@@ -423,22 +423,14 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 	return nil
 }
 
-// page reads the events of hits, in their order.
+// page reads the events of hits, in their order; a search's results
+// carry no Seq (only EventsAfter sets it).
 func (ps *parts) page(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
-	found, err := ps.eventsByID(ctx, ids)
-	if err != nil {
-		return nil, err
+	out, err := ps.inOrder(ctx, ids)
+	for i := range out {
+		out[i].Seq = 0
 	}
-	out := make([]store.StoredEvent, 0, len(ids))
-	for _, id := range ids {
-		se, ok := found[id]
-		if !ok {
-			return nil, fmt.Errorf("event %d vanished", id)
-		}
-		se.Seq = 0
-		out = append(out, se)
-	}
-	return out, nil
+	return out, err
 }
 
 // search is SearchEvents.
