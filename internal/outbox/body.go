@@ -173,8 +173,11 @@ func UnpackBody(codec int, stored []byte, size int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: unknown body encoding %d", ErrBadBody, codec)
 	}
 	// Packing never makes a body longer than a few bytes past its size
-	// (a literal's length, a run's count of lines).
-	if n, err := s2.DecodedLen(stored); err != nil || size < 0 || n > size+size/16+64 {
+	// (a literal's length, a run's count of lines), and unpacking makes
+	// at most 78 bytes of 57 (a full base64 line and its CRLF): a size
+	// (read from the same row) beyond that is damage too, found before
+	// it is allocated.
+	if n, err := s2.DecodedLen(stored); err != nil || size < 0 || n > size+size/16+64 || size > n+n*21/57+64 {
 		return nil, errCorrupt
 	}
 	packed, err := s2.Decode(nil, stored)

@@ -150,6 +150,7 @@ func TestUnpackBodyDamaged(t *testing.T) {
 		"longer than its size":    {BodyPacked, packed, len(body) - 1},
 		"shorter than its size":   {BodyPacked, packed, len(body) + 1},
 		"a negative size":         {BodyPacked, packed, -1},
+		"a size claiming 4 GiB":   {BodyPacked, packed, 4 << 30},
 		"an unknown encoding":     {7, packed, len(body)},
 		"not S2 at all":           {BodyPacked, []byte("plain text"), 10},
 	}
