@@ -209,6 +209,7 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 		}
 		outputs = append([]pipeline.Output{out}, outputs...)
 	}
+	collectLessOften()
 	return pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport, Feeds: feeds,
 		Enrichers: enrichers, Outputs: outputs, BatchSize: a.cfg.Pipeline.BatchSize,
 		Workers: a.cfg.Pipeline.Workers, Metrics: metrics, DeadLetters: a.cfg.Pipeline.DeadLetters, Runs: runs}), nil

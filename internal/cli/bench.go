@@ -317,6 +317,7 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 	} else if transportName != "local" {
 		return nil, c.usageError("cli.bench.transport")
 	}
+	collectLessOften()
 	b.runner = pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
 		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
 		Enrichers: enrichers, Outputs: []pipeline.Output{b.output}, BatchSize: 2000, Workers: 2})

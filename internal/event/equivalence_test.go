@@ -504,3 +504,26 @@ func TestSealAgainIsSealAfresh(t *testing.T) {
 		}
 	}
 }
+
+// TestSealedUntilChanged: Sealed holds from Seal until a field is set or
+// deleted (the pipeline then labels and seals the event again).
+func TestSealedUntilChanged(t *testing.T) {
+	e := New(0)
+	e.SetTrusted("source.ip", "192.0.2.1")
+	if e.Sealed() {
+		t.Fatal("a new event reads as sealed")
+	}
+	e.Seal()
+	if !e.Sealed() {
+		t.Fatal("a sealed event reads as not sealed")
+	}
+	e.SetTrusted("tlp", "AMBER")
+	if e.Sealed() {
+		t.Error("an event set after Seal reads as sealed")
+	}
+	e.Seal()
+	e.Delete("tlp")
+	if e.Sealed() {
+		t.Error("an event deleted from after Seal reads as sealed")
+	}
+}

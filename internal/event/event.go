@@ -311,13 +311,17 @@ func (e *Event) Hash() Hash {
 	return e.HashExcept(nil)
 }
 
+// Sealed reports whether the event was sealed and nothing was set or
+// deleted since: sealing it again would change nothing.
+func (e *Event) Sealed() bool { return e.flag(unchanged) }
+
 // Seal computes the event's identity from its current fields and keeps it in
 // event_hash (upper-case hex, IntelMQ's type for the field), replacing any
 // value the input carried. The pipeline seals every event as it leaves its
 // parser. Sealing an event again when nothing was set or deleted since
 // does nothing, as it would give the same.
 func (e *Event) Seal() Hash {
-	if e.flag(unchanged) {
+	if e.Sealed() {
 		return Hash(e.hash)
 	}
 	h := e.HashExcept(nil)

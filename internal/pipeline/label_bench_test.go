@@ -33,7 +33,7 @@ func BenchmarkLabel(b *testing.B) {
 	}
 	const n = 2000
 	work := make([]*event.Event, n)
-	s := &sink{feed: f, now: "2026-11-20T10:00:00+00:00"}
+	s := &sink{feed: f, now: "2026-11-20T10:00:00+00:00", labels: feedLabels(f, "2026-11-20T10:00:00+00:00")}
 	b.ReportAllocs()
 	done := 0
 	for b.Loop() {

@@ -21,7 +21,7 @@ func TestPreparedEventEndsAsUnprepared(t *testing.T) {
 		{Name: "no raw", TLP: "red"},
 	}
 	for _, f := range feeds {
-		s := &sink{feed: f, now: "2026-11-20T10:00:00+00:00"}
+		s := &sink{feed: f, now: "2026-11-20T10:00:00+00:00", labels: feedLabels(f, "2026-11-20T10:00:00+00:00")}
 		var plain, prepared []*event.Event
 		for i := range 64 {
 			e := event.New(8 + event.PipelineRoom)
@@ -49,7 +49,9 @@ func TestPreparedEventEndsAsUnprepared(t *testing.T) {
 		for i := range plain {
 			// What Event and Process do to each.
 			for _, e := range []*event.Event{plain[i], prepared[i]} {
-				s.label(e)
+				if !e.Sealed() {
+					s.label(e)
+				}
 				e.Seal()
 			}
 			a, b := plain[i], prepared[i]

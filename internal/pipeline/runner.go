@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
+
 	"strconv"
 	"sync"
 	"time"
@@ -16,29 +15,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
-
-// pipelineGCPercent is the collector's goal in a process that runs a
-// pipeline, in place of Go's 100. Every event is a few KiB of fields and
-// text that lives for one batch, while what lives long is small (the
-// deduplicator's tables are off the heap), so at 100 the collector runs
-// every few ten thousand events and marks the same live heap each time:
-// a fifth of the CPU an event costs. At 200 it runs half as often; the
-// heap may grow to three times what is live instead of twice (bench
-// ingest: peak RSS about 350 MB instead of 250, the same at 1M and 10M
-// events).
-const pipelineGCPercent = 200
-
-var collectOnce sync.Once
-
-// collectLessOften sets pipelineGCPercent once per process, unless GOGC
-// says otherwise: an operator's own setting wins.
-func collectLessOften() {
-	collectOnce.Do(func() {
-		if _, set := os.LookupEnv("GOGC"); !set {
-			debug.SetGCPercent(pipelineGCPercent)
-		}
-	})
-}
 
 // Feed is a configured source ready to run.
 type Feed struct {
@@ -99,7 +75,6 @@ type RunnerConfig struct {
 
 // NewRunner builds a runner.
 func NewRunner(cfg RunnerConfig) *Runner {
-	collectLessOften()
 	r := &Runner{
 		env: cfg.Env, log: cfg.Env.Logger, transport: cfg.Transport,
 		feeds: map[string]*Feed{}, enrichers: cfg.Enrichers, outputs: cfg.Outputs,
@@ -289,14 +264,13 @@ type sink struct {
 	// run is the feed run the input belongs to, 0 when none is recorded.
 	run     int64
 	counter *lineCounter
-	// labels are the feed's fields for label, made on its first event
-	// (labelsOnce: Prepare runs on a parser's workers).
-	labels     []event.Field
-	labelsOnce sync.Once
+	// labels are the feed's fields for label.
+	labels []event.Field
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
-	return &sink{ctx: ctx, r: r, feed: f, now: event.FormatTime(r.env.Now()), record: record,
+	now := event.FormatTime(r.env.Now())
+	return &sink{ctx: ctx, r: r, feed: f, now: now, record: record, labels: feedLabels(f, now),
 		batch: make([]*event.Event, 0, r.batchSize)}
 }
 
@@ -308,7 +282,9 @@ func (s *sink) Event(e *event.Event) error {
 	if s.refused != nil {
 		return ErrInputRefused
 	}
-	s.label(e)
+	if !e.Sealed() { // a Preparer labelled and sealed it already
+		s.label(e)
+	}
 	s.batch = append(s.batch, e)
 	s.parsed++
 	if len(s.batch) >= s.r.batchSize {
@@ -318,8 +294,8 @@ func (s *sink) Event(e *event.Event) error {
 }
 
 // Prepare implements Preparer: it labels and seals e as Event and Process
-// would. Event labels it again, which finds nothing to add, and Process
-// seals it again, which finds nothing changed.
+// would, on the parser's worker. Event does not label a sealed event
+// again, and Process's Seal finds nothing changed.
 func (s *sink) Prepare(e *event.Event) {
 	s.label(e)
 	e.Seal()
@@ -328,7 +304,6 @@ func (s *sink) Prepare(e *event.Event) {
 // label adds what the feed knows and the parser does not. It only reads
 // the sink, so Prepare may call it on any goroutine.
 func (s *sink) label(e *event.Event) {
-	s.labelsOnce.Do(func() { s.labels = feedLabels(s.feed, s.now) })
 	e.SetDefaults(s.labels...)
 	if !s.feed.KeepRaw {
 		e.Delete("raw")
@@ -528,9 +503,10 @@ type storeCounter interface {
 func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	start := time.Now()
 	// The identity is fixed before any enricher adds to the event, so a
-	// replay enriched from changed tables is still the same event. Sealing
-	// here rather than in the parser's goroutine spreads the hashing over
-	// the workers.
+	// replay enriched from changed tables is still the same event. Events
+	// of a parser that prepares them (chunks.Records) were sealed on its
+	// workers and cost nothing here; the others are sealed here, on the
+	// pipeline's workers, not on the parser's goroutine.
 	for _, e := range b.Events {
 		e.Seal()
 	}
