@@ -508,7 +508,7 @@ func TestSealAgainIsSealAfresh(t *testing.T) {
 // TestSealedUntilChanged: Sealed holds from Seal until a field is set or
 // deleted (the pipeline then labels and seals the event again).
 func TestSealedUntilChanged(t *testing.T) {
-	e := New(0)
+	e := event.New(0)
 	e.SetTrusted("source.ip", "192.0.2.1")
 	if e.Sealed() {
 		t.Fatal("a new event reads as sealed")
