@@ -11,9 +11,9 @@ import (
 // allocSlots returns n zeroed slots outside the Go heap, in memory of
 // their own, unmapped once owner is garbage. The fingerprint tables are
 // one large, long-lived block without pointers: on the heap they would
-// count toward the collector's goal, which lets the heap grow by as much
-// again before the next collection (GOGC=100), so 64 MiB of table would
-// cost up to 128 MiB of RSS. Off the heap they cost what they are.
+// count toward the collector's goal, which lets the heap grow by GOGC
+// percent of it before the next collection (a pipeline's process runs at
+// 200), so 64 MiB of table would cost up to 192 MiB of RSS. Off the heap they cost what they are.
 func allocSlots(n int, owner *Dedup) []uint32 {
 	if n == 0 {
 		return nil

@@ -10,7 +10,8 @@
 //     sink is not safe for concurrent use, and the input's reader may be
 //     tied to the sink (the runner's refusing reader ends an input once the
 //     sink refused it), so only the work in between moves to other
-//     goroutines.
+//     goroutines; the one exception is a sink's Prepare (pipeline.Preparer),
+//     which Records calls on the workers and which is safe for that.
 //   - Memory is bounded: at most Options.InFlight chunks are read and not
 //     yet handed on, and their memory is reused.
 //   - A small input pays for no goroutine: the first chunk is read before
@@ -36,8 +37,8 @@ type Options struct {
 	// GOMAXPROCS. With 1 every chunk is worked on the caller's goroutine.
 	Workers int
 	// InFlight bounds the chunks read and not yet handed on; 0 means
-	// twice the workers, enough to keep them busy while the caller reads
-	// and hands on.
+	// twice the workers (at most 16), enough to keep them busy while the
+	// caller reads and hands on.
 	InFlight int
 }
 
