@@ -11,6 +11,7 @@ package dedupsql
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -56,10 +57,6 @@ func Prune(ctx context.Context, db sqlkit.DB, now time.Time) error {
 	return nil
 }
 
-// existChunk is how many keys one query of Exist asks about: SQLite
-// binds each as a parameter, well under its limit of 32766.
-const existChunk = 1000
-
 // Exist reports, for each of keys, whether a dedup key stored under it
 // expires after now or an event is stored under that hash (see
 // store.Dedup.DedupKeysExist). The dedup keys are read from their table
@@ -73,8 +70,7 @@ func Exist(ctx context.Context, db sqlkit.DB, events store.EventLookup, keys []e
 		index[k] = append(index[k], i)
 	}
 	var key []byte
-	for start := 0; start < len(keys); start += existChunk {
-		chunk := keys[start:min(start+existChunk, len(keys))]
+	for chunk := range slices.Chunk(keys, sqlkit.ParametersPerStatement) {
 		list := make([][]byte, len(chunk))
 		for i := range chunk {
 			list[i] = chunk[i][:]

@@ -3,14 +3,11 @@ package eventsql
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
-
-// idsChunk is how many hashes one statement of IDs asks about: SQLite
-// binds each as a parameter, and a statement takes at most 32766.
-const idsChunk = 1000
 
 // IDs returns the id of each of hashes that is stored in the events
 // table (store.EventLookup.EventIDs), a statement a chunk of hashes, each
@@ -21,8 +18,7 @@ func IDs(ctx context.Context, db sqlkit.DB, hashes []event.Hash) (map[event.Hash
 		id   int64
 		hash []byte
 	)
-	for start := 0; start < len(hashes); start += idsChunk {
-		chunk := hashes[start:min(start+idsChunk, len(hashes))]
+	for chunk := range slices.Chunk(hashes, sqlkit.ParametersPerStatement) {
 		list := make([][]byte, len(chunk))
 		for i := range chunk {
 			list[i] = chunk[i][:]

@@ -3,13 +3,10 @@ package queuesql
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
-
-// queuedChunk is how many ids one statement of Queued asks about: SQLite
-// binds each as a parameter, and a statement takes at most 32766.
-const queuedChunk = 1000
 
 // Queued returns, for those of ids (PendingNotification.Seq) that are in
 // the queue, the organisations waiting for them, in no order: what a
@@ -24,9 +21,9 @@ func Queued(ctx context.Context, db sqlkit.DB, ids []int64) (map[int64][]string,
 		org string
 		id  int64
 	)
-	for start := 0; start < len(ids); start += queuedChunk {
+	for chunk := range slices.Chunk(ids, sqlkit.ParametersPerStatement) {
 		a := db.Dialect().Args()
-		err := db.Each(ctx, `SELECT org, event_id FROM notify_queue WHERE `+sqlkit.In(a, "event_id", ids[start:min(start+queuedChunk, len(ids))]), a.List(), func(row sqlkit.Row) error {
+		err := db.Each(ctx, `SELECT org, event_id FROM notify_queue WHERE `+sqlkit.In(a, "event_id", chunk), a.List(), func(row sqlkit.Row) error {
 			if err := row.Scan(&org, &id); err != nil {
 				return err
 			}
