@@ -20,12 +20,13 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 var cmdMigrateEvents = &command{
 	name:    "migrate-events",
 	summary: "convert the SQLite event store to the parts layout, in place (stop vigil serve first)",
-	usage:   "[--data DIR] [--config FILE]",
+	usage:   "[--vacuum] [--data DIR] [--config FILE]",
 	help: `Converts the events of the SQLite database from one table (the rows layout)
 to partitions of compressed blocks (the parts layout), in place, keeping
 every event's id. Stop vigil serve (and every other vigil process on the
@@ -38,6 +39,10 @@ by little during the conversion. A kill, a crash or Ctrl-C stops it
 safely: run vigil migrate-events again and it goes on where it stopped.
 A database in the parts layout already is left as it is.
 
+The file keeps the pages the rows layout took, free for the events to
+come; --vacuum then gives them back to the file system (SQLite's VACUUM,
+which needs free disk space of the converted database's size).
+
 A progress bar is shown on a terminal, a line every few seconds
 otherwise. PostgreSQL databases are not converted: they keep their
 events table.`,
@@ -47,10 +52,12 @@ events table.`,
 // eventConverter is the store that can convert its events: SQLite's.
 type eventConverter interface {
 	MigrateEventsToParts(ctx context.Context, progress func(done, total int64)) error
+	DB() sqlkit.DB
 	Close() error
 }
 
 func runMigrateEvents(ctx context.Context, c *cmdEnv, args []string) error {
+	vacuum := c.flags.Bool("vacuum", false, "then give the space the rows layout took back to the file system (VACUUM)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -81,21 +88,42 @@ func runMigrateEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	bar := newConversionProgress(c, path, time.Now())
 	err = conv.MigrateEventsToParts(ctx, bar.update)
 	bar.end()
+	stopped := errors.Is(err, context.Canceled) // resumable, unlike a VACUUM cut short
+	already := errors.Is(err, sqlitestore.ErrAlreadyParts)
+	if already {
+		fmt.Fprintln(c.stdout, c.t("cli.migrateevents.already", path))
+		err = nil
+	} else if err == nil {
+		fmt.Fprintln(c.stdout, bar.summary())
+	}
+	before := fileMiB(path)
+	if err == nil && *vacuum {
+		fmt.Fprintln(c.stderr, c.t("cli.migrateevents.vacuum"))
+		_, err = conv.DB().Exec(ctx, `VACUUM`)
+	}
 	if closeErr := conv.Close(); err == nil && closeErr != nil {
 		return closeErr
 	}
 	switch {
-	case errors.Is(err, sqlitestore.ErrAlreadyParts):
-		fmt.Fprintln(c.stdout, c.t("cli.migrateevents.already", path))
-		return nil
-	case errors.Is(err, context.Canceled):
+	case stopped:
 		fmt.Fprintln(c.stderr, c.t("cli.migrateevents.stopped"))
 		return err
 	case err != nil:
 		return err
+	case *vacuum:
+		// The file shrinks when Close folds the log into it.
+		fmt.Fprintln(c.stdout, c.t("cli.migrateevents.vacuumed", fileMiB(path), before))
 	}
-	fmt.Fprintln(c.stdout, bar.summary())
 	return nil
+}
+
+// fileMiB is the size of the file at path in MiB, as text.
+func fileMiB(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprint((fi.Size() + 1<<19) >> 20)
 }
 
 // conversionProgress shows a conversion's progress: a bar redrawn in

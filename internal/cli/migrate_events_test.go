@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,10 +80,32 @@ func TestMigrateEventsDemo(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = run(t, "", "migrate-events", "--data", data)
+	// A second run has nothing to convert; --vacuum gives the pages the
+	// rows layout took back.
+	code, out, errOut = run(t, "", "migrate-events", "--data", data, "--vacuum")
 	if code != 0 || !strings.Contains(out, "staan al in de opslagwijze parts: niets te doen") {
 		t.Fatalf("second migrate-events: exit %d\n%s%s", code, out, errOut)
 	}
+	m := regexp.MustCompile(`databasebestand: ([0-9]+) MiB, was ([0-9]+) MiB`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("--vacuum did not give the sizes:\n%s", out)
+	}
+	if now, was := atoi(t, m[1]), atoi(t, m[2]); now >= was {
+		t.Errorf("--vacuum: the file is %d MiB, was %d MiB", now, was)
+	}
+	t.Setenv("VIGIL_LANG", "en")
+	if got := answers(); got[0] != before[0] {
+		t.Errorf("after VACUUM the events differ")
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func storeLayout(t *testing.T, data string) string {

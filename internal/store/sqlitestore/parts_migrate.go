@@ -34,6 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -237,7 +239,8 @@ func (c *conversion) report() {
 	}
 }
 
-// read returns the next rows to copy, decoded, in id order.
+// read returns the next rows to copy, decoded, in id order. The rows
+// are read first and decoded after, shared out among the cores.
 func (c *conversion) read(ctx context.Context) ([]rowEvent, error) {
 	rows, err := c.s.write.QueryContext(ctx, `SELECT id, hash, time_source, stored, data FROM events WHERE id > ? ORDER BY id LIMIT ?`,
 		c.lastID, conversionChunk)
@@ -245,32 +248,58 @@ func (c *conversion) read(ctx context.Context) ([]rowEvent, error) {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	defer rows.Close()
-	var out []rowEvent
+	var (
+		out    []rowEvent
+		hashes [][]byte
+		data   [][]byte
+	)
 	for rows.Next() {
 		var (
 			r    rowEvent
-			hash []byte
-			data []byte
+			h, d []byte
 		)
-		if err := rows.Scan(&r.id, &hash, &r.timeSource, &r.stored, &data); err != nil {
+		if err := rows.Scan(&r.id, &h, &r.timeSource, &r.stored, &d); err != nil {
 			return nil, fmt.Errorf("read events: %w", err)
 		}
-		if r.e, err = decodeEvent(data); err != nil {
-			return nil, fmt.Errorf("event %d: %w", r.id, err)
-		}
-		// The parts layout finds an event by the hash of its record:
-		// a row whose column says otherwise would be lost to lookups.
-		r.hash = r.e.Hash()
-		if string(hash) != string(r.hash[:]) {
-			return nil, fmt.Errorf("event %d: its record's hash is not its hash column", r.id)
-		}
-		r.day = observationDay(r.e, time.UnixMicro(r.stored))
-		out = append(out, r)
+		out, hashes, data = append(out, r), append(hashes, h), append(data, d)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	errs := make([]error, len(out))
+	workers := min(runtime.GOMAXPROCS(0), len(out))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(out); i += workers {
+				errs[i] = out[i].decode(hashes[i], data[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// decode sets r's event, hash and observation day from its row's hash
+// and data.
+func (r *rowEvent) decode(hash, data []byte) error {
+	var err error
+	if r.e, err = decodeEvent(data); err != nil {
+		return fmt.Errorf("event %d: %w", r.id, err)
+	}
+	// The parts layout finds an event by the hash of its record: a row
+	// whose column says otherwise would be lost to lookups.
+	r.hash = r.e.Hash()
+	if string(hash) != string(r.hash[:]) {
+		return fmt.Errorf("event %d: its record's hash is not its hash column", r.id)
+	}
+	r.day = observationDay(r.e, time.UnixMicro(r.stored))
+	return nil
 }
 
 // step copies the first events of pending that go into one partition,
