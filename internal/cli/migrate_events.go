@@ -99,7 +99,7 @@ func runMigrateEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	before := fileMiB(path)
 	if err == nil && *vacuum {
 		fmt.Fprintln(c.stderr, c.t("cli.migrateevents.vacuum"))
-		_, err = conv.DB().Exec(ctx, `VACUUM`)
+		err = vacuumOnDisk(ctx, conv.DB())
 	}
 	if closeErr := conv.Close(); err == nil && closeErr != nil {
 		return closeErr
@@ -115,6 +115,18 @@ func runMigrateEvents(ctx context.Context, c *cmdEnv, args []string) error {
 		fmt.Fprintln(c.stdout, c.t("cli.migrateevents.vacuumed", fileMiB(path), before))
 	}
 	return nil
+}
+
+// vacuumOnDisk runs VACUUM with its copy of the database in a file:
+// the store keeps temporary tables in memory, where VACUUM would hold
+// the whole converted database.
+func vacuumOnDisk(ctx context.Context, db sqlkit.DB) error {
+	if _, err := db.Exec(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return err
+	}
+	_, err := db.Exec(ctx, `VACUUM`)
+	_, restore := db.Exec(ctx, `PRAGMA temp_store = MEMORY`)
+	return errors.Join(err, restore)
 }
 
 // fileMiB is the size of the file at path in MiB, as text.

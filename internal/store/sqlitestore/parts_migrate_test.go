@@ -31,7 +31,7 @@ type convertFixture struct {
 }
 
 // newConvertFixture fills a rows store with n batches of 250 events over
-// several observation days (one event a minute), every seventh tagged for
+// several observation days (one event every two minutes), every seventh tagged for
 // org-a (so in event_orgs and notify_queue), each batch stored at its
 // own time, then deletes untagged events to leave gaps in the ids, and
 // copies the file.
@@ -40,7 +40,7 @@ func newConvertFixture(t *testing.T, batches int) *convertFixture {
 	dir := t.TempDir()
 	f := &convertFixture{rowsPath: filepath.Join(dir, "rows.db"), partsPath: filepath.Join(dir, "parts.db"),
 		g: storetest.NewGenerator(7), ids: map[event.Hash]int64{}}
-	f.g.Step = time.Minute
+	f.g.Step = 2 * time.Minute
 	s := openLayout(t, f.rowsPath, Options{})
 	n := 0
 	for range batches {
@@ -126,7 +126,7 @@ func convert(ctx context.Context, t *testing.T, path string, progress func(done,
 func TestMigrateEventsToParts(t *testing.T) {
 	defer func(n int) { conversionChunk = n }(conversionChunk)
 	conversionChunk = 97
-	f := newConvertFixture(t, 12)
+	f := newConvertFixture(t, 6)
 
 	// The first run stops after a few steps.
 	ctx, cancel := context.WithCancel(t.Context())
@@ -162,7 +162,12 @@ func TestMigrateEventsToParts(t *testing.T) {
 
 	rows := openLayout(t, f.rowsPath, Options{})
 	defer rows.Close()
-	compareLayouts(t, rows, s, f.g, f.sample)
+	// Every search page by page, its counts and groupings: seconds of
+	// queries, which the race detector makes minutes while it has no
+	// goroutines of the conversion to watch.
+	if !raceDetector {
+		compareLayouts(t, rows, s, f.g, f.sample)
+	}
 	compareQueues(t, rows, s)
 
 	// New events come after the last id.
@@ -296,7 +301,7 @@ func TestMigrateEventsKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a process")
 	}
-	f := newConvertFixture(t, 8)
+	f := newConvertFixture(t, 6)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMigrateEventsKilled$")
 	cmd.Env = append(os.Environ(), "VIGIL_MIGRATE_CRASH_DB="+f.partsPath)
 	out, err := cmd.StdoutPipe()
@@ -312,13 +317,13 @@ func TestMigrateEventsKilled(t *testing.T) {
 		if n, ok := strings.CutPrefix(sc.Text(), "done "); ok {
 			done, _ = strconv.ParseInt(n, 10, 64)
 		}
-		if done >= 900 {
+		if done >= 600 {
 			break
 		}
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if done < 900 || done >= int64(len(f.ids)) {
+	if done < 600 || done >= int64(len(f.ids)) {
 		t.Fatalf("child copied %d of %d events before the kill", done, len(f.ids))
 	}
 	defer func(n int) { conversionChunk = n }(conversionChunk)
