@@ -42,7 +42,7 @@ type cmdEnv struct {
 }
 
 var commands = []*command{
-	cmdServe, cmdIngest, cmdEvents, cmdDeadLetters, cmdIncident, cmdPublication, cmdFeeds, cmdConstituency, cmdUser, cmdMigrate, cmdBench, cmdVersion,
+	cmdServe, cmdIngest, cmdEvents, cmdDeadLetters, cmdIncident, cmdPublication, cmdFeeds, cmdConstituency, cmdUser, cmdMigrate, cmdMigrateEvents, cmdBench, cmdVersion,
 }
 
 // errUsage asks Main to print the command's usage.

@@ -446,6 +446,12 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
 	}
+	if hasParts > 0 {
+		// A conversion from the rows layout left unfinished (parts_migrate.go).
+		if err := s.refuseConverting(ctx); err != nil {
+			return err
+		}
+	}
 	want := s.opts.EventLayout
 	switch {
 	case hasParts > 0 && want == LayoutRows:

@@ -115,27 +115,10 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	// Rows, keys, tags and dictionary entries, then the compressed blocks,
 	// all before the transaction takes the writer's connection.
 	var (
-		entries  = make([]partEntry, len(events))
-		tags     []tag
-		names    []newName
-		nextName = ps.nextNameID()
+		entries = make([]partEntry, len(events))
+		tags    []tag
+		names   = ps.newNames()
 	)
-	code := func(kind int, value string) int64 {
-		if value == "" {
-			return 0
-		}
-		if id, ok := ps.dict[kind][value]; ok { // written by this writer only
-			return id
-		}
-		for _, n := range names {
-			if n.kind == kind && n.value == value {
-				return n.id
-			}
-		}
-		names = append(names, newName{kind, value, nextName})
-		nextName++
-		return nextName - 1
-	}
 	var blocks []partBlock
 	if p != nil {
 		recs := encodeRecords(events)
@@ -148,19 +131,9 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	}
 	for b, bl := range blocks {
 		for i := bl.start; i < bl.end; i++ {
-			e := events[i]
-			c := store.ExtractColumns(e, now)
+			c := store.ExtractColumns(events[i], now)
 			id := ps.nextID + int64(i)
-			en := partEntry{ts: c.TimeSource, id: id, h8: hashKey(newHashes[i]),
-				loc:   (p.nextBlock+int64(b))<<8 | int64(i-bl.start),
-				srcIP: c.SrcIP, dstIP: c.DstIP, srcASN: c.SrcASN, dstASN: c.DstASN, srcFQDN: c.SrcFQDN, dstFQDN: c.DstFQDN,
-				feed: code(dictFeed, c.Feed), taxonomy: code(dictTaxonomy, c.Taxonomy), typ: code(dictType, c.Type), tlp: code(dictTLP, c.TLP)}
-			for _, k := range []partKey{{keySourceURL, c.SrcURL}, {keyDestinationURL, c.DstURL}, {keyMD5, c.MD5}, {keySHA1, c.SHA1}, {keySHA256, c.SHA256}} {
-				if k.value != "" {
-					en.keys = append(en.keys, k)
-				}
-			}
-			entries[i] = en
+			entries[i] = names.entry(&c, id, newHashes[i], (p.nextBlock+int64(b))<<8|int64(i-bl.start))
 			for _, org := range c.Orgs {
 				tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
 			}
@@ -188,7 +161,7 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 			return 0, err // stored before: the whole batch is a replay
 		}
 	}
-	for _, n := range names {
+	for _, n := range names.list {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO event_dict (id, kind, value) VALUES (?, ?, ?)`, n.id, n.kind, n.value); err != nil {
 			return 0, err
 		}
@@ -218,7 +191,7 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 
 	// Committed: searches may see the rows now.
 	ps.nextID += int64(len(events))
-	for _, n := range names {
+	for _, n := range names.list {
 		ps.addName(n.kind, n.value, n.id)
 	}
 	if p != nil {
@@ -240,6 +213,50 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 
 // nextNameID is the id the next dictionary entry gets.
 func (ps *parts) nextNameID() int64 { return ps.lastName + 1 }
+
+// partNames gives a batch's feeds, taxonomies, types and TLPs their
+// dictionary numbers: the known ones from ps.dict (written by the one
+// writer only), the new ones numbered on from the last, listed to be
+// written with the batch and added to ps.dict once it commits.
+type partNames struct {
+	ps   *parts
+	list []newName
+	next int64
+}
+
+func (ps *parts) newNames() *partNames { return &partNames{ps: ps, next: ps.nextNameID()} }
+
+func (n *partNames) code(kind int, value string) int64 {
+	if value == "" {
+		return 0
+	}
+	if id, ok := n.ps.dict[kind][value]; ok {
+		return id
+	}
+	for _, nn := range n.list {
+		if nn.kind == kind && nn.value == value {
+			return nn.id
+		}
+	}
+	n.list = append(n.list, newName{kind, value, n.next})
+	n.next++
+	return n.next - 1
+}
+
+// entry is the compact row of the event of id whose columns are c, its
+// record at loc (block × 256 + slot): what a batch and the migration from
+// the rows layout (parts_migrate.go) both write.
+func (n *partNames) entry(c *store.EventColumns, id int64, h event.Hash, loc int64) partEntry {
+	en := partEntry{ts: c.TimeSource, id: id, h8: hashKey(h), loc: loc,
+		srcIP: c.SrcIP, dstIP: c.DstIP, srcASN: c.SrcASN, dstASN: c.DstASN, srcFQDN: c.SrcFQDN, dstFQDN: c.DstFQDN,
+		feed: n.code(dictFeed, c.Feed), taxonomy: n.code(dictTaxonomy, c.Taxonomy), typ: n.code(dictType, c.Type), tlp: n.code(dictTLP, c.TLP)}
+	for _, k := range []partKey{{keySourceURL, c.SrcURL}, {keyDestinationURL, c.DstURL}, {keyMD5, c.MD5}, {keySHA1, c.SHA1}, {keySHA256, c.SHA256}} {
+		if k.value != "" {
+			en.keys = append(en.keys, k)
+		}
+	}
+	return en
+}
 
 // hotPartition returns the partition to write events observed on day
 // into: the last one, unless it is full or being sealed, or day is later
