@@ -380,8 +380,8 @@ type columnReader struct {
 	stream  []int
 	plainAt []int
 	values  [][]byte
-	out    []byte
-	limit  int
+	out     []byte
+	limit   int
 }
 
 // readShape is a shape read, with its streams.
