@@ -21,21 +21,21 @@ package sqlitestore
 //	            the block had (id < shapes so far) or a new one (id = shapes so far)
 //	shape    := uvarint(fields) field*
 //	field    := uvarint(code) [string(key) if code == 0] uvarint(mode)
-//	            [uvarint(header) uvarint(pieces) uvarint(ref)* if mode == 1]
-//	ref      := 0 (the next value of the piece's stream) | 1 + 2k (field k's value)
-//	            | 2 + 2k (field k's value less its first and last byte)
+//	            [uvarint(header) uvarint(pieces) if mode == 1]
 //	value    := byte(form) string                 form: 0 as is, 1 lower-case hex,
 //	            2 upper-case hex, +2 between double quotes (the bytes' hex)
+//	          | byte(5) uvarint(k)                field k's value (a piece only)
+//	          | byte(6) uvarint(k)                field k's value less its first and last byte
 //
 // A field of mode 0 takes its value from its own stream (one a field
 // name); a field of mode 1 is a header line (an index into the block's
 // headers) + pieces joined by commas, each piece from the stream of that
-// field and piece number, or a reference to a field of mode 0 of the same
-// record. A record's values are its fields' of mode 0 in order, then its
-// pieces from streams in order; a stream is numbered when a shape first
-// names it, in that order. The records of a report have a few shapes
-// (which optional fields they have, which pieces are references): each
-// is written once a block, and the streams it names looked up once.
+// field and piece number, its value there or a reference to a field of
+// mode 0 of the same record. A record's values are its fields' of mode 0 in order, then its
+// pieces in order; a stream is numbered when a shape first names it, in
+// that order. The records of a report have a few shapes (which optional
+// fields they have): each is written once a block, and the streams it
+// names looked up once.
 
 import (
 	"bytes"
@@ -141,9 +141,11 @@ type columnWriter struct {
 	rows   []bool
 	pieces [][]byte
 	values [][]byte
+	refs   []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
 	slots  []slot
 	// laterValues are the record's pieces, values after its fields'.
 	laterValues [][]byte
+	laterRefs   []uint64
 	laterSlots  []slot
 	// cur is the record's shape; known numbers the block's shapes, and
 	// shapeStreams gives the stream of each value of a shape.
@@ -155,8 +157,13 @@ type columnWriter struct {
 	lastRef []int
 }
 
-// appendValue appends a value to a stream, hex digests as their bytes.
-func appendValue(s, v []byte) []byte {
+// appendValue appends a value to a stream: a reference, or v with hex
+// digests as their bytes.
+func appendValue(s, v []byte, ref uint64) []byte {
+	if ref != 0 {
+		s = append(s, byte(6-ref%2))
+		return binary.AppendUvarint(s, (ref-1)/2)
+	}
 	form, digits := byte(0), v
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		form, digits = 2, v[1:len(v)-1]
@@ -208,7 +215,7 @@ func (w *columnWriter) add(rec []byte) bool {
 	for _, f := range w.fields {
 		w.rows = append(w.rows, bytes.IndexByte(f.value, '\n') >= 0)
 	}
-	w.values, w.slots = w.values[:0], w.slots[:0]
+	w.values, w.refs, w.slots = w.values[:0], w.refs[:0], w.slots[:0]
 	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(w.fields)))
 	for i, f := range w.fields {
 		w.cur = binary.AppendUvarint(w.cur, f.code)
@@ -223,11 +230,13 @@ func (w *columnWriter) add(rec []byte) bool {
 		}
 		w.cur = append(w.cur, 0)
 		w.values = append(w.values, f.value)
+		w.refs = append(w.refs, 0)
 		w.slots = append(w.slots, slot{field: i})
 	}
 	w.values = append(w.values, w.laterValues...)
+	w.refs = append(w.refs, w.laterRefs...)
 	w.slots = append(w.slots, w.laterSlots...)
-	w.laterValues, w.laterSlots = w.laterValues[:0], w.laterSlots[:0]
+	w.laterValues, w.laterRefs, w.laterSlots = w.laterValues[:0], w.laterRefs[:0], w.laterSlots[:0]
 	id, ok := w.known[string(w.cur)]
 	if ok {
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
@@ -253,14 +262,13 @@ func (w *columnWriter) add(rec []byte) bool {
 	}
 	for j, v := range w.values {
 		s := w.shapeStreams[id][j]
-		w.streams[s] = appendValue(w.streams[s], v)
+		w.streams[s] = appendValue(w.streams[s], v, w.refs[j])
 	}
 	return true
 }
 
-// addRow adds field i of mode 1 to the shape, and its pieces that are no
-// reference to the later values: its header line and the pieces of the
-// rest between commas.
+// addRow adds field i of mode 1 to the shape, and its pieces to the later
+// values: its header line and the pieces of the rest between commas.
 func (w *columnWriter) addRow(i int, value []byte) {
 	nl := bytes.IndexByte(value, '\n')
 	header, row := value[:nl+1], value[nl+1:]
@@ -284,12 +292,8 @@ func (w *columnWriter) addRow(i int, value []byte) {
 	w.cur = binary.AppendUvarint(w.cur, uint64(h))
 	w.cur = binary.AppendUvarint(w.cur, uint64(len(w.pieces)))
 	for j, p := range w.pieces {
-		if ref := w.reference(j, p); ref != 0 {
-			w.cur = binary.AppendUvarint(w.cur, ref)
-			continue
-		}
-		w.cur = append(w.cur, 0)
 		w.laterValues = append(w.laterValues, p)
+		w.laterRefs = append(w.laterRefs, w.reference(j, p))
 		w.laterSlots = append(w.laterSlots, slot{field: i, piece: j + 1})
 	}
 }
@@ -362,7 +366,7 @@ type shapeField struct {
 	key    []byte
 	row    bool
 	header uint64
-	refs   []uint64 // a row's, by piece
+	pieces int // a row's
 }
 
 // columnReader rebuilds the records of a block's columns.
@@ -380,6 +384,7 @@ type columnReader struct {
 	stream  []int
 	plainAt []int
 	values  [][]byte
+	refs    []uint64
 	out     []byte
 	limit   int
 }
@@ -434,26 +439,12 @@ func (r *columnReader) shape() error {
 			if pieces, i, ok = uvarintAt(b, i); !ok || pieces == 0 || pieces > maxPieces {
 				return errBadBlock
 			}
-			for range pieces {
-				var ref uint64
-				if ref, i, ok = uvarintAt(b, i); !ok {
-					return errBadBlock
-				}
-				f.refs = append(f.refs, ref)
-			}
+			f.pieces = int(pieces)
 		}
 		fields = append(fields, f)
 	}
 	if i != len(b) {
 		return errBadBlock
-	}
-	// Each reference names a field of mode 0 of the record.
-	for _, f := range fields {
-		for _, ref := range f.refs {
-			if k := (ref - 1) / 2; ref != 0 && (k >= uint64(len(fields)) || fields[k].row) {
-				return errBadBlock
-			}
-		}
 	}
 	r.fields, r.stream, r.plainAt = fields, nil, nil
 	for _, f := range fields {
@@ -477,33 +468,39 @@ func (r *columnReader) shape() error {
 		}
 	}
 	for _, f := range fields {
-		for j, ref := range f.refs {
-			if ref == 0 {
-				name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
-			}
+		for j := range f.pieces {
+			name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
 		}
 	}
 	r.known = append(r.known, readShape{r.fields, r.stream, r.plainAt})
 	return nil
 }
 
-// next takes the next value of stream i.
-func (r *columnReader) next(i int) ([]byte, error) {
+// next takes the next value of stream i: its bytes, or a reference.
+func (r *columnReader) next(i int) ([]byte, uint64, error) {
 	if i >= len(r.streams) {
-		return nil, errBadBlock
+		return nil, 0, errBadBlock
 	}
 	s := r.streams[i]
 	if len(s) < 2 {
-		return nil, errBadBlock
+		return nil, 0, errBadBlock
 	}
 	form := s[0]
+	if form == 5 || form == 6 {
+		k, rest, ok := uvarintAt(s, 1)
+		if !ok || k >= uint64(len(r.fields)) || r.fields[k].row {
+			return nil, 0, errBadBlock
+		}
+		r.streams[i] = s[rest:]
+		return nil, 1 + 2*k + uint64(form-5), nil
+	}
 	b, rest, ok := stringAt(s, 1)
 	if !ok || form > 4 {
-		return nil, errBadBlock
+		return nil, 0, errBadBlock
 	}
 	r.streams[i] = s[rest:]
 	if form == 0 {
-		return b, nil
+		return b, 0, nil
 	}
 	digits := make([]byte, 0, 2*len(b)+2)
 	quoted := form > 2
@@ -522,7 +519,7 @@ func (r *columnReader) next(i int) ([]byte, error) {
 	if quoted {
 		digits = append(digits, '"')
 	}
-	return digits, nil
+	return digits, 0, nil
 }
 
 // record rebuilds the next record at the end of r.out and returns its
@@ -531,24 +528,35 @@ func (r *columnReader) record() (int, error) {
 	if err := r.shape(); err != nil {
 		return 0, err
 	}
-	r.values = r.values[:0]
-	for _, s := range r.stream {
-		v, err := r.next(s)
+	r.values, r.refs = r.values[:0], r.refs[:0]
+	for j, s := range r.stream {
+		v, ref, err := r.next(s)
 		if err != nil {
 			return 0, err
 		}
+		if ref != 0 && j < len(r.stream)-r.piecesOf() {
+			return 0, errBadBlock // a field's value is no reference
+		}
 		r.values = append(r.values, v)
+		r.refs = append(r.refs, ref)
+	}
+	// A reference is to a value read above, of a field of mode 0.
+	for j, ref := range r.refs {
+		if ref != 0 {
+			v := r.values[r.plainAt[(ref-1)/2]]
+			if ref%2 == 0 {
+				if len(v) < 2 {
+					return 0, errBadBlock
+				}
+				v = v[1 : len(v)-1]
+			}
+			r.values[j] = v
+		}
 	}
 	start := len(r.out)
 	r.out = binary.AppendUvarint(r.out, uint64(len(r.fields)))
 	// The values of the fields of mode 0 come first, then the pieces.
-	plain, pieces := r.values, r.values
-	for _, f := range r.fields {
-		if !f.row {
-			pieces = pieces[1:]
-		}
-	}
-	value := func(k uint64) []byte { return r.values[r.plainAt[k]] } // k is of mode 0
+	plain, pieces := r.values, r.values[len(r.values)-r.piecesOf():]
 	for _, f := range r.fields {
 		r.out = binary.AppendUvarint(r.out, f.code)
 		if f.code == 0 {
@@ -562,42 +570,22 @@ func (r *columnReader) record() (int, error) {
 			continue
 		}
 		// A row's length is known before its bytes are written.
-		n := len(r.headers[f.header]) + len(f.refs) - 1
-		rest := pieces
-		for _, ref := range f.refs {
-			switch {
-			case ref == 0:
-				n += len(rest[0])
-				rest = rest[1:]
-			case ref%2 == 1:
-				n += len(value((ref - 1) / 2))
-			default:
-				n += max(len(value((ref-1)/2))-2, 0)
-			}
+		n := len(r.headers[f.header]) + f.pieces - 1
+		for _, p := range pieces[:f.pieces] {
+			n += len(p)
 		}
 		if len(r.out)+n > r.limit {
 			return 0, fmt.Errorf("%w: larger than %d bytes", errBadBlock, r.limit)
 		}
 		r.out = binary.AppendUvarint(r.out, uint64(n))
 		r.out = append(r.out, r.headers[f.header]...)
-		for j, ref := range f.refs {
+		for j, p := range pieces[:f.pieces] {
 			if j > 0 {
 				r.out = append(r.out, ',')
 			}
-			switch {
-			case ref == 0:
-				r.out = append(r.out, pieces[0]...)
-				pieces = pieces[1:]
-			case ref%2 == 1:
-				r.out = append(r.out, value((ref-1)/2)...)
-			default:
-				v := value((ref - 1) / 2)
-				if len(v) < 2 {
-					return 0, errBadBlock
-				}
-				r.out = append(r.out, v[1:len(v)-1]...)
-			}
+			r.out = append(r.out, p...)
 		}
+		pieces = pieces[f.pieces:]
 	}
 	return len(r.out) - start, nil
 }
@@ -654,4 +642,13 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 		at += l
 	}
 	return recs, nil
+}
+
+// piecesOf is how many of the current shape's values are pieces.
+func (r *columnReader) piecesOf() int {
+	n := 0
+	for _, f := range r.fields {
+		n += f.pieces
+	}
+	return n
 }
