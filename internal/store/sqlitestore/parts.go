@@ -33,8 +33,14 @@ const (
 
 // partsVersion is the version of the on-disk parts layout, recorded in
 // event_layout: a later version that changes a table reads it to know
-// what it opens.
-const partsVersion = 1
+// what it opens. Version 2 writes blocks in columns (parts_block.go);
+// version 1's blocks, all plain, it reads still, and a database of
+// version 1 it opens is recorded as 2, so that a build of version 1
+// refuses it rather than meet blocks it cannot read.
+const (
+	partsVersion       = 2
+	oldestPartsVersion = 1
+)
 
 // Defaults of the parts layout.
 const (
@@ -476,8 +482,13 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	if err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM event_layout`).Scan(&version); err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
 	}
-	if version != partsVersion {
-		return fmt.Errorf("sqlitestore: parts layout version %d, this build reads %d: %w", version, partsVersion, errLayout)
+	if version < oldestPartsVersion || version > partsVersion {
+		return fmt.Errorf("sqlitestore: parts layout version %d, this build reads %d to %d: %w", version, oldestPartsVersion, partsVersion, errLayout)
+	}
+	if version < partsVersion {
+		if _, err := s.write.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
+			return fmt.Errorf("sqlitestore: event layout: %w", err)
+		}
 	}
 	lock, err := lockParts(s.walFile)
 	if err != nil {

@@ -226,7 +226,9 @@ func TestCorruptBlock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, garbage := range [][]byte{{0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3}, {}, []byte("not zstd at all")} {
+	columns, _ := encodeColumns(nil, blockRecords())
+	columns = s.parts.enc.EncodeAll(columns[:len(columns)/2], []byte{blockColumns})
+	for _, garbage := range [][]byte{{0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3}, {}, []byte("not zstd at all"), {blockColumns, 1, 2}, columns} {
 		if _, err := s.write.ExecContext(t.Context(), `UPDATE ev_1_blocks SET data = ?`, garbage); err != nil {
 			t.Fatal(err)
 		}

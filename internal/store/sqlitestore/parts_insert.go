@@ -456,7 +456,9 @@ func splitBlocks(recs [][]byte) []partBlock {
 }
 
 // compressBlocks sets each block's body, the blocks shared out among the
-// cores. A block is each event's record after its length as a uvarint.
+// cores: a block of several events in columns (parts_block.go), one of a
+// single event, or of records that do not parse, plain: each record after
+// its length as a uvarint.
 func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
 	var wg sync.WaitGroup
@@ -466,15 +468,26 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 			defer wg.Done()
 			var raw []byte
 			for b := w; b < len(blocks); b += workers {
-				raw = raw[:0]
-				for _, rec := range blocks[b].recs {
-					raw = binary.AppendUvarint(raw, uint64(len(rec)))
-					raw = append(raw, rec...)
-				}
-				blocks[b].body = enc.EncodeAll(raw, nil)
+				blocks[b].body = compressBlock(enc, blocks[b].recs, raw[:0])
 				blocks[b].recs = nil
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// compressBlock returns the stored form of a block of recs; scratch is
+// reused for the form before compression.
+func compressBlock(enc *zstd.Encoder, recs [][]byte, scratch []byte) []byte {
+	if len(recs) > 1 {
+		if cols, ok := encodeColumns(scratch, recs); ok {
+			return enc.EncodeAll(cols, []byte{blockColumns})
+		}
+	}
+	raw := scratch[:0]
+	for _, rec := range recs {
+		raw = binary.AppendUvarint(raw, uint64(len(rec)))
+		raw = append(raw, rec...)
+	}
+	return enc.EncodeAll(raw, nil)
 }

@@ -117,8 +117,19 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 
 // splitBlock decompresses a block of n events and returns its records.
 // A block of one event may be as large as the largest record; a block of
-// several is bounded by blockMaxRaw.
+// several is bounded by blockMaxRaw, in columns (parts_block.go) or plain.
 func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
+	if len(data) > 0 && data[0] == blockColumns {
+		cols, err := ps.dec.DecodeAll(data[1:], nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errBadBlock, err)
+		}
+		recs, err := decodeColumns(cols, blockMaxRaw)
+		if err == nil && int64(len(recs)) != n {
+			err = fmt.Errorf("%w: %d events, not %d", errBadBlock, len(recs), n)
+		}
+		return recs, err
+	}
 	dec := ps.dec
 	if n == 1 {
 		dec = ps.decOne

@@ -1,0 +1,654 @@
+package sqlitestore
+
+// How a block of the parts layout holds its events' records. zstd finds
+// the repetition between the records of a block, but each value a record
+// shares with the one before still costs a match, and what a wide
+// report's row repeats within one record (a Shadowserver row holds every
+// fingerprint in raw and again in an extra field, and raw starts with the
+// report's header line) costs a match or literals each time. So a block
+// of several events is first turned into columns: each field's values of
+// all the records together, raw's header line once a block, raw's row cut
+// at its commas into columns of its own, a piece of it equal to a field of
+// its record as a reference to that field, and hex digests as their bytes.
+// The records come back byte for byte (event.AppendRecord's form is not
+// changed, only how a block holds it); a block whose records do not parse
+// as that form is written as before.
+//
+//	block    := 0x01 zstd(columns) | zstd(plain)
+//	plain    := (uvarint(len) record)*
+//	columns  := uvarint(records) uvarint(headers) string* string(shapes) uvarint(streams) string*
+//	shapes   := (uvarint(id) [string(shape) if new])*   one a record: a shape
+//	            the block had (id < shapes so far) or a new one (id = shapes so far)
+//	shape    := uvarint(fields) field*
+//	field    := uvarint(code) [string(key) if code == 0] uvarint(mode)
+//	            [uvarint(header) uvarint(pieces) if mode == 1]
+//	value    := byte(form) string                 form: 0 as is, 1 lower-case hex,
+//	            2 upper-case hex, +2 between double quotes (the bytes' hex)
+//	          | byte(5) uvarint(k)                field k's value (a piece only)
+//	          | byte(6) uvarint(k)                field k's value less its first and last byte
+//
+// A field of mode 0 takes its value from its own stream (one a field
+// name); a field of mode 1 is a header line (an index into the block's
+// headers) + pieces joined by commas, each piece from the stream of that
+// field and piece number, its value there or a reference to a field of
+// mode 0 of the same record. A record's values are its fields' of mode 0 in order, then its
+// pieces in order; a stream is numbered when a shape first names it, in
+// that order. The records of a report have a few shapes (which optional
+// fields they have): each is written once a block, and the streams it
+// names looked up once.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+)
+
+// blockColumns leads a block in columns; a plain block is a zstd frame,
+// whose first byte is 0x28.
+const blockColumns = 0x01
+
+// Bounds of the columns: a row cut into more pieces keeps the rest in its
+// last one; a piece shorter than refMin is not worth a reference; a value
+// shorter than hexMin stays text.
+const (
+	maxPieces = 64
+	refMin    = 4
+	hexMin    = 16
+)
+
+// recField is a field of a record as the block codec reads it.
+type recField struct {
+	code  uint64
+	key   []byte
+	value []byte
+}
+
+// uvarintAt reads a uvarint of b at i that AppendUvarint would write the
+// same (a longer form would not come back byte for byte).
+func uvarintAt(b []byte, i int) (uint64, int, bool) {
+	v, l := binary.Uvarint(b[i:])
+	if l <= 0 || l != uvarintLen(v) {
+		return 0, i, false
+	}
+	return v, i + l, true
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// stringAt reads a uvarint length and that many bytes.
+func stringAt(b []byte, i int) ([]byte, int, bool) {
+	n, i, ok := uvarintAt(b, i)
+	if !ok || uint64(len(b)-i) < n {
+		return nil, i, false
+	}
+	return b[i : i+int(n) : i+int(n)], i + int(n), true
+}
+
+// splitRecord reads a record's fields (event.AppendRecord's form: a count,
+// then each field's code, key when the code is 0, and value); ok is false
+// unless writing them again gives rec.
+func splitRecord(rec []byte, fields []recField) ([]recField, bool) {
+	n, i, ok := uvarintAt(rec, 0)
+	if !ok || n > uint64(len(rec)) {
+		return fields, false
+	}
+	for range n {
+		var f recField
+		if f.code, i, ok = uvarintAt(rec, i); !ok {
+			return fields, false
+		}
+		if f.code == 0 {
+			if f.key, i, ok = stringAt(rec, i); !ok {
+				return fields, false
+			}
+		}
+		if f.value, i, ok = stringAt(rec, i); !ok {
+			return fields, false
+		}
+		fields = append(fields, f)
+	}
+	return fields, i == len(rec)
+}
+
+// streamKey names a stream: a field (code, key) and, for the pieces of a
+// field of mode 1, the piece's number + 1.
+type streamKey struct {
+	code  uint64
+	key   string
+	piece int
+}
+
+// slot is a value of a record: field's, or its piece's (piece > 0).
+type slot struct{ field, piece int }
+
+// columnWriter builds a block's columns.
+type columnWriter struct {
+	headers [][]byte
+	shapes  []byte
+	streams [][]byte
+	index   map[streamKey]int
+	// The record being added: its fields, which are of mode 1, its pieces
+	// and its values in order (their slots).
+	fields []recField
+	rows   []bool
+	pieces [][]byte
+	values [][]byte
+	refs   []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
+	slots  []slot
+	// laterValues are the record's pieces, values after its fields'.
+	laterValues [][]byte
+	laterRefs   []uint64
+	laterSlots  []slot
+	// cur is the record's shape; known numbers the block's shapes, and
+	// shapeStreams gives the stream of each value of a shape.
+	cur          []byte
+	known        map[string]int
+	shapeStreams [][]int
+	// lastRef is, by piece number, the field the last reference named: a
+	// report's column usually repeats a field of the same place.
+	lastRef []int
+}
+
+// appendValue appends a value to a stream: a reference, or v with hex
+// digests as their bytes.
+func appendValue(s, v []byte, ref uint64) []byte {
+	if ref != 0 {
+		s = append(s, byte(6-ref%2))
+		return binary.AppendUvarint(s, (ref-1)/2)
+	}
+	form, digits := byte(0), v
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		form, digits = 2, v[1:len(v)-1]
+	}
+	if len(digits) >= hexMin && len(digits)%2 == 0 {
+		if c := hexCase(digits); c != 0 {
+			s = append(s, form+c)
+			s = binary.AppendUvarint(s, uint64(len(digits)/2))
+			s, _ = hex.AppendDecode(s, digits) // hexCase checked the digits
+			return s
+		}
+	}
+	s = append(s, 0)
+	s = binary.AppendUvarint(s, uint64(len(v)))
+	return append(s, v...)
+}
+
+// hexCase is 1 when b is lower-case hex digits, 2 when upper-case ones,
+// 0 otherwise (mixed case would not come back).
+func hexCase(b []byte) byte {
+	var lower, upper bool
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'f':
+			lower = true
+		case c >= 'A' && c <= 'F':
+			upper = true
+		default:
+			return 0
+		}
+	}
+	if upper && lower {
+		return 0
+	}
+	if upper {
+		return 2
+	}
+	return 1
+}
+
+// add appends a record; false when it does not parse.
+func (w *columnWriter) add(rec []byte) bool {
+	var ok bool
+	if w.fields, ok = splitRecord(rec, w.fields[:0]); !ok {
+		return false
+	}
+	w.rows = w.rows[:0]
+	for _, f := range w.fields {
+		w.rows = append(w.rows, bytes.IndexByte(f.value, '\n') >= 0)
+	}
+	w.values, w.refs, w.slots = w.values[:0], w.refs[:0], w.slots[:0]
+	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(w.fields)))
+	for i, f := range w.fields {
+		w.cur = binary.AppendUvarint(w.cur, f.code)
+		if f.code == 0 {
+			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.key)))
+			w.cur = append(w.cur, f.key...)
+		}
+		if w.rows[i] {
+			w.cur = append(w.cur, 1)
+			w.addRow(i, f.value)
+			continue
+		}
+		w.cur = append(w.cur, 0)
+		w.values = append(w.values, f.value)
+		w.refs = append(w.refs, 0)
+		w.slots = append(w.slots, slot{field: i})
+	}
+	w.values = append(w.values, w.laterValues...)
+	w.refs = append(w.refs, w.laterRefs...)
+	w.slots = append(w.slots, w.laterSlots...)
+	w.laterValues, w.laterRefs, w.laterSlots = w.laterValues[:0], w.laterRefs[:0], w.laterSlots[:0]
+	id, ok := w.known[string(w.cur)]
+	if ok {
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
+	} else {
+		id = len(w.shapeStreams)
+		w.known[string(w.cur)] = id
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(len(w.cur)))
+		w.shapes = append(w.shapes, w.cur...)
+		streams := make([]int, 0, len(w.slots))
+		for _, sl := range w.slots {
+			f := &w.fields[sl.field]
+			k := streamKey{code: f.code, key: string(f.key), piece: sl.piece}
+			i, ok := w.index[k]
+			if !ok {
+				i = len(w.streams)
+				w.index[k] = i
+				w.streams = append(w.streams, nil)
+			}
+			streams = append(streams, i)
+		}
+		w.shapeStreams = append(w.shapeStreams, streams)
+	}
+	for j, v := range w.values {
+		s := w.shapeStreams[id][j]
+		w.streams[s] = appendValue(w.streams[s], v, w.refs[j])
+	}
+	return true
+}
+
+// addRow adds field i of mode 1 to the shape, and its pieces to the later
+// values: its header line and the pieces of the rest between commas.
+func (w *columnWriter) addRow(i int, value []byte) {
+	nl := bytes.IndexByte(value, '\n')
+	header, row := value[:nl+1], value[nl+1:]
+	h := 0
+	for h < len(w.headers) && !bytes.Equal(w.headers[h], header) {
+		h++
+	}
+	if h == len(w.headers) {
+		w.headers = append(w.headers, header)
+	}
+	w.pieces = w.pieces[:0]
+	for len(w.pieces) < maxPieces-1 {
+		c := bytes.IndexByte(row, ',')
+		if c < 0 {
+			break
+		}
+		w.pieces = append(w.pieces, row[:c])
+		row = row[c+1:]
+	}
+	w.pieces = append(w.pieces, row)
+	w.cur = binary.AppendUvarint(w.cur, uint64(h))
+	w.cur = binary.AppendUvarint(w.cur, uint64(len(w.pieces)))
+	for j, p := range w.pieces {
+		w.laterValues = append(w.laterValues, p)
+		w.laterRefs = append(w.laterRefs, w.reference(j, p))
+		w.laterSlots = append(w.laterSlots, slot{field: i, piece: j + 1})
+	}
+}
+
+// reference returns the ref of a field of mode 0 of the record holding
+// piece j, p, as it is or between double quotes (an extra field's JSON),
+// 0 when none is.
+func (w *columnWriter) reference(j int, p []byte) uint64 {
+	if len(p) < refMin {
+		return 0
+	}
+	for len(w.lastRef) <= j {
+		w.lastRef = append(w.lastRef, 0)
+	}
+	if ref := w.refTo(w.lastRef[j], p); ref != 0 {
+		return ref
+	}
+	for k := range w.fields {
+		if ref := w.refTo(k, p); ref != 0 {
+			w.lastRef[j] = k
+			return ref
+		}
+	}
+	return 0
+}
+
+// refTo returns the ref of field k when it is p, 0 otherwise.
+func (w *columnWriter) refTo(k int, p []byte) uint64 {
+	if k >= len(w.fields) || w.rows[k] {
+		return 0
+	}
+	v := w.fields[k].value
+	switch {
+	case len(v) == len(p) && bytes.Equal(v, p):
+		return uint64(1 + 2*k)
+	case len(v) == len(p)+2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.Equal(v[1:len(v)-1], p):
+		return uint64(2 + 2*k)
+	}
+	return 0
+}
+
+// encodeColumns returns the columns of recs (the form after blockColumns,
+// before compression); ok is false when a record does not parse.
+func encodeColumns(dst []byte, recs [][]byte) ([]byte, bool) {
+	w := columnWriter{index: map[streamKey]int{}, known: map[string]int{}}
+	for _, r := range recs {
+		if !w.add(r) {
+			return dst, false
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+	dst = binary.AppendUvarint(dst, uint64(len(w.headers)))
+	for _, h := range w.headers {
+		dst = binary.AppendUvarint(dst, uint64(len(h)))
+		dst = append(dst, h...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(w.shapes)))
+	dst = append(dst, w.shapes...)
+	dst = binary.AppendUvarint(dst, uint64(len(w.streams)))
+	for _, s := range w.streams {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst, true
+}
+
+// shapeField is a field as a shape tells it.
+type shapeField struct {
+	code   uint64
+	key    []byte
+	row    bool
+	header uint64
+	pieces int // a row's
+}
+
+// columnReader rebuilds the records of a block's columns.
+type columnReader struct {
+	headers [][]byte
+	shapes  []byte
+	at      int // in shapes
+	streams [][]byte
+	index   map[streamKey]int
+	// known are the block's shapes so far; the current record's shape is
+	// fields, stream the stream of each of its values, and plainAt, by
+	// field, the index among the values of a field of mode 0.
+	known   []readShape
+	fields  []shapeField
+	stream  []int
+	plainAt []int
+	values  [][]byte
+	refs    []uint64
+	out     []byte
+	limit   int
+}
+
+// readShape is a shape read, with its streams.
+type readShape struct {
+	fields          []shapeField
+	stream, plainAt []int
+}
+
+// shape reads the next record's shape: one the block had, or a new one.
+func (r *columnReader) shape() error {
+	id, l := binary.Uvarint(r.shapes[r.at:])
+	if l <= 0 || id > uint64(len(r.known)) {
+		return errBadBlock
+	}
+	r.at += l
+	if id < uint64(len(r.known)) {
+		k := &r.known[id]
+		r.fields, r.stream, r.plainAt = k.fields, k.stream, k.plainAt
+		return nil
+	}
+	b, at, ok := stringAt(r.shapes, r.at)
+	if !ok {
+		return errBadBlock
+	}
+	r.at = at
+	count, i, ok := uvarintAt(b, 0)
+	if !ok || count > uint64(len(b)) {
+		return errBadBlock
+	}
+	fields := make([]shapeField, 0, count)
+	var mode uint64
+	for range count {
+		var f shapeField
+		if f.code, i, ok = uvarintAt(b, i); !ok {
+			return errBadBlock
+		}
+		if f.code == 0 {
+			if f.key, i, ok = stringAt(b, i); !ok {
+				return errBadBlock
+			}
+		}
+		if mode, i, ok = uvarintAt(b, i); !ok || mode > 1 {
+			return errBadBlock
+		}
+		if f.row = mode == 1; f.row {
+			var pieces uint64
+			if f.header, i, ok = uvarintAt(b, i); !ok || f.header >= uint64(len(r.headers)) {
+				return errBadBlock
+			}
+			if pieces, i, ok = uvarintAt(b, i); !ok || pieces == 0 || pieces > maxPieces {
+				return errBadBlock
+			}
+			f.pieces = int(pieces)
+		}
+		fields = append(fields, f)
+	}
+	if i != len(b) {
+		return errBadBlock
+	}
+	r.fields, r.stream, r.plainAt = fields, nil, nil
+	for _, f := range fields {
+		r.plainAt = append(r.plainAt, len(r.stream))
+		if !f.row {
+			r.stream = append(r.stream, 0) // named below
+		}
+	}
+	r.stream = r.stream[:0]
+	name := func(k streamKey) {
+		s, ok := r.index[k]
+		if !ok {
+			s = len(r.index)
+			r.index[k] = s
+		}
+		r.stream = append(r.stream, s)
+	}
+	for _, f := range fields {
+		if !f.row {
+			name(streamKey{code: f.code, key: string(f.key)})
+		}
+	}
+	for _, f := range fields {
+		for j := range f.pieces {
+			name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
+		}
+	}
+	r.known = append(r.known, readShape{r.fields, r.stream, r.plainAt})
+	return nil
+}
+
+// next takes the next value of stream i: its bytes, or a reference.
+func (r *columnReader) next(i int) ([]byte, uint64, error) {
+	if i >= len(r.streams) {
+		return nil, 0, errBadBlock
+	}
+	s := r.streams[i]
+	if len(s) < 2 {
+		return nil, 0, errBadBlock
+	}
+	form := s[0]
+	if form == 5 || form == 6 {
+		k, rest, ok := uvarintAt(s, 1)
+		if !ok || k >= uint64(len(r.fields)) || r.fields[k].row {
+			return nil, 0, errBadBlock
+		}
+		r.streams[i] = s[rest:]
+		return nil, 1 + 2*k + uint64(form-5), nil
+	}
+	b, rest, ok := stringAt(s, 1)
+	if !ok || form > 4 {
+		return nil, 0, errBadBlock
+	}
+	r.streams[i] = s[rest:]
+	if form == 0 {
+		return b, 0, nil
+	}
+	digits := make([]byte, 0, 2*len(b)+2)
+	quoted := form > 2
+	if quoted {
+		digits = append(digits, '"')
+		form -= 2
+	}
+	digits = hex.AppendEncode(digits, b)
+	if form == 2 {
+		for j := range digits {
+			if c := digits[j]; c >= 'a' && c <= 'f' {
+				digits[j] = c - 'a' + 'A'
+			}
+		}
+	}
+	if quoted {
+		digits = append(digits, '"')
+	}
+	return digits, 0, nil
+}
+
+// record rebuilds the next record at the end of r.out and returns its
+// length.
+func (r *columnReader) record() (int, error) {
+	if err := r.shape(); err != nil {
+		return 0, err
+	}
+	r.values, r.refs = r.values[:0], r.refs[:0]
+	for j, s := range r.stream {
+		v, ref, err := r.next(s)
+		if err != nil {
+			return 0, err
+		}
+		if ref != 0 && j < len(r.stream)-r.piecesOf() {
+			return 0, errBadBlock // a field's value is no reference
+		}
+		r.values = append(r.values, v)
+		r.refs = append(r.refs, ref)
+	}
+	// A reference is to a value read above, of a field of mode 0.
+	for j, ref := range r.refs {
+		if ref != 0 {
+			v := r.values[r.plainAt[(ref-1)/2]]
+			if ref%2 == 0 {
+				if len(v) < 2 {
+					return 0, errBadBlock
+				}
+				v = v[1 : len(v)-1]
+			}
+			r.values[j] = v
+		}
+	}
+	start := len(r.out)
+	r.out = binary.AppendUvarint(r.out, uint64(len(r.fields)))
+	// The values of the fields of mode 0 come first, then the pieces.
+	plain, pieces := r.values, r.values[len(r.values)-r.piecesOf():]
+	for _, f := range r.fields {
+		r.out = binary.AppendUvarint(r.out, f.code)
+		if f.code == 0 {
+			r.out = binary.AppendUvarint(r.out, uint64(len(f.key)))
+			r.out = append(r.out, f.key...)
+		}
+		if !f.row {
+			r.out = binary.AppendUvarint(r.out, uint64(len(plain[0])))
+			r.out = append(r.out, plain[0]...)
+			plain = plain[1:]
+			continue
+		}
+		// A row's length is known before its bytes are written.
+		n := len(r.headers[f.header]) + f.pieces - 1
+		for _, p := range pieces[:f.pieces] {
+			n += len(p)
+		}
+		if len(r.out)+n > r.limit {
+			return 0, fmt.Errorf("%w: larger than %d bytes", errBadBlock, r.limit)
+		}
+		r.out = binary.AppendUvarint(r.out, uint64(n))
+		r.out = append(r.out, r.headers[f.header]...)
+		for j, p := range pieces[:f.pieces] {
+			if j > 0 {
+				r.out = append(r.out, ',')
+			}
+			r.out = append(r.out, p...)
+		}
+		pieces = pieces[f.pieces:]
+	}
+	return len(r.out) - start, nil
+}
+
+// decodeColumns returns the records of a block's columns, together at
+// most limit bytes.
+func decodeColumns(b []byte, limit int) ([][]byte, error) {
+	n, i, ok := uvarintAt(b, 0)
+	if !ok || n > uint64(len(b)) {
+		return nil, errBadBlock
+	}
+	r := columnReader{index: map[streamKey]int{}, limit: limit}
+	nh, i, ok := uvarintAt(b, i)
+	if !ok || nh > uint64(len(b)) {
+		return nil, errBadBlock
+	}
+	for range nh {
+		var h []byte
+		if h, i, ok = stringAt(b, i); !ok {
+			return nil, errBadBlock
+		}
+		r.headers = append(r.headers, h)
+	}
+	if r.shapes, i, ok = stringAt(b, i); !ok {
+		return nil, errBadBlock
+	}
+	ns, i, ok := uvarintAt(b, i)
+	if !ok || ns > uint64(len(b)) {
+		return nil, errBadBlock
+	}
+	for range ns {
+		var s []byte
+		if s, i, ok = stringAt(b, i); !ok {
+			return nil, errBadBlock
+		}
+		r.streams = append(r.streams, s)
+	}
+	r.out = make([]byte, 0, 2*len(b))
+	lengths := make([]int, 0, n)
+	for range n {
+		l, err := r.record()
+		if err != nil {
+			return nil, err
+		}
+		lengths = append(lengths, l)
+	}
+	if r.at != len(r.shapes) {
+		return nil, errBadBlock
+	}
+	recs := make([][]byte, len(lengths))
+	at := 0
+	for j, l := range lengths {
+		recs[j] = r.out[at : at+l : at+l]
+		at += l
+	}
+	return recs, nil
+}
+
+// piecesOf is how many of the current shape's values are pieces.
+func (r *columnReader) piecesOf() int {
+	n := 0
+	for _, f := range r.fields {
+		n += f.pieces
+	}
+	return n
+}

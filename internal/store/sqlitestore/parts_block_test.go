@@ -1,0 +1,216 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// blockRecords makes records of the kinds a block meets: a wide report's
+// rows with their header line in raw and their digests again in extra
+// fields, two reports' headers in one block, upper-case, mixed-case and
+// odd-length hex, a row of more pieces than a block cuts, raw without a
+// header line, no raw at all, and names without a code.
+func blockRecords() [][]byte {
+	var recs [][]byte
+	for i := range 40 {
+		e := event.New(12)
+		sha1 := fmt.Sprintf("%040x", 0xabcdef0123+i*7919)
+		md5 := strings.ToUpper(fmt.Sprintf("%032x", 0xfeed+i))
+		header := "timestamp,ip,sha1,md5,note\n"
+		if i%3 == 0 {
+			header = "ts,ip,sha1,md5,note\n"
+		}
+		note := "plain"
+		switch i % 5 {
+		case 1:
+			note = `"a, quoted, note"`
+		case 2:
+			note = "" // an empty last piece
+		case 3:
+			note = "0123456789abcdefABCDEF" // mixed case: stays text
+		case 4:
+			note = "abc" // shorter than a reference
+		}
+		e.SetTrusted("source.ip", fmt.Sprintf("192.0.2.%d", i))
+		e.SetTrusted("time.source", "2026-11-01T00:00:00+00:00")
+		e.SetTrusted("extra.sha1_fingerprint", `"`+sha1+`"`)
+		e.SetTrusted("malware.hash.md5", md5)
+		e.SetTrusted("extra.odd", "0123456789abcdef0") // odd length: text
+		e.SetTrusted("comment", "two\nlines, no header")
+		e.Seal()
+		switch i % 4 {
+		case 0, 1:
+			e.SetRawString(header + fmt.Sprintf("2026-11-01 00:00:00,192.0.2.%d,%s,%s,%s", i, sha1, md5, note))
+		case 2:
+			e.SetRawString(`{"json": "raw without a header line", "sha1": "` + sha1 + `"}`)
+		}
+		if i == 7 {
+			e.SetRawString("h\n" + strings.Repeat("x,", 100) + "end")
+		}
+		recs = append(recs, event.AppendRecord(nil, e))
+	}
+	return recs
+}
+
+func TestColumnsGiveBackTheRecords(t *testing.T) {
+	recs := blockRecords()
+	cols, ok := encodeColumns(nil, recs)
+	if !ok {
+		t.Fatal("records of events do not parse")
+	}
+	got, err := decodeColumns(cols, blockMaxRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) {
+		t.Fatalf("%d records back, want %d", len(got), len(recs))
+	}
+	for i := range recs {
+		if !bytes.Equal(got[i], recs[i]) {
+			t.Errorf("record %d differs:\n got %q\nwant %q", i, got[i], recs[i])
+		}
+	}
+	var plain int
+	for _, r := range recs {
+		plain += len(r)
+	}
+	// The header lines once, the digests as bytes and raw's copies of
+	// fields as references: the columns are smaller before compression.
+	if len(cols) >= plain {
+		t.Errorf("columns of %d bytes, the records %d", len(cols), plain)
+	}
+}
+
+// TestColumnsRefuseOtherRecords: a record that writing again would not
+// give back (a longer uvarint than needed, bytes left over, a value past
+// the end) keeps its block plain.
+func TestColumnsRefuseOtherRecords(t *testing.T) {
+	good := blockRecords()[0]
+	for name, rec := range map[string][]byte{
+		"long uvarint": append([]byte{0x81, 0x00}, good[1:]...),
+		"left over":    append(bytes.Clone(good), 0),
+		"cut short":    good[:len(good)-1],
+		"empty":        {},
+	} {
+		if _, ok := encodeColumns(nil, [][]byte{good, rec}); ok {
+			t.Errorf("%s: encoded in columns", name)
+		}
+	}
+}
+
+// TestColumnsOfDamagedBlocks: columns cut anywhere or with a byte changed
+// give an error or records, never a panic, and a block that claims more
+// than the limit is refused.
+func TestColumnsOfDamagedBlocks(t *testing.T) {
+	cols, _ := encodeColumns(nil, blockRecords())
+	for i := range cols {
+		if _, err := decodeColumns(cols[:i], blockMaxRaw); !errors.Is(err, errBadBlock) {
+			t.Fatalf("columns cut at %d: %v, want %v", i, err, errBadBlock)
+		}
+		damaged := bytes.Clone(cols)
+		damaged[i] ^= 0x5a
+		decodeColumns(damaged, blockMaxRaw)
+	}
+	if _, err := decodeColumns(cols, 1000); !errors.Is(err, errBadBlock) {
+		t.Errorf("columns past the limit: %v, want %v", err, errBadBlock)
+	}
+}
+
+func TestBlockFormats(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	ps := s.parts
+	recs := blockRecords()
+	for name, b := range map[string][][]byte{"columns": recs, "one event": recs[:1]} {
+		body := compressBlock(ps.enc, b, nil)
+		if columns := body[0] == blockColumns; columns != (len(b) > 1) {
+			t.Errorf("%s: in columns %v", name, columns)
+		}
+		got, err := ps.splitBlock(body, int64(len(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(b) {
+			t.Fatalf("%s: %d records, want %d", name, len(got), len(b))
+		}
+		for i := range b {
+			if !bytes.Equal(got[i], b[i]) {
+				t.Errorf("%s: record %d differs", name, i)
+			}
+		}
+		if _, err := ps.splitBlock(body, int64(len(b)+1)); len(b) > 1 && !errors.Is(err, errBadBlock) {
+			t.Errorf("%s: a block of another count: %v", name, err)
+		}
+	}
+	// A plain block of several events, as the first version wrote them,
+	// is read still.
+	var raw []byte
+	for _, r := range recs {
+		raw = binary.AppendUvarint(raw, uint64(len(r)))
+		raw = append(raw, r...)
+	}
+	got, err := ps.splitBlock(ps.enc.EncodeAll(raw, nil), int64(len(recs)))
+	if err != nil || len(got) != len(recs) || !bytes.Equal(got[3], recs[3]) {
+		t.Errorf("plain block: %d records, %v", len(got), err)
+	}
+}
+
+func FuzzDecodeColumns(f *testing.F) {
+	cols, _ := encodeColumns(nil, blockRecords()[:4])
+	f.Add(cols)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := decodeColumns(b, 1<<20)
+		if err != nil {
+			return
+		}
+		// What decodes encodes again to records that decode the same.
+		again, ok := encodeColumns(nil, recs)
+		if !ok {
+			return // records of no event: kept plain by a writer
+		}
+		back, err := decodeColumns(again, 1<<20)
+		if err != nil || len(back) != len(recs) {
+			t.Fatalf("again: %d records of %d, %v", len(back), len(recs), err)
+		}
+		for i := range recs {
+			if !bytes.Equal(back[i], recs[i]) {
+				t.Fatalf("record %d differs", i)
+			}
+		}
+	})
+}
+
+// TestLayoutVersions: a database of version 1 (plain blocks) opens and is
+// recorded as this version; one of a later version is refused.
+func TestLayoutVersions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parts.db")
+	s := openLayout(t, path, Options{EventLayout: LayoutParts})
+	setVersion := func(v int) {
+		if _, err := s.write.ExecContext(t.Context(), `UPDATE event_layout SET version = ?`, v); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	setVersion(1)
+	s = openLayout(t, path, Options{EventLayout: LayoutParts})
+	var v int
+	if err := s.write.QueryRowContext(t.Context(), `SELECT version FROM event_layout`).Scan(&v); err != nil || v != partsVersion {
+		t.Errorf("version %d (%v) after opening version 1, want %d", v, err, partsVersion)
+	}
+	setVersion(partsVersion + 1)
+	s, err := Open(t.Context(), path, Options{EventLayout: LayoutParts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); !errors.Is(err, errLayout) {
+		t.Errorf("a later version: %v, want %v", err, errLayout)
+	}
+}
