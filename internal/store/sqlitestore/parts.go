@@ -473,7 +473,7 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	ps.lock = lock
 	s.parts = ps
 	s.layout = LayoutParts
-	return nil
+	return s.partsWriterCache(ctx)
 }
 
 // EventLayout names the layout the store keeps events in (LayoutRows or
