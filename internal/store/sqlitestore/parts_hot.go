@@ -29,7 +29,9 @@ import (
 
 // hotRow is one event of a hot partition: partEntry in a fixed size
 // without pointers (104 bytes). ASNs are 32-bit numbers; dictionary codes
-// are small numbers that event_dict gives out one by one.
+// are small numbers that event_dict gives out one by one; a partition's
+// blocks are numbered from 1 and hold at least one event each, so their
+// number fits 32 bits for any partition whose copy fits in memory.
 type hotRow struct {
 	ts, id                   int64
 	h8                       uint64
@@ -122,7 +124,7 @@ func (s *hotSnap) extra(r *hotRow) []byte {
 	return s.arena[r.extra>>32].b[off : off+r.extraLen]
 }
 
-// names returns r's reversed host names from its extra.
+// hotNames returns the reversed host names of an extra, and its keys.
 func hotNames(extra []byte) (src, dst []byte, keys []byte) {
 	if extra == nil {
 		return nil, nil, nil
