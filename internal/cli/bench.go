@@ -77,11 +77,16 @@ achieved requests/s and the latency percentiles, then runs wrk (Debian's
 package, when installed) against the same page, and checks that every
 answer was 200.
 
+--memprofile F samples the resident memory while the command runs and,
+at its peak, takes a heap profile (written to F, for go tool pprof) and
+the runtime's account: the heap's objects, its spans not in use, stacks,
+the runtime's own, and what is resident outside Go (SQLite's page caches).
+
 The figures in docs/PERFORMANCE.md come from these commands.`,
 	run: runBench,
 }
 
-func runBench(ctx context.Context, c *cmdEnv, args []string) error {
+func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return c.parse(args)
 	}
@@ -97,6 +102,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 	layout := c.flags.String("layout", sqlitestore.LayoutRows, "ingest, search: the SQLite store's event layout, rows or parts")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := c.flags.String("memprofile", "", "write a heap profile taken at the run's peak of resident memory to this file, and print where that memory went")
 	orgs := c.flags.Int("orgs", 10_000, "notify: organisations")
 	prefixes := c.flags.Int("prefixes", 100_000, "notify: /24 networks, shared out among the organisations")
 	events := c.flags.Int("events", 1_000_000, "notify: stored events")
@@ -125,6 +131,18 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		w := watchMemory()
+		defer func() {
+			peak, err := w.finish(*memProfile)
+			if err == nil {
+				printPeakMemory(c, peak)
+			}
+			if rerr == nil {
+				rerr = err
+			}
+		}()
 	}
 	work := *dir
 	if work == "" {

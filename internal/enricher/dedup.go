@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -220,8 +221,10 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 	buckets = max(buckets, 1)
 	now := d.now()
 	cur := d.bucketOf(now)
-	// One block for every shard's slots, off the heap (see allocSlots).
-	slots := allocSlots(dedupShardCount*buckets*slotsPerBucket, d)
+	// One block for every shard's slots, off the heap (package offheap):
+	// long-lived and without pointers, it would otherwise let the heap
+	// grow by GOGC percent of it.
+	slots := offheap.Make[uint32](dedupShardCount*buckets*slotsPerBucket, d)
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.table = newFingerprintTable(buckets, bits, slots[i*buckets*slotsPerBucket:])

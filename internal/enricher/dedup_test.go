@@ -455,7 +455,7 @@ func BenchmarkDedupMemory(b *testing.B) {
 				}
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				// The table lives off the heap (allocSlots): its bytes
+				// The table lives off the heap (offheap.Make): its bytes
 				// and the heap's growth together are the memory held.
 				held := float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
 				for i := range d.shards {

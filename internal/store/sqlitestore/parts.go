@@ -45,7 +45,7 @@ const (
 // Defaults of the parts layout.
 const (
 	// defaultPartitionEvents bounds the hot partition: its copy in memory
-	// (about 150 bytes an event) and the work of one sealing.
+	// (about 110 bytes an event, off the heap: parts_hot.go) and the work of one sealing.
 	defaultPartitionEvents = 524_288
 	// blockEvents events are compressed together: zstd works on the
 	// repetition between records, so a block of 128 costs a quarter of
@@ -134,8 +134,8 @@ type partKey struct {
 	value string
 }
 
-// partEntry is an event's compact row as a hot partition keeps it in
-// memory, where searches scan it.
+// partEntry is an event's compact row as the writer makes it and a hot
+// partition's copy in memory (hotCopy, in a smaller form) keeps it.
 type partEntry struct {
 	ts, id                   int64
 	h8                       uint64
@@ -161,18 +161,14 @@ type partition struct {
 	// count (the loop's backoff), both under parts.mu; cleared by a seal.
 	sealErr      error
 	sealFailures int
-	entries      []partEntry // until sealed
-	sum          partSummary // tmin, tmax, count kept while hot
+	// hot is the copy in memory of the rows (parts_hot.go), until sealed.
+	hot *hotCopy
+	sum partSummary // tmin, tmax, count kept while hot
 
 	// Written by the writer only (under parts.insert), and by sealing
 	// once the writer has left the partition.
 	nextBlock int64
 	stmts     map[string]*sql.Stmt
-	// hashes maps the first 8 bytes of the hash of each event of an
-	// unsealed partition to its id; collisions go to more. Guarded by
-	// parts.mu.
-	hashes map[uint64]int64
-	more   map[uint64][]int64
 }
 
 // parts is the state of the parts layout of a store.
@@ -324,7 +320,7 @@ func (ps *parts) addName(kind int, value string, id int64) {
 
 // load reads an unsealed partition's rows and keys into memory.
 func (ps *parts) load(ctx context.Context, p *partition) error {
-	p.hashes = map[uint64]int64{}
+	p.hot = &hotCopy{}
 	keys := map[int64][]partKey{}
 	rows, err := ps.s.write.QueryContext(ctx, `SELECT kind, value, id FROM `+p.table+`_keys`)
 	if err != nil {
@@ -381,7 +377,10 @@ func (ps *parts) load(ctx context.Context, p *partition) error {
 // add appends en to an unsealed partition's copy (the caller holds mu, or
 // is the only one to know p).
 func (p *partition) add(en partEntry) {
-	p.entries = append(p.entries, en)
+	if p.hot == nil {
+		p.hot = &hotCopy{}
+	}
+	p.hot.add(&en)
 	if p.sum.count == 0 || en.ts < p.sum.tmin {
 		p.sum.tmin = en.ts
 	}
@@ -389,17 +388,6 @@ func (p *partition) add(en partEntry) {
 		p.sum.tmax = en.ts
 	}
 	p.sum.count++
-	if prev, ok := p.hashes[en.h8]; ok {
-		if p.more == nil {
-			p.more = map[uint64][]int64{}
-		}
-		if len(p.more[en.h8]) == 0 {
-			p.more[en.h8] = []int64{prev}
-		}
-		p.more[en.h8] = append(p.more[en.h8], en.id)
-		return
-	}
-	p.hashes[en.h8] = en.id
 }
 
 // partitionOf returns the partition holding id, nil when none does.
@@ -502,7 +490,7 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	ps.lock = lock
 	s.parts = ps
 	s.layout = LayoutParts
-	return nil
+	return s.partsWriterCache(ctx)
 }
 
 // EventLayout names the layout the store keeps events in (LayoutRows or

@@ -274,7 +274,7 @@ func (ps *parts) hotPartition(ctx context.Context, day string) (*partition, erro
 	if reuse {
 		return last, nil
 	}
-	p := &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1, hashes: map[uint64]int64{}}
+	p := &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1}
 	if last != nil {
 		p.n = last.n + 1
 	}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -55,10 +54,11 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			sealed[p] = append(sealed[p], id)
 			continue
 		}
-		i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].id >= id })
-		if i < len(p.entries) && p.entries[i].id == id {
-			want(p, id, p.entries[i].loc)
+		hot := p.hot.snap()
+		if i := hot.find(id); i < hot.n && hot.row(i).id == id {
+			want(p, id, hot.row(i).loc())
 		}
+		hot.done()
 	}
 	ps.mu.RUnlock()
 	for p, list := range sealed {
@@ -198,18 +198,8 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 		for _, p := range ps.list {
 			switch {
 			case !p.sealed:
-				if id, ok := p.hashes[k]; ok {
-					ids := p.more[k] // every id of the prefix when it is shared
-					if ids == nil {
-						ids = []int64{id}
-					}
-					for _, id := range ids {
-						i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].id >= id })
-						if i < len(p.entries) && p.entries[i].id == id {
-							all = append(all, cand{id, p.entries[i].ts})
-						}
-					}
-				}
+				// every event of the prefix when it is shared
+				p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
 			case p.sum.hashes.has(key[:]):
 				bySealed[p] = append(bySealed[p], int64(k))
 			}
@@ -313,13 +303,13 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 	ps.mu.RLock()
 	list := slices.Clone(ps.list)
 	type hot struct {
-		i       int
-		entries []partEntry
+		i    int
+		rows hotSnap
 	}
 	var hots []hot
 	for i, p := range list {
 		if !p.sealed {
-			hots = append(hots, hot{i, p.entries})
+			hots = append(hots, hot{i, p.hot.snap()})
 		}
 	}
 	ps.mu.RUnlock()
@@ -331,11 +321,11 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 			continue // every id of p is at most after
 		}
 		if j := slices.IndexFunc(hots, func(h hot) bool { return h.i == i }); j >= 0 {
-			entries := hots[j].entries
-			k := sort.Search(len(entries), func(k int) bool { return entries[k].id > after })
-			for ; k < len(entries) && len(ids) < limit; k++ {
-				ids = append(ids, entries[k].id)
+			rows := &hots[j].rows
+			for k := rows.find(after + 1); k < rows.n && len(ids) < limit; k++ {
+				ids = append(ids, rows.row(k).id)
 			}
+			rows.done()
 			continue
 		}
 		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit - len(ids)},

@@ -150,10 +150,10 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		ps.mu.RUnlock()
 		return nil
 	}
-	entries := p.entries
+	hot := p.hot.snap()
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
-	sum.build(entries)
+	sum.build(&hot)
 	tx, err := ps.s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -178,7 +178,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	p.sum = sum
 	p.sealed, p.sealing = true, false
 	p.sealErr = nil
-	p.entries, p.hashes, p.more = nil, nil, nil
+	p.hot = nil
 	ps.mu.Unlock()
 	return nil
 }
@@ -224,7 +224,7 @@ func asnKey(a int64) []byte { return binary.AppendVarint(nil, a) }
 
 // fqdnSuffixes calls fn with every label suffix of a reversed name:
 // "be.example.www." gives "be.", "be.example." and "be.example.www.".
-func fqdnSuffixes(rev string, fn func(string)) {
+func fqdnSuffixes(rev []byte, fn func([]byte)) {
 	for i := 0; i < len(rev); i++ {
 		if rev[i] == '.' {
 			fn(rev[:i+1])
@@ -232,12 +232,13 @@ func fqdnSuffixes(rev string, fn func(string)) {
 	}
 }
 
-func (sum *partSummary) build(entries []partEntry) {
-	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*len(entries)), newBloom(len(entries)/8), newBloom(len(entries)), newBloom(len(entries))
+func (sum *partSummary) build(hot *hotSnap) {
+	n := hot.n
+	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newBloom(n)
 	var hb [8]byte
-	for i := range entries {
-		en := &entries[i]
-		for _, ip := range []store.IPKey{en.srcIP, en.dstIP} {
+	for i := range n {
+		r := hot.row(i)
+		for _, ip := range []store.IPKey{r.srcKey(), r.dstKey()} {
 			if b := ip.Bytes(); b != nil {
 				sum.ips.add(b)
 				if k, ok := prefix16Key(ip); ok {
@@ -245,17 +246,19 @@ func (sum *partSummary) build(entries []partEntry) {
 				}
 			}
 		}
-		for _, a := range []int64{en.srcASN, en.dstASN} {
+		for _, a := range []uint32{r.srcASN, r.dstASN} {
 			if a != 0 {
-				sum.asns.add(asnKey(a))
+				sum.asns.add(asnKey(int64(a)))
 			}
 		}
-		for _, n := range []string{en.srcFQDN, en.dstFQDN} {
-			fqdnSuffixes(n, func(suffix string) { sum.fqdns.add([]byte(suffix)) })
+		src, dst, _ := hotNames(hot.extra(r))
+		for _, n := range [][]byte{src, dst} {
+			fqdnSuffixes(n, func(suffix []byte) { sum.fqdns.add(suffix) })
 		}
-		binary.BigEndian.PutUint64(hb[:], en.h8)
+		binary.BigEndian.PutUint64(hb[:], r.h8)
 		sum.hashes.add(hb[:])
 	}
+	hot.done()
 }
 
 // summaryVersion leads a marshalled summary.

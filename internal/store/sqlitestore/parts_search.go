@@ -28,7 +28,8 @@ import (
 // and the SQL of a sealed one read it.
 type partFilter struct {
 	ip                       store.IPKey
-	lo, hi                   []byte // prefix range
+	ipBytes                  [16]byte // ip's key, which hot rows hold
+	lo, hi                   []byte   // prefix range
 	asn                      int64
 	from, to                 string // reversed host-name range
 	url                      string
@@ -52,6 +53,7 @@ func (ps *parts) newFilter(q store.EventQuery, after *store.Cursor, asc bool) pa
 	f := partFilter{after: after, asc: asc, org: q.Organisation, url: q.URL}
 	if q.IP.IsValid() {
 		f.ip = store.MakeIPKey(q.IP)
+		f.ipBytes = [16]byte(f.ip.Bytes())
 		f.ipBloom = append(f.ipBloom, f.ip.Bytes())
 	}
 	if q.Prefix.IsValid() {
@@ -136,47 +138,59 @@ func (f *partFilter) admits(sum *partSummary, sealed bool) bool {
 	return true
 }
 
-func inRange(k *store.IPKey, lo, hi []byte) bool {
-	b := k.Bytes()
-	return b != nil && bytes.Compare(b, lo) >= 0 && bytes.Compare(b, hi) <= 0
+// inRange reports whether a row's address (set says it has one) is
+// within [lo, hi].
+func inRange(set bool, b *[16]byte, lo, hi []byte) bool {
+	return set && bytes.Compare(b[:], lo) >= 0 && bytes.Compare(b[:], hi) <= 0
 }
 
-func (f *partFilter) inNames(n string) bool { return n != "" && n >= f.from && n < f.to }
-
-func hasKey(keys []partKey, value string, kinds ...int8) bool {
-	for _, k := range keys {
-		if k.value == value && slices.Contains(kinds, k.kind) {
-			return true
-		}
-	}
-	return false
+func (f *partFilter) inNames(n []byte) bool {
+	return len(n) > 0 && string(n) >= f.from && string(n) < f.to
 }
 
-// match tests an unsealed partition's entry.
-func (f *partFilter) match(en *partEntry) bool {
+// hasKey reports whether a row's keys (hotNames) hold value under one of
+// kinds.
+func hasKey(keys []byte, value string, kinds ...int8) bool {
+	found := false
+	eachKey(keys, func(kind int8, v []byte) bool {
+		found = string(v) == value && slices.Contains(kinds, kind)
+		return !found
+	})
+	return found
+}
+
+// match tests a row of a hot partition's copy.
+func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
+	src, dst := r.flags&hotSrcIP != 0, r.flags&hotDstIP != 0
 	switch {
-	case f.hasFrom && en.ts < f.tFrom, f.hasTo && en.ts >= f.tTo:
+	case f.hasFrom && r.ts < f.tFrom, f.hasTo && r.ts >= f.tTo:
 		return false
-	case f.after != nil && !f.asc && (en.ts > f.after.TimeSource || (en.ts == f.after.TimeSource && en.id >= f.after.ID)):
+	case f.after != nil && !f.asc && (r.ts > f.after.TimeSource || (r.ts == f.after.TimeSource && r.id >= f.after.ID)):
 		return false
-	case f.after != nil && f.asc && (en.ts < f.after.TimeSource || (en.ts == f.after.TimeSource && en.id <= f.after.ID)):
+	case f.after != nil && f.asc && (r.ts < f.after.TimeSource || (r.ts == f.after.TimeSource && r.id <= f.after.ID)):
 		return false
-	case f.ip.Valid() && en.srcIP != f.ip && en.dstIP != f.ip:
+	case f.ip.Valid() && !(src && r.srcIP == f.ipBytes) && !(dst && r.dstIP == f.ipBytes):
 		return false
-	case f.lo != nil && !inRange(&en.srcIP, f.lo, f.hi) && !inRange(&en.dstIP, f.lo, f.hi):
+	case f.lo != nil && !inRange(src, &r.srcIP, f.lo, f.hi) && !inRange(dst, &r.dstIP, f.lo, f.hi):
 		return false
-	case f.asn != 0 && en.srcASN != f.asn && en.dstASN != f.asn:
+	case f.asn != 0 && int64(r.srcASN) != f.asn && int64(r.dstASN) != f.asn:
 		return false
-	case f.from != "" && !f.inNames(en.srcFQDN) && !f.inNames(en.dstFQDN):
+	case f.feed != 0 && int64(r.feed) != f.feed, f.taxonomy != 0 && int64(r.taxonomy) != f.taxonomy,
+		f.typ != 0 && int64(r.typ) != f.typ, f.tlp != 0 && int64(r.tlp) != f.tlp:
 		return false
-	case f.url != "" && !hasKey(en.keys, f.url, keySourceURL, keyDestinationURL):
+	case f.org != "" && !f.orgIDs[r.id]:
 		return false
-	case f.hash != "" && !hasKey(en.keys, f.hash, f.hashKind):
+	}
+	if f.from == "" && f.url == "" && f.hash == "" {
+		return true
+	}
+	srcName, dstName, keys := hotNames(hot.extra(r))
+	switch {
+	case f.from != "" && !f.inNames(srcName) && !f.inNames(dstName):
 		return false
-	case f.feed != 0 && en.feed != f.feed, f.taxonomy != 0 && en.taxonomy != f.taxonomy,
-		f.typ != 0 && en.typ != f.typ, f.tlp != 0 && en.tlp != f.tlp:
+	case f.url != "" && !hasKey(keys, f.url, keySourceURL, keyDestinationURL):
 		return false
-	case f.org != "" && !f.orgIDs[en.id]:
+	case f.hash != "" && !hasKey(keys, f.hash, f.hashKind):
 		return false
 	}
 	return true
@@ -286,10 +300,10 @@ type partHit struct {
 
 // partView is a partition as one search saw it.
 type partView struct {
-	p       *partition
-	sealed  bool
-	entries []partEntry
-	sum     partSummary
+	p      *partition
+	sealed bool
+	hot    hotSnap
+	sum    partSummary
 }
 
 // match returns the first limit events q matches after the keyset cursor
@@ -303,7 +317,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	views := make([]partView, 0, len(ps.list))
 	firstHot := int64(-1)
 	for _, p := range ps.list {
-		v := partView{p: p, sealed: p.sealed, entries: p.entries, sum: p.sum}
+		v := partView{p: p, sealed: p.sealed, hot: p.hot.snap(), sum: p.sum}
 		if !v.sealed && firstHot < 0 {
 			firstHot = p.firstID
 		}
@@ -366,15 +380,16 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 		// Entries are in id order, about time order: walked newest
 		// first for a newest-first search, most are refused by one
 		// comparison with the last hit kept.
-		for j := range v.entries {
+		for j := range v.hot.n {
 			i := j
 			if !asc {
-				i = len(v.entries) - 1 - j
+				i = v.hot.n - 1 - j
 			}
-			if en := &v.entries[i]; f.match(en) {
-				top.offer(partHit{ts: en.ts, id: en.id, srcIP: en.srcIP, srcASN: en.srcASN, typ: en.typ, fd: en.feed}, false)
+			if r := v.hot.row(i); f.match(&v.hot, r) {
+				top.offer(partHit{ts: r.ts, id: r.id, srcIP: r.srcKey(), srcASN: int64(r.srcASN), typ: int64(r.typ), fd: int64(r.feed)}, false)
 			}
 		}
+		v.hot.done()
 	}
 	return top.sorted(), nil
 }

@@ -45,10 +45,12 @@ type Options struct {
 	// transactions on power loss (not on a process crash); "OFF" is for
 	// throwaway bulk loads such as benchmarks.
 	Synchronous string
-	// CacheMiB is the writer's page cache (default 64). Index maintenance
-	// of a large events table is bound by how much of the indexes stays
-	// cached.
+	// CacheMiB is the writer's page cache (default 64; 16 in the parts
+	// layout, see partsWriterCacheMiB). Index maintenance of a large
+	// events table is bound by how much of the indexes stays cached.
 	CacheMiB int
+	// cacheDefault says CacheMiB was not given.
+	cacheDefault bool
 	// ReaderCacheMiB is each reader's page cache (default 32).
 	ReaderCacheMiB int
 	// Readers is the size of the read pool (default: 2 × GOMAXPROCS, at
@@ -79,6 +81,7 @@ func (o *Options) defaults() error {
 	}
 	if o.CacheMiB <= 0 {
 		o.CacheMiB = 64
+		o.cacheDefault = true
 	}
 	if o.ReaderCacheMiB <= 0 {
 		o.ReaderCacheMiB = 32

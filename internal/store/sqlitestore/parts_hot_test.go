@@ -1,0 +1,131 @@
+package sqlitestore
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// TestHotCopyKeepsEntries: every entry added to a hot partition's copy
+// reads back equal, over several chunks of rows and of the arena, with
+// and without addresses, names and keys (one larger than an arena chunk),
+// and the hash index finds every id of an h8, shared ones too.
+func TestHotCopyKeepsEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 4))
+	const n = 2*hotChunkRows + 77
+	p := &partition{}
+	var want []partEntry
+	byH8 := map[uint64][]int64{}
+	for i := range n {
+		en := partEntry{ts: rng.Int64N(1 << 50), id: int64(1000 + 2*i), h8: rng.Uint64(), loc: rng.Int64N(1<<32)<<8 | int64(rng.IntN(256)),
+			srcASN: int64(rng.Uint32()), feed: rng.Int64N(1 << 31), taxonomy: int64(rng.IntN(9)), typ: int64(rng.IntN(3)), tlp: int64(rng.IntN(2))}
+		if i%5 == 4 {
+			en.h8 = want[len(want)-1].h8 // shared prefixes
+		}
+		switch i % 3 {
+		case 0:
+			en.srcIP = store.MakeIPKey(netip.AddrFrom4([4]byte{10, byte(i), byte(i >> 8), 1}))
+		case 1:
+			en.srcIP = store.MakeIPKey(netip.MustParseAddr("2001:db8::" + strconv.FormatInt(int64(i), 16)))
+			en.dstIP = store.MakeIPKey(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}))
+			en.dstASN = 64512
+		}
+		if i%4 == 0 {
+			en.srcFQDN = "be.example.host" + strconv.Itoa(i) + "."
+		}
+		if i%6 == 0 {
+			en.dstFQDN = "org.example."
+			en.keys = []partKey{{keySourceURL, "http://example.org/" + strconv.Itoa(i)}, {keyMD5, "d41d8cd98f00b204e9800998ecf8427e"}}
+		}
+		if i == 100 {
+			en.keys = append(en.keys, partKey{keyDestinationURL, "http://example.org/" + string(make([]byte, 2*hotArenaChunk))})
+		}
+		p.add(en)
+		want = append(want, en)
+		byH8[en.h8] = append(byH8[en.h8], en.id)
+	}
+	if len(p.hot.arena) < 3 {
+		t.Fatalf("the arena has %d chunks: the test wants several", len(p.hot.arena))
+	}
+	hot := p.hot.snap()
+	if hot.n != n {
+		t.Fatalf("%d rows, want %d", hot.n, n)
+	}
+	for i, en := range want {
+		if got := hot.entry(i); !reflect.DeepEqual(got, en) {
+			t.Fatalf("row %d = %+v, want %+v", i, got, en)
+		}
+		if j := hot.find(en.id); j != i {
+			t.Fatalf("find(%d) = %d, want %d", en.id, j, i)
+		}
+		if j := hot.find(en.id - 1); j != i {
+			t.Fatalf("find(%d) = %d, want %d (the next id)", en.id-1, j, i)
+		}
+	}
+	for h8, ids := range byH8 {
+		var got []int64
+		p.hot.byHash(h8, func(r *hotRow) { got = append(got, r.id) })
+		slices.Sort(got)
+		if !slices.Equal(got, ids) {
+			t.Fatalf("byHash(%x) = %v, want %v", h8, got, ids)
+		}
+	}
+	var none []int64
+	p.hot.byHash(12345, func(r *hotRow) { none = append(none, r.id) })
+	if len(none) > 0 && byH8[12345] == nil {
+		t.Fatalf("byHash of an absent h8 found %v", none)
+	}
+	if p.sum.count != n {
+		t.Fatalf("count %d, want %d", p.sum.count, n)
+	}
+}
+
+// BenchmarkHotScan measures a search's scan of a hot partition's copy of
+// 131,072 events: by AS (most refused on one field), by address and by a
+// host name's suffix (which reads the arena).
+func BenchmarkHotScan(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	p := &partition{}
+	for i := range 1 << 17 {
+		en := partEntry{ts: int64(i), id: int64(i + 1), h8: rng.Uint64(), loc: int64(i),
+			srcIP:  store.MakeIPKey(netip.AddrFrom4([4]byte{10, byte(rng.IntN(256)), byte(rng.IntN(256)), byte(i)})),
+			srcASN: int64(64512 + rng.IntN(1000)), feed: 1, typ: 2}
+		if i%4 == 0 {
+			en.srcFQDN = "be.example.h" + strconv.Itoa(rng.IntN(1000)) + "."
+		}
+		p.add(en)
+	}
+	from, to := store.FQDNRange("h7.example.be")
+	for _, c := range []struct {
+		name string
+		f    partFilter
+	}{
+		{"ASN", partFilter{asn: 64600}},
+		{"IP", func() partFilter {
+			f := partFilter{ip: store.MakeIPKey(netip.AddrFrom4([4]byte{10, 1, 2, 3}))}
+			f.ipBytes = [16]byte(f.ip.Bytes())
+			return f
+		}()},
+		{"FQDN", partFilter{from: from, to: to}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			hot := p.hot.snap()
+			n := 0
+			for b.Loop() {
+				n = 0
+				for i := range hot.n {
+					if c.f.match(&hot, hot.row(i)) {
+						n++
+					}
+				}
+			}
+			hot.done()
+			b.ReportMetric(float64(n), "matches")
+		})
+	}
+}

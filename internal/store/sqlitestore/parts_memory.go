@@ -1,0 +1,29 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+)
+
+// partsWriterCacheMiB is the writer's page cache in the parts layout,
+// unless Options.CacheMiB says otherwise. The rows layout's writer keeps
+// the events table's indexes cached for their maintenance (64 MiB); the
+// parts layout's writer appends to tables without an index but the rowid,
+// and a sealing reads its partition once, so a large cache only holds
+// pages that are not read again: 64 MiB of it was about 60 MB of the
+// process's peak resident memory in bench ingest (1M events: 543 MB at
+// 64 MiB, 480 MB at 16, and no more CPU time).
+const partsWriterCacheMiB = 16
+
+// partsWriterCache sets the writer's page cache of the parts layout. The
+// writer has one connection, kept open as long as the store is, so the
+// setting lasts.
+func (s *Store) partsWriterCache(ctx context.Context) error {
+	if !s.opts.cacheDefault {
+		return nil
+	}
+	if _, err := s.write.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", -partsWriterCacheMiB*1024)); err != nil {
+		return fmt.Errorf("sqlitestore: the parts layout's page cache: %w", err)
+	}
+	return nil
+}
