@@ -32,7 +32,12 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 			if end >= 0 {
 				e, err := arena.Decode(start, end)
 				if err != nil {
-					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.hash[i], err)
+					return fmt.Errorf("pending notifications of %s: event %d: %w", o.org, seq, err)
+				}
+				if pn.Hash == (event.Hash{}) {
+					// Not kept by the store beside the record: the
+					// stored event's, before what is withheld goes.
+					pn.Hash = e.Hash()
 				}
 				store.WithoutWithheld(e)
 				pn.Event = e

@@ -36,6 +36,10 @@ type PendingPage struct {
 	Orgs []string
 	// Seq, Hash and Stored (Unix microseconds) are each event's, as
 	// PendingNotification's; Hash and Stored are zero when it is gone.
+	// A store that does not keep the hash beside the record (the parts
+	// layout of SQLite) leaves Hash zero: it is then the Hash of the
+	// record's event, which the reader decodes anyway and can compute on
+	// its own cores rather than in the scan.
 	Seq    []int64
 	Hash   []event.Hash
 	Stored []int64

@@ -398,7 +398,9 @@ func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, li
 }
 
 // scanEvents is scanEvents of the parts layout: the records of entries
-// (sorted by id), a chunk of ids at a time, each block decoded once.
+// (sorted by id), a chunk of ids at a time, each block decoded once; the
+// records are handed over undecoded and without their hashes (see
+// store.PendingPage).
 func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
 	const chunk = 4096
 	pager := newQueuePager(orgs, entries, sink)
@@ -422,11 +424,9 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 			if !ok {
 				continue // gone: the pager adds it so
 			}
-			e, err := event.DecodeRecord(rec.record)
-			if err != nil {
-				return fmt.Errorf("sqlitestore: scan pending notifications: event %d: %w", id, err)
-			}
-			if err := pager.add(id, e.Hash(), rec.stored, rec.record); err != nil {
+			// Without its hash, which a partition does not keep whole:
+			// the reader decodes the record and computes it.
+			if err := pager.add(id, event.Hash{}, rec.stored, rec.record); err != nil {
 				return err
 			}
 		}

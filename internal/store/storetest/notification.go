@@ -264,6 +264,9 @@ func testQueueScanned(t *testing.T, s store.Store) {
 				t.Fatalf("seq %d: %v", seq, err)
 			}
 			hash := page.Hash[i]
+			if hash == (event.Hash{}) {
+				hash = e.Hash() // a store that does not keep it beside the record
+			}
 			stored, err := s.GetEvent(ctx, hash)
 			if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || page.Stored[i] != stored.Stored.UnixMicro() || e.Hash() != hash {
 				t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", seq, e.Fields(), page.Stored[i], stored, err)
