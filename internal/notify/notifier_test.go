@@ -149,7 +149,7 @@ func newEnv(t *testing.T, edit func(*Config), contacts ...constituency.Contact) 
 	keys(t)
 	ctx := t.Context()
 	db, orgs := openTestStore(t, filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{Synchronous: "NORMAL",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), EventLayout: testEventLayout})
 	t.Cleanup(func() { db.Close() })
 	if contacts == nil {
 		contacts = []constituency.Contact{{Name: "Alice", Email: "alice@uni.example", Role: constituency.ContactAbuse, Notify: true}}
@@ -398,6 +398,18 @@ func TestNoIdentity(t *testing.T) {
 }
 
 func TestManyEventsOneOrganisation(t *testing.T) { bothReads(t, testManyEventsOneOrganisation) }
+
+// testEventLayout is the event layout of newEnv's store.
+var testEventLayout = sqlitestore.LayoutRows
+
+// TestManyEventsOnTheParts: the same on the parts layout of SQLite, whose
+// queue read hands records over without their hashes: the pass computes
+// them, and its messages name the stored events.
+func TestManyEventsOnTheParts(t *testing.T) {
+	defer func(old string) { testEventLayout = old }(testEventLayout)
+	testEventLayout = sqlitestore.LayoutParts
+	bothReads(t, testManyEventsOneOrganisation)
+}
 
 func testManyEventsOneOrganisation(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxEventsPerMessage = 2500 })

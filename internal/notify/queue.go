@@ -18,18 +18,30 @@ import (
 func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func(store.PendingNotification)) error {
 	if o.bulk {
 		q := o.queued
+		// The organisation's events are decoded into shared arrays: they
+		// are used together and let go together, after its turn.
+		arena := event.NewRecordArena(q.records, q.held, q.held*fieldsPerEvent)
+		start := 0 // where record i starts
 		for i, seq := range q.seq {
+			end := q.ends[i]
 			if seq <= after {
+				start = max(start, end)
 				continue
 			}
 			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hash[i], Stored: time.UnixMicro(q.stored[i]).UTC()}
-			if record := q.record(i); record != nil {
-				e, err := event.DecodeRecord(record)
+			if end >= 0 {
+				e, err := arena.Decode(start, end)
 				if err != nil {
-					return fmt.Errorf("pending notifications of %s: event %s: %w", o.org, q.hash[i], err)
+					return fmt.Errorf("pending notifications of %s: event %d: %w", o.org, seq, err)
+				}
+				if pn.Hash == (event.Hash{}) {
+					// Not kept by the store beside the record: the
+					// stored event's, before what is withheld goes.
+					pn.Hash = e.Hash()
 				}
 				store.WithoutWithheld(e)
 				pn.Event = e
+				start = end
 			}
 			fn(pn)
 		}
@@ -50,6 +62,10 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 		}
 	}
 }
+
+// fieldsPerEvent is the room made for the fields of each event decoded
+// from the queue read at once: a scan's report has about this many.
+const fieldsPerEvent = 16
 
 // readAtOnceMax bounds how many pending events a pass reads at once: the
 // queue read at once is held in memory until each organisation's turn,
@@ -99,17 +115,17 @@ func (q *orgQueue) len() int {
 	return len(q.seq)
 }
 
-// add appends a queue entry, copying its record.
-func (q *orgQueue) add(r *store.PendingRecord) {
-	q.seq = append(q.seq, r.Seq)
-	q.hash = append(q.hash, r.Hash)
-	q.stored = append(q.stored, r.Stored.UnixMicro())
+// add appends entry i of page, copying its record.
+func (q *orgQueue) add(page *store.PendingPage, i int) {
+	q.seq = append(q.seq, page.Seq[i])
+	q.hash = append(q.hash, page.Hash[i])
+	q.stored = append(q.stored, page.Stored[i])
 	end := -1
-	if r.Record != nil {
-		if cap(q.records)-len(q.records) < len(r.Record) {
-			q.records = slices.Grow(q.records, q.room(len(r.Record)))
+	if record := page.Record(i); record != nil {
+		if cap(q.records)-len(q.records) < len(record) {
+			q.records = slices.Grow(q.records, q.room(len(record)))
 		}
-		q.records = append(q.records, r.Record...)
+		q.records = append(q.records, record...)
 		q.held++
 		end = len(q.records)
 	}
@@ -163,12 +179,24 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) 
 			ends:   make([]int, 0, c.Count),
 		}
 	}
-	err := n.store.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
-		for _, org := range r.Orgs {
-			// An organisation queued since PendingNotificationOrgs is
-			// left for the next pass.
-			if i, ok := index[org]; ok {
-				out[i].add(&r)
+	// slot is the index in out of each organisation of the pages' Orgs,
+	// -1 for one queued since PendingNotificationOrgs, which is left for
+	// the next pass; looked up once for every organisation, not once for
+	// every entry.
+	var slot []int
+	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+		for _, org := range page.Orgs[len(slot):] {
+			i, ok := index[org]
+			if !ok {
+				i = -1
+			}
+			slot = append(slot, i)
+		}
+		for i := range page.Len() {
+			for _, org := range page.OrgsOf(i) {
+				if k := slot[org]; k >= 0 {
+					out[k].add(page, i)
+				}
 			}
 		}
 		return nil

@@ -13,28 +13,38 @@ import (
 // they were given, records end to end, events that are gone without one.
 func TestOrgQueue(t *testing.T) {
 	at := time.Date(2026, 12, 4, 22, 0, 0, 123000, time.UTC)
-	in := []store.PendingRecord{
-		{Seq: 3, Hash: event.Hash{3}, Stored: at, Record: []byte("three")},
-		{Seq: 5, Hash: event.Hash{5}, Stored: at.Add(time.Second)}, // gone
-		{Seq: 7, Hash: event.Hash{7}, Stored: at.Add(2 * time.Second), Record: []byte("a longer record of seven")},
-		{Seq: 8, Hash: event.Hash{8}, Stored: at.Add(3 * time.Second)}, // gone
-		{Seq: 9, Hash: event.Hash{9}, Stored: at.Add(4 * time.Second), Record: []byte{}},
-		{Seq: 11, Hash: event.Hash{11}, Stored: at.Add(5 * time.Second), Record: []byte("x")},
+	type entry struct {
+		seq    int64
+		hash   event.Hash
+		stored time.Time
+		record []byte
+	}
+	in := []entry{
+		{3, event.Hash{3}, at, []byte("three")},
+		{5, event.Hash{5}, at.Add(time.Second), nil}, // gone
+		{7, event.Hash{7}, at.Add(2 * time.Second), []byte("a longer record of seven")},
+		{8, event.Hash{8}, at.Add(3 * time.Second), nil}, // gone
+		{9, event.Hash{9}, at.Add(4 * time.Second), []byte{}},
+		{11, event.Hash{11}, at.Add(5 * time.Second), []byte("x")},
+	}
+	page := &store.PendingPage{Orgs: []string{"a"}}
+	for _, e := range in {
+		page.Add(e.seq, e.hash, e.stored.UnixMicro(), e.record, 0)
 	}
 	// Made for fewer entries than come, as when more are queued while
 	// the pass reads.
 	q := &orgQueue{seq: make([]int64, 0, 2)}
 	for i := range in {
-		q.add(&in[i])
+		q.add(page, i)
 	}
 	if q.len() != len(in) {
 		t.Fatalf("%d entries, want %d", q.len(), len(in))
 	}
 	for i, want := range in {
 		got := q.record(i)
-		if q.seq[i] != want.Seq || q.hash[i] != want.Hash || !time.UnixMicro(q.stored[i]).Equal(want.Stored) ||
-			(got == nil) != (want.Record == nil) || !bytes.Equal(got, want.Record) {
-			t.Errorf("entry %d reads back as %d %x %v %q, want %d %x %v %q", i, q.seq[i], q.hash[i][:1], q.stored[i], got, want.Seq, want.Hash[:1], want.Stored, want.Record)
+		if q.seq[i] != want.seq || q.hash[i] != want.hash || !time.UnixMicro(q.stored[i]).Equal(want.stored) ||
+			(got == nil) != (want.record == nil) || !bytes.Equal(got, want.record) {
+			t.Errorf("entry %d reads back as %d %x %v %q, want %d %x %v %q", i, q.seq[i], q.hash[i][:1], q.stored[i], got, want.seq, want.hash[:1], want.stored, want.record)
 		}
 	}
 	// A record handed out cannot grow into the next one.
@@ -52,9 +62,13 @@ func TestOrgQueueRoomFollowsTheAverage(t *testing.T) {
 	q := &orgQueue{seq: make([]int64, 0, 100000)}
 	big := bytes.Repeat([]byte("r"), 10<<10)
 	small := bytes.Repeat([]byte("s"), 300)
-	q.add(&store.PendingRecord{Seq: 1, Record: big})
+	page := &store.PendingPage{Orgs: []string{"a"}}
+	page.Add(1, event.Hash{}, 0, big, 0)
 	for i := range 999 {
-		q.add(&store.PendingRecord{Seq: int64(i + 2), Record: small})
+		page.Add(int64(i+2), event.Hash{}, 0, small, 0)
+	}
+	for i := range page.Len() {
+		q.add(page, i)
 	}
 	if used, limit := len(q.records), 2*len(q.records)+minRoom+len(big); cap(q.records) > limit {
 		t.Errorf("%d bytes reserved for %d held, want at most %d", cap(q.records), used, limit)

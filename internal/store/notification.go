@@ -23,17 +23,99 @@ type PendingNotification struct {
 	Event  *event.Event
 }
 
-// PendingRecord is one pending event with every organisation it waits
-// for, its event left encoded, as ScanPendingNotifications reads them.
-type PendingRecord struct {
-	Seq    int64 // as PendingNotification.Seq
-	Hash   event.Hash
-	Stored time.Time
-	Orgs   []string
-	// Record is the stored event as event.DecodeRecord reads it (raw and
-	// extra.constituency included); nil when the event is gone.
-	Record []byte
+// PendingPage is a run of pending events in Seq order, each with the
+// organisations it waits for, its event left encoded, as
+// ScanPendingNotifications hands them over: in columns, the records end
+// to end in one array, so that a million queued events cost a few hundred
+// pages instead of a million objects and their copies. A page is valid
+// only during the call it is handed to: the store may reuse it.
+type PendingPage struct {
+	// Orgs names the organisations that Waiting refers to by index. It
+	// is the same list in every page of one scan, grown at the end when
+	// a page names one more, so that an index keeps its organisation.
+	Orgs []string
+	// Seq, Hash and Stored (Unix microseconds) are each event's, as
+	// PendingNotification's; Hash and Stored are zero when it is gone.
+	// A store that does not keep the hash beside the record (the parts
+	// layout of SQLite) leaves Hash zero: it is then the Hash of the
+	// record's event, which the reader decodes anyway and can compute on
+	// its own cores rather than in the scan.
+	Seq    []int64
+	Hash   []event.Hash
+	Stored []int64
+	// Records holds the stored events as event.DecodeRecord reads them
+	// (raw and extra.constituency included), end to end: event i's runs
+	// from RecordEnds[i-1] (0 for the first) to RecordEnds[i]. Gone[i]
+	// is set when the event is gone (removed by retention while queued):
+	// its record is empty.
+	Records    []byte
+	RecordEnds []int
+	Gone       []bool
+	// Waiting holds the organisations each event waits for, as indexes
+	// into Orgs, end to end: event i's run to WaitingEnds[i].
+	Waiting     []int32
+	WaitingEnds []int
 }
+
+// Len is how many events p holds.
+func (p *PendingPage) Len() int { return len(p.Seq) }
+
+// Record returns event i's record, nil when the event is gone. It is a
+// part of p.Records, capped so that appending to it copies.
+func (p *PendingPage) Record(i int) []byte {
+	if p.Gone[i] {
+		return nil
+	}
+	start, end := 0, p.RecordEnds[i]
+	if i > 0 {
+		start = p.RecordEnds[i-1]
+	}
+	return p.Records[start:end:end]
+}
+
+// OrgsOf returns the indexes into p.Orgs of the organisations event i
+// waits for.
+func (p *PendingPage) OrgsOf(i int) []int32 {
+	start, end := 0, p.WaitingEnds[i]
+	if i > 0 {
+		start = p.WaitingEnds[i-1]
+	}
+	return p.Waiting[start:end:end]
+}
+
+// Add appends an event, with its record copied (nil when the event is
+// gone) and waiting for the organisations orgs (indexes into p.Orgs).
+func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byte, orgs ...int32) {
+	p.Seq = append(p.Seq, seq)
+	p.Hash = append(p.Hash, hash)
+	p.Stored = append(p.Stored, stored)
+	p.Records = append(p.Records, record...)
+	p.RecordEnds = append(p.RecordEnds, len(p.Records))
+	p.Gone = append(p.Gone, record == nil)
+	p.Waiting = append(p.Waiting, orgs...)
+	p.WaitingEnds = append(p.WaitingEnds, len(p.Waiting))
+}
+
+// Reset empties p for the next run of events, keeping its arrays and
+// Orgs.
+func (p *PendingPage) Reset() {
+	p.Seq, p.Hash, p.Stored = p.Seq[:0], p.Hash[:0], p.Stored[:0]
+	p.Records, p.RecordEnds, p.Gone = p.Records[:0], p.RecordEnds[:0], p.Gone[:0]
+	p.Waiting, p.WaitingEnds = p.Waiting[:0], p.WaitingEnds[:0]
+}
+
+// Full reports whether p holds a page's worth: PendingPageEvents events
+// or PendingPageBytes of records. A store hands a page over once full.
+func (p *PendingPage) Full() bool {
+	return len(p.Seq) >= PendingPageEvents || len(p.Records) >= PendingPageBytes
+}
+
+// The size of a page of ScanPendingNotifications: large enough that the
+// call per page costs nothing, small enough to stay in the cache.
+const (
+	PendingPageEvents = 1024
+	PendingPageBytes  = 1 << 20
+)
 
 // PendingCount is how much waits for one organisation.
 type PendingCount struct {
@@ -59,10 +141,11 @@ type NotifyQueue interface {
 	// seq can commit after a higher one was listed, so each pass starts
 	// from 0.
 	ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]PendingNotification, error)
-	// ScanPendingNotifications calls fn for every pending event of every
-	// organisation, in Seq order, from one consistent read: one pass over
-	// the events in the order they are stored instead of one lookup each,
-	// for a notifier pass over most of the queue. An error from fn ends
-	// the scan and is returned.
-	ScanPendingNotifications(ctx context.Context, fn func(PendingRecord) error) error
+	// ScanPendingNotifications calls fn with every pending event of every
+	// organisation, a page of them at a time, in Seq order, from one
+	// consistent read: one pass over the events in the order they are
+	// stored instead of one lookup each, for a notifier pass over most of
+	// the queue. fn must not keep the page, which the store may reuse. An
+	// error from fn ends the scan and is returned.
+	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
 }

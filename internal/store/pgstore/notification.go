@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/notifylayout"
 )
@@ -70,8 +71,9 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 }
 
 // ScanPendingNotifications reads every pending event with the
-// organisations it waits for, in one query.
-func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.PendingRecord) error) error {
+// organisations it waits for, in one query, and hands them to fn a page at
+// a time, one page reused.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, e.data
 		FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
 		GROUP BY q.event_id, e.hash, e.stored, e.data ORDER BY q.event_id`)
@@ -79,25 +81,58 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
 	defer rows.Close()
+	var (
+		page    store.PendingPage
+		index   = map[string]int32{} // into page.Orgs
+		waiting []int32
+		orgs    []string
+		seq     int64
+		hash    []byte
+		stored  pgtype.Timestamptz
+		data    []byte
+	)
+	// The array and the byte columns are scanned into the same variables
+	// row after row, which pgx reuses; the page copies what it keeps.
 	for rows.Next() {
-		var (
-			r      store.PendingRecord
-			hash   []byte
-			stored pgtype.Timestamptz
-		)
-		if err := rows.Scan(&r.Seq, &r.Orgs, &hash, &stored, &r.Record); err != nil {
+		if err := rows.Scan(&seq, &orgs, &hash, &stored, &data); err != nil {
 			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 		}
-		if hash != nil {
-			copy(r.Hash[:], hash)
-			r.Stored = stored.Time.UTC()
+		waiting = waiting[:0]
+		for _, org := range orgs {
+			i, ok := index[org]
+			if !ok {
+				i = int32(len(page.Orgs))
+				index[org] = i
+				page.Orgs = append(page.Orgs, org)
+			}
+			waiting = append(waiting, i)
 		}
-		if err := fn(r); err != nil {
-			return err
+		var (
+			h      event.Hash
+			micros int64
+			record []byte
+		)
+		if hash != nil { // else the event is gone (retention)
+			copy(h[:], hash)
+			micros = stored.Time.UnixMicro()
+			record = data
+			if record == nil {
+				record = []byte{}
+			}
+		}
+		page.Add(seq, h, micros, record, waiting...)
+		if page.Full() {
+			if err := fn(&page); err != nil {
+				return err
+			}
+			page.Reset()
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
+	}
+	if page.Len() > 0 {
+		return fn(&page)
 	}
 	return nil
 }

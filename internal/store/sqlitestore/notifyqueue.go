@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -94,9 +95,10 @@ type queuedEntry struct {
 // ScanPendingNotifications reads the whole queue (one row per organisation,
 // its event ids joined), then the events from the lowest queued id to the
 // highest in the order they are stored: the first half in the calling
-// goroutine, handed to fn as it is read, the second half at the same time
-// on another connection, handed to fn after the first.
-func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.PendingRecord) error) error {
+// goroutine, handed to fn a page at a time as it is read, the second half
+// at the same time on another connection, its pages kept and handed to fn
+// after the first.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
 		orgs    []string
 		entries []queuedEntry
@@ -104,7 +106,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 	err := sqlkit.Each(ctx, s.read, `SELECT org, group_concat(event_id) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
 		var (
 			org string
-			ids []byte
+			ids sql.RawBytes
 		)
 		if err := rows.Scan(&org, &ids); err != nil {
 			return err
@@ -138,8 +140,8 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 		mid-- // one event's entries stay together
 	}
 	type half struct {
-		records []store.PendingRecord
-		err     error
+		pages []*store.PendingPage
+		err   error
 	}
 	scan := scanEvents
 	if s.parts != nil {
@@ -150,13 +152,20 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 	defer cancel()
 	go func() {
 		var h half
-		h.err = scan(sctx, s.read, orgs, entries[mid:], func(r store.PendingRecord) error {
-			h.records = append(h.records, r)
-			return nil
+		h.err = scan(sctx, s.read, orgs, entries[mid:], func(p *store.PendingPage) (*store.PendingPage, error) {
+			h.pages = append(h.pages, p) // kept: a new page for the next
+			return &store.PendingPage{Orgs: orgs}, nil
 		})
 		second <- h
 	}()
-	if err := scan(ctx, s.read, orgs, entries[:mid], fn); err != nil {
+	err = scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
+		if err := fn(p); err != nil {
+			return nil, err
+		}
+		p.Reset()
+		return p, nil
+	})
+	if err != nil {
 		cancel()
 		<-second
 		return err
@@ -165,8 +174,8 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(store.Pend
 	if h.err != nil {
 		return h.err
 	}
-	for _, r := range h.records {
-		if err := fn(r); err != nil {
+	for _, p := range h.pages {
+		if err := fn(p); err != nil {
 			return err
 		}
 	}
@@ -179,10 +188,79 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// pageSink takes a full page of pending events and returns the page to
+// fill next: the same one emptied, or a new one.
+type pageSink func(*store.PendingPage) (*store.PendingPage, error)
+
+// queuePager fills pages with the queued events of entries (sorted by
+// id), in id order, and hands each to its sink once full.
+type queuePager struct {
+	orgs    []string
+	entries []queuedEntry
+	next    int // the first entry not yet added
+	page    *store.PendingPage
+	sink    pageSink
+	waiting []int32
+}
+
+func newQueuePager(orgs []string, entries []queuedEntry, sink pageSink) *queuePager {
+	return &queuePager{orgs: orgs, entries: entries, page: &store.PendingPage{Orgs: orgs}, sink: sink}
+}
+
+// add adds the event id (with its hash, time stored and record) for the
+// organisations whose queue holds it, first adding as gone the queued
+// events before it that were not found. An event that is not queued is
+// skipped.
+func (p *queuePager) add(id int64, hash event.Hash, stored int64, record []byte) error {
+	for p.next < len(p.entries) && p.entries[p.next].id < id { // queued, but the event is gone
+		if err := p.emit(p.entries[p.next].id, event.Hash{}, 0, nil); err != nil {
+			return err
+		}
+	}
+	if p.next == len(p.entries) || p.entries[p.next].id != id {
+		return nil // not queued
+	}
+	if record == nil {
+		record = []byte{} // stored, though empty: not gone
+	}
+	return p.emit(id, hash, stored, record)
+}
+
+// emit adds the entries of event id, from p.next on, and hands the page
+// over when it is full.
+func (p *queuePager) emit(id int64, hash event.Hash, stored int64, record []byte) error {
+	p.waiting = p.waiting[:0]
+	for ; p.next < len(p.entries) && p.entries[p.next].id == id; p.next++ {
+		p.waiting = append(p.waiting, p.entries[p.next].org)
+	}
+	p.page.Add(id, hash, stored, record, p.waiting...)
+	if !p.page.Full() {
+		return nil
+	}
+	var err error
+	p.page, err = p.sink(p.page)
+	return err
+}
+
+// finish adds the queued events left as gone and hands over the last
+// page.
+func (p *queuePager) finish() error {
+	for p.next < len(p.entries) {
+		if err := p.emit(p.entries[p.next].id, event.Hash{}, 0, nil); err != nil {
+			return err
+		}
+	}
+	if p.page.Len() == 0 {
+		return nil
+	}
+	_, err := p.sink(p.page)
+	return err
+}
+
 // scanEvents reads the events of entries (sorted by id) in one range scan
-// and calls fn for each, with its organisations; a queued event that is
-// gone comes without its record.
-func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedEntry, fn func(store.PendingRecord) error) error {
+// and hands them to sink a page at a time, each with its organisations; a
+// queued event that is gone comes without its record.
+func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -192,47 +270,24 @@ func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedE
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
 	defer rows.Close()
-	// emit hands fn the entries of one event id, from entries[i] on, and
-	// returns the index after them.
-	emit := func(i int, r store.PendingRecord) (int, error) {
-		r.Seq = entries[i].id
-		for ; i < len(entries) && entries[i].id == r.Seq; i++ {
-			r.Orgs = append(r.Orgs, orgs[entries[i].org])
-		}
-		return i, fn(r)
-	}
-	i := 0
-	var hash sql.RawBytes // copied into the record's array at once
+	pager := newQueuePager(orgs, entries, sink)
+	// Both are copied into the page at once.
+	var hash, data sql.RawBytes
 	for rows.Next() {
 		var (
-			r      store.PendingRecord
-			id     int64
-			stored int64
+			id, stored int64
+			h          event.Hash
 		)
-		if err := rows.Scan(&id, &hash, &stored, &r.Record); err != nil {
+		if err := rows.Scan(&id, &hash, &stored, &data); err != nil {
 			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 		}
-		for i < len(entries) && entries[i].id < id { // queued, but the event is gone
-			if i, err = emit(i, store.PendingRecord{}); err != nil {
-				return err
-			}
-		}
-		if i == len(entries) || entries[i].id != id {
-			continue // not queued
-		}
-		copy(r.Hash[:], hash)
-		r.Stored = time.UnixMicro(stored).UTC()
-		if i, err = emit(i, r); err != nil {
+		copy(h[:], hash)
+		if err := pager.add(id, h, stored, data); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
-	for i < len(entries) {
-		if i, err = emit(i, store.PendingRecord{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pager.finish()
 }

@@ -399,9 +399,12 @@ func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, li
 }
 
 // scanEvents is scanEvents of the parts layout: the records of entries
-// (sorted by id), a chunk of ids at a time, each block decoded once.
-func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, fn func(store.PendingRecord) error) error {
+// (sorted by id), a chunk of ids at a time, each block decoded once; the
+// records are handed over undecoded and without their hashes (see
+// store.PendingPage).
+func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
 	const chunk = 4096
+	pager := newQueuePager(orgs, entries, sink)
 	for i := 0; i < len(entries); {
 		var ids []int64
 		j := i
@@ -417,24 +420,20 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 		if err != nil {
 			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 		}
-		for i < j {
-			r := store.PendingRecord{Seq: entries[i].id}
-			if rec, ok := recs[r.Seq]; ok {
-				e, err := event.DecodeRecord(rec.record)
-				if err != nil {
-					return fmt.Errorf("sqlitestore: scan pending notifications: event %d: %w", r.Seq, err)
-				}
-				r.Hash, r.Stored, r.Record = e.Hash(), time.UnixMicro(rec.stored).UTC(), rec.record
+		for _, id := range ids {
+			rec, ok := recs[id]
+			if !ok {
+				continue // gone: the pager adds it so
 			}
-			for ; i < j && entries[i].id == r.Seq; i++ {
-				r.Orgs = append(r.Orgs, orgs[entries[i].org])
-			}
-			if err := fn(r); err != nil {
+			// Without its hash, which a partition does not keep whole:
+			// the reader decodes the record and computes it.
+			if err := pager.add(id, event.Hash{}, rec.stored, rec.record); err != nil {
 				return err
 			}
 		}
+		i = j
 	}
-	return nil
+	return pager.finish()
 }
 
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }

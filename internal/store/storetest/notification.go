@@ -80,6 +80,18 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("many in one batch", func(t *testing.T) { testQueueManyInBatch(t, s, q) })
+	t.Run("scanned at once, more than pages hold", func(t *testing.T) {
+		var batch []*event.Event
+		for i := range 2*store.PendingPageEvents + 100 {
+			if i%3 == 0 {
+				batch = append(batch, q.event(t, "p", "q"))
+			} else {
+				batch = append(batch, q.event(t, "p"))
+			}
+		}
+		insert(t, s, batch, nil)
+		testQueueScanned(t, s)
+	})
 }
 
 // queueFirstEvents stores eight events for organisations a, b and c (and
@@ -207,7 +219,9 @@ func testQueueConsumed(t *testing.T, s store.Store, q *queueEvents) {
 }
 
 // testQueueScanned: the whole queue in one scan: the same entries as
-// each organisation's list, by event, with every organisation.
+// each organisation's list, by event, with every organisation, a page at
+// a time, each page's columns of one length and its organisations named
+// by index into a list that only grows.
 func testQueueScanned(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	want := map[int64][]string{}
@@ -216,32 +230,63 @@ func testQueueScanned(t *testing.T, s store.Store) {
 			want[p.Seq] = append(want[p.Seq], c.Org)
 		}
 	}
-	var seqs []int64
-	err := s.ScanPendingNotifications(ctx, func(r store.PendingRecord) error {
-		seqs = append(seqs, r.Seq)
-		if !slices.Equal(r.Orgs, want[r.Seq]) {
-			t.Errorf("seq %d pending for %v, want %v", r.Seq, r.Orgs, want[r.Seq])
+	var (
+		seqs  []int64
+		named []string // the organisations the pages named so far
+		pages int
+	)
+	err := s.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+		pages++
+		n := page.Len()
+		if n == 0 || len(page.Hash) != n || len(page.Stored) != n || len(page.RecordEnds) != n || len(page.Gone) != n || len(page.WaitingEnds) != n {
+			t.Fatalf("page %d: %d events, columns of %d %d %d %d %d", pages, n, len(page.Hash), len(page.Stored), len(page.RecordEnds), len(page.Gone), len(page.WaitingEnds))
 		}
-		e, err := event.DecodeRecord(r.Record)
-		if err != nil {
-			t.Fatalf("seq %d: %v", r.Seq, err)
+		if len(page.Orgs) < len(named) || !slices.Equal(page.Orgs[:len(named)], named) {
+			t.Errorf("page %d names organisations %v, after %v", pages, page.Orgs, named)
 		}
-		stored, err := s.GetEvent(ctx, r.Hash)
-		if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || !r.Stored.Equal(stored.Stored) || e.Hash() != r.Hash {
-			t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", r.Seq, e.Fields(), r.Stored, stored, err)
+		named = slices.Clone(page.Orgs)
+		for i := range n {
+			seq := page.Seq[i]
+			seqs = append(seqs, seq)
+			var orgs []string
+			for _, o := range page.OrgsOf(i) {
+				orgs = append(orgs, page.Orgs[o])
+			}
+			if !slices.Equal(orgs, want[seq]) {
+				t.Errorf("seq %d pending for %v, want %v", seq, orgs, want[seq])
+			}
+			if page.Gone[i] || page.Record(i) == nil {
+				t.Errorf("seq %d: gone, want its event", seq)
+				continue
+			}
+			e, err := event.DecodeRecord(page.Record(i))
+			if err != nil {
+				t.Fatalf("seq %d: %v", seq, err)
+			}
+			hash := page.Hash[i]
+			if hash == (event.Hash{}) {
+				hash = e.Hash() // a store that does not keep it beside the record
+			}
+			stored, err := s.GetEvent(ctx, hash)
+			if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || page.Stored[i] != stored.Stored.UnixMicro() || e.Hash() != hash {
+				t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", seq, e.Fields(), page.Stored[i], stored, err)
+			}
+			delete(want, seq)
 		}
-		delete(want, r.Seq)
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("ScanPendingNotifications: %v", err)
 	}
-	if len(want) > 0 || !slices.IsSorted(seqs) {
+	if len(want) > 0 || !slices.IsSorted(seqs) || len(slices.Compact(slices.Clone(seqs))) != len(seqs) {
 		t.Errorf("scan missed %v; order %v", want, seqs)
+	}
+	if len(seqs) > 2*store.PendingPageEvents && pages < 2 {
+		t.Errorf("%d events in %d page, want them paged", len(seqs), pages)
 	}
 	stop := errors.New("stop")
 	calls := 0
-	if err := s.ScanPendingNotifications(ctx, func(store.PendingRecord) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+	if err := s.ScanPendingNotifications(ctx, func(*store.PendingPage) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
 	}
 }

@@ -1,0 +1,62 @@
+package event_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// TestRecordArenaDecodesAsDecodeRecord: records decoded in an arena, end
+// to end in one array and with hints too small, read as DecodeRecord
+// reads each alone (raw held as bytes included), and each event's fields
+// stay its own when another's change.
+func TestRecordArenaDecodesAsDecodeRecord(t *testing.T) {
+	events := corpus(t)
+	var (
+		b    []byte
+		ends []int
+	)
+	for _, e := range events {
+		b = event.AppendRecord(b, e)
+		ends = append(ends, len(b))
+	}
+	arena := event.NewRecordArena(b, 1, 3) // spent at once: chunks follow
+	var got []*event.Event
+	start := 0
+	for i, end := range ends {
+		e, err := arena.Decode(start, end)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		want, err := event.DecodeRecord(b[start:end])
+		if err != nil {
+			t.Fatalf("record %d alone: %v", i, err)
+		}
+		if !slices.Equal(e.Fields(), want.Fields()) || e.Hash() != want.Hash() || string(event.AppendRecord(nil, e)) != string(b[start:end]) {
+			t.Errorf("record %d decodes to %v, want %v", i, e.Fields(), want.Fields())
+		}
+		got = append(got, e)
+		start = end
+	}
+	if len(got) < 3 {
+		t.Fatalf("only %d events in the corpus", len(got))
+	}
+	// Set and delete grow and shrink fields in place: the next event
+	// keeps its own.
+	next := slices.Clone(got[1].Fields())
+	got[0].SetTrusted("zzz.added", "x")
+	got[0].SetTrusted("aaa.added", "y")
+	got[0].Delete("zzz.added")
+	if !slices.Equal(got[1].Fields(), next) {
+		t.Errorf("changing one event changed the next: %v, want %v", got[1].Fields(), next)
+	}
+	// A record cut short, or bounds outside the array, is an error.
+	if _, err := arena.Decode(0, ends[0]-1); !errors.Is(err, event.ErrBadBatch) {
+		t.Errorf("a record cut short: %v, want ErrBadBatch", err)
+	}
+	if _, err := arena.Decode(0, len(b)+1); !errors.Is(err, event.ErrBadBatch) {
+		t.Errorf("bounds past the array: %v, want ErrBadBatch", err)
+	}
+}
