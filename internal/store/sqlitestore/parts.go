@@ -357,13 +357,22 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	switch {
 	case hasParts > 0 && want == LayoutRows:
 		return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q: %w", LayoutParts, LayoutRows, errLayout)
-	case hasParts == 0 && want != LayoutParts:
+	case hasParts == 0 && want == LayoutRows:
 		s.layout = LayoutRows
 		return nil
 	case hasParts == 0:
+		// A new database gets the parts layout, unless asked for rows; one
+		// that holds events in the events table keeps them there until
+		// they are migrated.
 		var rows int
 		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&rows); err != nil {
 			return fmt.Errorf("sqlitestore: event layout: %w", err)
+		}
+		if rows > 0 && want == "" {
+			s.log.Info("the database keeps events in the rows layout; vigil migrate-events moves them to the parts layout, smaller and faster",
+				"store", "sqlite", "layout", LayoutRows)
+			s.layout = LayoutRows
+			return nil
 		}
 		if rows > 0 {
 			return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q (they need a migration): %w",
@@ -390,6 +399,24 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	s.parts = ps
 	s.layout = LayoutParts
 	return nil
+}
+
+// openPartsEarly opens a database's parts layout in Open, when it has
+// one: a store that reads without running Migrate (a tool looking at a
+// running serve's database) reads the layout's events, not the empty
+// events table. A store asked for rows leaves the refusal to Migrate.
+func (s *Store) openPartsEarly(ctx context.Context) error {
+	if s.opts.EventLayout == LayoutRows {
+		return nil
+	}
+	var hasParts int
+	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
+		return fmt.Errorf("sqlitestore: event layout: %w", err)
+	}
+	if hasParts == 0 {
+		return nil
+	}
+	return s.setupLayout(ctx)
 }
 
 // createParts creates the layout's tables in a write transaction, so

@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -364,5 +366,45 @@ func TestPartsSharedRecordsFresh(t *testing.T) {
 	recs, err := b.parts.recordsFresh(t.Context(), []int64{3, 10})
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("b: records of a's events 3 and 10: %d found, %v", len(recs), err)
+	}
+}
+
+// TestDefaultLayout opens databases with EventLayout "": a new one gets
+// the parts layout, one holding events in the events table keeps the
+// rows layout and says how to migrate, one empty of events made with rows
+// asked for gets parts.
+func TestDefaultLayout(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	fresh := openLayout(t, filepath.Join(dir, "new.db"), Options{})
+	if got := fresh.EventLayout(); got != LayoutParts {
+		t.Errorf("a new database: layout %q, want %q", got, LayoutParts)
+	}
+	fresh.Close()
+
+	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
+	batch := storetest.NewGenerator(91).Batch(3)
+	storetest.Insert(t, rows, batch...)
+	rows.Close()
+	var logged strings.Builder
+	s := openLayout(t, filepath.Join(dir, "rows.db"), Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	defer s.Close()
+	if got := s.EventLayout(); got != LayoutRows {
+		t.Errorf("a database with rows: layout %q, want %q", got, LayoutRows)
+	}
+	if !strings.Contains(logged.String(), "migrate-events") {
+		t.Errorf("no hint of vigil migrate-events in the log: %q", logged.String())
+	}
+	checkOnce(t, "rows kept", s, batch)
+	if _, err := s.SearchEvents(ctx, store.EventQuery{}); err != nil {
+		t.Fatal(err)
+	}
+
+	empty := openLayout(t, filepath.Join(dir, "empty.db"), Options{EventLayout: LayoutRows})
+	empty.Close()
+	empty = openLayout(t, filepath.Join(dir, "empty.db"), Options{})
+	defer empty.Close()
+	if got := empty.EventLayout(); got != LayoutParts {
+		t.Errorf("a database without events: layout %q, want %q", got, LayoutParts)
 	}
 }
