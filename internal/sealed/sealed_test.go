@@ -29,7 +29,13 @@ const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 // openRaw opens the database as stored, without sealing.
 func openRaw(t *testing.T, dir string) *database.DB {
 	t.Helper()
-	st, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	return openRawLayout(t, dir, "")
+}
+
+// openRawLayout is openRaw with the event layout asked for.
+func openRawLayout(t *testing.T, dir, layout string) *database.DB {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler), EventLayout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +88,9 @@ func TestContract(t *testing.T) {
 	})
 	storetest.Run(t, func(t *testing.T) store.Store {
 		dir := t.TempDir()
-		raw := openRaw(t, dir)
+		// Rows: the contract's "insert held open" writes the events
+		// table, and the sealing wrapper does not say its layout.
+		raw := openRawLayout(t, dir, sqlitestore.LayoutRows)
 		t.Cleanup(func() { raw.Close() })
 		// A key from the environment: a new key file would be audited,
 		// and the suite expects an empty audit log.

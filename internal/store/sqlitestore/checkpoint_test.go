@@ -50,6 +50,9 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if err := st.Migrate(ctx); err != nil { // finds the layout
+		t.Fatal(err)
+	}
 	if n, err := st.CountEvents(ctx); err != nil || n != batches*size {
 		t.Fatalf("CountEvents = %d, %v; want %d", n, err, batches*size)
 	}

@@ -52,7 +52,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Fatal("child acknowledged nothing")
 	}
 
-	s, err := Open(t.Context(), path, Options{})
+	s, err := Open(t.Context(), path, Options{EventLayout: LayoutRows})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestCrashLosesNothing(t *testing.T) {
 
 func crashChild(path string) {
 	ctx := context.Background()
-	s, err := Open(ctx, path, Options{})
+	s, err := Open(ctx, path, Options{EventLayout: LayoutRows})
 	if err != nil {
 		panic(err)
 	}

@@ -371,7 +371,11 @@ func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event
 // CountEvents returns how many events are stored.
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	if s.parts != nil {
-		return s.parts.count(), nil
+		n, err := s.parts.count(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("sqlitestore: count events: %w", err)
+		}
+		return n, nil
 	}
 	var n int64
 	// max(id) would be O(1) but counts deleted rows; count(*) walks the

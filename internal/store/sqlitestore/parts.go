@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -178,11 +177,17 @@ type parts struct {
 	// partitionEvents is Options.PartitionEvents (tests make it tiny).
 	partitionEvents int
 
-	// insert serialises writers: ids are given in the order batches
-	// commit, and only the writer touches nextID and the hot partition's
-	// blocks.
+	// insert serialises this store's writers: ids are given in the order
+	// batches commit, and only a writer (or catchUp) moves nextID and the
+	// hot partition's blocks.
 	insert sync.Mutex
 	nextID int64
+
+	// seen is the generation of the database (event_generation) the
+	// memory holds (parts_shared.go); refreshMu lets one catchUp run at a
+	// time.
+	seen      atomic.Int64
+	refreshMu sync.Mutex
 
 	mu    sync.RWMutex
 	list  []*partition // by n, which is by firstID
@@ -205,16 +210,14 @@ type parts struct {
 	// searchStmts are the sealed partitions' search statements.
 	searchStmts stmtCache
 
-	// lock is the layout's writer lock (parts_lock.go), held until close.
-	lock *os.File
-
 	// sealedAsked counts the sealed partitions searches asked, which
 	// tests read to see the summaries skip the others.
 	sealedAsked atomic.Int64
 }
 
-// openParts reads the layout's state from the database: the dictionary,
-// the partitions, the rows of the unsealed ones into memory, and queues
+// openParts reads the layout's state from the database (catchUp from an
+// empty memory): the dictionary, the partitions, the rows of the unsealed
+// ones into memory, and queues
 // every unsealed partition but the last for sealing (a seal a crash
 // interrupted is rolled back whole, so it is done again).
 func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, error) {
@@ -237,65 +240,11 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
-	rows, err := s.write.QueryContext(ctx, `SELECT id, kind, value FROM event_dict`)
-	if err != nil {
+	// The memory starts empty, at no generation: the first catching up
+	// reads the whole state, in one read transaction.
+	ps.seen.Store(-1)
+	if err := ps.refresh(ctx); err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var (
-			id    int64
-			kind  int
-			value string
-		)
-		if err := rows.Scan(&id, &kind, &value); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ps.addName(kind, value, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = s.write.QueryContext(ctx, `SELECT id, day, first_id, summary FROM event_parts ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	var summaries [][]byte
-	for rows.Next() {
-		p := &partition{}
-		var sum []byte
-		if err := rows.Scan(&p.n, &p.day, &p.firstID, &sum); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.table = partTable(p.n)
-		ps.list = append(ps.list, p)
-		summaries = append(summaries, sum)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i, p := range ps.list {
-		if summaries[i] != nil {
-			if err := p.sum.unmarshal(summaries[i]); err != nil {
-				return nil, fmt.Errorf("partition %d: %w", p.n, err)
-			}
-			p.sealed = true
-			continue
-		}
-		if err := ps.load(ctx, p); err != nil {
-			return nil, fmt.Errorf("partition %d: %w", p.n, err)
-		}
-	}
-	if n := len(ps.list); n > 0 {
-		last := ps.list[n-1]
-		var maxID sql.NullInt64
-		if err := s.write.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
-			return nil, err
-		}
-		ps.nextID = max(last.firstID, maxID.Int64+1)
 	}
 	sctx, stop := context.WithCancel(context.Background())
 	ps.stopSeal = stop
@@ -318,60 +267,18 @@ func (ps *parts) addName(kind int, value string, id int64) {
 	ps.lastName = max(ps.lastName, id)
 }
 
-// load reads an unsealed partition's rows and keys into memory.
-func (ps *parts) load(ctx context.Context, p *partition) error {
-	p.hot = &hotCopy{}
-	keys := map[int64][]partKey{}
-	rows, err := ps.s.write.QueryContext(ctx, `SELECT kind, value, id FROM `+p.table+`_keys`)
+// load reads an unsealed partition's rows whose id is above after, with
+// their keys, through q into memory, and its next block (the caller holds
+// mu, or is the only one to know p).
+func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) error {
+	entries, err := ps.readRows(ctx, q, p, after)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var (
-			k  partKey
-			id int64
-		)
-		if err := rows.Scan(&k.kind, &k.value, &id); err != nil {
-			rows.Close()
-			return err
-		}
-		keys[id] = append(keys[id], k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = ps.s.write.QueryContext(ctx, `SELECT id, ts, h8, loc, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn,
-		feed, taxonomy, type, tlp FROM `+p.table+` ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			en                       partEntry
-			h                        int64
-			src, dst                 []byte
-			srcASN, dstASN           sql.NullInt64
-			srcName, dstName         sql.NullString
-			feed, taxonomy, typ, tlp sql.NullInt64
-		)
-		if err := rows.Scan(&en.id, &en.ts, &h, &en.loc, &src, &dst, &srcASN, &dstASN, &srcName, &dstName,
-			&feed, &taxonomy, &typ, &tlp); err != nil {
-			return err
-		}
-		en.h8 = uint64(h)
-		en.srcIP, en.dstIP = ipKeyOf(src), ipKeyOf(dst)
-		en.srcASN, en.dstASN = srcASN.Int64, dstASN.Int64
-		en.srcFQDN, en.dstFQDN = srcName.String, dstName.String
-		en.feed, en.taxonomy, en.typ, en.tlp = feed.Int64, taxonomy.Int64, typ.Int64, tlp.Int64
-		en.keys = keys[en.id]
+	for _, en := range entries {
 		p.add(en)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return ps.s.write.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
+	return q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
 }
 
 // add appends en to an unsealed partition's copy (the caller holds mu, or
@@ -414,9 +321,6 @@ func (ps *parts) close() error {
 			errs = append(errs, fmt.Errorf("seal partition %d: %w", p.n, p.sealErr))
 		}
 	}
-	if ps.lock != nil {
-		errs = append(errs, ps.lock.Close())
-	}
 	return errors.Join(errs...)
 }
 
@@ -450,19 +354,28 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	switch {
 	case hasParts > 0 && want == LayoutRows:
 		return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q: %w", LayoutParts, LayoutRows, errLayout)
-	case hasParts == 0 && want != LayoutParts:
+	case hasParts == 0 && want == LayoutRows:
 		s.layout = LayoutRows
 		return nil
 	case hasParts == 0:
+		// A new database gets the parts layout, unless asked for rows; one
+		// that holds events in the events table keeps them there until
+		// they are migrated.
 		var rows int
 		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&rows); err != nil {
 			return fmt.Errorf("sqlitestore: event layout: %w", err)
+		}
+		if rows > 0 && want == "" {
+			s.log.Info("the database keeps events in the rows layout; vigil migrate-events moves them to the parts layout, smaller and faster",
+				"store", "sqlite", "layout", LayoutRows)
+			s.layout = LayoutRows
+			return nil
 		}
 		if rows > 0 {
 			return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q (they need a migration): %w",
 				LayoutRows, LayoutParts, errLayout)
 		}
-		if _, err := s.write.ExecContext(ctx, partsSchema+`INSERT INTO event_layout (name, version) VALUES ('parts', `+fmt.Sprint(partsVersion)+`)`); err != nil {
+		if err := s.createParts(ctx); err != nil {
 			return fmt.Errorf("sqlitestore: create the parts layout: %w", err)
 		}
 	}
@@ -478,19 +391,49 @@ func (s *Store) setupLayout(ctx context.Context) error {
 			return fmt.Errorf("sqlitestore: event layout: %w", err)
 		}
 	}
-	lock, err := lockParts(s.walFile)
-	if err != nil {
+	if err := s.createGeneration(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: open the parts layout: %w", err)
 	}
 	ps, err := openParts(ctx, s, s.opts.PartitionEvents)
 	if err != nil {
-		lock.Close()
 		return fmt.Errorf("sqlitestore: open the parts layout: %w", err)
 	}
-	ps.lock = lock
 	s.parts = ps
 	s.layout = LayoutParts
 	return s.partsWriterCache(ctx)
+}
+
+// openPartsEarly opens a database's parts layout in Open, when it has
+// one: a store that reads without running Migrate (a tool looking at a
+// running serve's database) reads the layout's events, not the empty
+// events table. A store asked for rows leaves the refusal to Migrate.
+func (s *Store) openPartsEarly(ctx context.Context) error {
+	if s.opts.EventLayout == LayoutRows {
+		return nil
+	}
+	var hasParts int
+	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
+		return fmt.Errorf("sqlitestore: event layout: %w", err)
+	}
+	if hasParts == 0 {
+		return nil
+	}
+	return s.setupLayout(ctx)
+}
+
+// createParts creates the layout's tables in a write transaction, so
+// that two stores creating it at once record it once.
+func (s *Store) createParts(ctx context.Context) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, partsSchema+`INSERT INTO event_layout (name, version) SELECT 'parts', `+
+		fmt.Sprint(partsVersion)+` WHERE NOT EXISTS (SELECT 1 FROM event_layout)`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // EventLayout names the layout the store keeps events in (LayoutRows or

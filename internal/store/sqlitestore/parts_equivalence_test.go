@@ -127,7 +127,7 @@ func openLayout(t *testing.T, path string, opts Options) *Store {
 func TestPartsAnswerLikeRows(t *testing.T) {
 	withSealInline(t)
 	dir := t.TempDir()
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{})
+	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
 	defer rows.Close()
 	partsPath := filepath.Join(dir, "parts.db")
 	parts := openLayout(t, partsPath, Options{EventLayout: LayoutParts, PartitionEvents: 300})
@@ -194,7 +194,7 @@ func TestLayoutIsKept(t *testing.T) {
 	}
 	s.Close()
 
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{})
+	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
 	if _, err := rows.InsertEvents(ctx, storetest.NewGenerator(1).Batch(3), nil); err != nil {
 		t.Fatal(err)
 	}

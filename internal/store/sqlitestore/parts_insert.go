@@ -63,7 +63,11 @@ type newName struct {
 
 // insertBatch stores b in one transaction: its identity, its new events
 // (an event whose hash is stored already is skipped), their tags and the
-// dedup keys.
+// dedup keys. What costs (the records, their compression, the columns)
+// is done before the transaction; ids, blocks, dictionary ids and the
+// partition are given in it, once the memory caught up with other
+// stores' writes (parts_shared.go), and the memory takes the batch only
+// once committed.
 func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, error) {
 	ps.insert.Lock()
 	defer ps.insert.Unlock()
@@ -84,74 +88,53 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	for i, e := range b.Events {
 		hashes[i] = e.Hash()
 	}
-	known, err := ps.idsByHash(ctx, hashes)
+	if err := ps.refresh(ctx); err != nil {
+		return 0, err
+	}
+	lookedAt := ps.seen.Load()
+	events, newHashes, err := ps.unknown(ctx, b.Events, hashes)
 	if err != nil {
 		return 0, fmt.Errorf("look up hashes: %w", err)
 	}
-	var (
-		events    = make([]*event.Event, 0, len(b.Events))
-		newHashes = make([]event.Hash, 0, len(b.Events))
-		seen      = make(map[event.Hash]struct{}, len(b.Events))
-	)
-	for i, e := range b.Events {
-		if _, ok := known[hashes[i]]; ok {
-			continue
-		}
-		if _, ok := seen[hashes[i]]; ok {
-			continue
-		}
-		seen[hashes[i]] = struct{}{}
-		events = append(events, e)
-		newHashes = append(newHashes, hashes[i])
+	work, err := ps.prepareEvents(events, now)
+	if err != nil {
+		return 0, err
 	}
-
-	var p *partition
-	if len(events) > 0 {
-		if p, err = ps.hotPartition(ctx, observationDay(events[0], now)); err != nil {
-			return 0, fmt.Errorf("open a partition: %w", err)
-		}
-	}
-
-	// Rows, keys, tags and dictionary entries, then the compressed blocks,
-	// all before the transaction takes the writer's connection.
-	var (
-		entries = make([]partEntry, len(events))
-		tags    []tag
-		names   = ps.newNames()
-	)
-	var blocks []partBlock
-	if p != nil {
-		recs := encodeRecords(events)
-		for _, r := range recs {
-			if len(r) > maxPartRecord {
-				return 0, fmt.Errorf("event of %d bytes: %w", len(r), errEventTooLarge)
-			}
-		}
-		blocks = splitBlocks(recs)
-	}
-	for b, bl := range blocks {
-		for i := bl.start; i < bl.end; i++ {
-			c := store.ExtractColumns(events[i], now)
-			id := ps.nextID + int64(i)
-			entries[i] = names.entry(&c, id, newHashes[i], (p.nextBlock+int64(b))<<8|int64(i-bl.start))
-			for _, org := range c.Orgs {
-				tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
-			}
-		}
-	}
-	compressBlocks(ps.enc, blocks)
-	nBlocks := len(blocks)
-
-	if p != nil {
-		if err := p.prepare(ctx, ps.s.write, len(events), nBlocks); err != nil {
+	// The statements of the partition the batch will likely go into are
+	// prepared before the transaction takes the writer's only connection.
+	guess := ps.reusable(work.day)
+	if guess != nil && len(events) > 0 {
+		if err := guess.prepare(ctx, ps.s.write, len(events), len(work.blocks)); err != nil {
 			return 0, err
 		}
+	}
+
+	if beforeInsertTx != nil {
+		beforeInsertTx()
 	}
 	tx, err := ps.s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
+	gen, err := ps.refreshTx(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if gen != lookedAt && len(events) > 0 {
+		// Another store wrote meanwhile, perhaps these events: looked up
+		// again, with the write lock held.
+		again, againHashes, err := ps.unknown(ctx, events, newHashes)
+		if err != nil {
+			return 0, fmt.Errorf("look up hashes: %w", err)
+		}
+		if len(again) < len(events) {
+			events, newHashes = again, againHashes
+			if work, err = ps.prepareEvents(events, now); err != nil {
+				return 0, err
+			}
+		}
+	}
 	if b.ID != (event.Hash{}) {
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_batches (id, stored) VALUES (?, ?)`, b.ID[:], stored)
 		if err != nil {
@@ -161,13 +144,46 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 			return 0, err // stored before: the whole batch is a replay
 		}
 	}
+	var (
+		p       *partition
+		created bool
+	)
+	if len(events) > 0 {
+		if p, created, err = ps.hotPartition(ctx, tx, work.day); err != nil {
+			return 0, fmt.Errorf("open a partition: %w", err)
+		}
+	}
+
+	// Rows, keys, tags and dictionary entries, from the memory as caught
+	// up: no other store writes before this transaction ends.
+	var (
+		entries = make([]partEntry, len(events))
+		tags    []tag
+		names   *partNames
+	)
+	ps.mu.RLock()
+	nextID := ps.nextID
+	names = ps.newNames()
+	for b, bl := range work.blocks {
+		for i := bl.start; i < bl.end; i++ {
+			c := &work.columns[i]
+			id := nextID + int64(i)
+			entries[i] = names.entry(c, id, newHashes[i], (p.nextBlock+int64(b))<<8|int64(i-bl.start))
+			for _, org := range c.Orgs {
+				tags = append(tags, tag{org: org, timeSource: c.TimeSource, eventID: id})
+			}
+		}
+	}
+	ps.mu.RUnlock()
+	nBlocks := len(work.blocks)
+
 	for _, n := range names.list {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO event_dict (id, kind, value) VALUES (?, ?, ?)`, n.id, n.kind, n.value); err != nil {
 			return 0, err
 		}
 	}
 	if p != nil {
-		if err := p.writeRows(ctx, tx, entries, blocks, stored); err != nil {
+		if err := p.writeRows(ctx, tx, entries, work.blocks, stored); err != nil {
 			return 0, err
 		}
 	}
@@ -178,6 +194,12 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	}
 	if err := insertDedupKeys(ctx, tx, b.Dedup); err != nil {
 		return 0, err
+	}
+	changed := p != nil || len(names.list) > 0
+	if changed {
+		if err := bumpGeneration(ctx, tx); err != nil {
+			return 0, fmt.Errorf("next event generation: %w", err)
+		}
 	}
 	// The lock is taken before the commit, so that a reader that finds
 	// the batch's rows committed (its queue entries, say) and then asks
@@ -190,6 +212,16 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	}
 
 	// Committed: searches may see the rows now.
+	var left *partition // the partition the stream left for a new one
+	if created {
+		if n := len(ps.list); n > 0 {
+			if last := ps.list[n-1]; !last.sealed && !last.sealing {
+				last.sealing = true
+				left = last
+			}
+		}
+		ps.list = append(ps.list, p)
+	}
 	ps.nextID += int64(len(events))
 	for _, n := range names.list {
 		ps.addName(n.kind, n.value, n.id)
@@ -203,20 +235,92 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 			p.sealing = true
 		}
 	}
+	if changed {
+		ps.seen.Store(gen + 1)
+	}
 	full := p != nil && p.sealing
+	leftGuess := guess != nil && guess != p && !guess.sealing
 	ps.mu.Unlock()
+	if leftGuess {
+		// Not written again: another store sealed it, or filled it.
+		guess.closeStatements()
+	}
+	if left != nil {
+		ps.sealLater(left)
+	}
 	if full {
 		ps.sealLater(p)
 	}
 	return len(events), nil
 }
 
+// beforeInsertTx, when set (tests), runs in insertBatch between the
+// lookup of its hashes and its transaction.
+var beforeInsertTx func()
+
+// unknown returns the events of list (whose hashes are hashes) that are
+// not stored, each hash once, with their hashes.
+func (ps *parts) unknown(ctx context.Context, list []*event.Event, hashes []event.Hash) ([]*event.Event, []event.Hash, error) {
+	known, err := ps.lookupHashes(ctx, hashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		events    = make([]*event.Event, 0, len(list))
+		newHashes = make([]event.Hash, 0, len(list))
+		seen      = make(map[event.Hash]struct{}, len(list))
+	)
+	for i, e := range list {
+		if _, ok := known[hashes[i]]; ok {
+			continue
+		}
+		if _, ok := seen[hashes[i]]; ok {
+			continue
+		}
+		seen[hashes[i]] = struct{}{}
+		events = append(events, e)
+		newHashes = append(newHashes, hashes[i])
+	}
+	return events, newHashes, nil
+}
+
+// batchWork is what a batch's events cost before its transaction: their
+// columns, their blocks compressed, and the day of the partition.
+type batchWork struct {
+	columns []store.EventColumns
+	blocks  []partBlock
+	day     string
+}
+
+// prepareEvents does a batch's work that needs no id: events' columns and
+// their records compressed in blocks.
+func (ps *parts) prepareEvents(events []*event.Event, now time.Time) (batchWork, error) {
+	var w batchWork
+	if len(events) == 0 {
+		return w, nil
+	}
+	w.day = observationDay(events[0], now)
+	recs := encodeRecords(events)
+	for _, r := range recs {
+		if len(r) > maxPartRecord {
+			return w, fmt.Errorf("event of %d bytes: %w", len(r), errEventTooLarge)
+		}
+	}
+	w.blocks = splitBlocks(recs)
+	w.columns = make([]store.EventColumns, len(events))
+	for i, e := range events {
+		w.columns[i] = store.ExtractColumns(e, now)
+	}
+	compressBlocks(ps.enc, w.blocks)
+	return w, nil
+}
+
 // nextNameID is the id the next dictionary entry gets.
 func (ps *parts) nextNameID() int64 { return ps.lastName + 1 }
 
 // partNames gives a batch's feeds, taxonomies, types and TLPs their
-// dictionary numbers: the known ones from ps.dict (written by the one
-// writer only), the new ones numbered on from the last, listed to be
+// dictionary numbers: the known ones from ps.dict (read under ps.mu,
+// caught up in the writer's transaction), the new ones numbered on from the last, listed to be
 // written with the batch and added to ps.dict once it commits.
 type partNames struct {
 	ps   *parts
@@ -258,54 +362,50 @@ func (n *partNames) entry(c *store.EventColumns, id int64, h event.Hash, loc int
 	return en
 }
 
-// hotPartition returns the partition to write events observed on day
-// into: the last one, unless it is full or being sealed, or day is later
-// than its own (a day's partition is sealed once the next day's events
-// arrive; events of an earlier day go where the stream is).
-func (ps *parts) hotPartition(ctx context.Context, day string) (*partition, error) {
+// reusable returns the last partition when events observed on day may go
+// into it: unless it is full or being sealed, or day is later than its
+// own (a day's partition is sealed once the next day's events arrive;
+// events of an earlier day go where the stream is).
+func (ps *parts) reusable(day string) *partition {
 	ps.mu.RLock()
-	var last *partition
+	defer ps.mu.RUnlock()
+	n := len(ps.list)
+	if n == 0 {
+		return nil
+	}
+	last := ps.list[n-1]
+	if !last.sealed && !last.sealing &&
+		(last.sum.count == 0 || (last.sum.count < int64(ps.partitionEvents) && day <= last.day)) {
+		return last
+	}
+	return nil
+}
+
+// hotPartition returns the partition to write events observed on day
+// into, in the writer's transaction tx once the memory caught up: the
+// last one when reusable, else a new one created in tx (created), which
+// the caller adds to the list once tx commits. Holding the write lock,
+// no other store creates the same number.
+func (ps *parts) hotPartition(ctx context.Context, tx *sql.Tx, day string) (p *partition, created bool, err error) {
+	if last := ps.reusable(day); last != nil {
+		return last, false, nil
+	}
+	ps.mu.RLock()
+	p = &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1}
 	if n := len(ps.list); n > 0 {
-		last = ps.list[n-1]
+		p.n = ps.list[n-1].n + 1
 	}
-	reuse := last != nil && !last.sealed && !last.sealing &&
-		(last.sum.count == 0 || (last.sum.count < int64(ps.partitionEvents) && day <= last.day))
 	ps.mu.RUnlock()
-	if reuse {
-		return last, nil
-	}
-	p := &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1}
-	if last != nil {
-		p.n = last.n + 1
-	}
 	p.table = partTable(p.n)
-	tx, err := ps.s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
 	for _, q := range partitionTables(p.n) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO event_parts (id, day, first_id) VALUES (?, ?, ?)`, p.n, p.day, p.firstID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	ps.mu.Lock()
-	ps.list = append(ps.list, p)
-	seal := last != nil && !last.sealed && !last.sealing
-	if seal {
-		last.sealing = true
-	}
-	ps.mu.Unlock()
-	if seal {
-		ps.sealLater(last)
-	}
-	return p, nil
+	return p, true, nil
 }
 
 // prepare prepares the INSERTs of a batch of n events in nBlocks blocks on db, before its

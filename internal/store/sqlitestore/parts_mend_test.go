@@ -52,43 +52,6 @@ func TestPartsHugeEvents(t *testing.T) {
 	}
 }
 
-// TestPartsOneOpener opens two stores on one parts database: the second
-// is refused while the first is open (it would give the same ids again),
-// and opens once the first is closed, seeing the first one's events.
-func TestPartsOneOpener(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "parts.db")
-	first := openLayout(t, path, Options{EventLayout: LayoutParts})
-	batch := storetest.NewGenerator(6).Batch(10)
-	if _, err := first.InsertEvents(t.Context(), batch, nil); err != nil {
-		t.Fatal(err)
-	}
-	second, err := Open(t.Context(), path, Options{EventLayout: LayoutParts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Migrate(t.Context()); !errors.Is(err, ErrLayoutInUse) {
-		t.Errorf("second opener's Migrate = %v, want %v", err, ErrLayoutInUse)
-	}
-	second.Close()
-	if err := first.Close(); err != nil {
-		t.Fatal(err)
-	}
-	third := openLayout(t, path, Options{EventLayout: LayoutParts})
-	defer third.Close()
-	if n, err := third.InsertEvents(t.Context(), storetest.NewGenerator(7).Batch(10), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents after the first closed = %d, %v", n, err)
-	}
-	all, err := third.EventsAfter(t.Context(), 0, 100)
-	if err != nil || len(all) != 20 || all[0].Hash != batch[0].Hash() {
-		t.Fatalf("EventsAfter = %d events, %v", len(all), err)
-	}
-	for i, e := range all {
-		if e.Seq != int64(i+1) {
-			t.Errorf("event %d has id %d", i, e.Seq)
-		}
-	}
-}
-
 // TestPartsSealRetried cancels a SealEvents, which leaves its partition
 // marked sealing (written no more) but not sealed: the background loop
 // seals it. Then a sealing that fails (a trigger refuses the summary) is

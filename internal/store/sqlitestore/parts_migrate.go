@@ -350,7 +350,24 @@ func (c *conversion) partition(ctx context.Context, first rowEvent) (*partition,
 	// A new partition starts at the id given to the next event: here the
 	// one it keeps.
 	ps.nextID = first.id
-	return ps.hotPartition(ctx, first.day)
+	tx, err := c.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	p, created, err := ps.hotPartition(ctx, tx, first.day)
+	if err != nil || !created {
+		return p, err
+	}
+	// No generation is counted while converting: no other store opens a
+	// database in conversion (ErrConverting).
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	ps.list = append(ps.list, p)
+	return p, nil
 }
 
 // seal seals p in the conversion's goroutine, so that the partitions it

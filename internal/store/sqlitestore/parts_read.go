@@ -162,7 +162,7 @@ func decodeStored(id int64, r partRecord) (store.StoredEvent, error) {
 // eventsByID returns the stored events of ids by id, Seq set: what the
 // notifier and the readers of events by id need, each block decoded once.
 func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.StoredEvent, error) {
-	recs, err := ps.records(ctx, ids)
+	recs, err := ps.recordsFresh(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +258,15 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 
 // idsByHash returns the ids of the stored events of hashes.
 func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.Hash]int64, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return ps.lookupHashes(ctx, hashes)
+}
+
+// lookupHashes is idsByHash on the memory as it is (the writer refreshes
+// it itself).
+func (ps *parts) lookupHashes(ctx context.Context, hashes []event.Hash) (map[event.Hash]int64, error) {
 	found, err := ps.eventsByHash(ctx, hashes, "")
 	if err != nil {
 		return nil, err
@@ -272,6 +281,9 @@ func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.
 // getEvent is GetEvent; with org, only an event the index of events by
 // organisation lists under org.
 func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (store.StoredEvent, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return store.StoredEvent{}, err
+	}
 	found, err := ps.eventsByHash(ctx, []event.Hash{hash}, org)
 	if err != nil {
 		return store.StoredEvent{}, err
@@ -285,20 +297,26 @@ func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (sto
 }
 
 // count is CountEvents.
-func (ps *parts) count() int64 {
+func (ps *parts) count(ctx context.Context) (int64, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return 0, err
+	}
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	var n int64
 	for _, p := range ps.list {
 		n += p.sum.count
 	}
-	return n
+	return n, nil
 }
 
 // eventsAfter is EventsAfter: ids are given in the order batches commit,
 // and an unsealed partition's copy in memory takes a batch's rows only
 // once committed, so no id is skipped.
 func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]store.StoredEvent, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
 	var ids []int64
 	ps.mu.RLock()
 	list := slices.Clone(ps.list)
@@ -363,6 +381,9 @@ func (ps *parts) inOrder(ctx context.Context, ids []int64) ([]store.StoredEvent,
 
 // listPending is ListPendingNotifications.
 func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
 	st, err := ps.s.readStmt(ctx, `SELECT event_id, stored FROM notify_queue WHERE org = ? AND event_id > ? ORDER BY event_id LIMIT ?`)
 	if err != nil {
 		return nil, err
@@ -403,6 +424,9 @@ func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, li
 // records are handed over undecoded and without their hashes (see
 // store.PendingPage).
 func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
+	if err := ps.refresh(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+	}
 	const chunk = 4096
 	pager := newQueuePager(orgs, entries, sink)
 	for i := 0; i < len(entries); {
@@ -416,7 +440,7 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 		for j < len(entries) && entries[j].id == entries[j-1].id {
 			j++
 		}
-		recs, err := ps.records(ctx, ids)
+		recs, err := ps.recordsFresh(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 		}

@@ -117,6 +117,11 @@ func (s *Store) SealEvents(ctx context.Context) error {
 	}
 	ps.insert.Lock()
 	defer ps.insert.Unlock()
+	// Caught up first, so that a partition only another store wrote into
+	// is sealed too. Should that fail (a cancelled ctx), the partitions
+	// the memory knows are marked all the same and the first sealing
+	// fails alike, leaving them to the loop.
+	refreshErr := ps.refresh(ctx)
 	ps.mu.Lock()
 	var list []*partition
 	for _, p := range ps.list {
@@ -136,29 +141,46 @@ func (s *Store) SealEvents(ctx context.Context) error {
 			return fmt.Errorf("sqlitestore: seal partition %d: %w", p.n, err)
 		}
 	}
+	if refreshErr != nil {
+		return fmt.Errorf("sqlitestore: seal: %w", refreshErr)
+	}
 	return nil
 }
 
 // seal builds p's indexes and summary, then lets searches use them. A
-// partition already sealed (by SealEvents and the background both) is
-// left as it is.
+// partition already sealed (by SealEvents and the background both, or by
+// another store) is left as it is. The memory catches up inside the
+// sealing's transaction, so that the summary counts the rows other stores
+// wrote into p; holding the write lock, none writes more before it
+// commits, and none after (it finds p sealed when it catches up).
 func (ps *parts) seal(ctx context.Context, p *partition) error {
 	ps.sealMu.Lock()
 	defer ps.sealMu.Unlock()
 	ps.mu.RLock()
+	sealed := p.sealed
+	ps.mu.RUnlock()
+	if sealed {
+		return nil
+	}
+	tx, err := ps.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	gen, err := ps.refreshTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	ps.mu.RLock()
 	if p.sealed {
 		ps.mu.RUnlock()
+		p.closeStatements() // sealed by another store
 		return nil
 	}
 	hot := p.hot.snap()
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
 	sum.build(&hot)
-	tx, err := ps.s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	for _, q := range sealIndexes(p.table) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -170,16 +192,23 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE event_parts SET summary = ? WHERE id = ?`, sum.marshal(), p.n); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
-	p.closeStatements()
+	// Locked before the commit, as the writer does, so that no reader
+	// catches up to a later generation in between.
 	ps.mu.Lock()
+	if err := tx.Commit(); err != nil {
+		ps.mu.Unlock()
+		return err
+	}
 	p.sum = sum
 	p.sealed, p.sealing = true, false
 	p.sealErr = nil
 	p.hot = nil
+	ps.seen.Store(gen + 1)
 	ps.mu.Unlock()
+	p.closeStatements()
 	return nil
 }
 

@@ -450,6 +450,9 @@ func (ps *parts) page(ctx context.Context, ids []int64) ([]store.StoredEvent, er
 
 // search is SearchEvents.
 func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return store.EventPage{}, err
+	}
 	if q.Sort.Windowed() {
 		return ps.searchWindow(ctx, q)
 	}
@@ -557,12 +560,18 @@ func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.Ev
 
 // countMatches is CountMatches.
 func (ps *parts) countMatches(ctx context.Context, q store.EventQuery, bound int) (int, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return 0, err
+	}
 	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1)
 	return len(hits), err
 }
 
 // group is GroupEvents.
 func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKey, top int) ([]store.GroupCount, error) {
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
 	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow)
 	if err != nil {
 		return nil, err

@@ -60,10 +60,12 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Logger receives migration notices; default slog.Default().
 	Logger *slog.Logger
-	// EventLayout is how events are kept: LayoutRows (one table, the
-	// default for a new database) or LayoutParts (partitions, see
-	// parts.go). A database keeps the layout it was created with; ""
-	// opens either, and asking for the other one is an error.
+	// EventLayout is how events are kept: LayoutParts (partitions, see
+	// parts.go; the default for a new database) or LayoutRows (one
+	// table). A database keeps the layout it was created with; ""
+	// opens either (a database with events in the rows layout stays so
+	// until vigil migrate-events), and asking for the other one is an
+	// error.
 	EventLayout string
 	// PartitionEvents is how many events a partition of the parts layout
 	// holds before it is sealed (default 524,288); tests make it tiny.
@@ -239,6 +241,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint, walFile: path + "-wal",
 		stopCheckpoint: stop, checkpointDone: make(chan struct{}), opts: opts}
 	go s.checkpointLoop(cctx)
+	if err := s.openPartsEarly(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

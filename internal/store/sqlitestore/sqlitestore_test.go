@@ -20,7 +20,7 @@ func openTemp(t testing.TB, opts Options) *Store {
 }
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{}) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{EventLayout: LayoutRows}) })
 }
 
 // TestContractTimeScan runs the contract with every range search walking
@@ -29,7 +29,7 @@ func TestContractTimeScan(t *testing.T) {
 	covered, lookups := rangeCapCovered, rangeCapLookups
 	rangeCapCovered, rangeCapLookups = 1, 1
 	t.Cleanup(func() { rangeCapCovered, rangeCapLookups = covered, lookups })
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{}) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{EventLayout: LayoutRows}) })
 }
 
 func TestOpenOddPath(t *testing.T) {
