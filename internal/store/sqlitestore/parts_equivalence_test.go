@@ -125,6 +125,7 @@ func openLayout(t *testing.T, path string, opts Options) *Store {
 // page, and the counts and groupings; then reopens the parts store
 // (its hot partition read back from its rows) and compares again.
 func TestPartsAnswerLikeRows(t *testing.T) {
+	skipUnderRace(t)
 	withSealInline(t)
 	dir := t.TempDir()
 	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})

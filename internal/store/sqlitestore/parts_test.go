@@ -18,6 +18,7 @@ func TestContractParts(t *testing.T) {
 // partitions, Bloom filters skip partitions, and hash uniqueness is kept
 // across sealed partitions.
 func TestContractTinyPartitions(t *testing.T) {
+	skipUnderRace(t)
 	withSealInline(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return openTemp(t, Options{EventLayout: LayoutParts, PartitionEvents: 7})
@@ -28,4 +29,16 @@ func TestContractTinyPartitions(t *testing.T) {
 func withSealInline(t *testing.T) {
 	sealInline = true
 	t.Cleanup(func() { sealInline = false })
+}
+
+// skipUnderRace leaves a test to the suite's run without -race (test.sh
+// runs both): one that checks answers over many partitions with its
+// sealing inline, on the test's goroutine alone, which the race detector
+// would slow ten times over for nothing to find. TestContractParts runs
+// the contract, sealing in the background, under -race.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("answers, not concurrency: checked by the run without -race")
+	}
 }
