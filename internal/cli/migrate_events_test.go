@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/demo"
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
-// TestMigrateEventsDemo ingests the demo's reports into a new store (the
-// rows layout), converts it with vigil migrate-events in Dutch, and
+// TestMigrateEventsDemo ingests the demo's reports into a store of the
+// rows layout, converts it with vigil migrate-events in Dutch, and
 // searches it again: the same events, pages, counts and groups. A second
 // run has nothing to do.
 func TestMigrateEventsDemo(t *testing.T) {
@@ -31,6 +32,7 @@ func TestMigrateEventsDemo(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("demo reports: %v %v", files, err)
 	}
+	newRowsStore(t, data)
 	if code, _, errOut := run(t, "", append([]string{"ingest", "--data", data, "--quiet"}, files...)...); code != 0 {
 		t.Fatalf("ingest: exit %d\n%s", code, errOut)
 	}
@@ -106,6 +108,32 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// newRowsStore makes data's database a store of the rows layout, as one
+// made before parts was the default: a database keeps the rows layout
+// while its events table holds events, so it is given one.
+func newRowsStore(t *testing.T, data string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(data, "vigil.db"), sqlitestore.Options{EventLayout: sqlitestore.LayoutRows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := event.New(4)
+	for k, v := range map[string]string{"feed.name": "before-parts", "source.ip": "192.0.2.1",
+		"classification.type": "scanner", "time.source": event.FormatTime(time.Now().UTC().Add(-time.Hour))} {
+		if err := e.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.InsertEvents(ctx, []*event.Event{e}, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func storeLayout(t *testing.T, data string) string {

@@ -206,6 +206,11 @@ type parts struct {
 	sealMu    sync.Mutex // one sealing at a time
 	stopSeal  context.CancelFunc
 	sealDone  chan struct{}
+	// sealCtx is the sealing loop's; the loop starts with startSealing
+	// (Migrate), not at open: a store that Open opened for reading seals
+	// nothing, and Migrate's own writes do not wait behind a seal.
+	sealCtx   context.Context
+	sealStart sync.Once
 
 	// searchStmts are the sealed partitions' search statements.
 	searchStmts stmtCache
@@ -246,9 +251,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
 	}
-	sctx, stop := context.WithCancel(context.Background())
-	ps.stopSeal = stop
-	go ps.sealLoop(sctx)
+	ps.sealCtx, ps.stopSeal = context.WithCancel(context.Background())
 	for i, p := range ps.list {
 		if !p.sealed && i < len(ps.list)-1 {
 			p.sealing = true
@@ -297,6 +300,11 @@ func (p *partition) add(en partEntry) {
 	p.sum.count++
 }
 
+// startSealing starts the loop that seals the queued partitions, once.
+func (ps *parts) startSealing() {
+	ps.sealStart.Do(func() { go ps.sealLoop(ps.sealCtx) })
+}
+
 // partitionOf returns the partition holding id, nil when none does.
 func (ps *parts) partitionOf(id int64) *partition {
 	i := sort.Search(len(ps.list), func(i int) bool { return ps.list[i].firstID > id })
@@ -309,6 +317,7 @@ func (ps *parts) partitionOf(id int64) *partition {
 // close stops the sealing and waits for a sealing under way.
 func (ps *parts) close() error {
 	ps.stopSeal()
+	ps.sealStart.Do(func() { close(ps.sealDone) }) // never started
 	<-ps.sealDone
 	ps.searchStmts.close()
 	ps.dec.Close()
@@ -417,6 +426,11 @@ func (s *Store) openPartsEarly(ctx context.Context) error {
 	}
 	if hasParts == 0 {
 		return nil
+	}
+	if err := s.refuseConverting(ctx); errors.Is(err, ErrConverting) {
+		return nil // Migrate refuses it; MigrateEventsToParts finishes it
+	} else if err != nil {
+		return err
 	}
 	return s.setupLayout(ctx)
 }

@@ -100,7 +100,11 @@ func (s *Store) refuseConverting(ctx context.Context) error {
 // nil the store is open in the parts layout. It returns ErrAlreadyParts
 // when there is nothing to convert.
 func (s *Store) MigrateEventsToParts(ctx context.Context, progress func(done, total int64)) error {
-	if s.layout != "" {
+	switch s.layout {
+	case "":
+	case LayoutParts: // Open found the parts layout (openPartsEarly)
+		return ErrAlreadyParts
+	default:
 		return errors.New("sqlitestore: convert the events before Migrate, not after")
 	}
 	if err := s.migrateTo(ctx, math.MaxInt); err != nil {
@@ -108,6 +112,9 @@ func (s *Store) MigrateEventsToParts(ctx context.Context, progress func(done, to
 	}
 	if err := s.startConversion(ctx); err != nil {
 		return err
+	}
+	if err := s.createGeneration(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: convert events: %w", err)
 	}
 	ps, err := openParts(ctx, s, s.opts.PartitionEvents)
 	if err != nil {
@@ -118,6 +125,7 @@ func (s *Store) MigrateEventsToParts(ctx context.Context, progress func(done, to
 		return errors.Join(fmt.Errorf("sqlitestore: convert events: %w", err), ps.close())
 	}
 	s.parts, s.layout = ps, LayoutParts
+	ps.startSealing()
 	return nil
 }
 

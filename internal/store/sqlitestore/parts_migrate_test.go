@@ -41,7 +41,7 @@ func newConvertFixture(t *testing.T, batches int) *convertFixture {
 	f := &convertFixture{rowsPath: filepath.Join(dir, "rows.db"), partsPath: filepath.Join(dir, "parts.db"),
 		g: storetest.NewGenerator(7), ids: map[event.Hash]int64{}}
 	f.g.Step = 2 * time.Minute
-	s := openLayout(t, f.rowsPath, Options{})
+	s := openLayout(t, f.rowsPath, Options{EventLayout: LayoutRows})
 	n := 0
 	for range batches {
 		batch := f.g.Batch(250)
@@ -160,7 +160,7 @@ func TestMigrateEventsToParts(t *testing.T) {
 	}
 	checkConverted(t, f, s)
 
-	rows := openLayout(t, f.rowsPath, Options{})
+	rows := openLayout(t, f.rowsPath, Options{EventLayout: LayoutRows})
 	defer rows.Close()
 	// Every search page by page, its counts and groupings: seconds of
 	// queries, which the race detector makes minutes while it has no

@@ -383,6 +383,9 @@ func (s *Store) Migrate(ctx context.Context, schemas ...sqlkit.Schema) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
+	if s.parts != nil {
+		s.parts.startSealing()
+	}
 	return nil
 }
 
