@@ -251,13 +251,9 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
 	}
+	// The first catching up queued the unsealed partitions but the last
+	// (queueLeft): a seal a crash interrupted is done again.
 	ps.sealCtx, ps.stopSeal = context.WithCancel(context.Background())
-	for i, p := range ps.list {
-		if !p.sealed && i < len(ps.list)-1 {
-			p.sealing = true
-			ps.sealLater(p)
-		}
-	}
 	return ps, nil
 }
 

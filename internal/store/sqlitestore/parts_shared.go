@@ -310,7 +310,29 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 	}
 	ps.nextID = newNextID
 	ps.seen.Store(gen)
+	ps.queueLeft()
 	return gen, nil
+}
+
+// queueLeft queues for sealing every unsealed partition but the last,
+// which no store writes any more: one another store left (a short vigil
+// ingest that opened a new day and exited before sealing the old one)
+// would otherwise stay hot here until a restart. Without waiting: the
+// caller holds mu, perhaps inside the write transaction, so the partition
+// is only handed to the loop (never sealInline's seal); one the queue
+// has no room for is marked again at the next catching up. The caller
+// holds mu.
+func (ps *parts) queueLeft() {
+	for i, p := range ps.list {
+		if i == len(ps.list)-1 || p.sealed || p.sealing {
+			continue
+		}
+		select {
+		case ps.sealQueue <- p:
+			p.sealing = true
+		default:
+		}
+	}
 }
 
 // readRows reads the rows of an unsealed partition whose id is above
@@ -396,12 +418,10 @@ func (ps *parts) recordsFresh(ctx context.Context, ids []int64) (map[int64]partR
 	if len(missing) == 0 { // ids held one id twice
 		return out, nil
 	}
-	before := ps.seen.Load()
+	// Asked again even when this refresh found nothing new: another
+	// reader's refresh may have caught the memory up since the first ask.
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
-	}
-	if ps.seen.Load() == before {
-		return out, nil
 	}
 	more, err := ps.records(ctx, missing)
 	if err != nil {

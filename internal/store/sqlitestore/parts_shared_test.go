@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -407,4 +408,48 @@ func TestDefaultLayout(t *testing.T) {
 	if got := empty.EventLayout(); got != LayoutParts {
 		t.Errorf("a database without events: layout %q, want %q", got, LayoutParts)
 	}
+}
+
+// TestPartsSharedLeftPartitionSealed: a store that only writes (Open, no
+// Migrate, so no sealing loop, as a short vigil ingest that exits before
+// its seal ends) opens the next day's partition and closes; the store
+// that stays (vigil serve) catches up and seals the partition left
+// behind, instead of keeping it hot until a restart.
+func TestPartsSharedLeftPartitionSealed(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "parts.db")
+	a := openLayout(t, path, Options{EventLayout: LayoutParts})
+	defer a.Close()
+	b, err := Open(ctx, path, Options{EventLayout: LayoutParts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := storetest.NewGenerator(23)
+	day1, day2 := g.Batch(5), g.Batch(5)
+	for _, e := range day1 {
+		if err := e.Set("time.observation", "2026-01-01T10:00:00+00:00"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range day2 {
+		if err := e.Set("time.observation", "2026-01-02T10:00:00+00:00"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.Insert(t, b, day1...)
+	storetest.Insert(t, b, day2...)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, "a after b's two days", a, append(day1, day2...))
+	for range 200 { // the loop seals it in the background
+		a.parts.mu.RLock()
+		sealed := len(a.parts.list) == 2 && a.parts.list[0].sealed
+		a.parts.mu.RUnlock()
+		if sealed {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the partition b left behind is not sealed by a after 10 s")
 }
