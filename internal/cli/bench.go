@@ -502,7 +502,8 @@ func readAndSplit(path string) (int, error) {
 	}
 }
 
-// peakRSS reads the process's high-water resident set size (Linux).
+// peakRSS reads the process's high-water resident set size (Linux), in MiB
+// (VmHWM is in KiB).
 func peakRSS() string {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -513,7 +514,7 @@ func peakRSS() string {
 			f := strings.Fields(line)
 			if len(f) >= 2 {
 				kb, _ := strconv.Atoi(f[1])
-				return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+				return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
 			}
 		}
 	}

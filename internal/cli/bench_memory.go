@@ -159,7 +159,7 @@ func (w *memoryWatch) finish(path string) (memoryAccount, error) {
 	return w.peak, nil
 }
 
-// printPeakMemory prints the account at the peak, in MB.
+// printPeakMemory prints the account at the peak, in MiB.
 func printPeakMemory(c *cmdEnv, a memoryAccount) {
 	mb := func(n uint64) float64 { return float64(n) / (1 << 20) }
 	fmt.Fprintln(c.stdout, c.t("bench.memory.peak", mb(a.rss), mb(a.objects), mb(a.unused+a.free), mb(a.heapGoal),
