@@ -23,10 +23,11 @@ import (
 // nothing measurable.
 const memorySampleEvery = 50 * time.Millisecond
 
-// memoryProfileStep is how much the resident set must grow past the last
-// high before a new heap profile is taken: writing one takes a few
-// milliseconds of CPU, which a run that climbs slowly would otherwise pay
-// every sample.
+// memoryProfileStep is the least the resident set must grow past the last
+// profiled high, and a tenth of that high above 10 MiB, before a new heap
+// profile is taken: writing one takes milliseconds of CPU and memory of
+// its own, which a run that climbs slowly would otherwise pay every
+// sample, and the heap it shows is the last collection's anyway.
 const memoryProfileStep = 1 << 20
 
 // memoryAccount is the runtime's account of its memory, and the resident
@@ -129,7 +130,7 @@ func (w *memoryWatch) run() {
 			w.peak = a
 		}
 		w.mu.Unlock()
-		if a.rss >= profiled+memoryProfileStep {
+		if a.rss >= profiled+max(memoryProfileStep, profiled/10) {
 			var buf bytes.Buffer
 			if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
 				profiled = a.rss

@@ -339,7 +339,8 @@ func hashKey(h event.Hash) uint64 {
 // than the one asked for.
 var errLayout = errors.New("event layout mismatch")
 
-// setupLayout is run by Migrate: it finds which layout the database holds
+// setupLayout is run by Migrate, and by Open (openPartsEarly) when the
+// database has the layout: it finds which layout the database holds
 // events in, refuses another one asked for, and opens the parts layout.
 func (s *Store) setupLayout(ctx context.Context) error {
 	if s.parts != nil {

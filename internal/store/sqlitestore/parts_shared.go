@@ -24,7 +24,7 @@ import (
 
 // generationSchema is created when a parts layout opens: a database of
 // the layout's first version made before it lacks the table, and gets it
-// then (a table added, none changed: the version stays 1).
+// then (and, as every version 1 database, is recorded as version 2).
 const generationSchema = `
 CREATE TABLE IF NOT EXISTS event_generation (n INTEGER NOT NULL);
 INSERT INTO event_generation (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM event_generation);
@@ -115,7 +115,7 @@ func (ps *parts) refreshTx(ctx context.Context, tx *sql.Tx) (int64, error) {
 }
 
 // bumpGeneration increments the generation in the writer's transaction
-// tx, which read it as gen; the caller stores gen+1 as seen once
+// tx; the caller stores gen+1 (gen as refreshTx read it) as seen once
 // committed, its memory then holding what it wrote.
 func bumpGeneration(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, nextGenerationSQL)
@@ -199,16 +199,16 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 	type header struct {
 		n, firstID int64
 		day        string
-		sealed     bool
+		summary    []byte // NULL (nil) until sealed
 	}
 	var headers []header
-	rows, err = q.QueryContext(ctx, `SELECT id, day, first_id, summary IS NOT NULL FROM event_parts WHERE id >= ? ORDER BY id`, max(firstOpen, 0))
+	rows, err = q.QueryContext(ctx, `SELECT id, day, first_id, summary FROM event_parts WHERE id >= ? ORDER BY id`, max(firstOpen, 0))
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
 		var h header
-		if err := rows.Scan(&h.n, &h.day, &h.firstID, &h.sealed); err != nil {
+		if err := rows.Scan(&h.n, &h.day, &h.firstID, &h.summary); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -228,14 +228,10 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case h.n > lastN:
 			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1}
 		}
-		c := partChange{p: p, isNew: h.n > lastN, sealed: h.sealed}
+		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil}
 		switch {
-		case h.sealed:
-			var b []byte
-			if err := q.QueryRowContext(ctx, `SELECT summary FROM event_parts WHERE id = ?`, h.n).Scan(&b); err != nil {
-				return 0, err
-			}
-			if err := c.sum.unmarshal(b); err != nil {
+		case c.sealed:
+			if err := c.sum.unmarshal(h.summary); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
 		case c.isNew:
@@ -275,7 +271,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 				return 0, err
 			}
 			newNextID = max(newNextID, last.firstID, maxID.Int64+1)
-			if !h.sealed {
+			if h.summary == nil {
 				if err := q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+last.table+`_blocks`).Scan(&newNextBlock); err != nil {
 					return 0, err
 				}
