@@ -502,23 +502,32 @@ func readAndSplit(path string) (int, error) {
 	}
 }
 
-// peakRSS reads the process's high-water resident set size (Linux), in MiB
-// (VmHWM is in KiB).
+// peakRSS is the process's high-water resident set size (Linux), in MiB.
 func peakRSS() string {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
+	kib := procStatusKiB("VmHWM")
+	if kib == 0 {
 		return "unknown"
 	}
+	return fmt.Sprintf("%.0f MiB", float64(kib)/1024)
+}
+
+// procStatusKiB reads a line of /proc/self/status given in KiB (VmRSS,
+// VmHWM); 0 where there is none.
+func procStatusKiB(name string) uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.Atoi(f[1])
-				return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+		if rest, ok := strings.CutPrefix(line, name+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kib, _ := strconv.ParseUint(f[0], 10, 64)
+				return kib
 			}
 		}
 	}
-	return "unknown"
+	return 0
 }
 
 // processCPU reads the CPU time (user and system) the process has used

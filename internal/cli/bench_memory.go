@@ -12,9 +12,6 @@ import (
 	"os"
 	"runtime/metrics"
 	"runtime/pprof"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -84,26 +81,14 @@ func readMemory(samples []metrics.Sample) memoryAccount {
 }
 
 // residentBytes is the process's resident set now (Linux; 0 elsewhere).
-func residentBytes() uint64 {
-	raw, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
+func residentBytes() uint64 { return procStatusKiB("VmRSS") << 10 }
 
 // memoryWatch samples the resident set until stopped, and keeps the
 // account and a heap profile at its highest.
 type memoryWatch struct {
 	stop chan struct{}
-	done chan struct{}
+	done chan struct{} // closed when run returned: peak and profile are finished
 
-	mu      sync.Mutex
 	peak    memoryAccount
 	profile []byte // at the last high that grew by memoryProfileStep
 }
@@ -125,18 +110,14 @@ func (w *memoryWatch) run() {
 	var profiled uint64
 	for {
 		a := readMemory(samples)
-		w.mu.Lock()
 		if a.rss > w.peak.rss {
 			w.peak = a
 		}
-		w.mu.Unlock()
 		if a.rss >= profiled+max(memoryProfileStep, profiled/10) {
 			var buf bytes.Buffer
 			if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
 				profiled = a.rss
-				w.mu.Lock()
 				w.profile = buf.Bytes()
-				w.mu.Unlock()
 			}
 		}
 		select {
@@ -152,8 +133,6 @@ func (w *memoryWatch) run() {
 func (w *memoryWatch) finish(path string) (memoryAccount, error) {
 	close(w.stop)
 	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if err := os.WriteFile(path, w.profile, 0o640); err != nil {
 		return w.peak, fmt.Errorf("write the heap profile: %w", err)
 	}

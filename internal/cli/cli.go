@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
@@ -39,6 +41,15 @@ type cmdEnv struct {
 	getenv         func(string) string
 	// lang is the language messages to a person are in (cliLanguage).
 	lang string
+}
+
+// stderrTerminal is the command's stderr when it is a terminal, for a
+// progress bar; nil otherwise.
+func (c *cmdEnv) stderrTerminal() *os.File {
+	if f, ok := c.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 var commands = []*command{

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -181,7 +180,7 @@ func ingestOne(ctx context.Context, c *cmdEnv, runner *pipeline.Runner, feed, pa
 		if name == "" {
 			name = filepath.Base(path)
 		}
-		if out, ok := c.stderr.(*os.File); ok && !quiet && size > 0 && term.IsTerminal(int(out.Fd())) {
+		if out := c.stderrTerminal(); out != nil && !quiet && size > 0 {
 			// The bar follows the file's bytes, before any decompression.
 			bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(out), progressbar.OptionShowBytes(true),
 				progressbar.OptionSetDescription(filepath.Base(path)), progressbar.OptionClearOnFinish())

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -164,9 +162,7 @@ const (
 
 func newConversionProgress(c *cmdEnv, path string, now time.Time) *conversionProgress {
 	p := &conversionProgress{c: c, w: c.stderr, path: path, start: now}
-	if f, ok := c.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.terminal = true
-	}
+	p.terminal = c.stderrTerminal() != nil
 	return p
 }
 

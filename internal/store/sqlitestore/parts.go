@@ -339,18 +339,18 @@ func hashKey(h event.Hash) uint64 {
 // than the one asked for.
 var errLayout = errors.New("event layout mismatch")
 
-// setupLayout is run by Migrate, and by Open (openPartsEarly) when the
-// database has the layout: it finds which layout the database holds
-// events in, refuses another one asked for, and opens the parts layout.
+// setupLayout is run by Migrate: it finds which layout the database holds
+// events in, refuses another one asked for, and opens the parts layout
+// (which Open has done already when the database had it: openPartsEarly).
 func (s *Store) setupLayout(ctx context.Context) error {
 	if s.parts != nil {
 		return nil // a second Migrate
 	}
-	var hasParts int
-	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
+	hasParts, err := s.hasTable(ctx, "event_layout")
+	if err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
 	}
-	if hasParts > 0 {
+	if hasParts {
 		// A conversion from the rows layout left unfinished (parts_migrate.go).
 		if err := s.refuseConverting(ctx); err != nil {
 			return err
@@ -358,12 +358,12 @@ func (s *Store) setupLayout(ctx context.Context) error {
 	}
 	want := s.opts.EventLayout
 	switch {
-	case hasParts > 0 && want == LayoutRows:
+	case hasParts && want == LayoutRows:
 		return fmt.Errorf("sqlitestore: the database keeps events in the %q layout, not %q: %w", LayoutParts, LayoutRows, errLayout)
-	case hasParts == 0 && want == LayoutRows:
+	case !hasParts && want == LayoutRows:
 		s.layout = LayoutRows
 		return nil
-	case hasParts == 0:
+	case !hasParts:
 		// A new database gets the parts layout, unless asked for rows; one
 		// that holds events in the events table keeps them there until
 		// they are migrated.
@@ -385,6 +385,12 @@ func (s *Store) setupLayout(ctx context.Context) error {
 			return fmt.Errorf("sqlitestore: create the parts layout: %w", err)
 		}
 	}
+	return s.openLayout(ctx)
+}
+
+// openLayout opens the database's parts layout, recording a version this
+// build reads as its own.
+func (s *Store) openLayout(ctx context.Context) error {
 	var version int
 	if err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM event_layout`).Scan(&version); err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
@@ -417,11 +423,11 @@ func (s *Store) openPartsEarly(ctx context.Context) error {
 	if s.opts.EventLayout == LayoutRows {
 		return nil
 	}
-	var hasParts int
-	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasParts); err != nil {
+	hasParts, err := s.hasTable(ctx, "event_layout")
+	if err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
 	}
-	if hasParts == 0 {
+	if !hasParts {
 		return nil
 	}
 	if err := s.refuseConverting(ctx); errors.Is(err, ErrConverting) {
@@ -429,22 +435,34 @@ func (s *Store) openPartsEarly(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return s.setupLayout(ctx)
+	return s.openLayout(ctx)
 }
 
 // createParts creates the layout's tables in a write transaction, so
 // that two stores creating it at once record it once.
 func (s *Store) createParts(ctx context.Context) error {
+	return s.execWrite(ctx, partsSchema+`INSERT INTO event_layout (name, version) SELECT 'parts', `+
+		fmt.Sprint(partsVersion)+` WHERE NOT EXISTS (SELECT 1 FROM event_layout)`)
+}
+
+// execWrite runs statements in a write transaction of their own.
+func (s *Store) execWrite(ctx context.Context, statements string) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, partsSchema+`INSERT INTO event_layout (name, version) SELECT 'parts', `+
-		fmt.Sprint(partsVersion)+` WHERE NOT EXISTS (SELECT 1 FROM event_layout)`); err != nil {
+	if _, err := tx.ExecContext(ctx, statements); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// hasTable tells whether the database has a table of that name.
+func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n)
+	return n > 0, err
 }
 
 // EventLayout names the layout the store keeps events in (LayoutRows or

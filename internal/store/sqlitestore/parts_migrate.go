@@ -134,11 +134,11 @@ func (s *Store) MigrateEventsToParts(ctx context.Context, progress func(done, to
 // tables, event_layout named converting, the progress, and the events'
 // search indexes dropped.
 func (s *Store) startConversion(ctx context.Context) error {
-	var hasLayout int
-	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_layout'`).Scan(&hasLayout); err != nil {
+	hasLayout, err := s.hasTable(ctx, "event_layout")
+	if err != nil {
 		return fmt.Errorf("sqlitestore: event layout: %w", err)
 	}
-	if hasLayout > 0 {
+	if hasLayout {
 		var (
 			name    string
 			version int

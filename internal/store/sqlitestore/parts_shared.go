@@ -20,6 +20,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // generationSchema is created when a parts layout opens: a database of
@@ -45,15 +47,7 @@ type partsQueryer interface {
 // createGeneration creates event_generation when it is missing, in a
 // write transaction, so that two stores opening at once make one row.
 func (s *Store) createGeneration(ctx context.Context) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, generationSchema); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.execWrite(ctx, generationSchema)
 }
 
 // refresh brings the memory up to the database's generation before a
@@ -98,17 +92,13 @@ func (ps *parts) refreshRead(ctx context.Context) error {
 // ends.
 func (ps *parts) refreshTx(ctx context.Context, tx *sql.Tx) (int64, error) {
 	for {
-		var gen int64
-		if err := tx.QueryRowContext(ctx, generationSQL).Scan(&gen); err != nil {
-			return 0, fmt.Errorf("read the event generation: %w", err)
-		}
-		if gen <= ps.seen.Load() {
-			return gen, nil
-		}
 		ps.refreshMu.Lock()
-		_, err := ps.catchUp(ctx, tx)
+		gen, err := ps.catchUp(ctx, tx)
 		ps.refreshMu.Unlock()
-		if err != nil && !errors.Is(err, errStale) {
+		switch {
+		case err == nil:
+			return gen, nil
+		case !errors.Is(err, errStale):
 			return 0, fmt.Errorf("refresh the event layout: %w", err)
 		}
 	}
@@ -144,6 +134,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 	if err := q.QueryRowContext(ctx, generationSQL).Scan(&gen); err != nil {
 		return 0, err
 	}
+	if gen <= ps.seen.Load() {
+		return gen, nil // nothing changed: the common case, one read
+	}
 	// What the memory holds, at generation base.
 	ps.mu.RLock()
 	base := ps.seen.Load()
@@ -178,21 +171,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		return gen, nil
 	}
 
-	var names []newName
-	rows, err := q.QueryContext(ctx, `SELECT id, kind, value FROM event_dict WHERE id > ? ORDER BY id`, lastName)
+	names, err := sqlkit.Query(ctx, q, `SELECT id, kind, value FROM event_dict WHERE id > ? ORDER BY id`, []any{lastName},
+		func(rows *sql.Rows) (n newName, err error) { return n, rows.Scan(&n.id, &n.kind, &n.value) })
 	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var n newName
-		if err := rows.Scan(&n.id, &n.kind, &n.value); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 
@@ -201,21 +182,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		day        string
 		summary    []byte // NULL (nil) until sealed
 	}
-	var headers []header
-	rows, err = q.QueryContext(ctx, `SELECT id, day, first_id, summary FROM event_parts WHERE id >= ? ORDER BY id`, max(firstOpen, 0))
+	headers, err := sqlkit.Query(ctx, q, `SELECT id, day, first_id, summary FROM event_parts WHERE id >= ? ORDER BY id`, []any{max(firstOpen, 0)},
+		func(rows *sql.Rows) (h header, err error) { return h, rows.Scan(&h.n, &h.day, &h.firstID, &h.summary) })
 	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var h header
-		if err := rows.Scan(&h.n, &h.day, &h.firstID, &h.summary); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		headers = append(headers, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 
@@ -271,7 +240,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 				return 0, err
 			}
 			newNextID = max(newNextID, last.firstID, maxID.Int64+1)
-			if h.summary == nil {
+			// A new partition's next block was read by load; a sealed
+			// one gains no blocks.
+			if h.summary == nil && h.n <= lastN {
 				if err := q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+last.table+`_blocks`).Scan(&newNextBlock); err != nil {
 					return 0, err
 				}
