@@ -126,7 +126,8 @@ func (s *Store) MigrateEventsToParts(ctx context.Context, progress func(done, to
 	}
 	s.parts, s.layout = ps, LayoutParts
 	ps.startSealing()
-	return nil
+	// The copy ran with the larger cache; what runs on is a parts writer.
+	return s.partsWriterCache(ctx)
 }
 
 // startConversion finds the layout the database is in and, for the rows
