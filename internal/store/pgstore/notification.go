@@ -38,34 +38,44 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 // after a higher one was listed, so a pass of the notifier starts again
 // from 0 rather than from the last seq of the previous pass.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, e.data FROM notify_queue AS q
+	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, `+recordCols("e.")+` FROM notify_queue AS q
 		LEFT JOIN events AS e ON e.id = q.event_id
 		WHERE q.org = $1 AND q.event_id > $2 ORDER BY q.event_id LIMIT $3`, org, afterSeq, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
 	}
+	var refs []*recordRef
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingNotification, error) {
 		var (
-			p          = store.PendingNotification{Org: org}
-			hash, data []byte
+			p    = store.PendingNotification{Org: org}
+			hash []byte
+			ref  = new(recordRef)
 		)
-		if err := row.Scan(&p.Seq, &p.Stored, &hash, &data); err != nil {
+		if err := row.Scan(append([]any{&p.Seq, &p.Stored, &hash}, ref.dest()...)...); err != nil {
 			return p, err
 		}
 		p.Stored = p.Stored.UTC()
-		if hash == nil {
-			return p, nil // the event is gone (retention): consumed without it
+		refs = append(refs, ref)
+		if hash != nil { // else the event is gone (retention): consumed without it
+			copy(p.Hash[:], hash)
 		}
-		copy(p.Hash[:], hash)
-		var err error
-		if p.Event, err = decodeEvent(data); err != nil {
-			return p, fmt.Errorf("event %s: %w", p.Hash, err)
-		}
-		store.WithoutWithheld(p.Event)
 		return p, nil
 	})
+	if err == nil {
+		err = blockCache{}.resolve(ctx, s.pool, refs...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
+	}
+	for i := range out {
+		p := &out[i]
+		if p.Hash == (event.Hash{}) {
+			continue
+		}
+		if p.Event, err = decodeEvent(refs[i].data); err != nil {
+			return nil, fmt.Errorf("pgstore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
+		}
+		store.WithoutWithheld(p.Event)
 	}
 	return out, nil
 }
@@ -74,9 +84,9 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 // organisations it waits for, in one query, and hands them to fn a page at
 // a time, one page reused.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, e.data
+	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, `+recordCols("e.")+`
 		FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
-		GROUP BY q.event_id, e.hash, e.stored, e.data ORDER BY q.event_id`)
+		GROUP BY q.event_id, e.hash, e.stored, e.data, e.block_id, e.block_slot ORDER BY q.event_id`)
 	if err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
@@ -89,12 +99,17 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		seq     int64
 		hash    []byte
 		stored  pgtype.Timestamptz
-		data    []byte
+		ref     recordRef
+		// blocks holds the blocks of the events being read, which come
+		// in order of id and so block after block: it is emptied when it
+		// holds many, and a block is read again at most once a page.
+		blocks = blockCache{}
 	)
 	// The array and the byte columns are scanned into the same variables
 	// row after row, which pgx reuses; the page copies what it keeps.
 	for rows.Next() {
-		if err := rows.Scan(&seq, &orgs, &hash, &stored, &data); err != nil {
+		ref = recordRef{}
+		if err := rows.Scan(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...)...); err != nil {
 			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 		}
 		waiting = waiting[:0]
@@ -115,7 +130,13 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		if hash != nil { // else the event is gone (retention)
 			copy(h[:], hash)
 			micros = stored.Time.UnixMicro()
-			record = data
+			if len(blocks) >= 64 {
+				clear(blocks)
+			}
+			if err := blocks.resolve(ctx, s.pool, &ref); err != nil {
+				return fmt.Errorf("pgstore: scan pending notifications: event %d: %w", seq, err)
+			}
+			record = ref.data
 			if record == nil {
 				record = []byte{}
 			}
