@@ -88,7 +88,7 @@ func appendCopyBlocks(buf []byte, blocks [][]byte, ids []int64) []byte {
 // appendCopyHeader appends the header of COPY's binary form.
 func appendCopyHeader(buf []byte) []byte {
 	buf = append(buf, "PGCOPY\n\377\r\n\000"...)
-	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
+	buf = binary.BigEndian.AppendUint32(buf, 0)  // flags
 	return binary.BigEndian.AppendUint32(buf, 0) // no header extension
 }
 
