@@ -11,39 +11,40 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
 // Events stored by COPY keep their records in blocks (migration 11): the
 // records of up to blockEvents events of one batch, in batch order,
-// compressed together with zstd in one row of event_blocks, whose id is
-// the id of the block's first event. The event's row keeps its indexed
-// columns and names its block and its slot in it (block_id, block_slot),
-// with data NULL. A record compresses about four times better with its
-// neighbours than alone, and the server writes (and logs) an eighth of
-// the bytes it wrote when each row held its record: that was most of its
-// work. Rows stored before, and the rare batch that the fallback of
+// compressed together in one row of event_blocks, whose id is the id of
+// the block's first event. The event's row keeps its indexed columns and
+// names its block and its slot in it (block_id, block_slot), with data
+// NULL. Rows stored before, and the rare batch that the fallback of
 // copyEvents inserts, keep their record in data; readers take either.
 //
-// A block, before compression:
+// A block is a codec byte and the compressed records:
 //
-//	uvarint(n) uvarint(len(record 0)) … uvarint(len(record n-1)) record 0 … record n-1
+//	block := codecS2 s2(plain) | codecZstd zstd(plain)
+//	plain := uvarint(n) uvarint(len(record 0)) … uvarint(len(record n-1)) record 0 … record n-1
+//
+// Batches are written with S2 (Snappy's format, faster): on the scan_rdp
+// records of the layout benchmark it makes blocks of about 409 bytes an
+// event in about 4 µs, against zstd's 250 bytes in 17 µs (both
+// measured on one loaded core), and the client's CPU is half of what
+// ingesting costs. zstd is read too, for blocks compressed again when
+// their events are old (not done yet).
+
+// The codecs of a block, its first byte.
+const (
+	codecS2   = 1
+	codecZstd = 2
+)
 
 // blockEvents is the most events a block holds.
 const blockEvents = 128
 
-var (
-	blockEncoder = mustEncoder()
-	blockDecoder = mustDecoder()
-)
-
-func mustEncoder() *zstd.Encoder {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
+var blockDecoder = mustDecoder()
 
 func mustDecoder() *zstd.Decoder {
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
@@ -53,10 +54,23 @@ func mustDecoder() *zstd.Decoder {
 	return dec
 }
 
-// packBlocks compresses records into blocks of blockEvents, block i
-// holding records[i*blockEvents:], on as many goroutines as there are
-// cores: compressing is most of the client's share of storing.
+// packBlocks compresses records into blocks of blockEvents with S2, block
+// i holding records[i*blockEvents:], on as many goroutines as there are
+// cores.
 func packBlocks(records [][]byte) [][]byte {
+	return packBlocksWith(records, func(plain, scratch []byte) ([]byte, []byte) {
+		if n := s2.MaxEncodedLen(len(plain)); cap(scratch) < n {
+			scratch = make([]byte, n)
+		}
+		enc := s2.Encode(scratch[:cap(scratch)], plain)
+		return append(append(make([]byte, 0, 1+len(enc)), codecS2), enc...), scratch
+	})
+}
+
+// packBlocksWith is packBlocks with the function that compresses a plain
+// block into a codec byte and the compressed records, given a scratch
+// buffer of its goroutine that it returns, grown or not.
+func packBlocksWith(records [][]byte, compress func(plain, scratch []byte) (block, scratchOut []byte)) [][]byte {
 	nb := (len(records) + blockEvents - 1) / blockEvents
 	out := make([][]byte, nb)
 	var (
@@ -65,7 +79,7 @@ func packBlocks(records [][]byte) [][]byte {
 	)
 	work := func() {
 		defer wg.Done()
-		var plain []byte
+		var plain, scratch []byte
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= nb {
@@ -79,7 +93,7 @@ func packBlocks(records [][]byte) [][]byte {
 			for _, r := range recs {
 				plain = append(plain, r...)
 			}
-			out[i] = blockEncoder.EncodeAll(plain, make([]byte, 0, len(plain)/4))
+			out[i], scratch = compress(plain, scratch)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), nb)
@@ -96,7 +110,21 @@ var errBadBlock = errors.New("malformed event block")
 
 // unpackBlock returns the records of a block, slices of one buffer.
 func unpackBlock(block []byte) ([][]byte, error) {
-	plain, err := blockDecoder.DecodeAll(block, nil)
+	if len(block) == 0 {
+		return nil, errBadBlock
+	}
+	var (
+		plain []byte
+		err   error
+	)
+	switch block[0] {
+	case codecS2:
+		plain, err = s2.Decode(nil, block[1:])
+	case codecZstd:
+		plain, err = blockDecoder.DecodeAll(block[1:], nil)
+	default:
+		return nil, fmt.Errorf("%w: codec %d", errBadBlock, block[0])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadBlock, err)
 	}
