@@ -82,11 +82,17 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 
 // ScanPendingNotifications reads every pending event with the
 // organisations it waits for, in one query, and hands them to fn a page at
-// a time, one page reused.
+// a time, one page reused. The events come in order of id, so block after
+// block (blocks.go): a row carries its event's block when the row before
+// named another, and the block is kept until the next one comes.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, `+recordCols("e.")+`
-		FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
-		GROUP BY q.event_id, e.hash, e.stored, e.data, e.block_id, e.block_slot ORDER BY q.event_id`)
+	rows, err := s.pool.Query(ctx, `SELECT g.event_id, g.orgs, g.hash, g.stored, g.data, g.block_id, g.block_slot,
+			CASE WHEN g.block_id IS DISTINCT FROM lag(g.block_id) OVER (ORDER BY g.event_id)
+				THEN (SELECT b.data FROM event_blocks AS b WHERE b.id = g.block_id) END
+		FROM (SELECT q.event_id, array_agg(q.org ORDER BY q.org) AS orgs, e.hash, e.stored, e.data, e.block_id, e.block_slot
+			FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
+			GROUP BY q.event_id, e.hash, e.stored, e.data, e.block_id, e.block_slot) AS g
+		ORDER BY g.event_id`)
 	if err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
@@ -100,17 +106,24 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		hash    []byte
 		stored  pgtype.Timestamptz
 		ref     recordRef
-		// blocks holds the blocks of the events being read, which come
-		// in order of id and so block after block: it is emptied when it
-		// holds many, and a block is read again at most once a page.
-		blocks = blockCache{}
+		block   []byte
+		// The records of the last block a row carried, and its id.
+		blockID   int64
+		blockRecs [][]byte
 	)
 	// The array and the byte columns are scanned into the same variables
 	// row after row, which pgx reuses; the page copies what it keeps.
 	for rows.Next() {
 		ref = recordRef{}
-		if err := rows.Scan(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...)...); err != nil {
+		block = nil
+		if err := rows.Scan(append(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...), &block)...); err != nil {
 			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
+		}
+		if block != nil {
+			if blockRecs, err = unpackBlock(block); err != nil {
+				return fmt.Errorf("pgstore: scan pending notifications: event block %d: %w", ref.block.Int64, err)
+			}
+			blockID = ref.block.Int64
 		}
 		waiting = waiting[:0]
 		for _, org := range orgs {
@@ -130,13 +143,13 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		if hash != nil { // else the event is gone (retention)
 			copy(h[:], hash)
 			micros = stored.Time.UnixMicro()
-			if len(blocks) >= 64 {
-				clear(blocks)
-			}
-			if err := blocks.resolve(ctx, s.pool, &ref); err != nil {
-				return fmt.Errorf("pgstore: scan pending notifications: event %d: %w", seq, err)
-			}
 			record = ref.data
+			if record == nil && ref.block.Valid {
+				if ref.block.Int64 != blockID || !ref.slot.Valid || int(ref.slot.Int32) >= len(blockRecs) || ref.slot.Int32 < 0 {
+					return fmt.Errorf("pgstore: scan pending notifications: event %d: no record %d in block %d", seq, ref.slot.Int32, ref.block.Int64)
+				}
+				record = blockRecs[ref.slot.Int32]
+			}
 			if record == nil {
 				record = []byte{}
 			}
