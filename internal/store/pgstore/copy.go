@@ -37,19 +37,21 @@ import (
 
 // copyEventsSQL copies rows in appendCopyRows' form.
 const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonomy, type, tlp, src_ip, dst_ip,
-	src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data) FROM STDIN BINARY`
+	src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, block_id, block_slot) FROM STDIN BINARY`
+
+// copyBlocksSQL copies the batch's blocks in appendCopyBlocks' form.
+const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 
 // appendCopyRows appends the batch b, with its ids, in COPY's binary form
-// for copyEventsSQL: written here rather than by pgx's CopyFrom, which
+// for copyEventsSQL, each row naming its block of blockEvents (blocks.go):
+// written here rather than by pgx's CopyFrom, which
 // looks up an encoder for every value of every row (2.3 µs an event, a
 // quarter of the client's share of storing).
 func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []byte {
-	buf = append(buf, "PGCOPY\n\377\r\n\000"...)
-	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
-	buf = binary.BigEndian.AppendUint32(buf, 0) // no header extension
+	buf = appendCopyHeader(buf)
 	stored := pgMicros(now)
 	for i := range ids {
-		buf = binary.BigEndian.AppendUint16(buf, 20)
+		buf = binary.BigEndian.AppendUint16(buf, 21)
 		buf = appendInt8(buf, ids[i])
 		buf = appendBytes(buf, b.hash[i])
 		buf = appendInt8(buf, pgMicros(b.timeSource[i]))
@@ -64,9 +66,30 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 		for _, t := range []pgtype.Text{b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i], b.md5[i], b.sha1[i], b.sha256[i]} {
 			buf = appendText(buf, t)
 		}
-		buf = appendBytes(buf, b.data[i])
+		buf = appendInt8(buf, ids[i-i%blockEvents])
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(i%blockEvents))
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff) // the trailer: -1
+}
+
+// appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
+// id of its first event.
+func appendCopyBlocks(buf []byte, blocks [][]byte, ids []int64) []byte {
+	buf = appendCopyHeader(buf)
+	for k, block := range blocks {
+		buf = binary.BigEndian.AppendUint16(buf, 2)
+		buf = appendInt8(buf, ids[k*blockEvents])
+		buf = appendBytes(buf, block)
+	}
+	return binary.BigEndian.AppendUint16(buf, 0xffff)
+}
+
+// appendCopyHeader appends the header of COPY's binary form.
+func appendCopyHeader(buf []byte) []byte {
+	buf = append(buf, "PGCOPY\n\377\r\n\000"...)
+	buf = binary.BigEndian.AppendUint32(buf, 0)  // flags
+	return binary.BigEndian.AppendUint32(buf, 0) // no header extension
 }
 
 // pgEpoch is PostgreSQL's epoch for timestamps, 2000-01-01 UTC, in Unix
@@ -143,7 +166,7 @@ var buffers = sync.Pool{New: func() any { return new([]byte) }}
 func copySize(b *batchColumns) int {
 	n := 32
 	for i := range b.hash {
-		n += 200 + len(b.data[i]) + len(b.srcURL[i].String) + len(b.dstURL[i].String)
+		n += 200 + len(b.srcURL[i].String) + len(b.dstURL[i].String)
 	}
 	return n
 }
@@ -156,6 +179,8 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if repeatsHash(b.hash) {
 		return 0, false, nil
 	}
+	// Compressed before the lock, which concurrent batches wait for.
+	blocks := packBlocks(b.data)
 	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ROW EXCLUSIVE MODE`); err != nil {
 		return 0, false, fmt.Errorf("lock events: %w", err)
 	}
@@ -182,6 +207,10 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	buf := buffers.Get().(*[]byte)
 	rowsIn := appendCopyRows(slices.Grow((*buf)[:0], copySize(b)), b, ids, now)
 	_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL)
+	if err == nil {
+		rowsIn = appendCopyBlocks(rowsIn[:0], blocks, ids)
+		_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyBlocksSQL)
+	}
 	*buf = rowsIn[:0]
 	buffers.Put(buf)
 	if err != nil {

@@ -271,16 +271,19 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error) {
 	var (
 		stored time.Time
-		data   []byte
+		ref    recordRef
 	)
-	err := s.pool.QueryRow(ctx, `SELECT stored, data FROM events WHERE hash = $1`, hash[:]).Scan(&stored, &data)
+	err := s.pool.QueryRow(ctx, `SELECT stored, `+recordCols("")+` FROM events WHERE hash = $1`, hash[:]).Scan(append([]any{&stored}, ref.dest()...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if err == nil {
+		err = blockCache{}.resolve(ctx, s.pool, &ref)
 	}
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event: %w", err)
 	}
-	e, err := decodeEvent(data)
+	e, err := decodeEvent(ref.data)
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event %s: %w", hash, err)
 	}
@@ -295,18 +298,21 @@ func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(
 func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
 	var (
 		stored time.Time
-		data   []byte
+		ref    recordRef
 	)
-	err := s.pool.QueryRow(ctx, `SELECT e.stored, e.data FROM events AS e WHERE e.hash = $1
+	err := s.pool.QueryRow(ctx, `SELECT e.stored, `+recordCols("e.")+` FROM events AS e WHERE e.hash = $1
 		AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $2 AND o.time_source = e.time_source AND o.event_id = e.id)`,
-		hash[:], org).Scan(&stored, &data)
+		hash[:], org).Scan(append([]any{&stored}, ref.dest()...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.StoredEvent{}, store.ErrNotFound
+	}
+	if err == nil {
+		err = blockCache{}.resolve(ctx, s.pool, &ref)
 	}
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event of %s: %w", org, err)
 	}
-	e, err := decodeEvent(data)
+	e, err := decodeEvent(ref.data)
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
 	}
@@ -467,34 +473,47 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
 	defer rows.Close()
+	type match struct {
+		id         int64
+		stored, ts time.Time
+		hash       []byte
+		ref        recordRef
+	}
 	var (
-		page store.EventPage
-		last store.Cursor
+		page    store.EventPage
+		matches []*match
 	)
 	for rows.Next() {
-		if len(page.Events) == limit {
-			page.Next = last.String()
+		if len(matches) == limit {
+			last := matches[limit-1]
+			page.Next = store.Cursor{TimeSource: last.ts.UnixMicro(), ID: last.id}.String()
 			break
 		}
-		var (
-			id         int64
-			stored, ts time.Time
-			hash, data []byte
-		)
-		if err := rows.Scan(&id, &hash, &stored, &ts, &data); err != nil {
+		m := new(match)
+		if err := rows.Scan(append([]any{&m.id, &m.hash, &m.stored, &m.ts}, m.ref.dest()...)...); err != nil {
 			return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return store.EventPage{}, fmt.Errorf("pgstore: search events: event %d: %w", id, err)
-		}
-		se := store.StoredEvent{Stored: stored.UTC(), Event: e}
-		copy(se.Hash[:], hash)
-		page.Events = append(page.Events, se)
-		last = store.Cursor{TimeSource: ts.UnixMicro(), ID: id}
+		matches = append(matches, m)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
+	}
+	refs := make([]*recordRef, len(matches))
+	for i, m := range matches {
+		refs[i] = &m.ref
+	}
+	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
+	}
+	for _, m := range matches {
+		e, err := decodeEvent(m.ref.data)
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("pgstore: search events: event %d: %w", m.id, err)
+		}
+		se := store.StoredEvent{Stored: m.stored.UTC(), Event: e}
+		copy(se.Hash[:], m.hash)
+		page.Events = append(page.Events, se)
 	}
 	return page, nil
 }
@@ -519,7 +538,7 @@ func matchSQL(q store.EventQuery, after *store.Cursor, sh shape) (string, args) 
 	if sh.asc {
 		dir = " ASC"
 	}
-	cols, joined := "id, hash, stored, time_source, data", "e.id, e.hash, e.stored, e.time_source, e.data"
+	cols, joined := "id, hash, stored, time_source, "+recordCols(""), "e.id, e.hash, e.stored, e.time_source, "+recordCols("e.")
 	if sh.ids {
 		cols, joined = "id, time_source", "e.id, e.time_source"
 	}

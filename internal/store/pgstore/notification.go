@@ -38,45 +38,61 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 // after a higher one was listed, so a pass of the notifier starts again
 // from 0 rather than from the last seq of the previous pass.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, e.data FROM notify_queue AS q
+	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, `+recordCols("e.")+` FROM notify_queue AS q
 		LEFT JOIN events AS e ON e.id = q.event_id
 		WHERE q.org = $1 AND q.event_id > $2 ORDER BY q.event_id LIMIT $3`, org, afterSeq, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
 	}
+	var refs []*recordRef
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingNotification, error) {
 		var (
-			p          = store.PendingNotification{Org: org}
-			hash, data []byte
+			p    = store.PendingNotification{Org: org}
+			hash []byte
+			ref  = new(recordRef)
 		)
-		if err := row.Scan(&p.Seq, &p.Stored, &hash, &data); err != nil {
+		if err := row.Scan(append([]any{&p.Seq, &p.Stored, &hash}, ref.dest()...)...); err != nil {
 			return p, err
 		}
 		p.Stored = p.Stored.UTC()
-		if hash == nil {
-			return p, nil // the event is gone (retention): consumed without it
+		refs = append(refs, ref)
+		if hash != nil { // else the event is gone (retention): consumed without it
+			copy(p.Hash[:], hash)
 		}
-		copy(p.Hash[:], hash)
-		var err error
-		if p.Event, err = decodeEvent(data); err != nil {
-			return p, fmt.Errorf("event %s: %w", p.Hash, err)
-		}
-		store.WithoutWithheld(p.Event)
 		return p, nil
 	})
+	if err == nil {
+		err = blockCache{}.resolve(ctx, s.pool, refs...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
+	}
+	for i := range out {
+		p := &out[i]
+		if p.Hash == (event.Hash{}) {
+			continue
+		}
+		if p.Event, err = decodeEvent(refs[i].data); err != nil {
+			return nil, fmt.Errorf("pgstore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
+		}
+		store.WithoutWithheld(p.Event)
 	}
 	return out, nil
 }
 
 // ScanPendingNotifications reads every pending event with the
 // organisations it waits for, in one query, and hands them to fn a page at
-// a time, one page reused.
+// a time, one page reused. The events come in order of id, so block after
+// block (blocks.go): a row carries its event's block when the row before
+// named another, and the block is kept until the next one comes.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, array_agg(q.org ORDER BY q.org), e.hash, e.stored, e.data
-		FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
-		GROUP BY q.event_id, e.hash, e.stored, e.data ORDER BY q.event_id`)
+	rows, err := s.pool.Query(ctx, `SELECT g.event_id, g.orgs, g.hash, g.stored, g.data, g.block_id, g.block_slot,
+			CASE WHEN g.block_id IS DISTINCT FROM lag(g.block_id) OVER (ORDER BY g.event_id)
+				THEN (SELECT b.data FROM event_blocks AS b WHERE b.id = g.block_id) END
+		FROM (SELECT q.event_id, array_agg(q.org ORDER BY q.org) AS orgs, e.hash, e.stored, e.data, e.block_id, e.block_slot
+			FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
+			GROUP BY q.event_id, e.hash, e.stored, e.data, e.block_id, e.block_slot) AS g
+		ORDER BY g.event_id`)
 	if err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
@@ -89,13 +105,25 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		seq     int64
 		hash    []byte
 		stored  pgtype.Timestamptz
-		data    []byte
+		ref     recordRef
+		block   []byte
+		// The records of the last block a row carried, and its id.
+		blockID   int64
+		blockRecs [][]byte
 	)
 	// The array and the byte columns are scanned into the same variables
 	// row after row, which pgx reuses; the page copies what it keeps.
 	for rows.Next() {
-		if err := rows.Scan(&seq, &orgs, &hash, &stored, &data); err != nil {
+		ref = recordRef{}
+		block = nil
+		if err := rows.Scan(append(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...), &block)...); err != nil {
 			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
+		}
+		if block != nil {
+			if blockRecs, err = unpackBlock(block); err != nil {
+				return fmt.Errorf("pgstore: scan pending notifications: event block %d: %w", ref.block.Int64, err)
+			}
+			blockID = ref.block.Int64
 		}
 		waiting = waiting[:0]
 		for _, org := range orgs {
@@ -115,7 +143,13 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		if hash != nil { // else the event is gone (retention)
 			copy(h[:], hash)
 			micros = stored.Time.UnixMicro()
-			record = data
+			record = ref.data
+			if record == nil && ref.block.Valid {
+				if ref.block.Int64 != blockID || !ref.slot.Valid || int(ref.slot.Int32) >= len(blockRecs) || ref.slot.Int32 < 0 {
+					return fmt.Errorf("pgstore: scan pending notifications: event %d: no record %d in block %d", seq, ref.slot.Int32, ref.block.Int64)
+				}
+				record = blockRecs[ref.slot.Int32]
+			}
 			if record == nil {
 				record = []byte{}
 			}

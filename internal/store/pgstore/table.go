@@ -50,10 +50,14 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if text == "" {
 		return nil, nil
 	}
-	query := `SELECT data FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m)`
-	if by != store.GroupOrganisation {
-		query = `SELECT ` + groupColumns[by] + `, count(*) FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m) GROUP BY 1`
+	if by == store.GroupOrganisation {
+		groups, err := s.groupOrganisations(ctx, top, `SELECT `+recordCols("")+` FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
+		}
+		return groups, nil
 	}
+	query := `SELECT ` + groupColumns[by] + `, count(*) FROM events WHERE id IN (SELECT id FROM (` + text + `) AS m) GROUP BY 1`
 	groups, err := eventsql.Group(ctx, s.DB(), by, top, query, a)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
@@ -118,6 +122,89 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	}
 	var page store.EventPage
 	ids, page.Next = wc.Page(ids, limit)
-	page.Events, err = eventsql.ByID(ctx, s.DB(), ids)
+	page.Events, err = s.byID(ctx, ids)
 	return page, err
+}
+
+// groupOrganisations counts the organisations of the events query selects
+// (the columns of recordCols), from each event's tags, as eventsql.Group
+// does from records in data.
+func (s *Store) groupOrganisations(ctx context.Context, top int, query string, a args) ([]store.GroupCount, error) {
+	rows, err := s.pool.Query(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*recordRef, error) {
+		ref := new(recordRef)
+		return ref, row.Scan(ref.dest()...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int)
+	for _, ref := range refs {
+		e, err := decodeEvent(ref.data)
+		if err != nil {
+			return nil, err
+		}
+		store.CountOrganisations(counts, e)
+	}
+	return store.TopGroups(store.GroupOrganisation, counts, top), nil
+}
+
+// byID reads the events of ids in one statement and returns them in the
+// order of ids; an id no event has is left out (eventsql.ByID, with
+// records in blocks).
+func (s *Store) byID(ctx context.Context, ids []int64) ([]store.StoredEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, hash, stored, `+recordCols("")+` FROM events WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	type found struct {
+		se  store.StoredEvent
+		ref recordRef
+	}
+	byID := make(map[int64]*found, len(ids))
+	var refs []*recordRef
+	var (
+		id     int64
+		hash   []byte
+		stored time.Time
+	)
+	for rows.Next() {
+		f := new(found)
+		if err := rows.Scan(append([]any{&id, &hash, &stored}, f.ref.dest()...)...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		copy(f.se.Hash[:], hash)
+		f.se.Stored = stored.UTC()
+		byID[id] = f
+		refs = append(refs, &f.ref)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+		return nil, err
+	}
+	out := make([]store.StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		f, ok := byID[id]
+		if !ok {
+			continue
+		}
+		if f.se.Event, err = decodeEvent(f.ref.data); err != nil {
+			return nil, fmt.Errorf("event %d: %w", id, err)
+		}
+		out = append(out, f.se)
+	}
+	return out, nil
 }

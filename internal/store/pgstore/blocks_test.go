@@ -1,0 +1,178 @@
+package pgstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// TestBlocksRoundTrip packs records of several lengths (none, short, long,
+// a last block not full) into blocks with S2 and with zstd, and reads each
+// record back from its block and slot; a block cut short, of an unknown
+// codec, or with bytes past its records, is refused.
+func TestBlocksRoundTrip(t *testing.T) {
+	var records [][]byte
+	for i := range 3*blockEvents + 7 {
+		records = append(records, bytes.Repeat([]byte(fmt.Sprintf("record %d;", i)), i%50))
+	}
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zstdBlocks := packBlocksWith(records, func(plain, scratch []byte) ([]byte, []byte) {
+		return enc.EncodeAll(plain, []byte{codecZstd}), scratch
+	})
+	for name, blocks := range map[string][][]byte{"s2": packBlocks(records), "zstd": zstdBlocks} {
+		if len(blocks) != 4 {
+			t.Fatalf("%s: %d blocks; want 4", name, len(blocks))
+		}
+		for i, want := range records {
+			recs, err := unpackBlock(blocks[i/blockEvents])
+			if err != nil {
+				t.Fatalf("%s: block %d: %v", name, i/blockEvents, err)
+			}
+			if got := recs[i%blockEvents]; !bytes.Equal(got, want) {
+				t.Fatalf("%s: record %d = %q; want %q", name, i, got, want)
+			}
+		}
+	}
+	for name, block := range map[string][]byte{
+		"empty":         nil,
+		"unknown codec": {9, 1, 2, 3},
+		"cut short":     packBlocks(records)[0][:20],
+		"trailing bytes": func() []byte {
+			b, _ := zstd.NewWriter(nil)
+			return b.EncodeAll([]byte{2, 3, 1, 'a', 'b', 'c', 'd', 'e'}, []byte{codecZstd})
+		}(),
+		"too few bytes": func() []byte {
+			b, _ := zstd.NewWriter(nil)
+			return b.EncodeAll([]byte{2, 3, 1, 'a', 'b'}, []byte{codecZstd})
+		}(),
+	} {
+		if _, err := unpackBlock(block); !errors.Is(err, errBadBlock) {
+			t.Errorf("%s: unpackBlock = %v; want errBadBlock", name, err)
+		}
+	}
+}
+
+// TestMigrateEventBlocks stores events as migration 10 left the table
+// (records in data), migrates, stores more by COPY (records in blocks),
+// and reads all of them back through every reader of records: by hash,
+// followed by id, searched newest first and sorted by a column, queued
+// for an organisation, scanned for the notifier, and grouped by
+// organisation.
+func TestMigrateEventBlocks(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 300)
+	old, later := events[:100], events[100:]
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b batchColumns
+	now := time.Now()
+	b.fill(old, now)
+	if _, err := insertEvents(ctx, tx, &b, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if n, err := s.InsertBatch(ctx, store.EventBatch{Events: later}); err != nil || n != len(later) {
+		t.Fatalf("InsertBatch = %d, %v; want %d", n, err, len(later))
+	}
+	var inData, inBlocks int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE data IS NOT NULL), count(*) FILTER (WHERE block_id IS NOT NULL) FROM events`).Scan(&inData, &inBlocks); err != nil {
+		t.Fatal(err)
+	}
+	if inData != len(old) || inBlocks != len(later) {
+		t.Fatalf("%d records in data and %d in blocks; want %d and %d", inData, inBlocks, len(old), len(later))
+	}
+
+	want := map[event.Hash][]byte{}
+	for _, e := range events {
+		want[e.Hash()] = event.AppendRecord(nil, e)
+	}
+	check := func(reader string, h event.Hash, e *event.Event) {
+		t.Helper()
+		w, ok := want[h]
+		if !ok {
+			t.Fatalf("%s: event %s was not stored", reader, h)
+		}
+		if e != nil && !bytes.Equal(event.AppendRecord(nil, e), w) {
+			t.Fatalf("%s: event %s reads back changed", reader, h)
+		}
+	}
+	for h := range want {
+		got, err := s.GetEvent(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("GetEvent", h, got.Event)
+	}
+	followed, err := s.EventsAfter(ctx, 0, 1000)
+	if err != nil || len(followed) != len(events) {
+		t.Fatalf("EventsAfter = %d events, %v; want %d", len(followed), err, len(events))
+	}
+	for i, se := range followed {
+		if se.Hash != events[i].Hash() {
+			t.Fatalf("EventsAfter: event %d is %s; want %s", i, se.Hash, events[i].Hash())
+		}
+		check("EventsAfter", se.Hash, se.Event)
+	}
+	for _, q := range []store.EventQuery{{Limit: 1000}, {Limit: 1000, Sort: store.SortFeed}} {
+		page, err := s.SearchEvents(ctx, q)
+		if err != nil || len(page.Events) != len(events) {
+			t.Fatalf("SearchEvents(sort %q) = %d events, %v; want %d", q.Sort, len(page.Events), err, len(events))
+		}
+		for _, se := range page.Events {
+			check("SearchEvents", se.Hash, se.Event)
+		}
+	}
+	pending, err := s.ListPendingNotifications(ctx, "city", 0, 1000)
+	if err != nil || len(pending) != len(events)/3 {
+		t.Fatalf("ListPendingNotifications = %d, %v; want %d", len(pending), err, len(events)/3)
+	}
+	for _, p := range pending {
+		if p.Event == nil {
+			t.Fatalf("ListPendingNotifications: event %s without its record", p.Hash)
+		}
+		check("ListPendingNotifications", p.Hash, nil)
+	}
+	scanned := 0
+	err = s.ScanPendingNotifications(ctx, func(p *store.PendingPage) error {
+		for i := range p.Len() {
+			e, err := event.DecodeRecord(p.Record(i))
+			if err != nil {
+				return err
+			}
+			check("ScanPendingNotifications", e.Hash(), e)
+			scanned++
+		}
+		return nil
+	})
+	if err != nil || scanned != 2*len(events)/3 {
+		t.Fatalf("ScanPendingNotifications = %d events, %v; want %d", scanned, err, 2*len(events)/3)
+	}
+	groups, err := s.GroupEvents(ctx, store.EventQuery{}, store.GroupOrganisation, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(groups) != fmt.Sprintf("[{uni %d} {city %d}]", 2*len(events)/3, len(events)/3) {
+		t.Fatalf("GroupEvents by organisation = %v", groups)
+	}
+}
