@@ -5,6 +5,7 @@ package sqlitestore
 // either sealed or hot (and sealed again at the next start).
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -224,11 +225,67 @@ type partSummary struct {
 	hashes *bloom // the first 8 bytes of each event's hash
 }
 
+// ipKeyOf reads an address column: 16 bytes (IPv4 mapped, as layout
+// versions 1 and 2 wrote it, or IPv6) or 4 (IPv4, since version 3).
 func ipKeyOf(b []byte) store.IPKey {
-	if len(b) != 16 {
-		return store.IPKey{}
+	switch len(b) {
+	case 16:
+		return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+	case 4:
+		return store.MakeIPKey(netip.AddrFrom4([4]byte(b)))
 	}
-	return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+	return store.IPKey{}
+}
+
+// shortIPv4 (false in tests that write as layout version 2 did) makes
+// the writer store an IPv4 address in 4 bytes, not mapped into 16: 12
+// bytes less in the compact row and in the address index.
+var shortIPv4 = true
+
+// ipColumn is the value of an address column: nil when there is none.
+func ipColumn(k store.IPKey) []byte {
+	b := k.Bytes()
+	if shortIPv4 && b != nil && isV4Mapped(b) {
+		return b[12:16:16]
+	}
+	return b
+}
+
+// ipForms returns the values an address column may hold for k: its 4
+// bytes (IPv4, since version 3) and its 16 (every version).
+func ipForms(k store.IPKey) [][]byte {
+	b := k.Bytes()
+	if isV4Mapped(b) {
+		return [][]byte{b[12:16:16], b}
+	}
+	return [][]byte{b}
+}
+
+// ipRange is a range of an address column of values of one length.
+type ipRange struct {
+	lo, hi []byte
+	n      int
+}
+
+// ipRanges returns the ranges of the address columns a range of 16-byte
+// keys spans: the 16-byte range (every version) and, where it meets
+// IPv4, the 4-byte one (since version 3). Each is read with its length,
+// since a 4-byte value sorts among 16-byte ones of the same start.
+func ipRanges(lo, hi []byte) []ipRange {
+	out := []ipRange{{lo, hi, 16}}
+	v4lo := netip.IPv4Unspecified().As16()
+	v4hi := netip.AddrFrom4([4]byte{255, 255, 255, 255}).As16()
+	a, b := lo, hi
+	if bytes.Compare(a, v4lo[:]) < 0 {
+		a = v4lo[:]
+	}
+	if bytes.Compare(b, v4hi[:]) > 0 {
+		b = v4hi[:]
+	}
+	if bytes.Compare(a, b) <= 0 {
+		out = append(out, ipRange{a[12:16:16], b[12:16:16], 4})
+	}
+	return out
 }
 
 // prefix16Key is the Bloom key of an IPv4 address's /16.
