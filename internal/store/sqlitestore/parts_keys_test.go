@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -87,6 +88,53 @@ func TestPartsOfVersion2Keys(t *testing.T) {
 	compareLayouts(t, rows, parts, g, all[len(all)-100])
 	for i, e := range all {
 		if _, err := parts.GetEvent(t.Context(), e.Hash()); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+}
+
+// TestHashQueryReadsIndex: the lookup of hashes reads a sealed
+// partition's index of h8, of either version, not its rows.
+func TestHashQueryReadsIndex(t *testing.T) {
+	withSealInline(t)
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 100})
+	defer s.Close()
+	g := storetest.NewGenerator(3)
+	batch := g.Batch(150)
+	if _, err := s.InsertEvents(t.Context(), batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(table string) string {
+		rows, err := s.write.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+hashQuery(table, 2), 1, 2, 3, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out += detail + "; "
+		}
+		return out
+	}
+	if p := plan("ev_1"); !strings.Contains(p, "INDEX ev_1_h4") {
+		t.Errorf("version 3: plan %q, want the index ev_1_h4", p)
+	}
+	// A partition sealed by version 2 has an index of h8 whole.
+	for _, q := range []string{`DROP INDEX ev_1_h4`, `CREATE INDEX ev_1_h8 ON ev_1 (h8)`} {
+		if _, err := s.write.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := plan("ev_1"); !strings.Contains(p, "INDEX ev_1_h8") {
+		t.Errorf("version 2: plan %q, want the index ev_1_h8", p)
+	}
+	for i, e := range batch[:100] {
+		if _, err := s.GetEvent(t.Context(), e.Hash()); err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
 	}
