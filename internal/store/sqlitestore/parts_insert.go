@@ -478,7 +478,7 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEnt
 		args = args[:0]
 		for i := start; i < end; i++ {
 			en := &entries[i]
-			args = append(args, en.id, en.ts, int64(en.h8), en.loc, en.srcIP.Bytes(), en.dstIP.Bytes(),
+			args = append(args, en.id, en.ts, int64(en.h8), en.loc, ipColumn(en.srcIP), ipColumn(en.dstIP),
 				nullInt(en.srcASN), nullInt(en.dstASN), nullText(en.srcFQDN), nullText(en.dstFQDN),
 				nullInt(en.feed), nullInt(en.taxonomy), nullInt(en.typ), nullInt(en.tlp))
 			for _, k := range en.keys {

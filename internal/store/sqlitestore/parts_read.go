@@ -180,7 +180,7 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // eventsByHash returns the stored events of hashes, by hash, Seq set to
 // their ids. The unsealed partitions answer from their map of hashes in
 // memory, the sealed ones from their Bloom filter and, only on a hit,
-// their h8 index; every candidate is decoded and its whole hash compared.
+// their index of h8 (hashQuery); every candidate is decoded and its whole hash compared.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
@@ -201,15 +201,20 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 				// every event of the prefix when it is shared
 				p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
 			case p.sum.hashes.has(key[:]):
-				bySealed[p] = append(bySealed[p], int64(k))
+				bySealed[p] = append(bySealed[p], int64(k)>>32, int64(k))
 			}
 		}
 	}
 	ps.mu.RUnlock()
+	// keys are each hash's h4 and h8: h4 reads the index of a partition
+	// sealed in layout version 3, h8 that of an earlier one.
 	for p, keys := range bySealed {
-		for start := 0; start < len(keys); start += idsPerQuery {
-			chunk := keys[start:min(start+idsPerQuery, len(keys))]
-			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts FROM `+p.table+` WHERE h8 IN (`+placeholders(len(chunk))+`)`, chunk,
+		for start := 0; start < len(keys); start += 2 * idsPerQuery {
+			var h4, h8 []any
+			for i := start; i < min(start+2*idsPerQuery, len(keys)); i += 2 {
+				h4, h8 = append(h4, keys[i]), append(h8, keys[i+1])
+			}
+			err := sqlkit.Each(ctx, ps.s.read, hashQuery(p.table, len(h4)), append(h4, h8...),
 				func(rows *sql.Rows) error {
 					var c cand
 					err := rows.Scan(&c.id, &c.ts)
@@ -254,6 +259,12 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 		}
 	}
 	return out, nil
+}
+
+// hashQuery returns the query of the ids and times of a sealed partition's
+// events of n hashes, given their h4 (h8 >> 32) and then their h8.
+func hashQuery(t string, n int) string {
+	return `SELECT id, ts FROM ` + t + ` WHERE h8 >> 32 IN (` + placeholders(n) + `) AND h8 IN (` + placeholders(n) + `)`
 }
 
 // idsByHash returns the ids of the stored events of hashes.

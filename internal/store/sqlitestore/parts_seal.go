@@ -5,6 +5,7 @@ package sqlitestore
 // either sealed or hot (and sealed again at the next start).
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -18,13 +19,14 @@ import (
 // sealIndexes returns the indexes of a sealed partition: each side's
 // column with ts, so that an equality reads its matches newest first and
 // a range keeps only index entries in its sorter; partial, because most
-// events have no destination and three in four no host name. h8 serves
-// the hash lookups a Bloom filter admits, keys the URL and malware-hash
-// searches.
+// events have no destination and three in four no host name. h4, the
+// first 4 bytes of h8 (layout version 3; version 2 indexed h8 whole),
+// serves the hash lookups a Bloom filter admits in 4 bytes less an event,
+// keys the URL and malware-hash searches.
 func sealIndexes(t string) []string {
 	list := []string{
 		`CREATE INDEX IF NOT EXISTS ` + t + `_ts ON ` + t + ` (ts)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_h8 ON ` + t + ` (h8)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_h4 ON ` + t + ` (h8 >> 32)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
 	}
 	for _, c := range []string{"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn"} {
@@ -224,11 +226,67 @@ type partSummary struct {
 	hashes *bloom // the first 8 bytes of each event's hash
 }
 
+// ipKeyOf reads an address column: 16 bytes (IPv4 mapped, as layout
+// versions 1 and 2 wrote it, or IPv6) or 4 (IPv4, since version 3).
 func ipKeyOf(b []byte) store.IPKey {
-	if len(b) != 16 {
-		return store.IPKey{}
+	switch len(b) {
+	case 16:
+		return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+	case 4:
+		return store.MakeIPKey(netip.AddrFrom4([4]byte(b)))
 	}
-	return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+	return store.IPKey{}
+}
+
+// shortIPv4 (false in tests that write as layout version 2 did) makes
+// the writer store an IPv4 address in 4 bytes, not mapped into 16: 12
+// bytes less in the compact row and in the address index.
+var shortIPv4 = true
+
+// ipColumn is the value of an address column: nil when there is none.
+func ipColumn(k store.IPKey) []byte {
+	b := k.Bytes()
+	if shortIPv4 && b != nil && isV4Mapped(b) {
+		return b[12:16:16]
+	}
+	return b
+}
+
+// ipForms returns the values an address column may hold for k: its 4
+// bytes (IPv4, since version 3) and its 16 (every version).
+func ipForms(k store.IPKey) [][]byte {
+	b := k.Bytes()
+	if isV4Mapped(b) {
+		return [][]byte{b[12:16:16], b}
+	}
+	return [][]byte{b}
+}
+
+// ipRange is a range of an address column of values of one length.
+type ipRange struct {
+	lo, hi []byte
+	n      int
+}
+
+// ipRanges returns the ranges of the address columns a range of 16-byte
+// keys spans: the 16-byte range (every version) and, where it meets
+// IPv4, the 4-byte one (since version 3). Each is read with its length,
+// since a 4-byte value sorts among 16-byte ones of the same start.
+func ipRanges(lo, hi []byte) []ipRange {
+	out := []ipRange{{lo, hi, 16}}
+	v4lo := netip.IPv4Unspecified().As16()
+	v4hi := netip.AddrFrom4([4]byte{255, 255, 255, 255}).As16()
+	a, b := lo, hi
+	if bytes.Compare(a, v4lo[:]) < 0 {
+		a = v4lo[:]
+	}
+	if bytes.Compare(b, v4hi[:]) > 0 {
+		b = v4hi[:]
+	}
+	if bytes.Compare(a, b) <= 0 {
+		out = append(out, ipRange{a[12:16:16], b[12:16:16], 4})
+	}
+	return out
 }
 
 // prefix16Key is the Bloom key of an IPv4 address's /16.

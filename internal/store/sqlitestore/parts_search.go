@@ -198,37 +198,51 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 
 // sql returns the statements asking a sealed partition for its first
 // limit matches: one per side (source, destination) of the first
-// indicator of IP, prefix, ASN and host name, each driven by that side's
-// index, or a single one driven by the time index.
+// indicator of IP, prefix, ASN and host name, and for an address per form
+// its column may hold it in (ipForms, ipRanges), each driven by that
+// side's index, or a single one driven by the time index.
 func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
 	var (
 		where []string
 		wargs []any
-		sides [][2]string // conditions on src_, dst_
-		sargs [][2][]any
+		// sides are the conditions on an event's side (src_, dst_), each
+		// in its alternatives: the column's forms of an address (ipForms).
+		sides [][]alt
 	)
-	either := func(cond func(side string) (string, []any)) {
-		c1, a1 := cond("src_")
-		c2, a2 := cond("dst_")
-		sides = append(sides, [2]string{c1, c2})
-		sargs = append(sargs, [2][]any{a1, a2})
+	either := func(cond func(side string) []alt) {
+		sides = append(sides, append(cond("src_"), cond("dst_")...))
 	}
 	if f.ip.Valid() {
-		b := f.ip.Bytes()
-		either(func(s string) (string, []any) { return s + "ip = ?", []any{b} })
+		either(func(s string) []alt {
+			var as []alt
+			for _, b := range ipForms(f.ip) {
+				as = append(as, alt{s + "ip = ?", []any{b}})
+			}
+			return as
+		})
 	}
 	if f.lo != nil {
-		either(func(s string) (string, []any) { return s + "ip BETWEEN ? AND ?", []any{f.lo, f.hi} })
+		either(func(s string) []alt {
+			var as []alt
+			for _, r := range ipRanges(f.lo, f.hi) {
+				as = append(as, alt{s + "ip BETWEEN ? AND ? AND length(" + s + "ip) = ?", []any{r.lo, r.hi, r.n}})
+			}
+			return as
+		})
 	}
 	if f.asn != 0 {
-		either(func(s string) (string, []any) { return s + "asn = ?", []any{f.asn} })
+		either(func(s string) []alt { return []alt{{s + "asn = ?", []any{f.asn}}} })
 	}
 	if f.from != "" {
-		either(func(s string) (string, []any) { return s + "fqdn >= ? AND " + s + "fqdn < ?", []any{f.from, f.to} })
+		either(func(s string) []alt { return []alt{{s + "fqdn >= ? AND " + s + "fqdn < ?", []any{f.from, f.to}}} })
 	}
-	for i := 1; i < len(sides); i++ {
-		where = append(where, "(("+sides[i][0]+") OR ("+sides[i][1]+"))")
-		wargs = append(append(wargs, sargs[i][0]...), sargs[i][1]...)
+	for _, as := range sides[min(1, len(sides)):] {
+		var conds []string
+		for _, a := range as {
+			conds = append(conds, "("+a.cond+")")
+			wargs = append(wargs, a.args...)
+		}
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
@@ -286,9 +300,16 @@ func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
 		query("", nil)
 		return queries, args
 	}
-	query(sides[0][0], sargs[0][0])
-	query(sides[0][1], sargs[0][1])
+	for _, a := range sides[0] {
+		query(a.cond, a.args)
+	}
 	return queries, args
+}
+
+// alt is a condition of a sealed partition's query and its arguments.
+type alt struct {
+	cond string
+	args []any
 }
 
 // partHit is a match, with what the window sorts and groupings read.
