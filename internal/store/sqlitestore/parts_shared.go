@@ -26,7 +26,7 @@ import (
 
 // generationSchema is created when a parts layout opens: a database of
 // the layout's first version made before it lacks the table, and gets it
-// then (and, as every version 1 database, is recorded as version 2).
+// then (and, as every older version, is recorded as the current one).
 const generationSchema = `
 CREATE TABLE IF NOT EXISTS event_generation (n INTEGER NOT NULL);
 INSERT INTO event_generation (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM event_generation);
