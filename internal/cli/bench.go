@@ -31,7 +31,7 @@ import (
 var cmdBench = &command{
 	name:    "bench",
 	summary: "measure the pipeline and search speed on this machine",
-	usage:   "ingest [--rows N] [--transport local|jetstream] [--layout rows|parts] | search [--rows N] [--layout rows|parts] | notify [--orgs N --prefixes N --events N] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports] | site [--rate N --duration D --clients N --publications N]",
+	usage:   "ingest [--rows N] [--transport local|jetstream] [--layout rows|parts] | search [--rows N] [--layout rows|parts] | notify [--orgs N --prefixes N --events N] [--layout rows|parts] | intake [--messages N --connections N --size BYTES] [--client chunking|data] [--reports] | site [--rate N --duration D --clients N --publications N]",
 	help: `bench ingest generates N synthetic Shadowserver scan_rdp rows, then runs
 file → parse → dedup → ASN + GeoIP enrichment → SQLite and prints events/s
 and peak RSS; it also times a bare read-and-split of the same file and
@@ -43,8 +43,9 @@ new schema of that PostgreSQL database, dropped afterwards.
 bench search fills a SQLite database with N synthetic events (kept in
 --dir for reuse) and times an IP, a /16 CIDR and an ASN query.
 
---layout rows|parts (ingest, search) keeps the SQLite store's events in one
-table (rows, the default) or in sealed partitions (parts).
+--layout rows|parts (ingest, search, notify) keeps the SQLite store's events in one
+table (rows, the default of ingest and search) or in sealed partitions (parts,
+the default of notify, as of a new database).
 
 bench notify creates a fresh SQLite store with --orgs organisations owning
 --prefixes /24 networks and --events events tagged with their owners, then
@@ -99,7 +100,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
 	keepRaw := c.flags.Bool("keep-raw", true, "ingest: keep each event's source line in raw (a feed's keep_raw)")
-	layout := c.flags.String("layout", sqlitestore.LayoutRows, "ingest, search: the SQLite store's event layout, rows or parts")
+	layout := c.flags.String("layout", "", "ingest, search, notify: the SQLite store's event layout, rows or parts (default: rows for ingest and search, parts for notify)")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := c.flags.String("memprofile", "", "write a heap profile taken at the run's peak of resident memory to this file, and print where that memory went")
@@ -163,6 +164,19 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data", *reports)
 	case "site":
 		return benchSite(ctx, c, work, *publications, *rate, *duration, *clients)
+	case "notify":
+		if *layout == "" {
+			*layout = sqlitestore.LayoutParts // as for a new database
+		}
+	default:
+		if *layout == "" {
+			*layout = sqlitestore.LayoutRows
+		}
+	}
+	if *layout != sqlitestore.LayoutRows && *layout != sqlitestore.LayoutParts {
+		return c.usageError("cli.bench.layout", *layout)
+	}
+	switch sub {
 	case "ingest":
 		return benchIngest(ctx, c, work, *rows, *transport, *sync, *layout, *postgres, *noStore, *keepRaw)
 	case "notify":
@@ -170,7 +184,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 		if *postgres != "" {
 			return benchNotifyPostgres(ctx, c, *postgres, spec, *cpuProfile, *workers)
 		}
-		return benchNotify(ctx, c, work, spec, *sync, *cpuProfile, *reuse && *dir != "", *workers)
+		return benchNotify(ctx, c, work, spec, *sync, *layout, *cpuProfile, *reuse && *dir != "", *workers)
 	}
 	return benchSearch(ctx, c, work, *rows, *layout)
 }

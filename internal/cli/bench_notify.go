@@ -30,16 +30,22 @@ import (
 // over every organisation, with every digest due. Loading runs without
 // fsyncs (the data is throwaway); the timed pass reopens the store with
 // the synchronous setting given, FULL by default, as vigil serve runs.
-func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchSpec, sync, cpuProfile string, reuse bool, workers int) error {
+func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchSpec, sync, layout, cpuProfile string, reuse bool, workers int) error {
 	out := c.stdout
-	path := filepath.Join(work, "notify.db")
+	// The parts layout (a new database's) keeps the names it always had,
+	// so that a store loaded before --layout existed is reused.
+	name := "notify"
+	if layout != sqlitestore.LayoutParts {
+		name += "-" + layout
+	}
+	path := filepath.Join(work, name+".db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(path + suffix); err != nil && !os.IsNotExist(err) {
 			return err
 		}
 	}
 	start := time.Now()
-	loaded := filepath.Join(work, "notify-loaded.db")
+	loaded := filepath.Join(work, name+"-loaded.db")
 	stamp := fmt.Sprintf("orgs=%d prefixes=%d events=%d seed=%d\n", spec.Organisations, spec.Prefixes, spec.Events, spec.Seed)
 	if old, err := os.ReadFile(loaded + ".spec"); reuse && err == nil && string(old) == stamp {
 		fmt.Fprintln(out, c.t("bench.notify.copying", loaded, path))
@@ -47,7 +53,7 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 			return err
 		}
 	} else {
-		if err := loadNotifyBench(ctx, c, path, spec, start); err != nil {
+		if err := loadNotifyBench(ctx, c, path, layout, spec, start); err != nil {
 			return err
 		}
 		if reuse {
@@ -60,7 +66,8 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 		}
 	}
 
-	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: sync, Logger: envLogger(c)})
+	// With the layout asked for: a store of the other one is an error.
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: sync, EventLayout: layout, Logger: envLogger(c)})
 	if err != nil {
 		return err
 	}
@@ -187,8 +194,8 @@ func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, 
 
 // loadNotifyBench creates the store of bench notify at path, closed when
 // it returns. Loading runs without fsyncs: the data is throwaway.
-func loadNotifyBench(ctx context.Context, c *cmdEnv, path string, spec notify.BenchSpec, now time.Time) error {
-	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", Logger: envLogger(c)})
+func loadNotifyBench(ctx context.Context, c *cmdEnv, path, layout string, spec notify.BenchSpec, now time.Time) error {
+	db, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Synchronous: "OFF", EventLayout: layout, Logger: envLogger(c)})
 	if err != nil {
 		return err
 	}

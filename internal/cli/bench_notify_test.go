@@ -2,8 +2,11 @@ package cli
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // TestBenchNotify runs `vigil bench notify` on a tiny constituency: every
@@ -41,5 +44,42 @@ func TestBenchNotifyPostgres(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestBenchNotifyLayout runs bench notify on each layout with --reuse:
+// the store is kept under the layout's name and is of that layout, the
+// second run reuses it; another layout is refused.
+func TestBenchNotifyLayout(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ layout, file string }{
+		{"rows", "notify-rows-loaded.db"},
+		{"parts", "notify-loaded.db"},
+	} {
+		for run1 := range 2 {
+			code, out, errOut := run(t, "", "bench", "notify", "--dir", dir, "--reuse", "--layout", tt.layout, "--orgs", "4", "--prefixes", "12", "--events", "120", "--synchronous", "NORMAL")
+			if code != 0 {
+				t.Fatalf("%s: exit %d\n%s\n%s", tt.layout, code, out, errOut)
+			}
+			if !strings.Contains(out, "events: 120 stored, 120 handled") {
+				t.Errorf("%s: output lacks the events handled:\n%s", tt.layout, out)
+			}
+			if copied := strings.Contains(out, tt.file); copied != (run1 == 1) {
+				t.Errorf("%s, run %d: copied from %s: %v\n%s", tt.layout, run1+1, tt.file, copied, out)
+			}
+		}
+		s, err := sqlitestore.Open(t.Context(), filepath.Join(dir, tt.file), sqlitestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Migrate(t.Context())
+		got := s.EventLayout()
+		s.Close()
+		if err != nil || got != tt.layout {
+			t.Errorf("%s holds the %q layout (%v), want %s", tt.file, got, err, tt.layout)
+		}
+	}
+	if code, out, errOut := run(t, "", "bench", "notify", "--dir", dir, "--layout", "columns", "--orgs", "4", "--prefixes", "12", "--events", "120"); code == 0 || !strings.Contains(errOut, "columns") {
+		t.Errorf("--layout columns: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -149,22 +149,6 @@ func (q *orgQueue) room(size int) int {
 	return max(size, min(want, max(cap(q.records), minRoom)))
 }
 
-// record returns the record of entry i, nil when its event is gone.
-func (q *orgQueue) record(i int) []byte {
-	end := q.ends[i]
-	if end < 0 {
-		return nil
-	}
-	start := 0
-	for j := i - 1; j >= 0; j-- {
-		if q.ends[j] >= 0 {
-			start = q.ends[j]
-			break
-		}
-	}
-	return q.records[start:end:end]
-}
-
 // readQueue reads the whole queue at once, by organisation in the order of
 // pending.
 func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, error) {

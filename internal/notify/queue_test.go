@@ -77,3 +77,20 @@ func TestOrgQueueRoomFollowsTheAverage(t *testing.T) {
 		t.Error("records do not read back")
 	}
 }
+
+// record returns the record of entry i, nil when its event is gone (the
+// tests read a queue back with it; eachPending walks the records in order).
+func (q *orgQueue) record(i int) []byte {
+	end := q.ends[i]
+	if end < 0 {
+		return nil
+	}
+	start := 0
+	for j := i - 1; j >= 0; j-- {
+		if q.ends[j] >= 0 {
+			start = q.ends[j]
+			break
+		}
+	}
+	return q.records[start:end:end]
+}

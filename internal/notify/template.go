@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ type TypeData struct {
 type Template struct {
 	Language, Name string
 	subject, body  *template.Template
+	// subjectProg and bodyProg are subject and body compiled for
+	// MessageData (template_compile.go), for the built-in templates
+	// that compile; nil for the others.
+	subjectProg, bodyProg *program
 
 	// A type explanation renders alike for all data that agree in the
 	// fields it reads (typeFields): every section of every message of a
@@ -408,6 +413,9 @@ func Check(t TemplateSource) error {
 var executeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (t *Template) executeBody(data any) (string, error) {
+	if t.bodyProg != nil {
+		return t.executeProgram(t.bodyProg, data), nil
+	}
 	b := executeBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if b.Cap() <= 1<<20 {
@@ -425,7 +433,9 @@ func (t *Template) executeBody(data any) (string, error) {
 // a line break must not be able to add header fields to the message.
 func (t *Template) executeSubject(data any) (string, error) {
 	var b bytes.Buffer
-	if err := t.subject.Execute(&b, data); err != nil {
+	if t.subjectProg != nil {
+		b.WriteString(t.executeProgram(t.subjectProg, data))
+	} else if err := t.subject.Execute(&b, data); err != nil {
 		return "", templateError(t.Language, t.Name, "subject", err)
 	}
 	s := strings.Map(func(r rune) rune {
@@ -439,6 +449,35 @@ func (t *Template) executeSubject(data any) (string, error) {
 		return "", templateError(t.Language, t.Name, "subject", errors.New("renders empty"))
 	}
 	return s, nil
+}
+
+// programBuffers are the buffers compiled templates execute into.
+var programBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// executeProgram runs p, compiled from t, for data.
+func (t *Template) executeProgram(p *program, data any) string {
+	b := programBuffers.Get().(*[]byte)
+	*b = p.execute((*b)[:0], data)
+	s := string(*b)
+	if cap(*b) <= 1<<20 {
+		programBuffers.Put(b)
+	}
+	return s
+}
+
+// compile compiles the subject and body of a message template for
+// MessageData, each left to text/template when it does not compile.
+func (t *Template) compile(zone *time.Location) {
+	if t.subject == nil {
+		return // a type explanation: kept by the fields it reads instead
+	}
+	data := reflect.TypeFor[MessageData]()
+	if len(t.subject.Templates()) == 1 {
+		t.subjectProg, _ = compileProgram(t.subject.Tree, data, t.Language, zone)
+	}
+	if len(t.body.Templates()) == 1 {
+		t.bodyProg, _ = compileProgram(t.body.Tree, data, t.Language, zone)
+	}
 }
 
 // builtinTemplate returns the embedded template lang/name as a
@@ -497,6 +536,9 @@ func loadBuiltins(zone *time.Location) (map[string]*Template, error) {
 			if err != nil {
 				return nil, fmt.Errorf("built-in: %w", err)
 			}
+			// Built-in ones only: an override is run by text/template,
+			// whose errors the editor shows.
+			p.compile(zone)
 			m[lang+"/"+name] = p
 		}
 	}

@@ -96,6 +96,25 @@ func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byt
 	p.WaitingEnds = append(p.WaitingEnds, len(p.Waiting))
 }
 
+// Sized returns a new empty page for the same Orgs with room for as
+// many events, organisations and record bytes as p holds (a little more
+// for the records), so that filling it like p does not grow its arrays
+// again and again.
+func (p *PendingPage) Sized() *PendingPage {
+	n, w := len(p.Seq), len(p.Waiting)
+	return &PendingPage{
+		Orgs:        p.Orgs,
+		Seq:         make([]int64, 0, n),
+		Hash:        make([]event.Hash, 0, n),
+		Stored:      make([]int64, 0, n),
+		Records:     make([]byte, 0, len(p.Records)+len(p.Records)/8),
+		RecordEnds:  make([]int, 0, n),
+		Gone:        make([]bool, 0, n),
+		Waiting:     make([]int32, 0, w),
+		WaitingEnds: make([]int, 0, n),
+	}
+}
+
 // Reset empties p for the next run of events, keeping its arrays and
 // Orgs.
 func (p *PendingPage) Reset() {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -109,16 +109,40 @@ func findTold(sets []toldSet, org string, keys []event.Hash, now time.Time) map[
 // toldSetsByOrg encodes newly told keys as one set per organisation, by
 // organisation, with each set's latest Expires.
 func toldSetsByOrg(keys []Key) (orgs []string, sets [][]byte, expires []time.Time) {
-	byOrg := map[string][]Key{}
-	for _, k := range keys {
-		byOrg[k.Org] = append(byOrg[k.Org], k)
+	runs := orgRuns(keys)
+	for i := 1; i < len(runs); i++ {
+		if keys[runs[i][0]].Org == keys[runs[i-1][0]].Org {
+			// An organisation's keys in more than one run: sorted into
+			// one, in their order.
+			keys = slices.Clone(keys)
+			slices.SortStableFunc(keys, func(a, b Key) int { return strings.Compare(a.Org, b.Org) })
+			runs = orgRuns(keys)
+			break
+		}
 	}
-	orgs = slices.Sorted(maps.Keys(byOrg))
-	for _, org := range orgs {
-		set, exp := encodeToldSet(byOrg[org])
-		sets, expires = append(sets, set), append(expires, exp)
+	for _, r := range runs {
+		set, exp := encodeToldSet(keys[r[0]:r[1]])
+		orgs, sets, expires = append(orgs, keys[r[0]].Org), append(sets, set), append(expires, exp)
 	}
 	return orgs, sets, expires
+}
+
+// orgRuns returns the runs of keys of one organisation, as [start, end)
+// in keys, sorted by organisation (stably). A commit hands over each
+// organisation's keys together: they are encoded where they lie, not
+// copied into a list per organisation.
+func orgRuns(keys []Key) [][2]int {
+	var runs [][2]int
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].Org == keys[i].Org {
+			j++
+		}
+		runs = append(runs, [2]int{i, j})
+		i = j
+	}
+	slices.SortStableFunc(runs, func(a, b [2]int) int { return strings.Compare(keys[a[0]].Org, keys[b[0]].Org) })
+	return runs
 }
 
 // mergeToldSets merges sets of one organisation, oldest first, into one:

@@ -1,7 +1,13 @@
 package told
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +97,42 @@ func FuzzDecodeTally(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestToldSetsByOrgMatchesGrouping compares toldSetsByOrg with grouping
+// the keys in a map, for keys that come an organisation at a time and
+// for keys of organisations interleaved, with keys repeated.
+func TestToldSetsByOrgMatchesGrouping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 14))
+	base := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	for round := range 300 {
+		var keys []Key
+		for range rng.IntN(40) {
+			org := fmt.Sprintf("org-%d", rng.IntN(6))
+			for range 1 + rng.IntN(4) {
+				keys = append(keys, Key{Org: org, Key: event.Hash{byte(rng.IntN(8))},
+					FirstSent: base.Add(time.Duration(rng.IntN(100)) * time.Second), Expires: base.Add(time.Duration(rng.IntN(100)) * time.Hour)})
+			}
+		}
+		if round%2 == 0 {
+			// An organisation at a time, as a commit hands them over
+			// (here the last first).
+			slices.SortStableFunc(keys, func(a, b Key) int { return strings.Compare(b.Org, a.Org) })
+		}
+		byOrg := map[string][]Key{}
+		for _, k := range keys {
+			byOrg[k.Org] = append(byOrg[k.Org], k)
+		}
+		wantOrgs := slices.Sorted(maps.Keys(byOrg))
+		orgs, sets, expires := toldSetsByOrg(keys)
+		if !slices.Equal(orgs, wantOrgs) {
+			t.Fatalf("round %d: organisations %v, want %v", round, orgs, wantOrgs)
+		}
+		for i, org := range orgs {
+			set, exp := encodeToldSet(byOrg[org])
+			if !bytes.Equal(sets[i], set) || !expires[i].Equal(exp) {
+				t.Fatalf("round %d: the set of %s differs", round, org)
+			}
+		}
+	}
 }

@@ -154,7 +154,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		var h half
 		h.err = scan(sctx, s.read, orgs, entries[mid:], func(p *store.PendingPage) (*store.PendingPage, error) {
 			h.pages = append(h.pages, p) // kept: a new page for the next
-			return &store.PendingPage{Orgs: orgs}, nil
+			return p.Sized(), nil
 		})
 		second <- h
 	}()

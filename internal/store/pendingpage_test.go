@@ -1,0 +1,38 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// TestPendingPageSized checks that a page made the size of another holds
+// nothing, shares its Orgs, and takes as many entries as the other
+// without growing its arrays.
+func TestPendingPageSized(t *testing.T) {
+	p := &PendingPage{Orgs: []string{"a", "b"}}
+	for i := range 100 {
+		var record []byte
+		if i%7 != 0 {
+			record = make([]byte, 10+i%13)
+		}
+		p.Add(int64(i+1), event.Hash{byte(i)}, int64(i), record, int32(i%2), 1)
+	}
+	q := p.Sized()
+	if q.Len() != 0 || len(q.Records) != 0 || len(q.Waiting) != 0 || &q.Orgs[0] != &p.Orgs[0] {
+		t.Fatalf("sized page: %+v", q)
+	}
+	before := [...]int{cap(q.Seq), cap(q.Hash), cap(q.Stored), cap(q.Records), cap(q.RecordEnds), cap(q.Gone), cap(q.Waiting), cap(q.WaitingEnds)}
+	for i := range p.Len() {
+		q.Add(p.Seq[i], p.Hash[i], p.Stored[i], p.Record(i), p.OrgsOf(i)...)
+	}
+	after := [...]int{cap(q.Seq), cap(q.Hash), cap(q.Stored), cap(q.Records), cap(q.RecordEnds), cap(q.Gone), cap(q.Waiting), cap(q.WaitingEnds)}
+	if before != after {
+		t.Errorf("arrays grew: %v, then %v", before, after)
+	}
+	for i := range p.Len() {
+		if q.Seq[i] != p.Seq[i] || string(q.Record(i)) != string(p.Record(i)) || (q.Record(i) == nil) != (p.Record(i) == nil) {
+			t.Fatalf("entry %d differs", i)
+		}
+	}
+}
