@@ -44,8 +44,8 @@ bench search fills a SQLite database with N synthetic events (kept in
 --dir for reuse) and times an IP, a /16 CIDR and an ASN query.
 
 --layout rows|parts (ingest, search, notify) keeps the SQLite store's events in one
-table (rows, the default of ingest and search) or in sealed partitions (parts,
-the default of notify, as of a new database).
+table (rows) or in sealed partitions (parts, the default, as of a new
+database).
 
 bench notify creates a fresh SQLite store with --orgs organisations owning
 --prefixes /24 networks and --events events tagged with their owners, then
@@ -100,7 +100,7 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 	transport := c.flags.String("transport", "local", "ingest: local (in-process) or jetstream (embedded NATS)")
 	sync := c.flags.String("synchronous", "FULL", "SQLite synchronous setting for the store")
 	keepRaw := c.flags.Bool("keep-raw", true, "ingest: keep each event's source line in raw (a feed's keep_raw)")
-	layout := c.flags.String("layout", "", "ingest, search, notify: the SQLite store's event layout, rows or parts (default: rows for ingest and search, parts for notify)")
+	layout := c.flags.String("layout", sqlitestore.LayoutParts, "ingest, search, notify: the SQLite store's event layout, rows or parts (default: parts, as a new database)")
 	noStore := c.flags.Bool("no-store", false, "ingest: enrich but do not store (measures the pipeline without the database)")
 	cpuProfile := c.flags.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := c.flags.String("memprofile", "", "write a heap profile taken at the run's peak of resident memory to this file, and print where that memory went")
@@ -164,14 +164,6 @@ func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {
 		return benchIntake(ctx, c, work, *messages, *connections, *size, *sync, *postgres, *client == "data", *reports)
 	case "site":
 		return benchSite(ctx, c, work, *publications, *rate, *duration, *clients)
-	case "notify":
-		if *layout == "" {
-			*layout = sqlitestore.LayoutParts // as for a new database
-		}
-	default:
-		if *layout == "" {
-			*layout = sqlitestore.LayoutRows
-		}
 	}
 	if *layout != sqlitestore.LayoutRows && *layout != sqlitestore.LayoutParts {
 		return c.usageError("cli.bench.layout", *layout)
