@@ -25,5 +25,13 @@ func (s *Store) partsWriterCache(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", -partsWriterCacheMiB*1024)); err != nil {
 		return fmt.Errorf("sqlitestore: the parts layout's page cache: %w", err)
 	}
+	// A sealing builds a partition's indexes, each sorted by SQLite's
+	// sorter: past the page cache it writes sorted runs to temporary
+	// files, which temp_store(MEMORY) keeps in the process's memory (and
+	// modernc.org/sqlite's allocator keeps once freed). In files, they
+	// are the system's page cache instead.
+	if _, err := s.write.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return fmt.Errorf("sqlitestore: the parts layout's temporary files: %w", err)
+	}
 	return nil
 }
