@@ -15,15 +15,15 @@ import (
 // 64 MiB, 480 MB at 16, and no more CPU time).
 const partsWriterCacheMiB = 16
 
-// partsWriterCache sets the writer's page cache of the parts layout. The
-// writer has one connection, kept open as long as the store is, so the
-// setting lasts.
+// partsWriterCache sets the writer's page cache of the parts layout
+// (unless Options.CacheMiB is given) and where its temporary files are.
+// The writer has one connection, kept open as long as the store is, so
+// the settings last.
 func (s *Store) partsWriterCache(ctx context.Context) error {
-	if !s.opts.cacheDefault {
-		return nil
-	}
-	if _, err := s.write.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", -partsWriterCacheMiB*1024)); err != nil {
-		return fmt.Errorf("sqlitestore: the parts layout's page cache: %w", err)
+	if s.opts.cacheDefault {
+		if _, err := s.write.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", -partsWriterCacheMiB*1024)); err != nil {
+			return fmt.Errorf("sqlitestore: the parts layout's page cache: %w", err)
+		}
 	}
 	// A sealing builds a partition's indexes, each sorted by SQLite's
 	// sorter: past the page cache it writes sorted runs to temporary
