@@ -7,7 +7,8 @@ import (
 
 // TestPartsWriterCache: the parts layout's writer keeps a page cache of
 // partsWriterCacheMiB, the rows layout's its default, and a CacheMiB
-// given is kept in both.
+// given is kept in both; the parts layout's writer keeps its temporary
+// files in files.
 func TestPartsWriterCache(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -27,6 +28,18 @@ func TestPartsWriterCache(t *testing.T) {
 			}
 			if got != c.want {
 				t.Errorf("cache_size = %d, want %d", got, c.want)
+			}
+			// The sorter's runs in files (1) in the parts layout, in
+			// memory (2) as the DSN says in the rows layout.
+			wantTemp := 1
+			if c.opts.EventLayout == LayoutRows {
+				wantTemp = 2
+			}
+			if err := s.write.QueryRowContext(t.Context(), `PRAGMA temp_store`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != wantTemp {
+				t.Errorf("temp_store = %d, want %d", got, wantTemp)
 			}
 		})
 	}
