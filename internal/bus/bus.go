@@ -4,6 +4,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -203,25 +204,41 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 }
 
 // plainBatches holds the buffers batches are written into before they are
-// compressed.
+// compressed, and decompressed into before they are decoded.
 var plainBatches sync.Pool
+
+// plainBuffer returns a buffer from plainBatches, empty, or nil.
+func plainBuffer() []byte {
+	if p, ok := plainBatches.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// recycle puts b back in plainBatches. A buffer much larger than a usual
+// batch is not kept: one huge batch would otherwise hold its memory for
+// good.
+func recycle(b []byte) {
+	if cap(b) <= maxPayload {
+		plainBatches.Put(&b)
+	}
+}
 
 // encodeBatch writes events in the batch form, compressed with S2. The
 // batch form of a wide report is mostly text (raw lines, names, hosts):
 // S2 shrinks it to a fraction, and with it what the server copies and
 // writes to its files, for little CPU.
 func encodeBatch(events []*event.Event) []byte {
-	var plain []byte
-	if p, ok := plainBatches.Get().(*[]byte); ok {
-		plain = (*p)[:0]
+	plain := event.AppendBatch(plainBuffer(), events)
+	// Compressed into a second buffer of the pool, then copied out at its
+	// size: the message keeps it until JetStream acknowledged it.
+	room := plainBuffer()
+	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
+		room = make([]byte, n)
 	}
-	plain = event.AppendBatch(plain, events)
-	packed := s2.Encode(make([]byte, s2.MaxEncodedLen(len(plain))), plain)
-	// A buffer much larger than this batch is not kept: one huge batch
-	// would otherwise hold its memory for good.
-	if cap(plain) <= maxPayload {
-		plainBatches.Put(&plain)
-	}
+	packed := bytes.Clone(s2.Encode(room[:cap(room)], plain))
+	recycle(plain)
+	recycle(room)
 	return packed
 }
 
@@ -236,11 +253,18 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 		if err != nil || n > maxPlain {
 			return nil, fmt.Errorf("s2 batch: %w", event.ErrBadBatch)
 		}
-		plain, err := s2.Decode(make([]byte, n), data)
+		// DecodeBatch copies what it keeps: the buffer is used again.
+		plain := plainBuffer()
+		if cap(plain) < n {
+			plain = make([]byte, n)
+		}
+		plain, err = s2.Decode(plain[:n], data)
 		if err != nil {
 			return nil, fmt.Errorf("s2 batch: %w", err)
 		}
-		return event.DecodeBatch(plain)
+		events, err := event.DecodeBatch(plain)
+		recycle(plain)
+		return events, err
 	}
 	return nil, fmt.Errorf("batch codec %q: %w", codec, event.ErrBadBatch)
 }
