@@ -16,7 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
-func openBus(t *testing.T, dir string) *Bus {
+func openBus(t testing.TB, dir string) *Bus {
 	t.Helper()
 	b, err := Open(context.Background(), Config{StoreDir: dir, Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
 	if err != nil {
