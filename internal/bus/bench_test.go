@@ -83,4 +83,6 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(event.AppendBatch(nil, events)))/float64(len(events)), "plain-B/event")
+	b.ReportMetric(float64(len(encodeBatch(events)))/float64(len(events)), "s2-B/event")
 }
