@@ -4,13 +4,17 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -29,8 +33,16 @@ const (
 	reportHeader = "Vigil-Report"
 	// runHeader carries the feed run a batch belongs to (its history row).
 	runHeader = "Vigil-Run"
+	// codecHeader names how a batch's payload is compressed: codecS2 for
+	// S2. A batch without it is the plain batch form (event.AppendBatch),
+	// as versions before it wrote every batch.
+	codecHeader = "Vigil-Codec"
+	codecS2     = "s2"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
+	// maxPlain bounds a compressed batch's size once decompressed, so
+	// that a damaged length cannot ask for any amount of memory.
+	maxPlain = 1 << 30
 )
 
 // Config is what the bus needs from Vigil's configuration.
@@ -172,7 +184,8 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 	if batch.Run != 0 {
 		msg.Header.Set(runHeader, strconv.FormatInt(batch.Run, 10))
 	}
-	msg.Data = event.AppendBatch(make([]byte, 0, 256*len(batch.Events)), batch.Events)
+	msg.Header.Set(codecHeader, codecS2)
+	msg.Data = encodeBatch(batch.Events)
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
 		if err == nil {
@@ -188,6 +201,72 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// plainBatches holds the buffers batches are written into before they are
+// compressed, and decompressed into before they are decoded.
+var plainBatches sync.Pool
+
+// plainBuffer returns a buffer from plainBatches, empty, or nil.
+func plainBuffer() []byte {
+	if p, ok := plainBatches.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// recycle puts b back in plainBatches. A buffer much larger than a usual
+// batch is not kept: one huge batch would otherwise hold its memory for
+// good.
+func recycle(b []byte) {
+	if cap(b) <= maxPayload {
+		plainBatches.Put(&b)
+	}
+}
+
+// encodeBatch writes events in the batch form, compressed with S2. The
+// batch form of a wide report is mostly text (raw lines, names, hosts):
+// S2 shrinks it to a fraction, and with it what the server copies and
+// writes to its files, for little CPU.
+func encodeBatch(events []*event.Event) []byte {
+	plain := event.AppendBatch(plainBuffer(), events)
+	// Compressed into a second buffer of the pool, then copied out at its
+	// size: the message keeps it until JetStream acknowledged it.
+	room := plainBuffer()
+	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
+		room = make([]byte, n)
+	}
+	packed := bytes.Clone(s2.Encode(room[:cap(room)], plain))
+	recycle(plain)
+	recycle(room)
+	return packed
+}
+
+// decodeBatch reads a batch's payload as encodeBatch wrote it, or as
+// event.AppendBatch did before batches were compressed (codec "").
+func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
+	switch codec {
+	case "":
+		return event.DecodeBatch(data)
+	case codecS2:
+		n, err := s2.DecodedLen(data)
+		if err != nil || n > maxPlain {
+			return nil, fmt.Errorf("s2 batch: %w", event.ErrBadBatch)
+		}
+		// DecodeBatch copies what it keeps: the buffer is used again.
+		plain := plainBuffer()
+		if cap(plain) < n {
+			plain = make([]byte, n)
+		}
+		plain, err = s2.Decode(plain[:n], data)
+		if err != nil {
+			return nil, fmt.Errorf("s2 batch: %w", err)
+		}
+		events, err := event.DecodeBatch(plain)
+		recycle(plain)
+		return events, err
+	}
+	return nil, fmt.Errorf("batch codec %q: %w", codec, event.ErrBadBatch)
 }
 
 // retryPending republishes when the stream refused the batch for being full.
@@ -273,7 +352,7 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 			b.log.Warn("bus: next message", "err", err)
 			continue
 		}
-		events, err := event.DecodeBatch(msg.Data())
+		events, err := decodeBatch(msg.Headers().Get(codecHeader), msg.Data())
 		if err != nil {
 			// Only Vigil writes this stream; a batch that does not decode is
 			// not going to decode later either.

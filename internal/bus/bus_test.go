@@ -2,17 +2,21 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
-func openBus(t *testing.T, dir string) *Bus {
+func openBus(t testing.TB, dir string) *Bus {
 	t.Helper()
 	b, err := Open(context.Background(), Config{StoreDir: dir, Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -217,5 +221,83 @@ func TestReportHeader(t *testing.T) {
 	}
 	if r := reports["100"]; r[0] != "" {
 		t.Errorf("report of a batch without one = %q, want none", r[0])
+	}
+}
+
+// TestUncompressedBatchesAfterUpgrade checks that batches a version before
+// compression wrote (no codec header, the plain batch form) are still
+// consumed after a restart on this version, beside compressed ones.
+func TestUncompressedBatchesAfterUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	b := openBus(t, dir)
+	ctx := context.Background()
+	old := nats.NewMsg(subject)
+	old.Header.Set(feedHeader, "feed-a")
+	old.Header.Set(runHeader, "7")
+	old.Data = event.AppendBatch(nil, batch("feed-a", 50, 0).Events)
+	if _, err := b.js.PublishMsg(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	b = openBus(t, dir)
+	defer b.Close()
+	p, err := b.Publish(ctx, batch("feed-a", 50, 50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := b.js.Stream(ctx, "TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := stream.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := msg.Header.Get(codecHeader); c != codecS2 {
+		t.Fatalf("new batch's codec = %q, want %q", c, codecS2)
+	}
+	seen := collect(t, b, 100, nil)
+	if len(seen) != 100 {
+		t.Fatalf("%d distinct events, want 100", len(seen))
+	}
+	for i := range 100 {
+		if n := seen[strconv.Itoa(i)]; n != 1 {
+			t.Errorf("event %d consumed %d times", i, n)
+		}
+	}
+}
+
+// TestDecodeBatchCodecs checks both payload forms decode to the same
+// events, and that a damaged or unknown one is refused.
+func TestDecodeBatchCodecs(t *testing.T) {
+	events := batch("feed-a", 20, 0).Events
+	plain := event.AppendBatch(nil, events)
+	packed := encodeBatch(events)
+	if len(packed) >= len(plain) {
+		t.Errorf("compressed batch of %d bytes, plain %d", len(packed), len(plain))
+	}
+	for codec, data := range map[string][]byte{"": plain, codecS2: packed} {
+		got, err := decodeBatch(codec, data)
+		if err != nil {
+			t.Fatalf("codec %q: %v", codec, err)
+		}
+		if len(got) != len(events) {
+			t.Fatalf("codec %q: %d events, want %d", codec, len(got), len(events))
+		}
+		for i, e := range got {
+			if !slices.Equal(e.Fields(), events[i].Fields()) {
+				t.Errorf("codec %q, event %d: %v, want %v", codec, i, e.Fields(), events[i].Fields())
+			}
+		}
+	}
+	if _, err := decodeBatch(codecS2, plain); err == nil {
+		t.Error("a plain batch decoded as S2")
+	}
+	if _, err := decodeBatch("zstd", packed); !errors.Is(err, event.ErrBadBatch) {
+		t.Errorf("unknown codec: err %v", err)
 	}
 }
