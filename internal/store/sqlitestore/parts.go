@@ -210,9 +210,6 @@ type parts struct {
 	// largest record the writer accepts.
 	decOne *zstd.Decoder
 
-	// blooms holds the Bloom filters of some sealed partitions.
-	blooms *bloomCache
-
 	sealQueue chan *partition
 	sealMu    sync.Mutex // one sealing at a time
 	stopSeal  context.CancelFunc
@@ -255,7 +252,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	}
 	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
-		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{}), blooms: newBloomCache(bloomCacheBytes)}
+		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
 	// The memory starts empty, at no generation: the first catching up
 	// reads the whole state, in one read transaction.
 	ps.seen.Store(-1)

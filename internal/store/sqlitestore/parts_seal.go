@@ -204,8 +204,6 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		ps.mu.Unlock()
 		return err
 	}
-	ps.blooms.put(p.n, sum.filters)
-	sum.filters = nil
 	p.sum = sum
 	p.sealed, p.sealing = true, false
 	p.sealErr = nil
@@ -217,15 +215,15 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 }
 
 // partSummary is what a partition tells about its events without a query:
-// the range of time.source, the count, and (sealed) Bloom filters. A
-// partition holds the range and the count; its filters are in
-// parts.blooms, within a budget, and otherwise in its summary row.
+// the range of time.source, the count, and (sealed) Bloom filters.
 type partSummary struct {
 	tmin, tmax int64
 	count      int64
-	hashes     *bloom // the first 8 bytes of each event's hash
-	// filters is nil in a partition's own summary (partition.sum).
-	filters *partFilters
+	// ips holds each address key and, for IPv4, its /16 (prefix16Key).
+	ips    *bloom
+	asns   *bloom
+	fqdns  *bloom // every label suffix of each reversed name
+	hashes *bloom // the first 8 bytes of each event's hash
 }
 
 // ipKeyOf reads an address column: 16 bytes (IPv4 mapped, as layout
@@ -323,27 +321,26 @@ func fqdnSuffixes(rev []byte, fn func([]byte)) {
 
 func (sum *partSummary) build(hot *hotSnap) {
 	n := hot.n
-	f := &partFilters{ips: newBloom(2 * n), asns: newBloom(n / 8), fqdns: newBloom(n)}
-	sum.filters, sum.hashes = f, newBloom(n)
+	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newBloom(n)
 	var hb [8]byte
 	for i := range n {
 		r := hot.row(i)
 		for _, ip := range []store.IPKey{r.srcKey(), r.dstKey()} {
 			if b := ip.Bytes(); b != nil {
-				f.ips.add(b)
+				sum.ips.add(b)
 				if k, ok := prefix16Key(ip); ok {
-					f.ips.add(k)
+					sum.ips.add(k)
 				}
 			}
 		}
 		for _, a := range []uint32{r.srcASN, r.dstASN} {
 			if a != 0 {
-				f.asns.add(asnKey(int64(a)))
+				sum.asns.add(asnKey(int64(a)))
 			}
 		}
 		src, dst, _ := hotNames(hot.extra(r))
 		for _, n := range [][]byte{src, dst} {
-			fqdnSuffixes(n, func(suffix []byte) { f.fqdns.add(suffix) })
+			fqdnSuffixes(n, func(suffix []byte) { sum.fqdns.add(suffix) })
 		}
 		binary.BigEndian.PutUint64(hb[:], r.h8)
 		sum.hashes.add(hb[:])
@@ -362,7 +359,7 @@ func (sum *partSummary) marshal() []byte {
 	b = binary.AppendVarint(b, sum.tmin)
 	b = binary.AppendVarint(b, sum.tmax)
 	b = binary.AppendVarint(b, sum.count)
-	for _, f := range append(sum.filters.all(), sum.hashes) {
+	for _, f := range []*bloom{sum.ips, sum.asns, sum.fqdns, sum.hashes} {
 		m := f.marshal()
 		b = binary.AppendUvarint(b, uint64(len(m)))
 		b = append(b, m...)
@@ -372,10 +369,7 @@ func (sum *partSummary) marshal() []byte {
 
 var errBadSummary = errors.New("malformed partition summary")
 
-// unmarshal reads a summary. The filters searches ask (sum.filters) are
-// read with filters, and otherwise only checked; the filter of hashes is
-// always read.
-func (sum *partSummary) unmarshal(b []byte, filters bool) error {
+func (sum *partSummary) unmarshal(b []byte) error {
 	if len(b) == 0 || b[0] != summaryVersion {
 		return errBadSummary
 	}
@@ -387,21 +381,16 @@ func (sum *partSummary) unmarshal(b []byte, filters bool) error {
 		}
 		*v, b = n, b[l:]
 	}
-	f := &partFilters{}
-	for i, into := range []**bloom{&f.ips, &f.asns, &f.fqdns, &sum.hashes} {
+	for _, f := range []**bloom{&sum.ips, &sum.asns, &sum.fqdns, &sum.hashes} {
 		n, l := binary.Uvarint(b)
 		if l <= 0 || uint64(len(b)-l) < n {
 			return errBadSummary
 		}
 		var err error
-		if *into, err = unmarshalBloom(b[l:l+int(n)], !filters && i < 3); err != nil {
+		if *f, err = unmarshalBloom(b[l : l+int(n)]); err != nil {
 			return err
 		}
 		b = b[l+int(n):]
-	}
-	sum.filters = nil
-	if filters {
-		sum.filters = f
 	}
 	return nil
 }

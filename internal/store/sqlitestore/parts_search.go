@@ -114,33 +114,21 @@ func (ps *parts) newFilter(q store.EventQuery, after *store.Cursor, asc bool) pa
 	return f
 }
 
-// admits reports whether a partition with this summary can hold a match
-// by its time range and count; a sealed one's Bloom filters are asked
-// apart (admitsFilters), outside parts.mu, as they may be read from the
-// database.
-func (f *partFilter) admits(sum *partSummary) bool {
+// admits reports whether a partition with this summary can hold a match.
+func (f *partFilter) admits(sum *partSummary, sealed bool) bool {
 	if sum.count == 0 || (f.hasFrom && sum.tmax < f.tFrom) || (f.hasTo && sum.tmin >= f.tTo) {
 		return false
 	}
 	if f.after != nil && ((!f.asc && sum.tmin > f.after.TimeSource) || (f.asc && sum.tmax < f.after.TimeSource)) {
 		return false
 	}
-	return true
-}
-
-// needsFilters reports whether the search has keys a Bloom filter can
-// refuse.
-func (f *partFilter) needsFilters() bool {
-	return len(f.ipBloom)+len(f.asnBloom)+len(f.fqdnBloom) > 0
-}
-
-// admitsFilters reports whether a sealed partition with these filters
-// can hold a match.
-func (f *partFilter) admitsFilters(flt *partFilters) bool {
+	if !sealed {
+		return true
+	}
 	for _, check := range []struct {
 		b    *bloom
 		keys [][]byte
-	}{{flt.ips, f.ipBloom}, {flt.asns, f.asnBloom}, {flt.fqdns, f.fqdnBloom}} {
+	}{{sum.ips, f.ipBloom}, {sum.asns, f.asnBloom}, {sum.fqdns, f.fqdnBloom}} {
 		for _, k := range check.keys {
 			if !check.b.has(k) {
 				return false
@@ -354,7 +342,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 		if !v.sealed && firstHot < 0 {
 			firstHot = p.firstID
 		}
-		if f.admits(&v.sum) {
+		if f.admits(&v.sum, v.sealed) {
 			views = append(views, v)
 		}
 	}
@@ -389,15 +377,6 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 			}
 		}
 		if v.sealed {
-			if f.needsFilters() {
-				flt, err := ps.blooms.filters(ctx, ps.s.read, v.p)
-				if err != nil {
-					return nil, err
-				}
-				if !f.admitsFilters(flt) {
-					continue
-				}
-			}
 			if f.org != "" {
 				absent, err := seek.absent(ctx, ps.s.read, &v.sum)
 				if err != nil {

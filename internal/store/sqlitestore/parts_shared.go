@@ -200,7 +200,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil}
 		switch {
 		case c.sealed:
-			if err := c.sum.unmarshal(h.summary, false); err != nil {
+			if err := c.sum.unmarshal(h.summary); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
 		case c.isNew:
