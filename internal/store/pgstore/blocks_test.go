@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -71,27 +70,9 @@ func TestBlocksRoundTrip(t *testing.T) {
 func TestMigrateEventBlocks(t *testing.T) {
 	ctx := t.Context()
 	s := openFresh(t)
-	if err := s.migrateTo(ctx, 10); err != nil {
-		t.Fatal(err)
-	}
 	events := copyCorpus(t, 300)
 	old, later := events[:100], events[100:]
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b batchColumns
-	now := time.Now()
-	b.fill(old, now)
-	if _, err := insertEvents(ctx, tx, &b, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	storeBeforeMigration(t, s, 10, old)
 	if n, err := s.InsertBatch(ctx, store.EventBatch{Events: later}); err != nil || n != len(later) {
 		t.Fatalf("InsertBatch = %d, %v; want %d", n, err, len(later))
 	}

@@ -201,40 +201,12 @@ func TestCopyRepeatsInBatch(t *testing.T) {
 func TestMigrateEventCompression(t *testing.T) {
 	ctx := t.Context()
 	s := openFresh(t)
-	if err := s.migrateTo(ctx, 9); err != nil {
-		t.Fatal(err)
-	}
 	events := copyCorpus(t, 40)
 	old, later := events[:20], events[20:]
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b batchColumns
-	now := time.Now()
-	b.fill(old, now)
-	if _, err := insertEvents(ctx, tx, &b, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	storeBeforeMigration(t, s, 9, old)
 	// By the INSERT of copyEvents' fallback, the one that still writes
 	// records into data (COPY writes blocks).
-	tx, err = s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.fill(later, now)
-	if _, err := insertEvents(ctx, tx, &b, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	insertByStatement(t, s, later)
 	methods := map[string][]string{}
 	for i, e := range events {
 		h := e.Hash()
@@ -261,5 +233,39 @@ func TestMigrateEventCompression(t *testing.T) {
 	got, _ := json.Marshal(methods)
 	if w, _ := json.Marshal(want); !bytes.Equal(got, w) {
 		t.Fatalf("compression of the long rows = %s; want %s", got, w)
+	}
+}
+
+// storeBeforeMigration migrates a fresh store up to version, stores
+// events as that version's table takes them, and migrates the rest.
+func storeBeforeMigration(t *testing.T, s *Store, version int, events []*event.Event) {
+	t.Helper()
+	if err := s.migrateTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	insertByStatement(t, s, events)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+}
+
+// insertByStatement stores events with the INSERT of copyEvents'
+// fallback, in a transaction of their own.
+func insertByStatement(t *testing.T, s *Store, events []*event.Event) {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var b batchColumns
+	now := time.Now()
+	b.fill(events, now)
+	if _, err := insertEvents(ctx, tx, &b, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

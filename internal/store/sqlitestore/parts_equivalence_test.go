@@ -66,6 +66,19 @@ func allPages(t *testing.T, s *Store, q store.EventQuery) []event.Hash {
 	return out
 }
 
+// insertOnBoth stores batch in both layouts, which must store as many.
+func insertOnBoth(t *testing.T, rows, parts *Store, batch []*event.Event) {
+	t.Helper()
+	n1, err1 := rows.InsertEvents(t.Context(), batch, nil)
+	n2, err2 := parts.InsertEvents(t.Context(), batch, nil)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if n1 != n2 {
+		t.Fatalf("inserted %d on parts, %d on rows", n2, n1)
+	}
+}
+
 // compareLayouts checks that two stores answer every query alike.
 func compareLayouts(t *testing.T, rows, parts *Store, g *storetest.Generator, sample *event.Event) {
 	t.Helper()
@@ -141,14 +154,7 @@ func TestPartsAnswerLikeRows(t *testing.T) {
 			batch = append(batch, all[len(all)/3], all[len(all)-1])
 		}
 		all = append(all, batch...)
-		n1, err1 := rows.InsertEvents(t.Context(), batch, nil)
-		n2, err2 := parts.InsertEvents(t.Context(), batch, nil)
-		if err := errors.Join(err1, err2); err != nil {
-			t.Fatal(err)
-		}
-		if n1 != n2 {
-			t.Fatalf("inserted %d on parts, %d on rows", n2, n1)
-		}
+		insertOnBoth(t, rows, parts, batch)
 	}
 	parts.parts.mu.RLock()
 	sealed := 0

@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,14 +29,7 @@ func TestPartsOfVersion2Keys(t *testing.T) {
 		for range n {
 			batch := g.Batch(250)
 			all = append(all, batch...)
-			n1, err1 := rows.InsertEvents(t.Context(), batch, nil)
-			n2, err2 := parts.InsertEvents(t.Context(), batch, nil)
-			if err := errors.Join(err1, err2); err != nil {
-				t.Fatal(err)
-			}
-			if n1 != n2 {
-				t.Fatalf("inserted %d on parts, %d on rows", n2, n1)
-			}
+			insertOnBoth(t, rows, parts, batch)
 		}
 	}
 	shortIPv4 = false

@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +41,7 @@ func TestPartsCountAfterReopen(t *testing.T) {
 		t.Fatalf("closed, the database keeps a WAL (%v): a copy of the file alone lacks its events", err)
 	}
 	copied := filepath.Join(dir, "copy.db")
-	copyTestFile(t, path, copied)
+	copyFile(t, path, copied)
 	// Opened without Migrate first, as vigil bench notify opens it before
 	// database.New migrates.
 	for i, p := range []string{copied, path} {
@@ -90,24 +89,5 @@ func waitSealed(t *testing.T, s *Store) {
 			t.Fatalf("%d partitions never sealed: %v", unsealed, err)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func copyTestFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
