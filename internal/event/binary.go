@@ -268,20 +268,9 @@ func (a *RecordArena) Decode(start, end int) (*Event, error) {
 	if start < 0 || start > end || end > len(a.b) {
 		return nil, ErrBadBatch
 	}
-	if len(a.events) == cap(a.events) {
-		a.events = make([]Event, 0, arenaChunk)
-	}
-	a.events = a.events[:len(a.events)+1]
-	e := &a.events[len(a.events)-1]
+	e := a.event()
 	r := recordReader{b: a.b[start:end], s: a.s[start:end]}
-	ok := r.recordInto(e, func(n int) []Field {
-		if cap(a.fields)-len(a.fields) < n {
-			a.fields = make([]Field, 0, max(n, 16*arenaChunk))
-		}
-		f := a.fields[len(a.fields) : len(a.fields) : len(a.fields)+n]
-		a.fields = a.fields[:len(a.fields)+n]
-		return f
-	})
+	ok := r.recordInto(e, a.room)
 	if !ok || r.pos != len(r.b) {
 		*e = Event{}
 		return nil, ErrBadBatch
@@ -289,9 +278,28 @@ func (a *RecordArena) Decode(start, end int) (*Event, error) {
 	return e, nil
 }
 
+// event returns room for one more event.
+func (a *RecordArena) event() *Event {
+	if len(a.events) == cap(a.events) {
+		a.events = make([]Event, 0, arenaChunk)
+	}
+	a.events = a.events[:len(a.events)+1]
+	return &a.events[len(a.events)-1]
+}
+
+// room returns room for an event's n fields, capped at them.
+func (a *RecordArena) room(n int) []Field {
+	if cap(a.fields)-len(a.fields) < n {
+		a.fields = make([]Field, 0, max(n, 16*arenaChunk))
+	}
+	f := a.fields[len(a.fields) : len(a.fields) : len(a.fields)+n]
+	a.fields = a.fields[:len(a.fields)+n]
+	return f
+}
+
 // DecodeBatch reads a batch written by AppendBatch. The events keep no
-// reference to b. Like a RecordArena's, they share one array, their fields
-// a few others and their keys and values one string copy of b: a batch is
+// reference to b. They are a RecordArena's: they share a few arrays, their
+// fields a few others and their keys and values one string copy of b: a batch is
 // used and let go together, and decoding it costs a few allocations
 // instead of two each event. An event's fields are capped at its own:
 // setting one copies them.
@@ -301,26 +309,17 @@ func DecodeBatch(b []byte) ([]*Event, error) {
 	if !ok || n > uint64(len(b)) {
 		return nil, ErrBadBatch
 	}
+	// The events are made as their records are read, from an arena whose
+	// first array is at most a chunk: a damaged count is refused at the
+	// first record missing, not trusted for an allocation.
+	a := RecordArena{events: make([]Event, 0, min(n, arenaChunk))}
 	events := make([]*Event, n)
-	held := make([]Event, n)
-	var fields []Field
-	left := int(n) // events not decoded yet
-	room := func(k int) []Field {
-		if cap(fields)-len(fields) < k {
-			// Room for the events left, guessed from this one's
-			// fields, at most an arena's chunk at once.
-			fields = make([]Field, 0, max(k, min(left*k, 16*arenaChunk)))
-		}
-		left--
-		f := fields[len(fields) : len(fields) : len(fields)+k]
-		fields = fields[:len(fields)+k]
-		return f
-	}
-	for i := range held {
-		if !r.recordInto(&held[i], room) {
+	for i := range events {
+		e := a.event()
+		if !r.recordInto(e, a.room) {
 			return nil, ErrBadBatch
 		}
-		events[i] = &held[i]
+		events[i] = e
 	}
 	if r.pos != len(b) {
 		return nil, ErrBadBatch
