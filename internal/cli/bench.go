@@ -473,7 +473,7 @@ func (o *countingOutput) Write(ctx context.Context, b *pipeline.Batch) error {
 // of a batch it inserted (the runner prefers it to Write).
 type insertCounter interface {
 	pipeline.Output
-	WriteCount(ctx context.Context, b *pipeline.Batch) (int, error)
+	pipeline.StoreCounter
 }
 
 // countedStore is the store output, counting what it inserted.

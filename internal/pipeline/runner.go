@@ -490,9 +490,9 @@ func (c *lineCounter) lines() int64 {
 	return c.n
 }
 
-// storeCounter is the store output's way of telling how many events of a
+// StoreCounter is the store output's way of telling how many events of a
 // batch were new.
-type storeCounter interface {
+type StoreCounter interface {
 	WriteCount(ctx context.Context, b *Batch) (int, error)
 }
 
@@ -522,7 +522,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	for _, out := range r.outputs {
 		t := time.Now()
 		var err error
-		if sc, ok := out.(storeCounter); ok && inserted < 0 {
+		if sc, ok := out.(StoreCounter); ok && inserted < 0 {
 			inserted, err = sc.WriteCount(ctx, b)
 		} else {
 			err = out.Write(ctx, b)
