@@ -55,7 +55,7 @@ const (
 	// bits) numbers.
 	blockEvents = 256
 	// blockBytes closes a block early: a block of large events would
-	// otherwise hold 128 of them, beyond what a reader may decompress.
+	// otherwise hold blockEvents of them, beyond what a reader may decompress.
 	// A record larger than blockBytes gets a block of its own.
 	blockBytes = 1 << 20
 	// blockMaxRaw is what a block of several events may decompress to:

@@ -188,7 +188,7 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 	type cand struct{ id, ts int64 }
 	var (
 		all      []cand
-		bySealed = map[*partition][]any{}
+		bySealed = map[*partition][]int64{}
 		key      [8]byte
 	)
 	ps.mu.RLock()
@@ -201,20 +201,25 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 				// every event of the prefix when it is shared
 				p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
 			case p.sum.hashes.has(key[:]):
-				bySealed[p] = append(bySealed[p], int64(k)>>32, int64(k))
+				bySealed[p] = append(bySealed[p], int64(k))
 			}
 		}
 	}
 	ps.mu.RUnlock()
-	// keys are each hash's h4 and h8: h4 reads the index of a partition
-	// sealed in layout version 3, h8 that of an earlier one.
+	// Each hash is asked by its h4 (h8 >> 32), which reads the index of a
+	// partition sealed in layout version 3, and its h8, that of an
+	// earlier one.
 	for p, keys := range bySealed {
-		for start := 0; start < len(keys); start += 2 * idsPerQuery {
-			var h4, h8 []any
-			for i := start; i < min(start+2*idsPerQuery, len(keys)); i += 2 {
-				h4, h8 = append(h4, keys[i]), append(h8, keys[i+1])
+		for start := 0; start < len(keys); start += idsPerQuery {
+			chunk := keys[start:min(start+idsPerQuery, len(keys))]
+			args := make([]any, 0, 2*len(chunk))
+			for _, h8 := range chunk {
+				args = append(args, h8>>32)
 			}
-			err := sqlkit.Each(ctx, ps.s.read, hashQuery(p.table, len(h4)), append(h4, h8...),
+			for _, h8 := range chunk {
+				args = append(args, h8)
+			}
+			err := sqlkit.Each(ctx, ps.s.read, hashQuery(p.table, len(chunk)), args,
 				func(rows *sql.Rows) error {
 					var c cand
 					err := rows.Scan(&c.id, &c.ts)
