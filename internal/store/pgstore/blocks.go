@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -44,15 +45,15 @@ const (
 // blockEvents is the most events a block holds.
 const blockEvents = 128
 
-var blockDecoder = mustDecoder()
+// maxBlockPlain bounds what a block decompresses to, checked before any
+// of it is allocated: a damaged length cannot ask for any amount of
+// memory. PostgreSQL's own bound on a value is 1 GiB.
+const maxBlockPlain = 1 << 30
 
-func mustDecoder() *zstd.Decoder {
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
-	if err != nil {
-		panic(err)
-	}
-	return dec
-}
+// blockDecoder reads zstd blocks, made when the first is read.
+var blockDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockPlain))
+})
 
 // packBlocks compresses records into blocks of blockEvents with S2, block
 // i holding records[i*blockEvents:], on as many goroutines as there are
@@ -119,9 +120,18 @@ func unpackBlock(block []byte) ([][]byte, error) {
 	)
 	switch block[0] {
 	case codecS2:
-		plain, err = s2.Decode(nil, block[1:])
+		var n int
+		if n, err = s2.DecodedLen(block[1:]); err == nil && n > maxBlockPlain {
+			err = fmt.Errorf("decodes to %d bytes", n)
+		}
+		if err == nil {
+			plain, err = s2.Decode(nil, block[1:])
+		}
 	case codecZstd:
-		plain, err = blockDecoder.DecodeAll(block[1:], nil)
+		var dec *zstd.Decoder
+		if dec, err = blockDecoder(); err == nil {
+			plain, err = dec.DecodeAll(block[1:], nil)
+		}
 	default:
 		return nil, fmt.Errorf("%w: codec %d", errBadBlock, block[0])
 	}
@@ -175,23 +185,30 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// blockCache keeps the records of the blocks read by one call.
-type blockCache map[int64][][]byte
+// blocksPerQuery is how many blocks resolveRecords reads and holds
+// decompressed at once.
+const blocksPerQuery = 64
 
-// resolve sets the data of every ref whose record is in a block, reading
-// the blocks not in c in one statement.
-func (c blockCache) resolve(ctx context.Context, q querier, refs ...*recordRef) error {
+// resolveRecords sets the data of every ref whose record is in a block to
+// a copy of it, reading the blocks blocksPerQuery at a time: a page whose
+// events lie in many blocks holds its records, not every block decompressed.
+func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
+	byBlock := map[int64][]*recordRef{}
 	var want []int64
 	for _, r := range refs {
-		if r.data == nil && r.block.Valid {
-			if _, ok := c[r.block.Int64]; !ok {
-				c[r.block.Int64] = nil
-				want = append(want, r.block.Int64)
-			}
+		if r.data != nil || !r.block.Valid {
+			continue
 		}
+		if !r.slot.Valid || r.slot.Int32 < 0 {
+			return fmt.Errorf("event block %d: no record %d", r.block.Int64, r.slot.Int32)
+		}
+		if _, ok := byBlock[r.block.Int64]; !ok {
+			want = append(want, r.block.Int64)
+		}
+		byBlock[r.block.Int64] = append(byBlock[r.block.Int64], r)
 	}
-	if len(want) > 0 {
-		rows, err := q.Query(ctx, `SELECT id, data FROM event_blocks WHERE id = ANY($1)`, want)
+	for start := 0; start < len(want); start += blocksPerQuery {
+		rows, err := q.Query(ctx, `SELECT id, data FROM event_blocks WHERE id = ANY($1)`, want[start:min(start+blocksPerQuery, len(want))])
 		if err != nil {
 			return fmt.Errorf("read event blocks: %w", err)
 		}
@@ -204,7 +221,12 @@ func (c blockCache) resolve(ctx context.Context, q querier, refs ...*recordRef) 
 			if err != nil {
 				return fmt.Errorf("event block %d: %w", id, err)
 			}
-			c[id] = recs
+			for _, r := range byBlock[id] {
+				if int(r.slot.Int32) >= len(recs) {
+					return fmt.Errorf("event block %d: no record %d", id, r.slot.Int32)
+				}
+				r.data = bytes.Clone(recs[r.slot.Int32])
+			}
 			return nil
 		})
 		if err != nil {
@@ -212,14 +234,9 @@ func (c blockCache) resolve(ctx context.Context, q querier, refs ...*recordRef) 
 		}
 	}
 	for _, r := range refs {
-		if r.data != nil || !r.block.Valid {
-			continue
+		if r.data == nil && r.block.Valid {
+			return fmt.Errorf("event block %d: missing", r.block.Int64)
 		}
-		recs := c[r.block.Int64]
-		if !r.slot.Valid || int(r.slot.Int32) >= len(recs) || r.slot.Int32 < 0 {
-			return fmt.Errorf("event block %d: no record %d", r.block.Int64, r.slot.Int32)
-		}
-		r.data = recs[r.slot.Int32]
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func dumpEvents(t *testing.T, s *Store) []string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := (blockCache{}).resolve(t.Context(), s.pool, refs...); err != nil {
+	if err := resolveRecords(t.Context(), s.pool, refs...); err != nil {
 		t.Fatal(err)
 	}
 	for i, ref := range refs {

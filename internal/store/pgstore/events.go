@@ -278,7 +278,7 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 		return store.StoredEvent{}, store.ErrNotFound
 	}
 	if err == nil {
-		err = blockCache{}.resolve(ctx, s.pool, &ref)
+		err = resolveRecords(ctx, s.pool, &ref)
 	}
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event: %w", err)
@@ -307,7 +307,7 @@ func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event
 		return store.StoredEvent{}, store.ErrNotFound
 	}
 	if err == nil {
-		err = blockCache{}.resolve(ctx, s.pool, &ref)
+		err = resolveRecords(ctx, s.pool, &ref)
 	}
 	if err != nil {
 		return store.StoredEvent{}, fmt.Errorf("pgstore: get event of %s: %w", org, err)
@@ -503,7 +503,7 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	for i, m := range matches {
 		refs[i] = &m.ref
 	}
-	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
 	for _, m := range matches {

@@ -60,7 +60,7 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]stor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
 	}
-	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
 		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
 	}
 	for i := range list {

@@ -62,7 +62,7 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 		return p, nil
 	})
 	if err == nil {
-		err = blockCache{}.resolve(ctx, s.pool, refs...)
+		err = resolveRecords(ctx, s.pool, refs...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)

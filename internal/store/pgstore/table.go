@@ -141,7 +141,7 @@ func (s *Store) groupOrganisations(ctx context.Context, top int, query string, a
 	if err != nil {
 		return nil, err
 	}
-	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
 		return nil, err
 	}
 	counts := make(map[string]int)
@@ -192,7 +192,7 @@ func (s *Store) byID(ctx context.Context, ids []int64) ([]store.StoredEvent, err
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := (blockCache{}).resolve(ctx, s.pool, refs...); err != nil {
+	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
 		return nil, err
 	}
 	out := make([]store.StoredEvent, 0, len(ids))

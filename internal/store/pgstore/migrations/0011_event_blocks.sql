@@ -8,8 +8,8 @@ CREATE TABLE event_blocks (
 	id   bigint PRIMARY KEY,
 	data bytea  NOT NULL
 );
--- zstd-compressed already: neither compressed again nor moved out of line
--- needlessly by TOAST.
+-- Compressed already (S2): TOAST stores a large block out of line but does
+-- not compress it again.
 ALTER TABLE event_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
 ALTER TABLE events ALTER COLUMN data DROP NOT NULL,
 	ADD COLUMN block_id bigint,
