@@ -324,20 +324,26 @@ func ValidName(name string) bool {
 // rule of the template's language (French counts 0 as singular).
 func funcs(lang string, zone *time.Location) template.FuncMap {
 	return template.FuncMap{
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return "-"
-			}
-			return t.In(zone).Format("2006-01-02 15:04 MST")
-		},
-		"plural": func(n int, one, many string) string {
-			if n == 1 || (lang == "fr" && n == 0) {
-				return one
-			}
-			return many
-		},
-		"join": strings.Join,
+		"date":   func(t time.Time) string { return formatDate(t, zone) },
+		"plural": func(n int, one, many string) string { return pluralWord(lang, n, one, many) },
+		"join":   strings.Join,
 	}
+}
+
+// formatDate is the date function: t in zone, "-" for no time.
+func formatDate(t time.Time, zone *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(zone).Format("2006-01-02 15:04 MST")
+}
+
+// pluralWord is the plural function of lang's templates.
+func pluralWord(lang string, n int, one, many string) string {
+	if n == 1 || (lang == "fr" && n == 0) {
+		return one
+	}
+	return many
 }
 
 // parseTemplate parses t for the given zone. Subjects are required for
@@ -413,9 +419,11 @@ func Check(t TemplateSource) error {
 var executeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (t *Template) executeBody(data any) (string, error) {
-	if t.bodyProg != nil {
-		return t.executeProgram(t.bodyProg, data), nil
-	}
+	return t.execute(t.bodyProg, t.body, "body", data)
+}
+
+// execute renders data with p when it runs for data, else with tmpl.
+func (t *Template) execute(p *program, tmpl *template.Template, part string, data any) (string, error) {
 	b := executeBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if b.Cap() <= 1<<20 {
@@ -423,8 +431,10 @@ func (t *Template) executeBody(data any) (string, error) {
 			executeBuffers.Put(b)
 		}
 	}()
-	if err := t.body.Execute(b, data); err != nil {
-		return "", templateError(t.Language, t.Name, "body", err)
+	if p.runs(data) {
+		b.Write(p.execute(b.AvailableBuffer(), data))
+	} else if err := tmpl.Execute(b, data); err != nil {
+		return "", templateError(t.Language, t.Name, part, err)
 	}
 	return b.String(), nil
 }
@@ -432,37 +442,21 @@ func (t *Template) executeBody(data any) (string, error) {
 // executeSubject renders the subject as one line: a template that writes
 // a line break must not be able to add header fields to the message.
 func (t *Template) executeSubject(data any) (string, error) {
-	var b bytes.Buffer
-	if t.subjectProg != nil {
-		b.WriteString(t.executeProgram(t.subjectProg, data))
-	} else if err := t.subject.Execute(&b, data); err != nil {
-		return "", templateError(t.Language, t.Name, "subject", err)
+	line, err := t.execute(t.subjectProg, t.subject, "subject", data)
+	if err != nil {
+		return "", err
 	}
 	s := strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' || r == '\t' {
 			return ' '
 		}
 		return r
-	}, b.String())
+	}, line)
 	s = strings.Join(strings.Fields(printableLine(s)), " ")
 	if s == "" {
 		return "", templateError(t.Language, t.Name, "subject", errors.New("renders empty"))
 	}
 	return s, nil
-}
-
-// programBuffers are the buffers compiled templates execute into.
-var programBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
-// executeProgram runs p, compiled from t, for data.
-func (t *Template) executeProgram(p *program, data any) string {
-	b := programBuffers.Get().(*[]byte)
-	*b = p.execute((*b)[:0], data)
-	s := string(*b)
-	if cap(*b) <= 1<<20 {
-		programBuffers.Put(b)
-	}
-	return s
 }
 
 // compile compiles the subject and body of a message template for

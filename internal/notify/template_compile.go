@@ -21,10 +21,15 @@ import (
 
 // program is a compiled template.
 type program struct {
-	run func(b []byte, dot, root reflect.Value) []byte
+	root reflect.Type // the type of the data it is compiled for
+	run  func(b []byte, dot, root reflect.Value) []byte
 }
 
-// execute appends the template's output for data to b.
+// runs tells whether p runs for data: data of another type (a pointer
+// to it, say) is text/template's.
+func (p *program) runs(data any) bool { return p != nil && reflect.TypeOf(data) == p.root }
+
+// execute appends the template's output for data, of p.root's type, to b.
 func (p *program) execute(b []byte, data any) []byte {
 	v := reflect.ValueOf(data)
 	return p.run(b, v, v)
@@ -80,7 +85,7 @@ func compileProgram(tree *parse.Tree, root reflect.Type, lang string, zone *time
 	if err != nil {
 		return nil, err
 	}
-	return &program{run: run}, nil
+	return &program{root: root, run: run}, nil
 }
 
 type runFunc = func(b []byte, dot, root reflect.Value) []byte
@@ -137,11 +142,7 @@ func (c *compiler) node(n parse.Node, dot reflect.Type) (runFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		then, err := c.list(n.List, dot)
-		if err != nil {
-			return nil, err
-		}
-		otherwise, err := c.list(n.ElseList, dot)
+		then, otherwise, err := c.branches(&n.BranchNode, dot, dot)
 		if err != nil {
 			return nil, err
 		}
@@ -156,11 +157,7 @@ func (c *compiler) node(n parse.Node, dot reflect.Type) (runFunc, error) {
 		if err != nil || over.kind != kSlice {
 			return nil, errNotCompiled
 		}
-		body, err := c.list(n.List, over.typ.Elem())
-		if err != nil {
-			return nil, err
-		}
-		otherwise, err := c.list(n.ElseList, dot)
+		body, otherwise, err := c.branches(&n.BranchNode, over.typ.Elem(), dot)
 		if err != nil {
 			return nil, err
 		}
@@ -176,6 +173,18 @@ func (c *compiler) node(n parse.Node, dot reflect.Type) (runFunc, error) {
 		}, nil
 	}
 	return nil, errNotCompiled
+}
+
+// branches compiles an if's or a range's list, whose dot is body, and
+// its else list, whose dot is dot.
+func (c *compiler) branches(n *parse.BranchNode, body, dot reflect.Type) (then, otherwise runFunc, err error) {
+	if then, err = c.list(n.List, body); err != nil {
+		return nil, nil, err
+	}
+	if otherwise, err = c.list(n.ElseList, dot); err != nil {
+		return nil, nil, err
+	}
+	return then, otherwise, nil
 }
 
 // truthOf compiles text/template's truth of e: not the zero value, or
@@ -381,20 +390,11 @@ func (c *compiler) function(name string, args []expr) (expr, error) {
 	case name == "plural" && kinds(kInt, kString, kString):
 		n, one, many, lang := args[0], args[1], args[2], c.lang
 		return expr{kind: kString, eval: func(d, root reflect.Value) val {
-			if k := n.eval(d, root).i; k == 1 || (lang == "fr" && k == 0) {
-				return one.eval(d, root)
-			}
-			return many.eval(d, root)
+			return val{s: pluralWord(lang, int(n.eval(d, root).i), one.eval(d, root).s, many.eval(d, root).s)}
 		}}, nil
 	case name == "date" && kinds(kTime):
 		t, zone := args[0], c.zone
-		return expr{kind: kString, eval: func(d, root reflect.Value) val {
-			v := t.eval(d, root).t
-			if v.IsZero() {
-				return val{s: "-"}
-			}
-			return val{s: v.In(zone).Format("2006-01-02 15:04 MST")}
-		}}, nil
+		return expr{kind: kString, eval: func(d, root reflect.Value) val { return val{s: formatDate(t.eval(d, root).t, zone)} }}, nil
 	case name == "len" && kinds(kSlice):
 		s := args[0]
 		return expr{kind: kInt, eval: func(d, root reflect.Value) val { return val{i: int64(s.eval(d, root).v.Len())} }}, nil
