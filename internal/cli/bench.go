@@ -397,7 +397,7 @@ func (b *ingestBench) run(ctx context.Context, input string, rows int) (time.Dur
 // --no-store.
 func (b *ingestBench) done(ctx context.Context) (int64, error) {
 	if b.noStore {
-		return b.output.(*countingOutput).n.Load(), nil
+		return b.through(), nil
 	}
 	return b.db.CountEvents(ctx)
 }
