@@ -179,7 +179,9 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if repeatsHash(b.hash) {
 		return 0, false, nil
 	}
-	// Compressed before the lock, which concurrent batches wait for.
+	// Compressed before the lock, which EventsAfter's SHARE lock waits
+	// for (the transaction is open already: compressing before it began
+	// would spare the pooled connection the wait too).
 	blocks := packBlocks(b.data)
 	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ROW EXCLUSIVE MODE`); err != nil {
 		return 0, false, fmt.Errorf("lock events: %w", err)
