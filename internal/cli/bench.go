@@ -40,8 +40,9 @@ event. --transport jetstream sends the batches through an
 embedded NATS JetStream as 'vigil serve' does. --postgres DSN stores into a
 new schema of that PostgreSQL database, dropped afterwards.
 
-bench search fills a SQLite database with N synthetic events (kept in
---dir for reuse) and times an IP, a /16 CIDR and an ASN query.
+bench search fills a SQLite database with N synthetic events observed over
+30 days (365 above 10 million; kept in --dir for reuse) and times an IP, a
+/16 CIDR, an ASN, a domain with its subdomains and a one-day query.
 
 --layout rows|parts (ingest, search, notify) keeps the SQLite store's events in one
 table (rows) or in sealed partitions (parts, the default, as of a new
@@ -618,13 +619,16 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 		return err
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
-	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	// A fixed start a year back, so that a kept database is searched for
+	// the same values whatever the day, and no time lies in the future.
+	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+	days := searchDays(rows)
 	if have < int64(rows) {
 		fmt.Fprintln(out, c.t("bench.search.loading", int64(rows)-have, path))
 		start := time.Now()
 		batch := make([]*event.Event, 0, 5000)
 		for i := have; i < int64(rows); i++ {
-			batch = append(batch, searchEvent(rng, i, base))
+			batch = append(batch, searchEvent(rng, i, int64(rows), days, base))
 			if len(batch) == cap(batch) || i == int64(rows)-1 {
 				if _, err := db.InsertEvents(ctx, batch, nil); err != nil {
 					return err
@@ -640,9 +644,11 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 	n, _ := db.CountEvents(ctx)
 	fmt.Fprintln(out, c.t("bench.search.count", n))
 	// Pick real values to look for from one stored event.
-	sample := searchEvent(rand.New(rand.NewPCG(7, 7)), 0, base)
+	sample := searchEvent(rand.New(rand.NewPCG(7, 7)), 0, int64(rows), days, base)
 	ip, _ := netip.ParseAddr(sample.Value("source.ip"))
 	asn, _ := strconv.ParseUint(sample.Value("source.asn"), 10, 32)
+	_, domain, _ := strings.Cut(sample.Value("source.fqdn"), ".")
+	day := base.AddDate(0, 0, days/2)
 	queries := []struct {
 		name string
 		q    store.EventQuery
@@ -650,6 +656,8 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 		{"ip " + ip.String(), store.EventQuery{IP: ip}},
 		{"cidr " + netip.PrefixFrom(ip, 16).Masked().String(), store.EventQuery{Prefix: netip.PrefixFrom(ip, 16).Masked()}},
 		{"asn " + strconv.FormatUint(asn, 10), store.EventQuery{ASN: uint32(asn)}},
+		{"fqdn " + domain, store.EventQuery{FQDN: domain}},
+		{"day " + day.Format("2006-01-02"), store.EventQuery{From: day, To: day.AddDate(0, 0, 1)}},
 	}
 	for _, q := range queries {
 		var times []time.Duration
@@ -670,20 +678,42 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 	return nil
 }
 
-// searchEvent makes the i-th synthetic stored event: addresses spread over
-// 10.0.0.0/8, 1,000 ASes, 30 days.
-func searchEvent(rng *rand.Rand, i int64, base time.Time) *event.Event {
-	e := event.New(12)
+// searchEvent makes the i-th of rows synthetic stored events: addresses
+// spread over 10.0.0.0/8, 1,000 ASes, host names under 10,000 domains,
+// observed in order over days (as feeds arrive), each seen up to a day
+// before.
+func searchEvent(rng *rand.Rand, i, rows int64, days int, base time.Time) *event.Event {
+	e := event.New(14)
 	ip := netip.AddrFrom4([4]byte{10, byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
 	e.SetTrusted("source.ip", ip.String())
 	e.SetInt("source.asn", int64(64512+rng.IntN(1000)))
 	e.SetInt("source.port", 3389)
+	e.SetTrusted("source.fqdn", searchHost(rng.IntN(100000), rng.IntN(10000)))
 	e.SetTrusted("source.geolocation.cc", "BE")
-	e.SetTime("time.source", base.Add(time.Duration(rng.Int64N(int64(30*24*time.Hour)))))
+	observed := base.Add(time.Duration(i * int64(days) * int64(24*time.Hour) / max(rows, 1)))
+	e.SetTime("time.observation", observed)
+	e.SetTime("time.source", observed.Add(-time.Duration(rng.Int64N(int64(24*time.Hour)))))
 	e.SetTrusted("classification.taxonomy", "vulnerable")
 	e.SetTrusted("classification.type", "vulnerable-system")
 	e.SetTrusted("classification.identifier", "rdp")
 	e.SetTrusted("feed.name", "bench")
 	e.SetExtra("sequence", strconv.FormatInt(i, 10))
 	return e
+}
+
+// searchHost is host h under domain d.
+func searchHost(h, d int) string {
+	return "h" + strconv.Itoa(h) + "." + searchDomain(d)
+}
+
+// searchDomain is the d-th of the bench's domains.
+func searchDomain(d int) string { return "d" + strconv.Itoa(d) + ".example.be" }
+
+// searchDays is how many days the bench's events are spread over: a month
+// up to 10 million, a year (a national team's feeds) above.
+func searchDays(rows int) int {
+	if rows > 10_000_000 {
+		return 365
+	}
+	return 30
 }
