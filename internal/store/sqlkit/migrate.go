@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // A Migration is one numbered SQL script, named NNNN_subject.sql.
@@ -81,6 +83,16 @@ func Migrate(ctx context.Context, mg Migrator, ms []Migration, baseline *Migrati
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	known := 0
+	if baseline != nil {
+		known = baseline.Version
+	}
+	for _, m := range ms {
+		known = max(known, m.Version)
+	}
+	if current > known {
+		return &NewerError{Have: current, Know: known}
+	}
 	if baseline != nil && current == 0 && upTo >= baseline.Version {
 		b := *baseline
 		b.Baseline = true
@@ -104,4 +116,19 @@ func Migrate(ctx context.Context, mg Migrator, ms []Migration, baseline *Migrati
 		}
 	}
 	return nil
+}
+
+// NewerError is Migrate's refusal of a database whose schema a newer
+// build wrote: this one would run its queries on tables it does not know.
+type NewerError struct {
+	Have, Know int
+}
+
+func (e *NewerError) Error() string {
+	return fmt.Sprintf("migrate: the database's schema is at version %d, newer than this build's %d: it was written by a newer vigil", e.Have, e.Know)
+}
+
+// Explain says it to the person who started this build.
+func (e *NewerError) Explain() i18n.Message {
+	return i18n.M("store.schema.newer", e.Have, e.Know)
 }

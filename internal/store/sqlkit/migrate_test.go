@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 func TestLoadMigrationsOrdersByVersion(t *testing.T) {
@@ -100,5 +102,29 @@ func TestMigrateStartsANewDatabaseFromTheBaseline(t *testing.T) {
 	}
 	if len(f.applied) != 1 || f.baselines[0] {
 		t.Errorf("new database to 1: applied %v (baselines %v), want migration 1", f.applied, f.baselines)
+	}
+}
+
+// TestMigrateRefusesANewerSchema: a database a newer build migrated past
+// what this build knows is refused, in words a person reads, and nothing
+// is applied.
+func TestMigrateRefusesANewerSchema(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "1"}, {Version: 2, Name: "2"}}
+	f := &fakeMigrator{current: 3}
+	err := Migrate(t.Context(), f, ms, nil, 10, nil)
+	var newer *NewerError
+	if !errors.As(err, &newer) || newer.Have != 3 || newer.Know != 2 {
+		t.Fatalf("err = %v, want a NewerError 3 > 2", err)
+	}
+	if m, ok := i18n.Explain(err); !ok || m.ID != "store.schema.newer" {
+		t.Errorf("explained as %v, %v", m, ok)
+	}
+	if len(f.applied) != 0 {
+		t.Errorf("applied %v", f.applied)
+	}
+	// The baseline counts as known: a database at its version is not newer.
+	f = &fakeMigrator{current: 5}
+	if err := Migrate(t.Context(), f, ms, &Migration{Version: 5, Name: "0005_baseline.sql"}, 10, nil); err != nil {
+		t.Errorf("at the baseline's version: %v", err)
 	}
 }
