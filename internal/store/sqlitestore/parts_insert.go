@@ -63,14 +63,15 @@ type newName struct {
 
 // insertBatch stores b in one transaction: its identity, its new events
 // (an event whose hash is stored already is skipped), their tags and the
-// dedup keys. What costs (the records, their compression, the columns)
-// is done before the transaction; ids, blocks, dictionary ids and the
-// partition are given in it, once the memory caught up with other
-// stores' writes (parts_shared.go), and the memory takes the batch only
-// once committed.
+// dedup keys. What costs (the lookup of its hashes, the records, their
+// columns and compression) is done before this store's writers are
+// serialised, so that a batch is compressed while another one is being
+// written; ids, blocks, dictionary ids and the partition are given in the
+// transaction, once the memory caught up with the writes of other stores
+// and of this store's other writers (parts_shared.go): events another
+// writer stored meanwhile are looked up again there. The memory takes the
+// batch only once committed.
 func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, error) {
-	ps.insert.Lock()
-	defer ps.insert.Unlock()
 	now := time.Now()
 	stored := now.UnixMicro()
 
@@ -100,6 +101,12 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	if err != nil {
 		return 0, err
 	}
+
+	if beforeInsertTx != nil {
+		beforeInsertTx()
+	}
+	ps.insert.Lock()
+	defer ps.insert.Unlock()
 	// The statements of the partition the batch will likely go into are
 	// prepared before the transaction takes the writer's only connection.
 	guess := ps.reusable(work.day)
@@ -109,9 +116,6 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		}
 	}
 
-	if beforeInsertTx != nil {
-		beforeInsertTx()
-	}
 	tx, err := ps.s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -255,7 +259,9 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 }
 
 // beforeInsertTx, when set (tests), runs in insertBatch between the
-// lookup of its hashes and its transaction.
+// lookup of its hashes and its transaction, before this store's writers
+// are serialised: another writer of this store or another store may
+// write there.
 var beforeInsertTx func()
 
 // unknown returns the events of list (whose hashes are hashes) that are
