@@ -26,19 +26,45 @@ var namesSorted = sort.StringsAreSorted(recordNames)
 // values are e's own strings (raw held as bytes too), except raw given
 // as base64 text, decoded into a new string.
 func AppendRecordFields(dst []RecordField, e *Event) []RecordField {
+	return (*RecordCoder)(nil).AppendFields(dst, e)
+}
+
+// RecordCoder is AppendRecordFields for many events, one after the
+// other: it remembers the last event's names and their codes, which the
+// events of one report share, and finds them again without looking them
+// up. The zero value is ready to use; a nil one remembers nothing.
+type RecordCoder struct {
+	keys  []string
+	codes []uint64
+}
+
+// AppendFields is AppendRecordFields.
+func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 	raw := e.hasRaw()
 	next := 0 // recordNames before next sort before the keys so far
-	for _, f := range e.fields {
+	for i, f := range e.fields {
 		if raw && f.Key > "raw" {
 			dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
 			raw = false
 		}
-		code, ok := uint64(0), false
-		if namesSorted {
-			code, next, ok = walkCode(f.Key, next)
-		}
-		if !ok {
-			code = recordCodes[f.Key]
+		var code uint64
+		if c != nil && i < len(c.keys) && c.keys[i] == f.Key {
+			code = c.codes[i]
+		} else {
+			ok := false
+			if namesSorted {
+				code, next, ok = walkCode(f.Key, next)
+			}
+			if !ok {
+				code = recordCodes[f.Key]
+			}
+			if c != nil {
+				if i >= len(c.keys) {
+					c.keys, c.codes = append(c.keys, f.Key), append(c.codes, code)
+				} else {
+					c.keys[i], c.codes[i] = f.Key, code
+				}
+			}
 		}
 		if code == rawCode {
 			if b, err := base64.StdEncoding.AppendDecode(nil, []byte(f.Value)); err == nil {

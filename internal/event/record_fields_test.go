@@ -2,12 +2,13 @@ package event_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
 
-// TestRecordFieldsAreTheRecord: the fields AppendRecordFields gives write
+// TestRecordFieldsAreTheRecord: the fields a RecordCoder gives write
 // the record AppendRecord writes, byte for byte, and RecordSize is its
 // length, for the repository's events, Shadowserver events with raw as
 // text and as bytes, odd raw values and names without a code.
@@ -19,11 +20,17 @@ func TestRecordFieldsAreTheRecord(t *testing.T) {
 	extra.SetTrusted("zzz.after.every.name", "")
 	extra.SetRawString("")
 	events = append(events, extra, event.New(0))
+	// One coder for them all, as a store's, remembering each event's
+	// names for the next.
+	var coder event.RecordCoder
 	for i, e := range events {
-		fields := event.AppendRecordFields(nil, e)
+		fields := coder.AppendFields(nil, e)
 		rec := event.AppendRecord(nil, e)
 		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
 			t.Fatalf("event %d: record of the fields\n %q\nwant %q", i, got, rec)
+		}
+		if alone := event.AppendRecordFields(nil, e); !slices.Equal(alone, fields) {
+			t.Fatalf("event %d: fields %v, by a coder %v", i, alone, fields)
 		}
 		if n := event.RecordSize(fields); n != len(rec) {
 			t.Fatalf("event %d: size %d, the record %d bytes", i, n, len(rec))
@@ -49,6 +56,33 @@ func FuzzRecordFieldsAreTheRecord(f *testing.F) {
 		fields = event.AppendRecordFields(nil, e)
 		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
 			t.Fatalf("raw held: record of the fields %q, want %q", got, rec)
+		}
+	})
+}
+
+// BenchmarkRecordFields: an event's record written (AppendRecord) against
+// its fields given (AppendRecordFields, and by one coder for all).
+func BenchmarkRecordFields(b *testing.B) {
+	events := shadowserverReports(b, 2000, "scan_rdp")
+	b.Run("record", func(b *testing.B) {
+		var buf []byte
+		for i := 0; b.Loop(); i++ {
+			buf = event.AppendRecord(buf[:0], events[i%len(events)])
+		}
+	})
+	b.Run("fields", func(b *testing.B) {
+		var fields []event.RecordField
+		for i := 0; b.Loop(); i++ {
+			fields = event.AppendRecordFields(fields[:0], events[i%len(events)])
+		}
+	})
+	b.Run("coder", func(b *testing.B) {
+		var (
+			fields []event.RecordField
+			coder  event.RecordCoder
+		)
+		for i := 0; b.Loop(); i++ {
+			fields = coder.AppendFields(fields[:0], events[i%len(events)])
 		}
 	})
 }

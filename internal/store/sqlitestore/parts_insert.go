@@ -554,9 +554,10 @@ func recordsOf(events []*event.Event) batchRecords {
 				all = &a
 			}
 			fields := (*all)[:0]
+			var coder event.RecordCoder
 			for i := first; i < end; i++ {
 				at := len(fields)
-				fields = event.AppendRecordFields(fields, events[i])
+				fields = coder.AppendFields(fields, events[i])
 				r.fields[i] = fields[at:len(fields):len(fields)]
 				r.sizes[i] = event.RecordSize(r.fields[i])
 			}
