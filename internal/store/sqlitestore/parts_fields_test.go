@@ -184,3 +184,42 @@ func TestColumnWriterWritesWhatItWrote(t *testing.T) {
 		t.Errorf("blocks' digest %s, want %s", got, writerDigest)
 	}
 }
+
+// BenchmarkPrepareEvents: a batch of 2000 scan_rdp events (the bench's
+// report) made into compressed blocks before its transaction, from the
+// events' fields (what the store does) and from their records
+// (event.AppendRecord cut up again, as before).
+func BenchmarkPrepareEvents(b *testing.B) {
+	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
+	if err := shadowserver.Generate(&buf, "scan_rdp", 2000, rand.New(rand.NewPCG(1, 28)), opts); err != nil {
+		b.Fatal(err)
+	}
+	var c eventCollector
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "2026-11-20-scan_rdp-bench-geo.csv", Body: &buf}, &c); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.Run("fields", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.parts.prepareEvents(c.events, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.events)), "ns/event")
+	})
+	b.Run("records", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			recordBlocks(s.parts, c.events)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.events)), "ns/event")
+	})
+}
