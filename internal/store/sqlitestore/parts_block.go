@@ -38,10 +38,12 @@ package sqlitestore
 // names looked up once.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
+
+	"github.com/vigil-cert/vigil/internal/event"
 )
 
 // blockColumns leads a block in columns; a plain block is a zstd frame,
@@ -56,13 +58,6 @@ const (
 	refMin    = 4
 	hexMin    = 16
 )
-
-// recField is a field of a record as the block codec reads it.
-type recField struct {
-	code  uint64
-	key   []byte
-	value []byte
-}
 
 // uvarintAt reads a uvarint of b at i that AppendUvarint would write the
 // same (a longer form would not come back byte for byte).
@@ -93,26 +88,33 @@ func stringAt(b []byte, i int) ([]byte, int, bool) {
 }
 
 // splitRecord reads a record's fields (event.AppendRecord's form: a count,
-// then each field's code, key when the code is 0, and value); ok is false
-// unless writing them again gives rec.
-func splitRecord(rec []byte, fields []recField) ([]recField, bool) {
+// then each field's code, key when the code is 0, and value), slices of
+// one string copy of rec; ok is false unless writing them again gives
+// rec. The store writes blocks from events' fields
+// (event.AppendRecordFields); records are cut up by tests, which show the
+// two give the same blocks.
+func splitRecord(rec []byte, fields []event.RecordField) ([]event.RecordField, bool) {
 	n, i, ok := uvarintAt(rec, 0)
 	if !ok || n > uint64(len(rec)) {
 		return fields, false
 	}
+	text := string(rec)
 	for range n {
-		var f recField
-		if f.code, i, ok = uvarintAt(rec, i); !ok {
+		var f event.RecordField
+		if f.Code, i, ok = uvarintAt(rec, i); !ok {
 			return fields, false
 		}
-		if f.code == 0 {
-			if f.key, i, ok = stringAt(rec, i); !ok {
+		var b []byte
+		if f.Code == 0 {
+			if b, i, ok = stringAt(rec, i); !ok {
 				return fields, false
 			}
+			f.Key = text[i-len(b) : i]
 		}
-		if f.value, i, ok = stringAt(rec, i); !ok {
+		if b, i, ok = stringAt(rec, i); !ok {
 			return fields, false
 		}
+		f.Value = text[i-len(b) : i]
 		fields = append(fields, f)
 	}
 	return fields, i == len(rec)
@@ -129,22 +131,24 @@ type streamKey struct {
 // slot is a value of a record: field's, or its piece's (piece > 0).
 type slot struct{ field, piece int }
 
-// columnWriter builds a block's columns.
+// columnWriter builds a block's columns. It is reused (reset) from block
+// to block, keeping its arrays.
 type columnWriter struct {
-	headers [][]byte
+	records int
+	headers []string
 	shapes  []byte
 	streams [][]byte
 	index   map[streamKey]int
 	// The record being added: its fields, which are of mode 1, its pieces
 	// and its values in order (their slots).
-	fields []recField
+	fields []event.RecordField
 	rows   []bool
-	pieces [][]byte
-	values [][]byte
+	pieces []string
+	values []string
 	refs   []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
 	slots  []slot
 	// laterValues are the record's pieces, values after its fields'.
-	laterValues [][]byte
+	laterValues []string
 	laterRefs   []uint64
 	laterSlots  []slot
 	// cur is the record's shape; known numbers the block's shapes, and
@@ -155,11 +159,86 @@ type columnWriter struct {
 	// lastRef is, by piece number, the field the last reference named: a
 	// report's column usually repeats a field of the same place.
 	lastRef []int
+	// byLength chains the record's fields of mode 0 by their values'
+	// lengths, for references: first[l] is the first field whose value
+	// has l bytes (+1, 0 none), nextOf[k] the next one after field k;
+	// values of maxChained bytes or more are chained at maxChained.
+	first  [maxChained + 1]int32
+	nextOf []int32
 }
+
+// maxChained bounds the lengths byLength chains apart.
+const maxChained = 127
+
+// reset empties w for the next block, keeping its memory.
+func (w *columnWriter) reset() {
+	if w.index == nil {
+		w.index, w.known = map[streamKey]int{}, map[string]int{}
+	}
+	clear(w.index)
+	clear(w.known)
+	w.records = 0
+	// What points into the last block's events is let go.
+	clear(w.headers[:cap(w.headers)])
+	clear(w.pieces[:cap(w.pieces)])
+	clear(w.values[:cap(w.values)])
+	clear(w.laterValues[:cap(w.laterValues)])
+	w.headers = w.headers[:0]
+	w.shapes = w.shapes[:0]
+	for i := range w.streams {
+		w.streams[i] = w.streams[i][:0]
+	}
+	w.streams = w.streams[:0]
+	w.shapeStreams = w.shapeStreams[:0]
+	w.lastRef = w.lastRef[:0]
+}
+
+// stream returns a new stream, its array one an earlier block left.
+func (w *columnWriter) stream() int {
+	if len(w.streams) < cap(w.streams) {
+		w.streams = w.streams[:len(w.streams)+1]
+	} else {
+		w.streams = append(w.streams, nil)
+	}
+	return len(w.streams) - 1
+}
+
+// hexDigit is, by byte, 1 for a digit, 2 for a lower-case hex letter, 4
+// for an upper-case one and 8 for any other byte.
+var hexDigit = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = 1
+		case c >= 'a' && c <= 'f':
+			t[c] = 2
+		case c >= 'A' && c <= 'F':
+			t[c] = 4
+		default:
+			t[c] = 8
+		}
+	}
+	return t
+}()
+
+// hexValue is a hex digit's value.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		case c >= '0' && c <= '9':
+			t[c] = byte(c - '0')
+		}
+	}
+	return t
+}()
 
 // appendValue appends a value to a stream: a reference, or v with hex
 // digests as their bytes.
-func appendValue(s, v []byte, ref uint64) []byte {
+func appendValue(s []byte, v string, ref uint64) []byte {
 	if ref != 0 {
 		s = append(s, byte(6-ref%2))
 		return binary.AppendUvarint(s, (ref-1)/2)
@@ -172,7 +251,9 @@ func appendValue(s, v []byte, ref uint64) []byte {
 		if c := hexCase(digits); c != 0 {
 			s = append(s, form+c)
 			s = binary.AppendUvarint(s, uint64(len(digits)/2))
-			s, _ = hex.AppendDecode(s, digits) // hexCase checked the digits
+			for i := 0; i < len(digits); i += 2 {
+				s = append(s, hexValue[digits[i]]<<4|hexValue[digits[i+1]])
+			}
 			return s
 		}
 	}
@@ -183,53 +264,58 @@ func appendValue(s, v []byte, ref uint64) []byte {
 
 // hexCase is 1 when b is lower-case hex digits, 2 when upper-case ones,
 // 0 otherwise (mixed case would not come back).
-func hexCase(b []byte) byte {
-	var lower, upper bool
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-		case c >= 'a' && c <= 'f':
-			lower = true
-		case c >= 'A' && c <= 'F':
-			upper = true
-		default:
-			return 0
-		}
+func hexCase(b string) byte {
+	var seen byte
+	for i := 0; i < len(b); i++ {
+		seen |= hexDigit[b[i]]
 	}
-	if upper && lower {
-		return 0
-	}
-	if upper {
+	switch {
+	case seen&^3 == 0:
+		return 1 // digits alone are lower case, as they always were
+	case seen&^5 == 0:
 		return 2
 	}
-	return 1
+	return 0
 }
 
-// add appends a record; false when it does not parse.
-func (w *columnWriter) add(rec []byte) bool {
-	var ok bool
-	if w.fields, ok = splitRecord(rec, w.fields[:0]); !ok {
-		return false
-	}
+// add appends a record's fields (event.AppendRecordFields').
+func (w *columnWriter) add(fields []event.RecordField) {
+	w.records++
+	w.fields = fields
 	w.rows = w.rows[:0]
-	for _, f := range w.fields {
-		w.rows = append(w.rows, bytes.IndexByte(f.value, '\n') >= 0)
+	w.first = [maxChained + 1]int32{}
+	w.nextOf = w.nextOf[:0]
+	var last [maxChained + 1]int32 // the chains' last fields (+1)
+	for k, f := range fields {
+		row := strings.IndexByte(f.Value, '\n') >= 0
+		w.rows = append(w.rows, row)
+		w.nextOf = append(w.nextOf, 0)
+		if row {
+			continue
+		}
+		l := min(len(f.Value), maxChained)
+		if last[l] == 0 {
+			w.first[l] = int32(k + 1)
+		} else {
+			w.nextOf[last[l]-1] = int32(k + 1)
+		}
+		last[l] = int32(k + 1)
 	}
 	w.values, w.refs, w.slots = w.values[:0], w.refs[:0], w.slots[:0]
-	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(w.fields)))
-	for i, f := range w.fields {
-		w.cur = binary.AppendUvarint(w.cur, f.code)
-		if f.code == 0 {
-			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.key)))
-			w.cur = append(w.cur, f.key...)
+	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
+	for i, f := range fields {
+		w.cur = binary.AppendUvarint(w.cur, f.Code)
+		if f.Code == 0 {
+			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
+			w.cur = append(w.cur, f.Key...)
 		}
 		if w.rows[i] {
 			w.cur = append(w.cur, 1)
-			w.addRow(i, f.value)
+			w.addRow(i, f.Value)
 			continue
 		}
 		w.cur = append(w.cur, 0)
-		w.values = append(w.values, f.value)
+		w.values = append(w.values, f.Value)
 		w.refs = append(w.refs, 0)
 		w.slots = append(w.slots, slot{field: i})
 	}
@@ -246,34 +332,37 @@ func (w *columnWriter) add(rec []byte) bool {
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(len(w.cur)))
 		w.shapes = append(w.shapes, w.cur...)
-		streams := make([]int, 0, len(w.slots))
+		var streams []int
+		if len(w.shapeStreams) < cap(w.shapeStreams) {
+			streams = w.shapeStreams[:len(w.shapeStreams)+1][len(w.shapeStreams)][:0]
+		}
 		for _, sl := range w.slots {
-			f := &w.fields[sl.field]
-			k := streamKey{code: f.code, key: string(f.key), piece: sl.piece}
+			f := &fields[sl.field]
+			k := streamKey{code: f.Code, key: f.Key, piece: sl.piece}
 			i, ok := w.index[k]
 			if !ok {
-				i = len(w.streams)
+				i = w.stream()
 				w.index[k] = i
-				w.streams = append(w.streams, nil)
 			}
 			streams = append(streams, i)
 		}
 		w.shapeStreams = append(w.shapeStreams, streams)
 	}
+	shape := w.shapeStreams[id]
 	for j, v := range w.values {
-		s := w.shapeStreams[id][j]
+		s := shape[j]
 		w.streams[s] = appendValue(w.streams[s], v, w.refs[j])
 	}
-	return true
+	w.fields = nil
 }
 
 // addRow adds field i of mode 1 to the shape, and its pieces to the later
 // values: its header line and the pieces of the rest between commas.
-func (w *columnWriter) addRow(i int, value []byte) {
-	nl := bytes.IndexByte(value, '\n')
+func (w *columnWriter) addRow(i int, value string) {
+	nl := strings.IndexByte(value, '\n')
 	header, row := value[:nl+1], value[nl+1:]
 	h := 0
-	for h < len(w.headers) && !bytes.Equal(w.headers[h], header) {
+	for h < len(w.headers) && w.headers[h] != header {
 		h++
 	}
 	if h == len(w.headers) {
@@ -281,7 +370,7 @@ func (w *columnWriter) addRow(i int, value []byte) {
 	}
 	w.pieces = w.pieces[:0]
 	for len(w.pieces) < maxPieces-1 {
-		c := bytes.IndexByte(row, ',')
+		c := strings.IndexByte(row, ',')
 		if c < 0 {
 			break
 		}
@@ -300,8 +389,9 @@ func (w *columnWriter) addRow(i int, value []byte) {
 
 // reference returns the ref of a field of mode 0 of the record holding
 // piece j, p, as it is or between double quotes (an extra field's JSON),
-// 0 when none is.
-func (w *columnWriter) reference(j int, p []byte) uint64 {
+// 0 when none is: the field the same piece named last, else the first
+// field that is p.
+func (w *columnWriter) reference(j int, p string) uint64 {
 	if len(p) < refMin {
 		return 0
 	}
@@ -311,40 +401,48 @@ func (w *columnWriter) reference(j int, p []byte) uint64 {
 	if ref := w.refTo(w.lastRef[j], p); ref != 0 {
 		return ref
 	}
-	for k := range w.fields {
-		if ref := w.refTo(k, p); ref != 0 {
-			w.lastRef[j] = k
-			return ref
+	// The first field is the lower of the first of p's length that is p
+	// and the first of p's length + 2 that is p quoted.
+	var ref uint64
+	for k := w.first[min(len(p), maxChained)]; k != 0; k = w.nextOf[k-1] {
+		if ref = w.refTo(int(k-1), p); ref != 0 {
+			break
 		}
 	}
-	return 0
+	for k := w.first[min(len(p)+2, maxChained)]; k != 0; k = w.nextOf[k-1] {
+		if ref != 0 && uint64(k-1) >= (ref-1)/2 {
+			break
+		}
+		if r := w.refTo(int(k-1), p); r != 0 {
+			ref = r
+			break
+		}
+	}
+	if ref != 0 {
+		w.lastRef[j] = int((ref - 1) / 2)
+	}
+	return ref
 }
 
 // refTo returns the ref of field k when it is p, 0 otherwise.
-func (w *columnWriter) refTo(k int, p []byte) uint64 {
+func (w *columnWriter) refTo(k int, p string) uint64 {
 	if k >= len(w.fields) || w.rows[k] {
 		return 0
 	}
-	v := w.fields[k].value
+	v := w.fields[k].Value
 	switch {
-	case len(v) == len(p) && bytes.Equal(v, p):
+	case len(v) == len(p) && v == p:
 		return uint64(1 + 2*k)
-	case len(v) == len(p)+2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.Equal(v[1:len(v)-1], p):
+	case len(v) == len(p)+2 && v[0] == '"' && v[len(v)-1] == '"' && v[1:len(v)-1] == p:
 		return uint64(2 + 2*k)
 	}
 	return 0
 }
 
-// encodeColumns returns the columns of recs (the form after blockColumns,
-// before compression); ok is false when a record does not parse.
-func encodeColumns(dst []byte, recs [][]byte) ([]byte, bool) {
-	w := columnWriter{index: map[streamKey]int{}, known: map[string]int{}}
-	for _, r := range recs {
-		if !w.add(r) {
-			return dst, false
-		}
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+// appendTo appends the columns of the records added since reset (the
+// form after blockColumns, before compression).
+func (w *columnWriter) appendTo(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(w.records))
 	dst = binary.AppendUvarint(dst, uint64(len(w.headers)))
 	for _, h := range w.headers {
 		dst = binary.AppendUvarint(dst, uint64(len(h)))
@@ -357,7 +455,28 @@ func encodeColumns(dst []byte, recs [][]byte) ([]byte, bool) {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
 	}
-	return dst, true
+	return dst
+}
+
+// encodeColumns returns the columns of recs (the form after blockColumns,
+// before compression); ok is false when a record does not parse.
+func encodeColumns(dst []byte, recs [][]byte) ([]byte, bool) {
+	var (
+		w      columnWriter
+		fields [][]event.RecordField
+	)
+	for _, r := range recs {
+		f, ok := splitRecord(r, nil)
+		if !ok {
+			return dst, false
+		}
+		fields = append(fields, f)
+	}
+	w.reset()
+	for _, f := range fields {
+		w.add(f)
+	}
+	return w.appendTo(dst), true
 }
 
 // shapeField is a field as a shape tells it.

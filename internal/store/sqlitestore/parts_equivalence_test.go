@@ -119,7 +119,7 @@ func compareLayouts(t *testing.T, rows, parts *Store, g *storetest.Generator, sa
 	}
 }
 
-func openLayout(t *testing.T, path string, opts Options) *Store {
+func openLayout(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), path, opts)
 	if err != nil {

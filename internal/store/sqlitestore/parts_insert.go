@@ -63,14 +63,15 @@ type newName struct {
 
 // insertBatch stores b in one transaction: its identity, its new events
 // (an event whose hash is stored already is skipped), their tags and the
-// dedup keys. What costs (the records, their compression, the columns)
-// is done before the transaction; ids, blocks, dictionary ids and the
-// partition are given in it, once the memory caught up with other
-// stores' writes (parts_shared.go), and the memory takes the batch only
-// once committed.
+// dedup keys. What costs (the lookup of its hashes, the records, their
+// columns and compression) is done before this store's writers are
+// serialised, so that a batch is compressed while another one is being
+// written; ids, blocks, dictionary ids and the partition are given in the
+// transaction, once the memory caught up with the writes of other stores
+// and of this store's other writers (parts_shared.go): events another
+// writer stored meanwhile are looked up again there. The memory takes the
+// batch only once committed.
 func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, error) {
-	ps.insert.Lock()
-	defer ps.insert.Unlock()
 	now := time.Now()
 	stored := now.UnixMicro()
 
@@ -100,6 +101,12 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	if err != nil {
 		return 0, err
 	}
+
+	if beforeInsertTx != nil {
+		beforeInsertTx()
+	}
+	ps.insert.Lock()
+	defer ps.insert.Unlock()
 	// The statements of the partition the batch will likely go into are
 	// prepared before the transaction takes the writer's only connection.
 	guess := ps.reusable(work.day)
@@ -109,9 +116,6 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		}
 	}
 
-	if beforeInsertTx != nil {
-		beforeInsertTx()
-	}
 	tx, err := ps.s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -255,7 +259,9 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 }
 
 // beforeInsertTx, when set (tests), runs in insertBatch between the
-// lookup of its hashes and its transaction.
+// lookup of its hashes and its transaction, before this store's writers
+// are serialised: another writer of this store or another store may
+// write there.
 var beforeInsertTx func()
 
 // unknown returns the events of list (whose hashes are hashes) that are
@@ -300,13 +306,14 @@ func (ps *parts) prepareEvents(events []*event.Event, now time.Time) (batchWork,
 		return w, nil
 	}
 	w.day = observationDay(events[0], now)
-	recs := encodeRecords(events)
-	for _, r := range recs {
-		if len(r) > maxPartRecord {
-			return w, fmt.Errorf("event of %d bytes: %w", len(r), errEventTooLarge)
+	recs := recordsOf(events)
+	defer recs.release()
+	for _, n := range recs.sizes {
+		if n > maxPartRecord {
+			return w, fmt.Errorf("event of %d bytes: %w", n, errEventTooLarge)
 		}
 	}
-	w.blocks = splitBlocks(recs)
+	w.blocks = splitBlocks(recs.fields, recs.sizes)
 	w.columns = make([]store.EventColumns, len(events))
 	for i, e := range events {
 		w.columns[i] = store.ExtractColumns(e, now)
@@ -502,63 +509,115 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEnt
 // a block may hold.
 var errEventTooLarge = errors.New("event too large to store")
 
-// partBlock is a block of a batch: its events [start, end) and, once
-// compressed, its body.
+// partBlock is a block of a batch: its events [start, end), their
+// records' fields until it is compressed, and then its body.
 type partBlock struct {
 	start, end int
-	recs       [][]byte
+	recs       [][]event.RecordField
 	body       []byte
 }
 
-// encodeRecords returns each event's record (event.AppendRecord), the
-// work shared out among the cores.
-func encodeRecords(events []*event.Event) [][]byte {
-	recs := make([][]byte, len(events))
+// batchRecords are the records of a batch's events as their fields
+// (event.AppendRecordFields) and their sizes: a block's columns are
+// written from the fields, with no record written and cut up again. The
+// fields of all the events share a few arrays, which release gives back
+// for the next batch.
+type batchRecords struct {
+	fields [][]event.RecordField
+	sizes  []int
+	arrays []*[]event.RecordField
+}
+
+// fieldArrays keeps the arrays of batches' fields for the next ones.
+var fieldArrays sync.Pool
+
+// recordsOf returns events' records' fields, the work shared out among
+// the cores in runs of events.
+func recordsOf(events []*event.Event) batchRecords {
+	r := batchRecords{fields: make([][]event.RecordField, len(events)), sizes: make([]int, len(events))}
 	workers := min(runtime.GOMAXPROCS(0), (len(events)+blockEvents-1)/blockEvents)
+	r.arrays = make([]*[]event.RecordField, workers)
+	run := (len(events) + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(events); i += workers {
-				recs[i] = event.AppendRecord(nil, events[i])
+			first, end := w*run, min((w+1)*run, len(events))
+			n := 0
+			for _, e := range events[first:end] {
+				n += e.Len()
 			}
+			all, _ := fieldArrays.Get().(*[]event.RecordField)
+			if all == nil || cap(*all) < n {
+				a := make([]event.RecordField, 0, n)
+				all = &a
+			}
+			fields := (*all)[:0]
+			var coder event.RecordCoder
+			for i := first; i < end; i++ {
+				at := len(fields)
+				fields = coder.AppendFields(fields, events[i])
+				r.fields[i] = fields[at:len(fields):len(fields)]
+				r.sizes[i] = event.RecordSize(r.fields[i])
+			}
+			*all = fields
+			r.arrays[w] = all
 		}()
 	}
 	wg.Wait()
-	return recs
+	return r
 }
 
-// splitBlocks cuts a batch's records into blocks of at most blockEvents
-// records and blockBytes bytes; a record larger than blockBytes gets a
-// block of its own, so that a block of several records never decompresses
-// to more than blockBytes (plus their lengths).
-func splitBlocks(recs [][]byte) []partBlock {
+// release gives the fields' arrays back, emptied of what they point to.
+func (r *batchRecords) release() {
+	for _, a := range r.arrays {
+		clear(*a)
+		*a = (*a)[:0]
+		fieldArrays.Put(a)
+	}
+	r.arrays, r.fields = nil, nil
+}
+
+// splitBlocks cuts a batch's records (their fields and sizes) into blocks
+// of at most blockEvents records and blockBytes bytes; a record larger
+// than blockBytes gets a block of its own, so that a block of several
+// records never decompresses to more than blockBytes (plus their
+// lengths).
+func splitBlocks(recs [][]event.RecordField, sizes []int) []partBlock {
 	var (
 		blocks []partBlock
 		cur    = partBlock{}
 		size   int
 	)
-	for i, r := range recs {
-		n := cur.end - cur.start
-		if n > 0 && (n == blockEvents || size+len(r) > blockBytes) {
+	for i, n := range sizes {
+		if k := cur.end - cur.start; k > 0 && (k == blockEvents || size+n > blockBytes) {
+			cur.recs = recs[cur.start:cur.end:cur.end]
 			blocks = append(blocks, cur)
 			cur, size = partBlock{start: i, end: i}, 0
 		}
-		cur.recs = append(cur.recs, r)
 		cur.end = i + 1
-		size += len(r)
+		size += n
 	}
 	if cur.end > cur.start {
+		cur.recs = recs[cur.start:cur.end:cur.end]
 		blocks = append(blocks, cur)
 	}
 	return blocks
 }
 
+// blockWriter is what compressing a block needs besides the encoder,
+// kept from block to block and batch to batch.
+type blockWriter struct {
+	columns    columnWriter
+	raw, frame []byte
+}
+
+var blockWriters = sync.Pool{New: func() any { return new(blockWriter) }}
+
 // compressBlocks sets each block's body, the blocks shared out among the
 // cores: a block of several events in columns (parts_block.go), one of a
-// single event, or of records that do not parse, plain: each record after
-// its length as a uvarint.
+// single event plain: its record after its length as a uvarint.
 func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
 	var wg sync.WaitGroup
@@ -566,9 +625,10 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var raw []byte
+			bw := blockWriters.Get().(*blockWriter)
+			defer blockWriters.Put(bw)
 			for b := w; b < len(blocks); b += workers {
-				blocks[b].body = compressBlock(enc, blocks[b].recs, raw[:0])
+				blocks[b].body = bw.compress(enc, blocks[b].recs)
 				blocks[b].recs = nil
 			}
 		}()
@@ -576,8 +636,34 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 	wg.Wait()
 }
 
-// compressBlock returns the stored form of a block of recs; scratch is
-// reused for the form before compression.
+// compress returns the stored form of a block of recs.
+func (bw *blockWriter) compress(enc *zstd.Encoder, recs [][]event.RecordField) []byte {
+	var lead []byte
+	if len(recs) > 1 {
+		bw.columns.reset()
+		for _, f := range recs {
+			bw.columns.add(f)
+		}
+		bw.raw = bw.columns.appendTo(bw.raw[:0])
+		lead = []byte{blockColumns}
+	} else {
+		bw.raw = bw.raw[:0]
+		for _, f := range recs {
+			bw.raw = binary.AppendUvarint(bw.raw, uint64(event.RecordSize(f)))
+			bw.raw = event.AppendFieldsRecord(bw.raw, f)
+		}
+	}
+	bw.frame = enc.EncodeAll(bw.raw, bw.frame[:0])
+	// The body is kept until the batch commits: of its own length, not
+	// of the frame's room.
+	body := make([]byte, 0, len(lead)+len(bw.frame))
+	return append(append(body, lead...), bw.frame...)
+}
+
+// compressBlock returns the stored form of a block of records; scratch is
+// reused for the form before compression. The store writes blocks from
+// events' fields (compressBlocks); this is the form of the records it
+// gives, which tests compare with it.
 func compressBlock(enc *zstd.Encoder, recs [][]byte, scratch []byte) []byte {
 	if len(recs) > 1 {
 		if cols, ok := encodeColumns(scratch, recs); ok {

@@ -406,10 +406,11 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 	for i := range seg {
 		events[i] = seg[i].e
 	}
-	recs := encodeRecords(events)
-	for i, r := range recs {
-		if len(r) > maxPartRecord {
-			return fmt.Errorf("event %d of %d bytes: %w", seg[i].id, len(r), errEventTooLarge)
+	recs := recordsOf(events)
+	defer recs.release()
+	for i, n := range recs.sizes {
+		if n > maxPartRecord {
+			return fmt.Errorf("event %d of %d bytes: %w", seg[i].id, n, errEventTooLarge)
 		}
 	}
 	var (
@@ -421,7 +422,7 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 		for b < len(seg) && seg[b].stored == seg[a].stored {
 			b++
 		}
-		bl := splitBlocks(recs[a:b])
+		bl := splitBlocks(recs.fields[a:b], recs.sizes[a:b])
 		for i := range bl {
 			bl[i].start += a
 			bl[i].end += a

@@ -1,0 +1,139 @@
+package event
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"sort"
+)
+
+// RecordField is a field of an event's record as AppendRecord writes it:
+// its code (0 for a name without one, whose key is then written), and
+// its value as the record holds it (raw's decoded bytes).
+type RecordField struct {
+	Code  uint64
+	Key   string
+	Value string
+}
+
+// namesSorted says recordNames are in key order, as events' fields are:
+// AppendRecordFields then finds the codes by walking both at once.
+var namesSorted = sort.StringsAreSorted(recordNames)
+
+// AppendRecordFields appends to dst the fields of e's record, in the
+// order and with the codes and values AppendRecord writes them, without
+// writing the record: a store that cuts records into columns takes them
+// from here instead of writing each record and cutting it up again. The
+// values are e's own strings (raw held as bytes too), except raw given
+// as base64 text, decoded into a new string.
+func AppendRecordFields(dst []RecordField, e *Event) []RecordField {
+	return (*RecordCoder)(nil).AppendFields(dst, e)
+}
+
+// RecordCoder is AppendRecordFields for many events, one after the
+// other: it remembers the last event's names and their codes, which the
+// events of one report share, and finds them again without looking them
+// up. The zero value is ready to use; a nil one remembers nothing.
+type RecordCoder struct {
+	keys  []string
+	codes []uint64
+}
+
+// AppendFields is AppendRecordFields.
+func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
+	raw := e.hasRaw()
+	next := 0 // recordNames before next sort before the keys so far
+	for i, f := range e.fields {
+		if raw && f.Key > "raw" {
+			dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+			raw = false
+		}
+		var code uint64
+		if c != nil && i < len(c.keys) && c.keys[i] == f.Key {
+			code = c.codes[i]
+		} else {
+			ok := false
+			if namesSorted {
+				code, next, ok = walkCode(f.Key, next)
+			}
+			if !ok {
+				code = recordCodes[f.Key]
+			}
+			if c != nil {
+				if i >= len(c.keys) {
+					c.keys, c.codes = append(c.keys, f.Key), append(c.codes, code)
+				} else {
+					c.keys[i], c.codes[i] = f.Key, code
+				}
+			}
+		}
+		if code == rawCode {
+			if b, err := base64.StdEncoding.AppendDecode(nil, []byte(f.Value)); err == nil {
+				dst = append(dst, RecordField{Code: rawCode, Value: string(b)})
+				continue
+			}
+			code = 0 // not base64 after all: kept as text
+		}
+		field := RecordField{Code: code, Value: f.Value}
+		if code == 0 {
+			field.Key = f.Key
+		}
+		dst = append(dst, field)
+	}
+	if raw {
+		dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+	}
+	return dst
+}
+
+// walkCode finds key's code among recordNames from next on, for keys
+// that come in order; ok is false when key sorts before next's name
+// (keys out of order), and the caller asks the map.
+func walkCode(key string, next int) (code uint64, after int, ok bool) {
+	if next > 0 && recordNames[next-1] >= key {
+		return 0, next, false
+	}
+	for next < len(recordNames) && recordNames[next] < key {
+		next++
+	}
+	if next < len(recordNames) && recordNames[next] == key {
+		return uint64(next + 1), next + 1, true
+	}
+	return 0, next, true // between two names: none
+}
+
+// AppendFieldsRecord appends the record of fields (AppendRecordFields'):
+// the bytes AppendRecord writes for their event.
+func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, f.Code)
+		if f.Code == 0 {
+			b = binary.AppendUvarint(b, uint64(len(f.Key)))
+			b = append(b, f.Key...)
+		}
+		b = binary.AppendUvarint(b, uint64(len(f.Value)))
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// RecordSize is the length of the record of fields.
+func RecordSize(fields []RecordField) int {
+	n := uvarintLen(uint64(len(fields)))
+	for _, f := range fields {
+		n += uvarintLen(f.Code) + uvarintLen(uint64(len(f.Value))) + len(f.Value)
+		if f.Code == 0 {
+			n += uvarintLen(uint64(len(f.Key))) + len(f.Key)
+		}
+	}
+	return n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}

@@ -1,0 +1,88 @@
+package event_test
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/event"
+)
+
+// TestRecordFieldsAreTheRecord: the fields a RecordCoder gives write
+// the record AppendRecord writes, byte for byte, and RecordSize is its
+// length, for the repository's events, Shadowserver events with raw as
+// text and as bytes, odd raw values and names without a code.
+func TestRecordFieldsAreTheRecord(t *testing.T) {
+	events := append(corpus(t), shadowserverEvents(t, 50)...)
+	extra := event.New(4)
+	extra.SetTrusted("aaa.before.every.name", "x")
+	extra.SetTrusted("extra.ü", "ünïcode")
+	extra.SetTrusted("zzz.after.every.name", "")
+	extra.SetRawString("")
+	events = append(events, extra, event.New(0))
+	// One coder for them all, as a store's, remembering each event's
+	// names for the next.
+	var coder event.RecordCoder
+	for i, e := range events {
+		fields := coder.AppendFields(nil, e)
+		rec := event.AppendRecord(nil, e)
+		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
+			t.Fatalf("event %d: record of the fields\n %q\nwant %q", i, got, rec)
+		}
+		if alone := event.AppendRecordFields(nil, e); !slices.Equal(alone, fields) {
+			t.Fatalf("event %d: fields %v, by a coder %v", i, alone, fields)
+		}
+		if n := event.RecordSize(fields); n != len(rec) {
+			t.Fatalf("event %d: size %d, the record %d bytes", i, n, len(rec))
+		}
+	}
+}
+
+func FuzzRecordFieldsAreTheRecord(f *testing.F) {
+	f.Add("bGluZQ==", "extra.x", "1", "source.ip", "192.0.2.1")
+	f.Add("not base64", "raw", "a", "rtir_id", "")
+	f.Fuzz(func(t *testing.T, raw, k1, v1, k2, v2 string) {
+		e := event.New(0)
+		e.SetTrusted("raw", raw)
+		e.SetTrusted(k1, v1)
+		e.SetTrusted(k2, v2)
+		rec := event.AppendRecord(nil, e)
+		fields := event.AppendRecordFields(nil, e)
+		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
+			t.Fatalf("record of the fields %q, want %q", got, rec)
+		}
+		e.SetRawString(v1)
+		rec = event.AppendRecord(nil, e)
+		fields = event.AppendRecordFields(nil, e)
+		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
+			t.Fatalf("raw held: record of the fields %q, want %q", got, rec)
+		}
+	})
+}
+
+// BenchmarkRecordFields: an event's record written (AppendRecord) against
+// its fields given (AppendRecordFields, and by one coder for all).
+func BenchmarkRecordFields(b *testing.B) {
+	events := shadowserverReports(b, 2000, "scan_rdp")
+	b.Run("record", func(b *testing.B) {
+		var buf []byte
+		for i := 0; b.Loop(); i++ {
+			buf = event.AppendRecord(buf[:0], events[i%len(events)])
+		}
+	})
+	b.Run("fields", func(b *testing.B) {
+		var fields []event.RecordField
+		for i := 0; b.Loop(); i++ {
+			fields = event.AppendRecordFields(fields[:0], events[i%len(events)])
+		}
+	})
+	b.Run("coder", func(b *testing.B) {
+		var (
+			fields []event.RecordField
+			coder  event.RecordCoder
+		)
+		for i := 0; b.Loop(); i++ {
+			fields = coder.AppendFields(fields[:0], events[i%len(events)])
+		}
+	})
+}
