@@ -200,8 +200,9 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 // limit matches: one per side (source, destination) of the first
 // indicator of IP, prefix, ASN and host name, and for an address per form
 // its column may hold it in (ipForms, ipRanges), each driven by that
-// side's index, or a single one driven by the time index.
-func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
+// side's index, or a single one driven by the time index. The table's ts
+// is time.source less base (partition.base).
+func (f *partFilter) sql(t string, base int64, limit int) (queries []string, args [][]any) {
 	var (
 		where []string
 		wargs []any
@@ -263,20 +264,20 @@ func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
 		}
 	}
 	if f.org != "" {
-		add(`EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = `+t+`.ts AND o.event_id = `+t+`.id)`, f.org)
+		add(`EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = `+t+`.ts + ? AND o.event_id = `+t+`.id)`, f.org, base)
 	}
 	if f.hasFrom {
-		add("ts >= ?", f.tFrom)
+		add("ts >= ?", f.tFrom-base)
 	}
 	if f.hasTo {
-		add("ts < ?", f.tTo)
+		add("ts < ?", f.tTo-base)
 	}
 	dir := " DESC"
 	if f.after != nil {
 		if f.asc {
-			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
 		} else {
-			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
 		}
 	}
 	if f.asc {
@@ -437,7 +438,7 @@ func (ps *parts) orgIDs(ctx context.Context, org string, first, tmin, tmax int64
 // searchSealed offers a sealed partition's first matches to top.
 func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
 	ps.sealedAsked.Add(1)
-	queries, args := f.sql(p.table, top.k)
+	queries, args := f.sql(p.table, p.base, top.k)
 	for i, text := range queries {
 		err := ps.searchStmts.each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
 			var (
@@ -448,6 +449,7 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
 				return err
 			}
+			h.ts += p.base
 			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
 			top.offer(h, len(queries) > 1)
 			return nil

@@ -178,12 +178,14 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 	}
 
 	type header struct {
-		n, firstID int64
-		day        string
-		summary    []byte // NULL (nil) until sealed
+		n, firstID, base int64
+		day              string
+		summary          []byte // NULL (nil) until sealed
 	}
-	headers, err := sqlkit.Query(ctx, q, `SELECT id, day, first_id, summary FROM event_parts WHERE id >= ? ORDER BY id`, []any{max(firstOpen, 0)},
-		func(rows *sql.Rows) (h header, err error) { return h, rows.Scan(&h.n, &h.day, &h.firstID, &h.summary) })
+	headers, err := sqlkit.Query(ctx, q, `SELECT id, day, first_id, summary, ts_base FROM event_parts WHERE id >= ? ORDER BY id`, []any{max(firstOpen, 0)},
+		func(rows *sql.Rows) (h header, err error) {
+			return h, rows.Scan(&h.n, &h.day, &h.firstID, &h.summary, &h.base)
+		})
 	if err != nil {
 		return 0, err
 	}
@@ -195,7 +197,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case h.n <= lastN && !inMemory:
 			continue // sealed in memory already
 		case h.n > lastN:
-			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1}
+			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1, base: h.base}
 		}
 		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil}
 		switch {
@@ -356,6 +358,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 			&feed, &taxonomy, &typ, &tlp); err != nil {
 			return nil, err
 		}
+		en.ts += p.base
 		en.h8 = uint64(h)
 		en.srcIP, en.dstIP = ipKeyOf(src), ipKeyOf(dst)
 		en.srcASN, en.dstASN = srcASN.Int64, dstASN.Int64
