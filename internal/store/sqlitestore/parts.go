@@ -90,7 +90,8 @@ CREATE TABLE IF NOT EXISTS event_parts (
 	day      TEXT    NOT NULL,
 	first_id INTEGER NOT NULL,
 	summary  BLOB,
-	ts_base  INTEGER NOT NULL DEFAULT 0
+	ts_base  INTEGER NOT NULL DEFAULT 0,
+	sealed_as INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS event_dict (
 	id    INTEGER PRIMARY KEY,
@@ -168,6 +169,11 @@ type partition struct {
 	// (event_parts.ts_base): the day's midnight since layout version 4,
 	// 0 in a partition an earlier version made.
 	base int64
+	// postings (guarded by parts.mu) says the partition was sealed with
+	// lists of its events by AS number (parts_postings.go) instead of
+	// the indexes of src_asn and dst_asn: event_parts.sealed_as, the
+	// layout version that sealed it, is 4 or more.
+	postings bool
 
 	// Guarded by parts.mu.
 	sealed  bool
@@ -433,20 +439,23 @@ func (s *Store) openLayout(ctx context.Context) error {
 
 // upgradeLayout records a database of an earlier parts layout version
 // as this one, in one write transaction: event_parts gains ts_base
-// (version 4), 0 for the partitions there are, whose times are absolute.
+// and sealed_as (version 4), 0 for the partitions there are: their times
+// are absolute, and their AS numbers indexed (sealIndexes).
 func (s *Store) upgradeLayout(ctx context.Context) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('event_parts') WHERE name = 'ts_base'`).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE event_parts ADD COLUMN ts_base INTEGER NOT NULL DEFAULT 0`); err != nil {
+	for _, col := range []string{"ts_base", "sealed_as"} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('event_parts') WHERE name = ?`, col).Scan(&n); err != nil {
 			return err
+		}
+		if n == 0 {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE event_parts ADD COLUMN `+col+` INTEGER NOT NULL DEFAULT 0`); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {

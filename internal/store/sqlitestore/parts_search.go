@@ -203,13 +203,39 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 // side's index, or a single one driven by the time index. The table's ts
 // is time.source less base (partition.base).
 func (f *partFilter) sql(t string, base int64, limit int) (queries []string, args [][]any) {
-	var (
-		where []string
-		wargs []any
-		// sides are the conditions on an event's side (src_, dst_), each
-		// in its alternatives: the column's forms of an address (ipForms).
-		sides [][]alt
-	)
+	sides, where, wargs := f.conds(t, base)
+	dir := " DESC"
+	if f.asc {
+		dir = " ASC"
+	}
+	query := func(first string, firstArgs []any) {
+		conds := where
+		a := wargs
+		if first != "" {
+			conds = append([]string{first}, where...)
+			a = append(slices.Clone(firstArgs), wargs...)
+		}
+		text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + t
+		if len(conds) > 0 {
+			text += " WHERE " + strings.Join(conds, " AND ")
+		}
+		queries = append(queries, text+` ORDER BY ts`+dir+`, id`+dir+` LIMIT ?`)
+		args = append(args, append(a, limit))
+	}
+	if len(sides) == 0 {
+		query("", nil)
+		return queries, args
+	}
+	for _, a := range sides[0] {
+		query(a.cond, a.args)
+	}
+	return queries, args
+}
+
+// conds returns a sealed partition's conditions: sides, each indicator's
+// alternatives on either side, the first of which drives a query, and
+// where, the others and the rest of the filter, with their arguments.
+func (f *partFilter) conds(t string, base int64) (sides [][]alt, where []string, wargs []any) {
 	either := func(cond func(side string) []alt) {
 		sides = append(sides, append(cond("src_"), cond("dst_")...))
 	}
@@ -272,7 +298,6 @@ func (f *partFilter) sql(t string, base int64, limit int) (queries []string, arg
 	if f.hasTo {
 		add("ts < ?", f.tTo-base)
 	}
-	dir := " DESC"
 	if f.after != nil {
 		if f.asc {
 			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
@@ -280,31 +305,7 @@ func (f *partFilter) sql(t string, base int64, limit int) (queries []string, arg
 			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
 		}
 	}
-	if f.asc {
-		dir = " ASC"
-	}
-	query := func(first string, firstArgs []any) {
-		conds := where
-		a := wargs
-		if first != "" {
-			conds = append([]string{first}, where...)
-			a = append(slices.Clone(firstArgs), wargs...)
-		}
-		text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + t
-		if len(conds) > 0 {
-			text += " WHERE " + strings.Join(conds, " AND ")
-		}
-		queries = append(queries, text+` ORDER BY ts`+dir+`, id`+dir+` LIMIT ?`)
-		args = append(args, append(a, limit))
-	}
-	if len(sides) == 0 {
-		query("", nil)
-		return queries, args
-	}
-	for _, a := range sides[0] {
-		query(a.cond, a.args)
-	}
-	return queries, args
+	return sides, where, wargs
 }
 
 // alt is a condition of a sealed partition's query and its arguments.
@@ -322,10 +323,11 @@ type partHit struct {
 
 // partView is a partition as one search saw it.
 type partView struct {
-	p      *partition
-	sealed bool
-	hot    hotSnap
-	sum    partSummary
+	p        *partition
+	sealed   bool
+	postings bool // partition.postings
+	hot      hotSnap
+	sum      partSummary
 }
 
 // match returns the first limit events q matches after the keyset cursor
@@ -339,7 +341,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	views := make([]partView, 0, len(ps.list))
 	firstHot := int64(-1)
 	for _, p := range ps.list {
-		v := partView{p: p, sealed: p.sealed, hot: p.hot.snap(), sum: p.sum}
+		v := partView{p: p, sealed: p.sealed, postings: p.postings, hot: p.hot.snap(), sum: p.sum}
 		if !v.sealed && firstHot < 0 {
 			firstHot = p.firstID
 		}
@@ -387,7 +389,11 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 					continue
 				}
 			}
-			if err := ps.searchSealed(ctx, v.p, &f, &top); err != nil {
+			search := ps.searchSealed
+			if v.postings && f.byPostings() {
+				search = ps.searchPostings
+			}
+			if err := search(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
 			}
 			continue
@@ -635,4 +641,92 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 	}
 	ps.mu.RUnlock()
 	return store.TopGroups(by, counts, top), nil
+}
+
+// byPostings reports whether the AS number drives f: no address nor
+// prefix comes before it (partFilter.conds), so that a partition sealed
+// with lists of its events by AS number is searched through them.
+func (f *partFilter) byPostings() bool { return f.asn != 0 && !f.ip.Valid() && f.lo == nil }
+
+// postingsChunk is how many ids of a list a query of searchPostings asks
+// the rows of: one statement text, the last chunk padded with its last id.
+const postingsChunk = 128
+
+// searchPostings offers a sealed partition's first matches to top, read
+// through its lists of events by AS number (parts_postings.go): both
+// sides' lists of f's number merged in the order of the search, the
+// time bounds and the cursor applied, then the rows of the ids asked a
+// chunk at a time for the rest of the filter, until the next id could
+// not enter top.
+func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	var (
+		list []posting
+		err  error
+	)
+	err = ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_asn WHERE asn = ?`, []any{f.asn},
+		func(rows *sql.Rows) error {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				return err
+			}
+			list, err = decodePostings(data, list)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	order := comparePostings
+	if !f.asc {
+		order = func(a, b posting) int { return comparePostings(b, a) }
+	}
+	slices.SortFunc(list, order)
+	list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
+	keep := list[:0]
+	for _, e := range list {
+		ts := e.ts + p.base
+		switch {
+		case f.hasFrom && ts < f.tFrom, f.hasTo && ts >= f.tTo:
+			continue
+		case f.after != nil && !f.asc && (ts > f.after.TimeSource || (ts == f.after.TimeSource && e.id >= f.after.ID)):
+			continue
+		case f.after != nil && f.asc && (ts < f.after.TimeSource || (ts == f.after.TimeSource && e.id <= f.after.ID)):
+			continue
+		}
+		keep = append(keep, e)
+	}
+	_, where, wargs := f.conds(p.table, p.base)
+	text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + p.table + ` WHERE id IN (` + placeholders(postingsChunk) + `)`
+	if len(where) > 0 {
+		text += " AND " + strings.Join(where, " AND ")
+	}
+	args := make([]any, postingsChunk, postingsChunk+len(wargs))
+	args = append(args, wargs...)
+	for start := 0; start < len(keep); start += postingsChunk {
+		if next := keep[start]; top.full() && top.compare(partHit{ts: next.ts + p.base, id: next.id}, top.worst()) >= 0 {
+			break // this id and the rest could not enter
+		}
+		chunk := keep[start:min(start+postingsChunk, len(keep))]
+		for i := range postingsChunk {
+			args[i] = chunk[min(i, len(chunk)-1)].id
+		}
+		err := ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
+			var (
+				h              partHit
+				ip             []byte
+				asn, typ, feed sql.NullInt64
+			)
+			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+				return err
+			}
+			h.ts += p.base
+			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
+			top.offer(h, false)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,11 +9,12 @@ import (
 )
 
 // TestPartsOfVersion3Times writes partitions as layout version 3 did
-// (absolute times, no event_parts.ts_base), reopens the database with
-// this version and writes on, so that sealed partitions of absolute and
-// of relative times are searched together, the one hot at the upgrade
-// among them; every search answers as the rows layout does, and a
-// version 4 partition's rows hold times that fit in 6 bytes.
+// (absolute times, no event_parts.ts_base nor sealed_as, AS numbers
+// indexed), reopens the database with this version and writes on, so
+// that sealed partitions of both kinds are searched together, the one hot
+// at the upgrade among them; every search answers as the rows layout
+// does, a version 4 partition's rows hold times that fit in 6 bytes, and
+// its AS numbers are in lists, not indexes.
 func TestPartsOfVersion3Times(t *testing.T) {
 	skipUnderRace(t)
 	withSealInline(t)
@@ -32,10 +33,10 @@ func TestPartsOfVersion3Times(t *testing.T) {
 			insertOnBoth(t, rows, parts, batch)
 		}
 	}
-	relativeTS = false
-	t.Cleanup(func() { relativeTS = true })
+	relativeTS, sealPostings = false, false
+	t.Cleanup(func() { relativeTS, sealPostings = true, true })
 	insert(5)
-	for _, q := range []string{`ALTER TABLE event_parts DROP COLUMN ts_base`, `UPDATE event_layout SET version = 3`} {
+	for _, q := range []string{`ALTER TABLE event_parts DROP COLUMN ts_base`, `ALTER TABLE event_parts DROP COLUMN sealed_as`, `UPDATE event_layout SET version = 3`} {
 		if _, err := parts.write.ExecContext(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +44,7 @@ func TestPartsOfVersion3Times(t *testing.T) {
 	if err := parts.Close(); err != nil {
 		t.Fatal(err)
 	}
-	relativeTS = true
+	relativeTS, sealPostings = true, true
 	parts = openLayout(t, partsPath, opts)
 	defer parts.Close()
 	var v int
@@ -54,11 +55,24 @@ func TestPartsOfVersion3Times(t *testing.T) {
 	parts.parts.mu.RLock()
 	list := parts.parts.list
 	parts.parts.mu.RUnlock()
-	var absolute, relative int
+	var absolute, relative, indexed, posted int
 	for _, p := range list {
-		var base, big int64
-		if err := parts.write.QueryRowContext(t.Context(), `SELECT ts_base FROM event_parts WHERE id = ?`, p.n).Scan(&base); err != nil {
+		var base, big, sealedAs, asnIndexes, lists int64
+		if err := parts.write.QueryRowContext(t.Context(), `SELECT ts_base, sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&base, &sealedAs); err != nil {
 			t.Fatal(err)
+		}
+		if err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name = ?), count(*) FILTER (WHERE name = ?) FROM sqlite_master`,
+			p.table+"_src_asn", p.table+"_asn").Scan(&asnIndexes, &lists); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case !p.sealed:
+		case sealedAs == 0 && asnIndexes == 1 && lists == 0 && !p.postings:
+			indexed++
+		case sealedAs == partsVersion && asnIndexes == 0 && lists == 1 && p.postings:
+			posted++
+		default:
+			t.Errorf("partition %d: sealed as %d, %d index of src_asn, %d table of lists, postings %v", p.n, sealedAs, asnIndexes, lists, p.postings)
 		}
 		if base != p.base {
 			t.Fatalf("partition %d: ts_base %d, the memory holds %d", p.n, base, p.base)
@@ -76,8 +90,9 @@ func TestPartsOfVersion3Times(t *testing.T) {
 			t.Errorf("partition %d (base %d): %d times of more than 6 bytes", p.n, base, big)
 		}
 	}
-	if absolute == 0 || relative == 0 {
-		t.Fatalf("sealed partitions: %d of absolute times, %d of relative ones; the test wants both", absolute, relative)
+	if absolute == 0 || relative == 0 || indexed == 0 || posted == 0 {
+		t.Fatalf("sealed partitions: %d of absolute times, %d of relative ones, %d with AS numbers indexed, %d listed; the test wants each",
+			absolute, relative, indexed, posted)
 	}
 	compareLayouts(t, rows, parts, g, all[100])
 	compareLayouts(t, rows, parts, g, all[len(all)-100])
