@@ -23,12 +23,15 @@ import (
 // first 4 bytes of h8 (layout version 3; version 2 indexed h8 whole),
 // serves the hash lookups a Bloom filter admits in 4 bytes less an event,
 // keys the URL and malware-hash searches. With postings (layout version
-// 4) the AS numbers are not indexed: writePostings lists them.
+// 4) neither the times nor the AS numbers are indexed: writePostings
+// lists them.
 func sealIndexes(t string, postings bool) []string {
 	list := []string{
-		`CREATE INDEX IF NOT EXISTS ` + t + `_ts ON ` + t + ` (ts)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_h4 ON ` + t + ` (h8 >> 32)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
+	}
+	if !postings {
+		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_ts ON `+t+` (ts)`)
 	}
 	for _, c := range []string{"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn"} {
 		if postings && (c == "src_asn" || c == "dst_asn") {
@@ -186,7 +189,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	hot := p.hot.snap()
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
-	lists := buildPostings(&hot, p.base)
+	lists, times := buildPostings(&hot, p.base)
 	sum.build(&hot)
 	for _, q := range sealIndexes(p.table, sealPostings) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -195,7 +198,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	sealedAs := 0
 	if sealPostings {
-		if err := writePostings(ctx, tx, p.table, lists); err != nil {
+		if err := writePostings(ctx, tx, p.table, lists, times); err != nil {
 			return err
 		}
 		sealedAs = partsVersion

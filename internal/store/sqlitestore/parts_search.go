@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -390,8 +391,11 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 				}
 			}
 			search := ps.searchSealed
-			if v.postings && f.byPostings() {
+			switch {
+			case v.postings && f.byPostings():
 				search = ps.searchPostings
+			case v.postings && f.byTime():
+				search = ps.searchTimes
 			}
 			if err := search(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
@@ -648,21 +652,24 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 // with lists of its events by AS number is searched through them.
 func (f *partFilter) byPostings() bool { return f.asn != 0 && !f.ip.Valid() && f.lo == nil }
 
-// postingsChunk is how many ids of a list a query of searchPostings asks
+// byTime reports whether no indicator drives f: a partition sealed with
+// its list by time is searched through it.
+func (f *partFilter) byTime() bool { return f.asn == 0 && !f.ip.Valid() && f.lo == nil && f.from == "" }
+
+// postingsChunk is how many ids of a list a query of offerPostings asks
 // the rows of: one statement text, the last chunk padded with its last id.
-const postingsChunk = 128
+const postingsChunk = 64
 
 // searchPostings offers a sealed partition's first matches to top, read
 // through its lists of events by AS number (parts_postings.go): both
-// sides' lists of f's number merged in the order of the search, the
-// time bounds and the cursor applied, then the rows of the ids asked a
-// chunk at a time for the rest of the filter, until the next id could
-// not enter top.
+// sides' lists of f's number merged in the order of the search, then
+// offered (offerPostings).
 func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
 	ps.sealedAsked.Add(1)
 	var (
-		list []posting
-		err  error
+		list  []posting
+		sides int
+		err   error
 	)
 	err = ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_asn WHERE asn = ?`, []any{f.asn},
 		func(rows *sql.Rows) error {
@@ -670,18 +677,96 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 			if err := rows.Scan(&data); err != nil {
 				return err
 			}
+			sides++
 			list, err = decodePostings(data, list)
 			return err
 		})
 	if err != nil {
 		return err
 	}
-	order := comparePostings
-	if !f.asc {
-		order = func(a, b posting) int { return comparePostings(b, a) }
+	// A list is in (ts, id) order already; both sides' are merged.
+	if sides > 1 {
+		slices.SortFunc(list, comparePostings)
+		list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
 	}
-	slices.SortFunc(list, order)
-	list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
+	if !f.asc {
+		slices.Reverse(list)
+	}
+	_, err = ps.offerPostings(ctx, p, f, top, list)
+	return err
+}
+
+// searchTimes offers a sealed partition's first matches to top, read
+// through its list by time: its chunks from the end the search starts
+// at, each offered (offerPostings) until one could not enter top.
+func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	type chunkKey struct{ ts, id int64 }
+	var keys []chunkKey
+	err := ps.searchStmts.each(ctx, ps.s.read, `SELECT ts, id FROM `+p.table+`_time ORDER BY ts, id`, nil,
+		func(rows *sql.Rows) error {
+			var k chunkKey
+			err := rows.Scan(&k.ts, &k.id)
+			keys = append(keys, k)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	for j := range keys {
+		i := j
+		if !f.asc {
+			i = len(keys) - 1 - j
+		}
+		// Chunk i holds the events from its key to the next one's: one
+		// wholly before the time bounds or the cursor is skipped, one
+		// wholly after them ends the search.
+		first := keys[i].ts + p.base
+		var last int64 = math.MaxInt64
+		if i+1 < len(keys) {
+			last = keys[i+1].ts + p.base
+		}
+		if f.asc {
+			if (f.hasTo && first >= f.tTo) || (top.full() && top.worst().ts < first) {
+				break
+			}
+			if (f.hasFrom && last < f.tFrom) || (f.after != nil && last < f.after.TimeSource) {
+				continue
+			}
+		} else {
+			if (f.hasFrom && last < f.tFrom) || (top.full() && top.worst().ts > last) {
+				break
+			}
+			if (f.hasTo && first >= f.tTo) || (f.after != nil && first > f.after.TimeSource) {
+				continue
+			}
+		}
+		var data []byte
+		err := ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_time WHERE ts = ? AND id = ?`, []any{keys[i].ts, keys[i].id},
+			func(rows *sql.Rows) error { return rows.Scan(&data) })
+		if err != nil {
+			return err
+		}
+		list, err := decodePostings(data, nil)
+		if err != nil {
+			return err
+		}
+		if !f.asc {
+			slices.Reverse(list)
+		}
+		stopped, err := ps.offerPostings(ctx, p, f, top, list)
+		if err != nil || stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// offerPostings offers to top the events of list, in the order of the
+// search, that match f: the time bounds and the cursor applied to the
+// list, the rows of the ids asked a chunk at a time for the rest of the
+// filter, until the next id could not enter top (stopped).
+func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting) (stopped bool, err error) {
 	keep := list[:0]
 	for _, e := range list {
 		ts := e.ts + p.base
@@ -704,7 +789,7 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 	args = append(args, wargs...)
 	for start := 0; start < len(keep); start += postingsChunk {
 		if next := keep[start]; top.full() && top.compare(partHit{ts: next.ts + p.base, id: next.id}, top.worst()) >= 0 {
-			break // this id and the rest could not enter
+			return true, nil // this id and the rest could not enter
 		}
 		chunk := keep[start:min(start+postingsChunk, len(keep))]
 		for i := range postingsChunk {
@@ -725,8 +810,8 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 			return nil
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }

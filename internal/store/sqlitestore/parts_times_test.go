@@ -10,11 +10,11 @@ import (
 
 // TestPartsOfVersion3Times writes partitions as layout version 3 did
 // (absolute times, no event_parts.ts_base nor sealed_as, AS numbers
-// indexed), reopens the database with this version and writes on, so
+// and times indexed), reopens the database with this version and writes on, so
 // that sealed partitions of both kinds are searched together, the one hot
 // at the upgrade among them; every search answers as the rows layout
 // does, a version 4 partition's rows hold times that fit in 6 bytes, and
-// its AS numbers are in lists, not indexes.
+// its AS numbers and times are in lists, not indexes.
 func TestPartsOfVersion3Times(t *testing.T) {
 	skipUnderRace(t)
 	withSealInline(t)
@@ -57,22 +57,22 @@ func TestPartsOfVersion3Times(t *testing.T) {
 	parts.parts.mu.RUnlock()
 	var absolute, relative, indexed, posted int
 	for _, p := range list {
-		var base, big, sealedAs, asnIndexes, lists int64
+		var base, big, sealedAs, indexes, lists int64
 		if err := parts.write.QueryRowContext(t.Context(), `SELECT ts_base, sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&base, &sealedAs); err != nil {
 			t.Fatal(err)
 		}
-		if err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name = ?), count(*) FILTER (WHERE name = ?) FROM sqlite_master`,
-			p.table+"_src_asn", p.table+"_asn").Scan(&asnIndexes, &lists); err != nil {
+		if err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name IN (?, ?)), count(*) FILTER (WHERE name IN (?, ?)) FROM sqlite_master`,
+			p.table+"_src_asn", p.table+"_ts", p.table+"_asn", p.table+"_time").Scan(&indexes, &lists); err != nil {
 			t.Fatal(err)
 		}
 		switch {
 		case !p.sealed:
-		case sealedAs == 0 && asnIndexes == 1 && lists == 0 && !p.postings:
+		case sealedAs == 0 && indexes == 2 && lists == 0 && !p.postings:
 			indexed++
-		case sealedAs == partsVersion && asnIndexes == 0 && lists == 1 && p.postings:
+		case sealedAs == partsVersion && indexes == 0 && lists == 2 && p.postings:
 			posted++
 		default:
-			t.Errorf("partition %d: sealed as %d, %d index of src_asn, %d table of lists, postings %v", p.n, sealedAs, asnIndexes, lists, p.postings)
+			t.Errorf("partition %d: sealed as %d, %d indexes of src_asn and ts, %d tables of lists, postings %v", p.n, sealedAs, indexes, lists, p.postings)
 		}
 		if base != p.base {
 			t.Fatalf("partition %d: ts_base %d, the memory holds %d", p.n, base, p.base)
