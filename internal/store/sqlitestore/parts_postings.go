@@ -21,7 +21,10 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // postingsVersion is the layout version from which a sealing writes the
@@ -83,8 +86,11 @@ func postingsTables(t string) []string {
 	}
 }
 
-// writePostings writes a partition's lists in tx.
-func writePostings(ctx context.Context, tx *sql.Tx, t string, lists map[postingKey][]posting, times []posting) error {
+// writePostings writes a partition's lists in tx, each compressed with
+// enc (zstd: the differences of a list repeat, from a third of its bytes
+// by AS number to nearly all of a chunk by time of events written in
+// order).
+func writePostings(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, lists map[postingKey][]posting, times []posting) error {
 	for _, q := range postingsTables(t) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -92,7 +98,7 @@ func writePostings(ctx context.Context, tx *sql.Tx, t string, lists map[postingK
 	}
 	for start := 0; start < len(times); start += timeChunk {
 		chunk := times[start:min(start+timeChunk, len(times))]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+`_time (ts, id, data) VALUES (?, ?, ?)`, chunk[0].ts, chunk[0].id, encodePostings(chunk)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+`_time (ts, id, data) VALUES (?, ?, ?)`, chunk[0].ts, chunk[0].id, enc.EncodeAll(encodePostings(chunk), nil)); err != nil {
 			return err
 		}
 	}
@@ -102,7 +108,7 @@ func writePostings(ctx context.Context, tx *sql.Tx, t string, lists map[postingK
 	}
 	defer st.Close()
 	for k, l := range lists {
-		if _, err := st.ExecContext(ctx, k.asn, k.side, encodePostings(l)); err != nil {
+		if _, err := st.ExecContext(ctx, k.asn, k.side, enc.EncodeAll(encodePostings(l), nil)); err != nil {
 			return err
 		}
 	}
@@ -127,7 +133,16 @@ func encodePostings(l []posting) []byte {
 	return b
 }
 
-var errBadPostings = errors.New("malformed list of events by AS number")
+var errBadPostings = errors.New("malformed list of events")
+
+// readPostings appends a list writePostings wrote, compressed, to out.
+func (ps *parts) readPostings(data []byte, out []posting) ([]posting, error) {
+	b, err := ps.dec.DecodeAll(data, nil)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", errBadPostings, err)
+	}
+	return decodePostings(b, out)
+}
 
 // decodePostings appends a list encodePostings wrote to out.
 func decodePostings(b []byte, out []posting) ([]posting, error) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestPostingsRoundTrip: a list reads back as written, times before the
@@ -26,5 +28,22 @@ func TestPostingsRoundTrip(t *testing.T) {
 	}
 	if got, err := decodePostings(encodePostings(nil), nil); err != nil || len(got) != 0 {
 		t.Errorf("empty list: %v (%v)", got, err)
+	}
+	// As stored: compressed.
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &parts{dec: dec}
+	if got, err := ps.readPostings(enc.EncodeAll(b, nil), nil); err != nil || !slices.Equal(got, list) {
+		t.Errorf("read %v (%v), want %v", got, err, list)
+	}
+	if _, err := ps.readPostings(b, nil); !errors.Is(err, errBadPostings) {
+		t.Errorf("read an uncompressed list: %v, want errBadPostings", err)
 	}
 }

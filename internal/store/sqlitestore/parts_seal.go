@@ -198,7 +198,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	sealedAs := 0
 	if sealPostings {
-		if err := writePostings(ctx, tx, p.table, lists, times); err != nil {
+		if err := writePostings(ctx, tx, ps.enc, p.table, lists, times); err != nil {
 			return err
 		}
 		sealedAs = partsVersion

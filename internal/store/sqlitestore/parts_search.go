@@ -678,7 +678,7 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 				return err
 			}
 			sides++
-			list, err = decodePostings(data, list)
+			list, err = ps.readPostings(data, list)
 			return err
 		})
 	if err != nil {
@@ -747,7 +747,7 @@ func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, t
 		if err != nil {
 			return err
 		}
-		list, err := decodePostings(data, nil)
+		list, err := ps.readPostings(data, nil)
 		if err != nil {
 			return err
 		}
