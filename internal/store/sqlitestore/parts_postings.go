@@ -49,8 +49,9 @@ func comparePostings(a, b posting) int {
 	return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.id, b.id))
 }
 
-// timeChunk is how many events a chunk of the list by time holds.
-const timeChunk = 4096
+// timeChunk is how many events a chunk of the list by time holds (tests
+// make it small).
+var timeChunk = 4096
 
 // buildPostings returns the lists of a hot copy's events by AS number
 // and side, and the list of all, each in (ts, id) order.

@@ -692,7 +692,7 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 	if !f.asc {
 		slices.Reverse(list)
 	}
-	_, err = ps.offerPostings(ctx, p, f, top, list)
+	_, err = ps.offerPostings(ctx, p, f, top, list, false)
 	return err
 }
 
@@ -754,7 +754,7 @@ func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, t
 		if !f.asc {
 			slices.Reverse(list)
 		}
-		stopped, err := ps.offerPostings(ctx, p, f, top, list)
+		stopped, err := ps.offerPostings(ctx, p, f, top, list, f.narrows())
 		if err != nil || stopped {
 			return err
 		}
@@ -762,11 +762,21 @@ func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, t
 	return nil
 }
 
+// narrows reports whether f has conditions besides time (no indicator):
+// a few of a chunk by time may match, and most of its rows are read.
+func (f *partFilter) narrows() bool {
+	return f.feed != 0 || f.taxonomy != 0 || f.typ != 0 || f.tlp != 0 || f.org != "" || f.url != "" || f.hash != ""
+}
+
 // offerPostings offers to top the events of list, in the order of the
 // search, that match f: the time bounds and the cursor applied to the
 // list, the rows of the ids asked a chunk at a time for the rest of the
-// filter, until the next id could not enter top (stopped).
-func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting) (stopped bool, err error) {
+// filter, until the next id could not enter top (stopped). With byRange
+// (a chunk by time, of a filter that narrows), ids close together (at
+// least one in two of their range, as events written in time order
+// are) are read as one range of rows instead, those of the list kept:
+// a seek an id costs several times a step.
+func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting, byRange bool) (stopped bool, err error) {
 	keep := list[:0]
 	for _, e := range list {
 		ts := e.ts + p.base
@@ -781,6 +791,42 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 		keep = append(keep, e)
 	}
 	_, where, wargs := f.conds(p.table, p.base)
+	scan := func(text string, args []any, keep func(id int64) bool) error {
+		return ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
+			var (
+				h              partHit
+				ip             []byte
+				asn, typ, feed sql.NullInt64
+			)
+			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+				return err
+			}
+			if keep != nil && !keep(h.id) {
+				return nil
+			}
+			h.ts += p.base
+			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
+			top.offer(h, false)
+			return nil
+		})
+	}
+	if byRange && len(keep) > 0 {
+		lo, hi := keep[0].id, keep[0].id
+		for _, e := range keep {
+			lo, hi = min(lo, e.id), max(hi, e.id)
+		}
+		if hi-lo < 2*int64(len(keep)) {
+			ids := make(map[int64]bool, len(keep))
+			for _, e := range keep {
+				ids[e.id] = true
+			}
+			text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + p.table + ` WHERE id BETWEEN ? AND ?`
+			if len(where) > 0 {
+				text += " AND " + strings.Join(where, " AND ")
+			}
+			return false, scan(text, append([]any{lo, hi}, wargs...), func(id int64) bool { return ids[id] })
+		}
+	}
 	text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + p.table + ` WHERE id IN (` + placeholders(postingsChunk) + `)`
 	if len(where) > 0 {
 		text += " AND " + strings.Join(where, " AND ")
@@ -795,21 +841,7 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 		for i := range postingsChunk {
 			args[i] = chunk[min(i, len(chunk)-1)].id
 		}
-		err := ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
-			var (
-				h              partHit
-				ip             []byte
-				asn, typ, feed sql.NullInt64
-			)
-			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
-				return err
-			}
-			h.ts += p.base
-			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
-			top.offer(h, false)
-			return nil
-		})
-		if err != nil {
+		if err := scan(text, args, nil); err != nil {
 			return false, err
 		}
 	}

@@ -2,9 +2,11 @@ package sqlitestore
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
@@ -99,6 +101,54 @@ func TestPartsOfVersion3Times(t *testing.T) {
 	for i, e := range all {
 		if _, err := parts.GetEvent(t.Context(), e.Hash()); err != nil {
 			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+}
+
+// TestPartsInTimeOrder stores events nearly in the order of their
+// time.source, as a feed's file often comes, so that a chunk of a partition's list by
+// time (of 16 events here) holds ids close together and a search that narrows (feed,
+// taxonomy) reads them as a range of rows; every search answers as the
+// rows layout does.
+func TestPartsInTimeOrder(t *testing.T) {
+	skipUnderRace(t)
+	withSealInline(t)
+	timeChunk = 16
+	t.Cleanup(func() { timeChunk = 4096 })
+	dir := t.TempDir()
+	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
+	defer rows.Close()
+	parts := openLayout(t, filepath.Join(dir, "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 300})
+	defer parts.Close()
+	g := storetest.NewGenerator(13)
+	var all []*event.Event
+	for range 10 {
+		all = append(all, g.Batch(250)...)
+	}
+	slices.SortStableFunc(all, func(a, b *event.Event) int {
+		ta, _ := a.Time("time.source")
+		tb, _ := b.Time("time.source")
+		return ta.Compare(tb)
+	})
+	// Nearly: each three in reverse, so that a cursor inside a chunk
+	// leaves ids of its range out.
+	for i := 0; i+2 < len(all); i += 3 {
+		all[i], all[i+2] = all[i+2], all[i]
+	}
+	for start := 0; start < len(all); start += 250 {
+		insertOnBoth(t, rows, parts, all[start:min(start+250, len(all))])
+	}
+	compareLayouts(t, rows, parts, g, all[100])
+	compareLayouts(t, rows, parts, g, all[len(all)-100])
+	// Pages of a few events: the cursor falls inside a chunk, whose rows
+	// past it the range reads and leaves.
+	sample := all[len(all)/2]
+	for _, q := range []store.EventQuery{{Feed: sample.Value("feed.name")}, {Taxonomy: sample.Value("classification.taxonomy")}} {
+		for _, asc := range []bool{false, true} {
+			q.Ascending, q.Limit = asc, 7
+			if want, got := allPages(t, rows, q), allPages(t, parts, q); len(want) < 20 || !slices.Equal(want, got) {
+				t.Errorf("%+v: parts gave %d events, rows %d (the test wants 20 at least), or another order", q, len(got), len(want))
+			}
 		}
 	}
 }
