@@ -34,12 +34,15 @@ const (
 // event_layout: a later version that changes a table reads it to know
 // what it opens. Version 2 writes blocks in columns (parts_block.go);
 // version 3 writes an IPv4 address column in 4 bytes (ipColumn) and
-// blocks of 256 events. Each reads what the versions before it wrote
-// (version 1's blocks, all plain; 16-byte IPv4 columns), and a database
+// blocks of 256 events; version 4 writes ts relative to the partition's
+// day (event_parts.ts_base, tsBase): 6 bytes, not 8, in the compact row
+// and in every index that holds it. Each reads what the versions before
+// it wrote (version 1's blocks, all plain; 16-byte IPv4 columns; ts_base
+// 0, absolute times), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 3
+	partsVersion       = 4
 	oldestPartsVersion = 1
 )
 
@@ -86,7 +89,9 @@ CREATE TABLE IF NOT EXISTS event_parts (
 	id       INTEGER PRIMARY KEY,
 	day      TEXT    NOT NULL,
 	first_id INTEGER NOT NULL,
-	summary  BLOB
+	summary  BLOB,
+	ts_base  INTEGER NOT NULL DEFAULT 0,
+	sealed_as INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS event_dict (
 	id    INTEGER PRIMARY KEY,
@@ -160,6 +165,15 @@ type partition struct {
 	day     string
 	firstID int64
 	table   string
+	// base is what the rows' ts column holds time.source relative to
+	// (event_parts.ts_base): the day's midnight since layout version 4,
+	// 0 in a partition an earlier version made.
+	base int64
+	// postings (guarded by parts.mu) says the partition was sealed with
+	// lists of its events by AS number (parts_postings.go) instead of
+	// the indexes of src_asn and dst_asn: event_parts.sealed_as, the
+	// layout version that sealed it, is 4 or more.
+	postings bool
 
 	// Guarded by parts.mu.
 	sealed  bool
@@ -407,7 +421,7 @@ func (s *Store) openLayout(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: parts layout version %d, this build reads %d to %d: %w", version, oldestPartsVersion, partsVersion, errLayout)
 	}
 	if version < partsVersion {
-		if _, err := s.write.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
+		if err := s.upgradeLayout(ctx); err != nil {
 			return fmt.Errorf("sqlitestore: event layout: %w", err)
 		}
 	}
@@ -421,6 +435,33 @@ func (s *Store) openLayout(ctx context.Context) error {
 	s.parts = ps
 	s.layout = LayoutParts
 	return s.partsWriterCache(ctx)
+}
+
+// upgradeLayout records a database of an earlier parts layout version
+// as this one, in one write transaction: event_parts gains ts_base
+// and sealed_as (version 4), 0 for the partitions there are: their times
+// are absolute, and their AS numbers indexed (sealIndexes).
+func (s *Store) upgradeLayout(ctx context.Context) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, col := range []string{"ts_base", "sealed_as"} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('event_parts') WHERE name = ?`, col).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE event_parts ADD COLUMN `+col+` INTEGER NOT NULL DEFAULT 0`); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // openPartsEarly opens a database's parts layout in Open, when it has

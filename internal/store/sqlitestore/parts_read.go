@@ -223,6 +223,7 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 				func(rows *sql.Rows) error {
 					var c cand
 					err := rows.Scan(&c.id, &c.ts)
+					c.ts += p.base
 					all = append(all, c)
 					return err
 				})

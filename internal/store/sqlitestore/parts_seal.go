@@ -22,14 +22,21 @@ import (
 // events have no destination and three in four no host name. h4, the
 // first 4 bytes of h8 (layout version 3; version 2 indexed h8 whole),
 // serves the hash lookups a Bloom filter admits in 4 bytes less an event,
-// keys the URL and malware-hash searches.
-func sealIndexes(t string) []string {
+// keys the URL and malware-hash searches. With postings (layout version
+// 4) neither the times nor the AS numbers are indexed: writePostings
+// lists them.
+func sealIndexes(t string, postings bool) []string {
 	list := []string{
-		`CREATE INDEX IF NOT EXISTS ` + t + `_ts ON ` + t + ` (ts)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_h4 ON ` + t + ` (h8 >> 32)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
 	}
+	if !postings {
+		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_ts ON `+t+` (ts)`)
+	}
 	for _, c := range []string{"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn"} {
+		if postings && (c == "src_asn" || c == "dst_asn") {
+			continue
+		}
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_`+c+` ON `+t+` (`+c+`, ts) WHERE `+c+` IS NOT NULL`)
 	}
 	return list
@@ -182,16 +189,24 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	hot := p.hot.snap()
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
+	lists, times := buildPostings(&hot, p.base)
 	sum.build(&hot)
-	for _, q := range sealIndexes(p.table) {
+	for _, q := range sealIndexes(p.table, sealPostings) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
+	sealedAs := 0
+	if sealPostings {
+		if err := writePostings(ctx, tx, ps.enc, p.table, lists, times); err != nil {
+			return err
+		}
+		sealedAs = partsVersion
+	}
 	if sealHook != nil {
 		sealHook()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE event_parts SET summary = ? WHERE id = ?`, sum.marshal(), p.n); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE event_parts SET summary = ?, sealed_as = ? WHERE id = ?`, sum.marshal(), sealedAs, p.n); err != nil {
 		return err
 	}
 	if err := bumpGeneration(ctx, tx); err != nil {
@@ -206,6 +221,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	p.sum = sum
 	p.sealed, p.sealing = true, false
+	p.postings = sealPostings
 	p.sealErr = nil
 	p.hot = nil
 	ps.seen.Store(gen + 1)

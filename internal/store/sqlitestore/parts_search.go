@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -200,15 +201,42 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 // limit matches: one per side (source, destination) of the first
 // indicator of IP, prefix, ASN and host name, and for an address per form
 // its column may hold it in (ipForms, ipRanges), each driven by that
-// side's index, or a single one driven by the time index.
-func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
-	var (
-		where []string
-		wargs []any
-		// sides are the conditions on an event's side (src_, dst_), each
-		// in its alternatives: the column's forms of an address (ipForms).
-		sides [][]alt
-	)
+// side's index, or a single one driven by the time index. The table's ts
+// is time.source less base (partition.base).
+func (f *partFilter) sql(t string, base int64, limit int) (queries []string, args [][]any) {
+	sides, where, wargs := f.conds(t, base)
+	dir := " DESC"
+	if f.asc {
+		dir = " ASC"
+	}
+	query := func(first string, firstArgs []any) {
+		conds := where
+		a := wargs
+		if first != "" {
+			conds = append([]string{first}, where...)
+			a = append(slices.Clone(firstArgs), wargs...)
+		}
+		text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + t
+		if len(conds) > 0 {
+			text += " WHERE " + strings.Join(conds, " AND ")
+		}
+		queries = append(queries, text+` ORDER BY ts`+dir+`, id`+dir+` LIMIT ?`)
+		args = append(args, append(a, limit))
+	}
+	if len(sides) == 0 {
+		query("", nil)
+		return queries, args
+	}
+	for _, a := range sides[0] {
+		query(a.cond, a.args)
+	}
+	return queries, args
+}
+
+// conds returns a sealed partition's conditions: sides, each indicator's
+// alternatives on either side, the first of which drives a query, and
+// where, the others and the rest of the filter, with their arguments.
+func (f *partFilter) conds(t string, base int64) (sides [][]alt, where []string, wargs []any) {
 	either := func(cond func(side string) []alt) {
 		sides = append(sides, append(cond("src_"), cond("dst_")...))
 	}
@@ -263,47 +291,22 @@ func (f *partFilter) sql(t string, limit int) (queries []string, args [][]any) {
 		}
 	}
 	if f.org != "" {
-		add(`EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = `+t+`.ts AND o.event_id = `+t+`.id)`, f.org)
+		add(`EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = ? AND o.time_source = `+t+`.ts + ? AND o.event_id = `+t+`.id)`, f.org, base)
 	}
 	if f.hasFrom {
-		add("ts >= ?", f.tFrom)
+		add("ts >= ?", f.tFrom-base)
 	}
 	if f.hasTo {
-		add("ts < ?", f.tTo)
+		add("ts < ?", f.tTo-base)
 	}
-	dir := " DESC"
 	if f.after != nil {
 		if f.asc {
-			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+			add("ts >= ? AND (ts > ? OR id > ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
 		} else {
-			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource, f.after.TimeSource, f.after.ID)
+			add("ts <= ? AND (ts < ? OR id < ?)", f.after.TimeSource-base, f.after.TimeSource-base, f.after.ID)
 		}
 	}
-	if f.asc {
-		dir = " ASC"
-	}
-	query := func(first string, firstArgs []any) {
-		conds := where
-		a := wargs
-		if first != "" {
-			conds = append([]string{first}, where...)
-			a = append(slices.Clone(firstArgs), wargs...)
-		}
-		text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + t
-		if len(conds) > 0 {
-			text += " WHERE " + strings.Join(conds, " AND ")
-		}
-		queries = append(queries, text+` ORDER BY ts`+dir+`, id`+dir+` LIMIT ?`)
-		args = append(args, append(a, limit))
-	}
-	if len(sides) == 0 {
-		query("", nil)
-		return queries, args
-	}
-	for _, a := range sides[0] {
-		query(a.cond, a.args)
-	}
-	return queries, args
+	return sides, where, wargs
 }
 
 // alt is a condition of a sealed partition's query and its arguments.
@@ -321,10 +324,11 @@ type partHit struct {
 
 // partView is a partition as one search saw it.
 type partView struct {
-	p      *partition
-	sealed bool
-	hot    hotSnap
-	sum    partSummary
+	p        *partition
+	sealed   bool
+	postings bool // partition.postings
+	hot      hotSnap
+	sum      partSummary
 }
 
 // match returns the first limit events q matches after the keyset cursor
@@ -338,7 +342,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	views := make([]partView, 0, len(ps.list))
 	firstHot := int64(-1)
 	for _, p := range ps.list {
-		v := partView{p: p, sealed: p.sealed, hot: p.hot.snap(), sum: p.sum}
+		v := partView{p: p, sealed: p.sealed, postings: p.postings, hot: p.hot.snap(), sum: p.sum}
 		if !v.sealed && firstHot < 0 {
 			firstHot = p.firstID
 		}
@@ -386,7 +390,14 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 					continue
 				}
 			}
-			if err := ps.searchSealed(ctx, v.p, &f, &top); err != nil {
+			search := ps.searchSealed
+			switch {
+			case v.postings && f.byPostings():
+				search = ps.searchPostings
+			case v.postings && f.byTime():
+				search = ps.searchTimes
+			}
+			if err := search(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
 			}
 			continue
@@ -437,7 +448,7 @@ func (ps *parts) orgIDs(ctx context.Context, org string, first, tmin, tmax int64
 // searchSealed offers a sealed partition's first matches to top.
 func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
 	ps.sealedAsked.Add(1)
-	queries, args := f.sql(p.table, top.k)
+	queries, args := f.sql(p.table, p.base, top.k)
 	for i, text := range queries {
 		err := ps.searchStmts.each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
 			var (
@@ -448,6 +459,7 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
 				return err
 			}
+			h.ts += p.base
 			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
 			top.offer(h, len(queries) > 1)
 			return nil
@@ -633,4 +645,205 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 	}
 	ps.mu.RUnlock()
 	return store.TopGroups(by, counts, top), nil
+}
+
+// byPostings reports whether the AS number drives f: no address nor
+// prefix comes before it (partFilter.conds), so that a partition sealed
+// with lists of its events by AS number is searched through them.
+func (f *partFilter) byPostings() bool { return f.asn != 0 && !f.ip.Valid() && f.lo == nil }
+
+// byTime reports whether no indicator drives f: a partition sealed with
+// its list by time is searched through it.
+func (f *partFilter) byTime() bool { return f.asn == 0 && !f.ip.Valid() && f.lo == nil && f.from == "" }
+
+// postingsChunk is how many ids of a list a query of offerPostings asks
+// the rows of: one statement text, the last chunk padded with its last id.
+const postingsChunk = 64
+
+// searchPostings offers a sealed partition's first matches to top, read
+// through its lists of events by AS number (parts_postings.go): both
+// sides' lists of f's number merged in the order of the search, then
+// offered (offerPostings).
+func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	var (
+		list  []posting
+		sides int
+		err   error
+	)
+	err = ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_asn WHERE asn = ?`, []any{f.asn},
+		func(rows *sql.Rows) error {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				return err
+			}
+			sides++
+			list, err = ps.readPostings(data, list)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	// A list is in (ts, id) order already; both sides' are merged.
+	if sides > 1 {
+		slices.SortFunc(list, comparePostings)
+		list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
+	}
+	if !f.asc {
+		slices.Reverse(list)
+	}
+	_, err = ps.offerPostings(ctx, p, f, top, list, false)
+	return err
+}
+
+// searchTimes offers a sealed partition's first matches to top, read
+// through its list by time: its chunks from the end the search starts
+// at, each offered (offerPostings) until one could not enter top.
+func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	type chunkKey struct{ ts, id int64 }
+	var keys []chunkKey
+	err := ps.searchStmts.each(ctx, ps.s.read, `SELECT ts, id FROM `+p.table+`_time ORDER BY ts, id`, nil,
+		func(rows *sql.Rows) error {
+			var k chunkKey
+			err := rows.Scan(&k.ts, &k.id)
+			keys = append(keys, k)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	for j := range keys {
+		i := j
+		if !f.asc {
+			i = len(keys) - 1 - j
+		}
+		// Chunk i holds the events from its key to the next one's: one
+		// wholly before the time bounds or the cursor is skipped, one
+		// wholly after them ends the search.
+		first := keys[i].ts + p.base
+		var last int64 = math.MaxInt64
+		if i+1 < len(keys) {
+			last = keys[i+1].ts + p.base
+		}
+		if f.asc {
+			if (f.hasTo && first >= f.tTo) || (top.full() && top.worst().ts < first) {
+				break
+			}
+			if (f.hasFrom && last < f.tFrom) || (f.after != nil && last < f.after.TimeSource) {
+				continue
+			}
+		} else {
+			if (f.hasFrom && last < f.tFrom) || (top.full() && top.worst().ts > last) {
+				break
+			}
+			if (f.hasTo && first >= f.tTo) || (f.after != nil && first > f.after.TimeSource) {
+				continue
+			}
+		}
+		var data []byte
+		err := ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_time WHERE ts = ? AND id = ?`, []any{keys[i].ts, keys[i].id},
+			func(rows *sql.Rows) error { return rows.Scan(&data) })
+		if err != nil {
+			return err
+		}
+		list, err := ps.readPostings(data, nil)
+		if err != nil {
+			return err
+		}
+		if !f.asc {
+			slices.Reverse(list)
+		}
+		stopped, err := ps.offerPostings(ctx, p, f, top, list, f.narrows())
+		if err != nil || stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// narrows reports whether f has conditions besides time (no indicator):
+// a few of a chunk by time may match, and most of its rows are read.
+func (f *partFilter) narrows() bool {
+	return f.feed != 0 || f.taxonomy != 0 || f.typ != 0 || f.tlp != 0 || f.org != "" || f.url != "" || f.hash != ""
+}
+
+// offerPostings offers to top the events of list, in the order of the
+// search, that match f: the time bounds and the cursor applied to the
+// list, the rows of the ids asked a chunk at a time for the rest of the
+// filter, until the next id could not enter top (stopped). With byRange
+// (a chunk by time, of a filter that narrows), ids close together (at
+// least one in two of their range, as events written in time order
+// are) are read as one range of rows instead, those of the list kept:
+// a seek an id costs several times a step.
+func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting, byRange bool) (stopped bool, err error) {
+	keep := list[:0]
+	for _, e := range list {
+		ts := e.ts + p.base
+		switch {
+		case f.hasFrom && ts < f.tFrom, f.hasTo && ts >= f.tTo:
+			continue
+		case f.after != nil && !f.asc && (ts > f.after.TimeSource || (ts == f.after.TimeSource && e.id >= f.after.ID)):
+			continue
+		case f.after != nil && f.asc && (ts < f.after.TimeSource || (ts == f.after.TimeSource && e.id <= f.after.ID)):
+			continue
+		}
+		keep = append(keep, e)
+	}
+	_, where, wargs := f.conds(p.table, p.base)
+	scan := func(text string, args []any, keep func(id int64) bool) error {
+		return ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
+			var (
+				h              partHit
+				ip             []byte
+				asn, typ, feed sql.NullInt64
+			)
+			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+				return err
+			}
+			if keep != nil && !keep(h.id) {
+				return nil
+			}
+			h.ts += p.base
+			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
+			top.offer(h, false)
+			return nil
+		})
+	}
+	if byRange && len(keep) > 0 {
+		lo, hi := keep[0].id, keep[0].id
+		for _, e := range keep {
+			lo, hi = min(lo, e.id), max(hi, e.id)
+		}
+		if hi-lo < 2*int64(len(keep)) {
+			ids := make(map[int64]bool, len(keep))
+			for _, e := range keep {
+				ids[e.id] = true
+			}
+			text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + p.table + ` WHERE id BETWEEN ? AND ?`
+			if len(where) > 0 {
+				text += " AND " + strings.Join(where, " AND ")
+			}
+			return false, scan(text, append([]any{lo, hi}, wargs...), func(id int64) bool { return ids[id] })
+		}
+	}
+	text := `SELECT id, ts, src_ip, src_asn, type, feed FROM ` + p.table + ` WHERE id IN (` + placeholders(postingsChunk) + `)`
+	if len(where) > 0 {
+		text += " AND " + strings.Join(where, " AND ")
+	}
+	args := make([]any, postingsChunk, postingsChunk+len(wargs))
+	args = append(args, wargs...)
+	for start := 0; start < len(keep); start += postingsChunk {
+		if next := keep[start]; top.full() && top.compare(partHit{ts: next.ts + p.base, id: next.id}, top.worst()) >= 0 {
+			return true, nil // this id and the rest could not enter
+		}
+		chunk := keep[start:min(start+postingsChunk, len(keep))]
+		for i := range postingsChunk {
+			args[i] = chunk[min(i, len(chunk)-1)].id
+		}
+		if err := scan(text, args, nil); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }

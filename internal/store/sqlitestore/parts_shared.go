@@ -117,8 +117,10 @@ type partChange struct {
 	p      *partition
 	isNew  bool
 	sealed bool // sealed in the database, not in memory
-	sum    partSummary
-	rows   []partEntry
+	// postings is the sealed partition's (partition.postings).
+	postings bool
+	sum      partSummary
+	rows     []partEntry
 }
 
 // errStale is catchUp's answer when the memory moved while it read (the
@@ -178,12 +180,14 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 	}
 
 	type header struct {
-		n, firstID int64
-		day        string
-		summary    []byte // NULL (nil) until sealed
+		n, firstID, base, sealedAs int64
+		day                        string
+		summary                    []byte // NULL (nil) until sealed
 	}
-	headers, err := sqlkit.Query(ctx, q, `SELECT id, day, first_id, summary FROM event_parts WHERE id >= ? ORDER BY id`, []any{max(firstOpen, 0)},
-		func(rows *sql.Rows) (h header, err error) { return h, rows.Scan(&h.n, &h.day, &h.firstID, &h.summary) })
+	headers, err := sqlkit.Query(ctx, q, `SELECT id, day, first_id, summary, ts_base, sealed_as FROM event_parts WHERE id >= ? ORDER BY id`, []any{max(firstOpen, 0)},
+		func(rows *sql.Rows) (h header, err error) {
+			return h, rows.Scan(&h.n, &h.day, &h.firstID, &h.summary, &h.base, &h.sealedAs)
+		})
 	if err != nil {
 		return 0, err
 	}
@@ -195,9 +199,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case h.n <= lastN && !inMemory:
 			continue // sealed in memory already
 		case h.n > lastN:
-			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1}
+			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1, base: h.base}
 		}
-		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil}
+		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil, postings: h.sealedAs >= postingsVersion}
 		switch {
 		case c.sealed:
 			if err := c.sum.unmarshal(h.summary); err != nil {
@@ -263,6 +267,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		if c.sealed {
 			p.sum = c.sum
 			p.sealed, p.sealing, p.sealErr = true, false, nil
+			p.postings = c.postings
 			p.hot = nil
 		}
 		for _, en := range c.rows {
@@ -356,6 +361,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 			&feed, &taxonomy, &typ, &tlp); err != nil {
 			return nil, err
 		}
+		en.ts += p.base
 		en.h8 = uint64(h)
 		en.srcIP, en.dstIP = ipKeyOf(src), ipKeyOf(dst)
 		en.srcASN, en.dstASN = srcASN.Int64, dstASN.Int64
