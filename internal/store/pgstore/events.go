@@ -470,10 +470,9 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		page.Next = store.Cursor{TimeSource: last.timeSource.UnixMicro(), ID: last.Seq}.String()
 		matches = matches[:limit]
 	}
-	page.Events = make([]store.StoredEvent, len(matches))
-	for i, m := range matches {
-		page.Events[i] = m.StoredEvent
-		page.Events[i].Seq = 0
+	for _, m := range matches {
+		m.Seq = 0 // EventsAfter's only
+		page.Events = append(page.Events, m.StoredEvent)
 	}
 	return page, nil
 }
