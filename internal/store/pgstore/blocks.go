@@ -9,11 +9,15 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // Events stored by COPY keep their records in blocks (migration 11): the
@@ -55,11 +59,35 @@ var blockDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockPlain))
 })
 
-// packBlocks compresses records into blocks of blockEvents with S2, block
-// i holding records[i*blockEvents:], on as many goroutines as there are
-// cores.
-func packBlocks(records [][]byte) [][]byte {
-	return packBlocksWith(records, func(plain, scratch []byte) ([]byte, []byte) {
+// blockBytes is the most bytes of records a block holds, as the SQLite
+// store's parts close a block (parts_block.go): a block of large records
+// is closed before blockEvents, so reading one event never decompresses
+// much more than a mebibyte. A record larger than that has a block of its
+// own.
+const blockBytes = 1 << 20
+
+// blockStarts returns where each block of records starts: the index of
+// its first record, a block closed at blockEvents records or before its
+// records pass blockBytes.
+func blockStarts(records [][]byte) []int {
+	starts := make([]int, 0, len(records)/blockEvents+1)
+	n, size := 0, 0
+	for i, r := range records {
+		if n == 0 || n == blockEvents || size+len(r) > blockBytes {
+			starts = append(starts, i)
+			n, size = 0, 0
+		}
+		n++
+		size += len(r)
+	}
+	return starts
+}
+
+// packBlocks compresses records into blocks with S2, block k holding the
+// records from starts[k] to starts[k+1] (blockStarts), on as many
+// goroutines as there are cores.
+func packBlocks(records [][]byte, starts []int) [][]byte {
+	return packBlocksWith(records, starts, func(plain, scratch []byte) ([]byte, []byte) {
 		if n := s2.MaxEncodedLen(len(plain)); cap(scratch) < n {
 			scratch = make([]byte, n)
 		}
@@ -71,9 +99,12 @@ func packBlocks(records [][]byte) [][]byte {
 // packBlocksWith is packBlocks with the function that compresses a plain
 // block into a codec byte and the compressed records, given a scratch
 // buffer of its goroutine that it returns, grown or not.
-func packBlocksWith(records [][]byte, compress func(plain, scratch []byte) (block, scratchOut []byte)) [][]byte {
-	nb := (len(records) + blockEvents - 1) / blockEvents
+func packBlocksWith(records [][]byte, starts []int, compress func(plain, scratch []byte) (block, scratchOut []byte)) [][]byte {
+	nb := len(starts)
 	out := make([][]byte, nb)
+	if nb == 0 {
+		return out
+	}
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -86,7 +117,11 @@ func packBlocksWith(records [][]byte, compress func(plain, scratch []byte) (bloc
 			if i >= nb {
 				return
 			}
-			recs := records[i*blockEvents : min((i+1)*blockEvents, len(records))]
+			end := len(records)
+			if i+1 < nb {
+				end = starts[i+1]
+			}
+			recs := records[starts[i]:end]
 			plain = binary.AppendUvarint(plain[:0], uint64(len(recs)))
 			for _, r := range recs {
 				plain = binary.AppendUvarint(plain, uint64(len(r)))
@@ -239,4 +274,77 @@ func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
 		}
 	}
 	return nil
+}
+
+// storedCols are the columns storedEvents reads, in its order, with the
+// table's alias prefix: the event's id, hash, stored time and time.source,
+// and where its record is.
+func storedCols(prefix string) string {
+	return prefix + "id, " + prefix + "hash, " + prefix + "stored, " + prefix + "time_source, " + recordCols(prefix)
+}
+
+// storedEvent is an event storedEvents read: Seq is its id.
+type storedEvent struct {
+	store.StoredEvent
+	timeSource time.Time
+}
+
+// storedEvents runs query, whose rows are the columns of storedCols in the
+// order it wants them, reads the records of its rows from their blocks and
+// decodes them. A row whose hash is NULL (its event gone, read through a
+// LEFT JOIN) comes back with no hash and a nil Event, and keeps its id
+// and stored time.
+func storedEvents(ctx context.Context, q querier, query string, args ...any) ([]storedEvent, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []storedEvent
+		refs []*recordRef // out[i]'s, nil when its event is gone
+		hash []byte
+		ts   pgtype.Timestamptz
+	)
+	for rows.Next() {
+		var (
+			se  storedEvent
+			ref = new(recordRef)
+		)
+		if err := rows.Scan(append([]any{&se.Seq, &hash, &se.Stored, &ts}, ref.dest()...)...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		se.Stored = se.Stored.UTC()
+		se.timeSource = ts.Time
+		if hash == nil {
+			ref = nil
+		} else {
+			copy(se.Hash[:], hash)
+		}
+		out = append(out, se)
+		refs = append(refs, ref)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	found := make([]*recordRef, 0, len(refs))
+	for _, r := range refs {
+		if r != nil {
+			found = append(found, r)
+		}
+	}
+	if err := resolveRecords(ctx, q, found...); err != nil {
+		return nil, err
+	}
+	for i, r := range refs {
+		if r == nil {
+			continue
+		}
+		if out[i].Event, err = event.DecodeRecord(r.data); err != nil {
+			return nil, fmt.Errorf("event %d: %w", out[i].Seq, err)
+		}
+		r.data = nil // what is decoded is not held twice
+	}
+	return out, nil
 }

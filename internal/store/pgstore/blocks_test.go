@@ -26,10 +26,11 @@ func TestBlocksRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zstdBlocks := packBlocksWith(records, func(plain, scratch []byte) ([]byte, []byte) {
+	starts := blockStarts(records)
+	zstdBlocks := packBlocksWith(records, starts, func(plain, scratch []byte) ([]byte, []byte) {
 		return enc.EncodeAll(plain, []byte{codecZstd}), scratch
 	})
-	for name, blocks := range map[string][][]byte{"s2": packBlocks(records), "zstd": zstdBlocks} {
+	for name, blocks := range map[string][][]byte{"s2": packBlocks(records, starts), "zstd": zstdBlocks} {
 		if len(blocks) != 4 {
 			t.Fatalf("%s: %d blocks; want 4", name, len(blocks))
 		}
@@ -49,7 +50,7 @@ func TestBlocksRoundTrip(t *testing.T) {
 		// An S2 length of 2 GiB, with no data to make it: refused before
 		// it is allocated.
 		"huge length": append([]byte{codecS2}, binary.AppendUvarint(nil, 2<<30)...),
-		"cut short":   packBlocks(records)[0][:20],
+		"cut short":   packBlocks(records, starts)[0][:20],
 		"trailing bytes": func() []byte {
 			b, _ := zstd.NewWriter(nil)
 			return b.EncodeAll([]byte{2, 3, 1, 'a', 'b', 'c', 'd', 'e'}, []byte{codecZstd})
@@ -61,6 +62,52 @@ func TestBlocksRoundTrip(t *testing.T) {
 	} {
 		if _, err := unpackBlock(block); !errors.Is(err, errBadBlock) {
 			t.Errorf("%s: unpackBlock = %v; want errBadBlock", name, err)
+		}
+	}
+}
+
+// TestBlockStarts closes a block at blockEvents records, or before its
+// records pass blockBytes; a record larger than that has a block of its
+// own, and the records read back from blocks cut by size.
+func TestBlockStarts(t *testing.T) {
+	small := make([][]byte, 2*blockEvents+1)
+	for i := range small {
+		small[i] = []byte{byte(i)}
+	}
+	if got := fmt.Sprint(blockStarts(small)); got != fmt.Sprint([]int{0, blockEvents, 2 * blockEvents}) {
+		t.Errorf("blockStarts of %d small records = %s", len(small), got)
+	}
+	if got := blockStarts(nil); len(got) != 0 {
+		t.Errorf("blockStarts(nil) = %v", got)
+	}
+	var large [][]byte
+	for i, n := range []int{400_000, 400_000, blockBytes - 800_000, 1, 2 * blockBytes, 5, 400_000, blockBytes - 400_005, 1} {
+		large = append(large, bytes.Repeat([]byte{byte('a' + i)}, n))
+	}
+	// Three records of blockBytes fit, a byte more does not; the big
+	// record is alone; the next three make blockBytes again.
+	want := []int{0, 3, 4, 5, 8}
+	starts := blockStarts(large)
+	if fmt.Sprint(starts) != fmt.Sprint(want) {
+		t.Fatalf("blockStarts of large records = %v; want %v", starts, want)
+	}
+	blocks := packBlocks(large, starts)
+	for k, block := range blocks {
+		recs, err := unpackBlock(block)
+		if err != nil {
+			t.Fatalf("block %d: %v", k, err)
+		}
+		end := len(large)
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		if len(recs) != end-starts[k] {
+			t.Fatalf("block %d holds %d records; want %d", k, len(recs), end-starts[k])
+		}
+		for j, r := range recs {
+			if !bytes.Equal(r, large[starts[k]+j]) {
+				t.Fatalf("block %d record %d differs", k, j)
+			}
 		}
 	}
 }

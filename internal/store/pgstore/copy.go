@@ -43,14 +43,18 @@ const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonom
 const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 
 // appendCopyRows appends the batch b, with its ids, in COPY's binary form
-// for copyEventsSQL, each row naming its block of blockEvents (blocks.go):
+// for copyEventsSQL, each row naming its block (b.starts, blocks.go):
 // written here rather than by pgx's CopyFrom, which
 // looks up an encoder for every value of every row (2.3 µs an event, a
 // quarter of the client's share of storing).
 func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []byte {
 	buf = appendCopyHeader(buf)
 	stored := pgMicros(now)
+	k := 0 // the block of event i
 	for i := range ids {
+		if k+1 < len(b.starts) && b.starts[k+1] == i {
+			k++
+		}
 		buf = binary.BigEndian.AppendUint16(buf, 21)
 		buf = appendInt8(buf, ids[i])
 		buf = appendBytes(buf, b.hash[i])
@@ -66,20 +70,20 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 		for _, t := range []pgtype.Text{b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i], b.md5[i], b.sha1[i], b.sha256[i]} {
 			buf = appendText(buf, t)
 		}
-		buf = appendInt8(buf, ids[i-i%blockEvents])
+		buf = appendInt8(buf, ids[b.starts[k]])
 		buf = binary.BigEndian.AppendUint32(buf, 4)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(i%blockEvents))
+		buf = binary.BigEndian.AppendUint32(buf, uint32(i-b.starts[k]))
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff) // the trailer: -1
 }
 
 // appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
-// id of its first event.
-func appendCopyBlocks(buf []byte, blocks [][]byte, ids []int64) []byte {
+// id of its first event, ids[starts[k]].
+func appendCopyBlocks(buf []byte, blocks [][]byte, starts []int, ids []int64) []byte {
 	buf = appendCopyHeader(buf)
 	for k, block := range blocks {
 		buf = binary.BigEndian.AppendUint16(buf, 2)
-		buf = appendInt8(buf, ids[k*blockEvents])
+		buf = appendInt8(buf, ids[starts[k]])
 		buf = appendBytes(buf, block)
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff)
@@ -171,18 +175,28 @@ func copySize(b *batchColumns) int {
 	return n
 }
 
-// copyEvents tries to store the batch b with COPY in tx (see above). ok is
-// false, with tx as it was, when some event is stored already: the caller
-// inserts the batch by insertEventsSQL then.
+// packBatch compresses the records of b into its blocks, for copyEvents,
+// unless b holds a hash twice (copyEvents leaves it to the INSERT then).
+// It is called before the batch's transaction begins: compressing is half
+// of the client's work on a batch, and neither the pooled connection nor
+// the lock that EventsAfter's SHARE lock waits for need be held for it.
+func (b *batchColumns) packBatch() {
+	if repeatsHash(b.hash) {
+		return
+	}
+	b.starts = blockStarts(b.data)
+	b.blocks = packBlocks(b.data, b.starts)
+}
+
+// copyEvents tries to store the batch b, packed (packBatch), with COPY in
+// tx (see above). ok is false, with tx as it was, when some event is
+// stored already, or b was not packed: the caller inserts the batch by
+// insertEventsSQL then.
 func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) (inserted int, ok bool, err error) {
 	n := len(b.hash)
-	if repeatsHash(b.hash) {
+	if b.blocks == nil {
 		return 0, false, nil
 	}
-	// Compressed before the lock, which EventsAfter's SHARE lock waits
-	// for (the transaction is open already: compressing before it began
-	// would spare the pooled connection the wait too).
-	blocks := packBlocks(b.data)
 	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ROW EXCLUSIVE MODE`); err != nil {
 		return 0, false, fmt.Errorf("lock events: %w", err)
 	}
@@ -203,6 +217,12 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	// Two batches reserving at once may interleave; within a batch, ids
 	// follow the events' order, as the INSERT gave them.
 	slices.Sort(ids)
+	return copyWithIDs(ctx, tx, b, ids, now)
+}
+
+// copyWithIDs is copyEvents once the batch's ids are reserved, ids[i]
+// the id of event i.
+func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) (inserted int, ok bool, err error) {
 	if _, err := tx.Exec(ctx, `SAVEPOINT copy_events`); err != nil {
 		return 0, false, fmt.Errorf("copy events: %w", err)
 	}
@@ -210,7 +230,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	rowsIn := appendCopyRows(slices.Grow((*buf)[:0], copySize(b)), b, ids, now)
 	_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL)
 	if err == nil {
-		rowsIn = appendCopyBlocks(rowsIn[:0], blocks, ids)
+		rowsIn = appendCopyBlocks(rowsIn[:0], b.blocks, b.starts, ids)
 		_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyBlocksSQL)
 	}
 	*buf = rowsIn[:0]
@@ -242,5 +262,5 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 			return 0, false, fmt.Errorf("copy notification queue: %w", err)
 		}
 	}
-	return n, true, nil
+	return len(ids), true, nil
 }

@@ -70,6 +70,10 @@ type batchColumns struct {
 	tagEvent []int
 	// records is the buffer data's rows are in (see release).
 	records *[]byte
+	// starts and blocks are data in blocks (packBatch): block k holds the
+	// records from starts[k] on; nil when the batch is for the INSERT.
+	starts []int
+	blocks [][]byte
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -177,12 +181,19 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if len(events) == 0 && len(dedup) == 0 {
 		return 0, nil
 	}
+	// The batch is encoded and compressed before its transaction begins.
+	now := time.Now()
+	var cols batchColumns
+	if len(events) > 0 {
+		cols.fill(events, now)
+		defer cols.release()
+		cols.packBatch()
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	now := time.Now()
 	if b.ID != (event.Hash{}) {
 		tag, err := tx.Exec(ctx, `INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
 			b.ID[:], now)
@@ -195,16 +206,13 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	inserted := 0
 	if len(events) > 0 {
-		var b batchColumns
-		b.fill(events, now)
-		defer b.release()
-		n, copied, err := copyEvents(ctx, tx, &b, now)
+		n, copied, err := copyEvents(ctx, tx, &cols, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
 		inserted = n
 		if !copied {
-			if inserted, err = insertEvents(ctx, tx, &b, now); err != nil {
+			if inserted, err = insertEvents(ctx, tx, &cols, now); err != nil {
 				return 0, err
 			}
 		}
@@ -269,54 +277,38 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 
 // GetEvent returns the event stored under hash.
 func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error) {
-	var (
-		stored time.Time
-		ref    recordRef
-	)
-	err := s.pool.QueryRow(ctx, `SELECT stored, `+recordCols("")+` FROM events WHERE hash = $1`, hash[:]).Scan(append([]any{&stored}, ref.dest()...)...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.StoredEvent{}, store.ErrNotFound
+	se, err := s.oneEvent(ctx, `SELECT `+storedCols("")+` FROM events WHERE hash = $1`, hash[:])
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return se, fmt.Errorf("pgstore: get event %s: %w", hash, err)
 	}
-	if err == nil {
-		err = resolveRecords(ctx, s.pool, &ref)
-	}
-	if err != nil {
-		return store.StoredEvent{}, fmt.Errorf("pgstore: get event: %w", err)
-	}
-	e, err := decodeEvent(ref.data)
-	if err != nil {
-		return store.StoredEvent{}, fmt.Errorf("pgstore: get event %s: %w", hash, err)
-	}
-	return store.StoredEvent{Hash: hash, Stored: stored.UTC(), Event: e}, nil
+	return se, err
 }
-
-func decodeEvent(data []byte) (*event.Event, error) { return event.DecodeRecord(data) }
 
 // GetOrganisationEvent returns the event stored under hash when the index
 // of events by organisation (event_orgs, what SearchEvents reads) lists it
 // under org; ErrNotFound otherwise, missing or not the organisation's alike.
 func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
-	var (
-		stored time.Time
-		ref    recordRef
-	)
-	err := s.pool.QueryRow(ctx, `SELECT e.stored, `+recordCols("e.")+` FROM events AS e WHERE e.hash = $1
+	se, err := s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM events AS e WHERE e.hash = $1
 		AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $2 AND o.time_source = e.time_source AND o.event_id = e.id)`,
-		hash[:], org).Scan(append([]any{&stored}, ref.dest()...)...)
-	if errors.Is(err, pgx.ErrNoRows) {
+		hash[:], org)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return se, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
+	}
+	return se, err
+}
+
+// oneEvent returns the event query selects (storedEvents), or ErrNotFound.
+func (s *Store) oneEvent(ctx context.Context, query string, args ...any) (store.StoredEvent, error) {
+	list, err := storedEvents(ctx, s.pool, query, args...)
+	if err != nil {
+		return store.StoredEvent{}, err
+	}
+	if len(list) == 0 {
 		return store.StoredEvent{}, store.ErrNotFound
 	}
-	if err == nil {
-		err = resolveRecords(ctx, s.pool, &ref)
-	}
-	if err != nil {
-		return store.StoredEvent{}, fmt.Errorf("pgstore: get event of %s: %w", org, err)
-	}
-	e, err := decodeEvent(ref.data)
-	if err != nil {
-		return store.StoredEvent{}, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
-	}
-	return store.StoredEvent{Hash: hash, Stored: stored.UTC(), Event: e}, nil
+	se := list[0].StoredEvent
+	se.Seq = 0 // EventsAfter's only
+	return se, nil
 }
 
 // CountEvents returns how many events are stored.
@@ -468,52 +460,19 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	if text == "" {
 		return store.EventPage{}, nil
 	}
-	rows, err := s.pool.Query(ctx, text, a...)
+	matches, err := storedEvents(ctx, s.pool, text, a...)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
-	defer rows.Close()
-	type match struct {
-		id         int64
-		stored, ts time.Time
-		hash       []byte
-		ref        recordRef
-	}
-	var (
-		page    store.EventPage
-		matches []*match
-	)
-	for rows.Next() {
-		if len(matches) == limit {
-			last := matches[limit-1]
-			page.Next = store.Cursor{TimeSource: last.ts.UnixMicro(), ID: last.id}.String()
-			break
-		}
-		m := new(match)
-		if err := rows.Scan(append([]any{&m.id, &m.hash, &m.stored, &m.ts}, m.ref.dest()...)...); err != nil {
-			return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
-		}
-		matches = append(matches, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
-	}
-	refs := make([]*recordRef, len(matches))
-	for i, m := range matches {
-		refs[i] = &m.ref
-	}
-	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
-		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
+	var page store.EventPage
+	if len(matches) > limit {
+		last := matches[limit-1]
+		page.Next = store.Cursor{TimeSource: last.timeSource.UnixMicro(), ID: last.Seq}.String()
+		matches = matches[:limit]
 	}
 	for _, m := range matches {
-		e, err := decodeEvent(m.ref.data)
-		if err != nil {
-			return store.EventPage{}, fmt.Errorf("pgstore: search events: event %d: %w", m.id, err)
-		}
-		se := store.StoredEvent{Stored: m.stored.UTC(), Event: e}
-		copy(se.Hash[:], m.hash)
-		page.Events = append(page.Events, se)
+		m.Seq = 0 // EventsAfter's only
+		page.Events = append(page.Events, m.StoredEvent)
 	}
 	return page, nil
 }
@@ -538,7 +497,7 @@ func matchSQL(q store.EventQuery, after *store.Cursor, sh shape) (string, args) 
 	if sh.asc {
 		dir = " ASC"
 	}
-	cols, joined := "id, hash, stored, time_source, "+recordCols(""), "e.id, e.hash, e.stored, e.time_source, "+recordCols("e.")
+	cols, joined := storedCols(""), storedCols("e.")
 	if sh.ids {
 		cols, joined = "id, time_source", "e.id, e.time_source"
 	}

@@ -3,9 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -31,42 +29,14 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, hash, stored, `+recordCols("")+` FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
+	found, err := storedEvents(ctx, s.pool, `SELECT `+storedCols("")+` FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
 		after, horizon, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
 	}
-	defer rows.Close()
-	var (
-		list []store.StoredEvent
-		refs []*recordRef
-	)
-	for rows.Next() {
-		var (
-			se     store.StoredEvent
-			hash   []byte
-			stored time.Time
-			ref    = new(recordRef)
-		)
-		if err := rows.Scan(append([]any{&se.Seq, &hash, &stored}, ref.dest()...)...); err != nil {
-			return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
-		}
-		copy(se.Hash[:], hash)
-		se.Stored = stored.UTC()
-		list = append(list, se)
-		refs = append(refs, ref)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
-	}
-	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
-		return nil, fmt.Errorf("pgstore: events after %d: %w", after, err)
-	}
-	for i := range list {
-		if list[i].Event, err = event.DecodeRecord(refs[i].data); err != nil {
-			return nil, fmt.Errorf("pgstore: event %d: %w", list[i].Seq, err)
-		}
+	list := make([]store.StoredEvent, len(found))
+	for i, se := range found {
+		list[i] = se.StoredEvent
 	}
 	return list, nil
 }

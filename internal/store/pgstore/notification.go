@@ -38,65 +38,56 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 // after a higher one was listed, so a pass of the notifier starts again
 // from 0 rather than from the last seq of the previous pass.
 func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterSeq int64, limit int) ([]store.PendingNotification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT q.event_id, q.stored, e.hash, `+recordCols("e.")+` FROM notify_queue AS q
+	// The queue's id and stored time, the event's hash (NULL when the
+	// event is gone: retention) and record.
+	found, err := storedEvents(ctx, s.pool, `SELECT q.event_id, e.hash, q.stored, e.time_source, `+recordCols("e.")+` FROM notify_queue AS q
 		LEFT JOIN events AS e ON e.id = q.event_id
 		WHERE q.org = $1 AND q.event_id > $2 ORDER BY q.event_id LIMIT $3`, org, afterSeq, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
 	}
-	var refs []*recordRef
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PendingNotification, error) {
-		var (
-			p    = store.PendingNotification{Org: org}
-			hash []byte
-			ref  = new(recordRef)
-		)
-		if err := row.Scan(append([]any{&p.Seq, &p.Stored, &hash}, ref.dest()...)...); err != nil {
-			return p, err
+	out := make([]store.PendingNotification, len(found))
+	for i, se := range found {
+		out[i] = store.PendingNotification{Org: org, Seq: se.Seq, Stored: se.Stored, Hash: se.Hash, Event: se.Event}
+		if se.Event != nil { // else gone: consumed without it
+			store.WithoutWithheld(se.Event)
 		}
-		p.Stored = p.Stored.UTC()
-		refs = append(refs, ref)
-		if hash != nil { // else the event is gone (retention): consumed without it
-			copy(p.Hash[:], hash)
-		}
-		return p, nil
-	})
-	if err == nil {
-		err = resolveRecords(ctx, s.pool, refs...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list pending notifications of %s: %w", org, err)
-	}
-	for i := range out {
-		p := &out[i]
-		if p.Hash == (event.Hash{}) {
-			continue
-		}
-		if p.Event, err = decodeEvent(refs[i].data); err != nil {
-			return nil, fmt.Errorf("pgstore: list pending notifications of %s: event %s: %w", org, p.Hash, err)
-		}
-		store.WithoutWithheld(p.Event)
 	}
 	return out, nil
 }
 
-// ScanPendingNotifications reads every pending event with the
-// organisations it waits for, in one query, and hands them to fn a page at
-// a time, one page reused. The events come in order of id, so block after
-// block (blocks.go): a row carries its event's block when the row before
-// named another, and the block is kept until the next one comes.
-func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT g.event_id, g.orgs, g.hash, g.stored, g.data, g.block_id, g.block_slot,
-			CASE WHEN g.block_id IS DISTINCT FROM lag(g.block_id) OVER (ORDER BY g.event_id)
-				THEN (SELECT b.data FROM event_blocks AS b WHERE b.id = g.block_id) END
+// scanPendingSQL reads every pending event with the organisations it
+// waits for, in order of id. A row whose event is in a block carries the
+// block when it is the first of the block's pending events (first), and
+// in_block is how many of them there are: the reader keeps the block
+// until it has read them all. Two batches whose ids interleave (their ids
+// are reserved at once) then still send each block once, not once for
+// every change of block from row to row. The blocks are read above the
+// sort by id (w comes out in that order), so the sort does not carry them.
+const scanPendingSQL = `SELECT w.event_id, w.orgs, w.hash, w.stored, w.data, w.block_id, w.block_slot, w.in_block,
+		CASE WHEN w.first THEN (SELECT b.data FROM event_blocks AS b WHERE b.id = w.block_id) END
+	FROM (SELECT g.*, g.block_id IS NOT NULL AND row_number() OVER (PARTITION BY g.block_id ORDER BY g.event_id) = 1 AS first,
+			count(*) OVER (PARTITION BY g.block_id) AS in_block
 		FROM (SELECT q.event_id, array_agg(q.org ORDER BY q.org) AS orgs, e.hash, e.stored, e.data, e.block_id, e.block_slot
 			FROM notify_queue AS q LEFT JOIN events AS e ON e.id = q.event_id
 			GROUP BY q.event_id, e.hash, e.stored, e.data, e.block_id, e.block_slot) AS g
-		ORDER BY g.event_id`)
+		ORDER BY g.event_id) AS w
+	ORDER BY w.event_id`
+
+// ScanPendingNotifications reads every pending event with the
+// organisations it waits for, in one query (scanPendingSQL), and hands
+// them to fn a page at a time, one page reused.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
+	rows, err := s.pool.Query(ctx, scanPendingSQL)
 	if err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 	}
 	defer rows.Close()
+	// open are the blocks read and not yet used by all their events.
+	type openBlock struct {
+		recs [][]byte
+		left int64
+	}
 	var (
 		page    store.PendingPage
 		index   = map[string]int32{} // into page.Orgs
@@ -106,24 +97,24 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		hash    []byte
 		stored  pgtype.Timestamptz
 		ref     recordRef
+		inBlock int64
 		block   []byte
-		// The records of the last block a row carried, and its id.
-		blockID   int64
-		blockRecs [][]byte
+		open    = map[int64]*openBlock{}
 	)
 	// The array and the byte columns are scanned into the same variables
 	// row after row, which pgx reuses; the page copies what it keeps.
 	for rows.Next() {
 		ref = recordRef{}
 		block = nil
-		if err := rows.Scan(append(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...), &block)...); err != nil {
+		if err := rows.Scan(append(append([]any{&seq, &orgs, &hash, &stored}, ref.dest()...), &inBlock, &block)...); err != nil {
 			return fmt.Errorf("pgstore: scan pending notifications: %w", err)
 		}
 		if block != nil {
-			if blockRecs, err = unpackBlock(block); err != nil {
+			recs, err := unpackBlock(block)
+			if err != nil {
 				return fmt.Errorf("pgstore: scan pending notifications: event block %d: %w", ref.block.Int64, err)
 			}
-			blockID = ref.block.Int64
+			open[ref.block.Int64] = &openBlock{recs: recs, left: inBlock}
 		}
 		waiting = waiting[:0]
 		for _, org := range orgs {
@@ -144,11 +135,15 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 			copy(h[:], hash)
 			micros = stored.Time.UnixMicro()
 			record = ref.data
-			if record == nil && ref.block.Valid {
-				if ref.block.Int64 != blockID || !ref.slot.Valid || int(ref.slot.Int32) >= len(blockRecs) || ref.slot.Int32 < 0 {
+			if record == nil {
+				b := open[ref.block.Int64]
+				if b == nil || !ref.slot.Valid || ref.slot.Int32 < 0 || int(ref.slot.Int32) >= len(b.recs) {
 					return fmt.Errorf("pgstore: scan pending notifications: event %d: no record %d in block %d", seq, ref.slot.Int32, ref.block.Int64)
 				}
-				record = blockRecs[ref.slot.Int32]
+				record = b.recs[ref.slot.Int32]
+				if b.left--; b.left == 0 {
+					delete(open, ref.block.Int64)
+				}
 			}
 			if record == nil {
 				record = []byte{}

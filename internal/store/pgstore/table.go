@@ -51,7 +51,7 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 		return nil, nil
 	}
 	if by == store.GroupOrganisation {
-		groups, err := s.groupOrganisations(ctx, top, `SELECT `+recordCols("")+` FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
+		groups, err := s.groupOrganisations(ctx, top, `SELECT `+storedCols("")+` FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
 		}
@@ -127,30 +127,16 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 }
 
 // groupOrganisations counts the organisations of the events query selects
-// (the columns of recordCols), from each event's tags, as eventsql.Group
+// (the columns of storedCols), from each event's tags, as eventsql.Group
 // does from records in data.
 func (s *Store) groupOrganisations(ctx context.Context, top int, query string, a args) ([]store.GroupCount, error) {
-	rows, err := s.pool.Query(ctx, query, a...)
+	list, err := storedEvents(ctx, s.pool, query, a...)
 	if err != nil {
-		return nil, err
-	}
-	refs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*recordRef, error) {
-		ref := new(recordRef)
-		return ref, row.Scan(ref.dest()...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
 		return nil, err
 	}
 	counts := make(map[string]int)
-	for _, ref := range refs {
-		e, err := decodeEvent(ref.data)
-		if err != nil {
-			return nil, err
-		}
-		store.CountOrganisations(counts, e)
+	for _, se := range list {
+		store.CountOrganisations(counts, se.Event)
 	}
 	return store.TopGroups(store.GroupOrganisation, counts, top), nil
 }
@@ -162,49 +148,21 @@ func (s *Store) byID(ctx context.Context, ids []int64) ([]store.StoredEvent, err
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, hash, stored, `+recordCols("")+` FROM events WHERE id = ANY($1)`, ids)
+	list, err := storedEvents(ctx, s.pool, `SELECT `+storedCols("")+` FROM events WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}
-	type found struct {
-		se  store.StoredEvent
-		ref recordRef
-	}
-	byID := make(map[int64]*found, len(ids))
-	var refs []*recordRef
-	var (
-		id     int64
-		hash   []byte
-		stored time.Time
-	)
-	for rows.Next() {
-		f := new(found)
-		if err := rows.Scan(append([]any{&id, &hash, &stored}, f.ref.dest()...)...); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		copy(f.se.Hash[:], hash)
-		f.se.Stored = stored.UTC()
-		byID[id] = f
-		refs = append(refs, &f.ref)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if err := resolveRecords(ctx, s.pool, refs...); err != nil {
-		return nil, err
+	byID := make(map[int64]store.StoredEvent, len(list))
+	for _, se := range list {
+		id := se.Seq
+		se.Seq = 0
+		byID[id] = se.StoredEvent
 	}
 	out := make([]store.StoredEvent, 0, len(ids))
 	for _, id := range ids {
-		f, ok := byID[id]
-		if !ok {
-			continue
+		if se, ok := byID[id]; ok {
+			out = append(out, se)
 		}
-		if f.se.Event, err = decodeEvent(f.ref.data); err != nil {
-			return nil, fmt.Errorf("event %d: %w", id, err)
-		}
-		out = append(out, f.se)
 	}
 	return out, nil
 }
