@@ -331,7 +331,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	defer cancel()
 	if len(pending) >= bulkOrganisations && dense(pending) {
 		reading := time.Now()
-		if pass.queued, err = n.readQueue(ctx, pending); err != nil {
+		if pass.queued, pass.pages, err = n.readQueue(ctx, pending); err != nil {
 			return rep, err
 		}
 		rep.Reading = time.Since(reading)

@@ -42,6 +42,8 @@ type pass struct {
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
 	queued []*orgQueue
+	// pages are the copy of the queue's records that queued refers to.
+	pages []string
 }
 
 // tally returns org's "seen again" tally by key.
