@@ -284,10 +284,12 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 	for _, se := range q.digest {
 		addKey(se)
 	}
-	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
-	keys = slices.Compact(keys)
 	known := map[event.Hash]NotifiedKey{}
 	if p.notified == nil || p.notified[o.org] {
+		// Sorted for the store only: an organisation told nothing within
+		// the window (most of a morning's, read at once) is not asked.
+		slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
+		keys = slices.Compact(keys)
 		var err error
 		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
 			return nil, nil, fmt.Errorf("notified keys of %s: %w", o.org, err)
