@@ -1,7 +1,9 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -122,4 +124,32 @@ func TestPartsScanPendingLikeList(t *testing.T) {
 	}
 	s = openLayout(t, path, Options{})
 	compare("reopened", left)
+}
+
+// TestSortEntries: the queue's entries, as read organisation by
+// organisation, sort by id then organisation whether their ids are
+// dense (counted) or sparse (compared), an event queued for several
+// organisations included.
+func TestSortEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, spread := range []int64{1, 3, 100} {
+		var entries []queuedEntry
+		for org := range int32(50) {
+			for id := int64(1000); id < 3000; id++ {
+				if rng.Int64N(50*spread) == 0 || (id%97 == 0 && org%7 == 0) {
+					entries = append(entries, queuedEntry{id * spread, org})
+				}
+			}
+		}
+		want := slices.Clone(entries)
+		slices.SortFunc(want, func(a, b queuedEntry) int {
+			if c := cmp.Compare(a.id, b.id); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.org, b.org)
+		})
+		if got := sortEntries(entries); !slices.Equal(got, want) {
+			t.Errorf("ids %d apart: sorted wrongly", spread)
+		}
+	}
 }
