@@ -344,3 +344,32 @@ func TestKeyAsByLookup(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKey: the key of a decoded scan event, by Key's walk and by
+// looking each field up (keyByLookup).
+func BenchmarkKey(b *testing.B) {
+	e := event.New(16)
+	for k, v := range map[string]string{
+		"time.source": "2026-11-19T03:12:44+00:00", "classification.taxonomy": "vulnerable",
+		"classification.type": "ddos-amplifier", "classification.identifier": "open-dns",
+		"source.ip": "192.0.2.53", "source.port": "53", "source.asn": "64512", "protocol.application": "dns",
+		"protocol.transport": "udp", "feed.name": "shadowserver-open-dns", "tlp": "AMBER",
+		"extra.sequence": "12345", "extra.constituency": `["org-00001"]`,
+	} {
+		e.SetTrusted(k, v)
+	}
+	e, err := event.DecodeRecord(event.AppendRecord(nil, e))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range []struct {
+		name string
+		key  func(*event.Event) event.Hash
+	}{{"walk", Key}, {"lookup", keyByLookup}} {
+		b.Run(kind.name, func(b *testing.B) {
+			for b.Loop() {
+				kind.key(e)
+			}
+		})
+	}
+}
