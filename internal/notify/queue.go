@@ -88,7 +88,7 @@ func dense(pending []store.PendingCount) bool {
 
 // orgQueue is one organisation's queue as a pass read it at once, in
 // columns, its records referred to in the pass's copy of the queue's
-// pages (queueCopy): the million records of a morning's queue are a few
+// pages (pass.pages, one string a page): the million records of a morning's queue are a few
 // hundred strings and a few thousand arrays without pointers, which the
 // garbage collector does not scan, instead of a million objects it must
 // follow (each its own allocation, held until the organisation's turn),
@@ -97,7 +97,7 @@ func dense(pending []store.PendingCount) bool {
 type orgQueue struct {
 	seq    []int64
 	hash   []event.Hash
-	stored []int64
+	stored []int64 // Unix microseconds
 	where  []recordAt
 	// held is how many records are referred to.
 	held int
