@@ -60,3 +60,30 @@ func TestRecordArenaDecodesAsDecodeRecord(t *testing.T) {
 		t.Errorf("bounds past the array: %v, want ErrBadBatch", err)
 	}
 }
+
+// TestRecordArenaDecodeString: records held as strings decode as
+// DecodeRecord decodes them, from an arena without an array of its own;
+// one cut short, or empty, is an error.
+func TestRecordArenaDecodeString(t *testing.T) {
+	arena := event.NewRecordArena(nil, 1, 3)
+	for i, e := range corpus(t) {
+		rec := event.AppendRecord(nil, e)
+		got, err := arena.DecodeString(string(rec))
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		want, err := event.DecodeRecord(rec)
+		if err != nil {
+			t.Fatalf("record %d alone: %v", i, err)
+		}
+		if !slices.Equal(got.Fields(), want.Fields()) || got.Hash() != want.Hash() || string(event.AppendRecord(nil, got)) != string(rec) {
+			t.Errorf("record %d decodes to %v, want %v", i, got.Fields(), want.Fields())
+		}
+		if _, err := arena.DecodeString(string(rec[:len(rec)-1])); !errors.Is(err, event.ErrBadBatch) {
+			t.Errorf("record %d cut short: %v, want ErrBadBatch", i, err)
+		}
+	}
+	if _, err := arena.DecodeString(""); !errors.Is(err, event.ErrBadBatch) {
+		t.Errorf("an empty record: %v, want ErrBadBatch", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"unsafe"
 )
 
 // Batches travel between pipeline stages (over JetStream) and events rest in
@@ -270,6 +271,23 @@ func (a *RecordArena) Decode(start, end int) (*Event, error) {
 	}
 	e := a.event()
 	r := recordReader{b: a.b[start:end], s: a.s[start:end]}
+	ok := r.recordInto(e, a.room)
+	if !ok || r.pos != len(r.b) {
+		*e = Event{}
+		return nil, ErrBadBatch
+	}
+	return e, nil
+}
+
+// DecodeString reads the record rec as DecodeRecord does, its keys and
+// values parts of rec itself, not of a copy: for records a reader holds
+// as strings already (a notifier's copy of its queue), whose events then
+// keep rec in memory as long as any of them is referenced. The arena's
+// own array (NewRecordArena's b) is not used and may be nil.
+func (a *RecordArena) DecodeString(rec string) (*Event, error) {
+	e := a.event()
+	// Read only: the bytes are rec's, which cannot change.
+	r := recordReader{b: unsafe.Slice(unsafe.StringData(rec), len(rec)), s: rec}
 	ok := r.recordInto(e, a.room)
 	if !ok || r.pos != len(r.b) {
 		*e = Event{}

@@ -3,6 +3,7 @@ package notify
 import (
 	"crypto/sha256"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ const keyVersion = "vigil-notify-key/1"
 //     destination port (which service it goes after), and drops the
 //     source port and the destination address.
 var (
-	serviceKeyFields = []string{
+	serviceKeyFields = [...]string{
 		"classification.type", "classification.identifier",
 		"source.ip", "source.port", "source.fqdn", "source.url",
 		"destination.ip", "destination.port", "destination.fqdn", "destination.url",
@@ -70,24 +71,67 @@ var activityTypes = map[string]bool{
 // Key is the event's notification key: equal for two events that report
 // the same observation at different times or from different feeds.
 func Key(e *event.Event) event.Hash {
-	fields := serviceKeyFields
-	if activityTypes[e.Value("classification.type")] {
-		fields = activityKeyFields
+	// One walk of the event's fields (sorted by name) beside the names
+	// of serviceKeyFields (sorted in keyOrder) finds every value either
+	// kind needs, rather than a search by name for each.
+	var (
+		values  [len(serviceKeyFields)]string
+		present [len(serviceKeyFields)]bool
+	)
+	j := 0
+	for _, f := range e.FieldsExceptRaw() {
+		for j < len(keyOrder) && serviceKeyFields[keyOrder[j]] < f.Key {
+			j++
+		}
+		if j == len(keyOrder) {
+			break
+		}
+		if k := keyOrder[j]; serviceKeyFields[k] == f.Key {
+			values[k], present[k] = f.Value, true
+			j++
+		}
+	}
+	fields := serviceKeyOrder
+	if activityTypes[values[0]] { // classification.type
+		fields = activityKeyOrder
 	}
 	var buf [1024]byte
 	b := append(buf[:0], keyVersion...)
 	b = append(b, 0)
 	for _, k := range fields {
-		v, ok := e.Get(k)
-		if !ok {
+		if !present[k] {
 			continue
 		}
-		b = append(b, k...)
+		b = append(b, serviceKeyFields[k]...)
 		b = append(b, 0)
-		b = append(b, v...)
+		b = append(b, values[k]...)
 		b = append(b, 0)
 	}
 	return sha256.Sum256(b)
+}
+
+// serviceKeyOrder and activityKeyOrder are the fields of each kind of
+// key in the order they are hashed, as indexes into serviceKeyFields
+// (which holds every field of both); keyOrder is every index, by name.
+var serviceKeyOrder, activityKeyOrder, keyOrder = keyIndexes()
+
+func keyIndexes() (service, activity, byName []int) {
+	if serviceKeyFields[0] != "classification.type" {
+		panic("notify: Key reads the type as the first service field")
+	}
+	for i := range serviceKeyFields {
+		service = append(service, i)
+		byName = append(byName, i)
+	}
+	for _, name := range activityKeyFields {
+		i := slices.Index(serviceKeyFields[:], name)
+		if i < 0 {
+			panic("notify: activity key field " + name + " is not a service key field")
+		}
+		activity = append(activity, i)
+	}
+	slices.SortFunc(byName, func(a, b int) int { return strings.Compare(serviceKeyFields[a], serviceKeyFields[b]) })
+	return service, activity, byName
 }
 
 // maxSummary bounds a summary: it is one line of a list.

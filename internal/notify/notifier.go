@@ -318,10 +318,34 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		n.setLast(rep, started)
 		return rep, nil
 	}
-	pass, err := n.newPass(ctx, pc, id, now, len(pending) >= bulkOrganisations)
+	bulk := len(pending) >= bulkOrganisations
+	var (
+		queued []*orgQueue
+		pages  []string
+		read   chan error
+	)
+	reading := time.Now()
+	if bulk && dense(pending) {
+		// The queue is read while what the pass shares is read on another
+		// connection: neither waits for the other.
+		read = make(chan error, 1)
+		go func() {
+			var err error
+			queued, pages, err = n.readQueue(ctx, pending)
+			read <- err
+		}()
+	}
+	pass, err := n.newPass(ctx, pc, id, now, bulk)
+	if read != nil {
+		if rerr := <-read; err == nil {
+			err = rerr
+		}
+		rep.Reading = time.Since(reading)
+	}
 	if err != nil {
 		return rep, err
 	}
+	pass.queued, pass.pages = queued, pages
 
 	workers := pc.cfg.Workers
 	if workers <= 0 {
@@ -329,13 +353,6 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if len(pending) >= bulkOrganisations && dense(pending) {
-		reading := time.Now()
-		if pass.queued, err = n.readQueue(ctx, pending); err != nil {
-			return rep, err
-		}
-		rep.Reading = time.Since(reading)
-	}
 	results := pass.prepareAll(wctx, pending, workers)
 	commitErr := n.commitAll(ctx, cancel, results, &rep)
 	sort.Strings(rep.UnknownOrganisations)

@@ -42,6 +42,8 @@ type pass struct {
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed.
 	queued []*orgQueue
+	// pages are the copy of the queue's records that queued refers to.
+	pages []string
 }
 
 // tally returns org's "seen again" tally by key.
@@ -282,10 +284,12 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 	for _, se := range q.digest {
 		addKey(se)
 	}
-	slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
-	keys = slices.Compact(keys)
 	known := map[event.Hash]NotifiedKey{}
 	if p.notified == nil || p.notified[o.org] {
+		// Sorted for the store only: an organisation told nothing within
+		// the window (most of a morning's, read at once) is not asked.
+		slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
+		keys = slices.Compact(keys)
 		var err error
 		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
 			return nil, nil, fmt.Errorf("notified keys of %s: %w", o.org, err)

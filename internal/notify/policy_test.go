@@ -1,7 +1,10 @@
 package notify
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -282,5 +285,91 @@ func TestDigestBoundary(t *testing.T) {
 		if got := digestBoundary(tt.now, tt.schedule, at, brussels); !got.Equal(tt.want) {
 			t.Errorf("%s at %v: %v, want %v", tt.schedule, tt.now, got, tt.want)
 		}
+	}
+}
+
+// keyByLookup is Key as it was written first, each field looked up by
+// name: Key must give the same keys, or every observation would be new
+// once.
+func keyByLookup(e *event.Event) event.Hash {
+	fields := serviceKeyFields[:]
+	if activityTypes[e.Value("classification.type")] {
+		fields = activityKeyFields
+	}
+	b := append([]byte(keyVersion), 0)
+	for _, k := range fields {
+		v, ok := e.Get(k)
+		if !ok {
+			continue
+		}
+		b = append(b, k...)
+		b = append(b, 0)
+		b = append(b, v...)
+		b = append(b, 0)
+	}
+	return sha256.Sum256(b)
+}
+
+// TestKeyAsByLookup: random events of both kinds, each field of the
+// keys and a few others present or not, decoded from their records as
+// the notifier reads them, give the keys of keyByLookup.
+func TestKeyAsByLookup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	others := []string{"time.source", "feed.name", "extra.a", "raw", "source.asn", "classification.taxonomy", "destination.asn", "zzz.last", "aaa.first"}
+	types := []string{"infected-system", "scanner", "vulnerable-system", "ddos-amplifier", "", "phishing"}
+	for i := range 2000 {
+		m := map[string]string{}
+		for _, k := range append(serviceKeyFields[:], others...) {
+			if rng.IntN(3) > 0 {
+				m[k] = fmt.Sprintf("v%d", rng.IntN(4))
+			}
+		}
+		if typ := types[rng.IntN(len(types))]; typ != "" {
+			m["classification.type"] = typ
+		} else {
+			delete(m, "classification.type")
+		}
+		e := event.New(len(m))
+		for k, v := range m {
+			e.SetTrusted(k, v)
+		}
+		decoded, err := event.DecodeRecord(event.AppendRecord(nil, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range []*event.Event{e, decoded} {
+			if got, want := Key(ev), keyByLookup(ev); got != want {
+				t.Fatalf("event %d %v: key %x, by lookup %x", i, m, got[:4], want[:4])
+			}
+		}
+	}
+}
+
+// BenchmarkKey: the key of a decoded scan event, by Key's walk and by
+// looking each field up (keyByLookup).
+func BenchmarkKey(b *testing.B) {
+	e := event.New(16)
+	for k, v := range map[string]string{
+		"time.source": "2026-11-19T03:12:44+00:00", "classification.taxonomy": "vulnerable",
+		"classification.type": "ddos-amplifier", "classification.identifier": "open-dns",
+		"source.ip": "192.0.2.53", "source.port": "53", "source.asn": "64512", "protocol.application": "dns",
+		"protocol.transport": "udp", "feed.name": "shadowserver-open-dns", "tlp": "AMBER",
+		"extra.sequence": "12345", "extra.constituency": `["org-00001"]`,
+	} {
+		e.SetTrusted(k, v)
+	}
+	e, err := event.DecodeRecord(event.AppendRecord(nil, e))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range []struct {
+		name string
+		key  func(*event.Event) event.Hash
+	}{{"walk", Key}, {"lookup", keyByLookup}} {
+		b.Run(kind.name, func(b *testing.B) {
+			for b.Loop() {
+				kind.key(e)
+			}
+		})
 	}
 }

@@ -6,7 +6,7 @@ package notify
 import (
 	"context"
 	"fmt"
-	"slices"
+	"math"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -19,18 +19,16 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 	if o.bulk {
 		q := o.queued
 		// The organisation's events are decoded into shared arrays: they
-		// are used together and let go together, after its turn.
-		arena := event.NewRecordArena(q.records, q.held, q.held*fieldsPerEvent)
-		start := 0 // where record i starts
+		// are used together and let go together, after its turn. Their
+		// keys and values are parts of the pass's copy of the queue.
+		arena := event.NewRecordArena(nil, q.held, q.held*fieldsPerEvent)
 		for i, seq := range q.seq {
-			end := q.ends[i]
 			if seq <= after {
-				start = max(start, end)
 				continue
 			}
 			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hash[i], Stored: time.UnixMicro(q.stored[i]).UTC()}
-			if end >= 0 {
-				e, err := arena.Decode(start, end)
+			if at := q.where[i]; at.page >= 0 {
+				e, err := arena.DecodeString(p.pages[at.page][at.start:at.end])
 				if err != nil {
 					return fmt.Errorf("pending notifications of %s: event %d: %w", o.org, seq, err)
 				}
@@ -41,7 +39,6 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 				}
 				store.WithoutWithheld(e)
 				pn.Event = e
-				start = end
 			}
 			fn(pn)
 		}
@@ -90,21 +87,26 @@ func dense(pending []store.PendingCount) bool {
 }
 
 // orgQueue is one organisation's queue as a pass read it at once, in
-// columns: the records of its events lie end to end in one array, so
-// that the million records of a morning's queue are a few thousand
-// objects without pointers, which the garbage collector does not scan,
-// instead of a million it must follow (each its own allocation, held
-// until the organisation's turn).
+// columns, its records referred to in the pass's copy of the queue's
+// pages (pass.pages, one string a page): the million records of a morning's queue are a few
+// hundred strings and a few thousand arrays without pointers, which the
+// garbage collector does not scan, instead of a million objects it must
+// follow (each its own allocation, held until the organisation's turn),
+// and a record is copied once, with its page, not once more for its
+// organisation.
 type orgQueue struct {
 	seq    []int64
 	hash   []event.Hash
 	stored []int64 // Unix microseconds
-	// ends[i] is where record i ends in records, -1 when its event is
-	// gone (it starts where the one before it ends).
-	ends    []int
-	records []byte
-	// held is how many records are in records.
+	where  []recordAt
+	// held is how many records are referred to.
 	held int
+}
+
+// recordAt is where a record lies in the queue's copy: page, and from
+// start to end in it; page is -1 when the event is gone.
+type recordAt struct {
+	page, start, end int32
 }
 
 // len is how many entries q holds.
@@ -115,43 +117,28 @@ func (q *orgQueue) len() int {
 	return len(q.seq)
 }
 
-// add appends entry i of page, copying its record.
-func (q *orgQueue) add(page *store.PendingPage, i int) {
+// add appends entry i of page, whose records are the string copy
+// numbered n.
+func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 	q.seq = append(q.seq, page.Seq[i])
 	q.hash = append(q.hash, page.Hash[i])
 	q.stored = append(q.stored, page.Stored[i])
-	end := -1
-	if record := page.Record(i); record != nil {
-		if cap(q.records)-len(q.records) < len(record) {
-			q.records = slices.Grow(q.records, q.room(len(record)))
+	at := recordAt{page: -1}
+	if !page.Gone[i] {
+		start := 0
+		if i > 0 {
+			start = page.RecordEnds[i-1]
 		}
-		q.records = append(q.records, record...)
+		at = recordAt{page: n, start: int32(start), end: int32(page.RecordEnds[i])}
 		q.held++
-		end = len(q.records)
 	}
-	q.ends = append(q.ends, end)
-}
-
-// minRoom is the least room a growing records array reserves beyond
-// the record being added.
-const minRoom = 16 << 10
-
-// room is how many bytes to reserve when a record of size does not fit:
-// the entries still to come at the average size of the records so far
-// (one allocation for most organisations), but never more than the
-// array holds already (or minRoom), so that an organisation whose first
-// record is large (a mail report's raw) and whose others are small does
-// not reserve the large size for every entry it expects: what is
-// reserved and unused stays below what is used, plus minRoom.
-func (q *orgQueue) room(size int) int {
-	avg := (len(q.records) + size) / (q.held + 1)
-	want := avg * (cap(q.seq) - len(q.seq) + 1)
-	return max(size, min(want, max(cap(q.records), minRoom)))
+	q.where = append(q.where, at)
 }
 
 // readQueue reads the whole queue at once, by organisation in the order of
-// pending.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, error) {
+// pending, and returns with it the copy of the pages' records its
+// entries refer to.
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
@@ -160,15 +147,24 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) 
 			seq:    make([]int64, 0, c.Count),
 			hash:   make([]event.Hash, 0, c.Count),
 			stored: make([]int64, 0, c.Count),
-			ends:   make([]int, 0, c.Count),
+			where:  make([]recordAt, 0, c.Count),
 		}
 	}
 	// slot is the index in out of each organisation of the pages' Orgs,
 	// -1 for one queued since PendingNotificationOrgs, which is left for
 	// the next pass; looked up once for every organisation, not once for
 	// every entry.
-	var slot []int
+	var (
+		slot  []int
+		pages []string
+	)
 	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
+			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
+		}
+		// One copy of the page's records, which the store may reuse.
+		pages = append(pages, string(page.Records))
+		copied := int32(len(pages) - 1)
 		for _, org := range page.Orgs[len(slot):] {
 			i, ok := index[org]
 			if !ok {
@@ -179,14 +175,14 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) 
 		for i := range page.Len() {
 			for _, org := range page.OrgsOf(i) {
 				if k := slot[org]; k >= 0 {
-					out[k].add(page, i)
+					out[k].add(page, i, copied)
 				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("notify: read the queue: %w", err)
+		return nil, nil, fmt.Errorf("notify: read the queue: %w", err)
 	}
-	return out, nil
+	return out, pages, nil
 }

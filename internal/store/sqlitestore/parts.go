@@ -240,6 +240,10 @@ type parts struct {
 	// sealedAsked counts the sealed partitions searches asked, which
 	// tests read to see the summaries skip the others.
 	sealedAsked atomic.Int64
+	// queueAskedAgain counts the ids a read of the notification queue
+	// did not find at first (gone, or stored since the memory was caught
+	// up), which tests read to see the first look find the others.
+	queueAskedAgain atomic.Int64
 }
 
 // openParts reads the layout's state from the database (catchUp from an

@@ -505,7 +505,9 @@ type columnReader struct {
 	values  [][]byte
 	refs    []uint64
 	out     []byte
-	limit   int
+	// The records are appended to out from base on, together at most
+	// limit bytes.
+	base, limit int
 }
 
 // readShape is a shape read, with its streams.
@@ -693,7 +695,7 @@ func (r *columnReader) record() (int, error) {
 		for _, p := range pieces[:f.pieces] {
 			n += len(p)
 		}
-		if len(r.out)+n > r.limit {
+		if len(r.out)-r.base+n > r.limit {
 			return 0, fmt.Errorf("%w: larger than %d bytes", errBadBlock, r.limit)
 		}
 		r.out = binary.AppendUvarint(r.out, uint64(n))
@@ -712,55 +714,65 @@ func (r *columnReader) record() (int, error) {
 // decodeColumns returns the records of a block's columns, together at
 // most limit bytes.
 func decodeColumns(b []byte, limit int) ([][]byte, error) {
+	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, limit)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([][]byte, len(ends))
+	at := 0
+	for j, end := range ends {
+		recs[j] = out[at:end:end]
+		at = end
+	}
+	return recs, nil
+}
+
+// appendColumns appends the records of a block's columns, together at
+// most limit bytes, to dst end to end, and where each ends in dst to
+// ends: a reader of many blocks reuses both instead of making a buffer
+// for each block.
+func appendColumns(dst []byte, ends []int, b []byte, limit int) ([]byte, []int, error) {
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
-		return nil, errBadBlock
+		return dst, ends, errBadBlock
 	}
-	r := columnReader{index: map[streamKey]int{}, limit: limit}
+	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit}
 	nh, i, ok := uvarintAt(b, i)
 	if !ok || nh > uint64(len(b)) {
-		return nil, errBadBlock
+		return dst, ends, errBadBlock
 	}
 	for range nh {
 		var h []byte
 		if h, i, ok = stringAt(b, i); !ok {
-			return nil, errBadBlock
+			return dst, ends, errBadBlock
 		}
 		r.headers = append(r.headers, h)
 	}
 	if r.shapes, i, ok = stringAt(b, i); !ok {
-		return nil, errBadBlock
+		return dst, ends, errBadBlock
 	}
 	ns, i, ok := uvarintAt(b, i)
 	if !ok || ns > uint64(len(b)) {
-		return nil, errBadBlock
+		return dst, ends, errBadBlock
 	}
 	for range ns {
 		var s []byte
 		if s, i, ok = stringAt(b, i); !ok {
-			return nil, errBadBlock
+			return dst, ends, errBadBlock
 		}
 		r.streams = append(r.streams, s)
 	}
-	r.out = make([]byte, 0, 2*len(b))
-	lengths := make([]int, 0, n)
+	r.out = dst
 	for range n {
-		l, err := r.record()
-		if err != nil {
-			return nil, err
+		if _, err := r.record(); err != nil {
+			return dst, ends, err
 		}
-		lengths = append(lengths, l)
+		ends = append(ends, len(r.out))
 	}
 	if r.at != len(r.shapes) {
-		return nil, errBadBlock
+		return dst, ends, errBadBlock
 	}
-	recs := make([][]byte, len(lengths))
-	at := 0
-	for j, l := range lengths {
-		recs[j] = r.out[at : at+l : at+l]
-		at += l
-	}
-	return recs, nil
+	return r.out, ends, nil
 }
 
 // piecesOf is how many of the current shape's values are pieces.

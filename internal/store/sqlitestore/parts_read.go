@@ -6,11 +6,13 @@ package sqlitestore
 // for all the events wanted from it.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -446,8 +448,10 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 	}
 	const chunk = 4096
 	pager := newQueuePager(orgs, entries, sink)
+	r := queueReader{ps: ps}
+	var ids []int64
 	for i := 0; i < len(entries); {
-		var ids []int64
+		ids = ids[:0]
 		j := i
 		for ; j < len(entries) && len(ids) < chunk; j++ {
 			if len(ids) == 0 || ids[len(ids)-1] != entries[j].id {
@@ -457,24 +461,309 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 		for j < len(entries) && entries[j].id == entries[j-1].id {
 			j++
 		}
-		recs, err := ps.recordsFresh(ctx, ids)
+		found, err := r.read(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 		}
-		for _, id := range ids {
-			rec, ok := recs[id]
-			if !ok {
+		for k, id := range ids {
+			f := found[k]
+			if !f.ok {
 				continue // gone: the pager adds it so
 			}
 			// Without its hash, which a partition does not keep whole:
 			// the reader decodes the record and computes it.
-			if err := pager.add(id, event.Hash{}, rec.stored, rec.record); err != nil {
+			if err := pager.add(id, event.Hash{}, f.stored, r.out[f.start:f.end:f.end]); err != nil {
 				return err
 			}
 		}
 		i = j
 	}
 	return pager.finish()
+}
+
+// queueReader reads the records of runs of ids for scanEvents: each
+// partition's rows of a run in one range scan when the run is dense (the
+// queue of a morning is most of the events stored since the last pass),
+// each block decoded once, into buffers reused from one run to the next
+// (a pass reads some four thousand blocks).
+type queueReader struct {
+	ps *parts
+	// out holds the run's records end to end; cols a block decompressed,
+	// ends where a block's records end in out.
+	out, cols []byte
+	ends      []int
+	found     []foundRecord
+	places    []recordPlace
+}
+
+// foundRecord is where an id's record lies in queueReader.out.
+type foundRecord struct {
+	start, end int
+	stored     int64
+	ok         bool
+}
+
+// recordPlace is where an id of the run lies: its partition, block and
+// slot.
+type recordPlace struct {
+	p     *partition
+	block int64
+	slot  int
+	at    int // in ids
+}
+
+// read returns, by index in ids (sorted, distinct), where each id's
+// record lies in r.out; ok is false for an id not stored. What it
+// returns is valid until the next read.
+func (r *queueReader) read(ctx context.Context, ids []int64) ([]foundRecord, error) {
+	r.out, r.places = r.out[:0], r.places[:0]
+	r.found = slices.Grow(r.found[:0], len(ids))[:len(ids)]
+	clear(r.found)
+	ps := r.ps
+	// The partitions' runs of ids: the unsealed ones answer from memory,
+	// the sealed ones below.
+	type run struct {
+		p    *partition
+		i, j int // ids[i:j]
+	}
+	var sealed []run
+	ps.mu.RLock()
+	for i := 0; i < len(ids); {
+		p := ps.partitionOf(ids[i])
+		j := i + 1
+		if p == nil {
+			for j < len(ids) && ps.partitionOf(ids[j]) == nil {
+				j++
+			}
+			i = j
+			continue
+		}
+		// ids[j] is beyond p when the next partition starts at or before it.
+		next := int64(math.MaxInt64)
+		if k := slices.Index(ps.list, p); k+1 < len(ps.list) {
+			next = ps.list[k+1].firstID
+		}
+		for j < len(ids) && ids[j] < next {
+			j++
+		}
+		if p.sealed {
+			sealed = append(sealed, run{p, i, j})
+			i = j
+			continue
+		}
+		hot := p.hot.snap()
+		for k, at := hot.find(ids[i]), i; k < hot.n && at < j; {
+			row := hot.row(k)
+			switch {
+			case row.id < ids[at]:
+				k++
+			case row.id > ids[at]:
+				at++
+			default:
+				loc := row.loc()
+				r.places = append(r.places, recordPlace{p, loc >> 8, int(loc & 0xff), at})
+				k++
+				at++
+			}
+		}
+		hot.done()
+		i = j
+	}
+	ps.mu.RUnlock()
+	for _, sr := range sealed {
+		if err := r.locate(ctx, sr.p, ids, sr.i, sr.j); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.readBlocks(ctx); err != nil {
+		return nil, err
+	}
+	// Asked again, after a refresh, when not found: another process may
+	// have stored it since the memory was last caught up (recordsFresh).
+	var missing []int64
+	for k, f := range r.found {
+		if !f.ok {
+			missing = append(missing, ids[k])
+		}
+	}
+	if len(missing) == 0 {
+		return r.found, nil
+	}
+	ps.queueAskedAgain.Add(int64(len(missing)))
+	more, err := ps.recordsFresh(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for k, id := range ids {
+		if rec, ok := more[id]; ok && !r.found[k].ok {
+			start := len(r.out)
+			r.out = append(r.out, rec.record...)
+			r.found[k] = foundRecord{start: start, end: len(r.out), stored: rec.stored, ok: true}
+		}
+	}
+	return r.found, nil
+}
+
+// locate adds the places of ids[i:j], all in the sealed partition p:
+// from one range scan of its rows when they are at least a quarter of
+// the rows between the first and the last, else by lists of ids.
+func (r *queueReader) locate(ctx context.Context, p *partition, ids []int64, i, j int) error {
+	at := i
+	add := func(rows *sql.Rows) error {
+		var id, loc int64
+		if err := rows.Scan(&id, &loc); err != nil {
+			return err
+		}
+		for at < j && ids[at] < id {
+			at++
+		}
+		if at < j && ids[at] == id {
+			r.places = append(r.places, recordPlace{p, loc >> 8, int(loc & 0xff), at})
+			at++
+		}
+		return nil
+	}
+	first, last := ids[i], ids[j-1]
+	if last-first+1 <= 4*int64(j-i) {
+		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last}, add)
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", p.n, err)
+		}
+		return nil
+	}
+	for start := i; start < j; start += idsPerQuery {
+		chunk := ids[start:min(start+idsPerQuery, j)]
+		at = start
+		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, int64Args(chunk), add)
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", p.n, err)
+		}
+	}
+	return nil
+}
+
+// readBlocks reads the blocks of r.places, each once, and fills r.found.
+func (r *queueReader) readBlocks(ctx context.Context) error {
+	// By partition and block, in the order of the places (which is by id,
+	// so by partition and mostly by block).
+	slices.SortStableFunc(r.places, func(a, b recordPlace) int {
+		if a.p != b.p {
+			return cmp.Compare(a.p.n, b.p.n)
+		}
+		return cmp.Compare(a.block, b.block)
+	})
+	for i := 0; i < len(r.places); {
+		p := r.places[i].p
+		j := i + 1
+		for j < len(r.places) && r.places[j].p == p {
+			j++
+		}
+		if err := r.partitionBlocks(ctx, p, r.places[i:j]); err != nil {
+			return fmt.Errorf("partition %d: %w", p.n, err)
+		}
+		i = j
+	}
+	return nil
+}
+
+// partitionBlocks reads the blocks of places (of p, sorted by block):
+// in one range scan when they are at least half the blocks between the
+// first and the last, else by lists of ids.
+func (r *queueReader) partitionBlocks(ctx context.Context, p *partition, places []recordPlace) error {
+	var blocks []int64
+	for _, pl := range places {
+		if len(blocks) == 0 || blocks[len(blocks)-1] != pl.block {
+			blocks = append(blocks, pl.block)
+		}
+	}
+	at := 0 // in places
+	add := func(rows *sql.Rows) error {
+		var (
+			block, stored, n int64
+			data             sql.RawBytes
+		)
+		if err := rows.Scan(&block, &stored, &n, &data); err != nil {
+			return err
+		}
+		for at < len(places) && places[at].block < block {
+			at++
+		}
+		if at == len(places) || places[at].block != block {
+			return nil // not asked for
+		}
+		begin, ends, err := r.decodeBlock(data, n)
+		if err != nil {
+			return fmt.Errorf("block %d: %w", block, err)
+		}
+		for ; at < len(places) && places[at].block == block; at++ {
+			pl := places[at]
+			if pl.slot >= len(ends) {
+				return fmt.Errorf("block %d: slot %d of %d: %w", block, pl.slot, len(ends), errBadBlock)
+			}
+			start := begin
+			if pl.slot > 0 {
+				start = ends[pl.slot-1]
+			}
+			r.found[pl.at] = foundRecord{start: start, end: ends[pl.slot], stored: stored, ok: true}
+		}
+		return nil
+	}
+	first, last := blocks[0], blocks[len(blocks)-1]
+	if last-first+1 <= 2*int64(len(blocks)) {
+		return sqlkit.Each(ctx, r.ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last}, add)
+	}
+	for start := 0; start < len(blocks); start += idsPerQuery {
+		chunk := blocks[start:min(start+idsPerQuery, len(blocks))]
+		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, int64Args(chunk), add)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeBlock decompresses a block of n events, as splitBlock does, and
+// appends its records to r.out: it returns where the first starts and
+// where each ends (valid until the next call).
+func (r *queueReader) decodeBlock(data []byte, n int64) (int, []int, error) {
+	begin := len(r.out)
+	r.ends = r.ends[:0]
+	defer func() {
+		if cap(r.cols) > blockMaxRaw {
+			r.cols = nil // a block of one large event: not kept
+		}
+	}()
+	var err error
+	if len(data) > 0 && data[0] == blockColumns {
+		if r.cols, err = r.ps.dec.DecodeAll(data[1:], r.cols[:0]); err != nil {
+			return 0, nil, fmt.Errorf("%w: %w", errBadBlock, err)
+		}
+		if r.out, r.ends, err = appendColumns(r.out, r.ends, r.cols, blockMaxRaw); err != nil {
+			return 0, nil, err
+		}
+		if int64(len(r.ends)) != n {
+			return 0, nil, fmt.Errorf("%w: %d events, not %d", errBadBlock, len(r.ends), n)
+		}
+		return begin, r.ends, nil
+	}
+	dec := r.ps.dec
+	if n == 1 {
+		dec = r.ps.decOne
+	}
+	if r.cols, err = dec.DecodeAll(data, r.cols[:0]); err != nil {
+		return 0, nil, fmt.Errorf("%w: %w", errBadBlock, err)
+	}
+	raw := r.cols
+	for len(raw) > 0 {
+		l, k := binary.Uvarint(raw)
+		if k <= 0 || uint64(len(raw)-k) < l {
+			return 0, nil, errBadBlock
+		}
+		r.out = append(r.out, raw[k:k+int(l)]...)
+		r.ends = append(r.ends, len(r.out))
+		raw = raw[k+int(l):]
+	}
+	return begin, r.ends, nil
 }
 
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
