@@ -114,6 +114,9 @@ func LoadBench(ctx context.Context, st BenchStore, spec BenchSpec, progress func
 		e.SetTrusted("feed.name", "shadowserver-"+r.identifier)
 		e.SetTrusted("tlp", "AMBER")
 		e.SetExtra("sequence", strconv.Itoa(i))
+		// As the pipeline does: the identity is fixed (event_hash) before
+		// the constituency enricher tags the event.
+		e.Seal()
 		e.SetTrusted(store.ConstituencyField, tags[org])
 		batch = append(batch, e)
 		if len(batch) == cap(batch) || i == spec.Events-1 {

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +83,29 @@ func BenchmarkRenderLarge(b *testing.B) {
 	for b.Loop() {
 		if _, err := r.render(digests[0]); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestLoadBenchSealsAsThePipeline: the bench's events are sealed before
+// they are tagged, as the pipeline seals before its enrichers, so that
+// the notifier reads their identity from event_hash as it does in
+// production rather than hashing them again.
+func TestLoadBenchSealsAsThePipeline(t *testing.T) {
+	var c benchCapture
+	if err := LoadBench(context.Background(), &c, BenchSpec{Organisations: 3, Prefixes: 6, Events: 20, Seed: 3, Now: renderNow}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.events {
+		stored, ok := e.Get("event_hash")
+		if !ok {
+			t.Fatalf("an event without event_hash: %v", e)
+		}
+		untagged := e.Clone()
+		untagged.Delete(store.ConstituencyField)
+		untagged.Delete("event_hash")
+		if want := untagged.Seal(); !strings.EqualFold(stored, want.String()) {
+			t.Fatalf("event_hash %s, the untagged event's identity %s", stored, want)
 		}
 	}
 }
