@@ -197,6 +197,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
+	ps.spillFilters(&sum)
 	// Locked before the commit, as the writer does, so that no reader
 	// catches up to a later generation in between.
 	ps.mu.Lock()
