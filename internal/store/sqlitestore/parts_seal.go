@@ -322,7 +322,7 @@ func fqdnSuffixes(rev []byte, fn func([]byte)) {
 
 func (sum *partSummary) build(hot *hotSnap) {
 	n := hot.n
-	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newBloom(n)
+	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newHashBloom(n)
 	var hb [8]byte
 	for i := range n {
 		r := hot.row(i)
