@@ -118,9 +118,9 @@ func unmarshalBloom(b []byte) (*bloom, error) {
 // region of it mapped read only: the address, AS and host-name filters
 // are read by searches only, so during an ingest they cost no resident
 // memory, and the hash filters, which every insert asks, cost their
-// size as file pages the kernel may drop, not heap that the collector's
-// goal grows by. On the heap they were about 5 bytes an event (45 MB at
-// 10 million events) that the collector marked at every cycle. Where the
+// size as file pages the kernel may drop. On the heap they were about 5
+// bytes an event (45 MB at 10 million events, session 27's profile) that
+// counted toward the collector's goal and its soft memory limit. Where the
 // file cannot be made or mapped, the filters stay on the heap. The
 // summary's filters are new ones; the ones it held are left to the
 // collector.
@@ -128,7 +128,7 @@ func (ps *parts) spillFilters(sum *partSummary) {
 	filters := []**bloom{&sum.ips, &sum.asns, &sum.fqdns, &sum.hashes}
 	tables := make([][]uint64, len(filters))
 	for i, f := range filters {
-		if *f == nil || (*f).region != nil {
+		if *f == nil || (*f).region != nil || len((*f).bits) == 0 {
 			return
 		}
 		tables[i] = (*f).bits
