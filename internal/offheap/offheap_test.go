@@ -2,6 +2,7 @@ package offheap
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -40,5 +41,53 @@ func TestMake(t *testing.T) {
 	runtime.KeepAlive(o)
 	if Make[pair](0, o) != nil {
 		t.Error("Make(0) is not nil")
+	}
+}
+
+// TestFilePut: tables put into a File read back as written, in order,
+// each of its length, after the file is closed too; an empty one stays
+// empty.
+func TestFilePut(t *testing.T) {
+	f, err := CreateFile(t.TempDir())
+	if !canMapFiles {
+		if err == nil {
+			t.Fatal("CreateFile succeeded where files cannot be mapped")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &owner{}
+	a := make([]uint64, 1000)
+	b := make([]uint64, 3)
+	for i := range a {
+		a[i] = uint64(i) * 0x9e3779b97f4a7c15
+	}
+	b[0], b[2] = 7, 9
+	var got [][][]uint64
+	for range 3 { // later tables start past the earlier ones
+		out, err := Put(f, o, a, nil, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range got {
+		if len(out) != 3 || len(out[1]) != 0 {
+			t.Fatalf("%d tables, the empty one of %d", len(out), len(out[1]))
+		}
+		for i, want := range [][]uint64{a, nil, b} {
+			if !slices.Equal(out[i], want) {
+				t.Fatalf("table %d reads %v, want %v", i, out[i][:min(len(out[i]), 4)], want[:min(len(want), 4)])
+			}
+		}
+	}
+	runtime.KeepAlive(o)
+	if _, err := Put(f, o, a); err == nil {
+		t.Error("Put into a closed file succeeded")
 	}
 }

@@ -2,7 +2,10 @@
 
 package offheap
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // mapAnonymous maps size bytes of zeroed memory and gives release the
 // unmapping to run when the owner is garbage; nil when the system
@@ -15,3 +18,13 @@ func mapAnonymous(size int, release func(func())) []byte {
 	release(func() { _ = syscall.Munmap(mem) })
 	return mem
 }
+
+const canMapFiles = true
+
+// mapFile maps size bytes of f from off (a multiple of the page size)
+// read only, shared: the pages are the file's in the page cache.
+func mapFile(f *os.File, off int64, size int) ([]byte, error) {
+	return syscall.Mmap(int(f.Fd()), off, size, syscall.PROT_READ, syscall.MAP_SHARED)
+}
+
+func unmap(mem []byte) { _ = syscall.Munmap(mem) }

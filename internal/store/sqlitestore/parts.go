@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -244,6 +245,13 @@ type parts struct {
 	// did not find at first (gone, or stored since the memory was caught
 	// up), which tests read to see the first look find the others.
 	queueAskedAgain atomic.Int64
+
+	// filters is the file the sealed partitions' Bloom filters are
+	// mapped from (spillFilters), made once (filtersOnce); filtersFailed
+	// says a failure to make or use it was logged.
+	filters       *offheap.File
+	filtersOnce   sync.Once
+	filtersFailed atomic.Bool
 }
 
 // openParts reads the layout's state from the database (catchUp from an
@@ -347,6 +355,8 @@ func (ps *parts) close() error {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	errs := []error{ps.enc.Close()}
+	ps.filtersOnce.Do(func() {}) // none made after this
+	errs = append(errs, ps.filters.Close())
 	for _, p := range ps.list {
 		if !p.sealed && p.sealErr != nil {
 			errs = append(errs, fmt.Errorf("seal partition %d: %w", p.n, p.sealErr))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -256,8 +257,9 @@ func TestCorruptBlock(t *testing.T) {
 // the sealed partitions whose Bloom filters hold it.
 func TestSummariesSkipPartitions(t *testing.T) {
 	withSealInline(t)
-	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 50})
-	defer s.Close()
+	dir := t.TempDir()
+	s := openLayout(t, filepath.Join(dir, "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 50})
+	var batches [][]*event.Event
 	for i := range 8 {
 		var batch []*event.Event
 		for j := range 50 {
@@ -277,7 +279,32 @@ func TestSummariesSkipPartitions(t *testing.T) {
 		if _, err := s.InsertEvents(t.Context(), batch, nil); err != nil {
 			t.Fatal(err)
 		}
+		batches = append(batches, batch)
 	}
+	checkSummariesSkip(t, s)
+	// Read back from the summaries at the next open too, the filters
+	// again in the file mapping, and the hash filters still know every
+	// stored event.
+	s.Close()
+	s = openLayout(t, filepath.Join(dir, "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 50})
+	defer s.Close()
+	checkSummariesSkip(t, s)
+	if n, err := s.InsertEvents(t.Context(), batches[2], nil); err != nil || n != 0 {
+		t.Errorf("a stored batch again: %d inserted (%v), want 0", n, err)
+	}
+}
+
+// checkSummariesSkip is TestSummariesSkipPartitions' searches, and its
+// check that the sealed partitions' filters are mapped from the file.
+func checkSummariesSkip(t *testing.T, s *Store) {
+	t.Helper()
+	s.parts.mu.RLock()
+	for _, p := range s.parts.list {
+		if p.sealed && p.sum.ips.region == nil && runtime.GOOS == "linux" {
+			t.Errorf("partition %d: its filters are on the heap", p.n)
+		}
+	}
+	s.parts.mu.RUnlock()
 	for name, q := range map[string]store.EventQuery{
 		"ip":    {IP: netip.MustParseAddr("198.21.0.7")},
 		"/16":   {Prefix: netip.MustParsePrefix("198.21.0.0/16")},

@@ -212,6 +212,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
+	ps.spillFilters(&sum)
 	// Locked before the commit, as the writer does, so that no reader
 	// catches up to a later generation in between.
 	ps.mu.Lock()
@@ -337,7 +338,7 @@ func fqdnSuffixes(rev []byte, fn func([]byte)) {
 
 func (sum *partSummary) build(hot *hotSnap) {
 	n := hot.n
-	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newBloom(n)
+	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newHashBloom(n)
 	var hb [8]byte
 	for i := range n {
 		r := hot.row(i)

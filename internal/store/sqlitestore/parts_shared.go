@@ -207,6 +207,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 			if err := c.sum.unmarshal(h.summary); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
+			ps.spillFilters(&c.sum)
 		case c.isNew:
 			// Loaded now, before the partition is in the list: only this
 			// reading knows it (partition.add's rule).
