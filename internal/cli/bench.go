@@ -690,7 +690,10 @@ func searchEvent(rng *rand.Rand, i, rows int64, days int, base time.Time) *event
 	e.SetInt("source.port", 3389)
 	e.SetTrusted("source.fqdn", searchHost(rng.IntN(100000), rng.IntN(10000)))
 	e.SetTrusted("source.geolocation.cc", "BE")
-	observed := base.Add(time.Duration(i * int64(days) * int64(24*time.Hour) / max(rows, 1)))
+	// The step first: i × days × 24 h in nanoseconds overflows int64
+	// beyond a few hundred events.
+	step := time.Duration(int64(days) * int64(24*time.Hour) / max(rows, 1))
+	observed := base.Add(time.Duration(i) * step)
 	e.SetTime("time.observation", observed)
 	e.SetTime("time.source", observed.Add(-time.Duration(rng.Int64N(int64(24*time.Hour)))))
 	e.SetTrusted("classification.taxonomy", "vulnerable")

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestBenchSearch loads a small store with `vigil bench search` and checks
@@ -29,6 +31,29 @@ func TestBenchSearch(t *testing.T) {
 		// 3,000 events over 30 days: 100 a day, a first page of 50.
 		if found["day"] != 50 {
 			t.Errorf("%s: a day should fill a first page: %v\n%s", pass, found, out)
+		}
+	}
+}
+
+// TestSearchEventDays: the bench's events are observed in order over its
+// days, at any number of rows (a product of the row number and the days
+// in nanoseconds overflowed past a few hundred events).
+func TestSearchEventDays(t *testing.T) {
+	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+	for _, rows := range []int64{3000, 10_000_000, 100_000_000} {
+		days := searchDays(int(rows))
+		rng := rand.New(rand.NewPCG(7, 7))
+		var last time.Time
+		for _, i := range []int64{0, 1, rows / 3, rows / 2, rows - 2, rows - 1} {
+			e := searchEvent(rng, i, rows, days, base)
+			at, ok := e.Time("time.observation")
+			if !ok || at.Before(base) || !at.Before(base.AddDate(0, 0, days)) || at.Before(last) {
+				t.Fatalf("%d rows: event %d observed at %v, want in order within %d days of %v", rows, i, at, days, base)
+			}
+			last = at
+		}
+		if last.Sub(base) < time.Duration(days-1)*24*time.Hour {
+			t.Errorf("%d rows: the last event observed at %v, want in the last day", rows, last)
 		}
 	}
 }
