@@ -451,16 +451,10 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 	queries, args := f.sql(p.table, p.base, top.k)
 	for i, text := range queries {
 		err := ps.searchStmts.each(ctx, ps.s.read, text, args[i], func(rows *sql.Rows) error {
-			var (
-				h              partHit
-				ip             []byte
-				asn, typ, feed sql.NullInt64
-			)
-			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+			h, err := scanHit(rows, p.base)
+			if err != nil {
 				return err
 			}
-			h.ts += p.base
-			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
 			top.offer(h, len(queries) > 1)
 			return nil
 		})
@@ -469,6 +463,23 @@ func (ps *parts) searchSealed(ctx context.Context, p *partition, f *partFilter, 
 		}
 	}
 	return nil
+}
+
+// scanHit reads a sealed partition's hit from a row of "id, ts, src_ip,
+// src_asn, type, feed", its ts made absolute again with the partition's
+// base.
+func scanHit(rows *sql.Rows, base int64) (partHit, error) {
+	var (
+		h              partHit
+		ip             []byte
+		asn, typ, feed sql.NullInt64
+	)
+	if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+		return h, err
+	}
+	h.ts += base
+	h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
+	return h, nil
 }
 
 // page reads the events of hits, in their order; a search's results
@@ -793,19 +804,13 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 	_, where, wargs := f.conds(p.table, p.base)
 	scan := func(text string, args []any, keep func(id int64) bool) error {
 		return ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
-			var (
-				h              partHit
-				ip             []byte
-				asn, typ, feed sql.NullInt64
-			)
-			if err := rows.Scan(&h.id, &h.ts, &ip, &asn, &typ, &feed); err != nil {
+			h, err := scanHit(rows, p.base)
+			if err != nil {
 				return err
 			}
 			if keep != nil && !keep(h.id) {
 				return nil
 			}
-			h.ts += p.base
-			h.srcIP, h.srcASN, h.typ, h.fd = ipKeyOf(ip), asn.Int64, typ.Int64, feed.Int64
 			top.offer(h, false)
 			return nil
 		})
