@@ -98,6 +98,13 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 	data := (*b.records)[:0]
 	offsets := make([]int, n+1)
 	hashes := make([]event.Hash, n)
+	// The records are written from their fields by a coder that
+	// remembers the last event's names (a report's events share them):
+	// the bytes of event.AppendRecord without a name looked up a field.
+	var (
+		coder  event.RecordCoder
+		fields []event.RecordField
+	)
 	var first map[event.Hash]bool
 	for i, e := range events {
 		c := store.ExtractColumns(e, now)
@@ -122,7 +129,8 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 				}
 			}
 		}
-		data = event.AppendRecord(data, e)
+		fields = coder.AppendFields(fields[:0], e)
+		data = event.AppendFieldsRecord(data, fields)
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
