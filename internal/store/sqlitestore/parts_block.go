@@ -11,8 +11,7 @@ package sqlitestore
 // at its commas into columns of its own, a piece of it equal to a field of
 // its record as a reference to that field, and hex digests as their bytes.
 // The records come back byte for byte (event.AppendRecord's form is not
-// changed, only how a block holds it); a block whose records do not parse
-// as that form is written as before.
+// changed, only how a block holds it).
 //
 //	block    := 0x01 zstd(columns) | zstd(plain)
 //	plain    := (uvarint(len) record)*
@@ -63,19 +62,11 @@ const (
 // same (a longer form would not come back byte for byte).
 func uvarintAt(b []byte, i int) (uint64, int, bool) {
 	v, l := binary.Uvarint(b[i:])
-	if l <= 0 || l != uvarintLen(v) {
+	// A longer form than AppendUvarint's ends in a zero byte.
+	if l <= 0 || (l > 1 && b[i+l-1] == 0) {
 		return 0, i, false
 	}
 	return v, i + l, true
-}
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }
 
 // stringAt reads a uvarint length and that many bytes.
@@ -85,39 +76,6 @@ func stringAt(b []byte, i int) ([]byte, int, bool) {
 		return nil, i, false
 	}
 	return b[i : i+int(n) : i+int(n)], i + int(n), true
-}
-
-// splitRecord reads a record's fields (event.AppendRecord's form: a count,
-// then each field's code, key when the code is 0, and value), slices of
-// one string copy of rec; ok is false unless writing them again gives
-// rec. The store writes blocks from events' fields
-// (event.AppendRecordFields); records are cut up by tests, which show the
-// two give the same blocks.
-func splitRecord(rec []byte, fields []event.RecordField) ([]event.RecordField, bool) {
-	n, i, ok := uvarintAt(rec, 0)
-	if !ok || n > uint64(len(rec)) {
-		return fields, false
-	}
-	text := string(rec)
-	for range n {
-		var f event.RecordField
-		if f.Code, i, ok = uvarintAt(rec, i); !ok {
-			return fields, false
-		}
-		var b []byte
-		if f.Code == 0 {
-			if b, i, ok = stringAt(rec, i); !ok {
-				return fields, false
-			}
-			f.Key = text[i-len(b) : i]
-		}
-		if b, i, ok = stringAt(rec, i); !ok {
-			return fields, false
-		}
-		f.Value = text[i-len(b) : i]
-		fields = append(fields, f)
-	}
-	return fields, i == len(rec)
 }
 
 // streamKey names a stream: a field (code, key) and, for the pieces of a
@@ -456,27 +414,6 @@ func (w *columnWriter) appendTo(dst []byte) []byte {
 		dst = append(dst, s...)
 	}
 	return dst
-}
-
-// encodeColumns returns the columns of recs (the form after blockColumns,
-// before compression); ok is false when a record does not parse.
-func encodeColumns(dst []byte, recs [][]byte) ([]byte, bool) {
-	var (
-		w      columnWriter
-		fields [][]event.RecordField
-	)
-	for _, r := range recs {
-		f, ok := splitRecord(r, nil)
-		if !ok {
-			return dst, false
-		}
-		fields = append(fields, f)
-	}
-	w.reset()
-	for _, f := range fields {
-		w.add(f)
-	}
-	return w.appendTo(dst), true
 }
 
 // shapeField is a field as a shape tells it.

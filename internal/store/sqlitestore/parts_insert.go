@@ -246,7 +246,8 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		ps.seen.Store(gen + 1)
 	}
 	full := p != nil && p.sealing
-	leftGuess := guess != nil && guess != p && !guess.sealing
+	// A batch that stored nothing (all known) left nothing to judge by.
+	leftGuess := p != nil && guess != nil && guess != p && !guess.sealing
 	ps.mu.Unlock()
 	if leftGuess {
 		// Not written again: another store sealed it, or filled it.
@@ -646,7 +647,12 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 		go func() {
 			defer wg.Done()
 			bw := blockWriters.Get().(*blockWriter)
-			defer blockWriters.Put(bw)
+			defer func() {
+				// Emptied before it waits in the pool: its strings are
+				// the batch's, which it would keep alive.
+				bw.columns.reset()
+				blockWriters.Put(bw)
+			}()
 			for b := w; b < len(blocks); b += workers {
 				blocks[b].body = bw.compress(enc, blocks[b].recs)
 				blocks[b].recs = nil
@@ -678,22 +684,4 @@ func (bw *blockWriter) compress(enc *zstd.Encoder, recs [][]event.RecordField) [
 	// of the frame's room.
 	body := make([]byte, 0, len(lead)+len(bw.frame))
 	return append(append(body, lead...), bw.frame...)
-}
-
-// compressBlock returns the stored form of a block of records; scratch is
-// reused for the form before compression. The store writes blocks from
-// events' fields (compressBlocks); this is the form of the records it
-// gives, which tests compare with it.
-func compressBlock(enc *zstd.Encoder, recs [][]byte, scratch []byte) []byte {
-	if len(recs) > 1 {
-		if cols, ok := encodeColumns(scratch, recs); ok {
-			return enc.EncodeAll(cols, []byte{blockColumns})
-		}
-	}
-	raw := scratch[:0]
-	for _, rec := range recs {
-		raw = binary.AppendUvarint(raw, uint64(len(rec)))
-		raw = append(raw, rec...)
-	}
-	return enc.EncodeAll(raw, nil)
 }
