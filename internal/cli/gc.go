@@ -26,8 +26,8 @@ const pipelineGCPercent = 200
 // pipelineGCPercent, near it more often, so that three times a large live
 // heap, and the spans a collection freed but the runtime kept, do not
 // become resident memory. A pipeline's live heap is its batches in flight,
-// about 150 MB (bench ingest); the limit lets it grow to a third more
-// before the collector runs more often than at GOGC=100. Above the limit
+// about 150 MB (bench ingest), and near the limit the collector runs
+// more often than pipelineGCPercent would have it. Above the limit
 // the runtime spends at most half the CPU collecting rather than fail, so
 // a process whose live heap outgrows it slows down, and its operator sets
 // GOMEMLIMIT higher (or off). 240 MiB rather than 256 since compression

@@ -324,23 +324,31 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		pages  []string
 		read   chan error
 	)
-	reading := time.Now()
+	var readTook time.Duration
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
 	if bulk && dense(pending) {
 		// The queue is read while what the pass shares is read on another
-		// connection: neither waits for the other.
+		// connection: neither waits for the other; a failed newPass stops
+		// the read.
 		read = make(chan error, 1)
 		go func() {
+			reading := time.Now()
 			var err error
-			queued, pages, err = n.readQueue(ctx, pending)
+			queued, pages, err = n.readQueue(readCtx, pending)
+			readTook = time.Since(reading)
 			read <- err
 		}()
 	}
 	pass, err := n.newPass(ctx, pc, id, now, bulk)
 	if read != nil {
+		if err != nil {
+			stopRead()
+		}
 		if rerr := <-read; err == nil {
 			err = rerr
 		}
-		rep.Reading = time.Since(reading)
+		rep.Reading = readTook
 	}
 	if err != nil {
 		return rep, err

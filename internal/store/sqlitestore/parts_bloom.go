@@ -21,8 +21,10 @@ type bloom struct {
 	region *bloomRegion
 }
 
-// bloomRegion owns the mapping of a sealed partition's filters.
-type bloomRegion struct{ _ byte }
+// bloomRegion owns the mapping of a sealed partition's filters. It is
+// 16 bytes, not 1: the runtime batches smaller objects without pointers
+// in its tiny allocator, whose cleanups (which unmap) may never run.
+type bloomRegion struct{ _ [16]byte }
 
 // newBloom sizes a filter for n keys at a false-positive rate of about 1%.
 func newBloom(n int) *bloom { return newBloomBits(n, 9.6, 7) }

@@ -590,7 +590,12 @@ func (r *queueReader) read(ctx context.Context, ids []int64) ([]foundRecord, err
 		return r.found, nil
 	}
 	ps.queueAskedAgain.Add(int64(len(missing)))
-	more, err := ps.recordsFresh(ctx, missing)
+	// The read above asked already: the memory is caught up and asked
+	// once more (recordsFresh would ask first again).
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
+	more, err := ps.records(ctx, missing)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 -- Every event's row holds its record: in data, or as a slot of a block
--- (migration 11). Readers take a row with neither for a gone event, so
--- the table refuses one. Checked once over the rows stored before (all
+-- (migration 11). A row with neither is an error to every reader (a gone
+-- event is a missing row), so the table refuses one. Checked once over the rows stored before (all
 -- migrations run in one transaction, so NOT VALID and a later VALIDATE
 -- would not spare the scan its lock).
 ALTER TABLE events ADD CONSTRAINT events_record
