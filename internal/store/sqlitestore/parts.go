@@ -454,13 +454,31 @@ func (s *Store) openLayout(ctx context.Context) error {
 // upgradeLayout records a database of an earlier parts layout version
 // as this one, in one write transaction: event_parts gains ts_base
 // and sealed_as (version 4), 0 for the partitions there are: their times
-// are absolute, and their AS numbers indexed (sealIndexes).
+// are absolute, and their AS numbers indexed (sealIndexes). The version
+// is read again in the transaction, since another process may have
+// upgraded the database meanwhile, to this version or a later one, which
+// is then refused rather than written back down.
+//
+// A process of an earlier build that still has the database open keeps
+// writing as its version did (absolute times, say, into a partition this
+// version made relative): older processes are stopped before a newer
+// build opens the database (docs/EVENTSTORE.md, "Upgrades").
 func (s *Store) upgradeLayout(ctx context.Context) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM event_layout`).Scan(&version); err != nil {
+		return err
+	}
+	switch {
+	case version > partsVersion:
+		return fmt.Errorf("parts layout version %d, this build reads %d to %d: %w", version, oldestPartsVersion, partsVersion, errLayout)
+	case version == partsVersion:
+		return nil // upgraded by another process meanwhile
+	}
 	for _, col := range []string{"ts_base", "sealed_as"} {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('event_parts') WHERE name = ?`, col).Scan(&n); err != nil {
@@ -472,7 +490,7 @@ func (s *Store) upgradeLayout(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ? WHERE version < ?`, partsVersion, partsVersion); err != nil {
 		return err
 	}
 	return tx.Commit()
