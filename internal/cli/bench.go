@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -618,17 +619,27 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(7, 7))
 	// A fixed start a year back, so that a kept database is searched for
 	// the same values whatever the day, and no time lies in the future.
 	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 	days := searchDays(rows)
+	// A kept database goes on loading only the events it was begun with
+	// (the same --rows, hence the same days): its stamp says which.
+	stamp := path + ".spec"
+	spec := fmt.Sprintf("rows=%d days=%d\n", rows, days)
+	if have > 0 {
+		if b, err := os.ReadFile(stamp); err != nil || string(b) != spec {
+			return errors.New(c.t("bench.search.spec", path, rows))
+		}
+	} else if err := os.WriteFile(stamp, []byte(spec), 0o644); err != nil {
+		return err
+	}
 	if have < int64(rows) {
 		fmt.Fprintln(out, c.t("bench.search.loading", int64(rows)-have, path))
 		start := time.Now()
 		batch := make([]*event.Event, 0, 5000)
 		for i := have; i < int64(rows); i++ {
-			batch = append(batch, searchEvent(rng, i, int64(rows), days, base))
+			batch = append(batch, searchEvent(i, int64(rows), days, base))
 			if len(batch) == cap(batch) || i == int64(rows)-1 {
 				if _, err := db.InsertEvents(ctx, batch, nil); err != nil {
 					return err
@@ -644,7 +655,7 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 	n, _ := db.CountEvents(ctx)
 	fmt.Fprintln(out, c.t("bench.search.count", n))
 	// Pick real values to look for from one stored event.
-	sample := searchEvent(rand.New(rand.NewPCG(7, 7)), 0, int64(rows), days, base)
+	sample := searchEvent(0, int64(rows), days, base)
 	ip, _ := netip.ParseAddr(sample.Value("source.ip"))
 	asn, _ := strconv.ParseUint(sample.Value("source.asn"), 10, 32)
 	_, domain, _ := strings.Cut(sample.Value("source.fqdn"), ".")
@@ -681,8 +692,10 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 // searchEvent makes the i-th of rows synthetic stored events: addresses
 // spread over 10.0.0.0/8, 1,000 ASes, host names under 10,000 domains,
 // observed in order over days (as feeds arrive), each seen up to a day
-// before.
-func searchEvent(rng *rand.Rand, i, rows int64, days int, base time.Time) *event.Event {
+// before. The i-th event is the same whatever was made before it, so a
+// load resumed after a stop makes the events a whole load would have.
+func searchEvent(i, rows int64, days int, base time.Time) *event.Event {
+	rng := rand.New(rand.NewPCG(7, uint64(i)))
 	e := event.New(14)
 	ip := netip.AddrFrom4([4]byte{10, byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
 	e.SetTrusted("source.ip", ip.String())

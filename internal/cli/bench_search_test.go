@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"math/rand/v2"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,10 +42,9 @@ func TestSearchEventDays(t *testing.T) {
 	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 	for _, rows := range []int64{3000, 10_000_000, 100_000_000} {
 		days := searchDays(int(rows))
-		rng := rand.New(rand.NewPCG(7, 7))
 		var last time.Time
 		for _, i := range []int64{0, 1, rows / 3, rows / 2, rows - 2, rows - 1} {
-			e := searchEvent(rng, i, rows, days, base)
+			e := searchEvent(i, rows, days, base)
 			at, ok := e.Time("time.observation")
 			if !ok || at.Before(base) || !at.Before(base.AddDate(0, 0, days)) || at.Before(last) {
 				t.Fatalf("%d rows: event %d observed at %v, want in order within %d days of %v", rows, i, at, days, base)
@@ -55,5 +54,36 @@ func TestSearchEventDays(t *testing.T) {
 		if last.Sub(base) < time.Duration(days-1)*24*time.Hour {
 			t.Errorf("%d rows: the last event observed at %v, want in the last day", rows, last)
 		}
+	}
+}
+
+// TestSearchEventIsItsNumber: the i-th event is the same whatever was
+// made before it, so a load resumed after a stop stores the events a whole
+// load would have.
+func TestSearchEventIsItsNumber(t *testing.T) {
+	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+	first := searchEvent(41, 3000, 30, base).Hash()
+	for i := range int64(41) {
+		searchEvent(i, 3000, 30, base)
+	}
+	if again := searchEvent(41, 3000, 30, base).Hash(); again != first {
+		t.Errorf("event 41 made after 0 to 40 differs from event 41 made alone")
+	}
+	if searchEvent(42, 3000, 30, base).Hash() == first {
+		t.Errorf("events 41 and 42 are the same")
+	}
+}
+
+// TestBenchSearchRefusesAnotherSpec: a kept database loaded for one
+// --rows is not loaded on with the events of another (their days differ),
+// and the message says what to do.
+func TestBenchSearchRefusesAnotherSpec(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := run(t, "", "bench", "search", "--dir", dir, "--rows", "2000"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "", "bench", "search", "--dir", dir, "--rows", "3000")
+	if code == 0 || !strings.Contains(errOut, "--rows 3000") {
+		t.Errorf("a kept database of 2,000 events asked for 3,000: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
