@@ -100,8 +100,11 @@ func (h *hotCopy) snap() hotSnap {
 
 // row returns row i (< n); the caller keeps s alive while it uses it
 // (runtime.KeepAlive), the chunk being memory the collector does not see.
-func (s *hotSnap) row(i int) *hotRow {
-	return &s.chunks[i>>hotChunkShift].rows[i&(hotChunkRows-1)]
+func (s *hotSnap) row(i int) *hotRow { return rowAt(s.chunks, i) }
+
+// rowAt is row i of chunks: the one place that says where a row is.
+func rowAt(chunks []*hotChunk, i int) *hotRow {
+	return &chunks[i>>hotChunkShift].rows[i&(hotChunkRows-1)]
 }
 
 // done marks the end of a use of s's rows.
@@ -192,7 +195,7 @@ func (h *hotCopy) add(en *partEntry) {
 		c.rows = offheap.Make[hotRow](hotChunkRows, c)
 		h.chunks = append(h.chunks, c)
 	}
-	r := &h.chunks[h.n>>hotChunkShift].rows[h.n&(hotChunkRows-1)]
+	r := rowAt(h.chunks, h.n)
 	*r = hotRow{ts: en.ts, id: en.id, h8: en.h8, block: uint32(en.loc >> 8), slot: uint8(en.loc),
 		srcASN: uint32(en.srcASN), dstASN: uint32(en.dstASN),
 		feed: uint32(en.feed), taxonomy: uint32(en.taxonomy), typ: uint32(en.typ), tlp: uint32(en.tlp)}
@@ -269,7 +272,7 @@ func (h *hotCopy) place(i int) {
 	slots := h.index.slots
 	b := bits.TrailingZeros(uint(len(slots)))
 	mask := uint64(len(slots) - 1)
-	k := h.chunks[i>>hotChunkShift].rows[i&(hotChunkRows-1)].h8
+	k := rowAt(h.chunks, i).h8
 	for s := slotOf(k, b); ; s = (s + 1) & mask {
 		if slots[s] == 0 {
 			slots[s] = uint32(i + 1)
@@ -288,7 +291,7 @@ func (h *hotCopy) byHash(k uint64, fn func(r *hotRow)) {
 	mask := uint64(len(slots) - 1)
 	for s := slotOf(k, b); slots[s] != 0; s = (s + 1) & mask {
 		i := int(slots[s] - 1)
-		if r := &h.chunks[i>>hotChunkShift].rows[i&(hotChunkRows-1)]; r.h8 == k {
+		if r := rowAt(h.chunks, i); r.h8 == k {
 			fn(r)
 		}
 	}
