@@ -68,14 +68,16 @@ func addrJoin(key []byte, low uint64) (b [16]byte, ok bool) {
 
 // addrKeyRanges returns the ranges of list keys a range of 16-byte
 // address keys [lo, hi] spans: its IPv4 part's /16s, its IPv6 part's
-// /64s (IPv4 addresses are never listed under an IPv6 key).
+// /64s; none of the latter for a range of IPv4 addresses only, which are
+// never listed under an IPv6 key.
 func addrKeyRanges(lo, hi []byte) [][2][]byte {
 	var out [][2][]byte
+	v4only := isV4Mapped(lo) && isV4Mapped(hi)
 	for _, r := range ipRanges(lo, hi) {
-		switch r.n {
-		case 4:
+		switch {
+		case r.n == 4:
 			out = append(out, [2][]byte{{addrKeyV4, r.lo[0], r.lo[1]}, {addrKeyV4, r.hi[0], r.hi[1]}})
-		case 16:
+		case !v4only:
 			out = append(out, [2][]byte{append([]byte{addrKeyV6}, r.lo[:8]...), append([]byte{addrKeyV6}, r.hi[:8]...)})
 		}
 	}
