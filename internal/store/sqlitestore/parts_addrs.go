@@ -8,7 +8,9 @@ package sqlitestore
 // one list, each list in (ts, id) order and compressed with zstd like
 // the lists by AS number (parts_postings.go). An entry holds the
 // difference of its time and id to the one before and the address's
-// remaining bytes (2 for IPv4, 8 for IPv6). A search for an address or
+// remaining bytes (2 for IPv4, 8 for IPv6); the times in a unit that
+// divides them all (a feed's times in seconds take 2 bytes less an
+// entry). A search for an address or
 // a prefix reads the lists whose keys its range spans, keeps the
 // entries within it, and asks the rows of their ids for the rest of its
 // conditions (searchAddrs, offerPostings).
@@ -110,9 +112,12 @@ func buildAddrs(hot *hotSnap, base int64) map[string][]addrPosting {
 	return lists
 }
 
-// addrsTable creates a partition's lists by address, one row a key.
+// addrsTable creates a partition's lists by address, one row a key: a
+// table of rowids, whose rows keep up to 4,061 bytes in their page where
+// a WITHOUT ROWID table's keep 1,002 and put the rest in a page of its
+// own (a list of 2,000 bytes would waste 3,000).
 func addrsTable(t string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + t + `_ip (key BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID`
+	return `CREATE TABLE IF NOT EXISTS ` + t + `_ip (key BLOB NOT NULL UNIQUE, data BLOB NOT NULL)`
 }
 
 // writeAddrs writes a partition's lists by address in tx, each
@@ -143,19 +148,28 @@ func addrLowBytes(family byte) int {
 	return 8
 }
 
-// encodeAddrs writes a list in (ts, id) order: its length as a
-// uvarint, then each entry's ts less the one before's (a uvarint; the
-// first one's whole, a varint), id less the one before's (a varint) and
-// its address's bytes past the key (width of them, big-endian).
+// encodeAddrs writes a list in (ts, id) order: its length and the unit
+// of its times (the largest of 1, 10, ... 10^6 µs that divides them all)
+// as uvarints, then each entry's ts less the one before's in that unit
+// (a uvarint; the first one's whole, a varint), id less the one before's
+// (a varint) and its address's bytes past the key (width of them,
+// big-endian).
 func encodeAddrs(l []addrPosting, width int) []byte {
+	unit := int64(1_000_000)
+	for _, e := range l {
+		for e.ts%unit != 0 {
+			unit /= 10
+		}
+	}
 	b := binary.AppendUvarint(make([]byte, 0, (4+width)*len(l)+8), uint64(len(l)))
+	b = binary.AppendUvarint(b, uint64(unit))
 	var prev addrPosting
 	var low [8]byte
 	for i, e := range l {
 		if i == 0 {
-			b = binary.AppendVarint(b, e.ts)
+			b = binary.AppendVarint(b, e.ts/unit)
 		} else {
-			b = binary.AppendUvarint(b, uint64(e.ts-prev.ts))
+			b = binary.AppendUvarint(b, uint64(e.ts-prev.ts)/uint64(unit))
 		}
 		b = binary.AppendVarint(b, e.id-prev.id)
 		binary.BigEndian.PutUint64(low[:], e.low)
@@ -172,16 +186,22 @@ func decodeAddrs(b []byte, width int, fn func(addrPosting)) error {
 		return errBadPostings
 	}
 	b = b[l:]
+	unit, l := binary.Uvarint(b)
+	if l <= 0 || unit == 0 || unit > 1_000_000 {
+		return errBadPostings
+	}
+	b = b[l:]
 	var prev addrPosting
 	var low [8]byte
 	for i := range n {
 		var e addrPosting
 		if i == 0 {
 			e.ts, l = binary.Varint(b)
+			e.ts *= int64(unit)
 		} else {
 			var d uint64
 			d, l = binary.Uvarint(b)
-			e.ts = prev.ts + int64(d)
+			e.ts = prev.ts + int64(d*unit)
 		}
 		if l <= 0 {
 			return errBadPostings

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"slices"
@@ -11,17 +12,22 @@ import (
 )
 
 // TestAddrsRoundTrip: a list by address reads back as written, for
-// either family's width, and a cut or padded one is refused; an address
+// either family's width and unit of time, and a cut or padded one is refused; an address
 // split into its list's key and the rest joins back, and its key lies
 // within the key ranges of a prefix holding it, not of one that does
 // not.
 func TestAddrsRoundTrip(t *testing.T) {
 	for _, width := range []int{2, 8} {
+		// Times in seconds, written in that unit, and one in µs, which
+		// makes the unit 1.
 		list := []addrPosting{{-3_000_000_000_000, 900, 0}, {0, 5, 1}, {1_000_000, 4, 0xfffe}, {86_400_000_000, 1 << 40, 0xffff}}
 		if width == 8 {
 			list = append(list, addrPosting{86_400_000_001, 7, 1<<64 - 1})
 		}
 		b := encodeAddrs(list, width)
+		if unit := b[1:4]; width == 2 && !bytes.Equal(unit, binary.AppendUvarint(nil, 1_000_000)) {
+			t.Errorf("times in seconds: unit %x, want 10^6", unit)
+		}
 		var got []addrPosting
 		if err := decodeAddrs(b, width, func(e addrPosting) { got = append(got, e) }); err != nil || !slices.Equal(got, list) {
 			t.Fatalf("width %d: decoded %v (%v), want %v", width, got, err, list)
