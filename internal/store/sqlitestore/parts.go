@@ -214,6 +214,9 @@ type parts struct {
 	// timeChunk is how many events a chunk of a partition's list by time
 	// holds (defaultTimeChunk; tests make it small).
 	timeChunk int
+	// addrsRow is the length of a row of a partition's lists by address
+	// (defaultAddrsRow; tests make it small).
+	addrsRow int
 
 	// insert serialises this store's writers: ids are given in the order
 	// batches commit, and only a writer (or catchUp) moves nextID and the
@@ -291,7 +294,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if partitionEvents <= 0 {
 		partitionEvents = defaultPartitionEvents
 	}
-	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk,
+	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow,
 		nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}

@@ -112,90 +112,58 @@ func buildAddrs(hot *hotSnap, base int64) map[string][]addrPosting {
 	return lists
 }
 
-// addrsTable creates a partition's lists by address: consecutive
-// lists, in the order of their keys, share a row of up to addrsRowBytes
-// keyed by its first list's key, a list larger than that has one of
-// its own. A table of rowids, not WITHOUT ROWID: its rows keep up to
-// 4,061 bytes in their page, where a WITHOUT ROWID table's keep 1,002
-// and put the rest in a page of their own; and rows of several lists,
-// not one each, since a page holds one list of 2 KB and wastes the rest
-// (half the table's pages, on `vigil bench ingest`'s input).
-func addrsTable(t string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + t + `_ip (key BLOB NOT NULL UNIQUE, data BLOB NOT NULL)`
+// addrsTables create a partition's lists by address: the lists, each
+// compressed, one after the other in the order of their keys, cut in
+// rows of parts.addrsRow bytes (_ip), and where each starts and how long it
+// is (_ipkeys). A list of 2 KB (as on `vigil bench ingest`'s input) in
+// a row of its own took a page of 4 KiB, in a WITHOUT ROWID table a page
+// and a half: half the pages wasted. The rows of _ip, numbered from 0,
+// fill a page each but for the last.
+func addrsTables(t string) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + t + `_ip (id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS ` + t + `_ipkeys (key BLOB PRIMARY KEY, pos INTEGER NOT NULL, len INTEGER NOT NULL) WITHOUT ROWID`,
+	}
 }
 
-// addrsRowBytes bounds a row of lists: what a page of 4 KiB holds with
-// the row's key and header.
-const addrsRowBytes = 4000
+// defaultAddrsRow is the length of a row of lists (parts.addrsRow):
+// what a page of 4 KiB holds with the row's header (at most 4,061 bytes
+// in a table of rowids). The rows are read with the length they were
+// written with: a store of another length cannot read them (tests
+// alone change it, for lists across several rows).
+const defaultAddrsRow = 4000
 
 // writeAddrs writes a partition's lists by address in tx, each
-// compressed with enc, into rows of consecutive lists (appendAddrList).
-func writeAddrs(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, lists map[string][]addrPosting) error {
-	if _, err := tx.ExecContext(ctx, addrsTable(t)); err != nil {
-		return err
+// compressed with enc, in rows of rowBytes.
+func writeAddrs(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, lists map[string][]addrPosting, rowBytes int) error {
+	for _, q := range addrsTables(t) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t+`_ip (key, data) VALUES (?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	keys := make([]string, 0, len(lists))
 	for k := range lists {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var (
-		row, piece []byte
-		first      string
-	)
-	for i, k := range keys {
-		piece = appendAddrList(piece[:0], k, enc.EncodeAll(encodeAddrs(lists[k], addrLowBytes(k[0])), nil))
-		if len(row) > 0 && len(row)+len(piece) > addrsRowBytes {
-			if _, err := st.ExecContext(ctx, []byte(first), row); err != nil {
-				return err
-			}
-			row = row[:0]
-		}
-		if len(row) == 0 {
-			first = k
-		}
-		row = append(row, piece...)
-		if i == len(keys)-1 {
-			if _, err := st.ExecContext(ctx, []byte(first), row); err != nil {
-				return err
-			}
-		}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t+`_ipkeys (key, pos, len) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
 	}
-	return nil
-}
-
-// appendAddrList appends a list to a row: its key's length (a byte) and
-// key, then the compressed list's length (a uvarint) and bytes.
-func appendAddrList(row []byte, key string, data []byte) []byte {
-	row = append(row, byte(len(key)))
-	row = append(row, key...)
-	row = binary.AppendUvarint(row, uint64(len(data)))
-	return append(row, data...)
-}
-
-// eachAddrList calls fn with each list of a row appendAddrList wrote,
-// until fn fails.
-func eachAddrList(row []byte, fn func(key, data []byte) error) error {
-	for len(row) > 0 {
-		k := int(row[0])
-		if k == 0 || len(row) < 1+k {
-			return errBadPostings
-		}
-		key := row[1 : 1+k]
-		n, l := binary.Uvarint(row[1+k:])
-		if l <= 0 || n > uint64(len(row)-1-k-l) {
-			return errBadPostings
-		}
-		data := row[1+k+l : 1+k+l+int(n)]
-		if err := fn(key, data); err != nil {
+	defer st.Close()
+	var all []byte
+	for _, k := range keys {
+		n := len(all)
+		all = enc.EncodeAll(encodeAddrs(lists[k], addrLowBytes(k[0])), all)
+		if _, err := st.ExecContext(ctx, []byte(k), n, len(all)-n); err != nil {
 			return err
 		}
-		row = row[1+k+l+int(n):]
+	}
+	for i := 0; i*rowBytes < len(all); i++ {
+		row := all[i*rowBytes : min((i+1)*rowBytes, len(all))]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+`_ip (id, data) VALUES (?, ?)`, i, row); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -320,27 +288,46 @@ func (ps *parts) searchAddrs(ctx context.Context, p *partition, f *partFilter, t
 		}
 		return err
 	}
+	type span struct {
+		key      []byte
+		pos, len int64
+	}
 	for _, r := range addrKeyRanges(lo, hi) {
-		// The rows from the last one whose first key is at most the
-		// range's (it may hold the range's first lists) to the range's end;
-		// of their lists, those within the range are read.
-		err := ps.searchStmts.each(ctx, ps.s.read,
-			`SELECT data FROM `+p.table+`_ip WHERE key >= coalesce((SELECT max(key) FROM `+p.table+`_ip WHERE key <= ?), ?) AND key <= ?`,
-			[]any{r[0], r[0], r[1]},
+		var spans []span
+		err := ps.searchStmts.each(ctx, ps.s.read, `SELECT key, pos, len FROM `+p.table+`_ipkeys WHERE key BETWEEN ? AND ?`, []any{r[0], r[1]},
 			func(rows *sql.Rows) error {
-				var row []byte
-				if err := rows.Scan(&row); err != nil {
-					return err
-				}
-				return eachAddrList(row, func(key, data []byte) error {
-					if bytes.Compare(key, r[0]) < 0 || bytes.Compare(key, r[1]) > 0 {
-						return nil
-					}
-					return read(key, data)
-				})
+				var s span
+				err := rows.Scan(&s.key, &s.pos, &s.len)
+				spans = append(spans, s)
+				return err
 			})
 		if err != nil {
 			return err
+		}
+		for _, s := range spans {
+			if len(s.key) == 0 || s.pos < 0 || s.len <= 0 {
+				return errBadPostings
+			}
+			rowBytes := int64(ps.addrsRow)
+			first, last := s.pos/rowBytes, (s.pos+s.len-1)/rowBytes
+			var data []byte
+			err := ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_ip WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last},
+				func(rows *sql.Rows) error {
+					var row []byte
+					err := rows.Scan(&row)
+					data = append(data, row...)
+					return err
+				})
+			if err != nil {
+				return err
+			}
+			from := s.pos - first*rowBytes
+			if int64(len(data)) < from+s.len {
+				return errBadPostings
+			}
+			if err := read(s.key, data[from:from+s.len]); err != nil {
+				return err
+			}
 		}
 	}
 	// Each list is in (ts, id) order, an event in it once a side: the

@@ -68,28 +68,6 @@ func TestAddrsRoundTrip(t *testing.T) {
 			t.Errorf("%s: key %x within the ranges of %s", c.addr, key, c.out)
 		}
 	}
-	// Lists share a row: each comes back with its key; a cut or padded
-	// row is refused.
-	var row []byte
-	for _, k := range []string{"\x04\x0a\x01", "\x04\x0a\x02", "\x06\x20\x01\x0d\xb8\x00\x01\x00\x00"} {
-		row = appendAddrList(row, k, []byte(k+"data"))
-	}
-	var keys []string
-	err := eachAddrList(row, func(key, data []byte) error {
-		if string(data) != string(key)+"data" {
-			t.Errorf("list %x: data %q", key, data)
-		}
-		keys = append(keys, string(key))
-		return nil
-	})
-	if err != nil || len(keys) != 3 {
-		t.Errorf("a row of 3 lists gave %d (%v)", len(keys), err)
-	}
-	for _, bad := range [][]byte{row[:len(row)-1], append(slices.Clone(row), 0), append(slices.Clone(row), 3, 4, 1)} {
-		if err := eachAddrList(bad, func([]byte, []byte) error { return nil }); !errors.Is(err, errBadPostings) {
-			t.Errorf("row %x: %v, want errBadPostings", bad, err)
-		}
-	}
 	if _, ok := addrJoin([]byte{addrKeyV4, 1, 2}, 1<<16); ok {
 		t.Error("an IPv4 entry of more than 2 bytes joined")
 	}

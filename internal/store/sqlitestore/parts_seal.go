@@ -218,7 +218,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		sealedAs = version
 	}
 	if version >= addrsVersion {
-		if err := writeAddrs(ctx, tx, ps.enc, p.table, addrs); err != nil {
+		if err := writeAddrs(ctx, tx, ps.enc, p.table, addrs, ps.addrsRow); err != nil {
 			return err
 		}
 	}

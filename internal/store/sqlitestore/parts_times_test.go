@@ -74,8 +74,10 @@ func TestPartsOfVersion4Addrs(t *testing.T) {
 	lp.parts.parts.writeVersion = 4
 	lp.insert(5)
 	lp.upgrade(`UPDATE event_layout SET version = 4`)
+	// Rows of 64 bytes: lists across several rows.
+	lp.parts.parts.addrsRow = 64
 	lp.insert(5)
-	var indexed, listed int
+	var indexed, listed, rows int
 	for _, p := range lp.partitions() {
 		var sealedAs, indexes, lists int
 		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&sealedAs); err != nil {
@@ -91,12 +93,17 @@ func TestPartsOfVersion4Addrs(t *testing.T) {
 			indexed++
 		case sealedAs == partsVersion && indexes == 0 && lists == 1 && p.sealedAs == partsVersion:
 			listed++
+			var n int
+			if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FROM `+p.table+`_ip`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			rows += n
 		default:
 			t.Errorf("partition %d: sealed as %d (%d in memory), %d indexes of addresses, %d tables of lists", p.n, sealedAs, p.sealedAs, indexes, lists)
 		}
 	}
-	if indexed == 0 || listed == 0 {
-		t.Fatalf("sealed partitions: %d with addresses indexed, %d listed; the test wants each", indexed, listed)
+	if indexed == 0 || listed == 0 || rows < 10*listed {
+		t.Fatalf("sealed partitions: %d with addresses indexed, %d listed in %d rows; the test wants each, and 10 rows a partition", indexed, listed, rows)
 	}
 	lp.compare()
 }
