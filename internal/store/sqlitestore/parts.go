@@ -37,13 +37,16 @@ const (
 // version 3 writes an IPv4 address column in 4 bytes (ipColumn) and
 // blocks of 256 events; version 4 writes ts relative to the partition's
 // day (event_parts.ts_base, tsBase): 6 bytes, not 8, in the compact row
-// and in every index that holds it. Each reads what the versions before
-// it wrote (version 1's blocks, all plain; 16-byte IPv4 columns; ts_base
-// 0, absolute times), and a database
+// and in every index that holds it, and a sealing lists the events by AS
+// number and by time instead of indexing them (parts_postings.go);
+// version 5 lists them by address too (parts_addrs.go). Each reads what
+// the versions before it wrote (version 1's blocks, all plain; 16-byte
+// IPv4 columns; ts_base 0, absolute times; the indexes a partition was
+// sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 4
+	partsVersion       = 5
 	oldestPartsVersion = 1
 )
 
@@ -170,11 +173,13 @@ type partition struct {
 	// (event_parts.ts_base): the day's midnight since layout version 4,
 	// 0 in a partition an earlier version made.
 	base int64
-	// postings (guarded by parts.mu) says the partition was sealed with
-	// lists of its events by AS number (parts_postings.go) instead of
-	// the indexes of src_asn and dst_asn: event_parts.sealed_as, the
-	// layout version that sealed it, is 4 or more.
-	postings bool
+	// sealedAs (guarded by parts.mu) is event_parts.sealed_as, the
+	// layout version that sealed the partition (0 before version 4):
+	// from 4 it has lists of its events by AS number and by time
+	// (parts_postings.go) instead of the indexes of src_asn, dst_asn and
+	// ts, from 5 lists by address (parts_addrs.go) instead of the
+	// indexes of src_ip and dst_ip.
+	sealedAs int
 
 	// Guarded by parts.mu.
 	sealed  bool
@@ -199,6 +204,19 @@ type parts struct {
 
 	// partitionEvents is Options.PartitionEvents (tests make it tiny).
 	partitionEvents int
+	// writeVersion is the layout version this store writes and seals
+	// as: partsVersion, an earlier one in tests that make what an earlier
+	// build made (set before the first write). Below 3 an IPv4 address
+	// takes 16 bytes (ipColumn), below 4 a new partition's ts is absolute
+	// (tsBase) and a sealing indexes AS numbers and times, below 5 it
+	// indexes addresses.
+	writeVersion int
+	// timeChunk is how many events a chunk of a partition's list by time
+	// holds (defaultTimeChunk; tests make it small).
+	timeChunk int
+	// addrsRow is the length of a row of a partition's lists by address
+	// (defaultAddrsRow; tests make it small).
+	addrsRow int
 
 	// insert serialises this store's writers: ids are given in the order
 	// batches commit, and only a writer (or catchUp) moves nextID and the
@@ -276,7 +294,8 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if partitionEvents <= 0 {
 		partitionEvents = defaultPartitionEvents
 	}
-	ps := &parts{s: s, partitionEvents: partitionEvents, nextID: 1, enc: enc, dec: dec, decOne: decOne,
+	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow,
+		nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
 	// The memory starts empty, at no generation: the first catching up

@@ -133,6 +133,85 @@ func openLayout(t testing.TB, path string, opts Options) *Store {
 	return s
 }
 
+// layoutPair is a store of each layout fed the same generated events
+// (storetest.Generator), the parts one in partitions of 300 sealed as
+// soon as full, for the tests that compare their answers.
+type layoutPair struct {
+	t           *testing.T
+	rows, parts *Store
+	partsPath   string
+	g           *storetest.Generator
+	all         []*event.Event
+}
+
+// newLayoutPair opens the two stores in a new directory, closed at the
+// end of the test, and a generator of seed.
+func newLayoutPair(t *testing.T, seed uint64) *layoutPair {
+	t.Helper()
+	skipUnderRace(t)
+	withSealInline(t)
+	dir := t.TempDir()
+	lp := &layoutPair{t: t, partsPath: filepath.Join(dir, "parts.db"), g: storetest.NewGenerator(seed)}
+	lp.rows = openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
+	lp.parts = openLayout(t, lp.partsPath, Options{EventLayout: LayoutParts, PartitionEvents: 300})
+	t.Cleanup(func() {
+		lp.rows.Close()
+		lp.parts.Close()
+	})
+	return lp
+}
+
+// insert stores batches of 250 new events in both.
+func (lp *layoutPair) insert(batches int) {
+	lp.t.Helper()
+	for range batches {
+		batch := lp.g.Batch(250)
+		lp.all = append(lp.all, batch...)
+		insertOnBoth(lp.t, lp.rows, lp.parts, batch)
+	}
+}
+
+// upgrade runs queries on the parts store (what makes its database one
+// of an earlier version), closes it and opens it again with this version,
+// which it must record.
+func (lp *layoutPair) upgrade(queries ...string) {
+	lp.t.Helper()
+	for _, q := range queries {
+		if _, err := lp.parts.write.ExecContext(lp.t.Context(), q); err != nil {
+			lp.t.Fatal(err)
+		}
+	}
+	if err := lp.parts.Close(); err != nil {
+		lp.t.Fatal(err)
+	}
+	lp.parts = openLayout(lp.t, lp.partsPath, Options{EventLayout: LayoutParts, PartitionEvents: 300})
+	var v int
+	if err := lp.parts.write.QueryRowContext(lp.t.Context(), `SELECT version FROM event_layout`).Scan(&v); err != nil || v != partsVersion {
+		lp.t.Fatalf("version %d (%v) after the upgrade, want %d", v, err, partsVersion)
+	}
+}
+
+// partitions returns the parts store's partitions.
+func (lp *layoutPair) partitions() []*partition {
+	lp.parts.parts.mu.RLock()
+	defer lp.parts.parts.mu.RUnlock()
+	return slices.Clone(lp.parts.parts.list)
+}
+
+// compare checks that both answer every search alike, around an early
+// and a late event, and that the parts store finds every event by its
+// hash.
+func (lp *layoutPair) compare() {
+	lp.t.Helper()
+	compareLayouts(lp.t, lp.rows, lp.parts, lp.g, lp.all[100])
+	compareLayouts(lp.t, lp.rows, lp.parts, lp.g, lp.all[len(lp.all)-100])
+	for i, e := range lp.all {
+		if _, err := lp.parts.GetEvent(lp.t.Context(), e.Hash()); err != nil {
+			lp.t.Fatalf("event %d: %v", i, err)
+		}
+	}
+}
+
 // TestPartsAnswerLikeRows stores the same generated events in both
 // layouts, the parts one in partitions of 300 (most sealed, the last hot,
 // some repeats across partitions), and compares every search, page by

@@ -190,7 +190,7 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		}
 	}
 	if p != nil {
-		if err := p.writeRows(ctx, tx, entries, work.blocks, stored); err != nil {
+		if err := p.writeRows(ctx, tx, ps.writeVersion, entries, work.blocks, stored); err != nil {
 			return 0, err
 		}
 	}
@@ -373,18 +373,14 @@ func (n *partNames) entry(c *store.EventColumns, id int64, h event.Hash, loc int
 	return en
 }
 
-// relativeTS (false in tests that write as layout version 3 did) makes
-// a new partition's rows hold ts relative to its day.
-var relativeTS = true
-
 // tsBase is what a new partition of day holds its rows' ts relative to:
 // the day's midnight (UTC), in microseconds, so that a day's time.source
 // takes 6 bytes (SQLite's integers up to 2^47), not 8, in the row and in
 // every index holding it. Any base keeps the order; an event far from the
-// day only takes more bytes.
-func tsBase(day string) int64 {
+// day only takes more bytes. Before layout version 4 the base was 0.
+func tsBase(day string, version int) int64 {
 	t, err := time.Parse(dayFormat, day)
-	if err != nil || !relativeTS {
+	if err != nil || version < 4 {
 		return 0
 	}
 	return t.UnixMicro()
@@ -419,7 +415,7 @@ func (ps *parts) hotPartition(ctx context.Context, tx *sql.Tx, day string) (p *p
 		return last, false, nil
 	}
 	ps.mu.RLock()
-	p = &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1, base: tsBase(day)}
+	p = &partition{n: 1, day: day, firstID: ps.nextID, nextBlock: 1, base: tsBase(day, ps.writeVersion)}
 	if n := len(ps.list); n > 0 {
 		p.n = ps.list[n-1].n + 1
 	}
@@ -487,8 +483,9 @@ func (p *partition) closeStatements() {
 	p.stmts = nil
 }
 
-// writeRows inserts a batch's blocks, compact rows and keys into p.
-func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEntry, blocks []partBlock, stored int64) error {
+// writeRows inserts a batch's blocks, compact rows and keys into p, as
+// layout version version writes them (ipColumn).
+func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, version int, entries []partEntry, blocks []partBlock, stored int64) error {
 	args := make([]any, 0, partRowColumns*partRowsPerInsert)
 	for start := 0; start < len(blocks); start += partBlocksPerInsert {
 		end := min(start+partBlocksPerInsert, len(blocks))
@@ -506,7 +503,7 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, entries []partEnt
 		args = args[:0]
 		for i := start; i < end; i++ {
 			en := &entries[i]
-			args = append(args, en.id, en.ts-p.base, int64(en.h8), en.loc, ipColumn(en.srcIP), ipColumn(en.dstIP),
+			args = append(args, en.id, en.ts-p.base, int64(en.h8), en.loc, ipColumn(en.srcIP, version), ipColumn(en.dstIP, version),
 				nullInt(en.srcASN), nullInt(en.dstASN), nullText(en.srcFQDN), nullText(en.dstFQDN),
 				nullInt(en.feed), nullInt(en.taxonomy), nullInt(en.typ), nullInt(en.tlp))
 			for _, k := range en.keys {

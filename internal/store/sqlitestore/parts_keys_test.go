@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
@@ -15,49 +14,17 @@ import (
 // partitions of both forms and one holding both are searched together;
 // every search answers as the rows layout does.
 func TestPartsOfVersion2Keys(t *testing.T) {
-	skipUnderRace(t)
-	withSealInline(t)
-	dir := t.TempDir()
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
-	defer rows.Close()
-	partsPath := filepath.Join(dir, "parts.db")
-	opts := Options{EventLayout: LayoutParts, PartitionEvents: 300}
-	parts := openLayout(t, partsPath, opts)
-	g := storetest.NewGenerator(7)
-	var all []*event.Event
-	insert := func(n int) {
-		for range n {
-			batch := g.Batch(250)
-			all = append(all, batch...)
-			insertOnBoth(t, rows, parts, batch)
-		}
-	}
-	shortIPv4 = false
-	t.Cleanup(func() { shortIPv4 = true })
-	insert(5)
-	if _, err := parts.write.ExecContext(t.Context(), `UPDATE event_layout SET version = 2`); err != nil {
-		t.Fatal(err)
-	}
-	if err := parts.Close(); err != nil {
-		t.Fatal(err)
-	}
-	shortIPv4 = true
-	parts = openLayout(t, partsPath, opts)
-	defer parts.Close()
-	var v int
-	if err := parts.write.QueryRowContext(t.Context(), `SELECT version FROM event_layout`).Scan(&v); err != nil || v != partsVersion {
-		t.Fatalf("version %d (%v) after opening version 2, want %d", v, err, partsVersion)
-	}
-	insert(5)
+	lp := newLayoutPair(t, 7)
+	lp.parts.parts.writeVersion = 2
+	lp.insert(5)
+	lp.upgrade(`UPDATE event_layout SET version = 2`)
+	lp.insert(5)
 	// Both forms are stored, in sealed partitions, and one partition
 	// holds both.
-	parts.parts.mu.RLock()
-	list := parts.parts.list
-	parts.parts.mu.RUnlock()
 	var short, long, mixed int
-	for _, p := range list {
+	for _, p := range lp.partitions() {
 		var n4, n16 int
-		err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE length(src_ip) = 4), count(*) FILTER (WHERE length(src_ip) = 16) FROM `+p.table).Scan(&n4, &n16)
+		err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE length(src_ip) = 4), count(*) FILTER (WHERE length(src_ip) = 16) FROM `+p.table).Scan(&n4, &n16)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,13 +43,7 @@ func TestPartsOfVersion2Keys(t *testing.T) {
 	if short == 0 || long == 0 || mixed == 0 {
 		t.Fatalf("sealed partitions: %d with 4-byte addresses, %d with 16-byte ones, %d with both; the test wants each", short, long, mixed)
 	}
-	compareLayouts(t, rows, parts, g, all[100])
-	compareLayouts(t, rows, parts, g, all[len(all)-100])
-	for i, e := range all {
-		if _, err := parts.GetEvent(t.Context(), e.Hash()); err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-	}
+	lp.compare()
 }
 
 // TestHashQueryReadsIndex: the lookup of hashes reads a sealed

@@ -466,7 +466,7 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 	// once the transaction commits.
 	for _, r := range runs {
 		p.nextBlock = base + int64(r.b0)
-		err := p.writeRows(ctx, tx, entries[r.start:r.end], blocks[r.b0:r.b1], r.stored)
+		err := p.writeRows(ctx, tx, ps.writeVersion, entries[r.start:r.end], blocks[r.b0:r.b1], r.stored)
 		p.nextBlock = base
 		if err != nil {
 			return err

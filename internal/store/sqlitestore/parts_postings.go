@@ -11,7 +11,7 @@ package sqlitestore
 // number's lists and asks the rows of the ids, in the order of the
 // search, for the rest of its conditions (searchPostings). The events
 // by time are one list of the whole partition cut in chunks of
-// timeChunk, instead of an index of ts (about 15 bytes an event, the
+// parts.timeChunk, instead of an index of ts (about 15 bytes an event, the
 // list 2 to 4): a search without an address, AS number nor host name
 // reads the chunks from the end its order starts at (searchTimes).
 
@@ -31,10 +31,6 @@ import (
 // lists (event_parts.sealed_as).
 const postingsVersion = 4
 
-// sealPostings (false in tests that seal as layout version 3 did) makes
-// a sealing write the lists instead of the indexes of AS numbers.
-var sealPostings = true
-
 // posting is an event in a list: its id and its row's ts (relative to
 // the partition's base).
 type posting struct{ ts, id int64 }
@@ -49,9 +45,9 @@ func comparePostings(a, b posting) int {
 	return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.id, b.id))
 }
 
-// timeChunk is how many events a chunk of the list by time holds (tests
-// make it small).
-var timeChunk = 4096
+// defaultTimeChunk is how many events a chunk of the list by time holds
+// (parts.timeChunk; tests make it small).
+const defaultTimeChunk = 4096
 
 // buildPostings returns the lists of a hot copy's events by AS number
 // and side, and the list of all, each in (ts, id) order.
@@ -91,7 +87,7 @@ func postingsTables(t string) []string {
 // enc (zstd: the differences of a list repeat, from a third of its bytes
 // by AS number to nearly all of a chunk by time of events written in
 // order).
-func writePostings(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, lists map[postingKey][]posting, times []posting) error {
+func writePostings(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, lists map[postingKey][]posting, times []posting, timeChunk int) error {
 	for _, q := range postingsTables(t) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err

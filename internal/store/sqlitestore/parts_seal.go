@@ -16,25 +16,28 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// sealIndexes returns the indexes of a sealed partition: each side's
-// column with ts, so that an equality reads its matches newest first and
-// a range keeps only index entries in its sorter; partial, because most
-// events have no destination and three in four no host name. h4, the
-// first 4 bytes of h8 (layout version 3; version 2 indexed h8 whole),
-// serves the hash lookups a Bloom filter admits in 4 bytes less an event,
-// keys the URL and malware-hash searches. With postings (layout version
-// 4) neither the times nor the AS numbers are indexed: writePostings
-// lists them.
-func sealIndexes(t string, postings bool) []string {
+// sealIndexes returns the indexes of a partition sealed as layout
+// version version: each side's column with ts, so that an equality
+// reads its matches newest first and a range keeps only index entries in
+// its sorter; partial, because most events have no destination and
+// three in four no host name. h4, the first 4 bytes of h8 (version 3;
+// version 2 indexed h8 whole), serves the hash lookups a Bloom filter
+// admits in 4 bytes less an event, keys the URL and malware-hash
+// searches. From version 4 neither the times nor the AS numbers are
+// indexed, from version 5 nor the addresses: the lists hold them
+// (writePostings, writeAddrs).
+func sealIndexes(t string, version int) []string {
 	list := []string{
 		`CREATE INDEX IF NOT EXISTS ` + t + `_h4 ON ` + t + ` (h8 >> 32)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
 	}
-	if !postings {
+	if version < postingsVersion {
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_ts ON `+t+` (ts)`)
 	}
 	for _, c := range []string{"src_ip", "dst_ip", "src_asn", "dst_asn", "src_fqdn", "dst_fqdn"} {
-		if postings && (c == "src_asn" || c == "dst_asn") {
+		switch {
+		case version >= postingsVersion && (c == "src_asn" || c == "dst_asn"),
+			version >= addrsVersion && (c == "src_ip" || c == "dst_ip"):
 			continue
 		}
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_`+c+` ON `+t+` (`+c+`, ts) WHERE `+c+` IS NOT NULL`)
@@ -189,19 +192,35 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	hot := p.hot.snap()
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
-	lists, times := buildPostings(&hot, p.base)
+	version := ps.writeVersion
+	var (
+		lists map[postingKey][]posting
+		times []posting
+		addrs map[string][]addrPosting
+	)
+	if version >= postingsVersion {
+		lists, times = buildPostings(&hot, p.base)
+	}
+	if version >= addrsVersion {
+		addrs = buildAddrs(&hot, p.base)
+	}
 	sum.build(&hot)
-	for _, q := range sealIndexes(p.table, sealPostings) {
+	for _, q := range sealIndexes(p.table, version) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	sealedAs := 0
-	if sealPostings {
-		if err := writePostings(ctx, tx, ps.enc, p.table, lists, times); err != nil {
+	if version >= postingsVersion {
+		if err := writePostings(ctx, tx, ps.enc, p.table, lists, times, ps.timeChunk); err != nil {
 			return err
 		}
-		sealedAs = partsVersion
+		sealedAs = version
+	}
+	if version >= addrsVersion {
+		if err := writeAddrs(ctx, tx, ps.enc, p.table, addrs, ps.addrsRow); err != nil {
+			return err
+		}
 	}
 	if sealHook != nil {
 		sealHook()
@@ -222,7 +241,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	p.sum = sum
 	p.sealed, p.sealing = true, false
-	p.postings = sealPostings
+	p.sealedAs = sealedAs
 	p.sealErr = nil
 	p.hot = nil
 	ps.seen.Store(gen + 1)
@@ -255,15 +274,13 @@ func ipKeyOf(b []byte) store.IPKey {
 	return store.IPKey{}
 }
 
-// shortIPv4 (false in tests that write as layout version 2 did) makes
-// the writer store an IPv4 address in 4 bytes, not mapped into 16: 12
-// bytes less in the compact row and in the address index.
-var shortIPv4 = true
-
-// ipColumn is the value of an address column: nil when there is none.
-func ipColumn(k store.IPKey) []byte {
+// ipColumn is the value of an address column as layout version version
+// writes it: nil when there is none; from version 3 an IPv4 address in 4
+// bytes, not mapped into 16 (12 bytes less in the compact row and in the
+// address index).
+func ipColumn(k store.IPKey, version int) []byte {
 	b := k.Bytes()
-	if shortIPv4 && b != nil && isV4Mapped(b) {
+	if version >= 3 && b != nil && isV4Mapped(b) {
 		return b[12:16:16]
 	}
 	return b

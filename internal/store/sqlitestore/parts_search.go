@@ -233,36 +233,84 @@ func (f *partFilter) sql(t string, base int64, limit int) (queries []string, arg
 	return queries, args
 }
 
+// indicator is one of the conditions a sealed partition's index or
+// list may drive a search by.
+type indicator int
+
+const (
+	byNone indicator = iota
+	byIP
+	byPrefix
+	byASN
+	byFQDN
+)
+
+// indicators are in the order the first one f has leads (f.lead): the
+// narrowest first.
+var indicators = [...]indicator{byIP, byPrefix, byASN, byFQDN}
+
+// has reports whether f has the indicator.
+func (f *partFilter) has(i indicator) bool {
+	switch i {
+	case byIP:
+		return f.ip.Valid()
+	case byPrefix:
+		return f.lo != nil
+	case byASN:
+		return f.asn != 0
+	case byFQDN:
+		return f.from != ""
+	}
+	return false
+}
+
+// lead is the indicator that drives a search of a sealed partition: the
+// first of indicators f has, byNone for none. Its conditions are the
+// first of conds' sides, left out of where: the index or the list that
+// reads it answers them.
+func (f *partFilter) lead() indicator {
+	for _, i := range indicators {
+		if f.has(i) {
+			return i
+		}
+	}
+	return byNone
+}
+
 // conds returns a sealed partition's conditions: sides, each indicator's
-// alternatives on either side, the first of which drives a query, and
-// where, the others and the rest of the filter, with their arguments.
+// alternatives on either side, in the order of indicators, the first of
+// which (f.lead) drives a query, and where, the others and the rest of
+// the filter, with their arguments.
 func (f *partFilter) conds(t string, base int64) (sides [][]alt, where []string, wargs []any) {
 	either := func(cond func(side string) []alt) {
 		sides = append(sides, append(cond("src_"), cond("dst_")...))
 	}
-	if f.ip.Valid() {
-		either(func(s string) []alt {
-			var as []alt
-			for _, b := range ipForms(f.ip) {
-				as = append(as, alt{s + "ip = ?", []any{b}})
-			}
-			return as
-		})
-	}
-	if f.lo != nil {
-		either(func(s string) []alt {
-			var as []alt
-			for _, r := range ipRanges(f.lo, f.hi) {
-				as = append(as, alt{s + "ip BETWEEN ? AND ? AND length(" + s + "ip) = ?", []any{r.lo, r.hi, r.n}})
-			}
-			return as
-		})
-	}
-	if f.asn != 0 {
-		either(func(s string) []alt { return []alt{{s + "asn = ?", []any{f.asn}}} })
-	}
-	if f.from != "" {
-		either(func(s string) []alt { return []alt{{s + "fqdn >= ? AND " + s + "fqdn < ?", []any{f.from, f.to}}} })
+	for _, i := range indicators {
+		if !f.has(i) {
+			continue
+		}
+		switch i {
+		case byIP:
+			either(func(s string) []alt {
+				var as []alt
+				for _, b := range ipForms(f.ip) {
+					as = append(as, alt{s + "ip = ?", []any{b}})
+				}
+				return as
+			})
+		case byPrefix:
+			either(func(s string) []alt {
+				var as []alt
+				for _, r := range ipRanges(f.lo, f.hi) {
+					as = append(as, alt{s + "ip BETWEEN ? AND ? AND length(" + s + "ip) = ?", []any{r.lo, r.hi, r.n}})
+				}
+				return as
+			})
+		case byASN:
+			either(func(s string) []alt { return []alt{{s + "asn = ?", []any{f.asn}}} })
+		case byFQDN:
+			either(func(s string) []alt { return []alt{{s + "fqdn >= ? AND " + s + "fqdn < ?", []any{f.from, f.to}}} })
+		}
 	}
 	for _, as := range sides[min(1, len(sides)):] {
 		var conds []string
@@ -326,7 +374,7 @@ type partHit struct {
 type partView struct {
 	p        *partition
 	sealed   bool
-	postings bool // partition.postings
+	sealedAs int // partition.sealedAs
 	hot      hotSnap
 	sum      partSummary
 }
@@ -342,7 +390,7 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 	views := make([]partView, 0, len(ps.list))
 	firstHot := int64(-1)
 	for _, p := range ps.list {
-		v := partView{p: p, sealed: p.sealed, postings: p.postings, hot: p.hot.snap(), sum: p.sum}
+		v := partView{p: p, sealed: p.sealed, sealedAs: p.sealedAs, hot: p.hot.snap(), sum: p.sum}
 		if !v.sealed && firstHot < 0 {
 			firstHot = p.firstID
 		}
@@ -391,10 +439,12 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 				}
 			}
 			search := ps.searchSealed
-			switch {
-			case v.postings && f.byPostings():
+			switch lead := f.lead(); {
+			case v.sealedAs >= addrsVersion && (lead == byIP || lead == byPrefix):
+				search = ps.searchAddrs
+			case v.sealedAs >= postingsVersion && lead == byASN:
 				search = ps.searchPostings
-			case v.postings && f.byTime():
+			case v.sealedAs >= postingsVersion && lead == byNone:
 				search = ps.searchTimes
 			}
 			if err := search(ctx, v.p, &f, &top); err != nil {
@@ -658,15 +708,6 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 	return store.TopGroups(by, counts, top), nil
 }
 
-// byPostings reports whether the AS number drives f: no address nor
-// prefix comes before it (partFilter.conds), so that a partition sealed
-// with lists of its events by AS number is searched through them.
-func (f *partFilter) byPostings() bool { return f.asn != 0 && !f.ip.Valid() && f.lo == nil }
-
-// byTime reports whether no indicator drives f: a partition sealed with
-// its list by time is searched through it.
-func (f *partFilter) byTime() bool { return f.asn == 0 && !f.ip.Valid() && f.lo == nil && f.from == "" }
-
 // postingsChunk is how many ids of a list a query of offerPostings asks
 // the rows of: one statement text, the last chunk padded with its last id.
 const postingsChunk = 64
@@ -782,7 +823,7 @@ func (f *partFilter) narrows() bool {
 // offerPostings offers to top the events of list, in the order of the
 // search, that match f: the time bounds and the cursor applied to the
 // list, the rows of the ids asked a chunk at a time for the rest of the
-// filter, until the next id could not enter top (stopped). With byRange
+// filter (all but f.lead's conditions, which the list answered), until the next id could not enter top (stopped). With byRange
 // (a chunk by time, of a filter that narrows), ids close together (at
 // least one in two of their range, as events written in time order
 // are) are read as one range of rows instead, those of the list kept:

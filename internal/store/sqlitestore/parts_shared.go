@@ -117,8 +117,8 @@ type partChange struct {
 	p      *partition
 	isNew  bool
 	sealed bool // sealed in the database, not in memory
-	// postings is the sealed partition's (partition.postings).
-	postings bool
+	// sealedAs is the sealed partition's (partition.sealedAs).
+	sealedAs int
 	sum      partSummary
 	rows     []partEntry
 }
@@ -201,7 +201,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case h.n > lastN:
 			p = &partition{n: h.n, day: h.day, firstID: h.firstID, table: partTable(h.n), nextBlock: 1, base: h.base}
 		}
-		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil, postings: h.sealedAs >= postingsVersion}
+		c := partChange{p: p, isNew: h.n > lastN, sealed: h.summary != nil, sealedAs: int(h.sealedAs)}
 		switch {
 		case c.sealed:
 			if err := c.sum.unmarshal(h.summary); err != nil {
@@ -268,7 +268,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		if c.sealed {
 			p.sum = c.sum
 			p.sealed, p.sealing, p.sealErr = true, false, nil
-			p.postings = c.postings
+			p.sealedAs = c.sealedAs
 			p.hot = nil
 		}
 		for _, en := range c.rows {

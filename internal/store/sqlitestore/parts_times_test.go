@@ -1,13 +1,11 @@
 package sqlitestore
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 // TestPartsOfVersion3Times writes partitions as layout version 3 did
@@ -18,68 +16,34 @@ import (
 // does, a version 4 partition's rows hold times that fit in 6 bytes, and
 // its AS numbers and times are in lists, not indexes.
 func TestPartsOfVersion3Times(t *testing.T) {
-	skipUnderRace(t)
-	withSealInline(t)
-	dir := t.TempDir()
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
-	defer rows.Close()
-	partsPath := filepath.Join(dir, "parts.db")
-	opts := Options{EventLayout: LayoutParts, PartitionEvents: 300}
-	parts := openLayout(t, partsPath, opts)
-	g := storetest.NewGenerator(11)
-	var all []*event.Event
-	insert := func(n int) {
-		for range n {
-			batch := g.Batch(250)
-			all = append(all, batch...)
-			insertOnBoth(t, rows, parts, batch)
-		}
-	}
-	relativeTS, sealPostings = false, false
-	t.Cleanup(func() { relativeTS, sealPostings = true, true })
-	insert(5)
-	for _, q := range []string{`ALTER TABLE event_parts DROP COLUMN ts_base`, `ALTER TABLE event_parts DROP COLUMN sealed_as`, `UPDATE event_layout SET version = 3`} {
-		if _, err := parts.write.ExecContext(t.Context(), q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := parts.Close(); err != nil {
-		t.Fatal(err)
-	}
-	relativeTS, sealPostings = true, true
-	parts = openLayout(t, partsPath, opts)
-	defer parts.Close()
-	var v int
-	if err := parts.write.QueryRowContext(t.Context(), `SELECT version FROM event_layout`).Scan(&v); err != nil || v != partsVersion {
-		t.Fatalf("version %d (%v) after opening version 3, want %d", v, err, partsVersion)
-	}
-	insert(5)
-	parts.parts.mu.RLock()
-	list := parts.parts.list
-	parts.parts.mu.RUnlock()
+	lp := newLayoutPair(t, 11)
+	lp.parts.parts.writeVersion = 3
+	lp.insert(5)
+	lp.upgrade(`ALTER TABLE event_parts DROP COLUMN ts_base`, `ALTER TABLE event_parts DROP COLUMN sealed_as`, `UPDATE event_layout SET version = 3`)
+	lp.insert(5)
 	var absolute, relative, indexed, posted int
-	for _, p := range list {
+	for _, p := range lp.partitions() {
 		var base, big, sealedAs, indexes, lists int64
-		if err := parts.write.QueryRowContext(t.Context(), `SELECT ts_base, sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&base, &sealedAs); err != nil {
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT ts_base, sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&base, &sealedAs); err != nil {
 			t.Fatal(err)
 		}
-		if err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name IN (?, ?)), count(*) FILTER (WHERE name IN (?, ?)) FROM sqlite_master`,
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name IN (?, ?)), count(*) FILTER (WHERE name IN (?, ?)) FROM sqlite_master`,
 			p.table+"_src_asn", p.table+"_ts", p.table+"_asn", p.table+"_time").Scan(&indexes, &lists); err != nil {
 			t.Fatal(err)
 		}
 		switch {
 		case !p.sealed:
-		case sealedAs == 0 && indexes == 2 && lists == 0 && !p.postings:
+		case sealedAs == 0 && indexes == 2 && lists == 0 && p.sealedAs == 0:
 			indexed++
-		case sealedAs == partsVersion && indexes == 0 && lists == 2 && p.postings:
+		case sealedAs == partsVersion && indexes == 0 && lists == 2 && p.sealedAs == partsVersion:
 			posted++
 		default:
-			t.Errorf("partition %d: sealed as %d, %d indexes of src_asn and ts, %d tables of lists, postings %v", p.n, sealedAs, indexes, lists, p.postings)
+			t.Errorf("partition %d: sealed as %d (%d in memory), %d indexes of src_asn and ts, %d tables of lists", p.n, sealedAs, p.sealedAs, indexes, lists)
 		}
 		if base != p.base {
 			t.Fatalf("partition %d: ts_base %d, the memory holds %d", p.n, base, p.base)
 		}
-		if err := parts.write.QueryRowContext(t.Context(), `SELECT count(*) FROM `+p.table+` WHERE abs(ts) >= 1 << 47`).Scan(&big); err != nil {
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FROM `+p.table+` WHERE abs(ts) >= 1 << 47`).Scan(&big); err != nil {
 			t.Fatal(err)
 		}
 		switch {
@@ -96,13 +60,52 @@ func TestPartsOfVersion3Times(t *testing.T) {
 		t.Fatalf("sealed partitions: %d of absolute times, %d of relative ones, %d with AS numbers indexed, %d listed; the test wants each",
 			absolute, relative, indexed, posted)
 	}
-	compareLayouts(t, rows, parts, g, all[100])
-	compareLayouts(t, rows, parts, g, all[len(all)-100])
-	for i, e := range all {
-		if _, err := parts.GetEvent(t.Context(), e.Hash()); err != nil {
-			t.Fatalf("event %d: %v", i, err)
+	lp.compare()
+}
+
+// TestPartsOfVersion4Addrs seals partitions as layout version 4 did
+// (addresses indexed), reopens the database with this version and
+// writes on, so that sealed partitions of both kinds are searched
+// together, the one hot at the upgrade among them; every search answers
+// as the rows layout does, and a version 5 partition's addresses are in
+// lists, not indexes.
+func TestPartsOfVersion4Addrs(t *testing.T) {
+	lp := newLayoutPair(t, 17)
+	lp.parts.parts.writeVersion = 4
+	lp.insert(5)
+	lp.upgrade(`UPDATE event_layout SET version = 4`)
+	// Rows of 64 bytes: lists across several rows.
+	lp.parts.parts.addrsRow = 64
+	lp.insert(5)
+	var indexed, listed, rows int
+	for _, p := range lp.partitions() {
+		var sealedAs, indexes, lists int
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT sealed_as FROM event_parts WHERE id = ?`, p.n).Scan(&sealedAs); err != nil {
+			t.Fatal(err)
+		}
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name IN (?, ?)), count(*) FILTER (WHERE name = ?) FROM sqlite_master`,
+			p.table+"_src_ip", p.table+"_dst_ip", p.table+"_ip").Scan(&indexes, &lists); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case !p.sealed:
+		case sealedAs == 4 && indexes == 2 && lists == 0 && p.sealedAs == 4:
+			indexed++
+		case sealedAs == partsVersion && indexes == 0 && lists == 1 && p.sealedAs == partsVersion:
+			listed++
+			var n int
+			if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FROM `+p.table+`_ip`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			rows += n
+		default:
+			t.Errorf("partition %d: sealed as %d (%d in memory), %d indexes of addresses, %d tables of lists", p.n, sealedAs, p.sealedAs, indexes, lists)
 		}
 	}
+	if indexed == 0 || listed == 0 || rows < 10*listed {
+		t.Fatalf("sealed partitions: %d with addresses indexed, %d listed in %d rows; the test wants each, and 10 rows a partition", indexed, listed, rows)
+	}
+	lp.compare()
 }
 
 // TestPartsInTimeOrder stores events nearly in the order of their
@@ -111,16 +114,9 @@ func TestPartsOfVersion3Times(t *testing.T) {
 // taxonomy) reads them as a range of rows; every search answers as the
 // rows layout does.
 func TestPartsInTimeOrder(t *testing.T) {
-	skipUnderRace(t)
-	withSealInline(t)
-	timeChunk = 16
-	t.Cleanup(func() { timeChunk = 4096 })
-	dir := t.TempDir()
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
-	defer rows.Close()
-	parts := openLayout(t, filepath.Join(dir, "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 300})
-	defer parts.Close()
-	g := storetest.NewGenerator(13)
+	lp := newLayoutPair(t, 13)
+	rows, parts, g := lp.rows, lp.parts, lp.g
+	parts.parts.timeChunk = 16
 	var all []*event.Event
 	for range 10 {
 		all = append(all, g.Batch(250)...)
