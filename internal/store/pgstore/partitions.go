@@ -107,7 +107,7 @@ func (s *Store) hot(ctx context.Context, day string) error {
 	if p.known && day <= p.day && p.last-partitionStart(p.num) < hotLimit {
 		return nil
 	}
-	closed, err := s.roll(ctx, day)
+	closed, err := s.roll(ctx, day, false)
 	if err != nil {
 		return fmt.Errorf("open a partition: %w", err)
 	}
@@ -160,9 +160,9 @@ func readHot(ctx context.Context, q interface {
 // a roll that created a partition but failed to commit the sequence's
 // move, the sequence may be past the latest partition: the partition it
 // is in then.
-func (h hotState) want(day string) (int64, string) {
+func (h hotState) want(day string, next bool) (int64, string) {
 	num, d := h.num, h.day
-	if day > d || h.last+1-partitionStart(num) >= hotLimit {
+	if next || day > d || h.last+1-partitionStart(num) >= hotLimit {
 		num, d = num+1, day
 	}
 	if in := (h.last + 1) >> partitionBits; in > num {
@@ -173,23 +173,24 @@ func (h hotState) want(day string) (int64, string) {
 
 // ready reports whether the sequence is in the partition a batch of day
 // is to go into.
-func (h hotState) ready(day string) bool {
-	num, _ := h.want(day)
+func (h hotState) ready(day string, next bool) bool {
+	num, _ := h.want(day, next)
 	return num == h.num && (h.last+1)>>partitionBits == num
 }
 
 // roll opens the partition a batch of day is to go into (hotState.want)
 // unless it is the hot one already, and moves the sequence to its first
-// id; it reports whether a partition was closed. What another process has
-// done is only learnt: without a lock, so that a process starting does
-// not wait for the inserts in progress. p.mu is held.
-func (s *Store) roll(ctx context.Context, day string) (closed bool, err error) {
+// id; it reports whether a partition was closed. next opens the next
+// partition whatever the day. What another process has done is only
+// learnt: without a lock, so that a process starting does not wait for
+// the inserts in progress. p.mu is held.
+func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, err error) {
 	p := &s.parts
 	h, err := readHot(ctx, s.pool)
 	if err != nil {
 		return false, err
 	}
-	if !h.ready(day) {
+	if !h.ready(day, next) {
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
 			return false, err
@@ -201,7 +202,7 @@ func (s *Store) roll(ctx context.Context, day string) (closed bool, err error) {
 		if h, err = readHot(ctx, tx); err != nil {
 			return false, err
 		}
-		want, wantDay := h.want(day)
+		want, wantDay := h.want(day, next)
 		for n := h.num + 1; n <= want; n++ {
 			if err := createPartition(ctx, tx, n, wantDay); err != nil {
 				return false, fmt.Errorf("partition %d: %w", n, err)
@@ -241,6 +242,22 @@ func createPartition(ctx context.Context, tx pgx.Tx, n int64, day string) error 
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO event_partitions (num, day) VALUES ($1, $2)`, n, day)
 	return err
+}
+
+// SealEvents closes the hot partition and builds its search indexes now,
+// as a later day would (bench ingest sizes the store with them).
+func (s *Store) SealEvents(ctx context.Context) error {
+	s.parts.mu.Lock()
+	_, err := s.roll(ctx, time.Now().UTC().Format(dayFormat), true)
+	s.parts.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("pgstore: seal events: %w", err)
+	}
+	s.parts.wg.Wait() // a sealing in the background would skip what it holds
+	if err := s.sealClosed(ctx); err != nil {
+		return fmt.Errorf("pgstore: seal events: %w", err)
+	}
+	return nil
 }
 
 // startSealing seals the closed partitions in the background, unless it

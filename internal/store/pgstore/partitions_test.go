@@ -224,6 +224,16 @@ func TestPartitionRoll(t *testing.T) {
 			t.Errorf("SearchEvents by %s does not find event %d", ip, i)
 		}
 	}
+	// SealEvents closes partition 2 and builds its indexes at once.
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	}
+	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 0 {
+		t.Fatalf("InsertEvents of 10 stored = %d, %v", n, err)
+	}
 }
 
 // TestPartitionsExactlyOnce: two stores (two vigil processes) store the
