@@ -327,9 +327,7 @@ func (s *Store) oneEvent(ctx context.Context, query string, args ...any) (store.
 	if len(list) == 0 {
 		return store.StoredEvent{}, store.ErrNotFound
 	}
-	se := list[0].StoredEvent
-	se.Seq = 0 // EventsAfter's only
-	return se, nil
+	return list[0].shown(), nil
 }
 
 // CountEvents returns how many events are stored.
@@ -481,7 +479,8 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	if text == "" {
 		return store.EventPage{}, nil
 	}
-	matches, err := storedEvents(ctx, s.pool, text, a...)
+	// The row past the page only tells that there is a next one.
+	matches, err := storedEventsUpTo(ctx, s.pool, limit, text, a...)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
@@ -492,8 +491,7 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		matches = matches[:limit]
 	}
 	for _, m := range matches {
-		m.Seq = 0 // EventsAfter's only
-		page.Events = append(page.Events, m.StoredEvent)
+		page.Events = append(page.Events, m.shown())
 	}
 	return page, nil
 }
