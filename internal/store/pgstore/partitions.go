@@ -207,6 +207,7 @@ func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, e
 			if err := createPartition(ctx, tx, n, wantDay); err != nil {
 				return false, fmt.Errorf("partition %d: %w", n, err)
 			}
+			closed = true
 		}
 		if h.last+1 < partitionStart(want) {
 			if _, err := tx.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(want)); err != nil {

@@ -292,3 +292,61 @@ func TestPartitionsExactlyOnce(t *testing.T) {
 		sameRecord(t, s, e)
 	}
 }
+
+// TestPartitionRollRepair puts the database in the states a roll that
+// stopped half way leaves, as another process would find them: a
+// partition created with the sequence not moved into it, and the sequence
+// moved past the latest partition. The next batch stores into the
+// partition the sequence should be in, and the closed one is sealed.
+func TestPartitionRollRepair(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 30)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	// Partition 2 created and recorded, the sequence left in partition 1.
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createPartition(ctx, tx, 2, today.Format(dayFormat)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	if n, err := other.InsertEvents(ctx, observedOn(events[10:20], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	other.parts.wg.Wait()
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
+		t.Fatalf("event stored after the half roll has id %d, not in partition 2", id)
+	}
+	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	}
+	// The sequence moved into partition 4, which was never created.
+	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(4)+7); err != nil {
+		t.Fatal(err)
+	}
+	third := openSecond(t, s)
+	if n, err := third.InsertEvents(ctx, observedOn(events[20:], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents after the sequence moved past the partitions = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[25]); id>>partitionBits != 4 {
+		t.Fatalf("event has id %d, not in partition 4", id)
+	}
+	third.parts.wg.Wait()
+	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes: %v; want it sealed", got)
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
+		t.Fatalf("CountEvents = %d, %v; want 30", c, err)
+	}
+}
