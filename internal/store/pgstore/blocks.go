@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -198,11 +197,13 @@ func unpackBlock(block []byte) ([][]byte, error) {
 	return recs, nil
 }
 
-// recordRef is where an event's record is: in data, or in a block.
+// recordRef is where an event's record is: in data, or in a block; event
+// is it decoded from its block (resolveRecords).
 type recordRef struct {
 	data  []byte
 	block pgtype.Int8
 	slot  pgtype.Int4
+	event *event.Event
 }
 
 // dest returns the scan destinations of the columns data, block_id and
@@ -220,13 +221,11 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// blocksPerQuery is how many blocks resolveRecords reads and holds
-// decompressed at once.
-const blocksPerQuery = 64
-
-// resolveRecords sets the data of every ref whose record is in a block to
-// a copy of it, reading the blocks blocksPerQuery at a time: a page whose
-// events lie in many blocks holds its records, not every block decompressed.
+// resolveRecords decodes the event of every ref whose record is in a
+// block from the block, read in one statement, each block decompressed as
+// its row arrives and dropped after: a page whose events lie in many
+// blocks holds its decoded events, not its blocks (the decoding copies
+// what it keeps).
 func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
 	byBlock := map[int64][]*recordRef{}
 	var want []int64
@@ -242,8 +241,8 @@ func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
 		}
 		byBlock[r.block.Int64] = append(byBlock[r.block.Int64], r)
 	}
-	for start := 0; start < len(want); start += blocksPerQuery {
-		rows, err := q.Query(ctx, `SELECT id, data FROM event_blocks WHERE id = ANY($1)`, want[start:min(start+blocksPerQuery, len(want))])
+	if len(want) > 0 {
+		rows, err := q.Query(ctx, `SELECT id, data FROM event_blocks WHERE id = ANY($1)`, want)
 		if err != nil {
 			return fmt.Errorf("read event blocks: %w", err)
 		}
@@ -260,7 +259,9 @@ func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
 				if int(r.slot.Int32) >= len(recs) {
 					return fmt.Errorf("event block %d: no record %d", id, r.slot.Int32)
 				}
-				r.data = bytes.Clone(recs[r.slot.Int32])
+				if r.event, err = event.DecodeRecord(recs[r.slot.Int32]); err != nil {
+					return fmt.Errorf("event %d of block %d: %w", r.slot.Int32, id, err)
+				}
 			}
 			return nil
 		})
@@ -269,7 +270,7 @@ func resolveRecords(ctx context.Context, q querier, refs ...*recordRef) error {
 		}
 	}
 	for _, r := range refs {
-		if r.data == nil && r.block.Valid {
+		if r.data == nil && r.event == nil && r.block.Valid {
 			return fmt.Errorf("event block %d: missing", r.block.Int64)
 		}
 	}
@@ -289,12 +290,27 @@ type storedEvent struct {
 	timeSource time.Time
 }
 
+// shown is the event as the readers other than EventsAfter return it:
+// without its id, which only EventsAfter's Seq carries.
+func (se storedEvent) shown() store.StoredEvent {
+	out := se.StoredEvent
+	out.Seq = 0
+	return out
+}
+
 // storedEvents runs query, whose rows are the columns of storedCols in the
 // order it wants them, reads the records of its rows from their blocks and
 // decodes them. A row whose hash is NULL (its event gone, read through a
 // LEFT JOIN) comes back with no hash and a nil Event, and keeps its id
 // and stored time.
 func storedEvents(ctx context.Context, q querier, query string, args ...any) ([]storedEvent, error) {
+	return storedEventsUpTo(ctx, q, -1, query, args...)
+}
+
+// storedEventsUpTo is storedEvents that reads the records of the first
+// decode rows only (all when decode < 0): the rows after have their id,
+// hash, stored time and time.source, and no Event.
+func storedEventsUpTo(ctx context.Context, q querier, decode int, query string, args ...any) ([]storedEvent, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -316,10 +332,11 @@ func storedEvents(ctx context.Context, q querier, query string, args ...any) ([]
 		}
 		se.Stored = se.Stored.UTC()
 		se.timeSource = ts.Time
-		if hash == nil {
-			ref = nil
-		} else {
+		if hash != nil {
 			copy(se.Hash[:], hash)
+		}
+		if hash == nil || (decode >= 0 && len(out) >= decode) {
+			ref = nil
 		}
 		out = append(out, se)
 		refs = append(refs, ref)
@@ -339,6 +356,10 @@ func storedEvents(ctx context.Context, q querier, query string, args ...any) ([]
 	}
 	for i, r := range refs {
 		if r == nil {
+			continue
+		}
+		if r.event != nil {
+			out[i].Event = r.event
 			continue
 		}
 		if out[i].Event, err = event.DecodeRecord(r.data); err != nil {

@@ -197,7 +197,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if b.blocks == nil {
 		return 0, false, nil
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ROW EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
 		return 0, false, fmt.Errorf("lock events: %w", err)
 	}
 	// The sequence's name is looked up once (OFFSET 0 keeps the subquery
@@ -217,6 +217,21 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	// Two batches reserving at once may interleave; within a batch, ids
 	// follow the events' order, as the INSERT gave them.
 	slices.Sort(ids)
+	// The ids are all in the hot partition (a roll waits for this
+	// transaction), whose unique index on hash refuses an event stored in
+	// it; those stored in the closed partitions before it are looked up.
+	start := ids[0] >> partitionBits << partitionBits
+	if ids[n-1] >= start+1<<partitionBits {
+		return 0, false, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
+	}
+	var stored bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`, start, b.hash).Scan(&stored); err != nil {
+		return 0, false, fmt.Errorf("look up the closed partitions: %w", err)
+	}
+	if stored {
+		return 0, false, nil
+	}
+	b.lastID = ids[n-1]
 	return copyWithIDs(ctx, tx, b, ids, now)
 }
 

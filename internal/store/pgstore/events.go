@@ -19,8 +19,12 @@ import (
 )
 
 // insertEventsSQL inserts a whole batch in one statement from parallel
-// arrays, skipping the events stored already (ON CONFLICT). It is what a
-// batch falls back to when COPY (copy.go) finds one of its events stored.
+// arrays, skipping the events stored already: in any partition (NOT
+// EXISTS), or being stored by a concurrent batch in the hot one, whose
+// unique index on hash is the only one a partition's insert can conflict
+// on (ON CONFLICT; a partitioned table has no unique index on hash alone).
+// It is what a batch falls back to when COPY (copy.go) finds one of its
+// events stored.
 const insertEventsSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
 	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
 SELECT u.hash, u.time_source, $1, u.feed, u.taxonomy, u.type, u.tlp,
@@ -30,7 +34,8 @@ FROM unnest($2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], 
 	$16::text[], $17::text[], $18::text[], $19::bytea[])
 	AS u(hash, time_source, feed, taxonomy, type, tlp, src_ip, dst_ip, src_asn, dst_asn,
 	src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-ON CONFLICT (hash) DO NOTHING`
+WHERE NOT EXISTS (SELECT FROM events AS s WHERE s.hash = u.hash)
+ON CONFLICT DO NOTHING`
 
 // insertTaggedSQL is insertEventsSQL for a batch holding events of
 // constituents (extra.constituency): the rows the insert reports (the new
@@ -74,6 +79,8 @@ type batchColumns struct {
 	// records from starts[k] on; nil when the batch is for the INSERT.
 	starts []int
 	blocks [][]byte
+	// lastID is the highest id COPY gave the batch.
+	lastID int64
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -197,6 +204,11 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 		defer cols.release()
 		cols.packBatch()
 	}
+	if len(events) > 0 {
+		if err := s.hot(ctx, observationDay(events[0], now)); err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
@@ -256,6 +268,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
 	}
+	s.stored(cols.lastID)
 	return inserted, nil
 }
 
@@ -314,9 +327,7 @@ func (s *Store) oneEvent(ctx context.Context, query string, args ...any) (store.
 	if len(list) == 0 {
 		return store.StoredEvent{}, store.ErrNotFound
 	}
-	se := list[0].StoredEvent
-	se.Seq = 0 // EventsAfter's only
-	return se, nil
+	return list[0].shown(), nil
 }
 
 // CountEvents returns how many events are stored.
@@ -468,7 +479,8 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	if text == "" {
 		return store.EventPage{}, nil
 	}
-	matches, err := storedEvents(ctx, s.pool, text, a...)
+	// The row past the page only tells that there is a next one.
+	matches, err := storedEventsUpTo(ctx, s.pool, limit, text, a...)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("pgstore: search events: %w", err)
 	}
@@ -479,8 +491,7 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		matches = matches[:limit]
 	}
 	for _, m := range matches {
-		m.Seq = 0 // EventsAfter's only
-		page.Events = append(page.Events, m.StoredEvent)
+		page.Events = append(page.Events, m.shown())
 	}
 	return page, nil
 }

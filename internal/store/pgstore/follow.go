@@ -55,7 +55,7 @@ func (s *Store) committedHorizon(ctx context.Context) (int64, error) {
 	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE MODE`); err != nil {
 		return 0, fmt.Errorf("wait for the events being inserted: %w", err)
 	}
 	var horizon int64

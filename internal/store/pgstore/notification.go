@@ -145,9 +145,6 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 					delete(open, ref.block.Int64)
 				}
 			}
-			if record == nil {
-				record = []byte{}
-			}
 		}
 		page.Add(seq, h, micros, record, waiting...)
 		if page.Full() {

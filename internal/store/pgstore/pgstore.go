@@ -30,8 +30,9 @@ var baseline embed.FS
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	parts partitions
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -50,14 +51,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &Store{pool: pool, log: slog.Default()}, nil
+	s := &Store{pool: pool, log: slog.Default()}
+	s.parts.background, s.parts.stop = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // SetLogger replaces the logger for migration notices (default slog.Default()).
 func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
-// Close releases the connection pool.
+// Close stops the sealing of partitions and releases the connection pool.
 func (s *Store) Close() error {
+	s.parts.stop()
+	s.parts.wg.Wait()
 	s.pool.Close()
 	return nil
 }
@@ -86,6 +91,8 @@ func (s *Store) Migrate(ctx context.Context, schemas ...sqlkit.Schema) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
+	// Partitions closed by a process that stopped before it sealed them.
+	s.startSealing()
 	return nil
 }
 

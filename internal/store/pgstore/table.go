@@ -51,7 +51,7 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 		return nil, nil
 	}
 	if by == store.GroupOrganisation {
-		groups, err := s.groupOrganisations(ctx, top, `SELECT `+storedCols("")+` FROM events WHERE id IN (SELECT id FROM (`+text+`) AS m)`, a)
+		groups, err := s.groupOrganisations(ctx, top, `SELECT id FROM (`+text+`) AS m`, a)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: group events by %s: %w", by, err)
 		}
@@ -126,17 +126,31 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 	return page, err
 }
 
-// groupOrganisations counts the organisations of the events query selects
-// (the columns of storedCols), from each event's tags, as eventsql.Group
-// does from records in data.
+// groupChunk is how many events groupOrganisations decodes at a time.
+const groupChunk = 1000
+
+// groupOrganisations counts the organisations of the events whose ids
+// query selects, from each event's tags, as eventsql.Group does from
+// records in data: groupChunk events at a time, so that a window of
+// store.SearchWindow events is not held decoded at once.
 func (s *Store) groupOrganisations(ctx context.Context, top int, query string, a args) ([]store.GroupCount, error) {
-	list, err := storedEvents(ctx, s.pool, query, a...)
+	rows, err := s.pool.Query(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, err
 	}
 	counts := make(map[string]int)
-	for _, se := range list {
-		store.CountOrganisations(counts, se.Event)
+	for start := 0; start < len(ids); start += groupChunk {
+		list, err := storedEvents(ctx, s.pool, `SELECT `+storedCols("")+` FROM events WHERE id = ANY($1)`, ids[start:min(start+groupChunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for _, se := range list {
+			store.CountOrganisations(counts, se.Event)
+		}
 	}
 	return store.TopGroups(store.GroupOrganisation, counts, top), nil
 }
@@ -154,9 +168,7 @@ func (s *Store) byID(ctx context.Context, ids []int64) ([]store.StoredEvent, err
 	}
 	byID := make(map[int64]store.StoredEvent, len(list))
 	for _, se := range list {
-		id := se.Seq
-		se.Seq = 0
-		byID[id] = se.StoredEvent
+		byID[se.Seq] = se.shown()
 	}
 	out := make([]store.StoredEvent, 0, len(ids))
 	for _, id := range ids {

@@ -1,0 +1,352 @@
+package pgstore
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// openSecond opens another Store on s's schema: a second vigil process
+// writing to the same database.
+func openSecond(t *testing.T, s *Store) *Store {
+	t.Helper()
+	var schema string
+	if err := s.pool.QueryRow(t.Context(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), withSearchPath(t, testDSN(t), schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+// observedOn sets the events' time.observation on day (their hashes do not
+// change: time.observation is not hashed).
+func observedOn(events []*event.Event, day time.Time) []*event.Event {
+	for _, e := range events {
+		e.SetTime("time.observation", day)
+	}
+	return events
+}
+
+// sameRecord fails t unless the store holds e as it was stored, and
+// returns its id.
+func sameRecord(t *testing.T, s *Store, e *event.Event) int64 {
+	t.Helper()
+	h := e.Hash()
+	got, err := s.GetEvent(t.Context(), h)
+	if err != nil {
+		t.Fatalf("GetEvent %s: %v", h, err)
+	}
+	if !bytes.Equal(event.AppendRecord(nil, got.Event), event.AppendRecord(nil, e)) {
+		t.Fatalf("GetEvent %s: the record differs", h)
+	}
+	var id int64
+	if err := s.pool.QueryRow(t.Context(), `SELECT id FROM events WHERE hash = $1`, h[:]).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestMigrateEventPartitions migrates a database of migration 12 holding
+// records in data and in blocks, with tagged events: the table stored so
+// far becomes partition 0, its events read back under their ids, new
+// events take ids of partition 1, and an event of partition 0 stored
+// again is skipped.
+func TestMigrateEventPartitions(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	events := copyCorpus(t, 300)
+	if err := s.migrateTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	insertByStatement(t, s, events[:50])
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b batchColumns
+	now := time.Now()
+	b.fill(events[50:200], now)
+	b.packBatch()
+	if _, ok, err := copyEvents(ctx, tx, &b, now); err != nil || !ok {
+		t.Fatalf("copyEvents = %v, %v", ok, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	var kind string
+	if err := s.pool.QueryRow(ctx, `SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass`).Scan(&kind); err != nil || kind != "p" {
+		t.Fatalf("events is of kind %q (%v), want a partitioned table (p)", kind, err)
+	}
+	ids := map[event.Hash]int64{}
+	for _, e := range events[:200] {
+		id := sameRecord(t, s, e)
+		if id >= partitionStart(1) {
+			t.Fatalf("event stored before has id %d, past partition 0", id)
+		}
+		ids[e.Hash()] = id
+	}
+	// events[150:200] are in partition 0 already.
+	n, err := s.InsertEvents(ctx, events[150:], nil)
+	if err != nil || n != 100 {
+		t.Fatalf("InsertEvents = %d, %v; want the 100 new events", n, err)
+	}
+	for _, e := range events[150:] {
+		id := sameRecord(t, s, e)
+		if old, ok := ids[e.Hash()]; ok && id != old {
+			t.Fatalf("event of partition 0 moved from id %d to %d", old, id)
+		}
+		if _, ok := ids[e.Hash()]; !ok && id < partitionStart(1) {
+			t.Fatalf("new event has id %d, below partition 1", id)
+		}
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 300 {
+		t.Fatalf("CountEvents = %d, %v; want 300", c, err)
+	}
+	after, err := s.EventsAfter(ctx, 0, 1000)
+	if err != nil || len(after) != 300 {
+		t.Fatalf("EventsAfter(0) = %d events, %v; want 300", len(after), err)
+	}
+	for i := 1; i < len(after); i++ {
+		if after[i].Seq <= after[i-1].Seq {
+			t.Fatalf("EventsAfter out of order at %d: %d after %d", i, after[i].Seq, after[i-1].Seq)
+		}
+	}
+	// A row with no record is still refused, in both partitions.
+	for _, where := range []string{"id < 68719476736", "id >= 68719476736"} {
+		if _, err := s.pool.Exec(ctx, `UPDATE events SET data = NULL, block_id = NULL WHERE id = (SELECT max(id) FROM events WHERE `+where+`)`); err == nil {
+			t.Errorf("%s: a row without its record was taken", where)
+		}
+	}
+}
+
+// partitionIndexes lists the indexes of partition n.
+func partitionIndexes(t *testing.T, s *Store, n int64) []string {
+	t.Helper()
+	rows, err := s.pool.Query(t.Context(), `SELECT indexname FROM pg_indexes WHERE tablename = $1 AND schemaname = current_schema() ORDER BY 1`,
+		fmt.Sprintf("events_%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestPartitionRoll: a batch of a later observation day opens partition
+// 2, partition 1 is sealed with its search indexes, and events are found
+// and stored exactly once across both.
+func TestPartitionRoll(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 400)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:200], today), nil); err != nil || n != 200 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if got := partitionIndexes(t, s, 1); len(got) != 3 {
+		t.Fatalf("hot partition's indexes: %v; want its key, hash and BRIN", got)
+	}
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[200:300], tomorrow), nil); err != nil || n != 100 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait() // the sealing the roll started
+	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("closed partition's indexes: %v; want the search indexes too", got)
+	}
+	var sealed1, sealed2 bool
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT sealed IS NOT NULL FROM event_partitions WHERE num = 1),
+		(SELECT sealed IS NOT NULL FROM event_partitions WHERE num = 2)`).Scan(&sealed1, &sealed2); err != nil {
+		t.Fatal(err)
+	}
+	if !sealed1 || sealed2 {
+		t.Fatalf("sealed: partition 1 %v, partition 2 %v; want true, false", sealed1, sealed2)
+	}
+	for i, e := range events[:300] {
+		id := sameRecord(t, s, e)
+		want := int64(1)
+		if i >= 200 {
+			want = 2
+		}
+		if id>>partitionBits != want {
+			t.Fatalf("event %d has id %d, not in partition %d", i, id, want)
+		}
+	}
+	// Events of both partitions stored again with new ones: only the new
+	// ones are stored, by COPY when nothing in the batch is stored.
+	again := append(append([]*event.Event{}, events[100:120]...), events[250:270]...)
+	again = append(again, events[300:350]...)
+	if n, err := s.InsertEvents(ctx, again, nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents of 40 stored and 50 new = %d, %v", n, err)
+	}
+	if n, err := s.InsertEvents(ctx, events[350:], nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents of 50 new = %d, %v", n, err)
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 400 {
+		t.Fatalf("CountEvents = %d, %v; want 400", c, err)
+	}
+	// Searches read the sealed partition by its indexes and the hot one by
+	// its rows.
+	for _, i := range []int{5, 305} {
+		v, _ := events[i].Get("source.ip")
+		ip := netip.MustParseAddr(v)
+		page, err := s.SearchEvents(ctx, store.EventQuery{IP: ip, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, se := range page.Events {
+			found = found || se.Event.Hash() == events[i].Hash()
+		}
+		if !found {
+			t.Errorf("SearchEvents by %s does not find event %d", ip, i)
+		}
+	}
+	// SealEvents closes partition 2 and builds its indexes at once.
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	}
+	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 0 {
+		t.Fatalf("InsertEvents of 10 stored = %d, %v", n, err)
+	}
+}
+
+// TestPartitionsExactlyOnce: two stores (two vigil processes) store the
+// same batches at once, days moving on as they go: every event is stored
+// once.
+func TestPartitionsExactlyOnce(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	events := copyCorpus(t, 1200)
+	day := time.Now().UTC()
+	var batches [][]*event.Event
+	for i := 0; i < len(events); i += 100 {
+		if i%400 == 0 {
+			day = day.Add(24 * time.Hour)
+		}
+		// Each batch holds 50 events of the one before.
+		batches = append(batches, observedOn(events[max(0, i-50):i+100], day))
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+	)
+	for _, st := range []*Store{s, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range batches {
+				n, err := st.InsertEvents(ctx, b, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if total != len(events) {
+		t.Errorf("the two stores stored %d events between them, want %d", total, len(events))
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != int64(len(events)) {
+		t.Errorf("CountEvents = %d, %v; want %d", c, err, len(events))
+	}
+	var partitions int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM event_partitions`).Scan(&partitions); err != nil || partitions < 3 {
+		t.Errorf("%d partitions (%v), want at least 3 (the days moved on)", partitions, err)
+	}
+	for _, e := range events {
+		sameRecord(t, s, e)
+	}
+}
+
+// TestPartitionRollRepair puts the database in the states a roll that
+// stopped half way leaves, as another process would find them: a
+// partition created with the sequence not moved into it, and the sequence
+// moved past the latest partition. The next batch stores into the
+// partition the sequence should be in, and the closed one is sealed.
+func TestPartitionRollRepair(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 30)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	// Partition 2 created and recorded, the sequence left in partition 1.
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createPartition(ctx, tx, 2, today.Format(dayFormat)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	if n, err := other.InsertEvents(ctx, observedOn(events[10:20], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	other.parts.wg.Wait()
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
+		t.Fatalf("event stored after the half roll has id %d, not in partition 2", id)
+	}
+	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	}
+	// The sequence moved into partition 4, which was never created.
+	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(4)+7); err != nil {
+		t.Fatal(err)
+	}
+	third := openSecond(t, s)
+	if n, err := third.InsertEvents(ctx, observedOn(events[20:], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents after the sequence moved past the partitions = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[25]); id>>partitionBits != 4 {
+		t.Fatalf("event has id %d, not in partition 4", id)
+	}
+	third.parts.wg.Wait()
+	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes: %v; want it sealed", got)
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
+		t.Fatalf("CountEvents = %d, %v; want 30", c, err)
+	}
+}
