@@ -124,12 +124,8 @@ func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 	q.hash = append(q.hash, page.Hash[i])
 	q.stored = append(q.stored, page.Stored[i])
 	at := recordAt{page: -1}
-	if !page.Gone[i] {
-		start := 0
-		if i > 0 {
-			start = page.RecordEnds[i-1]
-		}
-		at = recordAt{page: n, start: int32(start), end: int32(page.RecordEnds[i])}
+	if start, end, ok := page.RecordSpan(i); ok {
+		at = recordAt{page: n, start: int32(start), end: int32(end)}
 		q.held++
 	}
 	q.where = append(q.where, at)

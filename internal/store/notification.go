@@ -63,14 +63,24 @@ func (p *PendingPage) Len() int { return len(p.Seq) }
 // Record returns event i's record, nil when the event is gone. It is a
 // part of p.Records, capped so that appending to it copies.
 func (p *PendingPage) Record(i int) []byte {
-	if p.Gone[i] {
+	start, end, ok := p.RecordSpan(i)
+	if !ok {
 		return nil
 	}
-	start, end := 0, p.RecordEnds[i]
+	return p.Records[start:end:end]
+}
+
+// RecordSpan returns where event i's record lies in p.Records, ok false
+// when the event is gone.
+func (p *PendingPage) RecordSpan(i int) (start, end int, ok bool) {
+	if p.Gone[i] {
+		return 0, 0, false
+	}
+	end = p.RecordEnds[i]
 	if i > 0 {
 		start = p.RecordEnds[i-1]
 	}
-	return p.Records[start:end:end]
+	return start, end, true
 }
 
 // OrgsOf returns the indexes into p.Orgs of the organisations event i
