@@ -44,7 +44,8 @@ type PendingPage struct {
 	Hash   []event.Hash
 	Stored []int64
 	// Records holds the stored events as event.DecodeRecord reads them
-	// (raw and extra.constituency included), end to end: event i's runs
+	// (extra.constituency included; raw, which the notifier never shows,
+	// may be left out), end to end: event i's runs
 	// from RecordEnds[i-1] (0 for the first) to RecordEnds[i]. Gone[i]
 	// is set when the event is gone (removed by retention while queued):
 	// its record is empty.

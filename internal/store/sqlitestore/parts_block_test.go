@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,5 +214,48 @@ func TestLayoutVersions(t *testing.T) {
 	}
 	if !errors.Is(err, errLayout) {
 		t.Errorf("a later version: %v, want %v", err, errLayout)
+	}
+}
+
+// TestColumnsWithoutRaw: read without raw (the notifier's queue read), a
+// block's records are its events less raw, with the same hashes, raw a
+// row cut into pieces or a plain value, in shapes new and seen again; a
+// record without raw comes back as it was.
+func TestColumnsWithoutRaw(t *testing.T) {
+	recs := blockRecords()
+	cols, ok := encodeColumns(nil, recs)
+	if !ok {
+		t.Fatal("records of events do not parse")
+	}
+	out, ends, err := appendColumns(nil, nil, cols, blockMaxRaw, true)
+	if err != nil || len(ends) != len(recs) {
+		t.Fatalf("%d records, %v", len(ends), err)
+	}
+	withRaw := 0
+	for i, rec := range recs {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		want, err1 := event.DecodeRecord(rec)
+		got, err2 := event.DecodeRecord(out[start:ends[i]])
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if want.Has("raw") {
+			withRaw++
+		} else if !bytes.Equal(out[start:ends[i]], rec) {
+			t.Errorf("record %d, without raw: changed", i)
+		}
+		if got.Has("raw") || got.Hash() != want.Hash() {
+			t.Errorf("record %d: raw %v, hash %s, want none and %s", i, got.Has("raw"), got.Hash(), want.Hash())
+		}
+		want.Delete("raw")
+		if !slices.Equal(got.Fields(), want.Fields()) {
+			t.Errorf("record %d: %v, want %v", i, got.Fields(), want.Fields())
+		}
+	}
+	if withRaw < len(recs)/2 {
+		t.Errorf("%d records with raw: the test wants most", withRaw)
 	}
 }

@@ -743,7 +743,9 @@ func (r *queueReader) decodeBlock(data []byte, n int64) (int, []int, error) {
 		if r.cols, err = r.ps.dec.DecodeAll(data[1:], r.cols[:0]); err != nil {
 			return 0, nil, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
-		if r.out, r.ends, err = appendColumns(r.out, r.ends, r.cols, blockMaxRaw); err != nil {
+		// Without raw, which the notifier never shows: a block in
+		// columns writes the records again anyway, and leaves it out.
+		if r.out, r.ends, err = appendColumns(r.out, r.ends, r.cols, blockMaxRaw, true); err != nil {
 			return 0, nil, err
 		}
 		if int64(len(r.ends)) != n {

@@ -57,11 +57,16 @@ type queueEvents struct{ n int }
 func (q *queueEvents) event(t *testing.T, orgs ...string) *event.Event {
 	q.n++
 	n := q.n
-	return tagged(t, ev(t, map[string]string{
+	e := tagged(t, ev(t, map[string]string{
 		"time.source": event.FormatTime(base.Add(time.Duration(100-n) * time.Minute)),
 		"source.ip":   fmt.Sprintf("10.0.%d.%d", n/250, n%250),
 		"comment":     fmt.Sprint("e", n),
 	}), orgs...)
+	if n%2 == 0 {
+		// A raw line, which the scan may leave out.
+		e.SetRawString(fmt.Sprintf("ts,ip,comment\n%s,10.0.%d.%d,e%d", base.Format(time.DateTime), n/250, n%250, n))
+	}
+	return e
 }
 
 func testNotifyQueue(t *testing.T, s store.Store) {
@@ -297,6 +302,9 @@ func testQueueScannedBy(t *testing.T, s store.Store, scan store.QueueScan) {
 				hash = e.Hash() // a store that does not keep it beside the record
 			}
 			stored, err := s.GetEvent(ctx, hash)
+			if err == nil && !e.Has("raw") {
+				stored.Event.Delete("raw") // the scan may leave it out
+			}
 			if err != nil || !slices.Equal(e.Fields(), stored.Event.Fields()) || page.Stored[i] != stored.Stored.UnixMicro() || e.Hash() != hash {
 				t.Errorf("seq %d: record %v stored %v, want the stored event %+v (%v)", seq, e.Fields(), page.Stored[i], stored, err)
 			}
