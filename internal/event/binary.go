@@ -64,6 +64,10 @@ var recordCodes = func() map[string]uint64 {
 
 var rawCode = recordCodes["raw"]
 
+// RecordCode returns the code a record writes for the field key, 0 when
+// it writes the key itself.
+func RecordCode(key string) uint64 { return recordCodes[key] }
+
 // ErrBadBatch is returned for a batch or record that does not decode.
 var ErrBadBatch = errors.New("malformed event batch")
 

@@ -91,36 +91,40 @@ func Key(e *event.Event) event.Hash {
 			j++
 		}
 	}
-	fields := serviceKeyOrder
-	if activityTypes[values[0]] { // classification.type
-		fields = activityKeyOrder
-	}
 	var buf [1024]byte
 	b := append(buf[:0], keyVersion...)
 	b = append(b, 0)
-	for _, k := range fields {
-		if !present[k] {
-			continue
+	add := func(k int) {
+		if present[k] {
+			b = append(b, serviceKeyFields[k]...)
+			b = append(b, 0)
+			b = append(b, values[k]...)
+			b = append(b, 0)
 		}
-		b = append(b, serviceKeyFields[k]...)
-		b = append(b, 0)
-		b = append(b, values[k]...)
-		b = append(b, 0)
+	}
+	if activityTypes[values[0]] { // classification.type
+		for _, k := range activityKeyOrder {
+			add(k)
+		}
+	} else {
+		for k := range serviceKeyFields { // hashed in their order
+			add(k)
+		}
 	}
 	return sha256.Sum256(b)
 }
 
-// serviceKeyOrder and activityKeyOrder are the fields of each kind of
-// key in the order they are hashed, as indexes into serviceKeyFields
-// (which holds every field of both); keyOrder is every index, by name.
-var serviceKeyOrder, activityKeyOrder, keyOrder = keyIndexes()
+// activityKeyOrder is the fields of an activity's key in the order they
+// are hashed, as indexes into serviceKeyFields (which holds every field
+// of both kinds, a service's in its order); keyOrder is every index, by
+// name.
+var activityKeyOrder, keyOrder = keyIndexes()
 
-func keyIndexes() (service, activity, byName []int) {
+func keyIndexes() (activity, byName []int) {
 	if serviceKeyFields[0] != "classification.type" {
 		panic("notify: Key reads the type as the first service field")
 	}
 	for i := range serviceKeyFields {
-		service = append(service, i)
 		byName = append(byName, i)
 	}
 	for _, name := range activityKeyFields {
@@ -131,7 +135,7 @@ func keyIndexes() (service, activity, byName []int) {
 		activity = append(activity, i)
 	}
 	slices.SortFunc(byName, func(a, b int) int { return strings.Compare(serviceKeyFields[a], serviceKeyFields[b]) })
-	return service, activity, byName
+	return activity, byName
 }
 
 // maxSummary bounds a summary: it is one line of a list.

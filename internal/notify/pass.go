@@ -266,15 +266,24 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 // event's hash, and which of those observations were told already, within
 // the window.
 func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]event.Hash, map[event.Hash]NotifiedKey, error) {
+	// The keys are listed only to ask the store, which an organisation
+	// told nothing within the window (most of a morning's, read at once)
+	// is not.
+	ask := p.notified == nil || p.notified[o.org]
 	keyOf := make(map[event.Hash]event.Hash, len(q.seqOf))
-	keys := make([]event.Hash, 0, len(q.seqOf))
+	var keys []event.Hash
+	if ask {
+		keys = make([]event.Hash, 0, len(q.seqOf))
+	}
 	addKey := func(se store.StoredEvent) {
 		if _, ok := keyOf[se.Hash]; ok {
 			return
 		}
 		k := Key(se.Event)
 		keyOf[se.Hash] = k
-		keys = append(keys, k)
+		if ask {
+			keys = append(keys, k)
+		}
 	}
 	for _, list := range q.immediate {
 		for _, se := range list {
@@ -285,9 +294,7 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 		addKey(se)
 	}
 	known := map[event.Hash]NotifiedKey{}
-	if p.notified == nil || p.notified[o.org] {
-		// Sorted for the store only: an organisation told nothing within
-		// the window (most of a morning's, read at once) is not asked.
+	if ask {
 		slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 		keys = slices.Compact(keys)
 		var err error

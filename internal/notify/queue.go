@@ -124,21 +124,17 @@ func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 	q.hash = append(q.hash, page.Hash[i])
 	q.stored = append(q.stored, page.Stored[i])
 	at := recordAt{page: -1}
-	if !page.Gone[i] {
-		start := 0
-		if i > 0 {
-			start = page.RecordEnds[i-1]
-		}
-		at = recordAt{page: n, start: int32(start), end: int32(page.RecordEnds[i])}
+	if start, end, ok := page.RecordSpan(i); ok {
+		at = recordAt{page: n, start: int32(start), end: int32(end)}
 		q.held++
 	}
 	q.where = append(q.where, at)
 }
 
-// readQueue reads the whole queue at once, by organisation in the order of
-// pending, and returns with it the copy of the pages' records its
-// entries refer to.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, []string, error) {
+// readQueue reads the whole queue at once with scan (PendingQueue's), by
+// organisation in the order of pending, and returns with it the copy of
+// the pages' records its entries refer to.
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, scan store.QueueScan) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
@@ -151,14 +147,14 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) 
 		}
 	}
 	// slot is the index in out of each organisation of the pages' Orgs,
-	// -1 for one queued since PendingNotificationOrgs, which is left for
-	// the next pass; looked up once for every organisation, not once for
-	// every entry.
+	// -1 for one queued since pending was read (by a store that reads the
+	// queue twice), which is left for the next pass; looked up once for
+	// every organisation, not once for every entry.
 	var (
 		slot  []int
 		pages []string
 	)
-	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+	err := scan(ctx, func(page *store.PendingPage) error {
 		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
 			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
 		}

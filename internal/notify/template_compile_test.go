@@ -162,3 +162,36 @@ func BenchmarkDigestBody(b *testing.B) {
 		})
 	}
 }
+
+// shouted is a string that text/template prints with its String method.
+type shouted string
+
+func (s shouted) String() string { return string(s) + "!" }
+
+// countedErr is an int that text/template prints with its Error method
+// (on the pointer).
+type countedErr int
+
+func (c *countedErr) Error() string { return fmt.Sprintf("error %d", int(*c)) }
+
+// TestCompileLeavesStringers checks that a field whose type has a String
+// or Error method is left to text/template, which prints it with that
+// method, and that the compiled kinds still compile beside it.
+func TestCompileLeavesStringers(t *testing.T) {
+	type data struct {
+		Name  shouted
+		Count countedErr
+		Plain string
+	}
+	for body, compiles := range map[string]bool{
+		"{{.Name}}":  false,
+		"{{.Count}}": false,
+		"{{.Plain}}": true,
+	} {
+		tm := template.Must(template.New("t").Parse(body))
+		p, err := compileProgram(tm.Tree, reflect.TypeFor[data](), "en", time.UTC)
+		if got := err == nil && p != nil; got != compiles {
+			t.Errorf("%s: compiled %v (%v), want %v", body, got, err, compiles)
+		}
+	}
+}

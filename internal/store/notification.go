@@ -44,7 +44,8 @@ type PendingPage struct {
 	Hash   []event.Hash
 	Stored []int64
 	// Records holds the stored events as event.DecodeRecord reads them
-	// (raw and extra.constituency included), end to end: event i's runs
+	// (extra.constituency included; raw, which the notifier never shows,
+	// may be left out), end to end: event i's runs
 	// from RecordEnds[i-1] (0 for the first) to RecordEnds[i]. Gone[i]
 	// is set when the event is gone (removed by retention while queued):
 	// its record is empty.
@@ -63,14 +64,24 @@ func (p *PendingPage) Len() int { return len(p.Seq) }
 // Record returns event i's record, nil when the event is gone. It is a
 // part of p.Records, capped so that appending to it copies.
 func (p *PendingPage) Record(i int) []byte {
-	if p.Gone[i] {
+	start, end, ok := p.RecordSpan(i)
+	if !ok {
 		return nil
 	}
-	start, end := 0, p.RecordEnds[i]
+	return p.Records[start:end:end]
+}
+
+// RecordSpan returns where event i's record lies in p.Records, ok false
+// when the event is gone.
+func (p *PendingPage) RecordSpan(i int) (start, end int, ok bool) {
+	if p.Gone[i] {
+		return 0, 0, false
+	}
+	end = p.RecordEnds[i]
 	if i > 0 {
 		start = p.RecordEnds[i-1]
 	}
-	return p.Records[start:end:end]
+	return start, end, true
 }
 
 // OrgsOf returns the indexes into p.Orgs of the organisations event i
@@ -167,4 +178,29 @@ type NotifyQueue interface {
 	// the queue. fn must not keep the page, which the store may reuse. An
 	// error from fn ends the scan and is returned.
 	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
+	// PendingQueue returns what PendingNotificationOrgs does and, with
+	// it, a scan of the same queue as ScanPendingNotifications makes,
+	// to be called at most once (or not at all): a store that can reads
+	// the queue once for both, and the scan then holds the entries read
+	// with the counts (PendingQueueOf is the two calls, for a store that
+	// cannot).
+	PendingQueue(ctx context.Context) ([]PendingCount, QueueScan, error)
+}
+
+// QueueScan is the scan PendingQueue returns: ScanPendingNotifications
+// of the queue PendingQueue read.
+type QueueScan func(ctx context.Context, fn func(*PendingPage) error) error
+
+// PendingQueueOf is PendingQueue made of q's PendingNotificationOrgs and
+// ScanPendingNotifications: the queue is read twice, and an organisation
+// queued between the two may be in the scan but not the counts.
+func PendingQueueOf(ctx context.Context, q interface {
+	PendingNotificationOrgs(ctx context.Context) ([]PendingCount, error)
+	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
+}) ([]PendingCount, QueueScan, error) {
+	counts, err := q.PendingNotificationOrgs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return counts, q.ScanPendingNotifications, nil
 }

@@ -7,7 +7,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -93,11 +95,7 @@ type queuedEntry struct {
 }
 
 // ScanPendingNotifications reads the whole queue (one row per organisation,
-// its event ids joined), then the events from the lowest queued id to the
-// highest in the order they are stored: the first half in the calling
-// goroutine, handed to fn a page at a time as it is read, the second half
-// at the same time on another connection, its pages kept and handed to fn
-// after the first.
+// its event ids joined), then the events as scanQueue does.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
 		orgs    []string
@@ -112,20 +110,84 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 			return err
 		}
 		orgs = append(orgs, org)
-		for len(ids) > 0 {
-			field, rest, _ := bytes.Cut(ids, []byte{','})
-			id, err := strconv.ParseInt(string(field), 10, 64)
-			if err != nil {
-				return fmt.Errorf("queue of %s: %w", org, err)
-			}
-			entries = append(entries, queuedEntry{id, int32(len(orgs) - 1)})
-			ids = rest
-		}
-		return nil
+		var err error
+		entries, err = appendQueued(entries, int32(len(orgs)-1), ids)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
+	return s.scanQueue(ctx, orgs, entries, fn)
+}
+
+// PendingQueue reads the queue once for the counts and the scan: one
+// row per organisation, its counts and its event ids joined, which the
+// scan parses when it is called.
+func (s *Store) PendingQueue(ctx context.Context) ([]store.PendingCount, store.QueueScan, error) {
+	var (
+		counts []store.PendingCount
+		joined [][]byte // each organisation's event ids
+		total  int64
+	)
+	err := sqlkit.Each(ctx, s.read, `SELECT org, count(*), min(stored), min(event_id), max(event_id), group_concat(event_id)
+		FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
+		var (
+			c      store.PendingCount
+			oldest int64
+			ids    sql.RawBytes
+		)
+		if err := rows.Scan(&c.Org, &c.Count, &oldest, &c.First, &c.Last, &ids); err != nil {
+			return err
+		}
+		c.Oldest = time.UnixMicro(oldest).UTC()
+		counts, joined, total = append(counts, c), append(joined, bytes.Clone(ids)), total+c.Count
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlitestore: pending notification organisations: %w", err)
+	}
+	scanned := false
+	scan := func(ctx context.Context, fn func(*store.PendingPage) error) error {
+		if scanned {
+			return errors.New("sqlitestore: the queue's scan is called twice")
+		}
+		scanned = true
+		orgs := make([]string, len(counts))
+		entries := make([]queuedEntry, 0, total)
+		for i, c := range counts {
+			orgs[i] = c.Org
+			var err error
+			if entries, err = appendQueued(entries, int32(i), joined[i]); err != nil {
+				return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
+			}
+			joined[i] = nil
+		}
+		return s.scanQueue(ctx, orgs, entries, fn)
+	}
+	return counts, scan, nil
+}
+
+// appendQueued appends the entries of organisation org, whose event ids
+// are joined by commas.
+func appendQueued(entries []queuedEntry, org int32, ids []byte) ([]queuedEntry, error) {
+	for len(ids) > 0 {
+		field, rest, _ := bytes.Cut(ids, []byte{','})
+		id, err := strconv.ParseInt(string(field), 10, 64)
+		if err != nil {
+			return entries, fmt.Errorf("queue entry %q: %w", field, err)
+		}
+		entries = append(entries, queuedEntry{id, org})
+		ids = rest
+	}
+	return entries, nil
+}
+
+// scanQueue reads the events of entries (in organisation order) from the
+// lowest queued id to the highest in the order they are stored: the
+// first half in the calling goroutine, handed to fn a page at a time as
+// it is read, the second half at the same time on another connection,
+// its pages kept and handed to fn after the first.
+func (s *Store) scanQueue(ctx context.Context, orgs []string, entries []queuedEntry, fn func(*store.PendingPage) error) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -153,7 +215,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		})
 		second <- h
 	}()
-	err = scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
+	err := scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
 		if err := fn(p); err != nil {
 			return nil, err
 		}
@@ -177,16 +239,18 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 	return nil
 }
 
-// sortEntries sorts entries (in organisation order, as the queue's
-// rows are read) by id, then organisation: by counting when the ids
-// are dense, as a morning's queue is (its million entries then take a
-// few milliseconds instead of a tenth of a second), else by comparing.
+// sortEntries sorts entries, which come in organisation order (as the
+// queue's rows are read, ORDER BY org), by id, then organisation: by
+// counting when the ids are dense, as a morning's queue is (its million
+// entries then take a few milliseconds instead of a tenth of a second),
+// else by comparing. Counting is stable, so an id's entries keep the
+// order of their organisations; its counts are 32-bit, half the memory.
 func sortEntries(entries []queuedEntry) []queuedEntry {
 	lowest, highest := entries[0].id, entries[0].id
 	for _, e := range entries {
 		lowest, highest = min(lowest, e.id), max(highest, e.id)
 	}
-	if span := highest - lowest + 1; span < 0 || span > 4*int64(len(entries)) {
+	if span := highest - lowest + 1; span < 0 || span > 4*int64(len(entries)) || len(entries) >= math.MaxInt32 {
 		slices.SortFunc(entries, func(a, b queuedEntry) int {
 			if c := cmp.Compare(a.id, b.id); c != 0 {
 				return c
@@ -195,11 +259,7 @@ func sortEntries(entries []queuedEntry) []queuedEntry {
 		})
 		return entries
 	}
-	// Stable: an id's entries keep the order of their organisations.
-	if !slices.IsSortedFunc(entries, func(a, b queuedEntry) int { return cmp.Compare(a.org, b.org) }) {
-		slices.SortStableFunc(entries, func(a, b queuedEntry) int { return cmp.Compare(a.org, b.org) })
-	}
-	at := make([]int, highest-lowest+2)
+	at := make([]int32, highest-lowest+2)
 	for _, e := range entries {
 		at[e.id-lowest+1]++
 	}

@@ -40,6 +40,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -445,13 +446,24 @@ type columnReader struct {
 	// The records are appended to out from base on, together at most
 	// limit bytes.
 	base, limit int
+	// withoutRaw leaves raw out of the records (skip is its index in
+	// fields, -1 when the record has none): the notifier's read, which
+	// never shows it (store.NotificationWithheld), and which raw would
+	// make several times larger. An event's hash does not cover raw.
+	withoutRaw bool
+	skip       int
 }
 
-// readShape is a shape read, with its streams.
+// readShape is a shape read, with its streams, and the index in fields
+// of the field left out (raw, with withoutRaw), -1 for none.
 type readShape struct {
 	fields          []shapeField
 	stream, plainAt []int
+	skip            int
 }
+
+// rawRecordCode is raw's code in a record.
+var rawRecordCode = event.RecordCode("raw")
 
 // shape reads the next record's shape: one the block had, or a new one.
 func (r *columnReader) shape() error {
@@ -462,7 +474,7 @@ func (r *columnReader) shape() error {
 	r.at += l
 	if id < uint64(len(r.known)) {
 		k := &r.known[id]
-		r.fields, r.stream, r.plainAt = k.fields, k.stream, k.plainAt
+		r.fields, r.stream, r.plainAt, r.skip = k.fields, k.stream, k.plainAt, k.skip
 		return nil
 	}
 	b, at, ok := stringAt(r.shapes, r.at)
@@ -530,7 +542,11 @@ func (r *columnReader) shape() error {
 			name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
 		}
 	}
-	r.known = append(r.known, readShape{r.fields, r.stream, r.plainAt})
+	r.skip = -1
+	if r.withoutRaw {
+		r.skip = slices.IndexFunc(fields, func(f shapeField) bool { return f.code == rawRecordCode })
+	}
+	r.known = append(r.known, readShape{r.fields, r.stream, r.plainAt, r.skip})
 	return nil
 }
 
@@ -612,10 +628,22 @@ func (r *columnReader) record() (int, error) {
 		}
 	}
 	start := len(r.out)
-	r.out = binary.AppendUvarint(r.out, uint64(len(r.fields)))
+	count := len(r.fields)
+	if r.skip >= 0 {
+		count--
+	}
+	r.out = binary.AppendUvarint(r.out, uint64(count))
 	// The values of the fields of mode 0 come first, then the pieces.
 	plain, pieces := r.values, r.values[len(r.values)-r.piecesOf():]
-	for _, f := range r.fields {
+	for k, f := range r.fields {
+		if k == r.skip {
+			if f.row {
+				pieces = pieces[f.pieces:]
+			} else {
+				plain = plain[1:]
+			}
+			continue
+		}
 		r.out = binary.AppendUvarint(r.out, f.code)
 		if f.code == 0 {
 			r.out = binary.AppendUvarint(r.out, uint64(len(f.key)))
@@ -651,7 +679,7 @@ func (r *columnReader) record() (int, error) {
 // decodeColumns returns the records of a block's columns, together at
 // most limit bytes.
 func decodeColumns(b []byte, limit int) ([][]byte, error) {
-	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, limit)
+	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, limit, false)
 	if err != nil {
 		return nil, err
 	}
@@ -667,13 +695,14 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 // appendColumns appends the records of a block's columns, together at
 // most limit bytes, to dst end to end, and where each ends in dst to
 // ends: a reader of many blocks reuses both instead of making a buffer
-// for each block.
-func appendColumns(dst []byte, ends []int, b []byte, limit int) ([]byte, []int, error) {
+// for each block. withoutRaw leaves raw out of the records
+// (columnReader.withoutRaw).
+func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool) ([]byte, []int, error) {
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
 		return dst, ends, errBadBlock
 	}
-	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit}
+	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit, withoutRaw: withoutRaw, skip: -1}
 	nh, i, ok := uvarintAt(b, i)
 	if !ok || nh > uint64(len(b)) {
 		return dst, ends, errBadBlock

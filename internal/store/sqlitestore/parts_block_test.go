@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,5 +214,99 @@ func TestLayoutVersions(t *testing.T) {
 	}
 	if !errors.Is(err, errLayout) {
 		t.Errorf("a later version: %v, want %v", err, errLayout)
+	}
+}
+
+// TestColumnsWithoutRaw: read without raw (the notifier's queue read), a
+// block's records are its events less raw, with the same hashes, raw a
+// row cut into pieces or a plain value, in shapes new and seen again; a
+// record without raw comes back as it was.
+func TestColumnsWithoutRaw(t *testing.T) {
+	recs := blockRecords()
+	cols, ok := encodeColumns(nil, recs)
+	if !ok {
+		t.Fatal("records of events do not parse")
+	}
+	out, ends, err := appendColumns(nil, nil, cols, blockMaxRaw, true)
+	if err != nil || len(ends) != len(recs) {
+		t.Fatalf("%d records, %v", len(ends), err)
+	}
+	withRaw := 0
+	for i, rec := range recs {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		want, err1 := event.DecodeRecord(rec)
+		got, err2 := event.DecodeRecord(out[start:ends[i]])
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if want.Has("raw") {
+			withRaw++
+		} else if !bytes.Equal(out[start:ends[i]], rec) {
+			t.Errorf("record %d, without raw: changed", i)
+		}
+		if got.Has("raw") || got.Hash() != want.Hash() {
+			t.Errorf("record %d: raw %v, hash %s, want none and %s", i, got.Has("raw"), got.Hash(), want.Hash())
+		}
+		want.Delete("raw")
+		if !slices.Equal(got.Fields(), want.Fields()) {
+			t.Errorf("record %d: %v, want %v", i, got.Fields(), want.Fields())
+		}
+	}
+	if withRaw < len(recs)/2 {
+		t.Errorf("%d records with raw: the test wants most", withRaw)
+	}
+}
+
+// BenchmarkColumnsWithoutRaw writes back a block of 256 records of
+// scan-report-like events, each with a raw row of 32 columns (about 500
+// bytes) under a header line, with raw and without (the notifier's queue
+// read), and reports the bytes of records written an event.
+func BenchmarkColumnsWithoutRaw(b *testing.B) {
+	var header strings.Builder
+	for c := range 32 {
+		if c > 0 {
+			header.WriteByte(',')
+		}
+		fmt.Fprintf(&header, "column_%d", c)
+	}
+	var recs [][]byte
+	for i := range 256 {
+		e := event.New(16)
+		ip := fmt.Sprintf("198.51.%d.%d", i/200, i%200)
+		e.SetTrusted("source.ip", ip)
+		e.SetTrusted("source.port", "3389")
+		e.SetTrusted("time.source", "2026-11-01T00:00:00+00:00")
+		e.SetTrusted("classification.type", "vulnerable-system")
+		e.SetTrusted("feed.name", "shadowserver-scan_rdp")
+		e.SetTrusted("extra.sha1_fingerprint", fmt.Sprintf("%040x", 0xabcdef0123+i*7919))
+		e.Seal()
+		row := []string{"2026-11-01 00:00:00", ip, "3389", fmt.Sprintf("%040x", 0xabcdef0123+i*7919)}
+		for c := len(row); c < 32; c++ {
+			row = append(row, fmt.Sprintf("value-%d-%d", c, (i*31+c)%97))
+		}
+		e.SetRawString(header.String() + "\n" + strings.Join(row, ","))
+		recs = append(recs, event.AppendRecord(nil, e))
+	}
+	cols, ok := encodeColumns(nil, recs)
+	if !ok {
+		b.Fatal("records of events do not parse")
+	}
+	for _, withoutRaw := range []bool{false, true} {
+		b.Run(map[bool]string{false: "with_raw", true: "without_raw"}[withoutRaw], func(b *testing.B) {
+			var (
+				out  []byte
+				ends []int
+			)
+			for b.Loop() {
+				var err error
+				if out, ends, err = appendColumns(out[:0], ends[:0], cols, blockMaxRaw, withoutRaw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(out))/float64(len(recs)), "B/event")
+		})
 	}
 }

@@ -153,3 +153,51 @@ func TestSortEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingQueueOneRead: PendingQueue's scan hands over the queue its
+// counts were read from, in both layouts: an event queued after the
+// counts is not in the scan (the next pass has it), nor its new
+// organisation; and a second call of the scan is refused.
+func TestPendingQueueOneRead(t *testing.T) {
+	for _, layout := range []string{LayoutRows, LayoutParts} {
+		t.Run(layout, func(t *testing.T) {
+			s := openLayout(t, filepath.Join(t.TempDir(), "q.db"), Options{EventLayout: layout})
+			defer s.Close()
+			g := storetest.NewGenerator(3)
+			insert := func(org string, n int) {
+				t.Helper()
+				batch := g.Batch(n)
+				for _, e := range batch {
+					e.SetTrusted(store.ConstituencyField, `["`+org+`"]`)
+				}
+				if _, err := s.InsertEvents(t.Context(), batch, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			insert("org-a", 30)
+			counts, scan, err := s.PendingQueue(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(counts) != 1 || counts[0].Org != "org-a" || counts[0].Count != 30 {
+				t.Fatalf("counts %+v, want org-a's 30", counts)
+			}
+			insert("org-a", 5)
+			insert("org-b", 5)
+			var seqs int
+			err = scan(t.Context(), func(p *store.PendingPage) error {
+				if len(p.Orgs) != 1 {
+					t.Errorf("the scan names %v, want org-a only", p.Orgs)
+				}
+				seqs += p.Len()
+				return nil
+			})
+			if err != nil || seqs != 30 {
+				t.Errorf("scan: %d events (%v), want the 30 counted", seqs, err)
+			}
+			if err := scan(t.Context(), func(*store.PendingPage) error { return nil }); err == nil {
+				t.Error("the scan called twice: no error")
+			}
+		})
+	}
+}

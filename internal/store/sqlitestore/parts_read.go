@@ -64,20 +64,16 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 	}
 	ps.mu.RUnlock()
 	for p, list := range sealed {
-		for start := 0; start < len(list); start += idsPerQuery {
-			chunk := list[start:min(start+idsPerQuery, len(list))]
-			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
-				func(rows *sql.Rows) error {
-					var id, loc int64
-					if err := rows.Scan(&id, &loc); err != nil {
-						return err
-					}
-					want(p, id, loc)
-					return nil
-				})
-			if err != nil {
-				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+		err := ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, list, 0, func(rows *sql.Rows) error {
+			var id, loc int64
+			if err := rows.Scan(&id, &loc); err != nil {
+				return err
 			}
+			want(p, id, loc)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
 	out := make(map[int64]partRecord, len(ids))
@@ -86,70 +82,109 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 		for b := range blocks {
 			list = append(list, b)
 		}
-		for start := 0; start < len(list); start += idsPerQuery {
-			chunk := list[start:min(start+idsPerQuery, len(list))]
-			err := sqlkit.Each(ctx, ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
-				func(rows *sql.Rows) error {
-					var (
-						block, stored, n int64
-						data             []byte
-					)
-					if err := rows.Scan(&block, &stored, &n, &data); err != nil {
-						return err
-					}
-					recs, err := ps.splitBlock(data, n)
-					if err != nil {
-						return fmt.Errorf("block %d: %w", block, err)
-					}
-					for _, pl := range blocks[block] {
-						if pl.slot >= int64(len(recs)) {
-							return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, len(recs), errBadBlock)
-						}
-						out[pl.id] = partRecord{stored: stored, record: recs[pl.slot]}
-					}
-					return nil
-				})
-			if err != nil {
-				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+		err := ps.eachByID(ctx, `SELECT id, stored, n, data FROM `+p.table+`_blocks`, list, 0, func(rows *sql.Rows) error {
+			var (
+				block, stored, n int64
+				data             sql.RawBytes
+			)
+			if err := rows.Scan(&block, &stored, &n, &data); err != nil {
+				return err
 			}
+			recs, err := ps.splitBlock(data, n)
+			if err != nil {
+				return fmt.Errorf("block %d: %w", block, err)
+			}
+			for _, pl := range blocks[block] {
+				if pl.slot >= int64(len(recs)) {
+					return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, len(recs), errBadBlock)
+				}
+				out[pl.id] = partRecord{stored: stored, record: recs[pl.slot]}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
 	return out, nil
 }
 
-// splitBlock decompresses a block of n events and returns its records.
-// A block of one event may be as large as the largest record; a block of
-// several is bounded by blockMaxRaw, in columns (parts_block.go) or plain.
+// splitBlock decompresses a block of n events and returns its records,
+// each a part of one new array.
 func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
-	if len(data) > 0 && data[0] == blockColumns {
-		cols, err := ps.dec.DecodeAll(data[1:], nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errBadBlock, err)
-		}
-		recs, err := decodeColumns(cols, blockMaxRaw)
-		if err == nil && int64(len(recs)) != n {
-			err = fmt.Errorf("%w: %d events, not %d", errBadBlock, len(recs), n)
-		}
-		return recs, err
-	}
-	dec := ps.dec
-	if n == 1 {
-		dec = ps.decOne
-	}
-	raw, err := dec.DecodeAll(data, nil)
+	out, ends, _, err := ps.appendBlock(nil, nil, nil, data, n, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadBlock, err)
+		return nil, err
 	}
-	var recs [][]byte
-	for len(raw) > 0 {
-		n, l := binary.Uvarint(raw)
-		if l <= 0 || uint64(len(raw)-l) < n {
-			return nil, errBadBlock
-		}
-		recs = append(recs, raw[l:l+int(n):l+int(n)])
-		raw = raw[l+int(n):]
+	recs := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		recs[i] = out[start:end:end]
+		start = end
 	}
 	return recs, nil
+}
+
+// appendBlock decompresses a block of n events (into scratch, which it
+// returns for the next call) and appends its records end to end to out
+// and where each ends in out to ends. A block of one event may be as
+// large as the largest record; a block of several is bounded by
+// blockMaxRaw, in columns (parts_block.go) or plain. withoutRaw leaves
+// raw out of a block in columns (columnReader.withoutRaw); a plain
+// block's records are copied as they are.
+func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int64, withoutRaw bool) ([]byte, []int, []byte, error) {
+	first := len(ends)
+	var err error
+	if len(data) > 0 && data[0] == blockColumns {
+		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
+			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+		}
+		if out, ends, err = appendColumns(out, ends, scratch, blockMaxRaw, withoutRaw); err != nil {
+			return out, ends, scratch, err
+		}
+	} else {
+		dec := ps.dec
+		if n == 1 {
+			dec = ps.decOne
+		}
+		if scratch, err = dec.DecodeAll(data, scratch[:0]); err != nil {
+			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+		}
+		for raw := scratch; len(raw) > 0; {
+			l, k := binary.Uvarint(raw)
+			if k <= 0 || uint64(len(raw)-k) < l {
+				return out, ends, scratch, errBadBlock
+			}
+			out = append(out, raw[k:k+int(l)]...)
+			ends = append(ends, len(out))
+			raw = raw[k+int(l):]
+		}
+	}
+	if got := int64(len(ends) - first); got != n {
+		return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
+	}
+	return out, ends, scratch, nil
+}
+
+// eachByID runs sel (a SELECT of one table, whose id its rows are read
+// by) for ids, sorted and distinct unless dense is 0, calling fn for
+// each row in id order: in one range scan (BETWEEN) when ids are at
+// least 1/dense of the ids from the first to the last, which returns
+// rows not asked for too; else by lists of idsPerQuery ids (IN).
+func (ps *parts) eachByID(ctx context.Context, sel string, ids []int64, dense int64, fn func(*sql.Rows) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if first, last := ids[0], ids[len(ids)-1]; dense > 0 && last-first+1 <= dense*int64(len(ids)) {
+		return sqlkit.Each(ctx, ps.s.read, sel+` WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last}, fn)
+	}
+	for start := 0; start < len(ids); start += idsPerQuery {
+		chunk := ids[start:min(start+idsPerQuery, len(ids))]
+		if err := sqlkit.Each(ctx, ps.s.read, sel+` WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, int64Args(chunk), fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeStored decodes a record into a stored event, Seq set to id.
@@ -628,21 +663,8 @@ func (r *queueReader) locate(ctx context.Context, p *partition, ids []int64, i, 
 		}
 		return nil
 	}
-	first, last := ids[i], ids[j-1]
-	if last-first+1 <= 4*int64(j-i) {
-		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last}, add)
-		if err != nil {
-			return fmt.Errorf("partition %d: %w", p.n, err)
-		}
-		return nil
-	}
-	for start := i; start < j; start += idsPerQuery {
-		chunk := ids[start:min(start+idsPerQuery, j)]
-		at = start
-		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, int64Args(chunk), add)
-		if err != nil {
-			return fmt.Errorf("partition %d: %w", p.n, err)
-		}
+	if err := r.ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, ids[i:j], 4, add); err != nil {
+		return fmt.Errorf("partition %d: %w", p.n, err)
 	}
 	return nil
 }
@@ -713,60 +735,22 @@ func (r *queueReader) partitionBlocks(ctx context.Context, p *partition, places 
 		}
 		return nil
 	}
-	first, last := blocks[0], blocks[len(blocks)-1]
-	if last-first+1 <= 2*int64(len(blocks)) {
-		return sqlkit.Each(ctx, r.ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last}, add)
-	}
-	for start := 0; start < len(blocks); start += idsPerQuery {
-		chunk := blocks[start:min(start+idsPerQuery, len(blocks))]
-		err := sqlkit.Each(ctx, r.ps.s.read, `SELECT id, stored, n, data FROM `+p.table+`_blocks WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`, int64Args(chunk), add)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.ps.eachByID(ctx, `SELECT id, stored, n, data FROM `+p.table+`_blocks`, blocks, 2, add)
 }
 
-// decodeBlock decompresses a block of n events, as splitBlock does, and
-// appends its records to r.out: it returns where the first starts and
-// where each ends (valid until the next call).
+// decodeBlock decompresses a block of n events (appendBlock, without
+// raw: the notifier never shows it) and appends its records to r.out:
+// it returns where the first starts and where each ends (valid until the
+// next call).
 func (r *queueReader) decodeBlock(data []byte, n int64) (int, []int, error) {
 	begin := len(r.out)
-	r.ends = r.ends[:0]
-	defer func() {
-		if cap(r.cols) > blockMaxRaw {
-			r.cols = nil // a block of one large event: not kept
-		}
-	}()
 	var err error
-	if len(data) > 0 && data[0] == blockColumns {
-		if r.cols, err = r.ps.dec.DecodeAll(data[1:], r.cols[:0]); err != nil {
-			return 0, nil, fmt.Errorf("%w: %w", errBadBlock, err)
-		}
-		if r.out, r.ends, err = appendColumns(r.out, r.ends, r.cols, blockMaxRaw); err != nil {
-			return 0, nil, err
-		}
-		if int64(len(r.ends)) != n {
-			return 0, nil, fmt.Errorf("%w: %d events, not %d", errBadBlock, len(r.ends), n)
-		}
-		return begin, r.ends, nil
+	r.out, r.ends, r.cols, err = r.ps.appendBlock(r.out, r.ends[:0], r.cols, data, n, true)
+	if cap(r.cols) > blockMaxRaw {
+		r.cols = nil // a block of one large event: not kept
 	}
-	dec := r.ps.dec
-	if n == 1 {
-		dec = r.ps.decOne
-	}
-	if r.cols, err = dec.DecodeAll(data, r.cols[:0]); err != nil {
-		return 0, nil, fmt.Errorf("%w: %w", errBadBlock, err)
-	}
-	raw := r.cols
-	for len(raw) > 0 {
-		l, k := binary.Uvarint(raw)
-		if k <= 0 || uint64(len(raw)-k) < l {
-			return 0, nil, errBadBlock
-		}
-		r.out = append(r.out, raw[k:k+int(l)]...)
-		r.ends = append(r.ends, len(r.out))
-		raw = raw[k+int(l):]
+	if err != nil {
+		return 0, nil, err
 	}
 	return begin, r.ends, nil
 }
