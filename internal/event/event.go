@@ -415,6 +415,9 @@ func SortedKeys(m map[string]string) []string {
 // stores' indexed columns): unlike Fields it never encodes raw held as
 // bytes, and it is the event's own slice unless raw is held as text.
 func (e *Event) FieldsExceptRaw() []Field {
+	if e.hasRaw() {
+		return e.fields // raw held as bytes is never in fields
+	}
 	i, ok := e.index("raw")
 	if !ok {
 		return e.fields
