@@ -1,11 +1,9 @@
 package bus
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,32 +13,37 @@ import (
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
 
-// benchEvents makes n events shaped like a parsed scan_rdp report: each
-// column of a generated row a field, the row itself raw.
+// eventSink keeps what the parser makes of its input.
+type eventSink struct{ events []*event.Event }
+
+func (s *eventSink) Event(e *event.Event) error { s.events = append(s.events, e); return nil }
+func (s *eventSink) Reject([]byte, error)       {}
+
+// benchEvents makes n events of a generated scan_rdp report as the
+// pipeline gets them: parsed by the Shadowserver parser (CSV quoting
+// respected, fields named and typed as the schema says, raw kept), each
+// sealed.
 func benchEvents(b *testing.B, n int) []*event.Event {
 	var buf bytes.Buffer
 	if err := shadowserver.Generate(&buf, "scan_rdp", n, rand.New(rand.NewPCG(1, 2)), shadowserver.GenerateOptions{
 		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond}); err != nil {
 		b.Fatal(err)
 	}
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(nil, 1<<20)
-	sc.Scan()
-	header := strings.Split(sc.Text(), ",")
-	var events []*event.Event
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), ",")
-		e := event.New(len(header) + 1)
-		for i, c := range cols {
-			if i < len(header) && c != "" {
-				e.SetTrusted("extra."+strings.Trim(header[i], `"`), c)
-			}
-		}
-		e.SetRaw(sc.Bytes())
-		e.Seal()
-		events = append(events, e)
+	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
+	if err != nil {
+		b.Fatal(err)
 	}
-	return events
+	var sink eventSink
+	if err := p.Parse(context.Background(), pipeline.Input{Name: "2026-11-01-scan_rdp-bench-geo.csv", Body: &buf}, &sink); err != nil {
+		b.Fatal(err)
+	}
+	if len(sink.events) != n {
+		b.Fatalf("%d events parsed of %d rows", len(sink.events), n)
+	}
+	for _, e := range sink.events {
+		e.Seal()
+	}
+	return sink.events
 }
 
 // BenchmarkBusRoundTrip publishes batches of 1000 events to the embedded

@@ -266,8 +266,12 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 		recycle(plain)
 		return events, err
 	}
-	return nil, fmt.Errorf("batch codec %q: %w", codec, event.ErrBadBatch)
+	return nil, fmt.Errorf("batch codec %q: %w: %w", codec, errUnknownCodec, event.ErrBadBatch)
 }
+
+// errUnknownCodec is a batch whose codec this version does not know: a
+// newer version wrote it, and a newer worker can read it.
+var errUnknownCodec = errors.New("unknown codec")
 
 // retryPending republishes when the stream refused the batch for being full.
 type retryPending struct {
@@ -353,9 +357,17 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 			continue
 		}
 		events, err := decodeBatch(msg.Headers().Get(codecHeader), msg.Data())
+		if errors.Is(err, errUnknownCodec) {
+			// A newer version wrote it (a rolling upgrade, workers of
+			// both versions on the stream): it goes back for a worker
+			// that knows its codec, never dropped.
+			b.log.Warn("bus: batch of an unknown codec, left for a newer worker", "err", err, "bytes", len(msg.Data()))
+			_ = msg.NakWithDelay(b.RetryDelay)
+			continue
+		}
 		if err != nil {
-			// Only Vigil writes this stream; a batch that does not decode is
-			// not going to decode later either.
+			// Only Vigil writes this stream; a batch of a known codec
+			// that does not decode is not going to decode later either.
 			b.log.Error("bus: dropping undecodable batch", "err", err, "bytes", len(msg.Data()))
 			_ = msg.Term()
 			continue

@@ -301,3 +301,86 @@ func TestDecodeBatchCodecs(t *testing.T) {
 		t.Errorf("unknown codec: err %v", err)
 	}
 }
+
+// TestUnknownCodecLeftForNewerWorker checks that a batch whose codec a
+// worker does not know (a newer version wrote it) goes back to the
+// stream for a worker that knows it, again and again, while a damaged
+// batch of a known codec is dropped and the good ones are consumed.
+func TestUnknownCodecLeftForNewerWorker(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	publish := func(codec string, data []byte) {
+		t.Helper()
+		msg := nats.NewMsg(subject)
+		msg.Header.Set(feedHeader, "feed-a")
+		msg.Header.Set(codecHeader, codec)
+		msg.Data = data
+		if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := event.AppendBatch(nil, batch("feed-a", 10, 0).Events)
+	publish("zstd-next", plain)                                   // a codec of a later version
+	publish(codecS2, plain)                                       // damaged: not S2
+	publish(codecS2, encodeBatch(batch("feed-a", 10, 10).Events)) // good
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	wctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		b.Consume(wctx, 2, func(ctx context.Context, got *pipeline.Batch) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range got.Events {
+				seen[e.Value("source.port")]++
+			}
+			return nil
+		})
+	}()
+	cons, err := b.js.Consumer(ctx, "TEST", consumerName)
+	for err != nil && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+		cons, err = b.js.Consumer(ctx, "TEST", consumerName)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the unknown batch came back to the worker twice and
+	// everything else was settled.
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumRedelivered >= 1 && info.Delivered.Consumer >= 5 && info.NumPending == 0 && info.NumAckPending == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("consumer state %+v", info)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stop()
+	<-stopped
+	mu.Lock()
+	if len(seen) != 10 {
+		t.Errorf("consumed %d distinct events, want the good batch's 10", len(seen))
+	}
+	for port, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s consumed %d times", port, n)
+		}
+	}
+	mu.Unlock()
+
+	// Still in the stream, for a newer worker: not acknowledged, not
+	// dropped.
+	if n, err := b.Pending(ctx); err != nil || n != 1 {
+		t.Fatalf("%d batches pending after the old worker stopped (err %v), want the unknown one", n, err)
+	}
+}

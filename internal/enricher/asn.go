@@ -139,9 +139,10 @@ var sides = [2]sideKeys{newSideKeys("source"), newSideKeys("destination")}
 // Enrich implements pipeline.Enricher.
 func (a *ASN) Enrich(_ context.Context, b *pipeline.Batch) error {
 	t := a.table.Load()
+	var near [len(sides)]asnNear
 	for _, e := range b.Events {
 		for i := range sides {
-			enrichASNSide(t, e, &sides[i])
+			enrichASNSide(t, e, &sides[i], &near[i])
 		}
 	}
 	if a.reload.start(a.now()) {
@@ -153,13 +154,17 @@ func (a *ASN) Enrich(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-func enrichASNSide(t *RoutingTable, e *event.Event, k *sideKeys) {
-	ipText, ok := e.Get(k.ip)
+// asnNear is where a side's keys were in the batch's last event
+// (event.GetNear): a batch's events have their keys at the same places.
+type asnNear struct{ ip, asn, asName, network int }
+
+func enrichASNSide(t *RoutingTable, e *event.Event, k *sideKeys, near *asnNear) {
+	ipText, ok := e.GetNear(k.ip, &near.ip)
 	if !ok {
 		return
 	}
-	given, hasASN := e.Get(k.asn)
-	hasName, hasNetwork := e.Has(k.asName), e.Has(k.network)
+	given, hasASN := e.GetNear(k.asn, &near.asn)
+	hasName, hasNetwork := e.HasNear(k.asName, &near.asName), e.HasNear(k.network, &near.network)
 	if hasName && hasNetwork {
 		return
 	}

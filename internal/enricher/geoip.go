@@ -136,9 +136,10 @@ func openGeoDatabase(file string) (*geoDatabase, error) {
 // Enrich implements pipeline.Enricher.
 func (g *GeoIP) Enrich(_ context.Context, b *pipeline.Batch) error {
 	db := g.db.Load()
+	var near [len(sides)][2]int // where each side's ip and cc were (event.GetNear)
 	for _, e := range b.Events {
 		for i := range sides {
-			g.enrichSide(db, e, &sides[i])
+			g.enrichSide(db, e, &sides[i], &near[i])
 		}
 	}
 	if g.reload.start(g.now()) {
@@ -150,9 +151,9 @@ func (g *GeoIP) Enrich(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-func (g *GeoIP) enrichSide(db *geoDatabase, e *event.Event, k *sideKeys) {
-	ipText, ok := e.Get(k.ip)
-	if !ok || e.Has(k.cc) {
+func (g *GeoIP) enrichSide(db *geoDatabase, e *event.Event, k *sideKeys, near *[2]int) {
+	ipText, ok := e.GetNear(k.ip, &near[0])
+	if !ok || e.HasNear(k.cc, &near[1]) {
 		return
 	}
 	addr, err := netip.ParseAddr(ipText)

@@ -128,6 +128,42 @@ func (e *Event) Get(key string) (string, bool) {
 	return e.fields[i].Value, true
 }
 
+// GetNear is Get for a loop over events of one shape (a batch of one
+// report), which have their keys at the same places: *at is where key
+// was found, or would go, in the last event asked, and is set to where
+// it is in e. Where e has key at *at, one comparison of equal strings
+// finds it; where e has not and it would go at *at, two find that; else
+// it is searched for as Get does.
+func (e *Event) GetNear(key string, at *int) (string, bool) {
+	if e.hasRaw() && key == "raw" {
+		return e.rawText(), true
+	}
+	i, ok := e.indexNear(key, *at)
+	*at = i
+	if !ok {
+		return "", false
+	}
+	return e.fields[i].Value, true
+}
+
+// HasNear is Has as GetNear is Get.
+func (e *Event) HasNear(key string, at *int) bool {
+	_, ok := e.GetNear(key, at)
+	return ok
+}
+
+// indexNear is index trying position i first.
+func (e *Event) indexNear(key string, i int) (int, bool) {
+	f := e.fields
+	if uint(i) < uint(len(f)) && f[i].Key == key {
+		return i, true
+	}
+	if uint(i) <= uint(len(f)) && (i == 0 || f[i-1].Key < key) && (i == len(f) || key < f[i].Key) {
+		return i, false
+	}
+	return e.indexFrom(0, key)
+}
+
 // Value returns the value of key, or "" when it is not set.
 func (e *Event) Value(key string) string {
 	v, _ := e.Get(key)
@@ -379,6 +415,9 @@ func SortedKeys(m map[string]string) []string {
 // stores' indexed columns): unlike Fields it never encodes raw held as
 // bytes, and it is the event's own slice unless raw is held as text.
 func (e *Event) FieldsExceptRaw() []Field {
+	if e.hasRaw() {
+		return e.fields // raw held as bytes is never in fields
+	}
 	i, ok := e.index("raw")
 	if !ok {
 		return e.fields

@@ -41,15 +41,16 @@ type RecordCoder struct {
 // AppendFields is AppendRecordFields.
 func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 	raw := e.hasRaw()
-	next := 0 // recordNames before next sort before the keys so far
+	next := 0  // recordNames before next sort before the keys so far
+	shift := 0 // where the last key was found among the remembered, from i
 	for i, f := range e.fields {
 		if raw && f.Key > "raw" {
 			dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
 			raw = false
 		}
 		var code uint64
-		if c != nil && i < len(c.keys) && c.keys[i] == f.Key {
-			code = c.codes[i]
+		if j, ok := c.near(f.Key, i, &shift); ok {
+			code = c.codes[j]
 		} else {
 			ok := false
 			if namesSorted {
@@ -83,6 +84,26 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 		dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
 	}
 	return dst
+}
+
+// near finds key among the remembered names at i + *shift, else at i,
+// one or two places either side (a report's rows differ by a field left
+// empty here and there, which moves the names after it), and keeps the
+// shift it was found at for the next key.
+func (c *RecordCoder) near(key string, i int, shift *int) (int, bool) {
+	if c == nil {
+		return 0, false
+	}
+	if j := i + *shift; uint(j) < uint(len(c.keys)) && c.keys[j] == key {
+		return j, true
+	}
+	for _, d := range [...]int{0, -1, 1, -2, 2} {
+		if j := i + d; uint(j) < uint(len(c.keys)) && c.keys[j] == key {
+			*shift = d
+			return j, true
+		}
+	}
+	return 0, false
 }
 
 // walkCode finds key's code among recordNames from next on, for keys

@@ -14,8 +14,9 @@ import (
 func newestSourceTime(events []*event.Event) time.Time {
 	var newest time.Time
 	latest := ""
+	near := 0 // where time.source was in the last event (event.GetNear)
 	for _, e := range events {
-		v, ok := e.Get("time.source")
+		v, ok := e.GetNear("time.source", &near)
 		if !ok {
 			continue
 		}

@@ -216,6 +216,11 @@ func parseIPKey(s string) IPKey {
 // parseMicros reads the canonical date-time form quickly, falling back to
 // event.ParseTime for anything else.
 func parseMicros(s string) int64 {
+	if t, ok := event.ParseCommonTime(s); ok {
+		// Whole seconds in UTC, FormatTime's form: most values, read
+		// without time.Parse (0.66 µs an event of an ingest's CPU).
+		return t.UnixMicro()
+	}
 	t, err := time.Parse(event.TimeLayout+"Z07:00", s)
 	if err != nil {
 		if t, err = event.ParseTime(s); err != nil {

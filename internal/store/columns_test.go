@@ -85,3 +85,32 @@ func TestExtractColumns(t *testing.T) {
 		t.Errorf("event without times: TimeSource = %d, want the stored time", got)
 	}
 }
+
+// TestParseMicrosAsTimeParse checks that parseMicros's quick path reads
+// every date-time as the slow one (time.Parse of the canonical layout,
+// then event.ParseTime) did.
+func TestParseMicrosAsTimeParse(t *testing.T) {
+	slow := func(s string) int64 {
+		t, err := time.Parse(event.TimeLayout+"Z07:00", s)
+		if err != nil {
+			if t, err = event.ParseTime(s); err != nil {
+				return 0
+			}
+		}
+		return t.UnixMicro()
+	}
+	values := []string{"2026-11-20T12:00:00+00:00", "2026-11-20T12:00:00Z", "2026-11-20 12:00:00",
+		"2026-11-20T12:00:00", "2026-11-20T12:00:00.5+00:00", "2026-11-20T12:00:00+01:00",
+		"2024-02-29T23:59:59+00:00", "2026-02-30T00:00:00+00:00", "2026-13-01T00:00:00+00:00",
+		"1969-12-31T23:59:59+00:00", "1970-01-01T00:00:00+00:00", "2026-11-20T24:00:00+00:00",
+		"2026-11-20T12:60:00+00:00", "2026-11-20T12:00:60+00:00", "2026-11-20X12:00:00+00:00",
+		"9999-12-31T23:59:59+00:00", "1700000000", "", "not a time"}
+	for i := range 2000 {
+		values = append(values, event.FormatTime(time.Unix(int64(i)*987654321, 0)))
+	}
+	for _, v := range values {
+		if got, want := parseMicros(v), slow(v); got != want {
+			t.Errorf("parseMicros(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

@@ -90,6 +90,12 @@ type streamKey struct {
 // slot is a value of a record: field's, or its piece's (piece > 0).
 type slot struct{ field, piece int }
 
+// span is a value of the record being added: bytes start to end of its
+// field's value. (Not a string: the record's values are written into the
+// writer's arrays for every record, and offsets cost the collector's
+// write barriers nothing.)
+type span struct{ field, start, end int32 }
+
 // columnWriter builds a block's columns. It is reused (reset) from block
 // to block, keeping its arrays.
 type columnWriter struct {
@@ -102,12 +108,12 @@ type columnWriter struct {
 	// and its values in order (their slots).
 	fields []event.RecordField
 	rows   []bool
-	pieces []string
-	values []string
+	pieces []span
+	values []span
 	refs   []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
 	slots  []slot
 	// laterValues are the record's pieces, values after its fields'.
-	laterValues []string
+	laterValues []span
 	laterRefs   []uint64
 	laterSlots  []slot
 	// cur is the record's shape; known numbers the block's shapes, and
@@ -139,9 +145,6 @@ func (w *columnWriter) reset() {
 	w.records = 0
 	// What points into the last block's events is let go.
 	clear(w.headers[:cap(w.headers)])
-	clear(w.pieces[:cap(w.pieces)])
-	clear(w.values[:cap(w.values)])
-	clear(w.laterValues[:cap(w.laterValues)])
 	w.headers = w.headers[:0]
 	w.shapes = w.shapes[:0]
 	for i := range w.streams {
@@ -274,7 +277,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 			continue
 		}
 		w.cur = append(w.cur, 0)
-		w.values = append(w.values, f.Value)
+		w.values = append(w.values, span{field: int32(i), end: int32(len(f.Value))})
 		w.refs = append(w.refs, 0)
 		w.slots = append(w.slots, slot{field: i})
 	}
@@ -310,7 +313,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	shape := w.shapeStreams[id]
 	for j, v := range w.values {
 		s := shape[j]
-		w.streams[s] = appendValue(w.streams[s], v, w.refs[j])
+		w.streams[s] = appendValue(w.streams[s], fields[v.field].Value[v.start:v.end], w.refs[j])
 	}
 	w.fields = nil
 }
@@ -328,20 +331,22 @@ func (w *columnWriter) addRow(i int, value string) {
 		w.headers = append(w.headers, header)
 	}
 	w.pieces = w.pieces[:0]
+	at := nl + 1 // where row starts in value
 	for len(w.pieces) < maxPieces-1 {
 		c := strings.IndexByte(row, ',')
 		if c < 0 {
 			break
 		}
-		w.pieces = append(w.pieces, row[:c])
+		w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(at + c)})
 		row = row[c+1:]
+		at += c + 1
 	}
-	w.pieces = append(w.pieces, row)
+	w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(len(value))})
 	w.cur = binary.AppendUvarint(w.cur, uint64(h))
 	w.cur = binary.AppendUvarint(w.cur, uint64(len(w.pieces)))
 	for j, p := range w.pieces {
 		w.laterValues = append(w.laterValues, p)
-		w.laterRefs = append(w.laterRefs, w.reference(j, p))
+		w.laterRefs = append(w.laterRefs, w.reference(j, value[p.start:p.end]))
 		w.laterSlots = append(w.laterSlots, slot{field: i, piece: j + 1})
 	}
 }
