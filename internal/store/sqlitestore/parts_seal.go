@@ -190,6 +190,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	sum := partSummary{tmin: p.sum.tmin, tmax: p.sum.tmax, count: p.sum.count}
 	ps.mu.RUnlock()
 	lists, times := buildPostings(&hot, p.base)
+	covered := ps.coverSealing(&hot) // the duplicate check's set (parts_hashset.go)
 	sum.build(&hot)
 	for _, q := range sealIndexes(p.table, sealPostings) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -221,7 +222,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		return err
 	}
 	p.sum = sum
-	p.sealed, p.sealing = true, false
+	p.sealed, p.sealing, p.covered = true, false, covered
 	p.postings = sealPostings
 	p.sealErr = nil
 	p.hot = nil
