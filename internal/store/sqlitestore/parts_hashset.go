@@ -167,6 +167,16 @@ func (ps *parts) coverSealing(hot *hotSnap) bool {
 	return true
 }
 
+// sealedCovered records, as p's sealing commits (the caller holds mu),
+// whether coverSealing added its hashes; if not, the covering loop, which
+// may have started meanwhile, is woken to cover it.
+func (ps *parts) sealedCovered(p *partition, covered bool) {
+	p.covered = covered
+	if !covered && ps.hashSet.Load() != nil {
+		ps.wakeCovering()
+	}
+}
+
 // wakeCovering tells the covering loop a sealed partition it may not
 // cover appeared (another store sealed it).
 func (ps *parts) wakeCovering() {

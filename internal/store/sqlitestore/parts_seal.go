@@ -222,7 +222,8 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		return err
 	}
 	p.sum = sum
-	p.sealed, p.sealing, p.covered = true, false, covered
+	p.sealed, p.sealing = true, false
+	ps.sealedCovered(p, covered)
 	p.postings = sealPostings
 	p.sealErr = nil
 	p.hot = nil
