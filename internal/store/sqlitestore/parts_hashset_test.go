@@ -188,17 +188,11 @@ func TestPartsHashSetReopen(t *testing.T) {
 	if n := insertAll(t, s, all, 100); n != 0 {
 		t.Errorf("%d events of uncovered partitions stored again, want 0", n)
 	}
-	sealed, covered := coverage(s)
-	if covered != 0 {
+	if _, covered := coverage(s); covered != 0 {
 		t.Fatalf("%d partitions covered while the loop is held", covered)
 	}
 	close(hold)
-	for deadline := time.Now().Add(time.Minute); covered < sealed; _, covered = coverage(s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d sealed partitions covered after a minute", covered, sealed)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitCovered(t, s)
 	after, err := s.EventIDs(t.Context(), hashes)
 	if err != nil || !maps.Equal(before, after) {
 		t.Fatalf("EventIDs once covered: %d found (%v), before %d", len(after), err, len(before))
@@ -289,4 +283,50 @@ func TestPartsTwoStoresSameEvents(t *testing.T) {
 	}
 	checkOnce(t, "a", a, all)
 	checkOnce(t, "b", b, all)
+}
+
+// waitCovered waits until every sealed partition of s is covered.
+func waitCovered(t *testing.T, s *Store) {
+	t.Helper()
+	sealed, covered := coverage(s)
+	for deadline := time.Now().Add(time.Minute); covered < sealed; sealed, covered = coverage(s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sealed partitions covered after a minute", covered, sealed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPartsHashSetSealedElsewhere: the partitions another store seals are
+// not covered by this one's set when it catches up; its covering loop,
+// started by its first insert, covers them, and their events are refused
+// before and after.
+func TestPartsHashSetSealedElsewhere(t *testing.T) {
+	withSealInline(t)
+	path := filepath.Join(t.TempDir(), "parts.db")
+	opts := Options{EventLayout: LayoutParts, PartitionEvents: 20}
+	a := openLayout(t, path, opts)
+	defer a.Close()
+	b := openLayout(t, path, opts)
+	defer b.Close()
+	first := storetest.NewGenerator(95).Batch(1)
+	if n := insertAll(t, b, first, 1); n != 1 {
+		t.Fatalf("b stored %d of 1", n)
+	}
+	all := storetest.NewGenerator(96).Batch(600)
+	if n := insertAll(t, a, all, 20); n != len(all) {
+		t.Fatalf("a stored %d of %d", n, len(all))
+	}
+	if n := insertAll(t, b, all, 100); n != 0 {
+		t.Errorf("b stored %d of a's events again, want 0", n)
+	}
+	sealed, _ := coverage(b)
+	if sealed < 25 {
+		t.Fatalf("b sees %d sealed partitions, want at least 25", sealed)
+	}
+	waitCovered(t, b)
+	if n := insertAll(t, b, all, 100); n != 0 {
+		t.Errorf("b stored %d of a's events again once covered, want 0", n)
+	}
+	checkOnce(t, "b", b, append(first, all...))
 }
