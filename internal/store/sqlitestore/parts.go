@@ -184,6 +184,10 @@ type partition struct {
 	// Guarded by parts.mu.
 	sealed  bool
 	sealing bool
+	// covered (guarded by parts.mu) says every hash of the sealed
+	// partition is in the duplicate check's set (parts_hashset.go): a
+	// lookup asks its own filter only for a hash the set admits.
+	covered bool
 	// sealErr is the last failure to seal it and sealFailures their
 	// count (the loop's backoff), both under parts.mu; cleared by a seal.
 	sealErr      error
@@ -270,6 +274,17 @@ type parts struct {
 	filters       *offheap.File
 	filtersOnce   sync.Once
 	filtersFailed atomic.Bool
+
+	// hashSet holds the hashes of the covered sealed partitions
+	// (parts_hashset.go), made at the first writer's lookup
+	// (startCovering, coverStart), as is the loop that covers the others
+	// (coverLoop: coverCtx, stopCover, coverDone, woken by coverWake).
+	hashSet    atomic.Pointer[hashSet]
+	coverStart sync.Once
+	coverCtx   context.Context
+	stopCover  context.CancelFunc
+	coverDone  chan struct{}
+	coverWake  chan struct{}
 }
 
 // openParts reads the layout's state from the database (catchUp from an
@@ -297,7 +312,9 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow,
 		nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
-		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{})}
+		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{}),
+		coverDone: make(chan struct{}), coverWake: make(chan struct{}, 1)}
+	ps.coverCtx, ps.stopCover = context.WithCancel(context.Background())
 	// The memory starts empty, at no generation: the first catching up
 	// reads the whole state, in one read transaction.
 	ps.seen.Store(-1)
@@ -368,6 +385,7 @@ func (ps *parts) close() error {
 	ps.stopSeal()
 	ps.sealStart.Do(func() { close(ps.sealDone) }) // never started
 	<-ps.sealDone
+	ps.stopCovering()
 	ps.searchStmts.close()
 	ps.dec.Close()
 	ps.decOne.Close()

@@ -95,8 +95,12 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	if err := ps.refresh(ctx); err != nil {
 		return 0, err
 	}
-	lookedAt := ps.seen.Load()
-	events, newHashes, err := ps.unknown(ctx, b.Events, hashes)
+	// Every event the memory holds has an id below lookedNext: one stored
+	// after, here or elsewhere, has one from lookedNext on.
+	ps.mu.RLock()
+	lookedNext := ps.nextID
+	ps.mu.RUnlock()
+	events, newHashes, err := ps.unknown(ctx, b.Events, hashes, 0)
 	if err != nil {
 		return 0, fmt.Errorf("look up hashes: %w", err)
 	}
@@ -128,10 +132,16 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	if gen != lookedAt && len(events) > 0 {
-		// Another store wrote meanwhile, perhaps these events: looked up
-		// again, with the write lock held.
-		again, againHashes, err := ps.unknown(ctx, events, newHashes)
+	ps.mu.RLock()
+	moved := ps.nextID != lookedNext
+	ps.mu.RUnlock()
+	if moved && len(events) > 0 {
+		// Another writer, of this store or another, stored events
+		// meanwhile, perhaps these: looked up again, with the write lock
+		// held, in the partitions that may hold them (the hot one, or one
+		// sealed since by another store). A sealing stores no event: the
+		// next id does not move.
+		again, againHashes, err := ps.unknown(ctx, events, newHashes, lookedNext)
 		if err != nil {
 			return 0, fmt.Errorf("look up hashes: %w", err)
 		}
@@ -269,9 +279,12 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 var beforeInsertTx func()
 
 // unknown returns the events of list (whose hashes are hashes) that are
-// not stored, each hash once, with their hashes.
-func (ps *parts) unknown(ctx context.Context, list []*event.Event, hashes []event.Hash) ([]*event.Event, []event.Hash, error) {
-	known, err := ps.lookupHashes(ctx, hashes)
+// not stored, each hash once, with their hashes; from is lookupHashes'.
+// A writer's lookup, it starts the covering of the sealed partitions by
+// the duplicate check's set (startCovering).
+func (ps *parts) unknown(ctx context.Context, list []*event.Event, hashes []event.Hash, from int64) ([]*event.Event, []event.Hash, error) {
+	ps.startCovering()
+	known, err := ps.lookupHashes(ctx, hashes, from)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -215,30 +216,65 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 }
 
 // eventsByHash returns the stored events of hashes, by hash, Seq set to
-// their ids. The unsealed partitions answer from their map of hashes in
-// memory, the sealed ones from their Bloom filter and, only on a hit,
-// their index of h8 (hashQuery); every candidate is decoded and its whole hash compared.
+// their ids: findHashes in every partition.
+func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org string) (map[event.Hash]store.StoredEvent, error) {
+	return ps.findHashes(ctx, hashes, org, 0)
+}
+
+// findHashes returns the stored events of hashes, by hash, Seq set to
+// their ids, in the partitions that may hold an id from from on (every
+// one when from is 0). The unsealed partitions answer from their map of
+// hashes in memory, the sealed ones from their Bloom filter and, only on
+// a hit, their index of h8 (hashQuery); every candidate is decoded and
+// its whole hash compared. A covered sealed partition (parts_hashset.go)
+// is asked only for a hash the duplicate check's set admits: with from
+// 0, a hash stored nowhere costs the set's few cache lines and the
+// partitions not covered, whatever the number of covered ones.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
-func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org string) (map[event.Hash]store.StoredEvent, error) {
+func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string, from int64) (map[event.Hash]store.StoredEvent, error) {
 	type cand struct{ id, ts int64 }
 	var (
 		all      []cand
 		bySealed = map[*partition][]int64{}
 		key      [8]byte
+		// own are the partitions asked for every hash, covered those asked
+		// for the hashes set admits.
+		own, covered []*partition
 	)
+	set := ps.hashSet.Load()
 	ps.mu.RLock()
+	list := ps.list
+	if from > 0 {
+		i := sort.Search(len(list), func(i int) bool { return list[i].firstID > from })
+		list = list[max(i-1, 0):]
+	}
+	for _, p := range list {
+		if p.sealed && p.covered && set != nil && from == 0 {
+			covered = append(covered, p)
+		} else {
+			own = append(own, p)
+		}
+	}
+	ask := func(p *partition, k uint64) {
+		switch {
+		case !p.sealed:
+			// every event of the prefix when it is shared
+			p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
+		case p.sum.hashes.has(key[:]):
+			bySealed[p] = append(bySealed[p], int64(k))
+		}
+	}
 	for _, h := range hashes {
 		k := hashKey(h)
 		binary.BigEndian.PutUint64(key[:], k)
-		for _, p := range ps.list {
-			switch {
-			case !p.sealed:
-				// every event of the prefix when it is shared
-				p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
-			case p.sum.hashes.has(key[:]):
-				bySealed[p] = append(bySealed[p], int64(k))
+		for _, p := range own {
+			ask(p, k)
+		}
+		if len(covered) > 0 && set.has(k) {
+			for _, p := range covered {
+				ask(p, k)
 			}
 		}
 	}
@@ -315,13 +351,14 @@ func (ps *parts) idsByHash(ctx context.Context, hashes []event.Hash) (map[event.
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
 	}
-	return ps.lookupHashes(ctx, hashes)
+	return ps.lookupHashes(ctx, hashes, 0)
 }
 
 // lookupHashes is idsByHash on the memory as it is (the writer refreshes
-// it itself).
-func (ps *parts) lookupHashes(ctx context.Context, hashes []event.Hash) (map[event.Hash]int64, error) {
-	found, err := ps.eventsByHash(ctx, hashes, "")
+// it itself), in the partitions that may hold an id from from on (all
+// with 0: findHashes).
+func (ps *parts) lookupHashes(ctx context.Context, hashes []event.Hash, from int64) (map[event.Hash]int64, error) {
+	found, err := ps.findHashes(ctx, hashes, "", from)
 	if err != nil {
 		return nil, err
 	}

@@ -204,6 +204,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if version >= addrsVersion {
 		addrs = buildAddrs(&hot, p.base)
 	}
+	covered := ps.coverSealing(&hot) // the duplicate check's set (parts_hashset.go)
 	sum.build(&hot)
 	for _, q := range sealIndexes(p.table, version) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -242,6 +243,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	p.sum = sum
 	p.sealed, p.sealing = true, false
 	p.sealedAs = sealedAs
+	ps.sealedCovered(p, covered)
 	p.sealErr = nil
 	p.hot = nil
 	ps.seen.Store(gen + 1)

@@ -270,6 +270,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 			p.sealed, p.sealing, p.sealErr = true, false, nil
 			p.sealedAs = c.sealedAs
 			p.hot = nil
+			ps.wakeCovering() // sealed elsewhere: not in the duplicate check's set
 		}
 		for _, en := range c.rows {
 			p.add(en)

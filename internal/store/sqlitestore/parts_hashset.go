@@ -1,0 +1,267 @@
+package sqlitestore
+
+// The duplicate check's set of the sealed partitions' hashes
+// (docs/EVENTSTORE.md, "The duplicate check"). Every insert asks whether
+// each of its events' hashes is stored. A sealed partition answers from
+// its own Bloom filter of hashes, but asking each of them costs two cache
+// misses a partition an event: at 220 partitions, two thirds of a load's
+// CPU. One set over the h8 of every covered sealed partition answers
+// instead, in a few cache lines whatever the number of partitions; only a
+// hash it admits (a duplicate, or a false positive) asks the covered
+// partitions' own filters.
+
+import (
+	"context"
+	"database/sql"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vigil-cert/vigil/internal/offheap"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// hashSet is a blocked Bloom filter of h8 values (hashKey) in layers: a
+// key's 8 probes are one bit in each of the 8 words of one 64-byte block,
+// one cache line. When the last layer holds its capacity, a layer of
+// twice the capacity is added; a key is asked of every layer, newest
+// first. Adds are serialised by mu; asks take no lock (the words are
+// read and set atomically), so a writer's lookup never waits behind the
+// covering of a partition.
+type hashSet struct {
+	mu     sync.Mutex
+	layers atomic.Pointer[[]*hashLayer]
+}
+
+// hashLayer is one layer, its blocks off the Go heap (offheap.Make): at
+// hashSetBits bits a key, 1.75 bytes an event, 175 MB at 100 million
+// events, which on the heap would count toward the collector's goal and
+// the pipeline's soft memory limit.
+type hashLayer struct {
+	blocks   []hashBlock
+	capacity int64
+	n        int64 // keys added, under hashSet.mu
+}
+
+type hashBlock [8]uint64
+
+// hashSetBits is the filter's bits a key at capacity: a layer full to its
+// capacity admits about 0.18 % of the keys not in it
+// (TestHashSetFalsePositives: 0.14 % if keys spread evenly over the
+// blocks, more as some blocks get more). A set of L layers admits at most L times
+// that; the first is sized for the store's sealed events when the set is
+// made, so L is 1 plus the doublings of the process's life.
+const hashSetBits = 14
+
+// hashSetMinKeys is the capacity of a first layer at least: 1.7 MB.
+const hashSetMinKeys = 1 << 20
+
+func newHashSet(keys int64) *hashSet {
+	s := &hashSet{}
+	s.layers.Store(&[]*hashLayer{newHashLayer(max(keys+keys/4, hashSetMinKeys))})
+	return s
+}
+
+func newHashLayer(capacity int64) *hashLayer {
+	l := &hashLayer{capacity: capacity}
+	n := (capacity*hashSetBits + 511) / 512
+	l.blocks = offheap.Make[hashBlock](int(n), l)
+	return l
+}
+
+// hashSetProbe returns a key's block in a layer of n blocks and the bit
+// of each of its 8 words. h8 is the start of a SHA-256, random: the
+// block is its high bits (a multiply, no modulo), the bits 6-bit fields
+// of its product by an odd constant, which mixes the low bits in.
+func hashSetProbe(h8 uint64, n uint64) (uint64, uint64) {
+	block, _ := bits.Mul64(h8, n)
+	return block, h8 * 0xff51afd7ed558ccd
+}
+
+func (l *hashLayer) has(h8 uint64) bool {
+	i, m := hashSetProbe(h8, uint64(len(l.blocks)))
+	b := &l.blocks[i]
+	for w := range b {
+		if atomic.LoadUint64(&b[w])&(1<<(m>>(16+6*w)&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *hashLayer) add(h8 uint64) {
+	i, m := hashSetProbe(h8, uint64(len(l.blocks)))
+	b := &l.blocks[i]
+	for w := range b {
+		atomic.OrUint64(&b[w], 1<<(m>>(16+6*w)&63))
+	}
+	l.n++
+}
+
+// has reports whether h8 may have been added.
+func (s *hashSet) has(h8 uint64) bool {
+	layers := s.layers.Load()
+	defer runtime.KeepAlive(layers)
+	list := *layers
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].has(h8) {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds keys, growing the set by a layer whenever the last is full.
+func (s *hashSet) add(keys []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	layers := s.layers.Load()
+	defer runtime.KeepAlive(layers)
+	list := *layers
+	last := list[len(list)-1]
+	for _, k := range keys {
+		if last.n >= last.capacity {
+			last = newHashLayer(2 * last.capacity)
+			grown := append(list[:len(list):len(list)], last)
+			s.layers.Store(&grown)
+			list = grown
+		}
+		last.add(k)
+	}
+}
+
+// startCovering makes the set and starts covering the sealed partitions
+// it does not hold, once: at the first lookup of a writer, not at open, so
+// that a process that only searches pays neither.
+func (ps *parts) startCovering() {
+	ps.coverStart.Do(func() {
+		ps.mu.RLock()
+		var sealed int64
+		for _, p := range ps.list {
+			if p.sealed {
+				sealed += p.sum.count
+			}
+		}
+		ps.mu.RUnlock()
+		ps.hashSet.Store(newHashSet(sealed))
+		go ps.coverLoop(ps.coverCtx)
+	})
+}
+
+// coverSealing adds the hashes of a partition being sealed to the set,
+// when there is one; it reports whether it did, which the sealing records
+// as partition.covered once it commits. Added and then not sealed (a
+// failed seal), they only cost false positives.
+func (ps *parts) coverSealing(hot *hotSnap) bool {
+	set := ps.hashSet.Load()
+	if set == nil {
+		return false
+	}
+	keys := make([]uint64, hot.n)
+	for i := range keys {
+		keys[i] = hot.row(i).h8
+	}
+	hot.done()
+	set.add(keys)
+	return true
+}
+
+// sealedCovered records, as p's sealing commits (the caller holds mu),
+// whether coverSealing added its hashes; if not, the covering loop, which
+// may have started meanwhile, is woken to cover it.
+func (ps *parts) sealedCovered(p *partition, covered bool) {
+	p.covered = covered
+	if !covered && ps.hashSet.Load() != nil {
+		ps.wakeCovering()
+	}
+}
+
+// wakeCovering tells the covering loop a sealed partition it may not
+// cover appeared (another store sealed it).
+func (ps *parts) wakeCovering() {
+	select {
+	case ps.coverWake <- struct{}{}:
+	default:
+	}
+}
+
+// coverLoop covers the sealed partitions the set does not hold (those
+// there were when the set was made, those another store sealed), one at a
+// time, until close: it reads each one's h8 column and adds them. A
+// partition that cannot be read stays uncovered, asked through its own
+// filter as before.
+func (ps *parts) coverLoop(ctx context.Context) {
+	defer close(ps.coverDone)
+	set := ps.hashSet.Load()
+	failed := map[*partition]bool{}
+	for {
+		var next *partition
+		ps.mu.RLock()
+		for _, p := range ps.list {
+			if p.sealed && !p.covered && !failed[p] {
+				next = p
+				break
+			}
+		}
+		ps.mu.RUnlock()
+		if next == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ps.coverWake:
+				continue
+			}
+		}
+		if coverHook != nil {
+			coverHook(next)
+		}
+		err := ps.cover(ctx, set, next)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failed[next] = true
+			ps.s.log.Warn("event partition's hashes not in the duplicate check's set; its own filter answers", "partition", next.n, "err", err)
+		}
+	}
+}
+
+// coverHook, when set (tests), is called by the covering loop before it
+// covers a partition.
+var coverHook func(p *partition)
+
+// coverChunk is how many keys the loop reads before it adds them.
+const coverChunk = 8192
+
+// cover adds sealed partition p's hashes to set and marks it covered.
+func (ps *parts) cover(ctx context.Context, set *hashSet, p *partition) error {
+	keys := make([]uint64, 0, coverChunk)
+	err := sqlkit.Each(ctx, ps.s.read, `SELECT h8 FROM `+p.table, nil, func(rows *sql.Rows) error {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		keys = append(keys, uint64(h))
+		if len(keys) == cap(keys) {
+			set.add(keys)
+			keys = keys[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	set.add(keys)
+	ps.mu.Lock()
+	p.covered = true
+	ps.mu.Unlock()
+	return nil
+}
+
+// stopCovering stops the covering loop and waits for it.
+func (ps *parts) stopCovering() {
+	ps.stopCover()
+	ps.coverStart.Do(func() { close(ps.coverDone) }) // never started
+	<-ps.coverDone
+}

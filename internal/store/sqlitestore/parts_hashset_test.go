@@ -1,0 +1,332 @@
+package sqlitestore
+
+import (
+	"maps"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
+)
+
+// hashSetKey is the i-th of a sequence of random-looking h8 values.
+func hashSetKey(i uint64) uint64 {
+	z := i*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// TestHashSetFalsePositives fills a set's first layer to its capacity and
+// asks it as many keys not added: every key added is found, and at most
+// 0.25 % of the others are admitted (about 0.18 % at hashSetBits).
+func TestHashSetFalsePositives(t *testing.T) {
+	s := newHashSet(0)
+	n := (*s.layers.Load())[0].capacity
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = hashSetKey(uint64(i))
+	}
+	s.add(keys)
+	if l := len(*s.layers.Load()); l != 1 {
+		t.Fatalf("%d layers after %d keys, want 1", l, n)
+	}
+	false_ := 0
+	for i := range n {
+		if !s.has(keys[i]) {
+			t.Fatalf("key %d added, not found", i)
+		}
+		if s.has(hashSetKey(uint64(n + i))) {
+			false_++
+		}
+	}
+	if limit := n * 25 / 10000; int64(false_) > limit {
+		t.Errorf("%d false positives of %d, want at most %d", false_, n, limit)
+	}
+	t.Logf("%d false positives of %d (%.3f %%)", false_, n, 100*float64(false_)/float64(n))
+}
+
+// TestHashSetLayers adds three times a first layer's capacity and one key
+// more: the set grows to layers of 1, 2 and 4 times it, finds every key
+// added, and admits at most 0.25 % a layer of the others.
+func TestHashSetLayers(t *testing.T) {
+	s := newHashSet(0)
+	first := (*s.layers.Load())[0].capacity
+	n := 3*first + 1
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = hashSetKey(uint64(i))
+	}
+	for start := int64(0); start < n; start += 100_000 {
+		s.add(keys[start:min(start+100_000, n)])
+	}
+	layers := *s.layers.Load()
+	if len(layers) != 3 {
+		t.Fatalf("%d layers, want 3", len(layers))
+	}
+	for i, l := range layers {
+		if want := first << i; l.capacity != want {
+			t.Errorf("layer %d: capacity %d, want %d", i, l.capacity, want)
+		}
+	}
+	false_ := int64(0)
+	for i := range n {
+		if !s.has(keys[i]) {
+			t.Fatalf("key %d added, not found", i)
+		}
+		if s.has(hashSetKey(uint64(n + i))) {
+			false_++
+		}
+	}
+	if limit := n * 25 / 10000 * int64(len(layers)); false_ > limit {
+		t.Errorf("%d false positives of %d, want at most %d", false_, n, limit)
+	}
+	t.Logf("%d false positives of %d (%.3f %%)", false_, n, 100*float64(false_)/float64(n))
+}
+
+// coverage returns how many of a store's partitions are sealed and how
+// many of those are covered.
+func coverage(s *Store) (sealed, covered int) {
+	s.parts.mu.RLock()
+	defer s.parts.mu.RUnlock()
+	for _, p := range s.parts.list {
+		if p.sealed {
+			sealed++
+			if p.covered {
+				covered++
+			}
+		}
+	}
+	return sealed, covered
+}
+
+// insertAll inserts events in batches of size and returns how many were
+// stored.
+func insertAll(t *testing.T, s *Store, events []*event.Event, size int) int {
+	t.Helper()
+	total := 0
+	for i := 0; i < len(events); i += size {
+		n, err := s.InsertEvents(t.Context(), events[i:min(i+size, len(events))], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	return total
+}
+
+// sealedStore makes a store of at least 40 sealed partitions of 20
+// events, sealed as they fill, from 1,000 events.
+func sealedStore(t *testing.T, path string) (*Store, []*event.Event) {
+	t.Helper()
+	s := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	all := storetest.NewGenerator(91).Batch(1000)
+	if n := insertAll(t, s, all, 20); n != len(all) {
+		t.Fatalf("%d of %d events stored", n, len(all))
+	}
+	if sealed, _ := coverage(s); sealed < 40 {
+		t.Fatalf("%d sealed partitions, want at least 40", sealed)
+	}
+	return s, all
+}
+
+// TestPartsHashSetExactlyOnce: on a store of many sealed partitions, each
+// covered by the duplicate check's set as it is sealed, the events of
+// every partition are refused when stored again, mixed with new ones,
+// which are stored; each event once.
+func TestPartsHashSetExactlyOnce(t *testing.T) {
+	withSealInline(t)
+	s, all := sealedStore(t, filepath.Join(t.TempDir(), "parts.db"))
+	defer s.Close()
+	if sealed, covered := coverage(s); covered != sealed {
+		t.Fatalf("%d of %d sealed partitions covered, want all: the first lookup made the set before any sealing", covered, sealed)
+	}
+	more := storetest.NewGenerator(92).Batch(300)
+	var mixed []*event.Event
+	for i, e := range more {
+		mixed = append(mixed, e, all[(i*7)%len(all)], all[len(all)-1-i])
+	}
+	if n := insertAll(t, s, mixed, 90); n != len(more) {
+		t.Errorf("%d events stored, want the %d new ones", n, len(more))
+	}
+	if n := insertAll(t, s, all, 333); n != 0 {
+		t.Errorf("%d events stored again, want 0", n)
+	}
+	checkOnce(t, "store", s, append(all, more...))
+}
+
+// TestPartsHashSetReopen reopens a store of many sealed partitions: they
+// are not covered, and the events of each are refused through its own
+// filter; the covering loop, held until then, covers them all, and the
+// answers are the same, duplicates refused and new events stored once.
+func TestPartsHashSetReopen(t *testing.T) {
+	withSealInline(t)
+	path := filepath.Join(t.TempDir(), "parts.db")
+	s, all := sealedStore(t, path)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	coverHook = func(*partition) { <-hold }
+	t.Cleanup(func() { coverHook = nil })
+	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	defer s.Close()
+	if s.parts.hashSet.Load() != nil {
+		t.Fatal("the set is made at open; want it at the first writer's lookup")
+	}
+	hashes := make([]event.Hash, len(all))
+	for i, e := range all {
+		hashes[i] = e.Hash()
+	}
+	before, err := s.EventIDs(t.Context(), hashes)
+	if err != nil || len(before) != len(all) {
+		t.Fatalf("EventIDs: %d of %d found, %v", len(before), len(all), err)
+	}
+	if n := insertAll(t, s, all, 100); n != 0 {
+		t.Errorf("%d events of uncovered partitions stored again, want 0", n)
+	}
+	if _, covered := coverage(s); covered != 0 {
+		t.Fatalf("%d partitions covered while the loop is held", covered)
+	}
+	close(hold)
+	waitCovered(t, s)
+	after, err := s.EventIDs(t.Context(), hashes)
+	if err != nil || !maps.Equal(before, after) {
+		t.Fatalf("EventIDs once covered: %d found (%v), before %d", len(after), err, len(before))
+	}
+	if n := insertAll(t, s, all, 100); n != 0 {
+		t.Errorf("%d events of covered partitions stored again, want 0", n)
+	}
+	more := storetest.NewGenerator(93).Batch(100)
+	if n := insertAll(t, s, append(more, all[:100]...), 50); n != len(more) {
+		t.Errorf("%d events stored, want the %d new ones", n, len(more))
+	}
+	checkOnce(t, "reopened", s, append(all, more...))
+}
+
+// TestPartsHashSetCloseWhileCovering closes a store while its covering
+// loop reads a partition: Close stops and waits for it, without error.
+func TestPartsHashSetCloseWhileCovering(t *testing.T) {
+	withSealInline(t)
+	path := filepath.Join(t.TempDir(), "parts.db")
+	s, all := sealedStore(t, path)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var reopened *parts
+	covering := make(chan struct{})
+	var once sync.Once
+	coverHook = func(*partition) {
+		once.Do(func() { close(covering) })
+		<-reopened.coverCtx.Done() // the store closes meanwhile
+	}
+	t.Cleanup(func() { coverHook = nil })
+	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	reopened = s.parts
+	if n := insertAll(t, s, all[:10], 10); n != 0 {
+		t.Errorf("%d events stored again, want 0", n)
+	}
+	<-covering
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reopened.coverDone:
+	default:
+		t.Fatal("Close returned before the covering loop stopped")
+	}
+	if _, covered := coverage(s); covered != 0 {
+		t.Errorf("%d partitions covered, want none: the loop was held until Close", covered)
+	}
+}
+
+// TestPartsTwoStoresSameEvents: two stores on one database (two Opens, as
+// two processes would) insert the same events at once, in batches of
+// their own sizes, over partitions sealed in the background: each event
+// is stored once, and counted as new by one of them.
+func TestPartsTwoStoresSameEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parts.db")
+	opts := Options{EventLayout: LayoutParts, PartitionEvents: 100}
+	a := openLayout(t, path, opts)
+	defer a.Close()
+	b := openLayout(t, path, opts)
+	defer b.Close()
+	all := storetest.NewGenerator(94).Batch(1500)
+	var (
+		wg     sync.WaitGroup
+		stored atomic.Int64
+	)
+	for w, s := range []*Store{a, b, a, b} {
+		wg.Go(func() {
+			size := 40 + 23*w
+			for i := range (len(all) + size - 1) / size {
+				at := (i*size + w*200) % len(all)
+				n, err := s.InsertEvents(t.Context(), all[at:min(at+size, len(all))], nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				stored.Add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	n, err := a.InsertEvents(t.Context(), all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total := stored.Load() + int64(n); total != int64(len(all)) {
+		t.Errorf("%d events counted as new, want %d", total, len(all))
+	}
+	checkOnce(t, "a", a, all)
+	checkOnce(t, "b", b, all)
+}
+
+// waitCovered waits until every sealed partition of s is covered.
+func waitCovered(t *testing.T, s *Store) {
+	t.Helper()
+	sealed, covered := coverage(s)
+	for deadline := time.Now().Add(time.Minute); covered < sealed; sealed, covered = coverage(s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sealed partitions covered after a minute", covered, sealed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPartsHashSetSealedElsewhere: the partitions another store seals are
+// not covered by this one's set when it catches up; its covering loop,
+// started by its first insert, covers them, and their events are refused
+// before and after.
+func TestPartsHashSetSealedElsewhere(t *testing.T) {
+	withSealInline(t)
+	path := filepath.Join(t.TempDir(), "parts.db")
+	opts := Options{EventLayout: LayoutParts, PartitionEvents: 20}
+	a := openLayout(t, path, opts)
+	defer a.Close()
+	b := openLayout(t, path, opts)
+	defer b.Close()
+	first := storetest.NewGenerator(95).Batch(1)
+	if n := insertAll(t, b, first, 1); n != 1 {
+		t.Fatalf("b stored %d of 1", n)
+	}
+	all := storetest.NewGenerator(96).Batch(600)
+	if n := insertAll(t, a, all, 20); n != len(all) {
+		t.Fatalf("a stored %d of %d", n, len(all))
+	}
+	if n := insertAll(t, b, all, 100); n != 0 {
+		t.Errorf("b stored %d of a's events again, want 0", n)
+	}
+	sealed, _ := coverage(b)
+	if sealed < 25 {
+		t.Fatalf("b sees %d sealed partitions, want at least 25", sealed)
+	}
+	waitCovered(t, b)
+	if n := insertAll(t, b, all, 100); n != 0 {
+		t.Errorf("b stored %d of a's events again once covered, want 0", n)
+	}
+	checkOnce(t, "b", b, append(first, all...))
+}
