@@ -310,9 +310,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	if pc.from == nil {
 		return rep, errors.New("notify: no sender address (notify.from)")
 	}
-	// The counts and, when the pass reads the queue at once, its scan:
-	// one read of the queue for both where the store can.
-	pending, scanQueue, err := n.store.PendingQueue(ctx)
+	pending, err := n.store.PendingNotificationOrgs(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("notify: %w", err)
 	}
@@ -337,7 +335,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		go func() {
 			reading := time.Now()
 			var err error
-			queued, pages, err = n.readQueue(readCtx, pending, scanQueue)
+			queued, pages, err = n.readQueue(readCtx, pending)
 			readTook = time.Since(reading)
 			read <- err
 		}()

@@ -131,10 +131,10 @@ func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 	q.where = append(q.where, at)
 }
 
-// readQueue reads the whole queue at once with scan (PendingQueue's), by
-// organisation in the order of pending, and returns with it the copy of
-// the pages' records its entries refer to.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, scan store.QueueScan) ([]*orgQueue, []string, error) {
+// readQueue reads the whole queue at once, by organisation in the order of
+// pending, and returns with it the copy of the pages' records its
+// entries refer to.
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
@@ -147,14 +147,14 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, 
 		}
 	}
 	// slot is the index in out of each organisation of the pages' Orgs,
-	// -1 for one queued since pending was read (by a store that reads the
-	// queue twice), which is left for the next pass; looked up once for
-	// every organisation, not once for every entry.
+	// -1 for one queued since PendingNotificationOrgs, which is left for
+	// the next pass; looked up once for every organisation, not once for
+	// every entry.
 	var (
 		slot  []int
 		pages []string
 	)
-	err := scan(ctx, func(page *store.PendingPage) error {
+	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
 		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
 			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
 		}

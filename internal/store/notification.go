@@ -178,29 +178,4 @@ type NotifyQueue interface {
 	// the queue. fn must not keep the page, which the store may reuse. An
 	// error from fn ends the scan and is returned.
 	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
-	// PendingQueue returns what PendingNotificationOrgs does and, with
-	// it, a scan of the same queue as ScanPendingNotifications makes,
-	// to be called at most once (or not at all): a store that can reads
-	// the queue once for both, and the scan then holds the entries read
-	// with the counts (PendingQueueOf is the two calls, for a store that
-	// cannot).
-	PendingQueue(ctx context.Context) ([]PendingCount, QueueScan, error)
-}
-
-// QueueScan is the scan PendingQueue returns: ScanPendingNotifications
-// of the queue PendingQueue read.
-type QueueScan func(ctx context.Context, fn func(*PendingPage) error) error
-
-// PendingQueueOf is PendingQueue made of q's PendingNotificationOrgs and
-// ScanPendingNotifications: the queue is read twice, and an organisation
-// queued between the two may be in the scan but not the counts.
-func PendingQueueOf(ctx context.Context, q interface {
-	PendingNotificationOrgs(ctx context.Context) ([]PendingCount, error)
-	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
-}) ([]PendingCount, QueueScan, error) {
-	counts, err := q.PendingNotificationOrgs(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return counts, q.ScanPendingNotifications, nil
 }

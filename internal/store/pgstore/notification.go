@@ -74,12 +74,6 @@ const scanPendingSQL = `SELECT w.event_id, w.orgs, w.hash, w.stored, w.data, w.b
 		ORDER BY g.event_id) AS w
 	ORDER BY w.event_id`
 
-// PendingQueue is store.PendingQueueOf: PostgreSQL reads the queue for
-// the counts and again for the scan.
-func (s *Store) PendingQueue(ctx context.Context) ([]store.PendingCount, store.QueueScan, error) {
-	return store.PendingQueueOf(ctx, s)
-}
-
 // ScanPendingNotifications reads every pending event with the
 // organisations it waits for, in one query (scanPendingSQL), and hands
 // them to fn a page at a time, one page reused.

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -95,7 +94,11 @@ type queuedEntry struct {
 }
 
 // ScanPendingNotifications reads the whole queue (one row per organisation,
-// its event ids joined), then the events as scanQueue does.
+// its event ids joined), then the events from the lowest queued id to the
+// highest in the order they are stored: the first half in the calling
+// goroutine, handed to fn a page at a time as it is read, the second half
+// at the same time on another connection, its pages kept and handed to fn
+// after the first.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
 		orgs    []string
@@ -110,84 +113,20 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 			return err
 		}
 		orgs = append(orgs, org)
-		var err error
-		entries, err = appendQueued(entries, int32(len(orgs)-1), ids)
-		return err
+		for len(ids) > 0 {
+			field, rest, _ := bytes.Cut(ids, []byte{','})
+			id, err := strconv.ParseInt(string(field), 10, 64)
+			if err != nil {
+				return fmt.Errorf("queue of %s: %w", org, err)
+			}
+			entries = append(entries, queuedEntry{id, int32(len(orgs) - 1)})
+			ids = rest
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
-	return s.scanQueue(ctx, orgs, entries, fn)
-}
-
-// PendingQueue reads the queue once for the counts and the scan: one
-// row per organisation, its counts and its event ids joined, which the
-// scan parses when it is called.
-func (s *Store) PendingQueue(ctx context.Context) ([]store.PendingCount, store.QueueScan, error) {
-	var (
-		counts []store.PendingCount
-		joined [][]byte // each organisation's event ids
-		total  int64
-	)
-	err := sqlkit.Each(ctx, s.read, `SELECT org, count(*), min(stored), min(event_id), max(event_id), group_concat(event_id)
-		FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
-		var (
-			c      store.PendingCount
-			oldest int64
-			ids    sql.RawBytes
-		)
-		if err := rows.Scan(&c.Org, &c.Count, &oldest, &c.First, &c.Last, &ids); err != nil {
-			return err
-		}
-		c.Oldest = time.UnixMicro(oldest).UTC()
-		counts, joined, total = append(counts, c), append(joined, bytes.Clone(ids)), total+c.Count
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("sqlitestore: pending notification organisations: %w", err)
-	}
-	scanned := false
-	scan := func(ctx context.Context, fn func(*store.PendingPage) error) error {
-		if scanned {
-			return errors.New("sqlitestore: the queue's scan is called twice")
-		}
-		scanned = true
-		orgs := make([]string, len(counts))
-		entries := make([]queuedEntry, 0, total)
-		for i, c := range counts {
-			orgs[i] = c.Org
-			var err error
-			if entries, err = appendQueued(entries, int32(i), joined[i]); err != nil {
-				return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
-			}
-			joined[i] = nil
-		}
-		return s.scanQueue(ctx, orgs, entries, fn)
-	}
-	return counts, scan, nil
-}
-
-// appendQueued appends the entries of organisation org, whose event ids
-// are joined by commas.
-func appendQueued(entries []queuedEntry, org int32, ids []byte) ([]queuedEntry, error) {
-	for len(ids) > 0 {
-		field, rest, _ := bytes.Cut(ids, []byte{','})
-		id, err := strconv.ParseInt(string(field), 10, 64)
-		if err != nil {
-			return entries, fmt.Errorf("queue entry %q: %w", field, err)
-		}
-		entries = append(entries, queuedEntry{id, org})
-		ids = rest
-	}
-	return entries, nil
-}
-
-// scanQueue reads the events of entries (in organisation order) from the
-// lowest queued id to the highest in the order they are stored: the
-// first half in the calling goroutine, handed to fn a page at a time as
-// it is read, the second half at the same time on another connection,
-// its pages kept and handed to fn after the first.
-func (s *Store) scanQueue(ctx context.Context, orgs []string, entries []queuedEntry, fn func(*store.PendingPage) error) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -215,7 +154,7 @@ func (s *Store) scanQueue(ctx context.Context, orgs []string, entries []queuedEn
 		})
 		second <- h
 	}()
-	err := scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
+	err = scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
 		if err := fn(p); err != nil {
 			return nil, err
 		}

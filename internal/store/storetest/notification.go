@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -224,39 +223,11 @@ func testQueueConsumed(t *testing.T, s store.Store, q *queueEvents) {
 	}
 }
 
-// testQueueScanned: the whole queue in one scan, by
-// ScanPendingNotifications and by PendingQueue's scan (whose counts are
-// PendingNotificationOrgs'; the scan is called once): the same entries
-// as each organisation's list, by event, with every organisation, a page
-// at a time, each page's columns of one length and its organisations
-// named by index into a list that only grows.
+// testQueueScanned: the whole queue in one scan: the same entries as
+// each organisation's list, by event, with every organisation, a page at
+// a time, each page's columns of one length and its organisations named
+// by index into a list that only grows.
 func testQueueScanned(t *testing.T, s store.Store) {
-	t.Run("ScanPendingNotifications", func(t *testing.T) { testQueueScannedBy(t, s, s.ScanPendingNotifications) })
-	t.Run("PendingQueue", func(t *testing.T) {
-		counts, scan, err := s.PendingQueue(t.Context())
-		if err != nil {
-			t.Fatalf("PendingQueue: %v", err)
-		}
-		if want := pendingList(t, s); !slices.Equal(counts, want) {
-			t.Errorf("PendingQueue's counts %+v, want PendingNotificationOrgs' %+v", counts, want)
-		}
-		// Each call of the scan is a new PendingQueue.
-		testQueueScannedBy(t, s, func(ctx context.Context, fn func(*store.PendingPage) error) error {
-			if scan == nil {
-				_, next, err := s.PendingQueue(ctx)
-				if err != nil {
-					return err
-				}
-				return next(ctx, fn)
-			}
-			first := scan
-			scan = nil
-			return first(ctx, fn)
-		})
-	})
-}
-
-func testQueueScannedBy(t *testing.T, s store.Store, scan store.QueueScan) {
 	ctx := t.Context()
 	want := map[int64][]string{}
 	for _, c := range pendingList(t, s) {
@@ -269,7 +240,7 @@ func testQueueScannedBy(t *testing.T, s store.Store, scan store.QueueScan) {
 		named []string // the organisations the pages named so far
 		pages int
 	)
-	err := scan(ctx, func(page *store.PendingPage) error {
+	err := s.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
 		pages++
 		n := page.Len()
 		if n == 0 || len(page.Hash) != n || len(page.Stored) != n || len(page.RecordEnds) != n || len(page.Gone) != n || len(page.WaitingEnds) != n {
@@ -323,7 +294,7 @@ func testQueueScannedBy(t *testing.T, s store.Store, scan store.QueueScan) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	if err := scan(ctx, func(*store.PendingPage) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+	if err := s.ScanPendingNotifications(ctx, func(*store.PendingPage) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
 	}
 }
