@@ -341,6 +341,24 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 	return first
 }
 
+// unknownCodecMaxDelay bounds how long a batch of an unknown codec waits
+// between deliveries.
+const unknownCodecMaxDelay = 5 * time.Minute
+
+// unknownCodecDelay is the wait before a batch of an unknown codec,
+// delivered n times, comes back: retry doubled a delivery, at most
+// unknownCodecMaxDelay.
+func unknownCodecDelay(retry time.Duration, n uint64) time.Duration {
+	if retry <= 0 {
+		return retry
+	}
+	d := retry << min(max(n, 1)-1, 16)
+	if d <= 0 || d > unknownCodecMaxDelay {
+		return unknownCodecMaxDelay
+	}
+	return d
+}
+
 func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx context.Context, b *pipeline.Batch) error) error {
 	iter, err := cons.Messages(jetstream.PullMaxMessages(2))
 	if err != nil {
@@ -360,9 +378,19 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 		if errors.Is(err, errUnknownCodec) {
 			// A newer version wrote it (a rolling upgrade, workers of
 			// both versions on the stream): it goes back for a worker
-			// that knows its codec, never dropped.
-			b.log.Warn("bus: batch of an unknown codec, left for a newer worker", "err", err, "bytes", len(msg.Data()))
-			_ = msg.NakWithDelay(b.RetryDelay)
+			// that knows its codec, never dropped. It is said once; and
+			// while no newer worker takes it (a rollback), it comes back
+			// ever less often, up to every unknownCodecMaxDelay.
+			delivered := uint64(1)
+			if meta, err := msg.Metadata(); err == nil {
+				delivered = meta.NumDelivered
+			}
+			level := slog.LevelDebug
+			if delivered <= 1 {
+				level = slog.LevelWarn
+			}
+			b.log.Log(ctx, level, "bus: batch of an unknown codec, left for a newer worker", "err", err, "bytes", len(msg.Data()), "delivered", delivered)
+			_ = msg.NakWithDelay(unknownCodecDelay(b.RetryDelay, delivered))
 			continue
 		}
 		if err != nil {

@@ -384,3 +384,27 @@ func TestUnknownCodecLeftForNewerWorker(t *testing.T) {
 		t.Fatalf("%d batches pending after the old worker stopped (err %v), want the unknown one", n, err)
 	}
 }
+
+// TestUnknownCodecDelay: a batch no worker can read comes back ever less
+// often, the retry delay doubled each delivery, never more rarely than
+// unknownCodecMaxDelay; a retry of 0 stays 0.
+func TestUnknownCodecDelay(t *testing.T) {
+	for _, c := range []struct {
+		retry time.Duration
+		n     uint64
+		want  time.Duration
+	}{
+		{5 * time.Second, 0, 5 * time.Second},
+		{5 * time.Second, 1, 5 * time.Second},
+		{5 * time.Second, 2, 10 * time.Second},
+		{5 * time.Second, 4, 40 * time.Second},
+		{5 * time.Second, 7, unknownCodecMaxDelay},
+		{5 * time.Second, 1 << 40, unknownCodecMaxDelay},
+		{time.Duration(1) << 62, 3, unknownCodecMaxDelay},
+		{0, 9, 0},
+	} {
+		if got := unknownCodecDelay(c.retry, c.n); got != c.want {
+			t.Errorf("unknownCodecDelay(%v, %d) = %v, want %v", c.retry, c.n, got, c.want)
+		}
+	}
+}
