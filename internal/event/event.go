@@ -148,7 +148,11 @@ func (e *Event) GetNear(key string, at *int) (string, bool) {
 
 // HasNear is Has as GetNear is Get.
 func (e *Event) HasNear(key string, at *int) bool {
-	_, ok := e.GetNear(key, at)
+	if e.hasRaw() && key == "raw" {
+		return true // raw held as bytes: not encoded to answer
+	}
+	i, ok := e.indexNear(key, *at)
+	*at = i
 	return ok
 }
 

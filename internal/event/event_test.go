@@ -289,7 +289,7 @@ func FuzzDecodeRecord(f *testing.F) {
 func TestParseTimeFastPathAgreesWithLayouts(t *testing.T) {
 	for _, s := range []string{"2026-11-20 10:00:00", "2026-11-20T10:00:00", "2026-11-20T10:00:00Z",
 		"2026-11-20T10:00:00+00:00", "2024-02-29 23:59:59", "2026-02-30 10:00:00", "2026-13-01 00:00:00", "2026-11-20 24:00:00"} {
-		fast, fastOK := parseCommonTime(s)
+		fast, fastOK := ParseCommonTime(s)
 		slow, err := ParseTime(s)
 		if fastOK && (err != nil || !fast.Equal(slow)) {
 			t.Errorf("%s: fast path %v, layouts %v %v", s, fast, slow, err)

@@ -91,7 +91,7 @@ func ParseFeedTime(s string) (time.Time, error) {
 	if isBareNumber(s) {
 		return time.Time{}, ErrNumericTime
 	}
-	if t, ok := parseCommonTime(s); ok {
+	if t, ok := ParseCommonTime(s); ok {
 		return t, nil
 	}
 	for _, layout := range acceptedTimeLayouts {
@@ -151,17 +151,12 @@ func parseEpochSeconds(s string) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 }
 
-// parseCommonTime reads the two forms nearly every feed uses without trying
-// layout after layout: "2006-01-02 15:04:05" (UTC) and the same with a "T"
-// and a "Z" or "+00:00" suffix.
 // ParseCommonTime reads the forms most date-times are in, the canonical
-// one (FormatTime's, whole seconds) among them, without time.Parse:
-// YYYY-MM-DD hh:mm:ss with a T or a space between, then nothing, Z or
-// +00:00, in UTC. ok is false for anything else (which ParseTime may
-// still read).
-func ParseCommonTime(s string) (t time.Time, ok bool) { return parseCommonTime(s) }
-
-func parseCommonTime(s string) (time.Time, bool) {
+// one (FormatTime's, whole seconds) among them, without trying layout
+// after layout with time.Parse: YYYY-MM-DD hh:mm:ss with a T or a space
+// between, then nothing, Z or +00:00, in UTC. ok is false for anything
+// else (which ParseTime may still read).
+func ParseCommonTime(s string) (time.Time, bool) {
 	switch {
 	case len(s) == 19:
 	case len(s) == 20 && s[19] == 'Z':

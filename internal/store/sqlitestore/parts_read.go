@@ -140,6 +140,9 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
 			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
+		// Records written back take about twice the columns' bytes:
+		// room made once, not by doubling.
+		out = slices.Grow(out, 2*len(scratch))
 		if out, ends, err = appendColumns(out, ends, scratch, blockMaxRaw, withoutRaw); err != nil {
 			return out, ends, scratch, err
 		}
@@ -151,6 +154,7 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 		if scratch, err = dec.DecodeAll(data, scratch[:0]); err != nil {
 			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
+		out = slices.Grow(out, len(scratch))
 		for raw := scratch; len(raw) > 0; {
 			l, k := binary.Uvarint(raw)
 			if k <= 0 || uint64(len(raw)-k) < l {
