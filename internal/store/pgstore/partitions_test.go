@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -487,5 +489,51 @@ func TestPartitionSealedByAnother(t *testing.T) {
 	s.parts.wg.Wait()
 	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	}
+}
+
+// TestMigratePartitionDayUTC: migration 13 stamps the first partitions
+// with UTC's day, the day observationDay compares, whatever the server's
+// time zone: one where the date differs from UTC's now.
+func TestMigratePartitionDayUTC(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	var schema string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	zone := "Etc/GMT+12" // UTC-12: yesterday before noon UTC
+	if time.Now().UTC().Hour() >= 12 {
+		zone = "Pacific/Kiritimati" // UTC+14: tomorrow from 10:00 UTC
+	}
+	dsn := withSearchPath(t, testDSN(t), schema)
+	if strings.Contains(dsn, "://") {
+		dsn += "&timezone=" + url.QueryEscape(zone)
+	} else {
+		dsn += " timezone=" + zone
+	}
+	zoned, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zoned.Close()
+	if err := zoned.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().UTC().Format(dayFormat)
+	var days []string
+	rows, err := zoned.pool.Query(ctx, `SELECT day::text FROM event_partitions ORDER BY num`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		days = append(days, d)
+	}
+	if len(days) != 2 || days[0] != want || days[1] != want {
+		t.Fatalf("partitions' days %v in time zone %s, want UTC's %s", days, zone, want)
 	}
 }
