@@ -79,7 +79,8 @@ type batchColumns struct {
 	// records from starts[k] on; nil when the batch is for the INSERT.
 	starts []int
 	blocks [][]byte
-	// lastID is the highest id COPY gave the batch.
+	// lastID is the highest id the batch took (COPY or INSERT), for hot's
+	// test of a full partition.
 	lastID int64
 }
 
@@ -227,15 +228,16 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	inserted := 0
 	if len(events) > 0 {
 		n, copied, err := copyEvents(ctx, tx, &cols, now)
+		if err == nil && !copied {
+			n, err = insertEvents(ctx, tx, &cols, now)
+		}
 		if err != nil {
+			if isNoPartition(err) {
+				s.forgetHot()
+			}
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
 		inserted = n
-		if !copied {
-			if inserted, err = insertEvents(ctx, tx, &cols, now); err != nil {
-				return 0, err
-			}
-		}
 	}
 	if len(dedup) > 0 {
 		// ON CONFLICT DO UPDATE may not touch one row twice in a statement,
@@ -284,13 +286,20 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 	if len(b.tagHash) == 0 {
 		tag, err := tx.Exec(ctx, insertEventsSQL, args...)
 		if err != nil {
-			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			return 0, fmt.Errorf("insert: %w", err)
 		}
 		inserted = int(tag.RowsAffected())
 	} else {
 		args = append(args, b.tagHash, b.tagOrg)
 		if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
-			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			return 0, fmt.Errorf("insert: %w", err)
+		}
+	}
+	if inserted > 0 {
+		// The insert took its ids in this transaction: currval is the last
+		// of them (this session's, whatever other sessions take).
+		if err := tx.QueryRow(ctx, `SELECT currval('events_id_seq')`).Scan(&b.lastID); err != nil {
+			return 0, fmt.Errorf("last id: %w", err)
 		}
 	}
 	return inserted, nil

@@ -2,12 +2,16 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -60,6 +64,11 @@ var searchIndexes = []struct{ name, def string }{
 // builds a partition's indexes (the second is the partition's number), so
 // that two processes do not build the same ones.
 const sealLock = 0x7365616c // "seal"
+
+// sealMemory is the maintenance_work_mem of a sealing's index builds, as
+// measured in docs/EVENTSTORE.md ("Partitions, measured before building
+// them").
+const sealMemory = "256MB"
 
 // dayFormat is a partition's day as compared here (event_partitions.day
 // is a date).
@@ -125,6 +134,15 @@ func (s *Store) stored(id int64) {
 	s.parts.mu.Unlock()
 }
 
+// forgetHot makes the next batch read the partitions and the sequence
+// again (roll), and repair what it finds: after an insert of an id no
+// partition takes, the sequence is past what this process knew.
+func (s *Store) forgetHot() {
+	s.parts.mu.Lock()
+	s.parts.known = false
+	s.parts.mu.Unlock()
+}
+
 // hotState is what roll reads: the latest partition, its day and the
 // last id the sequence gave (one below the next).
 type hotState struct {
@@ -180,44 +198,54 @@ func (h hotState) ready(day string, next bool) bool {
 
 // roll opens the partition a batch of day is to go into (hotState.want)
 // unless it is the hot one already, and moves the sequence to its first
-// id; it reports whether a partition was closed. next opens the next
-// partition whatever the day. What another process has done is only
-// learnt: without a lock, so that a process starting does not wait for
-// the inserts in progress. p.mu is held.
+// id; it reports whether a partition was closed, by it or by another
+// process since this one last looked. next opens the next partition
+// whatever the day. p.mu is held.
+//
+// Neither step waits for a reader. The partition is created detached and
+// attached (createPartition), which takes SHARE UPDATE EXCLUSIVE on
+// events: reads and inserts go on meanwhile. Only the sequence's move
+// holds events in SHARE ROW EXCLUSIVE mode, which waits for the inserts
+// in progress and holds new ones back, and no reader: that transaction
+// is the lock, a read of the state and setval. What another process has
+// done is only learnt: without a lock, so that a process starting does
+// not wait for the inserts in progress.
 func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, err error) {
 	p := &s.parts
 	h, err := readHot(ctx, s.pool)
 	if err != nil {
 		return false, err
 	}
+	closed = p.known && h.num > p.num
 	if !h.ready(day, next) {
-		tx, err := s.pool.Begin(ctx)
-		if err != nil {
-			return false, err
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return false, err
-		}
-		if h, err = readHot(ctx, tx); err != nil {
-			return false, err
-		}
 		want, wantDay := h.want(day, next)
 		for n := h.num + 1; n <= want; n++ {
-			if err := createPartition(ctx, tx, n, wantDay); err != nil {
-				return false, fmt.Errorf("partition %d: %w", n, err)
+			if err := createPartition(ctx, s.pool, n, wantDay); err != nil {
+				return closed, fmt.Errorf("partition %d: %w", n, err)
 			}
 			closed = true
 		}
-		if h.last+1 < partitionStart(want) {
-			if _, err := tx.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(want)); err != nil {
-				return false, err
+		err := withLockTimeout(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
 			}
-			closed = true
-			h.last = partitionStart(want) - 1
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return false, err
+			if h, err = readHot(ctx, tx); err != nil {
+				return err
+			}
+			// setval is not undone by a rollback: it is the last statement,
+			// so that a roll failing before it leaves the sequence where
+			// inserts can go on.
+			if h.last+1 < partitionStart(want) {
+				if _, err := tx.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(want)); err != nil {
+					return err
+				}
+				closed = true
+				h.last = partitionStart(want) - 1
+			}
+			return nil
+		})
+		if err != nil {
+			return closed, err
 		}
 		if want > h.num {
 			h.num, h.day = want, wantDay
@@ -227,22 +255,84 @@ func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, e
 	return closed, nil
 }
 
-// createPartition creates partition n, with what inserts need only.
-func createPartition(ctx context.Context, tx pgx.Tx, n int64, day string) error {
-	name := "events_" + strconv.FormatInt(n, 10)
-	statements := []string{
-		`CREATE TABLE ` + name + ` PARTITION OF events FOR VALUES FROM (` + strconv.FormatInt(partitionStart(n), 10) +
-			`) TO (` + strconv.FormatInt(partitionStart(n+1), 10) + `)`,
-		`CREATE UNIQUE INDEX ` + name + `_hash ON ` + name + ` (hash)`,
-		`CREATE INDEX ` + name + `_brin ON ` + name + ` USING brin (time_source)`,
-	}
-	for _, q := range statements {
-		if _, err := tx.Exec(ctx, q); err != nil {
+// lockTimeout bounds how long a roll's statement waits for a lock on
+// events (lock_timeout): while it waits, whatever its lock conflicts with
+// queues behind it. It gives way and tries again (lockTries times).
+const (
+	lockTimeout = "2s"
+	lockTries   = 5
+)
+
+// withLockTimeout runs f in a transaction with lockTimeout and commits it,
+// trying again while a lock is not had in time.
+func withLockTimeout(ctx context.Context, pool *pgxpool.Pool, f func(pgx.Tx) error) error {
+	var err error
+	for try := range lockTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+			}
+		}
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+				return err
+			}
+			return f(tx)
+		})
+		if !isLockTimeout(err) {
 			return err
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO event_partitions (num, day) VALUES ($1, $2)`, n, day)
 	return err
+}
+
+// isLockTimeout reports whether err is a lock_timeout running out.
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}
+
+// isNoPartition reports whether err is an insert of an id no partition
+// takes: the sequence moved past the partitions (a roll that failed after
+// its setval, or a hand's).
+func isNoPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && strings.HasPrefix(pe.Message, "no partition of relation")
+}
+
+// createPartition creates partition n, with what inserts need only, and
+// records it, unless another process has. It is created detached, as a
+// table of its own with the parent's columns and the check of its range,
+// and attached then: ATTACH takes the range from the check without a
+// scan, and holds events in SHARE UPDATE EXCLUSIVE mode, which no read or
+// insert conflicts with (CREATE TABLE … PARTITION OF would take ACCESS
+// EXCLUSIVE, waiting for every read and holding every one back).
+func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day string) error {
+	name := "events_" + strconv.FormatInt(n, 10)
+	lo, hi := strconv.FormatInt(partitionStart(n), 10), strconv.FormatInt(partitionStart(n+1), 10)
+	statements := []string{
+		`CREATE TABLE ` + name + ` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION,
+			PRIMARY KEY (id), CONSTRAINT ` + name + `_ids CHECK (id >= ` + lo + ` AND id < ` + hi + `))`,
+		`CREATE UNIQUE INDEX ` + name + `_hash ON ` + name + ` (hash)`,
+		`CREATE INDEX ` + name + `_brin ON ` + name + ` USING brin (time_source)`,
+		`ALTER TABLE events ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + lo + `) TO (` + hi + `)`,
+	}
+	return withLockTimeout(ctx, pool, func(tx pgx.Tx) error {
+		// First, so that a process creating the same partition waits for
+		// this one's transaction and then finds it recorded.
+		tag, err := tx.Exec(ctx, `INSERT INTO event_partitions (num, day) VALUES ($1, $2) ON CONFLICT (num) DO NOTHING`, n, day)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		for _, q := range statements {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // SealEvents closes the hot partition and builds its search indexes now,
@@ -335,7 +425,17 @@ func sealPartition(ctx context.Context, conn *pgx.Conn, n int64) error {
 	}
 	name := "events_" + strconv.FormatInt(n, 10)
 	for _, ix := range searchIndexes {
-		if _, err := conn.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+name+`_`+ix.name+` ON `+name+` `+ix.def); err != nil {
+		// One transaction an index, so that a crash keeps those built; the
+		// memory of a bulk build is the server's default (64 MB) otherwise,
+		// which spills a partition's sort to disk.
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '`+sealMemory+`'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+name+`_`+ix.name+` ON `+name+` `+ix.def)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}

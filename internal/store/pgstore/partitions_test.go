@@ -2,8 +2,11 @@ package pgstore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,14 +313,7 @@ func TestPartitionRollRepair(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	// Partition 2 created and recorded, the sequence left in partition 1.
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := createPartition(ctx, tx, 2, today.Format(dayFormat)); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := createPartition(ctx, s.pool, 2, today.Format(dayFormat)); err != nil {
 		t.Fatal(err)
 	}
 	other := openSecond(t, s)
@@ -348,5 +344,196 @@ func TestPartitionRollRepair(t *testing.T) {
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
 		t.Fatalf("CountEvents = %d, %v; want 30", c, err)
+	}
+}
+
+// TestPartitionRollBesideReader: a roll while another connection holds a
+// read of events open does not wait for it (CREATE TABLE … PARTITION OF
+// did: its ACCESS EXCLUSIVE lock waits for every read), and inserts go on
+// into the new partition with the read still open.
+func TestPartitionRollBesideReader(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 20)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	reader, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback(context.Background())
+	var id int64
+	if err := reader.QueryRow(ctx, `SELECT id FROM events LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// A failure is this context running out: the roll waiting for the read.
+	rollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s.parts.mu.Lock()
+	_, err = s.roll(rollCtx, today.Format(dayFormat), true)
+	s.parts.mu.Unlock()
+	if err != nil {
+		t.Fatalf("roll beside an open read: %v", err)
+	}
+	if n, err := s.InsertEvents(rollCtx, observedOn(events[10:], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents beside an open read = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
+		t.Fatalf("event stored after the roll has id %d, not in partition 2", id)
+	}
+	var constraints int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_2'::regclass AND contype = 'c'`).Scan(&constraints); err != nil || constraints != 2 {
+		t.Fatalf("partition 2 has %d checks (%v), want the parent's and its range", constraints, err)
+	}
+}
+
+// TestPartitionFullByInsert: ids taken by the INSERT a batch falls back to
+// (one of its events is in a closed partition) count towards a full hot
+// partition, as COPY's do: the batch after opens the next partition.
+func TestPartitionFullByInsert(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 35)
+	today := time.Now().UTC()
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:15], tomorrow), nil); err != nil || n != 5 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	// The hot partition, 2, has taken all but 5 of its ids (other
+	// processes).
+	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(2)+hotLimit-5); err != nil {
+		t.Fatal(err)
+	}
+	// 5 stored in partition 1, 10 new: INSERT, which takes the partition's
+	// last ids.
+	batch := append(append([]*event.Event{}, events[5:10]...), events[15:25]...)
+	if n, err := s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents of 5 stored and 10 new = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[20]); id < partitionStart(2)+hotLimit {
+		t.Fatalf("event stored by INSERT has id %d, below the hot partition's limit", id)
+	}
+	if n, err := s.InsertEvents(ctx, observedOn(events[25:], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[30]); id>>partitionBits != 3 {
+		t.Fatalf("event stored after the hot partition filled has id %d, not in partition 3", id)
+	}
+}
+
+// TestPartitionSequencePastPartitions: the sequence moved past the
+// partitions (a roll that died after its setval): a batch fails, and the
+// process's next one finds the state again and stores into the partition
+// the sequence is in, rather than failing every batch.
+func TestPartitionSequencePastPartitions(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 20)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertEvents(ctx, observedOn(events[10:], today), nil); err == nil {
+		t.Log("the first batch after the sequence moved was stored")
+	}
+	if _, err := s.InsertEvents(ctx, observedOn(events[10:], today), nil); err != nil {
+		t.Fatalf("InsertEvents after a failed one: %v", err)
+	}
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 3 {
+		t.Fatalf("event has id %d, not in partition 3", id)
+	}
+}
+
+// TestPartitionSealedByAnother: a process that learns of a partition
+// another one opened (and stopped before sealing the one it closed)
+// seals the closed one.
+func TestPartitionSealedByAnother(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, 20)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	// Another process opens partition 2 for tomorrow and stops.
+	tomorrow := today.Add(24 * time.Hour)
+	if err := createPartition(ctx, s.pool, 2, tomorrow.Format(dayFormat)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(2)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait()
+	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	}
+}
+
+// TestMigratePartitionDayUTC: migration 13 stamps the first partitions
+// with UTC's day, the day observationDay compares, whatever the server's
+// time zone: one where the date differs from UTC's now.
+func TestMigratePartitionDayUTC(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	var schema string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	zone := "Etc/GMT+12" // UTC-12: yesterday before noon UTC
+	if time.Now().UTC().Hour() >= 12 {
+		zone = "Pacific/Kiritimati" // UTC+14: tomorrow from 10:00 UTC
+	}
+	dsn := withSearchPath(t, testDSN(t), schema)
+	if strings.Contains(dsn, "://") {
+		dsn += "&timezone=" + url.QueryEscape(zone)
+	} else {
+		dsn += " timezone=" + zone
+	}
+	zoned, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zoned.Close()
+	if err := zoned.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().UTC().Format(dayFormat)
+	var days []string
+	rows, err := zoned.pool.Query(ctx, `SELECT day::text FROM event_partitions ORDER BY num`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		days = append(days, d)
+	}
+	if len(days) != 2 || days[0] != want || days[1] != want {
+		t.Fatalf("partitions' days %v in time zone %s, want UTC's %s", days, zone, want)
 	}
 }

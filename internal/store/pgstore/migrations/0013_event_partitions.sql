@@ -65,7 +65,10 @@ CREATE TABLE event_partitions (
 	day    date        NOT NULL,
 	sealed timestamptz
 );
-INSERT INTO event_partitions (num, day, sealed) VALUES (0, current_date, now()), (1, current_date, NULL);
+-- The day is UTC's, as observationDay's (current_date is the server's
+-- time zone's).
+INSERT INTO event_partitions (num, day, sealed) VALUES
+	(0, (now() AT TIME ZONE 'UTC')::date, now()), (1, (now() AT TIME ZONE 'UTC')::date, NULL);
 
 -- The first hot partition. A partition takes the parent's columns, with
 -- their compression (migration 10), when it is created.
