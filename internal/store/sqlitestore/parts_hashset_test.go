@@ -174,6 +174,10 @@ func TestPartsHashSetReopen(t *testing.T) {
 	t.Cleanup(func() { coverHook = nil })
 	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	defer s.Close()
+	// Released before Close waits for the loop, should the test stop
+	// before it releases the loop itself.
+	release := sync.OnceFunc(func() { close(hold) })
+	defer release()
 	if s.parts.hashSet.Load() != nil {
 		t.Fatal("the set is made at open; want it at the first writer's lookup")
 	}
@@ -191,7 +195,7 @@ func TestPartsHashSetReopen(t *testing.T) {
 	if _, covered := coverage(s); covered != 0 {
 		t.Fatalf("%d partitions covered while the loop is held", covered)
 	}
-	close(hold)
+	release()
 	waitCovered(t, s)
 	after, err := s.EventIDs(t.Context(), hashes)
 	if err != nil || !maps.Equal(before, after) {
