@@ -149,20 +149,17 @@ func (ps *parts) startCovering() {
 	})
 }
 
-// coverSealing adds the hashes of a partition being sealed to the set,
-// when there is one; it reports whether it did, which the sealing records
-// as partition.covered once it commits. Added and then not sealed (a
-// failed seal), they only cost false positives.
-func (ps *parts) coverSealing(hot *hotSnap) bool {
-	set := ps.hashSet.Load()
+// coverSealing adds the hashes of a partition being sealed, keys, to
+// set, the duplicate check's set as the sealing read the partition's rows
+// (nil when not made yet); it reports whether it did, which the sealing
+// records as partition.covered once it commits. The sealing calls it once
+// every statement has succeeded, so that a failed seal, retried, does not
+// add them again (and count them again toward a layer's capacity); should
+// the commit itself fail, they only cost false positives.
+func coverSealing(set *hashSet, keys []uint64) bool {
 	if set == nil {
 		return false
 	}
-	keys := make([]uint64, hot.n)
-	for i := range keys {
-		keys[i] = hot.row(i).h8
-	}
-	hot.done()
 	set.add(keys)
 	return true
 }

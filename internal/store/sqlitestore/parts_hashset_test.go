@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"maps"
 	"path/filepath"
 	"sync"
@@ -333,4 +334,53 @@ func TestPartsHashSetSealedElsewhere(t *testing.T) {
 		t.Errorf("b stored %d of a's events again once covered, want 0", n)
 	}
 	checkOnce(t, "b", b, append(first, all...))
+}
+
+// TestPartsHashSetFailedSeals fails the sealing of a partition three
+// times, after its writes and before its commit, then seals it: the set
+// holds its hashes once, counted once toward the layer's capacity, and
+// the partition is covered, its events refused.
+func TestPartsHashSetFailedSeals(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	defer s.Close()
+	events := storetest.NewGenerator(98).Batch(10)
+	if n := insertAll(t, s, events, 10); n != len(events) {
+		t.Fatalf("%d of %d events stored", n, len(events))
+	}
+	ps := s.parts
+	set := ps.hashSet.Load()
+	if set == nil {
+		t.Fatal("no set after the first insert")
+	}
+	ps.mu.Lock()
+	p := ps.list[0]
+	p.sealing = true
+	ps.mu.Unlock()
+	t.Cleanup(func() { sealHook = nil })
+	for i := range 3 {
+		ctx, cancel := context.WithCancel(t.Context())
+		sealHook = cancel // the statements after it fail
+		if err := ps.seal(ctx, p); err == nil {
+			t.Fatalf("seal %d succeeded, want it failed", i)
+		}
+	}
+	sealHook = nil
+	if err := ps.seal(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	set.mu.Lock()
+	var keys int64
+	for _, l := range *set.layers.Load() {
+		keys += l.n
+	}
+	set.mu.Unlock()
+	if keys != int64(len(events)) {
+		t.Errorf("the set counts %d keys, want the partition's %d once", keys, len(events))
+	}
+	if sealed, covered := coverage(s); sealed != 1 || covered != 1 {
+		t.Errorf("%d sealed partitions, %d covered; want 1 and 1", sealed, covered)
+	}
+	if n := insertAll(t, s, events, 10); n != 0 {
+		t.Errorf("%d events stored again, want 0", n)
+	}
 }
