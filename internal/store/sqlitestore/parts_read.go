@@ -227,9 +227,10 @@ func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org stri
 // hashes in memory, the sealed ones from their Bloom filter and, only on
 // a hit, their index of h8 (hashQuery); every candidate is decoded and
 // its whole hash compared. A covered sealed partition (parts_hashset.go)
-// is asked only for a hash the duplicate check's set admits: with from
-// 0, a hash stored nowhere costs the set's few cache lines and the
-// partitions not covered, whatever the number of covered ones.
+// is asked only for a hash the duplicate check's set admits, whatever
+// from (the set holds all of its hashes): a hash stored nowhere costs the
+// set's few cache lines and the partitions not covered, whatever the
+// number of covered ones.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
@@ -251,7 +252,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		list = list[max(i-1, 0):]
 	}
 	for _, p := range list {
-		if p.sealed && p.covered && set != nil && from == 0 {
+		if p.sealed && p.covered && set != nil {
 			covered = append(covered, p)
 		} else {
 			own = append(own, p)

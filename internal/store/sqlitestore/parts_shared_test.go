@@ -462,15 +462,21 @@ func TestPartsSharedLeftPartitionSealed(t *testing.T) {
 // what a did not. With b's last partition half full, lookedNext falls
 // inside the partition the run starts in; with it full, on the first id
 // of the partition the run starts in. Either way a lookup that starts one
-// partition later misses the events of the run's first partition.
+// partition later misses the events of the run's first partition. When b
+// stores the run itself (another of its writers), the partitions are
+// covered by its duplicate check's set as they are sealed, and the
+// second lookup asks them through the set.
 func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 	withSealInline(t)
 	for _, tc := range []struct {
 		name   string
-		before int // events a stores first, in batches of 20
+		before int  // events a stores first, in batches of 20
+		same   bool // b stores the run, not a
 	}{
-		{"inside a partition", 30},
-		{"on a partition's first id", 40},
+		{"inside a partition", 30, false},
+		{"on a partition's first id", 40, false},
+		{"inside a partition, by the same store", 30, true},
+		{"on a partition's first id, by the same store", 40, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "parts.db")
@@ -484,9 +490,13 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 			if n := insertAll(t, a, first, 20); n != len(first) {
 				t.Fatalf("a stored %d of %d", n, len(first))
 			}
-			// a stores the batch's first 30 events, to the end of the
-			// partition b saw last and then into a new one.
+			// a (or b) stores the batch's first 30 events, to the end of
+			// the partition b saw last and then into a new one.
 			run := batch[:30]
+			runner := a
+			if tc.same {
+				runner = b
+			}
 			fill := 20 - tc.before%20
 			var (
 				done       atomic.Bool
@@ -500,13 +510,13 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 				b.parts.mu.RLock()
 				lookedNext = b.parts.nextID
 				b.parts.mu.RUnlock()
-				if n := insertAll(t, a, run[:fill], fill); n != fill {
-					t.Errorf("a stored %d of %d", n, fill)
+				if n := insertAll(t, runner, run[:fill], fill); n != fill {
+					t.Errorf("the run: %d of %d stored", n, fill)
 				}
-				if n := insertAll(t, a, run[fill:], len(run)-fill); n != len(run)-fill {
-					t.Errorf("a stored %d of %d", n, len(run)-fill)
+				if n := insertAll(t, runner, run[fill:], len(run)-fill); n != len(run)-fill {
+					t.Errorf("the run: %d of %d stored", n, len(run)-fill)
 				}
-				if err := a.SealEvents(t.Context()); err != nil {
+				if err := runner.SealEvents(t.Context()); err != nil {
 					t.Error(err)
 				}
 			}
@@ -518,9 +528,16 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 			// The premise: the run starts at lookedNext, in a partition
 			// that starts before it or on it, and ends in the next one.
 			b.parts.mu.RLock()
-			var starts []int64
-			for _, p := range b.parts.list {
+			var (
+				starts    []int64
+				uncovered int // of the partitions the run went into
+			)
+			for i, p := range b.parts.list {
 				starts = append(starts, p.firstID)
+				last := i+1 == len(b.parts.list) || b.parts.list[i+1].firstID > lookedNext
+				if last && p.sealed && !p.covered {
+					uncovered++
+				}
 			}
 			b.parts.mu.RUnlock()
 			want := []int64{1, 21, 41}
@@ -529,6 +546,9 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 			}
 			if lookedNext != int64(tc.before)+1 || !slices.Equal(starts[:min(len(starts), len(want))], want) {
 				t.Fatalf("lookedNext %d, partitions from ids %v; want %d and %v first", lookedNext, starts, tc.before+1, want)
+			}
+			if tc.same && uncovered > 0 {
+				t.Fatalf("b: %d partitions of the run not covered, want none: b sealed them", uncovered)
 			}
 			checkOnce(t, "a", a, append(first, batch...))
 			checkOnce(t, "b", b, append(first, batch...))
