@@ -17,6 +17,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -279,12 +280,15 @@ type parts struct {
 	// (parts_hashset.go), made at the first writer's lookup
 	// (startCovering, coverStart), as is the loop that covers the others
 	// (coverLoop: coverCtx, stopCover, coverDone, woken by coverWake).
+	// coverRetry, when not 0 (tests), is the loop's first wait before it
+	// reads again the partitions it failed to read (coverRetryFirst).
 	hashSet    atomic.Pointer[hashSet]
 	coverStart sync.Once
 	coverCtx   context.Context
 	stopCover  context.CancelFunc
 	coverDone  chan struct{}
 	coverWake  chan struct{}
+	coverRetry time.Duration
 }
 
 // openParts reads the layout's state from the database (catchUp from an

@@ -11,12 +11,14 @@ package sqlitestore
 // partitions' own filters.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -187,11 +189,15 @@ func (ps *parts) wakeCovering() {
 // there were when the set was made, those another store sealed), one at a
 // time, until close: it reads each one's h8 column and adds them. A
 // partition that cannot be read stays uncovered, asked through its own
-// filter as before.
+// filter as before, until the loop reads it again: when it is woken, or
+// after a wait that doubles from coverRetryFirst to coverRetryMax while
+// reads fail.
 func (ps *parts) coverLoop(ctx context.Context) {
 	defer close(ps.coverDone)
 	set := ps.hashSet.Load()
 	failed := map[*partition]bool{}
+	first := cmp.Or(ps.coverRetry, coverRetryFirst)
+	wait := first
 	for {
 		var next *partition
 		ps.mu.RLock()
@@ -203,12 +209,28 @@ func (ps *parts) coverLoop(ctx context.Context) {
 		}
 		ps.mu.RUnlock()
 		if next == nil {
+			var (
+				timer *time.Timer
+				retry <-chan time.Time // none while no read failed
+			)
+			if len(failed) > 0 {
+				timer = time.NewTimer(wait)
+				retry = timer.C
+			} else {
+				wait = first
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-ps.coverWake:
-				continue
+			case <-retry:
+				wait = min(2*wait, coverRetryMax)
 			}
+			if timer != nil {
+				timer.Stop()
+			}
+			clear(failed) // read again: the cause may have passed
+			continue
 		}
 		if coverHook != nil {
 			coverHook(next)
@@ -219,10 +241,17 @@ func (ps *parts) coverLoop(ctx context.Context) {
 		}
 		if err != nil {
 			failed[next] = true
-			ps.s.log.Warn("event partition's hashes not in the duplicate check's set; its own filter answers", "partition", next.n, "err", err)
+			ps.s.log.Warn("event partition's hashes not in the duplicate check's set; its own filter answers until read again", "partition", next.n, "err", err)
 		}
 	}
 }
+
+// coverRetryFirst and coverRetryMax bound the covering loop's wait before
+// it reads again the partitions it failed to read.
+const (
+	coverRetryFirst = time.Minute
+	coverRetryMax   = time.Hour
+)
 
 // coverHook, when set (tests), is called by the covering loop before it
 // covers a partition.

@@ -384,3 +384,78 @@ func TestPartsHashSetFailedSeals(t *testing.T) {
 		t.Errorf("%d events stored again, want 0", n)
 	}
 }
+
+// TestPartsHashSetReadAgain: the covering loop fails to read a
+// partition's hashes (its table renamed away meanwhile, then back), covers
+// the others, and reads it again, covering it: when woken by a partition
+// another store sealed, or after its wait when nothing wakes it.
+func TestPartsHashSetReadAgain(t *testing.T) {
+	withSealInline(t)
+	for _, woken := range []bool{true, false} {
+		name := map[bool]string{true: "woken", false: "after a wait"}[woken]
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parts.db")
+			s, all := sealedStore(t, path)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				reopened *Store
+				hidden   string
+			)
+			coverHook = func(p *partition) {
+				if hidden != "" {
+					return
+				}
+				hidden = p.table
+				if _, err := reopened.write.Exec(`ALTER TABLE ` + hidden + ` RENAME TO ` + hidden + `_hidden`); err != nil {
+					t.Error(err)
+				}
+			}
+			t.Cleanup(func() { coverHook = nil })
+			s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+			defer s.Close()
+			reopened = s
+			s.parts.coverRetry = time.Millisecond
+			if woken {
+				s.parts.coverRetry = time.Hour // only a wake reads it again
+			}
+			// The first lookup starts the loop; no other until the table
+			// is back, as the lookups of an uncovered partition read it.
+			if n := insertAll(t, s, all[:1], 1); n != 0 {
+				t.Fatalf("%d events stored again, want 0", n)
+			}
+			sealed, covered := coverage(s)
+			for deadline := time.Now().Add(time.Minute); covered < sealed-1; sealed, covered = coverage(s) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d sealed partitions covered after a minute, want all but one", covered, sealed)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if _, err := s.write.Exec(`ALTER TABLE ` + hidden + `_hidden RENAME TO ` + hidden); err != nil {
+				t.Fatal(err)
+			}
+			if woken {
+				other := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+				defer other.Close()
+				more := storetest.NewGenerator(99).Batch(20)
+				if n := insertAll(t, other, more, 20); n != len(more) {
+					t.Fatalf("the other store stored %d of %d", n, len(more))
+				}
+				if err := other.SealEvents(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, more...)
+				// Its next insert catches up and wakes the loop.
+				if n := insertAll(t, s, all[:1], 1); n != 0 {
+					t.Fatalf("%d events stored again, want 0", n)
+				}
+			}
+			waitCovered(t, s)
+			if n := insertAll(t, s, all, 100); n != 0 {
+				t.Errorf("%d events stored again once covered, want 0", n)
+			}
+			checkOnce(t, "reopened", s, all)
+		})
+	}
+}
