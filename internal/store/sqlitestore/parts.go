@@ -281,7 +281,9 @@ type parts struct {
 	// (startCovering, coverStart), as is the loop that covers the others
 	// (coverLoop: coverCtx, stopCover, coverDone, woken by coverWake).
 	// coverRetry, when not 0 (tests), is the loop's first wait before it
-	// reads again the partitions it failed to read (coverRetryFirst).
+	// reads again the partitions it failed to read (coverRetryFirst);
+	// coverHook, when set (tests, after open: the loop starts at the
+	// first insert), is called by the loop before it covers a partition.
 	hashSet    atomic.Pointer[hashSet]
 	coverStart sync.Once
 	coverCtx   context.Context
@@ -289,6 +291,7 @@ type parts struct {
 	coverDone  chan struct{}
 	coverWake  chan struct{}
 	coverRetry time.Duration
+	coverHook  func(p *partition)
 }
 
 // openParts reads the layout's state from the database (catchUp from an

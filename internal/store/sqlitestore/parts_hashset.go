@@ -232,8 +232,8 @@ func (ps *parts) coverLoop(ctx context.Context) {
 			clear(failed) // read again: the cause may have passed
 			continue
 		}
-		if coverHook != nil {
-			coverHook(next)
+		if ps.coverHook != nil {
+			ps.coverHook(next)
 		}
 		err := ps.cover(ctx, set, next)
 		if ctx.Err() != nil {
@@ -252,10 +252,6 @@ const (
 	coverRetryFirst = time.Minute
 	coverRetryMax   = time.Hour
 )
-
-// coverHook, when set (tests), is called by the covering loop before it
-// covers a partition.
-var coverHook func(p *partition)
 
 // coverChunk is how many keys the loop reads before it adds them.
 const coverChunk = 8192

@@ -171,10 +171,9 @@ func TestPartsHashSetReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	hold := make(chan struct{})
-	coverHook = func(*partition) { <-hold }
-	t.Cleanup(func() { coverHook = nil })
 	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	defer s.Close()
+	s.parts.coverHook = func(*partition) { <-hold }
 	// Released before Close waits for the loop, should the test stop
 	// before it releases the loop itself.
 	release := sync.OnceFunc(func() { close(hold) })
@@ -221,16 +220,14 @@ func TestPartsHashSetCloseWhileCovering(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var reopened *parts
 	covering := make(chan struct{})
 	var once sync.Once
-	coverHook = func(*partition) {
+	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	reopened := s.parts
+	reopened.coverHook = func(*partition) {
 		once.Do(func() { close(covering) })
 		<-reopened.coverCtx.Done() // the store closes meanwhile
 	}
-	t.Cleanup(func() { coverHook = nil })
-	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
-	reopened = s.parts
 	if n := insertAll(t, s, all[:10], 10); n != 0 {
 		t.Errorf("%d events stored again, want 0", n)
 	}
@@ -399,23 +396,18 @@ func TestPartsHashSetReadAgain(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			var (
-				reopened *Store
-				hidden   string
-			)
-			coverHook = func(p *partition) {
+			s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+			defer s.Close()
+			var hidden string
+			s.parts.coverHook = func(p *partition) {
 				if hidden != "" {
 					return
 				}
 				hidden = p.table
-				if _, err := reopened.write.Exec(`ALTER TABLE ` + hidden + ` RENAME TO ` + hidden + `_hidden`); err != nil {
+				if _, err := s.write.Exec(`ALTER TABLE ` + hidden + ` RENAME TO ` + hidden + `_hidden`); err != nil {
 					t.Error(err)
 				}
 			}
-			t.Cleanup(func() { coverHook = nil })
-			s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
-			defer s.Close()
-			reopened = s
 			s.parts.coverRetry = time.Millisecond
 			if woken {
 				s.parts.coverRetry = time.Hour // only a wake reads it again
