@@ -534,7 +534,7 @@ func (s *Store) upgradeLayout(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ? WHERE version < ?`, partsVersion, partsVersion); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
 		return err
 	}
 	return tx.Commit()

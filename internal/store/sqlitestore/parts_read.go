@@ -215,12 +215,6 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 	return out, nil
 }
 
-// eventsByHash returns the stored events of hashes, by hash, Seq set to
-// their ids: findHashes in every partition.
-func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org string) (map[event.Hash]store.StoredEvent, error) {
-	return ps.findHashes(ctx, hashes, org, 0)
-}
-
 // findHashes returns the stored events of hashes, by hash, Seq set to
 // their ids, in the partitions that may hold an id from from on (every
 // one when from is 0). The unsealed partitions answer from their map of
@@ -376,7 +370,7 @@ func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (sto
 	if err := ps.refresh(ctx); err != nil {
 		return store.StoredEvent{}, err
 	}
-	found, err := ps.eventsByHash(ctx, []event.Hash{hash}, org)
+	found, err := ps.findHashes(ctx, []event.Hash{hash}, org, 0)
 	if err != nil {
 		return store.StoredEvent{}, err
 	}
