@@ -17,6 +17,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -279,12 +280,18 @@ type parts struct {
 	// (parts_hashset.go), made at the first writer's lookup
 	// (startCovering, coverStart), as is the loop that covers the others
 	// (coverLoop: coverCtx, stopCover, coverDone, woken by coverWake).
+	// coverRetry, when not 0 (tests), is the loop's first wait before it
+	// reads again the partitions it failed to read (coverRetryFirst);
+	// coverHook, when set (tests, after open: the loop starts at the
+	// first insert), is called by the loop before it covers a partition.
 	hashSet    atomic.Pointer[hashSet]
 	coverStart sync.Once
 	coverCtx   context.Context
 	stopCover  context.CancelFunc
 	coverDone  chan struct{}
 	coverWake  chan struct{}
+	coverRetry time.Duration
+	coverHook  func(p *partition)
 }
 
 // openParts reads the layout's state from the database (catchUp from an
@@ -527,7 +534,7 @@ func (s *Store) upgradeLayout(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ? WHERE version < ?`, partsVersion, partsVersion); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE event_layout SET version = ?`, partsVersion); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -11,12 +11,14 @@ package sqlitestore
 // partitions' own filters.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -149,20 +151,17 @@ func (ps *parts) startCovering() {
 	})
 }
 
-// coverSealing adds the hashes of a partition being sealed to the set,
-// when there is one; it reports whether it did, which the sealing records
-// as partition.covered once it commits. Added and then not sealed (a
-// failed seal), they only cost false positives.
-func (ps *parts) coverSealing(hot *hotSnap) bool {
-	set := ps.hashSet.Load()
+// coverSealing adds the hashes of a partition being sealed, keys, to
+// set, the duplicate check's set as the sealing read the partition's rows
+// (nil when not made yet); it reports whether it did, which the sealing
+// records as partition.covered once it commits. The sealing calls it once
+// every statement has succeeded, so that a failed seal, retried, does not
+// add them again (and count them again toward a layer's capacity); should
+// the commit itself fail, they only cost false positives.
+func coverSealing(set *hashSet, keys []uint64) bool {
 	if set == nil {
 		return false
 	}
-	keys := make([]uint64, hot.n)
-	for i := range keys {
-		keys[i] = hot.row(i).h8
-	}
-	hot.done()
 	set.add(keys)
 	return true
 }
@@ -190,11 +189,15 @@ func (ps *parts) wakeCovering() {
 // there were when the set was made, those another store sealed), one at a
 // time, until close: it reads each one's h8 column and adds them. A
 // partition that cannot be read stays uncovered, asked through its own
-// filter as before.
+// filter as before, until the loop reads it again: when it is woken, or
+// after a wait that doubles from coverRetryFirst to coverRetryMax while
+// reads fail.
 func (ps *parts) coverLoop(ctx context.Context) {
 	defer close(ps.coverDone)
 	set := ps.hashSet.Load()
 	failed := map[*partition]bool{}
+	first := cmp.Or(ps.coverRetry, coverRetryFirst)
+	wait := first
 	for {
 		var next *partition
 		ps.mu.RLock()
@@ -206,15 +209,31 @@ func (ps *parts) coverLoop(ctx context.Context) {
 		}
 		ps.mu.RUnlock()
 		if next == nil {
+			var (
+				timer *time.Timer
+				retry <-chan time.Time // none while no read failed
+			)
+			if len(failed) > 0 {
+				timer = time.NewTimer(wait)
+				retry = timer.C
+			} else {
+				wait = first
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-ps.coverWake:
-				continue
+			case <-retry:
+				wait = min(2*wait, coverRetryMax)
 			}
+			if timer != nil {
+				timer.Stop()
+			}
+			clear(failed) // read again: the cause may have passed
+			continue
 		}
-		if coverHook != nil {
-			coverHook(next)
+		if ps.coverHook != nil {
+			ps.coverHook(next)
 		}
 		err := ps.cover(ctx, set, next)
 		if ctx.Err() != nil {
@@ -222,14 +241,17 @@ func (ps *parts) coverLoop(ctx context.Context) {
 		}
 		if err != nil {
 			failed[next] = true
-			ps.s.log.Warn("event partition's hashes not in the duplicate check's set; its own filter answers", "partition", next.n, "err", err)
+			ps.s.log.Warn("event partition's hashes not in the duplicate check's set; its own filter answers until read again", "partition", next.n, "err", err)
 		}
 	}
 }
 
-// coverHook, when set (tests), is called by the covering loop before it
-// covers a partition.
-var coverHook func(p *partition)
+// coverRetryFirst and coverRetryMax bound the covering loop's wait before
+// it reads again the partitions it failed to read.
+const (
+	coverRetryFirst = time.Minute
+	coverRetryMax   = time.Hour
+)
 
 // coverChunk is how many keys the loop reads before it adds them.
 const coverChunk = 8192

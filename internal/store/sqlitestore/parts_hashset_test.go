@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"maps"
 	"path/filepath"
 	"sync"
@@ -170,10 +171,13 @@ func TestPartsHashSetReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	hold := make(chan struct{})
-	coverHook = func(*partition) { <-hold }
-	t.Cleanup(func() { coverHook = nil })
 	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	defer s.Close()
+	s.parts.coverHook = func(*partition) { <-hold }
+	// Released before Close waits for the loop, should the test stop
+	// before it releases the loop itself.
+	release := sync.OnceFunc(func() { close(hold) })
+	defer release()
 	if s.parts.hashSet.Load() != nil {
 		t.Fatal("the set is made at open; want it at the first writer's lookup")
 	}
@@ -191,7 +195,7 @@ func TestPartsHashSetReopen(t *testing.T) {
 	if _, covered := coverage(s); covered != 0 {
 		t.Fatalf("%d partitions covered while the loop is held", covered)
 	}
-	close(hold)
+	release()
 	waitCovered(t, s)
 	after, err := s.EventIDs(t.Context(), hashes)
 	if err != nil || !maps.Equal(before, after) {
@@ -216,16 +220,14 @@ func TestPartsHashSetCloseWhileCovering(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var reopened *parts
 	covering := make(chan struct{})
 	var once sync.Once
-	coverHook = func(*partition) {
+	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	reopened := s.parts
+	reopened.coverHook = func(*partition) {
 		once.Do(func() { close(covering) })
 		<-reopened.coverCtx.Done() // the store closes meanwhile
 	}
-	t.Cleanup(func() { coverHook = nil })
-	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
-	reopened = s.parts
 	if n := insertAll(t, s, all[:10], 10); n != 0 {
 		t.Errorf("%d events stored again, want 0", n)
 	}
@@ -329,4 +331,123 @@ func TestPartsHashSetSealedElsewhere(t *testing.T) {
 		t.Errorf("b stored %d of a's events again once covered, want 0", n)
 	}
 	checkOnce(t, "b", b, append(first, all...))
+}
+
+// TestPartsHashSetFailedSeals fails the sealing of a partition three
+// times, after its writes and before its commit, then seals it: the set
+// holds its hashes once, counted once toward the layer's capacity, and
+// the partition is covered, its events refused.
+func TestPartsHashSetFailedSeals(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	defer s.Close()
+	events := storetest.NewGenerator(98).Batch(10)
+	if n := insertAll(t, s, events, 10); n != len(events) {
+		t.Fatalf("%d of %d events stored", n, len(events))
+	}
+	ps := s.parts
+	set := ps.hashSet.Load()
+	if set == nil {
+		t.Fatal("no set after the first insert")
+	}
+	ps.mu.Lock()
+	p := ps.list[0]
+	p.sealing = true
+	ps.mu.Unlock()
+	t.Cleanup(func() { sealHook = nil })
+	for i := range 3 {
+		ctx, cancel := context.WithCancel(t.Context())
+		sealHook = cancel // the statements after it fail
+		if err := ps.seal(ctx, p); err == nil {
+			t.Fatalf("seal %d succeeded, want it failed", i)
+		}
+	}
+	sealHook = nil
+	if err := ps.seal(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	set.mu.Lock()
+	var keys int64
+	for _, l := range *set.layers.Load() {
+		keys += l.n
+	}
+	set.mu.Unlock()
+	if keys != int64(len(events)) {
+		t.Errorf("the set counts %d keys, want the partition's %d once", keys, len(events))
+	}
+	if sealed, covered := coverage(s); sealed != 1 || covered != 1 {
+		t.Errorf("%d sealed partitions, %d covered; want 1 and 1", sealed, covered)
+	}
+	if n := insertAll(t, s, events, 10); n != 0 {
+		t.Errorf("%d events stored again, want 0", n)
+	}
+}
+
+// TestPartsHashSetReadAgain: the covering loop fails to read a
+// partition's hashes (its table renamed away meanwhile, then back), covers
+// the others, and reads it again, covering it: when woken by a partition
+// another store sealed, or after its wait when nothing wakes it.
+func TestPartsHashSetReadAgain(t *testing.T) {
+	withSealInline(t)
+	for _, woken := range []bool{true, false} {
+		name := map[bool]string{true: "woken", false: "after a wait"}[woken]
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parts.db")
+			s, all := sealedStore(t, path)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+			defer s.Close()
+			var hidden string
+			s.parts.coverHook = func(p *partition) {
+				if hidden != "" {
+					return
+				}
+				hidden = p.table
+				if _, err := s.write.Exec(`ALTER TABLE ` + hidden + ` RENAME TO ` + hidden + `_hidden`); err != nil {
+					t.Error(err)
+				}
+			}
+			s.parts.coverRetry = time.Millisecond
+			if woken {
+				s.parts.coverRetry = time.Hour // only a wake reads it again
+			}
+			// The first lookup starts the loop; no other until the table
+			// is back, as the lookups of an uncovered partition read it.
+			if n := insertAll(t, s, all[:1], 1); n != 0 {
+				t.Fatalf("%d events stored again, want 0", n)
+			}
+			sealed, covered := coverage(s)
+			for deadline := time.Now().Add(time.Minute); covered < sealed-1; sealed, covered = coverage(s) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d sealed partitions covered after a minute, want all but one", covered, sealed)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if _, err := s.write.Exec(`ALTER TABLE ` + hidden + `_hidden RENAME TO ` + hidden); err != nil {
+				t.Fatal(err)
+			}
+			if woken {
+				other := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+				defer other.Close()
+				more := storetest.NewGenerator(99).Batch(20)
+				if n := insertAll(t, other, more, 20); n != len(more) {
+					t.Fatalf("the other store stored %d of %d", n, len(more))
+				}
+				if err := other.SealEvents(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, more...)
+				// Its next insert catches up and wakes the loop.
+				if n := insertAll(t, s, all[:1], 1); n != 0 {
+					t.Fatalf("%d events stored again, want 0", n)
+				}
+			}
+			waitCovered(t, s)
+			if n := insertAll(t, s, all, 100); n != 0 {
+				t.Errorf("%d events stored again once covered, want 0", n)
+			}
+			checkOnce(t, "reopened", s, all)
+		})
+	}
 }

@@ -219,21 +219,16 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 	return out, nil
 }
 
-// eventsByHash returns the stored events of hashes, by hash, Seq set to
-// their ids: findHashes in every partition.
-func (ps *parts) eventsByHash(ctx context.Context, hashes []event.Hash, org string) (map[event.Hash]store.StoredEvent, error) {
-	return ps.findHashes(ctx, hashes, org, 0)
-}
-
 // findHashes returns the stored events of hashes, by hash, Seq set to
 // their ids, in the partitions that may hold an id from from on (every
 // one when from is 0). The unsealed partitions answer from their map of
 // hashes in memory, the sealed ones from their Bloom filter and, only on
 // a hit, their index of h8 (hashQuery); every candidate is decoded and
 // its whole hash compared. A covered sealed partition (parts_hashset.go)
-// is asked only for a hash the duplicate check's set admits: with from
-// 0, a hash stored nowhere costs the set's few cache lines and the
-// partitions not covered, whatever the number of covered ones.
+// is asked only for a hash the duplicate check's set admits, whatever
+// from (the set holds all of its hashes): a hash stored nowhere costs the
+// set's few cache lines and the partitions not covered, whatever the
+// number of covered ones.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
@@ -255,7 +250,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		list = list[max(i-1, 0):]
 	}
 	for _, p := range list {
-		if p.sealed && p.covered && set != nil && from == 0 {
+		if p.sealed && p.covered && set != nil {
 			covered = append(covered, p)
 		} else {
 			own = append(own, p)
@@ -379,7 +374,7 @@ func (ps *parts) getEvent(ctx context.Context, hash event.Hash, org string) (sto
 	if err := ps.refresh(ctx); err != nil {
 		return store.StoredEvent{}, err
 	}
-	found, err := ps.eventsByHash(ctx, []event.Hash{hash}, org)
+	found, err := ps.findHashes(ctx, []event.Hash{hash}, org, 0)
 	if err != nil {
 		return store.StoredEvent{}, err
 	}

@@ -204,8 +204,10 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if version >= addrsVersion {
 		addrs = buildAddrs(&hot, p.base)
 	}
-	covered := ps.coverSealing(&hot) // the duplicate check's set (parts_hashset.go)
-	sum.build(&hot)
+	// The duplicate check's set (parts_hashset.go), when made: the
+	// sealing's hashes are added to it once its writes succeed.
+	set := ps.hashSet.Load()
+	keys := sum.build(&hot, set != nil)
 	for _, q := range sealIndexes(p.table, version) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -233,6 +235,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		return err
 	}
 	ps.spillFilters(&sum)
+	covered := coverSealing(set, keys)
 	// Locked before the commit, as the writer does, so that no reader
 	// catches up to a later generation in between.
 	ps.mu.Lock()
@@ -355,9 +358,15 @@ func fqdnSuffixes(rev []byte, fn func([]byte)) {
 	}
 }
 
-func (sum *partSummary) build(hot *hotSnap) {
+// build builds the summary's Bloom filters from a partition's rows; with
+// withKeys, it returns the h8 of each row too (for the duplicate check's
+// set), read in the same pass.
+func (sum *partSummary) build(hot *hotSnap, withKeys bool) (keys []uint64) {
 	n := hot.n
 	sum.ips, sum.asns, sum.fqdns, sum.hashes = newBloom(2*n), newBloom(n/8), newBloom(n), newHashBloom(n)
+	if withKeys {
+		keys = make([]uint64, 0, n)
+	}
 	var hb [8]byte
 	for i := range n {
 		r := hot.row(i)
@@ -380,8 +389,12 @@ func (sum *partSummary) build(hot *hotSnap) {
 		}
 		binary.BigEndian.PutUint64(hb[:], r.h8)
 		sum.hashes.add(hb[:])
+		if withKeys {
+			keys = append(keys, r.h8)
+		}
 	}
 	hot.done()
+	return keys
 }
 
 // summaryVersion leads a marshalled summary.

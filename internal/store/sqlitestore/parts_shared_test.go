@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -452,4 +453,105 @@ func TestPartsSharedLeftPartitionSealed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the partition b left behind is not sealed by a after 10 s")
+}
+
+// TestPartsSharedRaceAcrossPartitions: while b looks up a batch, a stores
+// part of it in a run that fills the partition b saw last and goes on
+// into the next one, then seals them; b looks up again, in its
+// transaction, from the next id it saw (lookedNext), and stores only
+// what a did not. With b's last partition half full, lookedNext falls
+// inside the partition the run starts in; with it full, on the first id
+// of the partition the run starts in. Either way a lookup that starts one
+// partition later misses the events of the run's first partition. When b
+// stores the run itself (another of its writers), the partitions are
+// covered by its duplicate check's set as they are sealed, and the
+// second lookup asks them through the set.
+func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
+	withSealInline(t)
+	for _, tc := range []struct {
+		name   string
+		before int  // events a stores first, in batches of 20
+		same   bool // b stores the run, not a
+	}{
+		{"inside a partition", 30, false},
+		{"on a partition's first id", 40, false},
+		{"inside a partition, by the same store", 30, true},
+		{"on a partition's first id, by the same store", 40, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parts.db")
+			opts := Options{EventLayout: LayoutParts, PartitionEvents: 20}
+			a := openLayout(t, path, opts)
+			defer a.Close()
+			b := openLayout(t, path, opts)
+			defer b.Close()
+			g := storetest.NewGenerator(97)
+			first, batch := g.Batch(tc.before), g.Batch(35)
+			if n := insertAll(t, a, first, 20); n != len(first) {
+				t.Fatalf("a stored %d of %d", n, len(first))
+			}
+			// a (or b) stores the batch's first 30 events, to the end of
+			// the partition b saw last and then into a new one.
+			run := batch[:30]
+			runner := a
+			if tc.same {
+				runner = b
+			}
+			fill := 20 - tc.before%20
+			var (
+				done       atomic.Bool
+				lookedNext int64
+			)
+			beforeInsertTx = func() {
+				// Run by b's insert; then by a's, within it, which does nothing.
+				if !done.CompareAndSwap(false, true) {
+					return
+				}
+				b.parts.mu.RLock()
+				lookedNext = b.parts.nextID
+				b.parts.mu.RUnlock()
+				if n := insertAll(t, runner, run[:fill], fill); n != fill {
+					t.Errorf("the run: %d of %d stored", n, fill)
+				}
+				if n := insertAll(t, runner, run[fill:], len(run)-fill); n != len(run)-fill {
+					t.Errorf("the run: %d of %d stored", n, len(run)-fill)
+				}
+				if err := runner.SealEvents(t.Context()); err != nil {
+					t.Error(err)
+				}
+			}
+			t.Cleanup(func() { beforeInsertTx = nil })
+			n, err := b.InsertEvents(t.Context(), batch, nil)
+			if err != nil || n != len(batch)-len(run) {
+				t.Errorf("b: InsertEvents = %d, %v; want the %d a did not store", n, err, len(batch)-len(run))
+			}
+			// The premise: the run starts at lookedNext, in a partition
+			// that starts before it or on it, and ends in the next one.
+			b.parts.mu.RLock()
+			var (
+				starts    []int64
+				uncovered int // of the partitions the run went into
+			)
+			for i, p := range b.parts.list {
+				starts = append(starts, p.firstID)
+				last := i+1 == len(b.parts.list) || b.parts.list[i+1].firstID > lookedNext
+				if last && p.sealed && !p.covered {
+					uncovered++
+				}
+			}
+			b.parts.mu.RUnlock()
+			want := []int64{1, 21, 41}
+			if tc.before == 40 {
+				want = append(want, 61)
+			}
+			if lookedNext != int64(tc.before)+1 || !slices.Equal(starts[:min(len(starts), len(want))], want) {
+				t.Fatalf("lookedNext %d, partitions from ids %v; want %d and %v first", lookedNext, starts, tc.before+1, want)
+			}
+			if tc.same && uncovered > 0 {
+				t.Fatalf("b: %d partitions of the run not covered, want none: b sealed them", uncovered)
+			}
+			checkOnce(t, "a", a, append(first, batch...))
+			checkOnce(t, "b", b, append(first, batch...))
+		})
+	}
 }
