@@ -17,7 +17,9 @@ import (
 )
 
 // layoutQueries are searches over storetest.Generator's events, each with
-// every sort and direction the table offers.
+// every sort and direction the table offers: among them a prefix of
+// several /16s (several lists by address, across rows when they are
+// small) and the whole of each family.
 func layoutQueries(g *storetest.Generator, sample *event.Event) map[string]store.EventQuery {
 	ip := netip.MustParseAddr(sample.Value("source.ip"))
 	ts, _ := sample.Time("time.source")
@@ -26,6 +28,10 @@ func layoutQueries(g *storetest.Generator, sample *event.Event) map[string]store
 		"ip":         {IP: ip},
 		"/16":        {Prefix: g.NetworkPrefix(0)},
 		"/24":        {Prefix: netip.PrefixFrom(ip, 24).Masked()},
+		"/14":        {Prefix: netip.PrefixFrom(g.NetworkPrefix(0).Addr(), 14)},
+		"all IPv4":   {Prefix: netip.MustParsePrefix("0.0.0.0/0")},
+		"all IPv6":   {Prefix: netip.MustParsePrefix("::/0")},
+		"IPv6 /64":   {Prefix: netip.MustParsePrefix("2001:db8:0:1::/64")},
 		"asn":        {ASN: g.ASN(0)},
 		"asn+type":   {ASN: g.ASN(1), Type: sample.Value("classification.type")},
 		"feed":       {Feed: sample.Value("feed.name")},
@@ -142,6 +148,10 @@ type layoutPair struct {
 	partsPath   string
 	g           *storetest.Generator
 	all         []*event.Event
+	// mixAddrs has insert give some events an IPv6 source.ip and a
+	// destination.ip (mixAddrs); TestPartsOfVersion2Keys, which sorts
+	// partitions by the form of their IPv4 sources, wants none.
+	mixAddrs bool
 }
 
 // newLayoutPair opens the two stores in a new directory, closed at the
@@ -161,13 +171,40 @@ func newLayoutPair(t *testing.T, seed uint64) *layoutPair {
 	return lp
 }
 
-// insert stores batches of 250 new events in both.
+// insert stores batches of 250 new events in both, with lp.mixAddrs
+// some of an IPv6 source.ip, some with a destination.ip.
 func (lp *layoutPair) insert(batches int) {
 	lp.t.Helper()
 	for range batches {
 		batch := lp.g.Batch(250)
+		for i, e := range batch {
+			if lp.mixAddrs {
+				mixAddrs(lp.t, e, len(lp.all)+i)
+			}
+		}
 		lp.all = append(lp.all, batch...)
 		insertOnBoth(lp.t, lp.rows, lp.parts, batch)
+	}
+}
+
+// mixAddrs gives the n-th event of a layoutPair an IPv6 source.ip (one
+// in 7, in 2001:db8:0:0-3::/64) and a destination.ip (one in 3, of
+// either family), that the generator does not make.
+func mixAddrs(t *testing.T, e *event.Event, n int) {
+	t.Helper()
+	set := func(k, v string) {
+		if err := e.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n%7 == 0 {
+		set("source.ip", fmt.Sprintf("2001:db8:0:%x::%x", n%4, n%1000+1))
+	}
+	switch n % 6 {
+	case 1:
+		set("destination.ip", fmt.Sprintf("100.%d.%d.%d", n%5, n%256, n%250+1))
+	case 4:
+		set("destination.ip", fmt.Sprintf("2001:db8:0:%x:%x::1", n%3, n%100))
 	}
 }
 

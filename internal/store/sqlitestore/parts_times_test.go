@@ -17,6 +17,7 @@ import (
 // its AS numbers and times are in lists, not indexes.
 func TestPartsOfVersion3Times(t *testing.T) {
 	lp := newLayoutPair(t, 11)
+	lp.mixAddrs = true
 	lp.parts.parts.writeVersion = 3
 	lp.insert(5)
 	lp.upgrade(`ALTER TABLE event_parts DROP COLUMN ts_base`, `ALTER TABLE event_parts DROP COLUMN sealed_as`, `UPDATE event_layout SET version = 3`)
@@ -71,6 +72,7 @@ func TestPartsOfVersion3Times(t *testing.T) {
 // lists, not indexes.
 func TestPartsOfVersion4Addrs(t *testing.T) {
 	lp := newLayoutPair(t, 17)
+	lp.mixAddrs = true
 	lp.parts.parts.writeVersion = 4
 	lp.insert(5)
 	lp.upgrade(`UPDATE event_layout SET version = 4`)
