@@ -255,52 +255,38 @@ func (lp *layoutPair) compare() {
 // page, and the counts and groupings; then reopens the parts store
 // (its hot partition read back from its rows) and compares again.
 func TestPartsAnswerLikeRows(t *testing.T) {
-	skipUnderRace(t)
-	withSealInline(t)
-	dir := t.TempDir()
-	rows := openLayout(t, filepath.Join(dir, "rows.db"), Options{EventLayout: LayoutRows})
-	defer rows.Close()
-	partsPath := filepath.Join(dir, "parts.db")
-	parts := openLayout(t, partsPath, Options{EventLayout: LayoutParts, PartitionEvents: 300})
-	g := storetest.NewGenerator(5)
-	var all []*event.Event
+	lp := newLayoutPair(t, 5)
 	for range 13 {
-		batch := g.Batch(250)
-		// Events stored already come again: neither layout stores them twice.
-		if len(all) > 0 {
-			batch = append(batch, all[len(all)/3], all[len(all)-1])
+		batch := lp.g.Batch(250)
+		for i, e := range batch {
+			mixAddrs(t, e, len(lp.all)+i)
 		}
-		all = append(all, batch...)
-		insertOnBoth(t, rows, parts, batch)
+		// Events stored already come again: neither layout stores them twice.
+		if len(lp.all) > 0 {
+			batch = append(batch, lp.all[len(lp.all)/3], lp.all[len(lp.all)-1])
+		}
+		lp.all = append(lp.all, batch...)
+		insertOnBoth(t, lp.rows, lp.parts, batch)
 	}
-	parts.parts.mu.RLock()
 	sealed := 0
-	for _, p := range parts.parts.list {
+	list := lp.partitions()
+	for _, p := range list {
 		if p.sealed {
 			sealed++
 		}
 	}
-	hot := !parts.parts.list[len(parts.parts.list)-1].sealed
-	parts.parts.mu.RUnlock()
-	if sealed < 5 || !hot {
+	if hot := !list[len(list)-1].sealed; sealed < 5 || !hot {
 		t.Fatalf("%d sealed partitions, last hot %v: the test wants several sealed and a hot one", sealed, hot)
 	}
-	sample := all[777]
-	compareLayouts(t, rows, parts, g, sample)
-	if err := parts.Close(); err != nil {
+	lp.compare()
+	if err := lp.parts.Close(); err != nil {
 		t.Fatal(err)
 	}
-	parts = openLayout(t, partsPath, Options{})
-	defer parts.Close()
-	if parts.EventLayout() != LayoutParts {
-		t.Fatalf("reopened with no layout asked: %q, want the recorded %q", parts.EventLayout(), LayoutParts)
+	lp.parts = openLayout(t, lp.partsPath, Options{})
+	if lp.parts.EventLayout() != LayoutParts {
+		t.Fatalf("reopened with no layout asked: %q, want the recorded %q", lp.parts.EventLayout(), LayoutParts)
 	}
-	compareLayouts(t, rows, parts, g, sample)
-	for i, e := range all {
-		if _, err := parts.GetEvent(t.Context(), e.Hash()); err != nil {
-			t.Fatalf("event %d after reopening: %v", i, err)
-		}
-	}
+	lp.compare()
 }
 
 // TestLayoutIsKept refuses to open a database in the other layout.
