@@ -5,7 +5,8 @@ package sqlitestore
 // every entry, with its B-tree's own bytes (about 20 bytes an event):
 // a partition's events are listed instead by the first bytes of their
 // address, an IPv4 address's /16 and an IPv6 one's /64, both sides in
-// one list, each list in (ts, id) order and compressed with zstd like
+// one list, each list in (ts, id) order and compressed with zstd (kept
+// as it is when that does not shrink it) like
 // the lists by AS number (parts_postings.go). An entry holds the
 // difference of its time and id to the one before and the address's
 // remaining bytes (2 for IPv4, 8 for IPv6); the times in a unit that
@@ -116,7 +117,8 @@ func buildAddrs(hot *hotSnap, base int64) map[string][]addrPosting {
 // addrsTables create a partition's lists by address: the lists, each
 // compressed, one after the other in the order of their keys, cut in
 // rows of parts.addrsRow bytes (_ip), and where each starts and how long it
-// is (_ipkeys), and under the empty key the length of the rows. A list of 2 KB (as on `vigil bench ingest`'s input) in
+// is (_ipkeys; a length negated for a list stored uncompressed), and
+// under the empty key the length of the rows. A list of 2 KB (as on `vigil bench ingest`'s input) in
 // a row of its own took a page of 4 KiB, in a WITHOUT ROWID table a page
 // and a half: half the pages wasted. The rows of _ip, numbered from 0,
 // fill a page each but for the last.
@@ -163,8 +165,16 @@ func writeAddrs(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, li
 	var all []byte
 	for _, k := range keys {
 		n := len(all)
-		all = enc.EncodeAll(encodeAddrs(lists[k], addrLowBytes(k[0])), all)
-		if _, err := st.ExecContext(ctx, []byte(k), n, len(all)-n); err != nil {
+		list := encodeAddrs(lists[k], addrLowBytes(k[0]))
+		all = enc.EncodeAll(list, all)
+		size := len(all) - n
+		// zstd's frame takes a dozen bytes: a list of an entry or two,
+		// which it does not shrink, is stored as it is, its len negated.
+		if size >= len(list) {
+			all = append(all[:n], list...)
+			size = -len(list)
+		}
+		if _, err := st.ExecContext(ctx, []byte(k), n, size); err != nil {
 			return err
 		}
 	}
@@ -272,11 +282,14 @@ func (f *partFilter) addrBounds() (lo, hi []byte) {
 }
 
 // addrSpan is where a list by address is in its partition's stream of
-// lists: from byte pos, len bytes.
+// lists: from byte pos, len bytes compressed, or -len bytes as they are.
 type addrSpan struct {
 	key      []byte
 	pos, len int64
 }
+
+// size is how many bytes of the stream the list takes.
+func (s addrSpan) size() int64 { return max(s.len, -s.len) }
 
 // searchAddrs offers a sealed partition's first matches to top, read
 // through its lists by address: the lists whose keys the range of f's
@@ -324,7 +337,7 @@ func (ps *parts) searchAddrs(ctx context.Context, p *partition, f *partFilter, t
 		// Written in key order, the lists of a range of keys are one
 		// piece of the stream.
 		first := spans[0].pos / rowBytes
-		last := (spans[len(spans)-1].pos + spans[len(spans)-1].len - 1) / rowBytes
+		last := (spans[len(spans)-1].pos + spans[len(spans)-1].size() - 1) / rowBytes
 		stream = stream[:0]
 		err = ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_ip WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last},
 			func(r *sql.Rows) error {
@@ -338,15 +351,19 @@ func (ps *parts) searchAddrs(ctx context.Context, p *partition, f *partFilter, t
 		}
 		for _, s := range spans {
 			from := s.pos - first*rowBytes
-			if from < 0 || s.len <= 0 || int64(len(stream)) < from+s.len {
+			if from < 0 || s.len == 0 || int64(len(stream)) < from+s.size() {
 				return errBadPostings
 			}
-			decoded, err = ps.dec.DecodeAll(stream[from:from+s.len], decoded[:0])
-			if err != nil {
-				return fmt.Errorf("%w: %w", errBadPostings, err)
+			b := stream[from : from+s.size()]
+			if s.len > 0 {
+				decoded, err = ps.dec.DecodeAll(b, decoded[:0])
+				if err != nil {
+					return fmt.Errorf("%w: %w", errBadPostings, err)
+				}
+				b = decoded
 			}
 			lists++
-			if list, err = readAddrs(s.key, decoded, lo, hi, list); err != nil {
+			if list, err = readAddrs(s.key, b, lo, hi, list); err != nil {
 				return err
 			}
 		}
