@@ -5,7 +5,8 @@ package sqlitestore
 // every entry, with its B-tree's own bytes (about 20 bytes an event):
 // a partition's events are listed instead by the first bytes of their
 // address, an IPv4 address's /16 and an IPv6 one's /64, both sides in
-// one list, each list in (ts, id) order and compressed with zstd like
+// one list, each list in (ts, id) order and compressed with zstd (kept
+// as it is when that does not shrink it) like
 // the lists by AS number (parts_postings.go). An entry holds the
 // difference of its time and id to the one before and the address's
 // remaining bytes (2 for IPv4, 8 for IPv6); the times in a unit that
@@ -20,6 +21,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"fmt"
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
@@ -115,7 +117,8 @@ func buildAddrs(hot *hotSnap, base int64) map[string][]addrPosting {
 // addrsTables create a partition's lists by address: the lists, each
 // compressed, one after the other in the order of their keys, cut in
 // rows of parts.addrsRow bytes (_ip), and where each starts and how long it
-// is (_ipkeys). A list of 2 KB (as on `vigil bench ingest`'s input) in
+// is (_ipkeys; a length negated for a list stored uncompressed), and
+// under the empty key the length of the rows. A list of 2 KB (as on `vigil bench ingest`'s input) in
 // a row of its own took a page of 4 KiB, in a WITHOUT ROWID table a page
 // and a half: half the pages wasted. The rows of _ip, numbered from 0,
 // fill a page each but for the last.
@@ -128,9 +131,11 @@ func addrsTables(t string) []string {
 
 // defaultAddrsRow is the length of a row of lists (parts.addrsRow):
 // what a page of 4 KiB holds with the row's header (at most 4,061 bytes
-// in a table of rowids). The rows are read with the length they were
-// written with: a store of another length cannot read them (tests
-// alone change it, for lists across several rows).
+// in a table of rowids). Each partition records the length it was
+// written with (the _ipkeys entry of the empty key), read with its keys:
+// a change of this one needs no new layout version, and tests write
+// small rows for lists across several. A partition without the entry
+// was written with 4,000.
 const defaultAddrsRow = 4000
 
 // writeAddrs writes a partition's lists by address in tx, each
@@ -151,11 +156,25 @@ func writeAddrs(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, t string, li
 		return err
 	}
 	defer st.Close()
+	// The empty key's entry records the length of the rows: a store
+	// reads them with it whatever its own (a test's small rows, an
+	// earlier defaultAddrsRow).
+	if _, err := st.ExecContext(ctx, []byte{}, rowBytes, 0); err != nil {
+		return err
+	}
 	var all []byte
 	for _, k := range keys {
 		n := len(all)
-		all = enc.EncodeAll(encodeAddrs(lists[k], addrLowBytes(k[0])), all)
-		if _, err := st.ExecContext(ctx, []byte(k), n, len(all)-n); err != nil {
+		list := encodeAddrs(lists[k], addrLowBytes(k[0]))
+		all = enc.EncodeAll(list, all)
+		size := len(all) - n
+		// zstd's frame takes a dozen bytes: a list of an entry or two,
+		// which it does not shrink, is stored as it is, its len negated.
+		if size >= len(list) {
+			all = append(all[:n], list...)
+			size = -len(list)
+		}
+		if _, err := st.ExecContext(ctx, []byte(k), n, size); err != nil {
 			return err
 		}
 	}
@@ -262,81 +281,133 @@ func (f *partFilter) addrBounds() (lo, hi []byte) {
 	return f.lo, f.hi
 }
 
+// addrSpan is where a list by address is in its partition's stream of
+// lists: from byte pos, len bytes compressed, or -len bytes as they are.
+type addrSpan struct {
+	key      []byte
+	pos, len int64
+}
+
+// size is how many bytes of the stream the list takes.
+func (s addrSpan) size() int64 { return max(s.len, -s.len) }
+
 // searchAddrs offers a sealed partition's first matches to top, read
 // through its lists by address: the lists whose keys the range of f's
-// address or prefix spans, their entries within the range merged in the
-// order of the search, then offered (offerPostings) for the rest of f.
+// address or prefix spans, each range of keys' rows read at once, their
+// entries within the range merged in the order of the search, then
+// offered (offerMerged) for the rest of f.
 func (ps *parts) searchAddrs(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
 	ps.sealedAsked.Add(1)
 	lo, hi := f.addrBounds()
-	var list []posting
-	read := func(key, data []byte) error {
-		b, err := ps.dec.DecodeAll(data, nil)
+	var (
+		list     []posting
+		lists    int
+		stream   []byte // a range of keys' rows
+		decoded  []byte // a list, uncompressed
+		rowBytes int64
+		spans    []addrSpan
+	)
+	for _, r := range addrKeyRanges(lo, hi) {
+		// The entry of the empty key, first in key order, holds the
+		// length of the rows the partition was written with.
+		spans = spans[:0]
+		rowBytes = defaultAddrsRow
+		err := ps.searchStmts.each(ctx, ps.s.read, `SELECT key, pos, len FROM `+p.table+`_ipkeys WHERE key = X'' OR key BETWEEN ? AND ? ORDER BY key`, []any{r[0], r[1]},
+			func(rows *sql.Rows) error {
+				var s addrSpan
+				if err := rows.Scan(&s.key, &s.pos, &s.len); err != nil {
+					return err
+				}
+				if len(s.key) == 0 {
+					rowBytes = s.pos
+					return nil
+				}
+				spans = append(spans, s)
+				return nil
+			})
 		if err != nil {
+			return err
+		}
+		if len(spans) == 0 {
+			continue
+		}
+		if rowBytes <= 0 {
 			return errBadPostings
 		}
-		bad := false
-		err = decodeAddrs(b, addrLowBytes(key[0]), func(e addrPosting) {
-			a, ok := addrJoin(key, e.low)
-			bad = bad || !ok
-			if bytes.Compare(a[:], lo) >= 0 && bytes.Compare(a[:], hi) <= 0 {
-				list = append(list, posting{e.ts, e.id})
-			}
-		})
-		if err == nil && bad {
-			err = errBadPostings
-		}
-		return err
-	}
-	type span struct {
-		key      []byte
-		pos, len int64
-	}
-	for _, r := range addrKeyRanges(lo, hi) {
-		var spans []span
-		err := ps.searchStmts.each(ctx, ps.s.read, `SELECT key, pos, len FROM `+p.table+`_ipkeys WHERE key BETWEEN ? AND ?`, []any{r[0], r[1]},
-			func(rows *sql.Rows) error {
-				var s span
-				err := rows.Scan(&s.key, &s.pos, &s.len)
-				spans = append(spans, s)
+		// Written in key order, the lists of a range of keys are one
+		// piece of the stream.
+		first := spans[0].pos / rowBytes
+		last := (spans[len(spans)-1].pos + spans[len(spans)-1].size() - 1) / rowBytes
+		stream = stream[:0]
+		err = ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_ip WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last},
+			func(r *sql.Rows) error {
+				var row sql.RawBytes
+				err := r.Scan(&row)
+				stream = append(stream, row...)
 				return err
 			})
 		if err != nil {
 			return err
 		}
 		for _, s := range spans {
-			if len(s.key) == 0 || s.pos < 0 || s.len <= 0 {
-				return errBadPostings
-			}
-			rowBytes := int64(ps.addrsRow)
-			first, last := s.pos/rowBytes, (s.pos+s.len-1)/rowBytes
-			var data []byte
-			err := ps.searchStmts.each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_ip WHERE id BETWEEN ? AND ? ORDER BY id`, []any{first, last},
-				func(rows *sql.Rows) error {
-					var row []byte
-					err := rows.Scan(&row)
-					data = append(data, row...)
-					return err
-				})
-			if err != nil {
-				return err
-			}
 			from := s.pos - first*rowBytes
-			if int64(len(data)) < from+s.len {
+			if from < 0 || s.len == 0 || int64(len(stream)) < from+s.size() {
 				return errBadPostings
 			}
-			if err := read(s.key, data[from:from+s.len]); err != nil {
+			b := stream[from : from+s.size()]
+			if s.len > 0 {
+				decoded, err = ps.dec.DecodeAll(b, decoded[:0])
+				if err != nil {
+					return fmt.Errorf("%w: %w", errBadPostings, err)
+				}
+				b = decoded
+			}
+			lists++
+			if list, err = readAddrs(s.key, b, lo, hi, list); err != nil {
 				return err
 			}
 		}
 	}
-	// Each list is in (ts, id) order, an event in it once a side: the
-	// lists are merged, an event whose two sides match kept once.
-	slices.SortFunc(list, comparePostings)
-	list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
-	if !f.asc {
-		slices.Reverse(list)
+	return ps.offerMerged(ctx, p, f, top, list, lists)
+}
+
+// readAddrs appends the entries of the list of key (b, uncompressed)
+// whose addresses are within [lo, hi] to out.
+func readAddrs(key, b, lo, hi []byte, out []posting) ([]posting, error) {
+	width := addrLowBytes(key[0])
+	first, ok := addrJoin(key, 0)
+	lastLow := uint64(1)<<(8*width) - 1
+	if width == 8 {
+		lastLow = ^uint64(0)
 	}
-	_, err := ps.offerPostings(ctx, p, f, top, list, false)
-	return err
+	last, _ := addrJoin(key, lastLow)
+	if !ok {
+		return out, errBadPostings
+	}
+	// The list's addresses are first to last; of them, the range asks
+	// for those whose bytes past the key are within [minLow, maxLow].
+	if bytes.Compare(last[:], lo) < 0 || bytes.Compare(first[:], hi) > 0 {
+		return out, nil
+	}
+	minLow, maxLow := uint64(0), lastLow
+	if bytes.Compare(first[:], lo) < 0 {
+		minLow = lowOf(lo, width)
+	}
+	if bytes.Compare(last[:], hi) > 0 {
+		maxLow = lowOf(hi, width)
+	}
+	err := decodeAddrs(b, width, func(e addrPosting) {
+		if e.low >= minLow && e.low <= maxLow {
+			out = append(out, posting{e.ts, e.id})
+		}
+	})
+	return out, err
+}
+
+// lowOf is a 16-byte address key's last width bytes, as a big-endian
+// number.
+func lowOf(b []byte, width int) uint64 {
+	var low [8]byte
+	copy(low[8-width:], b[16-width:])
+	return binary.BigEndian.Uint64(low[:])
 }

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -70,5 +74,58 @@ func TestAddrsRoundTrip(t *testing.T) {
 	}
 	if _, ok := addrJoin([]byte{addrKeyV4, 1, 2}, 1<<16); ok {
 		t.Error("an IPv4 entry of more than 2 bytes joined")
+	}
+}
+
+// TestAddrsRawLists seals a partition of 40 addresses alone in their /16
+// or /64, and 200 of 4 addresses in one /16: a list of one entry, which zstd does not
+// shrink, is stored as it is, the list of 200 compressed, and a search
+// finds each.
+func TestAddrsRawLists(t *testing.T) {
+	withSealInline(t)
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 240})
+	defer s.Close()
+	var batch []*event.Event
+	for i := range 240 {
+		var ip string
+		switch {
+		case i < 20:
+			ip = fmt.Sprintf("192.%d.0.1", i)
+		case i < 40:
+			ip = fmt.Sprintf("2001:db8:%x::1", i)
+		default:
+			ip = fmt.Sprintf("10.1.0.%d", i%4+1)
+		}
+		e := event.New(2)
+		for k, v := range map[string]string{"time.source": event.FormatTime(time.Date(2024, 5, 1, 0, 0, i, 0, time.UTC)), "source.ip": ip} {
+			if err := e.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch = append(batch, e)
+	}
+	if _, err := s.InsertEvents(t.Context(), batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	var raw, compressed int
+	if err := s.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE len < 0), count(*) FILTER (WHERE len > 0) FROM ev_1_ipkeys`).Scan(&raw, &compressed); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 40 || compressed != 1 {
+		t.Errorf("%d lists stored as they are, %d compressed; want 40 and 1", raw, compressed)
+	}
+	for q, want := range map[store.EventQuery]int{
+		{IP: netip.MustParseAddr("192.7.0.1")}:           1,
+		{IP: netip.MustParseAddr("2001:db8:21::1")}:      1,
+		{Prefix: netip.MustParsePrefix("192.0.0.0/8")}:   20,
+		{Prefix: netip.MustParsePrefix("2001:db8::/32")}: 20,
+		{Prefix: netip.MustParsePrefix("10.1.0.0/16")}:   200,
+		{Prefix: netip.MustParsePrefix("0.0.0.0/0")}:     220,
+	} {
+		q.Limit = 400
+		page, err := s.SearchEvents(t.Context(), q)
+		if err != nil || len(page.Events) != want {
+			t.Errorf("%+v: %d events (%v), want %d", q, len(page.Events), err, want)
+		}
 	}
 }

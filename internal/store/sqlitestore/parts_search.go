@@ -736,15 +736,24 @@ func (ps *parts) searchPostings(ctx context.Context, p *partition, f *partFilter
 	if err != nil {
 		return err
 	}
-	// A list is in (ts, id) order already; both sides' are merged.
-	if sides > 1 {
+	return ps.offerMerged(ctx, p, f, top, list, sides)
+}
+
+// offerMerged offers the events of lists of postings, appended one after
+// the other in list, to top (offerPostings): each list is in (ts, id)
+// order, an event in a list once a side; they are merged in the order of
+// f, an event of several kept once.
+func (ps *parts) offerMerged(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting, lists int) error {
+	if lists > 1 {
 		slices.SortFunc(list, comparePostings)
-		list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
 	}
+	// An event whose both sides are in one list is there twice, side
+	// by side.
+	list = slices.CompactFunc(list, func(a, b posting) bool { return a.id == b.id })
 	if !f.asc {
 		slices.Reverse(list)
 	}
-	_, err = ps.offerPostings(ctx, p, f, top, list, false)
+	_, err := ps.offerPostings(ctx, p, f, top, list, false)
 	return err
 }
 
