@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // events is partitioned by ranges of ids (migration 13): partition N,
@@ -74,19 +75,10 @@ const sealMemory = "256MB"
 // is a date).
 const dayFormat = "2006-01-02"
 
-// observationDay is the UTC day of e's time.observation (of now without
-// one), at most the day after now's: the rule of the SQLite parts layout.
-// It is no bound: a batch of an earlier day than the hot partition's goes
-// into the hot partition.
+// observationDay is the UTC day a batch whose first event is e belongs
+// to (store.ObservationTime, the rule of the SQLite parts layout too).
 func observationDay(e *event.Event, now time.Time) string {
-	t, ok := e.Time("time.observation")
-	if !ok {
-		t = now
-	}
-	if limit := now.Add(24 * time.Hour); t.After(limit) {
-		t = limit
-	}
-	return t.UTC().Format(dayFormat)
+	return store.ObservationTime(e, now).Format(dayFormat)
 }
 
 // partitions is what a Store knows of the hot partition, and its sealing.

@@ -35,23 +35,13 @@ func multiInsertSQL(table, names string, columns, n int) string {
 	return "INSERT INTO " + table + " (" + names + ") VALUES " + row + strings.Repeat(", "+row, n-1)
 }
 
-// observationDay is the UTC day of e's time.observation (of now without
-// one), at most the day after now's. It closes partitions: a batch of a
-// later day than the hot partition's starts a new one, so that a
-// partition mostly holds one day's events. It is no bound: a batch of an
-// earlier day goes into the hot partition, and time.source, which
-// searches and retention read, may be anything; a partition's summary
-// gives its time.source range. The cap keeps a feed's far-future times
-// from opening a partition a batch.
+// observationDay is the UTC day of e's observation as partitions are
+// closed by (store.ObservationTime): a batch of a later day than the hot
+// partition's starts a new one, so that a partition mostly holds one
+// day's events. time.source, which searches and retention read, may be
+// anything; a partition's summary gives its time.source range.
 func observationDay(e *event.Event, now time.Time) string {
-	t, ok := e.Time("time.observation")
-	if !ok {
-		t = now
-	}
-	if limit := now.Add(24 * time.Hour); t.After(limit) {
-		t = limit
-	}
-	return t.UTC().Format(dayFormat)
+	return store.ObservationTime(e, now).Format(dayFormat)
 }
 
 // dayFormat is a partition's day (event_parts.day).
