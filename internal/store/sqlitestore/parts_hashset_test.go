@@ -5,7 +5,6 @@ import (
 	"maps"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,35 +255,7 @@ func TestPartsTwoStoresSameEvents(t *testing.T) {
 	defer a.Close()
 	b := openLayout(t, path, opts)
 	defer b.Close()
-	all := storetest.NewGenerator(94).Batch(1500)
-	var (
-		wg     sync.WaitGroup
-		stored atomic.Int64
-	)
-	for w, s := range []*Store{a, b, a, b} {
-		wg.Go(func() {
-			size := 40 + 23*w
-			for i := range (len(all) + size - 1) / size {
-				at := (i*size + w*200) % len(all)
-				n, err := s.InsertEvents(t.Context(), all[at:min(at+size, len(all))], nil)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				stored.Add(int64(n))
-			}
-		})
-	}
-	wg.Wait()
-	n, err := a.InsertEvents(t.Context(), all, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if total := stored.Load() + int64(n); total != int64(len(all)) {
-		t.Errorf("%d events counted as new, want %d", total, len(all))
-	}
-	checkOnce(t, "a", a, all)
-	checkOnce(t, "b", b, all)
+	insertAtOnce(t, []*Store{a, b, a, b}, storetest.NewGenerator(94).Batch(1500), 40, 23, 200)
 }
 
 // waitCovered waits until every sealed partition of s is covered.

@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
@@ -35,18 +37,25 @@ func TestPartsWritersRaceOnHashes(t *testing.T) {
 func TestPartsConcurrentWriters(t *testing.T) {
 	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 300})
 	defer s.Close()
-	all := storetest.NewGenerator(73).Batch(1200)
+	insertAtOnce(t, []*Store{s, s, s, s}, storetest.NewGenerator(73).Batch(1200), 50, 37, 300)
+}
+
+// insertAtOnce runs a writer a store of stores, each inserting every
+// event of all in batches of its own size (base + step × its number),
+// from its own place on (offset × its number), all at once; then checks
+// that each event was counted as new once, and is stored once as every
+// store sees.
+func insertAtOnce(t *testing.T, stores []*Store, all []*event.Event, base, step, offset int) {
+	t.Helper()
 	var (
 		wg     sync.WaitGroup
 		stored atomic.Int64
 	)
-	for w := range 4 {
+	for w, s := range stores {
 		wg.Go(func() {
-			// Each writer inserts every event, in batches of its own
-			// sizes, from its own place on.
-			size := 50 + 37*w
+			size := base + step*w
 			for i := range (len(all) + size - 1) / size {
-				at := (i*size + w*300) % len(all)
+				at := (i*size + w*offset) % len(all)
 				n, err := s.InsertEvents(t.Context(), all[at:min(at+size, len(all))], nil)
 				if err != nil {
 					t.Error(err)
@@ -58,12 +67,14 @@ func TestPartsConcurrentWriters(t *testing.T) {
 	}
 	wg.Wait()
 	// Whatever no writer reached; every event counted once as new.
-	n, err := s.InsertEvents(t.Context(), all, nil)
+	n, err := stores[0].InsertEvents(t.Context(), all, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if total := stored.Load() + int64(n); total != int64(len(all)) {
 		t.Errorf("%d events counted as new, want %d", total, len(all))
 	}
-	checkOnce(t, "store", s, all)
+	for i, s := range stores {
+		checkOnce(t, fmt.Sprintf("store %d", i), s, all)
+	}
 }
