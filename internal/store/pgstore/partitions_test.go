@@ -68,24 +68,7 @@ func TestMigrateEventPartitions(t *testing.T) {
 	ctx := t.Context()
 	s := openFresh(t)
 	events := copyCorpus(t, 300)
-	if err := s.migrateTo(ctx, 12); err != nil {
-		t.Fatal(err)
-	}
-	insertByStatement(t, s, events[:50])
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b batchColumns
-	now := time.Now()
-	b.fill(events[50:200], now)
-	b.packBatch()
-	if _, ok, err := copyEvents(ctx, tx, &b, now); err != nil || !ok {
-		t.Fatalf("copyEvents = %v, %v", ok, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storeAtVersion(t, s, 12, events[:50], events[50:200])
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

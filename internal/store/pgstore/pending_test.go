@@ -167,24 +167,24 @@ func TestListPendingGone(t *testing.T) {
 	}
 }
 
-// TestMigrateEventRecordCheck migrates a database of migration 11 holding
-// records in data and in blocks: every row passes migration 12's check,
-// the events read back, and a row with neither is refused after.
-func TestMigrateEventRecordCheck(t *testing.T) {
+// storeAtVersion migrates s to version and stores byStatement with
+// INSERT, each event's record in its row, and byCopy in one COPY, their
+// records in blocks: a database as that version's processes left it.
+func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*event.Event) {
+	t.Helper()
 	ctx := t.Context()
-	s := openFresh(t)
-	events := copyCorpus(t, 200)
-	if err := s.migrateTo(ctx, 11); err != nil {
+	if err := s.migrateTo(ctx, version); err != nil {
 		t.Fatal(err)
 	}
-	insertByStatement(t, s, events[:50])
+	insertByStatement(t, s, byStatement)
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer tx.Rollback(ctx)
 	var b batchColumns
 	now := time.Now()
-	b.fill(events[50:], now)
+	b.fill(byCopy, now)
 	b.packBatch()
 	if _, ok, err := copyEvents(ctx, tx, &b, now); err != nil || !ok {
 		t.Fatalf("copyEvents = %v, %v", ok, err)
@@ -192,6 +192,16 @@ func TestMigrateEventRecordCheck(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMigrateEventRecordCheck migrates a database of migration 11 holding
+// records in data and in blocks: every row passes migration 12's check,
+// the events read back, and a row with neither is refused after.
+func TestMigrateEventRecordCheck(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	events := copyCorpus(t, 200)
+	storeAtVersion(t, s, 11, events[:50], events[50:])
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
