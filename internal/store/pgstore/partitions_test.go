@@ -286,15 +286,7 @@ func TestPartitionsExactlyOnce(t *testing.T) {
 // partition the sequence should be in, and the closed one is sealed.
 func TestPartitionRollRepair(t *testing.T) {
 	ctx := t.Context()
-	s := openFresh(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	events := copyCorpus(t, 30)
-	today := time.Now().UTC()
-	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
-	}
+	s, events, today := partitionedToday(t, 30)
 	// Partition 2 created and recorded, the sequence left in partition 1.
 	if err := createPartition(ctx, s.pool, 2, today.Format(dayFormat)); err != nil {
 		t.Fatal(err)
@@ -336,15 +328,7 @@ func TestPartitionRollRepair(t *testing.T) {
 // into the new partition with the read still open.
 func TestPartitionRollBesideReader(t *testing.T) {
 	ctx := t.Context()
-	s := openFresh(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	events := copyCorpus(t, 20)
-	today := time.Now().UTC()
-	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
-	}
+	s, events, today := partitionedToday(t, 20)
 	reader, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -421,15 +405,7 @@ func TestPartitionFullByInsert(t *testing.T) {
 // the sequence is in, rather than failing every batch.
 func TestPartitionSequencePastPartitions(t *testing.T) {
 	ctx := t.Context()
-	s := openFresh(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	events := copyCorpus(t, 20)
-	today := time.Now().UTC()
-	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
-	}
+	s, events, today := partitionedToday(t, 20)
 	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(3)); err != nil {
 		t.Fatal(err)
 	}
@@ -449,15 +425,7 @@ func TestPartitionSequencePastPartitions(t *testing.T) {
 // seals the closed one.
 func TestPartitionSealedByAnother(t *testing.T) {
 	ctx := t.Context()
-	s := openFresh(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	events := copyCorpus(t, 20)
-	today := time.Now().UTC()
-	if n, err := s.InsertEvents(ctx, observedOn(events[:10], today), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
-	}
+	s, events, today := partitionedToday(t, 20)
 	// Another process opens partition 2 for tomorrow and stops.
 	tomorrow := today.Add(24 * time.Hour)
 	if err := createPartition(ctx, s.pool, 2, tomorrow.Format(dayFormat)); err != nil {
@@ -519,4 +487,20 @@ func TestMigratePartitionDayUTC(t *testing.T) {
 	if len(days) != 2 || days[0] != want || days[1] != want {
 		t.Fatalf("partitions' days %v in time zone %s, want UTC's %s", days, zone, want)
 	}
+}
+
+// partitionedToday is a migrated store holding the first 10 of n corpus
+// events observed today, and the n events.
+func partitionedToday(t *testing.T, n int) (*Store, []*event.Event, time.Time) {
+	t.Helper()
+	s := openFresh(t)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	events := copyCorpus(t, n)
+	today := time.Now().UTC()
+	if n, err := s.InsertEvents(t.Context(), observedOn(events[:10], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	return s, events, today
 }
