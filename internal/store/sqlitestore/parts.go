@@ -380,11 +380,16 @@ func (ps *parts) startSealing() {
 
 // partitionOf returns the partition holding id, nil when none does.
 func (ps *parts) partitionOf(id int64) *partition {
-	i := sort.Search(len(ps.list), func(i int) bool { return ps.list[i].firstID > id })
-	if i == 0 {
-		return nil
+	if k := partitionIndex(ps.list, id); k >= 0 {
+		return ps.list[k]
 	}
-	return ps.list[i-1]
+	return nil
+}
+
+// partitionIndex returns the index in list (in order of first ids) of the
+// partition holding id, -1 when none does (id before the first).
+func partitionIndex(list []*partition, id int64) int {
+	return sort.Search(len(list), func(i int) bool { return list[i].firstID > id }) - 1
 }
 
 // close stops the sealing and waits for a sealing under way.

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -246,8 +245,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	ps.mu.RLock()
 	list := ps.list
 	if from > 0 {
-		i := sort.Search(len(list), func(i int) bool { return list[i].firstID > from })
-		list = list[max(i-1, 0):]
+		list = list[max(partitionIndex(list, from), 0):]
 	}
 	for _, p := range list {
 		if p.sealed && p.covered && set != nil {
@@ -600,18 +598,19 @@ func (r *queueReader) read(ctx context.Context, ids []int64) ([]foundRecord, err
 	var sealed []run
 	ps.mu.RLock()
 	for i := 0; i < len(ids); {
-		p := ps.partitionOf(ids[i])
+		k := partitionIndex(ps.list, ids[i])
 		j := i + 1
-		if p == nil {
-			for j < len(ids) && ps.partitionOf(ids[j]) == nil {
+		if k < 0 {
+			for j < len(ids) && partitionIndex(ps.list, ids[j]) < 0 {
 				j++
 			}
 			i = j
 			continue
 		}
+		p := ps.list[k]
 		// ids[j] is beyond p when the next partition starts at or before it.
 		next := int64(math.MaxInt64)
-		if k := slices.Index(ps.list, p); k+1 < len(ps.list) {
+		if k+1 < len(ps.list) {
 			next = ps.list[k+1].firstID
 		}
 		for j < len(ids) && ids[j] < next {
