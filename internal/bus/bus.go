@@ -346,17 +346,14 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 const unknownCodecMaxDelay = 5 * time.Minute
 
 // unknownCodecDelay is the wait before a batch of an unknown codec,
-// delivered n times, comes back: retry doubled a delivery, at most
-// unknownCodecMaxDelay.
+// delivered n times, comes back: retry (at least a second) doubled a
+// delivery, at most unknownCodecMaxDelay.
 func unknownCodecDelay(retry time.Duration, n uint64) time.Duration {
-	if retry <= 0 {
-		return retry
+	d := max(retry, time.Second) // never straight back, whatever the setting
+	for i := uint64(1); i < n && d < unknownCodecMaxDelay; i++ {
+		d *= 2
 	}
-	d := retry << min(max(n, 1)-1, 16)
-	if d <= 0 || d > unknownCodecMaxDelay {
-		return unknownCodecMaxDelay
-	}
-	return d
+	return min(d, unknownCodecMaxDelay)
 }
 
 func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx context.Context, b *pipeline.Batch) error) error {

@@ -387,7 +387,7 @@ func TestUnknownCodecLeftForNewerWorker(t *testing.T) {
 
 // TestUnknownCodecDelay: a batch no worker can read comes back ever less
 // often, the retry delay doubled each delivery, never more rarely than
-// unknownCodecMaxDelay; a retry of 0 stays 0.
+// unknownCodecMaxDelay, never sooner than a second.
 func TestUnknownCodecDelay(t *testing.T) {
 	for _, c := range []struct {
 		retry time.Duration
@@ -401,7 +401,9 @@ func TestUnknownCodecDelay(t *testing.T) {
 		{5 * time.Second, 7, unknownCodecMaxDelay},
 		{5 * time.Second, 1 << 40, unknownCodecMaxDelay},
 		{time.Duration(1) << 62, 3, unknownCodecMaxDelay},
-		{0, 9, 0},
+		{0, 1, time.Second},
+		{50 * time.Millisecond, 3, 4 * time.Second},
+		{time.Hour, 1, unknownCodecMaxDelay},
 	} {
 		if got := unknownCodecDelay(c.retry, c.n); got != c.want {
 			t.Errorf("unknownCodecDelay(%v, %d) = %v, want %v", c.retry, c.n, got, c.want)

@@ -271,19 +271,21 @@ func (c *compiler) operand(n parse.Node, dot reflect.Type) (expr, error) {
 }
 
 var (
-	timeType     = reflect.TypeFor[time.Time]()
-	stringerType = reflect.TypeFor[fmt.Stringer]()
-	errorType    = reflect.TypeFor[error]()
+	timeType      = reflect.TypeFor[time.Time]()
+	stringerType  = reflect.TypeFor[fmt.Stringer]()
+	errorType     = reflect.TypeFor[error]()
+	formatterType = reflect.TypeFor[fmt.Formatter]()
 )
 
-// kindOf returns the compiled kind of values of t. A type with a String
-// or Error method (on its value or its pointer) is not compiled: text/template
-// prints it with that method, the compiled kinds by their value.
+// kindOf returns the compiled kind of values of t. A type with a Format,
+// String or Error method (on its value or its pointer) is not compiled:
+// text/template prints it through fmt, which uses that method, the
+// compiled kinds by their value.
 func kindOf(t reflect.Type) (vkind, bool) {
 	if t == timeType {
 		return kTime, true
 	}
-	for _, m := range []reflect.Type{stringerType, errorType} {
+	for _, m := range []reflect.Type{formatterType, stringerType, errorType} {
 		if t.Implements(m) || reflect.PointerTo(t).Implements(m) {
 			return 0, false
 		}

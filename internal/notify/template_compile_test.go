@@ -174,18 +174,24 @@ type countedErr int
 
 func (c *countedErr) Error() string { return fmt.Sprintf("error %d", int(*c)) }
 
-// TestCompileLeavesStringers checks that a field whose type has a String
-// or Error method is left to text/template, which prints it with that
+type formatted int
+
+func (f formatted) Format(s fmt.State, _ rune) { fmt.Fprintf(s, "#%d", int(f)) }
+
+// TestCompileLeavesStringers checks that a field whose type has a Format,
+// String or Error method is left to text/template, which prints it with that
 // method, and that the compiled kinds still compile beside it.
 func TestCompileLeavesStringers(t *testing.T) {
 	type data struct {
 		Name  shouted
 		Count countedErr
+		Num   formatted
 		Plain string
 	}
 	for body, compiles := range map[string]bool{
 		"{{.Name}}":  false,
 		"{{.Count}}": false,
+		"{{.Num}}":   false,
 		"{{.Plain}}": true,
 	} {
 		tm := template.Must(template.New("t").Parse(body))
