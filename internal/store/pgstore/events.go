@@ -232,9 +232,11 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 			n, err = insertEvents(ctx, tx, &cols, now)
 		}
 		if err != nil {
-			if isNoPartition(err) {
-				s.forgetHot()
-			}
+			// The next batch reads the partitions and the sequence again: an
+			// id no partition takes (a sequence moved by hand) is repaired
+			// by it, and any other failure costs one read. (The server's
+			// message, the only sign of the first, is in its locale.)
+			s.forgetHot()
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
 		inserted = n

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -166,10 +165,9 @@ func readHot(ctx context.Context, q interface {
 }
 
 // want is the partition a batch of day is to go into, and its day: the
-// latest one, or the next when day is later or the latest is full. After
-// a roll that created a partition but failed to commit the sequence's
-// move, the sequence may be past the latest partition: the partition it
-// is in then.
+// latest one, or the next when day is later or the latest is full. A
+// sequence past the latest partition (moved by hand: a roll commits its
+// partitions before it moves the sequence) gets the partition it is in.
 func (h hotState) want(day string, next bool) (int64, string) {
 	num, d := h.num, h.day
 	if next || day > d || h.last+1-partitionStart(num) >= hotLimit {
@@ -194,8 +192,10 @@ func (h hotState) ready(day string, next bool) bool {
 // process since this one last looked. next opens the next partition
 // whatever the day. p.mu is held.
 //
-// Neither step waits for a reader. The partition is created detached and
-// attached (createPartition), which takes SHARE UPDATE EXCLUSIVE on
+// Neither step waits for a reader but a follower's EventsAfter, which
+// holds SHARE (committedHorizon) for a moment; the lock timeout and its
+// retries (withLockTimeout) are for it. The partition is created detached
+// and attached (createPartition), which takes SHARE UPDATE EXCLUSIVE on
 // events: reads and inserts go on meanwhile. Only the sequence's move
 // holds events in SHARE ROW EXCLUSIVE mode, which waits for the inserts
 // in progress and holds new ones back, and no reader: that transaction
@@ -221,8 +221,9 @@ func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, e
 			if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 				return err
 			}
-			if h, err = readHot(ctx, tx); err != nil {
-				return err
+			var rerr error
+			if h, rerr = readHot(ctx, tx); rerr != nil {
+				return rerr
 			}
 			// setval is not undone by a rollback: it is the last statement,
 			// so that a roll failing before it leaves the sequence where
@@ -238,9 +239,6 @@ func (s *Store) roll(ctx context.Context, day string, next bool) (closed bool, e
 		})
 		if err != nil {
 			return closed, err
-		}
-		if want > h.num {
-			h.num, h.day = want, wantDay
 		}
 	}
 	p.known, p.num, p.day, p.last = true, h.num, h.day, h.last
@@ -284,14 +282,6 @@ func withLockTimeout(ctx context.Context, pool *pgxpool.Pool, f func(pgx.Tx) err
 func isLockTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "55P03"
-}
-
-// isNoPartition reports whether err is an insert of an id no partition
-// takes: the sequence moved past the partitions (a roll that failed after
-// its setval, or a hand's).
-func isNoPartition(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23514" && strings.HasPrefix(pe.Message, "no partition of relation")
 }
 
 // createPartition creates partition n, with what inserts need only, and
