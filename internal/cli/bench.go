@@ -628,7 +628,13 @@ func benchSearch(ctx context.Context, c *cmdEnv, work string, rows int, layout s
 	stamp := path + ".spec"
 	spec := fmt.Sprintf("rows=%d days=%d\n", rows, days)
 	if have > 0 {
-		if b, err := os.ReadFile(stamp); err != nil || string(b) != spec {
+		b, err := os.ReadFile(stamp)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return errors.New(c.t("bench.search.nostamp", path))
+		case err != nil:
+			return err
+		case string(b) != spec:
 			return errors.New(c.t("bench.search.spec", path, rows))
 		}
 	} else if err := os.WriteFile(stamp, []byte(spec), 0o644); err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,5 +87,21 @@ func TestBenchSearchRefusesAnotherSpec(t *testing.T) {
 	code, out, errOut := run(t, "", "bench", "search", "--dir", dir, "--rows", "3000")
 	if code == 0 || !strings.Contains(errOut, "--rows 3000") {
 		t.Errorf("a kept database of 2,000 events asked for 3,000: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestBenchSearchRefusesAnUnstampedStore: a kept database with events but
+// no stamp (made before stamps) is refused with a message saying so.
+func TestBenchSearchRefusesAnUnstampedStore(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := run(t, "", "bench", "search", "--dir", dir, "--rows", "2000"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.Remove(filepath.Join(dir, "search-parts.db.spec")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", "bench", "search", "--dir", dir, "--rows", "2000")
+	if code == 0 || !strings.Contains(errOut, "no record of how they were made") {
+		t.Errorf("an unstamped kept database: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
