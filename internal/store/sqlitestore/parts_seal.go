@@ -174,7 +174,13 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	if sealed {
 		return nil
 	}
-	tx, err := ps.s.write.BeginTx(ctx, nil)
+	// Begun without ctx's cancelling: database/sql rolls back a
+	// transaction whose context ends in a goroutine of its own, so the
+	// writer's connection could still be in use when Close closes the
+	// pool, leaving the WAL behind. The statements below still stop on
+	// ctx; the deferred Rollback then returns the connection before
+	// seal returns.
+	tx, err := ps.s.write.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}
