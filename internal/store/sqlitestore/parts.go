@@ -40,14 +40,15 @@ const (
 // day (event_parts.ts_base, tsBase): 6 bytes, not 8, in the compact row
 // and in every index that holds it, and a sealing lists the events by AS
 // number and by time instead of indexing them (parts_postings.go);
-// version 5 lists them by address too (parts_addrs.go). Each reads what
+// version 5 lists them by address too (parts_addrs.go); version 6 keeps
+// their hashes in runs instead of an index of h4 (parts_hashes.go). Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 5
+	partsVersion       = 6
 	oldestPartsVersion = 1
 )
 

@@ -13,7 +13,6 @@ package sqlitestore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/offheap"
-	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // hashSet is a blocked Bloom filter of h8 values (hashKey) in layers: a
@@ -258,23 +256,9 @@ const coverChunk = 8192
 
 // cover adds sealed partition p's hashes to set and marks it covered.
 func (ps *parts) cover(ctx context.Context, set *hashSet, p *partition) error {
-	keys := make([]uint64, 0, coverChunk)
-	err := sqlkit.Each(ctx, ps.s.read, `SELECT h8 FROM `+p.table, nil, func(rows *sql.Rows) error {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			return err
-		}
-		keys = append(keys, uint64(h))
-		if len(keys) == cap(keys) {
-			set.add(keys)
-			keys = keys[:0]
-		}
-		return nil
-	})
-	if err != nil {
+	if err := ps.sealedHashes(ctx, p, set.add); err != nil {
 		return err
 	}
-	set.add(keys)
 	ps.mu.Lock()
 	p.covered = true
 	ps.mu.Unlock()

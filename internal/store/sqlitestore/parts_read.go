@@ -276,10 +276,18 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		}
 	}
 	ps.mu.RUnlock()
-	// Each hash is asked by its h4 (h8 >> 32), which reads the index of a
-	// partition sealed in layout version 3, and its h8, that of an
-	// earlier one.
+	// A partition sealed as layout version 6 is asked through its runs of
+	// hashes (hashCands); an earlier one's each hash by its h4 (h8 >> 32),
+	// which reads the index of a partition sealed in layout version 3 to
+	// 5, and its h8, that of an earlier one.
 	for p, keys := range bySealed {
+		if p.sealedAs >= hashesVersion {
+			err := ps.hashCands(ctx, p, keys, func(id, ts int64) { all = append(all, cand{id, ts + p.base}) })
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.n, err)
+			}
+			continue
+		}
 		for start := 0; start < len(keys); start += idsPerQuery {
 			chunk := keys[start:min(start+idsPerQuery, len(keys))]
 			args := make([]any, 0, 2*len(chunk))

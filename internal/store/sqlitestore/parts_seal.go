@@ -24,12 +24,14 @@ import (
 // version 2 indexed h8 whole), serves the hash lookups a Bloom filter
 // admits in 4 bytes less an event, keys the URL and malware-hash
 // searches. From version 4 neither the times nor the AS numbers are
-// indexed, from version 5 nor the addresses: the lists hold them
-// (writePostings, writeAddrs).
+// indexed, from version 5 nor the addresses, from version 6 nor h4:
+// the lists and runs hold them (writePostings, writeAddrs, writeHashes).
 func sealIndexes(t string, version int) []string {
 	list := []string{
-		`CREATE INDEX IF NOT EXISTS ` + t + `_h4 ON ` + t + ` (h8 >> 32)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
+	}
+	if version < hashesVersion {
+		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_h4 ON `+t+` (h8 >> 32)`)
 	}
 	if version < postingsVersion {
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_ts ON `+t+` (ts)`)
@@ -203,12 +205,16 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		lists map[postingKey][]posting
 		times []posting
 		addrs map[string][]addrPosting
+		runs  []hashEntry
 	)
 	if version >= postingsVersion {
 		lists, times = buildPostings(&hot, p.base)
 	}
 	if version >= addrsVersion {
 		addrs = buildAddrs(&hot, p.base)
+	}
+	if version >= hashesVersion {
+		runs = buildHashes(&hot, p.firstID)
 	}
 	// The duplicate check's set (parts_hashset.go), when made: the
 	// sealing's hashes are added to it once its writes succeed.
@@ -228,6 +234,11 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	if version >= addrsVersion {
 		if err := writeAddrs(ctx, tx, ps.enc, p.table, addrs, ps.addrsRow); err != nil {
+			return err
+		}
+	}
+	if version >= hashesVersion {
+		if err := writeHashes(ctx, tx, p.table, runs); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,319 @@
+package sqlitestore
+
+// A sealed partition's events by hash (layout version 6): instead of an
+// index of h4 (h8 >> 32) over the compact rows, about 13 bytes an event
+// with its B-tree's own, the sealing writes every event's h4 and its
+// position in the partition (id less the partition's first id) in h4
+// order, in runs of hashRun events, one row a run keyed by its first h4.
+// In a run the h4 after the first are each the difference to the one
+// before, Rice-coded (a partition of n events has them about 2^32/n
+// apart: 14 bits or so at 524,288 events), and the positions are of one
+// width, the bits of the largest: about 4.5 bytes an event in all. A
+// lookup reads the run of its h4 (the row with the greatest key not
+// above it: a run is cut only where h4 changes, so each h4 is in one
+// run), and the rows of the positions found, whose h8 must be the
+// hash's; the candidate is then confirmed by its block, as before.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// hashesVersion is the layout version from which a sealing writes the
+// runs of hashes instead of the index of h4 (event_parts.sealed_as).
+const hashesVersion = 6
+
+// hashRun is how many events a run holds (more when its last h4 goes
+// on): a run of 128 takes about 550 bytes, within what a WITHOUT ROWID
+// table keeps of a row in its page.
+const hashRun = 128
+
+// hashEntry is an event in the runs: its h4 and its position.
+type hashEntry struct {
+	h4  int64
+	pos uint64
+}
+
+func hashTable(t string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + t + `_hash (h4 INTEGER PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID`
+}
+
+// h4Of is the key of h8 in the runs and in version 3's index (h8 >> 32,
+// SQLite's shift of a signed integer).
+func h4Of(h8 uint64) int64 { return int64(h8) >> 32 }
+
+// buildHashes returns a hot copy's events in (h4, position) order.
+func buildHashes(hot *hotSnap, firstID int64) []hashEntry {
+	all := make([]hashEntry, 0, hot.n)
+	for i := range hot.n {
+		r := hot.row(i)
+		all = append(all, hashEntry{h4Of(r.h8), uint64(r.id - firstID)})
+	}
+	hot.done()
+	slices.SortFunc(all, func(a, b hashEntry) int {
+		if a.h4 != b.h4 {
+			return compareInt(a.h4, b.h4)
+		}
+		return compareInt(int64(a.pos), int64(b.pos))
+	})
+	return all
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// writeHashes writes a partition's runs in tx.
+func writeHashes(ctx context.Context, tx *sql.Tx, t string, all []hashEntry) error {
+	if _, err := tx.ExecContext(ctx, hashTable(t)); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t+`_hash (h4, data) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for start := 0; start < len(all); {
+		end := min(start+hashRun, len(all))
+		for end < len(all) && all[end].h4 == all[end-1].h4 {
+			end++
+		}
+		run := all[start:end]
+		if _, err := st.ExecContext(ctx, run[0].h4, encodeHashRun(run)); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// encodeHashRun writes a run: its length as a uvarint, the Rice
+// parameter k and the positions' width w, a byte each, then the bits
+// (least significant first): each h4 after the first less the one
+// before, its quotient by 2^k in unary (ones ended by a zero) and its k
+// low bits, then each position in w bits.
+func encodeHashRun(run []hashEntry) []byte {
+	var span, maxPos uint64
+	if len(run) > 1 {
+		span = uint64(run[len(run)-1].h4 - run[0].h4)
+	}
+	for _, e := range run {
+		maxPos = max(maxPos, e.pos)
+	}
+	k := 0
+	if n := uint64(len(run)); n > 1 && span/n > 0 {
+		k = bits.Len64(span/n) - 1
+	}
+	w := bits.Len64(maxPos)
+	var bw bitWriter
+	bw.b = binary.AppendUvarint(make([]byte, 0, 16+len(run)*5), uint64(len(run)))
+	bw.b = append(bw.b, byte(k), byte(w))
+	for i := 1; i < len(run); i++ {
+		d := uint64(run[i].h4 - run[i-1].h4)
+		for q := d >> k; q > 0; q-- {
+			bw.write(1, 1)
+		}
+		bw.write(0, 1)
+		bw.write(d&(1<<k-1), k)
+	}
+	for _, e := range run {
+		bw.write(e.pos, w)
+	}
+	return bw.flush()
+}
+
+var errBadHashes = errors.New("malformed run of hashes")
+
+// decodeHashRun reads a run encodeHashRun wrote, whose first h4 is
+// first, calling fn with each entry.
+func decodeHashRun(b []byte, first int64, fn func(hashEntry)) error {
+	n, l := binary.Uvarint(b)
+	if l <= 0 || len(b) < l+2 || n > uint64(len(b))*8 {
+		return errBadHashes
+	}
+	k, w := int(b[l]), int(b[l+1])
+	if k > 32 || w > 63 {
+		return errBadHashes
+	}
+	br := bitReader{b: b[l+2:]}
+	h4s := make([]int64, n)
+	if n > 0 {
+		h4s[0] = first
+	}
+	for i := uint64(1); i < n; i++ {
+		var q uint64
+		for {
+			bit, ok := br.read(1)
+			if !ok {
+				return errBadHashes
+			}
+			if bit == 0 {
+				break
+			}
+			if q++; q > 1<<33 {
+				return errBadHashes
+			}
+		}
+		low, ok := br.read(k)
+		if !ok {
+			return errBadHashes
+		}
+		h4s[i] = h4s[i-1] + int64(q<<k|low)
+	}
+	for i := range n {
+		pos, ok := br.read(w)
+		if !ok {
+			return errBadHashes
+		}
+		fn(hashEntry{h4s[i], pos})
+	}
+	return nil
+}
+
+type bitWriter struct {
+	b    []byte
+	acc  uint64
+	nacc int
+}
+
+// write appends the n low bits of v (n at most 63).
+func (w *bitWriter) write(v uint64, n int) {
+	for n > 0 {
+		take := min(n, 64-w.nacc, 32)
+		w.acc |= (v & (1<<take - 1)) << w.nacc
+		w.nacc += take
+		v >>= take
+		n -= take
+		for w.nacc >= 8 {
+			w.b = append(w.b, byte(w.acc))
+			w.acc >>= 8
+			w.nacc -= 8
+		}
+	}
+}
+
+func (w *bitWriter) flush() []byte {
+	if w.nacc > 0 {
+		w.b = append(w.b, byte(w.acc))
+	}
+	return w.b
+}
+
+type bitReader struct {
+	b   []byte
+	pos int // in bits
+}
+
+// read returns the next n bits (n at most 63), false past the end.
+func (r *bitReader) read(n int) (uint64, bool) {
+	if r.pos+n > len(r.b)*8 {
+		return 0, false
+	}
+	var v uint64
+	for got := 0; got < n; {
+		i, off := r.pos>>3, r.pos&7
+		take := min(8-off, n-got)
+		v |= uint64(r.b[i]>>off&(1<<take-1)) << got
+		got += take
+		r.pos += take
+	}
+	return v, true
+}
+
+// hashCands calls fn with the id and ts (relative to p's base) of each
+// event of sealed partition p (sealed as hashesVersion or later) whose h8
+// is one of keys.
+func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn func(id, ts int64)) error {
+	want := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	runs := map[int64][]hashEntry{} // by first h4, those read
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, k := range keys {
+		h4 := h4Of(uint64(k))
+		var (
+			first int64
+			data  []byte
+		)
+		err := ps.s.read.QueryRowContext(ctx, `SELECT h4, data FROM `+p.table+`_hash WHERE h4 <= ? ORDER BY h4 DESC LIMIT 1`, h4).Scan(&first, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		run, ok := runs[first]
+		if !ok {
+			if err := decodeHashRun(data, first, func(e hashEntry) { run = append(run, e) }); err != nil {
+				return err
+			}
+			runs[first] = run
+		}
+		for _, e := range run {
+			if id := p.firstID + int64(e.pos); e.h4 == h4 && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	for start := 0; start < len(ids); start += idsPerQuery {
+		chunk := ids[start:min(start+idsPerQuery, len(ids))]
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8 FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+			func(rows *sql.Rows) error {
+				var id, ts, h8 int64
+				if err := rows.Scan(&id, &ts, &h8); err != nil {
+					return err
+				}
+				if want[h8] {
+					fn(id, ts)
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealedHashes calls fn with the h8 of every event of sealed partition
+// p, a slice of at most coverChunk at a time, which fn must not keep.
+// The duplicate check's set (parts_hashset.go) reads them through it.
+func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []uint64)) error {
+	keys := make([]uint64, 0, coverChunk)
+	err := sqlkit.Each(ctx, ps.s.read, `SELECT h8 FROM `+p.table, nil, func(rows *sql.Rows) error {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		keys = append(keys, uint64(h))
+		if len(keys) == cap(keys) {
+			fn(keys)
+			keys = keys[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("partition %d's hashes: %w", p.n, err)
+	}
+	if len(keys) > 0 {
+		fn(keys)
+	}
+	return nil
+}
