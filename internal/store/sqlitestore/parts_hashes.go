@@ -2,17 +2,19 @@ package sqlitestore
 
 // A sealed partition's events by hash (layout version 6): instead of an
 // index of h4 (h8 >> 32) over the compact rows, about 13 bytes an event
-// with its B-tree's own, the sealing writes every event's h4 and its
-// position in the partition (id less the partition's first id) in h4
-// order, in runs of hashRun events, one row a run keyed by its first h4.
-// In a run the h4 after the first are each the difference to the one
-// before, Rice-coded (a partition of n events has them about 2^32/n
-// apart: 14 bits or so at 524,288 events), and the positions are of one
-// width, the bits of the largest: about 4.5 bytes an event in all. A
-// lookup reads the run of its h4 (the row with the greatest key not
-// above it: a run is cut only where h4 changes, so each h4 is in one
-// run), and the rows of the positions found, whose h8 must be the
-// hash's; the candidate is then confirmed by its block, as before.
+// with its B-tree's own, the sealing writes every event's h3 (h8 >> 40,
+// the hash's first 3 bytes) and its position in the partition (id less
+// the partition's first id) in (h3, position) order, in runs of hashRun
+// events, one row a run keyed by its first h3. In a run the h3 after the
+// first are each the difference to the one before, Rice-coded (a
+// partition of n events has them about 2^24/n apart: 6 or 7 bits at
+// 524,288 events), and the positions are of one width, the bits of the
+// largest: about 3.5 bytes an event in all. A lookup reads the run of its
+// h3 (the row with the greatest key not above it: a run is cut only
+// where h3 changes, so each h3 is in one run), and the rows of the
+// positions found, whose h8 must be the hash's (a full partition has
+// another event of the same h3 for one lookup in 32: a row read more);
+// the candidate is then confirmed by its block, as before.
 
 import (
 	"context"
@@ -30,36 +32,35 @@ import (
 // runs of hashes instead of the index of h4 (event_parts.sealed_as).
 const hashesVersion = 6
 
-// hashRun is how many events a run holds (more when its last h4 goes
-// on): a run of 128 takes about 550 bytes, within what a WITHOUT ROWID
+// hashRun is how many events a run holds (more when its last h3 goes
+// on): a run of 128 takes about 420 bytes, within what a WITHOUT ROWID
 // table keeps of a row in its page.
 const hashRun = 128
 
-// hashEntry is an event in the runs: its h4 and its position.
+// hashEntry is an event in the runs: its h3 and its position.
 type hashEntry struct {
-	h4  int64
+	h3  int64
 	pos uint64
 }
 
 func hashTable(t string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + t + `_hash (h4 INTEGER PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID`
+	return `CREATE TABLE IF NOT EXISTS ` + t + `_hash (h3 INTEGER PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID`
 }
 
-// h4Of is the key of h8 in the runs and in version 3's index (h8 >> 32,
-// SQLite's shift of a signed integer).
-func h4Of(h8 uint64) int64 { return int64(h8) >> 32 }
+// h3Of is the key of h8 in the runs: its first 3 bytes, signed.
+func h3Of(h8 uint64) int64 { return int64(h8) >> 40 }
 
-// buildHashes returns a hot copy's events in (h4, position) order.
+// buildHashes returns a hot copy's events in (h3, position) order.
 func buildHashes(hot *hotSnap, firstID int64) []hashEntry {
 	all := make([]hashEntry, 0, hot.n)
 	for i := range hot.n {
 		r := hot.row(i)
-		all = append(all, hashEntry{h4Of(r.h8), uint64(r.id - firstID)})
+		all = append(all, hashEntry{h3Of(r.h8), uint64(r.id - firstID)})
 	}
 	hot.done()
 	slices.SortFunc(all, func(a, b hashEntry) int {
-		if a.h4 != b.h4 {
-			return compareInt(a.h4, b.h4)
+		if a.h3 != b.h3 {
+			return compareInt(a.h3, b.h3)
 		}
 		return compareInt(int64(a.pos), int64(b.pos))
 	})
@@ -81,18 +82,18 @@ func writeHashes(ctx context.Context, tx *sql.Tx, t string, all []hashEntry) err
 	if _, err := tx.ExecContext(ctx, hashTable(t)); err != nil {
 		return err
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t+`_hash (h4, data) VALUES (?, ?)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t+`_hash (h3, data) VALUES (?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for start := 0; start < len(all); {
 		end := min(start+hashRun, len(all))
-		for end < len(all) && all[end].h4 == all[end-1].h4 {
+		for end < len(all) && all[end].h3 == all[end-1].h3 {
 			end++
 		}
 		run := all[start:end]
-		if _, err := st.ExecContext(ctx, run[0].h4, encodeHashRun(run)); err != nil {
+		if _, err := st.ExecContext(ctx, run[0].h3, encodeHashRun(run)); err != nil {
 			return err
 		}
 		start = end
@@ -102,13 +103,13 @@ func writeHashes(ctx context.Context, tx *sql.Tx, t string, all []hashEntry) err
 
 // encodeHashRun writes a run: its length as a uvarint, the Rice
 // parameter k and the positions' width w, a byte each, then the bits
-// (least significant first): each h4 after the first less the one
+// (least significant first): each h3 after the first less the one
 // before, its quotient by 2^k in unary (ones ended by a zero) and its k
 // low bits, then each position in w bits.
 func encodeHashRun(run []hashEntry) []byte {
 	var span, maxPos uint64
 	if len(run) > 1 {
-		span = uint64(run[len(run)-1].h4 - run[0].h4)
+		span = uint64(run[len(run)-1].h3 - run[0].h3)
 	}
 	for _, e := range run {
 		maxPos = max(maxPos, e.pos)
@@ -122,7 +123,7 @@ func encodeHashRun(run []hashEntry) []byte {
 	bw.b = binary.AppendUvarint(make([]byte, 0, 16+len(run)*5), uint64(len(run)))
 	bw.b = append(bw.b, byte(k), byte(w))
 	for i := 1; i < len(run); i++ {
-		d := uint64(run[i].h4 - run[i-1].h4)
+		d := uint64(run[i].h3 - run[i-1].h3)
 		for q := d >> k; q > 0; q-- {
 			bw.write(1, 1)
 		}
@@ -137,7 +138,7 @@ func encodeHashRun(run []hashEntry) []byte {
 
 var errBadHashes = errors.New("malformed run of hashes")
 
-// decodeHashRun reads a run encodeHashRun wrote, whose first h4 is
+// decodeHashRun reads a run encodeHashRun wrote, whose first h3 is
 // first, calling fn with each entry.
 func decodeHashRun(b []byte, first int64, fn func(hashEntry)) error {
 	n, l := binary.Uvarint(b)
@@ -149,9 +150,9 @@ func decodeHashRun(b []byte, first int64, fn func(hashEntry)) error {
 		return errBadHashes
 	}
 	br := bitReader{b: b[l+2:]}
-	h4s := make([]int64, n)
+	h3s := make([]int64, n)
 	if n > 0 {
-		h4s[0] = first
+		h3s[0] = first
 	}
 	for i := uint64(1); i < n; i++ {
 		var q uint64
@@ -171,14 +172,14 @@ func decodeHashRun(b []byte, first int64, fn func(hashEntry)) error {
 		if !ok {
 			return errBadHashes
 		}
-		h4s[i] = h4s[i-1] + int64(q<<k|low)
+		h3s[i] = h3s[i-1] + int64(q<<k|low)
 	}
 	for i := range n {
 		pos, ok := br.read(w)
 		if !ok {
 			return errBadHashes
 		}
-		fn(hashEntry{h4s[i], pos})
+		fn(hashEntry{h3s[i], pos})
 	}
 	return nil
 }
@@ -241,16 +242,16 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	for _, k := range keys {
 		want[k] = true
 	}
-	runs := map[int64][]hashEntry{} // by first h4, those read
+	runs := map[int64][]hashEntry{} // by first h3, those read
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, k := range keys {
-		h4 := h4Of(uint64(k))
+		h3 := h3Of(uint64(k))
 		var (
 			first int64
 			data  []byte
 		)
-		err := ps.s.read.QueryRowContext(ctx, `SELECT h4, data FROM `+p.table+`_hash WHERE h4 <= ? ORDER BY h4 DESC LIMIT 1`, h4).Scan(&first, &data)
+		err := ps.s.read.QueryRowContext(ctx, `SELECT h3, data FROM `+p.table+`_hash WHERE h3 <= ? ORDER BY h3 DESC LIMIT 1`, h3).Scan(&first, &data)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -265,7 +266,7 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 			runs[first] = run
 		}
 		for _, e := range run {
-			if id := p.firstID + int64(e.pos); e.h4 == h4 && !seen[id] {
+			if id := p.firstID + int64(e.pos); e.h3 == h3 && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}

@@ -15,14 +15,14 @@ import (
 )
 
 // TestHashRunsRoundTrip: a run of hashes reads back as written, whether
-// its h4 are close or span the whole range, repeat, or it holds one
+// its h3 are close or span the whole range, repeat, or it holds one
 // event; a cut run is refused.
 func TestHashRunsRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	random := func(n int, pos uint64) []hashEntry {
 		l := make([]hashEntry, n)
 		for i := range l {
-			l[i] = hashEntry{h4Of(r.Uint64()), r.Uint64N(pos)}
+			l[i] = hashEntry{h3Of(r.Uint64()), r.Uint64N(pos)}
 		}
 		return l
 	}
@@ -35,14 +35,14 @@ func TestHashRunsRoundTrip(t *testing.T) {
 		"close":    {{100, 5}, {101, 6}, {102, 7}, {110, 8}},
 	}
 	for name, run := range runs {
-		slices.SortFunc(run, func(a, b hashEntry) int { return compareInt(a.h4, b.h4) })
+		slices.SortFunc(run, func(a, b hashEntry) int { return compareInt(a.h3, b.h3) })
 		b := encodeHashRun(run)
 		var got []hashEntry
-		if err := decodeHashRun(b, run[0].h4, func(e hashEntry) { got = append(got, e) }); err != nil || !slices.Equal(got, run) {
+		if err := decodeHashRun(b, run[0].h3, func(e hashEntry) { got = append(got, e) }); err != nil || !slices.Equal(got, run) {
 			t.Fatalf("%s: decoded %v (%v), want %v", name, got, err, run)
 		}
 		if len(run) > 2 {
-			if err := decodeHashRun(b[:len(b)/2], run[0].h4, func(hashEntry) {}); !errors.Is(err, errBadHashes) {
+			if err := decodeHashRun(b[:len(b)/2], run[0].h3, func(hashEntry) {}); !errors.Is(err, errBadHashes) {
 				t.Errorf("%s: cut run: %v, want errBadHashes", name, err)
 			}
 		}
@@ -51,15 +51,15 @@ func TestHashRunsRoundTrip(t *testing.T) {
 		t.Errorf("empty run: %v, want errBadHashes", err)
 	}
 	// A run of a full partition (2^19 events, so 128 of them span about
-	// 2^20 values of h4) takes about 4.5 bytes an event, not the 13 of
+	// 2^12 values of h3) takes about 3.5 bytes an event, not the 13 of
 	// the index it replaces.
 	dense := make([]hashEntry, hashRun)
 	for i := range dense {
-		dense[i] = hashEntry{int64(r.Uint64N(1 << 20)), r.Uint64N(1 << 19)}
+		dense[i] = hashEntry{int64(r.Uint64N(1 << 12)), r.Uint64N(1 << 19)}
 	}
-	slices.SortFunc(dense, func(a, b hashEntry) int { return compareInt(a.h4, b.h4) })
-	if b := encodeHashRun(dense); len(b) > 5*hashRun {
-		t.Errorf("a run of %d hashes of a full partition takes %d bytes, want at most %d", hashRun, len(b), 5*hashRun)
+	slices.SortFunc(dense, func(a, b hashEntry) int { return compareInt(a.h3, b.h3) })
+	if b := encodeHashRun(dense); len(b) > 4*hashRun {
+		t.Errorf("a run of %d hashes of a full partition takes %d bytes, want at most %d", hashRun, len(b), 4*hashRun)
 	} else {
 		t.Logf("a run of %d hashes of a full partition takes %d bytes", hashRun, len(b))
 	}
