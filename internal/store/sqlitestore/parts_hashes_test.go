@@ -158,3 +158,39 @@ func TestSummaryFiltersSizedByKeys(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStoredAgain stores a batch of 500 events again, each already
+// in one of three sealed partitions of 20,000, in a store sealed as
+// layout version 5 (an index of h4) and one sealed as 6 (runs of
+// hashes): every event is looked up by its hash and confirmed by its
+// block. Loading the store is not timed.
+func BenchmarkStoredAgain(b *testing.B) {
+	for _, version := range []int{5, 6} {
+		b.Run(fmt.Sprintf("version=%d", version), func(b *testing.B) {
+			sealInline = true
+			defer func() { sealInline = false }()
+			s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 20000})
+			defer s.Close()
+			s.parts.writeVersion = version
+			g := storetest.NewGenerator(9)
+			var all []*event.Event
+			for range 130 {
+				batch := g.Batch(500)
+				if _, err := s.InsertEvents(b.Context(), batch, nil); err != nil {
+					b.Fatal(err)
+				}
+				all = append(all, batch...)
+			}
+			r := rand.New(rand.NewPCG(3, 4))
+			again := make([]*event.Event, 500)
+			for i := range again {
+				again[i] = all[r.IntN(60000)] // in the sealed partitions
+			}
+			for b.Loop() {
+				if n, err := s.InsertEvents(b.Context(), again, nil); err != nil || n != 0 {
+					b.Fatalf("%d stored again (%v)", n, err)
+				}
+			}
+		})
+	}
+}
