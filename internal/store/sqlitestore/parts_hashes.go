@@ -17,6 +17,7 @@ package sqlitestore
 // the candidate is then confirmed by its block, as before.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -58,23 +59,12 @@ func buildHashes(hot *hotSnap, firstID int64) []hashEntry {
 		all = append(all, hashEntry{h3Of(r.h8), uint64(r.id - firstID)})
 	}
 	hot.done()
-	slices.SortFunc(all, func(a, b hashEntry) int {
-		if a.h3 != b.h3 {
-			return compareInt(a.h3, b.h3)
-		}
-		return compareInt(int64(a.pos), int64(b.pos))
-	})
+	slices.SortFunc(all, compareHashEntries)
 	return all
 }
 
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+func compareHashEntries(a, b hashEntry) int {
+	return cmp.Or(cmp.Compare(a.h3, b.h3), cmp.Compare(a.pos, b.pos))
 }
 
 // writeHashes writes a partition's runs in tx.

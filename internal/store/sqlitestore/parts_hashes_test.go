@@ -35,7 +35,7 @@ func TestHashRunsRoundTrip(t *testing.T) {
 		"close":    {{100, 5}, {101, 6}, {102, 7}, {110, 8}},
 	}
 	for name, run := range runs {
-		slices.SortFunc(run, func(a, b hashEntry) int { return compareInt(a.h3, b.h3) })
+		slices.SortFunc(run, compareHashEntries)
 		b := encodeHashRun(run)
 		var got []hashEntry
 		if err := decodeHashRun(b, run[0].h3, func(e hashEntry) { got = append(got, e) }); err != nil || !slices.Equal(got, run) {
@@ -57,7 +57,7 @@ func TestHashRunsRoundTrip(t *testing.T) {
 	for i := range dense {
 		dense[i] = hashEntry{int64(r.Uint64N(1 << 12)), r.Uint64N(1 << 19)}
 	}
-	slices.SortFunc(dense, func(a, b hashEntry) int { return compareInt(a.h3, b.h3) })
+	slices.SortFunc(dense, compareHashEntries)
 	if b := encodeHashRun(dense); len(b) > 4*hashRun {
 		t.Errorf("a run of %d hashes of a full partition takes %d bytes, want at most %d", hashRun, len(b), 4*hashRun)
 	} else {
