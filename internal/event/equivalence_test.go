@@ -333,8 +333,12 @@ func FuzzDecodeRecordMatchesOld(f *testing.F) {
 	for _, e := range oddRawEvents() {
 		f.Add(event.OldAppendRecord(nil, e))
 	}
-	f.Add([]byte{2, 0, 0, 0, 0, 0, 0})       // two fields with the empty key
-	f.Add([]byte{2, 49, 1, 'a', 49, 1, 'b'}) // raw twice
+	f.Add([]byte{2, 0, 0, 0, 0, 0, 0})             // two fields with the empty key
+	f.Add([]byte{2, 49, 1, 'a', 49, 1, 'b'})       // raw twice
+	f.Add([]byte{2, 5, 1, 'a', 3, 1, 'b'})         // two codes out of order
+	f.Add([]byte{2, 3, 1, 'a', 5, 1, 'b'})         // two codes in order
+	f.Add([]byte{2, 5, 1, 'a', 0, 1, 'a', 1, 'b'}) // a code, then a name before it
+	f.Add([]byte{2, 0, 1, 'z', 1, 'a', 5, 1, 'b'}) // a name, then a code before it
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := event.DecodeRecord(data)
 		want, oldErr := event.OldDecodeRecord(data)
