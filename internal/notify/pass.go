@@ -40,7 +40,9 @@ type pass struct {
 	// out of every message, their queue entries consumed.
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
-	// read it at once; nil when each organisation's is read as needed.
+	// read it at once; nil when each organisation's is read as needed,
+	// and an organisation's nil when its queue is (one that only waits,
+	// on a pass between digests).
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
@@ -117,7 +119,7 @@ func (o *orgWork) applyMark(n *Notifier) {
 // prepare does everything for one organisation but the commit.
 func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 	o := &orgWork{org: handle, now: p.now}
-	if p.queued != nil {
+	if p.queued != nil && p.queued[i] != nil {
 		// Each worker takes its own organisations' entries, and lets them
 		// go when done.
 		o.queued, o.bulk = p.queued[i], true
@@ -129,6 +131,62 @@ func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 	return o
 }
 
+// orgPlan is what decides how a pass reads one organisation's queue: the
+// organisation, its policy (and when that was last changed), whether its
+// digest is due, and the queue entry after which the queue is read.
+type orgPlan struct {
+	org    constituency.Organisation
+	policy Policy
+	stamp  time.Time
+	due    bool
+	start  int64
+}
+
+// plan returns the plan of organisation handle at this pass; an error
+// wrapping store.ErrNotFound when the organisation is gone. A disabled
+// organisation's plan holds only the organisation.
+func (p *pass) plan(ctx context.Context, handle string) (orgPlan, error) {
+	org, err := p.organisation(ctx, handle)
+	if err != nil {
+		return orgPlan{}, fmt.Errorf("organisation %s: %w", handle, err)
+	}
+	pl := orgPlan{org: org}
+	if org.Disabled {
+		return pl, nil
+	}
+	var own *Policy
+	if pol, ok := p.policies[org.ID]; ok {
+		own = &pol
+	}
+	pl.policy = Effective(org, own, p.teamDefault)
+	pl.stamp = p.teamDefault.Updated
+	if own != nil {
+		pl.stamp = own.Updated
+	}
+	if pl.due, err = p.n.digestDue(ctx, handle, pl.policy.Digest, p.now, p.pc, p.lastDigest); err != nil {
+		return pl, err
+	}
+	if !pl.due {
+		p.n.mu.Lock()
+		if m, ok := p.n.scanned[handle]; ok && m.policy.Equal(pl.stamp) {
+			pl.start = m.seq
+		}
+		p.n.mu.Unlock()
+	}
+	return pl, nil
+}
+
+// onlyWaits reports whether the queue of c only waits at this pass: its
+// organisation is disabled, or its digest is not due and an earlier pass
+// looked at every entry of it already. It is then not read.
+func (p *pass) onlyWaits(ctx context.Context, c store.PendingCount) bool {
+	pl, err := p.plan(ctx, c.Org)
+	if err != nil {
+		return false // prepare says why
+	}
+	return pl.org.Disabled || (!pl.due && pl.start >= c.Last)
+}
+
 // prepareOrg decides what one organisation is told at this pass and
 // prepares it, phase by phase: sort its queue by what its policy does with
 // each event (sortQueue), leave out what was told within the window
@@ -136,7 +194,7 @@ func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 // can receive them (renderAll), and bring the "seen again" tally up to
 // date (finishTally).
 func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
-	org, err := p.organisation(ctx, o.org)
+	pl, err := p.plan(ctx, o.org)
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted since its events were tagged: nobody to tell. The events
 		// stay in the store; only their queue entries go.
@@ -146,33 +204,13 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("organisation %s: %w", o.org, err)
+		return err
 	}
+	org, policy, due, start := pl.org, pl.policy, pl.due, pl.start
 	if org.Disabled {
 		// A disabled organisation is told nothing, and its queue is held,
 		// not consumed: it goes out once the organisation is enabled again.
 		return nil
-	}
-	var own *Policy
-	if pol, ok := p.policies[org.ID]; ok {
-		own = &pol
-	}
-	policy := Effective(org, own, p.teamDefault)
-	stamp := p.teamDefault.Updated
-	if own != nil {
-		stamp = own.Updated
-	}
-	due, err := p.n.digestDue(ctx, o.org, policy.Digest, p.now, p.pc, p.lastDigest)
-	if err != nil {
-		return err
-	}
-	start := int64(0)
-	if !due {
-		p.n.mu.Lock()
-		if m, ok := p.n.scanned[o.org]; ok && m.policy.Equal(stamp) {
-			start = m.seq
-		}
-		p.n.mu.Unlock()
 	}
 
 	q, err := p.sortQueue(ctx, o, policy, due, start)
@@ -180,7 +218,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		return err
 	}
 	if !due {
-		o.mark = &scanMark{seq: q.lastSeq, policy: stamp}
+		o.mark = &scanMark{seq: q.lastSeq, policy: pl.stamp}
 	}
 	if len(q.immediate) == 0 && len(q.digest) == 0 {
 		return nil
