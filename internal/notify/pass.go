@@ -447,12 +447,13 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			for i := range out {
 				// Packed here, on the workers, not by the one goroutine
 				// that commits.
-				out[i].Packed = outbox.PackBody(out[i].Body)
+				out[i].Packed = packBody(out[i].Body, m)
 				o.bytes += len(out[i].Body)
 				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
 			}
+			p.pc.render.done(&m)
 			o.messages = append(o.messages, out...)
 			if rcpt.reachable() {
 				o.notified += len(m.Events)
@@ -460,6 +461,39 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 		}
 	}
 	return nil
+}
+
+// packBody is outbox.PackBody of body, a message made of m, which it
+// packs with m's runs where they lie in body (bodyRuns).
+func packBody(body []byte, m rendered) []byte {
+	return outbox.PackBodyRuns(body, bodyRuns(body, m))
+}
+
+// bodyRuns returns the runs of m where they lie in body: where m's entity
+// is in body byte for byte as it was rendered (signed, not encrypted), its
+// attachments need not be decoded from base64 again. It returns nil when
+// the entity is not found.
+func bodyRuns(body []byte, m rendered) []outbox.Base64Run {
+	const tail = 64
+	if len(m.runs) == 0 || len(m.Entity) < tail {
+		return nil
+	}
+	// The entity ends the signed part: its last bytes, which end in its
+	// own boundary, are found from the end.
+	end := bytes.LastIndex(body, m.Entity[len(m.Entity)-tail:])
+	if end < 0 {
+		return nil
+	}
+	end += tail
+	shift, from := end-len(m.Entity), m.runs[0].Offset
+	if shift+from < 0 || !bytes.Equal(body[shift+from:end], m.Entity[from:]) {
+		return nil
+	}
+	runs := make([]outbox.Base64Run, len(m.runs))
+	for i, r := range m.runs {
+		runs[i] = outbox.Base64Run{Offset: r.Offset + shift, Data: r.Data}
+	}
+	return runs
 }
 
 // finishTally settles what the pass told and the "seen again" tally it
