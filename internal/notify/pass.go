@@ -100,8 +100,6 @@ type orgWork struct {
 	falsePositives                                                            int
 	skipped                                                                   []SkippedContact
 	unknown                                                                   bool
-	// readAhead is what eachPending read ahead, kept so that it reads.
-	readAhead byte
 }
 
 func (o *orgWork) empty() bool {

@@ -23,20 +23,7 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 		// are used together and let go together, after its turn. Their
 		// keys and values are parts of the pass's copy of the queue.
 		arena := event.NewRecordArena(nil, q.held, q.held*fieldsPerEvent)
-		// An organisation's records lie a few in each page of the queue's
-		// copy: the cache lines of the one readAhead entries on are read
-		// (their bytes summed into o.readAhead) while this one is
-		// decoded, so that they arrive from memory meanwhile.
-		var sum byte
 		for i, seq := range q.seq {
-			if k := i + readAhead; k < len(q.where) {
-				if at := q.where[k]; at.page >= 0 {
-					page := p.pages[at.page]
-					for l := at.start; l < at.end; l += 64 {
-						sum += page[l]
-					}
-				}
-			}
 			if seq <= after {
 				continue
 			}
@@ -56,7 +43,7 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 			}
 			fn(pn)
 		}
-		o.readAhead, o.queued = sum, nil
+		o.queued = nil
 		return nil
 	}
 	for {
@@ -73,10 +60,6 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 		}
 	}
 }
-
-// readAhead is how many entries ahead eachPending reads the records of
-// the queue read at once.
-const readAhead = 4
 
 // fieldsPerEvent is the room made for the fields of each event decoded
 // from the queue read at once: a scan's report has about this many.
