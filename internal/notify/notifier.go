@@ -459,8 +459,9 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 // are done or ctx ends.
 func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, workers int) <-chan *orgWork {
 	type job struct {
-		i   int // in pending
-		org string
+		i    int // in pending
+		org  string
+		last int64
 	}
 	jobs := make(chan job)
 	results := make(chan *orgWork, workers)
@@ -470,7 +471,7 @@ func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, wor
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				results <- p.prepare(ctx, j.i, j.org)
+				results <- p.prepare(ctx, j.i, j.org, j.last)
 			}
 		}()
 	}
@@ -480,7 +481,7 @@ func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, wor
 		defer close(jobs)
 		for i, pn := range pending {
 			select {
-			case jobs <- job{i, pn.Org}:
+			case jobs <- job{i, pn.Org, pn.Last}:
 			case <-ctx.Done():
 				return
 			}

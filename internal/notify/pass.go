@@ -96,6 +96,9 @@ type orgWork struct {
 	digestSent bool
 	mark       *scanMark // set when the queue below it only waits
 
+	// last is the last entry of the queue when the pass started.
+	last int64
+
 	waiting, notified, repeats, duplicates, filtered, withheld, undeliverable int
 	falsePositives                                                            int
 	skipped                                                                   []SkippedContact
@@ -116,9 +119,10 @@ func (o *orgWork) applyMark(n *Notifier) {
 	}
 }
 
-// prepare does everything for one organisation but the commit.
-func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
-	o := &orgWork{org: handle, now: p.now}
+// prepare does everything for one organisation but the commit; last is
+// the last entry of its queue when the pass started.
+func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *orgWork {
+	o := &orgWork{org: handle, now: p.now, last: last}
 	if p.queued != nil && p.queued[i] != nil {
 		// Each worker takes its own organisations' entries, and lets them
 		// go when done.
@@ -210,6 +214,13 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if org.Disabled {
 		// A disabled organisation is told nothing, and its queue is held,
 		// not consumed: it goes out once the organisation is enabled again.
+		return nil
+	}
+	if !due && start > 0 && start >= o.last && !o.bulk {
+		// An earlier pass looked at the whole queue, which only waits: it
+		// is not read again (what was queued since the pass started is,
+		// at the next).
+		o.mark = &scanMark{seq: start, policy: pl.stamp}
 		return nil
 	}
 
