@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"mime"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
 // mimePart is one part of a multipart/mixed entity: its header lines
@@ -16,6 +18,8 @@ type mimePart struct {
 	header     []string
 	appendBody func(dst []byte) []byte
 	size       int
+	// base64 is the data of a part encoded in base64 (filePart).
+	base64 []byte
 }
 
 // textPart encodes text (lines ending in \n) as quoted-printable UTF-8:
@@ -152,7 +156,8 @@ func filePart(contentType, filename string, data []byte) mimePart {
 			dst = base64.StdEncoding.AppendEncode(dst, rest)
 			return append(dst, '\r', '\n')
 		},
-		size: (len(data)+base64Line-1)/base64Line*78 + 2,
+		size:   (len(data)+base64Line-1)/base64Line*78 + 2,
+		base64: data,
 	}
 }
 
@@ -201,6 +206,14 @@ const (
 // which are filled in once the content they are derived from is known: a
 // message is built without copying its attachments again.
 func multipartMixed(parts []mimePart) []byte {
+	out, _ := multipartMixedRuns(parts)
+	return out
+}
+
+// multipartMixedRuns is multipartMixed, and says where in the entity the
+// full base64 lines of its parts are, with the data they encode, so that
+// packing the message need not decode them again (outbox.PackBodyRuns).
+func multipartMixedRuns(parts []mimePart) ([]byte, []outbox.Base64Run) {
 	placeholder := boundaryPrefix + strings.Repeat("0", boundaryHex)
 	header := "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": placeholder}) + "\r\n\r\n"
 	size := len(header) + len(placeholder) + 6
@@ -248,11 +261,21 @@ func multipartMixed(parts []mimePart) []byte {
 		copy(out[i:], boundary)
 	}
 	final := "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary}) + "\r\n\r\n"
+	shift := 0
 	if len(final) != len(header) {
 		// The placeholder is quoted as any boundary is, so this does
 		// not happen; if it did, the header is put in front.
-		return append([]byte(final), out[len(header):]...)
+		out = append([]byte(final), out[len(header):]...)
+		shift = len(final) - len(header)
+	} else {
+		copy(out, final)
 	}
-	copy(out, final)
-	return out
+	var runs []outbox.Base64Run
+	for i, p := range parts {
+		// filePart writes every line but the last one full: those.
+		if n := (len(p.base64) - 1) / base64Line; n > 0 {
+			runs = append(runs, outbox.Base64Run{Offset: bodies[i][0] + shift, Data: p.base64[:n*base64Line]})
+		}
+	}
+	return out, runs
 }

@@ -319,6 +319,12 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		return rep, nil
 	}
 	bulk := len(pending) >= bulkOrganisations
+	atOnce := bulk && dense(pending)
+	// Between digests most of the queue only waits, and was looked at by
+	// an earlier pass: a pass every minute must not read it all again.
+	// Whether to read it at once is then decided once the pass knows
+	// which organisations' queues it must read.
+	later := atOnce && n.mostlyScanned(pending)
 	var (
 		queued []*orgQueue
 		pages  []string
@@ -327,7 +333,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	var readTook time.Duration
 	readCtx, stopRead := context.WithCancel(ctx)
 	defer stopRead()
-	if bulk && dense(pending) {
+	if atOnce && !later {
 		// The queue is read while what the pass shares is read on another
 		// connection: neither waits for the other; a failed newPass stops
 		// the read.
@@ -335,7 +341,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		go func() {
 			reading := time.Now()
 			var err error
-			queued, pages, err = n.readQueue(readCtx, pending)
+			queued, pages, err = n.readQueue(readCtx, pending, nil)
 			readTook = time.Since(reading)
 			read <- err
 		}()
@@ -352,6 +358,24 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	}
 	if err != nil {
 		return rep, err
+	}
+	if later {
+		need := make([]bool, len(pending))
+		var left []store.PendingCount
+		for i, c := range pending {
+			if !pass.onlyWaits(ctx, c) {
+				need[i] = true
+				left = append(left, c)
+			}
+		}
+		if len(left) >= bulkOrganisations && dense(left) {
+			reading := time.Now()
+			queued, pages, err = n.readQueue(ctx, pending, need)
+			rep.Reading = time.Since(reading)
+			if err != nil {
+				return rep, err
+			}
+		}
 	}
 	pass.queued, pass.pages = queued, pages
 
@@ -435,8 +459,9 @@ func (n *Notifier) newPass(ctx context.Context, pc *passConfig, id *pgpmime.Iden
 // are done or ctx ends.
 func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, workers int) <-chan *orgWork {
 	type job struct {
-		i   int // in pending
-		org string
+		i    int // in pending
+		org  string
+		last int64
 	}
 	jobs := make(chan job)
 	results := make(chan *orgWork, workers)
@@ -446,7 +471,7 @@ func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, wor
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				results <- p.prepare(ctx, j.i, j.org)
+				results <- p.prepare(ctx, j.i, j.org, j.last)
 			}
 		}()
 	}
@@ -456,7 +481,7 @@ func (p *pass) prepareAll(ctx context.Context, pending []store.PendingCount, wor
 		defer close(jobs)
 		for i, pn := range pending {
 			select {
-			case jobs <- job{i, pn.Org}:
+			case jobs <- job{i, pn.Org, pn.Last}:
 			case <-ctx.Done():
 				return
 			}

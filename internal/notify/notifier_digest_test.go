@@ -249,9 +249,23 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	if msgs[0].Kind != NameImmediate || !strings.Contains(msgs[0].Subject, "Urgent: infected-system") {
 		t.Errorf("09:00 message: %s %q", msgs[0].Kind, msgs[0].Subject)
 	}
+	// Read at once (when many organisations are pending: here one) on
+	// the first pass, and then only when something must be read: a pass
+	// between digests over a queue looked at already reads nothing.
+	atOnce := func(when string, rep Report, want bool) {
+		t.Helper()
+		if want = want && bulkOrganisations == 1; want != (rep.Reading > 0) {
+			t.Errorf("%s: read the queue at once: %v, want %v", when, rep.Reading > 0, want)
+		}
+	}
+	atOnce("09:00", rep, true)
 	// Later that day: the scan still waits; a new infection goes at once,
 	// although the queue before it was read already.
-	e.run(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
+	rep = e.run(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
+	if rep.Messages != 0 || e.pending() != 1 {
+		t.Fatalf("12:00: %+v", rep)
+	}
+	atOnce("12:00", rep, false)
 	e.put([]map[string]string{infected("198.51.100.8")})
 	rep = e.run(time.Date(2026, 11, 20, 23, 0, 0, 0, time.UTC))
 	if rep.Notified != 1 || rep.Waiting != 0 || e.pending() != 1 {
@@ -260,13 +274,17 @@ func testImmediateAndDigestTiming(t *testing.T) {
 	if got := len(e.messages()); got != 2 {
 		t.Fatalf("%d messages at 23:00, want 2", got)
 	}
-	if rep := e.run(time.Date(2026, 11, 21, 5, 59, 0, 0, time.UTC)); rep.Messages != 0 || e.pending() != 1 {
+	atOnce("23:00", rep, true)
+	rep = e.run(time.Date(2026, 11, 21, 5, 59, 0, 0, time.UTC))
+	if rep.Messages != 0 || e.pending() != 1 {
 		t.Fatalf("05:59: the digest went early: %+v", rep)
 	}
+	atOnce("05:59", rep, false)
 	rep = e.run(time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
 	if rep.Notified != 1 || e.pending() != 0 {
 		t.Fatalf("06:00: %+v, %d pending", rep, e.pending())
 	}
+	atOnce("06:00", rep, true)
 	msgs = e.messages()
 	if last := msgs[len(msgs)-1]; last.Kind != NameDigest || last.Events != 1 {
 		t.Errorf("06:00 message %s with %d events", last.Kind, last.Events)
@@ -328,5 +346,60 @@ func TestDigestTimeCommitted(t *testing.T) {
 	}
 	if raw, err := e.db.GetState(e.ctx, lastDigestKey("uni")); err != nil || string(raw) != want {
 		t.Errorf("stored last digest = %q, %v; want %q", raw, err, want)
+	}
+}
+
+// TestPassBetweenDigests: when many organisations are pending (here
+// one is many), a pass between digests reads at once only the queues
+// with something new: an organisation whose queue only waits for its
+// digest is left out of that read, keeps waiting, and gets its digest
+// when it is due.
+func TestPassBetweenDigests(t *testing.T) {
+	defer func(old int) { bulkOrganisations = old }(bulkOrganisations)
+	bulkOrganisations = 1
+	e := newEnv(t, nil)
+	lab := constituency.Organisation{Handle: "lab", Name: "Example Lab", Language: "en",
+		Contacts: []constituency.Contact{{Name: "Bob", Email: "bob@lab.example", Role: constituency.ContactAbuse, Notify: true}}}
+	if err := e.db.orgStore.CreateOrganisation(e.ctx, &lab); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.PutNotificationPolicy(e.ctx, Policy{Enabled: true, Immediate: []string{"infected-system"}, Digest: DigestDaily}); err != nil {
+		t.Fatal(err)
+	}
+	lastDigest := time.Date(2026, 11, 20, 6, 10, 0, 0, time.UTC).Format(time.RFC3339Nano)
+	for _, org := range []string{"uni", "lab"} {
+		if err := e.db.PutState(e.ctx, lastDigestKey(org), []byte(lastDigest)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.put([]map[string]string{scan("192.0.2.1"), scan("192.0.2.2"), scan("192.0.2.3")}, "lab")
+	e.put([]map[string]string{scan("192.0.2.53")})
+	rep := e.run(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	if rep.Waiting != 4 || rep.Messages != 0 || rep.Reading == 0 {
+		t.Fatalf("09:00: %+v", rep)
+	}
+	// Only the university's queue has something new: it is read at once,
+	// the lab's (most of the queue) is not read.
+	e.put([]map[string]string{infected("198.51.100.7")})
+	rep = e.run(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	if rep.Notified != 1 || rep.Messages != 1 || rep.Reading == 0 || e.pending() != 4 {
+		t.Fatalf("10:00: %+v, %d pending", rep, e.pending())
+	}
+	// Nor are they read one by one: nothing is new.
+	lists := e.db.lists.Load()
+	if rep := e.run(time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)); rep.Reading != 0 || rep.Messages != 0 {
+		t.Errorf("10:01: %+v", rep)
+	}
+	if n := e.db.lists.Load() - lists; n != 0 {
+		t.Errorf("10:01: %d reads of a queue, want none", n)
+	}
+	rep = e.run(time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
+	if rep.Notified != 4 || rep.Messages != 2 || rep.Reading == 0 || e.pending() != 0 {
+		t.Fatalf("06:00: %+v, %d pending", rep, e.pending())
+	}
+	for _, m := range e.messages()[1:] {
+		if want := map[string]int{"uni": 1, "lab": 3}[m.Org]; m.Kind != NameDigest || m.Events != want {
+			t.Errorf("06:00: %s to %s with %d events, want a digest with %d", m.Kind, m.Org, m.Events, want)
+		}
 	}
 }

@@ -111,6 +111,8 @@ type failingStore struct {
 	*falsepositive.Marks
 	fail      atomic.Bool
 	putStates atomic.Int64
+	// lists counts the calls of ListPendingNotifications.
+	lists     atomic.Int64
 	mu        sync.Mutex
 	committed map[string][]byte
 }
@@ -125,6 +127,11 @@ func (f *failingStore) CommitNotifications(ctx context.Context, c *NotificationC
 	f.committed = maps.Clone(c.State)
 	f.mu.Unlock()
 	return f.toldStore.CommitNotifications(ctx, c)
+}
+
+func (f *failingStore) ListPendingNotifications(ctx context.Context, org string, after int64, limit int) ([]store.PendingNotification, error) {
+	f.lists.Add(1)
+	return f.Store.ListPendingNotifications(ctx, org, after, limit)
 }
 
 func (f *failingStore) PutState(ctx context.Context, key string, value []byte) error {

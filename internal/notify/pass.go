@@ -40,7 +40,9 @@ type pass struct {
 	// out of every message, their queue entries consumed.
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
-	// read it at once; nil when each organisation's is read as needed.
+	// read it at once; nil when each organisation's is read as needed,
+	// and an organisation's nil when its queue is (one that only waits,
+	// on a pass between digests).
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
@@ -94,6 +96,9 @@ type orgWork struct {
 	digestSent bool
 	mark       *scanMark // set when the queue below it only waits
 
+	// last is the last entry of the queue when the pass started.
+	last int64
+
 	waiting, notified, repeats, duplicates, filtered, withheld, undeliverable int
 	falsePositives                                                            int
 	skipped                                                                   []SkippedContact
@@ -114,10 +119,11 @@ func (o *orgWork) applyMark(n *Notifier) {
 	}
 }
 
-// prepare does everything for one organisation but the commit.
-func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
-	o := &orgWork{org: handle, now: p.now}
-	if p.queued != nil {
+// prepare does everything for one organisation but the commit; last is
+// the last entry of its queue when the pass started.
+func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *orgWork {
+	o := &orgWork{org: handle, now: p.now, last: last}
+	if p.queued != nil && p.queued[i] != nil {
 		// Each worker takes its own organisations' entries, and lets them
 		// go when done.
 		o.queued, o.bulk = p.queued[i], true
@@ -129,6 +135,62 @@ func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 	return o
 }
 
+// orgPlan is what decides how a pass reads one organisation's queue: the
+// organisation, its policy (and when that was last changed), whether its
+// digest is due, and the queue entry after which the queue is read.
+type orgPlan struct {
+	org    constituency.Organisation
+	policy Policy
+	stamp  time.Time
+	due    bool
+	start  int64
+}
+
+// plan returns the plan of organisation handle at this pass; an error
+// wrapping store.ErrNotFound when the organisation is gone. A disabled
+// organisation's plan holds only the organisation.
+func (p *pass) plan(ctx context.Context, handle string) (orgPlan, error) {
+	org, err := p.organisation(ctx, handle)
+	if err != nil {
+		return orgPlan{}, fmt.Errorf("organisation %s: %w", handle, err)
+	}
+	pl := orgPlan{org: org}
+	if org.Disabled {
+		return pl, nil
+	}
+	var own *Policy
+	if pol, ok := p.policies[org.ID]; ok {
+		own = &pol
+	}
+	pl.policy = Effective(org, own, p.teamDefault)
+	pl.stamp = p.teamDefault.Updated
+	if own != nil {
+		pl.stamp = own.Updated
+	}
+	if pl.due, err = p.n.digestDue(ctx, handle, pl.policy.Digest, p.now, p.pc, p.lastDigest); err != nil {
+		return pl, err
+	}
+	if !pl.due {
+		p.n.mu.Lock()
+		if m, ok := p.n.scanned[handle]; ok && m.policy.Equal(pl.stamp) {
+			pl.start = m.seq
+		}
+		p.n.mu.Unlock()
+	}
+	return pl, nil
+}
+
+// onlyWaits reports whether the queue of c only waits at this pass: its
+// organisation is disabled, or its digest is not due and an earlier pass
+// looked at every entry of it already. It is then not read.
+func (p *pass) onlyWaits(ctx context.Context, c store.PendingCount) bool {
+	pl, err := p.plan(ctx, c.Org)
+	if err != nil {
+		return false // prepare says why
+	}
+	return pl.org.Disabled || (!pl.due && pl.start >= c.Last)
+}
+
 // prepareOrg decides what one organisation is told at this pass and
 // prepares it, phase by phase: sort its queue by what its policy does with
 // each event (sortQueue), leave out what was told within the window
@@ -136,7 +198,7 @@ func (p *pass) prepare(ctx context.Context, i int, handle string) *orgWork {
 // can receive them (renderAll), and bring the "seen again" tally up to
 // date (finishTally).
 func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
-	org, err := p.organisation(ctx, o.org)
+	pl, err := p.plan(ctx, o.org)
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted since its events were tagged: nobody to tell. The events
 		// stay in the store; only their queue entries go.
@@ -146,33 +208,20 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("organisation %s: %w", o.org, err)
+		return err
 	}
+	org, policy, due, start := pl.org, pl.policy, pl.due, pl.start
 	if org.Disabled {
 		// A disabled organisation is told nothing, and its queue is held,
 		// not consumed: it goes out once the organisation is enabled again.
 		return nil
 	}
-	var own *Policy
-	if pol, ok := p.policies[org.ID]; ok {
-		own = &pol
-	}
-	policy := Effective(org, own, p.teamDefault)
-	stamp := p.teamDefault.Updated
-	if own != nil {
-		stamp = own.Updated
-	}
-	due, err := p.n.digestDue(ctx, o.org, policy.Digest, p.now, p.pc, p.lastDigest)
-	if err != nil {
-		return err
-	}
-	start := int64(0)
-	if !due {
-		p.n.mu.Lock()
-		if m, ok := p.n.scanned[o.org]; ok && m.policy.Equal(stamp) {
-			start = m.seq
-		}
-		p.n.mu.Unlock()
+	if !due && start > 0 && start >= o.last && !o.bulk {
+		// An earlier pass looked at the whole queue, which only waits: it
+		// is not read again (what was queued since the pass started is,
+		// at the next).
+		o.mark = &scanMark{seq: start, policy: pl.stamp}
+		return nil
 	}
 
 	q, err := p.sortQueue(ctx, o, policy, due, start)
@@ -180,7 +229,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		return err
 	}
 	if !due {
-		o.mark = &scanMark{seq: q.lastSeq, policy: stamp}
+		o.mark = &scanMark{seq: q.lastSeq, policy: pl.stamp}
 	}
 	if len(q.immediate) == 0 && len(q.digest) == 0 {
 		return nil
@@ -409,12 +458,13 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			for i := range out {
 				// Packed here, on the workers, not by the one goroutine
 				// that commits.
-				out[i].Packed = outbox.PackBody(out[i].Body)
+				out[i].Packed = packBody(out[i].Body, m)
 				o.bytes += len(out[i].Body)
 				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
 			}
+			p.pc.render.done(&m)
 			o.messages = append(o.messages, out...)
 			if rcpt.reachable() {
 				o.notified += len(m.Events)
@@ -422,6 +472,39 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 		}
 	}
 	return nil
+}
+
+// packBody is outbox.PackBody of body, a message made of m, which it
+// packs with m's runs where they lie in body (bodyRuns).
+func packBody(body []byte, m rendered) []byte {
+	return outbox.PackBodyRuns(body, bodyRuns(body, m))
+}
+
+// bodyRuns returns the runs of m where they lie in body: where m's entity
+// is in body byte for byte as it was rendered (signed, not encrypted), its
+// attachments need not be decoded from base64 again. It returns nil when
+// the entity is not found.
+func bodyRuns(body []byte, m rendered) []outbox.Base64Run {
+	const tail = 64
+	if len(m.runs) == 0 || len(m.Entity) < tail {
+		return nil
+	}
+	// The entity ends the signed part: its last bytes, which end in its
+	// own boundary, are found from the end.
+	end := bytes.LastIndex(body, m.Entity[len(m.Entity)-tail:])
+	if end < 0 {
+		return nil
+	}
+	end += tail
+	shift, from := end-len(m.Entity), m.runs[0].Offset
+	if shift+from < 0 || !bytes.Equal(body[shift+from:end], m.Entity[from:]) {
+		return nil
+	}
+	runs := make([]outbox.Base64Run, len(m.runs))
+	for i, r := range m.runs {
+		runs[i] = outbox.Base64Run{Offset: r.Offset + shift, Data: r.Data}
+	}
+	return runs
 }
 
 // finishTally settles what the pass told and the "seen again" tally it

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -92,7 +93,8 @@ func dense(pending []store.PendingCount) bool {
 // hundred strings and a few thousand arrays without pointers, which the
 // garbage collector does not scan, instead of a million objects it must
 // follow (each its own allocation, held until the organisation's turn),
-// and a record is copied once, with its page, not once more for its
+// and a record is copied at most once, with its page (not at all when
+// the store hands the page over Kept), not once more for its
 // organisation.
 type orgQueue struct {
 	seq    []int64
@@ -131,13 +133,33 @@ func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 	q.where = append(q.where, at)
 }
 
+// mostlyScanned reports whether earlier passes looked at the whole queue
+// of organisations that hold at least half of the pending entries (as
+// they do between digests, when those entries wait for one).
+func (n *Notifier) mostlyScanned(pending []store.PendingCount) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var total, scanned int64
+	for _, c := range pending {
+		total += c.Count
+		if m, ok := n.scanned[c.Org]; ok && m.seq >= c.Last {
+			scanned += c.Count
+		}
+	}
+	return scanned*2 >= total
+}
+
 // readQueue reads the whole queue at once, by organisation in the order of
-// pending, and returns with it the copy of the pages' records its
-// entries refer to.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) ([]*orgQueue, []string, error) {
+// pending: the entries of those for which need is set, or of all when need
+// is nil (the others' queues are nil). It returns with them the copy of
+// the pages' records their entries refer to.
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
+		if need != nil && !need[i] {
+			continue
+		}
 		index[c.Org] = i
 		out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
@@ -158,8 +180,13 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount) 
 		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
 			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
 		}
-		// One copy of the page's records, which the store may reuse.
-		pages = append(pages, string(page.Records))
+		// The page's records, copied unless the store hands them over for
+		// good; then never written to again, they are read as a string.
+		records := unsafe.String(unsafe.SliceData(page.Records), len(page.Records))
+		if !page.Kept {
+			records = string(page.Records)
+		}
+		pages = append(pages, records)
 		copied := int32(len(pages) - 1)
 		for _, org := range page.Orgs[len(slot):] {
 			i, ok := index[org]

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/export"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -181,6 +182,11 @@ type rendered struct {
 	// text and attachments are kept for previews.
 	text        string
 	attachments []Attachment
+	// runs are where the entity's attachments lie in base64, and the
+	// bytes they encode, parts of files: for packing the message
+	// (packBody), after which files are released (renderer.done).
+	runs  []outbox.Base64Run
+	files []attachmentFile
 }
 
 // attachmentFile is a rendered attachment.
@@ -282,11 +288,18 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The entity holds the files now.
-		r.release(files[i])
+		// The entity holds the files now; its runs refer to them until
+		// the message is packed (done).
+		m.files = files[i]
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// done releases what m holds for packing: its runs are not valid after.
+func (r *renderer) done(m *rendered) {
+	r.release(m.files)
+	m.files, m.runs = nil, nil
 }
 
 // split cuts events into parts slices of about equal length.
@@ -466,8 +479,9 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	for _, f := range files {
 		mimeParts = append(mimeParts, filePart(f.ContentType, f.Name, f.Data))
 	}
-	return rendered{kind: in.Kind, Subject: subject, Entity: multipartMixed(mimeParts), Events: hashes, Part: part, Parts: parts,
-		text: body, attachments: data.Attachments}, nil
+	entity, runs := multipartMixedRuns(mimeParts)
+	return rendered{kind: in.Kind, Subject: subject, Entity: entity, Events: hashes, Part: part, Parts: parts,
+		text: body, attachments: data.Attachments, runs: runs}, nil
 }
 
 // typeGroup is the events of one classification type, in their order.

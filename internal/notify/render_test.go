@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -572,6 +573,57 @@ func TestSplitAnyLimit(t *testing.T) {
 		}
 		if total != len(events) {
 			t.Errorf("limit %d: %d events in %d parts", limit, total, len(msgs))
+		}
+	}
+}
+
+// TestPackBodyWithRuns: the messages of a pass (signed, and signed and
+// encrypted; attachments plain and gzipped; in parts; every format)
+// are packed with their attachments' runs into PackBody's bytes, and the
+// runs are found in every signed message with an attachment of more than
+// one line of base64.
+func TestPackBodyWithRuns(t *testing.T) {
+	keys(t)
+	for _, gzipAbove := range []int64{0, 10_000} {
+		for _, format := range []string{FormatSummary, FormatJSON, FormatXARF} {
+			cfg := testConfig()
+			cfg.From, cfg.GzipAboveBytes, cfg.MaxEventsPerMessage = "CERT <cert@example.org>", gzipAbove, 150
+			pc, err := newPassConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &pass{pc: pc, id: teamIdentity, now: renderNow}
+			org := SampleOrganisation()
+			org.Contacts = []constituency.Contact{
+				{Name: "Alice", Email: "alice@uni.example", Notify: true},
+				{Name: "Bob", Email: "bob@uni.example", Notify: true, PGPKey: contactKey},
+			}
+			msgs, err := pc.render.render(renderInput{Kind: NameDigest, Org: org, Language: "en", Format: format, Events: manyEvents(400), Now: renderNow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != 3 {
+				t.Fatalf("%s: %d messages, want 3 parts", format, len(msgs))
+			}
+			for _, m := range msgs {
+				out, err := p.deliver(org, m, nil, p.recipients(org))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, msg := range out {
+					runs := bodyRuns(msg.Body, m)
+					if found := runs != nil; found != (!msg.Encrypted && len(m.runs) > 0) {
+						t.Errorf("%s, gzip above %d, encrypted %v: runs found %v of %d", format, gzipAbove, msg.Encrypted, found, len(m.runs))
+					}
+					if !bytes.Equal(packBody(msg.Body, m), outbox.PackBody(msg.Body)) {
+						t.Errorf("%s, gzip above %d, encrypted %v: packed with the runs differs from PackBody", format, gzipAbove, msg.Encrypted)
+					}
+				}
+				if len(m.runs) == 0 {
+					t.Errorf("%s: no runs in a message with attachments", format)
+				}
+				pc.render.done(&m)
+			}
 		}
 	}
 }

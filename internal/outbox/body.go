@@ -51,10 +51,26 @@ const (
 // The packed stream is a series of pairs: a literal (uvarint length,
 // bytes) and a run of decoded lines (count in four bytes, 57 bytes
 // each), the last literal maybe without a run.
-func PackBody(body []byte) []byte {
+func PackBody(body []byte) []byte { return PackBodyRuns(body, nil) }
+
+// Base64Run is a run of full base64 lines in a body, at Offset: lines of
+// 76 characters of the standard alphabet, each ending in CRLF, which
+// encode Data, 57 bytes a line.
+type Base64Run struct {
+	Offset int
+	Data   []byte
+}
+
+// PackBodyRuns is PackBody for a body in which runs (in the order of
+// their offsets) are known to lie, as the notifier knows where it put its
+// attachments: their lines are taken from Data instead of being decoded
+// again. The result is PackBody's, byte for byte, if the runs are what
+// they say; the caller must know they are (a run that is not starts no
+// line, or its Data is not a whole number of lines, is passed over).
+func PackBodyRuns(body []byte, runs []Base64Run) []byte {
 	scratch := packBuffers.Get().(*[2][]byte)
 	defer packBuffers.Put(scratch)
-	scratch[0] = pack(scratch[0][:0], body)
+	scratch[0] = pack(scratch[0][:0], body, runs)
 	if n := s2.MaxEncodedLen(len(scratch[0])); cap(scratch[1]) < n {
 		scratch[1] = make([]byte, n)
 	}
@@ -65,16 +81,31 @@ func PackBody(body []byte) []byte {
 // calls: only the compressed bytes, copied, are kept.
 var packBuffers = sync.Pool{New: func() any { return new([2][]byte) }}
 
-// pack appends the packed stream of body, before compression, to dst.
-// A run's line count is four bytes (little-endian) rather than a
-// uvarint, so that its lines are decoded in place, their count written
-// when the run ends.
-func pack(dst, body []byte) []byte {
+// pack appends the packed stream of body, before compression, to dst,
+// taking the lines of runs (PackBodyRuns) from their data. A run's line
+// count is four bytes (little-endian) rather than a uvarint, so that its
+// lines are decoded in place, their count written when the run ends.
+func pack(dst, body []byte, runs []Base64Run) []byte {
 	packed := slices.Grow(dst, len(body)*3/4+64)
 	litStart := 0 // where the current literal starts in body
 	count := -1   // where the current run's count is in packed, -1 outside a run
 	lines := 0
 	for i := 0; i < len(body); {
+		for len(runs) > 0 && (runs[0].Offset < i || len(runs[0].Data) < base64Line) {
+			runs = runs[1:] // passed over
+		}
+		known := 0 // lines known to start here
+		if len(runs) > 0 && runs[0].Offset == i {
+			known = min(len(runs[0].Data)/base64Line, (len(body)-i)/(base64Text+2))
+			for j := range known {
+				// Lines where the run says, or it is passed over.
+				if end := i + j*(base64Text+2) + base64Text; body[end] != '\r' || body[end+1] != '\n' {
+					known = 0
+					runs = runs[1:]
+					break
+				}
+			}
+		}
 		// A base64 line starts here if 76 characters and CRLF follow
 		// that are all of the alphabet (which rules out "=" padding).
 		if end := i + base64Text; end+2 <= len(body) && body[end] == '\r' && body[end+1] == '\n' {
@@ -84,6 +115,14 @@ func pack(dst, body []byte) []byte {
 				packed = append(packed, body[litStart:i]...)
 				count, lines = len(packed), 0
 				packed = append(packed, 0, 0, 0, 0)
+			}
+			if known > 0 {
+				// The lines of a run, as decoding them would give.
+				packed = append(packed, runs[0].Data[:known*base64Line]...)
+				lines += known
+				i += known * (base64Text + 2)
+				runs = runs[1:]
+				continue
 			}
 			packed = slices.Grow(packed, base64Line)
 			at := len(packed)

@@ -69,10 +69,50 @@ func TestPackBodyRoundTrip(t *testing.T) {
 		// 1000 full lines and a last one of 4 characters: the stream
 		// holds the 57,000 bytes and the last line as it is.
 		body := []byte(mimeBase64(random(57*1000 + 3)))
-		if n := len(pack(nil, body)); n > 57*1000+6+8 {
+		if n := len(pack(nil, body, nil)); n > 57*1000+6+8 {
 			t.Errorf("packed %d bytes of base64 into a stream of %d", len(body), n)
 		}
 	})
+}
+
+// TestPackBodyRuns: a body packed with the runs of base64 it holds is
+// PackBody's, byte for byte, whether a run covers all of its lines or
+// some (the rest decoded), ends on a line that is also full, or is wrong
+// about where its lines are (passed over).
+func TestPackBodyRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	a, b := make([]byte, 57*40+20), make([]byte, 57*3)
+	for _, d := range [][]byte{a, b} {
+		for i := range d {
+			d[i] = byte(r.IntN(256))
+		}
+	}
+	head := "Content-Type: text/plain\r\n\r\nsome text\r\n" + strings.Repeat("x", 76) + "\r\n"
+	mid := "--b\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	body := []byte(head + mid + mimeBase64(a) + mid + mimeBase64(b) + "--b--\r\n")
+	first := len(head) + len(mid)
+	second := first + len(mimeBase64(a)) + len(mid)
+	for name, runs := range map[string][]Base64Run{
+		"every line":       {{first, a[:57*40]}, {second, b[:57*2]}},
+		"some lines":       {{first, a[:57*7]}, {second, b[:57]}},
+		"a full last line": {{second, b}},
+		"one run":          {{first, a[:57*40]}},
+		"not a line start": {{first + 1, a[:57*40]}, {second, b[:57*2]}},
+		"misplaced lines":  {{first - len(mid), a[:57*40]}, {second, b[:57*2]}},
+		"less than a line": {{first, a[:56]}},
+	} {
+		if got, want := PackBodyRuns(body, runs), PackBody(body); !bytes.Equal(got, want) {
+			t.Errorf("%s: packed with the runs differs", name)
+		}
+		got, err := UnpackBody(BodyPacked, PackBodyRuns(body, runs), len(body))
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("%s: unpacks to a different body (%v)", name, err)
+		}
+	} // The lines are taken from the runs' data, not decoded: data that
+	// is not what the lines encode shows.
+	if bytes.Equal(PackBodyRuns(body, []Base64Run{{first, b[:57]}}), PackBody(body)) {
+		t.Error("a run's data is not used")
+	}
 }
 
 // TestPackBodyGoldenMessages packs the notifier's golden messages, with

@@ -28,7 +28,8 @@ type PendingNotification struct {
 // ScanPendingNotifications hands them over: in columns, the records end
 // to end in one array, so that a million queued events cost a few hundred
 // pages instead of a million objects and their copies. A page is valid
-// only during the call it is handed to: the store may reuse it.
+// only during the call it is handed to, the store may reuse it, unless it
+// is Kept.
 type PendingPage struct {
 	// Orgs names the organisations that Waiting refers to by index. It
 	// is the same list in every page of one scan, grown at the end when
@@ -56,6 +57,10 @@ type PendingPage struct {
 	// into Orgs, end to end: event i's run to WaitingEnds[i].
 	Waiting     []int32
 	WaitingEnds []int
+	// Kept is set on a page that the store hands over for good: it never
+	// writes to it again, so the reader may keep its arrays (the records)
+	// instead of copying them.
+	Kept bool
 }
 
 // Len is how many events p holds.
@@ -175,7 +180,7 @@ type NotifyQueue interface {
 	// organisation, a page of them at a time, in Seq order, from one
 	// consistent read: one pass over the events in the order they are
 	// stored instead of one lookup each, for a notifier pass over most of
-	// the queue. fn must not keep the page, which the store may reuse. An
-	// error from fn ends the scan and is returned.
+	// the queue. fn must not keep the page, which the store may reuse,
+	// unless it is Kept. An error from fn ends the scan and is returned.
 	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
 }

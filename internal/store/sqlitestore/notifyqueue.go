@@ -98,7 +98,8 @@ type queuedEntry struct {
 // highest in the order they are stored: the first half in the calling
 // goroutine, handed to fn a page at a time as it is read, the second half
 // at the same time on another connection, its pages kept and handed to fn
-// after the first.
+// after the first. Every page is handed over Kept: a reader that keeps
+// the records (the notifier's pass) need not copy them.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
 		orgs    []string
@@ -155,11 +156,11 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		second <- h
 	}()
 	err = scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
+		p.Kept = true
 		if err := fn(p); err != nil {
 			return nil, err
 		}
-		p.Reset()
-		return p, nil
+		return p.Sized(), nil
 	})
 	if err != nil {
 		cancel()
@@ -171,6 +172,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		return h.err
 	}
 	for _, p := range h.pages {
+		p.Kept = true
 		if err := fn(p); err != nil {
 			return err
 		}

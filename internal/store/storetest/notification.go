@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -239,9 +240,15 @@ func testQueueScanned(t *testing.T, s store.Store) {
 		seqs  []int64
 		named []string // the organisations the pages named so far
 		pages int
+		// kept are the records of the pages handed over Kept, and a copy
+		// of each: the store must not write to them again.
+		kept, copies [][]byte
 	)
 	err := s.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
 		pages++
+		if page.Kept {
+			kept, copies = append(kept, page.Records), append(copies, slices.Clone(page.Records))
+		}
 		n := page.Len()
 		if n == 0 || len(page.Hash) != n || len(page.Stored) != n || len(page.RecordEnds) != n || len(page.Gone) != n || len(page.WaitingEnds) != n {
 			t.Fatalf("page %d: %d events, columns of %d %d %d %d %d", pages, n, len(page.Hash), len(page.Stored), len(page.RecordEnds), len(page.Gone), len(page.WaitingEnds))
@@ -291,6 +298,11 @@ func testQueueScanned(t *testing.T, s store.Store) {
 	}
 	if len(seqs) > 2*store.PendingPageEvents && pages < 2 {
 		t.Errorf("%d events in %d page, want them paged", len(seqs), pages)
+	}
+	for i := range kept {
+		if !bytes.Equal(kept[i], copies[i]) {
+			t.Errorf("the records of kept page %d of %d changed after it was handed over", i+1, len(kept))
+		}
 	}
 	stop := errors.New("stop")
 	calls := 0
