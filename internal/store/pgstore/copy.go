@@ -21,8 +21,8 @@ import (
 // and unpack, each value sent once in its binary form. COPY cannot skip a
 // row whose hash is stored already, as ON CONFLICT DO NOTHING does, so it
 // is the first try only: inside a savepoint, and when the batch holds no
-// hash twice. A unique violation (an event stored before, or being stored
-// by a concurrent batch that then commits) rolls the savepoint back and
+// hash twice. A refused hash (isStoredHash: an event stored before, or
+// being stored by a concurrent batch) rolls the savepoint back and
 // the batch is inserted by insertEventsSQL instead, which skips what is
 // stored, as before. Both give the same rows.
 //
@@ -248,7 +248,7 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 	*buf = rowsIn[:0]
 	buffers.Put(buf)
 	if err != nil {
-		if !isUnique(err) {
+		if !isStoredHash(err) {
 			return 0, false, fmt.Errorf("copy events: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_events`); err != nil {

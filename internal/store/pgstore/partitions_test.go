@@ -504,3 +504,90 @@ func partitionedToday(t *testing.T, n int) (*Store, []*event.Event, time.Time) {
 	}
 	return s, events, today
 }
+
+// TestSealEventsWaitsForAnotherSealing: SealEvents waits for a partition
+// whose sealing another process (or this one's background) holds, and
+// returns with it sealed, rather than skipping it.
+func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
+	ctx := t.Context()
+	s, _, _ := partitionedToday(t, 10)
+	other, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, 1)`, int32(sealLock)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.SealEvents(ctx) }()
+	for waiting := false; !waiting; {
+		select {
+		case err := <-done:
+			t.Fatalf("SealEvents returned (%v) while another held partition 1's sealing", err)
+		default:
+		}
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'
+			AND NOT granted AND classid = $1 AND objid = 1 AND objsubid = 2)`, sealLock).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1, 1)`, int32(sealLock)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes after SealEvents: %v; want it sealed", got)
+	}
+}
+
+// TestHotFullAgreesWithWant: the partition hot finds full is the one
+// roll's hotState.want opens the next after, at hotLimit ids exactly.
+func TestHotFullAgreesWithWant(t *testing.T) {
+	day := "2026-12-06"
+	for _, last := range []int64{partitionStart(1) + hotLimit - 2, partitionStart(1) + hotLimit - 1, partitionStart(1) + hotLimit} {
+		h := hotState{num: 1, day: day, last: last}
+		num, _ := h.want(day, false)
+		if got := full(1, last); got != (num == 2) {
+			t.Errorf("last id %d: full = %v, want opens partition %d", last-partitionStart(1), got, num)
+		}
+	}
+	if full(1, partitionStart(1)+hotLimit-2) || !full(1, partitionStart(1)+hotLimit-1) {
+		t.Error("a partition is full when it has given hotLimit ids, not before")
+	}
+}
+
+// TestHotPartitionHashExclusion: the hot partition refuses a stored hash
+// by an exclusion constraint on a hash index (migration 14 for the first,
+// createPartition for the next), and a batch COPY refuses for it is
+// stored by the INSERT without its stored events.
+func TestHotPartitionHashExclusion(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 20)
+	tomorrow := today.Add(24 * time.Hour)
+	// Partition 1 is made by migration 13 and changed by 14; events[10:]
+	// open partition 2.
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	for _, n := range []int64{1, 2} {
+		var am, contype string
+		if err := s.pool.QueryRow(ctx, `SELECT a.amname, c.contype FROM pg_constraint c JOIN pg_class i ON i.oid = c.conindid
+			JOIN pg_am a ON a.oid = i.relam WHERE c.conname = $1 AND c.connamespace = current_schema()::regnamespace`,
+			fmt.Sprintf("events_%d_hash", n)).Scan(&am, &contype); err != nil {
+			t.Fatalf("partition %d's hash constraint: %v", n, err)
+		}
+		if am != "hash" || contype != "x" {
+			t.Errorf("partition %d's hash constraint: %s %s, want an exclusion (x) on a hash index", n, contype, am)
+		}
+	}
+	// events[15:] are in the hot partition: COPY is refused, the INSERT
+	// stores the 5 new ones only.
+	batch := append(append([]*event.Event{}, events[15:]...), copyCorpus(t, 25)[20:]...)
+	if n, err := s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 5 {
+		t.Fatalf("InsertEvents of 5 stored and 5 new = %d, %v", n, err)
+	}
+}

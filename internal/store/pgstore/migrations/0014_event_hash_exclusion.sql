@@ -1,0 +1,18 @@
+-- The hot partition refuses a hash stored in it by an exclusion
+-- constraint on a hash index instead of a unique B-tree (partitions.go,
+-- createPartition): a hash index keeps 4 bytes of the key's hash an entry,
+-- half the B-tree's size, and an insert reads its bucket's page rather than
+-- descending the B-tree to a random leaf. Only the hot partition changes
+-- (events_1 unless a later one was opened); the closed ones keep their
+-- B-tree.
+DO $$
+DECLARE
+	hot text := 'events_' || (SELECT max(num) FROM event_partitions);
+BEGIN
+	IF EXISTS (SELECT FROM pg_class WHERE relname = hot || '_hash' AND relnamespace = current_schema()::regnamespace
+		AND relam = (SELECT oid FROM pg_am WHERE amname = 'btree')) THEN
+		EXECUTE format('DROP INDEX %I', hot || '_hash');
+		EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I EXCLUDE USING hash (hash WITH =)', hot, hot || '_hash');
+	END IF;
+END
+$$;
