@@ -113,8 +113,10 @@ func (s *Store) hot(ctx context.Context, day string) error {
 	if err != nil {
 		return fmt.Errorf("open a partition: %w", err)
 	}
+	s.startCovering()
 	if closed {
 		s.startSealing()
+		s.coverClosed()
 	}
 	return nil
 }

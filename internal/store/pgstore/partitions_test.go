@@ -591,3 +591,50 @@ func TestHotPartitionHashExclusion(t *testing.T) {
 		t.Fatalf("InsertEvents of 5 stored and 5 new = %d, %v", n, err)
 	}
 }
+
+// TestClosedPartitionsSet: a roll closes partition 1 and the writer reads
+// its hashes into the set (closedset.go), which admits every one of them;
+// a batch holding some is refused by COPY and stored by the INSERT
+// without them, by the writer that covers partition 1 and by another
+// that has not read it yet.
+func TestClosedPartitionsSet(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 40)
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait() // the covering of partitions 0 and 1
+	if got := s.closed.covered.Load(); got != 2 {
+		t.Fatalf("covered partitions below %d, want 2", got)
+	}
+	hashes := make([][]byte, 10)
+	for i, e := range events[:10] {
+		h := e.Hash()
+		hashes[i] = h[:]
+	}
+	if got := s.closed.admit(hashes); len(got) != 10 {
+		t.Fatalf("the set admits %d of partition 1's 10 hashes", len(got))
+	}
+	for _, w := range []struct {
+		s             *Store
+		stored, fresh []*event.Event
+	}{{s, events[5:10], events[20:30]}, {openSecond(t, s), events[:5], events[30:40]}} {
+		batch := append(append([]*event.Event{}, w.fresh[:5]...), w.stored...)
+		batch = append(batch, w.fresh[5:]...)
+		if n, err := w.s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 10 {
+			t.Fatalf("InsertEvents of 5 stored in partition 1 and 10 new = %d, %v", n, err)
+		}
+		for _, e := range w.stored {
+			h := e.Hash()
+			var id int64
+			if err := s.pool.QueryRow(ctx, `SELECT id FROM events WHERE hash = $1`, h[:]).Scan(&id); err != nil || id>>partitionBits != 1 {
+				t.Fatalf("event of partition 1 has id %d after it came again (%v)", id, err)
+			}
+		}
+	}
+	var count int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 40 {
+		t.Fatalf("%d events stored, %v; want 40", count, err)
+	}
+}

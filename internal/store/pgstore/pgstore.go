@@ -33,6 +33,8 @@ type Store struct {
 	pool  *pgxpool.Pool
 	log   *slog.Logger
 	parts partitions
+	// closed is the set of the closed partitions' hashes (closedset.go).
+	closed closedSet
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
