@@ -291,7 +291,7 @@ func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day strin
 		`CREATE TABLE ` + name + ` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION,
 			PRIMARY KEY (id), CONSTRAINT ` + name + `_ids CHECK (id >= ` + lo + ` AND id < ` + hi + `))`,
 		`ALTER TABLE ` + name + ` ADD CONSTRAINT ` + name + `_hash EXCLUDE USING hash (hash WITH =)`,
-		`CREATE INDEX ` + name + `_brin ON ` + name + ` USING brin (time_source)`,
+		`CREATE INDEX ` + name + `_time ON ` + name + ` ` + searchIndexes[0].def,
 		`ALTER TABLE events ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + lo + `) TO (` + hi + `)`,
 	}
 	return withLockTimeout(ctx, pool, func(tx pgx.Tx) error {
