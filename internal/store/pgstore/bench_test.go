@@ -136,3 +136,60 @@ func BenchmarkSearchEvents(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClosedLookup asks whether 30 closed partitions of 2,000 events
+// each hold any of a batch of 2,000 new hashes, as copyEvents does before
+// its COPY: "sql" probes every closed partition's hash index (a process
+// that has not read them into its set yet), "set" asks the set first
+// (closedset.go). It reports the server's time an event (wall time of the
+// query on an idle server), which grows with the partitions for "sql".
+func BenchmarkClosedLookup(b *testing.B) {
+	ctx := b.Context()
+	s := openFresh(b)
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	g := storetest.NewGenerator(5)
+	day := time.Now().UTC().Add(-40 * 24 * time.Hour)
+	const parts, size = 30, 2000
+	for i := range parts + 1 {
+		evs := g.Batch(size)
+		for _, e := range evs {
+			e.SetTime("time.observation", day.Add(time.Duration(i)*24*time.Hour))
+		}
+		if n, err := s.InsertEvents(ctx, evs, nil); err != nil || n != size {
+			b.Fatalf("InsertEvents = %d, %v", n, err)
+		}
+	}
+	s.parts.wg.Wait()
+	fresh := g.Batch(size)
+	hashes := make([][]byte, size)
+	for i, e := range fresh {
+		h := e.Hash()
+		hashes[i] = h[:]
+	}
+	start := partitionStart(s.parts.num)
+	for _, mode := range []string{"sql", "set"} {
+		b.Run(mode, func(b *testing.B) {
+			set := &s.closed
+			if mode == "sql" {
+				set = &closedSet{}
+			} else if got := set.covered.Load(); got != s.parts.num {
+				b.Fatalf("covered below %d, want %d", got, s.parts.num)
+			}
+			for b.Loop() {
+				err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+					stored, err := closedHold(ctx, tx, set, hashes, start)
+					if stored {
+						b.Fatal("a new hash found stored")
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*size), "µs/event")
+		})
+	}
+}

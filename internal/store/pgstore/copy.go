@@ -21,8 +21,8 @@ import (
 // and unpack, each value sent once in its binary form. COPY cannot skip a
 // row whose hash is stored already, as ON CONFLICT DO NOTHING does, so it
 // is the first try only: inside a savepoint, and when the batch holds no
-// hash twice. A unique violation (an event stored before, or being stored
-// by a concurrent batch that then commits) rolls the savepoint back and
+// hash twice. A refused hash (isStoredHash: an event stored before, or
+// being stored by a concurrent batch) rolls the savepoint back and
 // the batch is inserted by insertEventsSQL instead, which skips what is
 // stored, as before. Both give the same rows.
 //
@@ -192,7 +192,7 @@ func (b *batchColumns) packBatch() {
 // tx (see above). ok is false, with tx as it was, when some event is
 // stored already, or b was not packed: the caller inserts the batch by
 // insertEventsSQL then.
-func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) (inserted int, ok bool, err error) {
+func copyEvents(ctx context.Context, tx pgx.Tx, closed *closedSet, b *batchColumns, now time.Time) (inserted int, ok bool, err error) {
 	n := len(b.hash)
 	if b.blocks == nil {
 		return 0, false, nil
@@ -221,15 +221,34 @@ func copyEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) 
 	if ids[n-1] >= start+1<<partitionBits {
 		return 0, false, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
 	}
-	var stored bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`, start, b.hash).Scan(&stored); err != nil {
-		return 0, false, fmt.Errorf("look up the closed partitions: %w", err)
-	}
-	if stored {
-		return 0, false, nil
+	if stored, err := closedHold(ctx, tx, closed, b.hash, start); err != nil || stored {
+		return 0, false, err
 	}
 	b.lastID = ids[n-1]
 	return copyWithIDs(ctx, tx, b, ids, now)
+}
+
+// closedHold reports whether a closed partition, one below the partition
+// whose first id is start, holds one of hashes: those closed partitions
+// the set covers are asked the hashes it admits, the others every hash
+// (closedset.go).
+func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]byte, start int64) (bool, error) {
+	covered := min(partitionStart(closed.covered.Load()), start)
+	admitted := closed.admit(hashes)
+	var stored bool
+	if covered < start {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`,
+			covered, start, hashes).Scan(&stored); err != nil {
+			return false, fmt.Errorf("look up the closed partitions: %w", err)
+		}
+	}
+	if !stored && covered > 0 && len(admitted) > 0 {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`,
+			covered, admitted).Scan(&stored); err != nil {
+			return false, fmt.Errorf("look up the closed partitions: %w", err)
+		}
+	}
+	return stored, nil
 }
 
 // copyWithIDs is copyEvents once the batch's ids are reserved, ids[i]
@@ -248,7 +267,7 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 	*buf = rowsIn[:0]
 	buffers.Put(buf)
 	if err != nil {
-		if !isUnique(err) {
+		if !isStoredHash(err) {
 			return 0, false, fmt.Errorf("copy events: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_events`); err != nil {

@@ -227,7 +227,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	inserted := 0
 	if len(events) > 0 {
-		n, copied, err := copyEvents(ctx, tx, &cols, now)
+		n, copied, err := copyEvents(ctx, tx, &s.closed, &cols, now)
 		if err == nil && !copied {
 			n, err = insertEvents(ctx, tx, &cols, now)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -44,23 +46,15 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]stor
 // committedHorizon returns the highest event id once no insert is in
 // progress (see EventsAfter).
 func (s *Store) committedHorizon(ctx context.Context) (int64, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(ctx)
 	// The lock waits for the inserts in progress, and inserts wait behind
 	// it: it is given up after a second (the follower tries again on its
 	// next pass) rather than queue ingestion behind, say, a VACUUM.
-	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
-		return 0, err
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE MODE`); err != nil {
-		return 0, fmt.Errorf("wait for the events being inserted: %w", err)
-	}
 	var horizon int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&horizon); err != nil {
-		return 0, err
-	}
-	return horizon, tx.Commit(ctx)
+	err := inTxWith(ctx, s.pool, "lock_timeout", "1s", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN SHARE MODE`); err != nil {
+			return fmt.Errorf("wait for the events being inserted: %w", err)
+		}
+		return tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&horizon)
+	})
+	return horizon, err
 }

@@ -2,14 +2,12 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -41,6 +39,10 @@ const hotLimit = 1 << 24
 
 // partitionStart is the first id of partition num.
 func partitionStart(num int64) int64 { return num << partitionBits }
+
+// full reports whether partition num has taken hotLimit ids when last is
+// the last id it gave: the next batch opens the partition after it.
+func full(num, last int64) bool { return last+1-partitionStart(num) >= hotLimit }
 
 // searchIndexes are the indexes a closed partition gets (seal), as the
 // events table had them before migration 13 (partition 0 keeps its own):
@@ -104,15 +106,17 @@ func (s *Store) hot(ctx context.Context, day string) error {
 	p := &s.parts
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.known && day <= p.day && p.last-partitionStart(p.num) < hotLimit {
+	if p.known && day <= p.day && !full(p.num, p.last) {
 		return nil
 	}
 	closed, err := s.roll(ctx, day, false)
 	if err != nil {
 		return fmt.Errorf("open a partition: %w", err)
 	}
+	s.startCovering()
 	if closed {
 		s.startSealing()
+		s.coverClosed()
 	}
 	return nil
 }
@@ -170,7 +174,7 @@ func readHot(ctx context.Context, q interface {
 // partitions before it moves the sequence) gets the partition it is in.
 func (h hotState) want(day string, next bool) (int64, string) {
 	num, d := h.num, h.day
-	if next || day > d || h.last+1-partitionStart(num) >= hotLimit {
+	if next || day > d || full(num, h.last) {
 		num, d = num+1, day
 	}
 	if in := (h.last + 1) >> partitionBits; in > num {
@@ -265,23 +269,12 @@ func withLockTimeout(ctx context.Context, pool *pgxpool.Pool, f func(pgx.Tx) err
 			case <-time.After(time.Duration(try) * 100 * time.Millisecond):
 			}
 		}
-		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
-				return err
-			}
-			return f(tx)
-		})
-		if !isLockTimeout(err) {
+		err = inTxWith(ctx, pool, "lock_timeout", lockTimeout, f)
+		if pgCode(err) != codeLockTimeout {
 			return err
 		}
 	}
 	return err
-}
-
-// isLockTimeout reports whether err is a lock_timeout running out.
-func isLockTimeout(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "55P03"
 }
 
 // createPartition creates partition n, with what inserts need only, and
@@ -297,8 +290,8 @@ func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day strin
 	statements := []string{
 		`CREATE TABLE ` + name + ` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION,
 			PRIMARY KEY (id), CONSTRAINT ` + name + `_ids CHECK (id >= ` + lo + ` AND id < ` + hi + `))`,
-		`CREATE UNIQUE INDEX ` + name + `_hash ON ` + name + ` (hash)`,
-		`CREATE INDEX ` + name + `_brin ON ` + name + ` USING brin (time_source)`,
+		`ALTER TABLE ` + name + ` ADD CONSTRAINT ` + name + `_hash EXCLUDE USING hash (hash WITH =)`,
+		`CREATE INDEX ` + name + `_time ON ` + name + ` ` + searchIndexes[0].def,
 		`ALTER TABLE events ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + lo + `) TO (` + hi + `)`,
 	}
 	return withLockTimeout(ctx, pool, func(tx pgx.Tx) error {
@@ -326,8 +319,9 @@ func (s *Store) SealEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: seal events: %w", err)
 	}
-	s.parts.wg.Wait() // a sealing in the background would skip what it holds
-	if err := s.sealClosed(ctx); err != nil {
+	// Waiting for the partitions a sealing in the background (of this
+	// process or another) holds, not skipping them.
+	if err := s.sealClosed(ctx, true); err != nil {
 		return fmt.Errorf("pgstore: seal events: %w", err)
 	}
 	return nil
@@ -348,7 +342,7 @@ func (s *Store) startSealing() {
 	go func() {
 		defer p.wg.Done()
 		for {
-			if err := s.sealClosed(p.background); err != nil && p.background.Err() == nil {
+			if err := s.sealClosed(p.background, false); err != nil && p.background.Err() == nil {
 				s.log.Warn("sealing event partitions", "store", "postgres", "err", err)
 			}
 			p.sealMu.Lock()
@@ -364,8 +358,9 @@ func (s *Store) startSealing() {
 }
 
 // sealClosed builds the search indexes of every closed partition that
-// lacks them, skipping one another process is building.
-func (s *Store) sealClosed(ctx context.Context) error {
+// lacks them. One another goroutine or process is building is skipped,
+// or waited for when wait is set.
+func (s *Store) sealClosed(ctx context.Context, wait bool) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -381,7 +376,7 @@ func (s *Store) sealClosed(ctx context.Context) error {
 		return err
 	}
 	for _, n := range nums {
-		if err := sealPartition(ctx, conn.Conn(), n); err != nil {
+		if err := sealPartition(ctx, conn.Conn(), n, wait); err != nil {
 			return fmt.Errorf("partition %d: %w", n, err)
 		}
 	}
@@ -389,16 +384,24 @@ func (s *Store) sealClosed(ctx context.Context) error {
 }
 
 // sealPartition builds the search indexes of closed partition n on conn,
-// under the advisory lock that keeps another process from doing it too.
-// An index built before a crash is kept (IF NOT EXISTS), one being built
-// is rolled back with its statement.
-func sealPartition(ctx context.Context, conn *pgx.Conn, n int64) error {
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(sealLock), int32(n)).Scan(&locked); err != nil {
-		return err
-	}
-	if !locked {
-		return nil
+// under the advisory lock that keeps another process from doing it too:
+// when another holds it, sealPartition returns at once, or waits for it
+// when wait is set (and finds the partition sealed then, or seals it if
+// the other failed). An index built before a crash is kept (IF NOT
+// EXISTS), one being built is rolled back with its statement.
+func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) error {
+	if wait {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(sealLock), int32(n)); err != nil {
+			return err
+		}
+	} else {
+		var locked bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(sealLock), int32(n)).Scan(&locked); err != nil {
+			return err
+		}
+		if !locked {
+			return nil
+		}
 	}
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, int32(sealLock), int32(n))
 	var sealed bool
@@ -410,10 +413,7 @@ func sealPartition(ctx context.Context, conn *pgx.Conn, n int64) error {
 		// One transaction an index, so that a crash keeps those built; the
 		// memory of a bulk build is the server's default (64 MB) otherwise,
 		// which spills a partition's sort to disk.
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '`+sealMemory+`'`); err != nil {
-				return err
-			}
+		err := inTxWith(ctx, conn, "maintenance_work_mem", sealMemory, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+name+`_`+ix.name+` ON `+name+` `+ix.def)
 			return err
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,15 +152,15 @@ func TestPartitionRoll(t *testing.T) {
 	if n, err := s.InsertEvents(ctx, observedOn(events[:200], today), nil); err != nil || n != 200 {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 3 {
-		t.Fatalf("hot partition's indexes: %v; want its key, hash and BRIN", got)
+	if got := partitionIndexes(t, s, 1); len(got) != 3 || !slices.Contains(got, "events_1_time") {
+		t.Fatalf("hot partition's indexes: %v; want its key, hash and time index", got)
 	}
 	tomorrow := today.Add(24 * time.Hour)
 	if n, err := s.InsertEvents(ctx, observedOn(events[200:300], tomorrow), nil); err != nil || n != 100 {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait() // the sealing the roll started
-	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
 		t.Fatalf("closed partition's indexes: %v; want the search indexes too", got)
 	}
 	var sealed1, sealed2 bool
@@ -214,7 +215,7 @@ func TestPartitionRoll(t *testing.T) {
 	if err := s.SealEvents(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 2); len(got) != 2+len(searchIndexes) {
 		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
 	}
 	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 0 {
@@ -299,7 +300,7 @@ func TestPartitionRollRepair(t *testing.T) {
 	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
 		t.Fatalf("event stored after the half roll has id %d, not in partition 2", id)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
 	}
 	// The sequence moved into partition 4, which was never created.
@@ -314,7 +315,7 @@ func TestPartitionRollRepair(t *testing.T) {
 		t.Fatalf("event has id %d, not in partition 4", id)
 	}
 	third.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 2); len(got) != 3+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 2); len(got) != 2+len(searchIndexes) {
 		t.Fatalf("partition 2's indexes: %v; want it sealed", got)
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
@@ -438,7 +439,7 @@ func TestPartitionSealedByAnother(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 1); len(got) != 3+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
 	}
 }
@@ -503,4 +504,138 @@ func partitionedToday(t *testing.T, n int) (*Store, []*event.Event, time.Time) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	return s, events, today
+}
+
+// TestSealEventsWaitsForAnotherSealing: SealEvents waits for a partition
+// whose sealing another process (or this one's background) holds, and
+// returns with it sealed, rather than skipping it.
+func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
+	ctx := t.Context()
+	s, _, _ := partitionedToday(t, 10)
+	other, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, 1)`, int32(sealLock)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.SealEvents(ctx) }()
+	for waiting := false; !waiting; {
+		select {
+		case err := <-done:
+			t.Fatalf("SealEvents returned (%v) while another held partition 1's sealing", err)
+		default:
+		}
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'
+			AND NOT granted AND classid = $1 AND objid = 1 AND objsubid = 2)`, sealLock).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1, 1)`, int32(sealLock)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes after SealEvents: %v; want it sealed", got)
+	}
+}
+
+// TestHotFullAgreesWithWant: the partition hot finds full is the one
+// roll's hotState.want opens the next after, at hotLimit ids exactly.
+func TestHotFullAgreesWithWant(t *testing.T) {
+	day := "2026-12-06"
+	for _, last := range []int64{partitionStart(1) + hotLimit - 2, partitionStart(1) + hotLimit - 1, partitionStart(1) + hotLimit} {
+		h := hotState{num: 1, day: day, last: last}
+		num, _ := h.want(day, false)
+		if got := full(1, last); got != (num == 2) {
+			t.Errorf("last id %d: full = %v, want opens partition %d", last-partitionStart(1), got, num)
+		}
+	}
+	if full(1, partitionStart(1)+hotLimit-2) || !full(1, partitionStart(1)+hotLimit-1) {
+		t.Error("a partition is full when it has given hotLimit ids, not before")
+	}
+}
+
+// TestHotPartitionHashExclusion: the hot partition refuses a stored hash
+// by an exclusion constraint on a hash index (migration 14 for the first,
+// createPartition for the next), and a batch COPY refuses for it is
+// stored by the INSERT without its stored events.
+func TestHotPartitionHashExclusion(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 20)
+	tomorrow := today.Add(24 * time.Hour)
+	// Partition 1 is made by migration 13 and changed by 14; events[10:]
+	// open partition 2.
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	for _, n := range []int64{1, 2} {
+		var am, contype string
+		if err := s.pool.QueryRow(ctx, `SELECT a.amname, c.contype FROM pg_constraint c JOIN pg_class i ON i.oid = c.conindid
+			JOIN pg_am a ON a.oid = i.relam WHERE c.conname = $1 AND c.connamespace = current_schema()::regnamespace`,
+			fmt.Sprintf("events_%d_hash", n)).Scan(&am, &contype); err != nil {
+			t.Fatalf("partition %d's hash constraint: %v", n, err)
+		}
+		if am != "hash" || contype != "x" {
+			t.Errorf("partition %d's hash constraint: %s %s, want an exclusion (x) on a hash index", n, contype, am)
+		}
+	}
+	// events[15:] are in the hot partition: COPY is refused, the INSERT
+	// stores the 5 new ones only.
+	batch := append(append([]*event.Event{}, events[15:]...), copyCorpus(t, 25)[20:]...)
+	if n, err := s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 5 {
+		t.Fatalf("InsertEvents of 5 stored and 5 new = %d, %v", n, err)
+	}
+}
+
+// TestClosedPartitionsSet: a roll closes partition 1 and the writer reads
+// its hashes into the set (closedset.go), which admits every one of them;
+// a batch holding some is refused by COPY and stored by the INSERT
+// without them, by the writer that covers partition 1 and by another
+// that has not read it yet.
+func TestClosedPartitionsSet(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 40)
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait() // the covering of partitions 0 and 1
+	if got := s.closed.covered.Load(); got != 2 {
+		t.Fatalf("covered partitions below %d, want 2", got)
+	}
+	hashes := make([][]byte, 10)
+	for i, e := range events[:10] {
+		h := e.Hash()
+		hashes[i] = h[:]
+	}
+	if got := s.closed.admit(hashes); len(got) != 10 {
+		t.Fatalf("the set admits %d of partition 1's 10 hashes", len(got))
+	}
+	for _, w := range []struct {
+		s             *Store
+		stored, fresh []*event.Event
+	}{{s, events[5:10], events[20:30]}, {openSecond(t, s), events[:5], events[30:40]}} {
+		batch := append(append([]*event.Event{}, w.fresh[:5]...), w.stored...)
+		batch = append(batch, w.fresh[5:]...)
+		if n, err := w.s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 10 {
+			t.Fatalf("InsertEvents of 5 stored in partition 1 and 10 new = %d, %v", n, err)
+		}
+		for _, e := range w.stored {
+			h := e.Hash()
+			var id int64
+			if err := s.pool.QueryRow(ctx, `SELECT id FROM events WHERE hash = $1`, h[:]).Scan(&id); err != nil || id>>partitionBits != 1 {
+				t.Fatalf("event of partition 1 has id %d after it came again (%v)", id, err)
+			}
+		}
+	}
+	var count int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 40 {
+		t.Fatalf("%d events stored, %v; want 40", count, err)
+	}
 }

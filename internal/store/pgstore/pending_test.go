@@ -186,7 +186,7 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	now := time.Now()
 	b.fill(byCopy, now)
 	b.packBatch()
-	if _, ok, err := copyEvents(ctx, tx, &b, now); err != nil || !ok {
+	if _, ok, err := copyEvents(ctx, tx, &s.closed, &b, now); err != nil || !ok {
 		t.Fatalf("copyEvents = %v, %v", ok, err)
 	}
 	if err := tx.Commit(ctx); err != nil {

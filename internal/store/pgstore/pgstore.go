@@ -33,6 +33,8 @@ type Store struct {
 	pool  *pgxpool.Pool
 	log   *slog.Logger
 	parts partitions
+	// closed is the set of the closed partitions' hashes (closedset.go).
+	closed closedSet
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -158,16 +160,57 @@ func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
 	return err
 }
 
-// isUnique reports whether err is a unique violation.
-func isUnique(err error) bool {
+// SQLSTATE codes pgstore tells apart (pgCode).
+const (
+	codeUnique      = "23505"
+	codeForeignKey  = "23503"
+	codeExclusion   = "23P01"
+	codeLockTimeout = "55P03"
+	codeDeadlock    = "40P01"
+)
+
+// pgCode is the SQLSTATE of the server's error in err, or "".
+func pgCode(err error) string {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
 }
 
+// isUnique reports whether err is a unique violation.
+func isUnique(err error) bool { return pgCode(err) == codeUnique }
+
 // isForeignKey reports whether err is a foreign key violation.
-func isForeignKey(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23503"
+func isForeignKey(err error) bool { return pgCode(err) == codeForeignKey }
+
+// isStoredHash reports whether err is COPY's refusal of a hash stored in
+// the hot partition, or being stored by a concurrent batch: a unique
+// violation of its B-tree (a partition created before migration 14), a
+// violation of its exclusion constraint (createPartition), or a deadlock
+// between two batches holding the same hashes. An exclusion constraint
+// is checked after its row is inserted, not with it as a unique index is,
+// so two batches inserting the same hashes in different orders may each
+// wait for the other, until the server ends one of them (40P01).
+func isStoredHash(err error) bool {
+	switch pgCode(err) {
+	case codeUnique, codeExclusion, codeDeadlock:
+		return true
+	}
+	return false
+}
+
+// inTxWith runs f in a transaction of db that has the setting name set to
+// value (SET LOCAL), and commits it unless f fails.
+func inTxWith(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, name, value string, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config($1, $2, true)`, name, value); err != nil {
+			return err
+		}
+		return f(tx)
+	})
 }
 
 // args numbers query parameters as they are added.
