@@ -50,12 +50,6 @@ func CreateFile(dir string) (*File, error) {
 // runtime.KeepAlive, while it reads them). T must hold no pointers.
 // Writing into the returned slices faults.
 func Put[T, O any](f *File, owner *O, tables ...[]T) ([][]T, error) {
-	mapped, _, err := PutAt(f, owner, tables...)
-	return mapped, err
-}
-
-// PutAt is Put, which also returns where in f each table is (ReadAt).
-func PutAt[T, O any](f *File, owner *O, tables ...[]T) ([][]T, []int64, error) {
 	var zero T
 	size := int64(unsafe.Sizeof(zero))
 	total := int64(0)
@@ -64,12 +58,12 @@ func PutAt[T, O any](f *File, owner *O, tables ...[]T) ([][]T, []int64, error) {
 	}
 	out := make([][]T, len(tables))
 	if total == 0 || size == 0 {
-		return out, make([]int64, len(tables)), nil
+		return out, nil
 	}
 	f.mu.Lock()
 	if f.f == nil {
 		f.mu.Unlock()
-		return nil, nil, os.ErrClosed
+		return nil, os.ErrClosed
 	}
 	at := f.end
 	page := int64(os.Getpagesize())
@@ -78,22 +72,20 @@ func PutAt[T, O any](f *File, owner *O, tables ...[]T) ([][]T, []int64, error) {
 	f.mu.Unlock()
 
 	off := at
-	where := make([]int64, len(tables))
-	for i, t := range tables {
-		where[i] = off
+	for _, t := range tables {
 		if len(t) == 0 {
 			continue
 		}
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&t[0])), int64(len(t))*size)
 		if _, err := fd.WriteAt(b, off); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		off += int64(len(b))
 	}
 	mem, err := mapFile(fd, at, int(total))
 	runtime.KeepAlive(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	runtime.AddCleanup(owner, func(struct{}) { unmap(mem) }, struct{}{})
 	pos := 0
@@ -104,21 +96,7 @@ func PutAt[T, O any](f *File, owner *O, tables ...[]T) ([][]T, []int64, error) {
 		out[i] = unsafe.Slice((*T)(unsafe.Pointer(&mem[pos])), len(t))
 		pos += len(t) * int(size)
 	}
-	return out, where, nil
-}
-
-// ReadAt reads len(b) bytes of f from off, as a table Put wrote them,
-// without mapping them: the pages read stay the system's page cache, not
-// the process's resident memory. An error once f is closed.
-func (f *File) ReadAt(b []byte, off int64) error {
-	f.mu.Lock()
-	fd := f.f
-	f.mu.Unlock()
-	if fd == nil {
-		return os.ErrClosed
-	}
-	_, err := fd.ReadAt(b, off)
-	return err
+	return out, nil
 }
 
 // Close closes the file; what Put mapped stays readable until unmapped.

@@ -17,11 +17,8 @@ type bloom struct {
 	k    uint32
 	bits []uint64
 	// region, when set, is the mapping of the file that bits are in
-	// (spillFilters): read only, unmapped once no filter refers to it;
-	// file and at are that file and where bits are in it (hasRead).
+	// (spillFilters): read only, unmapped once no filter refers to it.
 	region *bloomRegion
-	file   *offheap.File
-	at     int64
 }
 
 // bloomRegion owns the mapping of a sealed partition's filters. It is
@@ -89,35 +86,6 @@ func (f *bloom) has(key []byte) bool {
 	return ok
 }
 
-// hasRead is has reading the words it probes from the filter's file
-// (bloom.file), one read a probe, instead of from its mapping, so that
-// their pages do not become the process's resident memory: the duplicate
-// check asks a covered partition's hash filter this way (findHashes),
-// only for the rare hash the set admits, but over many batches those
-// asks would touch every page of every partition's filter (about 0.9
-// MB a partition of 524,288 events). A filter not in a file, or one
-// whose file cannot be read (closed), is asked as has does.
-func (f *bloom) hasRead(key []byte) bool {
-	if f == nil || f.file == nil {
-		return f.has(key)
-	}
-	var (
-		w      [8]byte
-		failed bool
-	)
-	ok := f.probes(key, func(bit uint64) bool {
-		if err := f.file.ReadAt(w[:], f.at+int64(bit/64)*8); err != nil {
-			failed = true
-			return false
-		}
-		return binary.NativeEndian.Uint64(w[:])&(1<<(bit%64)) != 0
-	})
-	if failed {
-		return f.has(key)
-	}
-	return ok
-}
-
 func (f *bloom) marshal() []byte {
 	b := binary.LittleEndian.AppendUint32(nil, f.k)
 	for _, w := range f.bits {
@@ -173,13 +141,13 @@ func (ps *parts) spillFilters(sum *partSummary) {
 		return
 	}
 	region := &bloomRegion{}
-	mapped, at, err := offheap.PutAt(file, region, tables...)
+	mapped, err := offheap.Put(file, region, tables...)
 	if err != nil {
 		ps.filterFileFailed(err)
 		return
 	}
 	for i, f := range filters {
-		*f = &bloom{k: (*f).k, bits: mapped[i], region: region, file: file, at: at[i]}
+		*f = &bloom{k: (*f).k, bits: mapped[i], region: region}
 	}
 }
 

@@ -469,3 +469,33 @@ func TestPartsHashSetReadAgain(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPartsDuplicates stores again, in batches of 500, events of a
+// store of 40 partitions of 2,500 events sealed as they fill, all covered
+// by the duplicate check's set: what real duplicates (a replayed feed)
+// cost. An op is a batch of 500.
+func BenchmarkPartsDuplicates(b *testing.B) {
+	sealInline = true
+	b.Cleanup(func() { sealInline = false })
+	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 2500})
+	defer s.Close()
+	const batch = 500
+	all := storetest.NewGenerator(93).Batch(100_000)
+	for i := 0; i < len(all); i += batch {
+		if _, err := s.InsertEvents(b.Context(), all[i:i+batch], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if sealed, covered := coverage(s); sealed < 39 || covered != sealed {
+		b.Fatalf("%d sealed partitions, %d covered: want at least 39, all covered", sealed, covered)
+	}
+	i := 0
+	for b.Loop() {
+		at := (i * batch) % len(all)
+		n, err := s.InsertEvents(b.Context(), all[at:at+batch], nil)
+		if err != nil || n != 0 {
+			b.Fatalf("%d events stored again (%v), want 0", n, err)
+		}
+		i++
+	}
+}

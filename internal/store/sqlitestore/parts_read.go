@@ -265,9 +265,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	}
 	// A hash a layer of the set admits asks the covered partitions that
 	// layer holds, each once (asked: the index of the hash last asked of
-	// it, plus one), through its filter's file rather than its mapping
-	// (bloom.hasRead): the filters of the partitions a set covers are
-	// read that rarely, and mapped their pages would stay resident.
+	// it, plus one).
 	var (
 		byNumber map[int64]*partition
 		asked    map[*partition]int
@@ -285,7 +283,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		for _, n := range parts {
 			if p := byNumber[n]; p != nil && asked[p] != at {
 				asked[p] = at
-				if p.sum.hashes.hasRead(key[:]) {
+				if p.sum.hashes.has(key[:]) {
 					bySealed[p] = append(bySealed[p], int64(k))
 				}
 			}
