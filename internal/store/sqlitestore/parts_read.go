@@ -224,10 +224,10 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // hashes in memory, the sealed ones from their Bloom filter and, only on
 // a hit, their index of h8 (hashQuery); every candidate is decoded and
 // its whole hash compared. A covered sealed partition (parts_hashset.go)
-// is asked only for a hash the duplicate check's set admits, whatever
-// from (the set holds all of its hashes): a hash stored nowhere costs the
-// set's few cache lines and the partitions not covered, whatever the
-// number of covered ones.
+// is asked only for a hash a layer of the duplicate check's set that
+// holds its hashes admits, whatever from (the set holds all of them): a
+// hash stored nowhere costs the set's few cache lines and the partitions
+// not covered, whatever the number of covered ones.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
@@ -263,16 +263,41 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			bySealed[p] = append(bySealed[p], int64(k))
 		}
 	}
-	for _, h := range hashes {
-		k := hashKey(h)
+	// A hash a layer of the set admits asks the covered partitions that
+	// layer holds, each once (asked: the index of the hash last asked of
+	// it, plus one).
+	var (
+		byNumber map[int64]*partition
+		asked    map[*partition]int
+		k        uint64
+		at       int
+	)
+	admitted := func(parts []int64) bool {
+		if byNumber == nil {
+			byNumber = make(map[int64]*partition, len(covered))
+			for _, p := range covered {
+				byNumber[p.n] = p
+			}
+			asked = map[*partition]int{}
+		}
+		for _, n := range parts {
+			if p := byNumber[n]; p != nil && asked[p] != at {
+				asked[p] = at
+				if p.sum.hashes.has(key[:]) {
+					bySealed[p] = append(bySealed[p], int64(k))
+				}
+			}
+		}
+		return true
+	}
+	for i, h := range hashes {
+		k, at = hashKey(h), i+1
 		binary.BigEndian.PutUint64(key[:], k)
 		for _, p := range own {
 			ask(p, k)
 		}
-		if len(covered) > 0 && set.has(k) {
-			for _, p := range covered {
-				ask(p, k)
-			}
+		if len(covered) > 0 {
+			set.admit(k, admitted)
 		}
 	}
 	ps.mu.RUnlock()

@@ -252,7 +252,7 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		return err
 	}
 	ps.spillFilters(&sum)
-	covered := coverSealing(set, keys)
+	covered := coverSealing(set, keys, p.n)
 	// Locked before the commit, as the writer does, so that no reader
 	// catches up to a later generation in between.
 	ps.mu.Lock()
