@@ -37,6 +37,9 @@ const (
 	// S2. A batch without it is the plain batch form (event.AppendBatch),
 	// as versions before it wrote every batch.
 	codecHeader = "Vigil-Codec"
+	// sealedHeader is "1" on a batch whose events were all sealed by its
+	// producer (allSealed).
+	sealedHeader = "Vigil-Sealed"
 	codecS2     = "s2"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
@@ -185,6 +188,9 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 		msg.Header.Set(runHeader, strconv.FormatInt(batch.Run, 10))
 	}
 	msg.Header.Set(codecHeader, codecS2)
+	if allSealed(batch.Events) {
+		msg.Header.Set(sealedHeader, "1")
+	}
 	msg.Data = encodeBatch(batch.Events)
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
@@ -201,6 +207,21 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// allSealed reports whether every event was sealed and left unchanged
+// since, as a parser that prepares its events leaves them: the batch then
+// says so (sealedHeader), and the consumer takes each event_hash as the
+// identity instead of hashing every event a second time. Only Vigil
+// writes the stream; a batch without the header (an older producer, a
+// parser that does not seal) is sealed by the pipeline as before.
+func allSealed(events []*event.Event) bool {
+	for _, e := range events {
+		if !e.Sealed() {
+			return false
+		}
+	}
+	return len(events) > 0
 }
 
 // plainBatches holds the buffers batches are written into before they are
@@ -398,6 +419,11 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 			continue
 		}
 		h := msg.Headers()
+		if h.Get(sealedHeader) == "1" {
+			for _, e := range events {
+				e.Resealed()
+			}
+		}
 		batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
 		batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
 		if err := handle(ctx, batch); err != nil {

@@ -410,3 +410,56 @@ func TestUnknownCodecDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestSealedBatchesAreNotHashedAgain: a batch whose events were all
+// sealed by its producer arrives with them sealed, each with its identity,
+// so the pipeline's Seal does not hash them again; a batch with an event
+// not sealed arrives as before, to be sealed by the pipeline.
+func TestSealedBatchesAreNotHashedAgain(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sealed := batch("feed-a", 3, 0)
+	want := map[string]event.Hash{}
+	for _, e := range sealed.Events {
+		want[e.Value("source.port")] = e.Seal()
+	}
+	mixed := batch("feed-a", 2, 10)
+	mixed.Events[0].Seal()
+	for _, in := range []*pipeline.Batch{sealed, mixed} {
+		p, err := b.Publish(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan *pipeline.Batch, 2)
+	go b.Consume(ctx, 1, func(_ context.Context, batch *pipeline.Batch) error {
+		got <- batch
+		return nil
+	})
+	for range 2 {
+		var out *pipeline.Batch
+		select {
+		case out = <-got:
+		case <-ctx.Done():
+			t.Fatal("batches not consumed")
+		}
+		for _, e := range out.Events {
+			port := e.Value("source.port")
+			h, wasSealed := want[port]
+			if e.Sealed() != wasSealed {
+				t.Errorf("event %s arrived sealed %v, want %v", port, e.Sealed(), wasSealed)
+			}
+			if wasSealed && e.Hash() != h {
+				t.Errorf("event %s arrived with identity %s, want %s", port, e.Hash(), h)
+			}
+			if !wasSealed && e.Seal() != e.HashExcept(nil) {
+				t.Errorf("event %s sealed after the bus differs from its hash", port)
+			}
+		}
+	}
+}

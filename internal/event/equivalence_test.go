@@ -531,3 +531,35 @@ func TestSealedUntilChanged(t *testing.T) {
 		t.Error("an event deleted from after Seal reads as sealed")
 	}
 }
+
+// TestResealed: an event read back from another process's record takes
+// the identity its event_hash holds, without hashing; one whose
+// event_hash is missing or not a hash is left to Seal.
+func TestResealed(t *testing.T) {
+	e := event.New(0)
+	e.SetTrusted("source.ip", "192.0.2.1")
+	h := e.Seal()
+	back, err := event.DecodeRecord(event.AppendRecord(nil, e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Sealed() {
+		t.Fatal("a decoded record reads as sealed before Resealed")
+	}
+	if !back.Resealed() || !back.Sealed() || back.Hash() != h || back.Seal() != h {
+		t.Fatalf("Resealed: sealed %v, hash %s, want %s", back.Sealed(), back.Hash(), h)
+	}
+	for _, v := range []string{"", "not a hash", strings.Repeat("G", 64)} {
+		bad := event.New(0)
+		bad.SetTrusted("source.ip", "192.0.2.1")
+		if v != "" {
+			bad.SetTrusted("event_hash", v)
+		}
+		if bad.Resealed() || bad.Sealed() {
+			t.Errorf("event_hash %q: Resealed took it", v)
+		}
+		if bad.Seal() != h {
+			t.Errorf("event_hash %q: Seal after a refused Resealed gives another identity", v)
+		}
+	}
+}

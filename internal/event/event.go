@@ -355,6 +355,26 @@ func (e *Event) Hash() Hash {
 // deleted since: sealing it again would change nothing.
 func (e *Event) Sealed() bool { return e.flag(unchanged) }
 
+// Resealed marks an event that another process sealed as sealed again,
+// without hashing it: its event_hash holds what Seal computed, and
+// nothing was set or deleted since (the bus passes events of a batch
+// whose producer said so). It reports false, changing nothing, when
+// event_hash is missing or not a hash; Seal then computes it.
+func (e *Event) Resealed() bool {
+	v, ok := e.Get("event_hash")
+	if !ok {
+		return false
+	}
+	h, ok := ParseHash(v)
+	if !ok {
+		return false
+	}
+	e.hash = h
+	e.setFlag(sealed, true)
+	e.setFlag(unchanged, true)
+	return true
+}
+
 // Seal computes the event's identity from its current fields and keeps it in
 // event_hash (upper-case hex, IntelMQ's type for the field), replacing any
 // value the input carried. The pipeline seals every event as it leaves its
