@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"math/rand/v2"
 	"sync/atomic"
@@ -13,37 +12,23 @@ import (
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
 
-// eventSink keeps what the parser makes of its input.
-type eventSink struct{ events []*event.Event }
-
-func (s *eventSink) Event(e *event.Event) error { s.events = append(s.events, e); return nil }
-func (s *eventSink) Reject([]byte, error)       {}
-
 // benchEvents makes n events of a generated scan_rdp report as the
 // pipeline gets them: parsed by the Shadowserver parser (CSV quoting
 // respected, fields named and typed as the schema says, raw kept), each
 // sealed.
 func benchEvents(b *testing.B, n int) []*event.Event {
-	var buf bytes.Buffer
-	if err := shadowserver.Generate(&buf, "scan_rdp", n, rand.New(rand.NewPCG(1, 2)), shadowserver.GenerateOptions{
-		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond}); err != nil {
-		b.Fatal(err)
-	}
-	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
+	events, err := shadowserver.GenerateEvents("2026-11-01-scan_rdp-bench-geo.csv", "scan_rdp", n, rand.New(rand.NewPCG(1, 2)), shadowserver.GenerateOptions{
+		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var sink eventSink
-	if err := p.Parse(context.Background(), pipeline.Input{Name: "2026-11-01-scan_rdp-bench-geo.csv", Body: &buf}, &sink); err != nil {
-		b.Fatal(err)
+	if len(events) != n {
+		b.Fatalf("%d events parsed of %d rows", len(events), n)
 	}
-	if len(sink.events) != n {
-		b.Fatalf("%d events parsed of %d rows", len(sink.events), n)
-	}
-	for _, e := range sink.events {
+	for _, e := range events {
 		e.Seal()
 	}
-	return sink.events
+	return events
 }
 
 // BenchmarkBusRoundTrip publishes batches of 1000 events to the embedded

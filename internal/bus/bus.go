@@ -40,7 +40,7 @@ const (
 	// sealedHeader is "1" on a batch whose events were all sealed by its
 	// producer (allSealed).
 	sealedHeader = "Vigil-Sealed"
-	codecS2     = "s2"
+	codecS2      = "s2"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
 	// maxPlain bounds a compressed batch's size once decompressed, so

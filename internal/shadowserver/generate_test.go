@@ -173,3 +173,27 @@ func benchParse(b *testing.B, report string, asJSON bool) {
 		b.ReportMetric(float64(rows*b.N)/cpu.Seconds(), "rows/cpu-s")
 	}
 }
+
+// TestGenerateEvents: every generated row becomes one event, named after
+// the file it was parsed as; an unknown report is an error.
+func TestGenerateEvents(t *testing.T) {
+	const name = "2026-11-20-scan_rdp-test-geo.csv"
+	events, err := GenerateEvents(name, "scan_rdp", 25, rand.New(rand.NewPCG(3, 4)), GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 25 {
+		t.Fatalf("%d events of 25 rows", len(events))
+	}
+	for _, e := range events {
+		if got := e.Value("extra.file_name"); got != `"`+name+`"` {
+			t.Fatalf("extra.file_name = %s, want %q", got, name)
+		}
+		if e.Value("source.ip") == "" {
+			t.Fatalf("an event without source.ip: %v", e.Fields())
+		}
+	}
+	if _, err := GenerateEvents(name, "no_such_report", 1, rand.New(rand.NewPCG(3, 4)), GenerateOptions{}); err == nil {
+		t.Error("an unknown report made events")
+	}
+}

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,15 +12,8 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
-	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
-
-// eventCollector is a pipeline.Sink keeping the events it is given.
-type eventCollector struct{ events []*event.Event }
-
-func (c *eventCollector) Event(e *event.Event) error { c.events = append(c.events, e); return nil }
-func (c *eventCollector) Reject([]byte, error)       {}
 
 // fieldTestEvents are events of the kinds a store meets: every synthetic
 // Shadowserver report parsed (raw held as bytes, with its header line,
@@ -30,23 +22,14 @@ func (c *eventCollector) Reject([]byte, error)       {}
 // code, raw that is not base64 and no raw at all.
 func fieldTestEvents(t *testing.T) []*event.Event {
 	t.Helper()
-	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var all []*event.Event
 	for i, report := range shadowserver.Reports() {
-		var buf bytes.Buffer
 		opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
-		if err := shadowserver.Generate(&buf, report, 40, rand.New(rand.NewPCG(uint64(i), 28)), opts); err != nil {
+		events, err := shadowserver.GenerateEvents(fmt.Sprintf("2026-11-20-%s-test-geo.csv", report), report, 40, rand.New(rand.NewPCG(uint64(i), 28)), opts)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var c eventCollector
-		in := pipeline.Input{Name: fmt.Sprintf("2026-11-20-%s-test-geo.csv", report), Body: &buf}
-		if err := p.Parse(context.Background(), in, &c); err != nil {
-			t.Fatalf("%s: %v", report, err)
-		}
-		for j, e := range c.events {
+		for j, e := range events {
 			all = append(all, e)
 			if j%5 == 0 {
 				text := event.New(e.Len())
@@ -192,34 +175,26 @@ func TestColumnWriterWritesWhatItWrote(t *testing.T) {
 func BenchmarkPrepareEvents(b *testing.B) {
 	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
 	defer s.Close()
-	p, err := shadowserver.New(shadowserver.DefaultSchema(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var buf bytes.Buffer
 	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
-	if err := shadowserver.Generate(&buf, "scan_rdp", 2000, rand.New(rand.NewPCG(1, 28)), opts); err != nil {
-		b.Fatal(err)
-	}
-	var c eventCollector
-	if err := p.Parse(context.Background(), pipeline.Input{Name: "2026-11-20-scan_rdp-bench-geo.csv", Body: &buf}, &c); err != nil {
+	events, err := shadowserver.GenerateEvents("2026-11-20-scan_rdp-bench-geo.csv", "scan_rdp", 2000, rand.New(rand.NewPCG(1, 28)), opts)
+	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
 	b.Run("fields", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := s.parts.prepareEvents(c.events, now); err != nil {
+			if _, err := s.parts.prepareEvents(events, now); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.events)), "ns/event")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 	})
 	b.Run("records", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			recordBlocks(s.parts, c.events)
+			recordBlocks(s.parts, events)
 		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.events)), "ns/event")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 	})
 }
