@@ -228,41 +228,14 @@ func (r *bitReader) read(n int) (uint64, bool) {
 // event of sealed partition p (sealed as hashesVersion or later) whose h8
 // is one of keys.
 func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn func(id, ts int64)) error {
+	ids, err := ps.hashPositions(ctx, p.table, p.firstID, keys)
+	if err != nil {
+		return err
+	}
 	want := make(map[int64]bool, len(keys))
 	for _, k := range keys {
 		want[k] = true
 	}
-	runs := map[int64][]hashEntry{} // by first h3, those read
-	var ids []int64
-	seen := map[int64]bool{}
-	for _, k := range keys {
-		h3 := h3Of(uint64(k))
-		var (
-			first int64
-			data  []byte
-		)
-		err := ps.s.read.QueryRowContext(ctx, `SELECT h3, data FROM `+p.table+`_hash WHERE h3 <= ? ORDER BY h3 DESC LIMIT 1`, h3).Scan(&first, &data)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		run, ok := runs[first]
-		if !ok {
-			if err := decodeHashRun(data, first, func(e hashEntry) { run = append(run, e) }); err != nil {
-				return err
-			}
-			runs[first] = run
-		}
-		for _, e := range run {
-			if id := p.firstID + int64(e.pos); e.h3 == h3 && !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	slices.Sort(ids)
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(start+idsPerQuery, len(ids))]
 		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8 FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
@@ -281,6 +254,54 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 		}
 	}
 	return nil
+}
+
+// hashPositions returns, in order, the ids (firstID plus position) the
+// runs of table give for the h3 of keys: the events whose h8 may be one of
+// keys. The keys are taken in h3 order, so that the run read for one
+// answers the keys after it up to its last h3 without another query (a
+// batch sent again asks its partition's runs one after the other).
+func (ps *parts) hashPositions(ctx context.Context, table string, firstID int64, keys []int64) ([]int64, error) {
+	h3s := make([]int64, len(keys))
+	for i, k := range keys {
+		h3s[i] = h3Of(uint64(k))
+	}
+	slices.Sort(h3s)
+	h3s = slices.Compact(h3s)
+	st, err := ps.s.read.PrepareContext(ctx, `SELECT h3, data FROM `+table+`_hash WHERE h3 <= ? ORDER BY h3 DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var (
+		run []hashEntry // the run read last
+		ids []int64
+	)
+	for _, h3 := range h3s {
+		if len(run) == 0 || h3 > run[len(run)-1].h3 {
+			var (
+				first int64
+				data  []byte
+			)
+			run = run[:0]
+			err := st.QueryRowContext(ctx, h3).Scan(&first, &data)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // below the first run
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeHashRun(data, first, func(e hashEntry) { run = append(run, e) }); err != nil {
+				return nil, err
+			}
+		}
+		i, _ := slices.BinarySearchFunc(run, h3, func(e hashEntry, h3 int64) int { return cmp.Compare(e.h3, h3) })
+		for ; i < len(run) && run[i].h3 == h3; i++ {
+			ids = append(ids, firstID+int64(run[i].pos))
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // sealedHashes calls fn with the h8 of every event of sealed partition

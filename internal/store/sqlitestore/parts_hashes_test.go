@@ -194,3 +194,88 @@ func BenchmarkStoredAgain(b *testing.B) {
 		})
 	}
 }
+
+// TestHashRunsLookup writes runs of chosen entries and asks them: an h3
+// repeated across the cut at hashRun (the run goes on until it changes),
+// negative h3, a key equal to a run's first h3, one below the first run,
+// ones between entries and past the last, and keys asked together in any
+// order; each gives exactly the positions of its h3.
+func TestHashRunsLookup(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "runs.db"), Options{})
+	defer s.Close()
+	ctx := t.Context()
+	var all []hashEntry
+	pos := uint64(0)
+	add := func(h3 int64, n int) {
+		for range n {
+			all = append(all, hashEntry{h3, pos})
+			pos++
+		}
+	}
+	for h3 := int64(-1<<23 + 5); len(all) < hashRun-2; h3 += 1 << 15 {
+		add(h3, 1)
+	}
+	add(-3, 5) // across the cut at hashRun
+	for h3 := int64(0); len(all) < 3*hashRun; h3 += 997 {
+		add(h3, 1+int(h3/997)%3)
+	}
+	add(1<<23-1, 2)
+	slices.SortFunc(all, compareHashEntries)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeHashes(ctx, tx, "ev_runs", all); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var firsts []int64
+	rows, err := s.read.QueryContext(ctx, `SELECT h3 FROM ev_runs_hash ORDER BY h3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h3 int64
+		rows.Scan(&h3)
+		firsts = append(firsts, h3)
+	}
+	rows.Close()
+	if len(firsts) < 3 || slices.Contains(firsts, -3) {
+		t.Fatalf("runs start at %v: want several, none cut inside h3 -3", firsts)
+	}
+	const firstID = 1000
+	want := func(h3s ...int64) []int64 {
+		var ids []int64
+		for _, e := range all {
+			if slices.Contains(h3s, e.h3) {
+				ids = append(ids, firstID+int64(e.pos))
+			}
+		}
+		return ids
+	}
+	key := func(h3 int64) int64 { return h3<<40 | 0x5a5a5a }
+	cases := map[string][]int64{
+		"across the cut":     {-3},
+		"lowest":             {-1<<23 + 5},
+		"a run's first":      {firsts[1]},
+		"between entries":    {-2, 998},
+		"past the last":      {1<<23 - 1},
+		"below the first":    {-1 << 23},
+		"several, unordered": {1<<23 - 1, -3, 0, firsts[2], -1<<23 + 5, 997 * 5, -3, -1 << 23},
+	}
+	for name, h3s := range cases {
+		keys := make([]int64, len(h3s))
+		for i, h3 := range h3s {
+			keys[i] = key(h3)
+		}
+		got, err := s.parts.hashPositions(ctx, "ev_runs", firstID, keys)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if w := want(h3s...); !slices.Equal(got, w) {
+			t.Errorf("%s: positions %v, want %v", name, got, w)
+		}
+	}
+}
