@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-cert/vigil/internal/store/hashset"
 )
@@ -94,7 +95,11 @@ func (s *Store) cover(ctx context.Context) error {
 	}
 	set := c.set.Load()
 	if set == nil {
-		set = hashset.New(0)
+		rows, err := closedRows(ctx, s.pool, nums)
+		if err != nil {
+			return err
+		}
+		set = hashset.New(rows)
 		c.set.Store(set)
 	}
 	keys := make([]uint64, 0, 1<<16)
@@ -127,4 +132,25 @@ func (s *Store) cover(ctx context.Context) error {
 	}
 	c.covered.Store(max(c.covered.Load(), hot))
 	return nil
+}
+
+// closedRows estimates the rows of the closed partitions nums from the
+// planner's statistics (pg_class.reltuples; -1 before a table's first
+// VACUUM or ANALYZE, counted 0), to size the set's first layer as
+// sqlitestore sizes its own: a process that starts on a year of
+// partitions reads them into one layer, not a dozen of growing ones, each
+// a cache line more a lookup and about 0.18 % more of the new hashes
+// asked in SQL.
+func closedRows(ctx context.Context, pool *pgxpool.Pool, nums []int64) (int64, error) {
+	names := make([]string, len(nums))
+	for i, n := range nums {
+		names[i] = "events_" + strconv.FormatInt(n, 10)
+	}
+	var rows int64
+	err := pool.QueryRow(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
+		FROM unnest($1::text[]) AS t(name) JOIN pg_class c ON c.oid = to_regclass(t.name)`, names).Scan(&rows)
+	if err != nil {
+		return 0, fmt.Errorf("estimate the closed partitions' rows: %w", err)
+	}
+	return rows, nil
 }
