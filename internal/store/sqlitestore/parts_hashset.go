@@ -13,161 +13,14 @@ package sqlitestore
 import (
 	"cmp"
 	"context"
-	"math/bits"
-	"runtime"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/vigil-cert/vigil/internal/offheap"
+	"github.com/vigil-cert/vigil/internal/store/hashset"
 )
 
-// hashSet is a blocked Bloom filter of h8 values (hashKey) in layers: a
-// key's 8 probes are one bit in each of the 8 words of one 64-byte block,
-// one cache line. When the last layer holds its capacity, a layer of half
-// the set's capacity is added (hashSetGrowth); a key is asked of every
-// layer, newest first. Each layer lists the partitions whose keys it
-// holds, so that a hash a layer admits asks only those partitions.
-// Adds are serialised by mu; asks take no lock (the words are read and
-// set atomically, a layer's list of partitions replaced whole), so a
-// writer's lookup never waits behind the covering of a partition.
-type hashSet struct {
-	mu     sync.Mutex
-	layers atomic.Pointer[[]*hashLayer]
-}
-
-// hashLayer is one layer, its blocks off the Go heap (offheap.Make): at
-// hashSetBits bits a key, 1.75 bytes an event, 175 MB at 100 million
-// events, which on the heap would count toward the collector's goal and
-// the pipeline's soft memory limit.
-type hashLayer struct {
-	blocks   []hashBlock
-	capacity int64
-	n        int64 // keys added, under hashSet.mu
-	// parts lists the numbers (partition.n) of the partitions whose keys
-	// were added, each once, replaced whole under hashSet.mu.
-	parts atomic.Pointer[[]int64]
-}
-
-type hashBlock [8]uint64
-
-// hashSetBits is the filter's bits a key at capacity: a layer full to its
-// capacity admits about 0.18 % of the keys not in it
-// (TestHashSetFalsePositives: 0.14 % if keys spread evenly over the
-// blocks, more as some blocks get more). A set of L layers admits at most
-// L times that; but a layer's admission asks only the partitions it
-// holds, so an absent hash asks at most about 0.18 % of the covered
-// partitions however many layers there are (TestHashSetLayers).
-const hashSetBits = 14
-
-// hashSetMinKeys is the capacity of a layer at least: 1.7 MB.
-const hashSetMinKeys = 1 << 20
-
-// hashSetGrowth: a layer added is 1/hashSetGrowth of the set's capacity
-// (at least hashSetMinKeys), so that at most a third of the set's
-// capacity waits for keys (half of it when layers doubled: 15 million
-// keys of room, 26 MB, at 10 million events, against 10.6 million now),
-// for a layer more every time the set grows by half.
-const hashSetGrowth = 2
-
-func newHashSet(keys int64) *hashSet {
-	s := &hashSet{}
-	s.layers.Store(&[]*hashLayer{newHashLayer(max(keys+keys/4, hashSetMinKeys))})
-	return s
-}
-
-func newHashLayer(capacity int64) *hashLayer {
-	l := &hashLayer{capacity: capacity}
-	n := (capacity*hashSetBits + 511) / 512
-	l.blocks = offheap.Make[hashBlock](int(n), l)
-	l.parts.Store(&[]int64{})
-	return l
-}
-
-// hashSetProbe returns a key's block in a layer of n blocks and the bit
-// of each of its 8 words. h8 is the start of a SHA-256, random: the
-// block is its high bits (a multiply, no modulo), the bits 6-bit fields
-// of its product by an odd constant, which mixes the low bits in.
-func hashSetProbe(h8 uint64, n uint64) (uint64, uint64) {
-	block, _ := bits.Mul64(h8, n)
-	return block, h8 * 0xff51afd7ed558ccd
-}
-
-func (l *hashLayer) has(h8 uint64) bool {
-	i, m := hashSetProbe(h8, uint64(len(l.blocks)))
-	b := &l.blocks[i]
-	for w := range b {
-		if atomic.LoadUint64(&b[w])&(1<<(m>>(16+6*w)&63)) == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// add adds h8, a key of partition part (under hashSet.mu).
-func (l *hashLayer) add(h8 uint64, part int64) {
-	i, m := hashSetProbe(h8, uint64(len(l.blocks)))
-	b := &l.blocks[i]
-	for w := range b {
-		atomic.OrUint64(&b[w], 1<<(m>>(16+6*w)&63))
-	}
-	l.n++
-	if parts := *l.parts.Load(); len(parts) == 0 || parts[len(parts)-1] != part {
-		if !slices.Contains(parts, part) {
-			grown := append(parts[:len(parts):len(parts)], part)
-			l.parts.Store(&grown)
-		}
-	}
-}
-
-// has reports whether h8 may have been added.
-func (s *hashSet) has(h8 uint64) bool {
-	found := false
-	s.admit(h8, func([]int64) bool {
-		found = true
-		return false
-	})
-	return found
-}
-
-// admit calls fn with the partitions of each layer that admits h8, newest
-// first, until fn returns false: a partition that holds h8 is in one of
-// the lists.
-func (s *hashSet) admit(h8 uint64, fn func(parts []int64) bool) {
-	layers := s.layers.Load()
-	defer runtime.KeepAlive(layers)
-	list := *layers
-	for i := len(list) - 1; i >= 0; i-- {
-		if list[i].has(h8) && !fn(*list[i].parts.Load()) {
-			return
-		}
-	}
-}
-
-// add adds keys, those of partition part, growing the set by a layer
-// whenever the last is full.
-func (s *hashSet) add(keys []uint64, part int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	layers := s.layers.Load()
-	defer runtime.KeepAlive(layers)
-	list := *layers
-	last := list[len(list)-1]
-	for _, k := range keys {
-		if last.n >= last.capacity {
-			var capacity int64
-			for _, l := range list {
-				capacity += l.capacity
-			}
-			last = newHashLayer(max(capacity/hashSetGrowth, hashSetMinKeys))
-			grown := append(list[:len(list):len(list)], last)
-			s.layers.Store(&grown)
-			list = grown
-		}
-		last.add(k, part)
-	}
-}
+// hashSet is the set (package hashset); the name stays the store's, which
+// its fields and lookups use.
+type hashSet = hashset.Set
 
 // startCovering makes the set and starts covering the sealed partitions
 // it does not hold, once: at the first lookup of a writer, not at open, so
@@ -182,7 +35,7 @@ func (ps *parts) startCovering() {
 			}
 		}
 		ps.mu.RUnlock()
-		ps.hashSet.Store(newHashSet(sealed))
+		ps.hashSet.Store(hashset.New(sealed))
 		go ps.coverLoop(ps.coverCtx)
 	})
 }
@@ -198,7 +51,7 @@ func coverSealing(set *hashSet, keys []uint64, part int64) bool {
 	if set == nil {
 		return false
 	}
-	set.add(keys, part)
+	set.Add(keys, part)
 	return true
 }
 
@@ -294,7 +147,7 @@ const coverChunk = 8192
 
 // cover adds sealed partition p's hashes to set and marks it covered.
 func (ps *parts) cover(ctx context.Context, set *hashSet, p *partition) error {
-	err := ps.sealedHashes(ctx, p, func(keys []uint64) { set.add(keys, p.n) })
+	err := ps.sealedHashes(ctx, p, func(keys []uint64) { set.Add(keys, p.n) })
 	if err != nil {
 		return err
 	}

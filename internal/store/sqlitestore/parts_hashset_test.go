@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,127 +11,6 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
-
-// hashSetKey is the i-th of a sequence of random-looking h8 values.
-func hashSetKey(i uint64) uint64 {
-	z := i*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
-}
-
-// TestHashSetFalsePositives fills a set's first layer to its capacity and
-// asks it as many keys not added: every key added is found, and at most
-// 0.25 % of the others are admitted (about 0.18 % at hashSetBits).
-func TestHashSetFalsePositives(t *testing.T) {
-	s := newHashSet(0)
-	n := (*s.layers.Load())[0].capacity
-	keys := make([]uint64, n)
-	for i := range keys {
-		keys[i] = hashSetKey(uint64(i))
-	}
-	s.add(keys, 1)
-	if l := len(*s.layers.Load()); l != 1 {
-		t.Fatalf("%d layers after %d keys, want 1", l, n)
-	}
-	false_ := 0
-	for i := range n {
-		if !s.has(keys[i]) {
-			t.Fatalf("key %d added, not found", i)
-		}
-		if s.has(hashSetKey(uint64(n + i))) {
-			false_++
-		}
-	}
-	if limit := n * 25 / 10000; int64(false_) > limit {
-		t.Errorf("%d false positives of %d, want at most %d", false_, n, limit)
-	}
-	t.Logf("%d false positives of %d (%.3f %%)", false_, n, 100*float64(false_)/float64(n))
-}
-
-// TestHashSetLayers adds four times a first layer's capacity and one key
-// more, as partitions of half a first layer's capacity: the set grows by
-// layers of half its capacity (at least a first layer's), finds every key
-// added, and each layer lists the partitions whose keys it holds. Of as
-// many keys not added, each asks (through the layers that admit it) at
-// most 0.25 % of the partitions on average, however many layers there
-// are, while the set as a whole admits more (about 0.18 % a full layer).
-func TestHashSetLayers(t *testing.T) {
-	s := newHashSet(0)
-	first := (*s.layers.Load())[0].capacity
-	n := 4*first + 1
-	keys := make([]uint64, n)
-	part := func(i int64) int64 { return 1 + i/(first/2) }
-	for i := range keys {
-		keys[i] = hashSetKey(uint64(i))
-	}
-	for start := int64(0); start < n; {
-		end := min(start+first/2, n)
-		for c := start; c < end; c += 100_000 {
-			s.add(keys[c:min(c+100_000, end)], part(start))
-		}
-		start = end
-	}
-	layers := *s.layers.Load()
-	var capacity int64
-	for i, l := range layers {
-		want := first
-		if i > 0 {
-			want = max(capacity/hashSetGrowth, hashSetMinKeys)
-		}
-		if l.capacity != want {
-			t.Errorf("layer %d: capacity %d, want %d", i, l.capacity, want)
-		}
-		capacity += l.capacity
-	}
-	if capacity < n || capacity-layers[len(layers)-1].capacity >= n {
-		t.Errorf("capacity %d for %d keys: a layer too many or too few", capacity, n)
-	}
-	if len(layers) != 4 {
-		t.Errorf("%d layers, want 4", len(layers))
-	}
-	parts := part(n - 1)
-	held := map[int64]bool{}
-	for i, l := range layers {
-		for _, p := range *l.parts.Load() {
-			held[p] = true
-			if p < 1 || p > parts {
-				t.Errorf("layer %d lists partition %d", i, p)
-			}
-		}
-	}
-	if len(held) != int(parts) {
-		t.Errorf("the layers list %d partitions, want %d", len(held), parts)
-	}
-	var admitted, asked int64
-	for i := range n {
-		// the layers admitting a key added list its partition
-		found := false
-		s.admit(keys[i], func(ps []int64) bool {
-			found = found || slices.Contains(ps, part(i))
-			return true
-		})
-		if !found {
-			t.Fatalf("key %d added, not found in a layer listing partition %d", i, part(i))
-		}
-		seen := map[int64]bool{}
-		s.admit(hashSetKey(uint64(n+i)), func(ps []int64) bool {
-			for _, p := range ps {
-				seen[p] = true
-			}
-			return true
-		})
-		if len(seen) > 0 {
-			admitted++
-		}
-		asked += int64(len(seen))
-	}
-	if limit := n * parts * 25 / 10000; asked > limit {
-		t.Errorf("%d partitions asked for %d absent keys of %d partitions, want at most %d", asked, n, parts, limit)
-	}
-	t.Logf("%d of %d absent keys admitted (%.3f %%), asking %.3f %% of the partitions on average",
-		admitted, n, 100*float64(admitted)/float64(n), 100*float64(asked)/float64(n*parts))
-}
 
 // coverage returns how many of a store's partitions are sealed and how
 // many of those are covered.
@@ -383,13 +261,7 @@ func TestPartsHashSetFailedSeals(t *testing.T) {
 	if err := ps.seal(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	set.mu.Lock()
-	var keys int64
-	for _, l := range *set.layers.Load() {
-		keys += l.n
-	}
-	set.mu.Unlock()
-	if keys != int64(len(events)) {
+	if keys := set.Len(); keys != int64(len(events)) {
 		t.Errorf("the set counts %d keys, want the partition's %d once", keys, len(events))
 	}
 	if sealed, covered := coverage(s); sealed != 1 || covered != 1 {

@@ -297,7 +297,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			ask(p, k)
 		}
 		if len(covered) > 0 {
-			set.admit(k, admitted)
+			set.Admit(k, admitted)
 		}
 	}
 	ps.mu.RUnlock()

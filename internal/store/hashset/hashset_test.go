@@ -1,0 +1,204 @@
+package hashset
+
+import (
+	"slices"
+	"sync"
+	"testing"
+)
+
+// key is the i-th of a sequence of random-looking keys.
+func key(i uint64) uint64 {
+	z := i*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// TestFalsePositives fills a set's first layer to its capacity and asks
+// it as many keys not added: every key added is found, and at most
+// 0.25 % of the others are admitted (about 0.18 % at bitsPerKey).
+func TestFalsePositives(t *testing.T) {
+	s := New(0)
+	n := (*s.layers.Load())[0].capacity
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = key(uint64(i))
+	}
+	s.Add(keys, 1)
+	if l := len(*s.layers.Load()); l != 1 {
+		t.Fatalf("%d layers after %d keys, want 1", l, n)
+	}
+	if got := s.Len(); got != n {
+		t.Fatalf("Len = %d after %d keys", got, n)
+	}
+	false_ := 0
+	for i := range n {
+		if !s.Has(keys[i]) {
+			t.Fatalf("key %d added, not found", i)
+		}
+		if s.Has(key(uint64(n + i))) {
+			false_++
+		}
+	}
+	if limit := n * 25 / 10000; int64(false_) > limit {
+		t.Errorf("%d false positives of %d, want at most %d", false_, n, limit)
+	}
+	t.Logf("%d false positives of %d (%.3f %%)", false_, n, 100*float64(false_)/float64(n))
+}
+
+// TestNewCapacity: a set made for some keys holds them and a quarter
+// more in its first layer, at least minKeys.
+func TestNewCapacity(t *testing.T) {
+	for _, c := range []struct{ keys, want int64 }{{0, minKeys}, {minKeys / 2, minKeys}, {4 * minKeys, 5 * minKeys}} {
+		if got := (*New(c.keys).layers.Load())[0].capacity; got != c.want {
+			t.Errorf("New(%d): first layer of %d keys, want %d", c.keys, got, c.want)
+		}
+	}
+}
+
+// TestLayers adds four times a first layer's capacity and one key more,
+// as partitions of half a first layer's capacity: the set grows by layers
+// of half its capacity (at least a first layer's), finds every key added,
+// and each layer lists the partitions whose keys it holds. Of as many
+// keys not added, each asks (through the layers that admit it) at most
+// 0.25 % of the partitions on average, however many layers there are,
+// while the set as a whole admits more (about 0.18 % a full layer).
+func TestLayers(t *testing.T) {
+	s := New(0)
+	first := (*s.layers.Load())[0].capacity
+	n := 4*first + 1
+	keys := make([]uint64, n)
+	part := func(i int64) int64 { return 1 + i/(first/2) }
+	for i := range keys {
+		keys[i] = key(uint64(i))
+	}
+	for start := int64(0); start < n; {
+		end := min(start+first/2, n)
+		for c := start; c < end; c += 100_000 {
+			s.Add(keys[c:min(c+100_000, end)], part(start))
+		}
+		start = end
+	}
+	layers := *s.layers.Load()
+	var capacity int64
+	for i, l := range layers {
+		want := first
+		if i > 0 {
+			want = max(capacity/growth, minKeys)
+		}
+		if l.capacity != want {
+			t.Errorf("layer %d: capacity %d, want %d", i, l.capacity, want)
+		}
+		capacity += l.capacity
+	}
+	if capacity < n || capacity-layers[len(layers)-1].capacity >= n {
+		t.Errorf("capacity %d for %d keys: a layer too many or too few", capacity, n)
+	}
+	if len(layers) != 4 {
+		t.Errorf("%d layers, want 4", len(layers))
+	}
+	parts := part(n - 1)
+	held := map[int64]bool{}
+	for i, l := range layers {
+		for _, p := range *l.parts.Load() {
+			held[p] = true
+			if p < 1 || p > parts {
+				t.Errorf("layer %d lists partition %d", i, p)
+			}
+		}
+	}
+	if len(held) != int(parts) {
+		t.Errorf("the layers list %d partitions, want %d", len(held), parts)
+	}
+	var admitted, asked int64
+	for i := range n {
+		// the layers admitting a key added list its partition
+		found := false
+		s.Admit(keys[i], func(ps []int64) bool {
+			found = found || slices.Contains(ps, part(i))
+			return true
+		})
+		if !found {
+			t.Fatalf("key %d added, not found in a layer listing partition %d", i, part(i))
+		}
+		seen := map[int64]bool{}
+		s.Admit(key(uint64(n+i)), func(ps []int64) bool {
+			for _, p := range ps {
+				seen[p] = true
+			}
+			return true
+		})
+		if len(seen) > 0 {
+			admitted++
+		}
+		asked += int64(len(seen))
+	}
+	if limit := n * parts * 25 / 10000; asked > limit {
+		t.Errorf("%d partitions asked for %d absent keys of %d partitions, want at most %d", asked, n, parts, limit)
+	}
+	t.Logf("%d of %d absent keys admitted (%.3f %%), asking %.3f %% of the partitions on average",
+		admitted, n, 100*float64(admitted)/float64(n), 100*float64(asked)/float64(n*parts))
+}
+
+// TestAskWhileAdding asks keys added before while another goroutine adds
+// keys of partitions after, across the growth of a layer: no lookup waits
+// for the adds, and each finds its key in a layer listing its partition.
+func TestAskWhileAdding(t *testing.T) {
+	s := New(0)
+	const chunk = 1 << 16
+	first := (*s.layers.Load())[0].capacity
+	total := 2*first + chunk
+	keys := make([]uint64, total)
+	for i := range keys {
+		keys[i] = key(uint64(i))
+	}
+	s.Add(keys[:chunk], 0)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for at := int64(chunk); at < total; at += chunk {
+			s.Add(keys[at:at+chunk], at/chunk)
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			for i := range 4 * chunk {
+				k := keys[i%chunk]
+				found := false
+				s.Admit(k, func(ps []int64) bool {
+					found = slices.Contains(ps, 0)
+					return !found
+				})
+				if !found {
+					t.Errorf("key %d of partition 0 not found while adding", i%chunk)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if l := len(*s.layers.Load()); l < 2 {
+		t.Errorf("%d layers after %d keys, want the set grown", l, total)
+	}
+	for i := range total {
+		if !s.Has(keys[i]) {
+			t.Fatalf("key %d added, not found", i)
+		}
+	}
+}
+
+// BenchmarkHas asks a set of four layers keys it does not hold: the cost
+// of an absent hash's lookup, a cache line a layer.
+func BenchmarkHas(b *testing.B) {
+	s := New(0)
+	first := (*s.layers.Load())[0].capacity
+	keys := make([]uint64, 4*first)
+	for i := range keys {
+		keys[i] = key(uint64(i))
+	}
+	s.Add(keys, 1)
+	i := uint64(len(keys))
+	for b.Loop() {
+		s.Has(key(i))
+		i++
+	}
+}
