@@ -222,7 +222,8 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // their ids, in the partitions that may hold an id from from on (every
 // one when from is 0). The unsealed partitions answer from their map of
 // hashes in memory, the sealed ones from their Bloom filter and, only on
-// a hit, their index of h8 (hashQuery); every candidate is decoded and
+// a hit, their runs of hashes (hashCands; before layout version 6 their
+// index of h8, hashQuery); every candidate is decoded and
 // its whole hash compared. A covered sealed partition (parts_hashset.go)
 // is asked only for a hash a layer of the duplicate check's set that
 // holds its hashes admits, whatever from (the set holds all of them): a
