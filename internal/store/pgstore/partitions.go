@@ -62,10 +62,10 @@ var searchIndexes = []struct{ name, def string }{
 	{"sha256", "(sha256, time_source, id) WHERE sha256 IS NOT NULL"},
 }
 
-// sealLock is the first key of the advisory lock a process holds while it
-// builds a partition's indexes (the second is the partition's number), so
-// that two processes do not build the same ones.
-const sealLock = 0x7365616c // "seal"
+// sealLock names the advisory lock a process holds while it builds a
+// partition's indexes (lockKey; the second key is the partition's
+// number), so that two processes do not build the same ones.
+const sealLock = "vigil seal"
 
 // sealMemory is the maintenance_work_mem of a sealing's index builds, as
 // measured in docs/EVENTSTORE.md ("Partitions, measured before building
@@ -390,20 +390,10 @@ func (s *Store) sealClosed(ctx context.Context, wait bool) error {
 // the other failed). An index built before a crash is kept (IF NOT
 // EXISTS), one being built is rolled back with its statement.
 func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) error {
-	if wait {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(sealLock), int32(n)); err != nil {
-			return err
-		}
-	} else {
-		var locked bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(sealLock), int32(n)).Scan(&locked); err != nil {
-			return err
-		}
-		if !locked {
-			return nil
-		}
+	if locked, err := lockSealing(ctx, conn, n, wait); err != nil || !locked {
+		return err
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, int32(sealLock), int32(n))
+	defer unlockSealing(conn, n)
 	var sealed bool
 	if err := conn.QueryRow(ctx, `SELECT sealed IS NOT NULL FROM event_partitions WHERE num = $1`, n).Scan(&sealed); err != nil || sealed {
 		return err
@@ -423,4 +413,23 @@ func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) erro
 	}
 	_, err := conn.Exec(ctx, `UPDATE event_partitions SET sealed = now() WHERE num = $1`, n)
 	return err
+}
+
+// lockSealing takes the advisory lock of partition n's sealing on conn
+// (the session's, not a transaction's: a sealing is one transaction an
+// index), waiting for it when wait is set, and reports whether it has it.
+func lockSealing(ctx context.Context, conn *pgx.Conn, n int64, wait bool) (bool, error) {
+	if wait {
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n))
+		return err == nil, err
+	}
+	var locked bool
+	err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n)).Scan(&locked)
+	return locked, err
+}
+
+// unlockSealing releases what lockSealing took, even when the sealing's
+// context is done.
+func unlockSealing(conn *pgx.Conn, n int64) {
+	conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+lockKey(sealLock)+`, $1)`, int32(n))
 }

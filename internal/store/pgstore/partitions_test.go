@@ -32,6 +32,15 @@ func openSecond(t *testing.T, s *Store) *Store {
 	return other
 }
 
+// withParam adds a run-time parameter (a setting of the server's
+// session) to dsn, of either form.
+func withParam(dsn, name, value string) string {
+	if strings.Contains(dsn, "://") {
+		return dsn + "&" + name + "=" + url.QueryEscape(value)
+	}
+	return dsn + " " + name + "=" + value
+}
+
 // observedOn sets the events' time.observation on day (their hashes do not
 // change: time.observation is not hashed).
 func observedOn(events []*event.Event, day time.Time) []*event.Event {
@@ -458,13 +467,7 @@ func TestMigratePartitionDayUTC(t *testing.T) {
 	if time.Now().UTC().Hour() >= 12 {
 		zone = "Pacific/Kiritimati" // UTC+14: tomorrow from 10:00 UTC
 	}
-	dsn := withSearchPath(t, testDSN(t), schema)
-	if strings.Contains(dsn, "://") {
-		dsn += "&timezone=" + url.QueryEscape(zone)
-	} else {
-		dsn += " timezone=" + zone
-	}
-	zoned, err := Open(ctx, dsn)
+	zoned, err := Open(ctx, withParam(withSearchPath(t, testDSN(t), schema), "timezone", zone))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +520,7 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Release()
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, 1)`, int32(sealLock)); err != nil {
+	if _, err := lockSealing(ctx, other.Conn(), 1, true); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -529,14 +532,12 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 		default:
 		}
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'
-			AND NOT granted AND classid = $1 AND objid = 1 AND objsubid = 2)`, sealLock).Scan(&waiting); err != nil {
+			AND NOT granted AND classid = (`+lockKey(sealLock)+` & 4294967295)::oid AND objid = 1 AND objsubid = 2)`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1, 1)`, int32(sealLock)); err != nil {
-		t.Fatal(err)
-	}
+	unlockSealing(other.Conn(), 1)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -637,5 +638,76 @@ func TestClosedPartitionsSet(t *testing.T) {
 	var count int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 40 {
 		t.Fatalf("%d events stored, %v; want 40", count, err)
+	}
+}
+
+// inSchemaOf opens another Store on s's schema whose sessions wait at
+// most 5 s for a lock (lock_timeout): a test whose lock is not had fails
+// rather than waiting for ever.
+func inSchemaOf(t *testing.T, s *Store) *Store {
+	t.Helper()
+	var schema string
+	if err := s.pool.QueryRow(t.Context(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), withParam(withSearchPath(t, testDSN(t), schema), "lock_timeout", "5s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+// TestSealingLockBySchema: while a store holds the sealing of its
+// partitions 1 and 2, a store in another schema of the same database
+// seals its own partitions 1 (in the background, which skips a partition
+// whose lock is held) and 2 (SealEvents, which waits for it).
+func TestSealingLockBySchema(t *testing.T) {
+	ctx := t.Context()
+	s, _, _ := partitionedToday(t, 10)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, n := range []int64{1, 2} {
+		if _, err := lockSealing(ctx, conn.Conn(), n, true); err != nil {
+			t.Fatal(err)
+		}
+		defer unlockSealing(conn.Conn(), n)
+	}
+	first, events, today := partitionedToday(t, 20)
+	other := inSchemaOf(t, first)
+	if n, err := other.InsertEvents(ctx, observedOn(events[10:], today.Add(24*time.Hour)), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	other.parts.wg.Wait()
+	if got := partitionIndexes(t, other, 1); len(got) != 2+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes: %v; want it sealed while another schema's partition 1 is being sealed", got)
+	}
+	if err := other.SealEvents(ctx); err != nil {
+		t.Fatalf("SealEvents while another schema's partition 2 is being sealed: %v", err)
+	}
+	if got := partitionIndexes(t, other, 2); len(got) != 2+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	}
+}
+
+// TestMigrateLockBySchema: while a store's migration holds its lock, a
+// store in another schema of the same database migrates.
+func TestMigrateLockBySchema(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, lockMigrations); err != nil {
+		t.Fatal(err)
+	}
+	other := inSchemaOf(t, openFresh(t))
+	if err := other.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate while another schema migrates: %v", err)
 	}
 }
