@@ -332,13 +332,15 @@ func TestPartitionRollRepair(t *testing.T) {
 	}
 }
 
-// TestPartitionRollBesideReader: a roll while another connection holds a
-// read of events open does not wait for it (CREATE TABLE … PARTITION OF
+// TestPartitionRollBesideReader: rolls while another connection holds a
+// read of events open, to a partition made ahead and to one the roll
+// creates and attaches, do not wait for it (CREATE TABLE … PARTITION OF
 // did: its ACCESS EXCLUSIVE lock waits for every read), and inserts go on
 // into the new partition with the read still open.
 func TestPartitionRollBesideReader(t *testing.T) {
 	ctx := t.Context()
 	s, events, today := partitionedToday(t, 20)
+	s.parts.wg.Wait() // partition 2 made ahead (prepareNext): the roll to 3 creates and attaches it
 	reader, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -351,21 +353,25 @@ func TestPartitionRollBesideReader(t *testing.T) {
 	// A failure is this context running out: the roll waiting for the read.
 	rollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s.parts.mu.Lock()
-	_, err = s.roll(rollCtx, today.Format(dayFormat), true)
-	s.parts.mu.Unlock()
-	if err != nil {
-		t.Fatalf("roll beside an open read: %v", err)
+	for range 2 {
+		s.parts.mu.Lock()
+		_, err = s.roll(rollCtx, today.Format(dayFormat), true)
+		s.parts.mu.Unlock()
+		if err != nil {
+			t.Fatalf("roll beside an open read: %v", err)
+		}
 	}
 	if n, err := s.InsertEvents(rollCtx, observedOn(events[10:], today), nil); err != nil || n != 10 {
 		t.Fatalf("InsertEvents beside an open read = %d, %v", n, err)
 	}
-	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
-		t.Fatalf("event stored after the roll has id %d, not in partition 2", id)
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 3 {
+		t.Fatalf("event stored after the rolls has id %d, not in partition 3", id)
 	}
-	var constraints int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_2'::regclass AND contype = 'c'`).Scan(&constraints); err != nil || constraints != 2 {
-		t.Fatalf("partition 2 has %d checks (%v), want the parent's and its range", constraints, err)
+	for _, n := range []int{2, 3} {
+		var constraints int
+		if err := s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_%d'::regclass AND contype = 'c'`, n)).Scan(&constraints); err != nil || constraints != 2 {
+			t.Fatalf("partition %d has %d checks (%v), want the parent's and its range", n, constraints, err)
+		}
 	}
 }
 
@@ -709,5 +715,49 @@ func TestMigrateLockBySchema(t *testing.T) {
 	other := inSchemaOf(t, openFresh(t))
 	if err := other.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate while another schema migrates: %v", err)
+	}
+}
+
+// TestPartitionMadeAhead: after a roll opens partition 2, partition 3 is
+// made in the background, attached and not recorded (no batch may go
+// there yet), and the roll that opens it finds it ready and records it.
+func TestPartitionMadeAhead(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 30)
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait()
+	var (
+		ahead    uint32
+		recorded bool
+	)
+	if err := s.pool.QueryRow(ctx, `SELECT i.inhrelid, EXISTS (SELECT FROM event_partitions WHERE num = 3)
+		FROM pg_inherits i WHERE i.inhparent = 'events'::regclass AND i.inhrelid = 'events_3'::regclass`).Scan(&ahead, &recorded); err != nil {
+		t.Fatalf("partition 3 attached after the roll to 2: %v", err)
+	}
+	if recorded {
+		t.Fatal("partition 3, made ahead, is recorded before its roll")
+	}
+	if got := partitionIndexes(t, s, 3); len(got) != 3 || !slices.Contains(got, "events_3_time") {
+		t.Fatalf("partition 3's indexes: %v; want its key, hash and time index", got)
+	}
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rolled uint32
+	if err := s.pool.QueryRow(ctx, `SELECT 'events_3'::regclass::oid FROM event_partitions WHERE num = 3`).Scan(&rolled); err != nil {
+		t.Fatalf("partition 3 recorded by the roll: %v", err)
+	}
+	if rolled != ahead {
+		t.Fatalf("the roll made partition 3 again (%d, made ahead %d)", rolled, ahead)
+	}
+	// SealEvents gives partition 3 today's day.
+	if n, err := s.InsertEvents(ctx, observedOn(events[20:], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[25]); id>>partitionBits != 3 {
+		t.Fatalf("event stored after the roll has id %d, not in partition 3", id)
 	}
 }
