@@ -343,7 +343,9 @@ func makePartition(ctx context.Context, tx pgx.Tx, n int64) error {
 // not recorded in event_partitions, so that readHot and the sealing know
 // nothing of it: no id reaches it before the roll moves the sequence
 // there (a sequence moved by hand into it does, and the next batch's roll
-// records it, as it creates the partition the sequence is in).
+// records it, as it creates the partition the sequence is in). A
+// migration that changes what the hot partition carries (as 14 did) is to
+// change the one made ahead too.
 func (s *Store) prepareNext(ctx context.Context) error {
 	return withLockTimeout(ctx, s.pool, func(tx pgx.Tx) error {
 		var n int64
