@@ -228,6 +228,17 @@ func copyEvents(ctx context.Context, tx pgx.Tx, closed *closedSet, b *batchColum
 	return copyWithIDs(ctx, tx, b, ids, now)
 }
 
+// closedUncoveredHold and closedCoveredHold ask the closed partitions the
+// set does not cover, and those it covers, for hashes. They bound ids by
+// parameters: pgx prepares them, and after five executions PostgreSQL
+// may plan them once for any parameters (a generic plan), which prunes
+// the partitions outside the bounds when it starts, not when it plans
+// (TestClosedHoldPrunesGeneric).
+const (
+	closedUncoveredHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
+	closedCoveredHold   = `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`
+)
+
 // closedHold reports whether a closed partition, one below the partition
 // whose first id is start, holds one of hashes: those closed partitions
 // the set covers are asked the hashes it admits, the others every hash
@@ -237,14 +248,12 @@ func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]by
 	admitted := closed.admit(hashes)
 	var stored bool
 	if covered < start {
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`,
-			covered, start, hashes).Scan(&stored); err != nil {
+		if err := tx.QueryRow(ctx, closedUncoveredHold, covered, start, hashes).Scan(&stored); err != nil {
 			return false, fmt.Errorf("look up the closed partitions: %w", err)
 		}
 	}
 	if !stored && covered > 0 && len(admitted) > 0 {
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`,
-			covered, admitted).Scan(&stored); err != nil {
+		if err := tx.QueryRow(ctx, closedCoveredHold, covered, admitted).Scan(&stored); err != nil {
 			return false, fmt.Errorf("look up the closed partitions: %w", err)
 		}
 	}

@@ -2,9 +2,11 @@ package pgstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -276,5 +278,70 @@ func insertByStatement(t *testing.T, s *Store, events []*event.Event) {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClosedHoldPrunesGeneric: closedHold's statements, planned once for
+// any parameters (a generic plan, which PostgreSQL may choose after five
+// executions of a prepared statement), scan only the partitions within
+// their bounds: of partitions 0 to 4, the uncovered ones asked from 2 up
+// to 4, the covered ones below 2.
+func TestClosedHoldPrunesGeneric(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 40)
+	for i := range 3 {
+		if err := s.SealEvents(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.InsertEvents(ctx, observedOn(events[10+i*10:20+i*10], today), nil); err != nil || n != 10 {
+			t.Fatalf("InsertEvents = %d, %v", n, err)
+		}
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, q := range []string{
+		`SET plan_cache_mode = force_generic_plan`,
+		`PREPARE uncovered AS ` + closedUncoveredHold,
+		`PREPARE covered AS ` + closedCoveredHold,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE uncovered; DEALLOCATE covered`)
+	h := events[0].Hash()
+	hashes := `'{"\\x` + hex.EncodeToString(h[:]) + `"}'`
+	scanned := regexp.MustCompile(` on (events_\d+)`)
+	for _, c := range []struct {
+		explain string
+		want    []string
+	}{
+		{fmt.Sprintf(`EXPLAIN EXECUTE uncovered(%d, %d, %s)`, partitionStart(2), partitionStart(4), hashes), []string{"events_2", "events_3"}},
+		{fmt.Sprintf(`EXPLAIN EXECUTE covered(%d, %s)`, partitionStart(2), hashes), []string{"events_0", "events_1"}},
+	} {
+		rows, err := conn.Query(ctx, c.explain)
+		if err != nil {
+			t.Fatalf("%s: %v", c.explain, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("%s: %v", c.explain, err)
+		}
+		plan := strings.Join(lines, "\n")
+		var got []string
+		for _, m := range scanned.FindAllStringSubmatch(plan, -1) {
+			if !slices.Contains(got, m[1]) {
+				got = append(got, m[1])
+			}
+		}
+		slices.Sort(got)
+		// "Subplans Removed" is the pruning of a generic plan as it starts
+		// (a custom plan leaves the partitions out when it plans).
+		if !slices.Equal(got, c.want) || !strings.Contains(plan, "Subplans Removed") {
+			t.Errorf("%s scans %v, want %v, pruned as a generic plan starts:\n%s", c.explain, got, c.want, plan)
+		}
 	}
 }

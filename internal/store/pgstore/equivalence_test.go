@@ -30,6 +30,9 @@ func TestSchemaEquivalence(t *testing.T) {
 	if err := upgraded.Migrate(ctx, constituencydb.Schema, authdb.Schema, outboxdb.Schema, notifydb.Schema, told.Schema); err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
+	// Both make partition 2 ahead in the background (prepareNext).
+	fresh.parts.wg.Wait()
+	upgraded.parts.wg.Wait()
 	want, got := describeSchema(t, upgraded), describeSchema(t, fresh)
 	if len(want) < 40 {
 		t.Fatalf("the upgraded schema has %d facts; the description reads nothing", len(want))

@@ -62,10 +62,10 @@ var searchIndexes = []struct{ name, def string }{
 	{"sha256", "(sha256, time_source, id) WHERE sha256 IS NOT NULL"},
 }
 
-// sealLock is the first key of the advisory lock a process holds while it
-// builds a partition's indexes (the second is the partition's number), so
-// that two processes do not build the same ones.
-const sealLock = 0x7365616c // "seal"
+// sealLock names the advisory lock a process holds while it builds a
+// partition's indexes (lockKey; the second key is the partition's
+// number), so that two processes do not build the same ones.
+const sealLock = "vigil seal"
 
 // sealMemory is the maintenance_work_mem of a sealing's index builds, as
 // measured in docs/EVENTSTORE.md ("Partitions, measured before building
@@ -198,8 +198,9 @@ func (h hotState) ready(day string, next bool) bool {
 //
 // Neither step waits for a reader but a follower's EventsAfter, which
 // holds SHARE (committedHorizon) for a moment; the lock timeout and its
-// retries (withLockTimeout) are for it. The partition is created detached
-// and attached (createPartition), which takes SHARE UPDATE EXCLUSIVE on
+// retries (withLockTimeout) are for it. The partition is made ahead
+// (prepareNext), and only recorded here; or else created detached and
+// attached (createPartition), which takes SHARE UPDATE EXCLUSIVE on
 // events: reads and inserts go on meanwhile. Only the sequence's move
 // holds events in SHARE ROW EXCLUSIVE mode, which waits for the inserts
 // in progress and holds new ones back, and no reader: that transaction
@@ -277,15 +278,45 @@ func withLockTimeout(ctx context.Context, pool *pgxpool.Pool, f func(pgx.Tx) err
 	return err
 }
 
-// createPartition creates partition n, with what inserts need only, and
-// records it, unless another process has. It is created detached, as a
-// table of its own with the parent's columns and the check of its range,
-// and attached then: ATTACH takes the range from the check without a
-// scan, and holds events in SHARE UPDATE EXCLUSIVE mode, which no read or
-// insert conflicts with (CREATE TABLE … PARTITION OF would take ACCESS
-// EXCLUSIVE, waiting for every read and holding every one back).
+// createPartition records partition n, and creates it unless made ahead
+// (prepareNext), unless another process has recorded it. It is created
+// with what inserts need only, detached, as a table of its own with the
+// parent's columns and the check of its range, and attached then: ATTACH
+// takes the range from the check without a scan, and holds events in
+// SHARE UPDATE EXCLUSIVE mode, which no read or insert conflicts with
+// (CREATE TABLE … PARTITION OF would take ACCESS EXCLUSIVE, waiting for
+// every read and holding every one back).
 func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day string) error {
+	return withLockTimeout(ctx, pool, func(tx pgx.Tx) error {
+		// First, so that a process creating the same partition waits for
+		// this one's transaction and then finds it recorded.
+		tag, err := tx.Exec(ctx, `INSERT INTO event_partitions (num, day) VALUES ($1, $2) ON CONFLICT (num) DO NOTHING`, n, day)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return makePartition(ctx, tx, n)
+	})
+}
+
+// partitionLock names the advisory lock (lockKey; the second key is the
+// partition's number) under which a partition is created, by a roll or
+// ahead of it.
+const partitionLock = "vigil partition"
+
+// makePartition creates partition n in tx and attaches it, unless it
+// exists: made ahead (prepareNext), which is one transaction, so a
+// partition that exists is attached.
+func makePartition(ctx context.Context, tx pgx.Tx, n int64) error {
 	name := "events_" + strconv.FormatInt(n, 10)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey(partitionLock)+`, $1)`, int32(n)); err != nil {
+		return err
+	}
+	// In the store's schema, not wherever the search path finds one.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_class WHERE relname = $1
+		AND relnamespace = current_schema()::regnamespace)`, name).Scan(&exists); err != nil || exists {
+		return err
+	}
 	lo, hi := strconv.FormatInt(partitionStart(n), 10), strconv.FormatInt(partitionStart(n+1), 10)
 	statements := []string{
 		`CREATE TABLE ` + name + ` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION,
@@ -294,19 +325,34 @@ func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day strin
 		`CREATE INDEX ` + name + `_time ON ` + name + ` ` + searchIndexes[0].def,
 		`ALTER TABLE events ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + lo + `) TO (` + hi + `)`,
 	}
-	return withLockTimeout(ctx, pool, func(tx pgx.Tx) error {
-		// First, so that a process creating the same partition waits for
-		// this one's transaction and then finds it recorded.
-		tag, err := tx.Exec(ctx, `INSERT INTO event_partitions (num, day) VALUES ($1, $2) ON CONFLICT (num) DO NOTHING`, n, day)
-		if err != nil || tag.RowsAffected() == 0 {
+	for _, q := range statements {
+		if _, err := tx.Exec(ctx, q); err != nil {
 			return err
 		}
-		for _, q := range statements {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// prepareNext creates the partition after the latest one ahead of the
+// roll that opens it, in the background after a roll (and at Migrate), so
+// that the roll, which a batch waits for, only records it: the ATTACH,
+// which waits for a follower's SHARE lock on events (withLockTimeout), is
+// done off the insert path. The partition is attached, not only created:
+// a migration that alters events alters its partitions, where a detached
+// table would be left behind, and its ATTACH at the roll refused. It is
+// not recorded in event_partitions, so that readHot and the sealing know
+// nothing of it: no id reaches it before the roll moves the sequence
+// there (a sequence moved by hand into it does, and the next batch's roll
+// records it, as it creates the partition the sequence is in). A
+// migration that changes what the hot partition carries (as 14 did) is to
+// change the one made ahead too.
+func (s *Store) prepareNext(ctx context.Context) error {
+	return withLockTimeout(ctx, s.pool, func(tx pgx.Tx) error {
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT max(num) + 1 FROM event_partitions`).Scan(&n); err != nil {
+			return err
 		}
-		return nil
+		return makePartition(ctx, tx, n)
 	})
 }
 
@@ -327,8 +373,9 @@ func (s *Store) SealEvents(ctx context.Context) error {
 	return nil
 }
 
-// startSealing seals the closed partitions in the background, unless it
-// is being done: the goroutine then looks again when it is done.
+// startSealing creates the next partition (prepareNext) and seals the
+// closed ones in the background, unless it is being done: the goroutine
+// then looks again when it is done.
 func (s *Store) startSealing() {
 	p := &s.parts
 	p.sealMu.Lock()
@@ -342,6 +389,9 @@ func (s *Store) startSealing() {
 	go func() {
 		defer p.wg.Done()
 		for {
+			if err := s.prepareNext(p.background); err != nil && p.background.Err() == nil {
+				s.log.Warn("creating the next event partition", "store", "postgres", "err", err)
+			}
 			if err := s.sealClosed(p.background, false); err != nil && p.background.Err() == nil {
 				s.log.Warn("sealing event partitions", "store", "postgres", "err", err)
 			}
@@ -390,20 +440,10 @@ func (s *Store) sealClosed(ctx context.Context, wait bool) error {
 // the other failed). An index built before a crash is kept (IF NOT
 // EXISTS), one being built is rolled back with its statement.
 func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) error {
-	if wait {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(sealLock), int32(n)); err != nil {
-			return err
-		}
-	} else {
-		var locked bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(sealLock), int32(n)).Scan(&locked); err != nil {
-			return err
-		}
-		if !locked {
-			return nil
-		}
+	if locked, err := lockSealing(ctx, conn, n, wait); err != nil || !locked {
+		return err
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, int32(sealLock), int32(n))
+	defer unlockSealing(conn, n)
 	var sealed bool
 	if err := conn.QueryRow(ctx, `SELECT sealed IS NOT NULL FROM event_partitions WHERE num = $1`, n).Scan(&sealed); err != nil || sealed {
 		return err
@@ -423,4 +463,23 @@ func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) erro
 	}
 	_, err := conn.Exec(ctx, `UPDATE event_partitions SET sealed = now() WHERE num = $1`, n)
 	return err
+}
+
+// lockSealing takes the advisory lock of partition n's sealing on conn
+// (the session's, not a transaction's: a sealing is one transaction an
+// index), waiting for it when wait is set, and reports whether it has it.
+func lockSealing(ctx context.Context, conn *pgx.Conn, n int64, wait bool) (bool, error) {
+	if wait {
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n))
+		return err == nil, err
+	}
+	var locked bool
+	err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n)).Scan(&locked)
+	return locked, err
+}
+
+// unlockSealing releases what lockSealing took, even when the sealing's
+// context is done.
+func unlockSealing(conn *pgx.Conn, n int64) {
+	conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+lockKey(sealLock)+`, $1)`, int32(n))
 }

@@ -32,6 +32,15 @@ func openSecond(t *testing.T, s *Store) *Store {
 	return other
 }
 
+// withParam adds a run-time parameter (a setting of the server's
+// session) to dsn, of either form.
+func withParam(dsn, name, value string) string {
+	if strings.Contains(dsn, "://") {
+		return dsn + "&" + name + "=" + url.QueryEscape(value)
+	}
+	return dsn + " " + name + "=" + value
+}
+
 // observedOn sets the events' time.observation on day (their hashes do not
 // change: time.observation is not hashed).
 func observedOn(events []*event.Event, day time.Time) []*event.Event {
@@ -323,13 +332,15 @@ func TestPartitionRollRepair(t *testing.T) {
 	}
 }
 
-// TestPartitionRollBesideReader: a roll while another connection holds a
-// read of events open does not wait for it (CREATE TABLE … PARTITION OF
+// TestPartitionRollBesideReader: rolls while another connection holds a
+// read of events open, to a partition made ahead and to one the roll
+// creates and attaches, do not wait for it (CREATE TABLE … PARTITION OF
 // did: its ACCESS EXCLUSIVE lock waits for every read), and inserts go on
 // into the new partition with the read still open.
 func TestPartitionRollBesideReader(t *testing.T) {
 	ctx := t.Context()
 	s, events, today := partitionedToday(t, 20)
+	s.parts.wg.Wait() // partition 2 made ahead (prepareNext): the roll to 3 creates and attaches it
 	reader, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -342,21 +353,25 @@ func TestPartitionRollBesideReader(t *testing.T) {
 	// A failure is this context running out: the roll waiting for the read.
 	rollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s.parts.mu.Lock()
-	_, err = s.roll(rollCtx, today.Format(dayFormat), true)
-	s.parts.mu.Unlock()
-	if err != nil {
-		t.Fatalf("roll beside an open read: %v", err)
+	for range 2 {
+		s.parts.mu.Lock()
+		_, err = s.roll(rollCtx, today.Format(dayFormat), true)
+		s.parts.mu.Unlock()
+		if err != nil {
+			t.Fatalf("roll beside an open read: %v", err)
+		}
 	}
 	if n, err := s.InsertEvents(rollCtx, observedOn(events[10:], today), nil); err != nil || n != 10 {
 		t.Fatalf("InsertEvents beside an open read = %d, %v", n, err)
 	}
-	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
-		t.Fatalf("event stored after the roll has id %d, not in partition 2", id)
+	if id := sameRecord(t, s, events[15]); id>>partitionBits != 3 {
+		t.Fatalf("event stored after the rolls has id %d, not in partition 3", id)
 	}
-	var constraints int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_2'::regclass AND contype = 'c'`).Scan(&constraints); err != nil || constraints != 2 {
-		t.Fatalf("partition 2 has %d checks (%v), want the parent's and its range", constraints, err)
+	for _, n := range []int{2, 3} {
+		var constraints int
+		if err := s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_%d'::regclass AND contype = 'c'`, n)).Scan(&constraints); err != nil || constraints != 2 {
+			t.Fatalf("partition %d has %d checks (%v), want the parent's and its range", n, constraints, err)
+		}
 	}
 }
 
@@ -458,13 +473,7 @@ func TestMigratePartitionDayUTC(t *testing.T) {
 	if time.Now().UTC().Hour() >= 12 {
 		zone = "Pacific/Kiritimati" // UTC+14: tomorrow from 10:00 UTC
 	}
-	dsn := withSearchPath(t, testDSN(t), schema)
-	if strings.Contains(dsn, "://") {
-		dsn += "&timezone=" + url.QueryEscape(zone)
-	} else {
-		dsn += " timezone=" + zone
-	}
-	zoned, err := Open(ctx, dsn)
+	zoned, err := Open(ctx, withParam(withSearchPath(t, testDSN(t), schema), "timezone", zone))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +526,7 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Release()
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, 1)`, int32(sealLock)); err != nil {
+	if _, err := lockSealing(ctx, other.Conn(), 1, true); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -529,14 +538,12 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 		default:
 		}
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'
-			AND NOT granted AND classid = $1 AND objid = 1 AND objsubid = 2)`, sealLock).Scan(&waiting); err != nil {
+			AND NOT granted AND classid = (`+lockKey(sealLock)+` & 4294967295)::oid AND objid = 1 AND objsubid = 2)`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1, 1)`, int32(sealLock)); err != nil {
-		t.Fatal(err)
-	}
+	unlockSealing(other.Conn(), 1)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -637,5 +644,120 @@ func TestClosedPartitionsSet(t *testing.T) {
 	var count int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 40 {
 		t.Fatalf("%d events stored, %v; want 40", count, err)
+	}
+}
+
+// inSchemaOf opens another Store on s's schema whose sessions wait at
+// most 5 s for a lock (lock_timeout): a test whose lock is not had fails
+// rather than waiting for ever.
+func inSchemaOf(t *testing.T, s *Store) *Store {
+	t.Helper()
+	var schema string
+	if err := s.pool.QueryRow(t.Context(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), withParam(withSearchPath(t, testDSN(t), schema), "lock_timeout", "5s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+// TestSealingLockBySchema: while a store holds the sealing of its
+// partitions 1 and 2, a store in another schema of the same database
+// seals its own partitions 1 (in the background, which skips a partition
+// whose lock is held) and 2 (SealEvents, which waits for it).
+func TestSealingLockBySchema(t *testing.T) {
+	ctx := t.Context()
+	s, _, _ := partitionedToday(t, 10)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, n := range []int64{1, 2} {
+		if _, err := lockSealing(ctx, conn.Conn(), n, true); err != nil {
+			t.Fatal(err)
+		}
+		defer unlockSealing(conn.Conn(), n)
+	}
+	first, events, today := partitionedToday(t, 20)
+	other := inSchemaOf(t, first)
+	if n, err := other.InsertEvents(ctx, observedOn(events[10:], today.Add(24*time.Hour)), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	other.parts.wg.Wait()
+	if got := partitionIndexes(t, other, 1); len(got) != 2+len(searchIndexes) {
+		t.Fatalf("partition 1's indexes: %v; want it sealed while another schema's partition 1 is being sealed", got)
+	}
+	if err := other.SealEvents(ctx); err != nil {
+		t.Fatalf("SealEvents while another schema's partition 2 is being sealed: %v", err)
+	}
+	if got := partitionIndexes(t, other, 2); len(got) != 2+len(searchIndexes) {
+		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	}
+}
+
+// TestMigrateLockBySchema: while a store's migration holds its lock, a
+// store in another schema of the same database migrates.
+func TestMigrateLockBySchema(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, lockMigrations); err != nil {
+		t.Fatal(err)
+	}
+	other := inSchemaOf(t, openFresh(t))
+	if err := other.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate while another schema migrates: %v", err)
+	}
+}
+
+// TestPartitionMadeAhead: after a roll opens partition 2, partition 3 is
+// made in the background, attached and not recorded (no batch may go
+// there yet), and the roll that opens it finds it ready and records it.
+func TestPartitionMadeAhead(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 30)
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	s.parts.wg.Wait()
+	var (
+		ahead    uint32
+		recorded bool
+	)
+	if err := s.pool.QueryRow(ctx, `SELECT i.inhrelid, EXISTS (SELECT FROM event_partitions WHERE num = 3)
+		FROM pg_inherits i WHERE i.inhparent = 'events'::regclass AND i.inhrelid = 'events_3'::regclass`).Scan(&ahead, &recorded); err != nil {
+		t.Fatalf("partition 3 attached after the roll to 2: %v", err)
+	}
+	if recorded {
+		t.Fatal("partition 3, made ahead, is recorded before its roll")
+	}
+	if got := partitionIndexes(t, s, 3); len(got) != 3 || !slices.Contains(got, "events_3_time") {
+		t.Fatalf("partition 3's indexes: %v; want its key, hash and time index", got)
+	}
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rolled uint32
+	if err := s.pool.QueryRow(ctx, `SELECT 'events_3'::regclass::oid FROM event_partitions WHERE num = 3`).Scan(&rolled); err != nil {
+		t.Fatalf("partition 3 recorded by the roll: %v", err)
+	}
+	if rolled != ahead {
+		t.Fatalf("the roll made partition 3 again (%d, made ahead %d)", rolled, ahead)
+	}
+	// SealEvents gives partition 3 today's day.
+	if n, err := s.InsertEvents(ctx, observedOn(events[20:], today), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[25]); id>>partitionBits != 3 {
+		t.Fatalf("event stored after the roll has id %d, not in partition 3", id)
 	}
 }

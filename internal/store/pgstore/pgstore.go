@@ -69,9 +69,26 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migrateLock is the advisory lock key that keeps two vigil processes
-// starting at once from applying the same migration twice.
-const migrateLock = 0x76696769 // "vigi"
+// migrateLock names the advisory lock (lockKey) that keeps two vigil
+// processes starting at once from applying the same migration twice. (The
+// capabilities' migrations, sqlkit.MigrateSchemas, take a lock of their
+// own, the database's.)
+const migrateLock = "vigil migrate"
+
+// lockMigrations takes migrateLock until the end of the transaction that
+// applies the migrations.
+var lockMigrations = `SELECT pg_advisory_xact_lock(` + lockKey(migrateLock) + `, 0)`
+
+// lockKey is the SQL of the first key of the advisory lock named purpose
+// in the store's schema. Advisory locks are the database's, not a
+// schema's: keyed by the purpose only, two stores in two schemas of one
+// database (two Vigil instances, tests side by side) would wait for each
+// other's migrations, and skip or wait for each other's sealing of the
+// same partition number. A collision of the hashes of two schemas' names
+// (one in 2^32) brings back only that waiting.
+func lockKey(purpose string) string {
+	return `hashtext('` + purpose + ` ' || coalesce(current_schema(), ''))`
+}
 
 // goSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction.
@@ -114,7 +131,7 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 		return fmt.Errorf("pgstore: migrate: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
+	if _, err := tx.Exec(ctx, lockMigrations); err != nil {
 		return fmt.Errorf("pgstore: migrate: lock: %w", err)
 	}
 	var applied []sqlkit.Migration
