@@ -30,3 +30,25 @@ func TestClosedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSealEventsCoversTheClosedPartition: the partition SealEvents closes
+// is read into the set, as one a later day closes is, so the next batches
+// do not ask it in SQL for every hash.
+func TestSealEventsCoversTheClosedPartition(t *testing.T) {
+	ctx := t.Context()
+	s, _, _ := partitionedToday(t, 30)
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var hot int64
+	if err := s.pool.QueryRow(ctx, `SELECT max(num) FROM event_partitions`).Scan(&hot); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.closed.covered.Load() < hot {
+		if time.Now().After(deadline) {
+			t.Fatalf("the set covers the partitions below %d, not those below the hot %d", s.closed.covered.Load(), hot)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -360,10 +360,13 @@ func (s *Store) prepareNext(ctx context.Context) error {
 // as a later day would (bench ingest sizes the store with them).
 func (s *Store) SealEvents(ctx context.Context) error {
 	s.parts.mu.Lock()
-	_, err := s.roll(ctx, time.Now().UTC().Format(dayFormat), true)
+	closed, err := s.roll(ctx, time.Now().UTC().Format(dayFormat), true)
 	s.parts.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("pgstore: seal events: %w", err)
+	}
+	if closed {
+		s.coverClosed() // as hot does: the next batches need not ask it in SQL
 	}
 	// Waiting for the partitions a sealing in the background (of this
 	// process or another) holds, not skipping them.
