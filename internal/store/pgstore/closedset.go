@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ func (s *Store) coverClosed() {
 	}()
 }
 
+// coverRows is how many rows of a closed partition one statement of
+// cover reads.
+var coverRows = 1 << 20
+
 // cover adds the hashes of every closed partition the set does not cover
 // yet, in order (a partition is covered once all below it are).
 func (s *Store) cover(ctx context.Context) error {
@@ -105,26 +110,39 @@ func (s *Store) cover(ctx context.Context) error {
 	keys := make([]uint64, 0, 1<<16)
 	for _, n := range nums {
 		// Partition 0 is the events table of before migration 13, events_0.
-		rows, err := s.pool.Query(ctx, `SELECT hash FROM events_`+strconv.FormatInt(n, 10))
-		if err != nil {
-			return fmt.Errorf("partition %d: %w", n, err)
-		}
-		var hash []byte
-		for rows.Next() {
-			if err := rows.Scan(&hash); err != nil {
-				rows.Close()
+		// Read by ranges of ids, one statement each, so that no snapshot
+		// lives for the minutes a large partition takes (it would hold
+		// back VACUUM's horizon for every table).
+		table := `events_` + strconv.FormatInt(n, 10)
+		for after := int64(math.MinInt64); ; {
+			rows, err := s.pool.Query(ctx, `SELECT id, hash FROM `+table+` WHERE id > $1 ORDER BY id LIMIT `+strconv.Itoa(coverRows), after)
+			if err != nil {
 				return fmt.Errorf("partition %d: %w", n, err)
 			}
-			if len(hash) >= 8 {
-				keys = append(keys, hashKey(hash))
+			var (
+				hash []byte
+				got  int
+			)
+			for rows.Next() {
+				if err := rows.Scan(&after, &hash); err != nil {
+					rows.Close()
+					return fmt.Errorf("partition %d: %w", n, err)
+				}
+				got++
+				if len(hash) >= 8 {
+					keys = append(keys, hashKey(hash))
+				}
+				if len(keys) == cap(keys) {
+					set.Add(keys, n)
+					keys = keys[:0]
+				}
 			}
-			if len(keys) == cap(keys) {
-				set.Add(keys, n)
-				keys = keys[:0]
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("partition %d: %w", n, err)
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("partition %d: %w", n, err)
+			if got < coverRows {
+				break
+			}
 		}
 		set.Add(keys, n)
 		keys = keys[:0]

@@ -33,10 +33,13 @@ func TestClosedRows(t *testing.T) {
 
 // TestSealEventsCoversTheClosedPartition: the partition SealEvents closes
 // is read into the set, as one a later day closes is, so the next batches
-// do not ask it in SQL for every hash.
+// do not ask it in SQL for every hash; read by ranges of ids (here 3 rows
+// a statement), every one of its hashes is in.
 func TestSealEventsCoversTheClosedPartition(t *testing.T) {
+	defer func(n int) { coverRows = n }(coverRows)
+	coverRows = 3
 	ctx := t.Context()
-	s, _, _ := partitionedToday(t, 30)
+	s, events, _ := partitionedToday(t, 30)
 	if err := s.SealEvents(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +53,15 @@ func TestSealEventsCoversTheClosedPartition(t *testing.T) {
 			t.Fatalf("the set covers the partitions below %d, not those below the hot %d", s.closed.covered.Load(), hot)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	set := s.closed.set.Load()
+	if set.Len() != 10 {
+		t.Errorf("the set holds %d keys, want the partition's 10", set.Len())
+	}
+	for _, e := range events[:10] {
+		h := e.Hash()
+		if !set.Has(hashKey(h[:])) {
+			t.Errorf("event %s's hash is not in the set", h)
+		}
 	}
 }
