@@ -318,6 +318,15 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		n.setLast(rep, started)
 		return rep, nil
 	}
+	// The scan marks of this pass stay at or below the horizon, read
+	// before the queue is: an entry committed later, with a lower seq
+	// than one read (PostgreSQL's concurrent batches), is then read by
+	// the next pass. Without a horizon no mark moves.
+	horizon, err := n.store.NotifyHorizon(ctx)
+	if err != nil {
+		n.log.Warn("notify: the queue's committed horizon; no queue is marked as looked at", "err", err)
+		horizon = 0
+	}
 	bulk := len(pending) >= bulkOrganisations
 	atOnce := bulk && dense(pending)
 	// Between digests most of the queue only waits, and was looked at by
@@ -377,7 +386,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 			}
 		}
 	}
-	pass.queued, pass.pages = queued, pages
+	pass.queued, pass.pages, pass.horizon = queued, pages, horizon
 
 	workers := pc.cfg.Workers
 	if workers <= 0 {

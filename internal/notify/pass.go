@@ -46,6 +46,9 @@ type pass struct {
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
+	// horizon is the store's NotifyHorizon, read before the queue: no
+	// scan mark passes it.
+	horizon int64
 }
 
 // tally returns org's "seen again" tally by key.
@@ -228,8 +231,10 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return err
 	}
-	if !due {
-		o.mark = &scanMark{seq: q.lastSeq, policy: pl.stamp}
+	if seq := min(q.lastSeq, p.horizon); !due && seq > 0 {
+		// Not past the horizon: what commits after it, even with a lower
+		// seq than one read, is read by the next pass.
+		o.mark = &scanMark{seq: seq, policy: pl.stamp}
 	}
 	if len(q.immediate) == 0 && len(q.digest) == 0 {
 		return nil
