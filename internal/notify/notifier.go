@@ -96,6 +96,9 @@ type Notifier struct {
 type scanMark struct {
 	seq    int64
 	policy time.Time
+	// digest is when the organisation's digest next falls due (zero when
+	// digests are off): from then on its queue is read whole again.
+	digest time.Time
 }
 
 // passConfig is the configuration as one pass uses it.
@@ -333,7 +336,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	// an earlier pass: a pass every minute must not read it all again.
 	// Whether to read it at once is then decided once the pass knows
 	// which organisations' queues it must read.
-	later := atOnce && n.mostlyScanned(pending)
+	later := atOnce && n.mostlyScanned(pending, now)
 	var (
 		queued []*orgQueue
 		pages  []string

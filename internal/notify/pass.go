@@ -183,6 +183,11 @@ func (p *pass) plan(ctx context.Context, handle string) (orgPlan, error) {
 	return pl, nil
 }
 
+// nextDigest is when the digest of policy next falls due after this pass.
+func (p *pass) nextDigest(policy Policy) time.Time {
+	return nextDigest(p.now, policy.Digest, p.pc.digestAt, p.pc.zone)
+}
+
 // onlyWaits reports whether the queue of c only waits at this pass: its
 // organisation is disabled, or its digest is not due and an earlier pass
 // looked at every entry of it already. It is then not read.
@@ -223,7 +228,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		// An earlier pass looked at the whole queue, which only waits: it
 		// is not read again (what was queued since the pass started is,
 		// at the next).
-		o.mark = &scanMark{seq: start, policy: pl.stamp}
+		o.mark = &scanMark{seq: start, policy: pl.stamp, digest: p.nextDigest(policy)}
 		return nil
 	}
 
@@ -234,7 +239,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if seq := min(q.lastSeq, p.horizon); !due && seq > 0 {
 		// Not past the horizon: what commits after it, even with a lower
 		// seq than one read, is read by the next pass.
-		o.mark = &scanMark{seq: seq, policy: pl.stamp}
+		o.mark = &scanMark{seq: seq, policy: pl.stamp, digest: p.nextDigest(policy)}
 	}
 	if len(q.immediate) == 0 && len(q.digest) == 0 {
 		return nil
