@@ -456,13 +456,17 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 		if err != nil {
 			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
 		}
-		for _, m := range msgs {
+		for j, m := range msgs {
 			ids := make([]int64, len(m.Events))
 			for i, h := range m.Events {
 				ids[i] = seqOf[h]
 			}
 			out, err := p.deliver(org, m, ids, rcpt)
 			if err != nil {
+				// This message's files and the rest's go back too.
+				for k := j; k < len(msgs); k++ {
+					p.pc.render.done(&msgs[k])
+				}
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
 			for i := range out {
