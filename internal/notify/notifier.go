@@ -375,7 +375,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		need := make([]bool, len(pending))
 		var left []store.PendingCount
 		for i, c := range pending {
-			if !pass.onlyWaits(ctx, c) {
+			if !pass.onlyWaits(ctx, i, pending) {
 				need[i] = true
 				left = append(left, c)
 			}

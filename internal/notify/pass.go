@@ -46,6 +46,9 @@ type pass struct {
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
+	// plans holds the plan of each organisation (as pending) that
+	// onlyWaits made, for prepare to reuse; nil when it made none.
+	plans []*orgPlan
 	// horizon is the store's NotifyHorizon, read before the queue: no
 	// scan mark passes it.
 	horizon int64
@@ -132,7 +135,11 @@ func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *o
 		o.queued, o.bulk = p.queued[i], true
 		p.queued[i] = nil
 	}
-	if err := p.prepareOrg(ctx, o); err != nil {
+	var pl *orgPlan
+	if p.plans != nil {
+		pl, p.plans[i] = p.plans[i], nil
+	}
+	if err := p.prepareOrg(ctx, o, pl); err != nil {
 		o.err = err
 	}
 	return o
@@ -188,25 +195,39 @@ func (p *pass) nextDigest(policy Policy) time.Time {
 	return nextDigest(p.now, policy.Digest, p.pc.digestAt, p.pc.zone)
 }
 
-// onlyWaits reports whether the queue of c only waits at this pass: its
-// organisation is disabled, or its digest is not due and an earlier pass
-// looked at every entry of it already. It is then not read.
-func (p *pass) onlyWaits(ctx context.Context, c store.PendingCount) bool {
+// onlyWaits reports whether the queue of c, pending[i], only waits at
+// this pass: its organisation is disabled, or its digest is not due and
+// an earlier pass looked at every entry of it already. It is then not
+// read. The plan is kept for prepare.
+func (p *pass) onlyWaits(ctx context.Context, i int, pending []store.PendingCount) bool {
+	c := pending[i]
 	pl, err := p.plan(ctx, c.Org)
 	if err != nil {
 		return false // prepare says why
 	}
+	if p.plans == nil {
+		p.plans = make([]*orgPlan, len(pending))
+	}
+	p.plans[i] = &pl
 	return pl.org.Disabled || (!pl.due && pl.start >= c.Last)
 }
 
-// prepareOrg decides what one organisation is told at this pass and
-// prepares it, phase by phase: sort its queue by what its policy does with
+// prepareOrg decides what one organisation is told at this pass (by its
+// plan, planned when onlyWaits made it) and prepares it, phase by phase: sort its queue by what its policy does with
 // each event (sortQueue), leave out what was told within the window
 // (selectFresh), render the messages and address them to the contacts who
 // can receive them (renderAll), and bring the "seen again" tally up to
 // date (finishTally).
-func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
-	pl, err := p.plan(ctx, o.org)
+func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) error {
+	var (
+		pl  orgPlan
+		err error
+	)
+	if planned != nil {
+		pl = *planned
+	} else {
+		pl, err = p.plan(ctx, o.org)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted since its events were tagged: nobody to tell. The events
 		// stay in the store; only their queue entries go.
