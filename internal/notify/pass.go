@@ -41,8 +41,8 @@ type pass struct {
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed,
-	// and an organisation's nil when its queue is (one that only waits,
-	// on a pass between digests).
+	// and an organisation's nil when its queue is not read (one that only
+	// waits, on a pass between digests).
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
@@ -493,7 +493,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			for i := range out {
 				// Packed here, on the workers, not by the one goroutine
 				// that commits.
-				out[i].Packed = packBody(out[i].Body, m)
+				if out[i].Encrypted {
+					// The entity is not in an encrypted body: nothing to find.
+					out[i].Packed = outbox.PackBody(out[i].Body)
+				} else {
+					out[i].Packed = packBody(out[i].Body, m)
+				}
 				o.bytes += len(out[i].Body)
 				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
