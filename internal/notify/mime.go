@@ -18,8 +18,9 @@ type mimePart struct {
 	header     []string
 	appendBody func(dst []byte) []byte
 	size       int
-	// base64 is the data of a part encoded in base64 (filePart).
-	base64 []byte
+	// data is the raw bytes of a part that is encoded in base64
+	// (filePart), not the encoding: the runs of the entity refer to it.
+	data []byte
 }
 
 // textPart encodes text (lines ending in \n) as quoted-printable UTF-8:
@@ -156,8 +157,8 @@ func filePart(contentType, filename string, data []byte) mimePart {
 			dst = base64.StdEncoding.AppendEncode(dst, rest)
 			return append(dst, '\r', '\n')
 		},
-		size:   (len(data)+base64Line-1)/base64Line*78 + 2,
-		base64: data,
+		size: (len(data)+base64Line-1)/base64Line*78 + 2,
+		data: data,
 	}
 }
 
@@ -273,8 +274,8 @@ func multipartMixedRuns(parts []mimePart) ([]byte, []outbox.Base64Run) {
 	var runs []outbox.Base64Run
 	for i, p := range parts {
 		// filePart writes every line but the last one full: those.
-		if n := (len(p.base64) - 1) / base64Line; n > 0 {
-			runs = append(runs, outbox.Base64Run{Offset: bodies[i][0] + shift, Data: p.base64[:n*base64Line]})
+		if n := (len(p.data) - 1) / base64Line; n > 0 {
+			runs = append(runs, outbox.Base64Run{Offset: bodies[i][0] + shift, Data: p.data[:n*base64Line]})
 		}
 	}
 	return out, runs

@@ -96,6 +96,9 @@ type Notifier struct {
 type scanMark struct {
 	seq    int64
 	policy time.Time
+	// digest is when the organisation's digest next falls due (zero when
+	// digests are off): from then on its queue is read whole again.
+	digest time.Time
 }
 
 // passConfig is the configuration as one pass uses it.
@@ -318,13 +321,22 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		n.setLast(rep, started)
 		return rep, nil
 	}
+	// The scan marks of this pass stay at or below the horizon, read
+	// before the queue is: an entry committed later, with a lower seq
+	// than one read (PostgreSQL's concurrent batches), is then read by
+	// the next pass. Without a horizon no mark moves.
+	horizon, err := n.store.NotifyHorizon(ctx)
+	if err != nil {
+		n.log.Warn("notify: the queue's committed horizon; no queue is marked as looked at", "err", err)
+		horizon = 0
+	}
 	bulk := len(pending) >= bulkOrganisations
 	atOnce := bulk && dense(pending)
 	// Between digests most of the queue only waits, and was looked at by
 	// an earlier pass: a pass every minute must not read it all again.
 	// Whether to read it at once is then decided once the pass knows
 	// which organisations' queues it must read.
-	later := atOnce && n.mostlyScanned(pending)
+	later := atOnce && n.mostlyScanned(pending, now)
 	var (
 		queued []*orgQueue
 		pages  []string
@@ -363,7 +375,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		need := make([]bool, len(pending))
 		var left []store.PendingCount
 		for i, c := range pending {
-			if !pass.onlyWaits(ctx, c) {
+			if !pass.onlyWaits(ctx, i, pending) {
 				need[i] = true
 				left = append(left, c)
 			}
@@ -377,7 +389,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 			}
 		}
 	}
-	pass.queued, pass.pages = queued, pages
+	pass.queued, pass.pages, pass.horizon = queued, pages, horizon
 
 	workers := pc.cfg.Workers
 	if workers <= 0 {

@@ -112,3 +112,25 @@ func TestSignedMessageGolden(t *testing.T) {
 		t.Error("a random boundary was not normalised")
 	}
 }
+
+// TestRenderBuffersReturned: the file buffers of every rendered message go
+// back to the renderer, after a pass and after a pass whose messages cannot
+// be signed (the team key is not valid yet at its time), which ends the
+// organisation's work at the first of its messages.
+func TestRenderBuffersReturned(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxEventsPerMessage = 1 })
+	e.put([]map[string]string{scan("192.0.2.1"), scan("192.0.2.2")})
+	rep, err := e.n.RunOnce(e.ctx, keyTime.Add(-24*time.Hour))
+	if err != nil || len(rep.Errors) != 1 {
+		t.Fatalf("pass before the team key: %+v, %v; want the organisation's work failed", rep, err)
+	}
+	if n := e.n.pass.render.lent.Load(); n != 0 {
+		t.Errorf("after a pass that could not sign: %d buffers not given back", n)
+	}
+	if rep := e.run(day1); rep.Messages != 2 {
+		t.Fatalf("%+v, want the digest in two parts", rep)
+	}
+	if n := e.n.pass.render.lent.Load(); n != 0 {
+		t.Errorf("after a pass: %d buffers not given back", n)
+	}
+}

@@ -41,11 +41,17 @@ type pass struct {
 	falsePositives map[event.Hash]bool
 	// queued holds the queue by organisation (as pending) when the pass
 	// read it at once; nil when each organisation's is read as needed,
-	// and an organisation's nil when its queue is (one that only waits,
-	// on a pass between digests).
+	// and an organisation's nil when its queue is not read (one that only
+	// waits, on a pass between digests).
 	queued []*orgQueue
 	// pages are the copy of the queue's records that queued refers to.
 	pages []string
+	// plans holds the plan of each organisation (as pending) that
+	// onlyWaits made, for prepare to reuse; nil when it made none.
+	plans []*orgPlan
+	// horizon is the store's NotifyHorizon, read before the queue: no
+	// scan mark passes it.
+	horizon int64
 }
 
 // tally returns org's "seen again" tally by key.
@@ -129,7 +135,11 @@ func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *o
 		o.queued, o.bulk = p.queued[i], true
 		p.queued[i] = nil
 	}
-	if err := p.prepareOrg(ctx, o); err != nil {
+	var pl *orgPlan
+	if p.plans != nil {
+		pl, p.plans[i] = p.plans[i], nil
+	}
+	if err := p.prepareOrg(ctx, o, pl); err != nil {
 		o.err = err
 	}
 	return o
@@ -180,25 +190,44 @@ func (p *pass) plan(ctx context.Context, handle string) (orgPlan, error) {
 	return pl, nil
 }
 
-// onlyWaits reports whether the queue of c only waits at this pass: its
-// organisation is disabled, or its digest is not due and an earlier pass
-// looked at every entry of it already. It is then not read.
-func (p *pass) onlyWaits(ctx context.Context, c store.PendingCount) bool {
+// nextDigest is when the digest of policy next falls due after this pass.
+func (p *pass) nextDigest(policy Policy) time.Time {
+	return nextDigest(p.now, policy.Digest, p.pc.digestAt, p.pc.zone)
+}
+
+// onlyWaits reports whether the queue of c, pending[i], only waits at
+// this pass: its organisation is disabled, or its digest is not due and
+// an earlier pass looked at every entry of it already. It is then not
+// read. The plan is kept for prepare.
+func (p *pass) onlyWaits(ctx context.Context, i int, pending []store.PendingCount) bool {
+	c := pending[i]
 	pl, err := p.plan(ctx, c.Org)
 	if err != nil {
 		return false // prepare says why
 	}
+	if p.plans == nil {
+		p.plans = make([]*orgPlan, len(pending))
+	}
+	p.plans[i] = &pl
 	return pl.org.Disabled || (!pl.due && pl.start >= c.Last)
 }
 
-// prepareOrg decides what one organisation is told at this pass and
-// prepares it, phase by phase: sort its queue by what its policy does with
+// prepareOrg decides what one organisation is told at this pass (by its
+// plan, planned when onlyWaits made it) and prepares it, phase by phase: sort its queue by what its policy does with
 // each event (sortQueue), leave out what was told within the window
 // (selectFresh), render the messages and address them to the contacts who
 // can receive them (renderAll), and bring the "seen again" tally up to
 // date (finishTally).
-func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
-	pl, err := p.plan(ctx, o.org)
+func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) error {
+	var (
+		pl  orgPlan
+		err error
+	)
+	if planned != nil {
+		pl = *planned
+	} else {
+		pl, err = p.plan(ctx, o.org)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted since its events were tagged: nobody to tell. The events
 		// stay in the store; only their queue entries go.
@@ -220,7 +249,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 		// An earlier pass looked at the whole queue, which only waits: it
 		// is not read again (what was queued since the pass started is,
 		// at the next).
-		o.mark = &scanMark{seq: start, policy: pl.stamp}
+		o.mark = &scanMark{seq: start, policy: pl.stamp, digest: p.nextDigest(policy)}
 		return nil
 	}
 
@@ -228,8 +257,10 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork) error {
 	if err != nil {
 		return err
 	}
-	if !due {
-		o.mark = &scanMark{seq: q.lastSeq, policy: pl.stamp}
+	if seq := min(q.lastSeq, p.horizon); !due && seq > 0 {
+		// Not past the horizon: what commits after it, even with a lower
+		// seq than one read, is read by the next pass.
+		o.mark = &scanMark{seq: seq, policy: pl.stamp, digest: p.nextDigest(policy)}
 	}
 	if len(q.immediate) == 0 && len(q.digest) == 0 {
 		return nil
@@ -446,19 +477,28 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 		if err != nil {
 			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
 		}
-		for _, m := range msgs {
+		for j, m := range msgs {
 			ids := make([]int64, len(m.Events))
 			for i, h := range m.Events {
 				ids[i] = seqOf[h]
 			}
 			out, err := p.deliver(org, m, ids, rcpt)
 			if err != nil {
+				// This message's files and the rest's go back too.
+				for k := j; k < len(msgs); k++ {
+					p.pc.render.done(&msgs[k])
+				}
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
 			for i := range out {
 				// Packed here, on the workers, not by the one goroutine
 				// that commits.
-				out[i].Packed = packBody(out[i].Body, m)
+				if out[i].Encrypted {
+					// The entity is not in an encrypted body: nothing to find.
+					out[i].Packed = outbox.PackBody(out[i].Body)
+				} else {
+					out[i].Packed = packBody(out[i].Body, m)
+				}
 				o.bytes += len(out[i].Body)
 				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++

@@ -103,6 +103,9 @@ func (n *Notifier) preview(ctx context.Context, draft *Template, lang, name stri
 	}
 	m := msgs[0]
 	p := Preview{Subject: m.Subject, Entity: m.Entity, Parts: len(msgs), Text: m.text, Attachments: m.attachments}
+	for i := range msgs {
+		r.done(&msgs[i])
+	}
 	return p, nil
 }
 

@@ -135,14 +135,17 @@ func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
 
 // mostlyScanned reports whether earlier passes looked at the whole queue
 // of organisations that hold at least half of the pending entries (as
-// they do between digests, when those entries wait for one).
-func (n *Notifier) mostlyScanned(pending []store.PendingCount) bool {
+// they do between digests, when those entries wait for one). A mark
+// counts only until the organisation's digest falls due: a pass at the
+// digest time reads the whole queue, alongside what the pass shares.
+func (n *Notifier) mostlyScanned(pending []store.PendingCount, now time.Time) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var total, scanned int64
 	for _, c := range pending {
 		total += c.Count
-		if m, ok := n.scanned[c.Org]; ok && m.seq >= c.Last {
+		m, ok := n.scanned[c.Org]
+		if ok && m.seq >= c.Last && (m.digest.IsZero() || now.Before(m.digest)) {
 			scanned += c.Count
 		}
 	}

@@ -65,3 +65,29 @@ func (q *orgQueue) record(i int, pages []string) (string, bool) {
 	}
 	return pages[at.page][at.start:at.end], true
 }
+
+// TestScanMarkUntilDigest: between digests the organisation's queue counts
+// as looked at (the pass reads only what is new); from its next digest
+// time on it does not, so that the digest pass reads the whole queue
+// alongside what the pass shares.
+func TestScanMarkUntilDigest(t *testing.T) {
+	e := newEnv(t, nil)
+	e.put([]map[string]string{scan("192.0.2.1")})
+	if rep := e.run(day1); rep.Messages != 1 {
+		t.Fatalf("%+v, want the digest", rep)
+	}
+	e.put([]map[string]string{scan("192.0.2.2")})
+	if rep := e.run(day1.Add(time.Hour)); rep.Waiting != 1 {
+		t.Fatalf("%+v, want the scan waiting", rep)
+	}
+	pending, err := e.db.PendingNotificationOrgs(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.n.mostlyScanned(pending, day1.Add(2*time.Hour)) {
+		t.Error("between digests: the queue does not count as looked at")
+	}
+	if e.n.mostlyScanned(pending, day1.Add(24*time.Hour)) {
+		t.Error("at the next digest time: the queue counts as looked at, and the digest pass would not read it alongside")
+	}
+}

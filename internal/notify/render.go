@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
@@ -31,6 +32,10 @@ type renderer struct {
 	// buffers hold CSV files between messages: a file is needed only
 	// until its message's entity is built.
 	buffers sync.Pool
+	// lent counts the buffers handed out and not yet released: every
+	// rendered message must be given back (done), or its files' buffers
+	// never return to the pool.
+	lent atomic.Int64
 	// compressors are gzip writers to reuse: each holds several hundred
 	// KB of state.
 	compressors sync.Pool
@@ -203,6 +208,7 @@ type attachmentFile struct {
 const maxPooledBytes = 4 << 20
 
 func (r *renderer) buffer() *[]byte {
+	r.lent.Add(1)
 	if b, ok := r.buffers.Get().(*[]byte); ok {
 		return b
 	}
@@ -211,6 +217,9 @@ func (r *renderer) buffer() *[]byte {
 }
 
 func (r *renderer) releaseBuffer(b *[]byte) {
+	if b != nil {
+		r.lent.Add(-1)
+	}
 	if b != nil && cap(*b) <= maxPooledBytes {
 		*b = (*b)[:0]
 		r.buffers.Put(b)
@@ -267,6 +276,7 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 				name = fmt.Sprintf("%s-part%d", base, i+1)
 			}
 			if files[i], err = r.attachments(in.Format, name, c, columns); err != nil {
+				r.release(files...)
 				return nil, err
 			}
 			if bytes := attachmentBytes(files[i]); bytes > r.cfg.MaxAttachmentBytes && len(c) > 1 {
@@ -286,6 +296,7 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 	for i, c := range chunks {
 		m, err := r.renderPart(in, c, files[i], i+1, len(chunks))
 		if err != nil {
+			r.release(files...)
 			return nil, err
 		}
 		// The entity holds the files now; its runs refer to them until

@@ -36,6 +36,21 @@ func digestBoundary(now time.Time, schedule string, at time.Duration, zone *time
 	return time.Time{}
 }
 
+// nextDigest is the first moment after now at which a digest of schedule
+// falls due; zero when digests are off.
+func nextDigest(now time.Time, schedule string, at time.Duration, zone *time.Location) time.Time {
+	b := digestBoundary(now, schedule, at, zone)
+	switch schedule {
+	case DigestHourly:
+		return b.Add(time.Hour)
+	case DigestDaily:
+		y, m, d := b.Date()
+		h, min := int(at/time.Hour), int(at%time.Hour/time.Minute)
+		return time.Date(y, m, d+1, h, min, 0, 0, zone)
+	}
+	return time.Time{}
+}
+
 // digestDue reports whether org's digest is due at now (read holds the
 // digest times when the pass read them all at once): the boundary of
 // its schedule has passed since the last digest (or there never was one).

@@ -183,4 +183,11 @@ type NotifyQueue interface {
 	// the queue. fn must not keep the page, which the store may reuse,
 	// unless it is Kept. An error from fn ends the scan and is returned.
 	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
+	// NotifyHorizon returns a Seq up to which the queue is settled: every
+	// entry at or below it that will ever be committed is committed, so
+	// an entry committed after it returned has a higher Seq. A reader
+	// that remembers how far it read (the notifier's scan marks) must not
+	// remember past it: with PostgreSQL and several writers a lower Seq
+	// can commit after a higher one was read.
+	NotifyHorizon(ctx context.Context) (int64, error)
 }

@@ -56,6 +56,16 @@ func (s *Store) ListPendingNotifications(ctx context.Context, org string, afterS
 	return out, nil
 }
 
+// NotifyHorizon returns the highest event id once no insert is in
+// progress (committedHorizon): a queue entry is committed with its event.
+func (s *Store) NotifyHorizon(ctx context.Context) (int64, error) {
+	horizon, err := s.committedHorizon(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: notify horizon: %w", err)
+	}
+	return horizon, nil
+}
+
 // scanPendingSQL reads every pending event with the organisations it
 // waits for, in order of id. A row whose event is in a block carries the
 // block when it is the first of the block's pending events (first), and

@@ -37,6 +37,17 @@ func (s *Store) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCou
 	return out, nil
 }
 
+// NotifyHorizon returns the highest Seq queued: SQLite's one writer
+// gives ids in the order batches commit, so whatever commits later has a
+// higher one.
+func (s *Store) NotifyHorizon(ctx context.Context) (int64, error) {
+	var horizon int64
+	if err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(event_id), 0) FROM notify_queue`).Scan(&horizon); err != nil {
+		return 0, fmt.Errorf("sqlitestore: notify horizon: %w", err)
+	}
+	return horizon, nil
+}
+
 // ListPendingNotifications returns org's pending events after afterSeq, in
 // queue order, with the events (without raw and extra.constituency);
 // limit is as EventQuery.Limit (default 50, at most 10000). An entry whose

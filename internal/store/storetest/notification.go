@@ -98,6 +98,33 @@ func testNotifyQueue(t *testing.T, s store.Store) {
 		insert(t, s, batch, nil)
 		testQueueScanned(t, s)
 	})
+	t.Run("horizon", func(t *testing.T) { testQueueHorizon(t, s, q) })
+}
+
+// testQueueHorizon: with no insert in progress, NotifyHorizon is at or
+// above every queued entry, and an entry queued after it is above it.
+func testQueueHorizon(t *testing.T, s store.Store, q *queueEvents) {
+	horizon, err := s.NotifyHorizon(t.Context())
+	if err != nil {
+		t.Fatalf("NotifyHorizon: %v", err)
+	}
+	var last int64
+	for _, c := range pendingList(t, s) {
+		last = max(last, c.Last)
+	}
+	if horizon < last {
+		t.Errorf("NotifyHorizon = %d, below the last entry queued, %d", horizon, last)
+	}
+	insert(t, s, []*event.Event{q.event(t, "h")}, nil)
+	for _, c := range pendingList(t, s) {
+		if c.Org != "h" {
+			continue
+		}
+		if c.Last <= horizon {
+			t.Errorf("an entry queued after NotifyHorizon returned %d has seq %d", horizon, c.Last)
+		}
+		consume(t, s, map[string][]int64{"h": {c.Last}}) // the subtests after count the queue
+	}
 }
 
 // queueFirstEvents stores eight events for organisations a, b and c (and
