@@ -2,18 +2,12 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/constituency"
@@ -23,6 +17,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/notify/told"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/dbtest"
 	"github.com/vigil-cert/vigil/internal/store/pgstore"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -37,57 +32,11 @@ type pgNotifyStore struct {
 	*falsepositive.Marks
 }
 
-// openPostgres opens a store on VIGIL_TEST_POSTGRES (as the store's
-// tests) in a schema of its own, dropped when the test ends.
+// openPostgres opens a store on VIGIL_TEST_POSTGRES (dbtest.Postgres: a
+// schema of its own, dropped when the test ends).
 func openPostgres(t *testing.T) *pgNotifyStore {
 	t.Helper()
-	dsn := os.Getenv("VIGIL_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("VIGIL_SKIP_POSTGRES") == "1" {
-			t.Skip("VIGIL_SKIP_POSTGRES=1")
-		}
-		t.Fatal("VIGIL_TEST_POSTGRES is not set (see internal/store/pgstore)")
-	}
-	ctx := t.Context()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "vigil_notify_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	admin.Close(ctx)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
-		dsn += " search_path=" + schema
-	}
-	st, err := pgstore.Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx, constituencydb.Schema, authdb.Schema, outboxdb.Schema, told.Schema, falsepositive.Schema); err != nil {
-		t.Fatal(err)
-	}
+	st := dbtest.Postgres(t, constituencydb.Schema, authdb.Schema, outboxdb.Schema, told.Schema, falsepositive.Schema).(*pgstore.Store)
 	return &pgNotifyStore{Store: st, orgStore: constituencydb.New(st.DB()), toldStore: told.New(st.DB(), st),
 		outboxStore: outboxdb.New(st.DB(), st), memSettings: newMemSettings(), Marks: falsepositive.New(st.DB())}
 }
