@@ -75,6 +75,7 @@ echo "== go test -race (packages with concurrency)"
 CGO_ENABLED=1 go test -race -timeout 20m ./internal/pipeline/... ./internal/bus/... ./internal/enricher/... \
   ./internal/collector/... ./internal/output/... ./internal/auth/... ./internal/store/sqlitestore/... \
   ./internal/constituency/... ./internal/notify/... ./internal/outbox/... ./internal/pgpmime/... ./internal/lease/... \
-  ./internal/publication/pubdb/... ./internal/publication/channel/... ./internal/publication/newsletter/... ./internal/parser/chunks/...
+  ./internal/publication/pubdb/... ./internal/publication/channel/... ./internal/publication/newsletter/... ./internal/parser/chunks/... \
+  ./internal/store/hashset/...
 
 echo "== all tests passed"
