@@ -28,6 +28,9 @@ var eventsTableExceptions = map[string]string{
 	// open in a transaction of its own, through the table of today's
 	// layout; a layout without the table runs it otherwise.
 	"internal/store/storetest/follow.go": "holds an insert open in SQL",
+	// The notifier's test of a lower queue entry committed after a pass
+	// read a higher one holds a PostgreSQL insert open the same way.
+	"internal/notify/postgres_test.go": "holds an insert open in SQL",
 	// This test's own examples of what it looks for.
 	"internal/archtest/eventstable_test.go": "the pattern's examples",
 }
