@@ -174,12 +174,7 @@ func TestPartsHashSetCloseWhileCovering(t *testing.T) {
 // their own sizes, over partitions sealed in the background: each event
 // is stored once, and counted as new by one of them.
 func TestPartsTwoStoresSameEvents(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "parts.db")
-	opts := Options{EventLayout: LayoutParts, PartitionEvents: 100}
-	a := openLayout(t, path, opts)
-	defer a.Close()
-	b := openLayout(t, path, opts)
-	defer b.Close()
+	a, b := openTwo(t, Options{EventLayout: LayoutParts, PartitionEvents: 100})
 	insertAtOnce(t, []*Store{a, b, a, b}, storetest.NewGenerator(94).Batch(1500), 40, 23, 200)
 }
 
@@ -201,12 +196,7 @@ func waitCovered(t *testing.T, s *Store) {
 // before and after.
 func TestPartsHashSetSealedElsewhere(t *testing.T) {
 	withSealInline(t)
-	path := filepath.Join(t.TempDir(), "parts.db")
-	opts := Options{EventLayout: LayoutParts, PartitionEvents: 20}
-	a := openLayout(t, path, opts)
-	defer a.Close()
-	b := openLayout(t, path, opts)
-	defer b.Close()
+	a, b := openTwo(t, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	first := storetest.NewGenerator(95).Batch(1)
 	if n := insertAll(t, b, first, 1); n != 1 {
 		t.Fatalf("b stored %d of 1", n)

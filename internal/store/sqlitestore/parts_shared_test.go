@@ -118,18 +118,25 @@ func TestPartsSharedStores(t *testing.T) {
 	}
 }
 
+// openTwo opens two stores on one new database, as two processes would;
+// both are closed when the test ends.
+func openTwo(t *testing.T, opts Options) (a, b *Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "parts.db")
+	a = openLayout(t, path, opts)
+	t.Cleanup(func() { a.Close() })
+	b = openLayout(t, path, opts)
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
 // TestPartsSharedInterleaved inserts from two stores at once, batches
 // that partly repeat each other's events, into partitions of 7 events
 // sealed as they fill: ids are unique and increasing, and every event is
 // stored exactly once, as both stores see.
 func TestPartsSharedInterleaved(t *testing.T) {
 	withSealInline(t)
-	path := filepath.Join(t.TempDir(), "parts.db")
-	opts := Options{EventLayout: LayoutParts, PartitionEvents: 7}
-	a := openLayout(t, path, opts)
-	defer a.Close()
-	b := openLayout(t, path, opts)
-	defer b.Close()
+	a, b := openTwo(t, Options{EventLayout: LayoutParts, PartitionEvents: 7})
 	shared := storetest.NewGenerator(31).Batch(60)
 	var (
 		wg  sync.WaitGroup
@@ -479,12 +486,7 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 		{"on a partition's first id, by the same store", 40, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "parts.db")
-			opts := Options{EventLayout: LayoutParts, PartitionEvents: 20}
-			a := openLayout(t, path, opts)
-			defer a.Close()
-			b := openLayout(t, path, opts)
-			defer b.Close()
+			a, b := openTwo(t, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 			g := storetest.NewGenerator(97)
 			first, batch := g.Batch(tc.before), g.Batch(35)
 			if n := insertAll(t, a, first, 20); n != len(first) {
