@@ -37,6 +37,20 @@ func batch(feed string, n, offset int) *pipeline.Batch {
 	return b
 }
 
+// publish publishes each batch and waits for JetStream's acknowledgement.
+func publish(t *testing.T, ctx context.Context, b *Bus, batches ...*pipeline.Batch) {
+	t.Helper()
+	for _, in := range batches {
+		p, err := b.Publish(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // collect consumes until want events arrived, failing the first attempt of
 // every batch whose first port is in failOnce.
 func collect(t *testing.T, b *Bus, want int, failOnce map[string]bool) map[string]int {
@@ -127,13 +141,7 @@ func TestBatchesSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	b := openBus(t, dir)
 	ctx := context.Background()
-	p, err := b.Publish(ctx, batch("feed-a", 50, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, ctx, b, batch("feed-a", 50, 0))
 	b.Close()
 
 	b = openBus(t, dir)
@@ -156,13 +164,7 @@ func TestManySmallBatches(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	for i := range 20 {
-		p, err := b.Publish(ctx, batch("feed-a", 10, i*10))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Wait(ctx); err != nil {
-			t.Fatal(strconv.Itoa(i), err)
-		}
+		publish(t, ctx, b, batch("feed-a", 10, i*10))
 	}
 	seen := collect(t, b, 200, nil)
 	if len(seen) != 200 {
@@ -181,15 +183,7 @@ func TestReportHeader(t *testing.T) {
 	rdp := batch("inbox", 10, 0)
 	rdp.Report = "Accessible-RDP"
 	plain := batch("inbox", 10, 100)
-	for _, pb := range []*pipeline.Batch{rdp, plain} {
-		p, err := b.Publish(ctx, pb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish(t, ctx, b, rdp, plain)
 	var mu sync.Mutex
 	reports := map[string][]string{} // first port: the report of every delivery
 	done := make(chan struct{})
@@ -242,13 +236,7 @@ func TestUncompressedBatchesAfterUpgrade(t *testing.T) {
 
 	b = openBus(t, dir)
 	defer b.Close()
-	p, err := b.Publish(ctx, batch("feed-a", 50, 50))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, ctx, b, batch("feed-a", 50, 50))
 	stream, err := b.js.Stream(ctx, "TEST")
 	if err != nil {
 		t.Fatal(err)
@@ -427,15 +415,7 @@ func TestSealedBatchesAreNotHashedAgain(t *testing.T) {
 	}
 	mixed := batch("feed-a", 2, 10)
 	mixed.Events[0].Seal()
-	for _, in := range []*pipeline.Batch{sealed, mixed} {
-		p, err := b.Publish(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish(t, ctx, b, sealed, mixed)
 	got := make(chan *pipeline.Batch, 2)
 	go b.Consume(ctx, 1, func(_ context.Context, batch *pipeline.Batch) error {
 		got <- batch
