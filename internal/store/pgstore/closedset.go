@@ -110,9 +110,10 @@ func (s *Store) cover(ctx context.Context) error {
 	keys := make([]uint64, 0, 1<<16)
 	for _, n := range nums {
 		// Partition 0 is the events table of before migration 13, events_0.
-		// Read by ranges of ids, one statement each, so that no snapshot
-		// lives for the minutes a large partition takes (it would hold
-		// back VACUUM's horizon for every table).
+		// Read coverRows rows at a time in id order (the key), one
+		// statement each, so that no snapshot lives for the minutes a
+		// large partition takes (it would hold back VACUUM's horizon for
+		// every table).
 		table := `events_` + strconv.FormatInt(n, 10)
 		for after := int64(math.MinInt64); ; {
 			rows, err := s.pool.Query(ctx, `SELECT id, hash FROM `+table+` WHERE id > $1 ORDER BY id LIMIT `+strconv.Itoa(coverRows), after)

@@ -33,7 +33,7 @@ func TestClosedRows(t *testing.T) {
 
 // TestSealEventsCoversTheClosedPartition: the partition SealEvents closes
 // is read into the set, as one a later day closes is, so the next batches
-// do not ask it in SQL for every hash; read by ranges of ids (here 3 rows
+// do not ask it in SQL for every hash; read coverRows rows at a time (here 3 rows
 // a statement), every one of its hashes is in.
 func TestSealEventsCoversTheClosedPartition(t *testing.T) {
 	defer func(n int) { coverRows = n }(coverRows)
