@@ -72,7 +72,7 @@ func (s *Store) Close() error {
 // migrateLock names the advisory lock (lockKey) that keeps two vigil
 // processes starting at once from applying the same migration twice. (The
 // capabilities' migrations, sqlkit.MigrateSchemas, take a lock of their
-// own, the database's.)
+// own, keyed by the schema too: sqlkit.Postgres.MigrationLock.)
 const migrateLock = "vigil migrate"
 
 // lockMigrations takes migrateLock until the end of the transaction that

@@ -31,7 +31,9 @@ type Dialect struct {
 	micros   bool // times are Unix microseconds
 	// migrationLock is the statement that makes a migration wait for
 	// another process's; SQLite's writer lock, taken at BEGIN, does it
-	// already.
+	// already. PostgreSQL's advisory locks are the database's, so the
+	// lock is keyed by the schema too: stores in two schemas of one
+	// database do not wait for each other's migrations.
 	migrationLock string
 }
 
@@ -40,9 +42,12 @@ var (
 	SQLite = Dialect{name: "sqlite", micros: true}
 	// Postgres is the dialect of the PostgreSQL store.
 	Postgres = Dialect{name: "postgres", numbered: true,
-		migrationLock: `SELECT pg_advisory_xact_lock(1986619241)`} // "vigi", the store's own lock
-
+		migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil capabilities ' || coalesce(current_schema(), '')))`}
 )
+
+// MigrationLock returns the statement a migration's transaction begins
+// with to wait for another process's migration ("" when BEGIN does it).
+func (d Dialect) MigrationLock() string { return d.migrationLock }
 
 // String returns the dialect's name, as the stores log it.
 func (d Dialect) String() string { return d.name }

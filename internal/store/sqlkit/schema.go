@@ -80,7 +80,7 @@ func MigrateSchemas(ctx context.Context, db DB, schemas []Schema, applied func(S
 func migrateSchemaStep(ctx context.Context, db DB, s Schema, m Migration) (bool, error) {
 	applied := false
 	err := db.Tx(ctx, func(tx DB) error {
-		if lock := tx.Dialect().migrationLock; lock != "" {
+		if lock := tx.Dialect().MigrationLock(); lock != "" {
 			if err := tx.Script(ctx, lock); err != nil {
 				return fmt.Errorf("lock: %w", err)
 			}
