@@ -2,6 +2,7 @@ package told
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -43,11 +44,7 @@ var errBadKeySet = errors.New("told: damaged notification key set")
 // latest Expires, after which the whole set can go. Keys that share their
 // times are written in version 2's form, others in version 1's.
 func encodeToldSet(keys []Key) ([]byte, time.Time) {
-	order := make([]int, len(keys))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(i, j int) int { return bytes.Compare(keys[i].Key[:], keys[j].Key[:]) })
+	order := sortedKeys(keys)
 	shared := len(keys) > 0
 	for i := range keys {
 		if !keys[i].FirstSent.Equal(keys[0].FirstSent) || !keys[i].Expires.Equal(keys[0].Expires) {
@@ -65,8 +62,9 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 		b = make([]byte, 0, len(keys)*toldEntry)
 	}
 	var latest time.Time
-	for n, i := range order {
-		if n+1 < len(order) && keys[order[n+1]].Key == keys[i].Key {
+	for n, at := range order {
+		i := int(at.i)
+		if n+1 < len(order) && keys[order[n+1].i].Key == keys[i].Key {
 			continue // a later one of the same key follows
 		}
 		k := &keys[i]
@@ -80,6 +78,32 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 		}
 	}
 	return b, latest
+}
+
+// keyAt is a key's first eight bytes and its index in a list.
+type keyAt struct {
+	prefix uint64
+	i      int
+}
+
+// sortedKeys returns keys' indexes sorted by key, and of equal keys by
+// index: by their first eight bytes, which hashes rarely share, compared
+// in a small array rather than through the keys.
+func sortedKeys(keys []Key) []keyAt {
+	order := make([]keyAt, len(keys))
+	for i := range keys {
+		order[i] = keyAt{binary.BigEndian.Uint64(keys[i].Key[:8]), i}
+	}
+	slices.SortFunc(order, func(a, b keyAt) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(keys[a.i].Key[8:], keys[b.i].Key[8:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	return order
 }
 
 // toldSet is an encoded set, searched without decoding it.
