@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"hash/crc32"
 	"mime"
 	"strings"
 
@@ -197,6 +198,21 @@ const (
 	boundaryHex    = 24
 )
 
+// bodyDigest is what the boundary's hash takes of a part's body: its
+// length and CRC-32C (the CPU computes it at many bytes a cycle). The
+// boundary needs only to be derived from the content, not to be hard to
+// forge ("=_" keeps it out of every part), so the body need not go
+// through SHA-256 (0.36 s of a pass's 12.6 s of CPU over a million events
+// in bench notify's profile).
+func bodyDigest(body []byte) []byte {
+	var d [12]byte
+	binary.BigEndian.PutUint64(d[:], uint64(len(body)))
+	binary.BigEndian.PutUint32(d[8:], crc32.Checksum(body, castagnoli))
+	return d[:]
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // multipartMixed joins parts into one multipart/mixed entity: its
 // Content-Type header, an empty line and the body, in CRLF form. The
 // boundary is derived from the content, so the same message renders to the
@@ -254,7 +270,7 @@ func multipartMixedRuns(parts []mimePart) ([]byte, []outbox.Base64Run) {
 			h.Write([]byte(l))
 			h.Write([]byte{'\n'})
 		}
-		h.Write(out[bodies[i][0]:bodies[i][1]])
+		h.Write(bodyDigest(out[bodies[i][0]:bodies[i][1]]))
 	}
 	var sum [sha256.Size]byte
 	boundary := boundaryPrefix + hex.EncodeToString(h.Sum(sum[:0])[:boundaryHex/2])

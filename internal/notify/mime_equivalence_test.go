@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"hash/crc32"
 	"math/rand/v2"
 	"mime"
 	"mime/quotedprintable"
@@ -100,7 +102,10 @@ func multipartReference(headers [][]string, bodies [][]byte) []byte {
 			h.Write([]byte(l))
 			h.Write([]byte{'\n'})
 		}
-		h.Write(bodies[i])
+		var d [12]byte
+		binary.BigEndian.PutUint64(d[:], uint64(len(bodies[i])))
+		binary.BigEndian.PutUint32(d[8:], crc32.Checksum(bodies[i], crc32.MakeTable(crc32.Castagnoli)))
+		h.Write(d[:])
 	}
 	boundary := "=_vigil_" + hex.EncodeToString(h.Sum(nil)[:12])
 	var b bytes.Buffer

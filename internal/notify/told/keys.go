@@ -2,6 +2,7 @@ package told
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -18,32 +19,60 @@ import (
 // of a thousand index entries. Both dialects use this encoding (and the
 // event store's migration 3 wrote it).
 //
-// A set entry is 48 bytes: the key, FirstSent and Expires in Unix
-// microseconds, big-endian.
-const toldEntry = len(event.Hash{}) + 16
+// A set has one of two forms:
+//
+//   - one time for all (version 2, what a commit writes when its keys
+//     share FirstSent and Expires, as a pass's do): the byte 2,
+//     FirstSent and Expires in Unix microseconds, big-endian, then the
+//     keys, 32 bytes each;
+//   - an entry a key (version 1, sets merged from several, or keys with
+//     times of their own): 48 bytes each, the key, FirstSent and Expires.
+//
+// Their lengths tell them apart: 17 + 32n is never a multiple of 48.
+const (
+	toldEntry      = len(event.Hash{}) + 16 // version 1's entry
+	toldKey        = len(event.Hash{})      // version 2's entry
+	toldHeader     = 1 + 16                 // version 2's byte and times
+	toldSetVersion = 2
+)
 
 // errBadKeySet is returned for a set or tally that does not decode.
 var errBadKeySet = errors.New("told: damaged notification key set")
 
 // encodeToldSet encodes keys (Key, FirstSent and Expires of each) sorted
 // by key; of a key given twice the last counts. It also returns the
-// latest Expires, after which the whole set can go.
+// latest Expires, after which the whole set can go. Keys that share their
+// times are written in version 2's form, others in version 1's.
 func encodeToldSet(keys []Key) ([]byte, time.Time) {
-	order := make([]int, len(keys))
-	for i := range order {
-		order[i] = i
+	order := sortedKeys(keys)
+	shared := len(keys) > 0
+	for i := range keys {
+		if !keys[i].FirstSent.Equal(keys[0].FirstSent) || !keys[i].Expires.Equal(keys[0].Expires) {
+			shared = false
+			break
+		}
 	}
-	slices.SortStableFunc(order, func(i, j int) int { return bytes.Compare(keys[i].Key[:], keys[j].Key[:]) })
-	b := make([]byte, 0, len(keys)*toldEntry)
+	var b []byte
+	if shared {
+		b = make([]byte, 0, toldHeader+len(keys)*toldKey)
+		b = append(b, toldSetVersion)
+		b = binary.BigEndian.AppendUint64(b, uint64(keys[0].FirstSent.UnixMicro()))
+		b = binary.BigEndian.AppendUint64(b, uint64(keys[0].Expires.UnixMicro()))
+	} else {
+		b = make([]byte, 0, len(keys)*toldEntry)
+	}
 	var latest time.Time
-	for n, i := range order {
-		if n+1 < len(order) && keys[order[n+1]].Key == keys[i].Key {
+	for n, at := range order {
+		i := int(at.i)
+		if n+1 < len(order) && keys[order[n+1].i].Key == keys[i].Key {
 			continue // a later one of the same key follows
 		}
 		k := &keys[i]
 		b = append(b, k.Key[:]...)
-		b = binary.BigEndian.AppendUint64(b, uint64(k.FirstSent.UnixMicro()))
-		b = binary.BigEndian.AppendUint64(b, uint64(k.Expires.UnixMicro()))
+		if !shared {
+			b = binary.BigEndian.AppendUint64(b, uint64(k.FirstSent.UnixMicro()))
+			b = binary.BigEndian.AppendUint64(b, uint64(k.Expires.UnixMicro()))
+		}
 		if k.Expires.After(latest) {
 			latest = k.Expires
 		}
@@ -51,29 +80,78 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 	return b, latest
 }
 
+// keyAt is a key's first eight bytes and its index in a list.
+type keyAt struct {
+	prefix uint64
+	i      int
+}
+
+// sortedKeys returns keys' indexes sorted by key, and of equal keys by
+// index: by their first eight bytes, which hashes rarely share, compared
+// in a small array rather than through the keys.
+func sortedKeys(keys []Key) []keyAt {
+	order := make([]keyAt, len(keys))
+	for i := range keys {
+		order[i] = keyAt{binary.BigEndian.Uint64(keys[i].Key[:8]), i}
+	}
+	slices.SortFunc(order, func(a, b keyAt) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(keys[a.i].Key[8:], keys[b.i].Key[8:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	return order
+}
+
 // toldSet is an encoded set, searched without decoding it.
 type toldSet []byte
 
-// Valid reports whether s has whole entries.
-func (s toldSet) Valid() bool { return len(s)%toldEntry == 0 }
+// shared reports whether s is in version 2's form (one time for all).
+func (s toldSet) shared() bool {
+	return len(s)%toldKey == toldHeader%toldKey && len(s) >= toldHeader && s[0] == toldSetVersion
+}
+
+// layout returns where s's keys start and how far apart they are.
+func (s toldSet) layout() (start, stride int) {
+	if s.shared() {
+		return toldHeader, toldKey
+	}
+	return 0, toldEntry
+}
+
+// Valid reports whether s has whole entries, in either form.
+func (s toldSet) Valid() bool { return s.shared() || len(s)%toldEntry == 0 }
 
 // Len is the number of keys in s.
-func (s toldSet) Len() int { return len(s) / toldEntry }
+func (s toldSet) Len() int {
+	start, stride := s.layout()
+	return (len(s) - start) / stride
+}
 
 func (s toldSet) entry(i int, org string) Key {
-	e := s[i*toldEntry : (i+1)*toldEntry]
+	start, stride := s.layout()
+	e := s[start+i*stride : start+(i+1)*stride]
 	k := Key{Org: org}
 	n := copy(k.Key[:], e)
-	k.FirstSent = time.UnixMicro(int64(binary.BigEndian.Uint64(e[n:]))).UTC()
-	k.Expires = time.UnixMicro(int64(binary.BigEndian.Uint64(e[n+8:]))).UTC()
+	times := e[n:]
+	if start > 0 {
+		times = s[1:toldHeader]
+	}
+	k.FirstSent = time.UnixMicro(int64(binary.BigEndian.Uint64(times))).UTC()
+	k.Expires = time.UnixMicro(int64(binary.BigEndian.Uint64(times[8:]))).UTC()
 	return k
 }
 
 // Find returns the entry of key, if s has it.
 func (s toldSet) Find(org string, key event.Hash) (Key, bool) {
-	n := s.Len()
-	i := sort.Search(n, func(i int) bool { return bytes.Compare(s[i*toldEntry:i*toldEntry+len(key)], key[:]) >= 0 })
-	if i < n && bytes.Equal(s[i*toldEntry:i*toldEntry+len(key)], key[:]) {
+	start, stride := s.layout()
+	n := (len(s) - start) / stride
+	at := func(i int) []byte { return s[start+i*stride : start+i*stride+len(key)] }
+	i := sort.Search(n, func(i int) bool { return bytes.Compare(at(i), key[:]) >= 0 })
+	if i < n && bytes.Equal(at(i), key[:]) {
 		return s.entry(i, org), true
 	}
 	return Key{}, false

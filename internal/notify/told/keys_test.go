@@ -2,6 +2,7 @@ package told
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -134,5 +135,74 @@ func TestToldSetsByOrgMatchesGrouping(t *testing.T) {
 				t.Fatalf("round %d: the set of %s differs", round, org)
 			}
 		}
+	}
+}
+
+// TestToldSetSharedTimes: a pass's keys, which share their times, are
+// written 32 bytes a key (version 2); sets in the 48-byte form (version
+// 1, written before, or merged) are still read, beside them.
+func TestToldSetSharedTimes(t *testing.T) {
+	base := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	first, expires := base, base.Add(24*time.Hour)
+	var keys []Key
+	for _, b := range []byte{9, 3, 5, 7} {
+		keys = append(keys, Key{Org: "uni", Key: event.Hash{b, 0xbb}, FirstSent: first, Expires: expires})
+	}
+	b, latest := encodeToldSet(keys)
+	set := toldSet(b)
+	if len(b) != toldHeader+4*toldKey || !set.shared() || !set.Valid() || set.Len() != 4 || !latest.Equal(expires) {
+		t.Fatalf("%d bytes (shared %v, valid %v), %d keys, latest %v; want %d bytes", len(b), set.shared(), set.Valid(), set.Len(), latest, toldHeader+4*toldKey)
+	}
+	for _, k := range keys {
+		got, ok := set.Find("uni", k.Key)
+		if !ok || got != k {
+			t.Errorf("Find(%x) = %+v, %v; want %+v", k.Key[:2], got, ok, k)
+		}
+	}
+	if _, ok := set.Find("uni", event.Hash{4, 0xbb}); ok {
+		t.Error("Find of a missing key found it")
+	}
+	// The same keys in version 1's form, as an older build wrote them.
+	var old []byte
+	for _, k := range slices.SortedFunc(slices.Values(keys), func(a, b Key) int { return bytes.Compare(a.Key[:], b.Key[:]) }) {
+		old = append(old, k.Key[:]...)
+		old = binary.BigEndian.AppendUint64(old, uint64(k.FirstSent.UnixMicro()))
+		old = binary.BigEndian.AppendUint64(old, uint64(k.Expires.UnixMicro()))
+	}
+	if o := toldSet(old); o.shared() || !o.Valid() || !slices.Equal(o.All("uni"), set.All("uni")) {
+		t.Errorf("the 48-byte form reads %+v, the 32-byte form %+v", o.All("uni"), set.All("uni"))
+	}
+	for n := 1; n < len(b); n++ {
+		if c := toldSet(b[:n]); c.shared() != (n >= toldHeader && (n-toldHeader)%toldKey == 0) {
+			t.Errorf("a set cut to %d bytes: shared %v", n, c.shared())
+		}
+	}
+	// A newer set told again key 3; merged, the newer times count, and a
+	// set of keys with times of their own is in the 48-byte form.
+	newer, _ := encodeToldSet([]Key{{Org: "uni", Key: event.Hash{3, 0xbb}, FirstSent: base.Add(time.Hour), Expires: expires.Add(time.Hour)}})
+	found := findTold([]toldSet{newer, old, b}, "uni", []event.Hash{{3, 0xbb}, {9, 0xbb}}, base)
+	if len(found) != 2 || !found[event.Hash{3, 0xbb}].FirstSent.Equal(base.Add(time.Hour)) {
+		t.Errorf("findTold = %+v, want key 3 from the newer set", found)
+	}
+	merged, _ := mergeToldSets("uni", []toldSet{b, newer}, base)
+	if m := toldSet(merged); m.shared() || m.Len() != 4 {
+		t.Errorf("merged: %d keys, shared %v; want 4 in the 48-byte form", m.Len(), m.shared())
+	}
+}
+
+// BenchmarkEncodeToldSet encodes the set of an organisation told a
+// hundred observations at once, as a morning's digest does.
+func BenchmarkEncodeToldSet(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	keys := make([]Key, 100)
+	for i := range keys {
+		for j := range keys[i].Key {
+			keys[i].Key[j] = byte(rng.IntN(256))
+		}
+		keys[i].Org, keys[i].FirstSent, keys[i].Expires = "uni", now, now.Add(24*time.Hour)
+	}
+	for b.Loop() {
+		encodeToldSet(keys)
 	}
 }
