@@ -142,12 +142,13 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
-		if a, ok := addrOf(e, "source.ip"); ok {
-			b.addrs[2*i] = a
+		// The addresses ExtractColumns parsed, not parsed again.
+		if c.SrcIP.Valid() {
+			b.addrs[2*i] = keyAddr(&c.SrcIP)
 			b.srcIP[i] = &b.addrs[2*i]
 		}
-		if a, ok := addrOf(e, "destination.ip"); ok {
-			b.addrs[2*i+1] = a
+		if c.DstIP.Valid() {
+			b.addrs[2*i+1] = keyAddr(&c.DstIP)
 			b.dstIP[i] = &b.addrs[2*i+1]
 		}
 		b.srcASN[i], b.dstASN[i] = nullInt8(c.SrcASN), nullInt8(c.DstASN)
@@ -171,17 +172,8 @@ func (b *batchColumns) release() {
 	}
 }
 
-func addrOf(e *event.Event, key string) (netip.Addr, bool) {
-	v, ok := e.Get(key)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
-}
+// keyAddr is the address of a valid key, IPv4 unmapped.
+func keyAddr(k *store.IPKey) netip.Addr { return netip.AddrFrom16([16]byte(k.Bytes())).Unmap() }
 
 // InsertEvents stores the batch and its dedup keys in one transaction.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
