@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -228,34 +230,53 @@ func copyEvents(ctx context.Context, tx pgx.Tx, closed *closedSet, b *batchColum
 	return copyWithIDs(ctx, tx, b, ids, now)
 }
 
-// closedUncoveredHold and closedCoveredHold ask the closed partitions the
-// set does not cover, and those it covers, for hashes. They bound ids by
-// parameters: pgx prepares them, and after five executions PostgreSQL
-// may plan them once for any parameters (a generic plan), which prunes
-// the partitions outside the bounds when it starts, not when it plans
+// closedRangeHold asks the closed partitions of a range of ids for
+// hashes: those the set does not cover, or one it covers. It bounds ids by
+// parameters: pgx prepares it, and after five executions PostgreSQL may
+// plan it once for any parameters (a generic plan), which prunes the
+// partitions outside the bounds when it starts, not when it plans
 // (TestClosedHoldPrunesGeneric).
-const (
-	closedUncoveredHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
-	closedCoveredHold   = `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`
-)
+const closedRangeHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
 
 // closedHold reports whether a closed partition, one below the partition
-// whose first id is start, holds one of hashes: those closed partitions
-// the set covers are asked the hashes it admits, the others every hash
-// (closedset.go).
+// whose first id is start, holds one of hashes: the closed partitions the
+// set does not cover are asked every hash, and each covered one only the
+// hashes admitted by a layer of the set that lists it (closedset.go): a
+// batch of new events asks none, a hash admitted by mistake one
+// partition or a few, not every covered partition.
 func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]byte, start int64) (bool, error) {
-	covered := min(partitionStart(closed.covered.Load()), start)
-	admitted := closed.admit(hashes)
-	var stored bool
+	coveredNum := closed.covered.Load()
+	covered := min(partitionStart(coveredNum), start)
 	if covered < start {
-		if err := tx.QueryRow(ctx, closedUncoveredHold, covered, start, hashes).Scan(&stored); err != nil {
-			return false, fmt.Errorf("look up the closed partitions: %w", err)
+		if stored, err := rangeHolds(ctx, tx, covered, start, hashes); err != nil || stored {
+			return stored, err
 		}
 	}
-	if !stored && covered > 0 && len(admitted) > 0 {
-		if err := tx.QueryRow(ctx, closedCoveredHold, covered, admitted).Scan(&stored); err != nil {
-			return false, fmt.Errorf("look up the closed partitions: %w", err)
+	if covered == 0 {
+		return false, nil
+	}
+	byPart := closed.admitted(hashes, coveredNum)
+	nums := slices.Sorted(maps.Keys(byPart))
+	for _, n := range nums {
+		// Partition 0, the events table of before migration 13, has no
+		// lower bound.
+		lo := int64(math.MinInt64)
+		if n > 0 {
+			lo = partitionStart(n)
 		}
+		if stored, err := rangeHolds(ctx, tx, lo, partitionStart(n+1), byPart[n]); err != nil || stored {
+			return stored, err
+		}
+	}
+	return false, nil
+}
+
+// rangeHolds reports whether an event of an id from lo up to hi has one
+// of hashes.
+func rangeHolds(ctx context.Context, tx pgx.Tx, lo, hi int64, hashes [][]byte) (bool, error) {
+	var stored bool
+	if err := tx.QueryRow(ctx, closedRangeHold, lo, hi, hashes).Scan(&stored); err != nil {
+		return false, fmt.Errorf("look up the closed partitions: %w", err)
 	}
 	return stored, nil
 }
