@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,20 +39,37 @@ type closedSet struct {
 // hashKey is the set's key of a hash: its first 8 bytes.
 func hashKey(hash []byte) uint64 { return binary.BigEndian.Uint64(hash) }
 
-// admit returns the hashes the set may hold: a hash it does not admit is
-// in no covered partition. A set not made yet admits every hash.
-func (c *closedSet) admit(hashes [][]byte) [][]byte {
+// admitted returns the hashes the set may hold by the covered partition
+// (below covered) that may hold them: the partitions listed by the set's
+// layers that admit each (hashset.Set.Admit). A hash in none of the lists
+// is in no covered partition. A set not made yet covers nothing.
+func (c *closedSet) admitted(hashes [][]byte, covered int64) map[int64][][]byte {
 	set := c.set.Load()
 	if set == nil {
-		return hashes
+		return nil
 	}
-	var admitted [][]byte
+	var (
+		out   map[int64][][]byte
+		parts []int64 // the partitions hash h is added to, once each
+	)
 	for _, h := range hashes {
-		if set.Has(hashKey(h)) {
-			admitted = append(admitted, h)
+		parts = parts[:0]
+		set.Admit(hashKey(h), func(list []int64) bool {
+			for _, n := range list {
+				if n < covered && !slices.Contains(parts, n) {
+					parts = append(parts, n)
+				}
+			}
+			return true
+		})
+		for _, n := range parts {
+			if out == nil {
+				out = make(map[int64][][]byte)
+			}
+			out[n] = append(out[n], h)
 		}
 	}
-	return admitted
+	return out
 }
 
 // startCovering starts reading the closed partitions into the set, once:

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -40,7 +42,12 @@ const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonom
 	src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, block_id, block_slot) FROM STDIN BINARY`
 
 // copyBlocksSQL copies the batch's blocks in appendCopyBlocks' form.
-const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
+const copyBlocksSQL = `COPY event_block_parts (id, part, data) FROM STDIN BINARY`
+
+// blockPart is the most bytes of a block a row of event_block_parts holds
+// (migration 15): with its key, a row fits a page (at most 8,160 bytes),
+// where it is kept (STORAGE PLAIN), not cut in TOAST's chunks of 2 kB.
+const blockPart = 8000
 
 // appendCopyRows appends the batch b, with its ids, in COPY's binary form
 // for copyEventsSQL, each row naming its block (b.starts, blocks.go):
@@ -78,13 +85,18 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 }
 
 // appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
-// id of its first event, ids[starts[k]].
+// id of its first event, ids[starts[k]], in parts of blockPart bytes
+// numbered from 0.
 func appendCopyBlocks(buf []byte, blocks [][]byte, starts []int, ids []int64) []byte {
 	buf = appendCopyHeader(buf)
 	for k, block := range blocks {
-		buf = binary.BigEndian.AppendUint16(buf, 2)
-		buf = appendInt8(buf, ids[starts[k]])
-		buf = appendBytes(buf, block)
+		for part := 0; part == 0 || part*blockPart < len(block); part++ {
+			buf = binary.BigEndian.AppendUint16(buf, 3)
+			buf = appendInt8(buf, ids[starts[k]])
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			buf = binary.BigEndian.AppendUint32(buf, uint32(part))
+			buf = appendBytes(buf, block[part*blockPart:min(len(block), (part+1)*blockPart)])
+		}
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff)
 }
@@ -228,34 +240,53 @@ func copyEvents(ctx context.Context, tx pgx.Tx, closed *closedSet, b *batchColum
 	return copyWithIDs(ctx, tx, b, ids, now)
 }
 
-// closedUncoveredHold and closedCoveredHold ask the closed partitions the
-// set does not cover, and those it covers, for hashes. They bound ids by
-// parameters: pgx prepares them, and after five executions PostgreSQL
-// may plan them once for any parameters (a generic plan), which prunes
-// the partitions outside the bounds when it starts, not when it plans
+// closedRangeHold asks the closed partitions of a range of ids for
+// hashes: those the set does not cover, or one it covers. It bounds ids by
+// parameters: pgx prepares it, and after five executions PostgreSQL may
+// plan it once for any parameters (a generic plan), which prunes the
+// partitions outside the bounds when it starts, not when it plans
 // (TestClosedHoldPrunesGeneric).
-const (
-	closedUncoveredHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
-	closedCoveredHold   = `SELECT EXISTS (SELECT FROM events WHERE id < $1 AND hash = ANY($2))`
-)
+const closedRangeHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
 
 // closedHold reports whether a closed partition, one below the partition
-// whose first id is start, holds one of hashes: those closed partitions
-// the set covers are asked the hashes it admits, the others every hash
-// (closedset.go).
+// whose first id is start, holds one of hashes: the closed partitions the
+// set does not cover are asked every hash, and each covered one only the
+// hashes admitted by a layer of the set that lists it (closedset.go): a
+// batch of new events asks none, a hash admitted by mistake one
+// partition or a few, not every covered partition.
 func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]byte, start int64) (bool, error) {
-	covered := min(partitionStart(closed.covered.Load()), start)
-	admitted := closed.admit(hashes)
-	var stored bool
+	coveredNum := closed.covered.Load()
+	covered := min(partitionStart(coveredNum), start)
 	if covered < start {
-		if err := tx.QueryRow(ctx, closedUncoveredHold, covered, start, hashes).Scan(&stored); err != nil {
-			return false, fmt.Errorf("look up the closed partitions: %w", err)
+		if stored, err := rangeHolds(ctx, tx, covered, start, hashes); err != nil || stored {
+			return stored, err
 		}
 	}
-	if !stored && covered > 0 && len(admitted) > 0 {
-		if err := tx.QueryRow(ctx, closedCoveredHold, covered, admitted).Scan(&stored); err != nil {
-			return false, fmt.Errorf("look up the closed partitions: %w", err)
+	if covered == 0 {
+		return false, nil
+	}
+	byPart := closed.admitted(hashes, coveredNum)
+	nums := slices.Sorted(maps.Keys(byPart))
+	for _, n := range nums {
+		// Partition 0, the events table of before migration 13, has no
+		// lower bound.
+		lo := int64(math.MinInt64)
+		if n > 0 {
+			lo = partitionStart(n)
 		}
+		if stored, err := rangeHolds(ctx, tx, lo, partitionStart(n+1), byPart[n]); err != nil || stored {
+			return stored, err
+		}
+	}
+	return false, nil
+}
+
+// rangeHolds reports whether an event of an id from lo up to hi has one
+// of hashes.
+func rangeHolds(ctx context.Context, tx pgx.Tx, lo, hi int64, hashes [][]byte) (bool, error) {
+	var stored bool
+	if err := tx.QueryRow(ctx, closedRangeHold, lo, hi, hashes).Scan(&stored); err != nil {
+		return false, fmt.Errorf("look up the closed partitions: %w", err)
 	}
 	return stored, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -281,11 +282,11 @@ func insertByStatement(t *testing.T, s *Store, events []*event.Event) {
 	}
 }
 
-// TestClosedHoldPrunesGeneric: closedHold's statements, planned once for
+// TestClosedHoldPrunesGeneric: closedHold's statement, planned once for
 // any parameters (a generic plan, which PostgreSQL may choose after five
-// executions of a prepared statement), scan only the partitions within
-// their bounds: of partitions 0 to 4, the uncovered ones asked from 2 up
-// to 4, the covered ones below 2.
+// executions of a prepared statement), scans only the partitions within
+// its bounds: of partitions 0 to 4, the uncovered ones asked from 2 up to
+// 4, and one covered partition, 0 (no lower bound) or 1.
 func TestClosedHoldPrunesGeneric(t *testing.T) {
 	ctx := t.Context()
 	s, events, today := partitionedToday(t, 40)
@@ -304,14 +305,13 @@ func TestClosedHoldPrunesGeneric(t *testing.T) {
 	defer conn.Release()
 	for _, q := range []string{
 		`SET plan_cache_mode = force_generic_plan`,
-		`PREPARE uncovered AS ` + closedUncoveredHold,
-		`PREPARE covered AS ` + closedCoveredHold,
+		`PREPARE hold AS ` + closedRangeHold,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE uncovered; DEALLOCATE covered`)
+	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE hold`)
 	h := events[0].Hash()
 	hashes := `'{"\\x` + hex.EncodeToString(h[:]) + `"}'`
 	scanned := regexp.MustCompile(` on (events_\d+)`)
@@ -319,8 +319,9 @@ func TestClosedHoldPrunesGeneric(t *testing.T) {
 		explain string
 		want    []string
 	}{
-		{fmt.Sprintf(`EXPLAIN EXECUTE uncovered(%d, %d, %s)`, partitionStart(2), partitionStart(4), hashes), []string{"events_2", "events_3"}},
-		{fmt.Sprintf(`EXPLAIN EXECUTE covered(%d, %s)`, partitionStart(2), hashes), []string{"events_0", "events_1"}},
+		{fmt.Sprintf(`EXPLAIN EXECUTE hold(%d, %d, %s)`, partitionStart(2), partitionStart(4), hashes), []string{"events_2", "events_3"}},
+		{fmt.Sprintf(`EXPLAIN EXECUTE hold(%d, %d, %s)`, int64(math.MinInt64), partitionStart(1), hashes), []string{"events_0"}},
+		{fmt.Sprintf(`EXPLAIN EXECUTE hold(%d, %d, %s)`, partitionStart(1), partitionStart(2), hashes), []string{"events_1"}},
 	} {
 		rows, err := conn.Query(ctx, c.explain)
 		if err != nil {

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -142,12 +143,13 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
-		if a, ok := addrOf(e, "source.ip"); ok {
-			b.addrs[2*i] = a
+		// The addresses ExtractColumns parsed, not parsed again.
+		if c.SrcIP.Valid() {
+			b.addrs[2*i] = keyAddr(&c.SrcIP)
 			b.srcIP[i] = &b.addrs[2*i]
 		}
-		if a, ok := addrOf(e, "destination.ip"); ok {
-			b.addrs[2*i+1] = a
+		if c.DstIP.Valid() {
+			b.addrs[2*i+1] = keyAddr(&c.DstIP)
 			b.dstIP[i] = &b.addrs[2*i+1]
 		}
 		b.srcASN[i], b.dstASN[i] = nullInt8(c.SrcASN), nullInt8(c.DstASN)
@@ -171,17 +173,8 @@ func (b *batchColumns) release() {
 	}
 }
 
-func addrOf(e *event.Event, key string) (netip.Addr, bool) {
-	v, ok := e.Get(key)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
-}
+// keyAddr is the address of a valid key, IPv4 unmapped.
+func keyAddr(k *store.IPKey) netip.Addr { return netip.AddrFrom16([16]byte(k.Bytes())).Unmap() }
 
 // InsertEvents stores the batch and its dedup keys in one transaction.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
@@ -242,30 +235,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 		inserted = n
 	}
 	if len(dedup) > 0 {
-		// ON CONFLICT DO UPDATE may not touch one row twice in a statement,
-		// so a key claimed twice in the batch is merged first.
-		latest := make(map[event.Hash]time.Time, len(dedup))
-		for _, d := range dedup {
-			if t, ok := latest[d.Key]; !ok || d.Expires.After(t) {
-				latest[d.Key] = d.Expires
-			}
-		}
-		// In the order of the keys, as Prune locks them: two statements
-		// locking rows in one order cannot deadlock.
-		sorted := make([]event.Hash, 0, len(latest))
-		for k := range latest {
-			sorted = append(sorted, k)
-		}
-		slices.SortFunc(sorted, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
-		keys := make([][]byte, 0, len(latest))
-		expires := make([]time.Time, 0, len(latest))
-		for _, k := range sorted {
-			keys = append(keys, append([]byte(nil), k[:]...))
-			expires = append(expires, latest[k])
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO dedup_keys (key, expires)
-			SELECT * FROM unnest($1::bytea[], $2::timestamptz[])
-			ON CONFLICT (key) DO UPDATE SET expires = greatest(dedup_keys.expires, excluded.expires)`, keys, expires); err != nil {
+		if err := storeDedupKeys(ctx, tx, dedup); err != nil {
 			return 0, fmt.Errorf("pgstore: insert dedup keys: %w", err)
 		}
 	}
@@ -274,6 +244,69 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	s.stored(cols.lastID)
 	return inserted, nil
+}
+
+// upsertDedupSQL stores dedup keys, each once, keeping the later expiry of
+// a key stored already.
+const upsertDedupSQL = `INSERT INTO dedup_keys (key, expires)
+	SELECT * FROM unnest($1::bytea[], $2::timestamptz[])
+	ON CONFLICT (key) DO UPDATE SET expires = greatest(dedup_keys.expires, excluded.expires)`
+
+// storeDedupKeys stores a batch's dedup keys in tx: a key claimed twice
+// in the batch once, with its later expiry, and a key stored already
+// keeps the later of its two. The keys are new but for a key claimed
+// again after its expiry and before the prune, so they are copied first
+// (COPY, inside a savepoint): an upsert (ON CONFLICT) looks each key up
+// in the key's random B-tree before it inserts it, and sends them as
+// arrays; a key stored already refuses the COPY, and the upsert stores
+// the batch's keys then. In the order of the keys either way, as Prune
+// locks them: two statements locking rows in one order cannot deadlock.
+func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) error {
+	// ON CONFLICT DO UPDATE may not touch one row twice in a statement,
+	// nor COPY store a key twice, so a key claimed twice is merged first.
+	latest := make(map[event.Hash]time.Time, len(dedup))
+	for _, d := range dedup {
+		if t, ok := latest[d.Key]; !ok || d.Expires.After(t) {
+			latest[d.Key] = d.Expires
+		}
+	}
+	sorted := make([]event.Hash, 0, len(latest))
+	for k := range latest {
+		sorted = append(sorted, k)
+	}
+	slices.SortFunc(sorted, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
+	if _, err := tx.Exec(ctx, `SAVEPOINT copy_dedup`); err != nil {
+		return err
+	}
+	buf := buffers.Get().(*[]byte)
+	rows := appendCopyHeader((*buf)[:0])
+	for _, k := range sorted {
+		rows = binary.BigEndian.AppendUint16(rows, 2)
+		rows = appendBytes(rows, k[:])
+		rows = appendInt8(rows, pgMicros(latest[k]))
+	}
+	rows = binary.BigEndian.AppendUint16(rows, 0xffff)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), `COPY dedup_keys (key, expires) FROM STDIN BINARY`)
+	*buf = rows[:0]
+	buffers.Put(buf)
+	if err == nil {
+		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT copy_dedup`)
+		return err
+	}
+	if !isStoredHash(err) {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_dedup`); err != nil {
+		return err
+	}
+	keys := make([][]byte, len(sorted))
+	expires := make([]time.Time, len(sorted))
+	for i := range sorted {
+		keys[i] = sorted[i][:]
+		expires[i] = latest[sorted[i]]
+	}
+	_, err = tx.Exec(ctx, upsertDedupSQL, keys, expires)
+	return err
 }
 
 // insertEvents stores the batch b in tx by insertEventsSQL (or

@@ -172,10 +172,14 @@ func readHot(ctx context.Context, q interface {
 // latest one, or the next when day is later or the latest is full. A
 // sequence past the latest partition (moved by hand: a roll commits its
 // partitions before it moves the sequence) gets the partition it is in.
+// The next partition's day is never before the latest one's: a batch of
+// an earlier day that finds the latest full, or SealEvents (today's)
+// closing a partition of tomorrow's, opens one of the latest's day, so
+// that the next batch of that day does not open yet another.
 func (h hotState) want(day string, next bool) (int64, string) {
 	num, d := h.num, h.day
 	if next || day > d || full(num, h.last) {
-		num, d = num+1, day
+		num, d = num+1, max(day, d)
 	}
 	if in := (h.last + 1) >> partitionBits; in > num {
 		num = in

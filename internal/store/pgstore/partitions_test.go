@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -568,6 +569,73 @@ func TestHotFullAgreesWithWant(t *testing.T) {
 	}
 }
 
+// TestNextPartitionDay: the partition a roll opens takes the batch's day,
+// or the latest partition's when that is later (SealEvents closing a
+// partition of tomorrow's with today's day, a batch of an earlier day
+// finding the latest full).
+func TestNextPartitionDay(t *testing.T) {
+	today, tomorrow := "2026-12-06", "2026-12-07"
+	for _, c := range []struct {
+		name    string
+		h       hotState
+		day     string
+		next    bool
+		num     int64
+		wantDay string
+	}{
+		{"a later day", hotState{num: 1, day: today, last: partitionStart(1)}, tomorrow, false, 2, tomorrow},
+		{"the same day", hotState{num: 1, day: today, last: partitionStart(1)}, today, false, 1, today},
+		{"next, today's into tomorrow's", hotState{num: 1, day: tomorrow, last: partitionStart(1)}, today, true, 2, tomorrow},
+		{"full, an earlier day", hotState{num: 1, day: tomorrow, last: partitionStart(1) + hotLimit - 1}, today, false, 2, tomorrow},
+		{"next, a later day", hotState{num: 1, day: today, last: partitionStart(1)}, tomorrow, true, 2, tomorrow},
+	} {
+		num, day := c.h.want(c.day, c.next)
+		if num != c.num || day != c.wantDay {
+			t.Errorf("%s: want(%s, %v) = %d, %s; want %d, %s", c.name, c.day, c.next, num, day, c.num, c.wantDay)
+		}
+	}
+}
+
+// TestSealEventsKeepsTomorrow: SealEvents, when the hot partition is
+// tomorrow's, opens the next one as tomorrow's, not today's: a batch of
+// tomorrow's then goes into it rather than opening another.
+func TestSealEventsKeepsTomorrow(t *testing.T) {
+	ctx := t.Context()
+	s, events, today := partitionedToday(t, 30)
+	tomorrow := today.Add(24 * time.Hour)
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.InsertEvents(ctx, observedOn(events[20:], tomorrow), nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT num, day::text FROM event_partitions ORDER BY num`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var (
+			num int64
+			day string
+		)
+		if err := rows.Scan(&num, &day); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s", num, day))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := tomorrow.UTC().Format(dayFormat)
+	if want := []string{"0 " + today.UTC().Format(dayFormat), "1 " + today.UTC().Format(dayFormat), "2 " + d, "3 " + d}; !slices.Equal(got, want) {
+		t.Fatalf("partitions %q; want %q", got, want)
+	}
+}
+
 // TestHotPartitionHashExclusion: the hot partition refuses a stored hash
 // by an exclusion constraint on a hash index (migration 14 for the first,
 // createPartition for the next), and a batch COPY refuses for it is
@@ -601,7 +669,8 @@ func TestHotPartitionHashExclusion(t *testing.T) {
 }
 
 // TestClosedPartitionsSet: a roll closes partition 1 and the writer reads
-// its hashes into the set (closedset.go), which admits every one of them;
+// its hashes into the set (closedset.go), which admits every one of them,
+// to be asked of partition 1 only;
 // a batch holding some is refused by COPY and stored by the INSERT
 // without them, by the writer that covers partition 1 and by another
 // that has not read it yet.
@@ -621,8 +690,14 @@ func TestClosedPartitionsSet(t *testing.T) {
 		h := e.Hash()
 		hashes[i] = h[:]
 	}
-	if got := s.closed.admit(hashes); len(got) != 10 {
-		t.Fatalf("the set admits %d of partition 1's 10 hashes", len(got))
+	// Each admitted by the layer listing partition 1, asked of it only
+	// (not of partition 0, covered too).
+	if got := s.closed.admitted(hashes, 2); len(got) != 1 || len(got[1]) != 10 {
+		t.Fatalf("the set admits %v of partition 1's 10 hashes; want all 10, of partition 1 only", slices.Collect(maps.Keys(got)))
+	}
+	fresh := events[30].Hash()
+	if got := s.closed.admitted([][]byte{fresh[:]}, 2); len(got) != 0 {
+		t.Fatalf("a hash stored nowhere asks partitions %v", slices.Collect(maps.Keys(got)))
 	}
 	for _, w := range []struct {
 		s             *Store
