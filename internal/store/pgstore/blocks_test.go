@@ -217,39 +217,3 @@ func TestMigrateEventBlocks(t *testing.T) {
 		t.Fatalf("GroupEvents by organisation = %v", groups)
 	}
 }
-
-// TestBlockParts: a block COPY writes is cut in rows of event_block_parts
-// of blockPart bytes but the last, numbered from 0 (migration 15), and
-// read whole through the view event_blocks.
-func TestBlockParts(t *testing.T) {
-	ctx := t.Context()
-	s := openFresh(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	events := copyCorpus(t, 400)
-	if n, err := s.InsertEvents(ctx, events, nil); err != nil || n != len(events) {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
-	}
-	var blocks, cut, bad int
-	err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE n > 1),
-		count(*) FILTER (WHERE parts <> n - 1 OR short > 1 OR (n > 1 AND last_len > $1) OR first_len <> least(total, $1))
-		FROM (SELECT id, count(*) AS n, max(part) AS parts, sum(length(data)) AS total,
-			count(*) FILTER (WHERE length(data) <> $1) AS short,
-			(array_agg(length(data) ORDER BY part DESC))[1] AS last_len,
-			(array_agg(length(data) ORDER BY part))[1] AS first_len
-			FROM event_block_parts GROUP BY id) AS b`, blockPart).Scan(&blocks, &cut, &bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if blocks == 0 || cut == 0 || bad != 0 {
-		t.Fatalf("%d blocks, %d of them in several parts, %d cut otherwise than in parts of %d bytes numbered from 0",
-			blocks, cut, bad, blockPart)
-	}
-	for _, e := range events {
-		got, err := s.GetEvent(ctx, e.Hash())
-		if err != nil || !bytes.Equal(event.AppendRecord(nil, got.Event), event.AppendRecord(nil, e)) {
-			t.Fatalf("GetEvent %s: %v, or its record differs", e.Hash(), err)
-		}
-	}
-}

@@ -42,12 +42,7 @@ const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonom
 	src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, block_id, block_slot) FROM STDIN BINARY`
 
 // copyBlocksSQL copies the batch's blocks in appendCopyBlocks' form.
-const copyBlocksSQL = `COPY event_block_parts (id, part, data) FROM STDIN BINARY`
-
-// blockPart is the most bytes of a block a row of event_block_parts holds
-// (migration 15): with its key, a row fits a page (at most 8,160 bytes),
-// where it is kept (STORAGE PLAIN), not cut in TOAST's chunks of 2 kB.
-const blockPart = 8000
+const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 
 // appendCopyRows appends the batch b, with its ids, in COPY's binary form
 // for copyEventsSQL, each row naming its block (b.starts, blocks.go):
@@ -85,18 +80,13 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 }
 
 // appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
-// id of its first event, ids[starts[k]], in parts of blockPart bytes
-// numbered from 0.
+// id of its first event, ids[starts[k]].
 func appendCopyBlocks(buf []byte, blocks [][]byte, starts []int, ids []int64) []byte {
 	buf = appendCopyHeader(buf)
 	for k, block := range blocks {
-		for part := 0; part == 0 || part*blockPart < len(block); part++ {
-			buf = binary.BigEndian.AppendUint16(buf, 3)
-			buf = appendInt8(buf, ids[starts[k]])
-			buf = binary.BigEndian.AppendUint32(buf, 4)
-			buf = binary.BigEndian.AppendUint32(buf, uint32(part))
-			buf = appendBytes(buf, block[part*blockPart:min(len(block), (part+1)*blockPart)])
-		}
+		buf = binary.BigEndian.AppendUint16(buf, 2)
+		buf = appendInt8(buf, ids[starts[k]])
+		buf = appendBytes(buf, block)
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff)
 }

@@ -170,9 +170,6 @@ func TestListPendingGone(t *testing.T) {
 // storeAtVersion migrates s to version and stores byStatement with
 // INSERT, each event's record in its row, and byCopy in one COPY, their
 // records in blocks: a database as that version's processes left it.
-// Before migration 15 a block was one row of the table event_blocks: the
-// COPY writes its parts into a table made for it, and they are joined
-// into event_blocks before it commits.
 func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*event.Event) {
 	t.Helper()
 	ctx := t.Context()
@@ -185,20 +182,6 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if version < 15 {
-		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE event_block_parts (id bigint, part integer, data bytea) ON COMMIT DROP`); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if _, err := tx.Exec(ctx, `INSERT INTO event_blocks (id, data)
-				SELECT id, string_agg(data, ''::bytea ORDER BY part) FROM event_block_parts GROUP BY id`); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}()
-	}
 	var b batchColumns
 	now := time.Now()
 	b.fill(byCopy, now)
@@ -206,10 +189,8 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	if _, ok, err := copyEvents(ctx, tx, &s.closed, &b, now); err != nil || !ok {
 		t.Fatalf("copyEvents = %v, %v", ok, err)
 	}
-	if version >= 15 {
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
