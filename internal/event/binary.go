@@ -109,8 +109,8 @@ func AppendRecord(b []byte, e *Event) []byte {
 // appendRawRecord appends raw held as bytes as a record field.
 func (e *Event) appendRawRecord(b []byte) []byte {
 	b = binary.AppendUvarint(b, rawCode)
-	b = binary.AppendUvarint(b, uint64(len(e.raw)))
-	return append(b, e.raw...)
+	b = binary.AppendUvarint(b, uint64(e.rawLen()))
+	return e.appendRaw(b)
 }
 
 // appendRawBytes appends raw's field (its code, length and decoded bytes),
@@ -232,7 +232,7 @@ func (r *recordReader) recordInto(e *Event, room func(int) []Field) bool {
 		if code == rawCode {
 			// Kept as the bytes they are, a part of the one string
 			// copy of the buffer; base64 is made only if asked for.
-			e.raw = val
+			e.raw, e.rawHead = val, ""
 			e.setFlag(rawHeld, true)
 			continue
 		}

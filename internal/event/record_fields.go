@@ -8,12 +8,19 @@ import (
 
 // RecordField is a field of an event's record as AppendRecord writes it:
 // its code (0 for a name without one, whose key is then written), and
-// its value as the record holds it (raw's decoded bytes).
+// its value as the record holds it (raw's decoded bytes): Head + Value.
+// Head is raw's header line with its newline when the event holds it
+// apart (Event.SetRawParts), shared by the events of a report; it is ""
+// or ends in its only newline.
 type RecordField struct {
 	Code  uint64
 	Key   string
+	Head  string
 	Value string
 }
+
+// Len is the length of the field's value, Head + Value.
+func (f *RecordField) Len() int { return len(f.Head) + len(f.Value) }
 
 // namesSorted says recordNames are in key order, as events' fields are:
 // AppendRecordFields then finds the codes by walking both at once.
@@ -45,7 +52,7 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 	shift := 0 // where the last key was found among the remembered, from i
 	for i, f := range e.fields {
 		if raw && f.Key > "raw" {
-			dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+			dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 			raw = false
 		}
 		var code uint64
@@ -81,7 +88,7 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 		dst = append(dst, field)
 	}
 	if raw {
-		dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+		dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 	}
 	return dst
 }
@@ -132,8 +139,8 @@ func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
 			b = binary.AppendUvarint(b, uint64(len(f.Key)))
 			b = append(b, f.Key...)
 		}
-		b = binary.AppendUvarint(b, uint64(len(f.Value)))
-		b = append(b, f.Value...)
+		b = binary.AppendUvarint(b, uint64(f.Len()))
+		b = append(append(b, f.Head...), f.Value...)
 	}
 	return b
 }
@@ -142,7 +149,7 @@ func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
 func RecordSize(fields []RecordField) int {
 	n := uvarintLen(uint64(len(fields)))
 	for _, f := range fields {
-		n += uvarintLen(f.Code) + uvarintLen(uint64(len(f.Value))) + len(f.Value)
+		n += uvarintLen(f.Code) + uvarintLen(uint64(f.Len())) + f.Len()
 		if f.Code == 0 {
 			n += uvarintLen(uint64(len(f.Key))) + len(f.Key)
 		}
