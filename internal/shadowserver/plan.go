@@ -284,7 +284,7 @@ func (r *Report) provenance(fileName string) []event.Field {
 }
 
 // build makes the event of one row; rec is the row's source text.
-func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error) {
+func (p *plan) build(cells []string, rec []byte, recText string, line int) (*event.Event, error) {
 	clear(p.vals)
 	for i := range p.span {
 		p.span[i] = -1
@@ -351,14 +351,17 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 	}
 	// raw is the source text, as IntelMQ keeps it: for CSV the header
-	// line, a newline and the row. The row goes into the row's text as
-	// bytes, and into the event with SetRawParts after the header line
-	// the report's events share, which keeps them so: base64, IntelMQ's
-	// form of raw, is made only where raw is read as text, not for every
-	// row on its way to the store.
-	start := len(p.row.text)
-	p.row.text = append(p.row.text, rec...)
-	p.setSpan(p.rawSlot, start)
+	// line, a newline and the row. The row goes into the event with
+	// SetRawParts after the header line the report's events share, which
+	// keeps them so: base64, IntelMQ's form of raw, is made only where
+	// raw is read as text, not for every row on its way to the store.
+	// The row is recText when the caller has rec as a string already (of
+	// which the cells are parts), else a copy in the row's text.
+	if recText == "" {
+		start := len(p.row.text)
+		p.row.text = append(p.row.text, rec...)
+		p.setSpan(p.rawSlot, start)
+	}
 
 	// One string holds every generated value of the row.
 	text := string(p.row.text)
@@ -370,6 +373,9 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		if p.vals[slot] != "" {
 			n++
 		}
+	}
+	if recText != "" {
+		p.vals[p.rawSlot] = recText
 	}
 	// The slots are in key order and raw is not among the fields, so the
 	// event takes them at once, with room for the fields the pipeline
