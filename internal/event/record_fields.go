@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"sort"
+	"strings"
 )
 
 // RecordField is a field of an event's record as AppendRecord writes it:
@@ -164,4 +165,33 @@ func uvarintLen(v uint64) int {
 		n++
 	}
 	return n
+}
+
+// oneLineCodes are, by code, the record names whose kind's canonical
+// values never hold a line break (addresses, numbers, times, labels).
+var oneLineCodes = func() []bool {
+	one := make([]bool, len(recordNames)+1)
+	for i, name := range recordNames {
+		switch Fields[name] {
+		case KindFQDN, KindIP, KindNetwork, KindDateTime, KindInteger, KindPort, KindASN,
+			KindFloat, KindAccuracy, KindBoolean, KindTaxonomy, KindType, KindTLP, KindCountry, KindRegistry:
+			one[i+1] = name != "raw"
+		}
+	}
+	return one
+}()
+
+// OneLine reports whether the field's value has no line break, without
+// reading the value where its kind tells: the canonical values of its
+// kind never hold one. (A value of such a kind given with a break by
+// SetTrusted is called one line too: a store then keeps it whole, which
+// gives it back the same.)
+func (f *RecordField) OneLine() bool {
+	if f.Head != "" {
+		return false
+	}
+	if f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code] {
+		return true
+	}
+	return strings.IndexByte(f.Value, '\n') < 0
 }

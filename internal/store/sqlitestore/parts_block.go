@@ -249,7 +249,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.nextOf = w.nextOf[:0]
 	var last [maxChained + 1]int32 // the chains' last fields (+1)
 	for k, f := range fields {
-		row := f.Head != "" || strings.IndexByte(f.Value, '\n') >= 0
+		row := !f.OneLine()
 		w.rows = append(w.rows, row)
 		w.nextOf = append(w.nextOf, 0)
 		if row {
