@@ -74,3 +74,30 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 	b.ReportMetric(float64(len(event.AppendBatch(nil, events)))/float64(len(events)), "plain-B/event")
 	b.ReportMetric(float64(len(encodeBatch(events)))/float64(len(events)), "s2-B/event")
 }
+
+// BenchmarkBatchCodecs encodes and decodes a batch of 1000 events of the
+// bench's report in the batch form with heads (codecS2Heads, what
+// Publish writes) and in the form before it (codecS2), without the
+// server: go test ./internal/bus -run '^$' -bench BatchCodecs -cpu 1
+func BenchmarkBatchCodecs(b *testing.B) {
+	events := benchEvents(b, 1000)
+	for _, codec := range []string{codecS2, codecS2Heads} {
+		b.Run(codec, func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				write := event.AppendBatchHeads
+				if codec == codecS2 {
+					write = event.AppendBatch
+				}
+				data := encodeWith(write, events)
+				size = len(data)
+				if _, err := decodeBatch(codec, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+			b.ReportMetric(float64(size)/float64(len(events)), "B/event")
+		})
+	}
+}

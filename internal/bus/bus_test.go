@@ -1,8 +1,10 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -245,8 +248,8 @@ func TestUncompressedBatchesAfterUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := msg.Header.Get(codecHeader); c != codecS2 {
-		t.Fatalf("new batch's codec = %q, want %q", c, codecS2)
+	if c := msg.Header.Get(codecHeader); c != codecS2Heads {
+		t.Fatalf("new batch's codec = %q, want %q", c, codecS2Heads)
 	}
 	seen := collect(t, b, 100, nil)
 	if len(seen) != 100 {
@@ -263,12 +266,23 @@ func TestUncompressedBatchesAfterUpgrade(t *testing.T) {
 // events, and that a damaged or unknown one is refused.
 func TestDecodeBatchCodecs(t *testing.T) {
 	events := batch("feed-a", 20, 0).Events
+	// Some with raw's header line apart, one string for the events of
+	// a report, as a report's parser gives them.
+	head := "ts,ip,port\n"
+	for i, e := range events {
+		switch i % 3 {
+		case 0:
+			e.SetRawParts(head, fmt.Sprintf("2026-11-01,192.0.2.1,%d", i))
+		case 1:
+			e.SetRawString("a whole raw line")
+		}
+	}
 	plain := event.AppendBatch(nil, events)
 	packed := encodeBatch(events)
 	if len(packed) >= len(plain) {
 		t.Errorf("compressed batch of %d bytes, plain %d", len(packed), len(plain))
 	}
-	for codec, data := range map[string][]byte{"": plain, codecS2: packed} {
+	for codec, data := range map[string][]byte{"": plain, codecS2: s2.Encode(nil, plain), codecS2Heads: packed} {
 		got, err := decodeBatch(codec, data)
 		if err != nil {
 			t.Fatalf("codec %q: %v", codec, err)
@@ -280,10 +294,16 @@ func TestDecodeBatchCodecs(t *testing.T) {
 			if !slices.Equal(e.Fields(), events[i].Fields()) {
 				t.Errorf("codec %q, event %d: %v, want %v", codec, i, e.Fields(), events[i].Fields())
 			}
+			if rec, want := event.AppendRecord(nil, e), event.AppendRecord(nil, events[i]); !bytes.Equal(rec, want) {
+				t.Errorf("codec %q, event %d: record %q, want %q", codec, i, rec, want)
+			}
 		}
 	}
 	if _, err := decodeBatch(codecS2, plain); err == nil {
 		t.Error("a plain batch decoded as S2")
+	}
+	if _, err := decodeBatch(codecS2Heads, s2.Encode(nil, plain)); err == nil {
+		t.Error("a batch without heads decoded as one with")
 	}
 	if _, err := decodeBatch("zstd", packed); !errors.Is(err, event.ErrBadBatch) {
 		t.Errorf("unknown codec: err %v", err)
@@ -310,9 +330,9 @@ func TestUnknownCodecLeftForNewerWorker(t *testing.T) {
 		}
 	}
 	plain := event.AppendBatch(nil, batch("feed-a", 10, 0).Events)
-	publish("zstd-next", plain)                                   // a codec of a later version
-	publish(codecS2, plain)                                       // damaged: not S2
-	publish(codecS2, encodeBatch(batch("feed-a", 10, 10).Events)) // good
+	publish("zstd-next", plain)                                        // a codec of a later version
+	publish(codecS2, plain)                                            // damaged: not S2
+	publish(codecS2Heads, encodeBatch(batch("feed-a", 10, 10).Events)) // good
 
 	var mu sync.Mutex
 	seen := map[string]int{}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"unsafe"
 )
 
@@ -72,7 +73,11 @@ func RecordCode(key string) uint64 { return recordCodes[key] }
 var ErrBadBatch = errors.New("malformed event batch")
 
 // AppendRecord appends one event in the compact form.
-func AppendRecord(b []byte, e *Event) []byte {
+func AppendRecord(b []byte, e *Event) []byte { return e.appendRecord(b, false) }
+
+// appendRecord is AppendRecord; withoutHead leaves raw's head held apart
+// out of raw's value (AppendBatchHeads writes it once a batch).
+func (e *Event) appendRecord(b []byte, withoutHead bool) []byte {
 	b = binary.AppendUvarint(b, uint64(e.Len()))
 	// raw held as bytes is written as it is, in its place; rawAt is past
 	// the end when there is none.
@@ -82,7 +87,7 @@ func AppendRecord(b []byte, e *Event) []byte {
 	}
 	for i, f := range e.fields {
 		if i == rawAt {
-			b = e.appendRawRecord(b)
+			b = e.appendRawRecord(b, withoutHead)
 		}
 		code := recordCodes[f.Key]
 		if code == rawCode {
@@ -101,16 +106,21 @@ func AppendRecord(b []byte, e *Event) []byte {
 		b = append(b, f.Value...)
 	}
 	if rawAt == len(e.fields) {
-		b = e.appendRawRecord(b)
+		b = e.appendRawRecord(b, withoutHead)
 	}
 	return b
 }
 
-// appendRawRecord appends raw held as bytes as a record field.
-func (e *Event) appendRawRecord(b []byte) []byte {
+// appendRawRecord appends raw held as bytes as a record field, without
+// its head held apart if withoutHead.
+func (e *Event) appendRawRecord(b []byte, withoutHead bool) []byte {
 	b = binary.AppendUvarint(b, rawCode)
-	b = binary.AppendUvarint(b, uint64(len(e.raw)))
-	return append(b, e.raw...)
+	if withoutHead {
+		b = binary.AppendUvarint(b, uint64(len(e.raw)))
+		return append(b, e.raw...)
+	}
+	b = binary.AppendUvarint(b, uint64(e.rawLen()))
+	return e.appendRaw(b)
 }
 
 // appendRawBytes appends raw's field (its code, length and decoded bytes),
@@ -153,12 +163,87 @@ func AppendBatch(b []byte, events []*Event) []byte {
 	return b
 }
 
+// The batch form with heads is the batch form with raw's header lines
+// (SetRawParts) written once a batch, not in every record: a wide
+// report's header line is about half of its events' records.
+//
+//	batchHeads := uvarint(heads) string(head)* uvarint(count) (uvarint(head) record)*
+//
+// head is 0 for a record whose raw is whole, or 1 + the index of its
+// head; raw's value in the record is then what follows the head. A head
+// ends in its only newline.
+
+// maxBatchHeads bounds the heads of a batch: an event of a head past them
+// writes its raw whole.
+const maxBatchHeads = 16
+
+// AppendBatchHeads appends events in the batch form with heads.
+func AppendBatchHeads(b []byte, events []*Event) []byte {
+	var heads [maxBatchHeads]string
+	n := 0
+	for _, e := range events {
+		if e.rawHead != "" && n < len(heads) && headIndex(heads[:n], e.rawHead) < 0 {
+			heads[n] = e.rawHead
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, h := range heads[:n] {
+		b = binary.AppendUvarint(b, uint64(len(h)))
+		b = append(b, h...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(events)))
+	for _, e := range events {
+		k := -1
+		if e.rawHead != "" {
+			k = headIndex(heads[:n], e.rawHead)
+		}
+		b = binary.AppendUvarint(b, uint64(k+1))
+		b = e.appendRecord(b, k >= 0)
+	}
+	return b
+}
+
+// headIndex is the index of head in heads, -1 if it is not there. The
+// events of a report share one string: its first comparison is of the
+// same pointer.
+func headIndex(heads []string, head string) int {
+	for k, h := range heads {
+		if h == head {
+			return k
+		}
+	}
+	return -1
+}
+
+// DecodeBatchHeads reads a batch written by AppendBatchHeads, as
+// DecodeBatch reads one of AppendBatch. The events of a head share it.
+func DecodeBatchHeads(b []byte) ([]*Event, error) {
+	r := recordReader{b: b, s: string(b)}
+	nh, ok := r.uvarint()
+	if !ok || nh > maxBatchHeads {
+		return nil, ErrBadBatch
+	}
+	var heads [maxBatchHeads]string
+	for k := range nh {
+		h, ok := r.str()
+		if !ok || h == "" || strings.IndexByte(h, '\n') != len(h)-1 {
+			return nil, ErrBadBatch
+		}
+		heads[k] = h
+	}
+	return r.batch(heads[:nh])
+}
+
 // recordReader decodes records from one buffer; keys and values are slices
 // of a single string copy of it, so decoding allocates little.
 type recordReader struct {
 	b   []byte
 	s   string
 	pos int
+	// head is the head of the record's raw held apart (the batch form
+	// with heads), "" for raw whole.
+	head string
 }
 
 func (r *recordReader) uvarint() (uint64, bool) {
@@ -232,7 +317,7 @@ func (r *recordReader) recordInto(e *Event, room func(int) []Field) bool {
 		if code == rawCode {
 			// Kept as the bytes they are, a part of the one string
 			// copy of the buffer; base64 is made only if asked for.
-			e.raw = val
+			e.raw, e.rawHead = val, r.head
 			e.setFlag(rawHeld, true)
 			continue
 		}
@@ -336,6 +421,13 @@ func (a *RecordArena) room(n int) []Field {
 // setting one copies them.
 func DecodeBatch(b []byte) ([]*Event, error) {
 	r := recordReader{b: b, s: string(b)}
+	return r.batch(nil)
+}
+
+// batch reads the count and records of a batch, each after its head's
+// number when heads is not nil (the batch form with heads).
+func (r *recordReader) batch(heads []string) ([]*Event, error) {
+	b := r.b
 	n, ok := r.uvarint()
 	if !ok || n > uint64(len(b)) {
 		return nil, ErrBadBatch
@@ -347,7 +439,17 @@ func DecodeBatch(b []byte) ([]*Event, error) {
 	events := make([]*Event, n)
 	for i := range events {
 		e := a.event()
-		if !r.recordInto(e, a.room) {
+		r.head = ""
+		if heads != nil {
+			k, ok := r.uvarint()
+			if !ok || k > uint64(len(heads)) {
+				return nil, ErrBadBatch
+			}
+			if k > 0 {
+				r.head = heads[k-1]
+			}
+		}
+		if !r.recordInto(e, a.room) || (r.head != "" && !e.hasRaw()) {
 			return nil, ErrBadBatch
 		}
 		events[i] = e

@@ -49,7 +49,11 @@ func (e *Event) appendRawJSON(b []byte, separator bool) []byte {
 		b = append(b, ',', ' ')
 	}
 	b = append(b, `"raw": "`...)
-	b = base64.StdEncoding.AppendEncode(b, []byte(e.raw))
+	raw := e.raw
+	if e.rawHead != "" {
+		raw = e.rawHead + e.raw
+	}
+	b = base64.StdEncoding.AppendEncode(b, []byte(raw))
 	return append(b, '"')
 }
 

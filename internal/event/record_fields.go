@@ -4,16 +4,24 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"sort"
+	"strings"
 )
 
 // RecordField is a field of an event's record as AppendRecord writes it:
 // its code (0 for a name without one, whose key is then written), and
-// its value as the record holds it (raw's decoded bytes).
+// its value as the record holds it (raw's decoded bytes): Head + Value.
+// Head is raw's header line with its newline when the event holds it
+// apart (Event.SetRawParts), shared by the events of a report; it is ""
+// or ends in its only newline.
 type RecordField struct {
 	Code  uint64
 	Key   string
+	Head  string
 	Value string
 }
+
+// Len is the length of the field's value, Head + Value.
+func (f *RecordField) Len() int { return len(f.Head) + len(f.Value) }
 
 // namesSorted says recordNames are in key order, as events' fields are:
 // AppendRecordFields then finds the codes by walking both at once.
@@ -45,7 +53,7 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 	shift := 0 // where the last key was found among the remembered, from i
 	for i, f := range e.fields {
 		if raw && f.Key > "raw" {
-			dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+			dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 			raw = false
 		}
 		var code uint64
@@ -81,7 +89,7 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 		dst = append(dst, field)
 	}
 	if raw {
-		dst = append(dst, RecordField{Code: rawCode, Value: e.raw})
+		dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 	}
 	return dst
 }
@@ -132,8 +140,8 @@ func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
 			b = binary.AppendUvarint(b, uint64(len(f.Key)))
 			b = append(b, f.Key...)
 		}
-		b = binary.AppendUvarint(b, uint64(len(f.Value)))
-		b = append(b, f.Value...)
+		b = binary.AppendUvarint(b, uint64(f.Len()))
+		b = append(append(b, f.Head...), f.Value...)
 	}
 	return b
 }
@@ -142,7 +150,7 @@ func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
 func RecordSize(fields []RecordField) int {
 	n := uvarintLen(uint64(len(fields)))
 	for _, f := range fields {
-		n += uvarintLen(f.Code) + uvarintLen(uint64(len(f.Value))) + len(f.Value)
+		n += uvarintLen(f.Code) + uvarintLen(uint64(f.Len())) + f.Len()
 		if f.Code == 0 {
 			n += uvarintLen(uint64(len(f.Key))) + len(f.Key)
 		}
@@ -157,4 +165,33 @@ func uvarintLen(v uint64) int {
 		n++
 	}
 	return n
+}
+
+// oneLineCodes are, by code, the record names whose kind's canonical
+// values never hold a line break (addresses, numbers, times, labels).
+var oneLineCodes = func() []bool {
+	one := make([]bool, len(recordNames)+1)
+	for i, name := range recordNames {
+		switch Fields[name] {
+		case KindFQDN, KindIP, KindNetwork, KindDateTime, KindInteger, KindPort, KindASN,
+			KindFloat, KindAccuracy, KindBoolean, KindTaxonomy, KindType, KindTLP, KindCountry, KindRegistry:
+			one[i+1] = name != "raw"
+		}
+	}
+	return one
+}()
+
+// OneLine reports whether the field's value has no line break, without
+// reading the value where its kind tells: the canonical values of its
+// kind never hold one. (A value of such a kind given with a break by
+// SetTrusted is called one line too: a store then keeps it whole, which
+// gives it back the same.)
+func (f *RecordField) OneLine() bool {
+	if f.Head != "" {
+		return false
+	}
+	if f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code] {
+		return true
+	}
+	return strings.IndexByte(f.Value, '\n') < 0
 }

@@ -3,6 +3,7 @@ package event_test
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -85,4 +86,33 @@ func BenchmarkRecordFields(b *testing.B) {
 			fields = coder.AppendFields(fields[:0], events[i%len(events)])
 		}
 	})
+}
+
+// TestOneLine: the names OneLine answers by their kind never take a line
+// break through normalization, and the others are read.
+func TestOneLine(t *testing.T) {
+	for name := range event.Fields {
+		f := event.RecordField{Code: event.RecordCode(name), Value: "a\nb"}
+		if !f.OneLine() {
+			continue // read: says what the value holds
+		}
+		for _, v := range []string{"a\nb", "192.0.2.1\n", "\n10", "2026-11-01T00:00:00Z\n", "example.org\n", "AS1\n", "NL\n", "true\n", "scanner\n", "ripe\n"} {
+			if got, err := event.Normalize(name, v); err == nil && strings.ContainsRune(got, '\n') {
+				t.Errorf("%s: %q normalizes to %q, with a line break", name, v, got)
+			}
+		}
+	}
+	for _, f := range []event.RecordField{
+		{Code: event.RecordCode("comment"), Value: "two\nlines"},
+		{Key: "extra.x", Value: "two\nlines"},
+		{Code: event.RecordCode("raw"), Value: "h\nrow"},
+		{Code: event.RecordCode("raw"), Head: "h\n", Value: "row"},
+	} {
+		if f.OneLine() {
+			t.Errorf("%+v: one line", f)
+		}
+	}
+	if f := (event.RecordField{Code: event.RecordCode("source.ip"), Value: "192.0.2.1"}); !f.OneLine() {
+		t.Error("an address: not one line")
+	}
 }

@@ -118,7 +118,9 @@ func (r *csvRows) read(rec []byte, line int, readErr error) chunks.Result {
 	}
 	// One string for the whole record: cells are substrings of it, so
 	// the event's values share a single allocation.
-	cells, bad, err := splitRecord(r.cells[:0], string(rec))
+	// raw is the same string.
+	text := string(rec)
+	cells, bad, err := splitRecord(r.cells[:0], text)
 	r.cells = cells
 	if err != nil {
 		return r.reject(o, rec, &RowError{Line: line, Column: r.column(bad), Err: err})
@@ -129,7 +131,7 @@ func (r *csvRows) read(rec []byte, line int, readErr error) chunks.Result {
 			return r.reject(o, rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(r.header))})
 		}
 	}
-	e, err := r.plan.build(r.cells, rec, line)
+	e, err := r.plan.build(r.cells, rec, text, line)
 	if err != nil {
 		return r.reject(o, rec, err)
 	}

@@ -142,7 +142,7 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 			}
 		}
 		cols.plan.unescaped = unescaped
-		e, err := cols.plan.build(cells, obj, line)
+		e, err := cols.plan.build(cells, obj, "", line)
 		if err != nil {
 			sink.Reject(bytes.Clone(obj), err)
 			continue

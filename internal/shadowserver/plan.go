@@ -66,11 +66,12 @@ type plan struct {
 	// fields is build's scratch for the fields of a row, in key order.
 	fields  []event.Field
 	rawSlot int
-	// rawHeader is the CSV file's header line, put in front of each row
-	// in raw (the header, a newline, the row) as IntelMQ's CSV parsers
-	// do, so that the values can be read with their column names; nil
-	// for JSON, whose objects name their values.
-	rawHeader []byte
+	// rawHead is the CSV file's header line and a newline, put in front
+	// of each row in raw as IntelMQ's CSV parsers do, so that the values
+	// can be read with their column names; "" for JSON, whose objects
+	// name their values. It is one string every row's event shares
+	// (event.SetRawParts) instead of a copy each.
+	rawHead string
 
 	// text is the feed's invalid_utf8 and epoch_seconds; replacedBytes
 	// and replacedRows count what invalid_utf8: replace repaired.
@@ -283,7 +284,7 @@ func (r *Report) provenance(fileName string) []event.Field {
 }
 
 // build makes the event of one row; rec is the row's source text.
-func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error) {
+func (p *plan) build(cells []string, rec []byte, recText string, line int) (*event.Event, error) {
 	clear(p.vals)
 	for i := range p.span {
 		p.span[i] = -1
@@ -350,16 +351,17 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 		}
 	}
 	// raw is the source text, as IntelMQ keeps it: for CSV the header
-	// line, a newline and the row. It goes into the row's text as bytes
-	// and into the event with SetRawString, which keeps it so: base64,
-	// IntelMQ's form of raw, is made only where raw is read as text, not
-	// for every row on its way to the store.
-	start := len(p.row.text)
-	if p.rawHeader != nil {
-		p.row.text = append(append(p.row.text, p.rawHeader...), '\n')
+	// line, a newline and the row. The row goes into the event with
+	// SetRawParts after the header line the report's events share, which
+	// keeps them so: base64, IntelMQ's form of raw, is made only where
+	// raw is read as text, not for every row on its way to the store.
+	// The row is recText when the caller has rec as a string already (of
+	// which the cells are parts), else a copy in the row's text.
+	if recText == "" {
+		start := len(p.row.text)
+		p.row.text = append(p.row.text, rec...)
+		p.setSpan(p.rawSlot, start)
 	}
-	p.row.text = append(p.row.text, rec...)
-	p.setSpan(p.rawSlot, start)
 
 	// One string holds every generated value of the row.
 	text := string(p.row.text)
@@ -372,6 +374,9 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 			n++
 		}
 	}
+	if recText != "" {
+		p.vals[p.rawSlot] = recText
+	}
 	// The slots are in key order and raw is not among the fields, so the
 	// event takes them at once, with room for the fields the pipeline
 	// adds later.
@@ -383,8 +388,8 @@ func (p *plan) build(cells []string, rec []byte, line int) (*event.Event, error)
 	}
 	e := event.NewSorted(fields, event.PipelineRoom)
 	p.fields = fields // keeps one row's text alive until the next: no matter
-	if raw := p.vals[p.rawSlot]; raw != "" {
-		e.SetRawString(raw)
+	if raw := p.vals[p.rawSlot]; raw != "" || p.rawHead != "" {
+		e.SetRawParts(p.rawHead, raw)
 	}
 	return e, nil
 }

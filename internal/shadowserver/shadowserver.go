@@ -301,7 +301,9 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	}
 	plan.text = p.text
 	plan.row.epochSeconds = p.text.EpochSeconds
-	plan.rawHeader = headerLine
+	if headerLine != nil {
+		plan.rawHead = string(headerLine) + "\n"
+	}
 	defer p.reportReplaced(sink, in, plan)
 	return p.parseCSVRows(ctx, in, report, rr, plan, header, headerLine, sink)
 }

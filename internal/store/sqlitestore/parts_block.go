@@ -249,7 +249,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.nextOf = w.nextOf[:0]
 	var last [maxChained + 1]int32 // the chains' last fields (+1)
 	for k, f := range fields {
-		row := strings.IndexByte(f.Value, '\n') >= 0
+		row := !f.OneLine()
 		w.rows = append(w.rows, row)
 		w.nextOf = append(w.nextOf, 0)
 		if row {
@@ -273,7 +273,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		}
 		if w.rows[i] {
 			w.cur = append(w.cur, 1)
-			w.addRow(i, f.Value)
+			w.addRow(i, &fields[i])
 			continue
 		}
 		w.cur = append(w.cur, 0)
@@ -318,11 +318,19 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.fields = nil
 }
 
-// addRow adds field i of mode 1 to the shape, and its pieces to the later
-// values: its header line and the pieces of the rest between commas.
-func (w *columnWriter) addRow(i int, value string) {
-	nl := strings.IndexByte(value, '\n')
-	header, row := value[:nl+1], value[nl+1:]
+// addRow adds field i, f, of mode 1 to the shape, and its pieces to the
+// later values: its header line (f.Head, or f.Value's first line) and the
+// pieces of the rest between commas.
+func (w *columnWriter) addRow(i int, f *event.RecordField) {
+	value := f.Value
+	// at is where the row starts in value.
+	header, row, at := f.Head, value, 0
+	if header == "" {
+		nl := strings.IndexByte(value, '\n')
+		header, row, at = value[:nl+1], value[nl+1:], nl+1
+	}
+	// The events of a report share their header line's string, so
+	// comparing it to the block's first is one comparison of pointers.
 	h := 0
 	for h < len(w.headers) && w.headers[h] != header {
 		h++
@@ -331,7 +339,6 @@ func (w *columnWriter) addRow(i int, value string) {
 		w.headers = append(w.headers, header)
 	}
 	w.pieces = w.pieces[:0]
-	at := nl + 1 // where row starts in value
 	for len(w.pieces) < maxPieces-1 {
 		c := strings.IndexByte(row, ',')
 		if c < 0 {

@@ -20,6 +20,31 @@ import (
 // header line, no raw at all, and names without a code.
 func blockRecords() [][]byte {
 	var recs [][]byte
+	for _, e := range blockTestEvents(false) {
+		recs = append(recs, event.AppendRecord(nil, e))
+	}
+	return recs
+}
+
+// blockTestEvents are blockRecords' events. With shared, raw's header
+// line is held apart (event.SetRawParts), one string for the events of a
+// header, as a report's parser gives it.
+func blockTestEvents(shared bool) []*event.Event {
+	heads := map[string]string{}
+	setRaw := func(e *event.Event, head, rest string) {
+		if !shared {
+			e.SetRawString(head + rest)
+			return
+		}
+		if h, ok := heads[head]; ok {
+			head = h
+		} else {
+			head = strings.Clone(head)
+			heads[head] = head
+		}
+		e.SetRawParts(head, rest)
+	}
+	var events []*event.Event
 	for i := range 40 {
 		e := event.New(12)
 		sha1 := fmt.Sprintf("%040x", 0xabcdef0123+i*7919)
@@ -48,16 +73,85 @@ func blockRecords() [][]byte {
 		e.Seal()
 		switch i % 4 {
 		case 0, 1:
-			e.SetRawString(header + fmt.Sprintf("2026-11-01 00:00:00,192.0.2.%d,%s,%s,%s", i, sha1, md5, note))
+			setRaw(e, header, fmt.Sprintf("2026-11-01 00:00:00,192.0.2.%d,%s,%s,%s", i, sha1, md5, note))
 		case 2:
-			e.SetRawString(`{"json": "raw without a header line", "sha1": "` + sha1 + `"}`)
+			setRaw(e, "", `{"json": "raw without a header line", "sha1": "`+sha1+`"}`)
 		}
-		if i == 7 {
-			e.SetRawString("h\n" + strings.Repeat("x,", 100) + "end")
+		switch i {
+		case 7:
+			setRaw(e, "h\n", strings.Repeat("x,", 100)+"end")
+		case 11:
+			// A head of two lines is joined: the first line is the header.
+			setRaw(e, "a\nb\n", "1,2")
+		case 13:
+			// A head without its newline is joined too.
+			setRaw(e, "ts,ip", "\n1,2")
+		case 17:
+			setRaw(e, header, "") // a row of nothing after its header
 		}
-		recs = append(recs, event.AppendRecord(nil, e))
+		events = append(events, e)
 	}
-	return recs
+	return events
+}
+
+// TestColumnsOfSharedHeaders: events whose raw holds its header line
+// apart (event.SetRawParts, the header one string for a report) give the
+// same records as with raw in one piece, written whole and written from
+// their fields, the same columns, and the columns give the records back.
+func TestColumnsOfSharedHeaders(t *testing.T) {
+	whole, shared := blockTestEvents(false), blockTestEvents(true)
+	var (
+		recs   [][]byte
+		w      columnWriter
+		wholeW columnWriter
+		coder  event.RecordCoder
+	)
+	w.reset()
+	wholeW.reset()
+	apart := 0
+	for i, e := range shared {
+		rec := event.AppendRecord(nil, e)
+		if want := event.AppendRecord(nil, whole[i]); !bytes.Equal(rec, want) {
+			t.Fatalf("event %d: record %q, with raw whole %q", i, rec, want)
+		}
+		fields := coder.AppendFields(nil, e)
+		if got := event.AppendFieldsRecord(nil, fields); !bytes.Equal(got, rec) {
+			t.Fatalf("event %d: record from fields %q, want %q", i, got, rec)
+		}
+		if n := event.RecordSize(fields); n != len(rec) {
+			t.Fatalf("event %d: RecordSize %d, want %d", i, n, len(rec))
+		}
+		for _, f := range fields {
+			if f.Head != "" {
+				apart++
+			}
+		}
+		if !bytes.Equal(e.Raw(), whole[i].Raw()) || e.Value("raw") != whole[i].Value("raw") {
+			t.Fatalf("event %d: raw %q, want %q", i, e.Raw(), whole[i].Raw())
+		}
+		w.add(fields)
+		wholeW.add(event.AppendRecordFields(nil, whole[i]))
+		recs = append(recs, rec)
+	}
+	if apart < 10 {
+		t.Fatalf("%d records with their header apart, want the shared events' (at least 10)", apart)
+	}
+	cols := w.appendTo(nil)
+	if want := wholeW.appendTo(nil); !bytes.Equal(cols, want) {
+		t.Fatalf("columns of shared headers differ from those of raw whole")
+	}
+	if want, _ := encodeColumns(nil, recs); !bytes.Equal(cols, want) {
+		t.Fatalf("columns of shared headers differ from those of the records")
+	}
+	got, err := decodeColumns(cols, blockMaxRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if !bytes.Equal(got[i], recs[i]) {
+			t.Errorf("record %d differs:\n got %q\nwant %q", i, got[i], recs[i])
+		}
+	}
 }
 
 func TestColumnsGiveBackTheRecords(t *testing.T) {
