@@ -32,12 +32,13 @@ func newBloom(n int) *bloom { return newBloomBits(n, 9.6, 7) }
 // newHashBloom sizes a partition's filter of event hashes for n keys at a
 // false-positive rate of about 0.1% (TestBloomFalsePositives). An insert
 // asks it of every sealed partition the duplicate check's set does not
-// cover, and of every one for a hash the set admits (parts_hashset.go);
-// each false positive costs a query of that partition's runs of hashes
-// (its hash index before layout version 6), whose
-// pages the reader's page cache then keeps: at 1% a store of 19 sealed
-// partitions (10 million events) would send about 0.19 queries an event,
-// at 0.1% 0.019. 14.4 bits a key are 0.6 bytes an event more than 9.6.
+// cover (parts_hashset.go; the set names itself the covered ones that
+// may hold a hash); each false positive costs a query of that
+// partition's runs of hashes (its hash index before layout version 6),
+// whose pages the reader's page cache then keeps: at 1% a store of 19
+// sealed partitions (10 million events) would send about 0.19 queries an
+// event, at 0.1% 0.019. 14.4 bits a key are 0.6 bytes an event more than
+// 9.6.
 func newHashBloom(n int) *bloom { return newBloomBits(n, 14.4, 10) }
 
 // newBloomBits sizes a filter of k probes for n keys at bitsPerKey bits

@@ -83,6 +83,37 @@ func TestPartsHashSetExactlyOnce(t *testing.T) {
 	checkOnce(t, "store", s, append(all, more...))
 }
 
+// TestPartsHashSetCoveredFiltersUnasked: a covered partition's own filter
+// of hashes is not asked (the set's tags name the partition, whose runs
+// answer), so that its pages never become resident: with every covered
+// partition's filter replaced by one that admits nothing, each event
+// stored again is still refused, and new ones are stored.
+func TestPartsHashSetCoveredFiltersUnasked(t *testing.T) {
+	withSealInline(t)
+	s, all := sealedStore(t, filepath.Join(t.TempDir(), "parts.db"))
+	defer s.Close()
+	s.parts.mu.Lock()
+	refusing := 0
+	for _, p := range s.parts.list {
+		if p.sealed && p.covered {
+			p.sum.hashes = newHashBloom(1) // no bit set: admits nothing
+			refusing++
+		}
+	}
+	s.parts.mu.Unlock()
+	if refusing < 40 {
+		t.Fatalf("%d covered partitions, want at least 40", refusing)
+	}
+	if n := insertAll(t, s, all, 100); n != 0 {
+		t.Errorf("%d events stored again, want 0", n)
+	}
+	more := storetest.NewGenerator(94).Batch(100)
+	if n := insertAll(t, s, more, 100); n != len(more) {
+		t.Errorf("%d of %d new events stored", n, len(more))
+	}
+	checkOnce(t, "store", s, append(all, more...))
+}
+
 // TestPartsHashSetReopen reopens a store of many sealed partitions: they
 // are not covered, and the events of each are refused through its own
 // filter; the covering loop, held until then, covers them all, and the

@@ -225,10 +225,12 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // a hit, their runs of hashes (hashCands; before layout version 6 their
 // index of h8, hashQuery); every candidate is decoded and
 // its whole hash compared. A covered sealed partition (parts_hashset.go)
-// is asked only for a hash a layer of the duplicate check's set that
-// holds its hashes admits, whatever from (the set holds all of them): a
-// hash stored nowhere costs the set's few cache lines and the partitions
-// not covered, whatever the number of covered ones.
+// is asked only for a hash the duplicate check's set names it for (a
+// layer that holds its hashes admits the hash and the partition's tags
+// match), whatever from (the set holds all of them), and then through
+// its runs of hashes, not its filter: a hash stored nowhere costs the
+// set's few cache lines and the partitions not covered, whatever the
+// number of covered ones.
 // With org, only the candidates the index of events by organisation lists
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
@@ -264,9 +266,9 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			bySealed[p] = append(bySealed[p], int64(k))
 		}
 	}
-	// A hash a layer of the set admits asks the covered partitions that
-	// layer holds, each once (asked: the index of the hash last asked of
-	// it, plus one).
+	// A hash a layer of the set admits asks the covered partitions of
+	// that layer its tags name, each once (asked: the index of the hash
+	// last asked of it, plus one), without their filters.
 	var (
 		byNumber map[int64]*partition
 		asked    map[*partition]int
@@ -284,9 +286,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		for _, n := range parts {
 			if p := byNumber[n]; p != nil && asked[p] != at {
 				asked[p] = at
-				if p.sum.hashes.has(key[:]) {
-					bySealed[p] = append(bySealed[p], int64(k))
-				}
+				bySealed[p] = append(bySealed[p], int64(k))
 			}
 		}
 		return true
