@@ -48,7 +48,7 @@ const (
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 6
+	partsVersion       = 7
 	oldestPartsVersion = 1
 )
 
@@ -223,6 +223,9 @@ type parts struct {
 	// addrsRow is the length of a row of a partition's lists by address
 	// (defaultAddrsRow; tests make it small).
 	addrsRow int
+	// rowsChunk is how many ids a chunk of a sealed partition's compact
+	// rows spans (defaultRowsChunk; tests make it small).
+	rowsChunk int
 
 	// insert serialises this store's writers: ids are given in the order
 	// batches commit, and only a writer (or catchUp) moves nextID and the
@@ -317,7 +320,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if partitionEvents <= 0 {
 		partitionEvents = defaultPartitionEvents
 	}
-	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow,
+	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow, rowsChunk: defaultRowsChunk,
 		nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{}),

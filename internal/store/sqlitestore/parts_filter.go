@@ -151,6 +151,28 @@ func hasKey(keys []byte, value string, kinds ...int8) bool {
 
 // match tests a row of a hot partition's copy.
 func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
+	if !f.matchRow(r) || (f.org != "" && !f.orgIDs[r.id]) {
+		return false
+	}
+	if f.from == "" && f.url == "" && f.hash == "" {
+		return true
+	}
+	srcName, dstName, keys := hotNames(hot.extra(r))
+	switch {
+	case !f.matchNames(srcName, dstName):
+		return false
+	case f.url != "" && !hasKey(keys, f.url, keySourceURL, keyDestinationURL):
+		return false
+	case f.hash != "" && !hasKey(keys, f.hash, f.hashKind):
+		return false
+	}
+	return true
+}
+
+// matchRow tests a row's columns, of a hot partition's copy or of a
+// sealed partition's chunk (offerChunks): all of f but its host names,
+// its keys and its organisation.
+func (f *partFilter) matchRow(r *hotRow) bool {
 	src, dst := r.flags&hotSrcIP != 0, r.flags&hotDstIP != 0
 	switch {
 	case f.hasFrom && r.ts < f.tFrom, f.hasTo && r.ts >= f.tTo:
@@ -168,22 +190,13 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 	case f.feed != 0 && int64(r.feed) != f.feed, f.taxonomy != 0 && int64(r.taxonomy) != f.taxonomy,
 		f.typ != 0 && int64(r.typ) != f.typ, f.tlp != 0 && int64(r.tlp) != f.tlp:
 		return false
-	case f.org != "" && !f.orgIDs[r.id]:
-		return false
-	}
-	if f.from == "" && f.url == "" && f.hash == "" {
-		return true
-	}
-	srcName, dstName, keys := hotNames(hot.extra(r))
-	switch {
-	case f.from != "" && !f.inNames(srcName) && !f.inNames(dstName):
-		return false
-	case f.url != "" && !hasKey(keys, f.url, keySourceURL, keyDestinationURL):
-		return false
-	case f.hash != "" && !hasKey(keys, f.hash, f.hashKind):
-		return false
 	}
 	return true
+}
+
+// matchNames tests a row's reversed host names against f's range.
+func (f *partFilter) matchNames(src, dst []byte) bool {
+	return f.from == "" || f.inNames(src) || f.inNames(dst)
 }
 
 // sql returns the statements asking a sealed partition for its first

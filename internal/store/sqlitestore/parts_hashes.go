@@ -236,6 +236,16 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	for _, k := range keys {
 		want[k] = true
 	}
+	if ps.sealedVersion(p) >= rowsVersion {
+		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
+			for _, id := range ids {
+				if r := findRow(rows, id); r != nil && want[int64(r.h8)] {
+					fn(id, r.ts-p.base)
+				}
+			}
+			return nil
+		})
+	}
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(start+idsPerQuery, len(ids))]
 		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8 FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
@@ -309,6 +319,33 @@ func (ps *parts) hashPositions(ctx context.Context, table string, firstID int64,
 // The duplicate check's set (parts_hashset.go) reads them through it.
 func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []uint64)) error {
 	keys := make([]uint64, 0, coverChunk)
+	if ps.sealedVersion(p) >= rowsVersion {
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT data FROM `+p.table+`_rows ORDER BY first_id`, nil, func(rows *sql.Rows) error {
+			var data sql.RawBytes
+			if err := rows.Scan(&data); err != nil {
+				return err
+			}
+			n, h8s, err := chunkHashes(data)
+			if err != nil {
+				return err
+			}
+			for i := range n {
+				keys = append(keys, binary.LittleEndian.Uint64(h8s[8*i:]))
+				if len(keys) == cap(keys) {
+					fn(keys)
+					keys = keys[:0]
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("partition %d's hashes: %w", p.n, err)
+		}
+		if len(keys) > 0 {
+			fn(keys)
+		}
+		return nil
+	}
 	err := sqlkit.Each(ctx, ps.s.read, `SELECT h8 FROM `+p.table, nil, func(rows *sql.Rows) error {
 		var h int64
 		if err := rows.Scan(&h); err != nil {

@@ -30,6 +30,9 @@ func sealIndexes(t string, version int) []string {
 	list := []string{
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
 	}
+	if version >= rowsVersion {
+		return list // the compact rows are dropped: chunks and lists hold them
+	}
 	if version < hashesVersion {
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_h4 ON `+t+` (h8 >> 32)`)
 	}
@@ -239,6 +242,19 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	}
 	if version >= hashesVersion {
 		if err := writeHashes(ctx, tx, p.table, runs); err != nil {
+			return err
+		}
+	}
+	if version >= rowsVersion {
+		// The compact rows in chunks and the host names in a list, then
+		// the rows' table dropped (parts_rows.go).
+		if err := writeChunks(ctx, tx, ps.enc, p, &hot, ps.rowsChunk); err != nil {
+			return err
+		}
+		if err := writeNames(ctx, tx, p, &hot); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+p.table); err != nil {
 			return err
 		}
 	}

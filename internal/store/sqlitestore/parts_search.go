@@ -108,6 +108,8 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 				search = ps.searchPostings
 			case v.sealedAs >= postingsVersion && lead == byNone:
 				search = ps.searchTimes
+			case v.sealedAs >= rowsVersion && lead == byFQDN:
+				search = ps.searchNames
 			}
 			if err := search(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
@@ -512,6 +514,9 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 			continue
 		}
 		keep = append(keep, e)
+	}
+	if ps.sealedVersion(p) >= rowsVersion {
+		return ps.offerChunks(ctx, p, f, top, keep)
 	}
 	_, where, wargs := f.conds(p.table, p.base)
 	scan := func(text string, args []any, keep func(id int64) bool) error {
