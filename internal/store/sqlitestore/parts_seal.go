@@ -285,6 +285,15 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	ps.seen.Store(gen + 1)
 	ps.mu.Unlock()
 	p.closeStatements()
+	if version >= rowsVersion {
+		// The pages of the dropped compact rows given back to the file
+		// system, in a database made with auto_vacuum=INCREMENTAL (a new
+		// one: Open); nothing in another, whose next partition reuses
+		// them. A failure leaves them free in the file.
+		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+			ps.s.log.Warn("free the pages of a sealed partition's rows", "partition", p.n, "err", err)
+		}
+	}
 	return nil
 }
 
