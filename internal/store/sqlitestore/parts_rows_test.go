@@ -2,10 +2,12 @@ package sqlitestore
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
 // chunkCodec returns a parts with the zstd coders a chunk needs.
@@ -354,4 +357,88 @@ func sealedRowsOf(t *testing.T, s *Store, p *partition) []sealedRow {
 		t.Fatalf("partition %d: no rows in its chunks", p.n)
 	}
 	return out
+}
+
+// TestPartsOfVersion6Rows seals partitions as layout version 6 did
+// (compact rows kept, indexed by host name), reopens the database with
+// this version and writes on, so that sealed partitions of both kinds
+// are searched together; every search answers as the rows layout does.
+func TestPartsOfVersion6Rows(t *testing.T) {
+	lp := newLayoutPair(t, 29)
+	lp.mixAddrs = true
+	lp.parts.parts.writeVersion = 6
+	lp.insertWith(5, moreFields)
+	lp.upgrade(`UPDATE event_layout SET version = 6`)
+	lp.parts.parts.rowsChunk = 100
+	lp.insertWith(5, moreFields)
+	var kept, chunked int
+	for _, p := range lp.partitions() {
+		if !p.sealed {
+			continue
+		}
+		var rows, chunks int
+		if err := lp.parts.write.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE name = ?), count(*) FILTER (WHERE name = ?) FROM sqlite_master`,
+			p.table, p.table+"_rows").Scan(&rows, &chunks); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case p.sealedAs == 6 && rows == 1 && chunks == 0:
+			kept++
+		case p.sealedAs == rowsVersion && rows == 0 && chunks == 1:
+			chunked++
+		default:
+			t.Errorf("partition %d: sealed as %d, %d tables of compact rows, %d of chunks", p.n, p.sealedAs, rows, chunks)
+		}
+	}
+	if kept == 0 || chunked == 0 {
+		t.Fatalf("sealed partitions: %d with compact rows, %d in chunks; the test wants each", kept, chunked)
+	}
+	lp.compare()
+	compareMore(t, lp)
+}
+
+// TestAutoVacuum opens a new database, which is made with
+// auto_vacuum=INCREMENTAL, and one made before without it, which keeps
+// its own; in the new one, a sealing leaves no free page behind.
+func TestAutoVacuum(t *testing.T) {
+	withSealInline(t)
+	s := openLayout(t, filepath.Join(t.TempDir(), "vigil.db"), Options{EventLayout: LayoutParts, PartitionEvents: 2000})
+	defer s.Close()
+	g := storetest.NewGenerator(31)
+	for range 5 {
+		if _, err := s.InsertEvents(t.Context(), g.Batch(1000), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SealEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var mode, free, sealed int
+	if err := s.write.QueryRowContext(t.Context(), `SELECT auto_vacuum, freelist_count FROM pragma_auto_vacuum, pragma_freelist_count`).Scan(&mode, &free); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(t.Context(), `SELECT count(*) FROM event_parts WHERE sealed_as = ?`, rowsVersion).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 || free != 0 || sealed < 3 {
+		t.Errorf("new database: auto_vacuum %d, %d free pages after %d partitions sealed in chunks; want 2, 0 and at least 3", mode, free, sealed)
+	}
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE made_before (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	o := openLayout(t, old, Options{EventLayout: LayoutParts})
+	defer o.Close()
+	if err := o.write.QueryRowContext(t.Context(), `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 0 {
+		t.Errorf("a database made without auto_vacuum has it %d after Open", mode)
+	}
 }
