@@ -41,7 +41,9 @@ const (
 // and in every index that holds it, and a sealing lists the events by AS
 // number and by time instead of indexing them (parts_postings.go);
 // version 5 lists them by address too (parts_addrs.go); version 6 keeps
-// their hashes in runs instead of an index of h4 (parts_hashes.go). Each reads what
+// their hashes in runs instead of an index of h4 (parts_hashes.go);
+// version 7 writes a sealed partition's compact rows in column chunks and
+// its host names in a list, and drops ev_N (parts_rows.go). Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
