@@ -442,3 +442,33 @@ func TestAutoVacuum(t *testing.T) {
 		t.Errorf("a database made without auto_vacuum has it %d after Open", mode)
 	}
 }
+
+// partitionIDs returns the ids of s's partition p: from its chunks when
+// it is sealed as rowsVersion or later, else from its compact rows.
+func partitionIDs(t *testing.T, s *Store, p *partition) []int64 {
+	t.Helper()
+	if p.sealed && p.sealedAs >= rowsVersion {
+		ids, err := s.parts.sealedIDs(t.Context(), p, 0, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	var ids []int64
+	rows, err := s.read.Query(`SELECT id FROM ` + p.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
