@@ -9,10 +9,11 @@ package sqlitestore
 // rowsChunk: the chunk of an id is found without a query.
 //
 // A chunk (chunkVersion 1) is a version byte, the count n of its events
-// as a uvarint, their h8 in 8n bytes (little-endian: incompressible, and
-// read without decompressing by the lookups by hash and the duplicate
-// check's set), then one zstd frame of the other columns, each of n
-// values one after the other:
+// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian:
+// incompressible, and read without decompressing; the first 3, h3, are
+// in the partition's runs of hashes, parts_hashes.go, which give an
+// event's position), then one zstd frame of the other columns, each of
+// n values one after the other:
 //
 //   - id: the first less first_id, then each less the one before less 1,
 //     uvarints (0 for consecutive ids);
@@ -68,7 +69,8 @@ func rowsTable(t string) string {
 }
 
 // sealedRow is an event of a chunk, as a hot partition's row (ts
-// absolute, no extra) and its host names.
+// absolute, no extra, only the low part of h8: hashLowMask) and its host
+// names.
 type sealedRow struct {
 	hotRow
 	src, dst []byte
@@ -90,7 +92,7 @@ func encodeChunk(enc *zstd.Encoder, rows []sealedRow, base, first int64) []byte 
 	out := []byte{chunkVersion}
 	out = binary.AppendUvarint(out, uint64(n))
 	for i := range rows {
-		out = binary.LittleEndian.AppendUint64(out, rows[i].h8)
+		out = appendHashLow(out, rows[i].h8)
 	}
 	var c []byte
 	prev := first - 1
@@ -188,17 +190,37 @@ func chunkAddrKind(r *hotRow) byte {
 	return k
 }
 
-// chunkHashes returns the count of a chunk's events and their h8, in 8
-// bytes each, without decompressing it.
+// chunkHashBytes are the bytes of an event's h8 a chunk holds: its low
+// 5 (hashLow); the runs of hashes hold the first 3.
+const (
+	chunkHashBytes = 5
+	hashLowMask    = 1<<(8*chunkHashBytes) - 1
+)
+
+func appendHashLow(b []byte, h8 uint64) []byte {
+	var w [8]byte
+	binary.LittleEndian.PutUint64(w[:], h8)
+	return append(b, w[:chunkHashBytes]...)
+}
+
+// hashLow returns the i-th low part of h8 of a chunk's hashes.
+func hashLow(lows []byte, i int) uint64 {
+	var w [8]byte
+	copy(w[:], lows[chunkHashBytes*i:chunkHashBytes*(i+1)])
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// chunkHashes returns the count of a chunk's events and the low parts of
+// their h8 (hashLow), without decompressing it.
 func chunkHashes(data []byte) (int, []byte, error) {
 	if len(data) == 0 || data[0] != chunkVersion {
 		return 0, nil, errBadChunk
 	}
 	n, l := binary.Uvarint(data[1:])
-	if l <= 0 || n == 0 || n > chunkMaxEvents || uint64(len(data)-1-l) < 8*n {
+	if l <= 0 || n == 0 || n > chunkMaxEvents || uint64(len(data)-1-l) < chunkHashBytes*n {
 		return 0, nil, errBadChunk
 	}
-	return int(n), data[1+l : 1+l+8*int(n)], nil
+	return int(n), data[1+l : 1+l+chunkHashBytes*int(n)], nil
 }
 
 // What decodeChunk parses of a chunk.
@@ -263,7 +285,7 @@ func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []se
 	}
 	// The columns start after the version, the count and the hashes.
 	_, l := binary.Uvarint(data[1:])
-	buf, err = ps.dec.DecodeAll(data[1+l+8*n:], buf[:0])
+	buf, err = ps.dec.DecodeAll(data[1+l+chunkHashBytes*n:], buf[:0])
 	if err != nil {
 		return rows[:0], buf, fmt.Errorf("%w: %w", errBadChunk, err)
 	}
@@ -272,7 +294,7 @@ func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []se
 	id := first - 1
 	for i := range rows {
 		rows[i] = sealedRow{}
-		rows[i].h8 = binary.LittleEndian.Uint64(h8s[8*i:])
+		rows[i].h8 = hashLow(h8s, i)
 		id += int64(r.uvarint()) + 1
 		rows[i].id = id
 	}

@@ -91,6 +91,7 @@ func sameRows(t *testing.T, got, want []sealedRow, all bool) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
+		w.h8 &= hashLowMask // the runs of hashes hold the rest
 		if !all {
 			w = sealedRow{hotRow: hotRow{id: w.id, ts: w.ts, h8: w.h8, block: w.block, slot: w.slot}}
 		}
@@ -119,7 +120,7 @@ func TestChunkRoundTrip(t *testing.T) {
 	}
 	sameRows(t, got, rows, false)
 	n, h8s, err := chunkHashes(data)
-	if err != nil || n != len(rows) || len(h8s) != 8*len(rows) {
+	if err != nil || n != len(rows) || len(h8s) != chunkHashBytes*len(rows) {
 		t.Fatalf("chunkHashes: %d events, %d bytes, %v", n, len(h8s), err)
 	}
 	// A chunk of one event, without any column but its own.
@@ -149,7 +150,7 @@ func TestChunkCorrupt(t *testing.T) {
 	// The columns, decompressed, cut short or changed, then compressed
 	// again behind the same head.
 	n, _, _ := chunkHashes(data)
-	head := 1 + uvarintLen(uint64(n)) + 8*n
+	head := 1 + uvarintLen(uint64(n)) + chunkHashBytes*n
 	cols, err := ps.dec.DecodeAll(data[head:], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -212,6 +213,34 @@ func TestChunkedPartitions(t *testing.T) {
 	}
 	if sealed < 4 {
 		t.Fatalf("%d sealed partitions, the test wants 4", sealed)
+	}
+	// The duplicate check's set reads each sealed partition's hashes:
+	// those of its events, each once.
+	want := map[uint64]int{}
+	for _, e := range lp.all {
+		want[hashKey(e.Hash())] = 1
+	}
+	var read, events int64
+	for _, p := range lp.partitions() {
+		if !p.sealed {
+			continue
+		}
+		events += p.sum.count
+		err := lp.parts.parts.sealedHashes(t.Context(), p, func(keys []uint64) {
+			for _, k := range keys {
+				read++
+				if want[k] != 1 {
+					t.Fatalf("partition %d: hash %x read %d times before, or of no event", p.n, k, want[k]-1)
+				}
+				want[k]++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if read != events {
+		t.Errorf("%d hashes read of the sealed partitions, which hold %d events", read, events)
 	}
 	lp.compare()
 	compareMore(t, lp)
