@@ -37,6 +37,26 @@ type partFilter struct {
 	// orgIDs are the ids of the organisation's events in unsealed
 	// partitions, read once a search first needs them.
 	orgIDs map[int64]bool
+	// cols says the hits need their columns (partHit), for a sort by
+	// them or a grouping (parts.match).
+	cols bool
+}
+
+// listAnswers reports whether the list a sealed partition is read
+// through (f.lead's, or by time) answers all of f, its time bounds and
+// cursor applied to it: then a hit whose columns are not needed (f.cols)
+// reads no row.
+func (f *partFilter) listAnswers() bool {
+	if f.narrows() {
+		return false
+	}
+	n := 0
+	for _, i := range indicators {
+		if f.has(i) {
+			n++
+		}
+	}
+	return n <= 1
 }
 
 func (ps *parts) newFilter(q store.EventQuery, after *store.Cursor, asc bool) partFilter {

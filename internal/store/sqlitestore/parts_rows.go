@@ -646,6 +646,17 @@ func (ps *parts) searchNames(ctx context.Context, p *partition, f *partFilter, t
 // from their chunks and tested in full by f, until the next id could not
 // enter top (stopped).
 func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, top *topHits, keep []posting) (stopped bool, err error) {
+	if !f.cols && f.listAnswers() {
+		// The list answered all of f: no row read.
+		for _, e := range keep {
+			h := partHit{ts: e.ts + p.base, id: e.id}
+			if top.full() && top.compare(h, top.worst()) >= 0 {
+				return true, nil
+			}
+			top.offer(h, false)
+		}
+		return false, nil
+	}
 	// The events of the partition with f's URL or malware hash.
 	var keyed map[int64]bool
 	if f.url != "" || f.hash != "" {

@@ -42,9 +42,13 @@ type partView struct {
 }
 
 // match returns the first limit events q matches after the keyset cursor
-// after, newest first (oldest first with asc).
-func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cursor, asc bool, limit int) ([]partHit, error) {
+// after, newest first (oldest first with asc). With cols, each hit has
+// its columns (source address and AS number, type, feed) for a sort by
+// them or a grouping; without, a hit from a sealed partition's list may
+// have its time and id only.
+func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cursor, asc bool, limit int, cols bool) ([]partHit, error) {
 	f := ps.newFilter(q, after, asc)
+	f.cols = cols
 	if f.noMatch || limit <= 0 {
 		return nil, nil
 	}
@@ -223,7 +227,7 @@ func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPag
 		after = &c
 	}
 	limit := store.PageLimit(q.Limit)
-	hits, err := ps.match(ctx, q, after, q.Ascending, limit+1)
+	hits, err := ps.match(ctx, q, after, q.Ascending, limit+1, false)
 	if err != nil {
 		return store.EventPage{}, err
 	}
@@ -248,7 +252,7 @@ func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPag
 func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
 	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
-		first, err := ps.match(ctx, q, nil, false, 1)
+		first, err := ps.match(ctx, q, nil, false, 1, false)
 		if err != nil || len(first) == 0 {
 			return store.Cursor{}, false, err
 		}
@@ -258,7 +262,7 @@ func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.Ev
 		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
-	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow)
+	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow, true)
 	if err != nil {
 		return store.EventPage{}, err
 	}
@@ -321,7 +325,7 @@ func (ps *parts) countMatches(ctx context.Context, q store.EventQuery, bound int
 	if err := ps.refresh(ctx); err != nil {
 		return 0, err
 	}
-	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1)
+	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1, false)
 	return len(hits), err
 }
 
@@ -330,7 +334,7 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
 	}
-	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow)
+	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow, by != store.GroupOrganisation)
 	if err != nil {
 		return nil, err
 	}
