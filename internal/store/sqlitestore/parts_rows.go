@@ -35,12 +35,14 @@ package sqlitestore
 // needs of them: the locations stop after loc.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -596,27 +598,40 @@ func namesTable(t string) string {
 		PRIMARY KEY (name, ts, id)) WITHOUT ROWID`
 }
 
-// writeNames writes the list of a hot copy's host names in tx.
+// writeNames writes the list of a hot copy's host names in tx: sorted
+// first, so that the rows go in in key order, 64 a statement.
 func writeNames(ctx context.Context, tx *sql.Tx, p *partition, hot *hotSnap) error {
 	if _, err := tx.ExecContext(ctx, namesTable(p.table)); err != nil {
 		return err
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO `+p.table+`_names (name, ts, id) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
+	type nameRow struct {
+		name   string
+		ts, id int64
 	}
-	defer st.Close()
-	defer hot.done()
+	var list []nameRow
 	for i := range hot.n {
 		r := hot.row(i)
 		src, dst, _ := hotNames(hot.extra(r))
 		for _, name := range [][]byte{src, dst} {
-			if len(name) == 0 {
-				continue
+			if len(name) > 0 {
+				list = append(list, nameRow{string(name), r.ts - p.base, r.id})
 			}
-			if _, err := st.ExecContext(ctx, string(name), r.ts-p.base, r.id); err != nil {
-				return err
-			}
+		}
+	}
+	hot.done()
+	slices.SortFunc(list, func(a, b nameRow) int {
+		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.ts, b.ts), cmp.Compare(a.id, b.id))
+	})
+	list = slices.Compact(list) // a name on both sides, once
+	args := make([]any, 0, 3*partRowsPerInsert)
+	for start := 0; start < len(list); start += partRowsPerInsert {
+		chunk := list[start:min(start+partRowsPerInsert, len(list))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.name, r.ts, r.id)
+		}
+		if _, err := tx.ExecContext(ctx, multiInsertSQL(p.table+"_names", "name, ts, id", 3, len(chunk)), args...); err != nil {
+			return err
 		}
 	}
 	return nil
