@@ -268,9 +268,18 @@ func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (in
 		return n, err
 	}
 	// What the write-ahead log holds is moved into the database and the
-	// log emptied, so that the pages count once.
-	if _, err := b.db.DB().Exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return 0, err
+	// log emptied, so that the pages count once. A checkpoint the store's
+	// own is running (after a sealing's pages were given back, say)
+	// leaves the log as it is and says busy: asked again until done.
+	for try := 0; ; try++ {
+		var busy, logPages, moved int64
+		if err := b.db.DB().QueryRow(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &moved); err != nil {
+			return 0, err
+		}
+		if busy == 0 || try == 100 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	files, err := filepath.Glob(filepath.Join(work, "data", "vigil.db*"))
 	if err != nil {

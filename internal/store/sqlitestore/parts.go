@@ -41,14 +41,16 @@ const (
 // and in every index that holds it, and a sealing lists the events by AS
 // number and by time instead of indexing them (parts_postings.go);
 // version 5 lists them by address too (parts_addrs.go); version 6 keeps
-// their hashes in runs instead of an index of h4 (parts_hashes.go). Each reads what
+// their hashes in runs instead of an index of h4 (parts_hashes.go);
+// version 7 writes a sealed partition's compact rows in column chunks and
+// its host names in a list, and drops ev_N (parts_rows.go). Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 6
+	partsVersion       = 7
 	oldestPartsVersion = 1
 )
 
@@ -223,6 +225,9 @@ type parts struct {
 	// addrsRow is the length of a row of a partition's lists by address
 	// (defaultAddrsRow; tests make it small).
 	addrsRow int
+	// rowsChunk is how many ids a chunk of a sealed partition's compact
+	// rows spans (defaultRowsChunk; tests make it small).
+	rowsChunk int
 
 	// insert serialises this store's writers: ids are given in the order
 	// batches commit, and only a writer (or catchUp) moves nextID and the
@@ -317,7 +322,7 @@ func openParts(ctx context.Context, s *Store, partitionEvents int) (*parts, erro
 	if partitionEvents <= 0 {
 		partitionEvents = defaultPartitionEvents
 	}
-	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow,
+	ps := &parts{s: s, partitionEvents: partitionEvents, writeVersion: partsVersion, timeChunk: defaultTimeChunk, addrsRow: defaultAddrsRow, rowsChunk: defaultRowsChunk,
 		nextID: 1, enc: enc, dec: dec, decOne: decOne,
 		dict: map[int]map[string]int64{}, names: map[int64]string{},
 		sealQueue: make(chan *partition, 1<<16), sealDone: make(chan struct{}),

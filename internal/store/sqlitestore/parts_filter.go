@@ -37,6 +37,26 @@ type partFilter struct {
 	// orgIDs are the ids of the organisation's events in unsealed
 	// partitions, read once a search first needs them.
 	orgIDs map[int64]bool
+	// cols says the hits need their columns (partHit), for a sort by
+	// them or a grouping (parts.match).
+	cols bool
+}
+
+// listAnswers reports whether the list a sealed partition is read
+// through (f.lead's, or by time) answers all of f, its time bounds and
+// cursor applied to it: then a hit whose columns are not needed (f.cols)
+// reads no row.
+func (f *partFilter) listAnswers() bool {
+	if f.narrows() {
+		return false
+	}
+	n := 0
+	for _, i := range indicators {
+		if f.has(i) {
+			n++
+		}
+	}
+	return n <= 1
 }
 
 func (ps *parts) newFilter(q store.EventQuery, after *store.Cursor, asc bool) partFilter {
@@ -151,6 +171,28 @@ func hasKey(keys []byte, value string, kinds ...int8) bool {
 
 // match tests a row of a hot partition's copy.
 func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
+	if !f.matchRow(r) || (f.org != "" && !f.orgIDs[r.id]) {
+		return false
+	}
+	if f.from == "" && f.url == "" && f.hash == "" {
+		return true
+	}
+	srcName, dstName, keys := hotNames(hot.extra(r))
+	switch {
+	case !f.matchNames(srcName, dstName):
+		return false
+	case f.url != "" && !hasKey(keys, f.url, keySourceURL, keyDestinationURL):
+		return false
+	case f.hash != "" && !hasKey(keys, f.hash, f.hashKind):
+		return false
+	}
+	return true
+}
+
+// matchRow tests a row's columns, of a hot partition's copy or of a
+// sealed partition's chunk (offerChunks): all of f but its host names,
+// its keys and its organisation.
+func (f *partFilter) matchRow(r *hotRow) bool {
 	src, dst := r.flags&hotSrcIP != 0, r.flags&hotDstIP != 0
 	switch {
 	case f.hasFrom && r.ts < f.tFrom, f.hasTo && r.ts >= f.tTo:
@@ -168,22 +210,13 @@ func (f *partFilter) match(hot *hotSnap, r *hotRow) bool {
 	case f.feed != 0 && int64(r.feed) != f.feed, f.taxonomy != 0 && int64(r.taxonomy) != f.taxonomy,
 		f.typ != 0 && int64(r.typ) != f.typ, f.tlp != 0 && int64(r.tlp) != f.tlp:
 		return false
-	case f.org != "" && !f.orgIDs[r.id]:
-		return false
-	}
-	if f.from == "" && f.url == "" && f.hash == "" {
-		return true
-	}
-	srcName, dstName, keys := hotNames(hot.extra(r))
-	switch {
-	case f.from != "" && !f.inNames(srcName) && !f.inNames(dstName):
-		return false
-	case f.url != "" && !hasKey(keys, f.url, keySourceURL, keyDestinationURL):
-		return false
-	case f.hash != "" && !hasKey(keys, f.hash, f.hashKind):
-		return false
 	}
 	return true
+}
+
+// matchNames tests a row's reversed host names against f's range.
+func (f *partFilter) matchNames(src, dst []byte) bool {
+	return f.from == "" || f.inNames(src) || f.inNames(dst)
 }
 
 // sql returns the statements asking a sealed partition for its first

@@ -236,6 +236,23 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	for _, k := range keys {
 		want[k] = true
 	}
+	if ps.sealedVersion(p) >= rowsVersion {
+		// The runs matched the first 3 bytes, the chunks hold the other 5
+		// (a match on both parts of different keys is confirmed by the
+		// block, as every candidate is).
+		low := make(map[uint64]bool, len(keys))
+		for _, k := range keys {
+			low[uint64(k)&hashLowMask] = true
+		}
+		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
+			for _, id := range ids {
+				if r := findRow(rows, id); r != nil && low[r.h8] {
+					fn(id, r.ts-p.base)
+				}
+			}
+			return nil
+		})
+	}
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(start+idsPerQuery, len(ids))]
 		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8 FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
@@ -309,6 +326,21 @@ func (ps *parts) hashPositions(ctx context.Context, table string, firstID int64,
 // The duplicate check's set (parts_hashset.go) reads them through it.
 func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []uint64)) error {
 	keys := make([]uint64, 0, coverChunk)
+	if ps.sealedVersion(p) >= rowsVersion {
+		if err := ps.chunkedHashes(ctx, p, func(h8 uint64) {
+			keys = append(keys, h8)
+			if len(keys) == cap(keys) {
+				fn(keys)
+				keys = keys[:0]
+			}
+		}); err != nil {
+			return fmt.Errorf("partition %d's hashes: %w", p.n, err)
+		}
+		if len(keys) > 0 {
+			fn(keys)
+		}
+		return nil
+	}
 	err := sqlkit.Each(ctx, ps.s.read, `SELECT h8 FROM `+p.table, nil, func(rows *sql.Rows) error {
 		var h int64
 		if err := rows.Scan(&h); err != nil {
@@ -328,4 +360,59 @@ func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []
 		fn(keys)
 	}
 	return nil
+}
+
+// chunkedHashes calls fn with the h8 of every event of sealed partition p
+// sealed as rowsVersion or later: the first 3 bytes from its runs, by
+// position, the other 5 from its chunks.
+func (ps *parts) chunkedHashes(ctx context.Context, p *partition, fn func(h8 uint64)) error {
+	var h3s []int32 // by position, + 1 << 24 when set (0: none)
+	err := sqlkit.Each(ctx, ps.s.read, `SELECT h3, data FROM `+p.table+`_hash`, nil, func(rows *sql.Rows) error {
+		var (
+			first int64
+			data  sql.RawBytes
+		)
+		if err := rows.Scan(&first, &data); err != nil {
+			return err
+		}
+		var bad bool
+		err := decodeHashRun(data, first, func(e hashEntry) {
+			if e.pos >= chunkMaxEvents*64 {
+				bad = true
+				return
+			}
+			for uint64(len(h3s)) <= e.pos {
+				h3s = append(h3s, 0)
+			}
+			h3s[e.pos] = int32(e.h3) + 1<<24
+		})
+		if err == nil && bad {
+			err = errBadChunk
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return sqlkit.Each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows ORDER BY first_id`, nil, func(rows *sql.Rows) error {
+		var (
+			first int64
+			data  sql.RawBytes
+		)
+		if err := rows.Scan(&first, &data); err != nil {
+			return err
+		}
+		chunk, _, err := ps.decodeChunk(data, p.base, first, chunkLocs, nil, nil)
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", first, err)
+		}
+		for i := range chunk {
+			pos := chunk[i].id - p.firstID
+			if pos < 0 || pos >= int64(len(h3s)) || h3s[pos] == 0 {
+				return fmt.Errorf("event %d: not in the runs of hashes: %w", chunk[i].id, errBadChunk)
+			}
+			fn(uint64(int64(h3s[pos]-1<<24))<<40 | chunk[i].h8)
+		}
+		return nil
+	})
 }

@@ -109,7 +109,11 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	guess := ps.reusable(work.day)
 	if guess != nil && len(events) > 0 {
 		if err := guess.prepare(ctx, ps.s.write, len(events), len(work.blocks)); err != nil {
-			return 0, err
+			// Sealed by another store since, its compact rows dropped
+			// (layout version 7): the transaction finds the partition
+			// to write into, and runs its statements unprepared.
+			guess.closeStatements()
+			guess = nil
 		}
 	}
 

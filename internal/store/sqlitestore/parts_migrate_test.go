@@ -229,18 +229,7 @@ func checkConverted(t *testing.T, f *convertFixture, s *Store) {
 			t.Errorf("partition %d of %d: sealed %v", p.n, len(s.parts.list), p.sealed)
 		}
 		days[p.day] = true
-		rows, err := s.read.Query(`SELECT id FROM ` + p.table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
+		ids = append(ids, partitionIDs(t, s, p)...)
 	}
 	if len(days) < 2 {
 		t.Errorf("partitions of %d days, want several", len(days))

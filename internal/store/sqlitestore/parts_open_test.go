@@ -17,6 +17,9 @@ func TestPartsQueuedAtOpenAreSealing(t *testing.T) {
 	s := openLayout(t, path, Options{EventLayout: LayoutParts})
 	g := storetest.NewGenerator(11)
 	storetest.Insert(t, s, g.Batch(10)...)
+	// Sealed as 6, which keeps the compact rows: the test makes it look
+	// unsealed again, as a sealing a crash rolled back leaves it.
+	s.parts.writeVersion = 6
 	if err := s.SealEvents(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -64,11 +64,9 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 	}
 	ps.mu.RUnlock()
 	for p, list := range sealed {
-		err := ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, list, 0, func(rows *sql.Rows) error {
-			var id, loc int64
-			if err := rows.Scan(&id, &loc); err != nil {
-				return err
-			}
+		slices.Sort(list)
+		list = slices.Compact(list)
+		err := ps.sealedLocs(ctx, p, list, 0, func(id, loc int64) error {
 			want(p, id, loc)
 			return nil
 		})
@@ -468,16 +466,11 @@ func (ps *parts) eventsAfter(ctx context.Context, after int64, limit int) ([]sto
 			rows.done()
 			continue
 		}
-		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit - len(ids)},
-			func(rows *sql.Rows) error {
-				var id int64
-				err := rows.Scan(&id)
-				ids = append(ids, id)
-				return err
-			})
+		more, err := ps.sealedIDs(ctx, p, after, limit-len(ids))
 		if err != nil {
 			return nil, err
 		}
+		ids = append(ids, more...)
 	}
 	return ps.inOrder(ctx, ids)
 }
@@ -718,11 +711,7 @@ func (r *queueReader) read(ctx context.Context, ids []int64) ([]foundRecord, err
 // the rows between the first and the last, else by lists of ids.
 func (r *queueReader) locate(ctx context.Context, p *partition, ids []int64, i, j int) error {
 	at := i
-	add := func(rows *sql.Rows) error {
-		var id, loc int64
-		if err := rows.Scan(&id, &loc); err != nil {
-			return err
-		}
+	add := func(id, loc int64) error {
 		for at < j && ids[at] < id {
 			at++
 		}
@@ -732,7 +721,7 @@ func (r *queueReader) locate(ctx context.Context, p *partition, ids []int64, i, 
 		}
 		return nil
 	}
-	if err := r.ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, ids[i:j], 4, add); err != nil {
+	if err := r.ps.sealedLocs(ctx, p, ids[i:j], 4, add); err != nil {
 		return fmt.Errorf("partition %d: %w", p.n, err)
 	}
 	return nil

@@ -30,6 +30,9 @@ func sealIndexes(t string, version int) []string {
 	list := []string{
 		`CREATE INDEX IF NOT EXISTS ` + t + `_keys_value ON ` + t + `_keys (value, kind, id)`,
 	}
+	if version >= rowsVersion {
+		return list // the compact rows are dropped: chunks and lists hold them
+	}
 	if version < hashesVersion {
 		list = append(list, `CREATE INDEX IF NOT EXISTS `+t+`_h4 ON `+t+` (h8 >> 32)`)
 	}
@@ -242,6 +245,19 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 			return err
 		}
 	}
+	if version >= rowsVersion {
+		// The compact rows in chunks and the host names in a list, then
+		// the rows' table dropped (parts_rows.go).
+		if err := writeChunks(ctx, tx, ps.enc, p, &hot, ps.rowsChunk); err != nil {
+			return err
+		}
+		if err := writeNames(ctx, tx, p, &hot); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+p.table); err != nil {
+			return err
+		}
+	}
 	if sealHook != nil {
 		sealHook()
 	}
@@ -269,6 +285,15 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	ps.seen.Store(gen + 1)
 	ps.mu.Unlock()
 	p.closeStatements()
+	if version >= rowsVersion {
+		// The pages of the dropped compact rows given back to the file
+		// system, in a database made with auto_vacuum=INCREMENTAL (a new
+		// one: Open); nothing in another, whose next partition reuses
+		// them. A failure leaves them free in the file.
+		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+			ps.s.log.Warn("free the pages of a sealed partition's rows", "partition", p.n, "err", err)
+		}
+	}
 	return nil
 }
 

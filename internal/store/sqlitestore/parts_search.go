@@ -42,9 +42,13 @@ type partView struct {
 }
 
 // match returns the first limit events q matches after the keyset cursor
-// after, newest first (oldest first with asc).
-func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cursor, asc bool, limit int) ([]partHit, error) {
+// after, newest first (oldest first with asc). With cols, each hit has
+// its columns (source address and AS number, type, feed) for a sort by
+// them or a grouping; without, a hit from a sealed partition's list may
+// have its time and id only.
+func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cursor, asc bool, limit int, cols bool) ([]partHit, error) {
 	f := ps.newFilter(q, after, asc)
+	f.cols = cols
 	if f.noMatch || limit <= 0 {
 		return nil, nil
 	}
@@ -108,6 +112,8 @@ func (ps *parts) match(ctx context.Context, q store.EventQuery, after *store.Cur
 				search = ps.searchPostings
 			case v.sealedAs >= postingsVersion && lead == byNone:
 				search = ps.searchTimes
+			case v.sealedAs >= rowsVersion && lead == byFQDN:
+				search = ps.searchNames
 			}
 			if err := search(ctx, v.p, &f, &top); err != nil {
 				return nil, fmt.Errorf("partition %d: %w", v.p.n, err)
@@ -221,7 +227,7 @@ func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPag
 		after = &c
 	}
 	limit := store.PageLimit(q.Limit)
-	hits, err := ps.match(ctx, q, after, q.Ascending, limit+1)
+	hits, err := ps.match(ctx, q, after, q.Ascending, limit+1, false)
 	if err != nil {
 		return store.EventPage{}, err
 	}
@@ -246,7 +252,7 @@ func (ps *parts) search(ctx context.Context, q store.EventQuery) (store.EventPag
 func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
 	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
-		first, err := ps.match(ctx, q, nil, false, 1)
+		first, err := ps.match(ctx, q, nil, false, 1, false)
 		if err != nil || len(first) == 0 {
 			return store.Cursor{}, false, err
 		}
@@ -256,7 +262,7 @@ func (ps *parts) searchWindow(ctx context.Context, q store.EventQuery) (store.Ev
 		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
-	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow)
+	hits, err := ps.match(ctx, q, &through, false, store.SearchWindow, true)
 	if err != nil {
 		return store.EventPage{}, err
 	}
@@ -319,7 +325,7 @@ func (ps *parts) countMatches(ctx context.Context, q store.EventQuery, bound int
 	if err := ps.refresh(ctx); err != nil {
 		return 0, err
 	}
-	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1)
+	hits, err := ps.match(ctx, q, nil, false, max(bound, 0)+1, false)
 	return len(hits), err
 }
 
@@ -328,7 +334,7 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 	if err := ps.refresh(ctx); err != nil {
 		return nil, err
 	}
-	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow)
+	hits, err := ps.match(ctx, q, nil, false, store.SearchWindow, by != store.GroupOrganisation)
 	if err != nil {
 		return nil, err
 	}
@@ -512,6 +518,9 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 			continue
 		}
 		keep = append(keep, e)
+	}
+	if ps.sealedVersion(p) >= rowsVersion {
+		return ps.offerChunks(ctx, p, f, top, keep)
 	}
 	_, where, wargs := f.conds(p.table, p.base)
 	scan := func(text string, args []any, keep func(id int64) bool) error {

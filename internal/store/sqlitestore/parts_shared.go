@@ -249,7 +249,14 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		}
 		if last != nil {
 			var maxID sql.NullInt64
-			if err := q.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
+			if h.sealed && h.sealedAs >= rowsVersion {
+				// Its compact rows are in chunks (parts_rows.go).
+				id, err := ps.sealedMaxID(ctx, q, last)
+				if err != nil {
+					return 0, err
+				}
+				maxID.Int64 = id
+			} else if err := q.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
 				return 0, err
 			}
 			newNextID = max(newNextID, last.firstID, maxID.Int64+1)

@@ -187,6 +187,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	common.Add("_pragma", "temp_store(MEMORY)")
 
 	w := cloneValues(common)
+	// A new database frees the pages of a sealed partition's dropped
+	// compact rows (parts_rows.go) at the end of the sealing: set before
+	// its first table; an existing database keeps its own.
+	w.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 	w.Add("_pragma", "journal_mode(WAL)")
 	w.Add("_pragma", "synchronous("+opts.Synchronous+")")
 	w.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.CacheMiB*1024))

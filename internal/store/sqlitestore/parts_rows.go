@@ -1,0 +1,755 @@
+package sqlitestore
+
+// A sealed partition's compact rows in column chunks (layout version 7).
+// A compact row (ev_N) costs about 48 bytes an event, 21 of them SQLite's
+// record header and cell; a sealing of version 7 writes the partition's
+// rows instead in chunks of rowsChunk events, one row of ev_N_rows a
+// chunk, and drops ev_N. Chunk k of a partition holds its events whose id
+// is within [first_id, first_id + rowsChunk), first_id = firstID + k ×
+// rowsChunk: the chunk of an id is found without a query.
+//
+// A chunk (chunkVersion 1) is a version byte, the count n of its events
+// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian:
+// incompressible, and read without decompressing; the first 3, h3, are
+// in the partition's runs of hashes, parts_hashes.go, which give an
+// event's position), then one zstd frame of the other columns, each of
+// n values one after the other:
+//
+//   - id: the first less first_id, then each less the one before less 1,
+//     uvarints (0 for consecutive ids);
+//   - ts: time.source less the partition's base, then each less the one
+//     before, zigzag varints;
+//   - loc: the first, then each less the one before, zigzag varints;
+//   - addresses: a byte an event (bit 0 a source address of 16 bytes, bit
+//     1 one of 4, bits 2 and 3 the same of the destination), then the
+//     source addresses, then the destination ones;
+//   - AS numbers: the source's, then the destination's, uvarints (0 for
+//     none);
+//   - host names (reversed, as the compact row held them): the source's,
+//     then the destination's, each its length as a uvarint and its bytes;
+//   - the four dictionary codes: the count of distinct (feed, taxonomy,
+//     type, TLP) of the chunk, each as four uvarints (0 for none), then
+//     each event's number in that list, a uvarint.
+//
+// A reader decompresses the chunks its ids are in, and parses what it
+// needs of them: the locations stop after loc.
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
+)
+
+// rowsVersion is the layout version from which a sealing writes the
+// compact rows in chunks and drops ev_N (event_parts.sealed_as).
+const rowsVersion = 7
+
+// defaultRowsChunk is how many ids a chunk spans: about 50 KB of columns
+// before compression, decoded in well under a millisecond.
+const defaultRowsChunk = 4096
+
+// chunkVersion leads a chunk.
+const chunkVersion = 1
+
+// chunkMaxEvents bounds the count a chunk may claim (a damaged one is
+// refused before its columns are allocated).
+const chunkMaxEvents = 1 << 20
+
+var errBadChunk = errors.New("malformed chunk of compact rows")
+
+func rowsTable(t string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + t + `_rows (first_id INTEGER PRIMARY KEY, data BLOB NOT NULL)`
+}
+
+// sealedRow is an event of a chunk, as a hot partition's row (ts
+// absolute, no extra, only the low part of h8: hashLowMask) and its host
+// names.
+type sealedRow struct {
+	hotRow
+	src, dst []byte
+}
+
+// Address kinds of a chunk's byte an event.
+const (
+	chunkSrc16 = 1 << iota
+	chunkSrc4
+	chunkDst16
+	chunkDst4
+)
+
+// encodeChunk returns the chunk of rows (in id order, ts absolute), the
+// columns compressed with enc; base is the partition's, first the
+// chunk's first_id.
+func encodeChunk(enc *zstd.Encoder, rows []sealedRow, base, first int64) []byte {
+	n := len(rows)
+	out := []byte{chunkVersion}
+	out = binary.AppendUvarint(out, uint64(n))
+	for i := range rows {
+		out = appendHashLow(out, rows[i].h8)
+	}
+	var c []byte
+	prev := first - 1
+	for i := range rows {
+		c = binary.AppendUvarint(c, uint64(rows[i].id-prev-1))
+		prev = rows[i].id
+	}
+	var pts, ploc int64
+	for i := range rows {
+		ts := rows[i].ts - base
+		c = binary.AppendVarint(c, ts-pts)
+		pts = ts
+	}
+	for i := range rows {
+		loc := rows[i].loc()
+		c = binary.AppendVarint(c, loc-ploc)
+		ploc = loc
+	}
+	for i := range rows {
+		c = append(c, chunkAddrKind(&rows[i].hotRow))
+	}
+	for _, side := range []int{hotSrcIP, hotDstIP} {
+		for i := range rows {
+			r := &rows[i].hotRow
+			if r.flags&uint8(side) == 0 {
+				continue
+			}
+			ip := r.srcIP[:]
+			if side == hotDstIP {
+				ip = r.dstIP[:]
+			}
+			if isV4Mapped(ip) {
+				ip = ip[12:]
+			}
+			c = append(c, ip...)
+		}
+	}
+	for i := range rows {
+		c = binary.AppendUvarint(c, uint64(rows[i].srcASN))
+	}
+	for i := range rows {
+		c = binary.AppendUvarint(c, uint64(rows[i].dstASN))
+	}
+	for i := range rows {
+		c = binary.AppendUvarint(c, uint64(len(rows[i].src)))
+		c = append(c, rows[i].src...)
+	}
+	for i := range rows {
+		c = binary.AppendUvarint(c, uint64(len(rows[i].dst)))
+		c = append(c, rows[i].dst...)
+	}
+	type codes [4]uint32
+	var list []codes
+	index := map[codes]int{}
+	nums := make([]int, n)
+	for i := range rows {
+		r := &rows[i]
+		k := codes{r.feed, r.taxonomy, r.typ, r.tlp}
+		j, ok := index[k]
+		if !ok {
+			j = len(list)
+			index[k] = j
+			list = append(list, k)
+		}
+		nums[i] = j
+	}
+	c = binary.AppendUvarint(c, uint64(len(list)))
+	for _, k := range list {
+		for _, v := range k {
+			c = binary.AppendUvarint(c, uint64(v))
+		}
+	}
+	for _, j := range nums {
+		c = binary.AppendUvarint(c, uint64(j))
+	}
+	return enc.EncodeAll(c, out)
+}
+
+func chunkAddrKind(r *hotRow) byte {
+	var k byte
+	if r.flags&hotSrcIP != 0 {
+		if isV4Mapped(r.srcIP[:]) {
+			k |= chunkSrc4
+		} else {
+			k |= chunkSrc16
+		}
+	}
+	if r.flags&hotDstIP != 0 {
+		if isV4Mapped(r.dstIP[:]) {
+			k |= chunkDst4
+		} else {
+			k |= chunkDst16
+		}
+	}
+	return k
+}
+
+// chunkHashBytes are the bytes of an event's h8 a chunk holds: its low
+// 5 (hashLow); the runs of hashes hold the first 3.
+const (
+	chunkHashBytes = 5
+	hashLowMask    = 1<<(8*chunkHashBytes) - 1
+)
+
+func appendHashLow(b []byte, h8 uint64) []byte {
+	var w [8]byte
+	binary.LittleEndian.PutUint64(w[:], h8)
+	return append(b, w[:chunkHashBytes]...)
+}
+
+// hashLow returns the i-th low part of h8 of a chunk's hashes.
+func hashLow(lows []byte, i int) uint64 {
+	var w [8]byte
+	copy(w[:], lows[chunkHashBytes*i:chunkHashBytes*(i+1)])
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// chunkHashes returns the count of a chunk's events and the low parts of
+// their h8 (hashLow), without decompressing it.
+func chunkHashes(data []byte) (int, []byte, error) {
+	if len(data) == 0 || data[0] != chunkVersion {
+		return 0, nil, errBadChunk
+	}
+	n, l := binary.Uvarint(data[1:])
+	if l <= 0 || n == 0 || n > chunkMaxEvents || uint64(len(data)-1-l) < chunkHashBytes*n {
+		return 0, nil, errBadChunk
+	}
+	return int(n), data[1+l : 1+l+chunkHashBytes*int(n)], nil
+}
+
+// What decodeChunk parses of a chunk.
+const (
+	chunkLocs = iota // id, h8 and loc
+	chunkAll         // every column
+)
+
+// chunkReader reads a chunk's columns, its error the first failure.
+type chunkReader struct {
+	b   []byte
+	err error
+}
+
+func (r *chunkReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, l := binary.Uvarint(r.b)
+	if l <= 0 {
+		r.err = errBadChunk
+		return 0
+	}
+	r.b = r.b[l:]
+	return v
+}
+
+func (r *chunkReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, l := binary.Varint(r.b)
+	if l <= 0 {
+		r.err = errBadChunk
+		return 0
+	}
+	r.b = r.b[l:]
+	return v
+}
+
+func (r *chunkReader) bytes(n uint64) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if uint64(len(r.b)) < n {
+		r.err = errBadChunk
+		return nil
+	}
+	out := r.b[:n:n]
+	r.b = r.b[n:]
+	return out
+}
+
+// decodeChunk decodes a chunk of first_id first of a partition of base
+// base into rows (reused), parsing up to what (chunkLocs, chunkAll). The
+// names of the rows refer to the chunk's decompressed columns, in buf
+// (reused too), returned.
+func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
+	n, h8s, err := chunkHashes(data)
+	if err != nil {
+		return rows[:0], buf, err
+	}
+	// The columns start after the version, the count and the hashes.
+	_, l := binary.Uvarint(data[1:])
+	buf, err = ps.dec.DecodeAll(data[1+l+chunkHashBytes*n:], buf[:0])
+	if err != nil {
+		return rows[:0], buf, fmt.Errorf("%w: %w", errBadChunk, err)
+	}
+	rows = slices.Grow(rows[:0], n)[:n]
+	r := chunkReader{b: buf}
+	id := first - 1
+	for i := range rows {
+		rows[i] = sealedRow{}
+		rows[i].h8 = hashLow(h8s, i)
+		id += int64(r.uvarint()) + 1
+		rows[i].id = id
+	}
+	ts := base
+	for i := range rows {
+		ts += r.varint()
+		rows[i].ts = ts
+	}
+	var loc int64
+	for i := range rows {
+		loc += r.varint()
+		rows[i].block, rows[i].slot = uint32(loc>>8), uint8(loc)
+	}
+	if r.err != nil || what == chunkLocs {
+		return rows, buf, r.err
+	}
+	kinds := r.bytes(uint64(n))
+	if r.err != nil {
+		return rows, buf, r.err
+	}
+	for _, side := range []int{hotSrcIP, hotDstIP} {
+		k16, k4 := byte(chunkSrc16), byte(chunkSrc4)
+		if side == hotDstIP {
+			k16, k4 = chunkDst16, chunkDst4
+		}
+		for i := range rows {
+			var ip [16]byte
+			switch kinds[i] & (k16 | k4) {
+			case 0:
+				continue
+			case k16:
+				copy(ip[:], r.bytes(16))
+			case k4:
+				ip[10], ip[11] = 0xff, 0xff
+				copy(ip[12:], r.bytes(4))
+			default:
+				r.err = errBadChunk
+			}
+			row := &rows[i]
+			row.flags |= uint8(side)
+			if side == hotSrcIP {
+				row.srcIP = ip
+			} else {
+				row.dstIP = ip
+			}
+		}
+	}
+	for i := range rows {
+		rows[i].srcASN = uint32(r.uvarint())
+	}
+	for i := range rows {
+		rows[i].dstASN = uint32(r.uvarint())
+	}
+	for i := range rows {
+		if b := r.bytes(r.uvarint()); len(b) > 0 {
+			rows[i].src = b
+		}
+	}
+	for i := range rows {
+		if b := r.bytes(r.uvarint()); len(b) > 0 {
+			rows[i].dst = b
+		}
+	}
+	codes := r.uvarint()
+	if codes > uint64(n) {
+		return rows, buf, errBadChunk
+	}
+	list := make([][4]uint32, codes)
+	for j := range list {
+		for k := range list[j] {
+			list[j][k] = uint32(r.uvarint())
+		}
+	}
+	for i := range rows {
+		j := r.uvarint()
+		if j >= codes {
+			if r.err == nil {
+				r.err = errBadChunk
+			}
+			break
+		}
+		c := &list[j]
+		rows[i].feed, rows[i].taxonomy, rows[i].typ, rows[i].tlp = c[0], c[1], c[2], c[3]
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errBadChunk
+	}
+	return rows, buf, r.err
+}
+
+// writeChunks writes the chunks of a hot copy's rows in tx.
+func writeChunks(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, p *partition, hot *hotSnap, size int) error {
+	if _, err := tx.ExecContext(ctx, rowsTable(p.table)); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+p.table+`_rows (first_id, data) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	defer hot.done()
+	var rows []sealedRow
+	flush := func(first int64) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err := st.ExecContext(ctx, first, encodeChunk(enc, rows, p.base, first))
+		rows = rows[:0]
+		return err
+	}
+	chunk := p.firstID
+	for i := range hot.n {
+		r := hot.row(i)
+		if c := p.firstID + (r.id-p.firstID)/int64(size)*int64(size); c != chunk {
+			if err := flush(chunk); err != nil {
+				return err
+			}
+			chunk = c
+		}
+		src, dst, _ := hotNames(hot.extra(r))
+		rows = append(rows, sealedRow{hotRow: *r, src: src, dst: dst})
+	}
+	return flush(chunk)
+}
+
+// eachChunk calls fn with each chunk of sealed partition p (sealed as
+// rowsVersion or later) holding one of ids (in order), decoded up to
+// what, and the ids of ids within its range. A chunk is found by the
+// greatest first_id not above an id: the chunks' span is the sealing's
+// (rowsChunk then), not this store's.
+func (ps *parts) eachChunk(ctx context.Context, p *partition, ids []int64, what int, fn func(rows []sealedRow, ids []int64) error) error {
+	var (
+		rows []sealedRow
+		buf  []byte
+		err  error
+	)
+	for i := 0; i < len(ids); {
+		var found bool
+		rows, buf, found, err = ps.chunkAt(ctx, p, ids[i], what, rows, buf)
+		if err != nil {
+			return err
+		}
+		j := i + 1
+		if found {
+			last := rows[len(rows)-1].id
+			for j < len(ids) && ids[j] <= last {
+				j++
+			}
+			if err := fn(rows, ids[i:j]); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// chunkAt decodes into rows (and buf, both reused) the chunk of sealed
+// partition p whose range holds id: found is false when id is past its
+// last event or before the first chunk.
+func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, bool, error) {
+	var (
+		first int64
+		data  []byte
+	)
+	err := ps.searchStmts.each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, []any{id},
+		func(r *sql.Rows) error { return r.Scan(&first, &data) })
+	if err != nil || data == nil {
+		return rows[:0], buf, false, err
+	}
+	rows, buf, err = ps.decodeChunk(data, p.base, first, what, rows, buf)
+	if err != nil {
+		return rows[:0], buf, false, fmt.Errorf("chunk %d: %w", first, err)
+	}
+	return rows, buf, id <= rows[len(rows)-1].id, nil
+}
+
+// findRow returns the row of id in a chunk's rows, nil when none.
+func findRow(rows []sealedRow, id int64) *sealedRow {
+	i, ok := slices.BinarySearchFunc(rows, id, func(r sealedRow, id int64) int {
+		switch {
+		case r.id < id:
+			return -1
+		case r.id > id:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return nil
+	}
+	return &rows[i]
+}
+
+// sealedLocs calls fn with the id and location (block × 256 + slot) of
+// each event of ids (in order, all in sealed partition p) that p holds,
+// in order of id: from its chunks (rowsVersion) or its compact rows.
+// dense is eachByID's: a range of rows read when ids are at least one in
+// dense of it.
+func (ps *parts) sealedLocs(ctx context.Context, p *partition, ids []int64, dense int64, fn func(id, loc int64) error) error {
+	if ps.sealedVersion(p) >= rowsVersion {
+		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
+			for _, id := range ids {
+				if r := findRow(rows, id); r != nil {
+					if err := fn(id, r.loc()); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	return ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, ids, dense, func(rows *sql.Rows) error {
+		var id, loc int64
+		if err := rows.Scan(&id, &loc); err != nil {
+			return err
+		}
+		return fn(id, loc)
+	})
+}
+
+// sealedIDs returns the ids above after of sealed partition p, in order,
+// at most limit.
+func (ps *parts) sealedIDs(ctx context.Context, p *partition, after int64, limit int) ([]int64, error) {
+	var ids []int64
+	if ps.sealedVersion(p) < rowsVersion {
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit},
+			func(rows *sql.Rows) error {
+				var id int64
+				err := rows.Scan(&id)
+				ids = append(ids, id)
+				return err
+			})
+		return ids, err
+	}
+	var (
+		rows []sealedRow
+		buf  []byte
+	)
+	// From the chunk whose range holds after on.
+	var first int64
+	err := ps.s.read.QueryRowContext(ctx, `SELECT coalesce(max(first_id), -9223372036854775808) FROM `+p.table+`_rows WHERE first_id <= ?`, after).Scan(&first)
+	if err != nil {
+		return nil, err
+	}
+	for len(ids) < limit {
+		var (
+			key  int64
+			data []byte
+		)
+		err := ps.s.read.QueryRowContext(ctx, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id >= ? ORDER BY first_id LIMIT 1`, first).Scan(&key, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows, buf, err = ps.decodeChunk(data, p.base, key, chunkLocs, rows, buf)
+		if err != nil {
+			return nil, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
+		}
+		for i := range rows {
+			if id := rows[i].id; id > after && len(ids) < limit {
+				ids = append(ids, id)
+			}
+		}
+		first = key + 1
+	}
+	return ids, nil
+}
+
+// sealedMaxID returns the highest id of sealed partition p sealed as
+// rowsVersion or later, 0 when it has none.
+func (ps *parts) sealedMaxID(ctx context.Context, q partsQueryer, p *partition) (int64, error) {
+	var (
+		key  int64
+		data []byte
+	)
+	err := q.QueryRowContext(ctx, `SELECT first_id, data FROM `+p.table+`_rows ORDER BY first_id DESC LIMIT 1`).Scan(&key, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	rows, _, err := ps.decodeChunk(data, p.base, key, chunkLocs, nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
+	}
+	return rows[len(rows)-1].id, nil
+}
+
+// namesTable holds a sealed partition's host names (rowsVersion): each
+// reversed name of an event, source and destination, with its ts (less
+// the partition's base) and id; what the indexes of src_fqdn and
+// dst_fqdn were.
+func namesTable(t string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + t + `_names (name TEXT NOT NULL, ts INTEGER NOT NULL, id INTEGER NOT NULL,
+		PRIMARY KEY (name, ts, id)) WITHOUT ROWID`
+}
+
+// writeNames writes the list of a hot copy's host names in tx: sorted
+// first, so that the rows go in in key order, 64 a statement.
+func writeNames(ctx context.Context, tx *sql.Tx, p *partition, hot *hotSnap) error {
+	if _, err := tx.ExecContext(ctx, namesTable(p.table)); err != nil {
+		return err
+	}
+	type nameRow struct {
+		name   string
+		ts, id int64
+	}
+	var list []nameRow
+	for i := range hot.n {
+		r := hot.row(i)
+		src, dst, _ := hotNames(hot.extra(r))
+		for _, name := range [][]byte{src, dst} {
+			if len(name) > 0 {
+				list = append(list, nameRow{string(name), r.ts - p.base, r.id})
+			}
+		}
+	}
+	hot.done()
+	slices.SortFunc(list, func(a, b nameRow) int {
+		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.ts, b.ts), cmp.Compare(a.id, b.id))
+	})
+	list = slices.Compact(list) // a name on both sides, once
+	args := make([]any, 0, 3*partRowsPerInsert)
+	for start := 0; start < len(list); start += partRowsPerInsert {
+		chunk := list[start:min(start+partRowsPerInsert, len(list))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.name, r.ts, r.id)
+		}
+		if _, err := tx.ExecContext(ctx, multiInsertSQL(p.table+"_names", "name, ts, id", 3, len(chunk)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchNames offers a sealed partition's first matches to top, read
+// through its list of host names: those within f's range, in the order
+// of the search (offerMerged).
+func (ps *parts) searchNames(ctx context.Context, p *partition, f *partFilter, top *topHits) error {
+	ps.sealedAsked.Add(1)
+	var list []posting
+	err := ps.searchStmts.each(ctx, ps.s.read, `SELECT ts, id FROM `+p.table+`_names WHERE name >= ? AND name < ?`, []any{f.from, f.to},
+		func(rows *sql.Rows) error {
+			var e posting
+			err := rows.Scan(&e.ts, &e.id)
+			list = append(list, e)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	return ps.offerMerged(ctx, p, f, top, list, 2)
+}
+
+// offerChunks is offerPostings for a partition sealed as rowsVersion or
+// later: the rows of the ids of keep (in the order of the search) read
+// from their chunks and tested in full by f, until the next id could not
+// enter top (stopped).
+func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, top *topHits, keep []posting) (stopped bool, err error) {
+	if !f.cols && f.listAnswers() {
+		// The list answered all of f: no row read.
+		for _, e := range keep {
+			h := partHit{ts: e.ts + p.base, id: e.id}
+			if top.full() && top.compare(h, top.worst()) >= 0 {
+				return true, nil
+			}
+			top.offer(h, false)
+		}
+		return false, nil
+	}
+	// The events of the partition with f's URL or malware hash.
+	var keyed map[int64]bool
+	if f.url != "" || f.hash != "" {
+		keyed = map[int64]bool{}
+		text, args := `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind = ?`, []any{f.hash, f.hashKind}
+		if f.url != "" {
+			text, args = `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind IN (?, ?)`, []any{f.url, keySourceURL, keyDestinationURL}
+		}
+		err := ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			keyed[id] = true
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		if f.url != "" && f.hash != "" {
+			both := map[int64]bool{}
+			err := ps.searchStmts.each(ctx, ps.s.read, `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind = ?`, []any{f.hash, f.hashKind},
+				func(rows *sql.Rows) error {
+					var id int64
+					err := rows.Scan(&id)
+					if keyed[id] {
+						both[id] = true
+					}
+					return err
+				})
+			if err != nil {
+				return false, err
+			}
+			keyed = both
+		}
+		if len(keyed) == 0 {
+			return false, nil
+		}
+	}
+	var (
+		rows []sealedRow
+		buf  []byte
+	)
+	for _, e := range keep {
+		if top.full() && top.compare(partHit{ts: e.ts + p.base, id: e.id}, top.worst()) >= 0 {
+			return true, nil // this id and the rest could not enter
+		}
+		if keyed != nil && !keyed[e.id] {
+			continue
+		}
+		if len(rows) == 0 || e.id < rows[0].id || e.id > rows[len(rows)-1].id {
+			var err error
+			if rows, buf, _, err = ps.chunkAt(ctx, p, e.id, chunkAll, rows, buf); err != nil {
+				return false, err
+			}
+		}
+		r := findRow(rows, e.id)
+		if r == nil || !f.matchRow(&r.hotRow) || !f.matchNames(r.src, r.dst) {
+			continue
+		}
+		if f.org != "" {
+			var n int
+			err := ps.s.read.QueryRowContext(ctx, `SELECT count(*) FROM event_orgs WHERE org = ? AND time_source = ? AND event_id = ?`,
+				f.org, r.ts, r.id).Scan(&n)
+			if err != nil {
+				return false, err
+			}
+			if n == 0 {
+				continue
+			}
+		}
+		top.offer(partHit{ts: r.ts, id: r.id, srcIP: r.srcKey(), srcASN: int64(r.srcASN), typ: int64(r.typ), fd: int64(r.feed)}, false)
+	}
+	return false, nil
+}
+
+// sealedVersion is the layout version sealed partition p was sealed as
+// (partition.sealedAs), read under mu.
+func (ps *parts) sealedVersion(p *partition) int {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return p.sealedAs
+}
