@@ -241,6 +241,9 @@ func benchIngest(ctx context.Context, c *cmdEnv, work string, rows int, transpor
 	}
 	if !noStore && stored > 0 {
 		size, err := b.storeBytes(ctx, work, postgres)
+		if errors.Is(err, errLogBusy) {
+			return errors.New(c.t("bench.ingest.logbusy"))
+		}
 		if err != nil {
 			return err
 		}
@@ -270,14 +273,18 @@ func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (in
 	// What the write-ahead log holds is moved into the database and the
 	// log emptied, so that the pages count once. A checkpoint the store's
 	// own is running (after a sealing's pages were given back, say)
-	// leaves the log as it is and says busy: asked again until done.
+	// leaves the log as it is and says busy: asked again for 10 s, then
+	// no size is given (it would count the log).
 	for try := 0; ; try++ {
 		var busy, logPages, moved int64
 		if err := b.db.DB().QueryRow(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &moved); err != nil {
 			return 0, err
 		}
-		if busy == 0 || try == 100 {
+		if busy == 0 {
 			break
+		}
+		if try == 100 {
+			return 0, errLogBusy
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -295,6 +302,10 @@ func (b *ingestBench) storeBytes(ctx context.Context, work, postgres string) (in
 	}
 	return n, nil
 }
+
+// errLogBusy: the store's write-ahead log could not be emptied into the
+// database to measure its size.
+var errLogBusy = errors.New("the write-ahead log is still busy")
 
 // ingestBench is the pipeline bench ingest times: a store in work/data,
 // the bench enrichers, the store output (or one that counts, with

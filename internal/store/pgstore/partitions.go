@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // events is partitioned by ranges of ids (migration 13): partition N,
@@ -63,7 +64,7 @@ var searchIndexes = []struct{ name, def string }{
 }
 
 // sealLock names the advisory lock a process holds while it builds a
-// partition's indexes (lockKey; the second key is the partition's
+// partition's indexes (sqlkit.LockKey; the second key is the partition's
 // number), so that two processes do not build the same ones.
 const sealLock = "vigil seal"
 
@@ -302,7 +303,7 @@ func createPartition(ctx context.Context, pool *pgxpool.Pool, n int64, day strin
 	})
 }
 
-// partitionLock names the advisory lock (lockKey; the second key is the
+// partitionLock names the advisory lock (sqlkit.LockKey; the second key is the
 // partition's number) under which a partition is created, by a roll or
 // ahead of it.
 const partitionLock = "vigil partition"
@@ -312,7 +313,7 @@ const partitionLock = "vigil partition"
 // partition that exists is attached.
 func makePartition(ctx context.Context, tx pgx.Tx, n int64) error {
 	name := "events_" + strconv.FormatInt(n, 10)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey(partitionLock)+`, $1)`, int32(n)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+sqlkit.LockKey(partitionLock)+`, $1)`, int32(n)); err != nil {
 		return err
 	}
 	// In the store's schema, not wherever the search path finds one.
@@ -477,16 +478,16 @@ func sealPartition(ctx context.Context, conn *pgx.Conn, n int64, wait bool) erro
 // index), waiting for it when wait is set, and reports whether it has it.
 func lockSealing(ctx context.Context, conn *pgx.Conn, n int64, wait bool) (bool, error) {
 	if wait {
-		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n))
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+sqlkit.LockKey(sealLock)+`, $1)`, int32(n))
 		return err == nil, err
 	}
 	var locked bool
-	err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKey(sealLock)+`, $1)`, int32(n)).Scan(&locked)
+	err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+sqlkit.LockKey(sealLock)+`, $1)`, int32(n)).Scan(&locked)
 	return locked, err
 }
 
 // unlockSealing releases what lockSealing took, even when the sealing's
 // context is done.
 func unlockSealing(conn *pgx.Conn, n int64) {
-	conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+lockKey(sealLock)+`, $1)`, int32(n))
+	conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+sqlkit.LockKey(sealLock)+`, $1)`, int32(n))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // openSecond opens another Store on s's schema: a second vigil process
@@ -539,7 +540,7 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 		default:
 		}
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'
-			AND NOT granted AND classid = (`+lockKey(sealLock)+` & 4294967295)::oid AND objid = 1 AND objsubid = 2)`).Scan(&waiting); err != nil {
+			AND NOT granted AND classid = (`+sqlkit.LockKey(sealLock)+` & 4294967295)::oid AND objid = 1 AND objsubid = 2)`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)

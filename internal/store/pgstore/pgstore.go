@@ -69,7 +69,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migrateLock names the advisory lock (lockKey) that keeps two vigil
+// migrateLock names the advisory lock (sqlkit.LockKey) that keeps two vigil
 // processes starting at once from applying the same migration twice. (The
 // capabilities' migrations, sqlkit.MigrateSchemas, take a lock of their
 // own, keyed by the schema too: sqlkit.Postgres.MigrationLock.)
@@ -77,18 +77,7 @@ const migrateLock = "vigil migrate"
 
 // lockMigrations takes migrateLock until the end of the transaction that
 // applies the migrations.
-var lockMigrations = `SELECT pg_advisory_xact_lock(` + lockKey(migrateLock) + `, 0)`
-
-// lockKey is the SQL of the first key of the advisory lock named purpose
-// in the store's schema. Advisory locks are the database's, not a
-// schema's: keyed by the purpose only, two stores in two schemas of one
-// database (two Vigil instances, tests side by side) would wait for each
-// other's migrations, and skip or wait for each other's sealing of the
-// same partition number. A collision of the hashes of two schemas' names
-// (one in 2^32) brings back only that waiting.
-func lockKey(purpose string) string {
-	return `hashtext('` + purpose + ` ' || coalesce(current_schema(), ''))`
-}
+var lockMigrations = `SELECT pg_advisory_xact_lock(` + sqlkit.LockKey(migrateLock) + `, 0)`
 
 // goSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction.

@@ -42,8 +42,19 @@ var (
 	SQLite = Dialect{name: "sqlite", micros: true}
 	// Postgres is the dialect of the PostgreSQL store.
 	Postgres = Dialect{name: "postgres", numbered: true,
-		migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil capabilities ' || coalesce(current_schema(), '')))`}
+		migrationLock: `SELECT pg_advisory_xact_lock(` + LockKey("vigil capabilities") + `)`}
 )
+
+// LockKey is the SQL of a PostgreSQL advisory lock's key for purpose in
+// the current schema. Advisory locks are the database's, not a schema's:
+// keyed by the purpose only, two stores in two schemas of one database
+// (two Vigil instances, tests side by side) would wait for each other's
+// migrations, and skip or wait for each other's sealing of the same
+// partition number. A collision of the hashes of two schemas' names (one
+// in 2^32) brings back only that waiting.
+func LockKey(purpose string) string {
+	return `hashtext('` + purpose + ` ' || coalesce(current_schema(), ''))`
+}
 
 // MigrationLock returns the statement a migration's transaction begins
 // with to wait for another process's migration ("" when BEGIN does it).
