@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Field is one harmonized key and its normalized value. Values are kept as
@@ -284,7 +285,9 @@ func (e *Event) appendRaw(b []byte) []byte { return append(append(b, e.rawHead..
 
 // rawText is raw held as bytes in its base64 form.
 func (e *Event) rawText() string {
-	return string(e.appendRawBase64(make([]byte, 0, base64.StdEncoding.EncodedLen(e.rawLen()))))
+	b := e.appendRawBase64(make([]byte, 0, base64.StdEncoding.EncodedLen(e.rawLen())))
+	// b is the string's alone from here on: no second copy of it.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // appendRawBase64 appends raw held as bytes in its base64 form, for
