@@ -256,13 +256,7 @@ func recycle(b []byte) {
 // header line written once a batch (event.AppendBatchHeads) spares S2,
 // and the decoder, about half of it.
 func encodeBatch(events []*event.Event) []byte {
-	return encodeWith(event.AppendBatchHeads, events)
-}
-
-// encodeWith is encodeBatch writing the batch with write (event.AppendBatch
-// writes the form before heads, codecS2).
-func encodeWith(write func([]byte, []*event.Event) []byte, events []*event.Event) []byte {
-	plain := write(plainBuffer(), events)
+	plain := event.AppendBatchHeads(plainBuffer(), events)
 	// Compressed into a second buffer of the pool, then copied out at its
 	// size: the message keeps it until JetStream acknowledged it.
 	room := plainBuffer()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Field is one harmonized key and its normalized value. Values are kept as
@@ -284,13 +285,30 @@ func (e *Event) appendRaw(b []byte) []byte { return append(append(b, e.rawHead..
 
 // rawText is raw held as bytes in its base64 form.
 func (e *Event) rawText() string {
-	raw := e.raw
-	if e.rawHead != "" {
-		raw = e.rawHead + e.raw
+	b := e.appendRawBase64(make([]byte, 0, base64.StdEncoding.EncodedLen(e.rawLen())))
+	// b is the string's alone from here on: no second copy of it.
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendRawBase64 appends raw held as bytes in its base64 form, for
+// rawText and JSON alike. Head and rest are encoded as one text through
+// a small buffer a multiple of 3 bytes long, so that neither raw joined
+// nor a []byte of it is made: raw is the larger part of many events, and
+// JSON and notifications read it for every event.
+func (e *Event) appendRawBase64(dst []byte) []byte {
+	var chunk [3 * 256]byte
+	n := 0
+	for _, part := range [2]string{e.rawHead, e.raw} {
+		for part != "" {
+			c := copy(chunk[n:], part)
+			n, part = n+c, part[c:]
+			if n == len(chunk) {
+				dst = base64.StdEncoding.AppendEncode(dst, chunk[:])
+				n = 0
+			}
+		}
 	}
-	b := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
-	base64.StdEncoding.Encode(b, []byte(raw))
-	return string(b)
+	return base64.StdEncoding.AppendEncode(dst, chunk[:n])
 }
 
 // Raw returns the decoded source line.

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -131,4 +132,46 @@ func FuzzDecodeBatchHeads(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRawBase64Parts: raw's base64 form, as Get and JSON give it, is the
+// same bytes whether the header line is held apart or raw is whole, for
+// heads and rests of every length modulo 3 and across the encoder's
+// buffer of 768 bytes.
+func TestRawBase64Parts(t *testing.T) {
+	text := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + (i*7+n)%26)
+		}
+		return string(b)
+	}
+	for _, headLen := range []int{1, 2, 3, 4, 766, 767, 768, 769, 2000} {
+		for _, restLen := range []int{0, 1, 2, 3, 765, 766, 767, 768, 1536, 1537, 5000} {
+			head := text(headLen-1) + "\n"
+			rest := text(restLen)
+			apart, whole := New(2), New(2)
+			apart.SetTrusted("source.ip", "192.0.2.1")
+			whole.SetTrusted("source.ip", "192.0.2.1")
+			apart.SetRawParts(head, rest)
+			whole.SetRawString(head + rest)
+			if apart.rawHead != head {
+				t.Fatalf("head %d: not held apart", headLen)
+			}
+			want := base64.StdEncoding.EncodeToString([]byte(head + rest))
+			if got := apart.Value("raw"); got != want {
+				t.Fatalf("head %d rest %d: raw apart %q, want %q", headLen, restLen, got, want)
+			}
+			if got := whole.Value("raw"); got != want {
+				t.Fatalf("head %d rest %d: raw whole %q, want %q", headLen, restLen, got, want)
+			}
+			wantJSON := `{"raw": "` + want + `", "source.ip": "192.0.2.1"}`
+			if got := string(apart.AppendJSON(nil)); got != wantJSON {
+				t.Fatalf("head %d rest %d: JSON apart %s, want %s", headLen, restLen, got, wantJSON)
+			}
+			if got := string(whole.AppendJSON(nil)); got != wantJSON {
+				t.Fatalf("head %d rest %d: JSON whole %s, want %s", headLen, restLen, got, wantJSON)
+			}
+		}
+	}
 }

@@ -2,7 +2,6 @@ package event
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -49,11 +48,7 @@ func (e *Event) appendRawJSON(b []byte, separator bool) []byte {
 		b = append(b, ',', ' ')
 	}
 	b = append(b, `"raw": "`...)
-	raw := e.raw
-	if e.rawHead != "" {
-		raw = e.rawHead + e.raw
-	}
-	b = base64.StdEncoding.AppendEncode(b, []byte(raw))
+	b = e.appendRawBase64(b)
 	return append(b, '"')
 }
 
