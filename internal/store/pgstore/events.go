@@ -145,11 +145,11 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
 		// The addresses ExtractColumns parsed, not parsed again.
 		if c.SrcIP.Valid() {
-			b.addrs[2*i] = keyAddr(&c.SrcIP)
+			b.addrs[2*i] = c.SrcIP.Addr()
 			b.srcIP[i] = &b.addrs[2*i]
 		}
 		if c.DstIP.Valid() {
-			b.addrs[2*i+1] = keyAddr(&c.DstIP)
+			b.addrs[2*i+1] = c.DstIP.Addr()
 			b.dstIP[i] = &b.addrs[2*i+1]
 		}
 		b.srcASN[i], b.dstASN[i] = nullInt8(c.SrcASN), nullInt8(c.DstASN)
@@ -172,9 +172,6 @@ func (b *batchColumns) release() {
 		b.records, b.data = nil, nil
 	}
 }
-
-// keyAddr is the address of a valid key, IPv4 unmapped.
-func keyAddr(k *store.IPKey) netip.Addr { return netip.AddrFrom16([16]byte(k.Bytes())).Unmap() }
 
 // InsertEvents stores the batch and its dedup keys in one transaction.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
