@@ -298,31 +298,20 @@ func rangeHolds(ctx context.Context, tx pgx.Tx, lo, hi int64, hashes [][]byte) (
 // copyWithIDs is copyEvents once the batch's ids are reserved, ids[i]
 // the id of event i.
 func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) (inserted int, ok bool, err error) {
-	if _, err := tx.Exec(ctx, `SAVEPOINT copy_events`); err != nil {
+	ok, err = copyInSavepoint(ctx, tx, "copy_events", isStoredHash,
+		copyIn{"rows", copyEventsSQL, func(buf []byte) []byte {
+			return appendCopyRows(slices.Grow(buf, copySize(b)), b, ids, now)
+		}},
+		copyIn{"blocks", copyBlocksSQL, func(buf []byte) []byte {
+			return appendCopyBlocks(buf, b.blocks, b.starts, ids)
+		}})
+	if err != nil {
 		return 0, false, fmt.Errorf("copy events: %w", err)
 	}
-	buf := buffers.Get().(*[]byte)
-	rowsIn := appendCopyRows(slices.Grow((*buf)[:0], copySize(b)), b, ids, now)
-	_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL)
-	if err == nil {
-		rowsIn = appendCopyBlocks(rowsIn[:0], b.blocks, b.starts, ids)
-		_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyBlocksSQL)
-	}
-	*buf = rowsIn[:0]
-	buffers.Put(buf)
-	if err != nil {
-		if !isStoredHash(err) {
-			return 0, false, fmt.Errorf("copy events: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_events`); err != nil {
-			return 0, false, fmt.Errorf("copy events: %w", err)
-		}
+	if !ok {
 		return 0, false, nil
 	}
 	// The rest of the batch needs no subtransaction.
-	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT copy_events`); err != nil {
-		return 0, false, fmt.Errorf("copy events: %w", err)
-	}
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))
 		queue := make([][]any, len(b.tagEvent))
@@ -338,4 +327,50 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 		}
 	}
 	return len(ids), true, nil
+}
+
+// copyIn is one COPY … FROM STDIN BINARY of copyInSavepoint: its
+// statement, and rows appending its rows in COPY's binary form to a
+// buffer; what names it in an error.
+type copyIn struct {
+	what string
+	sql  string
+	rows func(buf []byte) []byte
+}
+
+// copyInSavepoint runs copies in tx, in order, inside the savepoint name.
+// It releases the savepoint and reports true when all succeed; when the
+// server refuses one with an error refused reports (a row stored
+// already), it rolls the savepoint back and reports false, tx as it was
+// before, for the caller to store the rows by a statement that skips or
+// merges those. The rows are written into one pooled buffer (buffers).
+func copyInSavepoint(ctx context.Context, tx pgx.Tx, name string, refused func(error) bool, copies ...copyIn) (bool, error) {
+	if _, err := tx.Exec(ctx, `SAVEPOINT `+name); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	buf := buffers.Get().(*[]byte)
+	rows := (*buf)[:0]
+	var err error
+	for _, c := range copies {
+		rows = c.rows(rows[:0])
+		if _, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), c.sql); err != nil {
+			err = fmt.Errorf("%s: %w", c.what, err)
+			break
+		}
+	}
+	*buf = rows[:0]
+	buffers.Put(buf)
+	if err != nil {
+		if !refused(err) {
+			return false, err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+name); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT `+name); err != nil {
+		return false, fmt.Errorf("release savepoint: %w", err)
+	}
+	return true, nil
 }

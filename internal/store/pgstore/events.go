@@ -272,29 +272,23 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 		sorted = append(sorted, k)
 	}
 	slices.SortFunc(sorted, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
-	if _, err := tx.Exec(ctx, `SAVEPOINT copy_dedup`); err != nil {
-		return err
+	// The keys' only constraint is their primary key: a unique violation
+	// is a key stored already, any other error a failure.
+	copied, err := copyInSavepoint(ctx, tx, "copy_dedup", isUnique,
+		copyIn{"keys", `COPY dedup_keys (key, expires) FROM STDIN BINARY`, func(rows []byte) []byte {
+			rows = appendCopyHeader(rows)
+			for _, k := range sorted {
+				rows = binary.BigEndian.AppendUint16(rows, 2)
+				rows = appendBytes(rows, k[:])
+				rows = appendInt8(rows, pgMicros(latest[k]))
+			}
+			return binary.BigEndian.AppendUint16(rows, 0xffff)
+		}})
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
 	}
-	buf := buffers.Get().(*[]byte)
-	rows := appendCopyHeader((*buf)[:0])
-	for _, k := range sorted {
-		rows = binary.BigEndian.AppendUint16(rows, 2)
-		rows = appendBytes(rows, k[:])
-		rows = appendInt8(rows, pgMicros(latest[k]))
-	}
-	rows = binary.BigEndian.AppendUint16(rows, 0xffff)
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), `COPY dedup_keys (key, expires) FROM STDIN BINARY`)
-	*buf = rows[:0]
-	buffers.Put(buf)
-	if err == nil {
-		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT copy_dedup`)
-		return err
-	}
-	if !isStoredHash(err) {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_dedup`); err != nil {
-		return err
+	if copied {
+		return nil
 	}
 	keys := make([][]byte, len(sorted))
 	expires := make([]time.Time, len(sorted))
@@ -302,8 +296,10 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 		keys[i] = sorted[i][:]
 		expires[i] = latest[sorted[i]]
 	}
-	_, err = tx.Exec(ctx, upsertDedupSQL, keys, expires)
-	return err
+	if _, err := tx.Exec(ctx, upsertDedupSQL, keys, expires); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+	return nil
 }
 
 // insertEvents stores the batch b in tx by insertEventsSQL (or
