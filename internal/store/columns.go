@@ -58,6 +58,24 @@ func MakeIPKey(a netip.Addr) IPKey {
 	return IPKey{b: a.Unmap().As16(), ok: true}
 }
 
+// IPKeyFromBytes returns the key whose Bytes are b, a column's 16 bytes
+// as a store wrote them: no address unless b has 16 bytes.
+func IPKeyFromBytes(b []byte) IPKey {
+	if len(b) != 16 {
+		return IPKey{}
+	}
+	return IPKey{b: [16]byte(b), ok: true}
+}
+
+// Addr returns the key's address, IPv4 unmapped as an event shows it, or
+// the zero Addr for no address.
+func (k IPKey) Addr() netip.Addr {
+	if !k.ok {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16(k.b).Unmap()
+}
+
 // Valid reports whether the key holds an address.
 func (k IPKey) Valid() bool { return k.ok }
 

@@ -59,6 +59,36 @@ func TestPrefixRange(t *testing.T) {
 	}
 }
 
+// TestIPKeyAddr: a key gives back its address, an IPv4-mapped one
+// unmapped as MakeIPKey stores it, and its bytes make the same key again;
+// no address gives none.
+func TestIPKeyAddr(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8::1", "2001:db8::1"},
+		{"::", "::"},
+		{"", "invalid IP"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			var a netip.Addr
+			if tt.in != "" {
+				a = netip.MustParseAddr(tt.in)
+			}
+			k := MakeIPKey(a)
+			if got := k.Addr().String(); got != tt.want {
+				t.Errorf("MakeIPKey(%s).Addr() = %s, want %s", tt.in, got, tt.want)
+			}
+			if again := IPKeyFromBytes(k.Bytes()); again != k {
+				t.Errorf("IPKeyFromBytes(%x) = %v, want %v", k.Bytes(), again, k)
+			}
+		})
+	}
+	if k := IPKeyFromBytes([]byte{192, 0, 2, 1}); k.Valid() || k.Addr().IsValid() {
+		t.Errorf("IPKeyFromBytes of 4 bytes = %v, want no address", k.Addr())
+	}
+}
+
 func TestExtractColumns(t *testing.T) {
 	e := event.New(8)
 	for k, v := range map[string]string{

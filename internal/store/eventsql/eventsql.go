@@ -102,7 +102,7 @@ func groupValue(v any) string {
 		return ""
 	case []byte:
 		if len(v) == 16 {
-			return netip.AddrFrom16([16]byte(v)).Unmap().String()
+			return store.IPKeyFromBytes(v).Addr().String()
 		}
 		return string(v)
 	case int64:

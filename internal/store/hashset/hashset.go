@@ -165,8 +165,9 @@ func (l *layer) has(key uint64) bool {
 }
 
 // add adds key, a key of partition part (under Set.mu). The partition is
-// listed before the key's bits are set, so that a lookup which finds them
-// finds it listed.
+// listed, and in a tagged set the key's tag as it set, before the key's
+// bits in blocks: a lookup that finds those (has) finds the partition
+// listed and its tag, and so names it (Admit).
 func (l *layer) add(key uint64, part int64) {
 	parts := *l.parts.Load()
 	j := len(parts) - 1
@@ -178,18 +179,18 @@ func (l *layer) add(key uint64, part int64) {
 			l.parts.Store(&grown)
 		}
 	}
-	i, m := probe(key, uint64(len(l.blocks)))
-	b := &l.blocks[i]
-	for w := range b {
-		atomic.OrUint64(&b[w], 1<<(m>>(16+6*w)&63))
-	}
-	l.n++
 	if l.tags != nil {
 		b, m := &l.tags[tagBlock(key, uint64(len(l.tags)))], tagBits(key, j)
 		for w := range uint64(tagProbes) {
 			atomic.OrUint64(&b[(m+w)&7], 1<<(m>>(3+6*w)&63))
 		}
 	}
+	i, m := probe(key, uint64(len(l.blocks)))
+	b := &l.blocks[i]
+	for w := range b {
+		atomic.OrUint64(&b[w], 1<<(m>>(16+6*w)&63))
+	}
+	l.n++
 }
 
 // Has reports whether key may have been added.

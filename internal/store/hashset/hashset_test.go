@@ -2,8 +2,10 @@ package hashset
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -197,6 +199,61 @@ func askWhileAdding(t *testing.T, s *Set) {
 		if !s.Has(keys[i]) {
 			t.Fatalf("key %d added, not found", i)
 		}
+	}
+}
+
+// TestAskTheKeyBeingAdded asks, in a tagged set, each key while another
+// goroutine adds it: the moment a lookup finds the key's bits, its layer
+// names the key's partition (its tag is set before its bits), not none
+// or only others. The asker waits for each key's bits, so that it asks
+// within the few nanoseconds after they are set.
+func TestAskTheKeyBeingAdded(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs the adder and the asker running at once")
+	}
+	s := NewTagged(0)
+	l := (*s.layers.Load())[0]
+	const n, parts = 5000, 16
+	var (
+		next  atomic.Int64 // the key the adder is about to add, once the asker waits for it
+		asked atomic.Int64 // the key the asker waits for
+	)
+	asked.Store(-1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range int64(n) {
+			next.Store(i)
+			for asked.Load() != i {
+			}
+			s.Add([]uint64{key(uint64(i))}, i%parts)
+		}
+	})
+	missed := 0
+	for i := range int64(n) {
+		for next.Load() != i {
+		}
+		k := key(uint64(i))
+		if l.has(k) {
+			// Admitted before it is added (a false positive): its
+			// partition may not be named yet.
+			asked.Store(i)
+			continue
+		}
+		asked.Store(i)
+		for !l.has(k) {
+		}
+		found := false
+		s.Admit(k, func(ps []int64) bool {
+			found = slices.Contains(ps, i%parts)
+			return !found
+		})
+		if !found {
+			missed++
+		}
+	}
+	wg.Wait()
+	if missed > 0 {
+		t.Errorf("%d of %d keys admitted while being added without their partition named", missed, n)
 	}
 }
 

@@ -22,11 +22,13 @@ import (
 // event of the batch, a cost that grows with the partitions (a year of
 // daily partitions: 365 probes an event). A process instead keeps a Bloom
 // filter of the 8 first bytes of every hash of the closed partitions it
-// has read (covered; package hashset, the set sqlitestore keeps of its
-// sealed partitions), and asks in SQL only the hashes the filter admits
-// (a duplicate, or about 0.2 % of the others), and every hash of the
-// closed partitions it has not read yet. A closed partition is never
-// written again (roll), so a partition read once stays covered.
+// has read (covered; package hashset, tagged, the set sqlitestore keeps of
+// its sealed partitions), and asks in SQL only the hashes the filter
+// admits (a duplicate, or about 0.2 % of the others), each of the
+// partitions whose tags it matches (its own, and about 2.5 % of the
+// others of its layer), and every hash of the closed partitions it has
+// not read yet. A closed partition is never written again (roll), so a
+// partition read once stays covered.
 
 // closedSet is the set and how far it covers.
 type closedSet struct {
@@ -40,18 +42,16 @@ type closedSet struct {
 func hashKey(hash []byte) uint64 { return binary.BigEndian.Uint64(hash) }
 
 // admitted returns the hashes the set may hold by the covered partition
-// (below covered) that may hold them: the partitions listed by the set's
-// layers that admit each (hashset.Set.Admit). A hash in none of the lists
-// is in no covered partition. A set not made yet covers nothing.
-func (c *closedSet) admitted(hashes [][]byte, covered int64) map[int64][][]byte {
+// (numbered below covered) that may hold them: the partitions named by
+// the set's layers that admit each (hashset.Set.Admit, those whose tags
+// the hash matches), and those hashes, each once. A hash named by none is
+// in no covered partition. A set not made yet covers nothing.
+func (c *closedSet) admitted(hashes [][]byte, covered int64) (byPart map[int64][][]byte, all [][]byte) {
 	set := c.set.Load()
 	if set == nil {
-		return nil
+		return nil, nil
 	}
-	var (
-		out   map[int64][][]byte
-		parts []int64 // the partitions hash h is added to, once each
-	)
+	var parts []int64 // the partitions hash h is added to, once each
 	for _, h := range hashes {
 		parts = parts[:0]
 		set.Admit(hashKey(h), func(list []int64) bool {
@@ -62,14 +62,17 @@ func (c *closedSet) admitted(hashes [][]byte, covered int64) map[int64][][]byte 
 			}
 			return true
 		})
+		if len(parts) > 0 {
+			all = append(all, h)
+		}
 		for _, n := range parts {
-			if out == nil {
-				out = make(map[int64][][]byte)
+			if byPart == nil {
+				byPart = make(map[int64][][]byte)
 			}
-			out[n] = append(out[n], h)
+			byPart[n] = append(byPart[n], h)
 		}
 	}
-	return out
+	return byPart, all
 }
 
 // startCovering starts reading the closed partitions into the set, once:
@@ -122,7 +125,7 @@ func (s *Store) cover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		set = hashset.New(rows)
+		set = hashset.NewTagged(rows)
 		c.set.Store(set)
 	}
 	keys := make([]uint64, 0, 1<<16)

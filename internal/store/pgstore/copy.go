@@ -241,12 +241,15 @@ const closedRangeHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id
 // closedHold reports whether a closed partition, one below the partition
 // whose first id is start, holds one of hashes: the closed partitions the
 // set does not cover are asked every hash, and each covered one only the
-// hashes admitted by a layer of the set that lists it (closedset.go): a
-// batch of new events asks none, a hash admitted by mistake one
-// partition or a few, not every covered partition.
+// hashes the set names it for (closedset.go): a batch of new events asks
+// none, a hash admitted by mistake one partition or a few, not every
+// covered partition. When more than closedPartitionsApart partitions are
+// named (a stored hash names its own and about 2.5 % of the others its
+// layer lists, 9 of a year's 365), one statement asks every hash named
+// of the partitions from the first named to the last, as the set without
+// tags asked the covered partitions, rather than a statement each.
 func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]byte, start int64) (bool, error) {
-	coveredNum := closed.covered.Load()
-	covered := min(partitionStart(coveredNum), start)
+	covered := min(partitionStart(closed.covered.Load()), start)
 	if covered < start {
 		if stored, err := rangeHolds(ctx, tx, covered, start, hashes); err != nil || stored {
 			return stored, err
@@ -255,20 +258,31 @@ func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]by
 	if covered == 0 {
 		return false, nil
 	}
-	byPart := closed.admitted(hashes, coveredNum)
+	byPart, admitted := closed.admitted(hashes, covered>>partitionBits)
 	nums := slices.Sorted(maps.Keys(byPart))
+	if len(nums) > closedPartitionsApart {
+		return rangeHolds(ctx, tx, partitionLow(nums[0]), partitionStart(nums[len(nums)-1]+1), admitted)
+	}
 	for _, n := range nums {
-		// Partition 0, the events table of before migration 13, has no
-		// lower bound.
-		lo := int64(math.MinInt64)
-		if n > 0 {
-			lo = partitionStart(n)
-		}
-		if stored, err := rangeHolds(ctx, tx, lo, partitionStart(n+1), byPart[n]); err != nil || stored {
+		if stored, err := rangeHolds(ctx, tx, partitionLow(n), partitionStart(n+1), byPart[n]); err != nil || stored {
 			return stored, err
 		}
 	}
 	return false, nil
+}
+
+// closedPartitionsApart is how many covered partitions named by the set
+// closedHold asks a statement each at most.
+const closedPartitionsApart = 4
+
+// partitionLow is the lowest id of partition n, as closedRangeHold bounds
+// it: partition 0, the events table of before migration 13, has no lower
+// bound.
+func partitionLow(n int64) int64 {
+	if n == 0 {
+		return math.MinInt64
+	}
+	return partitionStart(n)
 }
 
 // rangeHolds reports whether an event of an id from lo up to hi has one
@@ -284,31 +298,20 @@ func rangeHolds(ctx context.Context, tx pgx.Tx, lo, hi int64, hashes [][]byte) (
 // copyWithIDs is copyEvents once the batch's ids are reserved, ids[i]
 // the id of event i.
 func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) (inserted int, ok bool, err error) {
-	if _, err := tx.Exec(ctx, `SAVEPOINT copy_events`); err != nil {
+	ok, err = copyInSavepoint(ctx, tx, "copy_events", isStoredHash,
+		copyIn{"rows", copyEventsSQL, func(buf []byte) []byte {
+			return appendCopyRows(slices.Grow(buf, copySize(b)), b, ids, now)
+		}},
+		copyIn{"blocks", copyBlocksSQL, func(buf []byte) []byte {
+			return appendCopyBlocks(buf, b.blocks, b.starts, ids)
+		}})
+	if err != nil {
 		return 0, false, fmt.Errorf("copy events: %w", err)
 	}
-	buf := buffers.Get().(*[]byte)
-	rowsIn := appendCopyRows(slices.Grow((*buf)[:0], copySize(b)), b, ids, now)
-	_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyEventsSQL)
-	if err == nil {
-		rowsIn = appendCopyBlocks(rowsIn[:0], b.blocks, b.starts, ids)
-		_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rowsIn), copyBlocksSQL)
-	}
-	*buf = rowsIn[:0]
-	buffers.Put(buf)
-	if err != nil {
-		if !isStoredHash(err) {
-			return 0, false, fmt.Errorf("copy events: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_events`); err != nil {
-			return 0, false, fmt.Errorf("copy events: %w", err)
-		}
+	if !ok {
 		return 0, false, nil
 	}
 	// The rest of the batch needs no subtransaction.
-	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT copy_events`); err != nil {
-		return 0, false, fmt.Errorf("copy events: %w", err)
-	}
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))
 		queue := make([][]any, len(b.tagEvent))
@@ -324,4 +327,50 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 		}
 	}
 	return len(ids), true, nil
+}
+
+// copyIn is one COPY … FROM STDIN BINARY of copyInSavepoint: its
+// statement, and rows appending its rows in COPY's binary form to a
+// buffer; what names it in an error.
+type copyIn struct {
+	what string
+	sql  string
+	rows func(buf []byte) []byte
+}
+
+// copyInSavepoint runs copies in tx, in order, inside the savepoint name.
+// It releases the savepoint and reports true when all succeed; when the
+// server refuses one with an error refused reports (a row stored
+// already), it rolls the savepoint back and reports false, tx as it was
+// before, for the caller to store the rows by a statement that skips or
+// merges those. The rows are written into one pooled buffer (buffers).
+func copyInSavepoint(ctx context.Context, tx pgx.Tx, name string, refused func(error) bool, copies ...copyIn) (bool, error) {
+	if _, err := tx.Exec(ctx, `SAVEPOINT `+name); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	buf := buffers.Get().(*[]byte)
+	rows := (*buf)[:0]
+	var err error
+	for _, c := range copies {
+		rows = c.rows(rows[:0])
+		if _, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), c.sql); err != nil {
+			err = fmt.Errorf("%s: %w", c.what, err)
+			break
+		}
+	}
+	*buf = rows[:0]
+	buffers.Put(buf)
+	if err != nil {
+		if !refused(err) {
+			return false, err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+name); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT `+name); err != nil {
+		return false, fmt.Errorf("release savepoint: %w", err)
+	}
+	return true, nil
 }

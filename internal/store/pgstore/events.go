@@ -145,11 +145,11 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
 		// The addresses ExtractColumns parsed, not parsed again.
 		if c.SrcIP.Valid() {
-			b.addrs[2*i] = keyAddr(&c.SrcIP)
+			b.addrs[2*i] = c.SrcIP.Addr()
 			b.srcIP[i] = &b.addrs[2*i]
 		}
 		if c.DstIP.Valid() {
-			b.addrs[2*i+1] = keyAddr(&c.DstIP)
+			b.addrs[2*i+1] = c.DstIP.Addr()
 			b.dstIP[i] = &b.addrs[2*i+1]
 		}
 		b.srcASN[i], b.dstASN[i] = nullInt8(c.SrcASN), nullInt8(c.DstASN)
@@ -172,9 +172,6 @@ func (b *batchColumns) release() {
 		b.records, b.data = nil, nil
 	}
 }
-
-// keyAddr is the address of a valid key, IPv4 unmapped.
-func keyAddr(k *store.IPKey) netip.Addr { return netip.AddrFrom16([16]byte(k.Bytes())).Unmap() }
 
 // InsertEvents stores the batch and its dedup keys in one transaction.
 func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup []store.DedupKey) (int, error) {
@@ -275,29 +272,23 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 		sorted = append(sorted, k)
 	}
 	slices.SortFunc(sorted, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
-	if _, err := tx.Exec(ctx, `SAVEPOINT copy_dedup`); err != nil {
-		return err
+	// The keys' only constraint is their primary key: a unique violation
+	// is a key stored already, any other error a failure.
+	copied, err := copyInSavepoint(ctx, tx, "copy_dedup", isUnique,
+		copyIn{"keys", `COPY dedup_keys (key, expires) FROM STDIN BINARY`, func(rows []byte) []byte {
+			rows = appendCopyHeader(rows)
+			for _, k := range sorted {
+				rows = binary.BigEndian.AppendUint16(rows, 2)
+				rows = appendBytes(rows, k[:])
+				rows = appendInt8(rows, pgMicros(latest[k]))
+			}
+			return binary.BigEndian.AppendUint16(rows, 0xffff)
+		}})
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
 	}
-	buf := buffers.Get().(*[]byte)
-	rows := appendCopyHeader((*buf)[:0])
-	for _, k := range sorted {
-		rows = binary.BigEndian.AppendUint16(rows, 2)
-		rows = appendBytes(rows, k[:])
-		rows = appendInt8(rows, pgMicros(latest[k]))
-	}
-	rows = binary.BigEndian.AppendUint16(rows, 0xffff)
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), `COPY dedup_keys (key, expires) FROM STDIN BINARY`)
-	*buf = rows[:0]
-	buffers.Put(buf)
-	if err == nil {
-		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT copy_dedup`)
-		return err
-	}
-	if !isStoredHash(err) {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_dedup`); err != nil {
-		return err
+	if copied {
+		return nil
 	}
 	keys := make([][]byte, len(sorted))
 	expires := make([]time.Time, len(sorted))
@@ -305,8 +296,10 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 		keys[i] = sorted[i][:]
 		expires[i] = latest[sorted[i]]
 	}
-	_, err = tx.Exec(ctx, upsertDedupSQL, keys, expires)
-	return err
+	if _, err := tx.Exec(ctx, upsertDedupSQL, keys, expires); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+	return nil
 }
 
 // insertEvents stores the batch b in tx by insertEventsSQL (or

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
@@ -669,58 +671,132 @@ func TestHotPartitionHashExclusion(t *testing.T) {
 	}
 }
 
-// TestClosedPartitionsSet: a roll closes partition 1 and the writer reads
-// its hashes into the set (closedset.go), which admits every one of them,
-// to be asked of partition 1 only;
-// a batch holding some is refused by COPY and stored by the INSERT
-// without them, by the writer that covers partition 1 and by another
-// that has not read it yet.
+// TestClosedPartitionsSet: SealEvents closes partitions 1 to 5, of 10
+// events each, and the writer reads their hashes into the set (closedset.go),
+// which names for each hash only the partition that holds it (the tags),
+// though one layer lists them all. closedHold asks each partition named
+// a statement of its own, up to closedPartitionsApart of them, and more
+// in one statement; never one at or above the batch's partition. A
+// batch holding stored events is refused by COPY and stored by the
+// INSERT without them, by the writer that covers the partitions and by
+// another that has not read them yet.
 func TestClosedPartitionsSet(t *testing.T) {
 	ctx := t.Context()
-	s, events, today := partitionedToday(t, 40)
-	tomorrow := today.Add(24 * time.Hour)
-	if n, err := s.InsertEvents(ctx, observedOn(events[10:20], tomorrow), nil); err != nil || n != 10 {
-		t.Fatalf("InsertEvents = %d, %v", n, err)
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
 	}
-	s.parts.wg.Wait() // the covering of partitions 0 and 1
-	if got := s.closed.covered.Load(); got != 2 {
-		t.Fatalf("covered partitions below %d, want 2", got)
+	events := copyCorpus(t, 80)
+	today := time.Now().UTC()
+	// Partitions 1 to 6, the last hot.
+	hashesOf := make(map[int64][][]byte)
+	for p := range int64(6) {
+		if p > 0 {
+			if err := s.SealEvents(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch := observedOn(events[10*p:10*p+10], today)
+		if n, err := s.InsertEvents(ctx, batch, nil); err != nil || n != 10 {
+			t.Fatalf("InsertEvents = %d, %v", n, err)
+		}
+		for _, e := range batch {
+			h := e.Hash()
+			hashesOf[p+1] = append(hashesOf[p+1], h[:])
+		}
 	}
-	hashes := make([][]byte, 10)
-	for i, e := range events[:10] {
-		h := e.Hash()
-		hashes[i] = h[:]
+	s.parts.wg.Wait() // the covering of partitions 0 to 5
+	if got := s.closed.covered.Load(); got != 6 {
+		t.Fatalf("covered partitions below %d, want 6", got)
 	}
-	// Each admitted by the layer listing partition 1, asked of it only
-	// (not of partition 0, covered too).
-	if got := s.closed.admitted(hashes, 2); len(got) != 1 || len(got[1]) != 10 {
-		t.Fatalf("the set admits %v of partition 1's 10 hashes; want all 10, of partition 1 only", slices.Collect(maps.Keys(got)))
+	for p := int64(1); p <= 5; p++ {
+		var id int64
+		if err := s.pool.QueryRow(ctx, `SELECT id FROM events WHERE hash = $1`, hashesOf[p][0]).Scan(&id); err != nil || id>>partitionBits != p {
+			t.Fatalf("an event of batch %d has id %d (%v), want one of partition %d", p, id, err, p)
+		}
+		byPart, all := s.closed.admitted(hashesOf[p], 6)
+		if len(byPart) != 1 || len(byPart[p]) != 10 || len(all) != 10 {
+			t.Errorf("the set names partitions %v for partition %d's 10 hashes (%d named); want all 10, of partition %d only",
+				slices.Sorted(maps.Keys(byPart)), p, len(all), p)
+		}
 	}
-	fresh := events[30].Hash()
-	if got := s.closed.admitted([][]byte{fresh[:]}, 2); len(got) != 0 {
+	fresh := events[79].Hash()
+	if got, _ := s.closed.admitted([][]byte{fresh[:]}, 6); len(got) != 0 {
 		t.Fatalf("a hash stored nowhere asks partitions %v", slices.Collect(maps.Keys(got)))
+	}
+	// lookalike is a hash whose first 8 bytes are the first stored in
+	// partition p's, the rest not: the set names p, which does not hold it.
+	lookalike := func(p int64) []byte {
+		h := bytes.Clone(hashesOf[p][0])
+		h[len(h)-1] ^= 0xff
+		return h
+	}
+	for _, c := range []struct {
+		name       string
+		hashes     [][]byte
+		part       int64 // the batch's partition
+		stored     bool
+		statements int
+	}{
+		{"new", [][]byte{fresh[:]}, 6, false, 0},
+		{"lookalike of one partition", [][]byte{fresh[:], lookalike(2)}, 6, false, 1},
+		{"lookalikes of four partitions", [][]byte{lookalike(1), lookalike(2), lookalike(3), lookalike(4)}, 6, false, 4},
+		{"lookalikes of five partitions", [][]byte{lookalike(1), lookalike(2), lookalike(3), lookalike(4), lookalike(5)}, 6, false, 1},
+		{"stored in partition 3", [][]byte{fresh[:], hashesOf[3][4]}, 6, true, 1},
+		{"stored in partitions 1, 3 and 5, lookalikes of 2 and 4", [][]byte{hashesOf[1][1], lookalike(2), hashesOf[3][1], lookalike(4), hashesOf[5][1]}, 6, true, 1},
+		{"stored in partition 5, a batch of partition 5", [][]byte{hashesOf[5][2]}, 5, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+				counted := &countingTx{Tx: tx}
+				stored, err := closedHold(ctx, counted, &s.closed, c.hashes, partitionStart(c.part))
+				if err != nil {
+					return err
+				}
+				if stored != c.stored || counted.statements != c.statements {
+					t.Errorf("closedHold = %v in %d statements; want %v in %d", stored, counted.statements, c.stored, c.statements)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 	for _, w := range []struct {
 		s             *Store
+		part          int64
 		stored, fresh []*event.Event
-	}{{s, events[5:10], events[20:30]}, {openSecond(t, s), events[:5], events[30:40]}} {
+	}{{s, 2, events[15:20], events[60:70]}, {openSecond(t, s), 5, events[40:45], events[70:80]}} {
 		batch := append(append([]*event.Event{}, w.fresh[:5]...), w.stored...)
 		batch = append(batch, w.fresh[5:]...)
-		if n, err := w.s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 10 {
-			t.Fatalf("InsertEvents of 5 stored in partition 1 and 10 new = %d, %v", n, err)
+		if n, err := w.s.InsertEvents(ctx, observedOn(batch, today), nil); err != nil || n != 10 {
+			t.Fatalf("InsertEvents of 5 stored in partition %d and 10 new = %d, %v", w.part, n, err)
 		}
 		for _, e := range w.stored {
 			h := e.Hash()
 			var id int64
-			if err := s.pool.QueryRow(ctx, `SELECT id FROM events WHERE hash = $1`, h[:]).Scan(&id); err != nil || id>>partitionBits != 1 {
-				t.Fatalf("event of partition 1 has id %d after it came again (%v)", id, err)
+			if err := s.pool.QueryRow(ctx, `SELECT id FROM events WHERE hash = $1`, h[:]).Scan(&id); err != nil || id>>partitionBits != w.part {
+				t.Fatalf("event of partition %d has id %d after it came again (%v)", w.part, id, err)
 			}
 		}
 	}
 	var count int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 40 {
-		t.Fatalf("%d events stored, %v; want 40", count, err)
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&count); err != nil || count != 80 {
+		t.Fatalf("%d events stored, %v; want 80", count, err)
 	}
+}
+
+// countingTx counts the statements asked of a transaction by QueryRow,
+// the only way closedHold asks.
+type countingTx struct {
+	pgx.Tx
+	statements int
+}
+
+func (c *countingTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	c.statements++
+	return c.Tx.QueryRow(ctx, sql, args...)
 }
 
 // inSchemaOf opens another Store on s's schema whose sessions wait at

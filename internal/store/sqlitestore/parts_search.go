@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -359,7 +358,7 @@ func (ps *parts) group(ctx context.Context, q store.EventQuery, by store.GroupKe
 		switch by {
 		case store.GroupSourceIP:
 			if h.srcIP.Valid() {
-				v = netip.AddrFrom16([16]byte(h.srcIP.Bytes())).Unmap().String()
+				v = h.srcIP.Addr().String()
 			}
 		case store.GroupSourceASN:
 			if h.srcASN != 0 {
