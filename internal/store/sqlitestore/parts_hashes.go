@@ -236,7 +236,7 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	for _, k := range keys {
 		want[k] = true
 	}
-	if ps.sealedVersion(p) >= rowsVersion {
+	if p.sealedAs >= rowsVersion {
 		// The runs matched the first 3 bytes, the chunks hold the other 5
 		// (a match on both parts of different keys is confirmed by the
 		// block, as every candidate is).
@@ -326,7 +326,7 @@ func (ps *parts) hashPositions(ctx context.Context, table string, firstID int64,
 // The duplicate check's set (parts_hashset.go) reads them through it.
 func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []uint64)) error {
 	keys := make([]uint64, 0, coverChunk)
-	if ps.sealedVersion(p) >= rowsVersion {
+	if p.sealedAs >= rowsVersion {
 		if err := ps.chunkedHashes(ctx, p, func(h8 uint64) {
 			keys = append(keys, h8)
 			if len(keys) == cap(keys) {
