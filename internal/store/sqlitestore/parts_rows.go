@@ -6,11 +6,13 @@ package sqlitestore
 // rows instead in chunks of rowsChunk events, one row of ev_N_rows a
 // chunk, and drops ev_N. Chunk k of a partition holds its events whose id
 // is within [first_id, first_id + rowsChunk), first_id = firstID + k ×
-// rowsChunk: the chunk of an id is found without a query.
+// rowsChunk: the chunk of an id is the one of the greatest first_id not
+// above it, one query (first_id <= id ORDER BY first_id DESC LIMIT 1).
 //
 // A chunk (chunkVersion 1) is a version byte, the count n of its events
-// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian:
-// incompressible, and read without decompressing; the first 3, h3, are
+// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian,
+// outside the frame as they do not compress; a reader still decompresses
+// the chunk, for the ids they belong to; the first 3, h3, are
 // in the partition's runs of hashes, parts_hashes.go, which give an
 // event's position), then one zstd frame of the other columns, each of
 // n values one after the other:
@@ -454,6 +456,16 @@ func (ps *parts) eachChunk(ctx context.Context, p *partition, ids []int64, what 
 	return nil
 }
 
+// readChunk decodes into rows (and buf, both reused) the chunk of sealed
+// partition p that starts at first, its error naming the chunk.
+func (ps *parts) readChunk(p *partition, first int64, data []byte, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
+	rows, buf, err := ps.decodeChunk(data, p.base, first, what, rows, buf)
+	if err != nil {
+		return rows[:0], buf, fmt.Errorf("partition %d, chunk %d: %w", p.n, first, err)
+	}
+	return rows, buf, nil
+}
+
 // chunkAt decodes into rows (and buf, both reused) the chunk of sealed
 // partition p whose range holds id: found is false when id is past its
 // last event or before the first chunk.
@@ -467,9 +479,8 @@ func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, 
 	if err != nil || data == nil {
 		return rows[:0], buf, false, err
 	}
-	rows, buf, err = ps.decodeChunk(data, p.base, first, what, rows, buf)
-	if err != nil {
-		return rows[:0], buf, false, fmt.Errorf("chunk %d: %w", first, err)
+	if rows, buf, err = ps.readChunk(p, first, data, what, rows, buf); err != nil {
+		return rows, buf, false, err
 	}
 	return rows, buf, id <= rows[len(rows)-1].id, nil
 }
@@ -532,41 +543,55 @@ func (ps *parts) sealedIDs(ctx context.Context, p *partition, after int64, limit
 			})
 		return ids, err
 	}
-	var (
-		rows []sealedRow
-		buf  []byte
-	)
-	// From the chunk whose range holds after on.
-	var first int64
-	err := ps.s.read.QueryRowContext(ctx, `SELECT coalesce(max(first_id), -9223372036854775808) FROM `+p.table+`_rows WHERE first_id <= ?`, after).Scan(&first)
+	// The chunk whose range holds after, then those after it.
+	rows, buf, found, err := ps.chunkAt(ctx, p, after, chunkLocs, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	for len(ids) < limit {
-		var (
-			key  int64
-			data []byte
-		)
-		err := ps.s.read.QueryRowContext(ctx, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id >= ? ORDER BY first_id LIMIT 1`, first).Scan(&key, &data)
-		if errors.Is(err, sql.ErrNoRows) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		rows, buf, err = ps.decodeChunk(data, p.base, key, chunkLocs, rows, buf)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
-		}
+	from := after
+	if len(rows) > 0 {
+		from = rows[0].id
+	}
+	add := func(rows []sealedRow) {
 		for i := range rows {
 			if id := rows[i].id; id > after && len(ids) < limit {
 				ids = append(ids, id)
 			}
 		}
-		first = key + 1
+	}
+	if found {
+		add(rows)
+	}
+	if len(ids) >= limit {
+		return ids, nil
+	}
+	err = sqlkit.Each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id > ? ORDER BY first_id`, []any{from},
+		func(r *sql.Rows) error {
+			var (
+				first int64
+				data  sql.RawBytes
+			)
+			if err := r.Scan(&first, &data); err != nil {
+				return err
+			}
+			var err error
+			if rows, buf, err = ps.readChunk(p, first, data, chunkLocs, rows, buf); err != nil {
+				return err
+			}
+			add(rows)
+			if len(ids) >= limit {
+				return errEnough
+			}
+			return nil
+		})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	return ids, nil
 }
+
+// errEnough stops sqlkit.Each once sealedIDs has its ids.
+var errEnough = errors.New("enough ids")
 
 // sealedMaxID returns the highest id of sealed partition p sealed as
 // rowsVersion or later, 0 when it has none.
@@ -582,9 +607,9 @@ func (ps *parts) sealedMaxID(ctx context.Context, q partsQueryer, p *partition) 
 	if err != nil {
 		return 0, err
 	}
-	rows, _, err := ps.decodeChunk(data, p.base, key, chunkLocs, nil, nil)
+	rows, _, err := ps.readChunk(p, key, data, chunkLocs, nil, nil)
 	if err != nil {
-		return 0, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
+		return 0, err
 	}
 	return rows[len(rows)-1].id, nil
 }
