@@ -232,11 +232,7 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	if err != nil {
 		return err
 	}
-	want := make(map[int64]bool, len(keys))
-	for _, k := range keys {
-		want[k] = true
-	}
-	if ps.sealedVersion(p) >= rowsVersion {
+	if p.sealedAs >= rowsVersion {
 		// The runs matched the first 3 bytes, the chunks hold the other 5
 		// (a match on both parts of different keys is confirmed by the
 		// block, as every candidate is).
@@ -252,6 +248,10 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 			}
 			return nil
 		})
+	}
+	want := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
 	}
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(start+idsPerQuery, len(ids))]
@@ -326,7 +326,7 @@ func (ps *parts) hashPositions(ctx context.Context, table string, firstID int64,
 // The duplicate check's set (parts_hashset.go) reads them through it.
 func (ps *parts) sealedHashes(ctx context.Context, p *partition, fn func(keys []uint64)) error {
 	keys := make([]uint64, 0, coverChunk)
-	if ps.sealedVersion(p) >= rowsVersion {
+	if p.sealedAs >= rowsVersion {
 		if err := ps.chunkedHashes(ctx, p, func(h8 uint64) {
 			keys = append(keys, h8)
 			if len(keys) == cap(keys) {
@@ -402,9 +402,9 @@ func (ps *parts) chunkedHashes(ctx context.Context, p *partition, fn func(h8 uin
 		if err := rows.Scan(&first, &data); err != nil {
 			return err
 		}
-		chunk, _, err := ps.decodeChunk(data, p.base, first, chunkLocs, nil, nil)
+		chunk, _, err := ps.readChunk(p, first, data, chunkLocs, nil, nil)
 		if err != nil {
-			return fmt.Errorf("chunk %d: %w", first, err)
+			return err
 		}
 		for i := range chunk {
 			pos := chunk[i].id - p.firstID

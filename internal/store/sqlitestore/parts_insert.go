@@ -111,8 +111,13 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		if err := guess.prepare(ctx, ps.s.write, len(events), len(work.blocks)); err != nil {
 			// Sealed by another store since, its compact rows dropped
 			// (layout version 7): the transaction finds the partition
-			// to write into, and runs its statements unprepared.
+			// to write into, and runs its statements unprepared. Any
+			// other failure is the batch's.
 			guess.closeStatements()
+			var tables int
+			if qerr := ps.s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = ?`, guess.table).Scan(&tables); qerr != nil || tables > 0 {
+				return 0, fmt.Errorf("prepare the inserts of partition %d: %w", guess.n, err)
+			}
 			guess = nil
 		}
 	}

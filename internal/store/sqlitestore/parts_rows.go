@@ -6,11 +6,13 @@ package sqlitestore
 // rows instead in chunks of rowsChunk events, one row of ev_N_rows a
 // chunk, and drops ev_N. Chunk k of a partition holds its events whose id
 // is within [first_id, first_id + rowsChunk), first_id = firstID + k ×
-// rowsChunk: the chunk of an id is found without a query.
+// rowsChunk: the chunk of an id is the one of the greatest first_id not
+// above it, one query (first_id <= id ORDER BY first_id DESC LIMIT 1).
 //
 // A chunk (chunkVersion 1) is a version byte, the count n of its events
-// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian:
-// incompressible, and read without decompressing; the first 3, h3, are
+// as a uvarint, the low 5 bytes of their h8 in 5n bytes (little-endian,
+// outside the frame as they do not compress; a reader still decompresses
+// the chunk, for the ids they belong to; the first 3, h3, are
 // in the partition's runs of hashes, parts_hashes.go, which give an
 // event's position), then one zstd frame of the other columns, each of
 // n values one after the other:
@@ -454,6 +456,16 @@ func (ps *parts) eachChunk(ctx context.Context, p *partition, ids []int64, what 
 	return nil
 }
 
+// readChunk decodes into rows (and buf, both reused) the chunk of sealed
+// partition p that starts at first, its error naming the chunk.
+func (ps *parts) readChunk(p *partition, first int64, data []byte, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
+	rows, buf, err := ps.decodeChunk(data, p.base, first, what, rows, buf)
+	if err != nil {
+		return rows[:0], buf, fmt.Errorf("partition %d, chunk %d: %w", p.n, first, err)
+	}
+	return rows, buf, nil
+}
+
 // chunkAt decodes into rows (and buf, both reused) the chunk of sealed
 // partition p whose range holds id: found is false when id is past its
 // last event or before the first chunk.
@@ -467,9 +479,8 @@ func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, 
 	if err != nil || data == nil {
 		return rows[:0], buf, false, err
 	}
-	rows, buf, err = ps.decodeChunk(data, p.base, first, what, rows, buf)
-	if err != nil {
-		return rows[:0], buf, false, fmt.Errorf("chunk %d: %w", first, err)
+	if rows, buf, err = ps.readChunk(p, first, data, what, rows, buf); err != nil {
+		return rows, buf, false, err
 	}
 	return rows, buf, id <= rows[len(rows)-1].id, nil
 }
@@ -497,7 +508,7 @@ func findRow(rows []sealedRow, id int64) *sealedRow {
 // dense is eachByID's: a range of rows read when ids are at least one in
 // dense of it.
 func (ps *parts) sealedLocs(ctx context.Context, p *partition, ids []int64, dense int64, fn func(id, loc int64) error) error {
-	if ps.sealedVersion(p) >= rowsVersion {
+	if p.sealedAs >= rowsVersion {
 		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
 			for _, id := range ids {
 				if r := findRow(rows, id); r != nil {
@@ -522,7 +533,7 @@ func (ps *parts) sealedLocs(ctx context.Context, p *partition, ids []int64, dens
 // at most limit.
 func (ps *parts) sealedIDs(ctx context.Context, p *partition, after int64, limit int) ([]int64, error) {
 	var ids []int64
-	if ps.sealedVersion(p) < rowsVersion {
+	if p.sealedAs < rowsVersion {
 		err := sqlkit.Each(ctx, ps.s.read, `SELECT id FROM `+p.table+` WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit},
 			func(rows *sql.Rows) error {
 				var id int64
@@ -532,41 +543,55 @@ func (ps *parts) sealedIDs(ctx context.Context, p *partition, after int64, limit
 			})
 		return ids, err
 	}
-	var (
-		rows []sealedRow
-		buf  []byte
-	)
-	// From the chunk whose range holds after on.
-	var first int64
-	err := ps.s.read.QueryRowContext(ctx, `SELECT coalesce(max(first_id), -9223372036854775808) FROM `+p.table+`_rows WHERE first_id <= ?`, after).Scan(&first)
+	// The chunk whose range holds after, then those after it.
+	rows, buf, found, err := ps.chunkAt(ctx, p, after, chunkLocs, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	for len(ids) < limit {
-		var (
-			key  int64
-			data []byte
-		)
-		err := ps.s.read.QueryRowContext(ctx, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id >= ? ORDER BY first_id LIMIT 1`, first).Scan(&key, &data)
-		if errors.Is(err, sql.ErrNoRows) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		rows, buf, err = ps.decodeChunk(data, p.base, key, chunkLocs, rows, buf)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
-		}
+	from := after
+	if len(rows) > 0 {
+		from = rows[0].id
+	}
+	add := func(rows []sealedRow) {
 		for i := range rows {
 			if id := rows[i].id; id > after && len(ids) < limit {
 				ids = append(ids, id)
 			}
 		}
-		first = key + 1
+	}
+	if found {
+		add(rows)
+	}
+	if len(ids) >= limit {
+		return ids, nil
+	}
+	err = sqlkit.Each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id > ? ORDER BY first_id`, []any{from},
+		func(r *sql.Rows) error {
+			var (
+				first int64
+				data  sql.RawBytes
+			)
+			if err := r.Scan(&first, &data); err != nil {
+				return err
+			}
+			var err error
+			if rows, buf, err = ps.readChunk(p, first, data, chunkLocs, rows, buf); err != nil {
+				return err
+			}
+			add(rows)
+			if len(ids) >= limit {
+				return errEnough
+			}
+			return nil
+		})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	return ids, nil
 }
+
+// errEnough stops sqlkit.Each once sealedIDs has its ids.
+var errEnough = errors.New("enough ids")
 
 // sealedMaxID returns the highest id of sealed partition p sealed as
 // rowsVersion or later, 0 when it has none.
@@ -582,9 +607,9 @@ func (ps *parts) sealedMaxID(ctx context.Context, q partsQueryer, p *partition) 
 	if err != nil {
 		return 0, err
 	}
-	rows, _, err := ps.decodeChunk(data, p.base, key, chunkLocs, nil, nil)
+	rows, _, err := ps.readChunk(p, key, data, chunkLocs, nil, nil)
 	if err != nil {
-		return 0, fmt.Errorf("partition %d, chunk %d: %w", p.n, key, err)
+		return 0, err
 	}
 	return rows[len(rows)-1].id, nil
 }
@@ -656,11 +681,70 @@ func (ps *parts) searchNames(ctx context.Context, p *partition, f *partFilter, t
 	return ps.offerMerged(ctx, p, f, top, list, 2)
 }
 
+// chunkSearch is what offerChunks learns of a sealed partition once and
+// keeps across the lists of postings of one search of it (the chunks by
+// time of searchTimes): the ids of f's URL or malware hash, those of f's
+// organisation, and the last chunk decoded.
+type chunkSearch struct {
+	keyed    map[int64]bool // nil before read or without URL or hash
+	keyedSet bool
+	org      map[int64]bool // nil before the first row to test
+	rows     []sealedRow
+	buf      []byte
+}
+
+// keyIDs returns the ids of sealed partition p whose _keys list value
+// under one of kinds.
+func (ps *parts) keyIDs(ctx context.Context, p *partition, value string, kinds ...any) (map[int64]bool, error) {
+	ids := map[int64]bool{}
+	text := `SELECT id FROM ` + p.table + `_keys WHERE value = ? AND kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
+	err := ps.searchStmts.each(ctx, ps.s.read, text, append([]any{value}, kinds...), func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids[id] = true
+		return err
+	})
+	return ids, err
+}
+
+// keyedIDs returns the events of p with f's URL and malware hash (both
+// when f has both), read once a search of p; nil when f has neither.
+func (ps *parts) keyedIDs(ctx context.Context, p *partition, f *partFilter, cs *chunkSearch) (map[int64]bool, error) {
+	if cs.keyedSet || (f.url == "" && f.hash == "") {
+		return cs.keyed, nil
+	}
+	var keyed map[int64]bool
+	if f.url != "" {
+		ids, err := ps.keyIDs(ctx, p, f.url, keySourceURL, keyDestinationURL)
+		if err != nil {
+			return nil, err
+		}
+		keyed = ids
+	}
+	if f.hash != "" && (keyed == nil || len(keyed) > 0) {
+		ids, err := ps.keyIDs(ctx, p, f.hash, f.hashKind)
+		if err != nil {
+			return nil, err
+		}
+		if keyed != nil {
+			for id := range keyed {
+				if !ids[id] {
+					delete(keyed, id)
+				}
+			}
+		} else {
+			keyed = ids
+		}
+	}
+	cs.keyed, cs.keyedSet = keyed, true
+	return keyed, nil
+}
+
 // offerChunks is offerPostings for a partition sealed as rowsVersion or
 // later: the rows of the ids of keep (in the order of the search) read
 // from their chunks and tested in full by f, until the next id could not
-// enter top (stopped).
-func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, top *topHits, keep []posting) (stopped bool, err error) {
+// enter top (stopped). cs is the search's of p.
+func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, top *topHits, keep []posting, cs *chunkSearch) (stopped bool, err error) {
 	if !f.cols && f.listAnswers() {
 		// The list answered all of f: no row read.
 		for _, e := range keep {
@@ -672,47 +756,13 @@ func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, t
 		}
 		return false, nil
 	}
-	// The events of the partition with f's URL or malware hash.
-	var keyed map[int64]bool
-	if f.url != "" || f.hash != "" {
-		keyed = map[int64]bool{}
-		text, args := `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind = ?`, []any{f.hash, f.hashKind}
-		if f.url != "" {
-			text, args = `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind IN (?, ?)`, []any{f.url, keySourceURL, keyDestinationURL}
-		}
-		err := ps.searchStmts.each(ctx, ps.s.read, text, args, func(rows *sql.Rows) error {
-			var id int64
-			err := rows.Scan(&id)
-			keyed[id] = true
-			return err
-		})
-		if err != nil {
-			return false, err
-		}
-		if f.url != "" && f.hash != "" {
-			both := map[int64]bool{}
-			err := ps.searchStmts.each(ctx, ps.s.read, `SELECT id FROM `+p.table+`_keys WHERE value = ? AND kind = ?`, []any{f.hash, f.hashKind},
-				func(rows *sql.Rows) error {
-					var id int64
-					err := rows.Scan(&id)
-					if keyed[id] {
-						both[id] = true
-					}
-					return err
-				})
-			if err != nil {
-				return false, err
-			}
-			keyed = both
-		}
-		if len(keyed) == 0 {
-			return false, nil
-		}
+	keyed, err := ps.keyedIDs(ctx, p, f, cs)
+	if err != nil {
+		return false, err
 	}
-	var (
-		rows []sealedRow
-		buf  []byte
-	)
+	if keyed != nil && len(keyed) == 0 {
+		return false, nil
+	}
 	for _, e := range keep {
 		if top.full() && top.compare(partHit{ts: e.ts + p.base, id: e.id}, top.worst()) >= 0 {
 			return true, nil // this id and the rest could not enter
@@ -720,36 +770,34 @@ func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, t
 		if keyed != nil && !keyed[e.id] {
 			continue
 		}
+		rows := cs.rows
 		if len(rows) == 0 || e.id < rows[0].id || e.id > rows[len(rows)-1].id {
 			var err error
-			if rows, buf, _, err = ps.chunkAt(ctx, p, e.id, chunkAll, rows, buf); err != nil {
+			if cs.rows, cs.buf, _, err = ps.chunkAt(ctx, p, e.id, chunkAll, cs.rows, cs.buf); err != nil {
 				return false, err
 			}
+			rows = cs.rows
 		}
 		r := findRow(rows, e.id)
 		if r == nil || !f.matchRow(&r.hotRow) || !f.matchNames(r.src, r.dst) {
 			continue
 		}
 		if f.org != "" {
-			var n int
-			err := ps.s.read.QueryRowContext(ctx, `SELECT count(*) FROM event_orgs WHERE org = ? AND time_source = ? AND event_id = ?`,
-				f.org, r.ts, r.id).Scan(&n)
-			if err != nil {
-				return false, err
+			if cs.org == nil {
+				// The organisation's events of p, read at its first
+				// row to test.
+				ps.mu.RLock()
+				tmin, tmax := p.sum.tmin, p.sum.tmax
+				ps.mu.RUnlock()
+				if cs.org, err = ps.orgIDs(ctx, f.org, p.firstID, tmin, tmax); err != nil {
+					return false, err
+				}
 			}
-			if n == 0 {
+			if !cs.org[r.id] {
 				continue
 			}
 		}
 		top.offer(partHit{ts: r.ts, id: r.id, srcIP: r.srcKey(), srcASN: int64(r.srcASN), typ: int64(r.typ), fd: int64(r.feed)}, false)
 	}
 	return false, nil
-}
-
-// sealedVersion is the layout version sealed partition p was sealed as
-// (partition.sealedAs), read under mu.
-func (ps *parts) sealedVersion(p *partition) int {
-	ps.mu.RLock()
-	defer ps.mu.RUnlock()
-	return p.sealedAs
 }

@@ -501,3 +501,36 @@ func partitionIDs(t *testing.T, s *Store, p *partition) []int64 {
 	}
 	return ids
 }
+
+// TestVacuumInSteps frees more pages than a step of vacuum gives back:
+// the steps go on until none are free.
+func TestVacuumInSteps(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "vigil.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	ctx := t.Context()
+	for _, q := range []string{
+		`CREATE TABLE filler (b BLOB)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO filler SELECT randomblob(3000) FROM n`,
+		`DROP TABLE filler`,
+	} {
+		if _, err := s.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var free int
+	if err := s.write.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+		t.Fatal(err)
+	}
+	if free <= 2*vacuumStep {
+		t.Fatalf("%d free pages, the test wants more than %d", free, 2*vacuumStep)
+	}
+	if err := s.parts.vacuum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+		t.Fatal(err)
+	}
+	if free != 0 {
+		t.Errorf("%d free pages after vacuum", free)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -290,11 +291,37 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		// system, in a database made with auto_vacuum=INCREMENTAL (a new
 		// one: Open); nothing in another, whose next partition reuses
 		// them. A failure leaves them free in the file.
-		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+		if err := ps.vacuum(ctx); err != nil {
 			ps.s.log.Warn("free the pages of a sealed partition's rows", "partition", p.n, "err", err)
 		}
 	}
 	return nil
+}
+
+// vacuumStep is how many free pages a step of vacuum gives back: 4 MB
+// of 4 KB pages moved through the WAL, a transaction of its own.
+const vacuumStep = 1024
+
+// vacuum gives the free pages back to the file system (incremental_vacuum)
+// vacuumStep at a time, the writer's connection released between steps so
+// that an insert waits for one step, not a partition's pages. It stops
+// when none are left, or when a step frees none (a database made without
+// auto_vacuum=INCREMENTAL).
+func (ps *parts) vacuum(ctx context.Context) error {
+	last := int64(-1)
+	for {
+		var free int64
+		if err := ps.s.write.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return err
+		}
+		if free == 0 || free == last {
+			return nil
+		}
+		last = free
+		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum(`+strconv.Itoa(vacuumStep)+`)`); err != nil {
+			return err
+		}
+	}
 }
 
 // partSummary is what a partition tells about its events without a query:

@@ -420,7 +420,7 @@ func (ps *parts) offerMerged(ctx context.Context, p *partition, f *partFilter, t
 	if !f.asc {
 		slices.Reverse(list)
 	}
-	_, err := ps.offerPostings(ctx, p, f, top, list, false)
+	_, err := ps.offerPostings(ctx, p, f, top, list, false, &chunkSearch{})
 	return err
 }
 
@@ -441,6 +441,7 @@ func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, t
 	if err != nil {
 		return err
 	}
+	var cs chunkSearch // kept across the chunks
 	for j := range keys {
 		i := j
 		if !f.asc {
@@ -482,7 +483,7 @@ func (ps *parts) searchTimes(ctx context.Context, p *partition, f *partFilter, t
 		if !f.asc {
 			slices.Reverse(list)
 		}
-		stopped, err := ps.offerPostings(ctx, p, f, top, list, f.narrows())
+		stopped, err := ps.offerPostings(ctx, p, f, top, list, f.narrows(), &cs)
 		if err != nil || stopped {
 			return err
 		}
@@ -504,7 +505,7 @@ func (f *partFilter) narrows() bool {
 // least one in two of their range, as events written in time order
 // are) are read as one range of rows instead, those of the list kept:
 // a seek an id costs several times a step.
-func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting, byRange bool) (stopped bool, err error) {
+func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter, top *topHits, list []posting, byRange bool, cs *chunkSearch) (stopped bool, err error) {
 	keep := list[:0]
 	for _, e := range list {
 		ts := e.ts + p.base
@@ -518,8 +519,8 @@ func (ps *parts) offerPostings(ctx context.Context, p *partition, f *partFilter,
 		}
 		keep = append(keep, e)
 	}
-	if ps.sealedVersion(p) >= rowsVersion {
-		return ps.offerChunks(ctx, p, f, top, keep)
+	if p.sealedAs >= rowsVersion {
+		return ps.offerChunks(ctx, p, f, top, keep, cs)
 	}
 	_, where, wargs := f.conds(p.table, p.base)
 	scan := func(text string, args []any, keep func(id int64) bool) error {
