@@ -341,7 +341,7 @@ type partSummary struct {
 func ipKeyOf(b []byte) store.IPKey {
 	switch len(b) {
 	case 16:
-		return store.MakeIPKey(netip.AddrFrom16([16]byte(b)))
+		return store.IPKeyFromBytes(b)
 	case 4:
 		return store.MakeIPKey(netip.AddrFrom4([4]byte(b)))
 	}
