@@ -1,14 +1,12 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/s2"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
@@ -109,13 +107,5 @@ func BenchmarkBatchCodecs(b *testing.B) {
 // (codecS2: S2 over event.AppendBatch), the way encodeBatch writes its
 // form, so that the two codecs are compared for their form alone.
 func encodeS2(events []*event.Event) []byte {
-	plain := event.AppendBatch(plainBuffer(), events)
-	room := plainBuffer()
-	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
-		room = make([]byte, n)
-	}
-	packed := bytes.Clone(s2.Encode(room[:cap(room)], plain))
-	recycle(plain)
-	recycle(room)
-	return packed
+	return compressBatch(event.AppendBatch(plainBuffer(), events))
 }

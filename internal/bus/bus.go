@@ -257,9 +257,13 @@ func recycle(b []byte) {
 // the plain batch S2 reads and the decoder copies (the compressed batch
 // is about the same: S2 had found the repeated header already).
 func encodeBatch(events []*event.Event) []byte {
-	plain := event.AppendBatchHeads(plainBuffer(), events)
-	// Compressed into a second buffer of the pool, then copied out at its
-	// size: the message keeps it until JetStream acknowledged it.
+	return compressBatch(event.AppendBatchHeads(plainBuffer(), events))
+}
+
+// compressBatch compresses plain (a buffer of the pool, given back) with
+// S2 into a second buffer of the pool, then copies it out at its size:
+// the message keeps it until JetStream acknowledged it.
+func compressBatch(plain []byte) []byte {
 	room := plainBuffer()
 	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
 		room = make([]byte, n)

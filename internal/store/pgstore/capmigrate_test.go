@@ -16,14 +16,7 @@ import (
 func TestCapabilityMigrateLockBySchema(t *testing.T) {
 	ctx := t.Context()
 	s := openFresh(t)
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, sqlkit.Postgres.MigrationLock()); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, s, sqlkit.Postgres.MigrationLock())
 	schema := sqlkit.Schema{Name: "lock_test", FS: fstest.MapFS{
 		"postgres/0001_lock_test.sql": {Data: []byte(`CREATE TABLE lock_test (id BIGINT PRIMARY KEY)`)},
 	}}

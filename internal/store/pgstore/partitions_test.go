@@ -856,17 +856,24 @@ func TestSealingLockBySchema(t *testing.T) {
 func TestMigrateLockBySchema(t *testing.T) {
 	ctx := t.Context()
 	s := openFresh(t)
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, lockMigrations); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, s, lockMigrations)
 	other := inSchemaOf(t, openFresh(t))
 	if err := other.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate while another schema migrates: %v", err)
+	}
+}
+
+// holdLock takes the advisory lock statement takes in a transaction of
+// s, held until the test ends.
+func holdLock(t *testing.T, s *Store, statement string) {
+	t.Helper()
+	tx, err := s.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(t.Context(), statement); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -175,16 +175,7 @@ func newLayoutPair(t *testing.T, seed uint64) *layoutPair {
 // some of an IPv6 source.ip, some with a destination.ip.
 func (lp *layoutPair) insert(batches int) {
 	lp.t.Helper()
-	for range batches {
-		batch := lp.g.Batch(250)
-		for i, e := range batch {
-			if lp.mixAddrs {
-				mixAddrs(lp.t, e, len(lp.all)+i)
-			}
-		}
-		lp.all = append(lp.all, batch...)
-		insertOnBoth(lp.t, lp.rows, lp.parts, batch)
-	}
+	lp.insertWith(batches, nil)
 }
 
 // mixAddrs gives the n-th event of a layoutPair an IPv6 source.ip (one

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"bytes"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -150,7 +151,7 @@ func TestChunkCorrupt(t *testing.T) {
 	// The columns, decompressed, cut short or changed, then compressed
 	// again behind the same head.
 	n, _, _ := chunkHashes(data)
-	head := 1 + uvarintLen(uint64(n)) + chunkHashBytes*n
+	head := 1 + len(binary.AppendUvarint(nil, uint64(n))) + chunkHashBytes*n
 	cols, err := ps.dec.DecodeAll(data[head:], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -173,15 +174,6 @@ func TestChunkCorrupt(t *testing.T) {
 			t.Errorf("%x: %v, want errBadChunk", bad, err)
 		}
 	}
-}
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }
 
 // TestChunkedPartitions stores events in partitions of 300 sealed in
@@ -314,7 +306,8 @@ func compareMore(t *testing.T, lp *layoutPair) {
 	}
 }
 
-// insertWith is insert, each event given more by fn with its number.
+// insertWith is insert, each event given more by fn (when not nil) with
+// its number.
 func (lp *layoutPair) insertWith(batches int, fn func(t *testing.T, e *event.Event, n int)) {
 	lp.t.Helper()
 	for range batches {
@@ -323,7 +316,9 @@ func (lp *layoutPair) insertWith(batches int, fn func(t *testing.T, e *event.Eve
 			if lp.mixAddrs {
 				mixAddrs(lp.t, e, len(lp.all)+i)
 			}
-			fn(lp.t, e, len(lp.all)+i)
+			if fn != nil {
+				fn(lp.t, e, len(lp.all)+i)
+			}
 		}
 		lp.all = append(lp.all, batch...)
 		insertOnBoth(lp.t, lp.rows, lp.parts, batch)
