@@ -214,17 +214,19 @@ func hashLow(lows []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64(w[:])
 }
 
-// chunkHashes returns the count of a chunk's events and the low parts of
-// their h8 (hashLow), without decompressing it.
-func chunkHashes(data []byte) (int, []byte, error) {
+// chunkHashes returns the count of a chunk's events, the low parts of
+// their h8 (hashLow) and the compressed columns after them, without
+// decompressing them.
+func chunkHashes(data []byte) (n int, lows, cols []byte, err error) {
 	if len(data) == 0 || data[0] != chunkVersion {
-		return 0, nil, errBadChunk
+		return 0, nil, nil, errBadChunk
 	}
-	n, l := binary.Uvarint(data[1:])
-	if l <= 0 || n == 0 || n > chunkMaxEvents || uint64(len(data)-1-l) < chunkHashBytes*n {
-		return 0, nil, errBadChunk
+	count, l := binary.Uvarint(data[1:])
+	if l <= 0 || count == 0 || count > chunkMaxEvents || uint64(len(data)-1-l) < chunkHashBytes*count {
+		return 0, nil, nil, errBadChunk
 	}
-	return int(n), data[1+l : 1+l+chunkHashBytes*int(n)], nil
+	end := 1 + l + chunkHashBytes*int(count)
+	return int(count), data[1+l : end], data[end:], nil
 }
 
 // What decodeChunk parses of a chunk.
@@ -283,13 +285,11 @@ func (r *chunkReader) bytes(n uint64) []byte {
 // names of the rows refer to the chunk's decompressed columns, in buf
 // (reused too), returned.
 func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
-	n, h8s, err := chunkHashes(data)
+	n, h8s, cols, err := chunkHashes(data)
 	if err != nil {
 		return rows[:0], buf, err
 	}
-	// The columns start after the version, the count and the hashes.
-	_, l := binary.Uvarint(data[1:])
-	buf, err = ps.dec.DecodeAll(data[1+l+chunkHashBytes*n:], buf[:0])
+	buf, err = ps.dec.DecodeAll(cols, buf[:0])
 	if err != nil {
 		return rows[:0], buf, fmt.Errorf("%w: %w", errBadChunk, err)
 	}
@@ -487,15 +487,7 @@ func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, 
 
 // findRow returns the row of id in a chunk's rows, nil when none.
 func findRow(rows []sealedRow, id int64) *sealedRow {
-	i, ok := slices.BinarySearchFunc(rows, id, func(r sealedRow, id int64) int {
-		switch {
-		case r.id < id:
-			return -1
-		case r.id > id:
-			return 1
-		}
-		return 0
-	})
+	i, ok := slices.BinarySearchFunc(rows, id, func(r sealedRow, id int64) int { return cmp.Compare(r.id, id) })
 	if !ok {
 		return nil
 	}

@@ -120,7 +120,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameRows(t, got, rows, false)
-	n, h8s, err := chunkHashes(data)
+	n, h8s, _, err := chunkHashes(data)
 	if err != nil || n != len(rows) || len(h8s) != chunkHashBytes*len(rows) {
 		t.Fatalf("chunkHashes: %d events, %d bytes, %v", n, len(h8s), err)
 	}
@@ -150,7 +150,7 @@ func TestChunkCorrupt(t *testing.T) {
 	}
 	// The columns, decompressed, cut short or changed, then compressed
 	// again behind the same head.
-	n, _, _ := chunkHashes(data)
+	n, _, _, _ := chunkHashes(data)
 	head := 1 + len(binary.AppendUvarint(nil, uint64(n))) + chunkHashBytes*n
 	cols, err := ps.dec.DecodeAll(data[head:], nil)
 	if err != nil {
