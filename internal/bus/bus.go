@@ -34,7 +34,8 @@ const (
 	// runHeader carries the feed run a batch belongs to (its history row).
 	runHeader = "Vigil-Run"
 	// codecHeader names how a batch's payload is compressed: codecS2 for
-	// S2. A batch without it is the plain batch form (event.AppendBatch),
+	// S2 over the batch form, codecS2Heads for S2 over the batch form with
+	// heads (what Publish writes). A batch without it is the plain batch form (event.AppendBatch),
 	// as versions before it wrote every batch.
 	codecHeader = "Vigil-Codec"
 	// sealedHeader is "1" on a batch whose events were all sealed by its

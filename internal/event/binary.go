@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"strings"
 	"unsafe"
 )
 
@@ -227,7 +226,7 @@ func DecodeBatchHeads(b []byte) ([]*Event, error) {
 	var heads [maxBatchHeads]string
 	for k := range nh {
 		h, ok := r.str()
-		if !ok || h == "" || strings.IndexByte(h, '\n') != len(h)-1 {
+		if !ok || !isRawHead(h) {
 			return nil, ErrBadBatch
 		}
 		heads[k] = h

@@ -269,12 +269,18 @@ func (e *Event) SetRawString(line string) {
 // the two joined wherever it is read (Get, Raw, records, JSON). A head
 // that is not one line ending in its newline is joined at once.
 func (e *Event) SetRawParts(head, rest string) {
-	if head == "" || strings.IndexByte(head, '\n') != len(head)-1 {
+	if !isRawHead(head) {
 		e.SetRawString(head + rest)
 		return
 	}
 	e.SetRawString(rest)
 	e.rawHead = head
+}
+
+// isRawHead reports whether h can be raw's header held apart: one line,
+// ending in its newline.
+func isRawHead(h string) bool {
+	return h != "" && strings.IndexByte(h, '\n') == len(h)-1
 }
 
 // rawLen is the length of raw held as bytes.

@@ -175,7 +175,7 @@ var oneLineCodes = func() []bool {
 		switch Fields[name] {
 		case KindFQDN, KindIP, KindNetwork, KindDateTime, KindInteger, KindPort, KindASN,
 			KindFloat, KindAccuracy, KindBoolean, KindTaxonomy, KindType, KindTLP, KindCountry, KindRegistry:
-			one[i+1] = name != "raw"
+			one[i+1] = true // raw is KindBase64, never among these
 		}
 	}
 	return one

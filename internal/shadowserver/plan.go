@@ -365,13 +365,9 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 
 	// One string holds every generated value of the row.
 	text := string(p.row.text)
-	n := 0
 	for slot, sp := range p.span {
 		if sp >= 0 {
 			p.vals[slot] = text[p.spans[sp].start:p.spans[sp].end]
-		}
-		if p.vals[slot] != "" {
-			n++
 		}
 	}
 	if recText != "" {

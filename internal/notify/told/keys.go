@@ -63,7 +63,7 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 	}
 	var latest time.Time
 	for n, at := range order {
-		i := int(at.i)
+		i := at.i
 		if n+1 < len(order) && keys[order[n+1].i].Key == keys[i].Key {
 			continue // a later one of the same key follows
 		}
