@@ -73,9 +73,8 @@ const minKeys = 1 << 20
 // the set grows by half.
 const growth = 2
 
-// tagBitsPerKey and tagProbes size a layer's tags: 8 bits a key at
-// capacity (1 byte an event: 10.6 MB for the set's 10.6 million keys of
-// room at 10 million events), 5 probes in 5 of a block's 8 words. A key
+// tagBitsPerKey and tagProbes size a layer's tags: 8 bits a key of
+// capacity (1 byte a key of room), 5 probes in 5 of a block's 8 words. A key
 // matches the tags of a partition of a full layer that does not hold it
 // about 2.5 % of the time (TestTags: 2.48 %, 16 partitions): a hash
 // stored nowhere asks about 0.18 % × 2.5 % of the partitions, 0.005 %
@@ -143,8 +142,9 @@ func tagBits(key uint64, j int) uint64 {
 	return z ^ z>>31
 }
 
-// tagged reports whether key's tag as partition index j is set in b.
-func tagged(b *block, m uint64) bool {
+// hasTag reports whether the tag m (tagBits of a key and a partition
+// index) is set in b.
+func hasTag(b *block, m uint64) bool {
 	for w := range uint64(tagProbes) {
 		if atomic.LoadUint64(&b[(m+w)&7])&(1<<(m>>(3+6*w)&63)) == 0 {
 			return false
@@ -223,7 +223,7 @@ func (s *Set) Admit(key uint64, fn func(parts []int64) bool) {
 			matched = matched[:0]
 			b := &l.tags[tagBlock(key, uint64(len(l.tags)))]
 			for j, p := range parts {
-				if tagged(b, tagBits(key, j)) {
+				if hasTag(b, tagBits(key, j)) {
 					matched = append(matched, p)
 				}
 			}
