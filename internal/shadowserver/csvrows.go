@@ -31,7 +31,7 @@ func isRowError(err error) bool {
 // parseCSVRows reads the rows of a CSV report after its header, with
 // plan compiled for the header.
 func (p *Parser) parseCSVRows(ctx context.Context, in pipeline.Input, report *Report, rr *recordReader,
-	pl *plan, header []string, headerLine []byte, sink pipeline.Sink) error {
+	pl *plan, header []string, sink pipeline.Sink) error {
 	repairs, err := chunks.Records{
 		Options:    chunks.Options{Workers: p.workers},
 		MaxRecords: p.chunkRecords,
@@ -48,8 +48,7 @@ func (p *Parser) parseCSVRows(ctx context.Context, in pipeline.Input, report *Re
 		},
 		Kept: isRowError,
 		NewWorker: func() func([]byte, int, error) chunks.Result {
-			rows := &csvRows{plan: pl.forWorker(), header: header, headerLine: headerLine,
-				cells: make([]string, 0, len(header))}
+			rows := &csvRows{plan: pl.forWorker(), header: header, cells: make([]string, 0, len(header))}
 			return rows.work
 		},
 		Sink: sink,
@@ -65,10 +64,9 @@ func (p *Parser) parseCSVRows(ctx context.Context, in pipeline.Input, report *Re
 // csvRows makes events of a CSV report's rows under its header; each
 // worker has its own.
 type csvRows struct {
-	plan       *plan
-	header     []string
-	headerLine []byte
-	cells      []string // reused from row to row
+	plan   *plan
+	header []string
+	cells  []string // reused from row to row
 }
 
 // work makes the result of the record rec at line, which the reader
@@ -84,10 +82,15 @@ func (r *csvRows) work(rec []byte, line int, readErr error) chunks.Result {
 
 // reject sends a bad row to the dead letters. It carries the header with
 // its row, as raw does: an analyst reading the dead letter sees the column
-// names, and a re-run parses it on its own.
+// names, and a re-run parses it on its own. The header line is the plan's
+// raw head; a plan without one (no header line) still starts the letter
+// with an empty line, so that a letter's row is always its second line.
 func (r *csvRows) reject(o chunks.Result, rec []byte, err error) chunks.Result {
-	letter := make([]byte, 0, len(r.headerLine)+1+len(rec))
-	o.Reject = append(append(append(letter, r.headerLine...), '\n'), rec...)
+	head := r.plan.rawHead
+	if head == "" {
+		head = "\n"
+	}
+	o.Reject = append(append(make([]byte, 0, len(head)+len(rec)), head...), rec...)
 	o.Reason = err
 	return o
 }

@@ -356,3 +356,24 @@ func BenchmarkParseParallel(b *testing.B) {
 		})
 	}
 }
+
+// TestRejectCarriesTheHeaderLine: a dead letter is the header line, a
+// newline and the row; a plan without a header line still starts it
+// with the newline, so that its row is the second line either way.
+func TestRejectCarriesTheHeaderLine(t *testing.T) {
+	for _, tt := range []struct {
+		name, rawHead, want string
+	}{
+		{"header line", "ip,port\n", "ip,port\n192.0.2.1,x"},
+		{"no header line", "", "\n192.0.2.1,x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &csvRows{plan: &plan{rawHead: tt.rawHead}}
+			reason := errors.New("bad port")
+			o := r.reject(chunks.Result{}, []byte("192.0.2.1,x"), reason)
+			if string(o.Reject) != tt.want || o.Reason != reason {
+				t.Errorf("letter %q (%v), want %q (%v)", o.Reject, o.Reason, tt.want, reason)
+			}
+		})
+	}
+}

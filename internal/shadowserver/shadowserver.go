@@ -305,7 +305,7 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 		plan.rawHead = string(headerLine) + "\n"
 	}
 	defer p.reportReplaced(sink, in, plan)
-	return p.parseCSVRows(ctx, in, report, rr, plan, header, headerLine, sink)
+	return p.parseCSVRows(ctx, in, report, rr, plan, header, sink)
 }
 
 // readCSVHeader reads records up to the header, which it returns split

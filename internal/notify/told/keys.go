@@ -148,7 +148,7 @@ func (s toldSet) entry(i int, org string) Key {
 // Find returns the entry of key, if s has it.
 func (s toldSet) Find(org string, key event.Hash) (Key, bool) {
 	start, stride := s.layout()
-	n := (len(s) - start) / stride
+	n := s.Len()
 	at := func(i int) []byte { return s[start+i*stride : start+i*stride+len(key)] }
 	i := sort.Search(n, func(i int) bool { return bytes.Compare(at(i), key[:]) >= 0 })
 	if i < n && bytes.Equal(at(i), key[:]) {

@@ -2,7 +2,7 @@
 // stored events' hashes, kept by each event store over the partitions no
 // insert writes again: a blocked Bloom filter whose answer "not stored"
 // spares asking every partition, in layers that grow with the set and list
-// the partitions they hold; with tags, a layer also says which of its
+// the partitions they hold, each layer's tags saying which of its
 // partitions may hold a key it admits.
 package hashset
 
@@ -21,26 +21,24 @@ import (
 // bit in each of the 8 words of one 64-byte block, one cache line. When
 // the last layer holds its capacity, a layer of half the set's capacity
 // is added (growth); a key is asked of every layer, newest first. Each
-// layer lists the partitions whose keys it holds, so that a key a layer
-// admits asks only those partitions; a tagged set (NewTagged) names, of
-// those, only the ones whose tags the key matches, so that the caller
-// needs no filter of its own a partition. Adds are serialised by mu; asks
+// layer lists the partitions whose keys it holds and names, of those, only
+// the ones whose tags a key it admits matches, so that the caller asks
+// only those and needs no filter of its own a partition. Adds are serialised by mu; asks
 // take no lock (the words are read and set atomically, the list of layers
 // and each layer's list of partitions replaced whole), so that a writer's
 // lookup never waits behind the reading of a partition into the set.
 type Set struct {
 	mu     sync.Mutex
 	layers atomic.Pointer[[]*layer]
-	tagged bool
 }
 
-// layer is one layer, its blocks off the Go heap (offheap.Make): at
-// bitsPerKey bits a key, 1.75 bytes an event, 175 MB at 100 million
-// events, which on the heap would count toward the collector's goal and
+// layer is one layer, its blocks and tags off the Go heap
+// (offheap.Make): at bitsPerKey and tagBitsPerKey bits a key, 2.75 bytes
+// an event, 275 MB at 100 million events, which on the heap would count toward the collector's goal and
 // the pipeline's soft memory limit.
 type layer struct {
 	blocks []block
-	// tags, in a tagged set, is a second blocked Bloom filter of the
+	// tags is a second blocked Bloom filter of the
 	// layer's keys, each keyed by its partition's index in parts: a key's
 	// probes as every partition are in one block, one 64-byte line
 	// (tagBlock, tagBits), asked only when the layer admits the key.
@@ -60,15 +58,16 @@ type block [8]uint64
 // as some blocks get more). A set of L layers admits at most L times
 // that; but a layer's admission asks only the partitions it holds, so an
 // absent key asks at most about 0.18 % of the partitions however many
-// layers there are (TestLayers).
+// layers there are (TestLayers), fewer still through the tags
+// (tagBitsPerKey).
 const bitsPerKey = 14
 
-// minKeys is the capacity of a layer at least: 1.75 MB.
+// minKeys is the capacity of a layer at least: 2.75 MB.
 const minKeys = 1 << 20
 
 // growth: a layer added is 1/growth of the set's capacity (at least
 // minKeys), so that at most a third of the set's capacity waits for keys
-// (half of it when layers doubled: 15 million keys of room, 26 MB, at 10
+// (half of it when layers doubled: 15 million keys of room, 41 MB, at 10
 // million events, against 10.6 million now), for a layer more every time
 // the set grows by half.
 const growth = 2
@@ -91,26 +90,14 @@ const (
 // add, when it knows them.
 func New(keys int64) *Set {
 	s := &Set{}
-	s.layers.Store(&[]*layer{s.newLayer(max(keys+keys/4, minKeys))})
+	s.layers.Store(&[]*layer{newLayer(max(keys+keys/4, minKeys))})
 	return s
 }
 
-// NewTagged is New for a set whose layers also keep tags: Admit then
-// names, of a layer's partitions, only those whose tags the key matches
-// (tagBitsPerKey more a key).
-func NewTagged(keys int64) *Set {
-	s := &Set{tagged: true}
-	s.layers.Store(&[]*layer{s.newLayer(max(keys+keys/4, minKeys))})
-	return s
-}
-
-func (s *Set) newLayer(capacity int64) *layer {
+func newLayer(capacity int64) *layer {
 	l := &layer{capacity: capacity}
-	n := (capacity*bitsPerKey + 511) / 512
-	l.blocks = offheap.Make[block](int(n), l)
-	if s.tagged {
-		l.tags = offheap.Make[block](int((capacity*tagBitsPerKey+511)/512), l)
-	}
+	l.blocks = offheap.Make[block](int((capacity*bitsPerKey+511)/512), l)
+	l.tags = offheap.Make[block](int((capacity*tagBitsPerKey+511)/512), l)
 	l.parts.Store(&[]int64{})
 	return l
 }
@@ -165,9 +152,9 @@ func (l *layer) has(key uint64) bool {
 }
 
 // add adds key, a key of partition part (under Set.mu). The partition is
-// listed, and in a tagged set the key's tag as it set, before the key's
-// bits in blocks: a lookup that finds those (has) finds the partition
-// listed and its tag, and so names it (Admit).
+// listed, and the key's tag as it set, before the key's bits in blocks: a
+// lookup that finds those (has) finds the partition listed and its tag,
+// and so names it (Admit).
 func (l *layer) add(key uint64, part int64) {
 	parts := *l.parts.Load()
 	j := len(parts) - 1
@@ -179,11 +166,9 @@ func (l *layer) add(key uint64, part int64) {
 			l.parts.Store(&grown)
 		}
 	}
-	if l.tags != nil {
-		b, m := &l.tags[tagBlock(key, uint64(len(l.tags)))], tagBits(key, j)
-		for w := range uint64(tagProbes) {
-			atomic.OrUint64(&b[(m+w)&7], 1<<(m>>(3+6*w)&63))
-		}
+	tb, tm := &l.tags[tagBlock(key, uint64(len(l.tags)))], tagBits(key, j)
+	for w := range uint64(tagProbes) {
+		atomic.OrUint64(&tb[(tm+w)&7], 1<<(tm>>(3+6*w)&63))
 	}
 	i, m := probe(key, uint64(len(l.blocks)))
 	b := &l.blocks[i]
@@ -193,21 +178,11 @@ func (l *layer) add(key uint64, part int64) {
 	l.n++
 }
 
-// Has reports whether key may have been added.
-func (s *Set) Has(key uint64) bool {
-	found := false
-	s.Admit(key, func([]int64) bool {
-		found = true
-		return false
-	})
-	return found
-}
-
-// Admit calls fn with the partitions of each layer that admits key,
-// newest first, until fn returns false: a partition that holds key is in
-// one of the lists. In a tagged set the list is only the layer's
-// partitions whose tags key matches, and fn is not called when none does.
-// fn must not keep parts.
+// Admit calls fn, for each layer that admits key, newest first, with
+// those of the layer's partitions whose tags key matches, until fn
+// returns false: a partition that holds key is in one of the lists. A
+// layer none of whose partitions key matches is passed over. fn must not
+// keep parts.
 func (s *Set) Admit(key uint64, fn func(parts []int64) bool) {
 	layers := s.layers.Load()
 	defer runtime.KeepAlive(layers)
@@ -218,21 +193,17 @@ func (s *Set) Admit(key uint64, fn func(parts []int64) bool) {
 		if !l.has(key) {
 			continue
 		}
-		parts := *l.parts.Load()
-		if l.tags != nil {
-			matched = matched[:0]
-			b := &l.tags[tagBlock(key, uint64(len(l.tags)))]
-			for j, p := range parts {
-				if hasTag(b, tagBits(key, j)) {
-					matched = append(matched, p)
-				}
+		matched = matched[:0]
+		b := &l.tags[tagBlock(key, uint64(len(l.tags)))]
+		for j, p := range *l.parts.Load() {
+			if hasTag(b, tagBits(key, j)) {
+				matched = append(matched, p)
 			}
-			if len(matched) == 0 {
-				continue
-			}
-			parts = matched
 		}
-		if !fn(parts) {
+		if len(matched) == 0 {
+			continue
+		}
+		if !fn(matched) {
 			return
 		}
 	}
@@ -253,7 +224,7 @@ func (s *Set) Add(keys []uint64, part int64) {
 			for _, l := range list {
 				capacity += l.capacity
 			}
-			last = s.newLayer(max(capacity/growth, minKeys))
+			last = newLayer(max(capacity/growth, minKeys))
 			grown := append(list[:len(list):len(list)], last)
 			s.layers.Store(&grown)
 			list = grown

@@ -17,12 +17,25 @@ func key(i uint64) uint64 {
 	return z ^ z>>31
 }
 
+// names reports whether Admit names part for key.
+func names(s *Set, key uint64, part int64) bool {
+	found := false
+	s.Admit(key, func(ps []int64) bool {
+		found = slices.Contains(ps, part)
+		return !found
+	})
+	return found
+}
+
 // TestFalsePositives fills a set's first layer to its capacity and asks
-// it as many keys not added: every key added is found, and at most
-// 0.25 % of the others are admitted (about 0.18 % at bitsPerKey).
+// it as many keys not added: every key added is found, its partition
+// named, and the layer's blocks admit at most 0.25 % of the others (about
+// 0.18 % at bitsPerKey; its tags then name a partition for few of those,
+// TestTags).
 func TestFalsePositives(t *testing.T) {
 	s := New(0)
-	n := (*s.layers.Load())[0].capacity
+	l := (*s.layers.Load())[0]
+	n := l.capacity
 	keys := make([]uint64, n)
 	for i := range keys {
 		keys[i] = key(uint64(i))
@@ -36,10 +49,10 @@ func TestFalsePositives(t *testing.T) {
 	}
 	false_ := 0
 	for i := range n {
-		if !s.Has(keys[i]) {
+		if !names(s, keys[i], 1) {
 			t.Fatalf("key %d added, not found", i)
 		}
-		if s.Has(key(uint64(n + i))) {
+		if l.has(key(uint64(n + i))) {
 			false_++
 		}
 	}
@@ -63,9 +76,10 @@ func TestNewCapacity(t *testing.T) {
 // as partitions of half a first layer's capacity: the set grows by layers
 // of half its capacity (at least a first layer's), finds every key added,
 // and each layer lists the partitions whose keys it holds. Of as many
-// keys not added, each asks (through the layers that admit it) at most
-// 0.25 % of the partitions on average, however many layers there are,
-// while the set as a whole admits more (about 0.18 % a full layer).
+// keys not added, each is admitted by the blocks of layers listing at
+// most 0.25 % of the partitions on average, however many layers there
+// are, while the set's blocks as a whole admit more (about 0.18 % a full
+// layer); the tags then name fewer (TestTags).
 func TestLayers(t *testing.T) {
 	s := New(0)
 	first := (*s.layers.Load())[0].capacity
@@ -115,22 +129,17 @@ func TestLayers(t *testing.T) {
 	}
 	var admitted, asked int64
 	for i := range n {
-		// the layers admitting a key added list its partition
-		found := false
-		s.Admit(keys[i], func(ps []int64) bool {
-			found = found || slices.Contains(ps, part(i))
-			return true
-		})
-		if !found {
-			t.Fatalf("key %d added, not found in a layer listing partition %d", i, part(i))
+		if !names(s, keys[i], part(i)) {
+			t.Fatalf("key %d added, its partition %d not named", i, part(i))
 		}
 		seen := map[int64]bool{}
-		s.Admit(key(uint64(n+i)), func(ps []int64) bool {
-			for _, p := range ps {
-				seen[p] = true
+		for _, l := range layers {
+			if l.has(key(uint64(n + i))) {
+				for _, p := range *l.parts.Load() {
+					seen[p] = true
+				}
 			}
-			return true
-		})
+		}
 		if len(seen) > 0 {
 			admitted++
 		}
@@ -145,22 +154,10 @@ func TestLayers(t *testing.T) {
 
 // TestAskWhileAdding asks keys added before while another goroutine adds
 // keys of partitions after, across the growth of a layer: no lookup waits
-// for the adds, and each finds its key in a layer listing its partition
-// (in a tagged set too: a lookup that sees a key's bits sees its
-// partition listed).
+// for the adds, and each names its key's partition (a lookup that sees a
+// key's bits sees its partition listed and its tag).
 func TestAskWhileAdding(t *testing.T) {
-	for _, tagged := range []bool{false, true} {
-		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
-			s := New(0)
-			if tagged {
-				s = NewTagged(0)
-			}
-			askWhileAdding(t, s)
-		})
-	}
-}
-
-func askWhileAdding(t *testing.T, s *Set) {
+	s := New(0)
 	const chunk = 1 << 16
 	first := (*s.layers.Load())[0].capacity
 	total := 2*first + chunk
@@ -178,13 +175,7 @@ func askWhileAdding(t *testing.T, s *Set) {
 	for range 2 {
 		wg.Go(func() {
 			for i := range 4 * chunk {
-				k := keys[i%chunk]
-				found := false
-				s.Admit(k, func(ps []int64) bool {
-					found = slices.Contains(ps, 0)
-					return !found
-				})
-				if !found {
+				if !names(s, keys[i%chunk], 0) {
 					t.Errorf("key %d of partition 0 not found while adding", i%chunk)
 					return
 				}
@@ -196,22 +187,22 @@ func askWhileAdding(t *testing.T, s *Set) {
 		t.Errorf("%d layers after %d keys, want the set grown", l, total)
 	}
 	for i := range total {
-		if !s.Has(keys[i]) {
-			t.Fatalf("key %d added, not found", i)
+		if !names(s, keys[i], i/chunk) {
+			t.Fatalf("key %d added, its partition %d not named", i, i/chunk)
 		}
 	}
 }
 
-// TestAskTheKeyBeingAdded asks, in a tagged set, each key while another
-// goroutine adds it: the moment a lookup finds the key's bits, its layer
-// names the key's partition (its tag is set before its bits), not none
-// or only others. The asker waits for each key's bits, so that it asks
+// TestAskTheKeyBeingAdded asks each key while another goroutine adds it:
+// the moment a lookup finds the key's bits, its layer names the key's
+// partition (its tag is set before its bits), not none or only others.
+// The asker waits for each key's bits, so that it asks
 // within the few nanoseconds after they are set.
 func TestAskTheKeyBeingAdded(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs the adder and the asker running at once")
 	}
-	s := NewTagged(0)
+	s := New(0)
 	l := (*s.layers.Load())[0]
 	const n, parts = 5000, 16
 	var (
@@ -242,12 +233,7 @@ func TestAskTheKeyBeingAdded(t *testing.T) {
 		asked.Store(i)
 		for !l.has(k) {
 		}
-		found := false
-		s.Admit(k, func(ps []int64) bool {
-			found = slices.Contains(ps, i%parts)
-			return !found
-		})
-		if !found {
+		if !names(s, k, i%parts) {
 			missed++
 		}
 	}
@@ -260,49 +246,44 @@ func TestAskTheKeyBeingAdded(t *testing.T) {
 // BenchmarkHas asks a set of four layers keys it does not hold: the cost
 // of an absent hash's lookup, a cache line a layer; and keys it holds
 // (added=true), in partitions of half a first layer's keys: a stored
-// hash's lookup, a tagged set's a line more for its layer's tags.
+// hash's lookup, a line more for its layer's tags.
 func BenchmarkHas(b *testing.B) {
-	for _, tagged := range []bool{false, true} {
-		for _, added := range []bool{false, true} {
-			b.Run(fmt.Sprintf("tagged=%v/added=%v", tagged, added), func(b *testing.B) {
-				s := New(0)
-				if tagged {
-					s = NewTagged(0)
-				}
-				first := (*s.layers.Load())[0].capacity
-				keys := make([]uint64, 4*first)
-				for i := range keys {
-					keys[i] = key(uint64(i))
-				}
-				for at := int64(0); at < int64(len(keys)); at += first / 2 {
-					s.Add(keys[at:at+first/2], at/(first/2))
-				}
-				ask := func(i int) uint64 { return key(uint64(len(keys) + i)) }
-				if added {
-					ask = func(i int) uint64 { return keys[i%len(keys)] }
-				}
-				n, i := 0, 0
-				for b.Loop() {
-					s.Admit(ask(i), func(ps []int64) bool {
-						n += len(ps)
-						return true
-					})
-					i++
-				}
-			})
-		}
+	for _, added := range []bool{false, true} {
+		b.Run(fmt.Sprintf("added=%v", added), func(b *testing.B) {
+			s := New(0)
+			first := (*s.layers.Load())[0].capacity
+			keys := make([]uint64, 4*first)
+			for i := range keys {
+				keys[i] = key(uint64(i))
+			}
+			for at := int64(0); at < int64(len(keys)); at += first / 2 {
+				s.Add(keys[at:at+first/2], at/(first/2))
+			}
+			ask := func(i int) uint64 { return key(uint64(len(keys) + i)) }
+			if added {
+				ask = func(i int) uint64 { return keys[i%len(keys)] }
+			}
+			n, i := 0, 0
+			for b.Loop() {
+				s.Admit(ask(i), func(ps []int64) bool {
+					n += len(ps)
+					return true
+				})
+				i++
+			}
+		})
 	}
 }
 
-// TestTags fills a tagged set's first layer to its capacity with the keys
-// of 16 partitions and asks every key added and as many not added: an
-// added key's layer names its partition, and each other partition about
-// 2.5 % of the time (at most 3.5 %); a key not added is admitted as often
-// as by an untagged set (about 0.18 %), and then names each partition
-// about 2.5 % of the time, so that it asks at most 0.01 % of the
-// partitions on average.
+// TestTags fills a set's first layer to its capacity with the keys of 16
+// partitions and asks every key added and as many not added: an added
+// key's layer names its partition, and each other partition about 2.5 %
+// of the time (at most 3.5 %); a key not added is admitted by the layer's
+// blocks about 0.18 % of the time (TestFalsePositives), and then names
+// each partition about 2.5 % of the time, so that it asks at most 0.01 %
+// of the partitions on average.
 func TestTags(t *testing.T) {
-	s := NewTagged(0)
+	s := New(0)
 	n := (*s.layers.Load())[0].capacity
 	const parts = 16
 	part := func(i int64) int64 { return 100 + i*parts/n }

@@ -125,7 +125,7 @@ func (s *Store) cover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		set = hashset.NewTagged(rows)
+		set = hashset.New(rows)
 		c.set.Store(set)
 	}
 	keys := make([]uint64, 0, 1<<16)

@@ -8,7 +8,7 @@ package sqlitestore
 // CPU. One set over the h8 of every covered sealed partition answers
 // instead, in a few cache lines whatever the number of partitions; only a
 // hash it admits (a duplicate, or a false positive) asks the covered
-// partitions its tags name (hashset.NewTagged), through their runs of
+// partitions its tags name (hashset.New), through their runs of
 // hashes: a covered partition's own filter is never asked, so its pages
 // are never resident (they were 0.9 MB a partition once touched).
 
@@ -37,7 +37,7 @@ func (ps *parts) startCovering() {
 			}
 		}
 		ps.mu.RUnlock()
-		ps.hashSet.Store(hashset.NewTagged(sealed))
+		ps.hashSet.Store(hashset.New(sealed))
 		go ps.coverLoop(ps.coverCtx)
 	})
 }
