@@ -159,22 +159,10 @@ func (n *Notifier) mostlyScanned(pending []store.PendingCount, now time.Time) bo
 func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
-	// span is that of the queues read, told to the store when at least
-	// half the events in it are queued: it may decode them all while it
-	// reads the queue (those no organisation waits for are held too).
-	var (
-		span   store.SeqSpan
-		queued int64
-	)
 	for i, c := range pending {
 		if need != nil && !need[i] {
 			continue
 		}
-		if span.First == 0 || c.First < span.First {
-			span.First = c.First
-		}
-		span.Last = max(span.Last, c.Last)
-		queued += c.Count
 		index[c.Org] = i
 		out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
@@ -191,10 +179,7 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, 
 		slot  []int
 		pages []string
 	)
-	if queued*2 < span.Last-span.First+1 {
-		span = store.SeqSpan{}
-	}
-	err := n.store.ScanPendingNotifications(ctx, span, func(page *store.PendingPage) error {
+	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
 		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
 			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
 		}

@@ -23,10 +23,6 @@ type PendingNotification struct {
 	Event  *event.Event
 }
 
-// SeqSpan is a range of queue Seqs, First to Last inclusive; the zero
-// SeqSpan is none.
-type SeqSpan struct{ First, Last int64 }
-
 // PendingPage is a run of pending events in Seq order, each with the
 // organisations it waits for, its event left encoded, as
 // ScanPendingNotifications hands them over: in columns, the records end
@@ -57,12 +53,6 @@ type PendingPage struct {
 	Records    []byte
 	RecordEnds []int
 	Gone       []bool
-	// RecordStarts, when not nil, says where each record starts instead:
-	// event i's runs from RecordStarts[i] to RecordEnds[i], and Records
-	// may hold bytes no event of the page refers to. A store hands over
-	// so, Kept, the buffer it decoded a run of events into, rather than
-	// copying the queued ones out of it.
-	RecordStarts []int
 	// Waiting holds the organisations each event waits for, as indexes
 	// into Orgs, end to end: event i's run to WaitingEnds[i].
 	Waiting     []int32
@@ -93,10 +83,7 @@ func (p *PendingPage) RecordSpan(i int) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	end = p.RecordEnds[i]
-	switch {
-	case p.RecordStarts != nil:
-		start = p.RecordStarts[i]
-	case i > 0:
+	if i > 0 {
 		start = p.RecordEnds[i-1]
 	}
 	return start, end, true
@@ -118,26 +105,9 @@ func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byt
 	p.Seq = append(p.Seq, seq)
 	p.Hash = append(p.Hash, hash)
 	p.Stored = append(p.Stored, stored)
-	if p.RecordStarts != nil {
-		p.RecordStarts = append(p.RecordStarts, len(p.Records))
-	}
 	p.Records = append(p.Records, record...)
 	p.RecordEnds = append(p.RecordEnds, len(p.Records))
 	p.Gone = append(p.Gone, record == nil)
-	p.Waiting = append(p.Waiting, orgs...)
-	p.WaitingEnds = append(p.WaitingEnds, len(p.Waiting))
-}
-
-// AddAt appends an event whose record already lies in p.Records, from
-// start to end (gone: none), waiting for orgs: for a page whose Records
-// a store filled itself, RecordStarts kept.
-func (p *PendingPage) AddAt(seq int64, hash event.Hash, stored int64, start, end int, gone bool, orgs ...int32) {
-	p.Seq = append(p.Seq, seq)
-	p.Hash = append(p.Hash, hash)
-	p.Stored = append(p.Stored, stored)
-	p.RecordStarts = append(p.RecordStarts, start)
-	p.RecordEnds = append(p.RecordEnds, end)
-	p.Gone = append(p.Gone, gone)
 	p.Waiting = append(p.Waiting, orgs...)
 	p.WaitingEnds = append(p.WaitingEnds, len(p.Waiting))
 }
@@ -166,9 +136,6 @@ func (p *PendingPage) Sized() *PendingPage {
 func (p *PendingPage) Reset() {
 	p.Seq, p.Hash, p.Stored = p.Seq[:0], p.Hash[:0], p.Stored[:0]
 	p.Records, p.RecordEnds, p.Gone = p.Records[:0], p.RecordEnds[:0], p.Gone[:0]
-	if p.RecordStarts != nil {
-		p.RecordStarts = p.RecordStarts[:0]
-	}
 	p.Waiting, p.WaitingEnds = p.Waiting[:0], p.WaitingEnds[:0]
 }
 
@@ -215,11 +182,7 @@ type NotifyQueue interface {
 	// stored instead of one lookup each, for a notifier pass over most of
 	// the queue. fn must not keep the page, which the store may reuse,
 	// unless it is Kept. An error from fn ends the scan and is returned.
-	// span, when not zero, is the lowest and highest Seq pending as
-	// PendingNotificationOrgs counted them: a store may start reading the
-	// events between them while it reads the queue. Entries outside it
-	// (queued since) are handed over all the same.
-	ScanPendingNotifications(ctx context.Context, span SeqSpan, fn func(*PendingPage) error) error
+	ScanPendingNotifications(ctx context.Context, fn func(*PendingPage) error) error
 	// NotifyHorizon returns a Seq up to which the queue is settled: every
 	// entry at or below it that will ever be committed is committed, so
 	// an entry committed after it returned has a higher Seq. A reader

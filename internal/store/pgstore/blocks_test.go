@@ -195,7 +195,7 @@ func TestMigrateEventBlocks(t *testing.T) {
 		}
 	}
 	scanned := 0
-	err = s.ScanPendingNotifications(ctx, store.SeqSpan{}, func(p *store.PendingPage) error {
+	err = s.ScanPendingNotifications(ctx, func(p *store.PendingPage) error {
 		for i := range p.Len() {
 			e, err := event.DecodeRecord(p.Record(i))
 			if err != nil {

@@ -86,9 +86,8 @@ const scanPendingSQL = `SELECT w.event_id, w.orgs, w.hash, w.stored, w.data, w.b
 
 // ScanPendingNotifications reads every pending event with the
 // organisations it waits for, in one query (scanPendingSQL), and hands
-// them to fn a page at a time, one page reused. The span is not needed:
-// the one query reads the queue and the events together.
-func (s *Store) ScanPendingNotifications(ctx context.Context, _ store.SeqSpan, fn func(*store.PendingPage) error) error {
+// them to fn a page at a time, one page reused.
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	rows, err := s.pool.Query(ctx, scanPendingSQL)
 	if err != nil {
 		return fmt.Errorf("pgstore: scan pending notifications: %w", err)

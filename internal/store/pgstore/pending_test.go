@@ -86,7 +86,7 @@ func TestPendingInterleavedBlocks(t *testing.T) {
 		}
 	}
 	scanned := 0
-	err = s.ScanPendingNotifications(ctx, store.SeqSpan{}, func(p *store.PendingPage) error {
+	err = s.ScanPendingNotifications(ctx, func(p *store.PendingPage) error {
 		for i := range p.Len() {
 			if !bytes.Equal(p.Record(i), want[p.Seq[i]]) {
 				return fmt.Errorf("event %d: record differs", p.Seq[i])

@@ -111,16 +111,7 @@ type queuedEntry struct {
 // at the same time on another connection, its pages kept and handed to fn
 // after the first. Every page is handed over Kept: a reader that keeps
 // the records (the notifier's pass) need not copy them.
-//
-// With the parts layout and a span given, the span's events are decoded
-// while the queue's rows are read (prefetch), and handed over in the
-// buffers they were decoded into.
-func (s *Store) ScanPendingNotifications(ctx context.Context, span store.SeqSpan, fn func(*store.PendingPage) error) error {
-	var pf *prefetch
-	if s.parts != nil && span.First > 0 && span.Last >= span.First && span.Last-span.First < prefetchMaxIDs {
-		pf = s.parts.startPrefetch(ctx, span)
-		defer pf.stop()
-	}
+func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
 		orgs    []string
 		entries []queuedEntry
@@ -152,9 +143,6 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, span store.SeqSpan
 		return nil
 	}
 	entries = sortEntries(entries)
-	if pf != nil {
-		return pf.hand(ctx, s.read, orgs, entries, fn)
-	}
 	mid := len(entries) / 2
 	for mid > 0 && entries[mid-1].id == entries[mid].id {
 		mid-- // one event's entries stay together

@@ -52,7 +52,6 @@ func TestPartsScanPendingLikeList(t *testing.T) {
 	if sealed < 2 || !hot {
 		t.Fatalf("%d sealed partitions, last hot %v: the test wants several sealed and a hot one", sealed, hot)
 	}
-	var compareIn func(name string, want int, spanned bool)
 	queued := func() int {
 		t.Helper()
 		var n int
@@ -63,35 +62,13 @@ func TestPartsScanPendingLikeList(t *testing.T) {
 	}
 	compare := func(name string, want int) {
 		t.Helper()
-		for _, spanned := range []bool{false, true} {
-			compareIn(name, want, spanned)
-		}
-	}
-	compareIn = func(name string, want int, spanned bool) {
-		t.Helper()
 		type entry struct {
 			seq    int64
 			hash   event.Hash
 			stored time.Time
 		}
-		// With the queue's span, its events are decoded while the queue
-		// is read (prefetch); without, as the queue names them.
-		var span store.SeqSpan
-		if spanned {
-			name += ", span given"
-			counts, err := s.PendingNotificationOrgs(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range counts {
-				if span.First == 0 || c.First < span.First {
-					span.First = c.First
-				}
-				span.Last = max(span.Last, c.Last)
-			}
-		}
 		scanned := map[string][]entry{}
-		err := s.ScanPendingNotifications(t.Context(), span, func(p *store.PendingPage) error {
+		err := s.ScanPendingNotifications(t.Context(), func(p *store.PendingPage) error {
 			for i := range p.Len() {
 				rec := p.Record(i)
 				if rec == nil {
@@ -174,57 +151,5 @@ func TestSortEntries(t *testing.T) {
 		if got := sortEntries(entries); !slices.Equal(got, want) {
 			t.Errorf("ids %d apart: sorted wrongly", spread)
 		}
-	}
-}
-
-// TestPartsScanPendingGoneInSpan: an entry of the span given whose event
-// is not stored (gone, as retention leaves one) is asked for again, then
-// handed over as gone, in its place among the others.
-func TestPartsScanPendingGoneInSpan(t *testing.T) {
-	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 1500})
-	defer s.Close()
-	batch := storetest.NewGenerator(3).Batch(300)
-	for _, e := range batch {
-		e.SetTrusted(store.ConstituencyField, `["org-a"]`)
-	}
-	if _, err := s.InsertEvents(t.Context(), batch, nil); err != nil {
-		t.Fatal(err)
-	}
-	var last int64
-	if err := s.read.QueryRowContext(t.Context(), `SELECT max(event_id) FROM notify_queue`).Scan(&last); err != nil {
-		t.Fatal(err)
-	}
-	gone := last + 5
-	if _, err := s.write.ExecContext(t.Context(), `INSERT INTO notify_queue (org, event_id, stored) VALUES ('org-a', ?, 1)`, gone); err != nil {
-		t.Fatal(err)
-	}
-	counts, err := s.PendingNotificationOrgs(t.Context())
-	if err != nil || len(counts) != 1 || counts[0].Last != gone {
-		t.Fatalf("pending = %+v, %v; want org-a's up to %d", counts, err, gone)
-	}
-	var seqs []int64
-	goneAt := -1
-	err = s.ScanPendingNotifications(t.Context(), store.SeqSpan{First: counts[0].First, Last: gone}, func(p *store.PendingPage) error {
-		for i := range p.Len() {
-			if p.Gone[i] != (p.Record(i) == nil) {
-				t.Errorf("seq %d: gone %v with a record %v", p.Seq[i], p.Gone[i], p.Record(i) != nil)
-			}
-			if p.Gone[i] {
-				goneAt = len(seqs)
-			} else if _, err := event.DecodeRecord(p.Record(i)); err != nil {
-				t.Errorf("seq %d: %v", p.Seq[i], err)
-			}
-			seqs = append(seqs, p.Seq[i])
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(seqs) != 301 || !slices.IsSorted(seqs) || goneAt != 300 || seqs[300] != gone {
-		t.Errorf("scanned %d entries (sorted %v), the gone one at %d; want 301, it last", len(seqs), slices.IsSorted(seqs), goneAt)
-	}
-	if n := s.parts.queueAskedAgain.Swap(0); n != 1 {
-		t.Errorf("%d events asked for again, want the gone one", n)
 	}
 }

@@ -612,49 +612,6 @@ type recordPlace struct {
 // record lies in r.out; ok is false for an id not stored. What it
 // returns is valid until the next read.
 func (r *queueReader) read(ctx context.Context, ids []int64) ([]foundRecord, error) {
-	if err := r.readStored(ctx, ids); err != nil {
-		return nil, err
-	}
-	// Asked again, after a refresh, when not found: another process may
-	// have stored it since the memory was last caught up (recordsFresh).
-	var missing []int64
-	for k, f := range r.found {
-		if !f.ok {
-			missing = append(missing, ids[k])
-		}
-	}
-	if len(missing) == 0 {
-		return r.found, nil
-	}
-	more, err := r.ps.askAgain(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	for k, id := range ids {
-		if rec, ok := more[id]; ok && !r.found[k].ok {
-			start := len(r.out)
-			r.out = append(r.out, rec.record...)
-			r.found[k] = foundRecord{start: start, end: len(r.out), stored: rec.stored, ok: true}
-		}
-	}
-	return r.found, nil
-}
-
-// askAgain returns the records of ids that a read did not find, after
-// catching the memory up: another process may have stored them since it
-// was last caught up (recordsFresh would ask first again).
-func (ps *parts) askAgain(ctx context.Context, ids []int64) (map[int64]partRecord, error) {
-	ps.queueAskedAgain.Add(int64(len(ids)))
-	if err := ps.refresh(ctx); err != nil {
-		return nil, err
-	}
-	return ps.records(ctx, ids)
-}
-
-// readStored fills r.found and r.out with the records of ids (sorted,
-// distinct) as the memory knows them: ok is false for an id not found,
-// not asked again.
-func (r *queueReader) readStored(ctx context.Context, ids []int64) error {
 	r.out, r.places = r.out[:0], r.places[:0]
 	r.found = slices.Grow(r.found[:0], len(ids))[:len(ids)]
 	clear(r.found)
@@ -712,10 +669,41 @@ func (r *queueReader) readStored(ctx context.Context, ids []int64) error {
 	ps.mu.RUnlock()
 	for _, sr := range sealed {
 		if err := r.locate(ctx, sr.p, ids, sr.i, sr.j); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return r.readBlocks(ctx)
+	if err := r.readBlocks(ctx); err != nil {
+		return nil, err
+	}
+	// Asked again, after a refresh, when not found: another process may
+	// have stored it since the memory was last caught up (recordsFresh).
+	var missing []int64
+	for k, f := range r.found {
+		if !f.ok {
+			missing = append(missing, ids[k])
+		}
+	}
+	if len(missing) == 0 {
+		return r.found, nil
+	}
+	ps.queueAskedAgain.Add(int64(len(missing)))
+	// The read above asked already: the memory is caught up and asked
+	// once more (recordsFresh would ask first again).
+	if err := ps.refresh(ctx); err != nil {
+		return nil, err
+	}
+	more, err := ps.records(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for k, id := range ids {
+		if rec, ok := more[id]; ok && !r.found[k].ok {
+			start := len(r.out)
+			r.out = append(r.out, rec.record...)
+			r.found[k] = foundRecord{start: start, end: len(r.out), stored: rec.stored, ok: true}
+		}
+	}
+	return r.found, nil
 }
 
 // locate adds the places of ids[i:j], all in the sealed partition p:

@@ -255,32 +255,7 @@ func testQueueConsumed(t *testing.T, s store.Store, q *queueEvents) {
 // each organisation's list, by event, with every organisation, a page at
 // a time, each page's columns of one length and its organisations named
 // by index into a list that only grows.
-//
-// The span the reader may give is a hint: with none, with the whole
-// queue's and with one that leaves entries below and above it, the scan
-// hands over the same.
 func testQueueScanned(t *testing.T, s store.Store) {
-	var whole store.SeqSpan
-	for _, c := range pendingList(t, s) {
-		if whole.First == 0 || c.First < whole.First {
-			whole.First = c.First
-		}
-		whole.Last = max(whole.Last, c.Last)
-	}
-	third := (whole.Last - whole.First) / 3
-	for _, span := range []struct {
-		name string
-		span store.SeqSpan
-	}{
-		{"no span", store.SeqSpan{}},
-		{"the queue's span", whole},
-		{"a span inside the queue's", store.SeqSpan{First: whole.First + third, Last: whole.Last - third}},
-	} {
-		t.Run(span.name, func(t *testing.T) { testQueueScannedIn(t, s, span.span) })
-	}
-}
-
-func testQueueScannedIn(t *testing.T, s store.Store, span store.SeqSpan) {
 	ctx := t.Context()
 	want := map[int64][]string{}
 	for _, c := range pendingList(t, s) {
@@ -296,7 +271,7 @@ func testQueueScannedIn(t *testing.T, s store.Store, span store.SeqSpan) {
 		// of each: the store must not write to them again.
 		kept, copies [][]byte
 	)
-	err := s.ScanPendingNotifications(ctx, span, func(page *store.PendingPage) error {
+	err := s.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
 		pages++
 		if page.Kept {
 			kept, copies = append(kept, page.Records), append(copies, slices.Clone(page.Records))
@@ -358,7 +333,7 @@ func testQueueScannedIn(t *testing.T, s store.Store, span store.SeqSpan) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	if err := s.ScanPendingNotifications(ctx, span, func(*store.PendingPage) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+	if err := s.ScanPendingNotifications(ctx, func(*store.PendingPage) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("an error from fn: %v after %d calls, want it returned after 1", err, calls)
 	}
 }
