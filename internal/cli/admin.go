@@ -38,7 +38,8 @@ the feed's page in the console. 'pause NAME' stops scheduling the feed (a
 run in progress finishes), 'resume NAME' schedules it again. Both are kept
 as the console's override of the configuration file, shown on the feeds
 page, and audited.`,
-	run: runFeeds,
+	run:         runFeeds,
+	subcommands: true,
 }
 
 // cliActor is the command line as the feed manager audits its changes.
@@ -168,7 +169,8 @@ standard input with --password-stdin. Roles: admin (everything, users,
 audit log), analyst (events, dead letters, feeds), publisher (advisories).
 'totp-reset' removes a user's second factor and recovery codes, for a
 person who lost both (the user sets a new one up on the account page).`,
-	run: runUser,
+	run:         runUser,
+	subcommands: true,
 }
 
 func runUser(ctx context.Context, c *cmdEnv, args []string) error {

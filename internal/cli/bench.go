@@ -86,7 +86,8 @@ the runtime's account: the heap's objects, its spans not in use, stacks,
 the runtime's own, and what is resident outside Go (SQLite's page caches).
 
 The figures in docs/PERFORMANCE.md come from these commands.`,
-	run: runBench,
+	run:         runBench,
+	subcommands: true,
 }
 
 func runBench(ctx context.Context, c *cmdEnv, args []string) (rerr error) {

@@ -28,6 +28,10 @@ type command struct {
 	usage   string // after "vigil NAME "
 	help    string // longer text for `vigil NAME --help`
 	run     func(ctx context.Context, c *cmdEnv, args []string) error
+	// subcommands is set for a command whose first word names what it
+	// does ("events search", "deadletters show 3"): the common flags may
+	// then stand before that word too (commonFlagsAfterWord).
+	subcommands bool
 }
 
 // cmdEnv is what every command gets: its streams and the common flags.
@@ -79,11 +83,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	env := newEnv(c, stdin, stdout, stderr, lang)
-	fs, sub := env.flags, subcommandWord(args[1:])
+	rest := args[1:]
+	if c.subcommands {
+		rest = commonFlagsAfterWord(rest)
+	}
+	fs, sub := env.flags, subcommandWord(rest)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := c.run(ctx, env, args[1:])
+	err := c.run(ctx, env, rest)
 	switch {
 	case err == nil:
 		return 0
@@ -107,6 +115,34 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "vigil %s: %v\n", c.name, err)
 	return 1
+}
+
+// commonFlagsAfterWord returns args with the common flags (each takes a
+// value) that stand before the first word moved after it: "--data DIR list" becomes "list
+// --data DIR", as "Every command takes --data DIR" lets a person write
+// it, and a subcommand reads its flags wherever they stand. Any other
+// flag before the word leaves args as they are: the command reads them
+// (a list's flags, without its word).
+func commonFlagsAfterWord(args []string) []string {
+	i := 0
+	for i < len(args) {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || args[i] == "--" || !commonFlags[name] {
+			break
+		}
+		if hasValue {
+			i++
+		} else {
+			i += 2
+		}
+	}
+	if i == 0 || i >= len(args) || strings.HasPrefix(args[i], "-") {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	out = append(out, args[i])
+	out = append(out, args[:i]...)
+	return append(out, args[i+1:]...)
 }
 
 // parse parses the command's flags, reporting a bad flag as a usage error.

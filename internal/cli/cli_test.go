@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -188,5 +189,44 @@ func TestUserAdd(t *testing.T) {
 	code, out, _ = run(t, "", "user", "list", "--data", data)
 	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "analyst") {
 		t.Fatalf("list: %s", out)
+	}
+}
+
+// TestCommonFlagsBeforeSubcommand: the common flags may stand before a
+// command's subcommand word ("deadletters --data DIR list"), as "Every
+// command takes --data DIR" lets a person write them, in either form;
+// any other flag there still reaches the command as it did, and a
+// command without subcommands keeps its arguments' order.
+func TestCommonFlagsBeforeSubcommand(t *testing.T) {
+	for _, c := range []struct {
+		in, want []string
+	}{
+		{[]string{"--data", "D", "list"}, []string{"list", "--data", "D"}},
+		{[]string{"-data=D", "--config", "C", "show", "3", "--format", "json"}, []string{"show", "-data=D", "--config", "C", "3", "--format", "json"}},
+		{[]string{"list", "--data", "D"}, []string{"list", "--data", "D"}},
+		{[]string{"--feed", "x", "list"}, []string{"--feed", "x", "list"}},
+		{[]string{"--data", "D"}, []string{"--data", "D"}},
+		{[]string{"--data", "D", "--", "list"}, []string{"--data", "D", "--", "list"}},
+		{[]string{"--data"}, []string{"--data"}},
+	} {
+		if got := commonFlagsAfterWord(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	data := t.TempDir()
+	for _, args := range [][]string{
+		{"deadletters", "--data", data, "list"},
+		{"deadletters", "list", "--data", data},
+		{"events", "--data", data, "search", "--cidr", "192.0.2.0/24"},
+		{"feeds", "--data=" + data, "list"},
+	} {
+		if code, _, errOut := run(t, "", args...); code != 0 {
+			t.Errorf("%q: exit %d: %s", args, code, errOut)
+		}
+	}
+	// A subcommand's own flag before its word is still the command's
+	// to judge: a usage error, not a crash or a silent list.
+	if code, _, errOut := run(t, "", "events", "--data", data, "--cidr", "192.0.2.0/24", "search"); code != 2 || !strings.Contains(errOut, "search") {
+		t.Errorf("events --cidr before search: exit %d: %s", code, errOut)
 	}
 }

@@ -61,7 +61,8 @@ Examples:
   vigil constituency lookup www.uliege.be
   vigil constituency list --search liège
   vigil constituency disable uliege`,
-	run: runConstituency,
+	run:         runConstituency,
+	subcommands: true,
 }
 
 func runConstituency(ctx context.Context, c *cmdEnv, args []string) error {

@@ -37,7 +37,8 @@ succeed are marked, those that fail stay pending with the new reason.
 'edit ID FILE' replaces the letter's input by the file's content (- reads
 standard input) and re-runs it. 'discard --reason TEXT ID…' sets letters
 aside for good; the reason goes to the audit log.`,
-	run: runDeadLetters,
+	run:         runDeadLetters,
+	subcommands: true,
 }
 
 // deadLetterCommands are the words runDeadLetters knows.

@@ -46,7 +46,8 @@ Examples:
   vigil events search --type scanner --group source.asn
   vigil events search --feed shadowserver --sort source.ip --asc
   vigil events show 3f2a…`,
-	run: runEvents,
+	run:         runEvents,
+	subcommands: true,
 }
 
 func runEvents(ctx context.Context, c *cmdEnv, args []string) error {

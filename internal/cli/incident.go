@@ -55,7 +55,8 @@ hacked_account, malware, fraud, data_leak, dos, vulnerability, other.
 organisations it concerns from a template (or the text given), signed with
 the team's key and encrypted where a key is known, through the outbox.
 'events TAG' lists the events the incident holds (--add: add them first).`,
-	run: runIncident,
+	run:         runIncident,
+	subcommands: true,
 }
 
 // incidentCommands are the words runIncident knows.

@@ -44,7 +44,8 @@ advisory) at the document's TLP, a warning from an informational one.
 so --as must name an account that did not write or last edit it.
 'publish' publishes an approved publication to every channel. 'withdraw'
 takes a published one down, with --reason.`,
-	run: runPublication,
+	run:         runPublication,
+	subcommands: true,
 }
 
 // publicationCommands are the words runPublication knows.
