@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -84,7 +86,7 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			fmt.Fprintf(c.stderr, "%v\n", err)
+			fmt.Fprintln(c.stderr, c.inputError(f, err))
 			failed = append(failed, f)
 		}
 	}
@@ -99,6 +101,21 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.fail("cli.ingest.failed", len(failed), len(files))
 	}
 	return nil
+}
+
+// inputError says why input path failed, in the command's language when
+// the cause is one a person can act on (a missing or unreadable file, a
+// file name that names no known report), else as the error says it.
+func (c *cmdEnv) inputError(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return c.t("cli.ingest.missing", path)
+	case errors.Is(err, fs.ErrPermission):
+		return c.t("cli.ingest.denied", path)
+	case errors.Is(err, shadowserver.ErrUnknownReport):
+		return c.t("cli.ingest.unknownreport", path)
+	}
+	return err.Error()
 }
 
 // ingestion is what inputs run through in `vigil ingest`: the store and

@@ -196,3 +196,33 @@ func TestFuzzCoversEveryParser(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestSaysWhyInTheUsersLanguage: an input that cannot be read (a
+// missing file) or that names no known report is reported in the
+// command's language, naming the file, and counted as failed; the other
+// inputs are read all the same.
+func TestIngestSaysWhyInTheUsersLanguage(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "weird.csv")
+	if err := os.WriteFile(unknown, []byte("a,b\n1,2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.csv")
+	for _, c := range []struct {
+		lang, missing, unknown, failed string
+	}{
+		{"en", "no such file", "not a Shadowserver report type Vigil knows", "2 of 2 inputs failed"},
+		{"de", "Datei nicht gefunden", "kein Shadowserver-Berichtstyp, den Vigil kennt", "2 von 2 Eingaben fehlgeschlagen"},
+	} {
+		t.Setenv("VIGIL_LANG", c.lang)
+		code, _, errOut := run(t, "", "ingest", "--data", filepath.Join(dir, "data"), missing, unknown)
+		for _, want := range []string{missing + ": " + c.missing, unknown + ": " + c.unknown, c.failed} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: %q not in:\n%s", c.lang, want, errOut)
+			}
+		}
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1", c.lang, code)
+		}
+	}
+}
