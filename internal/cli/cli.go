@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -151,9 +153,45 @@ func (c *cmdEnv) parse(args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return fmt.Errorf("%s: %w", c.flagError(err), errUsage)
 	}
 	return nil
+}
+
+// flagErrors match the flag package's errors that a person meets, each
+// with the message that says it in their language: the option, and the
+// value given.
+var flagErrors = []struct {
+	re *regexp.Regexp
+	id string
+}{
+	{regexp.MustCompile(`^flag provided but not defined: (-\S+)$`), "cli.flag.undefined"},
+	{regexp.MustCompile(`^flag needs an argument: (-\S+)$`), "cli.flag.noarg"},
+	{regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?(-\S+): `), "cli.flag.value"},
+}
+
+// flagError is err, an error of the flag package, in the command's
+// language when it is one of flagErrors, else as it is. The option is
+// named with two dashes, as the help writes it (the flag package names
+// it with one).
+func (c *cmdEnv) flagError(err error) string {
+	msg := err.Error()
+	for _, f := range flagErrors {
+		m := f.re.FindStringSubmatch(msg)
+		switch {
+		case m == nil:
+			continue
+		case len(m) == 3: // the value, then the option
+			value, uerr := strconv.Unquote(m[1])
+			if uerr != nil {
+				value = m[1]
+			}
+			return c.t(f.id, "-"+m[2], value)
+		default:
+			return c.t(f.id, "-"+m[1])
+		}
+	}
+	return msg
 }
 
 func find(name string) *command {

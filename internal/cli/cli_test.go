@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // run calls Main like the shell would and returns its exit code and output.
@@ -228,5 +231,48 @@ func TestCommonFlagsBeforeSubcommand(t *testing.T) {
 	// to judge: a usage error, not a crash or a silent list.
 	if code, _, errOut := run(t, "", "events", "--data", data, "--cidr", "192.0.2.0/24", "search"); code != 2 || !strings.Contains(errOut, "search") {
 		t.Errorf("events --cidr before search: exit %d: %s", code, errOut)
+	}
+}
+
+// TestFlagErrorsInTheUsersLanguage: an unknown option, one without its
+// value and a value it does not take are said in the command's language,
+// the option named as the help writes it, with the usage after.
+func TestFlagErrorsInTheUsersLanguage(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range []struct {
+		lang string
+		args []string
+		want string
+	}{
+		{"en", []string{"events", "search", "--data", data, "--since", "x"}, "unknown option --since"},
+		{"de", []string{"events", "search", "--data", data, "--since", "x"}, "unbekannte Option --since"},
+		{"nl", []string{"events", "search", "--data", data, "--limit"}, "de optie --limit heeft een waarde nodig"},
+		{"fr", []string{"events", "search", "--data", data, "--limit", "abc"}, `l'option --limit : "abc" n'est pas une valeur qu'elle accepte`},
+		{"de", []string{"deadletters", "list", "--data", data, "--all=maybe"}, `die Option --all: "maybe" ist kein Wert`},
+	} {
+		t.Setenv("VIGIL_LANG", c.lang)
+		code, _, errOut := run(t, "", c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s %q: exit %d, want 2 and %q in:\n%s", c.lang, c.args, code, c.want, errOut)
+		}
+	}
+}
+
+// TestListenErrorSaysWhy: an address another program holds is said so,
+// in the reader's language, naming the address and its setting.
+func TestListenErrorSaysWhy(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.Addr().String()
+	_, err = listen(addr, "listen")
+	m, ok := i18n.Explain(err)
+	if !ok || m.ID != "cli.listen.inuse" {
+		t.Fatalf("listen on a held address: %v, explained %v as %q", err, ok, m.ID)
+	}
+	if got := m.In(i18n.Embedded(), "de"); !strings.Contains(got, addr+" (listen) wird schon von einem anderen Programm benutzt") {
+		t.Errorf("in German: %q", got)
 	}
 }

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/incident"
@@ -24,9 +22,9 @@ func (a *app) startMailIn(group *jobs) error {
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", cfg.Listen)
+		ln, err := listen(cfg.Listen, "mail_in.listen")
 		if err != nil {
-			return fmt.Errorf("listen on %s (mail_in.listen): %w", cfg.Listen, err)
+			return err
 		}
 		group.run("mail in", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 	}

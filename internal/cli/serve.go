@@ -309,9 +309,9 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 		}
 		srv.TLSConfig = tlsConfig
 		if cfg.TLS.RedirectListen != "" {
-			rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
+			rln, err := listen(cfg.TLS.RedirectListen, "tls.redirect_listen")
 			if err != nil {
-				return "", fmt.Errorf("listen on %s (tls.redirect_listen): %w", cfg.TLS.RedirectListen, err)
+				return "", err
 			}
 			group.run("http redirect", serveHTTP(web.NewServer(plain, limits, a.log), rln, false))
 		}
