@@ -44,7 +44,7 @@ func TestUnknownCommandAndFlag(t *testing.T) {
 	if code, _, errOut := run(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := run(t, "", "feeds", "--nope"); code != 2 || !strings.Contains(errOut, "flag provided but not defined: -nope") {
+	if code, _, errOut := run(t, "", "feeds", "--nope"); code != 2 || !strings.Contains(errOut, "unknown option --nope") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
