@@ -107,7 +107,7 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}

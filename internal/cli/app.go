@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -101,12 +103,34 @@ func (c *cmdEnv) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.openWith(ctx, cfg)
+}
+
+// openWith is open with the configuration loaded.
+func (c *cmdEnv) openWith(ctx context.Context, cfg config.Config) (*app, error) {
 	if cfg.Log.Level == "info" {
 		// Short-lived commands print their results; routine notices
 		// (migrations, tables loaded) would only clutter them.
 		cfg.Log.Level = "warn"
 	}
 	return openApp(ctx, cfg, c.stderr, c.getenv)
+}
+
+// openExisting is open for a command that only reads what Vigil stored
+// (a search, a list): with SQLite, a data directory without a database
+// is an error naming it, not a new empty store made where a mistyped
+// --data points, whose empty answer would look like a real one.
+func (c *cmdEnv) openExisting(ctx context.Context) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Database == "" {
+		if _, err := os.Stat(cfg.Path("vigil.db")); errors.Is(err, fs.ErrNotExist) {
+			return nil, c.fail("cli.data.none", cfg.Data)
+		}
+	}
+	return c.openWith(ctx, cfg)
 }
 
 // openApp wires a process: logger, data directory, store (migrated, its

@@ -217,6 +217,9 @@ func TestCommonFlagsBeforeSubcommand(t *testing.T) {
 		}
 	}
 	data := t.TempDir()
+	if code, _, errOut := run(t, "", "migrate", "--data", data); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
 	for _, args := range [][]string{
 		{"deadletters", "--data", data, "list"},
 		{"deadletters", "list", "--data", data},
@@ -274,5 +277,36 @@ func TestListenErrorSaysWhy(t *testing.T) {
 	}
 	if got := m.In(i18n.Embedded(), "de"); !strings.Contains(got, addr+" (listen) wird schon von einem anderen Programm benutzt") {
 		t.Errorf("in German: %q", got)
+	}
+}
+
+// TestReadingCommandsNeedTheDatabase: a command that only reads what
+// Vigil stored, pointed at a directory without a database (a mistyped
+// --data), says so, and makes nothing there; one that stores (migrate)
+// makes the database.
+func TestReadingCommandsNeedTheDatabase(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "en")
+	data := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{
+		{"events", "search", "--cidr", "192.0.2.0/24"},
+		{"deadletters", "list"},
+		{"feeds", "list"},
+		{"constituency", "list"},
+		{"incident", "list"},
+		{"publication", "list"},
+	} {
+		code, _, errOut := run(t, "", append(args, "--data", data)...)
+		if code != 1 || !strings.Contains(errOut, "no Vigil database in "+data) {
+			t.Errorf("%q: exit %d: %s", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the reading commands made %s: %v", data, err)
+	}
+	if code, _, errOut := run(t, "", "migrate", "--data", data); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := run(t, "", "events", "search", "--data", data, "--count"); code != 0 || !strings.Contains(out, "0 events") {
+		t.Errorf("search of the new store: exit %d: %s%s", code, out, errOut)
 	}
 }

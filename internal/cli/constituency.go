@@ -226,7 +226,7 @@ func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output strin
 			return err
 		}
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ var lookupRuleMessages = map[constituency.RuleKind]string{
 }
 
 func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 }
 
 func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	case *state != "pending":
 		return c.usageError("cli.deadletters.state")
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	if *format != "text" && *format != "json" {
 		return c.usageError("cli.flag.format", "text, json")
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func retryDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	} else if ids, err = c.letterIDs(words, "retry"); err != nil {
 		return err
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.fail("cli.deadletters.edit.long", store.MaxEditedDeadLetter)
 	}
 	input = []byte(strings.TrimSuffix(string(input), "\n"))
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}

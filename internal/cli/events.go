@@ -90,7 +90,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	if *group != "" && !store.ValidGroup(store.GroupKey(*group)) {
 		return c.usageError("cli.events.group", *group)
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}

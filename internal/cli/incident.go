@@ -118,7 +118,7 @@ func (c *cmdEnv) incidentWords(args []string, least, most int, usage string, usa
 
 // openIncident opens the database and reads the incident of tag.
 func (c *cmdEnv) openIncident(ctx context.Context, tag incident.Tag) (*app, incident.Incident, error) {
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return nil, incident.Incident{}, err
 	}
@@ -180,7 +180,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	if *overdue {
 		q.OverdueAt = time.Now()
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -538,7 +538,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 			return err
 		}
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}

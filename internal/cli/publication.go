@@ -119,7 +119,7 @@ func listPublications(ctx context.Context, c *cmdEnv, args []string) error {
 	if *limit < 1 || *limit > maxCLIList {
 		return c.usageError("cli.incident.limit", maxCLIList)
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (c *cmdEnv) onePublication(ctx context.Context, args []string, sub string) 
 	if len(words) != 1 {
 		return nil, publication.Publication{}, c.usageError("cli.publication.args.ident", sub)
 	}
-	a, err := c.open(ctx)
+	a, err := c.openExisting(ctx)
 	if err != nil {
 		return nil, publication.Publication{}, err
 	}
