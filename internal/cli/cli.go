@@ -167,8 +167,13 @@ var flagErrors = []struct {
 }{
 	{regexp.MustCompile(`^flag provided but not defined: (-\S+)$`), "cli.flag.undefined"},
 	{regexp.MustCompile(`^flag needs an argument: (-\S+)$`), "cli.flag.noarg"},
-	{regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?(-\S+): `), "cli.flag.value"},
+	{regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?(-\S+): (.*)$`), "cli.flag.value"},
 }
+
+// flagParseErrors are the flag package's own reasons for a value it does
+// not take (a number or a boolean that does not parse); any other reason
+// is the option's (a flag.Value's), which says it already.
+var flagParseErrors = map[string]bool{"parse error": true, "value out of range": true}
 
 // flagError is err, an error of the flag package, in the command's
 // language when it is one of flagErrors, else as it is. The option is
@@ -181,7 +186,10 @@ func (c *cmdEnv) flagError(err error) string {
 		switch {
 		case m == nil:
 			continue
-		case len(m) == 3: // the value, then the option
+		case len(m) == 4: // the value, the option, the reason
+			if !flagParseErrors[m[3]] {
+				return "-" + m[2] + ": " + m[3]
+			}
 			value, uerr := strconv.Unquote(m[1])
 			if uerr != nil {
 				value = m[1]
