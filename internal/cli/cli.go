@@ -120,11 +120,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // commonFlagsAfterWord returns args with the common flags (each takes a
-// value) that stand before the first word moved after it: "--data DIR list" becomes "list
-// --data DIR", as "Every command takes --data DIR" lets a person write
-// it, and a subcommand reads its flags wherever they stand. Any other
-// flag before the word leaves args as they are: the command reads them
-// (a list's flags, without its word).
+// value) that stand before the first word moved after it: "--data DIR
+// list" becomes "list --data DIR", as "Every command takes --data DIR"
+// lets a person write it, and a subcommand reads its flags wherever they
+// stand. Any other flag before the word leaves args as they are: the
+// command reads them (a list's flags, without its word).
 func commonFlagsAfterWord(args []string) []string {
 	i := 0
 	for i < len(args) {
