@@ -74,6 +74,11 @@ func TestConstituencyCommand(t *testing.T) {
 // emptyList is the subtest "empty list" of TestConstituencyCommand.
 func (s *constituencyCommandSteps) emptyList(t *testing.T) {
 	data := s.data
+	// Listing reads a store, so it is made first (a directory without
+	// one is refused: TestReadingCommandsNeedTheDatabase).
+	if code, _, errOut := run(t, "", "migrate", "--data", data); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
 	code, out, errOut := run(t, "", "constituency", "list", "--data", data)
 	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(errOut, "the constituency is empty") {
 		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
