@@ -271,3 +271,47 @@ func TestConstituencyCommandUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestConstituencyImportProblemsTranslated: with VIGIL_LANG=fr, the
+// problems of reading the file are in French, the decoder's own detail
+// after a French sentence; the file is refused before any database is
+// opened.
+func TestConstituencyImportProblemsTranslated(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "fr")
+	data := t.TempDir()
+	tests := []struct {
+		name, file, content string
+		want                []string
+	}{
+		{"a network", "orgs.csv", "handle,name,networks\nacme,ACME,10.0.0.0/33\n", []string{
+			`ligne 2 : acme: networks "10.0.0.0/33": pas une adresse IP ni un réseau (192.0.2.0/24, 2001:db8::/32)`,
+		}},
+		{"not an array", "orgs.json", `{"handle": "acme"}`, []string{
+			`ligne 1 : en JSON, les bénéficiaires sont un tableau d'organisations : [{"handle": …}, …]`,
+		}},
+		{"not JSON", "orgs.json", "[{\"handle\": \"acme\",}]\n", []string{
+			`ligne 1 : pas du JSON valide : invalid character '}'`,
+		}},
+		{"CSV columns", "orgs.csv", "handle,naam\nacme,ACME\n", []string{
+			`ligne 1 : naam: colonne inconnue ; les colonnes sont handle,name,`,
+			`ligne 1 : name: l'en-tête n'a pas de colonne name, qui est obligatoire`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), tt.file)
+			if err := os.WriteFile(file, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := run(t, "", "constituency", "import", file, "--data", data)
+			if code != 1 {
+				t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(errOut, file+": "+want) {
+					t.Errorf("missing %q in:\n%s", file+": "+want, errOut)
+				}
+			}
+		})
+	}
+}

@@ -121,8 +121,9 @@ func (c *Console) importConstituency(w http.ResponseWriter, r *http.Request, v *
 	c.render(w, r, v, http.StatusOK, "constituency_import", msgTitleImport, p, "", "")
 }
 
-// importProblems lists problems in the visitor's language; those of
-// reading the file itself (its syntax) have only an English reason.
+// importProblems lists problems in the visitor's language; a problem
+// without a Message (none that constituency reports) keeps its English
+// reason.
 func (c *Console) importProblems(v *visit, problems []constituency.Problem) []importProblem {
 	out := make([]importProblem, 0, len(problems))
 	for _, pr := range problems {

@@ -43,8 +43,10 @@ type Problem struct {
 	Field  string
 	Value  string
 	Reason string
-	// Message is Reason by catalogue ID, for the console to translate;
-	// zero for the problems of reading a file, which are in English only.
+	// Message is Reason by catalogue ID, for the console and the command
+	// line to translate. Every problem this package reports has one; a
+	// wrapped parser's own text (the JSON decoder's, the CSV reader's) is
+	// an argument of it, and stays English.
 	Message i18n.Message
 	// Handle is the organisation concerned, "" when not known.
 	Handle string

@@ -361,20 +361,30 @@ func countryProblem(cc string) i18n.Message {
 // address alone for that one host. It keeps the host bits, so that
 // Normalize can refuse 192.0.2.7/24 instead of silently guessing.
 func ParseNetwork(s string) (netip.Prefix, error) {
+	p, reason := parseNetwork(s)
+	if !reason.IsZero() {
+		return p, newFieldError(FieldNetworks, strings.TrimSpace(s), reason)
+	}
+	return p, nil
+}
+
+// parseNetwork is ParseNetwork for the file readers, which report the
+// reason rather than an error.
+func parseNetwork(s string) (netip.Prefix, i18n.Message) {
 	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, newFieldError(FieldNetworks, s, i18n.M("constituency.error.network"))
+			return netip.Prefix{}, i18n.M("constituency.error.network")
 		}
 		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
+		return netip.PrefixFrom(a, a.BitLen()), i18n.Message{}
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, newFieldError(FieldNetworks, s, i18n.M("constituency.error.network"))
+		return netip.Prefix{}, i18n.M("constituency.error.network")
 	}
-	return p, nil
+	return p, i18n.Message{}
 }
 
 func normalizePrefix(p netip.Prefix) (netip.Prefix, i18n.Message) {
@@ -395,15 +405,25 @@ func normalizePrefix(p netip.Prefix) (netip.Prefix, i18n.Message) {
 
 // ParseASN reads an AS number written as 64496 or AS64496.
 func ParseASN(s string) (uint32, error) {
+	asn, reason := parseASN(s)
+	if !reason.IsZero() {
+		return 0, newFieldError(FieldASNs, s, reason)
+	}
+	return asn, nil
+}
+
+// parseASN is ParseASN for the file readers, which report the reason
+// rather than an error.
+func parseASN(s string) (uint32, i18n.Message) {
 	v := strings.TrimSpace(s)
 	if len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') {
 		v = v[2:]
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil || n == 0 {
-		return 0, newFieldError(FieldASNs, s, i18n.M("constituency.error.asn"))
+		return 0, i18n.M("constituency.error.asn")
 	}
-	return uint32(n), nil
+	return uint32(n), i18n.Message{}
 }
 
 // normalizeDomain writes a domain the way events carry it (event package:

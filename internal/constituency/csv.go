@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // csvColumns are the columns WriteCSV writes, in order.
@@ -30,8 +32,8 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // spreadsheets' byte order mark
 	cr := csv.NewReader(bytes.NewReader(data))
 	var problems []Problem
-	problem := func(line int, field, value, reason string) {
-		problems = append(problems, Problem{Line: line, Field: field, Value: value, Reason: reason})
+	problem := func(line int, field, value string, reason i18n.Message) {
+		problems = append(problems, fileProblem(line, field, value, reason, ""))
 	}
 	invalid := func() ([]Organisation, []Problem, error) {
 		return nil, nil, &InvalidError{Problems: problems}
@@ -39,14 +41,14 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		problem(1, "", "", "the file is empty: it needs a header line naming the columns ("+strings.Join(csvColumns, ",")+")")
+		problem(1, "", "", i18n.M("constituency.file.csv.empty", strings.Join(csvColumns, ",")))
 		return invalid()
 	}
 	if err != nil {
-		problem(csvErrorLine(err, 1), "", "", "not CSV: "+csvErrorReason(err))
+		problem(csvErrorLine(err, 1), "", "", i18n.M("constituency.file.csv.syntax", csvErrorReason(err)))
 		return invalid()
 	}
-	column := csvHeaderColumns(header, func(field, reason string) { problem(1, field, "", reason) })
+	column := csvHeaderColumns(header, func(field string, reason i18n.Message) { problem(1, field, "", reason) })
 	if _, ok := column[FieldHandle]; !ok {
 		return invalid() // rows cannot be told apart
 	}
@@ -64,12 +66,12 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 		}
 		if err != nil && !errors.Is(err, csv.ErrFieldCount) {
 			// The reader cannot find the next row after a broken quote.
-			problem(csvErrorLine(err, 0), "", "", "not CSV: "+csvErrorReason(err)+"; the rest of the file was not read")
+			problem(csvErrorLine(err, 0), "", "", i18n.M("constituency.file.csv.syntax.rest", csvErrorReason(err)))
 			break
 		}
 		line, _ := cr.FieldPos(0) // valid: a record was returned
 		if err != nil {
-			problem(line, "", "", fmt.Sprintf("the row has %d fields, the header %d", len(rec), len(header)))
+			problem(line, "", "", i18n.M("constituency.file.csv.fields", len(rec), len(header)))
 			continue
 		}
 		cell := func(name string) string {
@@ -83,16 +85,16 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 		}
 		handle := strings.ToLower(strings.TrimSpace(cell(FieldHandle)))
 		if handle == "" {
-			problem(line, FieldHandle, "", "every row needs the handle of its organisation")
+			problem(line, FieldHandle, "", i18n.M("constituency.file.csv.handle"))
 			continue
 		}
-		problem := func(line int, field, value, reason string) {
-			problems = append(problems, Problem{Line: line, Field: field, Value: value, Reason: reason, Handle: handle})
+		problem := func(line int, field, value string, reason i18n.Message) {
+			problems = append(problems, fileProblem(line, field, value, reason, handle))
 		}
 		g := groups[handle]
 		if g == nil {
 			c := &candidate{line: line}
-			c.org = organisationFromCSV(cell, func(field, value, reason string) { problem(line, field, value, reason) })
+			c.org = organisationFromCSV(cell, func(field, value string, reason i18n.Message) { problem(line, field, value, reason) })
 			g = &group{cand: c, canonical: map[string]string{}}
 			for _, name := range organisationColumns {
 				g.canonical[name] = canonicalCell(name, cell(name))
@@ -102,7 +104,7 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 		} else {
 			for _, name := range organisationColumns {
 				if v := cell(name); canonicalCell(name, v) != g.canonical[name] {
-					problem(line, name, v, fmt.Sprintf("differs from line %d: every row of %s repeats the same organisation columns", g.cand.line, handle))
+					problem(line, name, v, i18n.M("constituency.file.csv.differs", g.cand.line, handle))
 				}
 			}
 		}
@@ -111,7 +113,7 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 		}
 		notify, ok := parseBool(cell(FieldContactNotify))
 		if !ok {
-			problem(line, FieldContactNotify, cell(FieldContactNotify), "write true or false (or yes or no)")
+			problem(line, FieldContactNotify, cell(FieldContactNotify), i18n.M("constituency.file.csv.notify"))
 		}
 		g.cand.org.Contacts = append(g.cand.org.Contacts, Contact{
 			Name: cell(FieldContactName), Email: cell(FieldContactEmail), Phone: cell(FieldContactPhone),
@@ -125,22 +127,22 @@ func ReadCSV(r io.Reader) ([]Organisation, []Problem, error) {
 // csvHeaderColumns returns the place of each column the header names;
 // unknown and repeated columns, and a missing handle or name column, are
 // problems of line 1.
-func csvHeaderColumns(header []string, problem func(field, reason string)) map[string]int {
+func csvHeaderColumns(header []string, problem func(field string, reason i18n.Message)) map[string]int {
 	column := map[string]int{}
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(name))
 		switch _, dup := column[name]; {
 		case !slices.Contains(csvColumns, name):
-			problem(name, "unknown column; the columns are "+strings.Join(csvColumns, ","))
+			problem(name, i18n.M("constituency.file.csv.column.unknown", strings.Join(csvColumns, ",")))
 		case dup:
-			problem(name, "the column is named twice")
+			problem(name, i18n.M("constituency.file.csv.column.twice"))
 		default:
 			column[name] = i
 		}
 	}
 	for _, required := range []string{FieldHandle, FieldName} {
 		if _, ok := column[required]; !ok {
-			problem(required, "the header has no "+required+" column, which is required")
+			problem(required, i18n.M("constituency.file.csv.column.missing", required))
 		}
 	}
 	return column
@@ -148,23 +150,23 @@ func csvHeaderColumns(header []string, problem func(field, reason string)) map[s
 
 // organisationFromCSV reads the organisation columns of a row; what cannot
 // be parsed is reported and left out.
-func organisationFromCSV(cell func(string) string, problem func(field, value, reason string)) Organisation {
+func organisationFromCSV(cell func(string) string, problem func(field, value string, reason i18n.Message)) Organisation {
 	o := Organisation{
 		Handle: cell(FieldHandle), Name: cell(FieldName), Sector: cell(FieldSector), Country: cell(FieldCountry),
 		Language: cell(FieldLanguage), Notes: cell(FieldNotes),
 	}
 	for _, s := range splitList(cell(FieldNetworks)) {
-		p, err := ParseNetwork(s)
-		if err != nil {
-			problem(FieldNetworks, s, reasonOf(err))
+		p, reason := parseNetwork(s)
+		if !reason.IsZero() {
+			problem(FieldNetworks, s, reason)
 			continue
 		}
 		o.Networks = append(o.Networks, p)
 	}
 	for _, s := range splitList(cell(FieldASNs)) {
-		asn, err := ParseASN(s)
-		if err != nil {
-			problem(FieldASNs, s, reasonOf(err))
+		asn, reason := parseASN(s)
+		if !reason.IsZero() {
+			problem(FieldASNs, s, reason)
 			continue
 		}
 		o.ASNs = append(o.ASNs, asn)
@@ -226,14 +228,6 @@ func parseBool(s string) (bool, bool) {
 		return true, true
 	}
 	return false, false
-}
-
-func reasonOf(err error) string {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return fe.Reason
-	}
-	return err.Error()
 }
 
 func csvErrorLine(err error, fallback int) int {

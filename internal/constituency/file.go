@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Format is a file format of the constituency.
@@ -133,6 +135,12 @@ func (c *candidate) lineOf(field string, contact int) int {
 	return c.line
 }
 
+// fileProblem is a problem of reading a file, its Reason the English of
+// reason.
+func fileProblem(line int, field, value string, reason i18n.Message, handle string) Problem {
+	return Problem{Line: line, Field: field, Value: value, Reason: reason.String(), Message: reason, Handle: handle}
+}
+
 // finish normalizes and checks what a reader made of its input, adding to
 // the problems the reader found. It is the part both formats share;
 // fieldName writes a field's name the way the format does.
@@ -163,8 +171,8 @@ func finish(cands []*candidate, problems []Problem, fieldName func(*FieldError) 
 			continue // reported; Check would only repeat it
 		}
 		if first, dup := byHandle[c.org.Handle]; dup {
-			problems = append(problems, Problem{Line: c.line, Field: FieldHandle, Value: c.org.Handle, Handle: c.org.Handle,
-				Reason: fmt.Sprintf("the organisation is in the file twice (first on line %d)", first.line)})
+			problems = append(problems, fileProblem(c.line, FieldHandle, c.org.Handle,
+				i18n.M("constituency.file.twice", first.line), c.org.Handle))
 			continue
 		}
 		byHandle[c.org.Handle] = c

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // jsonOrganisation and jsonContact are what WriteJSON writes: every field
@@ -91,8 +93,8 @@ type jsonReader struct {
 	stopped bool
 }
 
-func (j *jsonReader) problem(offset int64, field, value, reason string) {
-	j.problems = append(j.problems, Problem{Line: j.lines.line(offset), Field: field, Value: value, Reason: reason})
+func (j *jsonReader) problem(offset int64, field, value string, reason i18n.Message) {
+	j.problems = append(j.problems, fileProblem(j.lines.line(offset), field, value, reason, ""))
 }
 
 // syntax reports a broken file and stops.
@@ -101,9 +103,10 @@ func (j *jsonReader) syntax(err error, offset int64) {
 	if errors.As(err, &se) {
 		offset = se.Offset
 	}
-	reason := "not JSON: " + err.Error()
+	// The decoder's own text stays English, after a translated sentence.
+	reason := i18n.M("constituency.file.json.syntax", err.Error())
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		reason = "the JSON ends too early"
+		reason = i18n.M("constituency.file.json.truncated")
 	}
 	j.problem(offset, "", "", reason)
 	j.stopped = true
@@ -118,7 +121,7 @@ func (j *jsonReader) read(data []byte) []*candidate {
 		return nil
 	}
 	if tok != json.Delim('[') {
-		j.problem(0, "", "", "a constituency in JSON is an array of organisations: [{\"handle\": …}, …]")
+		j.problem(0, "", "", i18n.M("constituency.file.json.array"))
 		j.stopped = true
 		return nil
 	}
@@ -145,7 +148,7 @@ func (j *jsonReader) read(data []byte) []*candidate {
 		return nil
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		j.problem(dec.InputOffset(), "", "", "there is more after the array of organisations")
+		j.problem(dec.InputOffset(), "", "", i18n.M("constituency.file.json.trailing"))
 	}
 	return cands
 }
@@ -158,12 +161,13 @@ type member struct {
 }
 
 // members splits an object into its members; raw must be valid JSON (it
-// came from the decoder), at is its offset in the file.
-func (j *jsonReader) members(raw json.RawMessage, at int64, what string) ([]member, bool) {
+// came from the decoder), at is its offset in the file. notObject is the
+// problem when raw is not an object, given what raw is.
+func (j *jsonReader) members(raw json.RawMessage, at int64, notObject func(got string) i18n.Message) ([]member, bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if tok, _ := dec.Token(); tok != json.Delim('{') {
-		j.problem(at, "", "", what+" must be a JSON object, not "+shorten(string(raw)))
+		j.problem(at, "", "", notObject(shorten(string(raw))))
 		return nil, false
 	}
 	var ms []member
@@ -185,7 +189,9 @@ func (j *jsonReader) members(raw json.RawMessage, at int64, what string) ([]memb
 }
 
 func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
-	ms, ok := j.members(raw, at, "an organisation")
+	ms, ok := j.members(raw, at, func(got string) i18n.Message {
+		return i18n.M("constituency.file.json.organisation.object", got)
+	})
 	if !ok {
 		return nil
 	}
@@ -194,7 +200,7 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 	for _, m := range ms {
 		field := m.key
 		if _, twice := c.fieldLines[m.key]; twice {
-			j.problem(m.at, field, shorten(string(m.value)), "the field is given twice; the first is kept")
+			j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.twice"))
 			continue
 		}
 		c.fieldLines[m.key] = j.lines.line(m.at)
@@ -213,9 +219,9 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 			j.text(m, field, &o.Notes)
 		case FieldNetworks:
 			for _, s := range j.texts(m, field) {
-				p, err := ParseNetwork(s)
-				if err != nil {
-					j.problem(m.at, field, s, reasonOf(err))
+				p, reason := parseNetwork(s)
+				if !reason.IsZero() {
+					j.problem(m.at, field, s, reason)
 					continue
 				}
 				o.Networks = append(o.Networks, p)
@@ -227,7 +233,7 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 		case "contacts":
 			var items []json.RawMessage
 			if err := json.Unmarshal(m.value, &items); err != nil {
-				j.problem(m.at, field, shorten(string(m.value)), "must be a list of contacts: [{\"email\": …, \"role\": …}]")
+				j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.contacts"))
 				continue
 			}
 			// The offsets of the items are found again by decoding the
@@ -243,8 +249,8 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 				c.contactLines = append(c.contactLines, j.lines.line(itemAt))
 			}
 		default:
-			j.problem(m.at, m.key, "", "unknown field; the fields of an organisation are "+
-				strings.Join(append(slices.Clone(organisationColumns), "contacts"), ", "))
+			j.problem(m.at, m.key, "", i18n.M("constituency.file.json.field.organisation",
+				strings.Join(append(slices.Clone(organisationColumns), "contacts"), ", ")))
 		}
 	}
 	return c
@@ -252,7 +258,9 @@ func (j *jsonReader) organisation(raw json.RawMessage, at int64) *candidate {
 
 func (j *jsonReader) contact(raw json.RawMessage, at int64, path string) Contact {
 	var c Contact
-	ms, ok := j.members(raw, at, path)
+	ms, ok := j.members(raw, at, func(got string) i18n.Message {
+		return i18n.M("constituency.file.json.contact.object", path, got)
+	})
 	if !ok {
 		return c
 	}
@@ -260,7 +268,7 @@ func (j *jsonReader) contact(raw json.RawMessage, at int64, path string) Contact
 	for _, m := range ms {
 		field := path + "." + m.key
 		if seen[m.key] {
-			j.problem(m.at, field, shorten(string(m.value)), "the field is given twice; the first is kept")
+			j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.twice"))
 			continue
 		}
 		seen[m.key] = true
@@ -277,10 +285,10 @@ func (j *jsonReader) contact(raw json.RawMessage, at int64, path string) Contact
 			j.text(m, field, &c.PGPKey)
 		case "notify":
 			if string(m.value) != "null" && json.Unmarshal(m.value, &c.Notify) != nil {
-				j.problem(m.at, field, shorten(string(m.value)), "must be true or false")
+				j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.bool"))
 			}
 		default:
-			j.problem(m.at, field, "", "unknown field; the fields of a contact are name, email, phone, role, notify, pgp_key")
+			j.problem(m.at, field, "", i18n.M("constituency.file.json.field.contact", "name, email, phone, role, notify, pgp_key"))
 		}
 	}
 	return c
@@ -292,7 +300,7 @@ func (j *jsonReader) text(m member, field string, into *string) {
 		return
 	}
 	if err := json.Unmarshal(m.value, into); err != nil {
-		j.problem(m.at, field, shorten(string(m.value)), "must be a string")
+		j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.string"))
 	}
 }
 
@@ -303,7 +311,7 @@ func (j *jsonReader) texts(m member, field string) []string {
 		return nil
 	}
 	if err := json.Unmarshal(m.value, &out); err != nil {
-		j.problem(m.at, field, shorten(string(m.value)), "must be a list of strings")
+		j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.strings"))
 		return nil
 	}
 	return out
@@ -316,7 +324,7 @@ func (j *jsonReader) asns(m member, field string) []uint32 {
 		return nil
 	}
 	if err := json.Unmarshal(m.value, &items); err != nil {
-		j.problem(m.at, field, shorten(string(m.value)), "must be a list of AS numbers: [64496, \"AS64497\"]")
+		j.problem(m.at, field, shorten(string(m.value)), i18n.M("constituency.file.json.asns"))
 		return nil
 	}
 	var out []uint32
@@ -325,9 +333,9 @@ func (j *jsonReader) asns(m member, field string) []uint32 {
 		if err := json.Unmarshal(item, &s); err != nil {
 			s = string(item) // a number, or what ParseASN will refuse
 		}
-		asn, err := ParseASN(s)
-		if err != nil {
-			j.problem(m.at, field, s, reasonOf(err))
+		asn, reason := parseASN(s)
+		if !reason.IsZero() {
+			j.problem(m.at, field, s, reason)
 			continue
 		}
 		out = append(out, asn)
