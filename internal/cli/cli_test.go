@@ -49,7 +49,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "vigil.yml")
 	os.WriteFile(cfg, []byte("pipeline:\n  workers: 0\n"), 0o600)
 	code, _, errOut := run(t, "", "feeds", "--config", cfg, "--data", t.TempDir())
-	if code != 1 || !strings.Contains(errOut, "config: pipeline.workers: want 1 to 256") {
+	if code != 1 || !strings.Contains(errOut, "config: pipeline.workers: Give a number from 1 to 256 (got 0).") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }

@@ -35,7 +35,7 @@ func TestBadFiles(t *testing.T) {
 		"duplicate-feed.bad.yml":     `config: feeds[1].name: feed "a" defined twice`,
 		"tlp.bad.yml":                "config: feeds[0].tlp:",
 		"database.bad.yml":           "config: database:",
-		"workers-type.bad.yml":       "config: line 2:",
+		"workers-type.bad.yml":       "config: testdata/workers-type.bad.yml, line 2: cannot unmarshal",
 		"cache.bad.yml":              "config: sqlite.cache_mib: want 2 to 65536",
 		"site-language.bad.yml":      `config: site.languages: want each of en, nl, fr, de at most once (got "es")`,
 		"site-contact.bad.yml":       `config: site.contacts[1]: want a mailto:, tel: or https:// URI (got "cert@cert.example")`,
