@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -53,8 +54,41 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "vigil.yml")
 	os.WriteFile(cfg, []byte("pipeline:\n  workers: 0\n"), 0o600)
 	code, _, errOut := run(t, "", "feeds", "--config", cfg, "--data", t.TempDir())
-	if code != 1 || !strings.Contains(errOut, "config: pipeline.workers: want 1 to 256") {
+	if code != 1 || !strings.Contains(errOut, "config: pipeline.workers: Give a number from 1 to 256 (got 0).") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestBadConfigInGerman: a reader who asked for German reads the
+// configuration's problems in German, the keys, file and values as
+// written.
+func TestBadConfigInGerman(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "de")
+	dir := t.TempDir()
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"value", "notify:\n  gzip_above_bytes: -1\n",
+			"vigil serve: Konfiguration: notify.gzip_above_bytes: Geben Sie 0 (nie komprimieren) oder eine Größe in Bytes an (erhalten: -1).\n"},
+		{"yaml", "listen: [127.0.0.1:8080\n",
+			"vigil serve: Konfiguration: %s, Zeile 1: Das ist kein gültiges YAML: did not find expected ',' or ']'\n"},
+		{"unknown key", "lisen: 127.0.0.1:8080\n",
+			"vigil serve: Konfiguration: %s, Zeile 1: Einen Schlüssel lisen gibt es hier nicht: Prüfen Sie Schreibweise und Einrückung.\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".bad.yml")
+			os.WriteFile(cfg, []byte(tt.yaml), 0o600)
+			code, _, errOut := run(t, "", "serve", "--config", cfg, "--data", t.TempDir())
+			want := tt.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, cfg)
+			}
+			if code != 1 || errOut != want {
+				t.Fatalf("exit %d:\n%s\nwant\n%s", code, errOut, want)
+			}
+		})
+	}
+	code, _, errOut := run(t, "", "serve", "--config", filepath.Join(dir, "none.yml"))
+	if want := "vigil serve: Konfiguration: " + filepath.Join(dir, "none.yml") + ": Die Datei existiert nicht.\n"; code != 1 || errOut != want {
+		t.Fatalf("exit %d:\n%s\nwant\n%s", code, errOut, want)
 	}
 }
 

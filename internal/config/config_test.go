@@ -35,7 +35,7 @@ func TestBadFiles(t *testing.T) {
 		"duplicate-feed.bad.yml":     `config: feeds[1].name: feed "a" defined twice`,
 		"tlp.bad.yml":                "config: feeds[0].tlp:",
 		"database.bad.yml":           "config: database:",
-		"workers-type.bad.yml":       "config: line 2:",
+		"workers-type.bad.yml":       "config: testdata/workers-type.bad.yml, line 2: cannot unmarshal",
 		"cache.bad.yml":              "config: sqlite.cache_mib: want 2 to 65536",
 		"site-language.bad.yml":      `config: site.languages: want each of en, nl, fr, de at most once (got "es")`,
 		"site-contact.bad.yml":       `config: site.contacts[1]: want a mailto:, tel: or https:// URI (got "cert@cert.example")`,
@@ -67,6 +67,14 @@ func TestBadFiles(t *testing.T) {
 		"social-webhook.bad.yml":       `config: social.webhooks[1].name: "chat" is named twice`,
 		"newsletter-relay.bad.yml":     "config: newsletter.enabled: the newsletter is sent through the SMTP relay",
 		"newsletter-digest.bad.yml":    `config: newsletter.digest.weekday: want monday … sunday, got "someday"`,
+		"newsletter-language.bad.yml":  `config: newsletter.languages: "es" is not a supported language`,
+		"notify-gzip.bad.yml":          "config: notify.gzip_above_bytes: want 0 (never) or a size in bytes",
+		"log-level.bad.yml":            "config: log.level: want debug, info, warn or error",
+		"yaml-syntax.bad.yml":          "config: testdata/yaml-syntax.bad.yml, line 1: not valid YAML: did not find expected ',' or ']'",
+		"yaml-twice.bad.yml":           `config: testdata/yaml-twice.bad.yml, line 2: mapping key "listen" already defined at line 1`,
+		"yaml-section.bad.yml":         "config: testdata/yaml-section.bad.yml, line 1: cannot unmarshal !!str `yes` into notify.Config",
+		"yaml-duration.bad.yml":        "config: testdata/yaml-duration.bad.yml, line 2: cannot unmarshal !!str `soon` into time.Duration",
+		"yaml-list.bad.yml":            "config: testdata/yaml-list.bad.yml, line 1: cannot unmarshal !!str `inbox` into []config.Feed",
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

@@ -77,7 +77,9 @@ func ParseFeed(raw []byte) (Feed, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return Feed{}, &Error{Key: "feed", Reason: err.Error()}
+		e := yamlError(err)
+		e.Key = "feed"
+		return Feed{}, e
 	}
 	return f, ValidateFeed("feed", f)
 }
@@ -172,7 +174,7 @@ func parseOverride(o feedadmin.Override) (Feed, error) {
 		return Feed{}, err
 	}
 	if f.Name != o.Name {
-		return Feed{}, &Error{Key: "feed.name", Reason: fmt.Sprintf("%q in the override of feed %q", f.Name, o.Name)}
+		return Feed{}, &Error{Key: "feed.name", Reason: fmt.Sprintf("%q in the override of feed %q", f.Name, o.Name), Message: i18n.M("config.error.feed.othername", o.Name, f.Name)}
 	}
 	return f, nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication/channel"
 )
 
@@ -11,10 +12,10 @@ func (c *Config) validateSocial() error {
 	err := c.Social.Validate()
 	var fe *channel.FieldError
 	if errors.As(err, &fe) {
-		return &Error{Key: "social." + fe.Key, Reason: fe.Reason}
+		return &Error{Key: "social." + fe.Key, Reason: fe.Reason, Message: fe.Message}
 	}
 	if err != nil {
-		return &Error{Key: "social", Reason: err.Error()}
+		return &Error{Key: "social", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
 	}
 	return nil
 }

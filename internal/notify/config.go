@@ -72,8 +72,8 @@ func DefaultConfig() Config {
 type FieldError struct {
 	Field  string
 	Reason string
-	// Message is Reason by catalogue ID, for the console to translate;
-	// set for a policy's problems, which a person meets in a form.
+	// Message is Reason by catalogue ID, for the console and the
+	// command line to translate.
 	Message i18n.Message
 }
 
@@ -83,44 +83,44 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // *FieldError. The sender address is only required when Enabled.
 func (c *Config) Validate() error {
 	if c.Interval < time.Second {
-		return &FieldError{Field: "interval", Reason: "want at least 1s"}
+		return &FieldError{Field: "interval", Reason: "want at least 1s", Message: i18n.M("config.error.duration.atleast", "1s", c.Interval.String())}
 	}
 	if c.Window < time.Minute {
-		return &FieldError{Field: "window", Reason: "want at least 1m"}
+		return &FieldError{Field: "window", Reason: "want at least 1m", Message: i18n.M("config.error.duration.atleast", "1m", c.Window.String())}
 	}
 	if c.From == "" {
 		if c.Enabled {
-			return &FieldError{Field: "from", Reason: "required when notifications are enabled"}
+			return &FieldError{Field: "from", Reason: "required when notifications are enabled", Message: i18n.M("config.error.notify.from")}
 		}
 	} else if _, err := mail.ParseAddress(c.From); err != nil {
-		return &FieldError{Field: "from", Reason: fmt.Sprintf("not an e-mail address: %v", err)}
+		return &FieldError{Field: "from", Reason: fmt.Sprintf("not an e-mail address: %v", err), Message: i18n.M("config.error.address", c.From)}
 	}
 	if c.MaxEventsPerMessage < 1 || c.MaxEventsPerMessage > 1_000_000 {
-		return &FieldError{Field: "max_events_per_message", Reason: "want 1 to 1000000"}
+		return &FieldError{Field: "max_events_per_message", Reason: "want 1 to 1000000", Message: i18n.M("config.error.range", 1, 1_000_000, c.MaxEventsPerMessage)}
 	}
 	if c.MaxAttachmentBytes < 64<<10 {
-		return &FieldError{Field: "max_attachment_bytes", Reason: "want at least 65536"}
+		return &FieldError{Field: "max_attachment_bytes", Reason: "want at least 65536", Message: i18n.M("config.error.atleast", 64<<10, c.MaxAttachmentBytes)}
 	}
 	if c.GzipAboveBytes < 0 {
-		return &FieldError{Field: "gzip_above_bytes", Reason: "want 0 (never) or a size in bytes"}
+		return &FieldError{Field: "gzip_above_bytes", Reason: "want 0 (never) or a size in bytes", Message: i18n.M("config.error.notify.gzip", c.GzipAboveBytes)}
 	}
 	if c.TableRows < 0 || c.TableRows > 1000 {
-		return &FieldError{Field: "table_rows", Reason: "want 0 to 1000"}
+		return &FieldError{Field: "table_rows", Reason: "want 0 to 1000", Message: i18n.M("config.error.range", 0, 1000, c.TableRows)}
 	}
 	if _, err := parseTimeOfDay(c.DigestTime); err != nil {
-		return &FieldError{Field: "digest_time", Reason: err.Error()}
+		return &FieldError{Field: "digest_time", Reason: err.Error(), Message: i18n.M("config.error.time", c.DigestTime)}
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
-		return &FieldError{Field: "time_zone", Reason: fmt.Sprintf("unknown time zone %q", c.TimeZone)}
+		return &FieldError{Field: "time_zone", Reason: fmt.Sprintf("unknown time zone %q", c.TimeZone), Message: i18n.M("config.error.timezone", c.TimeZone)}
 	}
 	if c.PortalURL != "" {
 		u, err := url.Parse(c.PortalURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return &FieldError{Field: "portal_url", Reason: "want an http:// or https:// URL"}
+			return &FieldError{Field: "portal_url", Reason: "want an http:// or https:// URL", Message: i18n.M("config.error.httpurl", c.PortalURL)}
 		}
 	}
 	if c.Workers < 0 || c.Workers > 256 {
-		return &FieldError{Field: "workers", Reason: "want 0 (one per CPU) to 256"}
+		return &FieldError{Field: "workers", Reason: "want 0 (one per CPU) to 256", Message: i18n.M("config.error.notify.workers", c.Workers)}
 	}
 	return nil
 }
