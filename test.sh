@@ -70,8 +70,9 @@ echo "== go test"
 go test -timeout 20m ./...
 
 echo "== go test -race (packages with concurrency)"
-# Two sqlitestore tests that check answers with their sealing inline, on
-# the test's goroutine alone, run in the pass above only (skipUnderRace).
+# The sqlitestore tests whose work runs on the test's goroutine alone
+# (answers with their sealing inline, huge events, the contract with
+# another query plan) run in the pass above only (skipUnderRace).
 CGO_ENABLED=1 go test -race -timeout 20m ./internal/pipeline/... ./internal/bus/... ./internal/enricher/... \
   ./internal/collector/... ./internal/output/... ./internal/auth/... ./internal/store/sqlitestore/... \
   ./internal/constituency/... ./internal/notify/... ./internal/outbox/... ./internal/pgpmime/... ./internal/lease/... \

@@ -851,4 +851,7 @@ func removeSharedBuilds() {
 	if sharedChecker.dir != "" {
 		os.RemoveAll(sharedChecker.dir)
 	}
+	if sharedVigil.dir != "" {
+		os.RemoveAll(sharedVigil.dir)
+	}
 }

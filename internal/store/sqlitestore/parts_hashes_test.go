@@ -75,11 +75,14 @@ func TestHashRunsRoundTrip(t *testing.T) {
 func TestHashRunsFindEvents(t *testing.T) {
 	lp := newLayoutPair(t, 11)
 	lp.parts.parts.writeVersion = 5
-	lp.insert(4)
+	// Three batches: a partition (two batches) sealed as 5, the third
+	// batch in the hot one.
+	lp.insert(3)
 	lp.upgrade(`UPDATE event_layout SET version = 5`)
-	// Sealed as 6, which keeps the compact rows (7 is TestPartsOfVersion6Rows).
+	// Sealed as 6, which keeps the compact rows (7 is TestPartsOfVersion6Rows):
+	// that one and another.
 	lp.parts.parts.writeVersion = 6
-	lp.insert(4)
+	lp.insert(3)
 	// Events of partitions sealed as either version come again.
 	again := []*event.Event{lp.all[3], lp.all[400], lp.all[len(lp.all)-600], lp.all[len(lp.all)-1]}
 	insertOnBoth(t, lp.rows, lp.parts, append(lp.g.Batch(50), again...))
@@ -173,8 +176,7 @@ func TestSummaryFiltersSizedByKeys(t *testing.T) {
 func BenchmarkStoredAgain(b *testing.B) {
 	for _, version := range []int{5, 6} {
 		b.Run(fmt.Sprintf("version=%d", version), func(b *testing.B) {
-			sealInline = true
-			defer func() { sealInline = false }()
+			withSealInline(b)
 			s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 20000})
 			defer s.Close()
 			s.parts.writeVersion = version

@@ -371,8 +371,7 @@ func TestPartsHashSetReadAgain(t *testing.T) {
 // by the duplicate check's set: what real duplicates (a replayed feed)
 // cost. An op is a batch of 500.
 func BenchmarkPartsDuplicates(b *testing.B) {
-	sealInline = true
-	b.Cleanup(func() { sealInline = false })
+	withSealInline(b)
 	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts, PartitionEvents: 2500})
 	defer s.Close()
 	const batch = 500

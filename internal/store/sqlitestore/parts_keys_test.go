@@ -16,11 +16,14 @@ import (
 func TestPartsOfVersion2Keys(t *testing.T) {
 	lp := newLayoutPair(t, 7)
 	lp.parts.parts.writeVersion = 2
-	lp.insert(5)
+	// Three batches: a partition (two batches) sealed as 2, the third
+	// batch in the hot one.
+	lp.insert(3)
 	lp.upgrade(`UPDATE event_layout SET version = 2`)
-	// Sealed as 6, which keeps the compact rows and the forms they hold.
+	// Sealed as 6, which keeps the compact rows and the forms they hold:
+	// that one, holding both forms, and another.
 	lp.parts.parts.writeVersion = 6
-	lp.insert(5)
+	lp.insert(3)
 	// Both forms are stored, in sealed partitions, and one partition
 	// holds both.
 	var short, long, mixed int

@@ -19,6 +19,12 @@ import (
 // of several events may decompress to) and one of 70 MB, larger than
 // that bound, alone: every one is read back, by hash and by a search.
 func TestPartsHugeEvents(t *testing.T) {
+	// What it checks (a block's bounds, splitting, reading back) runs on
+	// the test's goroutine, and its 140 MB of compression take the race
+	// detector over a minute; the store's background goroutines are
+	// watched under -race by the tests of sealing, covering and
+	// checkpoints.
+	skipUnderRace(t)
 	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
 	defer s.Close()
 	g := storetest.NewGenerator(5)

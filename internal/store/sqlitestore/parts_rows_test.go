@@ -391,10 +391,13 @@ func TestPartsOfVersion6Rows(t *testing.T) {
 	lp := newLayoutPair(t, 29)
 	lp.mixAddrs = true
 	lp.parts.parts.writeVersion = 6
-	lp.insertWith(5, moreFields)
+	// Three batches: a partition (two batches) sealed as 6, the third
+	// batch in the hot one.
+	lp.insertWith(3, moreFields)
 	lp.upgrade(`UPDATE event_layout SET version = 6`)
 	lp.parts.parts.rowsChunk = 100
-	lp.insertWith(5, moreFields)
+	// Three more: that one and another sealed in chunks.
+	lp.insertWith(3, moreFields)
 	var kept, chunked int
 	for _, p := range lp.partitions() {
 		if !p.sealed {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -54,7 +55,7 @@ func sealIndexes(t string, version int) []string {
 // sealLater queues p for sealing; p is marked sealing already (no more
 // writes go to it).
 func (ps *parts) sealLater(p *partition) {
-	if sealInline {
+	if sealInline.Load() > 0 {
 		if err := ps.seal(context.Background(), p); err != nil {
 			ps.s.log.Error("seal event partition", "partition", p.n, "err", err)
 		}
@@ -116,9 +117,11 @@ var (
 // sealing it tried.
 var sealLoopHook func(p *partition, err error)
 
-// sealInline (tests) seals a partition as soon as it is full, in the
-// writer, so that a test knows which partitions are sealed.
-var sealInline bool
+// sealInline (tests), while above 0, seals a partition as soon as it is
+// full, in the writer, so that a test knows which partitions are sealed.
+// A count, not a flag: tests that want it run in parallel, and the first
+// to end must not turn it off for the others.
+var sealInline atomic.Int32
 
 // sealHook, when set (tests), runs inside a sealing's transaction after
 // its indexes are built, before the summary is written.

@@ -26,15 +26,19 @@ func TestContractTinyPartitions(t *testing.T) {
 }
 
 // withSealInline seals partitions in the writer for the test's duration.
-func withSealInline(t *testing.T) {
-	sealInline = true
-	t.Cleanup(func() { sealInline = false })
+// Top-level tests that call it may run in parallel with each other only:
+// a parallel test runs beside no sequential one, and it turns sealing
+// inline on for every store while it runs.
+func withSealInline(t testing.TB) {
+	sealInline.Add(1)
+	t.Cleanup(func() { sealInline.Add(-1) })
 }
 
 // skipUnderRace leaves a test to the suite's run without -race (test.sh
 // runs both): one that checks answers over many partitions with its
-// sealing inline, on the test's goroutine alone, which the race detector
-// would slow ten times over for nothing to find. TestContractParts runs
+// sealing inline, or the handling of huge events, on the test's
+// goroutine alone, which the race detector would slow ten times over for
+// nothing to find. TestContractParts runs
 // the contract, sealing in the background, under -race.
 func skipUnderRace(t *testing.T) {
 	t.Helper()
