@@ -72,6 +72,7 @@ func startServeWith(t *testing.T, bin, data string, args ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { log.Close() })
 	cmd.Stdout, cmd.Stderr = log, log
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +203,7 @@ func TestWorkersShareTheWork(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		logFile, _ := os.Create(filepath.Join(data, args[len(args)-1]+".log"))
 		cmd.Stdout, cmd.Stderr = logFile, logFile
+		dieWithTest(cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
