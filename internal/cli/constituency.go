@@ -204,7 +204,7 @@ func (c *cmdEnv) fileFormat(file, formatName string) (constituency.Format, error
 	if formatName != "" {
 		f, err := constituency.ParseFormat(formatName)
 		if err != nil {
-			return "", fmt.Errorf("--format: %v: %w", err, errUsage)
+			return "", fmt.Errorf("--format: %s: %w", c.explain(err), errUsage)
 		}
 		return f, nil
 	}
@@ -213,7 +213,7 @@ func (c *cmdEnv) fileFormat(file, formatName string) (constituency.Format, error
 	}
 	f, err := constituency.FormatOf(file)
 	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, errUsage)
+		return "", fmt.Errorf("%s: %w", c.explain(err), errUsage)
 	}
 	return f, nil
 }

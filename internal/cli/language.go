@@ -61,6 +61,15 @@ func (c *cmdEnv) in(m i18n.Message) string {
 	return m.In(i18n.Embedded(), c.lang)
 }
 
+// explain is err in the command's language when it explains itself
+// (i18n.Explained), else as it says it.
+func (c *cmdEnv) explain(err error) string {
+	if m, ok := i18n.Explain(err); ok {
+		return c.in(m)
+	}
+	return err.Error()
+}
+
 // usageError is a usage error (Main prints the command's usage after it)
 // saying the message id.
 func (c *cmdEnv) usageError(id string, args ...any) error {

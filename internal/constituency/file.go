@@ -47,14 +47,26 @@ func ParseFormat(s string) (Format, error) {
 	case FormatCSV, FormatJSON:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown constituency format %q: want csv or json", s)
+	return "", &FormatError{Name: s, msg: fmt.Sprintf("unknown constituency format %q: want csv or json", s), id: "constituency.format.unknown"}
 }
+
+// FormatError is a format that cannot be told or is not known: its
+// Explain says so in the reader's language.
+type FormatError struct {
+	Name    string // the format or file name given
+	msg, id string
+}
+
+func (e *FormatError) Error() string { return e.msg }
+
+// Explain is the error's message in the catalogue.
+func (e *FormatError) Explain() i18n.Message { return i18n.M(e.id, e.Name) }
 
 // FormatOf tells the format from a file name's extension.
 func FormatOf(name string) (Format, error) {
 	ext := strings.TrimPrefix(filepath.Ext(name), ".")
 	if ext == "" {
-		return "", fmt.Errorf("%s has no extension to tell its format by: give it (csv or json)", name)
+		return "", &FormatError{Name: name, msg: fmt.Sprintf("%s has no extension to tell its format by: give it (csv or json)", name), id: "constituency.format.noext"}
 	}
 	f, err := ParseFormat(ext)
 	if err != nil {
@@ -96,7 +108,16 @@ func Write(w io.Writer, f Format, orgs []Organisation) error {
 }
 
 // errTooLarge is wrapped by the error for input over MaxFileSize.
-var errTooLarge = errors.New("constituency file larger than 64 MiB")
+var errTooLarge error = tooLarge{}
+
+// tooLarge is errTooLarge's type: its Explain says it in the reader's
+// language.
+type tooLarge struct{}
+
+func (tooLarge) Error() string { return "constituency file larger than 64 MiB" }
+
+// Explain is the error's message in the catalogue.
+func (tooLarge) Explain() i18n.Message { return i18n.M("constituency.toolarge", MaxFileSize>>20) }
 
 // sizeLimit is MaxFileSize; tests lower it.
 var sizeLimit int64 = MaxFileSize
