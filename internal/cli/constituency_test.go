@@ -258,7 +258,7 @@ func TestConstituencyCommandUsage(t *testing.T) {
 		{[]string{"constituency", "enable", "nobody"}, 1, `no organisation with the handle "nobody"`},
 		{[]string{"constituency", "frobnicate"}, 2, `unknown constituency command "frobnicate"`},
 		{[]string{"constituency", "import"}, 2, "import needs a file"},
-		{[]string{"constituency", "import", "orgs.xlsx"}, 2, "unknown constituency format"},
+		{[]string{"constituency", "import", "orgs.xlsx"}, 2, `"xlsx" is not a constituency format Vigil reads`},
 		{[]string{"constituency", "import", "-"}, 2, "standard input needs --format"},
 		{[]string{"constituency", "lookup"}, 2, "lookup needs an IP address"},
 		{[]string{"constituency", "import", filepath.Join(data, "missing.csv")}, 1, "no such file"},
