@@ -72,7 +72,6 @@ func startServeWith(t *testing.T, bin, data string, args ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { log.Close() })
 	cmd.Stdout, cmd.Stderr = log, log
-	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +202,6 @@ func TestWorkersShareTheWork(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		logFile, _ := os.Create(filepath.Join(data, args[len(args)-1]+".log"))
 		cmd.Stdout, cmd.Stderr = logFile, logFile
-		dieWithTest(cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
