@@ -23,38 +23,54 @@ import (
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
-// buildVigil compiles the real binary once per test run.
 // buildVigil returns the path of the vigil binary, built once for the
 // test binary (CGO_ENABLED=0, as released): the tests that run it only
 // run it, and linking it again for each took seconds.
 func buildVigil(t *testing.T) string {
-	t.Helper()
-	sharedVigil.once.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-cli-test-")
-		if err != nil {
-			sharedVigil.err = err
-			return
-		}
-		sharedVigil.dir, sharedVigil.path = dir, filepath.Join(dir, "vigil")
-		cmd := exec.Command("go", "build", "-o", sharedVigil.path, "../../cmd/vigil")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sharedVigil.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if sharedVigil.err != nil {
-		t.Fatal(sharedVigil.err)
-	}
-	return sharedVigil.path
+	return sharedVigil.path(t)
 }
 
-// sharedVigil is the binary buildVigil built; removeSharedBuilds removes
-// it.
-var sharedVigil struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
+// sharedVigil is the binary buildVigil builds.
+var sharedVigil = &sharedBuild{name: "vigil", pkg: "../../cmd/vigil", env: []string{"CGO_ENABLED=0"}}
+
+// sharedBuild is a program built once for the test binary, on first
+// use, in a directory of its own that removeSharedBuilds removes.
+type sharedBuild struct {
+	name, pkg string
+	env       []string // added to the environment of go build
+	once      sync.Once
+	dir, bin  string
+	err       error
+}
+
+// path builds b on first use and returns its path, failing t if it
+// could not be built.
+func (b *sharedBuild) path(t *testing.T) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "vigil-test-"+b.name+"-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.dir, b.bin = dir, filepath.Join(dir, b.name)
+		cmd := exec.Command("go", "build", "-o", b.bin, b.pkg)
+		cmd.Env = append(os.Environ(), b.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.bin
+}
+
+// remove removes what b built.
+func (b *sharedBuild) remove() {
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+	}
 }
 
 func startServe(t *testing.T, bin, data string) *exec.Cmd {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -815,43 +814,19 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// sharedChecker is gocsaf's checker, built once for the test binary:
-// the demo's test and the walk both run it, and building it is slow.
-var sharedChecker struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+// sharedChecker is gocsaf's checker (from the module cache, the
+// version go.mod names), built once for the test binary: the demo's test
+// and the walk both run it, and building it is slow.
+var sharedChecker = &sharedBuild{name: "csaf_checker", pkg: "github.com/gocsaf/csaf/v3/cmd/csaf_checker"}
 
-// csafCheckerBinary builds the checker (from the module cache, the
-// version go.mod names) on first use and returns its path.
+// csafCheckerBinary builds the checker on first use and returns its path.
 func csafCheckerBinary(t *testing.T) string {
-	t.Helper()
-	sharedChecker.once.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-csaf-checker-")
-		if err != nil {
-			sharedChecker.err = err
-			return
-		}
-		sharedChecker.dir, sharedChecker.path = dir, filepath.Join(dir, "csaf_checker")
-		if out, err := exec.Command("go", "build", "-o", sharedChecker.path, "github.com/gocsaf/csaf/v3/cmd/csaf_checker").CombinedOutput(); err != nil {
-			sharedChecker.err = fmt.Errorf("building csaf_checker: %v\n%s", err, out)
-		}
-	})
-	if sharedChecker.err != nil {
-		t.Fatal(sharedChecker.err)
-	}
-	return sharedChecker.path
+	return sharedChecker.path(t)
 }
 
 // removeSharedBuilds removes what the tests built once for all of them;
 // TestMain calls it at the end.
 func removeSharedBuilds() {
-	if sharedChecker.dir != "" {
-		os.RemoveAll(sharedChecker.dir)
-	}
-	if sharedVigil.dir != "" {
-		os.RemoveAll(sharedVigil.dir)
-	}
+	sharedChecker.remove()
+	sharedVigil.remove()
 }
