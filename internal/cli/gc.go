@@ -3,6 +3,7 @@ package cli
 // The collector's settings of a process that runs a pipeline.
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -50,4 +51,36 @@ func collectLessOften() {
 			debug.SetMemoryLimit(pipelineMemoryLimit)
 		}
 	})
+}
+
+// roomMu serialises the changes of makeRoom to the soft limit.
+var roomMu sync.Mutex
+
+// makeRoom raises the process's soft memory limit by bytes, for what a
+// piece of work holds at once on purpose (the notifier's queue read at
+// once: notify.Deps.Room), and returns what lowers it again by as much.
+// Without it, a pass holding more than the pipeline's limit would leave
+// the collector running without pause, up to half the CPU, for the
+// whole pass. A process without a soft limit is left as it is.
+func makeRoom(bytes int64) (release func()) {
+	if bytes <= 0 {
+		return func() {}
+	}
+	roomMu.Lock()
+	defer roomMu.Unlock()
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 || limit > math.MaxInt64-bytes {
+		return func() {}
+	}
+	debug.SetMemoryLimit(limit + bytes)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			roomMu.Lock()
+			defer roomMu.Unlock()
+			if now := debug.SetMemoryLimit(-1); now != math.MaxInt64 {
+				debug.SetMemoryLimit(max(now-bytes, 0))
+			}
+		})
+	}
 }

@@ -34,7 +34,7 @@ func (a *app) newNotifications(ctx context.Context, reg prometheus.Registerer) (
 	if id == nil && a.cfg.Notify.Enabled {
 		a.log.Warn("notifications are enabled but the team has no OpenPGP key yet: nothing is sent until one is generated or imported in the console (Notifications → Identity)")
 	}
-	n.notifier, err = notify.New(a.cfg.Notify, notify.Deps{Store: a.store, Identity: id, Logger: a.log, Kick: n.kick})
+	n.notifier, err = notify.New(a.cfg.Notify, notify.Deps{Store: a.store, Identity: id, Logger: a.log, Kick: n.kick, Room: makeRoom})
 	if err != nil {
 		return nil, err
 	}

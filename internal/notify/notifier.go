@@ -45,6 +45,14 @@ type Deps struct {
 	// Kick is called after a pass queued messages, to wake the outbox
 	// sender; nil when the sender polls on its own.
 	Kick func()
+	// Room makes room in the process's memory budget for bytes that a
+	// pass holds at once on purpose (the queue read at once, until each
+	// organisation's turn) and returns what gives it back; nil when the
+	// process has no budget. A process running a pipeline keeps the
+	// collector to a soft limit sized for the pipeline (cmd vigil):
+	// without room, a morning's pass holding more than that would keep
+	// the collector running for the whole pass.
+	Room func(bytes int64) (release func())
 }
 
 // ErrNoIdentity is returned by RunOnce while the team has no OpenPGP key:
@@ -76,6 +84,7 @@ type Notifier struct {
 	store Store
 	log   *slog.Logger
 	kick  func()
+	room  func(int64) func()
 
 	mu       sync.Mutex // guards what follows
 	cfg      Config
@@ -140,7 +149,7 @@ func New(cfg Config, deps Deps) (*Notifier, error) {
 		return nil, err
 	}
 	return &Notifier{
-		store: deps.Store, log: log, kick: deps.Kick,
+		store: deps.Store, log: log, kick: deps.Kick, room: deps.Room,
 		cfg: cfg, pass: pc, identity: deps.Identity,
 		scanned: map[string]scanMark{},
 		wake:    make(chan struct{}, 1),
@@ -343,6 +352,8 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		read   chan error
 	)
 	var readTook time.Duration
+	held := &heldRoom{ask: n.room}
+	defer held.free() // after the read, whose goroutine every return waits for
 	readCtx, stopRead := context.WithCancel(ctx)
 	defer stopRead()
 	if atOnce && !later {
@@ -353,7 +364,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		go func() {
 			reading := time.Now()
 			var err error
-			queued, pages, err = n.readQueue(readCtx, pending, nil)
+			queued, pages, err = n.readQueue(readCtx, pending, nil, held)
 			readTook = time.Since(reading)
 			read <- err
 		}()
@@ -382,7 +393,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		}
 		if len(left) >= bulkOrganisations && dense(left) {
 			reading := time.Now()
-			queued, pages, err = n.readQueue(ctx, pending, need)
+			queued, pages, err = n.readQueue(ctx, pending, need, held)
 			rep.Reading = time.Since(reading)
 			if err != nil {
 				return rep, err

@@ -156,13 +156,14 @@ func (n *Notifier) mostlyScanned(pending []store.PendingCount, now time.Time) bo
 // pending: the entries of those for which need is set, or of all when need
 // is nil (the others' queues are nil). It returns with them the copy of
 // the pages' records their entries refer to.
-func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool) ([]*orgQueue, []string, error) {
+func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool, held *heldRoom) ([]*orgQueue, []string, error) {
 	index := make(map[string]int, len(pending))
 	out := make([]*orgQueue, len(pending))
 	for i, c := range pending {
 		if need != nil && !need[i] {
 			continue
 		}
+		held.hold(c.Count * queuedEntryBytes)
 		index[c.Org] = i
 		out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
@@ -190,6 +191,7 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, 
 			records = string(page.Records)
 		}
 		pages = append(pages, records)
+		held.hold(int64(len(records)))
 		copied := int32(len(pages) - 1)
 		for _, org := range page.Orgs[len(slot):] {
 			i, ok := index[org]
@@ -207,8 +209,53 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, 
 		}
 		return nil
 	})
+	held.flush()
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify: read the queue: %w", err)
 	}
 	return out, pages, nil
+}
+
+// queuedEntryBytes is what an orgQueue holds for each of its events.
+const queuedEntryBytes = int64(unsafe.Sizeof(int64(0))*2 + unsafe.Sizeof(event.Hash{}) + unsafe.Sizeof(recordAt{}))
+
+// heldRoom is the room a pass asked of Deps.Room for what it holds at
+// once, asked for in steps as the queue is read and given back when the
+// pass ends. Used by one goroutine at a time.
+type heldRoom struct {
+	ask      func(int64) func()
+	unasked  int64
+	releases []func()
+}
+
+// roomStep is how much held memory is asked for at a time: the soft
+// limit changes a few dozen times in a morning's pass, not once a page.
+const roomStep = 16 << 20
+
+// hold counts bytes more as held for the rest of the pass.
+func (h *heldRoom) hold(bytes int64) {
+	if h.ask == nil {
+		return
+	}
+	h.unasked += bytes
+	if h.unasked >= roomStep {
+		h.flush()
+	}
+}
+
+// flush asks for what is held and not yet asked for.
+func (h *heldRoom) flush() {
+	if h.ask == nil || h.unasked <= 0 {
+		return
+	}
+	h.releases = append(h.releases, h.ask(h.unasked))
+	h.unasked = 0
+}
+
+// free gives back all the room asked for.
+func (h *heldRoom) free() {
+	for _, release := range h.releases {
+		release()
+	}
+	h.releases, h.unasked = nil, 0
 }
