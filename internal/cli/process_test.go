@@ -88,7 +88,7 @@ func startServeWith(t *testing.T, bin, data string, args ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { log.Close() })
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
@@ -218,7 +218,7 @@ func TestWorkersShareTheWork(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		logFile, _ := os.Create(filepath.Join(data, args[len(args)-1]+".log"))
 		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
+		if err := startChild(cmd); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait(); logFile.Close() })
