@@ -193,13 +193,8 @@ func invalidFeed(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	// The reason in the caller's language; a refusal without a catalogue
-	// message (none is known to reach here) is answered in English.
-	var reason any = ce.Message
-	if ce.Message.IsZero() {
-		reason = ce.Reason
-	}
-	return errorText(http.StatusUnprocessableEntity, "invalid_feed", ce.Key, i18n.M("api.error.feed.invalid", ce.Key, reason))
+	// The reason in the caller's language.
+	return errorText(http.StatusUnprocessableEntity, "invalid_feed", ce.Key, i18n.M("api.error.feed.invalid", ce.Key, ce.Message))
 }
 
 func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {

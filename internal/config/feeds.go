@@ -27,8 +27,7 @@ func validateFeeds(feeds []Feed) error {
 			return err
 		}
 		if seen[f.Name] {
-			return &Error{Key: key + ".name", Reason: fmt.Sprintf("feed %q defined twice", f.Name),
-				Message: i18n.M("feedadmin.error.twice", f.Name)}
+			return &Error{Key: key + ".name", Message: i18n.M("feedadmin.error.twice", f.Name)}
 		}
 		seen[f.Name] = true
 	}
@@ -41,19 +40,17 @@ func validateFeeds(feeds []Feed) error {
 // take its options is checked when they are built.
 func ValidateFeed(key string, f Feed) error {
 	if !feedName.MatchString(f.Name) {
-		return &Error{Key: key + ".name", Reason: "want letters, digits, '.', '_' or '-' (at most 64)",
-			Message: i18n.M("feedadmin.error.name")}
+		return &Error{Key: key + ".name", Message: i18n.M("feedadmin.error.name")}
 	}
 	if f.Parser == "" {
-		return &Error{Key: key + ".parser", Reason: "missing", Message: i18n.M("feedadmin.error.parser")}
+		return &Error{Key: key + ".parser", Message: i18n.M("feedadmin.error.parser")}
 	}
 	if f.Accuracy < 0 || f.Accuracy > 100 {
-		return &Error{Key: key + ".accuracy", Reason: "want 0 to 100", Message: i18n.M("feedadmin.error.accuracy")}
+		return &Error{Key: key + ".accuracy", Message: i18n.M("feedadmin.error.accuracy")}
 	}
 	if f.TLP != "" {
 		if _, ok := tlp.Parse(f.TLP); !ok {
-			return &Error{Key: key + ".tlp", Reason: "want one of " + tlp.Names(),
-				Message: i18n.M("feedadmin.error.tlp")}
+			return &Error{Key: key + ".tlp", Message: i18n.M("feedadmin.error.tlp")}
 		}
 	}
 	return nil
@@ -174,7 +171,7 @@ func parseOverride(o feedadmin.Override) (Feed, error) {
 		return Feed{}, err
 	}
 	if f.Name != o.Name {
-		return Feed{}, &Error{Key: "feed.name", Reason: fmt.Sprintf("%q in the override of feed %q", f.Name, o.Name), Message: i18n.M("config.error.feed.othername", o.Name, f.Name)}
+		return Feed{}, &Error{Key: "feed.name", Message: i18n.M("config.error.feed.othername", o.Name, f.Name)}
 	}
 	return f, nil
 }
