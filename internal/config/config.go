@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
@@ -201,7 +200,7 @@ func (t TLS) validate() error {
 		for _, f := range []struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
 			file, err := os.Open(f.path)
 			if err != nil {
-				return &Error{Key: f.key, Message: unreadable(f.path, err)}
+				return &Error{Key: f.key, Message: i18n.FileProblem(f.path, err)}
 			}
 			file.Close()
 		}
@@ -453,7 +452,7 @@ func Read(path string, env func(string) string) (Config, error) {
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return cfg, &Error{File: path, Message: unreadableFile(err), Err: err}
+			return cfg, &Error{File: path, Message: i18n.FileProblem("", err), Err: err}
 		}
 		if err := Parse(raw, &cfg); err != nil {
 			var ce *Error
@@ -467,40 +466,6 @@ func Read(path string, env func(string) string) (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// pathReason is err without the operation and path an *fs.PathError
-// repeats ("no such file or directory").
-func pathReason(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// unreadableFile says why the configuration file, which the error names
-// already, cannot be read.
-func unreadableFile(err error) i18n.Message {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return i18n.M("config.error.read.missing")
-	case errors.Is(err, fs.ErrPermission):
-		return i18n.M("config.error.read.permission")
-	}
-	return i18n.M("config.error.read", pathReason(err).Error())
-}
-
-// unreadable says why the file at path cannot be read: missing, not
-// allowed, or the system's reason.
-func unreadable(path string, err error) i18n.Message {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return i18n.M("config.error.file.missing", path)
-	case errors.Is(err, fs.ErrPermission):
-		return i18n.M("config.error.file.permission", path)
-	}
-	return i18n.M("config.error.file.read", path, pathReason(err).Error())
 }
 
 var (
