@@ -63,8 +63,8 @@ func (s *feedSet) build(ctx context.Context, strict bool) ([]*pipeline.Feed, err
 	built := map[string]builtFeed{}
 	var feeds []*pipeline.Feed
 	for i, ef := range effective {
-		if ef.Problem != "" {
-			s.a.log.Error("feed override not used", "feed", ef.Name, "problem", ef.Problem)
+		if !ef.Problem.IsZero() {
+			s.a.log.Error("feed override not used", "feed", ef.Name, "problem", ef.Problem.String())
 			if ef.Origin == config.OriginAdded {
 				continue
 			}

@@ -102,8 +102,9 @@ type EffectiveFeed struct {
 	File *Feed
 	// Problem says why an override's definition was not used (it no
 	// longer reads as a valid feed); the file's version runs instead,
-	// or, for an added feed, none.
-	Problem string
+	// or, for an added feed, none. The console and the API say it in
+	// the reader's language; it is the zero message when there is none.
+	Problem i18n.Message
 }
 
 // Paused reports whether the console paused the feed.
@@ -135,7 +136,7 @@ func EffectiveFeeds(file []Feed, overrides []feedadmin.Override) []EffectiveFeed
 		ef := EffectiveFeed{Feed: f, Origin: OriginFile, Override: byName[f.Name]}
 		if ef.Override != nil && ef.Override.Definition != nil {
 			if def, err := parseOverride(*ef.Override); err != nil {
-				ef.Problem = err.Error()
+				ef.Problem = overrideProblem(err)
 			} else {
 				file := f
 				ef.Feed, ef.Origin, ef.File = def, OriginChanged, &file
@@ -155,13 +156,22 @@ func EffectiveFeeds(file []Feed, overrides []feedadmin.Override) []EffectiveFeed
 		}
 		ef := EffectiveFeed{Feed: Feed{Name: o.Name}, Origin: OriginAdded, Override: o}
 		if def, err := parseOverride(*o); err != nil {
-			ef.Problem = err.Error()
+			ef.Problem = overrideProblem(err)
 		} else {
 			ef.Feed = def
 		}
 		out = append(out, ef)
 	}
 	return out
+}
+
+// overrideProblem is why an override's definition cannot be used, from
+// parseOverride's error, which explains itself.
+func overrideProblem(err error) i18n.Message {
+	if m, ok := i18n.Explain(err); ok {
+		return m
+	}
+	return i18n.M("config.error.section", err.Error())
 }
 
 // parseOverride reads an override's definition, which must name its feed.
