@@ -104,8 +104,11 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATS.URL, Credentials: cfg.NATS.Credentials,
 		StoreDir: cfg.Path("jetstream"), Listen: cfg.NATS.Listen, Stream: cfg.NATS.Stream,
 		MaxBytes: cfg.NATS.MaxBytes}, a.log)
-	if err != nil {
-		return err
+	switch {
+	case err != nil && cfg.NATS.URL != "":
+		return failedTo(err, "cli.start.nats", cfg.NATS.URL)
+	case err != nil:
+		return failedTo(err, "cli.start.embeddednats", cfg.Path("jetstream"))
 	}
 	defer b.Close()
 

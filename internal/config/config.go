@@ -401,7 +401,8 @@ type Error struct {
 	// Message is the problem by catalogue ID, which the console and the
 	// command line translate; Error is it in English, for the log.
 	Message i18n.Message
-	// Err is the error behind a file that cannot be read, for errors.Is.
+	// Err is the error behind the problem (a file that cannot be read, a
+	// module that cannot be built), for errors.Is.
 	Err error
 }
 

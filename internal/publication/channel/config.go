@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -102,23 +103,44 @@ func (s Secret) Resolve(getenv func(string) string) (string, error) {
 		}
 		out := getenv(name)
 		if out == "" {
-			return "", fmt.Errorf("environment variable %s is empty or not set", name)
+			return "", &SecretError{Message: i18n.M("channel.secret.env", name)}
 		}
 		return out, nil
 	case strings.HasPrefix(v, "file:"):
-		raw, err := os.ReadFile(strings.TrimPrefix(v, "file:"))
+		path := strings.TrimPrefix(v, "file:")
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("read the secret's file: %w", err)
+			return "", &SecretError{Message: i18n.FileProblem(path, err), Err: err}
 		}
 		out := strings.TrimRight(string(raw), "\r\n")
 		if out == "" {
-			return "", fmt.Errorf("the secret's file %s is empty", strings.TrimPrefix(v, "file:"))
+			return "", &SecretError{Message: i18n.M("channel.secret.fileempty", path)}
 		}
 		return out, nil
 	case v == "":
-		return "", fmt.Errorf("not set")
+		return "", &SecretError{Message: i18n.M("channel.secret.unset")}
 	}
 	return v, nil
+}
+
+// SecretError is a secret that cannot be resolved, by catalogue ID for
+// the reader's language; Error says it in English.
+type SecretError struct {
+	Message i18n.Message
+	Err     error // the file's error, for errors.Is
+}
+
+func (e *SecretError) Error() string { return e.Message.String() }
+func (e *SecretError) Unwrap() error { return e.Err }
+
+// secretProblem is the problem of the secret at key (relative to
+// social:), as a *FieldError.
+func secretProblem(key string, err error) error {
+	var se *SecretError
+	if errors.As(err, &se) {
+		return &FieldError{Key: key, Message: se.Message}
+	}
+	return fmt.Errorf("social.%s: %w", key, err)
 }
 
 // FieldError is a configuration key of the social: section that is
@@ -130,6 +152,12 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return "social." + e.Key + ": " + e.Message.String() }
+
+// Explain is the error in the reader's language, naming the key as a
+// configuration error does: `vigil serve` says it on start-up.
+func (e *FieldError) Explain() i18n.Message {
+	return i18n.M("config.error.at", "social."+e.Key, e.Message)
+}
 
 var webhookName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
 
@@ -280,27 +308,27 @@ func NewSenders(c Config, siteURL string, getenv func(string) string, client *ht
 		}}
 	}
 	if siteURL == "" && (c.Mastodon != nil || c.Bluesky != nil || len(c.Webhooks) > 0) {
-		return nil, fmt.Errorf("social.site_url: missing (or public_url): the posts link to the public site")
+		return nil, &FieldError{Key: "site_url", Message: i18n.M("channel.config.siteurl")}
 	}
 	var out []Sender
 	if m := c.Mastodon; m != nil {
 		token, err := m.Token.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.mastodon.token: %w", err)
+			return nil, secretProblem("mastodon.token", err)
 		}
 		out = append(out, &Mastodon{Instance: m.Instance, Token: token, SiteURL: siteURL, Client: client})
 	}
 	if b := c.Bluesky; b != nil {
 		password, err := b.AppPassword.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.bluesky.app_password: %w", err)
+			return nil, secretProblem("bluesky.app_password", err)
 		}
 		out = append(out, &Bluesky{Service: b.Service, Identifier: b.Identifier, AppPassword: password, SiteURL: siteURL, Client: client})
 	}
 	for i, w := range c.Webhooks {
 		secret, err := w.Secret.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.webhooks[%d].secret: %w", i, err)
+			return nil, secretProblem(fmt.Sprintf("webhooks[%d].secret", i), err)
 		}
 		out = append(out, &Webhook{Hook: w.Name, URL: w.URL, Secret: []byte(secret), SiteURL: siteURL, Client: client})
 	}
