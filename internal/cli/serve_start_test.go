@@ -27,6 +27,14 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dbIsADirectory, "vigil.db"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// A database whose secrets' key file is lost.
+	keyLost := filepath.Join(dir, "key-lost")
+	if code, _, errOut := run(t, "", "migrate", "--data", keyLost); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, errOut)
+	}
+	if err := os.Remove(filepath.Join(keyLost, "secrets.key")); err != nil {
+		t.Fatal(err)
+	}
 	config := func(name, yaml string) string {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -45,6 +53,9 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 			fmt.Sprintf("vigil serve: the data directory %s cannot be created: not a directory\n", filepath.Join(file, "data")), "cannot be created"},
 		{"database", []string{"--data", dbIsADirectory},
 			"vigil serve: the SQLite database " + filepath.Join(dbIsADirectory, "vigil.db") + " cannot be opened: check that Vigil may write in the data directory (is a directory)\n", "cannot be opened"},
+		{"secret key", []string{"--data", keyLost},
+			"vigil serve: the database holds sealed secrets, but there is no secret key: restore " + filepath.Join(keyLost, "secrets.key") +
+				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
 		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
 			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
 		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",

@@ -11,9 +11,8 @@ import (
 
 // startError is a failure to open what a command needs (the data
 // directory, the database, the message bus), said in the operator's
-// language: the catalogue's sentence, then the error behind it as its
-// detail, itself translated when it explains itself (Go's own text
-// otherwise). Error is the same in English, for the log.
+// language: the catalogue's sentence, then the error behind it (Go's own
+// text) as its detail. Error is the same in English, for the log.
 type startError struct {
 	id   string
 	args []any // the sentence's arguments before the detail
@@ -26,17 +25,20 @@ func (e *startError) Unwrap() error { return e.err }
 func (e *startError) Explain() i18n.Message {
 	var detail any = e.err.Error()
 	var pe *fs.PathError
-	if m, ok := i18n.Explain(e.err); ok {
-		detail = m
-	} else if errors.As(e.err, &pe) && slices.Contains(e.args, any(pe.Path)) {
+	if errors.As(e.err, &pe) && slices.Contains(e.args, any(pe.Path)) {
 		// The system's reason alone: the sentence names the path.
 		detail = pe.Err.Error()
 	}
 	return i18n.M(e.id, append(slices.Clone(e.args), detail)...)
 }
 
-// failedTo is err behind the sentence id (with args, then the detail).
+// failedTo is err behind the sentence id (with args, then the detail);
+// an error that explains itself already (the secret key that is
+// missing, a database newer than this binary) is said as it is.
 func failedTo(err error, id string, args ...any) error {
+	if _, ok := i18n.Explain(err); ok {
+		return err
+	}
 	return &startError{id: id, args: args, err: err}
 }
 
