@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,12 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 	if err := os.Remove(filepath.Join(keyLost, "secrets.key")); err != nil {
 		t.Fatal(err)
 	}
+	// The embedded NATS server's address, held by another program.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	config := func(name, yaml string) string {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -56,6 +63,8 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		{"secret key", []string{"--data", keyLost},
 			"vigil serve: the database holds sealed secrets, but there is no secret key: restore " + filepath.Join(keyLost, "secrets.key") +
 				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
+		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
+			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
 			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
 		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",
