@@ -81,7 +81,8 @@ type feedDetailJSON struct {
 	// FileDefinition is the file's version of a feed changed through the
 	// console or the API.
 	FileDefinition *feedDefinitionJSON `json:"file_definition,omitempty"`
-	// Problem says why an override's definition is not used.
+	// Problem says why an override's definition is not used, in the
+	// request's language (Accept-Language), as the errors are.
 	Problem string `json:"problem,omitempty"`
 	feedCountsJSON
 	// LagSeconds is the time between the newest event's source time and
@@ -134,7 +135,15 @@ func (h *handler) getFeed(r *http.Request, _ *caller) (any, error) {
 func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetailJSON, error) {
 	ctx := r.Context()
 	out := feedDetailJSON{Name: f.Name, Origin: string(f.Origin), Paused: f.Paused(), Running: f.Runs(),
-		Definition: definitionJSON(f.Feed), Problem: f.Problem, Runs: []feedRunJSON{}}
+		Definition: definitionJSON(f.Feed), Runs: []feedRunJSON{}}
+	if !f.Problem.IsZero() {
+		// In the request's language, as the API's errors are.
+		cat, err := catalogue()
+		if err != nil {
+			return out, err
+		}
+		out.Problem = f.Problem.In(cat, cat.Match(r.Header.Get("Accept-Language")))
+	}
 	if f.File != nil {
 		d := definitionJSON(*f.File)
 		out.FileDefinition = &d
@@ -193,13 +202,8 @@ func invalidFeed(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	// The reason in the caller's language; a refusal without a catalogue
-	// message (none is known to reach here) is answered in English.
-	var reason any = ce.Message
-	if ce.Message.IsZero() {
-		reason = ce.Reason
-	}
-	return errorText(http.StatusUnprocessableEntity, "invalid_feed", ce.Key, i18n.M("api.error.feed.invalid", ce.Key, reason))
+	// The reason in the caller's language.
+	return errorText(http.StatusUnprocessableEntity, "invalid_feed", ce.Key, i18n.M("api.error.feed.invalid", ce.Key, ce.Message))
 }
 
 func (h *handler) createFeed(r *http.Request, c *caller) (any, error) {

@@ -70,6 +70,7 @@ func TestFeedManagement(t *testing.T) {
 	checkFeedReadOnly(t, f)
 	checkFeedInputRefused(t, f)
 	checkFeedChanges(t, f)
+	checkFeedProblemTranslated(t, f)
 	entries, err := f.store.ListAudit(t.Context(), auth.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -181,5 +182,29 @@ func checkFeedChanges(t *testing.T, f *fixture) {
 	}
 	if r := f.do("DELETE", "/feeds/inbox/override", "ada", nil); r.status != http.StatusConflict {
 		t.Errorf("drop no override: %d %s", r.status, r.body)
+	}
+}
+
+// checkFeedProblemTranslated checks that a stored definition that no
+// longer validates is explained in the request's language: not the
+// English, not a catalogue ID.
+func checkFeedProblemTranslated(t *testing.T, f *fixture) {
+	if err := f.store.PutFeedDefinition(t.Context(), "inbox", []byte("name: inbox\nparser: csv\ntlp: purple\n"), "ada", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	defer f.store.DeleteFeedOverride(t.Context(), "inbox")
+	problems := map[string]string{}
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		r := f.do("GET", "/feeds/inbox", "ana", nil, "Accept-Language", lang)
+		checkSchema(t, "FeedDetail", r.body)
+		problems[lang] = decode[feedDetailJSON](t, r).Problem
+	}
+	if want := "config: feed.tlp: Choose CLEAR, GREEN, AMBER, AMBER+STRICT or RED."; problems["en"] != want {
+		t.Errorf("problem in English %q, want %q", problems["en"], want)
+	}
+	for _, lang := range []string{"nl", "fr", "de"} {
+		if p := problems[lang]; p == "" || p == problems["en"] || !strings.Contains(p, "feed.tlp") || strings.Contains(p, "Choose") || strings.Contains(p, "feedadmin.error") {
+			t.Errorf("problem in %s: %q (English %q)", lang, p, problems["en"])
+		}
 	}
 }

@@ -163,7 +163,7 @@ func (h *handler) savePolicy(r *http.Request, c *caller, o constituency.Organisa
 		}
 		var problems []problemJSON
 		for _, fe := range fes {
-			problems = append(problems, problemJSON{Field: fe.Field, Reason: fe.Reason, text: fe.Message})
+			problems = append(problems, problemJSON{Field: fe.Field, Reason: fe.Message.String(), text: fe.Message})
 		}
 		e := errorText(http.StatusBadRequest, "invalid_policy", "", i18n.M("api.error.policy.invalid"))
 		e.Problems = problems

@@ -146,7 +146,7 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 	// Only the vigil user reads the data directory: it holds the database
 	// and the key that opens the secrets in it.
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return nil, dataDirError(cfg.Data, err)
 	}
 	st, err := openStore(ctx, cfg, a.log)
 	if err != nil {
@@ -155,13 +155,13 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 	db, err := database.New(ctx, st)
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
+		return nil, failedTo(err, "cli.start.migrate")
 	}
 	sealedStore, sealedAccounts, err := sealed.Open(ctx, db.Store, db.Accounts, sealed.Options{DataDir: cfg.Data, Getenv: getenv,
 		StateKeys: []string{notify.IdentityStateKey}, Logger: a.log})
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("secret key: %w", err)
+		return nil, failedTo(err, "cli.start.secretkey")
 	}
 	a.store = db.Wrapped(sealedStore, sealedAccounts)
 	// The table is loaded by the commands that look organisations up
@@ -174,14 +174,14 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	if strings.HasPrefix(cfg.Database, "postgres") {
 		st, err := pgstore.Open(ctx, cfg.Database)
 		if err != nil {
-			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+			return nil, failedTo(err, "cli.start.postgres")
 		}
 		st.SetLogger(log)
 		return st, nil
 	}
 	st, err := sqlitestore.Open(ctx, cfg.Path("vigil.db"), sqlitestore.Options{Synchronous: strings.ToUpper(cfg.SQLite.Synchronous), CacheMiB: cfg.SQLite.CacheMiB, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("open SQLite: %w", err)
+		return nil, failedTo(err, "cli.start.sqlite", cfg.Path("vigil.db"))
 	}
 	return st, nil
 }
@@ -198,7 +198,7 @@ func (a *app) env() pipeline.Env {
 // for command-line ingestion and workers.
 func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, metrics *pipeline.Metrics, withCollectors bool) (*pipeline.Runner, error) {
 	if err := a.directory.Reload(ctx); err != nil {
-		return nil, fmt.Errorf("load the constituency: %w", err)
+		return nil, failedTo(err, "cli.start.constituency")
 	}
 	env := a.env()
 	runs := feedRunLog{a.store}
@@ -211,7 +211,7 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 	for i, s := range a.cfg.Pipeline.Enrichers {
 		en, err := pipeline.NewEnricher(s.ID, env, orEmpty(s.Options))
 		if err != nil {
-			return nil, fmt.Errorf("config: pipeline.enrichers[%d] (%s): %w", i, s.ID, err)
+			return nil, moduleError(fmt.Sprintf("pipeline.enrichers[%d] (%s)", i, s.ID), err)
 		}
 		enrichers = append(enrichers, en)
 	}
@@ -220,7 +220,7 @@ func (a *app) buildRunner(ctx context.Context, transport pipeline.Transport, met
 	for i, s := range a.cfg.Pipeline.Outputs {
 		out, err := pipeline.NewOutput(s.ID, env, orEmpty(s.Options))
 		if err != nil {
-			return nil, fmt.Errorf("config: pipeline.outputs[%d] (%s): %w", i, s.ID, err)
+			return nil, moduleError(fmt.Sprintf("pipeline.outputs[%d] (%s)", i, s.ID), err)
 		}
 		hasStore = hasStore || s.ID == "store"
 		outputs = append(outputs, out)

@@ -125,7 +125,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return err
+			return &fileError{file, err}
 		}
 		defer f.Close()
 		in = f

@@ -261,7 +261,7 @@ func TestConstituencyCommandUsage(t *testing.T) {
 		{[]string{"constituency", "import", "orgs.xlsx"}, 2, `"xlsx" is not a constituency format Vigil reads`},
 		{[]string{"constituency", "import", "-"}, 2, "standard input needs --format"},
 		{[]string{"constituency", "lookup"}, 2, "lookup needs an IP address"},
-		{[]string{"constituency", "import", filepath.Join(data, "missing.csv")}, 1, "no such file"},
+		{[]string{"constituency", "import", filepath.Join(data, "missing.csv")}, 1, filepath.Join(data, "missing.csv") + " does not exist."},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, _, errOut := run(t, "", append(tt.args, "--data", data)...)

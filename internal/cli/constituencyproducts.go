@@ -50,7 +50,7 @@ func productsImport(ctx context.Context, c *cmdEnv, handle, file string, replace
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return err
+			return &fileError{file, err}
 		}
 		defer f.Close()
 		in = f

@@ -63,8 +63,8 @@ func (s *feedSet) build(ctx context.Context, strict bool) ([]*pipeline.Feed, err
 	built := map[string]builtFeed{}
 	var feeds []*pipeline.Feed
 	for i, ef := range effective {
-		if ef.Problem != "" {
-			s.a.log.Error("feed override not used", "feed", ef.Name, "problem", ef.Problem)
+		if !ef.Problem.IsZero() {
+			s.a.log.Error("feed override not used", "feed", ef.Name, "problem", ef.Problem.String())
 			if ef.Origin == config.OriginAdded {
 				continue
 			}
@@ -81,7 +81,7 @@ func (s *feedSet) build(ctx context.Context, strict bool) ([]*pipeline.Feed, err
 		f, err := buildFeed(s.a.cfg, s.env, ef.Feed, s.withCollectors)
 		if err != nil {
 			if strict && ef.Origin == config.OriginFile && ef.Runs() {
-				return nil, fmt.Errorf("config: feeds[%d] (%s).%w", i, ef.Name, err)
+				return nil, moduleError(fmt.Sprintf("feeds[%d] (%s)", i, ef.Name), err)
 			}
 			s.a.log.Error("feed not started", "feed", ef.Name, "err", err)
 			continue

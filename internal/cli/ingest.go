@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/vigil-cert/vigil/internal/config"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -104,14 +105,13 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 }
 
 // inputError says why input path failed, in the command's language when
-// the cause is one a person can act on (a missing or unreadable file, a
+// the cause is one a person can act on (a file that cannot be read, a
 // file name that names no known report), else as the error says it.
 func (c *cmdEnv) inputError(path string, err error) string {
+	var pe *fs.PathError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return c.t("cli.ingest.missing", path)
-	case errors.Is(err, fs.ErrPermission):
-		return c.t("cli.ingest.denied", path)
+	case errors.As(err, &pe) && pe.Path == path:
+		return c.in(i18n.FileProblem(path, err))
 	case errors.Is(err, shadowserver.ErrUnknownReport):
 		return c.t("cli.ingest.unknownreport", path)
 	}

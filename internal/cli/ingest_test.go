@@ -211,12 +211,12 @@ func TestIngestSaysWhyInTheUsersLanguage(t *testing.T) {
 	for _, c := range []struct {
 		lang, missing, unknown, failed string
 	}{
-		{"en", "no such file", "not a Shadowserver report type Vigil knows", "2 of 2 inputs failed"},
-		{"de", "Datei nicht gefunden", "kein Shadowserver-Berichtstyp, den Vigil kennt", "2 von 2 Eingaben fehlgeschlagen"},
+		{"en", "does not exist.", "not a Shadowserver report type Vigil knows", "2 of 2 inputs failed"},
+		{"de", "existiert nicht.", "kein Shadowserver-Berichtstyp, den Vigil kennt", "2 von 2 Eingaben fehlgeschlagen"},
 	} {
 		t.Setenv("VIGIL_LANG", c.lang)
 		code, _, errOut := run(t, "", "ingest", "--data", filepath.Join(dir, "data"), missing, unknown)
-		for _, want := range []string{missing + ": " + c.missing, unknown + ": " + c.unknown, c.failed} {
+		for _, want := range []string{missing + " " + c.missing, unknown + ": " + c.unknown, c.failed} {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("%s: %q not in:\n%s", c.lang, want, errOut)
 			}

@@ -90,3 +90,14 @@ func (c *cmdEnv) header(ids ...string) string {
 	}
 	return strings.Join(words, "\t")
 }
+
+// fileError is a file the command was given that cannot be read, said in
+// the reader's language (Main explains it); Error is the system's text.
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string         { return e.err.Error() }
+func (e *fileError) Unwrap() error         { return e.err }
+func (e *fileError) Explain() i18n.Message { return i18n.FileProblem(e.path, e.err) }

@@ -61,7 +61,7 @@ more machines to share the work. They need a database all processes share
 func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	demoFlag := c.flags.Bool("demo", false, "load a generated demo data set and create the demo login")
 	role := c.flags.String("role", "all", "all (console, API, collectors, workers) or worker (workers only)")
-	listen := c.flags.String("listen", "", "console and API address (env VIGIL_LISTEN, default 127.0.0.1:8080)")
+	listenFlag := c.flags.String("listen", "", "console and API address (env VIGIL_LISTEN, default 127.0.0.1:8080)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -75,8 +75,8 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	if *listenFlag != "" {
+		cfg.Listen = *listenFlag
 	}
 	var demoSet *demo.Set
 	if *demoFlag {
@@ -101,11 +101,24 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.fail("cli.serve.nats")
 	}
 
+	if cfg.NATS.URL == "" && cfg.NATS.Listen != "" {
+		// The embedded server does not say that its address is taken
+		// (it is only not ready after 30s): try the address first, and
+		// say so as the web listeners do.
+		ln, err := listen(cfg.NATS.Listen, "nats.listen")
+		if err != nil {
+			return err
+		}
+		ln.Close()
+	}
 	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATS.URL, Credentials: cfg.NATS.Credentials,
 		StoreDir: cfg.Path("jetstream"), Listen: cfg.NATS.Listen, Stream: cfg.NATS.Stream,
 		MaxBytes: cfg.NATS.MaxBytes}, a.log)
-	if err != nil {
-		return err
+	switch {
+	case err != nil && cfg.NATS.URL != "":
+		return failedTo(err, "cli.start.nats", cfg.NATS.URL)
+	case err != nil:
+		return failedTo(err, "cli.start.embeddednats", cfg.Path("jetstream"))
 	}
 	defer b.Close()
 

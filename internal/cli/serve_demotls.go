@@ -2,7 +2,6 @@ package cli
 
 import (
 	"crypto/tls"
-	"fmt"
 	"net"
 	"net/http"
 
@@ -31,7 +30,7 @@ func (a *app) listenDemoHTTPS() (net.Listener, string, error) {
 	if err != nil {
 		a.log.Warn("demo https: port taken, using another", "addr", addr, "err", err)
 		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-			return nil, "", fmt.Errorf("demo https: %w", err)
+			return nil, "", failedTo(err, "cli.start.demohttps")
 		}
 	}
 	return ln, "https://" + ln.Addr().String(), nil
@@ -48,7 +47,7 @@ func (a *app) serveDemoHTTPS(group *jobs, handler http.Handler, limits web.Limit
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("demo certificate: %w", err)
+		return failedTo(err, "cli.start.democert", certFile)
 	}
 	srv := web.NewServer(handler, limits, a.log)
 	srv.TLSConfig = web.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &pair, nil })

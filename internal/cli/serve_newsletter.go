@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"net/mail"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
@@ -32,13 +32,12 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	if !cfg.Enabled {
 		return nil
 	}
+	// config.Validate checked the section (its languages too), and
+	// explained any problem in the operator's language.
 	cat := i18n.Embedded()
-	if err := cfg.Validate(cat.Supported); err != nil {
-		return err
-	}
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
-		return fmt.Errorf("newsletter.from: %w", err)
+		return &config.Error{Key: "newsletter.from", Message: i18n.M("config.error.newsletter.from", cfg.From), Err: err}
 	}
 	secret, err := newsletter.LoadSecret(ctx, a.store)
 	if err != nil {

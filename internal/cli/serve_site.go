@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"net/http"
 	"net/mail"
 
@@ -54,7 +53,7 @@ func newSite(cfg config.Config, src site.Source) (*site.Site, error) {
 		SecurityTxt: site.SecurityTxt{Contacts: contacts, Encryption: sc.Encryption, Policy: sc.Policy,
 			Acknowledgments: sc.Acknowledgments, Hiring: sc.Hiring, Validity: sc.SecurityTxtValidity}})
 	if err != nil {
-		return nil, fmt.Errorf("public site: %w", err)
+		return nil, failedTo(err, "cli.start.site")
 	}
 	return s, nil
 }

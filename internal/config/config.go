@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
@@ -167,14 +166,14 @@ func (h HTTP) Proxies() ([]netip.Prefix, error) {
 		if strings.Contains(s, "/") {
 			p, err := netip.ParsePrefix(s)
 			if err != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {
-				return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Reason: fmt.Sprintf("%q: want an address or a network such as 10.0.0.0/8", s), Message: i18n.M("config.error.http.proxy", s)}
+				return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Message: i18n.M("config.error.http.proxy", s)}
 			}
 			out = append(out, p.Masked())
 			continue
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Reason: fmt.Sprintf("%q: want an address or a network such as 10.0.0.0/8", s), Message: i18n.M("config.error.http.proxy", s)}
+			return nil, &Error{Key: fmt.Sprintf("http.trusted_proxies[%d]", i), Message: i18n.M("config.error.http.proxy", s)}
 		}
 		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
@@ -190,47 +189,47 @@ var hstsValue = regexp.MustCompile(`^max-age=[0-9]{1,10}(; ?includeSubDomains)?(
 func (t TLS) validate() error {
 	if t.CertFile != "" || t.KeyFile != "" {
 		if t.ACME.Enabled() {
-			return &Error{Key: "tls.acme", Reason: "use either cert_file and key_file or acme, not both", Message: i18n.M("config.error.tls.both")}
+			return &Error{Key: "tls.acme", Message: i18n.M("config.error.tls.both")}
 		}
 		if t.CertFile == "" {
-			return &Error{Key: "tls.cert_file", Reason: "missing: key_file needs its certificate", Message: i18n.M("config.error.tls.nocert")}
+			return &Error{Key: "tls.cert_file", Message: i18n.M("config.error.tls.nocert")}
 		}
 		if t.KeyFile == "" {
-			return &Error{Key: "tls.key_file", Reason: "missing: cert_file needs its private key", Message: i18n.M("config.error.tls.nokey")}
+			return &Error{Key: "tls.key_file", Message: i18n.M("config.error.tls.nokey")}
 		}
 		for _, f := range []struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
 			file, err := os.Open(f.path)
 			if err != nil {
-				return &Error{Key: f.key, Reason: fmt.Sprintf("cannot read %s: %v", f.path, errors.Unwrap(err)), Message: unreadable(f.path, err)}
+				return &Error{Key: f.key, Message: i18n.FileProblem(f.path, err)}
 			}
 			file.Close()
 		}
 		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-			return &Error{Key: "tls.cert_file", Reason: fmt.Sprintf("%s and %s are not a certificate and its key: %v", t.CertFile, t.KeyFile, err), Message: i18n.M("config.error.tls.pair", t.CertFile, t.KeyFile, err.Error())}
+			return &Error{Key: "tls.cert_file", Message: i18n.M("config.error.tls.pair", t.CertFile, t.KeyFile, err.Error())}
 		}
 	}
 	if t.ACME.Enabled() {
 		if len(t.ACME.Domains) == 0 {
-			return &Error{Key: "tls.acme.domains", Reason: "missing: name the domains to request certificates for", Message: i18n.M("config.error.acme.domains")}
+			return &Error{Key: "tls.acme.domains", Message: i18n.M("config.error.acme.domains")}
 		}
 		for i, d := range t.ACME.Domains {
 			if !domainName.MatchString(d) {
-				return &Error{Key: fmt.Sprintf("tls.acme.domains[%d]", i), Reason: fmt.Sprintf("%q is not a domain name", d), Message: i18n.M("config.error.acme.domain", d)}
+				return &Error{Key: fmt.Sprintf("tls.acme.domains[%d]", i), Message: i18n.M("config.error.acme.domain", d)}
 			}
 		}
 		if t.ACME.Email != "" && !strings.Contains(t.ACME.Email, "@") {
-			return &Error{Key: "tls.acme.email", Reason: "want an e-mail address", Message: i18n.M("config.error.acme.email", t.ACME.Email)}
+			return &Error{Key: "tls.acme.email", Message: i18n.M("config.error.acme.email", t.ACME.Email)}
 		}
 		if u, err := url.Parse(t.ACME.DirectoryURL); t.ACME.DirectoryURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
-			return &Error{Key: "tls.acme.directory_url", Reason: "want an https:// URL", Message: i18n.M("config.error.https", t.ACME.DirectoryURL)}
+			return &Error{Key: "tls.acme.directory_url", Message: i18n.M("config.error.https", t.ACME.DirectoryURL)}
 		}
 	}
 	if t.RedirectListen != "" {
 		if !t.Enabled() {
-			return &Error{Key: "tls.redirect_listen", Reason: "redirects to HTTPS, which needs cert_file and key_file or acme", Message: i18n.M("config.error.tls.redirect")}
+			return &Error{Key: "tls.redirect_listen", Message: i18n.M("config.error.tls.redirect")}
 		}
 		if _, _, err := net.SplitHostPort(t.RedirectListen); err != nil {
-			return &Error{Key: "tls.redirect_listen", Reason: fmt.Sprintf("want host:port, got %q", t.RedirectListen), Message: i18n.M("config.error.hostport", ":80", t.RedirectListen)}
+			return &Error{Key: "tls.redirect_listen", Message: i18n.M("config.error.hostport", ":80", t.RedirectListen)}
 		}
 	}
 	return nil
@@ -243,7 +242,7 @@ func (h HTTP) validate() error {
 		return err
 	}
 	if h.HSTS != "off" && !hstsValue.MatchString(h.HSTS) {
-		return &Error{Key: "http.hsts", Reason: `want "max-age=SECONDS[; includeSubDomains][; preload]" or "off"`, Message: i18n.M("config.error.http.hsts", h.HSTS)}
+		return &Error{Key: "http.hsts", Message: i18n.M("config.error.http.hsts", h.HSTS)}
 	}
 	for _, t := range []struct {
 		key string
@@ -251,17 +250,17 @@ func (h HTTP) validate() error {
 	}{{"http.read_header_timeout", h.ReadHeaderTimeout}, {"http.read_timeout", h.ReadTimeout},
 		{"http.write_timeout", h.WriteTimeout}, {"http.idle_timeout", h.IdleTimeout}, {"http.upload_timeout", h.UploadTimeout}} {
 		if t.d < time.Second {
-			return &Error{Key: t.key, Reason: "want at least 1s", Message: i18n.M("config.error.duration.atleast", "1s", t.d.String())}
+			return &Error{Key: t.key, Message: i18n.M("config.error.duration.atleast", "1s", t.d.String())}
 		}
 	}
 	if h.MaxHeaderBytes < 4096 {
-		return &Error{Key: "http.max_header_bytes", Reason: "want at least 4096", Message: i18n.M("config.error.atleast", 4096, h.MaxHeaderBytes)}
+		return &Error{Key: "http.max_header_bytes", Message: i18n.M("config.error.atleast", 4096, h.MaxHeaderBytes)}
 	}
 	if h.MaxBodyBytes < 64<<10 {
-		return &Error{Key: "http.max_body_bytes", Reason: "want at least 65536", Message: i18n.M("config.error.atleast", 65536, h.MaxBodyBytes)}
+		return &Error{Key: "http.max_body_bytes", Message: i18n.M("config.error.atleast", 65536, h.MaxBodyBytes)}
 	}
 	if h.MaxUploadBytes < h.MaxBodyBytes {
-		return &Error{Key: "http.max_upload_bytes", Reason: "want at least max_body_bytes", Message: i18n.M("config.error.http.upload", h.MaxBodyBytes, h.MaxUploadBytes)}
+		return &Error{Key: "http.max_upload_bytes", Message: i18n.M("config.error.http.upload", h.MaxBodyBytes, h.MaxUploadBytes)}
 	}
 	return nil
 }
@@ -399,22 +398,17 @@ type Error struct {
 	// names a file that cannot be read.
 	File string
 	Line int
-	// Reason is the problem in English, for the log.
-	Reason string
-	// Message is Reason by catalogue ID, for the console or the command
-	// line to translate.
+	// Message is the problem by catalogue ID, which the console and the
+	// command line translate; Error is it in English, for the log.
 	Message i18n.Message
-	// Err is the error behind a file that cannot be read, for errors.Is.
+	// Err is the error behind the problem (a file that cannot be read, a
+	// module that cannot be built), for errors.Is.
 	Err error
 }
 
-func (e *Error) Error() string {
-	place := e.where()
-	if m, ok := place.(i18n.Message); ok {
-		place = m.String()
-	}
-	return fmt.Sprintf("config: %s: %s", place, e.Reason)
-}
+// Error is the problem in English: the message as the English
+// catalogue says it, so that the log and the reader say the same.
+func (e *Error) Error() string { return i18n.M("config.error.at", e.where(), e.Message).String() }
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -459,7 +453,7 @@ func Read(path string, env func(string) string) (Config, error) {
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return cfg, &Error{File: path, Reason: fmt.Sprintf("cannot read it: %v", pathReason(err)), Message: unreadableFile(err), Err: err}
+			return cfg, &Error{File: path, Message: i18n.FileProblem("", err), Err: err}
 		}
 		if err := Parse(raw, &cfg); err != nil {
 			var ce *Error
@@ -473,40 +467,6 @@ func Read(path string, env func(string) string) (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// pathReason is err without the operation and path an *fs.PathError
-// repeats ("no such file or directory").
-func pathReason(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// unreadableFile says why the configuration file, which the error names
-// already, cannot be read.
-func unreadableFile(err error) i18n.Message {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return i18n.M("config.error.read.missing")
-	case errors.Is(err, fs.ErrPermission):
-		return i18n.M("config.error.read.permission")
-	}
-	return i18n.M("config.error.read", pathReason(err).Error())
-}
-
-// unreadable says why the file at path cannot be read: missing, not
-// allowed, or the system's reason.
-func unreadable(path string, err error) i18n.Message {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return i18n.M("config.error.file.missing", path)
-	case errors.Is(err, fs.ErrPermission):
-		return i18n.M("config.error.file.permission", path)
-	}
-	return i18n.M("config.error.file.read", path, pathReason(err).Error())
 }
 
 var (
@@ -532,25 +492,25 @@ func Parse(raw []byte, cfg *Config) error {
 
 // yamlError is a YAML library's error as an *Error at its line: a key
 // that does not exist or is written twice, a value of the wrong type, or
-// text that is not YAML. The library's words stay in Reason, and after
-// the translated sentence where it has nothing better to say.
+// text that is not YAML. The library's words follow the translated
+// sentence where it has nothing better to say.
 func yamlError(err error) *Error {
 	detail := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		detail = te.Errors[0]
 	}
-	e := &Error{Reason: strings.TrimPrefix(detail, "yaml: ")}
+	e := &Error{}
+	reason := strings.TrimPrefix(detail, "yaml: ")
 	if m := yamlLine.FindStringSubmatch(detail); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
-		e.Reason = m[2]
+		reason = m[2]
 	}
 	if te == nil {
-		e.Message = i18n.M("config.error.yaml.syntax", e.Reason)
-		e.Reason = "not valid YAML: " + e.Reason
+		e.Message = i18n.M("config.error.yaml.syntax", reason)
 		return e
 	}
-	e.Message = yamlTypeMessage(e.Reason)
+	e.Message = yamlTypeMessage(reason)
 	return e
 }
 
@@ -627,7 +587,7 @@ func (c *Config) ApplyEnv(env func(string) string) error {
 	if v := env("VIGIL_PIPELINE_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return &Error{Key: "VIGIL_PIPELINE_WORKERS", Reason: "want an integer", Message: i18n.M("config.error.env.integer", v)}
+			return &Error{Key: "VIGIL_PIPELINE_WORKERS", Message: i18n.M("config.error.env.integer", v)}
 		}
 		c.Pipeline.Workers = n
 	}
@@ -639,44 +599,44 @@ var feedName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // Validate checks every key and returns the first problem.
 func (c *Config) Validate() error {
 	if c.Data == "" {
-		return &Error{Key: "data", Reason: "must not be empty", Message: i18n.M("config.error.data")}
+		return &Error{Key: "data", Message: i18n.M("config.error.data")}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return &Error{Key: "listen", Reason: fmt.Sprintf("want host:port, got %q", c.Listen), Message: i18n.M("config.error.hostport", "127.0.0.1:8080", c.Listen)}
+		return &Error{Key: "listen", Message: i18n.M("config.error.hostport", "127.0.0.1:8080", c.Listen)}
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
-		return &Error{Key: "database", Reason: "want empty (SQLite) or a postgres:// URL", Message: i18n.M("config.error.database")}
+		return &Error{Key: "database", Message: i18n.M("config.error.database")}
 	}
 	switch strings.ToUpper(c.SQLite.Synchronous) {
 	case "FULL", "NORMAL", "OFF":
 	default:
-		return &Error{Key: "sqlite.synchronous", Reason: "want FULL or NORMAL", Message: i18n.M("config.error.sqlite.synchronous", c.SQLite.Synchronous)}
+		return &Error{Key: "sqlite.synchronous", Message: i18n.M("config.error.sqlite.synchronous", c.SQLite.Synchronous)}
 	}
 	if c.SQLite.CacheMiB < 2 || c.SQLite.CacheMiB > 65536 {
-		return &Error{Key: "sqlite.cache_mib", Reason: "want 2 to 65536", Message: i18n.M("config.error.range", 2, 65536, c.SQLite.CacheMiB)}
+		return &Error{Key: "sqlite.cache_mib", Message: i18n.M("config.error.range", 2, 65536, c.SQLite.CacheMiB)}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return &Error{Key: "log.level", Reason: "want debug, info, warn or error", Message: i18n.M("config.error.log.level", c.Log.Level)}
+		return &Error{Key: "log.level", Message: i18n.M("config.error.log.level", c.Log.Level)}
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return &Error{Key: "log.format", Reason: "want text or json", Message: i18n.M("config.error.log.format", c.Log.Format)}
+		return &Error{Key: "log.format", Message: i18n.M("config.error.log.format", c.Log.Format)}
 	}
 	if c.NATS.URL != "" && !strings.Contains(c.NATS.URL, "://") {
-		return &Error{Key: "nats.url", Reason: "want a URL such as nats://host:4222", Message: i18n.M("config.error.nats.url", c.NATS.URL)}
+		return &Error{Key: "nats.url", Message: i18n.M("config.error.nats.url", c.NATS.URL)}
 	}
 	if c.NATS.Stream == "" || strings.ContainsAny(c.NATS.Stream, " .*>") {
-		return &Error{Key: "nats.stream", Reason: "want a name without spaces, dots or wildcards", Message: i18n.M("config.error.nats.stream", c.NATS.Stream)}
+		return &Error{Key: "nats.stream", Message: i18n.M("config.error.nats.stream", c.NATS.Stream)}
 	}
 	if c.NATS.MaxBytes < 1<<20 {
-		return &Error{Key: "nats.max_bytes", Reason: "want at least 1048576", Message: i18n.M("config.error.atleast", 1<<20, c.NATS.MaxBytes)}
+		return &Error{Key: "nats.max_bytes", Message: i18n.M("config.error.atleast", 1<<20, c.NATS.MaxBytes)}
 	}
 	if c.NATS.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
-			return &Error{Key: "nats.listen", Reason: "want host:port", Message: i18n.M("config.error.hostport", "127.0.0.1:4222", c.NATS.Listen)}
+			return &Error{Key: "nats.listen", Message: i18n.M("config.error.hostport", "127.0.0.1:4222", c.NATS.Listen)}
 		}
 	}
 	if err := c.Pipeline.validate(); err != nil {
@@ -686,14 +646,14 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Constituency.Reload < time.Second {
-		return &Error{Key: "constituency.reload", Reason: "want at least 1s", Message: i18n.M("config.error.duration.atleast", "1s", c.Constituency.Reload.String())}
+		return &Error{Key: "constituency.reload", Message: i18n.M("config.error.duration.atleast", "1s", c.Constituency.Reload.String())}
 	}
 	if err := c.Notify.Validate(); err != nil {
 		var fe *notify.FieldError
 		if errors.As(err, &fe) {
-			return &Error{Key: "notify." + fe.Field, Reason: fe.Reason, Message: fe.Message}
+			return &Error{Key: "notify." + fe.Field, Message: fe.Message}
 		}
-		return &Error{Key: "notify", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+		return &Error{Key: "notify", Message: i18n.M("config.error.section", err.Error())}
 	}
 	if err := c.TLS.validate(); err != nil {
 		return err
@@ -705,9 +665,9 @@ func (c *Config) Validate() error {
 		if err := c.MailIn.Validate(); err != nil {
 			var me *mailin.ConfigError
 			if errors.As(err, &me) {
-				return &Error{Key: me.Key, Reason: me.Reason, Message: me.Message}
+				return &Error{Key: me.Key, Message: me.Message}
 			}
-			return &Error{Key: "mail_in", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+			return &Error{Key: "mail_in", Message: i18n.M("config.error.section", err.Error())}
 		}
 	}
 	if err := c.ReportForm.validate(c.HTTP.MaxUploadBytes); err != nil {
@@ -718,12 +678,12 @@ func (c *Config) Validate() error {
 	if err := c.Newsletter.Validate(func(lang string) bool { return slices.Contains(i18n.Codes, lang) }); err != nil {
 		var ne *newsletter.ConfigError
 		if errors.As(err, &ne) {
-			return &Error{Key: ne.Key, Reason: ne.Reason, Message: ne.Message}
+			return &Error{Key: ne.Key, Message: ne.Message}
 		}
-		return &Error{Key: "newsletter", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+		return &Error{Key: "newsletter", Message: i18n.M("config.error.section", err.Error())}
 	}
 	if c.Newsletter.Enabled && c.SMTP.Host == "" {
-		return &Error{Key: "newsletter.enabled", Reason: "the newsletter is sent through the SMTP relay: set the smtp section", Message: i18n.M("config.error.newsletter.relay")}
+		return &Error{Key: "newsletter.enabled", Message: i18n.M("config.error.newsletter.relay")}
 	}
 	if err := c.Site.validate(); err != nil {
 		return err
@@ -731,16 +691,16 @@ func (c *Config) Validate() error {
 	if err := c.Publishing.Validate(); err != nil {
 		var pe *publication.InputError
 		if errors.As(err, &pe) {
-			return &Error{Key: pe.Field, Reason: pe.Message.String(), Message: pe.Message}
+			return &Error{Key: pe.Field, Message: pe.Message}
 		}
-		return &Error{Key: "publishing", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+		return &Error{Key: "publishing", Message: i18n.M("config.error.section", err.Error())}
 	}
 	if err := c.IncidentAlerts.Validate(); err != nil {
 		var ae *alert.ConfigError
 		if errors.As(err, &ae) {
-			return &Error{Key: ae.Key, Reason: ae.Reason, Message: ae.Message}
+			return &Error{Key: ae.Key, Message: ae.Message}
 		}
-		return &Error{Key: "incident_alerts", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+		return &Error{Key: "incident_alerts", Message: i18n.M("config.error.section", err.Error())}
 	}
 	if err := c.validateSocial(); err != nil {
 		return err
@@ -751,9 +711,9 @@ func (c *Config) Validate() error {
 		if err := c.SMTP.Validate(); err != nil {
 			var ce *outbox.ConfigError
 			if errors.As(err, &ce) {
-				return &Error{Key: ce.Key, Reason: ce.Reason, Message: ce.Message}
+				return &Error{Key: ce.Key, Message: ce.Message}
 			}
-			return &Error{Key: "smtp", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+			return &Error{Key: "smtp", Message: i18n.M("config.error.section", err.Error())}
 		}
 	}
 	return nil
@@ -762,27 +722,27 @@ func (c *Config) Validate() error {
 // validate checks the pipeline's settings.
 func (p Pipeline) validate() error {
 	if p.BatchSize < 1 || p.BatchSize > 100000 {
-		return &Error{Key: "pipeline.batch_size", Reason: "want 1 to 100000", Message: i18n.M("config.error.range", 1, 100000, p.BatchSize)}
+		return &Error{Key: "pipeline.batch_size", Message: i18n.M("config.error.range", 1, 100000, p.BatchSize)}
 	}
 	if p.Workers < 1 || p.Workers > 256 {
-		return &Error{Key: "pipeline.workers", Reason: "want 1 to 256", Message: i18n.M("config.error.range", 1, 256, p.Workers)}
+		return &Error{Key: "pipeline.workers", Message: i18n.M("config.error.range", 1, 256, p.Workers)}
 	}
 	// A limit of a handful of letters would refuse real reports for a
 	// few bad rows; one of gigabytes would be no limit at all.
 	if n := p.DeadLetters.MaxLetters; n < 1 || n > 10000000 {
-		return &Error{Key: "pipeline.dead_letters.max_per_input", Reason: "want 1 to 10000000", Message: i18n.M("config.error.range", 1, 10000000, n)}
+		return &Error{Key: "pipeline.dead_letters.max_per_input", Message: i18n.M("config.error.range", 1, 10000000, n)}
 	}
 	if n := p.DeadLetters.MaxBytes; n < 64<<10 || n > 16<<30 {
-		return &Error{Key: "pipeline.dead_letters.max_bytes_per_input", Reason: "want 65536 (64 KiB) to 17179869184 (16 GiB)", Message: i18n.M("config.error.pipeline.deadbytes", n)}
+		return &Error{Key: "pipeline.dead_letters.max_bytes_per_input", Message: i18n.M("config.error.pipeline.deadbytes", n)}
 	}
 	for i, s := range p.Enrichers {
 		if s.ID == "" {
-			return &Error{Key: fmt.Sprintf("pipeline.enrichers[%d].id", i), Reason: "missing", Message: i18n.M("config.error.pipeline.id")}
+			return &Error{Key: fmt.Sprintf("pipeline.enrichers[%d].id", i), Message: i18n.M("config.error.pipeline.id")}
 		}
 	}
 	for i, s := range p.Outputs {
 		if s.ID == "" {
-			return &Error{Key: fmt.Sprintf("pipeline.outputs[%d].id", i), Reason: "missing", Message: i18n.M("config.error.pipeline.id")}
+			return &Error{Key: fmt.Sprintf("pipeline.outputs[%d].id", i), Message: i18n.M("config.error.pipeline.id")}
 		}
 	}
 	return nil

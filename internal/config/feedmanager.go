@@ -99,7 +99,7 @@ func (m *FeedManager) check(f Feed) error {
 		if isCollectorError(err) {
 			key = "feed.collector"
 		}
-		return &Error{Key: key, Reason: err.Error(), Message: i18n.M("feedadmin.error.stage", err.Error())}
+		return &Error{Key: key, Message: i18n.M("feedadmin.error.stage", err.Error())}
 	}
 	return nil
 }
@@ -140,11 +140,9 @@ func (m *FeedManager) Add(ctx context.Context, f Feed, by FeedActor) error {
 	}
 	switch existing, err := m.Get(ctx, f.Name); {
 	case err == nil && existing.Origin == OriginAdded:
-		return &Error{Key: "feed.name", Reason: fmt.Sprintf("a feed called %s was already added", f.Name),
-			Message: i18n.M("feedadmin.error.exists", f.Name)}
+		return &Error{Key: "feed.name", Message: i18n.M("feedadmin.error.exists", f.Name)}
 	case err == nil:
-		return &Error{Key: "feed.name", Reason: fmt.Sprintf("the configuration file has a feed called %s already", f.Name),
-			Message: i18n.M("feedadmin.error.filename", f.Name)}
+		return &Error{Key: "feed.name", Message: i18n.M("feedadmin.error.filename", f.Name)}
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}

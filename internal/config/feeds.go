@@ -27,8 +27,7 @@ func validateFeeds(feeds []Feed) error {
 			return err
 		}
 		if seen[f.Name] {
-			return &Error{Key: key + ".name", Reason: fmt.Sprintf("feed %q defined twice", f.Name),
-				Message: i18n.M("feedadmin.error.twice", f.Name)}
+			return &Error{Key: key + ".name", Message: i18n.M("feedadmin.error.twice", f.Name)}
 		}
 		seen[f.Name] = true
 	}
@@ -41,19 +40,17 @@ func validateFeeds(feeds []Feed) error {
 // take its options is checked when they are built.
 func ValidateFeed(key string, f Feed) error {
 	if !feedName.MatchString(f.Name) {
-		return &Error{Key: key + ".name", Reason: "want letters, digits, '.', '_' or '-' (at most 64)",
-			Message: i18n.M("feedadmin.error.name")}
+		return &Error{Key: key + ".name", Message: i18n.M("feedadmin.error.name")}
 	}
 	if f.Parser == "" {
-		return &Error{Key: key + ".parser", Reason: "missing", Message: i18n.M("feedadmin.error.parser")}
+		return &Error{Key: key + ".parser", Message: i18n.M("feedadmin.error.parser")}
 	}
 	if f.Accuracy < 0 || f.Accuracy > 100 {
-		return &Error{Key: key + ".accuracy", Reason: "want 0 to 100", Message: i18n.M("feedadmin.error.accuracy")}
+		return &Error{Key: key + ".accuracy", Message: i18n.M("feedadmin.error.accuracy")}
 	}
 	if f.TLP != "" {
 		if _, ok := tlp.Parse(f.TLP); !ok {
-			return &Error{Key: key + ".tlp", Reason: "want one of " + tlp.Names(),
-				Message: i18n.M("feedadmin.error.tlp")}
+			return &Error{Key: key + ".tlp", Message: i18n.M("feedadmin.error.tlp")}
 		}
 	}
 	return nil
@@ -105,8 +102,9 @@ type EffectiveFeed struct {
 	File *Feed
 	// Problem says why an override's definition was not used (it no
 	// longer reads as a valid feed); the file's version runs instead,
-	// or, for an added feed, none.
-	Problem string
+	// or, for an added feed, none. The console and the API say it in
+	// the reader's language; it is the zero message when there is none.
+	Problem i18n.Message
 }
 
 // Paused reports whether the console paused the feed.
@@ -138,7 +136,7 @@ func EffectiveFeeds(file []Feed, overrides []feedadmin.Override) []EffectiveFeed
 		ef := EffectiveFeed{Feed: f, Origin: OriginFile, Override: byName[f.Name]}
 		if ef.Override != nil && ef.Override.Definition != nil {
 			if def, err := parseOverride(*ef.Override); err != nil {
-				ef.Problem = err.Error()
+				ef.Problem = overrideProblem(err)
 			} else {
 				file := f
 				ef.Feed, ef.Origin, ef.File = def, OriginChanged, &file
@@ -158,13 +156,22 @@ func EffectiveFeeds(file []Feed, overrides []feedadmin.Override) []EffectiveFeed
 		}
 		ef := EffectiveFeed{Feed: Feed{Name: o.Name}, Origin: OriginAdded, Override: o}
 		if def, err := parseOverride(*o); err != nil {
-			ef.Problem = err.Error()
+			ef.Problem = overrideProblem(err)
 		} else {
 			ef.Feed = def
 		}
 		out = append(out, ef)
 	}
 	return out
+}
+
+// overrideProblem is why an override's definition cannot be used, from
+// parseOverride's error, which explains itself.
+func overrideProblem(err error) i18n.Message {
+	if m, ok := i18n.Explain(err); ok {
+		return m
+	}
+	return i18n.M("config.error.section", err.Error())
 }
 
 // parseOverride reads an override's definition, which must name its feed.
@@ -174,7 +181,7 @@ func parseOverride(o feedadmin.Override) (Feed, error) {
 		return Feed{}, err
 	}
 	if f.Name != o.Name {
-		return Feed{}, &Error{Key: "feed.name", Reason: fmt.Sprintf("%q in the override of feed %q", f.Name, o.Name), Message: i18n.M("config.error.feed.othername", o.Name, f.Name)}
+		return Feed{}, &Error{Key: "feed.name", Message: i18n.M("config.error.feed.othername", o.Name, f.Name)}
 	}
 	return f, nil
 }

@@ -99,7 +99,7 @@ func TestEffectiveFeeds(t *testing.T) {
 	if f := byName["phish"]; f.Origin != OriginAdded || f.Parser != "json" {
 		t.Errorf("added feed = %+v", f)
 	}
-	if f := byName["broken"]; f.Origin != OriginAdded || f.Problem == "" {
+	if f := byName["broken"]; f.Origin != OriginAdded || f.Problem.IsZero() {
 		t.Errorf("broken override = %+v", f)
 	}
 	if _, ok := byName["gone"]; ok {

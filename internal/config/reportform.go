@@ -1,10 +1,6 @@
 package config
 
-import (
-	"fmt"
-
-	"github.com/vigil-cert/vigil/internal/i18n"
-)
+import "github.com/vigil-cert/vigil/internal/i18n"
 
 // ReportForm configures the public report form (/report): where to send
 // people the team cannot help, and the limits of one report.
@@ -31,21 +27,21 @@ func DefaultReportForm() ReportForm {
 func (f ReportForm) validate(maxUploadBytes int64) error {
 	for lang, text := range f.Elsewhere {
 		if len(lang) < 2 || len(lang) > 3 || text == "" || len(text) > 2000 {
-			return &Error{Key: "report_form.elsewhere." + lang, Reason: "want a language code (en, nl, fr, de) and a text of at most 2000 bytes", Message: i18n.M("config.error.reportform.elsewhere")}
+			return &Error{Key: "report_form.elsewhere." + lang, Message: i18n.M("config.error.reportform.elsewhere")}
 		}
 	}
 	if f.MaxFiles < 1 || f.MaxFiles > 50 {
-		return &Error{Key: "report_form.max_files", Reason: "want 1 to 50", Message: i18n.M("config.error.range", 1, 50, f.MaxFiles)}
+		return &Error{Key: "report_form.max_files", Message: i18n.M("config.error.range", 1, 50, f.MaxFiles)}
 	}
 	if f.MaxFileMiB < 1 || f.MaxFileMiB > 25 {
-		return &Error{Key: "report_form.max_file_mib", Reason: "want 1 to 25", Message: i18n.M("config.error.range", 1, 25, f.MaxFileMiB)}
+		return &Error{Key: "report_form.max_file_mib", Message: i18n.M("config.error.range", 1, 25, f.MaxFileMiB)}
 	}
 	if f.PerClient < 1 {
-		return &Error{Key: "report_form.per_client", Reason: "want at least 1", Message: i18n.M("config.error.atleast", 1, f.PerClient)}
+		return &Error{Key: "report_form.per_client", Message: i18n.M("config.error.atleast", 1, f.PerClient)}
 	}
 	// The text and the form's fields need room beside the files.
 	if need := int64(f.MaxFiles)*int64(f.MaxFileMiB)<<20 + 1<<20; need > maxUploadBytes {
-		return &Error{Key: "report_form.max_files", Reason: fmt.Sprintf("%d files of %d MiB do not fit in http.max_upload_bytes (%d): raise it to at least %d", f.MaxFiles, f.MaxFileMiB, maxUploadBytes, need), Message: i18n.M("config.error.reportform.fit", f.MaxFiles, f.MaxFileMiB, maxUploadBytes, need)}
+		return &Error{Key: "report_form.max_files", Message: i18n.M("config.error.reportform.fit", f.MaxFiles, f.MaxFileMiB, maxUploadBytes, need)}
 	}
 	return nil
 }

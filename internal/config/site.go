@@ -47,11 +47,11 @@ func DefaultSite() Site {
 // validate checks the site's settings.
 func (s Site) validate() error {
 	if len(s.Languages) == 0 {
-		return &Error{Key: "site.languages", Reason: "want at least one of " + strings.Join(i18n.Codes, ", "), Message: i18n.M("config.error.site.nolanguage", strings.Join(i18n.Codes, ", "))}
+		return &Error{Key: "site.languages", Message: i18n.M("config.error.site.nolanguage", strings.Join(i18n.Codes, ", "))}
 	}
 	for i, l := range s.Languages {
 		if !slices.Contains(i18n.Codes, l) || slices.Index(s.Languages, l) != i {
-			return &Error{Key: "site.languages", Reason: fmt.Sprintf("want each of %s at most once (got %q)", strings.Join(i18n.Codes, ", "), l), Message: i18n.M("config.error.site.language", strings.Join(i18n.Codes, ", "), l)}
+			return &Error{Key: "site.languages", Message: i18n.M("config.error.site.language", strings.Join(i18n.Codes, ", "), l)}
 		}
 	}
 	for key, u := range map[string]string{"site.base_url": s.BaseURL, "site.encryption": s.Encryption, "site.policy": s.Policy,
@@ -60,16 +60,16 @@ func (s Site) validate() error {
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return &Error{Key: key, Reason: fmt.Sprintf("want an https:// URL (got %q)", u), Message: i18n.M("config.error.https", u)}
+			return &Error{Key: key, Message: i18n.M("config.error.https", u)}
 		}
 	}
 	for i, c := range s.Contacts {
 		if !strings.HasPrefix(c, "mailto:") && !strings.HasPrefix(c, "tel:") && !strings.HasPrefix(c, "https://") {
-			return &Error{Key: fmt.Sprintf("site.contacts[%d]", i), Reason: fmt.Sprintf("want a mailto:, tel: or https:// URI (got %q)", c), Message: i18n.M("config.error.site.contact", c)}
+			return &Error{Key: fmt.Sprintf("site.contacts[%d]", i), Message: i18n.M("config.error.site.contact", c)}
 		}
 	}
 	if s.SecurityTxtValidity < 24*time.Hour || s.SecurityTxtValidity > 365*24*time.Hour {
-		return &Error{Key: "site.security_txt_validity", Reason: "want 24h to 8760h (RFC 9116: at most a year)", Message: i18n.M("config.error.site.validity", s.SecurityTxtValidity.String())}
+		return &Error{Key: "site.security_txt_validity", Message: i18n.M("config.error.site.validity", s.SecurityTxtValidity.String())}
 	}
 	return nil
 }

@@ -12,10 +12,10 @@ func (c *Config) validateSocial() error {
 	err := c.Social.Validate()
 	var fe *channel.FieldError
 	if errors.As(err, &fe) {
-		return &Error{Key: "social." + fe.Key, Reason: fe.Reason, Message: fe.Message}
+		return &Error{Key: "social." + fe.Key, Message: fe.Message}
 	}
 	if err != nil {
-		return &Error{Key: "social", Reason: err.Error(), Message: i18n.M("config.error.section", err.Error())}
+		return &Error{Key: "social", Message: i18n.M("config.error.section", err.Error())}
 	}
 	return nil
 }

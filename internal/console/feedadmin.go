@@ -264,11 +264,7 @@ func (c *Console) feedProblem(err error, ff *feedForm, v *visit) bool {
 		return false
 	}
 	field := strings.TrimPrefix(ce.Key, "feed.")
-	if ce.Message.IsZero() {
-		ff.Problems[field] = ce.Reason
-	} else {
-		ff.Problems[field] = ce.Message.In(c.catalog, v.lang)
-	}
+	ff.Problems[field] = ce.Message.In(c.catalog, v.lang)
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/config"
@@ -159,6 +160,32 @@ func TestFeedAdminRefusesBadInput(t *testing.T) {
 	bn.get("/feeds/new")
 	r := bn.post("/feeds/new", postedFeed("inbox", nil))
 	mustContain(t, r.body, "Het configuratiebestand heeft al een feed met de naam inbox")
+}
+
+// TestFeedProblemInTheUsersLanguage: a stored definition that no longer
+// validates is shown on the feed's page in the reader's language, the
+// catalogue's sentence quoting the problem, neither in English.
+func TestFeedProblemInTheUsersLanguage(t *testing.T) {
+	env := newFeedEnv(t)
+	ctx := context.Background()
+	if err := env.store.PutFeedDefinition(ctx, "inbox", []byte("name: inbox\nparser: csv\ntlp: purple\n"), "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	en := env.browser()
+	en.login("admin", "the admin's passphrase")
+	mustContain(t, en.get("/feeds/inbox").body, "The console&#39;s version cannot be used (config: feed.tlp: Choose CLEAR, GREEN, AMBER, AMBER&#43;STRICT or RED.)")
+	de := env.addUser("verwalterin", auth.RoleAdmin, "the German admin's passphrase")
+	de.Language = "de"
+	if err := env.store.UpdateUser(ctx, de); err != nil {
+		t.Fatal(err)
+	}
+	b := env.browser()
+	b.login("verwalterin", "the German admin's passphrase")
+	page := b.get("/feeds/inbox").body
+	mustContain(t, page, "Die Version aus der Konsole ist unbrauchbar (Konfiguration: feed.tlp: Wählen Sie CLEAR, GREEN, AMBER, AMBER&#43;STRICT oder RED.)")
+	if strings.Contains(page, "Choose CLEAR") {
+		t.Error("the German page quotes the problem in English")
+	}
 }
 
 // TestFeedAdminRoles: analysts see the feeds and a feed's page without

@@ -203,11 +203,7 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *visit, o
 			return
 		}
 		for _, fe := range fes {
-			reason := fe.Reason
-			if !fe.Message.IsZero() {
-				reason = fe.Message.In(c.catalog, v.lang)
-			}
-			p.Problems[fe.Field] = append(p.Problems[fe.Field], reason)
+			p.Problems[fe.Field] = append(p.Problems[fe.Field], fe.Message.In(c.catalog, v.lang))
 		}
 		c.render(w, r, v, http.StatusBadRequest, "policy", title, p, "", msgPolicyInvalid)
 		return

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -170,11 +171,22 @@ func (c *Catalog) Text(lang, id string) string {
 }
 
 // T returns the message for id in lang, formatted with args (fmt verbs)
-// when there are any.
+// when there are any. An argument that is a Message is said in lang too,
+// so that a template can quote one (a feed's problem) in its sentence.
 func (c *Catalog) T(lang, id string, args ...any) string {
 	s := c.Text(lang, id)
 	if len(args) == 0 {
 		return s
+	}
+	// The caller's slice is copied before an argument is replaced.
+	copied := false
+	for i, a := range args {
+		if m, ok := a.(Message); ok {
+			if !copied {
+				args, copied = slices.Clone(args), true
+			}
+			args[i] = m.In(c, lang)
+		}
 	}
 	return fmt.Sprintf(s, args...)
 }

@@ -53,14 +53,7 @@ func (m Message) In(c *Catalog, lang string) string {
 	if m.IsZero() {
 		return ""
 	}
-	// m is a copy: its arguments can be replaced in place.
-	args := m.Args()
-	for i, a := range args {
-		if inner, ok := a.(Message); ok {
-			args[i] = inner.In(c, lang)
-		}
-	}
-	return c.T(lang, m.ID, args...)
+	return c.T(lang, m.ID, m.Args()...)
 }
 
 // Embedded returns the embedded catalogue, loaded once, for the packages

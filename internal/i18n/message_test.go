@@ -96,3 +96,22 @@ func TestMessageQuotesMessage(t *testing.T) {
 		t.Errorf("String = %q", got)
 	}
 }
+
+// TestTQuotesMessagesInItsLanguage: a Message given to T as an argument
+// (a template quoting a feed's problem) is said in T's language, and the
+// caller's arguments are left as they were.
+func TestTQuotesMessagesInItsLanguage(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := M("config.error.file.missing", "a.pem")
+	args := []any{inner}
+	got := c.T("de", "feedadmin.problem", args...)
+	if want := "Die Version aus der Konsole ist unbrauchbar (a.pem existiert nicht.); stattdessen läuft die Version aus der Konfigurationsdatei."; got != want {
+		t.Errorf("T = %q, want %q", got, want)
+	}
+	if args[0] != any(inner) {
+		t.Errorf("T changed its caller's arguments: %v", args)
+	}
+}

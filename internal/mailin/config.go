@@ -75,24 +75,23 @@ func DefaultConfig() Config {
 // Enabled reports whether a listener or a mailbox is configured.
 func (c Config) Enabled() bool { return c.Listen != "" || c.IMAP.Enabled() }
 
-// ConfigError is a problem with one key of the section, in English
-// (Reason) and by catalogue ID (Message) for the reader's language.
+// ConfigError is a problem with one key of the section, by catalogue ID
+// (Message) for the reader's language; Error says it in English.
 type ConfigError struct {
 	// Key is the key's dotted name, such as "mail_in.listen".
 	Key     string
-	Reason  string
 	Message i18n.Message
 }
 
-func (e *ConfigError) Error() string { return e.Key + ": " + e.Reason }
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Message.String() }
 
 var (
 	localPart = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~.-]{1,64}$`)
 	hostName  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 )
 
-func bad(key, id, format string, args ...any) error {
-	return &ConfigError{Key: "mail_in." + key, Reason: fmt.Sprintf(format, args...), Message: i18n.M(id, args...)}
+func bad(key, id string, args ...any) error {
+	return &ConfigError{Key: "mail_in." + key, Message: i18n.M(id, args...)}
 }
 
 // Validate checks a configured section (Enabled) and returns the first
@@ -117,27 +116,26 @@ func (c Config) Validate() error {
 // validateListener checks the SMTP listener's settings.
 func (c Config) validateListener() error {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
-		return bad("listen", "mailin.error.listen", "want host:port, such as :25, got %q", c.Listen)
+		return bad("listen", "mailin.error.listen", c.Listen)
 	}
 	if c.Hostname != "" && !hostName.MatchString(c.Hostname) {
-		return bad("hostname", "mailin.error.hostname", "%q is not a host name", c.Hostname)
+		return bad("hostname", "mailin.error.hostname", c.Hostname)
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return bad("cert_file", "mailin.error.certpair", "set both cert_file and key_file, or neither")
+		return bad("cert_file", "mailin.error.certpair")
 	}
 	if c.CertFile != "" {
 		if _, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile); err != nil {
-			return bad("cert_file", "mailin.error.cert", "%s and %s are not a readable certificate and its key", c.CertFile, c.KeyFile)
+			return bad("cert_file", "mailin.error.cert", c.CertFile, c.KeyFile)
 		}
 	}
 	if len(c.Recipients) == 0 {
-		return bad("recipients", "mailin.error.norecipients", "name the addresses to accept mail for, such as report@")
+		return bad("recipients", "mailin.error.norecipients")
 	}
 	for i, r := range c.Recipients {
 		local, domain, ok := strings.Cut(strings.TrimSpace(r), "@")
 		if !ok || !localPart.MatchString(local) || (domain != "" && !hostName.MatchString(domain)) {
-			return bad(fmt.Sprintf("recipients[%d]", i), "mailin.error.recipient",
-				"%q: want an address (report@cert.example) or a local part (report@)", r)
+			return bad(fmt.Sprintf("recipients[%d]", i), "mailin.error.recipient", r)
 		}
 	}
 	return nil
@@ -159,7 +157,7 @@ func (c Config) validateLimits() error {
 		{"queue", int64(c.Queue), 1, 1000000},
 	} {
 		if b.value < b.min || b.value > b.max {
-			return bad(b.key, "mailin.error.range", "want %d to %d, got %d", b.min, b.max, b.value)
+			return bad(b.key, "mailin.error.range", b.min, b.max, b.value)
 		}
 	}
 	for _, t := range []struct {
@@ -167,11 +165,11 @@ func (c Config) validateLimits() error {
 		d   time.Duration
 	}{{"read_timeout", c.ReadTimeout}, {"write_timeout", c.WriteTimeout}} {
 		if t.d < time.Second {
-			return bad(t.key, "mailin.error.timeout", "want at least 1s, got %s", t.d)
+			return bad(t.key, "mailin.error.timeout", t.d)
 		}
 	}
 	if c.Retention < time.Hour {
-		return bad("retention", "mailin.error.retention", "want at least 1h, got %s", c.Retention)
+		return bad("retention", "mailin.error.retention", c.Retention)
 	}
 	return nil
 }
@@ -180,25 +178,25 @@ func (c Config) validateLimits() error {
 func (c IMAPConfig) validate() error {
 	host, port, err := net.SplitHostPort(c.Address)
 	if err != nil || host == "" || port == "" {
-		return bad("imap.address", "mailin.error.imapaddress", "want host:port, such as imap.cert.example:993, got %q", c.Address)
+		return bad("imap.address", "mailin.error.imapaddress", c.Address)
 	}
 	switch c.TLS {
 	case "tls", "starttls":
 	case "none":
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return bad("imap.tls", "mailin.error.imapclear", "none sends the password in clear: only for a server on the loopback interface")
+			return bad("imap.tls", "mailin.error.imapclear")
 		}
 	default:
-		return bad("imap.tls", "mailin.error.imaptls", "want tls, starttls or none, got %q", c.TLS)
+		return bad("imap.tls", "mailin.error.imaptls", c.TLS)
 	}
 	if c.Username == "" || c.Password == "" {
-		return bad("imap.username", "mailin.error.imaplogin", "set username and password")
+		return bad("imap.username", "mailin.error.imaplogin")
 	}
 	if c.Mailbox == "" {
-		return bad("imap.mailbox", "mailin.error.imapmailbox", "name the mailbox to read, such as INBOX")
+		return bad("imap.mailbox", "mailin.error.imapmailbox")
 	}
 	if c.Interval < time.Second {
-		return bad("imap.interval", "mailin.error.timeout", "want at least 1s, got %s", c.Interval)
+		return bad("imap.interval", "mailin.error.timeout", c.Interval)
 	}
 	return nil
 }

@@ -70,57 +70,56 @@ func DefaultConfig() Config {
 // Field is the YAML key relative to notify: (for a Config) or the policy
 // field's name in lower case, so that a form can mark it.
 type FieldError struct {
-	Field  string
-	Reason string
-	// Message is Reason by catalogue ID, for the console and the
-	// command line to translate.
+	Field string
+	// Message is the problem by catalogue ID, for the console and the
+	// command line to translate; Error says it in English.
 	Message i18n.Message
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message.String() }
 
 // Validate checks every field and returns the first problem as a
 // *FieldError. The sender address is only required when Enabled.
 func (c *Config) Validate() error {
 	if c.Interval < time.Second {
-		return &FieldError{Field: "interval", Reason: "want at least 1s", Message: i18n.M("config.error.duration.atleast", "1s", c.Interval.String())}
+		return &FieldError{Field: "interval", Message: i18n.M("config.error.duration.atleast", "1s", c.Interval.String())}
 	}
 	if c.Window < time.Minute {
-		return &FieldError{Field: "window", Reason: "want at least 1m", Message: i18n.M("config.error.duration.atleast", "1m", c.Window.String())}
+		return &FieldError{Field: "window", Message: i18n.M("config.error.duration.atleast", "1m", c.Window.String())}
 	}
 	if c.From == "" {
 		if c.Enabled {
-			return &FieldError{Field: "from", Reason: "required when notifications are enabled", Message: i18n.M("config.error.notify.from")}
+			return &FieldError{Field: "from", Message: i18n.M("config.error.notify.from")}
 		}
 	} else if _, err := mail.ParseAddress(c.From); err != nil {
-		return &FieldError{Field: "from", Reason: fmt.Sprintf("not an e-mail address: %v", err), Message: i18n.M("config.error.address", c.From)}
+		return &FieldError{Field: "from", Message: i18n.M("config.error.address", c.From)}
 	}
 	if c.MaxEventsPerMessage < 1 || c.MaxEventsPerMessage > 1_000_000 {
-		return &FieldError{Field: "max_events_per_message", Reason: "want 1 to 1000000", Message: i18n.M("config.error.range", 1, 1_000_000, c.MaxEventsPerMessage)}
+		return &FieldError{Field: "max_events_per_message", Message: i18n.M("config.error.range", 1, 1_000_000, c.MaxEventsPerMessage)}
 	}
 	if c.MaxAttachmentBytes < 64<<10 {
-		return &FieldError{Field: "max_attachment_bytes", Reason: "want at least 65536", Message: i18n.M("config.error.atleast", 64<<10, c.MaxAttachmentBytes)}
+		return &FieldError{Field: "max_attachment_bytes", Message: i18n.M("config.error.atleast", 64<<10, c.MaxAttachmentBytes)}
 	}
 	if c.GzipAboveBytes < 0 {
-		return &FieldError{Field: "gzip_above_bytes", Reason: "want 0 (never) or a size in bytes", Message: i18n.M("config.error.notify.gzip", c.GzipAboveBytes)}
+		return &FieldError{Field: "gzip_above_bytes", Message: i18n.M("config.error.notify.gzip", c.GzipAboveBytes)}
 	}
 	if c.TableRows < 0 || c.TableRows > 1000 {
-		return &FieldError{Field: "table_rows", Reason: "want 0 to 1000", Message: i18n.M("config.error.range", 0, 1000, c.TableRows)}
+		return &FieldError{Field: "table_rows", Message: i18n.M("config.error.range", 0, 1000, c.TableRows)}
 	}
 	if _, err := parseTimeOfDay(c.DigestTime); err != nil {
-		return &FieldError{Field: "digest_time", Reason: err.Error(), Message: i18n.M("config.error.time", c.DigestTime)}
+		return &FieldError{Field: "digest_time", Message: i18n.M("config.error.time", c.DigestTime)}
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
-		return &FieldError{Field: "time_zone", Reason: fmt.Sprintf("unknown time zone %q", c.TimeZone), Message: i18n.M("config.error.timezone", c.TimeZone)}
+		return &FieldError{Field: "time_zone", Message: i18n.M("config.error.timezone", c.TimeZone)}
 	}
 	if c.PortalURL != "" {
 		u, err := url.Parse(c.PortalURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return &FieldError{Field: "portal_url", Reason: "want an http:// or https:// URL", Message: i18n.M("config.error.httpurl", c.PortalURL)}
+			return &FieldError{Field: "portal_url", Message: i18n.M("config.error.httpurl", c.PortalURL)}
 		}
 	}
 	if c.Workers < 0 || c.Workers > 256 {
-		return &FieldError{Field: "workers", Reason: "want 0 (one per CPU) to 256", Message: i18n.M("config.error.notify.workers", c.Workers)}
+		return &FieldError{Field: "workers", Message: i18n.M("config.error.notify.workers", c.Workers)}
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func Effective(org constituency.Organisation, own *Policy, teamDefault Policy) P
 func ValidatePolicy(p Policy) error {
 	var errs []error
 	bad := func(field string, m i18n.Message) {
-		errs = append(errs, &FieldError{Field: field, Reason: m.String(), Message: m})
+		errs = append(errs, &FieldError{Field: field, Message: m})
 	}
 	switch p.Digest {
 	case "", DigestHourly, DigestDaily, DigestOff:

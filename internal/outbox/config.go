@@ -83,69 +83,68 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError is a problem with one key of the smtp section, in English
-// (Reason) and by catalogue ID (Message) for the reader's language.
+// ConfigError is a problem with one key of the smtp section, by catalogue
+// ID (Message) for the reader's language; Error says it in English.
 type ConfigError struct {
 	// Key is the key's dotted name, such as "smtp.port".
 	Key     string
-	Reason  string
 	Message i18n.Message
 }
 
-func (e *ConfigError) Error() string { return e.Key + ": " + e.Reason }
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Message.String() }
 
 // Validate checks every key and returns the first problem as a
 // *ConfigError. An empty Host is a problem: callers validate the section
 // only when mail is to be sent.
 func (c Config) Validate() error {
-	bad := func(key string, m i18n.Message, format string, args ...any) error {
-		return &ConfigError{Key: "smtp." + key, Reason: fmt.Sprintf(format, args...), Message: m}
+	bad := func(key string, m i18n.Message) error {
+		return &ConfigError{Key: "smtp." + key, Message: m}
 	}
 	if c.Host == "" {
-		return bad("host", i18n.M("config.error.smtp.host"), "missing: the name or address of the SMTP relay")
+		return bad("host", i18n.M("config.error.smtp.host"))
 	}
 	if strings.ContainsAny(c.Host, " /:\r\n") && net.ParseIP(c.Host) == nil {
-		return bad("host", i18n.M("config.error.smtp.hostname", c.Host), "want a host name or address, with the port in smtp.port, got %q", c.Host)
+		return bad("host", i18n.M("config.error.smtp.hostname", c.Host))
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return bad("port", i18n.M("config.error.smtp.port", c.Port), "want 1 to 65535 (or 0 for the usual port), got %d", c.Port)
+		return bad("port", i18n.M("config.error.smtp.port", c.Port))
 	}
 	switch c.TLS {
 	case TLSStartTLS, TLSImplicit:
 	case TLSNone:
 		if !isLoopback(c.Host) {
-			return bad("tls", i18n.M("config.error.smtp.clear"), "none sends mail and passwords in clear: allowed only for a relay on 127.0.0.1, ::1 or localhost")
+			return bad("tls", i18n.M("config.error.smtp.clear"))
 		}
 	default:
-		return bad("tls", i18n.M("config.error.smtp.tls", c.TLS), "want starttls, tls or none, got %q", c.TLS)
+		return bad("tls", i18n.M("config.error.smtp.tls", c.TLS))
 	}
 	if (c.Username == "") != (c.Password == "") {
-		return bad("password", i18n.M("config.error.smtp.login"), "username and password go together")
+		return bad("password", i18n.M("config.error.smtp.login"))
 	}
 	if strings.ContainsAny(c.HeloName, " \t\r\n") {
-		return bad("helo_name", i18n.M("config.error.smtp.helo", c.HeloName), "want a host name, got %q", c.HeloName)
+		return bad("helo_name", i18n.M("config.error.smtp.helo", c.HeloName))
 	}
 	if c.Timeout <= 0 {
-		return bad("timeout", i18n.M("config.error.duration.positive", "30s", c.Timeout.String()), "want a positive duration such as 30s")
+		return bad("timeout", i18n.M("config.error.duration.positive", "30s", c.Timeout.String()))
 	}
 	if c.CAFile != "" {
 		if _, err := loadCertPool(c.CAFile); err != nil {
-			return bad("ca_file", caProblem(c.CAFile, err), "%v", err)
+			return bad("ca_file", caProblem(c.CAFile, err))
 		}
 	}
 	if c.From != "" {
 		if _, err := envelopeAddress(c.From); err != nil {
-			return bad("from", i18n.M("config.error.address", c.From), "%v", err)
+			return bad("from", i18n.M("config.error.address", c.From))
 		}
 	}
 	if c.MaxAttempts < 1 {
-		return bad("max_attempts", i18n.M("config.error.atleast", 1, c.MaxAttempts), "want at least 1, got %d", c.MaxAttempts)
+		return bad("max_attempts", i18n.M("config.error.atleast", 1, c.MaxAttempts))
 	}
 	if c.Backoff <= 0 {
-		return bad("backoff", i18n.M("config.error.duration.positive", "1m", c.Backoff.String()), "want a positive duration such as 1m")
+		return bad("backoff", i18n.M("config.error.duration.positive", "1m", c.Backoff.String()))
 	}
 	if c.MaxBackoff < c.Backoff {
-		return bad("max_backoff", i18n.M("config.error.smtp.maxbackoff", c.Backoff.String(), c.MaxBackoff.String()), "want at least smtp.backoff (%v)", c.Backoff)
+		return bad("max_backoff", i18n.M("config.error.smtp.maxbackoff", c.Backoff.String(), c.MaxBackoff.String()))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // KeyFile is the name of the key file in the data directory.
@@ -22,6 +24,19 @@ const KeyEnv = "VIGIL_SECRET_KEY"
 // given: the key file is gone and VIGIL_SECRET_KEY is not set. A new key
 // would not open them, so none is made.
 var ErrKeyMissing = errors.New("the database holds sealed secrets, but there is no secret key")
+
+// KeyError is a secret key that is missing, wrong or not a key, or a key
+// file that cannot be read: what the operator must put right, said in
+// their language (Explain); Error says it in English. errors.Is finds
+// ErrKeyMissing and ErrWrongKey behind it.
+type KeyError struct {
+	Message i18n.Message
+	Err     error
+}
+
+func (e *KeyError) Error() string         { return "sealed: " + e.Message.String() }
+func (e *KeyError) Unwrap() error         { return e.Err }
+func (e *KeyError) Explain() i18n.Message { return e.Message }
 
 // Key is a secret key and where it came from, for messages.
 type Key struct {
@@ -39,7 +54,7 @@ func LoadKey(dataDir string, getenv func(string) string, create bool) (Key, erro
 	if v := strings.TrimSpace(getenv(KeyEnv)); v != "" {
 		b, err := decodeKey(v)
 		if err != nil {
-			return Key{}, fmt.Errorf("sealed: %s: %w", KeyEnv, err)
+			return Key{}, &KeyError{Message: i18n.M("sealed.key.bad", KeyEnv, err.Error()), Err: err}
 		}
 		return Key{bytes: b, Source: KeyEnv}, nil
 	}
@@ -48,15 +63,15 @@ func LoadKey(dataDir string, getenv func(string) string, create bool) (Key, erro
 	if err == nil {
 		b, err := decodeKey(string(raw))
 		if err != nil {
-			return Key{}, fmt.Errorf("sealed: key file %s: %w", path, err)
+			return Key{}, &KeyError{Message: i18n.M("sealed.key.bad", path, err.Error()), Err: err}
 		}
 		return Key{bytes: b, Source: path}, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return Key{}, fmt.Errorf("sealed: key file: %w", err)
+		return Key{}, &KeyError{Message: i18n.FileProblem(path, err), Err: err}
 	}
 	if !create {
-		return Key{}, fmt.Errorf("sealed: %s does not exist and %s is not set: %w", path, KeyEnv, ErrKeyMissing)
+		return Key{}, &KeyError{Message: i18n.M("sealed.key.missing", path, KeyEnv), Err: ErrKeyMissing}
 	}
 	return createKeyFile(path)
 }

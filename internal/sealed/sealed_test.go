@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/auth/authdb/authtest"
 	"github.com/vigil-cert/vigil/internal/database"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
@@ -235,16 +236,34 @@ func TestKeyProblemsAreClearErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Each problem is said in the operator's language: a sentence of
+	// its own in Dutch, French and German, naming the key's place.
+	explained := func(t *testing.T, err error, place string) {
+		t.Helper()
+		m, ok := i18n.Explain(err)
+		if !ok {
+			t.Fatalf("%v does not explain itself", err)
+		}
+		c := i18n.Embedded()
+		for _, lang := range []string{"nl", "fr", "de"} {
+			if got := m.In(c, lang); got == m.String() || strings.Contains(got, m.ID) || !strings.Contains(got, place) {
+				t.Errorf("%s: %q (English %q)", lang, got, m.String())
+			}
+		}
+	}
 	t.Run("another key in the environment", func(t *testing.T) {
 		_, err := openSealed(t, raw, dir, envWith(other))
+		explained(t, err, KeyEnv)
 		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyEnv) {
 			t.Fatalf("err = %v, want ErrWrongKey naming %s", err, KeyEnv)
 		}
 	})
 	t.Run("a malformed key in the environment", func(t *testing.T) {
-		if _, err := openSealed(t, raw, dir, envWith("not a key")); err == nil || !strings.Contains(err.Error(), KeyEnv) {
+		_, err := openSealed(t, raw, dir, envWith("not a key"))
+		if err == nil || !strings.Contains(err.Error(), KeyEnv) {
 			t.Fatalf("err = %v, want an error naming %s", err, KeyEnv)
 		}
+		explained(t, err, KeyEnv)
 	})
 	t.Run("another key file", func(t *testing.T) {
 		dir2 := t.TempDir()
@@ -252,6 +271,7 @@ func TestKeyProblemsAreClearErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := openSealed(t, raw, dir2, noEnv)
+		explained(t, err, KeyFile)
 		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyFile) {
 			t.Fatalf("err = %v, want ErrWrongKey naming the key file", err)
 		}
@@ -262,6 +282,7 @@ func TestKeyProblemsAreClearErrors(t *testing.T) {
 		if !errors.Is(err, ErrKeyMissing) {
 			t.Fatalf("err = %v, want ErrKeyMissing", err)
 		}
+		explained(t, err, KeyEnv)
 		if _, err := os.Stat(filepath.Join(empty, KeyFile)); !errors.Is(err, os.ErrNotExist) {
 			t.Error("a new key file was made for a database sealed with another")
 		}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -69,9 +69,6 @@ func Open(ctx context.Context, st store.Store, acc auth.Accounts, opts Options) 
 	}
 	key, err := LoadKey(opts.DataDir, opts.Getenv, !checked)
 	if err != nil {
-		if errors.Is(err, ErrKeyMissing) {
-			return nil, nil, fmt.Errorf("%w: restore %s from the backup made with the database, or set %s", err, filepath.Join(opts.DataDir, KeyFile), KeyEnv)
-		}
 		return nil, nil, err
 	}
 	box, err := NewBox(key.bytes)
@@ -80,7 +77,7 @@ func Open(ctx context.Context, st store.Store, acc auth.Accounts, opts Options) 
 	}
 	if checked {
 		if plain, err := box.Open(string(check), keyCheckState); err != nil || string(plain) != keyCheckText {
-			return nil, nil, fmt.Errorf("sealed: the secret key from %s is not the key this database's secrets were sealed with: %w", key.Source, ErrWrongKey)
+			return nil, nil, &KeyError{Message: i18n.M("sealed.key.wrong", key.Source), Err: ErrWrongKey}
 		}
 	} else {
 		sealedCheck, err := box.Seal([]byte(keyCheckText), keyCheckState)

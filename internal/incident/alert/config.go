@@ -85,24 +85,24 @@ const maxRules = 1000
 type ConfigError struct {
 	// Key is the key's dotted name, such as "incident_alerts.rules[0].type".
 	Key     string
-	Reason  string
 	Message i18n.Message
 }
 
-func (e *ConfigError) Error() string { return e.Key + ": " + e.Reason }
+// Error is the problem in English, for the log.
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Message.String() }
 
-func bad(key, id, format string, args ...any) error {
-	return &ConfigError{Key: "incident_alerts." + key, Reason: fmt.Sprintf(format, args...), Message: i18n.M(id, args...)}
+func bad(key, id string, args ...any) error {
+	return &ConfigError{Key: "incident_alerts." + key, Message: i18n.M(id, args...)}
 }
 
 // Validate checks the section and returns the first problem as a
 // *ConfigError.
 func (c Config) Validate() error {
 	if c.Interval != 0 && (c.Interval < 100*time.Millisecond || c.Interval > time.Hour) {
-		return bad("interval", "alerts.config.interval", "want 100ms to 1h, got %s", c.Interval)
+		return bad("interval", "alerts.config.interval", c.Interval)
 	}
 	if len(c.Rules) > maxRules {
-		return bad("rules", "alerts.config.rules", "want at most %d rules, got %d", maxRules, len(c.Rules))
+		return bad("rules", "alerts.config.rules", maxRules, len(c.Rules))
 	}
 	for i, r := range c.Rules {
 		if err := r.validate(fmt.Sprintf("rules[%d].", i)); err != nil {
@@ -114,28 +114,28 @@ func (c Config) Validate() error {
 
 func (r Rule) validate(at string) error {
 	if r.Taxonomy == "" && r.Type == "" {
-		return bad(at+"type", "alerts.config.what", "set a taxonomy or a type: a rule without either would raise an alert for every event")
+		return bad(at+"type", "alerts.config.what")
 	}
 	if r.Taxonomy != "" && !taxonomy.ValidTaxonomy(r.Taxonomy) {
-		return bad(at+"taxonomy", "alerts.config.taxonomy", "%q is not a classification taxonomy", r.Taxonomy)
+		return bad(at+"taxonomy", "alerts.config.taxonomy", r.Taxonomy)
 	}
 	if r.Type != "" {
 		tax, ok := taxonomy.TaxonomyOf(r.Type)
 		if !ok {
-			return bad(at+"type", "alerts.config.type", "%q is not a classification type", r.Type)
+			return bad(at+"type", "alerts.config.type", r.Type)
 		}
 		if r.Taxonomy != "" && tax != r.Taxonomy {
-			return bad(at+"type", "alerts.config.type.taxonomy", "type %q belongs to taxonomy %q, not %q", r.Type, tax, r.Taxonomy)
+			return bad(at+"type", "alerts.config.type.taxonomy", r.Type, tax, r.Taxonomy)
 		}
 	}
 	if r.Severity != "" && !r.Severity.Valid() {
-		return bad(at+"severity", "alerts.config.severity", "want low, medium, high or critical, got %q", r.Severity)
+		return bad(at+"severity", "alerts.config.severity", r.Severity)
 	}
 	if r.MinCount < 0 || r.MinCount > MaxMinCount {
-		return bad(at+"min_count", "alerts.config.min_count", "want 0 to %d, got %d", MaxMinCount, r.MinCount)
+		return bad(at+"min_count", "alerts.config.min_count", MaxMinCount, r.MinCount)
 	}
 	if len(r.Name) > 200 || len(r.Feed) > 200 || len(r.Constituent) > 200 {
-		return bad(at+"name", "alerts.config.long", "name, feed and constituent: want at most 200 bytes each")
+		return bad(at+"name", "alerts.config.long")
 	}
 	return nil
 }

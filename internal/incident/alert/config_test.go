@@ -68,15 +68,15 @@ func TestValidate(t *testing.T) {
 		key  string
 		want string
 	}{
-		{"interval", Config{Interval: time.Millisecond}, "incident_alerts.interval", "want 100ms to 1h"},
-		{"nothing chosen", Config{Interval: time.Second, Rules: []Rule{{Feed: "x"}}}, "incident_alerts.rules[0].type", "set a taxonomy or a type"},
+		{"interval", Config{Interval: time.Millisecond}, "incident_alerts.interval", "Give an interval from 100ms to 1h (got 1ms)"},
+		{"nothing chosen", Config{Interval: time.Second, Rules: []Rule{{Feed: "x"}}}, "incident_alerts.rules[0].type", "Set a taxonomy or a type"},
 		{"taxonomy", Config{Interval: time.Second, Rules: []Rule{{Taxonomy: "vulnerabel"}}}, "incident_alerts.rules[0].taxonomy", `"vulnerabel" is not`},
 		{"type", Config{Interval: time.Second, Rules: []Rule{{Type: "scan"}}}, "incident_alerts.rules[0].type", `"scan" is not`},
 		{"type of another taxonomy", Config{Interval: time.Second, Rules: []Rule{{Taxonomy: "fraud", Type: "scanner"}}},
 			"incident_alerts.rules[0].type", `belongs to taxonomy "information-gathering"`},
 		{"severity", Config{Interval: time.Second, Rules: []Rule{{Type: "scanner"}, {Type: "scanner", Severity: "urgent"}}},
 			"incident_alerts.rules[1].severity", `got "urgent"`},
-		{"min_count", Config{Interval: time.Second, Rules: []Rule{{Type: "scanner", MinCount: -1}}}, "incident_alerts.rules[0].min_count", "want 0 to"},
+		{"min_count", Config{Interval: time.Second, Rules: []Rule{{Type: "scanner", MinCount: -1}}}, "incident_alerts.rules[0].min_count", "from 0 to"},
 		{"long name", Config{Interval: time.Second, Rules: []Rule{{Type: "scanner", Name: strings.Repeat("x", 201)}}}, "incident_alerts.rules[0].name", "at most 200"},
 	}
 	for _, tt := range tests {
@@ -86,8 +86,8 @@ func TestValidate(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("Validate = %v, want a *ConfigError", err)
 			}
-			if ce.Key != tt.key || !strings.Contains(ce.Reason, tt.want) || ce.Message.IsZero() {
-				t.Errorf("Validate = %q at %s (message %v), want %q at %s", ce.Reason, ce.Key, ce.Message, tt.want, tt.key)
+			if ce.Key != tt.key || !strings.Contains(ce.Error(), tt.want) || ce.Message.IsZero() {
+				t.Errorf("Validate = %q at %s (message %v), want %q at %s", ce.Error(), ce.Key, ce.Message, tt.want, tt.key)
 			}
 		})
 	}

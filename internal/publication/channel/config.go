@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -102,67 +103,93 @@ func (s Secret) Resolve(getenv func(string) string) (string, error) {
 		}
 		out := getenv(name)
 		if out == "" {
-			return "", fmt.Errorf("environment variable %s is empty or not set", name)
+			return "", &SecretError{Message: i18n.M("channel.secret.env", name)}
 		}
 		return out, nil
 	case strings.HasPrefix(v, "file:"):
-		raw, err := os.ReadFile(strings.TrimPrefix(v, "file:"))
+		path := strings.TrimPrefix(v, "file:")
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("read the secret's file: %w", err)
+			return "", &SecretError{Message: i18n.FileProblem(path, err), Err: err}
 		}
 		out := strings.TrimRight(string(raw), "\r\n")
 		if out == "" {
-			return "", fmt.Errorf("the secret's file %s is empty", strings.TrimPrefix(v, "file:"))
+			return "", &SecretError{Message: i18n.M("channel.secret.fileempty", path)}
 		}
 		return out, nil
 	case v == "":
-		return "", fmt.Errorf("not set")
+		return "", &SecretError{Message: i18n.M("channel.secret.unset")}
 	}
 	return v, nil
 }
 
+// SecretError is a secret that cannot be resolved, by catalogue ID for
+// the reader's language; Error says it in English.
+type SecretError struct {
+	Message i18n.Message
+	Err     error // the file's error, for errors.Is
+}
+
+func (e *SecretError) Error() string { return e.Message.String() }
+func (e *SecretError) Unwrap() error { return e.Err }
+
+// secretProblem is the problem of the secret at key (relative to
+// social:), as a *FieldError.
+func secretProblem(key string, err error) error {
+	var se *SecretError
+	if errors.As(err, &se) {
+		return &FieldError{Key: key, Message: se.Message}
+	}
+	return fmt.Errorf("social.%s: %w", key, err)
+}
+
 // FieldError is a configuration key of the social: section that is
-// wrong, in English (Reason) and by catalogue ID (Message) for the
-// reader's language.
+// wrong, by catalogue ID (Message) for the reader's language; Error says
+// it in English.
 type FieldError struct {
 	Key     string // relative to social:, such as mastodon.instance
-	Reason  string
 	Message i18n.Message
 }
 
-func (e *FieldError) Error() string { return "social." + e.Key + ": " + e.Reason }
+func (e *FieldError) Error() string { return "social." + e.Key + ": " + e.Message.String() }
+
+// Explain is the error in the reader's language, naming the key as a
+// configuration error does: `vigil serve` says it on start-up.
+func (e *FieldError) Explain() i18n.Message {
+	return i18n.M("config.error.at", "social."+e.Key, e.Message)
+}
 
 var webhookName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
 
 // Validate checks the section; secrets are resolved when the senders are
 // made (NewSenders), where the environment is at hand.
 func (c *Config) Validate() error {
-	bad := func(key string, m i18n.Message, format string, args ...any) error {
-		return &FieldError{Key: key, Reason: fmt.Sprintf(format, args...), Message: m}
+	bad := func(key string, m i18n.Message) error {
+		return &FieldError{Key: key, Message: m}
 	}
 	if c.SiteURL != "" {
 		if err := checkURL(c.SiteURL); err != nil {
-			return bad("site_url", i18n.M("config.error.httpurl", c.SiteURL), "%v", err)
+			return bad("site_url", i18n.M("config.error.httpurl", c.SiteURL))
 		}
 	}
 	if c.Retry.Attempts < 1 || c.Retry.Attempts > 100 {
-		return bad("retry.attempts", i18n.M("config.error.range", 1, 100, c.Retry.Attempts), "want 1 to 100")
+		return bad("retry.attempts", i18n.M("config.error.range", 1, 100, c.Retry.Attempts))
 	}
 	if c.Retry.Backoff < time.Second || c.Retry.MaxBackoff < c.Retry.Backoff {
-		return bad("retry.backoff", i18n.M("config.error.social.backoff"), "want at least 1s, and max_backoff at least backoff")
+		return bad("retry.backoff", i18n.M("config.error.social.backoff"))
 	}
 	if c.Poll < time.Second {
-		return bad("poll", i18n.M("config.error.duration.atleast", "1s", c.Poll.String()), "want at least 1s")
+		return bad("poll", i18n.M("config.error.duration.atleast", "1s", c.Poll.String()))
 	}
 	if c.Timeout < time.Second {
-		return bad("timeout", i18n.M("config.error.duration.atleast", "1s", c.Timeout.String()), "want at least 1s")
+		return bad("timeout", i18n.M("config.error.duration.atleast", "1s", c.Timeout.String()))
 	}
 	if m := c.Mastodon; m != nil {
 		if err := checkURL(m.Instance); err != nil {
-			return bad("mastodon.instance", i18n.M("config.error.httpurl", m.Instance), "%v", err)
+			return bad("mastodon.instance", i18n.M("config.error.httpurl", m.Instance))
 		}
 		if m.Token == "" {
-			return bad("mastodon.token", i18n.M("config.error.social.token"), "missing: the access token, as env:NAME or file:PATH")
+			return bad("mastodon.token", i18n.M("config.error.social.token"))
 		}
 		if err := m.Target.validate("mastodon"); err != nil {
 			return err
@@ -171,14 +198,14 @@ func (c *Config) Validate() error {
 	if b := c.Bluesky; b != nil {
 		if b.Service != "" {
 			if err := checkURL(b.Service); err != nil {
-				return bad("bluesky.service", i18n.M("config.error.httpurl", b.Service), "%v", err)
+				return bad("bluesky.service", i18n.M("config.error.httpurl", b.Service))
 			}
 		}
 		if b.Identifier == "" {
-			return bad("bluesky.identifier", i18n.M("config.error.social.identifier"), "missing: the account's handle or DID")
+			return bad("bluesky.identifier", i18n.M("config.error.social.identifier"))
 		}
 		if b.AppPassword == "" {
-			return bad("bluesky.app_password", i18n.M("config.error.social.apppassword"), "missing: an app password, as env:NAME or file:PATH")
+			return bad("bluesky.app_password", i18n.M("config.error.social.apppassword"))
 		}
 		if err := b.Target.validate("bluesky"); err != nil {
 			return err
@@ -188,17 +215,17 @@ func (c *Config) Validate() error {
 	for i, w := range c.Webhooks {
 		key := fmt.Sprintf("webhooks[%d]", i)
 		if !webhookName.MatchString(w.Name) {
-			return bad(key+".name", i18n.M("config.error.social.webhookname", w.Name), "want lower-case letters, digits, '.', '_' or '-', at most 40")
+			return bad(key+".name", i18n.M("config.error.social.webhookname", w.Name))
 		}
 		if seen[w.Name] {
-			return bad(key+".name", i18n.M("config.error.social.twice", w.Name), "%q is named twice", w.Name)
+			return bad(key+".name", i18n.M("config.error.social.twice", w.Name))
 		}
 		seen[w.Name] = true
 		if err := checkURL(w.URL); err != nil {
-			return bad(key+".url", i18n.M("config.error.httpurl", w.URL), "%v", err)
+			return bad(key+".url", i18n.M("config.error.httpurl", w.URL))
 		}
 		if w.Secret == "" {
-			return bad(key+".secret", i18n.M("config.error.social.secret"), "missing: the signing key, as env:NAME or file:PATH")
+			return bad(key+".secret", i18n.M("config.error.social.secret"))
 		}
 		if err := w.Target.validate(key); err != nil {
 			return err
@@ -210,14 +237,12 @@ func (c *Config) Validate() error {
 func (t Target) validate(key string) error {
 	for _, l := range t.Languages {
 		if len(l) != 2 || strings.ToLower(l) != l {
-			return &FieldError{Key: key + ".languages", Reason: fmt.Sprintf("want two-letter codes such as en, got %q", l),
-				Message: i18n.M("config.error.social.language", l)}
+			return &FieldError{Key: key + ".languages", Message: i18n.M("config.error.social.language", l)}
 		}
 	}
 	for _, k := range t.Kinds {
 		if !k.Valid() {
-			return &FieldError{Key: key + ".kinds", Reason: fmt.Sprintf("%q is not advisory, warning, news or digest", k),
-				Message: i18n.M("config.error.social.kind", string(k))}
+			return &FieldError{Key: key + ".kinds", Message: i18n.M("config.error.social.kind", string(k))}
 		}
 	}
 	return nil
@@ -283,27 +308,27 @@ func NewSenders(c Config, siteURL string, getenv func(string) string, client *ht
 		}}
 	}
 	if siteURL == "" && (c.Mastodon != nil || c.Bluesky != nil || len(c.Webhooks) > 0) {
-		return nil, fmt.Errorf("social.site_url: missing (or public_url): the posts link to the public site")
+		return nil, &FieldError{Key: "site_url", Message: i18n.M("channel.config.siteurl")}
 	}
 	var out []Sender
 	if m := c.Mastodon; m != nil {
 		token, err := m.Token.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.mastodon.token: %w", err)
+			return nil, secretProblem("mastodon.token", err)
 		}
 		out = append(out, &Mastodon{Instance: m.Instance, Token: token, SiteURL: siteURL, Client: client})
 	}
 	if b := c.Bluesky; b != nil {
 		password, err := b.AppPassword.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.bluesky.app_password: %w", err)
+			return nil, secretProblem("bluesky.app_password", err)
 		}
 		out = append(out, &Bluesky{Service: b.Service, Identifier: b.Identifier, AppPassword: password, SiteURL: siteURL, Client: client})
 	}
 	for i, w := range c.Webhooks {
 		secret, err := w.Secret.Resolve(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("social.webhooks[%d].secret: %w", i, err)
+			return nil, secretProblem(fmt.Sprintf("webhooks[%d].secret", i), err)
 		}
 		out = append(out, &Webhook{Hook: w.Name, URL: w.URL, Secret: []byte(secret), SiteURL: siteURL, Client: client})
 	}

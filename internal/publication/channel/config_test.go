@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/publication"
 )
 
@@ -58,6 +59,60 @@ func TestConfigValidate(t *testing.T) {
 			err := c.Validate()
 			if err == nil || !strings.HasPrefix(err.Error(), tc.key+": ") {
 				t.Errorf("Validate = %v, want an error at %s", err, tc.key)
+			}
+		})
+	}
+}
+
+// TestSecretProblemsInEveryLanguage: a secret that cannot be resolved
+// when the senders are made (`vigil serve` starting) names its key and
+// says why in each language, a sentence of that language.
+func TestSecretProblemsInEveryLanguage(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := "https://cert.example"
+	for _, tt := range []struct {
+		name, site string
+		cfg        Config
+		key, en    string
+	}{
+		{"empty variable", site, Config{Mastodon: &MastodonConfig{Instance: "https://m.example", Token: "env:VIGIL_TEST_TOKEN"}},
+			"mastodon.token", "The environment variable VIGIL_TEST_TOKEN is empty or not set."},
+		{"missing file", site, Config{Bluesky: &BlueskyConfig{Service: "https://bsky.social", Identifier: "cert.example", AppPassword: Secret("file:" + filepath.Join(dir, "none"))}},
+			"bluesky.app_password", filepath.Join(dir, "none") + " does not exist."},
+		{"empty file", site, Config{Webhooks: []WebhookConfig{{Name: "chat", URL: "https://hook.example", Secret: Secret("file:" + empty)}}},
+			"webhooks[0].secret", "The file " + empty + " holding the secret is empty."},
+		{"no secret", site, Config{Webhooks: []WebhookConfig{{Name: "chat", URL: "https://hook.example"}}},
+			"webhooks[0].secret", "Not set: give the secret as env:NAME or file:PATH."},
+		{"no site", "", Config{Webhooks: []WebhookConfig{{Name: "chat", URL: "https://hook.example", Secret: "s"}}},
+			"site_url", "Missing: the posts link to the public site; set social.site_url or public_url."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewSenders(tt.cfg, tt.site, func(string) string { return "" }, nil)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Key != tt.key {
+				t.Fatalf("NewSenders = %v, want a *FieldError at %s", err, tt.key)
+			}
+			if want := "social." + tt.key + ": " + tt.en; err.Error() != want {
+				t.Errorf("Error() = %q, want %q", err, want)
+			}
+			m, ok := i18n.Explain(err)
+			if !ok {
+				t.Fatalf("%v does not explain itself", err)
+			}
+			english := fe.Message.In(c, "en")
+			for _, lang := range []string{"nl", "fr", "de"} {
+				got, sentence := m.In(c, lang), fe.Message.In(c, lang)
+				if sentence == english || sentence == fe.Message.ID || !strings.Contains(got, "social."+tt.key) {
+					t.Errorf("%s: %q", lang, got)
+				}
 			}
 		})
 	}

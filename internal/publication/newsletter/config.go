@@ -2,7 +2,6 @@ package newsletter
 
 import (
 	"errors"
-	"fmt"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -64,46 +63,45 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError is a problem with one key of the newsletter section, in
-// English (Reason) and by catalogue ID (Message) for the reader's
-// language.
+// ConfigError is a problem with one key of the newsletter section, by
+// catalogue ID (Message) for the reader's language; Error says it in
+// English.
 type ConfigError struct {
 	Key     string // "newsletter.from"
-	Reason  string
 	Message i18n.Message
 }
 
-func (e *ConfigError) Error() string { return e.Key + ": " + e.Reason }
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Message.String() }
 
 // Validate checks the section; a disabled newsletter is not checked.
 func (c Config) Validate(supported func(lang string) bool) error {
 	if !c.Enabled {
 		return nil
 	}
-	bad := func(key string, m i18n.Message, format string, args ...any) error {
-		return &ConfigError{Key: "newsletter." + key, Reason: fmt.Sprintf(format, args...), Message: m}
+	bad := func(key string, m i18n.Message) error {
+		return &ConfigError{Key: "newsletter." + key, Message: m}
 	}
 	if a, err := mail.ParseAddress(c.From); c.From == "" || err != nil || a.Address == "" {
-		return bad("from", i18n.M("config.error.newsletter.from", c.From), "want the sender's address, such as \"CERT <newsletter@cert.example>\", got %q", c.From)
+		return bad("from", i18n.M("config.error.newsletter.from", c.From))
 	}
 	if len(c.Languages) == 0 {
-		return bad("languages", i18n.M("config.error.newsletter.nolanguage"), "name at least one language")
+		return bad("languages", i18n.M("config.error.newsletter.nolanguage"))
 	}
 	for i, l := range c.Languages {
 		if supported != nil && !supported(l) || slices.Contains(c.Languages[:i], l) {
-			return bad("languages", i18n.M("config.error.newsletter.language", l), "%q is not a supported language, or is named twice", l)
+			return bad("languages", i18n.M("config.error.newsletter.language", l))
 		}
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			return bad("public_url", i18n.M("config.error.httpurl", c.PublicURL), "want an http or https URL, got %q", c.PublicURL)
+			return bad("public_url", i18n.M("config.error.httpurl", c.PublicURL))
 		}
 	}
 	if c.PublicationURL != "" && !strings.Contains(c.PublicationURL, "{ident}") {
-		return bad("publication_url", i18n.M("config.error.newsletter.publicationurl", c.PublicationURL), "want a URL with {ident} (and {lang}), got %q", c.PublicationURL)
+		return bad("publication_url", i18n.M("config.error.newsletter.publicationurl", c.PublicationURL))
 	}
 	if c.ConfirmEvery < 0 || c.ConfirmValid <= 0 || c.Poll <= 0 {
-		return bad("confirm_valid", i18n.M("config.error.newsletter.durations"), "want positive durations for confirm_every, confirm_valid and poll")
+		return bad("confirm_valid", i18n.M("config.error.newsletter.durations"))
 	}
 	// The schedule is checked even when the weekly digest is off: the
 	// team's "make the digest now" uses it too, so `vigil serve` reads
@@ -111,9 +109,9 @@ func (c Config) Validate(supported func(lang string) bool) error {
 	if _, err := c.Digest.Schedule(); err != nil {
 		var se *scheduleError
 		if errors.As(err, &se) {
-			return bad("digest."+se.field, se.message, "%s", se.reason)
+			return bad("digest."+se.field, se.message)
 		}
-		return bad("digest", i18n.M("config.error.section", err.Error()), "%v", err)
+		return bad("digest", i18n.M("config.error.section", err.Error()))
 	}
 	return nil
 }
@@ -121,11 +119,11 @@ func (c Config) Validate(supported func(lang string) bool) error {
 // scheduleError is a problem with one field of the digest's schedule
 // ("weekday", "time" or "timezone").
 type scheduleError struct {
-	field, reason string
-	message       i18n.Message
+	field   string
+	message i18n.Message
 }
 
-func (e *scheduleError) Error() string { return e.field + ": " + e.reason }
+func (e *scheduleError) Error() string { return e.field + ": " + e.message.String() }
 
 // Schedule is the digest's weekly moment, parsed.
 type Schedule struct {
@@ -148,7 +146,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 		}
 	}
 	if !found {
-		return s, &scheduleError{"weekday", fmt.Sprintf("want monday … sunday, got %q", d.Weekday), i18n.M("config.error.weekday", d.Weekday)}
+		return s, &scheduleError{"weekday", i18n.M("config.error.weekday", d.Weekday)}
 	}
 	at := d.Time
 	if at == "" {
@@ -156,7 +154,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 	}
 	t, err := time.Parse("15:04", at)
 	if err != nil {
-		return s, &scheduleError{"time", fmt.Sprintf("want HH:MM, got %q", d.Time), i18n.M("config.error.time", d.Time)}
+		return s, &scheduleError{"time", i18n.M("config.error.time", d.Time)}
 	}
 	s.Hour, s.Minute = t.Hour(), t.Minute()
 	zone := d.Timezone
@@ -164,7 +162,7 @@ func (d DigestConfig) Schedule() (Schedule, error) {
 		zone = "UTC"
 	}
 	if s.Location, err = time.LoadLocation(zone); err != nil {
-		return s, &scheduleError{"timezone", fmt.Sprintf("want an IANA time zone such as Europe/Brussels: %v", err), i18n.M("config.error.timezone", zone)}
+		return s, &scheduleError{"timezone", i18n.M("config.error.timezone", zone)}
 	}
 	return s, nil
 }

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
+)
+
+// TestServeStartErrorsInEveryLanguage: what stops `vigil serve` on
+// start-up (a data directory that cannot be made, a database that cannot
+// be opened, a pipeline module that cannot be built, a social channel's
+// secret that is not there) is said in the operator's language: in
+// English as the catalogue says it, and in Dutch, French and German a
+// sentence of that language, neither the English nor a catalogue ID.
+func TestServeStartErrorsInEveryLanguage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbIsADirectory := filepath.Join(dir, "db-is-a-directory")
+	if err := os.MkdirAll(filepath.Join(dbIsADirectory, "vigil.db"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A database whose secrets' key file is lost.
+	keyLost := filepath.Join(dir, "key-lost")
+	if code, _, errOut := run(t, "", "migrate", "--data", keyLost); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, errOut)
+	}
+	if err := os.Remove(filepath.Join(keyLost, "secrets.key")); err != nil {
+		t.Fatal(err)
+	}
+	// The embedded NATS server's address, held by another program.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	config := func(name, yaml string) string {
+		path := filepath.Join(dir, name+".yml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		// en is the whole English line; the other languages must not
+		// contain words, the English sentence's own.
+		en, words string
+	}{
+		{"data directory", []string{"--data", filepath.Join(file, "data")},
+			fmt.Sprintf("vigil serve: the data directory %s cannot be created: not a directory\n", filepath.Join(file, "data")), "cannot be created"},
+		{"database", []string{"--data", dbIsADirectory},
+			"vigil serve: the SQLite database " + filepath.Join(dbIsADirectory, "vigil.db") + " cannot be opened: check that Vigil may write in the data directory (is a directory)\n", "cannot be opened"},
+		{"secret key", []string{"--data", keyLost},
+			"vigil serve: the database holds sealed secrets, but there is no secret key: restore " + filepath.Join(keyLost, "secrets.key") +
+				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
+		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
+			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
+		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
+			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
+		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",
+			"social:\n  site_url: https://cert.example\n  mastodon:\n    instance: https://mastodon.example\n    token: env:VIGIL_TEST_NO_SUCH_TOKEN\n")},
+			"vigil serve: config: social.mastodon.token: The environment variable VIGIL_TEST_NO_SUCH_TOKEN is empty or not set.\n", "environment variable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, lang := range []string{"en", "nl", "fr", "de"} {
+				t.Setenv("VIGIL_LANG", lang)
+				code, _, errOut := run(t, "", append([]string{"serve"}, tt.args...)...)
+				if code != 1 {
+					t.Errorf("%s: exit %d, want 1:\n%s", lang, code, errOut)
+				}
+				// The log's lines (the migrations, the embedded NATS
+				// server) come before the error: its line is the last.
+				lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+				last := lines[len(lines)-1] + "\n"
+				switch {
+				case lang == "en" && !strings.HasPrefix(last, tt.en):
+					t.Errorf("in English:\n%s\nwant it to start with\n%s", last, tt.en)
+				case lang != "en" && (strings.Contains(last, tt.words) || strings.Contains(last, "cli.start.") || strings.Contains(last, "channel.")):
+					t.Errorf("in %s, English or an ID:\n%s", lang, last)
+				case !strings.HasPrefix(last, "vigil serve: "):
+					t.Errorf("in %s, not the error:\n%s", lang, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestStartMessagesTranslated: every start-up sentence this package
+// names (those the test above cannot bring about too: the PostgreSQL
+// server, the message bus, the secrets' key) exists, with a Dutch, French
+// and German text of its own.
+func TestStartMessagesTranslated(t *testing.T) {
+	ids := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(cli\.start\.[a-z.]+)"`).FindAllStringSubmatch(string(src), -1) {
+			ids[m[1]] = true
+		}
+	}
+	if len(ids) < 13 {
+		t.Errorf("only %d start-up messages found: %v", len(ids), ids)
+	}
+	c := i18n.Embedded()
+	for id := range ids {
+		if !c.Has(id) {
+			t.Errorf("%s is not in the catalogue", id)
+			continue
+		}
+		for _, lang := range []string{"nl", "fr", "de"} {
+			if c.Text(lang, id) == c.Text("en", id) {
+				t.Errorf("%s in %s is the English", id, lang)
+			}
+		}
+	}
+}

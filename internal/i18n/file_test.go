@@ -1,0 +1,46 @@
+package i18n
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestFileProblem: the three reasons a file cannot be read, with and
+// without its path, each a sentence of its own in every language; the
+// system's reason is kept without the operation and the path it repeats.
+func TestFileProblem(t *testing.T) {
+	dir := t.TempDir()
+	_, missing := os.ReadFile(filepath.Join(dir, "none.yml"))
+	_, directory := os.ReadFile(dir)
+	denied := &fs.PathError{Op: "open", Path: "/etc/vigil.yml", Err: fs.ErrPermission}
+	wrapped := fmt.Errorf("certificate: %w", missing)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path string
+		err  error
+		want string
+	}{
+		{"", missing, "The file does not exist."},
+		{"", denied, "Vigil may not read the file: check its permissions."},
+		{"", directory, "The file cannot be read: is a directory"},
+		{"a.pem", wrapped, "a.pem does not exist."},
+		{"a.pem", denied, "Vigil may not read a.pem: check its permissions."},
+		{dir, directory, dir + " cannot be read: is a directory"},
+	} {
+		m := FileProblem(tt.path, tt.err)
+		if got := m.String(); got != tt.want {
+			t.Errorf("FileProblem(%q, %v) = %q, want %q", tt.path, tt.err, got, tt.want)
+		}
+		for _, lang := range []string{"nl", "fr", "de"} {
+			if got := m.In(c, lang); got == tt.want || got == m.ID {
+				t.Errorf("%s: %q is not translated", lang, got)
+			}
+		}
+	}
+}
