@@ -398,7 +398,11 @@ func stopSharedChromium() {
 	shared.ctx, shared.stop, shared.dir = nil, nil, ""
 }
 
+// TestMain runs the package's tests with argon2id at its least cost (they
+// check who may log in, not the hash's cost, which internal/auth's tests
+// check at the default) and stops the shared browser after the last.
 func TestMain(m *testing.M) {
+	auth.DefaultPasswordParams = auth.PasswordParams{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	code := m.Run()
 	shared.mu.Lock()
 	stopSharedChromium()
