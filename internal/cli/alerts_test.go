@@ -91,6 +91,7 @@ func TestServeAlertsExactlyOnce(t *testing.T) {
 	}
 	serve.Wait()
 	t.Logf("killed with %d of %d events counted", counted, rows)
+	expireLeases(t, data)
 
 	startServeWith(t, bin, data, "--config", cfg)
 	var queue []incident.Report

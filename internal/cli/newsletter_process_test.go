@@ -67,6 +67,7 @@ func TestCrashDuringNewsletter(t *testing.T) {
 	if atKill >= subscribers {
 		t.Fatalf("every mail was sent before the kill; the test proves nothing")
 	}
+	expireLeases(t, data)
 
 	p = startServeWith(t, bin, data, "--config", cfg).Process
 	var counts map[string]int

@@ -73,6 +73,7 @@ func TestCrashDuringNotification(t *testing.T) {
 	if atKill >= orgs {
 		t.Fatalf("every message was sent before the kill; the test proves nothing")
 	}
+	expireLeases(t, data)
 
 	p = serve()
 	waitFor(t, 3*time.Minute, func() bool { return len(received()) >= orgs && allSent(t, data) })

@@ -73,6 +73,26 @@ func (b *sharedBuild) remove() {
 	}
 }
 
+// expireLeases ends the leases of the jobs a killed serve on data held,
+// as their time to live (lease.DefaultTTL, 30 s) running out would, so
+// that the serve started next takes the jobs over at once instead of
+// after that wait. The crash tests check what a crash leaves behind;
+// taking over an expired lease is internal/lease's tests' and the store
+// contract's.
+func expireLeases(t *testing.T, data string) {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n, err := st.DB().Exec(context.Background(), `UPDATE leases SET expires = 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d leases of the killed serve expired", n)
+}
+
 func startServe(t *testing.T, bin, data string) *exec.Cmd {
 	t.Helper()
 	return startServeWith(t, bin, data)

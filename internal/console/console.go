@@ -115,11 +115,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Catalog == nil {
-		cat, err := i18n.Load()
-		if err != nil {
-			return nil, fmt.Errorf("console: %w", err)
-		}
-		cfg.Catalog = cat
+		cfg.Catalog = i18n.Embedded()
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Vigil"
@@ -128,7 +124,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	p, err := loadPages(cfg.Catalog)
+	p, err := pagesOf(cfg.Catalog)
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -34,6 +35,21 @@ var partialFiles = []string{"templates/eventtable.html", "templates/savedsearche
 type pages struct {
 	byLang map[string]map[string]*template.Template
 }
+
+// pagesOf returns the pages parsed for cat: for the embedded catalogue,
+// those parsed once for the process (embeddedPages).
+func pagesOf(cat *i18n.Catalog) (*pages, error) {
+	if cat == i18n.Embedded() {
+		return embeddedPages()
+	}
+	return loadPages(cat)
+}
+
+// embeddedPages are the pages of the embedded catalogue, parsed on first
+// use. Parsed templates are only executed, which they allow at once, so
+// the consoles of a process share them: a process makes one console, but
+// the tests make hundreds, and parsing them over took half their CPU.
+var embeddedPages = sync.OnceValues(func() (*pages, error) { return loadPages(i18n.Embedded()) })
 
 func loadPages(cat *i18n.Catalog) (*pages, error) {
 	files, err := fs.Glob(templateFiles, "templates/*.html")

@@ -67,9 +67,10 @@ type facts struct {
 	Overflow   bool   `json:"overflow"`
 }
 
-// startChromium starts headless Chromium at a window size and returns
-// its context, bounded to 90 seconds.
-func startChromium(t *testing.T, width, height int) context.Context {
+// startChromium starts headless Chromium, which stops with the test, and
+// returns the browser's context: the test's pages share it (openPage), as
+// starting a browser costs seconds.
+func startChromium(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s not found: install Debian's chromium to run the browser test: %v", chromiumPath, err)
@@ -78,20 +79,38 @@ func startChromium(t *testing.T, width, height int) context.Context {
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelBrowser)
+	// The first Run starts the browser and must not carry a deadline (it
+	// would stop the browser).
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	return bctx
+}
+
+// openPage opens a tab of browser in a browser context of its own (no
+// cookies or cache of another page) at a viewport of width × height and
+// returns its context, bounded to 90 seconds; the tab closes with the
+// test.
+func openPage(t *testing.T, browser context.Context, width, height int) context.Context {
+	t.Helper()
+	tabCtx, closeTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(closeTab)
+	// The first Run opens the tab and must not carry a deadline (it would
+	// close the tab).
+	if err := chromedp.Do(tabCtx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("open a page: %v", err)
+	}
 	// Headless Chromium's window is at least 500 pixels wide: a phone's
 	// width is emulated.
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile)); err != nil {
+	if err := chromedp.Do(tabCtx, chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("emulate %dx%d: %v", width, height, err)
 	}
-	tctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	tctx, cancel := context.WithTimeout(tabCtx, 90*time.Second)
 	t.Cleanup(cancel)
 	return tctx
 }
@@ -124,6 +143,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := serveSite(t, s)
+	browser := startChromium(t)
 	pages := []string{"/", "/advisories", "/advisories?severity=critical", "/warnings", "/news", "/digests",
 		"/search", "/search?q=example", "/search?q=nothing+here", "/p/VIGIL-2026-0001", "/p/VIGIL-2026-0003", "/p/VIGIL-2026-0002", "/nowhere"}
 	for _, lang := range []string{"en", "nl", "fr", "de"} {
@@ -132,7 +152,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			width, height int
 		}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
 			t.Run(lang+"/"+size.name, func(t *testing.T) {
-				ctx := startChromium(t, size.width, size.height)
+				ctx := openPage(t, browser, size.width, size.height)
 				for _, page := range pages {
 					path := "/" + lang + page
 					if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,10 +295,39 @@ func TestBrowserConsoleOverHTTPS(t *testing.T) {
 	screenshot(t, tctx, "https-events")
 }
 
-// startChromium starts headless Chromium on a page and returns the
-// browser's context, bounded to 90 seconds; the browser stops with the
-// test. extra adds command-line options.
+// startChromium opens a page in headless Chromium and returns the page's
+// context, bounded to 90 seconds; the page closes with the test. The page
+// is a tab of the package's shared browser (sharedChromium) in a browser
+// context of its own, Chromium's incognito profile: no cookies, storage,
+// cache or permissions pass between tests. extra adds command-line options,
+// which only a browser of the test's own can have: such a test starts one,
+// which stops with it.
 func startChromium(t *testing.T, url string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	var bctx context.Context
+	if len(extra) > 0 {
+		var stop func()
+		bctx, stop = launchChromium(t, t.TempDir(), extra...)
+		t.Cleanup(stop)
+	} else {
+		bctx = sharedChromium(t)
+	}
+	tabCtx, closeTab := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(closeTab)
+	// The first Run opens the tab and must not carry a deadline (it would
+	// close the tab); the steps after it do.
+	if err := chromedp.Do(tabCtx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open a page in chromium: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(tabCtx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return tctx
+}
+
+// launchChromium starts headless Chromium with its profile in dir and
+// returns the browser's context and the function that stops it. Starting
+// a browser costs seconds, so the tests share one (sharedChromium).
+func launchChromium(t *testing.T, dir string, extra ...chromedp.ExecAllocatorOption) (context.Context, func()) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test: %v", chromiumPath, err)
@@ -312,22 +342,72 @@ func startChromium(t *testing.T, url string, extra ...chromedp.ExecAllocatorOpti
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1400, 1000),
 	)
 	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
+	stop := func() { cancelBrowser(); cancelAlloc() }
 	// The first Run starts the browser and must not carry a deadline (it
-	// would stop the browser); the steps after it do.
-	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+	// would stop the browser).
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		stop()
 		t.Fatalf("start chromium: %v", err)
 	}
-	tctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(cancelTimeout)
-	return tctx
+	return bctx, stop
+}
+
+// shared is the browser the package's tests share, started by the first
+// test that asks for it and stopped by TestMain after the last.
+var shared struct {
+	mu   sync.Mutex
+	dir  string // its profile, removed when it stops
+	ctx  context.Context
+	stop func()
+}
+
+// sharedChromium returns the shared browser's context, starting the
+// browser if it has not started or has died.
+func sharedChromium(t *testing.T) context.Context {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ctx != nil && shared.ctx.Err() == nil {
+		return shared.ctx
+	}
+	stopSharedChromium()
+	dir, err := os.MkdirTemp("", "vigil-web-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.dir = dir
+	shared.ctx, shared.stop = launchChromium(t, dir)
+	return shared.ctx
+}
+
+// stopSharedChromium stops the shared browser, if one runs, and removes
+// its profile. The caller holds shared.mu.
+func stopSharedChromium() {
+	if shared.stop != nil {
+		shared.stop()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	shared.ctx, shared.stop, shared.dir = nil, nil, ""
+}
+
+// TestMain runs the package's tests with argon2id at its least cost (they
+// check who may log in, not the hash's cost, which internal/auth's tests
+// check at the default) and stops the shared browser after the last.
+func TestMain(m *testing.M) {
+	auth.DefaultPasswordParams = auth.PasswordParams{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	code := m.Run()
+	shared.mu.Lock()
+	stopSharedChromium()
+	shared.mu.Unlock()
+	os.Exit(code)
 }
 
 // run runs one browser action and returns its value, failing the test on

@@ -64,8 +64,11 @@ func TestBrowserCaseLists(t *testing.T) {
 	logIn(t, tctx, "analyst", password, "incident-views")
 	downloads := t.TempDir()
 	if err := chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		// The page's browser context is its own (startChromium), so the
+		// download setting names it.
 		_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+			BrowserContextID: chromedp.FromContext(ctx).BrowserContextID})
 		return err
 	})); err != nil {
 		t.Fatal(err)

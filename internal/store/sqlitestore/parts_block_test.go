@@ -204,6 +204,7 @@ func TestColumnsRefuseOtherRecords(t *testing.T) {
 // give an error or records, never a panic, and a block that claims more
 // than the limit is refused.
 func TestColumnsOfDamagedBlocks(t *testing.T) {
+	skipUnderRace(t) // decodes on the test's goroutine, sharing nothing
 	cols, _ := encodeColumns(nil, blockRecords())
 	for i := range cols {
 		if _, err := decodeColumns(cols[:i], blockMaxRaw); !errors.Is(err, errBadBlock) {

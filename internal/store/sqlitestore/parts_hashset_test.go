@@ -2,7 +2,10 @@ package sqlitestore
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -48,7 +51,7 @@ func insertAll(t *testing.T, s *Store, events []*event.Event, size int) int {
 func sealedStore(t *testing.T, path string) (*Store, []*event.Event) {
 	t.Helper()
 	s := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
-	all := storetest.NewGenerator(91).Batch(1000)
+	all := sealedEvents()
 	if n := insertAll(t, s, all, 20); n != len(all) {
 		t.Fatalf("%d of %d events stored", n, len(all))
 	}
@@ -57,6 +60,60 @@ func sealedStore(t *testing.T, path string) (*Store, []*event.Event) {
 	}
 	return s, all
 }
+
+// sealedFile writes at path the database of a sealedStore, closed, and
+// returns its events, for the tests that open the store anew. The store
+// is made once for the package and its file copied: making it is most of
+// those tests' time, under -race most of all.
+func sealedFile(t *testing.T, path string) []*event.Event {
+	t.Helper()
+	sealedTemplate.once.Do(func() {
+		dir, err := os.MkdirTemp("", "sqlitestore-sealed-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealedTemplate.dir = dir
+		s, _ := sealedStore(t, filepath.Join(dir, "parts.db"))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		sealedTemplate.made = true
+	})
+	if !sealedTemplate.made {
+		t.Fatal("the sealed store to copy was not made (see the first test that asked for it)")
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(filepath.Join(sealedTemplate.dir, "parts.db"+suffix))
+		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sealedEvents()
+}
+
+// sealedTemplate is sealedFile's store, in dir (removed by TestMain).
+var sealedTemplate struct {
+	once sync.Once
+	dir  string
+	made bool
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sealedTemplate.dir != "" {
+		os.RemoveAll(sealedTemplate.dir)
+	}
+	os.Exit(code)
+}
+
+// sealedEvents are a sealedStore's events.
+func sealedEvents() []*event.Event { return storetest.NewGenerator(91).Batch(1000) }
 
 // TestPartsHashSetExactlyOnce: on a store of many sealed partitions, each
 // covered by the duplicate check's set as it is sealed, the events of
@@ -121,12 +178,9 @@ func TestPartsHashSetCoveredFiltersUnasked(t *testing.T) {
 func TestPartsHashSetReopen(t *testing.T) {
 	withSealInline(t)
 	path := filepath.Join(t.TempDir(), "parts.db")
-	s, all := sealedStore(t, path)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	all := sealedFile(t, path)
 	hold := make(chan struct{})
-	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	s := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	defer s.Close()
 	s.parts.coverHook = func(*partition) { <-hold }
 	// Released before Close waits for the loop, should the test stop
@@ -171,13 +225,10 @@ func TestPartsHashSetReopen(t *testing.T) {
 func TestPartsHashSetCloseWhileCovering(t *testing.T) {
 	withSealInline(t)
 	path := filepath.Join(t.TempDir(), "parts.db")
-	s, all := sealedStore(t, path)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	all := sealedFile(t, path)
 	covering := make(chan struct{})
 	var once sync.Once
-	s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+	s := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 	reopened := s.parts
 	reopened.coverHook = func(*partition) {
 		once.Do(func() { close(covering) })
@@ -303,11 +354,8 @@ func TestPartsHashSetReadAgain(t *testing.T) {
 		name := map[bool]string{true: "woken", false: "after a wait"}[woken]
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "parts.db")
-			s, all := sealedStore(t, path)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			s = openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
+			all := sealedFile(t, path)
+			s := openLayout(t, path, Options{EventLayout: LayoutParts, PartitionEvents: 20})
 			defer s.Close()
 			var hidden string
 			s.parts.coverHook = func(p *partition) {

@@ -683,6 +683,8 @@ type chunkSearch struct {
 	org      map[int64]bool // nil before the first row to test
 	rows     []sealedRow
 	buf      []byte
+	ids      []int64           // chunkHits's, reused
+	hits     map[int64]partHit // chunkHits's, reused
 }
 
 // keyIDs returns the ids of sealed partition p whose _keys list value
@@ -733,9 +735,11 @@ func (ps *parts) keyedIDs(ctx context.Context, p *partition, f *partFilter, cs *
 }
 
 // offerChunks is offerPostings for a partition sealed as rowsVersion or
-// later: the rows of the ids of keep (in the order of the search) read
-// from their chunks and tested in full by f, until the next id could not
-// enter top (stopped). cs is the search's of p.
+// later: the rows of the ids of keep read from their chunks a window of
+// ids at a time (chunkHits) and tested in full by f, then offered in the
+// order of the search, until the next id could not enter top (stopped).
+// cs is the search's of p. Read one at a time in the search's order, ids
+// of events not stored in time order would decode a chunk each.
 func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, top *topHits, keep []posting, cs *chunkSearch) (stopped bool, err error) {
 	if !f.cols && f.listAnswers() {
 		// The list answered all of f: no row read.
@@ -755,22 +759,76 @@ func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, t
 	if keyed != nil && len(keyed) == 0 {
 		return false, nil
 	}
-	for _, e := range keep {
-		if top.full() && top.compare(partHit{ts: e.ts + p.base, id: e.id}, top.worst()) >= 0 {
-			return true, nil // this id and the rest could not enter
+	window := firstChunkWindow
+	for start := 0; start < len(keep); {
+		// The next postings that could enter top, at most window of
+		// them: top only narrows, so the first that could not enter
+		// ends the search of p.
+		end, stop := min(start+window, len(keep)), false
+		for i := start; i < end; i++ {
+			if top.full() && top.compare(partHit{ts: keep[i].ts + p.base, id: keep[i].id}, top.worst()) >= 0 {
+				end, stop = i, true
+				break
+			}
 		}
-		if keyed != nil && !keyed[e.id] {
-			continue
+		hits, err := ps.chunkHits(ctx, p, f, keep[start:end], keyed, cs)
+		if err != nil {
+			return false, err
 		}
+		for _, e := range keep[start:end] {
+			if top.full() && top.compare(partHit{ts: e.ts + p.base, id: e.id}, top.worst()) >= 0 {
+				return true, nil // this id and the rest could not enter
+			}
+			if h, ok := hits[e.id]; ok {
+				top.offer(h, false)
+			}
+		}
+		if stop {
+			return true, nil
+		}
+		start, window = end, min(2*window, maxChunkWindow)
+	}
+	return false, nil
+}
+
+// A search reads the rows of its postings a window at a time (offerChunks):
+// the first window small, so that a search that stops soon reads little,
+// each next one twice the last, up to maxChunkWindow.
+const (
+	firstChunkWindow = 64
+	maxChunkWindow   = 4096
+)
+
+// chunkHits returns the hits of the events of window (postings of sealed
+// partition p, sealed as rowsVersion or later) that f matches in full,
+// keyed (when not nil) holds and f's organisation owns, by id. The ids are
+// read in order of id, so each chunk is decoded once a window, however
+// the search's order (by time) lays them over the chunks; the last chunk
+// decoded is kept in cs for the next window.
+func (ps *parts) chunkHits(ctx context.Context, p *partition, f *partFilter, window []posting, keyed map[int64]bool, cs *chunkSearch) (map[int64]partHit, error) {
+	ids := cs.ids[:0]
+	for _, e := range window {
+		if keyed == nil || keyed[e.id] {
+			ids = append(ids, e.id)
+		}
+	}
+	slices.Sort(ids)
+	cs.ids = ids
+	if cs.hits == nil {
+		cs.hits = map[int64]partHit{}
+	}
+	hits := cs.hits
+	clear(hits)
+	for _, id := range ids {
 		rows := cs.rows
-		if len(rows) == 0 || e.id < rows[0].id || e.id > rows[len(rows)-1].id {
+		if len(rows) == 0 || id < rows[0].id || id > rows[len(rows)-1].id {
 			var err error
-			if cs.rows, cs.buf, _, err = ps.chunkAt(ctx, p, e.id, chunkAll, cs.rows, cs.buf); err != nil {
-				return false, err
+			if cs.rows, cs.buf, _, err = ps.chunkAt(ctx, p, id, chunkAll, cs.rows, cs.buf); err != nil {
+				return nil, err
 			}
 			rows = cs.rows
 		}
-		r := findRow(rows, e.id)
+		r := findRow(rows, id)
 		if r == nil || !f.matchRow(&r.hotRow) || !f.matchNames(r.src, r.dst) {
 			continue
 		}
@@ -781,15 +839,16 @@ func (ps *parts) offerChunks(ctx context.Context, p *partition, f *partFilter, t
 				ps.mu.RLock()
 				tmin, tmax := p.sum.tmin, p.sum.tmax
 				ps.mu.RUnlock()
+				var err error
 				if cs.org, err = ps.orgIDs(ctx, f.org, p.firstID, tmin, tmax); err != nil {
-					return false, err
+					return nil, err
 				}
 			}
 			if !cs.org[r.id] {
 				continue
 			}
 		}
-		top.offer(partHit{ts: r.ts, id: r.id, srcIP: r.srcKey(), srcASN: int64(r.srcASN), typ: int64(r.typ), fd: int64(r.feed)}, false)
+		hits[id] = partHit{ts: r.ts, id: r.id, srcIP: r.srcKey(), srcASN: int64(r.srcASN), typ: int64(r.typ), fd: int64(r.feed)}
 	}
-	return false, nil
+	return hits, nil
 }

@@ -140,6 +140,7 @@ func TestChunkRoundTrip(t *testing.T) {
 // bytes changed: each gives an error, or (a change within the hashes or
 // one the columns take) rows, never a panic.
 func TestChunkCorrupt(t *testing.T) {
+	skipUnderRace(t) // decodes on the test's goroutine, sharing nothing
 	ps, enc := chunkCodec(t)
 	rows := testChunkRows(200, 1, 0)
 	data := encodeChunk(enc, rows, 0, 1)
@@ -503,6 +504,9 @@ func partitionIDs(t *testing.T, s *Store, p *partition) []int64 {
 // TestVacuumInSteps frees more pages than a step of vacuum gives back:
 // the steps go on until none are free.
 func TestVacuumInSteps(t *testing.T) {
+	// The steps run on the test's goroutine and share no memory but the
+	// database's; a sealing's vacuum runs under -race in TestAutoVacuum.
+	skipUnderRace(t)
 	s := openLayout(t, filepath.Join(t.TempDir(), "vigil.db"), Options{EventLayout: LayoutParts})
 	defer s.Close()
 	ctx := t.Context()

@@ -19,8 +19,20 @@ func openTemp(t testing.TB, opts Options) *Store {
 	return s
 }
 
+// TestContract runs the contract on the rows layout. Under -race it runs
+// the subtests that use the store from several goroutines at once only
+// (storetest.RunConcurrent): the others ask the rows layout on the test's
+// goroutine, and their answers are checked by the run without -race;
+// TestContractParts runs all of the contract under -race, which covers
+// the code both layouts share (dead letters, state, leases, the queue,
+// organisations) beside the store's own goroutines.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{EventLayout: LayoutRows}) })
+	open := func(t *testing.T) store.Store { return openTemp(t, Options{EventLayout: LayoutRows}) }
+	if raceDetector {
+		storetest.RunConcurrent(t, open)
+		return
+	}
+	storetest.Run(t, open)
 }
 
 // TestContractTimeScan runs the contract with every range search walking

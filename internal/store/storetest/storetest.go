@@ -24,6 +24,18 @@ import (
 // for every call (subtests do not share data) and arrange its cleanup with
 // t.Cleanup; Run migrates it.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	run(t, open, false)
+}
+
+// RunConcurrent runs the part of the contract suite whose subtests use the
+// store from several goroutines at once, what the race detector can watch;
+// the others use it from the test's goroutine alone. A store's run under
+// -race may take these only when its run without -race takes them all.
+func RunConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	run(t, open, true)
+}
+
+func run(t *testing.T, open func(t *testing.T) store.Store, concurrentOnly bool) {
 	fresh := func(t *testing.T) store.Store {
 		t.Helper()
 		s := open(t)
@@ -78,9 +90,26 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"events after, inserts at once", testEventsAfterConcurrent},
 		{"events after, an insert held open", testEventsAfterHeldInsert},
 	}
+	ran := 0
 	for _, tt := range tests {
+		if concurrentOnly && !concurrentTests[tt.name] {
+			continue
+		}
+		ran++
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
 	}
+	if concurrentOnly && ran != len(concurrentTests) {
+		t.Errorf("%d concurrent subtests ran, %d are named", ran, len(concurrentTests))
+	}
+}
+
+// concurrentTests are the subtests of the contract that use the store
+// from several goroutines at once (RunConcurrent).
+var concurrentTests = map[string]bool{
+	"concurrent use":                    true,
+	"state swap, at once":               true,
+	"events after, inserts at once":     true,
+	"events after, an insert held open": true,
 }
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
