@@ -131,6 +131,13 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 	}
 	c.writeFeeds(feeds, time.Now())
+	for _, f := range effective {
+		// A definition changed in the console that no longer validates
+		// is not used: the operator reading the list is told why.
+		if !f.Problem.IsZero() {
+			fmt.Fprintf(c.stdout, "%s: %s\n", f.Name, c.t("feedadmin.problem", f.Problem))
+		}
+	}
 	return nil
 }
 

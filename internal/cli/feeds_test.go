@@ -77,3 +77,29 @@ func TestFeedsRunPauseResume(t *testing.T) {
 		t.Errorf("pause with two names: %d", code)
 	}
 }
+
+// TestFeedsListSaysAProblem: `vigil feeds list` says, under the table and
+// in the operator's language, why a feed's definition changed in the
+// console is not used.
+func TestFeedsListSaysAProblem(t *testing.T) {
+	data := t.TempDir()
+	a, err := openApp(t.Context(), func() config.Config { c := config.Default(); c.Data = data; return c }(), io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.store.PutFeedDefinition(t.Context(), "inbox", []byte("name: inbox\nparser: csv\ntlp: purple\n"), "admin", time.Now())
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{
+		"en": "inbox: The console's version cannot be used (config: feed.tlp: Choose CLEAR, GREEN, AMBER, AMBER+STRICT or RED.)",
+		"de": "inbox: Die Version aus der Konsole ist unbrauchbar (Konfiguration: feed.tlp: Wählen Sie CLEAR, GREEN, AMBER, AMBER+STRICT oder RED.)",
+	} {
+		t.Setenv("VIGIL_LANG", lang)
+		code, out, errOut := run(t, "", "feeds", "list", "--data", data)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, printed\n%s%s\nwant a line with %q", lang, code, out, errOut, want)
+		}
+	}
+}
