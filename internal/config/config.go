@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -675,7 +674,7 @@ func (c *Config) Validate() error {
 	}
 	// The languages are checked here, not only when `vigil serve` starts
 	// the newsletter, so that a wrong one is explained like every key.
-	if err := c.Newsletter.Validate(func(lang string) bool { return slices.Contains(i18n.Codes, lang) }); err != nil {
+	if err := c.Newsletter.Validate(); err != nil {
 		var ne *newsletter.ConfigError
 		if errors.As(err, &ne) {
 			return &Error{Key: ne.Key, Message: ne.Message}

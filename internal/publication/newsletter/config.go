@@ -73,8 +73,9 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Key + ": " + e.Message.String() }
 
-// Validate checks the section; a disabled newsletter is not checked.
-func (c Config) Validate(supported func(lang string) bool) error {
+// Validate checks the section; a disabled newsletter is not checked. Its
+// languages are those Vigil speaks (i18n.Codes), each once.
+func (c Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
@@ -88,7 +89,7 @@ func (c Config) Validate(supported func(lang string) bool) error {
 		return bad("languages", i18n.M("config.error.newsletter.nolanguage"))
 	}
 	for i, l := range c.Languages {
-		if supported != nil && !supported(l) || slices.Contains(c.Languages[:i], l) {
+		if !slices.Contains(i18n.Codes, l) || slices.Contains(c.Languages[:i], l) {
 			return bad("languages", i18n.M("config.error.newsletter.language", l))
 		}
 	}

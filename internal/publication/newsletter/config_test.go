@@ -9,10 +9,9 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
-	supported := func(l string) bool { return l == "en" || l == "nl" || l == "fr" || l == "de" }
 	good := newsletter.DefaultConfig()
 	good.Enabled, good.From = true, "CERT <news@cert.example>"
-	if err := good.Validate(supported); err != nil {
+	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 	for _, tc := range []struct {
@@ -37,23 +36,23 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
 			tc.change(&c)
-			err := c.Validate(supported)
+			err := c.Validate()
 			if err == nil || !strings.HasPrefix(err.Error(), tc.key+":") {
 				t.Errorf("Validate = %v, want a problem with %s", err, tc.key)
 			}
 		})
 	}
 	off := newsletter.Config{}
-	if err := off.Validate(supported); err != nil {
+	if err := off.Validate(); err != nil {
 		t.Errorf("a disabled newsletter is not checked, got %v", err)
 	}
 	off.Digest.Timezone = "Mars/Olympus"
-	if err := off.Validate(supported); err != nil {
+	if err := off.Validate(); err != nil {
 		t.Errorf("a disabled newsletter's schedule is not checked, got %v", err)
 	}
 	empty := good
 	empty.Digest = newsletter.DigestConfig{}
-	if err := empty.Validate(supported); err != nil {
+	if err := empty.Validate(); err != nil {
 		t.Errorf("an empty schedule (its defaults) is good, got %v", err)
 	}
 }
