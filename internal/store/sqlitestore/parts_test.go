@@ -41,7 +41,8 @@ func withSealInline(t testing.TB) {
 // nothing to find. TestContractParts runs the contract under -race,
 // its partitions too large to fill and seal during it (with partitions of
 // 64 events, sealed in the background, it took 154 s under -race instead
-// of 46: not done, for the suite's time).
+// of 46: not done, for the suite's time; TestPartsReadersBesideSealing
+// races searches and counts with background sealing instead).
 func skipUnderRace(t *testing.T) {
 	t.Helper()
 	if raceDetector {
