@@ -56,7 +56,9 @@ signing (the contacts have no keys, so every message is signed, not
 encrypted) and committing to the outbox. --postgres DSN runs it on a new
 schema of that PostgreSQL database, dropped afterwards. With --reuse and --dir, the loaded
 store is kept as notify-loaded.db and later runs with the same figures time
-a pass over a copy of it instead of loading again.
+a pass over a copy of it instead of loading again. The pass runs under
+vigil serve's collector settings (GOGC=200, a 240 MiB soft limit, unless
+GOGC or GOMEMLIMIT is set), as serve runs it.
 
 bench intake starts the SMTP listener of mail_in on a new SQLite database
 and sends it --messages messages of --size bytes over --connections
