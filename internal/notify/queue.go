@@ -68,7 +68,7 @@ const fieldsPerEvent = 16
 // readAtOnceMax bounds how many pending events a pass reads at once: the
 // queue read at once is held in memory until each organisation's turn
 // (bench notify's records and entries: about 350 bytes an event, for
-// which the pass makes room, Deps.Room; the process's peak was 783 MiB
+// which the pass makes room, Deps.Room; the process's peak was 762 MiB
 // at 1 million under serve's collector settings). A larger queue is read
 // organisation by organisation, slower but in bounded memory. (A
 // variable for tests.)
