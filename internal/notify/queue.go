@@ -194,7 +194,14 @@ func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, 
 			records = string(page.Records)
 		}
 		pages = append(pages, records)
-		held.hold(int64(len(records)))
+		if page.Kept {
+			held.hold(int64(cap(page.Records)))
+		} else {
+			held.hold(int64(len(records)))
+		}
+		// What the store read ahead is this pass's too, before it is
+		// handed over.
+		held.expect(page.Ahead)
 		copied := int32(len(pages) - 1)
 		for _, org := range page.Orgs[len(slot):] {
 			i, ok := index[org]
@@ -226,9 +233,10 @@ const queuedEntryBytes = int64(unsafe.Sizeof(int64(0))*2 + unsafe.Sizeof(event.H
 // once, asked for in steps as the queue is read and given back when the
 // pass ends. Used by one goroutine at a time.
 type heldRoom struct {
-	ask      func(int64) func()
-	unasked  int64
-	releases []func()
+	ask func(int64) func()
+	// held is what the pass holds, asked the room asked for so far.
+	held, asked int64
+	releases    []func()
 }
 
 // roomStep is how much held memory is asked for at a time: the soft
@@ -237,22 +245,28 @@ const roomStep = 16 << 20
 
 // hold counts bytes more as held for the rest of the pass.
 func (h *heldRoom) hold(bytes int64) {
-	if h.ask == nil {
-		return
-	}
-	h.unasked += bytes
-	if h.unasked >= roomStep {
-		h.flush()
+	h.held += bytes
+	h.expect(0)
+}
+
+// expect makes room for what is held and bytes more that the pass is
+// about to hold (the store's pages read ahead).
+func (h *heldRoom) expect(bytes int64) {
+	if h.held+bytes-h.asked >= roomStep {
+		h.askFor(h.held + bytes)
 	}
 }
 
 // flush asks for what is held and not yet asked for.
-func (h *heldRoom) flush() {
-	if h.ask == nil || h.unasked <= 0 {
+func (h *heldRoom) flush() { h.askFor(h.held) }
+
+// askFor raises the room asked for to total bytes.
+func (h *heldRoom) askFor(total int64) {
+	if h.ask == nil || total <= h.asked {
 		return
 	}
-	h.releases = append(h.releases, h.ask(h.unasked))
-	h.unasked = 0
+	h.releases = append(h.releases, h.ask(total-h.asked))
+	h.asked = total
 }
 
 // free gives back all the room asked for.
@@ -260,5 +274,5 @@ func (h *heldRoom) free() {
 	for _, release := range h.releases {
 		release()
 	}
-	h.releases, h.unasked = nil, 0
+	h.releases, h.held, h.asked = nil, 0, 0
 }

@@ -58,3 +58,36 @@ func TestPassMakesRoomForWhatItHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldRoomAsksAhead: room is asked for what the store has read ahead
+// before it is handed over, in steps, and not again when the pages
+// arrive; what is held beyond it is asked for at the end.
+func TestHeldRoomAsksAhead(t *testing.T) {
+	ledger := &roomLedger{}
+	h := &heldRoom{ask: ledger.room}
+	h.hold(roomStep / 2)
+	if ledger.asks != 0 {
+		t.Fatalf("asked %d times for half a step", ledger.asks)
+	}
+	h.expect(3 * roomStep) // the store holds three steps of later pages
+	if want := int64(roomStep/2 + 3*roomStep); ledger.asked != want {
+		t.Fatalf("asked for %d bytes, want %d: what is held and what is read ahead", ledger.asked, want)
+	}
+	// The pages read ahead arrive: nothing more to ask for.
+	for range 3 {
+		h.hold(roomStep)
+		h.expect(0)
+	}
+	if ledger.asks != 1 {
+		t.Fatalf("asked %d times, want once", ledger.asks)
+	}
+	h.hold(100)
+	h.flush()
+	if want := int64(roomStep/2 + 3*roomStep + 100); ledger.asked != want || ledger.asks != 2 {
+		t.Fatalf("asked %d times for %d bytes, want twice for %d", ledger.asks, ledger.asked, want)
+	}
+	h.free()
+	if ledger.given != ledger.asked {
+		t.Fatalf("gave back %d of %d bytes", ledger.given, ledger.asked)
+	}
+}

@@ -61,6 +61,21 @@ type PendingPage struct {
 	// writes to it again, so the reader may keep its arrays (the records)
 	// instead of copying them.
 	Kept bool
+	// Ahead is what the store holds, as it hands this page over, of the
+	// pages it has read ahead for later calls (their Footprint), on
+	// another core: memory a reader that sizes what a scan holds (the
+	// notifier's room under the soft memory limit) counts as its own
+	// before the pages reach it. Zero when the store reads no further
+	// than the page it hands over.
+	Ahead int64
+}
+
+// Footprint is the memory p's arrays take, their capacity counted: what
+// keeping p holds.
+func (p *PendingPage) Footprint() int64 {
+	return int64(cap(p.Seq))*8 + int64(cap(p.Hash))*int64(len(event.Hash{})) + int64(cap(p.Stored))*8 +
+		int64(cap(p.Records)) + int64(cap(p.RecordEnds))*8 + int64(cap(p.Gone)) +
+		int64(cap(p.Waiting))*4 + int64(cap(p.WaitingEnds))*8
 }
 
 // Len is how many events p holds.

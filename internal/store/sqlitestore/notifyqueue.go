@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -158,16 +159,20 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 	second := make(chan half, 1)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// ahead is what the second half's pages hold until they are handed
+	// over: the pages' Ahead.
+	var ahead atomic.Int64
 	go func() {
 		var h half
 		h.err = scan(sctx, s.read, orgs, entries[mid:], func(p *store.PendingPage) (*store.PendingPage, error) {
 			h.pages = append(h.pages, p) // kept: a new page for the next
+			ahead.Add(p.Footprint())
 			return p.Sized(), nil
 		})
 		second <- h
 	}()
 	err = scan(ctx, s.read, orgs, entries[:mid], func(p *store.PendingPage) (*store.PendingPage, error) {
-		p.Kept = true
+		p.Kept, p.Ahead = true, ahead.Load()
 		if err := fn(p); err != nil {
 			return nil, err
 		}
@@ -183,7 +188,7 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		return h.err
 	}
 	for _, p := range h.pages {
-		p.Kept = true
+		p.Kept, p.Ahead = true, ahead.Add(-p.Footprint())
 		if err := fn(p); err != nil {
 			return err
 		}
