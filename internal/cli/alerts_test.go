@@ -91,7 +91,7 @@ func TestServeAlertsExactlyOnce(t *testing.T) {
 	}
 	serve.Wait()
 	t.Logf("killed with %d of %d events counted", counted, rows)
-	expireLeases(t, data)
+	killed := serve.Process.Pid
 
 	startServeWith(t, bin, data, "--config", cfg)
 	var queue []incident.Report
@@ -108,6 +108,7 @@ func TestServeAlertsExactlyOnce(t *testing.T) {
 		!strings.Contains(queue[0].Subject, "vulnerable") {
 		t.Fatalf("triage queue: %+v, want one alert of the rule", queue)
 	}
+	tookOverFromTheKilled(t, data, killed, "incident-alerts")
 
 	bad := filepath.Join(data, "bad.yml")
 	if err := os.WriteFile(bad, []byte("incident_alerts:\n  rules:\n    - type: rdp\n"), 0o600); err != nil {

@@ -67,7 +67,7 @@ func TestCrashDuringNewsletter(t *testing.T) {
 	if atKill >= subscribers {
 		t.Fatalf("every mail was sent before the kill; the test proves nothing")
 	}
-	expireLeases(t, data)
+	killed := p.Pid
 
 	p = startServeWith(t, bin, data, "--config", cfg).Process
 	var counts map[string]int
@@ -78,6 +78,7 @@ func TestCrashDuringNewsletter(t *testing.T) {
 	p.Signal(syscall.SIGTERM)
 	p.Wait()
 	t.Logf("sends: %v", counts)
+	tookOverFromTheKilled(t, data, killed, "newsletter")
 
 	perAddress := map[string]int{}
 	envelope := regexp.MustCompile(`(?m)^X-Demo-Envelope-To: (\S+)\r?$`)

@@ -28,7 +28,9 @@ import (
 
 // TestCrashDuringNotification kills `vigil serve` with SIGKILL while its
 // outbox sends the digests of many organisations to a real SMTP server on
-// 127.0.0.1, starts it again, and checks that every organisation was told
+// 127.0.0.1, starts it again, and checks that the new serve took the
+// notifier's and the sender's leases over from the killed one at once
+// (not after lease.DefaultTTL), and that every organisation was told
 // exactly once: one message queued for each, all of them sent, and each
 // received by the server. The only copy the server may see twice is the
 // one in flight at the kill, whose answer the killed process never read
@@ -73,12 +75,15 @@ func TestCrashDuringNotification(t *testing.T) {
 	if atKill >= orgs {
 		t.Fatalf("every message was sent before the kill; the test proves nothing")
 	}
-	expireLeases(t, data)
+	killed := p.Pid
 
+	// Started again on the same machine, serve takes the notifier's and
+	// the sender's leases over from the killed one at once.
 	p = serve()
 	waitFor(t, 3*time.Minute, func() bool { return len(received()) >= orgs && allSent(t, data) })
 	p.Signal(syscall.SIGTERM)
 	p.Wait()
+	tookOverFromTheKilled(t, data, killed, "notify", "outbox")
 
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
 	if err != nil {

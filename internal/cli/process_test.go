@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -73,24 +74,32 @@ func (b *sharedBuild) remove() {
 	}
 }
 
-// expireLeases ends the leases of the jobs a killed serve on data held,
-// as their time to live (lease.DefaultTTL, 30 s) running out would, so
-// that the serve started next takes the jobs over at once instead of
-// after that wait. The crash tests check what a crash leaves behind;
-// taking over an expired lease is internal/lease's tests' and the store
-// contract's.
-func expireLeases(t *testing.T, data string) {
+// tookOverFromTheKilled fails t unless serve.log in data says that the
+// serve started after the one of PID killed took over each of leases
+// from it at once, the killed holder being of this machine and gone,
+// and that no serve waited for a lease (lease.DefaultTTL, 30 s, for one
+// that died): the crash tests' restarts run their jobs without that wait.
+func tookOverFromTheKilled(t *testing.T, data string, killed int, leases ...string) {
 	t.Helper()
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	b, err := os.ReadFile(filepath.Join(data, "serve.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	n, err := st.DB().Exec(context.Background(), `UPDATE leases SET expires = 0`)
-	if err != nil {
-		t.Fatal(err)
+	takeover := regexp.MustCompile(`msg="lease: taken over at once from a dead process[^"]*" lease=("[^"]*"|\S+) .*dead_pid=(\d+)`)
+	taken := map[string]bool{}
+	for _, m := range takeover.FindAllSubmatch(b, -1) {
+		if string(m[2]) == strconv.Itoa(killed) {
+			taken[strings.Trim(string(m[1]), `"`)] = true
+		}
 	}
-	t.Logf("%d leases of the killed serve expired", n)
+	for _, name := range leases {
+		if !taken[name] {
+			t.Errorf("the restarted serve did not take the lease %q over at once from the killed one (PID %d); log:\n%s", name, killed, b)
+		}
+	}
+	if waited := regexp.MustCompile(`(?m)^.*waiting to take over.*$`).Find(b); waited != nil {
+		t.Errorf("a serve waited for a lease: %s", waited)
+	}
 }
 
 func startServe(t *testing.T, bin, data string) *exec.Cmd {

@@ -7,24 +7,30 @@
 // lease cannot be renewed in time (another process took it, or the store
 // failed for too long), the job is stopped before the lease could pass to
 // another process, and is not started again: the process goes on without
-// it, and says so in its log. A process that dies leaves its lease to
-// expire, after which another takes the job over.
+// it, and says so in its log.
+//
+// A process that dies leaves its lease behind. Another process takes it
+// over once it expired, or at once when the holder is provably dead: it
+// ran on this machine (same kernel boot, PID namespace and host name,
+// which its holder name says) and its process, known by PID and start
+// time, is gone. So `vigil serve` restarted after a crash runs its jobs
+// at once, and a process on another machine waits out the lease, as it
+// cannot see whether the holder lives. Taking a lease from a dead holder
+// is a compare-and-swap in the store: of two processes restarted at once,
+// one wins.
 package lease
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // DefaultTTL is how long a lease lasts unless renewed: how long another
-// process waits to take over from one that died.
+// process waits to take over from one that died, unless it sees that one
+// is dead.
 const DefaultTTL = 30 * time.Second
 
 // Options tune Hold; zero fields take the defaults.
@@ -35,15 +41,6 @@ type Options struct {
 	// every TTL/3.
 	TTL    time.Duration
 	Logger *slog.Logger
-}
-
-// Holder returns a name for this process: host, process id and a random
-// part, so that a restarted process is a new holder.
-func Holder() string {
-	host, _ := os.Hostname()
-	var b [4]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // Hold runs job(ctx) while this process holds the lease name, as the
@@ -68,20 +65,38 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 	// Wait for the lease.
 	waiting := false
 	for {
-		ok, err := st.TakeLease(ctx, name, holder, time.Now(), ttl)
+		now := time.Now()
+		held, err := st.TakeLease(ctx, name, holder, now, ttl)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
 			log.Warn("lease: cannot take it; trying again", "err", err)
-		case ok:
+		case held == holder:
 			if waiting {
 				log.Info("lease: taken over; running the job here")
 			}
 			return run(ctx, st, name, holder, ttl, every, tick, log, job)
-		case !waiting:
-			waiting = true
-			log.Info("lease: another process runs the job; waiting to take over")
+		default:
+			if dead, ok := deadHolder(held); ok {
+				took, err := st.TakeLeaseFrom(ctx, name, held, holder, now, ttl)
+				switch {
+				case ctx.Err() != nil:
+					return nil
+				case err != nil:
+					log.Warn("lease: cannot take it over from a dead process; trying again", "dead_holder", held, "err", err)
+				case took:
+					log.Warn("lease: taken over at once from a dead process of this machine; running the job here",
+						"dead_holder", held, "dead_pid", dead.pid)
+					return run(ctx, st, name, holder, ttl, every, tick, log, job)
+				}
+				// Else another process took it over first: wait for
+				// that one as for any.
+			}
+			if !waiting {
+				waiting = true
+				log.Info("lease: another process runs the job; waiting to take over", "held_by", held)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -120,11 +135,11 @@ func run(ctx context.Context, st store.Leases, name, holder string, ttl, every t
 		case <-tick.C:
 		}
 		now := time.Now()
-		ok, err := st.TakeLease(ctx, name, holder, now, ttl)
+		held, err := st.TakeLease(ctx, name, holder, now, ttl)
 		if ctx.Err() != nil {
 			continue // handled above
 		}
-		if err == nil && ok {
+		if err == nil && held == holder {
 			renewed = now
 			continue
 		}
@@ -134,7 +149,11 @@ func run(ctx context.Context, st store.Leases, name, holder string, ttl, every t
 			log.Warn("lease: cannot renew it; trying again", "err", err)
 			continue
 		}
-		log.Error("lease: lost; the job stops in this process (restart it to run the job here again)", "err", err)
+		if err != nil {
+			log.Error("lease: lost; the job stops in this process (restart it to run the job here again)", "err", err)
+		} else {
+			log.Error("lease: lost; the job stops in this process (restart it to run the job here again)", "held_by", held)
+		}
 		cancel()
 		<-done
 		return nil

@@ -388,8 +388,14 @@ type State interface {
 type Leases interface {
 	// TakeLease gives holder the lease name until now+ttl when it is
 	// free, expired at now, or held by holder already (a renewal), and
-	// reports whether holder holds it.
-	TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// returns who holds it: holder when it took it, else the other
+	// holder, or "" when the lease was released in between.
+	TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (string, error)
+	// TakeLeaseFrom gives holder the lease name until now+ttl only when
+	// from holds it, expired or not, and reports whether it did: a
+	// compare-and-swap, so that of several processes taking a lease
+	// over from a holder that died, one wins.
+	TakeLeaseFrom(ctx context.Context, name, from, holder string, now time.Time, ttl time.Duration) (bool, error)
 	// ReleaseLease ends holder's lease on name; it does nothing when
 	// another holds it.
 	ReleaseLease(ctx context.Context, name, holder string) error

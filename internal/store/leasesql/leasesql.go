@@ -1,9 +1,10 @@
 // Package leasesql keeps the named leases that let one process of several
 // run a singleton job (package lease), written once on sqlkit.DB for both
-// stores. Taking a lease is one upsert whose WHERE decides who wins, so
-// neither store needs row locking: PostgreSQL's ON CONFLICT is atomic on
-// the row, and SQLite has a single writer. Errors name the operation; the
-// store prefixes its name.
+// stores. Taking a lease is one upsert whose WHERE decides who wins, and
+// taking it from a given holder one UPDATE whose WHERE names that holder,
+// so neither store needs row locking: PostgreSQL's ON CONFLICT and UPDATE
+// are atomic on the row, and SQLite has a single writer. Errors name the
+// operation; the store prefixes its name.
 package leasesql
 
 import (
@@ -15,14 +16,39 @@ import (
 )
 
 // Take gives holder the lease name until now+ttl when it is free, expired
-// or holder's, and reports whether holder holds it.
-func Take(ctx context.Context, db sqlkit.DB, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+// or holder's, and returns who holds it: holder when it took it, else the
+// other holder, or "" when the lease was released in between.
+func Take(ctx context.Context, db sqlkit.DB, name, holder string, now time.Time, ttl time.Duration) (string, error) {
 	d := db.Dialect()
 	n, err := db.Exec(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
 		WHERE leases.holder = excluded.holder OR leases.expires <= ?`, name, holder, d.Time(now.Add(ttl)), d.Time(now))
 	if err != nil {
-		return false, fmt.Errorf("take lease %s: %w", name, err)
+		return "", fmt.Errorf("take lease %s: %w", name, err)
+	}
+	if n == 1 {
+		return holder, nil
+	}
+	// Who holds it is only said, not decided, here: a second statement
+	// is enough.
+	var other string
+	err = db.QueryRow(ctx, `SELECT holder FROM leases WHERE name = ?`, name).Scan(&other)
+	switch {
+	case db.IsNoRows(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read the holder of lease %s: %w", name, err)
+	}
+	return other, nil
+}
+
+// TakeFrom gives holder the lease name until now+ttl when from holds it,
+// expired or not, and reports whether it did.
+func TakeFrom(ctx context.Context, db sqlkit.DB, name, from, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	n, err := db.Exec(ctx, `UPDATE leases SET holder = ?, expires = ? WHERE name = ? AND holder = ?`,
+		holder, db.Dialect().Time(now.Add(ttl)), name, from)
+	if err != nil {
+		return false, fmt.Errorf("take lease %s from %s: %w", name, from, err)
 	}
 	return n == 1, nil
 }

@@ -149,9 +149,16 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 }
 
 // TakeLease gives holder the lease name until now+ttl when it is free,
-// expired or holder's, and reports whether holder holds it.
-func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	ok, err := leasesql.Take(ctx, s.DB(), name, holder, now, ttl)
+// expired or holder's, and returns who holds it.
+func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (string, error) {
+	held, err := leasesql.Take(ctx, s.DB(), name, holder, now, ttl)
+	return held, named(err)
+}
+
+// TakeLeaseFrom gives holder the lease name until now+ttl when from
+// holds it, and reports whether it did.
+func (s *Store) TakeLeaseFrom(ctx context.Context, name, from, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	ok, err := leasesql.TakeFrom(ctx, s.DB(), name, from, holder, now, ttl)
 	return ok, named(err)
 }
 

@@ -5,8 +5,10 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,45 +77,143 @@ func testState(t *testing.T, s store.Store) {
 
 func testLeases(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	take := func(name, holder string, at time.Duration) bool {
+	take := func(name, holder string, at time.Duration) string {
 		t.Helper()
-		ok, err := s.TakeLease(ctx, name, holder, base.Add(at), time.Minute)
+		held, err := s.TakeLease(ctx, name, holder, base.Add(at), time.Minute)
 		if err != nil {
 			t.Fatalf("TakeLease(%s, %s): %v", name, holder, err)
 		}
-		return ok
+		return held
 	}
-	if !take("notify", "a", 0) {
-		t.Fatal("a could not take a free lease")
+	if held := take("notify", "a", 0); held != "a" {
+		t.Fatalf("a could not take a free lease: held by %q", held)
 	}
-	if take("notify", "b", 30*time.Second) {
-		t.Error("b took a's lease before it expired")
+	if held := take("notify", "b", 30*time.Second); held != "a" {
+		t.Errorf("b took a's lease before it expired, or it says %q holds it, not a", held)
 	}
-	if !take("outbox", "b", 30*time.Second) {
-		t.Error("b could not take another, free lease")
+	if held := take("outbox", "b", 30*time.Second); held != "b" {
+		t.Errorf("b could not take another, free lease: held by %q", held)
 	}
-	if !take("notify", "a", 50*time.Second) {
-		t.Error("a could not renew its lease")
+	if held := take("notify", "a", 50*time.Second); held != "a" {
+		t.Errorf("a could not renew its lease: held by %q", held)
 	}
-	if take("notify", "b", 100*time.Second) {
-		t.Error("b took a's renewed lease before it expired (a renewed at +50s for a minute)")
+	if held := take("notify", "b", 100*time.Second); held != "a" {
+		t.Errorf("b took a's renewed lease before it expired (a renewed at +50s for a minute): held by %q", held)
 	}
-	if !take("notify", "b", 110*time.Second) {
-		t.Error("b could not take a's expired lease")
+	if held := take("notify", "b", 110*time.Second); held != "b" {
+		t.Errorf("b could not take a's expired lease: held by %q", held)
 	}
-	if take("notify", "a", 111*time.Second) {
-		t.Error("a took back the lease b holds")
+	if held := take("notify", "a", 111*time.Second); held != "b" {
+		t.Errorf("a took back the lease b holds, or it says %q holds it, not b", held)
 	}
 	if err := s.ReleaseLease(ctx, "notify", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if take("notify", "a", 112*time.Second) {
-		t.Error("a's release of b's lease freed it")
+	if held := take("notify", "a", 112*time.Second); held != "b" {
+		t.Errorf("a's release of b's lease freed it: held by %q", held)
 	}
 	if err := s.ReleaseLease(ctx, "notify", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if !take("notify", "a", 113*time.Second) {
-		t.Error("a could not take the lease b released")
+	if held := take("notify", "a", 113*time.Second); held != "a" {
+		t.Errorf("a could not take the lease b released: held by %q", held)
+	}
+}
+
+// testLeaseTakeFrom: a lease is taken from its holder, expired or not,
+// only while that holder still holds it.
+func testLeaseTakeFrom(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	takeFrom := func(name, from, holder string, at time.Duration) bool {
+		t.Helper()
+		ok, err := s.TakeLeaseFrom(ctx, name, from, holder, base.Add(at), time.Minute)
+		if err != nil {
+			t.Fatalf("TakeLeaseFrom(%s, %s, %s): %v", name, from, holder, err)
+		}
+		return ok
+	}
+	holds := func(name, holder string, at time.Duration) {
+		t.Helper()
+		// Another's try at the lease says who holds it and takes nothing.
+		if held, err := s.TakeLease(ctx, name, "onlooker", base.Add(at), time.Minute); err != nil || held != holder {
+			t.Errorf("lease %s at +%v: held by %q, %v; want %q", name, at, held, err, holder)
+		}
+	}
+	if takeFrom("notify", "dead", "b", 0) {
+		t.Error("b took from dead a lease nobody holds")
+	}
+	if held, err := s.TakeLease(ctx, "notify", "dead", base, time.Hour); err != nil || held != "dead" {
+		t.Fatalf("TakeLease(dead) = %q, %v", held, err)
+	}
+	if takeFrom("notify", "someone else", "b", time.Second) {
+		t.Error("b took dead's lease from someone else")
+	}
+	holds("notify", "dead", 2*time.Second)
+	if !takeFrom("notify", "dead", "b", 3*time.Second) {
+		t.Fatal("b could not take dead's lease from dead before it expired")
+	}
+	if takeFrom("notify", "dead", "c", 3*time.Second) {
+		t.Error("c took from dead the lease b took from dead first")
+	}
+	holds("notify", "b", 4*time.Second)
+	// The lease b took lasts its own time, not what was left of dead's
+	// hour: it expires a minute after b took it.
+	holds("notify", "b", 62*time.Second)
+	if held, err := s.TakeLease(ctx, "notify", "c", base.Add(64*time.Second), time.Minute); err != nil || held != "c" {
+		t.Errorf("c could not take b's expired lease: held by %q, %v", held, err)
+	}
+	// An expired lease is still its holder's to be taken from.
+	if !takeFrom("notify", "c", "d", 10*time.Minute) {
+		t.Error("d could not take c's expired lease from c")
+	}
+	if err := s.ReleaseLease(ctx, "notify", "d"); err != nil {
+		t.Fatal(err)
+	}
+	if takeFrom("notify", "d", "e", 11*time.Minute) {
+		t.Error("e took from d the lease d released")
+	}
+	if held, err := s.TakeLease(ctx, "outbox", "x", base, time.Minute); err != nil || held != "x" {
+		t.Fatalf("TakeLease(outbox, x) = %q, %v", held, err)
+	}
+	if takeFrom("outbox", "dead", "b", 0) {
+		t.Error("b took from dead a lease of another name")
+	}
+}
+
+// testLeaseTakeFromConcurrent: of several processes that take a lease
+// from its dead holder at once, one wins.
+func testLeaseTakeFromConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if held, err := s.TakeLease(ctx, "notify", "dead", base, time.Hour); err != nil || held != "dead" {
+		t.Fatalf("TakeLease(dead) = %q, %v", held, err)
+	}
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		won  []string
+		errs []error
+	)
+	for i := range n {
+		wg.Go(func() {
+			holder := fmt.Sprint("restarted ", i)
+			ok, err := s.TakeLeaseFrom(ctx, "notify", "dead", holder, base.Add(time.Second), time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
+				won = append(won, holder)
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("TakeLeaseFrom at once: %v", errs)
+	}
+	held, err := s.TakeLease(ctx, "notify", "onlooker", base.Add(2*time.Second), time.Minute)
+	if len(won) != 1 || err != nil || held != won[0] {
+		t.Errorf("%d goroutines took the lease from dead: won by %q, held by %q, %v; want one winner", n, won, held, err)
 	}
 }

@@ -83,6 +83,8 @@ func run(t *testing.T, open func(t *testing.T) store.Store, concurrentOnly bool)
 		{"state swap", testStateSwap},
 		{"state swap, at once", testStateSwapConcurrent},
 		{"leases", testLeases},
+		{"lease taken from its holder", testLeaseTakeFrom},
+		{"lease taken from its holder, at once", testLeaseTakeFromConcurrent},
 		{"organisation isolation", testOrganisationIsolation},
 		{"event tagging", testEventTagging},
 		{"notification queue", testNotifyQueue},
@@ -106,10 +108,11 @@ func run(t *testing.T, open func(t *testing.T) store.Store, concurrentOnly bool)
 // concurrentTests are the subtests of the contract that use the store
 // from several goroutines at once (RunConcurrent).
 var concurrentTests = map[string]bool{
-	"concurrent use":                    true,
-	"state swap, at once":               true,
-	"events after, inserts at once":     true,
-	"events after, an insert held open": true,
+	"concurrent use":                       true,
+	"state swap, at once":                  true,
+	"lease taken from its holder, at once": true,
+	"events after, inserts at once":        true,
+	"events after, an insert held open":    true,
 }
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
