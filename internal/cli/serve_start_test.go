@@ -130,3 +130,67 @@ func TestStartMessagesTranslated(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownModuleInEveryLanguage: a module the configuration names
+// and this binary does not have stops `vigil serve` (and `vigil ingest
+// --parser`) with one sentence in the operator's language that names
+// the module's kind, the ID given and the IDs there are: no English
+// detail after a translated sentence.
+func TestUnknownModuleInEveryLanguage(t *testing.T) {
+	dir := t.TempDir()
+	config := func(name, yaml string) string {
+		path := filepath.Join(dir, name+".yml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	input := filepath.Join(dir, "input.csv")
+	if err := os.WriteFile(input, []byte("a,b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := i18n.Embedded()
+	for _, tt := range []struct {
+		name string
+		args []string
+		kind string
+		// en is the English line up to the IDs there are.
+		en string
+	}{
+		{"enricher", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
+			"enricher", `vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope" (known: `},
+		{"output", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("output", "pipeline:\n  outputs:\n    - id: nope\n")},
+			"output", `vigil serve: config: pipeline.outputs[0] (nope): This module cannot be built: unknown output "nope" (known: `},
+		{"collector", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("collector", "feeds:\n  - name: drop\n    collector: nope\n    parser: auto\n")},
+			"collector", `vigil serve: config: feeds[0] (drop).collector: This module cannot be built: unknown collector "nope" (known: `},
+		{"parser", []string{"ingest", "--data", t.TempDir(), "--parser", "nope", input},
+			"parser", `vigil ingest: config: feeds[1] (nope).parser: This module cannot be built: unknown parser "nope" (known: `},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, lang := range []string{"en", "nl", "fr", "de"} {
+				t.Setenv("VIGIL_LANG", lang)
+				code, _, errOut := run(t, "", tt.args...)
+				lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+				last := lines[len(lines)-1]
+				if code != 1 {
+					t.Errorf("%s: exit %d, want 1:\n%s", lang, code, errOut)
+				}
+				if lang == "en" {
+					if !strings.HasPrefix(last, tt.en) {
+						t.Errorf("in English:\n%s\nwant it to start with\n%s", last, tt.en)
+					}
+					continue
+				}
+				kind := c.T(lang, "pipeline.kind."+tt.kind)
+				if !strings.Contains(last, kind) || !strings.Contains(last, "nope") {
+					t.Errorf("in %s, not naming the %s (%s) nope:\n%s", lang, tt.kind, kind, last)
+				}
+				for _, english := range []string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "cli.start"} {
+					if strings.Contains(last, english) {
+						t.Errorf("in %s, %q is English or an ID:\n%s", lang, english, last)
+					}
+				}
+			}
+		})
+	}
+}
