@@ -14,8 +14,8 @@ import (
 
 // TestServeStartErrorsInEveryLanguage: what stops `vigil serve` on
 // start-up (a data directory that cannot be made, a database that cannot
-// be opened, a pipeline module that cannot be built, a social channel's
-// secret that is not there) is said in the operator's language: in
+// be opened, a message bus that cannot be set up, a pipeline module that
+// cannot be built, a social channel's secret that is not there) is said in the operator's language: in
 // English as the catalogue says it, and in Dutch, French and German a
 // sentence of that language, neither the English nor a catalogue ID.
 func TestServeStartErrorsInEveryLanguage(t *testing.T) {
@@ -42,6 +42,7 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	natsData := t.TempDir()
 	config := func(name, yaml string) string {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -65,6 +66,10 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
+		// More than any disk holds: the embedded server refuses the stream.
+		{"nats stream", []string{"--data", natsData, "--listen", "127.0.0.1:0", "--config", config("stream", "nats:\n  max_bytes: 1152921504606846976\n")},
+			"vigil serve: the embedded NATS server cannot start with its data in " + filepath.Join(natsData, "jetstream") +
+				": the stream VIGIL cannot be created or updated: insufficient storage resources available\n", "create"},
 		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
 			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
 		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",

@@ -43,6 +43,14 @@ func failedTo(err error, id string, args ...any) error {
 	return newStartError(err, id, args...)
 }
 
+// failedWithDetail is err behind the sentence id (with args), err
+// being what failed inside it: its own message, when it has one (the
+// message bus's stream that cannot be created), is the detail, in the
+// sentence's language; else its text.
+func failedWithDetail(err error, id string, args ...any) error {
+	return &startError{i18n.M(id, append(slices.Clip(args), detailOf(err))...), err}
+}
+
 // detailOf is err as the detail of a sentence: its message when it
 // explains itself, else its text.
 func detailOf(err error) any {
