@@ -136,12 +136,13 @@ func TestStartMessagesTranslated(t *testing.T) {
 	}
 }
 
-// TestUnknownModuleInEveryLanguage: a module the configuration names
-// and this binary does not have stops `vigil serve` (and `vigil ingest
-// --parser`) with one sentence in the operator's language that names
-// the module's kind, the ID given and the IDs there are: no English
-// detail after a translated sentence.
-func TestUnknownModuleInEveryLanguage(t *testing.T) {
+// TestModuleErrorsInEveryLanguage: a module the configuration names and
+// this binary does not have stops `vigil serve` (and `vigil ingest
+// --parser`) with one sentence in the operator's language that names the
+// module's kind, the ID given and the IDs there are; an option the module
+// does not know is said alike. No English detail after a translated
+// sentence.
+func TestModuleErrorsInEveryLanguage(t *testing.T) {
 	dir := t.TempDir()
 	config := func(name, yaml string) string {
 		path := filepath.Join(dir, name+".yml")
@@ -158,8 +159,8 @@ func TestUnknownModuleInEveryLanguage(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		args []string
-		kind string
-		// en is the English line up to the IDs there are.
+		kind string // of the module that is not there, "" for an option
+		// en is the English line, up to the IDs there are for a module.
 		en string
 	}{
 		{"enricher", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
@@ -170,6 +171,8 @@ func TestUnknownModuleInEveryLanguage(t *testing.T) {
 			"collector", `vigil serve: config: feeds[0] (drop).collector: This module cannot be built: unknown collector "nope" (known: `},
 		{"parser", []string{"ingest", "--data", t.TempDir(), "--parser", "nope", input},
 			"parser", `vigil ingest: config: feeds[1] (nope).parser: This module cannot be built: unknown parser "nope" (known: `},
+		{"option", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("option", "pipeline:\n  enrichers:\n    - id: asn\n      options:\n        fiel: routes.pfx2as\n")},
+			"", `vigil serve: config: pipeline.enrichers[0] (asn): This module cannot be built: unknown option fiel (known: file, names_file, reload)`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, lang := range []string{"en", "nl", "fr", "de"} {
@@ -186,11 +189,10 @@ func TestUnknownModuleInEveryLanguage(t *testing.T) {
 					}
 					continue
 				}
-				kind := c.T(lang, "pipeline.kind."+tt.kind)
-				if !strings.Contains(last, kind) || !strings.Contains(last, "nope") {
+				if kind := c.T(lang, "pipeline.kind."+tt.kind); tt.kind != "" && (!strings.Contains(last, kind) || !strings.Contains(last, "nope")) {
 					t.Errorf("in %s, not naming the %s (%s) nope:\n%s", lang, tt.kind, kind, last)
 				}
-				for _, english := range []string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "cli.start"} {
+				for _, english := range []string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "pipeline.option", "cli.start"} {
 					if strings.Contains(last, english) {
 						t.Errorf("in %s, %q is English or an ID:\n%s", lang, english, last)
 					}
