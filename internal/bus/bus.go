@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -80,7 +81,11 @@ type Bus struct {
 }
 
 // Open starts the embedded server when no URL is configured, connects, and
-// creates or updates the stream.
+// creates or updates the stream. The caller's sentence says which server
+// failed; when the reason from NATS does not say what failed (an address
+// to listen on that is none, a server not ready in time, the stream), the
+// error is an *Error that says it in the reader's language, else it is
+// NATS's own.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	b := &Bus{log: log, stream: cfg.Stream, RetryDelay: 5 * time.Second}
 	opts := []nats.Option{nats.Name("vigil"), nats.MaxReconnects(-1)}
@@ -98,18 +103,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		if cfg.Listen != "" {
 			host, port, err := splitHostPort(cfg.Listen)
 			if err != nil {
-				return nil, fmt.Errorf("nats listen: %w", err)
+				return nil, &Error{Message: i18n.M("bus.error.listen", cfg.Listen), Err: err}
 			}
 			sopts.Host, sopts.Port = host, port
 		}
 		srv, err := server.NewServer(sopts)
 		if err != nil {
-			return nil, fmt.Errorf("embedded nats: %w", err)
+			return nil, err
 		}
 		go srv.Start()
-		if !srv.ReadyForConnections(30 * time.Second) {
+		if !srv.ReadyForConnections(readyTimeout) {
 			srv.Shutdown()
-			return nil, errors.New("embedded nats: not ready after 30s")
+			return nil, &Error{Message: i18n.M("bus.error.notready", int(readyTimeout/time.Second))}
 		}
 		b.server = srv
 		opts = append(opts, nats.InProcessServer(srv))
@@ -120,13 +125,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+		return nil, err
 	}
 	b.conn = nc
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(64))
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return nil, err
 	}
 	b.js = js
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -141,9 +146,36 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	})
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+		return nil, &Error{Message: i18n.M("bus.error.stream", cfg.Stream, serverReason(err)), Err: err}
 	}
 	return b, nil
+}
+
+// readyTimeout is how long Open waits for the embedded server.
+const readyTimeout = 30 * time.Second
+
+// Error is a step of Open that failed, said in the reader's language
+// (Explain) as the detail of the caller's sentence about the server; Error
+// says it in English, for the log. Err is the reason from NATS or the
+// system, when there is one.
+type Error struct {
+	Message i18n.Message
+	Err     error
+}
+
+func (e *Error) Error() string         { return e.Message.String() }
+func (e *Error) Unwrap() error         { return e.Err }
+func (e *Error) Explain() i18n.Message { return e.Message }
+
+// serverReason is err as the NATS server gave it: an API error's
+// description ("insufficient storage resources available") without the
+// codes around it, else err's text.
+func serverReason(err error) string {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.Description != "" {
+		return apiErr.Description
+	}
+	return err.Error()
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -473,3 +505,6 @@ func (b *Bus) Pending(ctx context.Context) (uint64, error) {
 }
 
 var _ pipeline.Transport = (*Bus)(nil)
+
+// Interface guard.
+var _ i18n.Explained = (*Error)(nil)

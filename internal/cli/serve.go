@@ -114,11 +114,13 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATS.URL, Credentials: cfg.NATS.Credentials,
 		StoreDir: cfg.Path("jetstream"), Listen: cfg.NATS.Listen, Stream: cfg.NATS.Stream,
 		MaxBytes: cfg.NATS.MaxBytes}, a.log)
+	// The bus says what failed (the stream, a server not ready) as
+	// the detail of the sentence about the server.
 	switch {
 	case err != nil && cfg.NATS.URL != "":
-		return failedTo(err, "cli.start.nats", cfg.NATS.URL)
+		return failedWithDetail(err, "cli.start.nats", cfg.NATS.URL)
 	case err != nil:
-		return failedTo(err, "cli.start.embeddednats", cfg.Path("jetstream"))
+		return failedWithDetail(err, "cli.start.embeddednats", cfg.Path("jetstream"))
 	}
 	defer b.Close()
 

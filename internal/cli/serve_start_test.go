@@ -14,8 +14,8 @@ import (
 
 // TestServeStartErrorsInEveryLanguage: what stops `vigil serve` on
 // start-up (a data directory that cannot be made, a database that cannot
-// be opened, a pipeline module that cannot be built, a social channel's
-// secret that is not there) is said in the operator's language: in
+// be opened, a message bus that cannot be set up, a pipeline module that
+// cannot be built, a social channel's secret that is not there) is said in the operator's language: in
 // English as the catalogue says it, and in Dutch, French and German a
 // sentence of that language, neither the English nor a catalogue ID.
 func TestServeStartErrorsInEveryLanguage(t *testing.T) {
@@ -42,6 +42,7 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	natsData := t.TempDir()
 	config := func(name, yaml string) string {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -65,6 +66,10 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
+		// More than any disk holds: the embedded server refuses the stream.
+		{"nats stream", []string{"--data", natsData, "--listen", "127.0.0.1:0", "--config", config("stream", "nats:\n  max_bytes: 1152921504606846976\n")},
+			"vigil serve: the embedded NATS server cannot start with its data in " + filepath.Join(natsData, "jetstream") +
+				": the stream VIGIL cannot be created or updated: insufficient storage resources available\n", "create"},
 		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
 			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
 		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",
@@ -128,5 +133,71 @@ func TestStartMessagesTranslated(t *testing.T) {
 				t.Errorf("%s in %s is the English", id, lang)
 			}
 		}
+	}
+}
+
+// TestModuleErrorsInEveryLanguage: a module the configuration names and
+// this binary does not have stops `vigil serve` (and `vigil ingest
+// --parser`) with one sentence in the operator's language that names the
+// module's kind, the ID given and the IDs there are; an option the module
+// does not know is said alike. No English detail after a translated
+// sentence.
+func TestModuleErrorsInEveryLanguage(t *testing.T) {
+	dir := t.TempDir()
+	config := func(name, yaml string) string {
+		path := filepath.Join(dir, name+".yml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	input := filepath.Join(dir, "input.csv")
+	if err := os.WriteFile(input, []byte("a,b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := i18n.Embedded()
+	for _, tt := range []struct {
+		name string
+		args []string
+		kind string // of the module that is not there, "" for an option
+		// en is the English line, up to the IDs there are for a module.
+		en string
+	}{
+		{"enricher", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
+			"enricher", `vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope" (known: `},
+		{"output", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("output", "pipeline:\n  outputs:\n    - id: nope\n")},
+			"output", `vigil serve: config: pipeline.outputs[0] (nope): This module cannot be built: unknown output "nope" (known: `},
+		{"collector", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("collector", "feeds:\n  - name: drop\n    collector: nope\n    parser: auto\n")},
+			"collector", `vigil serve: config: feeds[0] (drop).collector: This module cannot be built: unknown collector "nope" (known: `},
+		{"parser", []string{"ingest", "--data", t.TempDir(), "--parser", "nope", input},
+			"parser", `vigil ingest: config: feeds[1] (nope).parser: This module cannot be built: unknown parser "nope" (known: `},
+		{"option", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("option", "pipeline:\n  enrichers:\n    - id: asn\n      options:\n        fiel: routes.pfx2as\n")},
+			"", `vigil serve: config: pipeline.enrichers[0] (asn): This module cannot be built: unknown option fiel (known: file, names_file, reload)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, lang := range []string{"en", "nl", "fr", "de"} {
+				t.Setenv("VIGIL_LANG", lang)
+				code, _, errOut := run(t, "", tt.args...)
+				lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+				last := lines[len(lines)-1]
+				if code != 1 {
+					t.Errorf("%s: exit %d, want 1:\n%s", lang, code, errOut)
+				}
+				if lang == "en" {
+					if !strings.HasPrefix(last, tt.en) {
+						t.Errorf("in English:\n%s\nwant it to start with\n%s", last, tt.en)
+					}
+					continue
+				}
+				if kind := c.T(lang, "pipeline.kind."+tt.kind); tt.kind != "" && (!strings.Contains(last, kind) || !strings.Contains(last, "nope")) {
+					t.Errorf("in %s, not naming the %s (%s) nope:\n%s", lang, tt.kind, kind, last)
+				}
+				for _, english := range []string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "pipeline.option", "cli.start"} {
+					if strings.Contains(last, english) {
+						t.Errorf("in %s, %q is English or an ID:\n%s", lang, english, last)
+					}
+				}
+			}
+		})
 	}
 }

@@ -11,25 +11,26 @@ import (
 
 // startError is a failure to open what a command needs (the data
 // directory, the database, the message bus), said in the operator's
-// language: the catalogue's sentence, then the error behind it (Go's own
-// text) as its detail. Error is the same in English, for the log.
+// language: the catalogue's sentence, then the error behind it as its
+// detail. Error is the same in English, for the log.
 type startError struct {
-	id   string
-	args []any // the sentence's arguments before the detail
-	err  error
+	message i18n.Message
+	err     error
 }
 
-func (e *startError) Error() string { return e.Explain().String() }
-func (e *startError) Unwrap() error { return e.err }
+func (e *startError) Error() string         { return e.message.String() }
+func (e *startError) Unwrap() error         { return e.err }
+func (e *startError) Explain() i18n.Message { return e.message }
 
-func (e *startError) Explain() i18n.Message {
-	var detail any = e.err.Error()
-	var pe *fs.PathError
-	if errors.As(e.err, &pe) && slices.Contains(e.args, any(pe.Path)) {
-		// The system's reason alone: the sentence names the path.
-		detail = pe.Err.Error()
+// newStartError is err behind the sentence id, said with args and then
+// err's text (Go's own) as the detail: the system's reason alone when
+// the sentence names the file it is about.
+func newStartError(err error, id string, args ...any) *startError {
+	detail := err.Error()
+	if reason, path := i18n.SystemReason(err); path != "" && slices.Contains(args, any(path)) {
+		detail = reason
 	}
-	return i18n.M(e.id, append(slices.Clone(e.args), detail)...)
+	return &startError{i18n.M(id, append(slices.Clip(args), detail)...), err}
 }
 
 // failedTo is err behind the sentence id (with args, then the detail);
@@ -39,22 +40,36 @@ func failedTo(err error, id string, args ...any) error {
 	if _, ok := i18n.Explain(err); ok {
 		return err
 	}
-	return &startError{id: id, args: args, err: err}
+	return newStartError(err, id, args...)
+}
+
+// failedWithDetail is err behind the sentence id (with args), err
+// being what failed inside it: its own message, when it has one (the
+// message bus's stream that cannot be created), is the detail, in the
+// sentence's language; else its text.
+func failedWithDetail(err error, id string, args ...any) error {
+	return &startError{i18n.M(id, append(slices.Clip(args), detailOf(err))...), err}
+}
+
+// detailOf is err as the detail of a sentence: its message when it
+// explains itself, else its text.
+func detailOf(err error) any {
+	if m, ok := i18n.Explain(err); ok {
+		return m
+	}
+	return err.Error()
 }
 
 // dataDirError says why the data directory dir cannot be made: Vigil may
 // not create it, or the system's reason.
 func dataDirError(dir string, err error) error {
 	if errors.Is(err, fs.ErrPermission) {
-		return &startError{id: "cli.start.data.denied", args: []any{dir}, err: err}
+		return newStartError(err, "cli.start.data.denied", dir)
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		// The reason without the operation and the path (the directory's
-		// or one above it) that the sentence names already.
-		err = pe.Err
-	}
-	return &startError{id: "cli.start.data", args: []any{dir}, err: err}
+	// The reason without the operation and the path (the directory's or
+	// one above it) that the sentence names already.
+	reason, _ := i18n.SystemReason(err)
+	return &startError{i18n.M("cli.start.data", dir, reason), err}
 }
 
 // moduleError is a pipeline module (a feed's collector or parser, an
@@ -67,11 +82,7 @@ func moduleError(key string, err error) error {
 	if errors.As(err, &se) {
 		key, cause = key+"."+se.stage, se.err
 	}
-	var detail any = cause.Error()
-	if m, ok := i18n.Explain(cause); ok {
-		detail = m
-	}
-	return &config.Error{Key: key, Message: i18n.M("cli.start.module", detail), Err: err}
+	return &config.Error{Key: key, Message: i18n.M("cli.start.module", detailOf(cause)), Err: err}
 }
 
 // Interface guard.

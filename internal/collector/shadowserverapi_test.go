@@ -432,7 +432,7 @@ func TestShadowserverAPIOptions(t *testing.T) {
 		opts pipeline.Options
 		want string
 	}{
-		"unknown option":      {good(pipeline.Options{"intervall": "1h"}), "unknown options [intervall]"},
+		"unknown option":      {good(pipeline.Options{"intervall": "1h"}), "unknown option intervall"},
 		"no secret":           {pipeline.Options{"api_key": "k"}, "secret is missing"},
 		"no key":              {pipeline.Options{"secret": "s"}, "api_key is missing"},
 		"secret twice":        {good(pipeline.Options{"secret_env": "VIGIL_TEST_EMPTY"}), "set only one of secret"},

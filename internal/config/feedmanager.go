@@ -99,7 +99,13 @@ func (m *FeedManager) check(f Feed) error {
 		if isCollectorError(err) {
 			key = "feed.collector"
 		}
-		return &Error{Key: key, Message: i18n.M("feedadmin.error.stage", err.Error())}
+		// A module's own words (a collector this binary does not have)
+		// in the reader's language; else what building it said.
+		var detail any = err.Error()
+		if m, ok := i18n.Explain(err); ok {
+			detail = m
+		}
+		return &Error{Key: key, Message: i18n.M("feedadmin.error.stage", detail), Err: err}
 	}
 	return nil
 }

@@ -3,10 +3,14 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/feedadmin/feedadmindb"
+	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
@@ -96,5 +100,28 @@ func TestFeedManagerAudits(t *testing.T) {
 	audit.fail = errors.New("disk full")
 	if err := m.RequestRun(ctx, "inbox", ana); err == nil || !errors.Is(err, audit.fail) {
 		t.Errorf("an audit entry not written: %v", err)
+	}
+}
+
+// TestFeedManagerSaysWhyAStageIsRefused: a feed whose collector cannot
+// be built is refused at the collector's key, with the module's own
+// words in the reader's language when it has them.
+func TestFeedManagerSaysWhyAStageIsRefused(t *testing.T) {
+	st := dbtest.SQLite(t, feedadmindb.Schema)
+	unknown := &pipeline.UnknownModuleError{Kind: "collector", ID: "nope", Known: []string{"http", "inbox"}}
+	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: &auditedFeeds{Store: feedadmindb.New(st.DB())}, Check: func(Feed) error {
+		return fmt.Errorf("collector: %w", unknown)
+	}}
+	err := m.Add(t.Context(), Feed{Name: "blocklist", Collector: "nope", Parser: "csv"}, FeedActor{Name: "ana"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "feed.collector" || !errors.Is(err, unknown) {
+		t.Fatalf("err = %v, want a configuration error at feed.collector", err)
+	}
+	c := i18n.Embedded()
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		got, want := ce.Message.In(c, lang), unknown.Explain().In(c, lang)
+		if !strings.Contains(got, want) || (lang != "en" && strings.Contains(got, "unknown")) {
+			t.Errorf("%s: %q, want it to say %q", lang, got, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 // file). The configuration and the command line say it alike.
 func FileProblem(path string, err error) Message {
 	notExist, denied := errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission)
+	reason, _ := SystemReason(err)
 	if path == "" {
 		switch {
 		case notExist:
@@ -20,7 +21,7 @@ func FileProblem(path string, err error) Message {
 		case denied:
 			return M("config.error.read.permission")
 		}
-		return M("config.error.read", systemReason(err))
+		return M("config.error.read", reason)
 	}
 	switch {
 	case notExist:
@@ -28,15 +29,19 @@ func FileProblem(path string, err error) Message {
 	case denied:
 		return M("config.error.file.permission", path)
 	}
-	return M("config.error.file.read", path, systemReason(err))
+	return M("config.error.file.read", path, reason)
 }
 
-// systemReason is err's text without the operation and path an
-// *fs.PathError repeats ("is a directory", not "read x: is a directory").
-func systemReason(err error) string {
+// SystemReason splits err into the system's reason and the file it is
+// about, for a sentence that names the file itself: "is a directory" and
+// "x" for "read x: is a directory" (an *fs.PathError in err's chain,
+// whose operation a reader need not see), err's whole text and "" for
+// any other error. A caller whose sentence names another file than path
+// says err whole: the reason is about a file the reader is not told of.
+func SystemReason(err error) (reason, path string) {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err.Error()
+		return pe.Err.Error(), pe.Path
 	}
-	return err.Error()
+	return err.Error(), ""
 }

@@ -44,3 +44,22 @@ func TestFileProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemReason: an *fs.PathError, wrapped or not, is split into the
+// system's reason and its path; any other error is its whole text.
+func TestSystemReason(t *testing.T) {
+	pathError := &fs.PathError{Op: "open", Path: "/var/lib/vigil/secrets.key", Err: fs.ErrPermission}
+	for _, tt := range []struct {
+		err          error
+		reason, path string
+	}{
+		{pathError, "permission denied", "/var/lib/vigil/secrets.key"},
+		{fmt.Errorf("sealed: %w", pathError), "permission denied", "/var/lib/vigil/secrets.key"},
+		{fmt.Errorf("dial tcp: %w", fs.ErrNotExist), "dial tcp: file does not exist", ""},
+	} {
+		reason, path := SystemReason(tt.err)
+		if reason != tt.reason || path != tt.path {
+			t.Errorf("SystemReason(%v) = %q, %q, want %q, %q", tt.err, reason, path, tt.reason, tt.path)
+		}
+	}
+}

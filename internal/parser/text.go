@@ -2,10 +2,8 @@ package parser
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -49,10 +47,6 @@ func (u utf8AndEpoch) textOptions() pipeline.TextOptions { return u.Text(u.Epoch
 // parser knows.
 func decodeOptions(id string, env pipeline.Env, opts pipeline.Options, dst textOptioner) (inputText, error) {
 	if err := opts.Decode(dst); err != nil {
-		var unknown *pipeline.UnknownOptionsError
-		if errors.As(err, &unknown) {
-			return inputText{}, fmt.Errorf("parser %s: unknown option %s (known: %s)", id, strings.Join(unknown.Keys, ", "), strings.Join(unknown.Known, ", "))
-		}
 		return inputText{}, fmt.Errorf("parser %s: %w", id, err)
 	}
 	logger := env.Logger

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -27,10 +26,6 @@ type autoParser struct {
 func newAutoParser(env Env, opts Options) (Parser, error) {
 	var o UTF8Option
 	if err := opts.Decode(&o); err != nil {
-		var unknown *UnknownOptionsError
-		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("parser auto takes only invalid_utf8, got %v", unknown.Keys)
-		}
 		return nil, fmt.Errorf("parser auto: %w", err)
 	}
 	return &autoParser{env: env, options: opts, parsers: map[string]Parser{}}, nil

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // UnknownOptionsError is what Decode returns when the options hold keys
@@ -18,8 +20,15 @@ type UnknownOptionsError struct {
 	Known []string
 }
 
-func (e *UnknownOptionsError) Error() string {
-	return fmt.Sprintf("unknown options %v", e.Keys)
+func (e *UnknownOptionsError) Error() string { return e.Explain().String() }
+
+// Explain names the unknown keys and the known ones, in the reader's
+// language.
+func (e *UnknownOptionsError) Explain() i18n.Message {
+	if len(e.Known) == 0 {
+		return i18n.M("pipeline.option.nooptions", strings.Join(e.Keys, ", "))
+	}
+	return i18n.M("pipeline.option.unknown", strings.Join(e.Keys, ", "), strings.Join(e.Known, ", "))
 }
 
 // Decode fills the struct dst points to from the options, so a stage names
@@ -219,7 +228,7 @@ func (o Options) Float(key string, def float64) (float64, error) {
 			return x, nil
 		}
 	}
-	return 0, fmt.Errorf("option %s: want a number, got %v", key, v)
+	return 0, &OptionError{Message: i18n.M("pipeline.option.number", key, fmt.Sprint(v))}
 }
 
 // UTF8Option is the invalid_utf8 option every parser takes: "reject" (the

@@ -65,9 +65,9 @@ func TestDecode(t *testing.T) {
 		{"a list of strings as it is", pipeline.Options{"keys": []string{"y"}}, with(func(d *decoded) { d.Keys = []string{"y"} }), ""},
 		{"a map of strings as it is", pipeline.Options{"headers": map[string]string{"C": "3"}}, with(func(d *decoded) { d.Headers = map[string]string{"C": "3"} }), ""},
 
-		{"unknown keys, sorted", pipeline.Options{"zeta": 1, "alpha": 2, "name": "x"}, defaults(), "unknown options [alpha zeta]"},
-		{"unknown before a bad value", pipeline.Options{"count": "many", "nope": 1}, defaults(), "unknown options [nope]"},
-		{"the untagged field is no option", pipeline.Options{"Feed": "x"}, defaults(), "unknown options [Feed]"},
+		{"unknown keys, sorted", pipeline.Options{"zeta": 1, "alpha": 2, "name": "x"}, defaults(), "unknown option alpha, zeta (known: name, format, count, size, keep, ratio, interval, keys, headers, raw, invalid_utf8)"},
+		{"unknown before a bad value", pipeline.Options{"count": "many", "nope": 1}, defaults(), "unknown option nope (known: name, format, count, size, keep, ratio, interval, keys, headers, raw, invalid_utf8)"},
+		{"the untagged field is no option", pipeline.Options{"Feed": "x"}, defaults(), "unknown option Feed (known: name, format, count, size, keep, ratio, interval, keys, headers, raw, invalid_utf8)"},
 		{"string of a list", pipeline.Options{"name": []any{"x"}}, defaults(), "option name: want a string, got []interface {}"},
 		{"choice outside the list", pipeline.Options{"format": "xml"}, defaults(), `option format: want one of csv, json, got "xml"`},
 		{"embedded choice", pipeline.Options{"invalid_utf8": "ignore"}, defaults(), `option invalid_utf8: want one of reject, replace, got "ignore"`},

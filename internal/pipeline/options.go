@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Options are a stage's settings from the config file. A stage decodes them
@@ -13,6 +15,19 @@ import (
 // below; they return a clear error naming the key when a value has the
 // wrong type.
 type Options map[string]any
+
+// OptionError is an option whose value a module cannot take (a word
+// where it wants a number), said in the reader's language (Explain);
+// Error says it in English, naming the key. Err is the reason behind it,
+// when there is one (time.ParseDuration's).
+type OptionError struct {
+	Message i18n.Message
+	Err     error
+}
+
+func (e *OptionError) Error() string         { return e.Message.String() }
+func (e *OptionError) Unwrap() error         { return e.Err }
+func (e *OptionError) Explain() i18n.Message { return e.Message }
 
 // String returns opts[key] as a string, or def when absent.
 func (o Options) String(key, def string) (string, error) {
@@ -26,7 +41,7 @@ func (o Options) String(key, def string) (string, error) {
 	case int, int64, float64, bool:
 		return fmt.Sprint(v), nil
 	}
-	return "", fmt.Errorf("option %s: want a string, got %T", key, v)
+	return "", &OptionError{Message: i18n.M("pipeline.option.string", key, fmt.Sprintf("%T", v))}
 }
 
 // Int returns opts[key] as an integer, or def when absent.
@@ -49,7 +64,7 @@ func (o Options) Int(key string, def int) (int, error) {
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("option %s: want an integer, got %v", key, v)
+	return 0, &OptionError{Message: i18n.M("pipeline.option.integer", key, fmt.Sprint(v))}
 }
 
 // Bool returns opts[key] as a boolean, or def when absent.
@@ -66,7 +81,7 @@ func (o Options) Bool(key string, def bool) (bool, error) {
 			return b, nil
 		}
 	}
-	return false, fmt.Errorf("option %s: want true or false, got %v", key, v)
+	return false, &OptionError{Message: i18n.M("pipeline.option.bool", key, fmt.Sprint(v))}
 }
 
 // Duration returns opts[key] as a duration ("90s", "24h"), or def when absent.
@@ -78,11 +93,11 @@ func (o Options) Duration(key string, def time.Duration) (time.Duration, error) 
 	if s, ok := v.(string); ok {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, fmt.Errorf("option %s: %w", key, err)
+			return 0, &OptionError{Message: i18n.M("pipeline.option.reason", key, err.Error()), Err: err}
 		}
 		return d, nil
 	}
-	return 0, fmt.Errorf("option %s: want a duration such as \"24h\", got %v", key, v)
+	return 0, &OptionError{Message: i18n.M("pipeline.option.duration", key, fmt.Sprint(v))}
 }
 
 // Strings returns opts[key] as a list of strings, or nil when absent.
@@ -99,7 +114,7 @@ func (o Options) Strings(key string) ([]string, error) {
 		for i, x := range v {
 			s, ok := x.(string)
 			if !ok {
-				return nil, fmt.Errorf("option %s[%d]: want a string, got %T", key, i, x)
+				return nil, &OptionError{Message: i18n.M("pipeline.option.string", fmt.Sprintf("%s[%d]", key, i), fmt.Sprintf("%T", x))}
 			}
 			out = append(out, s)
 		}
@@ -107,7 +122,7 @@ func (o Options) Strings(key string) ([]string, error) {
 	case string:
 		return []string{v}, nil
 	}
-	return nil, fmt.Errorf("option %s: want a list of strings, got %T", key, v)
+	return nil, &OptionError{Message: i18n.M("pipeline.option.list", key, fmt.Sprintf("%T", v))}
 }
 
 // StringMap returns opts[key] as a map of strings (a column mapping, say),
@@ -129,12 +144,12 @@ func (o Options) StringMap(key string) (map[string]string, error) {
 			case int, float64, bool:
 				out[k] = fmt.Sprint(x)
 			default:
-				return nil, fmt.Errorf("option %s.%s: want a string, got %T", key, k, x)
+				return nil, &OptionError{Message: i18n.M("pipeline.option.string", key+"."+k, fmt.Sprintf("%T", x))}
 			}
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("option %s: want a mapping, got %T", key, v)
+	return nil, &OptionError{Message: i18n.M("pipeline.option.mapping", key, fmt.Sprintf("%T", v))}
 }
 
 // Unknown returns the keys of opts that are not in known, sorted, so a
@@ -169,7 +184,7 @@ func (o Options) Choice(key, def string, allowed ...string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("option %s: want one of %s, got %q", key, strings.Join(allowed, ", "), v)
+	return "", &OptionError{Message: i18n.M("pipeline.option.choice", key, strings.Join(allowed, ", "), v)}
 }
 
 // TextOptions are the options about the text of a feed's input that every
@@ -200,3 +215,9 @@ func (o Options) TextOptions() (TextOptions, error) {
 	}
 	return t, nil
 }
+
+// Interface guards.
+var (
+	_ i18n.Explained = (*OptionError)(nil)
+	_ i18n.Explained = (*UnknownOptionsError)(nil)
+)

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -185,9 +187,32 @@ func lookup[F any](m map[string]F, kind, id string) (F, error) {
 	f, ok := m[id]
 	if !ok {
 		var zero F
-		return zero, fmt.Errorf("unknown %s %q (known: %v)", kind, id, keys(m))
+		return zero, &UnknownModuleError{Kind: kind, ID: id, Known: keys(m)}
 	}
 	return f, nil
+}
+
+// UnknownModuleError is a module that the configuration names by an ID
+// under which no module of its kind is registered. It says so in the
+// reader's language, naming the kind, the ID and the IDs there are.
+type UnknownModuleError struct {
+	Kind  string   // collector, parser, enricher or output
+	ID    string   // the ID asked for
+	Known []string // the kind's registered IDs, sorted
+}
+
+func (e *UnknownModuleError) Error() string { return e.Explain().String() }
+
+func (e *UnknownModuleError) Explain() i18n.Message {
+	return i18n.M("pipeline.module.unknown", kindNames[e.Kind], e.ID, strings.Join(e.Known, ", "))
+}
+
+// kindNames are the kinds of module as a person reads them.
+var kindNames = map[string]i18n.Message{
+	"collector": i18n.M("pipeline.kind.collector"),
+	"parser":    i18n.M("pipeline.kind.parser"),
+	"enricher":  i18n.M("pipeline.kind.enricher"),
+	"output":    i18n.M("pipeline.kind.output"),
 }
 
 func keys[F any](m map[string]F) []string {
@@ -266,3 +291,6 @@ func Modules() []Module {
 	sort.Slice(mods, func(i, j int) bool { return mods[i].ID < mods[j].ID })
 	return mods
 }
+
+// Interface guard.
+var _ i18n.Explained = (*UnknownModuleError)(nil)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,18 +51,18 @@ type Key struct {
 // (mode 0600) when create is set, and is ErrKeyMissing otherwise.
 func LoadKey(dataDir string, getenv func(string) string, create bool) (Key, error) {
 	if v := strings.TrimSpace(getenv(KeyEnv)); v != "" {
-		b, err := decodeKey(v)
+		b, err := decodeKey(v, KeyEnv)
 		if err != nil {
-			return Key{}, &KeyError{Message: i18n.M("sealed.key.bad", KeyEnv, err.Error()), Err: err}
+			return Key{}, err
 		}
 		return Key{bytes: b, Source: KeyEnv}, nil
 	}
 	path := filepath.Join(dataDir, KeyFile)
 	raw, err := os.ReadFile(path)
 	if err == nil {
-		b, err := decodeKey(string(raw))
+		b, err := decodeKey(string(raw), path)
 		if err != nil {
-			return Key{}, &KeyError{Message: i18n.M("sealed.key.bad", path, err.Error()), Err: err}
+			return Key{}, err
 		}
 		return Key{bytes: b, Source: path}, nil
 	}
@@ -79,24 +78,25 @@ func LoadKey(dataDir string, getenv func(string) string, create bool) (Key, erro
 // createKeyFile writes a fresh key. O_EXCL makes two processes starting
 // together on one data directory agree: the second reads the first's key.
 func createKeyFile(path string) (Key, error) {
-	b := make([]byte, KeySize)
-	if _, err := rand.Read(b); err != nil {
-		return Key{}, fmt.Errorf("sealed: new key: %w", err)
+	b, err := randomKey()
+	if err != nil {
+		return Key{}, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return Key{}, fmt.Errorf("sealed: key file: %w", err)
+			return Key{}, &KeyError{Message: i18n.FileProblem(path, err), Err: err}
 		}
-		b, err := decodeKey(string(raw))
+		b, err := decodeKey(string(raw), path)
 		if err != nil {
-			return Key{}, fmt.Errorf("sealed: key file %s: %w", path, err)
+			return Key{}, err
 		}
 		return Key{bytes: b, Source: path}, nil
 	}
 	if err != nil {
-		return Key{}, fmt.Errorf("sealed: create key file: %w", err)
+		reason, _ := i18n.SystemReason(err)
+		return Key{}, &KeyError{Message: i18n.M("sealed.key.create", path, reason), Err: err}
 	}
 	_, err = f.WriteString(base64.StdEncoding.EncodeToString(b) + "\n")
 	if err == nil {
@@ -107,18 +107,33 @@ func createKeyFile(path string) (Key, error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return Key{}, fmt.Errorf("sealed: write key file: %w", err)
+		reason, _ := i18n.SystemReason(err)
+		return Key{}, &KeyError{Message: i18n.M("sealed.key.write", path, reason), Err: err}
 	}
 	return Key{bytes: b, Source: path, Created: true}, nil
 }
 
-func decodeKey(s string) ([]byte, error) {
+// decodeKey reads a key from s, the text that source (the key file or
+// KeyEnv) holds.
+func decodeKey(s, source string) ([]byte, error) {
 	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		return nil, errors.New("not base64")
+	var problem i18n.Message
+	switch {
+	case err != nil:
+		problem = i18n.M("sealed.key.notbase64")
+	case len(b) != KeySize:
+		problem = i18n.M("sealed.key.size", len(b), KeySize)
+	default:
+		return b, nil
 	}
-	if len(b) != KeySize {
-		return nil, fmt.Errorf("%d bytes, want %d", len(b), KeySize)
+	return nil, &KeyError{Message: i18n.M("sealed.key.bad", source, problem), Err: err}
+}
+
+// randomKey is a fresh key from the system's random source.
+func randomKey() ([]byte, error) {
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return nil, &KeyError{Message: i18n.M("sealed.key.random", err.Error()), Err: err}
 	}
 	return b, nil
 }
@@ -126,9 +141,9 @@ func decodeKey(s string) ([]byte, error) {
 // NewKey returns a fresh key in the form KeyEnv and the key file take,
 // for an operator who sets the key in the environment.
 func NewKey() (string, error) {
-	b := make([]byte, KeySize)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("sealed: new key: %w", err)
+	b, err := randomKey()
+	if err != nil {
+		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
 }

@@ -287,6 +287,63 @@ func TestKeyProblemsAreClearErrors(t *testing.T) {
 			t.Error("a new key file was made for a database sealed with another")
 		}
 	})
+	// What is wrong with the key is said in the operator's language too,
+	// inside the sentence.
+	c := i18n.Embedded()
+	saysInEveryLanguage := func(t *testing.T, err error, inner i18n.Message) {
+		t.Helper()
+		m, _ := i18n.Explain(err)
+		for _, lang := range []string{"en", "nl", "fr", "de"} {
+			if got, want := m.In(c, lang), inner.In(c, lang); !strings.Contains(got, want) {
+				t.Errorf("%s: %q does not say %q", lang, got, want)
+			}
+		}
+	}
+	t.Run("a key file that is not base64", func(t *testing.T) {
+		dir2 := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir2, KeyFile), []byte("not a key\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := openSealed(t, raw, dir2, noEnv)
+		explained(t, err, KeyFile)
+		saysInEveryLanguage(t, err, i18n.M("sealed.key.notbase64"))
+	})
+	t.Run("a key of the wrong size in the environment", func(t *testing.T) {
+		_, err := openSealed(t, raw, dir, envWith(other[:24]))
+		explained(t, err, KeyEnv)
+		saysInEveryLanguage(t, err, i18n.M("sealed.key.size", 18, KeySize))
+	})
+	// The key file of a database without secrets yet, made by Vigil.
+	t.Run("a key file that cannot be created", func(t *testing.T) {
+		gone := filepath.Join(t.TempDir(), "gone")
+		_, err := LoadKey(gone, noEnv, true)
+		explained(t, err, KeyFile)
+		if want := "the file " + filepath.Join(gone, KeyFile) + " that keeps the secret key cannot be created: no such file or directory"; err.Error() != "sealed: "+want {
+			t.Errorf("err = %q, want %q", err, "sealed: "+want)
+		}
+	})
+	// Another process made the key file first (O_EXCL): its key is read,
+	// and what is wrong with it is said as for any key file.
+	t.Run("another process's key file is not a key", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), KeyFile)
+		if err := os.WriteFile(path, []byte("c2hvcnQ=\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := createKeyFile(path)
+		explained(t, err, KeyFile)
+		saysInEveryLanguage(t, err, i18n.M("sealed.key.size", 5, KeySize))
+	})
+	t.Run("another process's key file cannot be read", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), KeyFile)
+		if err := os.Mkdir(path, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		_, err := createKeyFile(path)
+		explained(t, err, KeyFile)
+		if want := "sealed: " + path + " cannot be read: is a directory"; err.Error() != want {
+			t.Errorf("err = %q, want %q", err, want)
+		}
+	})
 }
 
 func TestKeyFromTheEnvironmentWins(t *testing.T) {
@@ -307,7 +364,7 @@ func TestKeyFromTheEnvironmentWins(t *testing.T) {
 
 func TestSealedValueIsBoundToItsRecord(t *testing.T) {
 	key, _ := NewKey()
-	b, err := decodeKey(key)
+	b, err := decodeKey(key, KeyEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
