@@ -162,17 +162,23 @@ func TestModuleErrorsInEveryLanguage(t *testing.T) {
 		kind string // of the module that is not there, "" for an option
 		// en is the English line, up to the IDs there are for a module.
 		en string
+		// words are the English's own, in no other language.
+		words []string
 	}{
 		{"enricher", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
-			"enricher", `vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope" (known: `},
+			"enricher", `vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope" (known: `, nil},
 		{"output", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("output", "pipeline:\n  outputs:\n    - id: nope\n")},
-			"output", `vigil serve: config: pipeline.outputs[0] (nope): This module cannot be built: unknown output "nope" (known: `},
+			"output", `vigil serve: config: pipeline.outputs[0] (nope): This module cannot be built: unknown output "nope" (known: `, nil},
 		{"collector", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("collector", "feeds:\n  - name: drop\n    collector: nope\n    parser: auto\n")},
-			"collector", `vigil serve: config: feeds[0] (drop).collector: This module cannot be built: unknown collector "nope" (known: `},
+			"collector", `vigil serve: config: feeds[0] (drop).collector: This module cannot be built: unknown collector "nope" (known: `, nil},
 		{"parser", []string{"ingest", "--data", t.TempDir(), "--parser", "nope", input},
-			"parser", `vigil ingest: config: feeds[1] (nope).parser: This module cannot be built: unknown parser "nope" (known: `},
+			"parser", `vigil ingest: config: feeds[1] (nope).parser: This module cannot be built: unknown parser "nope" (known: `, nil},
 		{"option", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("option", "pipeline:\n  enrichers:\n    - id: asn\n      options:\n        fiel: routes.pfx2as\n")},
-			"", `vigil serve: config: pipeline.enrichers[0] (asn): This module cannot be built: unknown option fiel (known: file, names_file, reload)`},
+			"", `vigil serve: config: pipeline.enrichers[0] (asn): This module cannot be built: unknown option fiel (known: file, names_file, reload)`, nil},
+		{"module's own check", []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("asn", "pipeline:\n  enrichers:\n    - id: asn\n")},
+			"", `vigil serve: config: pipeline.enrichers[0] (asn): This module cannot be built: option file (a pfx2as routing table) is required`, []string{"required", "routing table"}},
+		{"parser's own check", []string{"ingest", "--data", t.TempDir(), "--parser", "list", input},
+			"", `vigil ingest: config: feeds[1] (list).parser: This module cannot be built: option type is required: the classification.type of every line`, []string{"required", "every line"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, lang := range []string{"en", "nl", "fr", "de"} {
@@ -192,7 +198,7 @@ func TestModuleErrorsInEveryLanguage(t *testing.T) {
 				if kind := c.T(lang, "pipeline.kind."+tt.kind); tt.kind != "" && (!strings.Contains(last, kind) || !strings.Contains(last, "nope")) {
 					t.Errorf("in %s, not naming the %s (%s) nope:\n%s", lang, tt.kind, kind, last)
 				}
-				for _, english := range []string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "pipeline.option", "cli.start"} {
+				for _, english := range append([]string{"This module", "unknown", "known:", " " + tt.kind + " ", "pipeline.kind", "pipeline.option", "cli.start"}, tt.words...) {
 					if strings.Contains(last, english) {
 						t.Errorf("in %s, %q is English or an ID:\n%s", lang, english, last)
 					}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -76,10 +77,10 @@ func NewHTTP(env pipeline.Env, cfg HTTPConfig) (*HTTP, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("http collector %s: url: %w", cfg.Feed, err)
+		return nil, fmt.Errorf("http collector %s: %w", cfg.Feed, &pipeline.OptionError{Message: i18n.M("pipeline.option.reason", "url", err.Error()), Err: err})
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("http collector %s: url %q: want an http or https URL", cfg.Feed, cfg.URL)
+		return nil, fmt.Errorf("http collector %s: %w", cfg.Feed, pipeline.OptionProblem("pipeline.option.httpurl", "url", cfg.URL))
 	}
 	if env.Store == nil {
 		return nil, fmt.Errorf("http collector %s: no store", cfg.Feed)

@@ -68,8 +68,11 @@ func NewInbox(env pipeline.Env, cfg InboxConfig) (*Inbox, error) {
 	if cfg.Feed == "" {
 		return nil, errors.New("inbox: feed name is empty")
 	}
-	if cfg.Dir == "" || cfg.FailedDir == "" {
-		return nil, errors.New("inbox: directory not set")
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("inbox: %w", pipeline.OptionProblem("collector.inbox.nodir"))
+	}
+	if cfg.FailedDir == "" {
+		return nil, errors.New("inbox: directory of failed files not set")
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second

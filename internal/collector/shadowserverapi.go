@@ -135,17 +135,17 @@ func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*Shadowser
 	}
 	prefix := "shadowserver_api collector " + cfg.Feed
 	if cfg.APIKey == "" {
-		return nil, fmt.Errorf("%s: api_key is empty: set api_key, api_key_env or api_key_file", prefix)
+		return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("collector.credential.missing", "api_key", "api_key", "api_key", "api_key"))
 	}
 	if cfg.Secret == "" {
-		return nil, fmt.Errorf("%s: secret is empty: set secret, secret_env or secret_file", prefix)
+		return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("collector.credential.missing", "secret", "secret", "secret", "secret"))
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultShadowserverAPIURL
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: base_url %q: want an http or https URL", prefix, cfg.BaseURL)
+		return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("pipeline.option.httpurl", "base_url", cfg.BaseURL))
 	}
 	if !strings.HasSuffix(cfg.BaseURL, "/") {
 		cfg.BaseURL += "/"
@@ -157,18 +157,18 @@ func NewShadowserverAPI(env pipeline.Env, cfg ShadowserverAPIConfig) (*Shadowser
 		cfg.Days = DefaultShadowserverAPIDays
 	}
 	if cfg.Days < 1 || cfg.Days > MaxShadowserverAPIDays {
-		return nil, fmt.Errorf("%s: days %d: want 1 to %d", prefix, cfg.Days, MaxShadowserverAPIDays)
+		return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("pipeline.option.range", "days", 1, MaxShadowserverAPIDays, cfg.Days))
 	}
 	switch cfg.Format {
 	case "":
 		cfg.Format = ShadowserverFormatCSV
 	case ShadowserverFormatCSV, ShadowserverFormatJSON:
 	default:
-		return nil, fmt.Errorf("%s: format %q: want csv or json", prefix, cfg.Format)
+		return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("pipeline.option.choice", "format", "csv, json", cfg.Format))
 	}
 	for _, list := range [][]string{cfg.Reports, cfg.Types} {
 		if slices.Contains(list, "") {
-			return nil, fmt.Errorf("%s: reports and types may not hold an empty name", prefix)
+			return nil, fmt.Errorf("%s: %w", prefix, pipeline.OptionProblem("collector.shadowserver.emptyname"))
 		}
 	}
 	if cfg.Interval <= 0 {
@@ -224,7 +224,7 @@ func newShadowserverAPIFromOptions(env pipeline.Env, feed string, opts pipeline.
 		return nil, wrap(err)
 	}
 	if cfg.Days <= 0 {
-		return nil, wrap(fmt.Errorf("days %d: want 1 to %d", cfg.Days, MaxShadowserverAPIDays))
+		return nil, wrap(pipeline.OptionProblem("pipeline.option.range", "days", 1, MaxShadowserverAPIDays, cfg.Days))
 	}
 	c, err := NewShadowserverAPI(env, cfg)
 	if err != nil {

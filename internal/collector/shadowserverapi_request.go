@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
 // ShadowserverSignatureHeader carries the request's HMAC-SHA256, in hex,
@@ -202,23 +204,23 @@ func credential(name, direct, envName, file string) (string, error) {
 	}
 	switch {
 	case given == 0:
-		return "", fmt.Errorf("%s is missing: set %s, %s_env or %s_file", name, name, name, name)
+		return "", pipeline.OptionProblem("collector.credential.missing", name, name, name, name)
 	case given > 1:
-		return "", fmt.Errorf("set only one of %s, %s_env and %s_file", name, name, name)
+		return "", pipeline.OptionProblem("collector.credential.several", name, name, name)
 	case envName != "":
 		v := strings.TrimSpace(os.Getenv(envName))
 		if v == "" {
-			return "", fmt.Errorf("%s_env: the environment variable %s is empty or not set", name, envName)
+			return "", pipeline.OptionProblem("collector.credential.env", name+"_env", envName)
 		}
 		return v, nil
 	case file != "":
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", name, err)
+			return "", pipeline.FileOptionError(name+"_file", file, err)
 		}
 		v := strings.TrimSpace(string(raw))
 		if v == "" {
-			return "", fmt.Errorf("%s_file: %s is empty", name, file)
+			return "", pipeline.OptionProblem("collector.credential.fileempty", name+"_file", file)
 		}
 		return v, nil
 	}

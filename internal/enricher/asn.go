@@ -2,6 +2,7 @@ package enricher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -28,7 +30,7 @@ func init() {
 				return nil, fmt.Errorf("asn: %w", err)
 			}
 			if o.File == "" {
-				return nil, fmt.Errorf("asn: option file (a pfx2as routing table) is required")
+				return nil, fmt.Errorf("asn: %w", pipeline.OptionProblem("enricher.asn.nofile"))
 			}
 			return OpenASN(o.File, o.NamesFile, o.Reload, env)
 		})
@@ -87,12 +89,16 @@ func OpenASN(file, namesFile string, reload time.Duration, env pipeline.Env) (*A
 func loadRoutingFiles(file, namesFile string, logger *slog.Logger) (*RoutingTable, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.FileOptionError("file", file, err)
 	}
 	defer f.Close()
 	t, err := LoadRoutingTable(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	var empty *noPrefixesError
+	switch {
+	case errors.As(err, &empty):
+		return nil, &pipeline.OptionError{Message: i18n.M("enricher.asn.empty", file, empty.malformed.Count), Err: err}
+	case err != nil:
+		return nil, pipeline.FileOptionError("file", file, err)
 	}
 	if t.Malformed.Count > 0 {
 		logger.Warn("routing table: malformed lines skipped", "file", file, "malformed", t.Malformed.String())
@@ -100,11 +106,11 @@ func loadRoutingFiles(file, namesFile string, logger *slog.Logger) (*RoutingTabl
 	if namesFile != "" {
 		nf, err := os.Open(namesFile)
 		if err != nil {
-			return nil, err
+			return nil, pipeline.FileOptionError("names_file", namesFile, err)
 		}
 		defer nf.Close()
 		if err := t.LoadNames(nf); err != nil {
-			return nil, fmt.Errorf("%s: %w", namesFile, err)
+			return nil, pipeline.FileOptionError("names_file", namesFile, err)
 		}
 		if t.MalformedNames.Count > 0 {
 			logger.Warn("AS names: malformed lines skipped", "file", namesFile, "malformed", t.MalformedNames.String())

@@ -28,7 +28,7 @@ func init() {
 				sides = []string{"source", "destination"}
 			}
 			if len(sides) == 0 {
-				return nil, errors.New("constituency: sides: name source, destination or both")
+				return nil, fmt.Errorf("constituency: %w", pipeline.OptionProblem("enricher.constituency.nosides"))
 			}
 			if env.Constituency == nil {
 				return nil, errConstituencyMissing
@@ -42,7 +42,7 @@ func init() {
 				case "destination":
 					t.destination = true
 				default:
-					return nil, fmt.Errorf("constituency: sides: want source and/or destination, got %q", side)
+					return nil, fmt.Errorf("constituency: %w", pipeline.OptionProblem("enricher.constituency.side", side))
 				}
 			}
 			return t, nil

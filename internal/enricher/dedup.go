@@ -2,7 +2,6 @@ package enricher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -169,20 +168,20 @@ type Dedup struct {
 // env.Store when there is one.
 func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, error) {
 	if cfg.Window < time.Second {
-		return nil, fmt.Errorf("dedup: window %v is shorter than a second", cfg.Window)
+		return nil, fmt.Errorf("dedup: %w", pipeline.OptionProblem("enricher.dedup.window", cfg.Window.String()))
 	}
 	switch {
 	case cfg.MaxKeys < 0 || cfg.MaxBytes < 0:
-		return nil, errors.New("dedup: max_bytes and max_keys cannot be negative")
+		return nil, fmt.Errorf("dedup: %w", pipeline.OptionProblem("enricher.dedup.negative"))
 	case cfg.MaxKeys > 0 && cfg.MaxBytes > 0:
-		return nil, errors.New("dedup: max_keys is deprecated and replaced by max_bytes: give only max_bytes")
+		return nil, fmt.Errorf("dedup: %w", pipeline.OptionProblem("enricher.dedup.both"))
 	case cfg.MaxKeys > 0:
 		cfg.MaxBytes = max(cfg.MaxKeys*dedupBytesPerKey, MinDedupMaxBytes)
 	case cfg.MaxBytes == 0:
 		cfg.MaxBytes = DefaultDedupMaxBytes
 	}
 	if cfg.MaxBytes < MinDedupMaxBytes {
-		return nil, fmt.Errorf("dedup: max_bytes %d is less than the least, %d", cfg.MaxBytes, MinDedupMaxBytes)
+		return nil, fmt.Errorf("dedup: %w", pipeline.OptionProblem("enricher.dedup.maxbytes", cfg.MaxBytes, MinDedupMaxBytes))
 	}
 	bits := cfg.fingerprintBits
 	if bits <= 0 || bits > fingerprintBits {
@@ -208,7 +207,7 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 		d.skip = make(map[string]bool, len(cfg.FilterKeys))
 		for _, k := range cfg.FilterKeys {
 			if _, ok := event.KindOf(k); !ok {
-				return nil, fmt.Errorf("dedup: filter_keys: %q is not a harmonized field name", k)
+				return nil, fmt.Errorf("dedup: %w", pipeline.OptionProblem("enricher.dedup.filterkey", k))
 			}
 			d.skip[k] = true
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -31,7 +32,7 @@ func init() {
 				return nil, fmt.Errorf("geoip: %w", err)
 			}
 			if o.File == "" {
-				return nil, fmt.Errorf("geoip: option file (a .mmdb database) is required")
+				return nil, fmt.Errorf("geoip: %w", pipeline.OptionProblem("enricher.geoip.nofile"))
 			}
 			return OpenGeoIP(o.File, o.Reload, env)
 		})
@@ -121,11 +122,11 @@ func OpenGeoIP(file string, reload time.Duration, env pipeline.Env) (*GeoIP, err
 func openGeoDatabase(file string) (*geoDatabase, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.FileOptionError("file", file, err)
 	}
 	r, err := maxminddb.OpenBytes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, &pipeline.OptionError{Message: i18n.M("enricher.geoip.notmmdb", file, err.Error()), Err: err}
 	}
 	// No r.Verify(): it also refuses databases whose metadata lacks
 	// optional parts (a description), which some producers leave out, and

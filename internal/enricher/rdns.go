@@ -3,7 +3,6 @@ package enricher
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -161,19 +161,19 @@ func NewReverseDNS(cfg ReverseDNSConfig, env pipeline.Env) (*ReverseDNS, error) 
 	}
 	if cfg.Resolver != "" {
 		if _, _, err := net.SplitHostPort(cfg.Resolver); err != nil {
-			return nil, fmt.Errorf("rdns: resolver %q: want host:port: %w", cfg.Resolver, err)
+			return nil, fmt.Errorf("rdns: %w", &pipeline.OptionError{Message: i18n.M("enricher.rdns.resolver", cfg.Resolver, err.Error()), Err: err})
 		}
 		r.servers = []string{cfg.Resolver}
 	} else {
 		conf, err := dns.ClientConfigFromFile("/etc/resolv.conf")
 		if err != nil {
-			return nil, fmt.Errorf("rdns: no resolver configured and none in /etc/resolv.conf: %w", err)
+			return nil, fmt.Errorf("rdns: %w", &pipeline.OptionError{Message: i18n.M("enricher.rdns.noresolvconf", i18n.FileProblem("/etc/resolv.conf", err)), Err: err})
 		}
 		for _, s := range conf.Servers {
 			r.servers = append(r.servers, net.JoinHostPort(s, conf.Port))
 		}
 		if len(r.servers) == 0 {
-			return nil, errors.New("rdns: no resolver configured and none in /etc/resolv.conf")
+			return nil, fmt.Errorf("rdns: %w", pipeline.OptionProblem("enricher.rdns.noservers"))
 		}
 	}
 	return r, nil

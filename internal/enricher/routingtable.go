@@ -103,9 +103,17 @@ func LoadRoutingTable(r io.Reader) (*RoutingTable, error) {
 		return nil, fmt.Errorf("read routing table: %w", err)
 	}
 	if t.count == 0 {
-		return nil, fmt.Errorf("read routing table: no prefixes (malformed lines: %s)", t.Malformed)
+		return nil, &noPrefixesError{t.Malformed}
 	}
 	return t, nil
+}
+
+// noPrefixesError is a routing table file without a single prefix: not
+// a routing table, or one whose every line is malformed.
+type noPrefixesError struct{ malformed LineErrors }
+
+func (e *noPrefixesError) Error() string {
+	return fmt.Sprintf("read routing table: no prefixes (malformed lines: %s)", e.malformed)
 }
 
 // parsePfx2asLine reads "addr<ws>bits<ws>origin" or "addr/bits<ws>origin".

@@ -51,7 +51,7 @@ type jsonlFile struct {
 // NewJSONL returns a JSON-lines output writing to pattern.
 func NewJSONL(pattern string, now func() time.Time) (*JSONL, error) {
 	if pattern == "" {
-		return nil, errors.New("jsonl output: option path is required")
+		return nil, fmt.Errorf("jsonl output: %w", pipeline.OptionProblem("output.jsonl.nopath"))
 	}
 	if now == nil {
 		now = time.Now

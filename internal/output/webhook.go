@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -81,17 +82,17 @@ type WebhookConfig struct {
 func NewWebhook(client *http.Client, logger *slog.Logger, cfg WebhookConfig) (*Webhook, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("webhook output: url: %w", err)
+		return nil, fmt.Errorf("webhook output: %w", &pipeline.OptionError{Message: i18n.M("pipeline.option.reason", "url", err.Error()), Err: err})
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("webhook output: url %q: want an http or https URL", cfg.URL)
+		return nil, fmt.Errorf("webhook output: %w", pipeline.OptionProblem("pipeline.option.httpurl", "url", cfg.URL))
 	}
 	switch cfg.Format {
 	case "":
 		cfg.Format = FormatNDJSON
 	case FormatNDJSON, FormatJSON:
 	default:
-		return nil, fmt.Errorf("webhook output: format %q: want %s or %s", cfg.Format, FormatNDJSON, FormatJSON)
+		return nil, fmt.Errorf("webhook output: %w", pipeline.OptionProblem("pipeline.option.choice", "format", FormatNDJSON+", "+FormatJSON, cfg.Format))
 	}
 	if cfg.Retries < 0 {
 		cfg.Retries = 0

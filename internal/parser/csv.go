@@ -2,12 +2,14 @@ package parser
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -85,71 +87,85 @@ func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
 		delim = "\t"
 	}
 	if len(delim) != 1 || delim == `"` || delim == "\n" || delim == "\r" {
-		return nil, fmt.Errorf("parser csv: option delimiter: want one character other than a quote or line break, got %q", delim)
+		return nil, csvProblem("parser.csv.delimiter", delim)
 	}
 	p.delim = delim[0]
 	p.hasHeader, p.skipLines, p.comment = o.HasHeader, o.SkipLines, o.Comment
 	if p.skipLines < 0 {
-		return nil, fmt.Errorf("parser csv: option skip_lines: want 0 or more, got %d", p.skipLines)
+		return nil, csvProblem("pipeline.option.atleast", "skip_lines", 0, p.skipLines)
 	}
 	columns := o.Columns
 	if len(columns) == 0 {
-		return nil, fmt.Errorf("parser csv: option columns: map at least one column to a field")
+		return nil, csvProblem("parser.csv.nocolumns")
 	}
 	mapped := map[string]string{} // field → column, to refuse a field mapped twice
 	for _, column := range event.SortedKeys(columns) {
 		field := strings.TrimSpace(columns[column])
-		if err := checkField(field); err != nil {
-			return nil, fmt.Errorf("parser csv: option columns.%s: %w", column, err)
+		if err := checkField("columns."+column, field); err != nil {
+			return nil, err
 		}
 		if other, dup := mapped[field]; dup {
-			return nil, fmt.Errorf("parser csv: option columns: field %s is mapped from both %q and %q", field, other, column)
+			return nil, csvProblem("parser.csv.twice", field, other, column)
 		}
 		mapped[field] = column
 		if i, err := strconv.Atoi(column); err == nil {
 			if i < 0 {
-				return nil, fmt.Errorf("parser csv: option columns.%s: a column index starts at 0", column)
+				return nil, csvProblem("parser.csv.index", column)
 			}
 			p.byIndex[i] = field
 			continue
 		}
 		if !p.hasHeader {
-			return nil, fmt.Errorf("parser csv: option columns.%s: a column name needs has_header: true; use a 0-based index", column)
+			return nil, csvProblem("parser.csv.name", column)
 		}
 		p.byName[strings.ToLower(strings.TrimSpace(column))] = field
 	}
 
 	constants := o.ConstantFields
 	for _, field := range event.SortedKeys(constants) {
-		if err := checkField(field); err != nil {
-			return nil, fmt.Errorf("parser csv: option constant_fields.%s: %w", field, err)
+		if err := checkField("constant_fields."+field, field); err != nil {
+			return nil, err
 		}
 		if column, dup := mapped[field]; dup {
-			return nil, fmt.Errorf("parser csv: option constant_fields.%s: field is also mapped from column %q", field, column)
+			return nil, csvProblem("parser.csv.constantmapped", field, column)
 		}
 		var value string
 		if event.IsExtra(field) {
 			value = strconv.Quote(constants[field])
 		} else if value, err = event.Normalize(field, constants[field]); err != nil {
-			return nil, fmt.Errorf("parser csv: option constant_fields.%s: %w", field, err)
+			reason := err.Error()
+			var fe *event.FieldError
+			if errors.As(err, &fe) {
+				reason = fe.Reason
+			}
+			return nil, fmt.Errorf("parser csv: %w", &pipeline.OptionError{
+				Message: i18n.M("parser.csv.constantvalue", field, constants[field], reason), Err: err})
 		}
 		p.constants = append(p.constants, event.Field{Key: field, Value: value})
 	}
 	if _, ok := constants["classification.type"]; !ok {
 		if _, ok := mapped["classification.type"]; !ok {
-			return nil, fmt.Errorf("parser csv: option constant_fields: classification.type is required (or map a column to it)")
+			return nil, csvProblem("parser.csv.notype")
 		}
 	}
 	return p, nil
 }
 
-// checkField accepts the fields a CSV column or constant may fill.
-func checkField(field string) error {
+// csvProblem is the csv parser's option problem id (with args): the
+// English names the parser, as every error of NewCSV does.
+func csvProblem(id string, args ...any) error {
+	return fmt.Errorf("parser csv: %w", pipeline.OptionProblem(id, args...))
+}
+
+// checkField accepts the fields a CSV column or constant, the option at
+// key, may fill.
+func checkField(key, field string) error {
 	if field == "raw" {
-		return fmt.Errorf("raw is the source line and set by the parser")
+		return csvProblem("parser.csv.raw", key)
 	}
 	if _, ok := event.KindOf(field); !ok {
-		return fmt.Errorf("%q is %w", field, event.ErrUnknownField)
+		return fmt.Errorf("parser csv: %w", &pipeline.OptionError{
+			Message: i18n.M("parser.csv.unknownfield", key, field), Err: event.ErrUnknownField})
 	}
 	return nil
 }

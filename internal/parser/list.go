@@ -3,7 +3,6 @@ package parser
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -55,10 +54,10 @@ func NewList(env pipeline.Env, opts pipeline.Options) (*List, error) {
 	}
 	typ := strings.ToLower(strings.TrimSpace(o.Type))
 	if typ == "" {
-		return nil, errors.New("parser list: option type is required: the classification.type of every line")
+		return nil, fmt.Errorf("parser list: %w", pipeline.OptionProblem("parser.list.notype"))
 	}
 	if !taxonomy.ValidType(typ) {
-		return nil, fmt.Errorf("parser list: option type: %q is not a classification type (known: %s)", typ, strings.Join(taxonomy.Types(), ", "))
+		return nil, fmt.Errorf("parser list: %w", pipeline.OptionProblem("parser.list.type", typ, strings.Join(taxonomy.Types(), ", ")))
 	}
 	return &List{typ: typ, identifier: strings.TrimSpace(o.Identifier), text: text}, nil
 }

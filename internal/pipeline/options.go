@@ -25,6 +25,20 @@ type OptionError struct {
 	Err     error
 }
 
+// OptionProblem is an OptionError saying the message id with args: a
+// module's own check of its options (one it needs that is missing,
+// values that do not go together) said in the reader's language.
+func OptionProblem(id string, args ...any) *OptionError {
+	return &OptionError{Message: i18n.M(id, args...)}
+}
+
+// FileOptionError is the file at path, named by option key, that cannot
+// be read: it does not exist, Vigil may not read it, or the system's
+// reason (i18n.FileProblem).
+func FileOptionError(key, path string, err error) *OptionError {
+	return &OptionError{Message: i18n.M("pipeline.option.reason", key, i18n.FileProblem(path, err)), Err: err}
+}
+
 func (e *OptionError) Error() string         { return e.Message.String() }
 func (e *OptionError) Unwrap() error         { return e.Err }
 func (e *OptionError) Explain() i18n.Message { return e.Message }
