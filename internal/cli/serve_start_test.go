@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -36,6 +37,13 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 	if err := os.Remove(filepath.Join(keyLost, "secrets.key")); err != nil {
 		t.Fatal(err)
 	}
+	// A database whose table of state, where the secret key's check
+	// is kept, is gone.
+	noState := filepath.Join(dir, "no-state")
+	if code, _, errOut := run(t, "", "migrate", "--data", noState); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, errOut)
+	}
+	dropTable(t, filepath.Join(noState, "vigil.db"), "state")
 	// The embedded NATS server's address, held by another program.
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,6 +72,8 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		{"secret key", []string{"--data", keyLost},
 			"vigil serve: the database holds sealed secrets, but there is no secret key: restore " + filepath.Join(keyLost, "secrets.key") +
 				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
+		{"secret key check", []string{"--data", noState},
+			"vigil serve: the check of the secret key cannot be read from the database: SQL logic error: no such table: state (1)\n", "cannot be read"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		// More than any disk holds: the embedded server refuses the stream.
@@ -205,5 +215,19 @@ func TestModuleErrorsInEveryLanguage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// dropTable drops table from the SQLite database at path, as a damaged
+// database would lack it.
+func dropTable(t *testing.T, path, table string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DROP TABLE " + table); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -45,3 +45,19 @@ func SystemReason(err error) (reason, path string) {
 	}
 	return err.Error(), ""
 }
+
+// LowLevelReason is the reason at the bottom of err's chain of wrappers:
+// the system's, a driver's or a library's own text ("SQL logic error: no
+// such table: state (1)", "connection refused"), without the English
+// context that Vigil's layers add on the way up ("sqlitestore: get state
+// x: "). A sentence that says in the reader's language what failed ends
+// with it. An error that wraps several (errors.Join) is said whole.
+func LowLevelReason(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}

@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -60,6 +61,23 @@ func TestSystemReason(t *testing.T) {
 		reason, path := SystemReason(tt.err)
 		if reason != tt.reason || path != tt.path {
 			t.Errorf("SystemReason(%v) = %q, %q, want %q, %q", tt.err, reason, path, tt.reason, tt.path)
+		}
+	}
+}
+
+func TestLowLevelReason(t *testing.T) {
+	driver := errors.New("SQL logic error: no such table: state (1)")
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{driver, driver.Error()},
+		{fmt.Errorf("sqlitestore: get state x: %w", driver), driver.Error()},
+		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrPermission})), "permission denied"},
+		{fmt.Errorf("wrapped: %w", errors.Join(errors.New("one"), errors.New("two"))), "one\ntwo"},
+	} {
+		if got := LowLevelReason(tt.err); got != tt.want {
+			t.Errorf("LowLevelReason(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -388,5 +389,125 @@ func TestSealedValueIsBoundToItsRecord(t *testing.T) {
 	}
 	if got, err := box.Open(v, totpContext(1)); err != nil || string(got) != totpSecret {
 		t.Errorf("Open = %q, %v", got, err)
+	}
+}
+
+// failingStore fails the State calls it has an error for, as a database
+// does: its own reason wrapped in the store's English context.
+type failingStore struct {
+	store.Store
+	get, put error
+}
+
+func (s failingStore) GetState(ctx context.Context, key string) ([]byte, error) {
+	if s.get != nil {
+		return nil, fmt.Errorf("sqlitestore: get state %s: %w", key, s.get)
+	}
+	return s.Store.GetState(ctx, key)
+}
+
+func (s failingStore) PutState(ctx context.Context, key string, value []byte) error {
+	if s.put != nil {
+		return fmt.Errorf("sqlitestore: put state %s: %w", key, s.put)
+	}
+	return s.Store.PutState(ctx, key, value)
+}
+
+// failingAccounts fails the calls it has an error for.
+type failingAccounts struct {
+	auth.Accounts
+	list, update, audit error
+}
+
+func (a failingAccounts) ListUsers(ctx context.Context) ([]auth.User, error) {
+	if a.list != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", a.list)
+	}
+	return a.Accounts.ListUsers(ctx)
+}
+
+func (a failingAccounts) UpdateUser(ctx context.Context, u auth.User) error {
+	if a.update != nil {
+		return fmt.Errorf("sqlitestore: update user: %w", a.update)
+	}
+	return a.Accounts.UpdateUser(ctx, u)
+}
+
+func (a failingAccounts) AddAudit(ctx context.Context, e auth.AuditEntry) error {
+	if a.audit != nil {
+		return fmt.Errorf("sqlitestore: add audit: %w", a.audit)
+	}
+	return a.Accounts.AddAudit(ctx, e)
+}
+
+// TestDatabaseFailuresAreClearErrors: the database failing while Open
+// checks the key or seals what an earlier version left plain is said in
+// the operator's language, naming what could not be read or written,
+// with the database's own reason last and none of the store's English
+// context.
+func TestDatabaseFailuresAreClearErrors(t *testing.T) {
+	ctx := context.Background()
+	reason := errors.New("disk I/O error (10)")
+	c := i18n.Embedded()
+	for _, tt := range []struct {
+		name string
+		// plain makes a database of an earlier version: a TOTP secret
+		// not sealed yet.
+		plain bool
+		st    func(store.Store) store.Store
+		acc   func(auth.Accounts) auth.Accounts
+		en    string
+	}{
+		{"key check unreadable", false, func(s store.Store) store.Store { return failingStore{Store: s, get: reason} }, nil,
+			"sealed: the check of the secret key cannot be read from the database: disk I/O error (10)"},
+		{"key check not written", false, func(s store.Store) store.Store { return failingStore{Store: s, put: reason} }, nil,
+			"sealed: the check of the secret key cannot be written to the database: disk I/O error (10)"},
+		{"new key not audited", false, nil, func(a auth.Accounts) auth.Accounts { return failingAccounts{Accounts: a, audit: reason} },
+			"sealed: the new secret key cannot be recorded in the database's audit log: disk I/O error (10)"},
+		{"accounts unreadable", false, nil, func(a auth.Accounts) auth.Accounts { return failingAccounts{Accounts: a, list: reason} },
+			"sealed: the accounts whose TOTP secrets are to be sealed cannot be read from the database: disk I/O error (10)"},
+		{"TOTP secret not sealed", true, nil, func(a auth.Accounts) auth.Accounts { return failingAccounts{Accounts: a, update: reason} },
+			"sealed: the TOTP secret of ann cannot be sealed in the database: disk I/O error (10)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			raw := openRaw(t, dir)
+			defer raw.Close()
+			if tt.plain {
+				if err := raw.CreateUser(ctx, &auth.User{Name: "ann", Role: auth.RoleAnalyst, TOTPSecret: totpSecret}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var st store.Store = raw.Store
+			var acc auth.Accounts = raw.Accounts
+			if tt.st != nil {
+				st = tt.st(st)
+			}
+			if tt.acc != nil {
+				acc = tt.acc(acc)
+			}
+			_, _, err := Open(ctx, st, acc, Options{DataDir: dir, Getenv: noEnv})
+			if err == nil || err.Error() != tt.en {
+				t.Fatalf("err = %v\nwant %s", err, tt.en)
+			}
+			if !errors.Is(err, reason) {
+				t.Errorf("%v does not wrap the database's error", err)
+			}
+			m, ok := i18n.Explain(err)
+			if !ok {
+				t.Fatalf("%v does not explain itself", err)
+			}
+			for _, lang := range []string{"nl", "fr", "de"} {
+				got := m.In(c, lang)
+				if !strings.HasSuffix(got, ": "+reason.Error()) && !strings.HasSuffix(got, " : "+reason.Error()) {
+					t.Errorf("%s: %q does not end with the database's reason", lang, got)
+				}
+				for _, english := range []string{"cannot", "the ", "sqlitestore", m.ID} {
+					if strings.Contains(got, english) {
+						t.Errorf("%s: %q says %q", lang, got, english)
+					}
+				}
+			}
+		})
 	}
 }

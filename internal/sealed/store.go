@@ -65,7 +65,7 @@ func Open(ctx context.Context, st store.Store, acc auth.Accounts, opts Options) 
 	check, err := st.GetState(ctx, keyCheckState)
 	checked := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fmt.Errorf("sealed: read key check: %w", err)
+		return nil, nil, storeError(err, "sealed.db.keycheck.read")
 	}
 	key, err := LoadKey(opts.DataDir, opts.Getenv, !checked)
 	if err != nil {
@@ -85,13 +85,13 @@ func Open(ctx context.Context, st store.Store, acc auth.Accounts, opts Options) 
 			return nil, nil, err
 		}
 		if err := st.PutState(ctx, keyCheckState, []byte(sealedCheck)); err != nil {
-			return nil, nil, fmt.Errorf("sealed: store key check: %w", err)
+			return nil, nil, storeError(err, "sealed.db.keycheck.store")
 		}
 	}
 	if key.Created {
 		if err := acc.AddAudit(ctx, auth.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.key.create",
 			Target: key.Source, Detail: "a new secret key for the secrets in the database"}); err != nil {
-			return nil, nil, fmt.Errorf("sealed: audit: %w", err)
+			return nil, nil, storeError(err, "sealed.db.audit.key")
 		}
 		log.Warn("a new secret key was made: back it up with the database; without it the TOTP secrets and the team key cannot be read",
 			"file", key.Source)
@@ -126,7 +126,7 @@ func WrapAccounts(acc auth.Accounts, box *Box) *Accounts { return &Accounts{Acco
 func sealPlain(ctx context.Context, s *Store, a *Accounts, log *slog.Logger) error {
 	users, err := a.Accounts.ListUsers(ctx)
 	if err != nil {
-		return fmt.Errorf("sealed: seal stored secrets: %w", err)
+		return storeError(err, "sealed.db.users")
 	}
 	n := 0
 	for _, u := range users {
@@ -137,7 +137,7 @@ func sealPlain(ctx context.Context, s *Store, a *Accounts, log *slog.Logger) err
 			return err
 		}
 		if err := a.Accounts.UpdateUser(ctx, u); err != nil {
-			return fmt.Errorf("sealed: seal the TOTP secret of %s: %w", u.Name, err)
+			return storeError(err, "sealed.db.totp", u.Name)
 		}
 		n++
 	}
@@ -147,13 +147,13 @@ func sealPlain(ctx context.Context, s *Store, a *Accounts, log *slog.Logger) err
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("sealed: seal %s: %w", k, err)
+			return storeError(err, "sealed.db.state", k)
 		}
 		if IsSealed(string(v)) {
 			continue
 		}
 		if err := s.PutState(ctx, k, v); err != nil {
-			return err
+			return storeError(err, "sealed.db.state", k)
 		}
 		n++
 	}
@@ -161,10 +161,30 @@ func sealPlain(ctx context.Context, s *Store, a *Accounts, log *slog.Logger) err
 		log.Info("secrets stored in plain text by an earlier version are sealed now", "count", n)
 		if err := a.AddAudit(ctx, auth.AuditEntry{Time: time.Now().UTC(), Actor: "vigil", Action: "secrets.seal",
 			Detail: strconv.Itoa(n) + " secrets stored in plain text sealed"}); err != nil {
-			return fmt.Errorf("sealed: audit: %w", err)
+			return storeError(err, "sealed.db.audit.seal")
 		}
 	}
 	return nil
+}
+
+// StoreError is the database failing Open while it checks the key or
+// seals what an earlier version left plain: a sentence in the
+// operator's language (Explain) that says what could not be read or
+// written, ending with the database's own reason. Error says it in
+// English.
+type StoreError struct {
+	Message i18n.Message
+	Err     error
+}
+
+func (e *StoreError) Error() string         { return "sealed: " + e.Message.String() }
+func (e *StoreError) Unwrap() error         { return e.Err }
+func (e *StoreError) Explain() i18n.Message { return e.Message }
+
+// storeError is err of the database behind the sentence id, said with
+// args and the database's reason.
+func storeError(err error, id string, args ...any) *StoreError {
+	return &StoreError{Message: i18n.M(id, append(args, i18n.LowLevelReason(err))...), Err: err}
 }
 
 // totpContext binds a TOTP secret to its account.
@@ -303,4 +323,8 @@ func (s *Store) ListState(ctx context.Context, prefix string) (map[string][]byte
 	return m, nil
 }
 
-var _ store.Store = (*Store)(nil)
+// Interface guards.
+var (
+	_ store.Store    = (*Store)(nil)
+	_ i18n.Explained = (*StoreError)(nil)
+)
