@@ -46,7 +46,7 @@ func newFeedSet(a *app, env pipeline.Env, withCollectors bool) *feedSet {
 func (a *app) effectiveFeeds(ctx context.Context) ([]config.EffectiveFeed, error) {
 	overrides, err := a.store.ListFeedOverrides(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read the feeds' overrides: %w", err)
+		return nil, failedWithReason(err, "cli.feeds.overrides")
 	}
 	return config.EffectiveFeeds(a.cfg.Feeds, overrides), nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/console"
 	"github.com/vigil-cert/vigil/internal/demo"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/publication"
@@ -150,6 +152,15 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	if *role == "worker" {
 		a.log.Info("worker started", "nats", cfg.NATS.URL, "workers", cfg.Pipeline.Workers)
 	} else if err := a.startTeamJobs(ctx, group, runner, reg, demoSet, c); err != nil {
+		// A job that failed while the others were being set up cancelled
+		// the setup: its failure is the one to tell, not the setup's
+		// cancellation.
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			cancel()
+			if jobErr := group.wait(); jobErr != nil {
+				return a.jobFailed(jobErr)
+			}
+		}
 		return err
 	}
 	<-ctx.Done()
@@ -158,10 +169,21 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		a.log.Warn("closing pipeline stages", "err", err)
 	}
 	if runErr != nil {
-		return runErr
+		return a.jobFailed(runErr)
 	}
 	a.log.Info("vigil stopped")
 	return nil
+}
+
+// jobFailed logs the whole English chain of err, a job's failure, and
+// returns it: the operator is told what failed in their language, with
+// only the system's reason.
+func (a *app) jobFailed(err error) error {
+	var failed *jobError
+	if errors.As(err, &failed) {
+		a.log.Error("job failed", "job", failed.name, "err", failed.err)
+	}
+	return err
 }
 
 // startTeamJobs starts what only a full process runs, beside the workers:
@@ -345,8 +367,8 @@ func (a *app) startWeb(group *jobs, runner *pipeline.Runner, reg *prometheus.Reg
 }
 
 // jobs runs serve's long-running jobs in one errgroup: the first job to
-// fail cancels the context of all of them, and wait returns its error,
-// prefixed with the job's name. A job ending with context.Canceled has
+// fail cancels the context of all of them, and wait returns its error as
+// a jobError, which names the job. A job ending with context.Canceled has
 // only stopped, and does not fail.
 type jobs struct {
 	group *errgroup.Group
@@ -359,15 +381,35 @@ func newJobs(ctx context.Context) (*jobs, context.Context) {
 	return &jobs{group: g, ctx: ctx}, ctx
 }
 
-// run starts job f, named name.
+// run starts job f, named name: the catalogue says it as cli.job.<name
+// without its spaces>.
 func (j *jobs) run(name string, f func(context.Context) error) {
 	j.group.Go(func() error {
 		if err := f(j.ctx); err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s: %w", name, err)
+			return &jobError{name: name, err: err}
 		}
 		return nil
 	})
 }
+
+// jobError is a job of serve's that failed while running, said in the
+// operator's language: the job, and what it failed with, its own message
+// when it has one, else the system's or the driver's reason without the
+// English context around it (which the log has).
+type jobError struct {
+	name string
+	err  error
+}
+
+func (e *jobError) Error() string { return e.Explain().String() }
+func (e *jobError) Unwrap() error { return e.err }
+
+func (e *jobError) Explain() i18n.Message {
+	return i18n.M("cli.job.failed", i18n.M(jobMessageID(e.name)), reasonOf(e.err))
+}
+
+// jobMessageID is the catalogue's ID of the job's name.
+func jobMessageID(name string) string { return "cli.job." + strings.ReplaceAll(name, " ", "") }
 
 // wait waits for every job to end and returns the first failure.
 func (j *jobs) wait() error { return j.group.Wait() }

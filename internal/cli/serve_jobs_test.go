@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // TestJobsManyFailures shows that any number of failing jobs ends serve's
@@ -30,8 +36,9 @@ func TestJobsManyFailures(t *testing.T) {
 	go func() { done <- group.wait() }()
 	select {
 	case err := <-done:
-		if err == nil || err.Error() != "first: broken" {
-			t.Errorf("wait = %v, want first: broken", err)
+		var failed *jobError
+		if !errors.As(err, &failed) || failed.name != "first" || failed.err.Error() != "broken" {
+			t.Errorf("wait = %v, want the job first failing with broken", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("wait blocked")
@@ -58,5 +65,62 @@ func TestJobsStopWithoutError(t *testing.T) {
 	cancel()
 	if err := group.wait(); err != nil {
 		t.Fatalf("wait = %v, want nil: a cancelled job has only stopped", err)
+	}
+}
+
+// TestJobFailuresInEveryLanguage: a job of serve's that fails while
+// running is said in the operator's language, naming the job; every job
+// this package starts has its name in the catalogue, in Dutch, French
+// and German words of their own. The reason is the driver's or the
+// system's, without the English context around it, or the error's own
+// message when it has one.
+func TestJobFailuresInEveryLanguage(t *testing.T) {
+	c := i18n.Embedded()
+	names := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`group\.run\("([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+			names[m[1]] = true
+		}
+	}
+	if len(names) < 15 {
+		t.Errorf("only %d jobs found: %v", len(names), names)
+	}
+	for name := range names {
+		id := jobMessageID(name)
+		if !c.Has(id) {
+			t.Errorf("job %q: %s is not in the catalogue", name, id)
+			continue
+		}
+		for _, lang := range []string{"nl", "fr", "de"} {
+			if c.Text(lang, id) == c.Text("en", id) {
+				t.Errorf("job %q: %s in %s is the English", name, id, lang)
+			}
+		}
+	}
+
+	driver := errors.New("SQL logic error: no such table: feed_overrides_version (1)")
+	err := error(&jobError{name: "feeds", err: fmt.Errorf("sqlitestore: feed overrides version: %w", driver)})
+	if want := `the job "feed changes from the console" stopped: ` + driver.Error(); err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+	m, _ := i18n.Explain(err)
+	for _, lang := range []string{"nl", "fr", "de"} {
+		got := m.In(c, lang)
+		if !strings.HasSuffix(got, driver.Error()) || strings.Contains(got, "sqlitestore") || strings.Contains(got, "stopped") || strings.Contains(got, "cli.job") {
+			t.Errorf("%s: %q", lang, got)
+		}
+	}
+	// An error that says itself is said in the job's sentence.
+	err = &jobError{name: "mail in", err: fmt.Errorf("mail in: %w", &startError{message: i18n.M("cli.start.site", "x")})}
+	if m, _ := i18n.Explain(err); !strings.Contains(m.In(c, "de"), c.T("de", "cli.start.site", "x")) {
+		t.Errorf("in German %q does not say the error's own message", m.In(c, "de"))
 	}
 }

@@ -16,7 +16,8 @@ import (
 // TestServeStartErrorsInEveryLanguage: what stops `vigil serve` on
 // start-up (a data directory that cannot be made, a database that cannot
 // be opened, a message bus that cannot be set up, a pipeline module that
-// cannot be built, a social channel's secret that is not there) is said in the operator's language: in
+// cannot be built, a social channel's secret that is not there), or a job
+// of it that fails once it runs, is said in the operator's language: in
 // English as the catalogue says it, and in Dutch, French and German a
 // sentence of that language, neither the English nor a catalogue ID.
 func TestServeStartErrorsInEveryLanguage(t *testing.T) {
@@ -44,6 +45,15 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		t.Fatalf("migrate: exit %d\n%s", code, errOut)
 	}
 	dropTable(t, filepath.Join(noState, "vigil.db"), "state")
+	// A database without the console's changes to the feeds, and one
+	// without their version, which serve polls once it runs.
+	noOverrides, noVersion := filepath.Join(dir, "no-overrides"), filepath.Join(dir, "no-version")
+	for path, table := range map[string]string{noOverrides: "feed_overrides", noVersion: "feed_overrides_version"} {
+		if code, _, errOut := run(t, "", "migrate", "--data", path); code != 0 {
+			t.Fatalf("migrate: exit %d\n%s", code, errOut)
+		}
+		dropTable(t, filepath.Join(path, "vigil.db"), table)
+	}
 	// The embedded NATS server's address, held by another program.
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,6 +84,11 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 				" from the backup made with the database, or set VIGIL_SECRET_KEY\n", "no secret key"},
 		{"secret key check", []string{"--data", noState},
 			"vigil serve: the check of the secret key cannot be read from the database: SQL logic error: no such table: state (1)\n", "cannot be read"},
+		{"feed overrides", []string{"--data", noOverrides, "--listen", "127.0.0.1:0"},
+			"vigil serve: the changes made to the feeds in the console cannot be read from the database: SQL logic error: no such table: feed_overrides (1)\n", "cannot be read"},
+		// A job that fails once serve runs stops it too.
+		{"job", []string{"--data", noVersion, "--listen", "127.0.0.1:0"},
+			`vigil serve: the job "feed changes from the console" stopped: SQL logic error: no such table: feed_overrides_version (1)` + "\n", "stopped"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		// More than any disk holds: the embedded server refuses the stream.

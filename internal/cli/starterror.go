@@ -51,6 +51,24 @@ func failedWithDetail(err error, id string, args ...any) error {
 	return &startError{i18n.M(id, append(slices.Clip(args), detailOf(err))...), err}
 }
 
+// failedWithReason is err behind the sentence id (with args), err being
+// a failure of the database or the system: its own message when it has
+// one, else the driver's or the system's reason without the English
+// context Vigil's layers put around it (reasonOf).
+func failedWithReason(err error, id string, args ...any) error {
+	return &startError{i18n.M(id, append(slices.Clip(args), reasonOf(err))...), err}
+}
+
+// reasonOf is err as the last part of a sentence in the reader's
+// language: its message when it explains itself, else the reason at the
+// bottom of its chain (i18n.LowLevelReason).
+func reasonOf(err error) any {
+	if m, ok := i18n.Explain(err); ok {
+		return m
+	}
+	return i18n.LowLevelReason(err)
+}
+
 // detailOf is err as the detail of a sentence: its message when it
 // explains itself, else its text.
 func detailOf(err error) any {
@@ -85,5 +103,8 @@ func moduleError(key string, err error) error {
 	return &config.Error{Key: key, Message: i18n.M("cli.start.module", detailOf(cause)), Err: err}
 }
 
-// Interface guard.
-var _ i18n.Explained = (*startError)(nil)
+// Interface guards.
+var (
+	_ i18n.Explained = (*startError)(nil)
+	_ i18n.Explained = (*jobError)(nil)
+)
