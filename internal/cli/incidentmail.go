@@ -73,7 +73,7 @@ func mailIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	id, err := notify.LoadIdentity(ctx, a.store)
 	if err != nil {
-		return err
+		return a.identityError(err)
 	}
 	s := &correspond.Sender{DB: a.store.DB(), Identity: id, From: a.cfg.Notify.From}
 	sent, err := s.Send(ctx, incidentActor, m)

@@ -20,7 +20,7 @@ func (a *app) startMailIn(group *jobs) error {
 	if cfg.Listen != "" {
 		srv, err := mailin.NewServer(cfg, a.store, a.log.With("job", "mail in"))
 		if err != nil {
-			return err
+			return failedTo(err, "cli.start.mailin.certificate", cfg.CertFile, cfg.KeyFile)
 		}
 		ln, err := listen(cfg.Listen, "mail_in.listen")
 		if err != nil {

@@ -83,11 +83,11 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 	var demoSet *demo.Set
 	if *demoFlag {
 		if demoSet, err = demo.Prepare(cfg.Data); err != nil {
-			return err
+			return failedTo(err, "cli.start.demo", filepath.Join(cfg.Data, "demo"))
 		}
 		defer demoSet.Close()
 		if err := demoSet.StartMailbox(slog.New(slog.NewTextHandler(c.stderr, nil))); err != nil {
-			return err
+			return failedTo(err, "cli.start.demomailbox", demoSet.MailDir())
 		}
 		demoSet.Configure(&cfg)
 	}
@@ -206,12 +206,12 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if demoSet != nil {
 		demoSet.Publishing = publications
 		if err := demoSet.Load(ctx, a.store); err != nil {
-			return err
+			return failedTo(err, "cli.start.demoload")
 		}
 		// The demo's organisations are in the store now; tag the
 		// demo's reports with them from the first one on.
 		if err := a.directory.Reload(ctx); err != nil {
-			return err
+			return failedTo(err, "cli.start.constituency")
 		}
 	}
 	// The web listeners first: the site's address (the demo's https one,
@@ -245,7 +245,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 		group.run("outbox", leased("outbox", notes.sender.Run))
 	}
 	if err := a.startNewsletter(ctx, group, notes, publications); err != nil {
-		return err
+		return failedTo(err, "cli.start.newsletter")
 	}
 	constituents, err := a.productsSender(notes)
 	if err != nil {
@@ -257,17 +257,17 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	}
 	worker, err := a.startPublishing(group, c.getenv, extra...)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.start.publishing")
 	}
 	outbox.Store(worker)
 	base, err := a.startWeb(group, runner, reg, notes, lns)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.start.web")
 	}
 	webStarted = true
 	if cfg.MailIn.Enabled() {
 		if err := a.startMailIn(group); err != nil {
-			return err
+			return failedTo(err, "cli.start.mailin")
 		}
 	}
 	if cfg.IncidentAlerts.Enabled() {
@@ -280,7 +280,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	group.run("feeds", func(ctx context.Context) error { return a.followFeeds(ctx, runner) })
 	a.log.Info("vigil is running", "url", base, "data", cfg.Data, "inbox", cfg.Path("inbox"), "version", Version)
 	if token, err := auth.EnsureSetupToken(ctx, a.store); err != nil {
-		return err
+		return failedTo(err, "cli.start.setuptoken")
 	} else if token != "" {
 		a.log.Warn("no user yet: open this one-time link to create the first administrator",
 			"url", base+"/setup?token="+token)

@@ -66,7 +66,7 @@ func (a *app) startNewsletter(ctx context.Context, group *jobs, notes *notificat
 	// records nothing in the outbox's queue.
 	relay, err := outbox.NewSender(a.cfg.SMTP, nil, a.log)
 	if err != nil {
-		return err
+		return relayError(a.cfg.SMTP.Host, err)
 	}
 	mailer := &newsletter.Mailer{Store: a.store.Newsletter, Mails: mails, Relay: relay, Log: a.log.With("component", "newsletter"),
 		Poll: cfg.Poll, Publications: a.store.Publications}

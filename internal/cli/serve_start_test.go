@@ -54,6 +54,23 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		}
 		dropTable(t, filepath.Join(path, "vigil.db"), table)
 	}
+	// A demo whose directory, or whose mailbox's, is a file.
+	demoIsAFile, mailIsAFile := filepath.Join(dir, "demo-is-a-file"), filepath.Join(dir, "mail-is-a-file")
+	for _, path := range []string{filepath.Join(demoIsAFile, "demo"), filepath.Join(mailIsAFile, "demo", "mail")} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A team key in the database that is no key: an earlier version's
+	// plain text, sealed at start and then read.
+	brokenKey := filepath.Join(dir, "broken-key")
+	if code, _, errOut := run(t, "", "migrate", "--data", brokenKey); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, errOut)
+	}
+	execSQL(t, filepath.Join(brokenKey, "vigil.db"), "INSERT INTO state (key, value) VALUES ('notify/identity', 'not a key')")
 	// The embedded NATS server's address, held by another program.
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,6 +106,12 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		// A job that fails once serve runs stops it too.
 		{"job", []string{"--data", noVersion, "--listen", "127.0.0.1:0"},
 			`vigil serve: the job "feed changes from the console" stopped: SQL logic error: no such table: feed_overrides_version (1)` + "\n", "stopped"},
+		{"demo", []string{"--demo", "--data", demoIsAFile, "--listen", "127.0.0.1:0"},
+			"vigil serve: the demo's data set cannot be written to " + filepath.Join(demoIsAFile, "demo") + ": not a directory\n", "cannot be written"},
+		{"demo mailbox", []string{"--demo", "--data", mailIsAFile, "--listen", "127.0.0.1:0"},
+			"vigil serve: the demo's mailbox in " + filepath.Join(mailIsAFile, "demo", "mail") + " cannot be started: not a directory\n", "cannot be started"},
+		{"team key", []string{"--data", brokenKey, "--listen", "127.0.0.1:0"},
+			"vigil serve: the team's OpenPGP key kept in the database cannot be used (the log says why): import or generate it again under Notifications → Identity\n", "cannot be used"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		// More than any disk holds: the embedded server refuses the stream.
@@ -237,12 +260,18 @@ func TestModuleErrorsInEveryLanguage(t *testing.T) {
 // database would lack it.
 func dropTable(t *testing.T, path, table string) {
 	t.Helper()
+	execSQL(t, path, "DROP TABLE "+table)
+}
+
+// execSQL runs statement on the SQLite database at path.
+func execSQL(t *testing.T, path, statement string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("DROP TABLE " + table); err != nil {
+	if _, err := db.Exec(statement); err != nil {
 		t.Fatal(err)
 	}
 }

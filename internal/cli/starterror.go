@@ -23,10 +23,12 @@ func (e *startError) Unwrap() error         { return e.err }
 func (e *startError) Explain() i18n.Message { return e.message }
 
 // newStartError is err behind the sentence id, said with args and then
-// err's text (Go's own) as the detail: the system's reason alone when
-// the sentence names the file it is about.
+// err's text as the detail: Go's own, a driver's or the system's, without
+// the English context Vigil's layers put around it (i18n.LowLevelReason);
+// the system's reason alone when the sentence names the file it is
+// about.
 func newStartError(err error, id string, args ...any) *startError {
-	detail := err.Error()
+	detail := i18n.LowLevelReason(err)
 	if reason, path := i18n.SystemReason(err); path != "" && slices.Contains(args, any(path)) {
 		detail = reason
 	}

@@ -3,6 +3,7 @@ package i18n
 import (
 	"errors"
 	"io/fs"
+	"reflect"
 )
 
 // FileProblem says why the file at path cannot be read, from the error
@@ -46,18 +47,20 @@ func SystemReason(err error) (reason, path string) {
 	return err.Error(), ""
 }
 
-// LowLevelReason is the reason at the bottom of err's chain of wrappers:
-// the system's, a driver's or a library's own text ("SQL logic error: no
-// such table: state (1)", "connection refused"), without the English
-// context that Vigil's layers add on the way up ("sqlitestore: get state
-// x: "). A sentence that says in the reader's language what failed ends
-// with it. An error that wraps several (errors.Join) is said whole.
+// LowLevelReason is err without the English context that Vigil's
+// layers put around it on the way up with fmt.Errorf ("sqlitestore: get
+// state x: "): the system's, a driver's or a library's own text ("SQL
+// logic error: no such table: state (1)", "open /x: permission denied",
+// "dial tcp 192.0.2.1:25: connect: connection refused"). A sentence that
+// says in the reader's language what failed ends with it.
 func LowLevelReason(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
-		}
-		err = next
+	for isWrapper(err) {
+		err = errors.Unwrap(err)
 	}
+	return err.Error()
+}
+
+// isWrapper reports whether err is fmt.Errorf's wrapping of one error.
+func isWrapper(err error) bool {
+	return reflect.TypeOf(err).String() == "*fmt.wrapError" && errors.Unwrap(err) != nil
 }

@@ -73,7 +73,8 @@ func TestLowLevelReason(t *testing.T) {
 	}{
 		{driver, driver.Error()},
 		{fmt.Errorf("sqlitestore: get state x: %w", driver), driver.Error()},
-		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrPermission})), "permission denied"},
+		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrPermission})), "open /x: permission denied"},
+		{fmt.Errorf("a: %w and %w", driver, fs.ErrPermission), "a: " + driver.Error() + " and permission denied"},
 		{fmt.Errorf("wrapped: %w", errors.Join(errors.New("one"), errors.New("two"))), "one\ntwo"},
 	} {
 		if got := LowLevelReason(tt.err); got != tt.want {
