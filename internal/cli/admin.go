@@ -288,7 +288,7 @@ func (c *cmdEnv) userByName(ctx context.Context, a *app, name string) (auth.User
 		return u, c.fail("cli.user.notfound", name)
 	}
 	if err != nil {
-		return u, fmt.Errorf("user %q: %w", name, err)
+		return u, failedTo(err, "cli.user.read", name)
 	}
 	return u, nil
 }

@@ -139,7 +139,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 		return fmt.Errorf("%s: %s", file, c.tn("cli.constituency.import.errors", errs))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: %s", file, c.explain(err))
 	}
 	c.printProblems(file, notes)
 
@@ -167,7 +167,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	}
 	res, err := a.store.ImportOrganisations(ctx, orgs, replace)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", file, err)
+		return failedTo(err, "cli.constituency.import.failed", file)
 	}
 	detail := fmt.Sprintf("%d created, %d updated, %d deleted", res.Created, res.Updated, res.Deleted)
 	if replace {
@@ -175,7 +175,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "constituency.import",
 		Target: file, Detail: detail}); err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return failedTo(err, "cli.constituency.import.audit", file)
 	}
 	summary := c.t("cli.constituency.import.done", res.Created, res.Updated, res.Deleted)
 	if replace {
@@ -287,7 +287,7 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 	}
 	defer a.Close()
 	if err := a.directory.Reload(ctx); err != nil {
-		return fmt.Errorf("load the constituency: %w", err)
+		return failedTo(err, "cli.start.constituency")
 	}
 	matches, err := constituency.Owners(ctx, a.directory, a.store, query)
 	if err != nil {

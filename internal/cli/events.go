@@ -163,8 +163,11 @@ func showEvent(ctx context.Context, c *cmdEnv, st *database.DB) error {
 		return c.fail("cli.events.hash", c.flags.Arg(0))
 	}
 	se, err := st.GetEvent(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.fail("cli.events.notfound", h.String())
+	}
 	if err != nil {
-		return fmt.Errorf("event %s: %w", h, err)
+		return failedTo(err, "cli.events.read", h.String())
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\t%s\n%s\t%s\n", c.t("cli.event.hash"), se.Hash, c.t("cli.event.stored"), se.Stored.UTC().Format(time.RFC3339))
@@ -213,14 +216,17 @@ func (c *cmdEnv) savedFilters(ctx context.Context, st *database.DB, name, owner 
 	viewer := savedsearch.Viewer{Team: true}
 	if owner != "" {
 		u, err := st.GetUserByName(ctx, owner)
+		if errors.Is(err, store.ErrNotFound) {
+			return savedsearch.Search{}, c.fail("cli.user.notfound", owner)
+		}
 		if err != nil {
-			return savedsearch.Search{}, fmt.Errorf("--user %s: %w", owner, err)
+			return savedsearch.Search{}, failedTo(err, "cli.user.read", owner)
 		}
 		viewer = savedsearch.Viewer{UserID: u.ID, Team: u.Role != auth.RoleConstituent}
 	}
 	list, err := st.ListSavedSearches(ctx, viewer.UserID, viewer.Team)
 	if err != nil {
-		return savedsearch.Search{}, err
+		return savedsearch.Search{}, failedTo(err, "cli.events.saved.read")
 	}
 	s, err := savedsearch.Find(list, viewer, name)
 	if err != nil {
@@ -231,7 +237,7 @@ func (c *cmdEnv) savedFilters(ctx context.Context, st *database.DB, name, owner 
 	}
 	values, err := url.ParseQuery(s.Query)
 	if err != nil {
-		return s, fmt.Errorf("saved search %q: %w", name, err)
+		return s, failedTo(err, "cli.events.saved.query", name)
 	}
 	for filter, v := range filters {
 		*v = values.Get(filter)

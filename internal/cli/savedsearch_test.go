@@ -78,7 +78,7 @@ func TestEventsSearchSaved(t *testing.T) {
 		{[]string{"--saved", "phish"}, "2 shared searches are named \"phish\" by bob, carol; add --user OWNER"},
 		{[]string{"--saved", "scans", "--ip", "192.0.2.10"}, "--saved takes no filters (--ip given)"},
 		{[]string{"--user", "alice"}, "--user names the owner of a --saved search"},
-		{[]string{"--saved", "scans", "--user", "nobody"}, "--user nobody"},
+		{[]string{"--saved", "scans", "--user", "nobody"}, `no user called "nobody"`},
 	} {
 		if code, _, errOut := search(tc.args...); code == 0 || !strings.Contains(errOut, tc.says) {
 			t.Errorf("%v: exit %d, %q, want it to say %q", tc.args, code, errOut, tc.says)
