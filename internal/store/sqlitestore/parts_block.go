@@ -454,6 +454,13 @@ type columnReader struct {
 	plainAt []int
 	values  [][]byte
 	refs    []uint64
+	// shapeID is the current record's shape (an index in known);
+	// skipped counts by shape the records passed over since the last one
+	// written, and pending by stream the values they left to pass
+	// (skipTo).
+	shapeID int
+	skipped []int
+	pending []int
 	out     []byte
 	// The records are appended to out from base on, together at most
 	// limit bytes.
@@ -484,6 +491,7 @@ func (r *columnReader) shape() error {
 		return errBadBlock
 	}
 	r.at += l
+	r.shapeID = int(id)
 	if id < uint64(len(r.known)) {
 		k := &r.known[id]
 		r.fields, r.stream, r.plainAt, r.skip = k.fields, k.stream, k.plainAt, k.skip
@@ -614,6 +622,12 @@ func (r *columnReader) record() (int, error) {
 	if err := r.shape(); err != nil {
 		return 0, err
 	}
+	return r.write()
+}
+
+// write rebuilds the record of the shape just read (shape) at the end of
+// r.out and returns its length.
+func (r *columnReader) write() (int, error) {
 	r.values, r.refs = r.values[:0], r.refs[:0]
 	for j, s := range r.stream {
 		v, ref, err := r.next(s)
@@ -691,7 +705,7 @@ func (r *columnReader) record() (int, error) {
 // decodeColumns returns the records of a block's columns, together at
 // most limit bytes.
 func decodeColumns(b []byte, limit int) ([][]byte, error) {
-	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, limit, false)
+	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, nil, limit, false)
 	if err != nil {
 		return nil, err
 	}
@@ -709,10 +723,22 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 // ends: a reader of many blocks reuses both instead of making a buffer
 // for each block. withoutRaw leaves raw out of the records
 // (columnReader.withoutRaw).
-func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool) ([]byte, []int, error) {
+//
+// With slots (ascending, distinct), only the records at those places
+// are written, in that order: a page of results or GetEvent wants a few
+// events of a block, and writing back all of its records cost several
+// times decompressing it. Of the records before the last one wanted only
+// the shapes are read and their values passed by their lengths (skipTo);
+// those after it are not read at all, so a damage there goes unseen, as
+// it does in a block not read; a slot past the block's records is an
+// error.
+func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
 		return dst, ends, errBadBlock
+	}
+	if len(slots) > 0 && uint64(slots[len(slots)-1]) >= n {
+		return dst, ends, fmt.Errorf("%w: slot %d of %d records", errBadBlock, slots[len(slots)-1], n)
 	}
 	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit, withoutRaw: withoutRaw, skip: -1}
 	nh, i, ok := uvarintAt(b, i)
@@ -741,6 +767,29 @@ func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool)
 		r.streams = append(r.streams, s)
 	}
 	r.out = dst
+	if slots != nil {
+		for k, next := 0, 0; next < len(slots); k++ {
+			if err := r.shape(); err != nil {
+				return dst, ends, err
+			}
+			if k < slots[next] {
+				for len(r.skipped) <= r.shapeID {
+					r.skipped = append(r.skipped, 0)
+				}
+				r.skipped[r.shapeID]++
+				continue
+			}
+			if err := r.skipTo(); err != nil {
+				return dst, ends, err
+			}
+			if _, err := r.write(); err != nil {
+				return dst, ends, err
+			}
+			ends = append(ends, len(r.out))
+			next++
+		}
+		return r.out, ends, nil
+	}
 	for range n {
 		if _, err := r.record(); err != nil {
 			return dst, ends, err
@@ -751,6 +800,71 @@ func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool)
 		return dst, ends, errBadBlock
 	}
 	return r.out, ends, nil
+}
+
+// skipTo passes, in the streams of the current record, the values of the
+// records passed over before it: each stream's values at once, by their
+// lengths (skipValues), the records' shapes read but their values not
+// rebuilt. A value passed is checked for its form and length only (a
+// reference's field is not), which keeps each stream where its next
+// value starts; the values written are checked in full (next, write).
+func (r *columnReader) skipTo() error {
+	if len(r.pending) < len(r.streams) {
+		r.pending = append(r.pending, make([]int, len(r.streams)-len(r.pending))...)
+	}
+	for id, c := range r.skipped {
+		if c == 0 {
+			continue
+		}
+		for _, s := range r.known[id].stream {
+			if s >= len(r.streams) {
+				return errBadBlock
+			}
+			r.pending[s] += c
+		}
+		r.skipped[id] = 0
+	}
+	for _, s := range r.stream {
+		if s >= len(r.streams) {
+			return errBadBlock
+		}
+		if c := r.pending[s]; c > 0 {
+			rest, ok := skipValues(r.streams[s], c)
+			if !ok {
+				return errBadBlock
+			}
+			r.streams[s], r.pending[s] = rest, 0
+		}
+	}
+	return nil
+}
+
+// skipValues returns stream s past its next n values, ok false when s
+// does not hold them.
+func skipValues(s []byte, n int) ([]byte, bool) {
+	for ; n > 0; n-- {
+		if len(s) < 2 {
+			return nil, false
+		}
+		form, l, at := s[0], uint64(s[1]), 2
+		if l >= 0x80 {
+			var ok bool
+			if l, at, ok = uvarintAt(s, 1); !ok {
+				return nil, false
+			}
+		}
+		switch {
+		case form <= 4:
+			if uint64(len(s)-at) < l {
+				return nil, false
+			}
+			at += int(l)
+		case form > 6:
+			return nil, false
+		}
+		s = s[at:]
+	}
+	return s, true
 }
 
 // piecesOf is how many of the current shape's values are pieces.

@@ -322,7 +322,7 @@ func TestColumnsWithoutRaw(t *testing.T) {
 	if !ok {
 		t.Fatal("records of events do not parse")
 	}
-	out, ends, err := appendColumns(nil, nil, cols, blockMaxRaw, true)
+	out, ends, err := appendColumns(nil, nil, cols, nil, blockMaxRaw, true)
 	if err != nil || len(ends) != len(recs) {
 		t.Fatalf("%d records, %v", len(ends), err)
 	}
@@ -397,7 +397,7 @@ func BenchmarkColumnsWithoutRaw(b *testing.B) {
 			)
 			for b.Loop() {
 				var err error
-				if out, ends, err = appendColumns(out[:0], ends[:0], cols, blockMaxRaw, withoutRaw); err != nil {
+				if out, ends, err = appendColumns(out[:0], ends[:0], cols, nil, blockMaxRaw, withoutRaw); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -240,11 +240,9 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 		for _, k := range keys {
 			low[uint64(k)&hashLowMask] = true
 		}
-		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
-			for _, id := range ids {
-				if r := findRow(rows, id); r != nil && low[r.h8] {
-					fn(id, r.ts-p.base)
-				}
+		return ps.findInChunks(ctx, p, ids, func(pl *chunkPlace) error {
+			if low[pl.low] {
+				fn(pl.id, pl.ts-p.base)
 			}
 			return nil
 		})

@@ -37,13 +37,12 @@ var errBadBlock = errors.New("malformed event block")
 
 // records returns the records of the events of ids that are stored.
 func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord, error) {
-	type place struct{ id, slot int64 }
-	byBlock := map[*partition]map[int64][]place{}
+	byBlock := map[*partition]map[int64][]wantedSlot{}
 	want := func(p *partition, id, loc int64) {
 		if byBlock[p] == nil {
-			byBlock[p] = map[int64][]place{}
+			byBlock[p] = map[int64][]wantedSlot{}
 		}
-		byBlock[p][loc>>8] = append(byBlock[p][loc>>8], place{id, loc & 0xff})
+		byBlock[p][loc>>8] = append(byBlock[p][loc>>8], wantedSlot{id, int(loc & 0xff)})
 	}
 	sealed := map[*partition][]int64{}
 	ps.mu.RLock()
@@ -74,7 +73,18 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
-	out := make(map[int64]partRecord, len(ids))
+	// The records are written end to end into one array (buf; found says
+	// where each lies), each block decompressed into the same scratch.
+	type foundAt struct {
+		id, stored int64
+		start, end int
+	}
+	var (
+		found []foundAt
+		br    = ps.newBlockReader()
+		buf   []byte
+	)
+	defer ps.putBlockReader(br)
 	for p, blocks := range byBlock {
 		list := make([]int64, 0, len(blocks))
 		for b := range blocks {
@@ -88,15 +98,20 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			if err := rows.Scan(&block, &stored, &n, &data); err != nil {
 				return err
 			}
-			recs, err := ps.splitBlock(data, n)
-			if err != nil {
+			places := blocks[block]
+			for _, pl := range places {
+				if int64(pl.slot) >= n {
+					return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, n, errBadBlock)
+				}
+			}
+			begin := len(buf)
+			var err error
+			if buf, err = br.read(buf, data, n, places, false); err != nil {
 				return fmt.Errorf("block %d: %w", block, err)
 			}
-			for _, pl := range blocks[block] {
-				if pl.slot >= int64(len(recs)) {
-					return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, len(recs), errBadBlock)
-				}
-				out[pl.id] = partRecord{stored: stored, record: recs[pl.slot]}
+			for k, pl := range places {
+				start, end := br.at(k, begin)
+				found = append(found, foundAt{pl.id, stored, start, end})
 			}
 			return nil
 		})
@@ -104,13 +119,93 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
+	out := make(map[int64]partRecord, len(found))
+	for _, f := range found {
+		out[f.id] = partRecord{stored: f.stored, record: buf[f.start:f.end:f.end]}
+	}
 	return out, nil
+}
+
+// wantedSlot is an event wanted of a block: its id and its slot there.
+type wantedSlot struct {
+	id   int64
+	slot int
+}
+
+// blockReader reads the records wanted of blocks (read), reusing its
+// memory from block to block and, through parts.blockReaders, from one
+// read of events to the next: a page of results or GetEvent decompresses
+// a few blocks of about 100 KB of columns each.
+type blockReader struct {
+	ps *parts
+	// scratch holds a block decompressed; slots are the distinct slots
+	// wanted, ascending, ends where their records end, index the slot of
+	// each place wanted (an index in slots).
+	scratch []byte
+	slots   []int
+	ends    []int
+	index   []int
+	// places are a chunk's events found (findInChunks, which borrows
+	// the scratch too).
+	places []chunkPlace
+}
+
+// maxKeptScratch bounds the scratch a blockReader keeps for the next
+// read: a block of one large event is not kept.
+const maxKeptScratch = 4 * blockBytes
+
+// newBlockReader returns a blockReader of ps's, one a read before left
+// when there is one.
+func (ps *parts) newBlockReader() *blockReader {
+	if br, ok := ps.blockReaders.Get().(*blockReader); ok {
+		return br
+	}
+	return &blockReader{ps: ps}
+}
+
+// putBlockReader keeps br for a later read.
+func (ps *parts) putBlockReader(br *blockReader) {
+	if cap(br.scratch) > maxKeptScratch {
+		br.scratch = nil
+	}
+	ps.blockReaders.Put(br)
+}
+
+// read appends to out the records of places (their slots below n) of a
+// block of n events, each once, in order of slot; at gives where each
+// place's record lies. withoutRaw leaves raw out (appendBlock).
+func (br *blockReader) read(out, data []byte, n int64, places []wantedSlot, withoutRaw bool) ([]byte, error) {
+	br.slots = br.slots[:0]
+	for _, pl := range places {
+		br.slots = append(br.slots, pl.slot)
+	}
+	slices.Sort(br.slots)
+	br.slots = slices.Compact(br.slots)
+	br.index = br.index[:0]
+	for _, pl := range places {
+		k, _ := slices.BinarySearch(br.slots, pl.slot)
+		br.index = append(br.index, k)
+	}
+	var err error
+	out, br.ends, br.scratch, err = br.ps.appendBlock(out, br.ends[:0], br.scratch, data, n, br.slots, withoutRaw)
+	return out, err
+}
+
+// at returns where the record of the k-th place of the last read lies
+// in out, its records appended from begin on.
+func (br *blockReader) at(k, begin int) (start, end int) {
+	i := br.index[k]
+	start = begin
+	if i > 0 {
+		start = br.ends[i-1]
+	}
+	return start, br.ends[i]
 }
 
 // splitBlock decompresses a block of n events and returns its records,
 // each a part of one new array.
 func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
-	out, ends, _, err := ps.appendBlock(nil, nil, nil, data, n, false)
+	out, ends, _, err := ps.appendBlock(nil, nil, nil, data, n, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -125,22 +220,36 @@ func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
 
 // appendBlock decompresses a block of n events (into scratch, which it
 // returns for the next call) and appends its records end to end to out
-// and where each ends in out to ends. A block of one event may be as
-// large as the largest record; a block of several is bounded by
-// blockMaxRaw, in columns (parts_block.go) or plain. withoutRaw leaves
-// raw out of a block in columns (columnReader.withoutRaw); a plain
-// block's records are copied as they are.
-func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int64, withoutRaw bool) ([]byte, []int, []byte, error) {
+// and where each ends in out to ends; with slots (ascending, distinct,
+// each below n), only the records at those (appendColumns). A block of
+// one event may be as large as the largest record; a block of several
+// is bounded by blockMaxRaw, in columns (parts_block.go) or plain.
+// withoutRaw leaves raw out of a block in columns
+// (columnReader.withoutRaw); a plain block's records are copied as they
+// are.
+func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int64, slots []int, withoutRaw bool) ([]byte, []int, []byte, error) {
 	first := len(ends)
+	if len(slots) > 0 && int64(slots[len(slots)-1]) >= n {
+		return out, ends, scratch, fmt.Errorf("%w: slot %d of %d events", errBadBlock, slots[len(slots)-1], n)
+	}
 	var err error
 	if len(data) > 0 && data[0] == blockColumns {
 		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
 			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
+		if slots != nil {
+			// The columns say how many records they hold; the records
+			// after the last one wanted are not read (appendColumns).
+			if count, _, ok := uvarintAt(scratch, 0); ok && count != uint64(n) {
+				return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+			}
+			out, ends, err = appendColumns(out, ends, scratch, slots, blockMaxRaw, withoutRaw)
+			return out, ends, scratch, err
+		}
 		// Records written back take about twice the columns' bytes:
 		// room made once, not by doubling.
 		out = slices.Grow(out, 2*len(scratch))
-		if out, ends, err = appendColumns(out, ends, scratch, blockMaxRaw, withoutRaw); err != nil {
+		if out, ends, err = appendColumns(out, ends, scratch, nil, blockMaxRaw, withoutRaw); err != nil {
 			return out, ends, scratch, err
 		}
 	} else {
@@ -151,16 +260,27 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 		if scratch, err = dec.DecodeAll(data, scratch[:0]); err != nil {
 			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
-		out = slices.Grow(out, len(scratch))
-		for raw := scratch; len(raw) > 0; {
+		if slots == nil {
+			out = slices.Grow(out, len(scratch))
+		}
+		// Every record is walked (a length each), those of slots copied.
+		count, next := 0, 0
+		for raw := scratch; len(raw) > 0; count++ {
 			l, k := binary.Uvarint(raw)
 			if k <= 0 || uint64(len(raw)-k) < l {
 				return out, ends, scratch, errBadBlock
 			}
-			out = append(out, raw[k:k+int(l)]...)
-			ends = append(ends, len(out))
+			if slots == nil || (next < len(slots) && slots[next] == count) {
+				out = append(out, raw[k:k+int(l)]...)
+				ends = append(ends, len(out))
+				next++
+			}
 			raw = raw[k+int(l):]
 		}
+		if int64(count) != n {
+			return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+		}
+		return out, ends, scratch, nil
 	}
 	if got := int64(len(ends) - first); got != n {
 		return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
@@ -584,12 +704,13 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 // (a pass reads some four thousand blocks).
 type queueReader struct {
 	ps *parts
-	// out holds the run's records end to end; cols a block decompressed,
-	// ends where a block's records end in out.
-	out, cols []byte
-	ends      []int
-	found     []foundRecord
-	places    []recordPlace
+	// out holds the run's records end to end; blocks reads them, wanted
+	// the places of a block as it reads them.
+	out    []byte
+	blocks blockReader
+	wanted []wantedSlot
+	found  []foundRecord
+	places []recordPlace
 }
 
 // foundRecord is where an id's record lies in queueReader.out.
@@ -776,41 +897,40 @@ func (r *queueReader) partitionBlocks(ctx context.Context, p *partition, places 
 		if at == len(places) || places[at].block != block {
 			return nil // not asked for
 		}
-		begin, ends, err := r.decodeBlock(data, n)
+		end := at
+		r.wanted = r.wanted[:0]
+		for ; end < len(places) && places[end].block == block; end++ {
+			if pl := places[end]; int64(pl.slot) >= n {
+				return fmt.Errorf("block %d: slot %d of %d: %w", block, pl.slot, n, errBadBlock)
+			}
+			r.wanted = append(r.wanted, wantedSlot{slot: places[end].slot})
+		}
+		begin, err := r.decodeBlock(data, n)
 		if err != nil {
 			return fmt.Errorf("block %d: %w", block, err)
 		}
-		for ; at < len(places) && places[at].block == block; at++ {
-			pl := places[at]
-			if pl.slot >= len(ends) {
-				return fmt.Errorf("block %d: slot %d of %d: %w", block, pl.slot, len(ends), errBadBlock)
-			}
-			start := begin
-			if pl.slot > 0 {
-				start = ends[pl.slot-1]
-			}
-			r.found[pl.at] = foundRecord{start: start, end: ends[pl.slot], stored: stored, ok: true}
+		for k, pl := range places[at:end] {
+			from, to := r.blocks.at(k, begin)
+			r.found[pl.at] = foundRecord{start: from, end: to, stored: stored, ok: true}
 		}
+		at = end
 		return nil
 	}
 	return r.ps.eachByID(ctx, `SELECT id, stored, n, data FROM `+p.table+`_blocks`, blocks, 2, add)
 }
 
-// decodeBlock decompresses a block of n events (appendBlock, without
-// raw: the notifier never shows it) and appends its records to r.out:
-// it returns where the first starts and where each ends (valid until the
-// next call).
-func (r *queueReader) decodeBlock(data []byte, n int64) (int, []int, error) {
+// decodeBlock decompresses a block of n events and appends the records
+// of r.wanted to r.out (blockReader.read, without raw: the notifier never
+// shows it); it returns where the first starts.
+func (r *queueReader) decodeBlock(data []byte, n int64) (int, error) {
 	begin := len(r.out)
+	r.blocks.ps = r.ps
 	var err error
-	r.out, r.ends, r.cols, err = r.ps.appendBlock(r.out, r.ends[:0], r.cols, data, n, true)
-	if cap(r.cols) > blockMaxRaw {
-		r.cols = nil // a block of one large event: not kept
+	r.out, err = r.blocks.read(r.out, data, n, r.wanted, true)
+	if cap(r.blocks.scratch) > blockMaxRaw {
+		r.blocks.scratch = nil // a block of one large event: not kept
 	}
-	if err != nil {
-		return 0, nil, err
-	}
-	return begin, r.ends, nil
+	return begin, err
 }
 
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
