@@ -461,7 +461,11 @@ type columnReader struct {
 	shapeID int
 	skipped []int
 	pending []int
-	out     []byte
+	// The known shapes' fields, streams and plainAt are parts of these
+	// arrays, reused from block to block.
+	fieldArena []shapeField
+	intArena   []int
+	out        []byte
 	// The records are appended to out from base on, together at most
 	// limit bytes.
 	base, limit int
@@ -471,6 +475,21 @@ type columnReader struct {
 	// make several times larger. An event's hash does not cover raw.
 	withoutRaw bool
 	skip       int
+}
+
+// reset readies r for a block, keeping its arrays: the records are
+// appended from base on, together at most limit bytes.
+func (r *columnReader) reset(base, limit int, withoutRaw bool) {
+	if r.index == nil {
+		r.index = map[streamKey]int{}
+	}
+	clear(r.index)
+	r.headers, r.streams, r.known = r.headers[:0], r.streams[:0], r.known[:0]
+	r.fieldArena, r.intArena = r.fieldArena[:0], r.intArena[:0]
+	clear(r.skipped)
+	r.skipped, r.pending = r.skipped[:0], r.pending[:0]
+	r.at, r.shapeID = 0, 0
+	r.base, r.limit, r.withoutRaw, r.skip = base, limit, withoutRaw, -1
 }
 
 // readShape is a shape read, with its streams, and the index in fields
@@ -506,7 +525,7 @@ func (r *columnReader) shape() error {
 	if !ok || count > uint64(len(b)) {
 		return errBadBlock
 	}
-	fields := make([]shapeField, 0, count)
+	start := len(r.fieldArena)
 	var mode uint64
 	for range count {
 		var f shapeField
@@ -531,26 +550,29 @@ func (r *columnReader) shape() error {
 			}
 			f.pieces = int(pieces)
 		}
-		fields = append(fields, f)
+		r.fieldArena = append(r.fieldArena, f)
 	}
 	if i != len(b) {
 		return errBadBlock
 	}
-	r.fields, r.stream, r.plainAt = fields, nil, nil
+	fields := r.fieldArena[start:len(r.fieldArena):len(r.fieldArena)]
+	start = len(r.intArena)
+	plain := 0
 	for _, f := range fields {
-		r.plainAt = append(r.plainAt, len(r.stream))
+		r.intArena = append(r.intArena, plain)
 		if !f.row {
-			r.stream = append(r.stream, 0) // named below
+			plain++
 		}
 	}
-	r.stream = r.stream[:0]
+	r.fields, r.plainAt = fields, r.intArena[start:len(r.intArena):len(r.intArena)]
+	start = len(r.intArena)
 	name := func(k streamKey) {
 		s, ok := r.index[k]
 		if !ok {
 			s = len(r.index)
 			r.index[k] = s
 		}
-		r.stream = append(r.stream, s)
+		r.intArena = append(r.intArena, s)
 	}
 	for _, f := range fields {
 		if !f.row {
@@ -562,6 +584,7 @@ func (r *columnReader) shape() error {
 			name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
 		}
 	}
+	r.stream = r.intArena[start:len(r.intArena):len(r.intArena)]
 	r.skip = -1
 	if r.withoutRaw {
 		r.skip = slices.IndexFunc(fields, func(f shapeField) bool { return f.code == rawRecordCode })
@@ -733,6 +756,13 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 // it does in a block not read; a slot past the block's records is an
 // error.
 func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
+	var r columnReader
+	return r.appendColumns(dst, ends, b, slots, limit, withoutRaw)
+}
+
+// appendColumns is appendColumns with r's memory, kept from one block to
+// the next (a reader of many blocks reuses it).
+func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
 		return dst, ends, errBadBlock
@@ -740,7 +770,8 @@ func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, wit
 	if len(slots) > 0 && uint64(slots[len(slots)-1]) >= n {
 		return dst, ends, fmt.Errorf("%w: slot %d of %d records", errBadBlock, slots[len(slots)-1], n)
 	}
-	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit, withoutRaw: withoutRaw, skip: -1}
+	r.reset(len(dst), limit, withoutRaw)
+	defer func() { r.out = nil }() // dst is the caller's
 	nh, i, ok := uvarintAt(b, i)
 	if !ok || nh > uint64(len(b)) {
 		return dst, ends, errBadBlock
@@ -809,8 +840,9 @@ func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, wit
 // reference's field is not), which keeps each stream where its next
 // value starts; the values written are checked in full (next, write).
 func (r *columnReader) skipTo() error {
-	if len(r.pending) < len(r.streams) {
-		r.pending = append(r.pending, make([]int, len(r.streams)-len(r.pending))...)
+	if n := len(r.pending); n < len(r.streams) {
+		r.pending = slices.Grow(r.pending, len(r.streams)-n)[:len(r.streams)]
+		clear(r.pending[n:])
 	}
 	for id, c := range r.skipped {
 		if c == 0 {

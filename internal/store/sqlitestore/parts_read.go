@@ -73,8 +73,14 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
-	// The records are written end to end into one array (buf; found says
-	// where each lies), each block decompressed into the same scratch.
+	return ps.recordsAt(ctx, byBlock)
+}
+
+// recordsAt returns the records of the events at places: by partition
+// and block, the events wanted of it. The records are written end to end
+// into one array (buf; found says where each lies), each block
+// decompressed once, into the same scratch.
+func (ps *parts) recordsAt(ctx context.Context, byBlock map[*partition]map[int64][]wantedSlot) (map[int64]partRecord, error) {
 	type foundAt struct {
 		id, stored int64
 		start, end int
@@ -148,6 +154,8 @@ type blockReader struct {
 	// places are a chunk's events found (findInChunks, which borrows
 	// the scratch too).
 	places []chunkPlace
+	// cols reads a block's columns, its memory kept from block to block.
+	cols columnReader
 }
 
 // maxKeptScratch bounds the scratch a blockReader keeps for the next
@@ -187,7 +195,7 @@ func (br *blockReader) read(out, data []byte, n int64, places []wantedSlot, with
 		br.index = append(br.index, k)
 	}
 	var err error
-	out, br.ends, br.scratch, err = br.ps.appendBlock(out, br.ends[:0], br.scratch, data, n, br.slots, withoutRaw)
+	out, br.ends, err = br.appendBlock(out, br.ends[:0], data, n, br.slots, withoutRaw)
 	return out, err
 }
 
@@ -205,7 +213,8 @@ func (br *blockReader) at(k, begin int) (start, end int) {
 // splitBlock decompresses a block of n events and returns its records,
 // each a part of one new array.
 func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
-	out, ends, _, err := ps.appendBlock(nil, nil, nil, data, n, nil, false)
+	br := blockReader{ps: ps}
+	out, ends, err := br.appendBlock(nil, nil, data, n, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +227,8 @@ func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
 	return recs, nil
 }
 
-// appendBlock decompresses a block of n events (into scratch, which it
-// returns for the next call) and appends its records end to end to out
+// appendBlock decompresses a block of n events (into br.scratch) and
+// appends its records end to end to out
 // and where each ends in out to ends; with slots (ascending, distinct,
 // each below n), only the records at those (appendColumns). A block of
 // one event may be as large as the largest record; a block of several
@@ -227,30 +236,35 @@ func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
 // withoutRaw leaves raw out of a block in columns
 // (columnReader.withoutRaw); a plain block's records are copied as they
 // are.
-func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int64, slots []int, withoutRaw bool) ([]byte, []int, []byte, error) {
+func (br *blockReader) appendBlock(out []byte, ends []int, data []byte, n int64, slots []int, withoutRaw bool) ([]byte, []int, error) {
+	ps, scratch := br.ps, br.scratch
+	defer func() { br.scratch = scratch }()
 	first := len(ends)
 	if len(slots) > 0 && int64(slots[len(slots)-1]) >= n {
-		return out, ends, scratch, fmt.Errorf("%w: slot %d of %d events", errBadBlock, slots[len(slots)-1], n)
+		return out, ends, fmt.Errorf("%w: slot %d of %d events", errBadBlock, slots[len(slots)-1], n)
 	}
 	var err error
 	if len(data) > 0 && data[0] == blockColumns {
 		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
-			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+			return out, ends, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
 		if slots != nil {
 			// The columns say how many records they hold; the records
 			// after the last one wanted are not read (appendColumns).
 			if count, _, ok := uvarintAt(scratch, 0); ok && count != uint64(n) {
-				return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+				return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
 			}
-			out, ends, err = appendColumns(out, ends, scratch, slots, blockMaxRaw, withoutRaw)
-			return out, ends, scratch, err
+			// The records wanted take about their share of twice the
+			// columns' bytes.
+			out = slices.Grow(out, 2*len(scratch)/int(n)*len(slots))
+			out, ends, err = br.cols.appendColumns(out, ends, scratch, slots, blockMaxRaw, withoutRaw)
+			return out, ends, err
 		}
 		// Records written back take about twice the columns' bytes:
 		// room made once, not by doubling.
 		out = slices.Grow(out, 2*len(scratch))
-		if out, ends, err = appendColumns(out, ends, scratch, nil, blockMaxRaw, withoutRaw); err != nil {
-			return out, ends, scratch, err
+		if out, ends, err = br.cols.appendColumns(out, ends, scratch, nil, blockMaxRaw, withoutRaw); err != nil {
+			return out, ends, err
 		}
 	} else {
 		dec := ps.dec
@@ -258,7 +272,7 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 			dec = ps.decOne
 		}
 		if scratch, err = dec.DecodeAll(data, scratch[:0]); err != nil {
-			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+			return out, ends, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
 		if slots == nil {
 			out = slices.Grow(out, len(scratch))
@@ -268,7 +282,7 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 		for raw := scratch; len(raw) > 0; count++ {
 			l, k := binary.Uvarint(raw)
 			if k <= 0 || uint64(len(raw)-k) < l {
-				return out, ends, scratch, errBadBlock
+				return out, ends, errBadBlock
 			}
 			if slots == nil || (next < len(slots) && slots[next] == count) {
 				out = append(out, raw[k:k+int(l)]...)
@@ -278,14 +292,14 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 			raw = raw[k+int(l):]
 		}
 		if int64(count) != n {
-			return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+			return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
 		}
-		return out, ends, scratch, nil
+		return out, ends, nil
 	}
 	if got := int64(len(ends) - first); got != n {
-		return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
+		return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
 	}
-	return out, ends, scratch, nil
+	return out, ends, nil
 }
 
 // eachByID runs sel (a SELECT of one table, whose id its rows are read
@@ -325,6 +339,11 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 	if err != nil {
 		return nil, err
 	}
+	return decodeAllStored(recs)
+}
+
+// decodeAllStored decodes records into stored events by id, Seq set.
+func decodeAllStored(recs map[int64]partRecord) (map[int64]store.StoredEvent, error) {
 	out := make(map[int64]store.StoredEvent, len(recs))
 	for id, r := range recs {
 		se, err := decodeStored(id, r)
@@ -341,8 +360,8 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // one when from is 0). The unsealed partitions answer from their map of
 // hashes in memory, the sealed ones from their Bloom filter and, only on
 // a hit, their runs of hashes (hashCands; before layout version 6 their
-// index of h8, hashQuery); every candidate is decoded and
-// its whole hash compared. A covered sealed partition (parts_hashset.go)
+// index of h8, hashQuery); every candidate is read at the location
+// these gave (recordsAt), decoded and its whole hash compared. A covered sealed partition (parts_hashset.go)
 // is asked only for a hash the duplicate check's set names it for (a
 // layer that holds its hashes admits the hash and the partition's tags
 // match), whatever from (the set holds all of them), and then through
@@ -353,7 +372,13 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
 func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string, from int64) (map[event.Hash]store.StoredEvent, error) {
-	type cand struct{ id, ts int64 }
+	// A candidate is found with its place: its events' records are read
+	// without locating them again (a sealed partition's chunk, which the
+	// candidate's time came from, decompressed a second time).
+	type cand struct {
+		p           *partition
+		id, ts, loc int64
+	}
 	var (
 		all      []cand
 		bySealed = map[*partition][]int64{}
@@ -379,7 +404,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		switch {
 		case !p.sealed:
 			// every event of the prefix when it is shared
-			p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
+			p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{p, r.id, r.ts, r.loc()}) })
 		case p.sum.hashes.has(key[:]):
 			bySealed[p] = append(bySealed[p], int64(k))
 		}
@@ -426,7 +451,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	// 5, and its h8, that of an earlier one.
 	for p, keys := range bySealed {
 		if p.sealedAs >= hashesVersion {
-			err := ps.hashCands(ctx, p, keys, func(id, ts int64) { all = append(all, cand{id, ts + p.base}) })
+			err := ps.hashCands(ctx, p, keys, func(id, ts, loc int64) { all = append(all, cand{p, id, ts + p.base, loc}) })
 			if err != nil {
 				return nil, fmt.Errorf("partition %d: %w", p.n, err)
 			}
@@ -443,8 +468,8 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			}
 			err := sqlkit.Each(ctx, ps.s.read, hashQuery(p.table, len(chunk)), args,
 				func(rows *sql.Rows) error {
-					var c cand
-					err := rows.Scan(&c.id, &c.ts)
+					c := cand{p: p}
+					err := rows.Scan(&c.id, &c.ts, &c.loc)
 					c.ts += p.base
 					all = append(all, c)
 					return err
@@ -454,7 +479,8 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			}
 		}
 	}
-	cands := make([]int64, 0, len(all))
+	byBlock := map[*partition]map[int64][]wantedSlot{}
+	cands := 0
 	for _, c := range all {
 		if org != "" {
 			var n int
@@ -467,13 +493,21 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 				continue
 			}
 		}
-		cands = append(cands, c.id)
+		if byBlock[c.p] == nil {
+			byBlock[c.p] = map[int64][]wantedSlot{}
+		}
+		byBlock[c.p][c.loc>>8] = append(byBlock[c.p][c.loc>>8], wantedSlot{c.id, int(c.loc & 0xff)})
+		cands++
 	}
 	out := map[event.Hash]store.StoredEvent{}
-	if len(cands) == 0 {
+	if cands == 0 {
 		return out, nil
 	}
-	found, err := ps.eventsByID(ctx, cands)
+	recs, err := ps.recordsAt(ctx, byBlock)
+	if err != nil {
+		return nil, err
+	}
+	found, err := decodeAllStored(recs)
 	if err != nil {
 		return nil, err
 	}
@@ -489,10 +523,11 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	return out, nil
 }
 
-// hashQuery returns the query of the ids and times of a sealed partition's
-// events of n hashes, given their h4 (h8 >> 32) and then their h8.
+// hashQuery returns the query of the ids, times and locations of a
+// sealed partition's events of n hashes, given their h4 (h8 >> 32) and
+// then their h8.
 func hashQuery(t string, n int) string {
-	return `SELECT id, ts FROM ` + t + ` WHERE h8 >> 32 IN (` + placeholders(n) + `) AND h8 IN (` + placeholders(n) + `)`
+	return `SELECT id, ts, loc FROM ` + t + ` WHERE h8 >> 32 IN (` + placeholders(n) + `) AND h8 IN (` + placeholders(n) + `)`
 }
 
 // idsByHash returns the ids of the stored events of hashes.

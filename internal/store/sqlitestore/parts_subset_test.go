@@ -50,7 +50,7 @@ func slotSets(n int, rng *rand.Rand) [][]int {
 }
 
 // TestBlockSlots: a block read for some of its events (appendBlock with
-// slots) gives, byte for byte, the records a read of the whole block
+// slots, one reader for all the blocks) gives, byte for byte, the records a read of the whole block
 // gives at those slots, with raw and without, for blocks in columns of
 // many shapes (every Shadowserver report, raw as bytes, as text, absent,
 // header lines shared or not, references and hex), plain blocks of
@@ -83,6 +83,8 @@ func TestBlockSlots(t *testing.T) {
 		block{"one event", compressBlock(ps.enc, recs[7:8], nil), 1})
 	rng := rand.New(rand.NewPCG(35, 6))
 	shapes, ones := 0, 0
+	// One reader for every block, as a read of several blocks has.
+	br := &blockReader{ps: ps}
 	for _, b := range blocks {
 		if b.n == 1 {
 			ones++
@@ -109,7 +111,7 @@ func TestBlockSlots(t *testing.T) {
 			shapes = max(shapes, len(r.known))
 		}
 		for _, withoutRaw := range []bool{false, true} {
-			whole, wholeEnds, _, err := ps.appendBlock(nil, nil, nil, b.body, int64(b.n), nil, withoutRaw)
+			whole, wholeEnds, err := (&blockReader{ps: ps}).appendBlock(nil, nil, b.body, int64(b.n), nil, withoutRaw)
 			if err != nil {
 				t.Fatalf("%s: %v", b.name, err)
 			}
@@ -123,7 +125,7 @@ func TestBlockSlots(t *testing.T) {
 			for _, slots := range slotSets(b.n, rng) {
 				// Appended after other records, as a read of several blocks does.
 				prefix := []byte("before")
-				out, ends, _, err := ps.appendBlock(prefix, []int{len(prefix)}, nil, b.body, int64(b.n), slots, withoutRaw)
+				out, ends, err := br.appendBlock(prefix, []int{len(prefix)}, b.body, int64(b.n), slots, withoutRaw)
 				if err != nil {
 					t.Fatalf("%s, slots %v: %v", b.name, slots, err)
 				}
@@ -139,7 +141,7 @@ func TestBlockSlots(t *testing.T) {
 			}
 		}
 		// A slot past the block's events is refused.
-		if _, _, _, err := ps.appendBlock(nil, nil, nil, b.body, int64(b.n), []int{b.n}, false); !errors.Is(err, errBadBlock) {
+		if _, _, err := br.appendBlock(nil, nil, b.body, int64(b.n), []int{b.n}, false); !errors.Is(err, errBadBlock) {
 			t.Errorf("%s: slot %d of %d: %v, want %v", b.name, b.n, b.n, err, errBadBlock)
 		}
 		if b.body[0] == blockColumns {
@@ -333,7 +335,7 @@ func subsetBlockEvents(kind string) []*event.Event {
 // decompressing it (zstd), writing back all its records from the
 // decompressed columns (columns), and reading the block for all its
 // records, for the one in its middle, for its last and for 8 spread over
-// it (appendBlock, a scratch reused as a read of several blocks does).
+// it (appendBlock, its reader reused as a read of several blocks does).
 func BenchmarkBlockRead(b *testing.B) {
 	s := openLayout(b, b.TempDir()+"/parts.db", Options{EventLayout: LayoutParts})
 	defer s.Close()
@@ -375,12 +377,13 @@ func BenchmarkBlockRead(b *testing.B) {
 		} {
 			b.Run(kind+"/"+read.name, func(b *testing.B) {
 				var (
-					out, scratch []byte
-					ends         []int
+					out  []byte
+					ends []int
+					br   = blockReader{ps: ps}
 				)
 				for b.Loop() {
 					var err error
-					if out, ends, scratch, err = ps.appendBlock(out[:0], ends[:0], scratch, body, int64(len(recs)), read.slots, false); err != nil {
+					if out, ends, err = br.appendBlock(out[:0], ends[:0], body, int64(len(recs)), read.slots, false); err != nil {
 						b.Fatal(err)
 					}
 				}
