@@ -461,6 +461,9 @@ type columnReader struct {
 	shapeID int
 	skipped []int
 	pending []int
+	// passed says records were passed over since the last skipTo, owed
+	// that pending may hold values to pass.
+	passed, owed bool
 	// The known shapes' fields, streams and plainAt are parts of these
 	// arrays, reused from block to block.
 	fieldArena []shapeField
@@ -488,7 +491,7 @@ func (r *columnReader) reset(base, limit int, withoutRaw bool) {
 	r.fieldArena, r.intArena = r.fieldArena[:0], r.intArena[:0]
 	clear(r.skipped)
 	r.skipped, r.pending = r.skipped[:0], r.pending[:0]
-	r.at, r.shapeID = 0, 0
+	r.at, r.shapeID, r.passed, r.owed = 0, 0, false, false
 	r.base, r.limit, r.withoutRaw, r.skip = base, limit, withoutRaw, -1
 }
 
@@ -808,10 +811,13 @@ func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []i
 					r.skipped = append(r.skipped, 0)
 				}
 				r.skipped[r.shapeID]++
+				r.passed = true
 				continue
 			}
-			if err := r.skipTo(); err != nil {
-				return dst, ends, err
+			if r.passed || r.owed {
+				if err := r.skipTo(); err != nil {
+					return dst, ends, err
+				}
 			}
 			if _, err := r.write(); err != nil {
 				return dst, ends, err
@@ -844,6 +850,7 @@ func (r *columnReader) skipTo() error {
 		r.pending = slices.Grow(r.pending, len(r.streams)-n)[:len(r.streams)]
 		clear(r.pending[n:])
 	}
+	r.passed, r.owed = false, true
 	for id, c := range r.skipped {
 		if c == 0 {
 			continue

@@ -183,19 +183,26 @@ func (ps *parts) putBlockReader(br *blockReader) {
 // block of n events, each once, in order of slot; at gives where each
 // place's record lies. withoutRaw leaves raw out (appendBlock).
 func (br *blockReader) read(out, data []byte, n int64, places []wantedSlot, withoutRaw bool) ([]byte, error) {
-	br.slots = br.slots[:0]
-	for _, pl := range places {
+	br.slots, br.index = br.slots[:0], br.index[:0]
+	ascending := true // and distinct: the places are the slots, in order
+	for k, pl := range places {
 		br.slots = append(br.slots, pl.slot)
-	}
-	slices.Sort(br.slots)
-	br.slots = slices.Compact(br.slots)
-	br.index = br.index[:0]
-	for _, pl := range places {
-		k, _ := slices.BinarySearch(br.slots, pl.slot)
 		br.index = append(br.index, k)
+		ascending = ascending && (k == 0 || pl.slot > places[k-1].slot)
+	}
+	if !ascending {
+		slices.Sort(br.slots)
+		br.slots = slices.Compact(br.slots)
+		for k, pl := range places {
+			br.index[k], _ = slices.BinarySearch(br.slots, pl.slot)
+		}
+	}
+	slots := br.slots
+	if int64(len(slots)) == n && n > 0 && int64(slots[len(slots)-1]) == n-1 {
+		slots = nil // all of them (the notifier's queue, mostly)
 	}
 	var err error
-	out, br.ends, err = br.appendBlock(out, br.ends[:0], data, n, br.slots, withoutRaw)
+	out, br.ends, err = br.appendBlock(out, br.ends[:0], data, n, slots, withoutRaw)
 	return out, err
 }
 
