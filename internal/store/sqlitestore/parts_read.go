@@ -3,7 +3,8 @@ package sqlitestore
 // Reading events of the parts layout by id and by hash: what GetEvent,
 // EventsAfter, the notification queue, the deduplicator's confirmation
 // and the searches' final pages build on. A block is decompressed once
-// for all the events wanted from it.
+// for all the events wanted from it, and only their records are written
+// back (blockReader).
 
 import (
 	"cmp"

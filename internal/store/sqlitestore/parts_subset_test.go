@@ -333,9 +333,11 @@ func subsetBlockEvents(kind string) []*event.Event {
 
 // BenchmarkBlockRead times the parts of a read of a block of 256 events:
 // decompressing it (zstd), writing back all its records from the
-// decompressed columns (columns), and reading the block for all its
-// records, for the one in its middle, for its last and for 8 spread over
-// it (appendBlock, its reader reused as a read of several blocks does).
+// decompressed columns (columns), reading it whole into new memory as
+// records did for any of its events (splitBlock), and reading it for all
+// its records, for the one in its middle, for its last and for 8 spread
+// over it (appendBlock, its reader reused as a read of several blocks
+// does).
 func BenchmarkBlockRead(b *testing.B) {
 	s := openLayout(b, b.TempDir()+"/parts.db", Options{EventLayout: LayoutParts})
 	defer s.Close()
@@ -362,6 +364,15 @@ func BenchmarkBlockRead(b *testing.B) {
 			for b.Loop() {
 				var err error
 				if out, ends, err = appendColumns(out[:0], ends[:0], cols, nil, blockMaxRaw, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(kind+"/splitBlock", func(b *testing.B) {
+			// What records did for any events of a block until session
+			// 35: all its records, in new memory.
+			for b.Loop() {
+				if _, err := ps.splitBlock(body, int64(len(recs))); err != nil {
 					b.Fatal(err)
 				}
 			}
