@@ -56,6 +56,7 @@ func slotSets(n int, rng *rand.Rand) [][]int {
 // header lines shared or not, references and hex), plain blocks of
 // several events (layout version 1) and blocks of one event.
 func TestBlockSlots(t *testing.T) {
+	skipUnderRace(t) // decodes on the test's goroutine, sharing nothing
 	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
 	defer s.Close()
 	ps := s.parts
