@@ -253,6 +253,9 @@ type parts struct {
 	// decOne decodes a block of one event, which may be as large as the
 	// largest record the writer accepts.
 	decOne *zstd.Decoder
+	// blockReaders keeps the readers of blocks' records (and their
+	// scratch) between reads of events (records).
+	blockReaders sync.Pool
 
 	sealQueue chan *partition
 	sealMu    sync.Mutex // one sealing at a time

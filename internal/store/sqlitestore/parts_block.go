@@ -454,7 +454,21 @@ type columnReader struct {
 	plainAt []int
 	values  [][]byte
 	refs    []uint64
-	out     []byte
+	// shapeID is the current record's shape (an index in known);
+	// skipped counts by shape the records passed over since the last one
+	// written, and pending by stream the values they left to pass
+	// (skipTo).
+	shapeID int
+	skipped []int
+	pending []int
+	// passed says records were passed over since the last skipTo, owed
+	// that pending may hold values to pass.
+	passed, owed bool
+	// The known shapes' fields, streams and plainAt are parts of these
+	// arrays, reused from block to block.
+	fieldArena []shapeField
+	intArena   []int
+	out        []byte
 	// The records are appended to out from base on, together at most
 	// limit bytes.
 	base, limit int
@@ -464,6 +478,21 @@ type columnReader struct {
 	// make several times larger. An event's hash does not cover raw.
 	withoutRaw bool
 	skip       int
+}
+
+// reset readies r for a block, keeping its arrays: the records are
+// appended from base on, together at most limit bytes.
+func (r *columnReader) reset(base, limit int, withoutRaw bool) {
+	if r.index == nil {
+		r.index = map[streamKey]int{}
+	}
+	clear(r.index)
+	r.headers, r.streams, r.known = r.headers[:0], r.streams[:0], r.known[:0]
+	r.fieldArena, r.intArena = r.fieldArena[:0], r.intArena[:0]
+	clear(r.skipped)
+	r.skipped, r.pending = r.skipped[:0], r.pending[:0]
+	r.at, r.shapeID, r.passed, r.owed = 0, 0, false, false
+	r.base, r.limit, r.withoutRaw, r.skip = base, limit, withoutRaw, -1
 }
 
 // readShape is a shape read, with its streams, and the index in fields
@@ -484,6 +513,7 @@ func (r *columnReader) shape() error {
 		return errBadBlock
 	}
 	r.at += l
+	r.shapeID = int(id)
 	if id < uint64(len(r.known)) {
 		k := &r.known[id]
 		r.fields, r.stream, r.plainAt, r.skip = k.fields, k.stream, k.plainAt, k.skip
@@ -498,7 +528,7 @@ func (r *columnReader) shape() error {
 	if !ok || count > uint64(len(b)) {
 		return errBadBlock
 	}
-	fields := make([]shapeField, 0, count)
+	start := len(r.fieldArena)
 	var mode uint64
 	for range count {
 		var f shapeField
@@ -523,26 +553,29 @@ func (r *columnReader) shape() error {
 			}
 			f.pieces = int(pieces)
 		}
-		fields = append(fields, f)
+		r.fieldArena = append(r.fieldArena, f)
 	}
 	if i != len(b) {
 		return errBadBlock
 	}
-	r.fields, r.stream, r.plainAt = fields, nil, nil
+	fields := r.fieldArena[start:len(r.fieldArena):len(r.fieldArena)]
+	start = len(r.intArena)
+	plain := 0
 	for _, f := range fields {
-		r.plainAt = append(r.plainAt, len(r.stream))
+		r.intArena = append(r.intArena, plain)
 		if !f.row {
-			r.stream = append(r.stream, 0) // named below
+			plain++
 		}
 	}
-	r.stream = r.stream[:0]
+	r.fields, r.plainAt = fields, r.intArena[start:len(r.intArena):len(r.intArena)]
+	start = len(r.intArena)
 	name := func(k streamKey) {
 		s, ok := r.index[k]
 		if !ok {
 			s = len(r.index)
 			r.index[k] = s
 		}
-		r.stream = append(r.stream, s)
+		r.intArena = append(r.intArena, s)
 	}
 	for _, f := range fields {
 		if !f.row {
@@ -554,6 +587,7 @@ func (r *columnReader) shape() error {
 			name(streamKey{code: f.code, key: string(f.key), piece: j + 1})
 		}
 	}
+	r.stream = r.intArena[start:len(r.intArena):len(r.intArena)]
 	r.skip = -1
 	if r.withoutRaw {
 		r.skip = slices.IndexFunc(fields, func(f shapeField) bool { return f.code == rawRecordCode })
@@ -614,6 +648,12 @@ func (r *columnReader) record() (int, error) {
 	if err := r.shape(); err != nil {
 		return 0, err
 	}
+	return r.write()
+}
+
+// write rebuilds the record of the shape just read (shape) at the end of
+// r.out and returns its length.
+func (r *columnReader) write() (int, error) {
 	r.values, r.refs = r.values[:0], r.refs[:0]
 	for j, s := range r.stream {
 		v, ref, err := r.next(s)
@@ -691,7 +731,7 @@ func (r *columnReader) record() (int, error) {
 // decodeColumns returns the records of a block's columns, together at
 // most limit bytes.
 func decodeColumns(b []byte, limit int) ([][]byte, error) {
-	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, limit, false)
+	out, ends, err := appendColumns(make([]byte, 0, 2*len(b)), nil, b, nil, limit, false)
 	if err != nil {
 		return nil, err
 	}
@@ -709,12 +749,32 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 // ends: a reader of many blocks reuses both instead of making a buffer
 // for each block. withoutRaw leaves raw out of the records
 // (columnReader.withoutRaw).
-func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool) ([]byte, []int, error) {
+//
+// With slots (ascending, distinct), only the records at those places
+// are written, in that order: a page of results or GetEvent wants a few
+// events of a block, and writing back all of its records cost several
+// times decompressing it. Of the records before the last one wanted only
+// the shapes are read and their values passed by their lengths (skipTo);
+// those after it are not read at all, so a damage there goes unseen, as
+// it does in a block not read; a slot past the block's records is an
+// error.
+func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
+	var r columnReader
+	return r.appendColumns(dst, ends, b, slots, limit, withoutRaw)
+}
+
+// appendColumns is appendColumns with r's memory, kept from one block to
+// the next (a reader of many blocks reuses it).
+func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
 		return dst, ends, errBadBlock
 	}
-	r := columnReader{index: map[streamKey]int{}, base: len(dst), limit: limit, withoutRaw: withoutRaw, skip: -1}
+	if len(slots) > 0 && uint64(slots[len(slots)-1]) >= n {
+		return dst, ends, fmt.Errorf("%w: slot %d of %d records", errBadBlock, slots[len(slots)-1], n)
+	}
+	r.reset(len(dst), limit, withoutRaw)
+	defer func() { r.out = nil }() // dst is the caller's
 	nh, i, ok := uvarintAt(b, i)
 	if !ok || nh > uint64(len(b)) {
 		return dst, ends, errBadBlock
@@ -741,6 +801,32 @@ func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool)
 		r.streams = append(r.streams, s)
 	}
 	r.out = dst
+	if slots != nil {
+		for k, next := 0, 0; next < len(slots); k++ {
+			if err := r.shape(); err != nil {
+				return dst, ends, err
+			}
+			if k < slots[next] {
+				for len(r.skipped) <= r.shapeID {
+					r.skipped = append(r.skipped, 0)
+				}
+				r.skipped[r.shapeID]++
+				r.passed = true
+				continue
+			}
+			if r.passed || r.owed {
+				if err := r.skipTo(); err != nil {
+					return dst, ends, err
+				}
+			}
+			if _, err := r.write(); err != nil {
+				return dst, ends, err
+			}
+			ends = append(ends, len(r.out))
+			next++
+		}
+		return r.out, ends, nil
+	}
 	for range n {
 		if _, err := r.record(); err != nil {
 			return dst, ends, err
@@ -751,6 +837,73 @@ func appendColumns(dst []byte, ends []int, b []byte, limit int, withoutRaw bool)
 		return dst, ends, errBadBlock
 	}
 	return r.out, ends, nil
+}
+
+// skipTo passes, in the streams of the current record, the values of the
+// records passed over before it: each stream's values at once, by their
+// lengths (skipValues), the records' shapes read but their values not
+// rebuilt. A value passed is checked for its form and length only (a
+// reference's field is not), which keeps each stream where its next
+// value starts; the values written are checked in full (next, write).
+func (r *columnReader) skipTo() error {
+	if n := len(r.pending); n < len(r.streams) {
+		r.pending = slices.Grow(r.pending, len(r.streams)-n)[:len(r.streams)]
+		clear(r.pending[n:])
+	}
+	r.passed, r.owed = false, true
+	for id, c := range r.skipped {
+		if c == 0 {
+			continue
+		}
+		for _, s := range r.known[id].stream {
+			if s >= len(r.streams) {
+				return errBadBlock
+			}
+			r.pending[s] += c
+		}
+		r.skipped[id] = 0
+	}
+	for _, s := range r.stream {
+		if s >= len(r.streams) {
+			return errBadBlock
+		}
+		if c := r.pending[s]; c > 0 {
+			rest, ok := skipValues(r.streams[s], c)
+			if !ok {
+				return errBadBlock
+			}
+			r.streams[s], r.pending[s] = rest, 0
+		}
+	}
+	return nil
+}
+
+// skipValues returns stream s past its next n values, ok false when s
+// does not hold them.
+func skipValues(s []byte, n int) ([]byte, bool) {
+	for ; n > 0; n-- {
+		if len(s) < 2 {
+			return nil, false
+		}
+		form, l, at := s[0], uint64(s[1]), 2
+		if l >= 0x80 {
+			var ok bool
+			if l, at, ok = uvarintAt(s, 1); !ok {
+				return nil, false
+			}
+		}
+		switch {
+		case form <= 4:
+			if uint64(len(s)-at) < l {
+				return nil, false
+			}
+			at += int(l)
+		case form > 6:
+			return nil, false
+		}
+		s = s[at:]
+	}
+	return s, true
 }
 
 // piecesOf is how many of the current shape's values are pieces.

@@ -258,6 +258,9 @@ func TestBlockFormats(t *testing.T) {
 	}
 }
 
+// FuzzDecodeColumns: columns that decode whole decode the same read for
+// some of their records, and encode again to records that decode the
+// same.
 func FuzzDecodeColumns(f *testing.F) {
 	cols, _ := encodeColumns(nil, blockRecords()[:4])
 	f.Add(cols)
@@ -265,6 +268,25 @@ func FuzzDecodeColumns(f *testing.F) {
 		recs, err := decodeColumns(b, 1<<20)
 		if err != nil {
 			return
+		}
+		// What decodes whole decodes the same read for some records.
+		for _, slots := range [][]int{{0}, {len(recs) - 1}, {len(recs) / 2, len(recs) - 1}} {
+			if len(recs) == 0 || (len(slots) > 1 && slots[0] == slots[1]) {
+				continue
+			}
+			out, ends, err := appendColumns(nil, nil, b, slots, 1<<20, false)
+			if err != nil || len(ends) != len(slots) {
+				t.Fatalf("slots %v: %d records, %v", slots, len(ends), err)
+			}
+			for k, slot := range slots {
+				start := 0
+				if k > 0 {
+					start = ends[k-1]
+				}
+				if !bytes.Equal(out[start:ends[k]], recs[slot]) {
+					t.Fatalf("slots %v: record %d differs", slots, slot)
+				}
+			}
 		}
 		// What decodes encodes again to records that decode the same.
 		again, ok := encodeColumns(nil, recs)
@@ -322,7 +344,7 @@ func TestColumnsWithoutRaw(t *testing.T) {
 	if !ok {
 		t.Fatal("records of events do not parse")
 	}
-	out, ends, err := appendColumns(nil, nil, cols, blockMaxRaw, true)
+	out, ends, err := appendColumns(nil, nil, cols, nil, blockMaxRaw, true)
 	if err != nil || len(ends) != len(recs) {
 		t.Fatalf("%d records, %v", len(ends), err)
 	}
@@ -397,7 +419,7 @@ func BenchmarkColumnsWithoutRaw(b *testing.B) {
 			)
 			for b.Loop() {
 				var err error
-				if out, ends, err = appendColumns(out[:0], ends[:0], cols, blockMaxRaw, withoutRaw); err != nil {
+				if out, ends, err = appendColumns(out[:0], ends[:0], cols, nil, blockMaxRaw, withoutRaw); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -224,10 +224,10 @@ func (r *bitReader) read(n int) (uint64, bool) {
 	return v, true
 }
 
-// hashCands calls fn with the id and ts (relative to p's base) of each
+// hashCands calls fn with the id, ts (relative to p's base) and location of each
 // event of sealed partition p (sealed as hashesVersion or later) whose h8
 // is one of keys.
-func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn func(id, ts int64)) error {
+func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn func(id, ts, loc int64)) error {
 	ids, err := ps.hashPositions(ctx, p.table, p.firstID, keys)
 	if err != nil {
 		return err
@@ -240,11 +240,9 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 		for _, k := range keys {
 			low[uint64(k)&hashLowMask] = true
 		}
-		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
-			for _, id := range ids {
-				if r := findRow(rows, id); r != nil && low[r.h8] {
-					fn(id, r.ts-p.base)
-				}
+		return ps.findInChunks(ctx, p, ids, func(pl *chunkPlace) error {
+			if low[pl.low] {
+				fn(pl.id, pl.ts-p.base, pl.loc)
 			}
 			return nil
 		})
@@ -255,14 +253,14 @@ func (ps *parts) hashCands(ctx context.Context, p *partition, keys []int64, fn f
 	}
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(start+idsPerQuery, len(ids))]
-		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8 FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
+		err := sqlkit.Each(ctx, ps.s.read, `SELECT id, ts, h8, loc FROM `+p.table+` WHERE id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk),
 			func(rows *sql.Rows) error {
-				var id, ts, h8 int64
-				if err := rows.Scan(&id, &ts, &h8); err != nil {
+				var id, ts, h8, loc int64
+				if err := rows.Scan(&id, &ts, &h8, &loc); err != nil {
 					return err
 				}
 				if want[h8] {
-					fn(id, ts)
+					fn(id, ts, loc)
 				}
 				return nil
 			})

@@ -3,7 +3,8 @@ package sqlitestore
 // Reading events of the parts layout by id and by hash: what GetEvent,
 // EventsAfter, the notification queue, the deduplicator's confirmation
 // and the searches' final pages build on. A block is decompressed once
-// for all the events wanted from it.
+// for all the events wanted from it, and only their records are written
+// back (blockReader).
 
 import (
 	"cmp"
@@ -37,13 +38,12 @@ var errBadBlock = errors.New("malformed event block")
 
 // records returns the records of the events of ids that are stored.
 func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord, error) {
-	type place struct{ id, slot int64 }
-	byBlock := map[*partition]map[int64][]place{}
+	byBlock := map[*partition]map[int64][]wantedSlot{}
 	want := func(p *partition, id, loc int64) {
 		if byBlock[p] == nil {
-			byBlock[p] = map[int64][]place{}
+			byBlock[p] = map[int64][]wantedSlot{}
 		}
-		byBlock[p][loc>>8] = append(byBlock[p][loc>>8], place{id, loc & 0xff})
+		byBlock[p][loc>>8] = append(byBlock[p][loc>>8], wantedSlot{id, int(loc & 0xff)})
 	}
 	sealed := map[*partition][]int64{}
 	ps.mu.RLock()
@@ -74,7 +74,24 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
-	out := make(map[int64]partRecord, len(ids))
+	return ps.recordsAt(ctx, byBlock)
+}
+
+// recordsAt returns the records of the events at places: by partition
+// and block, the events wanted of it. The records are written end to end
+// into one array (buf; found says where each lies), each block
+// decompressed once, into the same scratch.
+func (ps *parts) recordsAt(ctx context.Context, byBlock map[*partition]map[int64][]wantedSlot) (map[int64]partRecord, error) {
+	type foundAt struct {
+		id, stored int64
+		start, end int
+	}
+	var (
+		found []foundAt
+		br    = ps.newBlockReader()
+		buf   []byte
+	)
+	defer ps.putBlockReader(br)
 	for p, blocks := range byBlock {
 		list := make([]int64, 0, len(blocks))
 		for b := range blocks {
@@ -88,15 +105,20 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			if err := rows.Scan(&block, &stored, &n, &data); err != nil {
 				return err
 			}
-			recs, err := ps.splitBlock(data, n)
-			if err != nil {
+			places := blocks[block]
+			for _, pl := range places {
+				if int64(pl.slot) >= n {
+					return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, n, errBadBlock)
+				}
+			}
+			begin := len(buf)
+			var err error
+			if buf, err = br.read(buf, data, n, places, false); err != nil {
 				return fmt.Errorf("block %d: %w", block, err)
 			}
-			for _, pl := range blocks[block] {
-				if pl.slot >= int64(len(recs)) {
-					return fmt.Errorf("block %d: event %d at slot %d of %d: %w", block, pl.id, pl.slot, len(recs), errBadBlock)
-				}
-				out[pl.id] = partRecord{stored: stored, record: recs[pl.slot]}
+			for k, pl := range places {
+				start, end := br.at(k, begin)
+				found = append(found, foundAt{pl.id, stored, start, end})
 			}
 			return nil
 		})
@@ -104,13 +126,103 @@ func (ps *parts) records(ctx context.Context, ids []int64) (map[int64]partRecord
 			return nil, fmt.Errorf("partition %d: %w", p.n, err)
 		}
 	}
+	out := make(map[int64]partRecord, len(found))
+	for _, f := range found {
+		out[f.id] = partRecord{stored: f.stored, record: buf[f.start:f.end:f.end]}
+	}
 	return out, nil
+}
+
+// wantedSlot is an event wanted of a block: its id and its slot there.
+type wantedSlot struct {
+	id   int64
+	slot int
+}
+
+// blockReader reads the records wanted of blocks (read), reusing its
+// memory from block to block and, through parts.blockReaders, from one
+// read of events to the next: a page of results or GetEvent decompresses
+// a few blocks of about 100 KB of columns each.
+type blockReader struct {
+	ps *parts
+	// scratch holds a block decompressed; slots are the distinct slots
+	// wanted, ascending, ends where their records end, index the slot of
+	// each place wanted (an index in slots).
+	scratch []byte
+	slots   []int
+	ends    []int
+	index   []int
+	// places are a chunk's events found (findInChunks, which borrows
+	// the scratch too).
+	places []chunkPlace
+	// cols reads a block's columns, its memory kept from block to block.
+	cols columnReader
+}
+
+// maxKeptScratch bounds the scratch a blockReader keeps for the next
+// read: a block of one large event is not kept.
+const maxKeptScratch = 4 * blockBytes
+
+// newBlockReader returns a blockReader of ps's, one a read before left
+// when there is one.
+func (ps *parts) newBlockReader() *blockReader {
+	if br, ok := ps.blockReaders.Get().(*blockReader); ok {
+		return br
+	}
+	return &blockReader{ps: ps}
+}
+
+// putBlockReader keeps br for a later read.
+func (ps *parts) putBlockReader(br *blockReader) {
+	if cap(br.scratch) > maxKeptScratch {
+		br.scratch = nil
+	}
+	ps.blockReaders.Put(br)
+}
+
+// read appends to out the records of places (their slots below n) of a
+// block of n events, each once, in order of slot; at gives where each
+// place's record lies. withoutRaw leaves raw out (appendBlock).
+func (br *blockReader) read(out, data []byte, n int64, places []wantedSlot, withoutRaw bool) ([]byte, error) {
+	br.slots, br.index = br.slots[:0], br.index[:0]
+	ascending := true // and distinct: the places are the slots, in order
+	for k, pl := range places {
+		br.slots = append(br.slots, pl.slot)
+		br.index = append(br.index, k)
+		ascending = ascending && (k == 0 || pl.slot > places[k-1].slot)
+	}
+	if !ascending {
+		slices.Sort(br.slots)
+		br.slots = slices.Compact(br.slots)
+		for k, pl := range places {
+			br.index[k], _ = slices.BinarySearch(br.slots, pl.slot)
+		}
+	}
+	slots := br.slots
+	if int64(len(slots)) == n && n > 0 && int64(slots[len(slots)-1]) == n-1 {
+		slots = nil // all of them (the notifier's queue, mostly)
+	}
+	var err error
+	out, br.ends, err = br.appendBlock(out, br.ends[:0], data, n, slots, withoutRaw)
+	return out, err
+}
+
+// at returns where the record of the k-th place of the last read lies
+// in out, its records appended from begin on.
+func (br *blockReader) at(k, begin int) (start, end int) {
+	i := br.index[k]
+	start = begin
+	if i > 0 {
+		start = br.ends[i-1]
+	}
+	return start, br.ends[i]
 }
 
 // splitBlock decompresses a block of n events and returns its records,
 // each a part of one new array.
 func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
-	out, ends, _, err := ps.appendBlock(nil, nil, nil, data, n, false)
+	br := blockReader{ps: ps}
+	out, ends, err := br.appendBlock(nil, nil, data, n, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -123,25 +235,44 @@ func (ps *parts) splitBlock(data []byte, n int64) ([][]byte, error) {
 	return recs, nil
 }
 
-// appendBlock decompresses a block of n events (into scratch, which it
-// returns for the next call) and appends its records end to end to out
-// and where each ends in out to ends. A block of one event may be as
-// large as the largest record; a block of several is bounded by
-// blockMaxRaw, in columns (parts_block.go) or plain. withoutRaw leaves
-// raw out of a block in columns (columnReader.withoutRaw); a plain
-// block's records are copied as they are.
-func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int64, withoutRaw bool) ([]byte, []int, []byte, error) {
+// appendBlock decompresses a block of n events (into br.scratch) and
+// appends its records end to end to out
+// and where each ends in out to ends; with slots (ascending, distinct,
+// each below n), only the records at those (appendColumns). A block of
+// one event may be as large as the largest record; a block of several
+// is bounded by blockMaxRaw, in columns (parts_block.go) or plain.
+// withoutRaw leaves raw out of a block in columns
+// (columnReader.withoutRaw); a plain block's records are copied as they
+// are.
+func (br *blockReader) appendBlock(out []byte, ends []int, data []byte, n int64, slots []int, withoutRaw bool) ([]byte, []int, error) {
+	ps, scratch := br.ps, br.scratch
+	defer func() { br.scratch = scratch }()
 	first := len(ends)
+	if len(slots) > 0 && int64(slots[len(slots)-1]) >= n {
+		return out, ends, fmt.Errorf("%w: slot %d of %d events", errBadBlock, slots[len(slots)-1], n)
+	}
 	var err error
 	if len(data) > 0 && data[0] == blockColumns {
 		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
-			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+			return out, ends, fmt.Errorf("%w: %w", errBadBlock, err)
+		}
+		if slots != nil {
+			// The columns say how many records they hold; the records
+			// after the last one wanted are not read (appendColumns).
+			if count, _, ok := uvarintAt(scratch, 0); ok && count != uint64(n) {
+				return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+			}
+			// The records wanted take about their share of twice the
+			// columns' bytes.
+			out = slices.Grow(out, 2*len(scratch)/int(n)*len(slots))
+			out, ends, err = br.cols.appendColumns(out, ends, scratch, slots, blockMaxRaw, withoutRaw)
+			return out, ends, err
 		}
 		// Records written back take about twice the columns' bytes:
 		// room made once, not by doubling.
 		out = slices.Grow(out, 2*len(scratch))
-		if out, ends, err = appendColumns(out, ends, scratch, blockMaxRaw, withoutRaw); err != nil {
-			return out, ends, scratch, err
+		if out, ends, err = br.cols.appendColumns(out, ends, scratch, nil, blockMaxRaw, withoutRaw); err != nil {
+			return out, ends, err
 		}
 	} else {
 		dec := ps.dec
@@ -149,23 +280,34 @@ func (ps *parts) appendBlock(out []byte, ends []int, scratch, data []byte, n int
 			dec = ps.decOne
 		}
 		if scratch, err = dec.DecodeAll(data, scratch[:0]); err != nil {
-			return out, ends, scratch, fmt.Errorf("%w: %w", errBadBlock, err)
+			return out, ends, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
-		out = slices.Grow(out, len(scratch))
-		for raw := scratch; len(raw) > 0; {
+		if slots == nil {
+			out = slices.Grow(out, len(scratch))
+		}
+		// Every record is walked (a length each), those of slots copied.
+		count, next := 0, 0
+		for raw := scratch; len(raw) > 0; count++ {
 			l, k := binary.Uvarint(raw)
 			if k <= 0 || uint64(len(raw)-k) < l {
-				return out, ends, scratch, errBadBlock
+				return out, ends, errBadBlock
 			}
-			out = append(out, raw[k:k+int(l)]...)
-			ends = append(ends, len(out))
+			if slots == nil || (next < len(slots) && slots[next] == count) {
+				out = append(out, raw[k:k+int(l)]...)
+				ends = append(ends, len(out))
+				next++
+			}
 			raw = raw[k+int(l):]
 		}
+		if int64(count) != n {
+			return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, count, n)
+		}
+		return out, ends, nil
 	}
 	if got := int64(len(ends) - first); got != n {
-		return out, ends, scratch, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
+		return out, ends, fmt.Errorf("%w: %d events, not %d", errBadBlock, got, n)
 	}
-	return out, ends, scratch, nil
+	return out, ends, nil
 }
 
 // eachByID runs sel (a SELECT of one table, whose id its rows are read
@@ -205,6 +347,11 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 	if err != nil {
 		return nil, err
 	}
+	return decodeAllStored(recs)
+}
+
+// decodeAllStored decodes records into stored events by id, Seq set.
+func decodeAllStored(recs map[int64]partRecord) (map[int64]store.StoredEvent, error) {
 	out := make(map[int64]store.StoredEvent, len(recs))
 	for id, r := range recs {
 		se, err := decodeStored(id, r)
@@ -221,8 +368,8 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // one when from is 0). The unsealed partitions answer from their map of
 // hashes in memory, the sealed ones from their Bloom filter and, only on
 // a hit, their runs of hashes (hashCands; before layout version 6 their
-// index of h8, hashQuery); every candidate is decoded and
-// its whole hash compared. A covered sealed partition (parts_hashset.go)
+// index of h8, hashQuery); every candidate is read at the location
+// these gave (recordsAt), decoded and its whole hash compared. A covered sealed partition (parts_hashset.go)
 // is asked only for a hash the duplicate check's set names it for (a
 // layer that holds its hashes admits the hash and the partition's tags
 // match), whatever from (the set holds all of them), and then through
@@ -233,7 +380,13 @@ func (ps *parts) eventsByID(ctx context.Context, ids []int64) (map[int64]store.S
 // under org are decoded: another organisation's event, in a damaged block
 // say, is not found rather than an error.
 func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string, from int64) (map[event.Hash]store.StoredEvent, error) {
-	type cand struct{ id, ts int64 }
+	// A candidate is found with its place: its events' records are read
+	// without locating them again (a sealed partition's chunk, which the
+	// candidate's time came from, decompressed a second time).
+	type cand struct {
+		p           *partition
+		id, ts, loc int64
+	}
 	var (
 		all      []cand
 		bySealed = map[*partition][]int64{}
@@ -259,7 +412,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 		switch {
 		case !p.sealed:
 			// every event of the prefix when it is shared
-			p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{r.id, r.ts}) })
+			p.hot.byHash(k, func(r *hotRow) { all = append(all, cand{p, r.id, r.ts, r.loc()}) })
 		case p.sum.hashes.has(key[:]):
 			bySealed[p] = append(bySealed[p], int64(k))
 		}
@@ -306,7 +459,7 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	// 5, and its h8, that of an earlier one.
 	for p, keys := range bySealed {
 		if p.sealedAs >= hashesVersion {
-			err := ps.hashCands(ctx, p, keys, func(id, ts int64) { all = append(all, cand{id, ts + p.base}) })
+			err := ps.hashCands(ctx, p, keys, func(id, ts, loc int64) { all = append(all, cand{p, id, ts + p.base, loc}) })
 			if err != nil {
 				return nil, fmt.Errorf("partition %d: %w", p.n, err)
 			}
@@ -323,8 +476,8 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			}
 			err := sqlkit.Each(ctx, ps.s.read, hashQuery(p.table, len(chunk)), args,
 				func(rows *sql.Rows) error {
-					var c cand
-					err := rows.Scan(&c.id, &c.ts)
+					c := cand{p: p}
+					err := rows.Scan(&c.id, &c.ts, &c.loc)
 					c.ts += p.base
 					all = append(all, c)
 					return err
@@ -334,7 +487,8 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 			}
 		}
 	}
-	cands := make([]int64, 0, len(all))
+	byBlock := map[*partition]map[int64][]wantedSlot{}
+	cands := 0
 	for _, c := range all {
 		if org != "" {
 			var n int
@@ -347,13 +501,21 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 				continue
 			}
 		}
-		cands = append(cands, c.id)
+		if byBlock[c.p] == nil {
+			byBlock[c.p] = map[int64][]wantedSlot{}
+		}
+		byBlock[c.p][c.loc>>8] = append(byBlock[c.p][c.loc>>8], wantedSlot{c.id, int(c.loc & 0xff)})
+		cands++
 	}
 	out := map[event.Hash]store.StoredEvent{}
-	if len(cands) == 0 {
+	if cands == 0 {
 		return out, nil
 	}
-	found, err := ps.eventsByID(ctx, cands)
+	recs, err := ps.recordsAt(ctx, byBlock)
+	if err != nil {
+		return nil, err
+	}
+	found, err := decodeAllStored(recs)
 	if err != nil {
 		return nil, err
 	}
@@ -369,10 +531,11 @@ func (ps *parts) findHashes(ctx context.Context, hashes []event.Hash, org string
 	return out, nil
 }
 
-// hashQuery returns the query of the ids and times of a sealed partition's
-// events of n hashes, given their h4 (h8 >> 32) and then their h8.
+// hashQuery returns the query of the ids, times and locations of a
+// sealed partition's events of n hashes, given their h4 (h8 >> 32) and
+// then their h8.
 func hashQuery(t string, n int) string {
-	return `SELECT id, ts FROM ` + t + ` WHERE h8 >> 32 IN (` + placeholders(n) + `) AND h8 IN (` + placeholders(n) + `)`
+	return `SELECT id, ts, loc FROM ` + t + ` WHERE h8 >> 32 IN (` + placeholders(n) + `) AND h8 IN (` + placeholders(n) + `)`
 }
 
 // idsByHash returns the ids of the stored events of hashes.
@@ -584,12 +747,13 @@ func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entri
 // (a pass reads some four thousand blocks).
 type queueReader struct {
 	ps *parts
-	// out holds the run's records end to end; cols a block decompressed,
-	// ends where a block's records end in out.
-	out, cols []byte
-	ends      []int
-	found     []foundRecord
-	places    []recordPlace
+	// out holds the run's records end to end; blocks reads them, wanted
+	// the places of a block as it reads them.
+	out    []byte
+	blocks blockReader
+	wanted []wantedSlot
+	found  []foundRecord
+	places []recordPlace
 }
 
 // foundRecord is where an id's record lies in queueReader.out.
@@ -776,41 +940,40 @@ func (r *queueReader) partitionBlocks(ctx context.Context, p *partition, places 
 		if at == len(places) || places[at].block != block {
 			return nil // not asked for
 		}
-		begin, ends, err := r.decodeBlock(data, n)
+		end := at
+		r.wanted = r.wanted[:0]
+		for ; end < len(places) && places[end].block == block; end++ {
+			if pl := places[end]; int64(pl.slot) >= n {
+				return fmt.Errorf("block %d: slot %d of %d: %w", block, pl.slot, n, errBadBlock)
+			}
+			r.wanted = append(r.wanted, wantedSlot{slot: places[end].slot})
+		}
+		begin, err := r.decodeBlock(data, n)
 		if err != nil {
 			return fmt.Errorf("block %d: %w", block, err)
 		}
-		for ; at < len(places) && places[at].block == block; at++ {
-			pl := places[at]
-			if pl.slot >= len(ends) {
-				return fmt.Errorf("block %d: slot %d of %d: %w", block, pl.slot, len(ends), errBadBlock)
-			}
-			start := begin
-			if pl.slot > 0 {
-				start = ends[pl.slot-1]
-			}
-			r.found[pl.at] = foundRecord{start: start, end: ends[pl.slot], stored: stored, ok: true}
+		for k, pl := range places[at:end] {
+			from, to := r.blocks.at(k, begin)
+			r.found[pl.at] = foundRecord{start: from, end: to, stored: stored, ok: true}
 		}
+		at = end
 		return nil
 	}
 	return r.ps.eachByID(ctx, `SELECT id, stored, n, data FROM `+p.table+`_blocks`, blocks, 2, add)
 }
 
-// decodeBlock decompresses a block of n events (appendBlock, without
-// raw: the notifier never shows it) and appends its records to r.out:
-// it returns where the first starts and where each ends (valid until the
-// next call).
-func (r *queueReader) decodeBlock(data []byte, n int64) (int, []int, error) {
+// decodeBlock decompresses a block of n events and appends the records
+// of r.wanted to r.out (blockReader.read, without raw: the notifier never
+// shows it); it returns where the first starts.
+func (r *queueReader) decodeBlock(data []byte, n int64) (int, error) {
 	begin := len(r.out)
+	r.blocks.ps = r.ps
 	var err error
-	r.out, r.ends, r.cols, err = r.ps.appendBlock(r.out, r.ends[:0], r.cols, data, n, true)
-	if cap(r.cols) > blockMaxRaw {
-		r.cols = nil // a block of one large event: not kept
+	r.out, err = r.blocks.read(r.out, data, n, r.wanted, true)
+	if cap(r.blocks.scratch) > blockMaxRaw {
+		r.blocks.scratch = nil // a block of one large event: not kept
 	}
-	if err != nil {
-		return 0, nil, err
-	}
-	return begin, r.ends, nil
+	return begin, err
 }
 
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }

@@ -424,38 +424,6 @@ func writeChunks(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, p *partitio
 	return flush(chunk)
 }
 
-// eachChunk calls fn with each chunk of sealed partition p (sealed as
-// rowsVersion or later) holding one of ids (in order), decoded up to
-// what, and the ids of ids within its range. A chunk is found by the
-// greatest first_id not above an id: the chunks' span is the sealing's
-// (rowsChunk then), not this store's.
-func (ps *parts) eachChunk(ctx context.Context, p *partition, ids []int64, what int, fn func(rows []sealedRow, ids []int64) error) error {
-	var (
-		rows []sealedRow
-		buf  []byte
-		err  error
-	)
-	for i := 0; i < len(ids); {
-		var found bool
-		rows, buf, found, err = ps.chunkAt(ctx, p, ids[i], what, rows, buf)
-		if err != nil {
-			return err
-		}
-		j := i + 1
-		if found {
-			last := rows[len(rows)-1].id
-			for j < len(ids) && ids[j] <= last {
-				j++
-			}
-			if err := fn(rows, ids[i:j]); err != nil {
-				return err
-			}
-		}
-		i = j
-	}
-	return nil
-}
-
 // readChunk decodes into rows (and buf, both reused) the chunk of sealed
 // partition p that starts at first, its error naming the chunk.
 func (ps *parts) readChunk(p *partition, first int64, data []byte, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
@@ -470,12 +438,7 @@ func (ps *parts) readChunk(p *partition, first int64, data []byte, what int, row
 // partition p whose range holds id: found is false when id is past its
 // last event or before the first chunk.
 func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, bool, error) {
-	var (
-		first int64
-		data  []byte
-	)
-	err := ps.searchStmts.each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, []any{id},
-		func(r *sql.Rows) error { return r.Scan(&first, &data) })
+	first, data, err := ps.chunkData(ctx, p, id)
 	if err != nil || data == nil {
 		return rows[:0], buf, false, err
 	}
@@ -483,6 +446,135 @@ func (ps *parts) chunkAt(ctx context.Context, p *partition, id int64, what int, 
 		return rows, buf, false, err
 	}
 	return rows, buf, id <= rows[len(rows)-1].id, nil
+}
+
+// chunkData returns the first_id and data of the chunk of sealed
+// partition p whose range holds id, nil data when none does.
+func (ps *parts) chunkData(ctx context.Context, p *partition, id int64) (first int64, data []byte, err error) {
+	err = ps.searchStmts.each(ctx, ps.s.read, `SELECT first_id, data FROM `+p.table+`_rows WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, []any{id},
+		func(r *sql.Rows) error { return r.Scan(&first, &data) })
+	return first, data, err
+}
+
+// chunkPlace is an event a chunk holds: its id, time (absolute),
+// location (block × 256 + slot) and the low part of its h8 (hashLow).
+type chunkPlace struct {
+	id, ts, loc int64
+	low         uint64
+	i           int // its index in the chunk
+}
+
+// findInChunk appends to found the places of those of ids (ascending)
+// that the chunk of first_id first of sealed partition p holds, in
+// order, and returns the chunk's last id; buf (reused) holds its
+// columns decompressed. Unlike decodeChunk it builds no rows: a read of
+// a few events (a page of results, GetEvent) wants a few of a chunk's
+// thousands of ids, so it walks the ids' column to its end (for the
+// last id) and the times and locations only as far as the last event
+// found.
+func (ps *parts) findInChunk(p *partition, first int64, data []byte, ids []int64, found []chunkPlace, buf []byte) (int64, []chunkPlace, []byte, error) {
+	last, found, buf, err := ps.chunkFind(data, p.base, first, ids, found, buf)
+	if err != nil {
+		return 0, found, buf, fmt.Errorf("partition %d, chunk %d: %w", p.n, first, err)
+	}
+	return last, found, buf, nil
+}
+
+// chunkFind is findInChunk for a chunk of a partition of base base.
+func (ps *parts) chunkFind(data []byte, base, first int64, ids []int64, found []chunkPlace, buf []byte) (int64, []chunkPlace, []byte, error) {
+	n, lows, cols, err := chunkHashes(data)
+	if err != nil {
+		return 0, found, buf, err
+	}
+	buf, err = ps.dec.DecodeAll(cols, buf[:0])
+	if err != nil {
+		return 0, found, buf, fmt.Errorf("%w: %w", errBadChunk, err)
+	}
+	r := chunkReader{b: buf}
+	from := len(found)
+	id, k := first-1, 0
+	for i := range n {
+		id += int64(r.uvarint()) + 1
+		for k < len(ids) && ids[k] < id {
+			k++
+		}
+		if k < len(ids) && ids[k] == id {
+			found = append(found, chunkPlace{id: id, low: hashLow(lows, i), i: i})
+			k++
+		}
+	}
+	if r.err != nil || len(found) == from {
+		return id, found, buf, r.err
+	}
+	mine := found[from:]
+	end := mine[len(mine)-1].i + 1
+	ts, j := base, 0
+	for i := range end {
+		ts += r.varint()
+		if i == mine[j].i {
+			mine[j].ts = ts
+			j++
+		}
+	}
+	r.skipVarints(n - end)
+	var loc int64
+	j = 0
+	for i := range end {
+		loc += r.varint()
+		if i == mine[j].i {
+			mine[j].loc = loc
+			j++
+		}
+	}
+	return id, found, buf, r.err
+}
+
+// skipVarints passes n varints.
+func (r *chunkReader) skipVarints(n int) {
+	for i := 0; n > 0 && r.err == nil; i++ {
+		if i == len(r.b) {
+			r.err = errBadChunk
+			return
+		}
+		if r.b[i] < 0x80 {
+			n--
+			if n == 0 {
+				r.b = r.b[i+1:]
+			}
+		}
+	}
+}
+
+// findInChunks calls fn, in order, with the place of each of ids
+// (ascending, all in sealed partition p, sealed as rowsVersion or
+// later) that p holds (findInChunk), each chunk read once.
+func (ps *parts) findInChunks(ctx context.Context, p *partition, ids []int64, fn func(pl *chunkPlace) error) error {
+	br := ps.newBlockReader()
+	defer ps.putBlockReader(br)
+	for i := 0; i < len(ids); {
+		first, data, err := ps.chunkData(ctx, p, ids[i])
+		if err != nil {
+			return err
+		}
+		j := i + 1
+		if data != nil {
+			var last int64
+			last, br.places, br.scratch, err = ps.findInChunk(p, first, data, ids[i:], br.places[:0], br.scratch)
+			if err != nil {
+				return err
+			}
+			for j < len(ids) && ids[j] <= last {
+				j++
+			}
+			for k := range br.places {
+				if err := fn(&br.places[k]); err != nil {
+					return err
+				}
+			}
+		}
+		i = j
+	}
+	return nil
 }
 
 // findRow returns the row of id in a chunk's rows, nil when none.
@@ -501,16 +593,7 @@ func findRow(rows []sealedRow, id int64) *sealedRow {
 // dense of it.
 func (ps *parts) sealedLocs(ctx context.Context, p *partition, ids []int64, dense int64, fn func(id, loc int64) error) error {
 	if p.sealedAs >= rowsVersion {
-		return ps.eachChunk(ctx, p, ids, chunkLocs, func(rows []sealedRow, ids []int64) error {
-			for _, id := range ids {
-				if r := findRow(rows, id); r != nil {
-					if err := fn(id, r.loc()); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
+		return ps.findInChunks(ctx, p, ids, func(pl *chunkPlace) error { return fn(pl.id, pl.loc) })
 	}
 	return ps.eachByID(ctx, `SELECT id, loc FROM `+p.table, ids, dense, func(rows *sql.Rows) error {
 		var id, loc int64

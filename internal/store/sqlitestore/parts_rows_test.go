@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -356,6 +357,38 @@ func moreFields(t *testing.T, e *event.Event, n int) {
 	case n%3 == 1:
 		set(store.ConstituencyField, `["org-a"]`)
 	}
+}
+
+// eachChunk (tests) calls fn with each chunk of sealed partition p (sealed as
+// rowsVersion or later) holding one of ids (in order), decoded up to
+// what, and the ids of ids within its range. A chunk is found by the
+// greatest first_id not above an id: the chunks' span is the sealing's
+// (rowsChunk then), not this store's.
+func (ps *parts) eachChunk(ctx context.Context, p *partition, ids []int64, what int, fn func(rows []sealedRow, ids []int64) error) error {
+	var (
+		rows []sealedRow
+		buf  []byte
+		err  error
+	)
+	for i := 0; i < len(ids); {
+		var found bool
+		rows, buf, found, err = ps.chunkAt(ctx, p, ids[i], what, rows, buf)
+		if err != nil {
+			return err
+		}
+		j := i + 1
+		if found {
+			last := rows[len(rows)-1].id
+			for j < len(ids) && ids[j] <= last {
+				j++
+			}
+			if err := fn(rows, ids[i:j]); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	return nil
 }
 
 // sealedRowsOf returns the rows of the chunks of s's sealed partition p
