@@ -382,29 +382,8 @@ func TestColumnsWithoutRaw(t *testing.T) {
 // bytes) under a header line, with raw and without (the notifier's queue
 // read), and reports the bytes of records written an event.
 func BenchmarkColumnsWithoutRaw(b *testing.B) {
-	var header strings.Builder
-	for c := range 32 {
-		if c > 0 {
-			header.WriteByte(',')
-		}
-		fmt.Fprintf(&header, "column_%d", c)
-	}
 	var recs [][]byte
-	for i := range 256 {
-		e := event.New(16)
-		ip := fmt.Sprintf("198.51.%d.%d", i/200, i%200)
-		e.SetTrusted("source.ip", ip)
-		e.SetTrusted("source.port", "3389")
-		e.SetTrusted("time.source", "2026-11-01T00:00:00+00:00")
-		e.SetTrusted("classification.type", "vulnerable-system")
-		e.SetTrusted("feed.name", "shadowserver-scan_rdp")
-		e.SetTrusted("extra.sha1_fingerprint", fmt.Sprintf("%040x", 0xabcdef0123+i*7919))
-		e.Seal()
-		row := []string{"2026-11-01 00:00:00", ip, "3389", fmt.Sprintf("%040x", 0xabcdef0123+i*7919)}
-		for c := len(row); c < 32; c++ {
-			row = append(row, fmt.Sprintf("value-%d-%d", c, (i*31+c)%97))
-		}
-		e.SetRawString(header.String() + "\n" + strings.Join(row, ","))
+	for _, e := range subsetBlockEvents("report") {
 		recs = append(recs, event.AppendRecord(nil, e))
 	}
 	cols, ok := encodeColumns(nil, recs)
