@@ -158,6 +158,35 @@ func splitHostPort(hp string) (string, int, error) {
 	return hp[:i], port, nil
 }
 
+// embeddedHeapRoom is the room the embedded server needs in a process's
+// soft memory limit, beside the pipeline's own memory (cmd vigil sizes
+// the limit for a pipeline with a channel between parsers and workers).
+// The server's file store reads and writes the stream's blocks through
+// buffers of a block's size (8 MiB, the size it picks for a stream of
+// more than 32 MiB) which it holds weakly once nothing uses them: every
+// collection lets it drop the blocks being written, read and
+// acknowledged, the next message loads each again into a new buffer,
+// and a dropped buffer stays live for two or three more collections (its
+// cleanup's argument, then the server's pools). bench ingest --transport
+// jetstream held 60–140 MB of them while parsers and workers both ran,
+// 20–30 MB while the workers drained the stream alone; under the
+// pipeline's 240 MiB it collected about 250 times a million events
+// where the channel collects about 155. Room for four such buffers
+// brings it back to about 155 for 32 MiB more resident memory; room for
+// all of them would take bench ingest's peak past the 500 MB it is held
+// to (docs/PERFORMANCE.md, issue 14, eleventh session).
+const embeddedHeapRoom = 4 * (8 << 20)
+
+// HeapRoom is the room in the process's soft memory limit that the bus
+// needs beside the pipeline's: embeddedHeapRoom while it runs the
+// embedded server, nothing with an external one.
+func (b *Bus) HeapRoom() int64 {
+	if b.server == nil {
+		return 0
+	}
+	return embeddedHeapRoom
+}
+
 // ClientURL is the embedded server's address for workers ("" when it
 // does not listen or the bus is external).
 func (b *Bus) ClientURL() string {
