@@ -190,6 +190,35 @@ func splitHostPort(hp string) (string, int, error) {
 	return hp[:i], port, nil
 }
 
+// embeddedHeapRoom is the room the embedded server needs in a process's
+// soft memory limit, beside the pipeline's own memory (cmd vigil sizes
+// the limit for a pipeline with a channel between parsers and workers).
+// The server's file store reads and writes the stream's blocks through
+// buffers of a block's size (8 MiB, the size it picks for a stream of
+// more than 32 MiB) which it holds weakly once nothing uses them: a
+// collection lets it drop the blocks being written, read and
+// acknowledged, the next message loads each again into a new buffer, and
+// a dropped buffer stays live for two or three more collections (its
+// cleanup's argument, then the server's pools). On a busy machine this
+// feeds itself (the buffers bring the next collection sooner, which
+// drops the blocks again): bench ingest --transport jetstream held
+// 90–125 MB of them and collected 249–357 times a million events in its
+// pipeline, against 16–40 MB and 125–130 times on a quiet one. Room for
+// four buffers kept it to 101–191 collections, for 32 MiB more resident
+// memory; room for twice as many takes bench ingest's peak to the 500 MB
+// it is held to (docs/PERFORMANCE.md, issue 14, eleventh session).
+const embeddedHeapRoom = 4 * (8 << 20)
+
+// HeapRoom is the room in the process's soft memory limit that the bus
+// needs beside the pipeline's: embeddedHeapRoom while it runs the
+// embedded server, nothing with an external one.
+func (b *Bus) HeapRoom() int64 {
+	if b.server == nil {
+		return 0
+	}
+	return embeddedHeapRoom
+}
+
 // ClientURL is the embedded server's address for workers ("" when it
 // does not listen or the bus is external).
 func (b *Bus) ClientURL() string {

@@ -463,3 +463,26 @@ func TestSealedBatchesAreNotHashedAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestHeapRoom: a bus that runs the embedded server asks room for its
+// block buffers in the process's soft memory limit; one connected to an
+// external server runs none and asks none.
+func TestHeapRoom(t *testing.T) {
+	ctx := context.Background()
+	embedded, err := Open(ctx, Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer embedded.Close()
+	if got := embedded.HeapRoom(); got != embeddedHeapRoom {
+		t.Errorf("embedded server: room %d, want %d", got, embeddedHeapRoom)
+	}
+	external, err := Open(ctx, Config{URL: embedded.ClientURL(), Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer external.Close()
+	if got := external.HeapRoom(); got != 0 {
+		t.Errorf("external server: room %d, want none", got)
+	}
+}

@@ -361,18 +361,18 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 	if err != nil {
 		return nil, err
 	}
+	collectLessOften()
 	var transport pipeline.Transport = pipeline.NewLocal(4)
 	if b.jetstream {
 		bs, err := bus.Open(ctx, bus.Config{StoreDir: filepath.Join(work, "jetstream"), Stream: "BENCH", MaxBytes: 1 << 30}, envLogger(c))
 		if err != nil {
 			return nil, err
 		}
-		b.closers = append(b.closers, func() { bs.Close() })
+		b.closers = append(b.closers, func() { bs.Close() }, makeRoom(bs.HeapRoom()))
 		transport = bs
 	} else if transportName != "local" {
 		return nil, c.usageError("cli.bench.transport")
 	}
-	collectLessOften()
 	b.runner = pipeline.NewRunner(pipeline.RunnerConfig{Env: env, Transport: transport,
 		Feeds:     []*pipeline.Feed{{Name: "bench", KeepRaw: keepRaw, ParserID: "shadowserver", Parser: parser}},
 		Enrichers: enrichers, Outputs: []pipeline.Output{b.output}, BatchSize: 2000, Workers: 2})

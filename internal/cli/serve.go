@@ -125,6 +125,10 @@ func runServe(ctx context.Context, c *cmdEnv, args []string) error {
 		return failedWithDetail(err, "cli.start.embeddednats", cfg.Path("jetstream"))
 	}
 	defer b.Close()
+	// The embedded server's block buffers need room beside the
+	// pipeline's in the collector's soft limit (bus.HeapRoom).
+	collectLessOften()
+	defer makeRoom(b.HeapRoom())()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
