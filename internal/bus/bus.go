@@ -205,8 +205,9 @@ func splitHostPort(hp string) (string, int, error) {
 // 90–125 MB of them and collected 249–357 times a million events in its
 // pipeline, against 16–40 MB and 125–130 times on a quiet one. Room for
 // four buffers kept it to 101–191 collections, for 32 MiB more resident
-// memory; room for twice as many takes bench ingest's peak to the 500 MB
-// it is held to (docs/PERFORMANCE.md, issue 14, eleventh session).
+// memory, which takes bench ingest's peak at 10 million events to the
+// 500 MB it is held to; room for twice as many reaches it at a million
+// (docs/PERFORMANCE.md, issue 14, eleventh session).
 const embeddedHeapRoom = 4 * (8 << 20)
 
 // HeapRoom is the room in the process's soft memory limit that the bus
