@@ -5,7 +5,7 @@ package sqlitestore
 // that one transaction still covers a batch's events, its identity, its
 // dedup keys and its tags. This file holds the layout's state and how a
 // database is opened in it; parts_insert.go writes, parts_seal.go seals,
-// parts_read.go and parts_search.go read.
+// parts_read.go, parts_queue_read.go and parts_search.go read.
 
 import (
 	"context"
