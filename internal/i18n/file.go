@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 )
@@ -62,5 +63,9 @@ func LowLevelReason(err error) string {
 
 // isWrapper reports whether err is fmt.Errorf's wrapping of one error.
 func isWrapper(err error) bool {
-	return reflect.TypeOf(err).String() == "*fmt.wrapError" && errors.Unwrap(err) != nil
+	return reflect.TypeOf(err) == wrapErrorType && errors.Unwrap(err) != nil
 }
+
+// wrapErrorType is the type of what fmt.Errorf makes of one %w, taken
+// from fmt itself rather than named.
+var wrapErrorType = reflect.TypeOf(fmt.Errorf("%w", errors.New("")))
