@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,20 +73,7 @@ func TestJobsStopWithoutError(t *testing.T) {
 // message when it has one.
 func TestJobFailuresInEveryLanguage(t *testing.T) {
 	c := i18n.Embedded()
-	names := map[string]bool{}
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range regexp.MustCompile(`group\.run\("([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
-			names[m[1]] = true
-		}
-	}
+	names := sourceMatches(t, `group\.run\("([^"]+)"`)
 	if len(names) < 15 {
 		t.Errorf("only %d jobs found: %v", len(names), names)
 	}

@@ -153,20 +153,7 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 // server, the message bus, the secrets' key) exists, with a Dutch, French
 // and German text of its own.
 func TestStartMessagesTranslated(t *testing.T) {
-	ids := map[string]bool{}
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range regexp.MustCompile(`"(cli\.start\.[a-z.]+)"`).FindAllStringSubmatch(string(src), -1) {
-			ids[m[1]] = true
-		}
-	}
+	ids := sourceMatches(t, `"(cli\.start\.[a-z.]+)"`)
 	if len(ids) < 13 {
 		t.Errorf("only %d start-up messages found: %v", len(ids), ids)
 	}
@@ -274,4 +261,26 @@ func execSQL(t *testing.T, path, statement string) {
 	if _, err := db.Exec(statement); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sourceMatches returns what the first group of pattern matches in this
+// package's code (its .go files but the tests).
+func sourceMatches(t *testing.T, pattern string) map[string]bool {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	found := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			found[m[1]] = true
+		}
+	}
+	return found
 }
