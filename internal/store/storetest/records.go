@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -188,30 +187,11 @@ func testLeaseTakeFromConcurrent(t *testing.T, s store.Store) {
 		t.Fatalf("TakeLease(dead) = %q, %v", held, err)
 	}
 	const n = 8
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  []string
-		errs []error
-	)
-	for i := range n {
-		wg.Go(func() {
-			holder := fmt.Sprint("restarted ", i)
-			ok, err := s.TakeLeaseFrom(ctx, "notify", "dead", holder, base.Add(time.Second), time.Minute)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-			}
-			if ok {
-				won = append(won, holder)
-			}
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		t.Fatalf("TakeLeaseFrom at once: %v", errs)
-	}
+	won := raceOnce(t, "TakeLeaseFrom", n, func(i int) (string, bool, error) {
+		holder := fmt.Sprint("restarted ", i)
+		ok, err := s.TakeLeaseFrom(ctx, "notify", "dead", holder, base.Add(time.Second), time.Minute)
+		return holder, ok, err
+	})
 	held, err := s.TakeLease(ctx, "notify", "onlooker", base.Add(2*time.Second), time.Minute)
 	if len(won) != 1 || err != nil || held != won[0] {
 		t.Errorf("%d goroutines took the lease from dead: won by %q, held by %q, %v; want one winner", n, won, held, err)

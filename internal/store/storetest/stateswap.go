@@ -61,6 +61,22 @@ func testStateSwapConcurrent(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	const n = 8
+	won := raceOnce(t, "SwapState", n, func(i int) (string, bool, error) {
+		value := fmt.Sprintf("won by %d", i)
+		ok, err := s.SwapState(ctx, "race", []byte("start"), []byte(value))
+		return value, ok, err
+	})
+	v, err := s.GetState(ctx, "race")
+	if len(won) != 1 || err != nil || string(v) != won[0] {
+		t.Errorf("%d goroutines swapped from one value: won by %q, the value is %q, %v; want one winner", n, won, v, err)
+	}
+}
+
+// raceOnce runs try in n goroutines at once (the i-th with i) and returns
+// the names of those that won, each try's name and whether it won; it
+// fails the test, naming op, if any try failed.
+func raceOnce(t *testing.T, op string, n int, try func(i int) (name string, won bool, err error)) []string {
+	t.Helper()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -69,24 +85,20 @@ func testStateSwapConcurrent(t *testing.T, s store.Store) {
 	)
 	for i := range n {
 		wg.Go(func() {
-			value := fmt.Sprintf("won by %d", i)
-			ok, err := s.SwapState(ctx, "race", []byte("start"), []byte(value))
+			name, ok, err := try(i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
 			}
 			if ok {
-				won = append(won, value)
+				won = append(won, name)
 			}
 		})
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		t.Fatalf("SwapState at once: %v", errs)
+		t.Fatalf("%s at once: %v", op, errs)
 	}
-	v, err := s.GetState(ctx, "race")
-	if len(won) != 1 || err != nil || string(v) != won[0] {
-		t.Errorf("%d goroutines swapped from one value: won by %q, the value is %q, %v; want one winner", n, won, v, err)
-	}
+	return won
 }
