@@ -3,6 +3,7 @@ package event_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -85,5 +86,43 @@ func TestRecordArenaDecodeString(t *testing.T) {
 	}
 	if _, err := arena.DecodeString(""); !errors.Is(err, event.ErrBadBatch) {
 		t.Errorf("an empty record: %v, want ErrBadBatch", err)
+	}
+}
+
+// TestRecordArenaReuseForgetsWhatItDecoded: an arena made ready again
+// (Reuse) decodes the next records as a new one would, in its own
+// arrays: an event in the place of one whose raw was held as bytes, or
+// that was sealed, has neither, and the uvarints of more than one byte
+// (a long value) read back.
+func TestRecordArenaReuseForgetsWhatItDecoded(t *testing.T) {
+	withRaw := event.New(4)
+	withRaw.SetTrusted("source.ip", "192.0.2.1")
+	withRaw.SetRaw([]byte("a line of the report\n"))
+	withRaw.Seal()
+	plain := event.New(4)
+	plain.SetTrusted("source.ip", "192.0.2.2")
+	plain.SetTrusted("extra.note", strings.Repeat("long ", 100)) // a length of two bytes
+	first := event.AppendRecord(nil, withRaw)
+	second := event.AppendRecord(nil, plain)
+
+	arena := event.NewRecordArena(nil, 1, 4)
+	e, err := arena.DecodeString(string(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := e.Get("raw"); raw == "" {
+		t.Fatal("the first record's raw did not decode")
+	}
+	arena.Reuse(nil, 1, 4)
+	e, err = arena.DecodeString(string(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := event.DecodeRecord(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(e.Fields(), want.Fields()) || e.Has("raw") || e.Hash() != want.Hash() {
+		t.Errorf("after Reuse the record decodes to %v (hash %s), want %v (hash %s)", e.Fields(), e.Hash(), want.Fields(), want.Hash())
 	}
 }

@@ -1,6 +1,8 @@
 package event_test
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -131,4 +133,51 @@ func BenchmarkSetDefaults(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
 		})
 	}
+}
+
+// BenchmarkRecordArenaDecodeString decodes records as the notifier does
+// its queue's: into one arena, from one string.
+func BenchmarkRecordArenaDecodeString(b *testing.B) {
+	// Events as `vigil bench notify` stores them: a scan's report of
+	// about fifteen short fields.
+	events := make([]*event.Event, 2000)
+	for i := range events {
+		e := event.New(16)
+		e.SetTrusted("time.source", "2026-12-05T13:04:05+00:00")
+		e.SetTrusted("classification.taxonomy", "vulnerable")
+		e.SetTrusted("classification.type", "ddos-amplifier")
+		e.SetTrusted("classification.identifier", "open-dns")
+		e.SetTrusted("source.ip", fmt.Sprintf("11.%d.%d.%d", i/65536, i/256%256, i%256))
+		e.SetInt("source.port", 53)
+		e.SetTrusted("protocol.application", "dns")
+		e.SetTrusted("protocol.transport", "udp")
+		e.SetInt("source.asn", int64(64512+i%1000))
+		e.SetTrusted("feed.name", "shadowserver-open-dns")
+		e.SetTrusted("tlp", "AMBER")
+		e.SetExtra("sequence", strconv.Itoa(i))
+		e.Seal()
+		e.SetTrusted("extra.constituency", `["org-00001"]`)
+		events[i] = e
+	}
+	var all []byte
+	var spans [][2]int
+	for _, e := range events {
+		e.Seal()
+		start := len(all)
+		all = event.AppendRecord(all, e)
+		spans = append(spans, [2]int{start, len(all)})
+	}
+	s := string(all)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		a := event.NewRecordArena(nil, len(spans), 16*len(spans))
+		for _, sp := range spans {
+			if _, err := a.DecodeString(s[sp[0]:sp[1]]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(spans)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
 }

@@ -246,6 +246,12 @@ type recordReader struct {
 }
 
 func (r *recordReader) uvarint() (uint64, bool) {
+	// Most of a record's numbers (codes, lengths) are below 128: one byte,
+	// read without binary.Uvarint's loop.
+	if r.pos < len(r.b) && r.b[r.pos] < 0x80 {
+		r.pos++
+		return uint64(r.b[r.pos-1]), true
+	}
 	v, k := binary.Uvarint(r.b[r.pos:])
 	if k <= 0 {
 		return 0, false
@@ -360,6 +366,23 @@ func NewRecordArena(b []byte, events, fields int) *RecordArena {
 	return &RecordArena{b: b, s: string(b), events: make([]Event, 0, events), fields: make([]Field, 0, fields)}
 }
 
+// Reuse makes a ready for the records in b as NewRecordArena(b, events,
+// fields) would, in the arrays it holds when they are large enough: what
+// it decoded before is overwritten, and must not be used any more. A
+// reader that decodes one set of records after another (a notifier's
+// worker, one organisation's queue after another) spares the allocation
+// and the clearing of its arrays for every set.
+func (a *RecordArena) Reuse(b []byte, events, fields int) {
+	a.b, a.s = b, string(b)
+	if cap(a.events) < events {
+		a.events = make([]Event, 0, events)
+	}
+	if cap(a.fields) < fields {
+		a.fields = make([]Field, 0, fields)
+	}
+	a.events, a.fields = a.events[:0], a.fields[:0]
+}
+
 // Decode reads the record at b[start:end] as DecodeRecord does. The
 // event's fields are capped at its own: setting one copies them.
 func (a *RecordArena) Decode(start, end int) (*Event, error) {
@@ -399,7 +422,9 @@ func (a *RecordArena) event() *Event {
 		a.events = make([]Event, 0, arenaChunk)
 	}
 	a.events = a.events[:len(a.events)+1]
-	return &a.events[len(a.events)-1]
+	e := &a.events[len(a.events)-1]
+	*e = Event{} // reused (Reuse)
+	return e
 }
 
 // room returns room for an event's n fields, capped at them.

@@ -22,7 +22,20 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 		// The organisation's events are decoded into shared arrays: they
 		// are used together and let go together, after its turn. Their
 		// keys and values are parts of the pass's copy of the queue.
-		arena := event.NewRecordArena(nil, q.held, q.held*fieldsPerEvent)
+		// (In the worker's arena when it has one, which the events of the
+		// organisation before used; one that would hold more than
+		// maxReusedEvents is not kept for the next.)
+		var arena *event.RecordArena
+		switch {
+		case q.held > maxReusedEvents:
+			arena = event.NewRecordArena(nil, q.held, q.held*fieldsPerEvent)
+		case o.arena == nil:
+			arena = event.NewRecordArena(nil, q.held, q.held*fieldsPerEvent)
+			o.arena = arena
+		default:
+			arena = o.arena
+			arena.Reuse(nil, q.held, q.held*fieldsPerEvent)
+		}
 		for i, seq := range q.seq {
 			if seq <= after {
 				continue
@@ -64,6 +77,10 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 // fieldsPerEvent is the room made for the fields of each event decoded
 // from the queue read at once: a scan's report has about this many.
 const fieldsPerEvent = 16
+
+// maxReusedEvents bounds the arena a worker keeps from one organisation
+// for the next (pass.arenas): some 1.5 MB of events and 8 MB of fields.
+const maxReusedEvents = 1 << 14
 
 // readAtOnceMax bounds how many pending events a pass reads at once: the
 // queue read at once is held in memory until each organisation's turn
