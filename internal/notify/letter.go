@@ -43,7 +43,7 @@ func ComposeLetter(id *pgpmime.Identity, from string, org constituency.Organisat
 	p := &pass{pc: &passConfig{from: addr}, id: id, now: now}
 	text := reflow(normalizeNewlines(l.Text), textWidth)
 	m := rendered{kind: l.Kind, Subject: l.Subject, Entity: multipartMixed([]mimePart{textPart(text)}), text: text}
-	msgs, err := p.deliver(org, m, nil, p.recipients(org))
+	msgs, err := p.deliver(org, m, nil, p.recipients(org), nil)
 	if err != nil {
 		return nil, fmt.Errorf("notify: letter to %s: %w", org.Handle, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"mime"
+	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/outbox"
@@ -223,25 +224,38 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // which are filled in once the content they are derived from is known: a
 // message is built without copying its attachments again.
 func multipartMixed(parts []mimePart) []byte {
-	out, _ := multipartMixedRuns(parts)
+	out, _ := multipartMixedRuns(nil, parts)
 	return out
 }
 
-// multipartMixedRuns is multipartMixed, and says where in the entity the
-// full base64 lines of its parts are, with the data they encode, so that
-// packing the message need not decode them again (outbox.PackBodyRuns).
-func multipartMixedRuns(parts []mimePart) ([]byte, []outbox.Base64Run) {
-	placeholder := boundaryPrefix + strings.Repeat("0", boundaryHex)
-	header := "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": placeholder}) + "\r\n\r\n"
-	size := len(header) + len(placeholder) + 6
+// multipartPlaceholder is the boundary before it is known, and the
+// Content-Type header of the entity that names it.
+var (
+	multipartPlaceholder = boundaryPrefix + strings.Repeat("0", boundaryHex)
+	multipartHeader      = "Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": multipartPlaceholder}) + "\r\n\r\n"
+)
+
+// multipartSize is about the size of the entity of parts (exactly, when
+// their sizes are).
+func multipartSize(parts []mimePart) int {
+	size := len(multipartHeader) + len(multipartPlaceholder) + 6
 	for _, p := range parts {
-		size += len(placeholder) + 4 + p.size
+		size += len(multipartPlaceholder) + 4 + p.size
 		for _, l := range p.header {
 			size += len(l) + 2
 		}
 		size += 2
 	}
-	out := make([]byte, 0, size)
+	return size
+}
+
+// multipartMixedRuns is multipartMixed, written in dst's array when it
+// has the capacity, and says where in the entity the full base64 lines
+// of its parts are, with the data they encode, so that packing the
+// message need not decode them again (outbox.PackBodyRuns).
+func multipartMixedRuns(dst []byte, parts []mimePart) ([]byte, []outbox.Base64Run) {
+	placeholder, header := multipartPlaceholder, multipartHeader
+	out := slices.Grow(dst[:0], multipartSize(parts))
 	out = append(out, header...)
 	var at []int // where the boundaries are in out
 	bodies := make([][2]int, len(parts))

@@ -490,6 +490,9 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 // renderAll renders each message for org, then signs, encrypts and
 // addresses it (deliver), and adds the outbox messages to o.
 func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Policy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
+	// held are the arrays of the signed messages, given back once each
+	// is packed: what is committed is the packed form.
+	var held []*[]byte
 	for _, in := range toRender {
 		in.Org, in.Language, in.Format, in.Now = org, policy.Language, policy.Format, p.now
 		msgs, err := p.pc.render.render(in)
@@ -501,12 +504,14 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			for i, h := range m.Events {
 				ids[i] = seqOf[h]
 			}
-			out, err := p.deliver(org, m, ids, rcpt)
+			held = held[:0]
+			out, err := p.deliver(org, m, ids, rcpt, &held)
 			if err != nil {
 				// This message's files and the rest's go back too.
 				for k := j; k < len(msgs); k++ {
-					p.pc.render.done(&msgs[k])
+					p.pc.render.recycle(&msgs[k])
 				}
+				p.pc.render.messages.putAll(held)
 				return fmt.Errorf("%s of %s: %w", in.Kind, o.org, err)
 			}
 			for i := range out {
@@ -522,8 +527,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 				if out[i].Status == outbox.MessageFailed {
 					o.undeliverable++
 				}
+				// What is committed is the packed form: the body goes,
+				// its array (held, when signed only) to the next message.
+				out[i].Size, out[i].Body = len(out[i].Body), nil
 			}
-			p.pc.render.done(&m)
+			p.pc.render.messages.putAll(held)
+			p.pc.render.recycle(&m)
 			o.messages = append(o.messages, out...)
 			if rcpt.reachable() {
 				o.notified += len(m.Events)

@@ -82,7 +82,19 @@ func (p *pass) recipients(org constituency.Organisation) recipientSet {
 // one message encrypted to every contact with a usable key, one signed for
 // the contacts without a key. With nobody to send to it returns one
 // failed message that says why, so that the notification log shows it.
-func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int64, rcpt recipientSet) ([]outbox.Message, error) {
+func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int64, rcpt recipientSet, held *[]*[]byte) ([]outbox.Message, error) {
+	// sign signs m, into an array of the renderer's that held keeps
+	// for the caller to give back once the message is packed, when held
+	// is not nil.
+	sign := func(h gomail.Header) ([]byte, error) {
+		if held == nil {
+			return pgpmime.Sign(p.id, h, m.Entity)
+		}
+		buf := p.pc.render.messages.get(pgpmime.SignRoom(len(m.Entity)))
+		*held = append(*held, buf)
+		body, err := pgpmime.SignInto(*buf, p.id, h, m.Entity)
+		return body, err
+	}
 	from := p.pc.from
 	base := outbox.Message{
 		OrgID: org.ID, Org: org.Handle, Kind: m.kind, Sender: from.Address,
@@ -136,7 +148,7 @@ func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int
 		if err != nil {
 			return nil, err
 		}
-		body, err := pgpmime.Sign(p.id, h, m.Entity)
+		body, err := sign(h)
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
@@ -151,7 +163,7 @@ func (p *pass) deliver(org constituency.Organisation, m rendered, eventIDs []int
 		if err != nil {
 			return nil, err
 		}
-		body, err := pgpmime.Sign(p.id, h, m.Entity)
+		body, err := sign(h)
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}

@@ -39,6 +39,10 @@ type renderer struct {
 	// compressors are gzip writers to reuse: each holds several hundred
 	// KB of state.
 	compressors sync.Pool
+	// messages hold the arrays of entities and signed messages between
+	// messages: a pass's workers need each only until its message is
+	// packed (recycle, pass.renderAll).
+	messages sizedPool
 
 	mu        sync.RWMutex
 	overrides map[string]*Template
@@ -192,6 +196,9 @@ type rendered struct {
 	// (packBody), after which files are released (renderer.done).
 	runs  []outbox.Base64Run
 	files []attachmentFile
+	// entity is the array Entity is in, from renderer.messages, given
+	// back by recycle.
+	entity *[]byte
 }
 
 // attachmentFile is a rendered attachment.
@@ -311,6 +318,15 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 func (r *renderer) done(m *rendered) {
 	r.release(m.files)
 	m.files, m.runs = nil, nil
+}
+
+// recycle is done, and gives m's entity back for the next message's:
+// neither is used after. (A preview, which shows the entity, is done
+// with the files only.)
+func (r *renderer) recycle(m *rendered) {
+	r.done(m)
+	r.messages.put(m.entity)
+	m.entity, m.Entity = nil, nil
 }
 
 // split cuts events into parts slices of about equal length.
@@ -490,9 +506,11 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	for _, f := range files {
 		mimeParts = append(mimeParts, filePart(f.ContentType, f.Name, f.Data))
 	}
-	entity, runs := multipartMixedRuns(mimeParts)
+	buf := r.messages.get(multipartSize(mimeParts))
+	entity, runs := multipartMixedRuns(*buf, mimeParts)
+	*buf = entity
 	return rendered{kind: in.Kind, Subject: subject, Entity: entity, Events: hashes, Part: part, Parts: parts,
-		text: body, attachments: data.Attachments, runs: runs}, nil
+		text: body, attachments: data.Attachments, runs: runs, entity: buf}, nil
 }
 
 // typeGroup is the events of one classification type, in their order.

@@ -606,7 +606,7 @@ func TestPackBodyWithRuns(t *testing.T) {
 				t.Fatalf("%s: %d messages, want 3 parts", format, len(msgs))
 			}
 			for _, m := range msgs {
-				out, err := p.deliver(org, m, nil, p.recipients(org))
+				out, err := p.deliver(org, m, nil, p.recipients(org), nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -205,5 +206,24 @@ func TestUnpackBodyDamaged(t *testing.T) {
 		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 			t.Errorf("%s: %d bytes allocated to refuse it", name, n)
 		}
+	}
+}
+
+// TestPrepareMessageKeepsTheSizeOfALetGoBody: a message whose maker let
+// its body go once packed keeps the Size it was given; any other gets
+// len(Body).
+func TestPrepareMessageKeepsTheSizeOfALetGoBody(t *testing.T) {
+	body := []byte("Subject: x\r\n\r\nhello\r\n")
+	packed := Message{Packed: PackBody(body), Size: len(body)}
+	PrepareMessage(&packed, time.Now())
+	if packed.Size != len(body) {
+		t.Errorf("packed, body let go: Size %d, want %d", packed.Size, len(body))
+	}
+	whole := Message{Body: body, Packed: PackBody(body), Size: 3}
+	PrepareMessage(&whole, time.Now())
+	unpacked := Message{Body: body, Size: 3}
+	PrepareMessage(&unpacked, time.Now())
+	if whole.Size != len(body) || unpacked.Size != len(body) {
+		t.Errorf("with the body: Size %d and %d, want %d", whole.Size, unpacked.Size, len(body))
 	}
 }

@@ -31,7 +31,9 @@ type Message struct {
 	// the message's maker packed it already: the notifier's workers do,
 	// so that the packing is spread over them rather than left to the
 	// one goroutine that commits. Queueing packs Body when Packed is
-	// nil. Never returned by queries.
+	// nil. Never returned by queries. A maker that packed the body may
+	// let Body go (nil), with Size set to its length: the notifier does,
+	// and reuses the body's array for the next message.
 	Packed    []byte
 	Size      int // len(Body)
 	Events    int // how many events it reports
@@ -83,11 +85,14 @@ func MessageLimit(n int) int {
 	return n
 }
 
-// PrepareMessage fills in what queueing sets on a message: Size, and when
+// PrepareMessage fills in what queueing sets on a message: Size (unless
+// its maker let Body go once it was packed, and said its Size), and when
 // zero, Status (queued), Created (at) and NextAttempt (Created, so that
 // it is due at once).
 func PrepareMessage(m *Message, at time.Time) {
-	m.Size = len(m.Body)
+	if m.Body != nil || m.Packed == nil {
+		m.Size = len(m.Body)
+	}
 	if m.Status == "" {
 		m.Status = MessageQueued
 	}

@@ -36,6 +36,15 @@ var ErrNoRecipients = errors.New("no recipient key")
 // protected-headers="v1", so that clients can show that Subject and From
 // were signed too.
 func Sign(id *Identity, header mail.Header, content []byte) ([]byte, error) {
+	return SignInto(nil, id, header, content)
+}
+
+// SignInto is Sign writing the message in room's array when it has the
+// capacity (SignRoom), in new memory when not: the message returned may
+// be a part of room, which must not be used for anything else while the
+// message is. A caller that signs many messages (a notifier's pass) keeps
+// arrays for them instead of allocating and clearing one a message.
+func SignInto(room []byte, id *Identity, header mail.Header, content []byte) ([]byte, error) {
 	date, fields, err := id.checkHeader(header)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
@@ -46,11 +55,14 @@ func Sign(id *Identity, header mail.Header, content []byte) ([]byte, error) {
 	// The signed part is written where it goes in the message, behind
 	// room for the outer header, which names the hash and the boundary
 	// and so comes last: the part is not copied again.
-	room := 1024
-	for _, f := range fields {
-		room += len(f.raw)
+	front := headerRoom(fields)
+	size := front + len(content) + 2*front + signatureRoom
+	var buf []byte
+	if cap(room) >= size {
+		buf = room[:front]
+	} else {
+		buf = make([]byte, front, size)
 	}
-	buf := make([]byte, room, room+len(content)+2*room+signatureRoom)
 	// One look at the content tells whether it is in CRLF form and fit
 	// to be signed, as rendered entities are; then only the header that
 	// protect writes in front of its body needs checking.
@@ -63,7 +75,7 @@ func Sign(id *Identity, header mail.Header, content []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	inner := buf[room:]
+	inner := buf[front:]
 	if !crlf || !fit || has8BitOrNUL(content) || checkSignable(inner[:len(inner)-(len(c)-bodyStart(c))]) != nil {
 		if err := checkSignable(inner); err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
@@ -101,11 +113,11 @@ func Sign(id *Identity, header mail.Header, content []byte) ([]byte, error) {
 		"Content-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n"...)
 	buf = append(buf, signature...)
 	buf = append(buf, "\r\n--"+boundary+"--\r\n"...)
-	if head.Len() > room {
+	if head.Len() > front {
 		// Cannot happen with the room above; copied if it did.
-		return append(head.Bytes(), inner...), nil
+		return append(head.Bytes(), buf[front:]...), nil
 	}
-	start := room - head.Len()
+	start := front - head.Len()
 	copy(buf[start:], head.Bytes())
 	return buf[start:len(buf):len(buf)], nil
 }
@@ -113,6 +125,23 @@ func Sign(id *Identity, header mail.Header, content []byte) ([]byte, error) {
 // signatureRoom is more than an armored signature and its part header
 // take.
 const signatureRoom = 1024
+
+// headerRoom is what Sign keeps in front of the signed part for the
+// outer header: more than it takes.
+func headerRoom(fields []outerField) int {
+	room := 1024
+	for _, f := range fields {
+		room += len(f.raw)
+	}
+	return room
+}
+
+// SignRoom is the capacity SignInto needs to sign content of that many
+// bytes (in CRLF form) under a header of at most a KB in the array it is
+// given.
+func SignRoom(content int) int {
+	return 3*(1024+1024) + content + signatureRoom
+}
 
 // SignAndEncrypt returns the complete RFC 5322 message with header as its
 // header and content (a MIME entity, as for Sign) signed by id and

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -188,6 +189,42 @@ func TestSign(t *testing.T) {
 	if opened, err := Open(lf, ring); err != nil || !opened.Signed {
 		t.Errorf("LF message: Open = %+v, %v", opened, err)
 	}
+}
+
+// TestSignInto: a message signed in the array it is given, large enough
+// (SignRoom) or not, is in that array or new memory, and verifies as
+// Sign's does; the array's earlier bytes leave no trace.
+func TestSignInto(t *testing.T) {
+	team, _ := newTestIdentity(t, "CERT Test", "cert@example.org")
+	ring := publicKeyRing(t, team.PublicKey())
+	content := testContent(t)
+	for _, room := range []int{0, 100, SignRoom(len(content))} {
+		buf := bytes.Repeat([]byte{0xff}, room)[:0]
+		msg, err := SignInto(buf, team, testHeader(t), content)
+		if err != nil {
+			t.Fatalf("room %d: SignInto: %v", room, err)
+		}
+		if want := room >= SignRoom(len(content)); inside(msg, buf[:room]) != want {
+			t.Errorf("room %d of %d needed: message in the array %v, want %v", room, SignRoom(len(content)), !want, want)
+		}
+		checkWireForm(t, msg)
+		opened, err := Open(msg, ring)
+		if err != nil || !opened.Signed {
+			t.Fatalf("room %d: Open = %+v, %v", room, opened, err)
+		}
+		if bytes.IndexByte(msg, 0xff) >= 0 {
+			t.Errorf("room %d: the message holds a byte of the array's earlier content", room)
+		}
+	}
+}
+
+// inside reports whether part lies in array.
+func inside(part, array []byte) bool {
+	if len(part) == 0 || len(array) == 0 {
+		return false
+	}
+	p, a := uintptr(unsafe.Pointer(unsafe.SliceData(part))), uintptr(unsafe.Pointer(unsafe.SliceData(array)))
+	return p >= a && p+uintptr(len(part)) <= a+uintptr(len(array))
 }
 
 // signAndEncryptSteps is what the subtests of TestSignAndEncrypt share.
