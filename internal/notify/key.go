@@ -80,7 +80,7 @@ func Key(e *event.Event) event.Hash {
 	)
 	j := 0
 	for _, f := range e.FieldsExceptRaw() {
-		for j < len(keyOrder) && serviceKeyFields[keyOrder[j]] < f.Key {
+		for j < len(keyOrder) && keyLess(serviceKeyFields[keyOrder[j]], f.Key) {
 			j++
 		}
 		if j == len(keyOrder) {
@@ -112,6 +112,19 @@ func Key(e *event.Event) event.Hash {
 		}
 	}
 	return sha256.Sum256(b)
+}
+
+// keyLess is name < key for a name of serviceKeyFields (never empty):
+// most names and keys differ in their first byte, which decides without
+// a call to compare the strings.
+func keyLess(name, key string) bool {
+	switch {
+	case key == "":
+		return false
+	case name[0] != key[0]:
+		return name[0] < key[0]
+	}
+	return name < key
 }
 
 // activityKeyOrder is the fields of an activity's key in the order they

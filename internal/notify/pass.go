@@ -324,15 +324,23 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 		lastSeq:   start,
 	}
 	o.done = make([]int64, 0, size)
+	// Where the type and the TLP were in the event before (GetNear): an
+	// organisation's events are mostly of a few shapes.
+	var nearType, nearTLP int
 	err := p.eachPending(ctx, o, start, func(pn store.PendingNotification) {
 		q.lastSeq = pn.Seq
 		e := pn.Event
+		var typ, tlp string
+		if e != nil {
+			typ, _ = e.GetNear("classification.type", &nearType)
+			tlp, _ = e.GetNear("tlp", &nearTLP)
+		}
 		switch {
-		case e == nil || !Matches(policy, e):
+		case e == nil || !matchesType(policy, e, typ):
 			o.filtered++
 			o.done = append(o.done, pn.Seq)
 			return
-		case strings.EqualFold(e.Value("tlp"), "RED"):
+		case strings.EqualFold(tlp, "RED"):
 			// TLP:RED is for the named recipients of the source only.
 			o.withheld++
 			o.done = append(o.done, pn.Seq)
@@ -340,8 +348,7 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 		}
 		se := store.StoredEvent{Hash: pn.Hash, Stored: pn.Stored, Event: e}
 		switch {
-		case Immediate(policy, e):
-			typ := e.Value("classification.type")
+		case immediateType(policy, typ):
 			q.immediate[typ] = append(q.immediate[typ], se)
 		case policy.Digest == DigestOff:
 			o.filtered++

@@ -103,10 +103,14 @@ func ValidatePolicy(p Policy) error {
 // enabled, and e's taxonomy, type and feed in the policy's lists (an empty
 // list selects all). An event without a taxonomy is placed by its type.
 func Matches(p Policy, e *event.Event) bool {
+	return matchesType(p, e, e.Value("classification.type"))
+}
+
+// matchesType is Matches for an event whose classification.type is typ.
+func matchesType(p Policy, e *event.Event, typ string) bool {
 	if !p.Enabled {
 		return false
 	}
-	typ := e.Value("classification.type")
 	if len(p.Taxonomies) > 0 {
 		tax, ok := e.Get("classification.taxonomy")
 		if !ok {
@@ -128,5 +132,10 @@ func Matches(p Policy, e *event.Event) bool {
 // Immediate reports whether p sends events of e's type at once rather
 // than in the digest.
 func Immediate(p Policy, e *event.Event) bool {
-	return len(p.Immediate) > 0 && slices.Contains(p.Immediate, e.Value("classification.type"))
+	return immediateType(p, e.Value("classification.type"))
+}
+
+// immediateType is Immediate for an event of classification.type typ.
+func immediateType(p Policy, typ string) bool {
+	return len(p.Immediate) > 0 && slices.Contains(p.Immediate, typ)
 }

@@ -345,6 +345,19 @@ func TestKeyAsByLookup(t *testing.T) {
 	}
 }
 
+// TestKeyLess: keyLess is the comparison of the strings for every name
+// of the keys against keys that share none, some or all of its bytes.
+func TestKeyLess(t *testing.T) {
+	keys := []string{"", "a", "classification", "classification.type", "classification.typez", "destination.port", "s", "source.ip", "source.i", "zzz"}
+	for _, name := range serviceKeyFields {
+		for _, key := range append(keys, serviceKeyFields[:]...) {
+			if got, want := keyLess(name, key), name < key; got != want {
+				t.Errorf("keyLess(%q, %q) = %v, want %v", name, key, got, want)
+			}
+		}
+	}
+}
+
 // BenchmarkKey: the key of a decoded scan event, by Key's walk and by
 // looking each field up (keyByLookup).
 func BenchmarkKey(b *testing.B) {

@@ -526,9 +526,9 @@ func byType(events []store.StoredEvent) []typeGroup {
 	var groups []typeGroup
 	counts := make([]int, 0, 8)
 	of := make([]int, len(events))
-	last := -1
+	last, near := -1, 0
 	for i, e := range events {
-		typ := e.Event.Value("classification.type")
+		typ, _ := e.Event.GetNear("classification.type", &near)
 		if last < 0 || groups[last].typ != typ {
 			last = -1
 			for g := range groups {
@@ -563,8 +563,9 @@ func byType(events []store.StoredEvent) []typeGroup {
 // parsed; any other form takes the slow path of parsing every time.
 func timeBounds(events []store.StoredEvent) (first, last time.Time) {
 	var lo, hi string
+	near := 0
 	for _, e := range events {
-		v, ok := e.Event.Get("time.source")
+		v, ok := e.Event.GetNear("time.source", &near)
 		if !ok {
 			continue
 		}
@@ -613,8 +614,9 @@ func (r *renderer) section(lang string, org OrgData, typ string, events []store.
 	}
 	s.Taxonomy, _ = taxonomy.TaxonomyOf(typ)
 	seen := map[string]bool{}
+	near := 0
 	for _, e := range events {
-		if id := e.Event.Value("classification.identifier"); id != "" && !seen[id] {
+		if id, _ := e.Event.GetNear("classification.identifier", &near); id != "" && !seen[id] {
 			seen[id] = true
 			s.Identifiers = append(s.Identifiers, printableLine(id))
 		}
