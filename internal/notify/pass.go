@@ -281,7 +281,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) err
 		// seq than one read, is read by the next pass.
 		o.mark = &scanMark{seq: seq, policy: pl.stamp, digest: p.nextDigest(policy)}
 	}
-	if len(q.immediate) == 0 && len(q.digest) == 0 {
+	if len(q.immediate) == 0 && len(q.digest.events) == 0 {
 		return nil
 	}
 	toRender, tally, reported, err := p.selectFresh(ctx, o, q)
@@ -290,7 +290,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) err
 	}
 	rcpt := p.recipients(org)
 	o.skipped = rcpt.skipped
-	if err := p.renderAll(o, org, policy, toRender, q.seqOf, rcpt); err != nil {
+	if err := p.renderAll(o, org, policy, toRender, nil, rcpt); err != nil {
 		return err
 	}
 	o.finishTally(tally, rcpt.reachable(), reported)
@@ -300,13 +300,25 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) err
 // sortedQueue is an organisation's queue sorted by what its policy does
 // with each event: sent at once (by type), in the digest, or neither.
 type sortedQueue struct {
-	immediate map[string][]store.StoredEvent // by classification.type
-	digest    []store.StoredEvent
-	// seqOf is the queue entry of each event to tell: an event is queued
-	// once for an organisation (stored hashes are unique).
-	seqOf map[event.Hash]int64
+	immediate map[string]*toTell // by classification.type
+	digest    toTell
 	// lastSeq is the last queue entry read.
 	lastSeq int64
+}
+
+// toTell is events to tell in one kind of message, with the queue entry
+// of each and, once toldBefore found them, their notification keys: in
+// lists beside the events rather than maps by hash, as a morning's
+// million events would fill.
+type toTell struct {
+	events []store.StoredEvent
+	seqs   []int64
+	keys   []event.Hash
+}
+
+func (t *toTell) add(se store.StoredEvent, seq int64) {
+	t.events = append(t.events, se)
+	t.seqs = append(t.seqs, seq)
 }
 
 // sortQueue reads o's queue after start and sorts it: events the policy
@@ -315,13 +327,14 @@ type sortedQueue struct {
 // rest kept for the digest when it is due and left waiting when not.
 func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due bool, start int64) (*sortedQueue, error) {
 	// size is how many events are pending, when the pass read them already:
-	// the maps and lists below are made that large at once.
+	// the lists below are made that large at once.
 	size := o.queued.len()
 	q := &sortedQueue{
-		immediate: map[string][]store.StoredEvent{},
-		digest:    make([]store.StoredEvent, 0, size),
-		seqOf:     make(map[event.Hash]int64, size),
+		immediate: map[string]*toTell{},
 		lastSeq:   start,
+	}
+	if due {
+		q.digest = toTell{events: make([]store.StoredEvent, 0, size), seqs: make([]int64, 0, size)}
 	}
 	o.done = make([]int64, 0, size)
 	// Where the type and the TLP were in the event before (GetNear): an
@@ -349,18 +362,22 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 		se := store.StoredEvent{Hash: pn.Hash, Stored: pn.Stored, Event: e}
 		switch {
 		case immediateType(policy, typ):
-			q.immediate[typ] = append(q.immediate[typ], se)
+			t := q.immediate[typ]
+			if t == nil {
+				t = &toTell{}
+				q.immediate[typ] = t
+			}
+			t.add(se, pn.Seq)
 		case policy.Digest == DigestOff:
 			o.filtered++
 			o.done = append(o.done, pn.Seq)
 			return
 		case due:
-			q.digest = append(q.digest, se)
+			q.digest.add(se, pn.Seq)
 		default:
 			o.waiting++
 			return
 		}
-		q.seqOf[pn.Hash] = pn.Seq
 	})
 	if err != nil {
 		return nil, err
@@ -368,47 +385,45 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 	return q, nil
 }
 
-// toldBefore returns the notification key of every event to tell, by the
-// event's hash, and which of those observations were told already, within
-// the window.
-func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]event.Hash, map[event.Hash]NotifiedKey, error) {
+// toldBefore finds the notification key of every event to tell (toTell's
+// keys), and returns which of those observations were told already,
+// within the window.
+func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[event.Hash]NotifiedKey, error) {
 	// The keys are listed only to ask the store, which an organisation
 	// told nothing within the window (most of a morning's, read at once)
 	// is not.
 	ask := p.notified == nil || p.notified[o.org]
-	keyOf := make(map[event.Hash]event.Hash, len(q.seqOf))
 	var keys []event.Hash
 	if ask {
-		keys = make([]event.Hash, 0, len(q.seqOf))
-	}
-	addKey := func(se store.StoredEvent) {
-		if _, ok := keyOf[se.Hash]; ok {
-			return
+		n := len(q.digest.events)
+		for _, t := range q.immediate {
+			n += len(t.events)
 		}
-		k := Key(se.Event)
-		keyOf[se.Hash] = k
+		keys = make([]event.Hash, 0, n)
+	}
+	find := func(t *toTell) {
+		t.keys = make([]event.Hash, len(t.events))
+		for i, se := range t.events {
+			t.keys[i] = Key(se.Event)
+		}
 		if ask {
-			keys = append(keys, k)
+			keys = append(keys, t.keys...)
 		}
 	}
-	for _, list := range q.immediate {
-		for _, se := range list {
-			addKey(se)
-		}
+	for _, t := range q.immediate {
+		find(t)
 	}
-	for _, se := range q.digest {
-		addKey(se)
-	}
+	find(&q.digest)
 	known := map[event.Hash]NotifiedKey{}
 	if ask {
 		slices.SortFunc(keys, func(a, b event.Hash) int { return bytes.Compare(a[:], b[:]) })
 		keys = slices.Compact(keys)
 		var err error
 		if known, err = p.n.store.GetNotifiedKeys(ctx, o.org, keys, p.now); err != nil {
-			return nil, nil, fmt.Errorf("notified keys of %s: %w", o.org, err)
+			return nil, fmt.Errorf("notified keys of %s: %w", o.org, err)
 		}
 	}
-	return keyOf, known, nil
+	return known, nil
 }
 
 // selectFresh consumes the sorted events and keeps those to tell: an
@@ -418,7 +433,7 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 // order, then the digest with its "seen again" list), the tally, and
 // whether the digest reported the tally.
 func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toRender []renderInput, tally map[event.Hash]NotifiedKey, reported bool, err error) {
-	keyOf, known, err := p.toldBefore(ctx, o, q)
+	known, err := p.toldBefore(ctx, o, q)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -433,15 +448,20 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 			o.tallyChanged = true
 		}
 	}
-	isNew := make(map[event.Hash]bool, len(keyOf)) // told for the first time in this pass
-	o.told = make([]NotifiedKey, 0, len(keyOf))
+	n := len(q.digest.events)
+	for _, t := range q.immediate {
+		n += len(t.events)
+	}
+	isNew := make(map[event.Hash]bool, n) // told for the first time in this pass
+	o.told = make([]NotifiedKey, 0, n)
 	window := p.pc.cfg.Window
-	// fresh keeps the events to tell; the others are consumed as repeats.
-	fresh := func(list []store.StoredEvent) []store.StoredEvent {
-		out := list[:0:0]
-		for _, se := range list {
-			k := keyOf[se.Hash]
-			o.done = append(o.done, q.seqOf[se.Hash])
+	// fresh keeps the events of t to tell, with their queue entries; the
+	// others are consumed as repeats.
+	fresh := func(t *toTell) ([]store.StoredEvent, []int64) {
+		out, seqs := t.events[:0:0], t.seqs[:0:0]
+		for i, se := range t.events {
+			k := t.keys[i]
+			o.done = append(o.done, t.seqs[i])
 			if p.falsePositives[k] {
 				// Marked by an analyst: never told, not counted as seen
 				// again.
@@ -468,9 +488,9 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 			}
 			isNew[k] = true
 			o.told = append(o.told, NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
-			out = append(out, se)
+			out, seqs = append(out, se), append(seqs, t.seqs[i])
 		}
-		return out
+		return out, seqs
 	}
 	types := make([]string, 0, len(q.immediate))
 	for t := range q.immediate {
@@ -478,14 +498,14 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		if list := fresh(q.immediate[t]); len(list) > 0 {
-			toRender = append(toRender, renderInput{Kind: NameImmediate, Type: t, Events: list})
+		if list, seqs := fresh(q.immediate[t]); len(list) > 0 {
+			toRender = append(toRender, renderInput{Kind: NameImmediate, Type: t, Events: list, Seqs: seqs})
 		}
 	}
-	if len(q.digest) > 0 {
+	if len(q.digest.events) > 0 {
 		o.digestSent = true
-		if list := fresh(q.digest); len(list) > 0 {
-			in := renderInput{Kind: NameDigest, Events: list}
+		if list, seqs := fresh(&q.digest); len(list) > 0 {
+			in := renderInput{Kind: NameDigest, Events: list, Seqs: seqs}
 			p.repeats(tally, &in)
 			reported = len(tally) > 0 // the digest reports the tally
 			toRender = append(toRender, in)
@@ -495,7 +515,9 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 }
 
 // renderAll renders each message for org, then signs, encrypts and
-// addresses it (deliver), and adds the outbox messages to o.
+// addresses it (deliver), and adds the outbox messages to o. The queue
+// entries of the messages' events are the inputs' Seqs, or by hash in
+// seqOf for an input without.
 func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Policy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
 	// held are the arrays of the signed messages, given back once each
 	// is packed: what is committed is the packed form.
@@ -508,8 +530,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 		}
 		for j, m := range msgs {
 			ids := make([]int64, len(m.Events))
-			for i, h := range m.Events {
-				ids[i] = seqOf[h]
+			if in.Seqs != nil {
+				copy(ids, in.Seqs[m.first:])
+			} else {
+				for i, h := range m.Events {
+					ids[i] = seqOf[h]
+				}
 			}
 			held = held[:0]
 			out, err := p.deliver(org, m, ids, rcpt, &held)

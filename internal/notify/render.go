@@ -174,6 +174,9 @@ type renderInput struct {
 	Format   string
 	Type     string // immediate: the classification type
 	Events   []store.StoredEvent
+	// Seqs are the queue entries of Events, one each, when known (a
+	// pass's; else renderAll's caller maps the events' hashes to them).
+	Seqs []int64
 	// Repeats go into the first part of a digest.
 	Repeats     []Repeat
 	MoreRepeats int
@@ -188,6 +191,9 @@ type rendered struct {
 	Entity      []byte
 	Events      []event.Hash
 	Part, Parts int
+	// first is the index in the renderInput's Events of the first of
+	// Events: a message's events are the next of the input's.
+	first int
 	// text and attachments are kept for previews.
 	text        string
 	attachments []Attachment
@@ -300,12 +306,15 @@ func (r *renderer) render(in renderInput) ([]rendered, error) {
 	}
 
 	out := make([]rendered, 0, len(chunks))
+	first := 0
 	for i, c := range chunks {
 		m, err := r.renderPart(in, c, files[i], i+1, len(chunks))
 		if err != nil {
 			r.release(files...)
 			return nil, err
 		}
+		m.first = first
+		first += len(c)
 		// The entity holds the files now; its runs refer to them until
 		// the message is packed (done).
 		m.files = files[i]

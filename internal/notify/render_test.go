@@ -17,6 +17,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -625,5 +626,56 @@ func TestPackBodyWithRuns(t *testing.T) {
 				pc.render.done(&m)
 			}
 		}
+	}
+}
+
+// TestRenderAllEventIDsOfParts: a notification cut into parts gives each
+// part's message the queue entries of its own events, from the input's
+// Seqs as a pass gives them, the same as looked up by hash.
+func TestRenderAllEventIDsOfParts(t *testing.T) {
+	keys(t)
+	cfg := testConfig()
+	cfg.From, cfg.MaxEventsPerMessage = "CERT <cert@example.org>", 40
+	pc, err := newPassConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pass{pc: pc, id: teamIdentity, now: renderNow}
+	org := SampleOrganisation()
+	org.Contacts = []constituency.Contact{{Name: "Alice", Email: "alice@uni.example", Notify: true}}
+	events := manyEvents(100)
+	seqs := make([]int64, len(events))
+	seqOf := map[event.Hash]int64{}
+	for i, e := range events {
+		seqs[i] = int64(1000 + 7*i)
+		seqOf[e.Hash] = seqs[i]
+	}
+	in := renderInput{Kind: NameDigest, Org: org, Language: "en", Format: FormatSummary, Events: events, Now: renderNow}
+	ids := func(in renderInput, seqOf map[event.Hash]int64) [][]int64 {
+		o := &orgWork{org: org.Handle, now: renderNow}
+		if err := p.renderAll(o, org, Policy{Language: "en", Format: FormatSummary}, []renderInput{in}, seqOf, p.recipients(org)); err != nil {
+			t.Fatal(err)
+		}
+		var out [][]int64
+		for _, m := range o.messages {
+			out = append(out, m.EventIDs)
+		}
+		return out
+	}
+	byHash := ids(in, seqOf)
+	in.Seqs = seqs
+	bySeqs := ids(in, nil)
+	if len(bySeqs) != 3 {
+		t.Fatalf("%d messages, want 3 parts", len(bySeqs))
+	}
+	var all []int64
+	for i := range bySeqs {
+		if !slices.Equal(bySeqs[i], byHash[i]) {
+			t.Errorf("part %d: entries %v from Seqs, %v by hash", i+1, bySeqs[i], byHash[i])
+		}
+		all = append(all, bySeqs[i]...)
+	}
+	if !slices.Equal(all, seqs) {
+		t.Errorf("the parts' entries %v, want every event's once, in order: %v", all, seqs)
 	}
 }
