@@ -164,6 +164,20 @@ func (e *Event) HasNear(key string, at *int) bool {
 	return ok
 }
 
+// DeleteNear is Delete as GetNear is Get.
+func (e *Event) DeleteNear(key string, at *int) {
+	if key == "raw" && e.hasRaw() {
+		e.setFlag(unchanged, false)
+	}
+	e.changing(key)
+	i, ok := e.indexNear(key, *at)
+	*at = i
+	if ok {
+		e.fields = append(e.fields[:i], e.fields[i+1:]...)
+		e.setFlag(unchanged, false)
+	}
+}
+
 // indexNear is index trying position i first.
 func (e *Event) indexNear(key string, i int) (int, bool) {
 	f := e.fields
@@ -395,10 +409,16 @@ func hashExcluded(key string) bool {
 // SHA-256 over the sorted fields except time.observation, raw and
 // event_hash.
 func (e *Event) Hash() Hash {
+	at := 0
+	return e.HashNear(&at)
+}
+
+// HashNear is Hash looking for event_hash as GetNear does.
+func (e *Event) HashNear(at *int) Hash {
 	if e.flag(sealed) {
 		return Hash(e.hash)
 	}
-	if v, ok := e.Get("event_hash"); ok {
+	if v, ok := e.GetNear("event_hash", at); ok {
 		if h, ok := ParseHash(v); ok {
 			return h
 		}

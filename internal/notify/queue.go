@@ -36,6 +36,9 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 			arena = o.arena
 			arena.Reuse(nil, q.held, q.held*fieldsPerEvent)
 		}
+		// Where event_hash and the withheld fields were in the event
+		// before (GetNear): an organisation's events have a few shapes.
+		nearHash, nearWithheld := 0, make([]int, len(store.NotificationWithheld))
 		for i, seq := range q.seq {
 			if seq <= after {
 				continue
@@ -49,9 +52,11 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 				if pn.Hash == (event.Hash{}) {
 					// Not kept by the store beside the record: the
 					// stored event's, before what is withheld goes.
-					pn.Hash = e.Hash()
+					pn.Hash = e.HashNear(&nearHash)
 				}
-				store.WithoutWithheld(e)
+				for k, name := range store.NotificationWithheld { // store.WithoutWithheld
+					e.DeleteNear(name, &nearWithheld[k])
+				}
 				pn.Event = e
 			}
 			fn(pn)
