@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -125,4 +126,43 @@ func TestRecordArenaReuseForgetsWhatItDecoded(t *testing.T) {
 	if !slices.Equal(e.Fields(), want.Fields()) || e.Has("raw") || e.Hash() != want.Hash() {
 		t.Errorf("after Reuse the record decodes to %v (hash %s), want %v (hash %s)", e.Fields(), e.Hash(), want.Fields(), want.Hash())
 	}
+}
+
+// TestRecordArenaSharesKeysWithoutCode: the events of an arena share one
+// string for each key without a code (extra.*), so that comparing their
+// keys compares a string with itself.
+func TestRecordArenaSharesKeysWithoutCode(t *testing.T) {
+	arena := event.NewRecordArena(nil, 4, 16)
+	var first *event.Event
+	for i := range 3 {
+		e := event.New(2)
+		e.SetTrusted("source.ip", "192.0.2.1")
+		e.SetExtra("sequence", strings.Repeat("1", i+1))
+		d, err := arena.DecodeString(string(event.AppendRecord(nil, e)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.Fields(), e.Fields()) {
+			t.Fatalf("record %d decodes to %v, want %v", i, d.Fields(), e.Fields())
+		}
+		if first == nil {
+			first = d
+			continue
+		}
+		if a, b := keyOf(t, first, "extra.sequence"), keyOf(t, d, "extra.sequence"); unsafe.StringData(a) != unsafe.StringData(b) {
+			t.Errorf("record %d: its extra.sequence is a string of its own", i)
+		}
+	}
+}
+
+// keyOf returns e's own string for key.
+func keyOf(t *testing.T, e *event.Event, key string) string {
+	t.Helper()
+	for _, f := range e.Fields() {
+		if f.Key == key {
+			return f.Key
+		}
+	}
+	t.Fatalf("no %s in %v", key, e.Fields())
+	return ""
 }

@@ -243,6 +243,35 @@ type recordReader struct {
 	// head is the head of the record's raw held apart (the batch form
 	// with heads), "" for raw whole.
 	head string
+	// keys, when not nil, gives keys without a code one string each.
+	keys *keyTable
+}
+
+// keyTable holds the keys without a code (extra.*) that an arena's
+// records had: the events decoded into it share one string for each,
+// rather than each its own part of its record. Whoever compares the
+// keys of many events (an export's columns, of every row) then compares
+// the same string, which is equal at once.
+type keyTable struct {
+	keys []string
+}
+
+// maxTableKeys bounds a keyTable: events hold a few extra fields, of a
+// few names.
+const maxTableKeys = 16
+
+// intern returns the table's string equal to key, key itself (and keeps
+// it, while there is room) when there is none.
+func (t *keyTable) intern(key string) string {
+	for _, k := range t.keys {
+		if k == key {
+			return k
+		}
+	}
+	if len(t.keys) < maxTableKeys {
+		t.keys = append(t.keys, key)
+	}
+	return key
 }
 
 func (r *recordReader) uvarint() (uint64, bool) {
@@ -297,6 +326,9 @@ func (r *recordReader) recordInto(e *Event, room func(int) []Field) bool {
 			if key, ok = r.str(); !ok {
 				return false
 			}
+			if r.keys != nil {
+				key = r.keys.intern(key)
+			}
 		} else {
 			key = recordNames[code-1]
 		}
@@ -344,15 +376,17 @@ func DecodeRecord(b []byte) (*Event, error) {
 // RecordArena decodes many records held end to end in one array: their
 // events share one array, their fields another and their keys and values
 // one string copy of the records, so that decoding thousands of records
-// costs a few allocations instead of three each. What it decodes stays in
-// memory as long as any of it is referenced: it suits records that are
-// used together and let go together (a notifier's queue of one
+// costs a few allocations instead of three each. A key without a code
+// (extra.*) is one string for all its events (keyTable). What it decodes
+// stays in memory as long as any of it is referenced: it suits records
+// that are used together and let go together (a notifier's queue of one
 // organisation).
 type RecordArena struct {
 	b      []byte
 	s      string
 	events []Event
 	fields []Field
+	keys   keyTable
 }
 
 // arenaChunk is how many events an arena allocates at once at least, when
@@ -381,6 +415,8 @@ func (a *RecordArena) Reuse(b []byte, events, fields int) {
 		a.fields = make([]Field, 0, fields)
 	}
 	a.events, a.fields = a.events[:0], a.fields[:0]
+	clear(a.keys.keys)
+	a.keys.keys = a.keys.keys[:0]
 }
 
 // Decode reads the record at b[start:end] as DecodeRecord does. The
@@ -390,7 +426,7 @@ func (a *RecordArena) Decode(start, end int) (*Event, error) {
 		return nil, ErrBadBatch
 	}
 	e := a.event()
-	r := recordReader{b: a.b[start:end], s: a.s[start:end]}
+	r := recordReader{b: a.b[start:end], s: a.s[start:end], keys: &a.keys}
 	ok := r.recordInto(e, a.room)
 	if !ok || r.pos != len(r.b) {
 		*e = Event{}
@@ -400,14 +436,15 @@ func (a *RecordArena) Decode(start, end int) (*Event, error) {
 }
 
 // DecodeString reads the record rec as DecodeRecord does, its keys and
-// values parts of rec itself, not of a copy: for records a reader holds
+// values parts of rec itself (or, for a key without a code, of a record
+// the arena decoded before), not of a copy: for records a reader holds
 // as strings already (a notifier's copy of its queue), whose events then
 // keep rec in memory as long as any of them is referenced. The arena's
 // own array (NewRecordArena's b) is not used and may be nil.
 func (a *RecordArena) DecodeString(rec string) (*Event, error) {
 	e := a.event()
 	// Read only: the bytes are rec's, which cannot change.
-	r := recordReader{b: unsafe.Slice(unsafe.StringData(rec), len(rec)), s: rec}
+	r := recordReader{b: unsafe.Slice(unsafe.StringData(rec), len(rec)), s: rec, keys: &a.keys}
 	ok := r.recordInto(e, a.room)
 	if !ok || r.pos != len(r.b) {
 		*e = Event{}
