@@ -660,8 +660,9 @@ func tableColumnsOf(events []store.StoredEvent) []string {
 	for _, c := range tableColumns {
 		// Whether no event has c, or all that do the same value.
 		first, present, differ := "", false, false
+		near := 0 // where the event before had c (GetNear)
 		for _, e := range events {
-			v, ok := e.Event.Get(c)
+			v, ok := e.Event.GetNear(c, &near)
 			if !ok {
 				continue
 			}

@@ -55,6 +55,57 @@ func scanLines(c []byte) (crlf, fit bool) {
 	return crlf && bytes.Count(c, []byte{'\r'}) == lf, fit
 }
 
+// signableCRLF reports, in one pass eight bytes at a time, what scanLines
+// and has8BitOrNUL find together for content fit to be signed as it is:
+// every CR and LF part of a CRLF, every line short and without trailing
+// white space, and no byte of 0x80 or more, nor NUL. Rendered entities
+// are (a line of base64 or quoted-printable in a word of eight bytes in
+// ten holds no line end); for anything else it reports false at the
+// first doubt, and the checks that say what is wrong follow.
+func signableCRLF(c []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	const lfs, crs = '\n' * ones, '\r' * ones
+	start := 0 // of the current line
+	// lineEnd checks the byte at j, a CR or LF, and the line an LF ends.
+	lineEnd := func(j int) bool {
+		if c[j] == '\r' {
+			return j+1 < len(c) && c[j+1] == '\n'
+		}
+		if j == 0 || c[j-1] != '\r' || !signableLine(c[start:j-1]) {
+			return false
+		}
+		start = j + 1
+		return true
+	}
+	i := 0
+	for ; i+8 <= len(c); i += 8 {
+		w := binary.LittleEndian.Uint64(c[i:])
+		if w&highs != 0 || (w-ones)&^w&highs != 0 {
+			return false // a high bit, or a zero byte
+		}
+		// Whether a byte is an LF or a CR: a zero byte of w^lfs or w^crs
+		// (every byte is below 0x80, so the test is exact).
+		lf, cr := w^lfs, w^crs
+		if ((lf-ones)&^lf|(cr-ones)&^cr)&highs == 0 {
+			continue
+		}
+		for j := i; j < i+8; j++ {
+			if (c[j] == '\r' || c[j] == '\n') && !lineEnd(j) {
+				return false
+			}
+		}
+	}
+	for j := i; j < len(c); j++ {
+		switch b := c[j]; {
+		case b >= 0x80 || b == 0:
+			return false
+		case (b == '\r' || b == '\n') && !lineEnd(j):
+			return false
+		}
+	}
+	return signableLine(c[start:])
+}
+
 // canonicalCRLF ends every line with CRLF, whatever it ended with, as RFC
 // 3156 requires of what is signed. It returns a copy.
 func canonicalCRLF(b []byte) []byte {

@@ -62,6 +62,28 @@ func TestCheckSignableMatchesLineByLine(t *testing.T) {
 	}
 }
 
+// TestSignableCRLFMatchesScans: signableCRLF's one pass says what
+// scanLines and has8BitOrNUL say together, for content of every kind and
+// for each of its prefixes (every length of a tail after the words of
+// eight bytes).
+func TestSignableCRLFMatchesScans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	cases := [][]byte{nil, []byte("\r\n"), []byte("\r"), []byte("\n"), []byte(strings.Repeat("x", 998) + "\r\n"),
+		[]byte(strings.Repeat("x", 999) + "\r\n"), []byte("abcdefg\r\nabcdefgh\r\n"), []byte("abcdef \r\n"), []byte("0123456\r")}
+	for range 5000 {
+		c := randomContent(rng)
+		cases = append(cases, c, canonicalReference(c))
+	}
+	for _, c := range cases {
+		for n := max(0, len(c)-9); n <= len(c); n++ {
+			crlf, fit := scanLines(c[:n])
+			if got, want := signableCRLF(c[:n]), crlf && fit && !has8BitOrNUL(c[:n]); got != want {
+				t.Fatalf("signableCRLF(%q) = %v, want %v", c[:n], got, want)
+			}
+		}
+	}
+}
+
 func TestSignatureHashMatchesPacket(t *testing.T) {
 	team, _ := newTestIdentity(t, "CERT Test", "cert@example.org")
 	for _, hash := range []crypto.Hash{crypto.SHA256, crypto.SHA512, crypto.SHA384} {

@@ -66,7 +66,11 @@ func SignInto(room []byte, id *Identity, header mail.Header, content []byte) ([]
 	// One look at the content tells whether it is in CRLF form and fit
 	// to be signed, as rendered entities are; then only the header that
 	// protect writes in front of its body needs checking.
-	crlf, fit := scanLines(content)
+	simple := signableCRLF(content)
+	crlf, fit := true, true
+	if !simple {
+		crlf, fit = scanLines(content)
+	}
 	c := content
 	if !crlf {
 		c = toCRLF(content)
@@ -76,7 +80,7 @@ func SignInto(room []byte, id *Identity, header mail.Header, content []byte) ([]
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	inner := buf[front:]
-	if !crlf || !fit || has8BitOrNUL(content) || checkSignable(inner[:len(inner)-(len(c)-bodyStart(c))]) != nil {
+	if !simple && (!crlf || !fit || has8BitOrNUL(content)) || checkSignable(inner[:len(inner)-(len(c)-bodyStart(c))]) != nil {
 		if err := checkSignable(inner); err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
