@@ -140,10 +140,24 @@ func (m *FeedManager) audit(ctx context.Context, by FeedActor, action, target, d
 	}
 	e := auth.AuditEntry{Time: m.now().UTC(), UserID: by.UserID, Actor: by.Name, Action: action, Target: target, Detail: detail}
 	if err := auth.Record(context.WithoutCancel(ctx), m.Store, e); err != nil {
-		return fmt.Errorf("feed %s: the change is made, its audit entry is not: %w", target, err)
+		return &AuditError{Feed: target, Err: err}
 	}
 	return nil
 }
+
+// AuditError is a change to the feed Feed that is made but whose audit
+// entry cannot be written (Err), so that a caller says the change is
+// made.
+type AuditError struct {
+	Feed string
+	Err  error
+}
+
+func (e *AuditError) Error() string {
+	return "feed " + e.Feed + ": the change is made, its audit entry is not: " + e.Err.Error()
+}
+
+func (e *AuditError) Unwrap() error { return e.Err }
 
 // stages is the audit detail of a feed's definition: its collector and
 // its parser.
