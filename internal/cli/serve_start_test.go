@@ -111,7 +111,8 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		{"demo mailbox", []string{"--demo", "--data", mailIsAFile, "--listen", "127.0.0.1:0"},
 			"vigil serve: the demo's mailbox in " + filepath.Join(mailIsAFile, "demo", "mail") + " cannot be started: not a directory\n", "cannot be started"},
 		{"team key", []string{"--data", brokenKey, "--listen", "127.0.0.1:0"},
-			"vigil serve: the team's OpenPGP key kept in the database cannot be used (the log says why): import or generate it again under Notifications → Identity\n", "cannot be used"},
+			"vigil serve: the team's OpenPGP key kept in the database cannot be used: there is no armored OpenPGP block (want -----BEGIN PGP PRIVATE KEY BLOCK-----); import or generate it again under Notifications → Identity\n",
+			"no armored"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		// More than any disk holds: the embedded server refuses the stream.
