@@ -361,25 +361,29 @@ func incFirstLine(s string) string {
 	return s
 }
 
-// incReportIDs reads report ids given once a flag or with commas.
-type incReportIDs []int64
+// incReportIDs reads report ids given once a flag or with commas; what
+// is no id is said in lang (the flag package passes its text on).
+type incReportIDs struct {
+	ids  []int64
+	lang string
+}
 
-func (r *incReportIDs) String() string { return fmt.Sprint([]int64(*r)) }
+func (r *incReportIDs) String() string { return fmt.Sprint(r.ids) }
 
 func (r *incReportIDs) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || id < 1 {
-			return errors.New(i18n.M("cli.incident.report.id", s).String())
+			return errors.New(i18n.Embedded().T(r.lang, "cli.incident.report.id", s))
 		}
-		*r = append(*r, id)
+		r.ids = append(r.ids, id)
 	}
 	return nil
 }
 
 func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
-	var ids incReportIDs
-	c.flags.Var(&ids, "report", "a report of the triage queue to open the incident from (repeat or separate with commas)")
+	reports := incReportIDs{lang: c.lang}
+	c.flags.Var(&reports, "report", "a report of the triage queue to open the incident from (repeat or separate with commas)")
 	title := c.flags.String("title", "", "the incident's title (required without --report)")
 	kind := c.flags.String("kind", "", "what happened: phishing, fake_website, hacked_account, malware, fraud, data_leak, dos, vulnerability, other")
 	severity := c.flags.String("severity", "", "low, medium, high or critical (by default the kind's)")
@@ -389,13 +393,14 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	// "new --report 3 4 5": the words after the flag are more reports.
 	for _, w := range words {
-		if len(ids) == 0 {
+		if len(reports.ids) == 0 {
 			return c.usageError("cli.incident.args.none", "new", w)
 		}
-		if err := ids.Set(w); err != nil {
+		if err := reports.Set(w); err != nil {
 			return fmt.Errorf("%v: %w", err, errUsage)
 		}
 	}
+	ids := reports.ids
 	if len(ids) == 0 && strings.TrimSpace(*title) == "" {
 		return c.usageError("cli.incident.new.args")
 	}
