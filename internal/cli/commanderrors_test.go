@@ -87,8 +87,8 @@ func saidInEveryLanguage(t *testing.T, stdin string, args []string, en string, w
 	}
 }
 
-// TestAdminCommandErrorsInEveryLanguage: the feeds, constituency, user
-// and dead-letter commands say what failed when the database or a file
+// TestAdminCommandErrorsInEveryLanguage: the feeds, constituency, user,
+// dead-letter, incident and publication commands say what failed when the database or a file
 // fails them, in the operator's language, with the database's or the
 // system's reason last.
 func TestAdminCommandErrorsInEveryLanguage(t *testing.T) {
@@ -153,6 +153,14 @@ func TestAdminCommandErrorsInEveryLanguage(t *testing.T) {
 			"vigil deadletters: the dead letters cannot be read from the database: SQL logic error: no such table: dead_letters (1)", []string{"cannot", "dead letters"}},
 		{"dead letter unreadable", "", []string{"deadletters", "show", "7", "--data", prepared("no-letter", nil, "DROP TABLE dead_letters")},
 			"vigil deadletters: the dead letter 7 cannot be read from the database: SQL logic error: no such table: dead_letters (1)", []string{"cannot", "dead letter"}},
+		{"incidents unreadable", "", []string{"incident", "list", "--data", prepared("no-incidents", nil, "DROP TABLE incidents")},
+			"vigil incident: the incidents cannot be read from the database: SQL logic error: no such table: incidents (1)", []string{"cannot", "the incidents"}},
+		{"reports unreadable", "", []string{"incident", "reports", "--data", prepared("no-reports", nil, "DROP TABLE reports")},
+			"vigil incident: the reports cannot be read from the database: SQL logic error: no such table: reports (1)", []string{"cannot", "the reports"}},
+		{"publications unreadable", "", []string{"publication", "list", "--data", prepared("no-publications", nil, "DROP TABLE publications")},
+			"vigil publication: the publications cannot be read from the database: SQL logic error: no such table: publications (1)", []string{"cannot", "read"}},
+		{"CSAF file missing", "", []string{"publication", "import-csaf", missingDir, "--data", prepared("no-csaf", nil)},
+			"vigil publication: " + missingDir + " does not exist.", []string{"does not exist", "open "}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { saidInEveryLanguage(t, tt.stdin, tt.args, tt.en, tt.words) })
 	}

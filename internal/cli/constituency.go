@@ -151,7 +151,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	defer a.Close()
 	current, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	plan := constituency.PlanImport(orgs, current, replace)
 	// What the file brings into conflict with the organisations it keeps
@@ -329,7 +329,7 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 		if errors.As(err, &fe) {
 			return fmt.Errorf("%q: %s", query, c.in(fe.Message))
 		}
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	if len(matches) == 0 {
 		fmt.Fprintln(c.stdout, c.t("cli.constituency.lookup.none", strings.TrimSpace(query)))

@@ -198,7 +198,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	page, err := a.store.ListIncidents(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.list.read")
 	}
 	if *asJSON {
 		now := time.Now()
@@ -270,15 +270,15 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	reports, err := a.store.ListReports(ctx, incident.ReportQuery{IncidentID: inc.ID, Limit: maxCLIList})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	tasks, err := a.store.Tasks(ctx, inc.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	timeline, err := a.store.Timeline(ctx, inc.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
@@ -289,7 +289,7 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	known, err := a.lookUpIncident(ctx, inc)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.lookup", inc.Tag.String())
 	}
 	c.printIncident(inc, reports.Reports, tasks, timeline, known)
 	return nil
@@ -421,7 +421,7 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return c.fail("cli.incident.report.notfound", ids[0])
 		} else if err != nil {
-			return err
+			return failedTo(err, "cli.incident.report.read", ids[0])
 		}
 		draft.Title = a.incidentService().ReportTitle(c.lang, r)
 	}
@@ -443,7 +443,7 @@ func (c *cmdEnv) incRefusal(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return c.fail("cli.incident.missing")
 	}
-	return err
+	return failedTo(err, "cli.incident.failed")
 }
 
 func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
@@ -492,7 +492,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		if errors.Is(err, store.ErrNotFound) || err == nil && (who.Disabled || !auth.Can(who.Role, auth.HandleIncidents)) {
 			return c.fail("cli.incident.assign.user", name)
 		} else if err != nil {
-			return err
+			return failedTo(err, "cli.user.read", name)
 		}
 	}
 	if inc, err = a.incidentService().Assign(ctx, incidentActor, inc.ID, who.ID, who.Name); err != nil {
@@ -550,7 +550,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	page, err := a.store.ListReports(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.reports.read")
 	}
 	if *asJSON {
 		return incJSONLines(c, reportsOut(page.Reports))
