@@ -223,7 +223,7 @@ func ingestOne(ctx context.Context, c *cmdEnv, runner *pipeline.Runner, feed, pa
 	if d.Refused != "" {
 		// Not a failure (what could be read was), but the operator must
 		// know that the rest was not: the reason names the setting.
-		fmt.Fprintln(c.stderr, c.t("cli.warning", d.Refused))
+		fmt.Fprintln(c.stderr, c.t("cli.warning", d.RefusedMessage))
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", path, err)

@@ -57,6 +57,13 @@ func TestIngestJunkGzipIsCapped(t *testing.T) {
 	if info.Size() > 16<<20 {
 		t.Errorf("database of %d MiB after a junk file", info.Size()>>20)
 	}
+	// The warning in the operator's language; the letter itself keeps
+	// the English.
+	t.Setenv("VIGIL_LANG", "de")
+	_, _, errOut = run(t, "", "ingest", "--data", t.TempDir(), file)
+	if !strings.Contains(errOut, "junk.jsonl: Eingabe abgewiesen nach 1000 abgewiesenen Eingaben") || !strings.Contains(errOut, "(499000 Zeilen)") {
+		t.Errorf("in German, stderr %q does not explain the refusal", errOut)
+	}
 }
 
 // fuzzLimits are small, so that fuzzed inputs reach them.
