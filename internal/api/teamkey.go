@@ -118,7 +118,7 @@ func (h *handler) importTeamKey(r *http.Request, c *caller) (any, error) {
 		if errors.Is(err, pgpmime.ErrPassphraseRequired) || errors.Is(err, pgpmime.ErrWrongPassphrase) {
 			param = "passphrase"
 		}
-		return nil, badParameterText(param, i18n.M(notify.KeyProblem(err)))
+		return nil, badParameterText(param, notify.KeyProblem(err))
 	}
 	if err := h.keyReplace(r, in.Replace); err != nil {
 		return nil, err

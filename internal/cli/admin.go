@@ -46,8 +46,8 @@ page, and audited.`,
 var cliActor = config.FeedActor{Name: "cli"}
 
 // feedCommands are the words runFeeds knows besides list and modules;
-// each returns the message saying what it did, and the feed manager
-// audits each.
+// each returns the message saying what it did (its id, and that id with
+// ".failed" saying it could not), and the feed manager audits each.
 var feedCommands = map[string]func(ctx context.Context, a *app, name string) (string, error){
 	"run": func(ctx context.Context, a *app, name string) (string, error) {
 		return "cli.feeds.run", a.feedManager().RequestRun(ctx, name, cliActor)
@@ -80,8 +80,12 @@ func runFeedCommand(ctx context.Context, c *cmdEnv, word string, args []string) 
 	if errors.Is(err, store.ErrNotFound) {
 		return c.fail("cli.feeds.notfound", words[0])
 	}
+	var audit *config.AuditError
+	if errors.As(err, &audit) {
+		return failedTo(audit.Err, "cli.feeds.audit", words[0])
+	}
 	if err != nil {
-		return err
+		return failedTo(err, done+".failed", words[0])
 	}
 	fmt.Fprintln(c.stdout, c.t(done, words[0]))
 	return nil
@@ -114,7 +118,7 @@ func runFeeds(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	status, err := a.store.ListFeedStatus(ctx)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.feeds.list.read")
 	}
 	feeds := store.SumFeeds(status)
 	known := map[string]bool{}
@@ -208,14 +212,20 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		return err
 	}
 	defer a.Close()
-	audit := func(action, target string) {
-		_ = a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: target})
+	// A change the audit log does not record is an error, as the
+	// console's is: the account is changed, the operator is told.
+	audit := func(action, target string) error {
+		err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action, Target: target})
+		if err != nil {
+			return failedTo(err, "cli.user.audit", target)
+		}
+		return nil
 	}
 	switch sub {
 	case "list":
 		users, err := a.store.ListUsers(ctx)
 		if err != nil {
-			return err
+			return failedTo(err, "cli.user.list.read")
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, c.header("cli.column.name", "cli.column.role", "cli.column.email", "cli.column.totp", "cli.column.disabled", "cli.column.created"))
@@ -227,7 +237,9 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		if err := addUser(ctx, c, a, name, *role, *org, *email, *lang, *fromStdin); err != nil {
 			return err
 		}
-		audit("user.create", name)
+		if err := audit("user.create", name); err != nil {
+			return err
+		}
 		fmt.Fprintln(c.stdout, c.t("cli.user.created", name, *role))
 		return nil
 	case "passwd", "disable":
@@ -246,16 +258,18 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 				return err
 			}
 			if u.PasswordHash, err = auth.HashPassword(pw); err != nil {
-				return err
+				return failedTo(err, "cli.user.password.hash")
 			}
 		}
 		if err := a.store.UpdateUser(ctx, u); err != nil {
-			return err
+			return failedTo(err, "cli.user.write", name)
 		}
 		if err := a.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return failedTo(err, "cli.user.sessions", name)
+		}
+		if err := audit("user."+sub, name); err != nil {
 			return err
 		}
-		audit("user."+sub, name)
 		fmt.Fprintln(c.stdout, c.t("cli.user.updated", name))
 		return nil
 	case "totp-reset":
@@ -268,12 +282,14 @@ func runUser(ctx context.Context, c *cmdEnv, args []string) error {
 		}
 		u.TOTPSecret = ""
 		if err := a.store.UpdateUser(ctx, u); err != nil {
-			return err
+			return failedTo(err, "cli.user.write", name)
 		}
 		if err := a.store.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
+			return failedTo(err, "cli.user.recovery", name)
+		}
+		if err := audit("user.totp-reset", name); err != nil {
 			return err
 		}
-		audit("user.totp-reset", name)
 		fmt.Fprintln(c.stdout, c.t("cli.user.totpreset", name))
 		return nil
 	}
@@ -324,15 +340,11 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 			return c.fail("cli.user.org.notfound", org)
 		}
 		if err != nil {
-			return err
+			return failedTo(err, "cli.constituency.read", org)
 		}
 		orgID = o.ID
 	}
-	catalog, err := i18n.Load()
-	if err != nil {
-		return err
-	}
-	if !catalog.Supported(lang) {
+	if !i18n.Embedded().Supported(lang) {
 		return c.usageError("cli.user.language", lang)
 	}
 	pw, err := readPassword(c, fromStdin)
@@ -340,15 +352,18 @@ func addUser(ctx context.Context, c *cmdEnv, a *app, name, role, org, email, lan
 		return err
 	}
 	u, err := auth.NewUser(name, email, auth.Role(role), pw, lang)
+	if errors.Is(err, auth.ErrBadUserName) {
+		return c.fail("cli.user.badname", name)
+	}
 	if err != nil {
-		return err
+		return failedTo(err, "cli.user.password.hash")
 	}
 	u.OrgID = orgID
 	if err := a.store.CreateUser(ctx, &u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return c.fail("cli.user.exists", name)
 		}
-		return err
+		return failedTo(err, "cli.user.write", name)
 	}
 	return nil
 }
@@ -375,13 +390,13 @@ func readPassword(c *cmdEnv, fromStdin bool) (string, error) {
 		p1, err := term.ReadPassword(fd)
 		fmt.Fprintln(c.stderr)
 		if err != nil {
-			return "", err
+			return "", failedTo(err, "cli.user.password.read")
 		}
 		fmt.Fprint(c.stderr, c.t("cli.user.password.again")+" ")
 		p2, err := term.ReadPassword(fd)
 		fmt.Fprintln(c.stderr)
 		if err != nil {
-			return "", err
+			return "", failedTo(err, "cli.user.password.read")
 		}
 		if string(p1) != string(p2) {
 			return "", c.fail("cli.user.password.differ")

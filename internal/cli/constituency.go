@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,7 +151,7 @@ func constituencyImport(ctx context.Context, c *cmdEnv, file, formatName string,
 	defer a.Close()
 	current, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	plan := constituency.PlanImport(orgs, current, replace)
 	// What the file brings into conflict with the organisations it keeps
@@ -233,43 +234,76 @@ func constituencyExport(ctx context.Context, c *cmdEnv, formatName, output strin
 	defer a.Close()
 	orgs, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	if output == "" {
-		return constituency.Write(c.stdout, format, orgs)
+		if err := constituency.Write(c.stdout, format, orgs); err != nil {
+			return exportError(err, output)
+		}
+		return nil
 	}
 	var buf bytes.Buffer
 	if err := constituency.Write(&buf, format, orgs); err != nil {
-		return err
+		return exportError(err, output)
 	}
 	if err := writeFileAtomically(output, buf.Bytes()); err != nil {
-		return err
+		return exportError(err, output)
 	}
 	fmt.Fprintln(c.stdout, c.tn("cli.constituency.export.done", len(orgs), output))
 	return nil
 }
 
+// exportError is an export that cannot be written to the file output,
+// or to standard output when output is "".
+func exportError(err error, output string) error {
+	if output == "" {
+		return failedTo(err, "cli.export.stdout")
+	}
+	return failedTo(err, "cli.export.write", output)
+}
+
 // writeFileAtomically replaces path only once the whole content is on
 // disk, so that a failed export never leaves half a file where the last
 // good one was. The file is private: it holds contacts' personal data.
+// An error is about path, not the temporary file beside it, whose name a
+// reader has no use for.
 func writeFileAtomically(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return err
+		return aboutFile(path, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return err
+		return aboutFile(path, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return err
+		return aboutFile(path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return aboutFile(path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	return aboutFile(path, os.Rename(tmp.Name(), path))
+}
+
+// aboutFile is err, a failure to write a file in place of path, as a
+// failure to write path: the system's reason kept, the file it names
+// replaced.
+func aboutFile(path string, err error) error {
+	var (
+		pe *fs.PathError
+		le *os.LinkError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return &fs.PathError{Op: "write", Path: path, Err: err}
 }
 
 // lookupRuleMessages name the rules as the console's "who owns this?"
@@ -295,7 +329,7 @@ func constituencyLookup(ctx context.Context, c *cmdEnv, query string) error {
 		if errors.As(err, &fe) {
 			return fmt.Errorf("%q: %s", query, c.in(fe.Message))
 		}
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	if len(matches) == 0 {
 		fmt.Fprintln(c.stdout, c.t("cli.constituency.lookup.none", strings.TrimSpace(query)))
@@ -323,7 +357,7 @@ func constituencyList(ctx context.Context, c *cmdEnv, search string) error {
 	defer a.Close()
 	orgs, err := a.store.ListOrganisations(ctx, constituency.OrganisationQuery{Text: search})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.list.read")
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, c.header("org.handle", "cli.column.name", "cli.column.sector", "cli.column.country", "cli.column.language",

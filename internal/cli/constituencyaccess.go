@@ -29,25 +29,32 @@ func constituencySetDisabled(ctx context.Context, c *cmdEnv, handle string, disa
 		return c.fail("cli.constituency.notfound", handle)
 	}
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.read", handle)
 	}
 	word := c.t("cli.constituency.enabled")
 	if disabled {
 		word = c.t("cli.constituency.disabled.word")
 	}
 	ch, err := constituency.SetDisabled(ctx, a.store, o, disabled)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.fail("cli.constituency.notfound", handle)
+	}
 	if err != nil {
-		return err
+		id := "cli.constituency.enable.failed"
+		if disabled {
+			id = "cli.constituency.disable.failed"
+		}
+		return failedTo(err, id, o.Handle)
 	}
 	if !ch.Changed {
 		fmt.Fprintln(c.stdout, c.t("cli.constituency.already", o.Handle, o.Name, word))
 		return nil
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: ch.Action, Target: ch.Target, Detail: ch.Detail}); err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return failedTo(err, "cli.constituency.access.audit", o.Handle, word)
 	}
 	if ch.SessionsErr != nil {
-		return fmt.Errorf("%s: %w", c.t("cli.constituency.sessions", o.Handle, word), ch.SessionsErr)
+		return failedTo(ch.SessionsErr, "cli.constituency.sessions", o.Handle, word)
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.constituency.changed", o.Handle, o.Name, word))
 	return nil

@@ -61,7 +61,7 @@ func productsImport(ctx context.Context, c *cmdEnv, handle, file string, replace
 		return fmt.Errorf("%s: %s", file, c.in(ie.Message))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return &fileError{file, err}
 	}
 	a, err := c.open(ctx)
 	if err != nil {
@@ -73,7 +73,7 @@ func productsImport(ctx context.Context, c *cmdEnv, handle, file string, replace
 		return c.fail("cli.constituency.notfound", handle)
 	}
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.read", handle)
 	}
 	add := a.store.Products.AddDeclarations
 	if replace {
@@ -84,7 +84,7 @@ func productsImport(ctx context.Context, c *cmdEnv, handle, file string, replace
 		return fmt.Errorf("%s: %s", file, c.in(ie.Message))
 	}
 	if err != nil {
-		return fmt.Errorf("import %s: %w", file, err)
+		return failedTo(err, "cli.products.import.failed", file, org.Handle)
 	}
 	detail := fmt.Sprintf("%d products added from %s", n, file)
 	if replace {
@@ -92,11 +92,11 @@ func productsImport(ctx context.Context, c *cmdEnv, handle, file string, replace
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "products.import",
 		Target: org.Handle, Detail: detail}); err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return failedTo(err, "cli.products.import.audit", file, org.Handle)
 	}
 	total, err := a.store.Products.CountDeclarations(ctx, org.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.products.read", org.Handle)
 	}
 	fmt.Fprintln(c.stdout, c.tn("cli.products.imported", n, org.Handle, total))
 	return nil
@@ -116,11 +116,11 @@ func productsExport(ctx context.Context, c *cmdEnv, handle, format, output strin
 		return c.fail("cli.constituency.notfound", handle)
 	}
 	if err != nil {
-		return err
+		return failedTo(err, "cli.constituency.read", handle)
 	}
 	list, err := a.store.Products.ListDeclarations(ctx, org.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.products.read", org.Handle)
 	}
 	var buf bytes.Buffer
 	write := products.WriteCSV
@@ -128,14 +128,16 @@ func productsExport(ctx context.Context, c *cmdEnv, handle, format, output strin
 		write = products.WriteJSON
 	}
 	if err := write(&buf, list); err != nil {
-		return err
+		return exportError(err, output)
 	}
 	if output == "" {
-		_, err := c.stdout.Write(buf.Bytes())
-		return err
+		if _, err := c.stdout.Write(buf.Bytes()); err != nil {
+			return exportError(err, output)
+		}
+		return nil
 	}
 	if err := writeFileAtomically(output, buf.Bytes()); err != nil {
-		return err
+		return exportError(err, output)
 	}
 	fmt.Fprintln(c.stdout, c.tn("cli.products.exported", len(list), output))
 	return nil

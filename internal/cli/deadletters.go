@@ -160,7 +160,7 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	letters, err := a.store.ListDeadLetters(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.read")
 	}
 	if *format == "jsonl" {
 		enc := json.NewEncoder(c.stdout)
@@ -206,7 +206,7 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		return c.fail("cli.deadletters.notfound", ids[0])
 	}
 	if err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.show.read", ids[0])
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(c.stdout)
@@ -256,7 +256,7 @@ func retryDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	if *feed != "" {
 		if ids, err = pipeline.PendingDeadLetterIDs(ctx, a.store, *feed, pipeline.MaxRetryFeed); err != nil {
-			return err
+			return failedTo(err, "cli.deadletters.read")
 		}
 		if len(ids) == 0 {
 			fmt.Fprintln(c.stdout, c.t("cli.deadletters.retry.none", *feed))
@@ -293,7 +293,7 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 	_ = a.store.AddAudit(context.WithoutCancel(ctx), auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: action,
 		Target: auth.TargetIDs("deadletters", ids), Detail: detail})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.retry.error")
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.deadletters.retry.summary", ok, len(ids)))
 	if skipped := len(ids) - len(results); skipped > 0 {
@@ -321,14 +321,14 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	if name := words[1]; name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return err
+			return &fileError{name, err}
 		}
 		defer f.Close()
 		in = f
 	}
 	input, err := io.ReadAll(io.LimitReader(in, store.MaxEditedDeadLetter+1))
 	if err != nil {
-		return err
+		return &fileError{words[1], err}
 	}
 	if len(input) > store.MaxEditedDeadLetter {
 		return c.fail("cli.deadletters.edit.long", store.MaxEditedDeadLetter)
@@ -342,7 +342,7 @@ func editDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 	if err := a.store.EditDeadLetter(ctx, ids[0], input); errors.Is(err, store.ErrNotFound) {
 		return c.fail("cli.deadletters.notpending.id", ids[0])
 	} else if err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.edit.failed", ids[0])
 	}
 	return a.retryAndReport(ctx, c, ids, "deadletter.edit")
 }
@@ -367,11 +367,11 @@ func discardDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	n, err := a.store.DiscardDeadLetters(ctx, ids, "cli", *reason)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.discard.error")
 	}
 	if err := a.store.AddAudit(ctx, auth.AuditEntry{Time: time.Now(), Actor: "cli", Action: "deadletter.discard",
 		Target: auth.TargetIDs("deadletters", ids), Detail: fmt.Sprintf("%d discarded: %s", n, *reason)}); err != nil {
-		return err
+		return failedTo(err, "cli.deadletters.discard.audit")
 	}
 	fmt.Fprintln(c.stdout, c.t("cli.deadletters.discard.summary", n, len(ids)))
 	if int(n) < len(ids) {

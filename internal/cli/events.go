@@ -139,7 +139,7 @@ func runEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	} else {
 		page, err := a.store.SearchEvents(ctx, q)
 		if err != nil {
-			return err
+			return failedTo(err, "cli.events.search.failed")
 		}
 		events, next = export.Slice(page.Events), page.Next
 	}
@@ -265,7 +265,7 @@ func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQ
 	q.Limit, q.After = 0, ""
 	n, err := st.CountMatches(ctx, q, store.SearchWindow)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.events.search.failed")
 	}
 	if n > store.SearchWindow {
 		fmt.Fprintln(c.stdout, c.tn("cli.events.count.more", store.SearchWindow))
@@ -277,7 +277,7 @@ func eventCounts(ctx context.Context, c *cmdEnv, st eventCounter, q store.EventQ
 	}
 	groups, err := st.GroupEvents(ctx, q, by, 25)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.events.search.failed")
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\t%s\n", strings.ToUpper(string(by)), c.header("cli.column.events"))

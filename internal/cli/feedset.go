@@ -99,7 +99,7 @@ func (s *feedSet) build(ctx context.Context, strict bool) ([]*pipeline.Feed, err
 func buildFeed(cfg config.Config, env pipeline.Env, fc config.Feed, withCollector bool) (*pipeline.Feed, error) {
 	parser, err := pipeline.NewParser(fc.Parser, env, orEmpty(fc.ParserOptions))
 	if err != nil {
-		return nil, &stageError{"parser", err}
+		return nil, &config.StageError{Stage: config.StageParser, Err: err}
 	}
 	f := &pipeline.Feed{Name: fc.Name, Provider: fc.Provider, URL: fc.URL, Code: fc.Code, TLP: fc.TLP,
 		Accuracy: fc.Accuracy, KeepRaw: fc.KeepsRaw(), ParserID: fc.Parser, Parser: parser}
@@ -115,7 +115,7 @@ func buildFeed(cfg config.Config, env pipeline.Env, fc config.Feed, withCollecto
 		}
 		col, err := pipeline.NewCollector(fc.Collector, env, fc.Name, opts)
 		if err != nil {
-			return nil, &stageError{"collector", err}
+			return nil, &config.StageError{Stage: config.StageCollector, Err: err}
 		}
 		f.Collector = col
 	}
@@ -132,15 +132,6 @@ func (a *app) feedManager() *config.FeedManager {
 		return err
 	}}
 }
-
-// stageError is a feed's collector or parser that could not be built.
-type stageError struct {
-	stage string
-	err   error
-}
-
-func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
 
 // followFeeds keeps runner's feeds those of the effective set, reading it
 // again whenever the overrides change, and starts the runs asked for by

@@ -198,7 +198,7 @@ func listIncidents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	page, err := a.store.ListIncidents(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.list.read")
 	}
 	if *asJSON {
 		now := time.Now()
@@ -270,15 +270,15 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	reports, err := a.store.ListReports(ctx, incident.ReportQuery{IncidentID: inc.ID, Limit: maxCLIList})
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	tasks, err := a.store.Tasks(ctx, inc.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	timeline, err := a.store.Timeline(ctx, inc.ID)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
@@ -289,7 +289,7 @@ func showIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	known, err := a.lookUpIncident(ctx, inc)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.lookup", inc.Tag.String())
 	}
 	c.printIncident(inc, reports.Reports, tasks, timeline, known)
 	return nil
@@ -361,25 +361,29 @@ func incFirstLine(s string) string {
 	return s
 }
 
-// incReportIDs reads report ids given once a flag or with commas.
-type incReportIDs []int64
+// incReportIDs reads report ids given once a flag or with commas; what
+// is no id is said in lang (the flag package passes its text on).
+type incReportIDs struct {
+	ids  []int64
+	lang string
+}
 
-func (r *incReportIDs) String() string { return fmt.Sprint([]int64(*r)) }
+func (r *incReportIDs) String() string { return fmt.Sprint(r.ids) }
 
 func (r *incReportIDs) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || id < 1 {
-			return errors.New(i18n.M("cli.incident.report.id", s).String())
+			return errors.New(i18n.Embedded().T(r.lang, "cli.incident.report.id", s))
 		}
-		*r = append(*r, id)
+		r.ids = append(r.ids, id)
 	}
 	return nil
 }
 
 func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
-	var ids incReportIDs
-	c.flags.Var(&ids, "report", "a report of the triage queue to open the incident from (repeat or separate with commas)")
+	reports := incReportIDs{lang: c.lang}
+	c.flags.Var(&reports, "report", "a report of the triage queue to open the incident from (repeat or separate with commas)")
 	title := c.flags.String("title", "", "the incident's title (required without --report)")
 	kind := c.flags.String("kind", "", "what happened: phishing, fake_website, hacked_account, malware, fraud, data_leak, dos, vulnerability, other")
 	severity := c.flags.String("severity", "", "low, medium, high or critical (by default the kind's)")
@@ -389,13 +393,14 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	// "new --report 3 4 5": the words after the flag are more reports.
 	for _, w := range words {
-		if len(ids) == 0 {
+		if len(reports.ids) == 0 {
 			return c.usageError("cli.incident.args.none", "new", w)
 		}
-		if err := ids.Set(w); err != nil {
+		if err := reports.Set(w); err != nil {
 			return fmt.Errorf("%v: %w", err, errUsage)
 		}
 	}
+	ids := reports.ids
 	if len(ids) == 0 && strings.TrimSpace(*title) == "" {
 		return c.usageError("cli.incident.new.args")
 	}
@@ -416,7 +421,7 @@ func newIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return c.fail("cli.incident.report.notfound", ids[0])
 		} else if err != nil {
-			return err
+			return failedTo(err, "cli.incident.report.read", ids[0])
 		}
 		draft.Title = a.incidentService().ReportTitle(c.lang, r)
 	}
@@ -438,7 +443,7 @@ func (c *cmdEnv) incRefusal(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return c.fail("cli.incident.missing")
 	}
-	return err
+	return failedTo(err, "cli.incident.failed")
 }
 
 func incidentStatus(ctx context.Context, c *cmdEnv, args []string) error {
@@ -487,7 +492,7 @@ func assignIncident(ctx context.Context, c *cmdEnv, args []string) error {
 		if errors.Is(err, store.ErrNotFound) || err == nil && (who.Disabled || !auth.Can(who.Role, auth.HandleIncidents)) {
 			return c.fail("cli.incident.assign.user", name)
 		} else if err != nil {
-			return err
+			return failedTo(err, "cli.user.read", name)
 		}
 	}
 	if inc, err = a.incidentService().Assign(ctx, incidentActor, inc.ID, who.ID, who.Name); err != nil {
@@ -545,7 +550,7 @@ func listIncidentReports(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	page, err := a.store.ListReports(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.reports.read")
 	}
 	if *asJSON {
 		return incJSONLines(c, reportsOut(page.Reports))

@@ -186,4 +186,13 @@ func checkIncidentUsage(t *testing.T, data, tag string) {
 			t.Errorf("incident %s: exit %d, want 2 and %q:\n%s", strings.Join(tt.args, " "), code, tt.want, errOut)
 		}
 	}
+	// A report id that is none, given to the flag or after it, in the
+	// operator's language.
+	t.Setenv("VIGIL_LANG", "fr")
+	for _, args := range [][]string{{"new", "--report", "x"}, {"new", "--report", "1", "x"}} {
+		code, _, errOut := run(t, "", append(append([]string{"incident"}, args...), "--data", data)...)
+		if want := `"x" n'est pas un numéro de signalement`; code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("incident %s in French: exit %d, want 2 and %q:\n%s", strings.Join(args, " "), code, want, errOut)
+		}
+	}
 }

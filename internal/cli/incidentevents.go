@@ -40,7 +40,7 @@ func incidentEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	page, err := a.store.IncidentEvents(ctx, inc.ID, *limit, 0)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	if *asJSON {
 		return incJSONLines(c, eventLinksOut(page.Events))

@@ -39,7 +39,7 @@ func mailIncident(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	offer, err := correspond.Offered(ctx, a.store, inc)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.incident.read", inc.Tag.String())
 	}
 	m := correspond.Mail{IncidentID: inc.ID, Tag: inc.Tag.String(), TLP: inc.TLP, Subject: *subject, Text: text,
 		Language: *lang, Template: *template}

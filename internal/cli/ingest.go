@@ -104,9 +104,11 @@ func runIngest(ctx context.Context, c *cmdEnv, args []string) error {
 	return nil
 }
 
-// inputError says why input path failed, in the command's language when
-// the cause is one a person can act on (a file that cannot be read, a
-// file name that names no known report), else as the error says it.
+// inputError says why input path failed, in the command's language: a
+// file that cannot be read, a file name that names no known report, what
+// explains itself, else that the input cannot be ingested, with the
+// reason of the library, the driver or the system (a gzip file that is
+// none, a database that fails) last.
 func (c *cmdEnv) inputError(path string, err error) string {
 	var pe *fs.PathError
 	switch {
@@ -115,7 +117,10 @@ func (c *cmdEnv) inputError(path string, err error) string {
 	case errors.Is(err, shadowserver.ErrUnknownReport):
 		return c.t("cli.ingest.unknownreport", path)
 	}
-	return err.Error()
+	if m, ok := i18n.Explain(err); ok {
+		return path + ": " + c.in(m)
+	}
+	return c.t("cli.ingest.input", path, i18n.LowLevelReason(err))
 }
 
 // ingestion is what inputs run through in `vigil ingest`: the store and
@@ -218,7 +223,7 @@ func ingestOne(ctx context.Context, c *cmdEnv, runner *pipeline.Runner, feed, pa
 	if d.Refused != "" {
 		// Not a failure (what could be read was), but the operator must
 		// know that the rest was not: the reason names the setting.
-		fmt.Fprintln(c.stderr, c.t("cli.warning", d.Refused))
+		fmt.Fprintln(c.stderr, c.t("cli.warning", d.RefusedMessage))
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", path, err)

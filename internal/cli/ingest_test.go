@@ -57,6 +57,13 @@ func TestIngestJunkGzipIsCapped(t *testing.T) {
 	if info.Size() > 16<<20 {
 		t.Errorf("database of %d MiB after a junk file", info.Size()>>20)
 	}
+	// The warning in the operator's language; the letter itself keeps
+	// the English.
+	t.Setenv("VIGIL_LANG", "de")
+	_, _, errOut = run(t, "", "ingest", "--data", t.TempDir(), file)
+	if !strings.Contains(errOut, "junk.jsonl: Eingabe abgewiesen nach 1000 abgewiesenen Eingaben") || !strings.Contains(errOut, "(499000 Zeilen)") {
+		t.Errorf("in German, stderr %q does not explain the refusal", errOut)
+	}
 }
 
 // fuzzLimits are small, so that fuzzed inputs reach them.
@@ -208,15 +215,20 @@ func TestIngestSaysWhyInTheUsersLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.csv")
+	notGzip := filepath.Join(dir, "2026-11-20-scan_rdp-belgium-geo.csv.gz")
+	if err := os.WriteFile(notGzip, []byte("timestamp,ip\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		lang, missing, unknown, failed string
+		lang, missing, unknown, notGzip, failed string
 	}{
-		{"en", "does not exist.", "not a Shadowserver report type Vigil knows", "2 of 2 inputs failed"},
-		{"de", "existiert nicht.", "kein Shadowserver-Berichtstyp, den Vigil kennt", "2 von 2 Eingaben fehlgeschlagen"},
+		{"en", "does not exist.", "not a Shadowserver report type Vigil knows", " cannot be ingested: gzip: invalid header", "3 of 3 inputs failed"},
+		{"nl", "bestaat niet.", "geen Shadowserver-rapporttype dat Vigil kent", " kan niet ingelezen worden: gzip: invalid header", "3 van 3 invoerbestanden mislukt"},
+		{"de", "existiert nicht.", "kein Shadowserver-Berichtstyp, den Vigil kennt", " kann nicht eingelesen werden: gzip: invalid header", "3 von 3 Eingaben fehlgeschlagen"},
 	} {
 		t.Setenv("VIGIL_LANG", c.lang)
-		code, _, errOut := run(t, "", "ingest", "--data", filepath.Join(dir, "data"), missing, unknown)
-		for _, want := range []string{missing + " " + c.missing, unknown + ": " + c.unknown, c.failed} {
+		code, _, errOut := run(t, "", "ingest", "--data", filepath.Join(dir, "data"), missing, unknown, notGzip)
+		for _, want := range []string{missing + " " + c.missing, unknown + ": " + c.unknown, notGzip + c.notGzip, c.failed} {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("%s: %q not in:\n%s", c.lang, want, errOut)
 			}

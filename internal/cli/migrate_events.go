@@ -88,19 +88,24 @@ func runMigrateEvents(ctx context.Context, c *cmdEnv, args []string) error {
 	bar.end()
 	stopped := errors.Is(err, context.Canceled) // resumable, unlike a VACUUM cut short
 	already := errors.Is(err, sqlitestore.ErrAlreadyParts)
-	if already {
+	switch {
+	case already:
 		fmt.Fprintln(c.stdout, c.t("cli.migrateevents.already", path))
 		err = nil
-	} else if err == nil {
+	case err == nil:
 		fmt.Fprintln(c.stdout, bar.summary())
+	case !stopped:
+		err = failedTo(err, "cli.migrateevents.failed", path)
 	}
 	before := fileMiB(path)
 	if err == nil && *vacuum {
 		fmt.Fprintln(c.stderr, c.t("cli.migrateevents.vacuum"))
-		err = vacuumOnDisk(ctx, conv.DB())
+		if err = vacuumOnDisk(ctx, conv.DB()); err != nil {
+			err = failedTo(err, "cli.migrateevents.vacuum.failed", path)
+		}
 	}
 	if closeErr := conv.Close(); err == nil && closeErr != nil {
-		return closeErr
+		return failedTo(closeErr, "cli.migrateevents.close", path)
 	}
 	switch {
 	case stopped:

@@ -167,6 +167,14 @@ func TestMigrateEventsRefuses(t *testing.T) {
 	if code, _, _ = run(t, "", "migrate-events", "--data", data, "extra"); code != 2 {
 		t.Errorf("an argument: exit %d, want 2", code)
 	}
+	// A conversion the database fails is said in the operator's
+	// language, the database's reason last.
+	failing := t.TempDir()
+	newRowsStore(t, failing)
+	execSQL(t, filepath.Join(failing, "vigil.db"), "CREATE TRIGGER fail_copy BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'disk is full'); END")
+	saidInEveryLanguage(t, "", []string{"migrate-events", "--data", failing},
+		"vigil migrate-events: the events of "+filepath.Join(failing, "vigil.db")+" cannot be converted to the parts layout: constraint failed: disk is full (1811)",
+		[]string{"cannot", "converted"})
 	// vigil serve on a conversion left unfinished says, in the
 	// operator's language, to finish it.
 	if m, ok := i18n.Explain(fmt.Errorf("migrate database: %w", sqlitestore.ErrConverting)); !ok ||

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/outbox"
+	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/sealed"
 )
 
@@ -58,10 +59,14 @@ func relayError(host string, err error) error {
 
 // identityError says why the team's OpenPGP key cannot be loaded: the
 // database fails, or the key it keeps cannot be used (altered, or no
-// longer a key), whose English reason, Vigil's own, goes to the log.
+// longer a key): why, when pgpmime says it (expired, revoked), else
+// the log has the reason.
 func (a *app) identityError(err error) error {
 	if errors.Is(err, notify.ErrBrokenIdentity) || errors.Is(err, sealed.ErrWrongKey) {
 		a.log.Error("the team's OpenPGP key in the database cannot be used", "err", err)
+		if ke := (*pgpmime.KeyError)(nil); errors.As(err, &ke) {
+			return &startError{i18n.M("cli.start.identity.unusable", ke.Problem), err}
+		}
 		return &startError{i18n.M("cli.start.identity.broken"), err}
 	}
 	return failedTo(err, "cli.start.identity")

@@ -78,6 +78,9 @@ func (c *cmdEnv) publicationActor(ctx context.Context, a *app, name string) (pub
 		return publication.Actor{Name: "cli"}, nil
 	}
 	u, err := a.store.GetUserByName(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return publication.Actor{}, failedTo(err, "cli.user.read", name)
+	}
 	if err != nil || u.Disabled {
 		return publication.Actor{}, c.fail("cli.publication.user", name)
 	}
@@ -94,7 +97,7 @@ func (c *cmdEnv) pubRefusal(err error, ident string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return c.fail("cli.publication.notfound", ident)
 	}
-	return err
+	return failedTo(err, "cli.publication.failed", ident)
 }
 
 func listPublications(ctx context.Context, c *cmdEnv, args []string) error {
@@ -126,7 +129,7 @@ func listPublications(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	page, err := a.store.Publications.ListPublications(ctx, q)
 	if err != nil {
-		return err
+		return failedTo(err, "cli.publication.list.read")
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
@@ -186,11 +189,11 @@ func showPublication(ctx context.Context, c *cmdEnv, args []string) error {
 	defer a.Close()
 	revisions, err := a.store.Publications.Revisions(ctx, p.ID)
 	if err != nil {
-		return err
+		return c.pubRefusal(err, p.Ident)
 	}
 	deliveries, err := a.store.Publications.ListDeliveries(ctx, p.ID)
 	if err != nil {
-		return err
+		return c.pubRefusal(err, p.Ident)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
@@ -318,7 +321,7 @@ func importCVE(ctx context.Context, c *cmdEnv, args []string) error {
 		if errors.As(err, &refused) {
 			return c.fail("cli.publication.cve.refused", words[0], c.in(refused.Message))
 		}
-		return err
+		return &fileError{words[0], err}
 	}
 	a, err := c.open(ctx)
 	if err != nil {

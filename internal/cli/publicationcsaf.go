@@ -30,7 +30,7 @@ func importCSAF(ctx context.Context, c *cmdEnv, args []string) error {
 	}
 	f, err := os.Open(words[0])
 	if err != nil {
-		return err
+		return &fileError{words[0], err}
 	}
 	defer f.Close()
 	a, err := c.open(ctx)
@@ -44,7 +44,7 @@ func importCSAF(ctx context.Context, c *cmdEnv, args []string) error {
 	if err != nil {
 		var refused *publication.InputError
 		if !errors.As(err, &refused) {
-			return err
+			return &fileError{words[0], err}
 		}
 		if refused.Field == "" {
 			return c.fail("cli.publication.cve.refused", words[0], c.in(refused.Message))

@@ -111,7 +111,8 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 		{"demo mailbox", []string{"--demo", "--data", mailIsAFile, "--listen", "127.0.0.1:0"},
 			"vigil serve: the demo's mailbox in " + filepath.Join(mailIsAFile, "demo", "mail") + " cannot be started: not a directory\n", "cannot be started"},
 		{"team key", []string{"--data", brokenKey, "--listen", "127.0.0.1:0"},
-			"vigil serve: the team's OpenPGP key kept in the database cannot be used (the log says why): import or generate it again under Notifications → Identity\n", "cannot be used"},
+			"vigil serve: the team's OpenPGP key kept in the database cannot be used: there is no armored OpenPGP block (want -----BEGIN PGP PRIVATE KEY BLOCK-----); import or generate it again under Notifications → Identity\n",
+			"no armored"},
 		{"nats address", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("nats", "nats:\n  listen: "+held.Addr().String()+"\n")},
 			"vigil serve: " + held.Addr().String() + " (nats.listen) is already in use by another program: stop it, or choose another address\n", "already in use"},
 		// More than any disk holds: the embedded server refuses the stream.
@@ -120,6 +121,12 @@ func TestServeStartErrorsInEveryLanguage(t *testing.T) {
 				": the stream VIGIL cannot be created or updated: insufficient storage resources available\n", "create"},
 		{"enricher", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("enricher", "pipeline:\n  enrichers:\n    - id: nope\n")},
 			`vigil serve: config: pipeline.enrichers[0] (nope): This module cannot be built: unknown enricher "nope"`, "This module"},
+		// A constant the csv parser cannot take: the field's own reason
+		// in the operator's language too.
+		{"csv constant", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("constant",
+			"feeds:\n  - name: scans\n    collector: inbox\n    parser: csv\n    parser_options:\n      columns:\n        ip: source.ip\n      constant_fields:\n        classification.type: scanner\n        source.asn: many\n")},
+			`vigil serve: config: feeds[0] (scans).parser: This module cannot be built: option constant_fields.source.asn: "many" is not a value of this field (not an AS number (1-4294967295))`,
+			"AS number"},
 		{"social secret", []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--config", config("social",
 			"social:\n  site_url: https://cert.example\n  mastodon:\n    instance: https://mastodon.example\n    token: env:VIGIL_TEST_NO_SUCH_TOKEN\n")},
 			"vigil serve: config: social.mastodon.token: The environment variable VIGIL_TEST_NO_SUCH_TOKEN is empty or not set.\n", "environment variable"},

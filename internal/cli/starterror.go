@@ -98,9 +98,9 @@ func dataDirError(dir string, err error) error {
 // ("feeds[0] (inbox)") gains the stage's (".parser").
 func moduleError(key string, err error) error {
 	cause := err
-	var se *stageError
+	var se *config.StageError
 	if errors.As(err, &se) {
-		key, cause = key+"."+se.stage, se.err
+		key, cause = key+"."+se.Stage, se.Err
 	}
 	return &config.Error{Key: key, Message: i18n.M("cli.start.module", detailOf(cause)), Err: err}
 }

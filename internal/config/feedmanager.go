@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
@@ -47,7 +46,8 @@ type FeedManager struct {
 	File  []Feed
 	Store FeedStore
 	// Check builds a feed's collector and parser to check their options,
-	// as `vigil serve` builds them; nil checks the feed's keys only.
+	// as `vigil serve` builds them; nil checks the feed's keys only. A
+	// stage that cannot be built is a *StageError naming it.
 	Check func(Feed) error
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -96,7 +96,7 @@ func (m *FeedManager) check(f Feed) error {
 	}
 	if err := m.Check(f); err != nil {
 		key := "feed.parser"
-		if isCollectorError(err) {
+		if se := (*StageError)(nil); errors.As(err, &se) && se.Stage == StageCollector {
 			key = "feed.collector"
 		}
 		// A module's own words (a collector this binary does not have)
@@ -110,11 +110,22 @@ func (m *FeedManager) check(f Feed) error {
 	return nil
 }
 
-// isCollectorError reports whether a Check error names the collector
-// (`vigil serve` says "collector: …").
-func isCollectorError(err error) bool {
-	return strings.HasPrefix(err.Error(), "collector:")
+// The stages of a feed that a StageError names.
+const (
+	StageCollector = "collector"
+	StageParser    = "parser"
+)
+
+// StageError is a feed's collector or parser (Stage, StageCollector or
+// StageParser) that cannot be built, so that the console marks the
+// stage's field and the configuration's error its key.
+type StageError struct {
+	Stage string
+	Err   error
 }
+
+func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
+func (e *StageError) Unwrap() error { return e.Err }
 
 // audit records a change by `by`: action on the feed target, with detail.
 // The change is made when this runs, so a cancelled request still
@@ -129,10 +140,24 @@ func (m *FeedManager) audit(ctx context.Context, by FeedActor, action, target, d
 	}
 	e := auth.AuditEntry{Time: m.now().UTC(), UserID: by.UserID, Actor: by.Name, Action: action, Target: target, Detail: detail}
 	if err := auth.Record(context.WithoutCancel(ctx), m.Store, e); err != nil {
-		return fmt.Errorf("feed %s: the change is made, its audit entry is not: %w", target, err)
+		return &AuditError{Feed: target, Err: err}
 	}
 	return nil
 }
+
+// AuditError is a change to the feed Feed that is made but whose audit
+// entry cannot be written (Err), so that a caller says the change is
+// made.
+type AuditError struct {
+	Feed string
+	Err  error
+}
+
+func (e *AuditError) Error() string {
+	return "feed " + e.Feed + ": the change is made, its audit entry is not: " + e.Err.Error()
+}
+
+func (e *AuditError) Unwrap() error { return e.Err }
 
 // stages is the audit detail of a feed's definition: its collector and
 // its parser.

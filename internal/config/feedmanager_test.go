@@ -110,7 +110,8 @@ func TestFeedManagerSaysWhyAStageIsRefused(t *testing.T) {
 	st := dbtest.SQLite(t, feedadmindb.Schema)
 	unknown := &pipeline.UnknownModuleError{Kind: "collector", ID: "nope", Known: []string{"http", "inbox"}}
 	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: &auditedFeeds{Store: feedadmindb.New(st.DB())}, Check: func(Feed) error {
-		return fmt.Errorf("collector: %w", unknown)
+		// Wrapped, as a caller may: the stage is known by its type.
+		return fmt.Errorf("check: %w", &StageError{Stage: StageCollector, Err: unknown})
 	}}
 	err := m.Add(t.Context(), Feed{Name: "blocklist", Collector: "nope", Parser: "csv"}, FeedActor{Name: "ana"})
 	var ce *Error

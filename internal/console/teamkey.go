@@ -49,7 +49,7 @@ func (c *Console) showTeamKey(w http.ResponseWriter, r *http.Request, v *visit, 
 	case errors.Is(err, notify.ErrBrokenIdentity):
 		c.logger.Error("team key", "err", err)
 		p.Present, p.Broken = true, true
-		p.Problem = c.tr(v, msgTeamKeyBroken, c.tr(v, keyImportProblem(err)))
+		p.Problem = c.tr(v, msgTeamKeyBroken, notify.KeyProblem(err))
 	case err != nil:
 		c.fail(w, r, v, err)
 		return
@@ -117,7 +117,7 @@ func (c *Console) importTeamKey(w http.ResponseWriter, r *http.Request, v *visit
 	armored, err := notify.ReadPrivateKey(r.PostFormValue("key"), r.PostFormValue("passphrase"))
 	if err != nil {
 		c.logger.Info("team key import refused", "user", v.user.Name, "err", err)
-		c.showTeamKey(w, r, v, http.StatusBadRequest, teamKeyPage{}, "", keyImportProblem(err))
+		c.showTeamKey(w, r, v, http.StatusBadRequest, teamKeyPage{}, "", notify.KeyProblem(err).In(c.catalog, v.lang))
 		return
 	}
 	if !c.replacing(w, r, v, teamKeyPage{}) {
@@ -125,9 +125,6 @@ func (c *Console) importTeamKey(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	c.storeTeamKey(w, r, v, armored, "identity.import")
 }
-
-// keyImportProblem is the message for a key ParseIdentity refused.
-func keyImportProblem(err error) string { return notify.KeyProblem(err) }
 
 // storeTeamKey stores armored as the team key after reading it back the
 // way the notifier will, hands it to the running notifier, and records

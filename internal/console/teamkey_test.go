@@ -40,6 +40,7 @@ func TestTeamKey(t *testing.T) {
 	s.generate(t)
 	t.Run("replacing needs a confirmation", s.replaceUnconfirmed)
 	t.Run("import a protected key", s.importProtected)
+	t.Run("a public key is refused, saying why", s.importPublic)
 	t.Run("the private key is on no page", s.privateKeyHidden)
 	for _, want := range []string{"identity.generate", "identity.import"} {
 		if !contains(env.auditActions(), want) {
@@ -158,6 +159,29 @@ func (s *teamKeySteps) importProtected(t *testing.T) {
 	if got.Fingerprint() != want || rec.got[len(rec.got)-1].Fingerprint() != want {
 		t.Fatalf("stored %s, notifier %s, want %s", got.Fingerprint(), rec.got[len(rec.got)-1].Fingerprint(), want)
 	}
+}
+
+// importPublic checks that a public key given for the team's says why
+// it is refused, in the reader's language: pgpmime's reason.
+func (s *teamKeySteps) importPublic(t *testing.T) {
+	_, public := testKey(t, "Public CERT", "public@cert.example", time.Now().Add(-time.Hour), 0)
+	refused := func(b *browser) string {
+		b.get("/notifications/identity")
+		r := b.post("/notifications/identity/import", url.Values{"key": {public}, "replace": {"yes"}})
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("a public key: %d", r.status)
+		}
+		return r.body
+	}
+	mustContain(t, refused(s.b), "Vigil cannot use this key: this is a public key: export the private key with gpg --armor --export-secret-keys.")
+	fr := s.env.addUser("responsable", auth.RoleAdmin, "the French admin's passphrase")
+	fr.Language = "fr"
+	if err := s.env.store.UpdateUser(context.Background(), fr); err != nil {
+		t.Fatal(err)
+	}
+	b := s.env.browser()
+	b.login("responsable", "the French admin's passphrase")
+	mustContain(t, refused(b), "Vigil ne peut pas utiliser cette clé : ceci est une clé publique : exportez la clé privée avec gpg --armor --export-secret-keys.")
 }
 
 // privateKeyHidden checks that the stored private key appears on no page

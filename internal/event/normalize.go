@@ -15,23 +15,55 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 	"github.com/vigil-cert/vigil/internal/tlp"
 )
 
 // FieldError says why a value was refused for a field.
 type FieldError struct {
-	Field  string
-	Value  string
+	Field string
+	Value string
+	// Reason is why, in English: the log's and the dead letter's.
 	Reason string
+	// Problem is Reason by catalogue ID, for a reader of another
+	// language; zero for a reason that has none, said as it is.
+	Problem i18n.Message
+}
+
+// newFieldError is the refusal of value for the field name, for the
+// reason problem.
+func newFieldError(name, value string, problem *i18n.Message) *FieldError {
+	return &FieldError{Field: name, Value: value, Reason: problem.String(), Problem: *problem}
 }
 
 func (e *FieldError) Error() string {
-	v := e.Value
-	if len(v) > 80 {
-		v = v[:77] + "..."
+	return fmt.Sprintf("field %s: %s (value %q)", e.Field, e.Reason, e.shortValue())
+}
+
+// Message is the error as a message in the catalogue: the same sentence
+// as Error, said in the reader's language. (FieldError is not an
+// i18n.Explained: an error that wraps one, such as a parser's saying
+// which line, would be said as this alone.)
+func (e *FieldError) Message() i18n.Message {
+	return i18n.M("event.field.error", e.Field, e.ReasonMessage(), e.shortValue())
+}
+
+// ReasonMessage is the reason, in the reader's language when it has a
+// message: a Message, else the English text.
+func (e *FieldError) ReasonMessage() any {
+	if e.Problem.IsZero() {
+		return e.Reason
 	}
-	return fmt.Sprintf("field %s: %s (value %q)", e.Field, e.Reason, v)
+	return e.Problem
+}
+
+// shortValue is the value as the error quotes it, cut at 80 bytes.
+func (e *FieldError) shortValue() string {
+	if len(e.Value) > 80 {
+		return e.Value[:77] + "..."
+	}
+	return e.Value
 }
 
 // ErrUnknownField is wrapped by the error for a name that is not harmonized.
@@ -67,7 +99,21 @@ var acceptedTimeLayouts = []string{
 // number. Whether 5 means 1970-01-01T00:00:05 or garbage only the feed can
 // say, so feed values are refused unless the feed's parser has the option
 // epoch_seconds: true.
-var ErrNumericTime = errors.New("a number, not a date-time (a feed that sends seconds since 1970 needs the parser option epoch_seconds: true)")
+var ErrNumericTime error = timeProblem("event.reason.time.numeric")
+
+// Why ParseFeedTime and ParseEpochSeconds refuse a value.
+var (
+	errEmptyTime    error = timeProblem("event.reason.time.empty")
+	errYearRange    error = timeProblem("event.reason.time.year")
+	errUnknownTime  error = timeProblem("event.reason.time")
+	errEpochSeconds error = timeProblem("event.reason.time.epoch")
+)
+
+// timeProblem is a date-time refused, by the catalogue ID of the reason
+// (the FieldError that quotes it says it in the reader's language).
+type timeProblem string
+
+func (p timeProblem) Error() string { return i18n.M(string(p)).String() }
 
 // ParseTime reads a date-time in any of the forms feeds use; a value without
 // a zone is UTC, and a bare number is seconds since the Unix epoch. It is
@@ -86,7 +132,7 @@ func ParseTime(s string) (time.Time, error) {
 func ParseFeedTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, errors.New("empty date-time")
+		return time.Time{}, errEmptyTime
 	}
 	if isBareNumber(s) {
 		return time.Time{}, ErrNumericTime
@@ -97,12 +143,12 @@ func ParseFeedTime(s string) (time.Time, error) {
 	for _, layout := range acceptedTimeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() < 1970 || t.Year() > 9999 {
-				return time.Time{}, errors.New("year out of range")
+				return time.Time{}, errYearRange
 			}
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, errors.New("not a recognised date-time")
+	return time.Time{}, errUnknownTime
 }
 
 // ParseEpochSeconds reads seconds since 1970-01-01 UTC, with an optional
@@ -110,7 +156,7 @@ func ParseFeedTime(s string) (time.Time, error) {
 func ParseEpochSeconds(s string) (time.Time, error) {
 	t, ok := parseEpochSeconds(strings.TrimSpace(s))
 	if !ok {
-		return time.Time{}, errors.New("not a number of seconds since 1970 (0 to 99999999999)")
+		return time.Time{}, errEpochSeconds
 	}
 	return t, nil
 }
@@ -207,41 +253,58 @@ func Normalize(name, value string) (string, error) {
 func NormalizeWith(rules InputRules, name, value string) (string, error) {
 	kind, ok := KindOf(name)
 	if !ok {
-		return "", &FieldError{Field: name, Value: value, Reason: ErrUnknownField.Error()}
+		return "", newFieldError(name, value, refuse("event.reason.unknownfield"))
 	}
 	if kind == KindDateTime && rules.EpochSeconds && isBareNumber(strings.TrimSpace(value)) {
 		t, err := ParseEpochSeconds(value)
 		if err != nil {
-			return "", &FieldError{Field: name, Value: value, Reason: err.Error()}
+			return "", newFieldError(name, value, refusal(err))
 		}
 		return FormatTime(t), nil
 	}
-	v, reason := normalizeKind(kind, value)
-	if reason != "" {
-		return "", &FieldError{Field: name, Value: value, Reason: reason}
+	v, problem := normalizeKind(kind, value)
+	if problem != nil {
+		return "", newFieldError(name, value, problem)
 	}
 	return v, nil
 }
 
-func normalizeKind(kind Kind, value string) (string, string) {
-	if p := TextProblem(value); p != "" {
+// refuse is the reason a value is refused, by catalogue ID, for the
+// FieldError that says it. It is made only when a value is refused: the
+// accepted value's path returns nil.
+func refuse(id string, args ...any) *i18n.Message {
+	m := i18n.M(id, args...)
+	return &m
+}
+
+// refusal is err, an error of ParseFeedTime or ParseEpochSeconds, as a
+// reason: its message when it has one, else its text.
+func refusal(err error) *i18n.Message {
+	if p, ok := err.(timeProblem); ok {
+		return refuse(string(p))
+	}
+	return refuse("event.reason.text", err.Error())
+}
+
+func normalizeKind(kind Kind, value string) (string, *i18n.Message) {
+	if p := textProblem(value); p != nil {
 		return "", p
 	}
 	switch kind {
 	case KindString:
-		return value, ""
+		return value, nil
 	case KindLowercase:
-		return lower(value), ""
+		return lower(value), nil
 	case KindUppercase:
-		return strings.ToUpper(value), ""
+		return strings.ToUpper(value), nil
 	case KindFQDN:
 		return normalizeFQDN(value)
 	case KindIP:
 		a, err := netip.ParseAddr(strings.TrimSpace(value))
 		if err != nil || a.Zone() != "" {
-			return "", "not an IP address"
+			return "", refuse("event.reason.ip")
 		}
-		return a.Unmap().String(), ""
+		return a.Unmap().String(), nil
 	case KindNetwork:
 		return normalizeNetwork(value)
 	case KindURL:
@@ -249,48 +312,48 @@ func normalizeKind(kind Kind, value string) (string, string) {
 	case KindDateTime:
 		t, err := ParseFeedTime(value)
 		if err != nil {
-			return "", err.Error()
+			return "", refusal(err)
 		}
-		return FormatTime(t), ""
+		return FormatTime(t), nil
 	case KindInteger, KindPort, KindASN, KindFloat, KindAccuracy, KindBoolean:
 		return normalizeNumber(kind, value)
 	case KindBase64:
 		if _, err := base64.StdEncoding.DecodeString(value); err != nil {
-			return "", "not base64"
+			return "", refuse("event.reason.base64")
 		}
-		return value, ""
+		return value, nil
 	case KindTaxonomy, KindType, KindCountry, KindRegistry:
 		return normalizeCode(kind, value)
 	case KindTLP:
 		return normalizeTLP(value)
 	case KindJSON:
 		if !json.Valid([]byte(value)) {
-			return "", "not a JSON value"
+			return "", refuse("event.reason.json")
 		}
-		if p := JSONTextProblem([]byte(value)); p != "" {
+		if p := jsonTextProblem([]byte(value)); p != nil {
 			return "", p
 		}
-		return value, ""
+		return value, nil
 	}
-	return "", "unknown kind"
+	return "", refuse("event.reason.kind")
 }
 
 // normalizeNumber is normalizeKind for the kinds written as numbers (and
 // the boolean), whose value is read with spaces around it trimmed.
-func normalizeNumber(kind Kind, value string) (string, string) {
+func normalizeNumber(kind Kind, value string) (string, *i18n.Message) {
 	switch kind {
 	case KindInteger:
 		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil {
-			return "", "not an integer"
+			return "", refuse("event.reason.integer")
 		}
-		return strconv.FormatInt(n, 10), ""
+		return strconv.FormatInt(n, 10), nil
 	case KindPort:
 		n, err := strconv.ParseUint(strings.TrimSpace(value), 10, 16)
 		if err != nil {
-			return "", "not a port number (0-65535)"
+			return "", refuse("event.reason.port")
 		}
-		return strconv.FormatUint(n, 10), ""
+		return strconv.FormatUint(n, 10), nil
 	case KindASN:
 		v := strings.TrimSpace(value)
 		if len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') {
@@ -298,52 +361,52 @@ func normalizeNumber(kind Kind, value string) (string, string) {
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil || n == 0 {
-			return "", "not an AS number (1-4294967295)"
+			return "", refuse("event.reason.asn")
 		}
-		return strconv.FormatUint(n, 10), ""
+		return strconv.FormatUint(n, 10), nil
 	case KindFloat, KindAccuracy:
 		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return "", "not a number"
+			return "", refuse("event.reason.number")
 		}
 		if kind == KindAccuracy && (f < 0 || f > 100) {
-			return "", "accuracy must be between 0 and 100"
+			return "", refuse("event.reason.accuracy")
 		}
-		return strconv.FormatFloat(f, 'f', -1, 64), ""
+		return strconv.FormatFloat(f, 'f', -1, 64), nil
 	case KindBoolean:
 		switch lower(strings.TrimSpace(value)) {
 		case "true", "1", "yes", "y", "t":
-			return "true", ""
+			return "true", nil
 		case "false", "0", "no", "n", "f":
-			return "false", ""
+			return "false", nil
 		}
-		return "", "not a boolean"
+		return "", refuse("event.reason.boolean")
 	}
-	return "", "unknown kind"
+	return "", refuse("event.reason.kind")
 }
 
 // normalizeCode is normalizeKind for the kinds whose value is one of a
 // known set of codes: the RSIT taxonomy and type, a country, a registry.
-func normalizeCode(kind Kind, value string) (string, string) {
+func normalizeCode(kind Kind, value string) (string, *i18n.Message) {
 	switch kind {
 	case KindTaxonomy:
 		v := lower(strings.TrimSpace(value))
 		if !taxonomy.ValidTaxonomy(v) {
-			return "", "not an RSIT taxonomy"
+			return "", refuse("event.reason.taxonomy")
 		}
-		return v, ""
+		return v, nil
 	case KindType:
 		v := lower(strings.TrimSpace(value))
 		if !taxonomy.ValidType(v) {
-			return "", "not an RSIT classification type"
+			return "", refuse("event.reason.type")
 		}
-		return v, ""
+		return v, nil
 	case KindCountry:
 		v := strings.ToUpper(strings.TrimSpace(value))
 		if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
-			return "", "not a two-letter country code"
+			return "", refuse("event.reason.country")
 		}
-		return v, ""
+		return v, nil
 	case KindRegistry:
 		v := strings.ToUpper(strings.TrimSpace(value))
 		if v == "RIPE NCC" {
@@ -351,11 +414,11 @@ func normalizeCode(kind Kind, value string) (string, string) {
 		}
 		switch v {
 		case "AFRINIC", "APNIC", "ARIN", "LACNIC", "RIPE":
-			return v, ""
+			return v, nil
 		}
-		return "", "not a regional internet registry"
+		return "", refuse("event.reason.registry")
 	}
-	return "", "unknown kind"
+	return "", refuse("event.reason.kind")
 }
 
 func lower(s string) string {
@@ -368,19 +431,19 @@ func lower(s string) string {
 }
 
 // TLP labels of TLP 2.0; TLP 1.0's WHITE is read as CLEAR.
-func normalizeTLP(value string) (string, string) {
+func normalizeTLP(value string) (string, *i18n.Message) {
 	if l, ok := tlp.Parse(value); ok {
-		return string(l), ""
+		return string(l), nil
 	}
-	return "", "not a TLP label (" + tlp.Names() + ")"
+	return "", refuse("event.reason.tlp", tlp.Names())
 }
 
 var fqdnProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))
 
-func normalizeFQDN(value string) (string, string) {
+func normalizeFQDN(value string) (string, *i18n.Message) {
 	v := strings.TrimSuffix(strings.TrimSpace(value), ".")
 	if v == "" {
-		return "", "empty host name"
+		return "", refuse("event.reason.host.empty")
 	}
 	ascii := true
 	for i := 0; i < len(v); i++ {
@@ -392,16 +455,16 @@ func normalizeFQDN(value string) (string, string) {
 	if !ascii {
 		a, err := fqdnProfile.ToASCII(v)
 		if err != nil {
-			return "", "not a valid internationalised host name"
+			return "", refuse("event.reason.host.idna")
 		}
 		v = a
 	}
 	v = lower(v)
 	if len(v) > 253 {
-		return "", "host name longer than 253 characters"
+		return "", refuse("event.reason.host.long")
 	}
 	if _, err := netip.ParseAddr(v); err == nil {
-		return "", "an IP address is not a host name"
+		return "", refuse("event.reason.host.ip")
 	}
 	labels := 0
 	start := 0
@@ -409,70 +472,70 @@ func normalizeFQDN(value string) (string, string) {
 		if i < len(v) && v[i] != '.' {
 			c := v[i]
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
-				return "", fmt.Sprintf("character %q not allowed in a host name", c)
+				return "", refuse("event.reason.host.character", c)
 			}
 			continue
 		}
 		if i == start || i-start > 63 {
-			return "", "host name label empty or longer than 63 characters"
+			return "", refuse("event.reason.host.label")
 		}
 		labels++
 		start = i + 1
 	}
-	return v, ""
+	return v, nil
 }
 
-func normalizeNetwork(value string) (string, string) {
+func normalizeNetwork(value string) (string, *i18n.Message) {
 	v := strings.TrimSpace(value)
 	if !strings.Contains(v, "/") {
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			return "", "not an IP network"
+			return "", refuse("event.reason.network")
 		}
 		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()).String(), ""
+		return netip.PrefixFrom(a, a.BitLen()).String(), nil
 	}
 	p, err := netip.ParsePrefix(v)
 	if err != nil {
-		return "", "not an IP network"
+		return "", refuse("event.reason.network")
 	}
 	if p.Addr().Is4In6() {
 		bits := p.Bits() - 96
 		if bits < 0 {
-			return "", "not an IP network"
+			return "", refuse("event.reason.network")
 		}
 		p = netip.PrefixFrom(p.Addr().Unmap(), bits)
 	}
-	return p.Masked().String(), ""
+	return p.Masked().String(), nil
 }
 
 // defang undoes the usual ways feeds make URLs unclickable.
 var defang = strings.NewReplacer("hxxps://", "https://", "hxxp://", "http://", "[.]", ".", "[:]", ":", "[://]", "://")
 
-func normalizeURL(value string) (string, string) {
+func normalizeURL(value string) (string, *i18n.Message) {
 	v := strings.TrimSpace(value)
 	if strings.ContainsAny(v, "[h") {
 		v = defang.Replace(v)
 	}
 	if v == "" {
-		return "", "empty URL"
+		return "", refuse("event.reason.url.empty")
 	}
 	if !strings.Contains(v, "://") {
 		v = "http://" + v
 	}
 	u, err := url.Parse(v)
 	if err != nil {
-		return "", "not a URL"
+		return "", refuse("event.reason.url")
 	}
 	if u.Scheme == "" || u.Host == "" {
-		return "", "URL without scheme or host"
+		return "", refuse("event.reason.url.parts")
 	}
 	if strings.ContainsAny(u.Host, " \t") {
-		return "", "URL host contains spaces"
+		return "", refuse("event.reason.url.spaces")
 	}
 	u.Scheme = lower(u.Scheme)
 	u.Host = lower(u.Host)
-	return u.String(), ""
+	return u.String(), nil
 }
 
 // SortsAsTime reports whether v has the shape of FormatTime's output,

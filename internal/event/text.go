@@ -2,9 +2,10 @@ package event
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Text a feed sends must be UTF-8 without NUL characters or UTF-16
@@ -18,13 +19,21 @@ import (
 // TextProblem returns why s cannot be stored as text, naming the byte
 // offset of the first bad byte, or "" when s is fine.
 func TextProblem(s string) string {
+	if p := textProblem(s); p != nil {
+		return p.String()
+	}
+	return ""
+}
+
+// textProblem is TextProblem as a message, nil when s is fine.
+func textProblem(s string) *i18n.Message {
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
-		return "" // the common case, in two fast scans
+		return nil // the common case, in two fast scans
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == 0 {
-			return fmt.Sprintf("NUL character at byte offset %d", i)
+			return refuse("event.reason.nul", i)
 		}
 		if c < utf8.RuneSelf {
 			i++
@@ -36,18 +45,18 @@ func TextProblem(s string) string {
 		}
 		i += size
 	}
-	return ""
+	return nil
 }
 
 // badByteReason tells a UTF-16 surrogate written as UTF-8 bytes (CESU-8,
 // what some Java and Windows tools produce) from other invalid UTF-8: the
 // first is a broken emoji, the second usually Latin-1. next holds the bad
 // byte and up to two after it; offset is where the bad byte is.
-func badByteReason(next string, offset int) string {
+func badByteReason(next string, offset int) *i18n.Message {
 	if len(next) == 3 && next[0] == 0xED && next[1] >= 0xA0 && next[1] <= 0xBF && next[2]&0xC0 == 0x80 {
-		return fmt.Sprintf("UTF-16 surrogate (U+%04X) at byte offset %d", 0xD000|rune(next[1]&0x3F)<<6|rune(next[2]&0x3F), offset)
+		return refuse("event.reason.surrogate", int(0xD000|rune(next[1]&0x3F)<<6|rune(next[2]&0x3F)), offset)
 	}
-	return fmt.Sprintf("invalid UTF-8 (byte 0x%02X) at byte offset %d", next[0], offset)
+	return refuse("event.reason.utf8", int(next[0]), offset)
 }
 
 // ReplaceInvalidUTF8 returns b with every byte that is not part of valid
@@ -78,15 +87,23 @@ func ReplaceInvalidUTF8(b []byte) ([]byte, int) {
 // that is not half of a surrogate pair, which encoding/json would decode
 // to NUL and to U+FFFD without a word. The offset is into raw.
 func JSONTextProblem(raw []byte) string {
+	if p := jsonTextProblem(raw); p != nil {
+		return p.String()
+	}
+	return ""
+}
+
+// jsonTextProblem is JSONTextProblem as a message, nil when raw is fine.
+func jsonTextProblem(raw []byte) *i18n.Message {
 	if utf8.Valid(raw) && bytes.IndexByte(raw, 0) < 0 && !bytes.Contains(raw, []byte(`\u`)) {
-		return ""
+		return nil
 	}
 	inString := false
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		switch {
 		case c == 0:
-			return fmt.Sprintf("NUL character at byte offset %d", i)
+			return refuse("event.reason.nul", i)
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(raw[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -105,16 +122,16 @@ func JSONTextProblem(raw []byte) string {
 				}
 				switch {
 				case r == 0:
-					return fmt.Sprintf(`NUL character (\u0000) at byte offset %d`, i)
+					return refuse("event.reason.json.nul", i)
 				case r >= 0xDC00 && r <= 0xDFFF:
-					return fmt.Sprintf(`lone UTF-16 surrogate (\u%04x) at byte offset %d`, r, i)
+					return refuse("event.reason.json.surrogate", int(r), i)
 				case r >= 0xD800 && r <= 0xDBFF:
 					low, ok := rune(0), false
 					if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
 						low, ok = hexRune(raw, i+8)
 					}
 					if !ok || low < 0xDC00 || low > 0xDFFF {
-						return fmt.Sprintf(`lone UTF-16 surrogate (\u%04x) at byte offset %d`, r, i)
+						return refuse("event.reason.json.surrogate", int(r), i)
 					}
 					i += 12
 					continue
@@ -127,7 +144,7 @@ func JSONTextProblem(raw []byte) string {
 		}
 		i++
 	}
-	return ""
+	return nil
 }
 
 // hexRune reads the four hex digits of a \u escape starting at raw[i].

@@ -53,19 +53,26 @@ func SystemReason(err error) (reason, path string) {
 // state x: "): the system's, a driver's or a library's own text ("SQL
 // logic error: no such table: state (1)", "open /x: permission denied",
 // "dial tcp 192.0.2.1:25: connect: connection refused"). A sentence that
-// says in the reader's language what failed ends with it.
+// says in the reader's language what failed ends with it. An
+// errors.Join of one error (errors.Join(err, f.Close()) when the close
+// went well) is that error.
 func LowLevelReason(err error) string {
-	for isWrapper(err) {
-		err = errors.Unwrap(err)
+	for {
+		switch {
+		case reflect.TypeOf(err) == wrapErrorType && errors.Unwrap(err) != nil:
+			err = errors.Unwrap(err)
+		case reflect.TypeOf(err) == joinErrorType && len(err.(interface{ Unwrap() []error }).Unwrap()) == 1:
+			err = err.(interface{ Unwrap() []error }).Unwrap()[0]
+		default:
+			return err.Error()
+		}
 	}
-	return err.Error()
 }
 
-// isWrapper reports whether err is fmt.Errorf's wrapping of one error.
-func isWrapper(err error) bool {
-	return reflect.TypeOf(err) == wrapErrorType && errors.Unwrap(err) != nil
-}
-
-// wrapErrorType is the type of what fmt.Errorf makes of one %w, taken
-// from fmt itself rather than named.
-var wrapErrorType = reflect.TypeOf(fmt.Errorf("%w", errors.New("")))
+// wrapErrorType is the type of what fmt.Errorf makes of one %w, and
+// joinErrorType of what errors.Join makes, taken from fmt and errors
+// themselves rather than named.
+var (
+	wrapErrorType = reflect.TypeOf(fmt.Errorf("%w", errors.New("")))
+	joinErrorType = reflect.TypeOf(errors.Join(errors.New("")))
+)

@@ -76,6 +76,9 @@ func TestLowLevelReason(t *testing.T) {
 		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrPermission})), "open /x: permission denied"},
 		{fmt.Errorf("a: %w and %w", driver, fs.ErrPermission), "a: " + driver.Error() + " and permission denied"},
 		{fmt.Errorf("wrapped: %w", errors.Join(errors.New("one"), errors.New("two"))), "one\ntwo"},
+		// errors.Join(err, close()) when the close went well.
+		{errors.Join(fmt.Errorf("sqlitestore: convert events: %w", driver), nil), driver.Error()},
+		{fmt.Errorf("a: %w", errors.Join(nil, fmt.Errorf("b: %w", driver))), driver.Error()},
 	} {
 		if got := LowLevelReason(tt.err); got != tt.want {
 			t.Errorf("LowLevelReason(%v) = %q, want %q", tt.err, got, tt.want)

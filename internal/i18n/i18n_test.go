@@ -67,6 +67,48 @@ func TestCatalogsComplete(t *testing.T) {
 	}
 }
 
+// TestCatalogsLineUp keeps the catalogues in step, line for line: a
+// message is on the same line in every file, and blank lines and
+// comments stand where en.txt has them, so that a translator finds a
+// message and the one of another language at one line number, and a
+// message added to one file's end and not the others' shows at once. The
+// first comment lines, each file's own header, may differ in text.
+func TestCatalogsLineUp(t *testing.T) {
+	read := func(code string) []string {
+		b, err := catalogFiles.ReadFile("catalog/" + code + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(b), "\n")
+	}
+	// shape is what a line must match in every file: its message ID, or
+	// that it is blank or a comment.
+	shape := func(line string) string {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			return "(blank)"
+		case strings.HasPrefix(line, "#"):
+			return "(comment)"
+		}
+		id, _, _ := strings.Cut(line, "=")
+		return strings.TrimSpace(id)
+	}
+	source := read(Source)
+	for _, code := range []string{"nl", "fr", "de"} {
+		lines := read(code)
+		if len(lines) != len(source) {
+			t.Errorf("%s.txt has %d lines, %s.txt %d", code, len(lines), Source, len(source))
+		}
+		for i := range min(len(lines), len(source)) {
+			if got, want := shape(lines[i]), shape(source[i]); got != want {
+				t.Errorf("%s.txt line %d is %s, %s.txt's is %s", code, i+1, got, Source, want)
+				break
+			}
+		}
+	}
+}
+
 // TestTranslationsMatchSource keeps translations honest: no ID the source
 // lacks (a typo would never be shown) and the same format verbs.
 func TestTranslationsMatchSource(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pgpmime"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -258,14 +259,18 @@ var keyProblems = []struct {
 	{pgpmime.ErrCannotEncrypt, "teamkey.error.cannotencrypt"},
 }
 
-// KeyProblem is the catalogue ID of the message saying why a key that
-// ReadPrivateKey (or a stored key's LoadIdentity) refused cannot be the
-// team's.
-func KeyProblem(err error) string {
+// KeyProblem is the message saying why a key that ReadPrivateKey (or a
+// stored key's LoadIdentity) refused cannot be the team's: one of
+// keyProblems' sentences, else pgpmime's reason (a public key given, a
+// block of two keys), else that it is no key Vigil can use.
+func KeyProblem(err error) i18n.Message {
 	for _, p := range keyProblems {
 		if errors.Is(err, p.err) {
-			return p.msg
+			return i18n.M(p.msg)
 		}
 	}
-	return "teamkey.error.import"
+	if why, ok := i18n.Explain(err); ok {
+		return i18n.M("teamkey.error.why", why)
+	}
+	return i18n.M("teamkey.error.import")
 }

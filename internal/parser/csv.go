@@ -133,10 +133,11 @@ func NewCSV(env pipeline.Env, opts pipeline.Options) (*CSV, error) {
 		if event.IsExtra(field) {
 			value = strconv.Quote(constants[field])
 		} else if value, err = event.Normalize(field, constants[field]); err != nil {
-			reason := err.Error()
+			// The field's reason, in the reader's language.
+			var reason any = err.Error()
 			var fe *event.FieldError
 			if errors.As(err, &fe) {
-				reason = fe.Reason
+				reason = fe.ReasonMessage()
 			}
 			return nil, fmt.Errorf("parser csv: %w", &pipeline.OptionError{
 				Message: i18n.M("parser.csv.constantvalue", field, constants[field], reason), Err: err})

@@ -23,8 +23,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
-// Errors of ParseIdentity, to be checked with errors.Is; the returned error
-// says more.
+// Errors of ParseIdentity, to be checked with errors.Is; the *KeyError
+// it returns says more.
 var (
 	ErrNotPrivateKey      = errors.New("not an OpenPGP private key")
 	ErrPassphraseRequired = errors.New("the private key is protected by a passphrase")
@@ -101,55 +101,82 @@ func ParseIdentity(armoredPrivate, passphrase string) (*Identity, error) {
 	now := time.Now()
 	block, err := armor.Decode(strings.NewReader(armoredPrivate))
 	if err != nil {
-		return nil, fmt.Errorf("read team key: no armored OpenPGP block (want -----BEGIN PGP PRIVATE KEY BLOCK-----): %w", ErrNotPrivateKey)
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.noarmor"), Err: ErrNotPrivateKey}
 	}
 	if block.Type == openpgp.PublicKeyType {
-		return nil, fmt.Errorf("read team key: this is a public key; export the private key with gpg --armor --export-secret-keys: %w", ErrNotPrivateKey)
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.public"), Err: ErrNotPrivateKey}
 	}
 	if block.Type != openpgp.PrivateKeyType {
-		return nil, fmt.Errorf("read team key: found a %q block: %w", block.Type, ErrNotPrivateKey)
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.block", block.Type), Err: ErrNotPrivateKey}
 	}
 	keys, err := openpgp.ReadKeyRing(block.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read team key: %w", err)
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.unreadable", strings.TrimPrefix(err.Error(), "openpgp: ")), Err: err}
 	}
 	if len(keys) != 1 {
-		return nil, fmt.Errorf("read team key: the block holds %d keys, want exactly one", len(keys))
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.many", len(keys))}
 	}
 	entity := keys[0]
 	if entity.PrivateKey == nil {
-		return nil, fmt.Errorf("read team key: %w", ErrNotPrivateKey)
+		return nil, &KeyError{Problem: i18n.M("pgpmime.teamkey.notprivate"), Err: ErrNotPrivateKey}
 	}
+	fingerprint := fmt.Sprintf("%X", entity.PrimaryKey.Fingerprint)
 	if locked(entity) {
 		if passphrase == "" {
-			return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, ErrPassphraseRequired)
+			return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.passphrase"), ErrPassphraseRequired}
 		}
 		if err := entity.DecryptPrivateKeys([]byte(passphrase)); err != nil {
 			if errors.Is(err, pgperrors.ErrKeyIncorrect) || isStructural(err) {
-				return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, ErrWrongPassphrase)
+				return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.wrongpassphrase"), ErrWrongPassphrase}
 			}
-			return nil, fmt.Errorf("read team key %X: unlock: %w", entity.PrimaryKey.Fingerprint, err)
+			return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.unlock", strings.TrimPrefix(err.Error(), "openpgp: ")), err}
 		}
 	}
 	if problem, err := unusable(entity, now); err != nil {
-		return nil, fmt.Errorf("read team key %X: %s: %w", entity.PrimaryKey.Fingerprint, problem, err)
+		return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.unusable", problem), err}
 	}
 	signing, ok := entity.SigningKey(now)
 	if !ok || signing.PrivateKey == nil || signing.PrivateKey.Dummy() {
-		return nil, fmt.Errorf("read team key %X: no secret key that can sign (an offline primary key needs a signing subkey): %w",
-			entity.PrimaryKey.Fingerprint, ErrCannotSign)
+		return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.cannotsign"), ErrCannotSign}
 	}
 	encryption, ok := entity.EncryptionKey(now)
 	if !ok || encryption.PrivateKey == nil || encryption.PrivateKey.Dummy() {
-		return nil, fmt.Errorf("read team key %X: no secret key that can decrypt, so the team could not read its own encrypted mail: %w",
-			entity.PrimaryKey.Fingerprint, ErrCannotEncrypt)
+		return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.cannotencrypt"), ErrCannotEncrypt}
 	}
 	public, err := armorPublic(entity)
 	if err != nil {
-		return nil, fmt.Errorf("read team key %X: %w", entity.PrimaryKey.Fingerprint, err)
+		return nil, &KeyError{fingerprint, i18n.M("pgpmime.teamkey.armor", err.Error()), err}
 	}
 	return &Identity{entity: entity, publicKey: public}, nil
 }
+
+// KeyError is a key that ParseIdentity refuses as the team's: why, by
+// catalogue ID (Problem), for the console and vigil serve to say in the
+// reader's language, and the reason behind it (Err), one of the Err*
+// values above when it is one of them, for errors.Is.
+type KeyError struct {
+	// Fingerprint is the key's, in hexadecimal capitals; "" when the
+	// key could not be read as far as that.
+	Fingerprint string
+	Problem     i18n.Message
+	Err         error
+}
+
+// Error is the problem in English, for the log.
+func (e *KeyError) Error() string {
+	msg := "read team key: "
+	if e.Fingerprint != "" {
+		msg = "read team key " + e.Fingerprint + ": "
+	}
+	msg += e.Problem.String()
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *KeyError) Unwrap() error         { return e.Err }
+func (e *KeyError) Explain() i18n.Message { return e.Problem }
 
 // locked reports whether any secret key of e still needs its passphrase.
 func locked(e *openpgp.Entity) bool {
@@ -206,37 +233,37 @@ func keyExpiry(pk *packet.PublicKey, sig *packet.Signature) time.Time {
 	return pk.CreationTime.Add(time.Duration(*sig.KeyLifetimeSecs) * time.Second)
 }
 
-// revocationReason renders the reason of the first revocation, as
-// ": key compromised (stolen laptop)", or "" when none is given.
-func revocationReason(revocations []*packet.Signature) string {
+// revocationReason is the reason of the first revocation, as the end of
+// a sentence (": key compromised (stolen laptop)") in a Message, or ""
+// when none is given.
+func revocationReason(revocations []*packet.Signature) any {
 	if len(revocations) == 0 {
 		return ""
 	}
 	r := revocations[0]
-	var reason string
+	var code string
 	if r.RevocationReason != nil {
-		switch *r.RevocationReason {
-		case packet.KeySuperseded:
-			reason = "key superseded"
-		case packet.KeyCompromised:
-			reason = "key compromised"
-		case packet.KeyRetired:
-			reason = "key retired"
-		case packet.UserIDNotValid:
-			reason = "user ID no longer valid"
-		}
+		code = revocationCodes[*r.RevocationReason]
 	}
-	if text := strings.TrimSpace(r.RevocationReasonText); text != "" {
-		if reason == "" {
-			reason = text
-		} else {
-			reason += " (" + text + ")"
-		}
-	}
-	if reason == "" {
+	text := strings.TrimSpace(r.RevocationReasonText)
+	switch {
+	case code == "" && text == "":
 		return ""
+	case code == "":
+		return i18n.M("pgpmime.revocation", text)
+	case text == "":
+		return i18n.M("pgpmime.revocation", i18n.M(code))
 	}
-	return ": " + reason
+	return i18n.M("pgpmime.revocation.text", i18n.M(code), text)
+}
+
+// revocationCodes are the messages of the reasons for revocation that
+// RFC 4880 codes.
+var revocationCodes = map[packet.ReasonForRevocation]string{
+	packet.KeySuperseded:  "pgpmime.revocation.superseded",
+	packet.KeyCompromised: "pgpmime.revocation.compromised",
+	packet.KeyRetired:     "pgpmime.revocation.retired",
+	packet.UserIDNotValid: "pgpmime.revocation.userid",
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
@@ -300,3 +327,6 @@ func (id *Identity) PublicKey() string { return id.publicKey }
 // Entity is the unlocked key, for use as an openpgp.KeyRing (with Open, to
 // read the team's own sent mail). Callers must not modify it.
 func (id *Identity) Entity() *openpgp.Entity { return id.entity }
+
+// Interface guards.
+var _ i18n.Explained = (*KeyError)(nil)

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 func TestGenerateIdentity(t *testing.T) {
@@ -138,6 +141,81 @@ func TestParseIdentityRefuses(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.words) {
 				t.Errorf("error %q does not say %q", err, tt.words)
+			}
+		})
+	}
+}
+
+// TestParseIdentityRefusalsInEveryLanguage: why a key cannot be the
+// team's is a KeyError whose message the console and vigil serve say in
+// the reader's language, the reason for revocation too; its English is
+// the log's.
+func TestParseIdentityRefusalsInEveryLanguage(t *testing.T) {
+	valid := newEntity(t, "Valid", "valid@example.org", testNow.Add(-time.Hour), 0)
+	expired := newEntity(t, "Old", "old@example.org", testNow.AddDate(0, 0, -30), 24*time.Hour)
+	revoked := newEntity(t, "Revoked", "revoked@example.org", testNow.Add(-time.Hour), 0)
+	if err := revoked.RevokeKey(packet.KeyCompromised, "", &packet.Config{Time: func() time.Time { return testNow.Add(-time.Hour) }}); err != nil {
+		t.Fatal(err)
+	}
+	signOnly := newEntity(t, "Sign only", "sign@example.org", testNow.Add(-time.Hour), 0)
+	signOnly.Subkeys = nil
+	locked := newEntity(t, "Locked", "locked@example.org", testNow.Add(-time.Hour), 0)
+	if err := locked.EncryptPrivateKeys([]byte("correct horse"), nil); err != nil {
+		t.Fatal(err)
+	}
+	block := func(blockType string, entities ...*openpgp.Entity) string {
+		var out bytes.Buffer
+		w, err := armor.Encode(&out, blockType, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entities {
+			if err := e.SerializePrivateWithoutSigning(w, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, tt := range []struct {
+		name, armored, passphrase string
+		// en is the English message; words are its own, in no other
+		// language.
+		en    string
+		words []string
+	}{
+		{"garbage", "hello, this is not a key", "", "there is no armored OpenPGP block (want -----BEGIN PGP PRIVATE KEY BLOCK-----)", []string{"there is no"}},
+		{"public key", armorKey(t, valid, false), "", "this is a public key: export the private key with gpg --armor --export-secret-keys", []string{"public key", "export the"}},
+		{"signature", block("PGP SIGNATURE", valid), "", `this is a "PGP SIGNATURE" block, not an OpenPGP private key`, []string{"this is", "private key"}},
+		{"two keys", block(openpgp.PrivateKeyType, valid, signOnly), "", "the block holds 2 keys, want exactly one", []string{"holds", "exactly one"}},
+		{"passphrase", armorKey(t, locked, true), "", "the key is protected by a passphrase", []string{"protected", "passphrase"}},
+		{"wrong passphrase", armorKey(t, locked, true), "wrong", "the passphrase is wrong", []string{"passphrase", "wrong"}},
+		{"expired", armorKey(t, expired, true), "", "the key is not usable: expired on " + testNow.AddDate(0, 0, -29).UTC().Format("2006-01-02"), []string{"not usable", "expired on"}},
+		{"revoked", armorKey(t, revoked, true), "", "the key is not usable: revoked: key compromised", []string{"not usable", "revoked", "compromised"}},
+		{"cannot encrypt", armorKey(t, signOnly, true), "", "the key has no secret key that can decrypt, so the team could not read its own encrypted mail", []string{"secret key", "decrypt"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseIdentity(tt.armored, tt.passphrase)
+			var ke *KeyError
+			if !errors.As(err, &ke) {
+				t.Fatalf("err = %v, want a KeyError", err)
+			}
+			m, ok := i18n.Explain(err)
+			if !ok || m.String() != tt.en {
+				t.Errorf("in English %q, want %q", m.String(), tt.en)
+			}
+			if !strings.Contains(err.Error(), tt.en) {
+				t.Errorf("the log's %q does not say %q", err, tt.en)
+			}
+			for _, lang := range []string{"nl", "fr", "de"} {
+				said := m.In(i18n.Embedded(), lang)
+				for _, english := range append(tt.words, "pgpmime.") {
+					if strings.Contains(said, english) {
+						t.Errorf("in %s, %q is English or an ID: %s", lang, english, said)
+					}
+				}
 			}
 		})
 	}

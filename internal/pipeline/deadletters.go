@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -73,10 +74,10 @@ type inputLiner interface{ InputLine() int }
 
 // refusal is what a sink knows about the input it refused.
 type refusal struct {
-	line   int    // the line of the reject that passed the limit; 0 when unknown
-	read   int64  // lines the runner had read when it refused
-	sample []byte // the start of that reject's input
-	why    string // which limit, for the letter
+	line   int          // the line of the reject that passed the limit; 0 when unknown
+	read   int64        // lines the runner had read when it refused
+	sample []byte       // the start of that reject's input
+	why    i18n.Message // which limit, for the letter
 }
 
 // shorten returns input, or its first bytes when it is over
@@ -94,9 +95,9 @@ func (s *sink) admit(size int64) bool {
 	lim := s.r.limits
 	switch {
 	case s.letters+1 > lim.MaxLetters:
-		s.refused = &refusal{why: fmt.Sprintf("%d dead letters (setting pipeline.dead_letters.max_per_input)", lim.MaxLetters)}
+		s.refused = &refusal{why: i18n.M("pipeline.refused.letters", lim.MaxLetters)}
 	case s.letterBytes+size > lim.MaxBytes:
-		s.refused = &refusal{why: fmt.Sprintf("%d bytes of dead letters (setting pipeline.dead_letters.max_bytes_per_input)", lim.MaxBytes)}
+		s.refused = &refusal{why: i18n.M("pipeline.refused.bytes", lim.MaxBytes)}
 	default:
 		s.letters++
 		s.letterBytes += size
@@ -106,10 +107,11 @@ func (s *sink) admit(size int64) bool {
 }
 
 // refusalLetter is the one letter that stands for the rest of a refused
-// input, and the number of lines it stands for. total is the number of
-// lines of the input, as far as counted; complete says whether it was
-// counted to the end.
-func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int64) {
+// input, the number of lines it stands for, and its reason as a message
+// (the letter's Error is its English). total is the number of lines of
+// the input, as far as counted; complete says whether it was counted to
+// the end.
+func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int64, i18n.Message) {
 	rf := s.refused
 	from := int64(rf.line)
 	if from <= 0 {
@@ -118,14 +120,13 @@ func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int6
 		from = rf.read + 1
 	}
 	notRead := max(total-from+1, 0)
-	count := fmt.Sprintf("%d lines", notRead)
+	count := i18n.M("pipeline.refused.lines", notRead)
 	if !complete || rf.line <= 0 {
-		count = fmt.Sprintf("at least %d lines", notRead)
+		count = i18n.M("pipeline.refused.atleast", notRead)
 	}
-	msg := fmt.Sprintf("input refused after %s: line %d and the rest of the input (%s) were not read; raise the setting and deliver the input again to read them",
-		rf.why, from, count)
+	msg := i18n.M("pipeline.refused", rf.why, from, count)
 	return store.DeadLetter{Feed: s.feed.Name, Parser: RefusedParser, Source: s.source, Line: from,
-		Input: rf.sample, Error: msg, Time: s.r.env.Now()}, notRead
+		Input: rf.sample, Error: msg.String(), Time: s.r.env.Now()}, notRead, msg
 }
 
 // refusingReader ends the input for the parser once the sink refused it.

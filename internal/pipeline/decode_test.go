@@ -57,6 +57,10 @@ func TestDecode(t *testing.T) {
 			d.InvalidUTF8 = "replace"
 		}), ""},
 		{"a number as a string", pipeline.Options{"name": 42}, with(func(d *decoded) { d.Name = "42" }), ""},
+		// yaml.v3 decodes a mapping inside the configuration's options
+		// as Options, the type it decodes into.
+		{"a mapping from the configuration file", pipeline.Options{"headers": pipeline.Options{"A": "1"}},
+			with(func(d *decoded) { d.Headers = map[string]string{"A": "1"} }), ""},
 		{"integers from YAML and strings", pipeline.Options{"count": 4.0, "size": "9"}, with(func(d *decoded) { d.Count, d.Size = 4, 9 }), ""},
 		{"a boolean as a string", pipeline.Options{"keep": "false"}, with(func(d *decoded) { d.Keep = false }), ""},
 		{"a ratio from an integer or a string", pipeline.Options{"ratio": 2, "count": int64(5)}, with(func(d *decoded) { d.Ratio, d.Count = 2, 5 }), ""},

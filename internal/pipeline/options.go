@@ -146,6 +146,11 @@ func (o Options) StringMap(key string) (map[string]string, error) {
 	if !ok || v == nil {
 		return nil, nil
 	}
+	if nested, ok := v.(Options); ok {
+		// A mapping in the configuration file: yaml.v3 decodes a mapping
+		// inside Options as Options, the type it decodes into.
+		v = map[string]any(nested)
+	}
 	out := map[string]string{}
 	switch v := v.(type) {
 	case map[string]string:

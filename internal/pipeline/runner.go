@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -158,8 +159,10 @@ type Delivery struct {
 	Parsed      int64 // events handed on to enrichment and storage
 	DeadLetters int64 // letters written, the refusal's included
 	// Refused is set when the input passed a dead-letter limit: the
-	// refusal letter's reason.
-	Refused string
+	// refusal letter's reason, in English and (RefusedMessage) by
+	// catalogue ID.
+	Refused        string
+	RefusedMessage i18n.Message
 }
 
 // Deliver implements the collectors' Deliver: it parses in, hands its events
@@ -193,16 +196,23 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	}
 	err := s.finish(parseErr)
 	lastErr, refused := "", ""
-	var notRead int64
+	var (
+		notRead        int64
+		refusedMessage i18n.Message
+	)
 	if s.refused != nil && err == nil {
 		n, cerr := io.Copy(io.Discard, io.LimitReader(counter, maxUncounted+1))
-		var letter store.DeadLetter
-		letter, notRead = s.refusalLetter(counter.lines(), cerr == nil && n <= maxUncounted)
+		var (
+			letter store.DeadLetter
+			why    i18n.Message
+		)
+		letter, notRead, why = s.refusalLetter(counter.lines(), cerr == nil && n <= maxUncounted)
 		var added int64
 		if added, err = r.env.Store.RecordDeadLetters(context.WithoutCancel(ctx), []store.DeadLetter{letter}); err == nil {
 			s.stored += added
 			r.metrics.DeadLetters.WithLabelValues(f.Name).Add(float64(added))
 			refused = fmt.Sprintf("%s: %s", in.Name, letter.Error)
+			refusedMessage = i18n.M("pipeline.refused.input", in.Name, why)
 			lastErr = refused
 			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
 		} else {
@@ -223,7 +233,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), key, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
 		err = cerr
 	}
-	d := Delivery{Name: in.Name, LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused}
+	d := Delivery{Name: in.Name, LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused, RefusedMessage: refusedMessage}
 	if err != nil {
 		return d, fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
 	}
