@@ -37,6 +37,9 @@ type app struct {
 	// store is the database: the event store and the capabilities' data
 	// on it, secrets sealed.
 	store *database.DB
+	// deferCheckpoints is the event store's, when it has checkpoints to
+	// put off (SQLite): the notifier's Deps.DeferCheckpoints.
+	deferCheckpoints func() (resume func())
 	// directory is the constituency as this process's pipeline and
 	// console see it, loaded at start and rebuilt on every change.
 	directory *constituency.Directory
@@ -164,10 +167,19 @@ func openApp(ctx context.Context, cfg config.Config, logOut interface{ Write([]b
 		return nil, failedTo(err, "cli.start.secretkey")
 	}
 	a.store = db.Wrapped(sealedStore, sealedAccounts)
+	if d, ok := st.(checkpointDeferrer); ok {
+		a.deferCheckpoints = d.DeferCheckpoints
+	}
 	// The table is loaded by the commands that look organisations up
 	// (buildRunner, constituency lookup), not by every short command.
 	a.directory = constituency.NewDirectory(a.store, constituency.DirectoryOptions{PollInterval: cfg.Constituency.Reload, Logger: a.log})
 	return a, nil
+}
+
+// checkpointDeferrer is an event store whose checkpoints a notifier pass
+// can put off (sqlitestore.Store.DeferCheckpoints).
+type checkpointDeferrer interface {
+	DeferCheckpoints() (resume func())
 }
 
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {

@@ -76,7 +76,7 @@ func benchNotify(ctx context.Context, c *cmdEnv, work string, spec notify.BenchS
 	if err != nil {
 		return err
 	}
-	return timeNotifyPass(ctx, c, d, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, db.DeferCheckpoints, "synchronous="+strings.ToUpper(sync), cpuProfile, workers)
 }
 
 // benchNotifyPostgres loads spec into a new schema of the PostgreSQL
@@ -114,7 +114,7 @@ func benchNotifyPostgres(ctx context.Context, c *cmdEnv, dsn string, spec notify
 		return err
 	}
 	fmt.Fprintln(c.stdout, c.t("bench.loaded", time.Since(start).Round(time.Second)))
-	return timeNotifyPass(ctx, c, d, "PostgreSQL", cpuProfile, workers)
+	return timeNotifyPass(ctx, c, d, nil, "PostgreSQL", cpuProfile, workers)
 }
 
 // withSearchPath returns dsn (URL or key=value form) with its search_path
@@ -132,8 +132,9 @@ func withSearchPath(dsn, schema string) (string, error) {
 }
 
 // timeNotifyPass times one notifier pass over db, with every digest due,
-// and prints what it did.
-func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, cpuProfile string, workers int) error {
+// and prints what it did; deferCheckpoints is the store's, as serve
+// wires it (nil without).
+func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, deferCheckpoints func() func(), storeNote, cpuProfile string, workers int) error {
 	out := c.stdout
 	start := time.Now()
 	armored, err := pgpmime.GenerateIdentity("Vigil bench", "bench@example.org", start.Add(-time.Hour))
@@ -149,7 +150,8 @@ func timeNotifyPass(ctx context.Context, c *cmdEnv, db *database.DB, storeNote, 
 	// The collector's settings of vigil serve, whose notifier shares its
 	// process with the pipeline: the pass is timed as serve runs it.
 	collectLessOften()
-	n, err := notify.New(cfg, notify.Deps{Store: db, Identity: id, Logger: envLogger(c), Room: makeRoom})
+	n, err := notify.New(cfg, notify.Deps{Store: db, Identity: id, Logger: envLogger(c), Room: makeRoom,
+		DeferCheckpoints: deferCheckpoints})
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,8 @@ func (a *app) newNotifications(ctx context.Context, reg prometheus.Registerer) (
 	if id == nil && a.cfg.Notify.Enabled {
 		a.log.Warn("notifications are enabled but the team has no OpenPGP key yet: nothing is sent until one is generated or imported in the console (Notifications → Identity)")
 	}
-	n.notifier, err = notify.New(a.cfg.Notify, notify.Deps{Store: a.store, Identity: id, Logger: a.log, Kick: n.kick, Room: makeRoom})
+	n.notifier, err = notify.New(a.cfg.Notify, notify.Deps{Store: a.store, Identity: id, Logger: a.log, Kick: n.kick, Room: makeRoom,
+		DeferCheckpoints: a.deferCheckpoints})
 	if err != nil {
 		return nil, failedTo(err, "cli.start.notifier")
 	}

@@ -53,6 +53,12 @@ type Deps struct {
 	// without room, a morning's pass holding more than that would keep
 	// the collector running for the whole pass.
 	Room func(bytes int64) (release func())
+	// DeferCheckpoints puts off the store's copying of its log of
+	// commits into the database (SQLite's checkpoints) while a pass over
+	// the queue read at once commits, and returns what resumes it; nil
+	// when the store has none to defer. The copy then runs after the pass
+	// rather than alongside its commits.
+	DeferCheckpoints func() (resume func())
 }
 
 // ErrNoIdentity is returned by RunOnce while the team has no OpenPGP key:
@@ -85,6 +91,8 @@ type Notifier struct {
 	log   *slog.Logger
 	kick  func()
 	room  func(int64) func()
+	// deferCheckpoints is Deps.DeferCheckpoints.
+	deferCheckpoints func() func()
 
 	mu       sync.Mutex // guards what follows
 	cfg      Config
@@ -149,7 +157,7 @@ func New(cfg Config, deps Deps) (*Notifier, error) {
 		return nil, err
 	}
 	return &Notifier{
-		store: deps.Store, log: log, kick: deps.Kick, room: deps.Room,
+		store: deps.Store, log: log, kick: deps.Kick, room: deps.Room, deferCheckpoints: deps.DeferCheckpoints,
 		cfg: cfg, pass: pc, identity: deps.Identity,
 		scanned: map[string]scanMark{},
 		wake:    make(chan struct{}, 1),
@@ -408,6 +416,11 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if queued != nil && n.deferCheckpoints != nil {
+		// A morning's commits: some 300 MB to the log at a million
+		// events, copied into the database once the pass is done.
+		defer n.deferCheckpoints()()
+	}
 	results := pass.prepareAll(wctx, pending, workers)
 	commitErr := n.commitAll(ctx, cancel, results, &rep)
 	sort.Strings(rep.UnknownOrganisations)

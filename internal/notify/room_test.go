@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"sync"
 	"testing"
 )
@@ -89,5 +90,62 @@ func TestHeldRoomAsksAhead(t *testing.T) {
 	h.free()
 	if ledger.given != ledger.asked {
 		t.Fatalf("gave back %d of %d bytes", ledger.given, ledger.asked)
+	}
+}
+
+// deferLedger is a Deps.DeferCheckpoints that books the deferrals, and a
+// Store whose commits it counts while deferred.
+type deferLedger struct {
+	Store
+	mu                                      sync.Mutex
+	deferred, resumed, commits, commitsHeld int
+}
+
+func (l *deferLedger) deferCheckpoints() func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deferred++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.resumed++
+	}
+}
+
+func (l *deferLedger) CommitNotifications(ctx context.Context, c *NotificationCommit) error {
+	l.mu.Lock()
+	l.commits++
+	if l.deferred > l.resumed {
+		l.commitsHeld++
+	}
+	l.mu.Unlock()
+	return l.Store.CommitNotifications(ctx, c)
+}
+
+// TestPassDefersCheckpoints: a pass that reads the queue at once commits
+// with the store's checkpoints deferred, and resumes them when it ends; a
+// pass reading organisation by organisation defers nothing.
+func TestPassDefersCheckpoints(t *testing.T) {
+	for _, bulk := range []int{1, 1000} {
+		t.Run(map[int]string{1: "at once", 1000: "one by one"}[bulk], func(t *testing.T) {
+			defer func(old int) { bulkOrganisations = old }(bulkOrganisations)
+			bulkOrganisations = bulk
+			e := newEnv(t, nil)
+			ledger := &deferLedger{Store: e.n.store}
+			e.n.store, e.n.deferCheckpoints = ledger, ledger.deferCheckpoints
+			e.put([]map[string]string{scan("192.0.2.53"), scan("192.0.2.54"), infected("198.51.100.7")})
+			if rep := e.run(day1); rep.Notified != 3 {
+				t.Fatalf("%+v, want the three events notified", rep)
+			}
+			ledger.mu.Lock()
+			defer ledger.mu.Unlock()
+			want := map[int]int{1: 1, 1000: 0}[bulk]
+			if ledger.deferred != want || ledger.resumed != want {
+				t.Errorf("deferred %d times, resumed %d; want %d", ledger.deferred, ledger.resumed, want)
+			}
+			if ledger.commits == 0 || ledger.commitsHeld != want*ledger.commits {
+				t.Errorf("%d of %d commits deferred the checkpoints, want %d", ledger.commitsHeld, ledger.commits, want*ledger.commits)
+			}
+		})
 	}
 }

@@ -27,6 +27,11 @@ func (s *Store) CommitNotifications(ctx context.Context, c *Commit) error {
 	messages := slices.Clone(c.Messages)
 	at := store.RecordTime()
 	err := s.db.Tx(ctx, func(tx sqlkit.DB) error {
+		restore, err := holdDirtyPages(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer restore()
 		if err := outboxdb.Queue(ctx, tx, messages, at); err != nil {
 			return fmt.Errorf("messages: %w", err)
 		}
@@ -49,4 +54,42 @@ func (s *Store) CommitNotifications(ctx context.Context, c *Commit) error {
 	}
 	copy(c.Messages, messages)
 	return nil
+}
+
+// spillPages is how many pages SQLite's writer may hold in its cache in
+// a notifier commit before it writes changed ones to the WAL ahead of the
+// commit (a "spill"). A morning's batch changes more pages than the
+// parts layout's writer cache holds (8 MiB; the first batches of bench
+// notify, of organisations with thousands of events, 20 MB each):
+// spilled pages that the transaction changes again are written twice,
+// and the commit then reads its frames back from the first spill on to
+// rewrite their checksums, a third of a second of the pass. At 64 MiB
+// the bench's commits still spilled; a batch is bounded (notify's
+// commitOrgs and commitBytes), and so is what this lets the cache hold.
+const spillPages = 1 << 16
+
+// holdDirtyPages lets SQLite's writer hold up to spillPages changed
+// pages in tx before it spills, and returns what sets the threshold
+// back; nothing on PostgreSQL.
+func holdDirtyPages(ctx context.Context, tx sqlkit.DB) (restore func(), err error) {
+	if tx.Dialect() != sqlkit.SQLite {
+		return func() {}, nil
+	}
+	// 0 when spilling is off; else the threshold in pages, the cache's
+	// size when none was set.
+	var was int
+	if err := tx.QueryRow(ctx, "PRAGMA cache_spill").Scan(&was); err != nil {
+		return nil, fmt.Errorf("cache spill: %w", err)
+	}
+	if was == 0 || was >= spillPages {
+		return func() {}, nil
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA cache_spill = %d", spillPages)); err != nil {
+		return nil, fmt.Errorf("cache spill: %w", err)
+	}
+	return func() {
+		// Set back even when the pass is cancelled: the connection
+		// outlives the transaction.
+		tx.Exec(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_spill = %d", was))
+	}, nil
 }

@@ -100,3 +100,62 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	t.Logf("largest WAL: %d bytes", largest)
 }
+
+// TestDeferCheckpoints defers the checkpoints, as the notifier's pass
+// over a morning's queue does: the checkpointer leaves the WAL alone
+// until it outgrows the deferred limit, and takes it up again once every
+// deferral is resumed.
+func TestDeferCheckpoints(t *testing.T) {
+	old := walLimitPages
+	walLimitPages = 64 // 256 KiB
+	defer func() { walLimitPages = old }()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := Open(ctx, path, Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// write stores events until the WAL file holds more than pages.
+	batch := 0
+	write := func(pages int64) {
+		t.Helper()
+		for st.walFileSize() <= pages*walPageBytes {
+			events := make([]*event.Event, 0, 200)
+			for i := range 200 {
+				e := event.New(4)
+				e.SetTrusted("source.ip", "192.0.2.1")
+				e.SetInt("source.port", int64(batch*200+i))
+				e.SetTrusted("comment", strings.Repeat("x", 200))
+				events = append(events, e)
+			}
+			if _, err := st.InsertEvents(ctx, events, nil); err != nil {
+				t.Fatal(err)
+			}
+			batch++
+		}
+	}
+	first := st.DeferCheckpoints()
+	second := st.DeferCheckpoints()
+	write(2 * walLimitPages)
+	if st.checkpointPassive(ctx) {
+		t.Errorf("a checkpoint ran while deferred, with %d bytes of WAL under the deferred limit of %d pages", st.walFileSize(), deferredWALFactor*walLimitPages)
+	}
+	first()
+	first() // resumes once
+	if st.checkpointPassive(ctx) {
+		t.Error("a checkpoint ran with one deferral left")
+	}
+	second()
+	if !st.checkpointPassive(ctx) {
+		t.Error("no checkpoint once every deferral was resumed")
+	}
+	defer st.DeferCheckpoints()()
+	write(deferredWALFactor * walLimitPages)
+	if !st.checkpointPassive(ctx) {
+		t.Errorf("no checkpoint while deferred with %d bytes of WAL, past the deferred limit", st.walFileSize())
+	}
+}

@@ -114,36 +114,42 @@ type queuedEntry struct {
 // the records (the notifier's pass) need not copy them.
 func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
 	var (
-		orgs    []string
-		entries []queuedEntry
+		orgs []string
+		// ids holds each organisation's ids, made to size from the row:
+		// appended to one list, a morning's million entries would be
+		// copied again at every growth of it, on the path every pass
+		// waits for.
+		ids [][]int64
 	)
 	err := sqlkit.Each(ctx, s.read, `SELECT org, group_concat(event_id) FROM notify_queue GROUP BY org ORDER BY org`, nil, func(rows *sql.Rows) error {
 		var (
-			org string
-			ids sql.RawBytes
+			org  string
+			list sql.RawBytes
 		)
-		if err := rows.Scan(&org, &ids); err != nil {
+		if err := rows.Scan(&org, &list); err != nil {
 			return err
 		}
 		orgs = append(orgs, org)
-		for len(ids) > 0 {
-			field, rest, _ := bytes.Cut(ids, []byte{','})
+		own := make([]int64, 0, bytes.Count(list, []byte{','})+1)
+		for len(list) > 0 {
+			field, rest, _ := bytes.Cut(list, []byte{','})
 			id, err := strconv.ParseInt(string(field), 10, 64)
 			if err != nil {
 				return fmt.Errorf("queue of %s: %w", org, err)
 			}
-			entries = append(entries, queuedEntry{id, int32(len(orgs) - 1)})
-			ids = rest
+			own = append(own, id)
+			list = rest
 		}
+		ids = append(ids, own)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
+	entries := sortEntries(ids)
 	if len(entries) == 0 {
 		return nil
 	}
-	entries = sortEntries(entries)
 	mid := len(entries) / 2
 	for mid > 0 && entries[mid-1].id == entries[mid].id {
 		mid-- // one event's entries stay together
@@ -196,18 +202,37 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 	return nil
 }
 
-// sortEntries sorts entries, which come in organisation order (as the
-// queue's rows are read, ORDER BY org), by id, then organisation: by
-// counting when the ids are dense, as a morning's queue is (its million
-// entries then take a few milliseconds instead of a tenth of a second),
-// else by comparing. Counting is stable, so an id's entries keep the
-// order of their organisations; its counts are 32-bit, half the memory.
-func sortEntries(entries []queuedEntry) []queuedEntry {
-	lowest, highest := entries[0].id, entries[0].id
-	for _, e := range entries {
-		lowest, highest = min(lowest, e.id), max(highest, e.id)
+// sortEntries returns the queue's entries, ids[org] being the ids of
+// organisation org (as the queue's rows are read, ORDER BY org), sorted
+// by id, then organisation: by counting when the ids are dense, as a
+// morning's queue is (its million entries then take a few milliseconds
+// instead of a tenth of a second), else by comparing. Counting is
+// stable, so an id's entries keep the order of their organisations; its
+// counts are 32-bit, half the memory.
+func sortEntries(ids [][]int64) []queuedEntry {
+	var (
+		n               int
+		lowest, highest int64
+	)
+	for _, own := range ids {
+		for _, id := range own {
+			if n == 0 {
+				lowest, highest = id, id
+			}
+			lowest, highest = min(lowest, id), max(highest, id)
+			n++
+		}
 	}
-	if span := highest - lowest + 1; span < 0 || span > 4*int64(len(entries)) || len(entries) >= math.MaxInt32 {
+	if n == 0 {
+		return nil
+	}
+	if span := highest - lowest + 1; span < 0 || span > 4*int64(n) || n >= math.MaxInt32 {
+		entries := make([]queuedEntry, 0, n)
+		for org, own := range ids {
+			for _, id := range own {
+				entries = append(entries, queuedEntry{id, int32(org)})
+			}
+		}
 		slices.SortFunc(entries, func(a, b queuedEntry) int {
 			if c := cmp.Compare(a.id, b.id); c != 0 {
 				return c
@@ -217,17 +242,21 @@ func sortEntries(entries []queuedEntry) []queuedEntry {
 		return entries
 	}
 	at := make([]int32, highest-lowest+2)
-	for _, e := range entries {
-		at[e.id-lowest+1]++
+	for _, own := range ids {
+		for _, id := range own {
+			at[id-lowest+1]++
+		}
 	}
 	for i := 1; i < len(at); i++ {
 		at[i] += at[i-1]
 	}
-	out := make([]queuedEntry, len(entries))
-	for _, e := range entries {
-		k := e.id - lowest
-		out[at[k]] = e
-		at[k]++
+	out := make([]queuedEntry, n)
+	for org, own := range ids {
+		for _, id := range own {
+			k := id - lowest
+			out[at[k]] = queuedEntry{id, int32(org)}
+			at[k]++
+		}
 	}
 	return out
 }

@@ -133,23 +133,31 @@ func TestPartsScanPendingLikeList(t *testing.T) {
 func TestSortEntries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, spread := range []int64{1, 3, 100} {
-		var entries []queuedEntry
+		var (
+			ids  [][]int64
+			want []queuedEntry
+		)
 		for org := range int32(50) {
+			var own []int64
 			for id := int64(1000); id < 3000; id++ {
 				if rng.Int64N(50*spread) == 0 || (id%97 == 0 && org%7 == 0) {
-					entries = append(entries, queuedEntry{id * spread, org})
+					own = append(own, id*spread)
+					want = append(want, queuedEntry{id * spread, org})
 				}
 			}
+			ids = append(ids, own)
 		}
-		want := slices.Clone(entries)
 		slices.SortFunc(want, func(a, b queuedEntry) int {
 			if c := cmp.Compare(a.id, b.id); c != 0 {
 				return c
 			}
 			return cmp.Compare(a.org, b.org)
 		})
-		if got := sortEntries(entries); !slices.Equal(got, want) {
+		if got := sortEntries(ids); !slices.Equal(got, want) {
 			t.Errorf("ids %d apart: sorted wrongly", spread)
 		}
+	}
+	if got := sortEntries([][]int64{nil, {}}); len(got) != 0 {
+		t.Errorf("no ids: %v, want none", got)
 	}
 }
