@@ -61,19 +61,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // TestWALStaysBounded writes without pause, as a long ingestion does, and
 // expects the writer to hold the WAL near its limit.
 func TestWALStaysBounded(t *testing.T) {
-	old := walLimitPages
-	walLimitPages = 256 // 1 MiB
-	defer func() { walLimitPages = old }()
+	st, path := openWithWALLimit(t, 256) // 1 MiB
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "vigil.db")
-	st, err := Open(ctx, path, Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var largest int64
 	deadline := time.Now().Add(3 * time.Second)
 	for b := 0; time.Now().Before(deadline); b++ {
@@ -106,19 +95,8 @@ func TestWALStaysBounded(t *testing.T) {
 // until it outgrows the deferred limit, and takes it up again once every
 // deferral is resumed.
 func TestDeferCheckpoints(t *testing.T) {
-	old := walLimitPages
-	walLimitPages = 64 // 256 KiB
-	defer func() { walLimitPages = old }()
+	st, _ := openWithWALLimit(t, 64) // 256 KiB
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "vigil.db")
-	st, err := Open(ctx, path, Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// write stores events until the WAL file holds more than pages.
 	batch := 0
 	write := func(pages int64) {
@@ -158,4 +136,24 @@ func TestDeferCheckpoints(t *testing.T) {
 	if !st.checkpointPassive(ctx) {
 		t.Errorf("no checkpoint while deferred with %d bytes of WAL, past the deferred limit", st.walFileSize())
 	}
+}
+
+// openWithWALLimit opens a migrated store in a new file, without fsync,
+// under a WAL limit of pages (set back when the test ends), and returns it
+// with its path.
+func openWithWALLimit(t *testing.T, pages int64) (*Store, string) {
+	t.Helper()
+	old := walLimitPages
+	walLimitPages = pages
+	t.Cleanup(func() { walLimitPages = old })
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := Open(context.Background(), path, Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, path
 }
