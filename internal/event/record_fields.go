@@ -190,8 +190,12 @@ func (f *RecordField) OneLine() bool {
 	if f.Head != "" {
 		return false
 	}
-	if f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code] {
-		return true
-	}
-	return strings.IndexByte(f.Value, '\n') < 0
+	return f.OneLineByKind() || strings.IndexByte(f.Value, '\n') < 0
+}
+
+// OneLineByKind reports whether the field's kind alone makes it one line
+// (OneLine without reading the value): false for a field of another
+// kind, whose value the caller reads, and for raw.
+func (f *RecordField) OneLineByKind() bool {
+	return f.Head == "" && f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code]
 }
