@@ -63,7 +63,9 @@ type plan struct {
 	fallback  []int
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
-	rawSlot   int
+	// fields is build's scratch for the fields of a row, in key order.
+	fields  []event.Field
+	rawSlot int
 	// rawHead is the CSV file's header line and a newline, put in front
 	// of each row in raw as IntelMQ's CSV parsers do, so that the values
 	// can be read with their column names; "" for JSON, whose objects
@@ -374,19 +376,14 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 	// The slots are in key order and raw is not among the fields, so the
 	// event takes them at once, with room for the fields the pipeline
 	// adds later.
-	n := 0
-	for slot, v := range p.vals {
-		if v != "" && slot != p.rawSlot {
-			n++
-		}
-	}
-	fields := make([]event.Field, 0, n+event.PipelineRoom)
+	fields := p.fields[:0]
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
 			fields = append(fields, event.Field{Key: p.keys[slot], Value: v})
 		}
 	}
-	e := event.AdoptSorted(fields)
+	e := event.NewSorted(fields, event.PipelineRoom)
+	p.fields = fields // keeps one row's text alive until the next: no matter
 	if raw := p.vals[p.rawSlot]; raw != "" || p.rawHead != "" {
 		e.SetRawParts(p.rawHead, raw)
 	}
@@ -489,6 +486,7 @@ func (p *plan) forWorker() *plan {
 	w.vals = make([]string, len(p.vals))
 	w.span = make([]int, len(p.span))
 	w.spans = nil
+	w.fields = nil
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
