@@ -345,12 +345,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	refs := w.refs[:len(w.values)]
 	for j, v := range w.values {
 		s := &w.streams[shape[j]]
-		if ref := refs[j]; ref != 0 {
-			*s = append(*s, byte(6-ref%2))
-			*s = binary.AppendUvarint(*s, (ref-1)/2)
-			continue
-		}
-		*s = appendValue(*s, fields[v.field].Value[v.start:v.end], 0, v.classes)
+		*s = appendValue(*s, fields[v.field].Value[v.start:v.end], refs[j], v.classes)
 	}
 	w.fields = nil
 }
