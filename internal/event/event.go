@@ -178,17 +178,49 @@ func (e *Event) DeleteNear(key string, at *int) {
 	}
 }
 
-// indexNear is index trying position i first.
+// indexNear is index trying position i first, then a few places either
+// side: the rows of a report differ by a cell left empty here and there,
+// which moves the keys after it a place or two (over half of a generated
+// scan_rdp report's events have key at another place than the event
+// before), where a search from the start compares keys with long common
+// prefixes a handful of times.
 func (e *Event) indexNear(key string, i int) (int, bool) {
 	f := e.fields
 	if uint(i) < uint(len(f)) && f[i].Key == key {
 		return i, true
 	}
-	if uint(i) <= uint(len(f)) && (i == 0 || f[i-1].Key < key) && (i == len(f) || key < f[i].Key) {
-		return i, false
+	if uint(i) > uint(len(f)) {
+		return e.indexFrom(0, key)
+	}
+	if i == 0 || f[i-1].Key < key {
+		// key is at i or after it: walked to.
+		for j := i; j < len(f); j++ {
+			if j > i+nearPlaces {
+				return e.indexFrom(j, key)
+			}
+			switch c := strings.Compare(f[j].Key, key); {
+			case c == 0:
+				return j, true
+			case c > 0:
+				return j, false
+			}
+		}
+		return len(f), false
+	}
+	// key sorts before f[i-1] (or is it): walked back to.
+	for j := i - 1; j >= max(i-1-nearPlaces, 0); j-- {
+		if f[j].Key == key {
+			return j, true
+		}
+		if j == 0 || f[j-1].Key < key {
+			return j, false
+		}
 	}
 	return e.indexFrom(0, key)
 }
+
+// nearPlaces is how far indexNear walks from the place it was given.
+const nearPlaces = 3
 
 // Value returns the value of key, or "" when it is not set.
 func (e *Event) Value(key string) string {

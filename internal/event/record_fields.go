@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"math/bits"
 	"sort"
 	"strings"
 )
@@ -149,8 +150,10 @@ func AppendFieldsRecord(b []byte, fields []RecordField) []byte {
 // RecordSize is the length of the record of fields.
 func RecordSize(fields []RecordField) int {
 	n := uvarintLen(uint64(len(fields)))
-	for _, f := range fields {
-		n += uvarintLen(f.Code) + uvarintLen(uint64(f.Len())) + f.Len()
+	for i := range fields {
+		f := &fields[i]
+		l := f.Len()
+		n += uvarintLen(f.Code) + uvarintLen(uint64(l)) + l
 		if f.Code == 0 {
 			n += uvarintLen(uint64(len(f.Key))) + len(f.Key)
 		}
@@ -158,13 +161,10 @@ func RecordSize(fields []RecordField) int {
 	return n
 }
 
+// uvarintLen is the length of v as binary.AppendUvarint writes it: 7
+// bits a byte, one byte for 0.
 func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
+	return (bits.Len64(v|1) + 6) / 7
 }
 
 // oneLineCodes are, by code, the record names whose kind's canonical
@@ -190,8 +190,12 @@ func (f *RecordField) OneLine() bool {
 	if f.Head != "" {
 		return false
 	}
-	if f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code] {
-		return true
-	}
-	return strings.IndexByte(f.Value, '\n') < 0
+	return f.OneLineByKind() || strings.IndexByte(f.Value, '\n') < 0
+}
+
+// OneLineByKind reports whether the field's kind alone makes it one line
+// (OneLine without reading the value): false for a field of another
+// kind, whose value the caller reads, and for raw.
+func (f *RecordField) OneLineByKind() bool {
+	return f.Head == "" && f.Code < uint64(len(oneLineCodes)) && oneLineCodes[f.Code]
 }

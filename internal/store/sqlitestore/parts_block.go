@@ -88,10 +88,14 @@ type streamKey struct {
 type slot struct{ field, piece int }
 
 // span is a value of the record being added: bytes start to end of its
-// field's value. (Not a string: the record's values are written into the
-// writer's arrays for every record, and offsets cost the collector's
-// write barriers nothing.)
-type span struct{ field, start, end int32 }
+// field's value, and the classes of its bytes (textClasses) when known,
+// found while the value was first read. (Not a string: the record's
+// values are written into the writer's arrays for every record, and
+// offsets cost the collector's write barriers nothing.)
+type span struct {
+	field, start, end int32
+	classes           byte
+}
 
 // columnWriter builds a block's columns. It is reused (reset) from block
 // to block, keeping its arrays.
@@ -103,12 +107,13 @@ type columnWriter struct {
 	index   map[streamKey]int
 	// The record being added: its fields, which are of mode 1, its pieces
 	// and its values in order (their slots).
-	fields []event.RecordField
-	rows   []bool
-	pieces []span
-	values []span
-	refs   []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
-	slots  []slot
+	fields  []event.RecordField
+	rows    []bool
+	classes []byte // by field of mode 0, textClasses of its value
+	pieces  []span
+	values  []span
+	refs    []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
+	slots   []slot
 	// laterValues are the record's pieces, values after its fields'.
 	laterValues []span
 	laterRefs   []uint64
@@ -163,7 +168,9 @@ func (w *columnWriter) stream() int {
 }
 
 // hexDigit is, by byte, 1 for a digit, 2 for a lower-case hex letter, 4
-// for an upper-case one and 8 for any other byte.
+// for an upper-case one and 8 for any other byte; a line break is 8|16,
+// so that one pass over a value tells both whether it is one line and
+// whether it is hex digits of one case.
 var hexDigit = func() (t [256]byte) {
 	for c := range t {
 		switch {
@@ -173,12 +180,26 @@ var hexDigit = func() (t [256]byte) {
 			t[c] = 2
 		case c >= 'A' && c <= 'F':
 			t[c] = 4
+		case c == '\n':
+			t[c] = 8 | lineBreak
 		default:
 			t[c] = 8
 		}
 	}
 	return t
 }()
+
+// lineBreak is the class of '\n' (hexDigit) besides "other".
+const lineBreak = 16
+
+// textClasses is the union of the classes (hexDigit) of b's bytes.
+func textClasses(b string) byte {
+	var seen byte
+	for i := 0; i < len(b); i++ {
+		seen |= hexDigit[b[i]]
+	}
+	return seen
+}
 
 // hexValue is a hex digit's value.
 var hexValue = func() (t [256]byte) {
@@ -196,18 +217,21 @@ var hexValue = func() (t [256]byte) {
 }()
 
 // appendValue appends a value to a stream: a reference, or v with hex
-// digests as their bytes.
-func appendValue(s []byte, v string, ref uint64) []byte {
+// digests as their bytes. classes is textClasses(v), or 0 when not known.
+func appendValue(s []byte, v string, ref uint64, classes byte) []byte {
 	if ref != 0 {
 		s = append(s, byte(6-ref%2))
 		return binary.AppendUvarint(s, (ref-1)/2)
 	}
 	form, digits := byte(0), v
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		form, digits = 2, v[1:len(v)-1]
+		form, digits, classes = 2, v[1:len(v)-1], 0
 	}
 	if len(digits) >= hexMin && len(digits)%2 == 0 {
-		if c := hexCase(digits); c != 0 {
+		if classes == 0 {
+			classes = textClasses(digits)
+		}
+		if c := caseOf(classes); c != 0 {
 			s = append(s, form+c)
 			s = binary.AppendUvarint(s, uint64(len(digits)/2))
 			for i := 0; i < len(digits); i += 2 {
@@ -221,13 +245,10 @@ func appendValue(s []byte, v string, ref uint64) []byte {
 	return append(s, v...)
 }
 
-// hexCase is 1 when b is lower-case hex digits, 2 when upper-case ones,
-// 0 otherwise (mixed case would not come back).
-func hexCase(b string) byte {
-	var seen byte
-	for i := 0; i < len(b); i++ {
-		seen |= hexDigit[b[i]]
-	}
+// caseOf is 1 when a value of these classes (textClasses) is lower-case
+// hex digits, 2 when upper-case ones, 0 otherwise (mixed case would not
+// come back).
+func caseOf(seen byte) byte {
 	switch {
 	case seen&^3 == 0:
 		return 1 // digits alone are lower case, as they always were
@@ -237,7 +258,9 @@ func hexCase(b string) byte {
 	return 0
 }
 
-// add appends a record's fields (event.AppendRecordFields').
+// add appends a record's fields (event.AppendRecordFields'). The fields
+// are walked by index, not copied: a field is four words, and a record
+// has dozens.
 func (w *columnWriter) add(fields []event.RecordField) {
 	w.records++
 	w.fields = fields
@@ -245,9 +268,19 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.first = [maxChained + 1]int32{}
 	w.nextOf = w.nextOf[:0]
 	var last [maxChained + 1]int32 // the chains' last fields (+1)
-	for k, f := range fields {
-		row := !f.OneLine()
+	w.classes = w.classes[:0]
+	for k := range fields {
+		f := &fields[k]
+		// One pass over a value whose kind does not make it one line says
+		// whether it is, and, for appendValue, whether it is hex.
+		var classes byte
+		row := f.Head != ""
+		if !row && !f.OneLineByKind() {
+			classes = textClasses(f.Value)
+			row = classes&lineBreak != 0
+		}
 		w.rows = append(w.rows, row)
+		w.classes = append(w.classes, classes)
 		w.nextOf = append(w.nextOf, 0)
 		if row {
 			continue
@@ -262,7 +295,8 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	}
 	w.values, w.refs, w.slots = w.values[:0], w.refs[:0], w.slots[:0]
 	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
-	for i, f := range fields {
+	for i := range fields {
+		f := &fields[i]
 		w.cur = binary.AppendUvarint(w.cur, f.Code)
 		if f.Code == 0 {
 			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
@@ -270,11 +304,11 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		}
 		if w.rows[i] {
 			w.cur = append(w.cur, 1)
-			w.addRow(i, &fields[i])
+			w.addRow(i, f)
 			continue
 		}
 		w.cur = append(w.cur, 0)
-		w.values = append(w.values, span{field: int32(i), end: int32(len(f.Value))})
+		w.values = append(w.values, span{field: int32(i), end: int32(len(f.Value)), classes: w.classes[i]})
 		w.refs = append(w.refs, 0)
 		w.slots = append(w.slots, slot{field: i})
 	}
@@ -307,10 +341,11 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		}
 		w.shapeStreams = append(w.shapeStreams, streams)
 	}
-	shape := w.shapeStreams[id]
+	shape := w.shapeStreams[id][:len(w.values)]
+	refs := w.refs[:len(w.values)]
 	for j, v := range w.values {
-		s := shape[j]
-		w.streams[s] = appendValue(w.streams[s], fields[v.field].Value[v.start:v.end], w.refs[j])
+		s := &w.streams[shape[j]]
+		*s = appendValue(*s, fields[v.field].Value[v.start:v.end], refs[j], v.classes)
 	}
 	w.fields = nil
 }
@@ -321,10 +356,10 @@ func (w *columnWriter) add(fields []event.RecordField) {
 func (w *columnWriter) addRow(i int, f *event.RecordField) {
 	value := f.Value
 	// at is where the row starts in value.
-	header, row, at := f.Head, value, 0
+	header, at := f.Head, 0
 	if header == "" {
 		nl := strings.IndexByte(value, '\n')
-		header, row, at = value[:nl+1], value[nl+1:], nl+1
+		header, at = value[:nl+1], nl+1
 	}
 	// The events of a report share their header line's string, so
 	// comparing it to the block's first is one comparison of pointers.
@@ -335,6 +370,7 @@ func (w *columnWriter) addRow(i int, f *event.RecordField) {
 	if h == len(w.headers) {
 		w.headers = append(w.headers, header)
 	}
+	row := value[at:]
 	w.pieces = w.pieces[:0]
 	for len(w.pieces) < maxPieces-1 {
 		c := strings.IndexByte(row, ',')
