@@ -76,6 +76,23 @@ func stringAt(b []byte, i int) ([]byte, int, bool) {
 	return b[i : i+int(n) : i+int(n)], i + int(n), true
 }
 
+// stringsAt reads a uvarint count and that many strings (stringAt),
+// appended to dst.
+func stringsAt(b []byte, i int, dst [][]byte) ([][]byte, int, bool) {
+	n, i, ok := uvarintAt(b, i)
+	if !ok || n > uint64(len(b)) {
+		return dst, i, false
+	}
+	for range n {
+		var s []byte
+		if s, i, ok = stringAt(b, i); !ok {
+			return dst, i, false
+		}
+		dst = append(dst, s)
+	}
+	return dst, i, true
+}
+
 // streamKey names a stream: a field (code, key) and, for the pieces of a
 // field of mode 1, the piece's number + 1.
 type streamKey struct {

@@ -359,30 +359,14 @@ func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []i
 	}
 	r.reset(len(dst), limit, withoutRaw)
 	defer func() { r.out = nil }() // dst is the caller's
-	nh, i, ok := uvarintAt(b, i)
-	if !ok || nh > uint64(len(b)) {
+	if r.headers, i, ok = stringsAt(b, i, r.headers); !ok {
 		return dst, ends, errBadBlock
-	}
-	for range nh {
-		var h []byte
-		if h, i, ok = stringAt(b, i); !ok {
-			return dst, ends, errBadBlock
-		}
-		r.headers = append(r.headers, h)
 	}
 	if r.shapes, i, ok = stringAt(b, i); !ok {
 		return dst, ends, errBadBlock
 	}
-	ns, i, ok := uvarintAt(b, i)
-	if !ok || ns > uint64(len(b)) {
+	if r.streams, i, ok = stringsAt(b, i, r.streams); !ok {
 		return dst, ends, errBadBlock
-	}
-	for range ns {
-		var s []byte
-		if s, i, ok = stringAt(b, i); !ok {
-			return dst, ends, errBadBlock
-		}
-		r.streams = append(r.streams, s)
 	}
 	r.out = dst
 	if slots != nil {
