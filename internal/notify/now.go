@@ -171,11 +171,11 @@ func (p *pass) prepareNow(ctx context.Context, handle string, list []store.Store
 	}
 	policy := Effective(org, own, p.teamDefault)
 	o := &orgWork{org: handle, now: p.now}
-	seqOf := make(map[event.Hash]int64, len(list))
+	seqs := make([]int64, 0, len(list))
 	var queued []int64
 	for _, se := range list {
 		entry := entries[se.Hash]
-		seqOf[se.Hash] = entry.ID
+		seqs = append(seqs, entry.ID)
 		if entry.ID != 0 && slices.Contains(entry.Queued, handle) {
 			queued = append(queued, entry.ID)
 		}
@@ -183,8 +183,8 @@ func (p *pass) prepareNow(ctx context.Context, handle string, list []store.Store
 	}
 	rcpt := p.recipients(org)
 	o.skipped = rcpt.skipped
-	in := renderInput{Kind: NameDigest, Events: list}
-	if err := p.renderAll(o, org, policy, []renderInput{in}, seqOf, rcpt); err != nil {
+	in := renderInput{Kind: NameDigest, Events: list, Seqs: seqs}
+	if err := p.renderAll(o, org, policy, []renderInput{in}, rcpt); err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	if !rcpt.reachable() {

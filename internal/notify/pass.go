@@ -290,7 +290,7 @@ func (p *pass) prepareOrg(ctx context.Context, o *orgWork, planned *orgPlan) err
 	}
 	rcpt := p.recipients(org)
 	o.skipped = rcpt.skipped
-	if err := p.renderAll(o, org, policy, toRender, nil, rcpt); err != nil {
+	if err := p.renderAll(o, org, policy, toRender, rcpt); err != nil {
 		return err
 	}
 	o.finishTally(tally, rcpt.reachable(), reported)
@@ -516,9 +516,8 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 
 // renderAll renders each message for org, then signs, encrypts and
 // addresses it (deliver), and adds the outbox messages to o. The queue
-// entries of the messages' events are the inputs' Seqs, or by hash in
-// seqOf for an input without.
-func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Policy, toRender []renderInput, seqOf map[event.Hash]int64, rcpt recipientSet) error {
+// entries of the messages' events are the inputs' Seqs.
+func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Policy, toRender []renderInput, rcpt recipientSet) error {
 	// held are the arrays of the signed messages, given back once each
 	// is packed: what is committed is the packed form.
 	var held []*[]byte
@@ -529,14 +528,7 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			return fmt.Errorf("render %s of %s: %w", in.Kind, o.org, err)
 		}
 		for j, m := range msgs {
-			ids := make([]int64, len(m.Events))
-			if in.Seqs != nil {
-				copy(ids, in.Seqs[m.first:])
-			} else {
-				for i, h := range m.Events {
-					ids[i] = seqOf[h]
-				}
-			}
+			ids := slices.Clone(in.Seqs[m.first : m.first+len(m.Events)])
 			held = held[:0]
 			out, err := p.deliver(org, m, ids, rcpt, &held)
 			if err != nil {

@@ -174,8 +174,8 @@ type renderInput struct {
 	Format   string
 	Type     string // immediate: the classification type
 	Events   []store.StoredEvent
-	// Seqs are the queue entries of Events, one each, when known (a
-	// pass's; else renderAll's caller maps the events' hashes to them).
+	// Seqs are the queue entries of Events, one each: renderAll needs
+	// them for the messages it commits; a preview leaves them out.
 	Seqs []int64
 	// Repeats go into the first part of a digest.
 	Repeats     []Repeat
