@@ -365,7 +365,7 @@ func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []i
 	if r.shapes, i, ok = stringAt(b, i); !ok {
 		return dst, ends, errBadBlock
 	}
-	if r.streams, i, ok = stringsAt(b, i, r.streams); !ok {
+	if r.streams, _, ok = stringsAt(b, i, r.streams); !ok {
 		return dst, ends, errBadBlock
 	}
 	r.out = dst
