@@ -43,14 +43,16 @@ const (
 // version 5 lists them by address too (parts_addrs.go); version 6 keeps
 // their hashes in runs instead of an index of h4 (parts_hashes.go);
 // version 7 writes a sealed partition's compact rows in column chunks and
-// its host names in a list, and drops ev_N (parts_rows.go). Each reads what
+// its host names in a list, and drops ev_N (parts_rows.go); version 8
+// writes a hot partition's compact rows as a chunk a batch (ev_N_hot,
+// parts_hotchunks.go) instead of a row an event. Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 7
+	partsVersion       = 8
 	oldestPartsVersion = 1
 )
 
@@ -109,14 +111,17 @@ CREATE TABLE IF NOT EXISTS event_dict (
 );
 `
 
-// partitionTables returns the statements creating partition n's tables:
-// its compact rows (ev_n), its compressed blocks (ev_n_blocks) and its
-// rarer search keys (ev_n_keys: URLs and malware hashes). None has an
-// index but its rowid until the partition is sealed.
-func partitionTables(n int64) []string {
+// partitionTables returns the statements creating partition n's tables
+// as layout version version writes them: its compact rows (ev_n_hot, a
+// chunk a batch, from version 8; ev_n, a row an event, before), its
+// compressed blocks (ev_n_blocks) and its rarer search keys (ev_n_keys:
+// URLs and malware hashes). None has an index but its rowid until the
+// partition is sealed.
+func partitionTables(n int64, version int) []string {
 	t := partTable(n)
-	return []string{
-		`CREATE TABLE ` + t + ` (
+	rows := hotChunksTable(t)
+	if version < hotChunksVersion {
+		rows = `CREATE TABLE ` + t + ` (
 			id INTEGER PRIMARY KEY,
 			ts INTEGER NOT NULL,
 			h8 INTEGER NOT NULL,
@@ -124,7 +129,10 @@ func partitionTables(n int64) []string {
 			src_ip BLOB, dst_ip BLOB,
 			src_asn INTEGER, dst_asn INTEGER,
 			src_fqdn TEXT, dst_fqdn TEXT,
-			feed INTEGER, taxonomy INTEGER, type INTEGER, tlp INTEGER)`,
+			feed INTEGER, taxonomy INTEGER, type INTEGER, tlp INTEGER)`
+	}
+	return []string{
+		rows,
 		`CREATE TABLE ` + t + `_blocks (id INTEGER PRIMARY KEY, stored INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL)`,
 		`CREATE TABLE ` + t + `_keys (kind INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL)`,
 	}
@@ -199,6 +207,11 @@ type partition struct {
 	// hot is the copy in memory of the rows (parts_hot.go), until sealed.
 	hot *hotCopy
 	sum partSummary // tmin, tmax, count kept while hot
+
+	// hotChunks says the unsealed partition's table of chunks (ev_N_hot,
+	// layout version 8) is committed: until then a writer of version 8
+	// creates it with its batch (a partition hot at the upgrade from 7).
+	hotChunks atomic.Bool
 
 	// Written by the writer only (under parts.insert), and by sealing
 	// once the writer has left the partition.
@@ -356,9 +369,12 @@ func (ps *parts) addName(kind int, value string, id int64) {
 // their keys, through q into memory, and its next block (the caller holds
 // mu, or is the only one to know p).
 func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) error {
-	entries, err := ps.readRows(ctx, q, p, after)
+	entries, chunks, err := ps.readRows(ctx, q, p, after)
 	if err != nil {
 		return err
+	}
+	if chunks {
+		p.hotChunks.Store(true)
 	}
 	for _, en := range entries {
 		p.add(en)

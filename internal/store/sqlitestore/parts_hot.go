@@ -196,7 +196,17 @@ func (h *hotCopy) add(en *partEntry) {
 		h.chunks = append(h.chunks, c)
 	}
 	r := rowAt(h.chunks, h.n)
-	*r = hotRow{ts: en.ts, id: en.id, h8: en.h8, block: uint32(en.loc >> 8), slot: uint8(en.loc),
+	*r = hotRowOf(en)
+	if en.srcFQDN != "" || en.dstFQDN != "" || len(en.keys) > 0 {
+		r.extra, r.extraLen = h.appendExtra(en)
+	}
+	h.n++
+	h.indexRow(h.n - 1)
+}
+
+// hotRowOf is en as a hot row, without its names and keys.
+func hotRowOf(en *partEntry) hotRow {
+	r := hotRow{ts: en.ts, id: en.id, h8: en.h8, block: uint32(en.loc >> 8), slot: uint8(en.loc),
 		srcASN: uint32(en.srcASN), dstASN: uint32(en.dstASN),
 		feed: uint32(en.feed), taxonomy: uint32(en.taxonomy), typ: uint32(en.typ), tlp: uint32(en.tlp)}
 	if b := en.srcIP.Bytes(); b != nil {
@@ -205,11 +215,7 @@ func (h *hotCopy) add(en *partEntry) {
 	if b := en.dstIP.Bytes(); b != nil {
 		r.dstIP, r.flags = [16]byte(b), r.flags|hotDstIP
 	}
-	if en.srcFQDN != "" || en.dstFQDN != "" || len(en.keys) > 0 {
-		r.extra, r.extraLen = h.appendExtra(en)
-	}
-	h.n++
-	h.indexRow(h.n - 1)
+	return r
 }
 
 // appendExtra writes en's names and keys into the arena: each name after

@@ -108,14 +108,14 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 	// prepared before the transaction takes the writer's only connection.
 	guess := ps.reusable(work.day)
 	if guess != nil && len(events) > 0 {
-		if err := guess.prepare(ctx, ps.s.write, len(events), len(work.blocks)); err != nil {
+		if err := guess.prepare(ctx, ps.s.write, ps.writeVersion, len(events), len(work.blocks)); err != nil {
 			// Sealed by another store since, its compact rows dropped
 			// (layout version 7): the transaction finds the partition
 			// to write into, and runs its statements unprepared. Any
 			// other failure is the batch's.
 			guess.closeStatements()
 			var tables int
-			if qerr := ps.s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = ?`, guess.table).Scan(&tables); qerr != nil || tables > 0 {
+			if qerr := ps.s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN (?, ?)`, guess.table, guess.table+"_hot").Scan(&tables); qerr != nil || tables > 0 {
 				return 0, fmt.Errorf("prepare the inserts of partition %d: %w", guess.n, err)
 			}
 			guess = nil
@@ -199,7 +199,7 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		}
 	}
 	if p != nil {
-		if err := p.writeRows(ctx, tx, ps.writeVersion, entries, work.blocks, stored); err != nil {
+		if err := p.writeRows(ctx, tx, ps.enc, ps.writeVersion, entries, work.blocks, stored); err != nil {
 			return 0, err
 		}
 	}
@@ -243,6 +243,9 @@ func (ps *parts) insertBatch(ctx context.Context, b store.EventBatch) (int, erro
 		ps.addName(n.kind, n.value, n.id)
 	}
 	if p != nil {
+		if ps.writeVersion >= hotChunksVersion {
+			p.hotChunks.Store(true) // made by writeRows if it was not
+		}
 		p.nextBlock += int64(nBlocks)
 		for _, en := range entries {
 			p.add(en)
@@ -433,7 +436,8 @@ func (ps *parts) hotPartition(ctx context.Context, tx *sql.Tx, day string) (p *p
 	}
 	ps.mu.RUnlock()
 	p.table = partTable(p.n)
-	for _, q := range partitionTables(p.n) {
+	p.hotChunks.Store(ps.writeVersion >= hotChunksVersion)
+	for _, q := range partitionTables(p.n, ps.writeVersion) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return nil, false, err
 		}
@@ -444,17 +448,23 @@ func (ps *parts) hotPartition(ctx context.Context, tx *sql.Tx, day string) (p *p
 	return p, true, nil
 }
 
-// prepare prepares the INSERTs of a batch of n events in nBlocks blocks on db, before its
-// transaction takes the writer's only connection: parsing a statement of
-// 64 rows costs about as much as running it. A partition keeps its
-// statements until it is sealed.
-func (p *partition) prepare(ctx context.Context, db *sql.DB, n, nBlocks int) error {
+// prepare prepares the INSERTs of a batch of n events in nBlocks blocks
+// on db, as layout version version writes them, before its transaction
+// takes the writer's only connection: parsing a statement of 64 rows
+// costs about as much as running it. A partition keeps its statements
+// until it is sealed.
+func (p *partition) prepare(ctx context.Context, db *sql.DB, version, n, nBlocks int) error {
 	texts := []string{
-		multiInsertSQL(p.table, partRowNames, partRowColumns, min(n, partRowsPerInsert)),
 		multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, min(nBlocks, partBlocksPerInsert)),
 	}
-	if r := n % partRowsPerInsert; r > 0 {
-		texts = append(texts, multiInsertSQL(p.table, partRowNames, partRowColumns, r))
+	switch {
+	case version < hotChunksVersion:
+		texts = append(texts, multiInsertSQL(p.table, partRowNames, partRowColumns, min(n, partRowsPerInsert)))
+		if r := n % partRowsPerInsert; r > 0 {
+			texts = append(texts, multiInsertSQL(p.table, partRowNames, partRowColumns, r))
+		}
+	case p.hotChunks.Load():
+		texts = append(texts, hotChunkInsertSQL(p.table))
 	}
 	if r := nBlocks % partBlocksPerInsert; r > 0 {
 		texts = append(texts, multiInsertSQL(p.table+"_blocks", "id, stored, n, data", 4, r))
@@ -496,8 +506,9 @@ func (p *partition) closeStatements() {
 }
 
 // writeRows inserts a batch's blocks, compact rows and keys into p, as
-// layout version version writes them (ipColumn).
-func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, version int, entries []partEntry, blocks []partBlock, stored int64) error {
+// layout version version writes them (ipColumn; the rows as chunks,
+// compressed with enc, from version 8: writeHotChunks).
+func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder, version int, entries []partEntry, blocks []partBlock, stored int64) error {
 	args := make([]any, 0, partRowColumns*partRowsPerInsert)
 	for start := 0; start < len(blocks); start += partBlocksPerInsert {
 		end := min(start+partBlocksPerInsert, len(blocks))
@@ -510,7 +521,17 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, version int, entr
 		}
 	}
 	var keys []any
-	for start := 0; start < len(entries); start += partRowsPerInsert {
+	if version >= hotChunksVersion {
+		if err := p.writeHotChunks(ctx, tx, enc, entries, !p.hotChunks.Load()); err != nil {
+			return err
+		}
+		for i := range entries {
+			for _, k := range entries[i].keys {
+				keys = append(keys, k.kind, k.value, entries[i].id)
+			}
+		}
+	}
+	for start := 0; start < len(entries) && version < hotChunksVersion; start += partRowsPerInsert {
 		end := min(start+partRowsPerInsert, len(entries))
 		args = args[:0]
 		for i := start; i < end; i++ {

@@ -445,7 +445,7 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 	}
 	compressBlocks(ps.enc, blocks)
 	for _, r := range runs {
-		if err := p.prepare(ctx, c.s.write, r.end-r.start, r.b1-r.b0); err != nil {
+		if err := p.prepare(ctx, c.s.write, ps.writeVersion, r.end-r.start, r.b1-r.b0); err != nil {
 			return err
 		}
 	}
@@ -466,7 +466,7 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 	// once the transaction commits.
 	for _, r := range runs {
 		p.nextBlock = base + int64(r.b0)
-		err := p.writeRows(ctx, tx, ps.writeVersion, entries[r.start:r.end], blocks[r.b0:r.b1], r.stored)
+		err := p.writeRows(ctx, tx, ps.enc, ps.writeVersion, entries[r.start:r.end], blocks[r.b0:r.b1], r.stored)
 		p.nextBlock = base
 		if err != nil {
 			return err
@@ -495,6 +495,9 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 		ps.addName(n.kind, n.value, n.id)
 	}
 	p.nextBlock = base + int64(len(blocks))
+	if ps.writeVersion >= hotChunksVersion {
+		p.hotChunks.Store(true) // made by writeRows if it was not
+	}
 	for _, en := range entries {
 		p.add(en)
 	}

@@ -16,10 +16,11 @@ func TestPartsQueuedAtOpenAreSealing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parts.db")
 	s := openLayout(t, path, Options{EventLayout: LayoutParts})
 	g := storetest.NewGenerator(11)
-	storetest.Insert(t, s, g.Batch(10)...)
-	// Sealed as 6, which keeps the compact rows: the test makes it look
-	// unsealed again, as a sealing a crash rolled back leaves it.
+	// Written and sealed as 6, which keeps the compact rows: the test
+	// makes it look unsealed again, as a sealing a crash rolled back
+	// leaves it.
 	s.parts.writeVersion = 6
+	storetest.Insert(t, s, g.Batch(10)...)
 	if err := s.SealEvents(t.Context()); err != nil {
 		t.Fatal(err)
 	}

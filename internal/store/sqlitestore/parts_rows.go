@@ -59,8 +59,12 @@ const rowsVersion = 7
 // before compression, decoded in well under a millisecond.
 const defaultRowsChunk = 4096
 
-// chunkVersion leads a chunk.
-const chunkVersion = 1
+// chunkVersion leads a sealed partition's chunk; hotChunkVersion a hot
+// partition's (ev_N_hot, layout version 8), whose h8 are whole.
+const (
+	chunkVersion    = 1
+	hotChunkVersion = 2
+)
 
 // chunkMaxEvents bounds the count a chunk may claim (a damaged one is
 // refused before its columns are allocated).
@@ -92,13 +96,32 @@ const (
 // columns compressed with enc; base is the partition's, first the
 // chunk's first_id.
 func encodeChunk(enc *zstd.Encoder, rows []sealedRow, base, first int64) []byte {
-	n := len(rows)
 	out := []byte{chunkVersion}
-	out = binary.AppendUvarint(out, uint64(n))
+	out = binary.AppendUvarint(out, uint64(len(rows)))
 	for i := range rows {
 		out = appendHashLow(out, rows[i].h8)
 	}
-	var c []byte
+	return appendChunkColumns(out, enc, rows, base, first)
+}
+
+// encodeHotChunk returns the chunk of a hot partition's batch (ev_N_hot,
+// hotChunkVersion) of rows (in id order, ts absolute): the rows' h8 whole,
+// since a hot partition has no runs of hashes to hold their first bytes.
+// Its first_id is its first row's id.
+func encodeHotChunk(enc *zstd.Encoder, rows []sealedRow, base int64) []byte {
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+8*len(rows)+16*len(rows))
+	out = append(out, hotChunkVersion)
+	out = binary.AppendUvarint(out, uint64(len(rows)))
+	for i := range rows {
+		out = binary.LittleEndian.AppendUint64(out, rows[i].h8)
+	}
+	return appendChunkColumns(out, enc, rows, base, rows[0].id)
+}
+
+// appendChunkColumns appends to out the zstd frame of rows' columns.
+func appendChunkColumns(out []byte, enc *zstd.Encoder, rows []sealedRow, base, first int64) []byte {
+	n := len(rows)
+	c := make([]byte, 0, 24*n)
 	prev := first - 1
 	for i := range rows {
 		c = binary.AppendUvarint(c, uint64(rows[i].id-prev-1))
@@ -214,19 +237,38 @@ func hashLow(lows []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64(w[:])
 }
 
-// chunkHashes returns the count of a chunk's events, the low parts of
-// their h8 (hashLow) and the compressed columns after them, without
-// decompressing them.
+// chunkHashes returns the count of a sealed partition's chunk's events,
+// the low parts of their h8 (hashLow) and the compressed columns after
+// them, without decompressing them.
 func chunkHashes(data []byte) (n int, lows, cols []byte, err error) {
 	if len(data) == 0 || data[0] != chunkVersion {
 		return 0, nil, nil, errBadChunk
 	}
-	count, l := binary.Uvarint(data[1:])
-	if l <= 0 || count == 0 || count > chunkMaxEvents || uint64(len(data)-1-l) < chunkHashBytes*count {
-		return 0, nil, nil, errBadChunk
+	n, _, lows, cols, err = chunkHeader(data)
+	return n, lows, cols, err
+}
+
+// chunkHeader returns the count of a chunk's events, the bytes of h8 it
+// holds an event (chunkHashBytes, or 8 in a hot partition's chunk), those
+// bytes and the compressed columns after them.
+func chunkHeader(data []byte) (n, width int, hashes, cols []byte, err error) {
+	if len(data) == 0 {
+		return 0, 0, nil, nil, errBadChunk
 	}
-	end := 1 + l + chunkHashBytes*int(count)
-	return int(count), data[1+l : end], data[end:], nil
+	switch data[0] {
+	case chunkVersion:
+		width = chunkHashBytes
+	case hotChunkVersion:
+		width = 8
+	default:
+		return 0, 0, nil, nil, errBadChunk
+	}
+	count, l := binary.Uvarint(data[1:])
+	if l <= 0 || count == 0 || count > chunkMaxEvents || uint64(len(data)-1-l) < uint64(width)*count {
+		return 0, 0, nil, nil, errBadChunk
+	}
+	end := 1 + l + width*int(count)
+	return int(count), width, data[1+l : end], data[end:], nil
 }
 
 // What decodeChunk parses of a chunk.
@@ -285,7 +327,7 @@ func (r *chunkReader) bytes(n uint64) []byte {
 // names of the rows refer to the chunk's decompressed columns, in buf
 // (reused too), returned.
 func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []sealedRow, buf []byte) ([]sealedRow, []byte, error) {
-	n, h8s, cols, err := chunkHashes(data)
+	n, width, h8s, cols, err := chunkHeader(data)
 	if err != nil {
 		return rows[:0], buf, err
 	}
@@ -298,7 +340,11 @@ func (ps *parts) decodeChunk(data []byte, base, first int64, what int, rows []se
 	id := first - 1
 	for i := range rows {
 		rows[i] = sealedRow{}
-		rows[i].h8 = hashLow(h8s, i)
+		if width == 8 {
+			rows[i].h8 = binary.LittleEndian.Uint64(h8s[8*i:])
+		} else {
+			rows[i].h8 = hashLow(h8s, i)
+		}
 		id += int64(r.uvarint()) + 1
 		rows[i].id = id
 	}

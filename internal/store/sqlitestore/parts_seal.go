@@ -258,7 +258,9 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 		if err := writeNames(ctx, tx, p, &hot); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DROP TABLE `+p.table); err != nil {
+		// The rows a row an event (before version 8), a chunk a batch
+		// (from 8), or both (a partition hot at the upgrade to 8).
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+p.table+`; DROP TABLE IF EXISTS `+p.table+`_hot`); err != nil {
 			return err
 		}
 	}

@@ -121,6 +121,9 @@ type partChange struct {
 	sealedAs int
 	sum      partSummary
 	rows     []partEntry
+	// hotChunks says the unsealed partition has its table of chunks
+	// (partition.hotChunks).
+	hotChunks bool
 }
 
 // errStale is catchUp's answer when the memory moved while it read (the
@@ -225,7 +228,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case p == lastHot:
 			// Only the last partition gains rows: a writer writes into the
 			// last one it knows after catching up itself.
-			if c.rows, err = ps.readRows(ctx, q, p, nextID-1); err != nil {
+			if c.rows, c.hotChunks, err = ps.readRows(ctx, q, p, nextID-1); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
 		default:
@@ -256,8 +259,16 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 					return 0, err
 				}
 				maxID.Int64 = id
-			} else if err := q.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
-				return 0, err
+			} else if h.sealed {
+				if err := q.QueryRowContext(ctx, `SELECT max(id) FROM `+last.table).Scan(&maxID); err != nil {
+					return 0, err
+				}
+			} else {
+				id, err := hotMaxID(ctx, q, last)
+				if err != nil {
+					return 0, err
+				}
+				maxID.Int64 = id
 			}
 			newNextID = max(newNextID, last.firstID, maxID.Int64+1)
 			// A new partition's next block was read by load; a sealed
@@ -289,6 +300,9 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		}
 		for _, en := range c.rows {
 			p.add(en)
+		}
+		if c.hotChunks {
+			p.hotChunks.Store(true)
 		}
 		if c.isNew {
 			ps.list = append(ps.list, p)
@@ -325,14 +339,21 @@ func (ps *parts) queueLeft() {
 }
 
 // readRows reads the rows of an unsealed partition whose id is above
-// after, with their keys. Keys are inserted in the order of their events'
-// ids, so that reading them backwards stops at the first one held: a
-// refresh reads what is new, not the partition.
-func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, after int64) ([]partEntry, error) {
+// after, with their keys, and says whether it has its table of chunks
+// (partition.hotChunks): from its chunks (ev_N_hot, layout version 8),
+// its rows (ev_N, before), or both (a partition hot at the upgrade).
+// Keys are inserted in the order of their events' ids, so that reading
+// them backwards stops at the first one held: a refresh reads what is
+// new, not the partition.
+func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, after int64) ([]partEntry, bool, error) {
+	hasRows, hasChunks, err := hotForms(ctx, q, p)
+	if err != nil {
+		return nil, false, err
+	}
 	keys := map[int64][]partKey{}
 	rows, err := q.QueryContext(ctx, `SELECT kind, value, id FROM `+p.table+`_keys ORDER BY rowid DESC`)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for rows.Next() {
 		var (
@@ -341,7 +362,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 		)
 		if err := rows.Scan(&k.kind, &k.value, &id); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, false, err
 		}
 		if id <= after {
 			break
@@ -350,7 +371,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, list := range keys {
 		// Read backwards: each event's keys back in their order.
@@ -358,13 +379,33 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 			list[i], list[j] = list[j], list[i]
 		}
 	}
-	rows, err = q.QueryContext(ctx, `SELECT id, ts, h8, loc, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn,
+	var out []partEntry
+	if hasRows {
+		if out, err = readCompactRows(ctx, q, p, after, out); err != nil {
+			return nil, false, err
+		}
+	}
+	if hasChunks {
+		// After the rows: the chunks' ids are the later ones.
+		if out, err = ps.readHotChunks(ctx, q, p, after, out); err != nil {
+			return nil, false, err
+		}
+	}
+	for i := range out {
+		out[i].keys = keys[out[i].id]
+	}
+	return out, hasChunks, nil
+}
+
+// readCompactRows appends to out the rows of ev_N (a partition written
+// before layout version 8) whose id is above after, without their keys.
+func readCompactRows(ctx context.Context, q partsQueryer, p *partition, after int64, out []partEntry) ([]partEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, ts, h8, loc, src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn,
 		feed, taxonomy, type, tlp FROM `+p.table+` WHERE id > ? ORDER BY id`, after)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []partEntry
 	for rows.Next() {
 		var (
 			en                       partEntry
@@ -384,7 +425,6 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 		en.srcASN, en.dstASN = srcASN.Int64, dstASN.Int64
 		en.srcFQDN, en.dstFQDN = srcName.String, dstName.String
 		en.feed, en.taxonomy, en.typ, en.tlp = feed.Int64, taxonomy.Int64, typ.Int64, tlp.Int64
-		en.keys = keys[en.id]
 		out = append(out, en)
 	}
 	return out, rows.Err()
