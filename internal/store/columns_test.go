@@ -114,6 +114,30 @@ func TestExtractColumns(t *testing.T) {
 	if got := ExtractColumns(event.New(0), stored).TimeSource; got != stored.UnixMicro() {
 		t.Errorf("event without times: TimeSource = %d, want the stored time", got)
 	}
+	// time.source first, time.observation when it gives none.
+	observed := time.Date(2024, 6, 2, 3, 4, 5, 0, time.UTC)
+	source := time.Date(2024, 6, 1, 0, 0, 1, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		fields map[string]string
+		want   time.Time
+	}{
+		{"both", map[string]string{"time.observation": "2024-06-02T03:04:05+00:00", "time.source": "2024-06-01T00:00:01+00:00"}, source},
+		{"observation only", map[string]string{"time.observation": "2024-06-02T03:04:05+00:00"}, observed},
+		{"source only", map[string]string{"time.source": "2024-06-01T00:00:01+00:00"}, source},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := event.New(2)
+			for k, v := range tc.fields {
+				if err := e.Set(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := ExtractColumns(e, stored).TimeSource; got != tc.want.UnixMicro() {
+				t.Errorf("TimeSource = %d, want %d", got, tc.want.UnixMicro())
+			}
+		})
+	}
 }
 
 // TestParseMicrosAsTimeParse checks that parseMicros's quick path reads
