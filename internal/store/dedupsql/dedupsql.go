@@ -110,11 +110,15 @@ func Exist(ctx context.Context, db sqlkit.DB, events store.EventLookup, keys []e
 	return found, nil
 }
 
+// BatchRecordedSQL counts the batches of identity ? (0 or 1): what
+// BatchRecorded asks, for a store that keeps it prepared.
+const BatchRecordedSQL = `SELECT count(*) FROM event_batches WHERE id = ?`
+
 // BatchRecorded reports whether the batch of identity id is stored
 // (event_batches).
 func BatchRecorded(ctx context.Context, db sqlkit.DB, id event.Hash) (bool, error) {
 	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM event_batches WHERE id = ?`, id[:]).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, BatchRecordedSQL, id[:]).Scan(&n); err != nil {
 		return false, fmt.Errorf("batch recorded: %w", err)
 	}
 	return n > 0, nil

@@ -181,8 +181,17 @@ func prefixEnd(prefix string) (string, bool) {
 	return "", false
 }
 
-// BatchRecorded reports whether the batch of identity id is stored.
+// BatchRecorded reports whether the batch of identity id is stored: by
+// a statement kept prepared, since every batch asks it (parsing it cost
+// about 0.2 µs an ingested event).
 func (s *Store) BatchRecorded(ctx context.Context, id event.Hash) (bool, error) {
-	ok, err := dedupsql.BatchRecorded(ctx, s.DB(), id)
-	return ok, named(err)
+	st, err := s.readStmt(ctx, dedupsql.BatchRecordedSQL)
+	if err != nil {
+		return false, named(fmt.Errorf("batch recorded: %w", err))
+	}
+	var n int
+	if err := st.QueryRowContext(ctx, id[:]).Scan(&n); err != nil {
+		return false, named(fmt.Errorf("batch recorded: %w", err))
+	}
+	return n > 0, nil
 }
