@@ -520,18 +520,33 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder
 			return fmt.Errorf("insert blocks: %w", err)
 		}
 	}
-	var keys []any
 	if version >= hotChunksVersion {
 		if err := p.writeHotChunks(ctx, tx, enc, entries, !p.hotChunks.Load()); err != nil {
 			return err
 		}
-		for i := range entries {
-			for _, k := range entries[i].keys {
-				keys = append(keys, k.kind, k.value, entries[i].id)
-			}
+	} else if err := p.writeCompactRows(ctx, tx, version, entries, args); err != nil {
+		return err
+	}
+	var keys []any
+	for i := range entries {
+		for _, k := range entries[i].keys {
+			keys = append(keys, k.kind, k.value, entries[i].id)
 		}
 	}
-	for start := 0; start < len(entries) && version < hotChunksVersion; start += partRowsPerInsert {
+	for start := 0; start < len(keys); start += 3 * partRowsPerInsert {
+		chunk := keys[start:min(start+3*partRowsPerInsert, len(keys))]
+		if _, err := tx.ExecContext(ctx, multiInsertSQL(p.table+"_keys", "kind, value, id", 3, len(chunk)/3), chunk...); err != nil {
+			return fmt.Errorf("insert keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeCompactRows inserts a batch's compact rows into p a row an event
+// (ev_N), as layout versions before 8 write them; args is room for a
+// statement's values.
+func (p *partition) writeCompactRows(ctx context.Context, tx *sql.Tx, version int, entries []partEntry, args []any) error {
+	for start := 0; start < len(entries); start += partRowsPerInsert {
 		end := min(start+partRowsPerInsert, len(entries))
 		args = args[:0]
 		for i := start; i < end; i++ {
@@ -539,18 +554,9 @@ func (p *partition) writeRows(ctx context.Context, tx *sql.Tx, enc *zstd.Encoder
 			args = append(args, en.id, en.ts-p.base, int64(en.h8), en.loc, ipColumn(en.srcIP, version), ipColumn(en.dstIP, version),
 				nullInt(en.srcASN), nullInt(en.dstASN), nullText(en.srcFQDN), nullText(en.dstFQDN),
 				nullInt(en.feed), nullInt(en.taxonomy), nullInt(en.typ), nullInt(en.tlp))
-			for _, k := range en.keys {
-				keys = append(keys, k.kind, k.value, en.id)
-			}
 		}
 		if err := p.exec(ctx, tx, multiInsertSQL(p.table, partRowNames, partRowColumns, end-start), args); err != nil {
 			return fmt.Errorf("insert rows: %w", err)
-		}
-	}
-	for start := 0; start < len(keys); start += 3 * partRowsPerInsert {
-		chunk := keys[start:min(start+3*partRowsPerInsert, len(keys))]
-		if _, err := tx.ExecContext(ctx, multiInsertSQL(p.table+"_keys", "kind, value, id", 3, len(chunk)/3), chunk...); err != nil {
-			return fmt.Errorf("insert keys: %w", err)
 		}
 	}
 	return nil
