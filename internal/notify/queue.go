@@ -5,6 +5,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -182,70 +183,91 @@ func (n *Notifier) mostlyScanned(pending []store.PendingCount, now time.Time) bo
 // is nil (the others' queues are nil). It returns with them the copy of
 // the pages' records their entries refer to.
 func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool, held *heldRoom) ([]*orgQueue, []string, error) {
-	index := make(map[string]int, len(pending))
-	out := make([]*orgQueue, len(pending))
+	r := newQueueRead(pending, need, held)
+	err := n.store.ScanPendingNotifications(ctx, r.add)
+	return r.done(err)
+}
+
+// queueRead is the queue as a pass reads it at once: every
+// organisation's entries (out, as pending) and the copy of the records
+// they refer to (pages).
+type queueRead struct {
+	index map[string]int // in out, by handle
+	out   []*orgQueue
+	held  *heldRoom
+	// slot is the index in out of each organisation of the pages' Orgs,
+	// -1 for one not in pending (queued since PendingNotificationOrgs),
+	// which is left for the next pass; looked up once for every
+	// organisation, not once for every entry.
+	slot  []int
+	pages []string
+}
+
+// newQueueRead makes room for the entries of the organisations of pending
+// for which need is set (all when need is nil).
+func newQueueRead(pending []store.PendingCount, need []bool, held *heldRoom) *queueRead {
+	r := &queueRead{index: make(map[string]int, len(pending)), out: make([]*orgQueue, len(pending)), held: held}
 	for i, c := range pending {
 		if need != nil && !need[i] {
 			continue
 		}
 		held.hold(c.Count * queuedEntryBytes)
-		index[c.Org] = i
-		out[i] = &orgQueue{
+		r.index[c.Org] = i
+		r.out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
 			hash:   make([]event.Hash, 0, c.Count),
 			stored: make([]int64, 0, c.Count),
 			where:  make([]recordAt, 0, c.Count),
 		}
 	}
-	// slot is the index in out of each organisation of the pages' Orgs,
-	// -1 for one queued since PendingNotificationOrgs, which is left for
-	// the next pass; looked up once for every organisation, not once for
-	// every entry.
-	var (
-		slot  []int
-		pages []string
-	)
-	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
-		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
-			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
+	return r
+}
+
+// add takes a page of ScanPendingNotifications.
+func (r *queueRead) add(page *store.PendingPage) error {
+	if len(page.Records) > math.MaxInt32 || len(r.pages) == math.MaxInt32 {
+		return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
+	}
+	// The page's records, copied unless the store hands them over for
+	// good; then never written to again, they are read as a string.
+	records := unsafe.String(unsafe.SliceData(page.Records), len(page.Records))
+	if !page.Kept {
+		records = string(page.Records)
+	}
+	r.pages = append(r.pages, records)
+	if page.Kept {
+		r.held.hold(int64(cap(page.Records)))
+	} else {
+		r.held.hold(int64(len(records)))
+	}
+	// What the store read ahead is this pass's too, before it is
+	// handed over.
+	r.held.expect(page.Ahead)
+	copied := int32(len(r.pages) - 1)
+	for _, org := range page.Orgs[len(r.slot):] {
+		i, ok := r.index[org]
+		if !ok {
+			i = -1
 		}
-		// The page's records, copied unless the store hands them over for
-		// good; then never written to again, they are read as a string.
-		records := unsafe.String(unsafe.SliceData(page.Records), len(page.Records))
-		if !page.Kept {
-			records = string(page.Records)
-		}
-		pages = append(pages, records)
-		if page.Kept {
-			held.hold(int64(cap(page.Records)))
-		} else {
-			held.hold(int64(len(records)))
-		}
-		// What the store read ahead is this pass's too, before it is
-		// handed over.
-		held.expect(page.Ahead)
-		copied := int32(len(pages) - 1)
-		for _, org := range page.Orgs[len(slot):] {
-			i, ok := index[org]
-			if !ok {
-				i = -1
-			}
-			slot = append(slot, i)
-		}
-		for i := range page.Len() {
-			for _, org := range page.OrgsOf(i) {
-				if k := slot[org]; k >= 0 {
-					out[k].add(page, i, copied)
-				}
+		r.slot = append(r.slot, i)
+	}
+	for i := range page.Len() {
+		for _, org := range page.OrgsOf(i) {
+			if k := r.slot[org]; k >= 0 {
+				r.out[k].add(page, i, copied)
 			}
 		}
-		return nil
-	})
-	held.flush()
+	}
+	return nil
+}
+
+// done returns what was read, or the error err of the scan.
+func (r *queueRead) done(err error) ([]*orgQueue, []string, error) {
+	r.held.flush()
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify: read the queue: %w", err)
 	}
-	return out, pages, nil
+	return r.out, r.pages, nil
 }
 
 // queuedEntryBytes is what an orgQueue holds for each of its events.
@@ -297,4 +319,111 @@ func (h *heldRoom) free() {
 		release()
 	}
 	h.releases, h.held, h.asked = nil, 0, 0
+}
+
+// queueReading is a read of the whole queue at once on a goroutine of its
+// own, beside the pass's other reads. One started at the pass's start
+// (readEarly) reads the queue's entries while the pass counts them by
+// organisation, and hands its pages over only once the pass has decided
+// to read the queue at once (proceed): the entries are the longest part
+// of the read that does not need the counts.
+type queueReading struct {
+	cancel context.CancelFunc
+	// setup is where the read's room comes from (newQueueRead), nil when
+	// the pass reads the queue otherwise.
+	setup chan *queueRead
+	done  chan struct{}
+
+	// What the read found, set before done is closed: the horizon (when
+	// the read reads it), the queue, and how long reading it took.
+	horizon    int64
+	horizonErr error
+	queued     []*orgQueue
+	pages      []string
+	err        error
+	took       time.Duration
+}
+
+// errReadDropped ends a queue's read that the pass does not need.
+var errReadDropped = errors.New("notify: the queue is not read at once")
+
+// startReading starts reading the whole queue; with horizon, it reads the
+// store's NotifyHorizon first (a pass's marks stay at or below a horizon
+// read before the queue). The pages wait for proceed.
+func (n *Notifier) startReading(ctx context.Context, horizon bool) *queueReading {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &queueReading{cancel: cancel, setup: make(chan *queueRead, 1), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		started := time.Now()
+		if horizon {
+			r.horizon, r.horizonErr = n.store.NotifyHorizon(ctx)
+		}
+		var (
+			q       *queueRead
+			decided bool
+		)
+		decide := func() error {
+			if !decided {
+				select {
+				case q = <-r.setup:
+					decided = true
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if q == nil {
+				return errReadDropped
+			}
+			return nil
+		}
+		err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+			if err := decide(); err != nil {
+				return err
+			}
+			return q.add(page)
+		})
+		if err == nil {
+			err = decide() // a queue without pages: still the pass's decision
+		}
+		switch {
+		case errors.Is(err, errReadDropped):
+		case q == nil:
+			r.err = fmt.Errorf("notify: read the queue: %w", err)
+		default:
+			r.queued, r.pages, r.err = q.done(err)
+			r.took = time.Since(started)
+		}
+	}()
+	return r
+}
+
+// proceed hands the read the room for what it reads (newQueueRead), or
+// nil to drop it; called once.
+func (r *queueReading) proceed(q *queueRead) { r.setup <- q }
+
+// wait waits for the read to end.
+func (r *queueReading) wait() { <-r.done }
+
+// stop ends the read, if any, and waits for it.
+func (r *queueReading) stop() {
+	if r != nil {
+		r.cancel()
+		r.wait()
+	}
+}
+
+// noScanMarks reports whether no organisation's queue counts as looked at
+// now (mostlyScanned is false whatever is pending): the pass then reads
+// the queue at once if it is large and dense enough, and starts reading
+// it before it knows.
+func (n *Notifier) noScanMarks(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.scanned {
+		if m.digest.IsZero() || now.Before(m.digest) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -89,5 +90,40 @@ func TestScanMarkUntilDigest(t *testing.T) {
 	}
 	if e.n.mostlyScanned(pending, day1.Add(24*time.Hour)) {
 		t.Error("at the next digest time: the queue counts as looked at, and the digest pass would not read it alongside")
+	}
+}
+
+// TestQueueReadBesideTheCounts: a pass that may read the queue at once
+// starts reading it before it has the counts by organisation that decide
+// whether it does (here the counts wait for a read of the queue to start:
+// a pass that started it only after them would never get them). When the
+// counts then say organisation by organisation, the read is dropped and
+// the queue listed as before.
+func TestQueueReadBesideTheCounts(t *testing.T) {
+	defer func(old int) { bulkOrganisations = old }(bulkOrganisations)
+	for _, c := range []struct {
+		name   string
+		bulk   int
+		atOnce bool
+	}{{"read at once", 1, true}, {"organisation by organisation", 2, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			bulkOrganisations = c.bulk
+			e := newEnv(t, nil)
+			e.put([]map[string]string{scan("192.0.2.1"), scan("192.0.2.2")})
+			e.db.scanning = make(chan struct{})
+			// Bounds the wait of a pass that would never start the read.
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			rep, err := e.n.RunOnce(ctx, day1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Notified != 2 || rep.Messages != 1 || e.pending() != 0 || (rep.Reading > 0) != c.atOnce {
+				t.Errorf("%+v, %d pending", rep, e.pending())
+			}
+			if lists := e.db.lists.Load(); e.db.scans.Load() != 1 || (lists == 0) != c.atOnce {
+				t.Errorf("%d scans and %d lists of the queue", e.db.scans.Load(), lists)
+			}
+		})
 	}
 }
