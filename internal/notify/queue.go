@@ -44,7 +44,7 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 			if seq <= after {
 				continue
 			}
-			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hash[i], Stored: time.UnixMicro(q.stored[i]).UTC()}
+			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hashOf(i), Stored: time.UnixMicro(q.stored[i]).UTC()}
 			if at := q.where[i]; at.page >= 0 {
 				e, err := arena.DecodeString(p.pages[at.page][at.start:at.end])
 				if err != nil {
@@ -123,7 +123,8 @@ func dense(pending []store.PendingCount) bool {
 // the store hands the page over Kept), not once more for its
 // organisation.
 type orgQueue struct {
-	seq    []int64
+	seq []int64
+	// hash is nil while every hash is zero (store.PendingPage.HashOf).
 	hash   []event.Hash
 	stored []int64 // Unix microseconds
 	where  []recordAt
@@ -137,6 +138,14 @@ type recordAt struct {
 	page, start, end int32
 }
 
+// hashOf returns entry i's hash, zero when the store kept none.
+func (q *orgQueue) hashOf(i int) event.Hash {
+	if q.hash == nil {
+		return event.Hash{}
+	}
+	return q.hash[i]
+}
+
 // len is how many entries q holds.
 func (q *orgQueue) len() int {
 	if q == nil {
@@ -148,8 +157,13 @@ func (q *orgQueue) len() int {
 // add appends entry i of page, whose records are the string copy
 // numbered n.
 func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
+	if h := page.HashOf(i); h != (event.Hash{}) || q.hash != nil {
+		if q.hash == nil {
+			q.hash = make([]event.Hash, len(q.seq), cap(q.seq)) // the entries before, zero
+		}
+		q.hash = append(q.hash, h)
+	}
 	q.seq = append(q.seq, page.Seq[i])
-	q.hash = append(q.hash, page.Hash[i])
 	q.stored = append(q.stored, page.Stored[i])
 	at := recordAt{page: -1}
 	if start, end, ok := page.RecordSpan(i); ok {
@@ -215,7 +229,6 @@ func newQueueRead(pending []store.PendingCount, need []bool, held *heldRoom) *qu
 		r.index[c.Org] = i
 		r.out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
-			hash:   make([]event.Hash, 0, c.Count),
 			stored: make([]int64, 0, c.Count),
 			where:  make([]recordAt, 0, c.Count),
 		}
@@ -270,7 +283,8 @@ func (r *queueRead) done(err error) ([]*orgQueue, []string, error) {
 	return r.out, r.pages, nil
 }
 
-// queuedEntryBytes is what an orgQueue holds for each of its events.
+// queuedEntryBytes is what an orgQueue holds for each of its events at
+// most: the hash only when the store keeps it.
 const queuedEntryBytes = int64(unsafe.Sizeof(int64(0))*2 + unsafe.Sizeof(event.Hash{}) + unsafe.Sizeof(recordAt{}))
 
 // heldRoom is the room a pass asked of Deps.Room for what it holds at

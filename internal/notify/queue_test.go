@@ -48,9 +48,17 @@ func TestOrgQueue(t *testing.T) {
 	if q.len() != len(in) || q.held != 5 {
 		t.Fatalf("%d entries, %d records, want %d and 5", q.len(), q.held, len(in))
 	}
+	// From a store that keeps no hashes: no array of zero hashes.
+	none := &orgQueue{}
+	page.Reset()
+	page.Add(1, event.Hash{}, 0, []byte("one"), 0)
+	none.add(page, 0, 0)
+	if none.hash != nil || none.hashOf(0) != (event.Hash{}) {
+		t.Errorf("hashes kept from a page without them: %v", none.hash)
+	}
 	for i, want := range in {
 		got, ok := q.record(i, pages)
-		if q.seq[i] != want.seq || q.hash[i] != want.hash || !time.UnixMicro(q.stored[i]).Equal(want.stored) ||
+		if q.seq[i] != want.seq || q.hashOf(i) != want.hash || !time.UnixMicro(q.stored[i]).Equal(want.stored) ||
 			ok != (want.record != nil) || got != string(want.record) {
 			t.Errorf("entry %d reads back as %d %x %v %q, want %d %x %v %q", i, q.seq[i], q.hash[i][:1], q.stored[i], got, want.seq, want.hash[:1], want.stored, want.record)
 		}
