@@ -153,8 +153,8 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 		return nil
 	}
 	newScan := func() segmentScan {
-		return func(ctx context.Context, entries []queuedEntry, sink pageSink) error {
-			return scanEvents(ctx, s.read, orgs, entries, sink)
+		return func(ctx context.Context, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
+			return scanEvents(ctx, s.read, orgs, entries, first, sink)
 		}
 	}
 	if s.parts != nil {
@@ -164,9 +164,10 @@ func (s *Store) ScanPendingNotifications(ctx context.Context, fn func(*store.Pen
 }
 
 // segmentScan reads the events of entries (sorted by id) and hands them
-// to sink a page at a time; one is used by one goroutine, which it may
-// keep buffers for from one call to the next.
-type segmentScan func(ctx context.Context, entries []queuedEntry, sink pageSink) error
+// to sink a page at a time, filling first first (a new page when nil);
+// one is used by one goroutine, which it may keep buffers for from one
+// call to the next.
+type segmentScan func(ctx context.Context, entries []queuedEntry, first *store.PendingPage, sink pageSink) error
 
 // segmentEntries is about how many entries a segment of readSegments
 // holds at least (sixteen pages' worth): a queue of fewer than twice as
@@ -212,16 +213,19 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 	var ahead atomic.Int64
 	backDone := make(chan error, 1)
 	go func() {
-		scan := newScan()
+		scan, full := newScan(), (*store.PendingPage)(nil)
 		for {
 			k, ok := next(true)
 			if !ok {
 				backDone <- nil
 				return
 			}
-			err := scan(sctx, entries[bounds[k]:bounds[k+1]], func(p *store.PendingPage) (*store.PendingPage, error) {
+			err := scan(sctx, entries[bounds[k]:bounds[k+1]], sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
 				kept[k] = append(kept[k], p) // kept: a new page for the next
 				ahead.Add(p.Footprint())
+				if p.Full() {
+					full = p
+				}
 				return p.Sized(), nil
 			})
 			if err != nil {
@@ -230,14 +234,17 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 			}
 		}
 	}()
-	scan := newScan()
+	scan, full := newScan(), (*store.PendingPage)(nil)
 	for {
 		k, ok := next(false)
 		if !ok {
 			break
 		}
-		err := scan(ctx, entries[bounds[k]:bounds[k+1]], func(p *store.PendingPage) (*store.PendingPage, error) {
+		err := scan(ctx, entries[bounds[k]:bounds[k+1]], sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
 			p.Kept, p.Ahead = true, ahead.Load()
+			if p.Full() {
+				full = p // read only, as fn does
+			}
 			if err := fn(p); err != nil {
 				return nil, err
 			}
@@ -261,6 +268,17 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 		}
 	}
 	return nil
+}
+
+// sizedLike returns a new page sized like full (nil when nil): a segment's
+// first page made the size of a full page of the segment before, rather
+// than grown from nothing again, which would allocate some 2 MB of fresh
+// memory a segment.
+func sizedLike(full *store.PendingPage) *store.PendingPage {
+	if full == nil {
+		return nil
+	}
+	return full.Sized()
 }
 
 // segmentBounds cuts entries into n segments of about equal numbers of
@@ -363,8 +381,11 @@ type queuePager struct {
 	waiting []int32
 }
 
-func newQueuePager(orgs []string, entries []queuedEntry, sink pageSink) *queuePager {
-	return &queuePager{orgs: orgs, entries: entries, page: &store.PendingPage{Orgs: orgs}, sink: sink}
+func newQueuePager(orgs []string, entries []queuedEntry, first *store.PendingPage, sink pageSink) *queuePager {
+	if first == nil {
+		first = &store.PendingPage{Orgs: orgs}
+	}
+	return &queuePager{orgs: orgs, entries: entries, page: first, sink: sink}
 }
 
 // add adds the event id (with its hash, time stored and record) for the
@@ -420,7 +441,7 @@ func (p *queuePager) finish() error {
 // scanEvents reads the events of entries (sorted by id) in one range scan
 // and hands them to sink a page at a time, each with its organisations; a
 // queued event that is gone comes without its record.
-func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
+func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -430,7 +451,7 @@ func scanEvents(ctx context.Context, q queryer, orgs []string, entries []queuedE
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
 	defer rows.Close()
-	pager := newQueuePager(orgs, entries, sink)
+	pager := newQueuePager(orgs, entries, first, sink)
 	// Both are copied into the page at once.
 	var hash, data sql.RawBytes
 	for rows.Next() {

@@ -45,7 +45,8 @@ func TestSegmentBounds(t *testing.T) {
 // first segment ends only once the back has read all the others, which
 // the front then does not read again. Every page reaches fn once, in the
 // order of the entries, Kept, and the pages the back kept say what they
-// hold ahead.
+// hold ahead. A goroutine's segments after its first begin on a page
+// with a full page's room.
 func TestReadSegmentsMeet(t *testing.T) {
 	var entries []queuedEntry
 	for id := range int64(8 * segmentEntries) {
@@ -61,13 +62,16 @@ func TestReadSegmentsMeet(t *testing.T) {
 		reads   = map[int64]int{} // by the first id of the segment
 		readers int
 		by      = map[int][]int64{} // the segments each scan read
+		// sized counts the segments begun on an empty page with a full
+		// page's room.
+		sized int
 	)
 	newScan := func() segmentScan {
 		mu.Lock()
 		readers++
 		reader := readers
 		mu.Unlock()
-		return func(ctx context.Context, part []queuedEntry, sink pageSink) error {
+		return func(ctx context.Context, part []queuedEntry, first *store.PendingPage, sink pageSink) error {
 			mu.Lock()
 			reads[part[0].id]++
 			by[reader] = append(by[reader], part[0].id)
@@ -81,7 +85,14 @@ func TestReadSegmentsMeet(t *testing.T) {
 			case segmentEntries:
 				defer close(secondRead)
 			}
-			page := &store.PendingPage{Orgs: orgs}
+			page := first
+			if page == nil {
+				page = &store.PendingPage{Orgs: orgs}
+			} else if page.Len() == 0 && cap(page.Seq) >= store.PendingPageEvents {
+				mu.Lock()
+				sized++
+				mu.Unlock()
+			}
 			for _, e := range part {
 				page.Add(e.id, event.Hash{}, 0, []byte("r"), 0)
 				if page.Full() {
@@ -118,6 +129,9 @@ func TestReadSegmentsMeet(t *testing.T) {
 		if n != 1 {
 			t.Errorf("the segment from %d read %d times", first, n)
 		}
+	}
+	if sized != 6 {
+		t.Errorf("%d segments begun on a page with room, want all but the first of each goroutine (6)", sized)
 	}
 	for _, segments := range by {
 		if segments[0] == 0 && len(segments) != 1 {

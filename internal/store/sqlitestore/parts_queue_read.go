@@ -64,18 +64,18 @@ func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, li
 // store.PendingPage). Its reader's buffers serve every call.
 func (ps *parts) segmentScan(orgs []string) segmentScan {
 	r := &queueReader{ps: ps}
-	return func(ctx context.Context, entries []queuedEntry, sink pageSink) error {
-		return ps.scanEvents(ctx, r, orgs, entries, sink)
+	return func(ctx context.Context, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
+		return ps.scanEvents(ctx, r, orgs, entries, first, sink)
 	}
 }
 
 // scanEvents reads entries with r for segmentScan.
-func (ps *parts) scanEvents(ctx context.Context, r *queueReader, orgs []string, entries []queuedEntry, sink pageSink) error {
+func (ps *parts) scanEvents(ctx context.Context, r *queueReader, orgs []string, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
 	if err := ps.refresh(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
 	const chunk = 4096
-	pager := newQueuePager(orgs, entries, sink)
+	pager := newQueuePager(orgs, entries, first, sink)
 	var ids []int64
 	for i := 0; i < len(entries); {
 		ids = ids[:0]
