@@ -373,8 +373,7 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 		read = early
 		read.proceed(newQueueRead(pending, nil, held))
 	case early != nil:
-		early.proceed(nil)
-		early.wait()
+		early.drop()
 		horizon, err = early.horizon, early.horizonErr
 	default:
 		horizon, err = n.store.NotifyHorizon(ctx)

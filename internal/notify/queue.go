@@ -346,7 +346,10 @@ type queueReading struct {
 	// setup is where the read's room comes from (newQueueRead), nil when
 	// the pass reads the queue otherwise.
 	setup chan *queueRead
-	done  chan struct{}
+	// horizonRead is closed once the horizon is read (at once when the
+	// read does not read it).
+	horizonRead chan struct{}
+	done        chan struct{}
 
 	// What the read found, set before done is closed: the horizon (when
 	// the read reads it), the queue, and how long reading it took.
@@ -366,13 +369,14 @@ var errReadDropped = errors.New("notify: the queue is not read at once")
 // read before the queue). The pages wait for proceed.
 func (n *Notifier) startReading(ctx context.Context, horizon bool) *queueReading {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &queueReading{cancel: cancel, setup: make(chan *queueRead, 1), done: make(chan struct{})}
+	r := &queueReading{cancel: cancel, setup: make(chan *queueRead, 1), horizonRead: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		started := time.Now()
 		if horizon {
 			r.horizon, r.horizonErr = n.store.NotifyHorizon(ctx)
 		}
+		close(r.horizonRead)
 		var (
 			q       *queueRead
 			decided bool
@@ -412,9 +416,19 @@ func (n *Notifier) startReading(ctx context.Context, horizon bool) *queueReading
 	return r
 }
 
-// proceed hands the read the room for what it reads (newQueueRead), or
-// nil to drop it; called once.
+// proceed hands the read the room for what it reads (newQueueRead);
+// called once, or drop instead.
 func (r *queueReading) proceed(q *queueRead) { r.setup <- q }
+
+// drop ends a read the pass does not need once it has read the horizon,
+// without waiting for the rest of its reading (the queue's ids; on
+// PostgreSQL the whole scan, whose rows would otherwise be read to the
+// end), and waits for it.
+func (r *queueReading) drop() {
+	r.setup <- nil
+	<-r.horizonRead
+	r.stop()
+}
 
 // wait waits for the read to end.
 func (r *queueReading) wait() { <-r.done }
