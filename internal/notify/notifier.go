@@ -339,7 +339,8 @@ func (n *Notifier) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	// at once, beside the counts that decide whether it does: the queue's
 	// entries take the store longer than the counts (a million: some 0.6
 	// and 0.3 s of a core), and both cores are busy instead of one. A
-	// read the pass does not need is dropped before its first page.
+	// read the pass does not need is stopped once it has read the
+	// horizon, before its first page.
 	var early *queueReading
 	if n.noScanMarks(now) {
 		early = n.startReading(readCtx, true)
