@@ -385,13 +385,14 @@ func TestPassBetweenDigests(t *testing.T) {
 	if rep.Notified != 1 || rep.Messages != 1 || rep.Reading == 0 || e.pending() != 4 {
 		t.Fatalf("10:00: %+v, %d pending", rep, e.pending())
 	}
-	// Nor are they read one by one: nothing is new.
-	lists := e.db.lists.Load()
+	// Nor are they read one by one, nor is a read at once begun: nothing
+	// is new.
+	lists, scans := e.db.lists.Load(), e.db.scans.Load()
 	if rep := e.run(time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)); rep.Reading != 0 || rep.Messages != 0 {
 		t.Errorf("10:01: %+v", rep)
 	}
-	if n := e.db.lists.Load() - lists; n != 0 {
-		t.Errorf("10:01: %d reads of a queue, want none", n)
+	if n, m := e.db.lists.Load()-lists, e.db.scans.Load()-scans; n != 0 || m != 0 {
+		t.Errorf("10:01: %d reads of a queue and %d of the whole queue, want none", n, m)
 	}
 	rep = e.run(time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
 	if rep.Notified != 4 || rep.Messages != 2 || rep.Reading == 0 || e.pending() != 0 {

@@ -111,10 +111,15 @@ type failingStore struct {
 	*falsepositive.Marks
 	fail      atomic.Bool
 	putStates atomic.Int64
-	// lists counts the calls of ListPendingNotifications.
-	lists     atomic.Int64
-	mu        sync.Mutex
-	committed map[string][]byte
+	// lists counts the calls of ListPendingNotifications, scans those of
+	// ScanPendingNotifications.
+	lists, scans atomic.Int64
+	// scanning, when set, is closed by the first scan, and
+	// PendingNotificationOrgs waits for it.
+	scanning     chan struct{}
+	scanningOnce sync.Once
+	mu           sync.Mutex
+	committed    map[string][]byte
 }
 
 var errDiskFull = errors.New("disk full")
@@ -132,6 +137,25 @@ func (f *failingStore) CommitNotifications(ctx context.Context, c *NotificationC
 func (f *failingStore) ListPendingNotifications(ctx context.Context, org string, after int64, limit int) ([]store.PendingNotification, error) {
 	f.lists.Add(1)
 	return f.Store.ListPendingNotifications(ctx, org, after, limit)
+}
+
+func (f *failingStore) ScanPendingNotifications(ctx context.Context, fn func(*store.PendingPage) error) error {
+	f.scans.Add(1)
+	if f.scanning != nil {
+		f.scanningOnce.Do(func() { close(f.scanning) })
+	}
+	return f.Store.ScanPendingNotifications(ctx, fn)
+}
+
+func (f *failingStore) PendingNotificationOrgs(ctx context.Context) ([]store.PendingCount, error) {
+	if f.scanning != nil {
+		select {
+		case <-f.scanning:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return f.Store.PendingNotificationOrgs(ctx)
 }
 
 func (f *failingStore) PutState(ctx context.Context, key string, value []byte) error {

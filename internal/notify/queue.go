@@ -5,6 +5,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -43,7 +44,7 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 			if seq <= after {
 				continue
 			}
-			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hash[i], Stored: time.UnixMicro(q.stored[i]).UTC()}
+			pn := store.PendingNotification{Seq: seq, Org: o.org, Hash: q.hashOf(i), Stored: time.UnixMicro(q.stored[i]).UTC()}
 			if at := q.where[i]; at.page >= 0 {
 				e, err := arena.DecodeString(p.pages[at.page][at.start:at.end])
 				if err != nil {
@@ -122,7 +123,8 @@ func dense(pending []store.PendingCount) bool {
 // the store hands the page over Kept), not once more for its
 // organisation.
 type orgQueue struct {
-	seq    []int64
+	seq []int64
+	// hash is nil while every hash is zero (store.PendingPage.HashOf).
 	hash   []event.Hash
 	stored []int64 // Unix microseconds
 	where  []recordAt
@@ -136,6 +138,14 @@ type recordAt struct {
 	page, start, end int32
 }
 
+// hashOf returns entry i's hash, zero when the store kept none.
+func (q *orgQueue) hashOf(i int) event.Hash {
+	if q.hash == nil {
+		return event.Hash{}
+	}
+	return q.hash[i]
+}
+
 // len is how many entries q holds.
 func (q *orgQueue) len() int {
 	if q == nil {
@@ -147,8 +157,13 @@ func (q *orgQueue) len() int {
 // add appends entry i of page, whose records are the string copy
 // numbered n.
 func (q *orgQueue) add(page *store.PendingPage, i int, n int32) {
+	if h := page.HashOf(i); h != (event.Hash{}) || q.hash != nil {
+		if q.hash == nil {
+			q.hash = make([]event.Hash, len(q.seq), cap(q.seq)) // the entries before, zero
+		}
+		q.hash = append(q.hash, h)
+	}
 	q.seq = append(q.seq, page.Seq[i])
-	q.hash = append(q.hash, page.Hash[i])
 	q.stored = append(q.stored, page.Stored[i])
 	at := recordAt{page: -1}
 	if start, end, ok := page.RecordSpan(i); ok {
@@ -182,73 +197,94 @@ func (n *Notifier) mostlyScanned(pending []store.PendingCount, now time.Time) bo
 // is nil (the others' queues are nil). It returns with them the copy of
 // the pages' records their entries refer to.
 func (n *Notifier) readQueue(ctx context.Context, pending []store.PendingCount, need []bool, held *heldRoom) ([]*orgQueue, []string, error) {
-	index := make(map[string]int, len(pending))
-	out := make([]*orgQueue, len(pending))
+	r := newQueueRead(pending, need, held)
+	err := n.store.ScanPendingNotifications(ctx, r.add)
+	return r.done(err)
+}
+
+// queueRead is the queue as a pass reads it at once: every
+// organisation's entries (out, as pending) and the copy of the records
+// they refer to (pages).
+type queueRead struct {
+	index map[string]int // in out, by handle
+	out   []*orgQueue
+	held  *heldRoom
+	// slot is the index in out of each organisation of the pages' Orgs,
+	// -1 for one not in pending (queued since PendingNotificationOrgs),
+	// which is left for the next pass; looked up once for every
+	// organisation, not once for every entry.
+	slot  []int
+	pages []string
+}
+
+// newQueueRead makes room for the entries of the organisations of pending
+// for which need is set (all when need is nil).
+func newQueueRead(pending []store.PendingCount, need []bool, held *heldRoom) *queueRead {
+	r := &queueRead{index: make(map[string]int, len(pending)), out: make([]*orgQueue, len(pending)), held: held}
 	for i, c := range pending {
 		if need != nil && !need[i] {
 			continue
 		}
 		held.hold(c.Count * queuedEntryBytes)
-		index[c.Org] = i
-		out[i] = &orgQueue{
+		r.index[c.Org] = i
+		r.out[i] = &orgQueue{
 			seq:    make([]int64, 0, c.Count),
-			hash:   make([]event.Hash, 0, c.Count),
 			stored: make([]int64, 0, c.Count),
 			where:  make([]recordAt, 0, c.Count),
 		}
 	}
-	// slot is the index in out of each organisation of the pages' Orgs,
-	// -1 for one queued since PendingNotificationOrgs, which is left for
-	// the next pass; looked up once for every organisation, not once for
-	// every entry.
-	var (
-		slot  []int
-		pages []string
-	)
-	err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
-		if len(page.Records) > math.MaxInt32 || len(pages) == math.MaxInt32 {
-			return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
+	return r
+}
+
+// add takes a page of ScanPendingNotifications.
+func (r *queueRead) add(page *store.PendingPage) error {
+	if len(page.Records) > math.MaxInt32 || len(r.pages) == math.MaxInt32 {
+		return fmt.Errorf("a page of %d bytes, or more than %d", len(page.Records), math.MaxInt32)
+	}
+	// The page's records, copied unless the store hands them over for
+	// good; then never written to again, they are read as a string.
+	records := unsafe.String(unsafe.SliceData(page.Records), len(page.Records))
+	if !page.Kept {
+		records = string(page.Records)
+	}
+	r.pages = append(r.pages, records)
+	if page.Kept {
+		r.held.hold(int64(cap(page.Records)))
+	} else {
+		r.held.hold(int64(len(records)))
+	}
+	// What the store read ahead is this pass's too, before it is
+	// handed over.
+	r.held.expect(page.Ahead)
+	copied := int32(len(r.pages) - 1)
+	for _, org := range page.Orgs[len(r.slot):] {
+		i, ok := r.index[org]
+		if !ok {
+			i = -1
 		}
-		// The page's records, copied unless the store hands them over for
-		// good; then never written to again, they are read as a string.
-		records := unsafe.String(unsafe.SliceData(page.Records), len(page.Records))
-		if !page.Kept {
-			records = string(page.Records)
-		}
-		pages = append(pages, records)
-		if page.Kept {
-			held.hold(int64(cap(page.Records)))
-		} else {
-			held.hold(int64(len(records)))
-		}
-		// What the store read ahead is this pass's too, before it is
-		// handed over.
-		held.expect(page.Ahead)
-		copied := int32(len(pages) - 1)
-		for _, org := range page.Orgs[len(slot):] {
-			i, ok := index[org]
-			if !ok {
-				i = -1
-			}
-			slot = append(slot, i)
-		}
-		for i := range page.Len() {
-			for _, org := range page.OrgsOf(i) {
-				if k := slot[org]; k >= 0 {
-					out[k].add(page, i, copied)
-				}
+		r.slot = append(r.slot, i)
+	}
+	for i := range page.Len() {
+		for _, org := range page.OrgsOf(i) {
+			if k := r.slot[org]; k >= 0 {
+				r.out[k].add(page, i, copied)
 			}
 		}
-		return nil
-	})
-	held.flush()
+	}
+	return nil
+}
+
+// done returns what was read, or the error err of the scan.
+func (r *queueRead) done(err error) ([]*orgQueue, []string, error) {
+	r.held.flush()
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify: read the queue: %w", err)
 	}
-	return out, pages, nil
+	return r.out, r.pages, nil
 }
 
-// queuedEntryBytes is what an orgQueue holds for each of its events.
+// queuedEntryBytes is what an orgQueue holds for each of its events at
+// most: the hash only when the store keeps it.
 const queuedEntryBytes = int64(unsafe.Sizeof(int64(0))*2 + unsafe.Sizeof(event.Hash{}) + unsafe.Sizeof(recordAt{}))
 
 // heldRoom is the room a pass asked of Deps.Room for what it holds at
@@ -297,4 +333,125 @@ func (h *heldRoom) free() {
 		release()
 	}
 	h.releases, h.held, h.asked = nil, 0, 0
+}
+
+// queueReading is a read of the whole queue at once on a goroutine of its
+// own, beside the pass's other reads. One started at the pass's start
+// (readEarly) reads the queue's entries while the pass counts them by
+// organisation, and hands its pages over only once the pass has decided
+// to read the queue at once (proceed): the entries are the longest part
+// of the read that does not need the counts.
+type queueReading struct {
+	cancel context.CancelFunc
+	// setup is where the read's room comes from (newQueueRead), nil when
+	// the pass reads the queue otherwise.
+	setup chan *queueRead
+	// horizonRead is closed once the horizon is read (at once when the
+	// read does not read it).
+	horizonRead chan struct{}
+	done        chan struct{}
+
+	// What the read found, set before done is closed: the horizon (when
+	// the read reads it), the queue, and how long reading it took.
+	horizon    int64
+	horizonErr error
+	queued     []*orgQueue
+	pages      []string
+	err        error
+	took       time.Duration
+}
+
+// errReadDropped ends a queue's read that the pass does not need.
+var errReadDropped = errors.New("notify: the queue is not read at once")
+
+// startReading starts reading the whole queue; with horizon, it reads the
+// store's NotifyHorizon first (a pass's marks stay at or below a horizon
+// read before the queue). The pages wait for proceed.
+func (n *Notifier) startReading(ctx context.Context, horizon bool) *queueReading {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &queueReading{cancel: cancel, setup: make(chan *queueRead, 1), horizonRead: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		started := time.Now()
+		if horizon {
+			r.horizon, r.horizonErr = n.store.NotifyHorizon(ctx)
+		}
+		close(r.horizonRead)
+		var (
+			q       *queueRead
+			decided bool
+		)
+		decide := func() error {
+			if !decided {
+				select {
+				case q = <-r.setup:
+					decided = true
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if q == nil {
+				return errReadDropped
+			}
+			return nil
+		}
+		err := n.store.ScanPendingNotifications(ctx, func(page *store.PendingPage) error {
+			if err := decide(); err != nil {
+				return err
+			}
+			return q.add(page)
+		})
+		if err == nil {
+			err = decide() // a queue without pages: still the pass's decision
+		}
+		switch {
+		case errors.Is(err, errReadDropped):
+		case q == nil:
+			r.err = fmt.Errorf("notify: read the queue: %w", err)
+		default:
+			r.queued, r.pages, r.err = q.done(err)
+			r.took = time.Since(started)
+		}
+	}()
+	return r
+}
+
+// proceed hands the read the room for what it reads (newQueueRead);
+// called once, or drop instead.
+func (r *queueReading) proceed(q *queueRead) { r.setup <- q }
+
+// drop ends a read the pass does not need once it has read the horizon,
+// without waiting for the rest of its reading (the queue's ids; on
+// PostgreSQL the whole scan, whose rows would otherwise be read to the
+// end), and waits for it.
+func (r *queueReading) drop() {
+	r.setup <- nil
+	<-r.horizonRead
+	r.stop()
+}
+
+// wait waits for the read to end.
+func (r *queueReading) wait() { <-r.done }
+
+// stop ends the read, if any, and waits for it.
+func (r *queueReading) stop() {
+	if r != nil {
+		r.cancel()
+		r.wait()
+	}
+}
+
+// noScanMarks reports whether no organisation's queue counts as looked at
+// now (mostlyScanned is false whatever is pending): the pass then reads
+// the queue at once if it is large and dense enough, and starts reading
+// it before it knows.
+func (n *Notifier) noScanMarks(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.scanned {
+		if m.digest.IsZero() || now.Before(m.digest) {
+			return false
+		}
+	}
+	return true
 }

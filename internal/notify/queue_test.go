@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -47,9 +48,17 @@ func TestOrgQueue(t *testing.T) {
 	if q.len() != len(in) || q.held != 5 {
 		t.Fatalf("%d entries, %d records, want %d and 5", q.len(), q.held, len(in))
 	}
+	// From a store that keeps no hashes: no array of zero hashes.
+	none := &orgQueue{}
+	page.Reset()
+	page.Add(1, event.Hash{}, 0, []byte("one"), 0)
+	none.add(page, 0, 0)
+	if none.hash != nil || none.hashOf(0) != (event.Hash{}) {
+		t.Errorf("hashes kept from a page without them: %v", none.hash)
+	}
 	for i, want := range in {
 		got, ok := q.record(i, pages)
-		if q.seq[i] != want.seq || q.hash[i] != want.hash || !time.UnixMicro(q.stored[i]).Equal(want.stored) ||
+		if q.seq[i] != want.seq || q.hashOf(i) != want.hash || !time.UnixMicro(q.stored[i]).Equal(want.stored) ||
 			ok != (want.record != nil) || got != string(want.record) {
 			t.Errorf("entry %d reads back as %d %x %v %q, want %d %x %v %q", i, q.seq[i], q.hash[i][:1], q.stored[i], got, want.seq, want.hash[:1], want.stored, want.record)
 		}
@@ -89,5 +98,40 @@ func TestScanMarkUntilDigest(t *testing.T) {
 	}
 	if e.n.mostlyScanned(pending, day1.Add(24*time.Hour)) {
 		t.Error("at the next digest time: the queue counts as looked at, and the digest pass would not read it alongside")
+	}
+}
+
+// TestQueueReadBesideTheCounts: a pass that may read the queue at once
+// starts reading it before it has the counts by organisation that decide
+// whether it does (here the counts wait for a read of the queue to start:
+// a pass that started it only after them would never get them). When the
+// counts then say organisation by organisation, the read is dropped and
+// the queue listed as before.
+func TestQueueReadBesideTheCounts(t *testing.T) {
+	defer func(old int) { bulkOrganisations = old }(bulkOrganisations)
+	for _, c := range []struct {
+		name   string
+		bulk   int
+		atOnce bool
+	}{{"read at once", 1, true}, {"organisation by organisation", 2, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			bulkOrganisations = c.bulk
+			e := newEnv(t, nil)
+			e.put([]map[string]string{scan("192.0.2.1"), scan("192.0.2.2")})
+			e.db.scanning = make(chan struct{})
+			// Bounds the wait of a pass that would never start the read.
+			ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+			defer cancel()
+			rep, err := e.n.RunOnce(ctx, day1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Notified != 2 || rep.Messages != 1 || e.pending() != 0 || (rep.Reading > 0) != c.atOnce {
+				t.Errorf("%+v, %d pending", rep, e.pending())
+			}
+			if lists := e.db.lists.Load(); e.db.scans.Load() != 1 || (lists == 0) != c.atOnce {
+				t.Errorf("%d scans and %d lists of the queue", e.db.scans.Load(), lists)
+			}
+		})
 	}
 }

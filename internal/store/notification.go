@@ -40,7 +40,9 @@ type PendingPage struct {
 	// A store that does not keep the hash beside the record (the parts
 	// layout of SQLite) leaves Hash zero: it is then the Hash of the
 	// record's event, which the reader decodes anyway and can compute on
-	// its own cores rather than in the scan.
+	// its own cores rather than in the scan. Hash is empty while every
+	// hash of the page is zero (HashOf): a million zero hashes would be
+	// 32 MB of fresh memory to write.
 	Seq    []int64
 	Hash   []event.Hash
 	Stored []int64
@@ -114,11 +116,23 @@ func (p *PendingPage) OrgsOf(i int) []int32 {
 	return p.Waiting[start:end:end]
 }
 
+// HashOf returns event i's hash, zero when the store keeps none.
+func (p *PendingPage) HashOf(i int) event.Hash {
+	if len(p.Hash) == 0 {
+		return event.Hash{}
+	}
+	return p.Hash[i]
+}
+
 // Add appends an event, with its record copied (nil when the event is
 // gone) and waiting for the organisations orgs (indexes into p.Orgs).
 func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byte, orgs ...int32) {
+	if hash != (event.Hash{}) || len(p.Hash) > 0 {
+		// The events before, with zero hashes, first.
+		p.Hash = append(p.Hash, make([]event.Hash, len(p.Seq)-len(p.Hash))...)
+		p.Hash = append(p.Hash, hash)
+	}
 	p.Seq = append(p.Seq, seq)
-	p.Hash = append(p.Hash, hash)
 	p.Stored = append(p.Stored, stored)
 	p.Records = append(p.Records, record...)
 	p.RecordEnds = append(p.RecordEnds, len(p.Records))
@@ -133,10 +147,14 @@ func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byt
 // again and again.
 func (p *PendingPage) Sized() *PendingPage {
 	n, w := len(p.Seq), len(p.Waiting)
+	var hash []event.Hash
+	if len(p.Hash) > 0 {
+		hash = make([]event.Hash, 0, n)
+	}
 	return &PendingPage{
 		Orgs:        p.Orgs,
 		Seq:         make([]int64, 0, n),
-		Hash:        make([]event.Hash, 0, n),
+		Hash:        hash,
 		Stored:      make([]int64, 0, n),
 		Records:     make([]byte, 0, len(p.Records)+len(p.Records)/8),
 		RecordEnds:  make([]int, 0, n),

@@ -201,7 +201,7 @@ func TestMigrateEventBlocks(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			check("ScanPendingNotifications", p.Hash[i], e)
+			check("ScanPendingNotifications", p.HashOf(i), e)
 			scanned++
 		}
 		return nil

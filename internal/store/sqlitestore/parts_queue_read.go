@@ -2,7 +2,7 @@ package sqlitestore
 
 // Reading the notification queue's events in the parts layout: an
 // organisation's page (ListPendingNotifications) and the whole queue a
-// block at a time (ScanPendingNotifications' scanEvents).
+// block at a time (ScanPendingNotifications' segmentScan).
 
 import (
 	"cmp"
@@ -58,17 +58,24 @@ func (ps *parts) listPending(ctx context.Context, org string, afterSeq int64, li
 	return out, nil
 }
 
-// scanEvents is scanEvents of the parts layout: the records of entries
+// segmentScan is scanEvents of the parts layout: the records of entries
 // (sorted by id), a chunk of ids at a time, each block decoded once; the
 // records are handed over undecoded and without their hashes (see
-// store.PendingPage).
-func (ps *parts) scanEvents(ctx context.Context, _ queryer, orgs []string, entries []queuedEntry, sink pageSink) error {
+// store.PendingPage). Its reader's buffers serve every call.
+func (ps *parts) segmentScan(orgs []string) segmentScan {
+	r := &queueReader{ps: ps}
+	return func(ctx context.Context, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
+		return ps.scanEvents(ctx, r, orgs, entries, first, sink)
+	}
+}
+
+// scanEvents reads entries with r for segmentScan.
+func (ps *parts) scanEvents(ctx context.Context, r *queueReader, orgs []string, entries []queuedEntry, first *store.PendingPage, sink pageSink) error {
 	if err := ps.refresh(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: scan pending notifications: %w", err)
 	}
 	const chunk = 4096
-	pager := newQueuePager(orgs, entries, sink)
-	r := queueReader{ps: ps}
+	pager := newQueuePager(orgs, entries, first, sink)
 	var ids []int64
 	for i := 0; i < len(entries); {
 		ids = ids[:0]
