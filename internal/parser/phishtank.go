@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -172,11 +173,11 @@ func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Si
 		if err == nil {
 			err = finish(e, raw)
 		}
-		if err == nil && damage != "" {
-			err = errors.New(damage + " of the entry")
+		if err == nil && !damage.IsZero() {
+			err = i18n.NewError("parser.reason.entrydamage", damage)
 		}
 		if err != nil {
-			sink.Reject(raw, fmt.Errorf("entry %d: %w", n, err))
+			sink.Reject(raw, i18n.Wrap(err, "parser.reason.entry", n))
 			continue
 		}
 		if err := sink.Event(e); err != nil {

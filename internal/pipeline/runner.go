@@ -402,7 +402,13 @@ func (s *sink) Reject(input []byte, reason error) {
 	if errors.As(reason, &liner) {
 		line = int64(liner.InputLine())
 	}
-	input, msg = shorten(input, msg)
+	// The reason's message, when it says one itself: a reason that
+	// wraps one without its own is kept in English, whole.
+	problem, _ := i18n.Said(reason)
+	if reason == nil {
+		problem = i18n.M("pipeline.reject.none")
+	}
+	input, msg, problem = shorten(input, msg, problem)
 	size := int64(len(input) + len(msg))
 	if !s.admit(size) {
 		s.refused.line = int(line)
@@ -413,7 +419,7 @@ func (s *sink) Reject(input []byte, reason error) {
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
+		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Problem: problem, Time: s.r.env.Now()})
 	s.pendingBytes += size
 	if len(s.rejects) >= rejectBatchLetters || s.pendingBytes >= rejectBatchBytes {
 		s.flushRejects()

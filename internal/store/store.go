@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -200,9 +201,13 @@ type DeadLetter struct {
 	// Edited is the input as a person corrected it; a re-run reads it
 	// instead of Input. Nil until edited.
 	Edited []byte
-	// Error says why, for a person.
+	// Error says why, in English: for programs, and for a letter stored
+	// before its reason had a message.
 	Error string
-	Time  time.Time
+	// Problem is Error as a message in the catalogue, said in the
+	// reader's language (Reason); zero when the reason has none.
+	Problem i18n.Message
+	Time    time.Time
 	// Retried is set once the letter was re-run successfully.
 	Retried bool
 	// RetryError says why the last re-run failed, at RetryTime; empty
@@ -240,6 +245,15 @@ func (l DeadLetter) State() DeadLetterState {
 		return DeadLetterRetried
 	}
 	return DeadLetterPending
+}
+
+// Reason says why the letter was refused, for a reader of lang: its
+// Problem in lang when it has one that c knows, its Error otherwise.
+func (l DeadLetter) Reason(c *i18n.Catalog, lang string) string {
+	if l.Problem.IsZero() || !c.Has(l.Problem.ID) {
+		return l.Error
+	}
+	return l.Problem.In(c, lang)
 }
 
 // Pending reports whether the letter still waits for a re-run or a

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -56,12 +57,18 @@ func Key(l store.DeadLetter) []byte {
 }
 
 // columns are the columns List and Get read, in the order scan expects.
-const columns = `id, feed, parser, source, line, input, edited, error, time, retried, retry_error, retry_time, discarded, discarded_by, discard_reason`
+const columns = `id, feed, parser, source, line, input, edited, error, problem, time, retried, retry_error, retry_time, discarded, discarded_by, discard_reason`
 
 func scan(row sqlkit.Row) (store.DeadLetter, error) {
-	var l store.DeadLetter
-	err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Line, &l.Input, &l.Edited, &l.Error, sqlkit.Time(&l.Time),
+	var (
+		l       store.DeadLetter
+		problem string
+	)
+	err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Line, &l.Input, &l.Edited, &l.Error, &problem, sqlkit.Time(&l.Time),
 		&l.Retried, &l.RetryError, sqlkit.Time(&l.RetryTime), &l.Discarded, &l.DiscardedBy, &l.DiscardReason)
+	// Only Add writes the column, from the letter's Message: what it
+	// holds is one (or '', a letter stored before it had one).
+	l.Problem, _ = i18n.Decode(problem)
 	return l, err
 }
 
@@ -75,9 +82,9 @@ func Add(ctx context.Context, db sqlkit.DB, letters []store.DeadLetter) (int64, 
 	err := db.Tx(ctx, func(tx sqlkit.DB) error {
 		added = 0
 		for _, l := range Stored(letters) {
-			n, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, tx.Dialect().Time(l.Time), l.Retried)
+			n, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, problem, time, retried)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, l.Problem.Encode(), tx.Dialect().Time(l.Time), l.Retried)
 			if err != nil {
 				return err
 			}
