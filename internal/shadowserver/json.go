@@ -44,7 +44,7 @@ func parseFormat(s string) (format, error) {
 	case "json", "jsonl", "ndjson":
 		return formatJSON, nil
 	}
-	return formatAuto, fmt.Errorf("format %q: want csv, json or auto", s)
+	return formatAuto, pipeline.OptionProblem("pipeline.option.choice", "format", "csv, json, auto", s)
 }
 
 // IsJSONName reports whether a file name says JSON: .json, .jsonl or

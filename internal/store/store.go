@@ -210,10 +210,12 @@ type DeadLetter struct {
 	Time    time.Time
 	// Retried is set once the letter was re-run successfully.
 	Retried bool
-	// RetryError says why the last re-run failed, at RetryTime; empty
-	// when no re-run failed since the letter was added or last edited.
-	RetryError string
-	RetryTime  time.Time
+	// RetryError says why the last re-run failed, at RetryTime, in
+	// English; empty when no re-run failed since the letter was added or
+	// last edited. RetryProblem says it as a message (RetryReason).
+	RetryError   string
+	RetryProblem i18n.Message
+	RetryTime    time.Time
 	// Discarded is set once a person decided the letter needs no re-run:
 	// DiscardedBy says who and DiscardReason why.
 	Discarded     bool
@@ -254,6 +256,15 @@ func (l DeadLetter) Reason(c *i18n.Catalog, lang string) string {
 		return l.Error
 	}
 	return l.Problem.In(c, lang)
+}
+
+// RetryReason says why the last re-run failed, for a reader of lang, as
+// Reason says why the letter was refused.
+func (l DeadLetter) RetryReason(c *i18n.Catalog, lang string) string {
+	if l.RetryProblem.IsZero() || !c.Has(l.RetryProblem.ID) {
+		return l.RetryError
+	}
+	return l.RetryProblem.In(c, lang)
 }
 
 // Pending reports whether the letter still waits for a re-run or a
@@ -298,8 +309,9 @@ type DeadLetters interface {
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	MarkDeadLettersRetried(ctx context.Context, ids []int64) error
 	// FailDeadLetterRetry records why a re-run of the pending letter id
-	// failed; the letter stays pending.
-	FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error
+	// failed, in English and as a message (zero when it has none); the
+	// letter stays pending.
+	FailDeadLetterRetry(ctx context.Context, id int64, reason string, problem i18n.Message, when time.Time) error
 	// EditDeadLetter sets the input a re-run of the pending letter id
 	// reads (ErrNotFound when no such letter is pending, ErrInputTooLong
 	// past MaxEditedDeadLetter) and clears its last re-run error.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
@@ -75,8 +76,8 @@ func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, 
 }
 
 // FailDeadLetterRetry records why a re-run of a pending letter failed.
-func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
-	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, when))
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, problem i18n.Message, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, problem, when))
 }
 
 // EditDeadLetter sets the input a re-run of a pending letter reads.

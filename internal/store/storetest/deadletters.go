@@ -148,11 +148,12 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 	three, two, one := list[0].ID, list[1].ID, list[2].ID
 
 	failed := base.Add(time.Minute)
-	if err := s.FailDeadLetterRetry(ctx, one, "line 1: still not an IP address", failed); err != nil {
+	retryProblem := i18n.M("pipeline.reject.line", 1, i18n.M("event.reason.ip"))
+	if err := s.FailDeadLetterRetry(ctx, one, "line 1: still not an IP address", retryProblem, failed); err != nil {
 		t.Fatalf("FailDeadLetterRetry: %v", err)
 	}
 	got, err := s.GetDeadLetter(ctx, one)
-	if err != nil || got.RetryError != "line 1: still not an IP address" || !got.RetryTime.Equal(failed) || !got.Pending() {
+	if err != nil || got.RetryError != "line 1: still not an IP address" || got.RetryProblem.Encode() != retryProblem.Encode() || !got.RetryTime.Equal(failed) || !got.Pending() {
 		t.Errorf("after a failed re-run: %+v, %v", got, err)
 	}
 
@@ -160,7 +161,7 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 		t.Fatalf("EditDeadLetter: %v", err)
 	}
 	got, err = s.GetDeadLetter(ctx, one)
-	if err != nil || string(got.Edited) != "one, fixed" || string(got.Input) != "one" || got.RetryError != "" || !got.RetryTime.IsZero() {
+	if err != nil || string(got.Edited) != "one, fixed" || string(got.Input) != "one" || got.RetryError != "" || !got.RetryProblem.IsZero() || !got.RetryTime.IsZero() {
 		t.Errorf("after an edit: %+v, %v; want the input kept, the edit beside it, the re-run error cleared", got, err)
 	}
 	if err := s.EditDeadLetter(ctx, one, bytes.Repeat([]byte("a"), store.MaxEditedDeadLetter+1)); !errors.Is(err, store.ErrInputTooLong) {
@@ -187,7 +188,7 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 	if err := s.EditDeadLetter(ctx, two, []byte("x")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EditDeadLetter of a discarded letter: %v, want ErrNotFound", err)
 	}
-	if err := s.FailDeadLetterRetry(ctx, two, "x", failed); !errors.Is(err, store.ErrNotFound) {
+	if err := s.FailDeadLetterRetry(ctx, two, "x", i18n.Message{}, failed); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FailDeadLetterRetry of a discarded letter: %v, want ErrNotFound", err)
 	}
 	if counts, err := s.CountDeadLetters(ctx); err != nil || counts["W"] != 1 {
@@ -202,14 +203,14 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 		t.Errorf("letters with the discarded = %+v, %v", withDiscarded, err)
 	}
 
-	if err := s.FailDeadLetterRetry(ctx, one, "still bad", failed); err != nil {
+	if err := s.FailDeadLetterRetry(ctx, one, "still bad", retryProblem, failed); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkDeadLettersRetried(ctx, []int64{one}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.GetDeadLetter(ctx, one)
-	if err != nil || !got.Retried || got.RetryError != "" || got.Pending() {
+	if err != nil || !got.Retried || got.RetryError != "" || !got.RetryProblem.IsZero() || got.Pending() {
 		t.Errorf("after a successful re-run: %+v, %v; want retried, the old error gone", got, err)
 	}
 	everything, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "W", IncludeDiscarded: true, IncludeRetried: true})
