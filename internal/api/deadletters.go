@@ -47,7 +47,7 @@ type deadLetterJSON struct {
 	// Edited is the input as a person corrected it, when they did.
 	Edited *string `json:"edited,omitempty"`
 	// Error is why, in English, for programs; Reason says it in the
-	// caller's language.
+	// request's language (Accept-Language).
 	Error         string     `json:"error"`
 	Reason        string     `json:"reason"`
 	Time          time.Time  `json:"time"`
@@ -58,6 +58,13 @@ type deadLetterJSON struct {
 	RetryTime     *time.Time `json:"retry_time,omitempty"`
 	DiscardedBy   string     `json:"discarded_by,omitempty"`
 	DiscardReason string     `json:"discard_reason,omitempty"`
+}
+
+// requestLanguage is the language the request asks for
+// (Accept-Language), the one the API's errors are said in: a stored
+// reason (a dead letter's, a feed run's) is said in it too.
+func requestLanguage(r *http.Request) string {
+	return i18n.Embedded().Match(r.Header.Get("Accept-Language"))
 }
 
 // letterJSON is the JSON form of l, its reason said in lang.
@@ -121,7 +128,7 @@ func (h *handler) listDeadLetters(r *http.Request, c *caller) (any, error) {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
 	out := deadLetterPageJSON{DeadLetters: make([]deadLetterJSON, len(letters))}
-	lang := h.language(r, c)
+	lang := requestLanguage(r)
 	for i, l := range letters {
 		out.DeadLetters[i] = letterJSON(l, lang)
 	}
@@ -146,7 +153,7 @@ type retryResponse struct {
 }
 
 // retryFailure is a letter that still fails: why, in English (Error)
-// and in the caller's language (Reason).
+// and in the request's language (Reason).
 type retryFailure struct {
 	ID     int64  `json:"id"`
 	Error  string `json:"error"`
@@ -186,7 +193,7 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		req.IDs = ids
 	}
 	results, err := h.retry(r.Context(), req.IDs)
-	n, failed := retryOutcome(results, h.language(r, c))
+	n, failed := retryOutcome(results, requestLanguage(r))
 	entry := auth.AuditEntry{
 		Time:   time.Now().UTC(),
 		UserID: c.user.ID,

@@ -67,7 +67,7 @@ type feedRunJSON struct {
 	DeadLetters  int64    `json:"dead_letters"`
 	Duplicates   int64    `json:"duplicates"`
 	// Error is why the run failed, in English, for programs; Reason
-	// says it in the caller's language.
+	// says it in the request's language.
 	Error  string `json:"error,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
@@ -178,7 +178,7 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 		return out, fmt.Errorf("list runs: %w", err)
 	}
 	// In the request's language, as the feed's problem is.
-	lang := i18n.Embedded().Match(r.Header.Get("Accept-Language"))
+	lang := requestLanguage(r)
 	for _, run := range runs {
 		names := run.InputNames
 		if names == nil {
