@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/publication"
@@ -159,7 +160,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 			var results []pipeline.RetryResult
 			if opts.retryFails != "" {
 				for _, id := range ids {
-					if err := st.FailDeadLetterRetry(context.Background(), id, opts.retryFails, time.Now()); err != nil {
+					if err := st.FailDeadLetterRetry(context.Background(), id, opts.retryFails, i18n.Message{}, time.Now()); err != nil {
 						return results, err
 					}
 					results = append(results, pipeline.RetryResult{ID: id, Error: opts.retryFails})

@@ -45,21 +45,32 @@ type deadLetterJSON struct {
 	Input       string `json:"input"`
 	InputBase64 string `json:"input_base64,omitempty"`
 	// Edited is the input as a person corrected it, when they did.
-	Edited        *string    `json:"edited,omitempty"`
+	Edited *string `json:"edited,omitempty"`
+	// Error is why, in English, for programs; Reason says it in the
+	// request's language (Accept-Language).
 	Error         string     `json:"error"`
+	Reason        string     `json:"reason"`
 	Time          time.Time  `json:"time"`
 	State         string     `json:"state"`
 	Retried       bool       `json:"retried"`
 	RetryError    string     `json:"retry_error,omitempty"`
+	RetryReason   string     `json:"retry_reason,omitempty"`
 	RetryTime     *time.Time `json:"retry_time,omitempty"`
 	DiscardedBy   string     `json:"discarded_by,omitempty"`
 	DiscardReason string     `json:"discard_reason,omitempty"`
 }
 
-// letterJSON is the JSON form of l.
-func letterJSON(l store.DeadLetter) deadLetterJSON {
+// requestLanguage is the language the request asks for
+// (Accept-Language), the one the API's errors are said in: a stored
+// reason (a dead letter's, a feed run's) is said in it too.
+func requestLanguage(r *http.Request) string {
+	return i18n.Embedded().Match(r.Header.Get("Accept-Language"))
+}
+
+// letterJSON is the JSON form of l, its reason said in lang.
+func letterJSON(l store.DeadLetter, lang string) deadLetterJSON {
 	d := deadLetterJSON{ID: l.ID, Feed: l.Feed, Parser: l.Parser, Source: l.Source, Line: l.Line, Input: string(l.Input),
-		Error: l.Error, Time: l.Time.UTC(), State: string(l.State()), Retried: l.Retried, RetryError: l.RetryError,
+		Error: l.Error, Reason: l.Reason(i18n.Embedded(), lang), Time: l.Time.UTC(), State: string(l.State()), Retried: l.Retried, RetryError: l.RetryError, RetryReason: l.RetryReason(i18n.Embedded(), lang),
 		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
 	if !utf8.Valid(l.Input) {
 		d.Input = strings.ToValidUTF8(d.Input, "\uFFFD")
@@ -83,7 +94,7 @@ type deadLetterPageJSON struct {
 	NextBefore int64 `json:"next_before,omitempty"`
 }
 
-func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
+func (h *handler) listDeadLetters(r *http.Request, c *caller) (any, error) {
 	values := r.URL.Query()
 	if err := checkParams(values, deadLetterParams); err != nil {
 		return nil, err
@@ -117,8 +128,9 @@ func (h *handler) listDeadLetters(r *http.Request, _ *caller) (any, error) {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
 	out := deadLetterPageJSON{DeadLetters: make([]deadLetterJSON, len(letters))}
+	lang := requestLanguage(r)
 	for i, l := range letters {
-		out.DeadLetters[i] = letterJSON(l)
+		out.DeadLetters[i] = letterJSON(l, lang)
 	}
 	if len(letters) == q.Limit {
 		out.NextBefore = letters[len(letters)-1].ID
@@ -140,9 +152,12 @@ type retryResponse struct {
 	Failed []retryFailure `json:"failed"`
 }
 
+// retryFailure is a letter that still fails: why, in English (Error)
+// and in the request's language (Reason).
 type retryFailure struct {
-	ID    int64  `json:"id"`
-	Error string `json:"error"`
+	ID     int64  `json:"id"`
+	Error  string `json:"error"`
+	Reason string `json:"reason"`
 }
 
 func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
@@ -178,7 +193,7 @@ func (h *handler) retryDeadLetters(r *http.Request, c *caller) (any, error) {
 		req.IDs = ids
 	}
 	results, err := h.retry(r.Context(), req.IDs)
-	n, failed := retryOutcome(results)
+	n, failed := retryOutcome(results, requestLanguage(r))
 	entry := auth.AuditEntry{
 		Time:   time.Now().UTC(),
 		UserID: c.user.ID,
@@ -207,15 +222,15 @@ var errNoPipeline = errorText(http.StatusNotImplemented, "not_implemented", "",
 	i18n.M("api.error.deadletter.nopipeline"))
 
 // retryOutcome counts the letters a re-run turned into events and lists
-// those it left pending, with the reason.
-func retryOutcome(results []pipeline.RetryResult) (retried int, failed []retryFailure) {
+// those it left pending, with the reason, said in lang.
+func retryOutcome(results []pipeline.RetryResult, lang string) (retried int, failed []retryFailure) {
 	failed = []retryFailure{}
 	for _, res := range results {
 		if res.OK {
 			retried++
 			continue
 		}
-		failed = append(failed, retryFailure{ID: res.ID, Error: res.Error})
+		failed = append(failed, retryFailure{ID: res.ID, Error: res.Error, Reason: res.Reason(i18n.Embedded(), lang)})
 	}
 	return retried, failed
 }

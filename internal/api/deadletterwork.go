@@ -17,7 +17,7 @@ import (
 // audit log.
 const maxDiscardReason = 500
 
-func (h *handler) getDeadLetter(r *http.Request, _ *caller) (any, error) {
+func (h *handler) getDeadLetter(r *http.Request, c *caller) (any, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (h *handler) getDeadLetter(r *http.Request, _ *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get dead letter: %w", err)
 	}
-	return letterJSON(l), nil
+	return letterJSON(l, requestLanguage(r)), nil
 }
 
 type discardRequest struct {
@@ -84,8 +84,10 @@ type editRequest struct {
 type editResponse struct {
 	// Retried says whether the edited letter became events.
 	Retried bool `json:"retried"`
-	// Error says why it still fails, when it does.
+	// Error says why it still fails, when it does, in English, and
+	// Reason in the request's language.
 	Error      string         `json:"error,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
 	DeadLetter deadLetterJSON `json:"dead_letter"`
 }
 
@@ -116,7 +118,7 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 		return nil, fmt.Errorf("edit dead letter: %w", err)
 	}
 	results, err := h.retry(r.Context(), []int64{id})
-	n, failed := retryOutcome(results)
+	n, failed := retryOutcome(results, requestLanguage(r))
 	entry := auth.AuditEntry{Time: time.Now().UTC(), UserID: c.user.ID, Actor: c.user.Name, Action: "deadletter.edit",
 		Target: auth.TargetIDs("deadletters", []int64{id}), Detail: fmt.Sprintf("input edited (%d bytes), re-run: %d became events (API token %d)", len(*req.Input), n, c.token.ID)}
 	if err != nil {
@@ -134,9 +136,9 @@ func (h *handler) editDeadLetter(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read edited dead letter: %w", err)
 	}
-	resp := editResponse{Retried: n == 1, DeadLetter: letterJSON(l)}
+	resp := editResponse{Retried: n == 1, DeadLetter: letterJSON(l, requestLanguage(r))}
 	if len(failed) == 1 {
-		resp.Error = failed[0].Error
+		resp.Error, resp.Reason = failed[0].Error, failed[0].Reason
 	}
 	return resp, nil
 }

@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -178,5 +180,49 @@ func TestDeadLetterRoutesRefuseOthers(t *testing.T) {
 	}
 	if entries, _ := f.store.ListAudit(t.Context(), auth.AuditQuery{}); len(entries) != 0 {
 		t.Errorf("refused requests audited: %+v", entries)
+	}
+}
+
+// TestDeadLetterReasonInTheCallersLanguage: a letter's reason and its
+// last re-run's are given in English (error, retry_error) for programs
+// and in the request's language (reason, retry_reason); a letter stored
+// without a message gives its English in both.
+func TestDeadLetterReasonInTheCallersLanguage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	ids := f.addLetters(1)
+	problem := i18n.M("pipeline.reject.line", 4, i18n.M("event.field.error", "source.ip", i18n.M("event.reason.ip"), "x"))
+	retry := i18n.M("event.field.error", "source.ip", i18n.M("event.reason.ip"), "y")
+	if err := f.store.AddDeadLetters(t.Context(), []store.DeadLetter{{Feed: "inbox", Parser: "csv", Source: "report.csv", Line: 4,
+		Input: []byte("x"), Error: problem.String(), Problem: problem}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.store.ListDeadLetters(t.Context(), store.DeadLetterQuery{Feed: "inbox", Limit: 1})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%v, %v", list, err)
+	}
+	if err := f.store.FailDeadLetterRetry(t.Context(), list[0].ID, retry.String(), retry, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r := f.do("GET", "/deadletters", "ana", nil, "Accept-Language", "nl")
+	checkSchema(t, "DeadLetterPage", r.body)
+	page := decode[deadLetterPageJSON](t, r)
+	if len(page.DeadLetters) != 2 {
+		t.Fatalf("%d letters, want 2", len(page.DeadLetters))
+	}
+	c := i18n.Embedded()
+	for _, l := range page.DeadLetters {
+		switch l.ID {
+		case ids[0]:
+			if l.Error != "not an IP address" || l.Reason != l.Error {
+				t.Errorf("letter without a message: error %q, reason %q", l.Error, l.Reason)
+			}
+		default:
+			if l.Error != problem.String() || l.Reason != problem.In(c, "nl") || l.Reason == l.Error {
+				t.Errorf("error %q, reason %q; want the English and %q", l.Error, l.Reason, problem.In(c, "nl"))
+			}
+			if l.RetryError != retry.String() || l.RetryReason != retry.In(c, "nl") {
+				t.Errorf("retry error %q, retry reason %q; want the English and %q", l.RetryError, l.RetryReason, retry.In(c, "nl"))
+			}
+		}
 	}
 }

@@ -66,7 +66,10 @@ type feedRunJSON struct {
 	EventsStored int64    `json:"events_stored"`
 	DeadLetters  int64    `json:"dead_letters"`
 	Duplicates   int64    `json:"duplicates"`
-	Error        string   `json:"error,omitempty"`
+	// Error is why the run failed, in English, for programs; Reason
+	// says it in the request's language.
+	Error  string `json:"error,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // feedDetailJSON is one feed: where its definition comes from, its
@@ -174,6 +177,8 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 	if err != nil {
 		return out, fmt.Errorf("list runs: %w", err)
 	}
+	// In the request's language, as the feed's problem is.
+	lang := requestLanguage(r)
 	for _, run := range runs {
 		names := run.InputNames
 		if names == nil {
@@ -182,7 +187,7 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 		out.Runs = append(out.Runs, feedRunJSON{Started: run.Started.UTC(), Finished: optionalTime(run.Finished),
 			Trigger: run.Trigger, RequestedBy: run.RequestedBy, Inputs: run.Inputs, InputNames: names, LinesRead: run.LinesRead,
 			EventsParsed: run.EventsParsed, EventsStored: run.EventsStored, DeadLetters: run.DeadLetters,
-			Duplicates: run.Duplicates, Error: run.Error})
+			Duplicates: run.Duplicates, Error: run.Error, Reason: run.Reason(i18n.Embedded(), lang)})
 	}
 	return out, nil
 }

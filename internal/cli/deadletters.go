@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -108,6 +109,8 @@ func sourceOf(dl store.DeadLetter) string {
 	return fmt.Sprintf("%s:%d", dl.Source, dl.Line)
 }
 
+// letterJSON is dl for programs, the same in every language: its error
+// is the reason in English.
 func letterJSON(dl store.DeadLetter) map[string]any {
 	out := map[string]any{"id": dl.ID, "feed": dl.Feed, "parser": dl.Parser, "source": dl.Source, "line": dl.Line,
 		"time": dl.Time.UTC().Format(time.RFC3339), "error": dl.Error, "input": string(dl.Input),
@@ -175,7 +178,7 @@ func listDeadLetters(ctx context.Context, c *cmdEnv, args []string) error {
 	fmt.Fprintln(tw, c.header("cli.column.id", "cli.column.time", "cli.column.feed", "cli.column.source", "cli.column.state", "cli.column.error", "cli.column.input"))
 	for _, dl := range letters {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", dl.ID, dl.Time.UTC().Format(time.RFC3339), dl.Feed,
-			shorten(sourceOf(dl), 50), c.letterState(dl), shorten(dl.Error, 70), shorten(strconv.Quote(string(dl.Input)), 60))
+			shorten(sourceOf(dl), 50), c.letterState(dl), shorten(dl.Reason(i18n.Embedded(), c.lang), 70), shorten(strconv.Quote(string(dl.Input)), 60))
 	}
 	return tw.Flush()
 }
@@ -218,9 +221,9 @@ func showDeadLetter(ctx context.Context, c *cmdEnv, args []string) error {
 		c.t("cli.deadletter.id"), dl.ID, c.t("cli.deadletter.state"), c.letterState(dl),
 		c.t("cli.deadletter.time"), dl.Time.UTC().Format(time.RFC3339), c.t("cli.deadletter.feed"), dl.Feed,
 		c.t("cli.deadletter.parser"), dl.Parser, c.t("cli.deadletter.source"), dl.Source,
-		c.t("cli.deadletter.line"), dl.Line, c.t("cli.deadletter.error"), dl.Error)
+		c.t("cli.deadletter.line"), dl.Line, c.t("cli.deadletter.error"), dl.Reason(i18n.Embedded(), c.lang))
 	if dl.RetryError != "" {
-		fmt.Fprintf(tw, "%s\t%s: %s\n", c.t("cli.deadletter.lastretry"), dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryError)
+		fmt.Fprintf(tw, "%s\t%s: %s\n", c.t("cli.deadletter.lastretry"), dl.RetryTime.UTC().Format(time.RFC3339), dl.RetryReason(i18n.Embedded(), c.lang))
 	}
 	if dl.Discarded {
 		fmt.Fprintf(tw, "%s\t%s\n%s\t%s\n", c.t("cli.deadletter.discardedby"), dl.DiscardedBy, c.t("cli.deadletter.reason"), dl.DiscardReason)
@@ -283,7 +286,7 @@ func (a *app) retryAndReport(ctx context.Context, c *cmdEnv, ids []int64, action
 			ok++
 			fmt.Fprintf(c.stdout, "%d: %s\n", r.ID, c.t("cli.deadletters.retry.ok"))
 		} else {
-			fmt.Fprintf(c.stdout, "%d: %s\n", r.ID, c.t("cli.deadletters.retry.fails", r.Error))
+			fmt.Fprintf(c.stdout, "%d: %s\n", r.ID, c.t("cli.deadletters.retry.fails", r.Reason(i18n.Embedded(), c.lang)))
 		}
 	}
 	detail := fmt.Sprintf("%d of %d re-run successfully", ok, len(ids))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -205,9 +206,9 @@ func (l feedRunLog) StartRun(ctx context.Context, feed, trigger, by string, star
 	return l.runs.StartFeedRun(ctx, feedadmin.Run{Feed: feed, Trigger: trigger, RequestedBy: by, Started: started})
 }
 
-func (l feedRunLog) AddRunInput(ctx context.Context, id int64, d pipeline.Delivery, errText string) error {
+func (l feedRunLog) AddRunInput(ctx context.Context, id int64, d pipeline.Delivery, errText string, problem i18n.Message) error {
 	return l.runs.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: d.Name, LinesRead: d.LinesRead, EventsParsed: d.Parsed,
-		DeadLetters: d.DeadLetters, Error: errText})
+		DeadLetters: d.DeadLetters, Error: errText, Problem: problem})
 }
 
 func (l feedRunLog) AddRunEvents(ctx context.Context, id int64, stored, duplicates int64) error {

@@ -112,6 +112,14 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 			if _, lines, _ := run(t, "", "deadletters", "--format", "jsonl", "--data", data); lines != englishLines {
 				t.Errorf("JSON Lines changed with the language:\n%s", lines)
 			}
+			// Why the letter was refused, in the list (cut to its
+			// column) and whole in show.
+			reason := i18n.M("pipeline.reject.line", 3, i18n.M("event.field.error", "time.source", i18n.M("event.reason.time"), "not a time"))
+			if said := reason.In(cat, lang); !strings.Contains(out, said[:40]) {
+				t.Errorf("the list does not say %q:\n%s", said[:40], out)
+			}
+			_, out, _ = run(t, "", "deadletters", "show", "1", "--data", data)
+			says(out, reason.ID, reason.Args()...)
 
 			_, out, _ = run(t, "", "events", "search", "--count", "--data", data)
 			says(out, "cli.events.count.other", "2")

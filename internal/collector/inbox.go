@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -251,6 +252,8 @@ func (in *Inbox) fail(ctx context.Context, path string, reason error) {
 		Error:  reason.Error(),
 		Time:   now,
 	}
+	// Said in the reader's language when the reason says itself.
+	letter.Problem, _ = i18n.Said(reason)
 	if err := in.store.AddDeadLetters(ctx, []store.DeadLetter{letter}); err != nil {
 		in.logger.Error("record dead letter", "file", name, "err", err)
 	}

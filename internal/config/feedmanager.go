@@ -95,13 +95,17 @@ func (m *FeedManager) check(f Feed) error {
 		return nil
 	}
 	if err := m.Check(f); err != nil {
-		key := "feed.parser"
-		if se := (*StageError)(nil); errors.As(err, &se) && se.Stage == StageCollector {
-			key = "feed.collector"
+		key, cause := "feed.parser", err
+		if se := (*StageError)(nil); errors.As(err, &se) {
+			if se.Stage == StageCollector {
+				key = "feed.collector"
+			}
+			cause = se.Err
 		}
 		// A module's own words (a collector this binary does not have)
-		// in the reader's language; else what building it said.
-		var detail any = err.Error()
+		// in the reader's language; else the system's or a library's
+		// reason, without the English that the layers put around it.
+		var detail any = i18n.LowLevelReason(cause)
 		if m, ok := i18n.Explain(err); ok {
 			detail = m
 		}

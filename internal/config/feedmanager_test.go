@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -123,6 +124,30 @@ func TestFeedManagerSaysWhyAStageIsRefused(t *testing.T) {
 		got, want := ce.Message.In(c, lang), unknown.Explain().In(c, lang)
 		if !strings.Contains(got, want) || (lang != "en" && strings.Contains(got, "unknown")) {
 			t.Errorf("%s: %q, want it to say %q", lang, got, want)
+		}
+	}
+}
+
+// TestFeedManagerSaysAStageErrorWithoutMessage: a stage that fails for a
+// reason without a message (the system's) is refused with that reason
+// alone in the reader's sentence, not with the English that the layers
+// put around it.
+func TestFeedManagerSaysAStageErrorWithoutMessage(t *testing.T) {
+	st := dbtest.SQLite(t, feedadmindb.Schema)
+	system := &fs.PathError{Op: "mkdir", Path: "/var/lib/vigil/inbox", Err: fs.ErrPermission}
+	m := &FeedManager{File: []Feed{DefaultInboxFeed()}, Store: &auditedFeeds{Store: feedadmindb.New(st.DB())}, Check: func(Feed) error {
+		return &StageError{Stage: StageCollector, Err: fmt.Errorf("inbox: make the folders: %w", system)}
+	}}
+	err := m.Add(t.Context(), Feed{Name: "blocklist", Collector: "inbox", Parser: "csv"}, FeedActor{Name: "ana"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "feed.collector" || !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("err = %v, want a configuration error at feed.collector", err)
+	}
+	c := i18n.Embedded()
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		got := ce.Message.In(c, lang)
+		if want := c.T(lang, "feedadmin.error.stage", system.Error()); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
 		}
 	}
 }

@@ -60,12 +60,14 @@ type feedCount struct {
 }
 
 type letterRow struct {
-	ID        int64
-	URL       string
-	Feed      string
-	Parser    string
-	Source    string
-	Line      int64
+	ID     int64
+	URL    string
+	Feed   string
+	Parser string
+	Source string
+	Line   int64
+	// Error is why the letter was refused, in the viewer's language
+	// when the reason has a message.
 	Error     string
 	Input     string
 	Truncated bool
@@ -81,12 +83,12 @@ type letterRow struct {
 	DiscardReason string
 }
 
-// rowOf is the list row of l.
-func rowOf(l store.DeadLetter) letterRow {
+// rowOf is the list row of l, its reason in the viewer's language.
+func (c *Console) rowOf(v *visit, l store.DeadLetter) letterRow {
 	in, cut := shownInput(l.Input)
 	row := letterRow{ID: l.ID, URL: "/deadletters/" + strconv.FormatInt(l.ID, 10), Feed: l.Feed, Parser: l.Parser,
-		Source: l.Source, Line: l.Line, Error: l.Error, Input: in, Truncated: cut, Time: l.Time, Pending: l.Pending(),
-		Edited: l.Edited != nil, RetryError: l.RetryError, RetryTime: l.RetryTime,
+		Source: l.Source, Line: l.Line, Error: l.Reason(c.catalog, v.lang), Input: in, Truncated: cut, Time: l.Time, Pending: l.Pending(),
+		Edited: l.Edited != nil, RetryError: l.RetryReason(c.catalog, v.lang), RetryTime: l.RetryTime,
 		DiscardedBy: l.DiscardedBy, DiscardReason: l.DiscardReason}
 	if !l.Pending() {
 		row.State = stateMessages[l.State()]
@@ -177,7 +179,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, v *visit) 
 		p.NextURL = listURL(feed, show, letters[len(letters)-1].ID)
 	}
 	for _, l := range letters {
-		p.Letters = append(p.Letters, rowOf(l))
+		p.Letters = append(p.Letters, c.rowOf(v, l))
 	}
 	c.render(w, r, v, http.StatusOK, "deadletters", msgTitleDeadLetters, p, flashOf(r), "")
 }

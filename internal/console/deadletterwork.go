@@ -104,7 +104,7 @@ func (c *Console) deadLetter(w http.ResponseWriter, r *http.Request, v *visit) {
 // holds (a refused edit is given back), and problem a message id.
 func (c *Console) renderLetter(w http.ResponseWriter, r *http.Request, v *visit, l store.DeadLetter, status int, draft []byte, problem string) {
 	canWork := auth.Can(v.user.Role, auth.RetryDeadLetters)
-	p := deadLetterPage{Letter: rowOf(l), Parser: l.Parser, CanWork: canWork && l.Pending(),
+	p := deadLetterPage{Letter: c.rowOf(v, l), Parser: l.Parser, CanWork: canWork && l.Pending(),
 		CanRetry: canWork && l.Pending() && c.retry != nil, State: stateMessages[l.State()]}
 	p.Letter.Input, p.Letter.Truncated = shownInput(l.Input)
 	if l.Edited != nil {

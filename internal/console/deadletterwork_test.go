@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -46,7 +47,7 @@ func newLetterEnv(t *testing.T) *letterEnv {
 					input = l.Edited
 				}
 				if strings.Contains(string(input), "bad") {
-					if err := le.store.FailDeadLetterRetry(ctx, id, "line 1: still bad", time.Now()); err != nil {
+					if err := le.store.FailDeadLetterRetry(ctx, id, "line 1: still bad", i18n.Message{}, time.Now()); err != nil {
 						return n, err
 					}
 					continue

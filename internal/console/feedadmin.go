@@ -146,7 +146,7 @@ func (c *Console) feedPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		c.fail(w, r, v, err)
 		return
 	}
-	p.Runs = feedRuns(runs)
+	p.Runs = feedRuns(runs, c.catalog, v.lang)
 	reqs, err := c.store.ListFeedRunRequests(ctx)
 	if err != nil {
 		c.fail(w, r, v, err)

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // The runs of a feed's page, each with the names of what it read: the
@@ -19,6 +20,9 @@ type feedRun struct {
 	Names []inputName
 	// More is how many inputs came after the named ones.
 	More int64
+	// Reason is why the run failed, in the viewer's language when it
+	// has a message; empty when it did not fail.
+	Reason string
 }
 
 // inputName is one input's name, shortened for display, and in full.
@@ -29,11 +33,12 @@ type inputName struct {
 // shortNameLength is the longest shortened name, in characters.
 const shortNameLength = 40
 
-// feedRuns adds the shortened input names to runs.
-func feedRuns(runs []feedadmin.Run) []feedRun {
+// feedRuns adds the shortened input names to runs, and why a run
+// failed said for a reader of lang.
+func feedRuns(runs []feedadmin.Run, c *i18n.Catalog, lang string) []feedRun {
 	out := make([]feedRun, len(runs))
 	for i, r := range runs {
-		out[i] = feedRun{Run: r, More: max(r.Inputs-int64(len(r.InputNames)), 0)}
+		out[i] = feedRun{Run: r, More: max(r.Inputs-int64(len(r.InputNames)), 0), Reason: r.Reason(c, lang)}
 		for _, n := range r.InputNames {
 			out[i].Names = append(out[i].Names, inputName{Short: shortInputName(n), Full: n})
 		}

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 func TestShortInputName(t *testing.T) {
@@ -26,7 +27,7 @@ func TestShortInputName(t *testing.T) {
 			t.Errorf("shortInputName(%q) is %d characters", tc.name, utf8.RuneCountInString(got))
 		}
 	}
-	runs := feedRuns([]feedadmin.Run{{Inputs: 25, InputNames: []string{"a/b.csv", "c.csv"}}, {Inputs: 0}})
+	runs := feedRuns([]feedadmin.Run{{Inputs: 25, InputNames: []string{"a/b.csv", "c.csv"}}, {Inputs: 0}}, i18n.Embedded(), "en")
 	if r := runs[0]; len(r.Names) != 2 || r.Names[0] != (inputName{Short: "b.csv", Full: "a/b.csv"}) || r.More != 23 {
 		t.Errorf("feedRuns = %+v", r)
 	}

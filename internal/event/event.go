@@ -285,8 +285,8 @@ func (e *Event) SetExtra(name, value string) error {
 	if value == "" {
 		return nil
 	}
-	if p := TextProblem(value); p != "" {
-		return &FieldError{Field: "extra." + name, Value: value, Reason: p}
+	if p := textProblem(value); p != nil {
+		return newFieldError("extra."+name, value, p)
 	}
 	e.SetTrusted("extra."+name, string(AppendJSONString(nil, value)))
 	return nil

@@ -83,7 +83,10 @@ func TestFieldErrorsInEveryLanguage(t *testing.T) {
 	// no value brings about: an error's text without a message, a kind
 	// of field there is not, and a URL host with spaces, which net/url
 	// refuses first.
-	unreachable := map[string]bool{"event.reason.text": true, "event.reason.kind": true, "event.reason.url.spaces": true}
+	// CheckText's reason for a field's name is tried with the JSON
+	// reader's, below.
+	unreachable := map[string]bool{"event.reason.text": true, "event.reason.kind": true, "event.reason.url.spaces": true,
+		"event.reason.fieldname": true}
 	for _, file := range []string{"normalize.go", "text.go"} {
 		for _, id := range sourceIDs(t, file) {
 			if !used[id] && !unreachable[id] {
@@ -105,4 +108,67 @@ func sourceIDs(t *testing.T, file string) []string {
 		ids = append(ids, m[1])
 	}
 	return ids
+}
+
+// TestJSONReasonsInEveryLanguage: why the JSON reader refuses a line is
+// said in each language too, in the same English as before, and so is
+// CheckText's reason for a field name that is not text. Every reason ID
+// json.go names is tried.
+func TestJSONReasonsInEveryLanguage(t *testing.T) {
+	used := map[string]bool{}
+	check := func(t *testing.T, err error, en string) {
+		t.Helper()
+		m, ok := i18n.Said(err)
+		if !ok {
+			t.Fatalf("%v: no message", err)
+		}
+		if err.Error() != en || m.String() != en {
+			t.Errorf("error %q (message %q), want %q", err, m.String(), en)
+		}
+		used[m.ID] = true
+		if fe := (*FieldError)(nil); errors.As(err, &fe) {
+			used[fe.Problem.ID] = true
+		}
+		for _, lang := range []string{"nl", "fr", "de"} {
+			said := m.In(i18n.Embedded(), lang)
+			if said == en || strings.Contains(said, "event.") || strings.Contains(said, "%!") {
+				t.Errorf("in %s, English, an ID or a bad verb: %s", lang, said)
+			}
+		}
+	}
+	epoch := ", not a date-time string (a feed that sends seconds since 1970 needs the parser option epoch_seconds: true)"
+	for _, tt := range []struct{ line, en string }{
+		{`{"a":`, "not a JSON object: unexpected end of JSON input"},
+		{`{"extra.a\u0000":"x"}`, `field (a field name): NUL character (\u0000) at byte offset 9 of the line (value "{\"extra.a\\u0000\":\"x\"}")`},
+		{`{"comment":"\u0000"}`, `field comment: NUL character (\u0000) at byte offset 1 (value "\"\\u0000\"")`},
+		{`{"extra":{"":1}}`, `field extra.: extra field without a name (value "1")`},
+		{`{"comment":[1]}`, `field comment: a list is not allowed here (value "[1]")`},
+		{`{"time.source":true}`, `field time.source: a JSON boolean` + epoch + ` (value "true")`},
+		{`{"time.source":5}`, `field time.source: a JSON number` + epoch + ` (value "5")`},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			err := New(4).ParseJSON([]byte(tt.line))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			check(t, err, tt.en)
+		})
+	}
+	t.Run("field name", func(t *testing.T) {
+		e := New(2)
+		e.SetTrusted("comm\xffent", "x")
+		check(t, e.CheckText(), "field comm\xffent: field name: invalid UTF-8 (byte 0xFF) at byte offset 4 (value \"x\")")
+	})
+	// The whole line was decoded once already, so a member's value is
+	// valid JSON when it is looked at again: these reasons guard against
+	// a decoder that would not say so.
+	unreachable := map[string]bool{"event.reason.object": true, "event.reason.json.string": true}
+	for _, id := range sourceIDs(t, "json.go") {
+		if !used[id] && !unreachable[id] {
+			t.Errorf("%s (json.go) is not tried above", id)
+		}
+	}
+	if !used["event.reason.fieldname"] {
+		t.Error("CheckText's field name is not tried")
+	}
 }

@@ -3,9 +3,10 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // AppendJSON appends the event as one IntelMQ JSON object with flat,
@@ -99,16 +100,16 @@ func (e *Event) ParseJSONWith(rules InputRules, line []byte) error {
 	line = bytes.TrimSpace(line)
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
+		return i18n.Wrap(err, "event.reason.notobject")
 	}
 	// Nearly every line is clean; only a damaged one is looked at value by
 	// value, to name the field the damage is in.
-	damage := JSONTextProblem(line)
+	damage := jsonTextProblem(line)
 	var first error
-	e.addObject(rules, damage != "", "", obj, &first)
-	if first == nil && damage != "" {
+	e.addObject(rules, damage != nil, "", obj, &first)
+	if first == nil && damage != nil {
 		// Not in any value, so in a member's name.
-		first = &FieldError{Field: "(a field name)", Value: string(line), Reason: damage + " of the line"}
+		first = problem("(a field name)", string(line), "event.reason.linedamage", *damage)
 	}
 	return first
 }
@@ -129,8 +130,8 @@ func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map
 			continue
 		}
 		if damaged {
-			if p := JSONTextProblem(raw); p != "" {
-				keep(&FieldError{Field: key, Value: string(raw), Reason: p})
+			if p := jsonTextProblem(raw); p != nil {
+				keep(newFieldError(key, string(raw), p))
 				continue
 			}
 		}
@@ -141,12 +142,12 @@ func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map
 		if key == "extra" && raw[0] == '{' {
 			var sub map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &sub); err != nil {
-				keep(&FieldError{Field: key, Value: string(raw), Reason: "not a JSON object"})
+				keep(problem(key, string(raw), "event.reason.object"))
 				continue
 			}
 			for sk, sv := range sub {
 				if sk == "" {
-					keep(&FieldError{Field: "extra.", Value: string(sv), Reason: "extra field without a name"})
+					keep(problem("extra.", string(sv), "event.reason.extra.noname"))
 					continue
 				}
 				if len(bytes.TrimSpace(sv)) > 0 {
@@ -158,7 +159,7 @@ func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map
 		if raw[0] == '{' {
 			var sub map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &sub); err != nil {
-				keep(&FieldError{Field: key, Value: string(raw), Reason: "not a JSON object"})
+				keep(problem(key, string(raw), "event.reason.object"))
 				continue
 			}
 			e.addObject(rules, damaged, key+".", sub, first)
@@ -168,18 +169,18 @@ func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map
 		switch raw[0] {
 		case '"':
 			if err := json.Unmarshal(raw, &value); err != nil {
-				keep(&FieldError{Field: key, Value: string(raw), Reason: "bad JSON string"})
+				keep(problem(key, string(raw), "event.reason.json.string"))
 				continue
 			}
 		case '[':
-			keep(&FieldError{Field: key, Value: string(raw), Reason: "a list is not allowed here"})
+			keep(problem(key, string(raw), "event.reason.list"))
 			continue
 		default:
 			value = string(raw)
 			if kind, _ := KindOf(key); kind == KindDateTime && !rules.EpochSeconds {
 				// IntelMQ writes date-times as strings; a number here is
 				// a different program's epoch or a mistake.
-				keep(&FieldError{Field: key, Value: value, Reason: "a JSON " + jsonType(raw[0]) + ", not a date-time string (a feed that sends seconds since 1970 needs the parser option epoch_seconds: true)"})
+				keep(problem(key, value, jsonType(raw[0])))
 				continue
 			}
 		}
@@ -187,13 +188,14 @@ func (e *Event) addObject(rules InputRules, damaged bool, prefix string, obj map
 	}
 }
 
-// jsonType names the JSON type a value starting with c has.
+// jsonType is the reason for a date-time given as the JSON type a value
+// starting with c has: a boolean or a number.
 func jsonType(c byte) string {
 	switch c {
 	case 't', 'f':
-		return "boolean"
+		return "event.reason.time.jsonboolean"
 	}
-	return "number"
+	return "event.reason.time.jsonnumber"
 }
 
 func compactJSON(raw json.RawMessage) string {

@@ -37,6 +37,13 @@ func newFieldError(name, value string, problem *i18n.Message) *FieldError {
 	return &FieldError{Field: name, Value: value, Reason: problem.String(), Problem: *problem}
 }
 
+// problem is the refusal of value for the field name, for the reason
+// the message id with args says.
+func problem(name, value, id string, args ...any) *FieldError {
+	m := i18n.M(id, args...)
+	return newFieldError(name, value, &m)
+}
+
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("field %s: %s (value %q)", e.Field, e.Reason, e.shortValue())
 }
@@ -581,4 +588,10 @@ func SortsAsTime(v string) bool {
 		}
 	}
 	return true
+}
+
+// NewFieldError is the refusal of value for the field name, for the
+// reason problem: a parser's own check (a value it needs is missing).
+func NewFieldError(name, value string, problem i18n.Message) *FieldError {
+	return newFieldError(name, value, &problem)
 }

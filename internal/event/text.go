@@ -25,6 +25,22 @@ func TextProblem(s string) string {
 	return ""
 }
 
+// TextDamage is TextProblem as a message, zero when s is fine.
+func TextDamage(s string) i18n.Message {
+	if p := textProblem(s); p != nil {
+		return *p
+	}
+	return i18n.Message{}
+}
+
+// JSONTextDamage is JSONTextProblem as a message, zero when raw is fine.
+func JSONTextDamage(raw []byte) i18n.Message {
+	if p := jsonTextProblem(raw); p != nil {
+		return *p
+	}
+	return i18n.Message{}
+}
+
 // textProblem is TextProblem as a message, nil when s is fine.
 func textProblem(s string) *i18n.Message {
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
@@ -175,17 +191,17 @@ func hexRune(raw []byte, i int) (rune, bool) {
 // still refused.
 func (e *Event) CheckText() error {
 	for _, f := range e.fields {
-		if p := TextProblem(f.Key); p != "" {
-			return &FieldError{Field: f.Key, Value: f.Value, Reason: "field name: " + p}
+		if p := textProblem(f.Key); p != nil {
+			return problem(f.Key, f.Value, "event.reason.fieldname", *p)
 		}
-		var p string
+		var p *i18n.Message
 		if kind, _ := KindOf(f.Key); kind == KindJSON {
-			p = JSONTextProblem([]byte(f.Value))
+			p = jsonTextProblem([]byte(f.Value))
 		} else {
-			p = TextProblem(f.Value)
+			p = textProblem(f.Value)
 		}
-		if p != "" {
-			return &FieldError{Field: f.Key, Value: f.Value, Reason: p}
+		if p != nil {
+			return newFieldError(f.Key, f.Value, p)
 		}
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Override is what the console changed about one feed. A feed of the
@@ -69,8 +71,20 @@ type Run struct {
 	EventsStored int64
 	DeadLetters  int64
 	Duplicates   int64
-	// Error is why the run, or one of its inputs, failed.
+	// Error is why the run, or one of its inputs, failed, in English.
 	Error string
+	// Problem is Error as a message in the catalogue, said in the
+	// reader's language (Reason); zero when it has none.
+	Problem i18n.Message
+}
+
+// Reason says why the run failed, for a reader of lang: its Problem in
+// lang when it has one that c knows, its Error otherwise.
+func (r Run) Reason(c *i18n.Catalog, lang string) string {
+	if r.Problem.IsZero() || !c.Has(r.Problem.ID) {
+		return r.Error
+	}
+	return r.Problem.In(c, lang)
 }
 
 // Duration is how long a finished run took.
@@ -86,7 +100,10 @@ type RunInput struct {
 	// Name is the input's file name or URL.
 	Name                                 string
 	LinesRead, EventsParsed, DeadLetters int64
-	Error                                string
+	// Error is why the input failed, in English, and Problem the same
+	// as a message (zero when it has none).
+	Error   string
+	Problem i18n.Message
 }
 
 // KeepRuns is how many runs of each feed the history keeps.

@@ -54,20 +54,25 @@ func TestMessageIDsExist(t *testing.T) {
 				return true
 			}
 			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || sel.Sel.Name != "M" {
+			if !ok {
+				return true
+			}
+			// The position of the message ID among the arguments.
+			at, ok := map[string]int{"M": 0, "NewError": 0, "Wrap": 1}[sel.Sel.Name]
+			if !ok || len(call.Args) <= at {
 				return true
 			}
 			if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "i18n" {
 				return true
 			}
-			lit, ok := call.Args[0].(*ast.BasicLit)
+			lit, ok := call.Args[at].(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {
 				return true
 			}
 			id, _ := strconv.Unquote(lit.Value)
 			n++
 			if !c.Has(id) {
-				t.Errorf("%s: i18n.M(%q) is not in the catalogue", path, id)
+				t.Errorf("%s: i18n.%s(%q) is not in the catalogue", path, sel.Sel.Name, id)
 			}
 			return true
 		})

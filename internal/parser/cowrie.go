@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -141,19 +142,19 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 	set := func(e *event.Event, field, key string) {
 		v := text(key)
 		if ferr := e.Set(field, v); ferr != nil && err == nil {
-			err = fmt.Errorf("key %s: %w", key, ferr)
+			err = i18n.Wrap(ferr, "parser.reason.key", key)
 		}
 	}
 	extra := func(e *event.Event, name, key string) {
 		if ferr := e.SetExtra(name, text(key)); ferr != nil && err == nil {
-			err = fmt.Errorf("key %s: %w", key, ferr)
+			err = i18n.Wrap(ferr, "parser.reason.key", key)
 		}
 	}
 
 	e := event.New(16 + event.PipelineRoom)
 	classify(e, typ, eventid)
 	if v := text("src_ip"); v == "" && err == nil {
-		err = missing("source.ip", "key src_ip is empty")
+		err = missing("source.ip", i18n.M("parser.reason.empty", "key src_ip"))
 	}
 	set(e, "source.ip", "src_ip")
 	set(e, "source.port", "src_port")
@@ -167,12 +168,12 @@ func (c *Cowrie) event(line []byte) (*event.Event, string, error) {
 	case "cowrie.session.file_download":
 		if u := text("url"); u != "" {
 			if uerr := setURL(e, "destination", "key url", u); uerr != nil && err == nil {
-				err = fmt.Errorf("key url: %w", uerr)
+				err = i18n.Wrap(uerr, "parser.reason.key", "url")
 			}
 		}
 		set(e, "malware.hash.sha256", "shasum")
 		if !e.Has("destination.url") && !e.Has("malware.hash.sha256") && err == nil {
-			err = missing("destination.url", "neither key url nor key shasum is set")
+			err = missing("destination.url", i18n.M("parser.reason.cowrie.target"))
 		}
 	default:
 		set(e, "destination.ip", "dst_ip")

@@ -219,7 +219,7 @@ func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
 		fields, err = splitCSV(fields, string(line), p.delim)
 		if err != nil {
 			if r.mappings == nil {
-				return nil, inputErrorf("csv header: %w", err)
+				return nil, &inputError{i18n.Wrap(err, "parser.reason.csv.header")}
 			}
 			return nil, err
 		}
@@ -233,7 +233,7 @@ func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
 			}
 			if len(absent) > 0 {
 				sort.Strings(absent)
-				return nil, inputErrorf("csv header has no column %s (it has: %s)", strings.Join(absent, ", "), strings.Join(fields, ", "))
+				return nil, &inputError{i18n.NewError("parser.reason.csv.header.columns", strings.Join(absent, ", "), strings.Join(fields, ", "))}
 			}
 			r.mappings = p.resolve(columns)
 			header.keep()
@@ -248,7 +248,7 @@ func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
 		set := 0
 		for _, m := range mappings {
 			if m.index >= len(fields) {
-				return nil, fmt.Errorf("column %s: missing, the row has %d columns", m.column, len(fields))
+				return nil, i18n.NewError("parser.reason.csv.missing", m.column, len(fields))
 			}
 			value := fields[m.index]
 			if value == "" {
@@ -256,15 +256,15 @@ func (r *csvReader) lineFunc(sink pipeline.Sink, header *lineHeader) lineFunc {
 			}
 			if event.IsExtra(m.field) {
 				if err := e.SetExtra(strings.TrimPrefix(m.field, "extra."), value); err != nil {
-					return nil, fmt.Errorf("column %s: %w", m.column, err)
+					return nil, i18n.Wrap(err, "parser.reason.column", m.column)
 				}
 			} else if err := e.SetWith(r.rules, m.field, value); err != nil {
-				return nil, fmt.Errorf("column %s: %w", m.column, err)
+				return nil, i18n.Wrap(err, "parser.reason.column", m.column)
 			}
 			set++
 		}
 		if set == 0 {
-			return nil, fmt.Errorf("no value in any mapped column")
+			return nil, i18n.NewError("parser.reason.csv.novalue")
 		}
 		return e, nil
 	}

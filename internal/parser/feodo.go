@@ -2,10 +2,10 @@ package parser
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -62,7 +62,7 @@ func (p Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 		malware := strings.ToLower(cols.get(row, "malware"))
 		classify(e, "c2-server", malware)
 		if err := setRequired(e, "source.ip", "dst_ip", cols.get(row, "dst_ip")); err != nil {
-			return nil, fmt.Errorf("column dst_ip: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.column", "dst_ip")
 		}
 		for _, c := range []struct{ column, field string }{
 			{"dst_port", "source.port"},
@@ -71,11 +71,11 @@ func (p Feodo) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 			{"c2_status", "status"},
 		} {
 			if err := e.Set(c.field, cols.get(row, c.column)); err != nil {
-				return nil, fmt.Errorf("column %s: %w", c.column, err)
+				return nil, i18n.Wrap(err, "parser.reason.column", c.column)
 			}
 		}
 		if err := e.SetExtra("last_online", cols.get(row, "last_online")); err != nil {
-			return nil, fmt.Errorf("column last_online: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.column", "last_online")
 		}
 		return e, nil
 	})

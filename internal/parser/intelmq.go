@@ -3,9 +3,9 @@ package parser
 import (
 	"bytes"
 	"context"
-	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -39,7 +39,7 @@ func (p IntelMQ) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	rules := p.text.rules()
 	return eachLine(ctx, in.Body, sink, p.text.forInput(in), func(_ int, line []byte) (*event.Event, error) {
 		if t := bytes.TrimSpace(line); t[0] != '{' {
-			return nil, fmt.Errorf("not a JSON object: starts with %q", t[0])
+			return nil, i18n.NewError("parser.reason.json.start", t[0])
 		}
 		e := event.New(24 + event.PipelineRoom)
 		if err := e.ParseJSONWith(rules, line); err != nil {

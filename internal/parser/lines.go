@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/parser/chunks"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
@@ -24,7 +25,7 @@ import (
 const MaxLineLength = 1 << 20
 
 // ErrLineTooLong is wrapped by the reject reason of a line over MaxLineLength.
-var ErrLineTooLong = fmt.Errorf("line longer than %d bytes", MaxLineLength)
+var ErrLineTooLong error = i18n.NewError("parser.reason.toolong", MaxLineLength)
 
 // lineTooLongError is the reason for an over-long line: the dead letter
 // keeps its first bytes, so the reason tells how long it was.
@@ -35,6 +36,10 @@ func (e *lineTooLongError) Error() string {
 }
 
 func (e *lineTooLongError) Unwrap() error { return ErrLineTooLong }
+
+func (e *lineTooLongError) Explain() i18n.Message {
+	return i18n.M("parser.reason.toolong.kept", i18n.Reason(ErrLineTooLong), e.length, rejectPrefix)
+}
 
 // rejectPrefix is how much of an over-long line goes to the dead-letter
 // store: enough to recognise it, without storing a megabyte of garbage.
@@ -127,8 +132,10 @@ type inputError struct{ err error }
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
 
-func inputErrorf(format string, args ...any) error {
-	return &inputError{err: fmt.Errorf(format, args...)}
+// Explain is the error's own message, when it says one.
+func (e *inputError) Explain() i18n.Message {
+	m, _ := i18n.Said(e.err)
+	return m
 }
 
 // lineHeader is the header line of an input whose lines need it to be
@@ -212,15 +219,15 @@ func stepLine(n int, line []byte, readErr error, text *textTally, header *lineHe
 	if err == nil && e != nil {
 		err = finish(e, header.under(original))
 	}
-	if err == nil && e != nil && damage != "" {
+	if err == nil && e != nil && !damage.IsZero() {
 		// The damage is in a part of the line no field took (or one
 		// kept only as extra): the line is still refused, as it is not
 		// the text the feed meant to send.
-		err = errors.New(damage + " of the line")
+		err = i18n.NewError("event.reason.linedamage", damage)
 	}
 	if err != nil {
 		if ie := (*inputError)(nil); errors.As(err, &ie) {
-			return chunks.Result{Fatal: fmt.Errorf("line %d: %w", n, err)}
+			return chunks.Result{Fatal: i18n.Wrap(err, "pipeline.reject.line", n)}
 		}
 		// The dead letter keeps the line as it came (under its header),
 		// so a retry reads the same bytes.
@@ -241,7 +248,7 @@ func finish(e *event.Event, raw []byte) error {
 	}
 	typ, ok := e.Get("classification.type")
 	if !ok {
-		return &event.FieldError{Field: "classification.type", Reason: "missing"}
+		return event.NewFieldError("classification.type", "", i18n.M("event.reason.missing"))
 	}
 	if !e.Has("classification.taxonomy") {
 		if tax, ok := taxonomy.TaxonomyOf(typ); ok {
@@ -265,15 +272,15 @@ func classify(e *event.Event, typ, identifier string) {
 
 // missing is the error for a required value that is absent from a line;
 // why says where it should have come from.
-func missing(field, why string) error {
-	return fmt.Errorf("field %s: missing (%s)", field, why)
+func missing(field string, why i18n.Message) error {
+	return i18n.NewError("parser.reason.missing", field, why)
 }
 
 // setRequired is event.Set for a value the line must have; from names where
 // the value comes from (a column, a key).
 func setRequired(e *event.Event, field, from, value string) error {
 	if strings.TrimSpace(value) == "" {
-		return missing(field, from+" is empty")
+		return missing(field, i18n.M("parser.reason.empty", from))
 	}
 	return e.Set(field, value)
 }
@@ -301,7 +308,7 @@ func setURL(e *event.Event, side, from, raw string) error {
 	u, err := url.Parse(e.Value(side + ".url"))
 	if err != nil {
 		// Normalization parsed it already; this cannot happen.
-		return &event.FieldError{Field: side + ".url", Value: raw, Reason: "not a URL"}
+		return event.NewFieldError(side+".url", raw, i18n.M("event.reason.url"))
 	}
 	host := u.Hostname()
 	if _, err := netip.ParseAddr(host); err == nil {
@@ -331,7 +338,7 @@ func splitCSV(fields []string, line string, delim byte) ([]string, error) {
 		if j < len(line) && line[j] == '"' {
 			value, next, err := quoted(line, j+1)
 			if err != nil {
-				return fields, fmt.Errorf("column %d: %w", len(fields)+1, err)
+				return fields, i18n.Wrap(err, "parser.reason.column", len(fields)+1)
 			}
 			fields = append(fields, value)
 			for next < len(line) && isBlank(line[next]) && line[next] != delim {
@@ -341,7 +348,7 @@ func splitCSV(fields []string, line string, delim byte) ([]string, error) {
 				return fields, nil
 			}
 			if line[next] != delim {
-				return fields, fmt.Errorf("column %d: text after the closing quote", len(fields))
+				return fields, i18n.NewError("parser.reason.csv.afterquote", len(fields))
 			}
 			i = next + 1
 			continue
@@ -363,7 +370,7 @@ func quoted(line string, start int) (string, int, error) {
 	for {
 		q := strings.IndexByte(line[k:], '"')
 		if q < 0 {
-			return "", 0, errors.New("quoted value not closed")
+			return "", 0, i18n.NewError("parser.reason.csv.unclosed")
 		}
 		q += k
 		if q+1 < len(line) && line[q+1] == '"' {
@@ -435,7 +442,7 @@ func (c csvColumns) need(row []string, names ...string) error {
 			continue
 		}
 		if i >= len(row) {
-			return fmt.Errorf("row has %d columns, column %s is number %d", len(row), n, i+1)
+			return i18n.NewError("parser.reason.csv.short", len(row), n, i+1)
 		}
 	}
 	return nil
@@ -458,14 +465,14 @@ func peekFirst(r *bufio.Reader) byte {
 // pick a few keys and must name the bad one.
 func jsonObject(line []byte) (map[string]json.RawMessage, error) {
 	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '{' && t[0] != 'n' {
-		return nil, fmt.Errorf("not a JSON object: starts with %q", t[0])
+		return nil, i18n.NewError("parser.reason.json.start", t[0])
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %w", err)
+		return nil, i18n.Wrap(err, "event.reason.notobject")
 	}
 	if obj == nil {
-		return nil, errors.New("not a JSON object: null")
+		return nil, i18n.NewError("parser.reason.json.null")
 	}
 	return obj, nil
 }
@@ -481,16 +488,16 @@ func jsonText(obj map[string]json.RawMessage, key string) (string, error) {
 	case '"':
 		// encoding/json would turn a lone surrogate into U+FFFD and keep
 		// bytes that are not UTF-8 the same way, without a word.
-		if p := event.JSONTextProblem(raw); p != "" {
-			return "", fmt.Errorf("key %s: %s", key, p)
+		if p := event.JSONTextDamage(raw); !p.IsZero() {
+			return "", i18n.NewError("parser.reason.key", key, p)
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fmt.Errorf("key %s: %w", key, err)
+			return "", i18n.Wrap(err, "parser.reason.key", key)
 		}
 		return s, nil
 	case '{', '[':
-		return "", fmt.Errorf("key %s: want a string or a number, got %.40s", key, raw)
+		return "", i18n.NewError("parser.reason.key.text", key, string(raw))
 	}
 	return string(raw), nil
 }
@@ -502,7 +509,7 @@ func jsonString(obj map[string]json.RawMessage, key string) (string, error) {
 		return "", nil
 	}
 	if raw[0] != '"' {
-		return "", fmt.Errorf("key %s: want a string, got %.40s", key, raw)
+		return "", i18n.NewError("parser.reason.key.string", key, string(raw))
 	}
 	return jsonText(obj, key)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
@@ -71,7 +72,7 @@ func (l *List) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink)
 		}
 		value = stripTrailingComment(value)
 		if i := bytes.IndexAny(value, " \t"); i >= 0 {
-			return nil, fmt.Errorf("more than one value on the line (%q, then %q)", value[:i], bytes.TrimSpace(value[i:]))
+			return nil, i18n.NewError("parser.reason.list.values", string(value[:i]), string(bytes.TrimSpace(value[i:])))
 		}
 		e := event.New(8 + event.PipelineRoom)
 		classify(e, l.typ, l.identifier)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -92,6 +93,7 @@ func TestGolden(t *testing.T) {
 			}
 			for _, r := range rec.rejects {
 				fmt.Fprintf(&rejects, "%q\n\t%v\n", r.input, r.reason)
+				checkSaid(t, r.reason)
 			}
 			if parseErr != nil {
 				fmt.Fprintf(&rejects, "input error: %v\n", parseErr)
@@ -99,6 +101,26 @@ func TestGolden(t *testing.T) {
 			compareGolden(t, base+".golden.jsonl", events.Bytes())
 			compareGolden(t, base+".rejects.golden", rejects.Bytes())
 		})
+	}
+}
+
+// checkSaid checks that a reject's reason says itself as a message, the
+// same sentence as its English, so that its dead letter is shown in the
+// reader's language; and that the message is whole in every language.
+func checkSaid(t *testing.T, reason error) {
+	t.Helper()
+	m, ok := i18n.Said(reason)
+	if !ok {
+		t.Errorf("reason %q has no message: its dead letter would be shown in English", reason)
+		return
+	}
+	if m.String() != reason.Error() {
+		t.Errorf("reason %q is said %q", reason, m.String())
+	}
+	for _, lang := range []string{"nl", "fr", "de"} {
+		if said := m.In(i18n.Embedded(), lang); strings.Contains(said, "%!") || strings.Contains(said, "reason.") {
+			t.Errorf("reason %q in %s: %q", reason, lang, said)
+		}
 	}
 }
 

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -85,7 +85,7 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 	e := event.New(18 + event.PipelineRoom)
 	classify(e, "phishing", "phishtank")
 	if err := setURL(e, "source", "url", values["url"]); err != nil {
-		return nil, fmt.Errorf("%s url: %w", what, err)
+		return nil, named(what, "url", err)
 	}
 	for _, c := range []struct{ key, field string }{
 		{"submission_time", "time.source"},
@@ -93,7 +93,7 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 		{"target", "event_description.target"},
 	} {
 		if err := e.Set(c.field, values[c.key]); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", what, c.key, err)
+			return nil, named(what, c.key, err)
 		}
 	}
 	switch strings.ToLower(values["online"]) {
@@ -103,12 +103,12 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 		e.SetTrusted("status", "offline")
 	default:
 		if err := e.Set("status", values["online"]); err != nil {
-			return nil, fmt.Errorf("%s online: %w", what, err)
+			return nil, named(what, "online", err)
 		}
 	}
 	for _, c := range []struct{ key, name string }{{"phish_id", "phishtank_id"}, {"verification_time", "verification_time"}} {
 		if err := e.SetExtra(c.name, values[c.key]); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", what, c.key, err)
+			return nil, named(what, c.key, err)
 		}
 	}
 	switch strings.ToLower(values["verified"]) {
@@ -118,7 +118,7 @@ func phishtankEvent(get func(key string) (string, error), what string) (*event.E
 		e.SetTrusted("extra.verified", "false")
 	default:
 		if err := e.SetExtra("verified", values["verified"]); err != nil {
-			return nil, fmt.Errorf("%s verified: %w", what, err)
+			return nil, named(what, "verified", err)
 		}
 	}
 	return e, nil
@@ -135,7 +135,7 @@ type entryLimiter struct {
 	read int
 }
 
-var errEntryTooLong = fmt.Errorf("JSON array entry longer than %d bytes", MaxLineLength)
+var errEntryTooLong error = i18n.NewError("parser.reason.entry.toolong", MaxLineLength)
 
 func (l *entryLimiter) Read(p []byte) (int, error) {
 	if l.read > maxEntryRead {
@@ -172,11 +172,11 @@ func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Si
 		if err == nil {
 			err = finish(e, raw)
 		}
-		if err == nil && damage != "" {
-			err = errors.New(damage + " of the entry")
+		if err == nil && !damage.IsZero() {
+			err = i18n.NewError("parser.reason.entrydamage", damage)
 		}
 		if err != nil {
-			sink.Reject(raw, fmt.Errorf("entry %d: %w", n, err))
+			sink.Reject(raw, i18n.Wrap(err, "parser.reason.entry", n))
 			continue
 		}
 		if err := sink.Event(e); err != nil {
@@ -187,6 +187,14 @@ func (PhishTank) parseJSON(ctx context.Context, body io.Reader, sink pipeline.Si
 		return fmt.Errorf("phishtank JSON: after the last entry: %w", err)
 	}
 	return nil
+}
+
+// named is err of the value of column or key name (what says which).
+func named(what, name string, err error) error {
+	if what == "column" {
+		return i18n.Wrap(err, "parser.reason.column", name)
+	}
+	return i18n.Wrap(err, "parser.reason.key", name)
 }
 
 func phishtankJSONEntry(raw json.RawMessage) (*event.Event, error) {
@@ -207,7 +215,7 @@ func phishtankJSONEntry(raw json.RawMessage) (*event.Event, error) {
 	}
 	var list []map[string]json.RawMessage
 	if err := json.Unmarshal(details, &list); err != nil {
-		return nil, errors.New("key details: want a list of objects")
+		return nil, i18n.NewError("parser.reason.details.list")
 	}
 	if len(list) == 0 || list[0] == nil {
 		return e, nil
@@ -220,18 +228,18 @@ func phishtankJSONEntry(raw json.RawMessage) (*event.Event, error) {
 	} {
 		v, err := jsonText(list[0], c.key)
 		if err != nil {
-			return nil, fmt.Errorf("details: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.details")
 		}
 		if err := e.Set(c.field, v); err != nil {
-			return nil, fmt.Errorf("details key %s: %w", c.key, err)
+			return nil, i18n.Wrap(err, "parser.reason.details.key", c.key)
 		}
 	}
 	rir, err := jsonText(list[0], "rir")
 	if err != nil {
-		return nil, fmt.Errorf("details: %w", err)
+		return nil, i18n.Wrap(err, "parser.reason.details")
 	}
 	if err := setRegistry(e, rir); err != nil {
-		return nil, fmt.Errorf("details key rir: %w", err)
+		return nil, i18n.Wrap(err, "parser.reason.details.key", "rir")
 	}
 	return e, nil
 }

@@ -3,10 +3,10 @@ package parser
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -99,14 +99,14 @@ func spamhausJSON(e *event.Event, line []byte) (*event.Event, error) {
 		return nil, err
 	}
 	if err := e.SetExtra("blocklist", sbl); err != nil {
-		return nil, fmt.Errorf("key sblid: %w", err)
+		return nil, i18n.Wrap(err, "parser.reason.key", "sblid")
 	}
 	rir, err := jsonString(obj, "rir")
 	if err != nil {
 		return nil, err
 	}
 	if err := setRegistry(e, rir); err != nil {
-		return nil, fmt.Errorf("key rir: %w", err)
+		return nil, i18n.Wrap(err, "parser.reason.key", "rir")
 	}
 	return e, nil
 }

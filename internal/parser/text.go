@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -77,9 +78,9 @@ type textTally struct {
 // check returns line with invalid UTF-8 replaced when the feed asks for
 // that, and why the (replaced) line still cannot be stored as text, or ""
 // when it can. Most lines are clean and cost two fast scans.
-func (t *textTally) check(line []byte) ([]byte, string) {
+func (t *textTally) check(line []byte) ([]byte, i18n.Message) {
 	if utf8.Valid(line) && bytes.IndexByte(line, 0) < 0 {
-		return line, ""
+		return line, i18n.Message{}
 	}
 	if t != nil && t.text.options.ReplaceInvalidUTF8 {
 		var n int
@@ -89,7 +90,7 @@ func (t *textTally) check(line []byte) ([]byte, string) {
 			t.replacedLines++
 		}
 	}
-	return line, event.TextProblem(string(line))
+	return line, event.TextDamage(string(line))
 }
 
 // report logs and counts the replacements of the input, if any: a feed

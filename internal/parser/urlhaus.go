@@ -3,10 +3,10 @@ package parser
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -74,19 +74,19 @@ func (p URLhaus) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		}
 		classify(e, "malware-distribution", identifier)
 		if err := setURL(e, "source", "url", cols.get(row, "url")); err != nil {
-			return nil, fmt.Errorf("column url: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.column", "url")
 		}
 		if err := e.Set("time.source", cols.get(row, "dateadded")); err != nil {
-			return nil, fmt.Errorf("column dateadded: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.column", "dateadded")
 		}
 		if err := e.Set("status", strings.ToLower(cols.get(row, "url_status"))); err != nil {
-			return nil, fmt.Errorf("column url_status: %w", err)
+			return nil, i18n.Wrap(err, "parser.reason.column", "url_status")
 		}
 		for _, c := range []struct{ column, name string }{
 			{"id", "urlhaus_id"}, {"last_online", "last_online"}, {"urlhaus_link", "urlhaus_link"}, {"reporter", "reporter"},
 		} {
 			if err := e.SetExtra(c.name, cols.get(row, c.column)); err != nil {
-				return nil, fmt.Errorf("column %s: %w", c.column, err)
+				return nil, i18n.Wrap(err, "parser.reason.column", c.column)
 			}
 		}
 		if tags := splitTags(cols.get(row, "tags")); len(tags) > 0 {

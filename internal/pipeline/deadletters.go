@@ -68,6 +68,12 @@ func (e *LineError) Error() string  { return fmt.Sprintf("line %d: %v", e.Line, 
 func (e *LineError) Unwrap() error  { return e.Err }
 func (e *LineError) InputLine() int { return e.Line }
 
+// Explain says the error in the reader's language: the line, and Err by
+// its message when it has one, else in English (i18n.Reason).
+func (e *LineError) Explain() i18n.Message {
+	return i18n.M("pipeline.reject.line", e.Line, i18n.Reason(e.Err))
+}
+
 // inputLiner is a reject reason that knows its line (LineError, a
 // Shadowserver RowError).
 type inputLiner interface{ InputLine() int }
@@ -81,12 +87,18 @@ type refusal struct {
 }
 
 // shorten returns input, or its first bytes when it is over
-// MaxDeadLetterInput, with the reason saying so.
-func shorten(input []byte, msg string) ([]byte, string) {
+// MaxDeadLetterInput, with the reason (in English, msg, and as a message,
+// problem, zero when it has none) saying so.
+func shorten(input []byte, msg string, problem i18n.Message) ([]byte, string, i18n.Message) {
 	if len(input) <= MaxDeadLetterInput {
-		return input, msg
+		return input, msg, problem
 	}
-	return input[:deadLetterPrefix], fmt.Sprintf("%s (input of %d bytes; the dead letter keeps its first %d)", msg, len(input), deadLetterPrefix)
+	var reason any = msg
+	if !problem.IsZero() {
+		reason = problem
+	}
+	problem = i18n.M("pipeline.reject.shortened", reason, len(input), deadLetterPrefix)
+	return input[:deadLetterPrefix], problem.String(), problem
 }
 
 // admit counts a reject of size bytes against the input's limits. It
@@ -108,9 +120,9 @@ func (s *sink) admit(size int64) bool {
 
 // refusalLetter is the one letter that stands for the rest of a refused
 // input, the number of lines it stands for, and its reason as a message
-// (the letter's Error is its English). total is the number of lines of
-// the input, as far as counted; complete says whether it was counted to
-// the end.
+// (the letter's Problem; its Error is the English). total is the number
+// of lines of the input, as far as counted; complete says whether it was
+// counted to the end.
 func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int64, i18n.Message) {
 	rf := s.refused
 	from := int64(rf.line)
@@ -126,7 +138,7 @@ func (s *sink) refusalLetter(total int64, complete bool) (store.DeadLetter, int6
 	}
 	msg := i18n.M("pipeline.refused", rf.why, from, count)
 	return store.DeadLetter{Feed: s.feed.Name, Parser: RefusedParser, Source: s.source, Line: from,
-		Input: rf.sample, Error: msg.String(), Time: s.r.env.Now()}, notRead, msg
+		Input: rf.sample, Error: msg.String(), Problem: msg, Time: s.r.env.Now()}, notRead, msg
 }
 
 // refusingReader ends the input for the parser once the sink refused it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -14,11 +15,22 @@ import (
 // feed" reads (the newest), so that one request stays bounded.
 const MaxRetryFeed = 10000
 
-// RetryResult is what became of one re-run letter: OK, or why not.
+// RetryResult is what became of one re-run letter: OK, or why not, in
+// English (Error) and as a message (Problem, zero when it has none).
 type RetryResult struct {
-	ID    int64
-	OK    bool
-	Error string
+	ID      int64
+	OK      bool
+	Error   string
+	Problem i18n.Message
+}
+
+// Reason says why the letter still fails, for a reader of lang: its
+// Problem in lang when it has one, its Error otherwise.
+func (r RetryResult) Reason(c *i18n.Catalog, lang string) string {
+	if r.Problem.IsZero() || !c.Has(r.Problem.ID) {
+		return r.Error
+	}
+	return r.Problem.In(c, lang)
 }
 
 // RetryDeadLetters runs the given dead letters through their feed's parser
@@ -56,16 +68,16 @@ func (r *Runner) RetryDeadLettersReport(ctx context.Context, ids []int64) ([]Ret
 		if !dl.Pending() {
 			continue
 		}
-		why, err := r.retryOne(ctx, dl)
+		why, problem, err := r.retryOne(ctx, dl)
 		if err != nil {
 			return results, err
 		}
-		results = append(results, RetryResult{ID: id, OK: why == "", Error: why})
+		results = append(results, RetryResult{ID: id, OK: why == "", Error: why, Problem: problem})
 		if why == "" {
 			done = append(done, id)
 			continue
 		}
-		if err := r.env.Store.FailDeadLetterRetry(ctx, id, why, r.env.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := r.env.Store.FailDeadLetterRetry(ctx, id, why, problem, r.env.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return results, fmt.Errorf("record failed retry: %w", err)
 		}
 	}
@@ -108,17 +120,19 @@ func PendingDeadLetterIDs(ctx context.Context, s DeadLetterLister, feed string, 
 	return ids, nil
 }
 
-// retryOne re-runs one letter and returns why it still fails, or "" when
-// it became events. The reasons are for the person who asked.
-func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, error) {
+// retryOne re-runs one letter and returns why it still fails, in English
+// and as a message (zero when the reason has none), or "" when it became
+// events. The reasons are for the person who asked.
+func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, i18n.Message, error) {
+	said := func(m i18n.Message) (string, i18n.Message, error) { return m.String(), m, nil }
 	f, ok := r.Feed(dl.Feed)
 	if !ok {
-		return fmt.Sprintf("feed %q is not configured in this Vigil", dl.Feed), nil
+		return said(i18n.M("pipeline.retry.nofeed", dl.Feed))
 	}
 	if dl.Parser == RefusedParser {
 		// The letter stands for the part of an input that was not read:
 		// only delivering the input again reads it.
-		return "this letter stands for a refused input: deliver the input again to read it", nil
+		return said(i18n.M("pipeline.retry.refused"))
 	}
 	input := dl.Input
 	if dl.Edited != nil {
@@ -129,24 +143,25 @@ func (r *Runner) retryOne(ctx context.Context, dl store.DeadLetter) (string, err
 		// A batch an output refused: the letter is the enriched event.
 		e := event.New(32)
 		if err := e.ParseJSON(input); err != nil {
-			return fmt.Sprintf("not an event: %v", err), nil
+			return said(i18n.M("pipeline.retry.notevent", i18n.Reason(err)))
 		}
 		if err := s.Event(e); err != nil {
-			return "", err
+			return "", i18n.Message{}, err
 		}
-		return "", s.finish(nil)
+		return "", i18n.Message{}, s.finish(nil)
 	}
 	parseErr := f.Parser.Parse(ctx, Input{Feed: f.Name, Name: dl.Source, Body: bytes.NewReader(input), DeadLetter: true}, s)
 	if err := s.finish(nil); err != nil {
-		return "", err
+		return "", i18n.Message{}, err
 	}
 	switch {
 	case parseErr != nil:
-		return parseErr.Error(), nil
+		problem, _ := i18n.Said(parseErr)
+		return parseErr.Error(), problem, nil
 	case s.rejected > 0:
-		return s.firstReject, nil
+		return s.firstReject, s.firstProblem, nil
 	case s.parsed == 0:
-		return "the input gave no event", nil
+		return said(i18n.M("pipeline.retry.noevent"))
 	}
-	return "", nil
+	return "", i18n.Message{}, nil
 }

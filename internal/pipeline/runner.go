@@ -235,7 +235,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	}
 	d := Delivery{Name: in.Name, LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused, RefusedMessage: refusedMessage}
 	if err != nil {
-		return d, fmt.Errorf("deliver %s to feed %s: %w", in.Name, f.Name, err)
+		return d, i18n.Wrap(err, "pipeline.deliver.failed", in.Name, f.Name)
 	}
 	return d, nil
 }
@@ -254,9 +254,12 @@ type sink struct {
 	record   bool
 	rejects  []store.DeadLetter
 	rejected int64
-	// firstReject is the reason of the first reject, which a retry shows.
-	firstReject string
-	parsed      int64
+	// firstReject is the reason of the first reject, which a retry
+	// shows, and firstProblem the same as a message (zero when it has
+	// none).
+	firstReject  string
+	firstProblem i18n.Message
+	parsed       int64
 	// pendingBytes is the size of rejects; letters and letterBytes count
 	// what this input wrote against the limits, stored what is safe.
 	pendingBytes int64
@@ -388,9 +391,13 @@ func (s *sink) Reject(input []byte, reason error) {
 		// A re-run reads one letter, whose line the parser numbers 1:
 		// the reason without the parser's line number says it right.
 		s.firstReject = msg
+		if reason != nil {
+			s.firstProblem, _ = i18n.Said(reason)
+		}
 		if _, ok := reason.(inputLiner); ok {
 			if inner := errors.Unwrap(reason); inner != nil {
 				s.firstReject = inner.Error()
+				s.firstProblem, _ = i18n.Said(inner)
 			}
 		}
 	}
@@ -402,7 +409,13 @@ func (s *sink) Reject(input []byte, reason error) {
 	if errors.As(reason, &liner) {
 		line = int64(liner.InputLine())
 	}
-	input, msg = shorten(input, msg)
+	// The reason's message, when it says one itself: a reason that
+	// wraps one without its own is kept in English, whole.
+	problem, _ := i18n.Said(reason)
+	if reason == nil {
+		problem = i18n.M("pipeline.reject.none")
+	}
+	input, msg, problem = shorten(input, msg, problem)
 	size := int64(len(input) + len(msg))
 	if !s.admit(size) {
 		s.refused.line = int(line)
@@ -413,7 +426,7 @@ func (s *sink) Reject(input []byte, reason error) {
 		return
 	}
 	s.rejects = append(s.rejects, store.DeadLetter{Feed: s.feed.Name, Parser: s.feed.ParserID,
-		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Time: s.r.env.Now()})
+		Source: s.source, Line: line, Input: bytes.Clone(input), Error: msg, Problem: problem, Time: s.r.env.Now()})
 	s.pendingBytes += size
 	if len(s.rejects) >= rejectBatchLetters || s.pendingBytes >= rejectBatchBytes {
 		s.flushRejects()

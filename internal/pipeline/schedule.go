@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // Fetcher is a collector that can make one run on demand, besides its
@@ -31,8 +33,10 @@ type FailureNotifier interface {
 type RunLog interface {
 	// StartRun records a run as started and returns its ID.
 	StartRun(ctx context.Context, feed, trigger, by string, started time.Time) (int64, error)
-	// AddRunInput adds what one delivered input did to a run.
-	AddRunInput(ctx context.Context, id int64, d Delivery, errText string) error
+	// AddRunInput adds what one delivered input did to a run, and why
+	// it failed, if it did: in English, errText, and as a message,
+	// problem (zero when it has none).
+	AddRunInput(ctx context.Context, id int64, d Delivery, errText string, problem i18n.Message) error
 	// AddRunEvents adds what the workers stored of a run's events.
 	AddRunEvents(ctx context.Context, id int64, stored, duplicates int64) error
 	// FinishRun records the end of a run and why it failed, if it did.
@@ -224,11 +228,12 @@ func (r *Runner) recordFailedRun(ctx context.Context, feed string, failure error
 // deliverInRun delivers one input of run id and adds it to the run.
 func (r *Runner) deliverInRun(ctx context.Context, id int64, in Input) error {
 	d, err := r.DeliverReport(ctx, in)
-	errText := d.Refused
+	errText, problem := d.Refused, d.RefusedMessage
 	if err != nil {
 		errText = err.Error()
+		problem, _ = i18n.Said(err)
 	}
-	if aerr := r.runs.AddRunInput(context.WithoutCancel(ctx), id, d, errText); aerr != nil {
+	if aerr := r.runs.AddRunInput(context.WithoutCancel(ctx), id, d, errText, problem); aerr != nil {
 		r.log.Warn("record a feed run's input", "feed", in.Feed, "err", aerr)
 	}
 	return err

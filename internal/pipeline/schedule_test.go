@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -48,6 +49,7 @@ type memoryRuns struct {
 
 type run struct {
 	feed, trigger, by, err     string
+	problems                   []i18n.Message
 	inputs, lines, parsed, dls int64
 	stored, dups               int64
 	finished                   bool
@@ -61,7 +63,7 @@ func (m *memoryRuns) StartRun(_ context.Context, feed, trigger, by string, _ tim
 	return int64(len(m.runs)), nil
 }
 
-func (m *memoryRuns) AddRunInput(_ context.Context, id int64, d pipeline.Delivery, errText string) error {
+func (m *memoryRuns) AddRunInput(_ context.Context, id int64, d pipeline.Delivery, errText string, problem i18n.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.runs[id-1]
@@ -71,6 +73,7 @@ func (m *memoryRuns) AddRunInput(_ context.Context, id int64, d pipeline.Deliver
 	r.parsed += d.Parsed
 	r.dls += d.DeadLetters
 	r.err += errText
+	r.problems = append(r.problems, problem)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package shadowserver
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // valueKind says what a converter produced, which decides how the value is
@@ -94,7 +94,7 @@ func convertTimeUTC(v string, r *row) (string, valueKind, error) {
 	if !ok {
 		var err error
 		if t, err = parseOtherTime(v, r.epochSeconds); err != nil {
-			return "", valueNone, fmt.Errorf("%q: %w", v, err)
+			return "", valueNone, i18n.Wrap(err, "shadowserver.reason.quoted", v)
 		}
 	}
 	r.text = appendTime(r.text, t)
@@ -195,7 +195,7 @@ func convertBool(v string, _ *row) (string, valueKind, error) {
 	case "":
 		return "", valueNone, nil
 	}
-	return "", valueNone, &valueError{value: v, want: "a boolean"}
+	return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.boolean"}
 }
 
 func convertInt(v string, _ *row) (string, valueKind, error) {
@@ -209,11 +209,11 @@ func convertInt(v string, _ *row) (string, valueKind, error) {
 	if !decimalDigits(v) {
 		// Not a number at all ("TLSv1.2"): strconv's error would cost
 		// three allocations only to be dropped.
-		return "", valueNone, &valueError{value: v, want: "an integer"}
+		return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.integer"}
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return "", valueNone, &valueError{value: v, want: "an integer"}
+		return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.integer"}
 	}
 	return strconv.FormatInt(n, 10), valueNumber, nil
 }
@@ -264,7 +264,7 @@ func convertFloat(v string, _ *row) (string, valueKind, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return "", valueNone, &valueError{value: v, want: "a number"}
+		return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.number"}
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64), valueNumber, nil
 }
@@ -307,7 +307,7 @@ func validateIP(v string, _ *row) (string, valueKind, error) {
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil || a.Zone() != "" {
-		return "", valueNone, &valueError{value: v, want: "an IP address"}
+		return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.ip"}
 	}
 	if a.Is4() {
 		// netip accepts only the canonical dotted quad (no leading
@@ -325,7 +325,7 @@ func validateNetwork(v string, _ *row) (string, valueKind, error) {
 		return "", valueNone, nil
 	}
 	if _, err := event.Normalize("source.network", v); err != nil {
-		return "", valueNone, &valueError{value: v, want: "an IP network"}
+		return "", valueNone, &valueError{value: v, want: "shadowserver.reason.not.network"}
 	}
 	return v, valueString, nil
 }
@@ -338,7 +338,7 @@ func validateFQDN(v string, _ *row) (string, valueKind, error) {
 	if err != nil {
 		var fe *event.FieldError
 		if errors.As(err, &fe) {
-			return "", valueNone, fmt.Errorf("%q is not a host name: %s", v, fe.Reason)
+			return "", valueNone, i18n.NewError("shadowserver.reason.host", v, fe.ReasonMessage())
 		}
 		return "", valueNone, err
 	}
@@ -421,7 +421,8 @@ func exchangeChooser(webshell, otherwise string) func(string, *row) (string, val
 // fmt.Errorf on every row.
 type valueError struct {
 	value string
-	want  string // what the value is not: "an integer"
+	want  string // what the value is not, by message ID: "shadowserver.reason.not.integer"
 }
 
-func (e *valueError) Error() string { return strconv.Quote(e.value) + " is not " + e.want }
+func (e *valueError) Error() string         { return e.Explain().String() }
+func (e *valueError) Explain() i18n.Message { return i18n.M(e.want, e.value) }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/parser/chunks"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // A CSV report's rows are parsed in chunks on every core (chunks.Records):
@@ -131,7 +133,7 @@ func (r *csvRows) read(rec []byte, line int, readErr error) chunks.Result {
 	if len(cells) != len(r.header) {
 		var ok bool
 		if r.cells, o.Warn, ok = fitRow(cells, len(r.header), line); !ok {
-			return r.reject(o, rec, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns, and the surplus cells are not empty", len(cells), len(r.header))})
+			return r.reject(o, rec, &RowError{Line: line, Err: i18n.NewError("shadowserver.reason.cells.surplus", len(cells), len(r.header))})
 		}
 	}
 	e, err := r.plan.build(r.cells, rec, text, line)
@@ -154,12 +156,12 @@ func fitRow(cells []string, width, line int) (_ []string, warning error, ok bool
 		for len(cells) < width {
 			cells = append(cells, "")
 		}
-		return cells, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the missing trailing cells were read as empty", n, width)}, true
+		return cells, &RowError{Line: line, Err: i18n.NewError("shadowserver.reason.cells.short", n, width)}, true
 	}
 	for _, c := range cells[width:] {
 		if c != "" {
 			return cells, nil, false
 		}
 	}
-	return cells[:width], &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d columns: the %d surplus empty cells were left out", n, width, n-width)}, true
+	return cells[:width], &RowError{Line: line, Err: i18n.NewError("shadowserver.reason.cells.empty", n, width, n-width)}, true
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -43,7 +44,7 @@ func parseFormat(s string) (format, error) {
 	case "json", "jsonl", "ndjson":
 		return formatJSON, nil
 	}
-	return formatAuto, fmt.Errorf("format %q: want csv, json or auto", s)
+	return formatAuto, pipeline.OptionProblem("pipeline.option.choice", "format", "csv, json, auto", s)
 }
 
 // IsJSONName reports whether a file name says JSON: .json, .jsonl or
@@ -180,11 +181,11 @@ func (c *jsonColumns) place(cells []string, extras []keyValue) (_ []string, refu
 			b, _ := event.ReplaceInvalidUTF8([]byte(key))
 			key = string(b)
 		}
-		if problem := event.TextProblem(key); problem != "" {
-			return cells, fmt.Errorf("key %q: %s", kv.key, problem), nil
+		if problem := event.TextDamage(key); !problem.IsZero() {
+			return cells, i18n.NewError("shadowserver.reason.key", kv.key, problem), nil
 		}
 		if len(c.header)-c.width >= maxExtraKeys {
-			return cells, fmt.Errorf("key %q: more than %d keys the schema does not name", kv.key, maxExtraKeys), nil
+			return cells, i18n.NewError("shadowserver.reason.key.many", kv.key, maxExtraKeys), nil
 		}
 		if _, known := c.plan.row.index[key]; known {
 			continue

@@ -3,11 +3,12 @@ package shadowserver
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // decodeObject reads one JSON object, the whole of text but for white
@@ -20,14 +21,14 @@ func decodeObject(text string, index map[string]int, order *keyOrder, cells []st
 	d := objectDecoder{s: text}
 	d.space()
 	if !d.eat('{') {
-		return cells, extras, false, d.fail("want an object")
+		return cells, extras, false, d.fail(i18n.M("shadowserver.json.object"))
 	}
 	d.space()
 	if !d.eat('}') {
 		for k := 0; ; k++ {
 			d.space()
 			if d.peek() != '"' {
-				return cells, extras, false, d.fail("want a key in quotes")
+				return cells, extras, false, d.fail(i18n.M("shadowserver.json.key"))
 			}
 			key, err := d.str()
 			if err != nil {
@@ -35,7 +36,7 @@ func decodeObject(text string, index map[string]int, order *keyOrder, cells []st
 			}
 			d.space()
 			if !d.eat(':') {
-				return cells, extras, false, d.fail(`want ":" after a key`)
+				return cells, extras, false, d.fail(i18n.M("shadowserver.json.colon"))
 			}
 			d.space()
 			value, err := d.value()
@@ -54,12 +55,12 @@ func decodeObject(text string, index map[string]int, order *keyOrder, cells []st
 			if d.eat('}') {
 				break
 			}
-			return cells, extras, false, d.fail(`want "," or "}" after a value`)
+			return cells, extras, false, d.fail(i18n.M("shadowserver.json.comma"))
 		}
 	}
 	d.space()
 	if d.i < len(d.s) {
-		return cells, extras, false, d.fail("text after the object")
+		return cells, extras, false, d.fail(i18n.M("shadowserver.json.after"))
 	}
 	order.done()
 	return cells, extras, d.unescaped, nil
@@ -147,12 +148,12 @@ func (d *objectDecoder) space() {
 	}
 }
 
-func (d *objectDecoder) fail(why string) error {
+func (d *objectDecoder) fail(why i18n.Message) error {
 	if d.i >= len(d.s) {
-		return fmt.Errorf("malformed JSON object: %s, found the end of the object", why)
+		return i18n.NewError("shadowserver.json.end", why)
 	}
 	r, _ := utf8.DecodeRuneInString(d.s[d.i:])
-	return fmt.Errorf("malformed JSON object: %s, found %q at byte offset %d", why, r, d.i)
+	return i18n.NewError("shadowserver.json.found", why, r, d.i)
 }
 
 // value reads one value as a cell.
@@ -171,7 +172,7 @@ func (d *objectDecoder) value() (string, error) {
 			return lit.cell, nil
 		}
 	}
-	return "", d.fail("want a value")
+	return "", d.fail(i18n.M("shadowserver.json.value"))
 }
 
 // number reads a JSON number and returns its literal text.
@@ -189,17 +190,17 @@ func (d *objectDecoder) number() (string, error) {
 	if d.eat('0') {
 		// no more integer digits after a leading zero
 	} else if digits() == 0 {
-		return "", d.fail("want a digit")
+		return "", d.fail(i18n.M("shadowserver.json.digit"))
 	}
 	if d.eat('.') && digits() == 0 {
-		return "", d.fail("want a digit after the decimal point")
+		return "", d.fail(i18n.M("shadowserver.json.fraction"))
 	}
 	if d.eat('e') || d.eat('E') {
 		if !d.eat('+') {
 			d.eat('-')
 		}
 		if digits() == 0 {
-			return "", d.fail("want a digit in the exponent")
+			return "", d.fail(i18n.M("shadowserver.json.exponent"))
 		}
 	}
 	return d.s[start:d.i], nil
@@ -219,12 +220,12 @@ func (d *objectDecoder) str() (string, error) {
 			if c == '\\' {
 				return d.escapedStr(start)
 			}
-			return "", d.fail("control character in a string")
+			return "", d.fail(i18n.M("shadowserver.json.control"))
 		}
 	}
 	d.i = start + q
 	if d.i == len(d.s) {
-		return "", d.fail("unterminated string")
+		return "", d.fail(i18n.M("shadowserver.json.string"))
 	}
 	d.i++
 	return d.s[start : d.i-1], nil
@@ -245,7 +246,7 @@ func (d *objectDecoder) escapedStr(start int) (string, error) {
 			d.unescaped = true
 			return string(b), nil
 		case c < 0x20:
-			return "", d.fail("control character in a string")
+			return "", d.fail(i18n.M("shadowserver.json.control"))
 		case c != '\\':
 			b = append(b, c)
 			d.i++
@@ -273,7 +274,7 @@ func (d *objectDecoder) escapedStr(start int) (string, error) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return "", d.fail(`want four hex digits after \u`)
+				return "", d.fail(i18n.M("shadowserver.json.hex"))
 			}
 			if utf16.IsSurrogate(r) {
 				if r < 0xDC00 && d.i+6 <= len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
@@ -293,10 +294,10 @@ func (d *objectDecoder) escapedStr(start int) (string, error) {
 			b = utf8.AppendRune(b, r)
 		default:
 			d.i--
-			return "", d.fail("unknown escape")
+			return "", d.fail(i18n.M("shadowserver.json.escape"))
 		}
 	}
-	return "", d.fail("unterminated string")
+	return "", d.fail(i18n.M("shadowserver.json.string"))
 }
 
 func (d *objectDecoder) hex4() (rune, bool) {
@@ -343,7 +344,7 @@ func (d *objectDecoder) nested() (string, error) {
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, []byte(raw)); err != nil {
 				d.i = start
-				return "", d.fail("malformed nested value: " + err.Error())
+				return "", d.fail(i18n.M("shadowserver.json.nested.bad", i18n.Reason(err)))
 			}
 			if buf.Len() == len(raw) {
 				return raw, nil
@@ -353,5 +354,5 @@ func (d *objectDecoder) nested() (string, error) {
 		}
 	}
 	d.i = start
-	return "", d.fail("unterminated nested value")
+	return "", d.fail(i18n.M("shadowserver.json.nested"))
 }

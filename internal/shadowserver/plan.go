@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -43,9 +44,30 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
+// Explain is Error in the reader's language: the reason by its message
+// when it has one, else in English (i18n.Reason).
+func (e *RowError) Explain() i18n.Message {
+	reason := i18n.Reason(e.Err)
+	var fe *event.FieldError
+	if errors.As(e.Err, &fe) {
+		v := fe.Value
+		if len(v) > 80 {
+			v = v[:77] + "..."
+		}
+		reason = i18n.M("shadowserver.reason.value", fe.ReasonMessage(), v)
+	}
+	switch {
+	case e.Column != "" && e.Field != "":
+		return i18n.M("shadowserver.row.field", e.Line, e.Column, e.Field, reason)
+	case e.Column != "":
+		return i18n.M("shadowserver.row.column", e.Line, e.Column, reason)
+	}
+	return i18n.M("pipeline.reject.line", e.Line, reason)
+}
+
 // ErrMissing is wrapped by the reason for an empty required date-time cell
 // (time.source); other empty required cells leave their field unset.
-var ErrMissing = errors.New("required value missing")
+var ErrMissing error = i18n.NewError("shadowserver.reason.missing")
 
 // plan is a report's mapping resolved against one file's header: column
 // positions and field keys are worked out once, not per row. Every field a
@@ -330,7 +352,7 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 		}
 		if s.required {
 			if converterFailed {
-				err = fmt.Errorf("%s: %w", s.conv.name, err)
+				err = i18n.Wrap(err, "shadowserver.reason.converter", s.conv.name)
 			}
 			return nil, &RowError{Line: line, Column: s.column, Field: s.key, Err: err}
 		}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // A quoted cell may hold line breaks (Shadowserver quotes every cell that
@@ -46,7 +48,7 @@ const (
 
 // errUnclosedQuote is wrapped by the error for a record whose quoted cell
 // is not closed on its line and may not continue past it.
-var errUnclosedQuote = errors.New("quoted cell not closed")
+var errUnclosedQuote error = i18n.NewError("shadowserver.reason.unclosed")
 
 // lineTooLongError is the reason for a line over the length limit; the
 // dead letter keeps only the line's first bytes.
@@ -56,8 +58,10 @@ type lineTooLongError struct {
 	Kept   int
 }
 
-func (e *lineTooLongError) Error() string {
-	return fmt.Sprintf("line of %d bytes, over the limit of %d; the dead letter keeps its first %d bytes", e.Length, e.Limit, e.Kept)
+func (e *lineTooLongError) Error() string { return e.Explain().String() }
+
+func (e *lineTooLongError) Explain() i18n.Message {
+	return i18n.M("shadowserver.reason.toolong", e.Length, e.Limit, e.Kept)
 }
 
 // physicalLine is one line of input with its line break.
@@ -155,30 +159,30 @@ func (rr *recordReader) next() (rec []byte, line int, err error) {
 	start := append([]byte(nil), first.text...)
 	rr.buf = append(rr.buf[:0], first.text...)
 	var held []physicalLine
-	cut := func(why string, l *physicalLine) ([]byte, int, error) {
+	cut := func(why i18n.Message, l *physicalLine) ([]byte, int, error) {
 		if l != nil {
 			held = append(held, physicalLine{text: bytes.Clone(l.text), number: l.number, length: l.length})
 		}
 		rr.again = append(held, rr.again...)
-		return trimEOL(start), first.number, fmt.Errorf("%w: %s", errUnclosedQuote, why)
+		return trimEOL(start), first.number, &i18n.Error{Message: i18n.M("shadowserver.reason.unclosed.why", why), Err: errUnclosedQuote}
 	}
 	for {
 		l, err := rr.readLine()
 		if errors.Is(err, io.EOF) {
-			return cut("the input ends first", nil)
+			return cut(i18n.M("shadowserver.reason.unclosed.end"), nil)
 		}
 		if err != nil {
 			return nil, first.number, err
 		}
 		switch {
 		case l.length > 0:
-			return cut(fmt.Sprintf("line %d is too long to continue it", l.number), &l)
+			return cut(i18n.M("shadowserver.reason.unclosed.long", l.number), &l)
 		case len(rr.buf)+len(l.text) > maxRecord:
-			return cut(fmt.Sprintf("a record may not pass %d bytes", maxRecord), &l)
+			return cut(i18n.M("shadowserver.reason.unclosed.bytes", maxRecord), &l)
 		case len(held)+2 > maxRecordLines:
-			return cut(fmt.Sprintf("a record may not span more than %d lines", maxRecordLines), &l)
+			return cut(i18n.M("shadowserver.reason.unclosed.lines", maxRecordLines), &l)
 		case rr.isRow(l.text):
-			return cut(fmt.Sprintf("line %d reads as a row of its own", l.number), &l)
+			return cut(i18n.M("shadowserver.reason.unclosed.row", l.number), &l)
 		}
 		held = append(held, physicalLine{text: bytes.Clone(l.text), number: l.number})
 		rr.buf = append(rr.buf, l.text...)
@@ -269,7 +273,7 @@ func trimEOL(b []byte) []byte {
 }
 
 // errBadQuote is the reason for a cell whose quotes are not closed properly.
-var errBadQuote = errors.New("malformed quoted cell")
+var errBadQuote error = i18n.NewError("shadowserver.reason.badquote")
 
 // splitRecord splits a record into cells, appending them to cells. rec is
 // the record as a string so that plain cells are substrings of it, which

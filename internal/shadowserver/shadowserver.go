@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -130,21 +132,26 @@ func newFromOptions(env pipeline.Env, opts pipeline.Options) (pipeline.Parser, e
 		fetched, err := FetchSchema(ctx, env.HTTP, url, env.DataDir, logger)
 		cancel()
 		if err != nil {
-			return nil, err
+			// What is wrong with the schema document, said as it is.
+			return nil, &pipeline.OptionError{Message: i18n.M("pipeline.option.reason", "schema_url", err.Error()), Err: err}
 		}
 		schema = schema.Merge(fetched)
 	}
 	if file != "" {
 		loaded, err := LoadSchemaFile(file)
-		if err != nil {
-			return nil, err
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &pe):
+			return nil, pipeline.FileOptionError("schema_file", file, err)
+		case err != nil:
+			return nil, &pipeline.OptionError{Message: i18n.M("pipeline.option.reason", "schema_file", err.Error()), Err: err}
 		}
 		warnSkipped(logger, file, loaded)
 		schema = schema.Merge(loaded)
 	}
 	p, err := New(schema, report)
 	if err != nil {
-		return nil, err
+		return nil, &pipeline.OptionError{Message: i18n.M("shadowserver.option.report", report), Err: err}
 	}
 	p.text, p.logger, p.format = text, logger, format
 	return p, nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
@@ -84,6 +85,13 @@ func TestGolden(t *testing.T) {
 			}
 			for _, r := range c.rejects {
 				fmt.Fprintf(&rejects, "%s\n\tinput: %q\n", r.reason, r.input)
+				// The dead letter shows the reason in the reader's
+				// language: the same sentence, as a message.
+				if m, ok := i18n.Said(r.reason); !ok || m.String() != r.reason.Error() {
+					t.Errorf("reason %q is said as %q (a message: %v)", r.reason, m.String(), ok)
+				} else if nl := m.In(i18n.Embedded(), "nl"); strings.Contains(nl, "%!") || nl == m.String() {
+					t.Errorf("reason %q in Dutch: %q", r.reason, nl)
+				}
 			}
 			compareGolden(t, "testdata/"+name+".golden.jsonl", events.Bytes())
 			compareGolden(t, "testdata/"+name+".rejects.golden", rejects.Bytes())

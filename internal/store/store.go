@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -200,15 +201,21 @@ type DeadLetter struct {
 	// Edited is the input as a person corrected it; a re-run reads it
 	// instead of Input. Nil until edited.
 	Edited []byte
-	// Error says why, for a person.
+	// Error says why, in English: for programs, and for a letter stored
+	// before its reason had a message.
 	Error string
-	Time  time.Time
+	// Problem is Error as a message in the catalogue, said in the
+	// reader's language (Reason); zero when the reason has none.
+	Problem i18n.Message
+	Time    time.Time
 	// Retried is set once the letter was re-run successfully.
 	Retried bool
-	// RetryError says why the last re-run failed, at RetryTime; empty
-	// when no re-run failed since the letter was added or last edited.
-	RetryError string
-	RetryTime  time.Time
+	// RetryError says why the last re-run failed, at RetryTime, in
+	// English; empty when no re-run failed since the letter was added or
+	// last edited. RetryProblem says it as a message (RetryReason).
+	RetryError   string
+	RetryProblem i18n.Message
+	RetryTime    time.Time
 	// Discarded is set once a person decided the letter needs no re-run:
 	// DiscardedBy says who and DiscardReason why.
 	Discarded     bool
@@ -240,6 +247,24 @@ func (l DeadLetter) State() DeadLetterState {
 		return DeadLetterRetried
 	}
 	return DeadLetterPending
+}
+
+// Reason says why the letter was refused, for a reader of lang: its
+// Problem in lang when it has one that c knows, its Error otherwise.
+func (l DeadLetter) Reason(c *i18n.Catalog, lang string) string {
+	if l.Problem.IsZero() || !c.Has(l.Problem.ID) {
+		return l.Error
+	}
+	return l.Problem.In(c, lang)
+}
+
+// RetryReason says why the last re-run failed, for a reader of lang, as
+// Reason says why the letter was refused.
+func (l DeadLetter) RetryReason(c *i18n.Catalog, lang string) string {
+	if l.RetryProblem.IsZero() || !c.Has(l.RetryProblem.ID) {
+		return l.RetryError
+	}
+	return l.RetryProblem.In(c, lang)
 }
 
 // Pending reports whether the letter still waits for a re-run or a
@@ -284,8 +309,9 @@ type DeadLetters interface {
 	CountDeadLetters(ctx context.Context) (map[string]int64, error)
 	MarkDeadLettersRetried(ctx context.Context, ids []int64) error
 	// FailDeadLetterRetry records why a re-run of the pending letter id
-	// failed; the letter stays pending.
-	FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error
+	// failed, in English and as a message (zero when it has none); the
+	// letter stays pending.
+	FailDeadLetterRetry(ctx context.Context, id int64, reason string, problem i18n.Message, when time.Time) error
 	// EditDeadLetter sets the input a re-run of the pending letter id
 	// reads (ErrNotFound when no such letter is pending, ErrInputTooLong
 	// past MaxEditedDeadLetter) and clears its last re-run error.

@@ -219,3 +219,62 @@ func (s *deadLetterSteps) checkDatabase(t *testing.T) {
 		t.Errorf("audit log %q", actions)
 	}
 }
+
+// TestBrowserDeadLetterReasonsInFrench: an analyst who reads French sees
+// why a line was refused in French, in the list and on the letter's
+// page; a reason the parser gave without a message keeps its words,
+// inside the French sentence around them.
+func TestBrowserDeadLetterReasonsInFrench(t *testing.T) {
+	st := openStore(t)
+	u, err := auth.NewUser("chloe", "chloe@cert.example", auth.RoleAnalyst, "chloe's long passphrase", "fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	runner := startScanRunner(t, st)
+	junk, typo := deliverScanFileTwice(t, st, runner)
+	cc := consoleConfig(t, st, "test")
+	cc.Retry = runner.RetryDeadLetters
+	srv := serveConsole(t, cc)
+	tctx := startChromium(t, srv.URL+"/deadletters")
+	logIn(t, tctx, "chloe", "chloe's long passphrase", "deadletters")
+
+	typoID, junkID := strconv.FormatInt(typo.ID, 10), strconv.FormatInt(junk.ID, 10)
+	const typoFR = `ligne 2 : champ source.port : pas un numéro de port (0-65535) (valeur "twenty-two")`
+	if typo.Error == typoFR || typo.Problem.IsZero() {
+		t.Fatalf("letter of line 2 = %q, %v: want the English and a message", typo.Error, typo.Problem)
+	}
+	if got := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" td.reason"))); !strings.HasPrefix(got, typoFR) {
+		t.Errorf("line 2's reason in the list: %q, want %q", got, typoFR)
+	}
+	if got := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+junkID+" td.reason"))); !strings.HasPrefix(got, "ligne 3 : want an IP address and a port") {
+		t.Errorf("line 3's reason in the list: %q", got)
+	}
+	// A re-run of line 2 as it is fails again, and says why in French.
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("select-"+typoID)),
+		chromedp.Click(chromedp.ID("retry")),
+		chromedp.WaitVisible(chromedp.CSS("#letter-"+typoID+" .problem-text")),
+	)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	why := run(t, tctx, chromedp.Text(chromedp.CSS("#letter-"+typoID+" .problem-text")))
+	if !strings.HasPrefix(why, "Le dernier retraitement a échoué") || !strings.HasSuffix(why, `champ source.port : pas un numéro de port (0-65535) (valeur "twenty-two")`) {
+		t.Errorf("the failed re-run shown as %q", why)
+	}
+	screenshot(t, tctx, "deadletters-list-fr")
+	err = chromedp.Do(tctx,
+		chromedp.Click(chromedp.ID("open-"+typoID)),
+		chromedp.WaitVisible(chromedp.ID("letter-reason")),
+	)
+	if err != nil {
+		t.Fatalf("open the letter: %v", err)
+	}
+	if got := run(t, tctx, chromedp.Text(chromedp.ID("letter-reason"))); got != typoFR {
+		t.Errorf("line 2's reason on its page: %q, want %q", got, typoFR)
+	}
+	screenshot(t, tctx, "deadletter-fr")
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -42,8 +43,9 @@ func (s *Store) AddFeedRunInput(ctx context.Context, id int64, in feedadmin.RunI
 		var inputs int64
 		err := tx.QueryRow(ctx, `UPDATE feed_runs SET inputs = inputs + 1, lines_read = lines_read + ?,
 			events_parsed = events_parsed + ?, dead_letters = dead_letters + ?,
+			problem = CASE WHEN error = '' THEN ? ELSE problem END,
 			error = CASE WHEN error = '' THEN ? ELSE error END WHERE id = ? RETURNING inputs`,
-			in.LinesRead, in.EventsParsed, in.DeadLetters, in.Error, id).Scan(&inputs)
+			in.LinesRead, in.EventsParsed, in.DeadLetters, in.Problem.Encode(), in.Error, id).Scan(&inputs)
 		switch {
 		case tx.IsNoRows(err):
 			return nil
@@ -73,20 +75,26 @@ func (s *Store) AddFeedRunEvents(ctx context.Context, id int64, stored, duplicat
 
 // FinishFeedRun records the end of a run.
 func (s *Store) FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string) error {
-	if _, err := s.db.Exec(ctx, `UPDATE feed_runs SET finished = ?, error = CASE WHEN ? = '' THEN error ELSE ? END WHERE id = ?`,
-		s.db.Dialect().Time(finished), errText, errText, id); err != nil {
+	if _, err := s.db.Exec(ctx, `UPDATE feed_runs SET finished = ?, problem = CASE WHEN ? = '' THEN problem ELSE '' END,
+		error = CASE WHEN ? = '' THEN error ELSE ? END WHERE id = ?`,
+		s.db.Dialect().Time(finished), errText, errText, errText, id); err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}
 	return nil
 }
 
 const runColumns = `id, feed, trigger, requested_by, started, finished, inputs, lines_read, events_parsed, events_stored,
-	dead_letters, duplicates, error`
+	dead_letters, duplicates, error, problem`
 
 func scanRun(row sqlkit.Row) (feedadmin.Run, error) {
-	var r feedadmin.Run
+	var (
+		r       feedadmin.Run
+		problem string
+	)
 	err := row.Scan(&r.ID, &r.Feed, &r.Trigger, &r.RequestedBy, sqlkit.Time(&r.Started), sqlkit.Time(&r.Finished),
-		&r.Inputs, &r.LinesRead, &r.EventsParsed, &r.EventsStored, &r.DeadLetters, &r.Duplicates, &r.Error)
+		&r.Inputs, &r.LinesRead, &r.EventsParsed, &r.EventsStored, &r.DeadLetters, &r.Duplicates, &r.Error, &problem)
+	// Only AddFeedRunInput writes the column, from the input's Message.
+	r.Problem, _ = i18n.Decode(problem)
 	return r, err
 }
 

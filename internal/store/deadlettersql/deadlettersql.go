@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
@@ -56,12 +57,19 @@ func Key(l store.DeadLetter) []byte {
 }
 
 // columns are the columns List and Get read, in the order scan expects.
-const columns = `id, feed, parser, source, line, input, edited, error, time, retried, retry_error, retry_time, discarded, discarded_by, discard_reason`
+const columns = `id, feed, parser, source, line, input, edited, error, problem, time, retried, retry_error, retry_problem, retry_time, discarded, discarded_by, discard_reason`
 
 func scan(row sqlkit.Row) (store.DeadLetter, error) {
-	var l store.DeadLetter
-	err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Line, &l.Input, &l.Edited, &l.Error, sqlkit.Time(&l.Time),
-		&l.Retried, &l.RetryError, sqlkit.Time(&l.RetryTime), &l.Discarded, &l.DiscardedBy, &l.DiscardReason)
+	var (
+		l                     store.DeadLetter
+		problem, retryProblem string
+	)
+	err := row.Scan(&l.ID, &l.Feed, &l.Parser, &l.Source, &l.Line, &l.Input, &l.Edited, &l.Error, &problem, sqlkit.Time(&l.Time),
+		&l.Retried, &l.RetryError, &retryProblem, sqlkit.Time(&l.RetryTime), &l.Discarded, &l.DiscardedBy, &l.DiscardReason)
+	// Only Add and FailRetry write these columns, from a Message: what
+	// they hold is one (or '', for a reason that had none).
+	l.Problem, _ = i18n.Decode(problem)
+	l.RetryProblem, _ = i18n.Decode(retryProblem)
 	return l, err
 }
 
@@ -75,9 +83,9 @@ func Add(ctx context.Context, db sqlkit.DB, letters []store.DeadLetter) (int64, 
 	err := db.Tx(ctx, func(tx sqlkit.DB) error {
 		added = 0
 		for _, l := range Stored(letters) {
-			n, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, tx.Dialect().Time(l.Time), l.Retried)
+			n, err := tx.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, problem, time, retried)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				l.Feed, l.Parser, l.Source, l.Line, Key(l), l.Input, l.Error, l.Problem.Encode(), tx.Dialect().Time(l.Time), l.Retried)
 			if err != nil {
 				return err
 			}
@@ -140,9 +148,9 @@ func Get(ctx context.Context, db sqlkit.DB, id int64) (store.DeadLetter, error) 
 const pending = `NOT retried AND NOT discarded`
 
 // FailRetry records why a re-run of the pending letter id failed.
-func FailRetry(ctx context.Context, db sqlkit.DB, id int64, reason string, when time.Time) error {
-	n, err := db.Exec(ctx, `UPDATE dead_letters SET retry_error = ?, retry_time = ? WHERE id = ? AND `+pending,
-		reason, db.Dialect().Time(when), id)
+func FailRetry(ctx context.Context, db sqlkit.DB, id int64, reason string, problem i18n.Message, when time.Time) error {
+	n, err := db.Exec(ctx, `UPDATE dead_letters SET retry_error = ?, retry_problem = ?, retry_time = ? WHERE id = ? AND `+pending,
+		reason, problem.Encode(), db.Dialect().Time(when), id)
 	if err != nil {
 		return fmt.Errorf("record failed retry of dead letter %d: %w", id, err)
 	}
@@ -160,7 +168,7 @@ func Edit(ctx context.Context, db sqlkit.DB, id int64, input []byte) error {
 	if input == nil {
 		input = []byte{}
 	}
-	n, err := db.Exec(ctx, `UPDATE dead_letters SET edited = ?, retry_error = '', retry_time = NULL WHERE id = ? AND `+pending, input, id)
+	n, err := db.Exec(ctx, `UPDATE dead_letters SET edited = ?, retry_error = '', retry_problem = '', retry_time = NULL WHERE id = ? AND `+pending, input, id)
 	if err != nil {
 		return fmt.Errorf("edit dead letter %d: %w", id, err)
 	}
@@ -227,7 +235,7 @@ func MarkRetried(ctx context.Context, db sqlkit.DB, ids []int64) error {
 	}
 	mark := func(db sqlkit.DB, ids []int64) error {
 		a := db.Dialect().Args()
-		_, err := db.Exec(ctx, `UPDATE dead_letters SET retried = TRUE, retry_error = '', retry_time = NULL WHERE `+sqlkit.In(a, "id", ids), a.List()...)
+		_, err := db.Exec(ctx, `UPDATE dead_letters SET retried = TRUE, retry_error = '', retry_problem = '', retry_time = NULL WHERE `+sqlkit.In(a, "id", ids), a.List()...)
 		return err
 	}
 	var err error

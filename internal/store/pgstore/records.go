@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
@@ -31,19 +32,20 @@ func (s *Store) RecordDeadLetters(ctx context.Context, letters []store.DeadLette
 		return 0, nil
 	}
 	n := len(letters)
-	feeds, parsers, sources, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	feeds, parsers, sources, errs, problems := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lines := make([]int64, n)
 	inputs, keys := make([][]byte, n), make([][]byte, n)
 	times := make([]time.Time, n)
 	retried := make([]bool, n)
 	for i, l := range deadlettersql.Stored(letters) {
 		feeds[i], parsers[i], sources[i], errs[i], retried[i] = l.Feed, l.Parser, l.Source, l.Error, l.Retried
+		problems[i] = l.Problem.Encode()
 		lines[i], keys[i], inputs[i], times[i] = l.Line, deadlettersql.Key(l), l.Input, l.Time
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, time, retried)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::timestamptz[], $9::boolean[])
+	tag, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (feed, parser, source, line, letter_key, input, error, problem, time, retried)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::boolean[])
 		ON CONFLICT DO NOTHING`,
-		feeds, parsers, sources, lines, keys, inputs, errs, times, retried)
+		feeds, parsers, sources, lines, keys, inputs, errs, problems, times, retried)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: add dead letters: %w", err)
 	}
@@ -74,8 +76,8 @@ func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, 
 }
 
 // FailDeadLetterRetry records why a re-run of a pending letter failed.
-func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
-	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, when))
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, problem i18n.Message, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, problem, when))
 }
 
 // EditDeadLetter sets the input a re-run of a pending letter reads.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/deadlettersql"
 	"github.com/vigil-cert/vigil/internal/store/dedupsql"
@@ -53,8 +54,8 @@ func (s *Store) GetDeadLetter(ctx context.Context, id int64) (store.DeadLetter, 
 }
 
 // FailDeadLetterRetry records why a re-run of a pending letter failed.
-func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, when time.Time) error {
-	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, when))
+func (s *Store) FailDeadLetterRetry(ctx context.Context, id int64, reason string, problem i18n.Message, when time.Time) error {
+	return named(deadlettersql.FailRetry(ctx, s.DB(), id, reason, problem, when))
 }
 
 // EditDeadLetter sets the input a re-run of a pending letter reads.

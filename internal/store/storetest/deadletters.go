@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -147,11 +148,12 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 	three, two, one := list[0].ID, list[1].ID, list[2].ID
 
 	failed := base.Add(time.Minute)
-	if err := s.FailDeadLetterRetry(ctx, one, "line 1: still not an IP address", failed); err != nil {
+	retryProblem := i18n.M("pipeline.reject.line", 1, i18n.M("event.reason.ip"))
+	if err := s.FailDeadLetterRetry(ctx, one, "line 1: still not an IP address", retryProblem, failed); err != nil {
 		t.Fatalf("FailDeadLetterRetry: %v", err)
 	}
 	got, err := s.GetDeadLetter(ctx, one)
-	if err != nil || got.RetryError != "line 1: still not an IP address" || !got.RetryTime.Equal(failed) || !got.Pending() {
+	if err != nil || got.RetryError != "line 1: still not an IP address" || got.RetryProblem.Encode() != retryProblem.Encode() || !got.RetryTime.Equal(failed) || !got.Pending() {
 		t.Errorf("after a failed re-run: %+v, %v", got, err)
 	}
 
@@ -159,7 +161,7 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 		t.Fatalf("EditDeadLetter: %v", err)
 	}
 	got, err = s.GetDeadLetter(ctx, one)
-	if err != nil || string(got.Edited) != "one, fixed" || string(got.Input) != "one" || got.RetryError != "" || !got.RetryTime.IsZero() {
+	if err != nil || string(got.Edited) != "one, fixed" || string(got.Input) != "one" || got.RetryError != "" || !got.RetryProblem.IsZero() || !got.RetryTime.IsZero() {
 		t.Errorf("after an edit: %+v, %v; want the input kept, the edit beside it, the re-run error cleared", got, err)
 	}
 	if err := s.EditDeadLetter(ctx, one, bytes.Repeat([]byte("a"), store.MaxEditedDeadLetter+1)); !errors.Is(err, store.ErrInputTooLong) {
@@ -186,7 +188,7 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 	if err := s.EditDeadLetter(ctx, two, []byte("x")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EditDeadLetter of a discarded letter: %v, want ErrNotFound", err)
 	}
-	if err := s.FailDeadLetterRetry(ctx, two, "x", failed); !errors.Is(err, store.ErrNotFound) {
+	if err := s.FailDeadLetterRetry(ctx, two, "x", i18n.Message{}, failed); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FailDeadLetterRetry of a discarded letter: %v, want ErrNotFound", err)
 	}
 	if counts, err := s.CountDeadLetters(ctx); err != nil || counts["W"] != 1 {
@@ -201,14 +203,14 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 		t.Errorf("letters with the discarded = %+v, %v", withDiscarded, err)
 	}
 
-	if err := s.FailDeadLetterRetry(ctx, one, "still bad", failed); err != nil {
+	if err := s.FailDeadLetterRetry(ctx, one, "still bad", retryProblem, failed); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkDeadLettersRetried(ctx, []int64{one}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.GetDeadLetter(ctx, one)
-	if err != nil || !got.Retried || got.RetryError != "" || got.Pending() {
+	if err != nil || !got.Retried || got.RetryError != "" || !got.RetryProblem.IsZero() || got.Pending() {
 		t.Errorf("after a successful re-run: %+v, %v; want retried, the old error gone", got, err)
 	}
 	everything, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "W", IncludeDiscarded: true, IncludeRetried: true})
@@ -218,5 +220,59 @@ func testDeadLetterWork(t *testing.T, s store.Store) {
 	long := strings.Repeat("x", 100)
 	if n, err := s.DiscardDeadLetters(ctx, nil, "alice", long); err != nil || n != 0 {
 		t.Errorf("DiscardDeadLetters of no ids = %d, %v", n, err)
+	}
+}
+
+// testDeadLetterProblem keeps a letter's reason as a message beside its
+// English, through both ways of adding (one letter, and a batch, which
+// the PostgreSQL store inserts in one statement), with a message that
+// quotes another and text from the input as an argument; a letter
+// without one reads back without one.
+func testDeadLetterProblem(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	field := i18n.M("event.field.error", "source.ip", i18n.M("event.reason.ip"), `["event.reason.ip"] ünï`)
+	problem := i18n.M("pipeline.reject.line", 7, field)
+	letters := []store.DeadLetter{
+		{Feed: "P", Parser: "csv", Line: 7, Input: []byte("a"), Error: problem.String(), Problem: problem, Time: base},
+		{Feed: "P", Parser: "csv", Line: 8, Input: []byte("b"), Error: "short line", Time: base},
+	}
+	if err := s.AddDeadLetters(ctx, letters); err != nil {
+		t.Fatalf("AddDeadLetters: %v", err)
+	}
+	if err := s.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "P", Parser: "csv", Line: 9, Input: []byte("c"),
+		Error: problem.String(), Problem: problem, Time: base}}); err != nil {
+		t.Fatalf("AddDeadLetters: %v", err)
+	}
+	all, err := s.ListDeadLetters(ctx, store.DeadLetterQuery{Feed: "P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 {
+		t.Fatalf("ListDeadLetters: %d letters, want 3", len(all))
+	}
+	for _, l := range all {
+		want := problem
+		if l.Line == 8 {
+			want = i18n.Message{}
+		}
+		if l.Problem.Encode() != want.Encode() {
+			t.Errorf("line %d: Problem = %s, want %s", l.Line, l.Problem.Encode(), want.Encode())
+		}
+		got, err := s.GetDeadLetter(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Problem.Encode() != want.Encode() || got.Error != l.Error {
+			t.Errorf("GetDeadLetter(%d) = %q, %s; want %q, %s", l.ID, got.Error, got.Problem.Encode(), l.Error, want.Encode())
+		}
+	}
+	c := i18n.Embedded()
+	for _, l := range all {
+		switch fr := l.Reason(c, "fr"); {
+		case l.Line == 8 && fr != "short line":
+			t.Errorf("line 8 said in French as %q, want its English", fr)
+		case l.Line != 8 && (fr != problem.In(c, "fr") || fr == l.Error):
+			t.Errorf("line %d said in French as %q, want %q", l.Line, fr, problem.In(c, "fr"))
+		}
 	}
 }

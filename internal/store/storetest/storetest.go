@@ -78,6 +78,7 @@ func run(t *testing.T, open func(t *testing.T) store.Store, concurrentOnly bool)
 		{"dead letters in bulk", testDeadLettersBulk},
 		{"dead letter key", testDeadLetterKey},
 		{"dead letter work", testDeadLetterWork},
+		{"dead letter problem", testDeadLetterProblem},
 		{"feed counters", testFeedCounters},
 		{"state", testState},
 		{"state swap", testStateSwap},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -203,10 +204,14 @@ func testRuns(t *testing.T, s feedadmin.Data) {
 	if err != nil {
 		t.Fatalf("StartFeedRun: %v", err)
 	}
-	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "https://example.org/list.csv", LinesRead: 10, EventsParsed: 8, DeadLetters: 2, Error: "line 3: bad address"}); err != nil {
+	// The first error stays, with its message.
+	problem := i18n.M("pipeline.reject.line", 3, i18n.M("event.reason.ip"))
+	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "https://example.org/list.csv", LinesRead: 10, EventsParsed: 8, DeadLetters: 2,
+		Error: "line 3: bad address", Problem: problem}); err != nil {
 		t.Fatalf("AddFeedRunInput: %v", err)
 	}
-	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "inbox/a\nb.csv", LinesRead: 5, EventsParsed: 5, Error: "later error"}); err != nil {
+	if err := s.AddFeedRunInput(ctx, id, feedadmin.RunInput{Name: "inbox/a\nb.csv", LinesRead: 5, EventsParsed: 5, Error: "later error",
+		Problem: i18n.M("pipeline.reject.none")}); err != nil {
 		t.Fatalf("AddFeedRunInput: %v", err)
 	}
 	if err := s.AddFeedRunEvents(ctx, id, 11, 2); err != nil {
@@ -222,19 +227,28 @@ func testRuns(t *testing.T, s feedadmin.Data) {
 	want := feedadmin.Run{ID: id, Feed: "blocklist", Trigger: feedadmin.TriggerConsole, RequestedBy: "alice", Started: base,
 		Finished: base.Add(1500 * time.Millisecond), Inputs: 2, InputNames: []string{"https://example.org/list.csv", "inbox/a?b.csv"},
 		LinesRead: 15, EventsParsed: 13, EventsStored: 11, DeadLetters: 2, Duplicates: 2, Error: "line 3: bad address"}
-	if r := runs[0]; !reflect.DeepEqual(r, want) {
+	// A message read back has its numbers as int64: compared as stored.
+	r := runs[0]
+	if r.Problem.Encode() != problem.Encode() {
+		t.Errorf("run's problem = %s, want %s", r.Problem.Encode(), problem.Encode())
+	}
+	if r.Problem = (i18n.Message{}); !reflect.DeepEqual(r, want) {
 		t.Errorf("run = %+v\nwant %+v", r, want)
 	}
 	if d := runs[0].Duration(); d != 1500*time.Millisecond {
 		t.Errorf("Duration = %v", d)
 	}
 	// A failure of the whole run replaces nothing silently: it is the
-	// run's error when given.
+	// run's error when given, and an input's message goes with the
+	// input's error it replaces.
 	id2, _ := s.StartFeedRun(ctx, feedadmin.Run{Feed: "other", Trigger: feedadmin.TriggerSchedule, Started: base})
+	if err := s.AddFeedRunInput(ctx, id2, feedadmin.RunInput{Name: "a.csv", Error: "line 3: bad address", Problem: problem}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.FinishFeedRun(ctx, id2, base.Add(time.Second), "download: 503"); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := s.ListFeedRuns(ctx, "other", 0); len(runs) != 1 || runs[0].Error != "download: 503" || runs[0].Inputs != 0 {
+	if runs, _ := s.ListFeedRuns(ctx, "other", 0); len(runs) != 1 || runs[0].Error != "download: 503" || !runs[0].Problem.IsZero() || runs[0].Inputs != 1 {
 		t.Errorf("failed run = %+v", runs)
 	}
 	// The history keeps the last KeepRuns of a feed, and only its own.
