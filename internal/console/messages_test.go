@@ -16,7 +16,7 @@ import (
 )
 
 // TestTemplateMessagesExist parses every template and checks that each
-// {{t "id"}} names a message of the English catalogue.
+// {{t "id"}} and {{label "id"}} names a message of the English catalogue.
 func TestTemplateMessagesExist(t *testing.T) {
 	cat, err := i18n.Load()
 	if err != nil {
@@ -90,7 +90,7 @@ func messageIDs(n parse.Node) []string {
 			walkPipe(n)
 		case *parse.CommandNode:
 			if len(n.Args) >= 2 {
-				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "t" {
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "t" || id.Ident == "label") {
 					if s, ok := n.Args[1].(*parse.StringNode); ok {
 						ids = append(ids, s.Text)
 					}
@@ -154,6 +154,23 @@ func TestCodeMessagesExist(t *testing.T) {
 	for code, id := range flashes {
 		if !cat.Has(id) {
 			t.Errorf("flash %s: %q missing", code, id)
+		}
+	}
+}
+
+// TestLabelColon: a label before what it names takes its language's
+// colon, which French writes after a no-break space.
+func TestLabelColon(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{
+		"en": "Show:", "nl": "Tonen:", "fr": "Afficher\u00a0:", "de": "Anzeigen:",
+	} {
+		label := templateFuncs(cat, lang)["label"].(func(string) string)
+		if got := label("deadletters.filter"); got != want {
+			t.Errorf("%s: label = %q, want %q", lang, got, want)
 		}
 	}
 }

@@ -80,10 +80,13 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 // digits, time and date write a moment in UTC with the language's layout,
 // fieldTime reads an event's time field for time, duration writes a lag
 // in the language's units, stored says a text kept in the database as a
-// message (i18n.Decode) in the language, and any other as it is.
+// message (i18n.Decode) in the language, and any other as it is; label
+// is t's text as a label before what it names, with the language's
+// colon (French puts a no-break space before it).
 func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 	return template.FuncMap{
 		"t":         cat.Translator(lang),
+		"label":     func(id string) string { return cat.T(lang, "label.colon", cat.Text(lang, id)) },
 		"tn":        func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
 		"num":       func(n any) string { return cat.Number(lang, count(n)) },
 		"time":      func(tm time.Time) string { return cat.Time(lang, tm) },
