@@ -483,9 +483,7 @@ func isFull(err error) bool {
 
 // Consume implements pipeline.Transport with one durable pull consumer
 // shared by every worker of every process, so adding `vigil serve --role
-// worker` processes spreads the work. One reader takes the messages and
-// hands them to the workers; the batches handled are acknowledged in the
-// order they were delivered, several back to back (settle).
+// worker` processes spreads the work.
 func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.Context, b *pipeline.Batch) error) error {
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.stream, jetstream.ConsumerConfig{
 		Durable:       consumerName,
@@ -497,112 +495,17 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * workers))
-	if err != nil {
-		return fmt.Errorf("consume: %w", err)
-	}
-	go func() { <-ctx.Done(); iter.Stop() }()
-	jobs := make(chan *delivery)
-	// The messages taken and not yet settled: room for the workers to
-	// take the next while the oldest is handled.
-	order := make(chan *delivery, 2*workers)
-	var wg sync.WaitGroup
+	errs := make(chan error, workers)
 	for range workers {
-		wg.Go(func() {
-			for d := range jobs {
-				d.handled = b.process(ctx, d.msg, handle)
-				close(d.done)
-			}
-		})
+		go func() { errs <- b.work(ctx, cons, handle) }()
 	}
-	settled := make(chan struct{})
-	go func() { b.settle(ctx, order); close(settled) }()
-	for {
-		msg, err := iter.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
-			}
-			b.log.Warn("bus: next message", "err", err)
-			continue
-		}
-		d := &delivery{msg: msg, done: make(chan struct{})}
-		order <- d
-		jobs <- d
-	}
-	close(jobs)
-	close(order)
-	wg.Wait()
-	<-settled
-	return nil
-}
-
-// delivery is a message handed to a worker; handled is set, and done
-// closed, once the worker is through with it.
-type delivery struct {
-	msg     jetstream.Msg
-	done    chan struct{}
-	handled bool
-}
-
-// ackGroup is how many handled batches are acknowledged back to back at
-// most. The embedded server's file store removes an acknowledged message
-// from its block, which it reads in again (8 MiB) whenever a collection
-// dropped it since; and an acknowledgement out of order leaves a gap
-// that, once half the block, has the block rewritten. Acknowledged in
-// order, several at once, a group's block is read in once and nothing is
-// rewritten. A message held keeps its compressed batch (about 1 MB of the
-// bench's): a few, not a block's worth.
-const ackGroup = 4
-
-// settle acknowledges the batches of order that were handled, in the
-// order delivered: it holds them until ackGroup are, or until no message
-// waits to be settled (the workers are idle, or wait for the server),
-// then acknowledges them back to back, the last one waiting for the
-// server's reply (DoubleAck): the server takes one connection's
-// acknowledgements in order, so that reply comes after the others were
-// taken. What is held when ctx ends is acknowledged without waiting.
-func (b *Bus) settle(ctx context.Context, order <-chan *delivery) {
-	var held []jetstream.Msg
-	flush := func() {
-		if len(held) == 0 {
-			return
-		}
-		for _, msg := range held[:len(held)-1] {
-			if err := msg.Ack(); err != nil {
-				b.log.Warn("bus: ack", "err", err)
-			}
-		}
-		last := held[len(held)-1]
-		if ctx.Err() != nil {
-			_ = last.Ack()
-		} else if err := last.DoubleAck(ctx); err != nil && ctx.Err() == nil {
-			b.log.Warn("bus: ack", "err", err)
-		}
-		clear(held)
-		held = held[:0]
-	}
-	for {
-		var d *delivery
-		var ok bool
-		select {
-		case d, ok = <-order:
-		default:
-			flush()
-			d, ok = <-order
-		}
-		if !ok {
-			flush()
-			return
-		}
-		<-d.done
-		if d.handled {
-			held = append(held, d.msg)
-		}
-		if len(held) >= ackGroup {
-			flush()
+	var first error
+	for range workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
+	return first
 }
 
 // unknownCodecMaxDelay bounds how long a batch of an unknown codec waits
@@ -620,53 +523,67 @@ func unknownCodecDelay(retry time.Duration, n uint64) time.Duration {
 	return min(d, unknownCodecMaxDelay)
 }
 
-// process decodes and handles one message. It reports whether the batch
-// was handled, to be acknowledged; a batch that was not is given back
-// (or, undecodable, dropped) here.
-func (b *Bus) process(ctx context.Context, msg jetstream.Msg, handle func(ctx context.Context, b *pipeline.Batch) error) bool {
-	events, err := decodeBatch(msg.Headers().Get(codecHeader), msg.Data())
-	if errors.Is(err, errUnknownCodec) {
-		// A newer version wrote it (a rolling upgrade, workers of
-		// both versions on the stream): it goes back for a worker
-		// that knows its codec, never dropped. It is said once; and
-		// while no newer worker takes it (a rollback), it comes back
-		// ever less often, up to every unknownCodecMaxDelay.
-		delivered := uint64(1)
-		if meta, err := msg.Metadata(); err == nil {
-			delivered = meta.NumDelivered
-		}
-		level := slog.LevelDebug
-		if delivered <= 1 {
-			level = slog.LevelWarn
-		}
-		b.log.Log(ctx, level, "bus: batch of an unknown codec, left for a newer worker", "err", err, "bytes", len(msg.Data()), "delivered", delivered)
-		_ = msg.NakWithDelay(unknownCodecDelay(b.RetryDelay, delivered))
-		return false
-	}
+func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx context.Context, b *pipeline.Batch) error) error {
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2))
 	if err != nil {
-		// Only Vigil writes this stream; a batch of a known codec
-		// that does not decode is not going to decode later either.
-		b.log.Error("bus: dropping undecodable batch", "err", err, "bytes", len(msg.Data()))
-		_ = msg.Term()
-		return false
+		return fmt.Errorf("consume: %w", err)
 	}
-	h := msg.Headers()
-	if h.Get(sealedHeader) == "1" {
-		for _, e := range events {
-			e.Resealed()
+	go func() { <-ctx.Done(); iter.Stop() }()
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			b.log.Warn("bus: next message", "err", err)
+			continue
+		}
+		events, err := decodeBatch(msg.Headers().Get(codecHeader), msg.Data())
+		if errors.Is(err, errUnknownCodec) {
+			// A newer version wrote it (a rolling upgrade, workers of
+			// both versions on the stream): it goes back for a worker
+			// that knows its codec, never dropped. It is said once; and
+			// while no newer worker takes it (a rollback), it comes back
+			// ever less often, up to every unknownCodecMaxDelay.
+			delivered := uint64(1)
+			if meta, err := msg.Metadata(); err == nil {
+				delivered = meta.NumDelivered
+			}
+			level := slog.LevelDebug
+			if delivered <= 1 {
+				level = slog.LevelWarn
+			}
+			b.log.Log(ctx, level, "bus: batch of an unknown codec, left for a newer worker", "err", err, "bytes", len(msg.Data()), "delivered", delivered)
+			_ = msg.NakWithDelay(unknownCodecDelay(b.RetryDelay, delivered))
+			continue
+		}
+		if err != nil {
+			// Only Vigil writes this stream; a batch of a known codec
+			// that does not decode is not going to decode later either.
+			b.log.Error("bus: dropping undecodable batch", "err", err, "bytes", len(msg.Data()))
+			_ = msg.Term()
+			continue
+		}
+		h := msg.Headers()
+		if h.Get(sealedHeader) == "1" {
+			for _, e := range events {
+				e.Resealed()
+			}
+		}
+		batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
+		batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
+		if err := handle(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.log.Warn("bus: batch failed, will be redelivered", "feed", batch.Feed, "err", err)
+			_ = msg.NakWithDelay(b.RetryDelay)
+			continue
+		}
+		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("bus: ack", "err", err)
 		}
 	}
-	batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
-	batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
-	if err := handle(ctx, batch); err != nil {
-		if ctx.Err() != nil {
-			return false
-		}
-		b.log.Warn("bus: batch failed, will be redelivered", "feed", batch.Feed, "err", err)
-		_ = msg.NakWithDelay(b.RetryDelay)
-		return false
-	}
-	return true
 }
 
 // Pending returns how many batches wait in the stream or are being

@@ -17,7 +17,6 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -587,82 +586,4 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.String()
-}
-
-// ackRecorder is a message that records its acknowledgements.
-type ackRecorder struct {
-	jetstream.Msg
-	n   int
-	mu  *sync.Mutex
-	log *[]string
-}
-
-func (m *ackRecorder) Ack() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	*m.log = append(*m.log, fmt.Sprintf("ack %d", m.n))
-	return nil
-}
-
-func (m *ackRecorder) DoubleAck(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	*m.log = append(*m.log, fmt.Sprintf("double %d", m.n))
-	return nil
-}
-
-// TestSettleInOrder: batches handled out of order are acknowledged in the
-// order delivered, each once, those not handled not at all, and every
-// group of acknowledgements ends in one that waits for the server.
-func TestSettleInOrder(t *testing.T) {
-	b := &Bus{log: slog.New(slog.DiscardHandler)}
-	var mu sync.Mutex
-	var log []string
-	const n = 3*ackGroup + 2
-	deliveries := make([]*delivery, n)
-	for i := range deliveries {
-		deliveries[i] = &delivery{msg: &ackRecorder{n: i, mu: &mu, log: &log}, done: make(chan struct{}), handled: i%5 != 3}
-	}
-	order := make(chan *delivery, n)
-	settled := make(chan struct{})
-	go func() { b.settle(context.Background(), order); close(settled) }()
-	for _, d := range deliveries {
-		order <- d
-	}
-	// Handled last first.
-	for i := n - 1; i >= 0; i-- {
-		close(deliveries[i].done)
-	}
-	close(order)
-	<-settled
-	var acked []int
-	for k, entry := range log {
-		var i int
-		double := strings.HasPrefix(entry, "double ")
-		if _, err := fmt.Sscanf(strings.TrimPrefix(strings.TrimPrefix(entry, "double "), "ack "), "%d", &i); err != nil {
-			t.Fatal(err)
-		}
-		if k == len(log)-1 && !double {
-			t.Errorf("the last acknowledgement (%s) does not wait for the server", entry)
-		}
-		acked = append(acked, i)
-	}
-	var want []int
-	for i, d := range deliveries {
-		if d.handled {
-			want = append(want, i)
-		}
-	}
-	if !slices.Equal(acked, want) {
-		t.Fatalf("acknowledged %v, want %v", acked, want)
-	}
-	groups := 0
-	for _, entry := range log {
-		if strings.HasPrefix(entry, "double ") {
-			groups++
-		}
-	}
-	if least := (len(want) + ackGroup - 1) / ackGroup; groups < least {
-		t.Errorf("%d groups of acknowledgements for %d batches, at most %d a group", groups, len(want), ackGroup)
-	}
 }
