@@ -292,7 +292,9 @@ func allSealed(events []*event.Event) bool {
 }
 
 // plainBatches holds the buffers batches are written into before they are
-// compressed, and decompressed into before they are decoded.
+// compressed, and batches of the form before heads (codecS2) decompressed
+// into before they are decoded; a batch with heads is decompressed into
+// a buffer its events keep (decodeBatch).
 var plainBatches sync.Pool
 
 // plainBuffer returns a buffer from plainBatches, empty, or nil.
