@@ -3,11 +3,14 @@ package bus
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -485,4 +488,102 @@ func TestHeapRoom(t *testing.T) {
 	if got := external.HeapRoom(); got != 0 {
 		t.Errorf("external server: room %d, want none", got)
 	}
+}
+
+// TestFullStreamPublishesAgain: batches the stream refuses for being full
+// are published again, the same bytes, once the workers made room, and a
+// batch's compressed buffer is let go once JetStream holds the batch
+// (packedBatches, for the next batch's) and not before.
+func TestFullStreamPublishesAgain(t *testing.T) {
+	logged := &syncWriter{}
+	log := slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b, err := Open(context.Background(), Config{StoreDir: t.TempDir(), Stream: "TEST", MaxBytes: 1 << 20}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Random text S2 cannot shrink much: about 300 KB a batch, three or
+	// four to the stream's 1 MiB.
+	rng := rand.New(rand.NewPCG(3, 4))
+	const batches, size = 12, 100
+	want := map[string]string{}
+	var pending []pipeline.Pending
+	for i := range batches {
+		in := batch("feed-a", size, i*size)
+		for _, e := range in.Events {
+			noise := make([]byte, 2400)
+			for k := range noise {
+				noise[k] = byte(rng.Uint32())
+			}
+			comment := base64.StdEncoding.EncodeToString(noise)
+			e.SetTrusted("comment", comment)
+			want[e.Value("source.port")] = comment
+		}
+		p, err := b.Publish(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, p)
+	}
+	var mu sync.Mutex
+	got := map[string]string{}
+	go b.Consume(ctx, 2, func(ctx context.Context, batch *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range batch.Events {
+			got[e.Value("source.port")] = e.Value("comment")
+		}
+		return nil
+	})
+	for i, p := range pending {
+		if err := p.Wait(ctx); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if rp := p.(*retryPending); rp.msg != nil {
+			t.Errorf("batch %d: its message is still held once JetStream acknowledged it", i)
+		}
+	}
+	if !strings.Contains(logged.String(), "stream full") {
+		t.Errorf("no batch was refused for a full stream: the test did not test it")
+	}
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == len(want) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d of %d events consumed", n, len(want))
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for port, comment := range want {
+		if got[port] != comment {
+			t.Fatalf("event of port %s: comment of %d bytes, not the one published", port, len(got[port]))
+		}
+	}
+}
+
+// syncWriter is a buffer for a log written from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }

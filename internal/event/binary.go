@@ -217,8 +217,22 @@ func headIndex(heads []string, head string) int {
 
 // DecodeBatchHeads reads a batch written by AppendBatchHeads, as
 // DecodeBatch reads one of AppendBatch. The events of a head share it.
+// The events keep no reference to b; AdoptBatchHeads decodes without the
+// copy.
 func DecodeBatchHeads(b []byte) ([]*Event, error) {
-	r := recordReader{b: b, s: string(b)}
+	return AdoptBatchHeads([]byte(string(b)))
+}
+
+// AdoptBatchHeads reads a batch as DecodeBatchHeads does, but b itself
+// becomes the one string the events' keys and values are parts of,
+// instead of a copy of it: b must not change once it is given, and stays
+// in memory as long as any of the events is referenced. A reader that
+// decompresses a batch into a buffer of its own (a bus's worker) gives
+// that buffer, and spares a copy of every batch (1.6 GB a million events
+// of the bench's report, 2 s of CPU in a profile of bench ingest through
+// JetStream).
+func AdoptBatchHeads(b []byte) ([]*Event, error) {
+	r := recordReader{b: b, s: unsafe.String(unsafe.SliceData(b), len(b))}
 	nh, ok := r.uvarint()
 	if !ok || nh > maxBatchHeads {
 		return nil, ErrBadBatch

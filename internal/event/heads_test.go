@@ -73,6 +73,44 @@ func TestBatchHeadsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestAdoptBatchHeads: AdoptBatchHeads gives the events DecodeBatchHeads
+// gives, their values parts of the very buffer given (no copy of it),
+// where DecodeBatchHeads's keep none of theirs.
+func TestAdoptBatchHeads(t *testing.T) {
+	events := headEvents(3)
+	b := AppendBatchHeads(nil, events)
+	within := func(s string, b []byte) bool {
+		p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= start && p+uintptr(len(s)) <= start+uintptr(len(b))
+	}
+	copied, err := DecodeBatchHeads(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted, err := AdoptBatchHeads(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(adopted) != len(copied) {
+		t.Fatalf("%d events adopted, %d decoded", len(adopted), len(copied))
+	}
+	for i, e := range adopted {
+		if rec, want := AppendRecord(nil, e), AppendRecord(nil, copied[i]); !bytes.Equal(rec, want) {
+			t.Fatalf("event %d: record %q, want %q", i, rec, want)
+		}
+		ip := e.Value("source.ip")
+		if ip == "" {
+			continue
+		}
+		if !within(ip, b) {
+			t.Errorf("event %d: source.ip %q is a copy, not a part of the buffer given", i, ip)
+		}
+		if within(copied[i].Value("source.ip"), b) {
+			t.Errorf("event %d: DecodeBatchHeads's source.ip is a part of the buffer given", i)
+		}
+	}
+}
+
 // TestBatchHeadsRefused: a damaged batch with heads is refused, never
 // taken: a head not ending in its only newline, a head number past the
 // heads, a head for a record without raw, bytes cut off or left over.
