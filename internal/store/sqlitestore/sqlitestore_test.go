@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,6 +64,25 @@ func TestOpenOddPath(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "vigil.db")); err != nil {
 		t.Errorf("database not at the given path: %v", err)
+	}
+}
+
+// The readers map the database file (so a fresh connection does not copy
+// its pages into its own cache); the writer does not.
+func TestReadersMapTheFile(t *testing.T) {
+	s := openTemp(t, Options{})
+	for name, db := range map[string]*sql.DB{"reader": s.read, "writer": s.write} {
+		var size int64
+		if err := db.QueryRowContext(t.Context(), "PRAGMA mmap_size").Scan(&size); err != nil {
+			t.Fatalf("%s: PRAGMA mmap_size: %v", name, err)
+		}
+		want := int64(0)
+		if name == "reader" {
+			want = readerMapBytes
+		}
+		if size != want {
+			t.Errorf("%s: mmap_size %d, want %d", name, size, want)
+		}
 	}
 }
 
