@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -16,20 +17,20 @@ func TestFeeds(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	ctx := t.Context()
 	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), ""); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503"); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "p", Input: []byte("x"), Error: "e", Time: run}}); err != nil {
 		t.Fatal(err)
 	}
 	// Two report types the inbox brought.
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4, EventsOut: 3, Warnings: 1}, run, run.Add(-2*time.Hour), "line 2: odd"); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4, EventsOut: 3, Warnings: 1}, run, run.Add(-2*time.Hour), "line 2: odd", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 6, EventsOut: 6, Warnings: 2}, run.Add(time.Minute), run.Add(-time.Hour), ""); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 6, EventsOut: 6, Warnings: 2}, run.Add(time.Minute), run.Add(-time.Hour), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.get("/feeds", "ada")
