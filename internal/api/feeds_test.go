@@ -209,3 +209,44 @@ func checkFeedProblemTranslated(t *testing.T, f *fixture) {
 		}
 	}
 }
+
+// TestFeedsLastReasonInTheRequestsLanguage: a feed's last error stays
+// English in last_error, for programs, and last_reason says it in the
+// request's language (Accept-Language); an error without a message is
+// the same in both.
+func TestFeedsLastReasonInTheRequestsLanguage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	ctx := t.Context()
+	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	download := i18n.M("collector.http.status", "https://a.test/list.csv", "503 Service Unavailable")
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, download.String(), download); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4}, run, time.Time{}, "disk full", i18n.Message{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			r := f.do("GET", "/feeds", "ada", nil, "Accept-Language", lang)
+			checkSchema(t, "FeedList", r.body)
+			got := decode[struct {
+				Feeds []feedJSON `json:"feeds"`
+			}](t, r)
+			byName := map[string]feedJSON{}
+			for _, fd := range got.Feeds {
+				byName[fd.Name] = fd
+			}
+			said := download.In(i18n.Embedded(), lang)
+			if lang != "en" && said == download.String() {
+				t.Fatalf("%s says the download's failure in English", lang)
+			}
+			if pt := byName["phishtank"]; pt.LastError != download.String() || pt.LastReason != said {
+				t.Errorf("phishtank: last_error %q, last_reason %q; want %q and %q", pt.LastError, pt.LastReason, download.String(), said)
+			}
+			in := byName["inbox"]
+			if len(in.Reports) != 1 || in.LastReason != "disk full" || in.Reports[0].LastReason != "disk full" || in.Reports[0].LastError != "disk full" {
+				t.Errorf("inbox %+v: want its error as it was stored", in)
+			}
+		})
+	}
+}
