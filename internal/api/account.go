@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -33,11 +34,15 @@ type feedCountsJSON struct {
 	Duplicates  int64      `json:"duplicates"`
 	Warnings    int64      `json:"warnings"`
 	LastRun     *time.Time `json:"last_run,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	LastEvent   *time.Time `json:"last_event,omitempty"`
+	// LastError is why the last run failed, in English, for programs;
+	// LastReason says it in the caller's language.
+	LastError  string     `json:"last_error,omitempty"`
+	LastReason string     `json:"last_reason,omitempty"`
+	LastEvent  *time.Time `json:"last_event,omitempty"`
 }
 
-func countsJSON(f store.FeedStatus) feedCountsJSON {
+// countsJSON is the JSON form of f, its last error said in lang too.
+func countsJSON(f store.FeedStatus, lang string) feedCountsJSON {
 	return feedCountsJSON{
 		LinesRead:   f.LinesRead,
 		EventsOut:   f.EventsOut,
@@ -46,6 +51,7 @@ func countsJSON(f store.FeedStatus) feedCountsJSON {
 		Warnings:    f.Warnings,
 		LastRun:     optionalTime(f.LastRun),
 		LastError:   f.LastError,
+		LastReason:  f.LastReason(i18n.Embedded(), lang),
 		LastEvent:   optionalTime(f.LastEvent),
 	}
 }
@@ -64,13 +70,14 @@ func (h *handler) listFeeds(r *http.Request, _ *caller) (any, error) {
 		return nil, fmt.Errorf("count dead letters: %w", err)
 	}
 	feeds := store.SumFeeds(rows)
+	lang := requestLanguage(r)
 	out := struct {
 		Feeds []feedJSON `json:"feeds"`
 	}{Feeds: make([]feedJSON, len(feeds))}
 	for i, f := range feeds {
-		fj := feedJSON{Name: f.Name, feedCountsJSON: countsJSON(f.FeedStatus), PendingDeadLetters: pending[f.Name]}
+		fj := feedJSON{Name: f.Name, feedCountsJSON: countsJSON(f.FeedStatus, lang), PendingDeadLetters: pending[f.Name]}
 		for _, rep := range f.Reports {
-			fj.Reports = append(fj.Reports, feedReportJSON{Report: rep.Report, feedCountsJSON: countsJSON(rep)})
+			fj.Reports = append(fj.Reports, feedReportJSON{Report: rep.Report, feedCountsJSON: countsJSON(rep, lang)})
 		}
 		out.Feeds[i] = fj
 	}

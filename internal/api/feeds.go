@@ -157,7 +157,7 @@ func (h *handler) feedDetail(r *http.Request, f config.EffectiveFeed) (feedDetai
 	}
 	for _, t := range store.SumFeeds(rows) {
 		if t.Name == f.Name {
-			out.feedCountsJSON = countsJSON(t.FeedStatus)
+			out.feedCountsJSON = countsJSON(t.FeedStatus, requestLanguage(r))
 			if !t.LastEvent.IsZero() {
 				lag := int64(time.Since(t.LastEvent) / time.Second)
 				out.LagSeconds = &lag

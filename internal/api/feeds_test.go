@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -16,20 +17,20 @@ func TestFeeds(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	ctx := t.Context()
 	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), ""); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 2}, run, run.Add(-time.Hour), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503"); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, "HTTP 503", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "p", Input: []byte("x"), Error: "e", Time: run}}); err != nil {
 		t.Fatal(err)
 	}
 	// Two report types the inbox brought.
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4, EventsOut: 3, Warnings: 1}, run, run.Add(-2*time.Hour), "line 2: odd"); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4, EventsOut: 3, Warnings: 1}, run, run.Add(-2*time.Hour), "line 2: odd", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 6, EventsOut: 6, Warnings: 2}, run.Add(time.Minute), run.Add(-time.Hour), ""); err != nil {
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 6, EventsOut: 6, Warnings: 2}, run.Add(time.Minute), run.Add(-time.Hour), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.get("/feeds", "ada")
@@ -206,5 +207,46 @@ func checkFeedProblemTranslated(t *testing.T, f *fixture) {
 		if p := problems[lang]; p == "" || p == problems["en"] || !strings.Contains(p, "feed.tlp") || strings.Contains(p, "Choose") || strings.Contains(p, "feedadmin.error") {
 			t.Errorf("problem in %s: %q (English %q)", lang, p, problems["en"])
 		}
+	}
+}
+
+// TestFeedsLastReasonInTheRequestsLanguage: a feed's last error stays
+// English in last_error, for programs, and last_reason says it in the
+// request's language (Accept-Language); an error without a message is
+// the same in both.
+func TestFeedsLastReasonInTheRequestsLanguage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	ctx := t.Context()
+	run := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	download := i18n.M("collector.http.status", "https://a.test/list.csv", "503 Service Unavailable")
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "phishtank"}, store.FeedCounters{LinesRead: 1}, run, time.Time{}, download.String(), download); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Sinkhole-HTTP"}, store.FeedCounters{LinesRead: 4}, run, time.Time{}, "disk full", i18n.Message{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "nl", "fr", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			r := f.do("GET", "/feeds", "ada", nil, "Accept-Language", lang)
+			checkSchema(t, "FeedList", r.body)
+			got := decode[struct {
+				Feeds []feedJSON `json:"feeds"`
+			}](t, r)
+			byName := map[string]feedJSON{}
+			for _, fd := range got.Feeds {
+				byName[fd.Name] = fd
+			}
+			said := download.In(i18n.Embedded(), lang)
+			if lang != "en" && said == download.String() {
+				t.Fatalf("%s says the download's failure in English", lang)
+			}
+			if pt := byName["phishtank"]; pt.LastError != download.String() || pt.LastReason != said {
+				t.Errorf("phishtank: last_error %q, last_reason %q; want %q and %q", pt.LastError, pt.LastReason, download.String(), said)
+			}
+			in := byName["inbox"]
+			if len(in.Reports) != 1 || in.LastReason != "disk full" || in.Reports[0].LastReason != "disk full" || in.Reports[0].LastError != "disk full" {
+				t.Errorf("inbox %+v: want its error as it was stored", in)
+			}
+		})
 	}
 }

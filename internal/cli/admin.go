@@ -160,7 +160,7 @@ func (c *cmdEnv) writeFeeds(feeds []store.FeedTotals, now time.Time) {
 			lag = i18n.Embedded().Duration(c.lang, now.Sub(s.LastEvent))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", name, run, s.LinesRead, s.EventsOut,
-			s.DeadLetters, s.Duplicates, s.Warnings, lag, shorten(s.LastError, 60))
+			s.DeadLetters, s.Duplicates, s.Warnings, lag, shorten(s.LastReason(i18n.Embedded(), c.lang), 60))
 	}
 	for _, f := range feeds {
 		line(f.Name, f.FeedStatus)

@@ -215,8 +215,8 @@ func (l feedRunLog) AddRunEvents(ctx context.Context, id int64, stored, duplicat
 	return l.runs.AddFeedRunEvents(ctx, id, stored, duplicates)
 }
 
-func (l feedRunLog) FinishRun(ctx context.Context, id int64, finished time.Time, errText string) error {
-	return l.runs.FinishFeedRun(ctx, id, finished, errText)
+func (l feedRunLog) FinishRun(ctx context.Context, id int64, finished time.Time, errText string, problem i18n.Message) error {
+	return l.runs.FinishFeedRun(ctx, id, finished, errText, problem)
 }
 
 var _ pipeline.RunLog = feedRunLog{}

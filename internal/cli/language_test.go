@@ -4,13 +4,17 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // TestMain runs the package's tests in English whatever the locale of
@@ -63,6 +67,20 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 	_, englishLines, _ := run(t, "", "deadletters", "--format", "jsonl", "--data", data)
 	if !strings.Contains(englishLines, `"state":"pending"`) {
 		t.Fatalf("no pending dead letter in English: %s", englishLines)
+	}
+	// A feed whose last download failed: vigil feeds says why in each
+	// language.
+	download := i18n.M("collector.http.status", "https://a.test", "503")
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(data, "vigil.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.AddFeedCounters(t.Context(), store.FeedKey{Feed: "blocklist"}, store.FeedCounters{}, time.Now(), time.Time{}, download.String(), download)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, lang := range []string{"nl", "fr", "de"} {
 		t.Run(lang, func(t *testing.T) {
@@ -141,6 +159,7 @@ func TestCommandsSpeakTheLanguage(t *testing.T) {
 			if header := strings.ToUpper(cat.T(lang, "cli.column.lastrun")); !strings.Contains(out, header) {
 				t.Errorf("feeds %q: no %q in the header", out, header)
 			}
+			says(out, "collector.http.status", "https://a.test", "503")
 			_, _, errOut = run(t, "", "feeds", "run", "nope", "--data", data)
 			says(errOut, "cli.feeds.notfound", "nope")
 			_, _, errOut = run(t, "", "events", "search", "--saved", "nothing", "--data", data)

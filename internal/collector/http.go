@@ -150,7 +150,7 @@ func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL, nil)
 	if err != nil {
-		return fmt.Errorf("request %s: %w", c.cfg.URL, err)
+		return i18n.Wrap(err, "collector.http.request", c.cfg.URL)
 	}
 	for k, v := range c.cfg.Headers {
 		req.Header.Set(k, v)
@@ -163,7 +163,7 @@ func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", c.cfg.URL, err)
+		return i18n.Wrap(err, "collector.http.get", c.cfg.URL)
 	}
 	defer resp.Body.Close()
 
@@ -173,9 +173,9 @@ func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 		c.recordRun(ctx, nil)
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return fmt.Errorf("GET %s: %s", c.cfg.URL, resp.Status)
+		return i18n.NewError("collector.http.status", c.cfg.URL, resp.Status)
 	case resp.ContentLength > c.cfg.MaxSize:
-		return fmt.Errorf("GET %s: %d bytes: %w", c.cfg.URL, resp.ContentLength, ErrTooLarge)
+		return &i18n.Error{Message: i18n.M("collector.http.toolarge", c.cfg.URL, resp.ContentLength), Err: ErrTooLarge}
 	}
 
 	// Limit the wire bytes and the decompressed bytes both: the first
@@ -186,21 +186,21 @@ func (c *HTTP) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 		// gzip itself; a configured Accept-Encoding header lands here.
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return fmt.Errorf("GET %s: gunzip: %w", c.cfg.URL, err)
+			return i18n.Wrap(err, "collector.http.gunzip", c.cfg.URL)
 		}
 		defer zr.Close()
 		body = zr
 	}
 	body, name, closeBody, err := maybeGunzip(body, c.cfg.Name)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", c.cfg.URL, err)
+		return i18n.Wrap(err, "collector.http.get", c.cfg.URL)
 	}
 	defer closeBody()
 	body = newLimitReader(body, c.cfg.MaxSize)
 
 	start := c.now()
 	if err := deliver(ctx, pipeline.Input{Feed: c.cfg.Feed, Name: name, Body: body}); err != nil {
-		return fmt.Errorf("deliver %s: %w", c.cfg.URL, err)
+		return i18n.Wrap(err, "collector.http.deliver", c.cfg.URL)
 	}
 	// Only now is the download safe to forget: saving the validators
 	// earlier would make a crash during delivery skip this report for good.
@@ -247,12 +247,16 @@ func (c *HTTP) saveState(ctx context.Context, st httpState) error {
 
 // recordRun notes the run on the feeds page: when, and the error if any.
 func (c *HTTP) recordRun(ctx context.Context, failure error) {
-	msg := ""
+	var (
+		msg     string
+		problem i18n.Message
+	)
 	if failure != nil {
 		msg = failure.Error()
+		problem, _ = i18n.Said(failure)
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg, problem); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }

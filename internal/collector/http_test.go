@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -214,6 +215,20 @@ func testHTTPServerErrorRetriedNextInterval(t *testing.T) {
 	waitFor(t, "the error on the feeds page", func() bool {
 		return strings.Contains(feedStatus(t, s).LastError, "503")
 	})
+	// Said in every language, the server's status quoted as it came.
+	st := feedStatus(t, s)
+	url := srv.URL + "/feed.csv"
+	for lang, want := range map[string]string{"en": "GET " + url + ": 503 Service Unavailable",
+		"nl": url + " ophalen: de server antwoordde 503 Service Unavailable",
+		"fr": "télécharger " + url + " : le serveur a répondu 503 Service Unavailable",
+		"de": url + " abrufen: der Server antwortete 503 Service Unavailable"} {
+		if got := st.LastReason(i18n.Embedded(), lang); got != want {
+			t.Errorf("last reason in %s = %q, want %q", lang, got, want)
+		}
+	}
+	if st.LastError != "GET "+url+": 503 Service Unavailable" {
+		t.Errorf("last error = %q, want the English as before", st.LastError)
+	}
 	fs.mu.Lock()
 	fs.status = 0
 	fs.mu.Unlock()

@@ -257,7 +257,7 @@ func (in *Inbox) fail(ctx context.Context, path string, reason error) {
 	if err := in.store.AddDeadLetters(ctx, []store.DeadLetter{letter}); err != nil {
 		in.logger.Error("record dead letter", "file", name, "err", err)
 	}
-	if err := in.store.AddFeedCounters(ctx, store.FeedKey{Feed: in.feed}, store.FeedCounters{DeadLetters: 1}, now, time.Time{}, reason.Error()); err != nil {
+	if err := in.store.AddFeedCounters(ctx, store.FeedKey{Feed: in.feed}, store.FeedCounters{DeadLetters: 1}, now, time.Time{}, reason.Error(), letter.Problem); err != nil {
 		in.logger.Error("record feed error", "file", name, "err", err)
 	}
 }

@@ -274,6 +274,10 @@ func testInboxRefusedFileGoesToFailed(t *testing.T) {
 	if len(status) != 1 || !strings.Contains(status[0].LastError, "unknown report type") || status[0].DeadLetters != 1 {
 		t.Errorf("feed status = %+v", status)
 	}
+	// The feed's last error keeps the letter's message, when it has one.
+	if len(status) == 1 && status[0].LastProblem.Encode() != letters[0].Problem.Encode() {
+		t.Errorf("feed's last problem %s, letter's %s: want the letter's", status[0].LastProblem.Encode(), letters[0].Problem.Encode())
+	}
 }
 
 // testInboxRefusesUnknownOptions: refuses unknown options.

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -548,7 +549,9 @@ func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
 		msg = c.redact(failure.Error())
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg); err != nil {
+	// English only: the API's errors have no messages yet, and a
+	// message's arguments would escape the redaction of the text.
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg, i18n.Message{}); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -45,7 +46,7 @@ func TestFeedsPageReports(t *testing.T) {
 	now := time.Now()
 	add := func(report string, c store.FeedCounters, run, lastEvent time.Time, lastError string) {
 		t.Helper()
-		if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: report}, c, run, lastEvent, lastError); err != nil {
+		if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: report}, c, run, lastEvent, lastError, i18n.Message{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +95,7 @@ func TestEventSearchOffersReports(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	for _, report := range []string{"Accessible-RDP", "Sinkhole-HTTP"} {
-		if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: report}, store.FeedCounters{LinesRead: 2, EventsOut: 1}, now, now.Add(-time.Hour), ""); err != nil {
+		if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: report}, store.FeedCounters{LinesRead: 2, EventsOut: 1}, now, now.Add(-time.Hour), "", i18n.Message{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -33,7 +34,7 @@ func TestPagesPerRole(t *testing.T) {
 	if err := env.store.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "feed-a", Parser: "csv", Input: []byte("bad,line"), Error: "column 2: not an IP", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "feed-a"}, store.FeedCounters{LinesRead: 3, EventsOut: 1, DeadLetters: 1, Duplicates: 1}, time.Now(), time.Now().Add(-time.Hour), "line 2: bad"); err != nil {
+	if err := env.store.AddFeedCounters(ctx, store.FeedKey{Feed: "feed-a"}, store.FeedCounters{LinesRead: 3, EventsOut: 1, DeadLetters: 1, Duplicates: 1}, time.Now(), time.Now().Add(-time.Hour), "line 2: bad", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	pages := []string{

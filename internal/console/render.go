@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 //go:embed templates/*.html
@@ -82,21 +83,23 @@ func loadPages(cat *i18n.Catalog) (*pages, error) {
 // in the language's units, stored says a text kept in the database as a
 // message (i18n.Decode) in the language, and any other as it is; label
 // is t's text as a label before what it names, with the language's
-// colon (French puts a no-break space before it).
+// colon (French puts a no-break space before it); lastreason says why a
+// feed's last run failed in the language (store.FeedStatus.LastReason).
 func templateFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 	return template.FuncMap{
-		"t":         cat.Translator(lang),
-		"label":     func(id string) string { return cat.T(lang, "label.colon", cat.Text(lang, id)) },
-		"tn":        func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
-		"num":       func(n any) string { return cat.Number(lang, count(n)) },
-		"time":      func(tm time.Time) string { return cat.Time(lang, tm) },
-		"date":      func(tm time.Time) string { return cat.Date(lang, tm) },
-		"fieldTime": fieldTime,
-		"duration":  func(d time.Duration) string { return cat.Duration(lang, d) },
-		"stored":    func(s string) string { return cat.Stored(lang, s) },
-		"add":       func(a, b int) int { return a + b },
-		"mono":      mono,
-		"excerpt":   excerpt,
+		"t":          cat.Translator(lang),
+		"label":      func(id string) string { return cat.T(lang, "label.colon", cat.Text(lang, id)) },
+		"tn":         func(id string, n any, args ...any) string { return cat.Plural(lang, id, count(n), args...) },
+		"num":        func(n any) string { return cat.Number(lang, count(n)) },
+		"time":       func(tm time.Time) string { return cat.Time(lang, tm) },
+		"date":       func(tm time.Time) string { return cat.Date(lang, tm) },
+		"fieldTime":  fieldTime,
+		"duration":   func(d time.Duration) string { return cat.Duration(lang, d) },
+		"stored":     func(s string) string { return cat.Stored(lang, s) },
+		"lastreason": func(f store.FeedStatus) string { return f.LastReason(cat, lang) },
+		"add":        func(a, b int) int { return a + b },
+		"mono":       mono,
+		"excerpt":    excerpt,
 	}
 }
 

@@ -162,9 +162,10 @@ type Runs interface {
 	// AddFeedRunEvents adds events stored and duplicates dropped by the
 	// workers to a run; a forgotten run is not an error.
 	AddFeedRunEvents(ctx context.Context, id int64, stored, duplicates int64) error
-	// FinishFeedRun records the end of a run, and its error if any (an
-	// input's error recorded earlier is kept when errText is empty).
-	FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string) error
+	// FinishFeedRun records the end of a run, and its error if any, in
+	// English and as a message (problem, zero when it has none); an
+	// input's error recorded earlier is kept when errText is empty.
+	FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string, problem i18n.Message) error
 	// ListFeedRuns returns up to limit of feed's runs, newest first,
 	// with their input names.
 	ListFeedRuns(ctx context.Context, feed string, limit int) ([]Run, error)

@@ -199,6 +199,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	var (
 		notRead        int64
 		refusedMessage i18n.Message
+		lastProblem    i18n.Message
 	)
 	if s.refused != nil && err == nil {
 		n, cerr := io.Copy(io.Discard, io.LimitReader(counter, maxUncounted+1))
@@ -213,7 +214,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 			r.metrics.DeadLetters.WithLabelValues(f.Name).Add(float64(added))
 			refused = fmt.Sprintf("%s: %s", in.Name, letter.Error)
 			refusedMessage = i18n.M("pipeline.refused.input", in.Name, why)
-			lastErr = refused
+			lastErr, lastProblem = refused, refusedMessage
 			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
 		} else {
 			err = fmt.Errorf("store dead letters: %w", err)
@@ -225,12 +226,13 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	r.metrics.LinesRead.WithLabelValues(f.Name).Add(float64(lines))
 	if err != nil {
 		lastErr = err.Error()
+		lastProblem, _ = i18n.Said(err)
 	}
 	// What the input cost is counted on its report's row, or on the feed's
 	// own when the parser never named a report type.
 	c := store.FeedCounters{LinesRead: lines, DeadLetters: s.stored, Warnings: s.warnings}
 	key := store.FeedKey{Feed: f.Name, Report: s.report}
-	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), key, c, r.env.Now(), time.Time{}, lastErr); cerr != nil && err == nil {
+	if cerr := r.env.Store.AddFeedCounters(context.WithoutCancel(ctx), key, c, r.env.Now(), time.Time{}, lastErr, lastProblem); cerr != nil && err == nil {
 		err = cerr
 	}
 	d := Delivery{Name: in.Name, LinesRead: lines, Parsed: s.parsed, DeadLetters: s.stored, Refused: refused, RefusedMessage: refusedMessage}
@@ -575,7 +577,7 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	r.metrics.Duplicates.WithLabelValues(b.Feed).Add(float64(dups))
 	newest := newestSourceTime(b.Events)
 	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
-	if err := r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, ""); err != nil {
+	if err := r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, "", i18n.Message{}); err != nil {
 		return err
 	}
 	if b.Run != 0 && r.runs != nil {
@@ -633,7 +635,7 @@ func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) err
 	// The letters are safe; failing the batch now for want of a counter
 	// would only write them again on its redelivery.
 	key := store.FeedKey{Feed: b.Feed, Report: b.Report}
-	if err := r.env.Store.AddFeedCounters(ctx, key, store.FeedCounters{DeadLetters: added}, time.Time{}, time.Time{}, ""); err != nil {
+	if err := r.env.Store.AddFeedCounters(ctx, key, store.FeedCounters{DeadLetters: added}, time.Time{}, time.Time{}, "", i18n.Message{}); err != nil {
 		r.log.Error("count dead-lettered batch", "feed", b.Feed, "report", b.Report, "err", err)
 	}
 	return nil

@@ -39,8 +39,10 @@ type RunLog interface {
 	AddRunInput(ctx context.Context, id int64, d Delivery, errText string, problem i18n.Message) error
 	// AddRunEvents adds what the workers stored of a run's events.
 	AddRunEvents(ctx context.Context, id int64, stored, duplicates int64) error
-	// FinishRun records the end of a run and why it failed, if it did.
-	FinishRun(ctx context.Context, id int64, finished time.Time, errText string) error
+	// FinishRun records the end of a run and why it failed, if it did:
+	// in English, errText, and as a message, problem (zero when it has
+	// none).
+	FinishRun(ctx context.Context, id int64, finished time.Time, errText string, problem i18n.Message) error
 }
 
 // Triggers of a run, as RunLog records them.
@@ -206,7 +208,7 @@ func (r *Runner) deliverScheduled(ctx context.Context, f *Feed, in Input) error 
 		return r.Deliver(ctx, in)
 	}
 	err = r.deliverInRun(withRun(ctx, id), id, in)
-	if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), id, r.env.Now(), ""); ferr != nil {
+	if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), id, r.env.Now(), "", i18n.Message{}); ferr != nil {
 		r.log.Warn("record a feed run's end", "feed", f.Name, "err", ferr)
 	}
 	return err
@@ -218,7 +220,8 @@ func (r *Runner) recordFailedRun(ctx context.Context, feed string, failure error
 	now := r.env.Now()
 	id, err := r.runs.StartRun(ctx, feed, TriggerSchedule, "", now)
 	if err == nil {
-		err = r.runs.FinishRun(ctx, id, now, failure.Error())
+		problem, _ := i18n.Said(failure)
+		err = r.runs.FinishRun(ctx, id, now, failure.Error(), problem)
 	}
 	if err != nil {
 		r.log.Warn("record a failed feed run", "feed", feed, "err", err)
@@ -241,7 +244,7 @@ func (r *Runner) deliverInRun(ctx context.Context, id int64, in Input) error {
 
 // ErrCannotRunNow is returned by RunNow for a feed whose collector cannot
 // make a run on demand, or that has no collector.
-var ErrCannotRunNow = errors.New("the feed's collector cannot run on demand")
+var ErrCannotRunNow error = i18n.NewError("pipeline.run.cannot")
 
 // RunNow makes one run of feed's collector at once, paused or not, as a
 // run asked for by hand by `by`, and returns when it is done.
@@ -270,11 +273,15 @@ func (r *Runner) RunNow(ctx context.Context, feed, by string) error {
 		err = ErrCannotRunNow
 	}
 	if id != 0 {
-		errText := ""
+		var (
+			errText string
+			problem i18n.Message
+		)
 		if err != nil {
 			errText = err.Error()
+			problem, _ = i18n.Said(err)
 		}
-		if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), id, r.env.Now(), errText); ferr != nil {
+		if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), id, r.env.Now(), errText, problem); ferr != nil {
 			r.log.Warn("record a feed run's end", "feed", feed, "err", ferr)
 		}
 	}

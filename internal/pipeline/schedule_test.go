@@ -50,6 +50,7 @@ type memoryRuns struct {
 type run struct {
 	feed, trigger, by, err     string
 	problems                   []i18n.Message
+	finishProblem              i18n.Message
 	inputs, lines, parsed, dls int64
 	stored, dups               int64
 	finished                   bool
@@ -85,11 +86,12 @@ func (m *memoryRuns) AddRunEvents(_ context.Context, id int64, stored, duplicate
 	return nil
 }
 
-func (m *memoryRuns) FinishRun(_ context.Context, id int64, _ time.Time, errText string) error {
+func (m *memoryRuns) FinishRun(_ context.Context, id int64, _ time.Time, errText string, problem i18n.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.runs[id-1].finished = true
 	m.runs[id-1].err += errText
+	m.runs[id-1].finishProblem = problem
 	return nil
 }
 

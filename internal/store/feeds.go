@@ -47,7 +47,7 @@ func (t *FeedTotals) add(r FeedStatus) {
 	t.Duplicates += r.Duplicates
 	t.Warnings += r.Warnings
 	if r.LastRun.After(t.LastRun) || (r.LastRun.Equal(t.LastRun) && t.LastError == "") {
-		t.LastRun, t.LastError = r.LastRun, r.LastError
+		t.LastRun, t.LastError, t.LastProblem = r.LastRun, r.LastError, r.LastProblem
 	}
 	if r.LastEvent.After(t.LastEvent) {
 		t.LastEvent = r.LastEvent

@@ -351,18 +351,34 @@ type FeedStatus struct {
 	// own row.
 	Report string
 	FeedCounters
-	LastRun   time.Time
+	LastRun time.Time
+	// LastError is why the last run failed, in English: for programs,
+	// and for a run recorded before its reason had a message.
 	LastError string
+	// LastProblem is LastError as a message in the catalogue, said in
+	// the reader's language (LastReason); zero when it has none.
+	LastProblem i18n.Message
 	// LastEvent is the newest time.source seen, for lag.
 	LastEvent time.Time
+}
+
+// LastReason says why the last run failed, for a reader of lang: its
+// LastProblem in lang when it has one that c knows, its LastError
+// otherwise.
+func (f FeedStatus) LastReason(c *i18n.Catalog, lang string) string {
+	if f.LastProblem.IsZero() || !c.Has(f.LastProblem.ID) {
+		return f.LastError
+	}
+	return f.LastProblem.In(c, lang)
 }
 
 // Feeds keeps per-feed statistics, per report type within a feed.
 type Feeds interface {
 	// AddFeedCounters adds c to the totals of key. The last run and its
-	// error are replaced when run is set; the newest event time only moves
-	// forward.
-	AddFeedCounters(ctx context.Context, key FeedKey, c FeedCounters, run time.Time, lastEvent time.Time, lastError string) error
+	// error, in English (lastError) and as a message (lastProblem, zero
+	// when it has none), are replaced when run is set; the newest event
+	// time only moves forward.
+	AddFeedCounters(ctx context.Context, key FeedKey, c FeedCounters, run time.Time, lastEvent time.Time, lastError string, lastProblem i18n.Message) error
 	// ListFeedStatus returns every row, ordered by feed name and then by
 	// report, the feed's own row (Report "") first.
 	ListFeedStatus(ctx context.Context) ([]FeedStatus, error)

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -119,7 +120,7 @@ func seedSearchDetail(t *testing.T, st *database.DB) []*event.Event {
 	if err := st.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "abusech-feodo", Parser: "csv", Input: []byte("2025-03-01,not-an-ip,443"), Error: "column 2: not an IP address", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "abusech-feodo"}, store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address"); err != nil {
+	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "abusech-feodo"}, store.FeedCounters{LinesRead: 3, EventsOut: 2, DeadLetters: 1}, time.Now(), time.Now().Add(-95*time.Minute), "line 2: column 2: not an IP address", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	return events

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 
 	_ "github.com/vigil-cert/vigil/internal/standard" // the modules the feed form offers
@@ -48,7 +49,7 @@ func seedInboxRuns(t *testing.T, st *database.DB) {
 	ctx := context.Background()
 	now := time.Now()
 	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox"}, store.FeedCounters{LinesRead: 12, EventsOut: 10, DeadLetters: 2},
-		now.Add(-10*time.Minute), now.Add(-95*time.Minute), ""); err != nil {
+		now.Add(-10*time.Minute), now.Add(-95*time.Minute), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range []string{"", "line 7: column 2: not an IP address"} {
@@ -62,7 +63,7 @@ func seedInboxRuns(t *testing.T, st *database.DB) {
 		if err := st.AddFeedRunEvents(ctx, id, 5, 1-int64(i)); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FinishFeedRun(ctx, id, now.Add(time.Duration(i-2)*time.Hour+1300*time.Millisecond), ""); err != nil {
+		if err := st.FinishFeedRun(ctx, id, now.Add(time.Duration(i-2)*time.Hour+1300*time.Millisecond), "", i18n.Message{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -146,7 +146,7 @@ func seedLanguageWalk(t *testing.T, st *database.DB, langs []string) (*constitue
 	if err := st.AddDeadLetters(ctx, []store.DeadLetter{{Feed: "scan-rdp", Parser: "csv", Input: []byte("x,y"), Error: "column 1: x", Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 2, EventsOut: 1, DeadLetters: 1}, time.Now(), time.Now().Add(-time.Hour), ""); err != nil {
+	if err := st.AddFeedCounters(ctx, store.FeedKey{Feed: "scan-rdp"}, store.FeedCounters{LinesRead: 2, EventsOut: 1, DeadLetters: 1}, time.Now(), time.Now().Add(-time.Hour), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	return org, ev

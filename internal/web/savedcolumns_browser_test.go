@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/config"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/feedadmin"
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 // TestBrowserSavedSearchColumns: in Chromium an analyst chooses the
@@ -122,7 +123,7 @@ func TestBrowserFeedRunInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.FinishFeedRun(ctx, id, now.Add(-time.Hour+2*time.Second), ""); err != nil {
+	if err := st.FinishFeedRun(ctx, id, now.Add(-time.Hour+2*time.Second), "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	cc := consoleConfig(t, st, "test")

@@ -74,10 +74,10 @@ func (s *Store) AddFeedRunEvents(ctx context.Context, id int64, stored, duplicat
 }
 
 // FinishFeedRun records the end of a run.
-func (s *Store) FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string) error {
-	if _, err := s.db.Exec(ctx, `UPDATE feed_runs SET finished = ?, problem = CASE WHEN ? = '' THEN problem ELSE '' END,
+func (s *Store) FinishFeedRun(ctx context.Context, id int64, finished time.Time, errText string, problem i18n.Message) error {
+	if _, err := s.db.Exec(ctx, `UPDATE feed_runs SET finished = ?, problem = CASE WHEN ? = '' THEN problem ELSE ? END,
 		error = CASE WHEN ? = '' THEN error ELSE ? END WHERE id = ?`,
-		s.db.Dialect().Time(finished), errText, errText, errText, id); err != nil {
+		s.db.Dialect().Time(finished), errText, problem.Encode(), errText, errText, id); err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}
 	return nil
@@ -93,7 +93,8 @@ func scanRun(row sqlkit.Row) (feedadmin.Run, error) {
 	)
 	err := row.Scan(&r.ID, &r.Feed, &r.Trigger, &r.RequestedBy, sqlkit.Time(&r.Started), sqlkit.Time(&r.Finished),
 		&r.Inputs, &r.LinesRead, &r.EventsParsed, &r.EventsStored, &r.DeadLetters, &r.Duplicates, &r.Error, &problem)
-	// Only AddFeedRunInput writes the column, from the input's Message.
+	// Only AddFeedRunInput and FinishFeedRun write the column, by
+	// Message.Encode.
 	r.Problem, _ = i18n.Decode(problem)
 	return r, err
 }

@@ -72,8 +72,8 @@ func (s *Store) DiscardDeadLetters(ctx context.Context, ids []int64, by, reason 
 // AddFeedCounters adds c to the totals of key. The last run and its
 // error are replaced when run is set; the newest event time only moves
 // forward.
-func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string) error {
-	return named(feedsql.AddCounters(ctx, s.DB(), key, c, run, lastEvent, lastError))
+func (s *Store) AddFeedCounters(ctx context.Context, key store.FeedKey, c store.FeedCounters, run time.Time, lastEvent time.Time, lastError string, lastProblem i18n.Message) error {
+	return named(feedsql.AddCounters(ctx, s.DB(), key, c, run, lastEvent, lastError, lastProblem))
 }
 
 // ListFeedStatus returns every feed's and report's totals, by feed name

@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/notify/notifydb"
 	"github.com/vigil-cert/vigil/internal/outbox"
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
@@ -171,10 +172,10 @@ func CheckFeedReportsMigration(t *testing.T, s store.Store, now time.Time) {
 		!inbox.LastRun.Equal(now) || inbox.LastError != "line 3: bad" || !inbox.LastEvent.Equal(now.Add(-time.Hour)) {
 		t.Errorf("inbox after the migration = %+v", inbox)
 	}
-	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox"}, store.FeedCounters{LinesRead: 1, Warnings: 1}, time.Time{}, time.Time{}, ""); err != nil {
+	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox"}, store.FeedCounters{LinesRead: 1, Warnings: 1}, time.Time{}, time.Time{}, "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 5}, now, time.Time{}, ""); err != nil {
+	if err := s.AddFeedCounters(ctx, store.FeedKey{Feed: "inbox", Report: "Accessible-RDP"}, store.FeedCounters{LinesRead: 5}, now, time.Time{}, "", i18n.Message{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.ListFeedStatus(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/auth/authdb"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -607,21 +608,27 @@ func testFeedCounters(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	run1 := base
 	run2 := base.Add(time.Hour)
-	add := func(key store.FeedKey, c store.FeedCounters, run, lastEvent time.Time, lastError string) {
+	add := func(key store.FeedKey, c store.FeedCounters, run, lastEvent time.Time, lastError string, problem ...i18n.Message) {
 		t.Helper()
-		if err := s.AddFeedCounters(ctx, key, c, run, lastEvent, lastError); err != nil {
+		var lastProblem i18n.Message
+		if len(problem) > 0 {
+			lastProblem = problem[0]
+		}
+		if err := s.AddFeedCounters(ctx, key, c, run, lastEvent, lastError, lastProblem); err != nil {
 			t.Fatalf("AddFeedCounters(%+v): %v", key, err)
 		}
 	}
 	a := store.FeedKey{Feed: "A"}
-	add(a, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 1, Duplicates: 1}, run1, base.Add(-time.Minute), "timeout")
+	add(a, store.FeedCounters{LinesRead: 10, EventsOut: 8, DeadLetters: 1, Duplicates: 1}, run1, base.Add(-time.Minute), "timeout", i18n.M("collector.http.status", "https://example.org/a", "503 Service Unavailable"))
 	add(a, store.FeedCounters{LinesRead: 5, EventsOut: 5}, run2, base.Add(-time.Hour), "")
 	add(store.FeedKey{Feed: "B"}, store.FeedCounters{LinesRead: 1}, run1, time.Time{}, "")
 	// Two report types under feed A, each with its own counters, warnings
 	// and last error; a worker's counters (no run) keep the last error.
 	rdp := store.FeedKey{Feed: "A", Report: "Accessible-RDP"}
 	sink := store.FeedKey{Feed: "A", Report: "Sinkhole-HTTP"}
-	add(rdp, store.FeedCounters{LinesRead: 7, DeadLetters: 2, Warnings: 3}, run1, time.Time{}, "line 4: not an IP address")
+	// The last error's message goes and stays with it.
+	rdpProblem := i18n.M("pipeline.reject.line", 4, i18n.M("event.reason.ip"))
+	add(rdp, store.FeedCounters{LinesRead: 7, DeadLetters: 2, Warnings: 3}, run1, time.Time{}, "line 4: not an IP address", rdpProblem)
 	add(sink, store.FeedCounters{LinesRead: 2, Warnings: 1}, run2, time.Time{}, "")
 	add(rdp, store.FeedCounters{EventsOut: 4, Duplicates: 1}, time.Time{}, base.Add(-2*time.Hour), "")
 	add(sink, store.FeedCounters{EventsOut: 2}, time.Time{}, base.Add(-3*time.Hour), "")
@@ -642,8 +649,8 @@ func testFeedCounters(t *testing.T, s store.Store) {
 	if own.FeedCounters != (store.FeedCounters{LinesRead: 15, EventsOut: 13, DeadLetters: 1, Duplicates: 1}) {
 		t.Errorf("A counters = %+v, want the sums of its own row only", own.FeedCounters)
 	}
-	if !own.LastRun.Equal(run2) || own.LastError != "" {
-		t.Errorf("A last run = %v %q, want %v and no error", own.LastRun, own.LastError, run2)
+	if !own.LastRun.Equal(run2) || own.LastError != "" || !own.LastProblem.IsZero() {
+		t.Errorf("A last run = %v %q %s, want %v and no error", own.LastRun, own.LastError, own.LastProblem.Encode(), run2)
 	}
 	if !own.LastEvent.Equal(base.Add(-time.Minute)) {
 		t.Errorf("A last event = %v, want the newest seen %v", own.LastEvent, base.Add(-time.Minute))
@@ -654,6 +661,19 @@ func testFeedCounters(t *testing.T, s store.Store) {
 	}
 	if !r.LastRun.Equal(run1) || r.LastError != "line 4: not an IP address" || !r.LastEvent.Equal(base.Add(-2*time.Hour)) {
 		t.Errorf("Accessible-RDP last run %v %q, last event %v: want run 1, its error kept, and its own newest event", r.LastRun, r.LastError, r.LastEvent)
+	}
+	if r.LastProblem.Encode() != rdpProblem.Encode() {
+		t.Errorf("Accessible-RDP last problem = %s, want %s", r.LastProblem.Encode(), rdpProblem.Encode())
+	}
+	// Said in the reader's language, in English as the text is.
+	for lang, want := range map[string]string{"en": "line 4: not an IP address", "nl": "regel 4: geen IP-adres",
+		"fr": "ligne 4 : pas une adresse IP", "de": "Zeile 4: keine IP-Adresse"} {
+		if got := r.LastReason(i18n.Embedded(), lang); got != want {
+			t.Errorf("Accessible-RDP last reason in %s = %q, want %q", lang, got, want)
+		}
+	}
+	if sum := store.SumFeeds(got); sum[0].LastProblem.Encode() != "" || sum[0].Reports[0].LastProblem.Encode() != rdpProblem.Encode() {
+		t.Errorf("A summed: last problem %s, Accessible-RDP's %s", sum[0].LastProblem.Encode(), sum[0].Reports[0].LastProblem.Encode())
 	}
 	h := got[2]
 	if h.FeedCounters != (store.FeedCounters{LinesRead: 2, EventsOut: 2, Warnings: 3}) {

@@ -217,7 +217,7 @@ func testRuns(t *testing.T, s feedadmin.Data) {
 	if err := s.AddFeedRunEvents(ctx, id, 11, 2); err != nil {
 		t.Fatalf("AddFeedRunEvents: %v", err)
 	}
-	if err := s.FinishFeedRun(ctx, id, base.Add(1500*time.Millisecond), ""); err != nil {
+	if err := s.FinishFeedRun(ctx, id, base.Add(1500*time.Millisecond), "", i18n.Message{}); err != nil {
 		t.Fatalf("FinishFeedRun: %v", err)
 	}
 	runs, err := s.ListFeedRuns(ctx, "blocklist", 10)
@@ -239,17 +239,40 @@ func testRuns(t *testing.T, s feedadmin.Data) {
 		t.Errorf("Duration = %v", d)
 	}
 	// A failure of the whole run replaces nothing silently: it is the
-	// run's error when given, and an input's message goes with the
-	// input's error it replaces.
+	// run's error when given, with its message in place of the input's.
 	id2, _ := s.StartFeedRun(ctx, feedadmin.Run{Feed: "other", Trigger: feedadmin.TriggerSchedule, Started: base})
 	if err := s.AddFeedRunInput(ctx, id2, feedadmin.RunInput{Name: "a.csv", Error: "line 3: bad address", Problem: problem}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishFeedRun(ctx, id2, base.Add(time.Second), "download: 503"); err != nil {
+	download := i18n.M("collector.http.status", "https://example.org/a.csv", "503 Service Unavailable")
+	if err := s.FinishFeedRun(ctx, id2, base.Add(time.Second), "GET https://example.org/a.csv: 503 Service Unavailable", download); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := s.ListFeedRuns(ctx, "other", 0); len(runs) != 1 || runs[0].Error != "download: 503" || !runs[0].Problem.IsZero() || runs[0].Inputs != 1 {
+	runs, _ = s.ListFeedRuns(ctx, "other", 0)
+	if len(runs) != 1 || runs[0].Error != "GET https://example.org/a.csv: 503 Service Unavailable" || runs[0].Problem.Encode() != download.Encode() || runs[0].Inputs != 1 {
 		t.Errorf("failed run = %+v", runs)
+	}
+	for lang, want := range map[string]string{"en": "GET https://example.org/a.csv: 503 Service Unavailable",
+		"nl": "https://example.org/a.csv ophalen: de server antwoordde 503 Service Unavailable",
+		"fr": "télécharger https://example.org/a.csv : le serveur a répondu 503 Service Unavailable",
+		"de": "https://example.org/a.csv abrufen: der Server antwortete 503 Service Unavailable"} {
+		if len(runs) == 1 {
+			if got := runs[0].Reason(i18n.Embedded(), lang); got != want {
+				t.Errorf("failed run's reason in %s = %q, want %q", lang, got, want)
+			}
+		}
+	}
+	// A failure without a message clears the input's: the two would
+	// not say the same.
+	id3, _ := s.StartFeedRun(ctx, feedadmin.Run{Feed: "third", Trigger: feedadmin.TriggerSchedule, Started: base})
+	if err := s.AddFeedRunInput(ctx, id3, feedadmin.RunInput{Name: "a.csv", Error: "line 3: bad address", Problem: problem}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishFeedRun(ctx, id3, base.Add(time.Second), "download: 503", i18n.Message{}); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := s.ListFeedRuns(ctx, "third", 0); len(runs) != 1 || runs[0].Error != "download: 503" || !runs[0].Problem.IsZero() {
+		t.Errorf("failed run without a message = %+v", runs)
 	}
 	// The history keeps the last KeepRuns of a feed, and only its own.
 	for i := range feedadmin.KeepRuns + 5 {
