@@ -23,24 +23,7 @@ type RowError struct {
 // of an input refused after too many dead letters.
 func (e *RowError) InputLine() int { return e.Line }
 
-func (e *RowError) Error() string {
-	reason := e.Err.Error()
-	var fe *event.FieldError
-	if errors.As(e.Err, &fe) {
-		v := fe.Value
-		if len(v) > 80 {
-			v = v[:77] + "..."
-		}
-		reason = fmt.Sprintf("%s (value %q)", fe.Reason, v)
-	}
-	switch {
-	case e.Column != "" && e.Field != "":
-		return fmt.Sprintf("line %d, column %q, field %s: %s", e.Line, e.Column, e.Field, reason)
-	case e.Column != "":
-		return fmt.Sprintf("line %d, column %q: %s", e.Line, e.Column, reason)
-	}
-	return fmt.Sprintf("line %d: %s", e.Line, reason)
-}
+func (e *RowError) Error() string { return e.Explain().String() }
 
 func (e *RowError) Unwrap() error { return e.Err }
 
