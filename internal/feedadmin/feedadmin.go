@@ -81,10 +81,7 @@ type Run struct {
 // Reason says why the run failed, for a reader of lang: its Problem in
 // lang when it has one that c knows, its Error otherwise.
 func (r Run) Reason(c *i18n.Catalog, lang string) string {
-	if r.Problem.IsZero() || !c.Has(r.Problem.ID) {
-		return r.Error
-	}
-	return r.Problem.In(c, lang)
+	return r.Problem.InOr(c, lang, r.Error)
 }
 
 // Duration is how long a finished run took.

@@ -87,3 +87,14 @@ func Explain(err error) (Message, bool) {
 	}
 	return Message{}, false
 }
+
+// InOr says m in lang from c when m is set and c knows it, else english:
+// a reason kept both as a message and as its English text (a dead
+// letter's, a feed's last error), whose message may be missing (a row
+// stored before reasons had messages) or unknown to this build.
+func (m Message) InOr(c *Catalog, lang, english string) string {
+	if m.IsZero() || !c.Has(m.ID) {
+		return english
+	}
+	return m.In(c, lang)
+}

@@ -120,3 +120,21 @@ func TestTQuotesMessagesInItsLanguage(t *testing.T) {
 		t.Errorf("T changed its caller's arguments: %v", args)
 	}
 }
+
+// TestInOr: a reason kept twice is said by its message when the
+// catalogue knows it, by its English text otherwise.
+func TestInOr(t *testing.T) {
+	c := Embedded()
+	for _, tc := range []struct {
+		m    Message
+		want string
+	}{
+		{Message{}, "kept"},
+		{M("no.such.message.id"), "kept"},
+		{M("label.colon", "x"), "x\u00a0:"},
+	} {
+		if got := tc.m.InOr(c, "fr", "kept"); got != tc.want {
+			t.Errorf("%v.InOr = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}

@@ -27,10 +27,7 @@ type RetryResult struct {
 // Reason says why the letter still fails, for a reader of lang: its
 // Problem in lang when it has one, its Error otherwise.
 func (r RetryResult) Reason(c *i18n.Catalog, lang string) string {
-	if r.Problem.IsZero() || !c.Has(r.Problem.ID) {
-		return r.Error
-	}
-	return r.Problem.In(c, lang)
+	return r.Problem.InOr(c, lang, r.Error)
 }
 
 // RetryDeadLetters runs the given dead letters through their feed's parser

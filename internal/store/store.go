@@ -252,19 +252,13 @@ func (l DeadLetter) State() DeadLetterState {
 // Reason says why the letter was refused, for a reader of lang: its
 // Problem in lang when it has one that c knows, its Error otherwise.
 func (l DeadLetter) Reason(c *i18n.Catalog, lang string) string {
-	if l.Problem.IsZero() || !c.Has(l.Problem.ID) {
-		return l.Error
-	}
-	return l.Problem.In(c, lang)
+	return l.Problem.InOr(c, lang, l.Error)
 }
 
 // RetryReason says why the last re-run failed, for a reader of lang, as
 // Reason says why the letter was refused.
 func (l DeadLetter) RetryReason(c *i18n.Catalog, lang string) string {
-	if l.RetryProblem.IsZero() || !c.Has(l.RetryProblem.ID) {
-		return l.RetryError
-	}
-	return l.RetryProblem.In(c, lang)
+	return l.RetryProblem.InOr(c, lang, l.RetryError)
 }
 
 // Pending reports whether the letter still waits for a re-run or a
@@ -366,10 +360,7 @@ type FeedStatus struct {
 // LastProblem in lang when it has one that c knows, its LastError
 // otherwise.
 func (f FeedStatus) LastReason(c *i18n.Catalog, lang string) string {
-	if f.LastProblem.IsZero() || !c.Has(f.LastProblem.ID) {
-		return f.LastError
-	}
-	return f.LastProblem.In(c, lang)
+	return f.LastProblem.InOr(c, lang, f.LastError)
 }
 
 // Feeds keeps per-feed statistics, per report type within a feed.
