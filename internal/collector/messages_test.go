@@ -213,7 +213,7 @@ func TestInboxRefusalsInEveryLanguage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(letters) != 1 || letters[0].Problem != want || letters[0].Error != want.String() {
+			if len(letters) != 1 || letters[0].Problem.Encode() != want.Encode() || letters[0].Error != want.String() {
 				t.Fatalf("dead letters %+v, want one that says %q", letters, want.String())
 			}
 			saysInEveryLanguage(t, feedStatus(t, s), want)

@@ -648,9 +648,10 @@ func (r *Runner) release(b *Batch) {
 
 func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) error {
 	letters := make([]store.DeadLetter, 0, len(b.Events))
+	problem, _ := i18n.Said(cause)
 	for _, e := range b.Events {
 		letters = append(letters, store.DeadLetter{Feed: b.Feed, Parser: "output",
-			Input: e.AppendJSON(nil), Error: cause.Error(), Time: r.env.Now()})
+			Input: e.AppendJSON(nil), Error: cause.Error(), Problem: problem, Time: r.env.Now()})
 	}
 	added, err := r.env.Store.RecordDeadLetters(ctx, letters)
 	if err != nil {
