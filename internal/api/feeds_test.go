@@ -1,15 +1,20 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/auth"
+	"github.com/vigil-cert/vigil/internal/collector"
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -246,6 +251,48 @@ func TestFeedsLastReasonInTheRequestsLanguage(t *testing.T) {
 			in := byName["inbox"]
 			if len(in.Reports) != 1 || in.LastReason != "disk full" || in.Reports[0].LastReason != "disk full" || in.Reports[0].LastError != "disk full" {
 				t.Errorf("inbox %+v: want its error as it was stored", in)
+			}
+		})
+	}
+}
+
+// TestFeedsLastReasonOfTheReportsAPI: the Shadowserver Reports API
+// collector's failure is said in the request's language in last_reason,
+// and neither the API key nor the secret, which the API echoed, is in
+// the answer in any language.
+func TestFeedsLastReasonOfTheReportsAPI(t *testing.T) {
+	const key, secret = "key-0123456789abcdef", "secret-fedcba9876543210"
+	reports := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":"access denied to %s/%s"}`, key, secret)
+	}))
+	defer reports.Close()
+	f := newFixture(t, fixtureOptions{})
+	c, err := collector.NewShadowserverAPI(pipeline.Env{Store: f.store}, collector.ShadowserverAPIConfig{
+		Feed: "shadowserver", APIKey: key, Secret: secret, BaseURL: reports.URL + "/api2/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Fetch(t.Context(), func(context.Context, pipeline.Input) error { return nil }); err == nil {
+		t.Fatal("the refusal is no error")
+	}
+	refused := i18n.M("collector.shadowserver.refused.credentials", "reports/list",
+		i18n.M("collector.shadowserver.answer.words", 403, "access denied to [redacted]/[redacted]"))
+	for _, lang := range i18n.Codes {
+		t.Run(lang, func(t *testing.T) {
+			r := f.do("GET", "/feeds", "ada", nil, "Accept-Language", lang)
+			if strings.Contains(string(r.body), key) || strings.Contains(string(r.body), secret) {
+				t.Fatalf("the answer holds a credential: %s", r.body)
+			}
+			got := decode[struct {
+				Feeds []feedJSON `json:"feeds"`
+			}](t, r)
+			said := refused.In(i18n.Embedded(), lang)
+			if lang != i18n.Source && said == refused.String() {
+				t.Fatalf("%s says the refusal in English", lang)
+			}
+			if len(got.Feeds) != 1 || got.Feeds[0].LastError != refused.String() || got.Feeds[0].LastReason != said {
+				t.Errorf("feeds %+v: want last_error %q and last_reason %q", got.Feeds, refused.String(), said)
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -37,7 +37,7 @@ type inboxStore interface {
 
 // ErrTooLarge is returned while streaming input that exceeds the collector's
 // size limit.
-var ErrTooLarge = errors.New("input exceeds the size limit")
+var ErrTooLarge error = i18n.NewError("collector.toolarge")
 
 // gzipMagic starts every gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
@@ -57,14 +57,14 @@ func maybeGunzip(r io.Reader, name string) (io.Reader, string, func() error, err
 	br := bufio.NewReader(r)
 	head, err := br.Peek(len(gzipMagic))
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, name, nop, fmt.Errorf("read %s: %w", name, err)
+		return nil, name, nop, i18n.Wrap(err, "collector.read", name)
 	}
 	if len(head) < len(gzipMagic) || head[0] != gzipMagic[0] || head[1] != gzipMagic[1] {
 		return br, base, nop, nil
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, name, nop, fmt.Errorf("gunzip %s: %w", name, err)
+		return nil, name, nop, i18n.Wrap(err, "collector.gunzip", name)
 	}
 	return zr, base, zr.Close, nil
 }

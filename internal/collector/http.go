@@ -219,7 +219,7 @@ func (c *HTTP) loadState(ctx context.Context) (httpState, error) {
 		return httpState{}, nil
 	}
 	if err != nil {
-		return httpState{}, fmt.Errorf("load %s: %w", c.stateKey(), err)
+		return httpState{}, i18n.Wrap(err, "collector.http.state.load", c.cfg.URL)
 	}
 	var st httpState
 	if err := json.Unmarshal(raw, &st); err != nil {
@@ -240,7 +240,7 @@ func (c *HTTP) saveState(ctx context.Context, st httpState) error {
 		return err
 	}
 	if err := c.store.PutState(ctx, c.stateKey(), raw); err != nil {
-		return fmt.Errorf("save %s: %w", c.stateKey(), err)
+		return i18n.Wrap(err, "collector.http.state.save", c.cfg.URL)
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func (in *Inbox) Run(ctx context.Context, deliver pipeline.Deliver) error {
 	processing := filepath.Join(in.dir, processingDir)
 	for _, d := range []string{in.dir, processing, in.failedDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
-			return fmt.Errorf("inbox %s: %w", in.feed, err)
+			return i18n.Wrap(err, "collector.inbox.mkdir")
 		}
 	}
 
@@ -218,7 +218,7 @@ func (in *Inbox) handle(ctx context.Context, path string, deliver pipeline.Deliv
 func (in *Inbox) deliverFile(ctx context.Context, path string, deliver pipeline.Deliver) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", filepath.Base(path), err)
+		return &i18n.Error{Message: i18n.FileProblem(filepath.Base(path), err), Err: err}
 	}
 	defer f.Close()
 	body, name, closeBody, err := maybeGunzip(f, filepath.Base(path))
@@ -332,7 +332,7 @@ func (in *Inbox) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
 	processing := filepath.Join(in.dir, processingDir)
 	for _, d := range []string{in.dir, processing, in.failedDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
-			return fmt.Errorf("inbox %s: %w", in.feed, err)
+			return i18n.Wrap(err, "collector.inbox.mkdir")
 		}
 	}
 	in.drain(ctx, in.dir, deliver, true)

@@ -269,12 +269,12 @@ func (c *ShadowserverAPI) Run(ctx context.Context, deliver pipeline.Deliver) err
 // A report that fails does not stop the others. The error, also recorded
 // as the feed's last error, says what failed.
 func (c *ShadowserverAPI) Fetch(ctx context.Context, deliver pipeline.Deliver) error {
-	err := c.fetch(ctx, deliver)
+	err := c.redactError(c.fetch(ctx, deliver))
 	if ctx.Err() != nil {
 		return err
 	}
 	if err != nil {
-		c.logger.Error("Reports API run failed; trying again at the next run", "err", c.redact(err.Error()))
+		c.logger.Error("Reports API run failed; trying again at the next run", "err", err)
 	}
 	c.recordRun(ctx, err)
 	return err
@@ -333,7 +333,8 @@ func (c *ShadowserverAPI) fetch(ctx context.Context, deliver pipeline.Deliver) e
 	case 1:
 		return failures[0]
 	default:
-		return fmt.Errorf("%d reports failed, the first: %w", len(failures), failures[0])
+		// Two or more: the plural in every language.
+		return i18n.Wrap(failures[0], "collector.shadowserver.failures", len(failures))
 	}
 }
 
@@ -359,14 +360,14 @@ func (c *ShadowserverAPI) listReports(ctx context.Context, first, last string) (
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(newLimitReader(resp.Body, maxReportListBytes))
 	if err != nil {
-		return nil, fmt.Errorf("Reports API reports/list: read the answer: %w", err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.list.read")
 	}
 	var entries []reportEntry
 	if err := json.Unmarshal(raw, &entries); err != nil {
 		if apiErr := c.errorAnswer("reports/list", resp.StatusCode, raw); apiErr != nil {
 			return nil, apiErr
 		}
-		return nil, fmt.Errorf("Reports API reports/list: the answer is not a list of reports: %w", err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.list.notlist")
 	}
 	kept := entries[:0]
 	seen := map[string]bool{}
@@ -395,7 +396,8 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	name := c.inputName(entry)
-	what := fmt.Sprintf("report %s (id %s)", name, entry.ID)
+	reportName := name // what the errors call it, before any .gz is cut
+	failed := func(err error) error { return i18n.Wrap(err, "collector.shadowserver.report", reportName, entry.ID) }
 
 	var resp *http.Response
 	var err error
@@ -403,24 +405,24 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 	if c.cfg.Format == ShadowserverFormatJSON {
 		resp, err = c.call(ctx, method, map[string]any{"id": entry.ID})
 	} else {
-		method = "the download link"
+		method = methodDownloadLink
 		resp, err = c.downloadLink(ctx, entry)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return failed(err)
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > c.cfg.MaxSize {
-		return fmt.Errorf("%s: %d bytes, more than max_size %d: %w", what, resp.ContentLength, c.cfg.MaxSize, ErrTooLarge)
+		return &i18n.Error{Message: i18n.M("collector.shadowserver.report.toolarge", reportName, entry.ID, resp.ContentLength, c.cfg.MaxSize), Err: ErrTooLarge}
 	}
 	body, err := c.refuseErrorAnswer(resp, method)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return failed(err)
 	}
 	body = newLimitReader(body, c.cfg.MaxSize)
 	body, name, closeBody, err := maybeGunzip(body, name)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return failed(err)
 	}
 	defer closeBody()
 	body = newLimitReader(body, c.cfg.MaxSize)
@@ -428,9 +430,9 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 	start := c.now()
 	if err := deliver(ctx, pipeline.Input{Feed: c.cfg.Feed, Name: name, Body: body}); err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return fmt.Errorf("%s: larger than max_size %d bytes: %w", what, c.cfg.MaxSize, err)
+			return i18n.Wrap(err, "collector.shadowserver.report.limit", reportName, entry.ID, c.cfg.MaxSize)
 		}
-		return fmt.Errorf("deliver %s: %w", what, err)
+		return i18n.Wrap(err, "collector.shadowserver.report.deliver", reportName, entry.ID)
 	}
 	c.logger.Info("report delivered", "report", name, "id", entry.ID, "type", entry.Type, "duration", c.now().Sub(start))
 	return nil
@@ -440,19 +442,19 @@ func (c *ShadowserverAPI) fetchReport(ctx context.Context, entry reportEntry, de
 func (c *ShadowserverAPI) downloadLink(ctx context.Context, entry reportEntry) (*http.Response, error) {
 	u, err := url.Parse(entry.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("the Reports API listed no usable download link (%q); format json downloads through reports/download instead", entry.URL)
+		return nil, i18n.NewError("collector.shadowserver.nolink", entry.URL)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, entry.URL, nil)
 	if err != nil {
-		return nil, err
+		return nil, i18n.Wrap(err, "collector.shadowserver.download")
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download: %w", err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.download")
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body.Close()
-		return nil, fmt.Errorf("download: %s", resp.Status)
+		return nil, i18n.NewError("collector.shadowserver.download", resp.Status)
 	}
 	return resp, nil
 }
@@ -497,7 +499,7 @@ func reportDate(entry reportEntry, today time.Time) string {
 func (c *ShadowserverAPI) loadFetched(ctx context.Context) (map[string]fetchedReport, error) {
 	raw, err := c.store.ListState(ctx, c.statePrefix())
 	if err != nil {
-		return nil, fmt.Errorf("load delivered reports: %w", err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.state.load")
 	}
 	fetched := make(map[string]fetchedReport, len(raw))
 	for key, value := range raw {
@@ -518,7 +520,7 @@ func (c *ShadowserverAPI) markFetched(ctx context.Context, id string, r fetchedR
 		return err
 	}
 	if err := c.store.PutState(context.WithoutCancel(ctx), c.statePrefix()+id, raw); err != nil {
-		return fmt.Errorf("remember delivered report %s: %w", id, err)
+		return i18n.Wrap(err, "collector.shadowserver.state.save", id)
 	}
 	return nil
 }
@@ -541,17 +543,20 @@ func (c *ShadowserverAPI) prune(ctx context.Context, fetched map[string]fetchedR
 	}
 }
 
-// recordRun notes the run on the feeds page: when, and the error if any.
-// It is the collector's only call of the feed statistics.
+// recordRun notes the run on the feeds page: when, and the error if any,
+// which Fetch redacted (redactError). It is the collector's only call of
+// the feed statistics.
 func (c *ShadowserverAPI) recordRun(ctx context.Context, failure error) {
-	msg := ""
+	var (
+		msg     string
+		problem i18n.Message
+	)
 	if failure != nil {
-		msg = c.redact(failure.Error())
+		msg = failure.Error()
+		problem, _ = i18n.Said(failure)
 	}
 	ctx = context.WithoutCancel(ctx)
-	// English only: the API's errors have no messages yet, and a
-	// message's arguments would escape the redaction of the text.
-	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg, i18n.Message{}); err != nil {
+	if err := c.store.AddFeedCounters(ctx, store.FeedKey{Feed: c.cfg.Feed}, store.FeedCounters{}, c.now(), time.Time{}, msg, problem); err != nil {
 		c.logger.Error("record feed run", "err", err)
 	}
 }

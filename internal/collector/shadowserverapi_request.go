@@ -10,12 +10,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -41,17 +41,17 @@ func (c *ShadowserverAPI) call(ctx context.Context, method string, request map[s
 	// were signed.
 	body, err := json.Marshal(request)
 	if err != nil {
-		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.call", method)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+method, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.call", method)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(ShadowserverSignatureHeader, SignShadowserverRequest(c.cfg.Secret, body))
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("Reports API %s: %w", method, err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.call", method)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -85,7 +85,7 @@ func (c *ShadowserverAPI) refuseErrorAnswer(resp *http.Response, method string) 
 	}
 	raw, err := io.ReadAll(io.LimitReader(br, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("read the answer: %w", err)
+		return nil, i18n.Wrap(err, "collector.shadowserver.answer.read")
 	}
 	if apiErr := c.errorAnswer(method, resp.StatusCode, raw); apiErr != nil {
 		return nil, apiErr
@@ -120,6 +120,10 @@ func apiMessage(raw []byte) string {
 	return msg
 }
 
+// methodDownloadLink stands for the download link that reports/list gave
+// where a ReportsAPIError names the API method that refused.
+const methodDownloadLink = "the download link"
+
 // ReportsAPIError is a request the Reports API refused.
 type ReportsAPIError struct {
 	Method string
@@ -144,23 +148,29 @@ const (
 // so that every further request would be refused as well.
 func (e *ReportsAPIError) Credentials() bool { return e.kind != refusedOther }
 
-func (e *ReportsAPIError) Error() string {
-	var cause string
+func (e *ReportsAPIError) Error() string { return e.Explain().String() }
+
+// Explain says the refusal in the reader's language, the API's own words
+// quoted as they came (less any credential: refusal removed it).
+func (e *ReportsAPIError) Explain() i18n.Message {
+	id := "collector.shadowserver.refused"
 	switch e.kind {
 	case refusedSignature:
-		cause = "the Reports API refused the request signature: check secret"
+		id = "collector.shadowserver.refused.signature"
 	case refusedKey:
-		cause = "the Reports API refused the API key: check api_key"
+		id = "collector.shadowserver.refused.key"
 	case refusedCredentials:
-		cause = "the Reports API refused the credentials: check api_key and secret"
-	default:
-		cause = "the Reports API refused the request"
+		id = "collector.shadowserver.refused.credentials"
 	}
-	answer := fmt.Sprintf("HTTP %d", e.Status)
+	answer := i18n.M("collector.shadowserver.answer", e.Status)
 	if e.Message != "" {
-		answer += fmt.Sprintf(": %q", e.Message)
+		answer = i18n.M("collector.shadowserver.answer.words", e.Status, e.Message)
 	}
-	return fmt.Sprintf("%s (%s answered %s)", cause, e.Method, answer)
+	var method any = e.Method
+	if e.Method == methodDownloadLink {
+		method = i18n.M("collector.shadowserver.link")
+	}
+	return i18n.M(id, method, answer)
 }
 
 // refusal classifies a refusal by the API's words and status.
@@ -191,6 +201,32 @@ func (c *ShadowserverAPI) redact(msg string) string {
 	}
 	return msg
 }
+
+// redactError returns err with the API key and the secret removed from
+// its text and from its message's arguments (i18n.Message.Replace), so
+// that neither the feed's last error, a feed run's problem nor the
+// message said in any language holds them. It is what Fetch returns:
+// the errors below it quote outside text (an API's answer, a link it
+// listed, a transport's reason) that may echo a credential.
+func (c *ShadowserverAPI) redactError(err error) error {
+	if err == nil {
+		return nil
+	}
+	m, _ := i18n.Said(err)
+	return &redactedError{text: c.redact(err.Error()), message: m.Replace(c.redact), err: err}
+}
+
+// redactedError is an error whose text and message had the credentials
+// removed; the chain below it is kept for errors.Is and errors.As.
+type redactedError struct {
+	text    string
+	message i18n.Message
+	err     error
+}
+
+func (e *redactedError) Error() string         { return e.text }
+func (e *redactedError) Explain() i18n.Message { return e.message }
+func (e *redactedError) Unwrap() error         { return e.err }
 
 // credential reads the credential option name given directly, from an
 // environment variable (name_env) or from a file (name_file): exactly one

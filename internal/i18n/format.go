@@ -101,7 +101,7 @@ func abs(n int) int {
 // shown as placeholders.
 var sharedWords = map[string]string{
 	"": "as asn be begin block cert code db example key min org pgp private public tlp univ url " +
-		"vigil utc cidr csv json lines api totp openpgp gnupg gpg armor export secret keys ctrl mac malware hash token tokens sha observables pap cpe purl cve",
+		"vigil utc cidr csv json http lines api totp openpgp gnupg gpg armor export secret keys ctrl mac malware hash token tokens sha observables pap cpe purl cve",
 	"nl": "product abuse account accounts mail export extra factor feed feeds later letters open parameter sector status team test impact incident triage",
 	"fr": "version abuse action actions audit classification contacts destination format message notes notification notifications " +
 		"organisation organisations page port position second secret source taxonomies test type types impact incident incidents note",

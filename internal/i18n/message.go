@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -97,4 +98,31 @@ func (m Message) InOr(c *Catalog, lang, english string) string {
 		return english
 	}
 	return m.In(c, lang)
+}
+
+// Replace returns m with replace applied to the text of every string
+// argument, those of the messages it quotes too: a collector removes a
+// credential from a message this way (the redaction of its text), so
+// that neither the stored message nor its rendering in any language
+// holds it. The catalogue's own words are not arguments and are left
+// as they are.
+func (m Message) Replace(replace func(string) string) Message {
+	if m.IsZero() {
+		return m
+	}
+	out := m
+	for i, a := range m.Args() {
+		switch a := a.(type) {
+		case string:
+			out.args[i] = replace(a)
+		case Message:
+			out.args[i] = a.Replace(replace)
+		case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		default:
+			// Said as fmt.Sprint makes it (an error, a Stringer):
+			// replaced in that text.
+			out.args[i] = replace(fmt.Sprint(a))
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -136,5 +137,37 @@ func TestInOr(t *testing.T) {
 		if got := tc.m.InOr(c, "fr", "kept"); got != tc.want {
 			t.Errorf("%v.InOr = %q, want %q", tc.m, got, tc.want)
 		}
+	}
+}
+
+// TestReplace: Replace reaches every text argument, in quoted messages
+// too, and leaves numbers and the catalogue's words alone, so that no
+// language's rendering nor the stored form keeps what it replaced.
+func TestReplace(t *testing.T) {
+	hide := func(s string) string { return strings.ReplaceAll(s, "s3cret", "[redacted]") }
+	m := M("collector.http.toolarge", "https://a.test/?key=s3cret", 42)
+	quoting := M("pipeline.deliver.failed", "s3cret.csv", "feed", M("collector.http.get", "u", errors.New("echo s3cret")))
+	for _, tc := range []struct {
+		m    Message
+		want string
+	}{
+		{m.Replace(hide), "GET https://a.test/?key=[redacted]: 42 bytes: input exceeds the size limit"},
+		{quoting.Replace(hide), "deliver [redacted].csv to feed feed: GET u: echo [redacted]"},
+		{Message{}.Replace(hide), ""},
+	} {
+		if got := tc.m.String(); got != tc.want {
+			t.Errorf("English %q, want %q", got, tc.want)
+		}
+		for _, lang := range Codes {
+			if got := tc.m.In(Embedded(), lang); strings.Contains(got, "s3cret") {
+				t.Errorf("%s: %q", lang, got)
+			}
+		}
+		if strings.Contains(tc.m.Encode(), "s3cret") {
+			t.Errorf("stored %s", tc.m.Encode())
+		}
+	}
+	if m.Args()[0] != "https://a.test/?key=s3cret" {
+		t.Errorf("Replace changed its receiver: %v", m.Args())
 	}
 }

@@ -154,7 +154,8 @@ func (w *Webhook) Write(ctx context.Context, b *pipeline.Batch) error {
 			return nil
 		}
 		if errors.Is(err, pipeline.ErrPermanent) {
-			return fmt.Errorf("webhook: %d events of %s: %w", len(b.Events), b.Feed, err)
+			// The reason of the batch's dead letters.
+			return i18n.Wrap(err, "output.webhook.refused", len(b.Events), b.Feed)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("webhook: %w", ctx.Err())
@@ -221,7 +222,7 @@ func (w *Webhook) post(ctx context.Context, body []byte, key string) (retryAfter
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", pipeline.ErrPermanent, err)
+		return 0, &i18n.Error{Message: i18n.M("output.webhook.request", i18n.Reason(err)), Err: errors.Join(pipeline.ErrPermanent, err)}
 	}
 	if w.format == FormatJSON {
 		req.Header.Set("Content-Type", "application/json")
@@ -248,7 +249,7 @@ func (w *Webhook) post(ctx context.Context, body []byte, key string) (retryAfter
 	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout, code >= 500:
 		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), fmt.Errorf("%s%s", resp.Status, describe(excerpt))
 	default:
-		return 0, fmt.Errorf("%w: %s%s", pipeline.ErrPermanent, resp.Status, describe(excerpt))
+		return 0, &i18n.Error{Message: i18n.M("output.webhook.status", resp.Status+describe(excerpt)), Err: pipeline.ErrPermanent}
 	}
 }
 

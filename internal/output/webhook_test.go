@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -169,6 +170,12 @@ func (s *webhookSteps) clientErrorIsPermanent(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "rejected: Bad Request") {
 		t.Errorf("err = %v, want the status and the receiver's answer", err)
+	}
+	// The batch's dead letters say it in the reader's language, the
+	// receiver's answer quoted as it came.
+	want := i18n.M("output.webhook.refused", len(batch.Events), batch.Feed, i18n.M("output.webhook.status", "400 Bad Request: rejected: Bad Request"))
+	if m, ok := i18n.Said(err); !ok || m != want || m.In(i18n.Embedded(), "nl") == m.String() {
+		t.Errorf("message %v, want %v", m, want)
 	}
 	if n := len(r.got()); n != 1 {
 		t.Errorf("%d requests, want 1: a 400 is not retried", n)

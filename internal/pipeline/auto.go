@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/vigil-cert/vigil/internal/i18n"
 )
 
 func init() {
@@ -98,7 +100,7 @@ func DetectParser(name string) string {
 func (a *autoParser) Parse(ctx context.Context, in Input, sink Sink) error {
 	id := DetectParser(in.Name)
 	if id == "" {
-		return fmt.Errorf("cannot tell the format of %q from its name: name Shadowserver reports as they come (2026-11-20-scan_rdp-….csv or .json), IntelMQ events *.jsonl, or configure a feed with its own parser", in.Name)
+		return i18n.NewError("pipeline.auto.unknown", in.Name)
 	}
 	p, err := a.parser(id)
 	if err != nil {

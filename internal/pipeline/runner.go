@@ -180,7 +180,7 @@ func (r *Runner) Deliver(ctx context.Context, in Input) error {
 func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) {
 	f, ok := r.Feed(in.Feed)
 	if !ok {
-		return Delivery{Name: in.Name}, fmt.Errorf("deliver %s: no feed called %q", in.Name, in.Feed)
+		return Delivery{Name: in.Name}, i18n.NewError("pipeline.deliver.nofeed", in.Name, in.Feed)
 	}
 	s := r.newSink(ctx, f, true)
 	s.source = in.Name
@@ -193,6 +193,12 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 		// The parser stopped because the sink told it to; what it says
 		// about the cut-off input is beside the point.
 		parseErr = nil
+	}
+	if parseErr != nil && counter.failed != nil {
+		// The input could not be read (a disk's, a download's or a
+		// decompression's failure): that is the reason, whatever the
+		// parser made of the read that failed.
+		parseErr = &i18n.Error{Message: i18n.M("pipeline.input.read", readReason(counter.failed)), Err: parseErr}
 	}
 	err := s.finish(parseErr)
 	lastErr, refused := "", ""
@@ -217,7 +223,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 			lastErr, lastProblem = refused, refusedMessage
 			r.log.Warn("input refused", "feed", f.Name, "input", in.Name, "reason", letter.Error)
 		} else {
-			err = fmt.Errorf("store dead letters: %w", err)
+			err = i18n.Wrap(err, "pipeline.deadletters.store")
 		}
 	}
 	// Lines read count the input's data lines: not those cut off by a
@@ -443,7 +449,7 @@ func (s *sink) flushRejects() {
 	// counted: the feed's count is of letters, not of attempts.
 	added, err := s.r.env.Store.RecordDeadLetters(s.ctx, s.rejects)
 	if err != nil {
-		s.err = fmt.Errorf("store dead letters: %w", err)
+		s.err = i18n.Wrap(err, "pipeline.deadletters.store")
 		return
 	}
 	s.r.metrics.DeadLetters.WithLabelValues(s.feed.Name).Add(float64(added))
@@ -490,12 +496,14 @@ func (s *sink) finish(parseErr error) error {
 	return s.err
 }
 
-// lineCounter counts the lines a parser reads, for the feeds page.
+// lineCounter counts the lines a parser reads, for the feeds page, and
+// keeps the first failure to read the input.
 type lineCounter struct {
-	r     io.Reader
-	n     int64
-	last  byte
-	total int64
+	r      io.Reader
+	n      int64
+	last   byte
+	total  int64
+	failed error
 }
 
 func (c *lineCounter) Read(p []byte) (int, error) {
@@ -505,7 +513,25 @@ func (c *lineCounter) Read(p []byte) (int, error) {
 		c.last = p[n-1]
 		c.total += int64(n)
 	}
+	if err != nil && !errors.Is(err, io.EOF) && c.failed == nil {
+		c.failed = err
+	}
 	return n, err
+}
+
+// readReason is why an input could not be read, for a sentence that
+// names the input already: the reason's own message if it says one (a
+// collector's size limit), the system's reason without the operation
+// and path an *fs.PathError repeats, else the library's text as it is
+// (gzip's, a transport's).
+func readReason(err error) any {
+	if m, ok := i18n.Said(err); ok {
+		return m
+	}
+	if reason, path := i18n.SystemReason(err); path != "" {
+		return reason
+	}
+	return i18n.LowLevelReason(err)
 }
 
 func (c *lineCounter) lines() int64 {
@@ -622,9 +648,10 @@ func (r *Runner) release(b *Batch) {
 
 func (r *Runner) deadLetterBatch(ctx context.Context, b *Batch, cause error) error {
 	letters := make([]store.DeadLetter, 0, len(b.Events))
+	problem, _ := i18n.Said(cause)
 	for _, e := range b.Events {
 		letters = append(letters, store.DeadLetter{Feed: b.Feed, Parser: "output",
-			Input: e.AppendJSON(nil), Error: cause.Error(), Time: r.env.Now()})
+			Input: e.AppendJSON(nil), Error: cause.Error(), Problem: problem, Time: r.env.Now()})
 	}
 	added, err := r.env.Store.RecordDeadLetters(ctx, letters)
 	if err != nil {

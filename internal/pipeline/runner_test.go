@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -311,6 +312,28 @@ func TestPermanentOutputFailureGoesToDeadLetters(t *testing.T) {
 	letters, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
 	if len(letters) != 1 || letters[0].Parser != "output" || !strings.Contains(letters[0].Error, "400") {
 		t.Fatalf("letters %+v", letters)
+	}
+}
+
+// TestPermanentOutputFailureSaysItself: the dead letters of a batch an
+// output refused for good keep the output's message, said in the
+// reader's language.
+func TestPermanentOutputFailureSaysItself(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	refused := i18n.M("output.webhook.refused", 1, "test", i18n.M("output.webhook.status", "400 Bad Request"))
+	r := newRunner(t, st, &lineParser{}, true, failingOutput{&i18n.Error{Message: refused, Err: pipeline.ErrPermanent}})
+	if err := r.Deliver(ctx, pipeline.Input{Feed: "test", Body: strings.NewReader("192.0.2.1 22\n")}); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := st.ListDeadLetters(ctx, store.DeadLetterQuery{Limit: 10})
+	if len(letters) != 1 || letters[0].Problem.Encode() != refused.Encode() || letters[0].Error != refused.String() {
+		t.Fatalf("letters %+v, want one that says %q", letters, refused)
+	}
+	for _, lang := range i18n.Codes[1:] {
+		if said := letters[0].Reason(i18n.Embedded(), lang); said != refused.In(i18n.Embedded(), lang) || said == refused.String() {
+			t.Errorf("%s: %q", lang, said)
+		}
 	}
 }
 

@@ -116,7 +116,7 @@ func (s *scheduled) exit() {
 }
 
 // errStopping is what a delivery gets from a collector being stopped.
-var errStopping = errors.New("the feed is being paused or changed")
+var errStopping error = i18n.NewError("pipeline.stopping")
 
 // RunCollectors runs the collector of every feed not paused until ctx
 // ends, following the changes SetFeeds makes.

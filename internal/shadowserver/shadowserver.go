@@ -273,9 +273,9 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		r, ok := p.schema.Detect(in.Name)
 		if !ok {
 			if why, left := p.schema.leftOut(in.Name); left {
-				return fmt.Errorf("shadowserver: %q: %w: its entry in the loaded schema cannot be used: %w", in.Name, ErrUnknownReport, why)
+				return &i18n.Error{Message: i18n.M("shadowserver.unknownreport.unusable", in.Name, i18n.Reason(why)), Err: errors.Join(ErrUnknownReport, why)}
 			}
-			return fmt.Errorf("shadowserver: %q: %w (set the report option, or name the file like 2026-11-20-scan_rdp-belgium-geo.csv)", in.Name, ErrUnknownReport)
+			return &i18n.Error{Message: i18n.M("shadowserver.unknownreport", in.Name), Err: ErrUnknownReport}
 		}
 		report = r
 	}
