@@ -95,11 +95,16 @@ func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != 
 func nullInt8(n int64) pgtype.Int8 { return pgtype.Int8{Int64: n, Valid: n != 0} }
 
 func (b *batchColumns) fill(events []*event.Event, now time.Time) {
-	n := len(events)
 	// The columns are slices of arrays kept from one batch to the next
 	// (columnPool): made for each batch, they were most of the client's
 	// allocations on a batch, and pointers for the collector to mark.
-	a := columnPool.Get().(*columnArrays)
+	b.fillInto(columnPool.Get().(*columnArrays), events, now)
+}
+
+// fillInto is fill with the arrays a, which hold the columns of an
+// earlier batch or none.
+func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time.Time) {
+	n := len(events)
 	a.size(n)
 	*b = batchColumns{
 		hash: a.hash[:n:n], data: a.data[:n:n], timeSource: a.timeSource[:n:n],
