@@ -84,36 +84,68 @@ func blockStarts(records [][]byte) []int {
 
 // packBlocks compresses records into blocks with S2, block k holding the
 // records from starts[k] to starts[k+1] (blockStarts), on as many
-// goroutines as there are cores.
-func packBlocks(records [][]byte, starts []int) [][]byte {
-	return packBlocksWith(records, starts, func(plain, scratch []byte) ([]byte, []byte) {
-		if n := s2.MaxEncodedLen(len(plain)); cap(scratch) < n {
-			scratch = make([]byte, n)
-		}
-		enc := s2.Encode(scratch[:cap(scratch)], plain)
-		return append(append(make([]byte, 0, 1+len(enc)), codecS2), enc...), scratch
+// goroutines as there are cores. The blocks are slices of one buffer,
+// *arena when arena is not nil (grown if it must be; the caller gives it
+// back to blockArenas once nothing reads the blocks), a new one
+// otherwise.
+func packBlocks(records [][]byte, starts []int, arena *[]byte) [][]byte {
+	return packBlocksWith(records, starts, arena, s2.MaxEncodedLen, func(dst, plain []byte) []byte {
+		dst[0] = codecS2
+		return dst[:1+len(s2.Encode(dst[1:], plain))]
 	})
 }
 
 // packBlocksWith is packBlocks with the function that compresses a plain
-// block into a codec byte and the compressed records, given a scratch
-// buffer of its goroutine that it returns, grown or not.
-func packBlocksWith(records [][]byte, starts []int, compress func(plain, scratch []byte) (block, scratchOut []byte)) [][]byte {
+// block into a codec byte and the compressed records: it is given a
+// slice of the batch's buffer of 1 + bound(len(plain)) bytes to write
+// them into, and returns the block (in that slice, or, for a codec that
+// may need more, elsewhere).
+func packBlocksWith(records [][]byte, starts []int, arena *[]byte, bound func(int) int, compress func(dst, plain []byte) []byte) [][]byte {
 	nb := len(starts)
 	out := make([][]byte, nb)
 	if nb == 0 {
 		return out
 	}
+	// Each block is compressed straight into its own part of one buffer
+	// for the batch, sized for the worst case from the plain blocks'
+	// sizes: no block is copied after its compression, nor allocated
+	// alone (a batch's blocks were a twentieth of the client's
+	// allocations, BenchmarkEncodeBatch).
+	plainSizes := make([]int, nb)
+	ends := make([]int, nb)
+	total := 0
+	for i := range nb {
+		end := len(records)
+		if i+1 < nb {
+			end = starts[i+1]
+		}
+		// The plain block is sized once: grown record by record, it was
+		// a seventh of the client's CPU on a batch.
+		size := binary.MaxVarintLen64 * (end - starts[i] + 1)
+		for _, r := range records[starts[i]:end] {
+			size += len(r)
+		}
+		plainSizes[i] = size
+		total += 1 + bound(size)
+		ends[i] = total
+	}
+	if arena == nil {
+		arena = new([]byte)
+	}
+	if cap(*arena) < total {
+		*arena = make([]byte, total)
+	}
+	buf := (*arena)[:total]
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
 	work := func() {
 		defer wg.Done()
-		buf := packBuffers.Get().(*packBuffer)
-		defer packBuffers.Put(buf)
-		plain, scratch := buf.plain, buf.scratch
-		defer func() { buf.plain, buf.scratch = plain[:0], scratch }()
+		pb := packBuffers.Get().(*[]byte)
+		defer packBuffers.Put(pb)
+		plain := *pb
+		defer func() { *pb = plain[:0] }()
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= nb {
@@ -124,14 +156,8 @@ func packBlocksWith(records [][]byte, starts []int, compress func(plain, scratch
 				end = starts[i+1]
 			}
 			recs := records[starts[i]:end]
-			// The plain block is sized once: grown record by record, it
-			// was a seventh of the client's CPU on a batch.
-			size := binary.MaxVarintLen64 * (len(recs) + 1)
-			for _, r := range recs {
-				size += len(r)
-			}
-			if cap(plain) < size {
-				plain = make([]byte, 0, size)
+			if cap(plain) < plainSizes[i] {
+				plain = make([]byte, 0, plainSizes[i])
 			}
 			plain = binary.AppendUvarint(plain[:0], uint64(len(recs)))
 			for _, r := range recs {
@@ -140,7 +166,11 @@ func packBlocksWith(records [][]byte, starts []int, compress func(plain, scratch
 			for _, r := range recs {
 				plain = append(plain, r...)
 			}
-			out[i], scratch = compress(plain, scratch)
+			from := 0
+			if i > 0 {
+				from = ends[i-1]
+			}
+			out[i] = compress(buf[from:ends[i]:ends[i]], plain)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), nb)
@@ -153,12 +183,13 @@ func packBlocksWith(records [][]byte, starts []int, compress func(plain, scratch
 	return out
 }
 
-// packBuffer is a packing goroutine's plain block and compressor's
-// scratch, kept from one batch to the next in packBuffers: a block of 128
-// records is about 250 KB plain.
-type packBuffer struct{ plain, scratch []byte }
+// packBuffers holds the packing goroutines' plain blocks from one batch
+// to the next: a block of 128 records is about 250 KB plain.
+var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-var packBuffers = sync.Pool{New: func() any { return new(packBuffer) }}
+// blockArenas holds the buffers batches' blocks are compressed into (a
+// few megabytes a batch).
+var blockArenas = sync.Pool{New: func() any { return new([]byte) }}
 
 var errBadBlock = errors.New("malformed event block")
 

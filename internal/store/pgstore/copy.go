@@ -152,7 +152,14 @@ func appendInet(buf []byte, a *netip.Addr) []byte {
 // repeatsHash reports whether a hash occurs twice in the batch, which COPY
 // would refuse where ON CONFLICT keeps the first.
 func repeatsHash(hashes [][]byte) bool {
-	seen := make(map[event.Hash]struct{}, len(hashes))
+	// The set is kept from one batch to the next (cleared, a map keeps
+	// its room): made for each batch, it was most of what was left of
+	// the client's allocations on a batch.
+	seen := hashSets.Get().(map[event.Hash]struct{})
+	defer func() {
+		clear(seen)
+		hashSets.Put(seen)
+	}()
 	for _, h := range hashes {
 		k := event.Hash(h)
 		if _, ok := seen[k]; ok {
@@ -162,6 +169,8 @@ func repeatsHash(hashes [][]byte) bool {
 	}
 	return false
 }
+
+var hashSets = sync.Pool{New: func() any { return make(map[event.Hash]struct{}) }}
 
 // buffers holds the buffers of batches being encoded, records and COPY
 // rows: a few megabytes a batch, which the garbage collector would
@@ -187,7 +196,8 @@ func (b *batchColumns) packBatch() {
 		return
 	}
 	b.starts = blockStarts(b.data)
-	b.blocks = packBlocks(b.data, b.starts)
+	b.arena = blockArenas.Get().(*[]byte)
+	b.blocks = packBlocks(b.data, b.starts, b.arena)
 }
 
 // copyEvents tries to store the batch b, packed (packBatch), with COPY in

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,10 @@ type batchColumns struct {
 	// records from starts[k] on; nil when the batch is for the INSERT.
 	starts []int
 	blocks [][]byte
+	// arena is the buffer blocks are in, columns the arrays the columns
+	// are in (see release).
+	arena   *[]byte
+	columns *columnArrays
 	// lastID is the highest id the batch took (COPY or INSERT), for hot's
 	// test of a full partition.
 	lastID int64
@@ -90,16 +95,27 @@ func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != 
 func nullInt8(n int64) pgtype.Int8 { return pgtype.Int8{Int64: n, Valid: n != 0} }
 
 func (b *batchColumns) fill(events []*event.Event, now time.Time) {
+	// The columns are slices of arrays kept from one batch to the next
+	// (columnPool): made for each batch, they were most of the client's
+	// allocations on a batch, and pointers for the collector to mark.
+	b.fillInto(columnPool.Get().(*columnArrays), events, now)
+}
+
+// fillInto is fill with the arrays a, which hold the columns of an
+// earlier batch or none.
+func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time.Time) {
 	n := len(events)
+	a.size(n)
 	*b = batchColumns{
-		hash: make([][]byte, n), data: make([][]byte, n), timeSource: make([]time.Time, n),
-		feed: make([]pgtype.Text, n), taxonomy: make([]pgtype.Text, n), typ: make([]pgtype.Text, n), tlp: make([]pgtype.Text, n),
-		srcIP: make([]*netip.Addr, n), dstIP: make([]*netip.Addr, n),
-		srcASN: make([]pgtype.Int8, n), dstASN: make([]pgtype.Int8, n),
-		srcFQDN: make([]pgtype.Text, n), dstFQDN: make([]pgtype.Text, n),
-		srcURL: make([]pgtype.Text, n), dstURL: make([]pgtype.Text, n),
-		md5: make([]pgtype.Text, n), sha1: make([]pgtype.Text, n), sha256: make([]pgtype.Text, n),
-		addrs: make([]netip.Addr, 2*n),
+		hash: a.hash[:n:n], data: a.data[:n:n], timeSource: a.timeSource[:n:n],
+		feed: a.text[0:n:n], taxonomy: a.text[n : 2*n : 2*n], typ: a.text[2*n : 3*n : 3*n], tlp: a.text[3*n : 4*n : 4*n],
+		srcIP: a.addrPtrs[:n:n], dstIP: a.addrPtrs[n : 2*n : 2*n],
+		srcASN: a.ints[:n:n], dstASN: a.ints[n : 2*n : 2*n],
+		srcFQDN: a.text[4*n : 5*n : 5*n], dstFQDN: a.text[5*n : 6*n : 6*n],
+		srcURL: a.text[6*n : 7*n : 7*n], dstURL: a.text[7*n : 8*n : 8*n],
+		md5: a.text[8*n : 9*n : 9*n], sha1: a.text[9*n : 10*n : 10*n], sha256: a.text[10*n : 11*n : 11*n],
+		addrs:   a.addrs[: 2*n : 2*n],
+		columns: a,
 	}
 	// One buffer for every event's encoded form; the rows slice into it.
 	// It comes from buffers and goes back there with release.
@@ -143,7 +159,9 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
-		// The addresses ExtractColumns parsed, not parsed again.
+		// The addresses ExtractColumns parsed, not parsed again. (The
+		// arrays hold the last batch's until written.)
+		b.srcIP[i], b.dstIP[i] = nil, nil
 		if c.SrcIP.Valid() {
 			b.addrs[2*i] = c.SrcIP.Addr()
 			b.srcIP[i] = &b.addrs[2*i]
@@ -163,13 +181,46 @@ func (b *batchColumns) fill(events []*event.Event, now time.Time) {
 	*b.records = data
 }
 
-// release gives the batch's buffer of records back, once nothing reads
-// its rows.
+// release gives the batch's buffers of records and blocks back, once
+// nothing reads its rows and blocks.
 func (b *batchColumns) release() {
 	if b.records != nil {
 		*b.records = (*b.records)[:0]
 		buffers.Put(b.records)
 		b.records, b.data = nil, nil
+	}
+	if b.arena != nil {
+		blockArenas.Put(b.arena)
+		b.arena, b.blocks = nil, nil
+	}
+	if b.columns != nil {
+		columnPool.Put(b.columns)
+		*b = batchColumns{}
+	}
+}
+
+// columnArrays are the arrays a batch's columns are slices of (fill),
+// kept in columnPool from one batch to the next.
+type columnArrays struct {
+	hash, data [][]byte
+	timeSource []time.Time
+	text       []pgtype.Text // eleven columns
+	addrPtrs   []*netip.Addr // two
+	ints       []pgtype.Int8 // two
+	addrs      []netip.Addr  // two
+}
+
+var columnPool = sync.Pool{New: func() any { return new(columnArrays) }}
+
+// size makes room for the columns of n events.
+func (a *columnArrays) size(n int) {
+	if cap(a.hash) >= n {
+		return
+	}
+	*a = columnArrays{
+		hash: make([][]byte, n), data: make([][]byte, n), timeSource: make([]time.Time, n),
+		text: make([]pgtype.Text, 11*n), addrPtrs: make([]*netip.Addr, 2*n),
+		ints: make([]pgtype.Int8, 2*n), addrs: make([]netip.Addr, 2*n),
 	}
 }
 
