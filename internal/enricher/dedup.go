@@ -222,8 +222,10 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 	cur := d.bucketOf(now)
 	// One block for every shard's slots, off the heap (package offheap):
 	// long-lived and without pointers, it would otherwise let the heap
-	// grow by GOGC percent of it.
-	slots := offheap.Make[uint32](dedupShardCount*buckets*slotsPerBucket, d)
+	// grow by GOGC percent of it. Every key lands at random in it and it
+	// fills as a whole, so it is on huge pages where the system has them
+	// (BenchmarkDedupFill: about 0.9 µs of CPU a new key less).
+	slots := offheap.MakeScattered[uint32](dedupShardCount*buckets*slotsPerBucket, d)
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.table = newFingerprintTable(buckets, bits, slots[i*buckets*slotsPerBucket:])

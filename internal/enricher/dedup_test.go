@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -468,4 +470,52 @@ func BenchmarkDedupMemory(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDedupFill claims a million new keys, in batches of 2,000 as
+// the pipeline hands them, in a fresh deduplicator of the default size
+// (64 MiB): what an ingest of a million events asks of the table, whose
+// pages are first touched then and whose lookups land anywhere in it.
+// The events are sealed with their keys (event.Resealed) on the way,
+// which is in the CPU time too:
+// go test ./internal/enricher -run '^$' -bench DedupFill -cpu 1 -count 4
+func BenchmarkDedupFill(b *testing.B) {
+	const batchSize, batches = 2000, 500
+	events := make([]*event.Event, batchSize)
+	for i := range events {
+		events[i] = event.New(1)
+	}
+	batch := &pipeline.Batch{Events: make([]*event.Event, batchSize)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var key event.Hash
+	n := 0
+	cpu := cpuTime()
+	for b.Loop() {
+		d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour}, pipeline.Env{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range batches {
+			for _, e := range events {
+				for i := 0; i < len(key); i += 8 {
+					binary.LittleEndian.PutUint64(key[i:], rng.Uint64())
+				}
+				e.SetTrusted("event_hash", strings.ToUpper(key.String()))
+				if !e.Resealed() {
+					b.Fatal("not resealed")
+				}
+			}
+			batch.Events = batch.Events[:batchSize]
+			copy(batch.Events, events)
+			batch.Dedup = batch.Dedup[:0]
+			if err := d.Enrich(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+			d.Committed(batch)
+			n += batchSize
+		}
+		runtime.KeepAlive(d)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 }

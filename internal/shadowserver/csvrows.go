@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/parser/chunks"
 	"github.com/vigil-cert/vigil/internal/pipeline"
@@ -37,6 +38,7 @@ func (p *Parser) parseCSVRows(ctx context.Context, in pipeline.Input, report *Re
 	repairs, err := chunks.Records{
 		Options:    chunks.Options{Workers: p.workers},
 		MaxRecords: p.chunkRecords,
+		KeepText:   true,
 		Next: func() ([]byte, int, error) {
 			rec, line, err := rr.next()
 			if err != nil && !isRowError(err) {
@@ -121,10 +123,11 @@ func (r *csvRows) read(rec []byte, line int, readErr error) chunks.Result {
 	case len(rec) == 0:
 		return o
 	}
-	// One string for the whole record: cells are substrings of it, so
-	// the event's values share a single allocation.
-	// raw is the same string.
-	text := string(rec)
+	// The record as a string, over the chunk's own memory
+	// (chunks.Records.KeepText), not a copy: cells are substrings of it,
+	// so the event's values share the chunk's allocation, and raw is the
+	// same string.
+	text := unsafe.String(unsafe.SliceData(rec), len(rec))
 	cells, bad, err := splitRecord(r.cells[:0], text)
 	r.cells = cells
 	if err != nil {

@@ -68,9 +68,7 @@ type plan struct {
 	fallback  []int
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
-	// fields is build's scratch for the fields of a row, in key order.
-	fields  []event.Field
-	rawSlot int
+	rawSlot   int
 	// rawHead is the CSV file's header line and a newline, put in front
 	// of each row in raw as IntelMQ's CSV parsers do, so that the values
 	// can be read with their column names; "" for JSON, whose objects
@@ -379,16 +377,22 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 		p.vals[p.rawSlot] = recText
 	}
 	// The slots are in key order and raw is not among the fields, so the
-	// event takes them at once, with room for the fields the pipeline
-	// adds later.
-	fields := p.fields[:0]
+	// fields are written straight into the event, with room for the
+	// fields the pipeline adds later.
+	n := 0
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
-			fields = append(fields, event.Field{Key: p.keys[slot], Value: v})
+			n++
 		}
 	}
-	e := event.NewSorted(fields, event.PipelineRoom)
-	p.fields = fields // keeps one row's text alive until the next: no matter
+	e, fields := event.MakeSorted(n, event.PipelineRoom)
+	n = 0
+	for slot, v := range p.vals {
+		if v != "" && slot != p.rawSlot {
+			fields[n] = event.Field{Key: p.keys[slot], Value: v}
+			n++
+		}
+	}
 	if raw := p.vals[p.rawSlot]; raw != "" || p.rawHead != "" {
 		e.SetRawParts(p.rawHead, raw)
 	}
@@ -491,7 +495,6 @@ func (p *plan) forWorker() *plan {
 	w.vals = make([]string, len(p.vals))
 	w.span = make([]int, len(p.span))
 	w.spans = nil
-	w.fields = nil
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }

@@ -13,7 +13,9 @@
 //     goroutines; the one exception is a sink's Prepare (pipeline.Preparer),
 //     which Records calls on the workers and which is safe for that.
 //   - Memory is bounded: at most Options.InFlight chunks are read and not
-//     yet handed on, and their memory is reused.
+//     yet handed on, and their memory is reused (but for a chunk's
+//     records under Records.KeepText, which what the workers made of them
+//     may keep: the Shadowserver parser's events hold their rows so).
 //   - A small input pays for no goroutine: the first chunk is read before
 //     any worker starts, and an input that ends within it is worked on the
 //     caller's goroutine.

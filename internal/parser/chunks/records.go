@@ -21,6 +21,9 @@ const (
 	// small enough that a handful in flight stays a few megabytes.
 	ChunkRecords = 512
 	chunkBytes   = 256 << 10
+	// keptRecordRoom is what a chunk of its own (Records.KeepText) has
+	// beyond chunkBytes for the record that crosses it.
+	keptRecordRoom = 16 << 10
 )
 
 // Records reads one input's records in chunks and hands what each came
@@ -30,6 +33,13 @@ type Records struct {
 	// MaxRecords bounds the records of one chunk; 0 means ChunkRecords.
 	// Tests set it low to cut small inputs into many chunks.
 	MaxRecords int
+	// KeepText gives each chunk's records memory of their own, never
+	// reused for a later chunk nor written after the worker is handed
+	// it: a worker may then keep a record's bytes in what it makes (as a
+	// string, unsafe.String) instead of copying them, one allocation a
+	// chunk instead of one a record. What it keeps holds the chunk's
+	// memory for as long as it lives.
+	KeepText bool
 	// Next reads the next record: its bytes (valid until the next call),
 	// the number of its line, and err. io.EOF (itself) ends the input; an
 	// error Kept reports true for is the reader's complaint about this
@@ -132,7 +142,7 @@ func (r Records) Run(ctx context.Context) (Repairs, error) {
 			return func(c *recordChunk) {
 				c.results = c.results[:0]
 				for _, rec := range c.records {
-					res := work(c.text[rec.start:rec.end], rec.line, rec.err)
+					res := work(c.text[rec.start:rec.end:rec.end], rec.line, rec.err)
 					if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
 						prepare.Prepare(res.Event)
 					}
@@ -161,6 +171,11 @@ func (r Records) Run(ctx context.Context) (Repairs, error) {
 // of the input, and an error that ends it (a failed read) after the
 // records read before it.
 func (r Records) fill(c *recordChunk, maxRecords int) (more bool, err error) {
+	if r.KeepText {
+		// Room for a chunk and the record that ends it, as a rule; a
+		// longer one grows the text, before any worker sees it.
+		c.text = make([]byte, 0, chunkBytes+keptRecordRoom)
+	}
 	c.text = c.text[:0]
 	c.records = c.records[:0]
 	for len(c.records) < maxRecords && len(c.text) < chunkBytes {

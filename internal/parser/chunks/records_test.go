@@ -7,8 +7,10 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -182,6 +184,41 @@ func TestRecordsPrepareEachEvent(t *testing.T) {
 		}
 		if !slices.Equal(sink.calls, want) || sink.prepared.Load() != 3 {
 			t.Errorf("%d workers: %d prepared, heard %q", workers, sink.prepared.Load(), sink.calls)
+		}
+	}
+}
+
+// TestRecordsKeepText: with KeepText a worker may keep a record's bytes
+// without copying them: every record kept over a run of many chunks still
+// reads as it was read, and growing one (append) does not write into the
+// next.
+func TestRecordsKeepText(t *testing.T) {
+	var lines []string
+	for i := range 100 {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	for _, workers := range []int{1, 2} {
+		sink := &callSink{}
+		r := lineRecords(lines, workers, 3, sink)
+		r.KeepText = true
+		var mu sync.Mutex
+		kept := map[int]string{}
+		r.NewWorker = func() func([]byte, int, error) Result {
+			return func(rec []byte, line int, err error) Result {
+				_ = append(rec, "!!"...)
+				mu.Lock()
+				kept[line] = unsafe.String(unsafe.SliceData(rec), len(rec))
+				mu.Unlock()
+				return Result{Line: line}
+			}
+		}
+		if _, err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range lines {
+			if got := kept[i+1]; got != l {
+				t.Errorf("%d workers: line %d kept as %q, want %q", workers, i+1, got, l)
+			}
 		}
 	}
 }
