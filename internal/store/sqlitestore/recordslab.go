@@ -12,19 +12,24 @@ import (
 // for good in slabs of recordSlabBytes, each of whose 2 MiB-aligned
 // interior is asked to be backed by huge pages (adviseHugePages) before
 // it is first written. A morning's queue holds some 280 MB of records
-// from its read to the pass's end, and on this project's virtual machine
-// a fresh 4 KiB page costs some 10 µs of system time to fault: 70,000
-// of them. In 2 MiB pages they fault some 140 times, and the notifier's
-// reads of them, organisation by organisation and so all over the
-// records, miss the TLB far less.
+// from its read to the pass's end, all of it fresh memory. On the
+// reference machine, a virtual machine, the first write to a fresh
+// 4 KiB page costs a fault in the guest and, charged to the copy that
+// writes it, the host's backing of the page; a 2 MiB page costs one
+// fault and one zeroing, and the copies into it run at memory speed:
+// the read of the queue took about a third less CPU in the pass
+// profiled (docs/PERFORMANCE.md, fourteenth session, the notify-s38
+// helper).
 //
 // The slabs are ordinary Go memory: a record's string keeps its slab
 // alive as long as the string lives, as a page of its own would, and the
 // collector frees it. The advice is withdrawn (done) once the read
 // ends: the huge pages already faulted stay, but once the collector has
 // freed a slab, and the runtime has given its memory back, the same
-// addresses serve other objects in 4 KiB pages again, as the runtime
-// means them to (it gives no such advice for its heap).
+// addresses serve other objects in 4 KiB pages, as the runtime means
+// them to (it gives no such advice for its heap; on a system whose
+// transparent huge pages are "always" rather than "madvise", these
+// addresses are then left out of them).
 //
 // Used by one goroutine.
 type recordSlabs struct {
