@@ -143,9 +143,18 @@ func (p *PendingPage) Add(seq int64, hash event.Hash, stored int64, record []byt
 
 // Sized returns a new empty page for the same Orgs with room for as
 // many events, organisations and record bytes as p holds (a little more
-// for the records), so that filling it like p does not grow its arrays
-// again and again.
+// for the records: RecordRoom), so that filling it like p does not grow
+// its arrays again and again.
 func (p *PendingPage) Sized() *PendingPage {
+	return p.SizedWith(make([]byte, 0, p.RecordRoom()))
+}
+
+// RecordRoom is the capacity of the records of a page Sized like p.
+func (p *PendingPage) RecordRoom() int { return len(p.Records) + len(p.Records)/8 }
+
+// SizedWith is Sized with records (empty) as the new page's Records, for
+// a store that places the records of the pages it keeps itself.
+func (p *PendingPage) SizedWith(records []byte) *PendingPage {
 	n, w := len(p.Seq), len(p.Waiting)
 	var hash []event.Hash
 	if len(p.Hash) > 0 {
@@ -156,7 +165,7 @@ func (p *PendingPage) Sized() *PendingPage {
 		Seq:         make([]int64, 0, n),
 		Hash:        hash,
 		Stored:      make([]int64, 0, n),
-		Records:     make([]byte, 0, len(p.Records)+len(p.Records)/8),
+		Records:     records[:0],
 		RecordEnds:  make([]int, 0, n),
 		Gone:        make([]bool, 0, n),
 		Waiting:     make([]int32, 0, w),

@@ -183,7 +183,8 @@ const maxSegments = 16
 // the order of entries, each Kept. The goroutines meet where their reads
 // take the same time, whatever each segment costs and although the
 // calling goroutine also runs fn: two halves made equal by count ended
-// some 0.4 s of CPU apart in a pass over a million entries.
+// some 0.4 s of CPU apart in a pass over a million entries. Each
+// goroutine places its pages' records in its own slabs (recordSlabs).
 func readSegments(ctx context.Context, entries []queuedEntry, newScan func() segmentScan, fn func(*store.PendingPage) error) error {
 	bounds := segmentBounds(entries, min(maxSegments, max(2, len(entries)/segmentEntries)))
 	segments := len(bounds) - 1
@@ -214,19 +215,21 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 	backDone := make(chan error, 1)
 	go func() {
 		scan, full := newScan(), (*store.PendingPage)(nil)
+		var slabs recordSlabs
+		defer slabs.done()
 		for {
 			k, ok := next(true)
 			if !ok {
 				backDone <- nil
 				return
 			}
-			err := scan(sctx, entries[bounds[k]:bounds[k+1]], sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
+			err := scan(sctx, entries[bounds[k]:bounds[k+1]], slabs.sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
 				kept[k] = append(kept[k], p) // kept: a new page for the next
 				ahead.Add(p.Footprint())
 				if p.Full() {
 					full = p
 				}
-				return p.Sized(), nil
+				return slabs.sized(p), nil
 			})
 			if err != nil {
 				backDone <- err
@@ -235,12 +238,14 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 		}
 	}()
 	scan, full := newScan(), (*store.PendingPage)(nil)
+	var slabs recordSlabs
+	defer slabs.done()
 	for {
 		k, ok := next(false)
 		if !ok {
 			break
 		}
-		err := scan(ctx, entries[bounds[k]:bounds[k+1]], sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
+		err := scan(ctx, entries[bounds[k]:bounds[k+1]], slabs.sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
 			p.Kept, p.Ahead = true, ahead.Load()
 			if p.Full() {
 				full = p // read only, as fn does
@@ -248,7 +253,7 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 			if err := fn(p); err != nil {
 				return nil, err
 			}
-			return p.Sized(), nil
+			return slabs.sized(p), nil
 		})
 		if err != nil {
 			cancel()
@@ -268,17 +273,6 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 		}
 	}
 	return nil
-}
-
-// sizedLike returns a new page sized like full (nil when nil): a segment's
-// first page made the size of a full page of the segment before, rather
-// than grown from nothing again, which would allocate some 2 MB of fresh
-// memory a segment.
-func sizedLike(full *store.PendingPage) *store.PendingPage {
-	if full == nil {
-		return nil
-	}
-	return full.Sized()
 }
 
 // segmentBounds cuts entries into n segments of about equal numbers of
