@@ -2,6 +2,9 @@
 
 package offheap
 
-// adviseHugePages has no advice to give outside Linux: the table is on
+// AdviseHugePages has no advice to give outside Linux: the memory is on
 // the pages the system gives.
-func adviseHugePages([]byte) {}
+func AdviseHugePages([]byte) bool { return false }
+
+// WithdrawHugePages has no advice to withdraw outside Linux.
+func WithdrawHugePages([]byte) {}

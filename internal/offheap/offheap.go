@@ -41,7 +41,7 @@ func mapTable[T, O any](n int, owner *O, scattered bool) []T {
 		return make([]T, n)
 	}
 	if scattered {
-		adviseHugePages(mem)
+		AdviseHugePages(mem)
 	}
 	return unsafe.Slice((*T)(unsafe.Pointer(&mem[0])), n)
 }

@@ -5,12 +5,13 @@ package sqlitestore
 import (
 	"unsafe"
 
+	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // recordSlabs places the records of the pages readSegments hands over
 // for good in slabs of recordSlabBytes, each of whose 2 MiB-aligned
-// interior is asked to be backed by huge pages (adviseHugePages) before
+// interior is asked to be backed by huge pages (offheap.AdviseHugePages) before
 // it is first written. A morning's queue holds some 280 MB of records
 // from its read to the pass's end, all of it fresh memory. On the
 // reference machine, a virtual machine, the first write to a fresh
@@ -53,7 +54,7 @@ const hugePageBytes = 2 << 20
 func (s *recordSlabs) take(n int) []byte {
 	if len(s.free) < n {
 		slab := make([]byte, max(n, recordSlabBytes))
-		if r := hugePageRange(slab); len(r) > 0 && adviseHugePages(r) {
+		if r := hugePageRange(slab); len(r) > 0 && offheap.AdviseHugePages(r) {
 			s.advised = append(s.advised, r)
 		}
 		s.free = slab
@@ -83,7 +84,7 @@ func (s *recordSlabs) sizedLike(full *store.PendingPage) *store.PendingPage {
 // themselves stay as they are, and a later take starts a new one.
 func (s *recordSlabs) done() {
 	for _, r := range s.advised {
-		withdrawHugePages(r)
+		offheap.WithdrawHugePages(r)
 	}
 	s.advised, s.free = nil, nil
 }
