@@ -45,14 +45,16 @@ const (
 // version 7 writes a sealed partition's compact rows in column chunks and
 // its host names in a list, and drops ev_N (parts_rows.go); version 8
 // writes a hot partition's compact rows as a chunk a batch (ev_N_hot,
-// parts_hotchunks.go) instead of a row an event. Each reads what
+// parts_hotchunks.go) instead of a row an event; version 9 writes a
+// block's streams of distinct digests apart from its compressed frame
+// (blockSplit, parts_block.go). Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 8
+	partsVersion       = 9
 	oldestPartsVersion = 1
 )
 
