@@ -369,19 +369,19 @@ func (ps *parts) addName(kind int, value string, id int64) {
 
 // load reads an unsealed partition's rows whose id is above after, with
 // their keys, through q into memory, and its next block (the caller holds
-// mu, or is the only one to know p).
-func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) error {
-	entries, chunks, err := ps.readRows(ctx, q, p, after)
+// mu, or is the only one to know p), and returns its forms of rows.
+func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) (hotForm, error) {
+	entries, forms, err := ps.readRows(ctx, q, p, after)
 	if err != nil {
-		return err
+		return forms, err
 	}
-	if chunks {
+	if forms.chunks {
 		p.hotChunks.Store(true)
 	}
 	for _, en := range entries {
 		p.add(en)
 	}
-	return q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
+	return forms, q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
 }
 
 // add appends en to an unsealed partition's copy (the caller holds mu, or
