@@ -388,7 +388,8 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		s := &w.streams[shape[j]]
 		at := len(*s)
 		*s = appendValue(*s, fields[v.field].Value[v.start:v.end], refs[j], v.classes)
-		if form := (*s)[at]; form == 0 || form > 4 {
+		// Forms 1 to 4 are digests: 0 (text) wraps round to 255.
+		if (*s)[at]-1 > 3 {
 			w.mixed[shape[j]] = true
 		}
 	}
