@@ -251,3 +251,42 @@ func BenchmarkColumnWriter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 }
+
+// BenchmarkBlockForms: the blocks of 2560 scan_rdp events (the bench's
+// report) written in columns and compressed, whole (blockColumns, layout
+// version 8) and split (blockSplit, version 9): the CPU (the process's,
+// one core) and the bytes a block costs an event.
+func BenchmarkBlockForms(b *testing.B) {
+	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
+	events, err := shadowserver.GenerateEvents("2026-11-20-scan_rdp-bench-geo.csv", "scan_rdp", 10*blockEvents, rand.New(rand.NewPCG(1, 28)), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range events {
+		e.Seal()
+	}
+	recs := recordsOf(events)
+	defer recs.release()
+	blocks := splitBlocks(recs.fields, recs.sizes)
+	for _, split := range []bool{false, true} {
+		b.Run(map[bool]string{false: "whole", true: "split"}[split], func(b *testing.B) {
+			var (
+				bw    blockWriter
+				bytes int
+			)
+			cpu := processCPU()
+			for b.Loop() {
+				bytes = 0
+				for _, bl := range blocks {
+					bytes += len(bw.compress(s.parts.enc, bl.recs, split))
+				}
+			}
+			// The process's CPU, not the time elapsed: on a shared machine
+			// that mostly measures the neighbours.
+			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N*len(events)), "cpu-ns/event")
+			b.ReportMetric(float64(bytes)/float64(len(events)), "B/event")
+		})
+	}
+}
