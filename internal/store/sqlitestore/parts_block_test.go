@@ -515,6 +515,15 @@ func TestSplitBlocks(t *testing.T) {
 			t.Errorf("slot %d differs", slot)
 		}
 	}
+	// Without raw (the notifier's read), as the block whole gives them.
+	got2, _, err := br.appendBlock(nil, nil, body, int64(len(want)), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _, err := br.appendBlock(nil, nil, compressBlock(ps.enc, want, nil), int64(len(want)), nil, true)
+	if err != nil || !bytes.Equal(got2, whole) || len(whole) == 0 {
+		t.Errorf("without raw: %d bytes, the block whole's %d (%v)", len(got2), len(whole), err)
+	}
 }
 
 // TestSplitBlocksDamaged: a split block cut anywhere is an error, one
