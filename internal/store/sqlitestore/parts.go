@@ -45,14 +45,16 @@ const (
 // version 7 writes a sealed partition's compact rows in column chunks and
 // its host names in a list, and drops ev_N (parts_rows.go); version 8
 // writes a hot partition's compact rows as a chunk a batch (ev_N_hot,
-// parts_hotchunks.go) instead of a row an event. Each reads what
+// parts_hotchunks.go) instead of a row an event; version 9 writes a
+// block's streams of distinct digests apart from its compressed frame
+// (blockSplit, parts_block.go). Each reads what
 // the versions before it wrote (version 1's blocks, all plain; 16-byte
 // IPv4 columns; ts_base 0, absolute times; the indexes a partition was
 // sealed with, event_parts.sealed_as), and a database
 // of an earlier version it opens is recorded as this one, so that an
 // earlier build refuses it rather than meet what it cannot read.
 const (
-	partsVersion       = 8
+	partsVersion       = 9
 	oldestPartsVersion = 1
 )
 
@@ -367,19 +369,19 @@ func (ps *parts) addName(kind int, value string, id int64) {
 
 // load reads an unsealed partition's rows whose id is above after, with
 // their keys, through q into memory, and its next block (the caller holds
-// mu, or is the only one to know p).
-func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) error {
-	entries, chunks, err := ps.readRows(ctx, q, p, after)
+// mu, or is the only one to know p), and returns its forms of rows.
+func (ps *parts) load(ctx context.Context, q partsQueryer, p *partition, after int64) (hotForm, error) {
+	entries, forms, err := ps.readRows(ctx, q, p, after)
 	if err != nil {
-		return err
+		return forms, err
 	}
-	if chunks {
+	if forms.chunks {
 		p.hotChunks.Store(true)
 	}
 	for _, en := range entries {
 		p.add(en)
 	}
-	return q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
+	return forms, q.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+p.table+`_blocks`).Scan(&p.nextBlock)
 }
 
 // add appends en to an unsealed partition's copy (the caller holds mu, or

@@ -344,12 +344,21 @@ func decodeColumns(b []byte, limit int) ([][]byte, error) {
 // error.
 func appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
 	var r columnReader
-	return r.appendColumns(dst, ends, b, slots, limit, withoutRaw)
+	return r.appendBlockColumns(dst, ends, columnsOf{b: b}, slots, limit, withoutRaw)
 }
 
-// appendColumns is appendColumns with r's memory, kept from one block to
-// the next (a reader of many blocks reuses it).
-func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
+// columnsOf are a block's columns as read: b decompressed, and, for a
+// block of blockSplit (split), the streams held apart, apart.
+type columnsOf struct {
+	b, apart []byte
+	split    bool
+}
+
+// appendBlockColumns is appendColumns of a block's columns, with r's
+// memory, kept from one block to the next (a reader of many blocks
+// reuses it).
+func (r *columnReader) appendBlockColumns(dst []byte, ends []int, cols columnsOf, slots []int, limit int, withoutRaw bool) ([]byte, []int, error) {
+	b := cols.b
 	n, i, ok := uvarintAt(b, 0)
 	if !ok || n > uint64(len(b)) {
 		return dst, ends, errBadBlock
@@ -365,7 +374,12 @@ func (r *columnReader) appendColumns(dst []byte, ends []int, b []byte, slots []i
 	if r.shapes, i, ok = stringAt(b, i); !ok {
 		return dst, ends, errBadBlock
 	}
-	if r.streams, _, ok = stringsAt(b, i, r.streams); !ok {
+	if cols.split {
+		r.streams, ok = splitStreamsAt(b, i, cols.apart, r.streams)
+	} else {
+		r.streams, _, ok = stringsAt(b, i, r.streams)
+	}
+	if !ok {
 		return dst, ends, errBadBlock
 	}
 	r.out = dst
@@ -481,4 +495,35 @@ func (r *columnReader) piecesOf() int {
 		n += f.pieces
 	}
 	return n
+}
+
+// splitStreamsAt reads the streams of a block of blockSplit (appendSplit)
+// at i of its decompressed columns b and apart, its streams held apart,
+// appended to dst; apart must hold them and nothing more.
+func splitStreamsAt(b []byte, i int, apart []byte, dst [][]byte) ([][]byte, bool) {
+	n, i, ok := uvarintAt(b, i)
+	if !ok || n > uint64(len(b)) {
+		return dst, false
+	}
+	for range n {
+		var l uint64
+		if l, i, ok = uvarintAt(b, i); !ok {
+			return dst, false
+		}
+		size := l >> 1
+		if l&1 == 0 {
+			if uint64(len(b)-i) < size {
+				return dst, false
+			}
+			dst = append(dst, b[i:i+int(size):i+int(size)])
+			i += int(size)
+			continue
+		}
+		if uint64(len(apart)) < size {
+			return dst, false
+		}
+		dst = append(dst, apart[:size:size])
+		apart = apart[size:]
+	}
+	return dst, len(apart) == 0
 }

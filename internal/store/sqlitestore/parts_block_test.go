@@ -2,15 +2,20 @@ package sqlitestore
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
 
 // blockRecords makes records of the kinds a block meets: a wide report's
@@ -405,4 +410,200 @@ func BenchmarkColumnsWithoutRaw(b *testing.B) {
 			b.ReportMetric(float64(len(out))/float64(len(recs)), "B/event")
 		})
 	}
+}
+
+// blockColumnsOf returns a block's columns decompressed, in blockColumns'
+// form: a split block's (blockSplit) with the streams held apart put back
+// in their places.
+func blockColumnsOf(t testing.TB, ps *parts, body []byte) []byte {
+	t.Helper()
+	switch body[0] {
+	case blockColumns:
+		cols, err := ps.dec.DecodeAll(body[1:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cols
+	case blockSplit:
+	default:
+		t.Fatalf("a block of form %#x, not in columns", body[0])
+	}
+	l, k := binary.Uvarint(body[1:])
+	frame, apart := body[1+k:1+k+int(l)], body[1+k+int(l):]
+	cols, err := ps.dec.DecodeAll(frame, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The streams follow the records' count, the headers and the shapes.
+	_, i, _ := uvarintAt(cols, 0)
+	_, i, _ = stringsAt(cols, i, nil)
+	_, i, _ = stringAt(cols, i)
+	streams, ok := splitStreamsAt(cols, i, apart, nil)
+	if !ok {
+		t.Fatal("the streams of a split block do not read")
+	}
+	out := append([]byte(nil), cols[:i]...)
+	out = binary.AppendUvarint(out, uint64(len(streams)))
+	for _, s := range streams {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+	}
+	return out
+}
+
+// splitTestBlock is a block of a generated scan report's 256 events,
+// written split (blockSplit), and their records.
+func splitTestBlock(t testing.TB, ps *parts) ([]byte, [][]byte) {
+	t.Helper()
+	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
+	events, err := shadowserver.GenerateEvents("2026-11-20-scan_rdp-test-geo.csv", "scan_rdp", blockEvents, rand.New(rand.NewPCG(3, 28)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for _, e := range events {
+		e.Seal()
+		want = append(want, event.AppendRecord(nil, e))
+	}
+	recs := recordsOf(events)
+	defer recs.release()
+	var bw blockWriter
+	return bw.compress(ps.enc, recs.fields, true), want
+}
+
+// TestSplitBlocks: a scan report's block, split, holds its streams of
+// distinct digests (event_hash and the fingerprints) apart, is smaller
+// than in columns whole, and reads back to its records, all of them or
+// some.
+func TestSplitBlocks(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	ps := s.parts
+	body, want := splitTestBlock(t, ps)
+	if body[0] != blockSplit {
+		t.Fatalf("a block of form %#x, want %#x", body[0], blockSplit)
+	}
+	l, k := binary.Uvarint(body[1:])
+	if apart := len(body) - 1 - k - int(l); apart < 100*len(want) {
+		t.Errorf("%d bytes held apart for %d events, want at least 100 an event", apart, len(want))
+	}
+	if whole := compressBlock(ps.enc, want, nil); len(body) >= len(whole) {
+		t.Errorf("split block of %d bytes, in columns whole %d", len(body), len(whole))
+	}
+	got, err := ps.splitBlock(body, int64(len(want)))
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d records, %v", len(got), err)
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+	var br blockReader
+	br.ps = ps
+	slots := []int{0, 17, blockEvents - 1}
+	out, ends, err := br.appendBlock(nil, nil, body, int64(len(want)), slots, false)
+	if err != nil || len(ends) != len(slots) {
+		t.Fatalf("slots %v: %d records, %v", slots, len(ends), err)
+	}
+	for k, slot := range slots {
+		start := 0
+		if k > 0 {
+			start = ends[k-1]
+		}
+		if !bytes.Equal(out[start:ends[k]], want[slot]) {
+			t.Errorf("slot %d differs", slot)
+		}
+	}
+	// Without raw (the notifier's read), as the block whole gives them.
+	got2, _, err := br.appendBlock(nil, nil, body, int64(len(want)), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _, err := br.appendBlock(nil, nil, compressBlock(ps.enc, want, nil), int64(len(want)), nil, true)
+	if err != nil || !bytes.Equal(got2, whole) || len(whole) == 0 {
+		t.Errorf("without raw: %d bytes, the block whole's %d (%v)", len(got2), len(whole), err)
+	}
+}
+
+// TestSplitBlocksDamaged: a split block cut anywhere is an error, one
+// with a byte changed an error or records, never a panic.
+func TestSplitBlocksDamaged(t *testing.T) {
+	skipUnderRace(t)
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	ps := s.parts
+	body, want := splitTestBlock(t, ps)
+	// Every byte of the lead and the frame's length, then a sample.
+	for i := 0; i < len(body); i += max(1, min(i, 61)) {
+		if _, err := ps.splitBlock(body[:i], int64(len(want))); !errors.Is(err, errBadBlock) {
+			t.Fatalf("block cut at %d of %d: %v, want %v", i, len(body), err, errBadBlock)
+		}
+		damaged := bytes.Clone(body)
+		damaged[i] ^= 0x5a
+		ps.splitBlock(damaged, int64(len(want)))
+	}
+	if _, err := ps.splitBlock(append(bytes.Clone(body), 0), int64(len(want))); !errors.Is(err, errBadBlock) {
+		t.Errorf("a byte after the streams held apart: %v, want %v", err, errBadBlock)
+	}
+}
+
+// TestStreamsHeldApart: a stream of digests is held apart when at most
+// one value in 16 repeats an earlier one, and a stream of other values
+// never.
+func TestStreamsHeldApart(t *testing.T) {
+	digests := func(n, distinct int) string {
+		var b strings.Builder
+		for i := range n {
+			sum := sha256.Sum256([]byte{byte(i % distinct), byte(i % distinct >> 8)})
+			b.WriteString(hex.EncodeToString(sum[:]))
+			b.WriteByte(' ')
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name   string
+		values []string
+		apart  bool
+	}{
+		{"distinct digests", strings.Fields(digests(256, 256)), true},
+		{"one in 16 repeated", strings.Fields(digests(256, 240)), true},
+		{"one in 15 repeated", strings.Fields(digests(256, 239)), false},
+		{"digests of a few values", strings.Fields(digests(256, 8)), false},
+		{"digests and a text", append(strings.Fields(digests(255, 255)), "not hex"), false},
+		{"texts", []string{"a", "b", "c"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var w columnWriter
+			w.reset()
+			for _, v := range c.values {
+				w.add([]event.RecordField{{Code: event.RecordCode("extra.digest"), Key: "extra.digest", Value: v}})
+			}
+			cols, apart := w.appendSplit(nil, nil)
+			if held := len(apart) > 0; held != c.apart {
+				t.Errorf("held apart %v (%d bytes), want %v", held, len(apart), c.apart)
+			}
+			recs, err := appendSplitForTest(cols, apart)
+			if err != nil || len(recs) != len(c.values) {
+				t.Fatalf("%d records, %v", len(recs), err)
+			}
+		})
+	}
+}
+
+// appendSplitForTest reads a split block's columns and streams held
+// apart back to records.
+func appendSplitForTest(cols, apart []byte) ([][]byte, error) {
+	var r columnReader
+	out, ends, err := r.appendBlockColumns(nil, nil, columnsOf{b: cols, apart: apart, split: true}, nil, blockMaxRaw, false)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([][]byte, len(ends))
+	at := 0
+	for j, end := range ends {
+		recs[j] = out[at:end]
+		at = end
+	}
+	return recs, nil
 }

@@ -86,16 +86,19 @@ func (p *partition) writeHotChunks(ctx context.Context, tx *sql.Tx, enc *zstd.En
 	return nil
 }
 
-// hotForms says which forms of compact rows unsealed partition p has
-// on disk, as q sees the database: rows (ev_N, written before version
-// 8) and chunks (ev_N_hot).
-func hotForms(ctx context.Context, q partsQueryer, p *partition) (rows, chunks bool, err error) {
+// hotForm says which forms of compact rows an unsealed partition has on
+// disk: rows (ev_N, written before version 8) and chunks (ev_N_hot).
+type hotForm struct{ rows, chunks bool }
+
+// hotForms reads which forms of compact rows unsealed partition p has
+// on disk, as q sees the database.
+func hotForms(ctx context.Context, q partsQueryer, p *partition) (hotForm, error) {
 	names, err := sqlkit.Query(ctx, q, `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)`, []any{p.table, p.table + "_hot"},
 		func(r *sql.Rows) (name string, err error) { return name, r.Scan(&name) })
 	if err != nil {
-		return false, false, err
+		return hotForm{}, err
 	}
-	return slices.Contains(names, p.table), slices.Contains(names, p.table+"_hot"), nil
+	return hotForm{rows: slices.Contains(names, p.table), chunks: slices.Contains(names, p.table+"_hot")}, nil
 }
 
 // readHotChunks appends to out the rows of p's chunks (ev_N_hot) whose
@@ -133,21 +136,20 @@ func (ps *parts) readHotChunks(ctx context.Context, q partsQueryer, p *partition
 }
 
 // hotMaxID returns the highest id of unsealed partition p, 0 when it
-// has none, through q.
-func hotMaxID(ctx context.Context, q partsQueryer, p *partition) (int64, error) {
-	hasRows, hasChunks, err := hotForms(ctx, q, p)
-	if err != nil {
-		return 0, err
-	}
-	var maxID sql.NullInt64
-	if hasChunks {
+// has none, through q; forms are p's (hotForms).
+func hotMaxID(ctx context.Context, q partsQueryer, p *partition, forms hotForm) (int64, error) {
+	var (
+		maxID sql.NullInt64
+		err   error
+	)
+	if forms.chunks {
 		// The chunks' ids follow the rows' (written before the upgrade).
 		err := q.QueryRowContext(ctx, `SELECT max(last_id) FROM `+p.table+`_hot`).Scan(&maxID)
 		if err != nil || maxID.Valid {
 			return maxID.Int64, err
 		}
 	}
-	if hasRows {
+	if forms.rows {
 		err = q.QueryRowContext(ctx, `SELECT max(id) FROM `+p.table).Scan(&maxID)
 	}
 	return maxID.Int64, err

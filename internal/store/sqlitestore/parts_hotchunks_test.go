@@ -91,11 +91,11 @@ func TestPartsOfVersion7HotRows(t *testing.T) {
 	lp.upgrade(`UPDATE event_layout SET version = 7`)
 	forms := func(p *partition) (rows, chunks bool) {
 		t.Helper()
-		rows, chunks, err := hotForms(t.Context(), lp.parts.read, p)
+		f, err := hotForms(t.Context(), lp.parts.read, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rows, chunks
+		return f.rows, f.chunks
 	}
 	list := lp.partitions()
 	p := list[len(list)-1]

@@ -337,7 +337,7 @@ func (ps *parts) prepareEvents(events []*event.Event, now time.Time) (batchWork,
 	for i, e := range events {
 		w.columns[i] = store.ExtractColumns(e, now)
 	}
-	compressBlocks(ps.enc, w.blocks)
+	compressBlocks(ps.enc, w.blocks, ps.writeVersion >= splitVersion)
 	return w, nil
 }
 
@@ -666,16 +666,17 @@ func splitBlocks(recs [][]event.RecordField, sizes []int) []partBlock {
 // blockWriter is what compressing a block needs besides the encoder,
 // kept from block to block and batch to batch.
 type blockWriter struct {
-	columns    columnWriter
-	raw, frame []byte
+	columns           columnWriter
+	raw, apart, frame []byte
 }
 
 var blockWriters = sync.Pool{New: func() any { return new(blockWriter) }}
 
 // compressBlocks sets each block's body, the blocks shared out among the
-// cores: a block of several events in columns (parts_block.go), one of a
-// single event plain: its record after its length as a uvarint.
-func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
+// cores: a block of several events in columns (parts_block.go), split
+// (blockSplit) when split, one of a single event plain: its record after
+// its length as a uvarint.
+func compressBlocks(enc *zstd.Encoder, blocks []partBlock, split bool) {
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -690,7 +691,7 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 				blockWriters.Put(bw)
 			}()
 			for b := w; b < len(blocks); b += workers {
-				blocks[b].body = bw.compress(enc, blocks[b].recs)
+				blocks[b].body = bw.compress(enc, blocks[b].recs, split)
 				blocks[b].recs = nil
 			}
 		}()
@@ -699,16 +700,28 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock) {
 }
 
 // compress returns the stored form of a block of recs.
-func (bw *blockWriter) compress(enc *zstd.Encoder, recs [][]event.RecordField) []byte {
+func (bw *blockWriter) compress(enc *zstd.Encoder, recs [][]event.RecordField, split bool) []byte {
 	var lead []byte
-	if len(recs) > 1 {
+	bw.apart = bw.apart[:0]
+	switch {
+	case len(recs) > 1 && split:
+		bw.columns.reset()
+		for _, f := range recs {
+			bw.columns.add(f)
+		}
+		bw.raw, bw.apart = bw.columns.appendSplit(bw.raw[:0], bw.apart)
+		bw.frame = enc.EncodeAll(bw.raw, bw.frame[:0])
+		body := make([]byte, 0, 1+binary.MaxVarintLen64+len(bw.frame)+len(bw.apart))
+		body = binary.AppendUvarint(append(body, blockSplit), uint64(len(bw.frame)))
+		return append(append(body, bw.frame...), bw.apart...)
+	case len(recs) > 1:
 		bw.columns.reset()
 		for _, f := range recs {
 			bw.columns.add(f)
 		}
 		bw.raw = bw.columns.appendTo(bw.raw[:0])
 		lead = []byte{blockColumns}
-	} else {
+	default:
 		bw.raw = bw.raw[:0]
 		for _, f := range recs {
 			bw.raw = binary.AppendUvarint(bw.raw, uint64(event.RecordSize(f)))

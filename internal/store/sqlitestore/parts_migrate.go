@@ -443,7 +443,7 @@ func (c *conversion) write(ctx context.Context, p *partition, seg []rowEvent) er
 			entries[i] = names.entry(&col, r.id, r.hash, (base+int64(b))<<8|int64(i-bl.start))
 		}
 	}
-	compressBlocks(ps.enc, blocks)
+	compressBlocks(ps.enc, blocks, ps.writeVersion >= splitVersion)
 	for _, r := range runs {
 		if err := p.prepare(ctx, c.s.write, ps.writeVersion, r.end-r.start, r.b1-r.b0); err != nil {
 			return err

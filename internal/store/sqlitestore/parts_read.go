@@ -250,10 +250,19 @@ func (br *blockReader) appendBlock(out []byte, ends []int, data []byte, n int64,
 		return out, ends, fmt.Errorf("%w: slot %d of %d events", errBadBlock, slots[len(slots)-1], n)
 	}
 	var err error
-	if len(data) > 0 && data[0] == blockColumns {
-		if scratch, err = ps.dec.DecodeAll(data[1:], scratch[:0]); err != nil {
+	if len(data) > 0 && (data[0] == blockColumns || data[0] == blockSplit) {
+		frame, apart, split := data[1:], []byte(nil), data[0] == blockSplit
+		if split {
+			l, k := binary.Uvarint(frame)
+			if k <= 0 || uint64(len(frame)-k) < l {
+				return out, ends, fmt.Errorf("%w: frame's length", errBadBlock)
+			}
+			frame, apart = frame[k:k+int(l)], frame[k+int(l):]
+		}
+		if scratch, err = ps.dec.DecodeAll(frame, scratch[:0]); err != nil {
 			return out, ends, fmt.Errorf("%w: %w", errBadBlock, err)
 		}
+		cols := columnsOf{b: scratch, apart: apart, split: split}
 		if slots != nil {
 			// The columns say how many records they hold; the records
 			// after the last one wanted are not read (appendColumns).
@@ -263,13 +272,13 @@ func (br *blockReader) appendBlock(out []byte, ends []int, data []byte, n int64,
 			// The records wanted take about their share of twice the
 			// columns' bytes.
 			out = slices.Grow(out, 2*len(scratch)/int(n)*len(slots))
-			out, ends, err = br.cols.appendColumns(out, ends, scratch, slots, blockMaxRaw, withoutRaw)
+			out, ends, err = br.cols.appendBlockColumns(out, ends, cols, slots, blockMaxRaw, withoutRaw)
 			return out, ends, err
 		}
 		// Records written back take about twice the columns' bytes:
 		// room made once, not by doubling.
 		out = slices.Grow(out, 2*len(scratch))
-		if out, ends, err = br.cols.appendColumns(out, ends, scratch, nil, blockMaxRaw, withoutRaw); err != nil {
+		if out, ends, err = br.cols.appendBlockColumns(out, ends, cols, nil, blockMaxRaw, withoutRaw); err != nil {
 			return out, ends, err
 		}
 	} else {

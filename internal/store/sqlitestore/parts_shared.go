@@ -121,9 +121,10 @@ type partChange struct {
 	sealedAs int
 	sum      partSummary
 	rows     []partEntry
-	// hotChunks says the unsealed partition has its table of chunks
-	// (partition.hotChunks).
-	hotChunks bool
+	// forms are the unsealed partition's forms of rows, read with them
+	// (hotForms; chunks: partition.hotChunks); formsRead says they were.
+	forms     hotForm
+	formsRead bool
 }
 
 // errStale is catchUp's answer when the memory moved while it read (the
@@ -222,15 +223,17 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		case c.isNew:
 			// Loaded now, before the partition is in the list: only this
 			// reading knows it (partition.add's rule).
-			if err := ps.load(ctx, q, p, 0); err != nil {
+			if c.forms, err = ps.load(ctx, q, p, 0); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
+			c.formsRead = true
 		case p == lastHot:
 			// Only the last partition gains rows: a writer writes into the
 			// last one it knows after catching up itself.
-			if c.rows, c.hotChunks, err = ps.readRows(ctx, q, p, nextID-1); err != nil {
+			if c.rows, c.forms, err = ps.readRows(ctx, q, p, nextID-1); err != nil {
 				return 0, fmt.Errorf("partition %d: %w", h.n, err)
 			}
+			c.formsRead = true
 		default:
 			continue
 		}
@@ -264,7 +267,20 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 					return 0, err
 				}
 			} else {
-				id, err := hotMaxID(ctx, q, last)
+				// Its forms were read with its rows, unless it gained none.
+				var (
+					forms hotForm
+					err   error
+				)
+				if n := len(changes); n > 0 && changes[n-1].p == last && changes[n-1].formsRead {
+					forms = changes[n-1].forms
+				} else {
+					forms, err = hotForms(ctx, q, last)
+				}
+				if err != nil {
+					return 0, err
+				}
+				id, err := hotMaxID(ctx, q, last, forms)
 				if err != nil {
 					return 0, err
 				}
@@ -301,7 +317,7 @@ func (ps *parts) catchUp(ctx context.Context, q partsQueryer) (int64, error) {
 		for _, en := range c.rows {
 			p.add(en)
 		}
-		if c.hotChunks {
+		if c.forms.chunks {
 			p.hotChunks.Store(true)
 		}
 		if c.isNew {
@@ -339,21 +355,21 @@ func (ps *parts) queueLeft() {
 }
 
 // readRows reads the rows of an unsealed partition whose id is above
-// after, with their keys, and says whether it has its table of chunks
-// (partition.hotChunks): from its chunks (ev_N_hot, layout version 8),
+// after, with their keys, and which forms of rows it has (its table of
+// chunks: partition.hotChunks): from its chunks (ev_N_hot, layout version 8),
 // its rows (ev_N, before), or both (a partition hot at the upgrade).
 // Keys are inserted in the order of their events' ids, so that reading
 // them backwards stops at the first one held: a refresh reads what is
 // new, not the partition.
-func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, after int64) ([]partEntry, bool, error) {
-	hasRows, hasChunks, err := hotForms(ctx, q, p)
+func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, after int64) ([]partEntry, hotForm, error) {
+	forms, err := hotForms(ctx, q, p)
 	if err != nil {
-		return nil, false, err
+		return nil, forms, err
 	}
 	keys := map[int64][]partKey{}
 	rows, err := q.QueryContext(ctx, `SELECT kind, value, id FROM `+p.table+`_keys ORDER BY rowid DESC`)
 	if err != nil {
-		return nil, false, err
+		return nil, forms, err
 	}
 	for rows.Next() {
 		var (
@@ -362,7 +378,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 		)
 		if err := rows.Scan(&k.kind, &k.value, &id); err != nil {
 			rows.Close()
-			return nil, false, err
+			return nil, forms, err
 		}
 		if id <= after {
 			break
@@ -371,7 +387,7 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, forms, err
 	}
 	for _, list := range keys {
 		// Read backwards: each event's keys back in their order.
@@ -380,21 +396,21 @@ func (ps *parts) readRows(ctx context.Context, q partsQueryer, p *partition, aft
 		}
 	}
 	var out []partEntry
-	if hasRows {
+	if forms.rows {
 		if out, err = readCompactRows(ctx, q, p, after, out); err != nil {
-			return nil, false, err
+			return nil, forms, err
 		}
 	}
-	if hasChunks {
+	if forms.chunks {
 		// After the rows: the chunks' ids are the later ones.
 		if out, err = ps.readHotChunks(ctx, q, p, after, out); err != nil {
-			return nil, false, err
+			return nil, forms, err
 		}
 	}
 	for i := range out {
 		out[i].keys = keys[out[i].id]
 	}
-	return out, hasChunks, nil
+	return out, forms, nil
 }
 
 // readCompactRows appends to out the rows of ev_N (a partition written

@@ -5,6 +5,7 @@ package sqlitestore
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -556,4 +557,56 @@ func TestPartsSharedRaceAcrossPartitions(t *testing.T) {
 			checkOnce(t, "b", b, append(first, batch...))
 		})
 	}
+}
+
+// formsCounter is a partsQueryer that counts the reads of sqlite_master
+// (hotForms').
+type formsCounter struct {
+	q     partsQueryer
+	reads int
+}
+
+func (c *formsCounter) count(query string) {
+	if strings.Contains(query, "sqlite_master") {
+		c.reads++
+	}
+}
+
+func (c *formsCounter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.count(query)
+	return c.q.QueryContext(ctx, query, args...)
+}
+
+func (c *formsCounter) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c.count(query)
+	return c.q.QueryRowContext(ctx, query, args...)
+}
+
+// TestCatchUpReadsFormsOnce: a store catching up with another's batch in
+// its last hot partition reads which forms of rows the partition has once,
+// with its rows, not again for the next id.
+func TestCatchUpReadsFormsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parts.db")
+	a := openLayout(t, path, Options{EventLayout: LayoutParts})
+	defer a.Close()
+	b := openLayout(t, path, Options{EventLayout: LayoutParts})
+	defer b.Close()
+	g := storetest.NewGenerator(38)
+	first := g.Batch(10)
+	storetest.Insert(t, a, first...)
+	checkOnce(t, "b after a's first batch", b, first)
+	second := g.Batch(10)
+	storetest.Insert(t, a, second...)
+
+	q := &formsCounter{q: b.read}
+	b.parts.refreshMu.Lock()
+	_, err := b.parts.catchUp(t.Context(), q)
+	b.parts.refreshMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.reads != 1 {
+		t.Errorf("sqlite_master read %d times, want once", q.reads)
+	}
+	checkOnce(t, "b after a's second batch", b, append(first, second...))
 }
