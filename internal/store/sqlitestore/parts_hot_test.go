@@ -129,3 +129,42 @@ func BenchmarkHotScan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotIndex times the hot copy's index of hashes as a writer uses
+// it over a full partition of defaultPartitionEvents rows of random h8:
+// "fill" places each row as add does, the table growing by doubling to
+// its 2^21 slots (8 MiB), each size fresh memory; "lookup" asks the full
+// index hashes it does not hold, as the duplicate check asks of every new
+// event. Both report the process's CPU a row, which counts the kernel's
+// page faults.
+func BenchmarkHotIndex(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	h := &hotCopy{}
+	for i := range defaultPartitionEvents {
+		h.add(&partEntry{id: int64(i + 1), h8: rng.Uint64()})
+	}
+	n := h.n
+	b.Run("fill", func(b *testing.B) {
+		rows, cpu := 0, processCPU()
+		for b.Loop() {
+			h.index = nil
+			for i := range n {
+				h.n = i + 1
+				h.indexRow(i)
+			}
+			rows += n
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(rows), "cpu-ns/row")
+	})
+	b.Run("lookup", func(b *testing.B) {
+		found, asked, cpu := 0, 0, processCPU()
+		for b.Loop() {
+			h.byHash(rng.Uint64(), func(*hotRow) { found++ })
+			asked++
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
+		if found > 0 {
+			b.Logf("%d hashes found of %d asked", found, asked)
+		}
+	})
+}
