@@ -4,10 +4,14 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -83,6 +87,38 @@ func TestHotCopyKeepsEntries(t *testing.T) {
 	if p.sum.count != n {
 		t.Fatalf("count %d, want %d", p.sum.count, n)
 	}
+}
+
+// TestHotIndexOnHugePages: the hot copy's index of hashes, written and
+// read at random and filled as a whole, is advised huge pages (the
+// mapping's "hg" flag in /proc/self/smaps), before and after it grows;
+// the rows and the arena, written in order and used in part, are not.
+func TestHotIndexOnHugePages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("huge pages are advised on Linux only")
+	}
+	hasHG := func(at unsafe.Pointer) bool { return strings.Contains(" "+vmFlags(t, uintptr(at))+" ", " hg ") }
+	probe := &struct{}{}
+	if reference := offheap.MakeScattered[uint32](1024, probe); !hasHG(unsafe.Pointer(&reference[0])) {
+		t.Skip("the kernel refused MADV_HUGEPAGE (no transparent huge pages)")
+	}
+	runtime.KeepAlive(probe)
+	h := &hotCopy{}
+	for _, n := range []int{1, hotChunkRows + 1} {
+		for h.n < n {
+			h.add(&partEntry{id: int64(h.n + 1), h8: uint64(h.n) * 0x9e3779b97f4a7c15, srcFQDN: "be.example."})
+		}
+		if !hasHG(unsafe.Pointer(&h.index.slots[0])) {
+			t.Errorf("%d rows: the index (%d slots) is not advised huge pages", n, len(h.index.slots))
+		}
+	}
+	if hasHG(unsafe.Pointer(&h.chunks[0].rows[0])) {
+		t.Error("the rows are advised huge pages")
+	}
+	if hasHG(unsafe.Pointer(&h.arena[0].b[0])) {
+		t.Error("the arena is advised huge pages")
+	}
+	runtime.KeepAlive(h)
 }
 
 // BenchmarkHotScan measures a search's scan of a hot partition's copy of
