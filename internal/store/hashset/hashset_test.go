@@ -280,9 +280,9 @@ func BenchmarkHas(b *testing.B) {
 // partition at a time, "lookup" asks the full set keys it does not hold,
 // as the duplicate check asks of every new event. Two shapes: "grown",
 // from New(0) as a store that started empty grows it (layers of 1, 1, 1,
-// 1.5, 2.25 and 3.4 million keys: 1.75–5.9 MiB of blocks), and "opened",
-// New(10 million) as a store opened over them makes it (one layer: 21.9
-// MiB of blocks, 12.5 MiB of tags). Both report the process's CPU a key,
+// 1.5, 2.25 and 3.375 × 2^20 keys: 1.75–5.9 MiB of blocks), and
+// "opened", New(10 million) as a store opened over them makes it (one
+// layer: 20.9 MiB of blocks, 11.9 MiB of tags). Both report the process's CPU a key,
 // which counts the kernel's page faults.
 func BenchmarkStoreSet(b *testing.B) {
 	const keys, partKeys = 10_000_000, 524_288

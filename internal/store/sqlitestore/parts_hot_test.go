@@ -168,8 +168,8 @@ func BenchmarkHotScan(b *testing.B) {
 
 // BenchmarkHotIndex times the hot copy's index of hashes as a writer uses
 // it over a full partition of defaultPartitionEvents rows of random h8:
-// "fill" places each row as add does, the table growing by doubling to
-// its 2^21 slots (8 MiB), each size fresh memory; "lookup" asks the full
+// "fill" places each row as add does, the table growing fourfold to its
+// 2^20 slots (4 MiB), each size fresh memory; "lookup" asks the full
 // index hashes it does not hold, as the duplicate check asks of every new
 // event. Both report the process's CPU a row, which counts the kernel's
 // page faults.
