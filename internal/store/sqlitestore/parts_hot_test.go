@@ -4,10 +4,14 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -85,6 +89,38 @@ func TestHotCopyKeepsEntries(t *testing.T) {
 	}
 }
 
+// TestHotIndexOnHugePages: the hot copy's index of hashes, written and
+// read at random and filled as a whole, is advised huge pages (the
+// mapping's "hg" flag in /proc/self/smaps), before and after it grows;
+// the rows and the arena, written in order and used in part, are not.
+func TestHotIndexOnHugePages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("huge pages are advised on Linux only")
+	}
+	hasHG := func(at unsafe.Pointer) bool { return strings.Contains(" "+vmFlags(t, uintptr(at))+" ", " hg ") }
+	probe := &struct{}{}
+	if reference := offheap.MakeScattered[uint32](1024, probe); !hasHG(unsafe.Pointer(&reference[0])) {
+		t.Skip("the kernel refused MADV_HUGEPAGE (no transparent huge pages)")
+	}
+	runtime.KeepAlive(probe)
+	h := &hotCopy{}
+	for _, n := range []int{1, hotChunkRows + 1} {
+		for h.n < n {
+			h.add(&partEntry{id: int64(h.n + 1), h8: uint64(h.n) * 0x9e3779b97f4a7c15, srcFQDN: "be.example."})
+		}
+		if !hasHG(unsafe.Pointer(&h.index.slots[0])) {
+			t.Errorf("%d rows: the index (%d slots) is not advised huge pages", n, len(h.index.slots))
+		}
+	}
+	if hasHG(unsafe.Pointer(&h.chunks[0].rows[0])) {
+		t.Error("the rows are advised huge pages")
+	}
+	if hasHG(unsafe.Pointer(&h.arena[0].b[0])) {
+		t.Error("the arena is advised huge pages")
+	}
+	runtime.KeepAlive(h)
+}
+
 // BenchmarkHotScan measures a search's scan of a hot partition's copy of
 // 131,072 events: by AS (most refused on one field), by address and by a
 // host name's suffix (which reads the arena).
@@ -128,4 +164,43 @@ func BenchmarkHotScan(b *testing.B) {
 			b.ReportMetric(float64(n), "matches")
 		})
 	}
+}
+
+// BenchmarkHotIndex times the hot copy's index of hashes as a writer uses
+// it over a full partition of defaultPartitionEvents rows of random h8:
+// "fill" places each row as add does, the table growing fourfold to its
+// 2^20 slots (4 MiB), each size fresh memory; "lookup" asks the full
+// index hashes it does not hold, as the duplicate check asks of every new
+// event. Both report the process's CPU a row, which counts the kernel's
+// page faults.
+func BenchmarkHotIndex(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	h := &hotCopy{}
+	for i := range defaultPartitionEvents {
+		h.add(&partEntry{id: int64(i + 1), h8: rng.Uint64()})
+	}
+	n := h.n
+	b.Run("fill", func(b *testing.B) {
+		rows, cpu := 0, processCPU()
+		for b.Loop() {
+			h.index = nil
+			for i := range n {
+				h.n = i + 1
+				h.indexRow(i)
+			}
+			rows += n
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(rows), "cpu-ns/row")
+	})
+	b.Run("lookup", func(b *testing.B) {
+		found, asked, cpu := 0, 0, processCPU()
+		for b.Loop() {
+			h.byHash(rng.Uint64(), func(*hotRow) { found++ })
+			asked++
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
+		if found > 0 {
+			b.Logf("%d hashes found of %d asked", found, asked)
+		}
+	})
 }
