@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -224,7 +225,7 @@ func BenchmarkDedupConfirm(b *testing.B) {
 			commit(b, st, d, first)
 			batch := &pipeline.Batch{}
 			n := 0
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				batch.Events = append(batch.Events[:0], events...)
 				batch.Duplicates = 0
@@ -237,7 +238,7 @@ func BenchmarkDedupConfirm(b *testing.B) {
 				n += size
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(n), "cpu-ns/event")
 		})
 	}
 }

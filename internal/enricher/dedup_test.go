@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -404,7 +405,7 @@ func BenchmarkDedup(b *testing.B) {
 			batch := &pipeline.Batch{Events: make([]*event.Event, size)}
 			b.ReportAllocs()
 			n, round := 0, 0
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				b.StopTimer()
 				round++
@@ -424,7 +425,7 @@ func BenchmarkDedup(b *testing.B) {
 				n += size
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(n), "cpu-ns/event")
 		})
 	}
 }
@@ -489,7 +490,7 @@ func BenchmarkDedupFill(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var key event.Hash
 	n := 0
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		d, err := NewDedup(context.Background(), DedupConfig{Window: time.Hour}, pipeline.Env{})
 		if err != nil {
@@ -517,5 +518,5 @@ func BenchmarkDedupFill(b *testing.B) {
 		runtime.KeepAlive(d)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(n), "cpu-ns/event")
 }

@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -146,7 +146,7 @@ func BenchmarkRenderAll(b *testing.B) {
 		}
 	}
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		for _, in := range digests {
 			o := &orgWork{org: in.Org.Handle, now: renderNow}
@@ -156,14 +156,5 @@ func BenchmarkRenderAll(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N*len(digests)), "cpu-ns/message")
-}
-
-// cpuTime is the CPU time the process has used.
-func cpuTime() time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		return 0
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	b.ReportMetric(float64((cputime.Process()-start).Nanoseconds())/float64(b.N*len(digests)), "cpu-ns/message")
 }

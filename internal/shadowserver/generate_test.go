@@ -8,10 +8,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
@@ -99,15 +99,6 @@ func TestRandomAddr(t *testing.T) {
 	}
 }
 
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // discard is a sink that keeps nothing, so the benchmark measures parsing.
 type discard struct{ events, rejects int }
 
@@ -155,7 +146,7 @@ func benchParse(b *testing.B, report string, asJSON bool) {
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for b.Loop() {
 		var d discard
@@ -169,7 +160,7 @@ func benchParse(b *testing.B, report string, asJSON bool) {
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	// On a shared machine wall time says little; CPU time spent
 	// per row (GC included) is what capacity planning needs.
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(rows*b.N)/cpu.Seconds(), "rows/cpu-s")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/cputime"
 )
 
 // mailBody returns a plain-text phishing forward of about size bytes:
@@ -57,22 +59,22 @@ func BenchmarkFind(b *testing.B) {
 	body := mailBody(20 << 10)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		Find(body)
 	}
-	reportCPU(b, start)
+	cputime.ReportPerOp(b, start)
 }
 
 func BenchmarkFromHTML(b *testing.B) {
 	body := htmlBody(20 << 10)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		FromHTML(body)
 	}
-	reportCPU(b, start)
+	cputime.ReportPerOp(b, start)
 }
 
 // BenchmarkFindHostile measures Find on a MaxInput text made of one short
@@ -83,11 +85,11 @@ func BenchmarkFindHostile(b *testing.B) {
 		text := strings.Repeat(unit, MaxInput/len(unit))
 		b.Run(fmt.Sprintf("%q", unit), func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
-			start := cpuTime()
+			start := cputime.Process()
 			for b.Loop() {
 				Find(text)
 			}
-			reportCPU(b, start)
+			cputime.ReportPerOp(b, start)
 		})
 	}
 }
@@ -123,7 +125,7 @@ var baselineSink int
 func BenchmarkScanBaseline(b *testing.B) {
 	body := mailBody(20 << 10)
 	b.SetBytes(int64(len(body)))
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		n := 0
 		for i := 0; i < len(body); i++ {
@@ -133,5 +135,5 @@ func BenchmarkScanBaseline(b *testing.B) {
 		}
 		baselineSink = n
 	}
-	reportCPU(b, start)
+	cputime.ReportPerOp(b, start)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/constituency/constituencydb"
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/database"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/incident/extract"
@@ -197,7 +198,7 @@ func BenchmarkLook(b *testing.B) {
 		events bool
 	}{{"50 observables", obs, true}, {"50 observables without the busy domain", quiet, true}, {"owners only", obs, false}} {
 		b.Run(c.name, func(b *testing.B) {
-			start := cpuTime()
+			start := cputime.Process()
 			for b.Loop() {
 				// A new Looker each time, as each page has: none of the
 				// owners' names are known yet.
@@ -212,7 +213,7 @@ func BenchmarkLook(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, start)
+			cputime.ReportPerOp(b, start)
 		})
 	}
 }

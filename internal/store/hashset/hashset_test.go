@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vigil-cert/vigil/internal/cputime"
 )
 
 // key is the i-th of a sequence of random-looking keys.
@@ -302,16 +304,16 @@ func BenchmarkStoreSet(b *testing.B) {
 		start int64
 	}{{"grown", 0}, {"opened", keys}} {
 		b.Run(shape.name+"/fill", func(b *testing.B) {
-			added, cpu := 0, processCPU()
+			added, cpu := 0, cputime.Process()
 			for b.Loop() {
 				runtime.KeepAlive(fill(New(shape.start)))
 				added += keys
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(added), "cpu-ns/key")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(added), "cpu-ns/key")
 		})
 		b.Run(shape.name+"/lookup", func(b *testing.B) {
 			s := fill(New(shape.start))
-			named, asked, cpu := 0, 0, processCPU()
+			named, asked, cpu := 0, 0, cputime.Process()
 			for b.Loop() {
 				s.Admit(key(uint64(keys+asked)), func(ps []int64) bool {
 					named += len(ps)
@@ -319,7 +321,7 @@ func BenchmarkStoreSet(b *testing.B) {
 				})
 				asked++
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
 		})
 	}
 }

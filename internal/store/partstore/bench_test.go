@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -51,30 +52,30 @@ func BenchmarkStore(b *testing.B) {
 			samples               []*event.Event
 			hashes                []event.Hash
 		)
-		loadStart, loadCPU := time.Now(), processCPU()
+		loadStart, loadCPU := time.Now(), cputime.Process()
 		for done := 0; done < rows; done += batch {
 			events := g.batch(b, min(batch, rows-done))
 			if done/batch%50 == 0 {
 				samples = append(samples, events[0])
 			}
 			hashes = append(hashes, events[len(events)/2].Hash())
-			t, c := time.Now(), processCPU()
+			t, c := time.Now(), cputime.Process()
 			if _, err := s.InsertEvents(ctx, events, nil); err != nil {
 				b.Fatal(err)
 			}
 			insertWall += time.Since(t)
-			insertCPU += processCPU() - c
+			insertCPU += cputime.Process() - c
 		}
 		fmt.Printf("rows %d: Insert %.0f events/s (wall of the Insert calls %v), process CPU during Insert %.2f µs/event\n",
 			rows, float64(rows)/insertWall.Seconds(), insertWall.Round(time.Millisecond), float64(insertCPU.Microseconds())/float64(rows))
 		fmt.Printf("  whole load with generation and parsing: %v wall, %v process CPU\n",
-			time.Since(loadStart).Round(time.Millisecond), (processCPU() - loadCPU).Round(time.Millisecond))
+			time.Since(loadStart).Round(time.Millisecond), (cputime.Process() - loadCPU).Round(time.Millisecond))
 		searches(b, s, samples, hashes, "last partition hot, in memory")
-		t, c := time.Now(), processCPU()
+		t, c := time.Now(), cputime.Process()
 		if err := s.SealEvents(ctx); err != nil {
 			b.Fatal(err)
 		}
-		fmt.Printf("  sealing what the load left unsealed: %v wall, %v CPU\n", time.Since(t).Round(time.Millisecond), (processCPU() - c).Round(time.Millisecond))
+		fmt.Printf("  sealing what the load left unsealed: %v wall, %v CPU\n", time.Since(t).Round(time.Millisecond), (cputime.Process() - c).Round(time.Millisecond))
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -129,13 +130,13 @@ func searches(b *testing.B, s *sqlitestore.Store, samples []*event.Event, hashes
 		var times, cpu []time.Duration
 		n := 0
 		for range 7 {
-			t, c := time.Now(), processCPU()
+			t, c := time.Now(), cputime.Process()
 			page, err := s.SearchEvents(ctx, q.q)
 			if err != nil {
 				b.Fatal(err)
 			}
 			times = append(times, time.Since(t))
-			cpu = append(cpu, processCPU()-c)
+			cpu = append(cpu, cputime.Process()-c)
 			n = len(page.Events)
 		}
 		slices.Sort(times)
@@ -191,15 +192,6 @@ func diskUsage(b *testing.B, dir string) int64 {
 func countFiles(dir string) int {
 	entries, _ := os.ReadDir(dir)
 	return len(entries)
-}
-
-// processCPU is the CPU time (user and system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads the process's high-water resident set (Linux).

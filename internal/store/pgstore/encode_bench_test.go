@@ -5,10 +5,10 @@ package pgstore
 import (
 	"math/rand/v2"
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
 
@@ -36,7 +36,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	var out []byte
 	b.ReportAllocs()
 	b.ResetTimer()
-	before := cpuTime()
+	before := cputime.Process()
 	for range b.N {
 		var cols batchColumns
 		cols.fill(events, now)
@@ -46,14 +46,5 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		cols.release()
 	}
 	// The machine is shared: the process's CPU time, not the wall's.
-	b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N*len(events))/1000, "cpu-µs/event")
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime() time.Duration {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		return 0
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	b.ReportMetric(float64((cputime.Process()-before).Nanoseconds())/float64(b.N*len(events))/1000, "cpu-µs/event")
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
@@ -59,12 +60,12 @@ func benchmarkInsert(b *testing.B, sync string, tag func(int, *event.Event)) {
 			}
 		}
 		b.StartTimer()
-		c := processCPU()
+		c := cputime.Process()
 		n, err := s.InsertEvents(b.Context(), evs, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU() - c
+		cpu += cputime.Process() - c
 		events += n
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 )
@@ -276,7 +277,7 @@ func BenchmarkBlockForms(b *testing.B) {
 				bw    blockWriter
 				bytes int
 			)
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				bytes = 0
 				for _, bl := range blocks {
@@ -285,7 +286,7 @@ func BenchmarkBlockForms(b *testing.B) {
 			}
 			// The process's CPU, not the time elapsed: on a shared machine
 			// that mostly measures the neighbours.
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N*len(events)), "cpu-ns/event")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N*len(events)), "cpu-ns/event")
 			b.ReportMetric(float64(bytes)/float64(len(events)), "B/event")
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/offheap"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -181,7 +182,7 @@ func BenchmarkHotIndex(b *testing.B) {
 	}
 	n := h.n
 	b.Run("fill", func(b *testing.B) {
-		rows, cpu := 0, processCPU()
+		rows, cpu := 0, cputime.Process()
 		for b.Loop() {
 			h.index = nil
 			for i := range n {
@@ -190,15 +191,15 @@ func BenchmarkHotIndex(b *testing.B) {
 			}
 			rows += n
 		}
-		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(rows), "cpu-ns/row")
+		b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(rows), "cpu-ns/row")
 	})
 	b.Run("lookup", func(b *testing.B) {
-		found, asked, cpu := 0, 0, processCPU()
+		found, asked, cpu := 0, 0, cputime.Process()
 		for b.Loop() {
 			h.byHash(rng.Uint64(), func(*hotRow) { found++ })
 			asked++
 		}
-		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
+		b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(asked), "cpu-ns/lookup")
 		if found > 0 {
 			b.Logf("%d hashes found of %d asked", found, asked)
 		}
