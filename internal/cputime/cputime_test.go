@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestProcessCountsWork: a second of spinning shows in the process's CPU
+// TestProcessCountsWork: 200 ms of spinning show in the process's CPU
 // time, which never goes back.
 func TestProcessCountsWork(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {

@@ -221,10 +221,10 @@ func BenchmarkPrepareEvents(b *testing.B) {
 	})
 }
 
-// BenchmarkColumnWriter: the column writer alone (no records made, no
-// compression) over the blocks of 2560 scan_rdp events, the bench's
-// report: what a block's columns cost an event.
-func BenchmarkColumnWriter(b *testing.B) {
+// benchReportBlocks are the events of ten blocks of the bench's report
+// (scan_rdp, sealed) and their records cut into blocks as the store cuts
+// them; the records are released when b ends.
+func benchReportBlocks(b *testing.B) ([]*event.Event, []partBlock) {
 	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
 	events, err := shadowserver.GenerateEvents("2026-11-20-scan_rdp-bench-geo.csv", "scan_rdp", 10*blockEvents, rand.New(rand.NewPCG(1, 28)), opts)
 	if err != nil {
@@ -234,8 +234,15 @@ func BenchmarkColumnWriter(b *testing.B) {
 		e.Seal()
 	}
 	recs := recordsOf(events)
-	defer recs.release()
-	blocks := splitBlocks(recs.fields, recs.sizes)
+	b.Cleanup(recs.release)
+	return events, splitBlocks(recs.fields, recs.sizes)
+}
+
+// BenchmarkColumnWriter: the column writer alone (no records made, no
+// compression) over the blocks of 2560 scan_rdp events, the bench's
+// report: what a block's columns cost an event.
+func BenchmarkColumnWriter(b *testing.B) {
+	events, blocks := benchReportBlocks(b)
 	var (
 		w   columnWriter
 		out []byte
@@ -260,17 +267,7 @@ func BenchmarkColumnWriter(b *testing.B) {
 func BenchmarkBlockForms(b *testing.B) {
 	s := openLayout(b, filepath.Join(b.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
 	defer s.Close()
-	opts := shadowserver.GenerateOptions{Start: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Step: time.Second}
-	events, err := shadowserver.GenerateEvents("2026-11-20-scan_rdp-bench-geo.csv", "scan_rdp", 10*blockEvents, rand.New(rand.NewPCG(1, 28)), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range events {
-		e.Seal()
-	}
-	recs := recordsOf(events)
-	defer recs.release()
-	blocks := splitBlocks(recs.fields, recs.sizes)
+	events, blocks := benchReportBlocks(b)
 	for _, split := range []bool{false, true} {
 		b.Run(map[bool]string{false: "whole", true: "split"}[split], func(b *testing.B) {
 			var (
