@@ -283,15 +283,7 @@ func FuzzDecodeColumns(f *testing.F) {
 			if err != nil || len(ends) != len(slots) {
 				t.Fatalf("slots %v: %d records, %v", slots, len(ends), err)
 			}
-			for k, slot := range slots {
-				start := 0
-				if k > 0 {
-					start = ends[k-1]
-				}
-				if !bytes.Equal(out[start:ends[k]], recs[slot]) {
-					t.Fatalf("slots %v: record %d differs", slots, slot)
-				}
-			}
+			sameRecordsAt(t, out, ends, slots, recs)
 		}
 		// What decodes encodes again to records that decode the same.
 		again, ok := encodeColumns(nil, recs)
@@ -506,15 +498,7 @@ func TestSplitBlocks(t *testing.T) {
 	if err != nil || len(ends) != len(slots) {
 		t.Fatalf("slots %v: %d records, %v", slots, len(ends), err)
 	}
-	for k, slot := range slots {
-		start := 0
-		if k > 0 {
-			start = ends[k-1]
-		}
-		if !bytes.Equal(out[start:ends[k]], want[slot]) {
-			t.Errorf("slot %d differs", slot)
-		}
-	}
+	sameRecordsAt(t, out, ends, slots, want)
 	// Without raw (the notifier's read), as the block whole gives them.
 	got2, _, err := br.appendBlock(nil, nil, body, int64(len(want)), nil, true)
 	if err != nil {
@@ -606,4 +590,19 @@ func appendSplitForTest(cols, apart []byte) ([][]byte, error) {
 		at = end
 	}
 	return recs, nil
+}
+
+// sameRecordsAt fails t unless out, cut at ends, holds the records of
+// recs at slots, in turn.
+func sameRecordsAt(t *testing.T, out []byte, ends, slots []int, recs [][]byte) {
+	t.Helper()
+	for k, slot := range slots {
+		start := 0
+		if k > 0 {
+			start = ends[k-1]
+		}
+		if !bytes.Equal(out[start:ends[k]], recs[slot]) {
+			t.Fatalf("slots %v: record %d differs", slots, slot)
+		}
+	}
 }
