@@ -40,13 +40,7 @@ func TestFeeds(t *testing.T) {
 	}
 	r := f.get("/feeds", "ada")
 	checkSchema(t, "FeedList", r.body)
-	got := decode[struct {
-		Feeds []feedJSON `json:"feeds"`
-	}](t, r)
-	byName := map[string]feedJSON{}
-	for _, fd := range got.Feeds {
-		byName[fd.Name] = fd
-	}
+	byName := feedsByName(t, r)
 	rdp := byName["scan-rdp"]
 	if rdp.LinesRead != 10 || rdp.EventsOut != 8 || rdp.DeadLetters != 2 || rdp.PendingDeadLetters != 1 ||
 		rdp.LastRun == nil || !rdp.LastRun.Equal(run) || rdp.LastEvent == nil {
@@ -56,7 +50,7 @@ func TestFeeds(t *testing.T) {
 		t.Errorf("phishtank %+v", pt)
 	}
 	in := byName["inbox"]
-	if len(got.Feeds) != 3 || in.LinesRead != 10 || in.EventsOut != 9 || in.Warnings != 3 || in.LastError != "" ||
+	if len(byName) != 3 || in.LinesRead != 10 || in.EventsOut != 9 || in.Warnings != 3 || in.LastError != "" ||
 		in.LastRun == nil || !in.LastRun.Equal(run.Add(time.Minute)) || len(in.Reports) != 2 {
 		t.Fatalf("inbox %+v, want the totals of its two reports, once", in)
 	}
@@ -234,13 +228,7 @@ func TestFeedsLastReasonInTheRequestsLanguage(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			r := f.do("GET", "/feeds", "ada", nil, "Accept-Language", lang)
 			checkSchema(t, "FeedList", r.body)
-			got := decode[struct {
-				Feeds []feedJSON `json:"feeds"`
-			}](t, r)
-			byName := map[string]feedJSON{}
-			for _, fd := range got.Feeds {
-				byName[fd.Name] = fd
-			}
+			byName := feedsByName(t, r)
 			said := download.In(i18n.Embedded(), lang)
 			if lang != "en" && said == download.String() {
 				t.Fatalf("%s says the download's failure in English", lang)
@@ -284,16 +272,31 @@ func TestFeedsLastReasonOfTheReportsAPI(t *testing.T) {
 			if strings.Contains(string(r.body), key) || strings.Contains(string(r.body), secret) {
 				t.Fatalf("the answer holds a credential: %s", r.body)
 			}
-			got := decode[struct {
-				Feeds []feedJSON `json:"feeds"`
-			}](t, r)
+			got := feedsByName(t, r)
 			said := refused.In(i18n.Embedded(), lang)
 			if lang != i18n.Source && said == refused.String() {
 				t.Fatalf("%s says the refusal in English", lang)
 			}
-			if len(got.Feeds) != 1 || got.Feeds[0].LastError != refused.String() || got.Feeds[0].LastReason != said {
-				t.Errorf("feeds %+v: want last_error %q and last_reason %q", got.Feeds, refused.String(), said)
+			if fd, ok := got["shadowserver"]; len(got) != 1 || !ok || fd.LastError != refused.String() || fd.LastReason != said {
+				t.Errorf("feeds %+v: want last_error %q and last_reason %q", got, refused.String(), said)
 			}
 		})
 	}
+}
+
+// feedsByName decodes a /feeds answer into its feeds by name; a feed
+// listed twice fails t.
+func feedsByName(t *testing.T, r response) map[string]feedJSON {
+	t.Helper()
+	got := decode[struct {
+		Feeds []feedJSON `json:"feeds"`
+	}](t, r)
+	byName := map[string]feedJSON{}
+	for _, fd := range got.Feeds {
+		if _, twice := byName[fd.Name]; twice {
+			t.Fatalf("feed %s listed twice: %s", fd.Name, r.body)
+		}
+		byName[fd.Name] = fd
+	}
+	return byName
 }
