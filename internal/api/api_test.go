@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
 
 // fixture is the API over a real SQLite store in a temporary directory,
@@ -41,7 +42,7 @@ type fixture struct {
 	// dis (a disabled analyst).
 	tokens map[string]string
 	users  map[string]auth.User
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 	// hashes of the sample events by their extra.label.
 	hashes map[string]string
 	// directory is the pipeline's constituency table, with
@@ -50,23 +51,6 @@ type fixture struct {
 
 	mu      sync.Mutex
 	retried [][]int64
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type fixtureOptions struct {
@@ -102,7 +86,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: st, dbPath: dbPath, tokens: map[string]string{}, users: map[string]auth.User{}, log: &syncBuffer{}, hashes: map[string]string{}}
+	f := &fixture{t: t, store: st, dbPath: dbPath, tokens: map[string]string{}, users: map[string]auth.User{}, log: &syncbuf.Buffer{}, hashes: map[string]string{}}
 	for _, u := range []auth.User{
 		{Name: "ada", Role: auth.RoleAdmin},
 		{Name: "ana", Role: auth.RoleAnalyst},

@@ -34,7 +34,7 @@ type layer struct {
 // internal/store covers internal/store/sqlitestore; the longest prefix that
 // matches wins. A new package must be given a layer here.
 var layers = []layer{
-	{0, "base", []string{"internal/event", "internal/taxonomy", "internal/i18n", "internal/tlp", "internal/offheap", "internal/cputime"}},
+	{0, "base", []string{"internal/event", "internal/taxonomy", "internal/i18n", "internal/tlp", "internal/offheap", "internal/cputime", "internal/syncbuf"}},
 	{1, "store", []string{"internal/store"}},
 	{2, "pipeline", []string{"internal/pipeline"}},
 	{3, "stages", []string{"internal/collector", "internal/parser", "internal/shadowserver",

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
 
 func openBus(t testing.TB, dir string) *Bus {
@@ -495,7 +496,7 @@ func TestHeapRoom(t *testing.T) {
 // batch's compressed buffer is let go once JetStream holds the batch
 // (packedBatches, for the next batch's) and not before.
 func TestFullStreamPublishesAgain(t *testing.T) {
-	logged := &syncWriter{}
+	logged := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := Open(context.Background(), Config{StoreDir: t.TempDir(), Stream: "TEST", MaxBytes: 1 << 20}, log)
 	if err != nil {
@@ -568,22 +569,4 @@ func TestFullStreamPublishesAgain(t *testing.T) {
 			t.Fatalf("event of port %s: comment of %d bytes, not the one published", port, len(got[port]))
 		}
 	}
-}
-
-// syncWriter is a buffer for a log written from several goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -15,33 +14,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
-
-// lockedBuffer is a log written by serve's goroutines and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // serveInProcess runs `vigil serve` in the test's process until the test
 // ends, and returns its console's address and its log.
-func serveInProcess(t *testing.T, data, config string) (string, *lockedBuffer) {
+func serveInProcess(t *testing.T, data, config string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +31,7 @@ func serveInProcess(t *testing.T, data, config string) (string, *lockedBuffer) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	fs := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	env := &cmdEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, flags: fs, getenv: func(string) string { return "" }}

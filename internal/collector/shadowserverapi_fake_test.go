@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
 
 // Credentials of the fake Reports API.
@@ -227,27 +227,9 @@ func (a *fakeReportsAPI) download(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(rows)
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newTestReportsCollector(t *testing.T, s store.Store, opts pipeline.Options) (*ShadowserverAPI, *syncBuffer) {
+func newTestReportsCollector(t *testing.T, s store.Store, opts pipeline.Options) (*ShadowserverAPI, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	env := pipeline.Env{Store: s, Logger: logger, DataDir: t.TempDir(), HTTP: &http.Client{}, Now: fixedNow}
 	c, err := pipeline.NewCollector("shadowserver_api", env, "shadowserver", opts)

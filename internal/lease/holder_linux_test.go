@@ -2,7 +2,6 @@ package lease
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,12 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
 
 // helperEnv names the database in which the test binary, started again
@@ -150,24 +149,6 @@ func TestZombieIsDead(t *testing.T) {
 	}
 }
 
-// logBuffer is a log that tests read while Hold writes it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestTakeOverFromTheKilled: a process holding the lease for an hour is
 // killed with SIGKILL; another process of this machine takes the lease
 // over at once (with a lease of an hour, waiting for it to expire would
@@ -195,7 +176,7 @@ func TestTakeOverFromTheKilled(t *testing.T) {
 				waitUntil(t, "the killed helper is a zombie", func() bool { _, ok := deadHolder(dead); return ok })
 			}
 
-			var log logBuffer
+			var log syncbuf.Buffer
 			var r running
 			ctx, stop := context.WithCancel(t.Context())
 			defer stop()
@@ -230,7 +211,7 @@ func TestTakeOverFromTheKilledAtOnce(t *testing.T) {
 	helper.Wait()
 
 	var r running
-	var logs [2]logBuffer
+	var logs [2]syncbuf.Buffer
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	done := make(chan error, 2)

@@ -1,7 +1,6 @@
 package channel
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -21,26 +20,8 @@ import (
 	"github.com/vigil-cert/vigil/internal/publication/pubdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
-
-// syncBuffer is a log's destination that the test reads while the
-// worker writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestRemovedChannelIsSkipped: an advisory published while the webhooks
 // "gone" and "bridge" were configured; the outbox then starts, under its
@@ -111,7 +92,7 @@ func TestRemovedChannelIsSkipped(t *testing.T) {
 		for _, s := range senders {
 			reg.Register(s)
 		}
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		w := &Worker{Deliveries: pubs, Publications: pubs, Registry: reg, Poll: 10 * time.Millisecond,
 			UnconfiguredAfter: time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 		runCtx, cancel := context.WithCancel(ctx)
