@@ -94,11 +94,14 @@ type orgWork struct {
 	org      string
 	now      time.Time
 	messages []outbox.Message
-	told     []NotifiedKey // observations told for the first time
-	tally    []NotifiedKey // the new "seen again" tally, if tallyChanged
-	done     []int64       // consumed pending notifications
-	bytes    int
-	err      error
+	// told are the keys of observations told for the first time, at
+	// now, until toldExpires: a million a morning, 32 bytes each.
+	told        []event.Hash
+	toldExpires time.Time
+	tally       []NotifiedKey // the new "seen again" tally, if tallyChanged
+	done        []int64       // consumed pending notifications
+	bytes       int
+	err         error
 
 	tallyChanged bool
 	// queued is the organisation's queue when the pass read it at once
@@ -453,12 +456,12 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 		n += len(t.events)
 	}
 	isNew := make(map[event.Hash]bool, n) // told for the first time in this pass
-	o.told = make([]NotifiedKey, 0, n)
-	window := p.pc.cfg.Window
+	o.told, o.toldExpires = make([]event.Hash, 0, n), p.now.Add(p.pc.cfg.Window)
 	// fresh keeps the events of t to tell, with their queue entries; the
-	// others are consumed as repeats.
+	// others are consumed as repeats. They are kept in t's own arrays,
+	// each written no later than it is read: t is not used after.
 	fresh := func(t *toTell) ([]store.StoredEvent, []int64) {
-		out, seqs := t.events[:0:0], t.seqs[:0:0]
+		out, seqs := t.events[:0], t.seqs[:0]
 		for i, se := range t.events {
 			k := t.keys[i]
 			o.done = append(o.done, t.seqs[i])
@@ -487,7 +490,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 				continue
 			}
 			isNew[k] = true
-			o.told = append(o.told, NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
+			o.told = append(o.told, k)
 			out, seqs = append(out, se), append(seqs, t.seqs[i])
 		}
 		return out, seqs
