@@ -85,15 +85,21 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 		repMu.Unlock()
 	}()
 	c := NotificationCommit{Done: make(map[string][]int64, len(batch))}
-	// Made to size at once: a morning's batch tells some 25,000 keys.
-	var messages, told int
+	var messages, sets int
 	for _, o := range batch {
-		messages, told = messages+len(o.messages), told+len(o.told)
+		messages += len(o.messages)
+		if len(o.told) > 0 {
+			sets++
+		}
 	}
-	c.Messages, c.Told = make([]outbox.Message, 0, messages), make([]NotifiedKey, 0, told)
+	// The keys told are handed over in the organisations' own lists, not
+	// copied into one (a morning's batch tells some 25,000).
+	c.Messages, c.ToldSets = make([]outbox.Message, 0, messages), make([]NotifiedKeySet, 0, sets)
 	for _, o := range batch {
 		c.Messages = append(c.Messages, o.messages...)
-		c.Told = append(c.Told, o.told...)
+		if len(o.told) > 0 {
+			c.ToldSets = append(c.ToldSets, NotifiedKeySet{Org: o.org, Keys: o.told, FirstSent: o.now, Expires: o.toldExpires})
+		}
 		if o.tallyChanged {
 			if c.Repeats == nil {
 				c.Repeats = make(map[string][]NotifiedKey)

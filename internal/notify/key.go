@@ -54,18 +54,17 @@ var (
 	}
 )
 
-// activityTypes are the classification types whose source is a client
-// doing something, rather than a service being something.
-var activityTypes = map[string]bool{
-	"infected-system": true,
-	"scanner":         true,
-	"sniffing":        true,
-	"brute-force":     true,
-	"exploit":         true,
-	"ids-alert":       true,
-	"dos":             true,
-	"ddos":            true,
-	"spam":            true,
+// activityType reports whether typ is a classification type whose source
+// is a client doing something, rather than a service being something. A
+// switch rather than a map: it is asked for every event told, and a
+// map's lookup hashed the type each time (0.16 s of a million-event
+// pass's CPU).
+func activityType(typ string) bool {
+	switch typ {
+	case "infected-system", "scanner", "sniffing", "brute-force", "exploit", "ids-alert", "dos", "ddos", "spam":
+		return true
+	}
+	return false
 }
 
 // Key is the event's notification key: equal for two events that report
@@ -102,7 +101,7 @@ func Key(e *event.Event) event.Hash {
 			b = append(b, 0)
 		}
 	}
-	if activityTypes[values[0]] { // classification.type
+	if activityType(values[0]) { // classification.type
 		for _, k := range activityKeyOrder {
 			add(k)
 		}
@@ -169,7 +168,7 @@ func Summary(e *event.Event) string {
 	if id != "" && id != typ {
 		b.WriteString("/" + id)
 	}
-	activity := activityTypes[typ]
+	activity := activityType(typ)
 	where := ""
 	if ip, ok := e.Get("source.ip"); ok {
 		where = ip

@@ -170,7 +170,7 @@ func (p *pass) prepareNow(ctx context.Context, handle string, list []store.Store
 		own = &pol
 	}
 	policy := Effective(org, own, p.teamDefault)
-	o := &orgWork{org: handle, now: p.now}
+	o := &orgWork{org: handle, now: p.now, toldExpires: p.now.Add(p.pc.cfg.Window)}
 	seqs := make([]int64, 0, len(list))
 	var queued []int64
 	for _, se := range list {
@@ -179,7 +179,7 @@ func (p *pass) prepareNow(ctx context.Context, handle string, list []store.Store
 		if entry.ID != 0 && slices.Contains(entry.Queued, handle) {
 			queued = append(queued, entry.ID)
 		}
-		o.told = append(o.told, NotifiedKey{Org: handle, Key: Key(se.Event), FirstSent: p.now, Expires: p.now.Add(p.pc.cfg.Window)})
+		o.told = append(o.told, Key(se.Event))
 	}
 	rcpt := p.recipients(org)
 	o.skipped = rcpt.skipped

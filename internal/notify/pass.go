@@ -58,6 +58,19 @@ type pass struct {
 	// a morning's million events would otherwise allocate and clear
 	// half a GB of fields.
 	arenas sync.Pool
+	// lists hold the lists an organisation's digest is sorted and
+	// selected in (orgLists), reused by the next organisation a worker
+	// prepares, as arenas are.
+	lists sync.Pool
+}
+
+// orgLists are the lists of a digest's events, their queue entries and
+// their keys (toTell's), which prepare uses and lets go: a morning's
+// million events would otherwise allocate 112 MB of them.
+type orgLists struct {
+	events []store.StoredEvent
+	seqs   []int64
+	keys   []event.Hash
 }
 
 // tally returns org's "seen again" tally by key.
@@ -94,11 +107,14 @@ type orgWork struct {
 	org      string
 	now      time.Time
 	messages []outbox.Message
-	told     []NotifiedKey // observations told for the first time
-	tally    []NotifiedKey // the new "seen again" tally, if tallyChanged
-	done     []int64       // consumed pending notifications
-	bytes    int
-	err      error
+	// told are the keys of observations told for the first time, at
+	// now, until toldExpires: a million a morning, 32 bytes each.
+	told        []event.Hash
+	toldExpires time.Time
+	tally       []NotifiedKey // the new "seen again" tally, if tallyChanged
+	done        []int64       // consumed pending notifications
+	bytes       int
+	err         error
 
 	tallyChanged bool
 	// queued is the organisation's queue when the pass read it at once
@@ -113,6 +129,9 @@ type orgWork struct {
 	// arena is where eachPending decodes the events of a queue read at
 	// once; nothing decoded in it is used after prepare.
 	arena *event.RecordArena
+	// lists are where its digest is sorted and selected, when its queue
+	// was read at once; nothing in them is used after prepare.
+	lists *orgLists
 
 	waiting, notified, repeats, duplicates, filtered, withheld, undeliverable int
 	falsePositives                                                            int
@@ -150,6 +169,9 @@ func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *o
 	}
 	if o.bulk {
 		o.arena, _ = p.arenas.Get().(*event.RecordArena) // or eachPending makes one
+		if o.lists, _ = p.lists.Get().(*orgLists); o.lists == nil {
+			o.lists = &orgLists{}
+		}
 	}
 	if err := p.prepareOrg(ctx, o, pl); err != nil {
 		o.err = err
@@ -160,6 +182,15 @@ func (p *pass) prepare(ctx context.Context, i int, handle string, last int64) *o
 		// their own).
 		p.arenas.Put(o.arena)
 		o.arena = nil
+	}
+	if o.lists != nil {
+		// Those of a large organisation are not kept for the next. The
+		// events they refer to stay until the next organisation's take
+		// their place, as in the arena.
+		if cap(o.lists.events) <= maxReusedEvents {
+			p.lists.Put(o.lists)
+		}
+		o.lists = nil
 	}
 	return o
 }
@@ -333,7 +364,12 @@ func (p *pass) sortQueue(ctx context.Context, o *orgWork, policy Policy, due boo
 		immediate: map[string]*toTell{},
 		lastSeq:   start,
 	}
-	if due {
+	if l := o.lists; due && l != nil {
+		if cap(l.events) < size {
+			l.events, l.seqs = make([]store.StoredEvent, 0, size), make([]int64, 0, size)
+		}
+		q.digest = toTell{events: l.events[:0], seqs: l.seqs[:0]}
+	} else if due {
 		q.digest = toTell{events: make([]store.StoredEvent, 0, size), seqs: make([]int64, 0, size)}
 	}
 	o.done = make([]int64, 0, size)
@@ -402,7 +438,14 @@ func (p *pass) toldBefore(ctx context.Context, o *orgWork, q *sortedQueue) (map[
 		keys = make([]event.Hash, 0, n)
 	}
 	find := func(t *toTell) {
-		t.keys = make([]event.Hash, len(t.events))
+		if l := o.lists; t == &q.digest && l != nil {
+			if cap(l.keys) < len(t.events) {
+				l.keys = make([]event.Hash, len(t.events))
+			}
+			t.keys = l.keys[:len(t.events)]
+		} else {
+			t.keys = make([]event.Hash, len(t.events))
+		}
 		for i, se := range t.events {
 			t.keys[i] = Key(se.Event)
 		}
@@ -453,12 +496,12 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 		n += len(t.events)
 	}
 	isNew := make(map[event.Hash]bool, n) // told for the first time in this pass
-	o.told = make([]NotifiedKey, 0, n)
-	window := p.pc.cfg.Window
+	o.told, o.toldExpires = make([]event.Hash, 0, n), p.now.Add(p.pc.cfg.Window)
 	// fresh keeps the events of t to tell, with their queue entries; the
-	// others are consumed as repeats.
+	// others are consumed as repeats. They are kept in t's own arrays,
+	// each written no later than it is read: t is not used after.
 	fresh := func(t *toTell) ([]store.StoredEvent, []int64) {
-		out, seqs := t.events[:0:0], t.seqs[:0:0]
+		out, seqs := t.events[:0], t.seqs[:0]
 		for i, se := range t.events {
 			k := t.keys[i]
 			o.done = append(o.done, t.seqs[i])
@@ -487,7 +530,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 				continue
 			}
 			isNew[k] = true
-			o.told = append(o.told, NotifiedKey{Org: o.org, Key: k, FirstSent: p.now, Expires: p.now.Add(window)})
+			o.told = append(o.told, k)
 			out, seqs = append(out, se), append(seqs, t.seqs[i])
 		}
 		return out, seqs

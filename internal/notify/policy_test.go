@@ -293,7 +293,7 @@ func TestDigestBoundary(t *testing.T) {
 // once.
 func keyByLookup(e *event.Event) event.Hash {
 	fields := serviceKeyFields[:]
-	if activityTypes[e.Value("classification.type")] {
+	if activityType(e.Value("classification.type")) {
 		fields = activityKeyFields
 	}
 	b := append([]byte(keyVersion), 0)

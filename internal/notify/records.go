@@ -17,6 +17,9 @@ import (
 // it is not told again before Expires (told.Key).
 type NotifiedKey = told.Key
 
+// NotifiedKeySet is keys told to one organisation at once (told.KeySet).
+type NotifiedKeySet = told.KeySet
+
 // NotificationCommit is one pass of the notifier for some organisations,
 // stored in one transaction: a crash before the commit leaves everything
 // pending, after it everything is queued (told.Commit).

@@ -35,7 +35,7 @@ func (s *Store) CommitNotifications(ctx context.Context, c *Commit) error {
 		if err := outboxdb.Queue(ctx, tx, messages, at); err != nil {
 			return fmt.Errorf("messages: %w", err)
 		}
-		if err := tell(ctx, tx, c.Told); err != nil {
+		if err := tell(ctx, tx, c.Told, c.ToldSets); err != nil {
 			return fmt.Errorf("keys: %w", err)
 		}
 		if err := writeTallies(ctx, tx, c.Repeats); err != nil {

@@ -205,6 +205,66 @@ func toldSetsByOrg(keys []Key) (orgs []string, sets [][]byte, expires []time.Tim
 	return orgs, sets, expires
 }
 
+// toldSetsOf is toldSetsByOrg of keys and then the keys of keySets: a
+// KeySet is encoded from its keys as they are, unless its organisation
+// also has keys elsewhere in the commit, when all are merged as Keys.
+func toldSetsOf(keys []Key, keySets []KeySet) (orgs []string, sets [][]byte, expires []time.Time) {
+	seen := make(map[string]bool, len(keySets))
+	for _, k := range keys {
+		seen[k.Org] = true
+	}
+	for _, s := range keySets {
+		if seen[s.Org] {
+			// Rare (no pass commits an organisation twice): the slow way,
+			// which keeps "of a key given twice the last counts".
+			all := slices.Clone(keys)
+			for _, s := range keySets {
+				for _, k := range s.Keys {
+					all = append(all, Key{Org: s.Org, Key: k, FirstSent: s.FirstSent, Expires: s.Expires})
+				}
+			}
+			return toldSetsByOrg(all)
+		}
+		seen[s.Org] = true
+	}
+	if len(keys) > 0 {
+		orgs, sets, expires = toldSetsByOrg(keys)
+	}
+	byOrg := make([]int, 0, len(keySets)) // keySets' indexes, sorted by organisation
+	for i, s := range keySets {
+		if len(s.Keys) > 0 {
+			byOrg = append(byOrg, i)
+		}
+	}
+	slices.SortFunc(byOrg, func(a, b int) int { return strings.Compare(keySets[a].Org, keySets[b].Org) })
+	for _, i := range byOrg {
+		s := &keySets[i]
+		orgs, sets, expires = append(orgs, s.Org), append(sets, encodeKeySet(s)), append(expires, s.Expires)
+	}
+	return orgs, sets, expires
+}
+
+// encodeKeySet encodes s as encodeToldSet encodes its keys as Keys:
+// in version 2's form, sorted, each key once.
+func encodeKeySet(s *KeySet) []byte {
+	keys := slices.Clone(s.Keys) // sorted here, not in the caller's list
+	slices.SortFunc(keys, func(a, b event.Hash) int {
+		if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+			return c
+		}
+		return bytes.Compare(a[8:], b[8:])
+	})
+	keys = slices.Compact(keys)
+	b := make([]byte, 0, toldHeader+len(keys)*toldKey)
+	b = append(b, toldSetVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.FirstSent.UnixMicro()))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Expires.UnixMicro()))
+	for i := range keys {
+		b = append(b, keys[i][:]...)
+	}
+	return b
+}
+
 // orgRuns returns the runs of keys of one organisation, as [start, end)
 // in keys, sorted by organisation (stably). A commit hands over each
 // organisation's keys together: they are encoded where they lie, not

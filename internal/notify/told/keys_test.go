@@ -138,6 +138,62 @@ func TestToldSetsByOrgMatchesGrouping(t *testing.T) {
 	}
 }
 
+// TestToldSetsOfKeySets compares toldSetsOf, which encodes KeySets as
+// they are, with toldSetsByOrg of the same keys as Keys (Told first),
+// for organisations with a KeySet only, with Keys only and with both, with
+// keys repeated.
+func TestToldSetsOfKeySets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(39, 14))
+	base := time.Date(2026, 12, 7, 6, 30, 0, 0, time.UTC)
+	for round := range 300 {
+		var (
+			keys []Key
+			sets []KeySet
+		)
+		for range rng.IntN(6) {
+			org := fmt.Sprintf("org-%d", rng.IntN(8))
+			keys = append(keys, Key{Org: org, Key: event.Hash{byte(rng.IntN(8))}, FirstSent: base, Expires: base.Add(time.Duration(1+rng.IntN(9)) * time.Hour)})
+		}
+		orgs := rng.Perm(8)[:rng.IntN(8)]
+		for _, o := range orgs {
+			s := KeySet{Org: fmt.Sprintf("org-%d", o), FirstSent: base.Add(time.Minute), Expires: base.Add(24 * time.Hour)}
+			for range rng.IntN(5) {
+				s.Keys = append(s.Keys, event.Hash{byte(rng.IntN(8)), byte(rng.IntN(2))})
+			}
+			sets = append(sets, s)
+		}
+		all := slices.Clone(keys)
+		for _, s := range sets {
+			for _, k := range s.Keys {
+				all = append(all, Key{Org: s.Org, Key: k, FirstSent: s.FirstSent, Expires: s.Expires})
+			}
+		}
+		type set struct {
+			b       []byte
+			expires time.Time
+		}
+		collect := func(orgs []string, sets [][]byte, expires []time.Time) map[string]set {
+			m := map[string]set{}
+			for i, org := range orgs {
+				if _, twice := m[org]; twice {
+					t.Fatalf("round %d: %s has two sets", round, org)
+				}
+				m[org] = set{sets[i], expires[i]}
+			}
+			return m
+		}
+		got, want := collect(toldSetsOf(keys, sets)), collect(toldSetsByOrg(all))
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d sets, want %d", round, len(got), len(want))
+		}
+		for org, w := range want {
+			if g := got[org]; !bytes.Equal(g.b, w.b) || !g.expires.Equal(w.expires) {
+				t.Fatalf("round %d: the set of %s is %x until %v, want %x until %v", round, org, g.b, g.expires, w.b, w.expires)
+			}
+		}
+	}
+}
+
 // TestToldSetSharedTimes: a pass's keys, which share their times, are
 // written 32 bytes a key (version 2); sets in the 48-byte form (version
 // 1, written before, or merged) are still read, beside them.

@@ -167,8 +167,8 @@ func compactOrgSets(ctx context.Context, tx sqlkit.DB, org string, now time.Time
 
 // tell stores the newly told keys in tx, one set per organisation, all
 // under one new set id, many rows a statement.
-func tell(ctx context.Context, tx sqlkit.DB, keys []Key) error {
-	if len(keys) == 0 {
+func tell(ctx context.Context, tx sqlkit.DB, keys []Key, keySets []KeySet) error {
+	if len(keys) == 0 && len(keySets) == 0 {
 		return nil
 	}
 	var id int64
@@ -176,7 +176,7 @@ func tell(ctx context.Context, tx sqlkit.DB, keys []Key) error {
 		return err
 	}
 	d := tx.Dialect()
-	orgs, sets, expires := toldSetsByOrg(keys)
+	orgs, sets, expires := toldSetsOf(keys, keySets)
 	return sqlkit.MultiRow(ctx, tx, len(orgs), 4, func(n int) string {
 		return `INSERT INTO notified_sets (org, id, expires, keys) VALUES ` + sqlkit.ValueRows(4, n)
 	}, func(dst []any, i int) []any {

@@ -40,6 +40,14 @@ type Key struct {
 	Summary string
 }
 
+// KeySet is keys told to Org for the first time, all at FirstSent, until
+// Expires.
+type KeySet struct {
+	Org                string
+	Keys               []event.Hash
+	FirstSent, Expires time.Time
+}
+
 // Commit is one pass of the notifier for some organisations,
 // stored in one transaction: the messages it queued (with the events they
 // report), the observations it told and the "seen again" tallies it
@@ -52,6 +60,11 @@ type Commit struct {
 	// (Org, Key, FirstSent, Expires); a key told again replaces the
 	// earlier record.
 	Told []Key
+	// ToldSets are more observations told for the first time, as Told,
+	// in lists of one organisation's keys that share FirstSent and
+	// Expires, as a pass's do: 32 bytes a key rather than a Key each
+	// (a morning's million), written as they are. They count after Told.
+	ToldSets []KeySet
 	// Repeats replaces the "seen again" tally of every organisation it
 	// names (Key, FirstSent, Expires, Repeats, Summary of each entry); an
 	// empty list clears it.
