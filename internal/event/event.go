@@ -79,8 +79,9 @@ func (e *Event) hasRaw() bool { return e.flag(rawHeld) }
 // and GeoIP enrichers find. A parser reserves them when it makes an event
 // (New(n + PipelineRoom)): that spares growing its slice later, which
 // would copy every field and leave the old array to the garbage
-// collector, once per event. Other makers of events ask for what they
-// fill.
+// collector, once per event. A parser whose sink says how many fields the
+// pipeline will add (pipeline.RoomTeller: the feed's own labels) leaves
+// that instead. Other makers of events ask for what they fill.
 const PipelineRoom = 16
 
 // New returns an empty event with room for n fields.

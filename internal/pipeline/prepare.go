@@ -12,3 +12,12 @@ import "github.com/vigil-cert/vigil/internal/event"
 type Preparer interface {
 	Prepare(e *event.Event)
 }
+
+// RoomTeller is a sink that says how many fields the pipeline usually
+// adds to an event of its input after the parser: its labels, event_hash
+// and what the enrichers find. A parser that makes its events with room
+// to spare (event.MakeSorted) leaves that much instead of
+// event.PipelineRoom, which has to allow for every feed's labels.
+type RoomTeller interface {
+	Room() int
+}

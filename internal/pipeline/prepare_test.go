@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -59,6 +60,28 @@ func TestPreparedEventEndsAsUnprepared(t *testing.T) {
 				!bytes.Equal(event.AppendRecord(nil, a), event.AppendRecord(nil, b)) || a.Hash() != b.Hash() {
 				t.Fatalf("feed %q, event %d: prepared\n %s\nunprepared\n %s", f.Name, i, b.AppendJSON(nil), a.AppendJSON(nil))
 			}
+		}
+	}
+}
+
+// TestRoomCountsTheLabels checks that the room a sink asks a parser to
+// leave holds its feed's labels and event_hash besides enricherRoom, and
+// is never more than event.PipelineRoom, what parsers leave otherwise.
+func TestRoomCountsTheLabels(t *testing.T) {
+	now := event.FormatTime(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		feed   Feed
+		labels int
+	}{
+		{Feed{Name: "shadowserver"}, 2}, // feed.name, time.observation
+		{Feed{Name: "full", Provider: "Shadowserver", URL: "https://reports.example/x", Code: "ss", TLP: "amber", Accuracy: 90.5}, 7},
+	} {
+		s := &sink{feed: &tc.feed, now: now, labels: feedLabels(&tc.feed, now)}
+		if got, want := s.Room(), tc.labels+1+enricherRoom; got != want {
+			t.Errorf("feed %q: room %d, want %d", tc.feed.Name, got, want)
+		}
+		if s.Room() > event.PipelineRoom {
+			t.Errorf("feed %q: room %d, more than event.PipelineRoom (%d)", tc.feed.Name, s.Room(), event.PipelineRoom)
 		}
 	}
 }

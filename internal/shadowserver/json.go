@@ -97,6 +97,7 @@ func (p *Parser) parseJSON(ctx context.Context, in pipeline.Input, report *Repor
 	}
 	pl.text = p.text
 	pl.row.epochSeconds = p.text.EpochSeconds
+	pl.leaveRoomFor(sink)
 	cols.plan = pl
 	defer func() { p.reportReplaced(sink, in, cols.plan) }()
 	jr := newJSONReader(br)
@@ -200,7 +201,7 @@ func (c *jsonColumns) place(cells []string, extras []keyValue) (_ []string, refu
 			return cells, nil, err
 		}
 		pl := c.plan
-		next.text, next.row.epochSeconds = pl.text, pl.row.epochSeconds
+		next.text, next.row.epochSeconds, next.room = pl.text, pl.row.epochSeconds, pl.room
 		next.replacedBytes, next.replacedRows = pl.replacedBytes, pl.replacedRows
 		c.plan = next
 	}

@@ -69,6 +69,10 @@ type plan struct {
 	constants []slotValue
 	keys      []string // slot -> field key, sorted
 	rawSlot   int
+	// room is how many fields each event has room for beyond its own:
+	// what the sink says the pipeline adds (pipeline.RoomTeller), else
+	// event.PipelineRoom.
+	room int
 	// rawHead is the CSV file's header line and a newline, put in front
 	// of each row in raw as IntelMQ's CSV parsers do, so that the values
 	// can be read with their column names; "" for JSON, whose objects
@@ -124,6 +128,7 @@ const Provider = "Shadowserver"
 // name, recorded in extra.file_name.
 func (r *Report) compile(header []string, fileName string) (*plan, error) {
 	p := &plan{
+		room:     event.PipelineRoom,
 		report:   r,
 		header:   header,
 		row:      row{index: make(map[string]int, len(header))},
@@ -385,7 +390,7 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 			n++
 		}
 	}
-	e, fields := event.MakeSorted(n, event.PipelineRoom)
+	e, fields := event.MakeSorted(n, p.room)
 	n = 0
 	for slot, v := range p.vals {
 		if v != "" && slot != p.rawSlot {
@@ -397,6 +402,14 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 		e.SetRawParts(p.rawHead, raw)
 	}
 	return e, nil
+}
+
+// leaveRoomFor sets the room the events leave for what the pipeline adds
+// to what sink says, if it says.
+func (p *plan) leaveRoomFor(sink pipeline.Sink) {
+	if t, ok := sink.(pipeline.RoomTeller); ok {
+		p.room = max(t.Room(), 0)
+	}
 }
 
 // markConsumed notes that a column's value went to its field; col is -1

@@ -308,6 +308,7 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	}
 	plan.text = p.text
 	plan.row.epochSeconds = p.text.EpochSeconds
+	plan.leaveRoomFor(sink)
 	if headerLine != nil {
 		plan.rawHead = string(headerLine) + "\n"
 	}

@@ -638,3 +638,60 @@ func TestHeaderIsNotData(t *testing.T) {
 			c.notData, len(c.events), len(c.rejects), lines)
 	}
 }
+
+// roomSink is a collector that says how many fields the pipeline adds
+// after the parser (pipeline.RoomTeller).
+type roomSink struct {
+	collector
+	room int
+}
+
+func (s *roomSink) Room() int { return s.room }
+
+// TestEventsLeaveTheRoomTheSinkSays checks that an event has room for as
+// many more fields as the sink says the pipeline adds, CSV and JSON
+// alike: setting them does not grow its fields. (40 is more than
+// event.PipelineRoom, which a sink that says nothing gets.)
+func TestEventsLeaveTheRoomTheSinkSays(t *testing.T) {
+	const room = 40
+	p, _ := New(DefaultSchema(), "")
+	for _, file := range []string{"testdata/scan_rdp.csv", "testdata/scan_rdp.json"} {
+		t.Run(file, func(t *testing.T) {
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s := &roomSink{room: room}
+			if err := p.Parse(context.Background(), pipeline.Input{Name: "2026-11-20-" + filepath.Base(file), Body: f}, s); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.events) == 0 {
+				t.Fatal("no events")
+			}
+			for _, e := range s.events {
+				n := e.Len()
+				allocs := testing.AllocsPerRun(1, func() {
+					// A copy sharing e's fields, so that every run
+					// starts from e's own length.
+					c := *e
+					for _, k := range roomKeys[:room] {
+						c.SetTrusted(k, "1")
+					}
+				})
+				if allocs != 0 {
+					t.Fatalf("an event of %d fields allocated %v times taking %d more", n, allocs, room)
+				}
+			}
+		})
+	}
+}
+
+// roomKeys are keys that sort after every key a Shadowserver event has.
+var roomKeys = func() []string {
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("~room.%02d", i)
+	}
+	return keys
+}()
