@@ -428,10 +428,10 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 // unzeroed returns a new buffer of n bytes that is not cleared first:
 // for a batch to be decompressed into whole (s2.Decode writes every byte
 // of it or fails), or to be appended to or compressed into (what is read
-// of it is what was written). The buffers the bus makes are written
-// whole straight after, and make would clear each first: about 0.8 s a
-// million events for the buffers batches are decompressed into, in a
-// profile of bench ingest through JetStream. The memory comes from
+// of it is what was written). make clears a buffer first, which for
+// the buffers batches are decompressed into was 0.9 s of the about 6 s of
+// CPU BenchmarkDecodeBatch took for 2 million events (0.2 s without;
+// docs/PERFORMANCE.md, issue 14, fifteenth session). The memory comes from
 // strings.Builder's Grow, the standard library's one way to get it
 // (after Grow(n) a Builder has room for n bytes, in one allocation): the
 // buffer is that room.
