@@ -41,7 +41,8 @@ func AppendRecordFields(dst []RecordField, e *Event) []RecordField {
 // RecordCoder is AppendRecordFields for many events, one after the
 // other: it remembers the last event's names and their codes, which the
 // events of one report share, and finds them again without looking them
-// up. The zero value is ready to use; a nil one remembers nothing.
+// up (AppendBatchHeads writes a batch's records with one). The zero
+// value is ready to use; a nil one remembers nothing.
 type RecordCoder struct {
 	keys  []string
 	codes []uint64
