@@ -570,3 +570,26 @@ func TestFullStreamPublishesAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestUnzeroed: the buffers the bus writes into without clearing them
+// first are n bytes long, hold what is written into them, and are each a
+// memory of their own.
+func TestUnzeroed(t *testing.T) {
+	if b := unzeroed(0); len(b) != 0 {
+		t.Fatalf("unzeroed(0) = %d bytes", len(b))
+	}
+	for _, n := range []int{1, 100, 40 << 10, 3 << 20} {
+		a, b := unzeroed(n), unzeroed(n)
+		if len(a) != n || cap(a) < n {
+			t.Fatalf("unzeroed(%d): len %d cap %d", n, len(a), cap(a))
+		}
+		for i := range a {
+			a[i], b[i] = byte(i), byte(i+1)
+		}
+		for i := range a {
+			if a[i] != byte(i) || b[i] != byte(i+1) {
+				t.Fatalf("unzeroed(%d): byte %d is %d and %d, written %d and %d", n, i, a[i], b[i], byte(i), byte(i+1))
+			}
+		}
+	}
+}

@@ -41,7 +41,8 @@ func AppendRecordFields(dst []RecordField, e *Event) []RecordField {
 // RecordCoder is AppendRecordFields for many events, one after the
 // other: it remembers the last event's names and their codes, which the
 // events of one report share, and finds them again without looking them
-// up. The zero value is ready to use; a nil one remembers nothing.
+// up (AppendBatchHeads writes a batch's records with one). The zero
+// value is ready to use; a nil one remembers nothing.
 type RecordCoder struct {
 	keys  []string
 	codes []uint64
@@ -57,25 +58,7 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 			dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 			raw = false
 		}
-		var code uint64
-		if j, ok := c.near(f.Key, i, &shift); ok {
-			code = c.codes[j]
-		} else {
-			ok := false
-			if namesSorted {
-				code, next, ok = walkCode(f.Key, next)
-			}
-			if !ok {
-				code = recordCodes[f.Key]
-			}
-			if c != nil {
-				if i >= len(c.keys) {
-					c.keys, c.codes = append(c.keys, f.Key), append(c.codes, code)
-				} else {
-					c.keys[i], c.codes[i] = f.Key, code
-				}
-			}
-		}
+		code := c.code(f.Key, i, &shift, &next)
 		if code == rawCode {
 			if b, err := base64.StdEncoding.AppendDecode(nil, []byte(f.Value)); err == nil {
 				dst = append(dst, RecordField{Code: rawCode, Value: string(b)})
@@ -93,6 +76,32 @@ func (c *RecordCoder) AppendFields(dst []RecordField, e *Event) []RecordField {
 		dst = append(dst, RecordField{Code: rawCode, Head: e.rawHead, Value: e.raw})
 	}
 	return dst
+}
+
+// code is the record code of key, the name at i of an event's fields:
+// found among the remembered names near i (near), else by walking
+// recordNames from next on (the names come in order), else in
+// recordCodes; a name not found near is remembered at i.
+func (c *RecordCoder) code(key string, i int, shift, next *int) uint64 {
+	if j, ok := c.near(key, i, shift); ok {
+		return c.codes[j]
+	}
+	var code uint64
+	ok := false
+	if namesSorted {
+		code, *next, ok = walkCode(key, *next)
+	}
+	if !ok {
+		code = recordCodes[key]
+	}
+	if c != nil {
+		if i >= len(c.keys) {
+			c.keys, c.codes = append(c.keys, key), append(c.codes, code)
+		} else {
+			c.keys[i], c.codes[i] = key, code
+		}
+	}
+	return code
 }
 
 // near finds key among the remembered names at i + *shift, else at i,
