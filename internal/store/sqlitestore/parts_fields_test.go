@@ -248,7 +248,6 @@ func BenchmarkColumnWriter(b *testing.B) {
 		out []byte
 	)
 	b.ReportAllocs()
-	cpu := cputime.Process()
 	for b.Loop() {
 		for _, bl := range blocks {
 			w.reset()
@@ -259,9 +258,6 @@ func BenchmarkColumnWriter(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
-	// The process's CPU as well: on a shared machine the time elapsed
-	// mostly measures the neighbours.
-	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N*len(events)), "cpu-ns/event")
 }
 
 // BenchmarkBlockForms: the blocks of 2560 scan_rdp events (the bench's
