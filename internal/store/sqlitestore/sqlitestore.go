@@ -124,12 +124,12 @@ const checkpointInterval = 250 * time.Millisecond
 
 // walLimitPages is 32 MiB of pages: at 128 MiB (32,768 pages, until the
 // fifteenth session) `vigil bench ingest` of a million events cost
-// 1.7–1.8 s more CPU and 30–45 % more time (docs/PERFORMANCE.md, the
-// store-s39 helper), likely because a WAL past journal_size_limit's 64
-// MiB is truncated to it when the RESTART checkpoint sends it back to
-// its start, and then grown again into fresh pages of the file cache;
-// under it the same pages are written again. A variable so that a test
-// can make it small.
+// 1.7–5.5 s more CPU and 9–42 % more time, in four pairs of runs
+// (docs/PERFORMANCE.md, the store-s39 helper), likely because a WAL
+// past journal_size_limit's 64 MiB is truncated to it when the RESTART
+// checkpoint sends it back to its start, and then grown again into
+// fresh pages of the file cache; under it the same pages are written
+// again. A variable so that a test can make it small.
 var walLimitPages int64 = 8192
 
 // deferredWALFactor is how much larger the WAL may grow while the
