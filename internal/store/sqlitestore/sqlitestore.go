@@ -122,21 +122,14 @@ func (o *Options) defaults() error {
 // writer that never pauses.)
 const checkpointInterval = 250 * time.Millisecond
 
-// walLimitPages is 32 MiB of pages: at 128 MiB (32,768 pages, until the
-// fifteenth session) `vigil bench ingest` of a million events cost
-// 1.7–5.5 s more CPU and 9–42 % more time, in four pairs of runs
-// (docs/PERFORMANCE.md, the store-s39 helper), likely because a WAL
-// past journal_size_limit's 64 MiB is truncated to it when the RESTART
-// checkpoint sends it back to its start, and then grown again into
-// fresh pages of the file cache; under it the same pages are written
-// again. A variable so that a test can make it small.
-var walLimitPages int64 = 8192
+// walLimitPages is a variable so that a test can make it small.
+var walLimitPages int64 = 32768
 
 // deferredWALFactor is how much larger the WAL may grow while the
 // checkpoints are deferred (DeferCheckpoints): 512 MiB of pages, past a
 // morning's notifier pass over a million events (about 300 MB of
 // messages, sets and queue pages).
-const deferredWALFactor = 16
+const deferredWALFactor = 4
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
