@@ -122,7 +122,7 @@ type streamKey struct {
 type slot struct{ field, piece int }
 
 // span is a value of the record being added: bytes start to end of its
-// field's value, and the classes of its bytes (textClasses) when known,
+// field's value, and the classes of its bytes (lineClasses) when known,
 // found while the value was first read. (Not a string: the record's
 // values are written into the writer's arrays for every record, and
 // offsets cost the collector's write barriers nothing.)
@@ -149,7 +149,7 @@ type columnWriter struct {
 	// and its values in order (their slots).
 	fields  []event.RecordField
 	rows    []bool
-	classes []byte // by field of mode 0, textClasses of its value
+	classes []byte // by field of mode 0, lineClasses of its value
 	pieces  []span
 	values  []span
 	refs    []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
@@ -242,6 +242,33 @@ func textClasses(b string) byte {
 	return seen
 }
 
+// lineClasses is what add needs of textClasses(v): whether v holds a line
+// break (lineBreak), and, only when v could be a digest as it is (hexMin
+// bytes or more, an even number: appendValue reads the classes of no
+// other), which hex digits it holds, or 8 once a byte is not one. Past
+// the first byte that is not a hex digit the rest is only searched for a
+// line break, which strings.IndexByte does many bytes at a time: a text
+// value is rarely read byte by byte beyond its first few.
+func lineClasses(v string) byte {
+	if len(v) < hexMin || len(v)%2 != 0 {
+		if strings.IndexByte(v, '\n') >= 0 {
+			return 8 | lineBreak
+		}
+		return 8
+	}
+	var seen byte
+	for i := 0; i < len(v); i++ {
+		seen |= hexDigit[v[i]]
+		if seen&8 != 0 {
+			if seen&lineBreak == 0 && strings.IndexByte(v[i+1:], '\n') >= 0 {
+				seen |= lineBreak
+			}
+			return seen
+		}
+	}
+	return seen
+}
+
 // hexValue is a hex digit's value.
 var hexValue = func() (t [256]byte) {
 	for c := range t {
@@ -258,7 +285,8 @@ var hexValue = func() (t [256]byte) {
 }()
 
 // appendValue appends a value to a stream: a reference, or v with hex
-// digests as their bytes. classes is textClasses(v), or 0 when not known.
+// digests as their bytes. classes is textClasses(v) or lineClasses(v)
+// (the same to it), or 0 when not known.
 func appendValue(s []byte, v string, ref uint64, classes byte) []byte {
 	if ref != 0 {
 		s = append(s, byte(6-ref%2))
@@ -317,7 +345,7 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		var classes byte
 		row := f.Head != ""
 		if !row && !f.OneLineByKind() {
-			classes = textClasses(f.Value)
+			classes = lineClasses(f.Value)
 			row = classes&lineBreak != 0
 		}
 		w.rows = append(w.rows, row)

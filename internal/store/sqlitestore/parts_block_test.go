@@ -606,3 +606,36 @@ func sameRecordsAt(t *testing.T, out []byte, ends, slots []int, recs [][]byte) {
 		}
 	}
 }
+
+// TestLineClasses: what lineClasses says of a value is what the column
+// writer reads of textClasses': whether it has a line break, and, for a
+// value that could be a digest as it is, which case of hex digits it is.
+func TestLineClasses(t *testing.T) {
+	values := []string{"", "\n", "a\nb", "0123456789abcdef", "0123456789ABCDEF", "0123456789abcDEF",
+		"0123456789abcdeg", "0123456789abcde\n", "g123456789abcdef\n", "0123456789abcdef0", "\"0123456789abcdef\"",
+		"https://example.be/a\nb", "ghijklmnopqrstuv", "ghijklmnopqrstu\n"}
+	r := rand.New(rand.NewPCG(3, 39))
+	const alphabet = "0123456789abcdefABCDEFxyz\n\","
+	for range 5000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			if r.IntN(4) > 0 {
+				b[i] = alphabet[r.IntN(16)] // mostly lower-case digits
+			}
+		}
+		values = append(values, string(b))
+	}
+	for _, v := range values {
+		got, want := lineClasses(v), textClasses(v)
+		if got&lineBreak != want&lineBreak {
+			t.Errorf("lineClasses(%q) = %#x, textClasses %#x: line breaks differ", v, got, want)
+		}
+		if len(v) >= hexMin && len(v)%2 == 0 && caseOf(got) != caseOf(want) {
+			t.Errorf("lineClasses(%q) = %#x, textClasses %#x: cases differ", v, got, want)
+		}
+		if got == 0 {
+			t.Errorf("lineClasses(%q) = 0, which appendValue reads as not known", v)
+		}
+	}
+}

@@ -84,7 +84,8 @@ type hotCopy struct {
 	// lookups that find their page in the TLB), which the sizes of 2 MiB
 	// and more (a full partition's 4 MiB) get; the rows and the arena,
 	// written in order and the last chunk used in part, stay on small
-	// ones.
+	// ones, each chunk made resident when it is made
+	// (offheap.MakeResident: one call, not a fault a page).
 	index *hotIndex
 }
 
@@ -198,7 +199,7 @@ func (s *hotSnap) entry(i int) partEntry {
 func (h *hotCopy) add(en *partEntry) {
 	if h.n == len(h.chunks)*hotChunkRows {
 		c := &hotChunk{}
-		c.rows = offheap.Make[hotRow](hotChunkRows, c)
+		c.rows = offheap.MakeResident[hotRow](hotChunkRows, c)
 		h.chunks = append(h.chunks, c)
 	}
 	r := rowAt(h.chunks, h.n)
@@ -234,7 +235,7 @@ func (h *hotCopy) appendExtra(en *partEntry) (uint64, uint32) {
 	}
 	if len(h.arena) == 0 || h.used+size > len(h.arena[len(h.arena)-1].b) {
 		c := &hotBytes{}
-		c.b = offheap.Make[byte](max(size, hotArenaChunk), c)
+		c.b = offheap.MakeResident[byte](max(size, hotArenaChunk), c)
 		h.arena, h.used = append(h.arena, c), 0
 	}
 	chunk := len(h.arena) - 1

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/dedupsql"
 	"github.com/vigil-cert/vigil/internal/store/storetest"
 )
 
@@ -38,5 +39,28 @@ func TestPartsReplayOpensNoPartition(t *testing.T) {
 	}
 	if after := countParts(t, s); after != before {
 		t.Errorf("a replayed batch opened partitions: %d, then %d", before, after)
+	}
+}
+
+// TestPartsBatchAskedOnceInItsTransaction: a batch's identity is checked
+// by its INSERT in the writer's transaction alone, not asked of a reader
+// first (BatchRecorded's statement is never prepared), and a replay still
+// stores nothing.
+func TestPartsBatchAskedOnceInItsTransaction(t *testing.T) {
+	s := openLayout(t, filepath.Join(t.TempDir(), "parts.db"), Options{EventLayout: LayoutParts})
+	defer s.Close()
+	g := storetest.NewGenerator(39)
+	id := event.Hash{3, 9}
+	events := g.Batch(5)
+	for _, want := range []int{5, 0} {
+		if n, err := s.InsertBatch(t.Context(), store.EventBatch{ID: id, Events: events}); err != nil || n != want {
+			t.Fatalf("InsertBatch = %d, %v; want %d", n, err, want)
+		}
+		if _, ok := s.prepared.Load(dedupsql.BatchRecordedSQL); ok {
+			t.Fatal("InsertBatch asked a reader whether its batch was recorded")
+		}
+	}
+	if n, err := s.CountEvents(t.Context()); err != nil || n != 5 {
+		t.Errorf("CountEvents = %d, %v; want 5", n, err)
 	}
 }
