@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -246,11 +247,41 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 		defer cols.release()
 		cols.packBatch()
 	}
-	if len(events) > 0 {
-		if err := s.hot(ctx, observationDay(events[0], now)); err != nil {
-			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	for try := 0; ; try++ {
+		if len(events) > 0 {
+			if err := s.hot(ctx, observationDay(events[0], now)); err != nil {
+				return 0, fmt.Errorf("pgstore: insert events: %w", err)
+			}
 		}
+		n, err := s.storeBatch(ctx, b, &cols, now)
+		if err != nil && len(events) > 0 {
+			// The batch reads the partitions and the sequence again: an id
+			// no partition takes (a sequence moved by hand) is repaired by
+			// it, and any other failure costs one read. A batch that found
+			// no partition for its ids tries once more, after that read.
+			s.forgetHot()
+			if try == 0 && noPartition(err) {
+				s.log.Warn("no event partition took a batch's ids; the partitions read again",
+					"store", "postgres", "err", err)
+				continue
+			}
+		}
+		return n, err
 	}
+}
+
+// noPartition reports whether err is the server's refusal of a row whose
+// id no partition of events takes. (The server's message is in its
+// locale: the code of a check violation without a constraint tells it.)
+func noPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeCheck && pe.ConstraintName == ""
+}
+
+// storeBatch is InsertBatch's transaction, once the hot partition may
+// take the batch (hot).
+func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchColumns, now time.Time) (int, error) {
+	events, dedup := b.Events, b.Dedup
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
@@ -268,16 +299,11 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	}
 	inserted := 0
 	if len(events) > 0 {
-		n, copied, err := copyEvents(ctx, tx, &s.closed, &cols, now)
+		n, copied, err := copyEvents(ctx, tx, &s.closed, cols, now)
 		if err == nil && !copied {
-			n, err = insertEvents(ctx, tx, &cols, now)
+			n, err = insertEvents(ctx, tx, cols, now)
 		}
 		if err != nil {
-			// The next batch reads the partitions and the sequence again: an
-			// id no partition takes (a sequence moved by hand) is repaired
-			// by it, and any other failure costs one read. (The server's
-			// message, the only sign of the first, is in its locale.)
-			s.forgetHot()
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
 		inserted = n
@@ -290,7 +316,9 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
 	}
-	s.stored(cols.lastID)
+	if len(events) > 0 {
+		s.stored(cols.lastID)
+	}
 	return inserted, nil
 }
 

@@ -425,22 +425,25 @@ func TestPartitionFullByInsert(t *testing.T) {
 }
 
 // TestPartitionSequencePastPartitions: the sequence moved past the
-// partitions (by hand): a batch fails, and the process's next one finds
-// the state again and stores into the partition the sequence is in,
-// rather than failing every batch.
+// partitions (by hand): the batch that finds no partition for its ids
+// reads the state again, creates the partition the sequence is in and
+// is stored into it, rather than failing (and every batch after it).
 func TestPartitionSequencePastPartitions(t *testing.T) {
 	ctx := t.Context()
 	s, events, today := partitionedToday(t, 20)
 	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.InsertEvents(ctx, observedOn(events[10:], today), nil); err == nil {
-		t.Fatal("the first batch after the sequence moved was stored, into no partition")
+	if n, err := s.InsertEvents(ctx, observedOn(events[10:15], today), nil); err != nil || n != 5 {
+		t.Fatalf("the first batch after the sequence moved: InsertEvents = %d, %v", n, err)
 	}
-	if _, err := s.InsertEvents(ctx, observedOn(events[10:], today), nil); err != nil {
-		t.Fatalf("InsertEvents after a failed one: %v", err)
+	if id := sameRecord(t, s, events[12]); id>>partitionBits != 3 {
+		t.Fatalf("event has id %d, not in partition 3", id)
 	}
-	if id := sameRecord(t, s, events[15]); id>>partitionBits != 3 {
+	if n, err := s.InsertEvents(ctx, observedOn(events[15:], today), nil); err != nil || n != 5 {
+		t.Fatalf("InsertEvents after it = %d, %v", n, err)
+	}
+	if id := sameRecord(t, s, events[17]); id>>partitionBits != 3 {
 		t.Fatalf("event has id %d, not in partition 3", id)
 	}
 }

@@ -172,6 +172,7 @@ const (
 	codeForeignKey  = "23503"
 	codeExclusion   = "23P01"
 	codeLockTimeout = "55P03"
+	codeCheck       = "23514"
 	codeDeadlock    = "40P01"
 )
 
