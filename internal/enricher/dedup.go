@@ -473,6 +473,18 @@ func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict
 // claimed twice in the batch is in one shard, where the keys keep their
 // order, so the later one is the duplicate as with claim.
 func (d *Dedup) claimAll(s *dedupScratch, owner *pipeline.Batch, c claimTime) {
+	d.byShard(s, func(sh *dedupShard, idx []int32) {
+		d.catchUp(sh, c)
+		s.touched += sh.table.touch(s.keys, idx)
+		for _, k := range idx {
+			s.verdicts[k] = d.claimLocked(sh, &s.keys[k], owner, c)
+		}
+	})
+}
+
+// byShard sorts s.keys by shard and calls f for each shard that has some,
+// with the indexes of its keys in s.keys, under the shard's lock.
+func (d *Dedup) byShard(s *dedupScratch, f func(sh *dedupShard, idx []int32)) {
 	s.sortByShard(s.keys)
 	for i := range d.shards {
 		idx := s.shard(i)
@@ -481,11 +493,7 @@ func (d *Dedup) claimAll(s *dedupScratch, owner *pipeline.Batch, c claimTime) {
 		}
 		sh := &d.shards[i]
 		sh.mu.Lock()
-		d.catchUp(sh, c)
-		s.touched += sh.table.touch(s.keys, idx)
-		for _, k := range idx {
-			s.verdicts[k] = d.claimLocked(sh, &s.keys[k], owner, c)
-		}
+		f(sh, idx)
 		sh.mu.Unlock()
 	}
 }
@@ -592,22 +600,14 @@ func (d *Dedup) Committed(b *pipeline.Batch) {
 		s.keys[i] = b.Dedup[i].Key
 	}
 	// Shard by shard, as claimAll: a lock a shard, not one a key.
-	s.sortByShard(s.keys)
-	for i := range d.shards {
-		idx := s.shard(i)
-		if len(idx) == 0 {
-			continue
-		}
-		sh := &d.shards[i]
-		sh.mu.Lock()
+	d.byShard(s, func(sh *dedupShard, idx []int32) {
 		for _, k := range idx {
 			id := idOf(&s.keys[k])
 			if f, ok := sh.flight[id]; ok && f.owner == b {
 				delete(sh.flight, id)
 			}
 		}
-		sh.mu.Unlock()
-	}
+	})
 }
 
 // Release gives up the claims a batch made, for a runner whose outputs

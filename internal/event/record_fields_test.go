@@ -16,13 +16,7 @@ import (
 // length, for the repository's events, Shadowserver events with raw as
 // text and as bytes, odd raw values and names without a code.
 func TestRecordFieldsAreTheRecord(t *testing.T) {
-	events := append(corpus(t), shadowserverEvents(t, 50)...)
-	extra := event.New(4)
-	extra.SetTrusted("aaa.before.every.name", "x")
-	extra.SetTrusted("extra.ü", "ünïcode")
-	extra.SetTrusted("zzz.after.every.name", "")
-	extra.SetRawString("")
-	events = append(events, extra, event.New(0))
+	events := recordCases(t, 50)
 	// One coder for them all, as a store's, remembering each event's
 	// names for the next.
 	var coder event.RecordCoder
@@ -125,13 +119,7 @@ func TestOneLine(t *testing.T) {
 // here and there, mixed in one batch and in a shuffled one, still come
 // back with the records AppendRecord writes for them.
 func TestBatchRecordsAreTheRecords(t *testing.T) {
-	events := append(corpus(t), shadowserverEvents(t, 20)...)
-	extra := event.New(4)
-	extra.SetTrusted("aaa.before.every.name", "x")
-	extra.SetTrusted("extra.ü", "ünïcode")
-	extra.SetTrusted("zzz.after.every.name", "")
-	extra.SetRawString("")
-	events = append(events, extra, event.New(0))
+	events := recordCases(t, 20)
 	// Names one place off those of the event before: a field left out, then
 	// one added.
 	for i, e := range shadowserverReports(t, 6, "scan_rdp") {
@@ -174,4 +162,18 @@ func BenchmarkAppendBatchHeads(b *testing.B) {
 		buf = event.AppendBatchHeads(buf[:0], events)
 	}
 	cputime.ReportPerOp(b, start)
+}
+
+// recordCases are the repository's events, n Shadowserver events, one
+// with names before and after every coded name, a non-ASCII one and an
+// empty raw, and an empty event.
+func recordCases(t *testing.T, n int) []*event.Event {
+	t.Helper()
+	events := append(corpus(t), shadowserverEvents(t, n)...)
+	extra := event.New(4)
+	extra.SetTrusted("aaa.before.every.name", "x")
+	extra.SetTrusted("extra.ü", "ünïcode")
+	extra.SetTrusted("zzz.after.every.name", "")
+	extra.SetRawString("")
+	return append(events, extra, event.New(0))
 }
