@@ -54,10 +54,7 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 	}
 	var b []byte
 	if shared {
-		b = make([]byte, 0, toldHeader+len(keys)*toldKey)
-		b = append(b, toldSetVersion)
-		b = binary.BigEndian.AppendUint64(b, uint64(keys[0].FirstSent.UnixMicro()))
-		b = binary.BigEndian.AppendUint64(b, uint64(keys[0].Expires.UnixMicro()))
+		b = appendToldHeader(make([]byte, 0, toldHeader+len(keys)*toldKey), keys[0].FirstSent, keys[0].Expires)
 	} else {
 		b = make([]byte, 0, len(keys)*toldEntry)
 	}
@@ -78,6 +75,14 @@ func encodeToldSet(keys []Key) ([]byte, time.Time) {
 		}
 	}
 	return b, latest
+}
+
+// appendToldHeader appends the header of a set whose keys share one
+// first sending and one expiry (version 2's form).
+func appendToldHeader(b []byte, firstSent, expires time.Time) []byte {
+	b = append(b, toldSetVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(firstSent.UnixMicro()))
+	return binary.BigEndian.AppendUint64(b, uint64(expires.UnixMicro()))
 }
 
 // keyAt is a key's first eight bytes and its index in a list.
@@ -255,10 +260,7 @@ func encodeKeySet(s *KeySet) []byte {
 		return bytes.Compare(a[8:], b[8:])
 	})
 	keys = slices.Compact(keys)
-	b := make([]byte, 0, toldHeader+len(keys)*toldKey)
-	b = append(b, toldSetVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(s.FirstSent.UnixMicro()))
-	b = binary.BigEndian.AppendUint64(b, uint64(s.Expires.UnixMicro()))
+	b := appendToldHeader(make([]byte, 0, toldHeader+len(keys)*toldKey), s.FirstSent, s.Expires)
 	for i := range keys {
 		b = append(b, keys[i][:]...)
 	}
