@@ -308,7 +308,7 @@ func (d *Dedup) Key(e *event.Event) event.Hash {
 	return e.HashExcept(d.skip)
 }
 
-// verdict is what claim decided for one event.
+// verdict is what claimLocked decided for one event.
 type verdict uint8
 
 const (
@@ -450,28 +450,15 @@ func (d *Dedup) confirmWithStore(ctx context.Context, b *pipeline.Batch, s *dedu
 	return nil
 }
 
-// claim decides whether batch owner may claim h: not if a batch in flight
-// holds it, yes if the table has no trace of it; otherwise the claim is
-// taken for now and the store must say whether it was committed before
-// (or, without a store, the table's word is final). Checking and taking
-// the claim under the shard's lock is what keeps two batches from
-// claiming one key.
-func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict {
-	sh := d.shardOf(h)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	d.catchUp(sh, c)
-	return d.claimLocked(sh, h, owner, c)
-}
-
-// claimAll is claim for every key of s, in s.verdicts, shard by shard:
+// claimAll decides, for every key of s, in s.verdicts, whether batch
+// owner may claim it (claimLocked), shard by shard:
 // a shard's lock is taken once a batch rather than once a key, and the
 // table's cache lines that its keys' lookups read are read first, all
 // together (fingerprintTable.touch), so that their fetches from memory
 // overlap instead of following one another. The table is 64 MiB read
 // at random: nearly every key's two buckets are a cache miss. A key
 // claimed twice in the batch is in one shard, where the keys keep their
-// order, so the later one is the duplicate as with claim.
+// order, so the later one is the duplicate.
 func (d *Dedup) claimAll(s *dedupScratch, owner *pipeline.Batch, c claimTime) {
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
 		d.catchUp(sh, c)
@@ -498,8 +485,13 @@ func (d *Dedup) byShard(s *dedupScratch, f func(sh *dedupShard, idx []int32)) {
 	}
 }
 
-// claimLocked is claim for a caller that holds the lock of h's shard,
-// sh, and caught it up.
+// claimLocked decides whether batch owner may claim h: not if a batch in
+// flight holds it, yes if the table has no trace of it; otherwise the
+// claim is taken for now and the store must say whether it was committed
+// before (or, without a store, the table's word is final). The caller
+// holds the lock of h's shard, sh, and caught it up: checking and taking
+// the claim under the lock is what keeps two batches from claiming one
+// key.
 func (d *Dedup) claimLocked(sh *dedupShard, h *event.Hash, owner *pipeline.Batch, c claimTime) verdict {
 	id := idOf(h)
 	if f, ok := sh.flight[id]; ok {

@@ -520,3 +520,12 @@ func BenchmarkDedupFill(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
 	b.ReportMetric(float64(cputime.Process()-cpu)/float64(n), "cpu-ns/event")
 }
+
+// claim is claimAll for one key: under its shard's lock, caught up.
+func (d *Dedup) claim(h *event.Hash, owner *pipeline.Batch, c claimTime) verdict {
+	sh := d.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	d.catchUp(sh, c)
+	return d.claimLocked(sh, h, owner, c)
+}
