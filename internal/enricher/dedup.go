@@ -562,14 +562,22 @@ func (d *Dedup) full() {
 func (d *Dedup) settle(h *event.Hash, owner *pipeline.Batch, release bool, expires uint32) {
 	id, sh := idOf(h), d.shardOf(h)
 	sh.mu.Lock()
+	held := sh.endFlight(id, owner)
+	sh.mu.Unlock()
+	if held && release {
+		d.released.add(releasedID(owner, id), expires)
+	}
+}
+
+// endFlight ends owner's claim in flight of id, if owner holds it, and
+// reports whether it did. The shard's lock is held.
+func (sh *dedupShard) endFlight(id dedupID, owner *pipeline.Batch) bool {
 	f, ok := sh.flight[id]
 	if ok && f.owner == owner {
 		delete(sh.flight, id)
+		return true
 	}
-	sh.mu.Unlock()
-	if ok && f.owner == owner && release {
-		d.released.add(releasedID(owner, id), expires)
-	}
+	return false
 }
 
 // releasedID names a released claim by the batch that gave it back as
@@ -594,10 +602,7 @@ func (d *Dedup) Committed(b *pipeline.Batch) {
 	// Shard by shard, as claimAll: a lock a shard, not one a key.
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
 		for _, k := range idx {
-			id := idOf(&s.keys[k])
-			if f, ok := sh.flight[id]; ok && f.owner == b {
-				delete(sh.flight, id)
-			}
+			sh.endFlight(idOf(&s.keys[k]), b)
 		}
 	})
 }
