@@ -21,45 +21,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// insertEventsSQL inserts a whole batch in one statement from parallel
-// arrays, skipping the events stored already: in any partition (NOT
-// EXISTS), or being stored by a concurrent batch in the hot one, whose
-// unique index on hash is the only one a partition's insert can conflict
-// on (ON CONFLICT; a partitioned table has no unique index on hash alone).
-// It is what a batch falls back to when COPY (copy.go) finds one of its
-// events stored.
-const insertEventsSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
-	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-SELECT u.hash, u.time_source, $1, u.feed, u.taxonomy, u.type, u.tlp,
-	u.src_ip, u.dst_ip, u.src_asn, u.dst_asn, u.src_fqdn, u.dst_fqdn, u.src_url, u.dst_url, u.md5, u.sha1, u.sha256, u.data
-FROM unnest($2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::inet[], $9::inet[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
-	$16::text[], $17::text[], $18::text[], $19::bytea[])
-	AS u(hash, time_source, feed, taxonomy, type, tlp, src_ip, dst_ip, src_asn, dst_asn,
-	src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-WHERE NOT EXISTS (SELECT FROM events AS s WHERE s.hash = u.hash)
-ON CONFLICT DO NOTHING`
-
-// insertTaggedSQL is insertEventsSQL for a batch holding events of
-// constituents (extra.constituency): the rows the insert reports (the new
-// events only; those already stored are skipped by ON CONFLICT) are
-// indexed by organisation and queued for notification in the same
-// statement. $20 and $21 pair each tagged event's hash with one of its
-// organisations. Batches without tagged events keep insertEventsSQL and
-// pay nothing for this.
-const insertTaggedSQL = `WITH ins AS (` + insertEventsSQL + ` RETURNING id, hash, time_source),
-tags AS (
-	SELECT ins.id, ins.time_source, t.org FROM ins JOIN unnest($20::bytea[], $21::text[]) AS t(hash, org) ON t.hash = ins.hash
-),
-indexed AS (
-	INSERT INTO event_orgs (org, time_source, event_id) SELECT org, time_source, id FROM tags
-),
-queued AS (
-	INSERT INTO notify_queue (org, event_id, stored) SELECT org, id, $1 FROM tags ORDER BY id, org
-)
-SELECT count(*) FROM ins`
-
-// batchColumns holds a batch as column arrays for insertEventsSQL.
+// batchColumns holds a batch as column arrays.
 type batchColumns struct {
 	hash, data               [][]byte
 	timeSource               []time.Time
@@ -271,11 +233,12 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 }
 
 // noPartition reports whether err is the server's refusal of a row whose
-// id no partition of events takes. (The server's message is in its
-// locale: the code of a check violation without a constraint tells it.)
+// id no partition of events takes (the server's message is in its
+// locale: the code of a check violation without a constraint tells it),
+// or the hot set's read of a partition that does not exist (hotTable).
 func noPartition(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == codeCheck && pe.ConstraintName == ""
+	return errors.As(err, &pe) && (pe.Code == codeCheck && pe.ConstraintName == "" || pe.Code == codeUndefinedTable)
 }
 
 // storeBatch is InsertBatch's transaction, once the hot partition may
@@ -297,16 +260,16 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 			return 0, nil // stored before: the whole batch is a replay
 		}
 	}
-	inserted := 0
+	var (
+		sub  batchColumns // the batch without the events stored before
+		done copied
+	)
+	defer sub.release()
 	if len(events) > 0 {
-		n, copied, err := copyEvents(ctx, tx, &s.closed, cols, now)
-		if err == nil && !copied {
-			n, err = insertEvents(ctx, tx, cols, now)
-		}
+		done, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
-		inserted = n
 	}
 	if len(dedup) > 0 {
 		if err := storeDedupKeys(ctx, tx, dedup); err != nil {
@@ -316,10 +279,11 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
 	}
-	if len(events) > 0 {
-		s.stored(cols.lastID)
+	if len(done.ids) > 0 {
+		s.hotHashes.committed(done.part, done.batch.hash, done.ids)
+		s.stored(done.ids[len(done.ids)-1])
 	}
-	return inserted, nil
+	return len(done.ids), nil
 }
 
 // upsertDedupSQL stores dedup keys, each once, keeping the later expiry of
@@ -379,37 +343,6 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 		return fmt.Errorf("upsert: %w", err)
 	}
 	return nil
-}
-
-// insertEvents stores the batch b in tx by insertEventsSQL (or
-// insertTaggedSQL), skipping the events stored already, and returns how
-// many it stored.
-func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) (int, error) {
-	inserted := 0
-	args := []any{now,
-		b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
-		b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
-		b.md5, b.sha1, b.sha256, b.data}
-	if len(b.tagHash) == 0 {
-		tag, err := tx.Exec(ctx, insertEventsSQL, args...)
-		if err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
-		}
-		inserted = int(tag.RowsAffected())
-	} else {
-		args = append(args, b.tagHash, b.tagOrg)
-		if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
-		}
-	}
-	if inserted > 0 {
-		// The insert took its ids in this transaction: currval is the last
-		// of them (this session's, whatever other sessions take).
-		if err := tx.QueryRow(ctx, `SELECT currval('events_id_seq')`).Scan(&b.lastID); err != nil {
-			return 0, fmt.Errorf("last id: %w", err)
-		}
-	}
-	return inserted, nil
 }
 
 // GetEvent returns the event stored under hash.

@@ -1,0 +1,141 @@
+package pgstore
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestHotSetTable: the table finds every hash added under its id, a
+// hash sharing another's first 8 bytes as a candidate of both (the
+// lookup confirms it by the row), a hash added twice once; and its size
+// at hotLimit hashes is hotMaxSlots, 251,658,240 bytes.
+func TestHotSetTable(t *testing.T) {
+	p := newPartitionHashes(2)
+	hash := func(i int) []byte {
+		h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		return h[:]
+	}
+	const n = 100_000
+	for i := range n {
+		p.add(hash(i), partitionStart(2)+int64(i))
+	}
+	p.add(hash(7), partitionStart(2)+7)
+	if p.n != n {
+		t.Fatalf("%d entries after %d hashes and one again", p.n, n)
+	}
+	for i := range n {
+		var offs []uint32
+		p.find(hash(i), func(off uint32) { offs = append(offs, off) })
+		if !slices.Contains(offs, uint32(i)) {
+			t.Fatalf("hash %d: offsets %v, want %d among them", i, offs, i)
+		}
+	}
+	lookalike := bytes.Clone(hash(5))
+	lookalike[31] ^= 0xff
+	p.add(lookalike, partitionStart(2)+n)
+	var offs []uint32
+	p.find(hash(5), func(off uint32) { offs = append(offs, off) })
+	if slices.Sort(offs); !slices.Equal(offs, []uint32{5, n}) {
+		t.Fatalf("a hash sharing its first 8 bytes with another: candidates %v, want [5 %d]", offs, n)
+	}
+	if got := partitionOffset(2, partitionStart(2)+math.MaxUint32); got != math.MaxUint32 {
+		t.Fatalf("an offset past 32 bits is %d, want math.MaxUint32", got)
+	}
+	if got := hotSlots(hotLimit); got != hotMaxSlots {
+		t.Fatalf("hotSlots(hotLimit) = %d, want %d", got, hotMaxSlots)
+	}
+	if got := (&partitionHashes{keys: make([]uint64, hotMaxSlots)}).bytes(); got != 251_658_240 {
+		t.Fatalf("the table at hotLimit hashes takes %d bytes", got)
+	}
+}
+
+// TestHotSetTwoStores: two stores (two processes) store batches that
+// share events, one after the other and then at once: each reads under
+// the lock what the other committed since it last looked, so every event
+// is stored once.
+func TestHotSetTwoStores(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	events := copyCorpus(t, 400)
+	today := time.Now().UTC()
+	observedOn(events, today)
+	for _, c := range []struct {
+		st       *Store
+		from, to int
+		want     int
+	}{
+		{s, 0, 100, 100},
+		{other, 50, 150, 50}, // other's set is read from the start
+		{s, 100, 200, 50},    // s reads other's batch since its own
+		{other, 0, 200, 0},   // other reads s's batch
+		{s, 150, 250, 50},
+		{other, 240, 260, 10}, // one since other last looked, s's
+	} {
+		if n, err := c.st.InsertEvents(ctx, events[c.from:c.to], nil); err != nil || n != c.want {
+			t.Fatalf("InsertEvents of events %d to %d = %d, %v; want %d", c.from, c.to, n, err, c.want)
+		}
+	}
+	// At once: each store's batches overlap the other's.
+	done := make(chan int)
+	for k, st := range []*Store{s, other, s, other} {
+		go func() {
+			total := 0
+			for i := 260 + 10*k; i < 400; i += 20 {
+				n, err := st.InsertEvents(ctx, events[i-10:min(i+30, 400)], nil)
+				if err != nil {
+					t.Error(err)
+				}
+				total += n
+			}
+			done <- total
+		}()
+	}
+	total := 0
+	for range 4 {
+		total += <-done
+	}
+	if total != 140 {
+		t.Errorf("the batches at once stored %d events between them, want 140", total)
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 400 {
+		t.Fatalf("CountEvents = %d, %v; want 400", c, err)
+	}
+}
+
+// TestHotSetAfterRestart: a store opened on a hot partition another
+// process filled (a restart) reads its hashes into its set at its first
+// batch, and stores none of them again.
+func TestHotSetAfterRestart(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := observedOn(copyCorpus(t, 200), time.Now().UTC())
+	if n, err := s.InsertEvents(ctx, events[:150], nil); err != nil || n != 150 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	restarted := openSecond(t, s)
+	s.Close()
+	if n, err := restarted.InsertEvents(ctx, events[100:], nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents of 50 stored and 50 new after the restart = %d, %v; want 50", n, err)
+	}
+	restarted.hotHashes.mu.Lock()
+	got := restarted.hotHashes.cur.n
+	restarted.hotHashes.mu.Unlock()
+	if got != 200 {
+		t.Fatalf("the restarted store's set holds %d hashes, want 200", got)
+	}
+	if c, err := restarted.CountEvents(ctx); err != nil || c != 200 {
+		t.Fatalf("CountEvents = %d, %v; want 200", c, err)
+	}
+}
