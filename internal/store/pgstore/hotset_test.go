@@ -139,3 +139,53 @@ func TestHotSetAfterRestart(t *testing.T) {
 		t.Fatalf("CountEvents = %d, %v; want 200", c, err)
 	}
 }
+
+// TestMigrateHotNoHashIndex migrates a database of migration 16 whose
+// partition 1 is sealed, 2 hot and 3 made ahead, each with the hash
+// exclusion of migration 14: the hot and the made-ahead partitions lose
+// it, the sealed one keeps it, and the events of every partition are
+// stored once.
+func TestMigrateHotNoHashIndex(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.migrateTo(ctx, 16); err != nil {
+		t.Fatal(err)
+	}
+	events := observedOn(copyCorpus(t, 150), time.Now().UTC())
+	if n, err := s.InsertEvents(ctx, events[:50], nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.prepareNext(ctx); err != nil { // partition 3, made ahead
+		t.Fatal(err)
+	}
+	for _, n := range []string{"events_2", "events_3"} {
+		if _, err := s.pool.Exec(ctx, `ALTER TABLE `+n+` ADD CONSTRAINT `+n+`_hash EXCLUDE USING hash (hash WITH =)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.InsertEvents(ctx, events[50:100], nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[string]bool{"events_1": true, "events_2": false, "events_3": false} {
+		var has bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_indexes WHERE tablename = $1 AND schemaname = current_schema()
+			AND indexname = $1 || '_hash')`, n).Scan(&has); err != nil {
+			t.Fatal(err)
+		}
+		if has != want {
+			t.Errorf("%s has an index on hash: %v, want %v", n, has, want)
+		}
+	}
+	if n, err := s.InsertEvents(ctx, events, nil); err != nil || n != 50 {
+		t.Fatalf("InsertEvents of 100 stored and 50 new = %d, %v", n, err)
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 150 {
+		t.Fatalf("CountEvents = %d, %v; want 150", c, err)
+	}
+}
