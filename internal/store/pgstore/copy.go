@@ -206,39 +206,31 @@ func (b *batchColumns) pack() {
 	b.blocks = packBlocks(b.data, b.starts, b.arena)
 }
 
-// copied is what copyEvents stored: the batch (b, or the one without the
-// events stored before, which storeBatch releases), its ids and their
-// partition, for the hot set once committed (hotSet.committed).
-type copied struct {
-	batch *batchColumns
-	ids   []int64
-	part  int64
-}
-
 // copyEvents stores the batch b of events, packed (packBatch), with COPY
 // in tx, leaving out the events stored before and the repeats of the
 // batch (the first of each hash is kept): it takes hotLock (hotset.go),
 // reserves the batch's ids, asks the hot set and the closed partitions
 // which of its hashes are stored, and, when some are or the batch repeats
-// one, fills sub with the events left and copies those instead.
-func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (copied, error) {
+// one, fills sub with the events left and copies those instead. It
+// returns the ids of the events it copied.
+func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
 	n := len(b.hash)
 	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
-		return copied{}, fmt.Errorf("lock events: %w", err)
+		return nil, fmt.Errorf("lock events: %w", err)
 	}
 	if _, err := tx.Exec(ctx, lockHot); err != nil {
-		return copied{}, fmt.Errorf("lock the hot partition: %w", err)
+		return nil, fmt.Errorf("lock the hot partition: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {
-		return copied{}, fmt.Errorf("reserve ids: %w", err)
+		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return copied{}, fmt.Errorf("reserve ids: %w", err)
+		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if len(ids) != n {
-		return copied{}, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
+		return nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
 	}
 	// Reserved under hotLock, the ids follow one another; sorted all the
 	// same, as the events' order is what the ids must follow.
@@ -246,15 +238,15 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event
 	part := ids[0] >> partitionBits
 	start := partitionStart(part)
 	if ids[n-1] >= start+1<<partitionBits {
-		return copied{}, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
+		return nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
 	}
 	stored := make(map[string]bool)
 	if err := s.hotHashes.check(ctx, tx, part, ids[0], b.hash, stored); err != nil {
-		return copied{}, err
+		return nil, err
 	}
 	s.hotHashes.dropPrev(s.closed.covered.Load())
 	if err := closedStored(ctx, tx, &s.closed, &s.hotHashes, b.hash, start, stored); err != nil {
-		return copied{}, err
+		return nil, err
 	}
 	if len(stored) > 0 || b.blocks == nil {
 		left := make([]*event.Event, 0, n)
@@ -265,7 +257,7 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event
 			}
 		}
 		if len(left) == 0 {
-			return copied{batch: b, part: part}, nil
+			return nil, nil
 		}
 		sub.fill(left, now)
 		sub.pack()
@@ -273,9 +265,10 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event
 		ids = ids[:len(left)]
 	}
 	if err := copyWithIDs(ctx, tx, b, ids, now); err != nil {
-		return copied{}, err
+		return nil, err
 	}
-	return copied{batch: b, ids: ids, part: part}, nil
+	s.hotHashes.record(part, b.hash, ids)
+	return ids, nil
 }
 
 // lockHot takes hotLock until the transaction ends.
@@ -380,7 +373,6 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 	if err != nil {
 		return fmt.Errorf("copy events: %w", err)
 	}
-	b.lastID = ids[len(ids)-1]
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))
 		queue := make([][]any, len(b.tagEvent))

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -41,16 +42,14 @@ type batchColumns struct {
 	// records is the buffer data's rows are in (see release).
 	records *[]byte
 	// starts and blocks are data in blocks (packBatch): block k holds the
-	// records from starts[k] on; nil when the batch is for the INSERT.
+	// records from starts[k] on; nil when the batch repeats a hash
+	// (copyEvents packs it without the repeats then).
 	starts []int
 	blocks [][]byte
 	// arena is the buffer blocks are in, columns the arrays the columns
 	// are in (see release).
 	arena   *[]byte
 	columns *columnArrays
-	// lastID is the highest id the batch took (COPY or INSERT), for hot's
-	// test of a full partition.
-	lastID int64
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -261,12 +260,12 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		}
 	}
 	var (
-		sub  batchColumns // the batch without the events stored before
-		done copied
+		sub batchColumns // the batch without the events stored before
+		ids []int64
 	)
 	defer sub.release()
 	if len(events) > 0 {
-		done, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
+		ids, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
@@ -279,11 +278,10 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
 	}
-	if len(done.ids) > 0 {
-		s.hotHashes.committed(done.part, done.batch.hash, done.ids)
-		s.stored(done.ids[len(done.ids)-1])
+	if len(ids) > 0 {
+		s.stored(ids[len(ids)-1])
 	}
-	return len(done.ids), nil
+	return len(ids), nil
 }
 
 // upsertDedupSQL stores dedup keys, each once, keeping the later expiry of
@@ -347,7 +345,7 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 
 // GetEvent returns the event stored under hash.
 func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error) {
-	se, err := s.oneEvent(ctx, `SELECT `+storedCols("")+` FROM events WHERE hash = $1`, hash[:])
+	se, err := s.eventByHash(ctx, hash, "")
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return se, fmt.Errorf("pgstore: get event %s: %w", hash, err)
 	}
@@ -358,13 +356,35 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 // of events by organisation (event_orgs, what SearchEvents reads) lists it
 // under org; ErrNotFound otherwise, missing or not the organisation's alike.
 func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
-	se, err := s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM events AS e WHERE e.hash = $1
-		AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $2 AND o.time_source = e.time_source AND o.event_id = e.id)`,
-		hash[:], org)
+	se, err := s.eventByHash(ctx, hash, ` AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $3
+		AND o.time_source = e.time_source AND o.event_id = e.id)`, org)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return se, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
 	}
 	return se, err
+}
+
+// eventByHash returns the event stored under hash that also meets cond
+// (terms on e, with parameters from $3 on, args): the hot partition, which
+// has no index on hash, is read by the ids the hot set names
+// (candidates), the others by their index on hash.
+func (s *Store) eventByHash(ctx context.Context, hash event.Hash, cond string, args ...any) (store.StoredEvent, error) {
+	part, ids, scan, err := s.candidates(ctx, [][]byte{hash[:]})
+	if err != nil {
+		return store.StoredEvent{}, err
+	}
+	below := partitionStart(part)
+	if scan {
+		below = math.MaxInt64 // every partition by hash
+	} else if len(ids) > 0 {
+		se, err := s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM `+hotTable(part)+` AS e WHERE e.hash = $1 AND e.id = ANY($2)`+cond,
+			append([]any{hash[:], ids}, args...)...)
+		if !errors.Is(err, store.ErrNotFound) {
+			return se, err
+		}
+	}
+	return s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM events AS e WHERE e.hash = $1 AND e.id < $2`+cond,
+		append([]any{hash[:], below}, args...)...)
 }
 
 // oneEvent returns the event query selects (storedEvents), or ErrNotFound.

@@ -237,12 +237,22 @@ func (p *partitionHashes) storedIn(ctx context.Context, tx querier, hashes [][]b
 // one the batch's ids (from first on) are in, holds: tx holds hotLock
 // and has reserved the ids. It first reads into the set the rows other
 // processes committed since it last read (every id below first is
-// committed or never will be). A set of an earlier partition becomes
-// prev, read to its end (a roll has closed it: no insert reaches it), for
-// closedHold.
+// committed or never will be).
 func (h *hotSet) check(ctx context.Context, tx pgx.Tx, part, first int64, hashes [][]byte, stored map[string]bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.sync(ctx, tx, part, first); err != nil {
+		return err
+	}
+	return h.cur.storedIn(ctx, tx, hashes, stored)
+}
+
+// sync reads into the set of partition part the rows with ids below
+// below it does not hold: tx holds hotLock, and every id below below is
+// committed or never will be. A set of an earlier partition becomes
+// prev, read to its end (a roll has closed it: no insert reaches it),
+// for closedStored. h.mu is held.
+func (h *hotSet) sync(ctx context.Context, tx pgx.Tx, part, below int64) error {
 	if h.cur == nil || h.cur.part != part {
 		if h.cur != nil && h.cur.part < part {
 			old := h.cur
@@ -254,28 +264,76 @@ func (h *hotSet) check(ctx context.Context, tx pgx.Tx, part, first int64, hashes
 		}
 		h.cur = newPartitionHashes(part)
 	}
-	if err := h.cur.readAbove(ctx, tx, first); err != nil {
+	if err := h.cur.readAbove(ctx, tx, below); err != nil {
 		h.cur = nil // read again from the start
 		return err
 	}
-	return h.cur.storedIn(ctx, tx, hashes, stored)
+	return nil
 }
 
-// committed adds the rows a batch committed (ids[i] the id of hashes[i])
-// to the set of their partition, and moves its watermark past them: every
-// id between the watermark check left and ids were reserved under the
-// same lock, by this batch.
-func (h *hotSet) committed(part int64, hashes [][]byte, ids []int64) {
+// candidates returns the partition the ids' sequence is in and the ids of
+// its rows whose hash may be one of hashes (a lookup by hash reads them
+// by their key, the rest of the partitions by their index on hash), after
+// reading the rows committed since the set last read, under hotLock: it
+// waits for the batch being stored, if any, and no longer. scan is set
+// when a candidate's id does not fit the set (partitionOffset): the
+// partition is to be read by hash then.
+func (s *Store) candidates(ctx context.Context, hashes [][]byte) (part int64, ids []int64, scan bool, err error) {
+	h := &s.hotHashes
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockHot); err != nil {
+			return err
+		}
+		var (
+			last   int64
+			called bool
+		)
+		if err := tx.QueryRow(ctx, `SELECT last_value, is_called FROM events_id_seq`).Scan(&last, &called); err != nil {
+			return err
+		}
+		if called {
+			last++ // the next id
+		}
+		part = last >> partitionBits
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err := h.sync(ctx, tx, part, last); err != nil {
+			return err
+		}
+		for _, hash := range hashes {
+			h.cur.find(hash, func(off uint32) {
+				if off == math.MaxUint32 {
+					scan = true
+				}
+				ids = append(ids, partitionStart(part)+int64(off))
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("look up the hot partition: %w", err)
+	}
+	return part, ids, scan, nil
+}
+
+// record adds the rows a batch has just copied (ids[i] the id of
+// hashes[i]) to the set of their partition, and moves its watermark past
+// them: its transaction holds hotLock, so every id between the watermark
+// check left and ids was reserved by it. Recorded before the commit, so
+// that the next batch of this process does not read them back; should the
+// commit fail, the set names rows that do not exist, which the lookups
+// confirm by their rows (storedIn) and so never take for stored.
+func (h *hotSet) record(part int64, hashes [][]byte, ids []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.cur
-	if p == nil || p.part != part || len(ids) == 0 || p.watermark < ids[0]-1 {
-		return // read again by the next check
+	if p == nil || p.part != part || len(ids) == 0 || p.watermark != ids[0]-1 {
+		return // read by the next check
 	}
 	for i, id := range ids {
 		p.add(hashes[i], id)
 	}
-	p.watermark = max(p.watermark, ids[len(ids)-1])
+	p.watermark = ids[len(ids)-1]
 }
 
 // closedPrev returns the set of a closed partition the process kept

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store"
 )
 
 // TestHotSetTable: the table finds every hash added under its id, a
@@ -187,5 +191,57 @@ func TestMigrateHotNoHashIndex(t *testing.T) {
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 150 {
 		t.Fatalf("CountEvents = %d, %v; want 150", c, err)
+	}
+}
+
+// TestHotLookupByHash: GetEvent, GetOrganisationEvent's miss and EventIDs
+// find an event of the hot partition (no index on hash) by the ids the
+// hot set names, another process's stored since the set last read too,
+// and those of a sealed partition by its index.
+func TestHotLookupByHash(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	events := observedOn(copyCorpus(t, 30), time.Now().UTC())
+	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if err := s.SealEvents(ctx); err != nil { // events[:10] in a sealed partition
+		t.Fatal(err)
+	}
+	if n, err := s.InsertEvents(ctx, events[10:20], nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	if _, err := s.GetEvent(ctx, events[0].Hash()); err != nil { // s's set read now
+		t.Fatal(err)
+	}
+	if n, err := other.InsertEvents(ctx, events[20:], nil); err != nil || n != 10 {
+		t.Fatalf("InsertEvents = %d, %v", n, err)
+	}
+	hashes := make([]event.Hash, len(events))
+	for i, e := range events {
+		hashes[i] = e.Hash()
+		if got, err := s.GetEvent(ctx, hashes[i]); err != nil || got.Event.Hash() != hashes[i] {
+			t.Fatalf("GetEvent of event %d: %v", i, err)
+		}
+		if _, err := s.GetOrganisationEvent(ctx, "nobody", hashes[i]); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("GetOrganisationEvent of event %d for an organisation it is not of: %v", i, err)
+		}
+	}
+	missing := copyCorpus(t, 31)[30].Hash()
+	if _, err := s.GetEvent(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetEvent of a hash not stored: %v", err)
+	}
+	ids, err := s.EventIDs(ctx, append(hashes, missing))
+	if err != nil || len(ids) != len(events) {
+		t.Fatalf("EventIDs found %d of %d, %v", len(ids), len(events), err)
+	}
+	for i, h := range hashes {
+		if want := partitionStart(1 + int64(min(i/10, 1))); ids[h]>>partitionBits != want>>partitionBits {
+			t.Fatalf("event %d has id %d, want one of partition %d", i, ids[h], want>>partitionBits)
+		}
 	}
 }

@@ -71,12 +71,5 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 			return 0, fmt.Errorf("insert: %w", err)
 		}
 	}
-	if inserted > 0 {
-		// The insert took its ids in this transaction: currval is the last
-		// of them (this session's, whatever other sessions take).
-		if err := tx.QueryRow(ctx, `SELECT currval('events_id_seq')`).Scan(&b.lastID); err != nil {
-			return 0, fmt.Errorf("last id: %w", err)
-		}
-	}
 	return inserted, nil
 }

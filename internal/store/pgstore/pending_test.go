@@ -188,8 +188,8 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	b.packBatch()
 	var sub batchColumns
 	defer sub.release()
-	if done, err := s.copyEvents(ctx, tx, byCopy, &b, &sub, now); err != nil || len(done.ids) != len(byCopy) {
-		t.Fatalf("copyEvents = %d ids, %v; want %d", len(done.ids), err, len(byCopy))
+	if ids, err := s.copyEvents(ctx, tx, byCopy, &b, &sub, now); err != nil || len(ids) != len(byCopy) {
+		t.Fatalf("copyEvents = %d ids, %v; want %d", len(ids), err, len(byCopy))
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
