@@ -215,11 +215,14 @@ func (b *batchColumns) pack() {
 // returns the ids of the events it copied.
 func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
 	n := len(b.hash)
-	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
-		return nil, fmt.Errorf("lock events: %w", err)
-	}
+	// hotLock first: the batches waiting for it hold no lock on events,
+	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
+	// the one batch being stored, not for every one in the queue.
 	if _, err := tx.Exec(ctx, lockHot); err != nil {
 		return nil, fmt.Errorf("lock the hot partition: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
+		return nil, fmt.Errorf("lock events: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {

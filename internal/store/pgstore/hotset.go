@@ -23,7 +23,7 @@ import (
 //
 // Several processes write the same hot partition, so every inserting
 // transaction takes one transaction-level advisory lock (hotLock) before
-// it reserves its ids and holds it until it commits: the batches of all
+// it locks events and reserves its ids, and holds it until it commits: the batches of all
 // processes are stored one after the other, each reserving its ids from
 // the sequence under the lock. So when a transaction has the lock, every
 // id below the next one the sequence gives belongs to a transaction that
