@@ -2,9 +2,12 @@
 # postgres-test.sh start|stop|dsn — a throwaway PostgreSQL cluster for the
 # store contract tests (pgstore). It listens on 127.0.0.1 only, in a
 # temporary directory, with a random password, and creates the database
-# vigil_test. "start" prints the DSN; use it as VIGIL_TEST_POSTGRES:
+# vigil_test. "start" says where it listens, not the password (its output
+# lands in logs); "dsn" prints the DSN, password included, for
+# VIGIL_TEST_POSTGRES:
 #
-#   export VIGIL_TEST_POSTGRES="$(scripts/postgres-test.sh start)"
+#   scripts/postgres-test.sh start
+#   export VIGIL_TEST_POSTGRES="$(scripts/postgres-test.sh dsn)"
 #   go test ./internal/store/pgstore/
 #   scripts/postgres-test.sh stop
 #
@@ -62,7 +65,7 @@ start() {
 	local bin port password
 	bin="$(bindir)"
 	if running; then
-		dsn
+		started
 		return
 	fi
 	# Refuse to wipe a directory this script did not make.
@@ -97,7 +100,12 @@ start() {
 	PGPASSWORD="$password" "$bin/createdb" -h 127.0.0.1 -p "$port" -U vigil vigil_test ||
 		die "createdb vigil_test failed"
 	printf 'postgres://vigil:%s@127.0.0.1:%s/vigil_test?sslmode=disable\n' "$password" "$port" >"$dir/dsn"
-	dsn
+	started
+}
+
+# started says where the cluster listens, with the DSN's password left out.
+started() {
+	echo "postgres-test: running: $(dsn | sed 's|^\(postgres://[^:]*:\)[^@]*@|\1****@|') (the DSN: $0 dsn)"
 }
 
 stop() {

@@ -179,8 +179,9 @@ func BenchmarkClosedLookup(b *testing.B) {
 			}
 			for b.Loop() {
 				err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-					stored, err := closedHold(ctx, tx, set, hashes, start)
-					if stored {
+					stored := make(map[string]bool)
+					err := closedStored(ctx, tx, set, &hotSet{}, hashes, start, stored)
+					if len(stored) > 0 {
 						b.Fatal("a new hash found stored")
 					}
 					return err

@@ -171,6 +171,7 @@ func (s *Store) cover(ctx context.Context) error {
 		c.covered.Store(n + 1)
 	}
 	c.covered.Store(max(c.covered.Load(), hot))
+	s.hotHashes.dropPrev(c.covered.Load())
 	return nil
 }
 

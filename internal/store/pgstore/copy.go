@@ -16,17 +16,17 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // The batch's events are written with COPY … FROM STDIN BINARY, the
 // cheapest way into PostgreSQL: no statement to plan, no arrays to build
 // and unpack, each value sent once in its binary form. COPY cannot skip a
-// row whose hash is stored already, as ON CONFLICT DO NOTHING does, so it
-// is the first try only: inside a savepoint, and when the batch holds no
-// hash twice. A refused hash (isStoredHash: an event stored before, or
-// being stored by a concurrent batch) rolls the savepoint back and
-// the batch is inserted by insertEventsSQL instead, which skips what is
-// stored, as before. Both give the same rows.
+// row whose hash is stored already, and no partition that takes inserts
+// has an index on hash to refuse one (migration 17): the batch asks
+// first which of its hashes are stored, the hot partition's from the
+// process's set of them (hotset.go), the closed partitions' from theirs
+// (closedset.go) and in SQL, and copies the others only (copyEvents).
 //
 // COPY returns no ids, so the batch reserves its ids first, from the
 // events' own identity sequence, and writes them itself; the rows of
@@ -187,7 +187,8 @@ func copySize(b *batchColumns) int {
 }
 
 // packBatch compresses the records of b into its blocks, for copyEvents,
-// unless b holds a hash twice (copyEvents leaves it to the INSERT then).
+// unless b holds a hash twice (copyEvents packs the batch without its
+// repeats then).
 // It is called before the batch's transaction begins: compressing is half
 // of the client's work on a batch, and neither the pooled connection nor
 // the lock that EventsAfter's SHARE lock waits for need be held for it.
@@ -195,94 +196,140 @@ func (b *batchColumns) packBatch() {
 	if repeatsHash(b.hash) {
 		return
 	}
+	b.pack()
+}
+
+// pack compresses the records of b into its blocks.
+func (b *batchColumns) pack() {
 	b.starts = blockStarts(b.data)
 	b.arena = blockArenas.Get().(*[]byte)
 	b.blocks = packBlocks(b.data, b.starts, b.arena)
 }
 
-// copyEvents tries to store the batch b, packed (packBatch), with COPY in
-// tx (see above). ok is false, with tx as it was, when some event is
-// stored already, or b was not packed: the caller inserts the batch by
-// insertEventsSQL then.
-func copyEvents(ctx context.Context, tx pgx.Tx, closed *closedSet, b *batchColumns, now time.Time) (inserted int, ok bool, err error) {
+// copyEvents stores the batch b of events, packed (packBatch), with COPY
+// in tx, leaving out the events stored before and the repeats of the
+// batch (the first of each hash is kept): it takes hotLock (hotset.go),
+// reserves the batch's ids, asks the hot set and the closed partitions
+// which of its hashes are stored, and, when some are or the batch repeats
+// one, fills sub with the events left and copies those instead. It
+// returns the ids of the events it copied.
+func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
 	n := len(b.hash)
-	if b.blocks == nil {
-		return 0, false, nil
+	// hotLock first: the batches waiting for it hold no lock on events,
+	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
+	// the one batch being stored, not for every one in the queue.
+	if _, err := tx.Exec(ctx, lockHot); err != nil {
+		return nil, fmt.Errorf("lock the hot partition: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
-		return 0, false, fmt.Errorf("lock events: %w", err)
+		return nil, fmt.Errorf("lock events: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {
-		return 0, false, fmt.Errorf("reserve ids: %w", err)
+		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return 0, false, fmt.Errorf("reserve ids: %w", err)
+		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if len(ids) != n {
-		return 0, false, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
+		return nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
 	}
-	// Two batches reserving at once may interleave; within a batch, ids
-	// follow the events' order, as the INSERT gave them.
+	// Reserved under hotLock, the ids follow one another; sorted all the
+	// same, as the events' order is what the ids must follow.
 	slices.Sort(ids)
-	// The ids are all in the hot partition (a roll waits for this
-	// transaction), whose unique index on hash refuses an event stored in
-	// it; those stored in the closed partitions before it are looked up.
-	start := partitionStart(ids[0] >> partitionBits)
+	part := ids[0] >> partitionBits
+	start := partitionStart(part)
 	if ids[n-1] >= start+1<<partitionBits {
-		return 0, false, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
+		return nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
 	}
-	if stored, err := closedHold(ctx, tx, closed, b.hash, start); err != nil || stored {
-		return 0, false, err
+	stored := make(map[string]bool)
+	if err := s.hotHashes.check(ctx, tx, part, ids[0], b.hash, stored); err != nil {
+		return nil, err
 	}
-	b.lastID = ids[n-1]
-	return copyWithIDs(ctx, tx, b, ids, now)
+	s.hotHashes.dropPrev(s.closed.covered.Load())
+	if err := closedStored(ctx, tx, &s.closed, &s.hotHashes, b.hash, start, stored); err != nil {
+		return nil, err
+	}
+	if len(stored) > 0 || b.blocks == nil {
+		left := make([]*event.Event, 0, n)
+		for i, e := range events {
+			if k := string(b.hash[i]); !stored[k] {
+				stored[k] = true // a repeat of it is left out
+				left = append(left, e)
+			}
+		}
+		if len(left) == 0 {
+			return nil, nil
+		}
+		sub.fill(left, now)
+		sub.pack()
+		b = sub
+		ids = ids[:len(left)]
+	}
+	if err := copyWithIDs(ctx, tx, b, ids, now); err != nil {
+		return nil, err
+	}
+	s.hotHashes.record(part, b.hash, ids)
+	return ids, nil
 }
 
-// closedRangeHold asks the closed partitions of a range of ids for
-// hashes: those the set does not cover, or one it covers. It bounds ids by
-// parameters: pgx prepares it, and after five executions PostgreSQL may
-// plan it once for any parameters (a generic plan), which prunes the
-// partitions outside the bounds when it starts, not when it plans
-// (TestClosedHoldPrunesGeneric).
-const closedRangeHold = `SELECT EXISTS (SELECT FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3))`
+// lockHot takes hotLock until the transaction ends.
+var lockHot = `SELECT pg_advisory_xact_lock(` + sqlkit.LockKey(hotLock) + `, 0)`
 
-// closedHold reports whether a closed partition, one below the partition
-// whose first id is start, holds one of hashes: the closed partitions the
-// set does not cover are asked every hash, and each covered one only the
-// hashes the set names it for (closedset.go): a batch of new events asks
-// none, a hash admitted by mistake one partition or a few, not every
-// covered partition. When more than closedPartitionsApart partitions are
-// named (a stored hash names its own and about 2.5 % of the others its
-// layer lists, 9 of a year's 365), one statement asks every hash named
-// of the partitions from the first named to the last, as the set without
-// tags asked the covered partitions, rather than a statement each.
-func closedHold(ctx context.Context, tx pgx.Tx, closed *closedSet, hashes [][]byte, start int64) (bool, error) {
+// closedRangeHold asks the closed partitions of a range of ids which of
+// some hashes they hold: those the set does not cover, or one it covers.
+// It bounds ids by parameters: pgx prepares it, and after five executions
+// PostgreSQL may plan it once for any parameters (a generic plan), which
+// prunes the partitions outside the bounds when it starts, not when it
+// plans (TestClosedHoldPrunesGeneric).
+const closedRangeHold = `SELECT hash FROM events WHERE id >= $1 AND id < $2 AND hash = ANY($3)`
+
+// closedStored adds to stored the hashes of hashes that a closed
+// partition, one below the partition whose first id is start, holds: the
+// closed partitions the set does not cover are asked every hash (but the
+// one the hot set kept of the partition a roll closed, prev, which
+// answers for it), and each covered one only the hashes the set names it
+// for (closedset.go): a batch of new events asks none, a hash admitted by
+// mistake one partition or a few, not every covered partition. When more
+// than closedPartitionsApart partitions are named (a stored hash names its
+// own and about 2.5 % of the others its layer lists, 9 of a year's 365),
+// one statement asks every hash named of the partitions from the first
+// named to the last, as the set without tags asked the covered
+// partitions, rather than a statement each.
+func closedStored(ctx context.Context, tx querier, closed *closedSet, hot *hotSet, hashes [][]byte, start int64, stored map[string]bool) error {
 	covered := min(partitionStart(closed.covered.Load()), start)
 	if covered < start {
-		if stored, err := rangeHolds(ctx, tx, covered, start, hashes); err != nil || stored {
-			return stored, err
+		lo := covered
+		if prev := hot.closedPrev((start >> partitionBits) - 1); prev != nil && partitionStart(prev.part) >= covered {
+			if err := prev.storedIn(ctx, tx, hashes, stored); err != nil {
+				return err
+			}
+			if err := rangeStored(ctx, tx, lo, partitionStart(prev.part), hashes, stored); err != nil {
+				return err
+			}
+		} else if err := rangeStored(ctx, tx, lo, start, hashes, stored); err != nil {
+			return err
 		}
 	}
 	if covered == 0 {
-		return false, nil
+		return nil
 	}
 	byPart, admitted := closed.admitted(hashes, covered>>partitionBits)
 	nums := slices.Sorted(maps.Keys(byPart))
 	if len(nums) > closedPartitionsApart {
-		return rangeHolds(ctx, tx, partitionLow(nums[0]), partitionStart(nums[len(nums)-1]+1), admitted)
+		return rangeStored(ctx, tx, partitionLow(nums[0]), partitionStart(nums[len(nums)-1]+1), admitted, stored)
 	}
 	for _, n := range nums {
-		if stored, err := rangeHolds(ctx, tx, partitionLow(n), partitionStart(n+1), byPart[n]); err != nil || stored {
-			return stored, err
+		if err := rangeStored(ctx, tx, partitionLow(n), partitionStart(n+1), byPart[n], stored); err != nil {
+			return err
 		}
 	}
-	return false, nil
+	return nil
 }
 
 // closedPartitionsApart is how many covered partitions named by the set
-// closedHold asks a statement each at most.
+// closedStored asks a statement each at most.
 const closedPartitionsApart = 4
 
 // partitionLow is the lowest id of partition n, as closedRangeHold bounds
@@ -295,20 +342,31 @@ func partitionLow(n int64) int64 {
 	return partitionStart(n)
 }
 
-// rangeHolds reports whether an event of an id from lo up to hi has one
-// of hashes.
-func rangeHolds(ctx context.Context, tx pgx.Tx, lo, hi int64, hashes [][]byte) (bool, error) {
-	var stored bool
-	if err := tx.QueryRow(ctx, closedRangeHold, lo, hi, hashes).Scan(&stored); err != nil {
-		return false, fmt.Errorf("look up the closed partitions: %w", err)
+// rangeStored adds to stored the hashes of hashes an event of an id from
+// lo up to hi has.
+func rangeStored(ctx context.Context, tx querier, lo, hi int64, hashes [][]byte, stored map[string]bool) error {
+	if lo >= hi || len(hashes) == 0 {
+		return nil
 	}
-	return stored, nil
+	rows, err := tx.Query(ctx, closedRangeHold, lo, hi, hashes)
+	if err != nil {
+		return fmt.Errorf("look up the closed partitions: %w", err)
+	}
+	var hash []byte
+	if _, err := pgx.ForEachRow(rows, []any{&hash}, func() error {
+		stored[string(hash)] = true
+		return nil
+	}); err != nil {
+		return fmt.Errorf("look up the closed partitions: %w", err)
+	}
+	return nil
 }
 
-// copyWithIDs is copyEvents once the batch's ids are reserved, ids[i]
-// the id of event i.
-func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) (inserted int, ok bool, err error) {
-	ok, err = copyInSavepoint(ctx, tx, "copy_events", isStoredHash,
+// copyWithIDs copies the batch b in tx once its ids are reserved, ids[i]
+// the id of event i: its rows, its blocks, and the rows of event_orgs and
+// notify_queue of its tagged events.
+func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
+	err := copyAll(ctx, tx,
 		copyIn{"rows", copyEventsSQL, func(buf []byte) []byte {
 			return appendCopyRows(slices.Grow(buf, copySize(b)), b, ids, now)
 		}},
@@ -316,12 +374,8 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 			return appendCopyBlocks(buf, b.blocks, b.starts, ids)
 		}})
 	if err != nil {
-		return 0, false, fmt.Errorf("copy events: %w", err)
+		return fmt.Errorf("copy events: %w", err)
 	}
-	if !ok {
-		return 0, false, nil
-	}
-	// The rest of the batch needs no subtransaction.
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))
 		queue := make([][]any, len(b.tagEvent))
@@ -330,13 +384,13 @@ func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, n
 			queue[j] = []any{b.tagOrg[j], ids[i], now}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_orgs"}, []string{"org", "time_source", "event_id"}, pgx.CopyFromRows(orgs)); err != nil {
-			return 0, false, fmt.Errorf("copy event organisations: %w", err)
+			return fmt.Errorf("copy event organisations: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"notify_queue"}, []string{"org", "event_id", "stored"}, pgx.CopyFromRows(queue)); err != nil {
-			return 0, false, fmt.Errorf("copy notification queue: %w", err)
+			return fmt.Errorf("copy notification queue: %w", err)
 		}
 	}
-	return len(ids), true, nil
+	return nil
 }
 
 // copyIn is one COPY … FROM STDIN BINARY of copyInSavepoint: its
@@ -346,6 +400,24 @@ type copyIn struct {
 	what string
 	sql  string
 	rows func(buf []byte) []byte
+}
+
+// copyAll runs copies in tx, in order, their rows written into one pooled
+// buffer (buffers).
+func copyAll(ctx context.Context, tx pgx.Tx, copies ...copyIn) error {
+	buf := buffers.Get().(*[]byte)
+	rows := (*buf)[:0]
+	defer func() {
+		*buf = rows[:0]
+		buffers.Put(buf)
+	}()
+	for _, c := range copies {
+		rows = c.rows(rows[:0])
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), c.sql); err != nil {
+			return fmt.Errorf("%s: %w", c.what, err)
+		}
+	}
+	return nil
 }
 
 // copyInSavepoint runs copies in tx, in order, inside the savepoint name.

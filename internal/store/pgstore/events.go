@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,45 +22,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
-// insertEventsSQL inserts a whole batch in one statement from parallel
-// arrays, skipping the events stored already: in any partition (NOT
-// EXISTS), or being stored by a concurrent batch in the hot one, whose
-// unique index on hash is the only one a partition's insert can conflict
-// on (ON CONFLICT; a partitioned table has no unique index on hash alone).
-// It is what a batch falls back to when COPY (copy.go) finds one of its
-// events stored.
-const insertEventsSQL = `INSERT INTO events (hash, time_source, stored, feed, taxonomy, type, tlp,
-	src_ip, dst_ip, src_asn, dst_asn, src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-SELECT u.hash, u.time_source, $1, u.feed, u.taxonomy, u.type, u.tlp,
-	u.src_ip, u.dst_ip, u.src_asn, u.dst_asn, u.src_fqdn, u.dst_fqdn, u.src_url, u.dst_url, u.md5, u.sha1, u.sha256, u.data
-FROM unnest($2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::inet[], $9::inet[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
-	$16::text[], $17::text[], $18::text[], $19::bytea[])
-	AS u(hash, time_source, feed, taxonomy, type, tlp, src_ip, dst_ip, src_asn, dst_asn,
-	src_fqdn, dst_fqdn, src_url, dst_url, md5, sha1, sha256, data)
-WHERE NOT EXISTS (SELECT FROM events AS s WHERE s.hash = u.hash)
-ON CONFLICT DO NOTHING`
-
-// insertTaggedSQL is insertEventsSQL for a batch holding events of
-// constituents (extra.constituency): the rows the insert reports (the new
-// events only; those already stored are skipped by ON CONFLICT) are
-// indexed by organisation and queued for notification in the same
-// statement. $20 and $21 pair each tagged event's hash with one of its
-// organisations. Batches without tagged events keep insertEventsSQL and
-// pay nothing for this.
-const insertTaggedSQL = `WITH ins AS (` + insertEventsSQL + ` RETURNING id, hash, time_source),
-tags AS (
-	SELECT ins.id, ins.time_source, t.org FROM ins JOIN unnest($20::bytea[], $21::text[]) AS t(hash, org) ON t.hash = ins.hash
-),
-indexed AS (
-	INSERT INTO event_orgs (org, time_source, event_id) SELECT org, time_source, id FROM tags
-),
-queued AS (
-	INSERT INTO notify_queue (org, event_id, stored) SELECT org, id, $1 FROM tags ORDER BY id, org
-)
-SELECT count(*) FROM ins`
-
-// batchColumns holds a batch as column arrays for insertEventsSQL.
+// batchColumns holds a batch as column arrays.
 type batchColumns struct {
 	hash, data               [][]byte
 	timeSource               []time.Time
@@ -79,16 +42,14 @@ type batchColumns struct {
 	// records is the buffer data's rows are in (see release).
 	records *[]byte
 	// starts and blocks are data in blocks (packBatch): block k holds the
-	// records from starts[k] on; nil when the batch is for the INSERT.
+	// records from starts[k] on; nil when the batch repeats a hash
+	// (copyEvents packs it without the repeats then).
 	starts []int
 	blocks [][]byte
 	// arena is the buffer blocks are in, columns the arrays the columns
 	// are in (see release).
 	arena   *[]byte
 	columns *columnArrays
-	// lastID is the highest id the batch took (COPY or INSERT), for hot's
-	// test of a full partition.
-	lastID int64
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -271,11 +232,12 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 }
 
 // noPartition reports whether err is the server's refusal of a row whose
-// id no partition of events takes. (The server's message is in its
-// locale: the code of a check violation without a constraint tells it.)
+// id no partition of events takes (the server's message is in its
+// locale: the code of a check violation without a constraint tells it),
+// or the hot set's read of a partition that does not exist (hotTable).
 func noPartition(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == codeCheck && pe.ConstraintName == ""
+	return errors.As(err, &pe) && (pe.Code == codeCheck && pe.ConstraintName == "" || pe.Code == codeUndefinedTable)
 }
 
 // storeBatch is InsertBatch's transaction, once the hot partition may
@@ -297,16 +259,16 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 			return 0, nil // stored before: the whole batch is a replay
 		}
 	}
-	inserted := 0
+	var (
+		sub batchColumns // the batch without the events stored before
+		ids []int64
+	)
+	defer sub.release()
 	if len(events) > 0 {
-		n, copied, err := copyEvents(ctx, tx, &s.closed, cols, now)
-		if err == nil && !copied {
-			n, err = insertEvents(ctx, tx, cols, now)
-		}
+		ids, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
-		inserted = n
 	}
 	if len(dedup) > 0 {
 		if err := storeDedupKeys(ctx, tx, dedup); err != nil {
@@ -316,10 +278,10 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)
 	}
-	if len(events) > 0 {
-		s.stored(cols.lastID)
+	if len(ids) > 0 {
+		s.stored(ids[len(ids)-1])
 	}
-	return inserted, nil
+	return len(ids), nil
 }
 
 // upsertDedupSQL stores dedup keys, each once, keeping the later expiry of
@@ -381,40 +343,9 @@ func storeDedupKeys(ctx context.Context, tx pgx.Tx, dedup []store.DedupKey) erro
 	return nil
 }
 
-// insertEvents stores the batch b in tx by insertEventsSQL (or
-// insertTaggedSQL), skipping the events stored already, and returns how
-// many it stored.
-func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time) (int, error) {
-	inserted := 0
-	args := []any{now,
-		b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
-		b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
-		b.md5, b.sha1, b.sha256, b.data}
-	if len(b.tagHash) == 0 {
-		tag, err := tx.Exec(ctx, insertEventsSQL, args...)
-		if err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
-		}
-		inserted = int(tag.RowsAffected())
-	} else {
-		args = append(args, b.tagHash, b.tagOrg)
-		if err := tx.QueryRow(ctx, insertTaggedSQL, args...).Scan(&inserted); err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
-		}
-	}
-	if inserted > 0 {
-		// The insert took its ids in this transaction: currval is the last
-		// of them (this session's, whatever other sessions take).
-		if err := tx.QueryRow(ctx, `SELECT currval('events_id_seq')`).Scan(&b.lastID); err != nil {
-			return 0, fmt.Errorf("last id: %w", err)
-		}
-	}
-	return inserted, nil
-}
-
 // GetEvent returns the event stored under hash.
 func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEvent, error) {
-	se, err := s.oneEvent(ctx, `SELECT `+storedCols("")+` FROM events WHERE hash = $1`, hash[:])
+	se, err := s.eventByHash(ctx, hash, "")
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return se, fmt.Errorf("pgstore: get event %s: %w", hash, err)
 	}
@@ -425,13 +356,35 @@ func (s *Store) GetEvent(ctx context.Context, hash event.Hash) (store.StoredEven
 // of events by organisation (event_orgs, what SearchEvents reads) lists it
 // under org; ErrNotFound otherwise, missing or not the organisation's alike.
 func (s *Store) GetOrganisationEvent(ctx context.Context, org string, hash event.Hash) (store.StoredEvent, error) {
-	se, err := s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM events AS e WHERE e.hash = $1
-		AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $2 AND o.time_source = e.time_source AND o.event_id = e.id)`,
-		hash[:], org)
+	se, err := s.eventByHash(ctx, hash, ` AND EXISTS (SELECT 1 FROM event_orgs AS o WHERE o.org = $3
+		AND o.time_source = e.time_source AND o.event_id = e.id)`, org)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return se, fmt.Errorf("pgstore: get event %s of %s: %w", hash, org, err)
 	}
 	return se, err
+}
+
+// eventByHash returns the event stored under hash that also meets cond
+// (terms on e, with parameters from $3 on, args): the hot partition, which
+// has no index on hash, is read by the ids the hot set names
+// (candidates), the others by their index on hash.
+func (s *Store) eventByHash(ctx context.Context, hash event.Hash, cond string, args ...any) (store.StoredEvent, error) {
+	part, ids, scan, err := s.candidates(ctx, [][]byte{hash[:]})
+	if err != nil {
+		return store.StoredEvent{}, err
+	}
+	below := partitionStart(part)
+	if scan {
+		below = math.MaxInt64 // every partition by hash
+	} else if len(ids) > 0 {
+		se, err := s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM `+hotTable(part)+` AS e WHERE e.hash = $1 AND e.id = ANY($2)`+cond,
+			append([]any{hash[:], ids}, args...)...)
+		if !errors.Is(err, store.ErrNotFound) {
+			return se, err
+		}
+	}
+	return s.oneEvent(ctx, `SELECT `+storedCols("e.")+` FROM events AS e WHERE e.hash = $1 AND e.id < $2`+cond,
+		append([]any{hash[:], below}, args...)...)
 }
 
 // oneEvent returns the event query selects (storedEvents), or ErrNotFound.

@@ -165,15 +165,15 @@ func TestPartitionRoll(t *testing.T) {
 	if n, err := s.InsertEvents(ctx, observedOn(events[:200], today), nil); err != nil || n != 200 {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 3 || !slices.Contains(got, "events_1_time") {
-		t.Fatalf("hot partition's indexes: %v; want its key, hash and time index", got)
+	if got := partitionIndexes(t, s, 1); len(got) != 2 || !slices.Contains(got, "events_1_time") {
+		t.Fatalf("hot partition's indexes: %v; want its key and time index", got)
 	}
 	tomorrow := today.Add(24 * time.Hour)
 	if n, err := s.InsertEvents(ctx, observedOn(events[200:300], tomorrow), nil); err != nil || n != 100 {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait() // the sealing the roll started
-	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("closed partition's indexes: %v; want the search indexes too", got)
 	}
 	var sealed1, sealed2 bool
@@ -228,7 +228,7 @@ func TestPartitionRoll(t *testing.T) {
 	if err := s.SealEvents(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := partitionIndexes(t, s, 2); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 2); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
 	}
 	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 0 {
@@ -316,7 +316,7 @@ func TestPartitionRollRepair(t *testing.T) {
 	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
 		t.Fatalf("event stored after the half roll has id %d, not in partition 2", id)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
 	}
 	// The sequence moved into partition 4, which was never created.
@@ -333,7 +333,7 @@ func TestPartitionRollRepair(t *testing.T) {
 	third.parts.wg.Wait()
 	other.parts.wg.Wait()
 	s.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 2); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 2); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 2's indexes: %v; want it sealed", got)
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
@@ -466,7 +466,7 @@ func TestPartitionSealedByAnother(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
 	}
 }
@@ -559,7 +559,7 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes after SealEvents: %v; want it sealed", got)
 	}
 }
@@ -647,42 +647,54 @@ func TestSealEventsKeepsTomorrow(t *testing.T) {
 	}
 }
 
-// TestHotPartitionHashExclusion: the hot partition refuses a stored hash
-// by an exclusion constraint on a hash index (migration 14 for the first,
-// createPartition for the next), and a batch COPY refuses for it is
-// stored by the INSERT without its stored events.
-func TestHotPartitionHashExclusion(t *testing.T) {
+// TestHotPartitionNoHashIndex: the partitions inserts reach have no
+// index on hash (migration 17 for the first, createPartition for the
+// next), a batch holding events the hot partition holds stores the new
+// ones only (the hot set, hotset.go), and a sealed partition gets its
+// B-tree on hash.
+func TestHotPartitionNoHashIndex(t *testing.T) {
 	ctx := t.Context()
 	s, events, today := partitionedToday(t, 20)
 	tomorrow := today.Add(24 * time.Hour)
-	// Partition 1 is made by migration 13 and changed by 14; events[10:]
-	// open partition 2.
+	hashIndex := func(n int64) bool {
+		var found bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_indexes WHERE tablename = $1 AND schemaname = current_schema()
+			AND indexdef LIKE '%(hash)%')`, fmt.Sprintf("events_%d", n)).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+	if hashIndex(1) {
+		t.Error("partition 1, hot, has an index on hash after migration 17")
+	}
+	// events[10:] open partition 2.
 	if n, err := s.InsertEvents(ctx, observedOn(events[10:], tomorrow), nil); err != nil || n != 10 {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
-	for _, n := range []int64{1, 2} {
-		var am, contype string
-		if err := s.pool.QueryRow(ctx, `SELECT a.amname, c.contype FROM pg_constraint c JOIN pg_class i ON i.oid = c.conindid
-			JOIN pg_am a ON a.oid = i.relam WHERE c.conname = $1 AND c.connamespace = current_schema()::regnamespace`,
-			fmt.Sprintf("events_%d_hash", n)).Scan(&am, &contype); err != nil {
-			t.Fatalf("partition %d's hash constraint: %v", n, err)
-		}
-		if am != "hash" || contype != "x" {
-			t.Errorf("partition %d's hash constraint: %s %s, want an exclusion (x) on a hash index", n, contype, am)
-		}
+	s.parts.wg.Wait()
+	if hashIndex(2) || !hashIndex(1) {
+		t.Errorf("an index on hash: partition 1 (sealed) %v, partition 2 (hot) %v; want true, false", hashIndex(1), hashIndex(2))
 	}
-	// events[15:] are in the hot partition: COPY is refused, the INSERT
-	// stores the 5 new ones only.
+	// events[15:] are in the hot partition: the 5 new ones only are stored.
 	batch := append(append([]*event.Event{}, events[15:]...), copyCorpus(t, 25)[20:]...)
 	if n, err := s.InsertEvents(ctx, observedOn(batch, tomorrow), nil); err != nil || n != 5 {
 		t.Fatalf("InsertEvents of 5 stored and 5 new = %d, %v", n, err)
+	}
+	if err := s.SealEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !hashIndex(2) {
+		t.Error("partition 2, sealed, has no index on hash")
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 25 {
+		t.Fatalf("CountEvents = %d, %v; want 25", c, err)
 	}
 }
 
 // TestClosedPartitionsSet: SealEvents closes partitions 1 to 5, of 10
 // events each, and the writer reads their hashes into the set (closedset.go),
 // which names for each hash only the partition that holds it (the tags),
-// though one layer lists them all. closedHold asks each partition named
+// though one layer lists them all. closedStored asks each partition named
 // a statement of its own, up to closedPartitionsApart of them, and more
 // in one statement; never one at or above the batch's partition. A
 // batch holding stored events is refused by COPY and stored by the
@@ -757,12 +769,12 @@ func TestClosedPartitionsSet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 				counted := &countingTx{Tx: tx}
-				stored, err := closedHold(ctx, counted, &s.closed, c.hashes, partitionStart(c.part))
-				if err != nil {
+				found := make(map[string]bool)
+				if err := closedStored(ctx, counted, &s.closed, &hotSet{}, c.hashes, partitionStart(c.part), found); err != nil {
 					return err
 				}
-				if stored != c.stored || counted.statements != c.statements {
-					t.Errorf("closedHold = %v in %d statements; want %v in %d", stored, counted.statements, c.stored, c.statements)
+				if stored := len(found) > 0; stored != c.stored || counted.statements != c.statements {
+					t.Errorf("closedStored = %v in %d statements; want %v in %d", stored, counted.statements, c.stored, c.statements)
 				}
 				return nil
 			})
@@ -795,16 +807,16 @@ func TestClosedPartitionsSet(t *testing.T) {
 	}
 }
 
-// countingTx counts the statements asked of a transaction by QueryRow,
-// the only way closedHold asks.
+// countingTx counts the statements asked of a transaction by Query, the
+// only way closedStored asks.
 type countingTx struct {
 	pgx.Tx
 	statements int
 }
 
-func (c *countingTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (c *countingTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	c.statements++
-	return c.Tx.QueryRow(ctx, sql, args...)
+	return c.Tx.Query(ctx, sql, args...)
 }
 
 // inSchemaOf opens another Store on s's schema whose sessions wait at
@@ -852,13 +864,13 @@ func TestSealingLockBySchema(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	other.parts.wg.Wait()
-	if got := partitionIndexes(t, other, 1); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, other, 1); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 1's indexes: %v; want it sealed while another schema's partition 1 is being sealed", got)
 	}
 	if err := other.SealEvents(ctx); err != nil {
 		t.Fatalf("SealEvents while another schema's partition 2 is being sealed: %v", err)
 	}
-	if got := partitionIndexes(t, other, 2); len(got) != 2+len(searchIndexes) {
+	if got := partitionIndexes(t, other, 2); len(got) != 1+len(searchIndexes) {
 		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
 	}
 }
@@ -911,8 +923,8 @@ func TestPartitionMadeAhead(t *testing.T) {
 	if recorded {
 		t.Fatal("partition 3, made ahead, is recorded before its roll")
 	}
-	if got := partitionIndexes(t, s, 3); len(got) != 3 || !slices.Contains(got, "events_3_time") {
-		t.Fatalf("partition 3's indexes: %v; want its key, hash and time index", got)
+	if got := partitionIndexes(t, s, 3); len(got) != 2 || !slices.Contains(got, "events_3_time") {
+		t.Fatalf("partition 3's indexes: %v; want its key and time index", got)
 	}
 	if err := s.SealEvents(ctx); err != nil {
 		t.Fatal(err)

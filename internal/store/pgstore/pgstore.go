@@ -35,6 +35,8 @@ type Store struct {
 	parts partitions
 	// closed is the set of the closed partitions' hashes (closedset.go).
 	closed closedSet
+	// hotHashes is the set of the hot partition's hashes (hotset.go).
+	hotHashes hotSet
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -168,12 +170,11 @@ func (mg migrator) Apply(ctx context.Context, m sqlkit.Migration) error {
 
 // SQLSTATE codes pgstore tells apart (pgCode).
 const (
-	codeUnique      = "23505"
-	codeForeignKey  = "23503"
-	codeExclusion   = "23P01"
-	codeLockTimeout = "55P03"
-	codeCheck       = "23514"
-	codeDeadlock    = "40P01"
+	codeUnique         = "23505"
+	codeForeignKey     = "23503"
+	codeLockTimeout    = "55P03"
+	codeCheck          = "23514"
+	codeUndefinedTable = "42P01"
 )
 
 // pgCode is the SQLSTATE of the server's error in err, or "".
@@ -190,22 +191,6 @@ func isUnique(err error) bool { return pgCode(err) == codeUnique }
 
 // isForeignKey reports whether err is a foreign key violation.
 func isForeignKey(err error) bool { return pgCode(err) == codeForeignKey }
-
-// isStoredHash reports whether err is COPY's refusal of a hash stored in
-// the hot partition, or being stored by a concurrent batch: a unique
-// violation of its B-tree (a partition created before migration 14), a
-// violation of its exclusion constraint (createPartition), or a deadlock
-// between two batches holding the same hashes. An exclusion constraint
-// is checked after its row is inserted, not with it as a unique index is,
-// so two batches inserting the same hashes in different orders may each
-// wait for the other, until the server ends one of them (40P01).
-func isStoredHash(err error) bool {
-	switch pgCode(err) {
-	case codeUnique, codeExclusion, codeDeadlock:
-		return true
-	}
-	return false
-}
 
 // inTxWith runs f in a transaction of db that has the setting name set to
 // value (SET LOCAL), and commits it unless f fails.

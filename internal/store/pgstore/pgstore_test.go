@@ -28,7 +28,7 @@ func testDSN(t testing.TB) string {
 		t.Skip("VIGIL_SKIP_POSTGRES=1: PostgreSQL store tests skipped")
 	}
 	t.Fatal("VIGIL_TEST_POSTGRES is not set. Start a throwaway server with\n" +
-		"\texport VIGIL_TEST_POSTGRES=\"$(scripts/postgres-test.sh start)\"\n" +
+		"\tscripts/postgres-test.sh start; export VIGIL_TEST_POSTGRES=\"$(scripts/postgres-test.sh dsn)\"\n" +
 		"(from the repository root; stop it with scripts/postgres-test.sh stop),\n" +
 		"or set VIGIL_SKIP_POSTGRES=1 to skip these tests on purpose.")
 	return ""
