@@ -316,10 +316,14 @@ func (s *sink) Event(e *event.Event) error {
 
 // Prepare implements Preparer: it labels and seals e as Event and Process
 // would, on the parser's worker. Event does not label a sealed event
-// again, and Process's Seal finds nothing changed.
+// again, and Process's Seal finds nothing changed. The labels and
+// event_hash go in together (SealWith), which moves the fields once
+// instead of twice; raw, which no label is, is deleted first.
 func (s *sink) Prepare(e *event.Event) {
-	s.label(e)
-	e.Seal()
+	if !s.feed.KeepRaw {
+		e.Delete("raw")
+	}
+	e.SealWith(s.labels...)
 }
 
 // Room implements RoomTeller: the feed's labels, event_hash and
