@@ -1,5 +1,7 @@
 package event
 
+import "crypto/sha256"
+
 // SetDefaults stores each of fields whose key is not set yet, as SetTrusted
 // would, and leaves the keys already set as they are. It is for stages that
 // fill in what an event lacks (the feed's labels, an enricher's findings):
@@ -82,4 +84,102 @@ func hasKey(fields []Field, key string) bool {
 		}
 	}
 	return false
+}
+
+// SealWith is SetDefaults(defaults...) followed by Seal, with the same
+// result, for the pipeline's labelling of a parsed event: it hashes the
+// fields with the missing defaults merged in as they go, and then moves
+// the fields once to make room for the defaults and event_hash together,
+// where SetDefaults and Seal would move most of them twice (event_hash
+// sorts before the extra.*, feed.*, source.* and time.* keys of most
+// events). Defaults that SetDefaults would set one by one (unsorted,
+// more than 7, or with raw or event_hash among them) are, followed by
+// Seal.
+func (e *Event) SealWith(defaults ...Field) Hash {
+	// One place more than the defaults: event_hash.
+	var places [8]int
+	var missing [8]Field
+	if len(defaults) > len(places)-1 || !increasing(defaults) || hasKey(defaults, "raw") || hasKey(defaults, "event_hash") {
+		e.SetDefaults(defaults...)
+		return e.Seal()
+	}
+	k, from := 0, 0
+	for _, f := range defaults {
+		i, ok := e.indexFrom(from, f.Key)
+		from = i
+		if ok {
+			continue
+		}
+		places[k], missing[k] = i, f
+		k++
+	}
+	if k == 0 && e.Sealed() {
+		return Hash(e.hash)
+	}
+	h := e.hashWith(places[:k], missing[:k])
+	hashText := h.upperHex()
+	e.changing("event_hash")
+	if i, ok := e.indexFrom(0, "event_hash"); ok {
+		e.fields[i].Value = hashText
+	} else {
+		// event_hash goes among the missing defaults in key order; its
+		// place is not among theirs, as no default is event_hash.
+		j := k
+		for j > 0 && missing[j-1].Key > "event_hash" {
+			places[j], missing[j] = places[j-1], missing[j-1]
+			j--
+		}
+		places[j], missing[j] = i, Field{Key: "event_hash", Value: hashText}
+		k++
+	}
+	if k > 0 {
+		n := len(e.fields)
+		e.fields = append(e.fields, missing[:k]...) // grows once, if at all
+		// Move the tail of each gap from the back, so every field moves once.
+		end := n
+		for j := k - 1; j >= 0; j-- {
+			p := places[j]
+			copy(e.fields[p+j+1:end+j+1], e.fields[p:end])
+			e.fields[p+j] = missing[j]
+			end = p
+		}
+	}
+	e.hash = h
+	e.setFlag(sealed, true)
+	e.setFlag(unchanged, true)
+	return h
+}
+
+// hashWith is HashExcept(nil) of the event with fields missing[j] put
+// before e.fields[places[j]] (places in increasing order, missing in key
+// order, as SetDefaults would insert them).
+func (e *Event) hashWith(places []int, missing []Field) Hash {
+	buf := hashBuffers.Get().(*[]byte)
+	b := (*buf)[:0]
+	from := 0
+	for j, p := range places {
+		for _, f := range e.fields[from:p] {
+			b = appendHashed(b, f)
+		}
+		b = appendHashed(b, missing[j])
+		from = p
+	}
+	for _, f := range e.fields[from:] {
+		b = appendHashed(b, f)
+	}
+	h := sha256.Sum256(b)
+	putHashBuffer(buf, b)
+	return h
+}
+
+// appendHashed appends what the event's hash reads of f, nothing for the
+// fields it leaves out.
+func appendHashed(b []byte, f Field) []byte {
+	if hashExcluded(f.Key) {
+		return b
+	}
+	b = append(b, f.Key...)
+	b = append(b, 0)
+	b = append(b, f.Value...)
+	return append(b, 0)
 }

@@ -228,6 +228,73 @@ func TestSetDefaultsMatchesHasAndSetTrusted(t *testing.T) {
 	}
 }
 
+// TestSealWithMatchesSetDefaultsAndSeal compares SealWith with the
+// SetDefaults and Seal it stands for, on the corpus's events (as parsed,
+// sealed already, with an event_hash of their own, valid or not) and
+// random lists of defaults as TestSetDefaultsMatchesHasAndSetTrusted
+// makes them: the fields, the hash returned and kept, and the record.
+func TestSealWithMatchesSetDefaultsAndSeal(t *testing.T) {
+	events := append(shadowserverEvents(t, 5), oddRawEvents()...)
+	events = append(events, event.New(0))
+	for _, e := range events[:len(events):len(events)] {
+		sealed := e.Clone()
+		sealed.Seal()
+		own := e.Clone()
+		own.SetTrusted("event_hash", "not a hash")
+		other := e.Clone()
+		other.SetTrusted("event_hash", strings.Repeat("AB", 32))
+		events = append(events, sealed, own, other)
+	}
+	rng := rand.New(rand.NewPCG(14, 40))
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range event.Fields {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	keys = append(keys, "extra.a", "extra.zz", "a", "zzz", "")
+	for i := range 20000 {
+		e := events[rng.IntN(len(events))]
+		var fields []event.Field
+		for range rng.IntN(10) {
+			var k string
+			if rng.IntN(3) == 0 && e.Len() > 0 {
+				k = e.Fields()[rng.IntN(e.Len())].Key
+			} else {
+				k = keys[rng.IntN(len(keys))]
+			}
+			v := fmt.Sprint(rng.IntN(100))
+			if rng.IntN(10) == 0 {
+				v = ""
+			}
+			fields = append(fields, event.Field{Key: k, Value: v})
+		}
+		if rng.IntN(8) != 0 {
+			slices.SortFunc(fields, func(a, b event.Field) int { return strings.Compare(a.Key, b.Key) })
+			if rng.IntN(8) != 0 {
+				fields = slices.CompactFunc(fields, func(a, b event.Field) bool { return a.Key == b.Key })
+			}
+		}
+		got, want := e.Clone(), e.Clone()
+		gotHash := got.SealWith(fields...)
+		want.SetDefaults(fields...)
+		wantHash := want.Seal()
+		if gotHash != wantHash || got.Hash() != wantHash || !got.Sealed() {
+			t.Fatalf("case %d: SealWith(%v) = %v (kept %v, sealed %v), want %v", i, fields, gotHash, got.Hash(), got.Sealed(), wantHash)
+		}
+		if !slices.Equal(got.Fields(), want.Fields()) {
+			t.Fatalf("case %d: SealWith(%v)\n got %v\nwant %v", i, fields, got.Fields(), want.Fields())
+		}
+		if !bytes.Equal(event.AppendRecord(nil, got), event.AppendRecord(nil, want)) {
+			t.Fatalf("case %d: SealWith(%v): records differ", i, fields)
+		}
+		if got.Seal() != wantHash {
+			t.Fatalf("case %d: sealed again, SealWith(%v) gave another hash", i, fields)
+		}
+	}
+}
+
 // FuzzRecordMatchesOld checks the record of any raw value and any other
 // field against the old encoder, and its decoding against the old decoder.
 func FuzzRecordMatchesOld(f *testing.F) {

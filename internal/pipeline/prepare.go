@@ -21,3 +21,14 @@ type Preparer interface {
 type RoomTeller interface {
 	Room() int
 }
+
+// Labeller is a sink that gives every event of its input the same fields
+// where the event lacks them: its feed's labels, in key order, and
+// event_hash, which sealing fills. A parser that writes its events'
+// fields in key order (event.MakeSorted) may write these among them
+// (event_hash with any value), so that the sink's Prepare finds every
+// place made and moves no field: inserting them after the parser moves
+// most of an event's fields. The events end the same either way.
+type Labeller interface {
+	Labels() []event.Field
+}

@@ -85,3 +85,34 @@ func TestRoomCountsTheLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelsHoldTheHashInKeyOrder checks what the runner's sink tells a
+// parser that writes its labels (Labeller): the feed's labels and an
+// event_hash, in strictly increasing key order, for feeds with few and
+// with every label.
+func TestLabelsHoldTheHashInKeyOrder(t *testing.T) {
+	now := event.FormatTime(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	for _, f := range []*Feed{
+		{Name: "bare"},
+		{Name: "full", Provider: "Shadowserver", URL: "https://reports.example/x", Code: "ss", TLP: "amber", Accuracy: 90.5},
+	} {
+		labels := feedLabels(f, now)
+		s := &sink{feed: f, now: now, labels: labels, withHash: withHash(labels)}
+		got := s.Labels()
+		if len(got) != len(labels)+1 {
+			t.Fatalf("feed %q: %d labels, want %d and event_hash", f.Name, len(got), len(labels))
+		}
+		hashes := 0
+		for i, l := range got {
+			if i > 0 && got[i-1].Key >= l.Key {
+				t.Fatalf("feed %q: labels out of order: %v", f.Name, got)
+			}
+			if l.Key == "event_hash" {
+				hashes++
+			}
+		}
+		if hashes != 1 {
+			t.Fatalf("feed %q: %d event_hash among %v", f.Name, hashes, got)
+		}
+	}
+}

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,14 +286,22 @@ type sink struct {
 	// run is the feed run the input belongs to, 0 when none is recorded.
 	run     int64
 	counter *lineCounter
-	// labels are the feed's fields for label.
-	labels []event.Field
+	// labels are the feed's fields for label; withHash are they and
+	// event_hash, for Labels.
+	labels, withHash []event.Field
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
 	now := event.FormatTime(r.env.Now())
-	return &sink{ctx: ctx, r: r, feed: f, now: now, record: record, labels: feedLabels(f, now),
+	labels := feedLabels(f, now)
+	return &sink{ctx: ctx, r: r, feed: f, now: now, record: record, labels: labels, withHash: withHash(labels),
 		batch: make([]*event.Event, 0, r.batchSize)}
+}
+
+// withHash is labels with an empty event_hash among them, in key order.
+func withHash(labels []event.Field) []event.Field {
+	i, _ := slices.BinarySearchFunc(labels, "event_hash", func(f event.Field, key string) int { return strings.Compare(f.Key, key) })
+	return slices.Insert(slices.Clone(labels), i, event.Field{Key: "event_hash"})
 }
 
 // Event implements Sink.
@@ -316,11 +325,19 @@ func (s *sink) Event(e *event.Event) error {
 
 // Prepare implements Preparer: it labels and seals e as Event and Process
 // would, on the parser's worker. Event does not label a sealed event
-// again, and Process's Seal finds nothing changed.
+// again, and Process's Seal finds nothing changed. The labels and
+// event_hash go in together (SealWith), which moves the fields once
+// instead of twice; raw, which no label is, is deleted first.
 func (s *sink) Prepare(e *event.Event) {
-	s.label(e)
-	e.Seal()
+	if !s.feed.KeepRaw {
+		e.Delete("raw")
+	}
+	e.SealWith(s.labels...)
 }
+
+// Labels implements Labeller: the feed's labels and event_hash, in key
+// order, event_hash empty. The slice must not be modified.
+func (s *sink) Labels() []event.Field { return s.withHash }
 
 // Room implements RoomTeller: the feed's labels, event_hash and
 // enricherRoom. Room too small costs an event a second array of its

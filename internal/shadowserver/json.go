@@ -202,6 +202,9 @@ func (c *jsonColumns) place(cells []string, extras []keyValue) (_ []string, refu
 		}
 		pl := c.plan
 		next.text, next.row.epochSeconds, next.room = pl.text, pl.row.epochSeconds, pl.room
+		if next.labels = pl.labels; next.labels != nil {
+			next.place() // the slots are new
+		}
 		next.replacedBytes, next.replacedRows = pl.replacedBytes, pl.replacedRows
 		c.plan = next
 	}

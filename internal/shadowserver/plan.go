@@ -3,6 +3,7 @@ package shadowserver
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -73,6 +74,11 @@ type plan struct {
 	// what the sink says the pipeline adds (pipeline.RoomTeller), else
 	// event.PipelineRoom.
 	room int
+	// labels are the fields the sink gives every event that lacks them
+	// (pipeline.Labeller), in key order; placed says where build writes
+	// each among the slots.
+	labels []event.Field
+	placed []placedLabel
 	// rawHead is the CSV file's header line and a newline, put in front
 	// of each row in raw as IntelMQ's CSV parsers do, so that the values
 	// can be read with their column names; "" for JSON, whose objects
@@ -118,6 +124,14 @@ type slotValue struct {
 }
 
 type textSpan struct{ start, end int }
+
+// placedLabel is where build writes a label among the slots: before slot
+// (len(keys) for after the last), or, when same, in slot's own place,
+// where a value of the row wins.
+type placedLabel struct {
+	slot int
+	same bool
+}
 
 // Provider is feed.provider of every Shadowserver event, as IntelMQ sets it.
 const Provider = "Shadowserver"
@@ -390,13 +404,31 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 			n++
 		}
 	}
+	for _, l := range p.placed {
+		if !l.same || p.vals[l.slot] == "" {
+			n++
+		}
+	}
 	e, fields := event.MakeSorted(n, p.room)
 	n = 0
+	next := 0 // the next label to write
 	for slot, v := range p.vals {
+		for ; next < len(p.placed) && p.placed[next].slot == slot; next++ {
+			if !p.placed[next].same {
+				fields[n] = p.labels[next]
+				n++
+			} else if v == "" {
+				v = p.labels[next].Value
+			}
+		}
 		if v != "" && slot != p.rawSlot {
 			fields[n] = event.Field{Key: p.keys[slot], Value: v}
 			n++
 		}
+	}
+	for ; next < len(p.placed); next++ {
+		fields[n] = p.labels[next]
+		n++
 	}
 	if raw := p.vals[p.rawSlot]; raw != "" || p.rawHead != "" {
 		e.SetRawParts(p.rawHead, raw)
@@ -409,6 +441,32 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 func (p *plan) leaveRoomFor(sink pipeline.Sink) {
 	if t, ok := sink.(pipeline.RoomTeller); ok {
 		p.room = max(t.Room(), 0)
+	}
+	if l, ok := sink.(pipeline.Labeller); ok {
+		p.placeLabels(l.Labels())
+	}
+}
+
+// placeLabels makes build write labels (a pipeline.Labeller's) among the
+// slots, and leaves that much less room. Labels that are not in strictly
+// increasing key order, or with raw among them, are left to the sink.
+func (p *plan) placeLabels(labels []event.Field) {
+	for i, l := range labels {
+		if l.Key == "raw" || i > 0 && labels[i-1].Key >= l.Key {
+			return
+		}
+	}
+	p.labels = labels
+	p.place()
+	p.room = max(p.room-len(labels), 0)
+}
+
+// place works out where build writes p.labels among the slots.
+func (p *plan) place() {
+	p.placed = make([]placedLabel, len(p.labels))
+	for i, l := range p.labels {
+		slot, same := slices.BinarySearch(p.keys, l.Key)
+		p.placed[i] = placedLabel{slot: slot, same: same}
 	}
 }
 
