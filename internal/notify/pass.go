@@ -66,11 +66,18 @@ type pass struct {
 
 // orgLists are the lists of a digest's events, their queue entries and
 // their keys (toTell's), which prepare uses and lets go: a morning's
-// million events would otherwise allocate 112 MB of them.
+// million events would otherwise allocate 112 MB of them. isNew is
+// selectFresh's set of the keys told for the first time, emptied for the
+// next organisation rather than made again (94 MB of a morning's pass).
 type orgLists struct {
 	events []store.StoredEvent
 	seqs   []int64
 	keys   []event.Hash
+	isNew  map[event.Hash]bool
+	// isNewRoom is how many keys isNew held at most: emptying a map
+	// costs its room, which a large organisation's leaves it, so it is
+	// made again for one much smaller.
+	isNewRoom int
 }
 
 // tally returns org's "seen again" tally by key.
@@ -495,7 +502,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 	for _, t := range q.immediate {
 		n += len(t.events)
 	}
-	isNew := make(map[event.Hash]bool, n) // told for the first time in this pass
+	isNew := newKeySet(o.lists, n) // told for the first time in this pass
 	o.told, o.toldExpires = make([]event.Hash, 0, n), p.now.Add(p.pc.cfg.Window)
 	// fresh keeps the events of t to tell, with their queue entries; the
 	// others are consumed as repeats. They are kept in t's own arrays,
@@ -555,6 +562,21 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 		}
 	}
 	return toRender, tally, reported, nil
+}
+
+// newKeySet returns an empty set for n keys: the one of lists, emptied,
+// when there is one, made and kept in lists when not.
+func newKeySet(lists *orgLists, n int) map[event.Hash]bool {
+	if lists == nil {
+		return make(map[event.Hash]bool, n)
+	}
+	if lists.isNew == nil || lists.isNewRoom > 4*max(n, 64) {
+		lists.isNew, lists.isNewRoom = make(map[event.Hash]bool, n), n
+		return lists.isNew
+	}
+	clear(lists.isNew)
+	lists.isNewRoom = max(lists.isNewRoom, n)
+	return lists.isNew
 }
 
 // renderAll renders each message for org, then signs, encrypts and

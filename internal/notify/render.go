@@ -489,17 +489,17 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 		hashes[i] = hashOf(e)
 	}
 	data.First, data.Last = timeBounds(events)
-	groups := byType(events)
+	groups := byType(events, r.cfg.TableRows)
 	// Most events first: the biggest problem leads the message.
 	sort.Slice(groups, func(i, j int) bool {
-		if len(groups[i].events) != len(groups[j].events) {
-			return len(groups[i].events) > len(groups[j].events)
+		if groups[i].count != groups[j].count {
+			return groups[i].count > groups[j].count
 		}
 		return groups[i].typ < groups[j].typ
 	})
 	data.Sections = make([]Section, 0, len(groups))
 	for _, g := range groups {
-		s, err := r.section(in.Language, org, g.typ, g.events)
+		s, err := r.section(in.Language, org, g)
 		if err != nil {
 			return rendered{}, err
 		}
@@ -522,22 +522,28 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 		text: body, attachments: data.Attachments, runs: runs, entity: buf}, nil
 }
 
-// typeGroup is the events of one classification type, in their order.
+// typeGroup is what a section tells of the events of one classification
+// type: how many there are, their identifiers (as they are, each once, in
+// the order they first occur) and the first of them, in their order, for
+// its table.
 type typeGroup struct {
-	typ    string
-	events []store.StoredEvent
+	typ         string
+	count       int
+	identifiers []string
+	shown       []store.StoredEvent
+	seen        map[string]bool // identifiers, once a type has many
 }
 
 // byType groups events by classification.type, in the order the types
-// first occur. A message has a handful of types: a list finds them faster
-// than a map, and the groups share one array.
-func byType(events []store.StoredEvent) []typeGroup {
+// first occur, keeping the first rows events of each. A message has a
+// handful of types: a list finds them faster than a map. The events are
+// not copied by group: a section lists only its first rows (a morning's
+// pass would otherwise copy a million events, 75 MB).
+func byType(events []store.StoredEvent, rows int) []typeGroup {
 	var groups []typeGroup
-	counts := make([]int, 0, 8)
-	of := make([]int, len(events))
-	last, near := -1, 0
-	for i, e := range events {
-		typ, _ := e.Event.GetNear("classification.type", &near)
+	last, nearType, nearID := -1, 0, 0
+	for _, e := range events {
+		typ, _ := e.Event.GetNear("classification.type", &nearType)
 		if last < 0 || groups[last].typ != typ {
 			last = -1
 			for g := range groups {
@@ -549,21 +555,42 @@ func byType(events []store.StoredEvent) []typeGroup {
 			if last < 0 {
 				last = len(groups)
 				groups = append(groups, typeGroup{typ: typ})
-				counts = append(counts, 0)
 			}
 		}
-		of[i] = last
-		counts[last]++
-	}
-	all := make([]store.StoredEvent, 0, len(events))
-	for g := range groups {
-		groups[g].events = all[len(all) : len(all) : len(all)+counts[g]]
-		all = all[:len(all)+counts[g]]
-	}
-	for i, e := range events {
-		groups[of[i]].events = append(groups[of[i]].events, e)
+		g := &groups[last]
+		g.count++
+		if len(g.shown) < rows {
+			g.shown = append(g.shown, e)
+		}
+		if id, _ := e.Event.GetNear("classification.identifier", &nearID); id != "" && !g.has(id) {
+			g.identifiers = append(g.identifiers, id)
+		}
 	}
 	return groups
+}
+
+// has reports whether id is one of g's identifiers. A type has a few: a
+// look through the list finds one faster than a map, kept for a type
+// with many (seen).
+func (g *typeGroup) has(id string) bool {
+	if g.seen != nil {
+		if g.seen[id] {
+			return true
+		}
+		g.seen[id] = true
+		return false
+	}
+	if slices.Contains(g.identifiers, id) {
+		return true
+	}
+	if len(g.identifiers) >= 16 {
+		g.seen = make(map[string]bool, 2*len(g.identifiers))
+		for _, known := range g.identifiers {
+			g.seen[known] = true
+		}
+		g.seen[id] = true
+	}
+	return false
 }
 
 // timeBounds returns the earliest and the latest time.source of events
@@ -616,19 +643,15 @@ func timeBoundsParsed(events []store.StoredEvent) (first, last time.Time) {
 }
 
 // section renders the explanation and the table of one type's events.
-func (r *renderer) section(lang string, org OrgData, typ string, events []store.StoredEvent) (Section, error) {
-	s := Section{Type: typ, Count: len(events)}
+func (r *renderer) section(lang string, org OrgData, g typeGroup) (Section, error) {
+	typ := g.typ
+	s := Section{Type: typ, Count: g.count}
 	if typ == "" {
 		s.Type = "unknown"
 	}
 	s.Taxonomy, _ = taxonomy.TaxonomyOf(typ)
-	seen := map[string]bool{}
-	near := 0
-	for _, e := range events {
-		if id, _ := e.Event.GetNear("classification.identifier", &near); id != "" && !seen[id] {
-			seen[id] = true
-			s.Identifiers = append(s.Identifiers, printableLine(id))
-		}
+	for _, id := range g.identifiers {
+		s.Identifiers = append(s.Identifiers, printableLine(id))
 	}
 	sort.Strings(s.Identifiers)
 	var err error
@@ -636,8 +659,8 @@ func (r *renderer) section(lang string, org OrgData, typ string, events []store.
 	if err != nil {
 		return s, err
 	}
-	shown := events[:min(len(events), r.cfg.TableRows)]
-	s.Shown, s.More = len(shown), len(events)-len(shown)
+	shown := g.shown
+	s.Shown, s.More = len(shown), g.count-len(shown)
 	if len(shown) > 0 {
 		var b bytes.Buffer
 		if err := export.WriteTable(&b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
