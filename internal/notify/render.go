@@ -559,11 +559,40 @@ func byType(events []store.StoredEvent, rows int) []typeGroup {
 		}
 		g := &groups[last]
 		g.count++
-		if len(g.shown) < rows {
-			g.shown = append(g.shown, e)
-		}
 		if id, _ := e.Event.GetNear("classification.identifier", &nearID); id != "" && !g.has(id) {
 			g.identifiers = append(g.identifiers, id)
+		}
+	}
+	// The first rows of each, in one array, found again from the start
+	// until every group has its own.
+	shown, left := 0, 0
+	for g := range groups {
+		shown += min(groups[g].count, rows)
+	}
+	all := make([]store.StoredEvent, 0, shown)
+	for g := range groups {
+		n := min(groups[g].count, rows)
+		groups[g].shown = all[len(all) : len(all) : len(all)+n]
+		all = all[:len(all)+n]
+		left += n
+	}
+	last = -1
+	for _, e := range events {
+		if left == 0 {
+			break
+		}
+		typ, _ := e.Event.GetNear("classification.type", &nearType)
+		if last < 0 || groups[last].typ != typ {
+			for g := range groups {
+				if groups[g].typ == typ {
+					last = g
+					break
+				}
+			}
+		}
+		if g := &groups[last]; len(g.shown) < cap(g.shown) {
+			g.shown = append(g.shown, e)
+			left--
 		}
 	}
 	return groups
@@ -650,8 +679,10 @@ func (r *renderer) section(lang string, org OrgData, g typeGroup) (Section, erro
 		s.Type = "unknown"
 	}
 	s.Taxonomy, _ = taxonomy.TaxonomyOf(typ)
-	for _, id := range g.identifiers {
-		s.Identifiers = append(s.Identifiers, printableLine(id))
+	// g's own list, which nothing reads after.
+	s.Identifiers = g.identifiers
+	for i, id := range s.Identifiers {
+		s.Identifiers[i] = printableLine(id)
 	}
 	sort.Strings(s.Identifiers)
 	var err error
