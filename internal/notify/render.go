@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -202,9 +203,9 @@ type rendered struct {
 	// (packBody), after which files are released (renderer.done).
 	runs  []outbox.Base64Run
 	files []attachmentFile
-	// entity is the array Entity is in, from renderer.messages, given
-	// back by recycle.
-	entity *[]byte
+	// entity is the array Entity is in, and textBuf the one text is
+	// in, from renderer.messages, given back by recycle.
+	entity, textBuf *[]byte
 }
 
 // attachmentFile is a rendered attachment.
@@ -335,7 +336,8 @@ func (r *renderer) done(m *rendered) {
 func (r *renderer) recycle(m *rendered) {
 	r.done(m)
 	r.messages.put(m.entity)
-	m.entity, m.Entity = nil, nil
+	r.messages.put(m.textBuf)
+	m.entity, m.Entity, m.textBuf, m.text = nil, nil, nil, ""
 }
 
 // split cuts events into parts slices of about equal length.
@@ -509,7 +511,11 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	if err != nil {
 		return rendered{}, err
 	}
-	body = reflow(body, textWidth)
+	// The text is reflowed into an array of the pool, given back with
+	// the entity's (recycle): the entity holds the text encoded.
+	textBuf := r.messages.get(len(body) + len(body)/16)
+	*textBuf = appendReflowed((*textBuf)[:0], body, textWidth)
+	body = unsafe.String(unsafe.SliceData(*textBuf), len(*textBuf))
 	mimeParts := make([]mimePart, 0, 1+len(files))
 	mimeParts = append(mimeParts, textPart(body))
 	for _, f := range files {
@@ -519,7 +525,7 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	entity, runs := multipartMixedRuns(*buf, mimeParts)
 	*buf = entity
 	return rendered{kind: in.Kind, Subject: subject, Entity: entity, Events: hashes, Part: part, Parts: parts,
-		text: body, attachments: data.Attachments, runs: runs, entity: buf}, nil
+		text: body, attachments: data.Attachments, runs: runs, entity: buf, textBuf: textBuf}, nil
 }
 
 // typeGroup is what a section tells of the events of one classification
