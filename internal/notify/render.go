@@ -107,14 +107,15 @@ func (r *renderer) override(key string) *Template {
 
 // message renders the subject and body of the message template
 // lang/name: the team's override when there is one and both its parts
-// execute, else the built-in (a message never mixes the two).
-func (r *renderer) message(lang, name string, data MessageData) (subject, body string, err error) {
-	run := func(t *Template) (string, string, error) {
+// execute, else the built-in (a message never mixes the two). The body is
+// appended to dst.
+func (r *renderer) message(dst []byte, lang, name string, data MessageData) (subject string, body []byte, err error) {
+	run := func(t *Template) (string, []byte, error) {
 		s, err := t.executeSubject(data)
 		if err != nil {
-			return "", "", err
+			return "", dst, err
 		}
-		b, err := t.executeBody(data)
+		b, err := t.appendBody(dst, data)
 		return s, b, err
 	}
 	if o := r.override(lang + "/" + name); o != nil {
@@ -123,13 +124,13 @@ func (r *renderer) message(lang, name string, data MessageData) (subject, body s
 			return s, b, nil
 		}
 		if r.strict {
-			return "", "", err
+			return "", dst, err
 		}
 		r.log.Error("notification template override fails; the built-in is used", "language", lang, "name", name, "err", err)
 	}
 	t := r.builtins[lang+"/"+name]
 	if t == nil {
-		return "", "", fmt.Errorf("no built-in template %s/%s", lang, name)
+		return "", dst, fmt.Errorf("no built-in template %s/%s", lang, name)
 	}
 	return run(t)
 }
@@ -507,15 +508,20 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 		}
 		data.Sections = append(data.Sections, s)
 	}
-	subject, body, err := r.message(in.Language, in.Kind, data)
+	// The body is rendered into an array of the pool, given back once
+	// reflowed, and the text reflowed into another, given back with the
+	// entity's (recycle): the entity holds the text encoded.
+	bodyBuf := r.messages.get(0)
+	subject, raw, err := r.message((*bodyBuf)[:0], in.Language, in.Kind, data)
+	*bodyBuf = raw
 	if err != nil {
+		r.messages.put(bodyBuf)
 		return rendered{}, err
 	}
-	// The text is reflowed into an array of the pool, given back with
-	// the entity's (recycle): the entity holds the text encoded.
-	textBuf := r.messages.get(len(body) + len(body)/16)
-	*textBuf = appendReflowed((*textBuf)[:0], body, textWidth)
-	body = unsafe.String(unsafe.SliceData(*textBuf), len(*textBuf))
+	textBuf := r.messages.get(len(raw) + len(raw)/16)
+	*textBuf = appendReflowed((*textBuf)[:0], unsafe.String(unsafe.SliceData(raw), len(raw)), textWidth)
+	r.messages.put(bodyBuf)
+	body := unsafe.String(unsafe.SliceData(*textBuf), len(*textBuf))
 	mimeParts := make([]mimePart, 0, 1+len(files))
 	mimeParts = append(mimeParts, textPart(body))
 	for _, f := range files {
