@@ -705,8 +705,16 @@ func (r *renderer) section(lang string, org OrgData, g typeGroup) (Section, erro
 	shown := g.shown
 	s.Shown, s.More = len(shown), g.count-len(shown)
 	if len(shown) > 0 {
-		var b bytes.Buffer
-		if err := export.WriteTable(&b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
+		// Written into a buffer of the templates' pool: only its
+		// indented copy is kept.
+		b := executeBuffers.Get().(*bytes.Buffer)
+		defer func() {
+			if b.Cap() <= 1<<20 {
+				b.Reset()
+				executeBuffers.Put(b)
+			}
+		}()
+		if err := export.WriteTable(b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
 			return s, fmt.Errorf("event table: %w", err)
 		}
 		// Indented, the table is preformatted text that reflow leaves alone.
