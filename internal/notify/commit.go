@@ -127,6 +127,9 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 		o.applyMark(n)
 	}
 	repMu.Unlock()
+	for _, o := range batch {
+		o.releasePacked()
+	}
 	if n.kick != nil && len(c.Messages) > 0 {
 		n.kick()
 	}

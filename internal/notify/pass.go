@@ -62,15 +62,26 @@ type pass struct {
 	// selected in (orgLists), reused by the next organisation a worker
 	// prepares, as arenas are.
 	lists sync.Pool
+	// packed holds the arrays of packed messages, given back by the
+	// committer once their messages are committed (orgWork.releasePacked)
+	// for the workers' next.
+	packed sizedPool
 }
 
 // orgLists are the lists of a digest's events, their queue entries and
 // their keys (toTell's), which prepare uses and lets go: a morning's
-// million events would otherwise allocate 112 MB of them.
+// million events would otherwise allocate 112 MB of them. isNew is
+// selectFresh's set of the keys told for the first time, emptied for the
+// next organisation rather than made again (94 MB of a morning's pass).
 type orgLists struct {
 	events []store.StoredEvent
 	seqs   []int64
 	keys   []event.Hash
+	isNew  map[event.Hash]bool
+	// isNewRoom is how many keys isNew held at most: emptying a map
+	// costs its room, which a large organisation's leaves it, so it is
+	// made again for one much smaller.
+	isNewRoom int
 }
 
 // tally returns org's "seen again" tally by key.
@@ -112,9 +123,13 @@ type orgWork struct {
 	told        []event.Hash
 	toldExpires time.Time
 	tally       []NotifiedKey // the new "seen again" tally, if tallyChanged
-	done        []int64       // consumed pending notifications
-	bytes       int
-	err         error
+	// packed are the arrays of the messages' Packed, from packedPool,
+	// given back once they are committed (releasePacked).
+	packed     []*[]byte
+	packedPool *sizedPool
+	done       []int64 // consumed pending notifications
+	bytes      int
+	err        error
 
 	tallyChanged bool
 	// queued is the organisation's queue when the pass read it at once
@@ -495,7 +510,7 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 	for _, t := range q.immediate {
 		n += len(t.events)
 	}
-	isNew := make(map[event.Hash]bool, n) // told for the first time in this pass
+	isNew := newKeySet(o.lists, n) // told for the first time in this pass
 	o.told, o.toldExpires = make([]event.Hash, 0, n), p.now.Add(p.pc.cfg.Window)
 	// fresh keeps the events of t to tell, with their queue entries; the
 	// others are consumed as repeats. They are kept in t's own arrays,
@@ -557,6 +572,21 @@ func (p *pass) selectFresh(ctx context.Context, o *orgWork, q *sortedQueue) (toR
 	return toRender, tally, reported, nil
 }
 
+// newKeySet returns an empty set for n keys: the one of lists, emptied,
+// when there is one, made and kept in lists when not.
+func newKeySet(lists *orgLists, n int) map[event.Hash]bool {
+	if lists == nil {
+		return make(map[event.Hash]bool, n)
+	}
+	if lists.isNew == nil || lists.isNewRoom > 4*max(n, 64) {
+		lists.isNew, lists.isNewRoom = make(map[event.Hash]bool, n), n
+		return lists.isNew
+	}
+	clear(lists.isNew)
+	lists.isNewRoom = max(lists.isNewRoom, n)
+	return lists.isNew
+}
+
 // renderAll renders each message for org, then signs, encrypts and
 // addresses it (deliver), and adds the outbox messages to o. The queue
 // entries of the messages' events are the inputs' Seqs.
@@ -585,11 +615,12 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 			for i := range out {
 				// Packed here, on the workers, not by the one goroutine
 				// that commits.
+				room := o.packedRoom(&p.packed)
 				if out[i].Encrypted {
 					// The entity is not in an encrypted body: nothing to find.
-					out[i].Packed = outbox.PackBody(out[i].Body)
+					out[i].Packed = outbox.PackBodyRunsTo(room, out[i].Body, nil)
 				} else {
-					out[i].Packed = packBody(out[i].Body, m)
+					out[i].Packed = packBody(room, out[i].Body, m)
 				}
 				o.bytes += len(out[i].Body)
 				if out[i].Status == outbox.MessageFailed {
@@ -611,9 +642,34 @@ func (p *pass) renderAll(o *orgWork, org constituency.Organisation, policy Polic
 }
 
 // packBody is outbox.PackBody of body, a message made of m, which it
-// packs with m's runs where they lie in body (bodyRuns).
-func packBody(body []byte, m rendered) []byte {
-	return outbox.PackBodyRuns(body, bodyRuns(body, m))
+// packs with m's runs where they lie in body (bodyRuns), into the array
+// room returns (outbox.PackBodyRunsTo).
+func packBody(room func(n int) []byte, body []byte, m rendered) []byte {
+	return outbox.PackBodyRunsTo(room, body, bodyRuns(body, m))
+}
+
+// packedRoom returns where a message of o is packed: an array of pool,
+// which o keeps until its commit (releasePacked). The room is asked for
+// once a message is packed, before the next.
+func (o *orgWork) packedRoom(pool *sizedPool) func(n int) []byte {
+	return func(n int) []byte {
+		b := pool.get(n)
+		o.packed, o.packedPool = append(o.packed, b), pool
+		return *b
+	}
+}
+
+// releasePacked gives the arrays of o's packed messages back, once they
+// are committed (the store copied them): a morning's pass would otherwise
+// allocate 180 MB of them. o's messages hold none after.
+func (o *orgWork) releasePacked() {
+	for i := range o.messages {
+		o.messages[i].Packed = nil
+	}
+	if o.packedPool != nil {
+		o.packedPool.putAll(o.packed)
+	}
+	o.packed, o.packedPool = nil, nil
 }
 
 // bodyRuns returns the runs of m where they lie in body: where m's entity

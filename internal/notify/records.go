@@ -47,7 +47,9 @@ type Records interface {
 	// messages' IDs and Size, and when zero their Status (queued), Created
 	// (now) and NextAttempt (Created). A MessageID already stored is an
 	// error wrapping store.ErrConflict; on any error nothing is stored and
-	// c is unchanged.
+	// c is unchanged. The arrays of the messages' Packed bodies are the
+	// caller's again once it returns (the notifier packs its next
+	// messages into them): a store copies what it keeps.
 	CommitNotifications(ctx context.Context, c *NotificationCommit) error
 	// EventEntries returns, for those of hashes that are stored, the
 	// event's id and the organisations whose queue holds it, for a

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/constituency"
 	"github.com/vigil-cert/vigil/internal/event"
@@ -106,14 +107,15 @@ func (r *renderer) override(key string) *Template {
 
 // message renders the subject and body of the message template
 // lang/name: the team's override when there is one and both its parts
-// execute, else the built-in (a message never mixes the two).
-func (r *renderer) message(lang, name string, data MessageData) (subject, body string, err error) {
-	run := func(t *Template) (string, string, error) {
+// execute, else the built-in (a message never mixes the two). The body is
+// appended to dst.
+func (r *renderer) message(dst []byte, lang, name string, data MessageData) (subject string, body []byte, err error) {
+	run := func(t *Template) (string, []byte, error) {
 		s, err := t.executeSubject(data)
 		if err != nil {
-			return "", "", err
+			return "", dst, err
 		}
-		b, err := t.executeBody(data)
+		b, err := t.appendBody(dst, data)
 		return s, b, err
 	}
 	if o := r.override(lang + "/" + name); o != nil {
@@ -122,13 +124,13 @@ func (r *renderer) message(lang, name string, data MessageData) (subject, body s
 			return s, b, nil
 		}
 		if r.strict {
-			return "", "", err
+			return "", dst, err
 		}
 		r.log.Error("notification template override fails; the built-in is used", "language", lang, "name", name, "err", err)
 	}
 	t := r.builtins[lang+"/"+name]
 	if t == nil {
-		return "", "", fmt.Errorf("no built-in template %s/%s", lang, name)
+		return "", dst, fmt.Errorf("no built-in template %s/%s", lang, name)
 	}
 	return run(t)
 }
@@ -202,9 +204,9 @@ type rendered struct {
 	// (packBody), after which files are released (renderer.done).
 	runs  []outbox.Base64Run
 	files []attachmentFile
-	// entity is the array Entity is in, from renderer.messages, given
-	// back by recycle.
-	entity *[]byte
+	// entity is the array Entity is in, and textBuf the one text is
+	// in, from renderer.messages, given back by recycle.
+	entity, textBuf *[]byte
 }
 
 // attachmentFile is a rendered attachment.
@@ -335,7 +337,8 @@ func (r *renderer) done(m *rendered) {
 func (r *renderer) recycle(m *rendered) {
 	r.done(m)
 	r.messages.put(m.entity)
-	m.entity, m.Entity = nil, nil
+	r.messages.put(m.textBuf)
+	m.entity, m.Entity, m.textBuf, m.text = nil, nil, nil, ""
 }
 
 // split cuts events into parts slices of about equal length.
@@ -489,27 +492,36 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 		hashes[i] = hashOf(e)
 	}
 	data.First, data.Last = timeBounds(events)
-	groups := byType(events)
+	groups := byType(events, r.cfg.TableRows)
 	// Most events first: the biggest problem leads the message.
 	sort.Slice(groups, func(i, j int) bool {
-		if len(groups[i].events) != len(groups[j].events) {
-			return len(groups[i].events) > len(groups[j].events)
+		if groups[i].count != groups[j].count {
+			return groups[i].count > groups[j].count
 		}
 		return groups[i].typ < groups[j].typ
 	})
 	data.Sections = make([]Section, 0, len(groups))
 	for _, g := range groups {
-		s, err := r.section(in.Language, org, g.typ, g.events)
+		s, err := r.section(in.Language, org, g)
 		if err != nil {
 			return rendered{}, err
 		}
 		data.Sections = append(data.Sections, s)
 	}
-	subject, body, err := r.message(in.Language, in.Kind, data)
+	// The body is rendered into an array of the pool, given back once
+	// reflowed, and the text reflowed into another, given back with the
+	// entity's (recycle): the entity holds the text encoded.
+	bodyBuf := r.messages.get(0)
+	subject, raw, err := r.message((*bodyBuf)[:0], in.Language, in.Kind, data)
+	*bodyBuf = raw
 	if err != nil {
+		r.messages.put(bodyBuf)
 		return rendered{}, err
 	}
-	body = reflow(body, textWidth)
+	textBuf := r.messages.get(len(raw) + len(raw)/16)
+	*textBuf = appendReflowed((*textBuf)[:0], unsafe.String(unsafe.SliceData(raw), len(raw)), textWidth)
+	r.messages.put(bodyBuf)
+	body := unsafe.String(unsafe.SliceData(*textBuf), len(*textBuf))
 	mimeParts := make([]mimePart, 0, 1+len(files))
 	mimeParts = append(mimeParts, textPart(body))
 	for _, f := range files {
@@ -519,25 +531,31 @@ func (r *renderer) renderPart(in renderInput, events []store.StoredEvent, files 
 	entity, runs := multipartMixedRuns(*buf, mimeParts)
 	*buf = entity
 	return rendered{kind: in.Kind, Subject: subject, Entity: entity, Events: hashes, Part: part, Parts: parts,
-		text: body, attachments: data.Attachments, runs: runs, entity: buf}, nil
+		text: body, attachments: data.Attachments, runs: runs, entity: buf, textBuf: textBuf}, nil
 }
 
-// typeGroup is the events of one classification type, in their order.
+// typeGroup is what a section tells of the events of one classification
+// type: how many there are, their identifiers (as they are, each once, in
+// the order they first occur) and the first of them, in their order, for
+// its table.
 type typeGroup struct {
-	typ    string
-	events []store.StoredEvent
+	typ         string
+	count       int
+	identifiers []string
+	shown       []store.StoredEvent
+	seen        map[string]bool // identifiers, once a type has many
 }
 
 // byType groups events by classification.type, in the order the types
-// first occur. A message has a handful of types: a list finds them faster
-// than a map, and the groups share one array.
-func byType(events []store.StoredEvent) []typeGroup {
+// first occur, keeping the first rows events of each. A message has a
+// handful of types: a list finds them faster than a map. The events are
+// not copied by group: a section lists only its first rows (a morning's
+// pass would otherwise copy a million events, 75 MB).
+func byType(events []store.StoredEvent, rows int) []typeGroup {
 	var groups []typeGroup
-	counts := make([]int, 0, 8)
-	of := make([]int, len(events))
-	last, near := -1, 0
-	for i, e := range events {
-		typ, _ := e.Event.GetNear("classification.type", &near)
+	last, nearType, nearID := -1, 0, 0
+	for _, e := range events {
+		typ, _ := e.Event.GetNear("classification.type", &nearType)
 		if last < 0 || groups[last].typ != typ {
 			last = -1
 			for g := range groups {
@@ -549,21 +567,71 @@ func byType(events []store.StoredEvent) []typeGroup {
 			if last < 0 {
 				last = len(groups)
 				groups = append(groups, typeGroup{typ: typ})
-				counts = append(counts, 0)
 			}
 		}
-		of[i] = last
-		counts[last]++
+		g := &groups[last]
+		g.count++
+		if id, _ := e.Event.GetNear("classification.identifier", &nearID); id != "" && !g.has(id) {
+			g.identifiers = append(g.identifiers, id)
+		}
 	}
-	all := make([]store.StoredEvent, 0, len(events))
+	// The first rows of each, in one array, found again from the start
+	// until every group has its own.
+	shown, left := 0, 0
 	for g := range groups {
-		groups[g].events = all[len(all) : len(all) : len(all)+counts[g]]
-		all = all[:len(all)+counts[g]]
+		shown += min(groups[g].count, rows)
 	}
-	for i, e := range events {
-		groups[of[i]].events = append(groups[of[i]].events, e)
+	all := make([]store.StoredEvent, 0, shown)
+	for g := range groups {
+		n := min(groups[g].count, rows)
+		groups[g].shown = all[len(all) : len(all) : len(all)+n]
+		all = all[:len(all)+n]
+		left += n
+	}
+	last = -1
+	for _, e := range events {
+		if left == 0 {
+			break
+		}
+		typ, _ := e.Event.GetNear("classification.type", &nearType)
+		if last < 0 || groups[last].typ != typ {
+			for g := range groups {
+				if groups[g].typ == typ {
+					last = g
+					break
+				}
+			}
+		}
+		if g := &groups[last]; len(g.shown) < cap(g.shown) {
+			g.shown = append(g.shown, e)
+			left--
+		}
 	}
 	return groups
+}
+
+// has reports whether id is one of g's identifiers. A type has a few: a
+// look through the list finds one faster than a map, kept for a type
+// with many (seen).
+func (g *typeGroup) has(id string) bool {
+	if g.seen != nil {
+		if g.seen[id] {
+			return true
+		}
+		g.seen[id] = true
+		return false
+	}
+	if slices.Contains(g.identifiers, id) {
+		return true
+	}
+	if len(g.identifiers) >= 16 {
+		g.seen = make(map[string]bool, 2*len(g.identifiers))
+		for _, known := range g.identifiers {
+			g.seen[known] = true
+		}
+		g.seen[id] = true
+	}
+	return false
 }
 
 // timeBounds returns the earliest and the latest time.source of events
@@ -616,19 +684,17 @@ func timeBoundsParsed(events []store.StoredEvent) (first, last time.Time) {
 }
 
 // section renders the explanation and the table of one type's events.
-func (r *renderer) section(lang string, org OrgData, typ string, events []store.StoredEvent) (Section, error) {
-	s := Section{Type: typ, Count: len(events)}
+func (r *renderer) section(lang string, org OrgData, g typeGroup) (Section, error) {
+	typ := g.typ
+	s := Section{Type: typ, Count: g.count}
 	if typ == "" {
 		s.Type = "unknown"
 	}
 	s.Taxonomy, _ = taxonomy.TaxonomyOf(typ)
-	seen := map[string]bool{}
-	near := 0
-	for _, e := range events {
-		if id, _ := e.Event.GetNear("classification.identifier", &near); id != "" && !seen[id] {
-			seen[id] = true
-			s.Identifiers = append(s.Identifiers, printableLine(id))
-		}
+	// g's own list, which nothing reads after.
+	s.Identifiers = g.identifiers
+	for i, id := range s.Identifiers {
+		s.Identifiers[i] = printableLine(id)
 	}
 	sort.Strings(s.Identifiers)
 	var err error
@@ -636,11 +702,19 @@ func (r *renderer) section(lang string, org OrgData, typ string, events []store.
 	if err != nil {
 		return s, err
 	}
-	shown := events[:min(len(events), r.cfg.TableRows)]
-	s.Shown, s.More = len(shown), len(events)-len(shown)
+	shown := g.shown
+	s.Shown, s.More = len(shown), g.count-len(shown)
 	if len(shown) > 0 {
-		var b bytes.Buffer
-		if err := export.WriteTable(&b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
+		// Written into a buffer of the templates' pool: only its
+		// indented copy is kept.
+		b := executeBuffers.Get().(*bytes.Buffer)
+		defer func() {
+			if b.Cap() <= 1<<20 {
+				b.Reset()
+				executeBuffers.Put(b)
+			}
+		}()
+		if err := export.WriteTable(b, export.Slice(shown), export.TableOptions{Columns: tableColumnsOf(shown), MaxWidth: 64}); err != nil {
 			return s, fmt.Errorf("event table: %w", err)
 		}
 		// Indented, the table is preformatted text that reflow leaves alone.

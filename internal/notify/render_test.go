@@ -616,7 +616,7 @@ func TestPackBodyWithRuns(t *testing.T) {
 					if found := runs != nil; found != (!msg.Encrypted && len(m.runs) > 0) {
 						t.Errorf("%s, gzip above %d, encrypted %v: runs found %v of %d", format, gzipAbove, msg.Encrypted, found, len(m.runs))
 					}
-					if !bytes.Equal(packBody(msg.Body, m), outbox.PackBody(msg.Body)) {
+					if !bytes.Equal(packBody(nil, msg.Body, m), outbox.PackBody(msg.Body)) {
 						t.Errorf("%s, gzip above %d, encrypted %v: packed with the runs differs from PackBody", format, gzipAbove, msg.Encrypted)
 					}
 				}

@@ -422,6 +422,20 @@ func (t *Template) executeBody(data any) (string, error) {
 	return t.execute(t.bodyProg, t.body, "body", data)
 }
 
+// appendBody appends the body rendered for data to dst: the caller's
+// array, not a string copied from the pool's (a morning's pass renders
+// some 60 MB of bodies).
+func (t *Template) appendBody(dst []byte, data any) ([]byte, error) {
+	if t.bodyProg.runs(data) {
+		return t.bodyProg.execute(dst, data), nil
+	}
+	b := bytes.NewBuffer(dst)
+	if err := t.body.Execute(b, data); err != nil {
+		return dst, templateError(t.Language, t.Name, "body", err)
+	}
+	return b.Bytes(), nil
+}
+
 // execute renders data with p when it runs for data, else with tmpl.
 func (t *Template) execute(p *program, tmpl *template.Template, part string, data any) (string, error) {
 	b := executeBuffers.Get().(*bytes.Buffer)

@@ -21,8 +21,12 @@ const textWidth = 72
 // are kept as they are. Runs of empty lines become one, so that optional
 // template sections leave no holes.
 func reflow(text string, width int) string {
-	w := reflowWriter{width: width}
-	w.b.Grow(len(text) + len(text)/16)
+	return string(appendReflowed(make([]byte, 0, len(text)+len(text)/16), text, width))
+}
+
+// appendReflowed appends reflow's text to dst.
+func appendReflowed(dst []byte, text string, width int) []byte {
+	w := reflowWriter{width: width, b: dst}
 	for rest := text; ; {
 		l, tail, more := strings.Cut(rest, "\n")
 		l = trimRightBlanks(l)
@@ -47,12 +51,12 @@ func reflow(text string, width int) string {
 		rest = tail
 	}
 	w.flush()
-	return w.b.String()
+	return w.b
 }
 
 // reflowWriter collects reflow's output lines, joined by "\n".
 type reflowWriter struct {
-	b         strings.Builder
+	b         []byte
 	width     int
 	lines     int  // lines written
 	lastEmpty bool // the last line written is empty
@@ -63,14 +67,14 @@ type reflowWriter struct {
 // start begins a new output line.
 func (w *reflowWriter) start() {
 	if w.lines > 0 {
-		w.b.WriteByte('\n')
+		w.b = append(w.b, '\n')
 	}
 	w.lines++
 }
 
 func (w *reflowWriter) line(l string) {
 	w.start()
-	w.b.WriteString(l)
+	w.b = append(w.b, l...)
 	w.lastEmpty = l == ""
 }
 
@@ -123,14 +127,14 @@ func (w *reflowWriter) wrap(texts []string, width int, first, next string) {
 			}
 			if n == 0 {
 				w.start()
-				w.b.WriteString(prefix)
+				w.b = append(w.b, prefix...)
 				prefix = next
 				w.lastEmpty = false
 			} else {
-				w.b.WriteByte(' ')
+				w.b = append(w.b, ' ')
 				n++
 			}
-			w.b.WriteString(word)
+			w.b = append(w.b, word...)
 			n += wl
 		}
 	}

@@ -68,13 +68,25 @@ type Base64Run struct {
 // they say; the caller must know they are (a run that is not starts no
 // line, or its Data is not a whole number of lines, is passed over).
 func PackBodyRuns(body []byte, runs []Base64Run) []byte {
+	return PackBodyRunsTo(nil, body, runs)
+}
+
+// PackBodyRunsTo is PackBodyRuns, its result in the array room returns
+// for its length (an empty slice of at least that capacity), so that a
+// caller that commits many messages can reuse the arrays of those it
+// committed; with room nil, a new one.
+func PackBodyRunsTo(room func(n int) []byte, body []byte, runs []Base64Run) []byte {
 	scratch := packBuffers.Get().(*[2][]byte)
 	defer packBuffers.Put(scratch)
 	scratch[0] = pack(scratch[0][:0], body, runs)
 	if n := s2.MaxEncodedLen(len(scratch[0])); cap(scratch[1]) < n {
 		scratch[1] = make([]byte, n)
 	}
-	return bytes.Clone(s2.Encode(scratch[1][:cap(scratch[1])], scratch[0]))
+	packed := s2.Encode(scratch[1][:cap(scratch[1])], scratch[0])
+	if room == nil {
+		return bytes.Clone(packed)
+	}
+	return append(room(len(packed))[:0], packed...)
 }
 
 // packBuffers hold the packed stream and its compressed form between

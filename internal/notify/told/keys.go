@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/event"
 )
@@ -252,7 +253,17 @@ func toldSetsOf(keys []Key, keySets []KeySet) (orgs []string, sets [][]byte, exp
 // encodeKeySet encodes s as encodeToldSet encodes its keys as Keys:
 // in version 2's form, sorted, each key once.
 func encodeKeySet(s *KeySet) []byte {
-	keys := slices.Clone(s.Keys) // sorted here, not in the caller's list
+	b := appendToldHeader(make([]byte, 0, toldHeader+len(s.Keys)*toldKey), s.FirstSent, s.Expires)
+	if len(s.Keys) == 0 {
+		return b
+	}
+	for i := range s.Keys {
+		b = append(b, s.Keys[i][:]...)
+	}
+	// Sorted where they are written, not in the caller's list nor in a
+	// copy of it (a morning's pass would copy 30 MB of keys). A key is an
+	// array of bytes: the entries are keys as they lie.
+	keys := unsafe.Slice((*event.Hash)(unsafe.Pointer(&b[toldHeader])), len(s.Keys))
 	slices.SortFunc(keys, func(a, b event.Hash) int {
 		if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
 			return c
@@ -260,11 +271,7 @@ func encodeKeySet(s *KeySet) []byte {
 		return bytes.Compare(a[8:], b[8:])
 	})
 	keys = slices.Compact(keys)
-	b := appendToldHeader(make([]byte, 0, toldHeader+len(keys)*toldKey), s.FirstSent, s.Expires)
-	for i := range keys {
-		b = append(b, keys[i][:]...)
-	}
-	return b
+	return b[:toldHeader+len(keys)*toldKey]
 }
 
 // orgRuns returns the runs of keys of one organisation, as [start, end)
