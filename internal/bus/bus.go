@@ -76,6 +76,16 @@ type Bus struct {
 	conn   *nats.Conn
 	js     jetstream.JetStream
 	stream string
+	// purges is true on a stream of limits retention: the workers'
+	// process purges what the consumer acknowledged (purger), where a
+	// work-queue stream removes every message as it is acknowledged.
+	purges bool
+	// purgeBytes is how many bytes of acknowledged batches a worker
+	// process lets build up before it asks for a purge (purger).
+	purgeBytes int64
+	// purgeNow asks the purger for a purge before its next tick:
+	// purgeBytes were acknowledged since the last.
+	purgeNow chan struct{}
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again.
 	RetryDelay time.Duration
@@ -135,21 +145,77 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		return nil, err
 	}
 	b.js = js
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Description: "Vigil event batches from parsers to workers",
-		Subjects:    []string{subject},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		MaxBytes:    cfg.MaxBytes,
-		Discard:     jetstream.DiscardNew,
-		MaxMsgSize:  maxPayload,
-	})
-	if err != nil {
+	// Only this process reaches an embedded server that does not listen:
+	// nothing can publish to its stream between the look and the
+	// removal of openStream's migration.
+	alone := b.server != nil && cfg.Listen == ""
+	if err := b.openStream(ctx, cfg, alone); err != nil {
 		b.Close()
 		return nil, &Error{Message: i18n.M("bus.error.stream", cfg.Stream, serverReason(err)), Err: err}
 	}
 	return b, nil
+}
+
+// openStream creates or updates the stream. A new stream has limits
+// retention: nothing is removed as it is acknowledged, and the workers'
+// process purges the stream up to the consumer's acknowledged floor now
+// and then (purger), which deletes whole block files, where a work-queue
+// stream removed every acknowledged message on its own, reading its
+// block (8 MiB) in again to do it: about 1.5 s of CPU a million events
+// (docs/PERFORMANCE.md, issue 14, fifteenth and sixteenth sessions).
+// The server does not change a stream's retention to or from work
+// queue: a work-queue stream of an earlier version is made again when it
+// is empty and alone is true (an embedded server no other process
+// reaches); else it keeps its retention and its removals, and is moved
+// at a later start that finds it empty.
+func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
+	sc := jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "Vigil event batches from parsers to workers",
+		Subjects:    []string{subject},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxBytes:    cfg.MaxBytes,
+		Discard:     jetstream.DiscardNew,
+		MaxMsgSize:  maxPayload,
+	}
+	old, err := b.js.Stream(ctx, cfg.Stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+	case err != nil:
+		return err
+	case old.CachedInfo().Config.Retention == jetstream.WorkQueuePolicy:
+		if msgs := old.CachedInfo().State.Msgs; !alone || msgs > 0 {
+			b.log.Info("bus: stream keeps its work-queue retention until it is empty", "stream", cfg.Stream, "batches", msgs)
+			sc.Retention = jetstream.WorkQueuePolicy
+			break
+		}
+		if err := b.js.DeleteStream(ctx, cfg.Stream); err != nil {
+			return err
+		}
+		b.log.Info("bus: empty work-queue stream made again with limits retention", "stream", cfg.Stream)
+	}
+	s, err := b.js.CreateOrUpdateStream(ctx, sc)
+	if err != nil {
+		return err
+	}
+	info := s.CachedInfo()
+	b.purges = info.Config.Retention == jetstream.LimitsPolicy
+	b.purgeBytes = purgeBytes(info.Config.MaxBytes)
+	b.purgeNow = make(chan struct{}, 1)
+	return nil
+}
+
+// purgeBytes is how many bytes of acknowledged batches are purged at a
+// time on a stream of maxBytes: a quarter of the stream, at most 32 MiB
+// (four of the server's blocks of 8 MiB, so that a purge deletes whole
+// block files and reads at most one in, where a removal a batch read one
+// in for every batch).
+func purgeBytes(maxBytes int64) int64 {
+	if maxBytes <= 0 {
+		return 32 << 20
+	}
+	return min(maxBytes/4, 32<<20)
 }
 
 // readyTimeout is how long Open waits for the embedded server.
@@ -466,6 +532,10 @@ func (p *retryPending) Wait(ctx context.Context) error {
 			if !isFull(err) {
 				return fmt.Errorf("publish batch: %w", err)
 			}
+			// No purge is asked for here: while the workers are behind,
+			// every batch they acknowledge lets one more in, and a purge
+			// for each would read and rewrite the block its floor is in;
+			// the purger frees purgeBytes at a time.
 			p.b.log.Debug("stream full, waiting for workers", "delay", delay)
 			select {
 			case <-time.After(delay):
@@ -518,9 +588,20 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
+	var acked *ackedBatches
+	if b.purges {
+		stream, err := b.js.Stream(ctx, b.stream)
+		if err != nil {
+			return fmt.Errorf("stream: %w", err)
+		}
+		acked = &ackedBatches{}
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go b.purger(pctx, stream, cons, acked)
+	}
 	errs := make(chan error, workers)
 	for range workers {
-		go func() { errs <- b.work(ctx, cons, handle) }()
+		go func() { errs <- b.work(ctx, cons, acked, handle) }()
 	}
 	var first error
 	for range workers {
@@ -546,7 +627,7 @@ func unknownCodecDelay(retry time.Duration, n uint64) time.Duration {
 	return min(d, unknownCodecMaxDelay)
 }
 
-func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx context.Context, b *pipeline.Batch) error) error {
+func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBatches, handle func(ctx context.Context, b *pipeline.Batch) error) error {
 	iter, err := cons.Messages(jetstream.PullMaxMessages(2))
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
@@ -603,8 +684,154 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, handle func(ctx
 			_ = msg.NakWithDelay(b.RetryDelay)
 			continue
 		}
-		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
-			b.log.Warn("bus: ack", "err", err)
+		if err := msg.DoubleAck(ctx); err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("bus: ack", "err", err)
+			}
+			continue
+		}
+		if acked != nil {
+			if meta, err := msg.Metadata(); err == nil && acked.add(meta.Sequence.Stream, len(msg.Data()), b.purgeBytes) {
+				b.askPurge()
+			}
+		}
+	}
+}
+
+// purgeInterval is how often the purger looks whether the workers went
+// idle with acknowledged batches left in the stream.
+const purgeInterval = 2 * time.Second
+
+// askPurge wakes the purger, if it is not awake already.
+func (b *Bus) askPurge() {
+	select {
+	case b.purgeNow <- struct{}{}:
+	default:
+	}
+}
+
+// ackedBatches are the batches the workers of this process acknowledged
+// above the floor last purged to: their stream sequences and sizes.
+type ackedBatches struct {
+	mu      sync.Mutex
+	batches []ackedBatch
+	// bytes is the size of batches.
+	bytes int64
+	// since is the bytes acknowledged since the last purge was asked.
+	since int64
+	// count is how many batches were acknowledged, ever.
+	count uint64
+}
+
+// acknowledged is how many batches were acknowledged, ever.
+func (a *ackedBatches) acknowledged() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.count
+}
+
+type ackedBatch struct {
+	seq  uint64
+	size int64
+}
+
+// add records an acknowledged batch; it reports whether every bytes
+// were acknowledged since the last purge was asked.
+func (a *ackedBatches) add(seq uint64, size int, every int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.batches = append(a.batches, ackedBatch{seq, int64(size)})
+	a.bytes += int64(size)
+	a.since += int64(size)
+	a.count++
+	if a.since < every {
+		return false
+	}
+	a.since = 0
+	return true
+}
+
+// purged forgets the batches at or below floor (purged); it returns the
+// sequences of those above it, and forgets them too, when they hold more
+// than keep bytes.
+func (a *ackedBatches) purged(floor uint64, keep int64) []uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	above := a.batches[:0]
+	for _, ab := range a.batches {
+		if ab.seq > floor {
+			above = append(above, ab)
+		} else {
+			a.bytes -= ab.size
+		}
+	}
+	a.batches = above
+	if a.bytes <= keep {
+		return nil
+	}
+	seqs := make([]uint64, len(above))
+	for i, ab := range above {
+		seqs[i] = ab.seq
+	}
+	a.batches, a.bytes = above[:0], 0
+	return seqs
+}
+
+// purger purges the stream up to the consumer's acknowledged floor
+// whenever purgeBytes were acknowledged (askPurge), and once the workers
+// acknowledged nothing for purgeInterval. A batch that no worker acknowledges for long (one of a
+// codec only a newer version reads, left for it) holds the floor, and
+// the acknowledged batches behind it would fill the stream: once this
+// process's acknowledged batches above the floor hold more than twice
+// purgeBytes, they are removed one by one, as a work-queue stream does.
+func (b *Bus) purger(ctx context.Context, stream jetstream.Stream, cons jetstream.Consumer, acked *ackedBatches) {
+	tick := time.NewTicker(purgeInterval)
+	defer tick.Stop()
+	var floor uint64
+	// seen is the count of acknowledged batches at the last tick, purged
+	// at the last purge.
+	var seen, purged uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			// A tick purges what was left once the workers are idle
+			// (nothing acknowledged for a whole interval): while they
+			// work, purgeBytes ask for it. A purge each tick on a loaded
+			// machine (few batches a tick) read the block its floor is
+			// in, and rewrote its head, every time: 0.5–0.6 s of CPU a
+			// million events at load 30, as much as the removals.
+			n := acked.acknowledged()
+			idle := n == seen
+			seen = n
+			if !idle || n == purged {
+				continue
+			}
+		case <-b.purgeNow:
+		}
+		purged = acked.acknowledged()
+		info, err := cons.Info(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("bus: consumer info", "err", err)
+			}
+			continue
+		}
+		if f := info.AckFloor.Stream; f > floor {
+			// WithPurgeSequence purges every message below it.
+			if err := stream.Purge(ctx, jetstream.WithPurgeSequence(f+1)); err != nil {
+				if ctx.Err() == nil {
+					b.log.Warn("bus: purge", "err", err)
+				}
+				continue
+			}
+			floor = f
+		}
+		for _, seq := range acked.purged(floor, 2*b.purgeBytes) {
+			if err := stream.DeleteMsg(ctx, seq); err != nil && ctx.Err() == nil {
+				b.log.Debug("bus: remove acknowledged batch", "seq", seq, "err", err)
+			}
 		}
 	}
 }
