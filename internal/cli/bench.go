@@ -330,6 +330,9 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 		}
 	}()
 	dataDir := filepath.Join(work, "data")
+	if err := benchDirUnused(c, work, postgres == "", b.jetstream); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, err
 	}
@@ -380,6 +383,26 @@ func newIngestBench(ctx context.Context, c *cmdEnv, work, tableFile, mmdbFile, t
 	b.closers = append(b.closers, stop)
 	go b.runner.Work(wctx)
 	return b, nil
+}
+
+// benchDirUnused refuses a bench directory that holds the store (with
+// sqlite) or the stream (with jetstream) of an earlier run: its events
+// would be found stored already, none stored again, and the run would
+// wait for them for ever.
+func benchDirUnused(c *cmdEnv, work string, sqlite, jetstream bool) error {
+	var used []string
+	if sqlite {
+		used = append(used, filepath.Join(work, "data", "vigil.db"))
+	}
+	if jetstream {
+		used = append(used, filepath.Join(work, "jetstream"))
+	}
+	for _, p := range used {
+		if _, err := os.Stat(p); err == nil {
+			return errors.New(c.t("bench.ingest.used", work, p))
+		}
+	}
+	return nil
 }
 
 // close stops the workers and closes what newIngestBench opened, last

@@ -61,3 +61,18 @@ func TestBenchIngestJetStreamRoom(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchIngestRefusesAUsedDir: a second bench ingest in the directory
+// of a first finds its events stored already; it is refused at once with
+// the reason, not left waiting for events that will not be stored again.
+func TestBenchIngestRefusesAUsedDir(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "en")
+	work := t.TempDir()
+	if code, out, errOut := run(t, "", "bench", "ingest", "--dir", work, "--rows", "300"); code != 0 {
+		t.Fatalf("first bench ingest: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "", "bench", "ingest", "--dir", work, "--rows", "300")
+	if code == 0 || !strings.Contains(errOut, "holds an earlier bench run") {
+		t.Fatalf("second bench ingest in the same directory: exit %d, want a refusal\n%s\n%s", code, out, errOut)
+	}
+}
