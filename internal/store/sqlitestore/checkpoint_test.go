@@ -61,7 +61,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // TestWALStaysBounded writes without pause, as a long ingestion does, and
 // expects the writer to hold the WAL near its limit.
 func TestWALStaysBounded(t *testing.T) {
-	st, path := openWithWALLimit(t, 256) // 1 MiB
+	st, path := openWithWALLimit(t, 1<<20)
 	ctx := context.Background()
 	var largest int64
 	deadline := time.Now().Add(3 * time.Second)
@@ -84,8 +84,8 @@ func TestWALStaysBounded(t *testing.T) {
 	// Twice the limit plus one commit of 200 events (some 150 KiB with
 	// their index pages), whatever the background checkpointer's pace:
 	// the writer checks the WAL's size after each commit.
-	if limit := 2*walLimitPages*walPageBytes + 2<<20; largest > limit {
-		t.Fatalf("WAL grew to %d bytes under a %d-page limit (at most %d)", largest, walLimitPages, limit)
+	if limit := 2*walLimitBytes + 2<<20; largest > limit {
+		t.Fatalf("WAL grew to %d bytes under a limit of %d bytes (at most %d)", largest, walLimitBytes, limit)
 	}
 	t.Logf("largest WAL: %d bytes", largest)
 }
@@ -95,13 +95,13 @@ func TestWALStaysBounded(t *testing.T) {
 // until it outgrows the deferred limit, and takes it up again once every
 // deferral is resumed.
 func TestDeferCheckpoints(t *testing.T) {
-	st, _ := openWithWALLimit(t, 64) // 256 KiB
+	st, _ := openWithWALLimit(t, 256<<10)
 	ctx := context.Background()
-	// write stores events until the WAL file holds more than pages.
+	// write stores events until the WAL file holds more than size bytes.
 	batch := 0
-	write := func(pages int64) {
+	write := func(size int64) {
 		t.Helper()
-		for st.walFileSize() <= pages*walPageBytes {
+		for st.walFileSize() <= size {
 			events := make([]*event.Event, 0, 200)
 			for i := range 200 {
 				e := event.New(4)
@@ -118,9 +118,9 @@ func TestDeferCheckpoints(t *testing.T) {
 	}
 	first := st.DeferCheckpoints()
 	second := st.DeferCheckpoints()
-	write(2 * walLimitPages)
+	write(2 * walLimitBytes)
 	if st.checkpointPassive(ctx) {
-		t.Errorf("a checkpoint ran while deferred, with %d bytes of WAL under the deferred limit of %d pages", st.walFileSize(), deferredWALFactor*walLimitPages)
+		t.Errorf("a checkpoint ran while deferred, with %d bytes of WAL under the deferred limit of %d", st.walFileSize(), deferredWALFactor*walLimitBytes)
 	}
 	first()
 	first() // resumes once
@@ -132,20 +132,20 @@ func TestDeferCheckpoints(t *testing.T) {
 		t.Error("no checkpoint once every deferral was resumed")
 	}
 	defer st.DeferCheckpoints()()
-	write(deferredWALFactor * walLimitPages)
+	write(deferredWALFactor * walLimitBytes)
 	if !st.checkpointPassive(ctx) {
 		t.Errorf("no checkpoint while deferred with %d bytes of WAL, past the deferred limit", st.walFileSize())
 	}
 }
 
 // openWithWALLimit opens a migrated store in a new file, without fsync,
-// under a WAL limit of pages (set back when the test ends), and returns it
-// with its path.
-func openWithWALLimit(t *testing.T, pages int64) (*Store, string) {
+// under a WAL limit of size bytes (set back when the test ends), and
+// returns it with its path.
+func openWithWALLimit(t *testing.T, size int64) (*Store, string) {
 	t.Helper()
-	old := walLimitPages
-	walLimitPages = pages
-	t.Cleanup(func() { walLimitPages = old })
+	old := walLimitBytes
+	walLimitBytes = size
+	t.Cleanup(func() { walLimitBytes = old })
 	path := filepath.Join(t.TempDir(), "vigil.db")
 	st, err := Open(context.Background(), path, Options{Synchronous: "OFF"})
 	if err != nil {

@@ -557,7 +557,7 @@ func TestVacuumInSteps(t *testing.T) {
 	ctx := t.Context()
 	for _, q := range []string{
 		`CREATE TABLE filler (b BLOB)`,
-		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO filler SELECT randomblob(3000) FROM n`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) INSERT INTO filler SELECT randomblob(3000) FROM n`,
 		`DROP TABLE filler`,
 	} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
@@ -568,8 +568,8 @@ func TestVacuumInSteps(t *testing.T) {
 	if err := s.write.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
 		t.Fatal(err)
 	}
-	if free <= 2*vacuumStep {
-		t.Fatalf("%d free pages, the test wants more than %d", free, 2*vacuumStep)
+	if free <= 2*s.vacuumStep() {
+		t.Fatalf("%d free pages, the test wants more than %d", free, 2*s.vacuumStep())
 	}
 	if err := s.parts.vacuum(ctx); err != nil {
 		t.Fatal(err)

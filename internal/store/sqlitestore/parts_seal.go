@@ -303,12 +303,18 @@ func (ps *parts) seal(ctx context.Context, p *partition) error {
 	return nil
 }
 
-// vacuumStep is how many free pages a step of vacuum gives back: 4 MB
-// of 4 KB pages moved through the WAL, a transaction of its own.
-const vacuumStep = 1024
+// vacuumStepBytes is how much a step of vacuum gives back: 4 MiB of
+// free pages moved through the WAL, a transaction of its own, whatever
+// the database's page size.
+const vacuumStepBytes = 4 << 20
+
+// vacuumStep is how many free pages a step of vacuum gives back.
+func (s *Store) vacuumStep() int {
+	return max(1, int(vacuumStepBytes/s.pageBytes))
+}
 
 // vacuum gives the free pages back to the file system (incremental_vacuum)
-// vacuumStep at a time, the writer's connection released between steps so
+// a vacuumStep at a time, the writer's connection released between steps so
 // that an insert waits for one step, not a partition's pages. It stops
 // when none are left, or when a step frees none (a database made without
 // auto_vacuum=INCREMENTAL).
@@ -323,7 +329,7 @@ func (ps *parts) vacuum(ctx context.Context) error {
 			return nil
 		}
 		last = free
-		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum(`+strconv.Itoa(vacuumStep)+`)`); err != nil {
+		if _, err := ps.s.write.ExecContext(ctx, `PRAGMA incremental_vacuum(`+strconv.Itoa(ps.s.vacuumStep())+`)`); err != nil {
 			return err
 		}
 	}

@@ -75,7 +75,19 @@ type Options struct {
 	// PartitionEvents is how many events a partition of the parts layout
 	// holds before it is sealed (default 524,288); tests make it tiny.
 	PartitionEvents int
+	// PageBytes is the page size of a new database, a power of two from
+	// 512 to 65,536 (default defaultPageBytes). An existing database
+	// keeps the page size written in its file.
+	PageBytes int
 }
+
+// defaultPageBytes is the page size of a new database: 16 KiB pages
+// write an ingested million events to the WAL in 37,576 calls rather than
+// SQLite's 4 KiB pages' 126,457 (a frame is two calls) and to the
+// database file in 14,113 rather than 54,490, for 239 bytes an event on
+// disk rather than 237; 32 KiB pages took 273 (a block's last overflow
+// page half empty on average). docs/PERFORMANCE.md, the store-s40 helper.
+const defaultPageBytes = 16384
 
 func (o *Options) defaults() error {
 	switch strings.ToUpper(o.Synchronous) {
@@ -102,6 +114,12 @@ func (o *Options) defaults() error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.PageBytes == 0 {
+		o.PageBytes = defaultPageBytes
+	}
+	if o.PageBytes < 512 || o.PageBytes > 65536 || o.PageBytes&(o.PageBytes-1) != 0 {
+		return fmt.Errorf("sqlitestore: page size %d: want a power of two from 512 to 65536", o.PageBytes)
+	}
 	switch o.EventLayout {
 	case "", LayoutRows, LayoutParts:
 	default:
@@ -115,18 +133,18 @@ func (o *Options) defaults() error {
 // would: a background connection copies what it can every
 // checkpointInterval while the writer goes on appending, so a batch commit
 // costs its WAL write and fsync only, and the copying uses the other core.
-// When a sustained burst lets the WAL outgrow walLimitPages (4 KiB pages),
-// the writer itself runs a blocking checkpoint after its next commit: it
+// When a sustained burst lets the WAL outgrow walLimitBytes, the writer itself runs a blocking checkpoint after its next commit: it
 // waits (back-pressure) instead of the WAL growing without bound. (A
 // blocking checkpoint from the background connection would wait for a
 // writer that never pauses.)
 const checkpointInterval = 250 * time.Millisecond
 
-// walLimitPages is a variable so that a test can make it small.
-var walLimitPages int64 = 32768
+// walLimitBytes is a variable so that a test can make it small. It is
+// counted in bytes, whatever the database's page size.
+var walLimitBytes int64 = 128 << 20
 
 // deferredWALFactor is how much larger the WAL may grow while the
-// checkpoints are deferred (DeferCheckpoints): 512 MiB of pages, past a
+// checkpoints are deferred (DeferCheckpoints): 512 MiB, past a
 // morning's notifier pass over a million events (about 300 MB of
 // messages, sets and queue pages).
 const deferredWALFactor = 4
@@ -140,12 +158,16 @@ type Store struct {
 	read  *sql.DB
 	log   *slog.Logger
 	// checkpoint is the background checkpointer's own connection.
-	checkpoint     *sql.DB
-	walPages       atomic.Int64 // WAL size the checkpointer last saw
-	deferred       atomic.Int64 // how many DeferCheckpoints are not resumed
-	walFile        string       // the WAL's file name, whose size the writer checks
-	stopCheckpoint context.CancelFunc
-	checkpointDone chan struct{}
+	checkpoint *sql.DB
+	walBytes   atomic.Int64 // WAL size the checkpointer last saw, its frames in bytes
+	// pageBytes is the database's page size (the file's, not
+	// Options.PageBytes); walFrameBytes is the size of one frame of the
+	// WAL: a page and the frame's header.
+	pageBytes, walFrameBytes int64
+	deferred                 atomic.Int64 // how many DeferCheckpoints are not resumed
+	walFile                  string       // the WAL's file name, whose size the writer checks
+	stopCheckpoint           context.CancelFunc
+	checkpointDone           chan struct{}
 
 	// prepared holds the read statements run once per organisation in a
 	// notifier pass (query → *sql.Stmt): parsing one costs about as much
@@ -195,14 +217,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	if err := createFile(ctx, abs, dsn(cloneValues(common)), opts.PageBytes); err != nil {
+		return nil, fmt.Errorf("sqlitestore: create %s: %w", path, err)
+	}
 	common.Add("_pragma", "foreign_keys(1)")
 	common.Add("_pragma", "temp_store(MEMORY)")
 
 	w := cloneValues(common)
-	// A new database frees the pages of a sealed partition's dropped
-	// compact rows (parts_rows.go) at the end of the sealing: set before
-	// its first table; an existing database keeps its own.
-	w.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	// createFile set a new database's page size and auto_vacuum; an
+	// existing database keeps its own.
 	w.Add("_pragma", "journal_mode(WAL)")
 	w.Add("_pragma", "synchronous("+opts.Synchronous+")")
 	w.Add("_pragma", fmt.Sprintf("cache_size(%d)", -opts.CacheMiB*1024))
@@ -226,6 +249,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+
+	var pageBytes int64
+	if err := write.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageBytes); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: page size: %w", path, err)
 	}
 
 	r := cloneValues(common)
@@ -260,7 +289,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	checkpoint.SetMaxOpenConns(1)
 	cctx, stop := context.WithCancel(context.Background())
-	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint, walFile: path + "-wal",
+	s := &Store{write: write, read: read, log: opts.Logger, checkpoint: checkpoint, walFile: path + "-wal", pageBytes: pageBytes, walFrameBytes: pageBytes + walFrameHeaderBytes,
 		stopCheckpoint: stop, checkpointDone: make(chan struct{}), opts: opts}
 	go s.checkpointLoop(cctx)
 	if err := s.openPartsEarly(ctx); err != nil {
@@ -268,6 +297,47 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createFile gives a database that has no page yet its page size and
+// auto_vacuum, and puts it in WAL mode, which writes its first page: the
+// driver runs a DSN's pragmas sorted by name, so auto_vacuum and
+// journal_mode would come before page_size, and once either ran a new
+// page size is no longer taken. auto_vacuum INCREMENTAL lets the sealing
+// free the pages of a sealed partition's dropped compact rows
+// (parts_rows.go). A file with a page, or a WAL that may hold its first
+// pages, is left as it is.
+func createFile(ctx context.Context, path, dsn string, pageBytes int) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() != 0 {
+		return nil
+	}
+	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() != 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, pragma := range []string{
+		fmt.Sprintf("PRAGMA page_size = %d", pageBytes),
+		"PRAGMA auto_vacuum = INCREMENTAL",
+		"PRAGMA journal_mode = WAL",
+	} {
+		if _, err := conn.ExecContext(ctx, pragma); err != nil {
+			return fmt.Errorf("%s: %w", pragma, err)
+		}
+	}
+	return nil
 }
 
 // restrictFiles makes the database file readable by its owner only
@@ -322,7 +392,7 @@ func (s *Store) checkpointLoop(ctx context.Context) {
 // are deferred, only once the WAL file has outgrown walLimit. It reports
 // whether it ran.
 func (s *Store) checkpointPassive(ctx context.Context) bool {
-	if s.deferred.Load() > 0 && s.walFileSize() <= s.walLimit()*walPageBytes {
+	if s.deferred.Load() > 0 && s.walFileSize() <= s.walLimit() {
 		return false
 	}
 	var busy, walPages, copied int
@@ -333,7 +403,7 @@ func (s *Store) checkpointPassive(ctx context.Context) bool {
 		}
 		return false
 	}
-	s.walPages.Store(int64(walPages))
+	s.walBytes.Store(int64(walPages) * s.walFrameBytes)
 	return true
 }
 
@@ -356,14 +426,14 @@ func (s *Store) DeferCheckpoints() (resume func()) {
 	return func() { once.Do(func() { s.deferred.Add(-1) }) }
 }
 
-// walLimit is the size of the WAL, in pages, past which it is copied
-// into the database: walLimitPages, or deferredWALFactor times it while
+// walLimit is the size of the WAL, in bytes, past which it is copied
+// into the database: walLimitBytes, or deferredWALFactor times it while
 // the checkpoints are deferred.
 func (s *Store) walLimit() int64 {
 	if s.deferred.Load() > 0 {
-		return deferredWALFactor * walLimitPages
+		return deferredWALFactor * walLimitBytes
 	}
-	return walLimitPages
+	return walLimitBytes
 }
 
 // walFileSize is the size of the WAL file, 0 when there is none.
@@ -384,7 +454,7 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // limitWAL runs a blocking checkpoint on the writer's connection when the
-// background checkpointer saw the WAL outgrow walLimitPages. RESTART
+// background checkpointer saw the WAL outgrow walLimitBytes. RESTART
 // lets the next commits reuse the file from its start. Should the
 // checkpointer fall so far behind (a starved machine) that the WAL file
 // passes twice the limit between two of its looks, the writer, which
@@ -393,9 +463,9 @@ func cloneValues(v url.Values) url.Values {
 // commit whatever the checkpointer's pace.
 func (s *Store) limitWAL(ctx context.Context) {
 	var mode string
-	if limit := s.walLimit(); s.walFileSize() > 2*limit*walPageBytes {
+	if limit := s.walLimit(); s.walFileSize() > 2*limit {
 		mode = "TRUNCATE"
-	} else if s.walPages.Load() > limit {
+	} else if s.walBytes.Load() > limit {
 		mode = "RESTART"
 	} else {
 		return
@@ -407,13 +477,12 @@ func (s *Store) limitWAL(ctx context.Context) {
 		return
 	}
 	if busy == 0 {
-		s.walPages.Store(0)
+		s.walBytes.Store(0)
 	}
 }
 
-// walPageBytes is the size of one page in the WAL: SQLite's default page
-// of 4 KiB and the frame's header.
-const walPageBytes = 4096 + 24
+// walFrameHeaderBytes is the header of a frame of the WAL, before its page.
+const walFrameHeaderBytes = 24
 
 // Close stops the checkpointer, folds the WAL into the database and
 // releases the connections.
