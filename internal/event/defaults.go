@@ -23,6 +23,18 @@ func (e *Event) SetDefaults(fields ...Field) {
 		}
 		return
 	}
+	k := e.missingPlaces(fields, places[:], missing[:])
+	if k == 0 {
+		return
+	}
+	e.setFlag(unchanged, false)
+	e.insertAt(places[:k], missing[:k])
+}
+
+// missingPlaces finds each of fields (in strictly increasing key order)
+// whose key the event lacks: it puts the field in missing and the index
+// of the field it goes before in places, in order, and returns how many.
+func (e *Event) missingPlaces(fields []Field, places []int, missing []Field) int {
 	k, from := 0, 0
 	for _, f := range fields {
 		// A later key sorts after an earlier one, so it is searched for
@@ -35,15 +47,18 @@ func (e *Event) SetDefaults(fields ...Field) {
 		places[k], missing[k] = i, f
 		k++
 	}
-	if k == 0 {
-		return
-	}
-	e.setFlag(unchanged, false)
+	return k
+}
+
+// insertAt puts each missing[j] before e.fields[places[j]] (places in
+// increasing order, as missingPlaces gives them), growing the fields
+// once, if at all, and moving each field once.
+func (e *Event) insertAt(places []int, missing []Field) {
 	n := len(e.fields)
-	e.fields = append(e.fields, missing[:k]...) // grows once, if at all
+	e.fields = append(e.fields, missing...)
 	// Move the tail of each gap from the back, so every field moves once.
 	end := n
-	for j := k - 1; j >= 0; j-- {
+	for j := len(places) - 1; j >= 0; j-- {
 		p := places[j]
 		copy(e.fields[p+j+1:end+j+1], e.fields[p:end])
 		e.fields[p+j] = missing[j]
@@ -103,16 +118,7 @@ func (e *Event) SealWith(defaults ...Field) Hash {
 		e.SetDefaults(defaults...)
 		return e.Seal()
 	}
-	k, from := 0, 0
-	for _, f := range defaults {
-		i, ok := e.indexFrom(from, f.Key)
-		from = i
-		if ok {
-			continue
-		}
-		places[k], missing[k] = i, f
-		k++
-	}
+	k := e.missingPlaces(defaults, places[:], missing[:])
 	if k == 0 && e.Sealed() {
 		return Hash(e.hash)
 	}
@@ -133,16 +139,7 @@ func (e *Event) SealWith(defaults ...Field) Hash {
 		k++
 	}
 	if k > 0 {
-		n := len(e.fields)
-		e.fields = append(e.fields, missing[:k]...) // grows once, if at all
-		// Move the tail of each gap from the back, so every field moves once.
-		end := n
-		for j := k - 1; j >= 0; j-- {
-			p := places[j]
-			copy(e.fields[p+j+1:end+j+1], e.fields[p:end])
-			e.fields[p+j] = missing[j]
-			end = p
-		}
+		e.insertAt(places[:k], missing[:k])
 	}
 	e.hash = h
 	e.setFlag(sealed, true)

@@ -189,36 +189,10 @@ func TestSetDefaultsMatchesHasAndSetTrusted(t *testing.T) {
 	events := append(shadowserverEvents(t, 5), oddRawEvents()...)
 	events = append(events, event.New(0))
 	rng := rand.New(rand.NewPCG(14, 14))
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range event.Fields {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	keys = append(keys, "extra.a", "extra.zz", "a", "zzz", "")
+	keys := defaultKeys()
 	for i := range 20000 {
 		e := events[rng.IntN(len(events))]
-		var fields []event.Field
-		for range rng.IntN(20) {
-			var k string
-			if rng.IntN(3) == 0 && e.Len() > 0 {
-				k = e.Fields()[rng.IntN(e.Len())].Key
-			} else {
-				k = keys[rng.IntN(len(keys))]
-			}
-			v := fmt.Sprint(rng.IntN(100))
-			if rng.IntN(10) == 0 {
-				v = ""
-			}
-			fields = append(fields, event.Field{Key: k, Value: v})
-		}
-		if rng.IntN(4) != 0 {
-			slices.SortFunc(fields, func(a, b event.Field) int { return strings.Compare(a.Key, b.Key) })
-			if rng.IntN(2) == 0 {
-				fields = slices.CompactFunc(fields, func(a, b event.Field) bool { return a.Key == b.Key })
-			}
-		}
+		fields := randomDefaults(rng, e, keys, 20, 4, 2)
 		got, want := e.Clone(), e.Clone()
 		got.SetDefaults(fields...)
 		event.OldSetDefaults(want, fields...)
@@ -246,36 +220,10 @@ func TestSealWithMatchesSetDefaultsAndSeal(t *testing.T) {
 		events = append(events, sealed, own, other)
 	}
 	rng := rand.New(rand.NewPCG(14, 40))
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range event.Fields {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	keys = append(keys, "extra.a", "extra.zz", "a", "zzz", "")
+	keys := defaultKeys()
 	for i := range 20000 {
 		e := events[rng.IntN(len(events))]
-		var fields []event.Field
-		for range rng.IntN(10) {
-			var k string
-			if rng.IntN(3) == 0 && e.Len() > 0 {
-				k = e.Fields()[rng.IntN(e.Len())].Key
-			} else {
-				k = keys[rng.IntN(len(keys))]
-			}
-			v := fmt.Sprint(rng.IntN(100))
-			if rng.IntN(10) == 0 {
-				v = ""
-			}
-			fields = append(fields, event.Field{Key: k, Value: v})
-		}
-		if rng.IntN(8) != 0 {
-			slices.SortFunc(fields, func(a, b event.Field) int { return strings.Compare(a.Key, b.Key) })
-			if rng.IntN(8) != 0 {
-				fields = slices.CompactFunc(fields, func(a, b event.Field) bool { return a.Key == b.Key })
-			}
-		}
+		fields := randomDefaults(rng, e, keys, 10, 8, 8)
 		got, want := e.Clone(), e.Clone()
 		gotHash := got.SealWith(fields...)
 		want.SetDefaults(fields...)
@@ -629,4 +577,45 @@ func TestResealed(t *testing.T) {
 			t.Errorf("event_hash %q: Seal after a refused Resealed gives another identity", v)
 		}
 	}
+}
+
+// defaultKeys are the keys randomDefaults draws from: every harmonized
+// field's, and a few that sort before, among and after them.
+func defaultKeys() []string {
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range event.Fields {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	return append(keys, "extra.a", "extra.zz", "a", "zzz", "")
+}
+
+// randomDefaults is a random list of fewer than most defaults for e: keys
+// of e's own (a third) or of keys, values some empty; sorted but in one
+// case of sortOdds, and then without repeated keys but in one case of
+// compactOdds.
+func randomDefaults(rng *rand.Rand, e *event.Event, keys []string, most, sortOdds, compactOdds int) []event.Field {
+	var fields []event.Field
+	for range rng.IntN(most) {
+		var k string
+		if rng.IntN(3) == 0 && e.Len() > 0 {
+			k = e.Fields()[rng.IntN(e.Len())].Key
+		} else {
+			k = keys[rng.IntN(len(keys))]
+		}
+		v := fmt.Sprint(rng.IntN(100))
+		if rng.IntN(10) == 0 {
+			v = ""
+		}
+		fields = append(fields, event.Field{Key: k, Value: v})
+	}
+	if rng.IntN(sortOdds) != 0 {
+		slices.SortFunc(fields, func(a, b event.Field) int { return strings.Compare(a.Key, b.Key) })
+		if rng.IntN(compactOdds) != 0 {
+			fields = slices.CompactFunc(fields, func(a, b event.Field) bool { return a.Key == b.Key })
+		}
+	}
+	return fields
 }
