@@ -55,7 +55,7 @@ func Postgres(t testing.TB, schemas ...sqlkit.Schema) store.Store {
 			t.Skip("VIGIL_SKIP_POSTGRES=1: PostgreSQL tests skipped")
 		}
 		t.Fatal("VIGIL_TEST_POSTGRES is not set: start a throwaway server with\n" +
-			"\texport VIGIL_TEST_POSTGRES=\"$(scripts/postgres-test.sh start)\"\n" +
+			"\tscripts/postgres-test.sh start && export VIGIL_TEST_POSTGRES=\"$(scripts/postgres-test.sh dsn)\"\n" +
 			"or set VIGIL_SKIP_POSTGRES=1 to skip the PostgreSQL half on purpose.")
 	}
 	var b [6]byte
