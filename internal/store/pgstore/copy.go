@@ -420,29 +420,16 @@ func copyAll(ctx context.Context, tx pgx.Tx, copies ...copyIn) error {
 	return nil
 }
 
-// copyInSavepoint runs copies in tx, in order, inside the savepoint name.
-// It releases the savepoint and reports true when all succeed; when the
-// server refuses one with an error refused reports (a row stored
-// already), it rolls the savepoint back and reports false, tx as it was
-// before, for the caller to store the rows by a statement that skips or
-// merges those. The rows are written into one pooled buffer (buffers).
+// copyInSavepoint is copyAll inside the savepoint name. It releases the
+// savepoint and reports true when all copies succeed; when the server
+// refuses one with an error refused reports (a row stored already), it
+// rolls the savepoint back and reports false, tx as it was before, for
+// the caller to store the rows by a statement that skips or merges those.
 func copyInSavepoint(ctx context.Context, tx pgx.Tx, name string, refused func(error) bool, copies ...copyIn) (bool, error) {
 	if _, err := tx.Exec(ctx, `SAVEPOINT `+name); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
-	buf := buffers.Get().(*[]byte)
-	rows := (*buf)[:0]
-	var err error
-	for _, c := range copies {
-		rows = c.rows(rows[:0])
-		if _, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows), c.sql); err != nil {
-			err = fmt.Errorf("%s: %w", c.what, err)
-			break
-		}
-	}
-	*buf = rows[:0]
-	buffers.Put(buf)
-	if err != nil {
+	if err := copyAll(ctx, tx, copies...); err != nil {
 		if !refused(err) {
 			return false, err
 		}
