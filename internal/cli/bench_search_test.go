@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
 
 // TestBenchSearch loads a small store with `vigil bench search` and checks
@@ -34,6 +37,23 @@ func TestBenchSearch(t *testing.T) {
 		if found["day"] != 50 {
 			t.Errorf("%s: a day should fill a first page: %v\n%s", pass, found, out)
 		}
+		if !strings.Contains(out, "partitions sealed in") {
+			t.Errorf("%s: no sealing before the searches:\n%s", pass, out)
+		}
+	}
+	// The searches were timed over sealed partitions only: none is left
+	// without its summary (the one last written included).
+	db, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "search-"+sqlitestore.LayoutParts+".db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var open int
+	if err := db.DB().QueryRow(context.Background(), `SELECT count(*) FROM event_parts WHERE summary IS NULL`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d partitions left unsealed after bench search", open)
 	}
 }
 
