@@ -43,7 +43,8 @@ new schema of that PostgreSQL database, dropped afterwards.
 
 bench search fills a SQLite database with N synthetic events observed over
 30 days (365 above 10 million; kept in --dir for reuse) and times an IP, a
-/16 CIDR, an ASN, a domain with its subdomains and a one-day query.
+/16 CIDR, an ASN, a domain with its subdomains and a one-day query, once
+every partition is sealed.
 
 --layout rows|parts (ingest, search, notify) keeps the SQLite store's events in one
 table (rows) or in sealed partitions (parts, the default, as of a new

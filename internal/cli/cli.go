@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"regexp"
@@ -155,8 +156,35 @@ func (c *cmdEnv) parse(args []string) error {
 		}
 		return fmt.Errorf("%s: %w", c.flagError(err), errUsage)
 	}
+	// A database URL given as an option is in the process list for every
+	// user of the machine to read (ps): one with a password is warned
+	// about, and the reader told where PostgreSQL takes it from instead.
+	c.flags.Visit(func(f *flag.Flag) {
+		if (f.Name == "database" || f.Name == "postgres") && dsnHasPassword(f.Value.String()) {
+			fmt.Fprintln(c.stderr, c.t("cli.flag.password", "--"+f.Name))
+		}
+	})
 	return nil
 }
+
+// dsnHasPassword says whether a PostgreSQL connection string, a URL or
+// key=value words, carries a password.
+func dsnHasPassword(dsn string) bool {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return false
+		}
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			return true
+		}
+		return u.Query().Get("password") != ""
+	}
+	return dsnPasswordWord.MatchString(dsn)
+}
+
+// dsnPasswordWord is a password=… word of a key=value connection string.
+var dsnPasswordWord = regexp.MustCompile(`(?:^|\s)password\s*=\s*\S`)
 
 // flagErrors match the flag package's errors that a person meets, each
 // with the message that says it in their language: the option, and the

@@ -344,3 +344,53 @@ func TestReadingCommandsNeedTheDatabase(t *testing.T) {
 		t.Errorf("search of the new store: exit %d: %s%s", code, out, errOut)
 	}
 }
+
+// TestDSNHasPassword: a password in a URL's user part or query, or in a
+// password= word, is found; a URL without one, or an empty one, is not.
+func TestDSNHasPassword(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://vigil:secret@127.0.0.1:5432/vigil":           true,
+		"postgresql://vigil:s%40cret@db/vigil?sslmode=disable":   true,
+		"postgres://vigil@127.0.0.1/vigil?password=secret":       true,
+		"host=127.0.0.1 user=vigil password=secret dbname=vigil": true,
+		"password = 'a b' host=db":                               true,
+		"postgres://vigil@127.0.0.1:5432/vigil?sslmode=disable":  false,
+		"postgres://vigil:@127.0.0.1/vigil":                      false,
+		"host=127.0.0.1 user=vigil dbname=vigil":                 false,
+		"host=127.0.0.1 user=vigil passfile=/root/.pgpass":       false,
+		"": false,
+	} {
+		if got := dsnHasPassword(dsn); got != want {
+			t.Errorf("dsnHasPassword(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}
+
+// TestPasswordOptionWarned: a database URL with its password given as
+// --postgres or --database is warned about (it shows in ps), in the
+// reader's language, and one without is not.
+func TestPasswordOptionWarned(t *testing.T) {
+	t.Setenv("VIGIL_LANG", "en")
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"bench", "notify", "--postgres", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1"},
+		{"events", "search", "--data", dir, "--database", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1"},
+	} {
+		_, _, errOut := run(t, "", args...)
+		if !strings.Contains(errOut, "warning: the password in --") || !strings.Contains(errOut, "PGPASSWORD") {
+			t.Errorf("%v: no warning about the password:\n%s", args, errOut)
+		}
+		if strings.Contains(errOut, "secret") {
+			t.Errorf("%v: the warning repeats the password:\n%s", args, errOut)
+		}
+	}
+	t.Setenv("VIGIL_LANG", "nl")
+	_, _, errOut := run(t, "", "bench", "notify", "--postgres", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1")
+	if !strings.Contains(errOut, "waarschuwing: het wachtwoord in --postgres") {
+		t.Errorf("no Dutch warning:\n%s", errOut)
+	}
+	_, _, errOut = run(t, "", "bench", "notify", "--postgres", "postgres://vigil@127.0.0.1:1/vigil?connect_timeout=1")
+	if strings.Contains(errOut, "wachtwoord") {
+		t.Errorf("a URL without a password was warned about:\n%s", errOut)
+	}
+}
