@@ -74,7 +74,7 @@ func TestDemoBannerTranslated(t *testing.T) {
 		log = string(b)
 		return strings.Contains(log, "Connectez-vous")
 	})
-	for _, want := range []string{"La démonstration de Vigil tourne sur http://127.0.0.1:", `Connectez-vous en tant que "` + demo.User + `" avec le mot de passe "` + demo.Password + `"`, `ou en tant que "` + demo.ConstituentUser + `"`, "Les notifications arrivent en fichiers .eml dans "} {
+	for _, want := range []string{"La démonstration de Vigil tourne sur http://127.0.0.1:", `Connectez-vous en tant que "` + demo.User + `" avec le mot de passe "` + demo.Password + `"`, `ou en tant que "` + demo.ConstituentUser + `"`, `ou en tant que "` + demo.Publisher + `" (le second regard`, "Les notifications arrivent en fichiers .eml dans "} {
 		if !strings.Contains(log, want) {
 			t.Errorf("banner lacks %q:\n%s", want, log)
 		}

@@ -292,7 +292,7 @@ func (a *app) startTeamJobs(ctx context.Context, group *jobs, runner *pipeline.R
 	if demoSet != nil {
 		// The banner is for the person who started the demo: in the
 		// command line's language.
-		fmt.Fprintf(c.stdout, "\n%s\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demoSet.MailDir()))
+		fmt.Fprintf(c.stdout, "\n%s\n", c.t("cli.serve.demo.banner", base, demo.User, demo.Password, demo.ConstituentUser, demo.Publisher, demoSet.MailDir()))
 		if a.demoHTTPS != "" {
 			fmt.Fprintf(c.stdout, "%s\n", c.t("cli.serve.demo.https", a.demoHTTPS))
 		}
