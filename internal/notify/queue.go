@@ -40,7 +40,11 @@ func (p *pass) eachPending(ctx context.Context, o *orgWork, after int64, fn func
 		// Where event_hash and the withheld fields were in the event
 		// before (GetNear): an organisation's events have a few shapes.
 		nearHash, nearWithheld := 0, make([]int, len(store.NotificationWithheld))
+		q.touched ^= touchRecords(p.pages, q.where[:min(touchAhead, len(q.where))])
 		for i, seq := range q.seq {
+			if i%touchAhead == 0 {
+				q.touched ^= touchRecords(p.pages, q.where[min(i+touchAhead, len(q.where)):min(i+2*touchAhead, len(q.where))])
+			}
 			if seq <= after {
 				continue
 			}
@@ -130,6 +134,34 @@ type orgQueue struct {
 	where  []recordAt
 	// held is how many records are referred to.
 	held int
+	// touched is what touchRecords read, kept so that its reads are not
+	// left out.
+	touched byte
+}
+
+// touchAhead is how many records eachPending asks the memory for at
+// once, before it decodes the ones before them.
+const touchAhead = 8
+
+// touchRecords reads a byte of every cache line of the records at,
+// and returns them combined: an organisation's records lie apart in the
+// queue's copy (it is in the order the events were stored, each page
+// holding records of most organisations), so the first read of each
+// waits for the memory, one after another, when decoded one at a time
+// (a fifth of the CPU decoding took in a morning's pass); read
+// together, ahead of their turn, their waits overlap.
+func touchRecords(pages []string, at []recordAt) byte {
+	var b byte
+	for _, a := range at {
+		if a.page < 0 {
+			continue
+		}
+		rec := pages[a.page][a.start:a.end]
+		for k := 0; k < len(rec); k += 64 {
+			b ^= rec[k]
+		}
+	}
+	return b
 }
 
 // recordAt is where a record lies in the queue's copy: page, and from

@@ -184,7 +184,8 @@ const maxSegments = 16
 // take the same time, whatever each segment costs and although the
 // calling goroutine also runs fn: two halves made equal by count ended
 // some 0.4 s of CPU apart in a pass over a million entries. Each
-// goroutine places its pages' records in its own slabs (recordSlabs).
+// goroutine places its pages' records in its own slabs (recordSlabs),
+// each page's capped to what it holds as it is handed over.
 func readSegments(ctx context.Context, entries []queuedEntry, newScan func() segmentScan, fn func(*store.PendingPage) error) error {
 	bounds := segmentBounds(entries, min(maxSegments, max(2, len(entries)/segmentEntries)))
 	segments := len(bounds) - 1
@@ -224,6 +225,7 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 				return
 			}
 			err := scan(sctx, entries[bounds[k]:bounds[k+1]], slabs.sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
+				slabs.handOver(p)
 				kept[k] = append(kept[k], p) // kept: a new page for the next
 				ahead.Add(p.Footprint())
 				if p.Full() {
@@ -246,6 +248,7 @@ func readSegments(ctx context.Context, entries []queuedEntry, newScan func() seg
 			break
 		}
 		err := scan(ctx, entries[bounds[k]:bounds[k+1]], slabs.sizedLike(full), func(p *store.PendingPage) (*store.PendingPage, error) {
+			slabs.handOver(p)
 			p.Kept, p.Ahead = true, ahead.Load()
 			if p.Full() {
 				full = p // read only, as fn does

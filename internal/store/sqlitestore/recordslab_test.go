@@ -53,8 +53,43 @@ func TestRecordSlabs(t *testing.T) {
 		}
 	}
 	s.done()
-	if s.advised != nil || len(s.free) != 0 {
+	if s.advised != nil || s.slab != nil {
 		t.Error("done left advice or room")
+	}
+}
+
+// TestRecordSlabsHandOver: a page handed over has its records capped to
+// what they hold, and the next page's records start just after them in
+// the slab; records that are not the last room taken (grown elsewhere)
+// are capped only, and leave the slab as it was.
+func TestRecordSlabsHandOver(t *testing.T) {
+	var s recordSlabs
+	defer s.done()
+	full := &store.PendingPage{Records: make([]byte, 1000)}
+	room := full.RecordRoom()
+	address := func(p *store.PendingPage) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(p.Records))) }
+	first := s.sized(full)
+	first.Records = append(first.Records, make([]byte, 600)...)
+	s.handOver(first)
+	if len(first.Records) != 600 || cap(first.Records) != 600 {
+		t.Fatalf("handed over: records of len %d, cap %d; want 600, 600", len(first.Records), cap(first.Records))
+	}
+	second := s.sized(full)
+	if got, want := address(second), address(first)+600; got != want {
+		t.Fatalf("next page's records at %#x, want %#x (just after the first's 600 bytes)", got, want)
+	}
+	if cap(second.Records) != room {
+		t.Fatalf("next page's room %d, want %d", cap(second.Records), room)
+	}
+	// Grown past its room: copied out of the slab, which keeps the room.
+	second.Records = append(second.Records, make([]byte, room+1)...)
+	s.handOver(second)
+	if cap(second.Records) != room+1 {
+		t.Fatalf("grown page's records: cap %d, want %d", cap(second.Records), room+1)
+	}
+	third := s.sized(full)
+	if got, want := address(third), address(first)+600+uintptr(room); got != want {
+		t.Fatalf("page after a grown one at %#x, want %#x (after the grown page's room)", got, want)
 	}
 }
 
