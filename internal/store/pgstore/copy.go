@@ -213,13 +213,13 @@ func (b *batchColumns) pack() {
 // which of its hashes are stored, and, when some are or the batch repeats
 // one, fills sub with the events left and copies those instead. It
 // returns the ids of the events it copied.
-func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
+func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
 	n := len(b.hash)
 	// hotLock first: the batches waiting for it hold no lock on events,
 	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
-	// the one batch being stored, not for every one in the queue.
-	if _, err := tx.Exec(ctx, lockHot); err != nil {
-		return nil, fmt.Errorf("lock the hot partition: %w", err)
+	// the batches being stored, not for every one in the queue.
+	if err := hold.lock(ctx, tx); err != nil {
+		return nil, err
 	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
 		return nil, fmt.Errorf("lock events: %w", err)
@@ -302,7 +302,7 @@ func closedStored(ctx context.Context, tx querier, closed *closedSet, hot *hotSe
 	if covered < start {
 		lo := covered
 		if prev := hot.closedPrev((start >> partitionBits) - 1); prev != nil && partitionStart(prev.part) >= covered {
-			if err := prev.storedIn(ctx, tx, hashes, stored); err != nil {
+			if err := prev.storedIn(ctx, tx, hashes, stored, false); err != nil {
 				return err
 			}
 			if err := rangeStored(ctx, tx, lo, partitionStart(prev.part), hashes, stored); err != nil {

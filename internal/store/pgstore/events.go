@@ -244,11 +244,24 @@ func noPartition(err error) bool {
 // take the batch (hot).
 func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchColumns, now time.Time) (int, error) {
 	events, dedup := b.Events, b.Dedup
-	tx, err := s.pool.Begin(ctx)
+	// The connection is held apart from its transaction: hotLock is the
+	// session's (copyEvents), and a transaction that fails holding it
+	// gives it back after its rollback, before the connection goes back
+	// to the pool (unlockAfterFailure).
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	}
+	var hold hotHold
+	defer func() {
+		tx.Rollback(ctx)
+		hold.unlockAfterFailure(ctx, conn)
+	}()
 	if b.ID != (event.Hash{}) {
 		tag, err := tx.Exec(ctx, `INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
 			b.ID[:], now)
@@ -265,7 +278,7 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 	)
 	defer sub.release()
 	if len(events) > 0 {
-		ids, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
+		ids, err = s.copyEvents(ctx, tx, &hold, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
@@ -274,6 +287,15 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		if err := storeDedupKeys(ctx, tx, dedup); err != nil {
 			return 0, fmt.Errorf("pgstore: insert dedup keys: %w", err)
 		}
+	}
+	// hotLock is given back before the commit, so that the next batch
+	// copies its rows while this one's are written to the WAL and
+	// flushed (hotHold.release).
+	if err := hold.release(ctx, tx); err != nil {
+		return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)

@@ -188,8 +188,12 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	b.packBatch()
 	var sub batchColumns
 	defer sub.release()
-	if ids, err := s.copyEvents(ctx, tx, byCopy, &b, &sub, now); err != nil || len(ids) != len(byCopy) {
+	var hold hotHold
+	if ids, err := s.copyEvents(ctx, tx, &hold, byCopy, &b, &sub, now); err != nil || len(ids) != len(byCopy) {
 		t.Fatalf("copyEvents = %d ids, %v; want %d", len(ids), err, len(byCopy))
+	}
+	if err := hold.release(ctx, tx); err != nil {
+		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
