@@ -44,21 +44,24 @@ const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonom
 // copyBlocksSQL copies the batch's blocks in appendCopyBlocks' form.
 const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 
-// appendCopyRows appends the batch b, with its ids, in COPY's binary form
-// for copyEventsSQL, each row naming its block (b.starts, blocks.go):
-// written here rather than by pgx's CopyFrom, which
-// looks up an encoder for every value of every row (2.3 µs an event, a
-// quarter of the client's share of storing).
-func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []byte {
+// appendCopyRows appends the batch b in COPY's binary form for
+// copyEventsSQL, each row naming its block (b.starts, blocks.go), its id
+// and its block's left 0: it appends to at where they are in buf, two a
+// row, for setCopyIDs to write once the ids are reserved. Written here
+// rather than by pgx's CopyFrom, which looks up an encoder for every
+// value of every row (2.3 µs an event, a quarter of the client's share of
+// storing).
+func appendCopyRows(buf []byte, b *batchColumns, now time.Time, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
 	stored := pgMicros(now)
 	k := 0 // the block of event i
-	for i := range ids {
+	for i := range b.hash {
 		if k+1 < len(b.starts) && b.starts[k+1] == i {
 			k++
 		}
 		buf = binary.BigEndian.AppendUint16(buf, 21)
-		buf = appendInt8(buf, ids[i])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = appendBytes(buf, b.hash[i])
 		buf = appendInt8(buf, pgMicros(b.timeSource[i]))
 		buf = appendInt8(buf, stored)
@@ -72,23 +75,72 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 		for _, t := range []pgtype.Text{b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i], b.md5[i], b.sha1[i], b.sha256[i]} {
 			buf = appendText(buf, t)
 		}
-		buf = appendInt8(buf, ids[b.starts[k]])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = binary.BigEndian.AppendUint32(buf, 4)
 		buf = binary.BigEndian.AppendUint32(buf, uint32(i-b.starts[k]))
 	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff) // the trailer: -1
+	return binary.BigEndian.AppendUint16(buf, 0xffff), at // the trailer: -1
 }
 
-// appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
-// id of its first event, ids[starts[k]].
-func appendCopyBlocks(buf []byte, blocks [][]byte, starts []int, ids []int64) []byte {
+// appendCopyBlocks appends the rows of copyBlocksSQL, block k under the id
+// of its first event, left 0: it appends to at where the ids are in buf,
+// for setCopyIDs.
+func appendCopyBlocks(buf []byte, blocks [][]byte, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
-	for k, block := range blocks {
+	for _, block := range blocks {
 		buf = binary.BigEndian.AppendUint16(buf, 2)
-		buf = appendInt8(buf, ids[starts[k]])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = appendBytes(buf, block)
 	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff)
+	return binary.BigEndian.AppendUint16(buf, 0xffff), at
+}
+
+// encodedCopy is a batch's rows of events and of blocks in COPY's binary
+// form, written before its ids are reserved (encodeCopy): rowIDs are
+// where each event's id and its block's are in rows, blockIDs where each
+// block's is in blocks.
+type encodedCopy struct {
+	rows, blocks     *[]byte
+	rowIDs, blockIDs []int
+}
+
+// encodeCopy writes the COPY rows of b, packed, into b.copy, in buffers
+// of the pool: the batch's CPU before its transaction, not while it holds
+// hotLock, which the batches of every process wait for.
+func (b *batchColumns) encodeCopy(now time.Time) {
+	c := &b.columns.copy
+	c.rows, c.blocks = buffers.Get().(*[]byte), buffers.Get().(*[]byte)
+	*c.rows, c.rowIDs = appendCopyRows(slices.Grow((*c.rows)[:0], copySize(b)), b, now, c.rowIDs[:0])
+	*c.blocks, c.blockIDs = appendCopyBlocks((*c.blocks)[:0], b.blocks, c.blockIDs[:0])
+	b.copy = c
+}
+
+// setCopyIDs writes the batch's ids into its COPY rows, ids[i] the id
+// of event i.
+func (c *encodedCopy) setIDs(ids []int64, starts []int) {
+	rows, blocks := *c.rows, *c.blocks
+	k := 0
+	for i, id := range ids {
+		if k+1 < len(starts) && starts[k+1] == i {
+			k++
+		}
+		binary.BigEndian.PutUint64(rows[c.rowIDs[2*i]:], uint64(id))
+		binary.BigEndian.PutUint64(rows[c.rowIDs[2*i+1]:], uint64(ids[starts[k]]))
+	}
+	for k, at := range c.blockIDs {
+		binary.BigEndian.PutUint64(blocks[at:], uint64(ids[starts[k]]))
+	}
+}
+
+// release gives the buffers back.
+func (c *encodedCopy) release() {
+	for _, buf := range []*[]byte{c.rows, c.blocks} {
+		*buf = (*buf)[:0]
+		buffers.Put(buf)
+	}
+	c.rows, c.blocks = nil, nil
 }
 
 // appendCopyHeader appends the header of COPY's binary form.
@@ -192,11 +244,12 @@ func copySize(b *batchColumns) int {
 // It is called before the batch's transaction begins: compressing is half
 // of the client's work on a batch, and neither the pooled connection nor
 // the lock that EventsAfter's SHARE lock waits for need be held for it.
-func (b *batchColumns) packBatch() {
+func (b *batchColumns) packBatch(now time.Time) {
 	if repeatsHash(b.hash) {
 		return
 	}
 	b.pack()
+	b.encodeCopy(now)
 }
 
 // pack compresses the records of b into its blocks.
@@ -218,18 +271,33 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 	// hotLock first: the batches waiting for it hold no lock on events,
 	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
 	// the batches being stored, not for every one in the queue.
-	if err := hold.lock(ctx, tx); err != nil {
-		return nil, err
+	// The three statements are sent at once (one round trip while the
+	// lock is held, not three), and run in order.
+	var steps pgx.Batch
+	steps.Queue(lockHotSession)
+	steps.Queue(`LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`)
+	steps.Queue(`SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
+	// Held from here on as far as the cleanup knows: a failure reading
+	// the lock's result may come after the server granted it, and an
+	// unlock of a lock not held is only a warning.
+	hold.held = true
+	results := tx.SendBatch(ctx, &steps)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, fmt.Errorf("lock the hot partition: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
+	if _, err := results.Exec(); err != nil {
 		return nil, fmt.Errorf("lock events: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
+	rows, err := results.Query()
 	if err != nil {
 		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
+		return nil, fmt.Errorf("reserve ids: %w", err)
+	}
+	if err := results.Close(); err != nil {
 		return nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if len(ids) != n {
@@ -362,19 +430,22 @@ func rangeStored(ctx context.Context, tx querier, lo, hi int64, hashes [][]byte,
 	return nil
 }
 
-// copyWithIDs copies the batch b in tx once its ids are reserved, ids[i]
-// the id of event i: its rows, its blocks, and the rows of event_orgs and
-// notify_queue of its tagged events.
+// copyWithIDs copies the batch b, packed, in tx once its ids are
+// reserved, ids[i] the id of event i: its rows, its blocks, and the rows
+// of event_orgs and notify_queue of its tagged events. Its COPY rows are
+// those packBatch wrote, or written here (a batch packed again without
+// the events stored before).
 func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
-	err := copyAll(ctx, tx,
-		copyIn{"rows", copyEventsSQL, func(buf []byte) []byte {
-			return appendCopyRows(slices.Grow(buf, copySize(b)), b, ids, now)
-		}},
-		copyIn{"blocks", copyBlocksSQL, func(buf []byte) []byte {
-			return appendCopyBlocks(buf, b.blocks, b.starts, ids)
-		}})
-	if err != nil {
-		return fmt.Errorf("copy events: %w", err)
+	if b.copy == nil {
+		b.encodeCopy(now)
+	}
+	b.copy.setIDs(ids, b.starts)
+	conn := tx.Conn().PgConn()
+	if _, err := conn.CopyFrom(ctx, bytes.NewReader(*b.copy.rows), copyEventsSQL); err != nil {
+		return fmt.Errorf("copy events: rows: %w", err)
+	}
+	if _, err := conn.CopyFrom(ctx, bytes.NewReader(*b.copy.blocks), copyBlocksSQL); err != nil {
+		return fmt.Errorf("copy events: blocks: %w", err)
 	}
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))

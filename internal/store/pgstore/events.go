@@ -47,9 +47,10 @@ type batchColumns struct {
 	starts []int
 	blocks [][]byte
 	// arena is the buffer blocks are in, columns the arrays the columns
-	// are in (see release).
+	// are in, copy the COPY rows (encodeCopy; see release).
 	arena   *[]byte
 	columns *columnArrays
+	copy    *encodedCopy
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -155,6 +156,10 @@ func (b *batchColumns) release() {
 		blockArenas.Put(b.arena)
 		b.arena, b.blocks = nil, nil
 	}
+	if b.copy != nil {
+		b.copy.release()
+		b.copy = nil
+	}
 	if b.columns != nil {
 		columnPool.Put(b.columns)
 		*b = batchColumns{}
@@ -170,6 +175,8 @@ type columnArrays struct {
 	addrPtrs   []*netip.Addr // two
 	ints       []pgtype.Int8 // two
 	addrs      []netip.Addr  // two
+	// copy is the batch's COPY rows, its offsets kept too.
+	copy encodedCopy
 }
 
 var columnPool = sync.Pool{New: func() any { return new(columnArrays) }}
@@ -206,7 +213,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if len(events) > 0 {
 		cols.fill(events, now)
 		defer cols.release()
-		cols.packBatch()
+		cols.packBatch(now)
 	}
 	for try := 0; ; try++ {
 		if len(events) > 0 {

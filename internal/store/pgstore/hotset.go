@@ -86,19 +86,10 @@ func waitCommits(ctx context.Context, tx querier) error {
 }
 
 // hotHold is an inserting transaction's hold of hotLock, a lock of its
-// connection's session: given back before the commit (release), or after
-// the rollback of a transaction that failed holding it
-// (unlockAfterFailure).
+// connection's session (taken by copyEvents, lockHotSession): given back
+// before the commit (release), or after the rollback of a transaction
+// that failed holding it (unlockAfterFailure).
 type hotHold struct{ held bool }
-
-// lock takes hotLock.
-func (h *hotHold) lock(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, lockHotSession); err != nil {
-		return fmt.Errorf("lock the hot partition: %w", err)
-	}
-	h.held = true
-	return nil
-}
 
 // release takes commitLock shared, for the rest of tx, and gives hotLock
 // back, if held.

@@ -34,7 +34,7 @@ func TestPendingInterleavedBlocks(t *testing.T) {
 	for half := range 2 {
 		var b batchColumns
 		b.fill(events[half*150:(half+1)*150], now)
-		b.packBatch()
+		b.packBatch(now)
 		if len(b.blocks) != 2 {
 			t.Fatalf("batch %d: %d blocks; want 2", half, len(b.blocks))
 		}
@@ -185,7 +185,7 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	var b batchColumns
 	now := time.Now()
 	b.fill(byCopy, now)
-	b.packBatch()
+	b.packBatch(now)
 	var sub batchColumns
 	defer sub.release()
 	var hold hotHold
