@@ -457,3 +457,43 @@ func (h *hotSet) dropPrev(covered int64) {
 		h.prev = nil
 	}
 }
+
+// closedKeys gives add the keys of partition n, a closed one, from the
+// set when it holds n (the partition the process last stored into, or
+// the one a roll closed), read to its end first: covering it (cover)
+// then reads from the server only the rows the set lacks, if any, not
+// every hash of the partition again (a million rows of the bench's run,
+// sent by the server and decoded by the client). A closed partition takes
+// no more rows: the roll that closed it waited for every transaction
+// inserting (SHARE ROW EXCLUSIVE), committing ones too. It reports whether
+// it held n.
+func (h *hotSet) closedKeys(ctx context.Context, q querier, n int64, add func(keys []uint64)) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.prev
+	if h.cur != nil && h.cur.part == n {
+		p = h.cur
+	}
+	if p == nil || p.part != n {
+		return false, nil
+	}
+	if err := p.readAbove(ctx, q, math.MaxInt64); err != nil {
+		return false, err
+	}
+	keys := make([]uint64, 0, 1<<16)
+	for _, k := range p.keys {
+		if k == 0 {
+			continue
+		}
+		keys = append(keys, k)
+		if k == 1 {
+			keys = append(keys, 0) // a key of 0 is held as 1
+		}
+		if len(keys) >= cap(keys)-1 {
+			add(keys)
+			keys = keys[:0]
+		}
+	}
+	add(keys)
+	return true, nil
+}
