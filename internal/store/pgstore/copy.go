@@ -266,7 +266,7 @@ func (b *batchColumns) pack() {
 // which of its hashes are stored, and, when some are or the batch repeats
 // one, fills sub with the events left and copies those instead. It
 // returns the ids of the events it copied.
-func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
+func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, copied *batchColumns, err error) {
 	n := len(b.hash)
 	// hotLock first: the batches waiting for it hold no lock on events,
 	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
@@ -284,24 +284,24 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 	results := tx.SendBatch(ctx, &steps)
 	defer results.Close()
 	if _, err := results.Exec(); err != nil {
-		return nil, fmt.Errorf("lock the hot partition: %w", err)
+		return nil, nil, fmt.Errorf("lock the hot partition: %w", err)
 	}
 	if _, err := results.Exec(); err != nil {
-		return nil, fmt.Errorf("lock events: %w", err)
+		return nil, nil, fmt.Errorf("lock events: %w", err)
 	}
 	rows, err := results.Query()
 	if err != nil {
-		return nil, fmt.Errorf("reserve ids: %w", err)
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, fmt.Errorf("reserve ids: %w", err)
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if err := results.Close(); err != nil {
-		return nil, fmt.Errorf("reserve ids: %w", err)
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if len(ids) != n {
-		return nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
+		return nil, nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
 	}
 	// Reserved under hotLock, the ids follow one another; sorted all the
 	// same, as the events' order is what the ids must follow.
@@ -309,15 +309,15 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 	part := ids[0] >> partitionBits
 	start := partitionStart(part)
 	if ids[n-1] >= start+1<<partitionBits {
-		return nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
+		return nil, nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
 	}
 	stored := make(map[string]bool)
 	if err := s.hotHashes.check(ctx, tx, part, ids[0], b.hash, stored); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.hotHashes.dropPrev(s.closed.covered.Load())
 	if err := closedStored(ctx, tx, &s.closed, &s.hotHashes, b.hash, start, stored); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(stored) > 0 || b.blocks == nil {
 		left := make([]*event.Event, 0, n)
@@ -328,18 +328,18 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 			}
 		}
 		if len(left) == 0 {
-			return nil, nil
+			return nil, nil, nil
 		}
 		sub.fill(left, now)
 		sub.pack()
 		b = sub
 		ids = ids[:len(left)]
 	}
-	if err := copyWithIDs(ctx, tx, b, ids, now); err != nil {
-		return nil, err
+	if err := copyRows(ctx, tx, b, ids, now); err != nil {
+		return nil, nil, err
 	}
 	s.hotHashes.record(part, b.hash, ids)
-	return ids, nil
+	return ids, b, nil
 }
 
 // lockHot takes hotLock until the transaction ends.
@@ -431,20 +431,38 @@ func rangeStored(ctx context.Context, tx querier, lo, hi int64, hashes [][]byte,
 }
 
 // copyWithIDs copies the batch b, packed, in tx once its ids are
-// reserved, ids[i] the id of event i: its rows, its blocks, and the rows
-// of event_orgs and notify_queue of its tagged events. Its COPY rows are
-// those packBatch wrote, or written here (a batch packed again without
-// the events stored before).
+// reserved, ids[i] the id of event i: its rows (copyRows), its blocks and
+// the rows of event_orgs and notify_queue of its tagged events
+// (copyBlocksAndTags).
 func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
+	if err := copyRows(ctx, tx, b, ids, now); err != nil {
+		return err
+	}
+	return copyBlocksAndTags(ctx, tx, b, ids, now)
+}
+
+// copyRows copies the rows of the batch b, packed, in tx once its ids are
+// reserved, ids[i] the id of event i: the rows packBatch wrote, or written
+// here (a batch packed again without the events stored before). It is
+// what a batch copies holding hotLock: the rows are what the next batch's
+// checks read (their hashes, by id), not the blocks nor the tags.
+func copyRows(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
 	if b.copy == nil {
 		b.encodeCopy(now)
 	}
 	b.copy.setIDs(ids, b.starts)
-	conn := tx.Conn().PgConn()
-	if _, err := conn.CopyFrom(ctx, bytes.NewReader(*b.copy.rows), copyEventsSQL); err != nil {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*b.copy.rows), copyEventsSQL); err != nil {
 		return fmt.Errorf("copy events: rows: %w", err)
 	}
-	if _, err := conn.CopyFrom(ctx, bytes.NewReader(*b.copy.blocks), copyBlocksSQL); err != nil {
+	return nil
+}
+
+// copyBlocksAndTags copies what copyRows leaves of the batch b: its blocks
+// and the rows of event_orgs and notify_queue of its tagged events. A
+// batch copies them once it has given hotLock back, before its commit:
+// nothing under the lock reads them, and they commit with the rows.
+func copyBlocksAndTags(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*b.copy.blocks), copyBlocksSQL); err != nil {
 		return fmt.Errorf("copy events: blocks: %w", err)
 	}
 	if len(b.tagEvent) > 0 {

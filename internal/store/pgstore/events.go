@@ -280,12 +280,13 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		}
 	}
 	var (
-		sub batchColumns // the batch without the events stored before
-		ids []int64
+		sub    batchColumns // the batch without the events stored before
+		ids    []int64
+		copied *batchColumns // cols or sub, whose rows are copied
 	)
 	defer sub.release()
 	if len(events) > 0 {
-		ids, err = s.copyEvents(ctx, tx, &hold, events, cols, &sub, now)
+		ids, copied, err = s.copyEvents(ctx, tx, &hold, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
@@ -295,11 +296,16 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 			return 0, fmt.Errorf("pgstore: insert dedup keys: %w", err)
 		}
 	}
-	// hotLock is given back before the commit, so that the next batch
-	// copies its rows while this one's are written to the WAL and
-	// flushed (hotHold.release).
+	// hotLock is given back before the blocks are copied and the commit,
+	// so that the next batch copies its rows while this one's blocks are
+	// copied, and its WAL written and flushed (hotHold.release).
 	if err := hold.release(ctx, tx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	}
+	if len(ids) > 0 {
+		if err := copyBlocksAndTags(ctx, tx, copied, ids, now); err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()

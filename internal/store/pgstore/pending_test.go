@@ -189,10 +189,14 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	var sub batchColumns
 	defer sub.release()
 	var hold hotHold
-	if ids, err := s.copyEvents(ctx, tx, &hold, byCopy, &b, &sub, now); err != nil || len(ids) != len(byCopy) {
+	ids, copied, err := s.copyEvents(ctx, tx, &hold, byCopy, &b, &sub, now)
+	if err != nil || len(ids) != len(byCopy) {
 		t.Fatalf("copyEvents = %d ids, %v; want %d", len(ids), err, len(byCopy))
 	}
 	if err := hold.release(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyBlocksAndTags(ctx, tx, copied, ids, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
