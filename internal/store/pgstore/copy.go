@@ -47,7 +47,7 @@ const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 // appendCopyRows appends the batch b in COPY's binary form for
 // copyEventsSQL, each row naming its block (b.starts, blocks.go), its id
 // and its block's left 0: it appends to at where they are in buf, two a
-// row, for setCopyIDs to write once the ids are reserved. Written here
+// row, for encodedCopy.setIDs to write once the ids are reserved. Written here
 // rather than by pgx's CopyFrom, which looks up an encoder for every
 // value of every row (2.3 µs an event, a quarter of the client's share of
 // storing).
@@ -85,7 +85,7 @@ func appendCopyRows(buf []byte, b *batchColumns, now time.Time, at []int) ([]byt
 
 // appendCopyBlocks appends the rows of copyBlocksSQL, block k under the id
 // of its first event, left 0: it appends to at where the ids are in buf,
-// for setCopyIDs.
+// for encodedCopy.setIDs.
 func appendCopyBlocks(buf []byte, blocks [][]byte, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
 	for _, block := range blocks {
@@ -117,7 +117,7 @@ func (b *batchColumns) encodeCopy(now time.Time) {
 	b.copy = c
 }
 
-// setCopyIDs writes the batch's ids into its COPY rows, ids[i] the id
+// setIDs writes the batch's ids into its COPY rows, ids[i] the id
 // of event i.
 func (c *encodedCopy) setIDs(ids []int64, starts []int) {
 	rows, blocks := *c.rows, *c.blocks
@@ -244,6 +244,8 @@ func copySize(b *batchColumns) int {
 // It is called before the batch's transaction begins: compressing is half
 // of the client's work on a batch, and neither the pooled connection nor
 // the lock that EventsAfter's SHARE lock waits for need be held for it.
+// It writes the batch's COPY rows then too (encodeCopy), but for their
+// ids.
 func (b *batchColumns) packBatch(now time.Time) {
 	if repeatsHash(b.hash) {
 		return
@@ -265,7 +267,9 @@ func (b *batchColumns) pack() {
 // reserves the batch's ids, asks the hot set and the closed partitions
 // which of its hashes are stored, and, when some are or the batch repeats
 // one, fills sub with the events left and copies those instead. It
-// returns the ids of the events it copied.
+// copies their rows only (copyRows), and returns their ids and the batch
+// they are in (b or sub), whose blocks and tags the caller copies once it
+// has given hotLock back (copyBlocksAndTags).
 func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, copied *batchColumns, err error) {
 	n := len(b.hash)
 	// hotLock first: the batches waiting for it hold no lock on events,
