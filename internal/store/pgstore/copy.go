@@ -280,7 +280,8 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 	var steps pgx.Batch
 	steps.Queue(lockHotSession)
 	steps.Queue(`LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`)
-	steps.Queue(`SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
+	// The ids come back as one array, not a row each.
+	steps.Queue(`SELECT array_agg(nextval('events_id_seq')) FROM generate_series(1, $1)`, n)
 	// Held from here on as far as the cleanup knows: a failure reading
 	// the lock's result may come after the server granted it, and an
 	// unlock of a lock not held is only a warning.
@@ -293,12 +294,7 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events
 	if _, err := results.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("lock events: %w", err)
 	}
-	rows, err := results.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("reserve ids: %w", err)
-	}
-	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	if err := results.QueryRow().Scan(&ids); err != nil {
 		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if err := results.Close(); err != nil {
