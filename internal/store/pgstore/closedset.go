@@ -130,6 +130,14 @@ func (s *Store) cover(ctx context.Context) error {
 	}
 	keys := make([]uint64, 0, 1<<16)
 	for _, n := range nums {
+		held, err := s.hotHashes.closedKeys(ctx, s.pool, n, func(keys []uint64) { set.Add(keys, n) })
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", n, err)
+		}
+		if held {
+			c.covered.Store(n + 1)
+			continue
+		}
 		// Partition 0 is the events table of before migration 13, events_0.
 		// Read coverRows rows at a time in id order (the key), one
 		// statement each, so that no snapshot lives for the minutes a

@@ -44,21 +44,24 @@ const copyEventsSQL = `COPY events (id, hash, time_source, stored, feed, taxonom
 // copyBlocksSQL copies the batch's blocks in appendCopyBlocks' form.
 const copyBlocksSQL = `COPY event_blocks (id, data) FROM STDIN BINARY`
 
-// appendCopyRows appends the batch b, with its ids, in COPY's binary form
-// for copyEventsSQL, each row naming its block (b.starts, blocks.go):
-// written here rather than by pgx's CopyFrom, which
-// looks up an encoder for every value of every row (2.3 µs an event, a
-// quarter of the client's share of storing).
-func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []byte {
+// appendCopyRows appends the batch b in COPY's binary form for
+// copyEventsSQL, each row naming its block (b.starts, blocks.go), its id
+// and its block's left 0: it appends to at where they are in buf, two a
+// row, for encodedCopy.setIDs to write once the ids are reserved. Written here
+// rather than by pgx's CopyFrom, which looks up an encoder for every
+// value of every row (2.3 µs an event, a quarter of the client's share of
+// storing).
+func appendCopyRows(buf []byte, b *batchColumns, now time.Time, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
 	stored := pgMicros(now)
 	k := 0 // the block of event i
-	for i := range ids {
+	for i := range b.hash {
 		if k+1 < len(b.starts) && b.starts[k+1] == i {
 			k++
 		}
 		buf = binary.BigEndian.AppendUint16(buf, 21)
-		buf = appendInt8(buf, ids[i])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = appendBytes(buf, b.hash[i])
 		buf = appendInt8(buf, pgMicros(b.timeSource[i]))
 		buf = appendInt8(buf, stored)
@@ -72,23 +75,72 @@ func appendCopyRows(buf []byte, b *batchColumns, ids []int64, now time.Time) []b
 		for _, t := range []pgtype.Text{b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i], b.md5[i], b.sha1[i], b.sha256[i]} {
 			buf = appendText(buf, t)
 		}
-		buf = appendInt8(buf, ids[b.starts[k]])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = binary.BigEndian.AppendUint32(buf, 4)
 		buf = binary.BigEndian.AppendUint32(buf, uint32(i-b.starts[k]))
 	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff) // the trailer: -1
+	return binary.BigEndian.AppendUint16(buf, 0xffff), at // the trailer: -1
 }
 
-// appendCopyBlocks appends the rows of copyBlocksSQL: block k, under the
-// id of its first event, ids[starts[k]].
-func appendCopyBlocks(buf []byte, blocks [][]byte, starts []int, ids []int64) []byte {
+// appendCopyBlocks appends the rows of copyBlocksSQL, block k under the id
+// of its first event, left 0: it appends to at where the ids are in buf,
+// for encodedCopy.setIDs.
+func appendCopyBlocks(buf []byte, blocks [][]byte, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
-	for k, block := range blocks {
+	for _, block := range blocks {
 		buf = binary.BigEndian.AppendUint16(buf, 2)
-		buf = appendInt8(buf, ids[starts[k]])
+		at = append(at, len(buf)+4)
+		buf = appendInt8(buf, 0)
 		buf = appendBytes(buf, block)
 	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff)
+	return binary.BigEndian.AppendUint16(buf, 0xffff), at
+}
+
+// encodedCopy is a batch's rows of events and of blocks in COPY's binary
+// form, written before its ids are reserved (encodeCopy): rowIDs are
+// where each event's id and its block's are in rows, blockIDs where each
+// block's is in blocks.
+type encodedCopy struct {
+	rows, blocks     *[]byte
+	rowIDs, blockIDs []int
+}
+
+// encodeCopy writes the COPY rows of b, packed, into b.copy, in buffers
+// of the pool: the batch's CPU before its transaction, not while it holds
+// hotLock, which the batches of every process wait for.
+func (b *batchColumns) encodeCopy(now time.Time) {
+	c := &b.columns.copy
+	c.rows, c.blocks = buffers.Get().(*[]byte), buffers.Get().(*[]byte)
+	*c.rows, c.rowIDs = appendCopyRows(slices.Grow((*c.rows)[:0], copySize(b)), b, now, c.rowIDs[:0])
+	*c.blocks, c.blockIDs = appendCopyBlocks((*c.blocks)[:0], b.blocks, c.blockIDs[:0])
+	b.copy = c
+}
+
+// setIDs writes the batch's ids into its COPY rows, ids[i] the id
+// of event i.
+func (c *encodedCopy) setIDs(ids []int64, starts []int) {
+	rows, blocks := *c.rows, *c.blocks
+	k := 0
+	for i, id := range ids {
+		if k+1 < len(starts) && starts[k+1] == i {
+			k++
+		}
+		binary.BigEndian.PutUint64(rows[c.rowIDs[2*i]:], uint64(id))
+		binary.BigEndian.PutUint64(rows[c.rowIDs[2*i+1]:], uint64(ids[starts[k]]))
+	}
+	for k, at := range c.blockIDs {
+		binary.BigEndian.PutUint64(blocks[at:], uint64(ids[starts[k]]))
+	}
+}
+
+// release gives the buffers back.
+func (c *encodedCopy) release() {
+	for _, buf := range []*[]byte{c.rows, c.blocks} {
+		*buf = (*buf)[:0]
+		buffers.Put(buf)
+	}
+	c.rows, c.blocks = nil, nil
 }
 
 // appendCopyHeader appends the header of COPY's binary form.
@@ -192,11 +244,14 @@ func copySize(b *batchColumns) int {
 // It is called before the batch's transaction begins: compressing is half
 // of the client's work on a batch, and neither the pooled connection nor
 // the lock that EventsAfter's SHARE lock waits for need be held for it.
-func (b *batchColumns) packBatch() {
+// It writes the batch's COPY rows then too (encodeCopy), but for their
+// ids.
+func (b *batchColumns) packBatch(now time.Time) {
 	if repeatsHash(b.hash) {
 		return
 	}
 	b.pack()
+	b.encodeCopy(now)
 }
 
 // pack compresses the records of b into its blocks.
@@ -212,28 +267,41 @@ func (b *batchColumns) pack() {
 // reserves the batch's ids, asks the hot set and the closed partitions
 // which of its hashes are stored, and, when some are or the batch repeats
 // one, fills sub with the events left and copies those instead. It
-// returns the ids of the events it copied.
-func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, err error) {
+// copies their rows only (copyRows), and returns their ids and the batch
+// they are in (b or sub), whose blocks and tags the caller copies once it
+// has given hotLock back (copyBlocksAndTags).
+func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, hold *hotHold, events []*event.Event, b, sub *batchColumns, now time.Time) (ids []int64, copied *batchColumns, err error) {
 	n := len(b.hash)
 	// hotLock first: the batches waiting for it hold no lock on events,
 	// so that a roll or a follower's SHARE lock (EventsAfter) waits for
-	// the one batch being stored, not for every one in the queue.
-	if _, err := tx.Exec(ctx, lockHot); err != nil {
-		return nil, fmt.Errorf("lock the hot partition: %w", err)
+	// the batches being stored, not for every one in the queue.
+	// The three statements are sent at once (one round trip while the
+	// lock is held, not three), and run in order.
+	var steps pgx.Batch
+	steps.Queue(lockHotSession)
+	steps.Queue(`LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`)
+	// The ids come back as one array, not a row each.
+	steps.Queue(`SELECT array_agg(nextval('events_id_seq')) FROM generate_series(1, $1)`, n)
+	// Held from here on as far as the cleanup knows: a failure reading
+	// the lock's result may come after the server granted it, and an
+	// unlock of a lock not held is only a warning.
+	hold.held = true
+	results := tx.SendBatch(ctx, &steps)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("lock the hot partition: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE ONLY events IN ROW EXCLUSIVE MODE`); err != nil {
-		return nil, fmt.Errorf("lock events: %w", err)
+	if _, err := results.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("lock events: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT nextval('events_id_seq') FROM generate_series(1, $1)`, n)
-	if err != nil {
-		return nil, fmt.Errorf("reserve ids: %w", err)
+	if err := results.QueryRow().Scan(&ids); err != nil {
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
-	ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("reserve ids: %w", err)
+	if err := results.Close(); err != nil {
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
 	if len(ids) != n {
-		return nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
+		return nil, nil, fmt.Errorf("reserve ids: %d of %d", len(ids), n)
 	}
 	// Reserved under hotLock, the ids follow one another; sorted all the
 	// same, as the events' order is what the ids must follow.
@@ -241,15 +309,15 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event
 	part := ids[0] >> partitionBits
 	start := partitionStart(part)
 	if ids[n-1] >= start+1<<partitionBits {
-		return nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
+		return nil, nil, fmt.Errorf("reserve ids: %d to %d cross the end of a partition", ids[0], ids[n-1])
 	}
 	stored := make(map[string]bool)
 	if err := s.hotHashes.check(ctx, tx, part, ids[0], b.hash, stored); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.hotHashes.dropPrev(s.closed.covered.Load())
 	if err := closedStored(ctx, tx, &s.closed, &s.hotHashes, b.hash, start, stored); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(stored) > 0 || b.blocks == nil {
 		left := make([]*event.Event, 0, n)
@@ -260,18 +328,18 @@ func (s *Store) copyEvents(ctx context.Context, tx pgx.Tx, events []*event.Event
 			}
 		}
 		if len(left) == 0 {
-			return nil, nil
+			return nil, nil, nil
 		}
 		sub.fill(left, now)
 		sub.pack()
 		b = sub
 		ids = ids[:len(left)]
 	}
-	if err := copyWithIDs(ctx, tx, b, ids, now); err != nil {
-		return nil, err
+	if err := copyRows(ctx, tx, b, ids, now); err != nil {
+		return nil, nil, err
 	}
 	s.hotHashes.record(part, b.hash, ids)
-	return ids, nil
+	return ids, b, nil
 }
 
 // lockHot takes hotLock until the transaction ends.
@@ -302,7 +370,7 @@ func closedStored(ctx context.Context, tx querier, closed *closedSet, hot *hotSe
 	if covered < start {
 		lo := covered
 		if prev := hot.closedPrev((start >> partitionBits) - 1); prev != nil && partitionStart(prev.part) >= covered {
-			if err := prev.storedIn(ctx, tx, hashes, stored); err != nil {
+			if err := prev.storedIn(ctx, tx, hashes, stored, false); err != nil {
 				return err
 			}
 			if err := rangeStored(ctx, tx, lo, partitionStart(prev.part), hashes, stored); err != nil {
@@ -362,19 +430,40 @@ func rangeStored(ctx context.Context, tx querier, lo, hi int64, hashes [][]byte,
 	return nil
 }
 
-// copyWithIDs copies the batch b in tx once its ids are reserved, ids[i]
-// the id of event i: its rows, its blocks, and the rows of event_orgs and
-// notify_queue of its tagged events.
+// copyWithIDs copies the batch b, packed, in tx once its ids are
+// reserved, ids[i] the id of event i: its rows (copyRows), its blocks and
+// the rows of event_orgs and notify_queue of its tagged events
+// (copyBlocksAndTags).
 func copyWithIDs(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
-	err := copyAll(ctx, tx,
-		copyIn{"rows", copyEventsSQL, func(buf []byte) []byte {
-			return appendCopyRows(slices.Grow(buf, copySize(b)), b, ids, now)
-		}},
-		copyIn{"blocks", copyBlocksSQL, func(buf []byte) []byte {
-			return appendCopyBlocks(buf, b.blocks, b.starts, ids)
-		}})
-	if err != nil {
-		return fmt.Errorf("copy events: %w", err)
+	if err := copyRows(ctx, tx, b, ids, now); err != nil {
+		return err
+	}
+	return copyBlocksAndTags(ctx, tx, b, ids, now)
+}
+
+// copyRows copies the rows of the batch b, packed, in tx once its ids are
+// reserved, ids[i] the id of event i: the rows packBatch wrote, or written
+// here (a batch packed again without the events stored before). It is
+// what a batch copies holding hotLock: the rows are what the next batch's
+// checks read (their hashes, by id), not the blocks nor the tags.
+func copyRows(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
+	if b.copy == nil {
+		b.encodeCopy(now)
+	}
+	b.copy.setIDs(ids, b.starts)
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*b.copy.rows), copyEventsSQL); err != nil {
+		return fmt.Errorf("copy events: rows: %w", err)
+	}
+	return nil
+}
+
+// copyBlocksAndTags copies what copyRows leaves of the batch b: its blocks
+// and the rows of event_orgs and notify_queue of its tagged events. A
+// batch copies them once it has given hotLock back, before its commit:
+// nothing under the lock reads them, and they commit with the rows.
+func copyBlocksAndTags(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*b.copy.blocks), copyBlocksSQL); err != nil {
+		return fmt.Errorf("copy events: blocks: %w", err)
 	}
 	if len(b.tagEvent) > 0 {
 		orgs := make([][]any, len(b.tagEvent))

@@ -47,9 +47,10 @@ type batchColumns struct {
 	starts []int
 	blocks [][]byte
 	// arena is the buffer blocks are in, columns the arrays the columns
-	// are in (see release).
+	// are in, copy the COPY rows (encodeCopy; see release).
 	arena   *[]byte
 	columns *columnArrays
+	copy    *encodedCopy
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -155,6 +156,10 @@ func (b *batchColumns) release() {
 		blockArenas.Put(b.arena)
 		b.arena, b.blocks = nil, nil
 	}
+	if b.copy != nil {
+		b.copy.release()
+		b.copy = nil
+	}
 	if b.columns != nil {
 		columnPool.Put(b.columns)
 		*b = batchColumns{}
@@ -170,6 +175,8 @@ type columnArrays struct {
 	addrPtrs   []*netip.Addr // two
 	ints       []pgtype.Int8 // two
 	addrs      []netip.Addr  // two
+	// copy is the batch's COPY rows, its offsets kept too.
+	copy encodedCopy
 }
 
 var columnPool = sync.Pool{New: func() any { return new(columnArrays) }}
@@ -206,7 +213,7 @@ func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error
 	if len(events) > 0 {
 		cols.fill(events, now)
 		defer cols.release()
-		cols.packBatch()
+		cols.packBatch(now)
 	}
 	for try := 0; ; try++ {
 		if len(events) > 0 {
@@ -244,11 +251,24 @@ func noPartition(err error) bool {
 // take the batch (hot).
 func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchColumns, now time.Time) (int, error) {
 	events, dedup := b.Events, b.Dedup
-	tx, err := s.pool.Begin(ctx)
+	// The connection is held apart from its transaction: hotLock is the
+	// session's (copyEvents), and a transaction that fails holding it
+	// gives it back after its rollback, before the connection goes back
+	// to the pool (unlockAfterFailure).
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	}
+	var hold hotHold
+	defer func() {
+		tx.Rollback(ctx)
+		hold.unlockAfterFailure(ctx, conn)
+	}()
 	if b.ID != (event.Hash{}) {
 		tag, err := tx.Exec(ctx, `INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
 			b.ID[:], now)
@@ -260,12 +280,13 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		}
 	}
 	var (
-		sub batchColumns // the batch without the events stored before
-		ids []int64
+		sub    batchColumns // the batch without the events stored before
+		ids    []int64
+		copied *batchColumns // cols or sub, whose rows are copied
 	)
 	defer sub.release()
 	if len(events) > 0 {
-		ids, err = s.copyEvents(ctx, tx, events, cols, &sub, now)
+		ids, copied, err = s.copyEvents(ctx, tx, &hold, events, cols, &sub, now)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
@@ -274,6 +295,20 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		if err := storeDedupKeys(ctx, tx, dedup); err != nil {
 			return 0, fmt.Errorf("pgstore: insert dedup keys: %w", err)
 		}
+	}
+	// hotLock is given back before the blocks are copied and the commit,
+	// so that the next batch copies its rows while this one's blocks are
+	// copied, and its WAL written and flushed (hotHold.release).
+	if err := hold.release(ctx, tx); err != nil {
+		return 0, fmt.Errorf("pgstore: insert events: %w", err)
+	}
+	if len(ids) > 0 {
+		if err := copyBlocksAndTags(ctx, tx, copied, ids, now); err != nil {
+			return 0, fmt.Errorf("pgstore: insert events: %w", err)
+		}
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgstore: insert events: commit: %w", err)

@@ -7,8 +7,12 @@ import (
 	"math/bits"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // The duplicate check of the hot partition (migration 17). The hot
@@ -22,20 +26,99 @@ import (
 // B-tree on hash in bulk (searchIndexes).
 //
 // Several processes write the same hot partition, so every inserting
-// transaction takes one transaction-level advisory lock (hotLock) before
-// it locks events and reserves its ids, and holds it until it commits: the batches of all
-// processes are stored one after the other, each reserving its ids from
-// the sequence under the lock. So when a transaction has the lock, every
-// id below the next one the sequence gives belongs to a transaction that
-// has committed or rolled back, and reading the hot partition's rows
-// with an id above the set's watermark finds every row another process
-// committed since the set last read (a rolled-back batch leaves a gap,
-// nothing to read). The lock is released at commit, after the commit is
-// visible to a new snapshot.
+// transaction takes one advisory lock (hotLock) before it locks events
+// and reserves its ids, and holds it until its rows are copied and
+// recorded in its process's set: the batches of all processes are
+// stored one after the other, each reserving its ids from the sequence
+// under the lock. The lock is the session's, given back just before
+// the commit: the next batch copies its rows while this one's commit
+// writes and flushes the WAL (a few milliseconds a batch in which the
+// server's CPU had nothing to do, every batch waiting). Before it gives
+// the lock back, the transaction takes a second advisory lock, commitLock,
+// shared, which it holds until it ends (a transaction-level lock is
+// released after the commit is visible to a new snapshot).
+//
+// So when a transaction has hotLock, every id below the next one the
+// sequence gives belongs to a transaction that has ended or is
+// committing, and the committing ones hold commitLock. Its own process's
+// rows are in the set already (recorded before the lock was given back);
+// when there are ids it did not reserve above the set's watermark, it
+// first waits for the committing transactions (takes commitLock alone a
+// moment, waitCommits), and reading the hot partition's rows above the
+// watermark then finds every row another process committed since the set
+// last read (a rolled-back batch leaves a gap, nothing to read). A match
+// in the set is confirmed by its row after the same wait: the row may be
+// the process's own, committing.
 
 // hotLock names the advisory lock (sqlkit.LockKey) every transaction that
-// inserts events holds from before it reserves its ids until it ends.
+// inserts events holds from before it reserves its ids until its rows
+// are copied (hotHold), and a lookup by hash (candidates) while it reads
+// the set.
 const hotLock = "vigil hot partition"
+
+// commitLock names the advisory lock every transaction that inserts
+// events takes shared before it gives hotLock back, and holds until it
+// ends: waitCommits waits for them.
+const commitLock = "vigil hot partition commit"
+
+var (
+	lockHotSession = `SELECT pg_advisory_lock(` + sqlkit.LockKey(hotLock) + `, 0)`
+	// unlockHot gives hotLock back once the transaction holds commitLock.
+	unlockHot = `SELECT pg_advisory_xact_lock_shared(` + sqlkit.LockKey(commitLock) + `, 0), pg_advisory_unlock(` + sqlkit.LockKey(hotLock) + `, 0)`
+	// waitCommitsSQL takes commitLock alone and gives it back at once.
+	waitCommitsSQL = `SELECT pg_advisory_lock(` + sqlkit.LockKey(commitLock) + `, 0), pg_advisory_unlock(` + sqlkit.LockKey(commitLock) + `, 0)`
+)
+
+// waitCommits waits for every transaction that has copied events and is
+// committing to end: a transaction holding hotLock calls it before it
+// reads rows it did not write, which may be theirs. No transaction takes
+// commitLock without hotLock, so none can start to commit meanwhile.
+func waitCommits(ctx context.Context, tx querier) error {
+	rows, err := tx.Query(ctx, waitCommitsSQL)
+	if err != nil {
+		return fmt.Errorf("wait for the batches committing: %w", err)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("wait for the batches committing: %w", err)
+	}
+	return nil
+}
+
+// hotHold is an inserting transaction's hold of hotLock, a lock of its
+// connection's session (taken by copyEvents, lockHotSession): given back
+// before the commit (release), or after the rollback of a transaction
+// that failed holding it (unlockAfterFailure).
+type hotHold struct{ held bool }
+
+// release takes commitLock shared, for the rest of tx, and gives hotLock
+// back, if held.
+func (h *hotHold) release(ctx context.Context, tx pgx.Tx) error {
+	if !h.held {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, unlockHot); err != nil {
+		return fmt.Errorf("unlock the hot partition: %w", err)
+	}
+	h.held = false
+	return nil
+}
+
+// unlockAfterFailure gives hotLock back on conn once its transaction is
+// rolled back, if it is still held; when it cannot, it closes the
+// connection (the server then releases its locks), which must not go back
+// to the pool holding it.
+func (h *hotHold) unlockAfterFailure(ctx context.Context, conn *pgxpool.Conn) {
+	if !h.held {
+		return
+	}
+	h.held = false
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+sqlkit.LockKey(hotLock)+`, 0)`); err != nil {
+		conn.Conn().Close(ctx)
+	}
+}
 
 // hotSet is a process's set of the hashes of one partition, the hot one
 // (or, after a roll, the one it closed, kept as prev until the closed
@@ -196,8 +279,11 @@ func hotTable(n int64) string {
 }
 
 // storedIn returns the hashes of hashes that p's partition holds: the
-// set's candidates confirmed by their rows, read by id.
-func (p *partitionHashes) storedIn(ctx context.Context, tx querier, hashes [][]byte, stored map[string]bool) error {
+// set's candidates confirmed by their rows, read by id, after waiting for
+// the transactions committing (a candidate may be a row of one of them,
+// which the read would not see yet), unless waited says tx has since it
+// took hotLock.
+func (p *partitionHashes) storedIn(ctx context.Context, tx querier, hashes [][]byte, stored map[string]bool, waited bool) error {
 	var ids []int64
 	var unplaced [][]byte
 	for _, h := range hashes {
@@ -211,6 +297,11 @@ func (p *partitionHashes) storedIn(ctx context.Context, tx querier, hashes [][]b
 	}
 	if len(ids) == 0 && len(unplaced) == 0 {
 		return nil
+	}
+	if !waited {
+		if err := waitCommits(ctx, tx); err != nil {
+			return err
+		}
 	}
 	want := make(map[string]bool, len(hashes))
 	for _, h := range hashes {
@@ -241,24 +332,34 @@ func (p *partitionHashes) storedIn(ctx context.Context, tx querier, hashes [][]b
 func (h *hotSet) check(ctx context.Context, tx pgx.Tx, part, first int64, hashes [][]byte, stored map[string]bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.sync(ctx, tx, part, first); err != nil {
+	waited, err := h.sync(ctx, tx, part, first)
+	if err != nil {
 		return err
 	}
-	return h.cur.storedIn(ctx, tx, hashes, stored)
+	return h.cur.storedIn(ctx, tx, hashes, stored, waited)
 }
 
 // sync reads into the set of partition part the rows with ids below
 // below it does not hold: tx holds hotLock, and every id below below is
-// committed or never will be. A set of an earlier partition becomes
-// prev, read to its end (a roll has closed it: no insert reaches it),
-// for closedStored. h.mu is held.
-func (h *hotSet) sync(ctx context.Context, tx pgx.Tx, part, below int64) error {
+// committed, committing or never will be. When there are any, it first
+// waits for the committing transactions (waitCommits), and reports that
+// it did: a set that holds every id below below (the process stored the
+// batches before) reads nothing, and waits for nothing. A set of an
+// earlier partition becomes prev, read to its end (a roll has closed it:
+// no insert reaches it), for closedStored. h.mu is held.
+func (h *hotSet) sync(ctx context.Context, tx pgx.Tx, part, below int64) (waited bool, err error) {
+	if h.cur != nil && h.cur.part == part && h.cur.watermark >= below-1 {
+		return false, nil
+	}
+	if err := waitCommits(ctx, tx); err != nil {
+		return false, err
+	}
 	if h.cur == nil || h.cur.part != part {
 		if h.cur != nil && h.cur.part < part {
 			old := h.cur
 			h.cur = nil
 			if err := old.readAbove(ctx, tx, math.MaxInt64); err != nil {
-				return err
+				return true, err
 			}
 			h.prev = old
 		}
@@ -266,9 +367,9 @@ func (h *hotSet) sync(ctx context.Context, tx pgx.Tx, part, below int64) error {
 	}
 	if err := h.cur.readAbove(ctx, tx, below); err != nil {
 		h.cur = nil // read again from the start
-		return err
+		return true, err
 	}
-	return nil
+	return true, nil
 }
 
 // candidates returns the partition the ids' sequence is in and the ids of
@@ -297,7 +398,7 @@ func (s *Store) candidates(ctx context.Context, hashes [][]byte) (part int64, id
 		part = last >> partitionBits
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if err := h.sync(ctx, tx, part, last); err != nil {
+		if _, err := h.sync(ctx, tx, part, last); err != nil {
 			return err
 		}
 		for _, hash := range hashes {
@@ -355,4 +456,44 @@ func (h *hotSet) dropPrev(covered int64) {
 	if h.prev != nil && h.prev.part < covered {
 		h.prev = nil
 	}
+}
+
+// closedKeys gives add the keys of partition n, a closed one, from the
+// set when it holds n (the partition the process last stored into, or
+// the one a roll closed), read to its end first: covering it (cover)
+// then reads from the server only the rows the set lacks, if any, not
+// every hash of the partition again (a million rows of the bench's run,
+// sent by the server and decoded by the client). A closed partition takes
+// no more rows: the roll that closed it waited for every transaction
+// inserting (SHARE ROW EXCLUSIVE), committing ones too. It reports whether
+// it held n.
+func (h *hotSet) closedKeys(ctx context.Context, q querier, n int64, add func(keys []uint64)) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.prev
+	if h.cur != nil && h.cur.part == n {
+		p = h.cur
+	}
+	if p == nil || p.part != n {
+		return false, nil
+	}
+	if err := p.readAbove(ctx, q, math.MaxInt64); err != nil {
+		return false, err
+	}
+	keys := make([]uint64, 0, 1<<16)
+	for _, k := range p.keys {
+		if k == 0 {
+			continue
+		}
+		keys = append(keys, k)
+		if k == 1 {
+			keys = append(keys, 0) // a key of 0 is held as 1
+		}
+		if len(keys) >= cap(keys)-1 {
+			add(keys)
+			keys = keys[:0]
+		}
+	}
+	add(keys)
+	return true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,5 +244,78 @@ func TestHotLookupByHash(t *testing.T) {
 		if want := partitionStart(1 + int64(min(i/10, 1))); ids[h]>>partitionBits != want>>partitionBits {
 			t.Fatalf("event %d has id %d, want one of partition %d", i, ids[h], want>>partitionBits)
 		}
+	}
+}
+
+// TestHotSetCommitWindow: a batch gives hotLock back before its commit,
+// so the next batch, of another store (process) or of the same, runs
+// while the first is committing; sharing the first's events, it waits
+// for that commit before it reads the rows it did not write (another
+// store's) or confirms a match of its set (its own store's), and stores
+// none of them again.
+func TestHotSetCommitWindow(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := openSecond(t, s)
+	events := copyCorpus(t, 40)
+	observedOn(events, time.Now().UTC())
+	for _, c := range []struct {
+		name   string
+		second *Store
+		batch  []*event.Event
+	}{
+		{"another store", other, events[:20]},
+		{"the same store", s, events[20:]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var second struct {
+				n   int
+				err error
+			}
+			done := make(chan struct{})
+			var first atomic.Bool
+			s.beforeCommit = func() {
+				if !first.CompareAndSwap(false, true) {
+					return // the second batch's own commit
+				}
+				func() {
+					go func() {
+						defer close(done)
+						second.n, second.err = c.second.InsertEvents(ctx, c.batch, nil)
+					}()
+					// Until the second batch has stored its events or
+					// waits for a lock: the first's commit.
+					for {
+						select {
+						case <-done:
+							return
+						case <-time.After(10 * time.Millisecond):
+						}
+						var waiting bool
+						if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting); err != nil {
+							t.Error(err)
+							return
+						}
+						if waiting {
+							return
+						}
+					}
+				}()
+			}
+			defer func() { s.beforeCommit = nil }()
+			if n, err := s.InsertEvents(ctx, c.batch, nil); err != nil || n != len(c.batch) {
+				t.Fatalf("the first InsertEvents = %d, %v; want %d", n, err, len(c.batch))
+			}
+			<-done
+			if second.err != nil || second.n != 0 {
+				t.Fatalf("the batch stored during the first's commit: %d, %v; want 0 stored", second.n, second.err)
+			}
+		})
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != 40 {
+		t.Fatalf("CountEvents = %d, %v; want 40", c, err)
 	}
 }

@@ -34,7 +34,7 @@ func TestPendingInterleavedBlocks(t *testing.T) {
 	for half := range 2 {
 		var b batchColumns
 		b.fill(events[half*150:(half+1)*150], now)
-		b.packBatch()
+		b.packBatch(now)
 		if len(b.blocks) != 2 {
 			t.Fatalf("batch %d: %d blocks; want 2", half, len(b.blocks))
 		}
@@ -185,11 +185,19 @@ func storeAtVersion(t *testing.T, s *Store, version int, byStatement, byCopy []*
 	var b batchColumns
 	now := time.Now()
 	b.fill(byCopy, now)
-	b.packBatch()
+	b.packBatch(now)
 	var sub batchColumns
 	defer sub.release()
-	if ids, err := s.copyEvents(ctx, tx, byCopy, &b, &sub, now); err != nil || len(ids) != len(byCopy) {
+	var hold hotHold
+	ids, copied, err := s.copyEvents(ctx, tx, &hold, byCopy, &b, &sub, now)
+	if err != nil || len(ids) != len(byCopy) {
 		t.Fatalf("copyEvents = %d ids, %v; want %d", len(ids), err, len(byCopy))
+	}
+	if err := hold.release(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyBlocksAndTags(ctx, tx, copied, ids, now); err != nil {
+		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ type Store struct {
 	closed closedSet
 	// hotHashes is the set of the hot partition's hashes (hotset.go).
 	hotHashes hotSet
+	// beforeCommit, when a test sets it, runs between a batch's giving
+	// hotLock back and its commit.
+	beforeCommit func()
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
