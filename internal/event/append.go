@@ -36,3 +36,55 @@ func MakeSorted(n, room int) (*Event, []Field) {
 	e := &Event{fields: make([]Field, n, n+room)}
 	return e, e.fields
 }
+
+// Arena makes events as MakeSorted does, but cuts the events and their
+// fields' arrays from allocations shared by dozens of events (as
+// RecordArena does for decoded records) instead of two allocations an
+// event: a parser making a million events spent a fifth of building them
+// on allocating each one's array (about 1.5 KB of pointers). The events
+// stay independent: each has its own part of an array, capped at its
+// n+room fields, so growing one past its room copies it elsewhere, as for
+// any event. The events of an arena also lie in memory in the order they
+// were made, which is the order the pipeline reads them in.
+//
+// The price is memory: an arena's arrays are freed when the last of their
+// events is. A parser's events hold the chunk of input they were read
+// from already (their values are substrings of it), and an arena's arrays
+// are smaller than such a chunk, so the events that live together are
+// still the ones that die together.
+//
+// The zero Arena is ready to use. An Arena is not safe for concurrent
+// use: each of a parser's workers has its own.
+type Arena struct {
+	fields []Field
+	events []Event
+}
+
+// The sizes of an Arena's allocations. arenaFields is 64 KiB of fields,
+// about 40 events of a wide Shadowserver report with their room; an
+// event asking for more than a quarter of that has an array of its own,
+// so that no more than a quarter is left unused at an array's end.
+const (
+	arenaFields = 2048
+	arenaEvents = 64
+)
+
+// MakeSorted is MakeSorted, with the event and its fields cut from a.
+func (a *Arena) MakeSorted(n, room int) (*Event, []Field) {
+	if len(a.events) == 0 {
+		a.events = make([]Event, arenaEvents)
+	}
+	e := &a.events[0]
+	a.events = a.events[1:]
+	size := n + room
+	switch {
+	case size > arenaFields/4:
+		e.fields = make([]Field, n, size)
+		return e, e.fields
+	case size > len(a.fields):
+		a.fields = make([]Field, arenaFields)
+	}
+	e.fields = a.fields[:n:size]
+	a.fields = a.fields[size:]
+	return e, e.fields
+}

@@ -101,6 +101,9 @@ type plan struct {
 	spans    []textSpan
 	consumed []bool
 	failed   []bool
+	// arena holds the memory of the events to come (event.Arena): a
+	// worker's own, never shared between plans.
+	arena event.Arena
 }
 
 type step struct {
@@ -409,7 +412,7 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 			n++
 		}
 	}
-	e, fields := event.MakeSorted(n, p.room)
+	e, fields := p.arena.MakeSorted(n, p.room)
 	n = 0
 	next := 0 // the next label to write
 	for slot, v := range p.vals {
@@ -566,6 +569,7 @@ func (p *plan) forWorker() *plan {
 	w.vals = make([]string, len(p.vals))
 	w.span = make([]int, len(p.span))
 	w.spans = nil
+	w.arena = event.Arena{}
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
