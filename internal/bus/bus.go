@@ -86,6 +86,14 @@ type Bus struct {
 	// purgeNow asks the purger for a purge before its next tick:
 	// purgeBytes were acknowledged since the last.
 	purgeNow chan struct{}
+	// purgeTicks, when not nil, are the purger's ticks instead of a
+	// ticker's every purgeInterval, and purgeTicked is told after each
+	// whether it purged: a test's clock.
+	purgeTicks  <-chan time.Time
+	purgeTicked func(purged bool)
+	// acked is what the workers of Consume acknowledged, as the purger
+	// counts it (for tests).
+	acked atomic.Pointer[ackedBatches]
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again.
 	RetryDelay time.Duration
@@ -595,6 +603,7 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 			return fmt.Errorf("stream: %w", err)
 		}
 		acked = &ackedBatches{}
+		b.acked.Store(acked)
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go b.purger(pctx, stream, cons, acked)
@@ -779,61 +788,93 @@ func (a *ackedBatches) purged(floor uint64, keep int64) []uint64 {
 
 // purger purges the stream up to the consumer's acknowledged floor
 // whenever purgeBytes were acknowledged (askPurge), and once the workers
-// acknowledged nothing for purgeInterval. A batch that no worker acknowledges for long (one of a
-// codec only a newer version reads, left for it) holds the floor, and
-// the acknowledged batches behind it would fill the stream: once this
-// process's acknowledged batches above the floor hold more than twice
-// purgeBytes, they are removed one by one, as a work-queue stream does.
+// acknowledged nothing for purgeInterval (idleRule). A batch that no
+// worker acknowledges for long (one of a codec only a newer version
+// reads, left for it) holds the floor, and the acknowledged batches
+// behind it would fill the stream: once this process's acknowledged
+// batches above the floor hold more than twice purgeBytes, they are
+// removed one by one, as a work-queue stream does.
 func (b *Bus) purger(ctx context.Context, stream jetstream.Stream, cons jetstream.Consumer, acked *ackedBatches) {
-	tick := time.NewTicker(purgeInterval)
-	defer tick.Stop()
+	ticks := b.purgeTicks
+	if ticks == nil {
+		tick := time.NewTicker(purgeInterval)
+		defer tick.Stop()
+		ticks = tick.C
+	}
 	var floor uint64
-	// seen is the count of acknowledged batches at the last tick, purged
-	// at the last purge.
-	var seen, purged uint64
+	var idle idleRule
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			// A tick purges what was left once the workers are idle
-			// (nothing acknowledged for a whole interval): while they
-			// work, purgeBytes ask for it. A purge each tick on a loaded
-			// machine (few batches a tick) read the block its floor is
-			// in, and rewrote its head, every time: 0.5–0.6 s of CPU a
-			// million events at load 30, as much as the removals.
-			n := acked.acknowledged()
-			idle := n == seen
-			seen = n
-			if !idle || n == purged {
-				continue
+		case <-ticks:
+			due := idle.tick(acked.acknowledged())
+			if due {
+				floor = b.purge(ctx, stream, cons, acked, floor, &idle)
+			}
+			if b.purgeTicked != nil {
+				b.purgeTicked(due)
 			}
 		case <-b.purgeNow:
-		}
-		purged = acked.acknowledged()
-		info, err := cons.Info(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("bus: consumer info", "err", err)
-			}
-			continue
-		}
-		if f := info.AckFloor.Stream; f > floor {
-			// WithPurgeSequence purges every message below it.
-			if err := stream.Purge(ctx, jetstream.WithPurgeSequence(f+1)); err != nil {
-				if ctx.Err() == nil {
-					b.log.Warn("bus: purge", "err", err)
-				}
-				continue
-			}
-			floor = f
-		}
-		for _, seq := range acked.purged(floor, 2*b.purgeBytes) {
-			if err := stream.DeleteMsg(ctx, seq); err != nil && ctx.Err() == nil {
-				b.log.Debug("bus: remove acknowledged batch", "seq", seq, "err", err)
-			}
+			floor = b.purge(ctx, stream, cons, acked, floor, &idle)
 		}
 	}
+}
+
+// idleRule says on which of the purger's ticks it purges: a tick purges
+// what was left once the workers are idle (nothing acknowledged for a
+// whole interval), and only when something was acknowledged since the
+// last purge; while they work, purgeBytes ask for a purge. A purge each
+// tick on a loaded machine (few batches a tick) read the block its floor
+// is in, and rewrote its head, every time: 0.5–0.6 s of CPU a million
+// events at load 30, as much as the removals it replaced
+// (docs/PERFORMANCE.md, issue 14, sixteenth session).
+type idleRule struct {
+	// seen is the count of acknowledged batches at the last tick,
+	// purged at the last purge.
+	seen, purged uint64
+}
+
+// tick reports whether a tick should purge, acknowledged being the
+// count of batches the workers acknowledged so far.
+func (r *idleRule) tick(acknowledged uint64) bool {
+	idle := acknowledged == r.seen
+	r.seen = acknowledged
+	return idle && acknowledged != r.purged
+}
+
+// purging notes a purge made when acknowledged batches had been
+// acknowledged so far (on a tick, or asked for by purgeBytes).
+func (r *idleRule) purging(acknowledged uint64) { r.purged = acknowledged }
+
+// purge purges the stream up to the consumer's acknowledged floor, if it
+// rose above floor, and removes one by one what acked holds too much of
+// above it; it returns the floor purged to.
+func (b *Bus) purge(ctx context.Context, stream jetstream.Stream, cons jetstream.Consumer, acked *ackedBatches, floor uint64, idle *idleRule) uint64 {
+	idle.purging(acked.acknowledged())
+	info, err := cons.Info(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("bus: consumer info", "err", err)
+		}
+		return floor
+	}
+	if f := info.AckFloor.Stream; f > floor {
+		// WithPurgeSequence purges every message below it.
+		if err := stream.Purge(ctx, jetstream.WithPurgeSequence(f+1)); err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("bus: purge", "err", err)
+			}
+			return floor
+		}
+		floor = f
+	}
+	for _, seq := range acked.purged(floor, 2*b.purgeBytes) {
+		if err := stream.DeleteMsg(ctx, seq); err != nil && ctx.Err() == nil {
+			b.log.Debug("bus: remove acknowledged batch", "seq", seq, "err", err)
+		}
+	}
+	return floor
 }
 
 // Pending returns how many batches wait in the stream or are being
