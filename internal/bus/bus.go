@@ -366,28 +366,21 @@ func allSealed(events []*event.Event) bool {
 	return len(events) > 0
 }
 
-// plainBatches holds the buffers batches are written into before they are
-// compressed, and batches of the form before heads (codecS2) decompressed
-// into before they are decoded; a batch with heads is decompressed into
-// a buffer its events keep (decodeBatch).
-var plainBatches sync.Pool
-
-// plainBuffer returns a buffer from plainBatches, empty, or nil.
-func plainBuffer() []byte {
-	if p, ok := plainBatches.Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return nil
-}
-
-// recycle puts b back in plainBatches. A buffer much larger than a usual
-// batch is not kept: one huge batch would otherwise hold its memory for
-// good.
-func recycle(b []byte) {
-	if cap(b) <= maxPayload {
-		plainBatches.Put(&b)
-	}
-}
+// plainShelf holds the buffers batches are written into before they are
+// compressed, and compressed into before they are copied out (compressBatch),
+// and batches of the form before heads (codecS2) decompressed into before
+// they are decoded. A batch with heads is decompressed into a buffer its
+// events keep (decodeBatch). packedShelf holds the buffers compressed
+// batches are published from, apart from plainShelf: a message keeps its
+// buffer until JetStream acknowledged it, and a buffer of a plain batch's
+// size (several times a compressed one's) would keep that much more for
+// every batch in flight. A batch's buffer comes back once JetStream
+// acknowledged it (retryPending.Wait): until then it may have to be
+// published again.
+var (
+	plainShelf  = &shelf{limit: 4}
+	packedShelf = &shelf{limit: 8}
+)
 
 // encodeBatch writes events in the batch form with heads, compressed
 // with S2 (codecS2Heads). The batch form of a wide report is mostly text
@@ -397,8 +390,9 @@ func recycle(b []byte) {
 // the plain batch S2 reads and the decoder copies (the compressed batch
 // is about the same: S2 had found the repeated header already).
 func encodeBatch(events []*event.Event) []byte {
-	plain := plainBuffer()
-	if want := plainRoom(len(events)); cap(plain) < want {
+	want := plainRoom(len(events))
+	plain := plainShelf.take(want)
+	if plain == nil {
 		plain = unzeroed(want)[:0]
 	}
 	plain = event.AppendBatchHeads(plain, events)
@@ -426,36 +420,29 @@ func plainRoom(n int) int {
 	return min(n*(per+per/8), maxPayload)
 }
 
-// compressBatch compresses plain (a buffer of the pool, given back) with
-// S2 into a second buffer of the pool, then copies it out into a buffer
-// of packedBatches: the message keeps it until JetStream acknowledged it.
+// compressBatch compresses plain (put on plainShelf once done) with S2
+// into a second buffer of plainShelf, then copies it out into a buffer of
+// packedShelf: the message keeps it until JetStream acknowledged it.
 func compressBatch(plain []byte) []byte {
-	room := plainBuffer()
-	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
+	n := s2.MaxEncodedLen(len(plain))
+	room := plainShelf.take(n)
+	if room == nil {
 		room = unzeroed(n)
 	}
 	encoded := s2.Encode(room[:cap(room)], plain)
 	packed := append(packedBuffer(len(encoded)), encoded...)
-	recycle(plain)
-	recycle(room)
+	plainShelf.put(plain)
+	plainShelf.put(room)
 	return packed
 }
 
-// packedBatches holds the buffers compressed batches are published from,
-// apart from plainBatches: a message keeps its buffer until JetStream
-// acknowledged it, and a buffer of a plain batch's size (several times a
-// compressed one's) would keep that much more for every batch in flight.
-// A batch's buffer comes back once JetStream acknowledged it
-// (retryPending.Wait): until then it may have to be published again.
-var packedBatches sync.Pool
-
-// packedBuffer returns an empty buffer of packedBatches with room for n
+// packedBuffer returns an empty buffer of packedShelf with room for n
 // bytes, or a new one with an eighth more: the compressed batches of a
 // feed are about one size, and a buffer slightly too small would be made
 // again for every other batch.
 func packedBuffer(n int) []byte {
-	if p, ok := packedBatches.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:0]
+	if b := packedShelf.take(n); b != nil {
+		return b
 	}
 	return unzeroed(n + n/8)[:0]
 }
@@ -476,7 +463,11 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 		if codec == codecS2Heads {
 			// The batch is decompressed into a buffer of its own, which
 			// its events then keep (their keys and values are parts
-			// of it) instead of a copy of a buffer of the pool.
+			// of it) instead of a copy of a shelf's buffer. Putting
+			// it on a shelf once none of them is referenced (its
+			// finalizer) was tried: it kept more memory a collection
+			// longer, and the process faulted twice as often
+			// (docs/PERFORMANCE.md, issue 14, seventeenth session).
 			plain, err := s2.Decode(unzeroed(n), data)
 			if err != nil {
 				return nil, fmt.Errorf("s2 batch: %w", err)
@@ -484,8 +475,8 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 			return event.AdoptBatchHeads(plain)
 		}
 		// DecodeBatch copies what it keeps: the buffer is used again.
-		plain := plainBuffer()
-		if cap(plain) < n {
+		plain := plainShelf.take(n)
+		if plain == nil {
 			plain = unzeroed(n)
 		}
 		plain, err = s2.Decode(plain[:n], data)
@@ -493,7 +484,7 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 			return nil, fmt.Errorf("s2 batch: %w", err)
 		}
 		events, err := event.DecodeBatch(plain)
-		recycle(plain)
+		plainShelf.put(plain)
 		return events, err
 	}
 	return nil, fmt.Errorf("batch codec %q: %w: %w", codec, errUnknownCodec, event.ErrBadBatch)
@@ -561,16 +552,14 @@ func (p *retryPending) Wait(ctx context.Context) error {
 	}
 }
 
-// release gives the batch's compressed buffer back to packedBatches once
+// release gives the batch's compressed buffer back to packedShelf once
 // JetStream holds the batch: the connection copied the message when it
 // was published, and it will not be published again.
 func (p *retryPending) release() {
 	if p.msg == nil {
 		return
 	}
-	if data := p.msg.Data[:0]; cap(data) <= maxPayload {
-		packedBatches.Put(&data)
-	}
+	packedShelf.put(p.msg.Data)
 	p.msg = nil
 }
 
