@@ -25,10 +25,9 @@ type shelf struct {
 	timer *time.Timer
 }
 
-// Buffers smaller than minShelved are not kept (they are small
-// allocations, whose memory the runtime keeps anyway), nor larger than
-// maxShelved (one huge batch would otherwise hold its memory until the
-// shelf is idle).
+// Buffers smaller than minShelved are not kept (the batches of a small
+// feed, whose memory is little), nor larger than maxShelved (one huge
+// batch would otherwise hold its memory until the shelf is idle).
 const (
 	minShelved = 64 << 10
 	maxShelved = 16 << 20
