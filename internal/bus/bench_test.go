@@ -17,14 +17,14 @@ import (
 // pipeline gets them: parsed by the Shadowserver parser (CSV quoting
 // respected, fields named and typed as the schema says, raw kept), each
 // sealed.
-func benchEvents(b *testing.B, n int) []*event.Event {
+func benchEvents(tb testing.TB, n int) []*event.Event {
 	events, err := shadowserver.GenerateEvents("2026-11-01-scan_rdp-bench-geo.csv", "scan_rdp", n, rand.New(rand.NewPCG(1, 2)), shadowserver.GenerateOptions{
 		Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Step: 100 * time.Millisecond})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if len(events) != n {
-		b.Fatalf("%d events parsed of %d rows", len(events), n)
+		tb.Fatalf("%d events parsed of %d rows", len(events), n)
 	}
 	for _, e := range events {
 		e.Seal()
@@ -108,7 +108,7 @@ func BenchmarkBatchCodecs(b *testing.B) {
 // (codecS2: S2 over event.AppendBatch), the way encodeBatch writes its
 // form, so that the two codecs are compared for their form alone.
 func encodeS2(events []*event.Event) []byte {
-	return compressBatch(event.AppendBatch(plainBuffer(), events))
+	return compressBatch(event.AppendBatch(nil, events))
 }
 
 // BenchmarkDecodeBatch decodes a compressed batch of 2,000 events of the

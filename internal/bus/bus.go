@@ -86,6 +86,14 @@ type Bus struct {
 	// purgeNow asks the purger for a purge before its next tick:
 	// purgeBytes were acknowledged since the last.
 	purgeNow chan struct{}
+	// purgeTicks, when not nil, are the purger's ticks instead of a
+	// ticker's every purgeInterval, and purgeTicked is told after each
+	// whether it purged: a test's clock.
+	purgeTicks  <-chan time.Time
+	purgeTicked func(purged bool)
+	// acked is what the workers of Consume acknowledged, as the purger
+	// counts it (for tests).
+	acked atomic.Pointer[ackedBatches]
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again.
 	RetryDelay time.Duration
@@ -358,28 +366,21 @@ func allSealed(events []*event.Event) bool {
 	return len(events) > 0
 }
 
-// plainBatches holds the buffers batches are written into before they are
-// compressed, and batches of the form before heads (codecS2) decompressed
-// into before they are decoded; a batch with heads is decompressed into
-// a buffer its events keep (decodeBatch).
-var plainBatches sync.Pool
-
-// plainBuffer returns a buffer from plainBatches, empty, or nil.
-func plainBuffer() []byte {
-	if p, ok := plainBatches.Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return nil
-}
-
-// recycle puts b back in plainBatches. A buffer much larger than a usual
-// batch is not kept: one huge batch would otherwise hold its memory for
-// good.
-func recycle(b []byte) {
-	if cap(b) <= maxPayload {
-		plainBatches.Put(&b)
-	}
-}
+// plainShelf holds the buffers batches are written into before they are
+// compressed, and compressed into before they are copied out (compressBatch),
+// and batches of the form before heads (codecS2) decompressed into before
+// they are decoded. A batch with heads is decompressed into a buffer its
+// events keep (decodeBatch). packedShelf holds the buffers compressed
+// batches are published from, apart from plainShelf: a message keeps its
+// buffer until JetStream acknowledged it, and a buffer of a plain batch's
+// size (several times a compressed one's) would keep that much more for
+// every batch in flight. A batch's buffer comes back once JetStream
+// acknowledged it (retryPending.Wait): until then it may have to be
+// published again.
+var (
+	plainShelf  = &shelf{limit: 4}
+	packedShelf = &shelf{limit: 8}
+)
 
 // encodeBatch writes events in the batch form with heads, compressed
 // with S2 (codecS2Heads). The batch form of a wide report is mostly text
@@ -389,8 +390,9 @@ func recycle(b []byte) {
 // the plain batch S2 reads and the decoder copies (the compressed batch
 // is about the same: S2 had found the repeated header already).
 func encodeBatch(events []*event.Event) []byte {
-	plain := plainBuffer()
-	if want := plainRoom(len(events)); cap(plain) < want {
+	want := plainRoom(len(events))
+	plain := plainShelf.take(want)
+	if plain == nil {
 		plain = unzeroed(want)[:0]
 	}
 	plain = event.AppendBatchHeads(plain, events)
@@ -418,36 +420,29 @@ func plainRoom(n int) int {
 	return min(n*(per+per/8), maxPayload)
 }
 
-// compressBatch compresses plain (a buffer of the pool, given back) with
-// S2 into a second buffer of the pool, then copies it out into a buffer
-// of packedBatches: the message keeps it until JetStream acknowledged it.
+// compressBatch compresses plain (put on plainShelf once done) with S2
+// into a second buffer of plainShelf, then copies it out into a buffer of
+// packedShelf: the message keeps it until JetStream acknowledged it.
 func compressBatch(plain []byte) []byte {
-	room := plainBuffer()
-	if n := s2.MaxEncodedLen(len(plain)); cap(room) < n {
+	n := s2.MaxEncodedLen(len(plain))
+	room := plainShelf.take(n)
+	if room == nil {
 		room = unzeroed(n)
 	}
 	encoded := s2.Encode(room[:cap(room)], plain)
 	packed := append(packedBuffer(len(encoded)), encoded...)
-	recycle(plain)
-	recycle(room)
+	plainShelf.put(plain)
+	plainShelf.put(room)
 	return packed
 }
 
-// packedBatches holds the buffers compressed batches are published from,
-// apart from plainBatches: a message keeps its buffer until JetStream
-// acknowledged it, and a buffer of a plain batch's size (several times a
-// compressed one's) would keep that much more for every batch in flight.
-// A batch's buffer comes back once JetStream acknowledged it
-// (retryPending.Wait): until then it may have to be published again.
-var packedBatches sync.Pool
-
-// packedBuffer returns an empty buffer of packedBatches with room for n
+// packedBuffer returns an empty buffer of packedShelf with room for n
 // bytes, or a new one with an eighth more: the compressed batches of a
 // feed are about one size, and a buffer slightly too small would be made
 // again for every other batch.
 func packedBuffer(n int) []byte {
-	if p, ok := packedBatches.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:0]
+	if b := packedShelf.take(n); b != nil {
+		return b
 	}
 	return unzeroed(n + n/8)[:0]
 }
@@ -468,7 +463,11 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 		if codec == codecS2Heads {
 			// The batch is decompressed into a buffer of its own, which
 			// its events then keep (their keys and values are parts
-			// of it) instead of a copy of a buffer of the pool.
+			// of it) instead of a copy of a shelf's buffer. Putting
+			// it on a shelf once none of them is referenced (its
+			// finalizer) was tried: it kept more memory a collection
+			// longer, and the process faulted twice as often
+			// (docs/PERFORMANCE.md, issue 14, seventeenth session).
 			plain, err := s2.Decode(unzeroed(n), data)
 			if err != nil {
 				return nil, fmt.Errorf("s2 batch: %w", err)
@@ -476,8 +475,8 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 			return event.AdoptBatchHeads(plain)
 		}
 		// DecodeBatch copies what it keeps: the buffer is used again.
-		plain := plainBuffer()
-		if cap(plain) < n {
+		plain := plainShelf.take(n)
+		if plain == nil {
 			plain = unzeroed(n)
 		}
 		plain, err = s2.Decode(plain[:n], data)
@@ -485,7 +484,7 @@ func decodeBatch(codec string, data []byte) ([]*event.Event, error) {
 			return nil, fmt.Errorf("s2 batch: %w", err)
 		}
 		events, err := event.DecodeBatch(plain)
-		recycle(plain)
+		plainShelf.put(plain)
 		return events, err
 	}
 	return nil, fmt.Errorf("batch codec %q: %w: %w", codec, errUnknownCodec, event.ErrBadBatch)
@@ -553,16 +552,14 @@ func (p *retryPending) Wait(ctx context.Context) error {
 	}
 }
 
-// release gives the batch's compressed buffer back to packedBatches once
+// release gives the batch's compressed buffer back to packedShelf once
 // JetStream holds the batch: the connection copied the message when it
 // was published, and it will not be published again.
 func (p *retryPending) release() {
 	if p.msg == nil {
 		return
 	}
-	if data := p.msg.Data[:0]; cap(data) <= maxPayload {
-		packedBatches.Put(&data)
-	}
+	packedShelf.put(p.msg.Data)
 	p.msg = nil
 }
 
@@ -595,6 +592,7 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 			return fmt.Errorf("stream: %w", err)
 		}
 		acked = &ackedBatches{}
+		b.acked.Store(acked)
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go b.purger(pctx, stream, cons, acked)
@@ -779,61 +777,93 @@ func (a *ackedBatches) purged(floor uint64, keep int64) []uint64 {
 
 // purger purges the stream up to the consumer's acknowledged floor
 // whenever purgeBytes were acknowledged (askPurge), and once the workers
-// acknowledged nothing for purgeInterval. A batch that no worker acknowledges for long (one of a
-// codec only a newer version reads, left for it) holds the floor, and
-// the acknowledged batches behind it would fill the stream: once this
-// process's acknowledged batches above the floor hold more than twice
-// purgeBytes, they are removed one by one, as a work-queue stream does.
+// acknowledged nothing for purgeInterval (idleRule). A batch that no
+// worker acknowledges for long (one of a codec only a newer version
+// reads, left for it) holds the floor, and the acknowledged batches
+// behind it would fill the stream: once this process's acknowledged
+// batches above the floor hold more than twice purgeBytes, they are
+// removed one by one, as a work-queue stream does.
 func (b *Bus) purger(ctx context.Context, stream jetstream.Stream, cons jetstream.Consumer, acked *ackedBatches) {
-	tick := time.NewTicker(purgeInterval)
-	defer tick.Stop()
+	ticks := b.purgeTicks
+	if ticks == nil {
+		tick := time.NewTicker(purgeInterval)
+		defer tick.Stop()
+		ticks = tick.C
+	}
 	var floor uint64
-	// seen is the count of acknowledged batches at the last tick, purged
-	// at the last purge.
-	var seen, purged uint64
+	var idle idleRule
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			// A tick purges what was left once the workers are idle
-			// (nothing acknowledged for a whole interval): while they
-			// work, purgeBytes ask for it. A purge each tick on a loaded
-			// machine (few batches a tick) read the block its floor is
-			// in, and rewrote its head, every time: 0.5–0.6 s of CPU a
-			// million events at load 30, as much as the removals.
-			n := acked.acknowledged()
-			idle := n == seen
-			seen = n
-			if !idle || n == purged {
-				continue
+		case <-ticks:
+			due := idle.tick(acked.acknowledged())
+			if due {
+				floor = b.purge(ctx, stream, cons, acked, floor, &idle)
+			}
+			if b.purgeTicked != nil {
+				b.purgeTicked(due)
 			}
 		case <-b.purgeNow:
-		}
-		purged = acked.acknowledged()
-		info, err := cons.Info(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("bus: consumer info", "err", err)
-			}
-			continue
-		}
-		if f := info.AckFloor.Stream; f > floor {
-			// WithPurgeSequence purges every message below it.
-			if err := stream.Purge(ctx, jetstream.WithPurgeSequence(f+1)); err != nil {
-				if ctx.Err() == nil {
-					b.log.Warn("bus: purge", "err", err)
-				}
-				continue
-			}
-			floor = f
-		}
-		for _, seq := range acked.purged(floor, 2*b.purgeBytes) {
-			if err := stream.DeleteMsg(ctx, seq); err != nil && ctx.Err() == nil {
-				b.log.Debug("bus: remove acknowledged batch", "seq", seq, "err", err)
-			}
+			floor = b.purge(ctx, stream, cons, acked, floor, &idle)
 		}
 	}
+}
+
+// idleRule says on which of the purger's ticks it purges: a tick purges
+// what was left once the workers are idle (nothing acknowledged for a
+// whole interval), and only when something was acknowledged since the
+// last purge; while they work, purgeBytes ask for a purge. A purge each
+// tick on a loaded machine (few batches a tick) read the block its floor
+// is in, and rewrote its head, every time: 0.5–0.6 s of CPU a million
+// events at load 30, as much as the removals it replaced
+// (docs/PERFORMANCE.md, issue 14, sixteenth session).
+type idleRule struct {
+	// seen is the count of acknowledged batches at the last tick,
+	// purged at the last purge.
+	seen, purged uint64
+}
+
+// tick reports whether a tick should purge, acknowledged being the
+// count of batches the workers acknowledged so far.
+func (r *idleRule) tick(acknowledged uint64) bool {
+	idle := acknowledged == r.seen
+	r.seen = acknowledged
+	return idle && acknowledged != r.purged
+}
+
+// purging notes a purge made when acknowledged batches had been
+// acknowledged so far (on a tick, or asked for by purgeBytes).
+func (r *idleRule) purging(acknowledged uint64) { r.purged = acknowledged }
+
+// purge purges the stream up to the consumer's acknowledged floor, if it
+// rose above floor, and removes one by one what acked holds too much of
+// above it; it returns the floor purged to.
+func (b *Bus) purge(ctx context.Context, stream jetstream.Stream, cons jetstream.Consumer, acked *ackedBatches, floor uint64, idle *idleRule) uint64 {
+	idle.purging(acked.acknowledged())
+	info, err := cons.Info(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("bus: consumer info", "err", err)
+		}
+		return floor
+	}
+	if f := info.AckFloor.Stream; f > floor {
+		// WithPurgeSequence purges every message below it.
+		if err := stream.Purge(ctx, jetstream.WithPurgeSequence(f+1)); err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("bus: purge", "err", err)
+			}
+			return floor
+		}
+		floor = f
+	}
+	for _, seq := range acked.purged(floor, 2*b.purgeBytes) {
+		if err := stream.DeleteMsg(ctx, seq); err != nil && ctx.Err() == nil {
+			b.log.Debug("bus: remove acknowledged batch", "seq", seq, "err", err)
+		}
+	}
+	return floor
 }
 
 // Pending returns how many batches wait in the stream or are being

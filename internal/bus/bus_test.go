@@ -494,7 +494,7 @@ func TestHeapRoom(t *testing.T) {
 // TestFullStreamPublishesAgain: batches the stream refuses for being full
 // are published again, the same bytes, once the workers made room, and a
 // batch's compressed buffer is let go once JetStream holds the batch
-// (packedBatches, for the next batch's) and not before.
+// (packedShelf, for the next batch's) and not before.
 func TestFullStreamPublishesAgain(t *testing.T) {
 	logged := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -254,3 +254,102 @@ func TestAckedBatches(t *testing.T) {
 		t.Fatalf("purged(8, 0) = %v, %d bytes left", got, a.bytes)
 	}
 }
+
+// waitForAcked waits until the workers of Consume acknowledged want
+// batches.
+func waitForAcked(t *testing.T, b *Bus, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if a := b.acked.Load(); a != nil && a.acknowledged() >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d batches acknowledged", want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIdleRule: a tick purges once the workers acknowledged nothing
+// since the tick before, and only when something was acknowledged since
+// the last purge.
+func TestIdleRule(t *testing.T) {
+	var r idleRule
+	for i, step := range []struct {
+		acknowledged uint64
+		purge        bool // a purge asked for by bytes before this tick
+		want         bool
+	}{
+		{0, false, false}, // nothing ever acknowledged
+		{3, false, false}, // acknowledging: not idle
+		{5, false, false},
+		{5, false, true},  // idle, 5 not purged
+		{5, false, false}, // purged already
+		{5, false, false},
+		{9, false, false},
+		{12, true, false},  // purged by bytes at 12 before this tick, still working
+		{12, false, false}, // idle, but 12 was purged
+		{14, false, false},
+		{14, false, true},
+		{20, true, false},
+		{20, false, false},
+	} {
+		if step.purge {
+			r.purging(step.acknowledged)
+		}
+		got := r.tick(step.acknowledged)
+		if got != step.want {
+			t.Fatalf("tick %d at %d acknowledged: purge %v, want %v", i, step.acknowledged, got, step.want)
+		}
+		if got {
+			r.purging(step.acknowledged)
+		}
+	}
+}
+
+// TestIdleTickPurges: with no purgeBytes reached, the purger's ticks
+// purge what the workers acknowledged once a tick finds them idle (none
+// acknowledged since the tick before), and not before. The test is the
+// purger's clock: no time is measured.
+func TestIdleTickPurges(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	t.Cleanup(b.Close)
+	b.purgeBytes = 1 << 40 // only ticks purge
+	ticks, ticked := make(chan time.Time), make(chan bool)
+	b.purgeTicks = ticks
+	b.purgeTicked = func(purged bool) { ticked <- purged }
+	tick := func() bool { ticks <- time.Time{}; return <-ticked }
+	ctx := t.Context()
+	publish(t, ctx, b, batch("feed-a", 10, 0), batch("feed-a", 10, 10))
+	mu, seen := consume(t, b)
+	waitForEvents(t, mu, seen, 20)
+	waitForAcked(t, b, 2)
+	if tick() {
+		t.Fatal("the first tick after the workers acknowledged purged: they were not idle for a tick")
+	}
+	if n := streamInfo(t, b).State.Msgs; n != 2 {
+		t.Fatalf("the stream holds %d batches after a tick while working, want 2", n)
+	}
+	if !tick() {
+		t.Fatal("a tick with the workers idle did not purge")
+	}
+	if n := streamInfo(t, b).State.Msgs; n != 0 {
+		t.Fatalf("the stream holds %d batches after an idle tick's purge, want 0", n)
+	}
+	if tick() {
+		t.Fatal("an idle tick purged again with nothing acknowledged since the last purge")
+	}
+	publish(t, ctx, b, batch("feed-a", 10, 20))
+	waitForEvents(t, mu, seen, 30)
+	waitForAcked(t, b, 3)
+	if tick() {
+		t.Fatal("the first tick after another batch was acknowledged purged")
+	}
+	if !tick() {
+		t.Fatal("the next idle tick did not purge")
+	}
+	if n := streamInfo(t, b).State.Msgs; n != 0 {
+		t.Fatalf("the stream holds %d batches after the second idle purge, want 0", n)
+	}
+}
