@@ -48,6 +48,9 @@ type cmdEnv struct {
 	getenv         func(string) string
 	// lang is the language messages to a person are in (cliLanguage).
 	lang string
+	// warned holds the options whose password parse has warned about,
+	// so that a command parsing its arguments in steps warns once.
+	warned map[string]bool
 }
 
 // stderrTerminal is the command's stderr when it is a terminal, for a
@@ -160,7 +163,11 @@ func (c *cmdEnv) parse(args []string) error {
 	// user of the machine to read (ps): one with a password is warned
 	// about, and the reader told where PostgreSQL takes it from instead.
 	c.flags.Visit(func(f *flag.Flag) {
-		if (f.Name == "database" || f.Name == "postgres") && dsnHasPassword(f.Value.String()) {
+		if (f.Name == "database" || f.Name == "postgres") && !c.warned[f.Name] && dsnHasPassword(f.Value.String()) {
+			if c.warned == nil {
+				c.warned = map[string]bool{}
+			}
+			c.warned[f.Name] = true
 			fmt.Fprintln(c.stderr, c.t("cli.flag.password", "--"+f.Name))
 		}
 	})

@@ -384,8 +384,14 @@ func TestPasswordOptionWarned(t *testing.T) {
 			t.Errorf("%v: the warning repeats the password:\n%s", args, errOut)
 		}
 	}
+	// A command that parses its arguments in steps (words between the
+	// options) warns once.
+	_, _, errOut := run(t, "", "deadletters", "list", "--data", dir, "--database", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1", "x", "--limit", "5")
+	if n := strings.Count(errOut, "warning: the password in --database"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, errOut)
+	}
 	t.Setenv("VIGIL_LANG", "nl")
-	_, _, errOut := run(t, "", "bench", "notify", "--postgres", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1")
+	_, _, errOut = run(t, "", "bench", "notify", "--postgres", "postgres://vigil:secret@127.0.0.1:1/vigil?connect_timeout=1")
 	if !strings.Contains(errOut, "waarschuwing: het wachtwoord in --postgres") {
 		t.Errorf("no Dutch warning:\n%s", errOut)
 	}
