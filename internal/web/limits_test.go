@@ -50,12 +50,15 @@ func serveLimited(t *testing.T, l Limits, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-// TestLongExportOutlivesWriteTimeout streams a response for three times
-// the write timeout: it completes because it keeps making progress, while
-// a handler that writes nothing for longer than the timeout is cut off.
+// TestLongExportOutlivesWriteTimeout streams a response for twice the
+// write timeout: it completes because it keeps making progress, while a
+// handler that writes nothing for longer than the timeout is cut off.
+// The timeout is 2 s and a row comes every tenth of it, so a pause of
+// about 1.5 s between two rows (a loaded machine's scheduling) still
+// passes; with 1 s it failed at load 25–29.
 func TestLongExportOutlivesWriteTimeout(t *testing.T) {
-	l := Limits{WriteTimeout: time.Second}
-	const chunks = 15
+	l := Limits{WriteTimeout: 2 * time.Second}
+	const chunks = 20
 	base := serveLimited(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/stalled" {
 			time.Sleep(2 * l.WriteTimeout)
@@ -65,7 +68,7 @@ func TestLongExportOutlivesWriteTimeout(t *testing.T) {
 		for i := range chunks {
 			fmt.Fprintf(w, "row %d\n", i)
 			w.(http.Flusher).Flush()
-			time.Sleep(l.WriteTimeout / 5)
+			time.Sleep(l.WriteTimeout / 10)
 		}
 	}))
 	res, err := http.Get(base + "/export.csv")
