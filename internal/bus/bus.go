@@ -97,7 +97,16 @@ type Bus struct {
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again.
 	RetryDelay time.Duration
+	// ackWait is how long the server waits for a delivered batch's
+	// acknowledgement before it delivers the batch again (defaultAckWait;
+	// tests shorten it).
+	ackWait time.Duration
 }
+
+// defaultAckWait is how long a worker may hold a batch unacknowledged: a
+// batch of a crashed worker comes back after it, and it bounds a failed
+// batch's wait should its RetryDelay be lost.
+const defaultAckWait = 2 * time.Minute
 
 // Open starts the embedded server when no URL is configured, connects, and
 // creates or updates the stream. The caller's sentence says which server
@@ -106,7 +115,7 @@ type Bus struct {
 // error is an *Error that says it in the reader's language, else it is
 // NATS's own.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
-	b := &Bus{log: log, stream: cfg.Stream, RetryDelay: 5 * time.Second}
+	b := &Bus{log: log, stream: cfg.Stream, RetryDelay: 5 * time.Second, ackWait: defaultAckWait}
 	opts := []nats.Option{nats.Name("vigil"), nats.MaxReconnects(-1)}
 	url := cfg.URL
 	if url == "" {
@@ -187,6 +196,7 @@ func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
 		Discard:     jetstream.DiscardNew,
 		MaxMsgSize:  maxPayload,
 	}
+	deleted := false
 	old, err := b.js.Stream(ctx, cfg.Stream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -202,8 +212,21 @@ func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
 			return err
 		}
 		b.log.Info("bus: empty work-queue stream made again with limits retention", "stream", cfg.Stream)
+		deleted = true
 	}
 	s, err := b.js.CreateOrUpdateStream(ctx, sc)
+	// The server removes the account's emptied stream directory in the
+	// background after a deletion; a creation that meets it fails to make
+	// its own directory ("error creating store for stream"), and the
+	// next one finds the directory gone and makes it whole.
+	for try := 1; err != nil && deleted && try < recreateTries; try++ {
+		select {
+		case <-time.After(recreatePause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s, err = b.js.CreateOrUpdateStream(ctx, sc)
+	}
 	if err != nil {
 		return err
 	}
@@ -213,6 +236,13 @@ func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
 	b.purgeNow = make(chan struct{}, 1)
 	return nil
 }
+
+// recreateTries and recreatePause bound openStream's creations of the
+// stream it deleted.
+const (
+	recreateTries = 10
+	recreatePause = 20 * time.Millisecond
+)
 
 // purgeBytes is how many bytes of acknowledged batches are purged at a
 // time on a stream of maxBytes: a quarter of the stream, at most 32 MiB
@@ -578,7 +608,7 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.stream, jetstream.ConsumerConfig{
 		Durable:       consumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
+		AckWait:       b.ackWait,
 		MaxAckPending: 4 * workers * 8,
 		FilterSubject: subject,
 	})

@@ -158,6 +158,51 @@ func TestWorkQueueStreamMoved(t *testing.T) {
 	waitForMessages(t, b, 0)
 }
 
+// TestWorkQueueStreamRemadeOnEmptyAccount: making an empty work-queue
+// stream again at a start deletes the account's only stream, and the
+// server then removes the account's emptied stream directory in the
+// background; a creation that meets that removal fails ("error creating
+// store for stream", once in CI) and is tried again.
+func TestWorkQueueStreamRemadeOnEmptyAccount(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	wq := jetstream.StreamConfig{Name: "TEST", Subjects: []string{subject},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxBytes: 64 << 20,
+		Discard: jetstream.DiscardNew, MaxMsgSize: maxPayload}
+	for round := range 40 {
+		// The stream as an earlier version and its worker left it. The
+		// test's own creation meets the same removal: tried until made.
+		b := openBus(t, dir)
+		if err := b.js.DeleteStream(ctx, "TEST"); err != nil {
+			t.Fatal(err)
+		}
+		for try := 0; ; try++ {
+			_, err := b.js.CreateStream(ctx, wq)
+			if err == nil {
+				break
+			}
+			if try == 50 {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, err := b.js.CreateOrUpdateConsumer(ctx, "TEST", jetstream.ConsumerConfig{Durable: consumerName,
+			AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: subject}); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+
+		b, err := Open(ctx, Config{StoreDir: dir, Stream: "TEST", MaxBytes: 64 << 20}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("round %d: the empty work-queue stream was not made again: %v", round, err)
+		}
+		if r := streamInfo(t, b).Config.Retention; r != jetstream.LimitsPolicy {
+			t.Fatalf("round %d: the stream made again has %v retention, want limits", round, r)
+		}
+		b.Close()
+	}
+}
+
 // TestUnknownCodecDoesNotFillTheStream: a batch left for a newer worker
 // holds the consumer's acknowledged floor, so purging stops at it; the
 // batches acknowledged behind it are removed one by one, and the stream
