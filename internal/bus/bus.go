@@ -5,6 +5,7 @@ package bus
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,15 @@ const (
 	// (event.AppendBatchHeads): raw's header line once a batch, not in
 	// every event. What new batches are written in.
 	codecS2Heads = "s2-heads"
+	// codecS2Rows is S2 over a chunk of an input's records, unparsed
+	// (pipeline.Chunk, encodeChunk): the worker parses it. What inputs
+	// whose parser splits them are carried as.
+	codecS2Rows = "s2-rows"
+	// lineHeader, observedHeader and recordsHeader carry a chunk's
+	// FirstLine, Observed and Records.
+	lineHeader     = "Vigil-Line"
+	observedHeader = "Vigil-Observed"
+	recordsHeader  = "Vigil-Records"
 	// maxPayload bounds one batch message; batches are cut well below it.
 	maxPayload = 8 << 20
 	// maxPlain bounds a compressed batch's size once decompressed, so
@@ -364,6 +374,32 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 		msg.Header.Set(sealedHeader, "1")
 	}
 	msg.Data = encodeBatch(batch.Events)
+	return b.publish(ctx, msg)
+}
+
+// PublishChunk implements pipeline.ChunkTransport: the chunk's records
+// are written to the stream as they came, compressed (codecS2Rows), and
+// a worker parses them. Like Publish it waits while the stream is full.
+func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
+	msg := nats.NewMsg(subject)
+	msg.Header.Set(feedHeader, c.Feed)
+	if c.Report != "" {
+		msg.Header.Set(reportHeader, c.Report)
+	}
+	if c.Run != 0 {
+		msg.Header.Set(runHeader, strconv.FormatInt(c.Run, 10))
+	}
+	msg.Header.Set(codecHeader, codecS2Rows)
+	msg.Header.Set(lineHeader, strconv.Itoa(c.FirstLine))
+	msg.Header.Set(observedHeader, c.Observed)
+	msg.Header.Set(recordsHeader, strconv.Itoa(c.Records))
+	msg.Data = encodeChunk(c)
+	return b.publish(ctx, msg)
+}
+
+// publish writes msg to the stream asynchronously, waiting while too
+// many are unacknowledged.
+func (b *Bus) publish(ctx context.Context, msg *nats.Msg) (pipeline.Pending, error) {
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
 		if err == nil {
@@ -475,6 +511,68 @@ func packedBuffer(n int) []byte {
 		return b
 	}
 	return unzeroed(n + n/8)[:0]
+}
+
+// encodeChunk writes a chunk's name, head and text (each but the last
+// after its length as a uvarint; the name and head are bytes of the
+// input, which a header could not carry whole) and compresses them with
+// S2 (codecS2Rows).
+func encodeChunk(c *pipeline.Chunk) []byte {
+	want := len(c.Name) + len(c.Head) + len(c.Text) + 2*binary.MaxVarintLen64
+	plain := plainShelf.take(want)
+	if plain == nil {
+		plain = unzeroed(want)[:0]
+	}
+	plain = binary.AppendUvarint(plain, uint64(len(c.Name)))
+	plain = append(plain, c.Name...)
+	plain = binary.AppendUvarint(plain, uint64(len(c.Head)))
+	plain = append(plain, c.Head...)
+	plain = append(plain, c.Text...)
+	return compressBatch(plain)
+}
+
+// decodeChunk reads a chunk as encodeChunk writes it, its headers from
+// h. Its head and text are parts of plain, a buffer of plainShelf that
+// goes back to it once the chunk is processed (a worker's parser copies
+// what it keeps).
+func decodeChunk(h nats.Header, data []byte) (c *pipeline.Chunk, plain []byte, err error) {
+	n, err := s2.DecodedLen(data)
+	if err != nil || n > maxPlain {
+		return nil, nil, fmt.Errorf("s2 chunk: %w", event.ErrBadBatch)
+	}
+	plain = plainShelf.take(n)
+	if plain == nil {
+		plain = unzeroed(n)
+	}
+	plain, err = s2.Decode(plain[:n], data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("s2 chunk: %w", err)
+	}
+	c = &pipeline.Chunk{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Observed: h.Get(observedHeader)}
+	c.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
+	c.FirstLine, _ = strconv.Atoi(h.Get(lineHeader))
+	c.Records, _ = strconv.Atoi(h.Get(recordsHeader))
+	rest := plain
+	field := func() ([]byte, bool) {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || l > uint64(len(rest)-k) {
+			return nil, false
+		}
+		f := rest[k : k+int(l)]
+		rest = rest[k+int(l):]
+		return f, true
+	}
+	name, ok := field()
+	if ok {
+		c.Name = string(name)
+		c.Head, ok = field()
+	}
+	if !ok {
+		plainShelf.put(plain)
+		return nil, nil, fmt.Errorf("chunk: %w", event.ErrBadBatch)
+	}
+	c.Text = rest
+	return c, plain, nil
 }
 
 // decodeBatch reads a batch's payload as encodeBatch writes it, as it
@@ -670,7 +768,7 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			b.log.Warn("bus: next message", "err", err)
 			continue
 		}
-		events, err := decodeBatch(msg.Headers().Get(codecHeader), msg.Data())
+		batch, plain, err := batchOf(msg)
 		if errors.Is(err, errUnknownCodec) {
 			// A newer version wrote it (a rolling upgrade, workers of
 			// both versions on the stream): it goes back for a worker
@@ -696,15 +794,11 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			_ = msg.Term()
 			continue
 		}
-		h := msg.Headers()
-		if h.Get(sealedHeader) == "1" {
-			for _, e := range events {
-				e.Resealed()
-			}
+		err = handle(ctx, batch)
+		if plain != nil {
+			plainShelf.put(plain)
 		}
-		batch := &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
-		batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
-		if err := handle(ctx, batch); err != nil {
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -724,6 +818,33 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			}
 		}
 	}
+}
+
+// batchOf is the batch a message carries: its events, or a chunk of
+// input (codecS2Rows) the handler parses, whose buffer (plain) goes back
+// to plainShelf once the handler is done with it.
+func batchOf(msg jetstream.Msg) (batch *pipeline.Batch, plain []byte, err error) {
+	h := msg.Headers()
+	codec := h.Get(codecHeader)
+	if codec == codecS2Rows {
+		c, plain, err := decodeChunk(h, msg.Data())
+		if err != nil {
+			return nil, nil, err
+		}
+		return &pipeline.Batch{Feed: c.Feed, Report: c.Report, Run: c.Run, Chunk: c}, plain, nil
+	}
+	events, err := decodeBatch(codec, msg.Data())
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.Get(sealedHeader) == "1" {
+		for _, e := range events {
+			e.Resealed()
+		}
+	}
+	batch = &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
+	batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
+	return batch, nil, nil
 }
 
 // purgeInterval is how often the purger looks whether the workers went
@@ -910,7 +1031,7 @@ func (b *Bus) Pending(ctx context.Context) (uint64, error) {
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
 
-var _ pipeline.Transport = (*Bus)(nil)
+var _ pipeline.ChunkTransport = (*Bus)(nil)
 
 // Interface guard.
 var _ i18n.Explained = (*Error)(nil)

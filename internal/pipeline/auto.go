@@ -109,6 +109,23 @@ func (a *autoParser) Parse(ctx context.Context, in Input, sink Sink) error {
 	return p.Parse(ctx, in, sink)
 }
 
+// Split implements Splitter: the parser the name picks splits the input
+// when it is a Splitter, and parses it otherwise.
+func (a *autoParser) Split(ctx context.Context, in Input, sink Sink, records int, emit func(*Chunk) error) error {
+	id := DetectParser(in.Name)
+	if id == "" {
+		return i18n.NewError("pipeline.auto.unknown", in.Name)
+	}
+	p, err := a.parser(id)
+	if err != nil {
+		return err
+	}
+	if sp, ok := p.(Splitter); ok {
+		return sp.Split(ctx, in, sink, records, emit)
+	}
+	return p.Parse(ctx, in, sink)
+}
+
 func (a *autoParser) parser(id string) (Parser, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -123,4 +140,4 @@ func (a *autoParser) parser(id string) (Parser, error) {
 	return p, nil
 }
 
-var _ Parser = (*autoParser)(nil)
+var _ Splitter = (*autoParser)(nil)

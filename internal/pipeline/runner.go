@@ -189,7 +189,7 @@ func (r *Runner) DeliverReport(ctx context.Context, in Input) (Delivery, error) 
 	counter := &lineCounter{r: in.Body}
 	s.counter = counter
 	in.Body = &refusingReader{r: counter, s: s}
-	parseErr := f.Parser.Parse(ctx, in, s)
+	parseErr := r.parse(ctx, f, in, s)
 	if s.refused != nil {
 		// The parser stopped because the sink told it to; what it says
 		// about the cut-off input is beside the point.
@@ -289,6 +289,9 @@ type sink struct {
 	// labels are the feed's fields for label; withHash are they and
 	// event_hash, for Labels.
 	labels, withHash []event.Field
+	// process, when set, processes each batch in place instead of
+	// publishing it: a worker parsing a chunk (processChunk).
+	process func(ctx context.Context, b *Batch) error
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
@@ -498,6 +501,13 @@ func (s *sink) flush() {
 	}
 	b := &Batch{Feed: s.feed.Name, Report: s.report, Run: s.run, Events: s.batch}
 	s.batch = make([]*event.Event, 0, s.r.batchSize)
+	if s.process != nil {
+		s.r.metrics.Events.WithLabelValues(s.feed.Name, "parsed").Add(float64(len(b.Events)))
+		if err := s.process(s.ctx, b); err != nil {
+			s.err = err
+		}
+		return
+	}
 	p, err := s.r.transport.Publish(s.ctx, b)
 	if err != nil {
 		s.err = err
@@ -584,6 +594,9 @@ type StoreCounter interface {
 // failure sends the batch's events to the dead letters instead of failing
 // forever.
 func (r *Runner) Process(ctx context.Context, b *Batch) error {
+	if b.Chunk != nil {
+		return r.processChunk(ctx, b.Chunk)
+	}
 	start := time.Now()
 	// The identity is fixed before any enricher adds to the event, so a
 	// replay enriched from changed tables is still the same event. Events

@@ -33,6 +33,11 @@ type Input struct {
 	// its header, for a CSV file) rather than a whole file, so the lines a
 	// parser skips at the start of a file are not in it.
 	DeadLetter bool
+	// FirstLine is the number, in the whole input it was cut from, of
+	// Body's first line, for a parser that numbers lines (its dead
+	// letters and reasons say where a line was): a chunk of an input a
+	// worker parses (Chunk) starts past line 1. Zero is 1.
+	FirstLine int
 }
 
 // Sink receives what a parser makes of its input.
@@ -71,6 +76,10 @@ type Batch struct {
 	// recognises the batch when it is delivered again.
 	ID     event.Hash
 	Events []*event.Event
+	// Chunk, when set, stands instead of Events: records of an input
+	// carried over the transport unparsed (a Splitter's), which Process
+	// parses into batches of events and processes as they fill.
+	Chunk *Chunk
 	// Dedup holds the deduplication keys this batch claimed; the store
 	// output writes them in the same transaction as the events.
 	Dedup []store.DedupKey

@@ -268,16 +268,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // name, else the first byte tells). Every row becomes an event or a reject
 // naming its line, column and field.
 func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	report := p.report
-	if report == nil {
-		r, ok := p.schema.Detect(in.Name)
-		if !ok {
-			if why, left := p.schema.leftOut(in.Name); left {
-				return &i18n.Error{Message: i18n.M("shadowserver.unknownreport.unusable", in.Name, i18n.Reason(why)), Err: errors.Join(ErrUnknownReport, why)}
-			}
-			return &i18n.Error{Message: i18n.M("shadowserver.unknownreport", in.Name), Err: ErrUnknownReport}
-		}
-		report = r
+	report, err := p.reportOf(in)
+	if err != nil {
+		return err
 	}
 	pipeline.SetReport(sink, report.FeedName)
 	br := bufio.NewReaderSize(in.Body, readBuffer)
@@ -287,10 +280,29 @@ func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 	return p.parseCSV(ctx, in, report, br, sink)
 }
 
+// reportOf is the report type of in: the parser's own, else the one its
+// name says.
+func (p *Parser) reportOf(in pipeline.Input) (*Report, error) {
+	if p.report != nil {
+		return p.report, nil
+	}
+	r, ok := p.schema.Detect(in.Name)
+	if !ok {
+		if why, left := p.schema.leftOut(in.Name); left {
+			return nil, &i18n.Error{Message: i18n.M("shadowserver.unknownreport.unusable", in.Name, i18n.Reason(why)), Err: errors.Join(ErrUnknownReport, why)}
+		}
+		return nil, &i18n.Error{Message: i18n.M("shadowserver.unknownreport", in.Name), Err: ErrUnknownReport}
+	}
+	return r, nil
+}
+
 // parseCSV reads a report in CSV: the header, then its rows in chunks on
 // every core (parseCSVRows).
 func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report, br *bufio.Reader, sink pipeline.Sink) error {
 	rr := newRecordReader(br)
+	if in.FirstLine > 1 {
+		rr.line = in.FirstLine - 1
+	}
 	header, headerLine, err := readCSVHeader(rr, sink)
 	if errors.Is(err, io.EOF) {
 		return nil // an empty report has nothing to say

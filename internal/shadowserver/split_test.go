@@ -1,0 +1,166 @@
+package shadowserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+)
+
+// chunkLocal is the in-process transport that also carries chunks, as
+// the bus does: each goes to a worker as a Batch with Chunk set, a copy
+// (the Splitter reuses its buffers).
+type chunkLocal struct {
+	*pipeline.Local
+	chunks int
+}
+
+func (c *chunkLocal) PublishChunk(ctx context.Context, ch *pipeline.Chunk) (pipeline.Pending, error) {
+	cp := *ch
+	cp.Head, cp.Text = bytes.Clone(ch.Head), bytes.Clone(ch.Text)
+	c.chunks++
+	return c.Publish(ctx, &pipeline.Batch{Feed: cp.Feed, Report: cp.Report, Run: cp.Run, Chunk: &cp})
+}
+
+// splitInput is a report with what the record reader has to decide
+// about: malformed rows, a short row, a blank line, CRLF, a quoted cell
+// over two lines, a quote never closed followed by good rows, a line
+// over the length limit, and no line break at the end.
+func splitInput(t *testing.T) string {
+	t.Helper()
+	malformed, err := os.ReadFile("testdata/scan_rdp-malformed.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(malformed), "\n")
+	header, bad := lines[0], lines[1:12]
+	unclosed := lines[12]
+	tail := strings.Repeat(",", strings.Count(lines[1], ",")-8)
+	n := 0
+	good := func(k int) string {
+		var b strings.Builder
+		for range k {
+			n++
+			fmt.Fprintf(&b, "2026-11-20 08:%02d:%02d,high,192.0.2.%d,tcp,3389,,,,BE%s\n", n/60, n%60, n%250+1, tail)
+		}
+		return b.String()
+	}
+	return header + good(7) + strings.Join(bad, "") +
+		"2026-11-20 09:00:00,high,192.0.2.200,tcp,3389,,\"one\ntwo\",,BE" + tail + "\n" +
+		good(5) + unclosed + good(5) +
+		strings.Repeat("x", maxRecord+10) + "\n" + good(4) + "\n" + good(6) + "2026-11-20 10:00:00,high,192.0.2.201,tcp,3389,,,,BE" + tail
+}
+
+// splitRun delivers input through a runner whose transport carries
+// chunks or not, and returns the events made (as JSON lines, sorted),
+// the dead letters and the feed's counters.
+func splitRun(t *testing.T, input string, chunked bool) (events []string, letters []string, counters store.FeedCounters, chunks int) {
+	t.Helper()
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	out := outputFunc(func(_ context.Context, b *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range b.Events {
+			events = append(events, string(e.AppendJSON(nil)))
+		}
+		return nil
+	})
+	transport := &chunkLocal{Local: pipeline.NewLocal(2)}
+	var tr pipeline.Transport = transport.Local
+	if chunked {
+		tr = transport
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st, Now: func() time.Time { return now }},
+		Transport: tr,
+		Feeds:     []*pipeline.Feed{{Name: "inbox", Provider: "local", KeepRaw: true, ParserID: "shadowserver", Parser: p}},
+		Outputs:   []pipeline.Output{out},
+		BatchSize: 4, Workers: 2,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Work(ctx)
+	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "inbox", Name: "2026-11-20-scan_rdp-be.csv", Body: strings.NewReader(input)}); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := st.ListDeadLetters(context.Background(), store.DeadLetterQuery{Feed: "inbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range dl {
+		letters = append(letters, fmt.Sprintf("%s line %d %s: %q %q", l.Parser, l.Line, l.Source, l.Error, l.Input[:min(len(l.Input), 600)]))
+	}
+	all, err := st.ListFeedStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.Name == "inbox" {
+			counters.LinesRead += s.LinesRead
+			counters.DeadLetters += s.DeadLetters
+			counters.Warnings += s.Warnings
+			counters.EventsOut += s.EventsOut
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(events)
+	slices.Sort(letters)
+	return events, letters, counters, transport.chunks
+}
+
+// TestChunksMakeWhatParsingMakes: an input sent to the workers in chunks
+// of its rows (what the bus carries) comes to the same events, the same
+// dead letters (line numbers and reasons) and the same counters as the
+// same input parsed where it is delivered.
+func TestChunksMakeWhatParsingMakes(t *testing.T) {
+	input := splitInput(t)
+	events, letters, counters, _ := splitRun(t, input, false)
+	cEvents, cLetters, cCounters, chunks := splitRun(t, input, true)
+	if chunks < 5 {
+		t.Fatalf("the input went in %d chunks; the test wants it cut into several", chunks)
+	}
+	if len(events) < 30 || len(letters) < 6 {
+		t.Fatalf("parsed: %d events, %d dead letters: the input is not what the test wants", len(events), len(letters))
+	}
+	if !slices.Equal(events, cEvents) {
+		t.Errorf("events differ: parsed %d, in chunks %d", len(events), len(cEvents))
+		for i := range min(len(events), len(cEvents)) {
+			if events[i] != cEvents[i] {
+				t.Errorf("first difference:\nparsed    %s\nin chunks %s", events[i], cEvents[i])
+				break
+			}
+		}
+	}
+	if !slices.Equal(letters, cLetters) {
+		t.Errorf("dead letters differ:\nparsed:\n%s\nin chunks:\n%s", strings.Join(letters, "\n"), strings.Join(cLetters, "\n"))
+	}
+	// Events out are counted as batches are stored; the output above
+	// counts none.
+	if counters != cCounters {
+		t.Errorf("counters: parsed %+v, in chunks %+v", counters, cCounters)
+	}
+}
