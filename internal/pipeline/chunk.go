@@ -154,6 +154,12 @@ func (r *Runner) processChunk(ctx context.Context, c *Chunk) error {
 	if s.refused != nil {
 		parseErr = nil
 	}
+	if parseErr != nil {
+		// The chunk goes to the dead letters whole: the events made of
+		// it before the parser failed are not stored apart from it.
+		clear(s.batch)
+		s.batch = s.batch[:0]
+	}
 	if err := s.finish(nil); err != nil {
 		return err
 	}

@@ -1,0 +1,171 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/pipeline"
+	"github.com/vigil-cert/vigil/internal/store"
+)
+
+// splitParser reads "ip port" lines, numbered from Input.FirstLine, and
+// splits an input into chunks of its lines; a line "fail" fails the
+// input it is in.
+type splitParser struct{}
+
+func (splitParser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
+	sc := bufio.NewScanner(in.Body)
+	n := max(in.FirstLine, 1) - 1
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if line == "fail" {
+			return errors.New("the parser gives up")
+		}
+		f := strings.Fields(line)
+		e := event.New(8)
+		if len(f) != 2 {
+			sink.Reject([]byte(line), &pipeline.LineError{Line: n, Err: errors.New("want two fields")})
+			continue
+		}
+		if err := e.Set("source.ip", f[0]); err != nil {
+			sink.Reject([]byte(line), &pipeline.LineError{Line: n, Err: err})
+			continue
+		}
+		if err := sink.Event(e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func (splitParser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sink, records int, emit func(*pipeline.Chunk) error) error {
+	sc := bufio.NewScanner(in.Body)
+	c := &pipeline.Chunk{}
+	n := 0
+	for sc.Scan() {
+		n++
+		if c.Records == 0 {
+			c.FirstLine = n
+		}
+		c.Text = append(append(c.Text, sc.Bytes()...), '\n')
+		if c.Records++; c.Records == records {
+			if err := emit(c); err != nil {
+				return err
+			}
+			c.Text, c.Records = c.Text[:0], 0
+		}
+	}
+	if c.Records > 0 {
+		return emit(c)
+	}
+	return sc.Err()
+}
+
+// chunkTransport is the in-process transport that carries chunks too, as
+// the bus does.
+type chunkTransport struct{ *pipeline.Local }
+
+func (t chunkTransport) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
+	cp := *c
+	cp.Head, cp.Text = bytes.Clone(c.Head), bytes.Clone(c.Text)
+	return t.Publish(ctx, &pipeline.Batch{Feed: cp.Feed, Chunk: &cp})
+}
+
+func chunkRunner(t *testing.T, st store.Store, limits pipeline.DeadLetterLimits) *pipeline.Runner {
+	t.Helper()
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st, Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }},
+		Transport: chunkTransport{pipeline.NewLocal(2)},
+		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "split", Parser: splitParser{}}},
+		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 10, Workers: 2, DeadLetters: limits,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go r.Work(ctx)
+	return r
+}
+
+func letters(t *testing.T, st store.Store) []store.DeadLetter {
+	t.Helper()
+	dl, err := st.ListDeadLetters(context.Background(), store.DeadLetterQuery{Feed: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dl
+}
+
+// TestChunkRefusedAfterTheLimit: a worker holds each chunk to the
+// dead-letter limits, and refuses the rest of a chunk past them as one
+// letter that says from which line and how many lines.
+func TestChunkRefusedAfterTheLimit(t *testing.T) {
+	st := openStore(t)
+	r := chunkRunner(t, st, pipeline.DeadLetterLimits{MaxLetters: 3})
+	input := "192.0.2.1 22\n" + strings.Repeat("junk\n", 9) + "192.0.2.2 22\n"
+	d, err := r.DeliverReport(context.Background(), pipeline.Input{Feed: "test", Name: "f.txt", Body: strings.NewReader(input)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.LinesRead != 11 || d.Parsed != 11 {
+		t.Errorf("delivery %+v: want 11 lines read and handed on", d)
+	}
+	dl := letters(t, st)
+	if len(dl) != 4 {
+		t.Fatalf("%d dead letters, want 3 and the refusal", len(dl))
+	}
+	var refusal *store.DeadLetter
+	for i := range dl {
+		if dl[i].Parser == pipeline.RefusedParser {
+			refusal = &dl[i]
+		}
+	}
+	// The chunk of lines 1-10 is refused from line 5, the fourth junk
+	// line: 6 lines; line 11 is a chunk of its own.
+	if refusal == nil || refusal.Line != 5 || !strings.Contains(refusal.Error, "6 lines") {
+		t.Fatalf("refusal letter %+v", refusal)
+	}
+	if n, err := st.CountEvents(context.Background()); err != nil || n != 2 {
+		t.Errorf("%d events stored (%v), want 2", n, err)
+	}
+	if s := feedStatus(t, st); s.DeadLetters != 4 || s.LinesRead != 11 {
+		t.Errorf("feed counters %+v: want 4 dead letters, 11 lines read", s.FeedCounters)
+	}
+}
+
+// TestChunkThatDoesNotParse: a chunk its parser fails on is one dead
+// letter (it would fail again), and the chunks around it are stored; a
+// chunk of a feed the worker does not know fails, to come back for a
+// worker that does.
+func TestChunkThatDoesNotParse(t *testing.T) {
+	st := openStore(t)
+	r := chunkRunner(t, st, pipeline.DeadLetterLimits{})
+	var input strings.Builder
+	for i := range 30 {
+		if i == 15 {
+			input.WriteString("fail\n")
+			continue
+		}
+		fmt.Fprintf(&input, "192.0.2.%d 22\n", i+1)
+	}
+	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "test", Name: "f.txt", Body: strings.NewReader(input.String())}); err != nil {
+		t.Fatal(err)
+	}
+	dl := letters(t, st)
+	if len(dl) != 1 || dl[0].Line != 11 || !strings.Contains(dl[0].Error, "gives up") || strings.Count(string(dl[0].Input), "\n") != 10 {
+		t.Fatalf("dead letters %+v: want the chunk of lines 11-20", dl)
+	}
+	if n, err := st.CountEvents(context.Background()); err != nil || n != 20 {
+		t.Errorf("%d events stored (%v), want 20", n, err)
+	}
+	err := r.Process(context.Background(), &pipeline.Batch{Feed: "gone", Chunk: &pipeline.Chunk{Feed: "gone", Name: "f.txt", Text: []byte("192.0.2.1 22\n"), Records: 1}})
+	if err == nil {
+		t.Error("a chunk of a feed the worker does not have was taken")
+	}
+}
