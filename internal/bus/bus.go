@@ -1,6 +1,7 @@
 // Package bus is the pipeline's message bus: NATS JetStream, embedded in
-// `vigil serve` or an external cluster, carrying batches of events from the
-// parsers to the workers with at-least-once delivery.
+// `vigil serve` or an external cluster, carrying batches of events, or
+// chunks of an input's rows for the workers to parse, from the collecting
+// process to the workers with at-least-once delivery.
 package bus
 
 import (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -33,9 +34,14 @@ import (
 //     type, its header): an input that cannot be used fails Deliver, as
 //     before. It counts the input's lines. The workers count the events,
 //     the dead letters and the warnings of each chunk.
-//   - The dead-letter limits (DeadLetterLimits) bound one chunk, not the
-//     whole input: no worker sees the whole input. A chunk past them is
-//     refused as one letter for its rest.
+//   - The dead-letter limits (DeadLetterLimits) bound what the workers
+//     of one process write for one input (letterBudget): a chunk that
+//     passes them is refused from the reject that did as one letter, and
+//     so is every later chunk of the input that has a reject. No process
+//     sees the whole input, so an input of nothing but junk writes the
+//     limit's letters and one letter a chunk after them, and the rows
+//     of its good chunks are stored, where parsed in one place it is
+//     refused whole after the limit.
 
 // Chunk is a run of an input's records carried to a worker unparsed.
 type Chunk struct {
@@ -149,6 +155,7 @@ func (r *Runner) processChunk(ctx context.Context, c *Chunk) error {
 	s.withHash = withHash(s.labels)
 	s.source, s.run, s.report = c.Name, c.Run, c.Report
 	s.process = r.Process
+	s.budget = r.budgets.of(c)
 	body := io.MultiReader(bytes.NewReader(c.Head), bytes.NewReader(c.Text))
 	parseErr := f.Parser.Parse(ctx, Input{Feed: c.Feed, Name: c.Name, Body: body, FirstLine: c.FirstLine}, s)
 	if s.refused != nil {
@@ -199,3 +206,68 @@ func (r *Runner) processChunk(ctx context.Context, c *Chunk) error {
 }
 
 var newline = []byte{'\n'}
+
+// letterBudget is what the chunks of one input parsed in this process
+// wrote against the dead-letter limits.
+type letterBudget struct {
+	mu      sync.Mutex
+	letters int
+	bytes   int64
+}
+
+// admit is sink.admit against the input's budget: it counts a reject of
+// size bytes, or refuses the chunk when it would pass a limit.
+func (b *letterBudget) admit(s *sink, size int64) bool {
+	lim := s.r.limits
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.letters+1 > lim.MaxLetters:
+		s.refused = &refusal{why: i18n.M("pipeline.refused.letters", lim.MaxLetters)}
+	case b.bytes+size > lim.MaxBytes:
+		s.refused = &refusal{why: i18n.M("pipeline.refused.bytes", lim.MaxBytes)}
+	default:
+		b.letters++
+		b.bytes += size
+		return true
+	}
+	return false
+}
+
+// letterBudgets holds the budgets of the last maxBudgets inputs whose
+// chunks were parsed here: an input's chunks come close together, and
+// one whose budget was let go only starts a new one.
+type letterBudgets struct {
+	mu      sync.Mutex
+	budgets map[budgetKey]*letterBudget
+	order   []budgetKey
+}
+
+const maxBudgets = 256
+
+// budgetKey names an input: its feed, name, run and time.observation
+// (the same file delivered again is another input).
+type budgetKey struct {
+	feed, name, observed string
+	run                  int64
+}
+
+func (bs *letterBudgets) of(c *Chunk) *letterBudget {
+	key := budgetKey{c.Feed, c.Name, c.Observed, c.Run}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b, ok := bs.budgets[key]; ok {
+		return b
+	}
+	if bs.budgets == nil {
+		bs.budgets = map[budgetKey]*letterBudget{}
+	}
+	if len(bs.order) >= maxBudgets {
+		delete(bs.budgets, bs.order[0])
+		bs.order = bs.order[1:]
+	}
+	b := &letterBudget{}
+	bs.budgets[key] = b
+	bs.order = append(bs.order, key)
+	return b
+}

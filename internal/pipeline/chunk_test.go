@@ -79,13 +79,13 @@ func (t chunkTransport) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pi
 	return t.Publish(ctx, &pipeline.Batch{Feed: cp.Feed, Chunk: &cp})
 }
 
-func chunkRunner(t *testing.T, st store.Store, limits pipeline.DeadLetterLimits) *pipeline.Runner {
+func chunkRunner(t *testing.T, st store.Store, limits pipeline.DeadLetterLimits, workers int) *pipeline.Runner {
 	t.Helper()
 	r := pipeline.NewRunner(pipeline.RunnerConfig{
 		Env:       pipeline.Env{Store: st, Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }},
 		Transport: chunkTransport{pipeline.NewLocal(2)},
 		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "split", Parser: splitParser{}}},
-		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 10, Workers: 2, DeadLetters: limits,
+		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 10, Workers: workers, DeadLetters: limits,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -102,40 +102,45 @@ func letters(t *testing.T, st store.Store) []store.DeadLetter {
 	return dl
 }
 
-// TestChunkRefusedAfterTheLimit: a worker holds each chunk to the
-// dead-letter limits, and refuses the rest of a chunk past them as one
-// letter that says from which line and how many lines.
+// TestChunkRefusedAfterTheLimit: the chunks of one input share its
+// dead-letter limits; the chunk whose reject passes them is refused from
+// that line as one letter, and so is every later chunk of the input from
+// its first reject.
 func TestChunkRefusedAfterTheLimit(t *testing.T) {
 	st := openStore(t)
-	r := chunkRunner(t, st, pipeline.DeadLetterLimits{MaxLetters: 3})
-	input := "192.0.2.1 22\n" + strings.Repeat("junk\n", 9) + "192.0.2.2 22\n"
-	d, err := r.DeliverReport(context.Background(), pipeline.Input{Feed: "test", Name: "f.txt", Body: strings.NewReader(input)})
+	// One worker: the chunks are parsed in order.
+	r := chunkRunner(t, st, pipeline.DeadLetterLimits{MaxLetters: 3}, 1)
+	var input strings.Builder
+	input.WriteString("192.0.2.1 22\n" + strings.Repeat("junk\n", 9))
+	input.WriteString("192.0.2.2 22\njunk\njunk\n")
+	for i := range 7 {
+		fmt.Fprintf(&input, "192.0.2.%d 22\n", 10+i)
+	}
+	d, err := r.DeliverReport(context.Background(), pipeline.Input{Feed: "test", Name: "f.txt", Body: strings.NewReader(input.String())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.LinesRead != 11 || d.Parsed != 11 {
-		t.Errorf("delivery %+v: want 11 lines read and handed on", d)
+	if d.LinesRead != 20 || d.Parsed != 20 {
+		t.Errorf("delivery %+v: want 20 lines read and handed on", d)
 	}
 	dl := letters(t, st)
-	if len(dl) != 4 {
-		t.Fatalf("%d dead letters, want 3 and the refusal", len(dl))
-	}
-	var refusal *store.DeadLetter
-	for i := range dl {
-		if dl[i].Parser == pipeline.RefusedParser {
-			refusal = &dl[i]
+	refusals := map[int64]string{}
+	for _, l := range dl {
+		if l.Parser == pipeline.RefusedParser {
+			refusals[l.Line] = l.Error
 		}
 	}
 	// The chunk of lines 1-10 is refused from line 5, the fourth junk
-	// line: 6 lines; line 11 is a chunk of its own.
-	if refusal == nil || refusal.Line != 5 || !strings.Contains(refusal.Error, "6 lines") {
-		t.Fatalf("refusal letter %+v", refusal)
+	// line: 6 lines; that of lines 11-20 from its first junk line, 12:
+	// 9 lines.
+	if len(dl) != 5 || len(refusals) != 2 || !strings.Contains(refusals[5], "6 lines") || !strings.Contains(refusals[12], "9 lines") {
+		t.Fatalf("%d dead letters, refusals %v: want 3 letters and the refusals of lines 5 (6 lines) and 12 (9 lines)", len(dl), refusals)
 	}
 	if n, err := st.CountEvents(context.Background()); err != nil || n != 2 {
 		t.Errorf("%d events stored (%v), want 2", n, err)
 	}
-	if s := feedStatus(t, st); s.DeadLetters != 4 || s.LinesRead != 11 {
-		t.Errorf("feed counters %+v: want 4 dead letters, 11 lines read", s.FeedCounters)
+	if s := feedStatus(t, st); s.DeadLetters != 5 || s.LinesRead != 20 {
+		t.Errorf("feed counters %+v: want 5 dead letters, 20 lines read", s.FeedCounters)
 	}
 }
 
@@ -145,7 +150,7 @@ func TestChunkRefusedAfterTheLimit(t *testing.T) {
 // worker that does.
 func TestChunkThatDoesNotParse(t *testing.T) {
 	st := openStore(t)
-	r := chunkRunner(t, st, pipeline.DeadLetterLimits{})
+	r := chunkRunner(t, st, pipeline.DeadLetterLimits{}, 2)
 	var input strings.Builder
 	for i := range 30 {
 		if i == 15 {

@@ -104,6 +104,9 @@ func shorten(input []byte, msg string, problem i18n.Message) ([]byte, string, i1
 // admit counts a reject of size bytes against the input's limits. It
 // returns false, and marks the input refused, when the reject passes one.
 func (s *sink) admit(size int64) bool {
+	if s.budget != nil {
+		return s.budget.admit(s, size)
+	}
 	lim := s.r.limits
 	switch {
 	case s.letters+1 > lim.MaxLetters:

@@ -56,6 +56,9 @@ type Runner struct {
 	workers   int
 	metrics   *Metrics
 	limits    DeadLetterLimits
+	// budgets are the dead-letter limits of the inputs whose chunks
+	// the workers parse (processChunk).
+	budgets letterBudgets
 }
 
 // RunnerConfig is what NewRunner needs.
@@ -292,6 +295,9 @@ type sink struct {
 	// process, when set, processes each batch in place instead of
 	// publishing it: a worker parsing a chunk (processChunk).
 	process func(ctx context.Context, b *Batch) error
+	// budget, when set, holds the input's dead-letter limits for the
+	// chunks of it this process parses (processChunk).
+	budget *letterBudget
 }
 
 func (r *Runner) newSink(ctx context.Context, f *Feed, record bool) *sink {
