@@ -708,3 +708,51 @@ func TestAppendHex(t *testing.T) {
 		}
 	}
 }
+
+// TestRowPieces: addRow cuts a row at each comma, up to maxPieces
+// pieces, the last holding the rest, numbered from 1, for rows of every
+// length up to 200 bytes with commas anywhere (none, many more than
+// maxPieces, next to each other, first and last) among other bytes.
+func TestRowPieces(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 42))
+	const alphabet = ",,,a1 \"\x00\x7f\x80\xac\xff+-."
+	for range 20000 {
+		b := make([]byte, r.IntN(201))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			if r.IntN(2) == 0 {
+				b[i] = 'x'
+			}
+		}
+		header := "h,e,a,d\n"
+		f := event.RecordField{Code: 49, Head: header, Value: string(b)}
+		if r.IntN(2) == 0 {
+			f = event.RecordField{Code: 49, Value: header + string(b)}
+		}
+		var w columnWriter
+		w.reset()
+		w.addRow(0, &f)
+		// The pieces cut one comma at a time.
+		var want []string
+		row := string(b)
+		for len(want) < maxPieces-1 {
+			c := strings.IndexByte(row, ',')
+			if c < 0 {
+				break
+			}
+			want = append(want, row[:c])
+			row = row[c+1:]
+		}
+		want = append(want, row)
+		var got []string
+		for j, p := range w.pieces {
+			if p.piece != int32(j+1) || p.field != 0 {
+				t.Fatalf("row %q: piece %d numbered %d of field %d", b, j, p.piece, p.field)
+			}
+			got = append(got, f.Value[p.start:p.end])
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("row %q: pieces %q, want %q", b, got, want)
+		}
+	}
+}
