@@ -133,13 +133,15 @@ type span struct {
 }
 
 // fieldInfo is what add learns of a field of the record being added in
-// its one pass over them: whether it is of mode 1 (row), lineClasses of
-// its value when of mode 0, and the next field of mode 0 whose value has
-// its value's length (byLength; +1, 0 none).
+// its one pass over them: whether it is of mode 1 (row), and then its
+// header's number and its pieces' count; lineClasses of its value when
+// of mode 0, and the next field of mode 0 whose value has its value's
+// length (byLength; +1, 0 none).
 type fieldInfo struct {
-	next    int32
-	row     bool
-	classes byte
+	next           int32
+	header, pieces int32
+	row            bool
+	classes        byte
 }
 
 // columnWriter builds a block's columns. It is reused (reset) from block
@@ -163,16 +165,20 @@ type columnWriter struct {
 	info   []fieldInfo
 	values []span
 	pieces []span
-	// cur is the record's shape; known numbers the block's shapes, and
-	// shapeStreams gives the stream of each value of a shape.
+	// cur is a new shape's bytes; shapeStreams gives the stream of each
+	// value of a shape. A record's shape is found among the block's by
+	// comparing its fields to those of the first record of each shape
+	// whose sign (a digest of the shape add makes as it reads the fields)
+	// is the record's (shapeFields, shapeInfo: sameShape), without writing
+	// or hashing the shape's bytes: a report's records have a few shapes
+	// (which optional fields they have), in no order. lastShape is the
+	// last record's (+1, 0 none), tried first.
 	cur          []byte
-	known        map[string]int
 	shapeStreams [][]int
-	// shapeKeys are the block's shapes by number, and lastShape the last
-	// record's (+1, 0 none): the records of a block mostly have the same
-	// shape, which is then found by comparing its bytes, not hashing them.
-	shapeKeys []string
-	lastShape int
+	shapeSigns   []uint64
+	shapeFields  [][]event.RecordField
+	shapeInfo    [][]fieldInfo
+	lastShape    int
 	// lastRef is, by piece number, the field the last reference named: a
 	// report's column usually repeats a field of the same place.
 	lastRef []int
@@ -189,10 +195,9 @@ const maxChained = 127
 // reset empties w for the next block, keeping its memory.
 func (w *columnWriter) reset() {
 	if w.index == nil {
-		w.index, w.known = map[streamKey]int{}, map[string]int{}
+		w.index = map[streamKey]int{}
 	}
 	clear(w.index)
-	clear(w.known)
 	w.records = 0
 	// What points into the last block's events is let go.
 	clear(w.headers[:cap(w.headers)])
@@ -203,8 +208,9 @@ func (w *columnWriter) reset() {
 	}
 	w.streams = w.streams[:0]
 	w.shapeStreams = w.shapeStreams[:0]
-	clear(w.shapeKeys)
-	w.shapeKeys = w.shapeKeys[:0]
+	w.shapeSigns = w.shapeSigns[:0]
+	clear(w.shapeFields)
+	w.shapeFields = w.shapeFields[:0]
 	w.lastShape = 0
 	w.lastRef = w.lastRef[:0]
 }
@@ -388,10 +394,10 @@ func caseOf(seen byte) byte {
 
 // add appends a record's fields (event.AppendRecordFields'). The fields
 // are walked by index, not copied: a field is four words, and a record
-// has dozens. One pass over them builds the record's shape, reads each
-// value of mode 0 and chains it by length, and cuts the rows into their
-// pieces; the pieces' references, which need every field chained, come
-// after it.
+// has dozens. One pass over them makes a digest of the record's shape,
+// reads each value of mode 0 and chains it by length, and cuts the rows
+// into their pieces; the pieces' references, which need every field
+// chained, come after it.
 func (w *columnWriter) add(fields []event.RecordField) {
 	w.records++
 	w.fields = fields
@@ -403,14 +409,10 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.first = [maxChained + 1]int32{}
 	var last [maxChained + 1]int32 // the chains' last fields (+1)
 	w.values, w.pieces = w.values[:0], w.pieces[:0]
-	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
+	sign := uint64(len(fields))
 	for k := range fields {
 		f := &fields[k]
-		w.cur = binary.AppendUvarint(w.cur, f.Code)
-		if f.Code == 0 {
-			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
-			w.cur = append(w.cur, f.Key...)
-		}
+		sign = (sign+f.Code)*0x9e3779b97f4a7c15 + uint64(len(f.Key))
 		// One pass over a value whose kind does not make it one line says
 		// whether it is, and, for appendValue, whether it is hex.
 		var classes byte
@@ -421,11 +423,10 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		}
 		info[k] = fieldInfo{row: row, classes: classes}
 		if row {
-			w.cur = append(w.cur, 1)
-			w.addRow(k, f)
+			info[k].header, info[k].pieces = w.addRow(k, f)
+			sign += 1 + uint64(info[k].header)<<8 + uint64(info[k].pieces)<<32
 			continue
 		}
-		w.cur = append(w.cur, 0)
 		w.values = append(w.values, span{field: int32(k), end: int32(len(f.Value)), classes: classes})
 		l := min(len(f.Value), maxChained)
 		if last[l] == 0 {
@@ -440,20 +441,16 @@ func (w *columnWriter) add(fields []event.RecordField) {
 		p.ref = w.reference(int(p.piece-1), fields[p.field].Value[p.start:p.end])
 	}
 	w.values = append(w.values, w.pieces...)
-	// The block's records mostly have the last one's shape: comparing
-	// its bytes is cheaper than hashing them.
-	id, isNew := w.lastShape-1, false
-	if id < 0 || w.shapeKeys[id] != string(w.cur) {
-		var ok bool
-		if id, ok = w.known[string(w.cur)]; !ok {
-			id, isNew = w.newShape(fields), true
-		}
-	}
-	w.lastShape = id + 1
-	w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
-	if isNew {
+	id := w.findShape(fields, sign)
+	if id < 0 {
+		// A new shape is written after its number.
+		id = w.newShape(fields, sign)
+		w.writeShape(fields)
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(len(w.cur)))
 		w.shapes = append(w.shapes, w.cur...)
+	} else {
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
 	}
 	shape := w.shapeStreams[id][:len(w.values)]
 	for j := range w.values {
@@ -483,14 +480,74 @@ func (w *columnWriter) add(fields []event.RecordField) {
 	w.fields = nil
 }
 
-// newShape numbers the shape of the record being added (w.cur), whose
-// values are w.values, and finds or makes the stream of each of its
-// values.
-func (w *columnWriter) newShape(fields []event.RecordField) int {
+// findShape returns the number of the block's shape that the record
+// being added has, -1 when it is new; sign is its shape's digest.
+func (w *columnWriter) findShape(fields []event.RecordField, sign uint64) int {
+	if id := w.lastShape - 1; id >= 0 && w.shapeSigns[id] == sign && w.sameShape(fields, id) {
+		return id
+	}
+	for id, s := range w.shapeSigns {
+		if s == sign && w.sameShape(fields, id) {
+			w.lastShape = id + 1
+			return id
+		}
+	}
+	return -1
+}
+
+// sameShape says whether the record being added has the shape id: the
+// same fields as its first record (codes, and keys of code 0), of the
+// same modes, its rows of the same header and count of pieces.
+func (w *columnWriter) sameShape(fields []event.RecordField, id int) bool {
+	last := w.shapeFields[id]
+	if len(last) != len(fields) {
+		return false
+	}
+	info, lastInfo := w.info[:len(fields)], w.shapeInfo[id][:len(fields)]
+	for k := range fields {
+		f, l := &fields[k], &last[k]
+		if f.Code != l.Code || (f.Code == 0 && f.Key != l.Key) || info[k].row != lastInfo[k].row {
+			return false
+		}
+		if info[k].row && (info[k].header != lastInfo[k].header || info[k].pieces != lastInfo[k].pieces) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeShape writes the shape of the record being added to w.cur.
+func (w *columnWriter) writeShape(fields []event.RecordField) {
+	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
+	for k := range fields {
+		f := &fields[k]
+		w.cur = binary.AppendUvarint(w.cur, f.Code)
+		if f.Code == 0 {
+			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
+			w.cur = append(w.cur, f.Key...)
+		}
+		if in := &w.info[k]; in.row {
+			w.cur = append(w.cur, 1)
+			w.cur = binary.AppendUvarint(w.cur, uint64(in.header))
+			w.cur = binary.AppendUvarint(w.cur, uint64(in.pieces))
+			continue
+		}
+		w.cur = append(w.cur, 0)
+	}
+}
+
+// newShape numbers the shape of the record being added, whose values are
+// w.values, keeps the record's fields and info to compare later records
+// to, and finds or makes the stream of each of its values.
+func (w *columnWriter) newShape(fields []event.RecordField, sign uint64) int {
 	id := len(w.shapeStreams)
-	key := string(w.cur)
-	w.known[key] = id
-	w.shapeKeys = append(w.shapeKeys, key)
+	w.lastShape = id + 1
+	w.shapeSigns = append(w.shapeSigns, sign)
+	w.shapeFields = append(w.shapeFields, fields)
+	if len(w.shapeInfo) <= id {
+		w.shapeInfo = append(w.shapeInfo, nil)
+	}
+	w.shapeInfo[id] = append(w.shapeInfo[id][:0], w.info...)
 	var streams []int
 	if len(w.shapeStreams) < cap(w.shapeStreams) {
 		streams = w.shapeStreams[:len(w.shapeStreams)+1][len(w.shapeStreams)][:0]
@@ -509,11 +566,12 @@ func (w *columnWriter) newShape(fields []event.RecordField) int {
 	return id
 }
 
-// addRow adds field i, f, of mode 1 to the shape, and its pieces to
-// w.pieces (their references are found once every field of the record is
-// read): its header line (f.Head, or f.Value's first line) and the pieces
-// of the rest between commas.
-func (w *columnWriter) addRow(i int, f *event.RecordField) {
+// addRow adds the pieces of field i, f, of mode 1 to w.pieces (their
+// references are found once every field of the record is read), and
+// returns the number of its header line (f.Head, or f.Value's first
+// line) in the block and its pieces' count: the pieces of the rest
+// between commas.
+func (w *columnWriter) addRow(i int, f *event.RecordField) (int32, int32) {
 	value := f.Value
 	// at is where the row starts in value.
 	header, at := f.Head, 0
@@ -542,8 +600,7 @@ func (w *columnWriter) addRow(i int, f *event.RecordField) {
 		at += c + 1
 	}
 	w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(len(value)), piece: int32(len(w.pieces) - first + 1)})
-	w.cur = binary.AppendUvarint(w.cur, uint64(h))
-	w.cur = binary.AppendUvarint(w.cur, uint64(len(w.pieces)-first))
+	return int32(h), int32(len(w.pieces) - first)
 }
 
 // reference returns the ref of a field of mode 0 of the record holding
