@@ -46,6 +46,7 @@ package sqlitestore
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/event"
@@ -118,17 +119,29 @@ type streamKey struct {
 	piece int
 }
 
-// slot is a value of a record: field's, or its piece's (piece > 0).
-type slot struct{ field, piece int }
-
 // span is a value of the record being added: bytes start to end of its
-// field's value, and the classes of its bytes (lineClasses) when known,
-// found while the value was first read. (Not a string: the record's
-// values are written into the writer's arrays for every record, and
-// offsets cost the collector's write barriers nothing.)
+// field's value (piece 0) or of its piece piece-1 (piece > 0), the
+// classes of its bytes (lineClasses) when known, found while the value
+// was first read, and its ref: 1 + 2k, 2 + 2k a reference to field k
+// (form 5, 6), 0 none. (Offsets, not a string: the record's values are
+// written into the writer's arrays for every record, and offsets cost
+// the collector's write barriers nothing.)
 type span struct {
-	field, start, end int32
-	classes           byte
+	field, start, end, piece int32
+	ref                      uint32
+	classes                  byte
+}
+
+// fieldInfo is what add learns of a field of the record being added in
+// its one pass over them: whether it is of mode 1 (row), and then its
+// header's number and its pieces' count; lineClasses of its value when
+// of mode 0, and the next field of mode 0 whose value has its value's
+// length (byLength; +1, 0 none).
+type fieldInfo struct {
+	next           int32
+	header, pieces int32
+	row            bool
+	classes        byte
 }
 
 // columnWriter builds a block's columns. It is reused (reset) from block
@@ -145,33 +158,35 @@ type columnWriter struct {
 	index map[streamKey]int
 	// seen is apart's table of the digests of a stream.
 	seen []uint64
-	// The record being added: its fields, which are of mode 1, its pieces
-	// and its values in order (their slots).
-	fields  []event.RecordField
-	rows    []bool
-	classes []byte // by field of mode 0, lineClasses of its value
-	pieces  []span
-	values  []span
-	refs    []uint64 // by value: 1 + 2k, 2 + 2k a reference (form 5, 6), 0 none
-	slots   []slot
-	// laterValues are the record's pieces, values after its fields'.
-	laterValues []span
-	laterRefs   []uint64
-	laterSlots  []slot
-	// cur is the record's shape; known numbers the block's shapes, and
-	// shapeStreams gives the stream of each value of a shape.
+	// The record being added: its fields and what add learnt of each, its
+	// values in order (its fields' of mode 0, then its pieces) and, apart
+	// while its fields are read, its pieces.
+	fields []event.RecordField
+	info   []fieldInfo
+	values []span
+	pieces []span
+	// cur is a new shape's bytes; shapeStreams gives the stream of each
+	// value of a shape. A record's shape is found among the block's by
+	// comparing its fields to those of the first record of each shape
+	// whose sign (a digest of the shape add makes as it reads the fields)
+	// is the record's (shapeFields, shapeInfo: sameShape), without writing
+	// or hashing the shape's bytes: a report's records have a few shapes
+	// (which optional fields they have), in no order. lastShape is the
+	// last record's (+1, 0 none), tried first.
 	cur          []byte
-	known        map[string]int
 	shapeStreams [][]int
+	shapeSigns   []uint64
+	shapeFields  [][]event.RecordField
+	shapeInfo    [][]fieldInfo
+	lastShape    int
 	// lastRef is, by piece number, the field the last reference named: a
 	// report's column usually repeats a field of the same place.
 	lastRef []int
 	// byLength chains the record's fields of mode 0 by their values'
 	// lengths, for references: first[l] is the first field whose value
-	// has l bytes (+1, 0 none), nextOf[k] the next one after field k;
+	// has l bytes (+1, 0 none), info[k].next the next one after field k;
 	// values of maxChained bytes or more are chained at maxChained.
-	first  [maxChained + 1]int32
-	nextOf []int32
+	first [maxChained + 1]int32
 }
 
 // maxChained bounds the lengths byLength chains apart.
@@ -180,10 +195,9 @@ const maxChained = 127
 // reset empties w for the next block, keeping its memory.
 func (w *columnWriter) reset() {
 	if w.index == nil {
-		w.index, w.known = map[streamKey]int{}, map[string]int{}
+		w.index = map[streamKey]int{}
 	}
 	clear(w.index)
-	clear(w.known)
 	w.records = 0
 	// What points into the last block's events is let go.
 	clear(w.headers[:cap(w.headers)])
@@ -194,6 +208,10 @@ func (w *columnWriter) reset() {
 	}
 	w.streams = w.streams[:0]
 	w.shapeStreams = w.shapeStreams[:0]
+	w.shapeSigns = w.shapeSigns[:0]
+	clear(w.shapeFields)
+	w.shapeFields = w.shapeFields[:0]
+	w.lastShape = 0
 	w.lastRef = w.lastRef[:0]
 }
 
@@ -284,34 +302,81 @@ var hexValue = func() (t [256]byte) {
 	return t
 }()
 
-// appendValue appends a value to a stream: a reference, or v with hex
-// digests as their bytes. classes is textClasses(v) or lineClasses(v)
-// (the same to it), or 0 when not known.
-func appendValue(s []byte, v string, ref uint64, classes byte) []byte {
-	if ref != 0 {
-		s = append(s, byte(6-ref%2))
-		return binary.AppendUvarint(s, (ref-1)/2)
-	}
+// appendValue appends a value that is not a reference to a stream: v
+// with hex digests as their bytes. classes is textClasses(v) or
+// lineClasses(v) (the same to it), or 0 when not known.
+func appendValue(s []byte, v string, classes byte) []byte {
 	form, digits := byte(0), v
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		form, digits, classes = 2, v[1:len(v)-1], 0
 	}
-	if len(digits) >= hexMin && len(digits)%2 == 0 {
-		if classes == 0 {
-			classes = textClasses(digits)
-		}
-		if c := caseOf(classes); c != 0 {
-			s = append(s, form+c)
-			s = binary.AppendUvarint(s, uint64(len(digits)/2))
-			for i := 0; i < len(digits); i += 2 {
-				s = append(s, hexValue[digits[i]]<<4|hexValue[digits[i+1]])
-			}
-			return s
+	if len(digits) >= hexMin && len(digits)%2 == 0 && (classes == 0 || caseOf(classes) != 0) {
+		if out, ok := appendHex(s, form, digits); ok {
+			return out
 		}
 	}
 	s = append(s, 0)
 	s = binary.AppendUvarint(s, uint64(len(v)))
 	return append(s, v...)
+}
+
+// appendHex appends digits, an even number of them, as appendValue's
+// form (form + their case), their bytes' count and their bytes, and
+// returns true; or returns s as it was and false when digits are not hex
+// digits of one case. Their classes are read as they are turned into
+// bytes, eight digits at a time, in one pass that stops at the first
+// eight that are not all digits.
+func appendHex(s []byte, form byte, digits string) ([]byte, bool) {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	at := len(s)
+	s = binary.AppendUvarint(append(s, form), uint64(len(digits)/2))
+	head := len(s)
+	s = slices.Grow(s, len(digits)/2)[:head+len(digits)/2]
+	out := s[head:]
+	var lower, upper uint64
+	for len(digits) >= 8 && len(out) >= 4 {
+		// Eight digits, the first in x's lowest byte, tested all at once:
+		// for a byte m under 0x80, m + 0x80 - c has its top bit set when
+		// m >= c, with no carry into the next byte.
+		x := uint64(digits[0]) | uint64(digits[1])<<8 | uint64(digits[2])<<16 | uint64(digits[3])<<24 |
+			uint64(digits[4])<<32 | uint64(digits[5])<<40 | uint64(digits[6])<<48 | uint64(digits[7])<<56
+		m := x &^ high
+		digit := (m + (0x80-'0')*ones) &^ (m + (0x80-'9'-1)*ones)
+		up := (m + (0x80-'A')*ones) &^ (m + (0x80-'F'-1)*ones)
+		low := (m + (0x80-'a')*ones) &^ (m + (0x80-'f'-1)*ones)
+		if x&high != 0 || (digit|up|low)&high != high {
+			return s[:at], false
+		}
+		lower, upper = lower|low, upper|up
+		// A letter (0x40 set) is its low four bits + 9, a digit its low
+		// four; then each pair of them a byte, the four in order.
+		v := x&0x0f0f0f0f0f0f0f0f + (x>>6)&ones*9
+		v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
+		v = (v | v>>8) & 0x0000ffff0000ffff
+		binary.LittleEndian.PutUint32(out, uint32(v|v>>16))
+		digits, out = digits[8:], out[4:]
+	}
+	var seen byte
+	if lower&high != 0 {
+		seen |= 2
+	}
+	if upper&high != 0 {
+		seen |= 4
+	}
+	for i := range out {
+		a, b := digits[2*i], digits[2*i+1]
+		seen |= hexDigit[a] | hexDigit[b]
+		out[i] = hexValue[a]<<4 | hexValue[b]
+	}
+	c := caseOf(seen)
+	if c == 0 {
+		return s[:at], false
+	}
+	s[at] = form + c
+	return s, true
 }
 
 // caseOf is 1 when a value of these classes (textClasses) is lower-case
@@ -329,17 +394,25 @@ func caseOf(seen byte) byte {
 
 // add appends a record's fields (event.AppendRecordFields'). The fields
 // are walked by index, not copied: a field is four words, and a record
-// has dozens.
+// has dozens. One pass over them makes a digest of the record's shape,
+// reads each value of mode 0 and chains it by length, and cuts the rows
+// into their pieces; the pieces' references, which need every field
+// chained, come after it.
 func (w *columnWriter) add(fields []event.RecordField) {
 	w.records++
 	w.fields = fields
-	w.rows = w.rows[:0]
+	if cap(w.info) < len(fields) {
+		w.info = make([]fieldInfo, 0, 2*len(fields))
+	}
+	w.info = w.info[:len(fields)]
+	info := w.info
 	w.first = [maxChained + 1]int32{}
-	w.nextOf = w.nextOf[:0]
 	var last [maxChained + 1]int32 // the chains' last fields (+1)
-	w.classes = w.classes[:0]
+	w.values, w.pieces = w.values[:0], w.pieces[:0]
+	sign := uint64(len(fields))
 	for k := range fields {
 		f := &fields[k]
+		sign = (sign+f.Code)*0x9e3779b97f4a7c15 + uint64(len(f.Key))
 		// One pass over a value whose kind does not make it one line says
 		// whether it is, and, for appendValue, whether it is hex.
 		var classes byte
@@ -348,86 +421,157 @@ func (w *columnWriter) add(fields []event.RecordField) {
 			classes = lineClasses(f.Value)
 			row = classes&lineBreak != 0
 		}
-		w.rows = append(w.rows, row)
-		w.classes = append(w.classes, classes)
-		w.nextOf = append(w.nextOf, 0)
+		info[k] = fieldInfo{row: row, classes: classes}
 		if row {
+			info[k].header, info[k].pieces = w.addRow(k, f)
+			sign += 1 + uint64(info[k].header)<<8 + uint64(info[k].pieces)<<32
 			continue
 		}
+		w.values = append(w.values, span{field: int32(k), end: int32(len(f.Value)), classes: classes})
 		l := min(len(f.Value), maxChained)
 		if last[l] == 0 {
 			w.first[l] = int32(k + 1)
 		} else {
-			w.nextOf[last[l]-1] = int32(k + 1)
+			info[last[l]-1].next = int32(k + 1)
 		}
 		last[l] = int32(k + 1)
 	}
-	w.values, w.refs, w.slots = w.values[:0], w.refs[:0], w.slots[:0]
-	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
-	for i := range fields {
-		f := &fields[i]
-		w.cur = binary.AppendUvarint(w.cur, f.Code)
-		if f.Code == 0 {
-			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
-			w.cur = append(w.cur, f.Key...)
-		}
-		if w.rows[i] {
-			w.cur = append(w.cur, 1)
-			w.addRow(i, f)
-			continue
-		}
-		w.cur = append(w.cur, 0)
-		w.values = append(w.values, span{field: int32(i), end: int32(len(f.Value)), classes: w.classes[i]})
-		w.refs = append(w.refs, 0)
-		w.slots = append(w.slots, slot{field: i})
+	for j := range w.pieces {
+		p := &w.pieces[j]
+		p.ref = w.reference(int(p.piece-1), fields[p.field].Value[p.start:p.end])
 	}
-	w.values = append(w.values, w.laterValues...)
-	w.refs = append(w.refs, w.laterRefs...)
-	w.slots = append(w.slots, w.laterSlots...)
-	w.laterValues, w.laterRefs, w.laterSlots = w.laterValues[:0], w.laterRefs[:0], w.laterSlots[:0]
-	id, ok := w.known[string(w.cur)]
-	if ok {
-		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
-	} else {
-		id = len(w.shapeStreams)
-		w.known[string(w.cur)] = id
+	w.values = append(w.values, w.pieces...)
+	id := w.findShape(fields, sign)
+	if id < 0 {
+		// A new shape is written after its number.
+		id = w.newShape(fields, sign)
+		w.writeShape(fields)
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
 		w.shapes = binary.AppendUvarint(w.shapes, uint64(len(w.cur)))
 		w.shapes = append(w.shapes, w.cur...)
-		var streams []int
-		if len(w.shapeStreams) < cap(w.shapeStreams) {
-			streams = w.shapeStreams[:len(w.shapeStreams)+1][len(w.shapeStreams)][:0]
-		}
-		for _, sl := range w.slots {
-			f := &fields[sl.field]
-			k := streamKey{code: f.Code, key: f.Key, piece: sl.piece}
-			i, ok := w.index[k]
-			if !ok {
-				i = w.stream()
-				w.index[k] = i
-			}
-			streams = append(streams, i)
-		}
-		w.shapeStreams = append(w.shapeStreams, streams)
+	} else {
+		w.shapes = binary.AppendUvarint(w.shapes, uint64(id))
 	}
 	shape := w.shapeStreams[id][:len(w.values)]
-	refs := w.refs[:len(w.values)]
-	for j, v := range w.values {
-		s := &w.streams[shape[j]]
-		at := len(*s)
-		*s = appendValue(*s, fields[v.field].Value[v.start:v.end], refs[j], v.classes)
-		// Forms 1 to 4 are digests: 0 (text) wraps round to 255.
-		if (*s)[at]-1 > 3 {
-			w.mixed[shape[j]] = true
+	for j := range w.values {
+		v := &w.values[j]
+		i := shape[j]
+		s := &w.streams[i]
+		value := fields[v.field].Value[v.start:v.end]
+		switch {
+		case v.ref != 0:
+			// A reference (form 5 or 6) is not a digest.
+			*s = binary.AppendUvarint(append(*s, byte(6-v.ref%2)), uint64((v.ref-1)/2))
+			w.mixed[i] = true
+		case v.classes&8 != 0 && (len(value) == 0 || value[0] != '"'):
+			// Known not to be digits, and not between double quotes:
+			// text (form 0), without appendValue's call.
+			*s = append(binary.AppendUvarint(append(*s, 0), uint64(len(value))), value...)
+			w.mixed[i] = true
+		default:
+			at := len(*s)
+			*s = appendValue(*s, value, v.classes)
+			// Forms 1 to 4 are digests: 0 (text) wraps round to 255.
+			if (*s)[at]-1 > 3 {
+				w.mixed[i] = true
+			}
 		}
 	}
 	w.fields = nil
 }
 
-// addRow adds field i, f, of mode 1 to the shape, and its pieces to the
-// later values: its header line (f.Head, or f.Value's first line) and the
-// pieces of the rest between commas.
-func (w *columnWriter) addRow(i int, f *event.RecordField) {
+// findShape returns the number of the block's shape that the record
+// being added has, -1 when it is new; sign is its shape's digest.
+func (w *columnWriter) findShape(fields []event.RecordField, sign uint64) int {
+	if id := w.lastShape - 1; id >= 0 && w.shapeSigns[id] == sign && w.sameShape(fields, id) {
+		return id
+	}
+	for id, s := range w.shapeSigns {
+		if s == sign && w.sameShape(fields, id) {
+			w.lastShape = id + 1
+			return id
+		}
+	}
+	return -1
+}
+
+// sameShape says whether the record being added has the shape id: the
+// same fields as its first record (codes, and keys of code 0), of the
+// same modes, its rows of the same header and count of pieces.
+func (w *columnWriter) sameShape(fields []event.RecordField, id int) bool {
+	last := w.shapeFields[id]
+	if len(last) != len(fields) {
+		return false
+	}
+	info, lastInfo := w.info[:len(fields)], w.shapeInfo[id][:len(fields)]
+	for k := range fields {
+		f, l := &fields[k], &last[k]
+		if f.Code != l.Code || (f.Code == 0 && f.Key != l.Key) || info[k].row != lastInfo[k].row {
+			return false
+		}
+		if info[k].row && (info[k].header != lastInfo[k].header || info[k].pieces != lastInfo[k].pieces) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeShape writes the shape of the record being added to w.cur.
+func (w *columnWriter) writeShape(fields []event.RecordField) {
+	w.cur = binary.AppendUvarint(w.cur[:0], uint64(len(fields)))
+	for k := range fields {
+		f := &fields[k]
+		w.cur = binary.AppendUvarint(w.cur, f.Code)
+		if f.Code == 0 {
+			w.cur = binary.AppendUvarint(w.cur, uint64(len(f.Key)))
+			w.cur = append(w.cur, f.Key...)
+		}
+		if in := &w.info[k]; in.row {
+			w.cur = append(w.cur, 1)
+			w.cur = binary.AppendUvarint(w.cur, uint64(in.header))
+			w.cur = binary.AppendUvarint(w.cur, uint64(in.pieces))
+			continue
+		}
+		w.cur = append(w.cur, 0)
+	}
+}
+
+// newShape numbers the shape of the record being added, whose values are
+// w.values, keeps the record's fields and info to compare later records
+// to, and finds or makes the stream of each of its values.
+func (w *columnWriter) newShape(fields []event.RecordField, sign uint64) int {
+	id := len(w.shapeStreams)
+	w.lastShape = id + 1
+	w.shapeSigns = append(w.shapeSigns, sign)
+	w.shapeFields = append(w.shapeFields, fields)
+	if len(w.shapeInfo) <= id {
+		w.shapeInfo = append(w.shapeInfo, nil)
+	}
+	w.shapeInfo[id] = append(w.shapeInfo[id][:0], w.info...)
+	var streams []int
+	if len(w.shapeStreams) < cap(w.shapeStreams) {
+		streams = w.shapeStreams[:len(w.shapeStreams)+1][len(w.shapeStreams)][:0]
+	}
+	for _, v := range w.values {
+		f := &fields[v.field]
+		k := streamKey{code: f.Code, key: f.Key, piece: int(v.piece)}
+		i, ok := w.index[k]
+		if !ok {
+			i = w.stream()
+			w.index[k] = i
+		}
+		streams = append(streams, i)
+	}
+	w.shapeStreams = append(w.shapeStreams, streams)
+	return id
+}
+
+// addRow adds the pieces of field i, f, of mode 1 to w.pieces (their
+// references are found once every field of the record is read), and
+// returns the number of its header line (f.Head, or f.Value's first
+// line) in the block and its pieces' count: the pieces of the rest
+// between commas.
+func (w *columnWriter) addRow(i int, f *event.RecordField) (int32, int32) {
 	value := f.Value
 	// at is where the row starts in value.
 	header, at := f.Head, 0
@@ -445,31 +589,25 @@ func (w *columnWriter) addRow(i int, f *event.RecordField) {
 		w.headers = append(w.headers, header)
 	}
 	row := value[at:]
-	w.pieces = w.pieces[:0]
-	for len(w.pieces) < maxPieces-1 {
+	first := len(w.pieces)
+	for piece := int32(1); piece < maxPieces; piece++ {
 		c := strings.IndexByte(row, ',')
 		if c < 0 {
 			break
 		}
-		w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(at + c)})
+		w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(at + c), piece: piece})
 		row = row[c+1:]
 		at += c + 1
 	}
-	w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(len(value))})
-	w.cur = binary.AppendUvarint(w.cur, uint64(h))
-	w.cur = binary.AppendUvarint(w.cur, uint64(len(w.pieces)))
-	for j, p := range w.pieces {
-		w.laterValues = append(w.laterValues, p)
-		w.laterRefs = append(w.laterRefs, w.reference(j, value[p.start:p.end]))
-		w.laterSlots = append(w.laterSlots, slot{field: i, piece: j + 1})
-	}
+	w.pieces = append(w.pieces, span{field: int32(i), start: int32(at), end: int32(len(value)), piece: int32(len(w.pieces) - first + 1)})
+	return int32(h), int32(len(w.pieces) - first)
 }
 
 // reference returns the ref of a field of mode 0 of the record holding
 // piece j, p, as it is or between double quotes (an extra field's JSON),
 // 0 when none is: the field the same piece named last, else the first
 // field that is p.
-func (w *columnWriter) reference(j int, p string) uint64 {
+func (w *columnWriter) reference(j int, p string) uint32 {
 	if len(p) < refMin {
 		return 0
 	}
@@ -481,17 +619,17 @@ func (w *columnWriter) reference(j int, p string) uint64 {
 	}
 	// The first field is the lower of the first of p's length that is p
 	// and the first of p's length + 2 that is p quoted.
-	var ref uint64
-	for k := w.first[min(len(p), maxChained)]; k != 0; k = w.nextOf[k-1] {
-		if ref = w.refTo(int(k-1), p); ref != 0 {
+	var ref uint32
+	for k := w.first[min(len(p), maxChained)]; k != 0; k = w.info[k-1].next {
+		if ref = w.chainedRef(int(k-1), p); ref != 0 {
 			break
 		}
 	}
-	for k := w.first[min(len(p)+2, maxChained)]; k != 0; k = w.nextOf[k-1] {
-		if ref != 0 && uint64(k-1) >= (ref-1)/2 {
+	for k := w.first[min(len(p)+2, maxChained)]; k != 0; k = w.info[k-1].next {
+		if ref != 0 && uint32(k-1) >= (ref-1)/2 {
 			break
 		}
-		if r := w.refTo(int(k-1), p); r != 0 {
+		if r := w.chainedRef(int(k-1), p); r != 0 {
 			ref = r
 			break
 		}
@@ -503,16 +641,22 @@ func (w *columnWriter) reference(j int, p string) uint64 {
 }
 
 // refTo returns the ref of field k when it is p, 0 otherwise.
-func (w *columnWriter) refTo(k int, p string) uint64 {
-	if k >= len(w.fields) || w.rows[k] {
+func (w *columnWriter) refTo(k int, p string) uint32 {
+	if k >= len(w.fields) || w.info[k].row {
 		return 0
 	}
+	return w.chainedRef(k, p)
+}
+
+// chainedRef is refTo of a field of the record known to be of mode 0
+// (one byLength chains).
+func (w *columnWriter) chainedRef(k int, p string) uint32 {
 	v := w.fields[k].Value
 	switch {
 	case len(v) == len(p) && v == p:
-		return uint64(1 + 2*k)
+		return uint32(1 + 2*k)
 	case len(v) == len(p)+2 && v[0] == '"' && v[len(v)-1] == '"' && v[1:len(v)-1] == p:
-		return uint64(2 + 2*k)
+		return uint32(2 + 2*k)
 	}
 	return 0
 }

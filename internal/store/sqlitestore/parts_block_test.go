@@ -639,3 +639,152 @@ func TestLineClasses(t *testing.T) {
 		}
 	}
 }
+
+// appendValueTwoPasses is appendValue as it was before appendHex: the
+// value's classes read in a pass of their own, then its digits turned
+// into bytes one pair at a time.
+func appendValueTwoPasses(s []byte, v string, classes byte) []byte {
+	form, digits := byte(0), v
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		form, digits, classes = 2, v[1:len(v)-1], 0
+	}
+	if len(digits) >= hexMin && len(digits)%2 == 0 {
+		if classes == 0 {
+			classes = textClasses(digits)
+		}
+		if c := caseOf(classes); c != 0 {
+			s = append(s, form+c)
+			s = binary.AppendUvarint(s, uint64(len(digits)/2))
+			for i := 0; i < len(digits); i += 2 {
+				s = append(s, hexValue[digits[i]]<<4|hexValue[digits[i+1]])
+			}
+			return s
+		}
+	}
+	s = append(s, 0)
+	s = binary.AppendUvarint(s, uint64(len(v)))
+	return append(s, v...)
+}
+
+// TestAppendHex: appendValue, whose digests appendHex reads eight digits
+// at a time, writes what reading them one at a time wrote, for values
+// of every length up to 80 of hex digits of either case, other bytes
+// (the neighbours of the digits' ranges, bytes over 0x7f) anywhere,
+// with and without double quotes, the classes known or not.
+func TestAppendHex(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 42))
+	const digits = "0123456789abcdefABCDEF"
+	const others = "/:@G`g\x00\x7f\x80\xb0\xc1\xe6\xff\"\n ,"
+	for range 40000 {
+		b := make([]byte, r.IntN(81))
+		upper := r.IntN(2) == 0
+		for i := range b {
+			b[i] = digits[r.IntN(16)]
+			if upper && b[i] >= 'a' {
+				b[i] -= 'a' - 'A'
+			}
+		}
+		switch r.IntN(4) {
+		case 0:
+			if len(b) > 0 {
+				b[r.IntN(len(b))] = others[r.IntN(len(others))]
+			}
+		case 1:
+			if len(b) > 0 {
+				b[r.IntN(len(b))] = digits[r.IntN(len(digits))] // maybe the other case
+			}
+		}
+		v := string(b)
+		if r.IntN(3) == 0 {
+			v = `"` + v + `"`
+		}
+		for _, classes := range []byte{0, lineClasses(v)} {
+			prefix := []byte{9, 9}
+			got := appendValue(slices.Clone(prefix), v, classes)
+			want := appendValueTwoPasses(slices.Clone(prefix), v, classes)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("appendValue(%q, %#x) = %x, want %x", v, classes, got, want)
+			}
+		}
+	}
+}
+
+// TestRowPieces: addRow cuts a row at each comma, up to maxPieces
+// pieces, the last holding the rest, numbered from 1, for rows of every
+// length up to 200 bytes with commas anywhere (none, many more than
+// maxPieces, next to each other, first and last) among other bytes.
+func TestRowPieces(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 42))
+	const alphabet = ",,,a1 \"\x00\x7f\x80\xac\xff+-."
+	for range 20000 {
+		b := make([]byte, r.IntN(201))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			if r.IntN(2) == 0 {
+				b[i] = 'x'
+			}
+		}
+		header := "h,e,a,d\n"
+		f := event.RecordField{Code: 49, Head: header, Value: string(b)}
+		if r.IntN(2) == 0 {
+			f = event.RecordField{Code: 49, Value: header + string(b)}
+		}
+		var w columnWriter
+		w.reset()
+		w.addRow(0, &f)
+		// The pieces cut one comma at a time.
+		var want []string
+		row := string(b)
+		for len(want) < maxPieces-1 {
+			c := strings.IndexByte(row, ',')
+			if c < 0 {
+				break
+			}
+			want = append(want, row[:c])
+			row = row[c+1:]
+		}
+		want = append(want, row)
+		var got []string
+		for j, p := range w.pieces {
+			if p.piece != int32(j+1) || p.field != 0 {
+				t.Fatalf("row %q: piece %d numbered %d of field %d", b, j, p.piece, p.field)
+			}
+			got = append(got, f.Value[p.start:p.end])
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("row %q: pieces %q, want %q", b, got, want)
+		}
+	}
+}
+
+// TestColumnsOfShapesAlike: records whose shapes differ only where the
+// column writer's digest of a shape may not see it (extra fields of the
+// same place and key length but another key; the other is in the block
+// already) come back as they were, each with its own fields.
+func TestColumnsOfShapesAlike(t *testing.T) {
+	var recs [][]byte
+	for i := range 12 {
+		e := event.New(4)
+		e.SetTrusted("source.ip", fmt.Sprintf("192.0.2.%d", i))
+		key := []string{"extra.aaa", "extra.bbb", "extra.ccc"}[i%3]
+		e.SetTrusted(key, fmt.Sprintf(`"value %d"`, i%2))
+		e.SetTrusted("extra.zzz", `"same"`)
+		recs = append(recs, event.AppendRecord(nil, e))
+	}
+	cols, ok := encodeColumns(nil, recs)
+	if !ok {
+		t.Fatal("records of events do not parse")
+	}
+	got, err := decodeColumns(cols, blockMaxRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) {
+		t.Fatalf("%d records back, want %d", len(got), len(recs))
+	}
+	for i := range recs {
+		if !bytes.Equal(got[i], recs[i]) {
+			t.Errorf("record %d differs:\n got %q\nwant %q", i, got[i], recs[i])
+		}
+	}
+}
