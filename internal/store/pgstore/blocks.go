@@ -65,95 +65,31 @@ var blockDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 // own.
 const blockBytes = 1 << 20
 
-// blockRoom is the room a block's records follow for its head: the
-// uvarints of its count and of each record's length.
-const blockRoom = binary.MaxVarintLen64 * (blockEvents + 1)
-
-// blockLayout lays a batch's records out in one buffer as the plain
-// blocks they are compressed from: each block's records follow room for
-// its head, written once every record is in (plains), so that a block
-// is compressed where its records were written instead of being copied
-// into a plain block first (all of a batch's records, about 2 KB an
-// event of the bench's scan_rdp). A block is closed at blockEvents
-// records or before its records pass blockBytes, as the SQLite store's
-// parts close a block (parts_block.go), so reading one event never
-// decompresses much more than a mebibyte; a record larger than that has
-// a block of its own.
-type blockLayout struct {
-	buf []byte
-	// first is the index of each block's first record, from and to each
-	// record's bounds in buf.
-	first, from, to []int
-	// size is the bytes of the open block's records.
-	size int
-}
-
-// reset empties l, keeping its arrays, and lays out records in buf.
-func (l *blockLayout) reset(buf []byte) {
-	*l = blockLayout{buf: buf[:0], first: l.first[:0], from: l.from[:0], to: l.to[:0]}
-}
-
-// begin returns where the next record is to be appended to l.buf (then
-// end), opening a block when the open one holds blockEvents records.
-func (l *blockLayout) begin() int {
-	if len(l.first) == 0 || len(l.from)-l.first[len(l.first)-1] == blockEvents {
-		l.first = append(l.first, len(l.from))
-		l.buf = append(l.buf, make([]byte, blockRoom)...)
-		l.size = 0
-	}
-	return len(l.buf)
-}
-
-// end takes the record appended to l.buf from at on (begin's), moving it
-// into a block of its own when it would take the open block, which holds
-// others, past blockBytes.
-func (l *blockLayout) end(at int) {
-	n := len(l.buf) - at
-	if len(l.from) > l.first[len(l.first)-1] && l.size+n > blockBytes {
-		l.buf = append(l.buf, make([]byte, blockRoom)...)
-		copy(l.buf[at+blockRoom:], l.buf[at:at+n])
-		l.first = append(l.first, len(l.from))
-		l.size = 0
-		at += blockRoom
-	}
-	l.from = append(l.from, at)
-	l.to = append(l.to, at+n)
-	l.size += n
-}
-
-// record returns record i, a slice of l.buf.
-func (l *blockLayout) record(i int) []byte { return l.buf[l.from[i]:l.to[i]:l.to[i]] }
-
-// plains writes each block's head into the room before its records and
-// returns the plain blocks, slices of l.buf:
-//
-//	plain := uvarint(n) uvarint(len(record 0)) … uvarint(len(record n-1)) record 0 … record n-1
-func (l *blockLayout) plains() [][]byte {
-	out := make([][]byte, len(l.first))
-	var room [blockRoom]byte
-	for k, i := range l.first {
-		end := len(l.from)
-		if k+1 < len(l.first) {
-			end = l.first[k+1]
+// blockStarts returns where each block of records starts: the index of
+// its first record, a block closed at blockEvents records or before its
+// records pass blockBytes.
+func blockStarts(records [][]byte) []int {
+	starts := make([]int, 0, len(records)/blockEvents+1)
+	n, size := 0, 0
+	for i, r := range records {
+		if n == 0 || n == blockEvents || size+len(r) > blockBytes {
+			starts = append(starts, i)
+			n, size = 0, 0
 		}
-		head := binary.AppendUvarint(room[:0], uint64(end-i))
-		for j := i; j < end; j++ {
-			head = binary.AppendUvarint(head, uint64(l.to[j]-l.from[j]))
-		}
-		at := l.from[i] - len(head)
-		copy(l.buf[at:], head)
-		out[k] = l.buf[at:l.to[end-1]:l.to[end-1]]
+		n++
+		size += len(r)
 	}
-	return out
+	return starts
 }
 
-// packBlocks compresses plain blocks (blockLayout.plains) with S2, on as
-// many goroutines as there are cores. The blocks are slices of one
-// buffer, *arena when arena is not nil (grown if it must be; the caller
-// gives it back to blockArenas once nothing reads the blocks), a new one
+// packBlocks compresses records into blocks with S2, block k holding the
+// records from starts[k] to starts[k+1] (blockStarts), on as many
+// goroutines as there are cores. The blocks are slices of one buffer,
+// *arena when arena is not nil (grown if it must be; the caller gives it
+// back to blockArenas once nothing reads the blocks), a new one
 // otherwise.
-func packBlocks(plains [][]byte, arena *[]byte) [][]byte {
-	return packBlocksWith(plains, arena, s2.MaxEncodedLen, func(dst, plain []byte) []byte {
+func packBlocks(records [][]byte, starts []int, arena *[]byte) [][]byte {
+	return packBlocksWith(records, starts, arena, s2.MaxEncodedLen, func(dst, plain []byte) []byte {
 		dst[0] = codecS2
 		return dst[:1+len(s2.Encode(dst[1:], plain))]
 	})
@@ -164,8 +100,8 @@ func packBlocks(plains [][]byte, arena *[]byte) [][]byte {
 // slice of the batch's buffer of 1 + bound(len(plain)) bytes to write
 // them into, and returns the block (in that slice, or, for a codec that
 // may need more, elsewhere).
-func packBlocksWith(plains [][]byte, arena *[]byte, bound func(int) int, compress func(dst, plain []byte) []byte) [][]byte {
-	nb := len(plains)
+func packBlocksWith(records [][]byte, starts []int, arena *[]byte, bound func(int) int, compress func(dst, plain []byte) []byte) [][]byte {
+	nb := len(starts)
 	out := make([][]byte, nb)
 	if nb == 0 {
 		return out
@@ -175,10 +111,22 @@ func packBlocksWith(plains [][]byte, arena *[]byte, bound func(int) int, compres
 	// sizes: no block is copied after its compression, nor allocated
 	// alone (a batch's blocks were a twentieth of the client's
 	// allocations, BenchmarkEncodeBatch).
+	plainSizes := make([]int, nb)
 	ends := make([]int, nb)
 	total := 0
-	for i, plain := range plains {
-		total += 1 + bound(len(plain))
+	for i := range nb {
+		end := len(records)
+		if i+1 < nb {
+			end = starts[i+1]
+		}
+		// The plain block is sized once: grown record by record, it was
+		// a seventh of the client's CPU on a batch.
+		size := binary.MaxVarintLen64 * (end - starts[i] + 1)
+		for _, r := range records[starts[i]:end] {
+			size += len(r)
+		}
+		plainSizes[i] = size
+		total += 1 + bound(size)
 		ends[i] = total
 	}
 	if arena == nil {
@@ -194,16 +142,35 @@ func packBlocksWith(plains [][]byte, arena *[]byte, bound func(int) int, compres
 	)
 	work := func() {
 		defer wg.Done()
+		pb := packBuffers.Get().(*[]byte)
+		defer packBuffers.Put(pb)
+		plain := *pb
+		defer func() { *pb = plain[:0] }()
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= nb {
 				return
 			}
+			end := len(records)
+			if i+1 < nb {
+				end = starts[i+1]
+			}
+			recs := records[starts[i]:end]
+			if cap(plain) < plainSizes[i] {
+				plain = make([]byte, 0, plainSizes[i])
+			}
+			plain = binary.AppendUvarint(plain[:0], uint64(len(recs)))
+			for _, r := range recs {
+				plain = binary.AppendUvarint(plain, uint64(len(r)))
+			}
+			for _, r := range recs {
+				plain = append(plain, r...)
+			}
 			from := 0
 			if i > 0 {
 				from = ends[i-1]
 			}
-			out[i] = compress(buf[from:ends[i]:ends[i]], plains[i])
+			out[i] = compress(buf[from:ends[i]:ends[i]], plain)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), nb)
@@ -215,6 +182,10 @@ func packBlocksWith(plains [][]byte, arena *[]byte, bound func(int) int, compres
 	wg.Wait()
 	return out
 }
+
+// packBuffers holds the packing goroutines' plain blocks from one batch
+// to the next: a block of 128 records is about 250 KB plain.
+var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // blockArenas holds the buffers batches' blocks are compressed into (a
 // few megabytes a batch).

@@ -26,15 +26,16 @@ func TestBlocksRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	starts := blockStarts(records)
 	// zstd may need more than its bound: the blocks that do not fit go
 	// elsewhere.
-	zstdBlocks := packBlocksWith(layBlocks(records).plains(), nil, func(n int) int { return n / 4 }, func(dst, plain []byte) []byte {
+	zstdBlocks := packBlocksWith(records, starts, nil, func(n int) int { return n / 4 }, func(dst, plain []byte) []byte {
 		return enc.EncodeAll(plain, append(dst[:0], codecZstd))
 	})
 	// A pooled buffer of blocks, too small at first, then reused for
 	// other records.
 	arena := new([]byte)
-	s2Blocks := packBlocks(layBlocks(records).plains(), arena)
+	s2Blocks := packBlocks(records, starts, arena)
 	for name, blocks := range map[string][][]byte{"s2": s2Blocks, "zstd": zstdBlocks} {
 		if len(blocks) != 4 {
 			t.Fatalf("%s: %d blocks; want 4", name, len(blocks))
@@ -55,7 +56,7 @@ func TestBlocksRoundTrip(t *testing.T) {
 		// An S2 length of 2 GiB, with no data to make it: refused before
 		// it is allocated.
 		"huge length": append([]byte{codecS2}, binary.AppendUvarint(nil, 2<<30)...),
-		"cut short":   packBlocks(layBlocks(records).plains(), nil)[0][:20],
+		"cut short":   packBlocks(records, starts, nil)[0][:20],
 		"trailing bytes": func() []byte {
 			b, _ := zstd.NewWriter(nil)
 			return b.EncodeAll([]byte{2, 3, 1, 'a', 'b', 'c', 'd', 'e'}, []byte{codecZstd})
@@ -71,17 +72,6 @@ func TestBlocksRoundTrip(t *testing.T) {
 	}
 }
 
-// layBlocks lays records out as fill does.
-func layBlocks(records [][]byte) *blockLayout {
-	var l blockLayout
-	for _, r := range records {
-		at := l.begin()
-		l.buf = append(l.buf, r...)
-		l.end(at)
-	}
-	return &l
-}
-
 // TestBlockStarts closes a block at blockEvents records, or before its
 // records pass blockBytes; a record larger than that has a block of its
 // own, and the records read back from blocks cut by size.
@@ -90,11 +80,11 @@ func TestBlockStarts(t *testing.T) {
 	for i := range small {
 		small[i] = []byte{byte(i)}
 	}
-	if got := fmt.Sprint(layBlocks(small).first); got != fmt.Sprint([]int{0, blockEvents, 2 * blockEvents}) {
-		t.Errorf("the blocks of %d small records start at %s", len(small), got)
+	if got := fmt.Sprint(blockStarts(small)); got != fmt.Sprint([]int{0, blockEvents, 2 * blockEvents}) {
+		t.Errorf("blockStarts of %d small records = %s", len(small), got)
 	}
-	if got := layBlocks(nil).plains(); len(got) != 0 {
-		t.Errorf("the blocks of no records = %v", got)
+	if got := blockStarts(nil); len(got) != 0 {
+		t.Errorf("blockStarts(nil) = %v", got)
 	}
 	var large [][]byte
 	for i, n := range []int{400_000, 400_000, blockBytes - 800_000, 1, 2 * blockBytes, 5, 400_000, blockBytes - 400_005, 1} {
@@ -103,28 +93,14 @@ func TestBlockStarts(t *testing.T) {
 	// Three records of blockBytes fit, a byte more does not; the big
 	// record is alone; the next three make blockBytes again.
 	want := []int{0, 3, 4, 5, 8}
-	// Laid out in a buffer that held smaller records before, as a batch's
-	// are (fill): it grows.
-	lay := layBlocks(small)
-	lay.reset(lay.buf)
-	for _, r := range large {
-		at := lay.begin()
-		lay.buf = append(lay.buf, r...)
-		lay.end(at)
-	}
-	starts := lay.first
+	starts := blockStarts(large)
 	if fmt.Sprint(starts) != fmt.Sprint(want) {
-		t.Fatalf("the blocks of large records start at %v; want %v", starts, want)
-	}
-	for i, r := range large {
-		if !bytes.Equal(lay.record(i), r) {
-			t.Fatalf("record %d laid out differs", i)
-		}
+		t.Fatalf("blockStarts of large records = %v; want %v", starts, want)
 	}
 	// Into a buffer that held smaller blocks before: it grows.
 	arena := new([]byte)
-	packBlocks(layBlocks(small).plains(), arena)
-	blocks := packBlocks(lay.plains(), arena)
+	packBlocks(small, blockStarts(small), arena)
+	blocks := packBlocks(large, starts, arena)
 	for k, block := range blocks {
 		recs, err := unpackBlock(block)
 		if err != nil {

@@ -256,9 +256,9 @@ func (b *batchColumns) packBatch(now time.Time) {
 
 // pack compresses the records of b into its blocks.
 func (b *batchColumns) pack() {
-	b.starts = b.layout.first
+	b.starts = blockStarts(b.data)
 	b.arena = blockArenas.Get().(*[]byte)
-	b.blocks = packBlocks(b.layout.plains(), b.arena)
+	b.blocks = packBlocks(b.data, b.starts, b.arena)
 }
 
 // copyEvents stores the batch b of events, packed (packBatch), with COPY

@@ -42,10 +42,8 @@ type batchColumns struct {
 	tagOrg  []string
 	// tagEvent is the index in the batch of tagHash's event.
 	tagEvent []int
-	// records is the buffer data's rows are in (see release), laid out
-	// as the plain blocks (blockLayout, in columns' arrays).
+	// records is the buffer data's rows are in (see release).
 	records *[]byte
-	layout  *blockLayout
 	// starts and blocks are data in blocks (packBatch): block k holds the
 	// records from starts[k] on; nil when the batch repeats a hash
 	// (copyEvents packs it without the repeats then).
@@ -85,13 +83,11 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 		addrs:   a.addrs[: 2*n : 2*n],
 		columns: a,
 	}
-	// One buffer for every event's encoded form, laid out as the blocks
-	// packBatch compresses; the rows slice into it. It comes from buffers
-	// and goes back there with release.
+	// One buffer for every event's encoded form; the rows slice into it.
+	// It comes from buffers and goes back there with release.
 	b.records = buffers.Get().(*[]byte)
-	lay := &a.layout
-	lay.reset(*b.records)
-	b.layout = lay
+	data := (*b.records)[:0]
+	offsets := make([]int, n+1)
 	hashes := make([]event.Hash, n)
 	// The records are written from their fields by a coder that
 	// remembers the last event's names (a report's events share them):
@@ -125,9 +121,8 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 			}
 		}
 		fields = coder.AppendFields(fields[:0], e)
-		at := lay.begin()
-		lay.buf = event.AppendFieldsRecord(lay.buf, fields)
-		lay.end(at)
+		data = event.AppendFieldsRecord(data, fields)
+		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
 		// The addresses ExtractColumns parsed, not parsed again. (The
@@ -147,9 +142,9 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 		b.md5[i], b.sha1[i], b.sha256[i] = nullText(c.MD5), nullText(c.SHA1), nullText(c.SHA256)
 	}
 	for i := range events {
-		b.data[i] = lay.record(i)
+		b.data[i] = data[offsets[i]:offsets[i+1]:offsets[i+1]]
 	}
-	*b.records = lay.buf
+	*b.records = data
 }
 
 // release gives the batch's buffers of records and blocks back, once
@@ -158,8 +153,7 @@ func (b *batchColumns) release() {
 	if b.records != nil {
 		*b.records = (*b.records)[:0]
 		buffers.Put(b.records)
-		b.layout.buf = nil // the buffer is the pool's again
-		b.records, b.data, b.layout = nil, nil, nil
+		b.records, b.data = nil, nil
 	}
 	if b.arena != nil {
 		blockArenas.Put(b.arena)
@@ -184,8 +178,6 @@ type columnArrays struct {
 	addrPtrs   []*netip.Addr // two
 	ints       []pgtype.Int8 // two
 	addrs      []netip.Addr  // two
-	// layout is where the records are in the batch's buffer.
-	layout blockLayout
 	// copy is the batch's COPY rows, its offsets kept too.
 	copy encodedCopy
 }
