@@ -50,12 +50,13 @@ func (s *Store) Write(ctx context.Context, b *pipeline.Batch) error {
 }
 
 // WriteCount stores the batch and returns how many of its events were new;
-// the rest were stored before (len(b.Events) - inserted replays).
+// the rest were stored before (len(b.Events) - inserted replays). The
+// batch's Count is added to its feed's totals with it.
 func (s *Store) WriteCount(ctx context.Context, b *pipeline.Batch) (inserted int, err error) {
-	if len(b.Events) == 0 && len(b.Dedup) == 0 {
+	if len(b.Events) == 0 && len(b.Dedup) == 0 && b.Count == nil {
 		return 0, nil
 	}
-	inserted, err = s.store.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: persistentKeys(b)})
+	inserted, err = s.store.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: persistentKeys(b), Count: b.Count})
 	if err != nil {
 		return inserted, fmt.Errorf("store %d events of %s: %w", len(b.Events), b.Feed, err)
 	}

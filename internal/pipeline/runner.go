@@ -590,7 +590,8 @@ func (c *lineCounter) lines() int64 {
 }
 
 // StoreCounter is the store output's way of telling how many events of a
-// batch were new.
+// batch were new. It adds the batch's Count to its feed's totals with the
+// batch (store.EventBatch.Count).
 type StoreCounter interface {
 	WriteCount(ctx context.Context, b *Batch) (int, error)
 }
@@ -620,6 +621,8 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 		}
 	}
 	r.metrics.BatchSeconds.WithLabelValues("enrich").Observe(time.Since(start).Seconds())
+	b.Count = &store.BatchCount{Key: store.FeedKey{Feed: b.Feed, Report: b.Report},
+		Dropped: int64(b.Duplicates), LastEvent: newestSourceTime(b.Events)}
 	inserted := -1
 	for _, out := range r.outputs {
 		t := time.Now()
@@ -647,16 +650,15 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	}
 	r.committed(b)
 	if inserted < 0 {
+		// No store output counted the batch with it.
 		inserted = len(b.Events)
+		if err := r.env.Store.AddFeedCounters(ctx, b.Count.Key, b.Count.Counters(len(b.Events), inserted), time.Time{}, b.Count.LastEvent, "", i18n.Message{}); err != nil {
+			return err
+		}
 	}
 	dups := b.Duplicates + len(b.Events) - inserted
 	r.metrics.Events.WithLabelValues(b.Feed, "stored").Add(float64(inserted))
 	r.metrics.Duplicates.WithLabelValues(b.Feed).Add(float64(dups))
-	newest := newestSourceTime(b.Events)
-	c := store.FeedCounters{EventsOut: int64(inserted), Duplicates: int64(dups)}
-	if err := r.env.Store.AddFeedCounters(ctx, store.FeedKey{Feed: b.Feed, Report: b.Report}, c, time.Time{}, newest, "", i18n.Message{}); err != nil {
-		return err
-	}
 	if b.Run != 0 && r.runs != nil {
 		// The history is a view of the counters above: a failure to
 		// update it must not store the batch again.

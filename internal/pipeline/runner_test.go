@@ -86,7 +86,7 @@ func (o storeOutput) Write(ctx context.Context, b *pipeline.Batch) error {
 }
 
 func (o storeOutput) WriteCount(ctx context.Context, b *pipeline.Batch) (int, error) {
-	return o.st.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: b.Dedup})
+	return o.st.InsertBatch(ctx, store.EventBatch{ID: b.ID, Events: b.Events, Dedup: b.Dedup, Count: b.Count})
 }
 
 func newRunner(t *testing.T, st store.Store, parser pipeline.Parser, keepRaw bool, outputs ...pipeline.Output) *pipeline.Runner {

@@ -85,6 +85,9 @@ type Batch struct {
 	Dedup []store.DedupKey
 	// Duplicates counts events the deduplicator dropped from this batch.
 	Duplicates int
+	// Count is what the batch adds to its feed's totals, set by Process
+	// for the store output, which adds it in the batch's commit.
+	Count *store.BatchCount
 }
 
 // Enricher adds to the events of a batch, or drops some (deduplication).

@@ -114,6 +114,33 @@ type EventBatch struct {
 	Events []*event.Event
 	// Dedup are the deduplication keys the batch claimed, stored with it.
 	Dedup []DedupKey
+	// Count, when not nil, is what the batch adds to its feed's totals,
+	// which InsertBatch adds (as AddFeedCounters would) in the batch's own
+	// commit where the store can, so that a crash cannot store the
+	// events without their count, and after it otherwise; a batch with
+	// neither events nor keys (every event dropped before the store) is
+	// counted only.
+	Count *BatchCount
+}
+
+// BatchCount is what a batch adds to its feed's totals (EventBatch.Count):
+// EventsOut the events the store inserted; Duplicates the events dropped
+// before the store and those stored before (all of a batch recognised
+// as stored before); LastEvent.
+type BatchCount struct {
+	Key FeedKey
+	// Dropped is how many of the batch's events the pipeline dropped as
+	// duplicates before the store.
+	Dropped int64
+	// LastEvent is the newest time.source of the batch's events, zero
+	// for none; the feed's only moves forward.
+	LastEvent time.Time
+}
+
+// Counters returns the counters of a batch of events events, inserted of
+// them new.
+func (c *BatchCount) Counters(events, inserted int) FeedCounters {
+	return FeedCounters{EventsOut: int64(inserted), Duplicates: c.Dropped + int64(events-inserted)}
 }
 
 // BatchID is the identity of a batch of sealed events: the SHA-256 of
@@ -155,6 +182,7 @@ type Events interface {
 	// the events, and a batch whose ID is recorded already (a redelivery
 	// after a crash, the same input ingested again) is recognised as a
 	// whole and stores nothing (inserted 0). A zero ID is InsertEvents.
+	// The batch's Count, if any, is added to its feed's totals with it.
 	InsertBatch(ctx context.Context, b EventBatch) (inserted int, err error)
 	SearchEvents(ctx context.Context, q EventQuery) (EventPage, error)
 	GetEvent(ctx context.Context, hash event.Hash) (StoredEvent, error)

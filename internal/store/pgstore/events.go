@@ -19,7 +19,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/feedsql"
+	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
 // batchColumns holds a batch as column arrays.
@@ -198,13 +201,18 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 	return s.InsertBatch(ctx, store.EventBatch{Events: events, Dedup: dedup})
 }
 
-// InsertBatch stores the batch, its dedup keys and its identity in one
-// transaction, or nothing when its identity is recorded already. The
-// identity's row is written first: a concurrent insert of the same batch
-// waits on it and then finds it.
+// InsertBatch stores the batch, its dedup keys, its identity and its
+// count in one transaction, or only its count when its identity is
+// recorded already. The identity's row is written first: a concurrent
+// insert of the same batch waits on it and then finds it.
 func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error) {
 	events, dedup := b.Events, b.Dedup
 	if len(events) == 0 && len(dedup) == 0 {
+		if b.Count != nil {
+			if err := addBatchCount(ctx, s.DB(), b.Count, 0, 0); err != nil {
+				return 0, err
+			}
+		}
 		return 0, nil
 	}
 	// The batch is encoded and compressed before its transaction begins.
@@ -276,7 +284,18 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 			return 0, fmt.Errorf("pgstore: record batch: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
-			return 0, nil // stored before: the whole batch is a replay
+			// Stored before: the whole batch is a replay, its events
+			// duplicates.
+			if b.Count == nil {
+				return 0, nil
+			}
+			if err := addBatchCount(ctx, pgDB{pool: s.pool, tx: tx}, b.Count, len(events), 0); err != nil {
+				return 0, err
+			}
+			if err := tx.Commit(ctx); err != nil {
+				return 0, fmt.Errorf("pgstore: count a batch stored before: commit: %w", err)
+			}
+			return 0, nil
 		}
 	}
 	var (
@@ -307,6 +326,15 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 			return 0, fmt.Errorf("pgstore: insert events: %w", err)
 		}
 	}
+	// The count last: its feed's row stays locked to the commit, and the
+	// next batch of the feed waits for it there, with nothing else left
+	// to do (a count of its own transaction cost a second commit, and
+	// its WAL flush, a batch).
+	if b.Count != nil {
+		if err := addBatchCount(ctx, pgDB{pool: s.pool, tx: tx}, b.Count, len(events), len(ids)); err != nil {
+			return 0, err
+		}
+	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
@@ -317,6 +345,15 @@ func (s *Store) storeBatch(ctx context.Context, b store.EventBatch, cols *batchC
 		s.stored(ids[len(ids)-1])
 	}
 	return len(ids), nil
+}
+
+// addBatchCount adds to its feed's totals the count c of a batch of events
+// events, inserted of them new.
+func addBatchCount(ctx context.Context, db sqlkit.DB, c *store.BatchCount, events, inserted int) error {
+	if err := feedsql.AddCounters(ctx, db, c.Key, c.Counters(events, inserted), time.Time{}, c.LastEvent, "", i18n.Message{}); err != nil {
+		return fmt.Errorf("pgstore: count a batch: %w", err)
+	}
+	return nil
 }
 
 // upsertDedupSQL stores dedup keys, each once, keeping the later expiry of

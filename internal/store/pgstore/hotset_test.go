@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -317,5 +318,61 @@ func TestHotSetCommitWindow(t *testing.T) {
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 40 {
 		t.Fatalf("CountEvents = %d, %v; want 40", c, err)
+	}
+}
+
+// TestBatchCountInItsCommit: a batch's count (store.EventBatch.Count) is
+// written in the batch's transaction: another connection sees neither
+// before the batch commits, both after, and a batch whose commit fails
+// leaves no count behind.
+func TestBatchCountInItsCommit(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := store.FeedKey{Feed: "counted", Report: "scan"}
+	out := func() int64 {
+		t.Helper()
+		rows, err := s.ListFeedStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Name == key.Feed && r.Report == key.Report {
+				return r.EventsOut
+			}
+		}
+		return -1
+	}
+	events := copyCorpus(t, 20)
+	first, second := events[:10], events[10:]
+	seen := int64(-2)
+	s.beforeCommit = func() { seen = out() }
+	n, err := s.InsertBatch(ctx, store.EventBatch{ID: store.BatchID(first), Events: first, Count: &store.BatchCount{Key: key}})
+	s.beforeCommit = nil
+	if err != nil || n != len(first) {
+		t.Fatalf("InsertBatch = %d, %v; want %d", n, err, len(first))
+	}
+	if seen != -1 {
+		t.Errorf("before the batch's commit the feed's row read %d events out; want no row", seen)
+	}
+	if got := out(); got != int64(n) {
+		t.Errorf("after the batch's commit %d events out; want %d", got, n)
+	}
+	// The batch's context ends just before its commit: the commit fails,
+	// and the count goes with the batch.
+	failing, cancel := context.WithCancel(ctx)
+	s.beforeCommit = cancel
+	n, err = s.InsertBatch(failing, store.EventBatch{ID: store.BatchID(second), Events: second, Count: &store.BatchCount{Key: key}})
+	s.beforeCommit = nil
+	if err == nil {
+		t.Fatalf("InsertBatch with its commit cut off = %d, nil; want an error", n)
+	}
+	if got := out(); got != int64(len(first)) {
+		t.Errorf("after a failed commit %d events out; want the first batch's %d", got, len(first))
+	}
+	if c, err := s.CountEvents(ctx); err != nil || c != int64(len(first)) {
+		t.Errorf("CountEvents = %d, %v; want %d", c, err, len(first))
 	}
 }

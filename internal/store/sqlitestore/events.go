@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/event"
+	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -50,8 +51,23 @@ func (s *Store) InsertEvents(ctx context.Context, events []*event.Event, dedup [
 }
 
 // InsertBatch stores the batch, its dedup keys and its identity in one
-// transaction, or nothing when its identity is recorded already.
+// transaction, or nothing when its identity is recorded already, and
+// then adds its count (EventBatch.Count) to its feed's totals.
 func (s *Store) InsertBatch(ctx context.Context, b store.EventBatch) (int, error) {
+	n, err := s.insertBatch(ctx, b)
+	if err != nil || b.Count == nil {
+		return n, err
+	}
+	// The events may be in the parts' files, the feeds in the main
+	// database: the count is its own commit, after the batch's.
+	if err := s.AddFeedCounters(ctx, b.Count.Key, b.Count.Counters(len(b.Events), n), time.Time{}, b.Count.LastEvent, "", i18n.Message{}); err != nil {
+		return n, fmt.Errorf("sqlitestore: count a batch: %w", err)
+	}
+	return n, nil
+}
+
+// insertBatch is InsertBatch without the batch's count.
+func (s *Store) insertBatch(ctx context.Context, b store.EventBatch) (int, error) {
 	events, dedup := b.Events, b.Dedup
 	if len(events) == 0 && len(dedup) == 0 {
 		return 0, nil

@@ -58,6 +58,70 @@ func testBatchIdentity(t *testing.T, s store.Store) {
 	}
 }
 
+// testBatchCount: a batch's count is added to its feed's totals with it:
+// its new events out, its events stored before and those dropped before
+// the store duplicates; a batch stored before counts every event a
+// duplicate; a batch left with no events counts only; the newest event
+// time only moves forward.
+func testBatchCount(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mk := func(ip, at string) *event.Event {
+		e := ev(t, map[string]string{"time.source": at, "source.ip": ip, "feed.name": "counted"})
+		e.Seal()
+		return e
+	}
+	a, b := mk("192.0.2.1", "2024-05-01T10:00:00Z"), mk("192.0.2.2", "2024-05-01T11:00:00Z")
+	c := mk("192.0.2.3", "2024-05-01T09:00:00Z")
+	key := store.FeedKey{Feed: "counted", Report: "scan"}
+	count := func(dropped int64, newest string) *store.BatchCount {
+		t.Helper()
+		last, err := time.Parse(time.RFC3339, newest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &store.BatchCount{Key: key, Dropped: dropped, LastEvent: last}
+	}
+	put := func(what string, b store.EventBatch, want int) {
+		t.Helper()
+		if n, err := s.InsertBatch(ctx, b); err != nil || n != want {
+			t.Fatalf("%s: InsertBatch = %d, %v; want %d", what, n, err, want)
+		}
+	}
+	first := store.EventBatch{ID: store.BatchID([]*event.Event{a, b}), Events: []*event.Event{a, b}, Count: count(3, "2024-05-01T11:00:00Z")}
+	put("first delivery", first, 2)
+	put("the same batch again", first, 0)
+	// c is new, a stored before (in another batch).
+	put("a batch with a stored event", store.EventBatch{ID: store.BatchID([]*event.Event{c, a}), Events: []*event.Event{c, a},
+		Count: count(0, "2024-05-01T10:00:00Z")}, 1)
+	put("a batch whose events were all dropped", store.EventBatch{Count: count(4, "0001-01-01T00:00:00Z")}, 0)
+	put("a batch without a count", store.EventBatch{ID: store.BatchID([]*event.Event{mk("192.0.2.4", "2024-06-01T00:00:00Z")}),
+		Events: []*event.Event{mk("192.0.2.4", "2024-06-01T00:00:00Z")}}, 1)
+	rows, err := s.ListFeedStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *store.FeedStatus
+	for i := range rows {
+		if rows[i].Name == key.Feed && rows[i].Report == key.Report {
+			got = &rows[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no row of %+v among %+v", key, rows)
+	}
+	// Out: 2 + 1. Duplicates: 3 dropped; the batch again, its 3 dropped
+	// and its 2; a; 4 dropped.
+	if got.EventsOut != 3 || got.Duplicates != 13 {
+		t.Errorf("events out %d, duplicates %d; want 3 and 13", got.EventsOut, got.Duplicates)
+	}
+	if want := time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC); !got.LastEvent.Equal(want) {
+		t.Errorf("last event %v; want %v", got.LastEvent, want)
+	}
+	if !got.LastRun.IsZero() || got.LastError != "" {
+		t.Errorf("a batch's count set the last run: %v %q", got.LastRun, got.LastError)
+	}
+}
+
 // testBatchIDOrder: the identity depends on the events and their order only.
 func testBatchIDOrder(t *testing.T, _ store.Store) {
 	a := ev(t, map[string]string{"source.ip": "192.0.2.1"})

@@ -61,6 +61,7 @@ func run(t *testing.T, open func(t *testing.T) store.Store, concurrentOnly bool)
 		{"insert is idempotent", testInsertIdempotent},
 		{"batch identity", testBatchIdentity},
 		{"batch identity order", testBatchIDOrder},
+		{"batch count", testBatchCount},
 		{"get event", testGetEvent},
 		{"event ids", testEventIDs},
 		{"search filters", testSearchFilters},
