@@ -205,6 +205,28 @@ func enrichASNSide(t *RoutingTable, e *event.Event, k *sideKeys, near *asnNear) 
 	e.SetDefaults(fields...)
 }
 
+// MayAdd implements pipeline.FieldAdder: per side with an address, the
+// AS name (when the table has names), number and network it lacks; with
+// its number given, the name and the network only.
+func (a *ASN) MayAdd(has func(key string) bool) []string {
+	names := len(a.table.Load().names) > 0
+	var keys []string
+	for i := range sides {
+		k := &sides[i]
+		if !has(k.ip) || has(k.asName) && has(k.network) {
+			continue
+		}
+		if names {
+			keys = append(keys, k.asName)
+		}
+		if !has(k.asn) {
+			keys = append(keys, k.asn)
+		}
+		keys = append(keys, k.network)
+	}
+	return keys
+}
+
 // reloadIfChanged swaps in a new table when a file changed. A file that
 // fails to load keeps the old table in use; the next change is tried again.
 func (a *ASN) reloadIfChanged() bool {
@@ -262,4 +284,7 @@ func (w *fileWatch) changed() bool {
 	return changed
 }
 
-var _ pipeline.Enricher = (*ASN)(nil)
+var (
+	_ pipeline.Enricher   = (*ASN)(nil)
+	_ pipeline.FieldAdder = (*ASN)(nil)
+)

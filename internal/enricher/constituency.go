@@ -120,6 +120,11 @@ func (t *ConstituencyTagger) Enrich(_ context.Context, b *pipeline.Batch) error 
 	return nil
 }
 
+// MayAdd implements pipeline.FieldAdder: the tag.
+func (t *ConstituencyTagger) MayAdd(func(key string) bool) []string {
+	return []string{store.ConstituencyField}
+}
+
 // owner asks for one side. Values that do not parse count as absent: the
 // event package validated them, and a wrong one is no reason to drop the
 // other clues.
@@ -143,4 +148,7 @@ func (t *ConstituencyTagger) owner(e *event.Event, k *sideKeys) (string, bool) {
 	return t.table.OwnerOf(addr, asn, fqdn)
 }
 
-var _ pipeline.Enricher = (*ConstituencyTagger)(nil)
+var (
+	_ pipeline.Enricher   = (*ConstituencyTagger)(nil)
+	_ pipeline.FieldAdder = (*ConstituencyTagger)(nil)
+)

@@ -364,6 +364,10 @@ func (s *dedupScratch) shard(i int) []int32 { return s.byShard[s.starts[i]:s.sta
 
 var dedupScratchPool = sync.Pool{New: func() any { return new(dedupScratch) }}
 
+// MayAdd implements pipeline.FieldAdder: the deduplicator drops events
+// and adds to none.
+func (d *Dedup) MayAdd(func(key string) bool) []string { return nil }
+
 // Enrich implements pipeline.Enricher.
 func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	now := d.now()
@@ -714,7 +718,8 @@ func (r *releasedKeys) bytes() int {
 }
 
 var (
-	_ pipeline.Enricher  = (*Dedup)(nil)
-	_ pipeline.Releaser  = (*Dedup)(nil)
-	_ pipeline.Committer = (*Dedup)(nil)
+	_ pipeline.Enricher   = (*Dedup)(nil)
+	_ pipeline.Releaser   = (*Dedup)(nil)
+	_ pipeline.Committer  = (*Dedup)(nil)
+	_ pipeline.FieldAdder = (*Dedup)(nil)
 )

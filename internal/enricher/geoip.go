@@ -182,6 +182,19 @@ func (g *GeoIP) enrichSide(db *geoDatabase, e *event.Event, k *sideKeys, near *[
 	e.SetDefaults(found[:n]...)
 }
 
+// MayAdd implements pipeline.FieldAdder: a side with an address and no
+// country may get every geolocation field.
+func (g *GeoIP) MayAdd(has func(key string) bool) []string {
+	var keys []string
+	for i := range sides {
+		k := &sides[i]
+		if has(k.ip) && !has(k.cc) {
+			keys = append(keys, k.cc, k.city, k.latitude, k.longitude, k.region)
+		}
+	}
+	return keys
+}
+
 func (db *geoDatabase) lookup(addr netip.Addr, logger *slog.Logger) *geoValues {
 	res := db.reader.Lookup(addr)
 	if err := res.Err(); err != nil {
@@ -248,4 +261,7 @@ func (g *GeoIP) reloadIfChanged() bool {
 	return true
 }
 
-var _ pipeline.Enricher = (*GeoIP)(nil)
+var (
+	_ pipeline.Enricher   = (*GeoIP)(nil)
+	_ pipeline.FieldAdder = (*GeoIP)(nil)
+)

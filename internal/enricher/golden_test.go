@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,9 +22,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func runGolden(t *testing.T, name string, en pipeline.Enricher) {
 	t.Helper()
 	b := &pipeline.Batch{Feed: "golden", Events: readEvents(t, filepath.Join("testdata", name+".in.jsonl"))}
+	before := make([]*event.Event, len(b.Events))
+	for i, e := range b.Events {
+		before[i] = e.Clone()
+	}
 	if err := en.Enrich(context.Background(), b); err != nil {
 		t.Fatalf("Enrich: %v", err)
 	}
+	checkMayAdd(t, en, before, b.Events)
 	var got bytes.Buffer
 	for _, e := range b.Events {
 		got.Write(e.AppendJSON(nil))
@@ -51,6 +57,25 @@ func runGolden(t *testing.T, name string, en pipeline.Enricher) {
 		}
 		if g != w {
 			t.Errorf("%s line %d:\n got %s\nwant %s", path, i+1, g, w)
+		}
+	}
+}
+
+// checkMayAdd checks that what en added to each event is among the keys
+// its MayAdd (pipeline.FieldAdder) names for an event of the keys it had:
+// a parser leaves room for those only.
+func checkMayAdd(t *testing.T, en pipeline.Enricher, before, after []*event.Event) {
+	t.Helper()
+	adder, ok := en.(pipeline.FieldAdder)
+	if !ok {
+		t.Fatalf("%T does not say what it may add (pipeline.FieldAdder)", en)
+	}
+	for i, e := range after {
+		may := adder.MayAdd(before[i].Has)
+		for _, f := range e.Fields() {
+			if !before[i].Has(f.Key) && !slices.Contains(may, f.Key) {
+				t.Errorf("event %d: %T added %s, which its MayAdd does not name (%v)", i+1, en, f.Key, may)
+			}
 		}
 	}
 }

@@ -59,6 +59,9 @@ type nop struct{}
 
 func (nop) Enrich(context.Context, *pipeline.Batch) error { return nil }
 
+// MayAdd implements pipeline.FieldAdder: nothing.
+func (nop) MayAdd(func(key string) bool) []string { return nil }
+
 // ReverseDNSConfig configures a ReverseDNS; the opt tags name the
 // enricher's options.
 type ReverseDNSConfig struct {
@@ -177,6 +180,18 @@ func NewReverseDNS(cfg ReverseDNSConfig, env pipeline.Env) (*ReverseDNS, error) 
 		}
 	}
 	return r, nil
+}
+
+// MayAdd implements pipeline.FieldAdder: a side with an address and no
+// name may get one.
+func (r *ReverseDNS) MayAdd(has func(key string) bool) []string {
+	var keys []string
+	for i := range sides {
+		if has(sides[i].ip) {
+			keys = append(keys, sides[i].reverseDNS)
+		}
+	}
+	return keys
 }
 
 // Enrich implements pipeline.Enricher. It returns only ctx's error, when
@@ -411,6 +426,8 @@ func (c *rdnsCache) len() int {
 }
 
 var (
-	_ pipeline.Enricher = (*ReverseDNS)(nil)
-	_ pipeline.Enricher = nop{}
+	_ pipeline.Enricher   = (*ReverseDNS)(nil)
+	_ pipeline.FieldAdder = (*ReverseDNS)(nil)
+	_ pipeline.Enricher   = nop{}
+	_ pipeline.FieldAdder = nop{}
 )

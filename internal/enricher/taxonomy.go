@@ -51,4 +51,19 @@ func (Taxonomy) Enrich(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-var _ pipeline.Enricher = Taxonomy{}
+// MayAdd implements pipeline.FieldAdder: the taxonomy of an event with a
+// type, or both of one with neither.
+func (Taxonomy) MayAdd(has func(key string) bool) []string {
+	switch {
+	case has("classification.type"):
+		return []string{"classification.taxonomy"}
+	case !has("classification.taxonomy"):
+		return []string{"classification.type", "classification.taxonomy"}
+	}
+	return nil
+}
+
+var (
+	_ pipeline.Enricher   = Taxonomy{}
+	_ pipeline.FieldAdder = Taxonomy{}
+)

@@ -43,6 +43,20 @@ func (URL) Enrich(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
+// MayAdd implements pipeline.FieldAdder: a side with a URL may get the
+// address or the name of its host (which of the two is not known before
+// the URL is read: both are counted) and its port.
+func (URL) MayAdd(has func(key string) bool) []string {
+	var keys []string
+	for i := range sides {
+		k := &sides[i]
+		if has(k.url) {
+			keys = append(keys, k.ip, k.fqdn, k.port)
+		}
+	}
+	return keys
+}
+
 func enrichURLSide(e *event.Event, k *sideKeys) {
 	u, ok := e.Get(k.url)
 	if !ok {
@@ -265,4 +279,7 @@ func allDigits(s string) bool {
 	return true
 }
 
-var _ pipeline.Enricher = URL{}
+var (
+	_ pipeline.Enricher   = URL{}
+	_ pipeline.FieldAdder = URL{}
+)

@@ -13,13 +13,30 @@ type Preparer interface {
 	Prepare(e *event.Event)
 }
 
-// RoomTeller is a sink that says how many fields the pipeline usually
-// adds to an event of its input after the parser: its labels, event_hash
-// and what the enrichers find. A parser that makes its events with room
-// to spare (event.MakeSorted) leaves that much instead of
-// event.PipelineRoom, which has to allow for every feed's labels.
+// RoomTeller is a sink that says how many fields the pipeline may add to
+// an event of its input after the parser: its labels, event_hash and what
+// the enrichers may find (FieldAdder). A parser that makes its events with
+// room to spare (event.MakeSorted) leaves that much instead of
+// event.PipelineRoom, which has to allow for every feed's labels and
+// enrichers.
 type RoomTeller interface {
-	Room() int
+	// Room is the room for an event whose fields are those of keys, the
+	// keys the parser may write for its input, in key order. An event
+	// lacking some of them may be given more (an enricher fills a side's
+	// AS number the report left empty): its fields then grow, as any
+	// event's do past its room, and it ends the same.
+	Room(keys []string) int
+}
+
+// FieldAdder is an Enricher that says which fields it may add to an event,
+// so that the parser leaves room for those and no more (RoomTeller). An
+// enricher that does not say is given enricherRoom places.
+type FieldAdder interface {
+	// MayAdd returns the keys of the fields Enrich may add to an event
+	// that has a field of each key has reports and of no other: those
+	// it would set were every lookup to find something. Keys the event
+	// has already are not counted, whether MayAdd returns them or not.
+	MayAdd(has func(key string) bool) []string
 }
 
 // Labeller is a sink that gives every event of its input the same fields

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -64,25 +65,64 @@ func TestPreparedEventEndsAsUnprepared(t *testing.T) {
 	}
 }
 
-// TestRoomCountsTheLabels checks that the room a sink asks a parser to
-// leave holds its feed's labels and event_hash besides enricherRoom, and
-// is never more than event.PipelineRoom, what parsers leave otherwise.
-func TestRoomCountsTheLabels(t *testing.T) {
+// adder is an enricher that may add to an event having if the fields of adds.
+type adder struct {
+	having string
+	adds   []string
+}
+
+func (adder) Enrich(context.Context, *Batch) error { return nil }
+
+func (a adder) MayAdd(has func(key string) bool) []string {
+	if a.having != "" && !has(a.having) {
+		return nil
+	}
+	return a.adds
+}
+
+// silent is an enricher that does not say what it adds.
+type silent struct{}
+
+func (silent) Enrich(context.Context, *Batch) error { return nil }
+
+// TestRoomIsWhatTheEnrichersMayAdd checks the room a sink asks a parser to
+// leave: its feed's labels and event_hash, and what the runner's
+// enrichers say they may add to an event of the parser's keys, in their
+// order (one's additions count as had for those after it), each key once
+// and none the event or the labels have; enricherRoom for an enricher that
+// does not say.
+func TestRoomIsWhatTheEnrichersMayAdd(t *testing.T) {
 	now := event.FormatTime(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	url := adder{having: "source.url", adds: []string{"source.fqdn", "source.ip", "source.port"}}
+	asn := adder{having: "source.ip", adds: []string{"source.as_name", "source.asn", "source.network"}}
+	tag := adder{adds: []string{"extra.constituency", "feed.provider", "event_hash"}}
 	for _, tc := range []struct {
-		feed   Feed
-		labels int
+		name      string
+		feed      Feed
+		labels    int
+		enrichers []Enricher
+		keys      []string
+		want      int
 	}{
-		{Feed{Name: "shadowserver"}, 2}, // feed.name, time.observation
-		{Feed{Name: "full", Provider: "Shadowserver", URL: "https://reports.example/x", Code: "ss", TLP: "amber", Accuracy: 90.5}, 7},
+		{"no enrichers", Feed{Name: "shadowserver"}, 2, nil, []string{"source.ip"}, 0},
+		{"one that does not say", Feed{Name: "shadowserver"}, 2, []Enricher{silent{}}, nil, enricherRoom},
+		{"an AS number given", Feed{Name: "s"}, 2, []Enricher{asn}, []string{"source.asn", "source.ip"}, 2},
+		{"no address", Feed{Name: "s"}, 2, []Enricher{asn}, []string{"source.asn"}, 0},
+		{"one's additions had by the next", Feed{Name: "s"}, 2, []Enricher{url, asn}, []string{"source.url"}, 6},
+		{"in the other order", Feed{Name: "s"}, 2, []Enricher{asn, url}, []string{"source.url"}, 3},
+		{"each key once", Feed{Name: "s"}, 2, []Enricher{asn, asn}, []string{"source.ip"}, 3},
+		{"labels and event_hash had", Feed{Name: "full", Provider: "Shadowserver", URL: "https://reports.example/x", Code: "ss", TLP: "amber", Accuracy: 90.5},
+			7, []Enricher{tag, silent{}}, nil, 1 + enricherRoom},
 	} {
-		s := &sink{feed: &tc.feed, now: now, labels: feedLabels(&tc.feed, now)}
-		if got, want := s.Room(), tc.labels+1+enricherRoom; got != want {
-			t.Errorf("feed %q: room %d, want %d", tc.feed.Name, got, want)
-		}
-		if s.Room() > event.PipelineRoom {
-			t.Errorf("feed %q: room %d, more than event.PipelineRoom (%d)", tc.feed.Name, s.Room(), event.PipelineRoom)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			s := &sink{r: &Runner{enrichers: tc.enrichers}, feed: &tc.feed, now: now, labels: feedLabels(&tc.feed, now)}
+			if len(s.labels) != tc.labels {
+				t.Fatalf("%d labels, want %d", len(s.labels), tc.labels)
+			}
+			if got, want := s.Room(tc.keys), tc.labels+1+tc.want; got != want {
+				t.Errorf("room %d, want %d", got, want)
+			}
+		})
 	}
 }
 

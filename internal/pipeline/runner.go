@@ -348,20 +348,54 @@ func (s *sink) Prepare(e *event.Event) {
 // order, event_hash empty. The slice must not be modified.
 func (s *sink) Labels() []event.Field { return s.withHash }
 
-// Room implements RoomTeller: the feed's labels, event_hash and
-// enricherRoom. Room too small costs an event a second array of its
-// fields when an enricher adds more (its slice grows); room too large
-// costs each event's array 32 bytes a place (the bench's Shadowserver
-// report's events used 3 of event.PipelineRoom's 16 places: feed.name,
-// time.observation, event_hash).
-func (s *sink) Room() int { return len(s.labels) + 1 + enricherRoom }
+// Room implements RoomTeller: the feed's labels, event_hash and the
+// fields the runner's enrichers may add to an event of keys (enrichersRoom).
+// Room too small costs an event a second array of its fields when an
+// enricher adds more (its slice grows); room too large costs each event's
+// array 32 bytes a place, cleared by the parser and read past by the
+// collector (the bench's Shadowserver events have their AS number and
+// country: with 8 places for every feed's enrichers they used none).
+func (s *sink) Room(keys []string) int {
+	return len(s.labels) + 1 + s.r.enrichersRoom(keys, s.labels)
+}
 
-// enricherRoom is what the enrichers usually add to an event: ASN's
-// name, number and network and GeoIP's country, city, region and
-// coordinates of a side that lacks them make 8. Shadowserver's reports
-// carry the number and the country of their addresses, so there ASN
-// adds at most the name and the network of a side, and GeoIP nothing.
+// enricherRoom is the room left for an enricher that does not say what it
+// adds (FieldAdder): ASN's name, number and network and GeoIP's country,
+// city, region and coordinates of a side that lacks them make 8.
 const enricherRoom = 8
+
+// enrichersRoom is how many fields the enrichers may add, in their order,
+// to an event with a field of each of keys (sorted) and labels: what one
+// enricher may add counts as had for those after it (URL gives a side
+// its address, then ASN that address's AS number).
+func (r *Runner) enrichersRoom(keys []string, labels []event.Field) int {
+	added := map[string]bool{}
+	has := func(key string) bool {
+		if added[key] || key == "event_hash" {
+			return true
+		}
+		if _, ok := slices.BinarySearch(keys, key); ok {
+			return true
+		}
+		_, ok := slices.BinarySearchFunc(labels, key, func(f event.Field, key string) int { return strings.Compare(f.Key, key) })
+		return ok
+	}
+	n := 0
+	for _, en := range r.enrichers {
+		adder, ok := en.(FieldAdder)
+		if !ok {
+			n += enricherRoom
+			continue
+		}
+		for _, key := range adder.MayAdd(has) {
+			if !has(key) {
+				added[key] = true
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // label adds what the feed knows and the parser does not. It only reads
 // the sink, so Prepare may call it on any goroutine.

@@ -71,8 +71,8 @@ type plan struct {
 	keys      []string // slot -> field key, sorted
 	rawSlot   int
 	// room is how many fields each event has room for beyond its own:
-	// what the sink says the pipeline adds (pipeline.RoomTeller), else
-	// event.PipelineRoom.
+	// what the sink says the pipeline adds to an event of the plan's keys
+	// (pipeline.RoomTeller), else event.PipelineRoom.
 	room int
 	// labels are the fields the sink gives every event that lacks them
 	// (pipeline.Labeller), in key order; placed says where build writes
@@ -440,10 +440,10 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 }
 
 // leaveRoomFor sets the room the events leave for what the pipeline adds
-// to what sink says, if it says.
+// to what sink says of events with the plan's keys, if it says.
 func (p *plan) leaveRoomFor(sink pipeline.Sink) {
 	if t, ok := sink.(pipeline.RoomTeller); ok {
-		p.room = max(t.Room(), 0)
+		p.room = max(t.Room(p.keys), 0)
 	}
 	if l, ok := sink.(pipeline.Labeller); ok {
 		p.placeLabels(l.Labels())

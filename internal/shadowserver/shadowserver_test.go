@@ -646,7 +646,7 @@ type roomSink struct {
 	room int
 }
 
-func (s *roomSink) Room() int { return s.room }
+func (s *roomSink) Room([]string) int { return s.room }
 
 // TestEventsLeaveTheRoomTheSinkSays checks that an event has room for as
 // many more fields as the sink says the pipeline adds, CSV and JSON
