@@ -105,6 +105,35 @@ func tookOverFromTheKilled(t *testing.T, data string, killed int, leases ...stri
 	}
 }
 
+// outlastTheRestart makes the leases the killed serve of data held last
+// ten minutes from now, so that the serve started again meets them
+// unexpired and has to take them over from the dead holder, which
+// tookOverFromTheKilled then checks. Under load a restart took longer
+// than the lease's 30 s to reach one, which had expired by itself and
+// was taken without a word (no takeover to check); one not taken over
+// would now be waited for, and the test fail.
+func outlastTheRestart(t *testing.T, data string, leases ...string) {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, name := range leases {
+		var holder string
+		err := st.DB().QueryRow(t.Context(), `SELECT holder FROM leases WHERE name = ?`, name).Scan(&holder)
+		if st.DB().IsNoRows(err) {
+			continue // never taken: tookOverFromTheKilled says so
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.TakeLeaseFrom(t.Context(), name, holder, holder, time.Now(), 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func startServe(t *testing.T, bin, data string) *exec.Cmd {
 	t.Helper()
 	return startServeWith(t, bin, data)
