@@ -92,6 +92,7 @@ func TestServeAlertsExactlyOnce(t *testing.T) {
 	serve.Wait()
 	t.Logf("killed with %d of %d events counted", counted, rows)
 	killed := serve.Process.Pid
+	outlastTheRestart(t, data, "incident-alerts")
 
 	startServeWith(t, bin, data, "--config", cfg)
 	var queue []incident.Report

@@ -68,6 +68,7 @@ func TestCrashDuringNewsletter(t *testing.T) {
 		t.Fatalf("every mail was sent before the kill; the test proves nothing")
 	}
 	killed := p.Pid
+	outlastTheRestart(t, data, "newsletter")
 
 	p = startServeWith(t, bin, data, "--config", cfg).Process
 	var counts map[string]int

@@ -76,6 +76,7 @@ func TestCrashDuringNotification(t *testing.T) {
 		t.Fatalf("every message was sent before the kill; the test proves nothing")
 	}
 	killed := p.Pid
+	outlastTheRestart(t, data, "notify", "outbox")
 
 	// Started again on the same machine, serve takes the notifier's and
 	// the sender's leases over from the killed one at once.

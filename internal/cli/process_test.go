@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/vigil-cert/vigil/internal/shadowserver"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
 )
@@ -99,6 +102,35 @@ func tookOverFromTheKilled(t *testing.T, data string, killed int, leases ...stri
 	}
 	if waited := regexp.MustCompile(`(?m)^.*waiting to take over.*$`).Find(b); waited != nil {
 		t.Errorf("a serve waited for a lease: %s", waited)
+	}
+}
+
+// outlastTheRestart makes the leases the killed serve of data held last
+// ten minutes from now, so that the serve started again meets them
+// unexpired and has to take them over from the dead holder, which
+// tookOverFromTheKilled then checks. Under load a restart took longer
+// than the lease's 30 s to reach one, which had expired by itself and
+// was taken without a word (no takeover to check); one not taken over
+// would now be waited for, and the test fail.
+func outlastTheRestart(t *testing.T, data string, leases ...string) {
+	t.Helper()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(data, "vigil.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, name := range leases {
+		var holder string
+		err := st.DB().QueryRow(t.Context(), `SELECT holder FROM leases WHERE name = ?`, name).Scan(&holder)
+		if st.DB().IsNoRows(err) {
+			continue // never taken: tookOverFromTheKilled says so
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.TakeLeaseFrom(t.Context(), name, holder, holder, time.Now(), 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -263,21 +295,57 @@ func TestWorkersShareTheWork(t *testing.T) {
 	os.Setenv("VIGIL_NATS_URL", "nats://"+natsAddr)
 	defer os.Unsetenv("VIGIL_NATS_URL")
 	start("serve", "--role", "worker", "--data", data, "--config", cfg, "worker")
-	time.Sleep(2 * time.Second)
+	logs := func() string {
+		var b strings.Builder
+		for _, name := range []string{"main", "worker"} {
+			out, _ := os.ReadFile(filepath.Join(data, name+".log"))
+			fmt.Fprintf(&b, "\n%s.log:\n%s", name, out)
+		}
+		return b.String()
+	}
 
 	// 60 batches of 500 for two processes to share.
 	const rows = 30_000
 	staging := filepath.Join(data, "staging.csv")
-	f, _ := os.Create(staging)
+	f, err := os.Create(staging)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := bufio.NewWriter(f)
-	shadowserver.Generate(w, "scan_ssh", rows, rand.New(rand.NewPCG(5, 6)), shadowserver.GenerateOptions{Step: 100 * time.Millisecond})
-	w.Flush()
+	if err := shadowserver.Generate(w, "scan_ssh", rows, rand.New(rand.NewPCG(5, 6)), shadowserver.GenerateOptions{Step: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
-	os.Rename(staging, filepath.Join(data, "inbox", "2026-11-20-scan_ssh-share-geo.csv"))
+	// The file goes in once both processes wait for batches on the
+	// shared consumer, so that the first batches cannot all go to the
+	// one that asked first; and once main's collector has made the
+	// inbox, after the web: under load the worker's start and 2 s more
+	// came before it, the file was renamed into no directory, and no
+	// event was ever stored.
+	waitForPullers(t, natsAddr, 2, logs)
+	inbox := filepath.Join(data, "inbox")
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(inbox); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("main did not make the inbox within 5 minutes;%s", logs())
+		}
+	}
+	if err := os.Rename(staging, filepath.Join(inbox, "2026-11-20-scan_ssh-share-geo.csv")); err != nil {
+		t.Fatal(err)
+	}
 
-	waitFor(t, 5*time.Minute, func() bool { return countEvents(t, data) >= rows })
+	for deadline := time.Now().Add(5 * time.Minute); countEvents(t, data) < rows; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events stored after 5 minutes;%s", countEvents(t, data), rows, logs())
+		}
+	}
 	if n := countEvents(t, data); n != rows {
-		t.Fatalf("%d events stored, want %d", n, rows)
+		t.Fatalf("%d events stored, want %d;%s", n, rows, logs())
 	}
 	resp, err := http.Get("http://" + webAddr + "/metrics")
 	if err != nil {
@@ -293,6 +361,43 @@ func TestWorkersShareTheWork(t *testing.T) {
 	t.Logf("main process stored %d, the worker %d", byMain, rows-byMain)
 	if byMain == 0 || byMain >= rows {
 		t.Fatalf("the work was not shared: main stored %d of %d", byMain, rows)
+	}
+}
+
+// waitForPullers waits until the pipeline's shared consumer on the
+// NATS server at addr has at least n pull requests waiting: n idle
+// workers, each of them ready to be handed batches.
+func waitForPullers(t *testing.T, addr string, n int, logs func() string) {
+	t.Helper()
+	nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		cons, err := js.Consumer(ctx, "VIGIL", "workers")
+		var info *jetstream.ConsumerInfo
+		if err == nil {
+			info, err = cons.Info(ctx)
+		}
+		cancel()
+		switch {
+		case err != nil:
+			last = err.Error()
+		case info.NumWaiting >= n:
+			return
+		default:
+			last = fmt.Sprintf("%d pull requests waiting", info.NumWaiting)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not %d workers pulling within 5 minutes (%s);%s", n, last, logs())
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/publication/pubdb"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
+	"github.com/vigil-cert/vigil/internal/syncbuf"
 )
 
 // publisher makes a publisher's account named name and returns it as
@@ -104,7 +105,15 @@ func TestEndToEnd(t *testing.T) {
 		}
 		amber := publish(publication.TLPAmber, "AMBER-SECRET-TITLE")
 
-		quiet := slog.New(slog.DiscardHandler)
+		// What the processes warn of (a lease lost or taken over, a send
+		// deferred) is shown when the test fails.
+		var logged syncbuf.Buffer
+		quiet := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		defer func() {
+			if t.Failed() {
+				t.Logf("the processes' warnings:\n%s", logged.String())
+			}
+		}()
 		process := func(name string) (stop func()) {
 			senders, err := NewSenders(cfg, "", func(k string) string { return env[k] }, nil)
 			if err != nil {
@@ -118,7 +127,7 @@ func TestEndToEnd(t *testing.T) {
 			ctx, cancel := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() {
-				done <- lease.Hold(ctx, st, "publication-outbox", lease.Options{Holder: name, TTL: 300 * time.Millisecond, Logger: quiet}, w.Run)
+				done <- lease.Hold(ctx, st, "publication-outbox", lease.Options{Holder: name, TTL: testLeaseTTL, Logger: quiet}, w.Run)
 			}()
 			return func() {
 				cancel()

@@ -219,7 +219,7 @@ func TestTwoProcessesPostOnce(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			done <- lease.Hold(ctx, st, "publication-outbox", lease.Options{Holder: name, TTL: 300 * time.Millisecond, Logger: quiet}, w.Run)
+			done <- lease.Hold(ctx, st, "publication-outbox", lease.Options{Holder: name, TTL: testLeaseTTL, Logger: quiet}, w.Run)
 		}()
 		return func() {
 			cancel()
@@ -247,9 +247,22 @@ func TestTwoProcessesPostOnce(t *testing.T) {
 	}
 }
 
+// testLeaseTTL is the outbox lease's time to live in the tests of two
+// processes. The waiting process tries every third of it, so it takes
+// over within 3.3 s of the other one stopping; the holder renews it as
+// often, so it loses the lease only when its renewals are held back for
+// 6.7 s. With 300 ms, a loaded machine (the race detector at load
+// 30–35) held them back for longer: the lease passed while its holder
+// ran, which then posted what it had begun a second time, or, being the
+// process left once the test stopped the other, stopped its job for
+// good as a process that lost its lease does (nothing more posted).
+const testLeaseTTL = 10 * time.Second
+
+// waitFor waits until cond holds, failing t after two minutes: long
+// enough for a loaded machine, and still a failure rather than a hang.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)

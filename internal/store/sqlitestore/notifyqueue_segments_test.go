@@ -54,9 +54,23 @@ func TestReadSegmentsMeet(t *testing.T) {
 	}
 	orgs := []string{"org-a"}
 	// The first segment (the front's) waits until the second (the
-	// back's last) is read; at most 10 s, so that a front that would
-	// read on makes the test fail, not hang.
-	secondRead := make(chan struct{})
+	// back's last) is read, and the back begins once the front has
+	// begun: a front held back from taking its first segment (a loaded
+	// machine) left all eight to the back, which is right, but not
+	// what this test is about. Each wait fails the test after two
+	// minutes, so that a front that would read on, or a back that would
+	// take the front's segment, makes it fail, not hang.
+	var (
+		frontBegan, secondRead = make(chan struct{}), make(chan struct{})
+		frontOnce, secondOnce  sync.Once
+	)
+	await := func(ch chan struct{}, what string) {
+		select {
+		case <-ch:
+		case <-time.After(2 * time.Minute):
+			t.Errorf("not %s within two minutes", what)
+		}
+	}
 	var (
 		mu      sync.Mutex
 		reads   = map[int64]int{} // by the first id of the segment
@@ -76,14 +90,14 @@ func TestReadSegmentsMeet(t *testing.T) {
 			reads[part[0].id]++
 			by[reader] = append(by[reader], part[0].id)
 			mu.Unlock()
-			switch part[0].id {
-			case 0:
-				select {
-				case <-secondRead:
-				case <-time.After(10 * time.Second):
+			if part[0].id == 0 {
+				frontOnce.Do(func() { close(frontBegan) })
+				await(secondRead, "read the second segment while the first waits")
+			} else {
+				await(frontBegan, "begun the first segment")
+				if part[0].id == segmentEntries {
+					defer secondOnce.Do(func() { close(secondRead) })
 				}
-			case segmentEntries:
-				defer close(secondRead)
 			}
 			page := first
 			if page == nil {
