@@ -98,25 +98,26 @@ func DetectParser(name string) string {
 }
 
 func (a *autoParser) Parse(ctx context.Context, in Input, sink Sink) error {
-	id := DetectParser(in.Name)
-	if id == "" {
-		return i18n.NewError("pipeline.auto.unknown", in.Name)
-	}
-	p, err := a.parser(id)
+	p, err := a.parserFor(in.Name)
 	if err != nil {
 		return err
 	}
 	return p.Parse(ctx, in, sink)
 }
 
+// parserFor is the parser an input's name picks.
+func (a *autoParser) parserFor(name string) (Parser, error) {
+	id := DetectParser(name)
+	if id == "" {
+		return nil, i18n.NewError("pipeline.auto.unknown", name)
+	}
+	return a.parser(id)
+}
+
 // Split implements Splitter: the parser the name picks splits the input
 // when it is a Splitter, and parses it otherwise.
 func (a *autoParser) Split(ctx context.Context, in Input, sink Sink, records int, emit func(*Chunk) error) error {
-	id := DetectParser(in.Name)
-	if id == "" {
-		return i18n.NewError("pipeline.auto.unknown", in.Name)
-	}
-	p, err := a.parser(id)
+	p, err := a.parserFor(in.Name)
 	if err != nil {
 		return err
 	}

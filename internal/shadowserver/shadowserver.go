@@ -303,29 +303,43 @@ func (p *Parser) parseCSV(ctx context.Context, in pipeline.Input, report *Report
 	if in.FirstLine > 1 {
 		rr.line = in.FirstLine - 1
 	}
-	header, headerLine, err := readCSVHeader(rr, sink)
+	header, headerLine, plan, err := p.csvPlan(rr, in, report, sink)
 	if errors.Is(err, io.EOF) {
 		return nil // an empty report has nothing to say
 	}
-	if err == nil {
-		header, err = p.checkHeader(header)
-	}
 	if err != nil {
-		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+		return err
 	}
-	rr.width = len(header)
-	plan, err := report.compile(header, inputFileName(in.Name))
-	if err != nil {
-		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
-	}
-	plan.text = p.text
-	plan.row.epochSeconds = p.text.EpochSeconds
 	plan.leaveRoomFor(sink)
 	if headerLine != nil {
 		plan.rawHead = string(headerLine) + "\n"
 	}
 	defer p.reportReplaced(sink, in, plan)
 	return p.parseCSVRows(ctx, in, report, rr, plan, header, sink)
+}
+
+// csvPlan reads a CSV report's header from rr, checks it and compiles the
+// report's plan for it: what Parse and Split read of the input as a
+// whole. It returns io.EOF for an input without a header.
+func (p *Parser) csvPlan(rr *recordReader, in pipeline.Input, report *Report, sink pipeline.Sink) ([]string, []byte, *plan, error) {
+	header, headerLine, err := readCSVHeader(rr, sink)
+	if errors.Is(err, io.EOF) {
+		return nil, nil, nil, err
+	}
+	if err == nil {
+		header, err = p.checkHeader(header)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+	}
+	rr.width = len(header)
+	pl, err := report.compile(header, inputFileName(in.Name))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("shadowserver %q: %w", in.Name, err)
+	}
+	pl.text = p.text
+	pl.row.epochSeconds = p.text.EpochSeconds
+	return header, headerLine, pl, nil
 }
 
 // readCSVHeader reads records up to the header, which it returns split

@@ -33,23 +33,13 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 		return p.parseJSON(ctx, in, report, br, sink)
 	}
 	rr := newRecordReader(br)
-	header, headerLine, err := readCSVHeader(rr, sink)
+	header, headerLine, pl, err := p.csvPlan(rr, in, report, sink)
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	if err == nil {
-		header, err = p.checkHeader(header)
-	}
 	if err != nil {
-		return fmt.Errorf("shadowserver %s %q: header: %w", report.Type, in.Name, err)
+		return err
 	}
-	rr.width = len(header)
-	pl, err := report.compile(header, inputFileName(in.Name))
-	if err != nil {
-		return fmt.Errorf("shadowserver %q: %w", in.Name, err)
-	}
-	pl.text = p.text
-	pl.row.epochSeconds = p.text.EpochSeconds
 	pl.rawHead = string(headerLine) + "\n"
 	// The rows the reader complained of are made here, by the code a
 	// worker's Parse would make them with.
