@@ -218,20 +218,10 @@ type letterBudget struct {
 // admit is sink.admit against the input's budget: it counts a reject of
 // size bytes, or refuses the chunk when it would pass a limit.
 func (b *letterBudget) admit(s *sink, size int64) bool {
-	lim := s.r.limits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch {
-	case b.letters+1 > lim.MaxLetters:
-		s.refused = &refusal{why: i18n.M("pipeline.refused.letters", lim.MaxLetters)}
-	case b.bytes+size > lim.MaxBytes:
-		s.refused = &refusal{why: i18n.M("pipeline.refused.bytes", lim.MaxBytes)}
-	default:
-		b.letters++
-		b.bytes += size
-		return true
-	}
-	return false
+	s.refused = s.r.limits.admit(&b.letters, &b.bytes, size)
+	return s.refused == nil
 }
 
 // letterBudgets holds the budgets of the last maxBudgets inputs whose

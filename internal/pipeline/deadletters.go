@@ -107,18 +107,23 @@ func (s *sink) admit(size int64) bool {
 	if s.budget != nil {
 		return s.budget.admit(s, size)
 	}
-	lim := s.r.limits
+	s.refused = s.r.limits.admit(&s.letters, &s.letterBytes, size)
+	return s.refused == nil
+}
+
+// admit counts a reject of size bytes into letters and bytes, what was
+// written so far; it returns the refusal instead when the reject would
+// pass a limit.
+func (lim DeadLetterLimits) admit(letters *int, bytes *int64, size int64) *refusal {
 	switch {
-	case s.letters+1 > lim.MaxLetters:
-		s.refused = &refusal{why: i18n.M("pipeline.refused.letters", lim.MaxLetters)}
-	case s.letterBytes+size > lim.MaxBytes:
-		s.refused = &refusal{why: i18n.M("pipeline.refused.bytes", lim.MaxBytes)}
-	default:
-		s.letters++
-		s.letterBytes += size
-		return true
+	case *letters+1 > lim.MaxLetters:
+		return &refusal{why: i18n.M("pipeline.refused.letters", lim.MaxLetters)}
+	case *bytes+size > lim.MaxBytes:
+		return &refusal{why: i18n.M("pipeline.refused.bytes", lim.MaxBytes)}
 	}
-	return false
+	*letters++
+	*bytes += size
+	return nil
 }
 
 // refusalLetter is the one letter that stands for the rest of a refused
