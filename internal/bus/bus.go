@@ -362,15 +362,7 @@ func (b *Bus) Close() {
 // stream is full (the workers fall behind), Publish waits and retries, so
 // parsers slow down instead of memory growing.
 func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pending, error) {
-	msg := nats.NewMsg(subject)
-	msg.Header.Set(feedHeader, batch.Feed)
-	if batch.Report != "" {
-		msg.Header.Set(reportHeader, batch.Report)
-	}
-	if batch.Run != 0 {
-		msg.Header.Set(runHeader, strconv.FormatInt(batch.Run, 10))
-	}
-	msg.Header.Set(codecHeader, codecS2Heads)
+	msg := newMessage(batch.Feed, batch.Report, batch.Run, codecS2Heads)
 	if allSealed(batch.Events) {
 		msg.Header.Set(sealedHeader, "1")
 	}
@@ -378,19 +370,26 @@ func (b *Bus) Publish(ctx context.Context, batch *pipeline.Batch) (pipeline.Pend
 	return b.publish(ctx, msg)
 }
 
+// newMessage is a message of the stream with the headers every one has:
+// its feed, its report and run when it has them, its codec.
+func newMessage(feed, report string, run int64, codec string) *nats.Msg {
+	msg := nats.NewMsg(subject)
+	msg.Header.Set(feedHeader, feed)
+	if report != "" {
+		msg.Header.Set(reportHeader, report)
+	}
+	if run != 0 {
+		msg.Header.Set(runHeader, strconv.FormatInt(run, 10))
+	}
+	msg.Header.Set(codecHeader, codec)
+	return msg
+}
+
 // PublishChunk implements pipeline.ChunkTransport: the chunk's records
 // are written to the stream as they came, compressed (codecS2Rows), and
 // a worker parses them. Like Publish it waits while the stream is full.
 func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
-	msg := nats.NewMsg(subject)
-	msg.Header.Set(feedHeader, c.Feed)
-	if c.Report != "" {
-		msg.Header.Set(reportHeader, c.Report)
-	}
-	if c.Run != 0 {
-		msg.Header.Set(runHeader, strconv.FormatInt(c.Run, 10))
-	}
-	msg.Header.Set(codecHeader, codecS2Rows)
+	msg := newMessage(c.Feed, c.Report, c.Run, codecS2Rows)
 	msg.Header.Set(lineHeader, strconv.Itoa(c.FirstLine))
 	msg.Header.Set(observedHeader, c.Observed)
 	msg.Header.Set(recordsHeader, strconv.Itoa(c.Records))
