@@ -268,16 +268,26 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // name, else the first byte tells). Every row becomes an event or a reject
 // naming its line, column and field.
 func (p *Parser) Parse(ctx context.Context, in pipeline.Input, sink pipeline.Sink) error {
-	report, err := p.reportOf(in)
+	report, br, isJSON, err := p.begin(in, sink)
 	if err != nil {
 		return err
 	}
-	pipeline.SetReport(sink, report.FeedName)
-	br := bufio.NewReaderSize(in.Body, readBuffer)
-	if p.formatOf(in.Name, br) == formatJSON {
+	if isJSON {
 		return p.parseJSON(ctx, in, report, br, sink)
 	}
 	return p.parseCSV(ctx, in, report, br, sink)
+}
+
+// begin is what Parse and Split read of an input first: its report type
+// (told to sink), a reader of its body, and whether it is JSON.
+func (p *Parser) begin(in pipeline.Input, sink pipeline.Sink) (*Report, *bufio.Reader, bool, error) {
+	report, err := p.reportOf(in)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	pipeline.SetReport(sink, report.FeedName)
+	br := bufio.NewReaderSize(in.Body, readBuffer)
+	return report, br, p.formatOf(in.Name, br) == formatJSON, nil
 }
 
 // reportOf is the report type of in: the parser's own, else the one its

@@ -1,7 +1,6 @@
 package shadowserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -23,13 +22,11 @@ import (
 // might cut off) is parsed here, into the dead letters, as Parse would,
 // and the next chunk starts after it. A report in JSON is parsed here.
 func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sink, records int, emit func(*pipeline.Chunk) error) error {
-	report, err := p.reportOf(in)
+	report, br, isJSON, err := p.begin(in, sink)
 	if err != nil {
 		return err
 	}
-	pipeline.SetReport(sink, report.FeedName)
-	br := bufio.NewReaderSize(in.Body, readBuffer)
-	if p.formatOf(in.Name, br) == formatJSON {
+	if isJSON {
 		return p.parseJSON(ctx, in, report, br, sink)
 	}
 	rr := newRecordReader(br)
