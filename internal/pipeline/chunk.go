@@ -27,9 +27,10 @@ import (
 //   - A chunk makes the same events whenever it is parsed: it carries the
 //     input's time.observation (Chunk.Observed) and the number of its
 //     first line, and it holds whole records only, each of which a
-//     worker's reader reads back as the same record. So a chunk delivered
-//     again (a worker killed before it acknowledged) makes batches of the
-//     same IDs, and the store recognises those it holds (store.BatchID).
+//     worker's reader reads back as the same record. Its events are one
+//     batch, whatever the worker's batch size. So a chunk delivered again
+//     (a worker killed before it acknowledged) makes a batch of the same
+//     ID, and the store recognises it (store.BatchID).
 //   - The publisher reads what concerns the input as a whole (its report
 //     type, its header): an input that cannot be used fails Deliver, as
 //     before. It counts the input's lines. The workers count the events,
@@ -140,7 +141,7 @@ func (s *sink) publishChunk(ct ChunkTransport, c *Chunk) error {
 }
 
 // processChunk is Process for a chunk: it parses the chunk with its
-// feed's parser, processing each batch of events as it fills, and
+// feed's parser, processing its events as one batch once it is parsed, and
 // writes the chunk's dead letters. It fails, for the chunk to come
 // again, only when a batch or a letter could not be made safe: a chunk
 // that does not parse is one dead letter.

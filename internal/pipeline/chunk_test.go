@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,5 +174,53 @@ func TestChunkThatDoesNotParse(t *testing.T) {
 	err := r.Process(context.Background(), &pipeline.Batch{Feed: "gone", Chunk: &pipeline.Chunk{Feed: "gone", Name: "f.txt", Text: []byte("192.0.2.1 22\n"), Records: 1}})
 	if err == nil {
 		t.Error("a chunk of a feed the worker does not have was taken")
+	}
+}
+
+// batchSizes is an output that records the size of every batch written.
+type batchSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (o *batchSizes) Write(ctx context.Context, b *pipeline.Batch) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sizes = append(o.sizes, len(b.Events))
+	return nil
+}
+
+// TestChunkIsOneBatch: a chunk's events are one batch whatever the
+// worker's batch size (the publisher's may differ), so a chunk delivered
+// again to another worker has the same identity; and a chunk whose parse
+// fails after a batch's worth of rows writes none of them.
+func TestChunkIsOneBatch(t *testing.T) {
+	st := openStore(t)
+	sizes := &batchSizes{}
+	r := pipeline.NewRunner(pipeline.RunnerConfig{
+		Env:       pipeline.Env{Store: st, Now: time.Now},
+		Transport: pipeline.NewLocal(1),
+		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "split", Parser: splitParser{}}},
+		Outputs:   []pipeline.Output{sizes}, BatchSize: 10, Workers: 1,
+	})
+	var text bytes.Buffer
+	for i := range 25 {
+		fmt.Fprintf(&text, "192.0.2.%d 22\n", i+1)
+	}
+	chunk := func(text []byte, records int) *pipeline.Batch {
+		return &pipeline.Batch{Feed: "test", Chunk: &pipeline.Chunk{Feed: "test", Name: "f.txt", FirstLine: 1,
+			Observed: "2026-12-07T12:00:00Z", Text: text, Records: records}}
+	}
+	if err := r.Process(context.Background(), chunk(text.Bytes(), 25)); err != nil {
+		t.Fatal(err)
+	}
+	text.WriteString("fail\n")
+	if err := r.Process(context.Background(), chunk(text.Bytes(), 26)); err != nil {
+		t.Fatal(err)
+	}
+	sizes.mu.Lock()
+	defer sizes.mu.Unlock()
+	if !slices.Equal(sizes.sizes, []int{25}) {
+		t.Errorf("batches of the chunks %v, want one of 25 (and none of the chunk that fails)", sizes.sizes)
 	}
 }

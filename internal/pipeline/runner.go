@@ -292,8 +292,9 @@ type sink struct {
 	// labels are the feed's fields for label; withHash are they and
 	// event_hash, for Labels.
 	labels, withHash []event.Field
-	// process, when set, processes each batch in place instead of
-	// publishing it: a worker parsing a chunk (processChunk).
+	// process, when set, processes the input's events as one batch at
+	// its end instead of publishing batches: a worker parsing a chunk
+	// (processChunk).
 	process func(ctx context.Context, b *Batch) error
 	// budget, when set, holds the input's dead-letter limits for the
 	// chunks of it this process parses (processChunk).
@@ -326,7 +327,10 @@ func (s *sink) Event(e *event.Event) error {
 	}
 	s.batch = append(s.batch, e)
 	s.parsed++
-	if len(s.batch) >= s.r.batchSize {
+	// A chunk's events are one batch, processed once it is parsed
+	// whole (processChunk): its identity then does not depend on this
+	// worker's batch size, and a chunk that fails to parse stores none.
+	if s.process == nil && len(s.batch) >= s.r.batchSize {
 		s.flush()
 	}
 	return s.err

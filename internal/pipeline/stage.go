@@ -78,7 +78,7 @@ type Batch struct {
 	Events []*event.Event
 	// Chunk, when set, stands instead of Events: records of an input
 	// carried over the transport unparsed (a Splitter's), which Process
-	// parses into batches of events and processes as they fill.
+	// parses into one batch of events and processes.
 	Chunk *Chunk
 	// Dedup holds the deduplication keys this batch claimed; the store
 	// output writes them in the same transaction as the events.
