@@ -3,11 +3,20 @@
 // organisation twice if two `vigil serve` processes ran them at once.
 //
 // Hold waits until its process holds the store lease of the job, runs the
-// job, and renews the lease every third of its time to live. When the
-// lease cannot be renewed in time (another process took it, or the store
-// failed for too long), the job is stopped before the lease could pass to
-// another process, and is not started again: the process goes on without
-// it, and says so in its log.
+// job, and renews the lease every third of its time to live. The job's
+// term ends two thirds of the time to live after the last renewal that
+// succeeded: then its context is cancelled, so that it stops before the
+// lease could pass to another process, even when renewing hangs (a store
+// that does not answer). A renewal that fails or finds the lease taken
+// ends the term too. The process then waits for the lease as at the
+// start, and runs the job again once it holds it: a store that was away
+// for a minute costs the job a minute, not the rest of the process's life.
+//
+// A job about to do what cannot be undone (the end of an SMTP DATA, a post
+// to a channel) calls Check first: a process held up (stopped, swapped
+// out, its virtual machine paused) may wake past its term before its
+// timers have run, and Check, which reads the clock, tells it so and
+// cancels the job at once.
 //
 // A process that dies leaves its lease behind. Another process takes it
 // over once it expired, or at once when the holder is provably dead: it
@@ -22,7 +31,10 @@ package lease
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/store"
@@ -44,8 +56,8 @@ type Options struct {
 }
 
 // Hold runs job(ctx) while this process holds the lease name, as the
-// package comment says. It returns job's error, nil when ctx ends, and
-// nil after stopping the job because the lease was lost.
+// package comment says, again each time it holds it anew after its term
+// ended. It returns job's error, or nil when job or ctx ended.
 func Hold(ctx context.Context, st store.Leases, name string, opts Options, job func(context.Context) error) error {
 	holder, ttl, log := opts.Holder, opts.TTL, opts.Logger
 	if holder == "" {
@@ -66,7 +78,10 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 	waiting := false
 	for {
 		now := time.Now()
-		held, err := st.TakeLease(ctx, name, holder, now, ttl)
+		// A store that hangs must not hang the wait.
+		tctx, tcancel := context.WithTimeout(ctx, every)
+		held, err := st.TakeLease(tctx, name, holder, now, ttl)
+		tcancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -76,7 +91,11 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 			if waiting {
 				log.Info("lease: taken over; running the job here")
 			}
-			return run(ctx, st, name, holder, ttl, every, tick, log, job)
+			lapsed, err := run(ctx, st, name, holder, now, ttl, every, tick, log, job)
+			if !lapsed {
+				return err
+			}
+			waiting = true
 		default:
 			if dead, ok := deadHolder(held); ok {
 				took, err := st.TakeLeaseFrom(ctx, name, held, holder, now, ttl)
@@ -88,7 +107,11 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 				case took:
 					log.Warn("lease: taken over at once from a dead process of this machine; running the job here",
 						"dead_holder", held, "dead_pid", dead.pid)
-					return run(ctx, st, name, holder, ttl, every, tick, log, job)
+					lapsed, err := run(ctx, st, name, holder, now, ttl, every, tick, log, job)
+					if !lapsed {
+						return err
+					}
+					waiting = true
 				}
 				// Else another process took it over first: wait for
 				// that one as for any.
@@ -106,11 +129,62 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 	}
 }
 
+// ErrLapsed is the cause of a job's cancellation when its term ended:
+// the lease was not renewed in time, or another process holds it.
+var ErrLapsed = errors.New("lease: the job's term ended (the lease was not renewed in time or passed to another process)")
+
+// A term is a job's hold on its lease, carried by the job's context.
+type term struct {
+	name   string
+	base   time.Time    // a reading of the monotonic clock
+	until  atomic.Int64 // the term's end, in nanoseconds after base
+	cancel context.CancelCauseFunc
+}
+
+type termKey struct{}
+
+// extend makes the term end at end.
+func (t *term) extend(end time.Time) { t.until.Store(int64(end.Sub(t.base))) }
+
+// left is how long the term has left at now; not positive once it ended.
+func (t *term) left(now time.Time) time.Duration {
+	return time.Duration(t.until.Load() - int64(now.Sub(t.base)))
+}
+
+func (t *term) end() { t.cancel(fmt.Errorf("%w: %s", ErrLapsed, t.name)) }
+
+// Check returns nil while the job whose context ctx is (or derives from)
+// may still act under its lease, and otherwise the reason it may not,
+// after cancelling the job: its term ended (an error wrapping ErrLapsed)
+// or its context ended. A context of no job under a lease is only checked
+// for its own end.
+func Check(ctx context.Context) error {
+	if t, ok := ctx.Value(termKey{}).(*term); ok && t.left(time.Now()) <= 0 {
+		t.end()
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
 // run runs job under the lease, renewing it, and releases it at the end.
-func run(ctx context.Context, st store.Leases, name, holder string, ttl, every time.Duration, tick *time.Ticker,
-	log *slog.Logger, job func(context.Context) error) error {
-	jobCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// It reports whether the job's term ended (lapsed) rather than the job or
+// ctx: then the caller waits for the lease again.
+func run(ctx context.Context, st store.Leases, name, holder string, taken time.Time, ttl, every time.Duration,
+	tick *time.Ticker, log *slog.Logger, job func(context.Context) error) (lapsed bool, err error) {
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := &term{name: name, base: taken, cancel: cancel}
+	t.extend(taken.Add(ttl - every))
+	jobCtx = context.WithValue(jobCtx, termKey{}, t)
+	// The term ends by itself when no renewal extends it in time.
+	timer := time.AfterFunc(ttl-every, func() {
+		if t.left(time.Now()) <= 0 {
+			t.end()
+		}
+	})
+	defer timer.Stop()
 	done := make(chan error, 1)
 	go func() { done <- job(jobCtx) }()
 	release := func() {
@@ -121,41 +195,53 @@ func run(ctx context.Context, st store.Leases, name, holder string, ttl, every t
 			log.Warn("lease: cannot release it; it expires by itself", "err", err)
 		}
 	}
-	renewed := time.Now()
+	// stop ends the job because its term ended, and waits for it.
+	stop := func(args ...any) (bool, error) {
+		log.Error("lease: lost; the job stops here until this process holds the lease again", args...)
+		t.end()
+		<-done
+		release()
+		return true, nil
+	}
 	for {
 		select {
 		case err := <-done:
+			if ctx.Err() == nil && errors.Is(context.Cause(jobCtx), ErrLapsed) {
+				// The term ended by itself (its timer, or Check).
+				log.Error("lease: not renewed in time; the job stops here until this process holds the lease again")
+				release()
+				return true, nil
+			}
 			release()
-			return err
+			return false, err
 		case <-ctx.Done():
-			cancel()
+			cancel(nil)
 			<-done
 			release()
-			return nil
+			return false, nil
 		case <-tick.C:
 		}
 		now := time.Now()
-		held, err := st.TakeLease(ctx, name, holder, now, ttl)
+		// A renewal that hangs must not outlast the term.
+		rctx, rcancel := context.WithTimeout(ctx, every)
+		held, err := st.TakeLease(rctx, name, holder, now, ttl)
+		rcancel()
 		if ctx.Err() != nil {
 			continue // handled above
 		}
 		if err == nil && held == holder {
-			renewed = now
+			t.extend(now.Add(ttl - every))
+			timer.Reset(t.left(time.Now()))
 			continue
 		}
-		// Not renewed: keep going only while the lease surely still holds
-		// at the next try.
-		if err != nil && now.Add(every).Sub(renewed) < ttl-every {
+		// Not renewed: keep going only while the term lasts past the next try.
+		if err != nil && t.left(time.Now().Add(every)) > 0 {
 			log.Warn("lease: cannot renew it; trying again", "err", err)
 			continue
 		}
 		if err != nil {
-			log.Error("lease: lost; the job stops in this process (restart it to run the job here again)", "err", err)
-		} else {
-			log.Error("lease: lost; the job stops in this process (restart it to run the job here again)", "held_by", held)
+			return stop("err", err)
 		}
-		cancel()
-		<-done
-		return nil
+		return stop("held_by", held)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/outbox"
 )
 
@@ -117,6 +118,10 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 			}
 			c.State[lastDigestKey(o.org)] = []byte(o.now.UTC().Format(time.RFC3339Nano))
 		}
+	}
+	// Not past the lease's term: another process may notify by now.
+	if err := lease.Check(ctx); err != nil {
+		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
 	}
 	if err := n.store.CommitNotifications(ctx, &c); err != nil {
 		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)

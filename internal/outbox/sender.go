@@ -46,6 +46,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/store"
 )
 
@@ -93,9 +94,9 @@ type Sender struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
-	done     chan struct{}
 	mu       sync.Mutex
-	started  bool
+	running  bool          // Run is under way
+	done     chan struct{} // closed when the current or last Run returned
 
 	// pass serialises passes and single deliveries, so that the same
 	// message is never delivered by two of them at once.
@@ -157,7 +158,6 @@ func NewSender(cfg Config, queue Queue, logger *slog.Logger, opts ...Option) (*S
 		metrics:    newMetrics(),
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
 		unrecorded: map[int64]sentRecord{},
 	}
 	for _, o := range opts {
@@ -168,16 +168,25 @@ func NewSender(cfg Config, queue Queue, logger *slog.Logger, opts ...Option) (*S
 
 // Run delivers due messages every poll interval and whenever kicked,
 // until ctx ends or Stop is called. It returns nil then; a delivery that
-// was under way is cut off before its end of DATA and stays queued.
+// was under way is cut off before its end of DATA and stays queued. Run
+// may be called again once it returned (a process that holds the
+// outbox's lease anew), but not while it runs.
 func (s *Sender) Run(ctx context.Context) error {
 	s.mu.Lock()
-	if s.started {
+	if s.running {
 		s.mu.Unlock()
-		return errors.New("outbox: Run called twice")
+		return errors.New("outbox: Run called while it runs")
 	}
-	s.started = true
+	s.running = true
+	done := make(chan struct{})
+	s.done = done
 	s.mu.Unlock()
-	defer close(s.done)
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+		close(done)
+	}()
 	select {
 	case <-s.stop:
 		return nil
@@ -223,10 +232,10 @@ func (s *Sender) Kick() {
 func (s *Sender) Stop() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.mu.Lock()
-	started := s.started
+	running, done := s.running, s.done
 	s.mu.Unlock()
-	if started {
-		<-s.done
+	if running {
+		<-done
 	}
 }
 
@@ -468,10 +477,12 @@ func (s *Sender) deliver(ctx context.Context, msg Message, lastAttempt bool) (st
 	if _, err := w.Write(msg.Body); err != nil {
 		return "", fail("data", err)
 	}
-	if !stopCancel() {
-		// ctx ended and the connection is closed: the end of DATA was
-		// not sent, so the relay discards the message.
-		return "", &DeliveryError{Stage: "data", Err: ctx.Err()}
+	// The end of DATA cannot be taken back: not past the lease's term
+	// (a process held up may wake past it before its timers ran).
+	if err := lease.Check(ctx); err != nil || !stopCancel() {
+		// ctx ended and the connection is (or will be) closed: the end
+		// of DATA was not sent, so the relay discards the message.
+		return "", &DeliveryError{Stage: "data", Err: context.Cause(ctx)}
 	}
 	conn.idle.Store(int64(max(submissionTimeout, s.cfg.Timeout)))
 	resp, err := w.CloseWithResponse()

@@ -586,14 +586,39 @@ func TestRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after Stop")
 	}
-	if err := sender.Run(t.Context()); err == nil {
-		t.Error("a second Run: no error")
+	// After Stop, Run returns at once.
+	if err := sender.Run(t.Context()); err != nil {
+		t.Errorf("Run after Stop: %v", err)
 	}
 
 	// Ending the context ends Run too.
 	other := newTestSender(t, relay.config(t), st)
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { ran <- other.Run(ctx) }()
+	cancel()
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return when its context ended")
+	}
+	// Run again, as a process that holds the outbox's lease anew does: it
+	// sends; a Run beside it is refused.
+	ctx, cancel = context.WithCancel(t.Context())
+	go func() { ran <- other.Run(ctx) }()
+	queue(t, st, outbox.Message{})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(relay.received()) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("relay has %d messages after 10s, want 4: Run again does not send", len(relay.received()))
+		}
+		other.Kick()
+		time.Sleep(10 * time.Millisecond)
+	}
+	over, end := context.WithCancel(t.Context())
+	end() // were it not refused, this Run would return at once
+	if err := other.Run(over); err == nil {
+		t.Error("a Run beside another: no error")
+	}
 	cancel()
 	select {
 	case <-ran:

@@ -55,6 +55,8 @@ type testRelay struct {
 	// rcptReplies refuses recipients.
 	rcptReplies map[string]error
 	dataCount   int
+	// rcptHook, when set, runs at each RCPT before it is answered.
+	rcptHook func()
 }
 
 type relayOptions struct {
@@ -172,8 +174,11 @@ func (s *relaySession) Mail(from string, opts *smtp.MailOptions) error {
 
 func (s *relaySession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.relay.mu.Lock()
-	reply := s.relay.rcptReplies[to]
+	reply, hook := s.relay.rcptReplies[to], s.relay.rcptHook
 	s.relay.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if reply != nil {
 		return reply
 	}

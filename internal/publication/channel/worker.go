@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
+	"github.com/vigil-cert/vigil/internal/lease"
 	"github.com/vigil-cert/vigil/internal/publication"
 	"github.com/vigil-cert/vigil/internal/store"
 )
@@ -343,6 +344,11 @@ func (w *Worker) deliver(ctx context.Context, s Sender, d publication.Delivery, 
 	// A send under way is finished even when ctx ends, and recorded:
 	// cut off, it might have posted without the worker knowing, and the
 	// process that takes the lease over would post it again.
+	// Not past the lease's term: another process may post it by now.
+	// (It then ended the pass's context: the pass ends as on shutdown.)
+	if lease.Check(ctx) != nil {
+		return true, nil
+	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.SendTimeout)
 	reply, sendErr := s.Send(sendCtx, p, d)
 	cancel()
