@@ -263,8 +263,8 @@ func slotOf(h8 uint64, bits int) uint64 { return (h8 * 0x9e3779b97f4a7c15) >> (6
 // 2^bits slots: i + 1 in its low bits (a table has at least twice as
 // many slots as rows), and above them h8's tag (tagOf). A lookup reads a
 // row only when the slot's tag is its hash's: the duplicate check asks
-// the index of every new event, absent from it, and each row it read on
-// the way (one in 2 to 5 of the probes) was a cache miss in 54 MB of rows.
+// the index of every new event, absent from it, and read the row of
+// each taken slot it probed, a cache miss in 54 MB of rows.
 func slotValue(h8 uint64, i, bits int) uint32 { return uint32(i+1) | tagOf(h8, bits) }
 
 // tagOf is h8's tag in a table of 2^bits slots: the 32 - bits bits of
