@@ -20,7 +20,7 @@ const bucketSmall = 24
 // cmp's order, in an array of its own, a sort by buckets. key is a
 // number in [0, span] that never orders two items against cmp (cmp(a, b)
 // < 0 implies key(a) <= key(b)). A first pass counts the items by bucket
-// (the key's leading bits: about four items a bucket when the keys are
+// (the key's leading bits: two to four items a bucket when the keys are
 // spread evenly), a second puts each in its bucket's place, in the order
 // given, and each bucket is then sorted alone. item is called twice for
 // each i and must give the same item both times; the memory besides the
