@@ -51,15 +51,14 @@ func hashTable(t string) string {
 // h3Of is the key of h8 in the runs: its first 3 bytes, signed.
 func h3Of(h8 uint64) int64 { return int64(h8) >> 40 }
 
-// buildHashes returns a hot copy's events in (h3, position) order.
+// buildHashes returns a hot copy's events in (h3, position) order,
+// sorted by bucket (the hashes are spread evenly over the h3s).
 func buildHashes(hot *hotSnap, firstID int64) []hashEntry {
-	all := make([]hashEntry, 0, hot.n)
-	for i := range hot.n {
+	all := bucketSorted(hot.n, 1<<24-1, func(i int) hashEntry {
 		r := hot.row(i)
-		all = append(all, hashEntry{h3Of(r.h8), uint64(r.id - firstID)})
-	}
+		return hashEntry{h3Of(r.h8), uint64(r.id - firstID)}
+	}, func(e hashEntry) uint64 { return uint64(e.h3 + 1<<23) }, compareHashEntries)
 	hot.done()
-	slices.SortFunc(all, compareHashEntries)
 	return all
 }
 

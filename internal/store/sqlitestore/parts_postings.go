@@ -53,10 +53,15 @@ const defaultTimeChunk = 4096
 // and side, and the list of all, each in (ts, id) order.
 func buildPostings(hot *hotSnap, base int64) (map[postingKey][]posting, []posting) {
 	lists := map[postingKey][]posting{}
-	all := make([]posting, 0, hot.n)
+	var tmin, tmax int64
 	for i := range hot.n {
 		r := hot.row(i)
-		all = append(all, posting{r.ts - base, r.id})
+		if i == 0 || r.ts < tmin {
+			tmin = r.ts
+		}
+		if i == 0 || r.ts > tmax {
+			tmax = r.ts
+		}
 		if r.srcASN != 0 {
 			k := postingKey{int64(r.srcASN), 0}
 			lists[k] = append(lists[k], posting{r.ts - base, r.id})
@@ -66,11 +71,16 @@ func buildPostings(hot *hotSnap, base int64) (map[postingKey][]posting, []postin
 			lists[k] = append(lists[k], posting{r.ts - base, r.id})
 		}
 	}
+	// The list of all sorted by bucket over the partition's range of
+	// times (the same order as the comparisons' alone).
+	all := bucketSorted(hot.n, uint64(tmax-tmin), func(i int) posting {
+		r := hot.row(i)
+		return posting{r.ts - base, r.id}
+	}, func(p posting) uint64 { return uint64(p.ts - (tmin - base)) }, comparePostings)
 	hot.done()
 	for _, l := range lists {
 		slices.SortFunc(l, comparePostings)
 	}
-	slices.SortFunc(all, comparePostings)
 	return lists, all
 }
 
