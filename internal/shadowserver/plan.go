@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -105,22 +104,7 @@ type plan struct {
 	// arena holds the memory of the events to come (event.Arena): a
 	// worker's own, never shared between plans.
 	arena event.Arena
-	// free is the unused rest of the block the rows' generated text is
-	// written to (row.text): each row's text stays where it was written
-	// and its values are cut from it, instead of a string copied of it
-	// a row. A worker's own, as arena.
-	free []byte
 }
-
-// The sizes of a plan's blocks of generated text: a block is 32 KiB (the
-// largest small allocation, a few dozen rows of a wide report), and a
-// row starts a new one when less than 4 KiB is left. A row writing more
-// than is left has its text moved to a larger array by append, whose
-// rest is then the free part.
-const (
-	textBlock    = 32 << 10
-	textBlockMin = 4 << 10
-)
 
 type step struct {
 	col      int // the column, or -1 for a missing one a row-reading converter still runs for
@@ -331,10 +315,7 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 		p.span[i] = -1
 	}
 	p.spans = p.spans[:0]
-	if cap(p.free) < textBlockMin {
-		p.free = make([]byte, 0, textBlock)
-	}
-	p.row.text = p.free
+	p.row.text = p.row.text[:0]
 	clear(p.consumed)
 	clear(p.failed)
 	if err := p.checkText(cells, rec, line); err != nil {
@@ -407,10 +388,8 @@ func (p *plan) build(cells []string, rec []byte, recText string, line int) (*eve
 		p.setSpan(p.rawSlot, start)
 	}
 
-	// One string holds every generated value of the row: the part of the
-	// block it was written to, which no row writes to again.
-	text := unsafe.String(unsafe.SliceData(p.row.text), len(p.row.text))
-	p.free = p.row.text[len(p.row.text):]
+	// One string holds every generated value of the row.
+	text := string(p.row.text)
 	for slot, sp := range p.span {
 		if sp >= 0 {
 			p.vals[slot] = text[p.spans[sp].start:p.spans[sp].end]
@@ -591,7 +570,6 @@ func (p *plan) forWorker() *plan {
 	w.span = make([]int, len(p.span))
 	w.spans = nil
 	w.arena = event.Arena{}
-	w.free = nil
 	w.replacedBytes, w.replacedRows = 0, 0
 	return &w
 }
