@@ -70,41 +70,6 @@ func TestIndexCommaMatchesIndexByte(t *testing.T) {
 	}
 }
 
-// TestSplitRecordMatchesCellByCell holds splitRecord, which finds the
-// commas of words without quotes eight bytes at a time, to reading the
-// same rows a cell at a time (splitCell from the first): rows of plain,
-// empty and quoted cells (with commas, doubled quotes, line breaks), stray
-// quotes and broken quoting, at every alignment.
-func TestSplitRecordMatchesCellByCell(t *testing.T) {
-	pieces := []string{"", "a", "abcdefghij", "192.0.2.1", `"x,y"`, `"say ""hi"""`, `5" monitor`,
-		`"two` + "\n" + `lines"`, `"open`, `"a"b`, `""`, ",,,,,,,,", "0123456789012345678"}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 20000 {
-		var b strings.Builder
-		for j := range 1 + rng.IntN(12) {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		rec := b.String()
-		var want []string
-		var wantBad int
-		var wantErr error
-		for i := 0; ; {
-			var end bool
-			want, i, end, wantBad, wantErr = splitCell(want, rec, i)
-			if end || wantErr != nil {
-				break
-			}
-		}
-		got, bad, err := splitRecord(nil, rec)
-		if !reflect.DeepEqual(got, want) || bad != wantBad || err != wantErr {
-			t.Fatalf("%q: got %q, %d, %v; want %q, %d, %v", rec, got, bad, err, want, wantBad, wantErr)
-		}
-	}
-}
-
 // BenchmarkSplitRecord splits the rows of a generated scan_rdp report:
 // go test ./internal/shadowserver -run '^$' -bench SplitRecord -cpu 1
 func BenchmarkSplitRecord(b *testing.B) {
