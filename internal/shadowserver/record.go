@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"strings"
 
 	"github.com/vigil-cert/vigil/internal/i18n"
@@ -281,134 +280,54 @@ var errBadQuote error = i18n.NewError("shadowserver.reason.badquote")
 // keeps a row to one allocation; only cells with doubled quotes are copied.
 // It returns the index of a cell with broken quoting and errBadQuote.
 func splitRecord(cells []string, rec string) ([]string, int, error) {
-	// Cells are found eight bytes a step: every comma of a word without
-	// a quote ends a cell. A word with a quote is read a cell at a time
-	// (splitCell) from the start of the cell it is in, until past the
-	// quote; the last few bytes too.
-	const (
-		ones   = 0x0101010101010101
-		commas = ones * ','
-		quotes = ones * '"'
-	)
-	start := 0 // of the cell being read
-	for i := 0; i+8 <= len(rec); {
-		x := word(rec[i : i+8])
-		if zeroBytes(x^quotes) != 0 {
-			var end bool
-			var bad int
-			var err error
-			if cells, start, end, bad, err = splitCell(cells, rec, start); end || err != nil {
-				return cells, bad, err
+	for i := 0; ; {
+		if i < len(rec) && rec[i] == '"' {
+			// Quoted cell: runs to a quote not followed by another quote.
+			start := i + 1
+			j := start
+			escaped := false
+			for {
+				k := indexQuote(rec, j)
+				if k < 0 {
+					return cells, len(cells), errBadQuote
+				}
+				if k+1 < len(rec) && rec[k+1] == '"' {
+					escaped = true
+					j = k + 2
+					continue
+				}
+				cell := rec[start:k]
+				if escaped {
+					cell = unescapeQuotes(cell)
+				}
+				cells = append(cells, cell)
+				i = k + 1
+				break
 			}
-			i = start
+			if i == len(rec) {
+				return cells, 0, nil
+			}
+			if rec[i] != ',' {
+				return cells, len(cells) - 1, errBadQuote
+			}
+			i++
 			continue
 		}
-		for m := zeroBytes(x ^ commas); m != 0; m &= m - 1 {
-			k := i + bits.TrailingZeros64(m)/8
-			cells = append(cells, rec[start:k])
-			start = k + 1
+		// Plain cell. A stray quote inside it is kept as text, as lenient
+		// CSV readers do; Shadowserver quotes every cell that needs it.
+		k := indexComma(rec, i)
+		if k < 0 {
+			cells = append(cells, rec[i:])
+			return cells, 0, nil
 		}
-		i += 8
+		cells = append(cells, rec[i:k])
+		i = k + 1
 	}
-	for {
-		var end bool
-		var bad int
-		var err error
-		if cells, start, end, bad, err = splitCell(cells, rec, start); end || err != nil {
-			return cells, bad, err
-		}
-	}
-}
-
-// word is the first eight bytes of w as a little-endian number: one load
-// (the length of w known, no check a byte).
-func word(w string) uint64 {
-	_ = w[7]
-	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-}
-
-// zeroBytes has the high bit set of each byte of x that is zero, and no
-// other bit: exact, unlike the quicker test whose borrow marks bytes after
-// the first zero.
-func zeroBytes(x uint64) uint64 {
-	const lows = 0x7f7f7f7f7f7f7f7f
-	return ^((x&lows + lows) | x | lows)
-}
-
-// splitCell reads the cell of rec that starts at i and appends it to
-// cells. It returns where the next cell starts, or end at the record's
-// end; or the index of a cell with broken quoting and errBadQuote.
-func splitCell(cells []string, rec string, i int) (_ []string, next int, end bool, bad int, err error) {
-	if i < len(rec) && rec[i] == '"' {
-		// Quoted cell: runs to a quote not followed by another quote.
-		start := i + 1
-		j := start
-		escaped := false
-		for {
-			k := indexQuote(rec, j)
-			if k < 0 {
-				return cells, 0, true, len(cells), errBadQuote
-			}
-			if k+1 < len(rec) && rec[k+1] == '"' {
-				escaped = true
-				j = k + 2
-				continue
-			}
-			cell := rec[start:k]
-			if escaped {
-				cell = unescapeQuotes(cell)
-			}
-			cells = append(cells, cell)
-			i = k + 1
-			break
-		}
-		if i == len(rec) {
-			return cells, 0, true, 0, nil
-		}
-		if rec[i] != ',' {
-			return cells, 0, true, len(cells) - 1, errBadQuote
-		}
-		return cells, i + 1, false, 0, nil
-	}
-	// Plain cell. A stray quote inside it is kept as text, as lenient
-	// CSV readers do; Shadowserver quotes every cell that needs it.
-	k := indexComma(rec, i)
-	if k < 0 {
-		return append(cells, rec[i:]), 0, true, 0, nil
-	}
-	return append(cells, rec[i:k]), k + 1, false, 0, nil
 }
 
 func indexQuote(s string, from int) int { return indexFrom(s, from, '"') }
 
-// indexComma is indexFrom(s, from, ','), eight bytes a step in the
-// function itself: a report's cells are a dozen bytes or so, for which
-// strings.IndexByte's call and setup cost more than its search (splitting
-// was about a sixth of a scan_rdp row's parsing; BenchmarkSplitRecord).
-func indexComma(s string, from int) int {
-	const (
-		ones   = 0x0101010101010101
-		highs  = 0x8080808080808080
-		commas = ones * ','
-	)
-	i := from
-	for ; i+8 <= len(s); i += 8 {
-		x := word(s[i:i+8]) ^ commas
-		// The classic zero-byte test: its lowest set bit is in the
-		// first byte that was a comma (a borrow can only mark bytes
-		// after it).
-		if m := (x - ones) &^ x & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] == ',' {
-			return i
-		}
-	}
-	return -1
-}
+func indexComma(s string, from int) int { return indexFrom(s, from, ',') }
 
 func indexFrom(s string, from int, c byte) int {
 	if i := strings.IndexByte(s[from:], c); i >= 0 {

@@ -1,11 +1,9 @@
 package shadowserver
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -39,51 +37,6 @@ func TestSplitRecord(t *testing.T) {
 		}
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q: got %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-// TestIndexCommaMatchesIndexByte holds the word-at-a-time search to
-// strings.IndexByte from every start in strings of every length up to 40
-// with commas, and bytes a word's arithmetic could take for one (a byte
-// one below or above a comma, 0x80 and over, zero), at every place.
-func TestIndexCommaMatchesIndexByte(t *testing.T) {
-	alphabet := []byte{',', ',' - 1, ',' + 1, 'a', 0, 0x80, 0xff, '"', 0xac}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for n := 0; n <= 40; n++ {
-		for range 200 {
-			b := make([]byte, n)
-			for i := range b {
-				b[i] = alphabet[rng.IntN(len(alphabet))]
-			}
-			s := string(b)
-			for from := 0; from <= n; from++ {
-				want := strings.IndexByte(s[from:], ',')
-				if want >= 0 {
-					want += from
-				}
-				if got := indexComma(s, from); got != want {
-					t.Fatalf("indexComma(%q, %d) = %d, want %d", s, from, got, want)
-				}
-			}
-		}
-	}
-}
-
-// BenchmarkSplitRecord splits the rows of a generated scan_rdp report:
-// go test ./internal/shadowserver -run '^$' -bench SplitRecord -cpu 1
-func BenchmarkSplitRecord(b *testing.B) {
-	var buf bytes.Buffer
-	if err := Generate(&buf, "scan_rdp", 1000, rand.New(rand.NewPCG(1, 1)), GenerateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")[1:]
-	var cells []string
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var err error
-		if cells, _, err = splitRecord(cells[:0], lines[i%len(lines)]); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
