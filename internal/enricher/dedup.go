@@ -460,13 +460,15 @@ func (d *Dedup) confirmWithStore(ctx context.Context, b *pipeline.Batch, s *dedu
 // table's cache lines that its keys' lookups read are read first, all
 // together (fingerprintTable.touch), so that their fetches from memory
 // overlap instead of following one another. The table is 64 MiB read
-// at random: nearly every key's two buckets are a cache miss. A key
+// at random: nearly every key's two buckets are a cache miss. The
+// home slots of the keys' claims in flight are read first too
+// (flightTable.touch). A key
 // claimed twice in the batch is in one shard, where the keys keep their
 // order, so the later one is the duplicate.
 func (d *Dedup) claimAll(s *dedupScratch, owner *pipeline.Batch, c claimTime) {
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
 		d.catchUp(sh, c)
-		s.touched += sh.table.touch(s.keys, idx)
+		s.touched += sh.table.touch(s.keys, idx) + sh.flight.touch(s.keys, idx)
 		for _, k := range idx {
 			s.verdicts[k] = d.claimLocked(sh, &s.keys[k], owner, c)
 		}
@@ -601,6 +603,7 @@ func (d *Dedup) Committed(b *pipeline.Batch) {
 	}
 	// Shard by shard, as claimAll: a lock a shard, not one a key.
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
+		s.touched += sh.flight.touch(s.keys, idx)
 		for _, k := range idx {
 			sh.endFlight(idOf(&s.keys[k]), b)
 		}

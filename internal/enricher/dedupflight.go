@@ -3,6 +3,8 @@ package enricher
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/vigil-cert/vigil/internal/event"
 )
 
 // flightTable holds a shard's claims in flight (see Dedup), by their ID:
@@ -135,4 +137,22 @@ func (t *flightTable) removeExpired(now uint32) {
 	for i := range expired {
 		t.remove(&expired[i])
 	}
+}
+
+// touch reads the home slot of the ID of each key at idx and returns
+// what it read mixed, as fingerprintTable.touch does for its buckets:
+// the reads depend on nothing before them, so their cache misses overlap
+// instead of coming one look-up after another. A claim is looked up where
+// its probe starts, which a Go map's hashing hid; most are there or a slot
+// after it.
+func (t *flightTable) touch(keys []event.Hash, idx []int32) uint32 {
+	if len(t.slots) == 0 {
+		return 0
+	}
+	mask := len(t.slots) - 1
+	var x uint32
+	for _, k := range idx {
+		x += t.slots[home((*dedupID)(keys[k][:len(dedupID{})]), mask)].expires
+	}
+	return x
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 )
 
@@ -56,6 +57,10 @@ func TestFlightTableMatchesMap(t *testing.T) {
 					}
 				}
 			}
+			// Reading ahead reads, and changes nothing.
+			keys := []event.Hash{{}, {}}
+			copy(keys[1][:], id[:])
+			table.touch(keys, []int32{0, 1})
 			if table.n != len(want) {
 				t.Fatalf("seed %d step %d: %d claims, want %d", seed, step, table.n, len(want))
 			}
