@@ -92,7 +92,7 @@ type dedupShard struct {
 	// flight holds the claims of batches between Enrich and their
 	// settlement (Committed or Release): at most the batches the
 	// workers hold at once.
-	flight map[dedupID]flightClaim
+	flight flightTable
 	_      [40]byte // keep neighbouring shards' locks off one cache line
 }
 
@@ -129,8 +129,9 @@ type dedupShard struct {
 // beside the table, by their 128-bit ID, until the runner settles the
 // batch (Committed) or gives it up (Release): two batches that claim the
 // same new key at once keep it once, and a failed batch's keys are free
-// again for its redelivery. That costs about 50 bytes for each event the
-// workers hold, outside MaxBytes.
+// again for its redelivery. That costs 64 to 128 bytes for each event the
+// workers hold (a slot of 32 bytes in a table kept between a quarter and
+// half full, flightTable), outside MaxBytes.
 //
 // Without a store (a process with no database) a "maybe" cannot be
 // confirmed: the event is dropped, which loses a new event with the
@@ -230,7 +231,6 @@ func NewDedup(ctx context.Context, cfg DedupConfig, env pipeline.Env) (*Dedup, e
 		sh := &d.shards[i]
 		sh.table = newFingerprintTable(buckets, bits, slots[i*buckets*slotsPerBucket:])
 		sh.sweptAt = cur
-		sh.flight = make(map[dedupID]flightClaim)
 	}
 	if env.Store != nil {
 		d.store = env.Store
@@ -460,13 +460,15 @@ func (d *Dedup) confirmWithStore(ctx context.Context, b *pipeline.Batch, s *dedu
 // table's cache lines that its keys' lookups read are read first, all
 // together (fingerprintTable.touch), so that their fetches from memory
 // overlap instead of following one another. The table is 64 MiB read
-// at random: nearly every key's two buckets are a cache miss. A key
+// at random: nearly every key's two buckets are a cache miss. The
+// home slots of the keys' claims in flight are read first too
+// (flightTable.touch). A key
 // claimed twice in the batch is in one shard, where the keys keep their
 // order, so the later one is the duplicate.
 func (d *Dedup) claimAll(s *dedupScratch, owner *pipeline.Batch, c claimTime) {
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
 		d.catchUp(sh, c)
-		s.touched += sh.table.touch(s.keys, idx)
+		s.touched += sh.table.touch(s.keys, idx) + sh.flight.touch(s.keys, idx)
 		for _, k := range idx {
 			s.verdicts[k] = d.claimLocked(sh, &s.keys[k], owner, c)
 		}
@@ -498,14 +500,14 @@ func (d *Dedup) byShard(s *dedupScratch, f func(sh *dedupShard, idx []int32)) {
 // key.
 func (d *Dedup) claimLocked(sh *dedupShard, h *event.Hash, owner *pipeline.Batch, c claimTime) verdict {
 	id := idOf(h)
-	if f, ok := sh.flight[id]; ok {
+	if f, ok := sh.flight.get(&id); ok {
 		// A claim in flight of another delivery of the same batch (one
 		// redelivered while the first was still at work) is not a
 		// duplicate: both go on and the store keeps one.
 		if f.expires > c.now && !sameBatch(f.owner, owner) {
 			return duplicate
 		}
-		delete(sh.flight, id)
+		sh.flight.remove(&id)
 	}
 	live, edge := sh.table.lookup((*[32]byte)(h), uint8(c.bucket))
 	maybe := live || (edge && d.store != nil)
@@ -518,7 +520,7 @@ func (d *Dedup) claimLocked(sh *dedupShard, h *event.Hash, owner *pipeline.Batch
 	if !sh.table.add((*[32]byte)(h), c.epoch, uint8(c.bucket)) {
 		d.full()
 	}
-	sh.flight[id] = flightClaim{owner: owner, expires: c.expires}
+	sh.flight.put(&id, flightClaim{owner: owner, expires: c.expires})
 	if maybe {
 		return confirm
 	}
@@ -546,11 +548,7 @@ func (d *Dedup) catchUp(sh *dedupShard, c claimTime) {
 func (d *Dedup) sweep(sh *dedupShard, c claimTime) int {
 	n := sh.table.sweep(sh.sweptAt, c.bucket)
 	sh.sweptAt = c.bucket
-	for id, f := range sh.flight {
-		if f.expires <= c.now {
-			delete(sh.flight, id)
-		}
-	}
+	sh.flight.removeExpired(c.now)
 	return n
 }
 
@@ -576,9 +574,9 @@ func (d *Dedup) settle(h *event.Hash, owner *pipeline.Batch, release bool, expir
 // endFlight ends owner's claim in flight of id, if owner holds it, and
 // reports whether it did. The shard's lock is held.
 func (sh *dedupShard) endFlight(id dedupID, owner *pipeline.Batch) bool {
-	f, ok := sh.flight[id]
-	if ok && f.owner == owner {
-		delete(sh.flight, id)
+	i, ok := sh.flight.find(&id)
+	if ok && sh.flight.slots[i].owner == owner {
+		sh.flight.removeAt(i)
 		return true
 	}
 	return false
@@ -605,6 +603,7 @@ func (d *Dedup) Committed(b *pipeline.Batch) {
 	}
 	// Shard by shard, as claimAll: a lock a shard, not one a key.
 	d.byShard(s, func(sh *dedupShard, idx []int32) {
+		s.touched += sh.flight.touch(s.keys, idx)
 		for _, k := range idx {
 			sh.endFlight(idOf(&s.keys[k]), b)
 		}
