@@ -1,0 +1,15 @@
+-- The TOAST table of event_blocks is no longer vacuumed for its inserts
+-- alone. Since PostgreSQL 13 autovacuum vacuums a table after every 20 %
+-- more rows inserted; for these chunks of compressed blocks, never
+-- updated nor deleted, such a vacuum only sets their hint bits and the
+-- visibility map's all-visible bits, which nothing uses (a TOAST table
+-- is read through its index, never by an index-only scan), and it freezes
+-- nothing (the chunks are younger than vacuum_freeze_min_age then). It
+-- was the largest of the server's background costs while ingesting: 0.97
+-- s of CPU a million events (log_autovacuum_min_duration, `vigil bench
+-- ingest --postgres`), a read and a write again of every chunk's page
+-- (docs/PERFORMANCE.md, nineteenth session). A vacuum for dead rows
+-- (autovacuum_vacuum_threshold) and the one that prevents the wraparound
+-- of transaction ids (autovacuum_freeze_max_age) still run: the second
+-- must read every page it has not frozen either way.
+ALTER TABLE event_blocks SET (toast.autovacuum_vacuum_insert_threshold = -1);
