@@ -4,11 +4,13 @@
 -- updated nor deleted, such a vacuum only sets their hint bits and the
 -- visibility map's all-visible bits, which nothing uses (a TOAST table
 -- is read through its index, never by an index-only scan), and it freezes
--- nothing (the chunks are younger than vacuum_freeze_min_age then). It
--- was the largest of the server's background costs while ingesting: 0.97
--- s of CPU a million events (log_autovacuum_min_duration, `vigil bench
--- ingest --postgres`), a read and a write again of every chunk's page
--- (docs/PERFORMANCE.md, nineteenth session). A vacuum for dead rows
+-- nothing (the chunks are younger than vacuum_freeze_min_age then). Yet
+-- it reads every page of chunks again and writes it again (it dirties
+-- each): 0.25-0.28 s of the server's CPU for a million events' chunks
+-- (60,551 pages) vacuumed in psql, 0.13-0.97 s for each autovacuum of
+-- them logged during `vigil bench ingest --postgres`, the largest of the
+-- server's background costs while ingesting (docs/PERFORMANCE.md,
+-- nineteenth session). A vacuum for dead rows
 -- (autovacuum_vacuum_threshold) and the one that prevents the wraparound
 -- of transaction ids (autovacuum_freeze_max_age) still run: the second
 -- must read every page it has not frozen either way.
