@@ -7,10 +7,10 @@
 -- nothing (the chunks are younger than vacuum_freeze_min_age then). Yet
 -- it reads every page of chunks again and writes it again (it dirties
 -- each): 0.25-0.28 s of the server's CPU for a million events' chunks
--- (60,551 pages) vacuumed in psql, 0.13-0.97 s for each autovacuum of
--- them logged during `vigil bench ingest --postgres`, the largest of the
--- server's background costs while ingesting (docs/PERFORMANCE.md,
--- nineteenth session). A vacuum for dead rows
+-- (60,551 pages) vacuumed in psql; over `vigil bench ingest --rows
+-- 3000000 --postgres` on a loaded machine four autovacuums of them cost
+-- 2.79 s, the largest of the server's background costs while ingesting
+-- (docs/PERFORMANCE.md, nineteenth session). A vacuum for dead rows
 -- (autovacuum_vacuum_threshold) and the one that prevents the wraparound
 -- of transaction ids (autovacuum_freeze_max_age) still run: the second
 -- must read every page it has not frozen either way.
