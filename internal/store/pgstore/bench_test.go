@@ -78,10 +78,11 @@ func (s *Store) insertByCopy(ctx context.Context, events []*event.Event, _ []sto
 	var b batchColumns
 	b.fill(events, now)
 	rows := make([][]any, len(events))
+	data := eventRecords(events)
 	for i := range events {
 		rows[i] = []any{b.hash[i], b.timeSource[i], now, b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i],
 			b.srcIP[i], b.dstIP[i], b.srcASN[i], b.dstASN[i], b.srcFQDN[i], b.dstFQDN[i], b.srcURL[i], b.dstURL[i],
-			b.md5[i], b.sha1[i], b.sha256[i], b.data[i]}
+			b.md5[i], b.sha1[i], b.sha256[i], data[i]}
 	}
 	cols := []string{"hash", "time_source", "stored", "feed", "taxonomy", "type", "tlp", "src_ip", "dst_ip",
 		"src_asn", "dst_asn", "src_fqdn", "dst_fqdn", "src_url", "dst_url", "md5", "sha1", "sha256", "data"}

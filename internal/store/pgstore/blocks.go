@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,130 +66,169 @@ var blockDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 // own.
 const blockBytes = 1 << 20
 
-// blockStarts returns where each block of records starts: the index of
-// its first record, a block closed at blockEvents records or before its
-// records pass blockBytes.
-func blockStarts(records [][]byte) []int {
-	starts := make([]int, 0, len(records)/blockEvents+1)
-	n, size := 0, 0
-	for i, r := range records {
-		if n == 0 || n == blockEvents || size+len(r) > blockBytes {
-			starts = append(starts, i)
-			n, size = 0, 0
-		}
-		n++
-		size += len(r)
-	}
-	return starts
+// blockHead is the room left before a block's first record for the
+// block's head, uvarint(n) and the records' lengths, which are known once
+// the block is closed: at most blockEvents + 1 uvarints.
+const blockHead = binary.MaxVarintLen64 * (blockEvents + 1)
+
+// packedBlocks is a batch's records in blocks (packRecords): block k
+// holds the records from starts[k] on; the blocks are slices of bufs,
+// buffers of blockArenas, given back by release.
+type packedBlocks struct {
+	starts []int
+	blocks [][]byte
+	bufs   []*[]byte
 }
 
-// packBlocks compresses records into blocks with S2, block k holding the
-// records from starts[k] to starts[k+1] (blockStarts), on as many
-// goroutines as there are cores. The blocks are slices of one buffer,
-// *arena when arena is not nil (grown if it must be; the caller gives it
-// back to blockArenas once nothing reads the blocks), a new one
-// otherwise.
-func packBlocks(records [][]byte, starts []int, arena *[]byte) [][]byte {
-	return packBlocksWith(records, starts, arena, s2.MaxEncodedLen, func(dst, plain []byte) []byte {
+// release gives the blocks' buffers back, once nothing reads the blocks.
+func (p *packedBlocks) release() {
+	for _, b := range p.bufs {
+		*b = (*b)[:0]
+		blockArenas.Put(b)
+	}
+	*p = packedBlocks{}
+}
+
+// recordEncoder appends record i of a batch to dst. Each packing
+// goroutine has one of its own (packRecords' encoders), which may
+// remember what the last record it wrote shares with the next.
+type recordEncoder func(dst []byte, i int) []byte
+
+// packEvents packs the records of events into blocks compressed with S2
+// (packRecords): each event's record as event.AppendRecord writes it.
+func packEvents(events []*event.Event) packedBlocks {
+	return packRecords(len(events), func() recordEncoder {
+		// The records are written from their fields by a coder that
+		// remembers the last event's names (a report's events share
+		// them): the bytes of event.AppendRecord without a name looked
+		// up a field.
+		var (
+			coder  event.RecordCoder
+			fields []event.RecordField
+		)
+		return func(dst []byte, i int) []byte {
+			fields = coder.AppendFields(fields[:0], events[i])
+			return event.AppendFieldsRecord(dst, fields)
+		}
+	}, s2.MaxEncodedLen, func(dst, plain []byte) []byte {
 		dst[0] = codecS2
 		return dst[:1+len(s2.Encode(dst[1:], plain))]
 	})
 }
 
-// packBlocksWith is packBlocks with the function that compresses a plain
-// block into a codec byte and the compressed records: it is given a
-// slice of the batch's buffer of 1 + bound(len(plain)) bytes to write
-// them into, and returns the block (in that slice, or, for a codec that
-// may need more, elsewhere).
-func packBlocksWith(records [][]byte, starts []int, arena *[]byte, bound func(int) int, compress func(dst, plain []byte) []byte) [][]byte {
-	nb := len(starts)
-	out := make([][]byte, nb)
-	if nb == 0 {
-		return out
+// packRecords writes n records into blocks and compresses each, on as
+// many goroutines as there are cores, each taking blockEvents records at
+// a time: a block is closed at blockEvents records, or before its records
+// pass blockBytes (a record larger than that has a block of its own).
+// Each goroutine writes the records of its block with newEncoder's
+// encoder straight into its plain block, after room for the block's head
+// (blockHead), then writes the head before them and compresses the block
+// with compress into its own buffer of blockArenas: a record is written
+// once and compressed from where it was written. (They were written into
+// one buffer for the batch first, then copied into each plain block: that
+// copy was 0.44 s of the 2.7 s the client spent on the blocks of a million
+// events, docs/PERFORMANCE.md, nineteenth session.) compress is given a
+// slice of 1 + bound(len(plain)) bytes to write the codec byte and the
+// compressed records into, and returns the block (in that slice, or, for
+// a codec that may need more, elsewhere).
+func packRecords(n int, newEncoder func() recordEncoder, bound func(int) int, compress func(dst, plain []byte) []byte) packedBlocks {
+	chunks := (n + blockEvents - 1) / blockEvents
+	if chunks == 0 {
+		return packedBlocks{}
 	}
-	// Each block is compressed straight into its own part of one buffer
-	// for the batch, sized for the worst case from the plain blocks'
-	// sizes: no block is copied after its compression, nor allocated
-	// alone (a batch's blocks were a twentieth of the client's
-	// allocations, BenchmarkEncodeBatch).
-	plainSizes := make([]int, nb)
-	ends := make([]int, nb)
-	total := 0
-	for i := range nb {
-		end := len(records)
-		if i+1 < nb {
-			end = starts[i+1]
-		}
-		// The plain block is sized once: grown record by record, it was
-		// a seventh of the client's CPU on a batch.
-		size := binary.MaxVarintLen64 * (end - starts[i] + 1)
-		for _, r := range records[starts[i]:end] {
-			size += len(r)
-		}
-		plainSizes[i] = size
-		total += 1 + bound(size)
-		ends[i] = total
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	type span struct {
+		first, worker, from, to int
 	}
-	if arena == nil {
-		arena = new([]byte)
-	}
-	if cap(*arena) < total {
-		*arena = make([]byte, total)
-	}
-	buf := (*arena)[:total]
 	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		spans = make([][]span, workers)
+		outs  = make([]*[]byte, workers)
 	)
-	work := func() {
+	work := func(w int) {
 		defer wg.Done()
+		encode := newEncoder()
 		pb := packBuffers.Get().(*[]byte)
-		defer packBuffers.Put(pb)
-		plain := *pb
-		defer func() { *pb = plain[:0] }()
+		plain := (*pb)[:0]
+		defer func() {
+			*pb = plain[:0]
+			packBuffers.Put(pb)
+		}()
+		outs[w] = blockArenas.Get().(*[]byte)
+		out := (*outs[w])[:0]
+		defer func() { *outs[w] = out }()
+		var lens [blockEvents]int
+		// closeBlock writes the head of the block of the records of
+		// lens[:k], which end at end in plain, the first of them first,
+		// before them, and compresses the block into out.
+		closeBlock := func(k, first, end int) {
+			head := binary.AppendUvarint(make([]byte, 0, blockHead), uint64(k))
+			for _, l := range lens[:k] {
+				head = binary.AppendUvarint(head, uint64(l))
+			}
+			block := plain[blockHead-len(head) : end]
+			copy(block, head)
+			from := len(out)
+			size := 1 + bound(len(block))
+			out = slices.Grow(out, size)[:from+size]
+			got := compress(out[from:from+size:from+size], block)
+			if len(got) > 0 && &got[0] == &out[from] {
+				out = out[:from+len(got)]
+			} else {
+				out = append(out[:from], got...)
+			}
+			spans[w] = append(spans[w], span{first, w, from, len(out)})
+		}
 		for {
-			i := int(next.Add(1) - 1)
-			if i >= nb {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
 				return
 			}
-			end := len(records)
-			if i+1 < nb {
-				end = starts[i+1]
+			lo, hi := c*blockEvents, min((c+1)*blockEvents, n)
+			plain = slices.Grow(plain[:0], blockHead)[:blockHead]
+			k, first := 0, lo
+			for i := lo; i < hi; i++ {
+				at := len(plain)
+				plain = encode(plain, i)
+				if k > 0 && len(plain)-blockHead > blockBytes {
+					// Record i does not fit: the block closes before
+					// it, and it opens the next (moved to its start).
+					closeBlock(k, first, at)
+					plain = append(plain[:blockHead], plain[at:]...)
+					k, first, at = 0, i, blockHead
+				}
+				lens[k] = len(plain) - at
+				k++
 			}
-			recs := records[starts[i]:end]
-			if cap(plain) < plainSizes[i] {
-				plain = make([]byte, 0, plainSizes[i])
-			}
-			plain = binary.AppendUvarint(plain[:0], uint64(len(recs)))
-			for _, r := range recs {
-				plain = binary.AppendUvarint(plain, uint64(len(r)))
-			}
-			for _, r := range recs {
-				plain = append(plain, r...)
-			}
-			from := 0
-			if i > 0 {
-				from = ends[i-1]
-			}
-			out[i] = compress(buf[from:ends[i]:ends[i]], plain)
+			closeBlock(k, first, len(plain))
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), nb)
 	wg.Add(workers)
-	for range workers - 1 {
-		go work()
+	for w := 1; w < workers; w++ {
+		go work(w)
 	}
-	work()
+	work(0)
 	wg.Wait()
-	return out
+	var all []span
+	for _, s := range spans {
+		all = append(all, s...)
+	}
+	slices.SortFunc(all, func(a, b span) int { return a.first - b.first })
+	p := packedBlocks{starts: make([]int, len(all)), blocks: make([][]byte, len(all)), bufs: outs}
+	for k, s := range all {
+		p.starts[k] = s.first
+		p.blocks[k] = (*outs[s.worker])[s.from:s.to:s.to]
+	}
+	return p
 }
 
 // packBuffers holds the packing goroutines' plain blocks from one batch
 // to the next: a block of 128 records is about 250 KB plain.
 var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// blockArenas holds the buffers batches' blocks are compressed into (a
-// few megabytes a batch).
+// blockArenas holds the buffers the packing goroutines compress blocks
+// into (a few megabytes a batch).
 var blockArenas = sync.Pool{New: func() any { return new([]byte) }}
 
 var errBadBlock = errors.New("malformed event block")

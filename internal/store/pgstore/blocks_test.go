@@ -7,11 +7,53 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/store"
 )
+
+// packRaw packs records as they are, with S2 or, when bound and compress
+// are given, another codec.
+func packRaw(records [][]byte, bound func(int) int, compress func(dst, plain []byte) []byte) packedBlocks {
+	if bound == nil {
+		bound, compress = s2.MaxEncodedLen, func(dst, plain []byte) []byte {
+			dst[0] = codecS2
+			return dst[:1+len(s2.Encode(dst[1:], plain))]
+		}
+	}
+	return packRecords(len(records), func() recordEncoder {
+		return func(dst []byte, i int) []byte { return append(dst, records[i]...) }
+	}, bound, compress)
+}
+
+// checkBlocks reads every record back from the blocks p packed records
+// into, block k holding those from p.starts[k] on.
+func checkBlocks(t *testing.T, name string, p packedBlocks, records [][]byte) {
+	t.Helper()
+	if len(p.blocks) != len(p.starts) {
+		t.Fatalf("%s: %d blocks, %d starts", name, len(p.blocks), len(p.starts))
+	}
+	for k, block := range p.blocks {
+		recs, err := unpackBlock(block)
+		if err != nil {
+			t.Fatalf("%s: block %d: %v", name, k, err)
+		}
+		end := len(records)
+		if k+1 < len(p.starts) {
+			end = p.starts[k+1]
+		}
+		if len(recs) != end-p.starts[k] {
+			t.Fatalf("%s: block %d holds %d records; want %d", name, k, len(recs), end-p.starts[k])
+		}
+		for j, r := range recs {
+			if want := records[p.starts[k]+j]; !bytes.Equal(r, want) {
+				t.Fatalf("%s: block %d record %d = %.40q; want %.40q", name, k, j, r, want)
+			}
+		}
+	}
+}
 
 // TestBlocksRoundTrip packs records of several lengths (none, short, long,
 // a last block not full) into blocks with S2 and with zstd, and reads each
@@ -26,29 +68,19 @@ func TestBlocksRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	starts := blockStarts(records)
 	// zstd may need more than its bound: the blocks that do not fit go
 	// elsewhere.
-	zstdBlocks := packBlocksWith(records, starts, nil, func(n int) int { return n / 4 }, func(dst, plain []byte) []byte {
+	zstdBlocks := packRaw(records, func(n int) int { return n / 4 }, func(dst, plain []byte) []byte {
 		return enc.EncodeAll(plain, append(dst[:0], codecZstd))
 	})
-	// A pooled buffer of blocks, too small at first, then reused for
-	// other records.
-	arena := new([]byte)
-	s2Blocks := packBlocks(records, starts, arena)
-	for name, blocks := range map[string][][]byte{"s2": s2Blocks, "zstd": zstdBlocks} {
-		if len(blocks) != 4 {
-			t.Fatalf("%s: %d blocks; want 4", name, len(blocks))
+	defer zstdBlocks.release()
+	s2Blocks := packRaw(records, nil, nil)
+	defer s2Blocks.release()
+	for name, p := range map[string]packedBlocks{"s2": s2Blocks, "zstd": zstdBlocks} {
+		if fmt.Sprint(p.starts) != fmt.Sprint([]int{0, blockEvents, 2 * blockEvents, 3 * blockEvents}) {
+			t.Fatalf("%s: blocks start at %v; want every %d records", name, p.starts, blockEvents)
 		}
-		for i, want := range records {
-			recs, err := unpackBlock(blocks[i/blockEvents])
-			if err != nil {
-				t.Fatalf("%s: block %d: %v", name, i/blockEvents, err)
-			}
-			if got := recs[i%blockEvents]; !bytes.Equal(got, want) {
-				t.Fatalf("%s: record %d = %q; want %q", name, i, got, want)
-			}
-		}
+		checkBlocks(t, name, p, records)
 	}
 	for name, block := range map[string][]byte{
 		"empty":         nil,
@@ -56,7 +88,7 @@ func TestBlocksRoundTrip(t *testing.T) {
 		// An S2 length of 2 GiB, with no data to make it: refused before
 		// it is allocated.
 		"huge length": append([]byte{codecS2}, binary.AppendUvarint(nil, 2<<30)...),
-		"cut short":   packBlocks(records, starts, nil)[0][:20],
+		"cut short":   s2Blocks.blocks[0][:20],
 		"trailing bytes": func() []byte {
 			b, _ := zstd.NewWriter(nil)
 			return b.EncodeAll([]byte{2, 3, 1, 'a', 'b', 'c', 'd', 'e'}, []byte{codecZstd})
@@ -70,54 +102,48 @@ func TestBlocksRoundTrip(t *testing.T) {
 			t.Errorf("%s: unpackBlock = %v; want errBadBlock", name, err)
 		}
 	}
+	if p := packRaw(nil, nil, nil); len(p.blocks) != 0 || len(p.starts) != 0 {
+		t.Errorf("no records: %d blocks", len(p.blocks))
+	}
 }
 
 // TestBlockStarts closes a block at blockEvents records, or before its
 // records pass blockBytes; a record larger than that has a block of its
-// own, and the records read back from blocks cut by size.
+// own, and the records read back from blocks cut by size. The buffers of
+// a batch of small records are then reused by large ones, and those of
+// large ones by small ones.
 func TestBlockStarts(t *testing.T) {
 	small := make([][]byte, 2*blockEvents+1)
 	for i := range small {
 		small[i] = []byte{byte(i)}
 	}
-	if got := fmt.Sprint(blockStarts(small)); got != fmt.Sprint([]int{0, blockEvents, 2 * blockEvents}) {
-		t.Errorf("blockStarts of %d small records = %s", len(small), got)
-	}
-	if got := blockStarts(nil); len(got) != 0 {
-		t.Errorf("blockStarts(nil) = %v", got)
-	}
 	var large [][]byte
 	for i, n := range []int{400_000, 400_000, blockBytes - 800_000, 1, 2 * blockBytes, 5, 400_000, blockBytes - 400_005, 1} {
 		large = append(large, bytes.Repeat([]byte{byte('a' + i)}, n))
 	}
-	// Three records of blockBytes fit, a byte more does not; the big
-	// record is alone; the next three make blockBytes again.
-	want := []int{0, 3, 4, 5, 8}
-	starts := blockStarts(large)
-	if fmt.Sprint(starts) != fmt.Sprint(want) {
-		t.Fatalf("blockStarts of large records = %v; want %v", starts, want)
-	}
-	// Into a buffer that held smaller blocks before: it grows.
-	arena := new([]byte)
-	packBlocks(small, blockStarts(small), arena)
-	blocks := packBlocks(large, starts, arena)
-	for k, block := range blocks {
-		recs, err := unpackBlock(block)
-		if err != nil {
-			t.Fatalf("block %d: %v", k, err)
+	// Then the same past a block of small records: a block is cut by
+	// size inside the records a goroutine took at once.
+	mixed := append(append([][]byte{}, small[:blockEvents+2]...), large...)
+	for _, c := range []struct {
+		name    string
+		records [][]byte
+		want    []int
+	}{
+		{"small", small, []int{0, blockEvents, 2 * blockEvents}},
+		// Three records of blockBytes fit, a byte more does not; the big
+		// record is alone; the next three make blockBytes again.
+		{"large", large, []int{0, 3, 4, 5, 8}},
+		// Two small records and the first two large pass blockBytes by
+		// two bytes, so the second block closes before the third large.
+		{"mixed", mixed, []int{0, blockEvents, blockEvents + 4, blockEvents + 6, blockEvents + 7, blockEvents + 10}},
+		{"small again", small, []int{0, blockEvents, 2 * blockEvents}},
+	} {
+		p := packRaw(c.records, nil, nil)
+		if fmt.Sprint(p.starts) != fmt.Sprint(c.want) {
+			t.Fatalf("%s: blocks start at %v; want %v", c.name, p.starts, c.want)
 		}
-		end := len(large)
-		if k+1 < len(starts) {
-			end = starts[k+1]
-		}
-		if len(recs) != end-starts[k] {
-			t.Fatalf("block %d holds %d records; want %d", k, len(recs), end-starts[k])
-		}
-		for j, r := range recs {
-			if !bytes.Equal(r, large[starts[k]+j]) {
-				t.Fatalf("block %d record %d differs", k, j)
-			}
-		}
+		checkBlocks(t, c.name, p, c.records)
+		p.release()
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -83,24 +85,51 @@ func appendCopyRows(buf []byte, b *batchColumns, now time.Time, at []int) ([]byt
 	return binary.BigEndian.AppendUint16(buf, 0xffff), at // the trailer: -1
 }
 
-// appendCopyBlocks appends the rows of copyBlocksSQL, block k under the id
-// of its first event, left 0: it appends to at where the ids are in buf,
-// for encodedCopy.setIDs.
-func appendCopyBlocks(buf []byte, blocks [][]byte, at []int) ([]byte, []int) {
+// appendCopyBlockHeads appends what the rows of copyBlocksSQL hold
+// besides the blocks: COPY's header, then for block k its row's head,
+// its id (the id of its first event, left 0) and the length of its data,
+// copyBlockHead bytes each, then the trailer. It appends to at where the
+// ids are in buf, for encodedCopy.setIDs. The blocks themselves are not
+// copied (copyBlocksReader).
+func appendCopyBlockHeads(buf []byte, blocks [][]byte, at []int) ([]byte, []int) {
 	buf = appendCopyHeader(buf)
 	for _, block := range blocks {
 		buf = binary.BigEndian.AppendUint16(buf, 2)
 		at = append(at, len(buf)+4)
 		buf = appendInt8(buf, 0)
-		buf = appendBytes(buf, block)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(block)))
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff), at
 }
 
-// encodedCopy is a batch's rows of events and of blocks in COPY's binary
-// form, written before its ids are reserved (encodeCopy): rowIDs are
-// where each event's id and its block's are in rows, blockIDs where each
-// block's is in blocks.
+// copyBlockHead is the length of a block's row in appendCopyBlockHeads'
+// form: the number of columns, the id's length and the id, the data's
+// length.
+const copyBlockHead = 2 + 4 + 8 + 4
+
+// copyHeaderSize is the length of COPY's header (appendCopyHeader).
+const copyHeaderSize = 19
+
+// copyBlocksReader reads the rows of copyBlocksSQL: the heads written by
+// appendCopyBlockHeads into heads, each followed by its block. A batch's
+// blocks, about half a kilobyte an event, are read from where they were
+// compressed rather than copied into one buffer first.
+func copyBlocksReader(heads []byte, blocks [][]byte) io.Reader {
+	pieces := make(net.Buffers, 0, 2*len(blocks)+1)
+	from, at := 0, copyHeaderSize
+	for _, block := range blocks {
+		at += copyBlockHead
+		pieces = append(pieces, heads[from:at], block)
+		from = at
+	}
+	pieces = append(pieces, heads[from:]) // the trailer
+	return &pieces
+}
+
+// encodedCopy is a batch's rows of events in COPY's binary form, and of
+// its blocks but for the blocks (appendCopyBlockHeads), written before its
+// ids are reserved (encodeCopy): rowIDs are where each event's id and its
+// block's are in rows, blockIDs where each block's is in blocks.
 type encodedCopy struct {
 	rows, blocks     *[]byte
 	rowIDs, blockIDs []int
@@ -113,7 +142,7 @@ func (b *batchColumns) encodeCopy(now time.Time) {
 	c := &b.columns.copy
 	c.rows, c.blocks = buffers.Get().(*[]byte), buffers.Get().(*[]byte)
 	*c.rows, c.rowIDs = appendCopyRows(slices.Grow((*c.rows)[:0], copySize(b)), b, now, c.rowIDs[:0])
-	*c.blocks, c.blockIDs = appendCopyBlocks((*c.blocks)[:0], b.blocks, c.blockIDs[:0])
+	*c.blocks, c.blockIDs = appendCopyBlockHeads((*c.blocks)[:0], b.blocks, c.blockIDs[:0])
 	b.copy = c
 }
 
@@ -224,8 +253,8 @@ func repeatsHash(hashes [][]byte) bool {
 
 var hashSets = sync.Pool{New: func() any { return make(map[event.Hash]struct{}) }}
 
-// buffers holds the buffers of batches being encoded, records and COPY
-// rows: a few megabytes a batch, which the garbage collector would
+// buffers holds the buffers of batches being encoded, their COPY rows:
+// a megabyte or so a batch, which the garbage collector would
 // otherwise mark and sweep again for every batch.
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
@@ -254,11 +283,10 @@ func (b *batchColumns) packBatch(now time.Time) {
 	b.encodeCopy(now)
 }
 
-// pack compresses the records of b into its blocks.
+// pack writes the records of b's events into its blocks, compressed.
 func (b *batchColumns) pack() {
-	b.starts = blockStarts(b.data)
-	b.arena = blockArenas.Get().(*[]byte)
-	b.blocks = packBlocks(b.data, b.starts, b.arena)
+	b.packed = packEvents(b.events)
+	b.starts, b.blocks = b.packed.starts, b.packed.blocks
 }
 
 // copyEvents stores the batch b of events, packed (packBatch), with COPY
@@ -462,7 +490,7 @@ func copyRows(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now 
 // batch copies them once it has given hotLock back, before its commit:
 // nothing under the lock reads them, and they commit with the rows.
 func copyBlocksAndTags(ctx context.Context, tx pgx.Tx, b *batchColumns, ids []int64, now time.Time) error {
-	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*b.copy.blocks), copyBlocksSQL); err != nil {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, copyBlocksReader(*b.copy.blocks, b.blocks), copyBlocksSQL); err != nil {
 		return fmt.Errorf("copy events: blocks: %w", err)
 	}
 	if len(b.tagEvent) > 0 {

@@ -27,7 +27,10 @@ import (
 
 // batchColumns holds a batch as column arrays.
 type batchColumns struct {
-	hash, data               [][]byte
+	// events are the batch's events, whose records pack writes into
+	// blocks.
+	events                   []*event.Event
+	hash                     [][]byte
 	timeSource               []time.Time
 	feed, taxonomy, typ, tlp []pgtype.Text
 	srcIP, dstIP             []*netip.Addr
@@ -42,16 +45,14 @@ type batchColumns struct {
 	tagOrg  []string
 	// tagEvent is the index in the batch of tagHash's event.
 	tagEvent []int
-	// records is the buffer data's rows are in (see release).
-	records *[]byte
-	// starts and blocks are data in blocks (packBatch): block k holds the
-	// records from starts[k] on; nil when the batch repeats a hash
-	// (copyEvents packs it without the repeats then).
+	// starts and blocks are the events' records in blocks (packBatch):
+	// block k holds the records from starts[k] on; nil when the batch
+	// repeats a hash (copyEvents packs it without the repeats then).
 	starts []int
 	blocks [][]byte
-	// arena is the buffer blocks are in, columns the arrays the columns
-	// are in, copy the COPY rows (encodeCopy; see release).
-	arena   *[]byte
+	// packed holds the buffers blocks are in, columns the arrays the
+	// columns are in, copy the COPY rows (encodeCopy; see release).
+	packed  packedBlocks
 	columns *columnArrays
 	copy    *encodedCopy
 }
@@ -73,7 +74,8 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 	n := len(events)
 	a.size(n)
 	*b = batchColumns{
-		hash: a.hash[:n:n], data: a.data[:n:n], timeSource: a.timeSource[:n:n],
+		events: events,
+		hash:   a.hash[:n:n], timeSource: a.timeSource[:n:n],
 		feed: a.text[0:n:n], taxonomy: a.text[n : 2*n : 2*n], typ: a.text[2*n : 3*n : 3*n], tlp: a.text[3*n : 4*n : 4*n],
 		srcIP: a.addrPtrs[:n:n], dstIP: a.addrPtrs[n : 2*n : 2*n],
 		srcASN: a.ints[:n:n], dstASN: a.ints[n : 2*n : 2*n],
@@ -83,19 +85,8 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 		addrs:   a.addrs[: 2*n : 2*n],
 		columns: a,
 	}
-	// One buffer for every event's encoded form; the rows slice into it.
-	// It comes from buffers and goes back there with release.
-	b.records = buffers.Get().(*[]byte)
-	data := (*b.records)[:0]
-	offsets := make([]int, n+1)
+	// The events' records are written by pack, into their blocks.
 	hashes := make([]event.Hash, n)
-	// The records are written from their fields by a coder that
-	// remembers the last event's names (a report's events share them):
-	// the bytes of event.AppendRecord without a name looked up a field.
-	var (
-		coder  event.RecordCoder
-		fields []event.RecordField
-	)
 	var first map[event.Hash]bool
 	for i, e := range events {
 		c := store.ExtractColumns(e, now)
@@ -120,9 +111,6 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 				}
 			}
 		}
-		fields = coder.AppendFields(fields[:0], e)
-		data = event.AppendFieldsRecord(data, fields)
-		offsets[i+1] = len(data)
 		b.timeSource[i] = time.UnixMicro(c.TimeSource)
 		b.feed[i], b.taxonomy[i], b.typ[i], b.tlp[i] = nullText(c.Feed), nullText(c.Taxonomy), nullText(c.Type), nullText(c.TLP)
 		// The addresses ExtractColumns parsed, not parsed again. (The
@@ -141,24 +129,13 @@ func (b *batchColumns) fillInto(a *columnArrays, events []*event.Event, now time
 		b.srcURL[i], b.dstURL[i] = nullText(c.SrcURL), nullText(c.DstURL)
 		b.md5[i], b.sha1[i], b.sha256[i] = nullText(c.MD5), nullText(c.SHA1), nullText(c.SHA256)
 	}
-	for i := range events {
-		b.data[i] = data[offsets[i]:offsets[i+1]:offsets[i+1]]
-	}
-	*b.records = data
 }
 
-// release gives the batch's buffers of records and blocks back, once
+// release gives the batch's buffers of blocks and COPY rows back, once
 // nothing reads its rows and blocks.
 func (b *batchColumns) release() {
-	if b.records != nil {
-		*b.records = (*b.records)[:0]
-		buffers.Put(b.records)
-		b.records, b.data = nil, nil
-	}
-	if b.arena != nil {
-		blockArenas.Put(b.arena)
-		b.arena, b.blocks = nil, nil
-	}
+	b.packed.release()
+	b.starts, b.blocks = nil, nil
 	if b.copy != nil {
 		b.copy.release()
 		b.copy = nil
@@ -172,7 +149,7 @@ func (b *batchColumns) release() {
 // columnArrays are the arrays a batch's columns are slices of (fill),
 // kept in columnPool from one batch to the next.
 type columnArrays struct {
-	hash, data [][]byte
+	hash       [][]byte
 	timeSource []time.Time
 	text       []pgtype.Text // eleven columns
 	addrPtrs   []*netip.Addr // two
@@ -190,7 +167,7 @@ func (a *columnArrays) size(n int) {
 		return
 	}
 	*a = columnArrays{
-		hash: make([][]byte, n), data: make([][]byte, n), timeSource: make([]time.Time, n),
+		hash: make([][]byte, n), timeSource: make([]time.Time, n),
 		text: make([]pgtype.Text, 11*n), addrPtrs: make([]*netip.Addr, 2*n),
 		ints: make([]pgtype.Int8, 2*n), addrs: make([]netip.Addr, 2*n),
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-cert/vigil/internal/event"
 )
 
 // The INSERT batches were stored by before migration 17 (and when COPY
@@ -58,7 +60,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 	args := []any{now,
 		b.hash, b.timeSource, b.feed, b.taxonomy, b.typ, b.tlp,
 		b.srcIP, b.dstIP, b.srcASN, b.dstASN, b.srcFQDN, b.dstFQDN, b.srcURL, b.dstURL,
-		b.md5, b.sha1, b.sha256, b.data}
+		b.md5, b.sha1, b.sha256, eventRecords(b.events)}
 	if len(b.tagHash) == 0 {
 		tag, err := tx.Exec(ctx, insertEventsSQL, args...)
 		if err != nil {
@@ -72,4 +74,13 @@ func insertEvents(ctx context.Context, tx pgx.Tx, b *batchColumns, now time.Time
 		}
 	}
 	return inserted, nil
+}
+
+// eventRecords are the records of events, as a row's data holds them.
+func eventRecords(events []*event.Event) [][]byte {
+	out := make([][]byte, len(events))
+	for i, e := range events {
+		out[i] = event.AppendRecord(nil, e)
+	}
+	return out
 }

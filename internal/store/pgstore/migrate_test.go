@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -123,4 +124,36 @@ func TestMigrateDeadLetterWork(t *testing.T) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	storetest.CheckDeadLetterWorkMigration(t, s, now)
+}
+
+// TestBlocksNotVacuumedForInserts: after Migrate, the TOAST table of
+// event_blocks is not vacuumed for its inserts alone (migration 18), the
+// blocks' table itself still is (its rows are few and small): in a new
+// store (from 0: the baseline and every migration) and in one of
+// migration 17 migrated.
+func TestBlocksNotVacuumedForInserts(t *testing.T) {
+	ctx := t.Context()
+	for _, from := range []int{0, 17} {
+		s := openFresh(t)
+		if from > 0 {
+			if err := s.migrateTo(ctx, from); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var blocks, toast []string
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(c.reloptions, '{}'), coalesce(t.reloptions, '{}')
+			FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid
+			WHERE c.relname = 'event_blocks' AND c.relnamespace = current_schema()::regnamespace`).Scan(&blocks, &toast); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(toast, "autovacuum_vacuum_insert_threshold=-1") {
+			t.Errorf("from %d: the TOAST table of event_blocks has options %q, want its insert vacuums off", from, toast)
+		}
+		if len(blocks) != 0 {
+			t.Errorf("from %d: event_blocks has options %q, want none", from, blocks)
+		}
+	}
 }

@@ -1,0 +1,17 @@
+-- The TOAST table of event_blocks is no longer vacuumed for its inserts
+-- alone. Since PostgreSQL 13 autovacuum vacuums a table after every 20 %
+-- more rows inserted; for these chunks of compressed blocks, never
+-- updated nor deleted, such a vacuum only sets their hint bits and the
+-- visibility map's all-visible bits, which nothing uses (a TOAST table
+-- is read through its index, never by an index-only scan), and it freezes
+-- nothing (the chunks are younger than vacuum_freeze_min_age then). Yet
+-- it reads every page of chunks again and writes it again (it dirties
+-- each): 0.25-0.28 s of the server's CPU for a million events' chunks
+-- (60,551 pages) vacuumed in psql; over `vigil bench ingest --rows
+-- 3000000 --postgres` on a loaded machine four autovacuums of them cost
+-- 2.79 s, the largest of the server's background costs while ingesting
+-- (docs/PERFORMANCE.md, nineteenth session). A vacuum for dead rows
+-- (autovacuum_vacuum_threshold) and the one that prevents the wraparound
+-- of transaction ids (autovacuum_freeze_max_age) still run: the second
+-- must read every page it has not frozen either way.
+ALTER TABLE event_blocks SET (toast.autovacuum_vacuum_insert_threshold = -1);
