@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
@@ -163,4 +164,81 @@ func TestChunksMakeWhatParsingMakes(t *testing.T) {
 	if counters != cCounters {
 		t.Errorf("counters: parsed %+v, in chunks %+v", counters, cCounters)
 	}
+}
+
+// TestParseChunkTakesRowsWhereTheyLie: each chunk Split cuts makes, by
+// ParseChunk, what Parse makes of the chunk's input (events, rejects with
+// their reasons, lines without data); a chunk whose rows are one line
+// each makes events whose values are parts of the chunk's own text, not
+// copies, and a chunk with a row over two lines is read as Parse reads it.
+func TestParseChunkTakesRowsWhereTheyLie(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.chunkRecords = 3
+	var chunks []pipeline.Chunk
+	var split collector
+	err = p.Split(context.Background(), pipeline.Input{Feed: "test", Name: "2026-11-20-scan_rdp-be.csv", Body: strings.NewReader(splitInput(t))}, &split, 4,
+		func(c *pipeline.Chunk) error {
+			cp := *c
+			cp.Head, cp.Text = bytes.Clone(c.Head), bytes.Clone(c.Text)
+			cp.Feed, cp.Name = "test", "2026-11-20-scan_rdp-be.csv" // the runner's publishChunk sets them
+			chunks = append(chunks, cp)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inPlace, multiline int
+	for i := range chunks {
+		c := &chunks[i]
+		var parsed, taken collector
+		if err := p.Parse(context.Background(), c.Input(), &parsed); err != nil {
+			t.Fatalf("chunk %d: Parse: %v", i, err)
+		}
+		if err := p.ParseChunk(context.Background(), c, &taken); err != nil {
+			t.Fatalf("chunk %d: ParseChunk: %v", i, err)
+		}
+		if got, want := describe(&taken), describe(&parsed); got != want {
+			t.Errorf("chunk %d (line %d):\nParseChunk made\n%s\nParse made\n%s", i, c.FirstLine, got, want)
+		}
+		if bytes.Count(c.Text, []byte{'\n'}) > c.Records {
+			multiline++
+			continue
+		}
+		for _, e := range taken.events {
+			// The address is the row's cell as it came.
+			if ip := e.Value("source.ip"); ip != "" && !within(ip, c.Text) {
+				t.Errorf("chunk %d: the event of %s has values of its own, not parts of the chunk's text", i, ip)
+			}
+		}
+		inPlace += len(taken.events)
+	}
+	if multiline == 0 || inPlace < 20 {
+		t.Fatalf("%d chunks with a row over two lines, %d events taken in place: the input is not what the test wants", multiline, inPlace)
+	}
+}
+
+// describe writes what a collector heard, one line each.
+func describe(c *collector) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "not data: %d\n", c.notData)
+	for _, e := range c.events {
+		fmt.Fprintf(&b, "event %s\n", e.AppendJSON(nil))
+	}
+	for _, r := range c.rejects {
+		fmt.Fprintf(&b, "reject %q: %v\n", r.input, r.reason)
+	}
+	return b.String()
+}
+
+// within reports whether s lies in the memory of b.
+func within(s string, b []byte) bool {
+	if len(s) == 0 || len(b) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return start >= base && start+uintptr(len(s)) <= base+uintptr(len(b))
 }
