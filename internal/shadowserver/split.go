@@ -100,12 +100,15 @@ var _ pipeline.Splitter = (*Parser)(nil)
 
 // ParseChunk implements pipeline.ChunkParser. A chunk's records end
 // with its line breaks; when there are no more line breaks than records,
-// each record is one line, which is the record the reader returned the
-// publisher: the rows are taken where they lie, in the chunk's memory
-// (events keep their cells and raw as parts of it), and made on this
-// goroutine, one after the other, as chunks.Records' workers make them.
-// A chunk with a record over several lines (a quoted cell with a line
-// break) is read by Parse, whose reader tells them apart.
+// each record is one line, which a reader of the chunk's input returns
+// without its line break (trimEOL). The rows are then taken where they
+// lie, in the chunk's memory (events keep their cells and raw as parts
+// of it), and made on this goroutine, one after the other, as
+// chunks.Records' workers make them. A chunk with a record over several
+// lines (a quoted cell with a line break) is read by Parse, whose reader
+// tells them apart. Both make what Parse makes of the chunk's input, so
+// a chunk makes the same batch whichever way, and whichever version, of
+// the worker parses it.
 func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipeline.Sink) error {
 	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' {
 		return p.Parse(ctx, c.Input(), sink)
@@ -145,9 +148,10 @@ func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipelin
 			}
 		}
 		end := bytes.IndexByte(text, '\n')
-		line++
-		res := rows.work(text[:end:end], line, nil)
+		rec := trimEOL(text[: end+1 : end+1])
 		text = text[end+1:]
+		line++
+		res := rows.work(rec, line, nil)
 		if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
 			prepare.Prepare(res.Event)
 		}
