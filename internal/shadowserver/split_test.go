@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
@@ -247,4 +249,61 @@ func within(s string, b []byte) bool {
 	start := uintptr(unsafe.Pointer(unsafe.StringData(s)))
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return start >= base && start+uintptr(len(s)) <= base+uintptr(len(b))
+}
+
+// BenchmarkParseChunk reads chunks of 2,000 scan_rdp rows as a worker
+// does: by Parse of each chunk's input (on GOMAXPROCS goroutines, as
+// before ParseChunk) and by ParseChunk, as rows/s and the process's CPU
+// time per row:
+// go test ./internal/shadowserver -run '^$' -bench ParseChunk -benchmem -cpu 2 -count 5
+func BenchmarkParseChunk(b *testing.B) {
+	const rows, chunkRows = 20000, 2000
+	var buf bytes.Buffer
+	if err := Generate(&buf, "scan_rdp", rows, rand.New(rand.NewPCG(1, 1)), GenerateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(DefaultSchema(), "scan_rdp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var chunks []*pipeline.Chunk
+	var split discard
+	err = p.Split(context.Background(), pipeline.Input{Name: "report.csv", Body: bytes.NewReader(buf.Bytes())}, &split, chunkRows,
+		func(c *pipeline.Chunk) error {
+			cp := *c
+			cp.Head, cp.Text, cp.Name = bytes.Clone(c.Head), bytes.Clone(c.Text), "report.csv"
+			chunks = append(chunks, &cp)
+			return nil
+		})
+	if err != nil || len(chunks) != rows/chunkRows {
+		b.Fatalf("%d chunks, %v", len(chunks), err)
+	}
+	for _, way := range []string{"parse", "in place"} {
+		b.Run(way, func(b *testing.B) {
+			b.SetBytes(int64(buf.Len()))
+			b.ReportAllocs()
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				var d discard
+				for _, c := range chunks {
+					var err error
+					if way == "parse" {
+						err = p.Parse(context.Background(), c.Input(), &d)
+					} else {
+						err = p.ParseChunk(context.Background(), c, &d)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				if d.events != rows {
+					b.Fatalf("%d events, %d rejects", d.events, d.rejects)
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
+			}
+		})
+	}
 }
