@@ -1,6 +1,7 @@
 package shadowserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -110,7 +111,10 @@ var _ pipeline.Splitter = (*Parser)(nil)
 // a chunk makes the same batch whichever way, and whichever version, of
 // the worker parses it.
 func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipeline.Sink) error {
-	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' {
+	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' ||
+		// Parse would read it as JSON (this worker's format option is
+		// not the publisher's): so be it.
+		p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
 		return p.Parse(ctx, c.Input(), sink)
 	}
 	in := pipeline.Input{Feed: c.Feed, Name: c.Name, FirstLine: c.FirstLine}

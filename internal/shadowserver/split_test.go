@@ -307,3 +307,22 @@ func BenchmarkParseChunk(b *testing.B) {
 		})
 	}
 }
+
+// TestParseChunkOfAnotherFormat: a worker whose format option says JSON
+// reads a chunk as its Parse would, not as the publisher's CSV.
+func TestParseChunkOfAnotherFormat(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.format = formatJSON
+	lines := strings.SplitAfter(splitInput(t), "\n")
+	c := &pipeline.Chunk{Feed: "test", Name: "2026-11-20-scan_rdp-be.csv", Head: []byte(lines[0]), FirstLine: 1,
+		Text: []byte(strings.Join(lines[1:4], "")), Records: 3}
+	var parsed, taken collector
+	parseErr := p.Parse(context.Background(), c.Input(), &parsed)
+	takeErr := p.ParseChunk(context.Background(), c, &taken)
+	if fmt.Sprint(takeErr) != fmt.Sprint(parseErr) || describe(&taken) != describe(&parsed) {
+		t.Errorf("ParseChunk: %v\n%s\nParse: %v\n%s", takeErr, describe(&taken), parseErr, describe(&parsed))
+	}
+}
