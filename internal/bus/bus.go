@@ -537,7 +537,7 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			b.log.Warn("bus: next message", "err", err)
 			continue
 		}
-		batch, plain, err := batchOf(msg)
+		batch, err := batchOf(msg)
 		if errors.Is(err, errUnknownCodec) {
 			// A newer version wrote it (a rolling upgrade, workers of
 			// both versions on the stream): it goes back for a worker
@@ -564,9 +564,6 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			continue
 		}
 		err = handle(ctx, batch)
-		if plain != nil {
-			plainShelf.put(plain)
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

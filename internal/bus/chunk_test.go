@@ -3,6 +3,7 @@ package bus
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -107,14 +108,71 @@ func TestChunksAndBatchesOnOneStream(t *testing.T) {
 func TestDecodeChunkRefusesDamage(t *testing.T) {
 	good := encodeChunk(&pipeline.Chunk{Name: "a.csv", Head: []byte("h\n"), Text: []byte("r\n")})
 	h := nats.Header{}
-	if c, _, err := decodeChunk(h, good); err != nil || c.Name != "a.csv" || string(c.Head) != "h\n" || string(c.Text) != "r\n" {
+	if c, err := decodeChunk(h, good); err != nil || c.Name != "a.csv" || string(c.Head) != "h\n" || string(c.Text) != "r\n" {
 		t.Fatalf("good chunk: %+v, %v", c, err)
 	}
 	bad := encodeChunk(&pipeline.Chunk{Name: "a.csv", Head: []byte("h\n"), Text: []byte("r\n")})
 	// A name said to be longer than the chunk.
 	for _, damaged := range [][]byte{compressBatch(append([]byte{0x7f}, "a.csv"...)), bad[:len(bad)/2]} {
-		if c, _, err := decodeChunk(h, damaged); err == nil {
+		if c, err := decodeChunk(h, damaged); err == nil {
 			t.Errorf("damaged chunk decoded: %+v", c)
 		}
 	}
 }
+
+// TestChunkKeepsItsMemory: a chunk's head and text are the worker's to
+// keep (pipeline.ChunkParser: its events keep parts of them), so later
+// chunks are not decompressed over them, nor are batches written there.
+func TestChunkKeepsItsMemory(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	defer b.Close()
+	ctx := context.Background()
+	texts := make([]string, 4)
+	for i := range texts {
+		texts[i] = strings.Repeat(fmt.Sprintf("2026-11-20,192.0.2.%d\n", i+1), 5000) // shelved: over 64 KiB
+		p, err := b.PublishChunk(ctx, &pipeline.Chunk{Feed: "feed-a", Name: "a.csv", Head: []byte("ts,ip\n"),
+			FirstLine: 1 + 5000*i, Text: []byte(texts[i]), Records: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var kept []*pipeline.Chunk
+	done := make(chan struct{})
+	go b.Consume(cctx, 1, func(ctx context.Context, batch *pipeline.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if batch.Chunk == nil {
+			return nil
+		}
+		kept = append(kept, batch.Chunk)
+		// Batches of events go through the same buffers as chunks.
+		publish(t, ctx, b, batch1(len(kept)))
+		if len(kept) == len(texts) {
+			close(done)
+		}
+		return nil
+	})
+	select {
+	case <-done:
+	case <-cctx.Done():
+		t.Fatal("the chunks did not come")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range kept {
+		i := (c.FirstLine - 1) / 5000
+		if string(c.Text) != texts[i] || string(c.Head) != "ts,ip\n" {
+			t.Errorf("chunk %d was written over after its handler returned: %.60q", i, c.Text)
+		}
+	}
+}
+
+// batch1 is a batch of one event of feed-b, which no handler of
+// TestChunkKeepsItsMemory waits for.
+func batch1(i int) *pipeline.Batch { return batch("feed-b", 1, 1000+i) }

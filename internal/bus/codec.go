@@ -39,14 +39,14 @@ func allSealed(events []*event.Event) bool {
 // plainShelf holds the buffers batches are written into before they are
 // compressed, and compressed into before they are copied out (compressBatch),
 // and batches of the form before heads (codecS2) decompressed into before
-// they are decoded. A batch with heads is decompressed into a buffer its
-// events keep (decodeBatch). packedShelf holds the buffers compressed
-// batches are published from, apart from plainShelf: a message keeps its
-// buffer until JetStream acknowledged it, and a buffer of a plain batch's
-// size (several times a compressed one's) would keep that much more for
-// every batch in flight. A batch's buffer comes back once JetStream
-// acknowledged it (retryPending.Wait): until then it may have to be
-// published again.
+// they are decoded. A batch with heads, and a chunk, is decompressed into
+// a buffer of its own, which its events keep (decodeBatch, decodeChunk).
+// packedShelf holds the buffers compressed batches are published from,
+// apart from plainShelf: a message keeps its buffer until JetStream
+// acknowledged it, and a buffer of a plain batch's size (several times a
+// compressed one's) would keep that much more for every batch in flight.
+// A batch's buffer comes back once JetStream acknowledged it
+// (retryPending.Wait): until then it may have to be published again.
 var (
 	plainShelf  = &shelf{limit: 4}
 	packedShelf = &shelf{limit: 8}
@@ -136,23 +136,20 @@ func encodeChunk(c *pipeline.Chunk) []byte {
 }
 
 // decodeChunk reads a chunk as encodeChunk writes it, its headers from
-// h. Its head and text are parts of plain, a buffer of plainShelf that
-// goes back to it once the chunk is processed (a worker's parser copies
-// what it keeps).
-func decodeChunk(h nats.Header, data []byte) (c *pipeline.Chunk, plain []byte, err error) {
+// h. Its head and text are parts of a buffer of its own, decompressed
+// into and then left to the chunk: a worker's parser may keep parts of
+// them in its events (pipeline.ChunkParser) instead of copying them, as
+// a batch's events keep their buffer (decodeBatch).
+func decodeChunk(h nats.Header, data []byte) (*pipeline.Chunk, error) {
 	n, err := s2.DecodedLen(data)
 	if err != nil || n > maxPlain {
-		return nil, nil, fmt.Errorf("s2 chunk: %w", event.ErrBadBatch)
+		return nil, fmt.Errorf("s2 chunk: %w", event.ErrBadBatch)
 	}
-	plain = plainShelf.take(n)
-	if plain == nil {
-		plain = unzeroed(n)
-	}
-	plain, err = s2.Decode(plain[:n], data)
+	plain, err := s2.Decode(unzeroed(n), data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("s2 chunk: %w", err)
+		return nil, fmt.Errorf("s2 chunk: %w", err)
 	}
-	c = &pipeline.Chunk{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Observed: h.Get(observedHeader)}
+	c := &pipeline.Chunk{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Observed: h.Get(observedHeader)}
 	c.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
 	c.FirstLine, _ = strconv.Atoi(h.Get(lineHeader))
 	c.Records, _ = strconv.Atoi(h.Get(recordsHeader))
@@ -162,7 +159,7 @@ func decodeChunk(h nats.Header, data []byte) (c *pipeline.Chunk, plain []byte, e
 		if k <= 0 || l > uint64(len(rest)-k) {
 			return nil, false
 		}
-		f := rest[k : k+int(l)]
+		f := rest[k : k+int(l) : k+int(l)]
 		rest = rest[k+int(l):]
 		return f, true
 	}
@@ -172,11 +169,10 @@ func decodeChunk(h nats.Header, data []byte) (c *pipeline.Chunk, plain []byte, e
 		c.Head, ok = field()
 	}
 	if !ok {
-		plainShelf.put(plain)
-		return nil, nil, fmt.Errorf("chunk: %w", event.ErrBadBatch)
+		return nil, fmt.Errorf("chunk: %w", event.ErrBadBatch)
 	}
 	c.Text = rest
-	return c, plain, nil
+	return c, nil
 }
 
 // decodeBatch reads a batch's payload as encodeBatch writes it, as it
@@ -247,21 +243,20 @@ func unzeroed(n int) []byte {
 var errUnknownCodec = errors.New("unknown codec")
 
 // batchOf is the batch a message carries: its events, or a chunk of
-// input (codecS2Rows) the handler parses, whose buffer (plain) goes back
-// to plainShelf once the handler is done with it.
-func batchOf(msg jetstream.Msg) (batch *pipeline.Batch, plain []byte, err error) {
+// input (codecS2Rows) the handler parses.
+func batchOf(msg jetstream.Msg) (batch *pipeline.Batch, err error) {
 	h := msg.Headers()
 	codec := h.Get(codecHeader)
 	if codec == codecS2Rows {
-		c, plain, err := decodeChunk(h, msg.Data())
+		c, err := decodeChunk(h, msg.Data())
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return &pipeline.Batch{Feed: c.Feed, Report: c.Report, Run: c.Run, Chunk: c}, plain, nil
+		return &pipeline.Batch{Feed: c.Feed, Report: c.Report, Run: c.Run, Chunk: c}, nil
 	}
 	events, err := decodeBatch(codec, msg.Data())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if h.Get(sealedHeader) == "1" {
 		for _, e := range events {
@@ -270,5 +265,5 @@ func batchOf(msg jetstream.Msg) (batch *pipeline.Batch, plain []byte, err error)
 	}
 	batch = &pipeline.Batch{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Events: events}
 	batch.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
-	return batch, nil, nil
+	return batch, nil
 }

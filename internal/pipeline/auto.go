@@ -127,6 +127,19 @@ func (a *autoParser) Split(ctx context.Context, in Input, sink Sink, records int
 	return p.Parse(ctx, in, sink)
 }
 
+// ParseChunk implements ChunkParser: the parser the chunk's name picks
+// parses it, from its text when it is a ChunkParser.
+func (a *autoParser) ParseChunk(ctx context.Context, c *Chunk, sink Sink) error {
+	p, err := a.parserFor(c.Name)
+	if err != nil {
+		return err
+	}
+	if cp, ok := p.(ChunkParser); ok {
+		return cp.ParseChunk(ctx, c, sink)
+	}
+	return p.Parse(ctx, c.Input(), sink)
+}
+
 func (a *autoParser) parser(id string) (Parser, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -141,4 +154,7 @@ func (a *autoParser) parser(id string) (Parser, error) {
 	return p, nil
 }
 
-var _ Splitter = (*autoParser)(nil)
+var (
+	_ Splitter    = (*autoParser)(nil)
+	_ ChunkParser = (*autoParser)(nil)
+)

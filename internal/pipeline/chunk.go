@@ -31,6 +31,11 @@ import (
 //     batch, whatever the worker's batch size. So a chunk delivered again
 //     (a worker killed before it acknowledged) makes a batch of the same
 //     ID, and the store recognises it (store.BatchID).
+//   - A worker's parser that can take a chunk's records where they lie
+//     (a ChunkParser: Shadowserver's, when each record is one line) reads
+//     them in the chunk's own memory, on the worker's goroutine: no reader
+//     splits them a second time, nothing is copied, and its events keep
+//     their text as parts of the chunk. Others read the chunk's Input.
 //   - The publisher reads what concerns the input as a whole (its report
 //     type, its header): an input that cannot be used fails Deliver, as
 //     before. It counts the input's lines. The workers count the events,
@@ -66,6 +71,23 @@ type Chunk struct {
 	Text []byte
 	// Records counts Text's records.
 	Records int
+}
+
+// Input is the input a worker's parser reads for c: its head, then its
+// text, numbered from FirstLine.
+func (c *Chunk) Input() Input {
+	return Input{Feed: c.Feed, Name: c.Name, Body: io.MultiReader(bytes.NewReader(c.Head), bytes.NewReader(c.Text)), FirstLine: c.FirstLine}
+}
+
+// ChunkParser is a parser that reads a chunk from its text, without the
+// reader Parse would read its Input with: a Splitter's chunk holds whole
+// records, so a parser that can tell where each ends (each is one line)
+// can take them where they lie. The transport gives a worker a chunk in
+// memory of its own, which nothing writes again: the events may keep
+// parts of Head and Text instead of copies.
+type ChunkParser interface {
+	// ParseChunk tells sink what Parse would of c.Input().
+	ParseChunk(ctx context.Context, c *Chunk, sink Sink) error
 }
 
 // Splitter is a parser that can hand on an input's records in chunks
@@ -157,8 +179,12 @@ func (r *Runner) processChunk(ctx context.Context, c *Chunk) error {
 	s.source, s.run, s.report = c.Name, c.Run, c.Report
 	s.process = r.Process
 	s.budget = r.budgets.of(c)
-	body := io.MultiReader(bytes.NewReader(c.Head), bytes.NewReader(c.Text))
-	parseErr := f.Parser.Parse(ctx, Input{Feed: c.Feed, Name: c.Name, Body: body, FirstLine: c.FirstLine}, s)
+	var parseErr error
+	if cp, ok := f.Parser.(ChunkParser); ok {
+		parseErr = cp.ParseChunk(ctx, c, s)
+	} else {
+		parseErr = f.Parser.Parse(ctx, c.Input(), s)
+	}
 	if s.refused != nil {
 		parseErr = nil
 	}

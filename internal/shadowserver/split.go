@@ -1,6 +1,7 @@
 package shadowserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -97,3 +98,79 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 }
 
 var _ pipeline.Splitter = (*Parser)(nil)
+
+// ParseChunk implements pipeline.ChunkParser. A chunk's records end
+// with its line breaks; when there are no more line breaks than records,
+// each record is one line, which a reader of the chunk's input returns
+// without its line break (trimEOL). The rows are then taken where they
+// lie, in the chunk's memory (events keep their cells and raw as parts
+// of it), and made on this goroutine, one after the other, as
+// chunks.Records' workers make them. A chunk with a record over several
+// lines (a quoted cell with a line break) is read by Parse, whose reader
+// tells them apart. Both make what Parse makes of the chunk's input, so
+// a chunk makes the same batch whichever way, and whichever version, of
+// the worker parses it.
+func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipeline.Sink) error {
+	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' ||
+		// Parse would read it as JSON (this worker's format option is
+		// not the publisher's): so be it.
+		p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
+		return p.Parse(ctx, c.Input(), sink)
+	}
+	in := pipeline.Input{Feed: c.Feed, Name: c.Name, FirstLine: c.FirstLine}
+	report, err := p.reportOf(in)
+	if err != nil {
+		return err
+	}
+	pipeline.SetReport(sink, report.FeedName)
+	// The head is read as Parse reads it: the header's checks, its
+	// lines counted, the plan compiled for it.
+	rr := newRecordReader(bytes.NewReader(c.Head))
+	if c.FirstLine > 1 {
+		rr.line = c.FirstLine - 1
+	}
+	header, headerLine, pl, err := p.csvPlan(rr, in, report, sink)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pl.leaveRoomFor(sink)
+	pl.rawHead = string(headerLine) + "\n"
+	defer p.reportReplaced(sink, in, pl)
+	rows := &csvRows{plan: pl.forWorker(), header: header, cells: make([]string, 0, len(header))}
+	prepare, _ := sink.(pipeline.Preparer)
+	eventError := func(line int, err error) error {
+		return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
+	}
+	line := rr.line
+	for text := c.Text; len(text) > 0; {
+		if line%ctxCheckRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		end := bytes.IndexByte(text, '\n')
+		rec := trimEOL(text[: end+1 : end+1])
+		text = text[end+1:]
+		line++
+		res := rows.work(rec, line, nil)
+		if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
+			prepare.Prepare(res.Event)
+		}
+		pl.replacedBytes += res.ReplacedBytes
+		if res.Replaced {
+			pl.replacedRows++
+		}
+		if err := res.DeliverWorded(sink, eventError); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ctxCheckRows is how often ParseChunk looks at its context, in rows.
+const ctxCheckRows = 256
+
+var _ pipeline.ChunkParser = (*Parser)(nil)

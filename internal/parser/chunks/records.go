@@ -83,6 +83,12 @@ func (r *Result) Deliver(sink pipeline.Sink) error {
 	return r.deliver(sink, nil)
 }
 
+// DeliverWorded is Deliver with an error of sink.Event worded by
+// eventError for the record's line, as Records.EventError words it.
+func (r *Result) DeliverWorded(sink pipeline.Sink, eventError func(line int, err error) error) error {
+	return r.deliver(sink, eventError)
+}
+
 func (r *Result) deliver(sink pipeline.Sink, eventError func(int, error) error) error {
 	pipeline.NotData(sink, r.NotData)
 	pipeline.Warn(sink, r.Warn)
