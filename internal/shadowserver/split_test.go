@@ -300,10 +300,7 @@ func BenchmarkParseChunk(b *testing.B) {
 					b.Fatalf("%d events, %d rejects", d.events, d.rejects)
 				}
 			}
-			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-			if cpu := cputime.Process() - cpu0; cpu > 0 {
-				b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
-			}
+			reportRows(b, rows, cpu0)
 		})
 	}
 }
