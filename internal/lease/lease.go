@@ -136,6 +136,7 @@ var ErrLapsed = errors.New("lease: the job's term ended (the lease was not renew
 // A term is a job's hold on its lease, carried by the job's context.
 type term struct {
 	name   string
+	holder string
 	base   time.Time    // a reading of the monotonic clock
 	until  atomic.Int64 // the term's end, in nanoseconds after base
 	cancel context.CancelCauseFunc
@@ -168,6 +169,18 @@ func Check(ctx context.Context) error {
 	return nil
 }
 
+// Held returns the name and holder of the lease the job whose context
+// ctx is (or derives from) runs under, for a write that the store should
+// make only while the holder still holds it (a notifier commit's
+// LeaseName and LeaseHolder); ok is false for a context of no such job.
+func Held(ctx context.Context) (name, holder string, ok bool) {
+	t, ok := ctx.Value(termKey{}).(*term)
+	if !ok {
+		return "", "", false
+	}
+	return t.name, t.holder, true
+}
+
 // run runs job under the lease, renewing it, and releases it at the end.
 // It reports whether the job's term ended (lapsed) rather than the job or
 // ctx: then the caller waits for the lease again.
@@ -175,7 +188,7 @@ func run(ctx context.Context, st store.Leases, name, holder string, taken time.T
 	tick *time.Ticker, log *slog.Logger, job func(context.Context) error) (lapsed bool, err error) {
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	t := &term{name: name, base: taken, cancel: cancel}
+	t := &term{name: name, holder: holder, base: taken, cancel: cancel}
 	t.extend(taken.Add(ttl - every))
 	jobCtx = context.WithValue(jobCtx, termKey{}, t)
 	// The term ends by itself when no renewal extends it in time.

@@ -119,10 +119,12 @@ func (n *Notifier) commit(ctx context.Context, batch []*orgWork, rep *Report, re
 			c.State[lastDigestKey(o.org)] = []byte(o.now.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	// Not past the lease's term: another process may notify by now.
+	// Not past the lease's term: another process may notify by now; and
+	// the store commits only while this process holds the lease.
 	if err := lease.Check(ctx); err != nil {
 		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
 	}
+	c.LeaseName, c.LeaseHolder, _ = lease.Held(ctx)
 	if err := n.store.CommitNotifications(ctx, &c); err != nil {
 		return fmt.Errorf("notify: commit %d organisations: %w", len(batch), err)
 	}

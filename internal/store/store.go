@@ -44,6 +44,11 @@ func NotFound(err error, what string) error {
 // ErrConflict is returned when a record with the same unique name exists.
 var ErrConflict = errors.New("already exists")
 
+// ErrLeaseLost is returned by a write made under a lease (a notifier
+// commit's Lease) when another process holds the lease by then: nothing
+// was written.
+var ErrLeaseLost = errors.New("the lease passed to another process")
+
 // Store is everything Vigil persists. Implementations are safe for
 // concurrent use.
 type Store interface {

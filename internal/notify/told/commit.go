@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-cert/vigil/internal/outbox/outboxdb"
 	"github.com/vigil-cert/vigil/internal/store"
+	"github.com/vigil-cert/vigil/internal/store/leasesql"
 	"github.com/vigil-cert/vigil/internal/store/queuesql"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 	"github.com/vigil-cert/vigil/internal/store/statesql"
@@ -32,6 +33,11 @@ func (s *Store) CommitNotifications(ctx context.Context, c *Commit) error {
 			return err
 		}
 		defer restore()
+		if c.LeaseName != "" {
+			if err := leasesql.Check(ctx, tx, c.LeaseName, c.LeaseHolder); err != nil {
+				return err
+			}
+		}
 		if err := outboxdb.Queue(ctx, tx, messages, at); err != nil {
 			return fmt.Errorf("messages: %w", err)
 		}

@@ -75,6 +75,12 @@ type Commit struct {
 	// Done lists, by organisation, the Seq of its consumed pending
 	// notifications (store.PendingNotification).
 	Done map[string][]int64
+	// LeaseName and LeaseHolder, when set, make the commit one made under
+	// that lease: it writes nothing, and fails with store.ErrLeaseLost,
+	// unless LeaseHolder still holds it (leasesql.Check, in the commit's
+	// transaction), so that a notifier that lost its lease cannot commit
+	// beside the process that took it over.
+	LeaseName, LeaseHolder string
 }
 
 //go:embed sqlite/*.sql postgres/*.sql

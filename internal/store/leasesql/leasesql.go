@@ -2,8 +2,10 @@
 // run a singleton job (package lease), written once on sqlkit.DB for both
 // stores. Taking a lease is one upsert whose WHERE decides who wins, and
 // taking it from a given holder one UPDATE whose WHERE names that holder,
-// so neither store needs row locking: PostgreSQL's ON CONFLICT and UPDATE
-// are atomic on the row, and SQLite has a single writer. Errors name the
+// so neither store needs row locking to take one: PostgreSQL's ON
+// CONFLICT and UPDATE are atomic on the row, and SQLite has a single
+// writer. Check, in the transaction of a write made under a lease, keeps
+// the lease from passing on until that write commits. Errors name the
 // operation; the store prefixes its name.
 package leasesql
 
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/sqlkit"
 )
 
@@ -57,6 +60,33 @@ func TakeFrom(ctx context.Context, db sqlkit.DB, name, from, holder string, now 
 func Release(ctx context.Context, db sqlkit.DB, name, holder string) error {
 	if _, err := db.Exec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
 		return fmt.Errorf("release lease %s: %w", name, err)
+	}
+	return nil
+}
+
+// Check returns nil when holder holds the lease name, else an error
+// wrapping store.ErrLeaseLost. Run in the transaction of a write made
+// under the lease, it keeps the lease from passing to another process
+// until that transaction ends: on PostgreSQL the lease's row is locked
+// (FOR SHARE: a takeover's update waits for the commit); on SQLite the
+// transaction's snapshot does it (a takeover committed after this read
+// makes the transaction's first write fail, and it writes nothing).
+// Whether the lease expired by the clock is not asked: as long as no
+// other process took it, no other runs the job.
+func Check(ctx context.Context, db sqlkit.DB, name, holder string) error {
+	q := `SELECT holder FROM leases WHERE name = ?`
+	if db.Dialect() == sqlkit.Postgres {
+		q += ` FOR SHARE`
+	}
+	var held string
+	err := db.QueryRow(ctx, q, name).Scan(&held)
+	switch {
+	case db.IsNoRows(err):
+		return fmt.Errorf("lease %s: released; %w", name, store.ErrLeaseLost)
+	case err != nil:
+		return fmt.Errorf("read the holder of lease %s: %w", name, err)
+	case held != holder:
+		return fmt.Errorf("lease %s: held by %s; %w", name, held, store.ErrLeaseLost)
 	}
 	return nil
 }

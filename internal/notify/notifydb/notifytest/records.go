@@ -65,6 +65,7 @@ func testCommitNotifications(t *testing.T, st store.Store, s Notifier) {
 	f := newCommitFixture(t, st, s)
 	f.commitFirst(t)
 	t.Run("all or nothing", f.testAllOrNothing)
+	t.Run("under a lease this process no longer holds", f.testLeaseLost)
 	// More rows than one statement of a store carries, with a last chunk
 	// that is not full.
 	t.Run("large", func(t *testing.T) { testCommitLarge(t, f) })
@@ -210,6 +211,33 @@ func (f *commitFixture) testAllOrNothing(t *testing.T) {
 			t.Errorf("%s: the failed commit set message %+v", name, c.Messages[0])
 		}
 		f.checkUnchanged(t, name)
+	}
+}
+
+// testLeaseLost: a commit made under a lease that another process holds,
+// or that was released, writes nothing and says so (store.ErrLeaseLost).
+func (f *commitFixture) testLeaseLost(t *testing.T) {
+	ctx := t.Context()
+	if held, err := f.st.TakeLease(ctx, "notify", "other", time.Now(), time.Hour); err != nil || held != "other" {
+		t.Fatalf("TakeLease: %q, %v", held, err)
+	}
+	for _, step := range []string{"held by another", "released"} {
+		if step == "released" {
+			if err := f.st.ReleaseLease(ctx, "notify", "other"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := &notify.NotificationCommit{
+			Messages:  []outbox.Message{outboxtest.Message("a", f.a.ID, "5.digest@cert.example", "five", f.queue[2].Seq)},
+			Told:      []notify.NotifiedKey{f.key(3, time.Hour)},
+			State:     map[string][]byte{"test.commit.one": []byte("changed")},
+			Done:      map[string][]int64{"a": {f.queue[2].Seq}},
+			LeaseName: "notify", LeaseHolder: "this process",
+		}
+		if err := f.s.CommitNotifications(ctx, c); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("%s: CommitNotifications = %v, want ErrLeaseLost", step, err)
+		}
+		f.checkUnchanged(t, step)
 	}
 }
 
