@@ -83,25 +83,12 @@ func (t chunkTransport) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pi
 
 func chunkRunner(t *testing.T, st store.Store, limits pipeline.DeadLetterLimits, workers int) *pipeline.Runner {
 	t.Helper()
-	r := pipeline.NewRunner(pipeline.RunnerConfig{
+	return startRunner(t, pipeline.RunnerConfig{
 		Env:       pipeline.Env{Store: st, Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }},
 		Transport: chunkTransport{pipeline.NewLocal(2)},
 		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: "split", Parser: splitParser{}}},
 		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 10, Workers: workers, DeadLetters: limits,
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go r.Work(ctx)
-	return r
-}
-
-func letters(t *testing.T, st store.Store) []store.DeadLetter {
-	t.Helper()
-	dl, err := st.ListDeadLetters(context.Background(), store.DeadLetterQuery{Feed: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dl
 }
 
 // TestChunkRefusedAfterTheLimit: the chunks of one input share its
@@ -125,7 +112,7 @@ func TestChunkRefusedAfterTheLimit(t *testing.T) {
 	if d.LinesRead != 20 || d.Parsed != 20 {
 		t.Errorf("delivery %+v: want 20 lines read and handed on", d)
 	}
-	dl := letters(t, st)
+	dl := allLetters(t, st)
 	refusals := map[int64]string{}
 	for _, l := range dl {
 		if l.Parser == pipeline.RefusedParser {
@@ -164,7 +151,7 @@ func TestChunkThatDoesNotParse(t *testing.T) {
 	if err := r.Deliver(context.Background(), pipeline.Input{Feed: "test", Name: "f.txt", Body: strings.NewReader(input.String())}); err != nil {
 		t.Fatal(err)
 	}
-	dl := letters(t, st)
+	dl := allLetters(t, st)
 	if len(dl) != 1 || dl[0].Line != 11 || !strings.Contains(dl[0].Error, "gives up") || strings.Count(string(dl[0].Input), "\n") != 10 {
 		t.Fatalf("dead letters %+v: want the chunk of lines 11-20", dl)
 	}

@@ -99,13 +99,20 @@ func (w *watchedStore) RecordDeadLetters(ctx context.Context, letters []store.De
 
 func newLimitedRunner(t *testing.T, st store.Store, parserID string, parser pipeline.Parser, limits pipeline.DeadLetterLimits) *pipeline.Runner {
 	t.Helper()
-	r := pipeline.NewRunner(pipeline.RunnerConfig{
+	return startRunner(t, pipeline.RunnerConfig{
 		Env:       pipeline.Env{Store: st, Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }},
 		Transport: pipeline.NewLocal(2),
 		Feeds:     []*pipeline.Feed{{Name: "test", ParserID: parserID, Parser: parser}},
 		Outputs:   []pipeline.Output{storeOutput{st}}, BatchSize: 100, Workers: 2,
 		DeadLetters: limits,
 	})
+}
+
+// startRunner makes a runner of cfg and runs its workers until the test
+// ends.
+func startRunner(t *testing.T, cfg pipeline.RunnerConfig) *pipeline.Runner {
+	t.Helper()
+	r := pipeline.NewRunner(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go r.Work(ctx)

@@ -15,7 +15,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/i18n"
 	"github.com/vigil-cert/vigil/internal/pipeline"
-	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/store/dbtest"
 	"github.com/vigil-cert/vigil/internal/taxonomy"
 )
 
@@ -499,14 +499,7 @@ func TestProvenanceWinsOverFeed(t *testing.T) {
 		got = append(got, b.Events...)
 		return nil
 	})
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := dbtest.SQLite(t)
 	r := pipeline.NewRunner(pipeline.RunnerConfig{
 		Env:       pipeline.Env{Store: st},
 		Transport: pipeline.NewLocal(2),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,7 @@ import (
 	"github.com/vigil-cert/vigil/internal/cputime"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
-	"github.com/vigil-cert/vigil/internal/store/sqlitestore"
+	"github.com/vigil-cert/vigil/internal/store/dbtest"
 )
 
 // chunkLocal is the in-process transport that also carries chunks, as
@@ -73,14 +72,7 @@ func splitRun(t *testing.T, input string, chunked bool) (events []string, letter
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := dbtest.SQLite(t)
 	var mu sync.Mutex
 	out := outputFunc(func(_ context.Context, b *pipeline.Batch) error {
 		mu.Lock()

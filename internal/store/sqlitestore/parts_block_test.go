@@ -161,22 +161,7 @@ func TestColumnsOfSharedHeaders(t *testing.T) {
 
 func TestColumnsGiveBackTheRecords(t *testing.T) {
 	recs := blockRecords()
-	cols, ok := encodeColumns(nil, recs)
-	if !ok {
-		t.Fatal("records of events do not parse")
-	}
-	got, err := decodeColumns(cols, blockMaxRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(recs) {
-		t.Fatalf("%d records back, want %d", len(got), len(recs))
-	}
-	for i := range recs {
-		if !bytes.Equal(got[i], recs[i]) {
-			t.Errorf("record %d differs:\n got %q\nwant %q", i, got[i], recs[i])
-		}
-	}
+	cols := columnsRoundTrip(t, recs)
 	var plain int
 	for _, r := range recs {
 		plain += len(r)
@@ -771,6 +756,13 @@ func TestColumnsOfShapesAlike(t *testing.T) {
 		e.SetTrusted("extra.zzz", `"same"`)
 		recs = append(recs, event.AppendRecord(nil, e))
 	}
+	columnsRoundTrip(t, recs)
+}
+
+// columnsRoundTrip encodes recs in columns, checks that decoding gives
+// them back byte for byte, and returns the columns.
+func columnsRoundTrip(t *testing.T, recs [][]byte) []byte {
+	t.Helper()
 	cols, ok := encodeColumns(nil, recs)
 	if !ok {
 		t.Fatal("records of events do not parse")
@@ -787,4 +779,5 @@ func TestColumnsOfShapesAlike(t *testing.T) {
 			t.Errorf("record %d differs:\n got %q\nwant %q", i, got[i], recs[i])
 		}
 	}
+	return cols
 }
