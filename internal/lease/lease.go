@@ -98,7 +98,9 @@ func Hold(ctx context.Context, st store.Leases, name string, opts Options, job f
 			waiting = true
 		default:
 			if dead, ok := deadHolder(held); ok {
-				took, err := st.TakeLeaseFrom(ctx, name, held, holder, now, ttl)
+				tctx, tcancel := context.WithTimeout(ctx, every)
+				took, err := st.TakeLeaseFrom(tctx, name, held, holder, now, ttl)
+				tcancel()
 				switch {
 				case ctx.Err() != nil:
 					return nil

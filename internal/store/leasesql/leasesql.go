@@ -69,8 +69,8 @@ func Release(ctx context.Context, db sqlkit.DB, name, holder string) error {
 // under the lease, it keeps the lease from passing to another process
 // until that transaction ends: on PostgreSQL the lease's row is locked
 // (FOR SHARE: a takeover's update waits for the commit); on SQLite the
-// transaction's snapshot does it (a takeover committed after this read
-// makes the transaction's first write fail, and it writes nothing).
+// transaction holds the database's write lock from its start (BEGIN
+// IMMEDIATE), so a takeover waits for it anyway.
 // Whether the lease expired by the clock is not asked: as long as no
 // other process took it, no other runs the job.
 func Check(ctx context.Context, db sqlkit.DB, name, holder string) error {
