@@ -144,6 +144,7 @@ func (e *Event) SealWith(defaults ...Field) Hash {
 	e.hash = h
 	e.setFlag(sealed, true)
 	e.setFlag(unchanged, true)
+	e.setFlag(enriched, false)
 	return h
 }
 

@@ -49,3 +49,65 @@ type FieldAdder interface {
 type Labeller interface {
 	Labels() []event.Field
 }
+
+// EventEnricher is an Enricher that enriches each event from the event
+// alone, adding fields and dropping none (ASN, GeoIP). The runner then
+// enriches each event as soon as its identity is fixed: on the parser's
+// worker, in the sink's Prepare, while the event it just built is in that
+// core's cache, when the batch stays in this process; else in Process's
+// first pass over the batch, the one that seals. Enrichment costs reading
+// every event, and a batch of a few thousand events is larger than a
+// core's cache: each enricher's pass over it read the events from memory.
+//
+// An EventEnricher so enriches before the enrichers configured ahead of
+// it when those only read the events' identities (IdentityReader: the
+// deduplicator without filter keys), which their fields do not change; it
+// then also enriches the events they drop, which changes no stored event.
+type EventEnricher interface {
+	Enricher
+	// EventFunc returns a function that enriches one event as Enrich
+	// enriches each of a batch's. One goroutine at a time calls it, for
+	// the events of any batches; it may keep hints from one event to
+	// the next (where the last one's fields were).
+	EventFunc() func(e *event.Event)
+	// Enriched does what Enrich does once a batch besides enriching its
+	// events (looking whether its table's file changed), for a batch
+	// whose events EventFunc's functions enriched.
+	Enriched(b *Batch)
+}
+
+// IdentityReader is an Enricher that may tell that it reads nothing of
+// an event but its identity (event.Hash), which enrichment does not
+// change: the EventEnrichers configured after it may enrich before it.
+type IdentityReader interface {
+	ReadsIdentityOnly() bool
+}
+
+// earlyEnrichers are the positions in enrichers of those that enrich
+// each event as soon as its identity is fixed (EventEnricher): the
+// EventEnrichers ahead of the first enricher that is neither one nor
+// reads only identities.
+func earlyEnrichers(enrichers []Enricher) []int {
+	var early []int
+	for i, en := range enrichers {
+		if _, ok := en.(EventEnricher); ok {
+			early = append(early, i)
+			continue
+		}
+		if ir, ok := en.(IdentityReader); ok && ir.ReadsIdentityOnly() {
+			continue
+		}
+		break
+	}
+	return early
+}
+
+// eventChain is one goroutine's functions of the early enrichers
+// (EventEnricher.EventFunc), in their order.
+type eventChain []func(e *event.Event)
+
+func (c eventChain) enrich(e *event.Event) {
+	for _, f := range c {
+		f(e)
+	}
+}
