@@ -35,7 +35,6 @@ func runGolden(t *testing.T, name string, en pipeline.Enricher) {
 		got.Write(e.AppendJSON(nil))
 		got.WriteByte('\n')
 	}
-	checkEventFunc(t, en, before, got.String())
 	path := filepath.Join("testdata", name+".golden.jsonl")
 	if *update {
 		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
@@ -58,34 +57,6 @@ func runGolden(t *testing.T, name string, en pipeline.Enricher) {
 		}
 		if g != w {
 			t.Errorf("%s line %d:\n got %s\nwant %s", path, i+1, g, w)
-		}
-	}
-}
-
-// checkEventFunc checks that an EventEnricher's EventFunc enriches each
-// event of before as Enrich did the batch (want, its JSON lines): one
-// function for all, as a parser's worker uses one, and one a copy.
-func checkEventFunc(t *testing.T, en pipeline.Enricher, before []*event.Event, want string) {
-	t.Helper()
-	ee, ok := en.(pipeline.EventEnricher)
-	if !ok {
-		return
-	}
-	one := ee.EventFunc()
-	for _, fresh := range []bool{false, true} {
-		var got bytes.Buffer
-		for _, e := range before {
-			e = e.Clone()
-			if fresh {
-				ee.EventFunc()(e)
-			} else {
-				one(e)
-			}
-			got.Write(e.AppendJSON(nil))
-			got.WriteByte('\n')
-		}
-		if got.String() != want {
-			t.Errorf("%T.EventFunc (a function each event: %v) enriched otherwise than Enrich:\n%s\nwant\n%s", en, fresh, got.String(), want)
 		}
 	}
 }

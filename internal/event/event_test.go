@@ -245,45 +245,6 @@ func TestSealFixesIdentity(t *testing.T) {
 	}
 }
 
-// TestSealEnrichedKeepsTheIdentity: an event enriched where it was sealed
-// and marked so (SealEnriched) keeps its identity through the pipeline's
-// Seal, and says so (Enriched) until it changes; Seal after a change, or
-// on an event never sealed, computes the identity as ever.
-func TestSealEnrichedKeepsTheIdentity(t *testing.T) {
-	e := New(0)
-	e.SetTrusted("source.ip", "192.0.2.1")
-	if e.SealEnriched() || e.Enriched() {
-		t.Fatal("SealEnriched marked an event never sealed")
-	}
-	h := e.Seal()
-	if e.Enriched() {
-		t.Fatal("a sealed event is Enriched before SealEnriched")
-	}
-	e.SetTrusted("source.asn", "64496")
-	if !e.SealEnriched() || !e.Enriched() || !e.Sealed() {
-		t.Fatalf("after SealEnriched: Enriched %v, Sealed %v", e.Enriched(), e.Sealed())
-	}
-	if got := e.Seal(); got != h || e.Value("event_hash") != strings.ToUpper(h.String()) {
-		t.Fatalf("Seal of an enriched event = %s, want the identity before enrichment %s", got, h)
-	}
-	c := e.Clone()
-	if !c.Enriched() || c.Seal() != h {
-		t.Fatal("a clone lost the mark")
-	}
-	e.SetTrusted("source.port", "22")
-	if e.Enriched() {
-		t.Fatal("Enriched after a change")
-	}
-	if got := e.Seal(); got == h || got != e.HashExcept(nil) || e.Enriched() {
-		t.Fatalf("Seal after a change kept the old identity or the mark")
-	}
-	// event_hash changed: the identity is gone, SealEnriched refuses.
-	e.SetTrusted("event_hash", "00")
-	if e.SealEnriched() {
-		t.Fatal("SealEnriched after event_hash changed")
-	}
-}
-
 func TestRecordIsCompactAndRoundTrips(t *testing.T) {
 	e := New(0)
 	e.Set("source.ip", "192.0.2.1")
