@@ -147,34 +147,17 @@ func (a *ASN) Enrich(_ context.Context, b *pipeline.Batch) error {
 	t := a.table.Load()
 	var near [len(sides)]asnNear
 	for _, e := range b.Events {
-		enrichASN(t, e, &near)
+		for i := range sides {
+			enrichASNSide(t, e, &sides[i], &near[i])
+		}
 	}
-	a.Enriched(b)
-	return nil
-}
-
-// EventFunc implements pipeline.EventEnricher: each event is looked up in
-// the table in use when it comes.
-func (a *ASN) EventFunc() func(e *event.Event) {
-	var near [len(sides)]asnNear
-	return func(e *event.Event) { enrichASN(a.table.Load(), e, &near) }
-}
-
-// Enriched implements pipeline.EventEnricher: it looks whether the files
-// changed when that is due.
-func (a *ASN) Enriched(*pipeline.Batch) {
 	if a.reload.start(a.now()) {
 		go func() {
 			defer a.reload.done()
 			a.reloadIfChanged()
 		}()
 	}
-}
-
-func enrichASN(t *RoutingTable, e *event.Event, near *[len(sides)]asnNear) {
-	for i := range sides {
-		enrichASNSide(t, e, &sides[i], &near[i])
-	}
+	return nil
 }
 
 // asnNear is where a side's keys were in the batch's last event
@@ -302,7 +285,6 @@ func (w *fileWatch) changed() bool {
 }
 
 var (
-	_ pipeline.Enricher      = (*ASN)(nil)
-	_ pipeline.EventEnricher = (*ASN)(nil)
-	_ pipeline.FieldAdder    = (*ASN)(nil)
+	_ pipeline.Enricher   = (*ASN)(nil)
+	_ pipeline.FieldAdder = (*ASN)(nil)
 )

@@ -368,11 +368,6 @@ var dedupScratchPool = sync.Pool{New: func() any { return new(dedupScratch) }}
 // and adds to none.
 func (d *Dedup) MayAdd(func(key string) bool) []string { return nil }
 
-// ReadsIdentityOnly implements pipeline.IdentityReader: without filter
-// keys an event's key is its identity (Key), which enriching it does not
-// change.
-func (d *Dedup) ReadsIdentityOnly() bool { return len(d.skip) == 0 }
-
 // Enrich implements pipeline.Enricher.
 func (d *Dedup) Enrich(ctx context.Context, b *pipeline.Batch) error {
 	now := d.now()
@@ -726,6 +721,4 @@ var (
 	_ pipeline.Releaser   = (*Dedup)(nil)
 	_ pipeline.Committer  = (*Dedup)(nil)
 	_ pipeline.FieldAdder = (*Dedup)(nil)
-
-	_ pipeline.IdentityReader = (*Dedup)(nil)
 )

@@ -134,43 +134,22 @@ func openGeoDatabase(file string) (*geoDatabase, error) {
 	return &geoDatabase{reader: r}, nil
 }
 
-// geoNear is where each side's ip and cc were in the last event
-// (event.GetNear).
-type geoNear [len(sides)][2]int
-
 // Enrich implements pipeline.Enricher.
 func (g *GeoIP) Enrich(_ context.Context, b *pipeline.Batch) error {
 	db := g.db.Load()
-	var near geoNear
+	var near [len(sides)][2]int // where each side's ip and cc were (event.GetNear)
 	for _, e := range b.Events {
-		g.enrich(db, e, &near)
+		for i := range sides {
+			g.enrichSide(db, e, &sides[i], &near[i])
+		}
 	}
-	g.Enriched(b)
-	return nil
-}
-
-// EventFunc implements pipeline.EventEnricher: each event is looked up in
-// the database in use when it comes.
-func (g *GeoIP) EventFunc() func(e *event.Event) {
-	var near geoNear
-	return func(e *event.Event) { g.enrich(g.db.Load(), e, &near) }
-}
-
-// Enriched implements pipeline.EventEnricher: it looks whether the file
-// changed when that is due.
-func (g *GeoIP) Enriched(*pipeline.Batch) {
 	if g.reload.start(g.now()) {
 		go func() {
 			defer g.reload.done()
 			g.reloadIfChanged()
 		}()
 	}
-}
-
-func (g *GeoIP) enrich(db *geoDatabase, e *event.Event, near *geoNear) {
-	for i := range sides {
-		g.enrichSide(db, e, &sides[i], &near[i])
-	}
+	return nil
 }
 
 func (g *GeoIP) enrichSide(db *geoDatabase, e *event.Event, k *sideKeys, near *[2]int) {
@@ -283,7 +262,6 @@ func (g *GeoIP) reloadIfChanged() bool {
 }
 
 var (
-	_ pipeline.Enricher      = (*GeoIP)(nil)
-	_ pipeline.EventEnricher = (*GeoIP)(nil)
-	_ pipeline.FieldAdder    = (*GeoIP)(nil)
+	_ pipeline.Enricher   = (*GeoIP)(nil)
+	_ pipeline.FieldAdder = (*GeoIP)(nil)
 )

@@ -144,7 +144,6 @@ func (e *Event) SealWith(defaults ...Field) Hash {
 	e.hash = h
 	e.setFlag(sealed, true)
 	e.setFlag(unchanged, true)
-	e.setFlag(enriched, false)
 	return h
 }
 

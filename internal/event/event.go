@@ -45,7 +45,7 @@ type Event struct {
 	// the deduplicator and the batch's identity ask for it once more per
 	// event. Every change to event_hash clears sealed.
 	hash [len(Hash{})]byte // not a Hash, whose String method vet does not take for %s
-	// flags are rawHeld, sealed, unchanged and enriched. (Bits in a byte array,
+	// flags are rawHeld, sealed and unchanged. (Bits in a byte array,
 	// not bools: an event stays printable with %s, which vet checks field
 	// by field.)
 	flags [1]byte
@@ -60,10 +60,6 @@ const (
 	// workers can then seal in parallel, while the event's fields are
 	// still in their core's cache, and the pipeline's Seal is free.
 	unchanged
-	// enriched says that fields were added since Seal that are not
-	// part of the identity (SealEnriched): with unchanged, the event was
-	// enriched where it was sealed, and Seal keeps the identity.
-	enriched
 )
 
 func (e *Event) flag(bit byte) bool { return e.flags[0]&bit != 0 }
@@ -485,7 +481,6 @@ func (e *Event) Resealed() bool {
 	e.hash = h
 	e.setFlag(sealed, true)
 	e.setFlag(unchanged, true)
-	e.setFlag(enriched, false)
 	return true
 }
 
@@ -503,29 +498,8 @@ func (e *Event) Seal() Hash {
 	e.hash = h
 	e.setFlag(sealed, true)
 	e.setFlag(unchanged, true)
-	e.setFlag(enriched, false)
 	return h
 }
-
-// SealEnriched marks a sealed event to which fields were added since Seal
-// that are not part of its identity (what enrichers found, added on the
-// goroutine that sealed it while the event was in its cache) as sealed
-// and unchanged again: Seal then keeps the identity it fixed, as the
-// pipeline keeps an event's identity through enrichment, and Enriched
-// reports true until the next change. It reports false, changing nothing,
-// when the event was not sealed or its event_hash changed since.
-func (e *Event) SealEnriched() bool {
-	if !e.flag(sealed) {
-		return false
-	}
-	e.setFlag(unchanged, true)
-	e.setFlag(enriched, true)
-	return true
-}
-
-// Enriched reports whether SealEnriched marked the event and nothing was
-// set or deleted since.
-func (e *Event) Enriched() bool { return e.flag(unchanged) && e.flag(enriched) }
 
 // upperHex is strings.ToUpper(h.String()) in one allocation instead of
 // four: every event is sealed.

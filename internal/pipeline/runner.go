@@ -59,14 +59,6 @@ type Runner struct {
 	// budgets are the dead-letter limits of the inputs whose chunks
 	// the workers parse (processChunk).
 	budgets letterBudgets
-	// early marks the enrichers that enrich each event as soon as its
-	// identity is fixed (earlyEnrichers), chains holds their functions
-	// (an eventChain) for a goroutine at a time, and local says that
-	// the transport keeps batches in this process, so that the sink's
-	// Prepare may enrich them.
-	early  []bool
-	chains sync.Pool
-	local  bool
 }
 
 // RunnerConfig is what NewRunner needs.
@@ -119,20 +111,6 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	for _, f := range cfg.Feeds {
 		r.feeds[f.Name] = f
 	}
-	if at := earlyEnrichers(r.enrichers); len(at) > 0 {
-		r.early = make([]bool, len(r.enrichers))
-		for _, i := range at {
-			r.early[i] = true
-		}
-		r.chains.New = func() any {
-			c := make(eventChain, 0, len(at))
-			for _, i := range at {
-				c = append(c, r.enrichers[i].(EventEnricher).EventFunc())
-			}
-			return &c
-		}
-	}
-	_, r.local = r.transport.(*Local)
 	return r
 }
 
@@ -362,30 +340,12 @@ func (s *sink) Event(e *event.Event) error {
 // would, on the parser's worker. Event does not label a sealed event
 // again, and Process's Seal finds nothing changed. The labels and
 // event_hash go in together (SealWith), which moves the fields once
-// instead of twice; raw, which no label is, is deleted first. When the
-// batch stays in this process, the early enrichers (EventEnricher) then
-// enrich e here, while it is in this core's cache, and Process does not
-// enrich it again (event.Event.Enriched). A batch that crosses the bus is
-// enriched by the worker that takes it: the bus carries events whose
-// identity is all their fields.
+// instead of twice; raw, which no label is, is deleted first.
 func (s *sink) Prepare(e *event.Event) {
 	if !s.feed.KeepRaw {
 		e.Delete("raw")
 	}
 	e.SealWith(s.labels...)
-	if s.enrichesEarly() {
-		c := s.r.chains.Get().(*eventChain)
-		c.enrich(e)
-		s.r.chains.Put(c)
-		e.SealEnriched()
-	}
-}
-
-// enrichesEarly says whether Prepare enriches (the runner has early
-// enrichers and the batches stay in this process: the transport is
-// Local, or the sink is a worker's, processing a chunk).
-func (s *sink) enrichesEarly() bool {
-	return s.r != nil && s.r.early != nil && (s.process != nil || s.r.local)
 }
 
 // Labels implements Labeller: the feed's labels and event_hash, in key
@@ -687,31 +647,12 @@ func (r *Runner) Process(ctx context.Context, b *Batch) error {
 	// replay enriched from changed tables is still the same event. Events
 	// of a parser that prepares them (chunks.Records) were sealed on its
 	// workers and cost nothing here; the others are sealed here, on the
-	// pipeline's workers, not on the parser's goroutine. The early
-	// enrichers enrich each event as it is sealed, in the same pass,
-	// unless Prepare did.
-	var chain *eventChain
+	// pipeline's workers, not on the parser's goroutine.
 	for _, e := range b.Events {
-		if e.Enriched() {
-			continue
-		}
 		e.Seal()
-		if r.early != nil {
-			if chain == nil {
-				chain = r.chains.Get().(*eventChain)
-			}
-			chain.enrich(e)
-		}
-	}
-	if chain != nil {
-		r.chains.Put(chain)
 	}
 	b.ID = store.BatchID(b.Events)
-	for i, en := range r.enrichers {
-		if r.early != nil && r.early[i] {
-			en.(EventEnricher).Enriched(b)
-			continue
-		}
+	for _, en := range r.enrichers {
 		if err := en.Enrich(ctx, b); err != nil {
 			r.release(b)
 			return fmt.Errorf("enrich batch of %s: %w", b.Feed, err)
