@@ -49,7 +49,9 @@ func full(num, last int64) bool { return last+1-partitionStart(num) >= hotLimit 
 
 // searchIndexes are the indexes a closed partition gets (seal), as the
 // events table had them before migration 13 (partition 0 keeps its own):
-// name and definition, after "ON events_N ".
+// name and definition, after "ON events_N ". A partial one is named as
+// its column, and not built when the partition holds no value of it
+// (emptyColumns).
 var searchIndexes = []struct{ name, def string }{
 	{"time", "(time_source, id)"},
 	// GetEvent's and closedStored's lookup by hash: the hot partition has
