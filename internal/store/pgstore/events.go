@@ -457,24 +457,30 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// sideFunc writes one side's condition, adding its parameters to a.
-type sideFunc func(a *args) string
+// side is one side of an indicator's search: the column it reads, and
+// cond, which writes its condition, adding its parameters to a. The
+// condition is strict in the column (no row whose column is NULL meets
+// it), so a partition without a value of it holds no match.
+type side struct {
+	col  string
+	cond func(a *args) string
+}
 
 // indicatorSides returns the conditions of the first indicator filter set in
 // q and clears it from q (the same order and meaning as sqlitestore). ok is
 // false without an indicator; an empty list means nothing can match.
-func indicatorSides(q *store.EventQuery) (sides []sideFunc, ok bool) {
-	eq := func(col string, v any) sideFunc {
-		return func(a *args) string { return col + " = " + a.add(v) }
+func indicatorSides(q *store.EventQuery) (sides []side, ok bool) {
+	eq := func(col string, v any) side {
+		return side{col, func(a *args) string { return col + " = " + a.add(v) }}
 	}
-	between := func(col string, from, to any) sideFunc {
-		return func(a *args) string { return col + " BETWEEN " + a.add(from) + " AND " + a.add(to) }
+	between := func(col string, from, to any) side {
+		return side{col, func(a *args) string { return col + " BETWEEN " + a.add(from) + " AND " + a.add(to) }}
 	}
 	switch {
 	case q.IP.IsValid():
 		ip := q.IP.Unmap()
 		q.IP = netip.Addr{}
-		return []sideFunc{eq("src_ip", ip), eq("dst_ip", ip)}, true
+		return []side{eq("src_ip", ip), eq("dst_ip", ip)}, true
 	case q.Prefix.IsValid():
 		first, last := store.PrefixRange(q.Prefix)
 		from, to := netip.AddrFrom16(first), netip.AddrFrom16(last)
@@ -482,25 +488,25 @@ func indicatorSides(q *store.EventQuery) (sides []sideFunc, ok bool) {
 			from, to = from.Unmap(), to.Unmap()
 		}
 		q.Prefix = netip.Prefix{}
-		return []sideFunc{between("src_ip", from, to), between("dst_ip", from, to)}, true
+		return []side{between("src_ip", from, to), between("dst_ip", from, to)}, true
 	case q.ASN != 0:
 		asn := int64(q.ASN)
 		q.ASN = 0
-		return []sideFunc{eq("src_asn", asn), eq("dst_asn", asn)}, true
+		return []side{eq("src_asn", asn), eq("dst_asn", asn)}, true
 	case q.FQDN != "":
 		from, to := store.FQDNRange(q.FQDN)
 		q.FQDN = ""
 		if from == "" {
 			return nil, true
 		}
-		rng := func(col string) sideFunc {
-			return func(a *args) string { return col + " >= " + a.add(from) + " AND " + col + " < " + a.add(to) }
+		rng := func(col string) side {
+			return side{col, func(a *args) string { return col + " >= " + a.add(from) + " AND " + col + " < " + a.add(to) }}
 		}
-		return []sideFunc{rng("src_fqdn"), rng("dst_fqdn")}, true
+		return []side{rng("src_fqdn"), rng("dst_fqdn")}, true
 	case q.URL != "":
 		u := q.URL
 		q.URL = ""
-		return []sideFunc{eq("src_url", u), eq("dst_url", u)}, true
+		return []side{eq("src_url", u), eq("dst_url", u)}, true
 	case q.Hash != "":
 		h := strings.ToLower(strings.TrimSpace(q.Hash))
 		q.Hash = ""
@@ -508,7 +514,7 @@ func indicatorSides(q *store.EventQuery) (sides []sideFunc, ok bool) {
 		if col == "" {
 			return nil, true
 		}
-		return []sideFunc{eq(col, h)}, true
+		return []side{eq(col, h)}, true
 	}
 	return nil, false
 }
@@ -529,7 +535,7 @@ func conditions(q store.EventQuery, after *store.Cursor, asc bool, a *args, time
 		}
 		parts := make([]string, len(sides))
 		for i, sd := range sides {
-			parts[i] = "(" + sd(a) + ")"
+			parts[i] = "(" + sd.cond(a) + ")"
 		}
 		where = append(where, "("+strings.Join(parts, " OR ")+")")
 	}
@@ -593,7 +599,7 @@ func (s *Store) SearchEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		}
 		after = &c
 	}
-	text, a := matchSQL(q, after, shape{limit: limit + 1, asc: q.Ascending})
+	text, a := matchSQL(q, after, shape{limit: limit + 1, asc: q.Ascending, empty: s.emptyPartitions(ctx)})
 	if text == "" {
 		return store.EventPage{}, nil
 	}
@@ -621,6 +627,9 @@ type shape struct {
 	ids   bool
 	limit int
 	asc   bool
+	// empty is where the sealed partitions hold no value of a column
+	// (Store.emptyPartitions): a side on that column leaves them out.
+	empty emptyRanges
 }
 
 // matchSQL writes the statement of the events q matches after the keyset
@@ -667,7 +676,10 @@ func matchSQL(q store.EventQuery, after *store.Cursor, sh shape) (string, args) 
 			if i > 0 {
 				sb.WriteString(" UNION ")
 			}
-			conds := append([]string{sd(&a)}, conditions(q, after, sh.asc, &a, "time_source", "id")...)
+			conds := append([]string{sd.cond(&a)}, conditions(q, after, sh.asc, &a, "time_source", "id")...)
+			if skip := sh.empty.leaveOut(sd.col); skip != "" {
+				conds = append(conds, skip)
+			}
 			sb.WriteString(`SELECT id, time_source FROM (SELECT id, time_source FROM events WHERE `)
 			sb.WriteString(strings.Join(conds, " AND "))
 			sb.WriteString(` ORDER BY time_source` + dir + `, id` + dir + ` LIMIT ` + a.add(sh.limit) + `) AS side` + strconv.Itoa(i))

@@ -151,6 +151,44 @@ func partitionIndexes(t *testing.T, s *Store, n int64) []string {
 	return names
 }
 
+// sealedWrong says what is wrong with sealed partition n, "" when nothing
+// is: it is recorded sealed, with the searched columns it holds no value
+// of (emptyColumns); each search index exists but those of its empty
+// columns, which do not.
+func sealedWrong(t *testing.T, s *Store, n int64) string {
+	t.Helper()
+	var (
+		sealed bool
+		empty  []string
+	)
+	if err := s.pool.QueryRow(t.Context(), `SELECT sealed IS NOT NULL, empty FROM event_partitions WHERE num = $1`, n).Scan(&sealed, &empty); err != nil {
+		t.Fatal(err)
+	}
+	if !sealed || empty == nil {
+		return fmt.Sprintf("sealed %v, empty columns %v; want it sealed with its empty columns recorded", sealed, empty)
+	}
+	conn, err := s.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	counted, err := emptyColumns(t.Context(), conn.Conn(), fmt.Sprintf("events_%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(counted, empty) {
+		return fmt.Sprintf("empty columns recorded %v, counted %v", empty, counted)
+	}
+	got := partitionIndexes(t, s, n)
+	for _, ix := range searchIndexes {
+		name := fmt.Sprintf("events_%d_%s", n, ix.name)
+		if has, want := slices.Contains(got, name), !slices.Contains(empty, ix.name); has != want {
+			return fmt.Sprintf("index %s: %v, want %v (indexes %v, empty columns %v)", name, has, want, got, empty)
+		}
+	}
+	return ""
+}
+
 // TestPartitionRoll: a batch of a later observation day opens partition
 // 2, partition 1 is sealed with its search indexes, and events are found
 // and stored exactly once across both.
@@ -173,8 +211,8 @@ func TestPartitionRoll(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait() // the sealing the roll started
-	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("closed partition's indexes: %v; want the search indexes too", got)
+	if wrong := sealedWrong(t, s, 1); wrong != "" {
+		t.Fatalf("closed partition's indexes: %s; want the search indexes too", wrong)
 	}
 	var sealed1, sealed2 bool
 	if err := s.pool.QueryRow(ctx, `SELECT (SELECT sealed IS NOT NULL FROM event_partitions WHERE num = 1),
@@ -228,8 +266,8 @@ func TestPartitionRoll(t *testing.T) {
 	if err := s.SealEvents(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := partitionIndexes(t, s, 2); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	if wrong := sealedWrong(t, s, 2); wrong != "" {
+		t.Fatalf("partition 2's indexes after SealEvents: %s", wrong)
 	}
 	if n, err := s.InsertEvents(ctx, events[:10], nil); err != nil || n != 0 {
 		t.Fatalf("InsertEvents of 10 stored = %d, %v", n, err)
@@ -316,8 +354,8 @@ func TestPartitionRollRepair(t *testing.T) {
 	if id := sameRecord(t, s, events[15]); id>>partitionBits != 2 {
 		t.Fatalf("event stored after the half roll has id %d, not in partition 2", id)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	if wrong := sealedWrong(t, s, 1); wrong != "" {
+		t.Fatalf("partition 1's indexes: %s; want it sealed", wrong)
 	}
 	// The sequence moved into partition 4, which was never created.
 	if _, err := s.pool.Exec(ctx, `SELECT setval('events_id_seq', $1, false)`, partitionStart(4)+7); err != nil {
@@ -333,8 +371,8 @@ func TestPartitionRollRepair(t *testing.T) {
 	third.parts.wg.Wait()
 	other.parts.wg.Wait()
 	s.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 2); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 2's indexes: %v; want it sealed", got)
+	if wrong := sealedWrong(t, s, 2); wrong != "" {
+		t.Fatalf("partition 2's indexes: %s; want it sealed", wrong)
 	}
 	if c, err := s.CountEvents(ctx); err != nil || c != 30 {
 		t.Fatalf("CountEvents = %d, %v; want 30", c, err)
@@ -466,8 +504,8 @@ func TestPartitionSealedByAnother(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	s.parts.wg.Wait()
-	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 1's indexes: %v; want it sealed", got)
+	if wrong := sealedWrong(t, s, 1); wrong != "" {
+		t.Fatalf("partition 1's indexes: %s; want it sealed", wrong)
 	}
 }
 
@@ -559,8 +597,8 @@ func TestSealEventsWaitsForAnotherSealing(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := partitionIndexes(t, s, 1); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 1's indexes after SealEvents: %v; want it sealed", got)
+	if wrong := sealedWrong(t, s, 1); wrong != "" {
+		t.Fatalf("partition 1's indexes after SealEvents: %s; want it sealed", wrong)
 	}
 }
 
@@ -864,14 +902,14 @@ func TestSealingLockBySchema(t *testing.T) {
 		t.Fatalf("InsertEvents = %d, %v", n, err)
 	}
 	other.parts.wg.Wait()
-	if got := partitionIndexes(t, other, 1); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 1's indexes: %v; want it sealed while another schema's partition 1 is being sealed", got)
+	if wrong := sealedWrong(t, other, 1); wrong != "" {
+		t.Fatalf("partition 1's indexes: %s; want it sealed while another schema's partition 1 is being sealed", wrong)
 	}
 	if err := other.SealEvents(ctx); err != nil {
 		t.Fatalf("SealEvents while another schema's partition 2 is being sealed: %v", err)
 	}
-	if got := partitionIndexes(t, other, 2); len(got) != 1+len(searchIndexes) {
-		t.Fatalf("partition 2's indexes after SealEvents: %v", got)
+	if wrong := sealedWrong(t, other, 2); wrong != "" {
+		t.Fatalf("partition 2's indexes after SealEvents: %s", wrong)
 	}
 }
 

@@ -37,6 +37,9 @@ type Store struct {
 	closed closedSet
 	// hotHashes is the set of the hot partition's hashes (hotset.go).
 	hotHashes hotSet
+	// empty is what the Store knows of the sealed partitions' empty
+	// columns (emptycols.go).
+	empty emptyCache
 	// beforeCommit, when a test sets it, runs between a batch's giving
 	// hotLock back and its commit.
 	beforeCommit func()

@@ -22,7 +22,7 @@ func (s *Store) CountMatches(ctx context.Context, q store.EventQuery, bound int)
 	if bound < 0 {
 		bound = 0
 	}
-	text, a := matchSQL(q, nil, shape{ids: true, limit: bound + 1})
+	text, a := matchSQL(q, nil, shape{ids: true, limit: bound + 1, empty: s.emptyPartitions(ctx)})
 	if text == "" {
 		return 0, nil
 	}
@@ -46,7 +46,7 @@ func (s *Store) GroupEvents(ctx context.Context, q store.EventQuery, by store.Gr
 	if !store.ValidGroup(by) {
 		return nil, store.ErrBadColumn
 	}
-	text, a := matchSQL(q, nil, shape{ids: true, limit: store.SearchWindow})
+	text, a := matchSQL(q, nil, shape{ids: true, limit: store.SearchWindow, empty: s.emptyPartitions(ctx)})
 	if text == "" {
 		return nil, nil
 	}
@@ -82,7 +82,7 @@ var sortOrders = map[store.SortKey]string{
 func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
 	limit := store.PageLimit(q.Limit)
 	wc, found, err := store.WindowStart(q.After, func() (store.Cursor, bool, error) {
-		text, a := matchSQL(q, nil, shape{ids: true, limit: 1})
+		text, a := matchSQL(q, nil, shape{ids: true, limit: 1, empty: s.emptyPartitions(ctx)})
 		if text == "" {
 			return store.Cursor{}, false, nil
 		}
@@ -101,7 +101,7 @@ func (s *Store) searchWindow(ctx context.Context, q store.EventQuery) (store.Eve
 		return store.EventPage{}, err
 	}
 	through := wc.Top.Through()
-	text, a := matchSQL(q, &through, shape{ids: true, limit: store.SearchWindow})
+	text, a := matchSQL(q, &through, shape{ids: true, limit: store.SearchWindow, empty: s.emptyPartitions(ctx)})
 	if text == "" {
 		return store.EventPage{}, nil
 	}
