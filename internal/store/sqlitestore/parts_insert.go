@@ -742,6 +742,16 @@ func (bw *blockWriter) stretch(enc *zstd.Encoder, coder *event.RecordCoder, even
 		cur    = partBlock{start: first, end: first}
 		size   int
 	)
+	// The array is made once for a stretch's fields, not grown to it
+	// (growing leaves arrays of half, a quarter... of it behind).
+	need := 0
+	for _, e := range events[first:end] {
+		need += e.Len() + 1
+	}
+	if cap(bw.fields) < need {
+		bw.fields = make([]event.RecordField, 0, need)
+		bw.used = 0
+	}
 	bw.fields = bw.fields[:0]
 	for i := first; i < end; i++ {
 		at := len(bw.fields)
