@@ -59,23 +59,28 @@ func fnv64(b []byte) uint64 {
 	return h
 }
 
-func (f *bloom) probes(key []byte, fn func(bit uint64) bool) bool {
+// first returns the first of key's probes (bit numbers), the step from
+// one to the next and the filter's bits' count. The probes are
+// (h1 + i*h2) % m for i < k, with h1 and h2 the hash's halves: as h1 +
+// i*h2 cannot overflow (both under 2^32, i under maxBloomProbes), each is
+// the one before + h2 % m, less m when that reaches m. Two divisions a
+// key instead of one a probe: a sealing adds every event's addresses,
+// AS numbers, host names and hash.
+func (f *bloom) first(key []byte) (bit, step, m uint64) {
 	h := fnv64(key)
 	h1, h2 := h&0xffffffff, h>>32|1
-	m := uint64(len(f.bits)) * 64
-	for i := range uint64(f.k) {
-		if !fn((h1 + i*h2) % m) {
-			return false
-		}
-	}
-	return true
+	m = uint64(len(f.bits)) * 64
+	return h1 % m, h2 % m, m
 }
 
 func (f *bloom) add(key []byte) {
-	f.probes(key, func(bit uint64) bool {
+	bit, step, m := f.first(key)
+	for range f.k {
 		f.bits[bit/64] |= 1 << (bit % 64)
-		return true
-	})
+		if bit += step; bit >= m {
+			bit -= m
+		}
+	}
 }
 
 // has reports whether key may have been added; a nil filter admits all.
@@ -83,7 +88,17 @@ func (f *bloom) has(key []byte) bool {
 	if f == nil {
 		return true
 	}
-	ok := f.probes(key, func(bit uint64) bool { return f.bits[bit/64]&(1<<(bit%64)) != 0 })
+	bit, step, m := f.first(key)
+	ok := true
+	for range f.k {
+		if f.bits[bit/64]&(1<<(bit%64)) == 0 {
+			ok = false
+			break
+		}
+		if bit += step; bit >= m {
+			bit -= m
+		}
+	}
 	runtime.KeepAlive(f)
 	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,9 +85,17 @@ func fieldTestEvents(t *testing.T) []*event.Event {
 // columns, the streams held apart put back, are then the records'.
 func TestBlocksFromFieldsAreTheRecordsBlocks(t *testing.T) {
 	events := fieldTestEvents(t)
+	// The event larger than a block (the last) also early in a batch:
+	// the block it closes early is not at a multiple of blockEvents, and
+	// the next starts at one again.
+	big := events[len(events)-1]
+	early := slices.Concat(events[:100], []*event.Event{big}, events[100:len(events)-1])
 	for _, version := range []int{splitVersion - 1, partsVersion} {
 		t.Run(fmt.Sprint("version ", version), func(t *testing.T) {
 			blocksFromFieldsAreTheRecordsBlocks(t, version, events)
+		})
+		t.Run(fmt.Sprint("version ", version, ", a large event early"), func(t *testing.T) {
+			blocksFromFieldsAreTheRecordsBlocks(t, version, early)
 		})
 	}
 }
@@ -152,7 +161,9 @@ func recordBlocks(ps *parts, events []*event.Event) []partBlock {
 	}
 	for i, e := range events {
 		r := event.AppendRecord(nil, e)
-		if n := cur.end - cur.start; n > 0 && (n == blockEvents || size+len(r) > blockBytes) {
+		// A block ends at a multiple of blockEvents (writeBlocks's
+		// stretches), or early by size.
+		if n := cur.end - cur.start; n > 0 && (i%blockEvents == 0 || size+len(r) > blockBytes) {
 			flush()
 			cur, size, recs = partBlock{start: i, end: i}, 0, nil
 		}

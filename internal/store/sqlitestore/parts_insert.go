@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"strings"
 	"sync"
@@ -292,20 +293,52 @@ func (ps *parts) unknown(ctx context.Context, list []*event.Event, hashes []even
 	var (
 		events    = make([]*event.Event, 0, len(list))
 		newHashes = make([]event.Hash, 0, len(list))
-		seen      = make(map[event.Hash]struct{}, len(list))
+		seen      = newFirstHashes(len(list))
 	)
 	for i, e := range list {
 		if _, ok := known[hashes[i]]; ok {
 			continue
 		}
-		if _, ok := seen[hashes[i]]; ok {
+		if !seen.first(hashes, i) {
 			continue
 		}
-		seen[hashes[i]] = struct{}{}
 		events = append(events, e)
 		newHashes = append(newHashes, hashes[i])
 	}
 	return events, newHashes, nil
+}
+
+// firstHashes finds the first of each hash among a batch's: an open
+// addressed table of their indexes (+1, 0 empty) by their first 8 bytes,
+// at least twice as many slots as hashes. A map of the hashes themselves
+// took a 32-byte key, hashed, and some 100 KB allocated, for each batch.
+type firstHashes struct {
+	slots []int32
+	shift uint
+}
+
+func newFirstHashes(n int) firstHashes {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	return firstHashes{slots: make([]int32, size), shift: uint(64 - bits.Len(uint(size-1)))}
+}
+
+// first says whether hashes[i] is the first of its hash among those asked
+// so far, and remembers it if so.
+func (f firstHashes) first(hashes []event.Hash, i int) bool {
+	mask := uint64(len(f.slots) - 1)
+	for s := (hashKey(hashes[i]) * 0x9e3779b97f4a7c15) >> f.shift; ; s = (s + 1) & mask {
+		j := f.slots[s]
+		if j == 0 {
+			f.slots[s] = int32(i + 1)
+			return true
+		}
+		if hashes[j-1] == hashes[i] {
+			return false
+		}
+	}
 }
 
 // batchWork is what a batch's events cost before its transaction: their
@@ -324,19 +357,14 @@ func (ps *parts) prepareEvents(events []*event.Event, now time.Time) (batchWork,
 		return w, nil
 	}
 	w.day = observationDay(events[0], now)
-	recs := recordsOf(events)
-	defer recs.release()
-	for _, n := range recs.sizes {
-		if n > maxPartRecord {
-			return w, fmt.Errorf("event of %d bytes: %w", n, errEventTooLarge)
-		}
-	}
-	w.blocks = splitBlocks(recs.fields, recs.sizes)
 	w.columns = make([]store.EventColumns, len(events))
-	for i, e := range events {
+	blocks, err := writeBlocks(ps.enc, events, ps.writeVersion >= splitVersion, func(i int, e *event.Event) {
 		w.columns[i] = store.ExtractColumns(e, now)
+	})
+	if err != nil {
+		return w, err
 	}
-	compressBlocks(ps.enc, w.blocks, ps.writeVersion >= splitVersion)
+	w.blocks = blocks
 	return w, nil
 }
 
@@ -662,11 +690,139 @@ func splitBlocks(recs [][]event.RecordField, sizes []int) []partBlock {
 	return blocks
 }
 
+// writeBlocks returns events' blocks, compressed, the work shared out
+// among the cores by stretches of blockEvents events (the first at
+// events[0]): a stretch is cut into blocks as splitBlocks cuts a batch,
+// usually one block of all its events. Each event's record is made
+// (its fields) and added to its block's columns one after the other, so
+// that the column writer reads the fields while they are in the core's
+// cache: made for the whole batch first, they were some 4 MB for 2,000
+// events, larger than a core's cache, and read back from memory. each
+// is called with every event and its index, on the worker that makes its
+// record, right after.
+func writeBlocks(enc *zstd.Encoder, events []*event.Event, split bool, each func(int, *event.Event)) ([]partBlock, error) {
+	stretches := (len(events) + blockEvents - 1) / blockEvents
+	workers := min(runtime.GOMAXPROCS(0), stretches)
+	out := make([][]partBlock, stretches)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bw := blockWriters.Get().(*blockWriter)
+			defer bw.release()
+			var coder event.RecordCoder
+			for s := w; s < stretches; s += workers {
+				first := s * blockEvents
+				out[s], errs[w] = bw.stretch(enc, &coder, events, first, min(first+blockEvents, len(events)), split, each)
+				if errs[w] != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	blocks := make([]partBlock, 0, stretches)
+	for _, bl := range out {
+		blocks = append(blocks, bl...)
+	}
+	return blocks, nil
+}
+
+// stretch returns the blocks of events[first:end], compressed: each
+// event's record made into bw.fields and added to the block at once; a
+// block is closed when the next record would take it over blockBytes.
+func (bw *blockWriter) stretch(enc *zstd.Encoder, coder *event.RecordCoder, events []*event.Event, first, end int, split bool, each func(int, *event.Event)) ([]partBlock, error) {
+	var (
+		blocks []partBlock
+		cur    = partBlock{start: first, end: first}
+		size   int
+	)
+	// The array is made once for a stretch's fields, not grown to it
+	// (growing leaves arrays of half, a quarter... of it behind).
+	need := 0
+	for _, e := range events[first:end] {
+		need += e.Len() + 1
+	}
+	if cap(bw.fields) < need {
+		bw.fields = make([]event.RecordField, 0, need)
+		bw.used = 0
+	}
+	bw.fields = bw.fields[:0]
+	for i := first; i < end; i++ {
+		at := len(bw.fields)
+		bw.fields = coder.AppendFields(bw.fields, events[i])
+		bw.used = max(bw.used, len(bw.fields))
+		rec := bw.fields[at:len(bw.fields):len(bw.fields)]
+		n := event.RecordSize(rec)
+		if n > maxPartRecord {
+			return nil, fmt.Errorf("event of %d bytes: %w", n, errEventTooLarge)
+		}
+		if each != nil {
+			each(i, events[i])
+		}
+		if cur.end > cur.start && size+n > blockBytes {
+			cur.body = bw.finish(enc, split)
+			blocks = append(blocks, cur)
+			cur, size = partBlock{start: i, end: i}, 0
+			// The closed block's fields are let go: the record moves to
+			// the front of the array, which the next records fill.
+			bw.fields = append(bw.fields[:0], rec...)
+			rec = bw.fields[:len(rec):len(rec)]
+		}
+		bw.add(rec)
+		cur.end = i + 1
+		size += n
+	}
+	if cur.end > cur.start {
+		cur.body = bw.finish(enc, split)
+		blocks = append(blocks, cur)
+	}
+	return blocks, nil
+}
+
 // blockWriter is what compressing a block needs besides the encoder,
 // kept from block to block and batch to batch.
 type blockWriter struct {
 	columns           columnWriter
 	raw, apart, frame []byte
+	// The records of the block being written (add), and the array of
+	// their fields when writeBlocks makes them; used is the most of it
+	// used since release.
+	recs   [][]event.RecordField
+	fields []event.RecordField
+	used   int
+}
+
+// release empties bw and puts it back in blockWriters: what it holds
+// points into a batch's events, which it would keep alive.
+func (bw *blockWriter) release() {
+	bw.columns.reset()
+	clear(bw.recs)
+	bw.recs = bw.recs[:0]
+	clear(bw.fields[:bw.used])
+	bw.fields, bw.used = bw.fields[:0], 0
+	blockWriters.Put(bw)
+}
+
+// add adds a record to the block being written: a block of one record
+// is written plain (finish), so the first goes into the columns when
+// the second comes.
+func (bw *blockWriter) add(rec []event.RecordField) {
+	bw.recs = append(bw.recs, rec)
+	switch len(bw.recs) {
+	case 1:
+	case 2:
+		bw.columns.reset()
+		bw.columns.add(bw.recs[0])
+		bw.columns.add(rec)
+	default:
+		bw.columns.add(rec)
+	}
 }
 
 var blockWriters = sync.Pool{New: func() any { return new(blockWriter) }}
@@ -683,12 +839,7 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock, split bool) {
 		go func() {
 			defer wg.Done()
 			bw := blockWriters.Get().(*blockWriter)
-			defer func() {
-				// Emptied before it waits in the pool: its strings are
-				// the batch's, which it would keep alive.
-				bw.columns.reset()
-				blockWriters.Put(bw)
-			}()
+			defer bw.release()
 			for b := w; b < len(blocks); b += workers {
 				blocks[b].body = bw.compress(enc, blocks[b].recs, split)
 				blocks[b].recs = nil
@@ -700,24 +851,30 @@ func compressBlocks(enc *zstd.Encoder, blocks []partBlock, split bool) {
 
 // compress returns the stored form of a block of recs.
 func (bw *blockWriter) compress(enc *zstd.Encoder, recs [][]event.RecordField, split bool) []byte {
+	for _, f := range recs {
+		bw.add(f)
+	}
+	return bw.finish(enc, split)
+}
+
+// finish returns the stored form of the block of the records added
+// since the last finish.
+func (bw *blockWriter) finish(enc *zstd.Encoder, split bool) []byte {
+	recs := bw.recs
+	defer func() {
+		clear(bw.recs)
+		bw.recs = bw.recs[:0]
+	}()
 	var lead []byte
 	bw.apart = bw.apart[:0]
 	switch {
 	case len(recs) > 1 && split:
-		bw.columns.reset()
-		for _, f := range recs {
-			bw.columns.add(f)
-		}
 		bw.raw, bw.apart = bw.columns.appendSplit(bw.raw[:0], bw.apart)
 		bw.frame = enc.EncodeAll(bw.raw, bw.frame[:0])
 		body := make([]byte, 0, 1+binary.MaxVarintLen64+len(bw.frame)+len(bw.apart))
 		body = binary.AppendUvarint(append(body, blockSplit), uint64(len(bw.frame)))
 		return append(append(body, bw.frame...), bw.apart...)
 	case len(recs) > 1:
-		bw.columns.reset()
-		for _, f := range recs {
-			bw.columns.add(f)
-		}
 		bw.raw = bw.columns.appendTo(bw.raw[:0])
 		lead = []byte{blockColumns}
 	default:
