@@ -76,7 +76,7 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			}
 			continue
 		}
-		if c.Records > 0 && len(c.Text)+len(rec)+1 > pipeline.MaxChunkBytes {
+		if c.Records > 0 && len(c.Text)+len(rec)+2 > pipeline.MaxChunkBytes {
 			if err := send(); err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			// before the chunk's first record.
 			c.FirstLine = line - headLines
 		}
-		c.Text = append(append(c.Text, rec...), '\n')
+		c.Text = appendRecord(c.Text, rec)
 		c.Records++
 		if c.Records >= records {
 			if err := send(); err != nil {
@@ -98,6 +98,22 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 }
 
 var _ pipeline.Splitter = (*Parser)(nil)
+
+// appendRecord appends a record the reader returned, and a line break the
+// worker's reader takes off again (trimEOL), to a chunk's text. The
+// reader takes one line break off a line, "\n" or "\r\n" (as
+// encoding/csv does), so a record may end in a carriage return of its
+// own (a line ending in CR CR LF, or in CR at the end of the input): it
+// goes on with "\r\n", of which the worker takes off only the line
+// break, where "\n" would lose the record's carriage return too, and
+// with it the event's raw and hash would depend on the transport.
+func appendRecord(text, rec []byte) []byte {
+	text = append(text, rec...)
+	if len(rec) > 0 && rec[len(rec)-1] == '\r' {
+		text = append(text, '\r')
+	}
+	return append(text, '\n')
+}
 
 // ParseChunk implements pipeline.ChunkParser. A chunk's records end
 // with its line breaks; when there are no more line breaks than records,

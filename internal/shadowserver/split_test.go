@@ -134,6 +134,43 @@ func splitRun(t *testing.T, input string, chunked bool) (events []string, letter
 func TestChunksMakeWhatParsingMakes(t *testing.T) {
 	input := splitInput(t)
 	events, letters, counters, _ := splitRun(t, input, false)
+	chunkedRun(t, input, events, letters, counters)
+}
+
+// TestChunksKeepACarriageReturn: a row ending in a carriage return
+// before its CR LF (a generator that wrote "\r\n" into a text-mode
+// file) keeps that carriage return when parsed where it is delivered (a
+// line loses its one line break, "\n" or "\r\n", as encoding/csv reads
+// it), and so it does in chunks: its raw, and with it the event's hash,
+// do not depend on the transport. One such row is in a chunk of one-line
+// rows (ParseChunk takes it where it lies), one ends a quoted cell over
+// two lines (the worker's Parse reads its chunk).
+func TestChunksKeepACarriageReturn(t *testing.T) {
+	lines := strings.SplitAfter(splitInput(t), "\n")
+	if !strings.HasSuffix(lines[19], "\"one\n") {
+		t.Fatalf("line 20 is %q: the input is not what the test wants", lines[19])
+	}
+	for _, i := range []int{2, 20} {
+		lines[i] = strings.TrimSuffix(lines[i], "\n") + "\r\r\n"
+	}
+	input := strings.Join(lines, "")
+	events, letters, counters, _ := splitRun(t, input, false)
+	kept := 0
+	for _, e := range events {
+		if strings.Contains(e, `\r"`) {
+			kept++
+		}
+	}
+	if kept != 2 {
+		t.Fatalf("parsed in place, %d events keep a carriage return at the end of a row; want 2", kept)
+	}
+	chunkedRun(t, input, events, letters, counters)
+}
+
+// chunkedRun runs input in chunks and checks it makes the events, dead
+// letters and counters parsing it in place made.
+func chunkedRun(t *testing.T, input string, events, letters []string, counters store.FeedCounters) {
+	t.Helper()
 	cEvents, cLetters, cCounters, chunks := splitRun(t, input, true)
 	if chunks < 5 {
 		t.Fatalf("the input went in %d chunks; the test wants it cut into several", chunks)
@@ -174,8 +211,8 @@ func TestParseChunkTakesRowsWhereTheyLie(t *testing.T) {
 	var chunks []pipeline.Chunk
 	var split collector
 	// A row ending in a carriage return before its CRLF: the publisher's
-	// reader keeps the first, and the worker's reader of the chunk's
-	// input, whose line ends in CR LF again, leaves it out.
+	// reader keeps the first, and the chunk carries it so that both ways
+	// of the worker's keep it too (TestChunksKeepACarriageReturn).
 	lines := strings.SplitAfter(splitInput(t), "\n")
 	lines[2] = strings.TrimSuffix(lines[2], "\n") + "\r\r\n"
 	input := strings.Join(lines, "")
