@@ -125,59 +125,71 @@ func appendRecord(text, rec []byte) []byte {
 // lines (a quoted cell with a line break) is read by Parse, whose reader
 // tells them apart. Both make what Parse makes of the chunk's input, so
 // a chunk makes the same batch whichever way, and whichever version, of
-// the worker parses it.
+// the worker parses it. The line breaks are found in one pass, before
+// anything is told to the sink (lineEnds), and the rows cut at them;
+// what is read of the head is kept for the next chunks under it
+// (chunkPlans).
 func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipeline.Sink) error {
-	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' ||
+	r := p.chunkPlans.reader(p, c.Name, c.Head)
+	if r == nil && p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
 		// Parse would read it as JSON (this worker's format option is
 		// not the publisher's): so be it.
-		p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
 		return p.Parse(ctx, c.Input(), sink)
 	}
+	var ends []int
+	if r != nil {
+		ends = r.ends[:0]
+	}
+	ends, oneLine := lineEnds(ends, c.Text, c.Records)
+	if !oneLine {
+		if r != nil {
+			r.ends = ends
+			p.chunkPlans.put(r)
+		}
+		return p.Parse(ctx, c.Input(), sink)
+	}
+	var pl *chunkPlan
+	if r == nil {
+		var err error
+		if pl, err = p.readChunkPlan(c, sink); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		r = p.chunkPlans.add(pl)
+	} else {
+		pl = r.from
+		pipeline.SetReport(sink, pl.report.FeedName)
+		pipeline.NotData(sink, pl.headLines)
+	}
+	r.ends = ends
+	defer p.chunkPlans.put(r)
 	in := pipeline.Input{Feed: c.Feed, Name: c.Name, FirstLine: c.FirstLine}
-	report, err := p.reportOf(in)
-	if err != nil {
-		return err
-	}
-	pipeline.SetReport(sink, report.FeedName)
-	// The head is read as Parse reads it: the header's checks, its
-	// lines counted, the plan compiled for it.
-	rr := newRecordReader(bytes.NewReader(c.Head))
-	if c.FirstLine > 1 {
-		rr.line = c.FirstLine - 1
-	}
-	header, headerLine, pl, err := p.csvPlan(rr, in, report, sink)
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	pl.leaveRoomFor(sink)
-	pl.rawHead = string(headerLine) + "\n"
-	defer p.reportReplaced(sink, in, pl)
-	rows := &csvRows{plan: pl.forWorker(), header: header, cells: make([]string, 0, len(header))}
+	plan := r.begin(sink)
+	defer p.reportReplaced(sink, in, plan)
 	prepare, _ := sink.(pipeline.Preparer)
 	eventError := func(line int, err error) error {
-		return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
+		return fmt.Errorf("shadowserver %s %q line %d: %w", pl.report.Type, in.Name, line, err)
 	}
-	line := rr.line
-	for text := c.Text; len(text) > 0; {
+	line := max(c.FirstLine-1, 0) + pl.headLines
+	start := 0
+	for _, end := range ends {
 		if line%ctxCheckRows == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		end := bytes.IndexByte(text, '\n')
-		rec := trimEOL(text[: end+1 : end+1])
-		text = text[end+1:]
+		rec := trimEOL(c.Text[start:end:end])
+		start = end
 		line++
-		res := rows.work(rec, line, nil)
+		res := r.rows.work(rec, line, nil)
 		if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
 			prepare.Prepare(res.Event)
 		}
-		pl.replacedBytes += res.ReplacedBytes
+		plan.replacedBytes += res.ReplacedBytes
 		if res.Replaced {
-			pl.replacedRows++
+			plan.replacedRows++
 		}
 		if err := res.DeliverWorded(sink, eventError); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/cputime"
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
@@ -351,4 +353,92 @@ func TestParseChunkOfAnotherFormat(t *testing.T) {
 	if fmt.Sprint(takeErr) != fmt.Sprint(parseErr) || describe(&taken) != describe(&parsed) {
 		t.Errorf("ParseChunk: %v\n%s\nParse: %v\n%s", takeErr, describe(&taken), parseErr, describe(&parsed))
 	}
+}
+
+// labelledCollector is a collector that gives the parser labels, as the
+// runner's sink gives each input's time.observation.
+type labelledCollector struct {
+	collector
+	labels []event.Field
+}
+
+func (c *labelledCollector) Labels() []event.Field { return c.labels }
+
+// TestParseChunkUnderSeveralHeads: one parser reads, in turns and on
+// several goroutines, the chunks of inputs under three heads (two of one
+// name, the second with its columns in another order, and one of another
+// name), each chunk told labels of its own: each makes what Parse makes of
+// its input, whatever head the parser read before (what ParseChunk keeps
+// of a head is the head's alone), and the events' labels are the chunk's.
+func TestParseChunkUnderSeveralHeads(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	if err := Generate(&report, "scan_rdp", 40, rand.New(rand.NewPCG(1, 2)), GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The same rows with their first two columns swapped.
+	lines := strings.SplitAfter(report.String(), "\n")
+	var swapped strings.Builder
+	for _, l := range lines {
+		cells := strings.SplitN(l, ",", 3)
+		if len(cells) == 3 {
+			l = cells[1] + "," + cells[0] + "," + cells[2]
+		}
+		swapped.WriteString(l)
+	}
+	inputs := []struct{ name, text string }{
+		{"2026-11-20-scan_rdp-be.csv", report.String()},
+		{"2026-11-20-scan_rdp-be.csv", swapped.String()},
+		{"2026-11-21-scan_rdp-be.csv", report.String()},
+	}
+	var chunks [][]pipeline.Chunk
+	for _, in := range inputs {
+		var split collector
+		var cs []pipeline.Chunk
+		err := p.Split(context.Background(), pipeline.Input{Name: in.name, Body: strings.NewReader(in.text)}, &split, 7,
+			func(c *pipeline.Chunk) error {
+				cp := *c
+				cp.Head, cp.Text, cp.Name = bytes.Clone(c.Head), bytes.Clone(c.Text), in.name
+				cs = append(cs, cp)
+				return nil
+			})
+		if err != nil || len(cs) < 5 {
+			t.Fatalf("%s: %d chunks, %v", in.name, len(cs), err)
+		}
+		chunks = append(chunks, cs)
+	}
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Go(func() {
+			for k := range len(chunks[0]) {
+				for i := range chunks {
+					c := &chunks[(i+g)%len(chunks)][k]
+					label := []event.Field{{Key: "feed.accuracy", Value: strconv.Itoa(k*10 + i)}}
+					parsed, taken := &labelledCollector{labels: label}, &labelledCollector{labels: label}
+					if err := p.Parse(context.Background(), c.Input(), parsed); err != nil {
+						t.Errorf("Parse: %v", err)
+						return
+					}
+					if err := p.ParseChunk(context.Background(), c, taken); err != nil {
+						t.Errorf("ParseChunk: %v", err)
+						return
+					}
+					if got, want := describe(&taken.collector), describe(&parsed.collector); got != want {
+						t.Errorf("%s chunk at line %d (goroutine %d):\nParseChunk made\n%s\nParse made\n%s", c.Name, c.FirstLine, g, got, want)
+						return
+					}
+					for _, e := range taken.events {
+						if e.Value("feed.accuracy") != label[0].Value {
+							t.Errorf("%s chunk at line %d: an event with the labels of another chunk: %s", c.Name, c.FirstLine, e.AppendJSON(nil))
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
