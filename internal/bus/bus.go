@@ -48,6 +48,11 @@ const (
 	// (pipeline.Chunk, encodeChunk): the worker parses it. What inputs
 	// whose parser splits them are carried as.
 	codecS2Rows = "s2-rows"
+	// codecRows is a chunk as codecS2Rows carries it, not compressed:
+	// what a publisher whose workers are the stream's only ones (an
+	// embedded server that does not listen, lead) writes, for whom S2's
+	// CPU cost more than the bytes it saved the server.
+	codecRows = "rows"
 	// lineHeader, observedHeader and recordsHeader carry a chunk's
 	// FirstLine, Observed and Records.
 	lineHeader     = "Vigil-Line"
@@ -390,11 +395,15 @@ func newMessage(feed, report string, run int64, codec string) *nats.Msg {
 // are written to the stream as they came, compressed (codecS2Rows), and
 // a worker parses them. Like Publish it waits while the stream is full.
 func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
-	msg := newMessage(c.Feed, c.Report, c.Run, codecS2Rows)
+	codec := codecS2Rows
+	if b.lead != nil {
+		codec = codecRows
+	}
+	msg := newMessage(c.Feed, c.Report, c.Run, codec)
 	msg.Header.Set(lineHeader, strconv.Itoa(c.FirstLine))
 	msg.Header.Set(observedHeader, c.Observed)
 	msg.Header.Set(recordsHeader, strconv.Itoa(c.Records))
-	msg.Data = encodeChunk(c)
+	msg.Data = encodeChunk(c, codec == codecS2Rows)
 	return b.publish(ctx, msg)
 }
 
