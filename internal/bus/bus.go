@@ -49,9 +49,10 @@ const (
 	// whose parser splits them are carried as.
 	codecS2Rows = "s2-rows"
 	// codecRows is a chunk as codecS2Rows carries it, not compressed:
-	// what a publisher whose workers are the stream's only ones (an
-	// embedded server that does not listen, lead) writes, for whom S2's
-	// CPU cost more than the bytes it saved the server.
+	// what a publisher whose workers are the stream's only ones (alone:
+	// of its own process and version) writes, for whom S2's CPU cost
+	// more than the bytes it saved the embedded server
+	// (docs/PERFORMANCE.md, issue 14, twentieth session).
 	codecRows = "rows"
 	// lineHeader, observedHeader and recordsHeader carry a chunk's
 	// FirstLine, Observed and Records.
@@ -111,10 +112,9 @@ type Bus struct {
 	// acknowledgement before it delivers the batch again (defaultAckWait;
 	// tests shorten it).
 	ackWait time.Duration
-	// lead holds a publisher back while it is far ahead of this
-	// process's workers, when they are the stream's only ones (an
-	// embedded server that does not listen); nil otherwise.
-	lead *leadBound
+	// alone is true on an embedded server that does not listen: this
+	// process's workers, of its own version, are the stream's only ones.
+	alone bool
 }
 
 // defaultAckWait is how long a worker may hold a batch unacknowledged: a
@@ -179,11 +179,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	// Only this process reaches an embedded server that does not listen:
 	// nothing can publish to its stream between the look and the
 	// removal of openStream's migration.
-	alone := b.server != nil && cfg.Listen == ""
-	if alone {
-		b.lead = newLeadBound()
-	}
-	if err := b.openStream(ctx, cfg, alone); err != nil {
+	b.alone = b.server != nil && cfg.Listen == ""
+	if err := b.openStream(ctx, cfg, b.alone); err != nil {
 		b.Close()
 		return nil, &Error{Message: i18n.M("bus.error.stream", cfg.Stream, serverReason(err)), Err: err}
 	}
@@ -396,7 +393,7 @@ func newMessage(feed, report string, run int64, codec string) *nats.Msg {
 // a worker parses them. Like Publish it waits while the stream is full.
 func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
 	codec := codecS2Rows
-	if b.lead != nil {
+	if b.alone {
 		codec = codecRows
 	}
 	msg := newMessage(c.Feed, c.Report, c.Run, codec)
@@ -410,23 +407,18 @@ func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pen
 // publish writes msg to the stream asynchronously, waiting while too
 // many are unacknowledged.
 func (b *Bus) publish(ctx context.Context, msg *nats.Msg) (pipeline.Pending, error) {
-	if err := b.lead.publishing(ctx); err != nil {
-		return nil, err
-	}
 	for attempt := 0; ; attempt++ {
 		f, err := b.js.PublishMsgAsync(msg)
 		if err == nil {
 			return &retryPending{b: b, msg: msg, f: f}, nil
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt > 600 {
-			b.lead.unpublished()
 			return nil, fmt.Errorf("publish batch: %w", err)
 		}
 		select {
 		case <-b.js.PublishAsyncComplete():
 		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
-			b.lead.unpublished()
 			return nil, ctx.Err()
 		}
 	}
@@ -515,8 +507,6 @@ func (b *Bus) Consume(ctx context.Context, workers int, handle func(ctx context.
 		defer stop()
 		go b.purger(pctx, stream, cons, acked)
 	}
-	b.lead.consuming(+1)
-	defer b.lead.consuming(-1)
 	errs := make(chan error, workers)
 	for range workers {
 		go func() { errs <- b.work(ctx, cons, acked, handle) }()
@@ -584,7 +574,6 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			// that does not decode is not going to decode later either.
 			b.log.Error("bus: dropping undecodable batch", "err", err, "bytes", len(msg.Data()))
 			_ = msg.Term()
-			b.lead.finished()
 			continue
 		}
 		err = handle(ctx, batch)
@@ -602,7 +591,6 @@ func (b *Bus) work(ctx context.Context, cons jetstream.Consumer, acked *ackedBat
 			}
 			continue
 		}
-		b.lead.finished()
 		if acked != nil {
 			if meta, err := msg.Metadata(); err == nil && acked.add(meta.Sequence.Stream, len(msg.Data()), b.purgeBytes) {
 				b.askPurge()
