@@ -134,9 +134,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 // runner's sink keeps them, and consumes them on two workers whose
 // handler only waits (1 ms a chunk's 100 rows, which costs no CPU): the
 // bus's own CPU a row (cpu-ns/row: the process's, so the server's, the
-// client's and the collector's too), the chunks compressed (s2-rows,
-// what a publisher writes for workers of other processes) or not (rows,
-// for its own):
+// client's and the collector's too):
 // go test ./internal/bus -run '^$' -bench ChunkRoundTrip -benchtime 3x -cpu 2
 func BenchmarkChunkRoundTrip(b *testing.B) {
 	const rows, chunkRows = 300000, 2000
@@ -159,13 +157,12 @@ func BenchmarkChunkRoundTrip(b *testing.B) {
 	if err != nil || len(chunks) != rows/chunkRows {
 		b.Fatalf("%d chunks, %v", len(chunks), err)
 	}
-	for _, codec := range []string{codecS2Rows, codecRows} {
+	for _, codec := range []string{codecS2Rows} {
 		b.Run(codec, func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				bus := openBus(b, b.TempDir())
-				bus.alone = codec == codecRows
 				ctx, cancel := context.WithCancel(context.Background())
 				var got atomic.Int64
 				go bus.Consume(ctx, 2, func(ctx context.Context, batch *pipeline.Batch) error {

@@ -48,12 +48,6 @@ const (
 	// (pipeline.Chunk, encodeChunk): the worker parses it. What inputs
 	// whose parser splits them are carried as.
 	codecS2Rows = "s2-rows"
-	// codecRows is a chunk as codecS2Rows carries it, not compressed:
-	// what a publisher whose workers are the stream's only ones (alone:
-	// of its own process and version) writes, for whom S2's CPU cost
-	// more than the bytes it saved the embedded server
-	// (docs/PERFORMANCE.md, issue 14, twentieth session).
-	codecRows = "rows"
 	// lineHeader, observedHeader and recordsHeader carry a chunk's
 	// FirstLine, Observed and Records.
 	lineHeader     = "Vigil-Line"
@@ -112,9 +106,6 @@ type Bus struct {
 	// acknowledgement before it delivers the batch again (defaultAckWait;
 	// tests shorten it).
 	ackWait time.Duration
-	// alone is true on an embedded server that does not listen: this
-	// process's workers, of its own version, are the stream's only ones.
-	alone bool
 }
 
 // defaultAckWait is how long a worker may hold a batch unacknowledged: a
@@ -179,8 +170,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	// Only this process reaches an embedded server that does not listen:
 	// nothing can publish to its stream between the look and the
 	// removal of openStream's migration.
-	b.alone = b.server != nil && cfg.Listen == ""
-	if err := b.openStream(ctx, cfg, b.alone); err != nil {
+	alone := b.server != nil && cfg.Listen == ""
+	if err := b.openStream(ctx, cfg, alone); err != nil {
 		b.Close()
 		return nil, &Error{Message: i18n.M("bus.error.stream", cfg.Stream, serverReason(err)), Err: err}
 	}
@@ -392,15 +383,11 @@ func newMessage(feed, report string, run int64, codec string) *nats.Msg {
 // are written to the stream as they came, compressed (codecS2Rows), and
 // a worker parses them. Like Publish it waits while the stream is full.
 func (b *Bus) PublishChunk(ctx context.Context, c *pipeline.Chunk) (pipeline.Pending, error) {
-	codec := codecS2Rows
-	if b.alone {
-		codec = codecRows
-	}
-	msg := newMessage(c.Feed, c.Report, c.Run, codec)
+	msg := newMessage(c.Feed, c.Report, c.Run, codecS2Rows)
 	msg.Header.Set(lineHeader, strconv.Itoa(c.FirstLine))
 	msg.Header.Set(observedHeader, c.Observed)
 	msg.Header.Set(recordsHeader, strconv.Itoa(c.Records))
-	msg.Data = encodeChunk(c, codec == codecS2Rows)
+	msg.Data = encodeChunk(c)
 	return b.publish(ctx, msg)
 }
 

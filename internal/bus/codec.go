@@ -121,26 +121,17 @@ func packedBuffer(n int) []byte {
 // after its length as a uvarint; the name and head are bytes of the
 // input, which a header could not carry whole) and compresses them with
 // S2 (codecS2Rows).
-func encodeChunk(c *pipeline.Chunk, compress bool) []byte {
+func encodeChunk(c *pipeline.Chunk) []byte {
 	want := len(c.Name) + len(c.Head) + len(c.Text) + 2*binary.MaxVarintLen64
-	var plain []byte
-	if compress {
-		plain = plainShelf.take(want)
-		if plain == nil {
-			plain = unzeroed(want)[:0]
-		}
-	} else {
-		// The message's own buffer (codecRows).
-		plain = packedBuffer(want)
+	plain := plainShelf.take(want)
+	if plain == nil {
+		plain = unzeroed(want)[:0]
 	}
 	plain = binary.AppendUvarint(plain, uint64(len(c.Name)))
 	plain = append(plain, c.Name...)
 	plain = binary.AppendUvarint(plain, uint64(len(c.Head)))
 	plain = append(plain, c.Head...)
 	plain = append(plain, c.Text...)
-	if !compress {
-		return plain
-	}
 	return compressBatch(plain)
 }
 
@@ -150,15 +141,13 @@ func encodeChunk(c *pipeline.Chunk, compress bool) []byte {
 // them in its events (pipeline.ChunkParser) instead of copying them, as
 // a batch's events keep their buffer (decodeBatch).
 func decodeChunk(h nats.Header, data []byte) (*pipeline.Chunk, error) {
-	plain := data
-	if h.Get(codecHeader) != codecRows {
-		n, err := s2.DecodedLen(data)
-		if err != nil || n > maxPlain {
-			return nil, fmt.Errorf("s2 chunk: %w", event.ErrBadBatch)
-		}
-		if plain, err = s2.Decode(unzeroed(n), data); err != nil {
-			return nil, fmt.Errorf("s2 chunk: %w", err)
-		}
+	n, err := s2.DecodedLen(data)
+	if err != nil || n > maxPlain {
+		return nil, fmt.Errorf("s2 chunk: %w", event.ErrBadBatch)
+	}
+	plain, err := s2.Decode(unzeroed(n), data)
+	if err != nil {
+		return nil, fmt.Errorf("s2 chunk: %w", err)
 	}
 	c := &pipeline.Chunk{Feed: h.Get(feedHeader), Report: h.Get(reportHeader), Observed: h.Get(observedHeader)}
 	c.Run, _ = strconv.ParseInt(h.Get(runHeader), 10, 64)
@@ -258,7 +247,7 @@ var errUnknownCodec = errors.New("unknown codec")
 func batchOf(msg jetstream.Msg) (batch *pipeline.Batch, err error) {
 	h := msg.Headers()
 	codec := h.Get(codecHeader)
-	if codec == codecS2Rows || codec == codecRows {
+	if codec == codecS2Rows {
 		c, err := decodeChunk(h, msg.Data())
 		if err != nil {
 			return nil, err
