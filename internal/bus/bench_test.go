@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"sync/atomic"
@@ -126,3 +127,86 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	}
 	cputime.ReportPerOp(b, start)
 }
+
+// BenchmarkChunkRoundTrip publishes the chunks of a generated scan_rdp
+// report of 300,000 rows (of 2,000 rows, as the bench's publisher cuts
+// them) to the embedded server, eight unacknowledged at a time as the
+// runner's sink keeps them, and consumes them on two workers whose
+// handler only waits (1 ms a chunk's 100 rows, which costs no CPU): the
+// bus's own CPU a row (cpu-ns/row: the process's, so the server's, the
+// client's and the collector's too):
+// go test ./internal/bus -run '^$' -bench ChunkRoundTrip -benchtime 3x -cpu 2
+func BenchmarkChunkRoundTrip(b *testing.B) {
+	const rows, chunkRows = 300000, 2000
+	var report bytes.Buffer
+	if err := shadowserver.Generate(&report, "scan_rdp", rows, rand.New(rand.NewPCG(1, 1)), shadowserver.GenerateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := shadowserver.New(shadowserver.DefaultSchema(), "scan_rdp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var chunks []*pipeline.Chunk
+	err = p.Split(context.Background(), pipeline.Input{Name: "report.csv", Body: bytes.NewReader(report.Bytes())}, discardSink{}, chunkRows,
+		func(c *pipeline.Chunk) error {
+			cp := *c
+			cp.Head, cp.Text, cp.Feed, cp.Name = bytes.Clone(c.Head), bytes.Clone(c.Text), "bench", "report.csv"
+			chunks = append(chunks, &cp)
+			return nil
+		})
+	if err != nil || len(chunks) != rows/chunkRows {
+		b.Fatalf("%d chunks, %v", len(chunks), err)
+	}
+	for _, codec := range []string{codecS2Rows} {
+		b.Run(codec, func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				bus := openBus(b, b.TempDir())
+				ctx, cancel := context.WithCancel(context.Background())
+				var got atomic.Int64
+				go bus.Consume(ctx, 2, func(ctx context.Context, batch *pipeline.Batch) error {
+					time.Sleep(time.Duration(batch.Chunk.Records/100) * time.Millisecond)
+					got.Add(int64(batch.Chunk.Records))
+					return nil
+				})
+				b.StartTimer()
+				cpu0 := cputime.Process()
+				var pending []pipeline.Pending
+				for _, c := range chunks {
+					pe, err := bus.PublishChunk(ctx, c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					pending = append(pending, pe)
+					if len(pending) >= 8 {
+						if err := pending[0].Wait(ctx); err != nil {
+							b.Fatal(err)
+						}
+						pending = pending[1:]
+					}
+				}
+				for _, pe := range pending {
+					if err := pe.Wait(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for got.Load() < rows {
+					time.Sleep(time.Millisecond)
+				}
+				cpu += cputime.Process() - cpu0
+				b.StopTimer()
+				cancel()
+				bus.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*rows), "cpu-ns/row")
+		})
+	}
+}
+
+// discardSink is a sink that keeps nothing.
+type discardSink struct{}
+
+func (discardSink) Event(*event.Event) error { return nil }
+func (discardSink) Reject([]byte, error)     {}

@@ -79,13 +79,17 @@ type Parser struct {
 	// chunkRecords (0: the default) to cut small inputs into many chunks.
 	workers      int
 	chunkRecords int
+	// chunkPlans is what ParseChunk read of the last chunks' heads,
+	// each for the parser that read it (a copy of a parser, with other
+	// options, shares the cache, not its plans).
+	chunkPlans *chunkPlans
 }
 
 // New returns a parser for schema. report, when not empty, fixes the report
 // type (a type, file_name or feed_name of the schema) instead of reading it
 // from each input's file name.
 func New(schema *Schema, report string) (*Parser, error) {
-	p := &Parser{schema: schema}
+	p := &Parser{schema: schema, chunkPlans: &chunkPlans{}}
 	if report != "" {
 		r, ok := schema.Report(report)
 		if !ok {

@@ -76,7 +76,7 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			}
 			continue
 		}
-		if c.Records > 0 && len(c.Text)+len(rec)+1 > pipeline.MaxChunkBytes {
+		if c.Records > 0 && len(c.Text)+len(rec)+2 > pipeline.MaxChunkBytes {
 			if err := send(); err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 			// before the chunk's first record.
 			c.FirstLine = line - headLines
 		}
-		c.Text = append(append(c.Text, rec...), '\n')
+		c.Text = appendRecord(c.Text, rec)
 		c.Records++
 		if c.Records >= records {
 			if err := send(); err != nil {
@@ -99,6 +99,22 @@ func (p *Parser) Split(ctx context.Context, in pipeline.Input, sink pipeline.Sin
 
 var _ pipeline.Splitter = (*Parser)(nil)
 
+// appendRecord appends a record the reader returned, and a line break the
+// worker's reader takes off again (trimEOL), to a chunk's text. The
+// reader takes one line break off a line, "\n" or "\r\n" (as
+// encoding/csv does), so a record may end in a carriage return of its
+// own (a line ending in CR CR LF, or in CR at the end of the input): it
+// goes on with "\r\n", of which the worker takes off only the line
+// break, where "\n" would lose the record's carriage return too, and
+// with it the event's raw and hash would depend on the transport.
+func appendRecord(text, rec []byte) []byte {
+	text = append(text, rec...)
+	if len(rec) > 0 && rec[len(rec)-1] == '\r' {
+		text = append(text, '\r')
+	}
+	return append(text, '\n')
+}
+
 // ParseChunk implements pipeline.ChunkParser. A chunk's records end
 // with its line breaks; when there are no more line breaks than records,
 // each record is one line, which a reader of the chunk's input returns
@@ -109,59 +125,71 @@ var _ pipeline.Splitter = (*Parser)(nil)
 // lines (a quoted cell with a line break) is read by Parse, whose reader
 // tells them apart. Both make what Parse makes of the chunk's input, so
 // a chunk makes the same batch whichever way, and whichever version, of
-// the worker parses it.
+// the worker parses it. The line breaks are found in one pass, before
+// anything is told to the sink (lineEnds), and the rows cut at them;
+// what is read of the head is kept for the next chunks under it
+// (chunkPlans).
 func (p *Parser) ParseChunk(ctx context.Context, c *pipeline.Chunk, sink pipeline.Sink) error {
-	if bytes.Count(c.Text, []byte{'\n'}) != c.Records || len(c.Text) > 0 && c.Text[len(c.Text)-1] != '\n' ||
+	r := p.chunkPlans.reader(p, c.Name, c.Head)
+	if r == nil && p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
 		// Parse would read it as JSON (this worker's format option is
 		// not the publisher's): so be it.
-		p.formatOf(c.Name, bufio.NewReaderSize(bytes.NewReader(c.Head), 512)) != formatCSV {
 		return p.Parse(ctx, c.Input(), sink)
 	}
+	var ends []int
+	if r != nil {
+		ends = r.ends[:0]
+	}
+	ends, oneLine := lineEnds(ends, c.Text, c.Records)
+	if !oneLine {
+		if r != nil {
+			r.ends = ends
+			p.chunkPlans.put(r)
+		}
+		return p.Parse(ctx, c.Input(), sink)
+	}
+	var pl *chunkPlan
+	if r == nil {
+		var err error
+		if pl, err = p.readChunkPlan(c, sink); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		r = p.chunkPlans.add(pl)
+	} else {
+		pl = r.from
+		pipeline.SetReport(sink, pl.report.FeedName)
+		pipeline.NotData(sink, pl.headLines)
+	}
+	r.ends = ends
+	defer p.chunkPlans.put(r)
 	in := pipeline.Input{Feed: c.Feed, Name: c.Name, FirstLine: c.FirstLine}
-	report, err := p.reportOf(in)
-	if err != nil {
-		return err
-	}
-	pipeline.SetReport(sink, report.FeedName)
-	// The head is read as Parse reads it: the header's checks, its
-	// lines counted, the plan compiled for it.
-	rr := newRecordReader(bytes.NewReader(c.Head))
-	if c.FirstLine > 1 {
-		rr.line = c.FirstLine - 1
-	}
-	header, headerLine, pl, err := p.csvPlan(rr, in, report, sink)
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	pl.leaveRoomFor(sink)
-	pl.rawHead = string(headerLine) + "\n"
-	defer p.reportReplaced(sink, in, pl)
-	rows := &csvRows{plan: pl.forWorker(), header: header, cells: make([]string, 0, len(header))}
+	plan := r.begin(sink)
+	defer p.reportReplaced(sink, in, plan)
 	prepare, _ := sink.(pipeline.Preparer)
 	eventError := func(line int, err error) error {
-		return fmt.Errorf("shadowserver %s %q line %d: %w", report.Type, in.Name, line, err)
+		return fmt.Errorf("shadowserver %s %q line %d: %w", pl.report.Type, in.Name, line, err)
 	}
-	line := rr.line
-	for text := c.Text; len(text) > 0; {
+	line := max(c.FirstLine-1, 0) + pl.headLines
+	start := 0
+	for _, end := range ends {
 		if line%ctxCheckRows == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		end := bytes.IndexByte(text, '\n')
-		rec := trimEOL(text[: end+1 : end+1])
-		text = text[end+1:]
+		rec := trimEOL(c.Text[start:end:end])
+		start = end
 		line++
-		res := rows.work(rec, line, nil)
+		res := r.rows.work(rec, line, nil)
 		if res.Event != nil && res.Fatal == nil && res.Reason == nil && prepare != nil {
 			prepare.Prepare(res.Event)
 		}
-		pl.replacedBytes += res.ReplacedBytes
+		plan.replacedBytes += res.ReplacedBytes
 		if res.Replaced {
-			pl.replacedRows++
+			plan.replacedRows++
 		}
 		if err := res.DeliverWorded(sink, eventError); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-cert/vigil/internal/cputime"
+	"github.com/vigil-cert/vigil/internal/event"
 	"github.com/vigil-cert/vigil/internal/pipeline"
 	"github.com/vigil-cert/vigil/internal/store"
 	"github.com/vigil-cert/vigil/internal/store/dbtest"
@@ -134,6 +136,43 @@ func splitRun(t *testing.T, input string, chunked bool) (events []string, letter
 func TestChunksMakeWhatParsingMakes(t *testing.T) {
 	input := splitInput(t)
 	events, letters, counters, _ := splitRun(t, input, false)
+	chunkedRun(t, input, events, letters, counters)
+}
+
+// TestChunksKeepACarriageReturn: a row ending in a carriage return
+// before its CR LF (a generator that wrote "\r\n" into a text-mode
+// file) keeps that carriage return when parsed where it is delivered (a
+// line loses its one line break, "\n" or "\r\n", as encoding/csv reads
+// it), and so it does in chunks: its raw, and with it the event's hash,
+// do not depend on the transport. One such row is in a chunk of one-line
+// rows (ParseChunk takes it where it lies), one ends a quoted cell over
+// two lines (the worker's Parse reads its chunk).
+func TestChunksKeepACarriageReturn(t *testing.T) {
+	lines := strings.SplitAfter(splitInput(t), "\n")
+	if !strings.HasSuffix(lines[19], "\"one\n") {
+		t.Fatalf("line 20 is %q: the input is not what the test wants", lines[19])
+	}
+	for _, i := range []int{2, 20} {
+		lines[i] = strings.TrimSuffix(lines[i], "\n") + "\r\r\n"
+	}
+	input := strings.Join(lines, "")
+	events, letters, counters, _ := splitRun(t, input, false)
+	kept := 0
+	for _, e := range events {
+		if strings.Contains(e, `\r"`) {
+			kept++
+		}
+	}
+	if kept != 2 {
+		t.Fatalf("parsed in place, %d events keep a carriage return at the end of a row; want 2", kept)
+	}
+	chunkedRun(t, input, events, letters, counters)
+}
+
+// chunkedRun runs input in chunks and checks it makes the events, dead
+// letters and counters parsing it in place made.
+func chunkedRun(t *testing.T, input string, events, letters []string, counters store.FeedCounters) {
+	t.Helper()
 	cEvents, cLetters, cCounters, chunks := splitRun(t, input, true)
 	if chunks < 5 {
 		t.Fatalf("the input went in %d chunks; the test wants it cut into several", chunks)
@@ -174,8 +213,8 @@ func TestParseChunkTakesRowsWhereTheyLie(t *testing.T) {
 	var chunks []pipeline.Chunk
 	var split collector
 	// A row ending in a carriage return before its CRLF: the publisher's
-	// reader keeps the first, and the worker's reader of the chunk's
-	// input, whose line ends in CR LF again, leaves it out.
+	// reader keeps the first, and the chunk carries it so that both ways
+	// of the worker's keep it too (TestChunksKeepACarriageReturn).
 	lines := strings.SplitAfter(splitInput(t), "\n")
 	lines[2] = strings.TrimSuffix(lines[2], "\n") + "\r\r\n"
 	input := strings.Join(lines, "")
@@ -314,4 +353,92 @@ func TestParseChunkOfAnotherFormat(t *testing.T) {
 	if fmt.Sprint(takeErr) != fmt.Sprint(parseErr) || describe(&taken) != describe(&parsed) {
 		t.Errorf("ParseChunk: %v\n%s\nParse: %v\n%s", takeErr, describe(&taken), parseErr, describe(&parsed))
 	}
+}
+
+// labelledCollector is a collector that gives the parser labels, as the
+// runner's sink gives each input's time.observation.
+type labelledCollector struct {
+	collector
+	labels []event.Field
+}
+
+func (c *labelledCollector) Labels() []event.Field { return c.labels }
+
+// TestParseChunkUnderSeveralHeads: one parser reads, in turns and on
+// several goroutines, the chunks of inputs under three heads (two of one
+// name, the second with its columns in another order, and one of another
+// name), each chunk told labels of its own: each makes what Parse makes of
+// its input, whatever head the parser read before (what ParseChunk keeps
+// of a head is the head's alone), and the events' labels are the chunk's.
+func TestParseChunkUnderSeveralHeads(t *testing.T) {
+	p, err := New(DefaultSchema(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	if err := Generate(&report, "scan_rdp", 40, rand.New(rand.NewPCG(1, 2)), GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The same rows with their first two columns swapped.
+	lines := strings.SplitAfter(report.String(), "\n")
+	var swapped strings.Builder
+	for _, l := range lines {
+		cells := strings.SplitN(l, ",", 3)
+		if len(cells) == 3 {
+			l = cells[1] + "," + cells[0] + "," + cells[2]
+		}
+		swapped.WriteString(l)
+	}
+	inputs := []struct{ name, text string }{
+		{"2026-11-20-scan_rdp-be.csv", report.String()},
+		{"2026-11-20-scan_rdp-be.csv", swapped.String()},
+		{"2026-11-21-scan_rdp-be.csv", report.String()},
+	}
+	var chunks [][]pipeline.Chunk
+	for _, in := range inputs {
+		var split collector
+		var cs []pipeline.Chunk
+		err := p.Split(context.Background(), pipeline.Input{Name: in.name, Body: strings.NewReader(in.text)}, &split, 7,
+			func(c *pipeline.Chunk) error {
+				cp := *c
+				cp.Head, cp.Text, cp.Name = bytes.Clone(c.Head), bytes.Clone(c.Text), in.name
+				cs = append(cs, cp)
+				return nil
+			})
+		if err != nil || len(cs) < 5 {
+			t.Fatalf("%s: %d chunks, %v", in.name, len(cs), err)
+		}
+		chunks = append(chunks, cs)
+	}
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Go(func() {
+			for k := range len(chunks[0]) {
+				for i := range chunks {
+					c := &chunks[(i+g)%len(chunks)][k]
+					label := []event.Field{{Key: "feed.accuracy", Value: strconv.Itoa(k*10 + i)}}
+					parsed, taken := &labelledCollector{labels: label}, &labelledCollector{labels: label}
+					if err := p.Parse(context.Background(), c.Input(), parsed); err != nil {
+						t.Errorf("Parse: %v", err)
+						return
+					}
+					if err := p.ParseChunk(context.Background(), c, taken); err != nil {
+						t.Errorf("ParseChunk: %v", err)
+						return
+					}
+					if got, want := describe(&taken.collector), describe(&parsed.collector); got != want {
+						t.Errorf("%s chunk at line %d (goroutine %d):\nParseChunk made\n%s\nParse made\n%s", c.Name, c.FirstLine, g, got, want)
+						return
+					}
+					for _, e := range taken.events {
+						if e.Value("feed.accuracy") != label[0].Value {
+							t.Errorf("%s chunk at line %d: an event with the labels of another chunk: %s", c.Name, c.FirstLine, e.AppendJSON(nil))
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
