@@ -702,28 +702,14 @@ func splitBlocks(recs [][]event.RecordField, sizes []int) []partBlock {
 // record, right after.
 func writeBlocks(enc *zstd.Encoder, events []*event.Event, split bool, each func(int, *event.Event)) ([]partBlock, error) {
 	stretches := (len(events) + blockEvents - 1) / blockEvents
-	workers := min(runtime.GOMAXPROCS(0), stretches)
 	out := make([][]partBlock, stretches)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bw := blockWriters.Get().(*blockWriter)
-			defer bw.release()
-			var coder event.RecordCoder
-			for s := w; s < stretches; s += workers {
-				first := s * blockEvents
-				out[s], errs[w] = bw.stretch(enc, &coder, events, first, min(first+blockEvents, len(events)), split, each)
-				if errs[w] != nil {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := shareOut(stretches, func(bw *blockWriter, s int) error {
+		first := s * blockEvents
+		var err error
+		out[s], err = bw.stretch(enc, events, first, min(first+blockEvents, len(events)), split, each)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	blocks := make([]partBlock, 0, stretches)
@@ -733,10 +719,32 @@ func writeBlocks(enc *zstd.Encoder, events []*event.Event, split bool, each func
 	return blocks, nil
 }
 
+// shareOut runs item for 0 ≤ i < n, shared out among the cores: worker w
+// of min(GOMAXPROCS, n) takes w, w+workers, ... with a blockWriter of the
+// pool, and stops at its first error. It returns the errors joined.
+func shareOut(n int, item func(bw *blockWriter, i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			bw := blockWriters.Get().(*blockWriter)
+			defer bw.release()
+			for i := w; i < n; i += workers {
+				if errs[w] = item(bw, i); errs[w] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // stretch returns the blocks of events[first:end], compressed: each
 // event's record made into bw.fields and added to the block at once; a
 // block is closed when the next record would take it over blockBytes.
-func (bw *blockWriter) stretch(enc *zstd.Encoder, coder *event.RecordCoder, events []*event.Event, first, end int, split bool, each func(int, *event.Event)) ([]partBlock, error) {
+func (bw *blockWriter) stretch(enc *zstd.Encoder, events []*event.Event, first, end int, split bool, each func(int, *event.Event)) ([]partBlock, error) {
 	var (
 		blocks []partBlock
 		cur    = partBlock{start: first, end: first}
@@ -755,7 +763,7 @@ func (bw *blockWriter) stretch(enc *zstd.Encoder, coder *event.RecordCoder, even
 	bw.fields = bw.fields[:0]
 	for i := first; i < end; i++ {
 		at := len(bw.fields)
-		bw.fields = coder.AppendFields(bw.fields, events[i])
+		bw.fields = bw.coder.AppendFields(bw.fields, events[i])
 		bw.used = max(bw.used, len(bw.fields))
 		rec := bw.fields[at:len(bw.fields):len(bw.fields)]
 		n := event.RecordSize(rec)
@@ -796,6 +804,8 @@ type blockWriter struct {
 	recs   [][]event.RecordField
 	fields []event.RecordField
 	used   int
+	// coder makes the records of writeBlocks.
+	coder event.RecordCoder
 }
 
 // release empties bw and puts it back in blockWriters: what it holds
@@ -806,6 +816,7 @@ func (bw *blockWriter) release() {
 	bw.recs = bw.recs[:0]
 	clear(bw.fields[:bw.used])
 	bw.fields, bw.used = bw.fields[:0], 0
+	bw.coder = event.RecordCoder{}
 	blockWriters.Put(bw)
 }
 
@@ -832,21 +843,11 @@ var blockWriters = sync.Pool{New: func() any { return new(blockWriter) }}
 // (blockSplit) when split, one of a single event plain: its record after
 // its length as a uvarint.
 func compressBlocks(enc *zstd.Encoder, blocks []partBlock, split bool) {
-	workers := min(runtime.GOMAXPROCS(0), len(blocks))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bw := blockWriters.Get().(*blockWriter)
-			defer bw.release()
-			for b := w; b < len(blocks); b += workers {
-				blocks[b].body = bw.compress(enc, blocks[b].recs, split)
-				blocks[b].recs = nil
-			}
-		}()
-	}
-	wg.Wait()
+	_ = shareOut(len(blocks), func(bw *blockWriter, b int) error {
+		blocks[b].body = bw.compress(enc, blocks[b].recs, split)
+		blocks[b].recs = nil
+		return nil
+	})
 }
 
 // compress returns the stored form of a block of recs.
