@@ -219,17 +219,10 @@ func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
 		b.log.Info("bus: empty work-queue stream made again with limits retention", "stream", cfg.Stream)
 		deleted = true
 	}
-	s, err := b.js.CreateOrUpdateStream(ctx, sc)
-	// The server removes the account's emptied stream directory in the
-	// background after a deletion; a creation that meets it fails to make
-	// its own directory ("error creating store for stream"), and the
-	// next one finds the directory gone and makes it whole.
-	for try := 1; err != nil && deleted && try < recreateTries; try++ {
-		select {
-		case <-time.After(recreatePause):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	var s jetstream.Stream
+	if deleted {
+		s, err = createAgain(ctx, b.js, sc)
+	} else {
 		s, err = b.js.CreateOrUpdateStream(ctx, sc)
 	}
 	if err != nil {
@@ -242,10 +235,29 @@ func (b *Bus) openStream(ctx context.Context, cfg Config, alone bool) error {
 	return nil
 }
 
-// recreateTries and recreatePause bound openStream's creations of the
-// stream it deleted.
+// createAgain creates the stream sc right after its deletion. The server
+// removes the account's emptied stream directory in the background after
+// a deletion; a creation that meets it fails to make its own directory
+// ("error creating store for stream"), and the next one finds the
+// directory gone and makes it whole: so it tries again, recreateTries
+// times at most.
+func createAgain(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, sc)
+	for try := 1; err != nil && try < recreateTries; try++ {
+		select {
+		case <-time.After(recreatePause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		s, err = js.CreateOrUpdateStream(ctx, sc)
+	}
+	return s, err
+}
+
+// recreateTries and recreatePause bound createAgain's creations of a
+// stream just deleted.
 const (
-	recreateTries = 10
+	recreateTries = 50
 	recreatePause = 20 * time.Millisecond
 )
 

@@ -118,7 +118,7 @@ func TestWorkQueueStreamMoved(t *testing.T) {
 	if err := b.js.DeleteStream(ctx, "TEST"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "TEST", Subjects: []string{subject},
+	if _, err := createAgain(ctx, b.js, jetstream.StreamConfig{Name: "TEST", Subjects: []string{subject},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxBytes: 64 << 20,
 		Discard: jetstream.DiscardNew, MaxMsgSize: maxPayload}); err != nil {
 		t.Fatal(err)
@@ -171,20 +171,13 @@ func TestWorkQueueStreamRemadeOnEmptyAccount(t *testing.T) {
 		Discard: jetstream.DiscardNew, MaxMsgSize: maxPayload}
 	for round := range 40 {
 		// The stream as an earlier version and its worker left it. The
-		// test's own creation meets the same removal: tried until made.
+		// test's own creation meets the same removal (createAgain).
 		b := openBus(t, dir)
 		if err := b.js.DeleteStream(ctx, "TEST"); err != nil {
 			t.Fatal(err)
 		}
-		for try := 0; ; try++ {
-			_, err := b.js.CreateStream(ctx, wq)
-			if err == nil {
-				break
-			}
-			if try == 50 {
-				t.Fatalf("round %d: %v", round, err)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if _, err := createAgain(ctx, b.js, wq); err != nil {
+			t.Fatalf("round %d: %v", round, err)
 		}
 		if _, err := b.js.CreateOrUpdateConsumer(ctx, "TEST", jetstream.ConsumerConfig{Durable: consumerName,
 			AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: subject}); err != nil {
