@@ -46,25 +46,31 @@ func (e emptyRanges) leaveOut(col string) string {
 
 // emptyCache is what a Store last read of the partitions' empty columns.
 type emptyCache struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// read is when they were last read, or tried: zero, to be read.
 	read   time.Time
-	ranges emptyRanges // nil: to be read
+	ranges emptyRanges
 }
 
 // emptyPartitions returns the sealed partitions' empty columns, read again
 // when what the Store knows is older than emptyFresh or was forgotten
 // (forgetEmpty). When they cannot be read it returns what it knew, or
-// nothing: a search then reads more partitions, and finds the same.
+// nothing: a search then reads more partitions, and finds the same. A
+// failed read is tried again after emptyFresh too, so that a database
+// away costs one query and one warning every emptyFresh, not each search.
 func (s *Store) emptyPartitions(ctx context.Context) emptyRanges {
 	c := &s.empty
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ranges != nil && time.Since(c.read) < emptyFresh {
+	if !c.read.IsZero() && time.Since(c.read) < emptyFresh {
 		return c.ranges
 	}
 	ranges, err := readEmpty(ctx, s)
 	if err != nil {
-		s.log.Warn("reading the event partitions' empty columns", "store", "postgres", "err", err)
+		if ctx.Err() == nil { // not the search given up
+			s.log.Warn("reading the event partitions' empty columns", "store", "postgres", "err", err)
+			c.read = time.Now()
+		}
 		return c.ranges
 	}
 	c.ranges, c.read = ranges, time.Now()
@@ -75,7 +81,7 @@ func (s *Store) emptyPartitions(ctx context.Context) emptyRanges {
 // a sealing of this process).
 func (s *Store) forgetEmpty() {
 	s.empty.mu.Lock()
-	s.empty.ranges = nil
+	s.empty.read = time.Time{}
 	s.empty.mu.Unlock()
 }
 
